@@ -1,0 +1,1 @@
+"""Verification and payment of poverty-prevention relief."""

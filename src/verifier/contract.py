@@ -1,0 +1,389 @@
+"""The service contract: the TOML format of INTERFACE.md as msgspec Structs, checked as a whole.
+
+`check_contract_text` lists *every* problem it finds (syntax, unknown keys, wrong types, bad amounts and rates,
+bands out of order, a cause or group without relief), so a contract author fixes a file in one pass.
+Each contract's content hash is the SHA-256 of its file's bytes; whatever it priced records that hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from .domain.errors import FieldError, ValidationFailed
+from .domain.money import Fen, parse_rate, parse_yuan
+from .domain.relief import Band, ReliefRule
+
+CAUSES = ("illness", "disaster", "schooling")
+GROUPS = ("exited_low_standard", "low_income")
+BASES = ("medical_self_paid", "disaster_loss", "schooling")
+CAUSE_BASIS = {"illness": "medical_self_paid", "disaster": "disaster_loss", "schooling": "schooling"}
+
+
+class _S(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    pass
+
+
+class Period(_S):
+    start: date
+    end: date
+
+
+class EligibilitySection(_S):
+    income_line: str
+    burden_ratio: str
+    groups: list[str]
+
+
+class DeadlinesSection(_S):
+    check_within_days: int
+    notice_days: int
+
+
+class NoticeSection(_S):
+    id_mask: str = "6+4"
+    mask_names: bool = False
+    scope: Literal["village", "town"] = "village"
+
+
+class ApprovalSection(_S):
+    county_signoff_at: str
+
+
+class SamplingSection(_S):
+    min_rate: str
+    confidence: str
+    tolerable_rate: str
+    income_tolerance: str
+    expected_rate: str = "0.00"
+
+
+class BandSpec(_S):
+    rate: str
+    upto: str | None = None
+
+
+class ReliefSpec(_S):
+    cause: str
+    basis: str
+    deductible: str
+    mode: Literal["bracket", "marginal"]
+    bands: list[BandSpec]
+    cap_per_year: str | None = None
+    cap_per_member: str | None = None
+    group: str | None = None  # absent: the rule applies to every group of the contract
+
+
+class ContractSpec(_S):
+    id: str
+    title: str
+    purchaser: str
+    insurer: str
+    county_codes: list[str]
+    period: Period
+    budget: str
+    service_fee_rate: str
+    eligibility: EligibilitySection
+    deadlines: DeadlinesSection
+    notice: NoticeSection
+    approval: ApprovalSection
+    sampling: SamplingSection
+    relief: list[ReliefSpec]
+
+
+_SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "period": Period,
+    "eligibility": EligibilitySection,
+    "deadlines": DeadlinesSection,
+    "notice": NoticeSection,
+    "approval": ApprovalSection,
+    "sampling": SamplingSection,
+}
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A checked contract, with its money parsed to fen and its relief rules ready to price."""
+
+    spec: ContractSpec
+    content_hash: str
+    source: str
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def county_codes(self) -> list[str]:
+        return self.spec.county_codes
+
+    @property
+    def start(self) -> date:
+        return self.spec.period.start
+
+    @property
+    def end(self) -> date:
+        return self.spec.period.end
+
+    @property
+    def year(self) -> int:
+        return self.spec.period.start.year
+
+    def covers(self, county_code: str, on: date) -> bool:
+        return county_code in self.spec.county_codes and self.start <= on <= self.end
+
+    @cached_property
+    def budget(self) -> Fen:
+        return parse_yuan(self.spec.budget, "budget")
+
+    @cached_property
+    def service_fee_rate(self) -> Decimal:
+        return parse_rate(self.spec.service_fee_rate, "service_fee_rate")
+
+    @cached_property
+    def income_line(self) -> Fen:
+        return parse_yuan(self.spec.eligibility.income_line, "eligibility.income_line")
+
+    @cached_property
+    def burden_ratio(self) -> Decimal:
+        return parse_rate(self.spec.eligibility.burden_ratio, "eligibility.burden_ratio", high=Decimal(100))
+
+    @cached_property
+    def county_signoff_at(self) -> Fen:
+        return parse_yuan(self.spec.approval.county_signoff_at, "approval.county_signoff_at")
+
+    @cached_property
+    def rules(self) -> dict[tuple[str, str], ReliefRule]:
+        out: dict[tuple[str, str], ReliefRule] = {}
+        for i, spec in enumerate(self.spec.relief):
+            groups = [spec.group] if spec.group else list(self.spec.eligibility.groups)
+            for group in groups:
+                out[(spec.cause, group)] = _relief_rule(spec, group, f"relief[{i}]")
+        return out
+
+    def relief_rule(self, cause: str, group: str) -> ReliefRule:
+        try:
+            return self.rules[(cause, group)]
+        except KeyError:
+            raise ValidationFailed.one("cause", f"contract {self.id} has no relief for cause {cause!r} and group {group!r}") from None
+
+    def overlaps(self, other: "Contract") -> list[str]:
+        """The county codes both contracts serve over intersecting periods (empty when they do not overlap)."""
+        if self.start > other.end or other.start > self.end:
+            return []
+        return sorted(set(self.county_codes) & set(other.county_codes))
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _relief_rule(spec: ReliefSpec, group: str, where: str) -> ReliefRule:
+    return ReliefRule(
+        cause=spec.cause,
+        group=group,
+        basis=spec.basis,
+        deductible=parse_yuan(spec.deductible, f"{where}.deductible"),
+        mode=spec.mode,
+        bands=tuple(
+            Band(
+                upto=None if b.upto is None else parse_yuan(b.upto, f"{where}.bands[{j}].upto"),
+                rate=_lenient_rate(b.rate),
+            )
+            for j, b in enumerate(spec.bands)
+        ),
+        cap_per_year=None if spec.cap_per_year is None else parse_yuan(spec.cap_per_year, f"{where}.cap_per_year"),
+        cap_per_member=None if spec.cap_per_member is None else parse_yuan(spec.cap_per_member, f"{where}.cap_per_member"),
+    )
+
+
+def _lenient_rate(text: str) -> Decimal:
+    """A band's rate as written; its range is judged by `ReliefRule.validate` beside the bands' order."""
+    try:
+        return Decimal(text)
+    except (ArithmeticError, ValueError):
+        return Decimal("NaN")
+
+
+def _struct_problems(value: Any, struct: type[msgspec.Struct], where: str) -> tuple[list[FieldError], list[FieldError]]:
+    """Unknown keys, then missing keys, of one table: every one of them (msgspec alone stops at the first).
+
+    Unknown keys are removed from `value` so that the rest of the file can still be checked.
+    """
+    if not isinstance(value, dict):
+        return [], [FieldError(where, "must be a table")]
+    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
+    unknown = [k for k in value if k not in fields]
+    for k in unknown:
+        del value[k]
+    missing = [
+        FieldError(f"{where}.{name}" if where else name, "missing")
+        for name, f in fields.items()
+        if f.required and name not in value
+    ]
+    return [FieldError(f"{where}.{k}" if where else k, "unknown key") for k in unknown], missing
+
+
+def _convert_problem(value: Any, struct: type[msgspec.Struct], where: str) -> list[FieldError]:
+    try:
+        msgspec.convert(value, struct, strict=True)
+    except msgspec.ValidationError as exc:
+        msg = str(exc)
+        path = ""
+        if " - at `$" in msg:
+            msg, _, path = msg.partition(" - at `$")
+            path = path.rstrip("`")
+        field = f"{where}{path}" if where else path.lstrip(".")
+        return [FieldError(field or where or "contract", msg)]
+    return []
+
+
+def _try(problems: list[FieldError], fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except ValidationFailed as exc:
+        problems.extend(exc.errors)
+        return None
+
+
+def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
+    p: list[FieldError] = []
+    if not spec.id.strip():
+        p.append(FieldError("id", "must not be empty"))
+    if not spec.county_codes:
+        p.append(FieldError("county_codes", "at least one county code is needed"))
+    for i, code in enumerate(spec.county_codes):
+        if not (len(code) == 6 and code.isdigit()):
+            p.append(FieldError(f"county_codes[{i}]", f"a county code is six digits, got {code!r}"))
+    if spec.period.end < spec.period.start:
+        p.append(FieldError("period.end", "ends before it starts"))
+    _try(p, parse_yuan, spec.budget, "budget")
+    _try(p, parse_rate, spec.service_fee_rate, "service_fee_rate")
+    _try(p, parse_yuan, spec.eligibility.income_line, "eligibility.income_line")
+    _try(p, parse_rate, spec.eligibility.burden_ratio, "eligibility.burden_ratio", high=Decimal(100))
+    groups = spec.eligibility.groups
+    if not groups:
+        p.append(FieldError("eligibility.groups", "at least one household group is needed"))
+    for i, g in enumerate(groups):
+        if g not in GROUPS:
+            p.append(FieldError(f"eligibility.groups[{i}]", f"unknown household group {g!r}; known: {', '.join(GROUPS)}"))
+    if spec.deadlines.check_within_days < 1:
+        p.append(FieldError("deadlines.check_within_days", "must be at least 1"))
+    if spec.deadlines.notice_days < 1:
+        p.append(FieldError("deadlines.notice_days", "must be at least 1"))
+    mask = spec.notice.id_mask
+    parts = mask.split("+")
+    if len(parts) != 2 or not all(x.isdigit() for x in parts):
+        p.append(FieldError("notice.id_mask", f"must look like \"6+4\", got {mask!r}"))
+    elif int(parts[0]) > 6 or int(parts[1]) > 4:
+        p.append(FieldError("notice.id_mask", "may show at most the first 6 and the last 4 digits"))
+    _try(p, parse_yuan, spec.approval.county_signoff_at, "approval.county_signoff_at")
+    for name in ("min_rate", "confidence", "tolerable_rate", "income_tolerance", "expected_rate"):
+        _try(p, parse_rate, getattr(spec.sampling, name), f"sampling.{name}")
+    if not spec.relief:
+        p.append(FieldError("relief", "the contract prices no relief at all"))
+    covered: dict[tuple[str, str], int] = {}
+    causes: set[str] = set()
+    for i, r in enumerate(spec.relief):
+        where = f"relief[{i}]"
+        if r.cause not in CAUSES:
+            p.append(FieldError(f"{where}.cause", f"unknown cause {r.cause!r}; known: {', '.join(CAUSES)}"))
+            continue
+        causes.add(r.cause)
+        if r.basis not in BASES:
+            p.append(FieldError(f"{where}.basis", f"unknown basis {r.basis!r}; known: {', '.join(BASES)}"))
+        elif r.basis != CAUSE_BASIS[r.cause]:
+            p.append(FieldError(f"{where}.basis", f"cause {r.cause} is priced on {CAUSE_BASIS[r.cause]}, not {r.basis}"))
+        if r.group is not None and r.group not in groups:
+            p.append(FieldError(f"{where}.group", f"group {r.group!r} is not one of the contract's groups"))
+        for g in [r.group] if r.group else groups:
+            if (r.cause, g) in covered:
+                p.append(FieldError(f"{where}", f"{r.cause} for {g} is already priced by relief[{covered[(r.cause, g)]}]"))
+            covered[(r.cause, g)] = i
+        before = len(p)
+        rule = _try(p, _relief_rule, r, r.group or "all", where)
+        if rule is not None and len(p) == before:
+            p.extend(rule.validate(prefix=where))
+    for cause in sorted(causes):
+        for g in groups:
+            if g in GROUPS and (cause, g) not in covered:
+                p.append(FieldError("relief", f"cause {cause} has no relief for household group {g}"))
+    return p
+
+
+def check_contract_text(data: bytes, *, source: str = "contract") -> tuple[Contract | None, list[FieldError]]:
+    """Parse and check one contract file; returns the contract (when sound) and every problem found."""
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return None, [FieldError(source, f"not UTF-8 text: {exc}")]
+    except tomllib.TOMLDecodeError as exc:
+        return None, [FieldError(source, f"not valid TOML: {exc}")]
+    unknown, blocking = _struct_problems(raw, ContractSpec, "")
+
+    def table(value: Any, struct: type[msgspec.Struct], where: str) -> None:
+        u, b = _struct_problems(value, struct, where)
+        unknown.extend(u)
+        blocking.extend(b or _convert_problem(value, struct, where))
+
+    for key, struct in _SECTIONS.items():
+        if key in raw:
+            table(raw[key], struct, key)
+    relief = raw.get("relief")
+    if relief is not None and not isinstance(relief, list):
+        blocking.append(FieldError("relief", "must be an array of tables ([[relief]])"))
+    elif relief is not None:
+        for i, r in enumerate(relief):
+            if isinstance(r, dict) and isinstance(r.get("bands"), list):
+                for j, b in enumerate(r["bands"]):
+                    unknown.extend(_struct_problems(b, BandSpec, f"relief[{i}].bands[{j}]")[0])
+            table(r, ReliefSpec, f"relief[{i}]")
+    if not blocking:
+        try:
+            spec = msgspec.convert(raw, ContractSpec, strict=True)
+        except msgspec.ValidationError:  # a top-level scalar of the wrong type
+            blocking = _convert_problem(raw, ContractSpec, "")
+    if blocking:
+        return None, unknown + blocking
+    problems = unknown + _semantic_problems(spec)
+    if problems:
+        return None, problems
+    return Contract(spec=spec, content_hash=content_hash(data), source=data.decode("utf-8")), []
+
+
+def load_contract(path: Path) -> Contract:
+    contract, problems = check_contract_text(path.read_bytes(), source=str(path))
+    if contract is None:
+        raise ValidationFailed(problems)
+    return contract
+
+
+def overlap_problems(contracts: list[Contract]) -> list[FieldError]:
+    """Two contracts serving one county over intersecting periods: which one prices a case would be ambiguous."""
+    problems = []
+    for i, a in enumerate(contracts):
+        for b in contracts[i + 1:]:
+            shared = a.overlaps(b)
+            if shared and a.content_hash != b.content_hash:
+                problems.append(FieldError(
+                    "period",
+                    f"contract {a.id} overlaps contract {b.id} for county {', '.join(shared)} "
+                    f"between {max(a.start, b.start)} and {min(a.end, b.end)}",
+                ))
+    return problems
+
+
+def load_directory(path: Path) -> list[Contract]:
+    contracts = [load_contract(p) for p in sorted(path.glob("*.toml"))]
+    problems = overlap_problems(contracts)
+    if problems:
+        raise ValidationFailed(problems)
+    return contracts

@@ -1,0 +1,80 @@
+"""Resident ID numbers (GB 11643-1999): 18 characters, the last one an ISO 7064 MOD 11-2 check digit.
+
+Layout: 6-digit region code, 8-digit birth date (YYYYMMDD), 3-digit sequence, 1 check character (0-9 or X).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from .errors import ValidationFailed
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+_DIGITS17 = re.compile(r"^[0-9]{17}$")
+_EARLIEST = date(1900, 1, 1)
+
+
+def check_digit(first17: str) -> str:
+    """The MOD 11-2 check character for the first 17 digits."""
+    if not _DIGITS17.match(first17):
+        raise ValueError(f"need 17 digits, got {first17!r}")
+    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS))
+    return _CHECK_CHARS[total % 11]
+
+
+def _parse_birth(digits8: str) -> date | None:
+    try:
+        return date(int(digits8[:4]), int(digits8[4:6]), int(digits8[6:8]))
+    except ValueError:
+        return None
+
+
+def validate_id_number(text: object, field: str = "id_number", *, today: date | None = None) -> str:
+    """Check an ID number and return it normalised (outer spaces removed, a lower-case x made upper-case).
+
+    Raises `ValidationFailed` naming `field`, with the first problem found.
+    """
+    if not isinstance(text, str):
+        raise ValidationFailed.one(field, "must be a string of 18 characters")
+    value = text.strip().upper()
+    if len(value) != 18:
+        raise ValidationFailed.one(field, f"must be 18 characters, got {len(value)}")
+    if not _DIGITS17.match(value[:17]):
+        raise ValidationFailed.one(field, "the first 17 characters must be digits")
+    if value[17] not in "0123456789X":
+        raise ValidationFailed.one(field, "the last character must be a digit or X")
+    if value[0] not in "12345678":
+        raise ValidationFailed.one(field, f"region code {value[:6]} is not valid (it must start with 1 to 8)")
+    born = _parse_birth(value[6:14])
+    if born is None:
+        raise ValidationFailed.one(field, f"birth date {value[6:14]} is not a date")
+    if born < _EARLIEST:
+        raise ValidationFailed.one(field, f"birth date {value[6:14]} is before 1900")
+    if today is not None and born > today:
+        raise ValidationFailed.one(field, f"birth date {value[6:14]} is in the future")
+    expected = check_digit(value[:17])
+    if value[17] != expected:
+        raise ValidationFailed.one(field, f"check digit should be {expected}, not {value[17]}")
+    return value
+
+
+def birth_date(id_number: str, field: str = "id_number") -> date:
+    """The birth date encoded in an ID number (characters 7 to 14)."""
+    digits = id_number.strip()[6:14]
+    born = _parse_birth(digits) if re.fullmatch(r"[0-9]{8}", digits) else None
+    if born is None:
+        raise ValidationFailed.one(field, f"birth date {digits} is not a date")
+    return born
+
+
+def make_id_number(region6: str, birth: date, seq3: int | str) -> str:
+    """Build a valid ID number (for tests and demo data): region + birth date + sequence + check digit."""
+    seq = f"{int(seq3):03d}" if isinstance(seq3, int) else seq3
+    if not re.fullmatch(r"[1-8][0-9]{5}", region6):
+        raise ValueError(f"region code must be 6 digits starting with 1 to 8, got {region6!r}")
+    if not re.fullmatch(r"[0-9]{3}", seq):
+        raise ValueError(f"sequence must be 3 digits, got {seq3!r}")
+    first17 = f"{region6}{birth:%Y%m%d}{seq}"
+    return first17 + check_digit(first17)

@@ -1,0 +1,114 @@
+"""A case's states and the only changes allowed between them.
+
+Every state change goes through `next_status`; anything not listed in `TRANSITIONS` is refused.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from .errors import InvalidState
+
+
+class CaseStatus(StrEnum):
+    RECEIVED = "received"
+    SCREENED = "screened"
+    SCREENED_OUT = "screened_out"
+    SCHEDULED = "scheduled"
+    CHECKED = "checked"
+    DETERMINED = "determined"
+    INELIGIBLE = "ineligible"
+    REVIEWED = "reviewed"
+    REVIEW_FAILED = "review_failed"
+    IN_NOTICE = "in_notice"
+    READY_TO_PAY = "ready_to_pay"
+    IN_BATCH = "in_batch"
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(StrEnum):
+    SCREEN_PASS = "screen_pass"
+    SCREEN_REJECT = "screen_reject"
+    SCHEDULE = "schedule"
+    RECORD_CHECK = "record_check"
+    DETERMINE_ELIGIBLE = "determine_eligible"
+    DETERMINE_INELIGIBLE = "determine_ineligible"
+    REVIEW_PASS = "review_pass"
+    REVIEW_FAIL = "review_fail"
+    POST_NOTICE = "post_notice"
+    OBJECTION_UPHELD = "objection_upheld"
+    CLOSE_NOTICE = "close_notice"
+    ADD_TO_BATCH = "add_to_batch"
+    REMOVE_FROM_BATCH = "remove_from_batch"
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_FAILED = "payment_failed"
+    PAYEE_CORRECTED = "payee_corrected"
+    WITHDRAW = "withdraw"
+
+
+S, A = CaseStatus, Action
+
+TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
+    (S.RECEIVED, A.SCREEN_PASS): S.SCREENED,
+    (S.RECEIVED, A.SCREEN_REJECT): S.SCREENED_OUT,
+    (S.SCREENED, A.SCHEDULE): S.SCHEDULED,
+    (S.SCHEDULED, A.SCHEDULE): S.SCHEDULED,  # rescheduling
+    (S.SCHEDULED, A.RECORD_CHECK): S.CHECKED,
+    (S.CHECKED, A.DETERMINE_ELIGIBLE): S.DETERMINED,
+    (S.CHECKED, A.DETERMINE_INELIGIBLE): S.INELIGIBLE,
+    (S.DETERMINED, A.REVIEW_PASS): S.REVIEWED,
+    (S.DETERMINED, A.REVIEW_FAIL): S.REVIEW_FAILED,
+    (S.REVIEWED, A.POST_NOTICE): S.IN_NOTICE,
+    (S.IN_NOTICE, A.OBJECTION_UPHELD): S.SCHEDULED,  # to be checked again
+    (S.IN_NOTICE, A.CLOSE_NOTICE): S.READY_TO_PAY,
+    (S.READY_TO_PAY, A.ADD_TO_BATCH): S.IN_BATCH,
+    (S.IN_BATCH, A.REMOVE_FROM_BATCH): S.READY_TO_PAY,
+    (S.IN_BATCH, A.PAYMENT_SUCCEEDED): S.PAID,
+    (S.IN_BATCH, A.PAYMENT_FAILED): S.PAYMENT_FAILED,
+    (S.PAYMENT_FAILED, A.PAYEE_CORRECTED): S.READY_TO_PAY,
+    **{
+        (status, A.WITHDRAW): S.WITHDRAWN
+        for status in (S.RECEIVED, S.SCREENED, S.SCHEDULED, S.CHECKED, S.DETERMINED, S.REVIEWED)
+    },
+}
+
+
+def allowed_actions(status: str) -> tuple[Action, ...]:
+    """The actions that may be taken on a case in `status`, in table order."""
+    return tuple(Action(action) for (current, action) in TRANSITIONS if current == status)
+
+
+TERMINAL: frozenset[CaseStatus] = frozenset(s for s in CaseStatus if not allowed_actions(s))
+"""Statuses no action leads out of: screened_out, ineligible, review_failed, paid, withdrawn."""
+
+
+def next_status(current: str, action: str) -> CaseStatus:
+    """The status `action` leads to from `current`; `InvalidState` when the table does not allow it."""
+    target = TRANSITIONS.get((current, action))  # type: ignore[call-overload]
+    if target is None:
+        raise InvalidState(f"cannot {action} a case that is {current}")
+    return target
+
+
+STATUS_LABELS_ZH: dict[CaseStatus, str] = {
+    S.RECEIVED: "已接收",
+    S.SCREENED: "已初筛",
+    S.SCREENED_OUT: "初筛未通过",
+    S.SCHEDULED: "已排期",
+    S.CHECKED: "已核查",
+    S.DETERMINED: "已认定",
+    S.INELIGIBLE: "不符合条件",
+    S.REVIEWED: "已评议",
+    S.REVIEW_FAILED: "评议未通过",
+    S.IN_NOTICE: "公示中",
+    S.READY_TO_PAY: "待支付",
+    S.IN_BATCH: "支付中",
+    S.PAID: "已支付",
+    S.PAYMENT_FAILED: "支付失败",
+    S.WITHDRAWN: "已撤回",
+}
+
+
+del S, A

@@ -1,0 +1,80 @@
+"""Money: integer fen inside, "1234.56" yuan strings at every boundary, one rounding rule (half up to the fen).
+
+Rates (relief rates, service fee) are `Decimal`; the only place a rate meets money is `apply_rate`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from .errors import ValidationFailed
+
+Fen = int
+"""An amount of money in fen (0.01 yuan). Never a float."""
+
+_YUAN = re.compile(r"^(-)?(\d{1,15})(?:\.(\d{1,2}))?$")
+_RATE = re.compile(r"^\d{1,3}(?:\.\d{1,12})?$")
+
+
+def parse_yuan(text: object, field: str = "amount", *, allow_negative: bool = False) -> Fen:
+    """Parse a yuan amount given as a string ("5200", "5200.5", "5200.00") into fen.
+
+    Floats are refused outright: they cannot carry money exactly. Ints are accepted as whole yuan.
+    """
+    if isinstance(text, bool) or isinstance(text, float):
+        raise ValidationFailed.one(field, "money must be a string of yuan such as \"5200.00\", not a floating-point number")
+    if isinstance(text, int):
+        text = str(text)
+    if isinstance(text, Decimal):
+        text = format(text, "f")
+    if not isinstance(text, str):
+        raise ValidationFailed.one(field, "money must be a string of yuan such as \"5200.00\"")
+    m = _YUAN.match(text.strip().replace(",", ""))
+    if not m:
+        raise ValidationFailed.one(field, f"not an amount of yuan with at most two decimals: {text!r}")
+    sign, whole, frac = m.groups()
+    fen = int(whole) * 100 + int((frac or "").ljust(2, "0") or 0)
+    if sign and fen:
+        if not allow_negative:
+            raise ValidationFailed.one(field, f"must not be negative: {text!r}")
+        fen = -fen
+    return fen
+
+
+def format_yuan(fen: Fen) -> str:
+    """Fen to the boundary form: yuan with exactly two decimals, "-" for negatives."""
+    if not isinstance(fen, int) or isinstance(fen, bool):
+        raise TypeError(f"money must be integer fen, got {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    whole, frac = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+def round_half_up(value: Decimal) -> Fen:
+    """The one rounding rule: a Decimal amount of fen to whole fen, half away from zero."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def apply_rate(fen: Fen, rate: Decimal) -> Fen:
+    """`fen x rate`, rounded to the fen half up."""
+    return round_half_up(Decimal(fen) * rate)
+
+
+def parse_rate(text: object, field: str = "rate", *, low: Decimal = Decimal(0), high: Decimal = Decimal(1)) -> Decimal:
+    """Parse a rate given as a decimal string ("0.15") and check it lies in [low, high]."""
+    if isinstance(text, bool) or isinstance(text, float):
+        raise ValidationFailed.one(field, "a rate must be a decimal string such as \"0.15\", not a floating-point number")
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        s = str(text).strip()
+        if not _RATE.match(s):
+            raise ValidationFailed.one(field, f"not a decimal rate: {text!r}")
+        try:
+            value = Decimal(s)
+        except InvalidOperation:  # pragma: no cover - the pattern already excludes this
+            raise ValidationFailed.one(field, f"not a decimal rate: {text!r}") from None
+    if not (low <= value <= high):
+        raise ValidationFailed.one(field, f"must lie between {low} and {high}, got {value}")
+    return value

@@ -1,0 +1,88 @@
+"""Contracts in the database: added once, never changed (a new version is a new contract id)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit import log as audit
+from ..clock import Clock
+from ..contract import Contract, check_contract_text, overlap_problems
+from ..domain.errors import FieldError, NotFound, ValidationFailed
+from .tables import ContractRow
+
+
+@lru_cache(maxsize=64)
+def _parse(source: str) -> Contract:
+    contract, problems = check_contract_text(source.encode("utf-8"))
+    if contract is None:  # stored contracts were checked on the way in
+        raise ValidationFailed(problems)
+    return contract
+
+
+def contract_from_row(row: ContractRow) -> Contract:
+    return _parse(row.source)
+
+
+def all_contracts(session: Session) -> list[Contract]:
+    return [contract_from_row(r) for r in session.scalars(select(ContractRow).order_by(ContractRow.period_start))]
+
+
+def get_contract(session: Session, contract_id: str) -> Contract:
+    row = session.get(ContractRow, contract_id)
+    if row is None:
+        raise NotFound(f"no contract {contract_id!r}")
+    return contract_from_row(row)
+
+
+def contract_for(session: Session, county_code: str, on: date) -> Contract | None:
+    """The contract in force for a county on a day (at most one: overlaps are refused on the way in)."""
+    for row in session.scalars(
+        select(ContractRow).where(ContractRow.period_start <= on, ContractRow.period_end >= on)
+    ):
+        if county_code in row.county_codes:
+            return contract_from_row(row)
+    return None
+
+
+def add_contract(session: Session, contract: Contract, *, actor: str, role: str, clock: Clock) -> bool:
+    """Add a contract; False when this exact contract is already there. Refuses overlaps and changed versions."""
+    existing = session.get(ContractRow, contract.id)
+    if existing is not None:
+        if existing.content_hash == contract.content_hash:
+            return False
+        raise ValidationFailed([FieldError(
+            "id",
+            f"contract {contract.id} is already loaded with different content (hash {existing.content_hash[:12]}…); "
+            "a changed contract is a new version: give it a new id",
+        )])
+    problems = overlap_problems(all_contracts(session) + [contract])
+    if problems:
+        raise ValidationFailed(problems)
+    session.add(ContractRow(
+        id=contract.id,
+        content_hash=contract.content_hash,
+        title=contract.spec.title,
+        county_codes=list(contract.county_codes),
+        period_start=contract.start,
+        period_end=contract.end,
+        budget=contract.budget,
+        source=contract.source,
+        loaded_at=clock.now(),
+    ))
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        role=role,
+        action="contract.add",
+        subject=contract.id,
+        contract_hash=contract.content_hash,
+        payload={"title": contract.spec.title, "county_codes": list(contract.county_codes),
+                 "start": contract.start.isoformat(), "end": contract.end.isoformat()},
+        clock=clock,
+    )
+    return True

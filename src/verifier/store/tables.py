@@ -1,0 +1,259 @@
+"""The core tables: contracts, users, households and members, referrals, cases, visits, checks, determinations.
+
+Money columns hold integer fen. Personal data (ID numbers, phones, bank accounts) is held sealed by the
+Vault (`*_enc`), with a keyed blind index (`*_bidx`) where something must be found by it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+# Cases in these states are finished; a household may then have a new case for the same cause and year.
+CLOSED_STATUSES = ("screened_out", "ineligible", "review_failed", "paid", "withdrawn")
+_OPEN_CASE = text("status NOT IN ('screened_out', 'ineligible', 'review_failed', 'paid', 'withdrawn')")
+
+
+class ContractRow(Base):
+    __tablename__ = "contract"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    county_codes: Mapped[list[str]] = mapped_column(JSON)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    budget: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    roles: Mapped[list[str]] = mapped_column(JSON)
+    counties: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every county
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Household(Base):
+    __tablename__ = "household"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    town: Mapped[str] = mapped_column(String(100))
+    village: Mapped[str] = mapped_column(String(100))
+    household_group: Mapped[str] = mapped_column(String(32))
+    head_name: Mapped[str] = mapped_column(String(100))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    members: Mapped[list["Member"]] = relationship(back_populates="household", order_by="Member.id")
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # A person belongs to one household: the blind index finds it from any member's ID number.
+    id_number_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    relation: Mapped[str] = mapped_column(String(16), default="other")
+    labour: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+    household: Mapped[Household] = relationship(back_populates="members")
+
+
+class ReferralImport(Base):
+    __tablename__ = "referral_import"
+    __table_args__ = (UniqueConstraint("county_code", "channel", "file_sha256"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    channel: Mapped[str] = mapped_column(String(32))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[int] = mapped_column(Integer)
+    new_cases: Mapped[int] = mapped_column(Integer)
+    merged: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    __tablename__ = "relief_case"
+    __table_args__ = (
+        # One open case per household, cause and contract year: the database refuses a second.
+        Index(
+            "uq_relief_case_open",
+            "household_id",
+            "cause",
+            "contract_year",
+            unique=True,
+            postgresql_where=_OPEN_CASE,
+            sqlite_where=_OPEN_CASE,
+        ),
+        Index("ix_relief_case_county_status", "county_code", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    town: Mapped[str] = mapped_column(String(100))
+    village: Mapped[str] = mapped_column(String(100))
+    household_group: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
+    contract_hash: Mapped[str] = mapped_column(String(64))
+    contract_year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    referred_on: Mapped[date] = mapped_column(Date)
+    reported_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    screening_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    closed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    household: Mapped[Household] = relationship()
+
+
+class Referral(Base):
+    __tablename__ = "referral"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    import_id: Mapped[str | None] = mapped_column(ForeignKey("referral_import.id"), nullable=True, index=True)
+    row_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    town: Mapped[str] = mapped_column(String(100))
+    village: Mapped[str] = mapped_column(String(100))
+    household_group: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    referred_on: Mapped[date] = mapped_column(Date)
+    household_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+
+class Visit(Base):
+    """A scheduled home visit: two officers and a vehicle on a day. Rescheduling keeps the old rows, inactive."""
+
+    __tablename__ = "visit"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    visit_on: Mapped[date] = mapped_column(Date, index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    officer_ids: Mapped[list[str]] = mapped_column(JSON)
+    vehicle: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    planned_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Check(Base):
+    """A home income check. A second check of a case (after an upheld objection) stands beside the first."""
+
+    __tablename__ = "home_check"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        CheckConstraint(
+            "wages >= 0 AND business_net >= 0 AND property_net >= 0 AND transfer_net >= 0 AND productive_costs >= 0"
+            " AND medical_self_paid >= 0 AND schooling >= 0 AND disaster_loss >= 0",
+            name="amounts_not_negative",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    visited_on: Mapped[date] = mapped_column(Date)
+    officer_ids: Mapped[list[str]] = mapped_column(JSON)
+    members: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # name, id_number_bidx, relation, labour (no clear ID)
+    member_count: Mapped[int] = mapped_column(Integer)
+    wages: Mapped[int] = mapped_column(BigInteger)
+    business_net: Mapped[int] = mapped_column(BigInteger)
+    property_net: Mapped[int] = mapped_column(BigInteger)
+    transfer_net: Mapped[int] = mapped_column(BigInteger)
+    productive_costs: Mapped[int] = mapped_column(BigInteger)
+    medical_self_paid: Mapped[int] = mapped_column(BigInteger)
+    schooling: Mapped[int] = mapped_column(BigInteger)
+    disaster_loss: Mapped[int] = mapped_column(BigInteger)
+    stable_income: Mapped[bool] = mapped_column(Boolean)
+    payee_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    payee_bank: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    payee_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    cross_checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    evidence: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Determination(Base):
+    __tablename__ = "determination"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    check_id: Mapped[str] = mapped_column(ForeignKey("home_check.id"), unique=True)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    rule: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    per_capita_income: Mapped[int] = mapped_column(BigInteger)
+    basis: Mapped[int] = mapped_column(BigInteger)  # the year's cumulative verified cost the relief was priced on
+    already_paid: Mapped[int] = mapped_column(BigInteger)
+    relief: Mapped[int] = mapped_column(BigInteger)
+    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    capped: Mapped[bool] = mapped_column(Boolean)
+    contract_hash: Mapped[str] = mapped_column(String(64))
+    confirmed_by: Mapped[str] = mapped_column(String(40))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("case_id", "sha256"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
