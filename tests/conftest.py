@@ -62,3 +62,78 @@ def db(database_url: str) -> Iterator[Database]:
     Base.metadata.create_all(database.engine)
     yield database
     database.dispose()
+
+
+# --- The application, on a fresh database, with the demo contract and a fixed clock ---------------------------
+
+from datetime import datetime, timezone  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONTRACT = ROOT / "contracts" / "demo-2020.toml"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    from verifier.clock import FixedClock
+
+    return FixedClock(datetime(2020, 6, 1, 2, 0, tzinfo=timezone.utc))  # 10:00 in Asia/Shanghai
+
+
+@pytest.fixture
+def ctx(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
+    from verifier.audit import checkpoints
+    from verifier.bootstrap import bootstrap
+    from verifier.context import Context
+    from verifier.contract import load_contract
+    from verifier.store.vault import Vault
+
+    signer = checkpoints.Signer.load(settings, create=True)
+    context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
+                      signer=signer)
+    checkpoints.install(db, signer)
+    bootstrap(context, [load_contract(DEMO_CONTRACT)])
+    yield context
+
+
+class Users:
+    """Creates users on demand and logs them in; `headers(name)` gives the Authorization header."""
+
+    def __init__(self, ctx, client) -> None:  # type: ignore[no-untyped-def]
+        self.ctx, self.client = ctx, client
+        self.ids: dict[str, str] = {}
+        self._tokens: dict[str, str] = {}
+
+    def add(self, username: str, *roles: str, counties: tuple[str, ...] = ()) -> str:
+        from verifier.accounts.service import add_user
+
+        with self.ctx.db.begin() as session:
+            user = add_user(session, username=username, password=PASSWORD, roles=list(roles), counties=list(counties),
+                            clock=self.ctx.clock)
+        self.ids[username] = user.id
+        return user.id
+
+    def headers(self, username: str) -> dict[str, str]:
+        if username not in self._tokens:
+            r = self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            self._tokens[username] = r.json()["token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+
+@pytest.fixture
+def client(ctx):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from litestar.testing import TestClient
+
+    from verifier.app import create_app
+
+    ctx.settings = replace(ctx.settings, login_attempts_per_minute=1000)
+    with TestClient(app=create_app(ctx)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def users(ctx, client) -> Users:  # type: ignore[no-untyped-def]
+    return Users(ctx, client)

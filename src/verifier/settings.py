@@ -20,6 +20,8 @@ class Settings:
     home: Path
     database_url: str
     log_name: str = "verifier.example/relief-audit"
+    login_attempts_per_minute: int = 10
+    max_upload_bytes: int = 20 * 1024 * 1024
 
     @property
     def keys_dir(self) -> Path:
@@ -35,4 +37,9 @@ class Settings:
         home = Path(env.get("VERIFIER_HOME") or "./var").resolve()
         url = env.get("VERIFIER_DATABASE_URL") or f"sqlite:///{home / 'verifier.db'}"
         log_name = env.get("VERIFIER_LOG_NAME") or cls.log_name
-        return cls(home=home, database_url=normalise_database_url(url), log_name=log_name)
+        return cls(
+            home=home,
+            database_url=normalise_database_url(url),
+            log_name=log_name,
+            login_attempts_per_minute=int(env.get("VERIFIER_LOGIN_ATTEMPTS_PER_MINUTE") or 10),
+        )

@@ -3,3 +3,4 @@
 from __future__ import annotations
 
 from . import tables as _tables  # noqa: E402,F401
+from verifier.audit import models as _audit_models  # noqa: F401

@@ -1,0 +1,115 @@
+"""The web application: one `create_app()`, with problem-details errors and OpenAPI at /schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
+
+from .context import Context
+from .domain.errors import DomainError, ValidationFailed
+from .settings import Settings
+
+
+def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
+    errors = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            field = str(item.get("key") or item.get("field") or "body")
+            errors.append({"field": field.removeprefix("$."), "message": str(item.get("message", ""))})
+    return ProblemDetailsException(
+        status_code=400,
+        title="Invalid request",
+        detail=str(exc.detail),
+        extra={"errors": errors},
+    )
+
+
+def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationFailed):
+        extra["errors"] = [
+            {"field": e.field, "message": e.message, **({"row": e.row} if e.row is not None else {})}
+            for e in exc.errors
+        ]
+    return ProblemDetailsException(status_code=exc.status, title=exc.title, detail=exc.detail, extra=extra or None)
+
+
+def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=exc.status_code, title=str(exc.detail), detail=str(exc.detail), headers=exc.headers
+    )
+
+
+@get("/api/health", opt={"public": True}, sync_to_thread=False)
+def health(ctx: Context) -> dict[str, Any]:
+    """Liveness and the database it talks to."""
+    return {"status": "ok", "database": ctx.db.dialect}
+
+
+def route_handlers() -> list[Any]:
+    from .accounts.routes import AuthController, UserController
+    from .audit.routes import AuditController
+    from .cases.routes import CaseController, ScheduleController
+    from .checks.routes import CheckController
+    from .referrals.routes import ReferralController
+
+    return [health, AuthController, UserController, AuditController, ReferralController, CaseController,
+            ScheduleController, CheckController]
+
+
+def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
+    from .accounts.auth import make_auth, role_guard
+
+    context = ctx or Context.open(Settings.from_env())
+    auth = make_auth(context)
+    login_limit = RateLimitConfig(
+        rate_limit=("minute", context.settings.login_attempts_per_minute),
+        check_throttle_handler=lambda request: request.url.path == "/api/auth/login",
+    )
+
+    def provide_ctx() -> Context:
+        return context
+
+    def provide_db() -> Any:
+        return context.db
+
+    def provide_signer() -> Any:
+        return context.signer
+
+    problems = ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={
+                ValidationException: _validation_to_problem,
+                DomainError: _domain_to_problem,
+                NotAuthorizedException: _http_to_problem,
+                PermissionDeniedException: _http_to_problem,
+            },
+        )
+    )
+    app = Litestar(
+        route_handlers=route_handlers(),
+        guards=[role_guard],
+        on_app_init=[auth.on_app_init],
+        middleware=[login_limit.middleware],
+        dependencies={
+            "ctx": Provide(provide_ctx, sync_to_thread=False),
+            "db": Provide(provide_db, sync_to_thread=False),
+            "signer": Provide(provide_signer, sync_to_thread=False),
+        },
+        plugins=[problems],
+        openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),
+        on_shutdown=[context.close] if ctx is None else [],
+        debug=debug,
+        request_max_body_size=256 * 1024 * 1024,
+    )
+    app.state.ctx = context
+    app.state.auth = auth
+    return app

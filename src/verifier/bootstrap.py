@@ -1,0 +1,22 @@
+"""What `verifier init` does after the schema exists: the log's head, the signing key's record, the contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .audit import log as audit
+from .context import Context
+from .contract import Contract
+from .store import contracts as contract_store
+
+
+def bootstrap(ctx: Context, contracts: Iterable[Contract]) -> int:
+    """Idempotent. Returns how many contracts were newly added."""
+    added = 0
+    with ctx.db.begin() as session:
+        audit.ensure_head(session)
+        if ctx.signer is not None:
+            ctx.signer.register(session, clock=ctx.clock)
+        for contract in contracts:
+            added += contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    return added

@@ -1,0 +1,114 @@
+"""Turning stored cases into what a caller may see: money as yuan strings, personal data masked by role."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit.models import AuditEntry
+from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.masking import mask_account, mask_id
+from ..domain.money import format_yuan
+from ..store.tables import Case, Check, Determination, Referral, Visit
+from ..store.vault import Vault
+from .schemas import (
+    BandOut,
+    CaseDetail,
+    CaseOut,
+    CheckOut,
+    DeterminationOut,
+    HistoryOut,
+    MemberOut,
+    ReferralOut,
+    ReliefOut,
+    VisitOut,
+)
+
+
+def case_out(case: Case) -> CaseOut:
+    return CaseOut(**_case_fields(case))
+
+
+def _case_fields(case: Case) -> dict:
+    return dict(
+        id=case.id, status=case.status, status_label=STATUS_LABELS_ZH.get(case.status, case.status),
+        county_code=case.county_code, town=case.town, village=case.village, household_group=case.household_group,
+        cause=case.cause, head_name=case.household.head_name, contract_id=case.contract_id,
+        contract_hash=case.contract_hash, contract_year=case.contract_year, referred_on=case.referred_on,
+        reported_amount=format_yuan(case.reported_amount), screening_reason=case.screening_reason,
+        closed_reason=case.closed_reason, updated_at=case.updated_at,
+    )
+
+
+def _sees_full_ids(principal: Principal, visit: Visit | None) -> bool:
+    """The officers at the door compare ID cards with what was referred; everyone else sees 6+4."""
+    return visit is not None and principal.id in visit.officer_ids
+
+
+def band_out(line: dict) -> BandOut:
+    return BandOut(from_=format_yuan(line["from"]), to=None if line["to"] is None else format_yuan(line["to"]),
+                   rate=line["rate"], base=format_yuan(line["base"]), amount=format_yuan(line["amount"]))
+
+
+def determination_out(d: Determination) -> DeterminationOut:
+    return DeterminationOut(
+        eligible=d.eligible, rule=d.rule, per_capita_income=format_yuan(d.per_capita_income),
+        relief=ReliefOut(amount=format_yuan(d.relief), breakdown=[band_out(b) for b in d.breakdown], capped=d.capped,
+                         basis=format_yuan(d.basis), already_paid=format_yuan(d.already_paid)),
+        reason=d.reason, contract_hash=d.contract_hash, confirmed=True, check_id=d.check_id,
+    )
+
+
+def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> CheckOut:
+    def idn(m: dict) -> str:
+        number = vault.open(bytes.fromhex(m["id_number_enc"]), "check.member_id_number")
+        return number if full_ids else mask_id(number)
+
+    account = vault.open_optional(c.payee_account_enc, "check.payee_account")
+    payee = None if c.payee_name is None else {
+        "account_name": c.payee_name, "bank": c.payee_bank or "",
+        "account_number": (account or "") if full_account else mask_account(account or ""),
+    }
+    return CheckOut(
+        id=c.id, seq=c.seq, visited_on=c.visited_on, officers=list(c.officer_ids),
+        members=[MemberOut(name=m["name"], id_number=idn(m), relation=m["relation"], labour=m.get("labour"))
+                 for m in c.members],
+        income={k: format_yuan(getattr(c, k)) for k in ("wages", "business_net", "property_net", "transfer_net",
+                                                         "productive_costs")},
+        rigid_expenditure={k: format_yuan(getattr(c, k)) for k in ("medical_self_paid", "schooling", "disaster_loss")},
+        stable_income=c.stable_income, payee=payee, cross_checks=list(c.cross_checks), evidence=list(c.evidence),
+        note=c.note, recorded_by=c.recorded_by, recorded_at=c.recorded_at,
+    )
+
+
+def case_detail(session: Session, case: Case, principal: Principal, vault: Vault) -> CaseDetail:
+    visits = list(session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)))
+    active = next((v for v in visits if v.active), None)
+    full_ids = _sees_full_ids(principal, active)
+    referrals = [
+        ReferralOut(
+            id=r.id, channel=r.channel, name=r.name,
+            id_number=(lambda n: n if full_ids else mask_id(n))(vault.open(r.id_number_enc, "referral.id_number")),
+            town=r.town, village=r.village, cause=r.cause, amount=format_yuan(r.amount), referred_on=r.referred_on,
+            import_id=r.import_id, row_number=r.row_number,
+        )
+        for r in session.scalars(select(Referral).where(Referral.case_id == case.id).order_by(Referral.created_at, Referral.id))
+    ]
+    checks = [check_out(c, vault, full_ids, full_account=False)
+              for c in session.scalars(select(Check).where(Check.case_id == case.id).order_by(Check.seq))]
+    det = session.scalar(select(Determination).where(Determination.case_id == case.id)
+                         .order_by(Determination.confirmed_at.desc()).limit(1))
+    history = [
+        HistoryOut(index=e.idx, time=e.time, actor=e.actor, role=e.role, action=e.action,
+                   payload=json.loads(e.entry)["payload"])
+        for e in session.scalars(select(AuditEntry).where(AuditEntry.subject == case.id).order_by(AuditEntry.idx))
+    ]
+    return CaseDetail(
+        **_case_fields(case), referrals=referrals,
+        visits=[VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids), vehicle=v.vehicle,
+                         active=v.active) for v in visits],
+        checks=checks, determination=determination_out(det) if det else None, history=history,
+    )

@@ -1,0 +1,67 @@
+"""HTTP routes: reading cases, screening, scheduling and planning visits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request
+from litestar.params import Parameter
+
+from ..accounts.auth import Principal
+from ..http import Ctx, JSONBody, get, post
+from . import service
+from .present import case_detail, case_out
+from .schemas import CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
+from .workflow import load_case
+
+Id = Annotated[str, Parameter(max_length=40)]
+
+
+class CaseController(Controller):
+    path = "/api/cases"
+    tags = ["cases"]
+
+    @get("/", opt={"roles": "any"})
+    def list_cases(
+        self, ctx: Ctx, request: Request[Principal, Any, Any],
+        status: str | None = None, county_code: str | None = None, town: str | None = None,
+        village: str | None = None, cause: str | None = None, officer: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50, cursor: str | None = None,
+    ) -> CasePage:
+        f = service.CaseFilter(status=status, county_code=county_code, town=town, village=village, cause=cause,
+                               officer=officer, limit=limit, cursor=cursor)
+        with ctx.db.read() as session:
+            rows, next_cursor = service.list_cases(session, request.user, f)
+            return CasePage(items=[case_out(c) for c in rows], next_cursor=next_cursor)
+
+    @get("/{case_id:str}", opt={"roles": "any"})
+    def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
+        with ctx.db.read() as session:
+            case = load_case(session, case_id, request.user)
+            return case_detail(session, case, request.user, ctx.vault)
+
+    @post("/{case_id:str}/screening", opt={"roles": ("town_clerk",)}, status_code=200)
+    def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
+        with ctx.db.begin() as session:
+            case = service.screen(session, case_id, decision=data.decision, reason=data.reason,
+                                  principal=request.user, clock=ctx.clock)
+            return case_detail(session, case, request.user, ctx.vault)
+
+    @post("/{case_id:str}/schedule", opt={"roles": ("insurer_supervisor",)}, status_code=200)
+    def schedule(self, case_id: Id, data: JSONBody[ScheduleIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> VisitOut:
+        with ctx.db.begin() as session:
+            v = service.schedule(session, case_id, officers=list(data.officers), visit_on=data.visit_on,
+                                 vehicle=data.vehicle, principal=request.user, clock=ctx.clock)
+            return VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids),
+                            vehicle=v.vehicle, active=v.active)
+
+
+class ScheduleController(Controller):
+    path = "/api/schedule"
+    tags = ["cases"]
+
+    @post("/plan", opt={"roles": ("insurer_supervisor",)}, status_code=200)
+    def plan(self, data: JSONBody[PlanIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        with ctx.db.begin() as session:
+            return service.plan(session, county_code=data.county_code, start=data.from_, days=data.days,
+                                vehicles=data.vehicles, apply=data.apply, principal=request.user, clock=ctx.clock)

@@ -1,0 +1,148 @@
+"""Request and response shapes for cases, screening and scheduling."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ScreeningIn(msgspec.Struct, forbid_unknown_fields=True):
+    decision: Literal["pass", "reject"]
+    reason: Text = ""
+
+
+class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    officers: Annotated[list[Short], msgspec.Meta(min_length=2, max_length=2)]
+    visit_on: date
+    vehicle: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class PlanIn(msgspec.Struct, forbid_unknown_fields=True):
+    county_code: Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
+    from_: date = msgspec.field(name="from")
+    days: Annotated[int, msgspec.Meta(ge=1, le=60)] = 10
+    apply: bool = False
+    vehicles: list[Annotated[str, msgspec.Meta(min_length=1, max_length=40)]] | None = None
+
+
+class ReferralOut(msgspec.Struct):
+    id: str
+    channel: str
+    name: str
+    id_number: str
+    town: str
+    village: str
+    cause: str
+    amount: str
+    referred_on: date
+    import_id: str | None
+    row_number: int | None
+
+
+class VisitOut(msgspec.Struct):
+    id: str
+    visit_on: date
+    due_on: date
+    officers: list[str]
+    vehicle: str | None
+    active: bool
+
+
+class MemberOut(msgspec.Struct):
+    name: str
+    id_number: str
+    relation: str
+    labour: str | None
+
+
+class CheckOut(msgspec.Struct):
+    id: str
+    seq: int
+    visited_on: date
+    officers: list[str]
+    members: list[MemberOut]
+    income: dict[str, str]
+    rigid_expenditure: dict[str, str]
+    stable_income: bool
+    payee: dict[str, str] | None
+    cross_checks: list[dict[str, str]]
+    evidence: list[str]
+    note: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class BandOut(msgspec.Struct):
+    from_: str = msgspec.field(name="from")
+    to: str | None = None
+    rate: str = "0"
+    base: str = "0.00"
+    amount: str = "0.00"
+
+
+class ReliefOut(msgspec.Struct):
+    amount: str
+    breakdown: list[BandOut]
+    capped: bool
+    cap: str | None = None
+    basis: str | None = None
+    already_paid: str = "0.00"
+
+
+class DeterminationOut(msgspec.Struct):
+    eligible: bool
+    rule: str
+    per_capita_income: str
+    relief: ReliefOut
+    reason: str
+    contract_hash: str
+    confirmed: bool
+    check_id: str
+
+
+class HistoryOut(msgspec.Struct):
+    index: int
+    time: datetime
+    actor: str
+    role: str
+    action: str
+    payload: dict[str, Any]
+
+
+class CaseOut(msgspec.Struct):
+    id: str
+    status: str
+    status_label: str
+    county_code: str
+    town: str
+    village: str
+    household_group: str
+    cause: str
+    head_name: str
+    contract_id: str
+    contract_hash: str
+    contract_year: int
+    referred_on: date
+    reported_amount: str
+    screening_reason: str | None
+    closed_reason: str | None
+    updated_at: datetime
+
+
+class CaseDetail(CaseOut):
+    referrals: list[ReferralOut] = []
+    visits: list[VisitOut] = []
+    checks: list[CheckOut] = []
+    determination: DeterminationOut | None = None
+    history: list[HistoryOut] = []
+    extra: dict[str, Any] = {}
+
+
+class CasePage(msgspec.Struct):
+    items: list[CaseOut]
+    next_cursor: str | None

@@ -1,0 +1,180 @@
+"""Reading cases, screening them, and scheduling their home visits (by hand or by the planner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..clock import Clock
+from ..domain import planning
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.tables import Case, User, Visit
+from .workflow import advance, load_case
+
+OFFICER_CAPACITY_PER_DAY = 4
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    county_code: str | None = None
+    town: str | None = None
+    village: str | None = None
+    cause: str | None = None
+    officer: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+def list_cases(session: Session, principal: Principal, f: CaseFilter) -> tuple[list[Case], str | None]:
+    """Cases in the caller's counties, oldest id first, `limit` at a time; the cursor is the last id returned."""
+    stmt = select(Case).order_by(Case.id).limit(f.limit + 1)
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
+                          (Case.village, f.village), (Case.cause, f.cause)):
+        if value:
+            stmt = stmt.where(column == value)
+    if f.officer:
+        visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
+        ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
+        stmt = stmt.where(Case.id.in_(ids))
+    if f.cursor:
+        stmt = stmt.where(Case.id > f.cursor)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > f.limit
+    rows = rows[: f.limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def screen(session: Session, case_id: str, *, decision: str, reason: str, principal: Principal, clock: Clock) -> Case:
+    case = load_case(session, case_id, principal, for_update=True)
+    if decision not in ("pass", "reject"):
+        raise ValidationFailed.one("decision", "must be pass or reject")
+    if decision == "reject" and not reason.strip():
+        raise ValidationFailed.one("reason", "a rejected case needs the reason it was screened out")
+    action = "screen_pass" if decision == "pass" else "screen_reject"
+    advance(session, case, action, actor=principal, role="town_clerk", clock=clock,
+            payload={"decision": decision, "reason": reason})
+    case.screening_reason = reason or None
+    if decision == "reject":
+        case.closed_reason = reason
+    return case
+
+
+def due_date(session: Session, case: Case) -> date:
+    contract = contract_store.get_contract(session, case.contract_id)
+    return case.referred_on + timedelta(days=contract.spec.deadlines.check_within_days)
+
+
+def active_visit(session: Session, case_id: str) -> Visit | None:
+    return session.scalar(select(Visit).where(Visit.case_id == case_id, Visit.active.is_(True)))
+
+
+def _officer_load(session: Session, days: list[date], exclude_case: str | None = None) -> dict[tuple[str, date], int]:
+    load: dict[tuple[str, date], int] = {}
+    stmt = select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
+    for v in session.scalars(stmt):
+        if v.case_id == exclude_case:
+            continue
+        for o in v.officer_ids:
+            load[(o, v.visit_on)] = load.get((o, v.visit_on), 0) + 1
+    return load
+
+
+def _field_officers(session: Session, county_code: str) -> list[User]:
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+    return [u for u in users if "field_officer" in u.roles and (not u.counties or county_code in u.counties)]
+
+
+def schedule(
+    session: Session, case_id: str, *, officers: list[str], visit_on: date, vehicle: str,
+    principal: Principal, clock: Clock,
+) -> Visit:
+    case = load_case(session, case_id, principal, for_update=True)
+    if case.status not in ("screened", "scheduled"):
+        raise InvalidState(f"cannot schedule a case that is {case.status}")
+    eligible = {u.id: u for u in _field_officers(session, case.county_code)}
+    by_name = {u.username: u.id for u in eligible.values()}
+    ids = [by_name.get(o, o) for o in officers]
+    problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
+                for i, o in enumerate(officers) if by_name.get(o, o) not in eligible]
+    due = due_date(session, case)
+    others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
+              if v.case_id != case.id]
+    problems += planning.validate_manual_assignment(
+        ids, visit_on, vehicle, due_on=due, referred_on=case.referred_on,
+        officer_load=_officer_load(session, [visit_on], exclude_case=case.id), capacity=OFFICER_CAPACITY_PER_DAY,
+        existing=[planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
+                  for v in others],
+    )
+    if problems:
+        raise ValidationFailed(problems)
+    return _assign(session, case, ids, visit_on, vehicle, due, principal, clock)
+
+
+def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date, vehicle: str, due: date,
+            principal: Principal, clock: Clock) -> Visit:
+    previous = active_visit(session, case.id)
+    if previous is not None:
+        previous.active = False
+    visit = Visit(id=new_id("visit"), case_id=case.id, visit_on=visit_on, due_on=due, officer_ids=list(officer_ids),
+                  vehicle=vehicle, active=True, planned_by=principal.id, created_at=clock.now())
+    session.add(visit)
+    advance(session, case, "schedule", actor=principal, role="insurer_supervisor", clock=clock,
+            payload={"visit_id": visit.id, "visit_on": visit_on.isoformat(), "officers": list(officer_ids),
+                     "vehicle": vehicle, "due_on": due.isoformat()})
+    return visit
+
+
+def plan(
+    session: Session, *, county_code: str, start: date, days: int, vehicles: list[str] | None, apply: bool,
+    principal: Principal, clock: Clock,
+) -> dict[str, Any]:
+    principal.require_county(county_code, "county")
+    if not 1 <= days <= 60:
+        raise ValidationFailed.one("days", "plan between 1 and 60 days")
+    cases = list(session.scalars(
+        select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)
+        .with_for_update()))
+    plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
+                                    due_on=due_date(session, c)) for c in cases]
+    officers = [planning.Officer(user_id=u.id, capacity_per_day=OFFICER_CAPACITY_PER_DAY)
+                for u in _field_officers(session, county_code)]
+    window = [start + timedelta(days=i) for i in range(days)]
+    existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
+                for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]
+    fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
+    result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing)
+    if apply:
+        by_id = {c.id: c for c in cases}
+        for a in result.assignments:
+            case = by_id[a.case_id]
+            _assign(session, case, list(a.officer_ids), a.visit_on, a.vehicle_id, due_date(session, case), principal, clock)
+    return {
+        "applied": apply,
+        "assignments": [{"case_id": a.case_id, "visit_on": a.visit_on.isoformat(), "officers": list(a.officer_ids),
+                         "vehicle": a.vehicle_id} for a in result.assignments],
+        "unplaced": [{"case_id": u.case_id, "reason": u.reason} for u in result.unplaced],
+    }
+
+
+def default_vehicles(officer_count: int) -> list[str]:
+    """Without a vehicle list, assume one survey vehicle per two officers (the source: 28 staff, 9 vehicles)."""
+    return [f"车{i + 1:02d}" for i in range(max(1, officer_count // 2))]
+
+
+def count_by_status(session: Session, principal: Principal, county_code: str | None = None) -> dict[str, int]:
+    stmt = select(Case.status, func.count()).group_by(Case.status)
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if county_code:
+        stmt = stmt.where(Case.county_code == county_code)
+    return {s: n for s, n in session.execute(stmt)}

@@ -1,0 +1,100 @@
+"""HTTP routes: evidence upload, the home check, the determination."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request
+from litestar.datastructures import UploadFile
+from litestar.params import Parameter
+
+from ..accounts.auth import Principal
+from ..cases.present import band_out
+from ..cases.schemas import DeterminationOut, ReliefOut
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.income import HouseholdIncome, RigidExpenditure
+from ..domain.money import format_yuan, parse_yuan
+from ..http import Ctx, JSONBody, MultipartBody, post
+from . import service
+from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut
+
+Id = Annotated[str, Parameter(max_length=40)]
+
+
+def _money_fields(obj: Any, prefix: str, names: tuple[str, ...], problems: list[FieldError]) -> dict[str, int]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = parse_yuan(getattr(obj, name), f"{prefix}.{name}")
+        except ValidationFailed as exc:
+            problems.extend(exc.errors)
+            out[name] = 0
+    return out
+
+
+def check_input(data: JSONBody[CheckIn]) -> service.CheckInput:
+    problems: list[FieldError] = []
+    income = _money_fields(data.income, "income", ("wages", "business_net", "property_net", "transfer_net",
+                                                   "productive_costs"), problems)
+    rigid = _money_fields(data.rigid_expenditure, "rigid_expenditure", ("medical_self_paid", "schooling",
+                                                                        "disaster_loss"), problems)
+    if problems:
+        raise ValidationFailed(problems)
+    return service.CheckInput(
+        visited_on=data.visited_on, officers=list(data.officers),
+        members=[{"name": m.name, "id_number": m.id_number, "relation": m.relation, "labour": m.labour} for m in data.members],
+        income=HouseholdIncome(**income), rigid=RigidExpenditure(**rigid), stable_income=data.stable_income,
+        payee=None if data.payee is None else {"account_name": data.payee.account_name, "bank": data.payee.bank,
+                                               "account_number": data.payee.account_number},
+        cross_checks=[{"source": c.source, "finding": c.finding, "note": c.note} for c in data.cross_checks],
+        evidence=list(data.evidence), note=data.note,
+    )
+
+
+def assessment_out(a: service.Assessment, confirmed: bool) -> DeterminationOut:
+    q = a.quote
+    breakdown = [] if q is None else [
+        band_out({"from": line.from_, "to": line.to, "rate": str(line.rate), "base": line.base, "amount": line.amount})
+        for line in q.breakdown]
+    return DeterminationOut(
+        eligible=a.eligibility.eligible, rule=a.eligibility.rule,
+        per_capita_income=format_yuan(a.eligibility.per_capita_income),
+        relief=ReliefOut(amount=format_yuan(q.amount if q else 0), breakdown=breakdown, capped=bool(q and q.capped),
+                         cap=None if q is None or q.cap is None else format_yuan(q.cap), basis=format_yuan(a.basis),
+                         already_paid=format_yuan(q.already_paid if q else 0)),
+        reason=a.eligibility.reason, contract_hash=a.contract.content_hash, confirmed=confirmed, check_id=a.check.id,
+    )
+
+
+class CheckController(Controller):
+    path = "/api/cases/{case_id:str}"
+    tags = ["checks"]
+
+    @post("/evidence", opt={"roles": ("field_officer",)}, status_code=201)
+    def upload_evidence(
+        self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any],
+        data: MultipartBody[dict[str, UploadFile]],
+    ) -> EvidenceOut:
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed.one("file", "send the evidence as a multipart field named file")
+        content = upload.file.read(ctx.settings.max_upload_bytes + 1)
+        with ctx.db.begin() as session:
+            ev = service.store_evidence(session, case_id, data=content, declared_type=upload.content_type,
+                                        evidence_dir=ctx.settings.evidence_dir, max_bytes=ctx.settings.max_upload_bytes,
+                                        principal=request.user, clock=ctx.clock)
+            return EvidenceOut(sha256=ev.sha256, size=ev.size, content_type=ev.content_type)
+
+    @post("/check", opt={"roles": ("field_officer",)}, status_code=201)
+    def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> CheckRecorded:
+        payload = check_input(data)
+        with ctx.db.begin() as session:
+            check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=request.user, clock=ctx.clock)
+            return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
+
+    @post("/determination", opt={"roles": ("insurer_supervisor",)}, status_code=200)
+    def determination(self, case_id: Id, data: JSONBody[DeterminationIn], ctx: Ctx,
+                      request: Request[Principal, Any, Any]) -> DeterminationOut:
+        with ctx.db.begin() as session:
+            a = service.determine(session, case_id, confirm=data.confirm, principal=request.user, clock=ctx.clock)
+            return assessment_out(a, data.confirm)

@@ -1,0 +1,74 @@
+"""Request shapes for home checks and determinations (money as "0.00" strings, validated to fen)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+import msgspec
+
+Money = Annotated[str, msgspec.Meta(max_length=20, description='yuan with at most two decimals, e.g. "8000.00"')]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class MemberIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    id_number: Annotated[str, msgspec.Meta(max_length=20)]
+    relation: Literal["head", "spouse", "child", "parent", "other"]
+    labour: Literal["full", "partial", "none"] = "none"
+
+
+class IncomeIn(msgspec.Struct, forbid_unknown_fields=True):
+    wages: Money = "0.00"
+    business_net: Money = "0.00"
+    property_net: Money = "0.00"
+    transfer_net: Money = "0.00"
+    productive_costs: Money = "0.00"
+
+
+class RigidIn(msgspec.Struct, forbid_unknown_fields=True):
+    medical_self_paid: Money = "0.00"
+    schooling: Money = "0.00"
+    disaster_loss: Money = "0.00"
+
+
+class PayeeIn(msgspec.Struct, forbid_unknown_fields=True):
+    account_name: Name
+    bank: Name
+    account_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class CrossCheckIn(msgspec.Struct, forbid_unknown_fields=True):
+    source: Literal["medical_insurance", "housing", "market_regulation", "bank", "vehicle", "other"]
+    finding: Literal["consistent", "inconsistent"]
+    note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class CheckIn(msgspec.Struct, forbid_unknown_fields=True):
+    visited_on: date
+    officers: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=10)]
+    members: Annotated[list[MemberIn], msgspec.Meta(max_length=30)]
+    income: IncomeIn
+    rigid_expenditure: RigidIn
+    stable_income: bool
+    payee: PayeeIn | None = None
+    cross_checks: Annotated[list[CrossCheckIn], msgspec.Meta(max_length=50)] = []
+    evidence: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]], msgspec.Meta(max_length=50)] = []
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class CheckRecorded(msgspec.Struct):
+    id: str
+    case_id: str
+    seq: int
+    status: str
+
+
+class DeterminationIn(msgspec.Struct, forbid_unknown_fields=True):
+    confirm: bool = True
+
+
+class EvidenceOut(msgspec.Struct):
+    sha256: str
+    size: int
+    content_type: str

@@ -1,0 +1,288 @@
+"""Home income checks at the door, their evidence, and the determination that follows."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..clock import Clock
+from ..contract import Contract
+from ..domain.eligibility import Eligibility, assess
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.idnumber import validate_id_number
+from ..domain.income import HouseholdIncome, RigidExpenditure
+from ..domain.money import format_yuan
+from ..domain.relief import ReliefQuote, relief_for
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.tables import Case, Check, Determination, Evidence, Member
+from ..store.vault import Vault
+from ..cases.service import active_visit
+from ..cases.workflow import advance, load_case
+from ..audit import log as audit
+
+EVIDENCE_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+    "image/webp": (b"RIFF",),
+}
+RELATIONS = ("head", "spouse", "child", "parent", "other")
+LABOUR = ("full", "partial", "none")
+SOURCES = ("medical_insurance", "housing", "market_regulation", "bank", "vehicle", "other")
+
+
+def _sniff(data: bytes) -> str | None:
+    for content_type, magics in EVIDENCE_TYPES.items():
+        if any(data.startswith(m) for m in magics):
+            if content_type == "image/webp" and data[8:12] != b"WEBP":
+                continue
+            return content_type
+    return None
+
+
+def store_evidence(
+    session: Session, case_id: str, *, data: bytes, declared_type: str | None, evidence_dir: Path, max_bytes: int,
+    principal: Principal, clock: Clock,
+) -> Evidence:
+    case = load_case(session, case_id, principal)
+    _require_assigned(session, case, principal)
+    if not data:
+        raise ValidationFailed.one("file", "the file is empty")
+    if len(data) > max_bytes:
+        raise ValidationFailed.one("file", f"the file is {len(data)} bytes; at most {max_bytes} are accepted")
+    actual = _sniff(data)
+    if actual is None:
+        raise ValidationFailed.one("file", "only JPEG, PNG, WebP photos and PDF scans are accepted")
+    if declared_type and declared_type.split(";")[0].strip() not in (actual, "application/octet-stream"):
+        raise ValidationFailed.one("file", f"the file says it is {declared_type} but its content is {actual}")
+    sha = hashlib.sha256(data).hexdigest()
+    path = evidence_dir / sha[:2] / sha
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write to a temporary name first: a half-written file must never carry the hash's name.
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    existing = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha))
+    if existing is not None:
+        return existing
+    evidence = Evidence(id=new_id("ev"), case_id=case.id, sha256=sha, size=len(data), content_type=actual,
+                        uploaded_by=principal.id, uploaded_at=clock.now())
+    session.add(evidence)
+    session.flush()
+    audit.append(session, actor=principal.id, role="field_officer", action="evidence.upload", subject=case.id,
+                 contract_hash=case.contract_hash, payload={"sha256": sha, "size": len(data), "content_type": actual},
+                 clock=clock)
+    return evidence
+
+
+def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
+    visit = active_visit(session, case.id)
+    if visit is None or principal.id not in visit.officer_ids:
+        raise NotFound(f"no case {case.id!r} assigned to you")
+    return list(visit.officer_ids)
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    visited_on: date
+    officers: list[str]
+    members: list[dict[str, Any]]
+    income: HouseholdIncome
+    rigid: RigidExpenditure
+    stable_income: bool
+    payee: dict[str, str] | None
+    cross_checks: list[dict[str, str]]
+    evidence: list[str]
+    note: str
+
+
+def record_check(
+    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal, clock: Clock
+) -> Check:
+    case = load_case(session, case_id, principal, for_update=True)
+    assigned = _require_assigned(session, case, principal)
+    if case.status != "scheduled":
+        raise InvalidState(f"cannot record a check for a case that is {case.status}")
+    today = clock.today()
+    problems: list[FieldError] = []
+    if data.visited_on > today:
+        problems.append(FieldError("visited_on", f"{data.visited_on} is in the future"))
+    if data.visited_on < case.referred_on:
+        problems.append(FieldError("visited_on", f"{data.visited_on} is before the referral of {case.referred_on}"))
+    if len(data.officers) != 2 or len(set(data.officers)) != 2:
+        problems.append(FieldError("officers", "a home check is made by two different officers"))
+    problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
+                 for i, o in enumerate(data.officers) if o not in assigned]
+    if principal.id not in data.officers:
+        problems.append(FieldError("officers", "the officer recording the check must be one of its two officers"))
+    if not data.members:
+        problems.append(FieldError("members", "at least one household member"))
+    heads = [m for m in data.members if m.get("relation") == "head"]
+    if data.members and len(heads) != 1:
+        problems.append(FieldError("members", f"exactly one member is the household head, found {len(heads)}"))
+    seen: dict[str, int] = {}
+    normalised: list[tuple[dict[str, Any], str]] = []
+    for i, m in enumerate(data.members):
+        try:
+            idn = validate_id_number(m.get("id_number"), f"members[{i}].id_number", today=today)
+        except ValidationFailed as exc:
+            problems += exc.errors
+            continue
+        if idn in seen:
+            problems.append(FieldError(f"members[{i}].id_number", f"the same ID number as members[{seen[idn]}]"))
+        seen[idn] = i
+        if not str(m.get("name") or "").strip():
+            problems.append(FieldError(f"members[{i}].name", "required"))
+        if m.get("relation") not in RELATIONS:
+            problems.append(FieldError(f"members[{i}].relation", f"one of {', '.join(RELATIONS)}"))
+        if m.get("labour") not in LABOUR:
+            problems.append(FieldError(f"members[{i}].labour", f"one of {', '.join(LABOUR)}"))
+        normalised.append((m, idn))
+    problems += data.income.validate("income") + data.rigid.validate("rigid_expenditure")
+    for i, c in enumerate(data.cross_checks):
+        if c.get("source") not in SOURCES:
+            problems.append(FieldError(f"cross_checks[{i}].source", f"one of {', '.join(SOURCES)}"))
+        if c.get("finding") not in ("consistent", "inconsistent"):
+            problems.append(FieldError(f"cross_checks[{i}].finding", "consistent or inconsistent"))
+    known = set(session.scalars(select(Evidence.sha256).where(Evidence.case_id == case.id)))
+    problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
+                 for i, h in enumerate(data.evidence) if h not in known]
+    if data.payee is not None:
+        for key in ("account_name", "bank", "account_number"):
+            if not str(data.payee.get(key) or "").strip():
+                problems.append(FieldError(f"payee.{key}", "required"))
+        number = "".join(str(data.payee.get("account_number") or "").split())
+        if number and not (number.isdigit() and 8 <= len(number) <= 30):
+            problems.append(FieldError("payee.account_number", "8 to 30 digits"))
+    # Members already known in another household: a person belongs to one household.
+    bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
+    if bidx:
+        for b, hh in session.execute(select(Member.id_number_bidx, Member.household_id)
+                                     .where(Member.id_number_bidx.in_(list(bidx.values())))):
+            if hh != case.household_id:
+                i = next(seen[idn] for idn, bb in bidx.items() if bb == b)
+                problems.append(FieldError(f"members[{i}].id_number", "this person is recorded in another household"))
+    if problems:
+        raise ValidationFailed(problems)
+
+    known_members = {m.id_number_bidx: m for m in session.scalars(select(Member).where(Member.household_id == case.household_id))}
+    stored_members = []
+    for m, idn in normalised:
+        b = bidx[idn]
+        row = known_members.get(b)
+        if row is None:
+            row = Member(id=new_id("mem"), household_id=case.household_id, name=m["name"].strip(),
+                         id_number_enc=vault.seal(idn, "member.id_number"), id_number_bidx=b)
+            session.add(row)
+        row.name, row.relation, row.labour = m["name"].strip(), m["relation"], m["labour"]
+        if m["relation"] == "head":
+            case.household.head_name = row.name
+        stored_members.append({"member_id": row.id, "name": row.name, "relation": m["relation"], "labour": m["labour"],
+                               "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
+    seq = (session.scalar(select(func.max(Check.seq)).where(Check.case_id == case.id)) or 0) + 1
+    check = Check(
+        id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=list(data.officers),
+        members=stored_members, member_count=len(stored_members),
+        wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,
+        transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
+        medical_self_paid=data.rigid.medical_self_paid, schooling=data.rigid.schooling,
+        disaster_loss=data.rigid.disaster_loss, stable_income=data.stable_income,
+        payee_name=(data.payee or {}).get("account_name"), payee_bank=(data.payee or {}).get("bank"),
+        payee_account_enc=vault.seal_optional("".join(str((data.payee or {}).get("account_number") or "").split()),
+                                              "check.payee_account"),
+        cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
+        evidence=list(data.evidence), note=data.note or None, recorded_by=principal.id, recorded_at=clock.now(),
+    )
+    session.add(check)
+    session.flush()
+    advance(session, case, "record_check", actor=principal, role="field_officer", clock=clock, payload={
+        "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
+        "net_income": format_yuan(data.income.wages + data.income.business_net + data.income.property_net
+                                  + data.income.transfer_net - data.income.productive_costs),
+        "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,
+        "inconsistent_cross_checks": sum(c["finding"] == "inconsistent" for c in data.cross_checks),
+        "evidence": list(data.evidence),
+    })
+    return check
+
+
+def latest_check(session: Session, case_id: str) -> Check | None:
+    return session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    case: Case
+    check: Check
+    contract: Contract
+    eligibility: Eligibility
+    basis: int
+    quote: ReliefQuote | None
+
+
+def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
+    """(cumulative basis, relief paid) of the household's earlier paid cases for the same cause and year."""
+    rows = session.execute(
+        select(Determination.basis, Determination.relief)
+        .join(Case, Case.id == Determination.case_id)
+        .where(Case.household_id == case.household_id, Case.cause == case.cause,
+               Case.contract_year == case.contract_year, Case.status == "paid", Case.id != case.id)
+    ).all()
+    return max((b for b, _ in rows), default=0), sum(r for _, r in rows)
+
+
+def assess_case(session: Session, case: Case) -> Assessment:
+    check = latest_check(session, case.id)
+    if check is None:
+        raise InvalidState("the case has no home check yet")
+    contract = contract_store.get_contract(session, case.contract_id)
+    income = HouseholdIncome(check.wages, check.business_net, check.property_net, check.transfer_net, check.productive_costs)
+    rigid = RigidExpenditure(check.medical_self_paid, check.schooling, check.disaster_loss)
+    eligibility = assess(income, check.member_count, rigid, check.stable_income, contract.income_line, contract.burden_ratio)
+    rule = contract.relief_rule(case.cause, case.household_group)
+    prior_basis, already_paid = _prior_paid(session, case)
+    basis = prior_basis + rigid.amount_for(rule.basis)
+    quote = relief_for(basis, rule, check.member_count, already_paid) if eligibility.eligible else None
+    return Assessment(case, check, contract, eligibility, basis, quote)
+
+
+def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
+    case = load_case(session, case_id, principal, for_update=confirm)
+    if case.status != "checked":
+        raise InvalidState(f"cannot determine a case that is {case.status}")
+    a = assess_case(session, case)
+    if not confirm:
+        return a
+    quote = a.quote
+    breakdown = [] if quote is None else [
+        {"from": line.from_, "to": line.to, "rate": str(line.rate), "base": line.base, "amount": line.amount}
+        for line in quote.breakdown]
+    session.add(Determination(
+        id=new_id("det"), case_id=case.id, check_id=a.check.id, eligible=a.eligibility.eligible, rule=a.eligibility.rule,
+        reason=a.eligibility.reason, per_capita_income=a.eligibility.per_capita_income, basis=a.basis,
+        already_paid=quote.already_paid if quote else 0, relief=quote.amount if quote else 0, breakdown=breakdown,
+        capped=bool(quote and quote.capped), contract_hash=a.contract.content_hash, confirmed_by=principal.id,
+        confirmed_at=clock.now(),
+    ))
+    session.flush()
+    action = "determine_eligible" if a.eligibility.eligible else "determine_ineligible"
+    advance(session, case, action, actor=principal, role="insurer_supervisor", clock=clock, payload={
+        "check_id": a.check.id, "eligible": a.eligibility.eligible, "rule": a.eligibility.rule,
+        "per_capita_income": format_yuan(a.eligibility.per_capita_income), "basis": format_yuan(a.basis),
+        "relief": format_yuan(quote.amount if quote else 0), "capped": bool(quote and quote.capped),
+    })
+    if not a.eligibility.eligible:
+        case.closed_reason = a.eligibility.reason
+    return a

@@ -1,0 +1,216 @@
+"""The `verifier` command line (INTERFACE.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .settings import Settings
+
+REPO_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _context(create_keys: bool = False):  # type: ignore[no-untyped-def]
+    from .context import Context
+
+    return Context.open(_settings(), create_keys=create_keys)
+
+
+def _fail(message: str, code: int = 1) -> "None":
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _print_problems(problems, header: str) -> None:  # type: ignore[no-untyped-def]
+    click.echo(header, err=True)
+    for p in problems:
+        click.echo(f"  - {p}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Verification and payment of poverty-prevention relief (防贫帮困保障核查与兑现)."""
+
+
+def _default_contracts_dir() -> Path:
+    here = Path.cwd() / "contracts"
+    return here if here.is_dir() else REPO_CONTRACTS
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Also load a demo county with users and cases at every stage.")
+@click.option("--contracts", "contracts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of contract files to load (default: ./contracts).")
+def init(demo: bool, contracts_dir: Path | None) -> None:
+    """Create or migrate the database, generate keys if absent, load the contracts."""
+    from .bootstrap import bootstrap
+    from .contract import load_directory
+    from .domain.errors import ValidationFailed
+    from .store.migrate import upgrade
+
+    ctx = _context(create_keys=True)
+    try:
+        upgrade(ctx.db)
+        folder = contracts_dir or _default_contracts_dir()
+        try:
+            loaded = load_directory(folder) if folder.is_dir() else []
+            added = bootstrap(ctx, loaded)
+        except ValidationFailed as exc:
+            _print_problems(exc.errors, f"contracts in {folder} were not loaded:")
+            sys.exit(1)
+        click.echo(f"database ready at {ctx.settings.database_url.split('@')[-1]}; "
+                   f"{len(loaded)} contract(s) in {folder}, {added} newly added")
+        if demo:
+            from .demo import load_demo
+
+            for line in load_demo(ctx):
+                click.echo(line)
+    finally:
+        ctx.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web app and the API."""
+    import uvicorn
+
+    from .app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@main.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+@click.option("--county", "counties", multiple=True, help="Limit the user to a county code; repeat for several.")
+@click.option("--display-name", default=None)
+def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], display_name: str | None) -> None:
+    """Create a user. The password is read from stdin, or generated and printed once."""
+    from .accounts.passwords import generate_password
+    from .accounts.service import add_user
+    from .domain.errors import ValidationFailed
+
+    password = None
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n") or None
+    generated = password is None
+    password = password or generate_password()
+    ctx = _context()
+    try:
+        with ctx.db.begin() as session:
+            user = add_user(session, username=name, password=password, roles=list(roles), counties=list(counties),
+                            display_name=display_name, clock=ctx.clock)
+    except ValidationFailed as exc:
+        _print_problems(exc.errors, "user not created:")
+        sys.exit(1)
+    finally:
+        ctx.close()
+    click.echo(f"created user {user.username} ({', '.join(user.roles)})")
+    if generated:
+        click.echo(f"password (shown once): {password}")
+
+
+@main.group()
+def contracts() -> None:
+    """Check, add and compare service contracts."""
+
+
+@contracts.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def contracts_check(files: tuple[Path, ...]) -> None:
+    """Validate contract files; exit 1 listing every problem (overlaps between the files included)."""
+    from .contract import check_contract_text, overlap_problems
+
+    good = []
+    bad = False
+    for path in files:
+        contract, problems = check_contract_text(path.read_bytes(), source=str(path))
+        if problems:
+            bad = True
+            _print_problems(problems, f"{path}: {len(problems)} problem(s)")
+        else:
+            good.append(contract)
+            click.echo(f"{path}: ok ({contract.id}, sha256 {contract.content_hash})")
+    overlaps = overlap_problems(good)
+    if overlaps:
+        bad = True
+        _print_problems(overlaps, "overlapping contracts:")
+    sys.exit(1 if bad else 0)
+
+
+@contracts.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def contracts_add(file: Path) -> None:
+    """Validate a deployment's own contract and add it (refused when it overlaps another)."""
+    from .contract import check_contract_text
+    from .domain.errors import ValidationFailed
+    from .store import contracts as contract_store
+
+    contract, problems = check_contract_text(file.read_bytes(), source=str(file))
+    if contract is None:
+        _print_problems(problems, f"{file}: {len(problems)} problem(s); nothing added")
+        sys.exit(1)
+    ctx = _context()
+    try:
+        with ctx.db.begin() as session:
+            added = contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    except ValidationFailed as exc:
+        _print_problems(exc.errors, f"{file}: not added")
+        sys.exit(1)
+    finally:
+        ctx.close()
+    click.echo(f"{'added' if added else 'already present:'} {contract.id} (sha256 {contract.content_hash})")
+
+
+def _not_built(name: str) -> None:
+    _fail(f"`verifier {name}` is not available in this version yet.", 2)
+
+
+@contracts.command("simulate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def contracts_simulate(file: Path) -> None:
+    """Price every determined case under another contract and show the change in total relief."""
+    _not_built("contracts simulate")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--channel", required=True)
+@click.option("--county", "county_code", required=True)
+def import_(file: Path, channel: str, county_code: str) -> None:
+    """Import a referral file (csv or xlsx), all or nothing."""
+    _not_built("import")
+
+
+@main.group()
+def sampling() -> None:
+    """County spot-check sampling."""
+
+
+@sampling.command("replay")
+@click.argument("round_id")
+def sampling_replay(round_id: str) -> None:
+    """Re-derive a drawn sample from its recorded inputs and compare."""
+    _not_built("sampling replay")
+
+
+def _mount_audit() -> None:
+    from .audit.cli import audit
+
+    main.add_command(audit)
+
+
+_mount_audit()

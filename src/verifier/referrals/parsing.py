@@ -1,0 +1,875 @@
+"""Reading referral files (csv or xlsx) and single JSON applications into validated `ReferralRow`s.
+
+What this module decides, and nothing more: which column is which, whether each cell holds an acceptable value,
+and what that value is once normalised. Storing, merging into cases and binding to a contract belong to the
+referral service.
+
+Files are read as a stream, row by row, so a very large csv is validated with memory bounded by the number of
+problems kept (`max_errors`). Every bad cell is reported as a `FieldError(field, message, row)`, `row` being the
+spreadsheet row number (the header is row 1; empty rows are skipped but still counted, so the numbers match what a
+clerk sees in Excel). `field` is always the English column name (`amount`, not `金额`); `ReferralStream.columns`
+maps each field to the header as written in the file, for callers that want to echo it.
+
+Headers may be English (`id_number`, any case, spaces or dashes for underscores) or Chinese, with a few common
+variants (see `HEADER_ALIASES`). Columns nobody asked for are ignored. Values for `household_group` and `cause`
+may also be English or Chinese.
+
+Format: a zip (`PK\\x03\\x04`) is read as an xlsx workbook (first sheet), otherwise a `.csv` name means csv.
+A csv may be UTF-8 (with or without a BOM), UTF-16 with a BOM, or GB18030/GBK (what Chinese Excel writes by default);
+comma-separated, or tab-separated when the header line has tabs and no commas.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import msgspec
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.idnumber import validate_id_number
+from ..domain.money import Fen, parse_yuan
+
+__all__ = [
+    "CAUSE_VALUES",
+    "FIELDS",
+    "GROUP_VALUES",
+    "HEADER_ALIASES",
+    "OPTIONAL_FIELDS",
+    "REQUIRED_FIELDS",
+    "ParseResult",
+    "ReferralRow",
+    "ReferralStream",
+    "detect_format",
+    "iter_referrals",
+    "parse_application",
+    "read_referrals",
+]
+
+HouseholdGroup = Literal["exited_low_standard", "low_income"]
+Cause = Literal["illness", "disaster", "schooling"]
+FileFormat = Literal["csv", "xlsx"]
+
+
+class ReferralRow(msgspec.Struct, frozen=True):
+    """One validated referral: a file row, or a single application (then `row` is None)."""
+
+    row: int | None
+    id_number: str
+    name: str
+    town: str
+    village: str
+    household_group: HouseholdGroup
+    cause: Cause
+    amount: Fen
+    referred_on: date | None = None
+    household_size: int | None = None
+    phone: str | None = None
+    note: str | None = None
+
+
+REQUIRED_FIELDS = ("id_number", "name", "town", "village", "household_group", "cause", "amount")
+OPTIONAL_FIELDS = ("referred_on", "household_size", "phone", "note")
+FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+
+# Header names accepted besides the English field name itself. Compared after NFKC normalisation (so full-width
+# brackets such as "金额（元）" match "金额(元)"), trimming, and lower-casing. Keep this table small and explicit.
+HEADER_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "id_number": ("身份证号", "身份证号码"),
+    "name": ("姓名",),
+    "town": ("乡镇", "乡镇名称"),
+    "village": ("村", "村名", "行政村"),
+    "household_group": ("户类型",),
+    "cause": ("原因",),
+    "amount": ("金额", "金额(元)"),
+    "referred_on": ("日期",),
+    "household_size": ("家庭人口",),
+    "phone": ("联系电话",),
+    "note": ("备注",),
+}
+
+GROUP_VALUES: Mapping[str, HouseholdGroup] = {
+    "exited_low_standard": "exited_low_standard",
+    "low_income": "low_income",
+    "非高标准脱贫户": "exited_low_standard",
+    "非贫低收入户": "low_income",
+}
+
+CAUSE_VALUES: Mapping[str, Cause] = {
+    "illness": "illness",
+    "disaster": "disaster",
+    "schooling": "schooling",
+    "因病": "illness",
+    "因灾": "disaster",
+    "因学": "schooling",
+}
+
+MAX_TEXT = {"name": 100, "town": 100, "village": 100, "note": 2000}
+MAX_HOUSEHOLD_SIZE = 99
+
+_HEADER_TO_FIELD: dict[str, str] = {}
+
+
+def _norm_key(value: object) -> str:
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return re.sub(r"[\s\-]+", "_", text)
+
+
+for _field in FIELDS:
+    for _name in (_field, *HEADER_ALIASES.get(_field, ())):
+        _HEADER_TO_FIELD[_norm_key(_name)] = _field
+del _field, _name
+
+
+@dataclass
+class ParseResult:
+    """A whole file read: the valid rows, and every problem found (the file is acceptable only when none)."""
+
+    rows: list[ReferralRow]
+    errors: list[FieldError]
+    format: FileFormat
+    columns: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        if self.errors:
+            raise ValidationFailed(list(self.errors))
+
+
+class _Bad(Exception):
+    """A cell's value is not acceptable; the message says why."""
+
+
+class _TypeProblem:
+    """Returned by a JSON getter instead of a value of the wrong type: the field is refused with `message`."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cell values
+
+_DATE_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DATE_CN = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MOBILE = re.compile(r"^1\d{10}$")
+_LANDLINE = re.compile(r"^\d+(?:-\d+)*$")
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+_DIGITS = re.compile(r"^\d+$")
+
+
+def _as_text(value: object) -> str | None:
+    """A cell as trimmed text, or None when it is empty."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return text or None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def _unwrap_forced_text(text: str) -> str:
+    """Undo the tricks people use to keep Excel from turning digits into a number: `'123`, `="123"`."""
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
+        return text[2:-1].strip()
+    if text.startswith("'"):
+        return text[1:].strip()
+    return text
+
+
+def _id_number(value: object, today: date) -> str:
+    if isinstance(value, float):
+        raise _Bad(
+            "the ID number is stored as a number, which loses digits; format the column as text and type it again"
+        )
+    text = _as_text(value)
+    assert text is not None
+    text = _unwrap_forced_text(unicodedata.normalize("NFKC", text))
+    if _SCIENTIFIC.match(text):
+        raise _Bad(
+            f"{text!r} is a number in scientific notation (a spreadsheet dropped digits); "
+            "format the column as text and type the ID number again"
+        )
+    try:
+        return validate_id_number(text, "id_number", today=today)
+    except ValidationFailed as exc:
+        raise _Bad(exc.errors[0].message) from None
+
+
+def _plain_text(field_name: str) -> Callable[[object, date], str]:
+    limit = MAX_TEXT[field_name]
+
+    def parse(value: object, today: date) -> str:
+        text = _as_text(value)
+        assert text is not None
+        if len(text) > limit:
+            raise _Bad(f"longer than {limit} characters")
+        return text
+
+    return parse
+
+
+def _choice(table: Mapping[str, str], what: str) -> Callable[[object, date], str]:
+    english = [k for k in table if k.isascii()]
+    hint = ", ".join(f"{k} ({c})" for k in english for c, v in table.items() if v == k and not c.isascii())
+
+    def parse(value: object, today: date) -> str:
+        text = _as_text(value)
+        assert text is not None
+        found = table.get(text)
+        if found is None:
+            found = table.get(_norm_key(text))
+        if found is None:
+            raise _Bad(f"unknown {what} {text!r}: use {hint}")
+        return found
+
+    return parse
+
+
+def _money_text(value: object) -> str:
+    """A money cell as a decimal string; numbers from a spreadsheet are converted exactly, never through float maths."""
+    if isinstance(value, bool):
+        raise _Bad("not an amount of yuan")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Bad("not an amount of yuan")
+        exact = Decimal(repr(value))  # the shortest decimal that round-trips, e.g. 1234.5 -> "1234.5"
+        exponent = exact.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2:
+            raise _Bad(f"{value!r} has more than two decimals: round the amount to the fen")
+        return format(exact, "f")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    text = _as_text(value)
+    assert text is not None
+    text = unicodedata.normalize("NFKC", text).replace(" ", "")
+    if text.startswith("¥"):
+        text = text[1:]
+    if text.endswith("元"):
+        text = text[:-1]
+    return text
+
+
+def _amount(value: object, today: date) -> Fen:
+    text = _money_text(value)
+    try:
+        return parse_yuan(text, "amount")
+    except ValidationFailed as exc:
+        raise _Bad(exc.errors[0].message) from None
+
+
+def _calendar_date(year: str, month: str, day: str, text: str) -> date:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise _Bad(f"{text!r} is not a calendar date") from None
+
+
+def _referred_on(value: object, today: date) -> date:
+    if isinstance(value, datetime):
+        found = value.date()
+    elif isinstance(value, date):
+        found = value
+    elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Bad("not a date (write it as YYYY-MM-DD)")
+    else:
+        text = _as_text(value)
+        assert text is not None
+        text = unicodedata.normalize("NFKC", text)
+        m = _DATE_SEP.match(text) or _DATE_CN.match(text) or _DATE_COMPACT.match(text)
+        if m is None:
+            if isinstance(value, (int, float)):
+                raise _Bad(f"{text} is a number, not a date: format the cell as a date or write YYYY-MM-DD")
+            raise _Bad(f"{text!r} is not a date (write it as YYYY-MM-DD)")
+        found = _calendar_date(*m.groups(), text=text)
+    if found > today:
+        raise _Bad(f"{found.isoformat()} is in the future")
+    return found
+
+
+def _household_size(value: object, today: date) -> int:
+    if isinstance(value, bool):
+        raise _Bad("not a whole number of people")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise _Bad(f"{value!r} is not a whole number of people")
+        size = int(value)
+    else:
+        text = _as_text(value)
+        assert text is not None
+        text = unicodedata.normalize("NFKC", text)
+        if not _DIGITS.match(text):
+            raise _Bad(f"{text!r} is not a whole number of people")
+        size = int(text)
+    if not 1 <= size <= MAX_HOUSEHOLD_SIZE:
+        raise _Bad(f"must be between 1 and {MAX_HOUSEHOLD_SIZE}, got {size}")
+    return size
+
+
+def _phone(value: object, today: date) -> str:
+    if isinstance(value, bool):
+        raise _Bad("not a phone number")
+    text = _as_text(value)
+    assert text is not None
+    text = _unwrap_forced_text(unicodedata.normalize("NFKC", text)).replace(" ", "")
+    if text.startswith("+86"):
+        text = text[3:].lstrip("-")
+    if not _LANDLINE.match(text):
+        raise _Bad(f"{text!r} is not a phone number (digits and dashes only)")
+    digits = text.replace("-", "")
+    if text.startswith("1"):
+        if not _MOBILE.match(digits):
+            raise _Bad(f"{text!r} is not a mobile number (11 digits starting with 1)")
+        return digits
+    if not 7 <= len(digits) <= 12:
+        raise _Bad(f"{text!r} is not a phone number (a landline has 7 to 12 digits with its area code)")
+    return text
+
+
+def _note(value: object, today: date) -> str:
+    text = _as_text(value)
+    assert text is not None
+    if len(text) > MAX_TEXT["note"]:
+        raise _Bad(f"longer than {MAX_TEXT['note']} characters")
+    return text
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# (field, parser, required), in the order of ReferralRow's fields. Every parser takes (value, today).
+_SPEC: tuple[tuple[str, Callable[[object, date], Any], bool], ...] = (
+    ("id_number", _id_number, True),
+    ("name", _plain_text("name"), True),
+    ("town", _plain_text("town"), True),
+    ("village", _plain_text("village"), True),
+    ("household_group", _choice(GROUP_VALUES, "household group"), True),
+    ("cause", _choice(CAUSE_VALUES, "cause"), True),
+    ("amount", _amount, True),
+    ("referred_on", _referred_on, False),
+    ("household_size", _household_size, False),
+    ("phone", _phone, False),
+    ("note", _note, False),
+)
+
+
+def _build_row(
+    row: int | None, get: Callable[[str], object], today: date, report: Callable[[FieldError], None]
+) -> ReferralRow | None:
+    """Validate one record; every bad cell goes to `report`. Returns the row only when all its cells are good."""
+    values: list[Any] = []
+    bad = False
+    for name, parse, required in _SPEC:
+        raw = get(name)
+        if raw is None or (raw.__class__ is str and not raw.strip()):  # type: ignore[attr-defined]
+            if required:
+                report(FieldError(name, "required, but empty", row))
+                bad = True
+            values.append(None)
+            continue
+        if raw.__class__ is _TypeProblem:
+            report(FieldError(name, raw.message, row))  # type: ignore[attr-defined]
+            bad = True
+            values.append(None)
+            continue
+        try:
+            values.append(parse(raw, today))
+        except _Bad as exc:
+            report(FieldError(name, str(exc), row))
+            bad = True
+            values.append(None)
+    if bad:
+        return None
+    return ReferralRow(row, *values)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc) container
+
+
+def _unsupported(message: str) -> ValidationFailed:
+    return ValidationFailed.one("file", message)
+
+
+def detect_format(head: bytes, filename: str) -> FileFormat:
+    """csv or xlsx, from the first bytes and the file name; anything else raises `ValidationFailed` on `file`."""
+    ext = os.path.splitext(filename or "")[1].lower()
+    if head.startswith(_ZIP_MAGIC):
+        if ext in (".xlsx", ".xlsm", ".csv", ""):
+            return "xlsx"
+        raise _unsupported(f"unsupported file type {ext!r}: send a .csv or .xlsx file")
+    if head.startswith(_OLE_MAGIC) or ext == ".xls":
+        raise _unsupported("old .xls workbooks are not supported: save the file as .xlsx or .csv")
+    if ext in (".xlsx", ".xlsm"):
+        raise _unsupported("the file is named .xlsx but is not an xlsx workbook")
+    if ext == ".csv":
+        return "csv"
+    shown = ext or "without an extension"
+    raise _unsupported(f"unsupported file type {shown!r}: send a .csv or .xlsx file")
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read (for sniffing) followed by the rest of the stream; never closes the stream it wraps."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+        self.bytes_read = len(head)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        chunk = self._rest.read(len(buffer))
+        if not chunk:
+            return 0
+        n = len(chunk)
+        buffer[:n] = chunk
+        self.bytes_read += n
+        return n
+
+
+_SNIFF_CHUNK = 64 * 1024
+_SNIFF_LIMIT = 1024 * 1024
+
+
+def _sniff_encoding(stream: IO[bytes], head: bytes) -> tuple[str, bytes]:
+    """Choose the csv's encoding from its first bytes; returns the encoding and all bytes read so far.
+
+    A BOM decides. Otherwise read on until the first non-ASCII byte (up to 1 MiB): if what we have decodes as
+    UTF-8 it is UTF-8, if not it is GB18030 (a superset of GBK and GB2312).
+    """
+    while True:
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig", head
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16", head
+        if not head.isascii() or len(head) >= _SNIFF_LIMIT:
+            break
+        more = stream.read(_SNIFF_CHUNK)
+        if not more:
+            return "utf-8", head
+        head += more
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)
+    except UnicodeDecodeError:
+        return "gb18030", head
+    return "utf-8", head
+
+
+def _read_head(stream: IO[bytes], size: int) -> bytes:
+    head = b""
+    while len(head) < size:
+        chunk = stream.read(size - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+class ReferralStream(Iterator[ReferralRow]):
+    """The valid rows of a referral file, one at a time; problems go to `errors` as they are found.
+
+    Iterate to the end before trusting `errors`: the file is acceptable only if `errors` is then empty. At most
+    `max_errors` problems are kept; the rest are counted and summed up in one last error on `file`.
+    Close it (or use it as a context manager) if you stop early.
+    """
+
+    def __init__(
+        self,
+        source: IO[bytes],
+        fmt: FileFormat,
+        head: bytes,
+        *,
+        today: date,
+        errors: list[FieldError],
+        max_errors: int,
+        owns_source: bool,
+    ) -> None:
+        self.format: FileFormat = fmt
+        self.today = today
+        self.errors = errors
+        self.max_errors = max_errors
+        self.errors_dropped = 0
+        self.columns: dict[str, str] = {}
+        self.rows_seen = 0
+        """Non-empty data rows read so far (good and bad)."""
+        self.total_rows_hint: int | None = None
+        """For xlsx: the row count the workbook declares (may be missing or wrong); None for csv."""
+        self._source = source
+        self._owns_source = owns_source
+        self._closers: list[Callable[[], None]] = []
+        self._prefixed: _Prefixed | None = None
+        self.encoding: str | None = None
+        """For csv: the text encoding found."""
+        self._size = _stream_size(source)
+        records = self._open_csv(head) if fmt == "csv" else self._open_xlsx(head)
+        self._rows = self._generate(records)
+
+    # -- progress -------------------------------------------------------------------------------------------------
+
+    @property
+    def bytes_read(self) -> int | None:
+        """For csv: bytes consumed so far (for a progress bar against `size`)."""
+        return self._prefixed.bytes_read if self._prefixed is not None else None
+
+    @property
+    def size(self) -> int | None:
+        """The file's size in bytes when the stream can tell."""
+        return self._size
+
+    # -- iteration ------------------------------------------------------------------------------------------------
+
+    def __iter__(self) -> ReferralStream:
+        return self
+
+    def __next__(self) -> ReferralRow:
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._rows.close()
+        self._release()
+
+    def __enter__(self) -> ReferralStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _release(self) -> None:
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                closer()
+            except Exception:  # pragma: no cover - best effort cleanup
+                pass
+        if self._owns_source:
+            self._source.close()
+            self._owns_source = False
+
+    def _report(self, error: FieldError) -> None:
+        if len(self.errors) < self.max_errors:
+            self.errors.append(error)
+        else:
+            self.errors_dropped += 1
+
+    # -- formats --------------------------------------------------------------------------------------------------
+
+    def _open_csv(self, head: bytes) -> Iterator[tuple[int, list[object] | tuple[object, ...]]]:
+        encoding, head = _sniff_encoding(self._source, head)
+        if len(head) < _SNIFF_CHUNK:  # enough text to see the header line and its delimiter
+            head += _read_head(self._source, _SNIFF_CHUNK - len(head))
+        sample = head[:_SNIFF_CHUNK].decode(encoding, errors="replace")
+        first_line = sample.splitlines()[0] if sample else ""
+        delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+        self._prefixed = _Prefixed(head, self._source)
+        text = io.TextIOWrapper(
+            io.BufferedReader(self._prefixed, buffer_size=256 * 1024), encoding=encoding, newline=""
+        )
+        self._closers.append(text.close)
+        self.encoding = encoding
+
+        def records() -> Iterator[tuple[int, list[object] | tuple[object, ...]]]:
+            reader = csv.reader(text, delimiter=delimiter)
+            number = 0
+            try:
+                for record in reader:
+                    number += 1
+                    yield number, record
+            except UnicodeDecodeError:
+                self._report(
+                    FieldError(
+                        "file",
+                        f"the file is not valid {encoding.upper()} text (near row {number + 1}): "
+                        "save it as a UTF-8 csv",
+                        number + 1,
+                    )
+                )
+            except csv.Error as exc:
+                self._report(FieldError("file", f"the csv cannot be read after row {number}: {exc}", number + 1))
+
+        return records()
+
+    def _open_xlsx(self, head: bytes) -> Iterator[tuple[int, list[object] | tuple[object, ...]]]:
+        from openpyxl import load_workbook
+
+        source: IO[bytes] = self._source
+        if not _seekable(source):
+            spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+            spool.write(head)
+            while chunk := source.read(1024 * 1024):
+                spool.write(chunk)
+            spool.seek(0)
+            self._closers.append(spool.close)
+            source = spool  # type: ignore[assignment]
+        else:
+            source.seek(source.tell() - len(head))
+        try:
+            workbook = load_workbook(source, read_only=True, data_only=True)
+        except Exception:
+            self._release()
+            raise _unsupported("the file is not a readable xlsx workbook") from None
+        self._closers.append(workbook.close)
+        if not workbook.worksheets:
+            self._release()
+            raise _unsupported("the workbook has no worksheet")
+        sheet = workbook.worksheets[0]
+        declared = sheet.max_row if isinstance(sheet.max_row, int) else None
+        self.total_rows_hint = max(declared - 1, 0) if declared else None
+        sheet.reset_dimensions()  # read every row and column present, whatever the declared size says
+
+        def records() -> Iterator[tuple[int, list[object] | tuple[object, ...]]]:
+            number = 0
+            try:
+                for values in sheet.iter_rows(min_row=1, values_only=True):
+                    number += 1
+                    yield number, values
+            except Exception:
+                self._report(FieldError("file", f"the workbook cannot be read after row {number}", number + 1))
+
+        return records()
+
+    # -- rows -----------------------------------------------------------------------------------------------------
+
+    def _header(self, number: int, record: list[object] | tuple[object, ...]) -> dict[str, int] | None:
+        positions: dict[str, int] = {}
+        seen: dict[str, list[str]] = {}
+        for index, cell in enumerate(record):
+            if _is_empty(cell):
+                continue
+            name = _HEADER_TO_FIELD.get(_norm_key(cell))
+            if name is None:
+                continue
+            seen.setdefault(name, []).append(str(cell).strip())
+            positions.setdefault(name, index)
+        ok = True
+        for name, headers in seen.items():
+            if len(headers) > 1:
+                listed = ", ".join(repr(h) for h in headers)
+                self._report(FieldError(name, f"the column is given more than once ({listed})", number))
+                ok = False
+        if not seen:
+            self._report(
+                FieldError(
+                    "file",
+                    "the first row holds no known column names: it must be the header "
+                    "(for example id_number or 身份证号, name or 姓名, amount or 金额)",
+                    number,
+                )
+            )
+            return None
+        for name in REQUIRED_FIELDS:
+            if name not in seen:
+                chinese = HEADER_ALIASES[name][0]
+                self._report(FieldError(name, f"required column missing (header {name!r} or {chinese!r})", number))
+                ok = False
+        if not ok:
+            return None
+        self.columns = {name: headers[0] for name, headers in seen.items()}
+        return positions
+
+    def _generate(self, records: Iterator[tuple[int, list[object] | tuple[object, ...]]]) -> Iterator[ReferralRow]:
+        try:
+            positions: dict[str, int] | None = None
+            before = len(self.errors)
+            for number, record in records:
+                if all(_is_empty(cell) for cell in record):
+                    continue
+                positions = self._header(number, record)
+                break
+            else:
+                if len(self.errors) == before:  # not when the file could not be read at all
+                    self._report(FieldError("file", "the file has no rows"))
+                return
+            if positions is None:
+                return
+            indexed = list(positions.items())
+            had_problems = len(self.errors) + self.errors_dropped
+            for number, record in records:
+                width = len(record)
+                cells = {name: (record[i] if i < width else None) for name, i in indexed}
+                for value in cells.values():
+                    if value is not None and (value.__class__ is not str or value.strip()):
+                        break
+                else:
+                    continue  # empty, or only columns we do not read
+                self.rows_seen += 1
+                result = _build_row(number, cells.get, self.today, self._report)
+                if result is not None:
+                    yield result
+            if self.rows_seen == 0 and len(self.errors) + self.errors_dropped == had_problems:
+                self._report(FieldError("file", "the file has no rows (only a header)"))
+            if self.errors_dropped:
+                self.errors.append(
+                    FieldError(
+                        "file",
+                        f"{self.errors_dropped} more problems not listed (only the first {self.max_errors} are shown)",
+                    )
+                )
+        finally:
+            self._release()
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except Exception:
+        return False
+
+
+def _stream_size(stream: IO[bytes]) -> int | None:
+    try:
+        return os.fstat(stream.fileno()).st_size
+    except Exception:
+        pass
+    if _seekable(stream):
+        try:
+            here = stream.tell()
+            end = stream.seek(0, os.SEEK_END)
+            stream.seek(here)
+            return end
+        except Exception:
+            return None
+    return None
+
+
+def iter_referrals(
+    data: IO[bytes] | str | os.PathLike[str],
+    filename: str | None = None,
+    *,
+    today: date,
+    errors: list[FieldError] | None = None,
+    max_errors: int = 1000,
+) -> ReferralStream:
+    """Stream the valid rows of a referral file; problems are appended to `errors` (or the stream's own list).
+
+    `data` is a binary stream (read from its current position; not closed) or a path (opened and closed here).
+    `filename` decides the format with the first bytes (defaults to the path's name).
+    An unsupported or unreadable file raises `ValidationFailed` on `file` at once; everything else is reported
+    in `errors` while iterating.
+    """
+    owns = False
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        filename = filename if filename is not None else path.name
+        stream: IO[bytes] = open(path, "rb")
+        owns = True
+    else:
+        stream = data
+    try:
+        head = _read_head(stream, 8)
+        fmt = detect_format(head, filename or "")
+        return ReferralStream(
+            stream,
+            fmt,
+            head,
+            today=today,
+            errors=errors if errors is not None else [],
+            max_errors=max_errors,
+            owns_source=owns,
+        )
+    except BaseException:
+        if owns:
+            stream.close()
+        raise
+
+
+def read_referrals(
+    data: IO[bytes] | str | os.PathLike[str],
+    filename: str | None = None,
+    *,
+    today: date,
+    max_errors: int = 1000,
+) -> ParseResult:
+    """Read a whole referral file: every valid row and every problem (see `iter_referrals`)."""
+    errors: list[FieldError] = []
+    with iter_referrals(data, filename, today=today, errors=errors, max_errors=max_errors) as stream:
+        rows = list(stream)
+        return ParseResult(rows=rows, errors=errors, format=stream.format, columns=dict(stream.columns))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# One application as JSON
+
+
+def parse_application(
+    payload: object, *, today: date, ignore: tuple[str, ...] = ("county_code",)
+) -> ReferralRow:
+    """One application entered by a clerk: the fields of a file row as JSON, numbers as numbers, money as strings.
+
+    Stricter than a file where JSON has types: `household_size` must be an integer, `referred_on` a
+    `YYYY-MM-DD` string, text fields strings, and unknown keys are refused (except those in `ignore`).
+    Raises `ValidationFailed` listing every bad field.
+    """
+    if not isinstance(payload, Mapping):
+        raise ValidationFailed.one("body", "must be a JSON object")
+    errors: list[FieldError] = []
+    for key in payload:
+        if key not in FIELDS and key not in ignore:
+            errors.append(FieldError(str(key), "unknown field"))
+
+    def get(name: str) -> object:
+        value = payload.get(name)
+        if value is None:
+            return None
+        if name == "amount":
+            if not isinstance(value, str):
+                return _TypeProblem('money must be a string of yuan such as "5200.00"')
+            return value
+        if name == "household_size":
+            if isinstance(value, bool) or not isinstance(value, int):
+                return _TypeProblem("must be a whole number")
+            return value
+        if name == "referred_on":
+            if not isinstance(value, str):
+                return _TypeProblem("must be a date string YYYY-MM-DD")
+            if value.strip() and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                return _TypeProblem(f"{value!r} is not a date (write it as YYYY-MM-DD)")
+            return value
+        if not isinstance(value, str):
+            return _TypeProblem("must be a string")
+        return value
+
+    row = _build_row(None, get, today, errors.append)
+    if errors or row is None:
+        raise ValidationFailed(errors)
+    return row
+
