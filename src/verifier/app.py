@@ -58,10 +58,14 @@ def route_handlers() -> list[Any]:
     from .audit.routes import AuditController
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
+    from .notices.routes import ROUTES as NOTICES
+    from .payments.routes import ROUTES as PAYMENTS
     from .referrals.routes import ReferralController
+    from .reports.routes import ROUTES as REPORTS
+    from .sampling.routes import ROUTES as SAMPLING
 
     return [health, AuthController, UserController, AuditController, ReferralController, CaseController,
-            ScheduleController, CheckController]
+            ScheduleController, CheckController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -188,11 +188,66 @@ def contracts_simulate(file: Path) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--channel", required=True)
-@click.option("--county", "county_code", required=True)
-def import_(file: Path, channel: str, county_code: str) -> None:
-    """Import a referral file (csv or xlsx), all or nothing."""
-    _not_built("import")
+@click.option("--channel", required=True, help="medical_insurance, civil_affairs, emergency_management or education")
+@click.option("--county", "county_code", required=True, help="The county code the file is for.")
+@click.option("--as", "username", default=None,
+              help="Record the import as this user (an insurer supervisor or county reviewer); default: the operator.")
+def import_(file: Path, channel: str, county_code: str, username: str | None) -> None:
+    """Import a referral file (csv or xlsx), all or nothing, with the same rules as the API."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from .accounts.auth import Principal, principal_of
+    from .domain.errors import DomainError, ValidationFailed
+    from .referrals.service import import_file
+    from .store.tables import User
+
+    ctx = _context()
+    try:
+        if username:
+            with ctx.db.read() as session:
+                user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            if user is None:
+                _fail(f"no active user {username!r}")
+            principal = principal_of(user)
+            if not principal.has("insurer_supervisor", "county_reviewer"):
+                _fail(f"{username} may not import referral files (needs insurer_supervisor or county_reviewer)")
+        else:
+            principal = Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
+                                  roles=("insurer_supervisor",), counties=())
+        role = principal.acting_role(("insurer_supervisor", "county_reviewer"))
+        size = file.stat().st_size
+        with file.open("rb") as source, click.progressbar(length=size, label=f"importing {file.name}",
+                                                          file=sys.stderr) as bar:
+            done = 0
+
+            def progress(stream) -> None:  # type: ignore[no-untyped-def]
+                nonlocal done
+                position = stream.bytes_read if stream.bytes_read is not None else source.tell()
+                bar.update(max(0, position - done))
+                done = max(done, position)
+
+            try:
+                with ctx.db.begin() as session:
+                    result = import_file(session, vault=ctx.vault, source=source, filename=file.name, channel=channel,
+                                         county_code=county_code, principal=principal, role=role, clock=ctx.clock,
+                                         progress=progress)
+            except ValidationFailed as exc:
+                bar.render_finish()
+                _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
+                sys.exit(1)
+            except DomainError as exc:
+                bar.render_finish()
+                _fail(f"{file}: nothing imported: {exc.detail}")
+            bar.update(size - done)
+    finally:
+        ctx.close()
+    if result.repeated:
+        click.echo(f"this file was imported before as {result.batch_id}; nothing changed")
+    else:
+        click.echo(f"imported {result.rows} rows as {result.batch_id}: {result.new_cases} new case(s), "
+                   f"{result.merged} merged into open cases")
 
 
 @main.group()

@@ -65,6 +65,9 @@ def principal_of(user: User) -> Principal:
 def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     if handler.opt.get("public"):
         return
+    openapi = connection.app.openapi_config
+    if openapi is not None and connection.url.path.startswith(openapi.path):
+        return  # the API's own description is public
     wanted = handler.opt.get("roles")
     user = connection.user if "user" in connection.scope else None
     if not isinstance(user, Principal):

@@ -57,10 +57,10 @@ class ReferralController(Controller):
             raise ValidationFailed.one("file", "send the referral file as a multipart field named file")
         channel = str(data.get("channel") or "")
         county_code = str(data.get("county_code") or "")
-        content = upload.file.read()
+        upload.file.seek(0)
         with ctx.db.begin() as session:
             result = service.import_file(
-                session, vault=ctx.vault, data=content, filename=upload.filename or "upload", channel=channel,
+                session, vault=ctx.vault, source=upload.file, filename=upload.filename or "upload", channel=channel,
                 county_code=county_code, principal=request.user,
                 role=request.user.acting_role(("insurer_supervisor", "county_reviewer")), clock=ctx.clock,
             )

@@ -5,11 +5,11 @@ cause and contract year. All or nothing: any bad row and nothing is stored; the 
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral, ReferralImport
 from ..store.vault import Vault
-from .parsing import ReferralRow, parse_application, read_referrals
+from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
 CHANNELS = ("medical_insurance", "civil_affairs", "emergency_management", "education", "application")
 _CHUNK = 500
@@ -51,25 +51,28 @@ def _check_target(channel: str, county_code: str, principal: Principal) -> None:
         raise NotFound(f"no county {county_code!r}")
 
 
-def _contracts_for_rows(
-    session: Session, county_code: str, rows: list[ReferralRow], today: date
-) -> tuple[list[Contract], list[FieldError]]:
-    """The contract each row is bound to (in force for the county on its referral date), or a bad row."""
-    contracts = [c for c in contract_store.all_contracts(session) if county_code in c.county_codes]
-    chosen: list[Contract] = []
-    errors: list[FieldError] = []
+def _bind_contracts(
+    contracts: list[Contract], county_code: str, rows: list[ReferralRow], today: date, errors: list[FieldError]
+) -> list[Contract | None]:
+    """The contract each row is bound to (in force for the county on its referral date); a bad row otherwise."""
+    chosen: list[Contract | None] = []
     for r in rows:
         on = r.referred_on or today
         contract = next((c for c in contracts if c.start <= on <= c.end), None)
         if contract is None:
             errors.append(FieldError("referred_on", f"no contract covers county {county_code} on {on}", r.row))
-            continue
-        if r.household_group not in contract.spec.eligibility.groups:
+        elif r.household_group not in contract.spec.eligibility.groups:
             errors.append(FieldError("household_group", f"contract {contract.id} does not serve {r.household_group}", r.row))
+            contract = None
         elif (r.cause, r.household_group) not in contract.rules:
             errors.append(FieldError("cause", f"contract {contract.id} has no relief for {r.cause}", r.row))
+            contract = None
         chosen.append(contract)
-    return chosen, errors
+    return chosen
+
+
+def _county_contracts(session: Session, county_code: str) -> list[Contract]:
+    return [c for c in contract_store.all_contracts(session) if county_code in c.county_codes]
 
 
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
@@ -145,55 +148,84 @@ def _merge(
     return new_cases, merged, touched
 
 
-def _digest(ids: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(set(ids))).encode()).hexdigest()
+_FILE_CHUNK = 2000
+_MAX_ERRORS = 1000
+
+
+def _sha256_of(source: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: source.read(1 << 20), b""):
+        digest.update(block)
+    source.seek(0)
+    return digest.hexdigest()
 
 
 def import_file(
     session: Session,
     *,
     vault: Vault,
-    data: bytes,
+    source: BinaryIO,
     filename: str,
     channel: str,
     county_code: str,
     principal: Principal,
     role: str,
     clock: Clock,
+    progress: Callable[[ReferralStream], None] | None = None,
 ) -> ImportResult:
+    """Import a referral file, streaming it in chunks: memory stays flat whatever the file's size.
+
+    Rows are written as they are read, inside the caller's transaction; at the first bad row writing stops,
+    reading goes on to report every bad row, and the raised ValidationFailed rolls everything back.
+    """
     now, today = clock.now(), clock.today()
     _check_target(channel, county_code, principal)
     if channel == "application":
         raise ValidationFailed.one("channel", "applications are entered one at a time, not imported from a file")
-    sha = hashlib.sha256(data).hexdigest()
+    sha = _sha256_of(source)
     earlier = session.scalar(select(ReferralImport).where(
         ReferralImport.county_code == county_code, ReferralImport.channel == channel, ReferralImport.file_sha256 == sha))
     if earlier is not None:
         return ImportResult(earlier.id, earlier.rows, 0, 0, repeated=True)
-    parsed = read_referrals(io.BytesIO(data), filename, today=today)
-    errors = list(parsed.errors)
-    contracts, contract_errors = _contracts_for_rows(session, county_code, parsed.rows, today) if not errors else ([], [])
-    errors += contract_errors
-    if errors:
-        raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
-    if not parsed.rows:
-        raise ValidationFailed.one("file", "the file has no rows")
+    contracts = _county_contracts(session, county_code)
     import_id = new_id("imp")
     session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
-                               filename=filename[:255], rows=len(parsed.rows), new_cases=0, merged=0,
+                               filename=filename[:255], rows=0, new_cases=0, merged=0,
                                imported_by=principal.id, imported_at=now))
     session.flush()
-    new_cases, merged, touched = _merge(session, vault, county_code, channel, parsed.rows, contracts,
-                                        import_id=import_id, actor=principal.id, now=now, today=today)
+    errors: list[FieldError] = []
+    rows = new_cases = merged = 0
+    hashes: set[str] = set()
+    cases_digest = hashlib.sha256()
+    with iter_referrals(source, filename, today=today, errors=errors, max_errors=_MAX_ERRORS) as stream:
+        while True:
+            chunk = list(itertools.islice(stream, _FILE_CHUNK))
+            if not chunk:
+                break
+            rows += len(chunk)
+            bound = _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+            if not errors:
+                n, m, touched = _merge(session, vault, county_code, channel, chunk, bound,  # type: ignore[arg-type]
+                                       import_id=import_id, actor=principal.id, now=now, today=today)
+                new_cases, merged = new_cases + n, merged + m
+                for r, case_id in zip(chunk, touched):
+                    cases_digest.update(f"{r.row}:{case_id}\n".encode())
+                hashes.update(c.content_hash for c in bound if c is not None)
+            if progress is not None:
+                progress(stream)
+    if errors:
+        raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+    if rows == 0:
+        raise ValidationFailed.one("file", "the file has no rows")
     record = session.get(ReferralImport, import_id)
     assert record is not None
-    record.new_cases, record.merged = new_cases, merged
+    record.rows, record.new_cases, record.merged = rows, new_cases, merged
     audit.append(session, actor=principal.id, role=role, action="referrals.import", subject=import_id,
-                 contract_hash=contracts[0].content_hash if len({c.content_hash for c in contracts}) == 1 else None,
-                 payload={"county_code": county_code, "channel": channel, "file_sha256": sha, "rows": len(parsed.rows),
-                          "new_cases": new_cases, "merged": merged, "cases_sha256": _digest(touched)},
+                 contract_hash=next(iter(hashes)) if len(hashes) == 1 else None,
+                 payload={"county_code": county_code, "channel": channel, "file_sha256": sha, "rows": rows,
+                          "new_cases": new_cases, "merged": merged, "row_cases_sha256": cases_digest.hexdigest()},
                  clock=clock)
-    return ImportResult(import_id, len(parsed.rows), new_cases, merged, tuple(dict.fromkeys(touched)))
+    return ImportResult(import_id, rows, new_cases, merged)
 
 
 def enter_application(
@@ -209,13 +241,14 @@ def enter_application(
     _check_target("application", county_code, principal)
     fields = {k: v for k, v in payload.items() if k != "county_code"}
     row = parse_application(fields, today=today)
-    contracts, errors = _contracts_for_rows(session, county_code, [row], today)
+    errors: list[FieldError] = []
+    contracts = _bind_contracts(_county_contracts(session, county_code), county_code, [row], today, errors)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
-    new_cases, merged, touched = _merge(session, vault, county_code, "application", [row], contracts,
+    new_cases, merged, touched = _merge(session, vault, county_code, "application", [row], contracts,  # type: ignore[arg-type]
                                         import_id=None, actor=principal.id, now=now, today=today)
     audit.append(session, actor=principal.id, role="town_clerk", action="referrals.application", subject=touched[0],
-                 contract_hash=contracts[0].content_hash,
+                 contract_hash=contracts[0].content_hash if contracts[0] else None,
                  payload={"county_code": county_code, "cause": row.cause, "amount": row.amount,
                           "merged": bool(merged)},
                  clock=clock)

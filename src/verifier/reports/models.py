@@ -1,0 +1,3 @@
+"""Tables of the reports stage."""
+
+from __future__ import annotations

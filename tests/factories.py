@@ -1,0 +1,103 @@
+"""Build cases at a given stage through the real services (not HTTP), for tests of later stages."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from verifier.accounts.auth import Principal, principal_of
+from verifier.accounts.service import add_user
+from verifier.cases import service as cases
+from verifier.checks import service as checks
+from verifier.domain.idnumber import make_id_number
+from verifier.domain.income import HouseholdIncome, RigidExpenditure
+from verifier.referrals import service as referrals
+from verifier.store.tables import User
+
+COUNTY = "340223"
+_seq = itertools.count(1)
+
+
+@dataclass
+class Staff:
+    clerk: Principal
+    supervisor: Principal
+    officer1: Principal
+    officer2: Principal
+
+
+_visits = itertools.count(0)
+
+
+def staff(ctx, county: str = COUNTY, team: int = 0) -> Staff:  # type: ignore[no-untyped-def]
+    """The clerk, supervisor and officer pair `team` of a county (each created once per database)."""
+    made = {}
+    with ctx.db.begin() as session:
+        for key, role in (("clerk", "town_clerk"), ("supervisor", "insurer_supervisor"),
+                          ("officer1", "field_officer"), ("officer2", "field_officer")):
+            username = f"f-{key}-{county}" + (f"-{team}" if key.startswith("officer") else "")
+            user = session.query(User).filter_by(username=username).one_or_none()
+            if user is None:
+                user = add_user(session, username=username, password="factory-password", roles=[role],
+                                counties=[county], clock=ctx.clock)
+            made[key] = principal_of(user)
+    return Staff(**made)
+
+
+def new_id_number(born: date = date(1970, 1, 1)) -> str:
+    n = next(_seq)
+    return make_id_number("340223", born + timedelta(days=n), n % 1000)
+
+
+STAGES = ("received", "screened", "scheduled", "checked", "determined")
+
+
+def make_case(
+    ctx, *, stage: str = "determined", town: str = "城关镇", village: str = "东村",  # type: ignore[no-untyped-def]
+    group: str = "exited_low_standard", cause: str = "illness", medical: int = 4_200_000, wages: int = 800_000,
+    members: int = 3, stable_income: bool = False, referred_on: date | None = None, county: str = COUNTY,
+    head_name: str | None = None, account_number: str = "6222020200112233445",
+) -> str:
+    """A case at `stage` (one of STAGES), referred by application, checked with the given figures; returns its id."""
+    # Officers see at most 4 households a day: every 4 cases get a team (and a vehicle) of their own.
+    team = next(_visits) // 4
+    s = staff(ctx, county, team)
+    today = ctx.clock.today()
+    referred_on = referred_on or today - timedelta(days=3)
+    ids = [new_id_number() for _ in range(members)]
+    name = head_name or f"户主{next(_seq)}"
+    with ctx.db.begin() as session:
+        result = referrals.enter_application(session, vault=ctx.vault, principal=s.clerk, clock=ctx.clock, payload={
+            "county_code": county, "id_number": ids[0], "name": name, "town": town, "village": village,
+            "household_group": group, "cause": cause, "amount": "1000.00", "referred_on": referred_on.isoformat()})
+    case_id = result.case_ids[0]
+    if stage == "received":
+        return case_id
+    with ctx.db.begin() as session:
+        cases.screen(session, case_id, decision="pass", reason="", principal=s.clerk, clock=ctx.clock)
+    if stage == "screened":
+        return case_id
+    with ctx.db.begin() as session:
+        cases.schedule(session, case_id, officers=[s.officer1.id, s.officer2.id], visit_on=today,
+                       vehicle=f"车{team:03d}", principal=s.supervisor, clock=ctx.clock)
+    if stage == "scheduled":
+        return case_id
+    rigid = {"illness": RigidExpenditure(medical_self_paid=medical),
+             "disaster": RigidExpenditure(disaster_loss=medical),
+             "schooling": RigidExpenditure(schooling=medical)}[cause]
+    data = checks.CheckInput(
+        visited_on=today, officers=[s.officer1.id, s.officer2.id],
+        members=[{"name": name if i == 0 else f"成员{i}", "id_number": idn, "relation": "head" if i == 0 else "child",
+                  "labour": "full"} for i, idn in enumerate(ids)],
+        income=HouseholdIncome(wages=wages), rigid=rigid, stable_income=stable_income,
+        payee={"account_name": name, "bank": "农村商业银行", "account_number": account_number},
+        cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""}], evidence=[], note="",
+    )
+    with ctx.db.begin() as session:
+        checks.record_check(session, case_id, data, vault=ctx.vault, principal=s.officer1, clock=ctx.clock)
+    if stage == "checked":
+        return case_id
+    with ctx.db.begin() as session:
+        checks.determine(session, case_id, confirm=True, principal=s.supervisor, clock=ctx.clock)
+    return case_id

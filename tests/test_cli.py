@@ -1,0 +1,123 @@
+"""The command line: init (idempotent), contracts, users, import, audit verify."""
+
+from __future__ import annotations
+
+import csv
+import os
+import stat
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from verifier.cli import main
+from verifier.domain.idnumber import make_id_number
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def test_help_lists_the_commands() -> None:
+    out = CliRunner().invoke(main, ["--help"]).output
+    for command in ("init", "serve", "users", "import", "contracts", "audit", "sampling"):
+        assert command in out
+
+
+def test_init_is_idempotent_and_keys_are_private(env: dict[str, str]) -> None:
+    first = run(env, "init", "--contracts", str(ROOT / "contracts"))
+    assert first.exit_code == 0, first.output
+    assert "1 newly added" in first.output
+    second = run(env, "init", "--contracts", str(ROOT / "contracts"))
+    assert second.exit_code == 0 and "0 newly added" in second.output
+    keys = Path(env["VERIFIER_HOME"]) / "keys"
+    for name in os.listdir(keys):
+        assert stat.S_IMODE(os.stat(keys / name).st_mode) == 0o600, name
+    assert run(env, "audit", "verify").exit_code == 0
+
+
+def test_contracts_check_lists_every_problem(tmp_path: Path) -> None:
+    good = ROOT / "contracts" / "demo-2020.toml"
+    ok = CliRunner().invoke(main, ["contracts", "check", str(good)])
+    assert ok.exit_code == 0 and "ok (demo-2020" in ok.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text(encoding="utf-8").replace('budget = "4500000.00"', 'budget = "lots"')
+                   .replace('income_line = "5200.00"', 'income_line = "5200.00"\nline2 = 1'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["contracts", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "eligibility.line2: unknown key" in result.output
+    assert "budget: not an amount of yuan" in result.output
+
+
+def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> None:
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    overlapping = tmp_path / "mine.toml"
+    overlapping.write_text((ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+                           .replace('id = "demo-2020"', 'id = "county-2020b"'), encoding="utf-8")
+    result = run(env, "contracts", "add", str(overlapping))
+    assert result.exit_code == 1 and "overlaps contract" in result.output
+    other = tmp_path / "next-year.toml"
+    other.write_text(overlapping.read_text(encoding="utf-8").replace("2020-01-01", "2021-01-01")
+                     .replace("2020-12-31", "2021-12-31"), encoding="utf-8")
+    result = run(env, "contracts", "add", str(other))
+    assert result.exit_code == 0, result.output
+    assert "added county-2020b" in result.output
+    again = run(env, "contracts", "add", str(other))
+    assert again.exit_code == 0 and "already present" in again.output
+
+
+def test_users_add_with_a_password_from_stdin_or_generated(env: dict[str, str]) -> None:
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    r = run(env, "users", "add", "wang.qiang", "--role", "field_officer", "--county", "340223",
+            input="a good password\n")
+    assert r.exit_code == 0, r.output
+    assert "password (shown once)" not in r.output
+    r = run(env, "users", "add", "li.na", "--role", "finance", "--role", "insurer_claims", input="")
+    assert r.exit_code == 0 and "password (shown once)" in r.output
+    r = run(env, "users", "add", "li.na", "--role", "finance", input="another password\n")
+    assert r.exit_code == 1 and "already exists" in r.output
+    r = run(env, "users", "add", "zhao", "--role", "wizard", input="a good password\n")
+    assert r.exit_code == 1 and "unknown role 'wizard'" in r.output
+
+
+def _referral_file(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id_number", "name", "town", "village", "household_group", "cause", "amount", "referred_on"])
+        w.writerows(rows)
+    return path
+
+
+def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    a = make_id_number("340223", date(1960, 1, 1), 1)
+    b = make_id_number("340223", date(1961, 1, 1), 2)
+    bad = _referral_file(tmp_path / "bad.csv", [
+        [a, "张三", "城关镇", "东村", "low_income", "illness", "30000.00", "2020-05-01"],
+        [b[:-1] + ("0" if b[-1] != "0" else "1"), "李四", "城关镇", "东村", "low_income", "illness", "-1", "2020-05-01"],
+        [b, "王五", "城关镇", "东村", "low_income", "illness", "100.00", "2019-05-01"],
+    ])
+    r = run(env, "import", str(bad), "--channel", "medical_insurance", "--county", "340223")
+    assert r.exit_code == 1
+    assert "row 3, id_number: check digit" in r.output
+    assert "row 3, amount" in r.output
+    assert "row 4, referred_on: no contract covers county 340223 on 2019-05-01" in r.output
+    good = _referral_file(tmp_path / "good.csv", [
+        [a, "张三", "城关镇", "东村", "low_income", "illness", "30000.00", "2020-05-01"],
+        [a, "张三", "城关镇", "东村", "low_income", "illness", "12000.00", "2020-05-02"],
+        [b, "王五", "城关镇", "西村", "exited_low_standard", "disaster", "15000", "2020-05-03"],
+    ])
+    r = run(env, "import", str(good), "--channel", "medical_insurance", "--county", "340223")
+    assert r.exit_code == 0, r.output
+    assert "imported 3 rows" in r.output and "2 new case(s), 1 merged" in r.output
+    r = run(env, "import", str(good), "--channel", "medical_insurance", "--county", "340223")
+    assert r.exit_code == 0 and "nothing changed" in r.output
+    assert run(env, "audit", "verify").exit_code == 0
