@@ -1,3 +1,4 @@
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -91,7 +92,7 @@ def test_disaster_capped_per_member() -> None:
 
 
 def test_cap_is_the_smaller_of_year_and_members() -> None:
-    rule = ReliefRule(**{**DISASTER.__dict__, "cap_per_year": 50000 * YUAN})
+    rule = dataclasses.replace(DISASTER, cap_per_year=50000 * YUAN)
     assert relief_for(110000 * YUAN, rule, members=3).cap == 50000 * YUAN  # min(50000, 90000)
     assert relief_for(110000 * YUAN, rule, members=1).cap == 30000 * YUAN  # min(50000, 30000)
 
@@ -170,14 +171,14 @@ def test_valid_rules_have_no_errors() -> None:
     ],
 )
 def test_bad_rules_name_the_field(change: dict, field: str) -> None:
-    rule = ReliefRule(**{**illness_exited("bracket").__dict__, **change})
+    rule = dataclasses.replace(illness_exited("bracket"), **change)
     assert [e.field for e in rule.validate("relief[0]")] == [field]
     with pytest.raises(ValidationFailed):
         relief_for(42000 * YUAN, rule, 1)
 
 
 def test_falling_rates_are_fine_in_marginal_mode() -> None:
-    rule = ReliefRule(**{**illness_exited("marginal").__dict__, "bands": (Band(100, D("0.6")), Band(None, D("0.5")))})
+    rule = dataclasses.replace(illness_exited("marginal"), bands=(Band(100, D("0.6")), Band(None, D("0.5"))))
     assert rule.validate() == []
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 from .errors import ValidationFailed
 
@@ -56,9 +57,16 @@ def round_half_up(value: Decimal) -> Fen:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+@lru_cache(maxsize=1024)
+def _ratio(rate: Decimal) -> tuple[int, int]:
+    return rate.as_integer_ratio()
+
+
 def apply_rate(fen: Fen, rate: Decimal) -> Fen:
-    """`fen x rate`, rounded to the fen half up."""
-    return round_half_up(Decimal(fen) * rate)
+    """`fen x rate`, rounded to the fen half up (away from zero), in exact integer arithmetic."""
+    num, den = _ratio(rate)
+    magnitude = (2 * abs(fen) * abs(num) + den) // (2 * den)
+    return magnitude if (fen < 0) == (num < 0) or magnitude == 0 else -magnitude
 
 
 def parse_rate(text: object, field: str = "rate", *, low: Decimal = Decimal(0), high: Decimal = Decimal(1)) -> Decimal:

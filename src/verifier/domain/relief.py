@@ -22,6 +22,7 @@ Semantics (all amounts integer fen, rates `Decimal` in [0, 1]):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
@@ -79,6 +80,15 @@ class ReliefRule:
                 bad(name, "must be an amount >= 0 when given")
         errors.extend(self._band_errors(prefix))
         return errors
+
+    @cached_property
+    def problems(self) -> tuple[FieldError, ...]:
+        """`validate()` worked out once: a rule is immutable, and pricing asks on every call."""
+        return tuple(self.validate())
+
+    @cached_property
+    def band_bounds(self) -> tuple[tuple[Fen, Fen | None, Decimal], ...]:
+        return tuple(_bounds(self.bands))
 
     def _band_errors(self, prefix: str) -> list[FieldError]:
         if not isinstance(self.bands, tuple) or not self.bands:
@@ -158,7 +168,7 @@ def rule_cap(rule: ReliefRule, members: int) -> Fen | None:
 
 def formula_relief(basis: Fen, rule: ReliefRule, members: int) -> Formula:
     """The rule applied to `basis` before subtracting anything already paid."""
-    errors = rule.validate() + members_errors(members)
+    errors = list(rule.problems) + members_errors(members)
     if not _is_fen(basis) or basis < 0:
         errors.append(FieldError("basis", "must be an amount >= 0"))
     if errors:
@@ -166,7 +176,7 @@ def formula_relief(basis: Fen, rule: ReliefRule, members: int) -> Formula:
     excess = max(0, basis - rule.deductible)
     lines: list[BandLine] = []
     if excess > 0:
-        for lower, upper, rate in _bounds(rule.bands):
+        for lower, upper, rate in rule.band_bounds:
             if rule.mode == "marginal":
                 if excess <= lower:
                     break

@@ -24,14 +24,7 @@ class Base(DeclarativeBase):
 # Money columns hold integer fen.
 FenColumn = BigInteger
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
-
-
 def new_id(prefix: str) -> str:
-    """An opaque, roughly time-ordered id such as `case_01hq3k...`: 48 bits of milliseconds, 80 random bits."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        value, r = divmod(value, 32)
-        chars.append(_ALPHABET[r])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    """An opaque, time-ordered id such as `case_0174c5e3a1b2f09d8c7e6a5b4c`: 48 bits of milliseconds, then
+    56 random bits, in hex (sorts by creation time to the millisecond)."""
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(7)}"
