@@ -121,3 +121,32 @@ def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_pa
     r = run(env, "import", str(good), "--channel", "medical_insurance", "--county", "340223")
     assert r.exit_code == 0 and "nothing changed" in r.output
     assert run(env, "audit", "verify").exit_code == 0
+
+
+def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, str], tmp_path: Path) -> None:
+    from factories import make_case
+
+    from verifier.audit import checkpoints
+    from verifier.context import Context
+    from verifier.settings import Settings
+
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    ctx = Context.open(Settings.from_env(env))
+    try:
+        from datetime import datetime, timezone
+
+        from verifier.clock import FixedClock
+
+        ctx.clock = FixedClock(datetime(2020, 6, 1, 2, tzinfo=timezone.utc))
+        checkpoints.install(ctx.db, ctx.signer)
+        make_case(ctx, medical=4_200_000)  # exited_low_standard, marginal: 21,900.00
+    finally:
+        ctx.close()
+    bracket = tmp_path / "bracket.toml"
+    bracket.write_text((ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+                       .replace('id = "demo-2020"', 'id = "bracket-2020"').replace('mode = "marginal"', 'mode = "bracket"'),
+                       encoding="utf-8")
+    r = run(env, "contracts", "simulate", str(bracket))
+    assert r.exit_code == 0, r.output
+    # Bracket: the whole 37,000 excess at 70% = 25,900.00; marginal gave 21,900.00.
+    assert "21900.00" in r.output and "25900.00" in r.output and "4000.00" in r.output

@@ -183,7 +183,29 @@ def _not_built(name: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def contracts_simulate(file: Path) -> None:
     """Price every determined case under another contract and show the change in total relief."""
-    _not_built("contracts simulate")
+    from .checks.simulate import simulate
+    from .contract import check_contract_text
+    from .domain.money import format_yuan
+
+    contract, problems = check_contract_text(file.read_bytes(), source=str(file))
+    if contract is None:
+        _print_problems(problems, f"{file}: {len(problems)} problem(s)")
+        sys.exit(1)
+    ctx = _context()
+    try:
+        with ctx.db.read() as session:
+            result = simulate(session, contract)
+    finally:
+        ctx.close()
+    click.echo(f"{'cause':<10} {'group':<20} {'cases':>6} {'current':>14} {'under ' + contract.id:>18} {'change':>14}")
+    for (cause, group), line in sorted(result.lines.items()):
+        click.echo(f"{cause:<10} {group:<20} {line.cases:>6} {format_yuan(line.current):>14} "
+                   f"{format_yuan(line.proposed):>18} {format_yuan(line.proposed - line.current):>14}")
+    click.echo(f"{'total':<31} {sum(v.cases for v in result.lines.values()):>6} {format_yuan(result.current):>14} "
+               f"{format_yuan(result.proposed):>18} {format_yuan(result.proposed - result.current):>14}")
+    if result.not_covered:
+        click.echo(f"{len(result.not_covered)} case(s) have no relief rule under {contract.id}: "
+                   f"{', '.join(result.not_covered[:10])}{' …' if len(result.not_covered) > 10 else ''}")
 
 
 @main.command("import")
