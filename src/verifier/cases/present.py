@@ -12,6 +12,7 @@ from ..audit.models import AuditEntry
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
+from ..notices.service import notice_summary_for_case, review_summary_for_case
 from ..store.tables import Case, Check, Determination, Referral, Visit
 from ..store.vault import Vault
 from .schemas import (
@@ -110,5 +111,7 @@ def case_detail(session: Session, case: Case, principal: Principal, vault: Vault
         **_case_fields(case), referrals=referrals,
         visits=[VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids), vehicle=v.vehicle,
                          active=v.active) for v in visits],
-        checks=checks, determination=determination_out(det) if det else None, history=history,
+        checks=checks, determination=determination_out(det) if det else None,
+        village_review=review_summary_for_case(session, case.id), notice=notice_summary_for_case(session, case.id),
+        history=history,
     )

@@ -139,8 +139,10 @@ class CaseDetail(CaseOut):
     visits: list[VisitOut] = []
     checks: list[CheckOut] = []
     determination: DeterminationOut | None = None
+    village_review: dict[str, Any] | None = None
+    notice: dict[str, Any] | None = None
+    payments: list[dict[str, Any]] = []
     history: list[HistoryOut] = []
-    extra: dict[str, Any] = {}
 
 
 class CasePage(msgspec.Struct):

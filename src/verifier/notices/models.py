@@ -1,0 +1,135 @@
+"""Tables of the notices stage: village reviews, public notices with their items, objections.
+
+A notice keeps what it showed when it was posted: its items are snapshots (the household head's name as shown,
+the household size, the cause and the relief amount in fen) and the .docx rendered at posting is stored with its
+SHA-256, so the posted document never changes afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..store.base import Base
+
+_LISTED = text("status = 'listed'")
+
+
+class VillageReview(Base):
+    """A village evaluation (村级评议) of a case. A case re-checked after an upheld objection is reviewed again."""
+
+    __tablename__ = "village_review"
+    __table_args__ = (CheckConstraint("result IN ('pass', 'fail')", name="result_known"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    result: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notice(Base):
+    """A public notice (公示) of one village, or of a whole town when the contract says so."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status_known"),
+        CheckConstraint("ends_on >= posted_on", name="period_in_order"),
+        Index("ix_notice_county_status", "county_code", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    town: Mapped[str] = mapped_column(String(100))
+    village: Mapped[str | None] = mapped_column(String(100), nullable=True)  # None: the whole town
+    scope: Mapped[str] = mapped_column(String(8))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
+    contract_hash: Mapped[str] = mapped_column(String(64))
+    posted_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8))
+    # What the document printed besides the rows (kept so the preview shows the same notice).
+    title: Mapped[str] = mapped_column(String(300))
+    issuing_body: Mapped[str] = mapped_column(String(200))
+    county_name: Mapped[str] = mapped_column(String(100))
+    objection_place: Mapped[str] = mapped_column(String(200))
+    objection_phone: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    mask_names: Mapped[bool] = mapped_column(Boolean)
+    households: Mapped[int] = mapped_column(Integer)
+    persons: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)  # fen
+    document: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    posted_by: Mapped[str] = mapped_column(String(40))
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    items: Mapped[list[NoticeItem]] = relationship(back_populates="notice", order_by="NoticeItem.seq")
+
+
+class NoticeItem(Base):
+    """One case on a notice, as it was shown. `listed` until the notice closes (`cleared`) or an objection against
+    the case is upheld (`withdrawn`)."""
+
+    __tablename__ = "notice_item"
+    __table_args__ = (
+        CheckConstraint("status IN ('listed', 'withdrawn', 'cleared')", name="status_known"),
+        CheckConstraint("relief_amount >= 0 AND household_size >= 1", name="figures_sane"),
+        # A case stands on at most one live notice: the database refuses a second.
+        Index("uq_notice_item_live_case", "case_id", unique=True, postgresql_where=_LISTED, sqlite_where=_LISTED),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    village: Mapped[str] = mapped_column(String(100))
+    head_name: Mapped[str] = mapped_column(String(100))  # as shown on the notice (masked when the contract says so)
+    household_size: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(16))
+    relief_amount: Mapped[int] = mapped_column(BigInteger)  # fen, from the case's determination at posting
+    determination_id: Mapped[str] = mapped_column(ForeignKey("determination.id"))
+    review_id: Mapped[str] = mapped_column(ForeignKey("village_review.id"))
+    status: Mapped[str] = mapped_column(String(12))
+
+    notice: Mapped[Notice] = relationship(back_populates="items")
+
+
+class Objection(Base):
+    """An objection (异议) raised against a case of a notice during its period; resolved once."""
+
+    __tablename__ = "objection"
+    __table_args__ = (CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status_known"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("notice_item.id"))
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,118 @@
+"""Request and response shapes for village reviews, notices and objections (money as "0.00" strings)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+County = Annotated[str, msgspec.Meta(pattern=r"^\d{6}$")]
+
+
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    held_on: date
+    result: Literal["pass", "fail"]
+    note: Text = ""
+
+
+class ReviewOut(msgspec.Struct):
+    id: str
+    case_id: str
+    held_on: date
+    result: str
+    note: str | None
+    case_status: str
+    closed_reason: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):
+    county_code: County
+    town: Short
+    posted_on: date
+    village: Short | None = None  # may be left out when the contract posts one notice per town
+    contract_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None  # only when the cases span contracts
+    # What the document prints; defaults: the town government, its office, the national supervision hotline.
+    issuing_body: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    objection_place: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    objection_phone: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    number: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+class NoticeItemOut(msgspec.Struct):
+    id: str
+    seq: int
+    case_id: str
+    village: str
+    head_name: str
+    household_size: int
+    cause: str
+    cause_label: str
+    relief_amount: str
+    status: str  # listed | withdrawn (an objection was upheld) | cleared (the notice closed)
+
+
+class ObjectionOut(msgspec.Struct):
+    id: str
+    notice_id: str
+    case_id: str
+    received_on: date
+    summary: str
+    status: str  # open | upheld | dismissed
+    recorded_by: str
+    recorded_at: datetime
+    resolution_note: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    case_status: str | None = None
+
+
+class NoticeBrief(msgspec.Struct):
+    id: str
+    county_code: str
+    town: str
+    village: str | None
+    scope: str
+    contract_id: str
+    title: str
+    posted_on: date
+    ends_on: date
+    status: str  # open | closed
+    period_over: bool  # today is after ends_on: the notice may be closed once no objection is open
+    households: int
+    persons: int
+    total: str
+    document_sha256: str
+    posted_by: str
+    posted_at: datetime
+    closed_on: date | None
+    open_objections: int
+
+
+class NoticeOut(NoticeBrief):
+    issuing_body: str = ""
+    objection_place: str = ""
+    objection_phone: str = ""
+    number: str | None = None
+    mask_names: bool = False
+    items: list[NoticeItemOut] = []
+    objections: list[ObjectionOut] = []
+
+
+class NoticePage(msgspec.Struct):
+    items: list[NoticeBrief]
+
+
+class ObjectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    case_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    received_on: date
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class ResolutionIn(msgspec.Struct, forbid_unknown_fields=True):
+    outcome: Literal["upheld", "dismissed"]
+    note: Text = ""

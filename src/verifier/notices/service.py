@@ -1,0 +1,447 @@
+"""Village evaluation, public notices and objections (DOMAIN.md steps 6 and 7).
+
+A notice gathers every case of a village (or of a whole town, when the contract's `notice.scope` is "town") that
+passed its village review and is in no notice yet. Its rows are snapshots taken at posting and its .docx is
+rendered once and stored, so what was posted can always be shown again exactly as it was.
+
+Closing is allowed from the day after `ends_on` (objections may still arrive on `ends_on` itself) and only while
+no objection is open; it makes every case still listed ready to pay. An upheld objection takes its case off the
+notice and sends it back to be checked again; a dismissed one changes nothing for the case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import advance, load_case
+from ..checks.service import latest_check
+from ..clock import Clock
+from ..contract import Contract
+from ..documents.notice import NoticeDocument, NoticeRow, render_notice
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.masking import mask_name
+from ..domain.money import format_yuan
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.tables import Case, Check, Determination
+from .models import Notice, NoticeItem, Objection, VillageReview
+
+REVIEW_ROLES = ("town_clerk", "insurer_supervisor")
+CLERK = "town_clerk"
+# The national poverty-relief supervision hotline, printed when the clerk gives no office phone of their own.
+DEFAULT_OBJECTION_PHONE = "12317"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- village review --------------------------------------------------------------------------------------------------
+
+
+def latest_review(session: Session, case_id: str) -> VillageReview | None:
+    return session.scalar(select(VillageReview).where(VillageReview.case_id == case_id)
+                          .order_by(VillageReview.recorded_at.desc(), VillageReview.id.desc()).limit(1))
+
+
+def record_review(
+    session: Session, case_id: str, *, held_on: date, result: str, note: str, principal: Principal, clock: Clock
+) -> tuple[VillageReview, Case]:
+    """Record a village evaluation: pass → reviewed (ready for a notice); fail → review_failed, closed with its reason."""
+    case = load_case(session, case_id, principal, for_update=True)
+    if case.status != "determined":
+        raise InvalidState(f"cannot record a village review for a case that is {case.status}")
+    if result not in ("pass", "fail"):
+        raise ValidationFailed.one("result", "must be pass or fail")
+    note = (note or "").strip()
+    problems: list[FieldError] = []
+    today = clock.today()
+    if held_on > today:
+        problems.append(FieldError("held_on", f"{held_on} is in the future"))
+    check = latest_check(session, case.id)
+    if check is not None and held_on < check.visited_on:
+        problems.append(FieldError("held_on", f"{held_on} is before the home check of {check.visited_on}"))
+    if result == "fail" and not note:
+        problems.append(FieldError("note", "a failed review needs the reason the villagers gave"))
+    if problems:
+        raise ValidationFailed(problems)
+    review = VillageReview(id=new_id("rev"), case_id=case.id, held_on=held_on, result=result, note=note or None,
+                           recorded_by=principal.id, recorded_at=clock.now())
+    session.add(review)
+    session.flush()
+    payload: dict[str, Any] = {"review_id": review.id, "held_on": held_on.isoformat(), "result": result}
+    if note:
+        payload["note_sha256"] = _sha256(note)  # the note may name people: only its hash goes into the log
+    advance(session, case, "review_pass" if result == "pass" else "review_fail", actor=principal,
+            role=principal.acting_role(REVIEW_ROLES), clock=clock, payload=payload)
+    if result == "fail":
+        case.closed_reason = f"村级评议未通过：{note}"
+    return review, case
+
+
+def review_summary_for_case(session: Session, case_id: str) -> dict[str, Any] | None:
+    """The case's latest village review, for the case detail (None when it has none)."""
+    r = latest_review(session, case_id)
+    if r is None:
+        return None
+    return {"id": r.id, "held_on": r.held_on.isoformat(), "result": r.result, "note": r.note,
+            "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat()}
+
+
+# --- posting a notice ------------------------------------------------------------------------------------------------
+
+
+def county_name(contract: Contract) -> str:
+    """The county as printed on a notice, from the contract's purchaser ("示范县人民政府" → "示范县")."""
+    name = contract.spec.purchaser.strip()
+    for suffix in ("人民政府", "政府"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+def notice_title(town: str, village: str | None, year: int) -> str:
+    return f"关于{town}{village or ''}{year}年度防贫帮困保障金拟救助对象的公示"
+
+
+@dataclass(frozen=True)
+class NoticeRequest:
+    county_code: str
+    town: str
+    village: str | None
+    posted_on: date
+    contract_id: str | None = None
+    issuing_body: str | None = None
+    objection_place: str | None = None
+    objection_phone: str | None = None
+    number: str | None = None
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def _notice_contract(session: Session, cases: Sequence[Case], req: NoticeRequest, place: str) -> Contract:
+    ids = sorted({c.contract_id for c in cases})
+    if req.contract_id:
+        if req.contract_id not in ids:
+            raise ValidationFailed.one("contract_id", f"no case of {place} under contract {req.contract_id} awaits a notice")
+        return contract_store.get_contract(session, req.contract_id)
+    if not ids:
+        field = "village" if req.village else "town"
+        raise ValidationFailed.one(field, f"no case of {place} passed village review and awaits a notice")
+    if len(ids) > 1:
+        raise ValidationFailed.one("contract_id", f"the cases of {place} fall under contracts {', '.join(ids)}: "
+                                                  "name the one this notice is for")
+    return contract_store.get_contract(session, ids[0])
+
+
+def _determination(session: Session, case_id: str) -> tuple[Determination, Check]:
+    row = session.execute(
+        select(Determination, Check).join(Check, Check.id == Determination.check_id)
+        .where(Determination.case_id == case_id).order_by(Check.seq.desc()).limit(1)
+    ).first()
+    if row is None or not row[0].eligible:  # a reviewed case always has an eligible determination
+        raise InvalidState(f"case {case_id} has no eligible determination")
+    return row[0], row[1]
+
+
+def notice_document(notice: Notice, items: Sequence[NoticeItem] | None = None) -> NoticeDocument:
+    """The printable notice from what was stored at posting (names are stored as shown, so no masking again)."""
+    rows = [NoticeRow(village=i.village, head_name=i.head_name, household_size=i.household_size, cause=i.cause,  # type: ignore[arg-type]
+                      relief_amount=i.relief_amount)
+            for i in (items if items is not None else notice.items)]
+    return NoticeDocument(
+        issuing_body=notice.issuing_body, title=notice.title, county=notice.county_name, town=notice.town,
+        village=notice.village, posted_on=notice.posted_on, ends_on=notice.ends_on,
+        objection_place=notice.objection_place, objection_phone=notice.objection_phone, issued_on=notice.posted_on,
+        rows=rows, mask_names=False, number=notice.number,
+    )
+
+
+def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, clock: Clock) -> Notice:
+    """Gather the village's (or town's) reviewed cases into a notice, render and store its document, and move each
+    case into the notice."""
+    principal.require_county(req.county_code, "county")
+    town = req.town.strip()
+    village = _blank(req.village)
+    if not town:
+        raise ValidationFailed.one("town", "must not be empty")
+    today = clock.today()
+    if req.posted_on > today:
+        raise ValidationFailed.one("posted_on", f"{req.posted_on} is in the future")
+
+    # Lock the candidates: a second clerk posting the same village at once finds them taken (and on PostgreSQL
+    # the unique index on live notice items refuses a case in two notices whatever happens).
+    stmt = (select(Case).where(Case.county_code == req.county_code, Case.town == town, Case.status == "reviewed")
+            .order_by(Case.village, Case.referred_on, Case.id).with_for_update())
+    candidates = list(session.scalars(stmt))
+    place = f"{town}{village or ''}"
+    contract = _notice_contract(session, candidates, req, place)
+    candidates = [c for c in candidates if c.contract_id == contract.id]
+    scope = contract.spec.notice.scope
+    if scope == "village":
+        if village is None:
+            raise ValidationFailed.one("village", f"contract {contract.id} posts one notice per village: name the village")
+        candidates = [c for c in candidates if c.village == village]
+        if not candidates:
+            raise ValidationFailed.one("village", f"no case of {place} passed village review and awaits a notice")
+    else:
+        village = None  # a town-wide notice covers every village of the town
+
+    reviews = {c.id: latest_review(session, c.id) for c in candidates}
+    last_review = max((r.held_on for r in reviews.values() if r is not None), default=None)
+    if last_review is not None and req.posted_on < last_review:
+        late = sum(1 for r in reviews.values() if r is not None and r.held_on > req.posted_on)
+        raise ValidationFailed.one("posted_on", f"{req.posted_on} is before the village review of {late} of its cases "
+                                                f"(the last held on {last_review})")
+
+    ends_on = req.posted_on + timedelta(days=contract.spec.deadlines.notice_days)
+    mask = contract.spec.notice.mask_names
+    cname = county_name(contract)
+    issuing_body = _blank(req.issuing_body) or f"{cname}{town}人民政府"
+    notice = Notice(
+        id=new_id("ntc"), county_code=req.county_code, town=town, village=village, scope=scope,
+        contract_id=contract.id, contract_hash=contract.content_hash, posted_on=req.posted_on, ends_on=ends_on,
+        status="open", title=notice_title(town, village, contract.year), issuing_body=issuing_body, county_name=cname,
+        objection_place=_blank(req.objection_place) or issuing_body,
+        objection_phone=_blank(req.objection_phone) or DEFAULT_OBJECTION_PHONE, number=_blank(req.number),
+        mask_names=mask, households=0, persons=0, total=0, document=b"", document_sha256="",
+        posted_by=principal.id, posted_at=clock.now(),
+    )
+    items = []
+    for seq, case in enumerate(candidates, start=1):
+        det, check = _determination(session, case.id)
+        review = reviews[case.id]
+        if review is None or review.result != "pass":  # reviewed means a passing review was recorded
+            raise InvalidState(f"case {case.id} has no passing village review")
+        head = case.household.head_name
+        items.append(NoticeItem(
+            id=new_id("nti"), notice_id=notice.id, case_id=case.id, seq=seq, village=case.village,
+            head_name=mask_name(head) if mask else head.strip(), household_size=check.member_count, cause=case.cause,
+            relief_amount=det.relief, determination_id=det.id, review_id=review.id, status="listed",
+        ))
+    doc = notice_document(notice, items)  # refuses (422) anything that must not be printed
+    notice.document = render_notice(doc)
+    notice.document_sha256 = hashlib.sha256(notice.document).hexdigest()
+    notice.households, notice.persons, notice.total = doc.households, doc.persons, doc.total
+    notice.items = items
+    session.add(notice)
+    session.flush()
+    for case, item in zip(candidates, items):
+        advance(session, case, "post_notice", actor=principal, role=CLERK, clock=clock,
+                payload={"notice_id": notice.id, "item_id": item.id, "relief": format_yuan(item.relief_amount)})
+    audit.append(
+        session, actor=principal.id, role=CLERK, action="notice.post", subject=notice.id,
+        contract_hash=contract.content_hash, clock=clock,
+        payload={"county_code": notice.county_code, "town": town, "village": village, "scope": scope,
+                 "posted_on": notice.posted_on.isoformat(), "ends_on": ends_on.isoformat(),
+                 "cases": [i.case_id for i in items], "households": notice.households, "persons": notice.persons,
+                 "total": format_yuan(notice.total), "document_sha256": notice.document_sha256},
+    )
+    return notice
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+
+def load_notice(session: Session, notice_id: str, principal: Principal | None, *, for_update: bool = False) -> Notice:
+    """The notice, if it exists and lies in the caller's counties (otherwise 404)."""
+    stmt = select(Notice).where(Notice.id == notice_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    notice = session.scalar(stmt)
+    if notice is None or (principal is not None and not principal.may_see_county(notice.county_code)):
+        raise NotFound(f"no notice {notice_id!r}")
+    return notice
+
+
+def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
+                 status: str | None = None, town: str | None = None, village: str | None = None,
+                 limit: int = 100) -> list[Notice]:
+    """Notices in the caller's counties, newest posting first."""
+    stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc()).limit(limit)
+    if principal.counties:
+        stmt = stmt.where(Notice.county_code.in_(principal.counties))
+    for column, value in ((Notice.county_code, county_code), (Notice.status, status), (Notice.town, town),
+                          (Notice.village, village)):
+        if value:
+            stmt = stmt.where(column == value)
+    return list(session.scalars(stmt))
+
+
+def objections_of(session: Session, notice_id: str) -> list[Objection]:
+    return list(session.scalars(select(Objection).where(Objection.notice_id == notice_id)
+                                .order_by(Objection.recorded_at, Objection.id)))
+
+
+def open_objection_count(session: Session, notice_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(Objection)
+                          .where(Objection.notice_id == notice_id, Objection.status == "open")) or 0
+
+
+def load_objection(session: Session, objection_id: str, principal: Principal | None, *,
+                   for_update: bool = False) -> tuple[Objection, Notice]:
+    stmt = select(Objection).where(Objection.id == objection_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    objection = session.scalar(stmt)
+    if objection is None:
+        raise NotFound(f"no objection {objection_id!r}")
+    try:
+        notice = load_notice(session, objection.notice_id, principal, for_update=for_update)
+    except NotFound:
+        raise NotFound(f"no objection {objection_id!r}") from None
+    return objection, notice
+
+
+# --- objections ------------------------------------------------------------------------------------------------------
+
+
+def record_objection(session: Session, notice_id: str, *, case_id: str, received_on: date, summary: str,
+                     principal: Principal, clock: Clock) -> Objection:
+    """Record an objection against a case of an open notice, received within its period."""
+    notice = load_notice(session, notice_id, principal, for_update=True)
+    if notice.status != "open":
+        raise InvalidState("the notice is closed: it takes no more objections")
+    item = session.scalar(select(NoticeItem).where(NoticeItem.notice_id == notice.id, NoticeItem.case_id == case_id))
+    problems: list[FieldError] = []
+    if item is None:
+        problems.append(FieldError("case_id", f"case {case_id!r} is not on this notice"))
+    if received_on > clock.today():
+        problems.append(FieldError("received_on", f"{received_on} is in the future"))
+    if received_on < notice.posted_on:
+        problems.append(FieldError("received_on", f"{received_on} is before the notice was posted on {notice.posted_on}"))
+    if received_on > notice.ends_on:
+        problems.append(FieldError("received_on", f"{received_on} is after the notice period ended on {notice.ends_on}"))
+    summary = (summary or "").strip()
+    if not summary:
+        problems.append(FieldError("summary", "say what the objection is about"))
+    if problems:
+        raise ValidationFailed(problems)
+    assert item is not None
+    if item.status != "listed":
+        raise InvalidState("an objection against this case was already upheld: it is no longer on the notice")
+    objection = Objection(id=new_id("obj"), notice_id=notice.id, item_id=item.id, case_id=item.case_id,
+                          received_on=received_on, summary=summary, status="open", recorded_by=principal.id,
+                          recorded_at=clock.now())
+    session.add(objection)
+    session.flush()
+    audit.append(session, actor=principal.id, role=CLERK, action="objection.record", subject=item.case_id,
+                 contract_hash=notice.contract_hash, clock=clock,
+                 payload={"objection_id": objection.id, "notice_id": notice.id, "received_on": received_on.isoformat(),
+                          "summary_sha256": _sha256(summary)})
+    return objection
+
+
+def resolve_objection(session: Session, objection_id: str, *, outcome: str, note: str, principal: Principal,
+                      clock: Clock) -> Objection:
+    """Resolve an open objection once: upheld takes the case off the notice to be checked again; dismissed leaves it."""
+    objection, notice = load_objection(session, objection_id, principal, for_update=True)
+    if objection.status != "open":
+        raise InvalidState(f"the objection was already resolved ({objection.status})")
+    if outcome not in ("upheld", "dismissed"):
+        raise ValidationFailed.one("outcome", "must be upheld or dismissed")
+    note = (note or "").strip()
+    objection.status = outcome
+    objection.resolution_note = note or None
+    objection.resolved_by = principal.id
+    objection.resolved_at = clock.now()
+    session.flush()
+    withdrawn = False
+    if outcome == "upheld":
+        item = session.get(NoticeItem, objection.item_id, with_for_update=True)
+        assert item is not None
+        if item.status == "listed":  # a second upheld objection against the same case finds it already withdrawn
+            case = load_case(session, item.case_id, principal, for_update=True)
+            advance(session, case, "objection_upheld", actor=principal, role=CLERK, clock=clock,
+                    payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id})
+            item.status = "withdrawn"
+            withdrawn = True
+    payload: dict[str, Any] = {"objection_id": objection.id, "notice_id": notice.id, "outcome": outcome,
+                               "withdrawn": withdrawn}
+    if note:
+        payload["note_sha256"] = _sha256(note)
+    audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,
+                 contract_hash=notice.contract_hash, clock=clock, payload=payload)
+    return objection
+
+
+# --- closing ---------------------------------------------------------------------------------------------------------
+
+
+def close_notice(session: Session, notice_id: str, *, principal: Principal, clock: Clock) -> Notice:
+    """Close a notice whose period is over (today > ends_on) and has no open objection: its listed cases are ready
+    to pay; cases withdrawn after an upheld objection are left where they are."""
+    notice = load_notice(session, notice_id, principal, for_update=True)
+    if notice.status != "open":
+        raise InvalidState("the notice is already closed")
+    today = clock.today()
+    if today <= notice.ends_on:
+        raise InvalidState(f"the notice period runs until {notice.ends_on}: it can be closed from "
+                           f"{notice.ends_on + timedelta(days=1)}")
+    pending = open_objection_count(session, notice.id)
+    if pending:
+        raise InvalidState(f"{pending} objection(s) against this notice are still open: resolve them first")
+    cleared, withdrawn, total = [], [], 0
+    for item in session.scalars(select(NoticeItem).where(NoticeItem.notice_id == notice.id)
+                                .order_by(NoticeItem.seq).with_for_update()):
+        if item.status != "listed":
+            withdrawn.append(item.case_id)
+            continue
+        case = load_case(session, item.case_id, principal, for_update=True)
+        advance(session, case, "close_notice", actor=principal, role=CLERK, clock=clock,
+                payload={"notice_id": notice.id, "item_id": item.id, "relief": format_yuan(item.relief_amount)})
+        item.status = "cleared"
+        cleared.append(item.case_id)
+        total += item.relief_amount
+    notice.status = "closed"
+    notice.closed_on = today
+    notice.closed_by = principal.id
+    notice.closed_at = clock.now()
+    session.flush()
+    audit.append(session, actor=principal.id, role=CLERK, action="notice.close", subject=notice.id,
+                 contract_hash=notice.contract_hash, clock=clock,
+                 payload={"closed_on": today.isoformat(), "cleared": cleared, "withdrawn": withdrawn,
+                          "total_cleared": format_yuan(total)})
+    return notice
+
+
+# --- for the case detail ---------------------------------------------------------------------------------------------
+
+
+def notice_summary_for_case(session: Session, case_id: str) -> dict[str, Any] | None:
+    """The latest notice the case stood on, its row and its objections (None when it was never on a notice).
+
+    Dates are ISO strings and money "0.00" strings, so the dict can go into any JSON response as it is.
+    """
+    row = session.execute(
+        select(NoticeItem, Notice).join(Notice, Notice.id == NoticeItem.notice_id)
+        .where(NoticeItem.case_id == case_id).order_by(Notice.posted_on.desc(), Notice.posted_at.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    item, notice = row
+    objections = session.scalars(select(Objection).where(Objection.item_id == item.id)
+                                 .order_by(Objection.recorded_at, Objection.id))
+    return {
+        "notice_id": notice.id, "town": notice.town, "village": notice.village, "status": notice.status,
+        "posted_on": notice.posted_on.isoformat(), "ends_on": notice.ends_on.isoformat(),
+        "closed_on": notice.closed_on.isoformat() if notice.closed_on else None,
+        "document_sha256": notice.document_sha256,
+        "item": {"id": item.id, "seq": item.seq, "status": item.status, "head_name": item.head_name,
+                 "household_size": item.household_size, "cause": item.cause,
+                 "relief_amount": format_yuan(item.relief_amount)},
+        "objections": [{"id": o.id, "received_on": o.received_on.isoformat(), "summary": o.summary,
+                        "status": o.status, "resolution_note": o.resolution_note,
+                        "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None} for o in objections],
+    }
