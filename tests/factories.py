@@ -6,13 +6,10 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from verifier import demo
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
-from verifier.cases import service as cases
-from verifier.checks import service as checks
 from verifier.domain.idnumber import make_id_number
-from verifier.domain.income import HouseholdIncome, RigidExpenditure
-from verifier.referrals import service as referrals
 from verifier.store.tables import User
 
 COUNTY = "340223"
@@ -64,40 +61,14 @@ def make_case(
     team = next(_visits) // 4
     s = staff(ctx, county, team)
     today = ctx.clock.today()
+    hh = demo.new_household(town, village, members=members, group=group)
+    if head_name:
+        hh.head = head_name
     referred_on = referred_on or today - timedelta(days=3)
-    ids = [new_id_number() for _ in range(members)]
-    name = head_name or f"户主{next(_seq)}"
-    with ctx.db.begin() as session:
-        result = referrals.enter_application(session, vault=ctx.vault, principal=s.clerk, clock=ctx.clock, payload={
-            "county_code": county, "id_number": ids[0], "name": name, "town": town, "village": village,
-            "household_group": group, "cause": cause, "amount": "1000.00", "referred_on": referred_on.isoformat()})
-    case_id = result.case_ids[0]
-    if stage == "received":
-        return case_id
-    with ctx.db.begin() as session:
-        cases.screen(session, case_id, decision="pass", reason="", principal=s.clerk, clock=ctx.clock)
-    if stage == "screened":
-        return case_id
-    with ctx.db.begin() as session:
-        cases.schedule(session, case_id, officers=[s.officer1.id, s.officer2.id], visit_on=today,
-                       vehicle=f"车{team:03d}", principal=s.supervisor, clock=ctx.clock)
-    if stage == "scheduled":
-        return case_id
-    rigid = {"illness": RigidExpenditure(medical_self_paid=medical),
-             "disaster": RigidExpenditure(disaster_loss=medical),
-             "schooling": RigidExpenditure(schooling=medical)}[cause]
-    data = checks.CheckInput(
-        visited_on=today, officers=[s.officer1.id, s.officer2.id],
-        members=[{"name": name if i == 0 else f"成员{i}", "id_number": idn, "relation": "head" if i == 0 else "child",
-                  "labour": "full"} for i, idn in enumerate(ids)],
-        income=HouseholdIncome(wages=wages), rigid=rigid, stable_income=stable_income,
-        payee={"account_name": name, "bank": "农村商业银行", "account_number": account_number},
-        cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""}], evidence=[], note="",
-    )
-    with ctx.db.begin() as session:
-        checks.record_check(session, case_id, data, vault=ctx.vault, principal=s.officer1, clock=ctx.clock)
-    if stage == "checked":
-        return case_id
-    with ctx.db.begin() as session:
-        checks.determine(session, case_id, confirm=True, principal=s.supervisor, clock=ctx.clock)
+    case_id = demo.refer(ctx, demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2), hh, cause=cause,
+                         amount="1000.00", referred_on=referred_on, county=county)
+    if stage != "received":
+        demo.advance_to(ctx, demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2), case_id, hh, stage, on=today,
+                        vehicle=f"车{team:03d}", cause=cause, cost=medical, wages=wages, stable_income=stable_income,
+                        account_number=account_number)
     return case_id

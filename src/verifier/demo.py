@@ -1,13 +1,27 @@
-"""Demo data for `verifier init --demo`: a demo county, its users, and cases at every stage built so far."""
+"""Demo data for `verifier init --demo`: a demo county, its users, and cases at every stage of the flow.
+
+Everything goes through the real services (and so into the audit log), with event dates in the demo
+contract's year 2020, as offices record paper work after the fact.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from .accounts.auth import Principal, principal_of
 from .accounts.service import add_user
+from .cases import service as cases
+from .checks import service as checks
 from .context import Context
+from .domain.idnumber import make_id_number
+from .domain.income import HouseholdIncome, RigidExpenditure
+from .notices import service as notices
+from .referrals import service as referrals
 from .store.tables import User
 
 DEMO_COUNTY = "340223"
@@ -26,6 +40,85 @@ DEMO_USERS = [
     ("auditor", "审计 郑云", ["auditor"]),
     ("admin", "管理员", ["admin"]),
 ]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ["建国", "秀英", "桂兰", "志强", "玉梅", "德明", "春花", "国华", "海燕", "文军", "小红", "长生"]
+VILLAGES = [("城关镇", "东村"), ("城关镇", "西村"), ("城关镇", "南村"), ("河口镇", "河口村"), ("河口镇", "柳树村")]
+
+
+@dataclass
+class Team:
+    """The people who act in the demo and in tests: a clerk, a supervisor and a pair of field officers."""
+
+    clerk: Principal
+    supervisor: Principal
+    officer1: Principal
+    officer2: Principal
+
+
+@dataclass
+class Household:
+    head: str
+    id_numbers: list[str]
+    town: str
+    village: str
+    group: str = "exited_low_standard"
+
+
+_serial = itertools.count(1)
+
+
+def new_household(town: str, village: str, members: int = 3, group: str = "exited_low_standard") -> Household:
+    n = next(_serial)
+    born = date(1950, 1, 1) + timedelta(days=(n * 373) % 15000)
+    ids = [make_id_number(DEMO_COUNTY, born + timedelta(days=400 * i), (n * 7 + i) % 1000) for i in range(members)]
+    head = SURNAMES[n % len(SURNAMES)] + GIVEN[n % len(GIVEN)]
+    return Household(head, ids, town, village, group)
+
+
+def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", amount: str = "30000.00",
+          referred_on: date, county: str = DEMO_COUNTY) -> str:
+    """A household's own application, entered by the town clerk; returns the case id."""
+    with ctx.db.begin() as session:
+        result = referrals.enter_application(session, vault=ctx.vault, principal=team.clerk, clock=ctx.clock, payload={
+            "county_code": county, "id_number": hh.id_numbers[0], "name": hh.head, "town": hh.town,
+            "village": hh.village, "household_group": hh.group, "cause": cause, "amount": amount,
+            "referred_on": referred_on.isoformat()})
+    return result.case_ids[0]
+
+
+def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str, *, on: date, vehicle: str,
+               cause: str = "illness", cost: int = 4_200_000, wages: int = 800_000, stable_income: bool = False,
+               account_number: str = "6222020200112233445") -> None:
+    """Drive a received case to `stage`: screened, scheduled, checked or determined (every step on day `on`)."""
+    order = ["screened", "scheduled", "checked", "determined"]
+    for step in order[: order.index(stage) + 1]:
+        with ctx.db.begin() as session:
+            if step == "screened":
+                cases.screen(session, case_id, decision="pass", reason="", principal=team.clerk, clock=ctx.clock)
+            elif step == "scheduled":
+                cases.schedule(session, case_id, officers=[team.officer1.id, team.officer2.id], visit_on=on,
+                               vehicle=vehicle, principal=team.supervisor, clock=ctx.clock)
+            elif step == "checked":
+                rigid = {"illness": RigidExpenditure(medical_self_paid=cost),
+                         "disaster": RigidExpenditure(disaster_loss=cost),
+                         "schooling": RigidExpenditure(schooling=cost)}[cause]
+                members = [{"name": hh.head if i == 0 else f"{hh.head[0]}{GIVEN[(i * 5) % len(GIVEN)]}",
+                            "id_number": idn, "relation": "head" if i == 0 else ("spouse" if i == 1 else "child"),
+                            "labour": "partial" if i == 0 else "full"} for i, idn in enumerate(hh.id_numbers)]
+                data = checks.CheckInput(
+                    visited_on=on, officers=[team.officer1.id, team.officer2.id], members=members,
+                    income=HouseholdIncome(wages=wages), rigid=rigid, stable_income=stable_income,
+                    payee={"account_name": hh.head, "bank": "农村商业银行", "account_number": account_number},
+                    cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
+                                  {"source": "housing", "finding": "consistent", "note": ""}],
+                    evidence=[], note="")
+                checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
+            else:
+                checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
+
+
+def _principal(session, username: str) -> Principal:  # type: ignore[no-untyped-def]
+    return principal_of(session.scalar(select(User).where(User.username == username)))
 
 
 def load_demo(ctx: Context) -> Iterator[str]:
@@ -39,7 +132,47 @@ def load_demo(ctx: Context) -> Iterator[str]:
             add_user(session, username=username, password=DEMO_PASSWORD, roles=roles,
                      counties=[] if "admin" in roles or "auditor" in roles else [DEMO_COUNTY],
                      display_name=display, clock=ctx.clock)
-    yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users loaded"
+    with ctx.db.read() as session:
+        teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))
+                 for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]
+    counts: dict[str, int] = {}
+    day = date(2020, 5, 11)
+    made = 0
+    # (stage, how many, village index): a spread over the whole flow, a few at each stage.
+    plan = [("received", 4, 3), ("screened", 3, 4), ("scheduled", 3, 2), ("checked", 3, 2), ("determined", 3, 2),
+            ("ineligible", 2, 1), ("in_notice", 4, 0), ("ready_to_pay", 5, 1)]
+    for stage, how_many, v in plan:
+        for i in range(how_many):
+            team = teams[made % 2]
+            town, village = VILLAGES[v]
+            hh = new_household(town, village, members=2 + made % 4, group="low_income" if made % 3 == 0 else
+                               "exited_low_standard")
+            referred = day + timedelta(days=made % 5)
+            case_id = refer(ctx, team, hh, referred_on=referred)
+            visit = referred + timedelta(days=3)
+            target = {"received": None, "ineligible": "determined", "in_notice": "determined",
+                      "ready_to_pay": "determined"}.get(stage, stage)
+            if target:
+                advance_to(ctx, team, case_id, hh, target, on=visit, vehicle=f"车{made % 2 + 1:02d}",
+                           cost=2_500_000 + 900_000 * (made % 7), wages=4_000_000 if stage == "ineligible" else 600_000,
+                           stable_income=stage == "ineligible")
+            if stage in ("in_notice", "ready_to_pay"):
+                with ctx.db.begin() as session:
+                    notices.record_review(session, case_id, held_on=visit + timedelta(days=2), result="pass",
+                                          note="村民代表评议通过", principal=team.clerk, clock=ctx.clock)
+            counts[stage] = counts.get(stage, 0) + 1
+            made += 1
+    clerk = teams[0].clerk
+    for (town, village), posted in ((VILLAGES[0], date(2020, 6, 1)), (VILLAGES[1], date(2020, 5, 25))):
+        with ctx.db.begin() as session:
+            notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
+                                                                        village=village, posted_on=posted),
+                                         principal=clerk, clock=ctx.clock)
+        if village == "西村":
+            with ctx.db.begin() as session:
+                notices.close_notice(session, notice.id, principal=clerk, clock=ctx.clock)
+    yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users and {made} cases " + \
+        ", ".join(f"{n} {s}" for s, n in counts.items())
     yield from _login_help()
 
 

@@ -1,0 +1,36 @@
+"""`verifier init --demo` loads cases at every stage once, through the real services, and the log verifies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from verifier.cli import main
+from verifier.context import Context
+from verifier.settings import Settings
+from verifier.store.tables import Case
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> None:
+    env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+    runner = CliRunner()
+    first = runner.invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env,
+                          catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "password demo-pass-2020" in first.output
+    second = runner.invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env)
+    assert second.exit_code == 0 and "already loaded" in second.output
+    ctx = Context.open(Settings.from_env(env))
+    try:
+        with ctx.db.read() as session:
+            by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
+    finally:
+        ctx.close()
+    for stage in ("received", "screened", "scheduled", "checked", "determined", "ineligible", "in_notice",
+                  "ready_to_pay"):
+        assert by_status.get(stage, 0) >= 1, (stage, by_status)
+    assert runner.invoke(main, ["audit", "verify"], env=env).exit_code == 0
