@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .audit import checkpoints
 from .audit import log as audit
 from .context import Context
 from .contract import Contract
@@ -19,4 +20,6 @@ def bootstrap(ctx: Context, contracts: Iterable[Contract]) -> int:
             ctx.signer.register(session, clock=ctx.clock)
         for contract in contracts:
             added += contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    if ctx.signer is not None:
+        checkpoints.issue_checkpoint(ctx.db, ctx.signer)  # even an empty log has a signed checkpoint
     return added

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from .audit.checkpoints import Signer
+
+from .audit.checkpoints import CheckpointHook, Signer
 from .clock import Clock
 from .settings import Settings
 from .store.db import Database
@@ -17,6 +18,7 @@ class Context:
     vault: Vault
     clock: Clock = field(default_factory=Clock)
     signer: Signer | None = None
+    checkpoint_hook: CheckpointHook | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None, create_keys: bool = False) -> "Context":
@@ -27,8 +29,11 @@ class Context:
         vault = Vault.from_dir(settings.keys_dir, create=create_keys)
         signer = checkpoints.Signer.load(settings, create=create_keys)
         ctx = cls(settings=settings, db=db, vault=vault, clock=clock or Clock(), signer=signer)
-        checkpoints.install(db, signer)
+        # Checkpoints are signed off the request path, at most a second after a write commits.
+        ctx.checkpoint_hook = checkpoints.install(db, signer, coalesce=1.0)
         return ctx
 
     def close(self) -> None:
+        if self.checkpoint_hook is not None:
+            self.checkpoint_hook.close()  # signs what is still pending first
         self.db.dispose()

@@ -1,0 +1,193 @@
+"""`verifier audit ...`: verify the stored log, check exported proofs offline, export entries, rotate the key."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import msgspec
+
+from ..settings import Settings
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from ..store.db import Database
+
+    return Database(settings.database_url)
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command()
+@click.option("--key", "keys", multiple=True, metavar="PUBKEY",
+              help="Trust only this verifier key (the key string, or a file holding it); repeatable. "
+                   "Default: every key recorded in the database plus the local signing key.")
+@click.option("--strict", is_flag=True, help="Also parse every entry and require exactly canonical JSON (slower).")
+def verify(keys: tuple[str, ...], strict: bool) -> None:
+    """Recompute the whole log and check every checkpoint. Exit 1 naming the first bad index."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .checkpoints import KEY_FILE, Signer, known_keys
+    from .offline import OfflineCheckFailed, load_key
+    from .verify import verify_log
+
+    settings = Settings.from_env()
+    db = _database(settings)
+    try:
+        if keys:
+            try:
+                trusted = [load_key(k) for k in keys]
+            except OfflineCheckFailed as exc:
+                raise click.ClickException(str(exc)) from None
+        else:
+            with db.read() as session:
+                trusted = known_keys(session)
+            if (settings.keys_dir / KEY_FILE).exists():
+                trusted.append(Signer.load(settings).verifier)
+        result = verify_log(db, trusted, strict=strict)
+    except DBAPIError as exc:
+        raise click.ClickException(f"cannot read the audit log (was `verifier init` run?): {exc.orig}") from None
+    finally:
+        db.dispose()
+    if result.ok:
+        click.echo(f"audit log {result.message}")
+        return
+    click.echo(f"audit log NOT intact: first bad index {result.first_bad_index}: {result.message}", err=True)
+    sys.exit(1)
+
+
+@audit.command("check-proof")
+@click.argument("entry_file", metavar="ENTRY.json")
+@click.argument("checkpoint_file", metavar="CHECKPOINT.txt")
+@click.option("--key", required=True, metavar="PUBKEY", help="The log's verifier key, or a file holding it.")
+def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
+    """Check an exported entry against a signed checkpoint, without the database."""
+    from .offline import OfflineCheckFailed, check_entry_proof
+
+    try:
+        checked = check_entry_proof(_read(entry_file), _read(checkpoint_file), key)
+    except OfflineCheckFailed as exc:
+        click.echo(f"NOT proven: {exc}", err=True)
+        sys.exit(1)
+    e = checked.entry
+    click.echo(f"OK: entry {checked.index} is in log {checked.origin} at size {checked.tree_size} "
+               f"(root {checked.root.hex()})")
+    click.echo(f"    {e.time} {e.actor} ({e.role}) {e.action} {e.subject}")
+
+
+@audit.command("check-consistency")
+@click.argument("old_file", metavar="OLD")
+@click.argument("new_file", metavar="NEW")
+@click.option("--proof", "proof_file", required=True, metavar="PROOF.json",
+              help="The consistency proof, as served by /api/audit/consistency?first=OLD_SIZE&second=NEW_SIZE.")
+@click.option("--key", required=True, metavar="PUBKEY", help="The log's verifier key, or a file holding it.")
+def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -> None:
+    """Check that a newer checkpoint extends an older one unchanged, without the database."""
+    from .offline import OfflineCheckFailed
+    from .offline import check_consistency as check
+
+    try:
+        checked = check(_read(old_file), _read(new_file), _read(proof_file), key)
+    except OfflineCheckFailed as exc:
+        click.echo(f"NOT proven: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"OK: log {checked.origin} at size {checked.new_size} extends its state at size {checked.old_size}")
+
+
+@audit.command("export-entry")
+@click.argument("index", type=int)
+@click.option("--tree-size", type=int, default=None, help="Prove against this tree size (default: latest checkpoint).")
+def export_entry(index: int, tree_size: int | None) -> None:
+    """Print an entry with its inclusion proof as JSON (the API's entry response)."""
+    from ..domain.errors import DomainError
+    from . import service
+
+    settings = Settings.from_env()
+    db = _database(settings)
+    try:
+        doc = service.entry_with_proof(db, index, tree_size)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        db.dispose()
+    click.echo(json.dumps(msgspec.to_builtins(doc), indent=2))
+
+
+@audit.command("export-consistency")
+@click.argument("first", type=int)
+@click.argument("second", type=int)
+def export_consistency(first: int, second: int) -> None:
+    """Print the consistency proof between two tree sizes as JSON (the API's consistency response)."""
+    from ..domain.errors import DomainError
+    from . import service
+
+    settings = Settings.from_env()
+    db = _database(settings)
+    try:
+        doc = service.consistency(db, first, second)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        db.dispose()
+    click.echo(json.dumps(msgspec.to_builtins(doc), indent=2))
+
+
+@audit.command()
+def checkpoint() -> None:
+    """Print the latest signed checkpoint."""
+    from ..domain.errors import DomainError
+    from . import service
+
+    settings = Settings.from_env()
+    db = _database(settings)
+    try:
+        text = service.checkpoint_text(db)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    finally:
+        db.dispose()
+    click.echo(text, nl=False)
+
+
+@audit.command("public-key")
+def public_key() -> None:
+    """Print the current verifier key."""
+    from .checkpoints import Signer
+
+    try:
+        signer = Signer.load(Settings.from_env())
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(signer.verifier_key)
+
+
+@audit.command("rotate-key")
+def rotate_key() -> None:
+    """Replace the checkpoint signing key; old checkpoints stay verifiable by their key id."""
+    from .checkpoints import issue_checkpoint, rotate
+
+    settings = Settings.from_env()
+    db = _database(settings)
+    try:
+        try:
+            signer = rotate(db, settings)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from None
+        issue_checkpoint(db, signer)
+    finally:
+        db.dispose()
+    click.echo(f"new verifier key: {signer.verifier_key}")

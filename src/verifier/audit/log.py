@@ -1,0 +1,199 @@
+"""The append-only audit log: appends inside the caller's transaction, and reads for proofs.
+
+Every state change calls `append` in the transaction that makes the change, so the entry commits or rolls
+back with it. An append locks the single head row (`SELECT ... FOR UPDATE`; on SQLite the write
+transaction already holds the database's write lock), takes the next index from it, stores the entry's
+canonical bytes and leaf hash, writes the tree nodes the new leaf completes and saves the new compact
+range. That is a handful of rows whatever the log's size, and indices are gap-free under any number of
+concurrent writers in any number of processes: nothing is cached outside the database.
+
+Call `append` as the last step of a transaction, after the business rows are written: the head lock is
+then held only for the commit, and no transaction waits for a business row while holding the head.
+
+Entries must carry no personal data in clear: put hashes, ids or ciphertext in the payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..clock import Clock
+from . import merkle
+from .canonical import encode_entry, format_time
+from .models import AuditEntry, AuditHead, AuditNode
+
+APPENDED = "audit_appended"
+"""Key set in `session.info` when a transaction appended entries (the checkpoint hook looks for it)."""
+
+_entry: Table = AuditEntry.__table__  # type: ignore[assignment]
+_node: Table = AuditNode.__table__  # type: ignore[assignment]
+_head: Table = AuditHead.__table__  # type: ignore[assignment]
+_default_clock = Clock()
+
+
+class LogCorrupt(RuntimeError):
+    """The stored tree is missing rows it must have; run `verifier audit verify`."""
+
+
+def insert_ignore(session: Session, table: Table, values: Mapping[str, Any]) -> None:
+    """INSERT that silently does nothing when the primary key already exists (both databases)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.execute(stmt)
+
+
+def ensure_head(session: Session) -> None:
+    """Create the head row of an empty log if it is missing (safe to call concurrently and repeatedly)."""
+    insert_ignore(session, _head, {"id": 1, "size": 0, "compact": b""})
+
+
+def _lock_head(session: Session) -> merkle.CompactRange:
+    stmt = select(_head.c.size, _head.c.compact).where(_head.c.id == 1).with_for_update()
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        ensure_head(session)
+        row = session.execute(stmt).one()
+    return merkle.CompactRange.from_bytes(row.size, row.compact)
+
+
+def read_head(session: Session) -> merkle.CompactRange:
+    """The log's size and compact range as this transaction sees them (no lock)."""
+    row = session.execute(select(_head.c.size, _head.c.compact).where(_head.c.id == 1)).one_or_none()
+    if row is None:
+        return merkle.CompactRange()
+    return merkle.CompactRange.from_bytes(row.size, row.compact)
+
+
+def tree_size(session: Session) -> int:
+    return read_head(session).size
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    subject: str,
+    payload: dict[str, Any],
+    contract_hash: str | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Append one entry in the session's transaction; returns its index."""
+    return append_many(
+        session,
+        [{"actor": actor, "role": role, "action": action, "subject": subject,
+          "payload": payload, "contract_hash": contract_hash}],
+        clock=clock,
+    )[0]
+
+
+def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock: Clock | None = None) -> list[int]:
+    """Append several entries (dicts with append's keyword arguments) under one head lock; returns their indices.
+
+    All entries get the same time. Nothing is written if any entry has no canonical form.
+    """
+    entries = list(entries)
+    if not entries:
+        return []
+    now: datetime = (clock or _default_clock).now()
+    time_text = format_time(now)  # refuses a time without a zone
+    now = now.astimezone(UTC)
+    compact = _lock_head(session)
+    entry_rows: list[dict[str, Any]] = []
+    node_rows: list[dict[str, Any]] = []
+    for item in entries:
+        index = compact.size
+        data = encode_entry(
+            index=index,
+            time=time_text,
+            actor=item["actor"],
+            role=item["role"],
+            action=item["action"],
+            subject=item["subject"],
+            contract_hash=item.get("contract_hash"),
+            payload=item["payload"],
+        )
+        leaf = merkle.leaf_hash(data)
+        entry_rows.append({
+            "idx": index, "time": now, "actor": item["actor"], "role": item["role"], "action": item["action"],
+            "subject": item["subject"], "contract_hash": item.get("contract_hash"), "entry": data, "leaf_hash": leaf,
+        })
+        for level, node_index, digest in compact.append(leaf):
+            node_rows.append({"level": level, "idx": node_index, "hash": digest})
+    session.execute(insert(_entry), entry_rows)
+    if node_rows:
+        session.execute(insert(_node), node_rows)
+    session.execute(update(_head).where(_head.c.id == 1).values(size=compact.size, compact=compact.to_bytes()))
+    session.info[APPENDED] = True
+    return [row["idx"] for row in entry_rows]
+
+
+# --- Readers -----------------------------------------------------------------------------------------------
+
+
+def get_entry(session: Session, index: int) -> AuditEntry | None:
+    return session.get(AuditEntry, index)
+
+
+def node_source(session: Session) -> merkle.NodeSource:
+    """Complete-node hashes from the database: leaves from audit_entry, the rest from audit_node."""
+
+    def fetch(ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        found: dict[merkle.NodeId, bytes] = {}
+        leaves = [index for level, index in ids if level == 0]
+        inner = [(level, index) for level, index in ids if level > 0]
+        if leaves:
+            rows = session.execute(select(_entry.c.idx, _entry.c.leaf_hash).where(_entry.c.idx.in_(leaves)))
+            found.update(((0, idx), bytes(h)) for idx, h in rows)
+        if inner:
+            rows = session.execute(
+                select(_node.c.level, _node.c.idx, _node.c.hash).where(tuple_(_node.c.level, _node.c.idx).in_(inner))
+            )
+            found.update(((level, idx), bytes(h)) for level, idx, h in rows)
+        missing = [node for node in ids if node not in found]
+        if missing:
+            raise LogCorrupt(f"stored tree lacks node(s) {missing[:5]} (level, index)")
+        return found
+
+    return fetch
+
+
+def _check_size(session: Session, size: int, what: str) -> merkle.CompactRange:
+    head = read_head(session)
+    if not 0 <= size <= head.size:
+        raise ValueError(f"{what} {size} is outside 0..{head.size}, the log's size")
+    return head
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """The tree's root when it held `size` entries (O(log n) node reads)."""
+    head = _check_size(session, size, "tree size")
+    if size == head.size:
+        return head.root()
+    return merkle.root_from_source(size, node_source(session))
+
+
+def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
+    _check_size(session, tree_size, "tree size")
+    if not 0 <= index < tree_size:
+        raise ValueError(f"entry {index} is outside a tree of size {tree_size}")
+    return merkle.inclusion_proof(index, tree_size, node_source(session))
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    _check_size(session, second, "second tree size")
+    if not 0 <= first <= second:
+        raise ValueError(f"first tree size {first} is outside 0..{second}")
+    return merkle.consistency_proof(first, second, node_source(session))

@@ -1,0 +1,91 @@
+"""The audit log's tables.
+
+- `audit_entry`: one row per entry; `entry` holds the exact canonical bytes that were hashed, `leaf_hash`
+  their RFC 6962 leaf hash. The other columns repeat fields of the entry for lookups only (a case's history
+  by `subject`); verification never trusts them.
+- `audit_node`: every complete interior node of the Merkle tree, keyed by (level, idx) with level >= 1
+  (level 0, the leaves, lives in `audit_entry.leaf_hash`). The node at level l, idx i is the root of the
+  perfect subtree over entries [i * 2**l, (i + 1) * 2**l); it is written by the append that completes it
+  and never changes. A log of n entries holds n − popcount(n) nodes, one per append on average.
+- `audit_head`: a single row (id = 1): the log's size and its compact range, the roots of the perfect
+  subtrees along the right edge, largest first, packed as 32-byte hashes. Appends lock this row.
+- `audit_checkpoint`: signed checkpoints (C2SP tlog-checkpoint notes), at most one per tree size.
+- `audit_key`: every checkpoint key the log has used, so checkpoints signed before a rotation stay verifiable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..store.base import Base
+
+# On SQLite an INTEGER PRIMARY KEY is the rowid itself: appends and in-order scans need no second index.
+LogIndex = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    idx: Mapped[int] = mapped_column(LogIndex, primary_key=True, autoincrement=False)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    contract_hash: Mapped[str | None] = mapped_column(String(128))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditNode(Base):
+    __tablename__ = "audit_node"
+    __table_args__ = (
+        CheckConstraint("level >= 1", name="level_positive"),
+        {"sqlite_with_rowid": False},
+    )
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    compact: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditCheckpoint(Base):
+    __tablename__ = "audit_checkpoint"
+
+    # The primary key is the guarantee that one tree size never gets two checkpoints.
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    key_id: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditKey(Base):
+    __tablename__ = "audit_key"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retired: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

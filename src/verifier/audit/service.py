@@ -1,0 +1,97 @@
+"""What the HTTP API and the command line ask of the audit log: checkpoints, keys, entries with proofs."""
+
+from __future__ import annotations
+
+import base64
+
+import msgspec
+
+from ..domain.errors import NotFound, ValidationFailed
+from ..store.db import Database
+from . import log
+from .checkpoints import Signer, issue_checkpoint, latest_checkpoint
+
+
+class EntryWithProof(msgspec.Struct):
+    index: int
+    entry: str
+    """Base64 of the exact bytes that were hashed."""
+    leaf_hash: str
+    tree_size: int
+    inclusion_proof: list[str]
+
+
+class ConsistencyProof(msgspec.Struct):
+    first: int
+    second: int
+    proof: list[str]
+
+
+def checkpoint_text(db: Database, signer: Signer | None = None) -> str:
+    """The latest signed checkpoint note. With a signer, a checkpoint is issued first if the latest one is
+    behind the log (for instance when the after-commit hook could not sign)."""
+    with db.read() as session:
+        latest = latest_checkpoint(session)
+        size = log.tree_size(session)
+    if signer is not None and (latest is None or latest.tree_size < size):
+        return issue_checkpoint(db, signer).note
+    if latest is None:
+        raise NotFound("the audit log has no checkpoint yet")
+    return latest.note
+
+
+def public_key_text(signer: Signer) -> str:
+    """The signed-note verifier key of the current checkpoint key, one line."""
+    signer.refresh()
+    return signer.verifier_key + "\n"
+
+
+def _checkpointed_size(db: Database, index: int, signer: Signer | None) -> int:
+    with db.read() as session:
+        latest = latest_checkpoint(session)
+    if latest is not None and latest.tree_size > index:
+        return latest.tree_size
+    if signer is not None:
+        return issue_checkpoint(db, signer).tree_size
+    covered = 0 if latest is None else latest.tree_size
+    raise NotFound(f"audit entry {index} is not covered by a checkpoint yet (the latest covers {covered} entries)")
+
+
+def entry_with_proof(
+    db: Database, index: int, tree_size: int | None = None, *, signer: Signer | None = None
+) -> EntryWithProof:
+    """An entry's exact bytes and its inclusion proof, against the latest checkpoint unless `tree_size` is given."""
+    with db.read() as session:
+        size = log.tree_size(session)
+    if not 0 <= index < size:
+        raise NotFound(f"audit entry {index} does not exist (the log holds entries 0..{size - 1})"
+                       if size else f"audit entry {index} does not exist (the log is empty)")
+    if tree_size is None:
+        tree_size = _checkpointed_size(db, index, signer)
+    elif not index < tree_size <= size:
+        raise ValidationFailed.one("tree_size", f"must be greater than the entry's index {index} "
+                                                f"and at most the log's size {size}")
+    with db.read() as session:
+        row = log.get_entry(session, index)
+        if row is None:
+            raise NotFound(f"audit entry {index} does not exist")
+        proof = log.inclusion_proof(session, index, tree_size)
+        return EntryWithProof(
+            index=index,
+            entry=base64.b64encode(bytes(row.entry)).decode("ascii"),
+            leaf_hash=bytes(row.leaf_hash).hex(),
+            tree_size=tree_size,
+            inclusion_proof=[h.hex() for h in proof],
+        )
+
+
+def consistency(db: Database, first: int, second: int) -> ConsistencyProof:
+    """The proof that the log at size `second` extends the log at size `first`."""
+    with db.read() as session:
+        size = log.tree_size(session)
+        if not 0 <= second <= size:
+            raise ValidationFailed.one("second", f"must be a tree size from 0 to the log's size {size}")
+        if not 0 <= first <= second:
+            raise ValidationFailed.one("first", f"must be a tree size from 0 to second ({second})")
+        proof = log.consistency_proof(session, first, second)
+    return ConsistencyProof(first=first, second=second, proof=[h.hex() for h in proof])

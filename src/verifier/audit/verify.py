@@ -1,0 +1,269 @@
+"""Verify the whole stored log from its entries up, in one pass and constant memory.
+
+In one read-only snapshot, entries are streamed in index order. For each one: its index is the next
+number (nothing missing, nothing extra beyond the head), its stored bytes hash to its stored leaf hash,
+the index inside the bytes is its position, and the tree is rebuilt incrementally: every interior node
+the entry completes is compared with the stored node. Each checkpoint is checked when the rebuilt tree
+reaches its size: its signature by a known key, the size and root in its note against its row, and its
+root against the rebuilt root at that size. Every checkpoint is thus a prefix of the one log the entries
+define, so all checkpoints are mutually consistent (and one size has one root: tree_size is the key).
+At the end the head's size and compact range must equal the rebuilt ones, and no stored node or
+checkpoint may lie beyond the entries (a truncated log).
+
+The first problem found stops the check. `first_bad_index` is the smallest entry index that cannot be
+shown intact: the missing, extra, changed or misplaced entry; for a checkpoint that fails, the first entry
+after the last checkpoint that verified (the entries since are no longer covered by a valid signature);
+for a stored node or head that disagrees with the entries, the first entry under it that is not already
+covered by a verified checkpoint; for a truncated log, its length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..store.db import Database
+from . import merkle
+from .canonical import CanonicalError, decode_entry, entry_index
+from .notes import NoteError, VerifierKey, open_checkpoint
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    first_bad_index: int | None
+    message: str
+    entries: int = 0
+    checkpoints: int = 0
+
+
+class _Bad(Exception):
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.message = message
+
+
+@contextmanager
+def _snapshot(db: Database) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the log."""
+    with db.read_engine.connect() as conn:
+        if db.dialect == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
+
+
+class _Streams:
+    """Row streams straight from the driver (the hot loop needs no ORM rows), fetched in batches."""
+
+    def __init__(self, conn: Connection, batch: int) -> None:
+        self.raw: Any = conn.connection.dbapi_connection
+        self.pg = conn.dialect.name == "postgresql"
+        self.batch = batch
+        self.cursors: list[Any] = []
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        if self.pg:  # a server-side cursor, rows in binary: bytea arrives as bytes without hex decoding
+            cur = self.raw.cursor(name=f"audit_verify_{len(self.cursors)}", binary=True)
+            sql = sql.replace("?", "%s")
+        else:
+            cur = self.raw.cursor()
+        self.cursors.append(cur)
+        cur.execute(sql, params)
+        return self._batches(cur)
+
+    def _batches(self, cur: Any) -> Iterator[tuple[Any, ...]]:
+        fetch, size = cur.fetchmany, self.batch
+        while rows := fetch(size):
+            yield from rows
+
+    def first(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        cur = self.raw.cursor()
+        try:
+            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+            return cur.fetchone()
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        # Ending the transaction closes them as well; closing early frees server-side cursors sooner.
+        for cur in self.cursors:
+            cur.close()
+
+
+def verify_log(
+    db: Database,
+    known_keys: Iterable[VerifierKey | str],
+    *,
+    strict: bool = False,
+    batch: int = 2_000,
+) -> VerifyResult:
+    """Recompute the log from its stored entries and check every node, the head and every checkpoint.
+
+    `known_keys` are the keys checkpoints may be signed with (current and retired). With `strict`, every
+    entry is also fully parsed and must be exactly canonical JSON (slower).
+    """
+    keys = [k if isinstance(k, VerifierKey) else VerifierKey.parse(k) for k in known_keys]
+    with _snapshot(db) as conn:
+        streams = _Streams(conn, batch)
+        try:
+            return _Verification(streams, keys, strict).run()
+        finally:
+            streams.close()
+
+
+class _Verification:
+    def __init__(self, streams: _Streams, keys: list[VerifierKey], strict: bool) -> None:
+        self.s = streams
+        self.keys = keys
+        self.strict = strict
+        self.entries = 0
+        self.checkpoints = 0
+        self.proven = 0  # entries [0, proven) are covered by a checkpoint that verified
+        self.origin: str | None = None
+        self.levels: list[Iterator[tuple[Any, ...]]] = []
+
+    def run(self) -> VerifyResult:
+        try:
+            self._run()
+        except _Bad as bad:
+            return VerifyResult(False, bad.index, bad.message, self.entries, self.checkpoints)
+        return VerifyResult(
+            True, None, f"intact: {self.entries} entries, {self.checkpoints} checkpoints",
+            self.entries, self.checkpoints,
+        )
+
+    def _node_stream(self, level: int) -> Iterator[tuple[Any, ...]]:
+        """The stored nodes of one level in index order; the query runs when the first one is needed."""
+        yield from self.s.rows("SELECT idx, hash FROM audit_node WHERE level = ? ORDER BY idx", (level,))
+
+    def _run(self) -> None:
+        head = self.s.first("SELECT size, compact FROM audit_head WHERE id = 1")
+        head_size, head_compact = (0, b"") if head is None else (int(head[0]), bytes(head[1]))
+        checkpoints = self.s.rows("SELECT tree_size, root, key_id, note FROM audit_checkpoint ORDER BY tree_size")
+        pending = next(checkpoints, None)
+        while pending is not None and pending[0] == 0:
+            self._check_checkpoint(pending, merkle.EMPTY_ROOT)
+            pending = next(checkpoints, None)
+        next_size = -1 if pending is None else pending[0]
+
+        # Both drivers hand BLOBs/bytea over as bytes, so rows are compared without copying.
+        sha256 = hashlib.sha256
+        strict = self.strict
+        levels = self.levels = [iter(())] + [self._node_stream(level) for level in range(1, 64)]
+        stack: list[bytes] = []
+        n = 0
+        try:
+            entries = self.s.rows("SELECT idx, entry, leaf_hash FROM audit_entry ORDER BY idx")
+            for idx, data, stored_leaf in entries:
+                if idx != n:
+                    if idx < n:
+                        raise _Bad(idx, f"entry {idx} is stored twice")
+                    if n < head_size:
+                        raise _Bad(n, f"entry {n} is missing (the next stored entry is {idx})")
+                if n >= head_size:
+                    raise _Bad(idx, f"entry {idx} lies beyond the log's head (size {head_size}): "
+                                    "it was added outside the log")
+                leaf = sha256(b"\x00" + data).digest()
+                if leaf != stored_leaf:
+                    raise _Bad(n, f"entry {n} was changed: its bytes no longer hash to its stored leaf hash")
+                # The index member, read in place (see canonical.entry_index); fully parsed only when it looks off.
+                at = data.find(b',"index":')
+                if strict or at < 0 or not data.startswith(b'{"action":') \
+                        or not data.startswith(b'%d,"payload":' % n, at + 9):
+                    self._check_own_index(n, data)
+
+                h, s, level, i = leaf, n, 0, n
+                while s & 1:
+                    h = sha256(b"\x01" + stack.pop() + h).digest()
+                    level += 1
+                    i >>= 1
+                    s >>= 1
+                    stored = next(levels[level], None)
+                    if stored is None or stored[0] != i or stored[1] != h:
+                        self._bad_node(level, i, stored)
+                stack.append(h)
+                n += 1
+                if n == next_size:
+                    while pending is not None and pending[0] == n:
+                        self._check_checkpoint(pending, merkle.fold_right(stack))
+                        pending = next(checkpoints, None)
+                    next_size = -1 if pending is None else pending[0]
+        finally:
+            self.entries = n
+
+        if n < head_size:
+            raise _Bad(n, f"the log was truncated: its head records {head_size} entries, only {n} are stored")
+        if pending is not None:
+            raise _Bad(n, f"the log was truncated: a checkpoint covers {pending[0]} entries, only {n} are stored")
+        top = n.bit_length() - 1 if n else 0  # levels 1..top hold complete nodes, and their streams were read
+        for level in range(1, top + 1):
+            extra = next(levels[level], None)
+            if extra is not None:
+                self._extra_node(level, extra[0], n)
+        beyond = self.s.first("SELECT level, idx FROM audit_node WHERE level > ? ORDER BY level, idx LIMIT 1", (top,))
+        if beyond is not None:
+            self._extra_node(int(beyond[0]), int(beyond[1]), n)
+        if head_compact != b"".join(stack):
+            nodes = merkle.range_nodes(0, n)
+            stored = [head_compact[j:j + 32] for j in range(0, len(head_compact), 32)]
+            for (level, i), mine, theirs in zip(nodes, stack, stored):
+                if mine != theirs:
+                    raise _Bad(max(i << level, self.proven), f"the head's compact range differs from the entries over entries "
+                                           f"{i << level}..{((i + 1) << level) - 1}")
+            raise _Bad(self.proven, "the head's compact range is malformed")
+
+    def _check_own_index(self, n: int, data: bytes) -> None:
+        try:
+            own = decode_entry(data).index if self.strict else entry_index(data)
+        except CanonicalError as exc:
+            raise _Bad(n, f"entry {n} is not a canonical entry: {exc}") from None
+        if own != n:
+            raise _Bad(n, f"entry {n} holds the entry written as index {own}: entries were moved or swapped")
+
+    def _bad_node(self, level: int, i: int, stored: tuple[Any, ...] | None) -> None:
+        first, last = i << level, ((i + 1) << level) - 1
+        bad = max(first, self.proven)
+        if stored is None or stored[0] > i:
+            raise _Bad(bad, f"the stored tree lacks node (level {level}, index {i}) over entries {first}..{last}")
+        raise _Bad(bad, f"stored node (level {level}, index {i}) over entries {first}..{last} does not match "
+                          "the entries: the node or entries under it were changed")
+
+    def _extra_node(self, level: int, i: int, n: int) -> None:
+        first = i << level
+        raise _Bad(min(first, n), f"the stored tree has node (level {level}, index {i}) over entries "
+                                  f"{first}..{((i + 1) << level) - 1}, which the {n} stored entries do not complete")
+
+    def _check_checkpoint(self, row: tuple[Any, ...], root: bytes) -> None:
+        size, stored_root, stored_key_id, note_text = int(row[0]), bytes(row[1]), row[2], row[3]
+        where = f"checkpoint for size {size}"
+        unproven = self.proven
+        try:
+            checkpoint, note = open_checkpoint(note_text, self.keys)
+        except NoteError as exc:
+            raise _Bad(unproven, f"{where}: {exc}") from None
+        if checkpoint.size != size:
+            raise _Bad(unproven, f"{where}: its note is for size {checkpoint.size}")
+        if checkpoint.root != stored_root:
+            raise _Bad(unproven, f"{where}: its note's root differs from the stored root")
+        signers = {k.key_id_hex: k for k in note.verified_by}
+        if stored_key_id not in signers:
+            raise _Bad(unproven, f"{where}: recorded as signed by key {stored_key_id}, "
+                                 f"but signed by {', '.join(signers)}")
+        if checkpoint.origin != signers[stored_key_id].name:
+            raise _Bad(unproven, f"{where}: origin {checkpoint.origin!r} is not its signer's name")
+        if self.origin is None:
+            self.origin = checkpoint.origin
+        elif checkpoint.origin != self.origin:
+            raise _Bad(unproven, f"{where}: origin {checkpoint.origin!r} differs from {self.origin!r}")
+        if checkpoint.root != root:
+            raise _Bad(unproven, f"{where}: its signed root differs from the root of the stored entries "
+                                 f"{unproven}..{size - 1}: they were rewritten, or the checkpoint forged")
+        self.checkpoints += 1
+        self.proven = size

@@ -1,0 +1,82 @@
+"""Fixtures for the audit log: a signing key under the test's home, and a log with the checkpoint hook."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from verifier.audit import log
+from verifier.audit.checkpoints import CheckpointHook, Signer, install, issue_checkpoint
+from verifier.audit.models import (
+    AuditCheckpoint,
+    AuditEntry,
+    AuditHead,
+    AuditKey,
+    AuditNode,
+)
+from verifier.clock import FixedClock
+from verifier.settings import Settings
+from verifier.store.base import Base
+from verifier.store.db import Database
+
+Appender = Callable[..., list[int]]
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A Database holding only the audit log's tables: the log depends on no other table, and the
+    tests stay quick on PostgreSQL, where each one gets a fresh schema."""
+    database = Database(database_url)
+    tables = [model.__table__ for model in (AuditEntry, AuditNode, AuditHead, AuditCheckpoint, AuditKey)]
+    Base.metadata.create_all(database.engine, tables=tables)  # type: ignore[arg-type]
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2020, 6, 3, 8, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def signer(settings: Settings) -> Signer:
+    return Signer.load(settings, create=True)
+
+
+@pytest.fixture
+def hook(db: Database, signer: Signer, clock: FixedClock) -> Iterator[CheckpointHook]:
+    """The log's head exists, a checkpoint of the empty log is signed, and every commit signs a new one."""
+    with db.begin() as session:
+        log.ensure_head(session)
+    issue_checkpoint(db, signer, clock=clock)
+    installed = install(db, signer, clock=clock)
+    yield installed
+    installed.close()
+
+
+@pytest.fixture
+def add_entries(db: Database, clock: FixedClock) -> Appender:
+    """Append `count` entries, one transaction each (so one checkpoint each when the hook is installed)."""
+
+    def add(count: int, *, database: Database | None = None, actor: str = "u_clerk", per_transaction: int = 1) -> list[int]:
+        target = database or db
+        indices: list[int] = []
+        for start in range(0, count, per_transaction):
+            with target.begin() as session:
+                for k in range(start, min(count, start + per_transaction)):
+                    indices.append(log.append(
+                        session,
+                        actor=actor,
+                        role="town_clerk",
+                        action="case.screen",
+                        subject=f"case_{k:04d}",
+                        payload={"decision": "pass", "amount": f"{k * 100}.00", "note": "村民代表评议通过"},
+                        contract_hash="c" * 64 if k % 2 else None,
+                        clock=clock,
+                    ))
+                    clock.advance(seconds=1)
+        return indices
+
+    return add

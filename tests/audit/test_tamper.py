@@ -1,0 +1,166 @@
+"""Rewrite the stored log behind its back with SQL; verification must catch it and name the first bad index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
+
+from verifier.audit import merkle
+from verifier.audit.canonical import encode_entry
+from verifier.audit.checkpoints import Signer, known_keys
+from verifier.audit.cli import audit
+from verifier.audit.notes import VerifierKey, sign_note
+from verifier.audit.verify import verify_log
+from verifier.settings import Settings
+from verifier.store.db import Database
+
+SIZE = 20
+
+
+def sql(db: Database, statement: str, **params: object) -> list:
+    with db.engine.begin() as conn:
+        result = conn.execute(text(statement), params)
+        return result.all() if result.returns_rows else []
+
+
+def entry_bytes(db: Database, idx: int) -> tuple[bytes, bytes]:
+    data, leaf = sql(db, "SELECT entry, leaf_hash FROM audit_entry WHERE idx = :i", i=idx)[0]
+    return bytes(data), bytes(leaf)
+
+
+def rewrite_tree(db: Database) -> None:
+    """Recompute every stored node and the head from the stored leaf hashes, as a careful forger would."""
+    leaves = [bytes(h) for (h,) in sql(db, "SELECT leaf_hash FROM audit_entry ORDER BY idx")]
+    compact = merkle.CompactRange()
+    nodes = [node for leaf in leaves for node in compact.append(leaf)]
+    sql(db, "DELETE FROM audit_node")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_node (level, idx, hash) VALUES (:l, :i, :h)"),
+                     [{"l": lvl, "i": i, "h": h} for lvl, i, h in nodes])
+        conn.execute(text("UPDATE audit_head SET size = :s, compact = :c"), {"s": compact.size, "c": compact.to_bytes()})
+
+
+def edit_entry(db: Database, *, leaf: bool = False, tree: bool = False) -> None:
+    data, _ = entry_bytes(db, 7)
+    forged = data.replace(b'"decision":"pass"', b'"decision":"fail"')
+    assert forged != data
+    sql(db, "UPDATE audit_entry SET entry = :e WHERE idx = 7", e=forged)
+    if leaf or tree:
+        sql(db, "UPDATE audit_entry SET leaf_hash = :h WHERE idx = 7", h=merkle.leaf_hash(forged))
+    if tree:
+        rewrite_tree(db)
+
+
+def swap(db: Database) -> None:
+    a, b = entry_bytes(db, 3), entry_bytes(db, 4)
+    sql(db, "UPDATE audit_entry SET entry = :e, leaf_hash = :h WHERE idx = 3", e=b[0], h=b[1])
+    sql(db, "UPDATE audit_entry SET entry = :e, leaf_hash = :h WHERE idx = 4", e=a[0], h=a[1])
+
+
+def truncate(db: Database, *, and_head: bool) -> None:
+    sql(db, "DELETE FROM audit_entry WHERE idx >= 15")
+    if and_head:
+        rewrite_tree(db)
+
+
+def insert_extra(db: Database, idx: int) -> None:
+    data = encode_entry(index=idx, time="2020-06-03T09:00:00.000000Z", actor="u_x", role="admin",
+                        action="case.pay", subject="case_x", contract_hash=None, payload={})
+    sql(db, "INSERT INTO audit_entry (idx, time, actor, role, action, subject, contract_hash, entry, leaf_hash) "
+            "VALUES (:i, CURRENT_TIMESTAMP, 'u_x', 'admin', 'case.pay', 'case_x', NULL, :e, :h)",
+        i=idx, e=data, h=merkle.leaf_hash(data))
+
+
+def forge_signature(db: Database) -> None:
+    (note,) = sql(db, "SELECT note FROM audit_checkpoint WHERE tree_size = 12")[0]
+    head, _, last = note.rpartition(" ")
+    flipped = ("B" if last[10] == "A" else "A").join((last[:10], last[11:]))
+    sql(db, "UPDATE audit_checkpoint SET note = :n WHERE tree_size = 12", n=f"{head} {flipped}")
+
+
+def sign_with_another_key(db: Database) -> None:
+    (note,) = sql(db, "SELECT note FROM audit_checkpoint WHERE tree_size = 12")[0]
+    body = note.split("\n\n")[0] + "\n"
+    origin = body.split("\n")[0]
+    sql(db, "UPDATE audit_checkpoint SET note = :n WHERE tree_size = 12",
+        n=sign_note(body, origin, Ed25519PrivateKey.generate()))
+
+
+CASES: dict[str, tuple[Callable[[Database], None], int, str]] = {
+    "entry bytes edited": (edit_entry, 7, "was changed"),
+    "entry and leaf hash edited": (lambda db: edit_entry(db, leaf=True), 7, "does not match the entries"),
+    "entry edited, whole tree recomputed": (lambda db: edit_entry(db, tree=True), 7, "rewritten, or the checkpoint forged"),
+    "entry deleted": (lambda db: sql(db, "DELETE FROM audit_entry WHERE idx = 5"), 5, "entry 5 is missing"),
+    "two entries swapped": (swap, 3, "moved or swapped"),
+    "tail truncated": (lambda db: truncate(db, and_head=False), 15, "truncated"),
+    "tail truncated, head rewritten": (lambda db: truncate(db, and_head=True), 15, "truncated"),
+    "checkpoint signature forged": (forge_signature, 11, "does not verify"),
+    "checkpoint signed by another key": (sign_with_another_key, 11, "not signed by any known key"),
+    "checkpoint root column changed": (
+        lambda db: sql(db, "UPDATE audit_checkpoint SET root = :r WHERE tree_size = 12", r=bytes(32)), 11,
+        "root differs from the stored root"),
+    "extra entry appended": (lambda db: insert_extra(db, SIZE), SIZE, "beyond the log's head"),
+    "extra entry far beyond": (lambda db: insert_extra(db, SIZE + 10), SIZE + 10, "beyond the log's head"),
+    "interior node changed": (
+        lambda db: sql(db, "UPDATE audit_node SET hash = :h WHERE level = 2 AND idx = 1", h=bytes(32)), 7,
+        "node (level 2, index 1)"),
+    "interior node deleted": (
+        lambda db: sql(db, "DELETE FROM audit_node WHERE level = 1 AND idx = 5"), 11, "lacks node (level 1, index 5)"),
+    "head size changed": (lambda db: sql(db, "UPDATE audit_head SET size = 19"), 19, "beyond the log's head"),
+}
+
+
+@pytest.fixture
+def full_log(db: Database, hook, add_entries) -> Database:
+    add_entries(SIZE)
+    return db
+
+
+def trusted(db: Database) -> list[VerifierKey]:
+    with db.read() as session:
+        return known_keys(session)
+
+
+def test_an_untouched_log_verifies(full_log: Database) -> None:
+    result = verify_log(full_log, trusted(full_log))
+    assert result.ok, result.message
+    assert (result.entries, result.checkpoints) == (SIZE, SIZE + 1)
+    assert verify_log(full_log, trusted(full_log), strict=True).ok
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_tampering_is_caught_at_the_first_bad_index(full_log: Database, case: str) -> None:
+    tamper, first_bad, message = CASES[case]
+    tamper(full_log)
+    result = verify_log(full_log, trusted(full_log))
+    assert not result.ok
+    assert message in result.message
+    assert result.first_bad_index == first_bad, result.message
+
+
+def test_a_corrupted_head_is_caught(full_log: Database) -> None:
+    sql(full_log, "UPDATE audit_head SET compact = :c", c=bytes(64))
+    result = verify_log(full_log, trusted(full_log))
+    assert not result.ok and "compact range" in result.message
+
+
+def test_verify_command(full_log: Database, settings: Settings, signer: Signer) -> None:
+    env = {"VERIFIER_HOME": str(settings.home), "VERIFIER_DATABASE_URL": settings.database_url}
+    runner = CliRunner()
+    ok = runner.invoke(audit, ["verify"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert f"intact: {SIZE} entries" in ok.output
+    assert runner.invoke(audit, ["verify", "--key", signer.verifier_key], env=env).exit_code == 0
+
+    stranger = VerifierKey.from_public_key(settings.log_name, Ed25519PrivateKey.generate().public_key().public_bytes_raw())
+    wrong_key = runner.invoke(audit, ["verify", "--key", str(stranger)], env=env)
+    assert wrong_key.exit_code == 1 and "first bad index 0" in wrong_key.output
+
+    edit_entry(full_log)
+    bad = runner.invoke(audit, ["verify"], env=env)
+    assert bad.exit_code == 1
+    assert "first bad index 7" in bad.output and "entry 7 was changed" in bad.output
