@@ -15,6 +15,7 @@ Entries must carry no personal data in clear: put hashes, ids or ciphertext in t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +78,11 @@ def read_head(session: Session) -> merkle.CompactRange:
 
 def tree_size(session: Session) -> int:
     return read_head(session).size
+
+
+def text_digest(text: str) -> str:
+    """Free text (notes, reasons, summaries) may name people: the log keeps only its SHA-256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def append(

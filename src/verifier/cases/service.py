@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..audit import log as audit
 from ..clock import Clock
 from ..domain import planning
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
@@ -62,7 +63,7 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
         raise ValidationFailed.one("reason", "a rejected case needs the reason it was screened out")
     action = "screen_pass" if decision == "pass" else "screen_reject"
     advance(session, case, action, actor=principal, role="town_clerk", clock=clock,
-            payload={"decision": decision, "reason": reason})
+            payload={"decision": decision, "reason_sha256": audit.text_digest(reason)})
     case.screening_reason = reason or None
     if decision == "reject":
         case.closed_reason = reason

@@ -41,10 +41,6 @@ CLERK = "town_clerk"
 DEFAULT_OBJECTION_PHONE = "12317"
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 # --- village review --------------------------------------------------------------------------------------------------
 
 
@@ -80,7 +76,7 @@ def record_review(
     session.flush()
     payload: dict[str, Any] = {"review_id": review.id, "held_on": held_on.isoformat(), "result": result}
     if note:
-        payload["note_sha256"] = _sha256(note)  # the note may name people: only its hash goes into the log
+        payload["note_sha256"] = audit.text_digest(note)  # the note may name people: only its hash goes into the log
     advance(session, case, "review_pass" if result == "pass" else "review_fail", actor=principal,
             role=principal.acting_role(REVIEW_ROLES), clock=clock, payload=payload)
     if result == "fail":
@@ -339,7 +335,7 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
     audit.append(session, actor=principal.id, role=CLERK, action="objection.record", subject=item.case_id,
                  contract_hash=notice.contract_hash, clock=clock,
                  payload={"objection_id": objection.id, "notice_id": notice.id, "received_on": received_on.isoformat(),
-                          "summary_sha256": _sha256(summary)})
+                          "summary_sha256": audit.text_digest(summary)})
     return objection
 
 
@@ -370,7 +366,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
     payload: dict[str, Any] = {"objection_id": objection.id, "notice_id": notice.id, "outcome": outcome,
                                "withdrawn": withdrawn}
     if note:
-        payload["note_sha256"] = _sha256(note)
+        payload["note_sha256"] = audit.text_digest(note)
     audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,
                  contract_hash=notice.contract_hash, clock=clock, payload=payload)
     return objection
