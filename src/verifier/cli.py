@@ -277,17 +277,12 @@ def sampling() -> None:
     """County spot-check sampling."""
 
 
-@sampling.command("replay")
-@click.argument("round_id")
-def sampling_replay(round_id: str) -> None:
-    """Re-derive a drawn sample from its recorded inputs and compare."""
-    _not_built("sampling replay")
-
-
-def _mount_audit() -> None:
+def _mount_stage_commands() -> None:
     from .audit.cli import audit
+    from .sampling.cli import replay
 
     main.add_command(audit)
+    sampling.add_command(replay)
 
 
-_mount_audit()
+_mount_stage_commands()

@@ -1,0 +1,54 @@
+"""`verifier sampling replay ROUND`: re-derive a drawn sample from its recorded inputs and compare."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("replay")
+@click.argument("round_id")
+@click.option("--key", "keys", multiple=True, metavar="PUBKEY",
+              help="Trust only this verifier key for the round's checkpoint (the key string, or a file holding it); "
+                   "repeatable. Default: every key recorded in the database.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list every check that passed.")
+def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
+    """Re-derive a drawn sample from its recorded inputs and compare. Exit 0 when equal, 1 naming the difference."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..audit.offline import OfflineCheckFailed, load_key
+    from ..context import Context
+    from ..domain.errors import NotFound
+    from ..settings import Settings
+    from . import service
+
+    try:
+        trusted = [load_key(k) for k in keys]
+    except OfflineCheckFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        ctx = Context.open(Settings.from_env())
+    except (RuntimeError, OSError, ValueError) as exc:  # no key files (run `verifier init`): say so plainly
+        raise click.ClickException(f"cannot open the verifier's home: {exc}") from None
+    try:
+        with ctx.db.read() as session:
+            try:
+                report = service.replay(session, round_id, keys=trusted)
+            except NotFound as exc:
+                click.echo(exc.detail, err=True)
+                sys.exit(1)
+            except SQLAlchemyError as exc:
+                raise click.ClickException(f"cannot read the database: {exc.__class__.__name__}: {exc}") from None
+    finally:
+        ctx.close()
+    if verbose or report.ok:
+        for line in report.confirmed:
+            click.echo(f"ok: {line}")
+    if report.ok:
+        click.echo(f"round {round_id}: the replayed draw equals the recorded one")
+        return
+    for line in report.differences:
+        click.echo(f"DIFFERENT: {line}", err=True)
+    click.echo(f"round {round_id}: replay differs from the record", err=True)
+    sys.exit(1)

@@ -1,0 +1,153 @@
+"""Tables of the sampling stage: rounds, their frozen populations, their stages, the drawn items and results.
+
+A round's population is frozen when the round is created (one `sampling_member` row per case, with its
+stratum and, for monetary rounds, its weight in fen) and never changes afterwards; its digest, the
+checkpoint that covers the freezing audit entry, the county's randomness and the seed are kept on the
+round, so anyone can re-derive the sample (`verifier sampling replay ROUND`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..store.base import Base
+
+
+class SamplingRound(Base):
+    """A spot-check round (抽样复核) of one county's completed checks in a period."""
+
+    __tablename__ = "sampling_round"
+    __table_args__ = (
+        CheckConstraint("kind IN ('attribute', 'monetary')", name="kind_known"),
+        CheckConstraint("status IN ('frozen', 'drawn')", name="status_known"),
+        CheckConstraint("checked_to >= checked_from", name="period_in_order"),
+        Index("ix_sampling_round_county_created", "county_code", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(16))
+    stratified: Mapped[bool] = mapped_column(Boolean)
+    checked_from: Mapped[date] = mapped_column(Date)
+    checked_to: Mapped[date] = mapped_column(Date)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
+    contract_hash: Mapped[str] = mapped_column(String(64))
+    # Rates as the decimal strings they were given in (exact; never floats).
+    confidence: Mapped[str] = mapped_column(String(20))
+    tolerable_rate: Mapped[str] = mapped_column(String(20))
+    expected_rate: Mapped[str] = mapped_column(String(20))
+    min_rate: Mapped[str] = mapped_column(String(20))
+    income_tolerance: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(16))  # of the latest stage's size: the verdict uses the same
+    population_size: Mapped[int] = mapped_column(Integer)
+    population_total: Mapped[int] = mapped_column(BigInteger, default=0)  # fen; monetary rounds only
+    population_digest: Mapped[str] = mapped_column(String(64))  # hex of domain.sampling.population_digest
+    freeze_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # audit entry freezing it
+    checkpoint_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    checkpoint_root: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hex
+    checkpoint_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    randomness: Mapped[str | None] = mapped_column(Text, nullable=True)  # hex, as the county gave it (lower case)
+    seed: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hex
+    status: Mapped[str] = mapped_column(String(16), default="frozen")
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    drawn_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SamplingMember(Base):
+    """One case of a round's frozen population."""
+
+    __tablename__ = "sampling_member"
+    __table_args__ = (CheckConstraint("weight >= 0", name="weight_not_negative"),)
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), primary_key=True, index=True)
+    stratum: Mapped[str] = mapped_column(String(100))  # the town; "" when the round is not stratified
+    weight: Mapped[int] = mapped_column(BigInteger, default=0)  # relief in fen (monetary rounds), else 0
+
+
+class SamplingStage(Base):
+    """A stage of a round: the first is planned at freezing, each expansion adds one.
+
+    `size` is the cumulative planned size (monetary rounds: the number of selection points of the stage's
+    monetary-unit selection); `allocation` the cumulative count per stratum (stratified rounds);
+    `expected_deviations` the k the size was computed for.
+    """
+
+    __tablename__ = "sampling_stage"
+    __table_args__ = (CheckConstraint("stage >= 1", name="stage_positive"),)
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"), primary_key=True)
+    stage: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(16))
+    expected_deviations: Mapped[int] = mapped_column(Integer)
+    limited_by: Mapped[str] = mapped_column(String(16))
+    allocation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SamplingItem(Base):
+    """A drawn case. `position` is its place in its stratum's draw order (monetary: in the stage's selection);
+    `units` the selection points on it in the latest monetary-unit selection (1 for attribute rounds)."""
+
+    __tablename__ = "sampling_item"
+    __table_args__ = (
+        ForeignKeyConstraint(["round_id", "case_id"], ["sampling_member.round_id", "sampling_member.case_id"]),
+        CheckConstraint("units >= 0", name="units_not_negative"),
+    )
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stage: Mapped[int] = mapped_column(Integer)
+    stratum: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+    units: Mapped[int] = mapped_column(BigInteger, default=1)
+
+
+class SamplingResult(Base):
+    """The county's re-check of a drawn case, with the insurer's figures it was compared with.
+
+    The primary key is the guarantee of one result per drawn case.
+    """
+
+    __tablename__ = "sampling_result"
+    __table_args__ = (
+        ForeignKeyConstraint(["round_id", "case_id"], ["sampling_item.round_id", "sampling_item.case_id"]),
+        CheckConstraint("baseline IN ('determination', 'check')", name="baseline_known"),
+    )
+
+    round_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    per_capita_income: Mapped[int] = mapped_column(BigInteger)  # fen, may be negative
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    relief_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    baseline: Mapped[str] = mapped_column(String(16))  # what the insurer's side was: its determination, or its check
+    check_id: Mapped[str] = mapped_column(ForeignKey("home_check.id"))
+    insurer_eligible: Mapped[bool] = mapped_column(Boolean)
+    insurer_per_capita_income: Mapped[int] = mapped_column(BigInteger)
+    insurer_relief: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    deviation: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
