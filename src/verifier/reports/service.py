@@ -1,0 +1,201 @@
+"""The monthly report for a county: what came in, what was checked, decided, posted and paid, and the fund.
+
+Event figures count by the event's own date (a check by `visited_on`, a notice by `posted_on`, …); figures
+recorded as timestamps (determinations, payments) count by their day in Asia/Shanghai. The fund figures are
+the ledger's balances now; the status counts are the cases as they stand now.
+"""
+
+from __future__ import annotations
+
+import io
+from calendar import monthrange
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import case as when
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..clock import SCHEME_TZ
+from ..domain.errors import ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.money import format_yuan
+from ..notices.models import Notice, NoticeItem, Objection, VillageReview
+from ..payments import ledger
+from ..payments.models import PaymentItem
+from ..sampling.models import SamplingRound
+from ..store import contracts as contract_store
+from ..store.tables import Case, Check, Determination, Referral
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        first = date(year, month, 1)
+    except ValueError:
+        raise ValidationFailed.one("month", f"a month is written YYYY-MM, got {text!r}") from None
+    return first, date(year, month, monthrange(year, month)[1])
+
+
+def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The month's first and last instants in the scheme's time zone, for timestamp columns."""
+    return (datetime.combine(first, time.min, SCHEME_TZ), datetime.combine(last, time.max, SCHEME_TZ))
+
+
+def monthly(session: Session, principal: Principal, county_code: str, month: str) -> dict[str, Any]:
+    principal.require_county(county_code, "county")
+    first, last = parse_month(month)
+    start, end = _bounds(first, last)
+    in_county = Case.county_code == county_code
+
+    referrals = dict(session.execute(
+        select(Referral.channel, func.count()).join(Case, Case.id == Referral.case_id)
+        .where(in_county, Referral.referred_on.between(first, last)).group_by(Referral.channel)).all())
+    new_cases = session.scalar(select(func.count()).select_from(Case)
+                               .where(in_county, Case.referred_on.between(first, last))) or 0
+    checks, households = session.execute(
+        select(func.count(), func.count(func.distinct(Check.case_id))).join(Case, Case.id == Check.case_id)
+        .where(in_county, Check.visited_on.between(first, last))).one()
+    det_rows = session.execute(
+        select(Determination.eligible, Determination.rule, func.count(), func.coalesce(func.sum(Determination.relief), 0))
+        .join(Case, Case.id == Determination.case_id)
+        .where(in_county, Determination.confirmed_at.between(start, end))
+        .group_by(Determination.eligible, Determination.rule)).all()
+    reviews = dict(session.execute(
+        select(VillageReview.result, func.count()).join(Case, Case.id == VillageReview.case_id)
+        .where(in_county, VillageReview.held_on.between(first, last)).group_by(VillageReview.result)).all())
+    notices, noticed_households, noticed_total = session.execute(
+        select(func.count(func.distinct(Notice.id)), func.count(NoticeItem.case_id),
+               func.coalesce(func.sum(NoticeItem.relief_amount), 0))
+        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
+        .where(Notice.county_code == county_code, Notice.posted_on.between(first, last))).one()
+    objections = dict(session.execute(
+        select(Objection.status, func.count()).join(Notice, Notice.id == Objection.notice_id)
+        .where(Notice.county_code == county_code, Objection.received_on.between(first, last))
+        .group_by(Objection.status)).all())
+    paid_rows = dict((status, (n, total)) for status, n, total in session.execute(
+        select(PaymentItem.status, func.count(), func.coalesce(func.sum(PaymentItem.amount), 0))
+        .join(Case, Case.id == PaymentItem.case_id)
+        .where(in_county, PaymentItem.settled_at.between(start, end)).group_by(PaymentItem.status)).all())
+    rounds = session.execute(
+        select(func.count(), func.coalesce(func.sum(when((SamplingRound.status == "drawn", 1), else_=0)), 0))
+        .where(SamplingRound.county_code == county_code, SamplingRound.created_at.between(start, end))).one()
+    by_status = dict(session.execute(select(Case.status, func.count()).where(in_county).group_by(Case.status)).all())
+    funds = []
+    for contract in contract_store.all_contracts(session):
+        if county_code in contract.county_codes and ledger.is_open(session, contract.id):
+            funds.append({"contract_id": contract.id, **ledger.balances(session, contract.id).as_yuan()})
+
+    eligible = [(rule, n, total) for ok, rule, n, total in det_rows if ok]
+    succeeded = paid_rows.get("succeeded", (0, 0))
+    return {
+        "county_code": county_code,
+        "month": f"{first:%Y-%m}",
+        "referrals": {"records": sum(referrals.values()), "by_channel": referrals, "new_cases": new_cases},
+        "checks": {"completed": checks, "households": households, "person_visits": 2 * checks},
+        "determinations": {
+            "eligible": sum(n for _, n, _ in eligible),
+            "eligible_by_rule": {rule: n for rule, n, _ in eligible},
+            "ineligible": sum(n for ok, _, n, _ in det_rows if not ok),
+            "relief_determined": format_yuan(sum(total for _, _, total in eligible)),
+        },
+        "village_reviews": {"passed": reviews.get("pass", 0), "failed": reviews.get("fail", 0)},
+        "notices": {"posted": notices, "households": noticed_households, "relief": format_yuan(noticed_total)},
+        "objections": {"received": sum(objections.values()), "upheld": objections.get("upheld", 0),
+                       "dismissed": objections.get("dismissed", 0), "open": objections.get("open", 0)},
+        "payments": {"paid_households": succeeded[0], "paid": format_yuan(succeeded[1]),
+                     "failed": paid_rows.get("failed", (0, 0))[0]},
+        "sampling": {"rounds": rounds[0], "drawn": rounds[1]},
+        "cases_by_status": {s: by_status.get(s, 0) for s in STATUS_LABELS_ZH if by_status.get(s)},
+        "funds": funds,
+    }
+
+
+_CHANNELS_ZH = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
+                "education": "教育局", "application": "农户申请"}
+_RULES_ZH = {"income_line": "收入低于标准", "burden": "刚性支出超过收入"}
+
+
+def monthly_xlsx(report: dict[str, Any]) -> bytes:
+    """The same report as a workbook: 概要 (summary), 案件状态 (cases by status), 资金 (fund)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "概要"
+    ws.append([f"防贫帮困保障月报　{report['county_code']}　{report['month']}"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([])
+    rows: list[tuple[str, Any]] = [("监测信息（条）", report["referrals"]["records"])]
+    rows += [(f"　其中：{_CHANNELS_ZH.get(c, c)}", n) for c, n in sorted(report["referrals"]["by_channel"].items())]
+    rows += [
+        ("新立案件（件）", report["referrals"]["new_cases"]),
+        ("完成入户核查（次）", report["checks"]["completed"]),
+        ("入户人次", report["checks"]["person_visits"]),
+        ("认定符合条件（户）", report["determinations"]["eligible"]),
+    ]
+    rows += [(f"　其中：{_RULES_ZH.get(r, r)}", n) for r, n in sorted(report["determinations"]["eligible_by_rule"].items())]
+    rows += [
+        ("认定不符合条件（户）", report["determinations"]["ineligible"]),
+        ("认定救助金额（元）", report["determinations"]["relief_determined"]),
+        ("村级评议通过（户）", report["village_reviews"]["passed"]),
+        ("村级评议未通过（户）", report["village_reviews"]["failed"]),
+        ("发布公示（份）", report["notices"]["posted"]),
+        ("公示户数", report["notices"]["households"]),
+        ("公示金额（元）", report["notices"]["relief"]),
+        ("收到异议（件）", report["objections"]["received"]),
+        ("异议成立（件）", report["objections"]["upheld"]),
+        ("兑现户数", report["payments"]["paid_households"]),
+        ("兑现金额（元）", report["payments"]["paid"]),
+        ("支付失败（笔）", report["payments"]["failed"]),
+        ("抽样复核轮次", report["sampling"]["rounds"]),
+    ]
+    for label, value in rows:
+        ws.append([label, _cell(value)])
+    _money_format(ws)
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 18
+
+    status = wb.create_sheet("案件状态")
+    status.append(["状态", "件数"])
+    for s, n in report["cases_by_status"].items():
+        status.append([STATUS_LABELS_ZH.get(s, s), n])
+    status.column_dimensions["A"].width = 16
+
+    fund = wb.create_sheet("资金")
+    fund.append(["合同", "预算（元）", "已承诺（元）", "已兑现（元）", "服务费（元）", "余额（元）"])
+    for f in report["funds"]:
+        fund.append([f["contract_id"], *(_cell(f[k]) for k in ("budget", "committed", "paid", "service_fee", "balance"))])
+    _money_format(fund)
+    for col in "ABCDEF":
+        fund.column_dimensions[col].width = 16
+    for sheet in (ws, status, fund):
+        for cell in sheet[1 if sheet is not ws else 3]:
+            cell.font = Font(bold=True)
+        sheet.sheet_view.rightToLeft = False
+        for row in sheet.iter_rows(min_col=2):
+            for cell in row:
+                cell.alignment = Alignment(horizontal="right")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """Yuan strings become exact decimals in the sheet (never floats), shown with two decimals."""
+    from decimal import Decimal
+
+    if isinstance(value, str) and value.replace(".", "", 1).lstrip("-").isdigit() and "." in value:
+        return Decimal(value)
+    return value
+
+
+def _money_format(sheet: Any) -> None:
+    from decimal import Decimal
+
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00"
