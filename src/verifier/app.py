@@ -11,6 +11,8 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsException, ProblemDetailsPlugin
 
+from sqlalchemy.exc import DataError, IntegrityError
+
 from .context import Context
 from .domain.errors import DomainError, ValidationFailed
 from .settings import Settings
@@ -41,6 +43,18 @@ def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
     return ProblemDetailsException(status_code=exc.status, title=exc.title, detail=exc.detail, extra=extra or None)
 
 
+def _data_error_to_problem(exc: DataError) -> ProblemDetailsException:
+    # The database refused a value (a NUL character, a text longer than its column, a number out of range).
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "a value cannot be stored"
+    return ProblemDetailsException(status_code=422, title="Invalid input", detail=f"a value cannot be stored: {reason}")
+
+
+def _integrity_to_problem(exc: IntegrityError) -> ProblemDetailsException:
+    # The constraints are the truth (one open case, one live payment, ...): a race lost to another writer.
+    return ProblemDetailsException(status_code=409, title="Conflict",
+                                   detail="this conflicts with a record written at the same moment; reload and retry")
+
+
 def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
     return ProblemDetailsException(
         status_code=exc.status_code, title=str(exc.detail), detail=str(exc.detail), headers=exc.headers
@@ -63,19 +77,22 @@ def route_handlers() -> list[Any]:
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
     from .sampling.routes import ROUTES as SAMPLING
+    from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AuditController, ReferralController, CaseController,
-            ScheduleController, CheckController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS]
+            ScheduleController, CheckController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     from .accounts.auth import make_auth, role_guard
+    from .web.templating import template_config
 
     context = ctx or Context.open(Settings.from_env())
     auth = make_auth(context)
     login_limit = RateLimitConfig(
         rate_limit=("minute", context.settings.login_attempts_per_minute),
-        check_throttle_handler=lambda request: request.url.path == "/api/auth/login",
+        check_throttle_handler=lambda request: request.url.path == "/api/auth/login"
+        or (request.url.path == "/login" and request.method == "POST"),
     )
 
     def provide_ctx() -> Context:
@@ -93,6 +110,8 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
             exception_to_problem_detail_map={
                 ValidationException: _validation_to_problem,
                 DomainError: _domain_to_problem,
+                DataError: _data_error_to_problem,
+                IntegrityError: _integrity_to_problem,
                 NotAuthorizedException: _http_to_problem,
                 PermissionDeniedException: _http_to_problem,
             },
@@ -109,6 +128,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
         plugins=[problems],
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),
         on_shutdown=[context.close] if ctx is None else [],
         debug=debug,

@@ -87,3 +87,12 @@ def test_actions_in_the_wrong_state_are_409(client, users, ctx) -> None:  # type
                     json={"decision": "pass", "reason": ""})
     assert r.status_code == 409
     assert "checked" in r.json()["detail"]
+
+
+def test_values_the_database_cannot_store_are_bad_input(client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("reader", "auditor")
+    h = users.headers("reader")
+    r = client.get("/api/cases/a%00b", headers=h)
+    assert r.status_code in (404, 422), r.text
+    r = client.get("/api/cases", params={"village": "东\x00村"}, headers=h)
+    assert r.status_code in (200, 422), r.text

@@ -51,7 +51,7 @@ def test_withdraw_only_before_the_notice() -> None:
 
 
 def test_terminal_statuses() -> None:
-    assert TERMINAL == {S.SCREENED_OUT, S.INELIGIBLE, S.REVIEW_FAILED, S.PAID, S.WITHDRAWN}
+    assert TERMINAL == {S.SCREENED_OUT, S.INELIGIBLE, S.NO_RELIEF, S.REVIEW_FAILED, S.PAID, S.WITHDRAWN}
 
 
 def test_every_status_has_a_label() -> None:

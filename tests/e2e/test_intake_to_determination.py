@@ -111,7 +111,7 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
     assert detail["checks"][0]["payee"]["account_number"].endswith("3445")
     assert "6222020200112233445" not in r.text + str(detail)
     assert [h["action"] for h in detail["history"]] == [
-        "referrals.application", "case.screen_pass", "case.schedule", "evidence.upload", "case.record_check",
+        "referrals.application", "referrals.import", "case.screen_pass", "case.schedule", "evidence.upload", "case.record_check",
         "case.determine_eligible"]
 
     with ctx.db.read() as session:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 
 from click.testing import CliRunner
-from conftest import PERIOD, RANDOMNESS, make_population
+from sampling_helpers import PERIOD, RANDOMNESS, make_population
 from factories import COUNTY, make_case
 from sqlalchemy import update
 

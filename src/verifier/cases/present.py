@@ -13,6 +13,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
 from ..notices.service import notice_summary_for_case, review_summary_for_case
+from ..payments.service import payments_for_case
 from ..store.tables import Case, Check, Determination, Referral, Visit
 from ..store.vault import Vault
 from .schemas import (
@@ -89,6 +90,8 @@ def case_detail(session: Session, case: Case, principal: Principal, vault: Vault
     visits = list(session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)))
     active = next((v for v in visits if v.active), None)
     full_ids = _sees_full_ids(principal, active)
+    referral_rows = list(session.scalars(
+        select(Referral).where(Referral.case_id == case.id).order_by(Referral.created_at, Referral.id)))
     referrals = [
         ReferralOut(
             id=r.id, channel=r.channel, name=r.name,
@@ -96,16 +99,20 @@ def case_detail(session: Session, case: Case, principal: Principal, vault: Vault
             town=r.town, village=r.village, cause=r.cause, amount=format_yuan(r.amount), referred_on=r.referred_on,
             import_id=r.import_id, row_number=r.row_number,
         )
-        for r in session.scalars(select(Referral).where(Referral.case_id == case.id).order_by(Referral.created_at, Referral.id))
+        for r in referral_rows
     ]
     checks = [check_out(c, vault, full_ids, full_account=False)
               for c in session.scalars(select(Check).where(Check.case_id == case.id).order_by(Check.seq))]
     det = session.scalar(select(Determination).where(Determination.case_id == case.id)
                          .order_by(Determination.confirmed_at.desc()).limit(1))
+    payments = payments_for_case(session, case.id, vault)
+    # The case's own entries, and those of the imports and payment batches it was part of.
+    subjects = {case.id} | {r.import_id for r in referral_rows if r.import_id} | {
+        p["batch_id"] for p in payments if p.get("batch_id")}
     history = [
         HistoryOut(index=e.idx, time=e.time, actor=e.actor, role=e.role, action=e.action,
                    payload=json.loads(e.entry)["payload"])
-        for e in session.scalars(select(AuditEntry).where(AuditEntry.subject == case.id).order_by(AuditEntry.idx))
+        for e in session.scalars(select(AuditEntry).where(AuditEntry.subject.in_(subjects)).order_by(AuditEntry.idx))
     ]
     return CaseDetail(
         **_case_fields(case), referrals=referrals,
@@ -113,5 +120,5 @@ def case_detail(session: Session, case: Case, principal: Principal, vault: Vault
                          active=v.active) for v in visits],
         checks=checks, determination=determination_out(det) if det else None,
         village_review=review_summary_for_case(session, case.id), notice=notice_summary_for_case(session, case.id),
-        history=history,
+        payments=payments, history=history,
     )

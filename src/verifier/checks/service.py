@@ -277,12 +277,20 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
         confirmed_at=clock.now(),
     ))
     session.flush()
-    action = "determine_eligible" if a.eligibility.eligible else "determine_ineligible"
+    if not a.eligibility.eligible:
+        action = "determine_ineligible"
+    elif quote is None or quote.amount == 0:
+        action = "determine_no_relief"
+    else:
+        action = "determine_eligible"
     advance(session, case, action, actor=principal, role="insurer_supervisor", clock=clock, payload={
         "check_id": a.check.id, "eligible": a.eligibility.eligible, "rule": a.eligibility.rule,
         "per_capita_income": format_yuan(a.eligibility.per_capita_income), "basis": format_yuan(a.basis),
         "relief": format_yuan(quote.amount if quote else 0), "capped": bool(quote and quote.capped),
     })
-    if not a.eligibility.eligible:
+    if action == "determine_ineligible":
         case.closed_reason = a.eligibility.reason
+    elif action == "determine_no_relief":
+        case.closed_reason = (f"{a.eligibility.reason}; but no relief is due on a verified basis of "
+                              f"{format_yuan(a.basis)} (already paid {format_yuan(quote.already_paid if quote else 0)})")
     return a

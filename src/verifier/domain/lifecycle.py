@@ -18,6 +18,7 @@ class CaseStatus(StrEnum):
     CHECKED = "checked"
     DETERMINED = "determined"
     INELIGIBLE = "ineligible"
+    NO_RELIEF = "no_relief"
     REVIEWED = "reviewed"
     REVIEW_FAILED = "review_failed"
     IN_NOTICE = "in_notice"
@@ -35,6 +36,7 @@ class Action(StrEnum):
     RECORD_CHECK = "record_check"
     DETERMINE_ELIGIBLE = "determine_eligible"
     DETERMINE_INELIGIBLE = "determine_ineligible"
+    DETERMINE_NO_RELIEF = "determine_no_relief"
     REVIEW_PASS = "review_pass"
     REVIEW_FAIL = "review_fail"
     POST_NOTICE = "post_notice"
@@ -58,6 +60,8 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
     (S.SCHEDULED, A.RECORD_CHECK): S.CHECKED,
     (S.CHECKED, A.DETERMINE_ELIGIBLE): S.DETERMINED,
     (S.CHECKED, A.DETERMINE_INELIGIBLE): S.INELIGIBLE,
+    # Eligible, but nothing is due (the cost is within the deductible, or the year's relief is paid in full).
+    (S.CHECKED, A.DETERMINE_NO_RELIEF): S.NO_RELIEF,
     (S.DETERMINED, A.REVIEW_PASS): S.REVIEWED,
     (S.DETERMINED, A.REVIEW_FAIL): S.REVIEW_FAILED,
     (S.REVIEWED, A.POST_NOTICE): S.IN_NOTICE,
@@ -81,7 +85,7 @@ def allowed_actions(status: str) -> tuple[Action, ...]:
 
 
 TERMINAL: frozenset[CaseStatus] = frozenset(s for s in CaseStatus if not allowed_actions(s))
-"""Statuses no action leads out of: screened_out, ineligible, review_failed, paid, withdrawn."""
+"""Statuses no action leads out of: screened_out, ineligible, no_relief, review_failed, paid, withdrawn."""
 
 
 def next_status(current: str, action: str) -> CaseStatus:
@@ -100,6 +104,7 @@ STATUS_LABELS_ZH: dict[CaseStatus, str] = {
     S.CHECKED: "已核查",
     S.DETERMINED: "已认定",
     S.INELIGIBLE: "不符合条件",
+    S.NO_RELIEF: "无需救助",
     S.REVIEWED: "已评议",
     S.REVIEW_FAILED: "评议未通过",
     S.IN_NOTICE: "公示中",

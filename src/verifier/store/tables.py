@@ -30,8 +30,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base
 
 # Cases in these states are finished; a household may then have a new case for the same cause and year.
-CLOSED_STATUSES = ("screened_out", "ineligible", "review_failed", "paid", "withdrawn")
-_OPEN_CASE = text("status NOT IN ('screened_out', 'ineligible', 'review_failed', 'paid', 'withdrawn')")
+CLOSED_STATUSES = ("screened_out", "ineligible", "no_relief", "review_failed", "paid", "withdrawn")
+_OPEN_CASE = text("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn')")
 
 
 class ContractRow(Base):

@@ -1,14 +1,14 @@
 """initial schema
 
-Revision ID: e3d291f07a0c
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 15:38:09.282134
+Create Date: 2026-11-28 16:19:42.458581
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'e3d291f07a0c'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -101,6 +101,16 @@ def upgrade() -> None:
     with op.batch_alter_table('household', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_household_county_code'), ['county_code'], unique=False)
 
+    op.create_table('idempotency_key',
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('key', sa.String(length=255), nullable=False),
+    sa.Column('method_path', sa.String(length=400), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('response_status', sa.Integer(), nullable=False),
+    sa.Column('response_body', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('user_id', 'key', name=op.f('pk_idempotency_key'))
+    )
     op.create_table('referral_import',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('county_code', sa.String(length=6), nullable=False),
@@ -114,6 +124,13 @@ def upgrade() -> None:
     sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_referral_import')),
     sa.UniqueConstraint('county_code', 'channel', 'file_sha256', name=op.f('uq_referral_import_county_code_channel_file_sha256'))
+    )
+    op.create_table('fund',
+    sa.Column('contract_id', sa.String(length=64), nullable=False),
+    sa.Column('budget', sa.BigInteger(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_fund_contract_id_contract')),
+    sa.PrimaryKeyConstraint('contract_id', name=op.f('pk_fund'))
     )
     op.create_table('member',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -166,6 +183,40 @@ def upgrade() -> None:
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.create_index('ix_notice_county_status', ['county_code', 'status'], unique=False)
 
+    op.create_table('payment_batch',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('contract_id', sa.String(length=64), nullable=False),
+    sa.Column('contract_hash', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('item_count', sa.Integer(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('items_sha256', sa.String(length=64), nullable=False),
+    sa.Column('signoff_required', sa.Boolean(), nullable=False),
+    sa.Column('prepared_by', sa.String(length=40), nullable=False),
+    sa.Column('prepared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('approved_by', sa.String(length=40), nullable=True),
+    sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('signed_off_by', sa.String(length=40), nullable=True),
+    sa.Column('signed_off_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('released_by', sa.String(length=40), nullable=True),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_by', sa.String(length=40), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reconciled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('bank_file_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('bank_file_sha256', sa.String(length=64), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('prepared', 'approved', 'signed_off', 'released', 'reconciled', 'cancelled')", name=op.f('ck_payment_batch_known_status')),
+    sa.CheckConstraint('total >= 0 AND item_count >= 0', name=op.f('ck_payment_batch_amounts_not_negative')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_payment_batch_contract_id_contract')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_batch')),
+    sa.UniqueConstraint('code', name=op.f('uq_payment_batch_code'))
+    )
+    with op.batch_alter_table('payment_batch', schema=None) as batch_op:
+        batch_op.create_index('ix_payment_batch_county_status', ['county_code', 'status'], unique=False)
+
     op.create_table('relief_case',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('household_id', sa.String(length=40), nullable=False),
@@ -192,7 +243,64 @@ def upgrade() -> None:
     with op.batch_alter_table('relief_case', schema=None) as batch_op:
         batch_op.create_index('ix_relief_case_county_status', ['county_code', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_relief_case_household_id'), ['household_id'], unique=False)
-        batch_op.create_index('uq_relief_case_open', ['household_id', 'cause', 'contract_year'], unique=True, postgresql_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'review_failed', 'paid', 'withdrawn')"), sqlite_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'review_failed', 'paid', 'withdrawn')"))
+        batch_op.create_index('uq_relief_case_open', ['household_id', 'cause', 'contract_year'], unique=True, postgresql_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn')"), sqlite_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn')"))
+
+    op.create_table('sampling_round',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('stratified', sa.Boolean(), nullable=False),
+    sa.Column('checked_from', sa.Date(), nullable=False),
+    sa.Column('checked_to', sa.Date(), nullable=False),
+    sa.Column('contract_id', sa.String(length=64), nullable=False),
+    sa.Column('contract_hash', sa.String(length=64), nullable=False),
+    sa.Column('confidence', sa.String(length=20), nullable=False),
+    sa.Column('tolerable_rate', sa.String(length=20), nullable=False),
+    sa.Column('expected_rate', sa.String(length=20), nullable=False),
+    sa.Column('min_rate', sa.String(length=20), nullable=False),
+    sa.Column('income_tolerance', sa.String(length=20), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('population_size', sa.Integer(), nullable=False),
+    sa.Column('population_total', sa.BigInteger(), nullable=False),
+    sa.Column('population_digest', sa.String(length=64), nullable=False),
+    sa.Column('freeze_index', sa.BigInteger(), nullable=True),
+    sa.Column('checkpoint_size', sa.BigInteger(), nullable=True),
+    sa.Column('checkpoint_root', sa.String(length=64), nullable=True),
+    sa.Column('checkpoint_note', sa.Text(), nullable=True),
+    sa.Column('randomness', sa.Text(), nullable=True),
+    sa.Column('seed', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('drawn_by', sa.String(length=40), nullable=True),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("kind IN ('attribute', 'monetary')", name=op.f('ck_sampling_round_kind_known')),
+    sa.CheckConstraint("status IN ('frozen', 'drawn')", name=op.f('ck_sampling_round_status_known')),
+    sa.CheckConstraint('checked_to >= checked_from', name=op.f('ck_sampling_round_period_in_order')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_sampling_round_contract_id_contract')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sampling_round'))
+    )
+    with op.batch_alter_table('sampling_round', schema=None) as batch_op:
+        batch_op.create_index('ix_sampling_round_county_created', ['county_code', 'created_at'], unique=False)
+
+    op.create_table('bank_return',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('batch_id', sa.String(length=40), nullable=False),
+    sa.Column('file_sha256', sa.String(length=64), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('lines', sa.Integer(), nullable=False),
+    sa.Column('succeeded', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('already_settled', sa.Integer(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('imported_by', sa.String(length=40), nullable=False),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['payment_batch.id'], name=op.f('fk_bank_return_batch_id_payment_batch')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_return')),
+    sa.UniqueConstraint('batch_id', 'file_sha256', name=op.f('uq_bank_return_batch_id_file_sha256'))
+    )
+    with op.batch_alter_table('bank_return', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bank_return_batch_id'), ['batch_id'], unique=False)
 
     op.create_table('evidence',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -208,6 +316,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_case_id'), ['case_id'], unique=False)
+
+    op.create_table('fund_movement',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('contract_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('batch_id', sa.String(length=40), nullable=True),
+    sa.Column('return_id', sa.String(length=40), nullable=True),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_fund_movement_amount_positive')),
+    sa.ForeignKeyConstraint(['contract_id'], ['fund.contract_id'], name=op.f('fk_fund_movement_contract_id_fund')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_movement')),
+    sa.UniqueConstraint('key', name=op.f('uq_fund_movement_key'))
+    )
+    with op.batch_alter_table('fund_movement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fund_movement_contract_id'), ['contract_id'], unique=False)
 
     op.create_table('home_check',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -242,6 +369,21 @@ def upgrade() -> None:
     with op.batch_alter_table('home_check', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_home_check_case_id'), ['case_id'], unique=False)
 
+    op.create_table('payee_correction',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('failed_item_id', sa.String(length=40), nullable=True),
+    sa.Column('account_name', sa.String(length=100), nullable=False),
+    sa.Column('bank', sa.String(length=100), nullable=False),
+    sa.Column('account_number_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('corrected_by', sa.String(length=40), nullable=False),
+    sa.Column('corrected_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['relief_case.id'], name=op.f('fk_payee_correction_case_id_relief_case')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payee_correction'))
+    )
+    with op.batch_alter_table('payee_correction', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payee_correction_case_id'), ['case_id'], unique=False)
+
     op.create_table('referral',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('import_id', sa.String(length=40), nullable=True),
@@ -272,6 +414,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_referral_id_number_bidx'), ['id_number_bidx'], unique=False)
         batch_op.create_index(batch_op.f('ix_referral_import_id'), ['import_id'], unique=False)
 
+    op.create_table('sampling_member',
+    sa.Column('round_id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('stratum', sa.String(length=100), nullable=False),
+    sa.Column('weight', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('weight >= 0', name=op.f('ck_sampling_member_weight_not_negative')),
+    sa.ForeignKeyConstraint(['case_id'], ['relief_case.id'], name=op.f('fk_sampling_member_case_id_relief_case')),
+    sa.ForeignKeyConstraint(['round_id'], ['sampling_round.id'], name=op.f('fk_sampling_member_round_id_sampling_round')),
+    sa.PrimaryKeyConstraint('round_id', 'case_id', name=op.f('pk_sampling_member'))
+    )
+    with op.batch_alter_table('sampling_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sampling_member_case_id'), ['case_id'], unique=False)
+
+    op.create_table('sampling_stage',
+    sa.Column('round_id', sa.String(length=40), nullable=False),
+    sa.Column('stage', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('expected_deviations', sa.Integer(), nullable=False),
+    sa.Column('limited_by', sa.String(length=16), nullable=False),
+    sa.Column('allocation', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('stage >= 1', name=op.f('ck_sampling_stage_stage_positive')),
+    sa.ForeignKeyConstraint(['round_id'], ['sampling_round.id'], name=op.f('fk_sampling_stage_round_id_sampling_round')),
+    sa.PrimaryKeyConstraint('round_id', 'stage', name=op.f('pk_sampling_stage'))
+    )
     op.create_table('village_review',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('case_id', sa.String(length=40), nullable=False),
@@ -328,6 +497,32 @@ def upgrade() -> None:
     with op.batch_alter_table('determination', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_determination_case_id'), ['case_id'], unique=False)
 
+    op.create_table('fund_posting',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('movement_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('contract_id', sa.String(length=64), nullable=False),
+    sa.Column('account', sa.String(length=20), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('amount <> 0', name=op.f('ck_fund_posting_amount_not_zero')),
+    sa.ForeignKeyConstraint(['movement_id'], ['fund_movement.id'], name=op.f('fk_fund_posting_movement_id_fund_movement')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fund_posting'))
+    )
+    with op.batch_alter_table('fund_posting', schema=None) as batch_op:
+        batch_op.create_index('ix_fund_posting_contract_account', ['contract_id', 'account'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_posting_movement_id'), ['movement_id'], unique=False)
+
+    op.create_table('sampling_item',
+    sa.Column('round_id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('stage', sa.Integer(), nullable=False),
+    sa.Column('stratum', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('units', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('units >= 0', name=op.f('ck_sampling_item_units_not_negative')),
+    sa.ForeignKeyConstraint(['round_id', 'case_id'], ['sampling_member.round_id', 'sampling_member.case_id'], name=op.f('fk_sampling_item_round_id_sampling_member')),
+    sa.ForeignKeyConstraint(['round_id'], ['sampling_round.id'], name=op.f('fk_sampling_item_round_id_sampling_round')),
+    sa.PrimaryKeyConstraint('round_id', 'case_id', name=op.f('pk_sampling_item'))
+    )
     op.create_table('notice_item',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('notice_id', sa.String(length=40), nullable=False),
@@ -354,6 +549,63 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notice_item_notice_id'), ['notice_id'], unique=False)
         batch_op.create_index('uq_notice_item_live_case', ['case_id'], unique=True, postgresql_where=sa.text("status = 'listed'"), sqlite_where=sa.text("status = 'listed'"))
 
+    op.create_table('payment_item',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('batch_id', sa.String(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=32), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('determination_id', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('payee_name', sa.String(length=100), nullable=False),
+    sa.Column('payee_bank', sa.String(length=100), nullable=False),
+    sa.Column('payee_check_id', sa.String(length=40), nullable=True),
+    sa.Column('payee_correction_id', sa.String(length=40), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('bank_reference', sa.String(length=100), nullable=True),
+    sa.Column('failure_reason', sa.Text(), nullable=True),
+    sa.Column('return_id', sa.String(length=40), nullable=True),
+    sa.Column('settled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'succeeded', 'failed', 'cancelled')", name=op.f('ck_payment_item_known_status')),
+    sa.CheckConstraint('(payee_check_id IS NULL) <> (payee_correction_id IS NULL)', name=op.f('ck_payment_item_one_payee_source')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_payment_item_amount_positive')),
+    sa.ForeignKeyConstraint(['batch_id'], ['payment_batch.id'], name=op.f('fk_payment_item_batch_id_payment_batch')),
+    sa.ForeignKeyConstraint(['case_id'], ['relief_case.id'], name=op.f('fk_payment_item_case_id_relief_case')),
+    sa.ForeignKeyConstraint(['determination_id'], ['determination.id'], name=op.f('fk_payment_item_determination_id_determination')),
+    sa.ForeignKeyConstraint(['payee_check_id'], ['home_check.id'], name=op.f('fk_payment_item_payee_check_id_home_check')),
+    sa.ForeignKeyConstraint(['payee_correction_id'], ['payee_correction.id'], name=op.f('fk_payment_item_payee_correction_id_payee_correction')),
+    sa.ForeignKeyConstraint(['return_id'], ['bank_return.id'], name=op.f('fk_payment_item_return_id_bank_return')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_item')),
+    sa.UniqueConstraint('reference', name=op.f('uq_payment_item_reference'))
+    )
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.create_index('ix_payment_item_batch_status', ['batch_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_item_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('uq_payment_item_live_case', ['case_id'], unique=True, postgresql_where=sa.text("status IN ('pending', 'sent')"), sqlite_where=sa.text("status IN ('pending', 'sent')"))
+        batch_op.create_index('uq_payment_item_paid_determination', ['case_id', 'determination_id'], unique=True, postgresql_where=sa.text("status = 'succeeded'"), sqlite_where=sa.text("status = 'succeeded'"))
+
+    op.create_table('sampling_result',
+    sa.Column('round_id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('per_capita_income', sa.BigInteger(), nullable=False),
+    sa.Column('eligible', sa.Boolean(), nullable=False),
+    sa.Column('relief_amount', sa.BigInteger(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('baseline', sa.String(length=16), nullable=False),
+    sa.Column('check_id', sa.String(length=40), nullable=False),
+    sa.Column('insurer_eligible', sa.Boolean(), nullable=False),
+    sa.Column('insurer_per_capita_income', sa.BigInteger(), nullable=False),
+    sa.Column('insurer_relief', sa.BigInteger(), nullable=True),
+    sa.Column('deviation', sa.Boolean(), nullable=False),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('recorded_by', sa.String(length=40), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("baseline IN ('determination', 'check')", name=op.f('ck_sampling_result_baseline_known')),
+    sa.ForeignKeyConstraint(['check_id'], ['home_check.id'], name=op.f('fk_sampling_result_check_id_home_check')),
+    sa.ForeignKeyConstraint(['round_id', 'case_id'], ['sampling_item.round_id', 'sampling_item.case_id'], name=op.f('fk_sampling_result_round_id_sampling_item')),
+    sa.PrimaryKeyConstraint('round_id', 'case_id', name=op.f('pk_sampling_result'))
+    )
     op.create_table('objection',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('notice_id', sa.String(length=40), nullable=False),
@@ -387,12 +639,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_objection_case_id'))
 
     op.drop_table('objection')
+    op.drop_table('sampling_result')
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.drop_index('uq_payment_item_paid_determination', postgresql_where=sa.text("status = 'succeeded'"), sqlite_where=sa.text("status = 'succeeded'"))
+        batch_op.drop_index('uq_payment_item_live_case', postgresql_where=sa.text("status IN ('pending', 'sent')"), sqlite_where=sa.text("status IN ('pending', 'sent')"))
+        batch_op.drop_index(batch_op.f('ix_payment_item_case_id'))
+        batch_op.drop_index('ix_payment_item_batch_status')
+
+    op.drop_table('payment_item')
     with op.batch_alter_table('notice_item', schema=None) as batch_op:
         batch_op.drop_index('uq_notice_item_live_case', postgresql_where=sa.text("status = 'listed'"), sqlite_where=sa.text("status = 'listed'"))
         batch_op.drop_index(batch_op.f('ix_notice_item_notice_id'))
         batch_op.drop_index(batch_op.f('ix_notice_item_case_id'))
 
     op.drop_table('notice_item')
+    op.drop_table('sampling_item')
+    with op.batch_alter_table('fund_posting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_posting_movement_id'))
+        batch_op.drop_index('ix_fund_posting_contract_account')
+
+    op.drop_table('fund_posting')
     with op.batch_alter_table('determination', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_determination_case_id'))
 
@@ -406,26 +672,51 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_village_review_case_id'))
 
     op.drop_table('village_review')
+    op.drop_table('sampling_stage')
+    with op.batch_alter_table('sampling_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sampling_member_case_id'))
+
+    op.drop_table('sampling_member')
     with op.batch_alter_table('referral', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_referral_import_id'))
         batch_op.drop_index(batch_op.f('ix_referral_id_number_bidx'))
         batch_op.drop_index(batch_op.f('ix_referral_case_id'))
 
     op.drop_table('referral')
+    with op.batch_alter_table('payee_correction', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payee_correction_case_id'))
+
+    op.drop_table('payee_correction')
     with op.batch_alter_table('home_check', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_home_check_case_id'))
 
     op.drop_table('home_check')
+    with op.batch_alter_table('fund_movement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_movement_contract_id'))
+
+    op.drop_table('fund_movement')
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_case_id'))
 
     op.drop_table('evidence')
+    with op.batch_alter_table('bank_return', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bank_return_batch_id'))
+
+    op.drop_table('bank_return')
+    with op.batch_alter_table('sampling_round', schema=None) as batch_op:
+        batch_op.drop_index('ix_sampling_round_county_created')
+
+    op.drop_table('sampling_round')
     with op.batch_alter_table('relief_case', schema=None) as batch_op:
-        batch_op.drop_index('uq_relief_case_open', postgresql_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'review_failed', 'paid', 'withdrawn')"), sqlite_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'review_failed', 'paid', 'withdrawn')"))
+        batch_op.drop_index('uq_relief_case_open', postgresql_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn')"), sqlite_where=sa.text("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn')"))
         batch_op.drop_index(batch_op.f('ix_relief_case_household_id'))
         batch_op.drop_index('ix_relief_case_county_status')
 
     op.drop_table('relief_case')
+    with op.batch_alter_table('payment_batch', schema=None) as batch_op:
+        batch_op.drop_index('ix_payment_batch_county_status')
+
+    op.drop_table('payment_batch')
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index('ix_notice_county_status')
 
@@ -434,7 +725,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_member_household_id'))
 
     op.drop_table('member')
+    op.drop_table('fund')
     op.drop_table('referral_import')
+    op.drop_table('idempotency_key')
     with op.batch_alter_table('household', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_household_county_code'))
 

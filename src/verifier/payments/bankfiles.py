@@ -1,0 +1,161 @@
+"""The files exchanged with the bank: the payment file we send (CSV or xlsx) and the return file it sends back.
+
+Bank file: UTF-8 CSV (no byte order mark, CRLF line ends) with the header
+`reference,account_name,account_number,bank,amount,memo`, one line per transfer, amounts as yuan with two
+decimals. The xlsx variant has the same header and cells, every cell text (account numbers keep every digit).
+
+Return file: CSV with the header `reference,status,bank_reference,reason` (any order; Chinese headers
+参考号/状态/银行流水号/原因 accepted; an optional `amount`/金额 column is checked against what was sent),
+`status` being `success` or `failed` (成功/失败). UTF-8 (with or without a byte order mark), or GB18030 as
+many banks' systems still write. `parse_return` reports every bad line at once, by line number (the header is
+line 1), and returns nothing unless the whole file is sound.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.money import parse_yuan
+
+BANK_FILE_HEADER = ("reference", "account_name", "account_number", "bank", "amount", "memo")
+RETURN_HEADER = ("reference", "status", "bank_reference", "reason")
+RETURN_OPTIONAL = ("amount",)
+
+_RETURN_ALIASES = {
+    "reference": "reference", "参考号": "reference", "业务编号": "reference", "业务参考号": "reference",
+    "status": "status", "状态": "status", "处理结果": "status",
+    "bank_reference": "bank_reference", "银行流水号": "bank_reference", "流水号": "bank_reference",
+    "reason": "reason", "原因": "reason", "失败原因": "reason",
+    "amount": "amount", "金额": "amount",
+}
+_STATUSES = {"success": "success", "succeeded": "success", "成功": "success",
+             "failed": "failed", "failure": "failed", "fail": "failed", "失败": "failed"}
+
+BankRow = tuple[str, str, str, str, str, str]
+
+
+def bank_file_csv(rows: Iterable[BankRow]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(BANK_FILE_HEADER)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def bank_file_xlsx(rows: Iterable[BankRow], *, title: str = "付款明细") -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
+
+    def text_cells(values: Iterable[str]) -> list[WriteOnlyCell]:
+        cells = []
+        for value in values:
+            # Set the value, then force the type: openpyxl would read "=..." as a formula.
+            cell = WriteOnlyCell(ws, value=None)
+            cell._value = value
+            cell.data_type = "s"
+            cells.append(cell)
+        return cells
+
+    ws.append(text_cells(BANK_FILE_HEADER))
+    for row in rows:
+        ws.append(text_cells(row))
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    row: int
+    reference: str
+    status: str  # "success" | "failed"
+    bank_reference: str
+    reason: str
+    amount: int | None  # fen, when the file has an amount column
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ValidationFailed.one("file", "the return file is neither UTF-8 nor GB18030 text") from None
+
+
+def parse_return(data: bytes) -> list[ReturnLine]:
+    """Every line of a bank return file, or ValidationFailed listing every problem (file, header, lines)."""
+    if not data.strip():
+        raise ValidationFailed.one("file", "the return file is empty")
+    if data[:4] == b"PK\x03\x04":
+        raise ValidationFailed.one("file", "send the bank return as CSV text, not a spreadsheet")
+    text = _decode(data)
+    if "\x00" in text:
+        raise ValidationFailed.one("file", "the return file holds NUL characters: it is not a text file")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValidationFailed.one("file", f"not a readable CSV file: {exc}") from None
+    header = [h.strip() for h in rows[0]] if rows else []
+    problems: list[FieldError] = []
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = _RETURN_ALIASES.get(name.lower(), _RETURN_ALIASES.get(name))
+        if key is None:
+            problems.append(FieldError("header", f"unknown column {name!r}; expected "
+                                                 f"{','.join(RETURN_HEADER)} and optionally amount", row=1))
+        elif key in columns:
+            problems.append(FieldError("header", f"column {name!r} appears twice", row=1))
+        else:
+            columns[key] = i
+    missing = [c for c in RETURN_HEADER if c not in columns]
+    if missing:
+        problems.append(FieldError("header", f"missing column(s) {', '.join(missing)}; the header must be "
+                                             f"{','.join(RETURN_HEADER)}", row=1))
+    if problems:
+        raise ValidationFailed(problems)
+    lines: list[ReturnLine] = []
+    width = len(header)
+    ref_i, st_i, br_i, rs_i = (columns[c] for c in RETURN_HEADER)
+    amount_i = columns.get("amount")
+    for number, raw in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in raw):
+            continue  # blank lines, such as a trailing one
+        if len(raw) != width:
+            problems.append(FieldError("line", f"has {len(raw)} fields, the header has {width}", row=number))
+            continue
+        reference = raw[ref_i].strip()
+        status_text = raw[st_i].strip()
+        status = _STATUSES.get(status_text.lower(), _STATUSES.get(status_text))
+        reason = raw[rs_i].strip()
+        if not reference:
+            problems.append(FieldError("reference", "missing", row=number))
+        if status is None:
+            problems.append(FieldError("status", f"must be success or failed, got {status_text!r}", row=number))
+        elif status == "failed" and not reason:
+            problems.append(FieldError("reason", "a failed transfer needs the bank's reason", row=number))
+        amount = None
+        if amount_i is not None:
+            try:
+                amount = parse_yuan(raw[amount_i].strip(), "amount")
+            except ValidationFailed as exc:
+                problems.extend(FieldError(e.field, e.message, row=number) for e in exc.errors)
+        if len(raw[br_i]) > 100:
+            problems.append(FieldError("bank_reference", "longer than 100 characters", row=number))
+        lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount))
+    if not lines and not problems:
+        problems.append(FieldError("file", "the return file has a header but no lines"))
+    if problems:
+        raise ValidationFailed(problems)
+    return lines

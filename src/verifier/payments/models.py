@@ -1,0 +1,213 @@
+"""Tables of the payments stage: batches and their items, payee corrections, bank returns, the fund ledger.
+
+What must never happen twice is refused by the database itself, not only by the code:
+
+- a case has at most one *live* payment item (pending or sent to the bank): partial unique index;
+- the same determined cost (case and determination) is paid at most once: partial unique index over the
+  items the bank confirmed;
+- an item's reference (what the bank file and the bank's return carry) is unique for ever;
+- a bank return file is applied to a batch once (unique batch and file hash);
+- a fund movement happens once (unique movement key, such as `commit:<batch id>`);
+- an idempotency key is stored once per user (`verifier.idempotency.IdempotencyKey`, registered here).
+
+Money columns hold integer fen. Bank accounts are sealed by the Vault and opened only for the bank file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..idempotency import IdempotencyKey  # noqa: F401  (registers the idempotency_key table)
+from ..store.base import Base
+
+BATCH_STATUSES = ("prepared", "approved", "signed_off", "released", "reconciled", "cancelled")
+ITEM_STATUSES = ("pending", "sent", "succeeded", "failed", "cancelled")
+LIVE_ITEM_STATUSES = ("pending", "sent")
+
+_LIVE_ITEM = text("status IN ('pending', 'sent')")
+_SUCCEEDED_ITEM = text("status = 'succeeded'")
+
+
+class PaymentBatch(Base):
+    """One county's cases ready to pay under one contract, through prepare → approve → (sign-off) → release."""
+
+    __tablename__ = "payment_batch"
+    __table_args__ = (
+        CheckConstraint("total >= 0 AND item_count >= 0", name="amounts_not_negative"),
+        CheckConstraint(
+            "status IN ('prepared', 'approved', 'signed_off', 'released', 'reconciled', 'cancelled')",
+            name="known_status",
+        ),
+        Index("ix_payment_batch_county_status", "county_code", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # the prefix of its items' references
+    county_code: Mapped[str] = mapped_column(String(6))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
+    contract_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    item_count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    items_sha256: Mapped[str] = mapped_column(String(64))
+    signoff_required: Mapped[bool] = mapped_column(Boolean)
+    prepared_by: Mapped[str] = mapped_column(String(40))
+    prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_off_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The bank file, written once at release and sealed by the Vault (column "payment_batch.bank_file"): what the
+    # bank is given is fixed, its hash is in the release's audit entry, and accounts are opened for nothing else.
+    bank_file_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    bank_file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentItem(Base):
+    """One transfer to one household: the relief of the case's confirmed determination, to its payee.
+
+    The payee is the case's latest check's payee, or its latest correction after a failed transfer; the item
+    points at the row holding the sealed account (exactly one of `payee_check_id`, `payee_correction_id`).
+    """
+
+    __tablename__ = "payment_item"
+    __table_args__ = (
+        # A case is in at most one live batch.
+        Index("uq_payment_item_live_case", "case_id", unique=True,
+              postgresql_where=_LIVE_ITEM, sqlite_where=_LIVE_ITEM),
+        # The same determined cost is never paid twice.
+        Index("uq_payment_item_paid_determination", "case_id", "determination_id", unique=True,
+              postgresql_where=_SUCCEEDED_ITEM, sqlite_where=_SUCCEEDED_ITEM),
+        Index("ix_payment_item_batch_status", "batch_id", "status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('pending', 'sent', 'succeeded', 'failed', 'cancelled')", name="known_status"),
+        CheckConstraint("(payee_check_id IS NULL) <> (payee_correction_id IS NULL)", name="one_payee_source"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("payment_batch.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    determination_id: Mapped[str] = mapped_column(ForeignKey("determination.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    payee_name: Mapped[str] = mapped_column(String(100))
+    payee_bank: Mapped[str] = mapped_column(String(100))
+    payee_check_id: Mapped[str | None] = mapped_column(ForeignKey("home_check.id"), nullable=True)
+    payee_correction_id: Mapped[str | None] = mapped_column(ForeignKey("payee_correction.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    bank_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    return_id: Mapped[str | None] = mapped_column(ForeignKey("bank_return.id"), nullable=True)
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PayeeCorrection(Base):
+    """A corrected payee after a failed transfer; the case's next payment item pays this account."""
+
+    __tablename__ = "payee_correction"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    failed_item_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    account_name: Mapped[str] = mapped_column(String(100))
+    bank: Mapped[str] = mapped_column(String(100))
+    account_number_enc: Mapped[bytes] = mapped_column(LargeBinary)  # Vault column "payee_correction.account_number"
+    corrected_by: Mapped[str] = mapped_column(String(40))
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BankReturn(Base):
+    """One bank return file applied to a batch; a second import of the same file answers with `result`."""
+
+    __tablename__ = "bank_return"
+    __table_args__ = (UniqueConstraint("batch_id", "file_sha256"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("payment_batch.id"), index=True)
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    lines: Mapped[int] = mapped_column(Integer)
+    succeeded: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    already_settled: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    imported_by: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- The fund ledger (see payments/ledger.py) ---------------------------------------------------------------
+
+
+class Fund(Base):
+    """A contract's fund, opened (and its budget granted) the first time the ledger is used for the contract.
+
+    Every movement locks this row first, so two approvals under one contract never both spend the same balance.
+    """
+
+    __tablename__ = "fund"
+
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"), primary_key=True)
+    budget: Mapped[int] = mapped_column(BigInteger)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FundMovement(Base):
+    """One movement of money between two ledger accounts; `key` makes each movement happen at most once."""
+
+    __tablename__ = "fund_movement"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=True)  # in posting order
+    contract_id: Mapped[str] = mapped_column(ForeignKey("fund.contract_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    return_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FundPosting(Base):
+    """One side of a movement: a signed amount on one account (debit positive); a movement's postings sum to zero."""
+
+    __tablename__ = "fund_posting"
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        Index("ix_fund_posting_contract_account", "contract_id", "account"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    movement_id: Mapped[int] = mapped_column(ForeignKey("fund_movement.id"), index=True)
+    contract_id: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,166 @@
+"""HTTP routes of the payments stage: batches, the bank file and return, payee corrections, the fund.
+
+Every write accepts an `Idempotency-Key` header (see verifier.idempotency): a repeat returns the first answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response
+from litestar.datastructures import UploadFile
+from litestar.params import Parameter
+
+from ..accounts.auth import Principal
+from ..domain.errors import ValidationFailed
+from ..http import Ctx, JSONBody, MultipartBody, get, post
+from ..idempotency import idempotent
+from . import bankfiles, service
+from .schemas import BatchIn, BatchOut, BatchPage, FundOut, ItemPage, MovementPage, PayeeCorrected, PayeeIn, ReturnOut
+
+ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # ids and contract ids; nothing a database could choke on (NUL bytes)
+Id = Annotated[str, Parameter(max_length=40, pattern=ID_PATTERN)]
+READERS = ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor", "admin")
+MAX_RETURN_BYTES = 64 * 1024 * 1024
+MAX_ITEMS = service.MAX_ITEMS
+
+AnyRequest = Request[Principal, Any, Any]
+
+
+class PaymentBatchController(Controller):
+    path = "/api/payment-batches"
+    tags = ["payments"]
+
+    @post("/", opt={"roles": ("insurer_claims",)}, status_code=201)
+    def create(self, data: JSONBody[BatchIn], ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
+        return idempotent(ctx.db, request, lambda s: service.create_batch(
+            s, county_code=data.county_code, contract_id=data.contract_id, principal=request.user, clock=ctx.clock),
+            body=data, status_code=201, clock=ctx.clock)
+
+    @get("/", opt={"roles": READERS})
+    def list_batches(
+        self, ctx: Ctx, request: AnyRequest,
+        county_code: Annotated[str | None, Parameter(pattern=r"^\d{6}$")] = None,
+        status: Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled"] | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Parameter(max_length=40, pattern=ID_PATTERN)] = None,
+    ) -> BatchPage:
+        with ctx.db.read() as session:
+            items, next_cursor = service.list_batches(session, request.user, county_code=county_code, status=status,
+                                                      limit=limit, cursor=cursor)
+            return BatchPage(items=items, next_cursor=next_cursor)
+
+    @get("/{batch_id:str}", opt={"roles": READERS})
+    def read(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> BatchOut:
+        with ctx.db.read() as session:
+            return service.batch_out(session, service.get_batch(session, batch_id, request.user))
+
+    @get("/{batch_id:str}/items", opt={"roles": READERS})
+    def items(
+        self, batch_id: Id, ctx: Ctx, request: AnyRequest,
+        status: Literal["pending", "sent", "succeeded", "failed", "cancelled"] | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        cursor: Annotated[int | None, Parameter(ge=0, le=MAX_ITEMS)] = None,
+    ) -> ItemPage:
+        with ctx.db.read() as session:
+            return service.batch_items(session, batch_id, request.user, ctx.vault, status=status, limit=limit,
+                                       cursor=cursor)
+
+    @post("/{batch_id:str}/approve", opt={"roles": ("finance",)}, status_code=200)
+    def approve(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
+        return idempotent(ctx.db, request, lambda s: service.approve(s, batch_id, principal=request.user,
+                                                                     clock=ctx.clock), clock=ctx.clock)
+
+    @post("/{batch_id:str}/county-signoff", opt={"roles": ("county_reviewer",)}, status_code=200)
+    def county_signoff(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
+        return idempotent(ctx.db, request, lambda s: service.county_signoff(s, batch_id, principal=request.user,
+                                                                            clock=ctx.clock), clock=ctx.clock)
+
+    @post("/{batch_id:str}/release", opt={"roles": ("finance",)}, status_code=200)
+    def release(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
+        return idempotent(ctx.db, request, lambda s: service.release(s, batch_id, principal=request.user,
+                                                                     vault=ctx.vault, clock=ctx.clock), clock=ctx.clock)
+
+    @post("/{batch_id:str}/cancel", opt={"roles": ("insurer_claims", "finance")}, status_code=200)
+    def cancel(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
+        return idempotent(ctx.db, request, lambda s: service.cancel(s, batch_id, principal=request.user,
+                                                                    clock=ctx.clock), clock=ctx.clock)
+
+    @get("/{batch_id:str}/bank-file", opt={"roles": ("finance",)})
+    def bank_file(
+        self, batch_id: Id, ctx: Ctx, request: AnyRequest,
+        fmt: Annotated[Literal["csv", "xlsx"], Parameter(query="format")] = "csv",
+    ) -> Response[bytes]:
+        with ctx.db.read() as session:
+            file = service.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
+        with ctx.db.begin() as session:
+            service.record_bank_file(session, batch_id, file, fmt=fmt, principal=request.user, clock=ctx.clock)
+        return Response(content=file.content, media_type=file.media_type, headers={
+            "Content-Disposition": f'attachment; filename="{file.filename}"', "Cache-Control": "no-store",
+            "X-Content-SHA256": file.sha256})
+
+    @post("/{batch_id:str}/bank-return", opt={"roles": ("finance",)}, status_code=200)
+    def bank_return(self, batch_id: Id, ctx: Ctx, request: AnyRequest,
+                    data: MultipartBody[dict[str, Any]]) -> Response[ReturnOut]:
+        upload = data.get("file") if isinstance(data, dict) else None
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed.one("file", "send the bank's return as a multipart field named file")
+        content = upload.file.read(MAX_RETURN_BYTES + 1)
+        if len(content) > MAX_RETURN_BYTES:
+            raise ValidationFailed.one("file", f"larger than {MAX_RETURN_BYTES // (1024 * 1024)} MiB")
+        lines = bankfiles.parse_return(content)
+        digest = hashlib.sha256(content).hexdigest()
+
+        def run(session: Any) -> ReturnOut:
+            out, _repeated = service.import_return(session, batch_id, lines, file_sha256=digest,
+                                                   filename=_clean(upload.filename) or "return.csv", principal=request.user,
+                                                   clock=ctx.clock)
+            return out
+
+        return idempotent(ctx.db, request, run, body=content, clock=ctx.clock)
+
+
+def _clean(name: str | None) -> str:
+    return "".join(ch for ch in (name or "") if ch.isprintable())[:255]
+
+
+class CasePaymentController(Controller):
+    path = "/api/cases/{case_id:str}"
+    tags = ["payments"]
+
+    @post("/payee", opt={"roles": ("insurer_supervisor", "finance")}, status_code=200)
+    def correct_payee(self, case_id: Id, data: JSONBody[PayeeIn], ctx: Ctx, request: AnyRequest) -> Response[PayeeCorrected]:
+        return idempotent(ctx.db, request, lambda s: service.correct_payee(
+            s, case_id, account_name=data.account_name, bank=data.bank, account_number=data.account_number,
+            principal=request.user, vault=ctx.vault, clock=ctx.clock), body=data, clock=ctx.clock)
+
+    @get("/payments", opt={"roles": "any"})
+    def payments(self, case_id: Id, ctx: Ctx, request: AnyRequest) -> list[dict[str, Any]]:
+        from ..cases.workflow import load_case
+
+        with ctx.db.read() as session:
+            load_case(session, case_id, request.user)
+            return service.payments_for_case(session, case_id, ctx.vault)
+
+
+class FundController(Controller):
+    path = "/api/fund"
+    tags = ["payments"]
+
+    @get("/", opt={"roles": READERS})
+    def fund(self, ctx: Ctx, request: AnyRequest,
+             contract_id: Annotated[str | None, Parameter(max_length=64, pattern=ID_PATTERN)] = None) -> FundOut:
+        with ctx.db.read() as session:
+            return FundOut(**service.fund_summary(session, contract_id, request.user))
+
+    @get("/movements", opt={"roles": READERS})
+    def movements(self, ctx: Ctx, request: AnyRequest,
+                  contract_id: Annotated[str | None, Parameter(max_length=64, pattern=ID_PATTERN)] = None,
+                  limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+                  cursor: Annotated[int | None, Parameter(ge=0, le=2**53)] = None) -> MovementPage:
+        with ctx.db.read() as session:
+            return service.fund_movements(session, contract_id, request.user, limit=limit, cursor=cursor)
+
+
+ROUTES: list[Any] = [PaymentBatchController, CasePaymentController, FundController]

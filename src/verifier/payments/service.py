@@ -1,0 +1,779 @@
+"""Paying relief: batches (prepare → approve → county sign-off → release), the bank file, the bank's return,
+payee corrections after a failed transfer, and the fund they draw on.
+
+Each operation is one transaction: the batch's rows, the cases' statuses, the fund's postings and the audit
+entry commit together or not at all, so a process killed half way leaves nothing half applied and the same
+operation, retried, does it exactly once. Batches of any size are handled with set-wise statements (one
+UPDATE per thousand cases, one INSERT for all items), and each operation appends one audit entry that carries
+the count, the total and a SHA-256 digest of exactly what it changed (`items_sha256`, `results_sha256`),
+which anyone can recompute from the batch's item listing.
+
+Who may do what (the routes check the roles; the four-eyes rules are checked here, whatever roles a person
+holds, admin included): claims staff prepare; finance approves but never a batch they prepared; a county
+reviewer signs off, neither the preparer nor the approver; finance releases, exports and imports the return.
+
+Batch states: prepared → approved → (signed_off, required when the total reaches the contract's
+`county_signoff_at`) → released → reconciled (once the bank has settled every item); prepared, approved and
+signed-off batches may be cancelled, their cases going back to ready_to_pay.
+
+Item states: pending (in a batch not yet released) → sent (released) → succeeded | failed; cancelled.
+
+The fund (see ledger.py): approval commits the batch total (409 when the balance cannot carry it and the fee
+it will cost); a successful transfer moves its amount from committed to paid, with the service fee; a failed
+transfer releases its amount back to the balance at once: the case is re-issued only after its payee is
+corrected, in a later batch, which is approved and committed again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import advance, load_case
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.lifecycle import next_status
+from ..domain.masking import mask_account
+from ..domain.money import format_yuan
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.tables import Case, Check, ContractRow, Determination
+from ..store.vault import Vault
+from . import bankfiles, ledger
+from .models import BankReturn, PayeeCorrection, PaymentBatch, PaymentItem
+from .schemas import (
+    BatchOut,
+    ItemOut,
+    ItemPage,
+    MovementOut,
+    MovementPage,
+    PayeeCorrected,
+    PayeeOut,
+    ReturnOut,
+    SkippedCase,
+)
+
+T = TypeVar("T")
+
+CHECK_ACCOUNT_COLUMN = "check.payee_account"
+CORRECTION_ACCOUNT_COLUMN = "payee_correction.account_number"
+BANK_FILE_COLUMN = "payment_batch.bank_file"
+MAX_ITEMS = 999_999  # a reference numbers its item with six digits
+
+BATCH_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("prepared", "approve"): "approved",
+    ("approved", "county_signoff"): "signed_off",
+    ("approved", "release"): "released",  # only when the batch needs no sign-off (checked by `release`)
+    ("signed_off", "release"): "released",
+    ("released", "reconcile"): "reconciled",
+    ("prepared", "cancel"): "cancelled",
+    ("approved", "cancel"): "cancelled",
+    ("signed_off", "cancel"): "cancelled",
+}
+
+BATCH_STATUS_LABELS_ZH = {
+    "prepared": "待审批",
+    "approved": "已审批",
+    "signed_off": "县级已签批",
+    "released": "已发放",
+    "reconciled": "已对账",
+    "cancelled": "已撤销",
+}
+
+_item = PaymentItem.__table__
+_case = Case.__table__
+
+
+def next_batch_status(status: str, action: str) -> str:
+    target = BATCH_TRANSITIONS.get((status, action))
+    if target is None:
+        hint = {
+            ("prepared", "county_signoff"): "; finance approves it first",
+            ("prepared", "release"): "; it must be approved first",
+        }.get((status, action), "")
+        raise InvalidState(f"cannot {action.replace('_', ' ')} a payment batch that is {status}{hint}")
+    return target
+
+
+def _chunks(values: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _digest(lines: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for line in lines:
+        h.update(line.encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _entry(principal: Principal | None, role: str, action: str, subject: str, contract_hash: str | None,
+           payload: dict[str, Any]) -> dict[str, Any]:
+    return {"actor": principal.id if principal else "system", "role": role, "action": action, "subject": subject,
+            "contract_hash": contract_hash, "payload": payload}
+
+
+def _move_cases(session: Session, case_ids: Sequence[str], current: str, action: str, clock: Clock) -> str:
+    """Apply one lifecycle action to many cases at once (the table in domain.lifecycle decides, as in `advance`).
+
+    The audit entry of the operation that moves them records the change; this only refuses (409, rolling the
+    whole operation back) when a case is no longer in `current`.
+    """
+    target = str(next_status(current, action))
+    now = clock.now()
+    moved = 0
+    for chunk in _chunks(case_ids):
+        result = session.execute(
+            update(_case).where(_case.c.id.in_(chunk), _case.c.status == current)
+            .values(status=target, updated_at=now, version=_case.c.version + 1)
+        )
+        moved += result.rowcount
+    if moved != len(case_ids):
+        raise InvalidState(f"{len(case_ids) - moved} of {len(case_ids)} cases are no longer {current}; nothing was "
+                           "changed, try again")
+    return target
+
+
+# --- Reading ---------------------------------------------------------------------------------------------------
+
+
+def _threshold(session: Session, batch: PaymentBatch) -> int:
+    return contract_store.get_contract(session, batch.contract_id).county_signoff_at
+
+
+def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] | None = None,
+              counts: dict[str, int] | None = None) -> BatchOut:
+    """The batch as the API shows it; `counts` (items by status) when the caller knows them, else counted."""
+    if counts is None:
+        counts = dict(session.execute(
+            select(PaymentItem.status, func.count()).where(PaymentItem.batch_id == batch.id)
+            .group_by(PaymentItem.status)
+        ).all())
+    return BatchOut(
+        id=batch.id, code=batch.code, county_code=batch.county_code, contract_id=batch.contract_id,
+        status=batch.status, status_label=BATCH_STATUS_LABELS_ZH.get(batch.status, batch.status),
+        item_count=batch.item_count, total=format_yuan(batch.total), items_sha256=batch.items_sha256,
+        signoff_required=batch.signoff_required, signoff_threshold=format_yuan(_threshold(session, batch)),
+        prepared_by=batch.prepared_by, prepared_at=batch.prepared_at,
+        approved_by=batch.approved_by, approved_at=batch.approved_at,
+        signed_off_by=batch.signed_off_by, signed_off_at=batch.signed_off_at,
+        released_by=batch.released_by, released_at=batch.released_at,
+        cancelled_by=batch.cancelled_by, cancelled_at=batch.cancelled_at, reconciled_at=batch.reconciled_at,
+        bank_file_sha256=batch.bank_file_sha256,
+        counts={str(k): int(v) for k, v in counts.items()}, skipped=skipped or [],
+    )
+
+
+def get_batch(session: Session, batch_id: str, principal: Principal | None, *, for_update: bool = False) -> PaymentBatch:
+    """The batch, if it exists and lies in the caller's counties (otherwise 404)."""
+    stmt = select(PaymentBatch).where(PaymentBatch.id == batch_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    batch = session.scalar(stmt)
+    if batch is None or (principal is not None and not principal.may_see_county(batch.county_code)):
+        raise NotFound(f"no payment batch {batch_id!r}")
+    return batch
+
+
+def list_batches(session: Session, principal: Principal, *, county_code: str | None = None, status: str | None = None,
+                 limit: int = 50, cursor: str | None = None) -> tuple[list[BatchOut], str | None]:
+    stmt = select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(limit + 1)
+    if principal.counties:
+        stmt = stmt.where(PaymentBatch.county_code.in_(principal.counties))
+    if county_code:
+        stmt = stmt.where(PaymentBatch.county_code == county_code)
+    if status:
+        stmt = stmt.where(PaymentBatch.status == status)
+    if cursor:
+        stmt = stmt.where(PaymentBatch.id < cursor)
+    rows = list(session.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [batch_out(session, b) for b in rows], (rows[-1].id if more and rows else None)
+
+
+def _account_of(vault: Vault, check_enc: bytes | None, correction_enc: bytes | None) -> str:
+    if correction_enc is not None:
+        return vault.open(correction_enc, CORRECTION_ACCOUNT_COLUMN)
+    if check_enc is not None:
+        return vault.open(check_enc, CHECK_ACCOUNT_COLUMN)
+    return ""
+
+
+def _item_rows_stmt(*columns: Any) -> Any:
+    return (select(*columns, Check.payee_account_enc, PayeeCorrection.account_number_enc)
+            .select_from(PaymentItem)
+            .outerjoin(Check, Check.id == PaymentItem.payee_check_id)
+            .outerjoin(PayeeCorrection, PayeeCorrection.id == PaymentItem.payee_correction_id))
+
+
+def batch_items(session: Session, batch_id: str, principal: Principal, vault: Vault, *, status: str | None = None,
+                limit: int = 100, cursor: int | None = None) -> ItemPage:
+    get_batch(session, batch_id, principal)
+    stmt = _item_rows_stmt(PaymentItem).where(PaymentItem.batch_id == batch_id).order_by(PaymentItem.seq).limit(limit + 1)
+    if status:
+        stmt = stmt.where(PaymentItem.status == status)
+    if cursor is not None:
+        stmt = stmt.where(PaymentItem.seq > cursor)
+    rows = session.execute(stmt).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        ItemOut(id=i.id, seq=i.seq, reference=i.reference, case_id=i.case_id, determination_id=i.determination_id,
+                amount=format_yuan(i.amount), status=i.status,
+                payee=PayeeOut(account_name=i.payee_name, bank=i.payee_bank,
+                               account_number=mask_account(_account_of(vault, chk, corr))),
+                bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at)
+        for i, chk, corr in rows
+    ]
+    return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
+
+
+def payments_for_case(session: Session, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
+    """Every payment item of a case, oldest first, for the case detail (accounts masked; no account without a vault)."""
+    rows = session.execute(
+        _item_rows_stmt(PaymentItem, PaymentBatch.code, PaymentBatch.status)
+        .join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
+        .where(PaymentItem.case_id == case_id).order_by(PaymentItem.created_at, PaymentItem.id)
+    ).all()
+    out = []
+    for item, code, batch_status, chk, corr in rows:
+        account = mask_account(_account_of(vault, chk, corr)) if vault is not None else None
+        out.append({
+            "item_id": item.id, "batch_id": item.batch_id, "batch_code": code, "batch_status": batch_status,
+            "reference": item.reference, "determination_id": item.determination_id,
+            "amount": format_yuan(item.amount), "status": item.status,
+            "payee": {"account_name": item.payee_name, "bank": item.payee_bank, "account_number": account},
+            "bank_reference": item.bank_reference, "failure_reason": item.failure_reason,
+            "created_at": item.created_at.isoformat(),
+            "settled_at": item.settled_at.isoformat() if item.settled_at else None,
+        })
+    return out
+
+
+def current_payee(session: Session, case_id: str, vault: Vault, *, full: bool = False) -> dict[str, str] | None:
+    """Who the case's next payment goes to: its latest payee correction, else its latest check's payee."""
+    corr = session.scalar(select(PayeeCorrection).where(PayeeCorrection.case_id == case_id)
+                          .order_by(PayeeCorrection.corrected_at.desc(), PayeeCorrection.id.desc()).limit(1))
+    if corr is not None:
+        name, bank, account = corr.account_name, corr.bank, vault.open(corr.account_number_enc, CORRECTION_ACCOUNT_COLUMN)
+    else:
+        check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+        if check is None or check.payee_name is None or check.payee_account_enc is None:
+            return None
+        name, bank = check.payee_name, check.payee_bank or ""
+        account = vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN)
+    return {"account_name": name, "bank": bank, "account_number": account if full else mask_account(account)}
+
+
+# --- Preparing a batch -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    case_id: str
+    determination_id: str
+    amount: int
+    payee_name: str
+    payee_bank: str
+    check_id: str | None
+    correction_id: str | None
+
+
+def _ready_cases(session: Session, county_code: str, contract_id: str | None) -> list[tuple[str, str]]:
+    """(case id, contract id) of every case of the county ready to pay, locked for this transaction."""
+    stmt = (select(Case.id, Case.contract_id).where(Case.county_code == county_code, Case.status == "ready_to_pay")
+            .order_by(Case.id).with_for_update())
+    if contract_id:
+        stmt = stmt.where(Case.contract_id == contract_id)
+    return [(cid, kid) for cid, kid in session.execute(stmt)]
+
+
+def _candidates(session: Session, case_ids: list[str], county_code: str,
+                contract_id: str) -> tuple[list[_Candidate], list[SkippedCase]]:
+    """What each ready case would be paid: its latest confirmed determination's relief, to its current payee."""
+    ready = (Case.county_code == county_code, Case.status == "ready_to_pay", Case.contract_id == contract_id)
+    dets: dict[str, tuple[Any, str, int, bool]] = {}
+    for case_id, det_id, at, relief, eligible in session.execute(
+        select(Determination.case_id, Determination.id, Determination.confirmed_at, Determination.relief,
+               Determination.eligible).join(Case, Case.id == Determination.case_id).where(*ready)
+    ):
+        if case_id not in dets or (at, det_id) > dets[case_id][:2]:
+            dets[case_id] = (at, det_id, relief, eligible)
+    checks: dict[str, tuple[int, str, str | None, str | None, bool]] = {}
+    for case_id, check_id, seq, name, bank, has_account in session.execute(
+        select(Check.case_id, Check.id, Check.seq, Check.payee_name, Check.payee_bank,
+               Check.payee_account_enc.is_not(None)).join(Case, Case.id == Check.case_id).where(*ready)
+    ):
+        if case_id not in checks or seq > checks[case_id][0]:
+            checks[case_id] = (seq, check_id, name, bank, bool(has_account))
+    corrections: dict[str, tuple[Any, str, str, str]] = {}
+    for case_id, corr_id, at, name, bank in session.execute(
+        select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.corrected_at, PayeeCorrection.account_name,
+               PayeeCorrection.bank).join(Case, Case.id == PayeeCorrection.case_id).where(*ready)
+    ):
+        if case_id not in corrections or (at, corr_id) > corrections[case_id][:2]:
+            corrections[case_id] = (at, corr_id, name, bank)
+    out: list[_Candidate] = []
+    skipped: list[SkippedCase] = []
+    for case_id in case_ids:
+        det = dets.get(case_id)
+        if det is None or not det[3]:
+            skipped.append(SkippedCase(case_id, "no confirmed eligible determination"))
+            continue
+        if det[2] <= 0:
+            skipped.append(SkippedCase(case_id, "the determined relief is 0.00: nothing to pay"))
+            continue
+        corr = corrections.get(case_id)
+        if corr is not None:
+            out.append(_Candidate(case_id, det[1], det[2], corr[2], corr[3], None, corr[1]))
+            continue
+        chk = checks.get(case_id)
+        if chk is None or not chk[2] or not chk[4]:
+            skipped.append(SkippedCase(case_id, "the check recorded no payee account"))
+            continue
+        out.append(_Candidate(case_id, det[1], det[2], chk[2], chk[3] or "", chk[1], None))
+    return out, skipped
+
+
+def _batch_code(clock: Clock) -> str:
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    return f"P{clock.today():%y%m%d}" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def create_batch(session: Session, *, county_code: str, contract_id: str | None, principal: Principal,
+                 clock: Clock) -> BatchOut:
+    """A batch of every case of the county that is ready to pay (notice closed cleanly, not paid)."""
+    principal.require_county(county_code, "county")
+    ready = _ready_cases(session, county_code, contract_id)
+    contract_ids = sorted({kid for _, kid in ready})
+    if len(contract_ids) > 1:
+        raise ValidationFailed.one("contract_id", f"cases of several contracts are ready to pay in county {county_code} "
+                                                  f"({', '.join(contract_ids)}): prepare one batch per contract")
+    if not contract_ids:
+        raise ValidationFailed.one("county_code", f"no case of county {county_code} is ready to pay"
+                                                  + (f" under contract {contract_id}" if contract_id else ""))
+    contract = contract_store.get_contract(session, contract_ids[0])
+    candidates, skipped = _candidates(session, [cid for cid, _ in ready], county_code, contract.id)
+    if not candidates:
+        raise ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
+                               + [FieldError(f"case {s.case_id}", s.reason) for s in skipped])
+    if len(candidates) > MAX_ITEMS:
+        raise ValidationFailed.one("county_code", f"{len(candidates)} cases are ready: a batch holds at most {MAX_ITEMS}")
+    now = clock.now()
+    batch_id = new_id("pb")
+    code = _batch_code(clock)
+    total = sum(c.amount for c in candidates)
+    rows = []
+    for seq, c in enumerate(candidates, start=1):
+        rows.append({
+            "id": new_id("pi"), "batch_id": batch_id, "seq": seq, "reference": f"{code}{seq:06d}", "case_id": c.case_id,
+            "determination_id": c.determination_id, "amount": c.amount, "payee_name": c.payee_name,
+            "payee_bank": c.payee_bank, "payee_check_id": c.check_id, "payee_correction_id": c.correction_id,
+            "status": "pending", "bank_reference": None, "failure_reason": None, "return_id": None, "settled_at": None,
+            "created_at": now,
+        })
+    items_sha256 = _digest(f"{r['reference']},{r['case_id']},{r['determination_id']},{format_yuan(r['amount'])}"
+                           for r in rows)
+    batch = PaymentBatch(
+        id=batch_id, code=code, county_code=county_code, contract_id=contract.id, contract_hash=contract.content_hash,
+        status="prepared", item_count=len(rows), total=total, items_sha256=items_sha256,
+        signoff_required=total >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    try:
+        session.execute(insert(_item), rows)
+    except IntegrityError:
+        raise InvalidState("a case of this batch is already in another live batch; nothing was changed") from None
+    _move_cases(session, [r["case_id"] for r in rows], "ready_to_pay", "add_to_batch", clock)
+    audit.append(session, actor=principal.id, role="insurer_claims", action="payment_batch.create", subject=batch_id,
+                 contract_hash=contract.content_hash, clock=clock, payload={
+                     "code": code, "county_code": county_code, "items": len(rows), "total": format_yuan(total),
+                     "items_sha256": items_sha256, "signoff_required": batch.signoff_required,
+                     "cases": {"from": "ready_to_pay", "to": "in_batch"},
+                     "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
+                 })
+    return batch_out(session, batch, skipped, counts={"pending": len(rows)})
+
+
+# --- Approval, sign-off, release, cancellation -----------------------------------------------------------------
+
+
+def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
+    n, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(PaymentItem.amount), 0))
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status == "pending")
+    ).one()
+    return int(n), int(total)
+
+
+def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    if principal.id == batch.prepared_by:
+        raise Forbidden("four-eyes rule: the person who prepared a payment batch may not approve it; "
+                        "another finance officer must approve it")
+    target = next_batch_status(batch.status, "approve")
+    n, total = _pending_total(session, batch)
+    if (n, total) != (batch.item_count, batch.total):
+        raise InvalidState(f"the batch's items ({n}, {format_yuan(total)}) no longer match what was prepared "
+                           f"({batch.item_count}, {format_yuan(batch.total)})")
+    contract = contract_store.get_contract(session, batch.contract_id)
+    _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
+    current = ledger.balances(session, contract.id)
+    ledger.check_commitment(current, batch.total, contract.service_fee_rate, f"approving batch {batch.code}")
+    ledger.post(session, contract.id, "commit", f"commit:{batch.id}", batch.total, actor=principal.id, clock=clock,
+                batch_id=batch.id, note=f"batch {batch.code} approved")
+    now = clock.now()
+    batch.status, batch.approved_by, batch.approved_at, batch.updated_at = target, principal.id, now, now
+    session.flush()
+    entries.append(_entry(principal, "finance", "payment_batch.approve", batch.id, batch.contract_hash, {
+        "from": "prepared", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
+        "items_sha256": batch.items_sha256, "balance_after": format_yuan(current.balance - batch.total),
+        "signoff_required": batch.signoff_required,
+    }))
+    audit.append_many(session, entries, clock=clock)
+    return batch_out(session, batch, counts={"pending": n})
+
+
+def county_signoff(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    if principal.id in (batch.prepared_by, batch.approved_by):
+        raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
+                        "the batch")
+    target = next_batch_status(batch.status, "county_signoff")
+    now = clock.now()
+    batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
+    session.flush()
+    audit.append(session, actor=principal.id, role="county_reviewer", action="payment_batch.county_signoff",
+                 subject=batch.id, contract_hash=batch.contract_hash, clock=clock, payload={
+                     "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
+                     "items_sha256": batch.items_sha256, "required": batch.signoff_required})
+    return batch_out(session, batch)
+
+
+def release(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
+    """Release an approved (and, when required, signed-off) batch to the bank: its bank file is written now."""
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    if batch.status == "approved" and batch.signoff_required:
+        raise InvalidState(
+            f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "
+            f"threshold of {format_yuan(_threshold(session, batch))}: a county reviewer must sign it off before release")
+    before = batch.status
+    target = next_batch_status(batch.status, "release")
+    sent = session.execute(
+        update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
+    ).rowcount
+    if sent != batch.item_count:
+        raise InvalidState(f"{sent} of the batch's {batch.item_count} items were pending; nothing was released")
+    content = bankfiles.bank_file_csv(_bank_rows(session, batch, vault))
+    now = clock.now()
+    batch.status, batch.released_by, batch.released_at, batch.updated_at = target, principal.id, now, now
+    batch.bank_file_enc = vault.seal(content.decode("utf-8"), BANK_FILE_COLUMN)
+    batch.bank_file_sha256 = hashlib.sha256(content).hexdigest()
+    session.flush()
+    audit.append(session, actor=principal.id, role="finance", action="payment_batch.release", subject=batch.id,
+                 contract_hash=batch.contract_hash, clock=clock, payload={
+                     "from": before, "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
+                     "items_sha256": batch.items_sha256, "bank_file_sha256": batch.bank_file_sha256})
+    return batch_out(session, batch, counts={"sent": sent})
+
+
+def cancel(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:
+    """Withdraw a batch not yet released: its cases are ready to pay again and any commitment is released."""
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    before = batch.status
+    target = next_batch_status(batch.status, "cancel")
+    case_ids = list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id,
+                                                                       PaymentItem.status == "pending")))
+    session.execute(update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending")
+                    .values(status="cancelled"))
+    _move_cases(session, case_ids, "in_batch", "remove_from_batch", clock)
+    entries: list[dict[str, Any]] = []
+    if before in ("approved", "signed_off"):
+        contract = contract_store.get_contract(session, batch.contract_id)
+        _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
+        ledger.post(session, contract.id, "release", f"release:cancel:{batch.id}", batch.total, actor=principal.id,
+                    clock=clock, batch_id=batch.id, note=f"batch {batch.code} cancelled before release")
+    now = clock.now()
+    batch.status, batch.cancelled_by, batch.cancelled_at, batch.updated_at = target, principal.id, now, now
+    session.flush()
+    entries.append(_entry(principal, principal.acting_role(("insurer_claims", "finance")), "payment_batch.cancel",
+                          batch.id, batch.contract_hash, {
+                              "from": before, "to": target, "items": len(case_ids), "total": format_yuan(batch.total),
+                              "items_sha256": batch.items_sha256, "cases": {"from": "in_batch", "to": "ready_to_pay"},
+                              "commitment_released": format_yuan(batch.total if before != "prepared" else 0)}))
+    audit.append_many(session, entries, clock=clock)
+    return batch_out(session, batch)
+
+
+# --- The bank file ---------------------------------------------------------------------------------------------
+
+
+def _bank_rows(session: Session, batch: PaymentBatch, vault: Vault) -> list[bankfiles.BankRow]:
+    """The bank file's lines: the only place payee accounts are decrypted."""
+    contract = contract_store.get_contract(session, batch.contract_id)
+    memo = f"{contract.year}年防贫帮困保障金"
+    result = session.execute(
+        _item_rows_stmt(PaymentItem.reference, PaymentItem.payee_name, PaymentItem.payee_bank, PaymentItem.amount)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
+    )
+    open_sealed = vault.open
+    return [
+        (ref, name,
+         open_sealed(corr, CORRECTION_ACCOUNT_COLUMN) if corr is not None else open_sealed(chk, CHECK_ACCOUNT_COLUMN),
+         bank, format_yuan(amount), memo)
+        for ref, name, bank, amount, chk, corr in result
+    ]
+
+
+@dataclass(frozen=True)
+class BankFile:
+    content: bytes
+    filename: str
+    media_type: str
+    sha256: str
+    items: int
+
+
+def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv") -> BankFile:
+    """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it."""
+    if fmt not in ("csv", "xlsx"):
+        raise ValidationFailed.one("format", "csv or xlsx")
+    batch = get_batch(session, batch_id, principal)
+    if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
+        raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
+    content = vault.open(batch.bank_file_enc, BANK_FILE_COLUMN).encode("utf-8")
+    if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
+        raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")
+    media = "text/csv; charset=utf-8"
+    if fmt == "xlsx":
+        rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
+        content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return BankFile(content, f"{batch.code}.{fmt}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
+
+
+def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: str, principal: Principal,
+                     clock: Clock) -> None:
+    """Log who took the bank file (with its hash: what the bank was given can be proved later)."""
+    batch = get_batch(session, batch_id, principal)
+    audit.append(session, actor=principal.id, role="finance", action="payment_batch.bank_file", subject=batch.id,
+                 contract_hash=batch.contract_hash, clock=clock,
+                 payload={"format": fmt, "file_sha256": file.sha256, "items": file.items,
+                          "csv_sha256": batch.bank_file_sha256})
+
+
+# --- The bank's return -----------------------------------------------------------------------------------------
+
+
+def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
+                  filename: str, principal: Principal, clock: Clock) -> tuple[ReturnOut, bool]:
+    """Apply a parsed return file to a released batch: all of it, or (422 listing every bad line) none of it.
+
+    Returns the answer and whether it is the stored answer of an earlier import of the same file.
+    """
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    prior = session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
+                                                    BankReturn.file_sha256 == file_sha256))
+    if prior is not None:
+        return ReturnOut(**prior.result), True
+    if batch.status not in ("released", "reconciled"):
+        raise InvalidState(f"batch {batch.code} is {batch.status}: a bank return applies to a released batch")
+    items = {
+        ref: (item_id, case_id, amount, status, bank_ref)
+        for item_id, ref, case_id, amount, status, bank_ref in session.execute(
+            select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
+                   _item.c.bank_reference).where(_item.c.batch_id == batch.id))
+    }
+    problems: list[FieldError] = []
+    seen: dict[str, int] = {}
+    unknown: list[bankfiles.ReturnLine] = []
+    succeeded: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
+    failed: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
+    already = 0
+    for line in lines:
+        if line.reference in seen:
+            problems.append(FieldError("reference", f"{line.reference} is already on line {seen[line.reference]}: "
+                                                    "duplicate line", row=line.row))
+            continue
+        seen[line.reference] = line.row
+        item = items.get(line.reference)
+        if item is None:
+            unknown.append(line)
+            continue
+        _, _, amount, status, _ = item
+        if line.amount is not None and line.amount != amount:
+            problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
+                                                 f"sent for {line.reference}", row=line.row))
+            continue
+        result = "succeeded" if line.status == "success" else "failed"
+        if status in ("succeeded", "failed"):
+            if status != result:
+                problems.append(FieldError("status", f"{line.reference} was already settled as {status}; the bank "
+                                                     f"cannot now report it {line.status}", row=line.row))
+            else:
+                already += 1
+        elif status == "sent":
+            (succeeded if result == "succeeded" else failed).append((line, item))
+        else:
+            problems.append(FieldError("reference", f"{line.reference} is {status}, not sent to the bank", row=line.row))
+    if unknown:
+        elsewhere = dict(session.execute(
+            select(_item.c.reference, PaymentBatch.code).join(PaymentBatch, PaymentBatch.id == _item.c.batch_id)
+            .where(_item.c.reference.in_([u.reference for u in unknown]))
+        ).all()) if len(unknown) <= 1000 else {}
+        for u in unknown:
+            where = f"it belongs to batch {elsewhere[u.reference]}" if u.reference in elsewhere else "no such item"
+            problems.append(FieldError("reference", f"{u.reference} is not in batch {batch.code}: {where}", row=u.row))
+    if problems:
+        problems.sort(key=lambda p: p.row or 0)
+        raise ValidationFailed(problems)
+
+    now = clock.now()
+    return_id = new_id("br")
+    session.add(BankReturn(id=return_id, batch_id=batch.id, file_sha256=file_sha256, filename=filename[:255],
+                           lines=len(lines), succeeded=len(succeeded), failed=len(failed), already_settled=already,
+                           result={}, imported_by=principal.id, imported_at=now))
+    session.flush()
+    params = [{"b_id": item[0], "b_status": "succeeded", "b_ref": line.bank_reference or None, "b_reason": None}
+              for line, item in succeeded]
+    params += [{"b_id": item[0], "b_status": "failed", "b_ref": line.bank_reference or None, "b_reason": line.reason}
+               for line, item in failed]
+    if params:
+        stmt = (update(_item).where(_item.c.id == bindparam("b_id"), _item.c.status == "sent")
+                .values(status=bindparam("b_status"), bank_reference=bindparam("b_ref"),
+                        failure_reason=bindparam("b_reason"), settled_at=now, return_id=return_id))
+        try:
+            changed = session.connection().execute(stmt, params).rowcount
+        except IntegrityError:
+            raise InvalidState("the database refused to record a second payment of the same determined relief; "
+                               "nothing was changed") from None
+        if changed != len(params):
+            raise InvalidState(f"{len(params) - changed} items changed meanwhile; nothing was applied, try again")
+    _move_cases(session, [item[1] for _, item in succeeded], "in_batch", "payment_succeeded", clock)
+    _move_cases(session, [item[1] for _, item in failed], "in_batch", "payment_failed", clock)
+    paid = sum(item[2] for _, item in succeeded)
+    released = sum(item[2] for _, item in failed)
+    contract = contract_store.get_contract(session, batch.contract_id)
+    _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
+    posted = ledger.settle(session, contract, paid=paid, released=released, key=return_id, actor=principal.id,
+                           clock=clock, batch_id=batch.id, return_id=return_id)
+    before = batch.status
+    still_sent = session.scalar(select(func.count()).where(_item.c.batch_id == batch.id, _item.c.status == "sent"))
+    if still_sent == 0 and batch.status == "released":
+        batch.status = next_batch_status(batch.status, "reconcile")
+        batch.reconciled_at = now
+    batch.updated_at = now
+    out = ReturnOut(return_id=return_id, batch_id=batch.id, file_sha256=file_sha256, lines=len(lines),
+                    succeeded=len(succeeded), failed=len(failed), already_settled=already, paid=format_yuan(paid),
+                    released=format_yuan(released), service_fee=format_yuan(posted["fee"]), batch_status=batch.status)
+    stored = session.get(BankReturn, return_id)
+    assert stored is not None
+    stored.result = {f: getattr(out, f) for f in out.__struct_fields__}
+    session.flush()
+    results = sorted([(line.reference, "succeeded") for line, _ in succeeded] + [(line.reference, "failed")
+                                                                               for line, _ in failed])
+    entries.append(_entry(principal, "finance", "payment_batch.bank_return", batch.id, batch.contract_hash, {
+        "return_id": return_id, "file_sha256": file_sha256, "lines": len(lines), "succeeded": len(succeeded),
+        "failed": len(failed), "already_settled": already, "paid": format_yuan(paid), "released": format_yuan(released),
+        "service_fee": format_yuan(posted["fee"]), "results_sha256": _digest(f"{r},{s}" for r, s in results),
+        "from": before, "to": batch.status,
+    }))
+    audit.append_many(session, entries, clock=clock)
+    return out, False
+
+
+# --- Payee corrections -----------------------------------------------------------------------------------------
+
+
+PAYEE_BEFORE_PAYMENT = ("determined", "reviewed", "in_notice", "ready_to_pay")
+
+
+def correct_payee(session: Session, case_id: str, *, account_name: str, bank: str, account_number: str,
+                  principal: Principal, vault: Vault, clock: Clock) -> PayeeCorrected:
+    """Record the payee of a case: after a failed transfer (the case is then ready to pay again), or before its
+    first batch when the check recorded none or a wrong one."""
+    case = load_case(session, case_id, principal, for_update=True)
+    if case.status not in ("payment_failed", *PAYEE_BEFORE_PAYMENT):
+        raise InvalidState(f"a payee is set before payment or corrected after a failed transfer; this case is "
+                           f"{case.status}")
+    problems = []
+    name, bank_name = account_name.strip(), bank.strip()
+    number = "".join(account_number.split())
+    if not name:
+        problems.append(FieldError("account_name", "required"))
+    if not bank_name:
+        problems.append(FieldError("bank", "required"))
+    if not (number.isdigit() and 8 <= len(number) <= 30):
+        problems.append(FieldError("account_number", "8 to 30 digits"))
+    if problems:
+        raise ValidationFailed(problems)
+    failed_item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == case.id,
+                                                              PaymentItem.status == "failed")
+                                 .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
+    corr = PayeeCorrection(id=new_id("pc"), case_id=case.id, failed_item_id=failed_item, account_name=name,
+                           bank=bank_name, account_number_enc=vault.seal(number, CORRECTION_ACCOUNT_COLUMN),
+                           corrected_by=principal.id, corrected_at=clock.now())
+    session.add(corr)
+    session.flush()
+    role = principal.acting_role(("finance", "insurer_supervisor"))
+    if case.status == "payment_failed":
+        advance(session, case, "payee_corrected", actor=principal, role=role, clock=clock,
+                payload={"correction_id": corr.id, "failed_item_id": failed_item})
+    else:
+        audit.append(session, actor=principal.id, role=role, action="case.payee_set", subject=case.id,
+                     contract_hash=case.contract_hash, payload={"correction_id": corr.id}, clock=clock)
+    return PayeeCorrected(case_id=case.id, status=case.status, correction_id=corr.id,
+                          payee=PayeeOut(account_name=name, bank=bank_name, account_number=mask_account(number)))
+
+
+# --- The fund --------------------------------------------------------------------------------------------------
+
+
+def _visible_contract(session: Session, contract_id: str | None, principal: Principal) -> str:
+    if not contract_id:
+        ids = [r.id for r in session.scalars(select(ContractRow).order_by(ContractRow.period_start))
+               if not principal.counties or set(r.county_codes) & set(principal.counties)]
+        if len(ids) != 1:
+            raise ValidationFailed.one("contract_id", "required: which contract's fund" +
+                                       (f" ({', '.join(ids)})" if ids else ""))
+        return ids[0]
+    row = session.get(ContractRow, contract_id)
+    if row is None or (principal.counties and not set(row.county_codes) & set(principal.counties)):
+        raise NotFound(f"no contract {contract_id!r}")
+    return row.id
+
+
+def fund_summary(session: Session, contract_id: str | None, principal: Principal) -> dict[str, Any]:
+    """The contract's fund from its ledger; before the ledger's first use, the budget the contract grants."""
+    contract = contract_store.get_contract(session, _visible_contract(session, contract_id, principal))
+    opened = ledger.is_open(session, contract.id)
+    figures = ledger.balances(session, contract.id) if opened else ledger.Balances(
+        budget=contract.budget, balance=contract.budget)
+    return {"contract_id": contract.id, **figures.as_yuan(), "service_fee_rate": str(contract.service_fee_rate),
+            "opened": opened}
+
+
+def fund_movements(session: Session, contract_id: str | None, principal: Principal, *, limit: int = 100,
+                   cursor: int | None = None) -> MovementPage:
+    cid = _visible_contract(session, contract_id, principal)
+    rows = ledger.movements(session, cid, limit=limit + 1, cursor=cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [MovementOut(id=m.id, kind=m.kind, key=m.key, amount=format_yuan(m.amount), debit=ledger.MOVEMENTS[m.kind][0],
+                         credit=ledger.MOVEMENTS[m.kind][1], batch_id=m.batch_id, return_id=m.return_id, note=m.note,
+                         created_by=m.created_by, created_at=m.created_at) for m in rows]
+    return MovementPage(items=items, next_cursor=rows[-1].id if more and rows else None)

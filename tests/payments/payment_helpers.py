@@ -1,0 +1,90 @@
+"""Helpers of the payment tests (a module of its own: `conftest` names clash across test directories).
+
+Test shortcuts (each stage before payment has tests of its own):
+
+- `ready_case` takes a determined case from `factories.make_case` and applies the lifecycle actions review_pass,
+  post_notice and close_notice through `verifier.cases.workflow.advance`, standing in for the village review and
+  the notice stage;
+- `seed_ready_cases` (shared with benchmarks/payments.py) inserts many ready-to-pay cases straight into the tables;
+- `add_contract` adds a copy of the demo contract for another county, with its own budget, fee rate and threshold,
+  so that a test (or a hypothesis example) gets a fund of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.payments import seed_ready_cases  # noqa: E402
+from factories import make_case, staff  # noqa: E402
+
+from verifier.accounts.auth import Principal  # noqa: E402
+from verifier.cases.workflow import advance, load_case  # noqa: E402
+from verifier.contract import Contract, check_contract_text  # noqa: E402
+from verifier.store import contracts as contract_store  # noqa: E402
+
+__all__ = ["People", "add_contract", "new_county", "ready_case", "seed_ready_cases", "tx"]
+
+T = TypeVar("T")
+DEMO_COUNTY = "340223"
+_counties = itertools.count(1)
+
+
+def tx(ctx: Any, fn: Callable[[Any], T]) -> T:
+    """Run `fn(session)` in one write transaction."""
+    with ctx.db.begin() as session:
+        return fn(session)
+
+
+def ready_case(ctx: Any, **kwargs: Any) -> str:
+    """A case at ready_to_pay: determined by the real services, then reviewed, noticed and closed (shortcut)."""
+    case_id = make_case(ctx, stage="determined", **kwargs)
+    clerk = staff(ctx, kwargs.get("county", DEMO_COUNTY)).clerk
+    with ctx.db.begin() as session:
+        case = load_case(session, case_id, None, for_update=True)
+        for action in ("review_pass", "post_notice", "close_notice"):
+            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
+                    payload={"shortcut": "tests/payments"})
+    return case_id
+
+
+def new_county() -> str:
+    return f"41{next(_counties):04d}"
+
+
+def add_contract(ctx: Any, *, county: str | None = None, budget: str = "4500000.00", fee_rate: str = "0.15",
+                 signoff_at: str = "200000.00") -> Contract:
+    """A copy of the demo contract under a new id, for `county` (default: a fresh one), with these figures."""
+    county = county or new_county()
+    source = (ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+    subs = [(r'(?m)^id\s*=\s*"[^"]*"', f'id = "pay-{county}"'),
+            (r'(?m)^county_codes\s*=\s*\[[^\]]*\]', f'county_codes = ["{county}"]'),
+            (r'(?m)^budget\s*=\s*"[^"]*"', f'budget = "{budget}"'),
+            (r'(?m)^service_fee_rate\s*=\s*"[^"]*"', f'service_fee_rate = "{fee_rate}"'),
+            (r'(?m)^county_signoff_at\s*=\s*"[^"]*"', f'county_signoff_at = "{signoff_at}"')]
+    for pattern, replacement in subs:
+        source, n = re.subn(pattern, replacement, source)
+        assert n == 1, pattern
+    contract, problems = check_contract_text(source.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    return contract
+
+
+@dataclass
+class People:
+    claims: Principal
+    finance1: Principal
+    finance2: Principal
+    reviewer: Principal
+    supervisor: Principal

@@ -1,0 +1,62 @@
+"""The bank file's exact bytes and the return file's parser (no database)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from verifier.domain.errors import ValidationFailed
+from verifier.payments.bankfiles import bank_file_csv, bank_file_xlsx, parse_return
+
+ROWS = [
+    ("P200601ABCDEFGH000001", "王秀英", "6222020200112233445", "农村商业银行", "12345.60", "2020年防贫帮困保障金"),
+    ("P200601ABCDEFGH000002", "李, \"建国\"", "6217000000000000001", "中国农业银行", "0.01", "2020年防贫帮困保障金"),
+]
+
+
+def test_bank_file_csv_is_utf8_with_the_interface_header() -> None:
+    data = bank_file_csv(ROWS)
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data.decode("utf-8") == (
+        "reference,account_name,account_number,bank,amount,memo\r\n"
+        "P200601ABCDEFGH000001,王秀英,6222020200112233445,农村商业银行,12345.60,2020年防贫帮困保障金\r\n"
+        'P200601ABCDEFGH000002,"李, ""建国""",6217000000000000001,中国农业银行,0.01,2020年防贫帮困保障金\r\n'
+    )
+
+
+def test_bank_file_xlsx_has_the_same_cells_all_text() -> None:
+    rows = [*ROWS, ("P200601ABCDEFGH000003", "=HYPERLINK(\"x\")", "0012345678", "银行", "5.00", "memo")]
+    ws = load_workbook(io.BytesIO(bank_file_xlsx(rows)), read_only=True).active
+    values = [tuple(c.value for c in r) for r in ws.iter_rows()]
+    assert values[0] == ("reference", "account_name", "account_number", "bank", "amount", "memo")
+    assert values[1:] == rows  # leading zeros kept, no formula
+
+
+def test_a_sound_return_file_parses_in_either_header_language_and_encoding() -> None:
+    text = ("reference,status,bank_reference,reason\r\nR1,success,B1,\r\nR2,failed,,账户已销户\r\n\r\n")
+    lines = parse_return(text.encode("utf-8"))
+    assert [(x.row, x.reference, x.status, x.bank_reference, x.reason, x.amount) for x in lines] == [
+        (2, "R1", "success", "B1", "", None), (3, "R2", "failed", "", "账户已销户", None)]
+    chinese = "状态,参考号,原因,银行流水号,金额\nsuccess,R1,,B1,12.30\n失败,R2,户名不符,,5\n"
+    for data in (chinese.encode("gb18030"), b"\xef\xbb\xbf" + chinese.encode("utf-8")):
+        lines = parse_return(data)
+        assert [(x.reference, x.status, x.amount) for x in lines] == [("R1", "success", 1230), ("R2", "failed", 500)]
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"", [("file", None)]),
+    (b"PK\x03\x04rest", [("file", None)]),
+    (b"reference,status\nR1,success\n", [("header", 1)]),
+    (b"reference,status,bank_reference,reason,extra\n", [("header", 1)]),
+    (b"reference,status,bank_reference,reason\n", [("file", None)]),
+    (b"\xff\xfe\x00\x00", [("file", None)]),
+    ("reference,status,bank_reference,reason,amount\n"
+     ",success,B,,1.00\nR2,done,B,,1.00\nR3,failed,B,,1.00\nR4,success,B,,-1\nR5,success\n".encode(),
+     [("reference", 2), ("status", 3), ("reason", 4), ("amount", 5), ("line", 6)]),
+])
+def test_every_problem_of_a_return_file_is_reported_at_once(data: bytes, expected: list) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        parse_return(data)
+    assert [(e.field, e.row) for e in err.value.errors] == expected

@@ -1,0 +1,232 @@
+"""Batches through the services: who may do what, the sign-off threshold, the fund, and what the database refuses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from payment_helpers import add_contract, ready_case, seed_ready_cases, tx
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from verifier.audit.models import AuditEntry
+from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from verifier.payments import ledger, service
+from verifier.payments.models import PaymentBatch, PaymentItem
+from verifier.store import contracts as contract_store
+from verifier.store.tables import Case, Determination
+
+COUNTY = "340223"
+
+
+def _create(ctx, who, county=COUNTY, contract_id=None):  # type: ignore[no-untyped-def]
+    return tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=contract_id, principal=who,
+                                                  clock=ctx.clock))
+
+
+def _status(ctx, case_id):  # type: ignore[no-untyped-def]
+    with ctx.db.read() as s:
+        return s.get(Case, case_id).status
+
+
+def test_a_batch_takes_every_ready_case_of_the_county_and_nothing_else(ctx, people) -> None:
+    ready = [ready_case(ctx, medical=3_000_000 + i * 100_000) for i in range(3)]
+    not_ready = ready_case(ctx)  # will be in another state
+    with ctx.db.begin() as s:
+        s.execute(update(Case).where(Case.id == not_ready).values(status="in_notice"))
+    batch = _create(ctx, people.claims)
+    assert batch.status == "prepared" and batch.item_count == 3
+    with ctx.db.read() as s:
+        items = list(s.scalars(select(PaymentItem).where(PaymentItem.batch_id == batch.id).order_by(PaymentItem.seq)))
+        reliefs = {d.case_id: d.relief for d in s.scalars(select(Determination))}
+        assert sorted(i.case_id for i in items) == sorted(ready)
+        assert all(i.amount == reliefs[i.case_id] and i.amount > 0 for i in items)
+        assert sum(i.amount for i in items) == int(batch.total.replace(".", ""))
+        assert [i.reference for i in items] == [f"{batch.code}{n:06d}" for n in (1, 2, 3)]
+        assert all(i.status == "pending" and i.payee_check_id for i in items)
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.subject == batch.id))
+        payload = json.loads(entry.entry)["payload"]
+        assert entry.action == "payment_batch.create" and payload["items_sha256"] == batch.items_sha256
+        assert "6222" not in entry.entry.decode()  # no account in the log
+    assert all(_status(ctx, c) == "in_batch" for c in ready)
+    assert _status(ctx, not_ready) == "in_notice"
+    # Nothing is left to pay: a second batch is refused, and says so.
+    with pytest.raises(ValidationFailed, match="no case of county"):
+        _create(ctx, people.claims)
+
+
+def test_cases_without_a_payee_or_relief_are_listed_not_paid(ctx, people) -> None:
+    ok = ready_case(ctx)
+    zero = ready_case(ctx)
+    with ctx.db.begin() as s:
+        s.execute(update(Determination).where(Determination.case_id == zero).values(relief=0))
+    batch = _create(ctx, people.claims)
+    assert batch.item_count == 1
+    assert [(x.case_id, "0.00" in x.reason) for x in batch.skipped] == [(zero, True)]
+    assert _status(ctx, ok) == "in_batch" and _status(ctx, zero) == "ready_to_pay"
+    with pytest.raises(ValidationFailed) as err:
+        _create(ctx, people.claims)
+    assert any(zero in e.field for e in err.value.errors)
+
+
+def test_four_eyes_preparer_never_approves_and_signer_is_a_third_person(ctx, people) -> None:
+    ready_case(ctx)
+    batch = _create(ctx, people.claims)
+    # Someone holding both roles still may not approve what they prepared.
+    both = people.claims.__class__(id=people.claims.id, username="x", display_name="", roles=("insurer_claims", "finance"),
+                                   counties=())
+    with pytest.raises(Forbidden, match="prepared"):
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=both, clock=ctx.clock))
+    approved = tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    assert approved.status == "approved" and approved.approved_by == people.finance1.id
+    approver_as_reviewer = people.finance1.__class__(id=people.finance1.id, username="y", display_name="",
+                                                     roles=("county_reviewer",), counties=())
+    with pytest.raises(Forbidden, match="neither prepared nor approved"):
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=approver_as_reviewer, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="cannot approve"):
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, clock=ctx.clock))
+
+
+def test_county_signoff_is_required_at_the_threshold(ctx, people) -> None:
+    small = add_contract(ctx, signoff_at="10000.00")
+    seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)  # 2 x 5,000.00 = the threshold
+    batch = _create(ctx, people.claims, county=small.county_codes[0])
+    assert batch.total == "10000.00" and batch.signoff_required and batch.signoff_threshold == "10000.00"
+    with pytest.raises(InvalidState, match="must be approved first"):
+        tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="approves it first"):
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="county reviewer must sign it off"):
+        tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    signed = tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+    assert signed.status == "signed_off"
+    released = tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault,
+                                                 clock=ctx.clock))
+    assert released.status == "released" and released.counts == {"sent": 2}
+
+
+def test_below_the_threshold_release_needs_no_signoff(ctx, people) -> None:
+    small = add_contract(ctx, signoff_at="10000.01")
+    seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)
+    batch = _create(ctx, people.claims, county=small.county_codes[0])
+    assert not batch.signoff_required
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    assert tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault,
+                                             clock=ctx.clock)).status == "released"
+
+
+def test_approval_beyond_the_balance_is_refused_with_the_figures(ctx, people) -> None:
+    # 10,000.00 of budget at a 15% fee: 8,695.65 of relief is the most it can carry (8,695.65 + 1,304.35).
+    tight = add_contract(ctx, budget="10000.00")
+    county = tight.county_codes[0]
+    seed_ready_cases(ctx.db, ctx.vault, tight, 1, relief=869_566, clock=ctx.clock)
+    batch = _create(ctx, people.claims, county=county)
+    with pytest.raises(InvalidState, match=r"below zero.*8695\.66.*1304\.35.*balance is 10000\.00"):
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    with ctx.db.read() as s:  # the refused approval changed nothing (the fund was not even opened)
+        assert s.get(PaymentBatch, batch.id).status == "prepared"
+        assert not ledger.is_open(s, tight.id)
+    tx(ctx, lambda s: service.cancel(s, batch.id, principal=people.claims, clock=ctx.clock))
+    with ctx.db.begin() as s:
+        s.execute(update(Determination).values(relief=869_565))
+    batch = _create(ctx, people.claims, county=county)
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    with ctx.db.read() as s:
+        assert service.fund_summary(s, tight.id, people.finance1) == {
+            "contract_id": tight.id, "budget": "10000.00", "committed": "8695.65", "paid": "0.00",
+            "service_fee": "0.00", "balance": "1304.35", "service_fee_rate": "0.15", "opened": True}
+
+
+def test_cancel_returns_cases_and_commitment(ctx, people) -> None:
+    c = add_contract(ctx)
+    ids = seed_ready_cases(ctx.db, ctx.vault, c, 3, relief=100_000, clock=ctx.clock)
+    batch = _create(ctx, people.claims, county=c.county_codes[0])
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    cancelled = tx(ctx, lambda s: service.cancel(s, batch.id, principal=people.finance2, clock=ctx.clock))
+    assert cancelled.status == "cancelled" and cancelled.counts == {"cancelled": 3}
+    assert {_status(ctx, i) for i in ids} == {"ready_to_pay"}
+    with ctx.db.read() as s:
+        b = ledger.balances(s, c.id)
+        assert (b.committed, b.balance) == (0, c.budget)
+        assert ledger.problems(s) == []
+    again = _create(ctx, people.claims, county=c.county_codes[0])  # the cases can be batched again
+    assert again.item_count == 3
+    with pytest.raises(InvalidState, match="must be approved first"):
+        tx(ctx, lambda s: service.release(s, again.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+
+
+def test_batches_outside_the_callers_counties_do_not_exist_for_them(ctx, people) -> None:
+    ready_case(ctx)
+    batch = _create(ctx, people.claims)
+    elsewhere = people.finance1.__class__(id=people.finance1.id, username="z", display_name="", roles=("finance",),
+                                          counties=("999999",))
+    with pytest.raises(NotFound):
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=elsewhere, clock=ctx.clock))
+    with pytest.raises(NotFound):
+        _create(ctx, elsewhere.__class__(id="u", username="u", display_name="", roles=("insurer_claims",),
+                                         counties=("999999",)))
+
+
+def test_the_database_refuses_a_second_live_item_and_a_second_payment_of_one_determination(ctx, people) -> None:
+    c = add_contract(ctx)
+    seed_ready_cases(ctx.db, ctx.vault, c, 1, relief=100_000, clock=ctx.clock)
+    batch = _create(ctx, people.claims, county=c.county_codes[0])
+    with ctx.db.read() as s:
+        item = s.scalar(select(PaymentItem).where(PaymentItem.batch_id == batch.id))
+        row = {k: getattr(item, k) for k in PaymentItem.__table__.columns.keys()}
+    clone = {**row, "id": "pi_clone", "reference": "CLONE000001", "seq": 2}
+    with pytest.raises(IntegrityError):  # a second live (pending) item for the case
+        with ctx.db.begin() as s:
+            s.execute(insert(PaymentItem.__table__).values(**clone))
+    with pytest.raises(IntegrityError):  # the same reference twice
+        with ctx.db.begin() as s:
+            s.execute(insert(PaymentItem.__table__).values(**{**clone, "status": "failed", "reference": row["reference"]}))
+    with ctx.db.begin() as s:  # a paid item, then a second paid item for the same determination
+        s.execute(update(PaymentItem).where(PaymentItem.id == item.id).values(status="succeeded"))
+    with pytest.raises(IntegrityError):
+        with ctx.db.begin() as s:
+            s.execute(insert(PaymentItem.__table__).values(**{**clone, "status": "succeeded"}))
+    with ctx.db.begin() as s:  # a failed one for the same determination is fine (a transfer that did not happen)
+        s.execute(insert(PaymentItem.__table__).values(**{**clone, "status": "failed"}))
+
+
+def test_the_fund_before_first_use_shows_the_contract_budget(ctx, people) -> None:
+    with ctx.db.read() as s:
+        demo = contract_store.get_contract(s, "demo-2020")
+        assert service.fund_summary(s, None, people.finance1)["budget"] == "4500000.00"
+        assert service.fund_summary(s, demo.id, people.finance1)["balance"] == "4500000.00"
+        assert service.fund_summary(s, demo.id, people.finance1)["opened"] is False
+
+
+def test_a_payee_can_be_set_before_the_first_batch(ctx) -> None:  # type: ignore[no-untyped-def]
+    from factories import make_case, staff
+
+    from verifier.domain.errors import InvalidState
+    from verifier.payments.service import correct_payee, current_payee
+
+    case_id = make_case(ctx)  # determined
+    supervisor = staff(ctx).supervisor
+    with ctx.db.begin() as session:
+        correct_payee(session, case_id, account_name="张三", bank="农业银行", account_number="6228480012345678",
+                      principal=supervisor, vault=ctx.vault, clock=ctx.clock)
+    with ctx.db.read() as session:
+        payee = current_payee(session, case_id, ctx.vault)
+        assert payee is not None and payee["bank"] == "农业银行"
+    received = make_case(ctx, stage="received")
+    with pytest.raises(InvalidState), ctx.db.begin() as session:
+        correct_payee(session, received, account_name="张三", bank="农业银行", account_number="6228480012345678",
+                      principal=supervisor, vault=ctx.vault, clock=ctx.clock)
+
+
+def test_an_eligible_case_with_nothing_due_closes_without_relief(ctx) -> None:  # type: ignore[no-untyped-def]
+    from factories import make_case
+
+    from verifier.store.tables import Case
+
+    # 3,000 of self-paid costs is within the 5,000 deductible: eligible by income, but nothing to pay.
+    case_id = make_case(ctx, medical=300_000)
+    with ctx.db.read() as session:
+        case = session.get(Case, case_id)
+        assert case.status == "no_relief"
+        assert "no relief is due" in case.closed_reason
