@@ -143,13 +143,14 @@ def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(c
         principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))
     assert corrected.status == "ready_to_pay" and corrected.payee.account_number.endswith("6789")
     assert "4800" not in corrected.payee.account_number
+    second = tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
+                                                    principal=people.claims, clock=ctx.clock))
+    assert second.item_count == 1
+    # While the case is in a batch its payee can no longer change.
     with pytest.raises(InvalidState, match="after a failed transfer"):
         tx(ctx, lambda s: service.correct_payee(s, failed_case, account_name="王", bank="银行",
                                                 account_number="62284800123456789", principal=people.supervisor,
                                                 vault=ctx.vault, clock=ctx.clock))
-    second = tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
-                                                    principal=people.claims, clock=ctx.clock))
-    assert second.item_count == 1
     tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance2, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
