@@ -96,3 +96,25 @@ def test_values_the_database_cannot_store_are_bad_input(client, users) -> None: 
     assert r.status_code in (404, 422), r.text
     r = client.get("/api/cases", params={"village": "东\x00村"}, headers=h)
     assert r.status_code in (200, 422), r.text
+
+
+def test_a_repeated_write_with_the_same_idempotency_key_changes_nothing(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from verifier.audit.models import AuditEntry
+
+    users.add("clerk-i", "town_clerk")
+    h = {**users.headers("clerk-i"), "Idempotency-Key": "screen-1"}
+    case_id = make_case(ctx, stage="received")
+    body = {"decision": "reject", "reason": "家庭收入稳定"}
+    first = client.post(f"/api/cases/{case_id}/screening", headers=h, json=body)
+    with ctx.db.read() as session:
+        entries = session.scalar(select(func.count()).select_from(AuditEntry))
+    again = client.post(f"/api/cases/{case_id}/screening", headers=h, json=body)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == entries
+    other = client.post(f"/api/cases/{case_id}/screening", headers=h, json={"decision": "pass", "reason": ""})
+    assert other.status_code == 422

@@ -7,18 +7,19 @@ from typing import Annotated, Any
 
 import jwt
 import msgspec
-from litestar import Controller, Request
-
-from ..http import Ctx, JSONBody, get, post
+from litestar import Controller, Request, Response
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound
+from ..http import Ctx, JSONBody, get, post
+from ..idempotency import idempotent
+from ..store.tables import User
 from .auth import TOKEN_LIFETIME, Principal, principal_of
 from .passwords import verify_password
 from .service import add_user
-from ..store.tables import User
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,12 +91,14 @@ class UserController(Controller):
             return [user_out(principal_of(u)) for u in session.scalars(select(User).order_by(User.username))]
 
     @post("/", opt={"roles": ("admin",)})
-    def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> UserOut:
-        with ctx.db.begin() as session:
+    def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
+        def run(session: Session) -> UserOut:
             user = add_user(session, username=data.username, password=data.password, roles=data.roles,
                             counties=data.counties, display_name=data.display_name,
                             actor=request.user.id, actor_role="admin", clock=ctx.clock)
             return user_out(principal_of(user))
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
     @get("/{user_id:str}", opt={"roles": ("admin", "auditor")})
     def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx) -> UserOut:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request
+from litestar import Controller, Request, Response
 from litestar.params import Parameter
+from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
+from ..idempotency import idempotent
 from . import service
 from .present import case_detail, case_out
 from .schemas import CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
@@ -41,19 +43,23 @@ class CaseController(Controller):
             return case_detail(session, case, request.user, ctx.vault)
 
     @post("/{case_id:str}/screening", opt={"roles": ("town_clerk",)}, status_code=200)
-    def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
-        with ctx.db.begin() as session:
+    def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CaseDetail]:
+        def run(session: Session) -> CaseDetail:
             case = service.screen(session, case_id, decision=data.decision, reason=data.reason,
                                   principal=request.user, clock=ctx.clock)
             return case_detail(session, case, request.user, ctx.vault)
 
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
+
     @post("/{case_id:str}/schedule", opt={"roles": ("insurer_supervisor",)}, status_code=200)
-    def schedule(self, case_id: Id, data: JSONBody[ScheduleIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> VisitOut:
-        with ctx.db.begin() as session:
+    def schedule(self, case_id: Id, data: JSONBody[ScheduleIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[VisitOut]:
+        def run(session: Session) -> VisitOut:
             v = service.schedule(session, case_id, officers=list(data.officers), visit_on=data.visit_on,
                                  vehicle=data.vehicle, principal=request.user, clock=ctx.clock)
             return VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids),
                             vehicle=v.vehicle, active=v.active)
+
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 
 
 class ScheduleController(Controller):
@@ -61,7 +67,9 @@ class ScheduleController(Controller):
     tags = ["cases"]
 
     @post("/plan", opt={"roles": ("insurer_supervisor",)}, status_code=200)
-    def plan(self, data: JSONBody[PlanIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> dict[str, Any]:
-        with ctx.db.begin() as session:
+    def plan(self, data: JSONBody[PlanIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[dict[str, Any]]:
+        def run(session: Session) -> dict[str, Any]:
             return service.plan(session, county_code=data.county_code, start=data.from_, days=data.days,
                                 vehicles=data.vehicles, apply=data.apply, principal=request.user, clock=ctx.clock)
+
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

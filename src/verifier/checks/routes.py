@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request
+from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
+from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..cases.present import band_out
@@ -15,6 +16,7 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, JSONBody, MultipartBody, post
+from ..idempotency import idempotent
 from . import service
 from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut
 
@@ -74,27 +76,33 @@ class CheckController(Controller):
     def upload_evidence(
         self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any],
         data: MultipartBody[dict[str, UploadFile]],
-    ) -> EvidenceOut:
+    ) -> Response[EvidenceOut]:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
             raise ValidationFailed.one("file", "send the evidence as a multipart field named file")
         content = upload.file.read(ctx.settings.max_upload_bytes + 1)
-        with ctx.db.begin() as session:
+        def run(session: Session) -> EvidenceOut:
             ev = service.store_evidence(session, case_id, data=content, declared_type=upload.content_type,
                                         evidence_dir=ctx.settings.evidence_dir, max_bytes=ctx.settings.max_upload_bytes,
                                         principal=request.user, clock=ctx.clock)
             return EvidenceOut(sha256=ev.sha256, size=ev.size, content_type=ev.content_type)
 
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
     @post("/check", opt={"roles": ("field_officer",)}, status_code=201)
-    def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> CheckRecorded:
+    def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CheckRecorded]:
         payload = check_input(data)
-        with ctx.db.begin() as session:
+        def run(session: Session) -> CheckRecorded:
             check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=request.user, clock=ctx.clock)
             return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
 
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
     @post("/determination", opt={"roles": ("insurer_supervisor",)}, status_code=200)
     def determination(self, case_id: Id, data: JSONBody[DeterminationIn], ctx: Ctx,
-                      request: Request[Principal, Any, Any]) -> DeterminationOut:
-        with ctx.db.begin() as session:
+                      request: Request[Principal, Any, Any]) -> Response[DeterminationOut]:
+        def run(session: Session) -> DeterminationOut:
             a = service.determine(session, case_id, confirm=data.confirm, principal=request.user, clock=ctx.clock)
             return assessment_out(a, data.confirm)
+
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

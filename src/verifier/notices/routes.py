@@ -15,6 +15,7 @@ from ..accounts.auth import Principal
 from ..documents.notice import CAUSE_LABELS, render_notice_html
 from ..domain.money import format_yuan
 from ..http import Ctx, JSONBody, get, post
+from ..idempotency import idempotent
 from ..store.tables import Case
 from . import service
 from .models import Notice, Objection
@@ -82,13 +83,15 @@ class VillageReviewController(Controller):
 
     @post("/village-review", opt={"roles": service.REVIEW_ROLES}, status_code=201)
     def village_review(self, case_id: Id, data: JSONBody[ReviewIn], ctx: Ctx,
-                       request: Request[Principal, Any, Any]) -> ReviewOut:
-        with ctx.db.begin() as session:
+                       request: Request[Principal, Any, Any]) -> Response[ReviewOut]:
+        def run(session: Session) -> ReviewOut:
             review, case = service.record_review(session, case_id, held_on=data.held_on, result=data.result,
                                                  note=data.note, principal=request.user, clock=ctx.clock)
             return ReviewOut(id=review.id, case_id=case.id, held_on=review.held_on, result=review.result,
                              note=review.note, case_status=case.status, closed_reason=case.closed_reason,
                              recorded_by=review.recorded_by, recorded_at=review.recorded_at)
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
 
 class NoticeController(Controller):
@@ -96,14 +99,16 @@ class NoticeController(Controller):
     tags = ("notices",)
 
     @post("/", opt=CLERK, status_code=201)
-    def post_notice(self, data: JSONBody[NoticeIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> NoticeOut:
+    def post_notice(self, data: JSONBody[NoticeIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[NoticeOut]:
         req = service.NoticeRequest(
             county_code=data.county_code, town=data.town, village=data.village, posted_on=data.posted_on,
             contract_id=data.contract_id, issuing_body=data.issuing_body, objection_place=data.objection_place,
             objection_phone=data.objection_phone, number=data.number)
-        with ctx.db.begin() as session:
+        def run(session: Session) -> NoticeOut:
             notice = service.post_notice(session, req, principal=request.user, clock=ctx.clock)
             return notice_out(session, notice, ctx.clock.today())
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
     @get("/", opt=ANY)
     def list_notices(
@@ -146,17 +151,21 @@ class NoticeController(Controller):
 
     @post("/{notice_id:str}/objections", opt=CLERK, status_code=201)
     def record_objection(self, notice_id: Id, data: JSONBody[ObjectionIn], ctx: Ctx,
-                         request: Request[Principal, Any, Any]) -> ObjectionOut:
-        with ctx.db.begin() as session:
+                         request: Request[Principal, Any, Any]) -> Response[ObjectionOut]:
+        def run(session: Session) -> ObjectionOut:
             o = service.record_objection(session, notice_id, case_id=data.case_id, received_on=data.received_on,
                                          summary=data.summary, principal=request.user, clock=ctx.clock)
             return objection_out(o, _item_case_status(session, o))
 
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
     @post("/{notice_id:str}/close", opt=CLERK, status_code=200)
-    def close(self, notice_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> NoticeOut:
-        with ctx.db.begin() as session:
+    def close(self, notice_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[NoticeOut]:
+        def run(session: Session) -> NoticeOut:
             notice = service.close_notice(session, notice_id, principal=request.user, clock=ctx.clock)
             return notice_out(session, notice, ctx.clock.today())
+
+        return idempotent(ctx.db, request, run, body=None, status_code=200, clock=ctx.clock)
 
 
 class ObjectionController(Controller):
@@ -171,11 +180,12 @@ class ObjectionController(Controller):
 
     @post("/{objection_id:str}/resolution", opt=CLERK, status_code=200)
     def resolve(self, objection_id: Id, data: JSONBody[ResolutionIn], ctx: Ctx,
-                request: Request[Principal, Any, Any]) -> ObjectionOut:
-        with ctx.db.begin() as session:
+                request: Request[Principal, Any, Any]) -> Response[ObjectionOut]:
+        def run(session: Session) -> ObjectionOut:
             o = service.resolve_objection(session, objection_id, outcome=data.outcome, note=data.note,
                                           principal=request.user, clock=ctx.clock)
             return objection_out(o, _item_case_status(session, o))
 
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 
 ROUTES: list[Any] = [VillageReviewController, NoticeController, ObjectionController]

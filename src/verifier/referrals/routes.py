@@ -6,11 +6,13 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request
+from litestar import Controller, Request, Response
+from sqlalchemy.orm import Session
 from litestar.datastructures import UploadFile
 
 from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
+from ..idempotency import idempotent
 from ..http import Ctx, JSONBody, MultipartBody, post
 from . import service
 
@@ -51,27 +53,35 @@ class ReferralController(Controller):
     def import_file(
         self, ctx: Ctx, request: Request[Principal, Any, Any],
         data: MultipartBody[dict[str, Any]],
-    ) -> ImportOut:
+    ) -> Response[ImportOut]:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
             raise ValidationFailed.one("file", "send the referral file as a multipart field named file")
         channel = str(data.get("channel") or "")
         county_code = str(data.get("county_code") or "")
-        upload.file.seek(0)
-        with ctx.db.begin() as session:
+        file_sha256 = service.sha256_of(upload.file)
+
+        def run(session: Session) -> ImportOut:
             result = service.import_file(
                 session, vault=ctx.vault, source=upload.file, filename=upload.filename or "upload", channel=channel,
                 county_code=county_code, principal=request.user,
                 role=request.user.acting_role(("insurer_supervisor", "county_reviewer")), clock=ctx.clock,
             )
-        return ImportOut(batch_id=result.batch_id, rows=result.rows, new_cases=result.new_cases, merged=result.merged,
-                         repeated=result.repeated)
+            return ImportOut(batch_id=result.batch_id, rows=result.rows, new_cases=result.new_cases,
+                             merged=result.merged, repeated=result.repeated)
+
+        return idempotent(ctx.db, request, run, status_code=201, clock=ctx.clock,
+                          body={"channel": channel, "county_code": county_code, "file_sha256": file_sha256})
 
     @post("/", opt={"roles": ("town_clerk",)}, status_code=201)
-    def application(self, data: JSONBody[ApplicationIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> ApplicationOut:
+    def application(self, data: JSONBody[ApplicationIn], ctx: Ctx,
+                    request: Request[Principal, Any, Any]) -> Response[ApplicationOut]:
         payload = msgspec.structs.asdict(data)
         payload = {k: v.isoformat() if isinstance(v, date) else v for k, v in payload.items() if v is not None}
-        with ctx.db.begin() as session:
+
+        def run(session: Session) -> ApplicationOut:
             result = service.enter_application(session, vault=ctx.vault, payload=payload, principal=request.user,
                                                clock=ctx.clock)
-        return ApplicationOut(case_id=result.batch_id, merged=bool(result.merged))
+            return ApplicationOut(case_id=result.batch_id, merged=bool(result.merged))
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
