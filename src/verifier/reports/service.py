@@ -87,6 +87,10 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         if county_code in contract.county_codes and ledger.is_open(session, contract.id):
             funds.append({"contract_id": contract.id, **ledger.balances(session, contract.id).as_yuan()})
 
+    # PostgreSQL sums bigint columns as numeric: back to integer fen.
+    det_rows = [(ok, rule, n, int(total)) for ok, rule, n, total in det_rows]
+    noticed_total = int(noticed_total)
+    paid_rows = {status: (n, int(total)) for status, (n, total) in paid_rows.items()}
     eligible = [(rule, n, total) for ok, rule, n, total in det_rows if ok]
     succeeded = paid_rows.get("succeeded", (0, 0))
     return {
@@ -106,7 +110,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
                        "dismissed": objections.get("dismissed", 0), "open": objections.get("open", 0)},
         "payments": {"paid_households": succeeded[0], "paid": format_yuan(succeeded[1]),
                      "failed": paid_rows.get("failed", (0, 0))[0]},
-        "sampling": {"rounds": rounds[0], "drawn": rounds[1]},
+        "sampling": {"rounds": rounds[0], "drawn": int(rounds[1])},
         "cases_by_status": {s: by_status.get(s, 0) for s in STATUS_LABELS_ZH if by_status.get(s)},
         "funds": funds,
     }
