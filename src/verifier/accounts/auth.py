@@ -91,7 +91,7 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         retrieve_user_handler=retrieve_user,
         default_token_expiration=TOKEN_LIFETIME,
         exclude=["^/schema", "^/api/health", "^/api/auth/login", "^/api/audit/checkpoint", "^/api/audit/public-key",
-                 "^/static", "^/login", "^/$"],
+                 "^/static/", "^/login$"],
         exclude_opt_key="public",
         key="verifier_token",
         samesite="strict",

@@ -1,0 +1,76 @@
+"""The audit page for auditors and county reviewers: the latest signed checkpoint, the key that checks it, and
+any entry with its inclusion proof, checked against the checkpoint's root right here."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.params import Parameter
+from litestar.response import Template
+
+from ..audit import log as audit_log
+from ..audit import merkle, service
+from ..audit.checkpoints import checkpoint_at, latest_checkpoint
+from ..audit.notes import NoteError, VerifierKey, open_checkpoint
+from ..domain.errors import NotFound, ValidationFailed
+from ..http import Ctx, get
+from .common import AUDIT_READERS, Req, page
+
+
+def _entry_view(ctx: Any, index: int) -> dict[str, Any]:
+    proof = service.entry_with_proof(ctx.db, index, signer=ctx.signer)
+    raw = base64.b64decode(proof.entry)
+    try:
+        pretty = json.dumps(json.loads(raw), ensure_ascii=False, indent=2, sort_keys=True)
+    except ValueError:
+        pretty = raw.decode("utf-8", "replace")
+    with ctx.db.read() as session:
+        cp = checkpoint_at(session, proof.tree_size)
+    verified, problem = False, ""
+    if cp is not None:
+        try:
+            leaf = merkle.leaf_hash(raw)
+            if leaf.hex() != proof.leaf_hash:
+                raise merkle.ProofError("the entry's bytes do not hash to its leaf hash")
+            merkle.verify_inclusion(leaf, proof.index, proof.tree_size, [bytes.fromhex(h) for h in proof.inclusion_proof],
+                                    cp.root)
+            verified = True
+        except merkle.ProofError as exc:
+            problem = str(exc)
+    return {"proof": proof, "pretty": pretty, "verified": verified, "problem": problem,
+            "root": cp.root.hex() if cp else ""}
+
+
+class AuditPages(Controller):
+    path = "/audit"
+
+    @get("/", opt=AUDIT_READERS)
+    def audit(self, ctx: Ctx, request: Req,
+              index: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
+        checkpoint = service.checkpoint_text(ctx.db, ctx.signer) if ctx.signer else None
+        key = service.public_key_text(ctx.signer).strip() if ctx.signer else ""
+        with ctx.db.read() as session:
+            size = audit_log.tree_size(session)
+            latest = latest_checkpoint(session)
+        signature_ok = False
+        if checkpoint and key:
+            try:
+                open_checkpoint(checkpoint, [VerifierKey.parse(key)])
+                signature_ok = True
+            except NoteError:
+                signature_ok = False
+        entry, lookup_error = None, ""
+        text = (index or "").strip()
+        if text:
+            if not text.isdigit():
+                lookup_error = "请输入记录序号（从 0 开始的整数）。"
+            else:
+                try:
+                    entry = _entry_view(ctx, int(text))
+                except (NotFound, ValidationFailed):
+                    lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
+        return page(request, "audit.html", checkpoint=checkpoint, key=key, size=size, latest=latest,
+                    signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error)

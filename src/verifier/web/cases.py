@@ -1,0 +1,143 @@
+"""Case pages: the list with its filters, the detail with everything known about a case, and the clerk's two
+case forms (screening, village review). The other roles' case forms live in supervisor.py and officer.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response
+from litestar.params import Parameter, URLEncodedBody
+from litestar.response import Template
+from sqlalchemy import select
+
+from ..cases import service as case_service
+from ..cases.present import case_detail, case_out
+from ..cases.workflow import load_case
+from ..domain.errors import InvalidState, NotFound, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..http import Ctx, get, post
+from ..notices import service as notice_service
+from ..store.tables import Case, Evidence
+from .common import (
+    ANY,
+    CLERK,
+    FormState,
+    Req,
+    clean,
+    form_state,
+    page,
+    parse_day,
+    see_other,
+    user_names,
+)
+from .labels import CAUSES
+
+Id = Annotated[str, Parameter(max_length=40)]
+PAGE_SIZE = 50
+EVIDENCE_READERS = {"roles": ("insurer_supervisor", "county_reviewer", "auditor", "field_officer")}
+
+
+def _scope(stmt: Any, user: Any) -> Any:
+    return stmt.where(Case.county_code.in_(user.counties)) if user.counties else stmt
+
+
+def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
+                forms: dict[str, FormState] | None = None, message: str | None = None) -> Template:
+    """The case page; `forms` carries a form's typed values and errors back into it after a refused POST."""
+    user = request.user
+    with ctx.db.read() as session:
+        case = load_case(session, case_id, user)
+        detail = case_detail(session, case, user, ctx.vault)
+        ids = {o for v in detail.visits for o in v.officers} | {o for c in detail.checks for o in c.officers}
+        ids |= {h.actor for h in detail.history} | {c.recorded_by for c in detail.checks}
+        names = user_names(session, ids)
+        evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
+    active = next((v for v in detail.visits if v.active), None)
+    assigned = active is not None and user.id in active.officers
+    actions = {
+        "screening": user.has("town_clerk") and detail.status == "received",
+        "review": user.has(*notice_service.REVIEW_ROLES) and detail.status == "determined",
+        "schedule": user.has("insurer_supervisor") and detail.status in ("screened", "scheduled"),
+        "determine": user.has("insurer_supervisor") and detail.status == "checked",
+        "check": user.has("field_officer") and assigned and detail.status == "scheduled",
+        "evidence": user.has(*EVIDENCE_READERS["roles"]),
+    }
+    return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
+                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
+
+
+class CasePages(Controller):
+    path = "/cases"
+
+    @get("/", opt=ANY)
+    def list_cases(
+        self, ctx: Ctx, request: Req, status: str | None = None, village: str | None = None,
+        cause: str | None = None, town: str | None = None,
+        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+    ) -> Template:
+        user = request.user
+        f = case_service.CaseFilter(status=status or None, village=village or None, cause=cause or None,
+                                    town=town or None, limit=PAGE_SIZE, cursor=cursor or None)
+        with ctx.db.read() as session:
+            rows, next_cursor = case_service.list_cases(session, user, f)
+            cases = [case_out(c) for c in rows]
+            villages = session.execute(_scope(select(Case.town, Case.village).distinct()
+                                              .order_by(Case.town, Case.village), user)).tuples().all()
+        filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or ""}
+        return page(request, "cases.html", cases=cases, next_cursor=next_cursor, cursor=cursor, filters=filters,
+                    villages=villages, statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
+                    causes=list(CAUSES.items()))
+
+    @get("/{case_id:str}", opt=ANY)
+    def show(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return render_case(request, ctx, case_id)
+
+    @get("/{case_id:str}/evidence/{sha256:str}", opt=EVIDENCE_READERS)
+    def evidence_file(self, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
+                      request: Req) -> Response[bytes]:
+        with ctx.db.read() as session:
+            case = load_case(session, case_id, request.user)
+            ev = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha256))
+        path = ctx.settings.evidence_dir / sha256[:2] / sha256
+        if ev is None or not path.is_file():
+            raise NotFound("no such evidence")
+        return Response(content=path.read_bytes(), media_type=ev.content_type,
+                        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+    @post("/{case_id:str}/screening", opt=CLERK, status_code=303)
+    def screening(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        decision = clean(data.get("decision"))
+        reason = clean(data.get("reason"))
+        fields = ("decision", "reason")
+        try:
+            if decision not in ("pass", "reject"):
+                raise ValidationFailed.one("decision", "must be pass or reject")
+            with ctx.db.begin() as session:
+                case_service.screen(session, case_id, decision=decision, reason=reason, principal=request.user,
+                                    clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422,
+                               forms={"screening": form_state(data, exc, fields)})
+        except InvalidState as exc:
+            return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
+        return see_other(f"/cases/{case_id}", done="screened")
+
+    @post("/{case_id:str}/review", opt={"roles": notice_service.REVIEW_ROLES}, status_code=303)
+    def village_review(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        fields = ("held_on", "result", "note")
+        problems: list[Any] = []
+        held_on = parse_day(data.get("held_on"), "held_on", problems)
+        result = clean(data.get("result"))
+        if result not in ("pass", "fail"):
+            problems.append(ValidationFailed.one("result", "must be pass or fail").errors[0])
+        try:
+            if problems or held_on is None:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                notice_service.record_review(session, case_id, held_on=held_on, result=result,
+                                             note=clean(data.get("note")), principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422, forms={"review": form_state(data, exc, fields)})
+        except InvalidState as exc:
+            return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
+        return see_other(f"/cases/{case_id}", done="review")

@@ -1,0 +1,239 @@
+"""The town clerk's pages: entering an application, and public notices (posting, objections, closing, the .docx)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from litestar import Controller, Response
+from litestar.params import Parameter, URLEncodedBody
+from litestar.response import Template
+from sqlalchemy import func, select
+
+from ..documents.notice import render_notice_html
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..http import Ctx, get, post
+from ..notices import service as notice_service
+from ..referrals import service as referral_service
+from ..referrals.parsing import parse_application
+from ..store.tables import Case
+from .common import (
+    ANY,
+    CLERK,
+    FormState,
+    Req,
+    clean,
+    counties_of,
+    form_state,
+    page,
+    parse_day,
+    see_other,
+    user_names,
+)
+from .labels import CAUSES, GROUPS
+
+Id = Annotated[str, Parameter(max_length=40)]
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+APPLICATION_FIELDS = ("county_code", "id_number", "name", "town", "village", "household_group", "cause", "amount",
+                      "referred_on", "household_size", "phone", "note")
+NOTICE_FIELDS = ("county_code", "town", "village", "posted_on", "issuing_body", "objection_place", "objection_phone",
+                 "number")
+
+
+def _application_form(request: Req, ctx: Any, state: FormState, status_code: int = 200) -> Template:
+    with ctx.db.read() as session:
+        counties = counties_of(session, request.user)
+    return page(request, "application.html", status_code=status_code, form=state, counties=counties,
+                groups=list(GROUPS.items()), causes=list(CAUSES.items()))
+
+
+class ApplicationPages(Controller):
+    path = "/applications"
+
+    @get("/new", opt=CLERK)
+    def new(self, ctx: Ctx, request: Req) -> Template:
+        counties = request.user.counties
+        state = FormState(values={"referred_on": ctx.clock.today().isoformat(),
+                                  "county_code": counties[0] if len(counties) == 1 else ""})
+        return _application_form(request, ctx, state)
+
+    @post("/new", opt=CLERK, status_code=303)
+    def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        payload: dict[str, Any] = {}
+        problems: list[FieldError] = []
+        for name in APPLICATION_FIELDS:
+            value = clean(data.get(name))
+            if not value:
+                continue
+            if name == "id_number":
+                value = "".join(value.split()).upper()
+            if name == "household_size":
+                if not value.isdigit():
+                    problems.append(FieldError(name, "must be a whole number"))
+                    continue
+                payload[name] = int(value)
+                continue
+            payload[name] = value
+        try:
+            # The form's own problems and the row's (a pure check) are shown together, before anything is stored.
+            try:
+                parse_application({k: v for k, v in payload.items() if k != "county_code"}, today=ctx.clock.today())
+            except ValidationFailed as exc:
+                problems += exc.errors
+            if problems:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                result = referral_service.enter_application(session, vault=ctx.vault, payload=payload,
+                                                            principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _application_form(request, ctx, form_state(data, exc, APPLICATION_FIELDS), status_code=422)
+        return see_other(f"/cases/{result.case_ids[0]}", done="merged" if result.merged else "application")
+
+
+def _awaiting(session: Any, user: Any) -> list[tuple[str, str, str, int]]:
+    """(county, town, village, cases) of reviewed cases that no notice lists yet."""
+    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == "reviewed")
+            .group_by(Case.county_code, Case.town, Case.village).order_by(Case.county_code, Case.town, Case.village))
+    if user.counties:
+        stmt = stmt.where(Case.county_code.in_(user.counties))
+    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
+
+
+def _notice_form(request: Req, ctx: Any, state: FormState, status_code: int = 200) -> Template:
+    with ctx.db.read() as session:
+        counties = counties_of(session, request.user)
+        awaiting = _awaiting(session, request.user)
+    return page(request, "notice_new.html", status_code=status_code, form=state, counties=counties,
+                awaiting=awaiting)
+
+
+def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 200,
+                  forms: dict[str, FormState] | None = None, message: str | None = None) -> Template:
+    today = ctx.clock.today()
+    with ctx.db.read() as session:
+        notice = notice_service.load_notice(session, notice_id, request.user)
+        items = list(notice.items)
+        objections = notice_service.objections_of(session, notice.id)
+        statuses = dict(session.execute(select(Case.id, Case.status)
+                                        .where(Case.id.in_([i.case_id for i in items]))).tuples().all())
+        preview = render_notice_html(notice_service.notice_document(notice))
+        names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections)])
+    open_objections = sum(o.status == "open" for o in objections)
+    can_close = notice.status == "open" and today > notice.ends_on and not open_objections
+    return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
+                statuses=statuses, preview=preview, names=names, forms=forms or {}, message=message, today=today,
+                open_objections=open_objections, can_close=can_close, received_default=min(today, notice.ends_on),
+                clerk=request.user.has("town_clerk"))
+
+
+class NoticePages(Controller):
+    path = "/notices"
+
+    @get("/", opt=ANY)
+    def list_notices(self, ctx: Ctx, request: Req, status: Literal["open", "closed"] | None = None) -> Template:
+        with ctx.db.read() as session:
+            notices = notice_service.list_notices(session, request.user, status=status, limit=200)
+            awaiting = _awaiting(session, request.user) if request.user.has("town_clerk") else []
+        return page(request, "notices.html", notices=notices, awaiting=awaiting, status=status or "",
+                    today=ctx.clock.today())
+
+    @get("/new", opt=CLERK)
+    def new(self, ctx: Ctx, request: Req, county_code: str | None = None, town: str | None = None,
+            village: str | None = None) -> Template:
+        counties = request.user.counties
+        values = {"county_code": county_code or (counties[0] if len(counties) == 1 else ""), "town": town or "",
+                  "village": village or "", "posted_on": ctx.clock.today().isoformat()}
+        return _notice_form(request, ctx, FormState(values=values))
+
+    @post("/new", opt=CLERK, status_code=303)
+    def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        problems: list[FieldError] = []
+        posted_on = parse_day(data.get("posted_on"), "posted_on", problems)
+        county = clean(data.get("county_code"))
+        if not county:
+            problems.append(FieldError("county_code", "required"))
+        if not clean(data.get("town")):
+            problems.append(FieldError("town", "required"))
+        try:
+            if problems or posted_on is None:
+                raise ValidationFailed(problems)
+            req = notice_service.NoticeRequest(
+                county_code=county, town=clean(data.get("town")), village=clean(data.get("village")) or None,
+                posted_on=posted_on, issuing_body=clean(data.get("issuing_body")) or None,
+                objection_place=clean(data.get("objection_place")) or None,
+                objection_phone=clean(data.get("objection_phone")) or None, number=clean(data.get("number")) or None)
+            with ctx.db.begin() as session:
+                notice = notice_service.post_notice(session, req, principal=request.user, clock=ctx.clock)
+                notice_id = notice.id
+        except ValidationFailed as exc:
+            return _notice_form(request, ctx, form_state(data, exc, NOTICE_FIELDS), status_code=422)
+        except InvalidState as exc:
+            state = form_state(data, None, NOTICE_FIELDS)
+            state.general.append(exc.detail)
+            return _notice_form(request, ctx, state, status_code=409)
+        return see_other(f"/notices/{notice_id}", done="notice")
+
+    @get("/{notice_id:str}", opt=ANY)
+    def show(self, notice_id: Id, ctx: Ctx, request: Req) -> Template:
+        return render_notice(request, ctx, notice_id)
+
+    @get("/{notice_id:str}/document", opt=ANY)
+    def document(self, notice_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
+        """The .docx exactly as it was rendered when the notice was posted."""
+        with ctx.db.read() as session:
+            notice = notice_service.load_notice(session, notice_id, request.user)
+            content, title, sha = notice.document, notice.title, notice.document_sha256
+        disposition = f"attachment; filename=\"notice-{notice_id}.docx\"; filename*=UTF-8''{quote(title + '.docx')}"
+        return Response(content=content, media_type=DOCX, headers={"Content-Disposition": disposition,
+                                                                   "ETag": f'"{sha}"'})
+
+    @post("/{notice_id:str}/objections", opt=CLERK, status_code=303)
+    def record_objection(self, notice_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        fields = ("case_id", "received_on", "summary")
+        problems: list[FieldError] = []
+        received_on = parse_day(data.get("received_on"), "received_on", problems)
+        try:
+            if problems or received_on is None:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                notice_service.record_objection(session, notice_id, case_id=clean(data.get("case_id")),
+                                                received_on=received_on, summary=clean(data.get("summary")),
+                                                principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_notice(request, ctx, notice_id, status_code=422,
+                                 forms={"objection": form_state(data, exc, fields)})
+        except InvalidState as exc:
+            return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
+        return see_other(f"/notices/{notice_id}", done="objection")
+
+    @post("/{notice_id:str}/close", opt=CLERK, status_code=303)
+    def close(self, notice_id: Id, ctx: Ctx, request: Req) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                notice_service.close_notice(session, notice_id, principal=request.user, clock=ctx.clock)
+        except InvalidState as exc:
+            return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
+        return see_other(f"/notices/{notice_id}", done="closed")
+
+
+class ObjectionPages(Controller):
+    path = "/objections"
+
+    @post("/{objection_id:str}/resolution", opt=CLERK, status_code=303)
+    def resolve(self, objection_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        with ctx.db.read() as session:
+            _, notice = notice_service.load_objection(session, objection_id, request.user)
+            notice_id = notice.id
+        outcome = clean(data.get("outcome"))
+        try:
+            if outcome not in ("upheld", "dismissed"):
+                raise ValidationFailed.one("outcome", "must be upheld or dismissed")
+            with ctx.db.begin() as session:
+                notice_service.resolve_objection(session, objection_id, outcome=outcome, note=clean(data.get("note")),
+                                                 principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            state = form_state(data, exc, ("outcome", "note"))
+            return render_notice(request, ctx, notice_id, status_code=422, forms={f"resolve-{objection_id}": state})
+        except InvalidState as exc:
+            return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
+        return see_other(f"/notices/{notice_id}", done="resolved")

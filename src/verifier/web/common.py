@@ -1,0 +1,190 @@
+"""What every page shares: the navigation, rendering with the user and the form state, redirects, form errors."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeAlias
+from urllib.parse import urlencode
+
+from litestar import Request
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..domain.errors import FieldError, ValidationFailed
+from ..store.tables import User
+from . import labels
+
+Req: TypeAlias = Request[Principal, Any, Any]
+
+ANY: dict[str, Any] = {"roles": "any"}
+PUBLIC: dict[str, Any] = {"public": True}
+CLERK: dict[str, Any] = {"roles": ("town_clerk",)}
+SUPERVISOR: dict[str, Any] = {"roles": ("insurer_supervisor",)}
+OFFICER: dict[str, Any] = {"roles": ("field_officer",)}
+IMPORTERS: dict[str, Any] = {"roles": ("insurer_supervisor", "county_reviewer")}
+AUDIT_READERS: dict[str, Any] = {"roles": ("auditor", "county_reviewer", "admin")}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str | None  # None: a page still being built; shown greyed out so users know it is coming
+    roles: tuple[str, ...] | str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("首页", "/", "any"),
+    NavItem("我的走访", "/visits", ("field_officer",)),
+    NavItem("案件", "/cases", "any"),
+    NavItem("录入申请", "/applications/new", ("town_clerk",)),
+    NavItem("公示", "/notices", ("town_clerk", "insurer_supervisor", "county_reviewer", "auditor", "admin")),
+    NavItem("排期", "/schedule", ("insurer_supervisor",)),
+    NavItem("导入监测信息", "/referrals/import", ("insurer_supervisor", "county_reviewer")),
+    # Payments and sampling pages come with their services: give them an href here when they exist.
+    NavItem("支付批次", None, ("insurer_claims", "finance", "county_reviewer")),
+    NavItem("抽样复核", None, ("county_reviewer",)),
+    NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
+)
+
+
+def nav_for(user: Principal | None) -> list[NavItem]:
+    if user is None:
+        return []
+    return [n for n in NAV if n.roles == "any" or user.has(*n.roles)]
+
+
+DONE_MESSAGES = {
+    "application": "申请已录入，已生成新案件。",
+    "merged": "申请已录入，并入该户已有的案件。",
+    "screened": "初筛结果已保存。",
+    "review": "村级评议已记录。",
+    "scheduled": "走访已安排。",
+    "determined": "认定结果已确认。",
+    "check": "入户核查已提交。",
+    "already": "这份核查此前已提交成功（重复提交未再保存），以下是已保存的内容。",
+    "notice": "公示已发布。",
+    "objection": "异议已登记。",
+    "resolved": "异议已处理。",
+    "closed": "公示已结束，名单内案件转为待支付。",
+    "plan": "排期已应用。",
+}
+
+
+def current_user(request: Request[Any, Any, Any]) -> Principal | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, Principal) else None
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@dataclass
+class FormState:
+    """What was typed (to show it again) and what is wrong with it, per field and in general."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def add(self, field_name: str, message: str) -> None:
+        self.errors.setdefault(field_name, []).append(message)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.general)
+
+    def value(self, name: str, default: Any = "") -> Any:
+        return self.values.get(name, default)
+
+
+def form_state(values: Mapping[str, Any] | None = None, exc: ValidationFailed | None = None,
+               fields: Iterable[str] = (), rename: Mapping[str, str] | None = None) -> FormState:
+    """The form's state after `exc`: each error under its field when the form has that field, otherwise general."""
+    state = FormState(values={k: v for k, v in (values or {}).items() if isinstance(v, str)})
+    known = set(fields)
+    for e in (exc.errors if exc else []):
+        add_error(state, e, known, rename or {})
+    return state
+
+
+def add_error(state: FormState, e: FieldError, known: set[str], rename: Mapping[str, str]) -> None:
+    name = rename.get(e.field, e.field)
+    message = labels.message_zh(e.message)
+    if name in known:
+        state.add(name, message)
+    else:
+        state.general.append(f"{labels.field_label(name)}：{message}")
+
+
+def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
+    user = current_user(request)
+    done = request.query_params.get("done")
+    return Template(
+        template_name=template,
+        status_code=status_code,
+        media_type="text/html",  # whatever the handler's declared return type
+        context={"user": user, "nav": nav_for(user), "path": request.url.path,
+                 "done": DONE_MESSAGES.get(done or ""), "role_labels": labels.ROLE_LABELS, "blank": FormState(),
+                 **context},
+    )
+
+
+def see_other(path: str, **query: Any) -> Redirect:
+    """After a successful POST: 303 to the page showing the result (a reload does not post again)."""
+    q = {k: v for k, v in query.items() if v is not None}
+    return Redirect(path=path + (("?" + urlencode(q)) if q else ""), status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+def clean(value: Any) -> str:
+    """A typed value, trimmed, with full-width digits and letters folded (phones type them with some IMEs)."""
+    if not isinstance(value, str):
+        return ""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def parse_day(value: Any, field_name: str, problems: list[FieldError], *, required: bool = True) -> date | None:
+    text = clean(value)
+    if not text:
+        if required:
+            problems.append(FieldError(field_name, "required"))
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(FieldError(field_name, "must be a date"))
+        return None
+
+
+def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {uid: name for uid, name in rows}
+
+
+def field_officers(session: Session, county_code: str) -> list[User]:
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
+    return [u for u in users if "field_officer" in u.roles and (not u.counties or county_code in u.counties)]
+
+
+def counties_of(session: Session, user: Principal) -> list[str]:
+    """The counties a user may pick from: their own, or every county under a contract when unrestricted."""
+    if user.counties:
+        return list(user.counties)
+    from ..store.contracts import all_contracts
+
+    return sorted({c for contract in all_contracts(session) for c in contract.county_codes})

@@ -1,0 +1,88 @@
+"""Errors on pages: not logged in → the login page; anything else → a Chinese error page with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Redirect
+from sqlalchemy.exc import DataError, IntegrityError
+
+from ..domain.errors import DomainError, ValidationFailed
+from . import labels
+from .common import is_htmx, page
+
+TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "当前状态不允许此操作", 422: "填写有误"}
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating: it names text/html (a script's `*/*` gets problem details, as from the API)."""
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
+
+
+def not_logged_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    """A page asked for without a (valid) login: go to the login page, and come back afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    login = "/login?" + urlencode({"next": target}) if target != "/" else "/login"
+    if is_htmx(request):
+        return Response(content="", status_code=401, headers={"HX-Redirect": login})
+    if _wants_html(request):
+        return Redirect(path=login, status_code=303 if request.method != "GET" else 302)
+    return ProblemDetailsException(status_code=401, title=str(exc.detail), detail=str(exc.detail)).to_response(request)
+
+
+def error_page(request: Request[Any, Any, Any], status: int, message: str, details: list[str] | None = None) -> Response[Any]:
+    if not _wants_html(request):
+        return ProblemDetailsException(status_code=status, title=TITLES.get(status, "错误"), detail=message).to_response(request)
+    return page(request, "error.html", status_code=status, status=status, title=TITLES.get(status, "出错了"),
+                message=message, details=details or [])
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, PermissionDeniedException):
+        if "CSRF" in str(exc.detail):
+            message = "表单已过期或来源不明，未被受理。请返回上一页、刷新后重新提交。"
+        else:
+            message = "您的角色不能使用此功能。"
+    elif isinstance(exc, NotFoundException):
+        message = "没有找到这个页面。"
+    elif isinstance(exc, ValidationException):
+        message = "请求参数有误。"
+    else:
+        message = str(exc.detail)
+    return error_page(request, status, message)
+
+
+def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    details = []
+    if isinstance(exc, ValidationFailed):
+        details = [f"{labels.field_label(e.field)}：{labels.message_zh(e.message)}" for e in exc.errors]
+    message = labels.message_zh(exc.detail) if not isinstance(exc, ValidationFailed) else "提交的内容有误。"
+    return error_page(request, exc.status, message, details)
+
+
+def database_refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, IntegrityError):  # a race lost to another writer: the constraints are the truth
+        return error_page(request, 409, "与他人同时提交的操作冲突，未保存。请刷新页面后重试。")
+    return error_page(request, 422, "有内容无法保存（过长或含有不可用的字符），请检查后重试。")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    IntegrityError: database_refused,
+    DataError: database_refused,
+    NotAuthorizedException: not_logged_in,
+    PermissionDeniedException: http_error,
+    NotFoundException: http_error,
+    ValidationException: http_error,
+    DomainError: domain_error,
+}

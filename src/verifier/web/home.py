@@ -1,0 +1,148 @@
+"""Logging in and out with a cookie, and the home page: per role, what the user can do and how much is waiting."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from litestar import Controller, Request
+from litestar.datastructures import Cookie
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import TOKEN_LIFETIME, Principal
+from ..accounts.passwords import hash_password, verify_password
+from ..audit import log as audit_log
+from ..audit.checkpoints import latest_checkpoint
+from ..cases.service import count_by_status
+from ..http import Ctx, get, post
+from ..notices.models import Notice, Objection
+from ..store.tables import Case, User, Visit
+from .common import ANY, PUBLIC, Req, page, safe_next
+from .labels import STATUS_LABELS
+from .security import LOGIN_FORM
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to spend the same time on an unknown username as on a known one (no user enumeration by timing)."""
+    return hash_password("no such user: " + secrets.token_hex(8))
+
+
+class LoginPages(Controller):
+    path = "/"
+
+    @get("/login", opt=PUBLIC)
+    def login_form(self, request: Request[Any, Any, Any], next: str | None = None) -> Template:
+        return page(request, "login.html", next=safe_next(next), username="", failed=False)
+
+    @post("/login", opt=LOGIN_FORM, status_code=303)
+    def login(self, ctx: Ctx, request: Request[Any, Any, Any],
+              data: URLEncodedBody[dict[str, Any]]) -> Any:
+        username = str(data.get("username") or "").strip()
+        password = str(data.get("password") or "")
+        target = safe_next(str(data.get("next") or ""))
+        with ctx.db.read() as session:
+            user = session.scalar(select(User).where(User.username == username)) if username else None
+            stored = user.password_hash if user is not None and user.active else _dummy_hash()
+            ok = verify_password(password, stored) and user is not None and user.active
+        if not ok or user is None:
+            # The form again, with the message (200: a page answering a form, like any other re-shown form).
+            return page(request, "login.html", next=target, username=username, failed=True)
+        auth = request.app.state.auth
+        token = auth.create_token(identifier=user.id, token_expiration=TOKEN_LIFETIME)
+        cookie = Cookie(key=auth.key, value=token, path="/", httponly=True, secure=auth.secure,
+                        samesite=auth.samesite, max_age=int(TOKEN_LIFETIME.total_seconds()))
+        return Redirect(path=target, status_code=303, cookies=[cookie])
+
+    @get("/logout", opt=PUBLIC)
+    def logout_form(self, request: Request[Any, Any, Any]) -> Template:
+        return page(request, "logout.html")
+
+    @post("/logout", opt=LOGIN_FORM, status_code=303)
+    def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        auth = request.app.state.auth
+        gone = Cookie(key=auth.key, value="", path="/", httponly=True, secure=auth.secure, samesite=auth.samesite,
+                      max_age=0, expires=0)
+        return Redirect(path="/login", status_code=303, cookies=[gone])
+
+
+def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
+    """The user's active visits to cases still waiting for their check, in their counties."""
+    stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
+    if user.counties:
+        stmt = stmt.where(Case.county_code.in_(user.counties))
+    return [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
+
+
+def _open_objections(session: Session, user: Principal) -> int:
+    stmt = select(func.count()).select_from(Objection).join(Notice, Notice.id == Objection.notice_id) \
+        .where(Objection.status == "open")
+    if user.counties:
+        stmt = stmt.where(Notice.county_code.in_(user.counties))
+    return session.scalar(stmt) or 0
+
+
+def _open_notices(session: Session, user: Principal) -> int:
+    stmt = select(func.count()).select_from(Notice).where(Notice.status == "open")
+    if user.counties:
+        stmt = stmt.where(Notice.county_code.in_(user.counties))
+    return session.scalar(stmt) or 0
+
+
+def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
+    """The cards of the home page: one per thing the user does, with how many are waiting."""
+    counts = count_by_status(session, user)
+    cards: list[dict[str, Any]] = []
+
+    def card(title: str, href: str | None, count: int | None = None, note: str = "") -> None:
+        cards.append({"title": title, "href": href, "count": count, "note": note})
+
+    if user.has("field_officer"):
+        visits = officer_visits(session, user)
+        card("今天的走访", "/visits", sum(v.visit_on == today for v, _ in visits), "今天安排给您的入户核查")
+        card("逾期未核查", "/visits", sum(v.visit_on < today for v, _ in visits), "走访日期已过、尚未录入核查结果")
+        card("之后的走访", "/visits", sum(v.visit_on > today for v, _ in visits))
+    if user.has("town_clerk"):
+        card("录入农户申请", "/applications/new", None, "农户到村委会提出的申请")
+        card("待初筛", "/cases?status=received", counts.get("received", 0))
+        card("待村级评议", "/cases?status=determined", counts.get("determined", 0))
+        card("待公示", "/notices", counts.get("reviewed", 0), "已通过村级评议、尚未公示的案件")
+        card("公示中", "/notices?status=open", _open_notices(session, user))
+        card("待处理异议", "/notices?status=open", _open_objections(session, user))
+    if user.has("insurer_supervisor"):
+        card("待排期", "/schedule", counts.get("screened", 0), "已通过初筛、等待安排入户核查")
+        card("已排期待核查", "/cases?status=scheduled", counts.get("scheduled", 0))
+        card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
+    if user.has("insurer_supervisor", "county_reviewer"):
+        card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
+    if user.has("insurer_claims", "finance"):
+        card("待支付", "/cases?status=ready_to_pay", counts.get("ready_to_pay", 0), "支付批次功能即将上线")
+        card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
+    if user.has("county_reviewer"):
+        card("抽样复核", None, None, "即将上线")
+    if user.has("auditor", "county_reviewer", "admin"):
+        latest = latest_checkpoint(session)
+        card("审计日志", "/audit", audit_log.tree_size(session),
+             f"最新签名检查点覆盖 {latest.tree_size} 条记录" if latest else "尚无签名检查点")
+    return cards
+
+
+class HomePage(Controller):
+    path = "/"
+
+    @get("/", opt=ANY)
+    def home(self, ctx: Ctx, request: Req) -> Template:
+        user = request.user
+        today = ctx.clock.today()
+        with ctx.db.read() as session:
+            cards = _tasks(session, user, today)
+            counts = count_by_status(session, user)
+        summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
+        return page(request, "home.html", cards=cards, summary=summary, today=today,
+                    roles=list(user.roles))

@@ -1,0 +1,199 @@
+"""What the pages call things, in Chinese: codes to labels, and the services' (English) messages to Chinese.
+
+The services speak English in their errors (the API's callers are programs); the pages translate the messages
+they know and show any other one as it is, so nothing is ever hidden from the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..accounts.service import ROLE_LABELS_ZH
+from ..documents.notice import CAUSE_LABELS
+from ..domain.lifecycle import STATUS_LABELS_ZH
+
+ROLE_LABELS = dict(ROLE_LABELS_ZH)
+STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
+CAUSES = dict(CAUSE_LABELS)
+GROUPS = {"exited_low_standard": "非高标准脱贫户", "low_income": "非贫低收入户"}
+RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
+LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
+SOURCES = {"medical_insurance": "医保部门", "housing": "住建部门", "market_regulation": "市场监管部门",
+           "bank": "银行", "vehicle": "车辆登记", "other": "其他"}
+FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
+CHANNELS = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
+            "education": "教育局", "application": "农户申请"}
+RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
+REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
+NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
+ITEM_STATUS = {"listed": "公示中", "cleared": "公示无异议", "withdrawn": "已撤下（异议成立）"}
+OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
+INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
+                 "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
+RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "教育支出", "disaster_loss": "灾害损失"}
+
+ACTIONS = {
+    "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
+    "case.record_check": "录入入户核查", "case.determine_eligible": "认定符合条件",
+    "case.determine_ineligible": "认定不符合条件", "case.review_pass": "村级评议通过",
+    "case.review_fail": "村级评议未通过", "case.post_notice": "进入公示", "case.objection_upheld": "异议成立，退回重新核查",
+    "case.close_notice": "公示结束，待支付", "case.add_to_batch": "加入支付批次",
+    "case.remove_from_batch": "移出支付批次", "case.payment_succeeded": "支付成功", "case.payment_failed": "支付失败",
+    "case.payee_corrected": "更正收款信息", "case.withdraw": "撤回",
+    "evidence.upload": "上传佐证材料", "objection.record": "登记异议", "objection.resolve": "处理异议",
+    "notice.post": "发布公示", "notice.close": "结束公示", "referrals.application": "录入农户申请",
+    "referrals.import": "导入监测信息",
+}
+
+FIELD_LABELS = {
+    "visited_on": "核查日期", "officers": "核查人员", "members": "家庭成员", "photos": "照片", "evidence": "照片",
+    "payee.account_name": "收款人", "payee.bank": "开户银行", "payee.account_number": "银行账号",
+    "stable_income": "稳定收入来源", "note": "备注", "decision": "初筛结论", "reason": "原因",
+    "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",
+    "county_code": "县（区）", "received_on": "收到日期", "summary": "异议内容", "case_id": "案件", "outcome": "处理结果",
+    "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "channel": "来源渠道",
+    "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
+    "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
+    "tree_size": "树大小", "index": "序号",
+    **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
+    **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
+}
+
+
+def _status(m: re.Match[str]) -> str:
+    return STATUS_LABELS.get(m.group(1), m.group(1))
+
+
+def _row(m: re.Match[str]) -> str:
+    return str(int(m.group(1)) + 1)
+
+
+# (pattern, Chinese or a function of the match); the first full match wins.
+_MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
+    (r"required(, but empty)?", "必填"),
+    (r"must not be empty", "不能为空"),
+    (r"say what the objection is about", "请填写异议内容"),
+    (r".* is in the future", "不能晚于今天"),
+    (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
+    (r"visit \S+ is after the due date (\S+)", lambda m: f"不能晚于核查期限 {m.group(1)}"),
+    (r"\S+ is before the home check of (\S+)", lambda m: f"不能早于入户核查日期 {m.group(1)}"),
+    (r"\S+ is before the notice was posted on (\S+)", lambda m: f"不能早于公示发布日期 {m.group(1)}"),
+    (r"\S+ is after the notice period ended on (\S+)", lambda m: f"公示期已于 {m.group(1)} 结束"),
+    (r"\S+ is before the village review of (\d+) of its cases \(the last held on (\S+)\)",
+     lambda m: f"早于其中 {m.group(1)} 户的村级评议日期（最晚 {m.group(2)}）"),
+    (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
+    (r"money must be .*", "请填写金额（元），如 1200.50"),
+    (r"must not be negative.*", "不能为负数"),
+    (r"must be 18 characters, got (\d+)", lambda m: f"应为 18 位，现为 {m.group(1)} 位"),
+    (r"must be a string of 18 characters", "应为 18 位身份证号"),
+    (r"the first 17 characters must be digits", "前 17 位应为数字"),
+    (r"the last character must be a digit or X", "最后一位应为数字或 X"),
+    (r"region code \S+ is not valid.*", "地区码无效"),
+    (r"birth date \S+ is not a date", "出生日期无效"),
+    (r"birth date \S+ is before 1900", "出生日期早于 1900 年"),
+    (r"birth date \S+ is in the future", "出生日期晚于今天"),
+    (r"check digit should be (\S+), not \S+", lambda m: f"校验位应为 {m.group(1)}，请核对"),
+    (r"the same ID number as members\[(\d+)\]", lambda m: f"与第 {_row(m)} 名成员的身份证号重复"),
+    (r"this person is recorded in another household", "此人已登记在其他家庭"),
+    (r"at least one household member", "至少填写一名家庭成员"),
+    (r"exactly one member is the household head, found (\d+)", lambda m: f"须有且只有一名户主（现有 {m.group(1)} 名）"),
+    (r"one of head, .*", "请选择与户主关系"),
+    (r"one of full, .*", "请选择劳动能力"),
+    (r"8 to 30 digits", "应为 8 至 30 位数字"),
+    (r"a home check is made by two different officers", "入户核查须由两名不同的核查员进行"),
+    (r"'?(.*?)'? is not assigned to this case", "不是本案的核查人员"),
+    (r"the officer recording the check must be one of its two officers", "录入人须是两名核查员之一"),
+    (r"no such file was uploaded for this case", "照片未上传成功，请重新选择"),
+    (r"the file is empty", "文件为空"),
+    (r"the file is \d+ bytes; at most (\d+) are accepted", lambda m: f"文件过大（最大 {int(m.group(1)) // 1048576} MB）"),
+    (r"only JPEG, PNG, WebP photos and PDF scans are accepted", "只接受 JPEG、PNG、WebP 照片或 PDF 扫描件"),
+    (r"the file says it is .* but its content is .*", "文件类型与内容不符"),
+    (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
+    (r"a failed review needs the reason the villagers gave", "未通过时须填写村民代表的意见"),
+    (r"must be pass or reject", "请选择通过或不通过"),
+    (r"must be pass or fail", "请选择通过或未通过"),
+    (r"must be upheld or dismissed", "请选择异议成立或不成立"),
+    (r"'?(.*?)'? is not a field officer of county (\d+)", lambda m: f"不是 {m.group(2)} 的核查员"),
+    (r"exactly two officers are needed, got \d+", "须选择两名核查员"),
+    (r"the two officers must be different people", "两名核查员不能是同一人"),
+    (r"a vehicle is needed", "请填写车辆"),
+    (r"officer \S+ already has (\d+) visits on (\S+) \(capacity (\d+)\)",
+     lambda m: f"该核查员 {m.group(2)} 已有 {m.group(1)} 户走访（每日最多 {m.group(3)} 户）"),
+    (r"vehicle (\S+) already carries .* on (\S+)", lambda m: f"车辆 {m.group(1)} 在 {m.group(2)} 已安排给其他核查员"),
+    (r"officer \S+ already travels in vehicle (\S+) on (\S+)", lambda m: f"该核查员 {m.group(2)} 已乘坐车辆 {m.group(1)}"),
+    (r"plan between 1 and 60 days", "排期天数应在 1 至 60 天之间"),
+    (r"must be between 1 and (\d+)", lambda m: f"应在 1 至 {m.group(1)} 之间"),
+    (r"no case of (.*) passed village review and awaits a notice", lambda m: f"{m.group(1)}没有已通过村级评议、待公示的案件"),
+    (r"contract \S+ posts one notice per village: name the village", "按合同每个村单独公示：请填写村名"),
+    (r"case '(.*)' is not on this notice", "该案件不在本次公示名单中"),
+    (r"unknown channel .*", "请选择来源渠道"),
+    (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
+    (r"the file has no rows.*", "文件没有数据行"),
+    (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
+    (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
+    (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
+    (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
+    (r"must be a whole number.*", "应为整数"),
+    (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日"),
+    # states (409)
+    (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
+     lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
+    (r"the case has no home check yet", "案件还没有入户核查记录"),
+    (r"the notice is closed: it takes no more objections", "公示已结束，不再受理异议"),
+    (r"an objection against this case was already upheld: it is no longer on the notice", "该案件的异议已成立，已撤出公示"),
+    (r"the objection was already resolved \((\w+)\)", lambda m: f"该异议已处理（{OBJECTION_STATUS.get(m.group(1), m.group(1))}）"),
+    (r"the notice is already closed", "公示已结束"),
+    (r"the notice period runs until (\S+): it can be closed from (\S+)",
+     lambda m: f"公示期至 {m.group(1)}，{m.group(2)} 起方可结束公示"),
+    (r"(\d+) objection\(s\) against this notice are still open: resolve them first",
+     lambda m: f"还有 {m.group(1)} 条异议未处理，请先处理异议"),
+    (r"no case '.*' assigned to you", "该案件未分配给您"),
+    (r"no (?:such )?case.*", "案件不存在"),
+    (r"no (?:such )?notice.*", "公示不存在"),
+    (r"no objection.*", "异议不存在"),
+    (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
+]]
+
+
+def message_zh(message: str) -> str:
+    """The Chinese for a service message, or the message itself when it is not one we know."""
+    text = message.strip()
+    for pattern, zh in _MESSAGES:
+        m = pattern.fullmatch(text)
+        if m:
+            return zh if isinstance(zh, str) else zh(m)
+    return text
+
+
+def field_label(field: str) -> str:
+    m = re.fullmatch(r"members\[(\d+)\]\.?(\w*)", field)
+    if m:
+        part = {"name": "姓名", "id_number": "身份证号", "relation": "关系", "labour": "劳动能力"}.get(m.group(2), "")
+        return f"第 {int(m.group(1)) + 1} 名成员{part}"
+    return FIELD_LABELS.get(field, field)
+
+
+_PCI = r"per-capita net income (\S+) is (at or below|above) the income line (\S+)"
+_BURDEN = r"rigid expenditure (\S+) (exceeds|does not exceed) (\S+) times household net income (\S+)"
+
+
+def reason_zh(reason: str | None) -> str:
+    """The determination's reason (written by the eligibility rule in English) in Chinese."""
+    if not reason:
+        return ""
+    text = reason.strip()
+    m = re.fullmatch(_PCI + r"(?:(, and the household has a stable income source)|, (but the household has no stable "
+                     r"income source and|and) " + _BURDEN + r")?", text)
+    if not m:
+        return message_zh(text)
+    pci, side, line = m.group(1), m.group(2), m.group(3)
+    out = f"人均纯收入 {pci} 元，{'不高于' if side == 'at or below' else '高于'}收入线 {line} 元"
+    if m.group(4):
+        out += "，且家庭有稳定收入来源"
+    elif m.group(5):
+        spent, verb, ratio, net = m.group(6), m.group(7), m.group(8), m.group(9)
+        if m.group(5).startswith("but"):
+            out += "，但家庭无稳定收入来源"
+        out += f"，刚性支出 {spent} 元{'超过' if verb == 'exceeds' else '未超过'}家庭纯收入 {net} 元的 {ratio} 倍"
+    return out

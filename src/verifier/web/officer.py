@@ -1,0 +1,262 @@
+"""The field officer's pages, made for a phone in a village: the visits assigned to them and the home check form.
+
+The check form works without JavaScript (a fixed number of member rows; blank rows are ignored). Photos are stored
+as soon as they arrive, before the rest of the form is checked, so a form sent back for a typing mistake never
+asks for the photos again over a poor connection: they come back as hidden hashes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.datastructures import UploadFile
+from litestar.params import MultipartBody, Parameter
+from litestar.response import Template
+from sqlalchemy import select
+
+from ..cases.service import active_visit
+from ..cases.workflow import load_case
+from ..checks import service as check_service
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.income import HouseholdIncome, RigidExpenditure
+from ..domain.money import parse_yuan
+from ..http import Ctx, get, post
+from ..store.tables import Case, Member
+from . import labels
+from .common import (
+    OFFICER,
+    FormState,
+    Req,
+    add_error,
+    clean,
+    page,
+    parse_day,
+    see_other,
+    user_names,
+)
+from .home import officer_visits
+
+Id = Annotated[str, Parameter(max_length=40)]
+MEMBER_ROWS = 6
+MAX_MEMBER_ROWS = 30
+INCOME = tuple(labels.INCOME_FIELDS)
+RIGID = tuple(labels.RIGID_FIELDS)
+SOURCES = tuple(labels.SOURCES)
+_MEMBER_KEY = re.compile(r"members\[(\d{1,2})\]\.(name|id_number|relation|labour)")
+
+
+class VisitPages(Controller):
+    path = "/visits"
+
+    @get("/", opt=OFFICER)
+    def visits(self, ctx: Ctx, request: Req) -> Template:
+        today = ctx.clock.today()
+        with ctx.db.read() as session:
+            rows = officer_visits(session, request.user)
+            names = user_names(session, [o for v, _ in rows for o in v.officer_ids])
+            items = [{"visit": v, "case": c, "head": c.household.head_name,
+                      "partners": [names.get(o, o) for o in v.officer_ids if o != request.user.id]} for v, c in rows]
+        groups = [
+            ("今天", [i for i in items if i["visit"].visit_on == today]),
+            ("已过走访日期，尚未录入", [i for i in items if i["visit"].visit_on < today]),
+            ("之后", [i for i in items if i["visit"].visit_on > today]),
+        ]
+        return page(request, "visits.html", groups=groups, today=today, total=len(items))
+
+
+@dataclass
+class ParsedCheck:
+    data: check_service.CheckInput | None
+    problems: list[FieldError] = field(default_factory=list)
+    member_rows: list[int] = field(default_factory=list)  # the form row of each member sent to the service
+    sources: list[str] = field(default_factory=list)  # the source of each cross-check sent to the service
+
+
+def _money(form: Mapping[str, Any], name: str, problems: list[FieldError]) -> int:
+    text = clean(form.get(name)).replace(",", "").replace("，", "")
+    if not text:
+        return 0  # a blank amount is none of that income or cost
+    try:
+        return parse_yuan(text, name)
+    except ValidationFailed as exc:
+        problems.extend(exc.errors)
+        return 0
+
+
+def member_rows(form: Mapping[str, Any]) -> list[int]:
+    rows = {int(m.group(1)) for k in form if (m := _MEMBER_KEY.fullmatch(k))}
+    return sorted(i for i in rows if i < MAX_MEMBER_ROWS)
+
+
+def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str]) -> ParsedCheck:
+    """The form as the service's CheckInput; problems the service cannot see (money, dates) are reported here."""
+    problems: list[FieldError] = []
+    visited_on = parse_day(form.get("visited_on"), "visited_on", problems)
+    members: list[dict[str, Any]] = []
+    rows: list[int] = []
+    for i in member_rows(form):
+        name = clean(form.get(f"members[{i}].name"))
+        idn = "".join(clean(form.get(f"members[{i}].id_number")).split()).upper()
+        if not name and not idn:
+            continue  # a blank row: the form always offers a few
+        if not name:
+            problems.append(FieldError(f"members[{i}].name", "required"))
+        if not idn:
+            problems.append(FieldError(f"members[{i}].id_number", "required"))
+        members.append({"name": name, "id_number": idn, "relation": clean(form.get(f"members[{i}].relation")),
+                        "labour": clean(form.get(f"members[{i}].labour"))})
+        rows.append(i)
+    income = {k: _money(form, f"income.{k}", problems) for k in INCOME}
+    rigid = {k: _money(form, f"rigid_expenditure.{k}", problems) for k in RIGID}
+    stable = clean(form.get("stable_income"))
+    if stable not in ("yes", "no"):
+        problems.append(FieldError("stable_income", "required"))
+    payee = {k: clean(form.get(f"payee.{k}")) for k in ("account_name", "bank", "account_number")}
+    payee["account_number"] = "".join(payee["account_number"].split())
+    cross: list[dict[str, str]] = []
+    sources: list[str] = []
+    for source in SOURCES:
+        finding = clean(form.get(f"cross.{source}"))
+        if finding in ("consistent", "inconsistent"):
+            cross.append({"source": source, "finding": finding, "note": clean(form.get(f"cross.{source}.note"))})
+            sources.append(source)
+    if problems or visited_on is None:
+        return ParsedCheck(None, problems, rows, sources)
+    data = check_service.CheckInput(
+        visited_on=visited_on, officers=list(officers), members=members,
+        income=HouseholdIncome(**income), rigid=RigidExpenditure(**rigid), stable_income=stable == "yes",
+        payee=payee if any(payee.values()) else None, cross_checks=cross, evidence=list(evidence),
+        note=clean(form.get("note")),
+    )
+    return ParsedCheck(data, [], rows, sources)
+
+
+def _rename(f: FieldError, parsed: ParsedCheck) -> str:
+    """A service error's field as the form's field (the service counts only the rows it was sent)."""
+    if m := re.fullmatch(r"members\[(\d+)\](.*)", f.field):
+        k = int(m.group(1))
+        return f"members[{parsed.member_rows[k]}]{m.group(2)}" if k < len(parsed.member_rows) else "members"
+    if m := re.fullmatch(r"cross_checks\[(\d+)\].*", f.field):
+        k = int(m.group(1))
+        return f"cross.{parsed.sources[k]}" if k < len(parsed.sources) else "cross"
+    if f.field.startswith("evidence"):
+        return "photos"
+    return f.field
+
+
+def _known_fields(rows: int) -> set[str]:
+    names = {"visited_on", "members", "stable_income", "note", "photos", "cross", *(f"income.{k}" for k in INCOME),
+             *(f"rigid_expenditure.{k}" for k in RIGID), "payee.account_name", "payee.bank", "payee.account_number",
+             *(f"cross.{s}" for s in SOURCES)}
+    names |= {f"members[{i}].{p}" for i in range(rows) for p in ("name", "id_number", "relation", "labour")}
+    return names
+
+
+class CheckPages(Controller):
+    path = "/cases/{case_id:str}/check"
+
+    def _render(self, request: Req, ctx: Any, case_id: str, state: FormState | None, *, status_code: int = 200,
+                evidence: list[str] | None = None, message: str | None = None, rows: int = MEMBER_ROWS) -> Template:
+        user = request.user
+        with ctx.db.read() as session:
+            case = load_case(session, case_id, user)
+            visit = active_visit(session, case.id)
+            if visit is None or user.id not in visit.officer_ids:
+                raise NotFound(f"no case {case_id!r} assigned to you")
+            if case.status != "scheduled" and state is None:
+                raise InvalidState(f"cannot record a check for a case that is {case.status}")
+            names = user_names(session, visit.officer_ids)
+            head = case.household.head_name
+            if state is None:  # a fresh form: the members already known, to be confirmed at the door
+                known = list(session.scalars(select(Member).where(Member.household_id == case.household_id)
+                                             .order_by(Member.relation != "head", Member.id)))
+                values: dict[str, Any] = {"visited_on": min(ctx.clock.today(), max(visit.visit_on, case.referred_on))
+                                          .isoformat()}
+                for i, m in enumerate(known[:MAX_MEMBER_ROWS]):
+                    values[f"members[{i}].name"] = m.name
+                    values[f"members[{i}].id_number"] = ctx.vault.open(m.id_number_enc, "member.id_number")
+                    values[f"members[{i}].relation"] = m.relation or ("head" if i == 0 else "other")
+                    values[f"members[{i}].labour"] = m.labour or ""
+                state = FormState(values=values)
+                rows = max(rows, len(known) + 2)
+        rows = min(max(rows, MEMBER_ROWS), MAX_MEMBER_ROWS)
+        return page(request, "check.html", status_code=status_code, active="/visits", case=case, head=head, visit=visit,
+                    officer_names=[names.get(o, o) for o in visit.officer_ids], form=state, rows=rows,
+                    evidence=evidence or [], message=message, today=ctx.clock.today(),
+                    income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=list(labels.RIGID_FIELDS.items()),
+                    relations=list(labels.RELATIONS.items()), labour=list(labels.LABOUR.items()),
+                    sources=list(labels.SOURCES.items()))
+
+    @get("/", opt=OFFICER)
+    def form(self, case_id: Id, ctx: Ctx, request: Req,
+             rows: Annotated[int, Parameter(ge=1, le=MAX_MEMBER_ROWS)] = MEMBER_ROWS) -> Template:
+        return self._render(request, ctx, case_id, None, rows=rows)
+
+    @post("/", opt=OFFICER, status_code=303)
+    def submit(self, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
+        user = request.user
+        with ctx.db.read() as session:
+            case = load_case(session, case_id, user)
+            visit = active_visit(session, case.id)
+            if visit is None or user.id not in visit.officer_ids:
+                raise NotFound(f"no case {case_id!r} assigned to you")
+            officers = list(visit.officer_ids)
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        rows = max([MEMBER_ROWS, *(i + 1 for i in member_rows(values))])
+        known = _known_fields(rows)
+        evidence = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and re.fullmatch(r"[0-9a-f]{64}", h)]
+        state = FormState(values=values)
+
+        uploads = data.get("photos")
+        uploads = uploads if isinstance(uploads, list) else [uploads]
+        for upload in uploads:
+            if not isinstance(upload, UploadFile):
+                continue
+            content = upload.file.read(ctx.settings.max_upload_bytes + 1)
+            if not content:
+                continue  # the file input was left empty
+            try:
+                with ctx.db.begin() as session:
+                    ev = check_service.store_evidence(
+                        session, case_id, data=content, declared_type=upload.content_type,
+                        evidence_dir=ctx.settings.evidence_dir, max_bytes=ctx.settings.max_upload_bytes,
+                        principal=user, clock=ctx.clock)
+                    sha = ev.sha256
+            except ValidationFailed as exc:
+                for e in exc.errors:
+                    state.add("photos", f"{upload.filename}：{labels.message_zh(e.message)}")
+                continue
+            if sha not in evidence:
+                evidence.append(sha)
+
+        parsed = parse_check(values, officers, evidence)
+        if parsed.data is None or state.failed:
+            for e in parsed.problems:
+                add_error(state, e, known, {})
+            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows)
+        try:
+            with ctx.db.begin() as session:
+                check_service.record_check(session, case_id, parsed.data, vault=ctx.vault, principal=user,
+                                           clock=ctx.clock)
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
+            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows)
+        except InvalidState as exc:
+            with ctx.db.read() as session:
+                latest = check_service.latest_check(session, case_id)
+            if latest is not None and latest.recorded_by == user.id and status_now(ctx, case_id) == "checked":
+                # Sent twice (the first answer lost on a poor connection): the first one counted; show it.
+                return see_other(f"/cases/{case_id}", done="already")
+            return self._render(request, ctx, case_id, state, status_code=409, evidence=evidence, rows=rows,
+                                message=exc.detail)
+        return see_other(f"/cases/{case_id}", done="check")
+
+
+def status_now(ctx: Any, case_id: str) -> str | None:
+    with ctx.db.read() as session:
+        return session.scalar(select(Case.status).where(Case.id == case_id))

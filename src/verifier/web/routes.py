@@ -1,0 +1,43 @@
+"""The browser pages: one router for every page (HTML errors, login redirects, no OpenAPI), plus static files.
+
+Pages for later stages (payments, sampling) belong in PAGES, so they get the same error pages and login redirect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Router
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.compression import CompressionMiddleware
+from litestar.static_files import create_static_files_router
+
+from .audit import AuditPages
+from .cases import CasePages
+from .clerk import ApplicationPages, NoticePages, ObjectionPages
+from .errors import EXCEPTION_HANDLERS
+from .home import HomePage, LoginPages
+from .officer import CheckPages, VisitPages
+from .security import PageCSRFMiddleware
+from .supervisor import DeterminationPages, ImportPages, SchedulePages
+from .templating import STATIC_DIR
+
+PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
+                    DeterminationPages, ImportPages, VisitPages, CheckPages, AuditPages]
+
+# Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
+GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
+                                                                      gzip_compress_level=6))
+
+ROUTES: list[Any] = [
+    # CSRF protects the pages' forms only; see security.py for why the API needs none.
+    Router(path="/", route_handlers=PAGES, exception_handlers=EXCEPTION_HANDLERS, include_in_schema=False,
+           middleware=[GZIP, PageCSRFMiddleware]),
+    # Static file names carry a content version in their query string (see templating.static_url), so phones
+    # may keep them for a long time and never fetch them again over a poor connection.
+    create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True},
+                               cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+                               include_in_schema=False, middleware=[GZIP]),
+]

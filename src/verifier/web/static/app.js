@@ -1,0 +1,146 @@
+/* verifier pages: small enhancements only. Every form works without this file. */
+(function () {
+  "use strict";
+
+  // Member rows of the check form: add a row from the template, remove a row.
+  function nextIndex(list) {
+    var max = -1;
+    list.querySelectorAll("[data-row]").forEach(function (row) {
+      max = Math.max(max, parseInt(row.getAttribute("data-row"), 10));
+    });
+    return max + 1;
+  }
+  function renumber(list) {
+    var n = 1;
+    list.querySelectorAll("[data-row] .n").forEach(function (el) { el.textContent = "成员 " + n++; });
+  }
+  document.addEventListener("click", function (event) {
+    var add = event.target.closest("[data-add-row]");
+    if (add) {
+      var list = document.getElementById(add.getAttribute("data-add-row"));
+      var template = document.getElementById(add.getAttribute("data-template"));
+      var index = nextIndex(list);
+      if (index >= 30) return;
+      var holder = document.createElement("div");
+      holder.innerHTML = template.innerHTML.replace(/__i__/g, String(index));
+      var row = holder.firstElementChild;
+      list.appendChild(row);
+      renumber(list);
+      var first = row.querySelector("input");
+      if (first) first.focus();
+      return;
+    }
+    var remove = event.target.closest("[data-remove-row]");
+    if (remove) {
+      var target = remove.closest("[data-row]");
+      var parent = target.parentNode;
+      target.remove();
+      renumber(parent);
+      saveDraft(parent.closest("form"));
+    }
+  });
+
+  // Photos: shrink big camera pictures before upload (a village connection is slow); keep the original on any error.
+  var MAX_SIDE = 1600;
+  function shrink(file) {
+    if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size < 400 * 1024 || !window.createImageBitmap) {
+      return Promise.resolve(file);
+    }
+    return createImageBitmap(file).then(function (bitmap) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          if (!blob || blob.size >= file.size) { resolve(file); return; }
+          var name = file.name.replace(/\.[^.]+$/, "") + ".jpg";
+          resolve(new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified }));
+        }, "image/jpeg", 0.82);
+      });
+    }).catch(function () { return file; });
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[type=file][data-shrink]") || !window.DataTransfer) return;
+    var files = Array.prototype.slice.call(input.files || []);
+    if (!files.length) return;
+    var status = document.getElementById(input.getAttribute("data-status"));
+    if (status) status.textContent = "正在压缩照片…";
+    Promise.all(files.map(shrink)).then(function (smaller) {
+      var transfer = new DataTransfer();
+      smaller.forEach(function (f) { transfer.items.add(f); });
+      input.files = transfer.files;
+      var total = smaller.reduce(function (sum, f) { return sum + f.size; }, 0);
+      if (status) status.textContent = "已选择 " + smaller.length + " 张，共 " + Math.max(1, Math.round(total / 1024)) + " KB";
+    });
+  });
+
+  // Drafts: what was typed into a long form stays on the phone until the server has taken it.
+  function draftKey(form) { return "verifier-draft:" + form.getAttribute("data-draft"); }
+  function saveDraft(form) {
+    if (!form || !form.hasAttribute("data-draft")) return;
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "file" || el.type === "hidden" || el.type === "submit") return;
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
+      data[el.name] = el.value;
+    });
+    try { localStorage.setItem(draftKey(form), JSON.stringify(data)); } catch (e) { /* storage full or off */ }
+  }
+  function restoreDraft(form) {
+    var saved;
+    try { saved = JSON.parse(localStorage.getItem(draftKey(form)) || "null"); } catch (e) { saved = null; }
+    if (!saved) return;
+    var rows = Object.keys(saved).map(function (k) { var m = /^members\[(\d+)\]/.exec(k); return m ? +m[1] : -1; });
+    var need = Math.max.apply(null, rows.concat([-1]));
+    var add = form.querySelector("[data-add-row]");
+    while (add && need >= nextIndex(document.getElementById(add.getAttribute("data-add-row")))) add.click();
+    Object.keys(saved).forEach(function (name) {
+      Array.prototype.forEach.call(form.querySelectorAll("[name=\"" + name.replace(/"/g, "") + "\"]"), function (el) {
+        if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === saved[name];
+        else el.value = saved[name];
+      });
+    });
+    var note = form.querySelector("[data-draft-note]");
+    if (note) note.hidden = false;
+  }
+  document.addEventListener("input", function (event) { saveDraft(event.target.form); });
+  document.addEventListener("change", function (event) { saveDraft(event.target.form); });
+  document.addEventListener("click", function (event) {
+    var clear = event.target.closest("[data-clear-draft-now]");
+    if (!clear) return;
+    var form = clear.closest("form");
+    try { localStorage.removeItem(draftKey(form)); } catch (e) { /* ignore */ }
+    window.location.reload();
+  });
+
+  // Forms: one submission at a time (a slow network invites a second tap).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-submitting")) { event.preventDefault(); return; }
+    form.setAttribute("data-submitting", "");
+    saveDraft(form);
+    var button = form.querySelector("button[type=submit]:not([name])");
+    if (button) { button.setAttribute("data-label", button.textContent); button.textContent = "提交中…"; }
+    setTimeout(function () { form.removeAttribute("data-submitting"); if (button) button.textContent = button.getAttribute("data-label"); }, 15000);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-js]").forEach(function (el) { el.hidden = false; });
+    // With the add button working, one empty member row is enough: drop the spare ones the server sent.
+    document.querySelectorAll("[data-trim-rows]").forEach(function (list) {
+      var seen = false;
+      list.querySelectorAll("[data-row]").forEach(function (row) {
+        var empty = Array.prototype.every.call(row.querySelectorAll("input"), function (i) { return !i.value; });
+        if (empty && seen) row.remove();
+        if (empty) seen = true;
+      });
+      renumber(list);
+    });
+    var done = document.body.getAttribute("data-clear-draft");
+    if (done) { try { localStorage.removeItem("verifier-draft:" + done); } catch (e) { /* ignore */ } }
+    document.querySelectorAll("form[data-draft][data-draft-restore]").forEach(restoreDraft);
+  });
+})();

@@ -1,0 +1,225 @@
+"""The insurer supervisor's pages: scheduling a case by hand, the planner (preview, then apply), confirming a
+determination after seeing it computed, and importing a bureau's referral file (shared with the county reviewer)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.datastructures import UploadFile
+from litestar.params import MultipartBody, Parameter, URLEncodedBody
+from litestar.response import Template
+from sqlalchemy import select
+
+from ..cases import service as case_service
+from ..cases.workflow import load_case
+from ..checks import service as check_service
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..http import Ctx, get, post
+from ..referrals import service as referral_service
+from ..store.tables import Case, Visit
+from .common import (
+    IMPORTERS,
+    SUPERVISOR,
+    FormState,
+    Req,
+    clean,
+    counties_of,
+    field_officers,
+    form_state,
+    page,
+    parse_day,
+    see_other,
+    user_names,
+)
+from .labels import CHANNELS
+
+Id = Annotated[str, Parameter(max_length=40)]
+SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers")
+PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
+
+
+def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, status_code: int = 200) -> Template:
+    with ctx.db.read() as session:
+        case = load_case(session, case_id, request.user)
+        officers = [(u.id, f"{u.display_name}（{u.username}）") for u in field_officers(session, case.county_code)]
+        visit = case_service.active_visit(session, case.id)
+        due = case_service.due_date(session, case)
+        head = case.household.head_name
+        vehicles = sorted({v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None))
+                                                         .distinct())} | set(case_service.default_vehicles(len(officers))))
+        if visit is not None and not state.values:
+            ids = list(visit.officer_ids) + ["", ""]
+            state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
+                            "visit_on": visit.visit_on.isoformat()}
+    return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
+                visit=visit, due=due, vehicles=vehicles, form=state)
+
+
+def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
+               status_code: int = 200) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        counties = counties_of(session, user)
+        stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id).limit(500)
+        if user.counties:
+            stmt = stmt.where(Case.county_code.in_(user.counties))
+        waiting = [(c, c.household.head_name, case_service.due_date(session, c)) for c in session.scalars(stmt)]
+        rows: list[dict[str, Any]] = []
+        unplaced: list[dict[str, Any]] = []
+        if proposal is not None:
+            ids = [a["case_id"] for a in proposal["assignments"]] + [u["case_id"] for u in proposal["unplaced"]]
+            cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))}
+            names = user_names(session, [o for a in proposal["assignments"] for o in a["officers"]])
+            for a in proposal["assignments"]:
+                c = cases[a["case_id"]]
+                rows.append({**a, "case": c, "head": c.household.head_name,
+                             "officer_names": [names.get(o, o) for o in a["officers"]]})
+            for u in proposal["unplaced"]:
+                c = cases[u["case_id"]]
+                unplaced.append({**u, "case": c, "head": c.household.head_name})
+    return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
+                proposal=proposal, rows=rows, unplaced=unplaced)
+
+
+class SchedulePages(Controller):
+    path = "/"
+
+    @get("/schedule", opt=SUPERVISOR)
+    def planner(self, ctx: Ctx, request: Req) -> Template:
+        counties = request.user.counties
+        state = FormState(values={"county_code": counties[0] if len(counties) == 1 else "",
+                                  "from": ctx.clock.today().isoformat(), "days": "10"})
+        return _plan_page(request, ctx, state)
+
+    @post("/schedule/plan", opt=SUPERVISOR, status_code=200)
+    def plan(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        problems: list[FieldError] = []
+        start = parse_day(data.get("from"), "from", problems)
+        days_text = clean(data.get("days")) or "10"
+        if not days_text.isdigit():
+            problems.append(FieldError("days", "must be a whole number"))
+        county = clean(data.get("county_code"))
+        if not county:
+            problems.append(FieldError("county_code", "required"))
+        vehicles = [v.strip() for v in clean(data.get("vehicles")).replace("，", ",").split(",") if v.strip()] or None
+        apply = clean(data.get("apply")) == "1"
+        try:
+            if problems or start is None:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                result = case_service.plan(session, county_code=county, start=start, days=int(days_text),
+                                           vehicles=vehicles, apply=apply, principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _plan_page(request, ctx, form_state(data, exc, PLAN_FIELDS), status_code=422)
+        if apply:
+            return see_other("/schedule", done="plan")
+        return _plan_page(request, ctx, FormState(values={k: v for k, v in data.items() if isinstance(v, str)}),
+                          proposal=result)
+
+    @get("/cases/{case_id:str}/schedule", opt=SUPERVISOR)
+    def schedule_form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return _schedule_page(request, ctx, case_id, FormState())
+
+    @post("/cases/{case_id:str}/schedule", opt=SUPERVISOR, status_code=303)
+    def schedule(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        problems: list[FieldError] = []
+        visit_on = parse_day(data.get("visit_on"), "visit_on", problems)
+        officers = [clean(data.get("officer_1")), clean(data.get("officer_2"))]
+        for i, o in enumerate(officers):
+            if not o:
+                problems.append(FieldError(f"officer_{i + 1}", "required"))
+        vehicle = clean(data.get("vehicle"))
+        if not vehicle:
+            problems.append(FieldError("vehicle", "a vehicle is needed"))
+        rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
+        try:
+            if problems or visit_on is None:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                case_service.schedule(session, case_id, officers=officers, visit_on=visit_on, vehicle=vehicle,
+                                      principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _schedule_page(request, ctx, case_id, form_state(data, exc, SCHEDULE_FIELDS, rename),
+                                  status_code=422)
+        except InvalidState as exc:
+            state = form_state(data, None, SCHEDULE_FIELDS)
+            state.general.append(exc.detail)
+            return _schedule_page(request, ctx, case_id, state, status_code=409)
+        return see_other(f"/cases/{case_id}", done="scheduled")
+
+
+def _determination_page(request: Req, ctx: Any, case_id: str) -> Template:
+    with ctx.db.read() as session:
+        a = check_service.determine(session, case_id, confirm=False, principal=request.user, clock=ctx.clock)
+        check, case = a.check, a.case
+        head = case.household.head_name
+        view = {
+            "eligible": a.eligibility.eligible, "rule": a.eligibility.rule, "reason": a.eligibility.reason,
+            "per_capita_income": a.eligibility.per_capita_income, "income_line": a.contract.income_line,
+            "basis": a.basis, "members": check.member_count,
+            "net_income": check.wages + check.business_net + check.property_net + check.transfer_net
+            - check.productive_costs,
+            "rigid_total": check.medical_self_paid + check.schooling + check.disaster_loss,
+            "stable_income": check.stable_income,
+            "amount": a.quote.amount if a.quote else 0, "gross": a.quote.gross if a.quote else 0,
+            "cap": a.quote.cap if a.quote else None, "capped": bool(a.quote and a.quote.capped),
+            "already_paid": a.quote.already_paid if a.quote else 0,
+            "breakdown": list(a.quote.breakdown) if a.quote else [],
+            "contract_id": a.contract.id,
+        }
+    return page(request, "determination.html", case=case, head=head, check=check, d=view)
+
+
+class DeterminationPages(Controller):
+    path = "/cases/{case_id:str}/determination"
+
+    @get("/", opt=SUPERVISOR)
+    def preview(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return _determination_page(request, ctx, case_id)
+
+    @post("/", opt=SUPERVISOR, status_code=303)
+    def confirm(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
+        with ctx.db.begin() as session:
+            check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
+        return see_other(f"/cases/{case_id}", done="determined")
+
+
+class ImportPages(Controller):
+    path = "/referrals/import"
+
+    def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
+              rows: list[FieldError] | None = None, result: Any = None) -> Template:
+        with ctx.db.read() as session:
+            counties = counties_of(session, request.user)
+        channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
+        return page(request, "import.html", status_code=status_code, form=state, counties=counties,
+                    channels=channels, bad_rows=rows or [], result=result)
+
+    @get("/", opt=IMPORTERS)
+    def form(self, ctx: Ctx, request: Req) -> Template:
+        counties = request.user.counties
+        return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
+
+    @post("/", opt=IMPORTERS, status_code=200)
+    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
+        upload = data.get("file")
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            state = FormState(values=values)
+            state.add("file", "请选择要导入的文件（csv 或 xlsx）")
+            return self._form(request, ctx, state, status_code=422)
+        upload.file.seek(0)
+        try:
+            with ctx.db.begin() as session:
+                result = referral_service.import_file(
+                    session, vault=ctx.vault, source=upload.file, filename=upload.filename,
+                    channel=clean(data.get("channel")), county_code=clean(data.get("county_code")),
+                    principal=request.user, role=request.user.acting_role(("insurer_supervisor", "county_reviewer")),
+                    clock=ctx.clock)
+        except ValidationFailed as exc:
+            in_rows = [e for e in exc.errors if e.row is not None]
+            state = form_state(values, ValidationFailed([e for e in exc.errors if e.row is None]) if
+                               len(in_rows) < len(exc.errors) else None, ("channel", "county_code", "file"))
+            return self._form(request, ctx, state, status_code=422, rows=in_rows)
+        return self._form(request, ctx, FormState(values=values), result=result)

@@ -1,0 +1,91 @@
+"""Jinja for the pages: where the templates and static files live, and the filters the templates use."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from ..clock import SCHEME_TZ
+from ..documents import make_templates
+from ..domain.masking import mask_id
+from ..domain.money import format_yuan
+from . import labels
+
+# The repository's templates/ folder (beside notice.docx); the app runs from the repository.
+TEMPLATE_DIR: Path = make_templates.TEMPLATES_DIR / "web"
+STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
+
+
+def yuan(value: int | str | None) -> str:
+    """Fen (int) or a "1234.50" string to "1,234.50" (yuan, two decimals, grouped for reading)."""
+    if value is None or value == "":
+        return ""
+    text = format_yuan(value) if isinstance(value, int) else str(value)
+    sign = "-" if text.startswith("-") else ""
+    whole, _, frac = text.lstrip("-").partition(".")
+    return f"{sign}{int(whole):,}.{(frac or '00'):0<2}"
+
+
+def day(value: date | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(SCHEME_TZ).date().isoformat()
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
+
+
+def moment(value: datetime | str | None) -> str:
+    """A time as the scheme's local time, to the minute."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is not None:
+        value = value.astimezone(SCHEME_TZ)
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def label(value: Any, table: str) -> str:
+    """`{{ case.cause|label("CAUSES") }}`: a code's Chinese label from one of the tables in `labels`."""
+    mapping = getattr(labels, table)
+    return mapping.get(value, "" if value is None else str(value))
+
+
+def rate(value: Any) -> str:
+    """A rate "0.6" as "60%"."""
+    try:
+        pct = Decimal(str(value)) * 100
+    except InvalidOperation:
+        return str(value)
+    return f"{pct.normalize():f}%"
+
+
+@cache
+def static_url(name: str) -> str:
+    """/static/NAME?v=<content hash>: a changed file gets a new URL, so an unchanged one can be cached for good."""
+    path = STATIC_DIR / name
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "0"
+    return f"/static/{name}?v={digest}"
+
+
+def _register(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.filters.update(yuan=yuan, day=day, moment=moment, label=label, rate=rate, mask_id=mask_id,
+                       msg=labels.message_zh, field_label=labels.field_label)
+    env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh)
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_register)

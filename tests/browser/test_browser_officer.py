@@ -1,0 +1,162 @@
+"""A field officer on a 360 px phone: log in, open a visit, fill the home check, see the case checked."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from browserkit import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
+
+if not CHROMIUM.exists():
+    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
+                                                              "(pip install 'playwright>=1.40')")
+
+from verifier.domain.idnumber import make_id_number
+
+PHONE = {"width": 360, "height": 740}
+
+
+def tiny_png(width: int = 16, height: int = 12) -> bytes:
+    rows = b"".join(b"\x00" + bytes([170, 30, 30]) * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def log_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/visits")
+    assert "/login" in page.url  # not logged in yet: the login page, coming back afterwards
+    page.fill("#f-username", username)
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/visits")
+
+
+def distinct_colours(page, png: bytes) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """(distinct colours, share of pixels unlike the top-left one) of a PNG, counted by the browser itself."""
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    return tuple(page.evaluate("""async (url) => {
+        const img = new Image(); img.src = url; await img.decode();
+        const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+        const d = g.getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set(); let other = 0;
+        for (let i = 0; i < d.length; i += 4) {
+            const k = (d[i] << 16) | (d[i + 1] << 8) | d[i + 2]; seen.add(k);
+            if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) other++;
+        }
+        return [seen.size, other / (d.length / 4)];
+    }""", url))
+
+
+def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((server, "data:")) else outside.append(r.url))
+    log_in(page, server, "officer3")
+    assert page.locator("h1").inner_text() == "我的走访"
+    visits = page.locator("a.visit")
+    assert visits.count() >= 1
+    visits.first.click()
+    page.wait_for_url("**/check")
+
+    # the household head is prefilled from the referral; add the spouse with the JavaScript "add" button
+    assert page.input_value("#f-members-0-name")
+    assert page.locator("[data-row]").count() == 2  # JavaScript keeps one empty row, not six
+    page.select_option("#f-members-0-labour", "partial")
+    page.fill("#f-members-1-name", "张桂兰")
+    page.fill("#f-members-1-id_number", make_id_number("340223", date(1962, 3, 4), 17))
+    page.select_option("#f-members-1-relation", "spouse")
+    page.select_option("#f-members-1-labour", "none")
+    page.click("text=添加成员")
+    assert page.locator("[data-row]").count() == 3
+    page.fill("#f-income-wages", "3000")
+    page.fill("#f-income-transfer_net", "1200.50")
+    page.fill("#f-rigid_expenditure-medical_self_paid", "42000")
+    page.check("input[name=stable_income][value=no]")
+    page.select_option("#f-cross-medical_insurance", "consistent")
+    page.set_input_files("#f-photos", files=[{"name": "door.png", "mimeType": "image/png", "buffer": tiny_png()}])
+    page.fill("#f-note", "已核对医疗票据")
+    page.click("text=提交核查结果")
+    page.wait_for_url("**/cases/*?done=check")
+
+    assert "入户核查已提交" in page.inner_text(".flash.ok")
+    assert "已核查" in page.inner_text("h1")
+    body = page.inner_text("main")
+    assert "张桂兰" in body and "42,000.00" in body and "SHA-256" in body and "已核对医疗票据" in body
+    assert outside == []  # nothing from outside the server: no CDN, no web fonts
+
+    shot = tmp_path / "phone.png"
+    png = page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    colours, share = distinct_colours(page, png)
+    assert colours > 20 and share > 0.05, (colours, share)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]  # nothing wider than the phone: no sideways scrolling of the page
+    context.close()
+
+
+def test_the_check_form_works_with_javascript_off(server, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, server, "officer4")
+    page.locator("a.visit").first.click()
+    page.wait_for_url("**/check")
+    assert page.locator("[data-row]").count() == 6  # the fixed rows; blank ones are ignored
+    page.select_option("#f-members-0-labour", "full")
+    page.check("input[name=stable_income][value=yes]")
+    page.fill("#f-income-wages", "abc")
+    page.click("text=提交核查结果")
+    assert page.url.endswith("/check")  # the browser's own check (a pattern, no script) stopped "abc"
+    page.fill("#f-income-wages", "36000")
+    page.fill("#f-members-1-name", "李小军")
+    page.fill("#f-members-1-id_number", "340223199001011235")  # the right shape, a wrong check digit
+    page.select_option("#f-members-1-relation", "child")
+    page.select_option("#f-members-1-labour", "none")
+    with page.expect_navigation():
+        page.click("text=提交核查结果")
+    assert "校验位应为" in page.inner_text("#members-1-id_number-error")
+    assert page.input_value("#f-income-wages") == "36000" and page.input_value("#f-members-1-name") == "李小军"
+    page.fill("#f-members-1-id_number", make_id_number("340223", date(2005, 9, 1), 33))
+    page.click("text=提交核查结果")
+    page.wait_for_url("**/cases/*?done=check")
+    assert "已核查" in page.inner_text("h1")
+    context.close()
+
+
+def test_the_case_filters_update_the_list_in_place(server, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(server + "/login?next=/cases")
+    page.fill("#f-username", "clerk")
+    page.fill("#f-password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/cases")
+    page.evaluate("window.__same_page = true")  # gone if the browser loads a whole new page
+    page.select_option("#f-status", "received")
+    page.wait_for_url("**/cases?status=received**")
+    page.wait_for_function("[...document.querySelectorAll('#results tbody .badge')].every(b => b.textContent === '已接收')")
+    assert page.evaluate("window.__same_page === true")  # htmx swapped the list, no full reload
+    assert page.locator("#results tbody tr").count() >= 1
+    context.close()

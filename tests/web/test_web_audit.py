@@ -1,0 +1,32 @@
+"""The audit page: the signed checkpoint, its key, and an entry with its inclusion proof, checked on the spot."""
+
+from __future__ import annotations
+
+import re
+
+from factories import make_case
+
+
+def test_the_auditor_sees_the_checkpoint_and_proves_an_entry(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    make_case(ctx, stage="determined")
+    pages.as_("aud1", "auditor", counties=())
+    text = pages.get("/audit").text
+    assert "最新签名检查点" in text and "签名有效" in text
+    checkpoint = re.search(r'<pre id="checkpoint">(.*?)</pre>', text, re.DOTALL).group(1)
+    lines = checkpoint.splitlines()
+    size = int(lines[1])
+    assert lines[0] == ctx.settings.log_name and size > 5 and "— " in checkpoint
+    key = re.search(r'<pre id="public-key">(.*?)</pre>', text, re.DOTALL).group(1)
+    assert key.startswith(ctx.settings.log_name + "+")
+
+    text = pages.get(f"/audit?index={size - 1}").text
+    assert "包含证明有效" in text and f"第 {size - 1} 条" in text and "&#34;action&#34;: &#34;user.add&#34;" in text
+    r = pages.get("/audit?index=0", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and 'id="entry"' in r.text and "包含证明有效" in r.text
+    assert "没有序号为 99999 的记录" in pages.get("/audit?index=99999").text
+    assert "请输入记录序号" in pages.get("/audit?index=abc").text
+
+
+def test_the_county_reviewer_may_read_it_the_officer_may_not(pages) -> None:  # type: ignore[no-untyped-def]
+    assert pages.as_("rev1", "county_reviewer").get("/audit").status_code == 200
+    assert pages.as_("off1", "field_officer").get("/audit").status_code == 403

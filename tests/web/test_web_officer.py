@@ -1,0 +1,119 @@
+"""The field officer's pages: their visits, and the home check form (without JavaScript, as a phone may send it)."""
+
+from __future__ import annotations
+
+import re
+
+from factories import make_case, new_id_number
+from pagekit import FACTORY_PASSWORD, officers_of, status_of
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _form(case_id: str, pages) -> str:  # type: ignore[no-untyped-def]
+    r = pages.get(f"/cases/{case_id}/check")
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def _prefilled(html: str) -> dict[str, str]:
+    return {m.group(1).replace("&#34;", '"'): m.group(2)
+            for m in re.finditer(r'<input type="text" id="[^"]*" name="(members\[\d+\]\.\w+)" value="([^"]*)"', html)}
+
+
+def good_check(html: str, clock) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    data = {k: v for k, v in _prefilled(html).items() if v}
+    data.update({"visited_on": clock.today().isoformat(), "members[0].relation": "head", "members[0].labour": "partial",
+                 "members[1].name": "王小明", "members[1].id_number": new_id_number(), "members[1].relation": "child",
+                 "members[1].labour": "none", "income.wages": "3,000", "income.transfer_net": "1200.5",
+                 "rigid_expenditure.medical_self_paid": "42000", "stable_income": "no",
+                 "payee.account_name": "王户主", "payee.bank": "农村商业银行", "payee.account_number": "6222 0202 0011 2233",
+                 "cross.medical_insurance": "consistent", "cross.bank": "inconsistent", "cross.bank.note": "有存款",
+                 "note": "门口核对了医疗票据"})
+    return data
+
+
+def test_the_officer_sees_their_visits_today_first(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="scheduled", head_name="李春生")
+    officer = officers_of(ctx, case_id)[0]
+    pages.login(officer, FACTORY_PASSWORD)
+    text = pages.get("/visits").text
+    assert "我的走访" in text and "今天（1）" in text and "李春生户" in text and f"/cases/{case_id}/check" in text
+    assert text.index("今天（1）") < text.index("李春生户")
+    home = pages.get("/").text
+    assert "今天的走访" in home
+    pages.as_("other-officer", "field_officer")
+    assert "李春生户" not in pages.get("/visits").text
+    r = pages.get(f"/cases/{case_id}/check")
+    assert r.status_code == 404 and "未分配给您" in r.text
+
+
+def test_the_check_form_works_without_javascript(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    html = _form(case_id, pages)
+    assert 'enctype="multipart/form-data"' in html and 'capture="environment"' in html and 'accept="image/*"' in html
+    assert len(re.findall(r'data-row="\d+"', html)) == 6  # fixed rows for a phone without JavaScript
+    assert html.count('inputmode="decimal"') == 8
+    prefilled = _prefilled(html)
+    assert prefilled["members[0].name"] and re.fullmatch(r"\d{17}[\dX]", prefilled["members[0].id_number"])
+    assert "<template" in html and "__i__" in html and "data-add-row" in html
+
+
+def test_a_check_with_mistakes_keeps_what_was_typed(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    data.update({"members[1].id_number": "340223199001011235", "income.wages": "3000.123", "stable_income": ""})
+    r = pages.post(f"/cases/{case_id}/check", data, files={"photos": ("door.png", PNG, "image/png")})
+    assert r.status_code == 422
+    assert "最多两位小数" in r.text.split('id="f-income-wages"')[1].split("</div>")[0]
+    assert "必填" in r.text.split("家庭是否有稳定收入来源")[1].split("</fieldset>")[0]
+    assert 'value="3000.123"' in r.text and 'value="王小明"' in r.text and "门口核对了医疗票据</textarea>" in r.text
+    assert 'value="inconsistent" selected' in r.text and 'value="有存款"' in r.text
+    # the photo was kept: it comes back as a hidden hash, not to be sent again
+    hashes = re.findall(r'name="evidence\.\d+" value="([0-9a-f]{64})"', r.text)
+    assert len(hashes) == 1 and "已上传 1 张" in r.text
+    assert status_of(ctx, case_id) == "scheduled"
+
+    # the money fixed, the ID number still wrong: the service's message lands beside the member's field
+    data.update({"income.wages": "3000", "stable_income": "no", "evidence.0": hashes[0]})
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 422
+    assert "校验位应为" in r.text.split('id="f-members-1-id_number"')[1].split("</div>")[0]
+
+    data["members[1].id_number"] = new_id_number()
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 303, r.text
+    assert status_of(ctx, case_id) == "checked"
+    text = pages.get(r.headers["location"]).text
+    assert "入户核查已提交" in text and "已核查" in text and hashes[0] in text and "3,000.00" in text
+    assert f'data-clear-draft="check:{case_id}"' in text
+
+
+def test_a_good_check_in_one_go_with_a_photo(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    data["members[5].name"] = ""  # blank rows are ignored
+    r = pages.post(f"/cases/{case_id}/check", data, files=[("photos", ("a.png", PNG, "image/png")),
+                                                            ("photos", ("b.png", PNG + b"1", "image/png"))])
+    assert r.status_code == 303 and status_of(ctx, case_id) == "checked"
+    # the same form again (its first answer lost on a poor connection): the first one counted, nothing twice
+    again = pages.post(f"/cases/{case_id}/check", data)
+    assert again.status_code == 303 and again.headers["location"].endswith("done=already")
+    assert "此前已提交成功" in pages.get(again.headers["location"]).text
+    case = pages.get(f"/cases/{case_id}").text
+    assert case.count("SHA-256") >= 2 and "王小明" in case and "不一致" in case
+    again = pages.get(f"/cases/{case_id}/check")
+    assert again.status_code == 409 and "已核查" in again.text
+
+
+def test_a_bad_photo_is_refused_beside_the_photo_field(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    r = pages.post(f"/cases/{case_id}/check", data, files={"photos": ("virus.png", b"MZ\x90\x00", "image/png")})
+    assert r.status_code == 422
+    assert "只接受 JPEG、PNG、WebP" in r.text.split('id="f-photos"')[1].split("</div>")[0]
+    assert status_of(ctx, case_id) == "scheduled"
