@@ -37,6 +37,14 @@ _node: Table = AuditNode.__table__  # type: ignore[assignment]
 _head: Table = AuditHead.__table__  # type: ignore[assignment]
 _default_clock = Clock()
 
+# Built once: a statement object memoizes its cache key, so executing it again skips rebuilding the clause
+# and recomputing the key (most of an append's Python time otherwise).
+_HEAD = select(_head.c.size, _head.c.compact).where(_head.c.id == 1)
+_LOCK_HEAD = _HEAD.with_for_update()
+_INSERT_ENTRY = insert(_entry)
+_INSERT_NODE = insert(_node)
+_UPDATE_HEAD = update(_head).where(_head.c.id == 1)  # SET size, compact from the execution's parameters
+
 
 class LogCorrupt(RuntimeError):
     """The stored tree is missing rows it must have; run `verifier audit verify`."""
@@ -60,17 +68,17 @@ def ensure_head(session: Session) -> None:
 
 
 def _lock_head(session: Session) -> merkle.CompactRange:
-    stmt = select(_head.c.size, _head.c.compact).where(_head.c.id == 1).with_for_update()
-    row = session.execute(stmt).one_or_none()
+    conn = session.connection()
+    row = conn.execute(_LOCK_HEAD).one_or_none()
     if row is None:
         ensure_head(session)
-        row = session.execute(stmt).one()
+        row = conn.execute(_LOCK_HEAD).one()
     return merkle.CompactRange.from_bytes(row.size, row.compact)
 
 
 def read_head(session: Session) -> merkle.CompactRange:
     """The log's size and compact range as this transaction sees them (no lock)."""
-    row = session.execute(select(_head.c.size, _head.c.compact).where(_head.c.id == 1)).one_or_none()
+    row = session.execute(_HEAD).one_or_none()
     if row is None:
         return merkle.CompactRange()
     return merkle.CompactRange.from_bytes(row.size, row.compact)
@@ -138,10 +146,13 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
         })
         for level, node_index, digest in compact.append(leaf):
             node_rows.append({"level": level, "idx": node_index, "hash": digest})
-    session.execute(insert(_entry), entry_rows)
+    # Core statements on the session's connection: the same transaction, without the ORM's per-statement
+    # work (these are plain table statements: Session.execute would not autoflush for them either).
+    conn = session.connection()
+    conn.execute(_INSERT_ENTRY, entry_rows if len(entry_rows) > 1 else entry_rows[0])
     if node_rows:
-        session.execute(insert(_node), node_rows)
-    session.execute(update(_head).where(_head.c.id == 1).values(size=compact.size, compact=compact.to_bytes()))
+        conn.execute(_INSERT_NODE, node_rows if len(node_rows) > 1 else node_rows[0])
+    conn.execute(_UPDATE_HEAD, {"size": compact.size, "compact": compact.to_bytes()})
     session.info[APPENDED] = True
     return [row["idx"] for row in entry_rows]
 

@@ -68,7 +68,7 @@ class _Streams:
         self.batch = batch
         self.cursors: list[Any] = []
 
-    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    def _cursor(self, sql: str, params: tuple[Any, ...]) -> Any:
         if self.pg:  # a server-side cursor, rows in binary: bytea arrives as bytes without hex decoding
             cur = self.raw.cursor(name=f"audit_verify_{len(self.cursors)}", binary=True)
             sql = sql.replace("?", "%s")
@@ -76,9 +76,20 @@ class _Streams:
             cur = self.raw.cursor()
         self.cursors.append(cur)
         cur.execute(sql, params)
-        return self._batches(cur)
+        return cur
 
-    def _batches(self, cur: Any) -> Iterator[tuple[Any, ...]]:
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        """The rows one by one. On SQLite the cursor itself: `next()` on it runs in C, no generator frame."""
+        cur = self._cursor(sql, params)
+        return self._rows(cur) if self.pg else cur
+
+    def batches(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows as lists of up to `batch` rows: the hot loop resumes no generator per row."""
+        fetch, size = self._cursor(sql, params).fetchmany, self.batch
+        while rows := fetch(size):
+            yield rows
+
+    def _rows(self, cur: Any) -> Iterator[tuple[Any, ...]]:
         fetch, size = cur.fetchmany, self.batch
         while rows := fetch(size):
             yield from rows
@@ -140,8 +151,8 @@ class _Verification:
         )
 
     def _node_stream(self, level: int) -> Iterator[tuple[Any, ...]]:
-        """The stored nodes of one level in index order; the query runs when the first one is needed."""
-        yield from self.s.rows("SELECT idx, hash FROM audit_node WHERE level = ? ORDER BY idx", (level,))
+        """The stored nodes of one level in index order."""
+        return self.s.rows("SELECT idx, hash FROM audit_node WHERE level = ? ORDER BY idx", (level,))
 
     def _run(self) -> None:
         head = self.s.first("SELECT size, compact FROM audit_head WHERE id = 1")
@@ -156,45 +167,44 @@ class _Verification:
         # Both drivers hand BLOBs/bytea over as bytes, so rows are compared without copying.
         sha256 = hashlib.sha256
         strict = self.strict
-        levels = self.levels = [iter(())] + [self._node_stream(level) for level in range(1, 64)]
+        # Only entries below head_size get as far as hashing (the first one beyond is reported), so no node
+        # above level head_top is ever needed: the levels above get no query.
+        head_top = max(head_size.bit_length() - 1, 0)
+        levels = self.levels = [iter(())] + [
+            self._node_stream(level) if level <= head_top else iter(()) for level in range(1, 64)
+        ]
         stack: list[bytes] = []
+        push, pop = stack.append, stack.pop
         n = 0
         try:
-            entries = self.s.rows("SELECT idx, entry, leaf_hash FROM audit_entry ORDER BY idx")
-            for idx, data, stored_leaf in entries:
-                if idx != n:
-                    if idx < n:
-                        raise _Bad(idx, f"entry {idx} is stored twice")
-                    if n < head_size:
-                        raise _Bad(n, f"entry {n} is missing (the next stored entry is {idx})")
-                if n >= head_size:
-                    raise _Bad(idx, f"entry {idx} lies beyond the log's head (size {head_size}): "
-                                    "it was added outside the log")
-                leaf = sha256(b"\x00" + data).digest()
-                if leaf != stored_leaf:
-                    raise _Bad(n, f"entry {n} was changed: its bytes no longer hash to its stored leaf hash")
-                # The index member, read in place (see canonical.entry_index); fully parsed only when it looks off.
-                at = data.find(b',"index":')
-                if strict or at < 0 or not data.startswith(b'{"action":') \
-                        or not data.startswith(b'%d,"payload":' % n, at + 9):
-                    self._check_own_index(n, data)
+            for batch in self.s.batches("SELECT idx, entry, leaf_hash FROM audit_entry ORDER BY idx"):
+                for idx, data, stored_leaf in batch:
+                    if idx != n or n >= head_size:
+                        self._bad_position(idx, n, head_size)
+                    leaf = sha256(b"\x00" + data).digest()
+                    if leaf != stored_leaf:
+                        raise _Bad(n, f"entry {n} was changed: its bytes no longer hash to its stored leaf hash")
+                    # The index member, read in place (see canonical.entry_index); parsed only when it looks off.
+                    at = data.find(b',"index":')
+                    if strict or at < 0 or not data.startswith(b'{"action":') \
+                            or not data.startswith(b'%d,"payload":' % n, at + 9):
+                        self._check_own_index(n, data)
 
-                h, s, level, i = leaf, n, 0, n
-                while s & 1:
-                    h = sha256(b"\x01" + stack.pop() + h).digest()
-                    level += 1
-                    i >>= 1
-                    s >>= 1
-                    stored = next(levels[level], None)
-                    if stored is None or stored[0] != i or stored[1] != h:
-                        self._bad_node(level, i, stored)
-                stack.append(h)
-                n += 1
-                if n == next_size:
-                    while pending is not None and pending[0] == n:
-                        self._check_checkpoint(pending, merkle.fold_right(stack))
-                        pending = next(checkpoints, None)
-                    next_size = -1 if pending is None else pending[0]
+                    h, level, i = leaf, 0, n
+                    while i & 1:  # i: the index of h's subtree on its level; odd: a right child, completing a node
+                        h = sha256(b"\x01" + pop() + h).digest()
+                        level += 1
+                        i >>= 1
+                        stored = next(levels[level], None)
+                        if stored is None or stored[0] != i or stored[1] != h:
+                            self._bad_node(level, i, stored)
+                    push(h)
+                    n += 1
+                    if n == next_size:
+                        while pending is not None and pending[0] == n:
+                            self._check_checkpoint(pending, merkle.fold_right(stack))
+                            pending = next(checkpoints, None)
+                        next_size = -1 if pending is None else pending[0]
         finally:
             self.entries = n
 
@@ -218,6 +228,14 @@ class _Verification:
                     raise _Bad(max(i << level, self.proven), f"the head's compact range differs from the entries over entries "
                                            f"{i << level}..{((i + 1) << level) - 1}")
             raise _Bad(self.proven, "the head's compact range is malformed")
+
+    def _bad_position(self, idx: int, n: int, head_size: int) -> None:
+        """Entry row `idx` came where entry `n` was due, or `n` is not below the head's size."""
+        if idx < n:
+            raise _Bad(idx, f"entry {idx} is stored twice")
+        if idx > n and n < head_size:
+            raise _Bad(n, f"entry {n} is missing (the next stored entry is {idx})")
+        raise _Bad(idx, f"entry {idx} lies beyond the log's head (size {head_size}): it was added outside the log")
 
     def _check_own_index(self, n: int, data: bytes) -> None:
         try:
