@@ -129,14 +129,16 @@ def test_an_untouched_log_verifies(full_log: Database) -> None:
     result = verify_log(full_log, trusted(full_log))
     assert result.ok, result.message
     assert (result.entries, result.checkpoints) == (SIZE, SIZE + 1)
+    assert verify_log(full_log, trusted(full_log), batch=3).ok
     assert verify_log(full_log, trusted(full_log), strict=True).ok
 
 
+@pytest.mark.parametrize("batch", [2_000, 3])  # one fetch, and many fetches with the damage across their edges
 @pytest.mark.parametrize("case", list(CASES))
-def test_tampering_is_caught_at_the_first_bad_index(full_log: Database, case: str) -> None:
+def test_tampering_is_caught_at_the_first_bad_index(full_log: Database, case: str, batch: int) -> None:
     tamper, first_bad, message = CASES[case]
     tamper(full_log)
-    result = verify_log(full_log, trusted(full_log))
+    result = verify_log(full_log, trusted(full_log), batch=batch)
     assert not result.ok
     assert message in result.message
     assert result.first_bad_index == first_bad, result.message
