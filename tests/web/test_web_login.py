@@ -114,7 +114,7 @@ def test_home_lists_each_roles_work_with_counts(pages, ctx) -> None:  # type: ig
     assert "审计日志" in text and "最新签名检查点" in text
 
     text = pages.as_("claims1", "insurer_claims").get("/").text
-    assert "支付批次" in text and "即将上线" in text  # the place kept for the payment pages
+    assert 'href="/payments"' in text and "即将上线" not in text  # the payment pages are in the navigation
 
 
 def test_every_page_is_html_whatever_its_status(pages, ctx) -> None:  # type: ignore[no-untyped-def]

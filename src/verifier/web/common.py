@@ -45,9 +45,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("公示", "/notices", ("town_clerk", "insurer_supervisor", "county_reviewer", "auditor", "admin")),
     NavItem("排期", "/schedule", ("insurer_supervisor",)),
     NavItem("导入监测信息", "/referrals/import", ("insurer_supervisor", "county_reviewer")),
-    # Payments and sampling pages come with their services: give them an href here when they exist.
-    NavItem("支付批次", None, ("insurer_claims", "finance", "county_reviewer")),
-    NavItem("抽样复核", None, ("county_reviewer",)),
+    NavItem("支付批次", "/payments", ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor")),
+    NavItem("资金", "/fund", ("finance", "county_reviewer", "auditor")),
+    NavItem("抽样复核", "/sampling", ("county_reviewer", "auditor")),
+    NavItem("月报", "/reports", ("county_reviewer", "auditor", "insurer_supervisor", "finance")),
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
 )
 
@@ -72,6 +73,19 @@ DONE_MESSAGES = {
     "resolved": "异议已处理。",
     "closed": "公示已结束，名单内案件转为待支付。",
     "plan": "排期已应用。",
+    "batch": "支付批次已生成，待财务审批。",
+    "batch_approved": "批次已审批，资金已占用。",
+    "batch_signed_off": "批次已经县级签批。",
+    "batch_released": "批次已发放，银行文件已生成，可下载后交银行。",
+    "batch_cancelled": "批次已撤销，批次内案件回到待支付。",
+    "return": "银行回单已导入。",
+    "return_repeated": "这份回单此前已导入，本次未做任何更改。",
+    "payee": "收款信息已保存。",
+    "payee_corrected": "收款信息已更正，案件转为待支付，可列入新的支付批次。",
+    "round": "总体已冻结并写入签名检查点。请核对后提供随机数。",
+    "drawn": "样本已抽取。",
+    "recheck": "复核结果已保存。",
+    "expanded": "样本已扩大，请继续复核新抽中的案件。",
 }
 
 

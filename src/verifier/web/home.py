@@ -24,6 +24,9 @@ from ..notices.models import Notice, Objection
 from ..store.tables import Case, User, Visit
 from .common import ANY, PUBLIC, Req, page, safe_next
 from .labels import STATUS_LABELS
+from .payments import home_cards as payment_cards
+from .reports import READER_ROLES as REPORT_READERS
+from .sampling import home_cards as sampling_cards
 from .security import LOGIN_FORM
 
 
@@ -121,11 +124,10 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
     if user.has("insurer_supervisor", "county_reviewer"):
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
-    if user.has("insurer_claims", "finance"):
-        card("待支付", "/cases?status=ready_to_pay", counts.get("ready_to_pay", 0), "支付批次功能即将上线")
-        card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
-    if user.has("county_reviewer"):
-        card("抽样复核", None, None, "即将上线")
+    cards.extend(payment_cards(session, user, counts))
+    cards.extend(sampling_cards(session, user))
+    if user.has(*REPORT_READERS):
+        card("月度报表", "/reports", None, "本县每月的核查、认定、公示、支付和资金")
     if user.has("auditor", "county_reviewer", "admin"):
         latest = latest_checkpoint(session)
         card("审计日志", "/audit", audit_log.tree_size(session),

@@ -1,6 +1,6 @@
 """The browser pages: one router for every page (HTML errors, login redirects, no OpenAPI), plus static files.
 
-Pages for later stages (payments, sampling) belong in PAGES, so they get the same error pages and login redirect.
+Every page belongs in PAGES, so it gets the same error pages and login redirect.
 """
 
 from __future__ import annotations
@@ -20,12 +20,16 @@ from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .errors import EXCEPTION_HANDLERS
 from .home import HomePage, LoginPages
 from .officer import CheckPages, VisitPages
+from .payments import FundPages, PayeePages, PaymentPages
+from .reports import ReportPages
+from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .templating import STATIC_DIR
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
-                    DeterminationPages, ImportPages, VisitPages, CheckPages, AuditPages]
+                    DeterminationPages, ImportPages, VisitPages, CheckPages, AuditPages, PaymentPages, PayeePages,
+                    FundPages, SamplingPages, ReportPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

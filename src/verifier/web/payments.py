@@ -1,0 +1,425 @@
+"""Payment pages: the batches of the user's counties, a batch with its items, its steps and the actions the user
+may take now (and, when an expected one is missing, why), the bank file and the bank's return, the payee form of a
+case, and the fund of each contract.
+
+Who may do what is the payments service's: the pages offer only the actions it would accept, and say why another
+is not offered (the four-eyes rules apply to every person whatever roles they hold).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Response
+from litestar.datastructures import UploadFile
+from litestar.params import MultipartBody, Parameter, URLEncodedBody
+from litestar.response import Template
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit.models import AuditEntry
+from ..cases.workflow import load_case
+from ..domain.errors import (
+    FieldError,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
+from ..http import Ctx, get, post
+from ..payments import bankfiles, ledger
+from ..payments import service as pay
+from ..payments.models import BankReturn, FundMovement, PaymentBatch
+from ..payments.schemas import BatchOut
+from ..store import contracts as contract_store
+from ..store.tables import Case
+from . import stagelabels as sl
+from .common import (
+    FormState,
+    Req,
+    clean,
+    counties_of,
+    form_state,
+    page,
+    see_other,
+    user_names,
+)
+from .templating import yuan
+
+Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+READER_ROLES = ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor", "admin")
+READERS: dict[str, Any] = {"roles": READER_ROLES}
+CLAIMS: dict[str, Any] = {"roles": ("insurer_claims",)}
+FINANCE: dict[str, Any] = {"roles": ("finance",)}
+REVIEWER: dict[str, Any] = {"roles": ("county_reviewer",)}
+CANCELLERS: dict[str, Any] = {"roles": ("insurer_claims", "finance")}
+PAYEE_EDITORS: dict[str, Any] = {"roles": ("insurer_supervisor", "finance")}
+PAYEE_STATUSES = ("payment_failed", *pay.PAYEE_BEFORE_PAYMENT)
+PAYEE_FIELDS = ("account_name", "bank", "account_number")
+ITEM_PAGE = 200
+MAX_RETURN_BYTES = 64 * 1024 * 1024
+TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
+
+
+def _scope(stmt: Any, column: Any, user: Principal) -> Any:
+    return stmt.where(column.in_(user.counties)) if user.counties else stmt
+
+
+# --- The list of batches ---------------------------------------------------------------------------------------
+
+
+def _todo_batches(session: Session, user: Principal, todo: str) -> list[BatchOut]:
+    def of(status: str) -> list[BatchOut]:
+        return pay.list_batches(session, user, status=status, limit=200)[0]
+
+    if todo == "approve":
+        return of("prepared")
+    if todo == "signoff":
+        return [b for b in of("approved") if b.signoff_required]
+    if todo == "release":
+        return sorted([b for b in of("approved") if not b.signoff_required] + of("signed_off"),
+                      key=lambda b: b.id, reverse=True)
+    return of("released")
+
+
+def _ready_by_county(session: Session, user: Principal) -> list[tuple[str, str, int]]:
+    """(county, contract, cases) of the cases ready to pay: what a new batch would take."""
+    stmt = (select(Case.county_code, Case.contract_id, func.count()).where(Case.status == "ready_to_pay")
+            .group_by(Case.county_code, Case.contract_id).order_by(Case.county_code, Case.contract_id))
+    return [(c, k, int(n)) for c, k, n in session.execute(_scope(stmt, Case.county_code, user))]
+
+
+def _failed_cases(session: Session, user: Principal) -> list[Case]:
+    stmt = select(Case).where(Case.status == "payment_failed").order_by(Case.updated_at, Case.id).limit(200)
+    return list(session.scalars(_scope(stmt, Case.county_code, user)))
+
+
+def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str | None = None,
+               county_code: str | None = None, cursor: str | None = None, status_code: int = 200,
+               create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        next_cursor = None
+        if todo:
+            batches = _todo_batches(session, user, todo)
+        else:
+            batches, next_cursor = pay.list_batches(session, user, county_code=county_code or None,
+                                                    status=status or None, limit=50, cursor=cursor or None)
+        ready = _ready_by_county(session, user) if user.has("insurer_claims") else []
+        failed = [(c, c.household.head_name) for c in _failed_cases(session, user)]
+        names = user_names(session, [b.prepared_by for b in batches])
+        counties = counties_of(session, user)
+    return page(request, "payments.html", status_code=status_code, batches=batches, next_cursor=next_cursor,
+                cursor=cursor, status=status or "", todo=todo or "", county_code=county_code or "", names=names,
+                ready=ready, failed=failed, counties=counties, sl=sl, todos=TODO,
+                create_errors=create_errors or [], create_skipped=create_skipped or [],
+                can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]))
+
+
+# --- One batch ---------------------------------------------------------------------------------------------------
+
+
+def _created_entry(session: Session, batch_id: str) -> dict[str, Any]:
+    """The payload of the batch's creation in the audit log: it lists the cases left out, with the reason."""
+    raw = session.scalar(select(AuditEntry.entry).where(AuditEntry.subject == batch_id,
+                                                        AuditEntry.action == "payment_batch.create").limit(1))
+    return json.loads(raw)["payload"] if raw else {}
+
+
+def _steps(b: BatchOut) -> list[dict[str, Any]]:
+    steps = [{"label": "制单", "by": b.prepared_by, "at": b.prepared_at, "done": True}]
+    steps.append({"label": "财务审批", "by": b.approved_by, "at": b.approved_at, "done": b.approved_at is not None})
+    if b.signoff_required or b.signed_off_at is not None:
+        steps.append({"label": "县级签批", "by": b.signed_off_by, "at": b.signed_off_at,
+                      "done": b.signed_off_at is not None})
+    steps.append({"label": "发放（生成银行文件）", "by": b.released_by, "at": b.released_at,
+                  "done": b.released_at is not None})
+    steps.append({"label": "对账完成", "by": None, "at": b.reconciled_at, "done": b.reconciled_at is not None})
+    if b.cancelled_at is not None:
+        steps.append({"label": "撤销", "by": b.cancelled_by, "at": b.cancelled_at, "done": True})
+    return steps
+
+
+def _actions(b: BatchOut, user: Principal) -> tuple[dict[str, bool], list[str]]:
+    """What the user may do with the batch now, and notes on what they may not (and what the batch waits for)."""
+    st = b.status
+    acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return"), False)
+    notes: list[str] = []
+    if st == "prepared":
+        if user.has("finance") and user.id == b.prepared_by:
+            notes.append("您是本批次的制单人：按“四眼原则”，不能审批自己制作的批次，须由另一名财务人员审批。")
+        elif user.has("finance"):
+            acts["approve"] = True
+        else:
+            notes.append("下一步：财务人员审批（制单人以外的财务人员）。")
+    if st == "approved" and b.signoff_required:
+        threshold = f"本批次金额 {yuan(b.total)} 元，达到合同规定的县级签批金额 {yuan(b.signoff_threshold)} 元"
+        if user.has("county_reviewer") and user.id in (b.prepared_by, b.approved_by):
+            notes.append("您参与了本批次的制单或审批：按“四眼原则”，县级签批须由其他县级审核人员办理。")
+        elif user.has("county_reviewer"):
+            acts["signoff"] = True
+        else:
+            notes.append(f"{threshold}：须经县级审核人员签批后方可发放。")
+    if st == "signed_off" or (st == "approved" and not b.signoff_required):
+        if user.has("finance"):
+            acts["release"] = True
+        else:
+            notes.append("下一步：财务人员发放，生成银行文件。")
+    if st in ("prepared", "approved", "signed_off"):
+        acts["cancel"] = user.has("insurer_claims", "finance")
+        if user.has("finance"):
+            notes.append("批次发放后方可下载银行文件、导入银行回单。")
+    if st in ("released", "reconciled"):
+        if user.has("finance"):
+            acts["bank_file"] = True
+            acts["bank_return"] = st == "released"
+        elif st == "released":
+            notes.append("下一步：财务人员把银行文件交银行，并导入银行回单。")
+    return acts, notes
+
+
+def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 200, message: str | None = None,
+                 return_errors: list[FieldError] | None = None, cursor: int | None = None) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        batch = pay.get_batch(session, batch_id, user)
+        b = pay.batch_out(session, batch)
+        items = pay.batch_items(session, batch.id, user, ctx.vault, limit=ITEM_PAGE, cursor=cursor)
+        statuses = dict(session.execute(select(Case.id, Case.status).where(
+            Case.id.in_([i.case_id for i in items.items]))).tuples().all())
+        returns = list(session.scalars(select(BankReturn).where(BankReturn.batch_id == batch.id)
+                                       .order_by(BankReturn.imported_at, BankReturn.id)))
+        created = _created_entry(session, batch.id)
+        contract = contract_store.get_contract(session, batch.contract_id)
+        steps = _steps(b)
+        names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns])
+    skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
+    acts, notes = _actions(b, user)
+    bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
+                 for e in (return_errors or [])]
+    return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items,
+                next_cursor=items.next_cursor, cursor=cursor, statuses=statuses, returns=returns, skipped=skipped,
+                steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
+                bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]))
+
+
+class PaymentPages(Controller):
+    path = "/payments"
+
+    @get("/", opt=READERS)
+    def list_batches(
+        self, ctx: Ctx, request: Req,
+        status: Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""] = "",
+        todo: Literal["approve", "signoff", "release", "return", ""] = "",
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        cursor: Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")] = None,
+    ) -> Template:
+        return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, cursor=cursor)
+
+    @post("/", opt=CLAIMS, status_code=303)
+    def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        county = clean(data.get("county_code"))
+        contract_id = clean(data.get("contract_id")) or None
+        try:
+            if not county.isdigit() or len(county) != 6:
+                raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
+            with ctx.db.begin() as session:
+                created = pay.create_batch(session, county_code=county, contract_id=contract_id,
+                                           principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            skipped = [(e.field[5:], sl.skip_reason_zh(e.message)) for e in exc.errors if e.field.startswith("case ")]
+            errors = [sl.zh(e.message) for e in exc.errors if not e.field.startswith("case ")]
+            return _list_page(request, ctx, status_code=422, create_errors=errors, create_skipped=skipped)
+        except InvalidState as exc:
+            return _list_page(request, ctx, status_code=409, create_errors=[sl.zh(exc.detail)])
+        return see_other(f"/payments/{created.id}", done="batch")
+
+    @get("/{batch_id:str}", opt=READERS)
+    def show(self, batch_id: Id, ctx: Ctx, request: Req,
+             cursor: Annotated[int | None, Parameter(ge=0, le=pay.MAX_ITEMS)] = None) -> Template:
+        return render_batch(request, ctx, batch_id, cursor=cursor)
+
+    def _act(self, ctx: Any, request: Req, batch_id: str, run: Any, done: str) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                run(session)
+        except (InvalidState, Forbidden) as exc:
+            return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail)
+        return see_other(f"/payments/{batch_id}", done=done)
+
+    @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)
+    def approve(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._act(ctx, request, batch_id, lambda s: pay.approve(s, batch_id, principal=request.user,
+                                                                       clock=ctx.clock), "batch_approved")
+
+    @post("/{batch_id:str}/signoff", opt=REVIEWER, status_code=303)
+    def signoff(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(s, batch_id, principal=request.user,
+                                                                              clock=ctx.clock), "batch_signed_off")
+
+    @post("/{batch_id:str}/release", opt=FINANCE, status_code=303)
+    def release(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._act(ctx, request, batch_id, lambda s: pay.release(s, batch_id, principal=request.user,
+                                                                       vault=ctx.vault, clock=ctx.clock),
+                         "batch_released")
+
+    @post("/{batch_id:str}/cancel", opt=CANCELLERS, status_code=303)
+    def cancel(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._act(ctx, request, batch_id, lambda s: pay.cancel(s, batch_id, principal=request.user,
+                                                                      clock=ctx.clock), "batch_cancelled")
+
+    @get("/{batch_id:str}/bank-file", opt=FINANCE)
+    def bank_file(self, batch_id: Id, ctx: Ctx, request: Req,
+                  fmt: Annotated[Literal["csv", "xlsx"], Parameter(query="format")] = "csv") -> Response[bytes]:
+        with ctx.db.read() as session:
+            file = pay.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
+        with ctx.db.begin() as session:
+            pay.record_bank_file(session, batch_id, file, fmt=fmt, principal=request.user, clock=ctx.clock)
+        return Response(content=file.content, media_type=file.media_type, headers={
+            "Content-Disposition": f'attachment; filename="{file.filename}"', "Cache-Control": "no-store",
+            "X-Content-SHA256": file.sha256})
+
+    @post("/{batch_id:str}/bank-return", opt=FINANCE, status_code=303)
+    def bank_return(self, batch_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
+        upload = data.get("file") if isinstance(data, dict) else None
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return render_batch(request, ctx, batch_id, status_code=422,
+                                return_errors=[FieldError("file", "请选择银行回单文件（CSV）")])
+        upload.file.seek(0)
+        content = upload.file.read(MAX_RETURN_BYTES + 1)
+        try:
+            if len(content) > MAX_RETURN_BYTES:
+                raise ValidationFailed.one("file", f"larger than {MAX_RETURN_BYTES // (1024 * 1024)} MiB")
+            lines = bankfiles.parse_return(content)
+            filename = "".join(ch for ch in upload.filename if ch.isprintable())[:255] or "return.csv"
+            with ctx.db.begin() as session:
+                _, repeated = pay.import_return(session, batch_id, lines, file_sha256=hashlib.sha256(content).hexdigest(),
+                                                filename=filename, principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_batch(request, ctx, batch_id, status_code=422, return_errors=exc.errors)
+        except InvalidState as exc:
+            return render_batch(request, ctx, batch_id, status_code=409, message=exc.detail)
+        return see_other(f"/payments/{batch_id}", done="return_repeated" if repeated else "return")
+
+
+# --- The payee of a case -----------------------------------------------------------------------------------------
+
+
+def render_payee(request: Req, ctx: Any, case_id: str, state: FormState, *, status_code: int = 200,
+                 message: str | None = None) -> Template:
+    with ctx.db.read() as session:
+        case = load_case(session, case_id, request.user)
+        head = case.household.head_name
+        payee = pay.current_payee(session, case.id, ctx.vault)
+        payments = pay.payments_for_case(session, case.id, ctx.vault)
+    allowed = case.status in PAYEE_STATUSES
+    if not allowed and message is None:
+        status_code = 409
+        message = f"a payee is set before payment or corrected after a failed transfer; this case is {case.status}"
+    return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
+                payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
+                failed=case.status == "payment_failed")
+
+
+class PayeePages(Controller):
+    path = "/cases/{case_id:str}/payee"
+
+    @get("/", opt=PAYEE_EDITORS)
+    def form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return render_payee(request, ctx, case_id, FormState())
+
+    @post("/", opt=PAYEE_EDITORS, status_code=303)
+    def save(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                before = session.scalar(select(Case.status).where(Case.id == case_id))
+                pay.correct_payee(session, case_id, account_name=clean(data.get("account_name")),
+                                  bank=clean(data.get("bank")), account_number=clean(data.get("account_number")),
+                                  principal=request.user, vault=ctx.vault, clock=ctx.clock)
+        except ValidationFailed as exc:
+            state = form_state(data, None, PAYEE_FIELDS)
+            for e in exc.errors:
+                if e.field in PAYEE_FIELDS:
+                    state.add(e.field, sl.zh(e.message))
+                else:
+                    state.general.append(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}")
+            return render_payee(request, ctx, case_id, state, status_code=422)
+        except InvalidState as exc:
+            return render_payee(request, ctx, case_id, form_state(data, None, PAYEE_FIELDS), status_code=409,
+                                message=exc.detail)
+        return see_other(f"/cases/{case_id}", done="payee_corrected" if before == "payment_failed" else "payee")
+
+
+# --- The fund ----------------------------------------------------------------------------------------------------
+
+
+class FundPages(Controller):
+    path = "/fund"
+
+    @get("/", opt=READERS)
+    def fund(self, ctx: Ctx, request: Req,
+             contract_id: Annotated[str | None, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")] = None) -> Template:
+        user = request.user
+        with ctx.db.read() as session:
+            contracts = [c for c in contract_store.all_contracts(session)
+                         if not user.counties or set(c.county_codes) & set(user.counties)]
+            if contract_id:
+                chosen = [c for c in contracts if c.id == contract_id]
+                if not chosen:
+                    raise NotFound(f"no contract {contract_id!r}")
+            else:
+                chosen = contracts
+            funds = []
+            for c in chosen:
+                summary = pay.fund_summary(session, c.id, user)
+                # The latest movements first (the service pages them oldest first).
+                moves = list(session.scalars(select(FundMovement).where(FundMovement.contract_id == c.id)
+                                             .order_by(FundMovement.id.desc()).limit(30)))
+                codes = dict(session.execute(select(PaymentBatch.id, PaymentBatch.code).where(
+                    PaymentBatch.id.in_({m.batch_id for m in moves if m.batch_id}))).tuples().all())
+                funds.append({"contract": c, "summary": summary, "moves": moves, "codes": codes})
+            names = user_names(session, [m.created_by for f in funds for m in f["moves"]])
+        return page(request, "fund.html", funds=funds, contracts=contracts, contract_id=contract_id or "",
+                    names=names, sl=sl, pairs=ledger.MOVEMENTS)
+
+
+# --- Home page cards ---------------------------------------------------------------------------------------------
+
+
+def _count_batches(session: Session, user: Principal, *conditions: Any) -> int:
+    stmt = select(func.count()).select_from(PaymentBatch).where(*conditions)
+    return session.scalar(_scope(stmt, PaymentBatch.county_code, user)) or 0
+
+
+def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The home page's payment cards for the user's roles."""
+    cards: list[dict[str, Any]] = []
+
+    def card(title: str, href: str | None, count: int | None = None, note: str = "") -> None:
+        cards.append({"title": title, "href": href, "count": count, "note": note})
+
+    if user.has("insurer_claims"):
+        card("待支付", "/payments", counts.get("ready_to_pay", 0), "公示期满、可生成支付批次的案件")
+    if user.has("insurer_claims", "finance"):
+        card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
+    if user.has("finance"):
+        card("待审批批次", "/payments?todo=approve",
+             _count_batches(session, user, PaymentBatch.status == "prepared", PaymentBatch.prepared_by != user.id),
+             "制单人以外的财务人员审批")
+        card("待发放批次", "/payments?todo=release", _count_batches(
+            session, user, (PaymentBatch.status == "signed_off")
+            | ((PaymentBatch.status == "approved") & PaymentBatch.signoff_required.is_(False))))
+        card("待导入银行回单", "/payments?todo=return", _count_batches(session, user, PaymentBatch.status == "released"))
+    if user.has("finance", "insurer_supervisor"):
+        card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")
+    if user.has("county_reviewer"):
+        card("待县级签批批次", "/payments?todo=signoff", _count_batches(
+            session, user, PaymentBatch.status == "approved", PaymentBatch.signoff_required.is_(True),
+            PaymentBatch.prepared_by != user.id, func.coalesce(PaymentBatch.approved_by, "") != user.id),
+             "金额达到合同规定的县级签批金额")
+    if user.has("finance", "county_reviewer", "auditor"):
+        card("资金情况", "/fund", None, "预算、已占用、已支付、服务费和余额")
+    return cards

@@ -1,0 +1,82 @@
+"""The monthly report page: a county and a month, the report's figures as tables, and the same as a spreadsheet.
+
+The spreadsheet link is the API's `GET /api/reports/monthly?…&format=xlsx`, which accepts the pages' login cookie
+(a plain GET link needs no CSRF token).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller
+from litestar.params import Parameter
+from litestar.response import Template
+
+from ..domain.errors import ValidationFailed
+from ..http import Ctx, get
+from ..reports import service as reports
+from . import stagelabels as sl
+from .common import FormState, Req, counties_of, page
+
+READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
+READERS: dict[str, Any] = {"roles": READER_ROLES}
+
+
+def _summary(report: dict[str, Any]) -> list[tuple[str, Any, bool]]:
+    """(label, value, is money) rows, in the order of the spreadsheet's summary sheet."""
+    r = report
+    return [
+        ("监测信息（条）", r["referrals"]["records"], False),
+        ("新立案件（件）", r["referrals"]["new_cases"], False),
+        ("完成入户核查（次）", r["checks"]["completed"], False),
+        ("核查户数", r["checks"]["households"], False),
+        ("入户人次", r["checks"]["person_visits"], False),
+        ("认定符合条件（户）", r["determinations"]["eligible"], False),
+        ("认定不符合条件（户）", r["determinations"]["ineligible"], False),
+        ("认定救助金额（元）", r["determinations"]["relief_determined"], True),
+        ("村级评议通过（户）", r["village_reviews"]["passed"], False),
+        ("村级评议未通过（户）", r["village_reviews"]["failed"], False),
+        ("发布公示（份）", r["notices"]["posted"], False),
+        ("公示户数", r["notices"]["households"], False),
+        ("公示金额（元）", r["notices"]["relief"], True),
+        ("收到异议（件）", r["objections"]["received"], False),
+        ("异议成立（件）", r["objections"]["upheld"], False),
+        ("异议不成立（件）", r["objections"]["dismissed"], False),
+        ("异议待处理（件）", r["objections"]["open"], False),
+        ("兑现户数", r["payments"]["paid_households"], False),
+        ("兑现金额（元）", r["payments"]["paid"], True),
+        ("支付失败（笔）", r["payments"]["failed"], False),
+        ("抽样复核轮次", r["sampling"]["rounds"], False),
+        ("其中已抽取样本", r["sampling"]["drawn"], False),
+    ]
+
+
+class ReportPages(Controller):
+    path = "/reports"
+
+    @get("/", opt=READERS)
+    def monthly(self, ctx: Ctx, request: Req,
+                county_code: Annotated[str, Parameter(max_length=6)] = "",
+                month: Annotated[str, Parameter(max_length=7)] = "") -> Template:
+        user = request.user
+        with ctx.db.read() as session:
+            counties = counties_of(session, user)
+        county = county_code.strip() or (counties[0] if len(counties) == 1 else "")
+        chosen = month.strip() or f"{ctx.clock.today():%Y-%m}"
+        form = FormState(values={"county_code": county, "month": chosen})
+        report, status_code = None, 200
+        if county_code and month:
+            try:
+                if not (county.isdigit() and len(county) == 6):
+                    raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
+                with ctx.db.read() as session:
+                    report = reports.monthly(session, user, county, chosen)
+            except ValidationFailed as exc:
+                for e in exc.errors:
+                    form.add(e.field, sl.zh(e.message))
+                status_code = 422
+        xlsx = ("/api/reports/monthly?" + urlencode({"county_code": county, "month": report["month"],
+                                                     "format": "xlsx"})) if report else ""
+        return page(request, "reports.html", status_code=status_code, form=form, counties=counties, report=report,
+                    summary=_summary(report) if report else [], xlsx=xlsx, sl=sl)

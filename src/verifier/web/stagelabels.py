@@ -1,0 +1,188 @@
+"""The Chinese of the payment, sampling and report pages: their codes' labels and their services' messages.
+
+`zh(message)` knows these stages' (English) service messages and hands any other one to `labels.message_zh`,
+so a message it does not know is still shown, as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..payments.service import BATCH_STATUS_LABELS_ZH
+from . import labels
+
+BATCH_STATUS = dict(BATCH_STATUS_LABELS_ZH)
+ITEM_STATUS = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
+               "cancelled": "已撤销"}
+MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用", "pay": "银行确认支付", "release": "释放回余额",
+                  "fee": "服务费"}
+LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
+                   "service_fee": "服务费"}
+ROUND_STATUS = {"frozen": "已冻结总体，待抽取", "drawn": "已抽取样本"}
+ROUND_KINDS = {"attribute": "按户抽样（属性抽样）", "monetary": "按金额抽样（金额单位抽样）"}
+METHODS = {"binomial": "二项分布", "hypergeometric": "超几何分布"}
+LIMITED_BY = {"statistical": "按置信度和可容忍偏差率计算", "minimum_rate": "按合同最低抽样比例",
+              "population": "总体全部抽取"}
+VERDICTS = {"accept": "接受", "expand": "扩大样本", "pending": "待完成"}
+VERDICT_NOTES = {"accept": "偏差率上限不超过可容忍偏差率：核查工作质量可以接受。",
+                 "expand": "偏差率上限超过可容忍偏差率：应扩大样本继续复核。",
+                 "pending": "样本尚未全部复核，复核完成后给出结论。"}
+DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障金额不一致", "income": "人均纯收入差异超出容差"}
+BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
+SKIP_REASONS = {
+    "no confirmed eligible determination": "没有已确认的“符合条件”认定",
+    "the determined relief is 0.00: nothing to pay": "认定保障金为 0.00 元，无需支付",
+    "the check recorded no payee account": "入户核查未记录收款账户：请先设置收款信息",
+}
+REPORT_CHANNELS = dict(labels.CHANNELS)
+REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "刚性支出明显超过收入"}
+
+FIELD_LABELS = {
+    "reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
+    "line": "行", "header": "表头", "file": "文件", "account_name": "收款人", "bank": "开户银行",
+    "account_number": "银行账号", "county_code": "县（区）", "contract_id": "服务合同", "format": "格式",
+    "randomness": "随机数", "checked_from": "开始日期", "checked_to": "结束日期", "confidence": "置信度",
+    "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
+    "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
+    "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份",
+}
+
+
+def _status(code: str) -> str:
+    return labels.STATUS_LABELS.get(code, code)
+
+
+def _batch(code: str) -> str:
+    return BATCH_STATUS.get(code, code)
+
+
+_ACTIONS = {"approve": "审批", "county signoff": "县级签批", "release": "发放", "reconcile": "对账", "cancel": "撤销"}
+
+# (pattern, Chinese or a function of the match); the first full match wins.
+_MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
+    # batches
+    (r"four-eyes rule: the person who prepared a payment batch may not approve it; .*",
+     "按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。"),
+    (r"four-eyes rule: the county sign-off must come from someone who neither prepared nor approved the batch",
+     "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"),
+    (r"cannot (approve|county signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
+     lambda m: f"批次当前状态为「{_batch(m.group(2))}」，不能{_ACTIONS.get(m.group(1), m.group(1))}。"),
+    (r"batch (\S+) totals (\S+), at or above the contract's county sign-off threshold of (\S+): .*",
+     lambda m: f"批次 {m.group(1)} 金额 {m.group(2)} 元，达到合同规定的县级签批金额 {m.group(3)} 元，"
+               "须经县级审核人员签批后方可发放。"),
+    ((r".* would take the fund below zero: it needs (\S+) of relief plus up to (\S+) of service fee, "
+      r"and the balance is (\S+) .*"),
+     lambda m: f"资金余额不足：需保障金 {m.group(1)} 元及服务费至多 {m.group(2)} 元，当前余额 {m.group(3)} 元。"),
+    (r"the bank file of batch (\S+) is available once it is released; it is (\w+)",
+     lambda m: f"批次发放后方可下载银行文件（当前为「{_batch(m.group(2))}」）。"),
+    (r"the stored bank file of batch (\S+) does not match the hash recorded at release",
+     lambda m: f"批次 {m.group(1)} 保存的银行文件与发放时记录的哈希不符，请联系系统管理员。"),
+    (r"batch (\S+) is (\w+): a bank return applies to a released batch",
+     lambda m: f"银行回单只能导入已发放的批次（本批次当前为「{_batch(m.group(2))}」）。"),
+    (r"the batch's items \(.*\) no longer match what was prepared \(.*\)", "批次明细与制单时不一致，请撤销后重新制单。"),
+    (r"\d+ of the batch's \d+ items were pending; nothing was released", "批次明细状态已变化，未发放，请刷新后重试。"),
+    (r"\d+ items changed meanwhile; nothing was applied, try again", "有明细同时被修改，未导入，请刷新后重试。"),
+    (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
+    (r"a case of this batch is already in another live batch; nothing was changed",
+     "有案件已在其他未完成的批次中，未做任何更改。"),
+    (r"the database refused to record a second payment of the same determined relief; nothing was changed",
+     "同一认定的保障金不能重复支付，未做任何更改。"),
+    (r"no case of county (\d+) is ready to pay(?: under contract (\S+))?",
+     lambda m: f"县（区）{m.group(1)} 没有待支付的案件" + (f"（服务合同 {m.group(2)}）" if m.group(2) else "") + "。"),
+    (r"nothing to pay in county (\d+)", lambda m: f"县（区）{m.group(1)} 没有可以支付的案件。"),
+    (r"cases of several contracts are ready to pay in county (\d+) \((.*)\): prepare one batch per contract",
+     lambda m: f"县（区）{m.group(1)} 有多个服务合同（{m.group(2)}）的待支付案件：请按合同分别生成批次。"),
+    (r"(\d+) cases are ready: a batch holds at most (\d+)", lambda m: f"待支付案件 {m.group(1)} 件，每批最多 {m.group(2)} 件。"),
+    (r"no payment batch .*", "支付批次不存在"),
+    (r"no contract .*", "服务合同不存在"),
+    (r"required: which contract's fund.*", "请选择服务合同"),
+    # payees
+    (r"a payee is set before payment or corrected after a failed transfer; this case is (\w+)",
+     lambda m: f"收款信息只能在支付前设置，或在支付失败后更正；该案件当前为「{_status(m.group(1))}」。"),
+    # the bank's return file
+    (r"(\S+) is already on line (\d+): duplicate line", lambda m: f"参考号 {m.group(1)} 与第 {m.group(2)} 行重复"),
+    (r"(\S+) differs from the (\S+) sent for (\S+)",
+     lambda m: f"金额 {m.group(1)} 元与发送给银行的 {m.group(2)} 元不符（{m.group(3)}）"),
+    (r"(\S+) was already settled as (\w+); the bank cannot now report it (\w+)",
+     lambda m: f"{m.group(1)} 已按「{ITEM_STATUS.get(m.group(2), m.group(2))}」入账，不能再改为"
+               f"「{'支付成功' if m.group(3) == 'success' else '支付失败'}」"),
+    (r"(\S+) is (\w+), not sent to the bank",
+     lambda m: f"{m.group(1)} 的状态为「{ITEM_STATUS.get(m.group(2), m.group(2))}」，并未发送银行"),
+    (r"(\S+) is not in batch (\S+): it belongs to batch (\S+)",
+     lambda m: f"{m.group(1)} 不是本批次的明细（属于批次 {m.group(3)}）"),
+    (r"(\S+) is not in batch (\S+): no such item", lambda m: f"{m.group(1)} 不是本批次的明细，也不属于任何批次"),
+    (r"missing", "缺失"),
+    (r"must be success or failed, got '(.*)'", lambda m: f"应为“成功”或“失败”，实为「{m.group(1)}」"),
+    (r"a failed transfer needs the bank's reason", "支付失败须有银行给出的原因"),
+    (r"has (\d+) fields, the header has (\d+)", lambda m: f"有 {m.group(1)} 列，表头有 {m.group(2)} 列"),
+    (r"unknown column '(.*)'; expected .*", lambda m: f"无法识别的列「{m.group(1)}」"),
+    (r"column '(.*)' appears twice", lambda m: f"列「{m.group(1)}」重复"),
+    (r"missing column\(s\) (.*); the header must be .*",
+     lambda m: f"缺少列 {m.group(1)}；表头应为 reference,status,bank_reference,reason（或 参考号,状态,银行流水号,原因）"),
+    (r"the return file is empty", "回单文件为空"),
+    (r"send the bank return as CSV text, not a spreadsheet", "请上传 CSV 格式的回单（不是 Excel 文件）"),
+    (r"the return file is neither UTF-8 nor GB18030 text", "无法识别文件编码（应为 UTF-8 或 GB18030）"),
+    (r"the return file holds NUL characters: it is not a text file", "不是文本文件"),
+    (r"not a readable CSV file: .*", "无法读取的 CSV 文件"),
+    (r"the return file has a header but no lines", "回单只有表头，没有数据行"),
+    (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
+    (r"larger than (\d+) MiB", lambda m: f"文件超过 {m.group(1)} MB"),
+    # sampling
+    (r"must be hexadecimal digits 0-9 and a-f only \(dice rolls as digits\)",
+     "只能包含十六进制数字 0–9 和 a–f（骰子点数按数字输入）"),
+    (r"must have an even number of hex digits \(whole bytes\)", "位数须为偶数"),
+    (r"must be at least (\d+) bytes \((\d+) hex digits\), got (\d+)",
+     lambda m: f"至少 {m.group(2)} 位（现为 {int(m.group(3)) * 2} 位）"),
+    (r"must be at most (\d+) bytes", lambda m: f"最多 {int(m.group(1)) * 2} 位"),
+    (r"this round has been drawn already: a round is drawn once", "本轮已抽取样本：每轮只能抽取一次。"),
+    (r"the round's population is not committed to a checkpoint yet", "本轮总体尚未写入签名检查点。"),
+    (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
+    ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
+      r"from (\S+) to (\S+)"),
+     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，县（区）{m.group(1)} 没有完成入户核查"
+               + ("且认定保障金大于零" if m.group(2) else "") + "的案件"),
+    (r"the period's checks fall under several contracts \((.*)\): choose a period within one contract",
+     lambda m: f"所选期间的核查分属多个服务合同（{m.group(1)}）：请选择同一合同期内的期间"),
+    (r"must not be before checked_from", "不能早于开始日期"),
+    (r"a monetary-unit round is not stratified", "按金额抽样不分层"),
+    (r"must be attribute or monetary", "请选择抽样方式"),
+    (r"not a decimal rate: .*", "请填写小数，如 0.95"),
+    (r"must lie between (\S+) and (\S+), got (\S+)", lambda m: f"应在 {m.group(1)} 至 {m.group(2)} 之间"),
+    (r"must satisfy (.*), got (\S+)", lambda m: f"超出允许范围（{m.group(1)}）"),
+    (r"must be below the tolerable rate", "应低于可容忍偏差率"),
+    (r"too close to the tolerable rate: .*", "与可容忍偏差率过于接近，所需样本过大"),
+    (r"the round's sample has not been drawn yet", "本轮样本尚未抽取。"),
+    (r"this case is not in the round's sample", "该案件不在本轮样本中"),
+    (r"a re-check result for this case is recorded already", "该案件的复核结果已录入。"),
+    (r"give the relief the re-check finds .*", "请填写复核认定的保障金额（保险公司的认定已确认，需比对金额）"),
+    (r"only a round whose verdict is expand can be widened \(its verdict is (\w+)\)",
+     lambda m: f"只有结论为「扩大样本」的轮次才能扩大样本（当前结论：{VERDICTS.get(m.group(1), m.group(1))}）。"),
+    (r"the whole population is in the sample already: the sample cannot be widened", "总体已全部抽中，无法再扩大样本。"),
+    (r"every fen of the population is selected already: the sample cannot be widened", "总体金额已全部抽中，无法再扩大样本。"),
+    (r"with (\d+) deviating monetary units no sample .*",
+     lambda m: f"偏差金额单位过多（{m.group(1)} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。"),
+    (r"no sampling round .*", "抽样轮次不存在"),
+    # reports
+    (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
+]]
+
+
+def zh(message: str | None) -> str:
+    """The Chinese for a service message of these stages, or of the earlier ones (`labels.message_zh`)."""
+    text = (message or "").strip()
+    for pattern, out in _MESSAGES:
+        m = pattern.fullmatch(text)
+        if m:
+            return out if isinstance(out, str) else out(m)
+    return labels.message_zh(text)
+
+
+def field_zh(field: str) -> str:
+    if field.startswith("case "):
+        return "案件 " + field[5:]
+    return FIELD_LABELS.get(field) or labels.field_label(field)
+
+
+def skip_reason_zh(reason: str) -> str:
+    return SKIP_REASONS.get(reason, zh(reason))

@@ -1,0 +1,220 @@
+"""The payment pages: batches through every step, the bank file and return, the payee form, the fund, roles and
+counties. Cases reach ready_to_pay through the real services up to their determination, then the lifecycle
+actions of the village review and the notice (those stages have page tests of their own)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from factories import COUNTY, make_case, staff
+from pagekit import card_count, status_of
+from sqlalchemy import update
+
+from verifier.cases.workflow import advance, load_case
+from verifier.store.tables import Check
+
+BIG = 200_000_000  # 2,000,000.00 yuan of medical costs: the relief reaches its cap of 100,000.00
+ACCOUNT = "6222020200112233445"  # what factories.make_case records as the payee's account
+
+
+def ready(ctx, **kwargs) -> str:  # type: ignore[no-untyped-def]
+    """A case at ready_to_pay: determined by the services, then reviewed, noticed and closed (shortcut)."""
+    case_id = make_case(ctx, stage="determined", **kwargs)
+    clerk = staff(ctx, kwargs.get("county", COUNTY)).clerk
+    with ctx.db.begin() as session:
+        case = load_case(session, case_id, None, for_update=True)
+        for action in ("review_pass", "post_notice", "close_notice"):
+            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
+                    payload={"shortcut": "tests/web"})
+    return case_id
+
+
+def _batch_url(r) -> str:  # type: ignore[no-untyped-def]
+    assert r.status_code == 303, r.text
+    m = re.fullmatch(r"(/payments/pb_\w+)\?done=batch", r.headers["location"])
+    assert m, r.headers["location"]
+    return m.group(1)
+
+
+def _return_file(lines: list[tuple[str, str, str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["参考号", "状态", "银行流水号", "原因"])
+    writer.writerows(lines)
+    return out.getvalue().encode("utf-8")
+
+
+def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    a = ready(ctx, medical=BIG, head_name="甲户主")
+    b = ready(ctx, medical=BIG, head_name="乙户主")
+    c = ready(ctx, head_name="丙户主")
+    with ctx.db.begin() as session:  # a check that recorded no payee: the batch leaves the case out
+        session.execute(update(Check).where(Check.case_id == c).values(payee_name=None, payee_bank=None,
+                                                                         payee_account_enc=None))
+
+    # Claims staff (who also hold the finance role in this small office) prepare the batch.
+    pages.as_("claims1", "insurer_claims", "finance")
+    home = pages.get("/").text
+    assert card_count(home, "待支付") == 3 and 'href="/payments"' in home
+    listing = pages.get("/payments").text
+    assert "生成支付批次" in listing and "demo-2020" in listing
+    url = _batch_url(pages.post("/payments", {"county_code": COUNTY, "contract_id": "demo-2020"}))
+    text = pages.get(url + "?done=batch").text
+    assert "支付批次已生成" in text and "待审批" in text and "200,000.00" in text
+    assert "甲户主" in text and "乙户主" in text
+    assert ACCOUNT not in text and "***************3445" in text  # accounts masked
+    skipped = text.split('id="skipped"')[1]
+    assert c in skipped and "入户核查未记录收款账户" in skipped
+    assert "需要（金额达到 200,000.00 元）" in text
+    # the preparer sees no approve button, and why
+    assert f'action="{url}/approve"' not in text and "四眼原则" in text and "您是本批次的制单人" in text
+    r = pages.post(url + "/approve")
+    assert r.status_code == 403 and "制单人不能审批" in r.text
+    assert card_count(pages.get("/").text, "待审批批次") == 0  # not theirs to approve
+    assert status_of(ctx, a) == "in_batch" and status_of(ctx, c) == "ready_to_pay"
+
+    # Another finance officer approves; the release waits for the county's sign-off.
+    pages.as_("fin2", "finance")
+    assert card_count(pages.get("/").text, "待审批批次") == 1
+    assert url.split("/")[-1] in pages.get("/payments?todo=approve").text
+    text = pages.get(url).text
+    assert f'action="{url}/approve"' in text
+    r = pages.post(url + "/approve")
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=batch_approved"
+    text = pages.get(url + "?done=batch_approved").text
+    assert "批次已审批" in text and f'action="{url}/release"' not in text
+    assert "须经县级审核人员签批后方可发放" in text
+    r = pages.post(url + "/release")
+    assert r.status_code == 409 and "须经县级审核人员签批后方可发放" in r.text
+    assert pages.get(url + "/bank-file").status_code == 409  # not released yet
+
+    # The county reviewer signs off.
+    pages.as_("rev1", "county_reviewer")
+    assert card_count(pages.get("/").text, "待县级签批批次") == 1
+    text = pages.get(url).text
+    assert f'action="{url}/signoff"' in text and f'action="{url}/release"' not in text
+    assert pages.post(url + "/signoff").status_code == 303
+    assert "县级已签批" in pages.get(url).text
+
+    # Finance releases, downloads the bank file and imports the bank's return.
+    pages.as_("fin2", "finance")
+    r = pages.post(url + "/release")
+    assert r.status_code == 303
+    text = pages.get(r.headers["location"]).text
+    assert "批次已发放" in text and "下载银行文件（CSV）" in text and "导入银行回单" in text
+    steps = text.split("办理步骤")[1].split("可办理的操作")[0]
+    assert steps.count("fin2") == 2 and "rev1" in steps  # who approved, signed off and released
+    bank = pages.get(url + "/bank-file?format=csv")
+    assert bank.status_code == 200 and bank.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(bank.content.decode("utf-8"))))
+    assert rows[0] == ["reference", "account_name", "account_number", "bank", "amount", "memo"]
+    refs = {row[1]: row[0] for row in rows[1:]}
+    assert set(refs) == {"甲户主", "乙户主"} and all(row[2] == ACCOUNT and row[4] == "100000.00" for row in rows[1:])
+    xlsx = pages.get(url + "/bank-file?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+    bad = _return_file([(refs["甲户主"], "成功", "B001", ""), ("P000000NOPE000001", "成功", "B002", ""),
+                        (refs["甲户主"], "失败", "B003", "账户冻结")])
+    r = pages.post(url + "/bank-return", files={"file": ("bad.csv", bad, "text/csv")})
+    assert r.status_code == 422 and "回单有误，未导入任何数据" in r.text
+    table = r.text.split('id="bad-lines"')[1].split("</table>")[0]
+    assert re.findall(r'<td class="num">(\d+)</td>', table) == ["3", "4"]  # every bad line, by its line number
+    assert "不是本批次的明细" in table and "与第 2 行重复" in table
+    r = pages.post(url + "/bank-return", files={"file": ("worse.csv", b"reference,status\nx,ok\n", "text/csv")})
+    assert r.status_code == 422 and "缺少列 bank_reference, reason" in r.text
+    assert status_of(ctx, a) == "in_batch"  # nothing was applied
+    good = _return_file([(refs["甲户主"], "成功", "B001", ""), (refs["乙户主"], "失败", "B002", "账户已销户")])
+    r = pages.post(url + "/bank-return", files={"file": ("return.csv", good, "text/csv")})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=return"
+    text = pages.get(url + "?done=return").text
+    assert "银行回单已导入" in text and "已对账" in text and "账户已销户" in text and "return.csv" in text
+    assert f'href="/cases/{b}/payee"' in text  # the way to correct the failed payee
+    assert status_of(ctx, a) == "paid" and status_of(ctx, b) == "payment_failed"
+    r = pages.post(url + "/bank-return", files={"file": ("again.csv", good, "text/csv")})
+    assert r.status_code == 303 and "done=return_repeated" in r.headers["location"]
+
+    fund = pages.get("/fund").text
+    assert "100,000.00" in fund and "15,000.00" in fund and "4,385,000.00" in fund  # paid, fee, balance
+    assert "批次审批占用" in fund and "银行确认支付" in fund and "服务费" in fund
+
+    # The supervisor corrects the failed payee, and sets the missing one.
+    pages.as_("sup1", "insurer_supervisor")
+    assert card_count(pages.get("/").text, "支付失败待更正") == 1
+    assert f'href="/cases/{b}/payee"' in pages.get("/payments").text
+    form = pages.get(f"/cases/{b}/payee").text
+    assert "更正收款信息" in form and "账户已销户" in form and ACCOUNT not in form
+    r = pages.post(f"/cases/{b}/payee", {"account_name": "乙户主", "bank": "农业银行", "account_number": "12"})
+    assert r.status_code == 422 and "应为 8 至 30 位数字" in r.text and 'value="农业银行"' in r.text
+    r = pages.post(f"/cases/{b}/payee", {"account_name": "乙户主", "bank": "农业银行",
+                                         "account_number": "6228 4800 1234 5678 901"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{b}?done=payee_corrected"
+    assert "收款信息已更正" in pages.get(r.headers["location"]).text
+    assert status_of(ctx, b) == "ready_to_pay"
+    r = pages.post(f"/cases/{c}/payee", {"account_name": "丙户主", "bank": "农村商业银行",
+                                         "account_number": "6210000000000004321"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{c}?done=payee"
+    r = pages.get(f"/cases/{a}/payee")  # paid: nothing to correct
+    assert r.status_code == 409 and "该案件当前为「已支付」" in r.text and 'action="/cases/' not in r.text
+
+    # The corrected case is re-issued in a new batch, to the new account; the paid one is not paid again.
+    pages.as_("claims1", "insurer_claims", "finance")
+    second = _batch_url(pages.post("/payments", {"county_code": COUNTY, "contract_id": "demo-2020"}))
+    assert second != url
+    text = pages.get(second).text
+    items = text.split('id="items"')[1].split("</table>")[0]
+    assert "乙户主" in items and "丙户主" in items and "甲户主" not in items
+    assert "***8901" in items and "***4321" in items and "3445" not in items
+    assert "不需要" in text  # below the sign-off threshold
+    r = pages.post(second + "/cancel")
+    assert r.status_code == 303 and "批次已撤销" in pages.get(r.headers["location"]).text
+    assert status_of(ctx, b) == "ready_to_pay"
+
+
+def test_creating_a_batch_with_nothing_to_pay_says_why(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("claims1", "insurer_claims")
+    assert "目前没有待支付的案件" in pages.get("/payments").text
+    r = pages.post("/payments", {"county_code": COUNTY})
+    assert r.status_code == 422 and "县（区）340223 没有待支付的案件" in r.text
+    r = pages.post("/payments", {"county_code": "12"})
+    assert r.status_code == 422 and "县（区）代码为 6 位数字" in r.text
+
+
+def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: ignore[no-untyped-def]
+    ours = ready(ctx, head_name="本县户")
+    clock.advance(days=1)  # the factories' officers of both counties share a vehicle name: not on the same day
+    theirs = ready(ctx, county=other_county, head_name="外县户")
+    pages.as_("claims-all", "insurer_claims", counties=())
+    url = _batch_url(pages.post("/payments", {"county_code": other_county}))
+    assert "外县户" in pages.get(url).text
+
+    pages.as_("claims1", "insurer_claims")
+    assert pages.get(url).status_code == 404
+    assert url.split("/")[-1] not in pages.get("/payments").text
+    assert pages.post(url + "/cancel").status_code == 404
+    assert pages.post("/payments", {"county_code": other_county}).status_code == 404
+    for path in (url + "/bank-file", "/cases/" + ours + "/payee"):
+        assert pages.get(path).status_code == 403, path
+    assert pages.post(url + "/approve").status_code == 403
+
+    pages.as_("sup1", "insurer_supervisor")
+    assert pages.get(f"/cases/{theirs}/payee").status_code == 404
+    assert pages.get(f"/cases/{ours}/payee").status_code == 200
+    assert pages.post(url + "/approve").status_code == 403
+
+    pages.as_("fin1", "finance")
+    assert pages.get("/fund?contract_id=other-2020").status_code == 404
+    assert "demo-2020" in pages.get("/fund").text and "other-2020" not in pages.get("/fund").text
+
+    pages.as_("clerk1", "town_clerk")
+    for path in ("/payments", "/fund", f"/cases/{ours}/payee", url):
+        r = pages.get(path)
+        assert r.status_code == 403 and "无权访问" in r.text, path
+    nav = pages.get("/").text.split("<main")[0]
+    assert "支付批次" not in nav and "抽样复核" not in nav
+
+    pages.as_("aud1", "auditor", counties=())
+    text = pages.get(url).text
+    assert "外县户" in text and "您目前没有可办理的操作" in text
+    assert pages.post(url + "/cancel").status_code == 403

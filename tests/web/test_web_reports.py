@@ -1,0 +1,57 @@
+"""The monthly report page and its spreadsheet."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from factories import COUNTY, make_case
+from openpyxl import load_workbook
+
+
+def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    make_case(ctx, stage="determined", medical=4_200_000)
+    make_case(ctx, stage="checked")
+    make_case(ctx, stage="received")
+    pages.as_("rev1", "county_reviewer")
+    assert 'href="/reports"' in pages.get("/").text.split("<main")[0]
+    form = pages.get("/reports").text
+    assert "月度报表" in form and 'value="2020-06"' in form and 'id="summary"' not in form
+
+    text = pages.get(f"/reports?county_code={COUNTY}&month=2020-06").text
+    assert f"{COUNTY} · 2020-06 月报" in text
+    summary = text.split('id="summary"')[1].split("</table>")[0]
+    assert re.search(r"<td>完成入户核查（次）</td><td class=\"num\">2</td>", summary)
+    assert re.search(r"<td>认定符合条件（户）</td><td class=\"num\">1</td>", summary)
+    assert re.search(r"<td>认定救助金额（元）</td><td class=\"num\">21,900\.00</td>", summary)
+    assert "已认定" in text and "已核查" in text and "已接收" in text  # the cases by status
+    assert "人均纯收入不高于收入线" in text
+    may = pages.get(f"/reports?county_code={COUNTY}&month=2020-05").text
+    assert re.search(r"<td>监测信息（条）</td><td class=\"num\">3</td>", may)  # referred three days before
+    assert re.search(r"<td>农户申请</td><td class=\"num\">3</td>", may)
+
+    link = re.search(r'href="(/api/reports/monthly\?[^"]+)"', text)
+    assert link and "format=xlsx" in link.group(1)
+    sheet = pages.get(link.group(1).replace("&amp;", "&"))  # the login cookie is enough
+    assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
+    book = load_workbook(io.BytesIO(sheet.content))
+    assert book.sheetnames == ["概要", "案件状态", "资金"]
+    cells = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=3, values_only=True)}
+    assert cells["完成入户核查（次）"] == 2
+
+
+def test_bad_input_other_counties_and_roles(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("rev1", "county_reviewer")
+    r = pages.get(f"/reports?county_code={COUNTY}&month=2020-13")
+    assert r.status_code == 422 and "月份格式应为" in r.text
+    r = pages.get(f"/reports?county_code={other_county}&month=2020-06")
+    assert r.status_code == 404
+    assert pages.get(f"/api/reports/monthly?county_code={other_county}&month=2020-06&format=xlsx").status_code == 404
+    for role in ("auditor", "insurer_supervisor", "finance"):
+        pages.as_(f"u-{role}", role)
+        assert pages.get(f"/reports?county_code={COUNTY}&month=2020-06").status_code == 200, role
+    for role in ("town_clerk", "field_officer", "insurer_claims"):
+        pages.as_(f"u-{role}", role)
+        r = pages.get("/reports")
+        assert r.status_code == 403 and "无权访问" in r.text, role
+        assert "月报" not in pages.get("/").text.split("<main")[0]

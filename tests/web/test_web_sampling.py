@@ -1,0 +1,172 @@
+"""The sampling pages: a round from its start to its verdict (the frozen population and the signed checkpoint are
+shown before the randomness is asked for), widening a sample, roles and counties."""
+
+from __future__ import annotations
+
+import re
+
+from factories import COUNTY, make_case
+from pagekit import card_count
+
+from verifier.domain.sampling import population_digest
+
+DICE = "35162 43516 24531 62435 16243 51624 35"  # 32 rolls, typed with spaces
+PERIOD = {"checked_from": "2020-05-01", "checked_to": "2020-06-30"}
+
+
+def _population(ctx) -> list[str]:  # type: ignore[no-untyped-def]
+    """Six checked cases, three in each of two towns (checked on the clock's day, 2020-06-01)."""
+    return [make_case(ctx, stage="checked", town=town, village=f"{town}{i}村", head_name=f"{town[:2]}{'甲乙丙'[i]}")
+            for town in ("城关镇", "南山镇") for i in range(3)]
+
+
+def _round_url(r) -> str:  # type: ignore[no-untyped-def]
+    assert r.status_code == 303, r.text
+    m = re.fullmatch(r"(/sampling/smp_\w+)\?done=round", r.headers["location"])
+    assert m, r.headers["location"]
+    return m.group(1)
+
+
+def _pending(text: str) -> list[str]:
+    return re.findall(r'id="result-(case_\w+)"', text)
+
+
+def _recheck(pages, url: str, case_id: str, *, eligible: str = "yes") -> None:  # type: ignore[no-untyped-def]
+    r = pages.post(url + "/results", {"case_id": case_id, "eligible": eligible, "per_capita_income": "2666.67",
+                                      "note": "复核一致" if eligible == "yes" else "家中有营运车辆"})
+    assert r.status_code == 303, r.text
+
+
+def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    ids = _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    listing = pages.get("/sampling").text
+    assert "开始新一轮抽样" in listing and "尚无抽样轮次" in listing
+    assert 'placeholder="0.95"' in listing and "demo-2020" in listing  # the contract's parameters as defaults
+    r = pages.post("/sampling", {"county_code": COUNTY, "checked_from": "2020-06-30", "checked_to": "2020-05-01",
+                                 "kind": "attribute"})
+    assert r.status_code == 422 and "不能早于开始日期" in r.text and 'value="2020-06-30"' in r.text
+    r = pages.post("/sampling", {"county_code": COUNTY, "checked_from": "2019-01-01", "checked_to": "2019-01-31",
+                                 "kind": "attribute"})
+    assert r.status_code == 422 and "没有完成入户核查的案件" in r.text
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "stratify_by_town": "1"}))
+
+    # The frozen population, its digest and the signed checkpoint come first, then the request for randomness.
+    text = pages.get(url + "?done=round").text
+    assert "总体已冻结并写入签名检查点" in text
+    assert re.search(r"<dt>总体规模</dt><dd><strong>6</strong> 户", text)
+    assert population_digest(sorted(ids)).hex() in text
+    checkpoint = re.search(r'<pre id="checkpoint">(.*?)</pre>', text, re.DOTALL)
+    assert checkpoint and "\n\n" in checkpoint.group(1) and "\u2014 " in checkpoint.group(1)  # a signed note
+    assert text.index('id="checkpoint"') < text.index('id="draw"')
+    assert "城关镇" in text and "南山镇" in text  # the towns' strata
+    assert 'id="sample"' not in text and "第三步" not in text  # nothing is drawn yet
+    assert card_count(pages.get("/").text, "进行中的抽样复核") == 1
+
+    r = pages.post(url + "/draw", {"randomness": "xyz"})
+    assert r.status_code == 422 and "只能包含十六进制数字" in r.text and ">xyz</textarea>" in r.text
+    r = pages.post(url + "/draw", {"randomness": "1234"})
+    assert r.status_code == 422 and "至少 32 位（现为 4 位）" in r.text
+    r = pages.post(url + "/draw", {"randomness": DICE})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=drawn"
+    text = pages.get(url + "?done=drawn").text
+    assert "样本已抽取" in text and "".join(DICE.split()) in text and 'id="seed"' in text
+    assert pages.post(url + "/draw", {"randomness": DICE}).status_code == 409
+    sampled = _pending(text)
+    assert sorted(sampled) == sorted(ids)  # six cases: all of them
+    assert "结论：待完成" in text and "样本尚未全部复核" in text
+
+    # Every sampled case is re-checked; the insurer's figures appear only afterwards.
+    first = sampled[0]
+    form = text.split(f'id="result-{first}"')[1].split("</form>")[0]
+    assert "2,666.67" not in form and "保险公司" not in form
+    r = pages.post(url + "/results", {"case_id": first, "per_capita_income": "2666.67"})
+    assert r.status_code == 422 and "必填" in r.text.split(f'id="result-{first}"')[1].split("</form>")[0]
+    for case_id in sampled:
+        _recheck(pages, url, case_id)
+    r = pages.post(url + "/results", {"case_id": first, "eligible": "yes", "per_capita_income": "1.00"})
+    assert r.status_code == 409 and "该案件的复核结果已录入" in r.text
+    text = pages.get(url).text
+    report = text.split('id="report"')[1]
+    assert "接受" in report and "偏差率上限不超过可容忍偏差率" in report
+    assert re.search(r"<th>有偏差户数</th><td class=\"num\">0</td>", report)
+    assert "无偏差" in text and "保险公司：符合" in text and _pending(text) == []
+    assert "扩大样本" not in report.split("</section>")[0].split("</p>", 1)[1]  # no expand button
+    listing = pages.get("/sampling").text
+    assert url.split("/")[-1] in listing and "接受" in listing
+    assert card_count(pages.get("/").text, "进行中的抽样复核") == 0
+
+
+def test_a_deviation_widens_the_sample(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "confidence": "0.80", "tolerable_rate": "0.40"}))
+    text = pages.get(url).text
+    assert "置信度 80%，可容忍偏差率 40%" in text and "计划样本量</dt><dd>3 户" in text
+    assert pages.post(url + "/expand").status_code == 409  # nothing drawn yet
+    pages.post(url + "/draw", {"randomness": "ab" * 16})
+    sampled = _pending(pages.get(url).text)
+    assert len(sampled) == 3
+    _recheck(pages, url, sampled[0], eligible="no")
+    for case_id in sampled[1:]:
+        _recheck(pages, url, case_id)
+    text = pages.get(url).text
+    assert "结论：扩大样本" in text and "认定结论不一致" in text and "有偏差" in text
+    assert re.search(r"<th>偏差率</th><td class=\"num\">33\.33%</td>", text)
+    r = pages.post(url + "/expand")
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=expanded"
+    text = pages.get(r.headers["location"]).text
+    assert "样本已扩大" in text and "第 2 阶段" in text and len(_pending(text)) == 2
+    assert "结论：待完成" in text
+    r = pages.post(url + "/expand")
+    assert r.status_code == 409 and "只有结论为「扩大样本」的轮次才能扩大样本" in r.text
+
+
+def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: ignore[no-untyped-def]
+    make_case(ctx, stage="checked")
+    clock.advance(days=1)  # the factories' officers of both counties share a vehicle name: not on the same day
+    make_case(ctx, stage="checked", county=other_county)
+    pages.as_("rev-all", "county_reviewer", counties=())
+    theirs = _round_url(pages.post("/sampling", {"county_code": other_county, **PERIOD, "kind": "attribute"}))
+
+    pages.as_("rev1", "county_reviewer")
+    assert pages.get(theirs).status_code == 404
+    assert theirs.split("/")[-1] not in pages.get("/sampling").text
+    assert pages.post(theirs + "/draw", {"randomness": "ab" * 16}).status_code == 404
+    r = pages.post("/sampling", {"county_code": other_county, **PERIOD, "kind": "attribute"})
+    assert r.status_code == 404
+
+    pages.as_("aud1", "auditor", counties=())
+    text = pages.get(theirs).text
+    assert "签名检查点" in text and 'id="draw"' not in text and "待县级审核人员提供随机数" in text
+    assert "开始新一轮抽样" not in pages.get("/sampling").text
+    assert pages.post(theirs + "/draw", {"randomness": "ab" * 16}).status_code == 403
+    assert pages.post("/sampling", {"county_code": other_county, **PERIOD}).status_code == 403
+
+    for role in ("town_clerk", "finance", "insurer_supervisor"):
+        pages.as_(f"u-{role}", role)
+        r = pages.get("/sampling")
+        assert r.status_code == 403 and "无权访问" in r.text, role
+        assert "抽样复核" not in pages.get("/").text.split("<main")[0]
+
+
+def test_a_monetary_unit_round(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        make_case(ctx, stage="determined", medical=4_200_000)  # 21,900.00 of relief each
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "monetary",
+                                              "stratify_by_town": "1"}))  # never stratified: the box is ignored
+    text = pages.get(url).text
+    assert "按金额抽样" in text and "保障金合计 65,700.00 元" in text and "个金额单位" in text
+    pages.post(url + "/draw", {"randomness": "0123456789abcdef" * 2})
+    text = pages.get(url).text
+    assert "<th class=\"num\">金额单位</th>" in text and "抽样间隔" in text
+    for case_id in _pending(text):
+        r = pages.post(url + "/results", {"case_id": case_id, "eligible": "yes", "per_capita_income": "2666.67"})
+        assert r.status_code == 422 and "请填写复核认定的保障金额" in r.text  # the confirmed relief is compared
+        r = pages.post(url + "/results", {"case_id": case_id, "eligible": "yes", "per_capita_income": "2666.67",
+                                          "relief_amount": "21,900.00"})
+        assert r.status_code == 303, r.text
+    assert "结论：接受" in pages.get(url).text
