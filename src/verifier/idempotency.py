@@ -34,13 +34,13 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
-from sqlalchemy import DateTime, Integer, LargeBinary, String, delete
+from sqlalchemy import Integer, LargeBinary, String, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .clock import Clock
 from .domain.errors import DomainError, ValidationFailed
-from .store.base import Base
+from .store.base import Base, UtcDateTime
 from .store.db import Database
 
 HEADER = "Idempotency-Key"
@@ -60,7 +60,7 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def request_hash(method_path: str, body: Any) -> str:

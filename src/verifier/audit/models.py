@@ -20,7 +20,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..store.base import Base
+from ..store.base import Base, UtcDateTime
 
 # On SQLite an INTEGER PRIMARY KEY is the rowid itself: appends and in-order scans need no second index.
 LogIndex = BigInteger().with_variant(Integer(), "sqlite")
@@ -39,7 +38,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_entry"
 
     idx: Mapped[int] = mapped_column(LogIndex, primary_key=True, autoincrement=False)
-    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    time: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(100))
@@ -78,7 +77,7 @@ class AuditCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     key_id: Mapped[str] = mapped_column(String(8))
     note: Mapped[str] = mapped_column(Text)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class AuditKey(Base):
@@ -87,5 +86,5 @@ class AuditKey(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     key_id: Mapped[str] = mapped_column(String(8), primary_key=True)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    retired: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created: Mapped[datetime] = mapped_column(UtcDateTime())
+    retired: Mapped[datetime | None] = mapped_column(UtcDateTime())

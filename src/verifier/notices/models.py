@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..store.base import Base
+from ..store.base import Base, UtcDateTime
 
 _LISTED = text("status = 'listed'")
 
@@ -42,7 +41,7 @@ class VillageReview(Base):
     result: Mapped[str] = mapped_column(String(8))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Notice(Base):
@@ -79,10 +78,10 @@ class Notice(Base):
     document: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     document_sha256: Mapped[str] = mapped_column(String(64))
     posted_by: Mapped[str] = mapped_column(String(40))
-    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     items: Mapped[list[NoticeItem]] = relationship(back_populates="notice", order_by="NoticeItem.seq")
 
@@ -129,7 +128,7 @@ class Objection(Base):
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))
     recorded_by: Mapped[str] = mapped_column(String(40))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
     resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

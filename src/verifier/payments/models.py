@@ -23,7 +23,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -36,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..idempotency import IdempotencyKey  # noqa: F401  (registers the idempotency_key table)
-from ..store.base import Base
+from ..store.base import Base, UtcDateTime
 
 BATCH_STATUSES = ("prepared", "approved", "signed_off", "released", "reconciled", "cancelled")
 ITEM_STATUSES = ("pending", "sent", "succeeded", "failed", "cancelled")
@@ -70,21 +69,21 @@ class PaymentBatch(Base):
     items_sha256: Mapped[str] = mapped_column(String(64))
     signoff_required: Mapped[bool] = mapped_column(Boolean)
     prepared_by: Mapped[str] = mapped_column(String(40))
-    prepared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    prepared_at: Mapped[datetime] = mapped_column(UtcDateTime())
     approved_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     signed_off_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_off_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     released_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     cancelled_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The bank file, written once at release and sealed by the Vault (column "payment_batch.bank_file"): what the
     # bank is given is fixed, its hash is in the release's audit entry, and accounts are opened for nothing else.
     bank_file_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     bank_file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PaymentItem(Base):
@@ -123,8 +122,8 @@ class PaymentItem(Base):
     bank_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     return_id: Mapped[str | None] = mapped_column(ForeignKey("bank_return.id"), nullable=True)
-    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PayeeCorrection(Base):
@@ -139,7 +138,7 @@ class PayeeCorrection(Base):
     bank: Mapped[str] = mapped_column(String(100))
     account_number_enc: Mapped[bytes] = mapped_column(LargeBinary)  # Vault column "payee_correction.account_number"
     corrected_by: Mapped[str] = mapped_column(String(40))
-    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    corrected_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class BankReturn(Base):
@@ -158,7 +157,7 @@ class BankReturn(Base):
     already_settled: Mapped[int] = mapped_column(Integer)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     imported_by: Mapped[str] = mapped_column(String(40))
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 # --- The fund ledger (see payments/ledger.py) ---------------------------------------------------------------
@@ -174,7 +173,7 @@ class Fund(Base):
 
     contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"), primary_key=True)
     budget: Mapped[int] = mapped_column(BigInteger)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FundMovement(Base):
@@ -193,7 +192,7 @@ class FundMovement(Base):
     return_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FundPosting(Base):

@@ -412,6 +412,93 @@ def _build_row(
     return ReferralRow(row, *values)
 
 
+_FAST_YUAN = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,2}))?")
+_MEMO_LIMIT = 4096
+
+
+def _fast_reader(
+    positions: Mapping[str, int], today: date
+) -> Callable[[int, list[object] | tuple[object, ...]], ReferralRow | None]:
+    """A quick reader for the common row: plain ASCII ID number, text, known choices, a plain amount and date.
+
+    It returns the same `ReferralRow` that `_build_row` would, or None whenever a cell is anything but the plain
+    case (empty, padded, typed by a spreadsheet, non-ASCII, bad...), and then the row goes the careful way, which
+    decides and words every problem. So it may only ever accept what the careful path accepts, with the same value:
+    each shortcut below is a case where the careful parser provably does nothing more than what is done here.
+    Cells it does not special-case go through the careful parser itself (a problem there means: the careful way).
+    """
+    index = {name: positions.get(name) for name in FIELDS}
+    width = max(positions.values()) + 1
+    i_id, i_name, i_town, i_village, i_group, i_cause, i_amount = (index[n] for n in REQUIRED_FIELDS)
+    i_on, i_size, i_phone, i_note = (index[n] for n in OPTIONAL_FIELDS)
+    limit_name, limit_town, limit_village = MAX_TEXT["name"], MAX_TEXT["town"], MAX_TEXT["village"]
+    groups, causes = GROUP_VALUES, CAUSE_VALUES
+    yuan = _FAST_YUAN.fullmatch
+    dates: dict[object, date] = {}  # `_referred_on` depends only on the cell and `today`; dates repeat a lot
+    memo_types = (str, date, datetime)
+    optional = [(slot, i, parse) for slot, (i, parse) in enumerate(((i_size, _household_size), (i_phone, _phone),
+                                                                   (i_note, _note))) if i is not None]
+
+    def read(row: int, record: list[object] | tuple[object, ...]) -> ReferralRow | None:
+        if len(record) < width:
+            return None
+        idn = record[i_id]
+        # 17 ASCII digits and a digit or X: trimming, NFKC, unwrapping '123 or ="123" and the scientific-notation
+        # test all leave such a value as it is, so `_id_number` would do exactly validate_id_number.
+        if (idn.__class__ is not str or len(idn) != 18 or not idn.isascii()  # type: ignore[arg-type, attr-defined]
+                or not idn[:17].isdigit() or idn[17] not in "0123456789Xx"):  # type: ignore[index]
+            return None
+        try:
+            idn = validate_id_number(idn, "id_number", today=today)
+        except ValidationFailed:
+            return None
+        # Text: what `_plain_text` returns for a non-empty string within the limit (anything else: the careful way).
+        name, town, village = record[i_name], record[i_town], record[i_village]
+        if name.__class__ is not str or town.__class__ is not str or village.__class__ is not str:
+            return None
+        name, town, village = name.strip(), town.strip(), village.strip()  # type: ignore[attr-defined]
+        if not (0 < len(name) <= limit_name and 0 < len(town) <= limit_town and 0 < len(village) <= limit_village):
+            return None
+        group = groups.get(record[i_group])  # type: ignore[call-overload]
+        cause = causes.get(record[i_cause])  # type: ignore[call-overload]
+        if group is None or cause is None:
+            return None
+        raw = record[i_amount]
+        if raw.__class__ is not str:
+            return None
+        m = yuan(raw)  # type: ignore[arg-type]
+        if m is None:
+            return None
+        whole, cents = m.groups()
+        amount = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
+        on = None
+        if i_on is not None:
+            raw = record[i_on]
+            if raw is not None and not (raw.__class__ is str and not raw.strip()):  # type: ignore[attr-defined]
+                try:
+                    on = dates[raw]
+                except (KeyError, TypeError):
+                    try:
+                        on = _referred_on(raw, today)
+                    except _Bad:
+                        return None
+                    if raw.__class__ in memo_types:
+                        if len(dates) >= _MEMO_LIMIT:
+                            dates.clear()
+                        dates[raw] = on
+        extra: list[Any] = [None, None, None]  # household_size, phone, note
+        for slot, i, parse in optional:
+            raw = record[i]
+            if raw is not None and not (raw.__class__ is str and not raw.strip()):  # type: ignore[attr-defined]
+                try:
+                    extra[slot] = parse(raw, today)
+                except _Bad:
+                    return None
+        return ReferralRow(row, idn, name, town, village, group, cause, amount, on, *extra)
+
+    return read
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Files
 
@@ -723,7 +810,13 @@ class ReferralStream(Iterator[ReferralRow]):
                 return
             indexed = list(positions.items())
             had_problems = len(self.errors) + self.errors_dropped
+            fast = _fast_reader(positions, self.today)
             for number, record in records:
+                quick = fast(number, record)
+                if quick is not None:
+                    self.rows_seen += 1
+                    yield quick
+                    continue
                 width = len(record)
                 cells = {name: (record[i] if i < width else None) for name, i in indexed}
                 for value in cells.values():

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, BinaryIO
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, and_, any_, bindparam, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -20,7 +22,7 @@ from ..clock import Clock
 from ..contract import Contract
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..store import contracts as contract_store
-from ..store.base import new_id
+from ..store.base import new_id, new_ids
 from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral, ReferralImport
 from ..store.vault import Vault
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
@@ -56,18 +58,24 @@ def _bind_contracts(
 ) -> list[Contract | None]:
     """The contract each row is bound to (in force for the county on its referral date); a bad row otherwise."""
     chosen: list[Contract | None] = []
+    decided: dict[tuple[date, str, str], tuple[Contract | None, tuple[str, str] | None]] = {}  # few distinct keys
     for r in rows:
         on = r.referred_on or today
-        contract = next((c for c in contracts if c.start <= on <= c.end), None)
-        if contract is None:
-            errors.append(FieldError("referred_on", f"no contract covers county {county_code} on {on}", r.row))
-        elif r.household_group not in contract.spec.eligibility.groups:
-            errors.append(FieldError("household_group", f"contract {contract.id} does not serve {r.household_group}", r.row))
-            contract = None
-        elif (r.cause, r.household_group) not in contract.rules:
-            errors.append(FieldError("cause", f"contract {contract.id} has no relief for {r.cause}", r.row))
-            contract = None
-        chosen.append(contract)
+        key = (on, r.household_group, r.cause)
+        found = decided.get(key)
+        if found is None:
+            contract = next((c for c in contracts if c.start <= on <= c.end), None)
+            problem = None
+            if contract is None:
+                problem = ("referred_on", f"no contract covers county {county_code} on {on}")
+            elif r.household_group not in contract.spec.eligibility.groups:
+                problem = ("household_group", f"contract {contract.id} does not serve {r.household_group}")
+            elif (r.cause, r.household_group) not in contract.rules:
+                problem = ("cause", f"contract {contract.id} has no relief for {r.cause}")
+            found = decided[key] = (None if problem else contract, problem)
+        if found[1] is not None:
+            errors.append(FieldError(*found[1], r.row))
+        chosen.append(found[0])
     return chosen
 
 
@@ -78,6 +86,100 @@ def _county_contracts(session: Session, county_code: str) -> list[Contract]:
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i:i + _CHUNK]
+
+
+class _Rows:
+    """New rows for one table, as tuples in `columns` order, written in bulk by the driver's fastest path.
+
+    Imports write four rows per referral, so the per-row cost of a Core insert (building and processing a
+    parameter dict per row) dominated. Here the values are given ready-made: on SQLite a column whose type has
+    a bind processor (dates and times, stored as text) takes its value through `value()`, which applies the
+    dialect's own processor, so what is stored is exactly what the ORM would store; then one `executemany` of
+    plain tuples. On PostgreSQL with psycopg the rows go through `COPY ... FROM STDIN` (the driver adapts the
+    Python values itself). Any other database gets a Core insert. All of it runs on the session's connection,
+    inside the caller's transaction: a failure later rolls these rows back like any other write.
+    """
+
+    def __init__(self, session: Session, table: Any, columns: tuple[str, ...]) -> None:
+        self.session, self.table, self.columns = session, table.__table__, columns
+        defaulted = [c.name for c in self.table.c if c.name not in columns and c.default is not None]
+        if defaulted:  # a Core insert would fill these in; a raw one would not
+            raise TypeError(f"{self.table.name}: give {', '.join(defaulted)} explicitly")
+        dialect = session.get_bind().dialect
+        if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+            self.path = "executemany"
+        elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+            self.path = "copy"
+        else:
+            self.path = "core"
+        self._processors: dict[str, Callable[[Any], Any]] = {}
+        if self.path == "executemany":
+            for name in columns:
+                processor = self.table.c[name].type._cached_bind_processor(dialect)
+                if processor is not None:
+                    self._processors[name] = processor
+        self._memo: dict[tuple[str, Any], Any] = {}
+        self.rows: list[tuple[Any, ...]] = []
+
+    def value(self, column: str, value: Any) -> Any:
+        """`value` as the driver must receive it for `column` (memoised: dates and times repeat)."""
+        processor = self._processors.get(column)
+        if processor is None or value is None:
+            return value
+        key = (column, value)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) > 10_000:
+                self._memo.clear()
+            found = self._memo[key] = processor(value)
+        return found
+
+    def write(self) -> None:
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        for name in self._processors:  # a value that did not go through `value()` would be stored wrongly
+            raw = rows[0][self.columns.index(name)]
+            if isinstance(raw, (date, datetime)):
+                raise TypeError(f"{self.table.name}.{name} must be given through value()")
+        connection = self.session.connection()
+        quote = connection.dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in self.columns)
+        table = quote(self.table.name)
+        if self.path == "executemany":
+            marks = ", ".join("?" for _ in self.columns)
+            connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # type: ignore[arg-type]
+        elif self.path == "copy":
+            driver = connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            for chunk in _chunks(rows):
+                connection.execute(insert(self.table), [dict(zip(self.columns, row)) for row in chunk])
+
+
+_HOUSEHOLD_COLUMNS = ("id", "county_code", "town", "village", "household_group", "head_name", "phone_enc", "created_at")
+_MEMBER_COLUMNS = ("id", "household_id", "name", "id_number_enc", "id_number_bidx", "relation", "labour")
+_CASE_COLUMNS = ("id", "household_id", "county_code", "town", "village", "household_group", "cause", "contract_id",
+                 "contract_hash", "contract_year", "status", "referred_on", "reported_amount", "screening_reason",
+                 "closed_reason", "created_at", "updated_at", "version")
+_REFERRAL_COLUMNS = ("id", "import_id", "row_number", "case_id", "channel", "name", "id_number_enc", "id_number_bidx",
+                     "phone_enc", "town", "village", "household_group", "cause", "amount", "referred_on",
+                     "household_size", "note", "entered_by", "created_at")
+
+
+# The households already known by these blind indexes, with their open cases (none: one row, case columns NULL).
+# PostgreSQL gets the keys as one array parameter (`= ANY`): a list of hundreds of parameters costs it more to
+# plan than to run. Elsewhere an expanding IN, at most 500 keys at a time.
+_member, _case = Member.__table__, Case.__table__
+_KNOWN_FROM = _member.outerjoin(_case, and_(_case.c.household_id == _member.c.household_id,
+                                            _case.c.status.not_in(CLOSED_STATUSES)))
+_KNOWN_COLUMNS = (_member.c.id_number_bidx, _member.c.household_id, _case.c.id, _case.c.cause, _case.c.contract_year)
+_KNOWN = select(*_KNOWN_COLUMNS).select_from(_KNOWN_FROM).where(
+    _member.c.id_number_bidx.in_(bindparam("keys", expanding=True)))
+_KNOWN_PG = select(*_KNOWN_COLUMNS).select_from(_KNOWN_FROM).where(
+    _member.c.id_number_bidx == any_(bindparam("keys", type_=postgresql.ARRAY(String))))
 
 
 def _merge(
@@ -93,66 +195,99 @@ def _merge(
     now: Any,
     today: date,
 ) -> tuple[int, int, list[str]]:
-    """Store the referrals, creating households and cases as needed. Bulk statements, a few per 500 rows."""
-    bidx = [vault.blind_index(r.id_number, "id_number") for r in rows]
+    """Store the referrals, creating households and cases as needed. A few bulk statements per chunk of rows."""
+    blind_of: dict[str, str] = {}  # a person referred twice in the chunk is hashed once
+    bidx: list[str] = []
+    for r in rows:
+        b = blind_of.get(r.id_number)
+        if b is None:
+            b = blind_of[r.id_number] = vault.blind_index(r.id_number, "id_number")
+        bidx.append(b)
     household_of: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(bidx))):
-        for b, hh in session.execute(select(Member.id_number_bidx, Member.household_id).where(Member.id_number_bidx.in_(chunk))):
-            household_of[b] = hh
     open_case: dict[tuple[str, str, int], str] = {}
-    for chunk in _chunks(sorted(set(household_of.values()))):
-        for cid, hh, cause, year in session.execute(
-            select(Case.id, Case.household_id, Case.cause, Case.contract_year).where(
-                Case.household_id.in_(chunk), Case.status.not_in(CLOSED_STATUSES))
-        ):
-            open_case[(hh, cause, year)] = cid
+    connection = session.connection()
+    keys = sorted(set(bidx))
+    if connection.dialect.name == "postgresql":
+        lookups = [(_KNOWN_PG, keys)]
+    else:
+        lookups = [(_KNOWN, chunk) for chunk in _chunks(keys)]
+    for statement, chunk in lookups:
+        for b, hh, cid, cause, year in connection.execute(statement, {"keys": chunk}):
+            household_of[b] = hh
+            if cid is not None:
+                open_case[(hh, cause, year)] = cid
 
-    households: list[dict[str, Any]] = []
-    members: list[dict[str, Any]] = []
-    cases: list[dict[str, Any]] = []
-    referrals: list[dict[str, Any]] = []
+    households = _Rows(session, Household, _HOUSEHOLD_COLUMNS)
+    members = _Rows(session, Member, _MEMBER_COLUMNS)
+    cases = _Rows(session, Case, _CASE_COLUMNS)
+    referrals = _Rows(session, Referral, _REFERRAL_COLUMNS)
+    household_now, case_now, referral_now = (t.value("created_at", now) for t in (households, cases, referrals))
+    seal = vault.seal
+    n = len(rows)
+    referral_ids, case_ids, household_ids, member_ids = (iter(new_ids(p, n)) for p in ("ref", "case", "hh", "mem"))
+    sealed_ids = vault.seal_many([r.id_number for r in rows], "referral.id_number")
+    heads: list[tuple[str, str, str, str]] = []  # the first member of each new household, sealed below in one go
+    years = {id(c): c.year for c in contracts}
+    referred: dict[date, Any] = {}  # referred_on as the driver takes it, per date
     new_cases = merged = 0
     touched: list[str] = []
-    for r, b, contract in zip(rows, bidx, contracts):
+    for r, b, contract, sealed_id in zip(rows, bidx, contracts, sealed_ids):
         on = r.referred_on or today
+        on_value = referred.get(on)
+        if on_value is None:
+            on_value = referred[on] = referrals.value("referred_on", on)
         hh = household_of.get(b)
         if hh is None:
-            hh = household_of[b] = new_id("hh")
-            households.append(dict(id=hh, county_code=county_code, town=r.town, village=r.village,
-                                   household_group=r.household_group, head_name=r.name,
-                                   phone_enc=vault.seal_optional(r.phone, "household.phone"), created_at=now))
-            members.append(dict(id=new_id("mem"), household_id=hh, name=r.name,
-                                id_number_enc=vault.seal(r.id_number, "member.id_number"), id_number_bidx=b,
-                                relation="head", labour=None))
-        key = (hh, r.cause, contract.year)
+            hh = household_of[b] = next(household_ids)
+            households.rows.append((hh, county_code, r.town, r.village, r.household_group, r.name,
+                                    seal(r.phone, "household.phone") if r.phone else None, household_now))
+            heads.append((hh, r.name, r.id_number, b))
+        key = (hh, r.cause, years[id(contract)])
         case_id = open_case.get(key)
         if case_id is None:
-            case_id = open_case[key] = new_id("case")
-            cases.append(dict(id=case_id, household_id=hh, county_code=county_code, town=r.town, village=r.village,
-                              household_group=r.household_group, cause=r.cause, contract_id=contract.id,
-                              contract_hash=contract.content_hash, contract_year=contract.year, status="received",
-                              referred_on=on, reported_amount=r.amount, screening_reason=None, closed_reason=None,
-                              created_at=now, updated_at=now, version=1))
+            case_id = open_case[key] = next(case_ids)
+            cases.rows.append((case_id, hh, county_code, r.town, r.village, r.household_group, r.cause, contract.id,
+                               contract.content_hash, contract.year, "received", cases.value("referred_on", on),
+                               r.amount, None, None, case_now, case_now, 1))
             new_cases += 1
         else:
             merged += 1
         touched.append(case_id)
-        referrals.append(dict(id=new_id("ref"), import_id=import_id, row_number=r.row, case_id=case_id, channel=channel,
-                              name=r.name, id_number_enc=vault.seal(r.id_number, "referral.id_number"), id_number_bidx=b,
-                              phone_enc=vault.seal_optional(r.phone, "referral.phone"), town=r.town, village=r.village,
-                              household_group=r.household_group, cause=r.cause, amount=r.amount, referred_on=on,
-                              household_size=r.household_size, note=r.note, entered_by=actor, created_at=now))
-    for table, values in ((Household, households), (Member, members), (Case, cases), (Referral, referrals)):
-        for chunk in _chunks(values):
-            session.execute(insert(table), chunk)
+        referrals.rows.append((next(referral_ids), import_id, r.row, case_id, channel, r.name, sealed_id, b,
+                               seal(r.phone, "referral.phone") if r.phone else None, r.town, r.village,
+                               r.household_group, r.cause, r.amount, on_value,
+                               r.household_size, r.note, actor, referral_now))
+    sealed_heads = vault.seal_many([idn for _, _, idn, _ in heads], "member.id_number")
+    members.rows = [(next(member_ids), hh, name, sealed, b, "head", None)
+                    for (hh, name, _, b), sealed in zip(heads, sealed_heads)]
+    for table in (households, members, cases, referrals):  # parents first: the foreign keys are checked per row
+        table.write()
     return new_cases, merged, touched
 
 
 _FILE_CHUNK = 2000
 _MAX_ERRORS = 1000
+_SQLITE_IMPORT_CACHE_KIB = 64 * 1024
 
 
-def _sha256_of(source: BinaryIO) -> str:
+@contextmanager
+def _bulk_settings(session: Session) -> Iterator[None]:
+    """Settings for a large write, undone at the end. SQLite: a 64 MiB page cache (the default is 2 MiB) for this
+    connection while the import runs, so that the pages of the indexes being filled stay in memory instead of
+    being spilled to the WAL and read back many times over."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    previous = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={previous}")
+
+
+def sha256_of(source: BinaryIO) -> str:
     digest = hashlib.sha256()
     for block in iter(lambda: source.read(1 << 20), b""):
         digest.update(block)
@@ -182,7 +317,7 @@ def import_file(
     _check_target(channel, county_code, principal)
     if channel == "application":
         raise ValidationFailed.one("channel", "applications are entered one at a time, not imported from a file")
-    sha = _sha256_of(source)
+    sha = sha256_of(source)
     earlier = session.scalar(select(ReferralImport).where(
         ReferralImport.county_code == county_code, ReferralImport.channel == channel, ReferralImport.file_sha256 == sha))
     if earlier is not None:
@@ -197,7 +332,8 @@ def import_file(
     rows = new_cases = merged = 0
     hashes: set[str] = set()
     cases_digest = hashlib.sha256()
-    with iter_referrals(source, filename, today=today, errors=errors, max_errors=_MAX_ERRORS) as stream:
+    with _bulk_settings(session), iter_referrals(source, filename, today=today, errors=errors,
+                                                 max_errors=_MAX_ERRORS) as stream:
         while True:
             chunk = list(itertools.islice(stream, _FILE_CHUNK))
             if not chunk:
@@ -208,9 +344,8 @@ def import_file(
                 n, m, touched = _merge(session, vault, county_code, channel, chunk, bound,  # type: ignore[arg-type]
                                        import_id=import_id, actor=principal.id, now=now, today=today)
                 new_cases, merged = new_cases + n, merged + m
-                for r, case_id in zip(chunk, touched):
-                    cases_digest.update(f"{r.row}:{case_id}\n".encode())
-                hashes.update(c.content_hash for c in bound if c is not None)
+                cases_digest.update("".join(f"{r.row}:{case_id}\n" for r, case_id in zip(chunk, touched)).encode())
+                hashes.update(c.content_hash for c in {id(c): c for c in bound}.values() if c is not None)
             if progress is not None:
                 progress(stream)
     if errors:

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..store.base import Base
+from ..store.base import Base, UtcDateTime
 
 
 class SamplingRound(Base):
@@ -67,9 +66,9 @@ class SamplingRound(Base):
     seed: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hex
     status: Mapped[str] = mapped_column(String(16), default="frozen")
     created_by: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     drawn_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    drawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SamplingMember(Base):
@@ -103,7 +102,7 @@ class SamplingStage(Base):
     limited_by: Mapped[str] = mapped_column(String(16))
     allocation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SamplingItem(Base):
@@ -150,4 +149,4 @@ class SamplingResult(Base):
     deviation: Mapped[bool] = mapped_column(Boolean)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     recorded_by: Mapped[str] = mapped_column(String(40))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from .base import Base, UtcDateTime
 
 # Cases in these states are finished; a household may then have a new case for the same cause and year.
 CLOSED_STATUSES = ("screened_out", "ineligible", "no_relief", "review_failed", "paid", "withdrawn")
@@ -45,7 +44,7 @@ class ContractRow(Base):
     period_end: Mapped[date] = mapped_column(Date)
     budget: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(Text)
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class User(Base):
@@ -58,7 +57,7 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     counties: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every county
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Household(Base):
@@ -71,7 +70,7 @@ class Household(Base):
     household_group: Mapped[str] = mapped_column(String(32))
     head_name: Mapped[str] = mapped_column(String(100))
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     members: Mapped[list["Member"]] = relationship(back_populates="household", order_by="Member.id")
 
@@ -104,7 +103,7 @@ class ReferralImport(Base):
     new_cases: Mapped[int] = mapped_column(Integer)
     merged: Mapped[int] = mapped_column(Integer)
     imported_by: Mapped[str] = mapped_column(String(40))
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Case(Base):
@@ -138,8 +137,8 @@ class Case(Base):
     reported_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     screening_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     closed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     household: Mapped[Household] = relationship()
@@ -166,7 +165,7 @@ class Referral(Base):
     household_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     entered_by: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
 
@@ -184,7 +183,7 @@ class Visit(Base):
     vehicle: Mapped[str | None] = mapped_column(String(40), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     planned_by: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Check(Base):
@@ -223,7 +222,7 @@ class Check(Base):
     evidence: Mapped[list[str]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Determination(Base):
@@ -243,7 +242,7 @@ class Determination(Base):
     capped: Mapped[bool] = mapped_column(Boolean)
     contract_hash: Mapped[str] = mapped_column(String(64))
     confirmed_by: Mapped[str] = mapped_column(String(40))
-    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Evidence(Base):
@@ -256,4 +255,4 @@ class Evidence(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_by: Mapped[str] = mapped_column(String(40))
-    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())

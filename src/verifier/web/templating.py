@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -50,9 +50,9 @@ def moment(value: datetime | str | None) -> str:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
-    if value.tzinfo is not None:
-        value = value.astimezone(SCHEME_TZ)
-    return value.strftime("%Y-%m-%d %H:%M")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # stored moments are UTC
+    return value.astimezone(SCHEME_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def label(value: Any, table: str) -> str:
