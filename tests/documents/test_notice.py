@@ -105,7 +105,7 @@ def test_title_number_period_objection_and_signature() -> None:
         assert p.style.paragraph_format.alignment == docx.enum.text.WD_ALIGN_PARAGRAPH.RIGHT
     # The opening paragraph states the count and the total.
     total = sum(r.relief_amount for r in notice.rows)
-    assert any(f"共5户" in t and yuan(total) in t for t in texts)
+    assert any("共5户" in t and yuan(total) in t for t in texts)
     assert document.core_properties.title == notice.title
     assert document.core_properties.author == "示范县某某镇人民政府"
 
