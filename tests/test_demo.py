@@ -31,6 +31,6 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
     finally:
         ctx.close()
     for stage in ("received", "screened", "scheduled", "checked", "determined", "ineligible", "in_notice",
-                  "ready_to_pay"):
+                  "ready_to_pay", "in_batch", "paid", "payment_failed"):
         assert by_status.get(stage, 0) >= 1, (stage, by_status)
     assert runner.invoke(main, ["audit", "verify"], env=env).exit_code == 0

@@ -6,12 +6,13 @@ contract's year 2020, as offices record paper work after the fact.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .accounts.auth import Principal, principal_of
 from .accounts.service import add_user
@@ -21,8 +22,12 @@ from .context import Context
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .notices import service as notices
+from .payments import bankfiles
+from .payments import service as payments
+from .payments.models import PaymentItem
 from .referrals import service as referrals
-from .store.tables import User
+from .domain.lifecycle import STATUS_LABELS_ZH
+from .store.tables import Case, User
 
 DEMO_COUNTY = "340223"
 DEMO_PASSWORD = "demo-pass-2020"
@@ -135,12 +140,11 @@ def load_demo(ctx: Context) -> Iterator[str]:
     with ctx.db.read() as session:
         teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))
                  for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]
-    counts: dict[str, int] = {}
     day = date(2020, 5, 11)
     made = 0
     # (stage, how many, village index): a spread over the whole flow, a few at each stage.
     plan = [("received", 4, 3), ("screened", 3, 4), ("scheduled", 3, 2), ("checked", 3, 2), ("determined", 3, 2),
-            ("ineligible", 2, 1), ("in_notice", 4, 0), ("ready_to_pay", 5, 1)]
+            ("ineligible", 2, 1), ("in_notice", 4, 0), ("paid", 5, 1), ("in_batch", 2, 4), ("ready_to_pay", 2, 3)]
     for stage, how_many, v in plan:
         for i in range(how_many):
             team = teams[made % 2]
@@ -150,29 +154,61 @@ def load_demo(ctx: Context) -> Iterator[str]:
             referred = day + timedelta(days=made % 5)
             case_id = refer(ctx, team, hh, referred_on=referred)
             visit = referred + timedelta(days=3)
-            target = {"received": None, "ineligible": "determined", "in_notice": "determined",
-                      "ready_to_pay": "determined"}.get(stage, stage)
+            target = {"received": None, "ineligible": "determined"}.get(
+                stage, "determined" if stage in ("in_notice", "paid", "in_batch", "ready_to_pay") else stage)
             if target:
                 advance_to(ctx, team, case_id, hh, target, on=visit, vehicle=f"车{made % 2 + 1:02d}",
                            cost=2_500_000 + 900_000 * (made % 7), wages=4_000_000 if stage == "ineligible" else 600_000,
                            stable_income=stage == "ineligible")
-            if stage in ("in_notice", "ready_to_pay"):
+            if stage in ("in_notice", "paid", "in_batch", "ready_to_pay"):
                 with ctx.db.begin() as session:
                     notices.record_review(session, case_id, held_on=visit + timedelta(days=2), result="pass",
                                           note="村民代表评议通过", principal=team.clerk, clock=ctx.clock)
-            counts[stage] = counts.get(stage, 0) + 1
             made += 1
     clerk = teams[0].clerk
-    for (town, village), posted in ((VILLAGES[0], date(2020, 6, 1)), (VILLAGES[1], date(2020, 5, 25))):
+    with ctx.db.read() as session:
+        claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
+
+    def notice_for(town: str, village: str, posted: date, close: bool) -> None:
         with ctx.db.begin() as session:
             notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
                                                                         village=village, posted_on=posted),
                                          principal=clerk, clock=ctx.clock)
-        if village == "西村":
+        if close:
             with ctx.db.begin() as session:
                 notices.close_notice(session, notice.id, principal=clerk, clock=ctx.clock)
-    yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users and {made} cases " + \
-        ", ".join(f"{n} {s}" for s, n in counts.items())
+
+    def batch() -> str:
+        with ctx.db.begin() as session:
+            return payments.create_batch(session, county_code=DEMO_COUNTY, contract_id=None, principal=claims,
+                                         clock=ctx.clock).id
+
+    # 西村: noticed, paid through a batch whose bank return has one failed transfer.
+    notice_for(*VILLAGES[1], date(2020, 5, 25), close=True)
+    paid_batch = batch()
+    with ctx.db.begin() as session:
+        payments.approve(session, paid_batch, principal=finance1, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        payments.release(session, paid_batch, principal=finance2, vault=ctx.vault, clock=ctx.clock)
+    with ctx.db.read() as session:
+        refs = sorted(session.scalars(select(PaymentItem.reference).where(PaymentItem.batch_id == paid_batch)))
+    lines = "reference,status,bank_reference,reason\n" + "".join(
+        f"{ref},success,BK{i:05d},\n" if i else f"{ref},failed,,账户已销户\n" for i, ref in enumerate(refs))
+    data = lines.encode("utf-8")
+    with ctx.db.begin() as session:
+        payments.import_return(session, paid_batch, bankfiles.parse_return(data),
+                               file_sha256=hashlib.sha256(data).hexdigest(), filename="bank-return.csv",
+                               principal=finance1, clock=ctx.clock)
+    # 柳树村: noticed and put in a batch that waits for approval.
+    notice_for(*VILLAGES[4], date(2020, 5, 28), close=True)
+    batch()
+    # 河口村: noticed and closed, ready to pay; 东村: still in its notice period.
+    notice_for(*VILLAGES[3], date(2020, 5, 29), close=True)
+    notice_for(*VILLAGES[0], date(2020, 6, 1), close=False)
+    with ctx.db.read() as session:
+        by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
+    yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users and {made} cases: " + \
+        ", ".join(f"{by_status[s]} {s}" for s in STATUS_LABELS_ZH if s in by_status)
     yield from _login_help()
 
 
