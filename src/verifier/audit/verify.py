@@ -23,6 +23,8 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection
@@ -90,9 +92,8 @@ class _Streams:
             yield rows
 
     def _rows(self, cur: Any) -> Iterator[tuple[Any, ...]]:
-        fetch, size = cur.fetchmany, self.batch
-        while rows := fetch(size):
-            yield from rows
+        # Batches until an empty one, flattened: all in C, so `next()` resumes no generator frame either.
+        return chain.from_iterable(iter(partial(cur.fetchmany, self.batch), []))
 
     def first(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         cur = self.raw.cursor()
