@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from .context import Context
 from .domain.errors import DomainError, ValidationFailed
+from .http import Ctx
 from .settings import Settings
 
 
@@ -62,7 +63,7 @@ def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
 
 
 @get("/api/health", opt={"public": True}, sync_to_thread=False)
-def health(ctx: Context) -> dict[str, Any]:
+def health(ctx: Ctx) -> dict[str, Any]:
     """Liveness and the database it talks to."""
     return {"status": "ok", "database": ctx.db.dialect}
 
