@@ -21,12 +21,12 @@ from .checks import service as checks
 from .context import Context
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
+from .domain.lifecycle import STATUS_LABELS_ZH
 from .notices import service as notices
 from .payments import bankfiles
 from .payments import service as payments
 from .payments.models import PaymentItem
 from .referrals import service as referrals
-from .domain.lifecycle import STATUS_LABELS_ZH
 from .store.tables import Case, User
 
 DEMO_COUNTY = "340223"

@@ -230,3 +230,32 @@ def test_an_eligible_case_with_nothing_due_closes_without_relief(ctx) -> None:  
         case = session.get(Case, case_id)
         assert case.status == "no_relief"
         assert "no relief is due" in case.closed_reason
+
+
+def test_the_preparer_may_not_release_either(ctx) -> None:  # type: ignore[no-untyped-def]
+    from factories import make_case
+
+    from verifier.accounts.auth import principal_of
+    from verifier.accounts.service import add_user
+    from verifier.cases.workflow import advance
+    from verifier.domain.errors import Forbidden
+    from verifier.payments import service
+    from verifier.store.tables import Case
+
+    case_id = make_case(ctx)
+    with ctx.db.begin() as session:
+        case = session.get(Case, case_id)
+        for action in ("review_pass", "post_notice", "close_notice"):  # test shortcut past the notice
+            advance(session, case, action, actor=None, role="town_clerk", clock=ctx.clock)
+        both = principal_of(add_user(session, username="claims-and-finance", password="long enough pw",
+                                     roles=["insurer_claims", "finance"], clock=ctx.clock))
+        other = principal_of(add_user(session, username="finance-other", password="long enough pw",
+                                      roles=["finance"], clock=ctx.clock))
+    with ctx.db.begin() as session:
+        batch = service.create_batch(session, county_code="340223", contract_id=None, principal=both, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        service.approve(session, batch.id, principal=other, clock=ctx.clock)
+    with pytest.raises(Forbidden), ctx.db.begin() as session:
+        service.release(session, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        assert service.release(session, batch.id, principal=other, vault=ctx.vault, clock=ctx.clock).status == "released"

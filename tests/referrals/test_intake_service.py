@@ -101,3 +101,26 @@ def test_personal_data_is_sealed_at_rest(ctx) -> None:  # type: ignore[no-untype
                 assert idn.encode() not in value
         entries = b"".join(session.scalars(select(AuditEntry.entry)))
     assert idn.encode() not in entries
+
+
+def test_a_person_of_another_countys_household_is_refused_not_merged(ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier.store import contracts as contract_store
+    from verifier.contract import check_contract_text
+    from pathlib import Path
+
+    demo = (Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+    other, _ = check_contract_text(demo.replace('id = "demo-2020"', 'id = "other-2020"')
+                                   .replace('"340223"', '"340224"').encode())
+    with ctx.db.begin() as session:
+        contract_store.add_contract(session, other, actor="test", role="admin", clock=ctx.clock)
+    idn = new_id_number()
+    run_import(ctx, xlsx([[idn, "张三", "城关镇", "东村", "非贫低收入户", "因病", 30000, date(2020, 5, 1)]]))
+    s = staff(ctx, county="340224")
+    data = xlsx([[idn, "张三", "新镇", "新村", "非贫低收入户", "因病", 30000, date(2020, 5, 2)]])
+    before = counts(ctx)
+    with pytest.raises(ValidationFailed) as info, ctx.db.begin() as session:
+        import_file(session, vault=ctx.vault, source=io.BytesIO(data), filename="f.xlsx", channel="civil_affairs",
+                    county_code="340224", principal=s.supervisor, role="insurer_supervisor", clock=ctx.clock)
+    assert [(e.row, e.field) for e in info.value.errors] == [(2, "id_number")]
+    assert "another county" in info.value.errors[0].message
+    assert counts(ctx) == before

@@ -30,3 +30,13 @@ def test_the_auditor_sees_the_checkpoint_and_proves_an_entry(pages, ctx) -> None
 def test_the_county_reviewer_may_read_it_the_officer_may_not(pages) -> None:  # type: ignore[no-untyped-def]
     assert pages.as_("rev1", "county_reviewer").get("/audit").status_code == 200
     assert pages.as_("off1", "field_officer").get("/audit").status_code == 403
+
+
+def test_a_strange_entry_number_is_a_message_not_an_error(pages, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("aud-x", "auditor")
+    pages.login("aud-x")
+    for bad in ("²", "-1", "9" * 30, "9" * 5000):
+        r = pages.client.get("/audit", params={"index": bad})
+        assert r.status_code in (200, 400), (bad[:10], r.status_code)
+        if r.status_code == 200:
+            assert "请输入记录序号" in r.text

@@ -108,3 +108,19 @@ def test_closing_before_the_period_ends_is_refused(pages, ctx, clock) -> None:  
     notice_url = r.headers["location"].split("?")[0]
     r = pages.post(notice_url + "/close")
     assert r.status_code == 409 and "方可结束公示" in r.text
+
+
+def test_an_absurd_household_size_is_a_field_message(pages, users) -> None:  # type: ignore[no-untyped-def]
+    from factories import new_id_number
+
+    users.add("clerk-hs", "town_clerk", counties=("340223",))
+    pages.login("clerk-hs")
+    form = pages.client.get("/applications/new")
+    assert form.status_code == 200
+    from pagekit import csrf_of
+
+    r = pages.client.post("/applications/new", data={
+        "_csrf_token": csrf_of(form.text), "county_code": "340223", "id_number": new_id_number(), "name": "张三",
+        "town": "城关镇", "village": "东村", "household_group": "low_income", "cause": "illness",
+        "amount": "30000.00", "referred_on": "2020-05-20", "household_size": "9" * 5000})
+    assert r.status_code in (200, 400, 422), r.status_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -26,9 +26,9 @@ class CaseController(Controller):
     @get("/", opt={"roles": "any"})
     def list_cases(
         self, ctx: Ctx, request: Request[Principal, Any, Any],
-        status: str | None = None, county_code: str | None = None, town: str | None = None,
-        village: str | None = None, cause: str | None = None, officer: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50, cursor: str | None = None,
+        status: FromQuery[str | None] = None, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
+        village: FromQuery[str | None] = None, cause: FromQuery[str | None] = None, officer: FromQuery[str | None] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50, cursor: FromQuery[str | None] = None,
     ) -> CasePage:
         f = service.CaseFilter(status=status, county_code=county_code, town=town, village=village, cause=cause,
                                officer=officer, limit=limit, cursor=cursor)

@@ -14,6 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.service import active_visit
+from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..contract import Contract
 from ..domain.eligibility import Eligibility, assess
@@ -26,9 +29,6 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Evidence, Member
 from ..store.vault import Vault
-from ..cases.service import active_visit
-from ..cases.workflow import advance, load_case
-from ..audit import log as audit
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),

@@ -13,7 +13,13 @@ from decimal import Decimal
 from typing import Literal
 
 from .errors import FieldError, ValidationFailed
-from .income import HouseholdIncome, RigidExpenditure, members_errors, net_income, per_capita_income
+from .income import (
+    HouseholdIncome,
+    RigidExpenditure,
+    members_errors,
+    net_income,
+    per_capita_income,
+)
 from .money import Fen, apply_rate, format_yuan
 
 Rule = Literal["income_line", "burden", "none"]

@@ -22,8 +22,8 @@ Semantics (all amounts integer fen, rates `Decimal` in [0, 1]):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal, NamedTuple
 
 from .errors import FieldError, ValidationFailed

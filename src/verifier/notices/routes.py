@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -112,8 +112,8 @@ class NoticeController(Controller):
 
     @get("/", opt=ANY)
     def list_notices(
-        self, ctx: Ctx, request: Request[Principal, Any, Any], county_code: str | None = None,
-        status: Literal["open", "closed"] | None = None, town: str | None = None, village: str | None = None,
+        self, ctx: Ctx, request: Request[Principal, Any, Any], county_code: FromQuery[str | None] = None,
+        status: FromQuery[Literal["open", "closed"] | None] = None, town: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> NoticePage:
         with ctx.db.read() as session:

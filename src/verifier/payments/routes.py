@@ -10,14 +10,24 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter, Parameter
 
 from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from . import bankfiles, service
-from .schemas import BatchIn, BatchOut, BatchPage, FundOut, ItemPage, MovementPage, PayeeCorrected, PayeeIn, ReturnOut
+from .schemas import (
+    BatchIn,
+    BatchOut,
+    BatchPage,
+    FundOut,
+    ItemPage,
+    MovementPage,
+    PayeeCorrected,
+    PayeeIn,
+    ReturnOut,
+)
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # ids and contract ids; nothing a database could choke on (NUL bytes)
 Id = Annotated[str, Parameter(max_length=40, pattern=ID_PATTERN)]
@@ -42,7 +52,7 @@ class PaymentBatchController(Controller):
     def list_batches(
         self, ctx: Ctx, request: AnyRequest,
         county_code: Annotated[str | None, Parameter(pattern=r"^\d{6}$")] = None,
-        status: Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled"] | None = None,
+        status: FromQuery[Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled"] | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, Parameter(max_length=40, pattern=ID_PATTERN)] = None,
     ) -> BatchPage:
@@ -59,7 +69,7 @@ class PaymentBatchController(Controller):
     @get("/{batch_id:str}/items", opt={"roles": READERS})
     def items(
         self, batch_id: Id, ctx: Ctx, request: AnyRequest,
-        status: Literal["pending", "sent", "succeeded", "failed", "cancelled"] | None = None,
+        status: FromQuery[Literal["pending", "sent", "succeeded", "failed", "cancelled"] | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         cursor: Annotated[int | None, Parameter(ge=0, le=MAX_ITEMS)] = None,
     ) -> ItemPage:
@@ -90,7 +100,7 @@ class PaymentBatchController(Controller):
     @get("/{batch_id:str}/bank-file", opt={"roles": ("finance",)})
     def bank_file(
         self, batch_id: Id, ctx: Ctx, request: AnyRequest,
-        fmt: Annotated[Literal["csv", "xlsx"], Parameter(query="format")] = "csv",
+        fmt: Annotated[Literal["csv", "xlsx"], QueryParameter(query="format")] = "csv",
     ) -> Response[bytes]:
         with ctx.db.read() as session:
             file = service.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)

@@ -42,7 +42,13 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import (
+    FieldError,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
 from ..domain.lifecycle import next_status
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan
@@ -467,6 +473,8 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, clo
 def release(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     """Release an approved (and, when required, signed-off) batch to the bank: its bank file is written now."""
     batch = get_batch(session, batch_id, principal, for_update=True)
+    if principal.id == batch.prepared_by:
+        raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "

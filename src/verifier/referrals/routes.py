@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response
-from sqlalchemy.orm import Session
 from litestar.datastructures import UploadFile
+from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
-from ..idempotency import idempotent
 from ..http import Ctx, JSONBody, MultipartBody, post
+from ..idempotency import idempotent
 from . import service
 
 

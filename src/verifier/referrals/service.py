@@ -21,9 +21,17 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract
 from ..domain.errors import FieldError, NotFound, ValidationFailed
+from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id, new_ids
-from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral, ReferralImport
+from ..store.tables import (
+    CLOSED_STATUSES,
+    Case,
+    Household,
+    Member,
+    Referral,
+    ReferralImport,
+)
 from ..store.vault import Vault
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
@@ -172,10 +180,11 @@ _REFERRAL_COLUMNS = ("id", "import_id", "row_number", "case_id", "channel", "nam
 # The households already known by these blind indexes, with their open cases (none: one row, case columns NULL).
 # PostgreSQL gets the keys as one array parameter (`= ANY`): a list of hundreds of parameters costs it more to
 # plan than to run. Elsewhere an expanding IN, at most 500 keys at a time.
-_member, _case = Member.__table__, Case.__table__
-_KNOWN_FROM = _member.outerjoin(_case, and_(_case.c.household_id == _member.c.household_id,
-                                            _case.c.status.not_in(CLOSED_STATUSES)))
-_KNOWN_COLUMNS = (_member.c.id_number_bidx, _member.c.household_id, _case.c.id, _case.c.cause, _case.c.contract_year)
+_member, _case, _household = Member.__table__, Case.__table__, Household.__table__
+_KNOWN_FROM = _member.join(_household, _household.c.id == _member.c.household_id).outerjoin(
+    _case, and_(_case.c.household_id == _member.c.household_id, _case.c.status.not_in(CLOSED_STATUSES)))
+_KNOWN_COLUMNS = (_member.c.id_number_bidx, _member.c.household_id, _household.c.county_code, _case.c.id,
+                  _case.c.cause, _case.c.contract_year)
 _KNOWN = select(*_KNOWN_COLUMNS).select_from(_KNOWN_FROM).where(
     _member.c.id_number_bidx.in_(bindparam("keys", expanding=True)))
 _KNOWN_PG = select(*_KNOWN_COLUMNS).select_from(_KNOWN_FROM).where(
@@ -194,8 +203,10 @@ def _merge(
     actor: str,
     now: Any,
     today: date,
-) -> tuple[int, int, list[str]]:
-    """Store the referrals, creating households and cases as needed. A few bulk statements per chunk of rows."""
+) -> tuple[int, int, list[str], list[FieldError]]:
+    """Store the referrals, creating households and cases as needed. A few bulk statements per chunk of rows.
+
+    Returns the new and merged counts, each row's case id, and the rows refused (then nothing is written)."""
     blind_of: dict[str, str] = {}  # a person referred twice in the chunk is hashed once
     bidx: list[str] = []
     for r in rows:
@@ -211,11 +222,21 @@ def _merge(
         lookups = [(_KNOWN_PG, keys)]
     else:
         lookups = [(_KNOWN, chunk) for chunk in _chunks(keys)]
+    elsewhere: set[str] = set()
     for statement, chunk in lookups:
-        for b, hh, cid, cause, year in connection.execute(statement, {"keys": chunk}):
+        for b, hh, hh_county, cid, cause, year in connection.execute(statement, {"keys": chunk}):
+            if hh_county != county_code:
+                elsewhere.add(b)  # a person belongs to one household, and this one is another county's
+                continue
             household_of[b] = hh
             if cid is not None:
                 open_case[(hh, cause, year)] = cid
+    if elsewhere:
+        # Nothing of the chunk is written: the caller reports these rows and the transaction rolls back.
+        return 0, 0, [], [FieldError("id_number", f"this person is registered in another county's household; the "
+                                                  f"county office must move the household before it is referred "
+                                                  f"in {county_code}", r.row)
+                          for r, b in zip(rows, bidx) if b in elsewhere]
 
     households = _Rows(session, Household, _HOUSEHOLD_COLUMNS)
     members = _Rows(session, Member, _MEMBER_COLUMNS)
@@ -262,7 +283,7 @@ def _merge(
                     for (hh, name, _, b), sealed in zip(heads, sealed_heads)]
     for table in (households, members, cases, referrals):  # parents first: the foreign keys are checked per row
         table.write()
-    return new_cases, merged, touched
+    return new_cases, merged, touched, []
 
 
 _FILE_CHUNK = 2000
@@ -341,8 +362,10 @@ def import_file(
             rows += len(chunk)
             bound = _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
             if not errors:
-                n, m, touched = _merge(session, vault, county_code, channel, chunk, bound,  # type: ignore[arg-type]
-                                       import_id=import_id, actor=principal.id, now=now, today=today)
+                n, m, touched, refused = _merge(session, vault, county_code, channel, chunk,
+                                                bound,  # type: ignore[arg-type]
+                                                import_id=import_id, actor=principal.id, now=now, today=today)
+                errors.extend(refused)
                 new_cases, merged = new_cases + n, merged + m
                 cases_digest.update("".join(f"{r.row}:{case_id}\n" for r, case_id in zip(chunk, touched)).encode())
                 hashes.update(c.content_hash for c in {id(c): c for c in bound}.values() if c is not None)
@@ -380,11 +403,14 @@ def enter_application(
     contracts = _bind_contracts(_county_contracts(session, county_code), county_code, [row], today, errors)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
-    new_cases, merged, touched = _merge(session, vault, county_code, "application", [row], contracts,  # type: ignore[arg-type]
-                                        import_id=None, actor=principal.id, now=now, today=today)
+    new_cases, merged, touched, refused = _merge(session, vault, county_code, "application", [row],
+                                                 contracts,  # type: ignore[arg-type]
+                                                 import_id=None, actor=principal.id, now=now, today=today)
+    if refused:
+        raise ValidationFailed([FieldError(e.field, e.message) for e in refused])
     audit.append(session, actor=principal.id, role="town_clerk", action="referrals.application", subject=touched[0],
                  contract_hash=contracts[0].content_hash if contracts[0] else None,
-                 payload={"county_code": county_code, "cause": row.cause, "amount": row.amount,
+                 payload={"county_code": county_code, "cause": row.cause, "amount": format_yuan(row.amount),
                           "merged": bool(merged)},
                  clock=clock)
     return ImportResult(touched[0], 1, new_cases, merged, tuple(touched))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 
 from ..accounts.auth import Principal
 from ..http import Ctx, get
@@ -24,7 +24,7 @@ class ReportController(Controller):
         self, ctx: Ctx, request: Request[Principal, Any, Any],
         county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")],
         month: Annotated[str, Parameter(pattern=r"^\d{4}-\d{2}$")],
-        format: Literal["json", "xlsx"] = "json",
+        format: FromQuery[Literal["json", "xlsx"]] = "json",
     ) -> Response[Any]:
         with ctx.db.read() as session:
             report = service.monthly(session, request.user, county_code, month)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, Response
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 
 from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
@@ -55,7 +55,7 @@ class SamplingController(Controller):
         return service.committed_view(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
 
     @get("/", opt={"roles": READERS})
-    def list_rounds(self, ctx: Ctx, request: AnyRequest, county_code: str | None = None,
+    def list_rounds(self, ctx: Ctx, request: AnyRequest, county_code: FromQuery[str | None] = None,
                     limit: Annotated[int, Parameter(ge=1, le=500)] = 50) -> RoundPage:
         with ctx.db.read() as session:
             return service.list_rounds(session, request.user, county_code=county_code, limit=limit)

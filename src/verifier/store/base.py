@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import secrets
 import time
-
 from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, DateTime, Dialect, MetaData
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from . import tables as _tables  # noqa: E402,F401
 from verifier.audit import models as _audit_models  # noqa: F401
 from verifier.notices import models as _notices  # noqa: E402,F401
 from verifier.payments import models as _payments  # noqa: E402,F401
-from verifier.sampling import models as _sampling  # noqa: E402,F401
 from verifier.reports import models as _reports  # noqa: E402,F401
+from verifier.sampling import models as _sampling  # noqa: E402,F401
+
+from . import tables as _tables  # noqa: E402,F401

@@ -65,7 +65,7 @@ class AuditPages(Controller):
         entry, lookup_error = None, ""
         text = (index or "").strip()
         if text:
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit() and len(text) <= 15):
                 lookup_error = "请输入记录序号（从 0 开始的整数）。"
             else:
                 try:

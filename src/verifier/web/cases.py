@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
@@ -71,8 +71,8 @@ class CasePages(Controller):
 
     @get("/", opt=ANY)
     def list_cases(
-        self, ctx: Ctx, request: Req, status: str | None = None, village: str | None = None,
-        cause: str | None = None, town: str | None = None,
+        self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
+        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
         cursor: Annotated[str | None, Parameter(max_length=40)] = None,
     ) -> Template:
         user = request.user

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from litestar import Controller, Response
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import func, select
 
@@ -68,7 +68,7 @@ class ApplicationPages(Controller):
             if name == "id_number":
                 value = "".join(value.split()).upper()
             if name == "household_size":
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit() and len(value) <= 3):
                     problems.append(FieldError(name, "must be a whole number"))
                     continue
                 payload[name] = int(value)
@@ -130,7 +130,7 @@ class NoticePages(Controller):
     path = "/notices"
 
     @get("/", opt=ANY)
-    def list_notices(self, ctx: Ctx, request: Req, status: Literal["open", "closed"] | None = None) -> Template:
+    def list_notices(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed"] | None] = None) -> Template:
         with ctx.db.read() as session:
             notices = notice_service.list_notices(session, request.user, status=status, limit=200)
             awaiting = _awaiting(session, request.user) if request.user.has("town_clerk") else []
@@ -138,8 +138,8 @@ class NoticePages(Controller):
                     today=ctx.clock.today())
 
     @get("/new", opt=CLERK)
-    def new(self, ctx: Ctx, request: Req, county_code: str | None = None, town: str | None = None,
-            village: str | None = None) -> Template:
+    def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
+            village: FromQuery[str | None] = None) -> Template:
         counties = request.user.counties
         values = {"county_code": county_code or (counties[0] if len(counties) == 1 else ""), "town": town or "",
                   "village": village or "", "posted_on": ctx.clock.today().isoformat()}

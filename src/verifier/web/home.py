@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request
 from litestar.datastructures import Cookie
-from litestar.params import URLEncodedBody
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,7 +40,7 @@ class LoginPages(Controller):
     path = "/"
 
     @get("/login", opt=PUBLIC)
-    def login_form(self, request: Request[Any, Any, Any], next: str | None = None) -> Template:
+    def login_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
         return page(request, "login.html", next=safe_next(next), username="", failed=False)
 
     @post("/login", opt=LOGIN_FORM, status_code=303)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response
 from litestar.datastructures import UploadFile
-from litestar.params import MultipartBody, Parameter, URLEncodedBody
+from litestar.params import FromQuery, MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -212,8 +212,8 @@ class PaymentPages(Controller):
     @get("/", opt=READERS)
     def list_batches(
         self, ctx: Ctx, request: Req,
-        status: Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""] = "",
-        todo: Literal["approve", "signoff", "release", "return", ""] = "",
+        status: FromQuery[Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]] = "",
+        todo: FromQuery[Literal["approve", "signoff", "release", "return", ""]] = "",
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         cursor: Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")] = None,
     ) -> Template:
