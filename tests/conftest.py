@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from verifier.settings import Settings, normalise_database_url
@@ -18,6 +19,12 @@ from verifier.store.base import Base
 from verifier.store.db import Database
 
 PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
+
+# The suite gates every landing: property tests draw the same examples on every run, so a result never depends on
+# luck. Set HYPOTHESIS_PROFILE=explore to search with fresh random examples instead.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
