@@ -33,6 +33,17 @@ def _print_problems(problems, header: str) -> None:  # type: ignore[no-untyped-d
         click.echo(f"  - {p}", err=True)
 
 
+def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
+    """The contract in `file`, or every problem with it printed and exit 1."""
+    from .contract import check_contract_text
+
+    contract, problems = check_contract_text(file.read_bytes(), source=str(file))
+    if contract is None:
+        _print_problems(problems, f"{file}: {len(problems)} problem(s){refusal}")
+        sys.exit(1)
+    return contract
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Verification and payment of poverty-prevention relief (防贫帮困保障核查与兑现)."""
@@ -155,14 +166,10 @@ def contracts_check(files: tuple[Path, ...]) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def contracts_add(file: Path) -> None:
     """Validate a deployment's own contract and add it (refused when it overlaps another)."""
-    from .contract import check_contract_text
     from .domain.errors import ValidationFailed
     from .store import contracts as contract_store
 
-    contract, problems = check_contract_text(file.read_bytes(), source=str(file))
-    if contract is None:
-        _print_problems(problems, f"{file}: {len(problems)} problem(s); nothing added")
-        sys.exit(1)
+    contract = _checked_contract(file, "; nothing added")
     ctx = _context()
     try:
         with ctx.db.begin() as session:
@@ -175,22 +182,14 @@ def contracts_add(file: Path) -> None:
     click.echo(f"{'added' if added else 'already present:'} {contract.id} (sha256 {contract.content_hash})")
 
 
-def _not_built(name: str) -> None:
-    _fail(f"`verifier {name}` is not available in this version yet.", 2)
-
-
 @contracts.command("simulate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def contracts_simulate(file: Path) -> None:
     """Price every determined case under another contract and show the change in total relief."""
     from .checks.simulate import simulate
-    from .contract import check_contract_text
     from .domain.money import format_yuan
 
-    contract, problems = check_contract_text(file.read_bytes(), source=str(file))
-    if contract is None:
-        _print_problems(problems, f"{file}: {len(problems)} problem(s)")
-        sys.exit(1)
+    contract = _checked_contract(file, "")
     ctx = _context()
     try:
         with ctx.db.read() as session:

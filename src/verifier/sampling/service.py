@@ -118,10 +118,6 @@ def parse_randomness(text: str) -> bytes:
     return bytes.fromhex(value)
 
 
-def _fraction(text: str) -> Fraction:
-    return Fraction(Decimal(text))
-
-
 def load_round(session: Session, round_id: str, principal: Principal | None, *, for_update: bool = False) -> SamplingRound:
     """The round, if it exists and lies in the caller's counties (otherwise 404)."""
     stmt = select(SamplingRound).where(SamplingRound.id == round_id)
