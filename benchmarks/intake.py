@@ -26,6 +26,7 @@ from verifier.domain.idnumber import make_id_number
 from .harness import Result
 
 ROWS = 100_000
+RUNS = 3  # measured runs of the import and of the baseline, each into a fresh database
 MEMORY_ROWS = 1_000_000
 HEADER = ["id_number", "name", "town", "village", "household_group", "cause", "amount", "referred_on"]
 
@@ -166,14 +167,16 @@ def run(scale: float = 1.0) -> list[Result]:
         for kind, writer in (("csv", write_csv), ("xlsx", write_xlsx)):
             path = tmp / f"referrals.{kind}"
             writer(path, ROWS)
-            url, drop = _database(tmp, kind)
-            ctx = _context(tmp / f"home-{kind}", url)
-            ours = _import(ctx, path)
-            ctx.close()
-            base = _baseline(url, path)
-            drop()
+            ours = base = float("inf")
+            for attempt in range(RUNS):  # import and baseline alternate; the best of each (the least disturbed)
+                url, drop = _database(tmp, f"{kind}{attempt}")
+                ctx = _context(tmp / f"home-{kind}{attempt}", url)
+                ours = min(ours, _import(ctx, path))
+                ctx.close()
+                base = min(base, _baseline(url, path))
+                drop()
             results.append(Result(f"intake_{kind}", ROWS, "rows", ours, base,
-                                  "parse + bulk INSERT of the raw rows", target=0.25))
+                                  f"parse + bulk INSERT of the raw rows; best of {RUNS}", target=0.25))
         big = tmp / "big.csv"
         n = max(10_000, int(MEMORY_ROWS * scale))
         write_csv(big, n)

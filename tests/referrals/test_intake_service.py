@@ -124,3 +124,34 @@ def test_a_person_of_another_countys_household_is_refused_not_merged(ctx) -> Non
     assert [(e.row, e.field) for e in info.value.errors] == [(2, "id_number")]
     assert "another county" in info.value.errors[0].message
     assert counts(ctx) == before
+
+
+
+@pytest.mark.parametrize("limit", [50_000, 3])
+def test_people_met_again_in_later_chunks_join_their_case(ctx, monkeypatch, limit) -> None:  # type: ignore[no-untyped-def]
+    # What an import remembers from chunk to chunk (with a tiny limit: forgets, and asks the database again)
+    # must give the same cases as asking the database for every chunk.
+    from verifier.referrals import service
+
+    remembering = service._Known
+    monkeypatch.setattr(service, "_Known", lambda: remembering(limit))
+    existing = make_case(ctx, stage="received")
+    with ctx.db.read() as session:
+        household = session.get(Case, existing).household_id
+        head = session.scalar(select(Member).where(Member.household_id == household))
+        head_id = ctx.vault.open(head.id_number_enc, "member.id_number")
+        referred_before = session.scalar(select(func.count()).select_from(Referral).where(Referral.case_id == existing))
+    people = [new_id_number() for _ in range(7)]
+    rows = [[people[k % 7], f"户主{k % 7}", "城关镇", "东村", "非贫低收入户", "因病", 100 + k, date(2020, 5, 1)]
+            for k in range(4500)]  # three chunks, each person in every one
+    rows[4400] = [head_id, "户主", "城关镇", "东村", "非贫低收入户", "因病", 1, date(2020, 5, 1)]  # in the last chunk
+    result = run_import(ctx, xlsx(rows))
+    assert (result.rows, result.new_cases, result.merged) == (4500, 7, 4493)
+    with ctx.db.read() as session:
+        per_case = dict(session.execute(select(Referral.case_id, func.count()).where(Referral.import_id == result.batch_id)
+                                        .group_by(Referral.case_id)).all())
+        new_households = session.scalar(select(func.count()).select_from(Household).where(Household.id != household))
+        referred_after = session.scalar(select(func.count()).select_from(Referral).where(Referral.case_id == existing))
+    assert per_case.pop(existing) == 1 and referred_after == referred_before + 1
+    assert sorted(per_case.values()) == [642, 642] + [643] * 5  # person 4 gave row 4400 to the existing head
+    assert new_households == 7

@@ -191,6 +191,28 @@ _KNOWN_PG = select(*_KNOWN_COLUMNS).select_from(_KNOWN_FROM).where(
     _member.c.id_number_bidx == any_(bindparam("keys", type_=postgresql.ARRAY(String))))
 
 
+class _Known:
+    """What one import has learned of people, households and open cases, carried from chunk to chunk.
+
+    A person seen earlier in the file (found in the database, or given a new household by this import) needs no
+    second lookup: inside the import's transaction their household and its open cases change only through this
+    import, which records each change here. Bounded: past `limit` households it starts afresh (then the database
+    is asked again, as for a new file), so memory stays flat however long the file.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self.blind_of: dict[str, str] = {}  # ID number -> its blind index (a keyed hash: worth computing once)
+        self.household_of: dict[str, str] = {}  # blind index -> household id
+        self.open_case: dict[tuple[str, str, int], str] = {}  # (household, cause, contract year) -> open case id
+
+    def trim(self) -> None:
+        if len(self.household_of) > self.limit or len(self.blind_of) > self.limit:
+            self.blind_of.clear()
+            self.household_of.clear()
+            self.open_case.clear()
+
+
 def _merge(
     session: Session,
     vault: Vault,
@@ -203,22 +225,26 @@ def _merge(
     actor: str,
     now: Any,
     today: date,
+    known: _Known | None = None,
 ) -> tuple[int, int, list[str], list[FieldError]]:
     """Store the referrals, creating households and cases as needed. A few bulk statements per chunk of rows.
 
     Returns the new and merged counts, each row's case id, and the rows refused (then nothing is written)."""
-    blind_of: dict[str, str] = {}  # a person referred twice in the chunk is hashed once
+    if known is None:
+        known = _Known()
+    known.trim()
+    blind_of, household_of, open_case = known.blind_of, known.household_of, known.open_case
     bidx: list[str] = []
     for r in rows:
         b = blind_of.get(r.id_number)
         if b is None:
             b = blind_of[r.id_number] = vault.blind_index(r.id_number, "id_number")
         bidx.append(b)
-    household_of: dict[str, str] = {}
-    open_case: dict[tuple[str, str, int], str] = {}
     connection = session.connection()
-    keys = sorted(set(bidx))
-    if connection.dialect.name == "postgresql":
+    keys = sorted({b for b in bidx if b not in household_of})
+    if not keys:
+        lookups = []
+    elif connection.dialect.name == "postgresql":
         lookups = [(_KNOWN_PG, keys)]
     else:
         lookups = [(_KNOWN, chunk) for chunk in _chunks(keys)]
@@ -351,6 +377,7 @@ def import_file(
     session.flush()
     errors: list[FieldError] = []
     rows = new_cases = merged = 0
+    known = _Known()
     hashes: set[str] = set()
     cases_digest = hashlib.sha256()
     with _bulk_settings(session), iter_referrals(source, filename, today=today, errors=errors,
@@ -364,7 +391,8 @@ def import_file(
             if not errors:
                 n, m, touched, refused = _merge(session, vault, county_code, channel, chunk,
                                                 bound,  # type: ignore[arg-type]
-                                                import_id=import_id, actor=principal.id, now=now, today=today)
+                                                import_id=import_id, actor=principal.id, now=now, today=today,
+                                                known=known)
                 errors.extend(refused)
                 new_cases, merged = new_cases + n, merged + m
                 cases_digest.update("".join(f"{r.row}:{case_id}\n" for r, case_id in zip(chunk, touched)).encode())

@@ -145,16 +145,19 @@ class Case(Base):
 
 
 class Referral(Base):
+    """One referral row as received. Written in bulk by imports and read by case: only `case_id` is indexed
+    (every further index is paid for on each of an import's rows; add one with the query that needs it)."""
+
     __tablename__ = "referral"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    import_id: Mapped[str | None] = mapped_column(ForeignKey("referral_import.id"), nullable=True, index=True)
+    import_id: Mapped[str | None] = mapped_column(ForeignKey("referral_import.id"), nullable=True)
     row_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    id_number_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_bidx: Mapped[str] = mapped_column(String(64))
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     town: Mapped[str] = mapped_column(String(100))
     village: Mapped[str] = mapped_column(String(100))
