@@ -100,7 +100,7 @@ class PaymentBatchController(Controller):
     @get("/{batch_id:str}/bank-file", opt={"roles": ("finance",)})
     def bank_file(
         self, batch_id: Id, ctx: Ctx, request: AnyRequest,
-        fmt: Annotated[Literal["csv", "xlsx"], QueryParameter(query="format")] = "csv",
+        fmt: Annotated[Literal["csv", "xlsx"], QueryParameter(name="format")] = "csv",
     ) -> Response[bytes]:
         with ctx.db.read() as session:
             file = service.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response
 from litestar.datastructures import UploadFile
-from litestar.params import FromQuery, MultipartBody, Parameter, URLEncodedBody
+from litestar.params import FromQuery, MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -273,7 +273,7 @@ class PaymentPages(Controller):
 
     @get("/{batch_id:str}/bank-file", opt=FINANCE)
     def bank_file(self, batch_id: Id, ctx: Ctx, request: Req,
-                  fmt: Annotated[Literal["csv", "xlsx"], Parameter(query="format")] = "csv") -> Response[bytes]:
+                  fmt: Annotated[Literal["csv", "xlsx"], QueryParameter(name="format")] = "csv") -> Response[bytes]:
         with ctx.db.read() as session:
             file = pay.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
         with ctx.db.begin() as session:
