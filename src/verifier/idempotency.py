@@ -11,7 +11,8 @@ transaction as the write it answers, so either both are committed or neither is:
 - only successful (2xx) answers are stored: a refused request changed nothing, so repeating it is safe and
   may succeed later (say, after the fund was topped up);
 - two requests with the same key at the same moment: the database lets one commit its row; the other's write
-  is rolled back as a whole and it answers with the stored response.
+  is rolled back as a whole and it answers with the stored response;
+- stored answers are kept for seven days (`KEEP`): at most once an hour, a keyed write is followed by a prune.
 
 Use from a route (the handler's return annotation gives OpenAPI its schema; the body is sent as stored):
 
@@ -27,15 +28,17 @@ different request under the same key is recognised.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from sqlalchemy import Integer, LargeBinary, String, delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .clock import Clock
@@ -47,6 +50,7 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, no spaces
 _default_clock = Clock()
+log = logging.getLogger(__name__)
 
 
 class IdempotencyKey(Base):
@@ -141,6 +145,7 @@ def run_once(
         if replay is not None:
             return replay
         raise
+    _prune_now_and_then(db, clock or _default_clock)
     return Response(content=content, status_code=status_code, media_type="application/json")
 
 
@@ -164,4 +169,27 @@ def prune(session: Session, older_than: datetime) -> int:
     """Forget keys stored before `older_than` (clients retry within minutes; keep at least a day)."""
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than))
     return int(result.rowcount or 0)
+
+
+KEEP = timedelta(days=7)  # how long a stored answer can be replayed
+PRUNE_EVERY = 3600.0  # seconds between prunes in one process
+_next_prune = 0.0
+
+
+def _prune_now_and_then(db: Database, clock: Clock) -> None:
+    """After a keyed write, at most once an hour per process: forget the keys older than `KEEP`, in a
+    transaction of its own (the write it follows is committed and answered whatever happens here)."""
+    global _next_prune
+    now = time.monotonic()
+    if now < _next_prune:
+        return
+    _next_prune = now + PRUNE_EVERY
+    try:
+        with db.begin() as session:
+            forgotten = prune(session, clock.now() - KEEP)
+    except SQLAlchemyError:
+        log.warning("could not prune old idempotency keys; trying again in an hour", exc_info=True)
+        return
+    if forgotten:
+        log.info("forgot %d idempotency keys older than %s", forgotten, KEEP)
 

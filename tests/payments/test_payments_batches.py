@@ -259,3 +259,38 @@ def test_the_preparer_may_not_release_either(ctx) -> None:  # type: ignore[no-un
         service.release(session, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.begin() as session:
         assert service.release(session, batch.id, principal=other, vault=ctx.vault, clock=ctx.clock).status == "released"
+
+
+def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    # A payee corrected before payment, then a re-check (after an upheld objection) that records a payee of its
+    # own: the re-check is newer and names who is paid. A correction after it wins again.
+    from verifier.store.tables import Check
+
+    case_id = ready_case(ctx)
+    tx(ctx, lambda s: service.correct_payee(s, case_id, account_name="张三", bank="农业银行",
+                                            account_number="6228480012345678", principal=people.supervisor,
+                                            vault=ctx.vault, clock=ctx.clock))
+    ctx.clock.advance(days=1)
+
+    def recheck(session):  # type: ignore[no-untyped-def]
+        first = session.scalar(select(Check).where(Check.case_id == case_id))
+        values = {c.key: getattr(first, c.key) for c in Check.__table__.columns}
+        values.update(id="chk_recheck", seq=2, payee_name="李四", payee_bank="建设银行", recorded_at=ctx.clock.now(),
+                      payee_account_enc=ctx.vault.seal("6217000011112222", service.CHECK_ACCOUNT_COLUMN))
+        session.add(Check(**values))
+
+    tx(ctx, recheck)
+    with ctx.db.read() as s:
+        assert service.current_payee(s, case_id, ctx.vault, full=True) == {
+            "account_name": "李四", "bank": "建设银行", "account_number": "6217000011112222"}
+    batch = _create(ctx, people.finance1)
+    with ctx.db.read() as s:
+        item = s.scalar(select(PaymentItem).where(PaymentItem.batch_id == batch.id, PaymentItem.case_id == case_id))
+        assert (item.payee_name, item.payee_check_id, item.payee_correction_id) == ("李四", "chk_recheck", None)
+    tx(ctx, lambda s: service.cancel(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    ctx.clock.advance(days=1)
+    tx(ctx, lambda s: service.correct_payee(s, case_id, account_name="王五", bank="农业银行",
+                                            account_number="6228480099998888", principal=people.supervisor,
+                                            vault=ctx.vault, clock=ctx.clock))
+    with ctx.db.read() as s:
+        assert service.current_payee(s, case_id, ctx.vault)["account_name"] == "王五"

@@ -100,3 +100,28 @@ def test_two_requests_with_one_key_at_the_same_moment_have_one_effect(db, databa
     assert errors == []
     assert len(answers) == 2 and answers[0] == answers[1]
     assert _count(db, "race") == 1
+
+
+def test_keys_older_than_a_week_are_forgotten_now_and_then(db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from verifier import idempotency
+    from verifier.clock import FixedClock
+
+    clock = FixedClock(datetime(2020, 6, 1, 2, tzinfo=timezone.utc))
+    monkeypatch.setattr(idempotency, "_next_prune", float("inf"))  # no prune while the keys are stored
+    calls: list[int] = []
+    for key in ("old", "recent"):
+        run_once(db, user_id="u1", key=key, method_path="POST /api/x", body={"k": key}, run=_write(key, calls),
+                 clock=clock)
+        clock.advance(days=6)
+    monkeypatch.setattr(idempotency, "_next_prune", 0.0)  # the hour is up: the next keyed write prunes
+    run_once(db, user_id="u1", key="now", method_path="POST /api/x", body={"k": "now"}, run=_write("now", calls),
+             clock=clock)
+    with db.read() as s:
+        assert set(s.scalars(select(IdempotencyKey.key))) == {"recent", "now"}  # "old" was stored 12 days ago
+    # "old" may be used again, for anything: it is forgotten; the next prune waits an hour.
+    assert idempotency._next_prune > time.monotonic() + idempotency.PRUNE_EVERY - 60
+    again = run_once(db, user_id="u1", key="old", method_path="POST /api/y", body=None, run=_write("old2", calls),
+                     clock=clock)
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers

@@ -269,18 +269,27 @@ def payments_for_case(session: Session, case_id: str, vault: Vault | None = None
     return out
 
 
+def _correction_wins(corrected_at: Any, check_recorded_at: Any | None) -> bool:
+    """The newer payee record wins: a correction over the check it corrects, and a re-check (after an upheld
+    objection) that records a payee over a correction made before it. A tie goes to the correction."""
+    return check_recorded_at is None or corrected_at >= check_recorded_at
+
+
 def current_payee(session: Session, case_id: str, vault: Vault, *, full: bool = False) -> dict[str, str] | None:
-    """Who the case's next payment goes to: its latest payee correction, else its latest check's payee."""
+    """Who the case's next payment goes to: the newer of its latest payee correction and its latest check's payee."""
     corr = session.scalar(select(PayeeCorrection).where(PayeeCorrection.case_id == case_id)
                           .order_by(PayeeCorrection.corrected_at.desc(), PayeeCorrection.id.desc()).limit(1))
-    if corr is not None:
+    check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+    if check is not None and (check.payee_name is None or check.payee_account_enc is None):
+        check = None  # a check that recorded no payee account names no one
+    if corr is not None and _correction_wins(corr.corrected_at, None if check is None else check.recorded_at):
         name, bank, account = corr.account_name, corr.bank, vault.open(corr.account_number_enc, CORRECTION_ACCOUNT_COLUMN)
-    else:
-        check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
-        if check is None or check.payee_name is None or check.payee_account_enc is None:
-            return None
+    elif check is not None:
+        assert check.payee_name is not None and check.payee_account_enc is not None
         name, bank = check.payee_name, check.payee_bank or ""
         account = vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN)
+    else:
+        return None
     return {"account_name": name, "bank": bank, "account_number": account if full else mask_account(account)}
 
 
@@ -318,13 +327,14 @@ def _candidates(session: Session, case_ids: list[str], county_code: str,
     ):
         if case_id not in dets or (at, det_id) > dets[case_id][:2]:
             dets[case_id] = (at, det_id, relief, eligible)
-    checks: dict[str, tuple[int, str, str | None, str | None, bool]] = {}
-    for case_id, check_id, seq, name, bank, has_account in session.execute(
+    checks: dict[str, tuple[int, str, str | None, str | None, bool, Any]] = {}
+    for case_id, check_id, seq, name, bank, has_account, recorded_at in session.execute(
         select(Check.case_id, Check.id, Check.seq, Check.payee_name, Check.payee_bank,
-               Check.payee_account_enc.is_not(None)).join(Case, Case.id == Check.case_id).where(*ready)
+               Check.payee_account_enc.is_not(None), Check.recorded_at)
+        .join(Case, Case.id == Check.case_id).where(*ready)
     ):
         if case_id not in checks or seq > checks[case_id][0]:
-            checks[case_id] = (seq, check_id, name, bank, bool(has_account))
+            checks[case_id] = (seq, check_id, name, bank, bool(has_account), recorded_at)
     corrections: dict[str, tuple[Any, str, str, str]] = {}
     for case_id, corr_id, at, name, bank in session.execute(
         select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.corrected_at, PayeeCorrection.account_name,
@@ -342,12 +352,14 @@ def _candidates(session: Session, case_ids: list[str], county_code: str,
         if det[2] <= 0:
             skipped.append(SkippedCase(case_id, "the determined relief is 0.00: nothing to pay"))
             continue
+        chk = checks.get(case_id)
+        if chk is not None and not (chk[2] and chk[4]):
+            chk = None  # a check that recorded no payee account names no one
         corr = corrections.get(case_id)
-        if corr is not None:
+        if corr is not None and _correction_wins(corr[0], None if chk is None else chk[5]):
             out.append(_Candidate(case_id, det[1], det[2], corr[2], corr[3], None, corr[1]))
             continue
-        chk = checks.get(case_id)
-        if chk is None or not chk[2] or not chk[4]:
+        if chk is None:
             skipped.append(SkippedCase(case_id, "the check recorded no payee account"))
             continue
         out.append(_Candidate(case_id, det[1], det[2], chk[2], chk[3] or "", chk[1], None))
