@@ -82,6 +82,18 @@ def test_missing_sections_and_wrong_types() -> None:
     assert any(p.startswith("deadlines.check_within_days: Expected `int`") for p in problems)
 
 
+def test_every_wrong_type_is_listed_not_only_the_first_of_each_table() -> None:
+    import re
+
+    text = demo_text().replace("check_within_days = 10", 'check_within_days = "ten"').replace(
+        "notice_days = 7", 'notice_days = "7"').replace('{ upto = "10000.00", rate = "0.50" }', "{ upto = 10000, rate = 0.5 }")
+    for key, value in (("id", "1"), ("title", "5"), ("budget", "4500000")):
+        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
+    fields = sorted(p.split(":")[0] for p in problems_of(text))
+    assert fields == ["budget", "deadlines.check_within_days", "deadlines.notice_days", "id",
+                      "relief[0].bands[0].rate", "relief[0].bands[0].upto", "title"]
+
+
 def test_no_relief_at_all() -> None:
     text = demo_text()[: demo_text().index("# Illness, poverty-exited")]
     assert "relief: missing" in problems_of(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+import typing
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -232,9 +233,34 @@ def _struct_problems(value: Any, struct: type[msgspec.Struct], where: str) -> tu
     return [FieldError(f"{where}.{k}" if where else k, "unknown key") for k in unknown], missing
 
 
-def _convert_problem(value: Any, struct: type[msgspec.Struct], where: str) -> list[FieldError]:
+def _convert_problem(value: Any, target: Any, where: str) -> list[FieldError]:
+    """Every value that does not convert to `target`: a table field by field (msgspec stops at the first wrong
+    value, a contract's author wants them all), an array of tables element by element."""
+    if isinstance(target, type) and issubclass(target, msgspec.Struct) and isinstance(value, dict):
+        problems = []
+        for f in msgspec.structs.fields(target):
+            if f.encode_name in value:
+                name = f"{where}.{f.encode_name}" if where else f.encode_name
+                problems += _convert_problem(value[f.encode_name], f.type, name)
+        return problems or _convert_one(value, target, where)
+    item = _struct_items(target)
+    if item is not None and isinstance(value, list):
+        return [e for j, v in enumerate(value) for e in _convert_problem(v, item, f"{where}[{j}]")]
+    return _convert_one(value, target, where)
+
+
+def _struct_items(target: Any) -> type[msgspec.Struct] | None:
+    """The table type of an array-of-tables type (list[BandSpec] -> BandSpec), else None."""
+    if typing.get_origin(target) is list:
+        (item,) = typing.get_args(target)
+        if isinstance(item, type) and issubclass(item, msgspec.Struct):
+            return item
+    return None
+
+
+def _convert_one(value: Any, target: Any, where: str) -> list[FieldError]:
     try:
-        msgspec.convert(value, struct, strict=True)
+        msgspec.convert(value, target, strict=True)
     except msgspec.ValidationError as exc:
         msg = str(exc)
         path = ""
@@ -346,6 +372,9 @@ def check_contract_text(data: bytes, *, source: str = "contract") -> tuple[Contr
                 for j, b in enumerate(r["bands"]):
                     unknown.extend(_struct_problems(b, BandSpec, f"relief[{i}].bands[{j}]")[0])
             table(r, ReliefSpec, f"relief[{i}]")
+    for f in msgspec.structs.fields(ContractSpec):  # the top-level values, beside any problem in the tables
+        if f.encode_name in raw and f.encode_name not in _SECTIONS and f.encode_name != "relief":
+            blocking.extend(_convert_problem(raw[f.encode_name], f.type, f.encode_name))
     if not blocking:
         try:
             spec = msgspec.convert(raw, ContractSpec, strict=True)

@@ -70,6 +70,21 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
                     files={"file": ("signed-form.png", PNG, "image/png")})
     assert r.status_code == 201, r.text
     sha = r.json()["sha256"]
+    # On a weak signal the phone sends again with the same key: the first answer, nothing stored twice; the same
+    # key with another file is refused. An officer not assigned to the case may not add to it (403: they can read it).
+    keyed = {**users.headers("o1"), "Idempotency-Key": "photo-1"}
+    first = client.post(f"/api/cases/{case_id}/evidence", headers=keyed, files={"file": ("a.png", PNG, "image/png")})
+    again = client.post(f"/api/cases/{case_id}/evidence", headers=keyed, files={"file": ("a.png", PNG, "image/png")})
+    assert (first.status_code, again.status_code) == (201, 201) and first.content == again.content
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = client.post(f"/api/cases/{case_id}/evidence", headers=keyed,
+                        files={"file": ("b.png", PNG + b"\0", "image/png")})
+    assert other.status_code == 422 and "Idempotency-Key" in other.text
+    users.add("o3", "field_officer", counties=("340223",))
+    assert client.get(f"/api/cases/{case_id}", headers=users.headers("o3")).status_code == 200
+    r = client.post(f"/api/cases/{case_id}/evidence", headers=users.headers("o3"),
+                    files={"file": ("c.png", PNG, "image/png")})
+    assert r.status_code == 403 and "not assigned" in r.json()["detail"]
     check = {
         "visited_on": "2020-06-03", "officers": [o1, o2],
         "members": [

@@ -115,13 +115,20 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
                     json={"case_id": b, "received_on": "2020-06-02", "summary": "再次反映"})
     assert r.status_code == 409  # b is no longer on the notice
 
-    # On ends_on an objection still counts; closing is possible only from the day after.
-    clock.at = clock.at.replace(day=8)
+    # Seven days from 06-01: the last day is 06-07, when an objection still counts and closing is refused;
+    # from ends_on (06-08) the notice may be closed, and an objection received then is late.
+    clock.at = clock.at.replace(day=7)
+    got = client.get(f"/api/notices/{nid}", headers=clerk).json()
+    assert got["ends_on"] == "2020-06-08" and got["period_over"] is False
     obj_c = client.post(f"/api/notices/{nid}/objections", headers=clerk,
-                        json={"case_id": c, "received_on": "2020-06-08", "summary": "反映情况不实"})
+                        json={"case_id": c, "received_on": "2020-06-07", "summary": "反映情况不实"})
     assert obj_c.status_code == 201
-    assert client.post(f"/api/notices/{nid}/close", headers=clerk).status_code == 409
+    r = client.post(f"/api/notices/{nid}/close", headers=clerk)
+    assert r.status_code == 409 and "2020-06-07" in r.json()["detail"]  # the period runs until 06-07
     clock.advance(days=1)
+    late = client.post(f"/api/notices/{nid}/objections", headers=clerk,
+                       json={"case_id": c, "received_on": "2020-06-08", "summary": "逾期反映"})
+    assert late.status_code == 422 and "received_on" in late.text
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
     assert r.status_code == 409 and "open" in r.json()["detail"]  # the objection on c is still open
     got = client.get(f"/api/notices/{nid}", headers=clerk).json()
@@ -131,7 +138,7 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
     assert r.status_code == 200, r.text
     closed = r.json()
-    assert closed["status"] == "closed" and closed["closed_on"] == "2020-06-09" and closed["open_objections"] == 0
+    assert closed["status"] == "closed" and closed["closed_on"] == "2020-06-08" and closed["open_objections"] == 0
     assert {i["case_id"]: i["status"] for i in closed["items"]} == {a: "cleared", b: "withdrawn", c: "cleared"}
     assert [o["status"] for o in closed["objections"]] == ["dismissed", "upheld", "dismissed"]
     assert [status_of(ctx, x) for x in (a, b, c)] == ["ready_to_pay", "scheduled", "ready_to_pay"]
@@ -156,7 +163,8 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
         assert review_summary_for_case(session, a)["result"] == "pass"
         assert review_summary_for_case(session, unreviewed) is None
 
-    # The withdrawn case is checked again, reviewed again and goes on a new notice.
+    # The next day, the withdrawn case is checked again, reviewed again and goes on a new notice.
+    clock.advance(days=1)
     with ctx.db.read() as session:
         officers = [principal_of(session.get(User, uid)) for uid in active_visit(session, b).officer_ids]
     data = checks.CheckInput(

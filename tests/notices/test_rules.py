@@ -41,7 +41,8 @@ def test_village_review_rules(client, users, ctx, clock) -> None:  # type: ignor
     assert r.status_code == 400
     assert status_of(ctx, case) == "determined"  # nothing half-written stayed behind
 
-    r = review(client, users.headers("sup"), case)  # the supervisor may record it too
+    assert review(client, users.headers("sup"), case).status_code == 403  # the insurer does not judge itself
+    r = review(client, clerk, case)
     assert r.status_code == 201 and r.json()["case_status"] == "reviewed"
     assert review(client, clerk, case).status_code == 409  # reviewed once
 

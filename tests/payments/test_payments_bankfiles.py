@@ -54,9 +54,16 @@ def test_a_sound_return_file_parses_in_either_header_language_and_encoding() -> 
     (b"\xff\xfe\x00\x00", [("file", None)]),
     ("reference,status,bank_reference,reason,amount\n"
      ",success,B,,1.00\nR2,done,B,,1.00\nR3,failed,B,,1.00\nR4,success,B,,-1\nR5,success\n".encode(),
-     [("reference", 2), ("status", 3), ("reason", 4), ("amount", 5), ("line", 6)]),
+     [("reference", 2), ("status", 3), ("amount", 5), ("line", 6)]),
 ])
 def test_every_problem_of_a_return_file_is_reported_at_once(data: bytes, expected: list) -> None:
     with pytest.raises(ValidationFailed) as err:
         parse_return(data)
     assert [(e.field, e.row) for e in err.value.errors] == expected
+
+
+def test_a_failed_line_without_a_reason_is_still_a_failure() -> None:
+    from verifier.payments.bankfiles import NO_REASON
+
+    (line,) = parse_return(b"reference,status,bank_reference,reason\nR1,failed,B1,\n")
+    assert (line.status, line.reason) == ("failed", NO_REASON)

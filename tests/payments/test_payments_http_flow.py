@@ -58,7 +58,7 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
     # The bank file: full accounts, for finance only; the listing masks them.
     assert client.get(f"/api/payment-batches/{bid}/bank-file", headers=h["super"]).status_code == 403
     r = client.get(f"/api/payment-batches/{bid}/bank-file", headers=h["fin1"])
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.content.startswith(b"reference,account_name,account_number,bank,amount,memo\r\n")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8"))))
     assert sorted(x["account_number"] for x in rows) == [f"62220202001122334{i}" for i in range(3)]

@@ -107,7 +107,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     steps = text.split("办理步骤")[1].split("可办理的操作")[0]
     assert steps.count("fin2") == 2 and "rev1" in steps  # who approved, signed off and released
     bank = pages.get(url + "/bank-file?format=csv")
-    assert bank.status_code == 200 and bank.headers["content-type"].startswith("text/csv")
+    assert bank.status_code == 200 and bank.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(bank.content.decode("utf-8"))))
     assert rows[0] == ["reference", "account_name", "account_number", "bank", "amount", "memo"]
     refs = {row[1]: row[0] for row in rows[1:]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response
@@ -87,7 +88,9 @@ class CheckController(Controller):
                                         principal=request.user, clock=ctx.clock)
             return EvidenceOut(sha256=ev.sha256, size=ev.size, content_type=ev.content_type)
 
-        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+        # A repeat is the same file with the same declared type (the upload object itself is not the request).
+        sent = {"file_sha256": hashlib.sha256(content).hexdigest(), "content_type": upload.content_type or ""}
+        return idempotent(ctx.db, request, run, body=sent, status_code=201, clock=ctx.clock)
 
     @post("/check", opt={"roles": ("field_officer",)}, status_code=201)
     def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CheckRecorded]:

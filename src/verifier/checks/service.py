@@ -20,7 +20,7 @@ from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..contract import Contract
 from ..domain.eligibility import Eligibility, assess
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
@@ -90,7 +90,8 @@ def store_evidence(
 def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:
-        raise NotFound(f"no case {case.id!r} assigned to you")
+        # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
+        raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its check")
     return list(visit.officer_ids)
 
 

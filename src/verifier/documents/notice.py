@@ -77,7 +77,7 @@ class NoticeDocument:
     town: str
     village: str | None
     posted_on: date
-    ends_on: date
+    ends_on: date  # the last day of the period, as printed (a stored notice's ends_on is the day after it)
     objection_place: str
     objection_phone: str
     issued_on: date

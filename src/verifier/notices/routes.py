@@ -42,7 +42,7 @@ def _brief_fields(notice: Notice, open_objections: int, today: date) -> dict[str
     return {
         "id": notice.id, "county_code": notice.county_code, "town": notice.town, "village": notice.village,
         "scope": notice.scope, "contract_id": notice.contract_id, "title": notice.title, "posted_on": notice.posted_on,
-        "ends_on": notice.ends_on, "status": notice.status, "period_over": today > notice.ends_on,
+        "ends_on": notice.ends_on, "status": notice.status, "period_over": today >= notice.ends_on,
         "households": notice.households, "persons": notice.persons, "total": format_yuan(notice.total),
         "document_sha256": notice.document_sha256, "posted_by": notice.posted_by, "posted_at": notice.posted_at,
         "closed_on": notice.closed_on, "open_objections": open_objections,

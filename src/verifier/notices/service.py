@@ -4,8 +4,9 @@ A notice gathers every case of a village (or of a whole town, when the contract'
 passed its village review and is in no notice yet. Its rows are snapshots taken at posting and its .docx is
 rendered once and stored, so what was posted can always be shown again exactly as it was.
 
-Closing is allowed from the day after `ends_on` (objections may still arrive on `ends_on` itself) and only while
-no objection is open; it makes every case still listed ready to pay. An upheld objection takes its case off the
+The notice runs `notice_days` days, from `posted_on` to the day before `ends_on` (= posted_on + notice_days), both
+included (what the document prints); objections are received within those days. Closing is allowed from `ends_on`
+and only while no objection is open; it makes every case still listed ready to pay. An upheld objection takes its case off the
 notice and sends it back to be checked again; a dismissed one changes nothing for the case.
 """
 
@@ -35,7 +36,7 @@ from ..store.base import new_id
 from ..store.tables import Case, Check, Determination
 from .models import Notice, NoticeItem, Objection, VillageReview
 
-REVIEW_ROLES = ("town_clerk", "insurer_supervisor")
+REVIEW_ROLES = ("town_clerk",)  # the village's evaluation, recorded by the town: never by the insurer it judges
 CLERK = "town_clerk"
 # The national poverty-relief supervision hotline, printed when the clerk gives no office phone of their own.
 DEFAULT_OBJECTION_PHONE = "12317"
@@ -43,6 +44,11 @@ DEFAULT_OBJECTION_PHONE = "12317"
 
 # --- village review --------------------------------------------------------------------------------------------------
 
+
+
+def last_day(ends_on: date) -> date:
+    """The last day of a notice period that ends on `ends_on` (the day it may be closed)."""
+    return ends_on - timedelta(days=1)
 
 def latest_review(session: Session, case_id: str) -> VillageReview | None:
     return session.scalar(select(VillageReview).where(VillageReview.case_id == case_id)
@@ -158,7 +164,7 @@ def notice_document(notice: Notice, items: Sequence[NoticeItem] | None = None) -
             for i in (items if items is not None else notice.items)]
     return NoticeDocument(
         issuing_body=notice.issuing_body, title=notice.title, county=notice.county_name, town=notice.town,
-        village=notice.village, posted_on=notice.posted_on, ends_on=notice.ends_on,
+        village=notice.village, posted_on=notice.posted_on, ends_on=last_day(notice.ends_on),
         objection_place=notice.objection_place, objection_phone=notice.objection_phone, issued_on=notice.posted_on,
         rows=rows, mask_names=False, number=notice.number,
     )
@@ -317,8 +323,9 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
         problems.append(FieldError("received_on", f"{received_on} is in the future"))
     if received_on < notice.posted_on:
         problems.append(FieldError("received_on", f"{received_on} is before the notice was posted on {notice.posted_on}"))
-    if received_on > notice.ends_on:
-        problems.append(FieldError("received_on", f"{received_on} is after the notice period ended on {notice.ends_on}"))
+    if received_on >= notice.ends_on:
+        problems.append(FieldError("received_on", f"{received_on} is after the notice period, whose last day was "
+                                                  f"{last_day(notice.ends_on)}"))
     summary = (summary or "").strip()
     if not summary:
         problems.append(FieldError("summary", "say what the objection is about"))
@@ -376,15 +383,15 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
 
 
 def close_notice(session: Session, notice_id: str, *, principal: Principal, clock: Clock) -> Notice:
-    """Close a notice whose period is over (today > ends_on) and has no open objection: its listed cases are ready
+    """Close a notice whose period is over (today >= ends_on) and has no open objection: its listed cases are ready
     to pay; cases withdrawn after an upheld objection are left where they are."""
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.status != "open":
         raise InvalidState("the notice is already closed")
     today = clock.today()
-    if today <= notice.ends_on:
-        raise InvalidState(f"the notice period runs until {notice.ends_on}: it can be closed from "
-                           f"{notice.ends_on + timedelta(days=1)}")
+    if today < notice.ends_on:
+        raise InvalidState(f"the notice period runs until {last_day(notice.ends_on)}: it can be closed from "
+                           f"{notice.ends_on}")
     pending = open_objection_count(session, notice.id)
     if pending:
         raise InvalidState(f"{pending} objection(s) against this notice are still open: resolve them first")

@@ -578,7 +578,7 @@ def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: V
     content = vault.open(batch.bank_file_enc, BANK_FILE_COLUMN).encode("utf-8")
     if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
         raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")
-    media = "text/csv; charset=utf-8"
+    media = "text/csv"  # the response adds "; charset=utf-8"
     if fmt == "xlsx":
         rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
         content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]

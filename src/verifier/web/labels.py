@@ -149,6 +149,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"(\d+) objection\(s\) against this notice are still open: resolve them first",
      lambda m: f"还有 {m.group(1)} 条异议未处理，请先处理异议"),
     (r"no case '.*' assigned to you", "该案件未分配给您"),
+    (r"case '.*' is not assigned to you", "该案件未分配给您，只有派定的两名核查员可以录入核查结果"),
     (r"no (?:such )?case.*", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -39,6 +39,13 @@ def day(value: date | str | None) -> str:
     if isinstance(value, datetime):
         return value.astimezone(SCHEME_TZ).date().isoformat()
     return value.isoformat() if isinstance(value, date) else str(value)[:10]
+
+
+def last_day(value: date | str | None) -> date | str | None:
+    """The last day of a notice period that ends on `value` (notices.service.last_day), for display."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return None if value is None else value - timedelta(days=1)
 
 
 def moment(value: datetime | str | None) -> str:
@@ -80,7 +87,7 @@ def static_url(name: str) -> str:
 
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
-    env.filters.update(yuan=yuan, day=day, moment=moment, label=label, rate=rate, mask_id=mask_id,
+    env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
                        msg=labels.message_zh, field_label=labels.field_label)
     env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh)
     env.trim_blocks = True
