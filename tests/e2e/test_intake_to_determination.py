@@ -9,6 +9,7 @@ from datetime import date
 from verifier.audit.verify import verify_log
 from verifier.audit.checkpoints import known_keys
 from verifier.domain.idnumber import make_id_number
+from verifier.store.tables import Check
 
 HEAD = make_id_number("340223", date(1968, 3, 9), 11)
 SPOUSE = make_id_number("340223", date(1970, 8, 21), 22)
@@ -86,7 +87,7 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
                     files={"file": ("c.png", PNG, "image/png")})
     assert r.status_code == 403 and "not assigned" in r.json()["detail"]
     check = {
-        "visited_on": "2020-06-03", "officers": [o1, o2],
+        "visited_on": "2020-06-03", "officers": [o1, "o2"],  # by id or by username, as the schedule takes them
         "members": [
             {"name": "张三", "id_number": HEAD, "relation": "head", "labour": "partial"},
             {"name": "刘梅", "id_number": SPOUSE, "relation": "spouse", "labour": "full"},
@@ -102,6 +103,8 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
     }
     r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("o1"), json=check)
     assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        assert session.get(Check, r.json()["id"]).officer_ids == [o1, o2]  # stored by id
 
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("super"), json={"confirm": True})
     assert r.status_code == 200, r.text

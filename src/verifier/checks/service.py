@@ -27,7 +27,7 @@ from ..domain.money import format_yuan
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
-from ..store.tables import Case, Check, Determination, Evidence, Member
+from ..store.tables import Case, Check, Determination, Evidence, Member, User
 from ..store.vault import Vault
 
 EVIDENCE_TYPES = {
@@ -122,11 +122,14 @@ def record_check(
         problems.append(FieldError("visited_on", f"{data.visited_on} is in the future"))
     if data.visited_on < case.referred_on:
         problems.append(FieldError("visited_on", f"{data.visited_on} is before the referral of {case.referred_on}"))
-    if len(data.officers) != 2 or len(set(data.officers)) != 2:
+    # Officers by user id or by username (as the schedule takes them); stored by id.
+    usernames = {u.username: u.id for u in session.scalars(select(User).where(User.id.in_(assigned)))}
+    officers = [usernames.get(o, o) for o in data.officers]
+    if len(officers) != 2 or len(set(officers)) != 2:
         problems.append(FieldError("officers", "a home check is made by two different officers"))
     problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
-                 for i, o in enumerate(data.officers) if o not in assigned]
-    if principal.id not in data.officers:
+                 for i, o in enumerate(data.officers) if usernames.get(o, o) not in assigned]
+    if principal.id not in officers:
         problems.append(FieldError("officers", "the officer recording the check must be one of its two officers"))
     if not data.members:
         problems.append(FieldError("members", "at least one household member"))
@@ -194,7 +197,7 @@ def record_check(
                                "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
     seq = (session.scalar(select(func.max(Check.seq)).where(Check.case_id == case.id)) or 0) + 1
     check = Check(
-        id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=list(data.officers),
+        id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
         members=stored_members, member_count=len(stored_members),
         wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,
         transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
