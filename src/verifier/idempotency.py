@@ -192,4 +192,3 @@ def _prune_now_and_then(db: Database, clock: Clock) -> None:
         return
     if forgotten:
         log.info("forgot %d idempotency keys older than %s", forgotten, KEEP)
-

@@ -128,7 +128,7 @@ def record_check(
     if len(officers) != 2 or len(set(officers)) != 2:
         problems.append(FieldError("officers", "a home check is made by two different officers"))
     problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
-                 for i, o in enumerate(data.officers) if usernames.get(o, o) not in assigned]
+                 for i, (o, officer_id) in enumerate(zip(data.officers, officers)) if officer_id not in assigned]
     if principal.id not in officers:
         problems.append(FieldError("officers", "the officer recording the check must be one of its two officers"))
     if not data.members:

@@ -6,8 +6,8 @@ rendered once and stored, so what was posted can always be shown again exactly a
 
 The notice runs `notice_days` days, from `posted_on` to the day before `ends_on` (= posted_on + notice_days), both
 included (what the document prints); objections are received within those days. Closing is allowed from `ends_on`
-and only while no objection is open; it makes every case still listed ready to pay. An upheld objection takes its case off the
-notice and sends it back to be checked again; a dismissed one changes nothing for the case.
+and only while no objection is open; it makes every case still listed ready to pay. An upheld objection takes its
+case off the notice and sends it back to be checked again; a dismissed one changes nothing for the case.
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ CLERK = "town_clerk"
 DEFAULT_OBJECTION_PHONE = "12317"
 
 
-# --- village review --------------------------------------------------------------------------------------------------
-
-
-
 def last_day(ends_on: date) -> date:
     """The last day of a notice period that ends on `ends_on` (the day it may be closed)."""
     return ends_on - timedelta(days=1)
+
+
+# --- village review --------------------------------------------------------------------------------------------------
+
 
 def latest_review(session: Session, case_id: str) -> VillageReview | None:
     return session.scalar(select(VillageReview).where(VillageReview.case_id == case_id)

@@ -196,7 +196,7 @@ class _Known:
 
     A person seen earlier in the file (found in the database, or given a new household by this import) needs no
     second lookup: inside the import's transaction their household and its open cases change only through this
-    import, which records each change here. Bounded: past `limit` households it starts afresh (then the database
+    import, which records each change here. Bounded: past `limit` people it starts afresh (then the database
     is asked again, as for a new file), so memory stays flat however long the file.
     """
 
@@ -207,7 +207,8 @@ class _Known:
         self.open_case: dict[tuple[str, str, int], str] = {}  # (household, cause, contract year) -> open case id
 
     def trim(self) -> None:
-        if len(self.household_of) > self.limit or len(self.blind_of) > self.limit:
+        # Everyone in household_of came through blind_of, so blind_of is the larger of the two.
+        if len(self.blind_of) > self.limit:
             self.blind_of.clear()
             self.household_of.clear()
             self.open_case.clear()

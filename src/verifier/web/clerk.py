@@ -122,7 +122,8 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, preview=preview, names=names, forms=forms or {}, message=message, today=today,
-                open_objections=open_objections, can_close=can_close, received_default=min(today, notice_service.last_day(notice.ends_on)),
+                open_objections=open_objections, can_close=can_close,
+                received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -16,6 +16,7 @@ from ..clock import SCHEME_TZ
 from ..documents import make_templates
 from ..domain.masking import mask_id
 from ..domain.money import format_yuan
+from ..notices.service import last_day as notice_last_day
 from . import labels
 
 # The repository's templates/ folder (beside notice.docx); the app runs from the repository.
@@ -41,11 +42,11 @@ def day(value: date | str | None) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
 
-def last_day(value: date | str | None) -> date | str | None:
-    """The last day of a notice period that ends on `value` (notices.service.last_day), for display."""
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
-    return None if value is None else value - timedelta(days=1)
+def last_day(value: date | str | None) -> date | None:
+    """The last day of a notice period that ends on `value` (a date, or one as ISO text), for display."""
+    if value is None:
+        return None
+    return notice_last_day(value if isinstance(value, date) else date.fromisoformat(value[:10]))
 
 
 def moment(value: datetime | str | None) -> str:
