@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,7 @@ from verifier.audit import merkle
 from verifier.audit.canonical import encode_entry
 from verifier.audit.checkpoints import Signer, known_keys
 from verifier.audit.cli import audit
+from verifier.audit.fastpass import Plan, fast_pass
 from verifier.audit.notes import VerifierKey, sign_note
 from verifier.audit.verify import verify_log
 from verifier.settings import Settings
@@ -61,6 +63,16 @@ def swap(db: Database) -> None:
     sql(db, "UPDATE audit_entry SET entry = :e, leaf_hash = :h WHERE idx = 4", e=a[0], h=a[1])
 
 
+def swap_unsigned(db: Database) -> None:
+    """Swap entries 17 and 18, past the last checkpoint left, and recompute the tree: only the index written
+    inside each entry shows it."""
+    sql(db, "DELETE FROM audit_checkpoint WHERE tree_size > 16")
+    a, b = entry_bytes(db, 17), entry_bytes(db, 18)
+    sql(db, "UPDATE audit_entry SET entry = :e, leaf_hash = :h WHERE idx = 17", e=b[0], h=b[1])
+    sql(db, "UPDATE audit_entry SET entry = :e, leaf_hash = :h WHERE idx = 18", e=a[0], h=a[1])
+    rewrite_tree(db)
+
+
 def truncate(db: Database, *, and_head: bool) -> None:
     sql(db, "DELETE FROM audit_entry WHERE idx >= 15")
     if and_head:
@@ -96,6 +108,7 @@ CASES: dict[str, tuple[Callable[[Database], None], int, str]] = {
     "entry edited, whole tree recomputed": (lambda db: edit_entry(db, tree=True), 7, "rewritten, or the checkpoint forged"),
     "entry deleted": (lambda db: sql(db, "DELETE FROM audit_entry WHERE idx = 5"), 5, "entry 5 is missing"),
     "two entries swapped": (swap, 3, "moved or swapped"),
+    "two unsigned entries swapped, tree recomputed": (swap_unsigned, 17, "entry 17 holds the entry written as index 18"),
     "tail truncated": (lambda db: truncate(db, and_head=False), 15, "truncated"),
     "tail truncated, head rewritten": (lambda db: truncate(db, and_head=True), 15, "truncated"),
     "checkpoint signature forged": (forge_signature, 11, "does not verify"),
@@ -108,6 +121,10 @@ CASES: dict[str, tuple[Callable[[Database], None], int, str]] = {
     "interior node changed": (
         lambda db: sql(db, "UPDATE audit_node SET hash = :h WHERE level = 2 AND idx = 1", h=bytes(32)), 7,
         "node (level 2, index 1)"),
+    "high interior node changed": (  # above the ranges of 4 in the plans below; no checkpoint after it
+        lambda db: (sql(db, "DELETE FROM audit_checkpoint WHERE tree_size > 15"),
+                    sql(db, "UPDATE audit_node SET hash = :h WHERE level = 4 AND idx = 0", h=bytes(32))), 15,
+        "node (level 4, index 0)"),
     "interior node deleted": (
         lambda db: sql(db, "DELETE FROM audit_node WHERE level = 1 AND idx = 5"), 11, "lacks node (level 1, index 5)"),
     "head size changed": (lambda db: sql(db, "UPDATE audit_head SET size = 19"), 19, "beyond the log's head"),
@@ -125,12 +142,34 @@ def trusted(db: Database) -> list[VerifierKey]:
         return known_keys(session)
 
 
+# Ways the fast pass cuts the 20 entries: one range in one chunk (the default for a small log); ranges of
+# 4 in chunks of 2, or one range of 32 in chunks of 4, all in this process; ranges of 4 in two worker
+# processes. Checkpoints fall inside chunks, on their edges and on the ranges' edges.
+PLANS = {
+    "default": Plan(),
+    "ranges of 4, chunks of 2": Plan(processes=1, chunk_levels=1, span_level=2),
+    "one range, chunks of 4": Plan(processes=1, chunk_levels=2, span_level=5),
+    "two processes": Plan(processes=2, chunk_levels=1, span_level=2, parallel_from=0),
+}
+
+
 def test_an_untouched_log_verifies(full_log: Database) -> None:
     result = verify_log(full_log, trusted(full_log))
     assert result.ok, result.message
     assert (result.entries, result.checkpoints) == (SIZE, SIZE + 1)
+    assert result.processes == 1  # the fast pass said so, in this process
     assert verify_log(full_log, trusted(full_log), batch=3).ok
-    assert verify_log(full_log, trusted(full_log), strict=True).ok
+    sequential = verify_log(full_log, trusted(full_log), strict=True)
+    assert sequential.ok and sequential.processes == 0
+    assert (sequential.entries, sequential.checkpoints) == (SIZE, SIZE + 1)
+
+
+@pytest.mark.parametrize("plan", list(PLANS))
+def test_the_fast_pass_accepts_an_untouched_log(full_log: Database, plan: str) -> None:
+    result = verify_log(full_log, trusted(full_log), plan=PLANS[plan], batch=3)
+    assert result.ok, result.message
+    assert (result.entries, result.checkpoints) == (SIZE, SIZE + 1)
+    assert result.processes == PLANS[plan].processes
 
 
 @pytest.mark.parametrize("batch", [2_000, 3])  # one fetch, and many fetches with the damage across their edges
@@ -144,10 +183,26 @@ def test_tampering_is_caught_at_the_first_bad_index(full_log: Database, case: st
     assert result.first_bad_index == first_bad, result.message
 
 
+@pytest.mark.parametrize("plan", list(PLANS))
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_fast_pass_notices_tampering(full_log: Database, case: str, plan: str,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    """The fast pass itself must see each change (it only says "not intact"; the sequential pass names it)."""
+    caplog.set_level(logging.WARNING)
+    tamper, first_bad, _ = CASES[case]
+    tamper(full_log)
+    assert fast_pass(full_log, trusted(full_log), PLANS[plan], batch=3) is None
+    result = verify_log(full_log, trusted(full_log), plan=PLANS[plan])
+    assert (result.ok, result.first_bad_index, result.processes) == (False, first_bad, 0)
+    assert not caplog.records  # no worker failed: they found the change
+
+
 def test_a_corrupted_head_is_caught(full_log: Database) -> None:
     sql(full_log, "UPDATE audit_head SET compact = :c", c=bytes(64))
     result = verify_log(full_log, trusted(full_log))
     assert not result.ok and "compact range" in result.message
+    for plan in PLANS.values():
+        assert fast_pass(full_log, trusted(full_log), plan, batch=3) is None
 
 
 def test_verify_command(full_log: Database, settings: Settings, signer: Signer) -> None:
@@ -157,6 +212,9 @@ def test_verify_command(full_log: Database, settings: Settings, signer: Signer) 
     assert ok.exit_code == 0, ok.output
     assert f"intact: {SIZE} entries" in ok.output
     assert runner.invoke(audit, ["verify", "--key", signer.verifier_key], env=env).exit_code == 0
+    assert runner.invoke(audit, ["verify", "--processes", "1"], env=env).exit_code == 0
+    refused = runner.invoke(audit, ["verify", "--processes", "0"], env=env)
+    assert refused.exit_code == 2 and "--processes" in refused.output
 
     stranger = VerifierKey.from_public_key(settings.log_name, Ed25519PrivateKey.generate().public_key().public_bytes_raw())
     wrong_key = runner.invoke(audit, ["verify", "--key", str(stranger)], env=env)

@@ -15,24 +15,25 @@ shown intact: the missing, extra, changed or misplaced entry; for a checkpoint t
 after the last checkpoint that verified (the entries since are no longer covered by a valid signature);
 for a stored node or head that disagrees with the entries, the first entry under it that is not already
 covered by a verified checkpoint; for a truncated log, its length.
+
+That pass is the authority, but it runs in one process. `verify_log` first runs the fast pass
+(fastpass.py), which checks the same things in aligned ranges, in parallel processes for a large log, and
+answers only "intact" or not. When it is not, the sequential pass runs and names the first bad index.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
-from itertools import chain
 from typing import Any
-
-from sqlalchemy import Connection
 
 from ..store.db import Database
 from . import merkle
 from .canonical import CanonicalError, decode_entry, entry_index
-from .notes import NoteError, VerifierKey, open_checkpoint
+from .fastpass import Plan, fast_pass
+from .notes import VerifierKey
+from .scan import Bad, CheckpointCheck, Streams, gc_paused, snapshot
 
 
 @dataclass(frozen=True)
@@ -42,71 +43,7 @@ class VerifyResult:
     message: str
     entries: int = 0
     checkpoints: int = 0
-
-
-class _Bad(Exception):
-    def __init__(self, index: int, message: str) -> None:
-        super().__init__(message)
-        self.index = index
-        self.message = message
-
-
-@contextmanager
-def _snapshot(db: Database) -> Iterator[Connection]:
-    """A read-only transaction that sees one consistent state of the log."""
-    with db.read_engine.connect() as conn:
-        if db.dialect == "postgresql":
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with conn.begin():
-            yield conn
-
-
-class _Streams:
-    """Row streams straight from the driver (the hot loop needs no ORM rows), fetched in batches."""
-
-    def __init__(self, conn: Connection, batch: int) -> None:
-        self.raw: Any = conn.connection.dbapi_connection
-        self.pg = conn.dialect.name == "postgresql"
-        self.batch = batch
-        self.cursors: list[Any] = []
-
-    def _cursor(self, sql: str, params: tuple[Any, ...]) -> Any:
-        if self.pg:  # a server-side cursor, rows in binary: bytea arrives as bytes without hex decoding
-            cur = self.raw.cursor(name=f"audit_verify_{len(self.cursors)}", binary=True)
-            sql = sql.replace("?", "%s")
-        else:
-            cur = self.raw.cursor()
-        self.cursors.append(cur)
-        cur.execute(sql, params)
-        return cur
-
-    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-        """The rows one by one. On SQLite the cursor itself: `next()` on it runs in C, no generator frame."""
-        cur = self._cursor(sql, params)
-        return self._rows(cur) if self.pg else cur
-
-    def batches(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
-        """The rows as lists of up to `batch` rows: the hot loop resumes no generator per row."""
-        fetch, size = self._cursor(sql, params).fetchmany, self.batch
-        while rows := fetch(size):
-            yield rows
-
-    def _rows(self, cur: Any) -> Iterator[tuple[Any, ...]]:
-        # Batches until an empty one, flattened: all in C, so `next()` resumes no generator frame either.
-        return chain.from_iterable(iter(partial(cur.fetchmany, self.batch), []))
-
-    def first(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-        cur = self.raw.cursor()
-        try:
-            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
-            return cur.fetchone()
-        finally:
-            cur.close()
-
-    def close(self) -> None:
-        # Ending the transaction closes them as well; closing early frees server-side cursors sooner.
-        for cur in self.cursors:
-            cur.close()
+    processes: int = 0  # how many processes the fast pass ran in; 0: the sequential pass gave this result
 
 
 def verify_log(
@@ -115,36 +52,45 @@ def verify_log(
     *,
     strict: bool = False,
     batch: int = 2_000,
+    processes: int | None = None,
+    plan: Plan | None = None,
 ) -> VerifyResult:
     """Recompute the log from its stored entries and check every node, the head and every checkpoint.
 
     `known_keys` are the keys checkpoints may be signed with (current and retired). With `strict`, every
-    entry is also fully parsed and must be exactly canonical JSON (slower).
+    entry is also fully parsed and must be exactly canonical JSON (slower; the sequential pass only).
+    `processes` caps the fast pass's processes (default: the machine's cores, at most 8); `plan` sets how
+    it cuts the work (tests).
     """
     keys = [k if isinstance(k, VerifierKey) else VerifierKey.parse(k) for k in known_keys]
-    with _snapshot(db) as conn:
-        streams = _Streams(conn, batch)
-        try:
-            return _Verification(streams, keys, strict).run()
-        finally:
-            streams.close()
+    with gc_paused():
+        if not strict:
+            outcome = fast_pass(db, keys, plan or Plan.for_machine(processes), batch)
+            if outcome is not None:
+                return VerifyResult(
+                    True, None, f"intact: {outcome.entries} entries, {outcome.checkpoints} checkpoints",
+                    outcome.entries, outcome.checkpoints, outcome.processes,
+                )
+        with snapshot(db) as conn:
+            streams = Streams(conn, batch)
+            try:
+                return _Verification(streams, keys, strict).run()
+            finally:
+                streams.close()
 
 
-class _Verification:
-    def __init__(self, streams: _Streams, keys: list[VerifierKey], strict: bool) -> None:
+class _Verification(CheckpointCheck):
+    def __init__(self, streams: Streams, keys: list[VerifierKey], strict: bool) -> None:
+        super().__init__(keys)
         self.s = streams
-        self.keys = keys
         self.strict = strict
         self.entries = 0
-        self.checkpoints = 0
-        self.proven = 0  # entries [0, proven) are covered by a checkpoint that verified
-        self.origin: str | None = None
         self.levels: list[Iterator[tuple[Any, ...]]] = []
 
     def run(self) -> VerifyResult:
         try:
             self._run()
-        except _Bad as bad:
+        except Bad as bad:
             return VerifyResult(False, bad.index, bad.message, self.entries, self.checkpoints)
         return VerifyResult(
             True, None, f"intact: {self.entries} entries, {self.checkpoints} checkpoints",
@@ -161,7 +107,7 @@ class _Verification:
         checkpoints = self.s.rows("SELECT tree_size, root, key_id, note FROM audit_checkpoint ORDER BY tree_size")
         pending = next(checkpoints, None)
         while pending is not None and pending[0] == 0:
-            self._check_checkpoint(pending, merkle.EMPTY_ROOT)
+            self.check(pending, merkle.EMPTY_ROOT)
             pending = next(checkpoints, None)
         next_size = -1 if pending is None else pending[0]
 
@@ -184,7 +130,7 @@ class _Verification:
                         self._bad_position(idx, n, head_size)
                     leaf = sha256(b"\x00" + data).digest()
                     if leaf != stored_leaf:
-                        raise _Bad(n, f"entry {n} was changed: its bytes no longer hash to its stored leaf hash")
+                        raise Bad(n, f"entry {n} was changed: its bytes no longer hash to its stored leaf hash")
                     # The index member, read in place (see canonical.entry_index); parsed only when it looks off.
                     at = data.find(b',"index":')
                     if strict or at < 0 or not data.startswith(b'{"action":') \
@@ -203,16 +149,16 @@ class _Verification:
                     n += 1
                     if n == next_size:
                         while pending is not None and pending[0] == n:
-                            self._check_checkpoint(pending, merkle.fold_right(stack))
+                            self.check(pending, merkle.fold_right(stack))
                             pending = next(checkpoints, None)
                         next_size = -1 if pending is None else pending[0]
         finally:
             self.entries = n
 
         if n < head_size:
-            raise _Bad(n, f"the log was truncated: its head records {head_size} entries, only {n} are stored")
+            raise Bad(n, f"the log was truncated: its head records {head_size} entries, only {n} are stored")
         if pending is not None:
-            raise _Bad(n, f"the log was truncated: a checkpoint covers {pending[0]} entries, only {n} are stored")
+            raise Bad(n, f"the log was truncated: a checkpoint covers {pending[0]} entries, only {n} are stored")
         top = n.bit_length() - 1 if n else 0  # levels 1..top hold complete nodes, and their streams were read
         for level in range(1, top + 1):
             extra = next(levels[level], None)
@@ -226,63 +172,35 @@ class _Verification:
             stored = [head_compact[j:j + 32] for j in range(0, len(head_compact), 32)]
             for (level, i), mine, theirs in zip(nodes, stack, stored):
                 if mine != theirs:
-                    raise _Bad(max(i << level, self.proven), f"the head's compact range differs from the entries over entries "
+                    raise Bad(max(i << level, self.proven), f"the head's compact range differs from the entries over entries "
                                            f"{i << level}..{((i + 1) << level) - 1}")
-            raise _Bad(self.proven, "the head's compact range is malformed")
+            raise Bad(self.proven, "the head's compact range is malformed")
 
     def _bad_position(self, idx: int, n: int, head_size: int) -> None:
         """Entry row `idx` came where entry `n` was due, or `n` is not below the head's size."""
         if idx < n:
-            raise _Bad(idx, f"entry {idx} is stored twice")
+            raise Bad(idx, f"entry {idx} is stored twice")
         if idx > n and n < head_size:
-            raise _Bad(n, f"entry {n} is missing (the next stored entry is {idx})")
-        raise _Bad(idx, f"entry {idx} lies beyond the log's head (size {head_size}): it was added outside the log")
+            raise Bad(n, f"entry {n} is missing (the next stored entry is {idx})")
+        raise Bad(idx, f"entry {idx} lies beyond the log's head (size {head_size}): it was added outside the log")
 
     def _check_own_index(self, n: int, data: bytes) -> None:
         try:
             own = decode_entry(data).index if self.strict else entry_index(data)
         except CanonicalError as exc:
-            raise _Bad(n, f"entry {n} is not a canonical entry: {exc}") from None
+            raise Bad(n, f"entry {n} is not a canonical entry: {exc}") from None
         if own != n:
-            raise _Bad(n, f"entry {n} holds the entry written as index {own}: entries were moved or swapped")
+            raise Bad(n, f"entry {n} holds the entry written as index {own}: entries were moved or swapped")
 
     def _bad_node(self, level: int, i: int, stored: tuple[Any, ...] | None) -> None:
         first, last = i << level, ((i + 1) << level) - 1
         bad = max(first, self.proven)
         if stored is None or stored[0] > i:
-            raise _Bad(bad, f"the stored tree lacks node (level {level}, index {i}) over entries {first}..{last}")
-        raise _Bad(bad, f"stored node (level {level}, index {i}) over entries {first}..{last} does not match "
+            raise Bad(bad, f"the stored tree lacks node (level {level}, index {i}) over entries {first}..{last}")
+        raise Bad(bad, f"stored node (level {level}, index {i}) over entries {first}..{last} does not match "
                           "the entries: the node or entries under it were changed")
 
     def _extra_node(self, level: int, i: int, n: int) -> None:
         first = i << level
-        raise _Bad(min(first, n), f"the stored tree has node (level {level}, index {i}) over entries "
+        raise Bad(min(first, n), f"the stored tree has node (level {level}, index {i}) over entries "
                                   f"{first}..{((i + 1) << level) - 1}, which the {n} stored entries do not complete")
-
-    def _check_checkpoint(self, row: tuple[Any, ...], root: bytes) -> None:
-        size, stored_root, stored_key_id, note_text = int(row[0]), bytes(row[1]), row[2], row[3]
-        where = f"checkpoint for size {size}"
-        unproven = self.proven
-        try:
-            checkpoint, note = open_checkpoint(note_text, self.keys)
-        except NoteError as exc:
-            raise _Bad(unproven, f"{where}: {exc}") from None
-        if checkpoint.size != size:
-            raise _Bad(unproven, f"{where}: its note is for size {checkpoint.size}")
-        if checkpoint.root != stored_root:
-            raise _Bad(unproven, f"{where}: its note's root differs from the stored root")
-        signers = {k.key_id_hex: k for k in note.verified_by}
-        if stored_key_id not in signers:
-            raise _Bad(unproven, f"{where}: recorded as signed by key {stored_key_id}, "
-                                 f"but signed by {', '.join(signers)}")
-        if checkpoint.origin != signers[stored_key_id].name:
-            raise _Bad(unproven, f"{where}: origin {checkpoint.origin!r} is not its signer's name")
-        if self.origin is None:
-            self.origin = checkpoint.origin
-        elif checkpoint.origin != self.origin:
-            raise _Bad(unproven, f"{where}: origin {checkpoint.origin!r} differs from {self.origin!r}")
-        if checkpoint.root != root:
-            raise _Bad(unproven, f"{where}: its signed root differs from the root of the stored entries "
-                                 f"{unproven}..{size - 1}: they were rewritten, or the checkpoint forged")
-        self.checkpoints += 1
-        self.proven = size

@@ -1,0 +1,165 @@
+"""Reading the stored log to verify it: one read-only snapshot, raw row streams, and the checkpoint check.
+
+Shared by the sequential pass (`verify.py`), which names the first bad index, and the fast pass
+(`fastpass.py`), which checks ranges of the log, in several processes where the machine has the cores.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from itertools import chain, islice
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..store.db import Database
+from .notes import NoteError, VerifierKey, open_checkpoint
+
+
+class Bad(Exception):
+    """The log is not intact; `index` is the first entry that cannot be shown intact."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.message = message
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the log."""
+    with db.read_engine.connect() as conn:
+        if db.dialect == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection for a while. Verifying makes millions of short-lived rows and lists but
+    no reference cycles; each collection would walk every object the program holds (3-40% of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class Streams:
+    """Row streams straight from the driver (the hot loop needs no ORM rows), fetched in batches."""
+
+    def __init__(self, conn: Connection, batch: int) -> None:
+        self.raw: Any = conn.connection.dbapi_connection
+        self.pg = conn.dialect.name == "postgresql"
+        self.batch = batch
+        self.cursors: list[Any] = []
+        self.streams: list[Iterator[Any]] = []
+
+    def cursor(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """A cursor that has run `sql`: on PostgreSQL a server-side one, rows in binary (bytea arrives as
+        bytes without hex decoding); closed by `close`."""
+        if self.pg:
+            cur = self.raw.cursor(name=f"audit_verify_{len(self.cursors)}", binary=True)
+            sql = sql.replace("?", "%s")
+        else:
+            cur = self.raw.cursor()
+        self.cursors.append(cur)
+        cur.execute(sql, params)
+        return cur
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        """The rows one by one. On SQLite the cursor itself: `next()` on it runs in C, no generator frame."""
+        cur = self.cursor(sql, params)
+        # On PostgreSQL, batches until an empty one, flattened: all in C, so `next()` resumes no generator.
+        return chain.from_iterable(iter(partial(cur.fetchmany, self.batch), [])) if self.pg else cur
+
+    def batches(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows as lists of up to `batch` rows: the hot loop resumes no generator per row."""
+        fetch, size = self.cursor(sql, params).fetchmany, self.batch
+        while rows := fetch(size):
+            yield rows
+
+    def all(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Every row at once (for results of bounded size)."""
+        cur = self.raw.cursor(binary=True) if self.pg else self.raw.cursor()
+        try:
+            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def chunks(self, sql: str, params: tuple[Any, ...], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows as lists of `size` (the last may be shorter). On PostgreSQL the server streams them
+        (libpq's chunked rows mode) while the client works on the last chunk: no round trip per chunk.
+        Until the rows are exhausted or `close` is called, the connection runs no other query."""
+        if self.pg:
+            cur = self.raw.cursor(binary=True)
+            self.cursors.append(cur)
+            rows = cur.stream(sql.replace("?", "%s"), params, size=size)
+            self.streams.append(rows)
+        else:
+            rows = self.cursor(sql, params)
+        return iter(lambda: list(islice(rows, size)), [])
+
+    def first(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        cur = self.raw.cursor()
+        try:
+            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+            return cur.fetchone()
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        # A stream left half-read is cancelled, so the connection can run queries again.
+        for rows in self.streams:
+            rows.close()  # type: ignore[attr-defined]
+        self.streams.clear()
+        # Ending the transaction closes them as well; closing early frees server-side cursors sooner.
+        for cur in self.cursors:
+            cur.close()
+        self.cursors.clear()
+
+
+class CheckpointCheck:
+    """Checks stored checkpoints against the roots the entries give, and counts those that verified."""
+
+    def __init__(self, keys: Iterable[VerifierKey]) -> None:
+        self.keys = list(keys)
+        self.checkpoints = 0
+        self.proven = 0  # entries [0, proven) are covered by a checkpoint that verified
+        self.origin: str | None = None
+
+    def check(self, row: tuple[Any, ...], root: bytes) -> None:
+        """`row` is (tree_size, root, key_id, note) as stored; `root` is the entries' root at that size."""
+        size, stored_root, stored_key_id, note_text = int(row[0]), bytes(row[1]), row[2], row[3]
+        where = f"checkpoint for size {size}"
+        unproven = self.proven
+        try:
+            checkpoint, note = open_checkpoint(note_text, self.keys)
+        except NoteError as exc:
+            raise Bad(unproven, f"{where}: {exc}") from None
+        if checkpoint.size != size:
+            raise Bad(unproven, f"{where}: its note is for size {checkpoint.size}")
+        if checkpoint.root != stored_root:
+            raise Bad(unproven, f"{where}: its note's root differs from the stored root")
+        signers = {k.key_id_hex: k for k in note.verified_by}
+        if stored_key_id not in signers:
+            raise Bad(unproven, f"{where}: recorded as signed by key {stored_key_id}, "
+                                f"but signed by {', '.join(signers)}")
+        if checkpoint.origin != signers[stored_key_id].name:
+            raise Bad(unproven, f"{where}: origin {checkpoint.origin!r} is not its signer's name")
+        if self.origin is None:
+            self.origin = checkpoint.origin
+        elif checkpoint.origin != self.origin:
+            raise Bad(unproven, f"{where}: origin {checkpoint.origin!r} differs from {self.origin!r}")
+        if checkpoint.root != root:
+            raise Bad(unproven, f"{where}: its signed root differs from the root of the stored entries "
+                                f"{unproven}..{size - 1}: they were rewritten, or the checkpoint forged")
+        self.checkpoints += 1
+        self.proven = size

@@ -1,0 +1,153 @@
+"""The fast pass of `verify_log` on logs of random sizes, checkpoints and cuts into ranges and chunks: it
+accepts every intact log with the counts the sequential pass gives, and refuses every damaged one."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from verifier.audit import log
+from verifier.audit.checkpoints import Signer, issue_checkpoint
+from verifier.audit.fastpass import Outcome, Plan, fast_pass
+from verifier.audit.verify import verify_log
+from verifier.store.db import Database
+
+DAMAGE = ["entry byte", "leaf hash", "entry deleted", "entry index column", "node hash", "node deleted",
+          "node beyond", "checkpoint root", "head compact"]
+
+
+def sql(db: Database, statement: str, **params: object) -> list:
+    with db.engine.begin() as conn:
+        result = conn.execute(text(statement), params)
+        return result.all() if result.returns_rows else []
+
+
+def build(db: Database, signer: Signer, size: int, checkpoints: set[int]) -> None:
+    for table in ("audit_checkpoint", "audit_node", "audit_entry", "audit_head"):
+        sql(db, f"DELETE FROM {table}")
+    with db.begin() as session:
+        log.ensure_head(session)
+    done = 0
+    for target in sorted(checkpoints | {size}):
+        with db.begin() as session:
+            log.append_many(session, [
+                {"actor": "u_clerk", "role": "town_clerk", "action": "case.screen", "subject": f"case_{k}",
+                 "payload": {"amount": f"{k}.00"}, "contract_hash": None}
+                for k in range(done, target)
+            ])
+        done = target
+        if target in checkpoints:
+            issue_checkpoint(db, signer)
+
+
+def damage(db: Database, kind: str, draw: st.DataObject, size: int) -> None:
+    pick = draw.draw
+    if kind == "entry byte":
+        k = pick(st.integers(0, size - 1))
+        (entry,) = sql(db, "SELECT entry FROM audit_entry WHERE idx = :k", k=k)[0]
+        at = pick(st.integers(0, len(entry) - 1))
+        flipped = bytes(entry[:at]) + bytes([entry[at] ^ 1 << pick(st.integers(0, 7))]) + bytes(entry[at + 1:])
+        sql(db, "UPDATE audit_entry SET entry = :e WHERE idx = :k", e=flipped, k=k)
+    elif kind == "leaf hash":
+        sql(db, "UPDATE audit_entry SET leaf_hash = :h WHERE idx = :k", h=bytes(32), k=pick(st.integers(0, size - 1)))
+    elif kind == "entry deleted":
+        sql(db, "DELETE FROM audit_entry WHERE idx = :k", k=pick(st.integers(0, size - 1)))
+    elif kind == "entry index column":
+        sql(db, "UPDATE audit_entry SET idx = idx + 1000 WHERE idx = :k", k=pick(st.integers(0, size - 1)))
+    elif kind in ("node hash", "node deleted"):
+        nodes = sql(db, "SELECT level, idx FROM audit_node ORDER BY level, idx")
+        level, idx = pick(st.sampled_from(nodes))
+        if kind == "node hash":
+            sql(db, "UPDATE audit_node SET hash = :h WHERE level = :l AND idx = :i", h=bytes(32), l=level, i=idx)
+        else:
+            sql(db, "DELETE FROM audit_node WHERE level = :l AND idx = :i", l=level, i=idx)
+    elif kind == "node beyond":
+        level = pick(st.integers(1, 7))
+        sql(db, "INSERT INTO audit_node (level, idx, hash) VALUES (:l, :i, :h)", l=level, i=size >> level, h=bytes(32))
+    elif kind == "checkpoint root":
+        sizes = [s for (s,) in sql(db, "SELECT tree_size FROM audit_checkpoint")]
+        sql(db, "UPDATE audit_checkpoint SET root = :r WHERE tree_size = :s", r=bytes(32), s=pick(st.sampled_from(sizes)))
+    elif kind == "head compact":
+        sql(db, "UPDATE audit_head SET compact = :c", c=bytes(32) * size.bit_count())
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(draw=st.data())
+def test_the_fast_pass_agrees_with_the_sequential_pass(db: Database, signer: Signer, draw: st.DataObject,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    size = draw.draw(st.integers(0, 40), label="size")
+    checkpoints = draw.draw(st.sets(st.integers(0, size)), label="checkpoints")
+    chunk_levels = draw.draw(st.integers(1, 3), label="chunk levels")
+    plan = Plan(processes=1, chunk_levels=chunk_levels, span_level=draw.draw(st.integers(chunk_levels, 6)))
+    build(db, signer, size, checkpoints)
+    possible = [kind for kind in DAMAGE
+                if (kind.startswith("entry") or kind == "leaf hash" or kind == "head compact") and size
+                or kind.startswith("node") and size >= 2
+                or kind == "checkpoint root" and checkpoints]
+    kind = draw.draw(st.sampled_from([None, *possible]), label="damage")
+    event(f"damage: {kind}")
+    if kind is not None:
+        damage(db, kind, draw, size)
+    keys = [signer.verifier]
+
+    outcome = fast_pass(db, keys, plan, batch=draw.draw(st.integers(1, 5), label="batch"))
+    sequential = verify_log(db, keys, strict=True)
+    if kind is None:
+        assert sequential.ok, sequential.message
+        assert outcome == Outcome(size, len(checkpoints), 1)
+        assert (sequential.entries, sequential.checkpoints) == (size, len(checkpoints))
+    else:
+        assert not sequential.ok
+        assert outcome is None, f"the fast pass missed: {sequential.message}"
+    assert not caplog.records
+
+
+def test_worker_processes_check_a_larger_log(db: Database, signer: Signer, caplog: pytest.LogCaptureFixture) -> None:
+    """Ranges of 64 in chunks of 8 over 1,000 entries with a checkpoint every 37, in three processes: the same
+    answer as in one; then one entry in the last range changed, which the fast pass must see."""
+    caplog.set_level(logging.WARNING)
+    size = 1_000
+    checkpoints = set(range(0, size + 1, 37)) | {size}
+    build(db, signer, size, checkpoints)
+    keys = [signer.verifier]
+    three = Plan(processes=3, chunk_levels=3, span_level=6, parallel_from=0)
+    result = verify_log(db, keys, plan=three)
+    assert (result.ok, result.entries, result.checkpoints, result.processes) == (True, size, len(checkpoints), 3)
+    assert verify_log(db, keys, plan=Plan(processes=1, chunk_levels=3, span_level=6)).processes == 1
+
+    sql(db, "UPDATE audit_entry SET entry = :e WHERE idx = 990", e=b'{"action":"forged"}')
+    assert fast_pass(db, keys, three, batch=100) is None
+    bad = verify_log(db, keys, plan=three)
+    assert (bad.ok, bad.first_bad_index, bad.processes) == (False, 990, 0)
+    assert not caplog.records  # no worker failed: they found the change
+
+
+def test_every_checkpoint_names_one_origin(db: Database, signer: Signer) -> None:
+    """A checkpoint re-signed under another origin by a trusted key: each worker sees one origin, so the
+    parent must compare theirs."""
+    build(db, signer, 12, {4, 12})
+    other = Signer("verifier.example/another-log", bytes(range(32)))
+    (root,) = sql(db, "SELECT root FROM audit_checkpoint WHERE tree_size = 12")[0]
+    sql(db, "UPDATE audit_checkpoint SET note = :n, key_id = :k WHERE tree_size = 12",
+        n=other.sign_checkpoint(12, bytes(root)), k=other.key_id_hex)
+    keys = [signer.verifier, other.verifier]
+    two = Plan(processes=2, chunk_levels=1, span_level=3, parallel_from=0)  # 4 in [0, 8), 12 in [8, 12)
+    assert fast_pass(db, keys, two, batch=2) is None
+    result = verify_log(db, keys, plan=two)
+    assert not result.ok and "differs from" in result.message and result.first_bad_index == 4
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/python", "/bin/false"])
+def test_workers_that_cannot_run_leave_it_to_the_sequential_pass(
+        db: Database, signer: Signer, python: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    build(db, signer, 12, {4, 12})
+    monkeypatch.setattr("sys.executable", python)
+    result = verify_log(db, [signer.verifier], plan=Plan(processes=2, chunk_levels=1, span_level=2, parallel_from=0))
+    assert (result.ok, result.entries, result.checkpoints, result.processes) == (True, 12, 2, 0)
+    assert "audit verification worker" in caplog.text and "checking in one process" in caplog.text
