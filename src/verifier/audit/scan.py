@@ -19,6 +19,17 @@ from ..store.db import Database
 from .notes import NoteError, VerifierKey, open_checkpoint
 
 
+def _libpq_version() -> int:
+    try:
+        import psycopg
+    except ImportError:
+        return 0
+    return int(psycopg.pq.version())
+
+
+_CHUNKED_ROWS = _libpq_version() >= 170000
+
+
 class Bad(Exception):
     """The log is not intact; `index` is the first entry that cannot be shown intact."""
 
@@ -95,17 +106,32 @@ class Streams:
             cur.close()
 
     def chunks(self, sql: str, params: tuple[Any, ...], size: int) -> Iterator[list[tuple[Any, ...]]]:
-        """The rows as lists of `size` (the last may be shorter). On PostgreSQL the server streams them
-        (libpq's chunked rows mode) while the client works on the last chunk: no round trip per chunk.
-        Until the rows are exhausted or `close` is called, the connection runs no other query."""
-        if self.pg:
+        """The rows as lists of `size` (the last may be shorter); the cursor is closed once they are read.
+        On PostgreSQL the server streams them (libpq's chunked-rows mode, libpq 17 and later) while the
+        client works on the last chunk: no round trip per chunk. Until the rows are read or `close` is
+        called, the connection runs no other query."""
+        chunks = self._chunks(sql, params, size)
+        self.streams.append(chunks)
+        return chunks
+
+    def _chunks(self, sql: str, params: tuple[Any, ...], size: int) -> Iterator[list[tuple[Any, ...]]]:
+        if self.pg and _CHUNKED_ROWS:
             cur = self.raw.cursor(binary=True)
-            self.cursors.append(cur)
             rows = cur.stream(sql.replace("?", "%s"), params, size=size)
-            self.streams.append(rows)
-        else:
-            rows = self.cursor(sql, params)
-        return iter(lambda: list(islice(rows, size)), [])
+            try:
+                while chunk := list(islice(rows, size)):
+                    yield chunk
+            finally:
+                rows.close()  # a stream left half-read is cancelled, so the connection can run queries again
+                cur.close()
+            return
+        cur = self.raw.cursor(name=f"audit_chunks_{len(self.streams)}", binary=True) if self.pg else self.raw.cursor()
+        try:
+            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+            while chunk := cur.fetchmany(size):
+                yield chunk
+        finally:
+            cur.close()
 
     def first(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         cur = self.raw.cursor()
@@ -116,9 +142,8 @@ class Streams:
             cur.close()
 
     def close(self) -> None:
-        # A stream left half-read is cancelled, so the connection can run queries again.
-        for rows in self.streams:
-            rows.close()  # type: ignore[attr-defined]
+        for chunks in self.streams:
+            chunks.close()  # type: ignore[attr-defined]
         self.streams.clear()
         # Ending the transaction closes them as well; closing early frees server-side cursors sooner.
         for cur in self.cursors:
