@@ -10,10 +10,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from verifier.audit import log, merkle
+from verifier.audit import fastpass, log, merkle, scan
 from verifier.audit.canonical import encode_entry
 from verifier.audit.checkpoints import Signer, issue_checkpoint
-from verifier.audit import fastpass
 from verifier.audit.fastpass import Outcome, Plan, fast_pass
 from verifier.audit.verify import verify_log
 from verifier.store.db import Database
@@ -191,13 +190,13 @@ def test_a_write_while_workers_read(db: Database, signer: Signer, monkeypatch: p
     build(db, signer, 12, {4, 12})
     run_workers = fastpass._run_workers
 
-    def meanwhile(shares: list) -> list:
+    def append_first(shares: list, meanwhile: object) -> object:
         with db.begin() as session:
             log.append(session, actor="u_clerk", role="town_clerk", action="case.screen", subject="case_new",
                        payload={}, contract_hash=None)
-        return run_workers(shares)
+        return run_workers(shares, meanwhile)
 
-    monkeypatch.setattr(fastpass, "_run_workers", meanwhile)
+    monkeypatch.setattr(fastpass, "_run_workers", append_first)
     two = Plan(processes=2, chunk_levels=1, span_level=2, parallel_from=0)
     outcome = fast_pass(db, [signer.verifier], two, batch=2)
     if db.dialect == "postgresql":
@@ -236,3 +235,16 @@ def test_an_error_in_the_fast_pass_leaves_it_to_the_sequential_pass(
     result = verify_log(db, [signer.verifier])
     assert (result.ok, result.entries, result.checkpoints, result.processes) == (True, 8, 2, 0)
     assert "something unforeseen" in caplog.text and "entry by entry" in caplog.text
+
+
+@pytest.mark.parametrize("chunked_rows", [True, False])  # libpq 17 and later; before, a server-side cursor
+def test_entries_read_either_way(db: Database, signer: Signer, chunked_rows: bool,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "_CHUNKED_ROWS", chunked_rows)
+    build(db, signer, 40, {5, 17, 40})
+    for plan in (Plan(processes=1, chunk_levels=2, span_level=4), Plan(chunk_levels=3)):
+        assert fast_pass(db, [signer.verifier], plan, batch=3) == Outcome(40, 3, 1)
+    sql(db, "UPDATE audit_entry SET leaf_hash = :h WHERE idx = 33", h=bytes(32))
+    assert fast_pass(db, [signer.verifier], Plan(processes=1, chunk_levels=2, span_level=4), batch=3) is None
+    # A stream left half-read is cancelled: the same connection serves the sequential pass afterwards.
+    assert verify_log(db, [signer.verifier]).first_bad_index == 33

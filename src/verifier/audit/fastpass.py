@@ -45,8 +45,9 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ..store.db import Database
 from . import merkle
@@ -159,8 +160,9 @@ class _Parent:
         if processes == 1:
             compacts = [check_range(s, checker, lo, hi, span, self.plan.chunk_levels) for lo, hi in ranges]
             checkpoints, origins = checker.checkpoints, {checker.origin}
+            counts = self._counts()
         else:
-            results = self._in_processes(processes, span, ranges)
+            results, counts = self._in_processes(processes, span, ranges)
             compacts = [compact for compact, _, _ in results]
             checkpoints = checker.checkpoints + sum(count for _, count, _ in results)
             origins = {checker.origin} | {origin for _, _, origin in results}
@@ -168,20 +170,21 @@ class _Parent:
             raise Mismatch
         if b"".join(self._merge(size, span, ranges, compacts)) != head_compact:
             raise Mismatch
-        self._nothing_else(size, checkpoints)
+        # The ranges and the merge found every entry 0..size-1, every node the entries complete and each
+        # checkpoint up to the head, once. The counts show there is nothing else: no row beyond the head, on
+        # another level, with a negative or missing index, or twice.
+        if counts != (size, size - size.bit_count(), checkpoints):
+            raise Mismatch
         return Outcome(size, checkpoints, processes)
 
-    def _nothing_else(self, size: int, checkpoints: int) -> None:
-        """The ranges and the merge found every entry 0..size-1, every node the entries complete and each
-        checkpoint up to the head, once. Counting the rows shows there is nothing else: no row beyond the head,
-        on another level, with a negative or missing index, or twice."""
-        s = self.s
-        if (s.first("SELECT count(*) FROM audit_entry") != (size,)
-                or s.first("SELECT count(*) FROM audit_node") != (size - size.bit_count(),)
-                or s.first("SELECT count(*) FROM audit_checkpoint") != (checkpoints,)):
-            raise Mismatch
+    def _counts(self) -> tuple[Any, ...] | None:
+        """How many entries, nodes and checkpoints are stored."""
+        return self.s.first("SELECT (SELECT count(*) FROM audit_entry), (SELECT count(*) FROM audit_node), "
+                            "(SELECT count(*) FROM audit_checkpoint)")
 
-    def _in_processes(self, processes: int, span: int, ranges: list[tuple[int, int]]) -> list[_Result]:
+    def _in_processes(self, processes: int, span: int,
+                      ranges: list[tuple[int, int]]) -> tuple[list[_Result], tuple[Any, ...] | None]:
+        """The ranges' results from worker processes, and the counts, taken here while they work."""
         snapshot = None
         if self.db.dialect == "postgresql":
             row = self.s.first("SELECT pg_export_snapshot()")
@@ -192,7 +195,7 @@ class _Parent:
                  for lo, hi in ranges]
         # Ranges are of equal size (but the last), so dealing them out in turn shares the work evenly.
         shares = [tasks[k::processes] for k in range(processes)]
-        return _run_workers(shares)
+        return _run_workers(shares, self._counts)
 
     def _merge(self, size: int, span: int, ranges: list[tuple[int, int]], compacts: list[list[bytes]]) -> list[bytes]:
         """The compact range of the whole log from the ranges' ones, comparing each node above the ranges
@@ -332,6 +335,7 @@ def check_range(streams: Streams, checker: CheckpointCheck, lo: int, hi: int, sp
 # child are the same program).
 
 _Result = tuple[list[bytes], int, "str | None"]
+_T = TypeVar("_T")
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
 _CHILD = "import json, sys; sys.path[:] = json.loads(sys.argv[1]); from verifier.audit.fastpass import _child; _child()"
 
@@ -348,9 +352,10 @@ class _Task:
     batch: int
 
 
-def _run_workers(shares: list[list[_Task]]) -> list[_Result]:
-    """Run each share of tasks in a child process; the results in the order of the tasks' ranges.
-    Raises Mismatch if a range is off, or if a child cannot run (the sequential pass then runs here)."""
+def _run_workers(shares: list[list[_Task]], meanwhile: Callable[[], _T]) -> tuple[list[_Result], _T]:
+    """Run each share of tasks in a child process, and `meanwhile` here while they run. The results in the
+    order of the tasks' ranges, and what `meanwhile` returned. Raises Mismatch if a range is off, or if a
+    child cannot run (the sequential pass then runs here)."""
     command = [sys.executable, "-P", "-c", _CHILD, json.dumps(sys.path)]  # -P: not the working directory
     children: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     try:
@@ -369,6 +374,7 @@ def _run_workers(shares: list[list[_Task]]) -> list[_Result]:
         except OSError as exc:
             _logger.warning("cannot start an audit verification worker (%s); checking in one process", exc)
             raise Mismatch from None
+        done_here = meanwhile()
         outputs = [_output(child, errors) for child, errors in children]
     finally:
         for child, errors in children:
@@ -386,7 +392,7 @@ def _run_workers(shares: list[list[_Task]]) -> list[_Result]:
                 if output[k] is None:
                     raise Mismatch
                 results.append(output[k])
-    return results
+    return results, done_here
 
 
 def _output(child: subprocess.Popen[bytes], errors: IO[bytes]) -> list[_Result | None]:
