@@ -151,9 +151,7 @@ class _Parent:
         head = s.first("SELECT size, compact FROM audit_head WHERE id = 1")
         size, head_compact = (0, b"") if head is None else (int(head[0]), bytes(head[1]))
         checker = CheckpointCheck(self.keys)
-        for row in s.rows("SELECT tree_size, root, key_id, note FROM audit_checkpoint WHERE tree_size <= 0"):
-            if row[0] != 0:
-                raise Mismatch
+        for row in s.rows("SELECT tree_size, root, key_id, note FROM audit_checkpoint WHERE tree_size = 0"):
             checker.check(row, merkle.EMPTY_ROOT)
 
         processes, span, ranges = self.plan.layout(size)
@@ -218,9 +216,6 @@ class _Parent:
                 if stored is None or stored[0] != i or stored[1] != h:
                     raise Mismatch
             stack.append(h)
-        for rows in above.values():
-            if next(rows, None) is not None:
-                raise Mismatch
         return stack
 
 
@@ -284,6 +279,8 @@ def check_range(streams: Streams, checker: CheckpointCheck, lo: int, hi: int, sp
                                "ORDER BY idx", (lo, hi), chunk):
         m = len(rows)
         idxs, datas, stored_leaves = zip(*rows)
+        # The rows' own indices. While the primary key holds, the index inside each entry's bytes would show
+        # any gap as well; without it, this is what shows an index rewritten in place.
         if idxs != tuple(range(c, c + m)):
             raise Mismatch
         leaves = [sha256(b"\x00" + data).digest() for data in datas]
@@ -322,9 +319,7 @@ def check_range(streams: Streams, checker: CheckpointCheck, lo: int, hi: int, sp
         else:  # the range's last chunk, shorter
             stack += _within(levels, m)
         c = end
-    if c != hi:
-        raise Mismatch
-    return stack
+    return stack  # (if entries were missing, the parent's counts show it)
 
 
 # --- Worker processes ----------------------------------------------------------------------------------------
