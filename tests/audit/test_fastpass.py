@@ -8,7 +8,6 @@ import logging
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from verifier.audit import fastpass, log, merkle, scan
 from verifier.audit.canonical import encode_entry
@@ -17,14 +16,10 @@ from verifier.audit.fastpass import Outcome, Plan, fast_pass
 from verifier.audit.verify import verify_log
 from verifier.store.db import Database
 
+from tamper_helpers import rewrite_tree, sql
+
 DAMAGE = ["entry byte", "leaf hash", "entry deleted", "entry index column", "entry rewritten with its tree",
           "node hash", "node deleted", "node beyond", "checkpoint root", "checkpoint beyond", "head compact"]
-
-
-def sql(db: Database, statement: str, **params: object) -> list:
-    with db.engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.all() if result.returns_rows else []
 
 
 def build(db: Database, signer: Signer, size: int, checkpoints: set[int]) -> None:
@@ -43,19 +38,6 @@ def build(db: Database, signer: Signer, size: int, checkpoints: set[int]) -> Non
         done = target
         if target in checkpoints:
             issue_checkpoint(db, signer)
-
-
-def rewrite_tree(db: Database) -> None:
-    """Recompute every stored node and the head from the stored leaf hashes, as a careful forger would."""
-    leaves = [bytes(h) for (h,) in sql(db, "SELECT leaf_hash FROM audit_entry ORDER BY idx")]
-    compact = merkle.CompactRange()
-    nodes = [node for leaf in leaves for node in compact.append(leaf)]
-    sql(db, "DELETE FROM audit_node")
-    with db.engine.begin() as conn:
-        if nodes:
-            conn.execute(text("INSERT INTO audit_node (level, idx, hash) VALUES (:l, :i, :h)"),
-                         [{"l": lvl, "i": i, "h": h} for lvl, i, h in nodes])
-        conn.execute(text("UPDATE audit_head SET size = :s, compact = :c"), {"s": compact.size, "c": compact.to_bytes()})
 
 
 def damage(db: Database, kind: str, draw: st.DataObject, size: int) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
 
 from verifier.audit import merkle
 from verifier.audit.canonical import encode_entry
@@ -20,30 +19,14 @@ from verifier.audit.verify import verify_log
 from verifier.settings import Settings
 from verifier.store.db import Database
 
+from tamper_helpers import rewrite_tree, sql
+
 SIZE = 20
-
-
-def sql(db: Database, statement: str, **params: object) -> list:
-    with db.engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return result.all() if result.returns_rows else []
 
 
 def entry_bytes(db: Database, idx: int) -> tuple[bytes, bytes]:
     data, leaf = sql(db, "SELECT entry, leaf_hash FROM audit_entry WHERE idx = :i", i=idx)[0]
     return bytes(data), bytes(leaf)
-
-
-def rewrite_tree(db: Database) -> None:
-    """Recompute every stored node and the head from the stored leaf hashes, as a careful forger would."""
-    leaves = [bytes(h) for (h,) in sql(db, "SELECT leaf_hash FROM audit_entry ORDER BY idx")]
-    compact = merkle.CompactRange()
-    nodes = [node for leaf in leaves for node in compact.append(leaf)]
-    sql(db, "DELETE FROM audit_node")
-    with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO audit_node (level, idx, hash) VALUES (:l, :i, :h)"),
-                     [{"l": lvl, "i": i, "h": h} for lvl, i, h in nodes])
-        conn.execute(text("UPDATE audit_head SET size = :s, compact = :c"), {"s": compact.size, "c": compact.to_bytes()})
 
 
 def edit_entry(db: Database, *, leaf: bool = False, tree: bool = False) -> None:

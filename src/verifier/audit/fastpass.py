@@ -52,7 +52,7 @@ from typing import IO, Any, TypeVar
 from ..store.db import Database
 from . import merkle
 from .notes import VerifierKey
-from .scan import Bad, CheckpointCheck, Streams, gc_paused
+from .scan import Bad, CheckpointCheck, Streams, gc_paused, reader
 
 CHUNK_LEVELS = 11          # chunks of 2,048 entries
 SPAN_LEVELS = 16           # ranges of at most 65,536 entries: a range's nodes and checkpoints are held at once
@@ -114,17 +114,16 @@ class Outcome:
 def fast_pass(db: Database, keys: list[VerifierKey], plan: Plan, batch: int) -> Outcome | None:
     """Check the whole log; None if anything is off (or, on SQLite, changed while workers read it)."""
     sqlite = db.dialect == "sqlite"
-    with db.read_engine.connect() as conn:
-        if not sqlite:
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with reader(db) as conn:
         with conn.begin():
             streams = Streams(conn, batch)
             try:
                 outcome = _Parent(db, streams, keys, plan).run()
             except (Mismatch, Bad):
                 return None
-            except Exception as exc:  # rows of a shape nothing writes (say, a fractional size): the sequential
-                _logger.warning("the fast audit check stopped (%r); checking entry by entry", exc)  # pass says
+            except Exception as exc:
+                # Rows of a shape nothing writes (say, a fractional size): the sequential pass says what.
+                _logger.warning("the fast audit check stopped (%r); checking entry by entry", exc)
                 return None
             finally:
                 streams.close()
@@ -423,21 +422,18 @@ def _run_task(task: _Task) -> _Result | None:
     if db is None:
         db = _databases[task.url] = Database(task.url)
     checker = CheckpointCheck(VerifierKey.parse(k) for k in task.keys)
-    with db.read_engine.connect() as conn:
+    with reader(db) as conn, conn.begin():
         if task.snapshot is not None:
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with conn.begin():
-            if task.snapshot is not None:
-                if not _SNAPSHOT_ID.fullmatch(task.snapshot):
-                    raise ValueError(f"not a snapshot id: {task.snapshot!r}")
-                conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{task.snapshot}'")
-            streams = Streams(conn, task.batch)
-            try:
-                compact = check_range(streams, checker, task.lo, task.hi, task.span, task.chunk_levels)
-            except (Mismatch, Bad):
-                return None
-            finally:
-                streams.close()
+            if not _SNAPSHOT_ID.fullmatch(task.snapshot):
+                raise ValueError(f"not a snapshot id: {task.snapshot!r}")
+            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{task.snapshot}'")
+        streams = Streams(conn, task.batch)
+        try:
+            compact = check_range(streams, checker, task.lo, task.hi, task.span, task.chunk_levels)
+        except (Mismatch, Bad):
+            return None
+        finally:
+            streams.close()
     return compact, checker.checkpoints, checker.origin
 
 

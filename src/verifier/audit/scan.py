@@ -40,13 +40,20 @@ class Bad(Exception):
 
 
 @contextmanager
-def snapshot(db: Database) -> Iterator[Connection]:
-    """A read-only transaction that sees one consistent state of the log."""
+def reader(db: Database) -> Iterator[Connection]:
+    """A connection whose transactions are read-only and each see one consistent state of the log
+    (repeatable read on PostgreSQL; on SQLite every read transaction is a snapshot)."""
     with db.read_engine.connect() as conn:
         if db.dialect == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with conn.begin():
-            yield conn
+        yield conn
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent state of the log."""
+    with reader(db) as conn, conn.begin():
+        yield conn
 
 
 @contextmanager
@@ -72,16 +79,16 @@ class Streams:
         self.cursors: list[Any] = []
         self.streams: list[Iterator[Any]] = []
 
+    def _sql(self, sql: str) -> str:
+        """Queries are written with SQLite's `?` placeholders; psycopg takes `%s`."""
+        return sql.replace("?", "%s") if self.pg else sql
+
     def cursor(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         """A cursor that has run `sql`: on PostgreSQL a server-side one, rows in binary (bytea arrives as
         bytes without hex decoding); closed by `close`."""
-        if self.pg:
-            cur = self.raw.cursor(name=f"audit_verify_{len(self.cursors)}", binary=True)
-            sql = sql.replace("?", "%s")
-        else:
-            cur = self.raw.cursor()
+        cur = self.raw.cursor(name=f"audit_verify_{len(self.cursors)}", binary=True) if self.pg else self.raw.cursor()
         self.cursors.append(cur)
-        cur.execute(sql, params)
+        cur.execute(self._sql(sql), params)
         return cur
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -100,7 +107,7 @@ class Streams:
         """Every row at once (for results of bounded size)."""
         cur = self.raw.cursor(binary=True) if self.pg else self.raw.cursor()
         try:
-            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+            cur.execute(self._sql(sql), params)
             return cur.fetchall()
         finally:
             cur.close()
@@ -117,7 +124,7 @@ class Streams:
     def _chunks(self, sql: str, params: tuple[Any, ...], size: int) -> Iterator[list[tuple[Any, ...]]]:
         if self.pg and _CHUNKED_ROWS:
             cur = self.raw.cursor(binary=True)
-            rows = cur.stream(sql.replace("?", "%s"), params, size=size)
+            rows = cur.stream(self._sql(sql), params, size=size)
             try:
                 while chunk := list(islice(rows, size)):
                     yield chunk
@@ -125,9 +132,8 @@ class Streams:
                 rows.close()  # a stream left half-read is cancelled, so the connection can run queries again
                 cur.close()
             return
-        cur = self.raw.cursor(name=f"audit_chunks_{len(self.streams)}", binary=True) if self.pg else self.raw.cursor()
+        cur = self.cursor(sql, params)
         try:
-            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
             while chunk := cur.fetchmany(size):
                 yield chunk
         finally:
@@ -136,7 +142,7 @@ class Streams:
     def first(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         cur = self.raw.cursor()
         try:
-            cur.execute(sql.replace("?", "%s") if self.pg else sql, params)
+            cur.execute(self._sql(sql), params)
             return cur.fetchone()
         finally:
             cur.close()
