@@ -49,6 +49,15 @@ class DeadlinesSection(_S):
     notice_days: int
 
 
+class VisitsSection(_S):
+    """Who can visit how much, and when: the planner's and the scheduler's working calendar."""
+
+    capacity_per_day: int = 4  # home visits one officer makes in a day
+    workdays: list[int] = msgspec.field(default_factory=lambda: [1, 2, 3, 4, 5])  # ISO weekdays: Monday 1 … Sunday 7
+    holidays: list[date] = []  # public holidays on working weekdays
+    extra_workdays: list[date] = []  # weekend days worked in exchange for a holiday (调休)
+
+
 class NoticeSection(_S):
     id_mask: str = "6+4"
     mask_names: bool = False
@@ -98,6 +107,7 @@ class ContractSpec(_S):
     approval: ApprovalSection
     sampling: SamplingSection
     relief: list[ReliefSpec]
+    visits: VisitsSection = msgspec.field(default_factory=VisitsSection)
 
 
 _SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -107,6 +117,7 @@ _SECTIONS: dict[str, type[msgspec.Struct]] = {
     "notice": NoticeSection,
     "approval": ApprovalSection,
     "sampling": SamplingSection,
+    "visits": VisitsSection,
 }
 
 
@@ -305,6 +316,16 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
         p.append(FieldError("deadlines.check_within_days", "must be at least 1"))
     if spec.deadlines.notice_days < 1:
         p.append(FieldError("deadlines.notice_days", "must be at least 1"))
+    visits = spec.visits
+    if not 1 <= visits.capacity_per_day <= 50:
+        p.append(FieldError("visits.capacity_per_day", f"must be between 1 and 50, got {visits.capacity_per_day}"))
+    if not visits.workdays:
+        p.append(FieldError("visits.workdays", "at least one working weekday is needed"))
+    for i, w in enumerate(visits.workdays):
+        if not 1 <= w <= 7:
+            p.append(FieldError(f"visits.workdays[{i}]", f"a weekday is 1 (Monday) to 7 (Sunday), got {w}"))
+    for d in sorted(set(visits.holidays) & set(visits.extra_workdays)):
+        p.append(FieldError("visits.extra_workdays", f"{d} is also listed as a holiday"))
     mask = spec.notice.id_mask
     parts = mask.split("+")
     if len(parts) != 2 or not all(x.isdigit() for x in parts):

@@ -21,6 +21,7 @@ from verifier.domain.planning import (
     PlanCase,
     Unplaced,
     Vehicle,
+    days_late,
     due_date,
     plan_visits,
     validate_manual_assignment,
@@ -91,10 +92,11 @@ def assert_valid_plan(
         assert len(a.officer_ids) == 2 and a.officer_ids[0] != a.officer_ids[1]
         assert all(o in off and a.visit_on not in off[o].unavailable for o in a.officer_ids)
         assert a.vehicle_id in veh and a.visit_on not in veh[a.vehicle_id].unavailable
-        # a working day inside the window, not before the referral, never late
+        # a working day inside the window, not before the referral; lateness said exactly
         assert start <= a.visit_on <= end
         assert a.visit_on.weekday() in workdays and a.visit_on not in holidays
-        assert c.referred_on <= a.visit_on <= c.due_on
+        assert c.referred_on <= a.visit_on
+        assert a.days_late == max((a.visit_on - c.due_on).days, 0)
         for o in a.officer_ids:
             new_load[(o, a.visit_on)] += 1
     for (o, d), n in new_load.items():
@@ -109,12 +111,12 @@ def assert_valid_plan(
         for o in a.officer_ids:
             assert {v for p, v in same_day if o in p} == {a.vehicle_id}
 
-    # Nothing is left out that the last day before its due date could still have taken.
+    # Nothing is left out that the window's last working day could still have taken: late is better than never.
     window = [start + timedelta(days=i) for i in range(days)]
     plan_days = [d for d in window if d.weekday() in workdays and d not in holidays]
     for u in plan.unplaced:
         c = cases_by_id[u.case_id]
-        feasible = [d for d in plan_days if max(start, c.referred_on) <= d <= c.due_on]
+        feasible = [d for d in plan_days if max(start, c.referred_on) <= d] if c.referred_on <= c.due_on else []
         if feasible:
             assert not _could_take_one_more(feasible[-1], visits, off, veh), u
 
@@ -176,6 +178,8 @@ def test_booked_visits_use_capacity() -> None:
     # the booked team goes on with one more visit; the rest is over capacity
     assert [(a.officer_ids, a.vehicle_id) for a in plan.assignments] == [(("o0", "o1"), "v0")]
     assert len(plan.unplaced) == 3
+    assert set(reasons(plan).values()) == {
+        "all teams fully booked before the planning window ends 2020-06-01 (due date 2020-06-01)"}
     assert_valid_plan(plan, cases, offs, vehs, MON, 1, booked)
 
 
@@ -199,7 +203,8 @@ def test_a_booked_vehicle_or_officer_is_not_given_to_another_team() -> None:
     offs, vehs = officers(4), vehicles(1)
     plan = plan_visits(cases, offs, vehs, MON, 1, existing=booked)
     assert not plan.assignments
-    assert set(reasons(plan).values()) == {"no vehicle free before the due date 2020-06-01"}
+    assert set(reasons(plan).values()) == {
+        "no vehicle free before the planning window ends 2020-06-01 (due date 2020-06-01)"}
 
 
 def test_a_booked_team_stays_in_its_village() -> None:
@@ -231,7 +236,18 @@ def test_custom_workdays() -> None:
     plan = plan_visits(cases, officers(2), vehicles(1), MON, 7, workdays=frozenset({6}))
     assert [a.visit_on for a in plan.assignments] == [sunday]
     plan = plan_visits(cases, officers(2), vehicles(1), MON, 7)
-    assert reasons(plan) == {"c1": "no working day from 2020-06-06 before the due date 2020-06-07"}
+    assert reasons(plan) == {
+        "c1": "no working day from 2020-06-06 before the planning window ends 2020-06-07 (due date 2020-06-07)"}
+    # over the weekend into Monday, it is planned a day late rather than not at all
+    plan = plan_visits(cases, officers(2), vehicles(1), MON, 8)
+    assert [(a.visit_on, a.days_late) for a in plan.assignments] == [(day(7), 1)]
+
+
+def test_a_weekend_worked_for_a_holiday_is_a_working_day() -> None:
+    saturday = day(5)
+    cases = [case("c1", due=5, referred=5)]
+    plan = plan_visits(cases, officers(2), vehicles(1), MON, 7, extra_workdays=frozenset({saturday}))
+    assert [(a.visit_on, a.days_late) for a in plan.assignments] == [(saturday, 0)]
 
 
 def test_a_team_works_in_one_village_a_day_when_it_can() -> None:
@@ -279,10 +295,34 @@ def test_earliest_due_first_under_overload() -> None:
     assert_valid_plan(plan, cases, offs, vehs, MON, 5)
     assert [a.case_id for a in by_day(plan)[MON]] == ["c06", "c07", "c08", "c09"]
     assert [a.case_id for a in by_day(plan)[day(1)]] == ["c00", "c01", "c02", "c03"]
+    # the two that could not be met on time go first the next day, one day late
+    assert [(a.case_id, a.days_late) for a in by_day(plan)[day(2)]] == [("c04", 1), ("c05", 1)]
+    assert not plan.unplaced
+    # with a window of two days they are listed, with the reason
+    plan = plan_visits(cases, offs, vehs, MON, 2)
     assert plan.unplaced == [
-        Unplaced("c04", "all teams fully booked before the due date 2020-06-02"),
-        Unplaced("c05", "all teams fully booked before the due date 2020-06-02"),
+        Unplaced("c04", "all teams fully booked before the planning window ends 2020-06-02 (due date 2020-06-02)"),
+        Unplaced("c05", "all teams fully booked before the planning window ends 2020-06-02 (due date 2020-06-02)"),
     ]
+
+
+def test_overdue_cases_are_planned_first_most_overdue_first() -> None:
+    # Referred while the officers were busy: two are overdue at the start, one is due well later.
+    cases = [case("fresh", "T2", "V9", due=9, referred=-1), case("late3", "T1", "V1", due=-3, referred=-13),
+             case("late8", "T3", "V5", due=-8, referred=-18)]
+    offs, vehs = [Officer("o0", 1), Officer("o1", 1)], vehicles(1)
+    plan = plan_visits(cases, offs, vehs, MON, 5)
+    assert_valid_plan(plan, cases, offs, vehs, MON, 5)
+    assert [(a.case_id, a.visit_on, a.days_late) for a in plan.assignments] == [
+        ("late8", day(0), 8), ("late3", day(1), 4), ("fresh", day(2), 0)]
+
+
+def test_an_overdue_case_takes_room_in_another_town() -> None:
+    # The only team is booked in T1 on Monday; its room left goes to its village, then to the overdue case in T2.
+    booked = [ExistingVisit(MON, ("o0", "o1"), "v0", "T1", "V1")]
+    cases = [case("a1", "T1", "V1", due=3), case("x", "T2", "V1", due=-2, referred=-12), case("b1", "T3", "V1", due=3)]
+    plan = plan_visits(cases, officers(2), vehicles(1), MON, 5, existing=booked)
+    assert [(a.case_id, a.days_late) for a in by_day(plan)[MON]] == [("a1", 0), ("x", 2)]
 
 
 def test_unplaced_reasons() -> None:
@@ -295,24 +335,28 @@ def test_unplaced_reasons() -> None:
     plan = plan_visits(cases, officers(2, capacity=0), vehicles(1), MON, 14)
     assert reasons(plan) == {
         "bad": "due date 2020-05-30 is before the referral date 2020-06-01",
-        "past": "due date 2020-05-31 is before the planning window starts 2020-06-01",
+        "past": "no officers free before the planning window ends 2020-06-14 (due date 2020-05-31)",
         "later": "referred on 2020-06-21, after the planning window ends 2020-06-14",
         "beyond": "no officers free before the planning window ends 2020-06-14 (due date 2020-07-01)",
     }
     one = [case("c1", due=9)]
     assert reasons(plan_visits(one, officers(1), vehicles(3), MON, 14)) == {
-        "c1": "no officers free before the due date 2020-06-10"
+        "c1": "no officers free before the planning window ends 2020-06-14 (due date 2020-06-10)"
     }
     assert reasons(plan_visits(one, officers(2), [], MON, 14)) == {
-        "c1": "no vehicle free before the due date 2020-06-10"
+        "c1": "no vehicle free before the planning window ends 2020-06-14 (due date 2020-06-10)"
     }
-    away = [Officer("o0", unavailable=frozenset(day(i) for i in range(10))), Officer("o1")]
+    away = [Officer("o0", unavailable=frozenset(day(i) for i in range(14))), Officer("o1")]
     assert reasons(plan_visits(one, away, vehicles(1), MON, 14)) == {
-        "c1": "no officers free before the due date 2020-06-10"
+        "c1": "no officers free before the planning window ends 2020-06-14 (due date 2020-06-10)"
     }
-    repair = [Vehicle("v0", unavailable=frozenset(day(i) for i in range(10)))]
+    # away until the due date: visited late, not dropped
+    away = [Officer("o0", unavailable=frozenset(day(i) for i in range(10))), Officer("o1")]
+    assert [(a.visit_on, a.days_late) for a in plan_visits(one, away, vehicles(1), MON, 14).assignments] == [
+        (day(10), 1)]
+    repair = [Vehicle("v0", unavailable=frozenset(day(i) for i in range(14)))]
     assert reasons(plan_visits(one, officers(2), repair, MON, 14)) == {
-        "c1": "no vehicle free before the due date 2020-06-10"
+        "c1": "no vehicle free before the planning window ends 2020-06-14 (due date 2020-06-10)"
     }
 
 
@@ -432,7 +476,6 @@ def manual(**overrides):  # type: ignore[no-untyped-def]
         visit_on=date(2020, 6, 10),
         vehicle_id="car1",
         referred_on=date(2020, 6, 2),
-        due_on=date(2020, 6, 12),
         officer_load={},
         capacity=4,
         existing=(),
@@ -443,7 +486,7 @@ def manual(**overrides):  # type: ignore[no-untyped-def]
 
 def test_manual_assignment_ok() -> None:
     assert manual() == []
-    # past and future visits are both fine, as long as they are in order with the referral and due date
+    # past and future visits are both fine, as long as they are not before the referral
     assert manual(visit_on=date(2020, 6, 2)) == []
     assert manual(visit_on=date(2020, 6, 12), officer_load={("u1", date(2020, 6, 12)): 3}) == []
     # the same team in the same vehicle may take more visits that day
@@ -460,9 +503,10 @@ def test_manual_assignment_needs_two_distinct_officers_and_a_vehicle() -> None:
 
 
 def test_manual_assignment_dates() -> None:
-    assert manual(visit_on=date(2020, 6, 20)) == [
-        FieldError("visit_on", "visit 2020-06-20 is after the due date 2020-06-12")
-    ]
+    # after the due date (2020-06-12) is allowed: the household's claim does not end with the insurer's deadline
+    assert manual(visit_on=date(2020, 6, 20)) == []
+    assert days_late(date(2020, 6, 20), date(2020, 6, 12)) == 8
+    assert days_late(date(2020, 6, 12), date(2020, 6, 12)) == 0
     assert manual(visit_on=date(2020, 6, 1)) == [
         FieldError("visit_on", "visit 2020-06-01 is before the referral date 2020-06-02")
     ]

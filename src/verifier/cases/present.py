@@ -12,6 +12,7 @@ from ..audit.models import AuditEntry
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
+from ..domain.planning import days_late
 from ..notices.service import notice_summary_for_case, review_summary_for_case
 from ..payments.service import payments_for_case
 from ..store.tables import Case, Check, Determination, Referral, Visit
@@ -75,7 +76,8 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> Che
         "account_number": (account or "") if full_account else mask_account(account or ""),
     }
     return CheckOut(
-        id=c.id, seq=c.seq, visited_on=c.visited_on, officers=list(c.officer_ids),
+        id=c.id, seq=c.seq, visited_on=c.visited_on, due_on=c.due_on, days_late=c.days_late,
+        officers=list(c.officer_ids),
         members=[MemberOut(name=m["name"], id_number=idn(m), relation=m["relation"], labour=m.get("labour"))
                  for m in c.members],
         income={k: format_yuan(getattr(c, k)) for k in ("wages", "business_net", "property_net", "transfer_net",
@@ -84,6 +86,11 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> Che
         stable_income=c.stable_income, payee=payee, cross_checks=list(c.cross_checks), evidence=list(c.evidence),
         note=c.note, recorded_by=c.recorded_by, recorded_at=c.recorded_at,
     )
+
+
+def visit_out(v: Visit) -> VisitOut:
+    return VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids), vehicle=v.vehicle,
+                    active=v.active, days_late=days_late(v.visit_on, v.due_on))
 
 
 def case_detail(session: Session, case: Case, principal: Principal, vault: Vault) -> CaseDetail:
@@ -116,8 +123,7 @@ def case_detail(session: Session, case: Case, principal: Principal, vault: Vault
     ]
     return CaseDetail(
         **_case_fields(case), referrals=referrals,
-        visits=[VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids), vehicle=v.vehicle,
-                         active=v.active) for v in visits],
+        visits=[visit_out(v) for v in visits],
         checks=checks, determination=determination_out(det) if det else None,
         village_review=review_summary_for_case(session, case.id), notice=notice_summary_for_case(session, case.id),
         payments=payments, history=history,

@@ -12,7 +12,7 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import service
-from .present import case_detail, case_out
+from .present import case_detail, case_out, visit_out
 from .schemas import CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
 
@@ -56,8 +56,7 @@ class CaseController(Controller):
         def run(session: Session) -> VisitOut:
             v = service.schedule(session, case_id, officers=list(data.officers), visit_on=data.visit_on,
                                  vehicle=data.vehicle, principal=request.user, clock=ctx.clock)
-            return VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids),
-                            vehicle=v.vehicle, active=v.active)
+            return visit_out(v)
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 

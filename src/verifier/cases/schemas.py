@@ -51,6 +51,7 @@ class VisitOut(msgspec.Struct):
     officers: list[str]
     vehicle: str | None
     active: bool
+    days_late: int = 0  # a visit booked after the case's due date: by how many days
 
 
 class MemberOut(msgspec.Struct):
@@ -64,6 +65,8 @@ class CheckOut(msgspec.Struct):
     id: str
     seq: int
     visited_on: date
+    due_on: date | None
+    days_late: int | None  # 0: on time; None for checks recorded before lateness was kept
     officers: list[str]
     members: list[MemberOut]
     income: dict[str, str]

@@ -19,8 +19,6 @@ from ..store.base import new_id
 from ..store.tables import Case, User, Visit
 from .workflow import advance, load_case
 
-OFFICER_CAPACITY_PER_DAY = 4
-
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -72,7 +70,23 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
 
 def due_date(session: Session, case: Case) -> date:
     contract = contract_store.get_contract(session, case.contract_id)
-    return case.referred_on + timedelta(days=contract.spec.deadlines.check_within_days)
+    return planning.due_date(case.referred_on, contract.spec.deadlines.check_within_days)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A contract's working calendar for visits, in the planner's terms."""
+
+    capacity_per_day: int
+    workdays: frozenset[int]  # date.weekday numbers: Monday 0 … Sunday 6
+    holidays: frozenset[date]
+    extra_workdays: frozenset[date]
+
+
+def visit_calendar(session: Session, contract_id: str) -> Calendar:
+    visits = contract_store.get_contract(session, contract_id).spec.visits
+    return Calendar(capacity_per_day=visits.capacity_per_day, workdays=frozenset(w - 1 for w in visits.workdays),
+                    holidays=frozenset(visits.holidays), extra_workdays=frozenset(visits.extra_workdays))
 
 
 def active_visit(session: Session, case_id: str) -> Visit | None:
@@ -111,8 +125,9 @@ def schedule(
     others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
               if v.case_id != case.id]
     problems += planning.validate_manual_assignment(
-        ids, visit_on, vehicle, due_on=due, referred_on=case.referred_on,
-        officer_load=_officer_load(session, [visit_on], exclude_case=case.id), capacity=OFFICER_CAPACITY_PER_DAY,
+        ids, visit_on, vehicle, referred_on=case.referred_on,
+        officer_load=_officer_load(session, [visit_on], exclude_case=case.id),
+        capacity=visit_calendar(session, case.contract_id).capacity_per_day,
         existing=[planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                   for v in others],
     )
@@ -142,28 +157,40 @@ def plan(
     principal.require_county(county_code, "county")
     if not 1 <= days <= 60:
         raise ValidationFailed.one("days", "plan between 1 and 60 days")
+    contract = contract_store.contract_for(session, county_code, start)
+    if contract is None:
+        raise ValidationFailed.one("from", f"no contract covers county {county_code} on {start}")
+    calendar = visit_calendar(session, contract.id)
     cases = list(session.scalars(
         select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)
         .with_for_update()))
+    due = {c.id: due_date(session, c) for c in cases}
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
-                                    due_on=due_date(session, c)) for c in cases]
-    officers = [planning.Officer(user_id=u.id, capacity_per_day=OFFICER_CAPACITY_PER_DAY)
+                                    due_on=due[c.id]) for c in cases]
+    officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
                 for u in _field_officers(session, county_code)]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                 for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]
     fleet = [planning.Vehicle(vehicle_id=v) for v in (vehicles or default_vehicles(len(officers)))]
-    result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing)
+    result = planning.plan_visits(plan_cases, officers, fleet, start=start, days=days, existing=existing,
+                                  workdays=calendar.workdays, holidays=calendar.holidays,
+                                  extra_workdays=calendar.extra_workdays)
     if apply:
         by_id = {c.id: c for c in cases}
         for a in result.assignments:
-            case = by_id[a.case_id]
-            _assign(session, case, list(a.officer_ids), a.visit_on, a.vehicle_id, due_date(session, case), principal, clock)
+            _assign(session, by_id[a.case_id], list(a.officer_ids), a.visit_on, a.vehicle_id, due[a.case_id],
+                    principal, clock)
+    overdue = sorted((c for c in plan_cases if c.due_on < start), key=lambda c: (c.due_on, c.case_id))
     return {
         "applied": apply,
         "assignments": [{"case_id": a.case_id, "visit_on": a.visit_on.isoformat(), "officers": list(a.officer_ids),
-                         "vehicle": a.vehicle_id} for a in result.assignments],
+                         "vehicle": a.vehicle_id, "due_on": due[a.case_id].isoformat(), "days_late": a.days_late}
+                        for a in result.assignments],
         "unplaced": [{"case_id": u.case_id, "reason": u.reason} for u in result.unplaced],
+        # Cases already past their due date when the window starts, the most overdue first: planned first.
+        "overdue": [{"case_id": c.case_id, "due_on": c.due_on.isoformat(),
+                     "days_overdue": planning.days_late(start, c.due_on)} for c in overdue],
     }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.service import active_visit
+from ..cases.service import active_visit, due_date
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..contract import Contract
@@ -24,6 +24,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
+from ..domain.planning import days_late
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
@@ -196,8 +197,10 @@ def record_check(
         stored_members.append({"member_id": row.id, "name": row.name, "relation": m["relation"], "labour": m["labour"],
                                "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
     seq = (session.scalar(select(func.max(Check.seq)).where(Check.case_id == case.id)) or 0) + 1
+    due = due_date(session, case)
     check = Check(
         id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
+        due_on=due, days_late=days_late(data.visited_on, due),
         members=stored_members, member_count=len(stored_members),
         wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,
         transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
@@ -213,6 +216,7 @@ def record_check(
     session.flush()
     advance(session, case, "record_check", actor=principal, role="field_officer", clock=clock, payload={
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
+        "due_on": due.isoformat(), "days_late": check.days_late,
         "net_income": format_yuan(data.income.wages + data.income.business_net + data.income.property_net
                                   + data.income.transfer_net - data.income.productive_costs),
         "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,

@@ -11,10 +11,12 @@ Rules
   travels in one team only and a vehicle carries one team only.
 * An officer makes at most ``capacity_per_day`` visits a day (visits already booked count). A team's room
   for the day is therefore the smaller of its two officers' remaining capacities.
-* A case is visited on a working day (``workdays``, Monday to Friday by default, and not in ``holidays``)
-  inside the planning window ``[start, start + days - 1]``, on or after ``start`` and its referral date,
-  and **on or before its due date**. A case that could only be visited late is not placed: it is listed in
-  `Plan.unplaced` with the reason, as is every other case that was not placed. No case is dropped silently.
+* A case is visited on a working day (``workdays``, Monday to Friday by default, and not in ``holidays``;
+  ``extra_workdays`` are weekend days worked in exchange for a holiday, 调休) inside the planning window
+  ``[start, start + days - 1]``, on or after ``start`` and its referral date. The due date measures the
+  insurer's service, it does not end the household's claim: a case that can only be visited late is still
+  placed, as early as possible, and its assignment says by how many days it is late. Every case that is not
+  placed is listed in `Plan.unplaced` with the reason. No case is dropped silently.
 
 Algorithm (greedy, day by day, earliest due date first)
 -------------------------------------------------------
@@ -29,12 +31,14 @@ Cases are ordered by ``(due_on, town, village, case_id)`` ("EDF order"). For eac
 2. **One village per team.** Each team without a village takes the most urgent case still open (EDF
    order) as its seed and fills its day with the most urgent cases of that same village.
 3. **Then the same town.** A team with room left fills it with the most urgent cases of its town.
-4. **Last chance.** A team with room left still takes, in EDF order, any case for which today is the last
-   planning day on or before its due date (another town, but otherwise it would be missed).
+4. **Last chance.** A team with room left still takes, in EDF order, any case that is already overdue or
+   for which today is the last planning day on or before its due date (another town, but otherwise it
+   would be late, or later still).
 
-Cases whose due date has passed are dropped from the open list; at the end every case not placed gets a
-reason: the due date precedes the referral date or the window, no working day was left, no two officers
-were free, no vehicle was free, or every team was fully booked.
+Overdue cases have the earliest due dates, so EDF order plans them first, the most overdue first. At the end
+every case not placed gets a reason: the due date precedes the referral date, the referral comes after the
+window, no working day was left, no two officers were free, no vehicle was free, or every team was fully
+booked.
 
 Output is fully determined by the input *values*: inputs are sorted internally, so their order does not
 matter. The cost is O(cases x days) plus sorting, fine for a few thousand cases.
@@ -109,6 +113,7 @@ class Assignment:
     visit_on: date
     officer_ids: tuple[str, str]
     vehicle_id: str
+    days_late: int = 0  # calendar days after the case's due date; 0 when on time
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,26 @@ class Plan:
 
 
 def due_date(counted_from: date, check_within_days: int) -> date:
-    """The last day a case may be visited: ``check_within_days`` calendar days after ``counted_from``."""
+    """The last day a case is visited on time: ``check_within_days`` calendar days after ``counted_from``."""
     return counted_from + timedelta(days=check_within_days)
+
+
+def days_late(visit_on: date, due_on: date) -> int:
+    """By how many calendar days a visit (or check) on ``visit_on`` misses ``due_on``; 0 when on time."""
+    return max((visit_on - due_on).days, 0)
+
+
+def working_days(
+    start: date,
+    days: int,
+    workdays: frozenset[int] = MONDAY_TO_FRIDAY,
+    holidays: frozenset[date] = frozenset(),
+    extra_workdays: frozenset[date] = frozenset(),
+) -> list[date]:
+    """The working days of ``[start, start + days - 1]``: a weekday of ``workdays`` that is no holiday, or an
+    ``extra_workdays`` day (a weekend worked in exchange for a holiday)."""
+    window = (start + timedelta(days=i) for i in range(days))
+    return [d for d in window if d in extra_workdays or (d.weekday() in workdays and d not in holidays)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,6 +180,7 @@ def plan_visits(
     existing: Iterable[ExistingVisit] = (),
     workdays: frozenset[int] = MONDAY_TO_FRIDAY,
     holidays: frozenset[date] = frozenset(),
+    extra_workdays: frozenset[date] = frozenset(),
 ) -> Plan:
     """Propose a visit day, two officers and a vehicle for each case; list the cases that cannot be met.
 
@@ -169,11 +193,7 @@ def plan_visits(
     _check_input(cases, officer_list, vehicle_list, days, workdays)
 
     window_end = start + timedelta(days=days - 1)
-    plan_days = [
-        d
-        for d in (start + timedelta(days=i) for i in range(days))
-        if d.weekday() in workdays and d not in holidays
-    ]
+    plan_days = working_days(start, days, workdays, holidays, extra_workdays)
     booked: dict[date, list[ExistingVisit]] = defaultdict(list)
     for visit in existing:
         if start <= visit.visit_on <= window_end:
@@ -192,7 +212,7 @@ def plan_visits(
     teams_formed: set[date] = set()  # days on which at least one team (with a vehicle) had room
     assignments: list[Assignment] = []
     placed: set[str] = set()
-    pending = [c for c in cases if c.referred_on <= c.due_on and earliest(c) <= c.due_on]
+    pending = [c for c in cases if c.referred_on <= c.due_on and c.referred_on <= window_end]
 
     for day in plan_days:
         if not pending:
@@ -203,7 +223,6 @@ def plan_visits(
         if teams:
             teams_formed.add(day)
 
-        pending = [c for c in pending if c.due_on >= day]  # due on a day off: gone by now
         eligible = [c for c in pending if earliest(c) <= day]
         assignments += _fill_day(day, teams, eligible, last_chance, placed)
         pending = [c for c in pending if c.case_id not in placed]
@@ -234,7 +253,7 @@ def _fill_day(
     def place(team: _Team, case: PlanCase) -> None:
         placed.add(case.case_id)
         team.room -= 1
-        out.append(Assignment(case.case_id, day, team.officer_ids, team.vehicle_id))
+        out.append(Assignment(case.case_id, day, team.officer_ids, team.vehicle_id, days_late(day, case.due_on)))
 
     def drain(team: _Team, queue: deque[PlanCase]) -> None:
         # Every case popped is placed (or was already), so each queue is walked once a day.
@@ -257,8 +276,12 @@ def _fill_day(
     for team in teams:
         if team.town is not None:
             drain(team, by_town[team.town])
-    # 4. last chance for cases that would otherwise be missed, whatever the town
-    urgent = deque(c for c in eligible if last_chance[c.case_id] == day and c.case_id not in placed)
+    # 4. last chance for cases that would otherwise be late (or are already), whatever the town
+    def urgent_today(c: PlanCase) -> bool:
+        last = last_chance[c.case_id]
+        return last is None or last <= day
+
+    urgent = deque(c for c in eligible if urgent_today(c) and c.case_id not in placed)
     for team in teams:
         drain(team, urgent)
     return out
@@ -330,16 +353,11 @@ def _reason(
 ) -> str:
     if case.due_on < case.referred_on:
         return f"due date {case.due_on} is before the referral date {case.referred_on}"
-    if case.due_on < start:
-        return f"due date {case.due_on} is before the planning window starts {start}"
     if case.referred_on > window_end:
         return f"referred on {case.referred_on}, after the planning window ends {window_end}"
-    first, last = max(start, case.referred_on), min(case.due_on, window_end)
-    if case.due_on <= window_end:
-        until = f"before the due date {case.due_on}"
-    else:
-        until = f"before the planning window ends {window_end} (due date {case.due_on})"
-    days = plan_days[bisect.bisect_left(plan_days, first) : bisect.bisect_right(plan_days, last)]
+    first = max(start, case.referred_on)
+    until = f"before the planning window ends {window_end} (due date {case.due_on})"
+    days = plan_days[bisect.bisect_left(plan_days, first):]
     if not days:
         return f"no working day from {first} {until}"
     if not any(d in officers_free for d in days):
@@ -385,7 +403,6 @@ def validate_manual_assignment(
     vehicle_id: str,
     *,
     referred_on: date,
-    due_on: date,
     officer_load: Mapping[tuple[str, date], int],
     capacity: int | Mapping[str, int] = DEFAULT_CAPACITY,
     existing: Iterable[ExistingVisit] = (),
@@ -397,7 +414,7 @@ def validate_manual_assignment(
     ``existing`` holds other visits booked that day, to check that a vehicle carries one team and an
     officer travels in one vehicle. Field names are those of the request: ``officers``, ``visit_on``,
     ``vehicle``. A visit may be in the past (recorded later) or the future, but not before the referral
-    date nor after the due date.
+    date. A visit after the due date is allowed (the caller warns with `days_late`).
     """
     problems: list[FieldError] = []
     ids = list(officer_ids)
@@ -411,8 +428,6 @@ def validate_manual_assignment(
         problems.append(FieldError("vehicle", "a vehicle is needed"))
     if visit_on < referred_on:
         problems.append(FieldError("visit_on", f"visit {visit_on} is before the referral date {referred_on}"))
-    if visit_on > due_on:
-        problems.append(FieldError("visit_on", f"visit {visit_on} is after the due date {due_on}"))
 
     for officer in dict.fromkeys(ids):
         limit = capacity if isinstance(capacity, int) else capacity.get(officer, DEFAULT_CAPACITY)

@@ -54,8 +54,10 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         .where(in_county, Referral.referred_on.between(first, last)).group_by(Referral.channel)).all())
     new_cases = session.scalar(select(func.count()).select_from(Case)
                                .where(in_county, Case.referred_on.between(first, last))) or 0
-    checks, households = session.execute(
-        select(func.count(), func.count(func.distinct(Check.case_id))).join(Case, Case.id == Check.case_id)
+    checks, households, late = session.execute(
+        select(func.count(), func.count(func.distinct(Check.case_id)),
+               func.coalesce(func.sum(when((Check.days_late > 0, 1), else_=0)), 0))
+        .join(Case, Case.id == Check.case_id)
         .where(in_county, Check.visited_on.between(first, last))).one()
     det_rows = session.execute(
         select(Determination.eligible, Determination.rule, func.count(), func.coalesce(func.sum(Determination.relief), 0))
@@ -97,7 +99,8 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         "county_code": county_code,
         "month": f"{first:%Y-%m}",
         "referrals": {"records": sum(referrals.values()), "by_channel": referrals, "new_cases": new_cases},
-        "checks": {"completed": checks, "households": households, "person_visits": 2 * checks},
+        "checks": {"completed": checks, "households": households, "person_visits": 2 * checks,
+                   "late": int(late)},
         "determinations": {
             "eligible": sum(n for _, n, _ in eligible),
             "eligible_by_rule": {rule: n for rule, n, _ in eligible},
@@ -138,6 +141,7 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
         ("新立案件（件）", report["referrals"]["new_cases"]),
         ("完成入户核查（次）", report["checks"]["completed"]),
         ("入户人次", report["checks"]["person_visits"]),
+        ("其中逾期核查（次）", report["checks"]["late"]),
         ("认定符合条件（户）", report["determinations"]["eligible"]),
     ]
     rows += [(f"　其中：{_RULES_ZH.get(r, r)}", n) for r, n in sorted(report["determinations"]["eligible_by_rule"].items())]

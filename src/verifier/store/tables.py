@@ -206,6 +206,9 @@ class Check(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     visited_on: Mapped[date] = mapped_column(Date)
+    # The insurer's deadline for this check and how many days it missed it by (0: on time); NULL before 0008.
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    days_late: Mapped[int | None] = mapped_column(Integer, nullable=True)
     officer_ids: Mapped[list[str]] = mapped_column(JSON)
     members: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # name, id_number_bidx, relation, labour (no clear ID)
     member_count: Mapped[int] = mapped_column(Integer)

@@ -65,6 +65,7 @@ DONE_MESSAGES = {
     "screened": "初筛结果已保存。",
     "review": "村级评议已记录。",
     "scheduled": "走访已安排。",
+    "scheduled_late": "走访已安排。走访日期晚于核查期限，核查将记为逾期。",
     "determined": "认定结果已确认。",
     "check": "入户核查已提交。",
     "already": "这份核查此前已提交成功（重复提交未再保存），以下是已保存的内容。",

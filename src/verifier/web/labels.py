@@ -123,6 +123,14 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"vehicle (\S+) already carries .* on (\S+)", lambda m: f"车辆 {m.group(1)} 在 {m.group(2)} 已安排给其他核查员"),
     (r"officer \S+ already travels in vehicle (\S+) on (\S+)", lambda m: f"该核查员 {m.group(2)} 已乘坐车辆 {m.group(1)}"),
     (r"plan between 1 and 60 days", "排期天数应在 1 至 60 天之间"),
+    (r"visit (\S+) is before the referral date (\S+)", lambda m: f"走访日期 {m.group(1)} 早于接收日期 {m.group(2)}"),
+    (r"due date (\S+) is before the referral date (\S+)",
+     lambda m: f"核查期限 {m.group(1)} 早于接收日期 {m.group(2)}，请核对案件日期"),
+    (r"referred on (\S+), after the planning window ends (\S+)",
+     lambda m: f"接收日期 {m.group(1)} 晚于排期结束日 {m.group(2)}"),
+    (r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked) before the planning window "
+     r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
+                                                 f"{m.group(2)}，核查期限 {m.group(3)}）"),
     (r"must be between 1 and (\d+)", lambda m: f"应在 1 至 {m.group(1)} 之间"),
     (r"no case of (.*) passed village review and awaits a notice", lambda m: f"{m.group(1)}没有已通过村级评议、待公示的案件"),
     (r"contract \S+ posts one notice per village: name the village", "按合同每个村单独公示：请填写村名"),
@@ -174,6 +182,9 @@ def field_label(field: str) -> str:
         return f"第 {int(m.group(1)) + 1} 名成员{part}"
     return FIELD_LABELS.get(field, field)
 
+
+_PLAN_WHY = {"no working day": "排期内没有工作日", "no officers free": "没有两名空闲的核查员",
+             "no vehicle free": "没有空闲车辆", "all teams fully booked": "各组已排满"}
 
 _PCI = r"per-capita net income (\S+) is (at or below|above) the income line (\S+)"
 _BURDEN = r"rigid expenditure (\S+) (exceeds|does not exceed) (\S+) times household net income (\S+)"

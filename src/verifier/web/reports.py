@@ -32,6 +32,7 @@ def _summary(report: dict[str, Any]) -> list[tuple[str, Any, bool]]:
         ("完成入户核查（次）", r["checks"]["completed"], False),
         ("核查户数", r["checks"]["households"], False),
         ("入户人次", r["checks"]["person_visits"], False),
+        ("其中逾期核查（次）", r["checks"]["late"], False),
         ("认定符合条件（户）", r["determinations"]["eligible"], False),
         ("认定不符合条件（户）", r["determinations"]["ineligible"], False),
         ("认定救助金额（元）", r["determinations"]["relief_determined"], True),

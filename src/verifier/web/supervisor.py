@@ -53,7 +53,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
                             "visit_on": visit.visit_on.isoformat()}
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
-                visit=visit, due=due, vehicles=vehicles, form=state)
+                visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today())
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -79,7 +79,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
                 c = cases[u["case_id"]]
                 unplaced.append({**u, "case": c, "head": c.household.head_name})
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
-                proposal=proposal, rows=rows, unplaced=unplaced)
+                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today())
 
 
 class SchedulePages(Controller):
@@ -137,8 +137,9 @@ class SchedulePages(Controller):
             if problems or visit_on is None:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                case_service.schedule(session, case_id, officers=officers, visit_on=visit_on, vehicle=vehicle,
-                                      principal=request.user, clock=ctx.clock)
+                visit = case_service.schedule(session, case_id, officers=officers, visit_on=visit_on, vehicle=vehicle,
+                                              principal=request.user, clock=ctx.clock)
+                late = visit.visit_on > visit.due_on
         except ValidationFailed as exc:
             return _schedule_page(request, ctx, case_id, form_state(data, exc, SCHEDULE_FIELDS, rename),
                                   status_code=422)
@@ -146,7 +147,7 @@ class SchedulePages(Controller):
             state = form_state(data, None, SCHEDULE_FIELDS)
             state.general.append(exc.detail)
             return _schedule_page(request, ctx, case_id, state, status_code=409)
-        return see_other(f"/cases/{case_id}", done="scheduled")
+        return see_other(f"/cases/{case_id}", done="scheduled_late" if late else "scheduled")
 
 
 def _determination_page(request: Req, ctx: Any, case_id: str) -> Template:
