@@ -15,7 +15,7 @@ from ..domain.money import format_yuan
 from ..domain.planning import days_late
 from ..notices.service import notice_summary_for_case, review_summary_for_case
 from ..payments.service import payments_for_case
-from ..store.tables import Case, Check, Determination, Referral, Visit
+from ..store.tables import Case, Check, Determination, Referral, Visit, VisitAttempt
 from ..store.vault import Vault
 from .schemas import (
     BandOut,
@@ -27,6 +27,7 @@ from .schemas import (
     MemberOut,
     ReferralOut,
     ReliefOut,
+    VisitAttemptOut,
     VisitOut,
 )
 
@@ -124,6 +125,10 @@ def case_detail(session: Session, case: Case, principal: Principal, vault: Vault
     return CaseDetail(
         **_case_fields(case), referrals=referrals,
         visits=[visit_out(v) for v in visits],
+        visit_attempts=[VisitAttemptOut(id=a.id, visited_on=a.visited_on, officers=list(a.officer_ids), outcome=a.outcome,
+                                        note=a.note, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
+                        for a in session.scalars(select(VisitAttempt).where(VisitAttempt.case_id == case.id)
+                                                 .order_by(VisitAttempt.visited_on, VisitAttempt.recorded_at))],
         checks=checks, determination=determination_out(det) if det else None,
         village_review=review_summary_for_case(session, case.id), notice=notice_summary_for_case(session, case.id),
         payments=payments, history=history,

@@ -137,9 +137,20 @@ class CaseOut(msgspec.Struct):
     updated_at: datetime
 
 
+class VisitAttemptOut(msgspec.Struct):
+    id: str
+    visited_on: date
+    officers: list[str]
+    outcome: str  # not_home | refused | moved_away | other
+    note: str | None
+    recorded_by: str
+    recorded_at: datetime
+
+
 class CaseDetail(CaseOut):
     referrals: list[ReferralOut] = []
     visits: list[VisitOut] = []
+    visit_attempts: list[VisitAttemptOut] = []
     checks: list[CheckOut] = []
     determination: DeterminationOut | None = None
     village_review: dict[str, Any] | None = None

@@ -18,8 +18,8 @@ from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, JSONBody, MultipartBody, post
 from ..idempotency import idempotent
-from . import service
-from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut
+from . import attempts, service
+from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, VisitAttemptIn
 
 Id = Annotated[str, Parameter(max_length=40)]
 
@@ -98,6 +98,19 @@ class CheckController(Controller):
         def run(session: Session) -> CheckRecorded:
             check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=request.user, clock=ctx.clock)
             return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+    @post("/visit-attempts", opt={"roles": ("field_officer",)}, status_code=201)
+    def record_visit_attempt(self, case_id: Id, data: JSONBody[VisitAttemptIn], ctx: Ctx,
+                             request: Request[Principal, Any, Any]) -> Response[dict[str, Any]]:
+        """A visit that produced no check (nobody home, refused, moved away): the case is to be scheduled again."""
+        def run(session: Session) -> dict[str, Any]:
+            a = attempts.record_attempt(session, case_id, attempts.AttemptInput(
+                visited_on=data.visited_on, officers=list(data.officers), outcome=data.outcome, note=data.note),
+                principal=request.user, clock=ctx.clock)
+            return {"id": a.id, "case_id": case_id, "visited_on": a.visited_on.isoformat(), "outcome": a.outcome,
+                    "status": "screened"}
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 

@@ -64,6 +64,15 @@ class CheckRecorded(msgspec.Struct):
     status: str
 
 
+class VisitAttemptIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A visit that produced no check."""
+
+    visited_on: date
+    officers: list[Annotated[str, msgspec.Meta(max_length=64)]]
+    outcome: Literal["not_home", "refused", "moved_away", "other"]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
 class DeterminationIn(msgspec.Struct, forbid_unknown_fields=True):
     confirm: bool = True
 

@@ -26,7 +26,25 @@ from ..payments import ledger
 from ..payments.models import PaymentItem
 from ..sampling.models import SamplingRound
 from ..store import contracts as contract_store
-from ..store.tables import Case, Check, Determination, Referral
+from ..store.tables import Case, Check, Determination, Referral, VisitAttempt
+
+
+def _visits(session: Session, in_county: Any, first: date, last: date) -> dict[str, Any]:
+    """Every visit at the door in the month, with a check or without one (nobody home, refused, moved away): the
+    households visited and the person-visits (each officer at each visit), from what the officers recorded."""
+    rows = [("check", case_id, officers, None) for case_id, officers in session.execute(
+        select(Check.case_id, Check.officer_ids).join(Case, Case.id == Check.case_id)
+        .where(in_county, Check.visited_on.between(first, last)))]
+    rows += [("attempt", case_id, officers, outcome) for case_id, officers, outcome in session.execute(
+        select(VisitAttempt.case_id, VisitAttempt.officer_ids, VisitAttempt.outcome)
+        .join(Case, Case.id == VisitAttempt.case_id).where(in_county, VisitAttempt.visited_on.between(first, last)))]
+    without: dict[str, int] = {}
+    for kind, _, _, outcome in rows:
+        if kind == "attempt":
+            without[outcome] = without.get(outcome, 0) + 1
+    return {"visits": len(rows), "households_visited": len({case_id for _, case_id, _, _ in rows}),
+            "person_visits": sum(len(officers) for _, _, officers, _ in rows),
+            "without_check": sum(without.values()), "without_check_by_outcome": without}
 
 
 def parse_month(text: str) -> tuple[date, date]:
@@ -59,6 +77,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
                func.coalesce(func.sum(when((Check.days_late > 0, 1), else_=0)), 0))
         .join(Case, Case.id == Check.case_id)
         .where(in_county, Check.visited_on.between(first, last))).one()
+    visits = _visits(session, in_county, first, last)
     det_rows = session.execute(
         select(Determination.eligible, Determination.rule, func.count(), func.coalesce(func.sum(Determination.relief), 0))
         .join(Case, Case.id == Determination.case_id)
@@ -99,8 +118,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         "county_code": county_code,
         "month": f"{first:%Y-%m}",
         "referrals": {"records": sum(referrals.values()), "by_channel": referrals, "new_cases": new_cases},
-        "checks": {"completed": checks, "households": households, "person_visits": 2 * checks,
-                   "late": int(late)},
+        "checks": {"completed": checks, "households": households, "late": int(late), **visits},
         "determinations": {
             "eligible": sum(n for _, n, _ in eligible),
             "eligible_by_rule": {rule: n for rule, n, _ in eligible},
@@ -140,8 +158,11 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
     rows += [
         ("新立案件（件）", report["referrals"]["new_cases"]),
         ("完成入户核查（次）", report["checks"]["completed"]),
-        ("入户人次", report["checks"]["person_visits"]),
         ("其中逾期核查（次）", report["checks"]["late"]),
+        ("入户走访（次）", report["checks"]["visits"]),
+        ("　其中未能核查（次）", report["checks"]["without_check"]),
+        ("入户户数", report["checks"]["households_visited"]),
+        ("入户人次", report["checks"]["person_visits"]),
         ("认定符合条件（户）", report["determinations"]["eligible"]),
     ]
     rows += [(f"　其中：{_RULES_ZH.get(r, r)}", n) for r, n in sorted(report["determinations"]["eligible_by_rule"].items())]

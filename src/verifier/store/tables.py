@@ -189,6 +189,23 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class VisitAttempt(Base):
+    """A visit that produced no check (nobody home, refused, moved away): it counts as a visit, and the case goes
+    back to be scheduled again."""
+
+    __tablename__ = "visit_attempt"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    visit_id: Mapped[str | None] = mapped_column(ForeignKey("visit.id"), nullable=True)
+    visited_on: Mapped[date] = mapped_column(Date, index=True)
+    officer_ids: Mapped[list[str]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(16))  # not_home | refused | moved_away | other
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Check(Base):
     """A home income check. A second check of a case (after an upheld objection) stands beside the first."""
 

@@ -22,6 +22,7 @@ LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = {"medical_insurance": "医保部门", "housing": "住建部门", "market_regulation": "市场监管部门",
            "bank": "银行", "vehicle": "车辆登记", "other": "其他"}
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
+VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
 CHANNELS = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
             "education": "教育局", "application": "农户申请"}
 RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
@@ -35,7 +36,7 @@ RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "�
 
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
-    "case.record_check": "录入入户核查", "case.determine_eligible": "认定符合条件",
+    "case.record_check": "录入入户核查", "case.visit_failed": "入户未能核查，待重新安排", "case.determine_eligible": "认定符合条件",
     "case.determine_ineligible": "认定不符合条件", "case.review_pass": "村级评议通过",
     "case.review_fail": "村级评议未通过", "case.post_notice": "进入公示", "case.objection_upheld": "异议成立，退回重新核查",
     "case.close_notice": "公示结束，待支付", "case.add_to_batch": "加入支付批次",
@@ -104,6 +105,9 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"a home check is made by two different officers", "入户核查须由两名不同的核查员进行"),
     (r"'?(.*?)'? is not assigned to this case", "不是本案的核查人员"),
     (r"the officer recording the check must be one of its two officers", "录入人须是两名核查员之一"),
+    (r"the officer recording the visit must be one of its two officers", "录入人须是两名核查员之一"),
+    (r"one of not_home, .*", "请选择未能核查的原因"),
+    (r"say what happened at the door", "选择“其他原因”时请说明情况"),
     (r"no such file was uploaded for this case", "照片未上传成功，请重新选择"),
     (r"the file is empty", "文件为空"),
     (r"the file is \d+ bytes; at most (\d+) are accepted", lambda m: f"文件过大（最大 {int(m.group(1)) // 1048576} MB）"),

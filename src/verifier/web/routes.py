@@ -14,6 +14,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.static_files import create_static_files_router
 
+from .attempts import VisitAttemptPages
 from .audit import AuditPages
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
@@ -28,7 +29,7 @@ from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .templating import STATIC_DIR
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
-                    DeterminationPages, ImportPages, VisitPages, CheckPages, AuditPages, PaymentPages, PayeePages,
+                    DeterminationPages, ImportPages, VisitPages, CheckPages, VisitAttemptPages, AuditPages, PaymentPages, PayeePages,
                     FundPages, SamplingPages, ReportPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)

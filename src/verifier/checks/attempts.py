@@ -1,0 +1,80 @@
+"""Visits that produced no check: nobody at home, the household refused, it has moved away.
+
+Such a visit still counts (the county's figures count households visited and person-visits, not only checks),
+and the case goes back to be scheduled and visited again: the deadline measures the insurer's service, it does
+not end the household's claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.service import active_visit
+from ..cases.workflow import advance, load_case
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..store.base import new_id
+from ..store.tables import User, VisitAttempt
+
+OUTCOMES = ("not_home", "refused", "moved_away", "other")
+
+
+@dataclass(frozen=True)
+class AttemptInput:
+    visited_on: date
+    officers: list[str]
+    outcome: str
+    note: str = ""
+
+
+def record_attempt(session: Session, case_id: str, data: AttemptInput, *, principal: Principal,
+                   clock: Clock) -> VisitAttempt:
+    """Record a visit without a check by one of the case's two assigned officers; the case is to be visited again."""
+    case = load_case(session, case_id, principal, for_update=True)
+    visit = active_visit(session, case.id)
+    if visit is None or principal.id not in visit.officer_ids:
+        raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its visits")
+    if case.status != "scheduled":
+        raise InvalidState(f"cannot record a visit for a case that is {case.status}")
+    assigned = list(visit.officer_ids)
+    problems: list[FieldError] = []
+    if data.visited_on > clock.today():
+        problems.append(FieldError("visited_on", f"{data.visited_on} is in the future"))
+    if data.visited_on < case.referred_on:
+        problems.append(FieldError("visited_on", f"{data.visited_on} is before the referral of {case.referred_on}"))
+    usernames = {u.username: u.id for u in session.scalars(select(User).where(User.id.in_(assigned)))}
+    officers = [usernames.get(o, o) for o in data.officers]
+    if len(officers) != 2 or len(set(officers)) != 2:
+        problems.append(FieldError("officers", "a home check is made by two different officers"))
+    problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
+                 for i, (o, officer_id) in enumerate(zip(data.officers, officers)) if officer_id not in assigned]
+    if principal.id not in officers:
+        problems.append(FieldError("officers", "the officer recording the visit must be one of its two officers"))
+    if data.outcome not in OUTCOMES:
+        problems.append(FieldError("outcome", f"one of {', '.join(OUTCOMES)}"))
+    note = data.note.strip()
+    if data.outcome == "other" and not note:
+        problems.append(FieldError("note", "say what happened at the door"))
+    if problems:
+        raise ValidationFailed(problems)
+    attempt = VisitAttempt(id=new_id("att"), case_id=case.id, visit_id=visit.id, visited_on=data.visited_on,
+                           officer_ids=officers, outcome=data.outcome, note=note or None, recorded_by=principal.id,
+                           recorded_at=clock.now())
+    session.add(attempt)
+    visit.active = False
+    session.flush()
+    advance(session, case, "visit_failed", actor=principal, role="field_officer", clock=clock, payload={
+        "attempt_id": attempt.id, "visit_id": visit.id, "visited_on": data.visited_on.isoformat(),
+        "officers": officers, "outcome": data.outcome, "note_sha256": audit.text_digest(note)})
+    return attempt
+
+
+def attempts_for_case(session: Session, case_id: str) -> list[VisitAttempt]:
+    return list(session.scalars(select(VisitAttempt).where(VisitAttempt.case_id == case_id)
+                                .order_by(VisitAttempt.visited_on, VisitAttempt.recorded_at)))

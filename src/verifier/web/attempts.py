@@ -1,0 +1,69 @@
+"""The officer's page for a visit that produced no check: nobody home, refused, moved away.
+
+The case goes back to the supervisor's list to be scheduled again; the visit still counts in the month's figures.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.params import Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..cases.service import active_visit
+from ..cases.workflow import load_case
+from ..checks import attempts
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..http import Ctx, get, post
+from . import labels
+from .common import OFFICER, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+
+Id = Annotated[str, Parameter(max_length=40)]
+FIELDS = ("visited_on", "outcome", "note")
+
+
+class VisitAttemptPages(Controller):
+    path = "/cases/{case_id:str}/visit-attempt"
+
+    def _render(self, request: Req, ctx: Any, case_id: str, state: FormState, status_code: int = 200) -> Template:
+        with ctx.db.read() as session:
+            case = load_case(session, case_id, request.user)
+            visit = active_visit(session, case.id)
+            if visit is None or request.user.id not in visit.officer_ids:
+                raise NotFound(f"no case {case_id!r} assigned to you")
+            names = user_names(session, visit.officer_ids)
+            head = case.household.head_name
+        if not state.values:
+            state.values = {"visited_on": min(ctx.clock.today(), max(visit.visit_on, case.referred_on)).isoformat()}
+        return page(request, "visit_attempt.html", status_code=status_code, active="/visits", case=case, head=head,
+                    visit=visit, officer_names=[names.get(o, o) for o in visit.officer_ids], form=state,
+                    outcomes=list(labels.VISIT_OUTCOMES.items()), today=ctx.clock.today())
+
+    @get("/", opt=OFFICER)
+    def form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return self._render(request, ctx, case_id, FormState())
+
+    @post("/", opt=OFFICER, status_code=303)
+    def submit(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        problems: list[FieldError] = []
+        visited_on = parse_day(data.get("visited_on"), "visited_on", problems)
+        outcome = clean(data.get("outcome"))
+        if not outcome:
+            problems.append(FieldError("outcome", "one of not_home, refused, moved_away, other"))
+        try:
+            if problems or visited_on is None:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                visit = active_visit(session, case_id)
+                officers = list(visit.officer_ids) if visit is not None else []
+                attempts.record_attempt(session, case_id, attempts.AttemptInput(
+                    visited_on=visited_on, officers=officers, outcome=outcome, note=str(data.get("note") or "")),
+                    principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return self._render(request, ctx, case_id, form_state(data, exc, FIELDS), status_code=422)
+        except InvalidState as exc:
+            state = form_state(data, None, FIELDS)
+            state.general.append(labels.message_zh(exc.detail))
+            return self._render(request, ctx, case_id, state, status_code=409)
+        return see_other("/visits", done="attempt")
