@@ -47,6 +47,7 @@ class EligibilitySection(_S):
 class DeadlinesSection(_S):
     check_within_days: int
     notice_days: int
+    review_request_days: int = 15  # an ineligible household may ask for a review within this many days of the decision
 
 
 class VisitsSection(_S):
@@ -316,6 +317,8 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
         p.append(FieldError("deadlines.check_within_days", "must be at least 1"))
     if spec.deadlines.notice_days < 1:
         p.append(FieldError("deadlines.notice_days", "must be at least 1"))
+    if spec.deadlines.review_request_days < 1:
+        p.append(FieldError("deadlines.review_request_days", "must be at least 1"))
     visits = spec.visits
     if not 1 <= visits.capacity_per_day <= 50:
         p.append(FieldError("visits.capacity_per_day", f"must be between 1 and 50, got {visits.capacity_per_day}"))

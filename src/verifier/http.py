@@ -14,9 +14,11 @@ from .context import Context
 Ctx: TypeAlias = NamedDependency[Context]
 """The process's Context, provided to every handler as `ctx`."""
 
-__all__ = ["Ctx", "JSONBody", "MultipartBody", "delete", "get", "post", "put"]
+__all__ = ["DOCX", "Ctx", "JSONBody", "MultipartBody", "delete", "get", "post", "put"]
 
 get = partial(litestar.get, sync_to_thread=True)
 post = partial(litestar.post, sync_to_thread=True)
 put = partial(litestar.put, sync_to_thread=True)
 delete = partial(litestar.delete, sync_to_thread=True)
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

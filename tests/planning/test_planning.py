@@ -97,6 +97,7 @@ def assert_valid_plan(
         assert a.visit_on.weekday() in workdays and a.visit_on not in holidays
         assert c.referred_on <= a.visit_on
         assert a.days_late == max((a.visit_on - c.due_on).days, 0)
+        assert not set(a.officer_ids) & c.excluded_officers
         for o in a.officer_ids:
             new_load[(o, a.visit_on)] += 1
     for (o, d), n in new_load.items():
@@ -117,7 +118,7 @@ def assert_valid_plan(
     for u in plan.unplaced:
         c = cases_by_id[u.case_id]
         feasible = [d for d in plan_days if max(start, c.referred_on) <= d] if c.referred_on <= c.due_on else []
-        if feasible:
+        if feasible and not c.excluded_officers:
             assert not _could_take_one_more(feasible[-1], visits, off, veh), u
 
 
@@ -306,6 +307,21 @@ def test_earliest_due_first_under_overload() -> None:
     ]
 
 
+def test_a_review_is_visited_by_officers_who_did_not_make_the_first_check() -> None:
+    first_team = frozenset({"o0", "o1"})
+    review = PlanCase("review", "T1", "V1", day(-2), day(8), excluded_officers=first_team)
+    cases = [case("a1"), review, case("a2")]
+    offs, vehs = officers(4), vehicles(2)
+    plan = plan_visits(cases, offs, vehs, MON, 5)
+    assert_valid_plan(plan, cases, offs, vehs, MON, 5)
+    teams = {a.case_id: a.officer_ids for a in plan.assignments}
+    assert teams["review"] == ("o2", "o3")
+    # With only the first team at work, it is not placed, and says so.
+    plan = plan_visits([review], officers(2), vehicles(1), MON, 5)
+    assert reasons(plan) == {"review": "no officers other than those of its earlier check free before the planning "
+                                       "window ends 2020-06-05 (due date 2020-06-09)"}
+
+
 def test_overdue_cases_are_planned_first_most_overdue_first() -> None:
     # Referred while the officers were busy: two are overdue at the start, one is due well later.
     cases = [case("fresh", "T2", "V9", due=9, referred=-1), case("late3", "T1", "V1", due=-3, referred=-13),
@@ -428,6 +444,7 @@ def planning_inputs(draw):  # type: ignore[no-untyped-def]
                 draw(st.sampled_from(["V1", "V2", "V3"])),
                 referred,
                 referred + timedelta(days=draw(st.integers(-1, 12))),
+                frozenset(draw(st.lists(st.sampled_from(["o0", "o1", "o2"]), max_size=2))),
             )
         )
     offs = [Officer(f"o{i}", draw(st.integers(0, 4)), draw(some_days)) for i in range(draw(st.integers(0, 6)))]

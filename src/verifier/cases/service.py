@@ -16,7 +16,7 @@ from ..domain import planning
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
-from ..store.tables import Case, User, Visit
+from ..store.tables import Case, Check, ReviewRequest, User, Visit
 from .workflow import advance, load_case
 
 
@@ -69,8 +69,18 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
 
 
 def due_date(session: Session, case: Case) -> date:
-    contract = contract_store.get_contract(session, case.contract_id)
-    return planning.due_date(case.referred_on, contract.spec.deadlines.check_within_days)
+    """The day its check is due: counted from the referral, or for a review from the day the request came in."""
+    return due_dates(session, [case])[case.id]
+
+
+def due_dates(session: Session, cases: list[Case]) -> dict[str, date]:
+    """`due_date` of many cases, in two queries whatever their number."""
+    reviews = dict(session.execute(
+        select(ReviewRequest.case_id, func.max(ReviewRequest.received_on))
+        .where(ReviewRequest.case_id.in_([c.id for c in cases])).group_by(ReviewRequest.case_id)).tuples().all())
+    days = {cid: contract_store.get_contract(session, cid).spec.deadlines.check_within_days
+            for cid in {c.contract_id for c in cases}}
+    return {c.id: planning.due_date(reviews.get(c.id) or c.referred_on, days[c.contract_id]) for c in cases}
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,16 @@ def visit_calendar(session: Session, contract_id: str) -> Calendar:
     visits = contract_store.get_contract(session, contract_id).spec.visits
     return Calendar(capacity_per_day=visits.capacity_per_day, workdays=frozenset(w - 1 for w in visits.workdays),
                     holidays=frozenset(visits.holidays), extra_workdays=frozenset(visits.extra_workdays))
+
+
+def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
+    """For each case under review (the household asked for a review of an ineligible decision): the officers who
+    made its earlier checks, who may not make the review's check."""
+    reviewed = select(ReviewRequest.case_id).where(ReviewRequest.case_id.in_(case_ids))
+    barred: dict[str, set[str]] = {}
+    for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(Check.case_id.in_(reviewed))):
+        barred.setdefault(case_id, set()).update(officers)
+    return {k: frozenset(v) for k, v in barred.items()}
 
 
 def active_visit(session: Session, case_id: str) -> Visit | None:
@@ -121,6 +141,10 @@ def schedule(
     ids = [by_name.get(o, o) for o in officers]
     problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
                 for i, o in enumerate(officers) if by_name.get(o, o) not in eligible]
+    barred = barred_officers(session, [case.id]).get(case.id, frozenset())
+    problems += [FieldError(f"officers[{i}]", f"{o!r} made an earlier check of this case: a review is checked by "
+                                              "other officers")
+                 for i, o in enumerate(officers) if by_name.get(o, o) in barred]
     due = due_date(session, case)
     others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
               if v.case_id != case.id]
@@ -164,9 +188,11 @@ def plan(
     cases = list(session.scalars(
         select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)
         .with_for_update()))
-    due = {c.id: due_date(session, c) for c in cases}
+    due = due_dates(session, cases)
+    barred = barred_officers(session, [c.id for c in cases])
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
-                                    due_on=due[c.id]) for c in cases]
+                                    due_on=due[c.id], excluded_officers=barred.get(c.id, frozenset()))
+                  for c in cases]
     officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
                 for u in _field_officers(session, county_code)]
     window = [start + timedelta(days=i) for i in range(days)]

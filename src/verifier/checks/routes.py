@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
@@ -16,10 +17,10 @@ from ..cases.schemas import DeterminationOut, ReliefOut
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
-from ..http import Ctx, JSONBody, MultipartBody, post
+from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
-from . import attempts, service
-from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, VisitAttemptIn
+from . import attempts, review, service
+from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, VisitAttemptIn
 
 Id = Annotated[str, Parameter(max_length=40)]
 
@@ -111,6 +112,27 @@ class CheckController(Controller):
                 principal=request.user, clock=ctx.clock)
             return {"id": a.id, "case_id": case_id, "visited_on": a.visited_on.isoformat(), "outcome": a.outcome,
                     "status": "screened"}
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+    @get("/result-letter", opt={"roles": ("town_clerk", "insurer_supervisor", "county_reviewer")}, media_type=DOCX)
+    def result_letter(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[bytes]:
+        """The letter telling an ineligible household the decision, the reason and how to ask for a review (.docx)."""
+        with ctx.db.read() as session:
+            content = review.result_letter(session, case_id, principal=request.user, clock=ctx.clock)
+        disposition = (f"attachment; filename=\"result-{case_id}.docx\"; "
+                       f"filename*=UTF-8''{quote('认定结果告知书-' + case_id + '.docx')}")
+        return Response(content=content, media_type=DOCX, headers={"Content-Disposition": disposition})
+
+    @post("/review-request", opt={"roles": ("town_clerk",)}, status_code=201)
+    def review_request(self, case_id: Id, data: JSONBody[ReviewRequestIn], ctx: Ctx,
+                       request: Request[Principal, Any, Any]) -> Response[dict[str, Any]]:
+        """The household asks for a review of an ineligible decision: the case is checked again by other officers."""
+        def run(session: Session) -> dict[str, Any]:
+            r = review.request_review(session, case_id, received_on=data.received_on, summary=data.summary,
+                                      principal=request.user, clock=ctx.clock)
+            return {"id": r.id, "case_id": case_id, "received_on": r.received_on.isoformat(),
+                    "determination_id": r.determination_id, "status": "screened"}
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 

@@ -73,6 +73,13 @@ class VisitAttemptIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class ReviewRequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A household's request for a review of an ineligible decision, received on paper by the town."""
+
+    received_on: date
+    summary: Annotated[str, msgspec.Meta(max_length=2000)]
+
+
 class DeterminationIn(msgspec.Struct, forbid_unknown_fields=True):
     confirm: bool = True
 

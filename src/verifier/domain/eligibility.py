@@ -8,6 +8,7 @@ Two rules, tried in this order:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -73,3 +74,27 @@ def assess(
         reason = f"{above}, but the household has no stable income source and {burden.format('exceeds')}"
         return Eligibility(True, "burden", pci, reason)
     return Eligibility(False, "none", pci, f"{above}, and {burden.format('does not exceed')}")
+
+
+_PCI = r"per-capita net income (\S+) is (at or below|above) the income line (\S+)"
+_BURDEN = r"rigid expenditure (\S+) (exceeds|does not exceed) (\S+) times household net income (\S+)"
+_REASON = re.compile(_PCI + r"(?:(, and the household has a stable income source)|, (but the household has no stable "
+                     r"income source and|and) " + _BURDEN + r")?")
+
+
+def reason_in_chinese(reason: str) -> str | None:
+    """An eligibility reason (as `assess` writes it, in English) in plain Chinese, for pages and letters; None when
+    the text is not one of the rule's reasons."""
+    m = _REASON.fullmatch(reason.strip())
+    if not m:
+        return None
+    pci, side, line = m.group(1), m.group(2), m.group(3)
+    out = f"人均纯收入 {pci} 元，{'不高于' if side == 'at or below' else '高于'}收入线 {line} 元"
+    if m.group(4):
+        out += "，且家庭有稳定收入来源"
+    elif m.group(5):
+        spent, verb, ratio, net = m.group(6), m.group(7), m.group(8), m.group(9)
+        if m.group(5).startswith("but"):
+            out += "，但家庭无稳定收入来源"
+        out += f"，刚性支出 {spent} 元{'超过' if verb == 'exceeds' else '未超过'}家庭纯收入 {net} 元的 {ratio} 倍"
+    return out

@@ -38,6 +38,7 @@ class Action(StrEnum):
     DETERMINE_ELIGIBLE = "determine_eligible"
     DETERMINE_INELIGIBLE = "determine_ineligible"
     DETERMINE_NO_RELIEF = "determine_no_relief"
+    REQUEST_REVIEW = "request_review"  # the household asks for a review (复核) of an ineligible decision
     REVIEW_PASS = "review_pass"
     REVIEW_FAIL = "review_fail"
     POST_NOTICE = "post_notice"
@@ -64,6 +65,7 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
     (S.CHECKED, A.DETERMINE_INELIGIBLE): S.INELIGIBLE,
     # Eligible, but nothing is due (the cost is within the deductible, or the year's relief is paid in full).
     (S.CHECKED, A.DETERMINE_NO_RELIEF): S.NO_RELIEF,
+    (S.INELIGIBLE, A.REQUEST_REVIEW): S.SCREENED,  # checked again, by other officers
     (S.DETERMINED, A.REVIEW_PASS): S.REVIEWED,
     (S.DETERMINED, A.REVIEW_FAIL): S.REVIEW_FAILED,
     (S.REVIEWED, A.POST_NOTICE): S.IN_NOTICE,
@@ -87,7 +89,7 @@ def allowed_actions(status: str) -> tuple[Action, ...]:
 
 
 TERMINAL: frozenset[CaseStatus] = frozenset(s for s in CaseStatus if not allowed_actions(s))
-"""Statuses no action leads out of: screened_out, ineligible, no_relief, review_failed, paid, withdrawn."""
+"""Statuses no action leads out of: screened_out, no_relief, review_failed, paid, withdrawn."""
 
 
 def next_status(current: str, action: str) -> CaseStatus:

@@ -76,6 +76,8 @@ class PlanCase:
     village: str
     referred_on: date
     due_on: date
+    # Officers who may not visit it: a review (复核) after an ineligible decision is made by different officers.
+    excluded_officers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -256,17 +258,24 @@ def _fill_day(
         out.append(Assignment(case.case_id, day, team.officer_ids, team.vehicle_id, days_late(day, case.due_on)))
 
     def drain(team: _Team, queue: deque[PlanCase]) -> None:
-        # Every case popped is placed (or was already), so each queue is walked once a day.
+        # Every case popped is placed (or was already), so each queue is walked once a day; a case this team may
+        # not visit goes back to the queue for another team.
+        barred: list[PlanCase] = []
         while team.room and queue:
             case = queue.popleft()
-            if case.case_id not in placed:
+            if case.case_id in placed:
+                continue
+            if case.excluded_officers.intersection(team.officer_ids):
+                barred.append(case)
+            else:
                 place(team, case)
+        queue.extendleft(reversed(barred))
 
     # 2. one village per team, seeded by the most urgent open case
-    seeds = iter(eligible)
     for team in teams:
         if team.village is None:
-            seed = next((c for c in seeds if c.case_id not in placed), None)
+            seed = next((c for c in eligible if c.case_id not in placed
+                         and not c.excluded_officers.intersection(team.officer_ids)), None)
             if seed is None:
                 continue
             team.town, team.village = seed.town, seed.village
@@ -364,6 +373,8 @@ def _reason(
         return f"no officers free {until}"
     if not any(d in teams_formed for d in days):
         return f"no vehicle free {until}"
+    if case.excluded_officers:
+        return f"no officers other than those of its earlier check free {until}"
     return f"all teams fully booked {until}"
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..documents.notice import CAUSE_LABELS, render_notice_html
 from ..domain.money import format_yuan
-from ..http import Ctx, JSONBody, get, post
+from ..http import DOCX, Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store.tables import Case
 from . import service
@@ -33,7 +33,6 @@ from .schemas import (
 )
 
 Id = Annotated[str, Parameter(max_length=40)]
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CLERK = {"roles": ("town_clerk",)}
 ANY = {"roles": "any"}
 

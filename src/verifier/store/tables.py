@@ -206,6 +206,21 @@ class VisitAttempt(Base):
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class ReviewRequest(Base):
+    """A household's request for a review (复核申请) of an ineligible decision: the case is checked again by officers
+    who did not make the earlier check."""
+
+    __tablename__ = "review_request"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    determination_id: Mapped[str] = mapped_column(ForeignKey("determination.id"), unique=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Check(Base):
     """A home income check. A second check of a case (after an upheld objection) stands beside the first."""
 

@@ -4,6 +4,7 @@ case forms (screening, village review). The other roles' case forms live in supe
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Response
 from litestar.params import FromQuery, Parameter, URLEncodedBody
@@ -13,9 +14,10 @@ from sqlalchemy import select
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
+from ..checks import review as review_service
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
-from ..http import Ctx, get, post
+from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
 from ..store.tables import Case, Evidence
 from .common import (
@@ -31,6 +33,8 @@ from .common import (
     user_names,
 )
 from .labels import CAUSES
+
+LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
 PAGE_SIZE = 50
@@ -61,6 +65,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "determine": user.has("insurer_supervisor") and detail.status == "checked",
         "check": user.has("field_officer") and assigned and detail.status == "scheduled",
         "evidence": user.has(*EVIDENCE_READERS["roles"]),
+        "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
+        "review_request": user.has("town_clerk") and detail.status == "ineligible",
     }
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
@@ -121,6 +127,33 @@ class CasePages(Controller):
         except InvalidState as exc:
             return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
         return see_other(f"/cases/{case_id}", done="screened")
+
+    @get("/{case_id:str}/result-letter", opt={"roles": LETTER_ROLES})
+    def result_letter(self, case_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
+        with ctx.db.read() as session:
+            content = review_service.result_letter(session, case_id, principal=request.user, clock=ctx.clock)
+        disposition = (f"attachment; filename=\"result-{case_id}.docx\"; "
+                       f"filename*=UTF-8''{quote('认定结果告知书-' + case_id + '.docx')}")
+        return Response(content=content, media_type=DOCX, headers={"Content-Disposition": disposition})
+
+    @post("/{case_id:str}/review-request", opt=CLERK, status_code=303)
+    def review_request(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        fields = ("received_on", "summary")
+        problems: list[Any] = []
+        received_on = parse_day(data.get("received_on"), "received_on", problems)
+        try:
+            if problems or received_on is None:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                review_service.request_review(session, case_id, received_on=received_on,
+                                              summary=str(data.get("summary") or ""), principal=request.user,
+                                              clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422,
+                               forms={"review_request": form_state(data, exc, fields)})
+        except InvalidState as exc:
+            return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
+        return see_other(f"/cases/{case_id}", done="review_request")
 
     @post("/{case_id:str}/review", opt={"roles": notice_service.REVIEW_ROLES}, status_code=303)
     def village_review(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..documents.notice import render_notice_html
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
-from ..http import Ctx, get, post
+from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
@@ -33,7 +33,6 @@ from .common import (
 from .labels import CAUSES, GROUPS
 
 Id = Annotated[str, Parameter(max_length=40)]
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 APPLICATION_FIELDS = ("county_code", "id_number", "name", "town", "village", "household_group", "cause", "amount",
                       "referred_on", "household_size", "phone", "note")
 NOTICE_FIELDS = ("county_code", "town", "village", "posted_on", "issuing_body", "objection_place", "objection_phone",

@@ -64,6 +64,7 @@ DONE_MESSAGES = {
     "merged": "申请已录入，并入该户已有的案件。",
     "screened": "初筛结果已保存。",
     "review": "村级评议已记录。",
+    "review_request": "复核申请已登记，案件退回重新排期，须由未参加首次核查的核查员入户。",
     "scheduled": "走访已安排。",
     "scheduled_late": "走访已安排。走访日期晚于核查期限，核查将记为逾期。",
     "determined": "认定结果已确认。",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ..accounts.service import ROLE_LABELS_ZH
 from ..documents.notice import CAUSE_LABELS
+from ..domain.eligibility import reason_in_chinese
 from ..domain.lifecycle import STATUS_LABELS_ZH
 
 ROLE_LABELS = dict(ROLE_LABELS_ZH)
@@ -36,7 +37,8 @@ RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "�
 
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
-    "case.record_check": "录入入户核查", "case.visit_failed": "入户未能核查，待重新安排", "case.determine_eligible": "认定符合条件",
+    "case.record_check": "录入入户核查", "case.visit_failed": "入户未能核查，待重新安排",
+    "case.request_review": "登记复核申请，重新核查", "case.determine_eligible": "认定符合条件",
     "case.determine_ineligible": "认定不符合条件", "case.review_pass": "村级评议通过",
     "case.review_fail": "村级评议未通过", "case.post_notice": "进入公示", "case.objection_upheld": "异议成立，退回重新核查",
     "case.close_notice": "公示结束，待支付", "case.add_to_batch": "加入支付批次",
@@ -108,6 +110,15 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the officer recording the visit must be one of its two officers", "录入人须是两名核查员之一"),
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
+    (r"say what the household disputes", "请填写申请理由"),
+    (r"(\S+) is before the decision of (\S+)", lambda m: f"{m.group(1)} 早于认定日期 {m.group(2)}"),
+    (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
+    (r"the household already has an open case (\S+) for this cause and year: it is checked there",
+     "该户本年度同类原因已有办理中的案件，请在该案件中核查"),
+    (r"'?(.*?)'? made an earlier check of this case: a review is checked by other officers",
+     "该核查员参加过本案首次核查，复核须由其他核查员进行"),
+    (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
+     lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
     (r"no such file was uploaded for this case", "照片未上传成功，请重新选择"),
     (r"the file is empty", "文件为空"),
     (r"the file is \d+ bytes; at most (\d+) are accepted", lambda m: f"文件过大（最大 {int(m.group(1)) // 1048576} MB）"),
@@ -132,7 +143,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"核查期限 {m.group(1)} 早于接收日期 {m.group(2)}，请核对案件日期"),
     (r"referred on (\S+), after the planning window ends (\S+)",
      lambda m: f"接收日期 {m.group(1)} 晚于排期结束日 {m.group(2)}"),
-    (r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked) before the planning window "
+    (r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
+     r"of its earlier check free) before the planning window "
      r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
                                                  f"{m.group(2)}，核查期限 {m.group(3)}）"),
     (r"must be between 1 and (\d+)", lambda m: f"应在 1 至 {m.group(1)} 之间"),
@@ -188,28 +200,11 @@ def field_label(field: str) -> str:
 
 
 _PLAN_WHY = {"no working day": "排期内没有工作日", "no officers free": "没有两名空闲的核查员",
-             "no vehicle free": "没有空闲车辆", "all teams fully booked": "各组已排满"}
-
-_PCI = r"per-capita net income (\S+) is (at or below|above) the income line (\S+)"
-_BURDEN = r"rigid expenditure (\S+) (exceeds|does not exceed) (\S+) times household net income (\S+)"
-
+             "no vehicle free": "没有空闲车辆", "all teams fully booked": "各组已排满",
+             "no officers other than those of its earlier check free": "复核须由未参加首次核查的核查员进行，但无空闲人员"}
 
 def reason_zh(reason: str | None) -> str:
     """The determination's reason (written by the eligibility rule in English) in Chinese."""
     if not reason:
         return ""
-    text = reason.strip()
-    m = re.fullmatch(_PCI + r"(?:(, and the household has a stable income source)|, (but the household has no stable "
-                     r"income source and|and) " + _BURDEN + r")?", text)
-    if not m:
-        return message_zh(text)
-    pci, side, line = m.group(1), m.group(2), m.group(3)
-    out = f"人均纯收入 {pci} 元，{'不高于' if side == 'at or below' else '高于'}收入线 {line} 元"
-    if m.group(4):
-        out += "，且家庭有稳定收入来源"
-    elif m.group(5):
-        spent, verb, ratio, net = m.group(6), m.group(7), m.group(8), m.group(9)
-        if m.group(5).startswith("but"):
-            out += "，但家庭无稳定收入来源"
-        out += f"，刚性支出 {spent} 元{'超过' if verb == 'exceeds' else '未超过'}家庭纯收入 {net} 元的 {ratio} 倍"
-    return out
+    return reason_in_chinese(reason) or message_zh(reason.strip())

@@ -64,7 +64,9 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id).limit(500)
         if user.counties:
             stmt = stmt.where(Case.county_code.in_(user.counties))
-        waiting = [(c, c.household.head_name, case_service.due_date(session, c)) for c in session.scalars(stmt)]
+        screened = list(session.scalars(stmt))
+        due = case_service.due_dates(session, screened)
+        waiting = [(c, c.household.head_name, due[c.id]) for c in screened]
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:

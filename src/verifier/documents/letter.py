@@ -1,0 +1,133 @@
+"""The result letter (认定结果告知书) to a household found ineligible: the decision, the reason in plain words, and
+how and by when to ask for a review (复核申请).
+
+Built on the notice's template (`templates/notice.docx`: GB/T 9704-2012 page, the same styles), so the office
+prints it as it prints the notices. The letter goes to the household itself, so its head is named in full, but it
+carries no ID number, phone or bank account: every text is refused when it holds a run of 15 or more digits.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
+
+from verifier.domain.errors import FieldError, ValidationFailed
+
+from . import make_templates as T
+from .notice import _CONTROL, _LONG_DIGITS, CAUSE_LABELS, _open_template, _para, _style_ids, _title_para, _x, chinese_date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultLetter:
+    issuing_body: str  # who decides and signs: the town government or the county office
+    county: str
+    town: str
+    village: str
+    head_name: str
+    cause: str
+    referred_on: date
+    decided_on: date
+    reasons: Sequence[str]  # plain Chinese sentences, one paragraph each
+    review_by: date  # the last day a review request is received
+    review_place: str
+    review_phone: str
+    issued_on: date
+    number: str | None = None
+    title: str = "防贫帮困保障认定结果告知书"
+    extra: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        errors = _check(self)
+        if errors:
+            raise ValidationFailed(errors)
+
+
+def _check(letter: ResultLetter) -> list[FieldError]:
+    errors: list[FieldError] = []
+
+    def text(name: str, value: object, *, required: bool = True) -> None:
+        if not required and (value is None or (isinstance(value, str) and not value.strip())):
+            return
+        if not isinstance(value, str) or not value.strip():
+            errors.append(FieldError(name, "must not be empty"))
+            return
+        if _CONTROL.search(value) or any(ch in value for ch in "\r\n\t"):
+            errors.append(FieldError(name, "must not contain control characters or line breaks"))
+        if _LONG_DIGITS.search(value):
+            errors.append(FieldError(name, "must not contain an ID or account number (a run of 15 or more digits)"))
+
+    for name in ("issuing_body", "county", "town", "village", "head_name", "review_place", "review_phone", "title"):
+        text(name, getattr(letter, name))
+    text("number", letter.number, required=False)
+    if not letter.reasons:
+        errors.append(FieldError("reasons", "a decision gives its reason"))
+    for i, r in enumerate([*letter.reasons, *letter.extra]):
+        text(f"reasons[{i}]", r)
+    if letter.cause not in CAUSE_LABELS:
+        errors.append(FieldError("cause", f"must be one of {', '.join(CAUSE_LABELS)}"))
+    if letter.review_by < letter.decided_on:
+        errors.append(FieldError("review_by", "the review period cannot end before the decision"))
+    return errors
+
+
+def letter_paragraphs(letter: ResultLetter) -> list[tuple[str, str]]:
+    """The letter as (kind, text) paragraphs, kind being title, number, to, body or signature."""
+    place = f"{letter.county.strip()}{letter.town.strip()}{letter.village.strip()}"
+    out = [("title", letter.title.strip())]
+    if letter.number and letter.number.strip():
+        out.append(("number", letter.number.strip()))
+    out.append(("to", f"{place}{letter.head_name.strip()}户："))
+    out.append(("body", f"你户于{chinese_date(letter.referred_on)}申请（或经部门推送）的{CAUSE_LABELS[letter.cause]}"
+                        f"防贫帮困保障，经入户核查，于{chinese_date(letter.decided_on)}认定为不符合救助条件。理由如下："))
+    out += [("body", f"{i}. {r.strip().rstrip('。')}。") for i, r in enumerate(letter.reasons, start=1)]
+    out += [("body", e.strip()) for e in letter.extra]
+    out.append(("body", f"如对认定结果有异议，可于{chinese_date(letter.review_by)}前（含当日）向{letter.review_place.strip()}"
+                        f"提出书面复核申请，说明理由并附相关材料。联系电话：{letter.review_phone.strip()}。复核将由未参加"
+                        "首次核查的工作人员重新入户核查。"))
+    out.append(("body", "特此告知。"))
+    out.append(("signature", letter.issuing_body.strip()))
+    out.append(("signature", chinese_date(letter.issued_on)))
+    return out
+
+
+def render_letter(letter: ResultLetter) -> bytes:
+    """The letter as .docx bytes, on the notice template's page and styles."""
+    document = _open_template(None)
+    ids = _style_ids(document)
+    body = document.element.body
+    sect_pr = body.find(qn("w:sectPr"))
+    for child in list(body):
+        if child is not sect_pr:
+            body.remove(child)
+    style = {"title": ids[T.STYLE_TITLE], "number": ids[T.STYLE_NUMBER], "body": ids[T.STYLE_BODY],
+             "signature": ids[T.STYLE_SIGNATURE]}
+    parts = []
+    for kind, text in letter_paragraphs(letter):
+        if kind == "title":
+            parts.append(_title_para(style["title"], [text]))
+        elif kind == "to":  # the addressee line stands flush left, without the body's first-line indent
+            parts.append(f'<w:p><w:pPr><w:pStyle w:val="{style["body"]}"/><w:ind w:firstLineChars="0" w:firstLine="0"/>'
+                         f'</w:pPr><w:r><w:t xml:space="preserve">{_x(text)}</w:t></w:r></w:p>')
+        else:
+            parts.append(_para(style[kind], text))
+        if kind in ("title", "number"):
+            parts.append(_para(style["body"], ""))
+    fragment = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts)}</w:body>")
+    for child in list(fragment):
+        if sect_pr is not None:
+            sect_pr.addprevious(child)
+        else:
+            body.append(child)
+    cp = document.core_properties
+    cp.title, cp.subject, cp.author = letter.title.strip(), "认定结果告知", letter.issuing_body.strip()
+    cp.last_modified_by, cp.comments, cp.keywords, cp.category = letter.issuing_body.strip(), "", "", ""
+    cp.revision = 1
+    cp.created = cp.modified = datetime.combine(letter.issued_on, time())
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
