@@ -23,6 +23,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    folded,
     counties_of,
     form_state,
     page,
@@ -35,6 +36,7 @@ from .labels import CAUSES, GROUPS
 Id = Annotated[str, Parameter(max_length=40)]
 APPLICATION_FIELDS = ("county_code", "id_number", "name", "town", "village", "household_group", "cause", "amount",
                       "referred_on", "household_size", "phone", "note")
+TEXT_FIELDS = ("name", "town", "village", "note")  # kept as typed; the other fields are numbers, dates and codes
 NOTICE_FIELDS = ("county_code", "town", "village", "posted_on", "issuing_body", "objection_place", "objection_phone",
                  "number")
 
@@ -61,7 +63,7 @@ class ApplicationPages(Controller):
         payload: dict[str, Any] = {}
         problems: list[FieldError] = []
         for name in APPLICATION_FIELDS:
-            value = clean(data.get(name))
+            value = (clean if name in TEXT_FIELDS else folded)(data.get(name))
             if not value:
                 continue
             if name == "id_number":
@@ -149,7 +151,7 @@ class NoticePages(Controller):
     def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         problems: list[FieldError] = []
         posted_on = parse_day(data.get("posted_on"), "posted_on", problems)
-        county = clean(data.get("county_code"))
+        county = folded(data.get("county_code"))
         if not county:
             problems.append(FieldError("county_code", "required"))
         if not clean(data.get("town")):
@@ -161,7 +163,7 @@ class NoticePages(Controller):
                 county_code=county, town=clean(data.get("town")), village=clean(data.get("village")) or None,
                 posted_on=posted_on, issuing_body=clean(data.get("issuing_body")) or None,
                 objection_place=clean(data.get("objection_place")) or None,
-                objection_phone=clean(data.get("objection_phone")) or None, number=clean(data.get("number")) or None)
+                objection_phone=folded(data.get("objection_phone")) or None, number=clean(data.get("number")) or None)
             with ctx.db.begin() as session:
                 notice = notice_service.post_notice(session, req, principal=request.user, clock=ctx.clock)
                 notice_id = notice.id
@@ -196,7 +198,7 @@ class NoticePages(Controller):
             if problems or received_on is None:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                notice_service.record_objection(session, notice_id, case_id=clean(data.get("case_id")),
+                notice_service.record_objection(session, notice_id, case_id=folded(data.get("case_id")),
                                                 received_on=received_on, summary=clean(data.get("summary")),
                                                 principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:

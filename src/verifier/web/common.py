@@ -166,14 +166,22 @@ def safe_next(target: str | None) -> str:
 
 
 def clean(value: Any) -> str:
-    """A typed value, trimmed, with full-width digits and letters folded (phones type them with some IMEs)."""
+    """Text as typed, trimmed: only composed to NFC, so full-width punctuation (，（）：) stays as the clerk typed it."""
+    if not isinstance(value, str):
+        return ""
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def folded(value: Any) -> str:
+    """A number, date, code or ID number as typed, trimmed, with full-width digits, letters and signs folded to
+    ASCII (phones type them with some IMEs): "２０２０－０６－０１" is 2020-06-01."""
     if not isinstance(value, str):
         return ""
     return unicodedata.normalize("NFKC", value).strip()
 
 
 def parse_day(value: Any, field_name: str, problems: list[FieldError], *, required: bool = True) -> date | None:
-    text = clean(value)
+    text = folded(value)
     if not text:
         if required:
             problems.append(FieldError(field_name, "required"))

@@ -33,6 +33,7 @@ from .common import (
     Req,
     add_error,
     clean,
+    folded,
     page,
     parse_day,
     see_other,
@@ -77,7 +78,7 @@ class ParsedCheck:
 
 
 def _money(form: Mapping[str, Any], name: str, problems: list[FieldError]) -> int:
-    text = clean(form.get(name)).replace(",", "").replace("，", "")
+    text = folded(form.get(name)).replace(",", "").replace("，", "")
     if not text:
         return 0  # a blank amount is none of that income or cost
     try:
@@ -100,7 +101,7 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
     rows: list[int] = []
     for i in member_rows(form):
         name = clean(form.get(f"members[{i}].name"))
-        idn = "".join(clean(form.get(f"members[{i}].id_number")).split()).upper()
+        idn = "".join(folded(form.get(f"members[{i}].id_number")).split()).upper()
         if not name and not idn:
             continue  # a blank row: the form always offers a few
         if not name:
@@ -116,7 +117,7 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
     if stable not in ("yes", "no"):
         problems.append(FieldError("stable_income", "required"))
     payee = {k: clean(form.get(f"payee.{k}")) for k in ("account_name", "bank", "account_number")}
-    payee["account_number"] = "".join(payee["account_number"].split())
+    payee["account_number"] = "".join(folded(payee["account_number"]).split())
     cross: list[dict[str, str]] = []
     sources: list[str] = []
     for source in SOURCES:

@@ -41,6 +41,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    folded,
     counties_of,
     form_state,
     page,
@@ -221,8 +222,8 @@ class PaymentPages(Controller):
 
     @post("/", opt=CLAIMS, status_code=303)
     def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        county = clean(data.get("county_code"))
-        contract_id = clean(data.get("contract_id")) or None
+        county = folded(data.get("county_code"))
+        contract_id = folded(data.get("contract_id")) or None
         try:
             if not county.isdigit() or len(county) != 6:
                 raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
@@ -337,7 +338,7 @@ class PayeePages(Controller):
             with ctx.db.begin() as session:
                 before = session.scalar(select(Case.status).where(Case.id == case_id))
                 pay.correct_payee(session, case_id, account_name=clean(data.get("account_name")),
-                                  bank=clean(data.get("bank")), account_number=clean(data.get("account_number")),
+                                  bank=clean(data.get("bank")), account_number=folded(data.get("account_number")),
                                   principal=request.user, vault=ctx.vault, clock=ctx.clock)
         except ValidationFailed as exc:
             state = form_state(data, None, PAYEE_FIELDS)

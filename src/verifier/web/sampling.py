@@ -29,6 +29,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    folded,
     counties_of,
     page,
     parse_day,
@@ -113,11 +114,11 @@ class SamplingPages(Controller):
         problems: list[FieldError] = []
         start = parse_day(data.get("checked_from"), "checked_from", problems)
         end = parse_day(data.get("checked_to"), "checked_to", problems)
-        county = clean(data.get("county_code"))
+        county = folded(data.get("county_code"))
         if not county:
             problems.append(FieldError("county_code", "required"))
         kind = clean(data.get("kind")) or "attribute"
-        rates = {name: clean(data.get(name)) or None for name in smp.RATE_FIELDS}
+        rates = {name: folded(data.get(name)) or None for name in smp.RATE_FIELDS}
         stratify = None if kind == "monetary" else clean(data.get("stratify_by_town")) == "1"
         try:
             if problems or start is None or end is None:
@@ -140,7 +141,7 @@ class SamplingPages(Controller):
     @post("/{round_id:str}/draw", opt=WRITERS, status_code=303)
     def draw(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         # Dice rolls are typed with spaces or line breaks between them: only the digits count.
-        randomness = "".join(clean(data.get("randomness")).split())
+        randomness = "".join(folded(data.get("randomness")).split())
         try:
             if not randomness:
                 raise ValidationFailed.one("randomness", "required")
@@ -154,10 +155,10 @@ class SamplingPages(Controller):
 
     @post("/{round_id:str}/results", opt=WRITERS, status_code=303)
     def result(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        case_id = clean(data.get("case_id"))[:40]
+        case_id = folded(data.get("case_id"))[:40]
         values = {k: v for k, v in data.items() if isinstance(v, str)}
         problems: list[FieldError] = []
-        income = clean(data.get("per_capita_income"))
+        income = folded(data.get("per_capita_income"))
         if not income:
             problems.append(FieldError("per_capita_income", "required"))
         eligible = clean(data.get("eligible"))
@@ -167,7 +168,7 @@ class SamplingPages(Controller):
             if problems:
                 raise ValidationFailed(problems)
             payload = smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
-                                      relief_amount=clean(data.get("relief_amount")) or None,
+                                      relief_amount=folded(data.get("relief_amount")) or None,
                                       note=clean(data.get("note"))[:2000])
             with ctx.db.begin() as session:
                 smp.record_result(session, round_id, payload, principal=request.user, clock=ctx.clock)

@@ -24,6 +24,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    folded,
     counties_of,
     field_officers,
     form_state,
@@ -98,13 +99,13 @@ class SchedulePages(Controller):
     def plan(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         problems: list[FieldError] = []
         start = parse_day(data.get("from"), "from", problems)
-        days_text = clean(data.get("days")) or "10"
+        days_text = folded(data.get("days")) or "10"
         if not days_text.isdigit():
             problems.append(FieldError("days", "must be a whole number"))
-        county = clean(data.get("county_code"))
+        county = folded(data.get("county_code"))
         if not county:
             problems.append(FieldError("county_code", "required"))
-        vehicles = [v.strip() for v in clean(data.get("vehicles")).replace("，", ",").split(",") if v.strip()] or None
+        vehicles = [v.strip() for v in folded(data.get("vehicles")).split(",") if v.strip()] or None
         apply = clean(data.get("apply")) == "1"
         try:
             if problems or start is None:
@@ -131,7 +132,7 @@ class SchedulePages(Controller):
         for i, o in enumerate(officers):
             if not o:
                 problems.append(FieldError(f"officer_{i + 1}", "required"))
-        vehicle = clean(data.get("vehicle"))
+        vehicle = folded(data.get("vehicle"))
         if not vehicle:
             problems.append(FieldError("vehicle", "a vehicle is needed"))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
@@ -217,7 +218,7 @@ class ImportPages(Controller):
             with ctx.db.begin() as session:
                 result = referral_service.import_file(
                     session, vault=ctx.vault, source=upload.file, filename=upload.filename,
-                    channel=clean(data.get("channel")), county_code=clean(data.get("county_code")),
+                    channel=clean(data.get("channel")), county_code=folded(data.get("county_code")),
                     principal=request.user, role=request.user.acting_role(("insurer_supervisor", "county_reviewer")),
                     clock=ctx.clock)
         except ValidationFailed as exc:
