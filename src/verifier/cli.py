@@ -221,7 +221,7 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
 
     from .accounts.auth import Principal, principal_of
     from .domain.errors import DomainError, ValidationFailed
-    from .referrals.service import import_file
+    from .referrals.service import import_referral_file
     from .store.tables import User
 
     ctx = _context()
@@ -250,10 +250,9 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
                 done = max(done, position)
 
             try:
-                with ctx.db.begin() as session:
-                    result = import_file(session, vault=ctx.vault, source=source, filename=file.name, channel=channel,
-                                         county_code=county_code, principal=principal, role=role, clock=ctx.clock,
-                                         progress=progress)
+                result = import_referral_file(ctx.db, vault=ctx.vault, source=source, filename=file.name,
+                                              channel=channel, county_code=county_code, principal=principal, role=role,
+                                              clock=ctx.clock, limits=ctx.settings.imports, progress=progress)
             except ValidationFailed as exc:
                 bar.render_finish()
                 _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
