@@ -89,3 +89,16 @@ def test_cookies_are_secure_when_the_public_url_is_https(ctx, users) -> None:  #
     assert {"verifier_token", "verifier_csrf"} <= set(plain), plain
     for line in plain.values():
         assert "secure" not in [part.strip().lower() for part in line.split(";")], line
+
+
+def test_the_import_page_names_the_limit_in_chinese(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier.settings import ImportLimits
+
+    pages.as_("sup1", "insurer_supervisor")
+    ctx.settings = replace(ctx.settings, imports=ImportLimits(max_rows=2))
+    head = "id_number,name,town,village,household_group,cause,amount,referred_on\n"
+    rows = "".join(f"340223197001010000,甲,城关镇,东村,low_income,illness,100.00,2020-05-20\n" for _ in range(3))
+    r = pages.post("/referrals/import", {"channel": "medical_insurance", "county_code": "340223"},
+                   files={"file": ("big.csv", (head + rows).encode(), "text/csv")})
+    assert r.status_code == 413 and "文件超过 2 行的上限" in r.text and "VERIFIER_MAX_IMPORT_ROWS" in r.text
+    assert "已导入" not in r.text

@@ -14,6 +14,7 @@ from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, post
 from ..idempotency import idempotent
+from ..uploads import check_size, size_of
 from . import service
 
 
@@ -59,6 +60,7 @@ class ReferralController(Controller):
             raise ValidationFailed.one("file", "send the referral file as a multipart field named file")
         channel = str(data.get("channel") or "")
         county_code = str(data.get("county_code") or "")
+        check_size(size_of(upload.file), ctx.settings.imports)  # before reading it even once
         file_sha256 = service.sha256_of(upload.file)
         body = {"channel": channel, "county_code": county_code, "file_sha256": file_sha256}
 

@@ -36,6 +36,7 @@ from ..store.tables import (
     ReferralImport,
 )
 from ..store.vault import Vault
+from ..uploads import check_size, size_of
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
 CHANNELS = ("medical_insurance", "civil_affairs", "emergency_management", "education", "application")
@@ -398,8 +399,6 @@ def check_file(
     _check_target(channel, county_code, principal)
     if channel == "application":
         raise ValidationFailed.one("channel", "applications are entered one at a time, not imported from a file")
-    from ..uploads import check_size, size_of
-
     check_size(size_of(source), limits)
     sha = sha256_of(source)
     checked = CheckedFile(sha256=sha, filename=filename, channel=channel, county_code=county_code)
