@@ -36,16 +36,13 @@ def check_size(size: int | None, limits: ImportLimits) -> None:
 
 
 def size_of(stream: IO[bytes]) -> int | None:
-    """The stream's size in bytes when it can tell (a file, a spool, a BytesIO), its position unchanged."""
-    try:
-        return os.fstat(stream.fileno()).st_size
-    except Exception:
-        pass
+    """The stream's size in bytes when it can tell (a file, a spool, a BytesIO), its position unchanged. Asked by
+    seeking, not by `fileno()`, which would move an upload still held in memory to a temporary file on disk."""
     try:
         here = stream.tell()
         end = stream.seek(0, os.SEEK_END)
         stream.seek(here)
-        return end
+        return int(end)
     except Exception:
         return None
 
