@@ -148,12 +148,14 @@ MEMORY_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from benchmarks.intake import _context
     from verifier.accounts.auth import Principal
-    from verifier.referrals.service import import_file
     ctx = _context(Path({home!r}), {url!r})
     who = Principal(id="bench", username="bench", display_name="bench", roles=("insurer_supervisor",), counties=())
-    with open({path!r}, "rb") as source, ctx.db.begin() as session:
-        r = import_file(session, vault=ctx.vault, source=source, filename="big.csv", channel="civil_affairs",
-                        county_code="340223", principal=who, role="insurer_supervisor", clock=ctx.clock)
+    from verifier.referrals.service import import_referral_file
+    from verifier.settings import ImportLimits
+    with open({path!r}, "rb") as source:
+        r = import_referral_file(ctx.db, vault=ctx.vault, source=source, filename="big.csv", channel="civil_affairs",
+                                 county_code="340223", principal=who, role="insurer_supervisor", clock=ctx.clock,
+                                 limits=ImportLimits(max_bytes=2**40, max_rows=10**8, max_cells=10**9))
     print(r.rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """)
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from .context import Context
 from .domain.errors import DomainError, ValidationFailed
+from .headers import add_security_headers
 from .http import Ctx
 from .settings import Settings
 
@@ -137,6 +138,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
         plugins=[problems],
+        before_send=[add_security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),
         on_shutdown=[context.close] if ctx is None else [],

@@ -47,6 +47,22 @@ def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Verification and payment of poverty-prevention relief (防贫帮困保障核查与兑现)."""
+    import os
+
+    from .store.home import PRIVATE_UMASK
+
+    # Whatever a command creates under VERIFIER_HOME (database, keys, evidence) is the owner's alone.
+    previous = os.umask(PRIVATE_UMASK)
+    click.get_current_context().call_on_close(lambda: os.umask(previous))
+
+
+def _private_home() -> Settings:
+    """The settings, with VERIFIER_HOME and the SQLite database made private (see store/home.py)."""
+    from .store.home import make_private
+
+    settings = _settings()
+    make_private(settings.home, settings.database_url)
+    return settings
 
 
 def _default_contracts_dir() -> Path:
@@ -65,9 +81,11 @@ def init(demo: bool, contracts_dir: Path | None) -> None:
     from .domain.errors import ValidationFailed
     from .store.migrate import upgrade
 
+    _private_home()
     ctx = _context(create_keys=True)
     try:
         upgrade(ctx.db)
+        _seal_evidence(ctx)
         folder = contracts_dir or _default_contracts_dir()
         try:
             loaded = load_directory(folder) if folder.is_dir() else []
@@ -86,6 +104,17 @@ def init(demo: bool, contracts_dir: Path | None) -> None:
         ctx.close()
 
 
+def _seal_evidence(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Evidence stored before files were sealed is sealed now (it is read either way)."""
+    from .checks.evidence_files import seal_plain_files
+
+    sealed, odd = seal_plain_files(ctx.settings.evidence_dir, ctx.vault)
+    if sealed:
+        click.echo(f"sealed {sealed} evidence file(s) stored in clear")
+    for path in odd:
+        click.echo(f"left alone: {path} does not hash to its name", err=True)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -95,6 +124,7 @@ def serve(host: str, port: int) -> None:
 
     from .app import create_app
 
+    _private_home()
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
@@ -221,7 +251,7 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
 
     from .accounts.auth import Principal, principal_of
     from .domain.errors import DomainError, ValidationFailed
-    from .referrals.service import import_file
+    from .referrals.service import import_referral_file
     from .store.tables import User
 
     ctx = _context()
@@ -250,10 +280,9 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
                 done = max(done, position)
 
             try:
-                with ctx.db.begin() as session:
-                    result = import_file(session, vault=ctx.vault, source=source, filename=file.name, channel=channel,
-                                         county_code=county_code, principal=principal, role=role, clock=ctx.clock,
-                                         progress=progress)
+                result = import_referral_file(ctx.db, vault=ctx.vault, source=source, filename=file.name,
+                                              channel=channel, county_code=county_code, principal=principal, role=role,
+                                              clock=ctx.clock, limits=ctx.settings.imports, progress=progress)
             except ValidationFailed as exc:
                 bar.render_finish()
                 _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")

@@ -40,6 +40,13 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
+def policy_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the content security policy blocked on `page`, as the browser reports it on the console."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    return found
+
+
 def log_in(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(base + "/visits")
     assert "/login" in page.url  # not logged in yet: the login page, coming back afterwards
@@ -72,6 +79,7 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
     page = context.new_page()
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith((server, "data:")) else outside.append(r.url))
+    blocked = policy_violations(page)
     log_in(page, server, "officer3")
     assert page.locator("h1").inner_text() == "我的走访"
     visits = page.locator("a.visit")
@@ -104,6 +112,7 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
     body = page.inner_text("main")
     assert "张桂兰" in body and "42,000.00" in body and "SHA-256" in body and "已核对医疗票据" in body
     assert outside == []  # nothing from outside the server: no CDN, no web fonts
+    assert blocked == []  # and nothing the content security policy had to block
 
     shot = tmp_path / "phone.png"
     png = page.screenshot(path=str(shot), full_page=True)
@@ -148,6 +157,7 @@ def test_the_case_filters_update_the_list_in_place(server, browser) -> None:  # 
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     context.set_default_timeout(10_000)
     page = context.new_page()
+    blocked = policy_violations(page)
     page.goto(server + "/login?next=/cases")
     page.fill("#f-username", "clerk")
     page.fill("#f-password", DEMO_PASSWORD)
@@ -159,4 +169,5 @@ def test_the_case_filters_update_the_list_in_place(server, browser) -> None:  # 
     page.wait_for_function("[...document.querySelectorAll('#results tbody .badge')].every(b => b.textContent === '已接收')")
     assert page.evaluate("window.__same_page === true")  # htmx swapped the list, no full reload
     assert page.locator("#results tbody tr").count() >= 1
+    assert blocked == []  # htmx works under the content security policy
     context.close()

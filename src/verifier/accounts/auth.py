@@ -95,5 +95,5 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         exclude_opt_key="public",
         key="verifier_token",
         samesite="strict",
-        secure=False,
+        secure=ctx.settings.secure_cookies,
     )

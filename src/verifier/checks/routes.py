@@ -85,7 +85,8 @@ class CheckController(Controller):
         content = upload.file.read(ctx.settings.max_upload_bytes + 1)
         def run(session: Session) -> EvidenceOut:
             ev = service.store_evidence(session, case_id, data=content, declared_type=upload.content_type,
-                                        evidence_dir=ctx.settings.evidence_dir, max_bytes=ctx.settings.max_upload_bytes,
+                                        evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                        max_bytes=ctx.settings.max_upload_bytes,
                                         principal=request.user, clock=ctx.clock)
             return EvidenceOut(sha256=ev.sha256, size=ev.size, content_type=ev.content_type)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,6 +28,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Evidence, Member, User
 from ..store.vault import Vault
+from . import evidence_files
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -53,7 +52,7 @@ def _sniff(data: bytes) -> str | None:
 
 def store_evidence(
     session: Session, case_id: str, *, data: bytes, declared_type: str | None, evidence_dir: Path, max_bytes: int,
-    principal: Principal, clock: Clock,
+    principal: Principal, clock: Clock, vault: Vault,
 ) -> Evidence:
     case = load_case(session, case_id, principal)
     _require_assigned(session, case, principal)
@@ -67,14 +66,7 @@ def store_evidence(
     if declared_type and declared_type.split(";")[0].strip() not in (actual, "application/octet-stream"):
         raise ValidationFailed.one("file", f"the file says it is {declared_type} but its content is {actual}")
     sha = hashlib.sha256(data).hexdigest()
-    path = evidence_dir / sha[:2] / sha
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write to a temporary name first: a half-written file must never carry the hash's name.
-        fd, tmp = tempfile.mkstemp(dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+    evidence_files.store(evidence_dir, vault, data, sha)  # sealed at rest; the hash is the plain file's
     existing = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha))
     if existing is not None:
         return existing

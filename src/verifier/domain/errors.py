@@ -64,3 +64,11 @@ class NotFound(DomainError):
 class Forbidden(DomainError):
     status = 403
     title = "Not allowed"
+
+
+@dataclass
+class TooLarge(ValidationFailed):
+    """An uploaded file exceeds a size limit (HTTP 413); the message names the limit and the setting that sets it."""
+
+    status = 413
+    title = "Too large"

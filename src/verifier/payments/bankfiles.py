@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.money import parse_yuan
+from ..settings import ImportLimits
+from ..uploads import RowCounter, check_size
 
 BANK_FILE_HEADER = ("reference", "account_name", "account_number", "bank", "amount", "memo")
 RETURN_HEADER = ("reference", "status", "bank_reference", "reason")
@@ -97,8 +99,12 @@ def _decode(data: bytes) -> str:
 NO_REASON = "银行未注明原因"  # recorded for a failed line whose reason the bank left empty
 
 
-def parse_return(data: bytes) -> list[ReturnLine]:
-    """Every line of a bank return file, or ValidationFailed listing every problem (file, header, lines)."""
+def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[ReturnLine]:
+    """Every line of a bank return file, or ValidationFailed listing every problem (file, header, lines).
+
+    A file over `limits` (bytes, lines, cells) raises `TooLarge` (413) naming the limit."""
+    limits = limits or ImportLimits()
+    check_size(len(data), limits)
     if not data.strip():
         raise ValidationFailed.one("file", "the return file is empty")
     if data[:4] == b"PK\x03\x04":
@@ -106,8 +112,12 @@ def parse_return(data: bytes) -> list[ReturnLine]:
     text = _decode(data)
     if "\x00" in text:
         raise ValidationFailed.one("file", "the return file holds NUL characters: it is not a text file")
+    counter = RowCounter(limits)
+    rows = []
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            counter.count(number, len(row))
+            rows.append(row)
     except csv.Error as exc:
         raise ValidationFailed.one("file", f"not a readable CSV file: {exc}") from None
     header = [h.strip() for h in rows[0]] if rows else []

@@ -16,6 +16,7 @@ from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
+from ..uploads import check_size, size_of
 from . import bankfiles, service
 from .schemas import (
     BatchIn,
@@ -32,7 +33,6 @@ from .schemas import (
 ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # ids and contract ids; nothing a database could choke on (NUL bytes)
 Id = Annotated[str, Parameter(max_length=40, pattern=ID_PATTERN)]
 READERS = ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor", "admin")
-MAX_RETURN_BYTES = 64 * 1024 * 1024
 MAX_ITEMS = service.MAX_ITEMS
 
 AnyRequest = Request[Principal, Any, Any]
@@ -116,10 +116,10 @@ class PaymentBatchController(Controller):
         upload = data.get("file") if isinstance(data, dict) else None
         if not isinstance(upload, UploadFile):
             raise ValidationFailed.one("file", "send the bank's return as a multipart field named file")
-        content = upload.file.read(MAX_RETURN_BYTES + 1)
-        if len(content) > MAX_RETURN_BYTES:
-            raise ValidationFailed.one("file", f"larger than {MAX_RETURN_BYTES // (1024 * 1024)} MiB")
-        lines = bankfiles.parse_return(content)
+        limits = ctx.settings.imports
+        check_size(size_of(upload.file), limits)
+        content = upload.file.read(limits.max_bytes + 1)
+        lines = bankfiles.parse_return(content, limits)  # the whole file, before the write transaction opens
         digest = hashlib.sha256(content).hexdigest()
 
         def run(session: Any) -> ReturnOut:

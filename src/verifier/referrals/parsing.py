@@ -14,6 +14,9 @@ Headers may be English (`id_number`, any case, spaces or dashes for underscores)
 variants (see `HEADER_ALIASES`). Columns nobody asked for are ignored. Values for `household_group` and `cause`
 may also be English or Chinese.
 
+Limits: given `ImportLimits`, a file larger than allowed (as sent, in rows or cells, or an xlsx's unpacked parts) raises
+`TooLarge` (413) naming the limit, as soon as it is seen: an xlsx's zip is checked before openpyxl unpacks anything.
+
 Format: a zip (`PK\\x03\\x04`) is read as an xlsx workbook (first sheet), otherwise a `.csv` name means csv.
 A csv may be UTF-8 (with or without a BOM), UTF-16 with a BOM, or GB18030/GBK (what Chinese Excel writes by default);
 comma-separated, or tab-separated when the header line has tabs and no commas.
@@ -41,6 +44,8 @@ import msgspec
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.money import Fen, parse_yuan
+from ..settings import ImportLimits
+from ..uploads import RowCounter, check_size, check_workbook
 
 __all__ = [
     "CAUSE_VALUES",
@@ -530,10 +535,11 @@ def detect_format(head: bytes, filename: str) -> FileFormat:
 class _Prefixed(io.RawIOBase):
     """Bytes already read (for sniffing) followed by the rest of the stream; never closes the stream it wraps."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes], limits: ImportLimits | None = None) -> None:
         self._head = memoryview(head)
         self._rest = rest
         self.bytes_read = len(head)
+        self._limits = limits
 
     def readable(self) -> bool:
         return True
@@ -550,6 +556,8 @@ class _Prefixed(io.RawIOBase):
         n = len(chunk)
         buffer[:n] = chunk
         self.bytes_read += n
+        if self._limits is not None:
+            check_size(self.bytes_read, self._limits)  # a stream that could not tell its size beforehand
         return n
 
 
@@ -610,8 +618,10 @@ class ReferralStream(Iterator[ReferralRow]):
         errors: list[FieldError],
         max_errors: int,
         owns_source: bool,
+        limits: ImportLimits | None = None,
     ) -> None:
         self.format: FileFormat = fmt
+        self.limits = limits
         self.today = today
         self.errors = errors
         self.max_errors = max_errors
@@ -628,7 +638,11 @@ class ReferralStream(Iterator[ReferralRow]):
         self.encoding: str | None = None
         """For csv: the text encoding found."""
         self._size = _stream_size(source)
+        if limits is not None:
+            check_size(self._size, limits)
         records = self._open_csv(head) if fmt == "csv" else self._open_xlsx(head)
+        if limits is not None:
+            records = _bounded(records, RowCounter(limits))
         self._rows = self._generate(records)
 
     # -- progress -------------------------------------------------------------------------------------------------
@@ -687,7 +701,7 @@ class ReferralStream(Iterator[ReferralRow]):
         sample = head[:_SNIFF_CHUNK].decode(encoding, errors="replace")
         first_line = sample.splitlines()[0] if sample else ""
         delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-        self._prefixed = _Prefixed(head, self._source)
+        self._prefixed = _Prefixed(head, self._source, self.limits)
         text = io.TextIOWrapper(
             io.BufferedReader(self._prefixed, buffer_size=256 * 1024), encoding=encoding, newline=""
         )
@@ -721,14 +735,22 @@ class ReferralStream(Iterator[ReferralRow]):
         source: IO[bytes] = self._source
         if not _seekable(source):
             spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
+            self._closers.append(spool.close)
             spool.write(head)
             while chunk := source.read(1024 * 1024):
                 spool.write(chunk)
+                if self.limits is not None:
+                    check_size(spool.tell(), self.limits)
             spool.seek(0)
-            self._closers.append(spool.close)
             source = spool  # type: ignore[assignment]
         else:
             source.seek(source.tell() - len(head))
+        if self.limits is not None:
+            try:
+                check_workbook(source, self.limits)
+            except ValidationFailed:
+                self._release()
+                raise
         try:
             workbook = load_workbook(source, read_only=True, data_only=True)
         except Exception:
@@ -841,6 +863,13 @@ class ReferralStream(Iterator[ReferralRow]):
             self._release()
 
 
+def _bounded(records: Iterator[tuple[int, list[object] | tuple[object, ...]]],
+             counter: RowCounter) -> Iterator[tuple[int, list[object] | tuple[object, ...]]]:
+    for number, record in records:
+        counter.count(number, len(record))
+        yield number, record
+
+
 def _seekable(stream: IO[bytes]) -> bool:
     try:
         return bool(stream.seekable())
@@ -871,13 +900,14 @@ def iter_referrals(
     today: date,
     errors: list[FieldError] | None = None,
     max_errors: int = 1000,
+    limits: ImportLimits | None = None,
 ) -> ReferralStream:
     """Stream the valid rows of a referral file; problems are appended to `errors` (or the stream's own list).
 
     `data` is a binary stream (read from its current position; not closed) or a path (opened and closed here).
     `filename` decides the format with the first bytes (defaults to the path's name).
     An unsupported or unreadable file raises `ValidationFailed` on `file` at once; everything else is reported
-    in `errors` while iterating.
+    in `errors` while iterating, except a file over one of `limits`, which raises `TooLarge` when it is seen.
     """
     owns = False
     if isinstance(data, (str, os.PathLike)):
@@ -898,6 +928,7 @@ def iter_referrals(
             errors=errors if errors is not None else [],
             max_errors=max_errors,
             owns_source=owns,
+            limits=limits,
         )
     except BaseException:
         if owns:
@@ -911,10 +942,12 @@ def read_referrals(
     *,
     today: date,
     max_errors: int = 1000,
+    limits: ImportLimits | None = None,
 ) -> ParseResult:
     """Read a whole referral file: every valid row and every problem (see `iter_referrals`)."""
     errors: list[FieldError] = []
-    with iter_referrals(data, filename, today=today, errors=errors, max_errors=max_errors) as stream:
+    with iter_referrals(data, filename, today=today, errors=errors, max_errors=max_errors,
+                        limits=limits) as stream:
         rows = list(stream)
         return ParseResult(rows=rows, errors=errors, format=stream.format, columns=dict(stream.columns))
 

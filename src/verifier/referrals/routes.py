@@ -14,6 +14,7 @@ from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, post
 from ..idempotency import idempotent
+from ..uploads import check_size, size_of
 from . import service
 
 
@@ -59,19 +60,25 @@ class ReferralController(Controller):
             raise ValidationFailed.one("file", "send the referral file as a multipart field named file")
         channel = str(data.get("channel") or "")
         county_code = str(data.get("county_code") or "")
+        check_size(size_of(upload.file), ctx.settings.imports)  # before reading it even once
         file_sha256 = service.sha256_of(upload.file)
+        body = {"channel": channel, "county_code": county_code, "file_sha256": file_sha256}
 
-        def run(session: Session) -> ImportOut:
-            result = service.import_file(
-                session, vault=ctx.vault, source=upload.file, filename=upload.filename or "upload", channel=channel,
-                county_code=county_code, principal=request.user,
-                role=request.user.acting_role(("insurer_supervisor", "county_reviewer")), clock=ctx.clock,
-            )
-            return ImportOut(batch_id=result.batch_id, rows=result.rows, new_cases=result.new_cases,
-                             merged=result.merged, repeated=result.repeated)
+        def write(run: Any) -> Response[bytes]:
+            def answer(session: Session) -> ImportOut:
+                result = run(session)
+                return ImportOut(batch_id=result.batch_id, rows=result.rows, new_cases=result.new_cases,
+                                 merged=result.merged, repeated=result.repeated)
 
-        return idempotent(ctx.db, request, run, status_code=201, clock=ctx.clock,
-                          body={"channel": channel, "county_code": county_code, "file_sha256": file_sha256})
+            return idempotent(ctx.db, request, answer, status_code=201, clock=ctx.clock, body=body)
+
+        # The file is read and checked as a whole before the write transaction opens (see import_referral_file).
+        return service.import_referral_file(
+            ctx.db, vault=ctx.vault, source=upload.file, filename=upload.filename or "upload", channel=channel,
+            county_code=county_code, principal=request.user,
+            role=request.user.acting_role(("insurer_supervisor", "county_reviewer")), clock=ctx.clock,
+            limits=ctx.settings.imports, write=write,
+        )
 
     @post("/", opt={"roles": ("town_clerk",)}, status_code=201)
     def application(self, data: JSONBody[ApplicationIn], ctx: Ctx,

@@ -8,10 +8,11 @@ import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, BinaryIO
 
+import msgspec
 from sqlalchemy import String, and_, any_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
@@ -23,7 +24,9 @@ from ..contract import Contract
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
+from ..settings import ImportLimits
 from ..store.base import new_id, new_ids
+from ..store.db import Database
 from ..store.tables import (
     CLOSED_STATUSES,
     Case,
@@ -33,6 +36,7 @@ from ..store.tables import (
     ReferralImport,
 )
 from ..store.vault import Vault
+from ..uploads import check_size, size_of
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
 CHANNELS = ("medical_insurance", "civil_affairs", "emergency_management", "education", "application")
@@ -343,37 +347,109 @@ def sha256_of(source: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def import_file(
+_ROWS = msgspec.msgpack.Encoder()
+_READ_ROWS = msgspec.msgpack.Decoder(list[ReferralRow])
+
+
+@dataclass
+class CheckedFile:
+    """A referral file read and checked as a whole, before anything is written: every row valid and bound to a
+    contract. Its rows are kept in chunks, encoded compactly (a 200,000-row file takes some 25 MB), in memory only:
+    the rows hold ID numbers, which never reach a disk in clear."""
+
+    sha256: str
+    filename: str
+    channel: str
+    county_code: str
+    rows: int = 0
+    chunks: list[bytes] = field(default_factory=list)
+    repeated: ImportResult | None = None
+    """Set when the same file was imported before: then nothing was read and nothing will be written."""
+
+    def row_chunks(self) -> Iterator[list[ReferralRow]]:
+        for chunk in self.chunks:
+            yield _READ_ROWS.decode(chunk)
+
+
+def _earlier(session: Session, county_code: str, channel: str, sha: str) -> ImportResult | None:
+    earlier = session.scalar(select(ReferralImport).where(
+        ReferralImport.county_code == county_code, ReferralImport.channel == channel, ReferralImport.file_sha256 == sha))
+    return None if earlier is None else ImportResult(earlier.id, earlier.rows, 0, 0, repeated=True)
+
+
+def check_file(
     session: Session,
     *,
-    vault: Vault,
     source: BinaryIO,
     filename: str,
     channel: str,
     county_code: str,
     principal: Principal,
-    role: str,
     clock: Clock,
+    limits: ImportLimits,
     progress: Callable[[ReferralStream], None] | None = None,
-) -> ImportResult:
-    """Import a referral file, streaming it in chunks: memory stays flat whatever the file's size.
+) -> CheckedFile:
+    """Read and check a whole referral file (`session` only reads: the contracts, and whether the file came before).
 
-    Rows are written as they are read, inside the caller's transaction; at the first bad row writing stops,
-    reading goes on to report every bad row, and the raised ValidationFailed rolls everything back.
+    Raises `TooLarge` (413) for a file over `limits`, and `ValidationFailed` listing every bad row, with nothing
+    written. Run it outside the write transaction (see `import_referral_file`), so that other writes never wait on
+    the parsing of a large file.
     """
-    now, today = clock.now(), clock.today()
+    today = clock.today()
     _check_target(channel, county_code, principal)
     if channel == "application":
         raise ValidationFailed.one("channel", "applications are entered one at a time, not imported from a file")
+    check_size(size_of(source), limits)
     sha = sha256_of(source)
-    earlier = session.scalar(select(ReferralImport).where(
-        ReferralImport.county_code == county_code, ReferralImport.channel == channel, ReferralImport.file_sha256 == sha))
+    checked = CheckedFile(sha256=sha, filename=filename, channel=channel, county_code=county_code)
+    checked.repeated = _earlier(session, county_code, channel, sha)
+    if checked.repeated is not None:
+        return checked
+    contracts = _county_contracts(session, county_code)
+    errors: list[FieldError] = []
+    with iter_referrals(source, filename, today=today, errors=errors, max_errors=_MAX_ERRORS,
+                        limits=limits) as stream:
+        while True:
+            chunk = list(itertools.islice(stream, _FILE_CHUNK))
+            if not chunk:
+                break
+            checked.rows += len(chunk)
+            _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+            if not errors:
+                checked.chunks.append(_ROWS.encode(chunk))
+            if progress is not None:
+                progress(stream)
+    if errors:
+        checked.chunks.clear()
+        raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+    if checked.rows == 0:
+        raise ValidationFailed.one("file", "the file has no rows")
+    return checked
+
+
+def store_file(
+    session: Session,
+    checked: CheckedFile,
+    *,
+    vault: Vault,
+    principal: Principal,
+    role: str,
+    clock: Clock,
+) -> ImportResult:
+    """Write a checked file's referrals in the caller's write transaction: all of them, or (ValidationFailed)
+    none. What needs the database (the contracts, people registered in another county) is checked again here."""
+    if checked.repeated is not None:
+        return checked.repeated
+    now, today = clock.now(), clock.today()
+    county_code, channel, sha = checked.county_code, checked.channel, checked.sha256
+    _check_target(channel, county_code, principal)
+    earlier = _earlier(session, county_code, channel, sha)  # the same file, imported while this one was read
     if earlier is not None:
-        return ImportResult(earlier.id, earlier.rows, 0, 0, repeated=True)
+        return earlier
     contracts = _county_contracts(session, county_code)
     import_id = new_id("imp")
     session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
-                               filename=filename[:255], rows=0, new_cases=0, merged=0,
+                               filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
                                imported_by=principal.id, imported_at=now))
     session.flush()
     errors: list[FieldError] = []
@@ -381,12 +457,8 @@ def import_file(
     known = _Known()
     hashes: set[str] = set()
     cases_digest = hashlib.sha256()
-    with _bulk_settings(session), iter_referrals(source, filename, today=today, errors=errors,
-                                                 max_errors=_MAX_ERRORS) as stream:
-        while True:
-            chunk = list(itertools.islice(stream, _FILE_CHUNK))
-            if not chunk:
-                break
+    with _bulk_settings(session):
+        for chunk in checked.row_chunks():
             rows += len(chunk)
             bound = _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
             if not errors:
@@ -398,8 +470,6 @@ def import_file(
                 new_cases, merged = new_cases + n, merged + m
                 cases_digest.update("".join(f"{r.row}:{case_id}\n" for r, case_id in zip(chunk, touched)).encode())
                 hashes.update(c.content_hash for c in {id(c): c for c in bound}.values() if c is not None)
-            if progress is not None:
-                progress(stream)
     if errors:
         raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
     if rows == 0:
@@ -413,6 +483,61 @@ def import_file(
                           "new_cases": new_cases, "merged": merged, "row_cases_sha256": cases_digest.hexdigest()},
                  clock=clock)
     return ImportResult(import_id, rows, new_cases, merged)
+
+
+def import_file(
+    session: Session,
+    *,
+    vault: Vault,
+    source: BinaryIO,
+    filename: str,
+    channel: str,
+    county_code: str,
+    principal: Principal,
+    role: str,
+    clock: Clock,
+    limits: ImportLimits | None = None,
+    progress: Callable[[ReferralStream], None] | None = None,
+) -> ImportResult:
+    """Check and store a referral file in ONE transaction, the caller's (scripts and tests that already hold one).
+
+    A server or the command line uses `import_referral_file`, which reads the file before the write transaction
+    starts (on SQLite a write transaction holds the database's only write lock for as long as it runs).
+    """
+    checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
+                         principal=principal, clock=clock, limits=limits or ImportLimits(), progress=progress)
+    return store_file(session, checked, vault=vault, principal=principal, role=role, clock=clock)
+
+
+def import_referral_file(
+    db: Database,
+    *,
+    vault: Vault,
+    source: BinaryIO,
+    filename: str,
+    channel: str,
+    county_code: str,
+    principal: Principal,
+    role: str,
+    clock: Clock,
+    limits: ImportLimits,
+    progress: Callable[[ReferralStream], None] | None = None,
+    write: Callable[[Callable[[Session], ImportResult]], Any] | None = None,
+) -> Any:
+    """Import a referral file, all or nothing: read and check all of it first (in a read transaction, which takes
+    no lock), then write it in a write transaction of its own. `write` runs the writing step (default: in
+    `db.begin()`; a route passes its idempotent runner) and its answer is returned."""
+    with db.read() as session:
+        checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
+                             principal=principal, clock=clock, limits=limits, progress=progress)
+
+    def run(session: Session) -> ImportResult:
+        return store_file(session, checked, vault=vault, principal=principal, role=role, clock=clock)
+
+    if write is not None:
+        return write(run)
+    with db.begin() as session:
+        return run(session)
 
 
 def enter_application(

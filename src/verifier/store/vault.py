@@ -1,7 +1,7 @@
 """Personal data at rest: AES-256-GCM per value, and a keyed blind index for lookups.
 
 A sealed value is `nonce(12) || ciphertext+tag`; the column's name is the associated data, so a value
-copied into another column fails to open. The blind index is HMAC-SHA-256 over the normalised value,
+copied into another column fails to open. Files (evidence) are sealed the same way, labelled by their hash. The blind index is HMAC-SHA-256 over the normalised value,
 hex, so a household can be found by any member's ID number without decrypting anything.
 """
 
@@ -48,6 +48,14 @@ class Vault:
 
     def open(self, sealed: bytes, column: str) -> str:
         return self._aead.decrypt(sealed[:12], sealed[12:], column.encode("ascii")).decode("utf-8")
+
+    def seal_bytes(self, data: bytes, label: str) -> bytes:
+        """`seal` for bytes (a file's content); `label` is the associated data, naming what the bytes are."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, label.encode("ascii"))
+
+    def open_bytes(self, sealed: bytes, label: str) -> bytes:
+        return self._aead.decrypt(sealed[:12], sealed[12:], label.encode("ascii"))
 
     def seal_optional(self, value: str | None, column: str) -> bytes | None:
         return None if value in (None, "") else self.seal(value, column)

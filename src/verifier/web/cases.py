@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
+from ..checks import evidence_files
 from ..checks import review as review_service
 from ..domain.errors import InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
@@ -104,10 +105,10 @@ class CasePages(Controller):
         with ctx.db.read() as session:
             case = load_case(session, case_id, request.user)
             ev = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha256))
-        path = ctx.settings.evidence_dir / sha256[:2] / sha256
-        if ev is None or not path.is_file():
+        content = None if ev is None else evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha256)
+        if ev is None or content is None:
             raise NotFound("no such evidence")
-        return Response(content=path.read_bytes(), media_type=ev.content_type,
+        return Response(content=content, media_type=ev.content_type,
                         headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
     @post("/{case_id:str}/screening", opt=CLERK, status_code=303)

@@ -224,7 +224,8 @@ class CheckPages(Controller):
                 with ctx.db.begin() as session:
                     ev = check_service.store_evidence(
                         session, case_id, data=content, declared_type=upload.content_type,
-                        evidence_dir=ctx.settings.evidence_dir, max_bytes=ctx.settings.max_upload_bytes,
+                        evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                        max_bytes=ctx.settings.max_upload_bytes,
                         principal=user, clock=ctx.clock)
                     sha = ev.sha256
             except ValidationFailed as exc:

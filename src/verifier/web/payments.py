@@ -36,6 +36,7 @@ from ..payments.models import BankReturn, FundMovement, PaymentBatch
 from ..payments.schemas import BatchOut
 from ..store import contracts as contract_store
 from ..store.tables import Case
+from ..uploads import check_size, size_of
 from . import stagelabels as sl
 from .common import (
     FormState,
@@ -61,7 +62,6 @@ PAYEE_EDITORS: dict[str, Any] = {"roles": ("insurer_supervisor", "finance")}
 PAYEE_STATUSES = ("payment_failed", *pay.PAYEE_BEFORE_PAYMENT)
 PAYEE_FIELDS = ("account_name", "bank", "account_number")
 ITEM_PAGE = 200
-MAX_RETURN_BYTES = 64 * 1024 * 1024
 TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 
 
@@ -290,17 +290,17 @@ class PaymentPages(Controller):
             return render_batch(request, ctx, batch_id, status_code=422,
                                 return_errors=[FieldError("file", "请选择银行回单文件（CSV）")])
         upload.file.seek(0)
-        content = upload.file.read(MAX_RETURN_BYTES + 1)
+        limits = ctx.settings.imports
         try:
-            if len(content) > MAX_RETURN_BYTES:
-                raise ValidationFailed.one("file", f"larger than {MAX_RETURN_BYTES // (1024 * 1024)} MiB")
-            lines = bankfiles.parse_return(content)
+            check_size(size_of(upload.file), limits)
+            content = upload.file.read(limits.max_bytes + 1)
+            lines = bankfiles.parse_return(content, limits)
             filename = "".join(ch for ch in upload.filename if ch.isprintable())[:255] or "return.csv"
             with ctx.db.begin() as session:
                 _, repeated = pay.import_return(session, batch_id, lines, file_sha256=hashlib.sha256(content).hexdigest(),
                                                 filename=filename, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            return render_batch(request, ctx, batch_id, status_code=422, return_errors=exc.errors)
+            return render_batch(request, ctx, batch_id, status_code=exc.status, return_errors=exc.errors)
         except InvalidState as exc:
             return render_batch(request, ctx, batch_id, status_code=409, message=exc.detail)
         return see_other(f"/payments/{batch_id}", done="return_repeated" if repeated else "return")

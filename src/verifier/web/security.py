@@ -36,7 +36,7 @@ LOGIN_FORM = {"public": True, EXCLUDE_KEY: True}  # the `opt` of the login and l
 def csrf_config(ctx: Any) -> CSRFConfig:
     secret = load_or_create_secret(ctx.settings.keys_dir / "csrf.key", 32).hex()
     return CSRFConfig(secret=secret, cookie_name=CSRF_COOKIE, cookie_samesite="strict", cookie_httponly=True,
-                      exclude_from_csrf_key=EXCLUDE_KEY)
+                      cookie_secure=ctx.settings.secure_cookies, exclude_from_csrf_key=EXCLUDE_KEY)
 
 
 def _cross_site(headers: Headers) -> bool:

@@ -215,15 +215,14 @@ class ImportPages(Controller):
             return self._form(request, ctx, state, status_code=422)
         upload.file.seek(0)
         try:
-            with ctx.db.begin() as session:
-                result = referral_service.import_file(
-                    session, vault=ctx.vault, source=upload.file, filename=upload.filename,
-                    channel=clean(data.get("channel")), county_code=folded(data.get("county_code")),
-                    principal=request.user, role=request.user.acting_role(("insurer_supervisor", "county_reviewer")),
-                    clock=ctx.clock)
+            result = referral_service.import_referral_file(
+                ctx.db, vault=ctx.vault, source=upload.file, filename=upload.filename,
+                channel=clean(data.get("channel")), county_code=folded(data.get("county_code")),
+                principal=request.user, role=request.user.acting_role(("insurer_supervisor", "county_reviewer")),
+                clock=ctx.clock, limits=ctx.settings.imports)
         except ValidationFailed as exc:
             in_rows = [e for e in exc.errors if e.row is not None]
             state = form_state(values, ValidationFailed([e for e in exc.errors if e.row is None]) if
                                len(in_rows) < len(exc.errors) else None, ("channel", "county_code", "file"))
-            return self._form(request, ctx, state, status_code=422, rows=in_rows)
+            return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
         return self._form(request, ctx, FormState(values=values), result=result)
