@@ -139,3 +139,22 @@ def test_every_county_is_granted_on_purpose(client, users) -> None:  # type: ign
     assert r.status_code == 201 and r.json()["counties"] == ["340223"]
     added = entries(client.app.state.ctx, "user.add")
     assert [e["payload"]["all_counties"] for e in added[-2:]] == [True, False]
+
+
+def test_checking_the_session_is_one_lookup_per_request(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    users.add("clerk1", "town_clerk", counties=("340223",))
+    headers = users.headers("clerk1")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(ctx.db.read_engine, "before_cursor_execute", seen)
+    try:
+        assert me(client, headers) == 200  # /api/auth/me reads nothing but the login
+    finally:
+        event.remove(ctx.db.read_engine, "before_cursor_execute", seen)
+    assert len(statements) == 1 and "user_session" in statements[0] and "app_user" in statements[0]

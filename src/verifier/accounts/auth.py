@@ -105,7 +105,7 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
         bearer = scheme.lower() == "bearer" and bool(encoded.strip())
         if bearer:
             encoded = encoded.strip()
-        elif connection.scope["path"].startswith("/api"):
+        elif connection.scope["path"] == "/api" or connection.scope["path"].startswith("/api/"):
             raise NotAuthorizedException("send the token in an Authorization: Bearer header")
         else:
             encoded = connection.cookies.get(self.auth_cookie_key, "")
