@@ -112,11 +112,12 @@ class Users:
         self._tokens: dict[str, str] = {}
 
     def add(self, username: str, *roles: str, counties: tuple[str, ...] = ()) -> str:
+        """A user limited to `counties`; named without any, a user with no county limit, on purpose."""
         from verifier.accounts.service import add_user
 
         with self.ctx.db.begin() as session:
             user = add_user(session, username=username, password=PASSWORD, roles=list(roles), counties=list(counties),
-                            clock=self.ctx.clock)
+                            all_counties=not counties, clock=self.ctx.clock)
         self.ids[username] = user.id
         return user.id
 
@@ -130,13 +131,10 @@ class Users:
 
 @pytest.fixture
 def client(ctx):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
     from litestar.testing import TestClient
 
     from verifier.app import create_app
 
-    ctx.settings = replace(ctx.settings, login_attempts_per_minute=1000)
     with TestClient(app=create_app(ctx)) as test_client:
         yield test_client
 

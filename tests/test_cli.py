@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import stat
 from datetime import date
 from pathlib import Path
@@ -80,12 +81,93 @@ def test_users_add_with_a_password_from_stdin_or_generated(env: dict[str, str]) 
             input="a good password\n")
     assert r.exit_code == 0, r.output
     assert "password (shown once)" not in r.output
-    r = run(env, "users", "add", "li.na", "--role", "finance", "--role", "insurer_claims", input="")
-    assert r.exit_code == 0 and "password (shown once)" in r.output
-    r = run(env, "users", "add", "li.na", "--role", "finance", input="another password\n")
+    r = run(env, "users", "add", "li.na", "--role", "finance", "--role", "insurer_claims", "--all-counties", input="")
+    assert r.exit_code == 0 and "password (shown once)" in r.output and "every county" in r.output
+    r = run(env, "users", "add", "li.na", "--role", "finance", "--county", "340223", input="another password\n")
     assert r.exit_code == 1 and "already exists" in r.output
-    r = run(env, "users", "add", "zhao", "--role", "wizard", input="a good password\n")
+    r = run(env, "users", "add", "zhao", "--role", "wizard", "--county", "340223", input="a good password\n")
     assert r.exit_code == 1 and "unknown role 'wizard'" in r.output
+
+
+def test_users_add_without_a_county_choice_is_refused(env: dict[str, str]) -> None:
+    """No county limit is granted on purpose: leaving out --county does not quietly grant every county."""
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    r = run(env, "users", "add", "sun", "--role", "auditor", input="a good password\n")
+    assert r.exit_code == 1 and "--all-counties" in r.output and "--county" in r.output
+    r = run(env, "users", "add", "sun", "--role", "auditor", "--county", "340223", "--all-counties",
+            input="a good password\n")
+    assert r.exit_code == 1 and "not both" in r.output
+    listed = run(env, "users", "list")
+    assert listed.exit_code == 0 and "sun" not in listed.output
+    r = run(env, "users", "add", "sun", "--role", "auditor", "--all-counties", input="a good password\n")
+    assert r.exit_code == 0, r.output
+    assert "(all)" in run(env, "users", "list").output
+
+
+def _cli_login(env: dict[str, str], username: str, password: str):  # type: ignore[no-untyped-def]
+    """A TestClient on the same database and keys the command line uses, logged in as `username`."""
+    from litestar.testing import TestClient
+
+    from verifier.app import create_app
+    from verifier.context import Context
+    from verifier.settings import Settings
+
+    ctx = Context.open(Settings.from_env(env))
+    client = TestClient(app=create_app(ctx))
+    client.__enter__()
+    r = client.post("/api/auth/login", json={"username": username, "password": password})
+    return ctx, client, r
+
+
+def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    assert run(env, "users", "add", "zhou", "--role", "finance", "--county", "340223",
+               input="first password\n").exit_code == 0
+    ctx, client, r = _cli_login(env, "zhou", "first password")
+    try:
+        assert r.status_code == 200
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        assert client.get("/api/auth/me", headers=headers).status_code == 200
+        listed = run(env, "users", "list").output
+        assert re.search(r"zhou\s+active\s+1\s+340223\s+finance", listed), listed
+
+        # a new password ends the session at once, and is printed only when generated
+        r = run(env, "users", "password", "zhou", input="second password\n")
+        assert r.exit_code == 0 and "1 session(s) ended" in r.output and "shown once" not in r.output
+        assert client.get("/api/auth/me", headers=headers).status_code == 401
+        assert client.post("/api/auth/login", json={"username": "zhou", "password": "first password"}).status_code == 401
+        token = client.post("/api/auth/login", json={"username": "zhou", "password": "second password"}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        r = run(env, "users", "disable", "zhou")
+        assert r.exit_code == 0 and "1 session(s) ended" in r.output
+        assert client.get("/api/auth/me", headers=headers).status_code == 401
+        assert client.post("/api/auth/login", json={"username": "zhou", "password": "second password"}).status_code == 401
+        assert re.search(r"zhou\s+disabled\s+0", run(env, "users", "list").output)
+        assert run(env, "users", "disable", "zhou").exit_code == 1  # already disabled
+
+        assert run(env, "users", "enable", "zhou").exit_code == 0
+        r = run(env, "users", "password", "zhou", input="")
+        assert r.exit_code == 0 and "password (shown once)" in r.output
+        generated = r.output.split("password (shown once): ")[1].strip()
+        assert client.post("/api/auth/login", json={"username": "zhou", "password": generated}).status_code == 200
+        assert run(env, "users", "disable", "nobody").exit_code == 1
+    finally:
+        client.__exit__(None, None, None)
+        ctx.close()
+
+
+def test_serve_trusts_forwarded_headers_only_from_the_listed_proxies(env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    assert run(env, "serve").exit_code == 0
+    assert calls[-1]["proxy_headers"] is False  # by default nobody's X-Forwarded-For is believed
+    assert run({**env, "VERIFIER_TRUSTED_PROXIES": "10.0.0.7, 192.168.1.0/24"}, "serve").exit_code == 0
+    assert calls[-1]["proxy_headers"] is True
+    assert calls[-1]["forwarded_allow_ips"] == ["10.0.0.7/32", "192.168.1.0/24"]
 
 
 def _referral_file(path: Path, rows: list[list[str]]) -> Path:

@@ -12,7 +12,6 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
@@ -50,7 +49,8 @@ def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
             {"field": e.field, "message": e.message, **({"row": e.row} if e.row is not None else {})}
             for e in exc.errors
         ]
-    return ProblemDetailsException(status_code=exc.status, title=exc.title, detail=exc.detail, extra=extra or None)
+    return ProblemDetailsException(status_code=exc.status, title=exc.title, detail=exc.detail, extra=extra or None,
+                                   headers=getattr(exc, "headers", None))
 
 
 def _data_error_to_problem(exc: DataError) -> ProblemDetailsException:
@@ -78,7 +78,7 @@ def health(ctx: Ctx) -> dict[str, Any]:
 
 
 def route_handlers() -> list[Any]:
-    from .accounts.routes import AuthController, UserController
+    from .accounts.routes import AccountController, AuthController, UserController
     from .audit.routes import AuditController
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
@@ -89,8 +89,8 @@ def route_handlers() -> list[Any]:
     from .sampling.routes import ROUTES as SAMPLING
     from .web.routes import ROUTES as WEB
 
-    return [health, AuthController, UserController, AuditController, ReferralController, CaseController,
-            ScheduleController, CheckController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
+    return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
+            CaseController, ScheduleController, CheckController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
@@ -99,11 +99,6 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
 
     context = ctx or Context.open(Settings.from_env())
     auth = make_auth(context)
-    login_limit = RateLimitConfig(
-        rate_limit=("minute", context.settings.login_attempts_per_minute),
-        check_throttle_handler=lambda request: request.url.path == "/api/auth/login"
-        or (request.url.path == "/login" and request.method == "POST"),
-    )
 
     def provide_ctx() -> Context:
         return context
@@ -131,7 +126,6 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
         route_handlers=route_handlers(),
         guards=[role_guard],
         on_app_init=[auth.on_app_init],
-        middleware=[login_limit.middleware],
         dependencies={
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "db": Provide(provide_db, sync_to_thread=False),

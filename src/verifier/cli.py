@@ -125,7 +125,14 @@ def serve(host: str, port: int) -> None:
     from .app import create_app
 
     _private_home()
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options(_settings()))
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """X-Forwarded-For (and -Proto) believed only from VERIFIER_TRUSTED_PROXIES; from nobody when it is empty."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 @main.group()
@@ -133,33 +140,124 @@ def users() -> None:
     """Manage user accounts."""
 
 
+def _password_from_stdin() -> str | None:
+    if sys.stdin.isatty():
+        return None
+    return sys.stdin.readline().rstrip("\r\n") or None
+
+
+def _operator() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
 @users.command("add")
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
 @click.option("--county", "counties", multiple=True, help="Limit the user to a county code; repeat for several.")
+@click.option("--all-counties", is_flag=True, help="No county limit: the user sees every county (granted on purpose).")
 @click.option("--display-name", default=None)
-def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], display_name: str | None) -> None:
+def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_counties: bool,
+              display_name: str | None) -> None:
     """Create a user. The password is read from stdin, or generated and printed once."""
     from .accounts.passwords import generate_password
     from .accounts.service import add_user
     from .domain.errors import ValidationFailed
 
-    password = None
-    if not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n") or None
+    if not counties and not all_counties:
+        _fail("user not created: choose the counties this user works in (--county CODE, repeat for several) "
+              "or grant every county on purpose (--all-counties)")
+    if counties and all_counties:
+        _fail("user not created: give either --county or --all-counties, not both")
+    password = _password_from_stdin()
     generated = password is None
     password = password or generate_password()
     ctx = _context()
     try:
         with ctx.db.begin() as session:
             user = add_user(session, username=name, password=password, roles=list(roles), counties=list(counties),
-                            display_name=display_name, clock=ctx.clock)
+                            all_counties=all_counties, display_name=display_name, clock=ctx.clock)
     except ValidationFailed as exc:
         _print_problems(exc.errors, "user not created:")
         sys.exit(1)
     finally:
         ctx.close()
-    click.echo(f"created user {user.username} ({', '.join(user.roles)})")
+    click.echo(f"created user {user.username} ({', '.join(user.roles)}; "
+               f"{'every county' if not user.counties else ', '.join(user.counties)})")
+    if generated:
+        click.echo(f"password (shown once): {password}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every user: roles, counties, whether enabled, and how many sessions are open."""
+    from .accounts.service import list_users
+    from .accounts.sessions import open_session_counts
+
+    ctx = _context()
+    try:
+        with ctx.db.read() as session:
+            people = list_users(session, limit=100_000)
+            open_ = open_session_counts(session)
+    finally:
+        ctx.close()
+    click.echo(f"{'username':<24} {'status':<9} {'sessions':>8}  {'counties':<20} roles")
+    for u in people:
+        counties = ",".join(u.counties) if u.counties else "(all)"
+        click.echo(f"{u.username:<24} {'active' if u.active else 'disabled':<9} {open_.get(u.id, 0):>8}  "
+                   f"{counties:<20} {','.join(u.roles)}")
+
+
+def _account_change(name: str, change, done: str) -> None:  # type: ignore[no-untyped-def]
+    from .accounts.service import user_named
+    from .domain.errors import DomainError
+
+    ctx = _context()
+    try:
+        with ctx.db.begin() as session:
+            user = user_named(session, name)
+            result = change(session, user.id, actor=_operator(), actor_role="admin", clock=ctx.clock)
+    except DomainError as exc:
+        _fail(f"{name}: {exc.detail}")
+    finally:
+        ctx.close()
+    click.echo(done.format(name=name, ended=result))
+
+
+@users.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Disable a user: they can no longer log in, and every session of theirs ends now."""
+    from .accounts.service import disable_user
+
+    _account_change(name, disable_user, "disabled {name}; {ended} session(s) ended")
+
+
+@users.command("enable")
+@click.argument("name")
+def users_enable(name: str) -> None:
+    """Enable a disabled user again."""
+    from .accounts.service import enable_user
+
+    _account_change(name, enable_user, "enabled {name}")
+
+
+@users.command("password")
+@click.argument("name")
+def users_password(name: str) -> None:
+    """Give a user a new password (from stdin, or generated and printed once); every session of theirs ends."""
+    from .accounts.passwords import generate_password
+    from .accounts.service import set_password
+
+    password = _password_from_stdin()
+    generated = password is None
+    password = password or generate_password()
+
+    def change(session, user_id, **kw):  # type: ignore[no-untyped-def]
+        return set_password(session, user_id, password, **kw)
+
+    _account_change(name, change, "new password for {name}; {ended} session(s) ended")
     if generated:
         click.echo(f"password (shown once): {password}")
 

@@ -134,8 +134,9 @@ def load_demo(ctx: Context) -> Iterator[str]:
             yield from _login_help()
             return
         for username, display, roles in DEMO_USERS:
+            unlimited = "admin" in roles or "auditor" in roles  # the demo's admin and auditor see every county
             add_user(session, username=username, password=DEMO_PASSWORD, roles=roles,
-                     counties=[] if "admin" in roles or "auditor" in roles else [DEMO_COUNTY],
+                     counties=[] if unlimited else [DEMO_COUNTY], all_counties=unlimited,
                      display_name=display, clock=ctx.clock)
     with ctx.db.read() as session:
         teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))

@@ -3,6 +3,7 @@ the limits on uploaded files (`ImportLimits`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -56,12 +57,28 @@ class ImportLimits:
         return cls(**given)
 
 
+def parse_trusted_proxies(text: str) -> tuple[str, ...]:
+    """`VERIFIER_TRUSTED_PROXIES`: addresses or networks (`10.0.0.1`, `10.0.0.0/8`), separated by commas or spaces."""
+    proxies = []
+    for item in text.replace(",", " ").split():
+        try:
+            proxies.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ValueError(f"VERIFIER_TRUSTED_PROXIES: {item!r} is not an IP address or network") from None
+    return tuple(proxies)
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
     log_name: str = "verifier.example/relief-audit"
-    login_attempts_per_minute: int = 10
+    # Login limiter: failed attempts allowed in a sliding window, per account and (separately) per client address.
+    login_failures_per_account: int = 5
+    login_failures_per_client: int = 30
+    login_window_minutes: int = 15
+    # Proxies whose X-Forwarded-For is believed (addresses or networks); empty: nobody's.
+    trusted_proxies: tuple[str, ...] = ()
     max_upload_bytes: int = 20 * MiB
     imports: ImportLimits = field(default_factory=ImportLimits)
     public_url: str = ""
@@ -89,7 +106,10 @@ class Settings:
             home=home,
             database_url=normalise_database_url(url),
             log_name=log_name,
-            login_attempts_per_minute=int(env.get("VERIFIER_LOGIN_ATTEMPTS_PER_MINUTE") or 10),
+            login_failures_per_account=int(env.get("VERIFIER_LOGIN_FAILURES_PER_ACCOUNT") or 5),
+            login_failures_per_client=int(env.get("VERIFIER_LOGIN_FAILURES_PER_CLIENT") or 30),
+            login_window_minutes=int(env.get("VERIFIER_LOGIN_WINDOW_MINUTES") or 15),
+            trusted_proxies=parse_trusted_proxies(env.get("VERIFIER_TRUSTED_PROXIES") or ""),
             imports=ImportLimits.from_env(env),
             public_url=(env.get("VERIFIER_PUBLIC_URL") or "").strip(),
         )

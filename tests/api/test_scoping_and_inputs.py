@@ -37,7 +37,7 @@ def test_applications_into_another_county_do_not_exist(client, users) -> None:  
 
 
 def test_login_failures_are_rate_limited(ctx, users) -> None:  # type: ignore[no-untyped-def]
-    ctx.settings = replace(ctx.settings, login_attempts_per_minute=3)
+    ctx.settings = replace(ctx.settings, login_failures_per_account=3)
     with TestClient(app=create_app(ctx)) as c:
         codes = [c.post("/api/auth/login", json={"username": "nobody", "password": "wrong-password"}).status_code
                  for _ in range(5)]

@@ -19,5 +19,5 @@ def people(ctx: Any) -> People:
         for key, role in (("claims", "insurer_claims"), ("finance1", "finance"), ("finance2", "finance"),
                           ("reviewer", "county_reviewer"), ("supervisor", "insurer_supervisor")):
             made[key] = principal_of(add_user(session, username=f"p-{key}", password="payments-password",
-                                              roles=[role], counties=[], clock=ctx.clock))
+                                              roles=[role], all_counties=True, clock=ctx.clock))
     return People(**made)

@@ -248,9 +248,9 @@ def test_the_preparer_may_not_release_either(ctx) -> None:  # type: ignore[no-un
         for action in ("review_pass", "post_notice", "close_notice"):  # test shortcut past the notice
             advance(session, case, action, actor=None, role="town_clerk", clock=ctx.clock)
         both = principal_of(add_user(session, username="claims-and-finance", password="long enough pw",
-                                     roles=["insurer_claims", "finance"], clock=ctx.clock))
+                                     roles=["insurer_claims", "finance"], all_counties=True, clock=ctx.clock))
         other = principal_of(add_user(session, username="finance-other", password="long enough pw",
-                                      roles=["finance"], clock=ctx.clock))
+                                      roles=["finance"], all_counties=True, clock=ctx.clock))
     with ctx.db.begin() as session:
         batch = service.create_batch(session, county_code="340223", contract_id=None, principal=both, clock=ctx.clock)
     with ctx.db.begin() as session:

@@ -70,7 +70,7 @@ def test_cookies_are_secure_when_the_public_url_is_https(ctx, users) -> None:  #
     users_.add("sup", "insurer_supervisor")
 
     def cookies_of(public_url: str) -> dict[str, str]:
-        ctx.settings = replace(ctx.settings, public_url=public_url, login_attempts_per_minute=1000)
+        ctx.settings = replace(ctx.settings, public_url=public_url)
         with TestClient(app=create_app(ctx)) as client:
             form = client.get("/login")
             login = client.post("/login", data={"username": "sup", "password": PASSWORD}, follow_redirects=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from factories import make_case
-from pagekit import card_count, csrf_of
+from pagekit import card_count, csrf_of, status_of
 
 
 def test_a_page_without_login_redirects_to_the_login_page_and_back(pages, users) -> None:  # type: ignore[no-untyped-def]
@@ -123,3 +123,47 @@ def test_every_page_is_html_whatever_its_status(pages, ctx) -> None:  # type: ig
     for r in (pages.get("/"), pages.post(f"/cases/{case_id}/screening", {"decision": "reject"}),
               pages.get("/cases/nope"), pages.get("/schedule")):
         assert r.headers["content-type"] == "text/html; charset=utf-8", (r.status_code, r.headers["content-type"])
+
+
+def test_the_login_page_says_when_to_try_again(pages, users, clock) -> None:  # type: ignore[no-untyped-def]
+    users.add("clerk1", "town_clerk", counties=("340223",))
+    for _ in range(5):
+        r = pages.post("/login", {"username": "clerk1", "password": "wrong"})
+        assert r.status_code == 200 and "用户名或密码不正确" in r.text
+    r = pages.post("/login", {"username": "clerk1", "password": "correct horse battery"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) == 15 * 60
+    # the clock says 10:00 in Asia/Shanghai: the lock lifts at 10:15
+    assert "登录失败次数过多" in r.text and "10:15 之后" in r.text and "约 15 分钟后" in r.text
+    assert "verifier_token" not in pages.client.cookies
+
+
+def test_the_page_cookie_does_not_authenticate_the_api(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The attack: another site's page posts a text/plain body to the API, and the browser adds the login cookie."""
+    case_id = make_case(ctx, stage="received")
+    pages.as_("clerk1", "town_clerk")
+    assert pages.get("/cases").status_code == 200  # the cookie logs the pages in
+    forged = {"Content-Type": "text/plain", "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+    r = pages.client.post(f"/api/cases/{case_id}/screening", content='{"decision":"reject","reason":"x"}',
+                          headers=forged)
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    # nor from this site, nor as JSON, nor for the writes that take no body at all
+    r = pages.client.post(f"/api/cases/{case_id}/screening", json={"decision": "reject", "reason": "x"})
+    assert r.status_code == 401
+    for path in ("/api/notices/nope/close", "/api/payment-batches/nope/approve", "/api/payment-batches/nope/release"):
+        assert pages.client.post(path, headers=forged).status_code == 401
+    assert pages.client.get("/api/cases").status_code == 401
+    assert status_of(ctx, case_id) == "received"
+
+
+def test_a_bogus_authorization_header_does_not_skip_the_csrf_check(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("clerk1", "town_clerk")
+    for bogus in ("Basic Y2xlcmsxOnBhc3M=", "Bearer", "Token abc", "bearer  "):
+        r = pages.post("/applications/new", {"name": "张三"}, csrf=False, headers={"Authorization": bogus})
+        assert r.status_code == 403 and "表单已过期" in r.text, bogus
+    # with the form's token the cookie carries the request through as usual
+    r = pages.post("/applications/new", {"name": "张三"}, headers={"Authorization": "Basic Y2xlcmsxOnBhc3M="})
+    assert r.status_code == 422
+    # a bearer token that does not authenticate is refused, whatever the cookie says
+    r = pages.post("/applications/new", {"name": "张三"}, csrf=False, headers={"Authorization": "Bearer not-a-token"})
+    assert r.status_code in (302, 303, 401)
+    assert "未能保存" not in r.text

@@ -30,8 +30,8 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
     assert re.search(r"<td>监测信息（条）</td><td class=\"num\">3</td>", may)  # referred three days before
     assert re.search(r"<td>农户申请</td><td class=\"num\">3</td>", may)
 
-    link = re.search(r'href="(/api/reports/monthly\?[^"]+)"', text)
-    assert link and "format=xlsx" in link.group(1)
+    link = re.search(r'href="(/reports/monthly\.xlsx\?[^"]+)"', text)
+    assert link
     sheet = pages.get(link.group(1).replace("&amp;", "&"))  # the login cookie is enough
     assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
     book = load_workbook(io.BytesIO(sheet.content))
@@ -46,7 +46,9 @@ def test_bad_input_other_counties_and_roles(pages, ctx, other_county) -> None:  
     assert r.status_code == 422 and "月份格式应为" in r.text
     r = pages.get(f"/reports?county_code={other_county}&month=2020-06")
     assert r.status_code == 404
-    assert pages.get(f"/api/reports/monthly?county_code={other_county}&month=2020-06&format=xlsx").status_code == 404
+    assert pages.get(f"/reports/monthly.xlsx?county_code={other_county}&month=2020-06").status_code == 404
+    # the API's spreadsheet takes a bearer token only, never the pages' cookie
+    assert pages.get(f"/api/reports/monthly?county_code={COUNTY}&month=2020-06&format=xlsx").status_code == 401
     for role in ("auditor", "insurer_supervisor", "finance"):
         pages.as_(f"u-{role}", role)
         assert pages.get(f"/reports?county_code={COUNTY}&month=2020-06").status_code == 200, role

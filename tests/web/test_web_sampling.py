@@ -57,6 +57,8 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     assert "总体已冻结并写入签名检查点" in text
     assert re.search(r"<dt>总体规模</dt><dd><strong>6</strong> 户", text)
     assert population_digest(sorted(ids)).hex() in text
+    listed = pages.get(re.search(r'href="(/sampling/[^"]+/population)"', text).group(1))  # with the page's cookie
+    assert listed.status_code == 200 and sorted(listed.json()["case_ids"]) == sorted(ids)
     checkpoint = re.search(r'<pre id="checkpoint">(.*?)</pre>', text, re.DOTALL)
     assert checkpoint and "\n\n" in checkpoint.group(1) and "\u2014 " in checkpoint.group(1)  # a signed note
     assert text.index('id="checkpoint"') < text.index('id="draw"')

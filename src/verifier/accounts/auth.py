@@ -1,4 +1,10 @@
-"""Who is calling: bearer tokens (or the browser's cookie), roles declared on each route, county scoping.
+"""Who is calling: bearer tokens (or, for the pages only, the browser's cookie), roles declared on each route,
+county scoping.
+
+Every token names a session (its `jti`), checked on every request in one lookup joined with the user: an ended
+session (logout, a new password, a disabled account) refuses its tokens at once. The JSON API under /api takes the
+token only from an `Authorization: Bearer` header, which a browser never adds to a request another site starts; the
+pages take the cookie (and check CSRF tokens, see web/security.py).
 
 Every route declares who may call it in its `opt`: `{"public": True}` (no login), `{"roles": "any"}` (any
 logged-in user) or `{"roles": ("finance", ...)}`. A route that declares nothing is refused to everyone, so a
@@ -8,21 +14,21 @@ forgotten declaration fails closed.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTCookieAuth, Token
-from sqlalchemy import select
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 
 from ..domain.errors import NotFound
 from ..store.keys import load_or_create_secret
 from ..store.tables import User
+from .sessions import TOKEN_LIFETIME, open_session_user
 
-TOKEN_LIFETIME = timedelta(hours=12)
+__all__ = ["TOKEN_LIFETIME", "Credential", "Principal", "issue_token", "make_auth", "principal_of", "role_guard"]
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -78,15 +84,50 @@ def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRout
         raise PermissionDeniedException("your role may not do this")
 
 
+class Credential(msgspec.Struct, frozen=True):
+    """What authenticated a request (`request.auth`): the session, and whether a bearer header carried its token."""
+
+    session_id: str
+    bearer: bool
+
+
+def bearer_authenticated(scope: Any) -> bool:
+    auth = scope.get("auth")
+    return isinstance(auth, Credential) and auth.bearer
+
+
+class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
+    """`Authorization: Bearer TOKEN` anywhere; the page cookie only outside /api. A header of another form is no
+    credential: on a page the cookie then decides (and the CSRF check applies), under /api the request is refused."""
+
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        scheme, _, encoded = connection.headers.get(self.auth_header, "").strip().partition(" ")
+        bearer = scheme.lower() == "bearer" and bool(encoded.strip())
+        if bearer:
+            encoded = encoded.strip()
+        elif connection.scope["path"] == "/api" or connection.scope["path"].startswith("/api/"):
+            raise NotAuthorizedException("send the token in an Authorization: Bearer header")
+        else:
+            encoded = connection.cookies.get(self.auth_cookie_key, "")
+            if not encoded:
+                raise NotAuthorizedException("log in first")
+        result = await self.authenticate_token(encoded_token=encoded, connection=connection)
+        token = result.auth
+        return AuthenticationResult(user=result.user, auth=Credential(session_id=str(token.jti), bearer=bearer))
+
+
 def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     secret = load_or_create_secret(ctx.settings.keys_dir / "token.key", 32).hex()
 
     def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+        if not isinstance(token.jti, str) or not token.jti:
+            return None  # a token from before sessions: log in again
         with ctx.db.read() as session:
-            user = session.scalar(select(User).where(User.id == token.sub, User.active.is_(True)))
+            user = open_session_user(session, token.jti, token.sub)
             return principal_of(user) if user else None
 
     return JWTCookieAuth[Principal](
+        authentication_middleware_class=SessionAuthMiddleware,
         token_secret=secret,
         retrieve_user_handler=retrieve_user,
         default_token_expiration=TOKEN_LIFETIME,
@@ -97,3 +138,8 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         samesite="strict",
         secure=ctx.settings.secure_cookies,
     )
+
+
+def issue_token(auth: JWTCookieAuth[Principal], user_id: str, session_id: str) -> str:
+    """A signed token for a session just started (see login.log_in)."""
+    return auth.create_token(identifier=user_id, token_expiration=TOKEN_LIFETIME, token_unique_jwt_id=session_id)

@@ -1,4 +1,4 @@
-"""Log in, who am I, and user administration."""
+"""Log in and out, who am I, and user administration (add, list, disable, enable, set a password)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ import msgspec
 from litestar import Controller, Request, Response
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain.errors import NotFound
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store.tables import User
-from .auth import TOKEN_LIFETIME, Principal, principal_of
-from .passwords import verify_password
-from .service import add_user
+from .auth import Principal, issue_token, principal_of
+from .login import limiter_for, log_in, log_out, request_client
+from .passwords import generate_password
+from .service import add_user, disable_user, enable_user, get_user, list_users, set_password
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -33,6 +32,7 @@ class UserOut(msgspec.Struct):
     display_name: str
     roles: list[str]
     counties: list[str]
+    active: bool = True
 
 
 class LoginResponse(msgspec.Struct):
@@ -46,15 +46,36 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
     roles: list[str]
     counties: list[str] = []
+    all_counties: bool = False  # no county limit, granted on purpose (neither this nor counties: refused)
     display_name: str | None = None
+
+
+class NewPassword(msgspec.Struct, forbid_unknown_fields=True):
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)] | None = None  # None: generate one
+
+
+class PasswordSet(msgspec.Struct):
+    user: UserOut
+    sessions_ended: int
+    password: str | None = None  # only when generated: shown this once
+
+
+class SessionsEnded(msgspec.Struct):
+    user: UserOut
+    sessions_ended: int
+
+
+class LoggedOut(msgspec.Struct):
+    sessions_ended: int
 
 
 def user_out(p: Principal) -> UserOut:
     return UserOut(id=p.id, username=p.username, display_name=p.display_name, roles=list(p.roles), counties=list(p.counties))
 
 
-# A fixed hash to spend the same time on unknown usernames as on known ones.
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+def account_out(user: User) -> UserOut:
+    return UserOut(id=user.id, username=user.username, display_name=user.display_name, roles=list(user.roles),
+                   counties=list(user.counties or ()), active=bool(user.active))
 
 
 class AuthController(Controller):
@@ -63,18 +84,20 @@ class AuthController(Controller):
 
     @post("/login", opt={"public": True}, status_code=200)
     def login(self, data: JSONBody[LoginRequest], ctx: Ctx, request: Request[Any, Any, Any]) -> LoginResponse:
-        with ctx.db.read() as session:
-            user = session.scalar(select(User).where(User.username == data.username))
-            stored = user.password_hash if user is not None and user.active else _DUMMY_HASH
-            ok = verify_password(data.password, stored) and user is not None and user.active
-        if not ok or user is None:
+        done = log_in(ctx.db, limiter_for(ctx), username=data.username, password=data.password,
+                      client=request_client(ctx, request), clock=ctx.clock)
+        if done is None:
             raise NotAuthorizedException("wrong username or password")
-        auth = request.app.state.auth
-        token = auth.create_token(identifier=user.id, token_expiration=TOKEN_LIFETIME)
+        token = issue_token(request.app.state.auth, done.principal.id, done.session_id)
         # The token's expiry is real time (it is checked against the real clock), not the scheme's business clock.
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]
         return LoginResponse(token=token, expires_at=datetime.fromtimestamp(expires, timezone.utc),
-                             user=user_out(principal_of(user)))
+                             user=user_out(done.principal))
+
+    @post("/logout", opt={"roles": "any"}, status_code=200)
+    def logout(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> LoggedOut:
+        """End every session of the caller: each token they hold stops working at once."""
+        return LoggedOut(sessions_ended=log_out(ctx.db, request.user, clock=ctx.clock))
 
     @get("/me", opt={"roles": "any"})
     def me(self, request: Request[Principal, Any, Any]) -> UserOut:
@@ -88,13 +111,13 @@ class UserController(Controller):
     @get("/", opt={"roles": ("admin", "auditor")})
     def list_users(self, ctx: Ctx) -> list[UserOut]:
         with ctx.db.read() as session:
-            return [user_out(principal_of(u)) for u in session.scalars(select(User).order_by(User.username))]
+            return [account_out(u) for u in list_users(session)]
 
     @post("/", opt={"roles": ("admin",)})
     def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
         def run(session: Session) -> UserOut:
             user = add_user(session, username=data.username, password=data.password, roles=data.roles,
-                            counties=data.counties, display_name=data.display_name,
+                            counties=data.counties, all_counties=data.all_counties, display_name=data.display_name,
                             actor=request.user.id, actor_role="admin", clock=ctx.clock)
             return user_out(principal_of(user))
 
@@ -103,7 +126,44 @@ class UserController(Controller):
     @get("/{user_id:str}", opt={"roles": ("admin", "auditor")})
     def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx) -> UserOut:
         with ctx.db.read() as session:
-            user = session.get(User, user_id)
-            if user is None:
-                raise NotFound("no such user")
-            return user_out(principal_of(user))
+            return account_out(get_user(session, user_id))
+
+
+UserId = Annotated[str, Parameter(max_length=40)]
+
+
+class AccountController(Controller):
+    """An admin's account actions; disabling and a new password end every session of the user at once."""
+
+    path = "/api/users/{user_id:str}"
+    tags = ["accounts"]
+
+    @post("/disable", opt={"roles": ("admin",)}, status_code=200)
+    def disable(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[SessionsEnded]:
+        """Refused (409) for the last active admin."""
+        def run(session: Session) -> SessionsEnded:
+            ended = disable_user(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+            return SessionsEnded(user=account_out(get_user(session, user_id)), sessions_ended=ended)
+
+        return idempotent(ctx.db, request, run, clock=ctx.clock)
+
+    @post("/enable", opt={"roles": ("admin",)}, status_code=200)
+    def enable(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
+        def run(session: Session) -> UserOut:
+            enable_user(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+            return account_out(get_user(session, user_id))
+
+        return idempotent(ctx.db, request, run, clock=ctx.clock)
+
+    @post("/password", opt={"roles": ("admin",)}, status_code=200)
+    def password(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any],
+                 data: JSONBody[NewPassword | None] = None) -> Response[PasswordSet]:
+        """`{"password"}`, or no password to have one generated and answered this once (never stored for an
+        Idempotency-Key replay: a repeat sets another password)."""
+        given = data.password if data is not None else None
+        new = given or generate_password()
+        with ctx.db.begin() as session:
+            ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+            out = PasswordSet(user=account_out(get_user(session, user_id)), sessions_ended=ended,
+                              password=None if given else new)
+        return Response(out, headers={"Cache-Control": "no-store"})

@@ -1,18 +1,20 @@
-"""Users: created by an admin (or the command line), every change recorded in the audit log."""
+"""Users: created, disabled, enabled and given new passwords by an admin (or the command line), every change
+recorded in the audit log (never a password or its hash). Disabling and a new password end the user's sessions."""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain.errors import FieldError, ValidationFailed
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import User
 from .passwords import hash_password
+from .sessions import end_sessions
 
 ROLES = (
     "field_officer",
@@ -34,6 +36,8 @@ ROLE_LABELS_ZH = {
     "auditor": "审计",
     "admin": "管理员",
 }
+CHOOSE_COUNTIES = ("choose the counties this user works in, or grant every county on purpose "
+                   "(all_counties; --all-counties on the command line)")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -44,6 +48,7 @@ def add_user(
     password: str,
     roles: list[str],
     counties: list[str] | None = None,
+    all_counties: bool = False,
     display_name: str | None = None,
     actor: str = "system",
     actor_role: str = "admin",
@@ -56,6 +61,11 @@ def add_user(
         problems.append(FieldError("roles", "at least one role is needed"))
     problems += [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
     counties = counties or []
+    # No county limit is granted on purpose, never by leaving the counties out.
+    if not counties and not all_counties:
+        problems.append(FieldError("counties", CHOOSE_COUNTIES))
+    if counties and all_counties:
+        problems.append(FieldError("all_counties", "either name the counties or grant every county, not both"))
     problems += [FieldError("counties", f"a county code is six digits, got {c!r}") for c in counties if not (len(c) == 6 and c.isdigit())]
     if len(password) < 8:
         problems.append(FieldError("password", "at least 8 characters"))
@@ -81,7 +91,73 @@ def add_user(
         role=actor_role,
         action="user.add",
         subject=user.id,
-        payload={"username": username, "roles": user.roles, "counties": user.counties},
+        payload={"username": username, "roles": user.roles, "counties": user.counties,
+                 "all_counties": not user.counties},
         clock=clock,
     )
     return user
+
+
+def list_users(session: Session, *, search: str = "", limit: int = 500) -> list[User]:
+    """Users by username, those whose username or display name contains `search`."""
+    stmt = select(User).order_by(User.username).limit(limit)
+    text = search.strip().lower()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(func.lower(User.username).like(pattern, escape="\\"),
+                              func.lower(User.display_name).like(pattern, escape="\\")))
+    return list(session.scalars(stmt))
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def user_named(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def disable_user(session: Session, user_id: str, *, actor: str, actor_role: str, clock: Clock) -> int:
+    """Disable an account and end its sessions; returns how many sessions ended. The last active admin stays."""
+    # Lock the active accounts, so two admins disabling each other at once cannot both succeed.
+    active = list(session.scalars(select(User).where(User.active.is_(True)).with_for_update()))
+    user = get_user(session, user_id)
+    if not user.active:
+        raise InvalidState("the account is already disabled")
+    if "admin" in user.roles and not any("admin" in u.roles and u.id != user.id for u in active):
+        raise InvalidState("the last active admin cannot be disabled: nobody could manage accounts any more")
+    user.active = False
+    ended = end_sessions(session, user.id, why="disabled")
+    audit.append(session, actor=actor, role=actor_role, action="user.disable", subject=user.id,
+                 payload={"username": user.username, "sessions_ended": ended}, clock=clock)
+    return ended
+
+
+def enable_user(session: Session, user_id: str, *, actor: str, actor_role: str, clock: Clock) -> None:
+    user = get_user(session, user_id)
+    if user.active:
+        raise InvalidState("the account is already enabled")
+    user.active = True
+    audit.append(session, actor=actor, role=actor_role, action="user.enable", subject=user.id,
+                 payload={"username": user.username}, clock=clock)
+
+
+def set_password(session: Session, user_id: str, password: str, *, actor: str, actor_role: str,
+                 clock: Clock) -> int:
+    """Give a user a new password and end their sessions; returns how many ended. The log never holds it."""
+    if len(password) < 8:
+        raise ValidationFailed.one("password", "at least 8 characters")
+    if len(password) > 256:
+        raise ValidationFailed.one("password", "at most 256 characters")
+    user = get_user(session, user_id)
+    user.password_hash = hash_password(password)
+    ended = end_sessions(session, user.id, why="password")
+    audit.append(session, actor=actor, role=actor_role, action="user.password", subject=user.id,
+                 payload={"username": user.username, "sessions_ended": ended}, clock=clock)
+    return ended

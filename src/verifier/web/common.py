@@ -50,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("抽样复核", "/sampling", ("county_reviewer", "auditor")),
     NavItem("月报", "/reports", ("county_reviewer", "auditor", "insurer_supervisor", "finance")),
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
+    NavItem("用户管理", "/users", ("admin",)),
 )
 
 
@@ -89,6 +90,8 @@ DONE_MESSAGES = {
     "drawn": "样本已抽取。",
     "recheck": "复核结果已保存。",
     "expanded": "样本已扩大，请继续复核新抽中的案件。",
+    "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
+    "user_enabled": "账号已启用。",
 }
 
 

@@ -1,10 +1,9 @@
-"""Logging in and out with a cookie, and the home page: per role, what the user can do and how much is waiting."""
+"""Logging in (limited per account and per client) and out (everywhere) with a cookie, and the home page: per role,
+what the user can do and how much is waiting."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import date
-from functools import lru_cache
+from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request
@@ -14,14 +13,16 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..accounts.auth import TOKEN_LIFETIME, Principal
-from ..accounts.passwords import hash_password, verify_password
+from ..accounts.auth import TOKEN_LIFETIME, Principal, issue_token
+from ..accounts.limits import TooManyAttempts
+from ..accounts.login import limiter_for, log_in, log_out, request_client
 from ..audit import log as audit_log
 from ..audit.checkpoints import latest_checkpoint
 from ..cases.service import count_by_status
+from ..clock import SCHEME_TZ
 from ..http import Ctx, get, post
 from ..notices.models import Notice, Objection
-from ..store.tables import Case, User, Visit
+from ..store.tables import Case, Visit
 from .common import ANY, PUBLIC, Req, page, safe_next
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
@@ -30,10 +31,11 @@ from .sampling import home_cards as sampling_cards
 from .security import LOGIN_FORM
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """A hash to spend the same time on an unknown username as on a known one (no user enumeration by timing)."""
-    return hash_password("no such user: " + secrets.token_hex(8))
+def _retry_message(ctx: Any, seconds: int) -> str:
+    """When a locked-out login may try again, in the scheme's local time."""
+    at = (ctx.clock.now() + timedelta(seconds=seconds)).astimezone(SCHEME_TZ)
+    minutes = max(1, -(-seconds // 60))
+    return f"登录失败次数过多，已暂停登录。请在 {at:%H:%M} 之后（约 {minutes} 分钟后）再试；如忘记密码，请联系管理员。"
 
 
 class LoginPages(Controller):
@@ -49,15 +51,19 @@ class LoginPages(Controller):
         username = str(data.get("username") or "").strip()
         password = str(data.get("password") or "")
         target = safe_next(str(data.get("next") or ""))
-        with ctx.db.read() as session:
-            user = session.scalar(select(User).where(User.username == username)) if username else None
-            stored = user.password_hash if user is not None and user.active else _dummy_hash()
-            ok = verify_password(password, stored) and user is not None and user.active
-        if not ok or user is None:
+        try:
+            done = log_in(ctx.db, limiter_for(ctx), username=username, password=password,
+                          client=request_client(ctx, request), clock=ctx.clock)
+        except TooManyAttempts as exc:
+            shown = page(request, "login.html", status_code=429, next=target, username=username, failed=False,
+                         locked=_retry_message(ctx, exc.retry_after))
+            shown.headers.update(exc.headers)
+            return shown
+        if done is None:
             # The form again, with the message (200: a page answering a form, like any other re-shown form).
             return page(request, "login.html", next=target, username=username, failed=True)
         auth = request.app.state.auth
-        token = auth.create_token(identifier=user.id, token_expiration=TOKEN_LIFETIME)
+        token = issue_token(auth, done.principal.id, done.session_id)
         cookie = Cookie(key=auth.key, value=token, path="/", httponly=True, secure=auth.secure,
                         samesite=auth.samesite, max_age=int(TOKEN_LIFETIME.total_seconds()))
         return Redirect(path=target, status_code=303, cookies=[cookie])
@@ -66,8 +72,10 @@ class LoginPages(Controller):
     def logout_form(self, request: Request[Any, Any, Any]) -> Template:
         return page(request, "logout.html")
 
-    @post("/logout", opt=LOGIN_FORM, status_code=303)
-    def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+    @post("/logout", opt=ANY, status_code=303)
+    def logout(self, ctx: Ctx, request: Req) -> Redirect:
+        """Log out everywhere: every session of the user ends, on this browser and any other."""
+        log_out(ctx.db, request.user, clock=ctx.clock)
         auth = request.app.state.auth
         gone = Cookie(key=auth.key, value="", path="/", httponly=True, secure=auth.secure, samesite=auth.samesite,
                       max_age=0, expires=0)

@@ -1,7 +1,7 @@
 """The monthly report page: a county and a month, the report's figures as tables, and the same as a spreadsheet.
 
-The spreadsheet link is the API's `GET /api/reports/monthly?…&format=xlsx`, which accepts the pages' login cookie
-(a plain GET link needs no CSRF token).
+The spreadsheet is `/reports/monthly.xlsx?…`, the same file as the API's `GET /api/reports/monthly?…&format=xlsx`
+(the API takes a bearer token only, never the pages' cookie).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller
+from litestar import Controller, Response
 from litestar.params import Parameter
 from litestar.response import Template
 
@@ -19,6 +19,7 @@ from ..reports import service as reports
 from . import stagelabels as sl
 from .common import FormState, Req, counties_of, page
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
 READERS: dict[str, Any] = {"roles": READER_ROLES}
 
@@ -80,7 +81,17 @@ class ReportPages(Controller):
                 for e in exc.errors:
                     form.add(e.field, sl.zh(e.message))
                 status_code = 422
-        xlsx = ("/api/reports/monthly?" + urlencode({"county_code": county, "month": report["month"],
-                                                     "format": "xlsx"})) if report else ""
+        xlsx = ("/reports/monthly.xlsx?" + urlencode({"county_code": county, "month": report["month"]})
+                if report else "")
         return page(request, "reports.html", status_code=status_code, form=form, counties=counties, report=report,
                     summary=_summary(report) if report else [], xlsx=xlsx, sl=sl)
+
+    @get("/monthly.xlsx", opt=READERS)
+    def monthly_xlsx(self, ctx: Ctx, request: Req,
+                     county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")],
+                     month: Annotated[str, Parameter(pattern=r"^\d{4}-\d{2}$")]) -> Response[bytes]:
+        with ctx.db.read() as session:
+            report = reports.monthly(session, request.user, county_code, month)
+        filename = f"report-{county_code}-{report['month']}.xlsx"
+        return Response(reports.monthly_xlsx(report), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})

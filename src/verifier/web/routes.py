@@ -27,10 +27,11 @@ from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .templating import STATIC_DIR
+from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
-                    DeterminationPages, ImportPages, VisitPages, CheckPages, VisitAttemptPages, AuditPages, PaymentPages, PayeePages,
-                    FundPages, SamplingPages, ReportPages]
+                    DeterminationPages, ImportPages, VisitPages, CheckPages, VisitAttemptPages, AuditPages, PaymentPages,
+                    PayeePages, FundPages, SamplingPages, ReportPages, UserPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

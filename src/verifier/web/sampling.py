@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from litestar import Controller
+from litestar import Controller, Response
 from litestar.params import Parameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import and_, exists, func, or_, select
@@ -137,6 +137,14 @@ class SamplingPages(Controller):
     @get("/{round_id:str}", opt=READERS)
     def show(self, round_id: Id, ctx: Ctx, request: Req) -> Template:
         return render_round(request, ctx, round_id)
+
+    @get("/{round_id:str}/population", opt=READERS)
+    def population(self, round_id: Id, ctx: Ctx, request: Req) -> Response[Any]:
+        """The frozen population as JSON, the same as the API's (which takes a bearer token only, not the cookie)."""
+        with ctx.db.read() as session:
+            view = smp.population_view(session, round_id, request.user)
+        return Response(view, media_type="application/json",
+                        headers={"Content-Disposition": f'attachment; filename="population-{round_id}.json"'})
 
     @post("/{round_id:str}/draw", opt=WRITERS, status_code=303)
     def draw(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -6,12 +6,13 @@
 3. A state-changing request that a browser marks as coming from another site (`Sec-Fetch-Site: cross-site`, or an
    `Origin` naming another host) is refused outright.
 
-It guards the page router only, so the JSON API under /api never sees it: API calls authenticate with an
-`Authorization: Bearer` header, which a browser never adds to a forged cross-site request, and so are not open to
-CSRF in the first place. For the same reason a request to a page that carries an Authorization header (a script, not
-a browser form) skips the token check. The login and logout forms skip it too (`LOGIN_FORM` below): they ride on no
-session, and since every cookie of ours is SameSite=Strict a forged cross-site post would arrive without the token
-cookie anyway; layer 3 is what stops it.
+It guards the page router only, so the JSON API under /api never sees it: the API authenticates with an
+`Authorization: Bearer` header only (never the cookie, see accounts/auth.py), which a browser never adds to a forged
+cross-site request, and so is not open to CSRF in the first place. For the same reason a page request that a bearer
+token actually authenticated (a script, not a browser form) skips the token check; an Authorization header that
+authenticated nothing (another scheme, an empty token) leaves the cookie in charge, and the check with it. The login
+form skips it too (`LOGIN_FORM` below): it rides on no session, and since every cookie of ours is SameSite=Strict a
+forged cross-site post would arrive without the token cookie anyway; layer 3 is what stops it.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from ..accounts.auth import bearer_authenticated
 from ..store.keys import load_or_create_secret
 
 CSRF_COOKIE = "verifier_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 EXCLUDE_KEY = "exclude_from_csrf"
-LOGIN_FORM = {"public": True, EXCLUDE_KEY: True}  # the `opt` of the login and logout posts
+LOGIN_FORM = {"public": True, EXCLUDE_KEY: True}  # the `opt` of the login post
 
 
 def csrf_config(ctx: Any) -> CSRFConfig:
@@ -63,7 +65,7 @@ class PageCSRFMiddleware:
         headers = Headers.from_scope(scope)
         if scope["method"] not in SAFE_METHODS and _cross_site(headers):
             raise PermissionDeniedException("CSRF: a form sent from another site")
-        if headers.get("authorization"):
+        if bearer_authenticated(scope):
             await self.app(scope, receive, send)
             return
         if self._checked is None:

@@ -1,0 +1,38 @@
+"""Login sessions (one per issued token, ended at once by logout, a new password or disabling) and the record of
+login attempts the limiter counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..store.base import Base, UtcDateTime
+
+
+class UserSession(Base):
+    """A token's session: the token carries its id, and every request checks it is still open."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(32), nullable=True)  # logout | password | disabled
+
+
+class LoginAttempt(Base):
+    """One login attempt in a limiter bucket (an account or a client address, kept only as a SHA-256).
+
+    A row is written before the password is checked and removed again when the attempt succeeds, so what stays is
+    the failures; rows older than the limiter's window are pruned."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_bucket_at", "bucket", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bucket: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -1,0 +1,51 @@
+"""Sessions: every token names one, every request checks it is still open, and logout, a new password or disabling
+end all of a user's sessions at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ..clock import Clock
+from ..store.base import new_id
+from ..store.tables import User
+from .models import UserSession
+
+TOKEN_LIFETIME = timedelta(hours=12)
+# Sessions live in real time, like the tokens that carry them (Litestar checks a token's expiry against the real
+# clock), not on the scheme's business clock, which offices and tests may set to another day.
+REAL_TIME = Clock()
+
+
+def start_session(session: Session, user_id: str) -> UserSession:
+    now = REAL_TIME.now()
+    row = UserSession(id=new_id("ses"), user_id=user_id, created_at=now, expires_at=now + TOKEN_LIFETIME)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def open_session_user(session: Session, session_id: str, user_id: str) -> User | None:
+    """The active user of an open session: one lookup by the session's key, joined with its user."""
+    return session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.id == session_id, UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+               UserSession.expires_at > REAL_TIME.now(), User.active.is_(True)))
+
+
+def end_sessions(session: Session, user_id: str, *, why: str) -> int:
+    """End every open session of a user; returns how many were open."""
+    result = session.execute(
+        update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+                                  UserSession.expires_at > REAL_TIME.now())
+        .values(ended_at=REAL_TIME.now(), ended_by=why))
+    return int(result.rowcount or 0)
+
+
+def open_session_counts(session: Session) -> dict[str, int]:
+    """How many open sessions each user has (for the user lists)."""
+    rows = session.execute(select(UserSession.user_id, func.count()).where(
+        UserSession.ended_at.is_(None), UserSession.expires_at > REAL_TIME.now()).group_by(UserSession.user_id))
+    return {uid: int(n) for uid, n in rows}

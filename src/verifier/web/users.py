@@ -1,0 +1,105 @@
+"""The admin's user pages: the list with a search, disabling and enabling (each confirmed first), a new password.
+
+Disabling and a new password end every session of the user at once (see accounts/service.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.params import Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..accounts.passwords import generate_password
+from ..accounts.service import disable_user, enable_user, get_user, list_users, set_password
+from ..accounts.sessions import open_session_counts
+from ..domain.errors import InvalidState
+from ..http import Ctx, get, post
+from .common import FormState, Req, page, see_other
+
+ADMIN: dict[str, Any] = {"roles": ("admin",)}
+Id = Annotated[str, Parameter(max_length=40)]
+
+REFUSALS = {
+    "the last active admin cannot be disabled: nobody could manage accounts any more":
+        "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用。请先为另一位管理员开通账号。",
+    "the account is already disabled": "该账号已经停用。",
+    "the account is already enabled": "该账号已经启用。",
+}
+ACTIONS = {
+    "disable": ("停用账号", "停用后该用户不能再登录，已登录的所有设备立即退出。", "确定停用"),
+    "enable": ("启用账号", "启用后该用户可以用原密码重新登录。", "确定启用"),
+}
+
+
+class UserPages(Controller):
+    path = "/users"
+
+    @get("/", opt=ADMIN)
+    def users(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=64)] = "") -> Template:
+        with ctx.db.read() as session:
+            people = list_users(session, search=q)
+            sessions = open_session_counts(session)
+        return page(request, "users.html", people=people, sessions=sessions, q=q.strip())
+
+    @get("/{user_id:str}/disable", opt=ADMIN)
+    def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
+        return self._confirm(ctx, request, user_id, "disable")
+
+    @get("/{user_id:str}/enable", opt=ADMIN)
+    def confirm_enable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
+        return self._confirm(ctx, request, user_id, "enable")
+
+    def _confirm(self, ctx: Ctx, request: Req, user_id: str, action: str) -> Template:
+        with ctx.db.read() as session:
+            person = get_user(session, user_id)
+        return page(request, "user_action.html", person=person, action=action, texts=ACTIONS[action], refusal=None)
+
+    @get("/{user_id:str}/password", opt=ADMIN)
+    def password_form(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
+        with ctx.db.read() as session:
+            person = get_user(session, user_id)
+        return page(request, "user_password.html", person=person, form=FormState(), password=None)
+
+    @post("/{user_id:str}/disable", opt=ADMIN, status_code=303)
+    def disable(self, user_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._change(ctx, request, user_id, "disable")
+
+    @post("/{user_id:str}/enable", opt=ADMIN, status_code=303)
+    def enable(self, user_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._change(ctx, request, user_id, "enable")
+
+    def _change(self, ctx: Ctx, request: Req, user_id: str, action: str) -> Any:
+        change = disable_user if action == "disable" else enable_user
+        try:
+            with ctx.db.begin() as session:
+                change(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+        except InvalidState as exc:
+            with ctx.db.read() as session:
+                person = get_user(session, user_id)
+            return page(request, "user_action.html", status_code=409, person=person, action=action,
+                        texts=ACTIONS[action], refusal=REFUSALS.get(exc.detail, exc.detail))
+        return see_other("/users", done=f"user_{action}d")
+
+    @post("/{user_id:str}/password", opt=ADMIN, status_code=200)
+    def password(self, user_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Template:
+        typed = str(data.get("password") or "")
+        again = str(data.get("password_again") or "")
+        form = FormState()
+        if typed != again:
+            form.add("password_again", "两次输入的密码不一致。")
+        elif typed and len(typed) < 8:
+            form.add("password", "密码至少 8 个字符。")
+        elif len(typed) > 256:
+            form.add("password", "密码最多 256 个字符。")
+        with ctx.db.read() as session:
+            person = get_user(session, user_id)
+        if form.failed:
+            return page(request, "user_password.html", status_code=422, person=person, form=form, password=None)
+        new = typed or generate_password()
+        with ctx.db.begin() as session:
+            ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+        shown = page(request, "user_password.html", person=person, form=FormState(), ended=ended,
+                     password=None if typed else new, changed=True)
+        shown.headers["Cache-Control"] = "no-store"  # a generated password is shown this once
+        return shown

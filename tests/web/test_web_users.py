@@ -1,0 +1,75 @@
+"""The admin's user pages: search, disable and enable with confirmation, a new password; sessions end at once."""
+
+from __future__ import annotations
+
+import re
+
+PASSWORD = "correct horse battery"  # what tests/conftest.py's users get
+
+
+def test_the_admin_lists_searches_disables_and_enables(pages, users, client) -> None:  # type: ignore[no-untyped-def]
+    target = users.add("wang.officer", "field_officer", counties=("340223",))
+    users.add("li.clerk", "town_clerk", counties=("340223",))
+    officer = users.headers("wang.officer")
+    pages.as_("admin1", "admin", counties=())
+    text = pages.get("/users").text
+    assert "用户管理" in text and "wang.officer" in text and "li.clerk" in text and "全部县（区）" in text
+    assert "核查员" in text  # roles in Chinese
+    found = pages.get("/users?q=WANG").text
+    assert "wang.officer" in found and "li.clerk" not in found
+    assert "没有符合条件的用户" in pages.get("/users?q=50%25_").text  # LIKE wildcards are searched as text
+
+    confirm = pages.get(f"/users/{target}/disable")
+    assert confirm.status_code == 200 and "确定停用" in confirm.text and "立即退出" in confirm.text
+    assert client.get("/api/auth/me", headers=officer).status_code == 200
+    r = pages.post(f"/users/{target}/disable")
+    assert r.status_code == 303 and r.headers["location"] == "/users?done=user_disabled"
+    assert client.get("/api/auth/me", headers=officer).status_code == 401  # logged out everywhere at once
+    text = pages.get("/users?done=user_disabled").text
+    assert "账号已停用" in text and "已停用" in text and f'href="/users/{target}/enable"' in text
+    assert client.post("/api/auth/login", json={"username": "wang.officer", "password": PASSWORD}).status_code == 401
+
+    assert "确定启用" in pages.get(f"/users/{target}/enable").text
+    r = pages.post(f"/users/{target}/enable")
+    assert r.status_code == 303 and r.headers["location"] == "/users?done=user_enabled"
+    assert client.post("/api/auth/login", json={"username": "wang.officer", "password": PASSWORD}).status_code == 200
+
+
+def test_the_last_admin_is_not_disabled_from_the_page(pages, users) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("admin1", "admin", counties=())
+    me = users.ids["admin1"]
+    r = pages.post(f"/users/{me}/disable")
+    assert r.status_code == 409 and "最后一个启用的管理员" in r.text
+    assert pages.get("/users").status_code == 200  # still logged in
+
+
+def test_the_admin_sets_or_generates_a_password(pages, users, client) -> None:  # type: ignore[no-untyped-def]
+    target = users.add("fin1", "finance", counties=("340223",))
+    before = users.headers("fin1")
+    pages.as_("admin1", "admin", counties=())
+    assert "再输入一次" in pages.get(f"/users/{target}/password").text
+    r = pages.post(f"/users/{target}/password", {"password": "new password one", "password_again": "other"})
+    assert r.status_code == 422 and "两次输入的密码不一致" in r.text
+    r = pages.post(f"/users/{target}/password", {"password": "short", "password_again": "short"})
+    assert r.status_code == 422 and "至少 8 个字符" in r.text
+    assert client.get("/api/auth/me", headers=before).status_code == 200  # nothing changed yet
+    r = pages.post(f"/users/{target}/password", {"password": "new password one", "password_again": "new password one"})
+    assert r.status_code == 200 and "已全部退出" in r.text and 'id="new-password"' not in r.text
+    assert client.get("/api/auth/me", headers=before).status_code == 401
+    assert client.post("/api/auth/login", json={"username": "fin1", "password": "new password one"}).status_code == 200
+
+    r = pages.post(f"/users/{target}/password", {"password": "", "password_again": ""})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    generated = re.search(r'<code id="new-password">([^<]+)</code>', r.text).group(1)
+    assert client.post("/api/auth/login", json={"username": "fin1", "password": generated}).status_code == 200
+
+
+def test_only_admins_reach_the_user_pages(pages, users) -> None:  # type: ignore[no-untyped-def]
+    target = users.add("fin1", "finance", counties=("340223",))
+    pages.as_("aud1", "auditor", counties=())
+    assert pages.get("/users").status_code == 403
+    assert pages.post(f"/users/{target}/disable").status_code == 403
+    assert "用户管理" not in pages.get("/").text
+    pages.as_("admin1", "admin", counties=())
+    assert 'href="/users"' in pages.get("/").text
+    assert pages.get("/users/nope/disable").status_code == 404
