@@ -232,3 +232,21 @@ def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, 
     assert r.exit_code == 0, r.output
     # Bracket: the whole 37,000 excess at 70% = 25,900.00; marginal gave 21,900.00.
     assert "21900.00" in r.output and "25900.00" in r.output and "4000.00" in r.output
+
+
+def test_sampling_secret_prints_a_fresh_secret_and_its_commitment() -> None:
+    import hashlib
+
+    outputs = [CliRunner().invoke(main, ["sampling", "secret"]) for _ in range(2)]
+    pairs = []
+    for result in outputs:
+        assert result.exit_code == 0, result.output
+        fields = dict(line.split(":", 1) for line in result.output.strip().splitlines())
+        secret, commitment = fields["secret"].strip(), fields["commitment"].strip()
+        assert len(bytes.fromhex(secret)) == 32
+        assert hashlib.sha256(bytes.fromhex(secret)).hexdigest() == commitment
+        pairs.append(secret)
+    assert pairs[0] != pairs[1]
+    longer = CliRunner().invoke(main, ["sampling", "secret", "--bytes", "64"])
+    assert len(longer.output.splitlines()[0].split()[-1]) == 128
+    assert CliRunner().invoke(main, ["sampling", "secret", "--bytes", "8"]).exit_code == 2

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from verifier.cli import main
 from verifier.context import Context
+from verifier.sampling.models import SamplingRound
 from verifier.settings import Settings
 from verifier.store.tables import Case
 
@@ -28,8 +29,14 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
     try:
         with ctx.db.read() as session:
             by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
+            rounds = dict(session.execute(select(SamplingRound.status, SamplingRound.id)).tuples().all())
     finally:
         ctx.close()
+    # Its sampling rounds went through commit, freeze and reveal: one drawn (and it replays), one still open.
+    assert sorted(rounds) == ["drawn", "open"]
+    replayed = runner.invoke(main, ["sampling", "replay", rounds["drawn"]], env=env)
+    assert replayed.exit_code == 0, replayed.output
+    assert "county secret hashes to its commitment" in replayed.output
     for stage in ("received", "screened", "scheduled", "checked", "determined", "ineligible", "in_notice",
                   "ready_to_pay", "in_batch", "paid", "payment_failed"):
         assert by_status.get(stage, 0) >= 1, (stage, by_status)

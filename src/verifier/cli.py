@@ -405,10 +405,11 @@ def sampling() -> None:
 
 def _mount_stage_commands() -> None:
     from .audit.cli import audit
-    from .sampling.cli import replay
+    from .sampling.cli import replay, secret
 
     main.add_command(audit)
     sampling.add_command(replay)
+    sampling.add_command(secret)
 
 
 _mount_stage_commands()

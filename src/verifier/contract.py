@@ -75,6 +75,7 @@ class SamplingSection(_S):
     tolerable_rate: str
     income_tolerance: str
     expected_rate: str = "0.00"
+    reveal_within_days: int = 7  # after the freeze; then a party that has not revealed may be passed over
 
 
 class BandSpec(_S):
@@ -338,6 +339,8 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
     _try(p, parse_yuan, spec.approval.county_signoff_at, "approval.county_signoff_at")
     for name in ("min_rate", "confidence", "tolerable_rate", "income_tolerance", "expected_rate"):
         _try(p, parse_rate, getattr(spec.sampling, name), f"sampling.{name}")
+    if not 1 <= spec.sampling.reveal_within_days <= 90:
+        p.append(FieldError("sampling.reveal_within_days", "must be from 1 to 90 days"))
     if not spec.relief:
         p.append(FieldError("relief", "the contract prices no relief at all"))
     covered: dict[tuple[str, str], int] = {}

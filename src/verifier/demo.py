@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,11 +23,13 @@ from .context import Context
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
+from .domain.sampling import commitment_of
 from .notices import service as notices
 from .payments import bankfiles
 from .payments import service as payments
 from .payments.models import PaymentItem
 from .referrals import service as referrals
+from .sampling import flow as sampling
 from .store.tables import Case, User
 
 DEMO_COUNTY = "340223"
@@ -206,11 +209,40 @@ def load_demo(ctx: Context) -> Iterator[str]:
     # 河口村: noticed and closed, ready to pay; 东村: still in its notice period.
     notice_for(*VILLAGES[3], date(2020, 5, 29), close=True)
     notice_for(*VILLAGES[0], date(2020, 6, 1), close=False)
+    yield from _sampling_rounds(ctx)
     with ctx.db.read() as session:
         by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
     yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users and {made} cases: " + \
         ", ".join(f"{by_status[s]} {s}" for s in STATUS_LABELS_ZH if s in by_status)
     yield from _login_help()
+
+
+def _sampling_rounds(ctx: Context) -> Iterator[str]:
+    """A May round drawn through commit, freeze and reveal, and a May-June round waiting for the insurer."""
+    with ctx.db.read() as session:
+        reviewer, supervisor = (_principal(session, u) for u in ("reviewer", "supervisor"))
+    county_secret, insurer_secret = secrets.token_bytes(32), secrets.token_bytes(32)
+    may = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=date(2020, 5, 1), checked_to=date(2020, 5, 31),
+                                confidence="0.90", tolerable_rate="0.20", min_rate="0.10")
+    with ctx.db.begin() as session:
+        drawn = sampling.open_round(session, may, principal=reviewer, clock=ctx.clock).id
+    for party, who, secret in (("county", reviewer, county_secret), ("insurer", supervisor, insurer_secret)):
+        with ctx.db.begin() as session:
+            sampling.commit(session, drawn, party, commitment_of(secret).hex(), principal=who,
+                            clock=ctx.clock)
+    sampling.freeze_round(ctx.db, ctx.signer, drawn, principal=reviewer, clock=ctx.clock)
+    for party, who, secret in (("insurer", supervisor, insurer_secret), ("county", reviewer, county_secret)):
+        with ctx.db.begin() as session:
+            sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock)
+    waiting = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=date(2020, 5, 1),
+                                    checked_to=date(2020, 6, 30))
+    with ctx.db.begin() as session:
+        open_id = sampling.open_round(session, waiting, principal=reviewer, clock=ctx.clock).id
+    with ctx.db.begin() as session:
+        sampling.commit(session, open_id, "county", commitment_of(secrets.token_bytes(32)).hex(),
+                        principal=reviewer, clock=ctx.clock)
+    yield f"sampling rounds: {drawn} drawn (verifier sampling replay {drawn}); {open_id} waits for the insurer's " \
+          "commitment"
 
 
 def _login_help() -> Iterator[str]:

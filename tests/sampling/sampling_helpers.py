@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import hashlib
+
 import pytest
 from factories import COUNTY, make_case
 
 PERIOD = {"checked_from": "2020-05-01", "checked_to": "2020-06-30"}
-RANDOMNESS = "3141592653589793238462643383279502884197169399375105820974944592"
+RANDOMNESS = "3141592653589793238462643383279502884197169399375105820974944592"  # the county's secret
+INSURER_SECRET = "2718281828459045235360287471352662497757247093699959574966967627"
+
+
+def commitment(secret_hex: str) -> str:
+    return hashlib.sha256(bytes.fromhex(secret_hex)).hexdigest()
 
 
 def make_population(ctx: Any, towns: dict[str, int], *, stage: str = "checked", **kwargs: Any) -> list[str]:
@@ -22,22 +29,69 @@ def make_population(ctx: Any, towns: dict[str, int], *, stage: str = "checked", 
 
 
 class Rounds:
-    """Calls the sampling API as one user."""
+    """Calls the sampling API as the county reviewer (`headers`) and the insurer supervisor (`insurer`)."""
 
-    def __init__(self, client: Any, headers: dict[str, str]) -> None:
-        self.client, self.headers = client, headers
+    def __init__(self, client: Any, headers: dict[str, str], insurer: dict[str, str]) -> None:
+        self.client, self.headers, self.insurer = client, headers, insurer
 
-    def create(self, status: int = 201, **body: Any) -> dict[str, Any]:
+    def headers_of(self, party: str) -> dict[str, str]:
+        return self.headers if party == "county" else self.insurer
+
+    def open(self, status: int = 201, **body: Any) -> dict[str, Any]:
         r = self.client.post("/api/sampling-rounds", json={"county_code": COUNTY, **PERIOD, **body},
                              headers=self.headers)
         assert r.status_code == status, r.text
         return r.json()
 
-    def draw(self, round_id: str, randomness: str = RANDOMNESS, status: int = 200) -> dict[str, Any]:
-        r = self.client.post(f"/api/sampling-rounds/{round_id}/draw", json={"randomness": randomness},
-                             headers=self.headers)
+    def commit(self, round_id: str, party: str, secret: str, status: int = 201,
+               headers: dict[str, str] | None = None) -> dict[str, Any]:
+        r = self.client.post(f"/api/sampling-rounds/{round_id}/commitments",
+                             json={"party": party, "commitment": commitment(secret)},
+                             headers=headers or self.headers_of(party))
         assert r.status_code == status, r.text
         return r.json()
+
+    def freeze(self, round_id: str, status: int = 200) -> dict[str, Any]:
+        r = self.client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=self.headers)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def reveal(self, round_id: str, party: str, secret: str, status: int = 200,
+               headers: dict[str, str] | None = None) -> dict[str, Any]:
+        r = self.client.post(f"/api/sampling-rounds/{round_id}/reveals", json={"party": party, "secret": secret},
+                             headers=headers or self.headers_of(party))
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def pass_over(self, round_id: str, party: str, status: int = 200,
+                  headers: dict[str, str] | None = None) -> dict[str, Any]:
+        other = "insurer" if party == "county" else "county"
+        r = self.client.post(f"/api/sampling-rounds/{round_id}/pass-over", json={"party": party},
+                             headers=headers or self.headers_of(other))
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def public_value(self, round_id: str, value: str, status: int = 200,
+                     headers: dict[str, str] | None = None) -> dict[str, Any]:
+        r = self.client.post(f"/api/sampling-rounds/{round_id}/public-value", json={"value": value},
+                             headers=headers or self.headers)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def create(self, status: int = 201, county: str = RANDOMNESS, insurer: str = INSURER_SECRET,
+               **body: Any) -> dict[str, Any]:
+        """Open a round, commit both parties and freeze it: the freeze's answer (or the refusal of the opening)."""
+        opened = self.open(status, **body)
+        if status != 201:
+            return opened
+        self.commit(opened["id"], "county", county)
+        self.commit(opened["id"], "insurer", insurer)
+        return self.freeze(opened["id"])
+
+    def draw(self, round_id: str, county: str = RANDOMNESS, insurer: str = INSURER_SECRET) -> dict[str, Any]:
+        """Both parties reveal; the second reveal draws the sample and answers with it."""
+        self.reveal(round_id, "county", county)
+        return self.reveal(round_id, "insurer", insurer)
 
     def result(self, round_id: str, case_id: str, status: int = 201, **body: Any) -> dict[str, Any]:
         r = self.client.post(f"/api/sampling-rounds/{round_id}/results", json={"case_id": case_id, **body},
@@ -62,7 +116,8 @@ class Rounds:
 @pytest.fixture
 def rounds(client, users) -> Rounds:  # type: ignore[no-untyped-def]
     users.add("reviewer", "county_reviewer", counties=(COUNTY,))
-    return Rounds(client, users.headers("reviewer"))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    return Rounds(client, users.headers("reviewer"), users.headers("insurer"))
 
 
 def today(ctx: Any) -> date:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 
 from click.testing import CliRunner
-from sampling_helpers import PERIOD, RANDOMNESS, make_population
+from sampling_helpers import INSURER_SECRET, PERIOD, RANDOMNESS, commitment, make_population
 from factories import COUNTY, make_case
 from sqlalchemy import update
 
@@ -14,6 +14,7 @@ from verifier.audit import merkle
 from verifier.audit.canonical import decode_entry
 from verifier.audit.notes import VerifierKey, open_checkpoint
 from verifier.domain import sampling
+from verifier.sampling import replay as replays
 from verifier.sampling import service
 from verifier.sampling.cli import replay as replay_command
 from verifier.sampling.models import SamplingItem, SamplingRound
@@ -64,9 +65,11 @@ def test_round_is_frozen_and_committed_before_any_randomness(ctx, client, clock,
     assert logged.payload["sample_size"] == created["sample_size"]
     assert logged.payload["confidence"] == "0.95" and logged.payload["min_rate"] == "0.10"  # from the contract
 
-    # Nothing random exists yet; the population is published for anyone to hash.
+    # Nothing random is known yet; the population is published for anyone to hash.
     detail = rounds.get(created["id"])
     assert detail["status"] == "frozen" and detail["seed"] is None and detail["randomness"] is None
+    assert detail["case_ids"] == [] and detail["waiting_for"] == ["reveal:county", "reveal:insurer"]
+    assert logged.payload["commitments"] == {p["party"]: p["commitment"] for p in detail["parties"]}
     assert detail["items"] == [] and detail["checkpoint"]["tree_size"] == checkpoint.size
     assert detail["checkpoint"]["root"] == checkpoint.root.hex()
     population = rounds.get(created["id"], "/population")
@@ -82,18 +85,25 @@ def test_draw_is_reproducible_unpredictable_and_happens_once(ctx, client, rounds
     assert created["population_size"] == 30
     assert created["method"] == "hypergeometric" and created["sample_size"] == 23  # N = 30, 95 %, 5 %, none expected
 
-    rounds.draw(round_id, "not hex at all, 0123456789abcdef0123456789abcdef", status=422)
-    rounds.draw(round_id, "0123456789abcdef" * 1, status=422)  # 8 bytes: too short
-    rounds.draw(round_id, "0123456789abcdef0123456789abcdef0", status=422)  # odd count of digits
-    drawn = rounds.draw(round_id, RANDOMNESS.upper())
+    rounds.reveal(round_id, "county", "not hex at all, 0123456789abcdef0123456789abcdef", status=422)
+    rounds.reveal(round_id, "county", "0123456789abcdef" * 1, status=422)  # 8 bytes: too short
+    rounds.reveal(round_id, "county", "0123456789abcdef0123456789abcdef0", status=422)  # odd count of digits
+    first = rounds.reveal(round_id, "county", RANDOMNESS.upper())
+    assert first["status"] == "frozen" and first["seed"] is None and first["waiting_for"] == ["reveal:insurer"]
+    hidden = rounds.get(round_id)
+    assert [p["revealed"] for p in hidden["parties"]] == [True, False]
+    assert all(p["secret"] is None for p in hidden["parties"])  # shown only with the draw
+    drawn = rounds.reveal(round_id, "insurer", INSURER_SECRET)
+    assert drawn["status"] == "drawn" and drawn["withheld"] == []
     assert len(drawn["case_ids"]) == len(set(drawn["case_ids"])) == 23
 
-    # seed = SHA-256 over the digest, the checkpoint root and the randomness, as the domain defines it
+    # seed = SHA-256 over the digest, the checkpoint root, both secrets and (none here) the public value
     detail = rounds.get(round_id)
-    seed = sampling.derive_seed(bytes.fromhex(created["population_digest"]), bytes.fromhex(detail["checkpoint"]["root"]),
-                                bytes.fromhex(RANDOMNESS))
-    assert drawn["seed"] == seed.hex() == detail["seed"] and detail["randomness"] == RANDOMNESS
-    assert detail["status"] == "drawn"
+    seed = sampling.round_seed(bytes.fromhex(created["population_digest"]), bytes.fromhex(detail["checkpoint"]["root"]),
+                               bytes.fromhex(RANDOMNESS), bytes.fromhex(INSURER_SECRET), None)
+    assert drawn["seed"] == seed.hex() == detail["seed"] and detail["randomness"] is None
+    assert detail["status"] == "drawn" and detail["case_ids"] == drawn["case_ids"]
+    assert {p["party"]: p["secret"] for p in detail["parties"]} == {"county": RANDOMNESS, "insurer": INSURER_SECRET}
 
     # stratification: each town gets its allocation (at least one), the totals add up
     allocation = {s["town"]: s["sample"] for s in detail["allocation"]}
@@ -111,24 +121,27 @@ def test_draw_is_reproducible_unpredictable_and_happens_once(ctx, client, rounds
     expected = sampling.draw_stratified(seed, strata, allocation)
     assert drawn["case_ids"] == [case_id for town in sorted(expected) for case_id in expected[town]]
 
-    # a second draw is refused, with the same or other randomness
-    rounds.draw(round_id, RANDOMNESS, status=409)
-    rounds.draw(round_id, "ff" * 16, status=409)
+    # a second reveal is refused, with the same or another secret; the single-party draw is withdrawn
+    rounds.reveal(round_id, "county", RANDOMNESS, status=409)
+    rounds.reveal(round_id, "insurer", "ff" * 16, status=409)
+    r = client.post(f"/api/sampling-rounds/{round_id}/draw", json={"randomness": RANDOMNESS}, headers=rounds.headers)
+    assert r.status_code == 410 and "commit" in r.json()["detail"]
 
     # replay (service and command line) equals the original draw
     with ctx.db.read() as session:
-        report = service.replay(session, round_id)
+        report = replays.replay(session, round_id)
     assert report.ok, report.differences
     assert any("included in the checkpoint" in line for line in report.confirmed)
     result = CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx))
     assert result.exit_code == 0, result.output
     assert "equals" in result.output
 
-    # one bit of randomness changes the sample
-    flipped = bytearray(bytes.fromhex(RANDOMNESS))
+    # one bit of either secret changes the sample
+    flipped = bytearray(bytes.fromhex(INSURER_SECRET))
     flipped[-1] ^= 1
-    other_seed = sampling.derive_seed(bytes.fromhex(created["population_digest"]),
-                                      bytes.fromhex(detail["checkpoint"]["root"]), bytes(flipped))
+    other_seed = sampling.round_seed(bytes.fromhex(created["population_digest"]),
+                                     bytes.fromhex(detail["checkpoint"]["root"]), bytes.fromhex(RANDOMNESS),
+                                     bytes(flipped), None)
     with ctx.db.read() as session:
         members = service._members(session, round_id)
         plans = [service._plan_of(s) for s in service._stages(session, round_id)]
@@ -140,18 +153,18 @@ def test_draw_is_reproducible_unpredictable_and_happens_once(ctx, client, rounds
 
     # a tampered record is caught: the replay names the difference and exits 1
     with ctx.db.begin() as session:
-        session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(randomness=bytes(flipped).hex()))
+        session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(seed=other_seed.hex()))
     result = CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx))
     assert result.exit_code == 1
-    assert "seed" in result.output
+    assert "seed: recomputed" in result.output
     with ctx.db.begin() as session:
-        session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(randomness=RANDOMNESS))
+        session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(seed=seed.hex()))
         victim = drawn["case_ids"][0]
         outsider = next(c for c in population["case_ids"] if c not in drawn["case_ids"])
         session.execute(update(SamplingItem).where(SamplingItem.round_id == round_id, SamplingItem.case_id == victim)
                         .values(position=99))
     with ctx.db.read() as session:
-        report = service.replay(session, round_id)
+        report = replays.replay(session, round_id)
     assert not report.ok and any(victim in line for line in report.differences)
     assert outsider not in " ".join(report.differences)
     assert CliRunner().invoke(replay_command, ["smp_no_such_round"], env=_cli_env(ctx)).exit_code == 1
@@ -184,12 +197,14 @@ def test_bad_requests_roles_and_county_scoping(ctx, client, users, rounds) -> No
     users.add("supervisor", "insurer_supervisor", counties=(COUNTY,))
     r = client.post("/api/sampling-rounds", json={"county_code": COUNTY, **PERIOD}, headers=users.headers("supervisor"))
     assert r.status_code == 403
-    r = client.get(f"/api/sampling-rounds/{created['id']}", headers=users.headers("supervisor"))
+    r = client.post(f"/api/sampling-rounds/{created['id']}/freeze", headers=users.headers("supervisor"))
     assert r.status_code == 403
+    r = client.get(f"/api/sampling-rounds/{created['id']}", headers=users.headers("supervisor"))
+    assert r.status_code == 200  # the insurer follows the round it commits to
 
     users.add("auditor", "auditor")
     assert client.get(f"/api/sampling-rounds/{created['id']}/report", headers=users.headers("auditor")).status_code == 200
-    r = client.post(f"/api/sampling-rounds/{created['id']}/draw", json={"randomness": RANDOMNESS},
+    r = client.post(f"/api/sampling-rounds/{created['id']}/reveals", json={"party": "county", "secret": RANDOMNESS},
                     headers=users.headers("auditor"))
     assert r.status_code == 403
 
@@ -197,7 +212,8 @@ def test_bad_requests_roles_and_county_scoping(ctx, client, users, rounds) -> No
     other = users.headers("elsewhere")
     for path in ("", "/report", "/population"):
         assert client.get(f"/api/sampling-rounds/{created['id']}{path}", headers=other).status_code == 404
-    r = client.post(f"/api/sampling-rounds/{created['id']}/draw", json={"randomness": RANDOMNESS}, headers=other)
+    r = client.post(f"/api/sampling-rounds/{created['id']}/reveals", json={"party": "county", "secret": RANDOMNESS},
+                    headers=other)
     assert r.status_code == 404
     r = client.post("/api/sampling-rounds", json={"county_code": COUNTY, **PERIOD}, headers=other)
     assert r.status_code == 404
@@ -236,7 +252,7 @@ def test_monetary_round_always_takes_items_at_or_above_the_interval(ctx, rounds)
     assert big and big <= set(drawn["case_ids"])
     assert drawn["case_ids"] == sampling.mus_select(bytes.fromhex(drawn["seed"]), list(weights.items()), 59)
     with ctx.db.read() as session:
-        assert service.replay(session, created["id"]).ok
+        assert replays.replay(session, created["id"]).ok
 
     # all re-checked as the insurer found: accepted on the monetary units
     from verifier.store.tables import Determination
@@ -290,7 +306,7 @@ def test_monetary_round_widens_with_the_same_seed(ctx, rounds) -> None:  # type:
     assert after["stages"] == 2 and after["verdict"] == "pending"
     assert after["units"]["sampled"] in (93, 94) and after["sampled"] == len(counted)
     with ctx.db.read() as session:
-        replayed = service.replay(session, created["id"])
+        replayed = replays.replay(session, created["id"])
     assert replayed.ok, replayed.differences
 
 
@@ -301,14 +317,24 @@ def test_writes_repeated_with_an_idempotency_key_change_nothing(ctx, client, rou
     first = client.post("/api/sampling-rounds", json=body, headers=headers)
     again = client.post("/api/sampling-rounds", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert first.json() == again.json()
+    assert first.json() == again.json() and first.json()["status"] == "open"
     assert len(client.get("/api/sampling-rounds", headers=rounds.headers).json()["items"]) == 1
     round_id = first.json()["id"]
     assert CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx)).exit_code == 1  # not drawn yet
 
-    headers = {**rounds.headers, "Idempotency-Key": "draw-1"}
-    drawn = [client.post(f"/api/sampling-rounds/{round_id}/draw", json={"randomness": RANDOMNESS}, headers=headers)
-             for _ in range(2)]
+    for party, secret in (("county", RANDOMNESS), ("insurer", INSURER_SECRET)):
+        keyed = {**rounds.headers_of(party), "Idempotency-Key": f"commit-{party}"}
+        answers = [client.post(f"/api/sampling-rounds/{round_id}/commitments",
+                               json={"party": party, "commitment": commitment(secret)}, headers=keyed)
+                   for _ in range(2)]
+        assert [r.status_code for r in answers] == [201, 201] and answers[0].json() == answers[1].json()
+    keyed = {**rounds.headers, "Idempotency-Key": "freeze-1"}
+    frozen = [client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=keyed) for _ in range(2)]
+    assert [r.status_code for r in frozen] == [200, 200] and frozen[0].json() == frozen[1].json()
+    rounds.reveal(round_id, "county", RANDOMNESS)
+    keyed = {**rounds.insurer, "Idempotency-Key": "reveal-1"}
+    drawn = [client.post(f"/api/sampling-rounds/{round_id}/reveals", json={"party": "insurer", "secret": INSURER_SECRET},
+                         headers=keyed) for _ in range(2)]
     assert [r.status_code for r in drawn] == [200, 200] and drawn[0].json() == drawn[1].json()
     assert sorted(drawn[0].json()["case_ids"]) == sorted(ids)
 

@@ -1,17 +1,44 @@
-"""The sampling pages: a round from its start to its verdict (the frozen population and the signed checkpoint are
-shown before the randomness is asked for), widening a sample, roles and counties."""
+"""The sampling pages: a round from its start to its verdict (each party commits on its own page before the
+population is frozen, reveals after it), a party passed over after its deadline, widening a sample, roles and
+counties."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from datetime import timedelta
 
 from factories import COUNTY, make_case
 from pagekit import card_count
 
 from verifier.domain.sampling import population_digest
 
-DICE = "35162 43516 24531 62435 16243 51624 35"  # 32 rolls, typed with spaces
+DICE = "35162 43516 24531 62435 16243 51624 35"  # the county's secret: 32 dice rolls, typed with spaces
+INSURER = "9f" * 16
 PERIOD = {"checked_from": "2020-05-01", "checked_to": "2020-06-30"}
+
+
+def _commitment(secret: str) -> str:
+    return hashlib.sha256(bytes.fromhex("".join(secret.split()))).hexdigest()
+
+
+def _commit_and_freeze(pages, url: str, county: str = DICE, insurer: str = INSURER) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer commits for the county, the supervisor for the insurer, the reviewer freezes."""
+    pages.as_("rev1", "county_reviewer")
+    assert pages.post(url + "/commit", {"party": "county", "commitment": _commitment(county)}).status_code == 303
+    pages.as_("sup1", "insurer_supervisor")
+    assert pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(insurer)}).status_code == 303
+    pages.as_("rev1", "county_reviewer")
+    r = pages.post(url + "/freeze")
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=frozen", r.text
+
+
+def _reveal_both(pages, url: str, county: str = DICE, insurer: str = INSURER) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("sup1", "insurer_supervisor")
+    assert pages.post(url + "/reveal", {"party": "insurer", "secret": insurer}).status_code == 303
+    pages.as_("rev1", "county_reviewer")
+    r = pages.post(url + "/reveal", {"party": "county", "secret": county})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=drawn", r.text
 
 
 def _population(ctx) -> list[str]:  # type: ignore[no-untyped-def]
@@ -52,8 +79,30 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
                                               "stratify_by_town": "1"}))
 
-    # The frozen population, its digest and the signed checkpoint come first, then the request for randomness.
+    # Open: each party commits on its own form; the freeze waits for both.
     text = pages.get(url + "?done=round").text
+    assert "抽样轮次已开始" in text and 'aria-current="step" class="current">承诺' in text
+    assert 'id="commit-county"' in text and 'id="commit-insurer"' not in text  # the reviewer acts for the county
+    assert 'id="checkpoint"' not in text and 'id="digest"' not in text  # nothing is frozen yet
+    assert card_count(pages.get("/").text, "进行中的抽样复核") == 1
+    r = pages.post(url + "/commit", {"party": "county", "commitment": "xyz"})
+    assert r.status_code == 422 and "只能包含十六进制数字" in r.text
+    r = pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(INSURER)})
+    assert r.status_code == 403 and "只有保险公司的人员才能代表该方操作" in r.text
+    assert pages.post(url + "/commit", {"party": "county", "commitment": _commitment(DICE)}).status_code == 303
+    r = pages.post(url + "/freeze")
+    assert r.status_code == 409 and "双方都提交承诺后才能冻结总体；尚缺：保险公司" in r.text
+    pages.as_("sup1", "insurer_supervisor")
+    text = pages.get(url).text
+    assert 'id="commit-insurer"' in text and 'id="freeze"' not in text and "待提交承诺" in text
+    assert pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(INSURER)}).status_code == 303
+    assert pages.post(url + "/freeze").status_code == 403  # the county reviewer freezes
+    pages.as_("rev1", "county_reviewer")
+    r = pages.post(url + "/freeze")
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=frozen"
+
+    # Frozen: the population, its digest and the signed checkpoint, then the reveal forms.
+    text = pages.get(url + "?done=frozen").text
     assert "总体已冻结并写入签名检查点" in text
     assert re.search(r"<dt>总体规模</dt><dd><strong>6</strong> 户", text)
     assert population_digest(sorted(ids)).hex() in text
@@ -61,20 +110,26 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     assert listed.status_code == 200 and sorted(listed.json()["case_ids"]) == sorted(ids)
     checkpoint = re.search(r'<pre id="checkpoint">(.*?)</pre>', text, re.DOTALL)
     assert checkpoint and "\n\n" in checkpoint.group(1) and "\u2014 " in checkpoint.group(1)  # a signed note
-    assert text.index('id="checkpoint"') < text.index('id="draw"')
+    assert text.index('id="checkpoint"') < text.index('id="reveal-county"')
     assert "城关镇" in text and "南山镇" in text  # the towns' strata
-    assert 'id="sample"' not in text and "第三步" not in text  # nothing is drawn yet
-    assert card_count(pages.get("/").text, "进行中的抽样复核") == 1
-
-    r = pages.post(url + "/draw", {"randomness": "xyz"})
-    assert r.status_code == 422 and "只能包含十六进制数字" in r.text and ">xyz</textarea>" in r.text
-    r = pages.post(url + "/draw", {"randomness": "1234"})
+    assert 'id="sample"' not in text and "第四步" not in text  # nothing is drawn yet
+    r = pages.post(url + "/commit", {"party": "county", "commitment": "00" * 32})
+    assert r.status_code == 409 and "提交后不能更改" in r.text
+    r = pages.post(url + "/reveal", {"party": "county", "secret": "1234"})
     assert r.status_code == 422 and "至少 32 位（现为 4 位）" in r.text
-    r = pages.post(url + "/draw", {"randomness": DICE})
+    r = pages.post(url + "/reveal", {"party": "county", "secret": "ab" * 16})
+    assert r.status_code == 422 and "与该方此前提交的承诺值不符" in r.text
+    r = pages.post(url + "/reveal", {"party": "county", "secret": DICE})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=revealed"
+    text = pages.get(url).text
+    assert "已揭示" in text and "".join(DICE.split()) not in text  # a revealed secret shows only with the draw
+    pages.as_("sup1", "insurer_supervisor")
+    r = pages.post(url + "/reveal", {"party": "insurer", "secret": INSURER})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=drawn"
+    pages.as_("rev1", "county_reviewer")
     text = pages.get(url + "?done=drawn").text
-    assert "样本已抽取" in text and "".join(DICE.split()) in text and 'id="seed"' in text
-    assert pages.post(url + "/draw", {"randomness": DICE}).status_code == 409
+    assert "样本已抽取" in text and "".join(DICE.split()) in text and INSURER in text and 'id="seed"' in text
+    assert pages.post(url + "/reveal", {"party": "county", "secret": DICE}).status_code == 409
     sampled = _pending(text)
     assert sorted(sampled) == sorted(ids)  # six cases: all of them
     assert "结论：待完成" in text and "样本尚未全部复核" in text
@@ -106,9 +161,11 @@ def test_a_deviation_widens_the_sample(pages, ctx) -> None:  # type: ignore[no-u
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
                                               "confidence": "0.80", "tolerable_rate": "0.40"}))
     text = pages.get(url).text
-    assert "置信度 80%，可容忍偏差率 40%" in text and "计划样本量</dt><dd>3 户" in text
+    assert "置信度 80%，可容忍偏差率 40%" in text
     assert pages.post(url + "/expand").status_code == 409  # nothing drawn yet
-    pages.post(url + "/draw", {"randomness": "ab" * 16})
+    _commit_and_freeze(pages, url)
+    assert "计划样本量</dt><dd>3 户" in pages.get(url).text
+    _reveal_both(pages, url)
     sampled = _pending(pages.get(url).text)
     assert len(sampled) == 3
     _recheck(pages, url, sampled[0], eligible="no")
@@ -136,18 +193,18 @@ def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: i
     pages.as_("rev1", "county_reviewer")
     assert pages.get(theirs).status_code == 404
     assert theirs.split("/")[-1] not in pages.get("/sampling").text
-    assert pages.post(theirs + "/draw", {"randomness": "ab" * 16}).status_code == 404
+    assert pages.post(theirs + "/commit", {"party": "county", "commitment": "ab" * 32}).status_code == 404
     r = pages.post("/sampling", {"county_code": other_county, **PERIOD, "kind": "attribute"})
     assert r.status_code == 404
 
     pages.as_("aud1", "auditor", counties=())
     text = pages.get(theirs).text
-    assert "签名检查点" in text and 'id="draw"' not in text and "待县级审核人员提供随机数" in text
+    assert "待提交承诺" in text and 'id="commit-county"' not in text and 'id="freeze"' not in text
     assert "开始新一轮抽样" not in pages.get("/sampling").text
-    assert pages.post(theirs + "/draw", {"randomness": "ab" * 16}).status_code == 403
+    assert pages.post(theirs + "/commit", {"party": "county", "commitment": "ab" * 32}).status_code == 403
     assert pages.post("/sampling", {"county_code": other_county, **PERIOD}).status_code == 403
 
-    for role in ("town_clerk", "finance", "insurer_supervisor"):
+    for role in ("town_clerk", "finance"):
         pages.as_(f"u-{role}", role)
         r = pages.get("/sampling")
         assert r.status_code == 403 and "无权访问" in r.text, role
@@ -161,8 +218,11 @@ def test_a_monetary_unit_round(pages, ctx) -> None:  # type: ignore[no-untyped-d
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "monetary",
                                               "stratify_by_town": "1"}))  # never stratified: the box is ignored
     text = pages.get(url).text
-    assert "按金额抽样" in text and "保障金合计 65,700.00 元" in text and "个金额单位" in text
-    pages.post(url + "/draw", {"randomness": "0123456789abcdef" * 2})
+    assert "按金额抽样" in text
+    _commit_and_freeze(pages, url, county="0123456789abcdef" * 2)
+    text = pages.get(url).text
+    assert "保障金合计 65,700.00 元" in text and "个金额单位" in text
+    _reveal_both(pages, url, county="0123456789abcdef" * 2)
     text = pages.get(url).text
     assert "<th class=\"num\">金额单位</th>" in text and "抽样间隔" in text
     for case_id in _pending(text):
@@ -172,3 +232,39 @@ def test_a_monetary_unit_round(pages, ctx) -> None:  # type: ignore[no-untyped-d
                                           "relief_amount": "21,900.00"})
         assert r.status_code == 303, r.text
     assert "结论：接受" in pages.get(url).text
+
+
+def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    published = clock.today() + timedelta(days=2)
+    r = pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                 "public_value_description": "福利彩票双色球开奖号码",
+                                 "public_value_available_on": clock.today().isoformat()})
+    assert r.status_code == 422 and "须晚于今天" in r.text
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "public_value_description": "福利彩票双色球开奖号码",
+                                              "public_value_available_on": published.isoformat()}))
+    _commit_and_freeze(pages, url)
+    text = pages.get(url).text
+    assert 'id="public-value-form"' in text and 'id="reveal-county"' not in text  # the value comes first
+    r = pages.post(url + "/reveal", {"party": "county", "secret": DICE})
+    assert r.status_code == 409 and "须先录入本轮约定的公开随机值" in r.text
+    r = pages.post(url + "/public-value", {"value": "03 11 19 24 28 33 + 07"})
+    assert r.status_code == 409 and "此前不能录入" in r.text
+    clock.advance(days=2)
+    assert pages.post(url + "/public-value", {"value": "03 11 19 24 28 33 + 07"}).status_code == 303
+    assert pages.post(url + "/public-value", {"value": "01 02 03"}).status_code == 409
+    assert pages.post(url + "/reveal", {"party": "county", "secret": DICE}).status_code == 303
+    text = pages.get(url).text
+    assert 'id="reveal-by"' in text and 'id="pass-over-insurer"' not in text
+    r = pages.post(url + "/pass-over", {"party": "insurer"})
+    assert r.status_code == 409 and "过了这一天才能略过" in r.text
+    clock.advance(days=8)  # reveal_within_days = 7 in the demo contract
+    text = pages.get(url).text
+    assert 'id="pass-over-insurer"' in text
+    r = pages.post(url + "/pass-over", {"party": "insurer"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=passed_over"
+    text = pages.get(url).text
+    assert 'id="withheld"' in text and "未按期揭示：保险公司" in text and "未揭示，已略过" in text
+    assert "03 11 19 24 28 33 + 07" in text and 'id="seed"' in text and 'id="sample"' in text

@@ -27,16 +27,25 @@ Conventions
   binomial: `accept <=> clopper_pearson_upper <= tolerable` (the bound is a supremum that is itself rejected);
   hypergeometric: `accept <=> hypergeom_upper_rate < tolerable` (the bound is the largest plausible count / N).
 
-Byte layouts of the draw are given on `population_digest`, `derive_seed`, `uniform_below`, `stratum_seed`,
-`draw_sample` and `mus_select`.
+Byte layouts of the draw are given on `population_digest`, `round_seed`, `uniform_below`, `stratum_seed`,
+`draw_sample` and `mus_select`; the commitments on `commitment_of`.
+
+* **Commit, freeze, reveal.** Nobody chooses the sample: the county and the insurer each commit to a secret
+  (`commitment_of`) before the population is frozen, and reveal it after; the seed (`round_seed`) hashes the
+  population digest, the checkpoint root, both secrets and, when the round named one, a value published after the
+  freeze. A secret fixed before the population existed cannot be tried against it; the last to reveal can only
+  withhold (recorded), never choose. `derive_seed` is the withdrawn single-party layout, kept to replay rounds
+  drawn with it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 from typing import Literal
@@ -528,8 +537,102 @@ def population_digest(case_ids: Sequence[str]) -> bytes:
     return hashlib.sha256("\n".join(_check_ids(case_ids, "case_ids")).encode("utf-8")).digest()
 
 
+PARTIES = ("county", "insurer")
+"""The two parties of a round, in the order their secrets enter the seed."""
+
+MIN_SECRET_BYTES = 16
+MAX_SECRET_BYTES = 512
+MAX_PUBLIC_VALUE_CHARS = 500
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _hex_bytes(text: object, field: str, *, low: int, high: int) -> bytes:
+    if not isinstance(text, str):
+        raise ValidationFailed.one(field, "must be a string of hexadecimal digits")
+    value = text.strip()
+    if not value or not set(value) <= _HEX_DIGITS:
+        raise ValidationFailed.one(field, "must be hexadecimal digits 0-9 and a-f only")
+    if len(value) % 2:
+        raise ValidationFailed.one(field, "must have an even number of hex digits (whole bytes)")
+    if len(value) < 2 * low:
+        raise ValidationFailed.one(field, f"must be at least {low} bytes ({2 * low} hex digits), got {len(value) // 2}")
+    if len(value) > 2 * high:
+        raise ValidationFailed.one(field, f"must be at most {high} bytes ({2 * high} hex digits)")
+    return bytes.fromhex(value)
+
+
+def parse_secret(text: object, field: str = "secret") -> bytes:
+    """A party's secret: hex, 16 to 512 bytes, upper or lower case."""
+    return _hex_bytes(text, field, low=MIN_SECRET_BYTES, high=MAX_SECRET_BYTES)
+
+
+def parse_commitment(text: object, field: str = "commitment") -> bytes:
+    """A commitment: the 64 hex digits of a SHA-256."""
+    value = _hex_bytes(text, field, low=32, high=32)
+    return value
+
+
+def commitment_of(secret: bytes) -> bytes:
+    """A party's commitment: SHA-256 of the secret's bytes (the bytes the hex stands for, not the hex text)."""
+    return hashlib.sha256(secret).digest()
+
+
+def reveal_matches(secret: bytes, commitment: bytes) -> bool:
+    """True when the revealed secret is the one committed to."""
+    return hmac.compare_digest(commitment_of(secret), commitment)
+
+
+def normalise_public_value(text: object) -> str:
+    """A published value as entered: surrounding white space removed, inner runs of white space made one space."""
+    if not isinstance(text, str):
+        raise ValidationFailed.one("value", "must be text")
+    value = " ".join(text.split())
+    if not value:
+        raise ValidationFailed.one("value", "required")
+    if len(value) > MAX_PUBLIC_VALUE_CHARS:
+        raise ValidationFailed.one("value", f"must be at most {MAX_PUBLIC_VALUE_CHARS} characters")
+    return value
+
+
+def round_seed(population_digest: bytes, checkpoint_root: bytes, county_secret: bytes | None,
+               insurer_secret: bytes | None, public_value: str | None) -> bytes:
+    """The 32-byte seed of a commit-reveal round.
+
+    seed = SHA-256( len(D) || D || len(R) || R || len(C) || C || len(I) || I || len(P) || P ), each len a 4-byte
+    big-endian unsigned byte count, with D the population digest (32 bytes), R the root hash of the signed
+    checkpoint covering the freezing entry (32 bytes), C the county's secret and I the insurer's secret (the
+    revealed bytes, 16 to 512; zero bytes for a party passed over for not revealing), P the public value as
+    UTF-8 after `normalise_public_value` (zero bytes when the round named none).
+    """
+    message = bytearray()
+    for field, part in (("population_digest", population_digest), ("checkpoint_root", checkpoint_root)):
+        if not isinstance(part, bytes) or len(part) != 32:
+            raise ValidationFailed.one(field, "must be 32 bytes")
+        message += len(part).to_bytes(4, "big") + part
+    for field, secret in (("county_secret", county_secret), ("insurer_secret", insurer_secret)):
+        if secret is not None and (not isinstance(secret, bytes)
+                                   or not MIN_SECRET_BYTES <= len(secret) <= MAX_SECRET_BYTES):
+            raise ValidationFailed.one(field, f"must be {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes")
+        message += len(secret or b"").to_bytes(4, "big") + (secret or b"")
+    if county_secret is None and insurer_secret is None:
+        raise ValidationFailed.one("secret", "at least one party's secret is needed")
+    public = b"" if public_value is None else normalise_public_value(public_value).encode("utf-8")
+    message += len(public).to_bytes(4, "big") + public
+    return hashlib.sha256(bytes(message)).digest()
+
+
+def reveal_deadline(opened_on: date, within_days: int) -> date:
+    """The last day to reveal: `within_days` after the day reveals opened (the freeze, or the public value's entry)."""
+    return opened_on + timedelta(days=within_days)
+
+
+def may_pass_over(today: date, deadline: date) -> bool:
+    """A party that has not revealed may be passed over from the day after its deadline."""
+    return today > deadline
+
+
 def derive_seed(population_digest: bytes, checkpoint_root: bytes, randomness: bytes) -> bytes:
-    """The 32-byte seed of a draw.
+    """The 32-byte seed of a single-party draw (withdrawn: kept to replay rounds drawn before commit-reveal).
 
     seed = SHA-256( len(D) || D || len(R) || R || len(X) || X ), with D the population digest, R the audit-log
     checkpoint root hash, X the randomness supplied by the county, and each len a 4-byte big-endian unsigned

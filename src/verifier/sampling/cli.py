@@ -1,10 +1,28 @@
-"""`verifier sampling replay ROUND`: re-derive a drawn sample from its recorded inputs and compare."""
+"""`verifier sampling replay ROUND`: re-derive a drawn sample from its recorded inputs and compare;
+`verifier sampling secret`: make a party's secret and its commitment."""
 
 from __future__ import annotations
 
+import secrets as random_source
 import sys
 
 import click
+
+
+@click.command("secret")
+@click.option("--bytes", "size", type=click.IntRange(16, 512), default=32, show_default=True,
+              help="Length of the secret in bytes.")
+def secret(size: int) -> None:
+    """Print a fresh random secret and its commitment (SHA-256 of the secret's bytes), both in hex.
+
+    Needs no database: run it on the party's own computer (the county's off the insurer's system). Give the
+    commitment now; keep the secret private until the population is frozen, then reveal it.
+    """
+    from ..domain.sampling import commitment_of
+
+    value = random_source.token_bytes(size)
+    click.echo(f"secret:     {value.hex()}")
+    click.echo(f"commitment: {commitment_of(value).hex()}")
 
 
 @click.command("replay")
@@ -14,14 +32,16 @@ import click
                    "repeatable. Default: every key recorded in the database.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list every check that passed.")
 def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
-    """Re-derive a drawn sample from its recorded inputs and compare. Exit 0 when equal, 1 naming the difference."""
+    """Re-check a round's commitments and reproduce its sample from the recorded inputs alone.
+
+    Exit 0 when everything agrees, 1 naming what differs."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..audit.offline import OfflineCheckFailed, load_key
     from ..context import Context
     from ..domain.errors import NotFound
     from ..settings import Settings
-    from . import service
+    from . import replay as replays
 
     try:
         trusted = [load_key(k) for k in keys]
@@ -34,7 +54,7 @@ def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
     try:
         with ctx.db.read() as session:
             try:
-                report = service.replay(session, round_id, keys=trusted)
+                report = replays.replay(session, round_id, keys=trusted)
             except NotFound as exc:
                 click.echo(exc.detail, err=True)
                 sys.exit(1)

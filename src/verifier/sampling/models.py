@@ -1,9 +1,11 @@
-"""Tables of the sampling stage: rounds, their frozen populations, their stages, the drawn items and results.
+"""Tables of the sampling stage: rounds, the parties' commitments and reveals, the frozen populations, stages,
+drawn items and results.
 
-A round's population is frozen when the round is created (one `sampling_member` row per case, with its
-stratum and, for monetary rounds, its weight in fen) and never changes afterwards; its digest, the
-checkpoint that covers the freezing audit entry, the county's randomness and the seed are kept on the
-round, so anyone can re-derive the sample (`verifier sampling replay ROUND`).
+A round is created open; the county and the insurer each commit to a secret (`sampling_party`, one row per
+party: the primary key refuses a second commitment); then the population is frozen (one `sampling_member` row
+per case, with its stratum and, for monetary rounds, its weight in fen) and never changes afterwards; its
+digest, the checkpoint that covers the freezing audit entry, the revealed secrets, the public value and the seed
+are kept, so anyone can re-derive the sample (`verifier sampling replay ROUND`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class SamplingRound(Base):
     __tablename__ = "sampling_round"
     __table_args__ = (
         CheckConstraint("kind IN ('attribute', 'monetary')", name="kind_known"),
-        CheckConstraint("status IN ('frozen', 'drawn')", name="status_known"),
+        CheckConstraint("status IN ('open', 'frozen', 'drawn')", name="status_known"),
         CheckConstraint("checked_to >= checked_from", name="period_in_order"),
         Index("ix_sampling_round_county_created", "county_code", "created_at"),
     )
@@ -54,21 +56,59 @@ class SamplingRound(Base):
     expected_rate: Mapped[str] = mapped_column(String(20))
     min_rate: Mapped[str] = mapped_column(String(20))
     income_tolerance: Mapped[str] = mapped_column(String(20))
-    method: Mapped[str] = mapped_column(String(16))  # of the latest stage's size: the verdict uses the same
-    population_size: Mapped[int] = mapped_column(Integer)
+    # Of the latest stage's size (the verdict uses the same); the population's: all set at the freeze.
+    method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    population_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     population_total: Mapped[int] = mapped_column(BigInteger, default=0)  # fen; monetary rounds only
-    population_digest: Mapped[str] = mapped_column(String(64))  # hex of domain.sampling.population_digest
+    population_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hex
     freeze_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # audit entry freezing it
     checkpoint_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     checkpoint_root: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hex
     checkpoint_note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    randomness: Mapped[str | None] = mapped_column(Text, nullable=True)  # hex, as the county gave it (lower case)
+    # The withdrawn single-party draw's randomness (hex), kept for rounds drawn with it; NULL for commit-reveal.
+    randomness: Mapped[str | None] = mapped_column(Text, nullable=True)
     seed: Mapped[str | None] = mapped_column(String(64), nullable=True)  # hex
-    status: Mapped[str] = mapped_column(String(16), default="frozen")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reveal_within_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")  # from the contract
+    # A value to be published after the freeze (e.g. a lottery draw of a stated date), named when the round opens.
+    public_value_description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    public_value_available_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    public_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    public_value_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    public_value_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reveal_by: Mapped[date | None] = mapped_column(Date, nullable=True)  # last day to reveal; set when reveals open
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    frozen_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    frozen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     drawn_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     drawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class SamplingParty(Base):
+    """One party's commitment to its secret, and later its reveal or its being passed over.
+
+    The primary key allows one commitment per party and round; a row is never rewritten except to add the
+    reveal (which must hash to `commitment`) or the pass-over.
+    """
+
+    __tablename__ = "sampling_party"
+    __table_args__ = (
+        CheckConstraint("party IN ('county', 'insurer')", name="party_known"),
+        CheckConstraint("secret IS NULL OR passed_over_at IS NULL", name="revealed_or_passed_over"),
+    )
+
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"), primary_key=True)
+    party: Mapped[str] = mapped_column(String(16), primary_key=True)
+    commitment: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of the secret's bytes
+    committed_by: Mapped[str] = mapped_column(String(40))
+    committed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    commit_index: Mapped[int] = mapped_column(BigInteger)  # the audit entry recording it
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)  # hex, lower case, once revealed
+    revealed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    revealed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    passed_over_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    passed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SamplingMember(Base):

@@ -1,4 +1,5 @@
-"""HTTP routes of the sampling stage: rounds, their draw, re-check results, report and expansion.
+"""HTTP routes of the sampling stage: open a round, the parties' commitments, the freeze, the public value, the
+reveals and pass-overs (the draw happens with the last input), re-check results, report and expansion.
 
 Writes accept an `Idempotency-Key` header: a repeat gets the first answer and changes nothing.
 """
@@ -12,27 +13,38 @@ from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter
 
 from ..accounts.auth import Principal
+from ..domain.errors import DomainError
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
-from . import service
+from . import flow, service
 from .schemas import (
-    DrawIn,
-    DrawOut,
+    CommitmentIn,
     ExpandOut,
+    PassOverIn,
     PopulationOut,
+    PublicValueEntryIn,
     ReportOut,
     ResultIn,
     ResultOut,
+    RevealIn,
     RoundCreated,
     RoundIn,
+    RoundOpened,
     RoundOut,
     RoundPage,
+    StepOut,
 )
 
 Id = Annotated[str, Parameter(max_length=40)]
 AnyRequest = Request[Principal, Any, Any]
 WRITERS = ("county_reviewer",)
-READERS = ("county_reviewer", "auditor")
+PARTIES = ("county_reviewer", "insurer_supervisor")
+READERS = ("county_reviewer", "insurer_supervisor", "auditor")
+
+
+class DrawWithdrawn(DomainError):
+    status = 410
+    title = "Withdrawn"
 
 
 class SamplingController(Controller):
@@ -40,19 +52,17 @@ class SamplingController(Controller):
     tags: ClassVar[list[str]] = ["sampling"]
 
     @post("/", opt={"roles": WRITERS}, status_code=201)
-    def create(self, data: JSONBody[RoundIn], ctx: Ctx, request: AnyRequest) -> RoundCreated:
-        """Freeze the population and commit it to a signed checkpoint, before any randomness exists."""
-        req = service.RoundRequest(
+    def create(self, data: JSONBody[RoundIn], ctx: Ctx, request: AnyRequest) -> Response[RoundOpened]:
+        """Open a round for the parties' commitments; optionally name a value to be published after the freeze."""
+        req = flow.RoundRequest(
             county_code=data.county_code, checked_from=data.checked_from, checked_to=data.checked_to,
             confidence=data.confidence, tolerable_rate=data.tolerable_rate, expected_rate=data.expected_rate,
             min_rate=data.min_rate, kind=data.kind, stratify_by_town=data.stratify_by_town,
+            public_value_description=data.public_value.description if data.public_value else None,
+            public_value_available_on=data.public_value.available_on if data.public_value else None,
         )
-        # The freezing transaction is the keyed write; the checkpoint follows its commit, and the answer is
-        # rebuilt from the stored round, so a repeat with the same key answers the same round.
-        frozen = idempotent(ctx.db, request, lambda s: {"id": service.freeze_round(
-            s, req, principal=request.user, clock=ctx.clock).id}, body=data, status_code=201, clock=ctx.clock)
-        round_id = msgspec.json.decode(frozen.content)["id"]
-        return service.committed_view(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+        return idempotent(ctx.db, request, lambda s: flow.opened_out(flow.open_round(
+            s, req, principal=request.user, clock=ctx.clock)), body=data, status_code=201, clock=ctx.clock)
 
     @get("/", opt={"roles": READERS})
     def list_rounds(self, ctx: Ctx, request: AnyRequest, county_code: FromQuery[str | None] = None,
@@ -71,12 +81,52 @@ class SamplingController(Controller):
         with ctx.db.read() as session:
             return service.population_view(session, round_id, request.user)
 
+    @post("/{round_id:str}/commitments", opt={"roles": PARTIES}, status_code=201)
+    def commit(self, round_id: Id, data: JSONBody[CommitmentIn], ctx: Ctx, request: AnyRequest) -> Response[StepOut]:
+        """A party's commitment (hex SHA-256 of its secret's bytes): each party once, by its own role, while open."""
+        return idempotent(ctx.db, request, lambda s: flow.commit(
+            s, round_id, data.party, data.commitment, principal=request.user, clock=ctx.clock), body=data,
+            status_code=201, clock=ctx.clock)
+
+    @post("/{round_id:str}/freeze", opt={"roles": WRITERS}, status_code=200)
+    def freeze(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> RoundCreated:
+        """Freeze the population and commit it to a signed checkpoint; refused (409) until both parties committed."""
+        # The freezing transaction is the keyed write; the checkpoint follows its commit, and the answer is
+        # rebuilt from the stored round, so a repeat with the same key answers the same round.
+        idempotent(ctx.db, request, lambda s: {"id": flow.freeze(s, round_id, principal=request.user,
+                                                                 clock=ctx.clock).id}, clock=ctx.clock)
+        return flow.frozen_view(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+
+    @post("/{round_id:str}/public-value", opt={"roles": PARTIES}, status_code=200)
+    def public_value(self, round_id: Id, data: JSONBody[PublicValueEntryIn], ctx: Ctx,
+                     request: AnyRequest) -> Response[StepOut]:
+        """The value the round named, once published; entered before the secrets are revealed."""
+        flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+        return idempotent(ctx.db, request, lambda s: flow.enter_public_value(
+            s, round_id, data.value, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
+    @post("/{round_id:str}/reveals", opt={"roles": PARTIES}, status_code=200)
+    def reveal(self, round_id: Id, data: JSONBody[RevealIn], ctx: Ctx, request: AnyRequest) -> Response[StepOut]:
+        """A party's secret (hex, at least 16 bytes), checked against its commitment; the last input draws."""
+        flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+        return idempotent(ctx.db, request, lambda s: flow.reveal(
+            s, round_id, data.party, data.secret, principal=request.user, clock=ctx.clock), body=data,
+            clock=ctx.clock)
+
+    @post("/{round_id:str}/pass-over", opt={"roles": PARTIES}, status_code=200)
+    def pass_over(self, round_id: Id, data: JSONBody[PassOverIn], ctx: Ctx, request: AnyRequest) -> Response[StepOut]:
+        """Proceed without a party that has not revealed by its deadline (the other party, after the deadline)."""
+        flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+        return idempotent(ctx.db, request, lambda s: flow.pass_over(
+            s, round_id, data.party, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
     @post("/{round_id:str}/draw", opt={"roles": WRITERS}, status_code=200)
-    def draw(self, round_id: Id, data: JSONBody[DrawIn], ctx: Ctx, request: AnyRequest) -> Response[DrawOut]:
-        """Draw the sample from the county's randomness (hex, at least 16 bytes). A round is drawn once."""
-        service.commit_round(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
-        return idempotent(ctx.db, request, lambda s: service.draw(
-            s, round_id, data.randomness, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+    def draw(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> None:
+        """Withdrawn: one party choosing randomness after seeing the population can steer the sample."""
+        raise DrawWithdrawn(
+            "the single-party draw is withdrawn: whoever gives the only randomness after seeing the population can "
+            "try values until the sample suits them. Each party commits (POST .../commitments) before the freeze "
+            "(POST .../freeze) and reveals (POST .../reveals) after it; the sample is drawn with the last input.")
 
     @post("/{round_id:str}/results", opt={"roles": WRITERS}, status_code=201)
     def results(self, round_id: Id, data: JSONBody[ResultIn], ctx: Ctx, request: AnyRequest) -> Response[ResultOut]:

@@ -23,11 +23,80 @@ class RoundIn(msgspec.Struct, forbid_unknown_fields=True):
     min_rate: RateText | None = None
     kind: Literal["attribute", "monetary"] = "attribute"
     stratify_by_town: bool | None = None  # default: true for attribute rounds; monetary rounds are never stratified
+    public_value: PublicValueIn | None = None
+    """A value to be published after the freeze (e.g. a lottery draw of a stated date) that the seed will hash."""
 
 
-class DrawIn(msgspec.Struct, forbid_unknown_fields=True):
-    randomness: Annotated[str, msgspec.Meta(max_length=2048)]
-    """Hex digits (at least 32, i.e. 16 bytes; an even count). Dice rolls may be typed as their digits."""
+class PublicValueIn(msgspec.Struct, forbid_unknown_fields=True):
+    description: Annotated[str, msgspec.Meta(max_length=500)]
+    available_on: date
+
+
+class RoundOpened(msgspec.Struct):
+    id: str
+    status: str
+    contract_id: str
+    reveal_within_days: int
+    public_value: PublicValueOut | None = None
+
+
+Party = Literal["county", "insurer"]
+
+
+class CommitmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    party: Party
+    commitment: Annotated[str, msgspec.Meta(max_length=200)]
+    """Hex SHA-256 of the secret's bytes (64 hex digits)."""
+
+
+class RevealIn(msgspec.Struct, forbid_unknown_fields=True):
+    party: Party
+    secret: Annotated[str, msgspec.Meta(max_length=2048)]
+    """Hex, at least 16 bytes; must hash to the party's commitment."""
+
+
+class PassOverIn(msgspec.Struct, forbid_unknown_fields=True):
+    party: Party
+    """The party that has not revealed by its deadline."""
+
+
+class PublicValueEntryIn(msgspec.Struct, forbid_unknown_fields=True):
+    value: Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class PartyOut(msgspec.Struct):
+    party: str
+    commitment: str
+    committed_by: str
+    committed_at: datetime
+    revealed: bool
+    secret: str | None  # shown once the sample is drawn: until then nobody can compute it from the record
+    revealed_by: str | None
+    revealed_at: datetime | None
+    passed_over_by: str | None
+    passed_over_at: datetime | None
+
+
+class PublicValueOut(msgspec.Struct):
+    description: str
+    available_on: date
+    value: str | None = None
+    entered_by: str | None = None
+    entered_at: datetime | None = None
+
+
+class StepOut(msgspec.Struct):
+    """The round after a commitment, a reveal, the public value or a pass-over: drawn when the last input is in."""
+
+    round_id: str
+    status: str
+    party: str | None = None
+    reveal_by: date | None = None
+    waiting_for: list[str] = msgspec.field(default_factory=list)
+    seed: str | None = None
+    case_ids: list[str] | None = None
+    withheld: list[str] = msgspec.field(default_factory=list)
+    interval: str | None = None  # monetary rounds: the sampling interval in yuan
 
 
 class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -51,7 +120,10 @@ class CheckpointOut(msgspec.Struct):
 
 
 class RoundCreated(msgspec.Struct):
+    """The answer to the freeze."""
+
     id: str
+    status: str
     kind: str
     population_size: int
     sample_size: int
@@ -66,12 +138,6 @@ class RoundCreated(msgspec.Struct):
     stratified: bool
     allocation: list[StratumOut]
     population_total: str | None = None
-
-
-class DrawOut(msgspec.Struct):
-    seed: str
-    case_ids: list[str]
-    interval: str | None = None  # monetary rounds: the sampling interval in yuan
 
 
 class ExpandOut(msgspec.Struct):
@@ -158,17 +224,26 @@ class RoundOut(msgspec.Struct):
     expected_rate: str
     min_rate: str
     income_tolerance: str
-    method: str
-    population_size: int
+    method: str | None
+    population_size: int | None
     population_total: str | None
-    population_digest: str
+    population_digest: str | None
     sample_size: int
     audit_index: int | None
     checkpoint: CheckpointOut | None
-    randomness: str | None
+    randomness: str | None  # rounds drawn with the withdrawn single-party randomness only
     seed: str | None
+    case_ids: list[str]
+    parties: list[PartyOut]
+    public_value: PublicValueOut | None
+    reveal_within_days: int
+    reveal_by: date | None
+    withheld: list[str]
+    waiting_for: list[str]
     created_by: str
     created_at: datetime
+    frozen_by: str | None
+    frozen_at: datetime | None
     drawn_by: str | None
     drawn_at: datetime | None
     allocation: list[StratumOut]
@@ -183,7 +258,7 @@ class RoundSummary(msgspec.Struct):
     status: str
     checked_from: date
     checked_to: date
-    population_size: int
+    population_size: int | None
     sample_size: int
     created_at: datetime
 
@@ -194,7 +269,7 @@ class RoundPage(msgspec.Struct):
 
 class PopulationOut(msgspec.Struct):
     round_id: str
-    population_digest: str
+    population_digest: str | None  # None until the freeze
     case_ids: list[str]
     """Sorted by code point: SHA-256 of these joined by "\\n" is the digest."""
     strata: dict[str, int]

@@ -1,6 +1,7 @@
-"""Sampling pages (抽样复核): the rounds, starting one, and one round's page, which shows the frozen population,
-its digest and the signed checkpoint BEFORE it asks for the county's randomness, then the draw, the re-check form
-of each sampled case, the report with its verdict, and widening the sample.
+"""Sampling pages (抽样复核): the rounds, starting one, and one round's page through its stages: open (each party
+commits to a secret, by its own role), frozen (the population, its digest and the signed checkpoint; the public
+value when one was named; each party reveals; a party late past its deadline may be passed over by the other),
+drawn (the seed, the re-check form of each sampled case, the report with its verdict, and widening the sample).
 
 The re-check form does not show the insurer's figures: the county records what it finds on its own, and the
 comparison is shown once the result is recorded.
@@ -18,8 +19,9 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
+from ..sampling import flow
 from ..sampling import service as smp
 from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
 from ..store import contracts as contract_store
@@ -38,9 +40,11 @@ from .common import (
 )
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-READERS: dict[str, Any] = {"roles": ("county_reviewer", "auditor")}
+READERS: dict[str, Any] = {"roles": ("county_reviewer", "insurer_supervisor", "auditor")}
 WRITERS: dict[str, Any] = {"roles": ("county_reviewer",)}
-ROUND_FIELDS = ("county_code", "checked_from", "checked_to", "kind", "stratify_by_town", *smp.RATE_FIELDS)
+PARTIES: dict[str, Any] = {"roles": ("county_reviewer", "insurer_supervisor")}
+ROUND_FIELDS = ("county_code", "checked_from", "checked_to", "kind", "stratify_by_town", *smp.RATE_FIELDS,
+                "public_value_description", "public_value_available_on")
 RESULT_FIELDS = ("per_capita_income", "eligible", "relief_amount", "note")
 
 
@@ -87,12 +91,21 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
         report = smp.report(session, round_id, user)
         heads = {c.id: c.household.head_name for c in session.scalars(
             select(Case).where(Case.id.in_([i.case_id for i in r.items])))}
-        names = user_names(session, [r.created_by, r.drawn_by or ""] + [i.result.recorded_by for i in r.items if i.result])
+        people = [r.created_by, r.frozen_by or "", r.drawn_by or "", r.public_value.entered_by or "" if r.public_value
+                  else ""]
+        for p in r.parties:
+            people += [p.committed_by, p.revealed_by or "", p.passed_over_by or ""]
+        names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result])
     pending = [i for i in r.items if i.result is None and (r.kind != "monetary" or i.units > 0)]
     writer = user.has("county_reviewer")
+    mine = [party for party, role in smp.PARTY_ROLES.items() if user.has(role)]
+    by_party = {p.party: p for p in r.parties}
+    today = ctx.clock.today()
+    late = [p.party for p in r.parties if not p.revealed and p.passed_over_at is None and r.reveal_by is not None
+            and today > r.reveal_by]
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads,
-                names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl,
-                message=sl.zh(message) if message else None)
+                names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
+                late=late, today=today, message=sl.zh(message) if message else None)
 
 
 class SamplingPages(Controller):
@@ -120,19 +133,28 @@ class SamplingPages(Controller):
         kind = clean(data.get("kind")) or "attribute"
         rates = {name: folded(data.get(name)) or None for name in smp.RATE_FIELDS}
         stratify = None if kind == "monetary" else clean(data.get("stratify_by_town")) == "1"
+        description = clean(data.get("public_value_description"))[:500] or None
+        available_on = None
+        if description or clean(data.get("public_value_available_on")):
+            available_on = parse_day(data.get("public_value_available_on"), "public_value_available_on", problems)
         try:
             if problems or start is None or end is None:
                 raise ValidationFailed(problems)
-            req = smp.RoundRequest(county_code=county, checked_from=start, checked_to=end, kind=kind,
-                                   stratify_by_town=stratify, **rates)
-            created = smp.create_round(ctx.db, ctx.signer, req, principal=request.user, clock=ctx.clock)
+            req = flow.RoundRequest(county_code=county, checked_from=start, checked_to=end, kind=kind,
+                                    stratify_by_town=stratify, public_value_description=description,
+                                    public_value_available_on=available_on, **rates)
+            with ctx.db.begin() as session:
+                round_id = flow.open_round(session, req, principal=request.user, clock=ctx.clock).id
         except ValidationFailed as exc:
-            return _list_page(request, ctx, _add(FormState(values=values), exc.errors, ROUND_FIELDS), status_code=422)
+            errors = [FieldError(e.field.replace("public_value.description", "public_value_description")
+                                 .replace("public_value.available_on", "public_value_available_on"), e.message)
+                      for e in exc.errors]
+            return _list_page(request, ctx, _add(FormState(values=values), errors, ROUND_FIELDS), status_code=422)
         except InvalidState as exc:
             state = FormState(values=values)
             state.general.append(sl.zh(exc.detail))
             return _list_page(request, ctx, state, status_code=409)
-        return see_other(f"/sampling/{created.id}", done="round")
+        return see_other(f"/sampling/{round_id}", done="round")
 
     @get("/{round_id:str}", opt=READERS)
     def show(self, round_id: Id, ctx: Ctx, request: Req) -> Template:
@@ -146,20 +168,73 @@ class SamplingPages(Controller):
         return Response(view, media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="population-{round_id}.json"'})
 
-    @post("/{round_id:str}/draw", opt=WRITERS, status_code=303)
-    def draw(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        # Dice rolls are typed with spaces or line breaks between them: only the digits count.
-        randomness = "".join(folded(data.get("randomness")).split())
+    def _act(self, request: Req, ctx: Any, round_id: str, form: str, fields: tuple[str, ...],
+             values: dict[str, str], action: Any, done: str) -> Any:
+        """Run one step of the round; a refusal shows the round again with the message by its form."""
         try:
-            if not randomness:
-                raise ValidationFailed.one("randomness", "required")
-            smp.draw_round(ctx.db, ctx.signer, round_id, randomness, principal=request.user, clock=ctx.clock)
+            action()
         except ValidationFailed as exc:
-            state = _add(FormState(values={"randomness": clean(data.get("randomness"))}), exc.errors, ("randomness",))
-            return render_round(request, ctx, round_id, status_code=422, forms={"draw": state})
+            state = _add(FormState(values=values), exc.errors, fields)
+            return render_round(request, ctx, round_id, status_code=422, forms={form: state})
+        except Forbidden as exc:
+            return render_round(request, ctx, round_id, status_code=403, message=exc.detail)
         except InvalidState as exc:
             return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
-        return see_other(f"/sampling/{round_id}", done="drawn")
+        return see_other(f"/sampling/{round_id}", done=done)
+
+    @post("/{round_id:str}/commit", opt=PARTIES, status_code=303)
+    def commit(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        party = clean(data.get("party"))
+        value = "".join(folded(data.get("commitment")).split())
+
+        def act() -> None:
+            if not value:
+                raise ValidationFailed.one("commitment", "required")
+            with ctx.db.begin() as session:
+                flow.commit(session, round_id, party, value, principal=request.user, clock=ctx.clock)
+        return self._act(request, ctx, round_id, f"commit-{party}", ("commitment",), {"commitment": value}, act,
+                         "committed")
+
+    @post("/{round_id:str}/freeze", opt=WRITERS, status_code=303)
+    def freeze(self, round_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._act(request, ctx, round_id, "freeze", (), {}, lambda: flow.freeze_round(
+            ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock), "frozen")
+
+    @post("/{round_id:str}/public-value", opt=PARTIES, status_code=303)
+    def public_value(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        value = clean(data.get("value"))[:2000]
+
+        def act() -> None:
+            flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+            with ctx.db.begin() as session:
+                flow.enter_public_value(session, round_id, value, principal=request.user, clock=ctx.clock)
+        return self._act(request, ctx, round_id, "public-value", ("value",), {"value": value}, act, "public_value")
+
+    @post("/{round_id:str}/reveal", opt=PARTIES, status_code=303)
+    def reveal(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        party = clean(data.get("party"))
+        value = "".join(folded(data.get("secret")).split())
+        drawn: list[bool] = []
+
+        def act() -> None:
+            if not value:
+                raise ValidationFailed.one("secret", "required")
+            flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+            with ctx.db.begin() as session:
+                drawn.append(flow.reveal(session, round_id, party, value, principal=request.user,
+                                         clock=ctx.clock).status == "drawn")
+        answer = self._act(request, ctx, round_id, f"reveal-{party}", ("secret",), {"secret": value}, act, "revealed")
+        return see_other(f"/sampling/{round_id}", done="drawn") if drawn and drawn[0] else answer
+
+    @post("/{round_id:str}/pass-over", opt=PARTIES, status_code=303)
+    def pass_over(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        party = clean(data.get("party"))
+
+        def act() -> None:
+            flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+            with ctx.db.begin() as session:
+                flow.pass_over(session, round_id, party, principal=request.user, clock=ctx.clock)
+        return self._act(request, ctx, round_id, "pass-over", (), {}, act, "passed_over")
 
     @post("/{round_id:str}/results", opt=WRITERS, status_code=303)
     def result(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -203,14 +278,15 @@ def rounds_in_progress(session: Session, user: Principal) -> int:
         SamplingItem.round_id == SamplingRound.id, SamplingItem.units > 0,
         ~exists().where(and_(SamplingResult.round_id == SamplingItem.round_id,
                              SamplingResult.case_id == SamplingItem.case_id)))
-    stmt = select(func.count()).select_from(SamplingRound).where(or_(SamplingRound.status == "frozen", unrecorded))
+    stmt = select(func.count()).select_from(SamplingRound).where(
+        or_(SamplingRound.status.in_(("open", "frozen")), unrecorded))
     if user.counties:
         stmt = stmt.where(SamplingRound.county_code.in_(user.counties))
     return session.scalar(stmt) or 0
 
 
 def home_cards(session: Session, user: Principal) -> list[dict[str, Any]]:
-    if not user.has("county_reviewer"):
+    if not user.has("county_reviewer", "insurer_supervisor"):
         return []
     return [{"title": "进行中的抽样复核", "href": "/sampling", "count": rounds_in_progress(session, user),
-             "note": "待抽取样本或待录入复核结果的轮次"}]
+             "note": "待承诺、待揭示或待录入复核结果的轮次"}]

@@ -19,7 +19,12 @@ MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用"
                   "fee": "服务费"}
 LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
                    "service_fee": "服务费"}
-ROUND_STATUS = {"frozen": "已冻结总体，待抽取", "drawn": "已抽取样本"}
+ROUND_STATUS = {"open": "待双方承诺", "frozen": "已冻结总体，待揭示", "drawn": "已抽取样本"}
+ROUND_STAGES = (("open", "承诺"), ("frozen", "冻结与揭示"), ("drawn", "已抽取"))
+PARTIES = {"county": "县级复核方", "insurer": "保险公司"}
+WAITING_FOR = {"commitment:county": "县级复核方提交承诺", "commitment:insurer": "保险公司提交承诺",
+               "freeze": "县级复核人员冻结总体", "public_value": "录入公开随机值",
+               "reveal:county": "县级复核方揭示秘密值", "reveal:insurer": "保险公司揭示秘密值"}
 ROUND_KINDS = {"attribute": "按户抽样（属性抽样）", "monetary": "按金额抽样（金额单位抽样）"}
 METHODS = {"binomial": "二项分布", "hypergeometric": "超几何分布"}
 LIMITED_BY = {"statistical": "按置信度和可容忍偏差率计算", "minimum_rate": "按合同最低抽样比例",
@@ -42,7 +47,8 @@ FIELD_LABELS = {
     "reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
     "line": "行", "header": "表头", "file": "文件", "account_name": "收款人", "bank": "开户银行",
     "account_number": "银行账号", "county_code": "县（区）", "contract_id": "服务合同", "format": "格式",
-    "randomness": "随机数", "checked_from": "开始日期", "checked_to": "结束日期", "confidence": "置信度",
+    "randomness": "随机数", "secret": "秘密值", "commitment": "承诺值", "party": "参与方", "value": "公开随机值",
+    "public_value.description": "公开随机值说明", "public_value.available_on": "公布日期", "checked_from": "开始日期", "checked_to": "结束日期", "confidence": "置信度",
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
     "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份",
@@ -136,6 +142,48 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"至少 {m.group(2)} 位（现为 {int(m.group(3)) * 2} 位）"),
     (r"must be at most (\d+) bytes", lambda m: f"最多 {int(m.group(1)) * 2} 位"),
     (r"this round has been drawn already: a round is drawn once", "本轮已抽取样本：每轮只能抽取一次。"),
+    (r"must be hexadecimal digits 0-9 and a-f only", "只能包含十六进制数字 0–9 和 a–f"),
+    (r"must be at most (\d+) bytes \((\d+) hex digits\)", lambda m: f"最多 {m.group(2)} 位"),
+    (r"must be a string of hexadecimal digits", "只能包含十六进制数字"),
+    (r"does not hash to the party's commitment .*", "与该方此前提交的承诺值不符（承诺值应为秘密值字节的 SHA-256）"),
+    (r"the round's population is frozen: commitments are made before the freeze, and a commitment cannot be changed",
+     "本轮总体已冻结：承诺须在冻结前提交，提交后不能更改。"),
+    (r"the (county|insurer) party has committed already: a commitment is made once",
+     lambda m: f"{PARTIES[m.group(1)]}已提交承诺：每方只能提交一次。"),
+    (r"you committed for the other party: one person may not commit for both", "您已代表另一方提交承诺：同一人不能代表双方。"),
+    (r"only a user with the role (\w+) acts for the (county|insurer) party",
+     lambda m: f"只有{PARTIES[m.group(2)]}的人员才能代表该方操作。"),
+    (r"the round's population is frozen already", "本轮总体已冻结。"),
+    (r"the population is frozen only after both parties have committed to a secret; missing: (.*)",
+     lambda m: "双方都提交承诺后才能冻结总体；尚缺："
+               + "、".join(PARTIES.get(p.strip(), p) for p in m.group(1).split(",")) + "。"),
+    (r"the period's checks now fall under contract (\S+), not (\S+): start a new round",
+     lambda m: f"所选期间的核查现属服务合同 {m.group(1)}，不再是 {m.group(2)}：请重新开始一轮。"),
+    (r"the round's population is not frozen yet: secrets are revealed after the freeze",
+     "本轮总体尚未冻结：秘密值在冻结之后揭示。"),
+    (r"the round's population is not frozen yet", "本轮总体尚未冻结。"),
+    (r"the round's sample has been drawn already", "本轮样本已抽取。"),
+    (r"this round named no public value", "本轮没有约定公开随机值。"),
+    (r"the public value is entered already", "公开随机值已录入。"),
+    (r"the public value is published on (\S+): it cannot be entered before",
+     lambda m: f"公开随机值于 {m.group(1)} 公布，此前不能录入。"),
+    (r"this round was frozen before commitments existed: start a new round", "本轮在启用承诺机制前已冻结：请重新开始一轮。"),
+    (r"the public value this round named is entered before the secrets are revealed",
+     "须先录入本轮约定的公开随机值，再揭示秘密值。"),
+    (r"the (county|insurer) party has revealed its secret already", lambda m: f"{PARTIES[m.group(1)]}已揭示秘密值。"),
+    (r"the (county|insurer) party was passed over for not revealing by (\S+)",
+     lambda m: f"{PARTIES[m.group(1)]}未在 {m.group(2)} 前揭示，已被略过。"),
+    (r"the (county|insurer) party has revealed its secret: there is nothing to pass over",
+     lambda m: f"{PARTIES[m.group(1)]}已揭示秘密值，无需略过。"),
+    (r"the (county|insurer) party is passed over already", lambda m: f"{PARTIES[m.group(1)]}已被略过。"),
+    (r"reveal the (county|insurer) party's own secret before passing over the (county|insurer) party",
+     lambda m: f"请先揭示本方（{PARTIES[m.group(1)]}）的秘密值，再略过{PARTIES[m.group(2)]}。"),
+    (r"the (county|insurer) party may reveal until (\S+): it can be passed over only after that day",
+     lambda m: f"{PARTIES[m.group(1)]}可在 {m.group(2)} 前（含当日）揭示：过了这一天才能略过。"),
+    (r"must be county or insurer", "请选择参与方"),
+    (r"required: say which value and where it is published", "必填：说明是哪个公开值、在哪里公布"),
+    (r"must be after today: a value known before the commitments adds nothing", "须晚于今天：承诺前已知的值不起作用"),
+    (r"must be at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
     (r"the round's population is not committed to a checkpoint yet", "本轮总体尚未写入签名检查点。"),
     (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
     ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "

@@ -1,0 +1,497 @@
+"""A round from its opening to its draw: commit, freeze, reveal (抽样复核).
+
+Nobody can choose the sample. Whoever supplies the last random input after seeing the population could try
+values until the sample suits them; so the county and the insurer each commit to a secret before the population
+is frozen and reveal it after, and the seed hashes both (`verifier.domain.sampling.round_seed`).
+
+Conventions
+-----------
+* **Open.** `open_round` checks the request (the period holds checked cases under one contract, the rates make a
+  sample size) and stores the round `open` with the contract's `reveal_within_days`. It may name a value to be
+  published after the freeze (a lottery draw of a stated date, after today).
+* **Commit.** Each party once, while the round is open, by its own role: `county` by a county reviewer,
+  `insurer` by an insurer supervisor; one person may not commit for both. The commitment is the hex SHA-256 of
+  the secret's bytes. The table's primary key refuses a second commitment.
+* **Freeze.** By the county reviewer, refused (409) until both commitments are in. The population (see
+  `population_rows`) is stored sorted and its digest, the planned stage-1 size and both commitments are logged in
+  the freezing entry; after the commit the signed checkpoint covering that entry is issued and its root kept.
+* **Public value.** When one was named it is entered after the freeze, on or after its stated day, and before any
+  secret is revealed: whoever enters it cannot yet compute the sample, so a wrong value gains nothing.
+* **Reveal.** After the freeze (and the public value), each party by its own role, once: refused (422) unless the
+  secret hashes to the commitment. The secrets are shown, and logged, only with the draw: until then nobody can
+  compute the sample from the record, so the last to reveal decides blind. Reveals open at the freeze (or at the
+  public value's entry); a party's last day is `reveal_by` = that day + `reveal_within_days`.
+* **Pass-over.** From the day after `reveal_by`, a party that has revealed may pass over one that has not; the
+  seed then takes zero bytes for the withheld secret, and the round and the log record the withholding.
+* **Draw.** When the last input is in (every party revealed or passed over), in the same transaction:
+  seed = `round_seed(digest, checkpoint root, county secret, insurer secret, public value)`; stratified rounds
+  draw each town with `draw_stratified`, unstratified ones with `draw_sample`, monetary ones with `mus_select`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import checkpoints as audit_checkpoints
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain import sampling
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.money import format_yuan, parse_rate
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.db import Database
+from ..store.tables import Case, Check, Determination
+from . import schemas
+from .models import SamplingMember, SamplingParty, SamplingRound, SamplingStage
+from .plans import RATE_FIELDS, Member, compute_selection, plan_first_stage, strata_sizes
+from .service import (
+    COMMITMENT,
+    COMMITTED,
+    DRAWN,
+    FROZEN,
+    OPENED,
+    PARTY_ROLES,
+    PASSED_OVER,
+    PUBLIC_VALUE,
+    REVEALED,
+    ROLE,
+    _interval,
+    _members,
+    _plan_of,
+    _stages,
+    allocation_out,
+    insert_picks,
+    load_round,
+    parties,
+    public_value_out,
+    waiting_for,
+    withheld,
+)
+
+EXCLUDED_STATUSES = ("scheduled", "withdrawn")
+PARTY_ROLE_NAMES = tuple(PARTY_ROLES.values())
+
+
+@dataclass(frozen=True)
+class RoundRequest:
+    county_code: str
+    checked_from: date
+    checked_to: date
+    confidence: str | None = None
+    tolerable_rate: str | None = None
+    expected_rate: str | None = None
+    min_rate: str | None = None
+    kind: str = "attribute"
+    stratify_by_town: bool | None = None
+    public_value_description: str | None = None
+    public_value_available_on: date | None = None
+
+
+def population_rows(session: Session, county_code: str, start: date, end: date,
+                    kind: str) -> list[tuple[str, str, str, int]]:
+    """(case id, town, contract id, weight in fen) of the population.
+
+    Attribute rounds: the county's cases whose latest home check was visited in the period (both ends included),
+    except cases waiting to be checked again (`scheduled`, after an upheld objection) and withdrawn ones.
+    Monetary rounds: of those, the cases whose latest check has a confirmed determination with relief above zero,
+    weighted by that relief in fen, except cases whose village review failed (they will not be paid).
+    """
+    latest = (select(Check.case_id, func.max(Check.seq).label("seq")).group_by(Check.case_id).subquery())
+    stmt = (
+        select(Case.id, Case.town, Case.contract_id, Check.id)
+        .join(latest, latest.c.case_id == Case.id)
+        .join(Check, (Check.case_id == latest.c.case_id) & (Check.seq == latest.c.seq))
+        .where(Case.county_code == county_code, Check.visited_on >= start, Check.visited_on <= end,
+               Case.status.not_in(EXCLUDED_STATUSES))
+    )
+    if kind == "monetary":
+        stmt = (stmt.add_columns(Determination.relief)
+                .join(Determination, Determination.check_id == Check.id)
+                .where(Determination.relief > 0, Case.status != "review_failed"))
+        return [(r[0], r[1], r[2], int(r[4])) for r in session.execute(stmt)]
+    return [(r[0], r[1], r[2], 0) for r in session.execute(stmt)]
+
+
+def _population(session: Session, *, county_code: str, start: date, end: date, kind: str,
+                stratified: bool) -> tuple[str, list[Member]]:
+    """(contract id, members sorted by case id) of the period's population; 422 when empty or across contracts."""
+    rows = population_rows(session, county_code, start, end, kind)
+    if not rows:
+        what = "with a confirmed relief above zero " if kind == "monetary" else ""
+        raise ValidationFailed.one("checked_from", f"no case of county {county_code} {what}has a completed home "
+                                                   f"check visited from {start} to {end}")
+    contract_ids = sorted({r[2] for r in rows})
+    if len(contract_ids) > 1:
+        raise ValidationFailed.one("checked_to", "the period's checks fall under several contracts "
+                                                 f"({', '.join(contract_ids)}): choose a period within one contract")
+    members = sorted((Member(case_id, town if stratified else "", weight) for case_id, town, _, weight in rows),
+                     key=lambda m: m.case_id)
+    return contract_ids[0], members
+
+
+def _rates_of(rnd: SamplingRound) -> dict[str, Decimal]:
+    return {name: Decimal(getattr(rnd, name)) for name in RATE_FIELDS}
+
+
+def open_round(session: Session, req: RoundRequest, *, principal: Principal, clock: Clock) -> SamplingRound:
+    """Store a round, open for the parties' commitments; nothing is frozen yet."""
+    principal.require_county(req.county_code, "county")
+    problems: list[FieldError] = []
+    if req.kind not in ("attribute", "monetary"):
+        problems.append(FieldError("kind", "must be attribute or monetary"))
+    if req.checked_to < req.checked_from:
+        problems.append(FieldError("checked_to", "must not be before checked_from"))
+    if req.kind == "monetary" and req.stratify_by_town:
+        problems.append(FieldError("stratify_by_town", "a monetary-unit round is not stratified"))
+    description = None
+    if req.public_value_description is not None or req.public_value_available_on is not None:
+        description = " ".join((req.public_value_description or "").split())
+        if not description:
+            problems.append(FieldError("public_value.description", "required: say which value and where it is "
+                                                                   "published"))
+        if req.public_value_available_on is None:
+            problems.append(FieldError("public_value.available_on", "required"))
+        elif req.public_value_available_on <= clock.today():
+            problems.append(FieldError("public_value.available_on", "must be after today: a value known before "
+                                                                    "the commitments adds nothing"))
+    if problems:
+        raise ValidationFailed(problems)
+    stratified = req.kind == "attribute" and req.stratify_by_town is not False
+    contract_id, members = _population(session, county_code=req.county_code, start=req.checked_from,
+                                       end=req.checked_to, kind=req.kind, stratified=stratified)
+    contract = contract_store.get_contract(session, contract_id)
+    spec = contract.spec.sampling
+    rates: dict[str, Decimal] = {}
+    for name in RATE_FIELDS:
+        given = getattr(req, name)
+        try:
+            rates[name] = parse_rate(getattr(spec, name) if given is None else given, name)
+        except ValidationFailed as exc:
+            problems += exc.errors
+    if problems:
+        raise ValidationFailed(problems)
+    income_tolerance = parse_rate(spec.income_tolerance, "sampling.income_tolerance", high=Decimal(100))
+    plan_first_stage(req.kind, stratified, members, rates)  # refuses bad rate combinations now (422), not at the freeze
+    rnd = SamplingRound(
+        id=new_id("smp"), county_code=req.county_code, kind=req.kind, stratified=stratified,
+        checked_from=req.checked_from, checked_to=req.checked_to, contract_id=contract.id,
+        contract_hash=contract.content_hash, **{name: str(rates[name]) for name in RATE_FIELDS},
+        income_tolerance=str(income_tolerance), status="open", reveal_within_days=spec.reveal_within_days,
+        public_value_description=description,
+        public_value_available_on=req.public_value_available_on if description else None,
+        created_by=principal.id, created_at=clock.now(),
+    )
+    session.add(rnd)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=OPENED, subject=rnd.id,
+                 contract_hash=rnd.contract_hash, clock=clock, payload={
+                     "county_code": rnd.county_code, "kind": rnd.kind, "stratified": stratified,
+                     "checked_from": rnd.checked_from.isoformat(), "checked_to": rnd.checked_to.isoformat(),
+                     **{name: getattr(rnd, name) for name in RATE_FIELDS}, "income_tolerance": rnd.income_tolerance,
+                     "reveal_within_days": rnd.reveal_within_days,
+                     "public_value": None if description is None else {
+                         "description": description, "available_on": rnd.public_value_available_on.isoformat()}})
+    return rnd
+
+
+def opened_out(rnd: SamplingRound) -> schemas.RoundOpened:
+    return schemas.RoundOpened(id=rnd.id, status=rnd.status, contract_id=rnd.contract_id,
+                               reveal_within_days=rnd.reveal_within_days, public_value=public_value_out(rnd))
+
+
+def _require_party_role(principal: Principal, party: str) -> str:
+    role = PARTY_ROLES.get(party)
+    if role is None:
+        raise ValidationFailed.one("party", "must be county or insurer")
+    if not principal.has(role):
+        raise Forbidden(f"only a user with the role {role} acts for the {party} party")
+    return role
+
+
+def _step(session: Session, rnd: SamplingRound, party: str | None) -> schemas.StepOut:
+    by_party = parties(session, rnd.id)
+    out = schemas.StepOut(round_id=rnd.id, status=rnd.status, party=party, reveal_by=rnd.reveal_by,
+                          waiting_for=waiting_for(rnd, by_party), withheld=withheld(by_party))
+    if rnd.status == "drawn" and rnd.seed is not None:
+        stages = _stages(session, rnd.id)
+        picks = compute_selection(rnd.kind, rnd.stratified, bytes.fromhex(rnd.seed), _members(session, rnd.id),
+                                  [_plan_of(stages[0])])
+        out.seed = rnd.seed
+        out.case_ids = [p.case_id for p in picks]
+        if rnd.kind == "monetary":
+            out.interval = format_yuan(_interval(rnd, _plan_of(stages[0])))
+    return out
+
+
+def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, principal: Principal,
+           clock: Clock) -> schemas.StepOut:
+    """Record a party's commitment to its secret, once, while the round is open."""
+    role = _require_party_role(principal, party)
+    commitment = sampling.parse_commitment(commitment_hex)
+    rnd = load_round(session, round_id, principal, for_update=True)
+    if rnd.status != "open":
+        raise InvalidState("the round's population is frozen: commitments are made before the freeze, and a "
+                           "commitment cannot be changed")
+    by_party = parties(session, rnd.id)
+    if party in by_party:
+        raise InvalidState(f"the {party} party has committed already: a commitment is made once")
+    if any(row.committed_by == principal.id for row in by_party.values()):
+        raise Forbidden("you committed for the other party: one person may not commit for both")
+    row = SamplingParty(round_id=rnd.id, party=party, commitment=commitment.hex(), committed_by=principal.id,
+                        committed_at=clock.now(), commit_index=0)
+    session.add(row)
+    session.flush()
+    row.commit_index = audit.append(session, actor=principal.id, role=role, action=COMMITMENT, subject=rnd.id,
+                                    contract_hash=rnd.contract_hash, clock=clock,
+                                    payload={"party": party, "commitment": row.commitment})
+    return _step(session, rnd, party)
+
+
+def freeze(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> SamplingRound:
+    """Freeze the population, once both parties have committed, and append the freezing entry."""
+    rnd = load_round(session, round_id, principal, for_update=True)
+    if rnd.status != "open":
+        raise InvalidState("the round's population is frozen already")
+    by_party = parties(session, rnd.id)
+    missing = [p for p in sampling.PARTIES if p not in by_party]
+    if missing:
+        raise InvalidState(f"the population is frozen only after both parties have committed to a secret; "
+                           f"missing: {', '.join(missing)}")
+    contract_id, members = _population(session, county_code=rnd.county_code, start=rnd.checked_from,
+                                       end=rnd.checked_to, kind=rnd.kind, stratified=rnd.stratified)
+    if contract_id != rnd.contract_id:
+        raise InvalidState(f"the period's checks now fall under contract {contract_id}, not {rnd.contract_id}: "
+                           "start a new round")
+    plan = plan_first_stage(rnd.kind, rnd.stratified, members, _rates_of(rnd))
+    now = clock.now()
+    rnd.population_size = len(members)
+    rnd.population_total = sum(m.weight for m in members)
+    rnd.population_digest = sampling.population_digest([m.case_id for m in members]).hex()
+    rnd.method = plan.method
+    rnd.status = "frozen"
+    rnd.frozen_by, rnd.frozen_at = principal.id, now
+    if rnd.public_value_description is None:
+        rnd.reveal_by = sampling.reveal_deadline(clock.today(), rnd.reveal_within_days)
+    session.add_all([SamplingMember(round_id=rnd.id, case_id=m.case_id, stratum=m.stratum, weight=m.weight)
+                     for m in members])
+    session.add(SamplingStage(round_id=rnd.id, stage=1, size=plan.size, method=plan.method,
+                              expected_deviations=plan.expected_deviations, limited_by=plan.limited_by,
+                              allocation=dict(plan.allocation), created_by=principal.id, created_at=now))
+    session.flush()
+    payload: dict[str, Any] = {
+        "county_code": rnd.county_code, "kind": rnd.kind, "stratified": rnd.stratified,
+        "checked_from": rnd.checked_from.isoformat(), "checked_to": rnd.checked_to.isoformat(),
+        **{name: getattr(rnd, name) for name in RATE_FIELDS}, "income_tolerance": rnd.income_tolerance,
+        "population_size": rnd.population_size, "population_digest": rnd.population_digest,
+        "sample_size": plan.size, "method": plan.method, "expected_deviations": plan.expected_deviations,
+        "limited_by": plan.limited_by, "allocation": dict(plan.allocation),
+        "strata": strata_sizes(members) if rnd.stratified else {},
+        "commitments": {p: by_party[p].commitment for p in sampling.PARTIES},
+        "reveal_by": None if rnd.reveal_by is None else rnd.reveal_by.isoformat(),
+    }
+    if rnd.kind == "monetary":
+        payload["population_total"] = format_yuan(rnd.population_total)
+    rnd.freeze_index = audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=FROZEN,
+                                    subject=rnd.id, payload=payload, contract_hash=rnd.contract_hash, clock=clock)
+    return rnd
+
+
+def commit_round(db: Database, signer: audit_checkpoints.Signer | None, round_id: str, *,
+                 principal: Principal | None, clock: Clock) -> None:
+    """Issue the signed checkpoint covering the round's freezing entry and store its size and root with the round.
+
+    Does nothing when the round is not frozen yet or has its checkpoint already (safe to repeat).
+    """
+    with db.read() as session:
+        rnd = load_round(session, round_id, principal)
+        if rnd.checkpoint_size is not None or rnd.freeze_index is None:
+            return
+        freeze_index = rnd.freeze_index
+    if signer is None:
+        raise InvalidState("no audit signing key is available: the round cannot be committed")
+    checkpoint = audit_checkpoints.issue_checkpoint(db, signer, clock=clock)
+    if checkpoint.tree_size <= freeze_index:  # pragma: no cover - the entry is committed
+        raise RuntimeError("the checkpoint does not cover the round's freezing entry")
+    with db.begin() as session:
+        rnd = load_round(session, round_id, principal, for_update=True)
+        if rnd.checkpoint_size is not None:
+            return
+        rnd.checkpoint_size = checkpoint.tree_size
+        rnd.checkpoint_root = checkpoint.root.hex()
+        rnd.checkpoint_note = checkpoint.note
+        session.flush()
+        audit.append(session, actor=principal.id if principal else "system",
+                     role=principal.acting_role((ROLE,)) if principal else "system", action=COMMITTED,
+                     subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock, payload={
+                         "freeze_index": freeze_index, "checkpoint_size": checkpoint.tree_size,
+                         "checkpoint_root": checkpoint.root.hex(), "checkpoint_key_id": checkpoint.key_id})
+
+
+def frozen_view(db: Database, signer: audit_checkpoints.Signer | None, round_id: str, *,
+                principal: Principal, clock: Clock) -> schemas.RoundCreated:
+    """The answer to a round's freeze, committing it to a checkpoint first when that is still to do (idempotent)."""
+    commit_round(db, signer, round_id, principal=principal, clock=clock)
+    with db.read() as session:
+        rnd = load_round(session, round_id, principal)
+        if rnd.status == "open":
+            raise InvalidState("the round's population is not frozen yet")
+        stage = _stages(session, round_id)[0]
+        assert rnd.checkpoint_note is not None and rnd.checkpoint_size is not None and rnd.freeze_index is not None
+        assert rnd.population_size is not None and rnd.population_digest is not None
+        return schemas.RoundCreated(
+            id=rnd.id, status=rnd.status, kind=rnd.kind, population_size=rnd.population_size,
+            sample_size=stage.size, population_digest=rnd.population_digest, checkpoint=rnd.checkpoint_note,
+            checkpoint_size=rnd.checkpoint_size, audit_index=rnd.freeze_index, method=stage.method,
+            expected_deviations=stage.expected_deviations, limited_by=stage.limited_by, stratified=rnd.stratified,
+            allocation=allocation_out(session, rnd, stage),
+            population_total=format_yuan(rnd.population_total) if rnd.kind == "monetary" else None,
+        )
+
+
+def freeze_round(db: Database, signer: audit_checkpoints.Signer | None, round_id: str, *,
+                 principal: Principal, clock: Clock) -> schemas.RoundCreated:
+    """Freeze (one transaction), commit to a checkpoint (after it), and answer with both."""
+    with db.begin() as session:
+        freeze(session, round_id, principal=principal, clock=clock)
+    return frozen_view(db, signer, round_id, principal=principal, clock=clock)
+
+
+def _frozen_for_inputs(rnd: SamplingRound) -> None:
+    if rnd.status == "open":
+        raise InvalidState("the round's population is not frozen yet: secrets are revealed after the freeze")
+    if rnd.status == "drawn":
+        raise InvalidState("the round's sample has been drawn already")
+    if rnd.checkpoint_root is None:
+        raise InvalidState("the round's population is not committed to a checkpoint yet")
+
+
+def enter_public_value(session: Session, round_id: str, value: str, *, principal: Principal,
+                       clock: Clock) -> schemas.StepOut:
+    """Enter the value the round named, once, after the freeze and before any secret is revealed."""
+    text = sampling.normalise_public_value(value)
+    rnd = load_round(session, round_id, principal, for_update=True)
+    _frozen_for_inputs(rnd)
+    if rnd.public_value_description is None or rnd.public_value_available_on is None:
+        raise InvalidState("this round named no public value")
+    if rnd.public_value is not None:
+        raise InvalidState("the public value is entered already")
+    if clock.today() < rnd.public_value_available_on:
+        raise InvalidState(f"the public value is published on {rnd.public_value_available_on}: it cannot be "
+                           "entered before")
+    by_party = parties(session, rnd.id)
+    if not by_party:
+        raise InvalidState("this round was frozen before commitments existed: start a new round")
+    if any(row.secret is not None for row in by_party.values()):  # pragma: no cover - reveals wait for the value
+        raise InvalidState("a secret is revealed already: the public value comes first")
+    rnd.public_value, rnd.public_value_by, rnd.public_value_at = text, principal.id, clock.now()
+    rnd.reveal_by = sampling.reveal_deadline(clock.today(), rnd.reveal_within_days)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(PARTY_ROLE_NAMES), action=PUBLIC_VALUE,
+                 subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
+                 payload={"value": text, "reveal_by": rnd.reveal_by.isoformat()})
+    return _step(session, rnd, None)
+
+
+def reveal(session: Session, round_id: str, party: str, secret_hex: str, *, principal: Principal,
+           clock: Clock) -> schemas.StepOut:
+    """Reveal a party's secret; refused unless it hashes to the commitment. Draws when it is the last input."""
+    role = _require_party_role(principal, party)
+    secret = sampling.parse_secret(secret_hex)
+    rnd = load_round(session, round_id, principal, for_update=True)
+    _frozen_for_inputs(rnd)
+    by_party = parties(session, rnd.id)
+    row = by_party.get(party)
+    if row is None:
+        raise InvalidState("this round was frozen before commitments existed: start a new round")
+    if rnd.public_value_description is not None and rnd.public_value is None:
+        raise InvalidState("the public value this round named is entered before the secrets are revealed")
+    if row.secret is not None:
+        raise InvalidState(f"the {party} party has revealed its secret already")
+    if row.passed_over_at is not None:
+        raise InvalidState(f"the {party} party was passed over for not revealing by {rnd.reveal_by}")
+    if not sampling.reveal_matches(secret, bytes.fromhex(row.commitment)):
+        raise ValidationFailed.one("secret", "does not hash to the party's commitment (SHA-256 of the secret's "
+                                             "bytes)")
+    row.secret, row.revealed_by, row.revealed_at = secret.hex(), principal.id, clock.now()
+    session.flush()
+    # The secret itself is logged with the draw: until then the record does not let anyone compute the sample.
+    audit.append(session, actor=principal.id, role=role, action=REVEALED, subject=rnd.id,
+                 contract_hash=rnd.contract_hash, clock=clock, payload={"party": party, "commitment": row.commitment})
+    _draw_when_complete(session, rnd, by_party, principal=principal, clock=clock)
+    return _step(session, rnd, party)
+
+
+def pass_over(session: Session, round_id: str, party: str, *, principal: Principal, clock: Clock) -> schemas.StepOut:
+    """Proceed without a party that has not revealed by its deadline (by the other party, after the deadline)."""
+    if party not in PARTY_ROLES:
+        raise ValidationFailed.one("party", "must be county or insurer")
+    other = next(p for p in sampling.PARTIES if p != party)
+    role = _require_party_role(principal, other)
+    rnd = load_round(session, round_id, principal, for_update=True)
+    _frozen_for_inputs(rnd)
+    by_party = parties(session, rnd.id)
+    if party not in by_party or other not in by_party:
+        raise InvalidState("this round was frozen before commitments existed: start a new round")
+    row = by_party[party]
+    if row.secret is not None:
+        raise InvalidState(f"the {party} party has revealed its secret: there is nothing to pass over")
+    if row.passed_over_at is not None:
+        raise InvalidState(f"the {party} party is passed over already")
+    if by_party[other].secret is None:
+        raise InvalidState(f"reveal the {other} party's own secret before passing over the {party} party")
+    if rnd.reveal_by is None or not sampling.may_pass_over(clock.today(), rnd.reveal_by):
+        raise InvalidState(f"the {party} party may reveal until {rnd.reveal_by}: it can be passed over only "
+                           "after that day")
+    row.passed_over_by, row.passed_over_at = principal.id, clock.now()
+    session.flush()
+    audit.append(session, actor=principal.id, role=role, action=PASSED_OVER, subject=rnd.id,
+                 contract_hash=rnd.contract_hash, clock=clock,
+                 payload={"party": party, "commitment": row.commitment, "reveal_by": rnd.reveal_by.isoformat()})
+    _draw_when_complete(session, rnd, by_party, principal=principal, clock=clock)
+    return _step(session, rnd, party)
+
+
+def seed_of(rnd: SamplingRound, by_party: dict[str, SamplingParty]) -> bytes:
+    """The round's seed from its recorded inputs (a party passed over gives zero bytes)."""
+    assert rnd.population_digest is not None and rnd.checkpoint_root is not None
+    secrets = {p: bytes.fromhex(row.secret) if row.secret is not None else None for p, row in by_party.items()}
+    return sampling.round_seed(bytes.fromhex(rnd.population_digest), bytes.fromhex(rnd.checkpoint_root),
+                               secrets.get("county"), secrets.get("insurer"), rnd.public_value)
+
+
+def _draw_when_complete(session: Session, rnd: SamplingRound, by_party: dict[str, SamplingParty], *,
+                        principal: Principal, clock: Clock) -> None:
+    if waiting_for(rnd, by_party):
+        return
+    seed = seed_of(rnd, by_party)
+    plans = [_plan_of(s) for s in _stages(session, rnd.id)]
+    picks = compute_selection(rnd.kind, rnd.stratified, seed, _members(session, rnd.id), plans)
+    insert_picks(session, rnd.id, picks)
+    rnd.seed = seed.hex()
+    rnd.status = "drawn"
+    rnd.drawn_by, rnd.drawn_at = principal.id, clock.now()
+    session.flush()
+    case_ids = [p.case_id for p in picks]
+    interval = _interval(rnd, plans[-1]) if rnd.kind == "monetary" else None
+    audit.append(session, actor=principal.id, role=principal.acting_role(PARTY_ROLE_NAMES), action=DRAWN,
+                 subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock, payload={
+                     "seed": rnd.seed, "population_digest": rnd.population_digest,
+                     "checkpoint_size": rnd.checkpoint_size, "checkpoint_root": rnd.checkpoint_root,
+                     "secrets": {p: by_party[p].secret for p in sampling.PARTIES},
+                     "withheld": withheld(by_party), "public_value": rnd.public_value, "stage": 1,
+                     "sample_size": len(case_ids), "case_ids": case_ids,
+                     **({"interval": format_yuan(interval)} if interval is not None else {})})
+
+
+def ready_for_inputs(db: Database, signer: audit_checkpoints.Signer | None, round_id: str, *,
+                     principal: Principal, clock: Clock) -> None:
+    """Issue the round's checkpoint if an interruption left a frozen round without it (before any reveal)."""
+    commit_round(db, signer, round_id, principal=principal, clock=clock)
