@@ -19,7 +19,7 @@ from ..idempotency import idempotent
 from ..store.tables import User
 from .auth import TOKEN_LIFETIME, Principal, principal_of
 from .passwords import verify_password
-from .service import add_user
+from .service import add_user, visible_user, visible_users
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -86,9 +86,10 @@ class UserController(Controller):
     tags = ["accounts"]
 
     @get("/", opt={"roles": ("admin", "auditor")})
-    def list_users(self, ctx: Ctx) -> list[UserOut]:
+    def list_users(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[UserOut]:
+        """The users sharing a county with the caller (every user for a caller without a county limit)."""
         with ctx.db.read() as session:
-            return [user_out(principal_of(u)) for u in session.scalars(select(User).order_by(User.username))]
+            return [user_out(principal_of(u)) for u in visible_users(session, request.user)]
 
     @post("/", opt={"roles": ("admin",)})
     def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
@@ -101,9 +102,7 @@ class UserController(Controller):
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
     @get("/{user_id:str}", opt={"roles": ("admin", "auditor")})
-    def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx) -> UserOut:
+    def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx,
+                 request: Request[Principal, Any, Any]) -> UserOut:
         with ctx.db.read() as session:
-            user = session.get(User, user_id)
-            if user is None:
-                raise NotFound("no such user")
-            return user_out(principal_of(user))
+            return user_out(principal_of(visible_user(session, request.user, user_id)))

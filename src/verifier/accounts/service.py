@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain.errors import FieldError, ValidationFailed
+from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import User
+from .auth import Principal
 from .passwords import hash_password
 
 ROLES = (
@@ -84,4 +85,24 @@ def add_user(
         payload={"username": username, "roles": user.roles, "counties": user.counties},
         clock=clock,
     )
+    return user
+
+
+def shares_a_county(viewer: Principal, user: User) -> bool:
+    """Whether `viewer` may see `user`: a viewer without a county limit sees everyone; a limited one sees the users
+    of their counties (a user without a limit works in every county, theirs included)."""
+    if not viewer.counties or not user.counties:
+        return True
+    return bool(set(viewer.counties) & set(user.counties))
+
+
+def visible_users(session: Session, viewer: Principal) -> list[User]:
+    return [u for u in session.scalars(select(User).order_by(User.username)) if shares_a_county(viewer, u)]
+
+
+def visible_user(session: Session, viewer: Principal, user_id: str) -> User:
+    """The user, if the viewer may see them; another county's user does not exist for them (404)."""
+    user = session.get(User, user_id)
+    if user is None or not shares_a_county(viewer, user):
+        raise NotFound("no such user")
     return user

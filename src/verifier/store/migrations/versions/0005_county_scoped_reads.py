@@ -1,0 +1,38 @@
+"""county-scoped reads: the county each audit entry concerns
+
+`audit_entry.county_code` (outside the hashed bytes) says which county's readers may see an entry; NULL
+concerns no county and is shown only to users without a county limit. Existing entries get the county of
+their subject (a case, household, import, notice, payment batch or sampling round); the rest (users,
+contracts, the fund) stay NULL.
+
+Revision ID: 0005
+Revises: 0002
+Create Date: 2026-12-03
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+# Tables whose rows carry their county, and whose ids are audit entries' subjects.
+_SUBJECT_TABLES = ('relief_case', 'household', 'referral_import', 'notice', 'payment_batch', 'sampling_round')
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('county_code', sa.String(length=6), nullable=True))
+        batch_op.create_index(batch_op.f('ix_audit_entry_county_code'), ['county_code'], unique=False)
+    for table in _SUBJECT_TABLES:
+        op.execute(
+            f"UPDATE audit_entry SET county_code = (SELECT t.county_code FROM {table} t WHERE t.id = audit_entry.subject) "
+            f"WHERE county_code IS NULL AND subject IN (SELECT id FROM {table})"
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_entry_county_code'))
+        batch_op.drop_column('county_code')
