@@ -28,6 +28,7 @@ RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳�
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
 ITEM_STATUS = {"listed": "公示中", "cleared": "公示无异议", "withdrawn": "已撤下（异议成立）"}
+CONFLICT_SOURCES = {"referral_import": "部门名单导入", "application": "农户申请", "home_check": "入户核查"}
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}

@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from .audit import AuditPages
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
+from .conflicts import ConflictPages
 from .errors import EXCEPTION_HANDLERS
 from .home import HomePage, LoginPages
 from .officer import CheckPages, VisitPages
@@ -29,7 +30,7 @@ from .templating import STATIC_DIR
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, CheckPages, AuditPages, PaymentPages, PayeePages,
-                    FundPages, SamplingPages, ReportPages]
+                    FundPages, SamplingPages, ReportPages, ConflictPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
