@@ -41,9 +41,9 @@ _DEPTH = 3
 
 _table_of_prefix: dict[str, str] = {}
 _lock = threading.Lock()
-# Per engine: the tables declared when the lookups were built, and table name -> SELECT of the county of row :subject.
-_by_engine: weakref.WeakKeyDictionary[Engine, tuple[frozenset[str], dict[str, Select[Any]]]] = (
-    weakref.WeakKeyDictionary())
+# Per engine: how many tables were declared when the lookups were built (models are only ever added), and
+# table name -> SELECT of the county of the row with id :subject.
+_by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict[str, Select[Any]]]] = weakref.WeakKeyDictionary()
 
 
 def _county_path(table: Table, tables: Mapping[str, Table], depth: int) -> list[tuple[Column[Any], Table]] | None:
@@ -70,13 +70,13 @@ def _county_path(table: Table, tables: Mapping[str, Table], depth: int) -> list[
 def _lookups(session: Session) -> dict[str, Select[Any]]:
     """A lookup for every table of the database whose rows have an `id` and a county (rebuilt when models were
     added)."""
-    tables = dict(Base.metadata.tables)
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     with _lock:
         built = _by_engine.get(engine)
-    if built is not None and built[0] == frozenset(tables):
+    if built is not None and built[0] == len(Base.metadata.tables):
         return built[1]
+    tables = dict(Base.metadata.tables)
     present = set(inspect(session.connection()).get_table_names())
     lookups: dict[str, Select[Any]] = {}
     for name, table in tables.items():
@@ -93,7 +93,7 @@ def _lookups(session: Session) -> dict[str, Select[Any]]:
             current = target
         lookups[name] = select(current.c.county_code).select_from(joined).where(pk[0] == bindparam("subject"))
     with _lock:
-        _by_engine[engine] = (frozenset(tables), lookups)
+        _by_engine[engine] = (len(tables), lookups)
     return lookups
 
 
