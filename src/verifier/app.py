@@ -82,6 +82,7 @@ def route_handlers() -> list[Any]:
     from .audit.routes import AuditController
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
+    from .conflicts.routes import ConflictController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
     from .referrals.routes import ReferralController
@@ -90,7 +91,8 @@ def route_handlers() -> list[Any]:
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
-            CaseController, ScheduleController, CheckController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
+            CaseController, ScheduleController, CheckController, ConflictController, *NOTICES, *PAYMENTS, *SAMPLING,
+            *REPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -158,3 +158,16 @@ def test_checking_the_session_is_one_lookup_per_request(client, users, ctx) -> N
     finally:
         event.remove(ctx.db.read_engine, "before_cursor_execute", seen)
     assert len(statements) == 1 and "user_session" in statements[0] and "app_user" in statements[0]
+
+
+def test_a_county_admin_manages_only_the_users_of_their_county(client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("county-admin", "admin", counties=("340223",))
+    far = users.add("far-officer", "field_officer", counties=("340299",))
+    near = users.add("near-officer", "field_officer", counties=("340223",))
+    admin = users.headers("county-admin")
+    listed = {u["username"] for u in client.get("/api/users", headers=admin).json()}
+    assert "near-officer" in listed and "far-officer" not in listed
+    for action, body in (("disable", None), ("enable", None), ("password", {"password": "another pass 1"})):
+        r = client.post(f"/api/users/{far}/{action}", headers=admin, json=body)
+        assert r.status_code == 404, (action, r.text)
+    assert client.post(f"/api/users/{near}/disable", headers=admin).status_code == 200

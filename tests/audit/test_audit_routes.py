@@ -10,6 +10,7 @@ from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.testing import TestClient
 
+from verifier.accounts.auth import Principal
 from verifier.audit import merkle
 from verifier.audit.checkpoints import Signer
 from verifier.audit.notes import VerifierKey, open_checkpoint
@@ -25,8 +26,18 @@ def client(db: Database, hook, add_entries, signer: Signer) -> Iterator[TestClie
     def problem(_: Request, exc: DomainError) -> Response:
         return Response({"status": exc.status, "detail": exc.detail}, status_code=exc.status)
 
+    def logged_in(app):  # type: ignore[no-untyped-def]
+        # The real app's login puts the caller in the scope; here, an auditor without a county limit.
+        async def middleware(scope, receive, send):  # type: ignore[no-untyped-def]
+            scope["user"] = Principal(id="usr_a", username="auditor", display_name="auditor", roles=("auditor",),
+                                      counties=())
+            await app(scope, receive, send)
+
+        return middleware
+
     app = Litestar(
         route_handlers=[AuditController],
+        middleware=[logged_in],
         dependencies={"db": Provide(lambda: db, sync_to_thread=False),
                       "signer": Provide(lambda: signer, sync_to_thread=False)},
         exception_handlers={DomainError: problem},
@@ -67,10 +78,10 @@ def test_consistency_proof(client: TestClient) -> None:
     assert client.get("/api/audit/consistency", params={"first": 3}).status_code == 400
 
 
-def test_public_endpoints_are_marked_and_the_rest_need_a_login(client: TestClient) -> None:
+def test_proofs_are_public_and_entries_are_for_their_readers(client: TestClient) -> None:
     opts = {route.path: handler.opt for route in client.app.routes for handler in route.route_handlers
             if "GET" in getattr(handler, "http_methods", ())}
     assert opts["/api/audit/checkpoint"].get("public") is True
     assert opts["/api/audit/public-key"].get("public") is True
-    assert opts["/api/audit/entries/{index:int}"].get("roles") == "any"
-    assert opts["/api/audit/consistency"].get("roles") == "any"
+    assert opts["/api/audit/consistency"].get("public") is True
+    assert opts["/api/audit/entries/{index:int}"].get("roles") == ("auditor", "county_reviewer", "admin")

@@ -122,8 +122,18 @@ def test_a_person_of_another_countys_household_is_refused_not_merged(ctx) -> Non
         import_file(session, vault=ctx.vault, source=io.BytesIO(data), filename="f.xlsx", channel="civil_affairs",
                     county_code="340224", principal=s.supervisor, role="insurer_supervisor", clock=ctx.clock)
     assert [(e.row, e.field) for e in info.value.errors] == [(2, "id_number")]
-    assert "another county" in info.value.errors[0].message
-    assert counts(ctx) == before
+    # Neutral: neither where the person is known nor that they are.
+    message = info.value.errors[0].message
+    assert message == "this ID number cannot be registered in this county; contact the county reviewer"
+    assert counts(ctx)[:5] == before[:5]  # nothing of the file is stored; the log gains the conflict's entry
+    assert counts(ctx)[5] == before[5] + 1
+    from verifier.conflicts.models import CountyConflict
+
+    with ctx.db.read() as session:
+        (conflict,) = session.query(CountyConflict).all()
+    assert (conflict.source, conflict.county_code, conflict.home_county_code, conflict.row) == (
+        "referral_import", "340224", "340223", 2)
+    assert conflict.person_bidx == ctx.vault.blind_index(idn, "id_number") and conflict.actor == s.supervisor.id
 
 
 

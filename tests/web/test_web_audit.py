@@ -40,3 +40,23 @@ def test_a_strange_entry_number_is_a_message_not_an_error(pages, users) -> None:
         assert r.status_code in (200, 400), (bad[:10], r.status_code)
         if r.status_code == 200:
             assert "请输入记录序号" in r.text
+
+
+def test_another_countys_auditor_finds_none_of_the_countys_entries(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from verifier.audit.models import AuditEntry
+
+    case_id = make_case(ctx, stage="determined")
+    with ctx.db.read() as session:
+        index = session.scalar(select(AuditEntry.idx).where(AuditEntry.subject == case_id).limit(1))
+        nowhere = session.scalar(select(AuditEntry.idx).where(AuditEntry.action == "user.add").limit(1))
+    pages.as_("aud-there", "auditor", counties=("340224",))
+    text = pages.get(f"/audit?index={index}").text
+    assert f"没有序号为 {index} 的记录" in text and "包含证明有效" not in text
+    pages.as_("aud-here", "auditor", counties=("340223",))
+    assert "包含证明有效" in pages.get(f"/audit?index={index}").text
+    # User management concerns no county: only readers without a county limit see it.
+    assert f"没有序号为 {nowhere} 的记录" in pages.get(f"/audit?index={nowhere}").text
+    pages.as_("aud-all", "auditor", counties=())
+    assert "包含证明有效" in pages.get(f"/audit?index={nowhere}").text

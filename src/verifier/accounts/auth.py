@@ -132,6 +132,7 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         retrieve_user_handler=retrieve_user,
         default_token_expiration=TOKEN_LIFETIME,
         exclude=["^/schema", "^/api/health", "^/api/auth/login", "^/api/audit/checkpoint", "^/api/audit/public-key",
+                 "^/api/audit/consistency",
                  "^/static/", "^/login$"],
         exclude_opt_key="public",
         key="verifier_token",

@@ -18,7 +18,7 @@ from ..store.tables import User
 from .auth import Principal, issue_token, principal_of
 from .login import limiter_for, log_in, log_out, request_client
 from .passwords import generate_password
-from .service import add_user, disable_user, enable_user, get_user, list_users, set_password
+from .service import add_user, disable_user, enable_user, list_users, set_password, visible_user, visible_users
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -109,9 +109,10 @@ class UserController(Controller):
     tags = ["accounts"]
 
     @get("/", opt={"roles": ("admin", "auditor")})
-    def list_users(self, ctx: Ctx) -> list[UserOut]:
+    def list_users(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[UserOut]:
+        """The users sharing a county with the caller (every user for a caller without a county limit)."""
         with ctx.db.read() as session:
-            return [account_out(u) for u in list_users(session)]
+            return [account_out(u) for u in visible_users(session, request.user)]
 
     @post("/", opt={"roles": ("admin",)})
     def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
@@ -124,9 +125,10 @@ class UserController(Controller):
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
     @get("/{user_id:str}", opt={"roles": ("admin", "auditor")})
-    def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx) -> UserOut:
+    def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx,
+                 request: Request[Principal, Any, Any]) -> UserOut:
         with ctx.db.read() as session:
-            return account_out(get_user(session, user_id))
+            return account_out(visible_user(session, request.user, user_id))
 
 
 UserId = Annotated[str, Parameter(max_length=40)]
@@ -142,16 +144,18 @@ class AccountController(Controller):
     def disable(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[SessionsEnded]:
         """Refused (409) for the last active admin."""
         def run(session: Session) -> SessionsEnded:
+            visible_user(session, request.user, user_id)  # another county's user does not exist for this admin
             ended = disable_user(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
-            return SessionsEnded(user=account_out(get_user(session, user_id)), sessions_ended=ended)
+            return SessionsEnded(user=account_out(visible_user(session, request.user, user_id)), sessions_ended=ended)
 
         return idempotent(ctx.db, request, run, clock=ctx.clock)
 
     @post("/enable", opt={"roles": ("admin",)}, status_code=200)
     def enable(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
         def run(session: Session) -> UserOut:
+            visible_user(session, request.user, user_id)
             enable_user(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
-            return account_out(get_user(session, user_id))
+            return account_out(visible_user(session, request.user, user_id))
 
         return idempotent(ctx.db, request, run, clock=ctx.clock)
 
@@ -163,7 +167,8 @@ class AccountController(Controller):
         given = data.password if data is not None else None
         new = given or generate_password()
         with ctx.db.begin() as session:
+            visible_user(session, request.user, user_id)
             ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
-            out = PasswordSet(user=account_out(get_user(session, user_id)), sessions_ended=ended,
+            out = PasswordSet(user=account_out(visible_user(session, request.user, user_id)), sessions_ended=ended,
                               password=None if given else new)
         return Response(out, headers={"Cache-Control": "no-store"})

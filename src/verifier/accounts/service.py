@@ -13,6 +13,7 @@ from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import User
+from .auth import Principal
 from .passwords import hash_password
 from .sessions import end_sessions
 
@@ -161,3 +162,23 @@ def set_password(session: Session, user_id: str, password: str, *, actor: str, a
     audit.append(session, actor=actor, role=actor_role, action="user.password", subject=user.id,
                  payload={"username": user.username, "sessions_ended": ended}, clock=clock)
     return ended
+
+
+def shares_a_county(viewer: Principal, user: User) -> bool:
+    """Whether `viewer` may see `user`: a viewer without a county limit sees everyone; a limited one sees the users
+    of their counties (a user without a limit works in every county, theirs included)."""
+    if not viewer.counties or not user.counties:
+        return True
+    return bool(set(viewer.counties) & set(user.counties))
+
+
+def visible_users(session: Session, viewer: Principal) -> list[User]:
+    return [u for u in session.scalars(select(User).order_by(User.username)) if shares_a_county(viewer, u)]
+
+
+def visible_user(session: Session, viewer: Principal, user_id: str) -> User:
+    """The user, if the viewer may see them; another county's user does not exist for them (404)."""
+    user = session.get(User, user_id)
+    if user is None or not shares_a_county(viewer, user):
+        raise NotFound("no such user")
+    return user

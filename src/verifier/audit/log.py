@@ -11,6 +11,9 @@ Call `append` as the last step of a transaction, after the business rows are wri
 then held only for the commit, and no transaction waits for a business row while holding the head.
 
 Entries must carry no personal data in clear: put hashes, ids or ciphertext in the payload.
+
+Each entry is stored with the county it concerns (outside its hashed bytes), for readers limited to counties:
+named by the caller, or derived from the subject or payload (`counties.county_of`); none when neither says.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 from ..clock import Clock
 from . import merkle
 from .canonical import encode_entry, format_time
+from .counties import county_of
 from .models import AuditEntry, AuditHead, AuditNode
 
 APPENDED = "audit_appended"
@@ -44,6 +48,13 @@ _LOCK_HEAD = _HEAD.with_for_update()
 _INSERT_ENTRY = insert(_entry)
 _INSERT_NODE = insert(_node)
 _UPDATE_HEAD = update(_head).where(_head.c.id == 1)  # SET size, compact from the execution's parameters
+
+
+class Derived:
+    """The type of `DERIVED`: the county an entry concerns is derived from its subject or payload."""
+
+
+DERIVED = Derived()
 
 
 class LogCorrupt(RuntimeError):
@@ -103,31 +114,37 @@ def append(
     payload: dict[str, Any],
     contract_hash: str | None = None,
     clock: Clock | None = None,
+    county_code: str | None | Derived = DERIVED,
 ) -> int:
-    """Append one entry in the session's transaction; returns its index."""
-    return append_many(
-        session,
-        [{"actor": actor, "role": role, "action": action, "subject": subject,
-          "payload": payload, "contract_hash": contract_hash}],
-        clock=clock,
-    )[0]
+    """Append one entry in the session's transaction; returns its index.
+
+    `county_code` names the county the entry concerns (None: no county); when not given it is derived.
+    """
+    item: dict[str, Any] = {"actor": actor, "role": role, "action": action, "subject": subject, "payload": payload,
+            "contract_hash": contract_hash}
+    if county_code is not DERIVED:
+        item["county_code"] = county_code
+    return append_many(session, [item], clock=clock)[0]
 
 
 def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock: Clock | None = None) -> list[int]:
     """Append several entries (dicts with append's keyword arguments) under one head lock; returns their indices.
 
-    All entries get the same time. Nothing is written if any entry has no canonical form.
+    All entries get the same time. Nothing is written if any entry has no canonical form. An entry without a
+    `county_code` key gets the county derived from its subject or payload.
     """
     entries = list(entries)
     if not entries:
         return []
+    counties = [item["county_code"] if "county_code" in item else county_of(session, item["subject"], item["payload"])
+                for item in entries]
     now: datetime = (clock or _default_clock).now()
     time_text = format_time(now)  # refuses a time without a zone
     now = now.astimezone(UTC)
     compact = _lock_head(session)
     entry_rows: list[dict[str, Any]] = []
     node_rows: list[dict[str, Any]] = []
-    for item in entries:
+    for item, county in zip(entries, counties):
         index = compact.size
         data = encode_entry(
             index=index,
@@ -143,6 +160,7 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
         entry_rows.append({
             "idx": index, "time": now, "actor": item["actor"], "role": item["role"], "action": item["action"],
             "subject": item["subject"], "contract_hash": item.get("contract_hash"), "entry": data, "leaf_hash": leaf,
+            "county_code": county,
         })
         for level, node_index, digest in compact.append(leaf):
             node_rows.append({"level": level, "idx": node_index, "hash": digest})

@@ -2,7 +2,8 @@
 
 - `audit_entry`: one row per entry; `entry` holds the exact canonical bytes that were hashed, `leaf_hash`
   their RFC 6962 leaf hash. The other columns repeat fields of the entry for lookups only (a case's history
-  by `subject`); verification never trusts them.
+  by `subject`); verification never trusts them. `county_code` (not part of the entry's bytes) is the county the
+  entry concerns, NULL for none: it decides who may read the entry (see `counties.py`).
 - `audit_node`: every complete interior node of the Merkle tree, keyed by (level, idx) with level >= 1
   (level 0, the leaves, lives in `audit_entry.leaf_hash`). The node at level l, idx i is the root of the
   perfect subtree over entries [i * 2**l, (i + 1) * 2**l); it is written by the append that completes it
@@ -46,6 +47,7 @@ class AuditEntry(Base):
     contract_hash: Mapped[str | None] = mapped_column(String(128))
     entry: Mapped[bytes] = mapped_column(LargeBinary)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    county_code: Mapped[str | None] = mapped_column(String(6), nullable=True, index=True)
 
 
 class AuditNode(Base):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
-from litestar import Controller, MediaType
+from litestar import Controller, MediaType, Request
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from ..accounts.auth import Principal
 from ..http import get
 from ..store.db import Database
 from . import service
@@ -32,18 +33,21 @@ class AuditController(Controller):
         """The signed-note verifier key: `<name>+<key id hex>+<base64(0x01 || public key)>`."""
         return service.public_key_text(signer)
 
-    @get("/entries/{index:int}", opt={"roles": "any"})
+    @get("/entries/{index:int}", opt={"roles": service.READERS})
     def entry(
         self,
         db: Db,
         signer: Sign,
+        request: Request[Principal, Any, Any],
         index: FromPath[int],
         tree_size: Annotated[int | None, QueryParameter(ge=1, description="prove against this tree size")] = None,
     ) -> service.EntryWithProof:
-        """An entry's exact bytes (base64) and its inclusion proof, against the latest checkpoint by default."""
-        return service.entry_with_proof(db, index, tree_size, signer=signer)
+        """An entry's exact bytes (base64) and its inclusion proof, against the latest checkpoint by default.
 
-    @get("/consistency", opt={"roles": "any"})
+        Auditors, county reviewers and admins, within their counties; other entries answer 404."""
+        return service.entry_with_proof(db, index, tree_size, signer=signer, principal=request.user)
+
+    @get("/consistency", opt={"public": True})
     def consistency(
         self,
         db: Db,

@@ -1,4 +1,9 @@
-"""What the HTTP API and the command line ask of the audit log: checkpoints, keys, entries with proofs."""
+"""What the HTTP API and the command line ask of the audit log: checkpoints, keys, entries with proofs.
+
+Checkpoints, the key and consistency proofs are public. Entries are read by auditors, county reviewers and
+admins, each only within their counties: an entry of another county, or one that concerns no county (users,
+contracts, keys) for a reader limited to counties, does not exist for them (404).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,23 @@ import base64
 
 import msgspec
 
+from ..accounts.auth import Principal
 from ..domain.errors import NotFound, ValidationFailed
 from ..store.db import Database
 from . import log
 from .checkpoints import Signer, issue_checkpoint, latest_checkpoint
+
+
+READERS = ("auditor", "county_reviewer", "admin")
+"""The roles that read audit entries (within their counties)."""
+
+
+def may_read(principal: Principal | None, county_code: str | None) -> bool:
+    """Whether `principal` may read an entry concerning `county_code` (None: no county). No principal: the
+    command line, run by whoever holds the database."""
+    if principal is None or not principal.counties:
+        return True
+    return county_code is not None and county_code in principal.counties
 
 
 class EntryWithProof(msgspec.Struct):
@@ -58,14 +76,21 @@ def _checkpointed_size(db: Database, index: int, signer: Signer | None) -> int:
 
 
 def entry_with_proof(
-    db: Database, index: int, tree_size: int | None = None, *, signer: Signer | None = None
+    db: Database, index: int, tree_size: int | None = None, *, signer: Signer | None = None,
+    principal: Principal | None = None,
 ) -> EntryWithProof:
-    """An entry's exact bytes and its inclusion proof, against the latest checkpoint unless `tree_size` is given."""
+    """An entry's exact bytes and its inclusion proof, against the latest checkpoint unless `tree_size` is given.
+
+    With a principal, an entry they may not read is answered as absent."""
     with db.read() as session:
         size = log.tree_size(session)
+        row = log.get_entry(session, index) if 0 <= index < size else None
+        hidden = row is not None and not may_read(principal, row.county_code)
     if not 0 <= index < size:
         raise NotFound(f"audit entry {index} does not exist (the log holds entries 0..{size - 1})"
                        if size else f"audit entry {index} does not exist (the log is empty)")
+    if hidden:
+        raise NotFound(f"audit entry {index} does not exist")
     if tree_size is None:
         tree_size = _checkpointed_size(db, index, signer)
     elif not index < tree_size <= size:

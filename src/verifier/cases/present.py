@@ -17,6 +17,7 @@ from ..notices.service import notice_summary_for_case, review_summary_for_case
 from ..payments.service import payments_for_case
 from ..store.tables import Case, Check, Determination, Referral, Visit, VisitAttempt
 from ..store.vault import Vault
+from .personal import sees_full_ids
 from .schemas import (
     BandOut,
     CaseDetail,
@@ -45,11 +46,6 @@ def _case_fields(case: Case) -> dict:
         reported_amount=format_yuan(case.reported_amount), screening_reason=case.screening_reason,
         closed_reason=case.closed_reason, updated_at=case.updated_at,
     )
-
-
-def _sees_full_ids(principal: Principal, visit: Visit | None) -> bool:
-    """The officers at the door compare ID cards with what was referred; everyone else sees 6+4."""
-    return visit is not None and principal.id in visit.officer_ids
 
 
 def band_out(line: dict) -> BandOut:
@@ -97,7 +93,7 @@ def visit_out(v: Visit) -> VisitOut:
 def case_detail(session: Session, case: Case, principal: Principal, vault: Vault) -> CaseDetail:
     visits = list(session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.created_at)))
     active = next((v for v in visits if v.active), None)
-    full_ids = _sees_full_ids(principal, active)
+    full_ids = sees_full_ids(principal, case, active)
     referral_rows = list(session.scalars(
         select(Referral).where(Referral.case_id == case.id).order_by(Referral.created_at, Referral.id)))
     referrals = [

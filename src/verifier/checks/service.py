@@ -16,6 +16,7 @@ from ..audit import log as audit
 from ..cases.service import active_visit, due_date
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
+from ..conflicts import service as conflicts
 from ..contract import Contract
 from ..domain.eligibility import Eligibility, assess
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
@@ -26,7 +27,7 @@ from ..domain.planning import days_late
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
-from ..store.tables import Case, Check, Determination, Evidence, Member, User
+from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
 from . import evidence_files
 
@@ -163,16 +164,26 @@ def record_check(
         number = "".join(str(data.payee.get("account_number") or "").split())
         if number and not (number.isdigit() and 8 <= len(number) <= 30):
             problems.append(FieldError("payee.account_number", "8 to 30 digits"))
-    # Members already known in another household: a person belongs to one household.
+    # Members already known in another household: a person belongs to one household. Another county's household
+    # is not named (a neutral refusal); the reviewers of both counties see the conflict.
     bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
+    sightings: list[conflicts.Sighting] = []
     if bidx:
-        for b, hh in session.execute(select(Member.id_number_bidx, Member.household_id)
-                                     .where(Member.id_number_bidx.in_(list(bidx.values())))):
+        for b, hh, hh_county in session.execute(
+                select(Member.id_number_bidx, Member.household_id, Household.county_code)
+                .join(Household, Household.id == Member.household_id)
+                .where(Member.id_number_bidx.in_(list(bidx.values())))):
             if hh != case.household_id:
-                i = next(seen[idn] for idn, bb in bidx.items() if bb == b)
-                problems.append(FieldError(f"members[{i}].id_number", "this person is recorded in another household"))
+                idn = next(idn for idn, bb in bidx.items() if bb == b)
+                field = f"members[{seen[idn]}].id_number"
+                if hh_county == case.county_code:
+                    problems.append(FieldError(field, "this person is recorded in another household"))
+                else:
+                    problems.append(conflicts.refusal(field))
+                    sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
     if problems:
-        raise ValidationFailed(problems)
+        raise conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
+                               role="field_officer", clock=clock)
 
     known_members = {m.id_number_bidx: m for m in session.scalars(select(Member).where(Member.household_id == case.household_id))}
     stored_members = []

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
+from ..conflicts import service as conflicts
 from ..contract import Contract
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
@@ -231,10 +232,13 @@ def _merge(
     now: Any,
     today: date,
     known: _Known | None = None,
+    sightings: list[conflicts.Sighting] | None = None,
+    reference: str | None = None,
 ) -> tuple[int, int, list[str], list[FieldError]]:
     """Store the referrals, creating households and cases as needed. A few bulk statements per chunk of rows.
 
-    Returns the new and merged counts, each row's case id, and the rows refused (then nothing is written)."""
+    Returns the new and merged counts, each row's case id, and the rows refused (then nothing is written). A
+    person of another county's household is refused neutrally and added to `sightings`."""
     if known is None:
         known = _Known()
     known.trim()
@@ -253,21 +257,24 @@ def _merge(
         lookups = [(_KNOWN_PG, keys)]
     else:
         lookups = [(_KNOWN, chunk) for chunk in _chunks(keys)]
-    elsewhere: set[str] = set()
+    elsewhere: dict[str, str] = {}
     for statement, chunk in lookups:
         for b, hh, hh_county, cid, cause, year in connection.execute(statement, {"keys": chunk}):
             if hh_county != county_code:
-                elsewhere.add(b)  # a person belongs to one household, and this one is another county's
+                elsewhere[b] = hh_county  # a person belongs to one household, and this one is another county's
                 continue
             household_of[b] = hh
             if cid is not None:
                 open_case[(hh, cause, year)] = cid
     if elsewhere:
-        # Nothing of the chunk is written: the caller reports these rows and the transaction rolls back.
-        return 0, 0, [], [FieldError("id_number", f"this person is registered in another county's household; the "
-                                                  f"county office must move the household before it is referred "
-                                                  f"in {county_code}", r.row)
-                          for r, b in zip(rows, bidx) if b in elsewhere]
+        # Nothing of the chunk is written: the caller reports these rows and the transaction rolls back. The
+        # message does not say where the person is known: the reviewers of both counties see the conflict.
+        refused = [(r, b) for r, b in zip(rows, bidx) if b in elsewhere]
+        if sightings is not None:
+            source = "application" if channel == "application" else "referral_import"
+            sightings.extend(conflicts.Sighting(source, county_code, elsewhere[b], b, r.id_number, reference,
+                                                r.row if import_id else None) for r, b in refused)
+        return 0, 0, [], [conflicts.refusal("id_number", r.row) for r, _ in refused]
 
     households = _Rows(session, Household, _HOUSEHOLD_COLUMNS)
     members = _Rows(session, Member, _MEMBER_COLUMNS)
@@ -455,6 +462,7 @@ def store_file(
     errors: list[FieldError] = []
     rows = new_cases = merged = 0
     known = _Known()
+    sightings: list[conflicts.Sighting] = []
     hashes: set[str] = set()
     cases_digest = hashlib.sha256()
     with _bulk_settings(session):
@@ -465,13 +473,14 @@ def store_file(
                 n, m, touched, refused = _merge(session, vault, county_code, channel, chunk,
                                                 bound,  # type: ignore[arg-type]
                                                 import_id=import_id, actor=principal.id, now=now, today=today,
-                                                known=known)
+                                                known=known, sightings=sightings, reference=f"{channel}:{sha}")
                 errors.extend(refused)
                 new_cases, merged = new_cases + n, merged + m
                 cases_digest.update("".join(f"{r.row}:{case_id}\n" for r, case_id in zip(chunk, touched)).encode())
                 hashes.update(c.content_hash for c in {id(c): c for c in bound}.values() if c is not None)
     if errors:
-        raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+        raise conflicts.refuse(ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field))), sightings,
+                               vault=vault, principal=principal, role=role, clock=clock)
     if rows == 0:
         raise ValidationFailed.one("file", "the file has no rows")
     record = session.get(ReferralImport, import_id)
@@ -557,11 +566,14 @@ def enter_application(
     contracts = _bind_contracts(_county_contracts(session, county_code), county_code, [row], today, errors)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
+    sightings: list[conflicts.Sighting] = []
     new_cases, merged, touched, refused = _merge(session, vault, county_code, "application", [row],
                                                  contracts,  # type: ignore[arg-type]
-                                                 import_id=None, actor=principal.id, now=now, today=today)
+                                                 import_id=None, actor=principal.id, now=now, today=today,
+                                                 sightings=sightings)
     if refused:
-        raise ValidationFailed([FieldError(e.field, e.message) for e in refused])
+        raise conflicts.refuse(ValidationFailed([FieldError(e.field, e.message) for e in refused]), sightings,
+                               vault=vault, principal=principal, role="town_clerk", clock=clock)
     audit.append(session, actor=principal.id, role="town_clerk", action="referrals.application", subject=touched[0],
                  contract_hash=contracts[0].content_hash if contracts[0] else None,
                  payload={"county_code": county_code, "cause": row.cause, "amount": format_yuan(row.amount),

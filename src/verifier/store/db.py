@@ -6,6 +6,7 @@ on PostgreSQL the audit append locks the log's head row), so several processes c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..settings import normalise_database_url
 
 AfterCommit = Callable[[dict[str, Any]], None]
+KeptWrite = Callable[[Session], None]
+_KEPT = "_kept_after_rollback"
+log = logging.getLogger(__name__)
+
+
+def keep_after_rollback(exc: BaseException, write: KeptWrite) -> BaseException:
+    """Have `write` run in a transaction of its own once the transaction that `exc` ends has rolled back.
+
+    For the trace a refusal must leave (who tried what, and when): the refused change rolls back, the trace does
+    not. Returns `exc`, to be raised out of `Database.begin`.
+    """
+    kept: list[KeptWrite] = exc.__dict__.setdefault(_KEPT, [])
+    kept.append(write)
+    return exc
 
 
 def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
@@ -64,16 +79,33 @@ class Database:
 
         After a successful commit each `after_commit` hook gets the session's `info` dict (for example,
         the audit log signs a checkpoint when the transaction appended entries).
+
+        An exception carrying writes to keep (`keep_after_rollback`) has them committed in a transaction of their
+        own after the rollback, before it is raised on.
         """
         session = self._write_sessions()
         try:
             with session.begin():
                 yield session
             info = dict(session.info)
+        except BaseException as exc:
+            session.close()
+            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+            if kept:
+                self._write_kept(kept)
+            raise
         finally:
             session.close()
         for hook in self.after_commit:
             hook(info)
+
+    def _write_kept(self, kept: list[KeptWrite]) -> None:
+        try:
+            with self.begin() as session:
+                for write in kept:
+                    write(session)
+        except Exception:  # the refusal stands and is answered whatever happens to its trace
+            log.exception("could not record the trace of a refused write")
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,5 +1,5 @@
-"""The audit page for auditors and county reviewers: the latest signed checkpoint, the key that checks it, and
-any entry with its inclusion proof, checked against the checkpoint's root right here."""
+"""The audit page for auditors, county reviewers and admins: the latest signed checkpoint, the key that checks it,
+and any entry of their counties with its inclusion proof, checked against the checkpoint's root right here."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar import Controller
 from litestar.params import Parameter
 from litestar.response import Template
 
+from ..accounts.auth import Principal
 from ..audit import log as audit_log
 from ..audit import merkle, service
 from ..audit.checkpoints import checkpoint_at, latest_checkpoint
@@ -20,8 +21,8 @@ from ..http import Ctx, get
 from .common import AUDIT_READERS, Req, page
 
 
-def _entry_view(ctx: Any, index: int) -> dict[str, Any]:
-    proof = service.entry_with_proof(ctx.db, index, signer=ctx.signer)
+def _entry_view(ctx: Any, index: int, user: Principal) -> dict[str, Any]:
+    proof = service.entry_with_proof(ctx.db, index, signer=ctx.signer, principal=user)
     raw = base64.b64decode(proof.entry)
     try:
         pretty = json.dumps(json.loads(raw), ensure_ascii=False, indent=2, sort_keys=True)
@@ -69,7 +70,7 @@ class AuditPages(Controller):
                 lookup_error = "请输入记录序号（从 0 开始的整数）。"
             else:
                 try:
-                    entry = _entry_view(ctx, int(text))
+                    entry = _entry_view(ctx, int(text), request.user)
                 except (NotFound, ValidationFailed):
                     lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
         return page(request, "audit.html", checkpoint=checkpoint, key=key, size=size, latest=latest,

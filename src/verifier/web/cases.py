@@ -11,12 +11,13 @@ from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
+from ..cases import personal
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
-from ..domain.errors import InvalidState, NotFound, ValidationFailed
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
@@ -39,7 +40,7 @@ LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
 PAGE_SIZE = 50
-EVIDENCE_READERS = {"roles": ("insurer_supervisor", "county_reviewer", "auditor", "field_officer")}
+EVIDENCE_READERS = {"roles": (*personal.EVIDENCE_READERS, "field_officer")}
 
 
 def _scope(stmt: Any, user: Any) -> Any:
@@ -57,6 +58,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         ids |= {h.actor for h in detail.history} | {c.recorded_by for c in detail.checks}
         names = user_names(session, ids)
         evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
+        reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -65,7 +67,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "schedule": user.has("insurer_supervisor") and detail.status in ("screened", "scheduled"),
         "determine": user.has("insurer_supervisor") and detail.status == "checked",
         "check": user.has("field_officer") and assigned and detail.status == "scheduled",
-        "evidence": user.has(*EVIDENCE_READERS["roles"]),
+        "evidence": reads_evidence,
         "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
     }
@@ -104,6 +106,9 @@ class CasePages(Controller):
                       request: Req) -> Response[bytes]:
         with ctx.db.read() as session:
             case = load_case(session, case_id, request.user)
+            if not personal.may_read_evidence(request.user, case, case_service.active_visit(session, case.id)):
+                raise Forbidden("an officer sees a case's evidence only while the check they are assigned to is "
+                                "still to be recorded")
             ev = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha256))
         content = None if ev is None else evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha256)
         if ev is None or content is None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..audit import service as audit_service
 from ..domain.errors import FieldError, ValidationFailed
 from ..store.tables import User
 from . import labels
@@ -27,7 +28,7 @@ CLERK: dict[str, Any] = {"roles": ("town_clerk",)}
 SUPERVISOR: dict[str, Any] = {"roles": ("insurer_supervisor",)}
 OFFICER: dict[str, Any] = {"roles": ("field_officer",)}
 IMPORTERS: dict[str, Any] = {"roles": ("insurer_supervisor", "county_reviewer")}
-AUDIT_READERS: dict[str, Any] = {"roles": ("auditor", "county_reviewer", "admin")}
+AUDIT_READERS: dict[str, Any] = {"roles": audit_service.READERS}
 
 
 @dataclass(frozen=True)

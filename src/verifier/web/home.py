@@ -20,6 +20,7 @@ from ..audit import log as audit_log
 from ..audit.checkpoints import latest_checkpoint
 from ..cases.service import count_by_status
 from ..clock import SCHEME_TZ
+from ..conflicts import service as conflict_service
 from ..http import Ctx, get, post
 from ..notices.models import Notice, Objection
 from ..store.tables import Case, Visit
@@ -134,6 +135,9 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
     cards.extend(payment_cards(session, user, counts))
     cards.extend(sampling_cards(session, user))
+    if user.has(*conflict_service.READERS):
+        card("跨县登记冲突", "/conflicts", conflict_service.count_conflicts(session, user),
+             "在本县被转介或核查、家庭却登记在外县的人员")
     if user.has(*REPORT_READERS):
         card("月度报表", "/reports", None, "本县每月的核查、认定、公示、支付和资金")
     if user.has("auditor", "county_reviewer", "admin"):

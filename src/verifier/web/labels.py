@@ -30,6 +30,7 @@ RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳�
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
 ITEM_STATUS = {"listed": "公示中", "cleared": "公示无异议", "withdrawn": "已撤下（异议成立）"}
+CONFLICT_SOURCES = {"referral_import": "部门名单导入", "application": "农户申请", "home_check": "入户核查"}
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
@@ -99,6 +100,10 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"check digit should be (\S+), not \S+", lambda m: f"校验位应为 {m.group(1)}，请核对"),
     (r"the same ID number as members\[(\d+)\]", lambda m: f"与第 {_row(m)} 名成员的身份证号重复"),
     (r"this person is recorded in another household", "此人已登记在其他家庭"),
+    (r"this ID number cannot be registered in this county; contact the county reviewer",
+     "该身份证号无法在本县登记，请联系县级复核员"),
+    (r"an officer sees a case's evidence only while the check they are assigned to is still to be recorded",
+     "核查员只能在录入所负责案件的核查结果之前查看证明材料"),
     (r"at least one household member", "至少填写一名家庭成员"),
     (r"exactly one member is the household head, found (\d+)", lambda m: f"须有且只有一名户主（现有 {m.group(1)} 名）"),
     (r"one of head, .*", "请选择与户主关系"),

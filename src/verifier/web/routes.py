@@ -18,6 +18,7 @@ from .attempts import VisitAttemptPages
 from .audit import AuditPages
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
+from .conflicts import ConflictPages
 from .errors import EXCEPTION_HANDLERS
 from .home import HomePage, LoginPages
 from .officer import CheckPages, VisitPages
@@ -31,7 +32,7 @@ from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, CheckPages, VisitAttemptPages, AuditPages, PaymentPages,
-                    PayeePages, FundPages, SamplingPages, ReportPages, UserPages]
+                    PayeePages, FundPages, SamplingPages, ReportPages, UserPages, ConflictPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

@@ -25,8 +25,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('due_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('days_late', sa.Integer(), nullable=True))
     bind = op.get_bind()
-    days = {cid: tomllib.loads(source)["deadlines"]["check_within_days"]
-            for cid, source in bind.execute(sa.text("SELECT id, source FROM contract"))}
+    days = {}
+    for cid, source in bind.execute(sa.text("SELECT id, source FROM contract")):
+        try:
+            days[cid] = int(tomllib.loads(source)["deadlines"]["check_within_days"])
+        except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError):
+            continue  # a contract that cannot say its deadline leaves its checks' lateness unknown (NULL)
     rows = bind.execute(sa.text(
         "SELECT k.id, k.visited_on, c.referred_on, c.contract_id FROM home_check k "
         "JOIN relief_case c ON c.id = k.case_id")).all()

@@ -1,0 +1,29 @@
+"""Who sees a case's personal details: full ID numbers and the evidence files.
+
+The two officers assigned to the case's visit compare ID cards with what was referred and photograph the
+household's papers, so they see full ID numbers and the evidence while the check is still to be recorded; once
+it is recorded (and on every case not assigned to them) they see 6+4 masks and no evidence. Supervisors, county
+reviewers and auditors read the evidence of every case in their counties; nobody else sees full ID numbers.
+"""
+
+from __future__ import annotations
+
+from ..accounts.auth import Principal
+from ..store.tables import Case, Visit
+
+EVIDENCE_READERS = ("insurer_supervisor", "county_reviewer", "auditor")
+"""The roles that read the evidence of every case in their counties (officers: see `at_the_door`)."""
+
+
+def at_the_door(principal: Principal, case: Case, visit: Visit | None) -> bool:
+    """An officer assigned to the case's active visit, before the check is recorded."""
+    return (case.status == "scheduled" and visit is not None and visit.active
+            and principal.has("field_officer") and principal.id in visit.officer_ids)
+
+
+def sees_full_ids(principal: Principal, case: Case, visit: Visit | None) -> bool:
+    return at_the_door(principal, case, visit)
+
+
+def may_read_evidence(principal: Principal, case: Case, visit: Visit | None) -> bool:
+    return principal.has(*EVIDENCE_READERS) or at_the_door(principal, case, visit)
