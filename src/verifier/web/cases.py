@@ -10,6 +10,7 @@ from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
+from ..payments import payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
@@ -61,6 +62,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "determine": user.has("insurer_supervisor") and detail.status == "checked",
         "check": user.has("field_officer") and assigned and detail.status == "scheduled",
         "evidence": user.has(*EVIDENCE_READERS["roles"]),
+        "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
     }
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)

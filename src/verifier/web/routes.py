@@ -20,7 +20,8 @@ from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .errors import EXCEPTION_HANDLERS
 from .home import HomePage, LoginPages
 from .officer import CheckPages, VisitPages
-from .payments import FundPages, PayeePages, PaymentPages
+from .payees import PayeeChangePages, PayeePages
+from .payments import FundPages, PaymentPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
@@ -29,7 +30,7 @@ from .templating import STATIC_DIR
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, CheckPages, AuditPages, PaymentPages, PayeePages,
-                    FundPages, SamplingPages, ReportPages]
+                    PayeeChangePages, FundPages, SamplingPages, ReportPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
