@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from .accounts.auth import Principal, principal_of
 from .accounts.service import add_user
 from .cases import service as cases
+from .cases.workflow import load_case
 from .checks import service as checks
 from .context import Context
 from .domain.idnumber import make_id_number
@@ -27,7 +28,7 @@ from .payments import bankfiles, payees
 from .payments import service as payments
 from .payments.models import PaymentItem
 from .referrals import service as referrals
-from .store.tables import Case, Household, User
+from .store.tables import Case, User
 
 DEMO_COUNTY = "340223"
 DEMO_PASSWORD = "demo-pass-2020"
@@ -204,8 +205,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
     with ctx.db.begin() as session:
         failed_case = session.scalar(select(PaymentItem.case_id).where(PaymentItem.batch_id == paid_batch,
                                                                        PaymentItem.status == "failed"))
-        head = session.scalar(select(Household.head_name).join(Case, Case.household_id == Household.id)
-                              .where(Case.id == failed_case))
+        head = load_case(session, failed_case, None).household.head_name
         payees.request_change(session, failed_case, account_name=head, bank="农村商业银行",
                               account_number="6230" + "".join(str((n * 7) % 10) for n in range(12)),
                               reason="原账户已销户，户主新开账户", principal=finance1, vault=ctx.vault, clock=ctx.clock)
