@@ -11,8 +11,9 @@ A change of bank account is the classic way relief is stolen, so no single perso
   requested or approved a change on a case may neither approve nor release a batch holding that case
   (`refuse_payee_changers`, called by the batch's approval and release).
 
-A case is paid successfully at most once and is then closed, so every change on a case in a batch came after
-the household's last successful payment for that case: `changed_items` lists them for whoever approves the batch.
+A case is paid successfully at most once and is then closed, so every change that decided the payee of an item
+came after the household's last successful payment for that case: `changed_items` lists them for whoever
+approves or releases the batch.
 
 Audit entries carry the accounts masked and as keyed hashes (the Vault's blind index), and the reason as SHA-256.
 """
@@ -290,14 +291,18 @@ def _approved_changes(session: Session, case_ids: Sequence[str]) -> list[PayeeCo
     return found
 
 
-def _batch_case_ids(session: Session, batch_id: str) -> list[str]:
-    return list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch_id,
-                                                                  PaymentItem.status != "cancelled")))
+def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, PayeeCorrection]]:
+    """(item, change) for every approved change that decided the payee of an item of the batch: a change of the
+    item's case approved before the item was made (a later one, after a failed transfer, pays a later batch)."""
+    items = {item.case_id: item for item in session.scalars(
+        select(PaymentItem).where(PaymentItem.batch_id == batch_id, PaymentItem.status != "cancelled"))}
+    return [(items[c.case_id], c) for c in _approved_changes(session, list(items))
+            if c.decided_at is not None and c.decided_at <= items[c.case_id].created_at]
 
 
 def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str) -> None:
     """403 when the caller requested or approved a payee change of a case the batch holds."""
-    for change in _approved_changes(session, _batch_case_ids(session, batch_id)):
+    for _, change in _batch_changes(session, batch_id):
         if principal.id in (change.requested_by, change.decided_by):
             did = "requested" if principal.id == change.requested_by else "approved"
             raise Forbidden(f"you {did} payee change {change.id} of case {change.case_id}, which batch {batch_code} "
@@ -305,17 +310,13 @@ def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, prin
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:
-    """Every item of the batch whose case's payee was changed (approved changes, oldest first)."""
-    items = {case_id: (item_id, ref) for item_id, ref, case_id in session.execute(
-        select(PaymentItem.id, PaymentItem.reference, PaymentItem.case_id)
-        .where(PaymentItem.batch_id == batch_id, PaymentItem.status != "cancelled"))}
+    """Every item of the batch whose payee was changed (by an approved change), oldest change first."""
     out = []
-    for change in _approved_changes(session, list(items)):
-        item_id, ref = items[change.case_id]
+    for item, change in _batch_changes(session, batch_id):
         new = _masked(change.account_name, change.bank, change.account_number_enc, vault)
         assert new is not None
         out.append(ChangedPayeeOut(
-            item_id=item_id, reference=ref, case_id=change.case_id, change_id=change.id,
+            item_id=item.id, reference=item.reference, case_id=change.case_id, change_id=change.id,
             requested_by=change.requested_by, requested_at=change.requested_at, approved_by=change.decided_by or "",
             approved_at=change.decided_at, name_in_household=change.name_in_household, reason=change.reason or "",
             old_payee=_masked(change.old_account_name, change.old_bank, change.old_account_number_enc, vault),
