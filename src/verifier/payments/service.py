@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..domain.errors import (
     FieldError,
@@ -64,7 +63,6 @@ from .models import BankReturn, PayeeCorrection, PaymentBatch, PaymentItem
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
     CORRECTION_ACCOUNT_COLUMN,
-    PAYEE_BEFORE_PAYMENT,
     correction_wins,
     current_payee,
 )

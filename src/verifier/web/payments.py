@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
-from ..cases.workflow import load_case
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -38,11 +37,9 @@ from ..store import contracts as contract_store
 from ..store.tables import Case
 from . import stagelabels as sl
 from .common import (
-    FormState,
     Req,
     clean,
     counties_of,
-    form_state,
     page,
     see_other,
     user_names,
