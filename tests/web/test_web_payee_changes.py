@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from factories import make_case, staff
-from pagekit import FACTORY_PASSWORD, officers_of, status_of
+from pagekit import FACTORY_PASSWORD, card_count, officers_of, status_of
 from test_web_officer import _form, good_check
 
 from verifier.cases.workflow import advance, load_case
@@ -45,6 +45,7 @@ def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx
     assert r.status_code == 403 and "不能审批自己提出的" in r.text
 
     pages.as_("fin2", "finance")
+    assert card_count(pages.get("/").text, "待审批的收款人变更") == 0  # only a county reviewer may approve it
     row = _row(pages.get("/payee-changes").text, change_id)
     assert f'action="/payee-changes/{change_id}/reject"' in row and "/approve" not in row
     assert "只能由县级审核人员批准" in row
@@ -52,6 +53,7 @@ def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx
     assert r.status_code == 403 and "只能由县级审核人员批准" in r.text
 
     pages.as_("rev", "county_reviewer")
+    assert card_count(pages.get("/").text, "待审批的收款人变更") == 1
     row = _row(pages.get("/payee-changes").text, change_id)
     # Approve and reject: two forms, two actions, apart in a fixed grid; reject asks for no confirmation.
     approve = row.index(f'action="/payee-changes/{change_id}/approve"')

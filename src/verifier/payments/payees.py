@@ -24,7 +24,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -279,6 +279,17 @@ def list_changes(session: Session, principal: Principal, vault: Vault, *, status
     more = len(rows) > limit
     rows = rows[:limit]
     return [change_out(c, k, vault) for c, k in rows], (rows[-1][0].id if more and rows else None)
+
+
+def pending_for(session: Session, principal: Principal) -> int:
+    """How many pending changes of the caller's counties the caller may decide (not their own)."""
+    stmt = (select(func.count()).select_from(PayeeCorrection).join(Case, Case.id == PayeeCorrection.case_id)
+            .where(PayeeCorrection.status == "pending", PayeeCorrection.requested_by != principal.id))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if not principal.has("county_reviewer"):
+        stmt = stmt.where(PayeeCorrection.name_in_household.is_(True))
+    return int(session.scalar(stmt) or 0)
 
 
 def _approved_changes(session: Session, case_ids: Sequence[str]) -> list[PayeeCorrection]:

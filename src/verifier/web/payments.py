@@ -372,6 +372,9 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
         card("待导入银行回单", "/payments?todo=return", _count_batches(session, user, PaymentBatch.status == "released"))
     if user.has("finance", "insurer_supervisor"):
         card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")
+    if user.has(*payees.APPROVERS):
+        card("待审批的收款人变更", "/payee-changes", payees.pending_for(session, user),
+             "收款人变更须由申请人以外的人员批准")
     if user.has("county_reviewer"):
         card("待县级签批批次", "/payments?todo=signoff", _count_batches(
             session, user, PaymentBatch.status == "approved", PaymentBatch.signoff_required.is_(True),
