@@ -21,7 +21,6 @@ Audit entries carry the accounts masked and as keyed hashes (the Vault's blind i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -292,23 +291,15 @@ def pending_for(session: Session, principal: Principal) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _approved_changes(session: Session, case_ids: Sequence[str]) -> list[PayeeCorrection]:
-    found: list[PayeeCorrection] = []
-    ids = list(dict.fromkeys(case_ids))
-    for start in range(0, len(ids), 1000):
-        found += session.scalars(select(PayeeCorrection).where(PayeeCorrection.case_id.in_(ids[start:start + 1000]),
-                                                               PayeeCorrection.status == "approved")
-                                 .order_by(PayeeCorrection.decided_at, PayeeCorrection.id))
-    return found
-
-
 def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, PayeeCorrection]]:
     """(item, change) for every approved change that decided the payee of an item of the batch: a change of the
-    item's case approved before the item was made (a later one, after a failed transfer, pays a later batch)."""
-    items = {item.case_id: item for item in session.scalars(
-        select(PaymentItem).where(PaymentItem.batch_id == batch_id, PaymentItem.status != "cancelled"))}
-    return [(items[c.case_id], c) for c in _approved_changes(session, list(items))
-            if c.decided_at is not None and c.decided_at <= items[c.case_id].created_at]
+    item's case approved before the item was made (a later one, after a failed transfer, pays a later batch).
+    One join, whatever the batch's size: only the changed items are loaded."""
+    return [(item, change) for item, change in session.execute(
+        select(PaymentItem, PayeeCorrection).join(PayeeCorrection, PayeeCorrection.case_id == PaymentItem.case_id)
+        .where(PaymentItem.batch_id == batch_id, PaymentItem.status != "cancelled",
+               PayeeCorrection.status == "approved", PayeeCorrection.decided_at <= PaymentItem.created_at)
+        .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)).tuples()]
 
 
 def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str) -> None:
