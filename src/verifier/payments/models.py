@@ -1,4 +1,4 @@
-"""Tables of the payments stage: batches and their items, payee corrections, bank returns, the fund ledger.
+"""Tables of the payments stage: batches and their items, payee changes, bank returns, the fund ledger.
 
 What must never happen twice is refused by the database itself, not only by the code:
 
@@ -7,6 +7,7 @@ What must never happen twice is refused by the database itself, not only by the 
   items the bank confirmed;
 - an item's reference (what the bank file and the bank's return carry) is unique for ever;
 - a bank return file is applied to a batch once (unique batch and file hash);
+- a case has at most one payee change waiting for approval: partial unique index;
 - a fund movement happens once (unique movement key, such as `commit:<batch id>`);
 - an idempotency key is stored once per user (`verifier.idempotency.IdempotencyKey`, registered here).
 
@@ -89,7 +90,7 @@ class PaymentBatch(Base):
 class PaymentItem(Base):
     """One transfer to one household: the relief of the case's confirmed determination, to its payee.
 
-    The payee is the case's latest check's payee, or its latest correction after a failed transfer; the item
+    The payee is the newer of the case's latest check's payee and its latest approved payee change; the item
     points at the row holding the sealed account (exactly one of `payee_check_id`, `payee_correction_id`).
     """
 
