@@ -294,12 +294,20 @@ def pending_for(session: Session, principal: Principal) -> int:
 def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, PayeeCorrection]]:
     """(item, change) for every approved change that decided the payee of an item of the batch: a change of the
     item's case approved before the item was made (a later one, after a failed transfer, pays a later batch).
-    One join, whatever the batch's size: only the changed items are loaded."""
-    return [(item, change) for item, change in session.execute(
-        select(PaymentItem, PayeeCorrection).join(PayeeCorrection, PayeeCorrection.case_id == PaymentItem.case_id)
-        .where(PaymentItem.batch_id == batch_id, PaymentItem.status != "cancelled",
-               PayeeCorrection.status == "approved", PayeeCorrection.decided_at <= PaymentItem.created_at)
-        .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)).tuples()]
+
+    Approved changes are few and batches may hold a hundred thousand items: the changes are read first, then only
+    their cases' items of this batch are looked up (by case), so approving a batch never walks all its items."""
+    changes = list(session.scalars(select(PayeeCorrection).where(PayeeCorrection.status == "approved")
+                                   .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)))
+    case_ids = list(dict.fromkeys(c.case_id for c in changes))
+    items: dict[str, PaymentItem] = {}
+    for start in range(0, len(case_ids), 1000):
+        items.update((i.case_id, i) for i in session.scalars(select(PaymentItem).where(
+            PaymentItem.case_id.in_(case_ids[start:start + 1000]),
+            # coalesce: SQLite would otherwise walk the whole batch by its batch index instead of the few cases
+            func.coalesce(PaymentItem.batch_id, "") == batch_id, PaymentItem.status != "cancelled")))
+    return [(items[c.case_id], c) for c in changes
+            if c.case_id in items and c.decided_at is not None and c.decided_at <= items[c.case_id].created_at]
 
 
 def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str) -> None:
