@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from .accounts.auth import Principal, principal_of
 from .accounts.service import add_user
 from .cases import service as cases
+from .cases.workflow import load_case
 from .checks import service as checks
 from .context import Context
 from .domain.idnumber import make_id_number
@@ -25,7 +26,7 @@ from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
 from .domain.sampling import commitment_of
 from .notices import service as notices
-from .payments import bankfiles
+from .payments import bankfiles, payees
 from .payments import service as payments
 from .payments.models import PaymentItem
 from .referrals import service as referrals
@@ -203,6 +204,15 @@ def load_demo(ctx: Context) -> Iterator[str]:
         payments.import_return(session, paid_batch, bankfiles.parse_return(data),
                                file_sha256=hashlib.sha256(data).hexdigest(), filename="bank-return.csv",
                                principal=finance1, clock=ctx.clock)
+    # The failed transfer's household gave a new account: finance asked for the change, which waits for a second
+    # person's approval (the supervisor, the other finance officer or the county reviewer) on 收款人变更.
+    with ctx.db.begin() as session:
+        failed_case = session.scalar(select(PaymentItem.case_id).where(PaymentItem.batch_id == paid_batch,
+                                                                       PaymentItem.status == "failed"))
+        head = load_case(session, failed_case, None).household.head_name
+        payees.request_change(session, failed_case, account_name=head, bank="农村商业银行",
+                              account_number="6230" + "".join(str((n * 7) % 10) for n in range(12)),
+                              reason="原账户已销户，户主新开账户", principal=finance1, vault=ctx.vault, clock=ctx.clock)
     # 柳树村: noticed and put in a batch that waits for approval.
     notice_for(*VILLAGES[4], date(2020, 5, 28), close=True)
     batch()

@@ -32,7 +32,7 @@ from verifier.cases.workflow import advance, load_case  # noqa: E402
 from verifier.contract import Contract, check_contract_text  # noqa: E402
 from verifier.store import contracts as contract_store  # noqa: E402
 
-__all__ = ["People", "add_contract", "new_county", "ready_case", "seed_ready_cases", "tx"]
+__all__ = ["People", "add_contract", "change_payee", "new_county", "ready_case", "seed_ready_cases", "tx"]
 
 T = TypeVar("T")
 DEMO_COUNTY = "340223"
@@ -88,3 +88,14 @@ class People:
     finance2: Principal
     reviewer: Principal
     supervisor: Principal
+
+
+def change_payee(ctx: Any, case_id: str, *, requester: Principal, approver: Principal, account_name: str,
+                 bank: str, account_number: str, reason: str = "") -> Any:
+    """A payee change requested by one person and approved by another (the only way a payee changes)."""
+    from verifier.payments import payees
+
+    asked = tx(ctx, lambda s: payees.request_change(s, case_id, account_name=account_name, bank=bank,
+                                                    account_number=account_number, reason=reason,
+                                                    principal=requester, vault=ctx.vault, clock=ctx.clock))
+    return tx(ctx, lambda s: payees.approve_change(s, asked.id, principal=approver, vault=ctx.vault, clock=ctx.clock))

@@ -9,7 +9,7 @@ from payment_helpers import add_contract, seed_ready_cases, tx
 from sqlalchemy import func, select
 
 from verifier.domain.errors import InvalidState, ValidationFailed
-from verifier.payments import bankfiles, ledger, service
+from verifier.payments import bankfiles, ledger, payees, service
 from verifier.payments.models import BankReturn, FundMovement, PaymentItem
 from verifier.store.tables import Case
 
@@ -135,22 +135,27 @@ def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(c
         tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
                                                principal=people.claims, clock=ctx.clock))
     with pytest.raises(ValidationFailed) as bad:
-        tx(ctx, lambda s: service.correct_payee(s, failed_case, account_name=" ", bank="银行", account_number="12ab",
+        tx(ctx, lambda s: payees.request_change(s, failed_case, account_name=" ", bank="银行", account_number="12ab",
                                                 principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))
     assert {e.field for e in bad.value.errors} == {"account_name", "account_number"}
-    corrected = tx(ctx, lambda s: service.correct_payee(
+    asked = tx(ctx, lambda s: payees.request_change(
         s, failed_case, account_name="王秀英", bank="中国农业银行", account_number="6228 4800 1234 5678 9",
-        principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))
-    assert corrected.status == "ready_to_pay" and corrected.payee.account_number.endswith("6789")
-    assert "4800" not in corrected.payee.account_number
+        reason="户主委托女儿代收", principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))
+    assert asked.status == "pending" and asked.payee.account_number.endswith("6789")
+    assert "4800" not in asked.payee.account_number
+    with ctx.db.read() as s:
+        assert s.get(Case, failed_case).status == "payment_failed"  # nothing changes until a second person approves
+    corrected = tx(ctx, lambda s: payees.approve_change(s, asked.id, principal=people.reviewer, vault=ctx.vault,
+                                                        clock=ctx.clock))
+    assert corrected.status == "approved" and corrected.case_status == "ready_to_pay"
     second = tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
                                                     principal=people.claims, clock=ctx.clock))
     assert second.item_count == 1
     # While the case is in a batch its payee can no longer change.
     with pytest.raises(InvalidState, match="after a failed transfer"):
-        tx(ctx, lambda s: service.correct_payee(s, failed_case, account_name="王", bank="银行",
-                                                account_number="62284800123456789", principal=people.supervisor,
-                                                vault=ctx.vault, clock=ctx.clock))
+        tx(ctx, lambda s: payees.request_change(s, failed_case, account_name="王", bank="银行",
+                                                account_number="62284800123456789", reason="x",
+                                                principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance2, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:

@@ -31,7 +31,8 @@ def test_bank_file_xlsx_has_the_same_cells_all_text() -> None:
     ws = load_workbook(io.BytesIO(bank_file_xlsx(rows)), read_only=True).active
     values = [tuple(c.value for c in r) for r in ws.iter_rows()]
     assert values[0] == ("reference", "account_name", "account_number", "bank", "amount", "memo")
-    assert values[1:] == rows  # leading zeros kept, no formula
+    assert values[1:3] == rows[:2]  # leading zeros kept
+    assert values[3] == (rows[2][0], "'=HYPERLINK(\"x\")", *rows[2][2:])  # text that would run is escaped
 
 
 def test_a_sound_return_file_parses_in_either_header_language_and_encoding() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from payment_helpers import add_contract, ready_case, seed_ready_cases, tx
+from payment_helpers import add_contract, change_payee, ready_case, seed_ready_cases, tx
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -199,24 +199,27 @@ def test_the_fund_before_first_use_shows_the_contract_budget(ctx, people) -> Non
         assert service.fund_summary(s, demo.id, people.finance1)["opened"] is False
 
 
-def test_a_payee_can_be_set_before_the_first_batch(ctx) -> None:  # type: ignore[no-untyped-def]
-    from factories import make_case, staff
+def test_a_payee_can_be_set_before_the_first_batch(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    from factories import make_case
 
     from verifier.domain.errors import InvalidState
-    from verifier.payments.service import correct_payee, current_payee
+    from verifier.payments.payees import approve_change, request_change
+    from verifier.payments.service import current_payee
 
     case_id = make_case(ctx)  # determined
-    supervisor = staff(ctx).supervisor
     with ctx.db.begin() as session:
-        correct_payee(session, case_id, account_name="张三", bank="农业银行", account_number="6228480012345678",
-                      principal=supervisor, vault=ctx.vault, clock=ctx.clock)
+        asked = request_change(session, case_id, account_name="张三", bank="农业银行",
+                               account_number="6228480012345678", reason="户主委托", principal=people.supervisor,
+                               vault=ctx.vault, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        approve_change(session, asked.id, principal=people.reviewer, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.read() as session:
         payee = current_payee(session, case_id, ctx.vault)
         assert payee is not None and payee["bank"] == "农业银行"
     received = make_case(ctx, stage="received")
     with pytest.raises(InvalidState), ctx.db.begin() as session:
-        correct_payee(session, received, account_name="张三", bank="农业银行", account_number="6228480012345678",
-                      principal=supervisor, vault=ctx.vault, clock=ctx.clock)
+        request_change(session, received, account_name="张三", bank="农业银行", account_number="6228480012345678",
+                       reason="户主委托", principal=people.supervisor, vault=ctx.vault, clock=ctx.clock)
 
 
 def test_an_eligible_case_with_nothing_due_closes_without_relief(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -267,9 +270,8 @@ def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-un
     from verifier.store.tables import Check
 
     case_id = ready_case(ctx)
-    tx(ctx, lambda s: service.correct_payee(s, case_id, account_name="张三", bank="农业银行",
-                                            account_number="6228480012345678", principal=people.supervisor,
-                                            vault=ctx.vault, clock=ctx.clock))
+    change_payee(ctx, case_id, requester=people.supervisor, approver=people.reviewer, account_name="张三",
+                 bank="农业银行", account_number="6228480012345678", reason="户主委托")
     ctx.clock.advance(days=1)
 
     def recheck(session):  # type: ignore[no-untyped-def]
@@ -289,8 +291,7 @@ def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-un
         assert (item.payee_name, item.payee_check_id, item.payee_correction_id) == ("李四", "chk_recheck", None)
     tx(ctx, lambda s: service.cancel(s, batch.id, principal=people.finance1, clock=ctx.clock))
     ctx.clock.advance(days=1)
-    tx(ctx, lambda s: service.correct_payee(s, case_id, account_name="王五", bank="农业银行",
-                                            account_number="6228480099998888", principal=people.supervisor,
-                                            vault=ctx.vault, clock=ctx.clock))
+    change_payee(ctx, case_id, requester=people.supervisor, approver=people.reviewer, account_name="王五",
+                 bank="农业银行", account_number="6228480099998888", reason="户主委托")
     with ctx.db.read() as s:
         assert service.current_payee(s, case_id, ctx.vault)["account_name"] == "王五"

@@ -23,7 +23,8 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
     users.add("fin2", "finance")
     users.add("super", "insurer_supervisor")
     users.add("outsider", "finance", counties=("999999",))
-    h = {name: users.headers(name) for name in ("claims", "fin1", "fin2", "super", "outsider")}
+    users.add("rev", "county_reviewer")
+    h = {name: users.headers(name) for name in ("claims", "fin1", "fin2", "super", "outsider", "rev")}
     cases = [ready_case(ctx, account_number=f"62220202001122334{i}") for i in range(3)]
 
     # Claims staff prepare the batch (idempotently).
@@ -92,8 +93,11 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
 
     # Correct the payee; the case is paid in a later batch, once.
     r = client.post(f"/api/cases/{failed_case}/payee", headers=h["super"],
-                    json={"account_name": "王秀英", "bank": "中国农业银行", "account_number": "6228480012345678901"})
-    assert r.status_code == 200 and r.json()["status"] == "ready_to_pay", r.text
+                    json={"account_name": "王秀英", "bank": "中国农业银行", "account_number": "6228480012345678901",
+                          "reason": "户主委托女儿代收"})
+    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=h["rev"])
+    assert r.status_code == 200 and r.json()["case_status"] == "ready_to_pay", r.text
     second = client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["claims"]).json()
     assert second["item_count"] == 1
     assert client.post(f"/api/payment-batches/{second['id']}/approve", headers=h["fin2"]).status_code == 200
@@ -126,11 +130,11 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
 
         from verifier.audit.models import AuditEntry
         actions = [a for a in s.scalars(select(AuditEntry.action).order_by(AuditEntry.idx)) if "payment" in a
-                   or a.startswith("fund.") or a == "case.payee_corrected"]
+                   or a.startswith("fund.") or a.startswith("payee_change.") or a == "case.payee_corrected"]
         blob = b"".join(s.scalars(select(AuditEntry.entry)))
     assert actions == ["payment_batch.create", "fund.open", "payment_batch.approve", "payment_batch.release",
                        "payment_batch.bank_file", "payment_batch.bank_file", "payment_batch.bank_return",
-                       "case.payee_corrected", "payment_batch.create", "payment_batch.approve",
+                       "payee_change.request", "case.payee_corrected", "payee_change.approve", "payment_batch.create", "payment_batch.approve",
                        "payment_batch.release", "payment_batch.bank_file", "payment_batch.bank_return"]
     assert b"6228480012345678901" not in blob and b"622202020011223340" not in blob
     assert verify_log(ctx.db, keys).ok

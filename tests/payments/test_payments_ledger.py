@@ -11,7 +11,7 @@ import hashlib
 from decimal import Decimal
 
 import pytest
-from payment_helpers import add_contract, seed_ready_cases, tx
+from payment_helpers import add_contract, change_payee, seed_ready_cases, tx
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -177,9 +177,8 @@ class FundMachine(RuleBasedStateMachine):
                                .limit(1))
         if case_id is not None:
             self.ready += 1
-            tx(self.ctx, lambda s: service.correct_payee(s, case_id, account_name="新户名", bank="银行",
-                                                         account_number="6228480012345678", principal=self.people.finance1,
-                                                         vault=self.ctx.vault, clock=self.ctx.clock))
+            change_payee(self.ctx, case_id, requester=self.people.supervisor, approver=self.people.reviewer,
+                         account_name="新户名", bank="银行", account_number="6228480012345678", reason="亲属代收")
 
     @invariant()
     def the_books_balance(self) -> None:

@@ -139,24 +139,40 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert "100,000.00" in fund and "15,000.00" in fund and "4,385,000.00" in fund  # paid, fee, balance
     assert "批次审批占用" in fund and "银行确认支付" in fund and "服务费" in fund
 
-    # The supervisor corrects the failed payee, and sets the missing one.
+    # The supervisor asks for a new payee of the failed case, and for the missing one; a second person approves.
     pages.as_("sup1", "insurer_supervisor")
     assert card_count(pages.get("/").text, "支付失败待更正") == 1
     assert f'href="/cases/{b}/payee"' in pages.get("/payments").text
+    assert f'href="/cases/{b}/payee"' in pages.get(f"/cases/{b}").text  # the case page offers the request
     form = pages.get(f"/cases/{b}/payee").text
-    assert "更正收款信息" in form and "账户已销户" in form and ACCOUNT not in form
+    assert "申请变更收款人" in form and "账户已销户" in form and ACCOUNT not in form
     r = pages.post(f"/cases/{b}/payee", {"account_name": "乙户主", "bank": "农业银行", "account_number": "12"})
     assert r.status_code == 422 and "应为 8 至 30 位数字" in r.text and 'value="农业银行"' in r.text
+    r = pages.post(f"/cases/{b}/payee", {"account_name": "=HYPERLINK(\"http://x\")", "bank": "农业银行",
+                                         "account_number": "6228 4800 1234 5678 901"})
+    assert r.status_code == 422 and "不能以=开头" in r.text
     r = pages.post(f"/cases/{b}/payee", {"account_name": "乙户主", "bank": "农业银行",
                                          "account_number": "6228 4800 1234 5678 901"})
-    assert r.status_code == 303 and r.headers["location"] == f"/cases/{b}?done=payee_corrected"
-    assert "收款信息已更正" in pages.get(r.headers["location"]).text
-    assert status_of(ctx, b) == "ready_to_pay"
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{b}/payee?done=payee_requested"
+    text = pages.get(r.headers["location"]).text
+    assert "变更申请已提交" in text and "待审批" in text and 'id="payee"' not in text  # one pending at a time
+    assert status_of(ctx, b) == "payment_failed"  # nothing changes before the approval
     r = pages.post(f"/cases/{c}/payee", {"account_name": "丙户主", "bank": "农村商业银行",
                                          "account_number": "6210000000000004321"})
-    assert r.status_code == 303 and r.headers["location"] == f"/cases/{c}?done=payee"
-    r = pages.get(f"/cases/{a}/payee")  # paid: nothing to correct
+    assert r.status_code == 303
+    r = pages.get(f"/cases/{a}/payee")  # paid: nothing to change
     assert r.status_code == 409 and "该案件当前为「已支付」" in r.text and 'action="/cases/' not in r.text
+    listing = pages.get("/payee-changes").text
+    assert "这是您本人提出的申请" in listing and "/approve" not in listing  # not theirs to approve
+    pages.as_("fin3", "finance")
+    listing = pages.get("/payee-changes").text
+    approve_urls = re.findall(r'action="(/payee-changes/pc_\w+/approve)"', listing)
+    assert len(approve_urls) == 2 and len(re.findall(r'action="/payee-changes/pc_\w+/reject"', listing)) == 2
+    assert "8901" in listing and "6228480012345678901" not in listing
+    for approve_url in approve_urls:
+        r = pages.post(approve_url)
+        assert r.status_code == 303 and "done=payee_approved" in r.headers["location"]
+    assert status_of(ctx, b) == "ready_to_pay"
 
     # The corrected case is re-issued in a new batch, to the new account; the paid one is not paid again.
     pages.as_("claims1", "insurer_claims", "finance")

@@ -23,6 +23,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
+from ..domain.payee import check_payee
 from ..domain.planning import days_late
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
@@ -157,13 +158,12 @@ def record_check(
     known = set(session.scalars(select(Evidence.sha256).where(Evidence.case_id == case.id)))
     problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
                  for i, h in enumerate(data.evidence) if h not in known]
+    payee = None
     if data.payee is not None:
-        for key in ("account_name", "bank", "account_number"):
-            if not str(data.payee.get(key) or "").strip():
-                problems.append(FieldError(f"payee.{key}", "required"))
-        number = "".join(str(data.payee.get("account_number") or "").split())
-        if number and not (number.isdigit() and 8 <= len(number) <= 30):
-            problems.append(FieldError("payee.account_number", "8 to 30 digits"))
+        payee, payee_problems = check_payee(*(str(data.payee.get(k) or "") for k in ("account_name", "bank",
+                                                                                      "account_number")),
+                                            prefix="payee.")
+        problems += payee_problems
     # Members already known in another household: a person belongs to one household. Another county's household
     # is not named (a neutral refusal); the reviewers of both counties see the conflict.
     bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
@@ -209,9 +209,8 @@ def record_check(
         transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
         medical_self_paid=data.rigid.medical_self_paid, schooling=data.rigid.schooling,
         disaster_loss=data.rigid.disaster_loss, stable_income=data.stable_income,
-        payee_name=(data.payee or {}).get("account_name"), payee_bank=(data.payee or {}).get("bank"),
-        payee_account_enc=vault.seal_optional("".join(str((data.payee or {}).get("account_number") or "").split()),
-                                              "check.payee_account"),
+        payee_name=payee.account_name if payee else None, payee_bank=payee.bank if payee else None,
+        payee_account_enc=vault.seal(payee.account_number, "check.payee_account") if payee else None,
         cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note or None, recorded_by=principal.id, recorded_at=clock.now(),
     )

@@ -1,4 +1,4 @@
-"""Tables of the payments stage: batches and their items, payee corrections, bank returns, the fund ledger.
+"""Tables of the payments stage: batches and their items, payee changes, bank returns, the fund ledger.
 
 What must never happen twice is refused by the database itself, not only by the code:
 
@@ -7,6 +7,7 @@ What must never happen twice is refused by the database itself, not only by the 
   items the bank confirmed;
 - an item's reference (what the bank file and the bank's return carry) is unique for ever;
 - a bank return file is applied to a batch once (unique batch and file hash);
+- a case has at most one payee change waiting for approval: partial unique index;
 - a fund movement happens once (unique movement key, such as `commit:<batch id>`);
 - an idempotency key is stored once per user (`verifier.idempotency.IdempotencyKey`, registered here).
 
@@ -89,7 +90,7 @@ class PaymentBatch(Base):
 class PaymentItem(Base):
     """One transfer to one household: the relief of the case's confirmed determination, to its payee.
 
-    The payee is the case's latest check's payee, or its latest correction after a failed transfer; the item
+    The payee is the newer of the case's latest check's payee and its latest approved payee change; the item
     points at the row holding the sealed account (exactly one of `payee_check_id`, `payee_correction_id`).
     """
 
@@ -126,19 +127,48 @@ class PaymentItem(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+PAYEE_CHANGE_STATUSES = ("pending", "approved", "rejected")
+_PENDING_CHANGE = text("status = 'pending'")
+
+
 class PayeeCorrection(Base):
-    """A corrected payee after a failed transfer; the case's next payment item pays this account."""
+    """A change of a case's payee: requested by one person, approved or rejected by another.
+
+    Only an approved change is paid: the case's next payment item pays its account. It records the payee it
+    replaces (sealed like the new one), who asked and why, and whether the new account name is a member of the
+    household by the latest check (when it is not, only a county reviewer may approve it). A case has at most one
+    pending change at a time.
+    """
 
     __tablename__ = "payee_correction"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="known_status"),
+        CheckConstraint("status = 'pending' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)",
+                        name="decided_has_decider"),
+        Index("uq_payee_correction_pending_case", "case_id", unique=True,
+              postgresql_where=_PENDING_CHANGE, sqlite_where=_PENDING_CHANGE),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
     failed_item_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(10))
     account_name: Mapped[str] = mapped_column(String(100))
     bank: Mapped[str] = mapped_column(String(100))
     account_number_enc: Mapped[bytes] = mapped_column(LargeBinary)  # Vault column "payee_correction.account_number"
-    corrected_by: Mapped[str] = mapped_column(String(40))
-    corrected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    name_in_household: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The payee this change replaces, as it stood when it was requested (none when no payee was recorded).
+    old_account_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    old_bank: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    old_account_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # same Vault column
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_role: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class BankReturn(Base):

@@ -1,4 +1,4 @@
-"""HTTP routes of the payments stage: batches, the bank file and return, payee corrections, the fund.
+"""HTTP routes of the payments stage: batches, the bank file and return, payee changes, the fund.
 
 Every write accepts an `Idempotency-Key` header (see verifier.idempotency): a repeat returns the first answer.
 """
@@ -17,15 +17,17 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..uploads import check_size, size_of
-from . import bankfiles, service
+from . import bankfiles, payees, service
 from .schemas import (
     BatchIn,
     BatchOut,
     BatchPage,
+    DecisionIn,
     FundOut,
     ItemPage,
     MovementPage,
-    PayeeCorrected,
+    PayeeChangeOut,
+    PayeeChangePage,
     PayeeIn,
     ReturnOut,
 )
@@ -33,6 +35,7 @@ from .schemas import (
 ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # ids and contract ids; nothing a database could choke on (NUL bytes)
 Id = Annotated[str, Parameter(max_length=40, pattern=ID_PATTERN)]
 READERS = ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor", "admin")
+CHANGE_READERS = (*payees.APPROVERS, "auditor")
 MAX_ITEMS = service.MAX_ITEMS
 
 AnyRequest = Request[Principal, Any, Any]
@@ -64,7 +67,10 @@ class PaymentBatchController(Controller):
     @get("/{batch_id:str}", opt={"roles": READERS})
     def read(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> BatchOut:
         with ctx.db.read() as session:
-            return service.batch_out(session, service.get_batch(session, batch_id, request.user))
+            batch = service.get_batch(session, batch_id, request.user)
+            out = service.batch_out(session, batch)
+            out.payee_changes = payees.changed_items(session, batch.id, ctx.vault)
+            return out
 
     @get("/{batch_id:str}/items", opt={"roles": READERS})
     def items(
@@ -139,11 +145,14 @@ class CasePaymentController(Controller):
     path = "/api/cases/{case_id:str}"
     tags = ["payments"]
 
-    @post("/payee", opt={"roles": ("insurer_supervisor", "finance")}, status_code=200)
-    def correct_payee(self, case_id: Id, data: JSONBody[PayeeIn], ctx: Ctx, request: AnyRequest) -> Response[PayeeCorrected]:
-        return idempotent(ctx.db, request, lambda s: service.correct_payee(
+    @post("/payee", opt={"roles": payees.REQUESTERS}, status_code=201)
+    def request_payee_change(self, case_id: Id, data: JSONBody[PayeeIn], ctx: Ctx,
+                             request: AnyRequest) -> Response[PayeeChangeOut]:
+        """Ask for a change of the case's payee: pending until another person approves it."""
+        return idempotent(ctx.db, request, lambda s: payees.request_change(
             s, case_id, account_name=data.account_name, bank=data.bank, account_number=data.account_number,
-            principal=request.user, vault=ctx.vault, clock=ctx.clock), body=data, clock=ctx.clock)
+            reason=data.reason, principal=request.user, vault=ctx.vault, clock=ctx.clock),
+            body=data, status_code=201, clock=ctx.clock)
 
     @get("/payments", opt={"roles": "any"})
     def payments(self, case_id: Id, ctx: Ctx, request: AnyRequest) -> list[dict[str, Any]]:
@@ -173,4 +182,45 @@ class FundController(Controller):
             return service.fund_movements(session, contract_id, request.user, limit=limit, cursor=cursor)
 
 
-ROUTES: list[Any] = [PaymentBatchController, CasePaymentController, FundController]
+class PayeeChangeController(Controller):
+    path = "/api/payee-changes"
+    tags = ["payments"]
+
+    @get("/", opt={"roles": CHANGE_READERS})
+    def list_changes(
+        self, ctx: Ctx, request: AnyRequest,
+        status: FromQuery[Literal["pending", "approved", "rejected"] | None] = None,
+        county_code: Annotated[str | None, Parameter(pattern=r"^\d{6}$")] = None,
+        case_id: Annotated[str | None, Parameter(max_length=40, pattern=ID_PATTERN)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Parameter(max_length=40, pattern=ID_PATTERN)] = None,
+    ) -> PayeeChangePage:
+        with ctx.db.read() as session:
+            items, next_cursor = payees.list_changes(session, request.user, ctx.vault, status=status,
+                                                     county_code=county_code, case_id=case_id, limit=limit,
+                                                     cursor=cursor)
+            return PayeeChangePage(items=items, next_cursor=next_cursor)
+
+    @get("/{change_id:str}", opt={"roles": CHANGE_READERS})
+    def read(self, change_id: Id, ctx: Ctx, request: AnyRequest) -> PayeeChangeOut:
+        with ctx.db.read() as session:
+            return payees.get_change(session, change_id, request.user, ctx.vault)
+
+    @post("/{change_id:str}/approve", opt={"roles": payees.APPROVERS}, status_code=200)
+    def approve(self, change_id: Id, ctx: Ctx, request: AnyRequest,
+                data: JSONBody[DecisionIn | None] = None) -> Response[PayeeChangeOut]:
+        note = data.note if data else ""
+        return idempotent(ctx.db, request, lambda s: payees.approve_change(
+            s, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock),
+            body=data, clock=ctx.clock)
+
+    @post("/{change_id:str}/reject", opt={"roles": payees.APPROVERS}, status_code=200)
+    def reject(self, change_id: Id, ctx: Ctx, request: AnyRequest,
+               data: JSONBody[DecisionIn | None] = None) -> Response[PayeeChangeOut]:
+        note = data.note if data else ""
+        return idempotent(ctx.db, request, lambda s: payees.reject_change(
+            s, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock),
+            body=data, clock=ctx.clock)
+
+
+ROUTES: list[Any] = [PaymentBatchController, CasePaymentController, PayeeChangeController, FundController]

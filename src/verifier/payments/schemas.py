@@ -20,6 +20,11 @@ class PayeeIn(msgspec.Struct, forbid_unknown_fields=True):
     account_name: Name
     bank: Name
     account_number: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[0-9 ]+$")]
+    reason: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\x00]*$")] = ""
+
+
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\x00]*$")] = ""
 
 
 class SkippedCase(msgspec.Struct):
@@ -53,6 +58,8 @@ class BatchOut(msgspec.Struct):
     bank_file_sha256: str | None = None  # the CSV bank file written at release
     counts: dict[str, int] = msgspec.field(default_factory=dict)  # items by status
     skipped: list[SkippedCase] = msgspec.field(default_factory=list)  # only when the batch is created
+    # Items whose payee was changed, for whoever approves or releases (on reading one batch; None elsewhere).
+    payee_changes: list["ChangedPayeeOut"] | None = None
 
 
 class BatchPage(msgspec.Struct):
@@ -99,10 +106,46 @@ class ReturnOut(msgspec.Struct):
     batch_status: str
 
 
-class PayeeCorrected(msgspec.Struct):
+class PayeeChangeOut(msgspec.Struct):
+    id: str
     case_id: str
-    status: str
-    correction_id: str
+    county_code: str
+    case_status: str
+    household_head: str
+    status: str  # pending | approved | rejected
+    status_label: str
+    payee: PayeeOut  # the new payee, account masked
+    old_payee: PayeeOut | None  # the payee it replaces, as it stood when requested
+    name_in_household: bool
+    approver_roles: list[str]  # who may approve: a county reviewer only when the name is not a household member
+    reason: str
+    failed_item_id: str | None
+    requested_by: str
+    requested_role: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_role: str | None
+    decided_at: datetime | None
+    decision_note: str
+
+
+class PayeeChangePage(msgspec.Struct):
+    items: list[PayeeChangeOut]
+    next_cursor: str | None
+
+
+class ChangedPayeeOut(msgspec.Struct):
+    item_id: str
+    reference: str
+    case_id: str
+    change_id: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: str
+    approved_at: datetime | None
+    name_in_household: bool
+    reason: str
+    old_payee: PayeeOut | None
     payee: PayeeOut
 
 

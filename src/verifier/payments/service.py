@@ -1,5 +1,5 @@
 """Paying relief: batches (prepare → approve → county sign-off → release), the bank file, the bank's return,
-payee corrections after a failed transfer, and the fund they draw on.
+and the fund they draw on; payee changes (requested, then approved by a second person) are in payees.py.
 
 Each operation is one transaction: the batch's rows, the cases' statuses, the fund's postings and the audit
 entry commit together or not at all, so a process killed half way leaves nothing half applied and the same
@@ -11,6 +11,8 @@ which anyone can recompute from the batch's item listing.
 Who may do what (the routes check the roles; the four-eyes rules are checked here, whatever roles a person
 holds, admin included): claims staff prepare; finance approves but never a batch they prepared; a county
 reviewer signs off, neither the preparer nor the approver; finance releases, exports and imports the return.
+Whoever requested or approved a payee change of a case the batch holds may neither approve nor release it.
+The bank file is checked before it is written: a cell that a spreadsheet would read as a formula stops the release.
 
 Batch states: prepared → approved → (signed_off, required when the total reaches the contract's
 `county_signoff_at`) → released → reconciled (once the bank has settled every item); prepared, approved and
@@ -21,7 +23,7 @@ Item states: pending (in a batch not yet released) → sent (released) → succe
 The fund (see ledger.py): approval commits the batch total (409 when the balance cannot carry it and the fee
 it will cost); a successful transfer moves its amount from committed to paid, with the service fee; a failed
 transfer releases its amount back to the balance at once: the case is re-issued only after its payee is
-corrected, in a later batch, which is approved and committed again.
+changed (and the change approved), in a later batch, which is approved and committed again.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..domain.errors import (
     FieldError,
@@ -56,15 +57,21 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, ContractRow, Determination
 from ..store.vault import Vault
-from . import bankfiles, ledger
+from ..domain.cells import formula_cells
+from . import bankfiles, ledger, payees
 from .models import BankReturn, PayeeCorrection, PaymentBatch, PaymentItem
+from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
+    CHECK_ACCOUNT_COLUMN,
+    CORRECTION_ACCOUNT_COLUMN,
+    correction_wins,
+    current_payee,
+)
 from .schemas import (
     BatchOut,
     ItemOut,
     ItemPage,
     MovementOut,
     MovementPage,
-    PayeeCorrected,
     PayeeOut,
     ReturnOut,
     SkippedCase,
@@ -72,8 +79,6 @@ from .schemas import (
 
 T = TypeVar("T")
 
-CHECK_ACCOUNT_COLUMN = "check.payee_account"
-CORRECTION_ACCOUNT_COLUMN = "payee_correction.account_number"
 BANK_FILE_COLUMN = "payment_batch.bank_file"
 MAX_ITEMS = 999_999  # a reference numbers its item with six digits
 
@@ -269,30 +274,6 @@ def payments_for_case(session: Session, case_id: str, vault: Vault | None = None
     return out
 
 
-def _correction_wins(corrected_at: Any, check_recorded_at: Any | None) -> bool:
-    """The newer payee record wins: a correction over the check it corrects, and a re-check (after an upheld
-    objection) that records a payee over a correction made before it. A tie goes to the correction."""
-    return check_recorded_at is None or corrected_at >= check_recorded_at
-
-
-def current_payee(session: Session, case_id: str, vault: Vault, *, full: bool = False) -> dict[str, str] | None:
-    """Who the case's next payment goes to: the newer of its latest payee correction and its latest check's payee."""
-    corr = session.scalar(select(PayeeCorrection).where(PayeeCorrection.case_id == case_id)
-                          .order_by(PayeeCorrection.corrected_at.desc(), PayeeCorrection.id.desc()).limit(1))
-    check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
-    if check is not None and (check.payee_name is None or check.payee_account_enc is None):
-        check = None  # a check that recorded no payee account names no one
-    if corr is not None and _correction_wins(corr.corrected_at, None if check is None else check.recorded_at):
-        name, bank, account = corr.account_name, corr.bank, vault.open(corr.account_number_enc, CORRECTION_ACCOUNT_COLUMN)
-    elif check is not None:
-        assert check.payee_name is not None and check.payee_account_enc is not None
-        name, bank = check.payee_name, check.payee_bank or ""
-        account = vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN)
-    else:
-        return None
-    return {"account_name": name, "bank": bank, "account_number": account if full else mask_account(account)}
-
-
 # --- Preparing a batch -----------------------------------------------------------------------------------------
 
 
@@ -318,7 +299,8 @@ def _ready_cases(session: Session, county_code: str, contract_id: str | None) ->
 
 def _candidates(session: Session, case_ids: list[str], county_code: str,
                 contract_id: str) -> tuple[list[_Candidate], list[SkippedCase]]:
-    """What each ready case would be paid: its latest confirmed determination's relief, to its current payee."""
+    """What each ready case would be paid: its latest confirmed determination's relief, to its current payee (the
+    newer of its latest check's payee and its latest approved payee change)."""
     ready = (Case.county_code == county_code, Case.status == "ready_to_pay", Case.contract_id == contract_id)
     dets: dict[str, tuple[Any, str, int, bool]] = {}
     for case_id, det_id, at, relief, eligible in session.execute(
@@ -337,8 +319,9 @@ def _candidates(session: Session, case_ids: list[str], county_code: str,
             checks[case_id] = (seq, check_id, name, bank, bool(has_account), recorded_at)
     corrections: dict[str, tuple[Any, str, str, str]] = {}
     for case_id, corr_id, at, name, bank in session.execute(
-        select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.corrected_at, PayeeCorrection.account_name,
-               PayeeCorrection.bank).join(Case, Case.id == PayeeCorrection.case_id).where(*ready)
+        select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.decided_at, PayeeCorrection.account_name,
+               PayeeCorrection.bank).join(Case, Case.id == PayeeCorrection.case_id)
+        .where(*ready, PayeeCorrection.status == "approved")  # a pending or rejected change pays no one
     ):
         if case_id not in corrections or (at, corr_id) > corrections[case_id][:2]:
             corrections[case_id] = (at, corr_id, name, bank)
@@ -356,7 +339,7 @@ def _candidates(session: Session, case_ids: list[str], county_code: str,
         if chk is not None and not (chk[2] and chk[4]):
             chk = None  # a check that recorded no payee account names no one
         corr = corrections.get(case_id)
-        if corr is not None and _correction_wins(corr[0], None if chk is None else chk[5]):
+        if corr is not None and correction_wins(corr[0], None if chk is None else chk[5]):
             out.append(_Candidate(case_id, det[1], det[2], corr[2], corr[3], None, corr[1]))
             continue
         if chk is None:
@@ -443,6 +426,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
     if principal.id == batch.prepared_by:
         raise Forbidden("four-eyes rule: the person who prepared a payment batch may not approve it; "
                         "another finance officer must approve it")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve")
     target = next_batch_status(batch.status, "approve")
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
@@ -487,6 +471,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release")
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "
@@ -498,7 +483,15 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     ).rowcount
     if sent != batch.item_count:
         raise InvalidState(f"{sent} of the batch's {batch.item_count} items were pending; nothing was released")
-    content = bankfiles.bank_file_csv(_bank_rows(session, batch, vault))
+    rows = _bank_rows(session, batch, vault)
+    bad = formula_cells(rows, bankfiles.BANK_FILE_HEADER)
+    if bad:
+        raise InvalidState("the bank file was not written: " + "; ".join(
+            f"line {line}, {column} begins like a spreadsheet formula" for line, column in bad[:20])
+            + ("" if len(bad) <= 20 else f"; and {len(bad) - 20} more")
+            + ": cancel the batch, change the payee (a payee change, approved by a second person), and "
+            "prepare a new batch")
+    content = bankfiles.bank_file_csv(rows)
     now = clock.now()
     batch.status, batch.released_by, batch.released_at, batch.updated_at = target, principal.id, now, now
     batch.bank_file_enc = vault.seal(content.decode("utf-8"), BANK_FILE_COLUMN)
@@ -579,10 +572,12 @@ def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: V
     if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
         raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")
     media = "text/csv"  # the response adds "; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
     if fmt == "xlsx":
-        rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
         content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif formula_cells(rows, bankfiles.BANK_FILE_HEADER):
+        content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # a file released before the check: escaped
     return BankFile(content, f"{batch.code}.{fmt}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
 
 
@@ -714,50 +709,6 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     }))
     audit.append_many(session, entries, clock=clock)
     return out, False
-
-
-# --- Payee corrections -----------------------------------------------------------------------------------------
-
-
-PAYEE_BEFORE_PAYMENT = ("determined", "reviewed", "in_notice", "ready_to_pay")
-
-
-def correct_payee(session: Session, case_id: str, *, account_name: str, bank: str, account_number: str,
-                  principal: Principal, vault: Vault, clock: Clock) -> PayeeCorrected:
-    """Record the payee of a case: after a failed transfer (the case is then ready to pay again), or before its
-    first batch when the check recorded none or a wrong one."""
-    case = load_case(session, case_id, principal, for_update=True)
-    if case.status not in ("payment_failed", *PAYEE_BEFORE_PAYMENT):
-        raise InvalidState(f"a payee is set before payment or corrected after a failed transfer; this case is "
-                           f"{case.status}")
-    problems = []
-    name, bank_name = account_name.strip(), bank.strip()
-    number = "".join(account_number.split())
-    if not name:
-        problems.append(FieldError("account_name", "required"))
-    if not bank_name:
-        problems.append(FieldError("bank", "required"))
-    if not (number.isdigit() and 8 <= len(number) <= 30):
-        problems.append(FieldError("account_number", "8 to 30 digits"))
-    if problems:
-        raise ValidationFailed(problems)
-    failed_item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == case.id,
-                                                              PaymentItem.status == "failed")
-                                 .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
-    corr = PayeeCorrection(id=new_id("pc"), case_id=case.id, failed_item_id=failed_item, account_name=name,
-                           bank=bank_name, account_number_enc=vault.seal(number, CORRECTION_ACCOUNT_COLUMN),
-                           corrected_by=principal.id, corrected_at=clock.now())
-    session.add(corr)
-    session.flush()
-    role = principal.acting_role(("finance", "insurer_supervisor"))
-    if case.status == "payment_failed":
-        advance(session, case, "payee_corrected", actor=principal, role=role, clock=clock,
-                payload={"correction_id": corr.id, "failed_item_id": failed_item})
-    else:
-        audit.append(session, actor=principal.id, role=role, action="case.payee_set", subject=case.id,
-                     contract_hash=case.contract_hash, payload={"correction_id": corr.id}, clock=clock)
-    return PayeeCorrected(case_id=case.id, status=case.status, correction_id=corr.id,
-                          payee=PayeeOut(account_name=name, bank=bank_name, account_number=mask_account(number)))
 
 
 # --- The fund --------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..clock import SCHEME_TZ
+from ..domain.cells import escape_cell
 from ..domain.errors import ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.money import format_yuan
@@ -207,6 +208,10 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
         for row in sheet.iter_rows(min_col=2):
             for cell in row:
                 cell.alignment = Alignment(horizontal="right")
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):  # text a spreadsheet would run as a formula is shown as typed
+                    cell.value = escape_cell(cell.value)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

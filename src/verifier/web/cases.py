@@ -12,6 +12,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from ..cases import personal
+from ..payments import payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
@@ -70,6 +71,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "evidence": reads_evidence,
         "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
+        "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
     }
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)

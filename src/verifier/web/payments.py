@@ -1,6 +1,6 @@
-"""Payment pages: the batches of the user's counties, a batch with its items, its steps and the actions the user
-may take now (and, when an expected one is missing, why), the bank file and the bank's return, the payee form of a
-case, and the fund of each contract.
+"""Payment pages: the batches of the user's counties, a batch with its items (and those whose payee was changed),
+its steps and the actions the user may take now (and, when an expected one is missing, why), the bank file and
+the bank's return, and the fund of each contract. The payee change pages are in payees.py.
 
 Who may do what is the payments service's: the pages offer only the actions it would accept, and say why another
 is not offered (the four-eyes rules apply to every person whatever roles they hold).
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
-from ..cases.workflow import load_case
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -30,21 +29,19 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..http import Ctx, get, post
-from ..payments import bankfiles, ledger
+from ..payments import bankfiles, ledger, payees
 from ..payments import service as pay
 from ..payments.models import BankReturn, FundMovement, PaymentBatch
-from ..payments.schemas import BatchOut
+from ..payments.schemas import BatchOut, ChangedPayeeOut
 from ..store import contracts as contract_store
 from ..store.tables import Case
 from ..uploads import check_size, size_of
 from . import stagelabels as sl
 from .common import (
-    FormState,
     Req,
     clean,
     folded,
     counties_of,
-    form_state,
     page,
     see_other,
     user_names,
@@ -58,9 +55,7 @@ CLAIMS: dict[str, Any] = {"roles": ("insurer_claims",)}
 FINANCE: dict[str, Any] = {"roles": ("finance",)}
 REVIEWER: dict[str, Any] = {"roles": ("county_reviewer",)}
 CANCELLERS: dict[str, Any] = {"roles": ("insurer_claims", "finance")}
-PAYEE_EDITORS: dict[str, Any] = {"roles": ("insurer_supervisor", "finance")}
-PAYEE_STATUSES = ("payment_failed", *pay.PAYEE_BEFORE_PAYMENT)
-PAYEE_FIELDS = ("account_name", "bank", "account_number")
+PAYEE_EDITORS: dict[str, Any] = {"roles": payees.REQUESTERS}
 ITEM_PAGE = 200
 TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 
@@ -144,15 +139,20 @@ def _steps(b: BatchOut) -> list[dict[str, Any]]:
     return steps
 
 
-def _actions(b: BatchOut, user: Principal) -> tuple[dict[str, bool], list[str]]:
+def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tuple[dict[str, bool], list[str]]:
     """What the user may do with the batch now, and notes on what they may not (and what the batch waits for)."""
     st = b.status
     acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return"), False)
     notes: list[str] = []
+    mine = next((c for c in changed if user.id in (c.requested_by, c.approved_by)), None)
+    if mine is not None and st in ("prepared", "approved", "signed_off") and user.has("finance"):
+        did = "申请" if user.id == mine.requested_by else "批准"
+        notes.append(f"您{did}了本批次中案件 {mine.case_id} 的收款人变更：按职责分离规定，不能审批或发放本批次，"
+                     "须由其他财务人员办理。")
     if st == "prepared":
         if user.has("finance") and user.id == b.prepared_by:
             notes.append("您是本批次的制单人：按“四眼原则”，不能审批自己制作的批次，须由另一名财务人员审批。")
-        elif user.has("finance"):
+        elif user.has("finance") and mine is None:
             acts["approve"] = True
         else:
             notes.append("下一步：财务人员审批（制单人以外的财务人员）。")
@@ -165,8 +165,10 @@ def _actions(b: BatchOut, user: Principal) -> tuple[dict[str, bool], list[str]]:
         else:
             notes.append(f"{threshold}：须经县级审核人员签批后方可发放。")
     if st == "signed_off" or (st == "approved" and not b.signoff_required):
-        if user.has("finance"):
+        if user.has("finance") and mine is None:
             acts["release"] = True
+        elif user.has("finance"):
+            pass  # said above
         else:
             notes.append("下一步：财务人员发放，生成银行文件。")
     if st in ("prepared", "approved", "signed_off"):
@@ -189,6 +191,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         batch = pay.get_batch(session, batch_id, user)
         b = pay.batch_out(session, batch)
         items = pay.batch_items(session, batch.id, user, ctx.vault, limit=ITEM_PAGE, cursor=cursor)
+        changed = payees.changed_items(session, batch.id, ctx.vault)
         statuses = dict(session.execute(select(Case.id, Case.status).where(
             Case.id.in_([i.case_id for i in items.items]))).tuples().all())
         returns = list(session.scalars(select(BankReturn).where(BankReturn.batch_id == batch.id)
@@ -196,15 +199,17 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         created = _created_entry(session, batch.id)
         contract = contract_store.get_contract(session, batch.contract_id)
         steps = _steps(b)
-        names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns])
+        names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
+                           + [c.requested_by for c in changed] + [c.approved_by for c in changed])
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
-    acts, notes = _actions(b, user)
+    acts, notes = _actions(b, user, changed)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
     return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items,
                 next_cursor=items.next_cursor, cursor=cursor, statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
-                bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]))
+                bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
+                changed=changed)
 
 
 class PaymentPages(Controller):
@@ -306,54 +311,6 @@ class PaymentPages(Controller):
         return see_other(f"/payments/{batch_id}", done="return_repeated" if repeated else "return")
 
 
-# --- The payee of a case -----------------------------------------------------------------------------------------
-
-
-def render_payee(request: Req, ctx: Any, case_id: str, state: FormState, *, status_code: int = 200,
-                 message: str | None = None) -> Template:
-    with ctx.db.read() as session:
-        case = load_case(session, case_id, request.user)
-        head = case.household.head_name
-        payee = pay.current_payee(session, case.id, ctx.vault)
-        payments = pay.payments_for_case(session, case.id, ctx.vault)
-    allowed = case.status in PAYEE_STATUSES
-    if not allowed and message is None:
-        status_code = 409
-        message = f"a payee is set before payment or corrected after a failed transfer; this case is {case.status}"
-    return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
-                payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
-                failed=case.status == "payment_failed")
-
-
-class PayeePages(Controller):
-    path = "/cases/{case_id:str}/payee"
-
-    @get("/", opt=PAYEE_EDITORS)
-    def form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
-        return render_payee(request, ctx, case_id, FormState())
-
-    @post("/", opt=PAYEE_EDITORS, status_code=303)
-    def save(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        try:
-            with ctx.db.begin() as session:
-                before = session.scalar(select(Case.status).where(Case.id == case_id))
-                pay.correct_payee(session, case_id, account_name=clean(data.get("account_name")),
-                                  bank=clean(data.get("bank")), account_number=folded(data.get("account_number")),
-                                  principal=request.user, vault=ctx.vault, clock=ctx.clock)
-        except ValidationFailed as exc:
-            state = form_state(data, None, PAYEE_FIELDS)
-            for e in exc.errors:
-                if e.field in PAYEE_FIELDS:
-                    state.add(e.field, sl.zh(e.message))
-                else:
-                    state.general.append(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}")
-            return render_payee(request, ctx, case_id, state, status_code=422)
-        except InvalidState as exc:
-            return render_payee(request, ctx, case_id, form_state(data, None, PAYEE_FIELDS), status_code=409,
-                                message=exc.detail)
-        return see_other(f"/cases/{case_id}", done="payee_corrected" if before == "payment_failed" else "payee")
-
-
 # --- The fund ----------------------------------------------------------------------------------------------------
 
 
@@ -416,6 +373,9 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
         card("待导入银行回单", "/payments?todo=return", _count_batches(session, user, PaymentBatch.status == "released"))
     if user.has("finance", "insurer_supervisor"):
         card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")
+    if user.has(*payees.APPROVERS):
+        card("待审批的收款人变更", "/payee-changes", payees.pending_for(session, user),
+             "收款人变更须由申请人以外的人员批准")
     if user.has("county_reviewer"):
         card("待县级签批批次", "/payments?todo=signoff", _count_batches(
             session, user, PaymentBatch.status == "approved", PaymentBatch.signoff_required.is_(True),

@@ -22,7 +22,8 @@ from .conflicts import ConflictPages
 from .errors import EXCEPTION_HANDLERS
 from .home import HomePage, LoginPages
 from .officer import CheckPages, VisitPages
-from .payments import FundPages, PayeePages, PaymentPages
+from .payees import PayeeChangePages, PayeePages
+from .payments import FundPages, PaymentPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
@@ -32,7 +33,7 @@ from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, CheckPages, VisitAttemptPages, AuditPages, PaymentPages,
-                    PayeePages, FundPages, SamplingPages, ReportPages, UserPages, ConflictPages]
+                    PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages, UserPages, ConflictPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

@@ -51,7 +51,7 @@ FIELD_LABELS = {
     "public_value.description": "公开随机值说明", "public_value.available_on": "公布日期", "checked_from": "开始日期", "checked_to": "结束日期", "confidence": "置信度",
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
-    "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份",
+    "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份", "memo": "摘要",
 }
 
 
@@ -104,8 +104,30 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no contract .*", "服务合同不存在"),
     (r"required: which contract's fund.*", "请选择服务合同"),
     # payees
-    (r"a payee is set before payment or corrected after a failed transfer; this case is (\w+)",
-     lambda m: f"收款信息只能在支付前设置，或在支付失败后更正；该案件当前为「{_status(m.group(1))}」。"),
+    (r"a payee change is (?:requested|approved) before payment or after a failed transfer; (?:this case|case \S+) is (\w+)",
+     lambda m: f"收款人只能在支付前或支付失败后变更；该案件当前为「{_status(m.group(1))}」。"),
+    (r"payee change (\S+) of this case is waiting for approval: .*",
+     "该案件已有一项收款人变更申请待审批：审批或驳回后才能再次申请。"),
+    (r"payee change (\S+) is already (\w+)",
+     lambda m: f"该变更申请已{ {'approved': '批准', 'rejected': '驳回'}.get(m.group(2), m.group(2)) }，不能再审批。"),
+    (r"four-eyes rule: you requested payee change (\S+); another person must (approve|reject) it",
+     "按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。"),
+    (r"the new account name of payee change (\S+) is not a member of the household: .*",
+     "新收款人不是本户家庭成员：只能由县级审核人员批准。"),
+    (r"the payee of case (\S+) changed after payee change (\S+) was requested: .*",
+     lambda m: f"案件 {m.group(1)} 的收款信息在申请提出后已发生变化：请驳回本申请，按当前收款信息重新申请。"),
+    (r"you (requested|approved) payee change (\S+) of case (\S+), which batch (\S+) holds: .*",
+     lambda m: f"您{'申请' if m.group(1) == 'requested' else '批准'}了案件 {m.group(3)} 的收款人变更，"
+               f"按职责分离规定不能审批或发放包含该案件的批次 {m.group(4)}，须由其他财务人员办理。"),
+    (r"the bank file was not written: (.*?): cancel the batch, .*",
+     lambda m: "银行文件未生成：" + "；".join(
+         re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",
+                lambda x: f"第 {x.group(1)} 行「{FIELD_LABELS.get(x.group(2), x.group(2))}」以公式字符开头", part)
+         for part in m.group(1).split("; ")) + "。请撤销批次，经审批变更收款人后重新制单。"),
+    (r"required: the account name is not a member of the household by the latest check; .*",
+     "收款人不是本户家庭成员（按最近一次入户核查），必须填写原因（如监护人、亲属代收）"),
+    (r"this is already the case's payee", "与当前收款信息相同"),
+    (r"no payee change .*", "收款人变更申请不存在"),
     # the bank's return file
     (r"(\S+) is already on line (\d+): duplicate line", lambda m: f"参考号 {m.group(1)} 与第 {m.group(2)} 行重复"),
     (r"(\S+) differs from the (\S+) sent for (\S+)",

@@ -1,0 +1,51 @@
+"""Who a relief payment goes to: the rules a payee (account name, bank, account number) must meet wherever it is
+entered, at the home check or in a payee change, and whether its name belongs to the household."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .cells import formula_problem
+from .errors import FieldError
+
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class Payee:
+    account_name: str
+    bank: str
+    account_number: str  # digits only
+
+
+def check_payee(account_name: str, bank: str, account_number: str, *,
+                prefix: str = "") -> tuple[Payee, list[FieldError]]:
+    """The payee as stored (names trimmed, the number without spaces) and every problem with it."""
+    problems: list[FieldError] = []
+    for key, raw in (("account_name", account_name), ("bank", bank)):
+        text = raw.strip()
+        if not text:
+            problems.append(FieldError(prefix + key, "required"))
+            continue
+        # Checked before and after trimming: a leading tab or carriage return is refused, not quietly dropped.
+        why = formula_problem(raw) or formula_problem(text)
+        if why:
+            problems.append(FieldError(prefix + key, why))
+        elif len(text) > MAX_NAME:
+            problems.append(FieldError(prefix + key, f"at most {MAX_NAME} characters"))
+    number = "".join(account_number.split())
+    if not number:
+        problems.append(FieldError(prefix + "account_number", "required"))
+    elif not (number.isdigit() and number.isascii() and 8 <= len(number) <= 30):
+        problems.append(FieldError(prefix + "account_number", "8 to 30 digits"))
+    return Payee(account_name.strip(), bank.strip(), number), problems
+
+
+def same_person_name(a: str, b: str) -> bool:
+    """Names compared as written on a bank card or an ID card: spaces (any width) do not count."""
+    return "".join(a.split()) == "".join(b.split()) != ""
+
+
+def is_household_member(account_name: str, member_names: Iterable[str]) -> bool:
+    return any(same_person_name(account_name, name) for name in member_names)

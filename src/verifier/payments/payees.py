@@ -1,0 +1,334 @@
+"""Who a case's payment goes to, and changes to it: requested by one person, decided by another.
+
+A change of bank account is the classic way relief is stolen, so no single person can make one:
+
+- `request_change` (insurer supervisor or finance) records a pending change: the new payee, the payee it
+  replaces, who asked and why. Nothing is paid to it yet.
+- `approve_change` / `reject_change` by another person (insurer supervisor, finance or county reviewer; never the
+  requester). When the new account name is not a member of the household by the latest check (a guardian, an
+  account in a relative's name), the reason is required and only a county reviewer may approve it.
+- Only an approved change is paid (`current_payee` and batch preparation read approved changes only), and whoever
+  requested or approved a change on a case may neither approve nor release a batch holding that case
+  (`refuse_payee_changers`, called by the batch's approval and release).
+
+A case is paid successfully at most once and is then closed, so every change that decided the payee of an item
+came after the household's last successful payment for that case: `changed_items` lists them for whoever
+approves or releases the batch.
+
+Audit entries carry the accounts masked and as keyed hashes (the Vault's blind index), and the reason as SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import advance, load_case
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.masking import mask_account
+from ..domain.payee import Payee, check_payee, is_household_member
+from ..store.base import new_id
+from ..store.tables import Case, Check
+from ..store.vault import Vault
+from .models import PayeeCorrection, PaymentItem
+from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
+
+CHECK_ACCOUNT_COLUMN = "check.payee_account"
+CORRECTION_ACCOUNT_COLUMN = "payee_correction.account_number"
+ACCOUNT_INDEX = "payee_account"  # blind-index kind: the audit log's keyed hash of an account number
+PAYEE_BEFORE_PAYMENT = ("determined", "reviewed", "in_notice", "ready_to_pay")
+PAYEE_STATUSES = ("payment_failed", *PAYEE_BEFORE_PAYMENT)
+REQUESTERS = ("insurer_supervisor", "finance")
+APPROVERS = ("insurer_supervisor", "finance", "county_reviewer")
+MAX_REASON = 500
+STATUS_LABELS_ZH = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+
+def correction_wins(decided_at: Any, check_recorded_at: Any | None) -> bool:
+    """The newer payee record wins: an approved change over the check it changes, and a re-check (after an upheld
+    objection) that records a payee over a change approved before it. A tie goes to the change."""
+    return check_recorded_at is None or decided_at >= check_recorded_at
+
+
+def _payee_of(session: Session, case_id: str, vault: Vault) -> tuple[Payee, str | None, str | None] | None:
+    """The case's payee now: (payee, check id, change id) from the newer of its latest approved change and its
+    latest check that recorded an account; None when neither names one."""
+    corr = session.scalar(select(PayeeCorrection).where(PayeeCorrection.case_id == case_id,
+                                                        PayeeCorrection.status == "approved")
+                          .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1))
+    check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+    if check is not None and (check.payee_name is None or check.payee_account_enc is None):
+        check = None  # a check that recorded no payee account names no one
+    if corr is not None and correction_wins(corr.decided_at, None if check is None else check.recorded_at):
+        return (Payee(corr.account_name, corr.bank, vault.open(corr.account_number_enc, CORRECTION_ACCOUNT_COLUMN)),
+                None, corr.id)
+    if check is not None:
+        assert check.payee_name is not None and check.payee_account_enc is not None
+        return (Payee(check.payee_name, check.payee_bank or "", vault.open(check.payee_account_enc,
+                                                                           CHECK_ACCOUNT_COLUMN)), check.id, None)
+    return None
+
+
+def current_payee(session: Session, case_id: str, vault: Vault, *, full: bool = False) -> dict[str, str] | None:
+    """Who the case's next payment goes to (pending and rejected changes count for nothing)."""
+    found = _payee_of(session, case_id, vault)
+    if found is None:
+        return None
+    payee = found[0]
+    return {"account_name": payee.account_name, "bank": payee.bank,
+            "account_number": payee.account_number if full else mask_account(payee.account_number)}
+
+
+def _members(session: Session, case_id: str) -> list[str]:
+    """The household members' names by the case's latest check (none before a check)."""
+    check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
+    return [str(m.get("name") or "") for m in (check.members if check is not None else [])]
+
+
+def _masked(name: str | None, bank: str | None, sealed: bytes | None, vault: Vault) -> PayeeOut | None:
+    if name is None or sealed is None:
+        return None
+    return PayeeOut(account_name=name, bank=bank or "",
+                    account_number=mask_account(vault.open(sealed, CORRECTION_ACCOUNT_COLUMN)))
+
+
+def change_out(change: PayeeCorrection, case: Case, vault: Vault) -> PayeeChangeOut:
+    new = _masked(change.account_name, change.bank, change.account_number_enc, vault)
+    assert new is not None
+    return PayeeChangeOut(
+        id=change.id, case_id=change.case_id, county_code=case.county_code, case_status=case.status,
+        household_head=case.household.head_name, status=change.status,
+        status_label=STATUS_LABELS_ZH.get(change.status, change.status), payee=new,
+        old_payee=_masked(change.old_account_name, change.old_bank, change.old_account_number_enc, vault),
+        name_in_household=change.name_in_household,
+        approver_roles=list(APPROVERS if change.name_in_household else ("county_reviewer",)),
+        reason=change.reason or "", failed_item_id=change.failed_item_id,
+        requested_by=change.requested_by, requested_role=change.requested_role, requested_at=change.requested_at,
+        decided_by=change.decided_by, decided_role=change.decided_role, decided_at=change.decided_at,
+        decision_note=change.decision_note or "",
+    )
+
+
+def _account_fields(prefix: str, number: str | None, vault: Vault) -> dict[str, Any]:
+    if number is None:
+        return {f"{prefix}account_masked": None, f"{prefix}account_hmac": None}
+    return {f"{prefix}account_masked": mask_account(number),
+            f"{prefix}account_hmac": vault.blind_index(number, ACCOUNT_INDEX)}
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def request_change(session: Session, case_id: str, *, account_name: str, bank: str, account_number: str,
+                   reason: str = "", principal: Principal, vault: Vault, clock: Clock) -> PayeeChangeOut:
+    """Record a pending change of the case's payee (before payment, or after a failed transfer)."""
+    case = load_case(session, case_id, principal, for_update=True)
+    if case.status not in PAYEE_STATUSES:
+        raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
+                           f"{case.status}")
+    new, problems = check_payee(account_name, bank, account_number)
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        problems.append(FieldError("reason", f"at most {MAX_REASON} characters"))
+    member = is_household_member(new.account_name, _members(session, case.id))
+    if not member and not reason and not any(p.field == "account_name" for p in problems):
+        problems.append(FieldError("reason", "required: the account name is not a member of the household by the "
+                                             "latest check; say why (a guardian, an account in a relative's name)"))
+    old = _payee_of(session, case.id, vault)
+    if old is not None and old[0] == new:
+        problems.append(FieldError("account_number", "this is already the case's payee"))
+    if problems:
+        raise ValidationFailed(problems)
+    waiting = session.scalar(select(PayeeCorrection.id).where(PayeeCorrection.case_id == case.id,
+                                                              PayeeCorrection.status == "pending"))
+    if waiting is not None:
+        raise InvalidState(f"payee change {waiting} of this case is waiting for approval: approve or reject it "
+                           "before asking for another")
+    failed_item = None
+    if case.status == "payment_failed":
+        failed_item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == case.id,
+                                                                  PaymentItem.status == "failed")
+                                     .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
+    role = principal.acting_role(REQUESTERS)
+    change = PayeeCorrection(
+        id=new_id("pc"), case_id=case.id, failed_item_id=failed_item, status="pending",
+        account_name=new.account_name, bank=new.bank,
+        account_number_enc=vault.seal(new.account_number, CORRECTION_ACCOUNT_COLUMN), name_in_household=member,
+        reason=reason or None,
+        old_account_name=old[0].account_name if old else None, old_bank=old[0].bank if old else None,
+        old_account_number_enc=vault.seal(old[0].account_number, CORRECTION_ACCOUNT_COLUMN) if old else None,
+        requested_by=principal.id, requested_role=role, requested_at=clock.now(),
+    )
+    session.add(change)
+    session.flush()
+    audit.append(session, actor=principal.id, role=role, action="payee_change.request", subject=case.id,
+                 contract_hash=case.contract_hash, clock=clock, payload={
+                     "change_id": change.id, "case_status": case.status, "failed_item_id": failed_item,
+                     "name_in_household": member, "approver": "any" if member else "county_reviewer",
+                     "reason_sha256": _sha256(reason) if reason else None,
+                     **_account_fields("", new.account_number, vault),
+                     **_account_fields("old_", old[0].account_number if old else None, vault),
+                 })
+    return change_out(change, case, vault)
+
+
+def _load_change(session: Session, change_id: str, principal: Principal, *,
+                 for_update: bool = False) -> tuple[PayeeCorrection, Case]:
+    stmt = select(PayeeCorrection).where(PayeeCorrection.id == change_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    change = session.scalar(stmt)
+    if change is None:
+        raise NotFound(f"no payee change {change_id!r}")
+    try:
+        case = load_case(session, change.case_id, principal, for_update=for_update)
+    except NotFound:
+        raise NotFound(f"no payee change {change_id!r}") from None
+    return change, case
+
+
+def get_change(session: Session, change_id: str, principal: Principal, vault: Vault) -> PayeeChangeOut:
+    change, case = _load_change(session, change_id, principal)
+    return change_out(change, case, vault)
+
+
+def _decide(session: Session, change_id: str, approve: bool, note: str, principal: Principal, vault: Vault,
+            clock: Clock) -> PayeeChangeOut:
+    change, case = _load_change(session, change_id, principal, for_update=True)
+    verb = "approve" if approve else "reject"
+    if change.status != "pending":
+        raise InvalidState(f"payee change {change.id} is already {change.status}")
+    if principal.id == change.requested_by:
+        raise Forbidden(f"four-eyes rule: you requested payee change {change.id}; another person must {verb} it")
+    note = note.strip()
+    if len(note) > MAX_REASON:
+        raise ValidationFailed.one("note", f"at most {MAX_REASON} characters")
+    if approve and not change.name_in_household and not principal.has("county_reviewer"):
+        raise Forbidden(f"the new account name of payee change {change.id} is not a member of the household: only "
+                        "a county reviewer may approve it")
+    role = "county_reviewer" if approve and not change.name_in_household else principal.acting_role(APPROVERS)
+    failed_item = change.failed_item_id
+    if approve:
+        if case.status not in PAYEE_STATUSES:
+            raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
+                               f"{case.id} is {case.status}")
+        now_payee = _payee_of(session, case.id, vault)
+        old = None if change.old_account_number_enc is None else Payee(
+            change.old_account_name or "", change.old_bank or "",
+            vault.open(change.old_account_number_enc, CORRECTION_ACCOUNT_COLUMN))
+        if (now_payee[0] if now_payee else None) != old:
+            raise InvalidState(f"the payee of case {case.id} changed after payee change {change.id} was requested: "
+                               "reject it and ask again from the payee as it is now")
+    now = clock.now()
+    change.status = "approved" if approve else "rejected"
+    change.decided_by, change.decided_role, change.decided_at = principal.id, role, now
+    change.decision_note = note or None
+    session.flush()
+    if approve and case.status == "payment_failed":
+        advance(session, case, "payee_corrected", actor=principal, role=role, clock=clock,
+                payload={"correction_id": change.id, "failed_item_id": failed_item})
+    audit.append(session, actor=principal.id, role=role, action=f"payee_change.{verb}", subject=case.id,
+                 contract_hash=case.contract_hash, clock=clock, payload={
+                     "change_id": change.id, "requested_by": change.requested_by, "case_status": case.status,
+                     "name_in_household": change.name_in_household,
+                     "note_sha256": _sha256(note) if note else None,
+                     **_account_fields("", vault.open(change.account_number_enc, CORRECTION_ACCOUNT_COLUMN), vault),
+                 })
+    return change_out(change, case, vault)
+
+
+def approve_change(session: Session, change_id: str, *, note: str = "", principal: Principal, vault: Vault,
+                   clock: Clock) -> PayeeChangeOut:
+    """Approve a pending change: the case's next payment goes to its account (a failed case is ready to pay)."""
+    return _decide(session, change_id, True, note, principal, vault, clock)
+
+
+def reject_change(session: Session, change_id: str, *, note: str = "", principal: Principal, vault: Vault,
+                  clock: Clock) -> PayeeChangeOut:
+    """Reject a pending change: the payee stays as it was."""
+    return _decide(session, change_id, False, note, principal, vault, clock)
+
+
+def list_changes(session: Session, principal: Principal, vault: Vault, *, status: str | None = None,
+                 county_code: str | None = None, case_id: str | None = None, limit: int = 50,
+                 cursor: str | None = None) -> tuple[list[PayeeChangeOut], str | None]:
+    """Payee changes of the caller's counties, newest first (404 for a county outside them)."""
+    if county_code:
+        principal.require_county(county_code, "county")
+    stmt = (select(PayeeCorrection, Case).join(Case, Case.id == PayeeCorrection.case_id)
+            .order_by(PayeeCorrection.id.desc()).limit(limit + 1))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if county_code:
+        stmt = stmt.where(Case.county_code == county_code)
+    if status:
+        stmt = stmt.where(PayeeCorrection.status == status)
+    if case_id:
+        stmt = stmt.where(PayeeCorrection.case_id == case_id)
+    if cursor:
+        stmt = stmt.where(PayeeCorrection.id < cursor)
+    rows = session.execute(stmt).tuples().all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [change_out(c, k, vault) for c, k in rows], (rows[-1][0].id if more and rows else None)
+
+
+def pending_for(session: Session, principal: Principal) -> int:
+    """How many pending changes of the caller's counties the caller may decide (not their own)."""
+    stmt = (select(func.count()).select_from(PayeeCorrection).join(Case, Case.id == PayeeCorrection.case_id)
+            .where(PayeeCorrection.status == "pending", PayeeCorrection.requested_by != principal.id))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if not principal.has("county_reviewer"):
+        stmt = stmt.where(PayeeCorrection.name_in_household.is_(True))
+    return int(session.scalar(stmt) or 0)
+
+
+def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, PayeeCorrection]]:
+    """(item, change) for every approved change that decided the payee of an item of the batch: a change of the
+    item's case approved before the item was made (a later one, after a failed transfer, pays a later batch).
+
+    Approved changes are few and batches may hold a hundred thousand items: the changes are read first, then only
+    their cases' items of this batch are looked up (by case), so approving a batch never walks all its items."""
+    changes = list(session.scalars(select(PayeeCorrection).where(PayeeCorrection.status == "approved")
+                                   .order_by(PayeeCorrection.decided_at, PayeeCorrection.id)))
+    case_ids = list(dict.fromkeys(c.case_id for c in changes))
+    items: dict[str, PaymentItem] = {}
+    for start in range(0, len(case_ids), 1000):
+        items.update((i.case_id, i) for i in session.scalars(select(PaymentItem).where(
+            PaymentItem.case_id.in_(case_ids[start:start + 1000]),
+            # coalesce: SQLite would otherwise walk the whole batch by its batch index instead of the few cases
+            func.coalesce(PaymentItem.batch_id, "") == batch_id, PaymentItem.status != "cancelled")))
+    return [(items[c.case_id], c) for c in changes
+            if c.case_id in items and c.decided_at is not None and c.decided_at <= items[c.case_id].created_at]
+
+
+def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str) -> None:
+    """403 when the caller requested or approved a payee change of a case the batch holds."""
+    for _, change in _batch_changes(session, batch_id):
+        if principal.id in (change.requested_by, change.decided_by):
+            did = "requested" if principal.id == change.requested_by else "approved"
+            raise Forbidden(f"you {did} payee change {change.id} of case {change.case_id}, which batch {batch_code} "
+                            f"holds: another finance user must {verb} it")
+
+
+def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:
+    """Every item of the batch whose payee was changed (by an approved change), oldest change first."""
+    out = []
+    for item, change in _batch_changes(session, batch_id):
+        new = _masked(change.account_name, change.bank, change.account_number_enc, vault)
+        assert new is not None
+        out.append(ChangedPayeeOut(
+            item_id=item.id, reference=item.reference, case_id=change.case_id, change_id=change.id,
+            requested_by=change.requested_by, requested_at=change.requested_at, approved_by=change.decided_by or "",
+            approved_at=change.decided_at, name_in_household=change.name_in_household, reason=change.reason or "",
+            old_payee=_masked(change.old_account_name, change.old_bank, change.old_account_number_enc, vault),
+            payee=new))
+    return out

@@ -1,0 +1,142 @@
+"""Payee change pages: a case's "request a change of payee" form, and the list of changes waiting for a second
+person's approval, with approve and reject buttons.
+
+The rules are the payments service's (verifier.payments.payees): the pages offer the buttons, the service decides.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from litestar import Controller
+from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..cases.workflow import load_case
+from ..domain.errors import Forbidden, InvalidState, ValidationFailed
+from ..http import Ctx, get, post
+from ..payments import payees
+from ..payments import service as pay
+from ..payments.schemas import PayeeChangeOut
+from . import stagelabels as sl
+from .common import FormState, Req, clean, counties_of, folded, form_state, page, see_other, user_names
+
+Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+REQUESTERS: dict[str, Any] = {"roles": payees.REQUESTERS}
+APPROVERS: dict[str, Any] = {"roles": payees.APPROVERS}
+PAYEE_FIELDS = ("account_name", "bank", "account_number", "reason")
+
+
+def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, status_code: int = 200,
+                   message: str | None = None) -> Template:
+    with ctx.db.read() as session:
+        case = load_case(session, case_id, request.user)
+        head = case.household.head_name
+        payee = pay.current_payee(session, case.id, ctx.vault)
+        payments = pay.payments_for_case(session, case.id, ctx.vault)
+        changes, _ = payees.list_changes(session, request.user, ctx.vault, case_id=case.id, limit=20)
+        names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
+    pending = next((c for c in changes if c.status == "pending"), None)
+    allowed = case.status in payees.PAYEE_STATUSES and pending is None
+    if case.status not in payees.PAYEE_STATUSES and message is None:
+        status_code = 409
+        message = (f"a payee change is requested before payment or after a failed transfer; this case is "
+                   f"{case.status}")
+    return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
+                payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
+                failed=case.status == "payment_failed", changes=changes, pending=pending, names=names)
+
+
+def _raw(value: Any) -> str:
+    """A typed name as typed (composed like `clean`, but not trimmed: a leading tab is refused, not dropped)."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else ""
+
+
+class PayeePages(Controller):
+    path = "/cases/{case_id:str}/payee"
+
+    @get("/", opt=REQUESTERS)
+    def form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return render_request(request, ctx, case_id, FormState())
+
+    @post("/", opt=REQUESTERS, status_code=303)
+    def ask(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                payees.request_change(session, case_id, account_name=_raw(data.get("account_name")),
+                                      bank=_raw(data.get("bank")),
+                                      account_number=folded(data.get("account_number")),
+                                      reason=clean(data.get("reason")), principal=request.user, vault=ctx.vault,
+                                      clock=ctx.clock)
+        except ValidationFailed as exc:
+            state = form_state(data, None, PAYEE_FIELDS)
+            for e in exc.errors:
+                if e.field in PAYEE_FIELDS:
+                    state.add(e.field, sl.zh(e.message))
+                else:
+                    state.general.append(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}")
+            return render_request(request, ctx, case_id, state, status_code=422)
+        except InvalidState as exc:
+            return render_request(request, ctx, case_id, form_state(data, None, PAYEE_FIELDS), status_code=409,
+                                  message=exc.detail)
+        return see_other(f"/cases/{case_id}/payee", done="payee_requested")
+
+
+def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_code: str = "",
+                   status_code: int = 200, message: str | None = None) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        changes, _ = payees.list_changes(session, user, ctx.vault, status=status or None,
+                                         county_code=county_code or None, limit=200)
+        names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
+        counties = counties_of(session, user)
+    return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
+                counties=counties, status=status, county_code=county_code, sl=sl,
+                message=sl.zh(message) if message else None, may=lambda c: _may_decide(c, user))
+
+
+def _may_decide(change: PayeeChangeOut, user: Any) -> dict[str, Any]:
+    """Which buttons the user gets for a pending change, and why not when none."""
+    if change.status != "pending":
+        return {"approve": False, "reject": False, "why": ""}
+    if user.id == change.requested_by:
+        return {"approve": False, "reject": False, "why": "这是您本人提出的申请，须由其他人员审批。"}
+    if not user.has(*payees.APPROVERS):
+        return {"approve": False, "reject": False, "why": ""}
+    if not change.name_in_household and not user.has("county_reviewer"):
+        return {"approve": False, "reject": True,
+                "why": "新收款人不是本户家庭成员，只能由县级审核人员批准。"}
+    return {"approve": True, "reject": True, "why": ""}
+
+
+class PayeeChangePages(Controller):
+    path = "/payee-changes"
+
+    @get("/", opt=APPROVERS)
+    def list_changes(
+        self, ctx: Ctx, request: Req,
+        status: FromQuery[Literal["pending", "approved", "rejected", ""]] = "pending",
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+    ) -> Template:
+        return render_changes(request, ctx, status=status, county_code=county_code)
+
+    def _decide(self, ctx: Any, request: Req, change_id: str, approve: bool, note: str) -> Any:
+        decide = payees.approve_change if approve else payees.reject_change
+        try:
+            with ctx.db.begin() as session:
+                decide(session, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock)
+        except (InvalidState, Forbidden) as exc:
+            return render_changes(request, ctx, status_code=exc.status, message=exc.detail)
+        except ValidationFailed as exc:
+            return render_changes(request, ctx, status_code=422,
+                                  message="；".join(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+        return see_other("/payee-changes", done="payee_approved" if approve else "payee_rejected")
+
+    @post("/{change_id:str}/approve", opt=APPROVERS, status_code=303)
+    def approve(self, change_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        return self._decide(ctx, request, change_id, True, clean(data.get("note")))
+
+    @post("/{change_id:str}/reject", opt=APPROVERS, status_code=303)
+    def reject(self, change_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        return self._decide(ctx, request, change_id, False, clean(data.get("note")))

@@ -1,0 +1,109 @@
+"""The payee change pages: a case's request form, the approvers' list (approve and reject apart, no dialog), the
+batch page listing the items whose payee changed and barring whoever asked for or approved the change."""
+
+from __future__ import annotations
+
+import re
+
+from factories import make_case, staff
+from pagekit import FACTORY_PASSWORD, card_count, officers_of, status_of
+from test_web_officer import _form, good_check
+
+from verifier.cases.workflow import advance, load_case
+
+OWN = "6212260000000099999"
+
+
+def _ready(ctx, head: str) -> str:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="determined", head_name=head)
+    clerk = staff(ctx).clerk
+    with ctx.db.begin() as session:
+        case = load_case(session, case_id, None, for_update=True)
+        for action in ("review_pass", "post_notice", "close_notice"):
+            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock)
+    return case_id
+
+
+def _row(html: str, change_id: str) -> str:
+    return html.split(f'id="change-{change_id}"')[1].split("</tr>")[0]
+
+
+def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = _ready(ctx, "甲户主")
+    pages.as_("fin1", "finance")
+    assert f'href="/cases/{case_id}/payee"' in pages.get(f"/cases/{case_id}").text
+    r = pages.post(f"/cases/{case_id}/payee", {"account_name": "财务甲", "bank": "工商银行", "account_number": OWN})
+    assert r.status_code == 422 and "必须填写原因" in r.text and 'value="财务甲"' in r.text
+    r = pages.post(f"/cases/{case_id}/payee", {"account_name": "财务甲", "bank": "工商银行", "account_number": OWN,
+                                               "reason": "亲属代收"})
+    assert r.status_code == 303
+    listing = pages.get("/payee-changes").text
+    change_id = re.search(r'id="change-(pc_\w+)"', listing).group(1)
+    assert "这是您本人提出的申请" in _row(listing, change_id) and "/approve" not in listing
+    assert OWN not in listing and "9999" in listing and "非本户家庭成员" in listing
+    r = pages.post(f"/payee-changes/{change_id}/approve")  # even by hand-made POST
+    assert r.status_code == 403 and "不能审批自己提出的" in r.text
+
+    pages.as_("fin2", "finance")
+    assert card_count(pages.get("/").text, "待审批的收款人变更") == 0  # only a county reviewer may approve it
+    row = _row(pages.get("/payee-changes").text, change_id)
+    assert f'action="/payee-changes/{change_id}/reject"' in row and "/approve" not in row
+    assert "只能由县级审核人员批准" in row
+    r = pages.post(f"/payee-changes/{change_id}/approve")
+    assert r.status_code == 403 and "只能由县级审核人员批准" in r.text
+
+    pages.as_("rev", "county_reviewer")
+    assert card_count(pages.get("/").text, "待审批的收款人变更") == 1
+    row = _row(pages.get("/payee-changes").text, change_id)
+    # Approve and reject: two forms, two actions, apart in a fixed grid; reject asks for no confirmation.
+    approve = row.index(f'action="/payee-changes/{change_id}/approve"')
+    reject = row.index(f'action="/payee-changes/{change_id}/reject"')
+    assert approve < reject and 'class="decide-buttons"' in row
+    assert "confirm" not in row and "onclick" not in row and "<script" not in row
+    r = pages.post(f"/payee-changes/{change_id}/approve")
+    assert r.status_code == 303 and "done=payee_approved" in r.headers["location"]
+    assert "收款人变更已批准" in pages.get(r.headers["location"]).text
+    approved = pages.get("/payee-changes?status=approved").text
+    assert change_id in approved and "已批准" in approved
+
+
+def test_the_batch_page_lists_changed_payees_and_bars_who_changed_them(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    changed = _ready(ctx, "乙户主")
+    plain = _ready(ctx, "丙户主")
+    pages.as_("fin1", "finance")
+    assert pages.post(f"/cases/{changed}/payee", {"account_name": "乙户主", "bank": "工商银行",
+                                                  "account_number": OWN}).status_code == 303
+    pages.as_("sup1", "insurer_supervisor")
+    listing = pages.get("/payee-changes").text
+    approve = re.search(r'action="(/payee-changes/pc_\w+/approve)"', listing).group(1)
+    assert pages.post(approve).status_code == 303
+    pages.as_("claims1", "insurer_claims")
+    r = pages.post("/payments", {"county_code": "340223", "contract_id": "demo-2020"})
+    url = r.headers["location"].split("?")[0]
+
+    pages.as_("fin1", "finance")
+    text = pages.get(url).text
+    section = text.split('id="payee-changes"')[1].split("</section>")[0]
+    assert changed in section and plain not in section
+    assert "fin1" in section and "sup1" in section  # who asked, who approved
+    assert "9999" in section and OWN not in section and "3445" in section  # old and new, masked
+    assert f'action="{url}/approve"' not in text and f"您申请了本批次中案件 {changed} 的收款人变更" in text
+    r = pages.post(url + "/approve")
+    assert r.status_code == 403 and changed in r.text and "职责分离" in r.text
+
+    pages.as_("sup-finance", "finance")
+    text = pages.get(url).text
+    assert f'action="{url}/approve"' in text and "收款人有变更的明细" in text
+    assert pages.post(url + "/approve").status_code == 303
+    assert status_of(ctx, changed) == "in_batch"
+
+
+def test_the_check_form_refuses_a_payee_name_that_starts_like_a_formula(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    data["payee.account_name"] = "=HYPERLINK(\"http://x\")"
+    data["payee.bank"] = "@bank"
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 422 and "不能以=开头" in r.text and "不能以@开头" in r.text
+    assert status_of(ctx, case_id) == "scheduled"
