@@ -20,7 +20,8 @@ from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
-from ..store.tables import User, VisitAttempt
+from ..store.tables import VisitAttempt
+from .service import visit_team
 
 OUTCOMES = ("not_home", "refused", "moved_away", "other")
 
@@ -42,20 +43,8 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its visits")
     if case.status != "scheduled":
         raise InvalidState(f"cannot record a visit for a case that is {case.status}")
-    assigned = list(visit.officer_ids)
-    problems: list[FieldError] = []
-    if data.visited_on > clock.today():
-        problems.append(FieldError("visited_on", f"{data.visited_on} is in the future"))
-    if data.visited_on < case.referred_on:
-        problems.append(FieldError("visited_on", f"{data.visited_on} is before the referral of {case.referred_on}"))
-    usernames = {u.username: u.id for u in session.scalars(select(User).where(User.id.in_(assigned)))}
-    officers = [usernames.get(o, o) for o in data.officers]
-    if len(officers) != 2 or len(set(officers)) != 2:
-        problems.append(FieldError("officers", "a home check is made by two different officers"))
-    problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
-                 for i, (o, officer_id) in enumerate(zip(data.officers, officers)) if officer_id not in assigned]
-    if principal.id not in officers:
-        problems.append(FieldError("officers", "the officer recording the visit must be one of its two officers"))
+    officers, problems = visit_team(session, case, list(visit.officer_ids), data.visited_on, data.officers, principal,
+                                    clock, "visit")
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", f"one of {', '.join(OUTCOMES)}"))
     note = data.note.strip()

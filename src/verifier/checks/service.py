@@ -90,6 +90,26 @@ def _require_assigned(session: Session, case: Case, principal: Principal) -> lis
     return list(visit.officer_ids)
 
 
+def visit_team(session: Session, case: Case, assigned: list[str], visited_on: date, named: list[str],
+               principal: Principal, clock: Clock, what: str) -> tuple[list[str], list[FieldError]]:
+    """The two officers of a visit at the door (named by user id or username, as the schedule takes them; returned
+    by id) and every problem with them or with the visit's date. `what` is "check" or "visit", for the messages."""
+    problems: list[FieldError] = []
+    if visited_on > clock.today():
+        problems.append(FieldError("visited_on", f"{visited_on} is in the future"))
+    if visited_on < case.referred_on:
+        problems.append(FieldError("visited_on", f"{visited_on} is before the referral of {case.referred_on}"))
+    usernames = {u.username: u.id for u in session.scalars(select(User).where(User.id.in_(assigned)))}
+    officers = [usernames.get(o, o) for o in named]
+    if len(officers) != 2 or len(set(officers)) != 2:
+        problems.append(FieldError("officers", "a home check is made by two different officers"))
+    problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
+                 for i, (o, officer_id) in enumerate(zip(named, officers)) if officer_id not in assigned]
+    if principal.id not in officers:
+        problems.append(FieldError("officers", f"the officer recording the {what} must be one of its two officers"))
+    return officers, problems
+
+
 @dataclass(frozen=True)
 class CheckInput:
     visited_on: date
@@ -112,20 +132,7 @@ def record_check(
     if case.status != "scheduled":
         raise InvalidState(f"cannot record a check for a case that is {case.status}")
     today = clock.today()
-    problems: list[FieldError] = []
-    if data.visited_on > today:
-        problems.append(FieldError("visited_on", f"{data.visited_on} is in the future"))
-    if data.visited_on < case.referred_on:
-        problems.append(FieldError("visited_on", f"{data.visited_on} is before the referral of {case.referred_on}"))
-    # Officers by user id or by username (as the schedule takes them); stored by id.
-    usernames = {u.username: u.id for u in session.scalars(select(User).where(User.id.in_(assigned)))}
-    officers = [usernames.get(o, o) for o in data.officers]
-    if len(officers) != 2 or len(set(officers)) != 2:
-        problems.append(FieldError("officers", "a home check is made by two different officers"))
-    problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
-                 for i, (o, officer_id) in enumerate(zip(data.officers, officers)) if officer_id not in assigned]
-    if principal.id not in officers:
-        problems.append(FieldError("officers", "the officer recording the check must be one of its two officers"))
+    officers, problems = visit_team(session, case, assigned, data.visited_on, data.officers, principal, clock, "check")
     if not data.members:
         problems.append(FieldError("members", "at least one household member"))
     heads = [m for m in data.members if m.get("relation") == "head"]

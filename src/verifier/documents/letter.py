@@ -13,13 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from docx.oxml import parse_xml
-from docx.oxml.ns import nsdecls, qn
-
 from verifier.domain.errors import FieldError, ValidationFailed
 
 from . import make_templates as T
-from .notice import _CONTROL, _LONG_DIGITS, CAUSE_LABELS, _open_template, _para, _style_ids, _title_para, _x, chinese_date
+from .notice import (
+    _CONTROL,
+    _LONG_DIGITS,
+    CAUSE_LABELS,
+    _open_template,
+    _para,
+    _style_ids,
+    _title_para,
+    _x,
+    chinese_date,
+    replace_body,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,11 +107,6 @@ def render_letter(letter: ResultLetter) -> bytes:
     """The letter as .docx bytes, on the notice template's page and styles."""
     document = _open_template(None)
     ids = _style_ids(document)
-    body = document.element.body
-    sect_pr = body.find(qn("w:sectPr"))
-    for child in list(body):
-        if child is not sect_pr:
-            body.remove(child)
     style = {"title": ids[T.STYLE_TITLE], "number": ids[T.STYLE_NUMBER], "body": ids[T.STYLE_BODY],
              "signature": ids[T.STYLE_SIGNATURE]}
     parts = []
@@ -117,12 +120,7 @@ def render_letter(letter: ResultLetter) -> bytes:
             parts.append(_para(style[kind], text))
         if kind in ("title", "number"):
             parts.append(_para(style["body"], ""))
-    fragment = parse_xml(f"<w:body {nsdecls('w')}>{''.join(parts)}</w:body>")
-    for child in list(fragment):
-        if sect_pr is not None:
-            sect_pr.addprevious(child)
-        else:
-            body.append(child)
+    replace_body(document, "".join(parts))
     cp = document.core_properties
     cp.title, cp.subject, cp.author = letter.title.strip(), "认定结果告知", letter.issuing_body.strip()
     cp.last_modified_by, cp.comments, cp.keywords, cp.category = letter.issuing_body.strip(), "", "", ""

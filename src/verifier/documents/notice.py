@@ -304,25 +304,31 @@ def _body_xml(doc: NoticeDocument, ids: dict[str, str]) -> tuple[str, str]:
     return "".join(parts), rows
 
 
-def build_notice(doc: NoticeDocument, template: Path | None = None) -> DocumentObject:
-    """The notice as a python-docx Document (for callers that want to add to it before saving)."""
-    document = _open_template(template)
-    ids = _style_ids(document)
+def replace_body(document: DocumentObject, body_xml: str):  # type: ignore[no-untyped-def]
+    """Put `body_xml` (paragraphs and tables as a string) in place of the template's body, keeping its page setup
+    (the last w:sectPr); returns the body element."""
     body = document.element.body
     sect_pr = body.find(qn("w:sectPr"))
     for child in list(body):
         if child is not sect_pr:
             body.remove(child)
-    # The XML is written as strings and parsed once, then moved into the template's tree. lxml moves a subtree
-    # between documents in time that grows with the square of its size, so the table's rows are parsed apart and
-    # moved one by one (linear), not inside the table.
-    body_xml, rows_xml = _body_xml(doc, ids)
-    fragment = parse_xml(f"<w:body {nsdecls('w')}>{body_xml}</w:body>")
-    for child in list(fragment):
+    for child in list(parse_xml(f"<w:body {nsdecls('w')}>{body_xml}</w:body>")):
         if sect_pr is not None:
             sect_pr.addprevious(child)
         else:
             body.append(child)
+    return body
+
+
+def build_notice(doc: NoticeDocument, template: Path | None = None) -> DocumentObject:
+    """The notice as a python-docx Document (for callers that want to add to it before saving)."""
+    document = _open_template(template)
+    ids = _style_ids(document)
+    # The XML is written as strings and parsed once, then moved into the template's tree. lxml moves a subtree
+    # between documents in time that grows with the square of its size, so the table's rows are parsed apart and
+    # moved one by one (linear), not inside the table.
+    body_xml, rows_xml = _body_xml(doc, ids)
+    body = replace_body(document, body_xml)
     table = body.find(qn("w:tbl"))
     for tr in list(parse_xml(f"<w:tbl {nsdecls('w')}>{rows_xml}</w:tbl>")):
         table.append(tr)
