@@ -22,9 +22,26 @@ def alembic_config() -> Config:
 
 def upgrade(db: Database) -> None:
     cfg = alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        # SQLite alters a table by copying it and dropping the old one, which foreign keys from other tables' rows
+        # refuse: they are switched off for the migration (outside any transaction, as SQLite requires) and every
+        # reference is checked before the migration commits (SQLite's own procedure for altering a table).
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration would leave {len(broken)} broken references, the first "
+                                           f"{tuple(broken[0])}; nothing was changed")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def current_revision(db: Database) -> str | None:
