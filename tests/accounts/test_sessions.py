@@ -171,3 +171,27 @@ def test_a_county_admin_manages_only_the_users_of_their_county(client, users) ->
         r = client.post(f"/api/users/{far}/{action}", headers=admin, json=body)
         assert r.status_code == 404, (action, r.text)
     assert client.post(f"/api/users/{near}/disable", headers=admin).status_code == 200
+
+
+
+def test_a_county_admin_cannot_take_over_an_account_that_reaches_further(client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("county-admin2", "admin", counties=("340223",))
+    root = users.add("root-admin", "admin")  # no county limit
+    wide = users.add("two-county-reviewer", "county_reviewer", counties=("340223", "340299"))
+    admin = users.headers("county-admin2")
+    # The unlimited admin works in this county too, so it is listed, but its password, state and sessions are not
+    # the county admin's to change: that would hand them every county.
+    assert "root-admin" in {u["username"] for u in client.get("/api/users", headers=admin).json()}
+    for target in (root, wide):
+        for action, body in (("password", {"password": "taken over 123"}), ("disable", None), ("enable", None)):
+            r = client.post(f"/api/users/{target}/{action}", headers=admin, json=body)
+            assert r.status_code == 403, (target, action, r.text)
+    assert client.post("/api/auth/login", json={"username": "root-admin", "password": "taken over 123"}).status_code == 401
+    # Nor may they create an account that reaches further than they do.
+    for extra in ({"all_counties": True}, {"counties": ["340299"]}, {"counties": ["340223", "340299"]}):
+        r = client.post("/api/users", headers=admin, json={"username": "helper-x", "password": "long enough 1",
+                                                           "roles": ["admin"], **extra})
+        assert r.status_code == 403, (extra, r.text)
+    r = client.post("/api/users", headers=admin, json={"username": "clerk-new", "password": "long enough 1",
+                                                       "roles": ["town_clerk"], "counties": ["340223"]})
+    assert r.status_code == 201, r.text

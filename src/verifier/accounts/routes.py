@@ -12,13 +12,24 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
+from ..domain.errors import Forbidden
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store.tables import User
 from .auth import Principal, issue_token, principal_of
 from .login import limiter_for, log_in, log_out, request_client
 from .passwords import generate_password
-from .service import add_user, disable_user, enable_user, list_users, set_password, visible_user, visible_users
+from .service import (
+    add_user,
+    disable_user,
+    enable_user,
+    list_users,
+    manageable_user,
+    may_manage,
+    set_password,
+    visible_user,
+    visible_users,
+)
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -116,6 +127,9 @@ class UserController(Controller):
 
     @post("/", opt={"roles": ("admin",)})
     def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
+        if not may_manage(request.user, [] if data.all_counties else data.counties):
+            raise Forbidden("an admin limited to counties creates only accounts limited to those counties")
+
         def run(session: Session) -> UserOut:
             user = add_user(session, username=data.username, password=data.password, roles=data.roles,
                             counties=data.counties, all_counties=data.all_counties, display_name=data.display_name,
@@ -144,7 +158,7 @@ class AccountController(Controller):
     def disable(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[SessionsEnded]:
         """Refused (409) for the last active admin."""
         def run(session: Session) -> SessionsEnded:
-            visible_user(session, request.user, user_id)  # another county's user does not exist for this admin
+            manageable_user(session, request.user, user_id)  # another county's user does not exist for this admin
             ended = disable_user(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
             return SessionsEnded(user=account_out(visible_user(session, request.user, user_id)), sessions_ended=ended)
 
@@ -153,7 +167,7 @@ class AccountController(Controller):
     @post("/enable", opt={"roles": ("admin",)}, status_code=200)
     def enable(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
         def run(session: Session) -> UserOut:
-            visible_user(session, request.user, user_id)
+            manageable_user(session, request.user, user_id)
             enable_user(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
             return account_out(visible_user(session, request.user, user_id))
 
@@ -167,7 +181,7 @@ class AccountController(Controller):
         given = data.password if data is not None else None
         new = given or generate_password()
         with ctx.db.begin() as session:
-            visible_user(session, request.user, user_id)
+            manageable_user(session, request.user, user_id)
             ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
             out = PasswordSet(user=account_out(visible_user(session, request.user, user_id)), sessions_ended=ended,
                               password=None if given else new)

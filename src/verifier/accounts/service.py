@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import User
 from .auth import Principal
@@ -181,4 +181,21 @@ def visible_user(session: Session, viewer: Principal, user_id: str) -> User:
     user = session.get(User, user_id)
     if user is None or not shares_a_county(viewer, user):
         raise NotFound("no such user")
+    return user
+
+
+def may_manage(viewer: Principal, counties: list[str] | tuple[str, ...]) -> bool:
+    """Whether `viewer` may create or change an account limited to `counties` (empty: every county). An admin with
+    no county limit manages everyone; a county-limited admin only accounts limited to some of their own counties,
+    never one that reaches further than they do (which would let them read or act beyond their counties)."""
+    if not viewer.counties:
+        return True
+    return bool(counties) and set(counties) <= set(viewer.counties)
+
+
+def manageable_user(session: Session, viewer: Principal, user_id: str) -> User:
+    """The user, if the viewer may change their account: another county's user is 404, one reaching further 403."""
+    user = visible_user(session, viewer, user_id)
+    if not may_manage(viewer, user.counties or []):
+        raise Forbidden("an admin limited to counties manages only accounts limited to those counties")
     return user

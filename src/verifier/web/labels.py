@@ -122,6 +122,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
     (r"say what the household disputes", "请填写申请理由"),
+    (r"an admin limited to counties (?:manages|creates) only accounts limited to those counties",
+     "您的管理权限限于本县（区），不能管理权限超出本县（区）的账号"),
     (r"(\S+) is before the decision of (\S+)", lambda m: f"{m.group(1)} 早于认定日期 {m.group(2)}"),
     (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
     (r"the household already has an open case (\S+) for this cause and year: it is checked there",

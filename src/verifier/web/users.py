@@ -11,7 +11,7 @@ from litestar.params import Parameter, URLEncodedBody
 from litestar.response import Template
 
 from ..accounts.passwords import generate_password
-from ..accounts.service import disable_user, enable_user, list_users, set_password, shares_a_county, visible_user
+from ..accounts.service import disable_user, enable_user, list_users, manageable_user, set_password, shares_a_county
 from ..accounts.sessions import open_session_counts
 from ..domain.errors import InvalidState
 from ..http import Ctx, get, post
@@ -52,13 +52,13 @@ class UserPages(Controller):
 
     def _confirm(self, ctx: Ctx, request: Req, user_id: str, action: str) -> Template:
         with ctx.db.read() as session:
-            person = visible_user(session, request.user, user_id)
+            person = manageable_user(session, request.user, user_id)
         return page(request, "user_action.html", person=person, action=action, texts=ACTIONS[action], refusal=None)
 
     @get("/{user_id:str}/password", opt=ADMIN)
     def password_form(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
         with ctx.db.read() as session:
-            person = visible_user(session, request.user, user_id)
+            person = manageable_user(session, request.user, user_id)
         return page(request, "user_password.html", person=person, form=FormState(), password=None)
 
     @post("/{user_id:str}/disable", opt=ADMIN, status_code=303)
@@ -73,11 +73,11 @@ class UserPages(Controller):
         change = disable_user if action == "disable" else enable_user
         try:
             with ctx.db.begin() as session:
-                visible_user(session, request.user, user_id)  # another county's user does not exist for this admin
+                manageable_user(session, request.user, user_id)  # another county's user does not exist for this admin
                 change(session, user_id, actor=request.user.id, actor_role="admin", clock=ctx.clock)
         except InvalidState as exc:
             with ctx.db.read() as session:
-                person = visible_user(session, request.user, user_id)
+                person = manageable_user(session, request.user, user_id)
             return page(request, "user_action.html", status_code=409, person=person, action=action,
                         texts=ACTIONS[action], refusal=REFUSALS.get(exc.detail, exc.detail))
         return see_other("/users", done=f"user_{action}d")
@@ -94,7 +94,7 @@ class UserPages(Controller):
         elif len(typed) > 256:
             form.add("password", "密码最多 256 个字符。")
         with ctx.db.read() as session:
-            person = visible_user(session, request.user, user_id)
+            person = manageable_user(session, request.user, user_id)
         if form.failed:
             return page(request, "user_password.html", status_code=422, person=person, form=form, password=None)
         new = typed or generate_password()
