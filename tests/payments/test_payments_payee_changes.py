@@ -138,6 +138,17 @@ def test_an_approver_of_the_change_may_not_release_the_batch_either(ctx, people:
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
 
 
+def test_the_county_reviewer_who_approved_a_change_may_not_sign_off_its_batch(ctx, people: People) -> None:
+    case_id = ready_case(ctx, head_name="己户主")
+    change_payee(ctx, case_id, requester=people.supervisor, approver=people.reviewer, account_name="己户主",
+                 bank="农业银行", account_number="6228480012341111")
+    batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
+                                                   principal=people.claims, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    with pytest.raises(Forbidden, match=f"you approved payee change .* of case {case_id}"):
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+
+
 def _return(ref: str, status: str) -> bytes:
     out = io.StringIO()
     csv.writer(out).writerows([["reference", "status", "bank_reference", "reason"],

@@ -225,6 +225,16 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
     result = CliRunner().invoke(replay_command, [round_id], env=env)
     assert result.exit_code == 1 and "insurer secret: neither revealed nor passed over in the log" in result.output
 
+    # Rewritten into a round of the old single-party flow (randomness chosen afterwards, its seed and sample stored):
+    # the commitments in the log give it away.
+    with ctx.db.begin() as session:
+        session.execute(update(SamplingParty).where(SamplingParty.round_id == round_id,
+                                                    SamplingParty.party == "insurer").values(secret=RANDOMNESS))
+        session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(randomness="00" * 16))
+    result = CliRunner().invoke(replay_command, [round_id], env=env)
+    assert result.exit_code == 1
+    assert "the round was frozen with commitments but carries single-party randomness" in result.output
+
 
 def test_the_single_party_draw_is_withdrawn(ctx, client, rounds) -> None:  # type: ignore[no-untyped-def]
     make_population(ctx, {"城关镇": 3})

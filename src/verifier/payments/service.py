@@ -455,6 +455,7 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, clo
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "sign off")
     target = next_batch_status(batch.status, "county_signoff")
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now

@@ -112,6 +112,12 @@ def replay(session: Session, round_id: str, *, keys: Sequence[VerifierKey] = ())
     drawn = by_action.get(DRAWN, [])
     drawn_payload = drawn[0][1].payload if len(drawn) == 1 else None
     rep.check(len(drawn) == 1, "draw entry", f"draw entries: expected one, found {len(drawn)}")
+    # A round of the old single-party flow has randomness and nothing of commit-reveal; one frozen with commitments
+    # is never replayed by the old formula, so rewriting it into an old-style round cannot pass.
+    committed = bool((frozen_payload or {}).get("commitments") or by_action.get(COMMITMENT) or parties(session, rnd.id))
+    if rnd.randomness is not None and committed:
+        rep.differences.append("the round was frozen with commitments but carries single-party randomness")
+        return rep
     if rnd.randomness is not None:
         seed = sampling.derive_seed(bytes.fromhex(rnd.population_digest), bytes.fromhex(rnd.checkpoint_root),
                                     bytes.fromhex(rnd.randomness))
