@@ -106,3 +106,32 @@ def test_after_logging_out_back_shows_no_case_page(server, browser) -> None:  # 
     page.wait_for_load_state("load")
     assert head not in page.content()
     context.close()
+
+
+def test_upholding_an_objection_needs_its_confirmation(server, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=DESK, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    _log_in(page, server, "clerk", "/notices?status=open")
+    page.click("main table a[href^='/notices/']")
+    page.wait_for_url(re.compile(r".*/notices/\w+$"))
+    notice = page.url
+    page.select_option("#f-case_id", index=1)
+    page.fill("#f-summary", "村民反映该户家中有营运车辆")
+    page.click("#objection button[type=submit]")
+    page.wait_for_url(notice + "?done=objection")
+
+    form = page.locator("form[action$='/resolution']")
+    form.locator("input[value=upheld]").check()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").dblclick()
+    page.wait_for_load_state("load")
+    assert "请勾选确认框" in page.content() and "待处理" in page.content()
+    _shot(page, "objection-needs-confirmation.png")
+    form = page.locator("form[action$='/resolution']")
+    form.locator("input[value=upheld]").check()
+    form.locator("input[name=confirm]").check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(notice + "?done=resolved")
+    assert "异议成立" in page.content()
+    context.close()
