@@ -87,13 +87,17 @@ def test_village_review_then_notice_objection_and_close(pages, ctx, clock) -> No
     objection = re.search(r'action="/objections/(obj_\w+)/resolution"', text).group(1)
 
     clock.advance(days=8)
-    r = pages.post(notice_url + "/close")
+    r = pages.post(notice_url + "/close", {"confirm": "yes"})
     assert r.status_code == 409 and "请先处理异议" in r.text
     r = pages.post(f"/objections/{objection}/resolution", {"note": "核实"})
     assert r.status_code == 422 and "请选择异议成立或不成立" in r.text
     r = pages.post(f"/objections/{objection}/resolution", {"outcome": "upheld", "note": "核实有车"})
+    assert r.status_code == 422 and "请勾选确认框" in r.text and status_of(ctx, a) == "in_notice"  # not confirmed
+    r = pages.post(f"/objections/{objection}/resolution", {"outcome": "upheld", "note": "核实有车", "confirm": "yes"})
     assert r.status_code == 303 and status_of(ctx, a) == "scheduled"
     r = pages.post(notice_url + "/close")
+    assert r.status_code == 422 and "请先勾选确认框" in r.text and status_of(ctx, b) == "in_notice"  # not confirmed
+    r = pages.post(notice_url + "/close", {"confirm": "yes"})
     assert r.status_code == 303 and "done=closed" in r.headers["location"]
     assert status_of(ctx, b) == "ready_to_pay"
     assert "已结束" in pages.get(notice_url).text
@@ -106,7 +110,7 @@ def test_closing_before_the_period_ends_is_refused(pages, ctx, clock) -> None:  
     pages.post(f"/cases/{a}/review", {"held_on": today, "result": "pass"})
     r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today})
     notice_url = r.headers["location"].split("?")[0]
-    r = pages.post(notice_url + "/close")
+    r = pages.post(notice_url + "/close", {"confirm": "yes"})
     assert r.status_code == 409 and "方可结束公示" in r.text
 
 

@@ -86,7 +86,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     text = pages.get(url + "?done=batch_approved").text
     assert "批次已审批" in text and f'action="{url}/release"' not in text
     assert "须经县级审核人员签批后方可发放" in text
-    r = pages.post(url + "/release")
+    r = pages.post(url + "/release", {"confirm": "yes"})
     assert r.status_code == 409 and "须经县级审核人员签批后方可发放" in r.text
     assert pages.get(url + "/bank-file").status_code == 409  # not released yet
 
@@ -95,12 +95,12 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert card_count(pages.get("/").text, "待县级签批批次") == 1
     text = pages.get(url).text
     assert f'action="{url}/signoff"' in text and f'action="{url}/release"' not in text
-    assert pages.post(url + "/signoff").status_code == 303
+    assert pages.post(url + "/signoff", {"confirm": "yes"}).status_code == 303
     assert "县级已签批" in pages.get(url).text
 
     # Finance releases, downloads the bank file and imports the bank's return.
     pages.as_("fin2", "finance")
-    r = pages.post(url + "/release")
+    r = pages.post(url + "/release", {"confirm": "yes"})
     assert r.status_code == 303
     text = pages.get(r.headers["location"]).text
     assert "批次已发放" in text and "下载银行文件（CSV）" in text and "导入银行回单" in text
@@ -183,7 +183,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert "乙户主" in items and "丙户主" in items and "甲户主" not in items
     assert "***8901" in items and "***4321" in items and "3445" not in items
     assert "不需要" in text  # below the sign-off threshold
-    r = pages.post(second + "/cancel")
+    r = pages.post(second + "/cancel", {"confirm": "yes"})
     assert r.status_code == 303 and "批次已撤销" in pages.get(r.headers["location"]).text
     assert status_of(ctx, b) == "ready_to_pay"
 
@@ -208,7 +208,7 @@ def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: i
     pages.as_("claims1", "insurer_claims")
     assert pages.get(url).status_code == 404
     assert url.split("/")[-1] not in pages.get("/payments").text
-    assert pages.post(url + "/cancel").status_code == 404
+    assert pages.post(url + "/cancel", {"confirm": "yes"}).status_code == 404
     assert pages.post("/payments", {"county_code": other_county}).status_code == 404
     for path in (url + "/bank-file", "/cases/" + ours + "/payee"):
         assert pages.get(path).status_code == 403, path
@@ -233,4 +233,4 @@ def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: i
     pages.as_("aud1", "auditor", counties=())
     text = pages.get(url).text
     assert "外县户" in text and "您目前没有可办理的操作" in text
-    assert pages.post(url + "/cancel").status_code == 403
+    assert pages.post(url + "/cancel", {"confirm": "yes"}).status_code == 403

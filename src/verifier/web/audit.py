@@ -18,18 +18,31 @@ from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..audit.notes import NoteError, VerifierKey, open_checkpoint
 from ..domain.errors import NotFound, ValidationFailed
 from ..http import Ctx, get
-from .common import AUDIT_READERS, Req, page
+from . import labels, stagelabels
+from .common import AUDIT_READERS, Req, page, user_names
+from .templating import moment
+
+
+def _summary(session: Any, data: dict[str, Any]) -> dict[str, str]:
+    """What an entry says, for a person: the action, who (by name and role), when (local time), and the change."""
+    actor, role, action = str(data.get("actor", "")), str(data.get("role", "")), str(data.get("action", ""))
+    payload = data.get("payload") if isinstance(data.get("payload"), dict) else {}
+    return {"action": labels.action_label(action), "code": action, "subject": str(data.get("subject", "")),
+            "actor": user_names(session, [actor]).get(actor, actor), "role": labels.ROLE_LABELS.get(role, role),
+            "time": moment(str(data.get("time", ""))), "change": stagelabels.change_zh(action, payload)}
 
 
 def _entry_view(ctx: Any, index: int, user: Principal) -> dict[str, Any]:
     proof = service.entry_with_proof(ctx.db, index, signer=ctx.signer, principal=user)
     raw = base64.b64decode(proof.entry)
     try:
-        pretty = json.dumps(json.loads(raw), ensure_ascii=False, indent=2, sort_keys=True)
+        data = json.loads(raw)
+        pretty = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     except ValueError:
-        pretty = raw.decode("utf-8", "replace")
+        data, pretty = None, raw.decode("utf-8", "replace")
     with ctx.db.read() as session:
         cp = checkpoint_at(session, proof.tree_size)
+        summary = _summary(session, data) if isinstance(data, dict) else None
     verified, problem = False, ""
     if cp is not None:
         try:
@@ -39,9 +52,9 @@ def _entry_view(ctx: Any, index: int, user: Principal) -> dict[str, Any]:
             merkle.verify_inclusion(leaf, proof.index, proof.tree_size, [bytes.fromhex(h) for h in proof.inclusion_proof],
                                     cp.root)
             verified = True
-        except merkle.ProofError as exc:
-            problem = str(exc)
-    return {"proof": proof, "pretty": pretty, "verified": verified, "problem": problem,
+        except merkle.ProofError:
+            problem = "记录内容或包含证明与已签名的检查点不符，请联系系统管理员核查。"
+    return {"proof": proof, "pretty": pretty, "summary": summary, "verified": verified, "problem": problem,
             "root": cp.root.hex() if cp else ""}
 
 

@@ -36,6 +36,7 @@ from .common import (
     user_names,
 )
 from .labels import CAUSES
+from .payments import READER_ROLES as PAYMENT_READERS
 
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
@@ -73,7 +74,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
         "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
     }
+    sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
+                sees_batches=sees_batches,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
 
 
@@ -116,7 +119,7 @@ class CasePages(Controller):
         if ev is None or content is None:
             raise NotFound("no such evidence")
         return Response(content=content, media_type=ev.content_type,
-                        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
     @post("/{case_id:str}/screening", opt=CLERK, status_code=303)
     def screening(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -23,6 +23,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    confirmed,
     folded,
     counties_of,
     form_state,
@@ -209,7 +210,10 @@ class NoticePages(Controller):
         return see_other(f"/notices/{notice_id}", done="objection")
 
     @post("/{notice_id:str}/close", opt=CLERK, status_code=303)
-    def close(self, notice_id: Id, ctx: Ctx, request: Req) -> Any:
+    def close(self, notice_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        if not confirmed(data):
+            return render_notice(request, ctx, notice_id, status_code=422,
+                                 message="结束公示不能撤回：请先勾选确认框，再点击“结束公示”。本次未做任何更改。")
         try:
             with ctx.db.begin() as session:
                 notice_service.close_notice(session, notice_id, principal=request.user, clock=ctx.clock)
@@ -230,11 +234,13 @@ class ObjectionPages(Controller):
         try:
             if outcome not in ("upheld", "dismissed"):
                 raise ValidationFailed.one("outcome", "must be upheld or dismissed")
+            if outcome == "upheld" and not confirmed(data):
+                raise ValidationFailed.one("confirm", "异议成立将把该户撤出名单并退回重新核查，不能撤回：请勾选确认框")
             with ctx.db.begin() as session:
                 notice_service.resolve_objection(session, objection_id, outcome=outcome, note=clean(data.get("note")),
                                                  principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            state = form_state(data, exc, ("outcome", "note"))
+            state = form_state(data, exc, ("outcome", "note", "confirm"))
             return render_notice(request, ctx, notice_id, status_code=422, forms={f"resolve-{objection_id}": state})
         except InvalidState as exc:
             return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)

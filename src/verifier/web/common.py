@@ -183,6 +183,12 @@ def clean(value: Any) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def confirmed(data: Any) -> bool:
+    """Whether the form's confirmation box (`confirm=yes`) was ticked: an action that cannot be undone asks for it,
+    so a stray click or a double click never does it."""
+    return isinstance(data, dict) and data.get("confirm") == "yes"
+
+
 def folded(value: Any) -> str:
     """A number, date, code or ID number as typed, trimmed, with full-width digits, letters and signs folded to
     ASCII (phones type them with some IMEs): "２０２０－０６－０１" is 2020-06-01."""
@@ -204,12 +210,17 @@ def parse_day(value: Any, field_name: str, problems: list[FieldError], *, requir
         return None
 
 
+SYSTEM = "system"  # the actor and role of entries no person made
+
+
 def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {uid: name for uid, name in rows}
+    """The display names of these users (and 系统 for the system's own entries), to show instead of their ids."""
+    names = {SYSTEM: labels.ROLE_LABELS[SYSTEM]}
+    wanted = {i for i in ids if i} - {SYSTEM}
+    if wanted:
+        rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+        names.update({uid: name for uid, name in rows})
+    return names
 
 
 def field_officers(session: Session, county_code: str) -> list[User]:

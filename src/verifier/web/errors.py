@@ -36,7 +36,8 @@ def not_logged_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) 
     if is_htmx(request):
         return Response(content="", status_code=401, headers={"HX-Redirect": login})
     if _wants_html(request):
-        return Redirect(path=login, status_code=303 if request.method != "GET" else 302)
+        return Redirect(path=login, status_code=303 if request.method != "GET" else 302,
+                        headers={"Cache-Control": "no-store"})
     return ProblemDetailsException(status_code=401, title=str(exc.detail), detail=str(exc.detail)).to_response(request)
 
 

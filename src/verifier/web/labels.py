@@ -14,7 +14,7 @@ from ..documents.notice import CAUSE_LABELS
 from ..domain.eligibility import reason_in_chinese
 from ..domain.lifecycle import STATUS_LABELS_ZH
 
-ROLE_LABELS = dict(ROLE_LABELS_ZH)
+ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
 CAUSES = dict(CAUSE_LABELS)
 GROUPS = {"exited_low_standard": "非高标准脱贫户", "low_income": "非贫低收入户"}
@@ -49,8 +49,24 @@ ACTIONS = {
     "payee_change.reject": "驳回收款人变更", "case.payee_set": "设置收款信息",
     "evidence.upload": "上传佐证材料", "objection.record": "登记异议", "objection.resolve": "处理异议",
     "notice.post": "发布公示", "notice.close": "结束公示", "referrals.application": "录入农户申请",
-    "referrals.import": "导入监测信息",
+    "referrals.import": "导入监测信息", "case.determine_no_relief": "认定符合条件但无需发放保障金",
+    "payment_batch.create": "生成支付批次", "payment_batch.approve": "审批支付批次",
+    "payment_batch.county_signoff": "县级签批支付批次", "payment_batch.release": "发放支付批次（生成银行文件）",
+    "payment_batch.bank_file": "下载银行文件", "payment_batch.bank_return": "导入银行回单",
+    "payment_batch.cancel": "撤销支付批次", "fund.open": "建立合同资金账户", "contract.add": "登记服务合同",
+    "county_conflict.record": "记录跨县重复登记", "user.add": "新增用户", "user.disable": "停用用户",
+    "user.enable": "启用用户", "user.password": "重设密码", "user.logout": "退出登录",
+    "sampling.round_opened": "开始抽样复核轮次", "sampling.committed": "提交随机数承诺",
+    "sampling.round_frozen": "冻结抽样总体", "sampling.round_committed": "抽样总体写入签名检查点",
+    "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
+    "sampling.passed_over": "略过未按期揭示的一方", "sampling.drawn": "抽取样本",
+    "sampling.result_recorded": "录入复核结果", "sampling.expanded": "扩大样本",
 }
+
+
+def action_label(action: str) -> str:
+    """The Chinese of an audit entry's action; an unknown one is shown as it is (tests keep the table complete)."""
+    return ACTIONS.get(action, action)
 
 FIELD_LABELS = {
     "visited_on": "核查日期", "officers": "核查人员", "members": "家庭成员", "photos": "照片", "evidence": "照片",

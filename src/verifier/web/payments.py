@@ -40,6 +40,7 @@ from . import stagelabels as sl
 from .common import (
     Req,
     clean,
+    confirmed,
     folded,
     counties_of,
     page,
@@ -248,7 +249,12 @@ class PaymentPages(Controller):
              cursor: Annotated[int | None, Parameter(ge=0, le=pay.MAX_ITEMS)] = None) -> Template:
         return render_batch(request, ctx, batch_id, cursor=cursor)
 
-    def _act(self, ctx: Any, request: Req, batch_id: str, run: Any, done: str) -> Any:
+    def _act(self, ctx: Any, request: Req, batch_id: str, run: Any, done: str,
+             confirm: str | None = None, data: Any = None) -> Any:
+        """Run a batch action; one that cannot be undone (`confirm` names it) only with its confirmation box ticked."""
+        if confirm is not None and not confirmed(data):
+            return render_batch(request, ctx, batch_id, status_code=422,
+                                message=f"{confirm}不能撤回：请先勾选确认框，再点击按钮。本次未做任何更改。")
         try:
             with ctx.db.begin() as session:
                 run(session)
@@ -262,20 +268,22 @@ class PaymentPages(Controller):
                                                                        clock=ctx.clock), "batch_approved")
 
     @post("/{batch_id:str}/signoff", opt=REVIEWER, status_code=303)
-    def signoff(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+    def signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(s, batch_id, principal=request.user,
-                                                                              clock=ctx.clock), "batch_signed_off")
+                                                                              clock=ctx.clock), "batch_signed_off",
+                         confirm="县级签批", data=data)
 
     @post("/{batch_id:str}/release", opt=FINANCE, status_code=303)
-    def release(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+    def release(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._act(ctx, request, batch_id, lambda s: pay.release(s, batch_id, principal=request.user,
                                                                        vault=ctx.vault, clock=ctx.clock),
-                         "batch_released")
+                         "batch_released", confirm="发放", data=data)
 
     @post("/{batch_id:str}/cancel", opt=CANCELLERS, status_code=303)
-    def cancel(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+    def cancel(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._act(ctx, request, batch_id, lambda s: pay.cancel(s, batch_id, principal=request.user,
-                                                                      clock=ctx.clock), "batch_cancelled")
+                                                                      clock=ctx.clock), "batch_cancelled",
+                         confirm="撤销批次", data=data)
 
     @get("/{batch_id:str}/bank-file", opt=FINANCE)
     def bank_file(self, batch_id: Id, ctx: Ctx, request: Req,

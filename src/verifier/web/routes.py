@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from .attempts import VisitAttemptPages
 from .audit import AuditPages
+from .caching import NoStoreMiddleware
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
@@ -40,9 +41,9 @@ GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend=
                                                                       gzip_compress_level=6))
 
 ROUTES: list[Any] = [
-    # CSRF protects the pages' forms only; see security.py for why the API needs none.
+    # CSRF protects the pages' forms only; see security.py for why the API needs none. No page is cached (caching.py).
     Router(path="/", route_handlers=PAGES, exception_handlers=EXCEPTION_HANDLERS, include_in_schema=False,
-           middleware=[GZIP, PageCSRFMiddleware]),
+           middleware=[NoStoreMiddleware, GZIP, PageCSRFMiddleware]),
     # Static file names carry a content version in their query string (see templating.static_url), so phones
     # may keep them for a long time and never fetch them again over a poor connection.
     create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True},

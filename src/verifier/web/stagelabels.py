@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from ..payments.service import BATCH_STATUS_LABELS_ZH
 from . import labels
@@ -256,3 +257,13 @@ def field_zh(field: str) -> str:
 
 def skip_reason_zh(reason: str) -> str:
     return SKIP_REASONS.get(reason, zh(reason))
+
+
+def change_zh(action: str, payload: dict[str, Any] | None) -> str:
+    """An audit entry's state change ("prepared → approved") in Chinese: a batch's statuses for a batch's entries,
+    a case's otherwise; empty when the entry records no change of state."""
+    before, after = (payload or {}).get("from"), (payload or {}).get("to")
+    if not (isinstance(before, str) and isinstance(after, str)):
+        return ""
+    table = BATCH_STATUS if action.startswith("payment_batch.") else labels.STATUS_LABELS
+    return f"{table.get(before, before)} → {table.get(after, after)}"

@@ -17,7 +17,7 @@ from ..documents import make_templates
 from ..domain.masking import mask_id
 from ..domain.money import format_yuan
 from ..notices.service import last_day as notice_last_day
-from . import labels
+from . import labels, stagelabels
 
 # The repository's templates/ folder (beside notice.docx); the app runs from the repository.
 TEMPLATE_DIR: Path = make_templates.TEMPLATES_DIR / "web"
@@ -89,8 +89,10 @@ def static_url(name: str) -> str:
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
-                       msg=labels.message_zh, field_label=labels.field_label)
-    env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh)
+                       msg=labels.message_zh, field_label=labels.field_label,
+                       action=labels.action_label)
+    env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
+                       item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)
     env.trim_blocks = True
     env.lstrip_blocks = True
 

@@ -116,15 +116,36 @@
     window.location.reload();
   });
 
-  // Forms: one submission at a time (a slow network invites a second tap).
+  // Forms: one submission at a time, on the whole page (a slow network invites a second tap, and a second tap must
+  // not land on another form's button). Nothing changes size or place while a form is sent: the button keeps its
+  // label and only looks busy, so no other button can slide under the pointer.
+  var sending = null;
+  function release() {
+    if (!sending) return;
+    sending.form.removeAttribute("data-submitting");
+    if (sending.button) sending.button.removeAttribute("aria-busy");
+    sending = null;
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.hasAttribute("data-submitting")) { event.preventDefault(); return; }
+    var posting = (form.getAttribute("method") || "get").toLowerCase() === "post";
+    if (form.hasAttribute("data-submitting") || (posting && sending)) { event.preventDefault(); return; }
     form.setAttribute("data-submitting", "");
     saveDraft(form);
-    var button = form.querySelector("button[type=submit]:not([name])");
-    if (button) { button.setAttribute("data-label", button.textContent); button.textContent = "提交中…"; }
-    setTimeout(function () { form.removeAttribute("data-submitting"); if (button) button.textContent = button.getAttribute("data-label"); }, 15000);
+    var button = event.submitter || form.querySelector("button[type=submit]");
+    if (button) button.setAttribute("aria-busy", "true");
+    var mine = { form: form, button: button };
+    if (posting) sending = mine;
+    setTimeout(function () {
+      if (sending === mine) release();
+      else { form.removeAttribute("data-submitting"); if (button) button.removeAttribute("aria-busy"); }
+    }, 15000);
+  });
+  // Back to a page kept in memory: nothing is being sent any more.
+  window.addEventListener("pageshow", function () {
+    release();
+    document.querySelectorAll("form[data-submitting]").forEach(function (f) { f.removeAttribute("data-submitting"); });
+    document.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
   });
 
   document.addEventListener("DOMContentLoaded", function () {
