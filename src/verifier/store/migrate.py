@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from .db import Database
 
@@ -32,16 +34,22 @@ def upgrade(db: Database) -> None:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
             with conn.begin():
+                before = _broken_references(conn) if sqlite else Counter()
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 if sqlite:
-                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                    if broken:
-                        raise RuntimeError(f"the migration would leave {len(broken)} broken references, the first "
-                                           f"{tuple(broken[0])}; nothing was changed")
+                    added = _broken_references(conn) - before  # references already broken are not the migration's
+                    if added:
+                        raise RuntimeError(f"the migration would break {sum(added.values())} references "
+                                           f"({', '.join(f'{t} → {p}' for t, p in sorted(added))}); nothing was changed")
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _broken_references(conn: Connection) -> Counter[tuple[str, str]]:
+    """SQLite's foreign_key_check as (table, parent table) counts (rowids change when a table is copied)."""
+    return Counter((row[0], row[2]) for row in conn.exec_driver_sql("PRAGMA foreign_key_check"))
 
 
 def current_revision(db: Database) -> str | None:
