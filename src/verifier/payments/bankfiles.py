@@ -2,7 +2,10 @@
 
 Bank file: UTF-8 CSV (no byte order mark, CRLF line ends) with the header
 `reference,account_name,account_number,bank,amount,memo`, one line per transfer, amounts as yuan with two
-decimals. The xlsx variant has the same header and cells, every cell text (account numbers keep every digit).
+decimals. That file, as written at release, is what programs get by default. For people opening it in Excel on
+Chinese Windows there are two re-encodings of the same cells: `csv-excel` (UTF-8 with a byte order mark) and
+`csv-gbk` (GB18030, which is GBK for every character GBK has). The xlsx variant has the same header and cells, text
+(account numbers keep every digit) except the amount, a number shown with two decimals so that SUM works.
 Release refuses to write a file with a cell a spreadsheet would take for a formula (verifier.domain.cells); both
 writers escape such a cell all the same, for files released before that check.
 
@@ -19,6 +22,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from ..domain.cells import escape_row
 from ..domain.errors import FieldError, ValidationFailed
@@ -51,6 +55,22 @@ def bank_file_csv(rows: Iterable[BankRow]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+CSV_FORMATS = ("csv", "csv-excel", "csv-gbk")
+FORMATS = (*CSV_FORMATS, "xlsx")
+
+
+def reencode_csv(content: bytes, fmt: str) -> bytes:
+    """The UTF-8 bank file in the encoding `fmt` names (the cells unchanged)."""
+    if fmt == "csv-excel":
+        return b"\xef\xbb\xbf" + content
+    if fmt == "csv-gbk":
+        return content.decode("utf-8").encode("gb18030")
+    return content
+
+
+AMOUNT_COLUMN = BANK_FILE_HEADER.index("amount")
+
+
 def bank_file_xlsx(rows: Iterable[BankRow], *, title: str = "付款明细") -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -68,9 +88,20 @@ def bank_file_xlsx(rows: Iterable[BankRow], *, title: str = "付款明细") -> b
             cells.append(cell)
         return cells
 
+    def amount_cell(text: str) -> WriteOnlyCell:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return text_cells([text])[0]
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = "0.00"
+        return cell
+
     ws.append(text_cells(BANK_FILE_HEADER))
     for row in rows:
-        ws.append(text_cells(escape_row(row)))
+        cells = text_cells(escape_row(row))
+        cells[AMOUNT_COLUMN] = amount_cell(row[AMOUNT_COLUMN])
+        ws.append(cells)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ from .schemas import (
     MovementPage,
     PayeeOut,
     ReturnOut,
+    SharedAccount,
     SkippedCase,
 )
 
@@ -563,8 +565,8 @@ class BankFile:
 
 def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv") -> BankFile:
     """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it."""
-    if fmt not in ("csv", "xlsx"):
-        raise ValidationFailed.one("format", "csv or xlsx")
+    if fmt not in bankfiles.FORMATS:
+        raise ValidationFailed.one("format", "one of " + ", ".join(bankfiles.FORMATS))
     batch = get_batch(session, batch_id, principal)
     if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
         raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
@@ -576,9 +578,35 @@ def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: V
     if fmt == "xlsx":
         content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif formula_cells(rows, bankfiles.BANK_FILE_HEADER):
-        content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # a file released before the check: escaped
-    return BankFile(content, f"{batch.code}.{fmt}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
+    else:
+        if formula_cells(rows, bankfiles.BANK_FILE_HEADER):
+            content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # released before the check: escaped
+        content = bankfiles.reencode_csv(content, fmt)
+        if fmt == "csv-gbk":
+            media = "text/csv; charset=gb18030"
+    suffix = {"csv": ".csv", "csv-excel": "-excel.csv", "csv-gbk": "-gbk.csv", "xlsx": ".xlsx"}[fmt]
+    return BankFile(content, f"{batch.code}{suffix}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
+
+
+SHARED_ACCOUNT_WARN_AT = 2  # payees of this many cases or more on one account are pointed out before approval
+
+
+def shared_accounts(session: Session, batch: PaymentBatch, vault: Vault) -> list[SharedAccount]:
+    """Accounts that several of the batch's live items would pay into, masked, with their cases: a warning for the
+    people approving, shown until the batch is released. Compared decrypted here, never shown in full."""
+    if batch.status not in ("prepared", "approved", "signed_off"):
+        return []
+    by_account: dict[str, list[str]] = {}
+    for case_id, chk, corr in session.execute(
+        _item_rows_stmt(PaymentItem.case_id)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
+    ):
+        account = re.sub(r"\s+", "", _account_of(vault, chk, corr))
+        if account:
+            by_account.setdefault(account, []).append(case_id)
+    return [SharedAccount(account_number=mask_account(account), cases=len(set(cases)), case_ids=sorted(set(cases)))
+            for account, cases in sorted(by_account.items(), key=lambda kv: (-len(set(kv[1])), kv[1][0]))
+            if len(set(cases)) >= SHARED_ACCOUNT_WARN_AT]
 
 
 def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: str, principal: Principal,
