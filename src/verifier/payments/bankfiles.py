@@ -115,6 +115,7 @@ class ReturnLine:
     bank_reference: str
     reason: str
     amount: int | None  # fen, when the file has an amount column
+    flawed: bool = False  # the line has a problem of its own (reported); only its reference is checked further
 
 
 def _decode(data: bytes) -> str:
@@ -137,6 +138,16 @@ def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[Return
     """Every line of a bank return file, or ValidationFailed listing every problem (file, header, lines).
 
     A file over `limits` (bytes, lines, cells) raises `TooLarge` (413) naming the limit."""
+    lines, problems = read_return(data, limits)
+    if problems:
+        raise ValidationFailed(problems)
+    return lines
+
+
+def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[ReturnLine], list[FieldError]]:
+    """The lines of a bank return file and the problems of its lines, to be reported together with what the batch
+    finds wrong with the lines (unknown references, amounts): one upload reports everything. A file that cannot
+    be read line by line (empty, not text, a bad header, no lines) raises ValidationFailed at once."""
     limits = limits or ImportLimits()
     check_size(len(data), limits)
     if not data.strip():
@@ -179,6 +190,7 @@ def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[Return
     for number, raw in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in raw):
             continue  # blank lines, such as a trailing one
+        before = len(problems)
         if len(raw) != width:
             problems.append(FieldError("line", f"has {len(raw)} fields, the header has {width}", row=number))
             continue
@@ -200,9 +212,8 @@ def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[Return
                 problems.extend(FieldError(e.field, e.message, row=number) for e in exc.errors)
         if len(raw[br_i]) > 100:
             problems.append(FieldError("bank_reference", "longer than 100 characters", row=number))
-        lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount))
+        lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount,
+                                flawed=len(problems) > before))
     if not lines and not problems:
-        problems.append(FieldError("file", "the return file has a header but no lines"))
-    if problems:
-        raise ValidationFailed(problems)
-    return lines
+        raise ValidationFailed.one("file", "the return file has a header but no lines")
+    return lines, problems

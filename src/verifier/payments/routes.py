@@ -126,13 +126,13 @@ class PaymentBatchController(Controller):
         limits = ctx.settings.imports
         check_size(size_of(upload.file), limits)
         content = upload.file.read(limits.max_bytes + 1)
-        lines = bankfiles.parse_return(content, limits)  # the whole file, before the write transaction opens
+        lines, line_problems = bankfiles.read_return(content, limits)  # read before the write transaction opens
         digest = hashlib.sha256(content).hexdigest()
 
         def run(session: Any) -> ReturnOut:
             out, _repeated = service.import_return(session, batch_id, lines, file_sha256=digest,
                                                    filename=_clean(upload.filename) or "return.csv", principal=request.user,
-                                                   clock=ctx.clock)
+                                                   clock=ctx.clock, line_problems=line_problems)
             return out
 
         return idempotent(ctx.db, request, run, body=content, clock=ctx.clock)

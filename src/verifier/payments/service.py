@@ -623,8 +623,12 @@ def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: st
 
 
 def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
-                  filename: str, principal: Principal, clock: Clock) -> tuple[ReturnOut, bool]:
+                  filename: str, principal: Principal, clock: Clock,
+                  line_problems: Sequence[FieldError] = ()) -> tuple[ReturnOut, bool]:
     """Apply a parsed return file to a released batch: all of it, or (422 listing every bad line) none of it.
+
+    `line_problems` are what reading the file found (`bankfiles.read_return`): they are reported together with
+    what the batch finds, so that one upload names every bad line.
 
     Returns the answer and whether it is the stored answer of an earlier import of the same file.
     """
@@ -641,13 +645,15 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
             select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
                    _item.c.bank_reference).where(_item.c.batch_id == batch.id))
     }
-    problems: list[FieldError] = []
+    problems: list[FieldError] = list(line_problems)
     seen: dict[str, int] = {}
     unknown: list[bankfiles.ReturnLine] = []
     succeeded: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
     failed: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
     already = 0
     for line in lines:
+        if not line.reference:
+            continue  # reported as missing
         if line.reference in seen:
             problems.append(FieldError("reference", f"{line.reference} is already on line {seen[line.reference]}: "
                                                     "duplicate line", row=line.row))
@@ -657,6 +663,8 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         if item is None:
             unknown.append(line)
             continue
+        if line.flawed:
+            continue  # its own problem is reported; its status or amount cannot be compared
         _, _, amount, status, _ = item
         if line.amount is not None and line.amount != amount:
             problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "

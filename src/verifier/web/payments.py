@@ -301,11 +301,12 @@ class PaymentPages(Controller):
         try:
             check_size(size_of(upload.file), limits)
             content = upload.file.read(limits.max_bytes + 1)
-            lines = bankfiles.parse_return(content, limits)
+            lines, line_problems = bankfiles.read_return(content, limits)
             filename = "".join(ch for ch in upload.filename if ch.isprintable())[:255] or "return.csv"
             with ctx.db.begin() as session:
                 _, repeated = pay.import_return(session, batch_id, lines, file_sha256=hashlib.sha256(content).hexdigest(),
-                                                filename=filename, principal=request.user, clock=ctx.clock)
+                                                filename=filename, principal=request.user, clock=ctx.clock,
+                                                line_problems=line_problems)
         except ValidationFailed as exc:
             return render_batch(request, ctx, batch_id, status_code=exc.status, return_errors=exc.errors)
         except InvalidState as exc:
