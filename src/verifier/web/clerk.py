@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Response
 from litestar.params import FromQuery, Parameter, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from ..documents.notice import render_notice_html
@@ -225,6 +225,13 @@ class NoticePages(Controller):
 
 class ObjectionPages(Controller):
     path = "/objections"
+
+    @get("/{objection_id:str}", opt=ANY)
+    def show(self, objection_id: Id, ctx: Ctx, request: Req) -> Any:
+        """An objection is shown on its notice's page."""
+        with ctx.db.read() as session:
+            _, notice = notice_service.load_objection(session, objection_id, request.user)
+            return Redirect(path=f"/notices/{notice.id}#objection", status_code=303)
 
     @post("/{objection_id:str}/resolution", opt=CLERK, status_code=303)
     def resolve(self, objection_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -165,7 +165,17 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      r"of its earlier check free) before the planning window "
      r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
                                                  f"{m.group(2)}，核查期限 {m.group(3)}）"),
-    (r"must be between 1 and (\d+)", lambda m: f"应在 1 至 {m.group(1)} 之间"),
+    (r"must be between 1 and (\d+)(?:, got .*)?", lambda m: f"应在 1 至 {m.group(1)} 之间"),
+    (r"'.*' is not a mobile number \(11 digits starting with 1\)", "手机号应为以 1 开头的 11 位数字"),
+    (r"'.*' is not a phone number \(a landline has 7 to 12 digits with its area code\)", "固定电话应为含区号的 7 至 12 位数字"),
+    (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
+    (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
+    (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
+    (r"unknown household group .*", "请选择户类型"),
+    (r"no payee change.*", "收款人变更申请不存在"),
+    (r"no payment batch.*", "支付批次不存在"),
+    (r"no sampling round.*", "抽查轮次不存在"),
+    (r"no (?:such )?user.*", "用户不存在"),
     (r"no case of (.*) passed village review and awaits a notice", lambda m: f"{m.group(1)}没有已通过村级评议、待公示的案件"),
     (r"contract \S+ posts one notice per village: name the village", "按合同每个村单独公示：请填写村名"),
     (r"case '(.*)' is not on this notice", "该案件不在本次公示名单中"),
