@@ -8,6 +8,7 @@ from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
+    MethodNotAllowedException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
@@ -97,6 +98,7 @@ def route_handlers() -> list[Any]:
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     from .accounts.auth import make_auth, role_guard
+    from .web.errors import method_not_allowed
     from .web.templating import template_config
 
     context = ctx or Context.open(Settings.from_env())
@@ -134,6 +136,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
         plugins=[problems],
+        exception_handlers={MethodNotAllowedException: method_not_allowed},
         before_send=[add_security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),

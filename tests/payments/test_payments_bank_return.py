@@ -29,9 +29,10 @@ def _released_batch(ctx, people, contract, n=4, relief=100_000):  # type: ignore
 
 def _import(ctx, who, batch_id, text):  # type: ignore[no-untyped-def]
     data = text.encode("utf-8")
-    lines = bankfiles.parse_return(data)
+    lines, problems = bankfiles.read_return(data)  # as the API and the page read it
     return tx(ctx, lambda s: service.import_return(s, batch_id, lines, file_sha256=hashlib.sha256(data).hexdigest(),
-                                                   filename="r.csv", principal=who, clock=ctx.clock))
+                                                   filename="r.csv", principal=who, clock=ctx.clock,
+                                                   line_problems=problems))
 
 
 def _csv(*lines: str) -> str:
@@ -176,3 +177,41 @@ def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(c
                                                                                     ["account_number"][-4:]),
                                                                                    ("succeeded", "6789")]
     assert history[0]["failure_reason"] == "账号不存在"
+
+
+def test_a_file_with_bad_lines_of_both_kinds_reports_them_all_in_one_upload(ctx, people) -> None:  # type: ignore[no-untyped-def]
+    """Problems found reading the lines (status, amount, field count, no reference) and problems found against the
+    batch (unknown reference, amount differs, duplicate) come back together, each with its line and field."""
+    c = add_contract(ctx)
+    batch, refs = _released_batch(ctx, people, c, n=4, relief=100_000)
+    text = ("reference,status,bank_reference,reason,amount\n"
+            f"{refs[0]},success,BK1,,1000.00\n"        # 2: fine
+            f"{refs[1]},done,BK2,,1000.00\n"           # 3: status unknown
+            "NOSUCHREF,success,BK3,,1000.00\n"         # 4: not in the batch
+            f"{refs[2]},success,BK4,,999.00\n"         # 5: amount differs from what was sent
+            f"{refs[3]},success,BK5,,abc\n"            # 6: amount unreadable
+            ",success,BK6,,1000.00\n"                  # 7: no reference
+            f"{refs[0]},success,BK1,,1000.00\n"        # 8: duplicate of line 2
+            "too,few\n")                               # 9: field count
+    errors = _refused(ctx, people, batch.id, text)
+    assert [(row, field) for row, field, _ in errors] == [
+        (3, "status"), (4, "reference"), (5, "amount"), (6, "amount"), (7, "reference"), (8, "reference"), (9, "line")]
+    with ctx.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(BankReturn)) == 0  # nothing stored
+    # Reading alone (as the API and the page do before their transaction) keeps the good lines for the batch check.
+    lines, problems = bankfiles.read_return(text.encode())
+    assert [p.row for p in problems] == [3, 6, 7, 9] and [x.row for x in lines if not x.flawed] == [2, 4, 5, 8]
+
+
+def test_the_api_reports_every_bad_line_at_once(ctx, people, client, users) -> None:  # type: ignore[no-untyped-def]
+    c = add_contract(ctx)
+    batch, refs = _released_batch(ctx, people, c, n=2)
+    users.add("fin", "finance")
+    text = _csv(f"{refs[0]},maybe,BK1,", "NOSUCHREF,success,BK2,", f"{refs[1]},success,BK3,")
+    r = client.post(f"/api/payment-batches/{batch.id}/bank-return", headers=users.headers("fin"),
+                    files={"file": ("r.csv", text.encode(), "text/csv")})
+    assert r.status_code == 422, r.text
+    assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [(2, "status"), (3, "reference")]
+    with ctx.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(BankReturn)) == 0
+        assert set(s.scalars(select(PaymentItem.status).where(PaymentItem.batch_id == batch.id))) == {"sent"}

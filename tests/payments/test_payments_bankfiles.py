@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
 from verifier.domain.errors import ValidationFailed
-from verifier.payments.bankfiles import bank_file_csv, bank_file_xlsx, parse_return
+from verifier.payments.bankfiles import bank_file_csv, bank_file_xlsx, parse_return, reencode_csv
 
 ROWS = [
     ("P200601ABCDEFGH000001", "王秀英", "6222020200112233445", "农村商业银行", "12345.60", "2020年防贫帮困保障金"),
@@ -26,13 +27,30 @@ def test_bank_file_csv_is_utf8_with_the_interface_header() -> None:
     )
 
 
-def test_bank_file_xlsx_has_the_same_cells_all_text() -> None:
+def _text_but_amount(row: tuple) -> tuple:  # type: ignore[type-arg]
+    return (*row[:4], row[5])
+
+
+def test_bank_file_xlsx_has_the_same_cells_text_but_the_amount_a_number() -> None:
     rows = [*ROWS, ("P200601ABCDEFGH000003", "=HYPERLINK(\"x\")", "0012345678", "银行", "5.00", "memo")]
-    ws = load_workbook(io.BytesIO(bank_file_xlsx(rows)), read_only=True).active
+    ws = load_workbook(io.BytesIO(bank_file_xlsx(rows))).active
     values = [tuple(c.value for c in r) for r in ws.iter_rows()]
     assert values[0] == ("reference", "account_name", "account_number", "bank", "amount", "memo")
-    assert values[1:3] == rows[:2]  # leading zeros kept
-    assert values[3] == (rows[2][0], "'=HYPERLINK(\"x\")", *rows[2][2:])  # text that would run is escaped
+    assert [_text_but_amount(v) for v in values[1:3]] == [_text_but_amount(r) for r in rows[:2]]  # leading zeros kept
+    assert _text_but_amount(values[3]) == (rows[2][0], "'=HYPERLINK(\"x\")", *rows[2][2:4], "memo")  # escaped
+    amounts = [ws.cell(row=r, column=5) for r in range(2, 5)]
+    assert all(c.data_type == "n" and c.number_format == "0.00" for c in amounts)  # SUM adds them
+    assert sum(Decimal(str(c.value)) for c in amounts) == Decimal("12350.61")
+    assert all(ws.cell(row=r, column=3).data_type == "s" for r in range(2, 5))
+
+
+def test_bank_file_variants_for_excel_keep_the_cells() -> None:
+    plain = bank_file_csv(ROWS)
+    excel = reencode_csv(plain, "csv-excel")
+    assert excel == b"\xef\xbb\xbf" + plain
+    gbk = reencode_csv(plain, "csv-gbk")
+    assert gbk.decode("gbk") == plain.decode("utf-8") and "王秀英".encode("gbk") in gbk
+    assert reencode_csv(plain, "csv") == plain
 
 
 def test_a_sound_return_file_parses_in_either_header_language_and_encoding() -> None:

@@ -128,3 +128,35 @@ def test_an_absurd_household_size_is_a_field_message(pages, users) -> None:  # t
         "town": "城关镇", "village": "东村", "household_group": "low_income", "cause": "illness",
         "amount": "30000.00", "referred_on": "2020-05-20", "household_size": "9" * 5000})
     assert r.status_code in (200, 400, 422), r.status_code
+
+
+def test_objection_page_records_who_how_and_the_resolution(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    a = make_case(ctx, stage="determined", village="东村", head_name="甲户主")
+    pages.as_("clerk1", "town_clerk")
+    today = clock.today().isoformat()
+    pages.post(f"/cases/{a}/review", {"held_on": today, "result": "pass"})
+    r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today})
+    notice_url = r.headers["location"].split("?")[0]
+    text = pages.get(notice_url).text
+    assert "反映人" in text and "村意见箱" in text and "同村村民" in text
+    r = pages.post(notice_url + "/objections", {"case_id": a, "received_on": today, "summary": "家中有营运车辆",
+                                                "raised_by": "mayor", "received_via": "box"})
+    assert r.status_code == 422 and "请选择反映人" in r.text
+    r = pages.post(notice_url + "/objections", {"case_id": a, "received_on": today, "summary": "家中有营运车辆",
+                                                "raised_by": "relative", "received_via": "box"})
+    assert r.status_code == 303
+    text = pages.get(notice_url).text
+    assert "反映人：亲属" in text and "收到方式：村意见箱" in text
+    objection = re.search(r'action="/objections/(obj_\w+)/resolution"', text).group(1)
+    clock.advance(days=2)
+    r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "核实无车",
+                                                           "resolved_on": "2001-01-01"})
+    assert r.status_code == 422 and "不能早于异议收到日期" in r.text
+    r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "核实无车",
+                                                           "resolved_on": "不是日期"})
+    assert r.status_code == 422 and "日期格式应为" in r.text
+    r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "核实无车",
+                                                           "resolved_on": today})
+    assert r.status_code == 303
+    text = pages.get(notice_url).text
+    assert "处理意见：核实无车" in text and f"处理日期：{today}" in text and "处理人：" in text

@@ -132,3 +132,9 @@ class Objection(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Who raised it: anonymous, or the raiser's relation to the household (no name: objections may be anonymous,
+    # and a name would be personal data); how it reached the office; the day it was resolved (as decided, which
+    # may be before the day it was entered). Objections recorded before these were kept have them empty.
+    raised_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    received_via: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)

@@ -52,7 +52,8 @@ def objection_out(o: Objection, case_status: str | None = None) -> ObjectionOut:
     return ObjectionOut(id=o.id, notice_id=o.notice_id, case_id=o.case_id, received_on=o.received_on, summary=o.summary,
                         status=o.status, recorded_by=o.recorded_by, recorded_at=o.recorded_at,
                         resolution_note=o.resolution_note, resolved_by=o.resolved_by, resolved_at=o.resolved_at,
-                        case_status=case_status)
+                        case_status=case_status, raised_by=o.raised_by, received_via=o.received_via,
+                        resolved_on=o.resolved_on)
 
 
 def notice_out(session: Session, notice: Notice, today: date) -> NoticeOut:
@@ -153,7 +154,8 @@ class NoticeController(Controller):
                          request: Request[Principal, Any, Any]) -> Response[ObjectionOut]:
         def run(session: Session) -> ObjectionOut:
             o = service.record_objection(session, notice_id, case_id=data.case_id, received_on=data.received_on,
-                                         summary=data.summary, principal=request.user, clock=ctx.clock)
+                                         summary=data.summary, principal=request.user, clock=ctx.clock,
+                                         raised_by=data.raised_by, received_via=data.received_via)
             return objection_out(o, _item_case_status(session, o))
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
@@ -182,7 +184,7 @@ class ObjectionController(Controller):
                 request: Request[Principal, Any, Any]) -> Response[ObjectionOut]:
         def run(session: Session) -> ObjectionOut:
             o = service.resolve_objection(session, objection_id, outcome=data.outcome, note=data.note,
-                                          principal=request.user, clock=ctx.clock)
+                                          principal=request.user, clock=ctx.clock, resolved_on=data.resolved_on)
             return objection_out(o, _item_case_status(session, o))
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

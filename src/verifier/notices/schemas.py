@@ -69,6 +69,9 @@ class ObjectionOut(msgspec.Struct):
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     case_status: str | None = None
+    raised_by: str | None = None  # anonymous | household | relative | neighbour | villager | village_cadre | other
+    received_via: str | None = None  # in_person | phone | letter | box
+    resolved_on: date | None = None
 
 
 class NoticeBrief(msgspec.Struct):
@@ -111,8 +114,11 @@ class ObjectionIn(msgspec.Struct, forbid_unknown_fields=True):
     case_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
     received_on: date
     summary: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    raised_by: Literal["anonymous", "household", "relative", "neighbour", "villager", "village_cadre", "other"] | None = None
+    received_via: Literal["in_person", "phone", "letter", "box"] | None = None
 
 
 class ResolutionIn(msgspec.Struct, forbid_unknown_fields=True):
     outcome: Literal["upheld", "dismissed"]
     note: Text = ""
+    resolved_on: date | None = None

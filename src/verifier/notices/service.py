@@ -309,9 +309,15 @@ def load_objection(session: Session, objection_id: str, principal: Principal | N
 # --- objections ------------------------------------------------------------------------------------------------------
 
 
+RAISERS = ("anonymous", "household", "relative", "neighbour", "villager", "village_cadre", "other")
+RECEIVED_VIA = ("in_person", "phone", "letter", "box")
+
+
 def record_objection(session: Session, notice_id: str, *, case_id: str, received_on: date, summary: str,
-                     principal: Principal, clock: Clock) -> Objection:
-    """Record an objection against a case of an open notice, received within its period."""
+                     principal: Principal, clock: Clock, raised_by: str | None = None,
+                     received_via: str | None = None) -> Objection:
+    """Record an objection against a case of an open notice, received within its period: who raised it (anonymous,
+    or their relation to the household) and how it was received (in person, phone, letter, the village's box)."""
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.status != "open":
         raise InvalidState("the notice is closed: it takes no more objections")
@@ -329,6 +335,10 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
     summary = (summary or "").strip()
     if not summary:
         problems.append(FieldError("summary", "say what the objection is about"))
+    if raised_by is not None and raised_by not in RAISERS:
+        problems.append(FieldError("raised_by", f"one of {', '.join(RAISERS)}"))
+    if received_via is not None and received_via not in RECEIVED_VIA:
+        problems.append(FieldError("received_via", f"one of {', '.join(RECEIVED_VIA)}"))
     if problems:
         raise ValidationFailed(problems)
     assert item is not None
@@ -336,27 +346,40 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
         raise InvalidState("an objection against this case was already upheld: it is no longer on the notice")
     objection = Objection(id=new_id("obj"), notice_id=notice.id, item_id=item.id, case_id=item.case_id,
                           received_on=received_on, summary=summary, status="open", recorded_by=principal.id,
-                          recorded_at=clock.now())
+                          recorded_at=clock.now(), raised_by=raised_by, received_via=received_via)
     session.add(objection)
     session.flush()
     audit.append(session, actor=principal.id, role=CLERK, action="objection.record", subject=item.case_id,
                  contract_hash=notice.contract_hash, clock=clock,
                  payload={"objection_id": objection.id, "notice_id": notice.id, "received_on": received_on.isoformat(),
-                          "summary_sha256": audit.text_digest(summary)})
+                          "summary_sha256": audit.text_digest(summary), "raised_by": raised_by,
+                          "received_via": received_via})
     return objection
 
 
 def resolve_objection(session: Session, objection_id: str, *, outcome: str, note: str, principal: Principal,
-                      clock: Clock) -> Objection:
-    """Resolve an open objection once: upheld takes the case off the notice to be checked again; dismissed leaves it."""
+                      clock: Clock, resolved_on: date | None = None) -> Objection:
+    """Resolve an open objection once: upheld takes the case off the notice to be checked again; dismissed leaves it.
+
+    `resolved_on` is the day it was decided (today when not given): not before it was received, not in the future."""
     objection, notice = load_objection(session, objection_id, principal, for_update=True)
     if objection.status != "open":
         raise InvalidState(f"the objection was already resolved ({objection.status})")
+    problems: list[FieldError] = []
     if outcome not in ("upheld", "dismissed"):
-        raise ValidationFailed.one("outcome", "must be upheld or dismissed")
+        problems.append(FieldError("outcome", "must be upheld or dismissed"))
+    resolved_on = resolved_on or clock.today()
+    if resolved_on > clock.today():
+        problems.append(FieldError("resolved_on", f"{resolved_on} is in the future"))
+    if resolved_on < objection.received_on:
+        problems.append(FieldError("resolved_on", f"{resolved_on} is before the objection was received on "
+                                                  f"{objection.received_on}"))
+    if problems:
+        raise ValidationFailed(problems)
     note = (note or "").strip()
     objection.status = outcome
     objection.resolution_note = note or None
+    objection.resolved_on = resolved_on
     objection.resolved_by = principal.id
     objection.resolved_at = clock.now()
     session.flush()
@@ -371,7 +394,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
             item.status = "withdrawn"
             withdrawn = True
     payload: dict[str, Any] = {"objection_id": objection.id, "notice_id": notice.id, "outcome": outcome,
-                               "withdrawn": withdrawn}
+                               "withdrawn": withdrawn, "resolved_on": resolved_on.isoformat()}
     if note:
         payload["note_sha256"] = audit.text_digest(note)
     audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,

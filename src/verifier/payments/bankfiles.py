@@ -2,7 +2,10 @@
 
 Bank file: UTF-8 CSV (no byte order mark, CRLF line ends) with the header
 `reference,account_name,account_number,bank,amount,memo`, one line per transfer, amounts as yuan with two
-decimals. The xlsx variant has the same header and cells, every cell text (account numbers keep every digit).
+decimals. That file, as written at release, is what programs get by default. For people opening it in Excel on
+Chinese Windows there are two re-encodings of the same cells: `csv-excel` (UTF-8 with a byte order mark) and
+`csv-gbk` (GB18030, which is GBK for every character GBK has). The xlsx variant has the same header and cells, text
+(account numbers keep every digit) except the amount, a number shown with two decimals so that SUM works.
 Release refuses to write a file with a cell a spreadsheet would take for a formula (verifier.domain.cells); both
 writers escape such a cell all the same, for files released before that check.
 
@@ -19,6 +22,7 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from ..domain.cells import escape_row
 from ..domain.errors import FieldError, ValidationFailed
@@ -51,6 +55,22 @@ def bank_file_csv(rows: Iterable[BankRow]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+CSV_FORMATS = ("csv", "csv-excel", "csv-gbk")
+FORMATS = (*CSV_FORMATS, "xlsx")
+
+
+def reencode_csv(content: bytes, fmt: str) -> bytes:
+    """The UTF-8 bank file in the encoding `fmt` names (the cells unchanged)."""
+    if fmt == "csv-excel":
+        return b"\xef\xbb\xbf" + content
+    if fmt == "csv-gbk":
+        return content.decode("utf-8").encode("gb18030")
+    return content
+
+
+AMOUNT_COLUMN = BANK_FILE_HEADER.index("amount")
+
+
 def bank_file_xlsx(rows: Iterable[BankRow], *, title: str = "付款明细") -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -68,9 +88,20 @@ def bank_file_xlsx(rows: Iterable[BankRow], *, title: str = "付款明细") -> b
             cells.append(cell)
         return cells
 
+    def amount_cell(text: str) -> WriteOnlyCell:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return text_cells([text])[0]
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = "0.00"
+        return cell
+
     ws.append(text_cells(BANK_FILE_HEADER))
     for row in rows:
-        ws.append(text_cells(escape_row(row)))
+        cells = text_cells(escape_row(row))
+        cells[AMOUNT_COLUMN] = amount_cell(row[AMOUNT_COLUMN])
+        ws.append(cells)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -84,6 +115,7 @@ class ReturnLine:
     bank_reference: str
     reason: str
     amount: int | None  # fen, when the file has an amount column
+    flawed: bool = False  # the line has a problem of its own (reported); only its reference is checked further
 
 
 def _decode(data: bytes) -> str:
@@ -106,6 +138,16 @@ def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[Return
     """Every line of a bank return file, or ValidationFailed listing every problem (file, header, lines).
 
     A file over `limits` (bytes, lines, cells) raises `TooLarge` (413) naming the limit."""
+    lines, problems = read_return(data, limits)
+    if problems:
+        raise ValidationFailed(problems)
+    return lines
+
+
+def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[ReturnLine], list[FieldError]]:
+    """The lines of a bank return file and the problems of its lines, to be reported together with what the batch
+    finds wrong with the lines (unknown references, amounts): one upload reports everything. A file that cannot
+    be read line by line (empty, not text, a bad header, no lines) raises ValidationFailed at once."""
     limits = limits or ImportLimits()
     check_size(len(data), limits)
     if not data.strip():
@@ -148,6 +190,7 @@ def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[Return
     for number, raw in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in raw):
             continue  # blank lines, such as a trailing one
+        before = len(problems)
         if len(raw) != width:
             problems.append(FieldError("line", f"has {len(raw)} fields, the header has {width}", row=number))
             continue
@@ -169,9 +212,8 @@ def parse_return(data: bytes, limits: ImportLimits | None = None) -> list[Return
                 problems.extend(FieldError(e.field, e.message, row=number) for e in exc.errors)
         if len(raw[br_i]) > 100:
             problems.append(FieldError("bank_reference", "longer than 100 characters", row=number))
-        lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount))
+        lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount,
+                                flawed=len(problems) > before))
     if not lines and not problems:
-        problems.append(FieldError("file", "the return file has a header but no lines"))
-    if problems:
-        raise ValidationFailed(problems)
-    return lines
+        raise ValidationFailed.one("file", "the return file has a header but no lines")
+    return lines, problems

@@ -70,6 +70,7 @@ class PaymentBatchController(Controller):
             batch = service.get_batch(session, batch_id, request.user)
             out = service.batch_out(session, batch)
             out.payee_changes = payees.changed_items(session, batch.id, ctx.vault)
+            out.shared_accounts = service.shared_accounts(session, batch, ctx.vault)
             return out
 
     @get("/{batch_id:str}/items", opt={"roles": READERS})
@@ -106,7 +107,7 @@ class PaymentBatchController(Controller):
     @get("/{batch_id:str}/bank-file", opt={"roles": ("finance",)})
     def bank_file(
         self, batch_id: Id, ctx: Ctx, request: AnyRequest,
-        fmt: Annotated[Literal["csv", "xlsx"], QueryParameter(name="format")] = "csv",
+        fmt: Annotated[Literal["csv", "csv-excel", "csv-gbk", "xlsx"], QueryParameter(name="format")] = "csv",
     ) -> Response[bytes]:
         with ctx.db.read() as session:
             file = service.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
@@ -125,13 +126,13 @@ class PaymentBatchController(Controller):
         limits = ctx.settings.imports
         check_size(size_of(upload.file), limits)
         content = upload.file.read(limits.max_bytes + 1)
-        lines = bankfiles.parse_return(content, limits)  # the whole file, before the write transaction opens
+        lines, line_problems = bankfiles.read_return(content, limits)  # read before the write transaction opens
         digest = hashlib.sha256(content).hexdigest()
 
         def run(session: Any) -> ReturnOut:
             out, _repeated = service.import_return(session, batch_id, lines, file_sha256=digest,
                                                    filename=_clean(upload.filename) or "return.csv", principal=request.user,
-                                                   clock=ctx.clock)
+                                                   clock=ctx.clock, line_problems=line_problems)
             return out
 
         return idempotent(ctx.db, request, run, body=content, clock=ctx.clock)

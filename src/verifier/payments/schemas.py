@@ -27,6 +27,13 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\x00]*$")] = ""
 
 
+class SharedAccount(msgspec.Struct):
+    """One account number (masked) that the payees of several cases of a batch share."""
+    account_number: str
+    cases: int
+    case_ids: list[str]
+
+
 class SkippedCase(msgspec.Struct):
     case_id: str
     reason: str
@@ -58,6 +65,8 @@ class BatchOut(msgspec.Struct):
     bank_file_sha256: str | None = None  # the CSV bank file written at release
     counts: dict[str, int] = msgspec.field(default_factory=dict)  # items by status
     skipped: list[SkippedCase] = msgspec.field(default_factory=list)  # only when the batch is created
+    # Accounts that two or more cases' payees share, masked (GET of one batch, until it is released).
+    shared_accounts: list[SharedAccount] = msgspec.field(default_factory=list)
     # Items whose payee was changed, for whoever approves or releases (on reading one batch; None elsewhere).
     payee_changes: list["ChangedPayeeOut"] | None = None
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ from .schemas import (
     MovementPage,
     PayeeOut,
     ReturnOut,
+    SharedAccount,
     SkippedCase,
 )
 
@@ -564,8 +566,8 @@ class BankFile:
 
 def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv") -> BankFile:
     """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it."""
-    if fmt not in ("csv", "xlsx"):
-        raise ValidationFailed.one("format", "csv or xlsx")
+    if fmt not in bankfiles.FORMATS:
+        raise ValidationFailed.one("format", "one of " + ", ".join(bankfiles.FORMATS))
     batch = get_batch(session, batch_id, principal)
     if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
         raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
@@ -577,9 +579,35 @@ def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: V
     if fmt == "xlsx":
         content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif formula_cells(rows, bankfiles.BANK_FILE_HEADER):
-        content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # a file released before the check: escaped
-    return BankFile(content, f"{batch.code}.{fmt}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
+    else:
+        if formula_cells(rows, bankfiles.BANK_FILE_HEADER):
+            content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # released before the check: escaped
+        content = bankfiles.reencode_csv(content, fmt)
+        if fmt == "csv-gbk":
+            media = "text/csv; charset=gb18030"
+    suffix = {"csv": ".csv", "csv-excel": "-excel.csv", "csv-gbk": "-gbk.csv", "xlsx": ".xlsx"}[fmt]
+    return BankFile(content, f"{batch.code}{suffix}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
+
+
+SHARED_ACCOUNT_WARN_AT = 2  # payees of this many cases or more on one account are pointed out before approval
+
+
+def shared_accounts(session: Session, batch: PaymentBatch, vault: Vault) -> list[SharedAccount]:
+    """Accounts that several of the batch's live items would pay into, masked, with their cases: a warning for the
+    people approving, shown until the batch is released. Compared decrypted here, never shown in full."""
+    if batch.status not in ("prepared", "approved", "signed_off"):
+        return []
+    by_account: dict[str, list[str]] = {}
+    for case_id, chk, corr in session.execute(
+        _item_rows_stmt(PaymentItem.case_id)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
+    ):
+        account = re.sub(r"\s+", "", _account_of(vault, chk, corr))
+        if account:
+            by_account.setdefault(account, []).append(case_id)
+    return [SharedAccount(account_number=mask_account(account), cases=len(set(cases)), case_ids=sorted(set(cases)))
+            for account, cases in sorted(by_account.items(), key=lambda kv: (-len(set(kv[1])), kv[1][0]))
+            if len(set(cases)) >= SHARED_ACCOUNT_WARN_AT]
 
 
 def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: str, principal: Principal,
@@ -596,8 +624,12 @@ def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: st
 
 
 def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
-                  filename: str, principal: Principal, clock: Clock) -> tuple[ReturnOut, bool]:
+                  filename: str, principal: Principal, clock: Clock,
+                  line_problems: Sequence[FieldError] = ()) -> tuple[ReturnOut, bool]:
     """Apply a parsed return file to a released batch: all of it, or (422 listing every bad line) none of it.
+
+    `line_problems` are what reading the file found (`bankfiles.read_return`): they are reported together with
+    what the batch finds, so that one upload names every bad line.
 
     Returns the answer and whether it is the stored answer of an earlier import of the same file.
     """
@@ -614,13 +646,15 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
             select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
                    _item.c.bank_reference).where(_item.c.batch_id == batch.id))
     }
-    problems: list[FieldError] = []
+    problems: list[FieldError] = list(line_problems)
     seen: dict[str, int] = {}
     unknown: list[bankfiles.ReturnLine] = []
     succeeded: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
     failed: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
     already = 0
     for line in lines:
+        if not line.reference:
+            continue  # reported as missing
         if line.reference in seen:
             problems.append(FieldError("reference", f"{line.reference} is already on line {seen[line.reference]}: "
                                                     "duplicate line", row=line.row))
@@ -630,6 +664,8 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         if item is None:
             unknown.append(line)
             continue
+        if line.flawed:
+            continue  # its own problem is reported; its status or amount cannot be compared
         _, _, amount, status, _ = item
         if line.amount is not None and line.amount != amount:
             problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Response
 from litestar.params import FromQuery, Parameter, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from ..documents.notice import render_notice_html
@@ -32,6 +32,7 @@ from .common import (
     see_other,
     user_names,
 )
+from . import labels
 from .labels import CAUSES, GROUPS
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -119,14 +120,16 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         statuses = dict(session.execute(select(Case.id, Case.status)
                                         .where(Case.id.in_([i.case_id for i in items]))).tuples().all())
         preview = render_notice_html(notice_service.notice_document(notice))
-        names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections)])
+        names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
+                                     *(o.resolved_by for o in objections if o.resolved_by)])
     open_objections = sum(o.status == "open" for o in objections)
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, preview=preview, names=names, forms=forms or {}, message=message, today=today,
                 open_objections=open_objections, can_close=can_close,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
-                clerk=request.user.has("town_clerk"))
+                clerk=request.user.has("town_clerk"), raisers=list(labels.OBJECTION_RAISERS.items()),
+                vias=list(labels.OBJECTION_VIA.items()))
 
 
 class NoticePages(Controller):
@@ -192,7 +195,7 @@ class NoticePages(Controller):
 
     @post("/{notice_id:str}/objections", opt=CLERK, status_code=303)
     def record_objection(self, notice_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        fields = ("case_id", "received_on", "summary")
+        fields = ("case_id", "received_on", "summary", "raised_by", "received_via")
         problems: list[FieldError] = []
         received_on = parse_day(data.get("received_on"), "received_on", problems)
         try:
@@ -201,7 +204,9 @@ class NoticePages(Controller):
             with ctx.db.begin() as session:
                 notice_service.record_objection(session, notice_id, case_id=folded(data.get("case_id")),
                                                 received_on=received_on, summary=clean(data.get("summary")),
-                                                principal=request.user, clock=ctx.clock)
+                                                principal=request.user, clock=ctx.clock,
+                                                raised_by=clean(data.get("raised_by")) or None,
+                                                received_via=clean(data.get("received_via")) or None)
         except ValidationFailed as exc:
             return render_notice(request, ctx, notice_id, status_code=422,
                                  forms={"objection": form_state(data, exc, fields)})
@@ -225,22 +230,33 @@ class NoticePages(Controller):
 class ObjectionPages(Controller):
     path = "/objections"
 
+    @get("/{objection_id:str}", opt=ANY)
+    def show(self, objection_id: Id, ctx: Ctx, request: Req) -> Any:
+        """An objection is shown on its notice's page."""
+        with ctx.db.read() as session:
+            _, notice = notice_service.load_objection(session, objection_id, request.user)
+            return Redirect(path=f"/notices/{notice.id}#objection", status_code=303)
+
     @post("/{objection_id:str}/resolution", opt=CLERK, status_code=303)
     def resolve(self, objection_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         with ctx.db.read() as session:
             _, notice = notice_service.load_objection(session, objection_id, request.user)
             notice_id = notice.id
         outcome = clean(data.get("outcome"))
+        problems: list[FieldError] = []
+        resolved_on = parse_day(data.get("resolved_on"), "resolved_on", problems, required=False)
         try:
             if outcome not in ("upheld", "dismissed"):
-                raise ValidationFailed.one("outcome", "must be upheld or dismissed")
+                problems.append(FieldError("outcome", "must be upheld or dismissed"))
             if outcome == "upheld" and not confirmed(data):
-                raise ValidationFailed.one("confirm", "异议成立将把该户撤出名单并退回重新核查，不能撤回：请勾选确认框")
+                problems.append(FieldError("confirm", "异议成立将把该户撤出名单并退回重新核查，不能撤回：请勾选确认框"))
+            if problems:
+                raise ValidationFailed(problems)
             with ctx.db.begin() as session:
                 notice_service.resolve_objection(session, objection_id, outcome=outcome, note=clean(data.get("note")),
-                                                 principal=request.user, clock=ctx.clock)
+                                                 principal=request.user, clock=ctx.clock, resolved_on=resolved_on)
         except ValidationFailed as exc:
-            state = form_state(data, exc, ("outcome", "note", "confirm"))
+            state = form_state(data, exc, ("outcome", "note", "confirm", "resolved_on"))
             return render_notice(request, ctx, notice_id, status_code=422, forms={f"resolve-{objection_id}": state})
         except InvalidState as exc:
             return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
@@ -21,7 +23,7 @@ from ..domain.errors import DomainError, ValidationFailed
 from . import labels
 from .common import is_htmx, page
 
-TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 409: "当前状态不允许此操作", 422: "填写有误"}
+TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405: "请从页面操作", 409: "当前状态不允许此操作", 422: "填写有误"}
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -62,6 +64,30 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     else:
         message = str(exc.detail)
     return error_page(request, status, message)
+
+
+def _page_for_get(request: Request[Any, Any, Any]) -> str | None:
+    """The nearest page above `request`'s path that answers GET: where a form's submit address leads back to."""
+    patterns = [re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", r.path.rstrip("/")) + "/?$")
+                for r in request.app.routes if "GET" in getattr(r, "methods", ()) and not r.path.startswith("/api")]
+    path = request.url.path.rstrip("/")
+    while "/" in path:
+        path = path.rsplit("/", 1)[0]
+        if any(p.match(path or "/") for p in patterns):
+            return path or "/"
+    return "/"
+
+
+def method_not_allowed(request: Request[Any, Any, Any], exc: MethodNotAllowedException) -> Response[Any]:
+    """A form's submit address opened directly (it stays in the address bar after a refused submission, and a
+    reload asks for it with GET): back to the page that holds the form. Any other wrong method: a Chinese page.
+    Programs (the API, non-HTML clients) get the problem details as before."""
+    if not _wants_html(request):
+        return ProblemDetailsException(status_code=405, title=str(exc.detail), detail=str(exc.detail),
+                                       headers=exc.headers).to_response(request)
+    if request.method in ("GET", "HEAD"):
+        return Redirect(path=_page_for_get(request), status_code=303)
+    return error_page(request, 405, "此地址不能这样访问，请从页面上的按钮或表单操作。")
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

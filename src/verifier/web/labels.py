@@ -31,6 +31,9 @@ REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
 ITEM_STATUS = {"listed": "公示中", "cleared": "公示无异议", "withdrawn": "已撤下（异议成立）"}
 CONFLICT_SOURCES = {"referral_import": "部门名单导入", "application": "农户申请", "home_check": "入户核查"}
+OBJECTION_RAISERS = {"anonymous": "匿名", "household": "本户家庭成员", "relative": "亲属", "neighbour": "邻居",
+                     "villager": "同村村民", "village_cadre": "村干部", "other": "其他"}
+OBJECTION_VIA = {"in_person": "当面反映", "phone": "电话", "letter": "信件", "box": "村意见箱"}
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
@@ -77,7 +80,8 @@ FIELD_LABELS = {
     "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "channel": "来源渠道",
     "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
-    "tree_size": "树大小", "index": "序号",
+    "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
+    "resolved_on": "处理日期",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }
@@ -96,6 +100,9 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"required(, but empty)?", "必填"),
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
+    (r"one of anonymous, .*", "请选择反映人"),
+    (r"one of in_person, .*", "请选择收到方式"),
+    (r"\S+ is before the objection was received on (\S+)", lambda m: f"不能早于异议收到日期 {m.group(1)}"),
     (r".* is in the future", "不能晚于今天"),
     (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
     (r"visit \S+ is after the due date (\S+)", lambda m: f"不能晚于核查期限 {m.group(1)}"),
@@ -176,7 +183,17 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      r"of its earlier check free) before the planning window "
      r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
                                                  f"{m.group(2)}，核查期限 {m.group(3)}）"),
-    (r"must be between 1 and (\d+)", lambda m: f"应在 1 至 {m.group(1)} 之间"),
+    (r"must be between 1 and (\d+)(?:, got .*)?", lambda m: f"应在 1 至 {m.group(1)} 之间"),
+    (r"'.*' is not a mobile number \(11 digits starting with 1\)", "手机号应为以 1 开头的 11 位数字"),
+    (r"'.*' is not a phone number \(a landline has 7 to 12 digits with its area code\)", "固定电话应为含区号的 7 至 12 位数字"),
+    (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
+    (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
+    (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
+    (r"unknown household group .*", "请选择户类型"),
+    (r"no payee change.*", "收款人变更申请不存在"),
+    (r"no payment batch.*", "支付批次不存在"),
+    (r"no sampling round.*", "抽查轮次不存在"),
+    (r"no (?:such )?user.*", "用户不存在"),
     (r"no case of (.*) passed village review and awaits a notice", lambda m: f"{m.group(1)}没有已通过村级评议、待公示的案件"),
     (r"contract \S+ posts one notice per village: name the village", "按合同每个村单独公示：请填写村名"),
     (r"case '(.*)' is not on this notice", "该案件不在本次公示名单中"),

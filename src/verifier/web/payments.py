@@ -193,6 +193,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         b = pay.batch_out(session, batch)
         items = pay.batch_items(session, batch.id, user, ctx.vault, limit=ITEM_PAGE, cursor=cursor)
         changed = payees.changed_items(session, batch.id, ctx.vault)
+        shared = pay.shared_accounts(session, batch, ctx.vault)
         statuses = dict(session.execute(select(Case.id, Case.status).where(
             Case.id.in_([i.case_id for i in items.items]))).tuples().all())
         returns = list(session.scalars(select(BankReturn).where(BankReturn.batch_id == batch.id)
@@ -210,7 +211,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 next_cursor=items.next_cursor, cursor=cursor, statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed)
+                changed=changed, shared=shared)
 
 
 class PaymentPages(Controller):
@@ -287,7 +288,8 @@ class PaymentPages(Controller):
 
     @get("/{batch_id:str}/bank-file", opt=FINANCE)
     def bank_file(self, batch_id: Id, ctx: Ctx, request: Req,
-                  fmt: Annotated[Literal["csv", "xlsx"], QueryParameter(name="format")] = "csv") -> Response[bytes]:
+                  fmt: Annotated[Literal["csv", "csv-excel", "csv-gbk", "xlsx"], QueryParameter(name="format")] = "csv",
+                  ) -> Response[bytes]:
         with ctx.db.read() as session:
             file = pay.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
         with ctx.db.begin() as session:
@@ -307,11 +309,12 @@ class PaymentPages(Controller):
         try:
             check_size(size_of(upload.file), limits)
             content = upload.file.read(limits.max_bytes + 1)
-            lines = bankfiles.parse_return(content, limits)
+            lines, line_problems = bankfiles.read_return(content, limits)
             filename = "".join(ch for ch in upload.filename if ch.isprintable())[:255] or "return.csv"
             with ctx.db.begin() as session:
                 _, repeated = pay.import_return(session, batch_id, lines, file_sha256=hashlib.sha256(content).hexdigest(),
-                                                filename=filename, principal=request.user, clock=ctx.clock)
+                                                filename=filename, principal=request.user, clock=ctx.clock,
+                                                line_problems=line_problems)
         except ValidationFailed as exc:
             return render_batch(request, ctx, batch_id, status_code=exc.status, return_errors=exc.errors)
         except InvalidState as exc:
