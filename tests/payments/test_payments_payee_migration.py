@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
-from alembic import command
 from sqlalchemy import text
 
 from verifier.store.db import Database
-from verifier.store.migrate import alembic_config, upgrade
+from verifier.store.migrate import upgrade
 
 
 def test_earlier_corrections_become_approved_changes_by_whoever_made_them(database_url: str) -> None:
     db = Database(database_url)
     try:
-        cfg = alembic_config()
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0002")
+        upgrade(db, "0002")
         # The row alone (no case behind it): foreign keys are not what this test is about.
         insert = ("INSERT INTO payee_correction (id, case_id, failed_item_id, account_name, bank, account_number_enc, "
                   "corrected_by, corrected_at) VALUES ('pc_old', 'case_x', NULL, '王秀英', '农业银行', {enc}, "

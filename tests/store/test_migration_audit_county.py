@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 
 from verifier.store.db import Database
-from verifier.store.migrate import alembic_config, upgrade
+from verifier.store.migrate import upgrade
 
 NOW = "2020-06-01 02:00:00"
 
@@ -14,10 +13,7 @@ NOW = "2020-06-01 02:00:00"
 def test_existing_entries_get_the_county_of_their_subject(database_url: str) -> None:
     db = Database(database_url)
     try:
-        cfg = alembic_config()
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0002")
+        upgrade(db, "0002")
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO contract (id, content_hash, title, county_codes, period_start, period_end, "
                               "budget, source, loaded_at) VALUES ('c', 'h', 't', '[\"340223\"]', '2020-01-01', "

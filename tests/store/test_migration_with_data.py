@@ -3,11 +3,10 @@ still be altered (SQLite copies a table to alter it), and no reference is left b
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 
 from verifier.store.db import Database
-from verifier.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from verifier.store.migrate import current_revision, head_revision, upgrade
 
 NOW = "2020-06-01 02:00:00"
 
@@ -15,10 +14,7 @@ NOW = "2020-06-01 02:00:00"
 def test_a_database_that_has_drawn_a_sample_upgrades(database_url: str) -> None:
     db = Database(database_url)
     try:
-        cfg = alembic_config()
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0011")
+        upgrade(db, "0011")
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO contract (id, content_hash, title, county_codes, period_start, period_end, "
                               "budget, source, loaded_at) VALUES ('c', 'h', 't', '[\"340223\"]', '2020-01-01', "

@@ -22,7 +22,8 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(db: Database) -> None:
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Migrate `db` to `revision` (tests stop at an older one to put data in first)."""
     cfg = alembic_config()
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -36,7 +37,7 @@ def upgrade(db: Database) -> None:
             with conn.begin():
                 before = _broken_references(conn) if sqlite else Counter()
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, revision)
                 if sqlite:
                     added = _broken_references(conn) - before  # references already broken are not the migration's
                     if added:
