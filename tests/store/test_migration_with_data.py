@@ -3,12 +3,11 @@ still be altered (SQLite copies a table to alter it), and no reference is left b
 
 from __future__ import annotations
 
+from migration_rows import NOW, insert_case
 from sqlalchemy import text
 
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
-
-NOW = "2020-06-01 02:00:00"
 
 
 def test_a_database_that_has_drawn_a_sample_upgrades(database_url: str) -> None:
@@ -16,16 +15,7 @@ def test_a_database_that_has_drawn_a_sample_upgrades(database_url: str) -> None:
     try:
         upgrade(db, "0011")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO contract (id, content_hash, title, county_codes, period_start, period_end, "
-                              "budget, source, loaded_at) VALUES ('c', 'h', 't', '[\"340223\"]', '2020-01-01', "
-                              "'2020-12-31', 0, '', :now)"), {"now": NOW})
-            conn.execute(text("INSERT INTO household (id, county_code, town, village, household_group, head_name, "
-                              "created_at) VALUES ('hh_1', '340223', 't', 'v', 'low_income', 'h', :now)"), {"now": NOW})
-            conn.execute(text("INSERT INTO relief_case (id, household_id, county_code, town, village, household_group, "
-                              "cause, contract_id, contract_hash, contract_year, status, referred_on, reported_amount, "
-                              "created_at, updated_at, version) VALUES ('case_1', 'hh_1', '340223', 't', 'v', "
-                              "'low_income', 'illness', 'c', 'h', 2020, 'paid', '2020-05-01', 0, :now, :now, 1)"),
-                         {"now": NOW})
+            insert_case(conn, county="340223", status="paid")
             conn.execute(text(
                 "INSERT INTO sampling_round (id, county_code, kind, stratified, checked_from, checked_to, contract_id, "
                 "contract_hash, confidence, tolerable_rate, expected_rate, min_rate, income_tolerance, method, "
