@@ -405,9 +405,12 @@ def sampling() -> None:
 
 def _mount_stage_commands() -> None:
     from .audit.cli import audit
+    from .backups.cli import backup, restore
     from .sampling.cli import replay, secret
 
     main.add_command(audit)
+    main.add_command(backup)
+    main.add_command(restore)
     sampling.add_command(replay)
     sampling.add_command(secret)
 
