@@ -118,14 +118,22 @@ def _seal_evidence(ctx) -> None:  # type: ignore[no-untyped-def]
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1, max=64),
+              help="Server processes sharing the port. Each has its own connections; the database keeps them "
+                   "consistent (audit appends, checkpoints, idempotency keys, sessions and login limits live there).")
+def serve(host: str, port: int, workers: int) -> None:
     """Run the web app and the API."""
     import uvicorn
 
-    from .app import create_app
+    settings = _private_home()
+    if workers == 1:
+        from .app import create_app
 
-    _private_home()
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options(_settings()))
+        uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options(settings))
+        return
+    # Several processes: each one builds the app itself from the same environment.
+    uvicorn.run("verifier.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info",
+                **proxy_options(settings))
 
 
 def proxy_options(settings: Settings) -> dict[str, object]:
