@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import Litestar, get
@@ -19,13 +20,16 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 
 from .context import Context
 from .domain.errors import DomainError, ValidationFailed
 from .headers import add_security_headers
 from .http import Ctx
 from .settings import Settings
+
+
+_log = logging.getLogger("verifier")
 
 
 def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
@@ -64,6 +68,21 @@ def _integrity_to_problem(exc: IntegrityError) -> ProblemDetailsException:
     # The constraints are the truth (one open case, one live payment, ...): a race lost to another writer.
     return ProblemDetailsException(status_code=409, title="Conflict",
                                    detail="this conflicts with a record written at the same moment; reload and retry")
+
+
+def _database_fault_to_problem(exc: Exception) -> ProblemDetailsException:
+    """The database unreachable (503) or full (507): nothing was written; see store/faults.py."""
+    from .store import faults
+
+    headers = {"Retry-After": str(faults.RETRY_AFTER_SECONDS)}
+    if faults.storage_full(exc):
+        return ProblemDetailsException(status_code=507, title="Insufficient Storage", detail=faults.STORAGE_FULL_DETAIL,
+                                       headers=headers)
+    if faults.unavailable(exc):
+        return ProblemDetailsException(status_code=503, title="Service Unavailable", detail=faults.UNAVAILABLE_DETAIL,
+                                       headers=headers)
+    _log.error("database error", exc_info=exc)
+    return ProblemDetailsException(status_code=500, title="Internal Server Error", detail="an unexpected database error")
 
 
 def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
@@ -121,6 +140,8 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
                 DomainError: _domain_to_problem,
                 DataError: _data_error_to_problem,
                 IntegrityError: _integrity_to_problem,
+                DBAPIError: _database_fault_to_problem,
+                DisconnectionError: _database_fault_to_problem,
                 NotAuthorizedException: _http_to_problem,
                 PermissionDeniedException: _http_to_problem,
             },

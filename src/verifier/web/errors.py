@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import re
 from typing import Any
 from urllib.parse import urlencode
@@ -17,13 +19,14 @@ from litestar.exceptions import (
 )
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 
 from ..domain.errors import DomainError, ValidationFailed
 from . import labels
 from .common import is_htmx, page
 
-TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405: "请从页面操作", 409: "当前状态不允许此操作", 422: "填写有误"}
+TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405: "请从页面操作", 409: "当前状态不允许此操作", 422: "填写有误",
+          503: "暂时无法服务", 507: "存储空间已满"}
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -99,14 +102,32 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 
 
 def database_refused(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from ..store import faults
+
+    if faults.storage_full(exc):
+        return _with_retry(error_page(request, 507, faults.STORAGE_FULL_ZH))
+    if faults.unavailable(exc):
+        return _with_retry(error_page(request, 503, faults.UNAVAILABLE_ZH))
     if isinstance(exc, IntegrityError):  # a race lost to another writer: the constraints are the truth
         return error_page(request, 409, "与他人同时提交的操作冲突，未保存。请刷新页面后重试。")
-    return error_page(request, 422, "有内容无法保存（过长或含有不可用的字符），请检查后重试。")
+    if isinstance(exc, DataError):
+        return error_page(request, 422, "有内容无法保存（过长或含有不可用的字符），请检查后重试。")
+    logging.getLogger("verifier").error("database error", exc_info=exc)
+    return error_page(request, 500, "系统出错，本次操作未保存。请稍后重试，仍不行请联系系统管理员。")
+
+
+def _with_retry(response: Response[Any]) -> Response[Any]:
+    from ..store.faults import RETRY_AFTER_SECONDS
+
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     IntegrityError: database_refused,
     DataError: database_refused,
+    DBAPIError: database_refused,
+    DisconnectionError: database_refused,
     NotAuthorizedException: not_logged_in,
     PermissionDeniedException: http_error,
     NotFoundException: http_error,

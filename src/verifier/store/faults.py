@@ -1,0 +1,40 @@
+"""Which database failures are the database's state rather than the request's fault, and how they are answered.
+
+A request that meets a database it cannot reach (PostgreSQL restarting, the network between) or that cannot grow
+(disk full, SQLite's size limit) is answered 503 / 507 with a problem body and a Retry-After, and its transaction
+is rolled back whole: nothing half-written. The connection pool checks connections before use (`pool_pre_ping`), so
+once the database is back the next request is served without restarting anything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+RETRY_AFTER_SECONDS = 5
+
+# Words of SQLite ("database or disk is full"), PostgreSQL ("could not extend file", "No space left on device",
+# SQLSTATE 53100 disk_full) and the operating system for a storage that cannot grow.
+_FULL = ("database or disk is full", "no space left on device", "could not extend file", "disk full",
+         "could not write to file")
+
+
+def storage_full(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in ("53100", "53200"):
+        return True
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(word in text for word in _FULL)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (not a refused value or a broken rule)."""
+    if isinstance(exc, (DisconnectionError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError) and not storage_full(exc)
+
+
+STORAGE_FULL_DETAIL = "the database cannot grow (disk full); nothing was saved; tell the administrator"
+UNAVAILABLE_DETAIL = f"the database cannot be reached just now; nothing was saved; retry in {RETRY_AFTER_SECONDS} s"
+STORAGE_FULL_ZH = "数据库存储空间已满，本次操作未保存。请联系系统管理员。"
+UNAVAILABLE_ZH = "数据库暂时无法连接，本次操作未保存。请稍后重试。"
