@@ -107,11 +107,12 @@ def route_handlers() -> list[Any]:
     from .payments.routes import ROUTES as PAYMENTS
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
+    from .roster.routes import RosterController
     from .sampling.routes import ROUTES as SAMPLING
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
-            CaseController, ScheduleController, CheckController, ConflictController, *NOTICES, *PAYMENTS, *SAMPLING,
+            CaseController, ScheduleController, CheckController, ConflictController, RosterController, *NOTICES, *PAYMENTS, *SAMPLING,
             *REPORTS, *WEB]
 
 

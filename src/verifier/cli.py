@@ -407,6 +407,59 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
 
 
 @main.group()
+def roster() -> None:
+    """The county's roster of registered poverty-alleviated and monitored households."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--county", "county_code", required=True, help="The county code the roster is for.")
+@click.option("--as", "username", default=None,
+              help="Record the import as this user (a county reviewer); default: the operator.")
+def roster_import(file: Path, county_code: str, username: str | None) -> None:
+    """Import the county's whole roster (csv or xlsx: ID number and category per person), all or nothing."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from .accounts.auth import Principal, principal_of
+    from .domain.errors import DomainError, ValidationFailed
+    from .roster.service import IMPORT_ROLES, import_roster
+    from .store.tables import User
+
+    ctx = _context()
+    try:
+        if username:
+            with ctx.db.read() as session:
+                user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            if user is None:
+                _fail(f"no active user {username!r}")
+            principal = principal_of(user)
+            if not principal.has(*IMPORT_ROLES):
+                _fail(f"{username} may not import the roster (needs county_reviewer)")
+        else:
+            principal = Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
+                                  roles=IMPORT_ROLES, counties=())
+        try:
+            result = import_roster(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name,
+                                   county_code=county_code, principal=principal, clock=ctx.clock,
+                                   limits=ctx.settings.imports)
+        except ValidationFailed as exc:
+            _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
+            sys.exit(1)
+        except DomainError as exc:
+            _fail(f"{file}: nothing imported: {exc.detail}")
+    finally:
+        ctx.close()
+    if result.repeated:
+        click.echo(f"this roster was imported before as {result.import_id}; nothing changed")
+        return
+    shown = ", ".join(f"{k} {v}" for k, v in result.categories.items())
+    click.echo(f"imported the roster of county {county_code}: {result.rows} people ({shown}) as {result.import_id}; "
+               "it is now the county's roster")
+
+
+@main.group()
 def sampling() -> None:
     """County spot-check sampling."""
 

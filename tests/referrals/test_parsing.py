@@ -187,7 +187,8 @@ def test_missing_required_columns_one_error_each_on_row_1() -> None:
     rows = [[ID1, "a", "b", "illness"]] * 5
     result = read(csv_bytes(header, rows))
     assert result.rows == []
-    assert where(result.errors) == {(1, "village"), (1, "household_group"), (1, "amount")}
+    # The household group may be left out: the county's roster gives it (tests/referrals/test_roster.py).
+    assert where(result.errors) == {(1, "village"), (1, "amount")}
     assert all("required column missing" in e.message for e in result.errors)
 
 

@@ -12,7 +12,8 @@ maps each field to the header as written in the file, for callers that want to e
 
 Headers may be English (`id_number`, any case, spaces or dashes for underscores) or Chinese, with a few common
 variants (see `HEADER_ALIASES`). Columns nobody asked for are ignored. Values for `household_group` and `cause`
-may also be English or Chinese.
+may also be English or Chinese. The `household_group` column may be left out (bureaus' files often have none) and
+its cells left empty: such a row's group is None here, and the referral service takes it from the county's roster.
 
 Limits: given `ImportLimits`, a file larger than allowed (as sent, in rows or cells, or an xlsx's unpacked parts) raises
 `TooLarge` (413) naming the limit, as soon as it is seen: an xlsx's zip is checked before openpyxl unpacks anything.
@@ -76,7 +77,7 @@ class ReferralRow(msgspec.Struct, frozen=True):
     name: str
     town: str
     village: str
-    household_group: HouseholdGroup
+    household_group: HouseholdGroup | None  # None: not in the file; the county's roster decides (referral service)
     cause: Cause
     amount: Fen
     referred_on: date | None = None
@@ -88,6 +89,8 @@ class ReferralRow(msgspec.Struct, frozen=True):
 REQUIRED_FIELDS = ("id_number", "name", "town", "village", "household_group", "cause", "amount")
 OPTIONAL_FIELDS = ("referred_on", "household_size", "phone", "note")
 FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+# Required in an application, but a file may leave the column out (or a cell empty): see ReferralRow.
+FROM_ROSTER_WHEN_ABSENT = ("household_group",)
 
 # Header names accepted besides the English field name itself. Compared after NFKC normalisation (so full-width
 # brackets such as "金额（元）" match "金额(元)"), trimming, and lower-casing. Keep this table small and explicit.
@@ -377,7 +380,7 @@ _SPEC: tuple[tuple[str, Callable[[object, date], Any], bool], ...] = (
     ("name", _plain_text("name"), True),
     ("town", _plain_text("town"), True),
     ("village", _plain_text("village"), True),
-    ("household_group", _choice(GROUP_VALUES, "household group"), True),
+    ("household_group", _choice(GROUP_VALUES, "household group"), False),
     ("cause", _choice(CAUSE_VALUES, "cause"), True),
     ("amount", _amount, True),
     ("referred_on", _referred_on, False),
@@ -464,9 +467,9 @@ def _fast_reader(
         name, town, village = name.strip(), town.strip(), village.strip()  # type: ignore[attr-defined]
         if not (0 < len(name) <= limit_name and 0 < len(town) <= limit_town and 0 < len(village) <= limit_village):
             return None
-        group = groups.get(record[i_group])  # type: ignore[call-overload]
+        group = groups.get(record[i_group]) if i_group is not None else None  # type: ignore[call-overload]
         cause = causes.get(record[i_cause])  # type: ignore[call-overload]
-        if group is None or cause is None:
+        if (group is None and i_group is not None) or cause is None:
             return None
         raw = record[i_amount]
         if raw.__class__ is not str:
@@ -806,7 +809,7 @@ class ReferralStream(Iterator[ReferralRow]):
             )
             return None
         for name in REQUIRED_FIELDS:
-            if name not in seen:
+            if name not in seen and name not in FROM_ROSTER_WHEN_ABSENT:
                 chinese = HEADER_ALIASES[name][0]
                 self._report(FieldError(name, f"required column missing (header {name!r} or {chinese!r})", number))
                 ok = False
@@ -995,6 +998,8 @@ def parse_application(
         return value
 
     row = _build_row(None, get, today, errors.append)
+    if row is not None and row.household_group is None:  # a clerk with the household before them says which
+        errors.append(FieldError("household_group", "required, but empty"))
     if errors or row is None:
         raise ValidationFailed(errors)
     return row

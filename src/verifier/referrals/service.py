@@ -24,6 +24,7 @@ from ..conflicts import service as conflicts
 from ..contract import Contract
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
+from ..domain.roster import group_for
 from ..store import contracts as contract_store
 from ..settings import ImportLimits
 from ..store.base import new_id, new_ids
@@ -36,6 +37,7 @@ from ..store.tables import (
     Referral,
     ReferralImport,
 )
+from ..roster import service as roster_service
 from ..store.vault import Vault
 from ..uploads import check_size, size_of
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
@@ -90,6 +92,19 @@ def _bind_contracts(
             errors.append(FieldError(*found[1], r.row))
         chosen.append(found[0])
     return chosen
+
+
+def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
+                        rows: list[ReferralRow]) -> list[ReferralRow]:
+    """Rows whose file gave no household group get it from the county's roster (domain/roster.py): registered as
+    having left poverty, the first group; at the edge, in sudden hardship or on no roster, the second."""
+    if vault is None:
+        raise ValueError("a file without household groups needs the vault to look people up in the roster")
+    keys = {r.id_number: vault.blind_index(r.id_number, "id_number") for r in rows if r.household_group is None}
+    found = roster_service.categories_of(session, county_code, keys.values())
+    return [r if r.household_group is not None
+            else msgspec.structs.replace(r, household_group=group_for(found.get(keys[r.id_number])))  # type: ignore[arg-type]
+            for r in rows]
 
 
 def _county_contracts(session: Session, county_code: str) -> list[Contract]:
@@ -395,6 +410,7 @@ def check_file(
     clock: Clock,
     limits: ImportLimits,
     progress: Callable[[ReferralStream], None] | None = None,
+    vault: Vault | None = None,
 ) -> CheckedFile:
     """Read and check a whole referral file (`session` only reads: the contracts, and whether the file came before).
 
@@ -421,6 +437,8 @@ def check_file(
             if not chunk:
                 break
             checked.rows += len(chunk)
+            if any(r.household_group is None for r in chunk):
+                chunk = _groups_from_roster(session, vault, county_code, chunk)
             _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
             if not errors:
                 checked.chunks.append(_ROWS.encode(chunk))
@@ -514,7 +532,8 @@ def import_file(
     starts (on SQLite a write transaction holds the database's only write lock for as long as it runs).
     """
     checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
-                         principal=principal, clock=clock, limits=limits or ImportLimits(), progress=progress)
+                         principal=principal, clock=clock, limits=limits or ImportLimits(), progress=progress,
+                         vault=vault)
     return store_file(session, checked, vault=vault, principal=principal, role=role, clock=clock)
 
 
@@ -538,7 +557,7 @@ def import_referral_file(
     `db.begin()`; a route passes its idempotent runner) and its answer is returned."""
     with db.read() as session:
         checked = check_file(session, source=source, filename=filename, channel=channel, county_code=county_code,
-                             principal=principal, clock=clock, limits=limits, progress=progress)
+                             principal=principal, clock=clock, limits=limits, progress=progress, vault=vault)
 
     def run(session: Session) -> ImportResult:
         return store_file(session, checked, vault=vault, principal=principal, role=role, clock=clock)

@@ -52,7 +52,7 @@ ACTIONS = {
     "payee_change.reject": "驳回收款人变更", "case.payee_set": "设置收款信息",
     "evidence.upload": "上传佐证材料", "objection.record": "登记异议", "objection.resolve": "处理异议",
     "notice.post": "发布公示", "notice.close": "结束公示", "referrals.application": "录入农户申请",
-    "referrals.import": "导入监测信息", "case.determine_no_relief": "认定符合条件但无需发放保障金",
+    "referrals.import": "导入监测信息", "roster.import": "导入脱贫户和监测对象名册", "case.determine_no_relief": "认定符合条件但无需发放保障金",
     "payment_batch.create": "生成支付批次", "payment_batch.approve": "审批支付批次",
     "payment_batch.county_signoff": "县级签批支付批次", "payment_batch.release": "发放支付批次（生成银行文件）",
     "payment_batch.bank_file": "下载银行文件", "payment_batch.bank_return": "导入银行回单",

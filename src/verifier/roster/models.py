@@ -1,0 +1,44 @@
+"""The county rosters: each import is a whole snapshot of a county's registered households as the monitoring system
+exported it; the county's roster is its latest import. People are kept by their ID number's blind index only (the
+roster is looked up, never read back as a list of ID numbers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..store.base import Base, UtcDateTime
+
+
+class RosterImport(Base):
+    __tablename__ = "roster_import"
+    __table_args__ = (
+        UniqueConstraint("county_code", "file_sha256", name="uq_roster_import_file"),
+        Index("ix_roster_import_county_at", "county_code", "imported_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    filename: Mapped[str] = mapped_column(String(255))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str] = mapped_column(String(40))
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RosterEntry(Base):
+    __tablename__ = "roster_entry"
+    __table_args__ = (
+        CheckConstraint("category IN ('exited', 'exited_unstable', 'edge', 'sudden_hardship')",
+                        name="category_known"),
+        UniqueConstraint("import_id", "id_number_bidx", name="uq_roster_entry_person"),
+        Index("ix_roster_entry_county_person", "county_code", "id_number_bidx"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[str] = mapped_column(String(40), ForeignKey("roster_import.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    id_number_bidx: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(20))

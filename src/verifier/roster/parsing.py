@@ -1,0 +1,138 @@
+"""Reading a roster file (csv in UTF-8 or GBK, or xlsx): one row per person, an ID number and a category.
+
+The export of the monitoring system has many columns; two are read, found by their header: the ID number
+(身份证号 / 身份证号码 / 证件号码 / 公民身份号码) and the category (类别 / 人员类别 / 户类别 / 监测对象类别 / 监测类型 /
+户类型). Every bad row is reported, all at once; the file is taken whole or not at all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.roster import CATEGORY_NAMES, RosterCategory, parse_category
+from ..referrals.parsing import _Bad, _id_number, detect_format
+from ..settings import ImportLimits
+from ..uploads import RowCounter, check_size, check_workbook
+
+ID_HEADERS = ("身份证号", "身份证号码", "证件号码", "公民身份号码", "id_number")
+CATEGORY_HEADERS = ("类别", "人员类别", "户类别", "监测对象类别", "监测类型", "户类型", "category")
+MAX_ERRORS = 200
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    row: int
+    id_number: str
+    category: RosterCategory
+
+
+def _key(cell: object) -> str:
+    return "".join(unicodedata.normalize("NFKC", str(cell)).split()).lower()
+
+
+def _records(data: bytes, filename: str, limits: ImportLimits) -> Iterator[tuple[int, list[object]]]:
+    fmt = detect_format(data[:8], filename)
+    counter = RowCounter(limits)
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        check_workbook(io.BytesIO(data), limits)
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception:
+            raise ValidationFailed.one("file", "the file is not a readable xlsx workbook") from None
+        try:
+            if not workbook.worksheets:
+                raise ValidationFailed.one("file", "the workbook has no worksheet")
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                counter.count(number, len(values))
+                yield number, list(values)
+        finally:
+            workbook.close()
+        return
+    if data.startswith(codecs.BOM_UTF8):
+        text = data[3:].decode("utf-8", errors="strict")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("gb18030")
+            except UnicodeDecodeError:
+                raise ValidationFailed.one("file", "the csv is neither UTF-8 nor GBK text") from None
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+        counter.count(number, len(record))
+        yield number, list(record)
+
+
+def read_roster(data: bytes, filename: str, *, today: date, limits: ImportLimits) -> list[RosterRow]:
+    """Every row of a roster file, or `ValidationFailed` listing every problem (row numbers as in the file)."""
+    check_size(len(data), limits)
+    errors: list[FieldError] = []
+    rows: list[RosterRow] = []
+    seen: dict[str, RosterRow] = {}
+    positions: tuple[int, int] | None = None
+    for number, record in _records(data, filename, limits):
+        if all(cell is None or not str(cell).strip() for cell in record):
+            continue
+        if positions is None:
+            keys = [_key(c) if c is not None else "" for c in record]
+            id_at = next((i for i, k in enumerate(keys) if k in {_key(h) for h in ID_HEADERS}), None)
+            cat_at = next((i for i, k in enumerate(keys) if k in {_key(h) for h in CATEGORY_HEADERS}), None)
+            if id_at is None:
+                errors.append(FieldError("id_number", "required column missing (header 身份证号 or 证件号码)", number))
+            if cat_at is None:
+                errors.append(FieldError("category", "required column missing (header 类别 or 监测对象类别)", number))
+            if id_at is None or cat_at is None:
+                raise ValidationFailed(errors)
+            positions = (id_at, cat_at)
+            continue
+        id_at, cat_at = positions
+        raw_id = record[id_at] if id_at < len(record) else None
+        raw_cat = record[cat_at] if cat_at < len(record) else None
+        bad = False
+        try:
+            if raw_id is None or not str(raw_id).strip():
+                raise _Bad("required, but empty")
+            id_number = _id_number(raw_id, today)
+        except _Bad as exc:
+            errors.append(FieldError("id_number", str(exc), number))
+            bad = True
+        category = parse_category(str(raw_cat)) if raw_cat is not None and str(raw_cat).strip() else None
+        if category is None:
+            known = "、".join(CATEGORY_NAMES.values())
+            shown = "empty" if raw_cat is None or not str(raw_cat).strip() else repr(str(raw_cat).strip())
+            errors.append(FieldError("category", f"{shown} is not a roster category (known: {known})", number))
+            bad = True
+        if bad:
+            if len(errors) >= MAX_ERRORS:
+                errors.append(FieldError("file", f"more problems not listed (only the first {MAX_ERRORS} are shown)"))
+                raise ValidationFailed(errors)
+            continue
+        row = RosterRow(number, id_number, category)  # type: ignore[arg-type]
+        earlier = seen.get(id_number)
+        if earlier is not None:
+            if earlier.category != category:
+                errors.append(FieldError("category", f"the same person is listed in row {earlier.row} as "
+                                                     f"{CATEGORY_NAMES[earlier.category]}", number))
+            continue
+        seen[id_number] = row
+        rows.append(row)
+    if positions is None:
+        raise ValidationFailed.one("file", "the file has no rows")
+    if errors:
+        raise ValidationFailed(errors)
+    if not rows:
+        raise ValidationFailed.one("file", "the file has no rows (only a header)")
+    return rows

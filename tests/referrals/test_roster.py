@@ -1,0 +1,168 @@
+"""The county's roster (脱贫户 and 监测对象, as the monitoring system exports it) and bureau files without 户类型.
+
+A referral file may leave out the household group; each person's group then comes from the county's current roster:
+registered as having left poverty (stable or not) → 非高标准脱贫户; at the edge, in sudden hardship or on no roster →
+非贫低收入户. Only a county reviewer imports a roster: it decides groups, and so relief tiers."""
+
+from __future__ import annotations
+
+import io
+
+from click.testing import CliRunner
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from factories import new_id_number
+from verifier.audit.models import AuditEntry
+from verifier.domain.roster import group_for, parse_category
+from verifier.roster.models import RosterEntry, RosterImport
+from verifier.store.tables import Case, Member
+
+COUNTY = "340223"
+
+
+def roster_csv(rows: list[tuple[str, str]], encoding: str = "gbk") -> bytes:
+    lines = ["序号,姓名,证件号码,与户主关系,监测对象类别"] + [
+        f"{i},人员{i},{idn},户主,{category}" for i, (idn, category) in enumerate(rows, start=1)]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def post_roster(client, headers, data: bytes, name: str = "名册.csv", county: str = COUNTY):  # type: ignore[no-untyped-def]
+    return client.post("/api/roster/imports", files={"file": (name, data, "application/octet-stream")},
+                       data={"county_code": county}, headers=headers)
+
+
+def referral_csv_without_groups(people: list[str]) -> bytes:
+    lines = ["身份证号,姓名,乡镇,村,原因,金额,日期"] + [
+        f"{idn},患者{i},城关镇,东村,因病,30000.00,2020-05-20" for i, idn in enumerate(people)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def group_of(ctx, vault, id_number: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        bidx = vault.blind_index(id_number, "id_number")
+        household = session.scalar(select(Member.household_id).where(Member.id_number_bidx == bidx))
+        return session.scalar(select(Case.household_group).where(Case.household_id == household))
+
+
+def count(ctx, model) -> int:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_categories_as_the_exports_write_them() -> None:
+    assert parse_category("脱贫户") == "exited"
+    assert parse_category("监测对象-脱贫不稳定户") == "exited_unstable"
+    assert parse_category("监测对象（边缘易致贫户）") == "edge"
+    assert parse_category(" 突发严重困难户 ") == "sudden_hardship"
+    assert parse_category("低保户") is None
+    assert group_for("exited") == group_for("exited_unstable") == "exited_low_standard"
+    assert group_for("edge") == group_for("sudden_hardship") == group_for(None) == "low_income"
+
+
+def test_a_file_without_groups_takes_them_from_the_roster(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    exited, unstable, edge, nobody = (new_id_number() for _ in range(4))
+    r = post_roster(client, users.headers("rev"),
+                    roster_csv([(exited, "脱贫户"), (unstable, "监测对象-脱贫不稳定户"), (edge, "边缘易致贫户")]))
+    assert r.status_code == 201, r.text
+    assert r.json()["rows"] == 3 and r.json()["categories"] == {"edge": 1, "exited": 1, "exited_unstable": 1}
+
+    r = client.post("/api/referrals/imports", headers=users.headers("sup"),
+                    files={"file": ("医保局.csv", referral_csv_without_groups([exited, unstable, edge, nobody]),
+                                    "text/csv")},
+                    data={"channel": "medical_insurance", "county_code": COUNTY})
+    assert r.status_code == 201, r.text
+    assert group_of(ctx, ctx.vault, exited) == "exited_low_standard"
+    assert group_of(ctx, ctx.vault, unstable) == "exited_low_standard"
+    assert group_of(ctx, ctx.vault, edge) == "low_income"
+    assert group_of(ctx, ctx.vault, nobody) == "low_income"  # on no roster: a 非贫低收入户 candidate
+
+    # A newer roster is the county's roster from then on.
+    later = new_id_number()
+    r = post_roster(client, users.headers("rev"), roster_csv([(later, "脱贫户"), (edge, "脱贫户")], "utf-8"),
+                    "名册-12月.csv")
+    assert r.status_code == 201, r.text
+    r = client.post("/api/referrals/imports", headers=users.headers("sup"),
+                    files={"file": ("民政局.csv", referral_csv_without_groups([later]), "text/csv")},
+                    data={"channel": "civil_affairs", "county_code": COUNTY})
+    assert r.status_code == 201, r.text
+    assert group_of(ctx, ctx.vault, later) == "exited_low_standard"
+    listed = client.get("/api/roster/imports", headers=users.headers("sup"))
+    assert listed.status_code == 200 and [i["rows"] for i in listed.json()] == [2, 3]
+
+
+def test_a_group_given_in_the_file_stands(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    person = new_id_number()
+    assert post_roster(client, users.headers("rev"), roster_csv([(person, "脱贫户")])).status_code == 201
+    data = ("身份证号,姓名,乡镇,村,户类型,原因,金额,日期\n"
+            f"{person},甲,城关镇,东村,非贫低收入户,因病,30000.00,2020-05-20\n").encode()
+    r = client.post("/api/referrals/imports", headers=users.headers("sup"), files={"file": ("a.csv", data, "text/csv")},
+                    data={"channel": "civil_affairs", "county_code": COUNTY})
+    assert r.status_code == 201, r.text
+    assert group_of(ctx, ctx.vault, person) == "low_income"
+
+
+def test_a_bad_roster_is_refused_whole_with_every_problem(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    good, twice = new_id_number(), new_id_number()
+    entries_before = count(ctx, AuditEntry)
+    data = roster_csv([(good, "脱贫户"), ("340223199901011234", "脱贫户"), (new_id_number(), "低保户"),
+                       (twice, "边缘易致贫户"), (twice, "脱贫户"), (new_id_number(), "")])
+    r = post_roster(client, users.headers("rev"), data)
+    assert r.status_code == 422, r.text
+    problems = {(e["field"], e.get("row")) for e in r.json()["errors"]}
+    assert problems == {("id_number", 3), ("category", 4), ("category", 6), ("category", 7)}, r.json()
+    assert count(ctx, RosterImport) == count(ctx, RosterEntry) == 0
+    assert count(ctx, AuditEntry) == entries_before
+
+    no_column = "证件号码,姓名\n340223195301240216,甲\n".encode()
+    r = post_roster(client, users.headers("rev"), no_column)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "category"
+
+
+def test_only_the_county_imports_its_roster_and_the_same_file_changes_nothing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("other", "county_reviewer", counties=("340224",))
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    data = roster_csv([(new_id_number(), "脱贫户")])
+    assert post_roster(client, users.headers("sup"), data).status_code == 403  # the insurer must not steer groups
+    assert post_roster(client, users.headers("other"), data).status_code == 404  # another county: not found
+    first = post_roster(client, users.headers("rev"), data)
+    again = post_roster(client, users.headers("rev"), data)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["repeated"] is True and again.json()["import_id"] == first.json()["import_id"]
+    assert count(ctx, RosterImport) == 1 and count(ctx, RosterEntry) == 1
+    with ctx.db.read() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.action == "roster.import")))
+    assert actions == ["roster.import"]
+    assert client.get("/api/roster/imports", headers=users.headers("other")).json() == []
+
+
+def test_an_xlsx_roster_and_the_command_line(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from verifier.cli import main
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号码", "人员类别"])
+    person = new_id_number()
+    ws.append(["甲", person, "突发严重困难户"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    path = tmp_path / "名册.xlsx"
+    path.write_bytes(buffer.getvalue())
+    bad = tmp_path / "坏.csv"
+    bad.write_bytes(roster_csv([("123", "脱贫户")]))
+
+    monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
+    runner = CliRunner()
+    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
+    assert done.exit_code == 0 and "sudden_hardship 1" in done.output, done.output
+    refused = runner.invoke(main, ["roster", "import", str(bad), "--county", COUNTY])
+    assert refused.exit_code == 1 and "nothing imported" in refused.output and "row 2" in refused.output
+    with ctx.db.read() as session:
+        assert session.scalar(select(RosterEntry.category)) == "sudden_hardship"
