@@ -40,6 +40,7 @@ from ..store.tables import (
 from ..roster import service as roster_service
 from ..store.vault import Vault
 from ..uploads import check_size, size_of
+from . import settlements
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
 CHANNELS = ("medical_insurance", "civil_affairs", "emergency_management", "education", "application")
@@ -92,6 +93,23 @@ def _bind_contracts(
             errors.append(FieldError(*found[1], r.row))
         chosen.append(found[0])
     return chosen
+
+
+def _settlement_rows(source: BinaryIO, filename: str, channel: str, today: date,
+                     limits: ImportLimits) -> list[ReferralRow] | None:
+    """The referrals of a medical-insurance settlement export (see settlements.py), or None for any other file."""
+    if channel != "medical_insurance":
+        return None
+    start = source.tell()
+    data = source.read()
+    source.seek(start)
+    try:
+        header = settlements.header_of(data, filename, limits)
+    except ValidationFailed:
+        return None  # not readable as a table here: the ordinary reader words the problem
+    if header is None or not settlements.is_settlement_header(header):
+        return None
+    return settlements.read_settlements(data, filename, today=today, limits=limits)
 
 
 def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
@@ -430,20 +448,29 @@ def check_file(
         return checked
     contracts = _county_contracts(session, county_code)
     errors: list[FieldError] = []
-    with iter_referrals(source, filename, today=today, errors=errors, max_errors=_MAX_ERRORS,
-                        limits=limits) as stream:
-        while True:
-            chunk = list(itertools.islice(stream, _FILE_CHUNK))
-            if not chunk:
-                break
-            checked.rows += len(chunk)
-            if any(r.household_group is None for r in chunk):
-                chunk = _groups_from_roster(session, vault, county_code, chunk)
-            _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
-            if not errors:
-                checked.chunks.append(_ROWS.encode(chunk))
-            if progress is not None:
-                progress(stream)
+
+    def take(chunk: list[ReferralRow]) -> None:
+        checked.rows += len(chunk)
+        if any(r.household_group is None for r in chunk):
+            chunk = _groups_from_roster(session, vault, county_code, chunk)
+        _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+        if not errors:
+            checked.chunks.append(_ROWS.encode(chunk))
+
+    settled = _settlement_rows(source, filename, channel, today, limits)
+    if settled is not None:  # a medical-insurance settlement export: summed per person and year first
+        for i in range(0, len(settled), _FILE_CHUNK):
+            take(settled[i:i + _FILE_CHUNK])
+    else:
+        with iter_referrals(source, filename, today=today, errors=errors, max_errors=_MAX_ERRORS,
+                            limits=limits) as stream:
+            while True:
+                chunk = list(itertools.islice(stream, _FILE_CHUNK))
+                if not chunk:
+                    break
+                take(chunk)
+                if progress is not None:
+                    progress(stream)
     if errors:
         checked.chunks.clear()
         raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))

@@ -7,19 +7,14 @@ The export of the monitoring system has many columns; two are read, found by the
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.roster import CATEGORY_NAMES, RosterCategory, parse_category
-from ..referrals.parsing import _Bad, _id_number, detect_format
+from ..referrals.parsing import _Bad, _id_number
 from ..settings import ImportLimits
-from ..uploads import RowCounter, check_size, check_workbook
+from ..sheets import find_columns, is_empty, read_records
 
 ID_HEADERS = ("身份证号", "身份证号码", "证件号码", "公民身份号码", "id_number")
 CATEGORY_HEADERS = ("类别", "人员类别", "户类别", "监测对象类别", "监测类型", "户类型", "category")
@@ -33,63 +28,18 @@ class RosterRow:
     category: RosterCategory
 
 
-def _key(cell: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(cell)).split()).lower()
-
-
-def _records(data: bytes, filename: str, limits: ImportLimits) -> Iterator[tuple[int, list[object]]]:
-    fmt = detect_format(data[:8], filename)
-    counter = RowCounter(limits)
-    if fmt == "xlsx":
-        from openpyxl import load_workbook
-
-        check_workbook(io.BytesIO(data), limits)
-        try:
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
-            raise ValidationFailed.one("file", "the file is not a readable xlsx workbook") from None
-        try:
-            if not workbook.worksheets:
-                raise ValidationFailed.one("file", "the workbook has no worksheet")
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                counter.count(number, len(values))
-                yield number, list(values)
-        finally:
-            workbook.close()
-        return
-    if data.startswith(codecs.BOM_UTF8):
-        text = data[3:].decode("utf-8", errors="strict")
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                text = data.decode("gb18030")
-            except UnicodeDecodeError:
-                raise ValidationFailed.one("file", "the csv is neither UTF-8 nor GBK text") from None
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-        counter.count(number, len(record))
-        yield number, list(record)
-
-
 def read_roster(data: bytes, filename: str, *, today: date, limits: ImportLimits) -> list[RosterRow]:
     """Every row of a roster file, or `ValidationFailed` listing every problem (row numbers as in the file)."""
-    check_size(len(data), limits)
     errors: list[FieldError] = []
     rows: list[RosterRow] = []
     seen: dict[str, RosterRow] = {}
     positions: tuple[int, int] | None = None
-    for number, record in _records(data, filename, limits):
-        if all(cell is None or not str(cell).strip() for cell in record):
+    for number, record in read_records(data, filename, limits):
+        if is_empty(record):
             continue
         if positions is None:
-            keys = [_key(c) if c is not None else "" for c in record]
-            id_at = next((i for i, k in enumerate(keys) if k in {_key(h) for h in ID_HEADERS}), None)
-            cat_at = next((i for i, k in enumerate(keys) if k in {_key(h) for h in CATEGORY_HEADERS}), None)
+            found = find_columns(record, {"id_number": ID_HEADERS, "category": CATEGORY_HEADERS})
+            id_at, cat_at = found.get("id_number"), found.get("category")
             if id_at is None:
                 errors.append(FieldError("id_number", "required column missing (header 身份证号 or 证件号码)", number))
             if cat_at is None:

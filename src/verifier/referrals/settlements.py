@@ -1,0 +1,179 @@
+"""Medical-insurance settlement exports as the bureau sends them: one line per settlement (a stay, a visit), many per
+person, each with its costs. Summed per person and year into one referral for illness whose amount is the self-paid
+cost of that year.
+
+Columns are found by the headers of the real exports (after NFKC, spaces removed): see `COLUMNS`. Per line the
+self-paid cost is 个人自付 / 合规自付 / 个人负担 when the file gives it, else 总费用 less 统筹支付, 大病保险 and
+医疗救助 (those missing count as 0). A person's town and village are those of their latest settlement; the referral's
+date is that settlement's date. Every bad line is reported with its row number, all at once, and nothing is taken.
+
+A file is read this way when its header has settlement columns (总费用, 统筹支付, 个人自付 …) and no plain amount
+(金额) column; otherwise it is an ordinary referral file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.money import Fen, format_yuan
+from ..settings import ImportLimits
+from ..sheets import find_columns, header_key, is_empty, read_records
+from .parsing import (
+    GROUP_VALUES,
+    MAX_TEXT,
+    ReferralRow,
+    _amount,
+    _Bad,
+    _choice,
+    _id_number,
+    _plain_text,
+    _referred_on,
+)
+
+COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "参保人身份证号", "id_number"),
+    "name": ("姓名", "参保人姓名", "患者姓名", "name"),
+    "town": ("乡镇", "乡镇(街道)", "所属乡镇", "乡镇名称", "town"),
+    "village": ("村", "村(社区)", "所属村", "行政村", "村名", "village"),
+    "settled_on": ("结算日期", "结算时间", "出院日期", "费用发生日期", "settled_on"),
+    "total": ("总费用", "医疗总费用", "费用总额", "total"),
+    "pooled": ("统筹支付", "基本医疗保险统筹基金支付", "统筹基金支付", "基本医保支付", "pooled"),
+    "serious_illness": ("大病保险", "大病保险支付", "serious_illness"),
+    "assistance": ("医疗救助", "医疗救助支付", "医疗救助基金支付", "assistance"),
+    "self_paid": ("个人自付", "合规自付", "个人负担", "个人自付金额", "self_paid"),
+    "household_group": ("户类型",),
+}
+MARKERS = ("total", "pooled", "self_paid")
+REQUIRED = ("id_number", "name", "town", "village", "settled_on")
+_PLAIN_AMOUNT = {header_key(h) for h in ("金额", "金额(元)", "amount")}
+MAX_ERRORS = 1000
+
+
+def is_settlement_header(record: list[object]) -> bool:
+    found = find_columns(record, COLUMNS)
+    keys = {header_key(c) for c in record if c is not None}
+    return any(m in found for m in MARKERS) and not (keys & _PLAIN_AMOUNT)
+
+
+def header_of(data: bytes, filename: str, limits: ImportLimits) -> list[object] | None:
+    """The first non-empty row of the file (its header), or None when it has none."""
+    for _, record in read_records(data, filename, limits):
+        if not is_empty(record):
+            return record
+    return None
+
+
+@dataclass
+class _Year:
+    row: int
+    id_number: str
+    name: str
+    town: str
+    village: str
+    latest: date
+    self_paid: Fen = 0
+    total: Fen = 0
+    lines: int = 0
+    groups: set[str] = field(default_factory=set)
+
+
+def _money(cell: object, today: date) -> Fen | None:
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return None
+    return _amount(cell, today)
+
+
+def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportLimits) -> list[ReferralRow]:
+    """One referral per person and year, or `ValidationFailed` listing every bad line."""
+    errors: list[FieldError] = []
+    years: dict[tuple[str, int], _Year] = {}
+    columns: dict[str, int] | None = None
+    group_of = _choice(GROUP_VALUES, "household group")
+    texts = {name: _plain_text(name) for name in ("name", "town", "village")}
+    for number, record in read_records(data, filename, limits):
+        if is_empty(record):
+            continue
+        if columns is None:
+            columns = find_columns(record, COLUMNS)
+            missing = [f for f in REQUIRED if f not in columns]
+            if "self_paid" not in columns and "total" not in columns:
+                missing.append("self_paid")
+            if missing:
+                raise ValidationFailed([FieldError(f, f"required column missing (header {COLUMNS[f][0]!r})", number)
+                                        for f in missing])
+            continue
+        cell = {f: (record[i] if i < len(record) else None) for f, i in columns.items()}
+        values: dict[str, object] = {}
+        for f, parse in (("id_number", _id_number), ("settled_on", _referred_on), *texts.items()):
+            raw = cell.get(f)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                errors.append(FieldError(f, "required, but empty", number))
+                continue
+            try:
+                values[f] = parse(raw, today)
+            except _Bad as exc:
+                errors.append(FieldError(f, str(exc), number))
+        money: dict[str, Fen | None] = {}
+        bad_money = False
+        for f in ("total", "pooled", "serious_illness", "assistance", "self_paid"):
+            try:
+                money[f] = _money(cell.get(f), today)
+            except _Bad as exc:
+                errors.append(FieldError(f, str(exc), number))
+                money[f], bad_money = None, True
+        group = None
+        if cell.get("household_group") not in (None, ""):
+            try:
+                group = group_of(cell["household_group"], today)
+            except _Bad as exc:
+                errors.append(FieldError("household_group", str(exc), number))
+        self_paid = money["self_paid"]
+        if bad_money:
+            self_paid = None
+        elif self_paid is None:
+            if money["total"] is None:
+                errors.append(FieldError("self_paid", "neither the self-paid cost nor the total cost is given", number))
+            else:
+                self_paid = money["total"] - sum(money[f] or 0 for f in ("pooled", "serious_illness", "assistance"))
+                if self_paid < 0:
+                    errors.append(FieldError("total", f"the payments ({format_yuan(money['total'] - self_paid)}) "
+                                                      f"exceed the total cost ({format_yuan(money['total'])})", number))
+        if len(errors) >= MAX_ERRORS:
+            errors.append(FieldError("file", f"more problems not listed (only the first {MAX_ERRORS} are shown)"))
+            break
+        if any(f not in values for f in ("id_number", "settled_on", "name", "town", "village")) or self_paid is None \
+                or self_paid < 0:
+            continue
+        on: date = values["settled_on"]  # type: ignore[assignment]
+        key = (str(values["id_number"]), on.year)
+        year = years.get(key)
+        if year is None:
+            year = years[key] = _Year(number, key[0], str(values["name"]), str(values["town"]),
+                                      str(values["village"]), on)
+        elif on >= year.latest:
+            year.latest, year.town, year.village = on, str(values["town"]), str(values["village"])
+        if group is not None:
+            year.groups.add(group)
+        year.self_paid += self_paid
+        year.total += money["total"] or 0
+        year.lines += 1
+    if columns is None:
+        raise ValidationFailed.one("file", "the file has no rows")
+    for year in years.values():
+        if len(year.groups) > 1:
+            errors.append(FieldError("household_group", "the same person's settlements name different household "
+                                                        "groups", year.row))
+    if errors:
+        raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
+    if not years:
+        raise ValidationFailed.one("file", "the file has no rows (only a header)")
+    rows = []
+    for y in sorted(years.values(), key=lambda y: y.row):
+        note = f"医保结算{y.lines}笔" + (f"，总费用合计{format_yuan(y.total)}元" if y.total else "")
+        group = next(iter(y.groups)) if y.groups else None
+        rows.append(ReferralRow(y.row, y.id_number, y.name, y.town, y.village, group, "illness",  # type: ignore[arg-type]
+                                y.self_paid, y.latest, None, None, note[:MAX_TEXT["note"]]))
+    return rows
