@@ -233,6 +233,24 @@ def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, 
     # Bracket: the whole 37,000 excess at 70% = 25,900.00; marginal gave 21,900.00.
     assert "21900.00" in r.output and "25900.00" in r.output and "4000.00" in r.output
 
+    # The same as a workbook for the county's budget meeting: amounts as numbers, names masked.
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    out = tmp_path / "测算.xlsx"
+    r = run(env, "contracts", "simulate", str(bracket), "--xlsx", str(out))
+    assert r.exit_code == 0 and "1 households: 1 gaining, 0 losing" in r.output, r.output
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["逐户测算", "按原因和户类型汇总", "说明"]
+    header, row = [[c.value for c in r] for r in wb["逐户测算"].iter_rows(max_row=2)]
+    assert header[:4] == ["案件", "乡镇", "村", "户主"] and header[6] == "现行救助金额（元）"
+    assert row[4:6] == ["因病", "非高标准脱贫户"] and "*" in row[3]
+    assert [Decimal(str(v)) for v in row[6:9]] == [Decimal("21900"), Decimal("25900"), Decimal("4000")]
+    assert row[9] == "增加" and wb["逐户测算"]["G2"].number_format == "#,##0.00"
+    total = [c.value for c in list(wb["按原因和户类型汇总"].iter_rows())[-1]]
+    assert total[0] == "合计" and total[2] == 1 and total[6:9] == [1, 0, 0]
+
 
 def test_sampling_secret_prints_a_fresh_secret_and_its_commitment() -> None:
     import hashlib

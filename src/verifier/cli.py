@@ -320,7 +320,10 @@ def contracts_add(file: Path) -> None:
 
 @contracts.command("simulate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def contracts_simulate(file: Path) -> None:
+@click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the result as a workbook: every household old and new, totals by cause and group, "
+                   "households gaining and losing.")
+def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
     """Price every determined case under another contract and show the change in total relief."""
     from .checks.simulate import simulate
     from .domain.money import format_yuan
@@ -330,8 +333,19 @@ def contracts_simulate(file: Path) -> None:
     try:
         with ctx.db.read() as session:
             result = simulate(session, contract)
+        made_at = ctx.clock.now()
     finally:
         ctx.close()
+    if xlsx_out is not None:
+        from zoneinfo import ZoneInfo
+
+        from .documents.simulation_sheet import simulation_workbook
+        from .web.labels import CAUSES, GROUPS
+
+        xlsx_out.write_bytes(simulation_workbook(result, contract, causes=CAUSES, groups=GROUPS,
+                                                 made_at=made_at.astimezone(ZoneInfo("Asia/Shanghai"))))
+        click.echo(f"wrote {xlsx_out} ({len(result.cases)} households: {result.gaining} gaining, "
+                   f"{result.losing} losing)")
     click.echo(f"{'cause':<10} {'group':<20} {'cases':>6} {'current':>14} {'under ' + contract.id:>18} {'change':>14}")
     for (cause, group), line in sorted(result.lines.items()):
         click.echo(f"{cause:<10} {group:<20} {line.cases:>6} {format_yuan(line.current):>14} "
