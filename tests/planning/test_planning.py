@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 
@@ -410,17 +409,18 @@ def test_due_date() -> None:
     assert due_date(date(2020, 6, 2), 10) == date(2020, 6, 12)
 
 
-def test_a_few_thousand_cases_plan_quickly() -> None:
+def test_a_few_thousand_cases_are_all_planned_or_listed() -> None:
+    """At a county's scale every case is placed or listed as unplaced (its speed: benchmarks/planning.py)."""
     rng = random.Random(3)
     cases = [
         case(f"c{i:05}", f"T{rng.randint(1, 12)}", f"V{rng.randint(1, 15)}", due=rng.randint(0, 40))
         for i in range(4000)
     ]
     offs, vehs = officers(28), vehicles(9)
-    began = time.perf_counter()
     plan = plan_visits(cases, offs, vehs, MON, 30)
-    assert time.perf_counter() - began < 2
     assert len(plan.assignments) + len(plan.unplaced) == 4000
+    placed = {a.case_id for a in plan.assignments}
+    assert len(placed) == len(plan.assignments) and not placed & {u.case_id for u in plan.unplaced}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
 import zipfile
 from dataclasses import replace
 from datetime import date
@@ -91,11 +90,9 @@ def test_a_shared_strings_bomb_is_refused_before_it_is_unpacked(ctx, client, use
     reader.read()
     assert len(reader.shared_strings) == 200_000  # every entry in memory, before the first row is read
     before = counts(ctx)
-    started = time.perf_counter()
-    r = post_file(client, users, "bomb.xlsx", bomb)
+    r = post_file(client, users, "bomb.xlsx", bomb)  # counted while streaming, never loaded
     assert r.status_code == 413, r.text
     assert limit_named(r, "VERIFIER_MAX_XLSX_SHARED_STRINGS")
-    assert time.perf_counter() - started < 30  # counted while streaming, never loaded (generous bound)
     assert counts(ctx) == before
 
 
@@ -183,7 +180,9 @@ def test_another_write_does_not_wait_while_a_large_import_is_parsed(ctx) -> None
     def progress(_stream: object) -> None:
         if not parsing.is_set():
             parsing.set()
-            screened.wait(20)  # the import stays mid-parse until the screening is done (or 20 s pass)
+            # The import stays mid-parse until the screening is done. Were the write lock held while parsing, the
+            # screening could not finish first: this wait would run out instead.
+            outcome["screened_meanwhile"] = screened.wait(60)
 
     def run_import() -> None:
         try:
@@ -197,15 +196,13 @@ def test_another_write_does_not_wait_while_a_large_import_is_parsed(ctx) -> None
     worker = threading.Thread(target=run_import)
     worker.start()
     try:
-        assert parsing.wait(30), "the import never started parsing"
-        started = time.perf_counter()
+        assert parsing.wait(60), "the import never started parsing"
         with ctx.db.begin() as session:
             case_service.screen(session, case_id, decision="pass", reason="", principal=s.clerk, clock=ctx.clock)
-        elapsed = time.perf_counter() - started
     finally:
         screened.set()
-        worker.join(60)
-    assert elapsed < 5, f"the screening waited {elapsed:.1f} s for the import"  # well under a second when free
+        worker.join(120)
+    assert outcome.get("screened_meanwhile") is True, "the screening waited for the import to finish"
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"].rows == 6000  # type: ignore[attr-defined]
 
