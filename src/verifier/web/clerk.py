@@ -16,6 +16,7 @@ from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
+from ..store import contracts as contract_store
 from ..store.tables import Case
 from .common import (
     ANY,
@@ -56,7 +57,9 @@ class ApplicationPages(Controller):
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
-        state = FormState(values={"referred_on": ctx.clock.today().isoformat(),
+        with ctx.db.read() as session:
+            day = contract_store.default_day(session, list(counties), ctx.clock.today())
+        state = FormState(values={"referred_on": day.isoformat(),
                                   "county_code": counties[0] if len(counties) == 1 else ""})
         return _application_form(request, ctx, state)
 
@@ -147,8 +150,11 @@ class NoticePages(Controller):
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
             village: FromQuery[str | None] = None) -> Template:
         counties = request.user.counties
+        with ctx.db.read() as session:
+            day = contract_store.default_day(session, [county_code] if county_code else list(counties),
+                                             ctx.clock.today())
         values = {"county_code": county_code or (counties[0] if len(counties) == 1 else ""), "town": town or "",
-                  "village": village or "", "posted_on": ctx.clock.today().isoformat()}
+                  "village": village or "", "posted_on": day.isoformat()}
         return _notice_form(request, ctx, FormState(values=values))
 
     @post("/new", opt=CLERK, status_code=303)
