@@ -86,14 +86,15 @@ def route_handlers() -> list[Any]:
     from .conflicts.routes import ConflictController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
+    from .places.routes import PlaceController
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
     from .sampling.routes import ROUTES as SAMPLING
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
-            CaseController, ScheduleController, CheckController, ConflictController, *NOTICES, *PAYMENTS, *SAMPLING,
-            *REPORTS, *WEB]
+            CaseController, ScheduleController, CheckController, ConflictController, PlaceController, *NOTICES,
+            *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

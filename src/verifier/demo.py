@@ -33,6 +33,7 @@ from .notices import service as notices
 from .payments import bankfiles, payees
 from .payments import service as payments
 from .payments.models import PaymentItem
+from .places import service as places
 from .referrals import service as referrals
 from .sampling import flow as sampling
 from .store import contracts as contract_store
@@ -59,6 +60,9 @@ DEMO_USERS = [
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "秀英", "桂兰", "志强", "玉梅", "德明", "春花", "国华", "海燕", "文军", "小红", "长生"]
 VILLAGES = [("城关镇", "东村"), ("城关镇", "西村"), ("城关镇", "南村"), ("河口镇", "河口村"), ("河口镇", "柳树村")]
+# The demo county's list of towns and villages (its cases are in the first five; the others have none yet).
+PLACES = [*VILLAGES, ("城关镇", "北村"), ("城关镇", "城关社区"), ("河口镇", "渡口村"), ("青山乡", "青山村"),
+          ("青山乡", "石桥村")]
 
 
 @dataclass
@@ -184,6 +188,10 @@ def load_demo(ctx: Context) -> Iterator[str]:
     contract, added = ensure_demo_contract(ctx)
     if added:
         yield added
+    with ctx.db.begin() as session:  # as `verifier places import` would, from the county's file
+        listed = places.import_places(session, DEMO_COUNTY, ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES))
+                                      .encode("utf-8"), "demo-places.csv", clock=ctx.clock)
+    yield f"demo county's list of towns and villages: {listed.added} villages"
     with ctx.db.read() as session:
         teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))
                  for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]

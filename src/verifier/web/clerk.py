@@ -34,6 +34,7 @@ from .common import (
     user_names,
 )
 from . import labels
+from .places import places_for_form
 from .labels import CAUSES, GROUPS
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -47,8 +48,10 @@ NOTICE_FIELDS = ("county_code", "town", "village", "posted_on", "issuing_body", 
 def _application_form(request: Req, ctx: Any, state: FormState, status_code: int = 200) -> Template:
     with ctx.db.read() as session:
         counties = counties_of(session, request.user)
+        county = state.value("county_code") or (counties[0] if len(counties) == 1 else "")
+        places = places_for_form(session, request.user, county)
     return page(request, "application.html", status_code=status_code, form=state, counties=counties,
-                groups=list(GROUPS.items()), causes=list(CAUSES.items()))
+                places=places, groups=list(GROUPS.items()), causes=list(CAUSES.items()))
 
 
 class ApplicationPages(Controller):

@@ -64,6 +64,7 @@ ACTIONS = {
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
     "sampling.passed_over": "略过未按期揭示的一方", "sampling.drawn": "抽取样本",
     "sampling.result_recorded": "录入复核结果", "sampling.expanded": "扩大样本",
+    "places.import": "导入乡镇村名单", "place.add": "乡镇村名单添加村", "village_meeting.record": "记录村级评议会",
 }
 
 
