@@ -43,6 +43,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("我的走访", "/visits", ("field_officer",)),
     NavItem("案件", "/cases", "any"),
     NavItem("录入申请", "/applications/new", ("town_clerk",)),
+    NavItem("村级评议会", "/meetings/new", ("town_clerk",)),
     NavItem("公示", "/notices", ("town_clerk", "insurer_supervisor", "county_reviewer", "auditor", "admin")),
     NavItem("排期", "/schedule", ("insurer_supervisor",)),
     NavItem("乡镇村名单", "/places", ("town_clerk", "insurer_supervisor", "county_reviewer", "admin")),
