@@ -92,7 +92,9 @@ def test_a_row_refused_by_the_review_service_undoes_the_rows_already_written(ctx
     with pytest.raises(ValidationFailed) as info, ctx.db.begin() as session:
         meetings.record_meeting(session, _request(ctx, entries, held_on=meeting_day), principal=clerk,
                                 clock=ctx.clock)
-    assert [(e.field, e.row) for e in info.value.errors] == [("held_on", 2)]
+    assert [(e.field, e.row) for e in info.value.errors] == [("held_on", 2), ("result_2", 2)]
+    assert "is before the home check" in info.value.errors[0].message and "户不能按这个评议日期评议" in \
+        info.value.errors[1].message
     assert _counts(ctx) == before and _statuses(ctx, [first, later]) == ["determined", "determined"]
 
 

@@ -139,8 +139,11 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
             review, _ = record_review(session, e.case_id, held_on=request.held_on, result=e.result, note=e.note,
                                       principal=principal, clock=clock, meeting_id=meeting.id)
         except ValidationFailed as exc:  # e.g. a meeting held before the household's home check
-            problems += [FieldError("held_on" if p.field == "held_on" else f"{p.field}_{n}", p.message, n)
-                         for p in exc.errors]
+            for p in exc.errors:
+                if p.field == "held_on":  # said beside the date, and beside the household it concerns
+                    problems.append(FieldError("held_on", p.message, n))
+                    p = FieldError("result", f"{cases[e.case_id].household.head_name}户不能按这个评议日期评议", n)
+                problems.append(FieldError(f"{p.field}_{n}", p.message, n))
             continue
         except (InvalidState, NotFound) as exc:
             problems.append(FieldError(f"result_{n}", exc.detail, n))

@@ -74,13 +74,6 @@ def counts(session: Session, county_codes: Iterable[str]) -> dict[str, int]:
     return {c: n for c, n in rows}
 
 
-def check(session: Session, county_code: str, town: str, village: str) -> None:
-    """Refuse a town and village not on the county's list (nothing to check when it has none)."""
-    found = place_list(session, county_code).problem(town, village)
-    if found:
-        raise ValidationFailed([FieldError(*found)])
-
-
 # --- the county's file ---------------------------------------------------------------------------------------------
 
 
