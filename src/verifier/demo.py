@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-import re
 from datetime import date, timedelta
 from pathlib import Path
 
