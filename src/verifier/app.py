@@ -105,6 +105,7 @@ def route_handlers() -> list[Any]:
     from .conflicts.routes import ConflictController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
+    from .places.routes import PlaceController
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
     from .roster.routes import RosterController
@@ -112,8 +113,8 @@ def route_handlers() -> list[Any]:
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
-            CaseController, ScheduleController, CheckController, ConflictController, RosterController, *NOTICES, *PAYMENTS, *SAMPLING,
-            *REPORTS, *WEB]
+            CaseController, ScheduleController, CheckController, ConflictController, RosterController, PlaceController,
+            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -318,6 +318,37 @@ def contracts_add(file: Path) -> None:
     click.echo(f"{'added' if added else 'already present:'} {contract.id} (sha256 {contract.content_hash})")
 
 
+@main.group()
+def places() -> None:
+    """A county's list of towns and villages (乡镇、村) that forms and referral files pick from."""
+
+
+@places.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--county", "county_code", required=True, help="The county's six-digit code.")
+def places_import(file: Path, county_code: str) -> None:
+    """Import a county's towns and villages from a csv or xlsx file with the columns 乡镇 and 村: all or nothing,
+    every bad row listed; the same file again changes nothing."""
+    from .domain.errors import ValidationFailed
+    from .places import service as place_service
+
+    ctx = _context()
+    try:
+        with ctx.db.begin() as session:
+            outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock)
+    except ValidationFailed as exc:
+        click.echo(f"{file}：有 {len(exc.errors)} 处问题，未导入任何内容：", err=True)
+        for e in exc.errors:
+            click.echo(f"  - {e.message}", err=True)
+        sys.exit(1)
+    finally:
+        ctx.close()
+    if outcome.added:
+        click.echo(f"县（区）{county_code}：新增 {outcome.added} 个村（社区），{outcome.already} 个已在名单上")
+    else:
+        click.echo(f"县（区）{county_code}：文件中的 {outcome.already} 个村（社区）都已在名单上，没有更改")
+
+
 @contracts.command("simulate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False, path_type=Path), default=None,

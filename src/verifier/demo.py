@@ -1,17 +1,20 @@
 """Demo data for `verifier init --demo`: a demo county, its users, and cases at every stage of the flow.
 
-Everything goes through the real services (and so into the audit log), with event dates in the demo
-contract's year 2020, as offices record paper work after the fact.
+Everything goes through the real services (and so into the audit log). The demo works in the current year: when
+no contract is in force for the demo county today, it adds one (`demo-<year>`, the terms of contracts/demo-2020.toml
+over this year's dates, its file written to VERIFIER_HOME/contracts), and its events fall in the weeks before today.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -21,6 +24,7 @@ from .cases import service as cases
 from .cases.workflow import load_case
 from .checks import service as checks
 from .context import Context
+from .contract import Contract, check_contract_text
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
@@ -29,11 +33,15 @@ from .notices import service as notices
 from .payments import bankfiles, payees
 from .payments import service as payments
 from .payments.models import PaymentItem
+from .places import service as places
 from .referrals import service as referrals
 from .sampling import flow as sampling
+from .store import contracts as contract_store
 from .store.tables import Case, User
 
 DEMO_COUNTY = "340223"
+DEMO_TERMS = Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml"
+LEAD_DAYS = 60  # the demo's events span the weeks before today: its first referral is this many days back
 DEMO_PASSWORD = "demo-pass-2020"
 DEMO_USERS = [
     ("officer1", "核查员 王强", ["field_officer"]),
@@ -52,6 +60,9 @@ DEMO_USERS = [
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "秀英", "桂兰", "志强", "玉梅", "德明", "春花", "国华", "海燕", "文军", "小红", "长生"]
 VILLAGES = [("城关镇", "东村"), ("城关镇", "西村"), ("城关镇", "南村"), ("河口镇", "河口村"), ("河口镇", "柳树村")]
+# The demo county's list of towns and villages (its cases are in the first five; the others have none yet).
+PLACES = [*VILLAGES, ("城关镇", "北村"), ("城关镇", "城关社区"), ("河口镇", "渡口村"), ("青山乡", "青山村"),
+          ("青山乡", "石桥村")]
 
 
 @dataclass
@@ -130,6 +141,38 @@ def _principal(session, username: str) -> Principal:  # type: ignore[no-untyped-
     return principal_of(session.scalar(select(User).where(User.username == username)))
 
 
+def demo_contract_text(today: date, terms: str) -> str:
+    """The demo's terms (contracts/demo-2020.toml) as a contract in force today: this year's, starting early enough
+    to hold the demo's events (in January and February it starts on 1 January of the year before)."""
+    start = date((today - timedelta(days=LEAD_DAYS + 10)).year, 1, 1)
+    end = date(today.year, 12, 31)
+    text = re.sub(r'(?m)^id = "demo-2020"$', f'id = "demo-{today.year}"', terms)
+    text = text.replace("2020年度", f"{today.year}年度")
+    text = re.sub(r"(?m)^period = .*$", f"period = {{ start = {start.isoformat()}, end = {end.isoformat()} }}", text)
+    return text.replace("# Demo service contract:", f"# Demo service contract for {today.year}, made by `verifier init "
+                        "--demo` from demo-2020.toml:", 1)
+
+
+def ensure_demo_contract(ctx: Context) -> tuple[Contract, str | None]:
+    """The contract in force for the demo county today, added from the demo's terms when there is none.
+    Returns it and, when it was just added, a line saying so."""
+    today = ctx.clock.today()
+    with ctx.db.begin() as session:
+        found = contract_store.contract_for(session, DEMO_COUNTY, today)
+        if found is not None:
+            return found, None
+        text = demo_contract_text(today, DEMO_TERMS.read_text(encoding="utf-8"))
+        contract, problems = check_contract_text(text.encode("utf-8"), source=f"demo-{today.year}.toml")
+        if contract is None:  # the repository's own terms: a problem here is a bug
+            raise ValueError(f"demo contract: {problems}")
+        contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    folder = ctx.settings.home / "contracts"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{contract.id}.toml").write_text(text, encoding="utf-8")
+    return contract, f"demo contract {contract.id} ({contract.start} to {contract.end}) added; its file: " \
+        f"{folder / (contract.id + '.toml')}"
+
+
 def load_demo(ctx: Context) -> Iterator[str]:
     """Load the demo once; a second run changes nothing and says so."""
     with ctx.db.begin() as session:
@@ -142,10 +185,17 @@ def load_demo(ctx: Context) -> Iterator[str]:
             add_user(session, username=username, password=DEMO_PASSWORD, roles=roles,
                      counties=[] if unlimited else [DEMO_COUNTY], all_counties=unlimited,
                      display_name=display, clock=ctx.clock)
+    contract, added = ensure_demo_contract(ctx)
+    if added:
+        yield added
+    with ctx.db.begin() as session:  # as `verifier places import` would, from the county's file
+        listed = places.import_places(session, DEMO_COUNTY, ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES))
+                                      .encode("utf-8"), "demo-places.csv", clock=ctx.clock)
+    yield f"demo county's list of towns and villages: {listed.added} villages"
     with ctx.db.read() as session:
         teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))
                  for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]
-    day = date(2020, 5, 11)
+    day = max(ctx.clock.today() - timedelta(days=LEAD_DAYS), contract.start)
     made = 0
     # (stage, how many, village index): a spread over the whole flow, a few at each stage.
     plan = [("received", 4, 3), ("screened", 3, 4), ("scheduled", 3, 2), ("checked", 3, 2), ("determined", 3, 2),
@@ -189,7 +239,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
                                          clock=ctx.clock).id
 
     # 西村: noticed, paid through a batch whose bank return has one failed transfer.
-    notice_for(*VILLAGES[1], date(2020, 5, 25), close=True)
+    notice_for(*VILLAGES[1], day + timedelta(days=14), close=True)
     paid_batch = batch()
     with ctx.db.begin() as session:
         payments.approve(session, paid_batch, principal=finance1, clock=ctx.clock)
@@ -214,12 +264,12 @@ def load_demo(ctx: Context) -> Iterator[str]:
                               account_number="6230" + "".join(str((n * 7) % 10) for n in range(12)),
                               reason="原账户已销户，户主新开账户", principal=finance1, vault=ctx.vault, clock=ctx.clock)
     # 柳树村: noticed and put in a batch that waits for approval.
-    notice_for(*VILLAGES[4], date(2020, 5, 28), close=True)
+    notice_for(*VILLAGES[4], day + timedelta(days=17), close=True)
     batch()
     # 河口村: noticed and closed, ready to pay; 东村: still in its notice period.
-    notice_for(*VILLAGES[3], date(2020, 5, 29), close=True)
-    notice_for(*VILLAGES[0], date(2020, 6, 1), close=False)
-    yield from _sampling_rounds(ctx)
+    notice_for(*VILLAGES[3], day + timedelta(days=18), close=True)
+    notice_for(*VILLAGES[0], day + timedelta(days=21), close=False)
+    yield from _sampling_rounds(ctx, day)
     with ctx.db.read() as session:
         by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
     yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users and {made} cases: " + \
@@ -227,12 +277,14 @@ def load_demo(ctx: Context) -> Iterator[str]:
     yield from _login_help()
 
 
-def _sampling_rounds(ctx: Context) -> Iterator[str]:
-    """A May round drawn through commit, freeze and reveal, and a May-June round waiting for the insurer."""
+def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
+    """A round over the first weeks of checks drawn through commit, freeze and reveal, and one over all the checks
+    so far waiting for the insurer."""
     with ctx.db.read() as session:
         reviewer, supervisor = (_principal(session, u) for u in ("reviewer", "supervisor"))
     county_secret, insurer_secret = secrets.token_bytes(32), secrets.token_bytes(32)
-    may = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=date(2020, 5, 1), checked_to=date(2020, 5, 31),
+    may = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=day - timedelta(days=10),
+                                checked_to=day + timedelta(days=20),
                                 confidence="0.90", tolerable_rate="0.20", min_rate="0.10")
     with ctx.db.begin() as session:
         drawn = sampling.open_round(session, may, principal=reviewer, clock=ctx.clock).id
@@ -244,8 +296,8 @@ def _sampling_rounds(ctx: Context) -> Iterator[str]:
     for party, who, secret in (("insurer", supervisor, insurer_secret), ("county", reviewer, county_secret)):
         with ctx.db.begin() as session:
             sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock)
-    waiting = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=date(2020, 5, 1),
-                                    checked_to=date(2020, 6, 30))
+    waiting = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=day - timedelta(days=10),
+                                    checked_to=min(day + timedelta(days=50), ctx.clock.today()))
     with ctx.db.begin() as session:
         open_id = sampling.open_round(session, waiting, principal=reviewer, clock=ctx.clock).id
     with ctx.db.begin() as session:

@@ -138,3 +138,32 @@ class Objection(Base):
     raised_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
     received_via: Mapped[str | None] = mapped_column(String(12), nullable=True)
     resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class VillageMeeting(Base):
+    """A village review meeting (村级评议会): one sitting that reviewed several households of a village, each case's
+    result kept as its own VillageReview and linked here through VillageMeetingReview."""
+
+    __tablename__ = "village_meeting"
+    __table_args__ = (Index("ix_village_meeting_place", "county_code", "town", "village"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    town: Mapped[str] = mapped_column(String(100))
+    village: Mapped[str] = mapped_column(String(100))
+    held_on: Mapped[date] = mapped_column(Date)
+    venue: Mapped[str] = mapped_column(String(200))
+    attendees: Mapped[str] = mapped_column(Text)
+    minutes: Mapped[str] = mapped_column(Text)
+    households: Mapped[int] = mapped_column(Integer)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class VillageMeetingReview(Base):
+    """Which meeting a village review was decided at (a review recorded on its own has no row here)."""
+
+    __tablename__ = "village_meeting_review"
+
+    review_id: Mapped[str] = mapped_column(ForeignKey("village_review.id"), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("village_meeting.id"), index=True)

@@ -56,7 +56,8 @@ def latest_review(session: Session, case_id: str) -> VillageReview | None:
 
 
 def record_review(
-    session: Session, case_id: str, *, held_on: date, result: str, note: str, principal: Principal, clock: Clock
+    session: Session, case_id: str, *, held_on: date, result: str, note: str, principal: Principal, clock: Clock,
+    meeting_id: str | None = None,
 ) -> tuple[VillageReview, Case]:
     """Record a village evaluation: pass → reviewed (ready for a notice); fail → review_failed, closed with its reason."""
     case = load_case(session, case_id, principal, for_update=True)
@@ -83,6 +84,8 @@ def record_review(
     payload: dict[str, Any] = {"review_id": review.id, "held_on": held_on.isoformat(), "result": result}
     if note:
         payload["note_sha256"] = audit.text_digest(note)  # the note may name people: only its hash goes into the log
+    if meeting_id:
+        payload["meeting_id"] = meeting_id  # decided at a village meeting with other households (meetings.py)
     advance(session, case, "review_pass" if result == "pass" else "review_fail", actor=principal,
             role=principal.acting_role(REVIEW_ROLES), clock=clock, payload=payload)
     if result == "fail":
@@ -95,8 +98,11 @@ def review_summary_for_case(session: Session, case_id: str) -> dict[str, Any] | 
     r = latest_review(session, case_id)
     if r is None:
         return None
+    from .meetings import meeting_summary  # the meeting it was decided at, if any
+
     return {"id": r.id, "held_on": r.held_on.isoformat(), "result": r.result, "note": r.note,
-            "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat()}
+            "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat(),
+            "meeting": meeting_summary(session, r.id)}
 
 
 # --- posting a notice ------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..contract import Contract
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..domain.roster import group_for
+from ..places import service as places
 from ..store import contracts as contract_store
 from ..settings import ImportLimits
 from ..store.base import new_id, new_ids
@@ -123,6 +124,18 @@ def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
     return [r if r.household_group is not None
             else msgspec.structs.replace(r, household_group=group_for(found.get(keys[r.id_number])))  # type: ignore[arg-type]
             for r in rows]
+
+
+def _check_places(place_list: places.PlaceList, rows: list[ReferralRow], errors: list[FieldError]) -> None:
+    """A row naming a town or village not on the county's list is a bad row like any other: the file is refused
+    and the row reported, since storing it would make a village of a typo. (Lists only grow, so a file checked
+    here stays good until it is stored.)"""
+    if not place_list.exists:
+        return
+    for r in rows:
+        problem = place_list.problem(r.town, r.village)
+        if problem:
+            errors.append(FieldError(*problem, r.row))
 
 
 def _county_contracts(session: Session, county_code: str) -> list[Contract]:
@@ -447,6 +460,7 @@ def check_file(
     if checked.repeated is not None:
         return checked
     contracts = _county_contracts(session, county_code)
+    place_list = places.place_list(session, county_code)  # empty: the county keeps free-text towns and villages
     errors: list[FieldError] = []
 
     def take(chunk: list[ReferralRow]) -> None:
@@ -454,6 +468,7 @@ def check_file(
         if any(r.household_group is None for r in chunk):
             chunk = _groups_from_roster(session, vault, county_code, chunk)
         _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+        _check_places(place_list, chunk, errors if len(errors) < _MAX_ERRORS else [])
         if not errors:
             checked.chunks.append(_ROWS.encode(chunk))
 
@@ -610,6 +625,7 @@ def enter_application(
     row = parse_application(fields, today=today)
     errors: list[FieldError] = []
     contracts = _bind_contracts(_county_contracts(session, county_code), county_code, [row], today, errors)
+    _check_places(places.place_list(session, county_code), [row], errors)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
     sightings: list[conflicts.Sighting] = []

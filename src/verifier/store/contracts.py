@@ -86,3 +86,18 @@ def add_contract(session: Session, contract: Contract, *, actor: str, role: str,
         clock=clock,
     )
     return True
+
+
+def default_day(session: Session, county_codes: list[str], today: date) -> date:
+    """The date a form proposes: today when a contract is in force for one of `county_codes` (all counties when
+    empty), else the last day of the nearest contract that has ended (a form then records past work inside it).
+    Today when there is none, or only contracts still to come (dates after today are refused anyway)."""
+    ended: list[date] = []
+    for row in session.scalars(select(ContractRow)):
+        if county_codes and not set(county_codes) & set(row.county_codes):
+            continue
+        if row.period_start <= today <= row.period_end:
+            return today
+        if row.period_end < today:
+            ended.append(row.period_end)
+    return max(ended, default=today)

@@ -16,6 +16,7 @@ from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
+from ..store import contracts as contract_store
 from ..store.tables import Case
 from .common import (
     ANY,
@@ -33,6 +34,7 @@ from .common import (
     user_names,
 )
 from . import labels
+from .places import places_for_form
 from .labels import CAUSES, GROUPS
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -46,8 +48,10 @@ NOTICE_FIELDS = ("county_code", "town", "village", "posted_on", "issuing_body", 
 def _application_form(request: Req, ctx: Any, state: FormState, status_code: int = 200) -> Template:
     with ctx.db.read() as session:
         counties = counties_of(session, request.user)
+        county = state.value("county_code") or (counties[0] if len(counties) == 1 else "")
+        places = places_for_form(session, request.user, county)
     return page(request, "application.html", status_code=status_code, form=state, counties=counties,
-                groups=list(GROUPS.items()), causes=list(CAUSES.items()))
+                places=places, groups=list(GROUPS.items()), causes=list(CAUSES.items()))
 
 
 class ApplicationPages(Controller):
@@ -56,7 +60,9 @@ class ApplicationPages(Controller):
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
-        state = FormState(values={"referred_on": ctx.clock.today().isoformat(),
+        with ctx.db.read() as session:
+            day = contract_store.default_day(session, list(counties), ctx.clock.today())
+        state = FormState(values={"referred_on": day.isoformat(),
                                   "county_code": counties[0] if len(counties) == 1 else ""})
         return _application_form(request, ctx, state)
 
@@ -147,8 +153,11 @@ class NoticePages(Controller):
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
             village: FromQuery[str | None] = None) -> Template:
         counties = request.user.counties
+        with ctx.db.read() as session:
+            day = contract_store.default_day(session, [county_code] if county_code else list(counties),
+                                             ctx.clock.today())
         values = {"county_code": county_code or (counties[0] if len(counties) == 1 else ""), "town": town or "",
-                  "village": village or "", "posted_on": ctx.clock.today().isoformat()}
+                  "village": village or "", "posted_on": day.isoformat()}
         return _notice_form(request, ctx, FormState(values=values))
 
     @post("/new", opt=CLERK, status_code=303)

@@ -43,8 +43,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("我的走访", "/visits", ("field_officer",)),
     NavItem("案件", "/cases", "any"),
     NavItem("录入申请", "/applications/new", ("town_clerk",)),
+    NavItem("村级评议会", "/meetings/new", ("town_clerk",)),
     NavItem("公示", "/notices", ("town_clerk", "insurer_supervisor", "county_reviewer", "auditor", "admin")),
     NavItem("排期", "/schedule", ("insurer_supervisor",)),
+    NavItem("乡镇村名单", "/places", ("town_clerk", "insurer_supervisor", "county_reviewer", "admin")),
     NavItem("导入监测信息", "/referrals/import", ("insurer_supervisor", "county_reviewer")),
     NavItem("支付批次", "/payments", ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor")),
     NavItem("收款人变更", "/payee-changes", ("insurer_supervisor", "finance", "county_reviewer")),
@@ -100,6 +102,8 @@ DONE_MESSAGES = {
     "expanded": "样本已扩大，请继续复核新抽中的案件。",
     "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
     "user_enabled": "账号已启用。",
+    "place_added": "已添加到本县乡镇村名单，并记入审计日志。",
+    "meeting": "村级评议会已记录，各户的评议结果已分别写入案件。",
 }
 
 

@@ -64,6 +64,7 @@ ACTIONS = {
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
     "sampling.passed_over": "略过未按期揭示的一方", "sampling.drawn": "抽取样本",
     "sampling.result_recorded": "录入复核结果", "sampling.expanded": "扩大样本",
+    "places.import": "导入乡镇村名单", "place.add": "乡镇村名单添加村", "village_meeting.record": "记录村级评议会",
 }
 
 
@@ -81,7 +82,8 @@ FIELD_LABELS = {
     "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
-    "resolved_on": "处理日期",
+    "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
+    "entries": "评议农户", "confirm": "确认",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }

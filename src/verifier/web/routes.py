@@ -25,6 +25,8 @@ from .home import HomePage, LoginPages
 from .officer import CheckPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
 from .payments import FundPages, PaymentPages
+from .meetings import MeetingPages
+from .places import PlacePages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
@@ -34,7 +36,8 @@ from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, CheckPages, VisitAttemptPages, AuditPages, PaymentPages,
-                    PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages, UserPages, ConflictPages]
+                    PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages, UserPages, ConflictPages,
+                    PlacePages, MeetingPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

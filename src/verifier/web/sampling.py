@@ -113,9 +113,10 @@ class SamplingPages(Controller):
 
     @get("/", opt=READERS)
     def rounds(self, ctx: Ctx, request: Req) -> Template:
-        today = ctx.clock.today()
-        first_of_last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         counties = request.user.counties
+        with ctx.db.read() as session:  # inside a contract in force, or the last one that ended
+            today = contract_store.default_day(session, list(counties), ctx.clock.today())
+        first_of_last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         state = FormState(values={"county_code": counties[0] if len(counties) == 1 else "",
                                   "checked_from": first_of_last_month.isoformat(), "checked_to": today.isoformat(),
                                   "kind": "attribute", "stratify_by_town": "1"})

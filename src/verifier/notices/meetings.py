@@ -1,0 +1,190 @@
+"""Village review meetings (村级评议会): one sitting reviews every household of a village awaiting its review.
+
+The meeting (date, venue, attendees, minutes) is kept once; each household's result is recorded through
+`record_review`, so each case moves on and lands in the audit log as when reviewed alone, its entry naming the
+meeting. All or nothing: one bad row and no case is reviewed and no meeting is kept, every problem listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..store.base import new_id
+from ..store.tables import Case, Determination
+from .models import VillageMeeting, VillageMeetingReview, VillageReview
+from .service import REVIEW_ROLES, record_review
+
+AWAITING = "determined"  # eligible, confirmed by the insurer: the village's review is next
+MAX_HOUSEHOLDS = 500
+LIMITS = {"venue": 200, "attendees": 2000, "minutes": 20000, "note": 2000}
+
+
+@dataclass(frozen=True)
+class MeetingEntry:
+    case_id: str
+    result: str  # pass (同意) | fail (不同意)
+    note: str = ""
+
+
+@dataclass
+class MeetingRequest:
+    county_code: str
+    town: str
+    village: str
+    held_on: date
+    venue: str
+    attendees: str
+    minutes: str
+    entries: list[MeetingEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AwaitingHousehold:
+    case_id: str
+    head_name: str
+    cause: str
+    relief: int | None  # fen, from the determination
+
+
+def villages_awaiting(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
+    """(county, town, village, households) with cases awaiting the village's review, within the user's counties."""
+    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == AWAITING)
+            .group_by(Case.county_code, Case.town, Case.village)
+            .order_by(Case.county_code, Case.town, Case.village))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
+
+
+def households_awaiting(session: Session, principal: Principal, county_code: str, town: str,
+                        village: str) -> list[AwaitingHousehold]:
+    principal.require_county(county_code, "county")
+    cases = list(session.scalars(select(Case).where(Case.county_code == county_code, Case.town == town,
+                                                    Case.village == village, Case.status == AWAITING)
+                                 .order_by(Case.referred_on, Case.id)))
+    relief: dict[str, int] = {}
+    for case_id, amount in session.execute(select(Determination.case_id, Determination.relief)
+                                           .where(Determination.case_id.in_([c.id for c in cases]))
+                                           .order_by(Determination.confirmed_at)):
+        relief[case_id] = amount  # the latest determination wins
+    return [AwaitingHousehold(c.id, c.household.head_name, c.cause, relief.get(c.id)) for c in cases]
+
+
+def _text(value: str, name: str, label: str, problems: list[FieldError], required: bool = True) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        problems.append(FieldError(name, f"请填写{label}"))
+    elif len(text) > LIMITS[name]:
+        problems.append(FieldError(name, f"{label}超过 {LIMITS[name]} 个字"))
+    return text
+
+
+def record_meeting(session: Session, request: MeetingRequest, *, principal: Principal,
+                   clock: Clock) -> VillageMeeting:
+    """Keep the meeting and record each household's result. Raises ValidationFailed listing every problem (a row's
+    `row` is its place in the list, from 1); nothing is kept then: the caller's transaction rolls back."""
+    if not principal.has(*REVIEW_ROLES):
+        raise Forbidden("only the town clerk records a village review")
+    principal.require_county(request.county_code, "county")
+    problems: list[FieldError] = []
+    venue = _text(request.venue, "venue", "评议地点", problems)
+    attendees = _text(request.attendees, "attendees", "参会人员", problems)
+    minutes = _text(request.minutes, "minutes", "会议记录", problems)
+    if request.held_on > clock.today():
+        problems.append(FieldError("held_on", f"{request.held_on} is in the future"))
+    entries = request.entries
+    if not entries:
+        problems.append(FieldError("entries", "本次评议没有待评议的农户"))
+    if len(entries) > MAX_HOUSEHOLDS:
+        problems.append(FieldError("entries", f"一次评议最多 {MAX_HOUSEHOLDS} 户"))
+    seen: set[str] = set()
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([e.case_id for e in entries])))}
+    for n, e in enumerate(entries, start=1):
+        case = cases.get(e.case_id)
+        if e.case_id in seen:
+            problems.append(FieldError(f"result_{n}", "同一户在本次评议中出现了两次", n))
+        seen.add(e.case_id)
+        if case is None or case.county_code != request.county_code or case.town != request.town \
+                or case.village != request.village:
+            problems.append(FieldError(f"result_{n}", f"该户不是{request.town}{request.village}的待评议农户", n))
+            continue
+        if case.status != AWAITING:
+            problems.append(FieldError(f"result_{n}", f"{case.household.head_name}户已不在待村级评议状态，请刷新页面", n))
+        if e.result not in ("pass", "fail"):
+            problems.append(FieldError(f"result_{n}", f"请选择{case.household.head_name}户的评议结果", n))
+        elif e.result == "fail" and not (e.note or "").strip():
+            problems.append(FieldError(f"note_{n}", f"{case.household.head_name}户评议不同意，须写明理由", n))
+        elif len((e.note or "").strip()) > LIMITS["note"]:
+            problems.append(FieldError(f"note_{n}", f"理由超过 {LIMITS['note']} 个字", n))
+    if problems:
+        raise ValidationFailed(problems)
+    meeting = VillageMeeting(id=new_id("mtg"), county_code=request.county_code, town=request.town,
+                             village=request.village, held_on=request.held_on, venue=venue, attendees=attendees,
+                             minutes=minutes, households=len(entries), recorded_by=principal.id,
+                             recorded_at=clock.now())
+    session.add(meeting)
+    session.flush()
+    passed = 0
+    for n, e in enumerate(entries, start=1):
+        try:
+            review, _ = record_review(session, e.case_id, held_on=request.held_on, result=e.result, note=e.note,
+                                      principal=principal, clock=clock, meeting_id=meeting.id)
+        except ValidationFailed as exc:  # e.g. a meeting held before the household's home check
+            for p in exc.errors:
+                if p.field == "held_on":  # said beside the date, and beside the household it concerns
+                    problems.append(FieldError("held_on", p.message, n))
+                    p = FieldError("result", f"{cases[e.case_id].household.head_name}户不能按这个评议日期评议", n)
+                problems.append(FieldError(f"{p.field}_{n}", p.message, n))
+            continue
+        except (InvalidState, NotFound) as exc:
+            problems.append(FieldError(f"result_{n}", exc.detail, n))
+            continue
+        session.add(VillageMeetingReview(review_id=review.id, meeting_id=meeting.id))
+        passed += e.result == "pass"
+    if problems:
+        raise ValidationFailed(problems)  # the caller's transaction rolls back every review written above
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(REVIEW_ROLES),
+                 action="village_meeting.record", subject=meeting.id, county_code=request.county_code,
+                 payload={"county_code": request.county_code, "town": request.town, "village": request.village,
+                          "held_on": request.held_on.isoformat(), "households": len(entries), "passed": passed,
+                          "cases": [e.case_id for e in entries],
+                          # names of people: only their hashes go into the log
+                          "attendees_sha256": audit.text_digest(attendees),
+                          "minutes_sha256": audit.text_digest(minutes)}, clock=clock)
+    return meeting
+
+
+def load_meeting(session: Session, meeting_id: str, principal: Principal) -> VillageMeeting:
+    meeting = session.get(VillageMeeting, meeting_id)
+    if meeting is None or not principal.may_see_county(meeting.county_code):
+        raise NotFound("no such meeting")
+    return meeting
+
+
+def meeting_reviews(session: Session, meeting_id: str) -> list[tuple[VillageReview, Case]]:
+    rows = session.execute(select(VillageReview, Case).join(VillageMeetingReview,
+                                                            VillageMeetingReview.review_id == VillageReview.id)
+                           .join(Case, Case.id == VillageReview.case_id)
+                           .where(VillageMeetingReview.meeting_id == meeting_id).order_by(Case.referred_on, Case.id))
+    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+
+def meeting_summary(session: Session, review_id: str) -> dict[str, Any] | None:
+    """The meeting a review was decided at, for the case page (None: reviewed on its own)."""
+    meeting = session.scalar(select(VillageMeeting).join(VillageMeetingReview,
+                                                         VillageMeetingReview.meeting_id == VillageMeeting.id)
+                             .where(VillageMeetingReview.review_id == review_id))
+    if meeting is None:
+        return None
+    return {"id": meeting.id, "held_on": meeting.held_on.isoformat(), "venue": meeting.venue,
+            "attendees": meeting.attendees, "minutes": meeting.minutes, "households": meeting.households}

@@ -1,0 +1,202 @@
+"""A county's list of towns and villages: read it, check a town and village against it, import it, add to it.
+
+A county without a list keeps free-text towns and villages (deployments from before the list go on working).
+Once it has one, applications and referral files name a town of the list and a village of that town; anything
+else is refused with a Chinese message that names what was written. The messages here are for the people who
+keep the list and fill the forms, so they are written in Chinese.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, ValidationFailed
+from ..store.base import new_ids
+from .models import Place
+
+EDITORS = ("admin", "insurer_supervisor")  # who may add a village to a county's list
+MAX_NAME = 100
+TOWN_HEADERS = ("乡镇", "乡镇（街道）", "乡镇(街道)", "town")
+VILLAGE_HEADERS = ("村", "村（社区）", "村(社区)", "village")
+
+
+def normal(name: object) -> str:
+    """A town or village name as kept and compared: composed (NFC), without surrounding spaces."""
+    return unicodedata.normalize("NFC", name).strip() if isinstance(name, str) else ""
+
+
+@dataclass(frozen=True)
+class PlaceList:
+    """A county's list: each town with its villages, in name order (empty: the county has no list)."""
+
+    county_code: str
+    towns: dict[str, list[str]]
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.towns)
+
+    def problem(self, town: str, village: str) -> tuple[str, str] | None:
+        """(field, Chinese message) when `town`/`village` is not on the list; None when it is, or there is none."""
+        if not self.towns:
+            return None
+        town, village = normal(town), normal(village)
+        if town not in self.towns:
+            return "town", f"“{town}”不是本县名单上的乡镇，请从名单中选择"
+        if village not in self.towns[town]:
+            return "village", f"“{village}”不是{town}的村（社区），请从名单中选择；名单上没有的村须由管理员或主管先添加"
+        return None
+
+
+def place_list(session: Session, county_code: str) -> PlaceList:
+    towns: dict[str, list[str]] = {}
+    for town, village in session.execute(select(Place.town, Place.village).where(Place.county_code == county_code)
+                                         .order_by(Place.town, Place.village)):
+        towns.setdefault(town, []).append(village)
+    return PlaceList(county_code, towns)
+
+
+def counts(session: Session, county_codes: Iterable[str]) -> dict[str, int]:
+    """How many villages each county's list holds (counties without a list are absent)."""
+    rows = session.execute(select(Place.county_code, func.count()).where(Place.county_code.in_(list(county_codes)))
+                           .group_by(Place.county_code))
+    return {c: n for c, n in rows}
+
+
+# --- the county's file ---------------------------------------------------------------------------------------------
+
+
+def _records(data: bytes, filename: str) -> list[tuple[int, list[object]]]:
+    """(row number, cells) of the file's first sheet or its CSV lines; row 1 is the header."""
+    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception:  # noqa: BLE001 - any unreadable workbook is the same problem to the person
+            raise ValidationFailed.one("file", "无法读取这个 xlsx 文件，请用 Excel 另存为 .xlsx 或 .csv 后重试") from None
+        try:
+            sheet = book.worksheets[0]
+            return [(n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        finally:
+            book.close()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationFailed.one("file", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx")
+    return [(n, list(r)) for n, r in enumerate(csv.reader(io.StringIO(text)), start=1)]
+
+
+def read_file(data: bytes, filename: str) -> list[tuple[int, str, str]]:
+    """The (row, town, village) of a county's file (columns 乡镇 and 村), every bad row refused at once."""
+    records = _records(data, filename)
+    if not records:
+        raise ValidationFailed.one("file", "文件是空的：第一行应为表头“乡镇”“村”")
+    header = [normal(str(c)) if c is not None else "" for c in records[0][1]]
+    town_at = next((i for i, h in enumerate(header) if h in TOWN_HEADERS), None)
+    village_at = next((i for i, h in enumerate(header) if h in VILLAGE_HEADERS), None)
+    if town_at is None or village_at is None:
+        raise ValidationFailed.one("file", "第 1 行应为表头，含“乡镇”和“村”两列；现在是：" + "、".join(h for h in header if h))
+    errors: list[FieldError] = []
+    rows: list[tuple[int, str, str]] = []
+    for number, cells in records[1:]:
+        def cell(i: int) -> str:
+            value = cells[i] if i < len(cells) else None
+            return normal(value if isinstance(value, str) else ("" if value is None else str(value)))
+
+        town, village = cell(town_at), cell(village_at)
+        if not town and not village and not any(normal(str(c)) for c in cells if c is not None):
+            continue  # a blank line
+        for field, name, label in (("town", town, "乡镇"), ("village", village, "村")):
+            if not name:
+                errors.append(FieldError(field, f"第 {number} 行：缺少{label}名称", number))
+            elif len(name) > MAX_NAME:
+                errors.append(FieldError(field, f"第 {number} 行：{label}名称超过 {MAX_NAME} 个字", number))
+        if town and village and len(town) <= MAX_NAME and len(village) <= MAX_NAME:
+            rows.append((number, town, village))
+    if errors:
+        raise ValidationFailed(errors)
+    if not rows:
+        raise ValidationFailed.one("file", "文件中没有乡镇和村")
+    return rows
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    added: int
+    already: int
+
+
+def import_places(session: Session, county_code: str, data: bytes, filename: str, *, clock: Clock,
+                  actor: str = "system", role: str = "admin") -> ImportOutcome:
+    """Add the file's towns and villages to the county's list: all or nothing; the same file again changes nothing
+    (what is already on the list is left as it is, and nothing is removed)."""
+    if not (len(county_code) == 6 and county_code.isdigit()):
+        raise ValidationFailed.one("county_code", f"县（区）代码应为六位数字，现在是“{county_code}”")
+    rows = read_file(data, filename)
+    have = {(t, v) for t, vs in place_list(session, county_code).towns.items() for v in vs}
+    new: list[tuple[str, str]] = []
+    for _, town, village in rows:
+        if (town, village) not in have:
+            have.add((town, village))
+            new.append((town, village))
+    if new:
+        now = clock.now()
+        session.add_all(Place(id=pid, county_code=county_code, town=t, village=v, source="import", added_by=actor,
+                              added_at=now) for pid, (t, v) in zip(new_ids("plc", len(new)), new))
+        session.flush()
+        audit.append(session, actor=actor, role=role, action="places.import", subject=county_code,
+                     payload={"county_code": county_code, "file_sha256": hashlib.sha256(data).hexdigest(),
+                              "added": len(new), "rows": len(rows)}, county_code=county_code, clock=clock)
+    return ImportOutcome(added=len(new), already=len(rows) - len(new))
+
+
+def add_place(session: Session, county_code: str, town: str, village: str, *, principal: Principal,
+              clock: Clock) -> Place:
+    """Add one village (and its town, when new) to a county's list, on purpose: an admin or a supervisor of the
+    county, recorded in the audit log. A county without a list gets one this way too."""
+    if not principal.has(*EDITORS):
+        raise Forbidden("只有管理员或主管可以添加乡镇和村")
+    principal.require_county(county_code, "county")
+    town, village = normal(town), normal(village)
+    problems = []
+    for field, name, label in (("town", town, "乡镇"), ("village", village, "村")):
+        if not name:
+            problems.append(FieldError(field, f"请填写{label}名称"))
+        elif len(name) > MAX_NAME:
+            problems.append(FieldError(field, f"{label}名称超过 {MAX_NAME} 个字"))
+    if problems:
+        raise ValidationFailed(problems)
+    exists = session.scalar(select(Place.id).where(Place.county_code == county_code, Place.town == town,
+                                                   Place.village == village))
+    if exists:
+        raise ValidationFailed.one("village", f"“{village}”已在{town}的名单上")
+    place = Place(id=new_ids("plc", 1)[0], county_code=county_code, town=town, village=village, source="page",
+                  added_by=principal.id, added_at=clock.now())
+    session.add(place)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(EDITORS), action="place.add",
+                 subject=place.id, payload={"county_code": county_code, "town": town, "village": village},
+                 county_code=county_code, clock=clock)
+    return place
+
+
+def added_by_page(session: Session, county_code: str) -> list[Place]:
+    """The villages added one at a time on the page, newest first: what grew the list after its import."""
+    return list(session.scalars(select(Place).where(Place.county_code == county_code, Place.source == "page")
+                                .order_by(Place.added_at.desc()).limit(200)))

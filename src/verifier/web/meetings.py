@@ -1,0 +1,78 @@
+"""The town clerk's village review meeting: one form for every household of a village awaiting its review."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..http import Ctx, get, post
+from ..notices import meetings as meeting_service
+from .common import ANY, CLERK, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+
+Id = Annotated[str, Parameter(max_length=40)]
+MEETING_FIELDS = ("held_on", "venue", "attendees", "minutes")
+
+
+def _form(request: Req, ctx: Any, county: str, town: str, village: str, state: FormState,
+          status_code: int = 200) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        villages = meeting_service.villages_awaiting(session, user)
+        households = meeting_service.households_awaiting(session, user, county, town, village) if village else []
+    return page(request, "meeting_new.html", status_code=status_code, villages=villages, households=households,
+                county=county, town=town, village=village, form=state, today=ctx.clock.today())
+
+
+def _entries(data: dict[str, Any]) -> list[meeting_service.MeetingEntry]:
+    entries = []
+    for n in range(1, meeting_service.MAX_HOUSEHOLDS + 2):
+        case_id = clean(data.get(f"case_{n}"))
+        if not case_id:
+            break
+        entries.append(meeting_service.MeetingEntry(case_id[:40], clean(data.get(f"result_{n}")),
+                                                     clean(data.get(f"note_{n}"))))
+    return entries
+
+
+class MeetingPages(Controller):
+    path = "/meetings"
+
+    @get("/new", opt=CLERK)
+    def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None,
+            town: FromQuery[str | None] = None, village: FromQuery[str | None] = None) -> Template:
+        counties = request.user.counties
+        county = clean(county_code) or (counties[0] if len(counties) == 1 else "")
+        state = FormState(values={"held_on": ctx.clock.today().isoformat()})
+        return _form(request, ctx, county, clean(town), clean(village), state)
+
+    @post("/new", opt=CLERK, status_code=303)
+    def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        county, town, village = (clean(data.get(k)) for k in ("county_code", "town", "village"))
+        problems: list[FieldError] = []
+        held_on = parse_day(data.get("held_on"), "held_on", problems)
+        entries = _entries(data)
+        fields = MEETING_FIELDS + tuple(f"{k}_{n}" for n in range(1, len(entries) + 1) for k in ("result", "note"))
+        try:
+            if problems or held_on is None:
+                raise ValidationFailed(problems)
+            request_ = meeting_service.MeetingRequest(
+                county_code=county, town=town, village=village, held_on=held_on, venue=clean(data.get("venue")),
+                attendees=clean(data.get("attendees")), minutes=clean(data.get("minutes")), entries=entries)
+            with ctx.db.begin() as session:
+                meeting = meeting_service.record_meeting(session, request_, principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _form(request, ctx, county, town, village, form_state(data, exc, fields), status_code=422)
+        return see_other(f"/meetings/{meeting.id}", done="meeting")
+
+    @get("/{meeting_id:str}", opt=ANY)
+    def show(self, meeting_id: Id, ctx: Ctx, request: Req) -> Template:
+        with ctx.db.read() as session:
+            meeting = meeting_service.load_meeting(session, meeting_id, request.user)
+            reviews = meeting_service.meeting_reviews(session, meeting.id)
+            heads = {case.id: case.household.head_name for _, case in reviews}
+            names = user_names(session, [meeting.recorded_by])
+        return page(request, "meeting.html", meeting=meeting, reviews=reviews, heads=heads, names=names)

@@ -1,0 +1,52 @@
+"""The clerk's village review meeting page: every household of a village in one form, saved all or nothing, the
+meeting shown on each case."""
+
+from __future__ import annotations
+
+from factories import make_case
+from pagekit import status_of
+
+
+def _meeting(ids, **rows):  # type: ignore[no-untyped-def]
+    data = {"county_code": "340223", "town": "城关镇", "village": "东村", "held_on": "2020-06-01",
+            "venue": "东村村委会", "attendees": "村支书 李明\n村民代表 王芳", "minutes": "逐户评议，举手表决。"}
+    for n, case_id in enumerate(ids, start=1):
+        data[f"case_{n}"] = case_id
+    data.update(rows)
+    return data
+
+
+def test_the_clerk_records_one_meeting_for_the_village_and_each_case_shows_it(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    ids = [make_case(ctx, village="东村") for _ in range(2)]
+    pages.as_("clerk1", "town_clerk")
+    listing = pages.get("/meetings/new").text
+    assert "城关镇东村（2 户）" in listing
+    form = pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").text
+    assert form.count('type="radio" name="result_') == 4 and f'name="case_2" value="{ids[1]}"' in form
+    assert "保存评议会（2 户）" in form
+    # One bad row (不同意 without a reason): nothing saved, what was typed comes back.
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", result_2="fail"))
+    assert r.status_code == 422
+    assert "不同意，须写明理由" in r.text and "逐户评议，举手表决。</textarea>" in r.text
+    assert 'name="result_1" value="pass" checked' in r.text
+    assert [status_of(ctx, i) for i in ids] == ["determined", "determined"]
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", result_2="fail", note_2="家中新购轿车"))
+    assert r.status_code == 303 and r.headers["location"].startswith("/meetings/mtg_")
+    shown = pages.get(r.headers["location"]).text
+    assert "村级评议会已记录" in shown and "东村村委会" in shown and "家中新购轿车" in shown and "不同意" in shown
+    assert [status_of(ctx, i) for i in ids] == ["reviewed", "review_failed"]
+    case_page = pages.get(f"/cases/{ids[0]}").text
+    assert "评议会" in case_page and "村民代表 王芳" in case_page
+    assert r.headers["location"].split("?")[0] in case_page
+
+
+def test_other_roles_and_counties_cannot_use_the_meeting_page(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("super1", "insurer_supervisor")
+    assert pages.get("/meetings/new").status_code == 403
+    assert pages.post("/meetings/new", _meeting(ids, result_1="pass")).status_code == 403
+    pages.as_("clerk9", "town_clerk", counties=("340224",))
+    assert "城关镇东村" not in pages.get("/meetings/new").text
+    assert pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").status_code == 404
+    assert pages.post("/meetings/new", _meeting(ids, result_1="pass")).status_code == 404
+    assert status_of(ctx, ids[0]) == "determined"
