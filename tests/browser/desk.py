@@ -129,12 +129,8 @@ class Desk:
         else:
             context = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
         context.set_default_timeout(15_000)
-        desk = cls(context.new_page(), base, username)
+        desk = cls._watching(context.new_page(), base, username)
         page = desk.page
-        page.on("console", lambda m: desk.console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: desk.console.append(f"script: {e}"))
-        page.on("response", desk._response)
-        page.on("request", lambda r: desk.posts.append(r.url) if r.method == "POST" else None)
         page.goto(base + "/login?next=" + start)
         desk.checked()
         page.fill("#f-username", username)
@@ -144,6 +140,22 @@ class Desk:
         assert page.url == base + start, f"{username} did not land on {start}: {page.url}"
         desk.checked()
         return desk
+
+    @classmethod
+    def _watching(cls, page: Any, base: str, username: str) -> Desk:
+        desk = cls(page, base, username)
+        page.on("console", lambda m: desk.console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: desk.console.append(f"script: {e}"))
+        page.on("response", desk._response)
+        page.on("request", lambda r: desk.posts.append(r.url) if r.method == "POST" else None)
+        return desk
+
+    def second_tab(self, path: str) -> Desk:
+        """The same person's other tab on `path`, opened now and used later: the stale page a tired clerk comes
+        back to and submits again (no script can stop that second submission; the server must)."""
+        tab = Desk._watching(self.page.context.new_page(), self.base, self.username)
+        tab.allow = self.allow
+        return tab.go(path)
 
     def close(self) -> None:
         self.page.context.close()

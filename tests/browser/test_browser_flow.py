@@ -1,7 +1,8 @@
 """The whole flow in Chromium, each role through its own pages, as a tired clerk works: every action button is
 double-clicked, and each double click has exactly one effect (one case, one check, one notice, one batch, …) and never a
 destructive one. Every page on the way is checked by `desk.Desk` (Chinese only, no raw code, no console error, no
-4xx/5xx but the refusals a step expects).
+4xx/5xx but the refusals a step expects). And what no script can stop: the same form sent again from a tab opened
+before the first submission is refused in Chinese (or joins what the first made), with no second effect.
 
 Two households go through: 钱多福, whose application the clerk types in, and 冯满仓, from the medical-insurance
 bureau's spreadsheet that the supervisor imports. Both have large medical costs, so their batch (with the demo's two
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 import pytest
 from browserkit import CHROMIUM
@@ -23,8 +24,8 @@ from browserkit import CHROMIUM
 if not CHROMIUM.exists():
     pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
                 allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
-                                                              "(pip install 'playwright>=1.40')")
+pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
+                                                    "(pip install 'playwright>=1.40')")
 
 from desk import Desk, Shown, Staff, flow_day  # noqa: E402
 
@@ -58,6 +59,17 @@ def history(desk: Desk, what: str) -> int:
     """How many rows of the case's 办理记录 record `what` (the 事项 column, exactly)."""
     cells = desk.page.locator("h2:has-text('办理记录') + .table-wrap tbody tr td:nth-child(2)").all_inner_texts()
     return sum(c.strip() == what for c in cells)
+
+
+def again(tab: Desk, form: str, *, confirm: bool = False) -> str:
+    """Submit `form` once more from a tab opened before the first submission; what the page then says."""
+    if confirm:
+        tab.fill({f"{form} input[name=confirm]": True})
+    with tab.refusal(400, 403, 409, 422):
+        tab.submit(form, double=False)
+    said = tab.text()
+    tab.page.close()
+    return said
 
 
 def case_id_of(desk: Desk) -> str:
@@ -104,8 +116,16 @@ def test_clerk_enters_an_application_and_screens_both(staff, flow) -> None:  # t
     assert desk.path == "/applications/new"
     assert desk.page.input_value("#f-name") == TYPED["name"]  # what was typed is still there
     desk.fill({"#f-referred_on": flow_day(0)})
+    stale = desk.second_tab("/applications/new")
+    stale.fill({"#f-name": TYPED["name"], "#f-id_number": TYPED["id"], "#f-town": TOWN, "#f-village": VILLAGE,
+                "#f-household_group": "exited_low_standard", "#f-cause": "illness", "#f-amount": TYPED["cost"],
+                "#f-referred_on": flow_day(0)})
     assert desk.submit("form[action='/applications/new']", expect=CASE_URL) == 1
     flow["typed"] = case_id_of(desk)
+    # the same application sent again from the other tab joins the same case: still one case
+    stale.submit("form[action='/applications/new']", double=False, expect=CASE_URL + "merged")
+    assert case_id_of(stale) == flow["typed"]
+    stale.page.close()
     assert "申请已录入，已生成新案件" in desk.flash() and "已接收" in desk.text("h1")
     assert history(desk, "录入农户申请") == 1
 
@@ -114,9 +134,14 @@ def test_clerk_enters_an_application_and_screens_both(staff, flow) -> None:  # t
     with desk.refusal(422):
         assert desk.submit("#screening") == 1
     assert "已接收" in desk.text("h1")
+    stale = desk.second_tab(desk.path)
     desk.fill({"#screening input[value=pass]": True})
     assert desk.submit("#screening", expect=r"done=screened") == 1
     assert "已初筛" in desk.text("h1") and history(desk, "初筛通过") == 1
+    stale.fill({"#screening input[value=pass]": True})
+    again(stale, "#screening")
+    desk.go(f"/cases/{flow['typed']}")
+    assert history(desk, "初筛通过") == 1
 
     after(flow, "imported")
     desk.go("/cases?status=received")
@@ -186,8 +211,13 @@ def test_supervisor_confirms_both_determinations(staff, flow) -> None:  # type: 
         desk.go(f"/cases/{flow[key]}")
         desk.follow(f"main a[href='/cases/{flow[key]}/determination']")
         assert "100,000.00 元" in desk.text()  # the contract's cap per year
-        assert desk.submit(f"form[action='/cases/{flow[key]}/determination']", expect=CASE_URL + "determined") == 1
+        form = f"form[action='/cases/{flow[key]}/determination']"
+        stale = desk.second_tab(desk.path)
+        assert desk.submit(form, expect=CASE_URL + "determined") == 1
         assert "已认定" in desk.text("h1") and history(desk, "认定符合条件") == 1
+        again(stale, form)
+        desk.go(f"/cases/{flow[key]}")
+        assert history(desk, "认定符合条件") == 1
     flow["done"].add("determined")
 
 
@@ -209,10 +239,13 @@ def test_clerk_records_the_village_review_and_posts_and_closes_the_notice(staff,
     desk.go("/notices/new")
     desk.follow(f"main a:has-text('{TOWN} {VILLAGE}')")  # the village waiting for its notice, prefilled
     desk.fill({"#f-posted_on": flow_day(5)})
+    stale = desk.second_tab(desk.path)
+    stale.fill({"#f-posted_on": flow_day(5)})
     assert desk.submit("form[action='/notices/new']", expect=r"/notices/\w+\?done=notice") == 1
     notice = desk.path.split("?")[0]
     listed = desk.text("main")
     assert TYPED["name"] in listed and IMPORTED["name"] in listed
+    again(stale, "form[action='/notices/new']")  # nobody left to list: refused
     desk.go("/notices")
     assert desk.page.locator(notices_here).count() == before + 1  # one notice, not two
 
@@ -220,8 +253,10 @@ def test_clerk_records_the_village_review_and_posts_and_closes_the_notice(staff,
     close = f"form[action='{notice}/close']"
     assert desk.submit(close, blocked=True) == 0  # the confirmation box is not ticked: nothing happens
     desk.fill({f"{close} input[name=confirm]": True})
+    stale = desk.second_tab(notice)
     assert desk.submit(close, expect=r"done=closed") == 1
     assert "公示已结束" in desk.flash()
+    again(stale, close, confirm=True)
     desk.go(f"/cases/{flow['typed']}")
     assert "待支付" in desk.text("h1")
     flow["done"].add("noticed")
@@ -242,11 +277,14 @@ def test_claims_makes_one_batch(staff, flow) -> None:  # type: ignore[no-untyped
     desk = staff.desk("claims")
     before = batch_rows(desk, "")
     desk.follow("main a[href='/payments']")
+    stale = desk.second_tab("/payments")
     assert desk.submit("form[action='/payments']", expect=r"/payments/pb_\w+\?done=batch") == 1
     flow["batch"] = desk.path.split("?")[0]
     assert "支付批次已生成" in desk.flash() and badge(desk) == "待审批"
     items = desk.text("#items")
     assert TYPED["name"] in items and IMPORTED["name"] in items
+    assert stale.page.locator("form[action='/payments']").count() == 1
+    again(stale, "form[action='/payments']")  # no case is ready any more: refused
     after_rows = batch_rows(desk, "")
     assert len(after_rows) == len(before) + 1 and flow["batch"] in after_rows  # one batch, not two
     desk.go(flow["batch"])
@@ -258,9 +296,13 @@ def test_finance_approves_once(staff, flow) -> None:  # type: ignore[no-untyped-
     after(flow, "batch")
     desk = staff.desk("finance1", start="/payments?todo=approve")
     desk.follow(f"main a[href='{flow['batch']}']")
+    stale = desk.second_tab(flow["batch"])
     assert desk.submit("#approve", expect=r"done=batch_approved") == 1
     assert "批次已审批" in desk.flash() and badge(desk) == "已审批"
-    assert not [p for p in desk.posts if p.endswith("/cancel")]
+    again(stale, "#approve")
+    desk.go(flow["batch"])
+    assert badge(desk) == "已审批"
+    assert not [p for p in desk.posts + stale.posts if p.endswith("/cancel")]
     # releasing before the county's sign-off: there is no button for it
     assert desk.page.locator("#release").count() == 0
     flow["done"].add("approved")
@@ -272,8 +314,12 @@ def test_county_reviewer_signs_off_the_large_batch(staff, flow) -> None:  # type
     desk.follow(f"main a[href='{flow['batch']}']")
     assert desk.submit("#signoff", blocked=True) == 0  # the box is not ticked
     desk.fill({"#signoff input[name=confirm]": True})
+    stale = desk.second_tab(flow["batch"])
     assert desk.submit("#signoff", expect=r"done=batch_signed_off") == 1
     assert "县级签批" in desk.flash() and badge(desk) == "县级已签批"
+    again(stale, "#signoff", confirm=True)
+    desk.go(flow["batch"])
+    assert badge(desk) == "县级已签批"
     flow["done"].add("signed_off")
 
 
@@ -283,9 +329,13 @@ def test_finance_releases_once_and_downloads_the_bank_file(staff, flow) -> None:
     desk.allow = ("reference,status,bank_reference,reason",)  # the bank return's header, as the bank writes it
     desk.follow(f"main a[href='{flow['batch']}']")
     desk.fill({"#release input[name=confirm]": True})
+    stale = desk.second_tab(flow["batch"])
     assert desk.submit("#release", expect=r"done=batch_released") == 1
     assert "批次已发放" in desk.flash() and badge(desk) == "已发放"
-    assert not [p for p in desk.posts if p.endswith("/cancel")]
+    again(stale, "#release", confirm=True)
+    desk.go(flow["batch"])
+    assert badge(desk) == "已发放"
+    assert not [p for p in desk.posts + stale.posts if p.endswith("/cancel")]
     with desk.page.expect_download() as download:
         desk.page.click("a[href$='/bank-file?format=xlsx']")
     from openpyxl import load_workbook
@@ -343,9 +393,10 @@ def test_auditor_reads_the_record(staff, flow) -> None:  # type: ignore[no-untyp
     assert "请输入记录序号" in desk.text()
 
     desk.go(f"/cases/{flow['typed']}")
-    for step in ("录入农户申请", "初筛通过", "安排入户核查", "录入入户核查", "认定符合条件", "村级评议通过",
-                 "进入公示", "公示结束，待支付"):
-        assert history(desk, step) == 1, step
+    # the application twice (the second, from the other tab, joined the case), every other step once
+    for step, times in (("录入农户申请", 2), ("初筛通过", 1), ("安排入户核查", 1), ("录入入户核查", 1),
+                        ("认定符合条件", 1), ("村级评议通过", 1), ("进入公示", 1), ("公示结束，待支付", 1)):
+        assert history(desk, step) == times, step
     desk.go(flow["batch"])
     assert "县级已签批" in desk.text() or "已发放" in desk.text()
     desk.go("/sampling")
