@@ -323,7 +323,7 @@ def test_county_reviewer_signs_off_the_large_batch(staff, flow) -> None:  # type
     flow["done"].add("signed_off")
 
 
-def test_finance_releases_once_and_downloads_the_bank_file(staff, flow) -> None:  # type: ignore[no-untyped-def]
+def test_finance_releases_once_and_reconciles_the_bank_return(staff, flow) -> None:  # type: ignore[no-untyped-def]
     after(flow, "signed_off")
     desk = staff.desk("finance2", start="/payments?todo=release")
     desk.allow = ("reference,status,bank_reference,reason",)  # the bank return's header, as the bank writes it
@@ -343,8 +343,30 @@ def test_finance_releases_once_and_downloads_the_bank_file(staff, flow) -> None:
     sheet = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes())).active
     names = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
     assert any(TYPED["name"] in n for n in names) and any(IMPORTED["name"] in n for n in names)
+    with desk.page.expect_download() as download:
+        desk.page.click("a[href$='/bank-file?format=csv']")
+    lines = Path(download.value.path()).read_text("utf-8").splitlines()
+    assert lines[0].startswith("reference,")
+    refs = [line.split(",")[0] for line in lines[1:] if line.strip()]
+    assert len(refs) == 4
+
+    # The bank's return: first with a line the bank mangled (every problem listed in Chinese, nothing stored) ...
+    returned = Path(download.value.path()).with_name("回单.csv")
+    returned.write_text("reference,status,bank_reference,reason\n" + f"{refs[0]},也许,,\n"
+                        + "".join(f"{r},success,BK{i:04d},\n" for i, r in enumerate(refs[1:], 1)), "utf-8")
+    form = "form[action$='/bank-return']"
+    desk.page.set_input_files("#f-file", str(returned))
+    with desk.refusal(422):
+        assert desk.submit(form) == 1
+    assert desk.page.locator("#bad-lines tbody tr").count() == 1 and badge(desk) == "已发放"
+    # ... then as it should be: reconciled once, and the same file again changes nothing
+    returned.write_text("reference,status,bank_reference,reason\n"
+                        + "".join(f"{r},success,BK{i:04d},\n" for i, r in enumerate(refs)), "utf-8")
+    desk.page.set_input_files("#f-file", str(returned))
+    assert desk.submit(form, expect=r"done=return$") == 1
+    assert "银行回单已导入" in desk.flash() and badge(desk) == "已对账"
     desk.go(f"/cases/{flow['typed']}")
-    assert "支付中" in desk.text("h1") or "已发放" in desk.text("#payments")
+    assert "已支付" in desk.text("h1")
     flow["done"].add("released")
 
 
@@ -398,7 +420,7 @@ def test_auditor_reads_the_record(staff, flow) -> None:  # type: ignore[no-untyp
                         ("认定符合条件", 1), ("村级评议通过", 1), ("进入公示", 1), ("公示结束，待支付", 1)):
         assert history(desk, step) == times, step
     desk.go(flow["batch"])
-    assert "县级已签批" in desk.text() or "已发放" in desk.text()
+    assert badge(desk) == "已对账" and "228,200.00 元" in desk.text()
     desk.go("/sampling")
     desk.follow("main a[href^='/sampling/smp_']")
     desk.go("/fund")
