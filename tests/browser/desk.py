@@ -11,11 +11,13 @@ in another year is a one-line change here.
 
 Usage, for a new page:
 
-    staff = Staff(browser, server)           # or, for a whole module, one tab per person
-    desk = staff.desk("clerk")
-    desk.go("/notices")
+    staff = Staff(browser, server)           # one tab per person for the module, each logged in once
+    desk = staff.desk("clerk", start="/notices/new")
+    stale = desk.second_tab(desk.path)       # the same form, open in another tab
     desk.fill({"#f-town": "城关镇"})
-    desk.submit("form#new-notice", expect=r"/notices/\\w+\\?done=")   # double click, exactly one POST, page checked
+    assert desk.submit("form[action='/notices/new']", expect=r"done=notice") == 1  # double click: one POST
+    with stale.refusal(409, 422):
+        stale.submit("form[action='/notices/new']", double=False)   # sent again: refused, in Chinese
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from browserkit import CHROMIUM_ARGS, DEMO_PASSWORD
+from browserkit import DEMO_PASSWORD
 
 # The demo's contract year, and the day the flow's own paper work starts in it. When the demo moves to the current
 # year, this becomes `date.today() - timedelta(days=40)`.
