@@ -11,6 +11,7 @@ from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
     NotAuthorizedException,
+    NotFoundException,
     PermissionDeniedException,
     ValidationException,
 )
@@ -119,7 +120,7 @@ def route_handlers() -> list[Any]:
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     from .accounts.auth import make_auth, role_guard
-    from .web.errors import method_not_allowed
+    from .web.errors import method_not_allowed, no_such_address
     from .web.templating import template_config
 
     context = ctx or Context.open(Settings.from_env())
@@ -159,7 +160,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
         plugins=[problems],
-        exception_handlers={MethodNotAllowedException: method_not_allowed},
+        exception_handlers={MethodNotAllowedException: method_not_allowed, NotFoundException: no_such_address},
         before_send=[add_security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),

@@ -1,19 +1,31 @@
-"""A real server for the browser tests: `verifier init --demo` in a temporary home, then `verifier serve` on a free
-port, in a subprocess (stopped after the module). Chromium is Debian's: Playwright's own download cannot work here."""
+"""A real server for the browser tests: `verifier init --demo` in a temporary home (once, copied for each module),
+then `verifier serve` on a free port, in a subprocess (stopped after the module). Chromium is Debian's: Playwright's
+own download cannot work here; `browser` is one Chromium per module (Playwright's sync API runs one at a time)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 CLI = "from verifier.cli import main; main()"
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    """Every test here is a `browser` test: its server runs on SQLite in its own home whatever database the rest of
+    the run uses, so a PostgreSQL run may leave them out (`-m "not browser"`)."""
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 def _free_port() -> int:
@@ -22,12 +34,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    home = tmp_path_factory.mktemp("verifier-home")
+def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "VERIFIER_DATABASE_URL"}
     env["VERIFIER_HOME"] = str(home)
-    subprocess.run([sys.executable, "-c", CLI, "init", "--demo"], env=env, check=True, capture_output=True, timeout=120)
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """`verifier init --demo` once per run; each module's server starts from a copy of it (a few seconds saved per
+    module on a busy machine, and every module still sees the demo as loaded)."""
+    home = tmp_path_factory.mktemp("verifier-demo")
+    subprocess.run([sys.executable, "-c", CLI, "init", "--demo"], env=_env(home), check=True, capture_output=True,
+                   timeout=180)
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, demo_home: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    home = tmp_path_factory.mktemp("verifier-home")
+    shutil.copytree(demo_home, home, dirs_exist_ok=True)
+    env = _env(home)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with open(home / "server.log", "wb") as log:
@@ -54,3 +81,16 @@ def server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from browserkit import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -93,6 +93,15 @@ def method_not_allowed(request: Request[Any, Any, Any], exc: MethodNotAllowedExc
     return error_page(request, 405, "此地址不能这样访问，请从页面上的按钮或表单操作。")
 
 
+def no_such_address(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    """An address no route answers (a mistyped or outdated bookmark): a Chinese page with the way home for a browser,
+    problem details for programs."""
+    if not _wants_html(request):
+        return ProblemDetailsException(status_code=404, title=str(exc.detail), detail=str(exc.detail),
+                                       headers=exc.headers).to_response(request)
+    return error_page(request, 404, "没有找到这个页面。请从首页或导航栏进入。")
+
+
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     details = []
     if isinstance(exc, ValidationFailed):

@@ -1,0 +1,287 @@
+"""A person at a desk in Chromium, for the browser tests: log in as a demo user, go to pages, fill and send forms
+(by default with a double click, as a tired clerk does), and check every page shown on the way:
+
+- every message is in Chinese, and the visible text has no raw code (`usr_…`, `payment_batch.…`, `{'`, snake_case
+  status names, English sentences); hashes, ids and raw records (`pre`, `code`, `.mono`, `.hash`) are left out;
+- nothing was written to the console as an error and no script failed;
+- no response was 4xx/5xx, unless the step said it expects a refusal (`desk.refusal(422)`).
+
+Dates: the demo's contract covers one year (see `DEMO_YEAR`); every date a test types comes from `flow_day`, so a demo
+in another year is a one-line change here.
+
+Usage, for a new page:
+
+    staff = Staff(browser, server)           # one tab per person for the module, each logged in once
+    desk = staff.desk("clerk", start="/notices/new")
+    stale = desk.second_tab(desk.path)       # the same form, open in another tab
+    desk.fill({"#f-town": "城关镇"})
+    assert desk.submit("form[action='/notices/new']", expect=r"done=notice") == 1  # double click: one POST
+    with stale.refusal(409, 422):
+        stale.submit("form[action='/notices/new']", double=False)   # sent again: refused, in Chinese
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from browserkit import DEMO_PASSWORD
+
+# The demo's contract year, and the day the flow's own paper work starts in it. When the demo moves to the current
+# year, this becomes `date.today() - timedelta(days=40)`.
+DEMO_YEAR = 2020
+FLOW_START = date(DEMO_YEAR, 6, 1)
+
+
+def flow_day(n: int = 0) -> str:
+    """The flow's n-th day (ISO), in the demo contract's period: what a clerk types into a date field."""
+    return (FLOW_START + timedelta(days=n)).isoformat()
+
+
+DESK = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+# What must never be read on a page (outside hashes, ids and raw records).
+RAW_CODE = [
+    (re.compile(r"\busr_\w+"), "a user id"),
+    (re.compile(r"\{'|'\}|\{\"|\":\s"), "a Python or JSON literal"),
+    (re.compile(r"\b(?:None|True|False|null|undefined|NaN|Traceback|Exception)\b"), "a code word"),
+    (re.compile(r"\b[a-z]+(?:_[a-z]+)+\b"), "a snake_case code"),
+    (re.compile(r"\b(?:case|cases|payment_batch|payment|payments|notice|notices|sampling|check|checks|referral|visit|"
+                r"objection|payee|user|users|audit|fund)\.[a-z_]+\b"), "an action code"),
+    (re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}\b"), "an English phrase"),
+]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# Every visible text node outside hashes, ids and raw records, and every option of every select; then the messages
+# (flash, field errors, alerts), each on its own, which must be Chinese.
+_VISIBLE_TEXT = """() => {
+  const skip = 'pre, code, .mono, .hash, script, style, template, noscript';
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement, t = n.textContent.trim();
+    if (!t || !el || el.closest(skip)) continue;
+    if (el.closest('option')) { out.push(t); continue; }
+    if (el.checkVisibility && !el.checkVisibility()) continue;
+    out.push(t);
+  }
+  const messages = [...document.querySelectorAll('.flash, .error, [role=alert]')]
+    .filter(e => !e.closest(skip) && (!e.checkVisibility || e.checkVisibility()))
+    .map(e => e.innerText.trim()).filter(t => t);
+  return {texts: out, messages, title: document.title};
+}"""
+
+
+def page_problems(page: Any, allow: tuple[str, ...] = ()) -> list[str]:
+    """What a Chinese-reading user should not see on `page`: English or ASCII-only messages, raw code."""
+    seen = page.evaluate(_VISIBLE_TEXT)
+    problems: list[str] = []
+    if not CJK.search(seen["title"]):
+        problems.append(f"title without Chinese: {seen['title']!r}")
+    for message in seen["messages"]:
+        if not CJK.search(message):
+            problems.append(f"message without Chinese: {message!r}")
+    for text in seen["texts"] + seen["messages"]:
+        for allowed in allow:
+            text = text.replace(allowed, "")
+        for pattern, what in RAW_CODE:
+            m = pattern.search(text)
+            if m:
+                problems.append(f"{what} {m.group(0)!r} in {text[:120]!r}")
+    return sorted(set(problems))
+
+
+def expect_chinese_only(page: Any, allow: tuple[str, ...] = ()) -> None:
+    problems = page_problems(page, allow)
+    assert not problems, f"{page.url}:\n" + "\n".join(problems)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A select's option as the user reads it (part of its text), for `Desk.fill`."""
+
+    text: str
+
+
+@dataclass
+class Desk:
+    """One person's browser tab, watching what goes wrong on it."""
+
+    page: Any
+    base: str
+    username: str
+    console: list[str] = field(default_factory=list)
+    failures: list[tuple[int, str]] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)
+    expected: set[int] = field(default_factory=set)
+    allow: tuple[str, ...] = ()
+
+    # ---- starting -----------------------------------------------------------------------------------------------
+    @classmethod
+    def login_as(cls, browser: Any, base: str, username: str, *, phone: bool = False, start: str = "/") -> Desk:
+        """A fresh context (no cookies), logged in through the login page, on `start`."""
+        if phone:
+            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
+                                          timezone_id="Asia/Shanghai")
+        else:
+            context = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
+        context.set_default_timeout(15_000)
+        desk = cls._watching(context.new_page(), base, username)
+        page = desk.page
+        page.goto(base + "/login?next=" + start)
+        desk.checked()
+        page.fill("#f-username", username)
+        page.fill("#f-password", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        assert page.url == base + start, f"{username} did not land on {start}: {page.url}"
+        desk.checked()
+        return desk
+
+    @classmethod
+    def _watching(cls, page: Any, base: str, username: str) -> Desk:
+        desk = cls(page, base, username)
+        page.on("console", lambda m: desk.console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: desk.console.append(f"script: {e}"))
+        page.on("response", desk._response)
+        page.on("request", lambda r: desk.posts.append(r.url) if r.method == "POST" else None)
+        return desk
+
+    def second_tab(self, path: str) -> Desk:
+        """The same person's other tab on `path`, opened now and used later: the stale page a tired clerk comes
+        back to and submits again (no script can stop that second submission; the server must)."""
+        tab = Desk._watching(self.page.context.new_page(), self.base, self.username)
+        tab.allow = self.allow
+        return tab.go(path)
+
+    def close(self) -> None:
+        self.page.context.close()
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.failures.append((response.status, response.url))
+
+    # ---- checking -----------------------------------------------------------------------------------------------
+    @contextmanager
+    def refusal(self, *statuses: int) -> Iterator[None]:
+        """Within: a response with one of `statuses` is what the step expects (a refused form), not a failure."""
+        self.expected = set(statuses)
+        try:
+            yield
+        finally:
+            self.expected = set()
+
+    def checked(self) -> None:
+        """The page now shown: Chinese only, no console error, no unexpected refusal or server error."""
+        self.page.wait_for_load_state("load")
+        unexpected = [(s, u) for s, u in self.failures if s not in self.expected]
+        self.failures.clear()
+        assert unexpected == [], f"unexpected responses on {self.page.url}: {unexpected}"
+        console, self.console[:] = [m for m in self.console if not self._expected_refusal(m)], []
+        assert console == [], f"console errors on {self.page.url}: {console}"
+        expect_chinese_only(self.page, self.allow)
+
+    def _expected_refusal(self, message: str) -> bool:
+        """Chromium logs every 4xx page load as a console error: an expected refusal's is no error."""
+        m = re.search(r"Failed to load resource: the server responded with a status of (\d{3})", message)
+        return bool(m) and int(m.group(1)) in self.expected
+
+    # ---- moving -------------------------------------------------------------------------------------------------
+    def go(self, path: str) -> Desk:
+        self.page.goto(self.base + path)
+        self.checked()
+        return self
+
+    def follow(self, selector: str) -> Desk:
+        """Click a link (the first matching `selector`) and check the page it leads to."""
+        with self.page.expect_navigation():
+            self.page.locator(selector).first.click()
+        self.checked()
+        return self
+
+    @property
+    def path(self) -> str:
+        return self.page.url[len(self.base):]
+
+    def text(self, selector: str = "main") -> str:
+        return str(self.page.inner_text(selector))
+
+    # ---- forms --------------------------------------------------------------------------------------------------
+    def fill(self, values: Mapping[str, Any]) -> Desk:
+        """Fill fields by selector: text into inputs and textareas; a select's value, or `Shown(text)` for the option
+        that reads so; True/False to tick or untick a radio button or box."""
+        for selector, value in values.items():
+            element = self.page.locator(selector).first
+            tag = element.evaluate("e => e.tagName + ':' + (e.type || '')")
+            if tag.startswith("SELECT") and isinstance(value, Shown):
+                options = element.locator("option").all()
+                element.select_option([o.get_attribute("value") for o in options if value.text in o.inner_text()][:1])
+            elif tag.startswith("SELECT"):
+                element.select_option(value)
+            elif tag.endswith(":radio") or tag.endswith(":checkbox"):
+                element.check() if value else element.uncheck()
+            else:
+                element.fill(str(value))
+        return self
+
+    def submit(self, form: str, *, double: bool = True, expect: str | None = None, button: str | None = None,
+               blocked: bool = False) -> int:
+        """Send `form` by (double-)clicking its submit button; wait for the page that answers and check it.
+
+        Returns how many POSTs left the page (the caller asserts it is 1 for an action, and the one effect).
+        `expect`: a regular expression the new URL must match (a refused form stays on its own URL).
+        `blocked`: the browser's own check (required, pattern) stops the form: nothing is sent, the page stays."""
+        locator = self.page.locator(f"{form} button[type=submit]" if button is None else button).first
+        action = self.page.locator(form).first.get_attribute("action") or ""
+        before = len(self.posts)
+        if blocked:
+            locator.dblclick() if double else locator.click()
+            invalid = self.page.locator(f"{form} :invalid").count()
+            assert invalid, f"{form}: the browser found nothing to stop, yet nothing was sent"
+        else:
+            with self.page.expect_navigation():
+                locator.dblclick() if double else locator.click()
+            self.page.wait_for_load_state("load")
+        sent = [u for u in self.posts[before:] if action and u.split("?")[0].endswith(action.split("?")[0])]
+        if expect is not None:
+            try:
+                self.page.wait_for_url(lambda url: re.search(expect, url) is not None, timeout=5_000)
+            except Exception:  # noqa: BLE001 - the assertion below says what was shown instead
+                pass
+            assert re.search(expect, self.page.url), f"after {form}: {self.page.url} does not match {expect}" + (
+                "; the page says: " + self.flash() if self.flash() else "")
+        self.checked()
+        return len(sent)
+
+    def flash(self) -> str:
+        flash = self.page.locator(".flash")
+        return " ".join(flash.all_inner_texts())
+
+
+class Staff:
+    """The demo's people at their desks for one module: each logs in once (through the login page), and keeps their
+    tab for the next step of the flow, as people do. `staff.desk("clerk")` is the clerk's tab, on `start`."""
+
+    def __init__(self, browser: Any, base: str) -> None:
+        self.browser, self.base = browser, base
+        self.desks: dict[tuple[str, bool], Desk] = {}
+
+    def desk(self, username: str, *, phone: bool = False, start: str = "/") -> Desk:
+        desk = self.desks.get((username, phone))
+        if desk is None:
+            desk = self.desks[(username, phone)] = Desk.login_as(self.browser, self.base, username, phone=phone,
+                                                                 start=start)
+        else:
+            desk.allow = ()
+            desk.go(start)
+        return desk
+
+    def close(self) -> None:
+        for desk in self.desks.values():
+            desk.close()
+        self.desks.clear()
