@@ -89,11 +89,12 @@ def route_handlers() -> list[Any]:
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
     from .sampling.routes import ROUTES as SAMPLING
+    from .web.exports import ROUTES as EXPORTS
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, *NOTICES, *PAYMENTS, *SAMPLING,
-            *REPORTS, *WEB]
+            *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
