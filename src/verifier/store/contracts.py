@@ -86,3 +86,21 @@ def add_contract(session: Session, contract: Contract, *, actor: str, role: str,
         clock=clock,
     )
     return True
+
+
+def county_names(session: Session) -> dict[str, str]:
+    """Every county's name as its contracts give it (the latest contract that names it); a county no contract names
+    is absent (show its code)."""
+    names: dict[str, str] = {}
+    for contract in all_contracts(session):  # oldest first: a later contract's name wins
+        for code in contract.county_codes:
+            name = contract.county_name(code)
+            if name:
+                names[code] = name
+    return names
+
+
+def county_label(session: Session, code: str) -> str:
+    """"南陵县（340223）", or the code alone when no contract names the county."""
+    name = county_names(session).get(code)
+    return f"{name}（{code}）" if name else code
