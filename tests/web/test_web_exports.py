@@ -54,7 +54,8 @@ def test_the_shared_writer_escapes_formulas_and_keeps_money_and_digits() -> None
     assert all(ws.cell(row=r, column=1).data_type == "s" for r in (2, 3))
 
 
-def test_notices_export_lists_each_notice_and_its_households_with_the_status_filter(office, pages) -> None:  # type: ignore[no-untyped-def]
+def test_notices_export_lists_each_notice_and_its_households_with_the_status_filter(office, pages, users,  # type: ignore[no-untyped-def]
+                                                                                  client) -> None:
     pages.as_("clerk-x", "town_clerk")
     listing = pages.get("/notices").text
     assert 'href="/notices/export.xlsx"' in listing
@@ -70,6 +71,9 @@ def test_notices_export_lists_each_notice_and_its_households_with_the_status_fil
     open_only = sheets(pages.get("/notices/export.xlsx?status=open"))
     assert {n["状态"] for n in by_header(open_only["公示"])} == {"公示中"} and len(open_only["公示"]) == 2
     assert "/notices/export.xlsx?status=open" in pages.get("/notices?status=open").text
+    users.add("clerk-api", "town_clerk", counties=(COUNTY,))
+    api = sheets(client.get("/api/notices/export.xlsx?status=closed", headers=users.headers("clerk-api")))
+    assert {n["状态"] for n in by_header(api["公示"])} == {"已结束"} and len(api["公示名单"]) == 4
 
 
 def test_batch_exports_mask_accounts_and_keep_amounts_as_numbers(ctx, office, pages, users, client) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +137,8 @@ def test_another_countys_batch_round_and_entries_are_refused(ctx, office, pages,
     assert client.get("/api/audit/entries.xlsx", headers=users.headers("officer-x")).status_code == 403
 
 
-def test_samples_export_shows_each_sampled_case_with_its_result_and_deviation(ctx, pages, rounds) -> None:  # type: ignore[no-untyped-def]
+def test_samples_export_shows_each_sampled_case_with_its_result_and_deviation(ctx, pages, rounds, users,  # type: ignore[no-untyped-def]
+                                                                             client) -> None:
     make_population(ctx, {"城关镇": 4, "河口镇": 4})
     round_id = rounds.create()["id"]
     rounds.draw(round_id)
@@ -151,6 +156,8 @@ def test_samples_export_shows_each_sampled_case_with_its_result_and_deviation(ct
     assert Decimal(str(done["复核人均纯收入（元）"])) == Decimal("99999.00")
     assert done["复核人"] and isinstance(done["原人均纯收入（元）"], (int, float))
     assert any(r["复核结论"] == "待复核" for r in rows)
+    api = client.get(f"/api/sampling-rounds/{round_id}/samples.xlsx", headers=users.headers("reviewer"))
+    assert len(sheets(api)["抽样复核样本"]) == len(rows) + 1
 
 
 def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chosen_days(ctx, office, pages,  # type: ignore[no-untyped-def]

@@ -56,9 +56,9 @@ def test_each_figure_leads_to_exactly_the_cases_it_counts(pages, ctx) -> None:  
 
 
 def test_every_figure_has_a_query_and_a_label_and_bad_ones_are_refused(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    from verifier.web.reports import FIGURE_LABELS
+    from verifier.web.stagelabels import REPORT_FIGURES
 
-    assert set(FIGURE_LABELS) == set(FIGURES)
+    assert set(REPORT_FIGURES) == set(FIGURES)
     make_case(ctx, stage="determined")
     with ctx.db.read() as session:
         for figure in FIGURES:  # each query runs on this database

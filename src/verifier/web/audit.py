@@ -24,10 +24,6 @@ from .common import AUDIT_READERS, FormState, Req, page, parse_day, user_names
 from .templating import moment
 
 
-EXPORT_MESSAGES = {"must be a date": "请按 年-月-日 填写日期", "must not be before from": "结束日期不能早于开始日期",
-                   "unknown action": "请从列表中选择事项"}
-
-
 def _summary(session: Any, data: dict[str, Any]) -> dict[str, str]:
     """What an entry says, for a person: the action, who (by name and role), when (local time), and the change."""
     actor, role, action = str(data.get("actor", "")), str(data.get("role", "")), str(data.get("action", ""))
@@ -116,5 +112,5 @@ class AuditPages(Controller):
             return exports.audit_response(ctx, request.user, since, until, action)
         state = FormState(values={"from": from_, "to": to, "action": action})
         for problem in problems:
-            state.add(problem.field, EXPORT_MESSAGES.get(problem.message, labels.message_zh(problem.message)))
+            state.add(problem.field, labels.message_zh(problem.message))
         return _audit_page(ctx, request, None, export=state, status_code=422)

@@ -61,22 +61,10 @@ def _summary(report: dict[str, Any]) -> list[tuple[str, Any, bool, str]]:
             for label, value, money, figure in rows]
 
 
-FIGURE_LABELS = {
-    "referrals": "本月监测信息涉及的案件", "new_cases": "本月新立案件", "checks": "本月完成入户核查的案件",
-    "late": "本月逾期核查的案件", "visits": "本月入户走访的案件", "without_check": "本月入户未能核查的案件",
-    "eligible": "本月认定符合条件的案件", "ineligible": "本月认定不符合条件的案件",
-    "reviews_passed": "本月村级评议通过的案件", "reviews_failed": "本月村级评议未通过的案件",
-    "noticed": "本月发布公示的案件", "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
-    "objections_dismissed": "本月异议不成立的案件", "objections_open": "本月异议待处理的案件",
-    "paid": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
-}
-"""What the case list says it shows when it lists a figure's cases (one entry per reports.FIGURES)."""
-
-
 def figure_label(figure: str) -> str:
     """What the case list says it shows: "认定符合条件（户）", "监测信息（条）：医保局"."""
     key, _, detail = figure.partition(":")
-    label = FIGURE_LABELS.get(key, key)
+    label = sl.REPORT_FIGURES.get(key, key)
     if detail:
         label += "：" + (sl.REPORT_CHANNELS.get(detail) if key == "referrals" else sl.REPORT_RULES.get(detail, detail))
     return label
