@@ -69,9 +69,12 @@ def _cell(ws: Any, value: Any) -> Any:
         value = value.isoformat()
     elif value is None:
         value = ""
-    # Set the value, then force the type: openpyxl would otherwise read "=..." as a formula.
+    text = escape_cell(str(value))
+    if not text.startswith(("=", "#")):
+        return text  # openpyxl writes it as text as it is (faster than a cell object)
+    # Set the value, then force the type: openpyxl would otherwise read "=..." as a formula, "#N/A" as an error.
     cell = WriteOnlyCell(ws, value=None)
-    cell._value = escape_cell(str(value))
+    cell._value = text
     cell.data_type = "s"
     return cell
 
