@@ -12,7 +12,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from ..cases import personal
-from ..cases.approval_form import approval_form
+from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
@@ -131,7 +131,7 @@ class CasePages(Controller):
     def approval_form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
         """The case's 核查审批表 as a page to print (A4, no navigation), for whoever may read the case."""
         with ctx.db.read() as session:
-            form = approval_form(session, case_id, request.user, ctx.vault)
+            form = build_approval_form(session, case_id, request.user, ctx.vault)
         return page(request, "approval_form.html", form=form, today=ctx.clock.today())
 
     @get("/{case_id:str}/evidence/{sha256:str}", opt=EVIDENCE_READERS)

@@ -33,13 +33,12 @@ from ..store.vault import Vault
 from . import labels
 from . import stagelabels as sl
 from .common import user_names
-from .payments import READER_ROLES as PAYMENT_READER_ROLES
+from .payments import READER_ROLES as PAYMENT_READERS
 from .sampling import READERS as SAMPLING_READER_ROLES
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOTICE_STATUS = Literal["open", "closed", ""]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
-PAYMENT_READERS = PAYMENT_READER_ROLES
 SAMPLING_READERS = SAMPLING_READER_ROLES["roles"]
 MAX_ROWS = 100_000
 
