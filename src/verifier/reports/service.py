@@ -207,7 +207,7 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "概要"
-    ws.append([f"{report['county_name']}防贫帮困保障月报（县级代码 {report['county_code']}）　{report['month']}"])
+    ws.append([f"{report.get('county_name', '')}防贫帮困保障月报（县级代码 {report['county_code']}）　{report['month']}"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     rows: list[tuple[str, Any]] = [("监测信息（条）", report["referrals"]["records"])]
