@@ -111,11 +111,12 @@ def route_handlers() -> list[Any]:
     from .reports.routes import ROUTES as REPORTS
     from .roster.routes import RosterController
     from .sampling.routes import ROUTES as SAMPLING
+    from .web.exports import ROUTES as EXPORTS
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, RosterController, PlaceController,
-            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *WEB]
+            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -110,6 +110,9 @@ class ContractSpec(_S):
     sampling: SamplingSection
     relief: list[ReliefSpec]
     visits: VisitsSection = msgspec.field(default_factory=VisitsSection)
+    # The counties' names as people write them, e.g. { "340223" = "南陵县" }: optional; without it a contract of one
+    # county names it after its purchaser ("南陵县人民政府" → "南陵县").
+    county_names: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 _SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -150,6 +153,20 @@ class Contract:
     @property
     def year(self) -> int:
         return self.spec.period.start.year
+
+    def county_name(self, county_code: str) -> str | None:
+        """The county's name by this contract: from `county_names`, or from the purchaser of a one-county contract;
+        None when the contract does not say."""
+        named = self.spec.county_names.get(county_code, "").strip()
+        if named:
+            return named
+        if self.spec.county_codes == [county_code]:
+            name = self.spec.purchaser.strip()
+            for suffix in ("人民政府", "政府"):
+                if name.endswith(suffix) and len(name) > len(suffix):
+                    return name.removesuffix(suffix)
+            return name or None
+        return None
 
     def covers(self, county_code: str, on: date) -> bool:
         return county_code in self.spec.county_codes and self.start <= on <= self.end
@@ -302,6 +319,11 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
     for i, code in enumerate(spec.county_codes):
         if not (len(code) == 6 and code.isdigit()):
             p.append(FieldError(f"county_codes[{i}]", f"a county code is six digits, got {code!r}"))
+    for code, name in spec.county_names.items():
+        if code not in spec.county_codes:
+            p.append(FieldError(f"county_names.{code}", "names a county the contract does not cover"))
+        elif not name.strip() or len(name) > 50:
+            p.append(FieldError(f"county_names.{code}", "a county's name has 1 to 50 characters"))
     if spec.period.end < spec.period.start:
         p.append(FieldError("period.end", "ends before it starts"))
     _try(p, parse_yuan, spec.budget, "budget")

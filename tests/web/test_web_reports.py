@@ -19,16 +19,16 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
     assert "月度报表" in form and 'value="2020-06"' in form and 'id="summary"' not in form
 
     text = pages.get(f"/reports?county_code={COUNTY}&month=2020-06").text
-    assert f"{COUNTY} · 2020-06 月报" in text
+    assert f"示范县（{COUNTY}）· 2020-06 月报" in text  # the county by name, from its contract
     summary = text.split('id="summary"')[1].split("</table>")[0]
-    assert re.search(r"<td>完成入户核查（次）</td><td class=\"num\">2</td>", summary)
-    assert re.search(r"<td>认定符合条件（户）</td><td class=\"num\">1</td>", summary)
-    assert re.search(r"<td>认定救助金额（元）</td><td class=\"num\">21,900\.00</td>", summary)
+    assert re.search(r"<td>完成入户核查（次）</td><td class=\"num\"><a href=\"[^\"]+\">2</a></td>", summary)
+    assert re.search(r"<td>认定符合条件（户）</td><td class=\"num\"><a href=\"[^\"]+\">1</a></td>", summary)
+    assert re.search(r"<td>认定救助金额（元）</td><td class=\"num\"><a href=\"[^\"]+\">21,900\.00</a></td>", summary)
     assert "已认定" in text and "已核查" in text and "已接收" in text  # the cases by status
     assert "人均纯收入不高于收入线" in text
     may = pages.get(f"/reports?county_code={COUNTY}&month=2020-05").text
-    assert re.search(r"<td>监测信息（条）</td><td class=\"num\">3</td>", may)  # referred three days before
-    assert re.search(r"<td>农户申请</td><td class=\"num\">3</td>", may)
+    assert re.search(r"<td>监测信息（条）</td><td class=\"num\"><a href=\"[^\"]+\">3</a></td>", may)  # referred three days before
+    assert re.search(r"<td>农户申请</td><td class=\"num\"><a href=\"[^\"]+\">3</a></td>", may)
 
     link = re.search(r'href="(/reports/monthly\.xlsx\?[^"]+)"', text)
     assert link

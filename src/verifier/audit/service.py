@@ -8,6 +8,8 @@ contracts, keys) for a reader limited to counties, does not exist for them (404)
 from __future__ import annotations
 
 import base64
+from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -120,3 +122,29 @@ def consistency(db: Database, first: int, second: int) -> ConsistencyProof:
             raise ValidationFailed.one("first", f"must be a tree size from 0 to second ({second})")
         proof = log.consistency_proof(session, first, second)
     return ConsistencyProof(first=first, second=second, proof=[h.hex() for h in proof])
+
+
+EXPORT_LIMIT = 100_000
+"""The most entries one export holds: a longer period is exported in parts."""
+
+
+def list_entries(session: Any, principal: Principal, *, since: datetime | None = None,
+                 until: datetime | None = None, action: str | None = None,
+                 limit: int = EXPORT_LIMIT) -> list[Any]:
+    """The entries `principal` may read (see `may_read`), oldest first: from `since` (inclusive) to `until`
+    (exclusive), of one action when given. Rows of `audit_entry` (their repeated columns; no proof)."""
+    from sqlalchemy import select
+
+    from .models import AuditEntry
+
+    stmt = (select(AuditEntry.idx, AuditEntry.time, AuditEntry.actor, AuditEntry.role, AuditEntry.action,
+                   AuditEntry.subject, AuditEntry.county_code).order_by(AuditEntry.idx).limit(limit))
+    if principal.counties:
+        stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
+    if since is not None:
+        stmt = stmt.where(AuditEntry.time >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.time < until)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    return list(session.execute(stmt).all())

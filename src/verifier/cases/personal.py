@@ -27,3 +27,13 @@ def sees_full_ids(principal: Principal, case: Case, visit: Visit | None) -> bool
 
 def may_read_evidence(principal: Principal, case: Case, visit: Visit | None) -> bool:
     return principal.has(*EVIDENCE_READERS) or at_the_door(principal, case, visit)
+
+
+PHONE_READERS = ("insurer_supervisor",)
+"""The roles that read households' phone numbers in full in their counties (they plan the visits)."""
+
+
+def sees_full_phone(principal: Principal, case: Case, visit: Visit | None) -> bool:
+    """A household's phone in full: for the officers assigned to its visit while the check is still to be made (they
+    call ahead, find the house) and for insurer supervisors; masked (138****5678) for everyone else."""
+    return principal.has(*PHONE_READERS) or at_the_door(principal, case, visit)

@@ -28,6 +28,7 @@ class CaseFilter:
     village: str | None = None
     cause: str | None = None
     officer: str | None = None
+    within: Any = None  # a SELECT of case ids (e.g. reports.figure_cases: the cases behind a monthly figure)
     limit: int = 50
     cursor: str | None = None
 
@@ -45,6 +46,8 @@ def list_cases(session: Session, principal: Principal, f: CaseFilter) -> tuple[l
         visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
         ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
         stmt = stmt.where(Case.id.in_(ids))
+    if f.within is not None:
+        stmt = stmt.where(Case.id.in_(f.within))
     if f.cursor:
         stmt = stmt.where(Case.id > f.cursor)
     rows = list(session.scalars(stmt))

@@ -48,6 +48,61 @@ def _visits(session: Session, in_county: Any, first: date, last: date) -> dict[s
             "without_check": sum(without.values()), "without_check_by_outcome": without}
 
 
+# --- the cases behind each figure ----------------------------------------------------------------------------------
+
+FIGURES = ("referrals", "new_cases", "checks", "late", "visits", "without_check", "eligible", "ineligible",
+           "reviews_passed", "reviews_failed", "noticed", "objections", "objections_upheld", "objections_dismissed",
+           "objections_open", "paid", "payment_failed")
+"""The report's figures that count cases (or events of cases): each links to the case list of `figure_cases`."""
+
+
+def figure_cases(county_code: str, month: str, figure: str) -> Any:
+    """A SELECT of the ids of the county's cases behind `figure` of the month's report (counted the same way), for
+    the case list to filter by. ValidationFailed for an unknown figure or a bad month."""
+    figure, _, detail = figure.partition(":")  # "referrals:<channel>", "eligible:<rule>": one line of a breakdown
+    if figure not in FIGURES or (detail and figure not in ("referrals", "eligible")):
+        raise ValidationFailed.one("figure", f"unknown report figure {figure!r}")
+    first, last = parse_month(month)
+    start, end = _bounds(first, last)
+    in_county = Case.county_code == county_code
+
+    def via(table: Any, *conditions: Any) -> Any:
+        return select(table.case_id).join(Case, Case.id == table.case_id).where(in_county, *conditions)
+
+    def objections(*conditions: Any) -> Any:
+        return (select(Objection.case_id).join(Notice, Notice.id == Objection.notice_id)
+                .where(Notice.county_code == county_code, Objection.received_on.between(first, last), *conditions))
+
+    checked = Check.visited_on.between(first, last)
+    attempted = VisitAttempt.visited_on.between(first, last)
+    decided = Determination.confirmed_at.between(start, end)
+    settled = PaymentItem.settled_at.between(start, end)
+    reviewed = VillageReview.held_on.between(first, last)
+    queries = {
+        "referrals": lambda: via(Referral, Referral.referred_on.between(first, last),
+                                 *([Referral.channel == detail] if detail else [])),
+        "new_cases": lambda: select(Case.id).where(in_county, Case.referred_on.between(first, last)),
+        "checks": lambda: via(Check, checked),
+        "late": lambda: via(Check, checked, Check.days_late > 0),
+        "visits": lambda: via(Check, checked).union(via(VisitAttempt, attempted)),
+        "without_check": lambda: via(VisitAttempt, attempted),
+        "eligible": lambda: via(Determination, decided, Determination.eligible.is_(True),
+                                *([Determination.rule == detail] if detail else [])),
+        "ineligible": lambda: via(Determination, decided, Determination.eligible.is_(False)),
+        "reviews_passed": lambda: via(VillageReview, reviewed, VillageReview.result == "pass"),
+        "reviews_failed": lambda: via(VillageReview, reviewed, VillageReview.result == "fail"),
+        "noticed": lambda: (select(NoticeItem.case_id).join(Notice, Notice.id == NoticeItem.notice_id)
+                            .where(Notice.county_code == county_code, Notice.posted_on.between(first, last))),
+        "objections": lambda: objections(),
+        "objections_upheld": lambda: objections(Objection.status == "upheld"),
+        "objections_dismissed": lambda: objections(Objection.status == "dismissed"),
+        "objections_open": lambda: objections(Objection.status == "open"),
+        "paid": lambda: via(PaymentItem, settled, PaymentItem.status == "succeeded"),
+        "payment_failed": lambda: via(PaymentItem, settled, PaymentItem.status == "failed"),
+    }
+    return queries[figure]()
+
+
 def parse_month(text: str) -> tuple[date, date]:
     try:
         year, month = (int(part) for part in text.split("-"))
@@ -117,6 +172,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
     succeeded = paid_rows.get("succeeded", (0, 0))
     return {
         "county_code": county_code,
+        "county_name": contract_store.county_names(session).get(county_code, county_code),
         "month": f"{first:%Y-%m}",
         "referrals": {"records": sum(referrals.values()), "by_channel": referrals, "new_cases": new_cases},
         "checks": {"completed": checks, "households": households, "late": int(late), **visits},
@@ -151,7 +207,7 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "概要"
-    ws.append([f"防贫帮困保障月报　{report['county_code']}　{report['month']}"])
+    ws.append([f"{report.get('county_name', '')}防贫帮困保障月报（县级代码 {report['county_code']}）　{report['month']}"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([])
     rows: list[tuple[str, Any]] = [("监测信息（条）", report["referrals"]["records"])]

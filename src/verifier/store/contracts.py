@@ -101,3 +101,20 @@ def default_day(session: Session, county_codes: list[str], today: date) -> date:
         if row.period_end < today:
             ended.append(row.period_end)
     return max(ended, default=today)
+
+def county_names(session: Session) -> dict[str, str]:
+    """Every county's name as its contracts give it (the latest contract that names it); a county no contract names
+    is absent (show its code)."""
+    names: dict[str, str] = {}
+    for contract in all_contracts(session):  # oldest first: a later contract's name wins
+        for code in contract.county_codes:
+            name = contract.county_name(code)
+            if name:
+                names[code] = name
+    return names
+
+
+def county_label(session: Session, code: str) -> str:
+    """"南陵县（340223）", or the code alone when no contract names the county."""
+    name = county_names(session).get(code)
+    return f"{name}（{code}）" if name else code

@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Template
 
 from ..accounts.auth import Principal
@@ -16,10 +16,11 @@ from ..audit import log as audit_log
 from ..audit import merkle, service
 from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..audit.notes import NoteError, VerifierKey, open_checkpoint
-from ..domain.errors import NotFound, ValidationFailed
+from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..http import Ctx, get
 from . import labels, stagelabels
-from .common import AUDIT_READERS, Req, page, user_names
+from . import exports
+from .common import AUDIT_READERS, FormState, Req, page, parse_day, user_names
 from .templating import moment
 
 
@@ -58,33 +59,58 @@ def _entry_view(ctx: Any, index: int, user: Principal) -> dict[str, Any]:
             "root": cp.root.hex() if cp else ""}
 
 
+def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState | None = None,
+                status_code: int = 200) -> Template:
+    checkpoint = service.checkpoint_text(ctx.db, ctx.signer) if ctx.signer else None
+    key = service.public_key_text(ctx.signer).strip() if ctx.signer else ""
+    with ctx.db.read() as session:
+        size = audit_log.tree_size(session)
+        latest = latest_checkpoint(session)
+    signature_ok = False
+    if checkpoint and key:
+        try:
+            open_checkpoint(checkpoint, [VerifierKey.parse(key)])
+            signature_ok = True
+        except NoteError:
+            signature_ok = False
+    entry, lookup_error = None, ""
+    text = (index or "").strip()
+    if text:
+        if not (text.isascii() and text.isdigit() and len(text) <= 15):
+            lookup_error = "请输入记录序号（从 0 开始的整数）。"
+        else:
+            try:
+                entry = _entry_view(ctx, int(text), request.user)
+            except (NotFound, ValidationFailed):
+                lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
+    return page(request, "audit.html", status_code=status_code, checkpoint=checkpoint, key=key, size=size,
+                latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
+                actions=exports.audit_actions(), export=export or FormState())
+
+
 class AuditPages(Controller):
     path = "/audit"
 
     @get("/", opt=AUDIT_READERS)
     def audit(self, ctx: Ctx, request: Req,
               index: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
-        checkpoint = service.checkpoint_text(ctx.db, ctx.signer) if ctx.signer else None
-        key = service.public_key_text(ctx.signer).strip() if ctx.signer else ""
-        with ctx.db.read() as session:
-            size = audit_log.tree_size(session)
-            latest = latest_checkpoint(session)
-        signature_ok = False
-        if checkpoint and key:
-            try:
-                open_checkpoint(checkpoint, [VerifierKey.parse(key)])
-                signature_ok = True
-            except NoteError:
-                signature_ok = False
-        entry, lookup_error = None, ""
-        text = (index or "").strip()
-        if text:
-            if not (text.isascii() and text.isdigit() and len(text) <= 15):
-                lookup_error = "请输入记录序号（从 0 开始的整数）。"
-            else:
-                try:
-                    entry = _entry_view(ctx, int(text), request.user)
-                except (NotFound, ValidationFailed):
-                    lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
-        return page(request, "audit.html", checkpoint=checkpoint, key=key, size=size, latest=latest,
-                    signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error)
+        return _audit_page(ctx, request, index)
+
+    @get("/export.xlsx", opt=AUDIT_READERS)
+    def export(self, ctx: Ctx, request: Req, from_: Annotated[str, QueryParameter(name="from", max_length=20)] = "",
+               to: Annotated[str, QueryParameter(max_length=20)] = "",
+               action: Annotated[str, QueryParameter(max_length=100)] = "") -> Any:
+        """The entries of the chosen days (and action) as a workbook; a bad choice re-renders the page, in Chinese."""
+        problems: list[FieldError] = []
+        since = parse_day(from_, "from", problems, required=False)
+        until = parse_day(to, "to", problems, required=False)
+        if since and until and since > until:
+            problems.append(FieldError("to", "must not be before from"))
+        if action and action not in labels.ACTIONS:
+            problems.append(FieldError("action", "unknown action"))
+        if not problems:
+            return exports.audit_response(ctx, request.user, since, until, action)
+        state = FormState(values={"from": from_, "to": to, "action": action})
+        for problem in problems:
+            state.add(problem.field, labels.message_zh(problem.message))
+        return _audit_page(ctx, request, None, export=state, status_code=422)

@@ -12,6 +12,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from ..cases import personal
+from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
@@ -22,6 +23,8 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
+from ..reports import service as report_service
+from ..store import contracts as contract_store
 from ..store.tables import Case, Evidence
 from .common import (
     ANY,
@@ -36,6 +39,7 @@ from .common import (
     user_names,
 )
 from .labels import CAUSES
+from . import reports as report_pages
 from .payments import READER_ROLES as PAYMENT_READERS
 
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
@@ -88,23 +92,47 @@ class CasePages(Controller):
         self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
         cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
         cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
+        figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
     ) -> Template:
         user = request.user
+        # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
+        report, within, report_error = None, None, ""
+        if figure and county_code and month:
+            try:
+                within = report_service.figure_cases(county_code, month, figure)
+                report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
+                          "figure": figure}
+            except ValidationFailed:
+                report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
         f = case_service.CaseFilter(status=status or None, village=village or None, cause=cause or None,
-                                    town=town or None, limit=PAGE_SIZE, cursor=cursor or None)
+                                    town=town or None, county_code=county_code or None, within=within,
+                                    limit=PAGE_SIZE, cursor=cursor or None)
         with ctx.db.read() as session:
             rows, next_cursor = case_service.list_cases(session, user, f)
             cases = [case_out(c) for c in rows]
             villages = session.execute(_scope(select(Case.town, Case.village).distinct()
                                               .order_by(Case.town, Case.village), user)).tuples().all()
-        filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or ""}
-        return page(request, "cases.html", cases=cases, next_cursor=next_cursor, cursor=cursor, filters=filters,
+            if report is not None:
+                report["county"] = contract_store.county_label(session, county_code)
+        filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
+                   "county_code": county_code, "month": month if report else "", "figure": figure if report else ""}
+        return page(request, "cases.html", status_code=422 if report_error else 200, cases=cases,
+                    next_cursor=next_cursor, cursor=cursor, filters=filters, report=report, report_error=report_error,
                     villages=villages, statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
                     causes=list(CAUSES.items()))
 
     @get("/{case_id:str}", opt=ANY)
     def show(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
         return render_case(request, ctx, case_id)
+
+    @get("/{case_id:str}/approval-form", opt=ANY)
+    def approval_form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        """The case's 核查审批表 as a page to print (A4, no navigation), for whoever may read the case."""
+        with ctx.db.read() as session:
+            form = build_approval_form(session, case_id, request.user, ctx.vault)
+        return page(request, "approval_form.html", form=form, today=ctx.clock.today())
 
     @get("/{case_id:str}/evidence/{sha256:str}", opt=EVIDENCE_READERS)
     def evidence_file(self, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,

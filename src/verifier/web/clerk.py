@@ -33,7 +33,7 @@ from .common import (
     see_other,
     user_names,
 )
-from . import labels
+from . import exports, labels
 from .places import places_for_form
 from .labels import CAUSES, GROUPS
 
@@ -148,6 +148,10 @@ class NoticePages(Controller):
             awaiting = _awaiting(session, request.user) if request.user.has("town_clerk") else []
         return page(request, "notices.html", notices=notices, awaiting=awaiting, status=status or "",
                     today=ctx.clock.today())
+
+    @get("/export.xlsx", opt=ANY)
+    def export(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed", ""]] = "") -> Response[bytes]:
+        return exports.notices_response(ctx, request.user, status, "")
 
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,

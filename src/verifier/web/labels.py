@@ -221,6 +221,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日"),
+    (r"must not be before from", "结束日期不能早于开始日期"),
+    (r"unknown action", "请从列表中选择事项"),
     # states (409)
     (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
      lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),

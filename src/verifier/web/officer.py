@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..cases.service import active_visit
 from ..cases.workflow import load_case
+from ..cases import route_sheet
 from ..checks import service as check_service
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.income import HouseholdIncome, RigidExpenditure
@@ -33,6 +34,8 @@ from .common import (
     Req,
     add_error,
     clean,
+    counties_of,
+    field_officers,
     folded,
     page,
     parse_day,
@@ -67,6 +70,32 @@ class VisitPages(Controller):
             ("之后", [i for i in items if i["visit"].visit_on > today]),
         ]
         return page(request, "visits.html", groups=groups, today=today, total=len(items))
+
+
+ROUTE_READERS: dict[str, Any] = {"roles": route_sheet.READERS}
+
+
+class RouteSheetPages(Controller):
+    path = "/visits/route"
+
+    @get("/", opt=ROUTE_READERS)
+    def route(self, ctx: Ctx, request: Req, day: Annotated[str, Parameter(max_length=20)] = "",
+              officer: Annotated[str, Parameter(max_length=40)] = "") -> Template:
+        """The route sheet of a day to print: the officer's own, or (supervisors) any officer's or all of them."""
+        user = request.user
+        today = ctx.clock.today()
+        problems: list[FieldError] = []
+        chosen = parse_day(day, "day", problems, required=False) if day else today
+        message = "请按 年-月-日 填写日期；下面是今天的路线单。" if problems or chosen is None else ""
+        chosen = chosen or today
+        supervisor = user.has("insurer_supervisor")
+        with ctx.db.read() as session:
+            sheets = route_sheet.route_sheets(session, user, ctx.vault, day=chosen,
+                                              officer_id=(officer or None) if supervisor else user.id)
+            officers = ({o.id: o.display_name for county in counties_of(session, user)
+                         for o in field_officers(session, county)} if supervisor else {})
+        return page(request, "route_sheet.html", status_code=422 if message else 200, sheets=sheets, day=chosen,
+                    officer=officer, officers=officers, supervisor=supervisor, message=message)
 
 
 @dataclass

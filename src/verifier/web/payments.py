@@ -227,6 +227,22 @@ class PaymentPages(Controller):
     ) -> Template:
         return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, cursor=cursor)
 
+    @get("/export.xlsx", opt=READERS)
+    def export(
+        self, ctx: Ctx, request: Req,
+        status: FromQuery[Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]] = "",
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+    ) -> Response[bytes]:
+        from . import exports
+
+        return exports.batches_response(ctx, request.user, status, county_code)
+
+    @get("/{batch_id:str}/items.xlsx", opt=READERS)
+    def items_xlsx(self, batch_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
+        from . import exports
+
+        return exports.batch_items_response(ctx, request.user, batch_id)
+
     @post("/", opt=CLAIMS, status_code=303)
     def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         county = folded(data.get("county_code"))

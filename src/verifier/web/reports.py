@@ -16,6 +16,7 @@ from litestar.response import Template
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, get
 from ..reports import service as reports
+from ..store import contracts as contract_store
 from . import stagelabels as sl
 from .common import FormState, Req, counties_of, page
 
@@ -24,37 +25,53 @@ READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
 READERS: dict[str, Any] = {"roles": READER_ROLES}
 
 
-def _summary(report: dict[str, Any]) -> list[tuple[str, Any, bool]]:
-    """(label, value, is money) rows, in the order of the spreadsheet's summary sheet."""
+def _summary(report: dict[str, Any]) -> list[tuple[str, Any, bool, str]]:
+    """(label, value, is money, where the figure leads: the list of the cases it counts) rows, in the order of the
+    spreadsheet's summary sheet."""
     r = report
-    return [
-        ("监测信息（条）", r["referrals"]["records"], False),
-        ("新立案件（件）", r["referrals"]["new_cases"], False),
-        ("完成入户核查（次）", r["checks"]["completed"], False),
-        ("核查户数", r["checks"]["households"], False),
-        ("其中逾期核查（次）", r["checks"]["late"], False),
-        ("入户走访（次）", r["checks"]["visits"], False),
-        ("　其中未能核查（次）", r["checks"]["without_check"], False),
-        ("入户户数", r["checks"]["households_visited"], False),
-        ("入户人次", r["checks"]["person_visits"], False),
-        ("认定符合条件（户）", r["determinations"]["eligible"], False),
-        ("认定不符合条件（户）", r["determinations"]["ineligible"], False),
-        ("认定救助金额（元）", r["determinations"]["relief_determined"], True),
-        ("村级评议通过（户）", r["village_reviews"]["passed"], False),
-        ("村级评议未通过（户）", r["village_reviews"]["failed"], False),
-        ("发布公示（份）", r["notices"]["posted"], False),
-        ("公示户数", r["notices"]["households"], False),
-        ("公示金额（元）", r["notices"]["relief"], True),
-        ("收到异议（件）", r["objections"]["received"], False),
-        ("异议成立（件）", r["objections"]["upheld"], False),
-        ("异议不成立（件）", r["objections"]["dismissed"], False),
-        ("异议待处理（件）", r["objections"]["open"], False),
-        ("兑现户数", r["payments"]["paid_households"], False),
-        ("兑现金额（元）", r["payments"]["paid"], True),
-        ("支付失败（笔）", r["payments"]["failed"], False),
-        ("抽样复核轮次", r["sampling"]["rounds"], False),
-        ("其中已抽取样本", r["sampling"]["drawn"], False),
+    rows = [
+        ("监测信息（条）", r["referrals"]["records"], False, "referrals"),
+        ("新立案件（件）", r["referrals"]["new_cases"], False, "new_cases"),
+        ("完成入户核查（次）", r["checks"]["completed"], False, "checks"),
+        ("核查户数", r["checks"]["households"], False, "checks"),
+        ("其中逾期核查（次）", r["checks"]["late"], False, "late"),
+        ("入户走访（次）", r["checks"]["visits"], False, "visits"),
+        ("　其中未能核查（次）", r["checks"]["without_check"], False, "without_check"),
+        ("入户户数", r["checks"]["households_visited"], False, "visits"),
+        ("入户人次", r["checks"]["person_visits"], False, "visits"),
+        ("认定符合条件（户）", r["determinations"]["eligible"], False, "eligible"),
+        ("认定不符合条件（户）", r["determinations"]["ineligible"], False, "ineligible"),
+        ("认定救助金额（元）", r["determinations"]["relief_determined"], True, "eligible"),
+        ("村级评议通过（户）", r["village_reviews"]["passed"], False, "reviews_passed"),
+        ("村级评议未通过（户）", r["village_reviews"]["failed"], False, "reviews_failed"),
+        ("发布公示（份）", r["notices"]["posted"], False, "noticed"),
+        ("公示户数", r["notices"]["households"], False, "noticed"),
+        ("公示金额（元）", r["notices"]["relief"], True, "noticed"),
+        ("收到异议（件）", r["objections"]["received"], False, "objections"),
+        ("异议成立（件）", r["objections"]["upheld"], False, "objections_upheld"),
+        ("异议不成立（件）", r["objections"]["dismissed"], False, "objections_dismissed"),
+        ("异议待处理（件）", r["objections"]["open"], False, "objections_open"),
+        ("兑现户数", r["payments"]["paid_households"], False, "paid"),
+        ("兑现金额（元）", r["payments"]["paid"], True, "paid"),
+        ("支付失败（笔）", r["payments"]["failed"], False, "payment_failed"),
+        ("抽样复核轮次", r["sampling"]["rounds"], False, None),
+        ("其中已抽取样本", r["sampling"]["drawn"], False, None),
     ]
+    return [(label, value, money, cases_link(r, figure) if figure else "/sampling")
+            for label, value, money, figure in rows]
+
+
+def figure_label(figure: str) -> str:
+    """What the case list says it shows: "认定符合条件（户）", "监测信息（条）：医保局"."""
+    key, _, detail = figure.partition(":")
+    label = sl.REPORT_FIGURES.get(key, key)
+    if detail:
+        label += "：" + (sl.REPORT_CHANNELS.get(detail) if key == "referrals" else sl.REPORT_RULES.get(detail, detail))
+    return label
+
+
+def cases_link(report: dict[str, Any], figure: str) -> str:
+    return "/cases?" + urlencode({"county_code": report["county_code"], "month": report["month"], "figure": figure})
 
 
 class ReportPages(Controller):
@@ -67,6 +84,7 @@ class ReportPages(Controller):
         user = request.user
         with ctx.db.read() as session:
             counties = counties_of(session, user)
+            county_names = contract_store.county_names(session)
         county = county_code.strip() or (counties[0] if len(counties) == 1 else "")
         chosen = month.strip() or f"{ctx.clock.today():%Y-%m}"
         form = FormState(values={"county_code": county, "month": chosen})
@@ -84,7 +102,8 @@ class ReportPages(Controller):
         xlsx = ("/reports/monthly.xlsx?" + urlencode({"county_code": county, "month": report["month"]})
                 if report else "")
         return page(request, "reports.html", status_code=status_code, form=form, counties=counties, report=report,
-                    summary=_summary(report) if report else [], xlsx=xlsx, sl=sl)
+                    summary=_summary(report) if report else [], xlsx=xlsx, sl=sl, cases_link=cases_link,
+                    county_names=county_names)
 
     @get("/monthly.xlsx", opt=READERS)
     def monthly_xlsx(self, ctx: Ctx, request: Req,

@@ -161,6 +161,12 @@ class SamplingPages(Controller):
     def show(self, round_id: Id, ctx: Ctx, request: Req) -> Template:
         return render_round(request, ctx, round_id)
 
+    @get("/{round_id:str}/samples.xlsx", opt=READERS)
+    def samples_xlsx(self, round_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
+        from . import exports
+
+        return exports.samples_response(ctx, request.user, round_id)
+
     @get("/{round_id:str}/population", opt=READERS)
     def population(self, round_id: Id, ctx: Ctx, request: Req) -> Response[Any]:
         """The frozen population as JSON, the same as the API's (which takes a bearer token only, not the cookie)."""

@@ -43,6 +43,16 @@ SKIP_REASONS = {
 }
 REPORT_CHANNELS = dict(labels.CHANNELS)
 REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "刚性支出明显超过收入"}
+# What the case list says it shows when it lists the cases behind a figure (one per reports.service.FIGURES).
+REPORT_FIGURES = {
+    "referrals": "本月监测信息涉及的案件", "new_cases": "本月新立案件", "checks": "本月完成入户核查的案件",
+    "late": "本月逾期核查的案件", "visits": "本月入户走访的案件", "without_check": "本月入户未能核查的案件",
+    "eligible": "本月认定符合条件的案件", "ineligible": "本月认定不符合条件的案件",
+    "reviews_passed": "本月村级评议通过的案件", "reviews_failed": "本月村级评议未通过的案件",
+    "noticed": "本月发布公示的案件", "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
+    "objections_dismissed": "本月异议不成立的案件", "objections_open": "本月异议待处理的案件",
+    "paid": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
+}
 
 FIELD_LABELS = {
     "reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",

@@ -148,6 +148,11 @@
     document.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
   });
 
+  // The printable pages' 打印 button (shown only with JavaScript; the browser's own print works without).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-js]").forEach(function (el) { el.hidden = false; });
     // With the add button working, one empty member row is enough: drop the spare ones the server sent.

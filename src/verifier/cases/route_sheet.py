@@ -1,0 +1,94 @@
+"""An officer's route sheet for a day (走访路线单): the households they visit that day, in order of town and village,
+with the address, the phone (in full only as cases/personal.py allows) and the partner officer and vehicle.
+
+A field officer prints their own sheet; an insurer supervisor prints any officer's of their counties, or all of a
+day's sheets at once (one page each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..domain.errors import Forbidden
+from ..domain.masking import mask_phone
+from ..store.tables import Case, Referral, User, Visit, VisitAttempt
+from ..store.vault import Vault
+from .personal import sees_full_phone
+
+READERS = ("field_officer", "insurer_supervisor")
+
+
+@dataclass
+class Stop:
+    order: int
+    case_id: str
+    head_name: str
+    town: str
+    village: str
+    address: str
+    phone: str  # "" when none was given
+    phone_masked: bool
+    partners: list[str]
+    vehicle: str
+
+
+@dataclass
+class RouteSheet:
+    officer_id: str
+    officer_name: str
+    day: date
+    stops: list[Stop] = field(default_factory=list)
+
+
+def _phone(session: Session, vault: Vault, case: Case) -> str:
+    """The household's phone, else the latest one a referral of the case gave."""
+    sealed = case.household.phone_enc
+    if sealed is not None:
+        return vault.open(sealed, "household.phone")
+    latest = session.scalar(select(Referral.phone_enc).where(Referral.case_id == case.id,
+                                                             Referral.phone_enc.is_not(None))
+                            .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(1))
+    return vault.open(latest, "referral.phone") if latest is not None else ""
+
+
+def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: date,
+                 officer_id: str | None) -> list[RouteSheet]:
+    """The sheets of `day`: the one of `officer_id`, or (supervisors, with None) of every officer with visits that
+    day. An officer may print only their own (Forbidden otherwise)."""
+    if not principal.has("insurer_supervisor"):
+        if not principal.has("field_officer") or (officer_id or principal.id) != principal.id:
+            raise Forbidden("an officer prints only their own route sheet")
+        officer_id = principal.id
+    # The day's visits: still planned, or ended by a visit that found nobody (it was walked all the same).
+    attempted = select(VisitAttempt.visit_id).where(VisitAttempt.visit_id.is_not(None))
+    stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
+            .where(Visit.visit_on == day, or_(Visit.active.is_(True), Visit.id.in_(attempted)))
+            .order_by(Case.town, Case.village, Case.id))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    rows = [(v, c) for v, c in session.execute(stmt).tuples() if officer_id is None or officer_id in v.officer_ids]
+    officers = sorted({o for v, _ in rows for o in v.officer_ids if officer_id is None or o == officer_id})
+    if officer_id is not None and officer_id not in officers:
+        officers = [officer_id]
+    names = dict(session.execute(select(User.id, User.display_name)
+                                 .where(User.id.in_({o for v, _ in rows for o in v.officer_ids} | set(officers))))
+                 .tuples().all())
+    sheets = []
+    for officer in officers:
+        sheet = RouteSheet(officer_id=officer, officer_name=names.get(officer, ""), day=day)
+        for visit, case in rows:
+            if officer not in visit.officer_ids:
+                continue
+            phone = _phone(session, vault, case)
+            full = sees_full_phone(principal, case, visit)
+            sheet.stops.append(Stop(
+                order=len(sheet.stops) + 1, case_id=case.id, head_name=case.household.head_name, town=case.town,
+                village=case.village, address=f"{case.town}{case.village}", phone=phone if full else mask_phone(phone),
+                phone_masked=bool(phone) and not full,
+                partners=[names.get(o, "") for o in visit.officer_ids if o != officer], vehicle=visit.vehicle or ""))
+        sheets.append(sheet)
+    return sheets

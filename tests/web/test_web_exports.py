@@ -1,0 +1,187 @@
+"""Excel exports of the working lists (notices, payment batches and their items, a round's samples, audit entries):
+opened with openpyxl, Chinese headers, money as numbers, accounts masked, filters applied, other counties refused."""
+
+from __future__ import annotations
+
+import io
+import re
+from decimal import Decimal
+from typing import Any
+
+import openpyxl
+import pytest
+from pagekit import OTHER_COUNTY
+from sqlalchemy import select
+
+from factories import COUNTY
+from officekit import Office, build_office
+from sampling.sampling_helpers import make_population, rounds  # noqa: F401  (the fixture)
+
+from verifier.documents.sheets import Money, Sheet, workbook
+from verifier.payments.models import PaymentBatch, PaymentItem
+
+
+@pytest.fixture
+def office(ctx, users) -> Office:  # type: ignore[no-untyped-def]
+    return build_office(ctx, users)
+
+
+def sheets(response: Any) -> dict[str, list[tuple[Any, ...]]]:
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert "attachment" in response.headers["content-disposition"]
+    wb = openpyxl.load_workbook(io.BytesIO(response.content))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def by_header(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    header = rows[0]
+    return [dict(zip(header, row)) for row in rows[1:]]
+
+
+def test_the_shared_writer_escapes_formulas_and_keeps_money_and_digits() -> None:
+    content = workbook(Sheet("表", ["名称", "账号", "金额（元）", "件数"],
+                             [["=HYPERLINK(\"http://x\")", "6222020200112233445", Money(123456), 3],
+                              ["@SUM(A1)", "0012", Money(5), 0]]))
+    ws = openpyxl.load_workbook(io.BytesIO(content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("名称", "账号", "金额（元）", "件数")
+    assert rows[1][0] == "'=HYPERLINK(\"http://x\")" and rows[2][0] == "'@SUM(A1)"
+    assert rows[1][1] == "6222020200112233445" and rows[2][1] == "0012"  # text: no digit lost
+    assert Decimal(str(rows[1][2])) == Decimal("1234.56") and rows[2][3] == 0
+    assert ws.cell(row=2, column=3).number_format == "0.00"
+    assert all(ws.cell(row=r, column=1).data_type == "s" for r in (2, 3))
+
+
+def test_notices_export_lists_each_notice_and_its_households_with_the_status_filter(office, pages, users,  # type: ignore[no-untyped-def]
+                                                                                  client) -> None:
+    pages.as_("clerk-x", "town_clerk")
+    listing = pages.get("/notices").text
+    assert 'href="/notices/export.xlsx"' in listing
+    every = sheets(pages.get("/notices/export.xlsx"))
+    notices, households = by_header(every["公示"]), by_header(every["公示名单"])
+    assert every["公示"][0][:3] == ("文号", "公示标题", "县（区）")
+    assert len(notices) == 3 and {n["状态"] for n in notices} == {"公示中", "已结束"}
+    assert len(households) == sum(n["户数"] for n in notices) == 5
+    assert {h["户主"] for h in households} >= {"王东一", "李西二", "赵北三"}
+    assert all(isinstance(h["救助金额（元）"], (int, float)) and h["户主"] for h in households)
+    assert sum(Decimal(str(n["救助金额合计（元）"])) for n in notices) == sum(
+        Decimal(str(h["救助金额（元）"])) for h in households)
+    open_only = sheets(pages.get("/notices/export.xlsx?status=open"))
+    assert {n["状态"] for n in by_header(open_only["公示"])} == {"公示中"} and len(open_only["公示"]) == 2
+    assert "/notices/export.xlsx?status=open" in pages.get("/notices?status=open").text
+    users.add("clerk-api", "town_clerk", counties=(COUNTY,))
+    api = sheets(client.get("/api/notices/export.xlsx?status=closed", headers=users.headers("clerk-api")))
+    assert {n["状态"] for n in by_header(api["公示"])} == {"已结束"} and len(api["公示名单"]) == 4
+
+
+def test_batch_exports_mask_accounts_and_keep_amounts_as_numbers(ctx, office, pages, users, client) -> None:  # type: ignore[no-untyped-def]
+    batch_id = office.released_batch
+    with ctx.db.read() as session:
+        code = session.get(PaymentBatch, batch_id).code
+        amounts = {i.reference: i.amount for i in session.scalars(
+            select(PaymentItem).where(PaymentItem.batch_id == batch_id))}
+    pages.as_("fin-x", "finance")
+    assert f'href="/payments/{batch_id}/items.xlsx"' in pages.get(f"/payments/{batch_id}").text
+    items = by_header(sheets(pages.get(f"/payments/{batch_id}/items.xlsx"))["支付明细"])
+    assert len(items) == len(amounts)
+    assert list(items[0])[:8] == ["批次", "序号", "案件", "户主", "收款人", "开户银行", "账号", "金额（元）"]
+    for row in items:
+        assert re.fullmatch(r"\*+\d{4}", row["账号"]), row["账号"]  # masked: the last four digits only
+        assert isinstance(row["金额（元）"], (int, float)) and row["户主"] and row["案件"]
+        assert row["状态"] == "已发送银行"
+    assert {r["户主"] for r in items} >= {"李西二"}
+    total = sum(Decimal(str(r["金额（元）"])) for r in items)
+    assert total == Decimal(sum(amounts.values())) / 100
+    assert {r["批次"] for r in items} == {code}
+
+    # The list export takes the page's filters: the prepared batch only, with its items.
+    everything = sheets(pages.get("/payments/export.xlsx"))
+    assert len(everything["支付批次"]) == 3  # header + the two batches
+    assert len(everything["支付明细"]) == 4  # header + 西村's two items + 北村's one
+    prepared = sheets(pages.get("/payments/export.xlsx?status=prepared"))
+    batches = by_header(prepared["支付批次"])
+    assert [b["状态"] for b in batches] == ["待审批"]
+    assert {r["批次"] for r in by_header(prepared["支付明细"])} == {batches[0]["批次"]}
+    assert "/payments/export.xlsx?status=prepared" in pages.get("/payments?status=prepared").text
+
+    # The API serves the same file to a bearer token.
+    users.add("fin-api", "finance", counties=("340223",))
+    api = sheets(client.get(f"/api/payment-batches/{batch_id}/items.xlsx", headers=users.headers("fin-api")))
+    assert len(api["支付明细"]) == len(amounts) + 1
+    assert client.get("/api/payment-batches/export.xlsx?status=prepared",
+                      headers=users.headers("fin-api")).status_code == 200
+
+
+def test_another_countys_batch_round_and_entries_are_refused(ctx, office, pages, users, client, rounds,  # type: ignore[no-untyped-def]
+                                                             other_county) -> None:
+    batch_id = office.released_batch
+    make_population(ctx, {"城关镇": 2})
+    round_id = rounds.create()["id"]
+    users.add("fin-far", "finance", counties=(OTHER_COUNTY,))
+    users.add("rev-far", "county_reviewer", counties=(OTHER_COUNTY,))
+    assert client.get(f"/api/payment-batches/{batch_id}/items.xlsx",
+                      headers=users.headers("fin-far")).status_code == 404
+    assert client.get(f"/api/sampling-rounds/{round_id}/samples.xlsx",
+                      headers=users.headers("rev-far")).status_code == 404
+    far = sheets(client.get("/api/payment-batches/export.xlsx", headers=users.headers("fin-far")))
+    assert len(far["支付批次"]) == 1 and len(far["支付明细"]) == 1  # headers only
+    assert len(sheets(client.get("/api/audit/entries.xlsx", headers=users.headers("rev-far")))["审计日志"]) == 1
+    pages.login("fin-far")
+    assert pages.get(f"/payments/{batch_id}/items.xlsx").status_code == 404
+    # Roles: an officer reads no batch; a clerk reads no audit log.
+    users.add("officer-x", "field_officer", counties=("340223",))
+    assert client.get(f"/api/payment-batches/{batch_id}/items.xlsx",
+                      headers=users.headers("officer-x")).status_code == 403
+    assert client.get("/api/audit/entries.xlsx", headers=users.headers("officer-x")).status_code == 403
+
+
+def test_samples_export_shows_each_sampled_case_with_its_result_and_deviation(ctx, pages, rounds, users,  # type: ignore[no-untyped-def]
+                                                                             client) -> None:
+    make_population(ctx, {"城关镇": 4, "河口镇": 4})
+    round_id = rounds.create()["id"]
+    rounds.draw(round_id)
+    pages.login("reviewer")
+    case_ids = re.findall(r'id="result-(case_[^"]+)"', pages.get(f"/sampling/{round_id}").text)
+    assert case_ids
+    saved = pages.post(f"/sampling/{round_id}/results", {"case_id": case_ids[0], "per_capita_income": "99999.00",
+                                                         "eligible": "no", "relief_amount": "0.00", "note": "收入有误"})
+    assert saved.status_code == 303, saved.text[:300]
+    assert f'href="/sampling/{round_id}/samples.xlsx"' in pages.get(f"/sampling/{round_id}").text
+    rows = by_header(sheets(pages.get(f"/sampling/{round_id}/samples.xlsx"))["抽样复核样本"])
+    assert len(rows) >= len(case_ids)
+    done = next(r for r in rows if r["案件"] == case_ids[0])
+    assert done["复核结论"] == "不符合条件" and done["偏差"] == "有偏差" and "认定结论不一致" in done["偏差原因"]
+    assert Decimal(str(done["复核人均纯收入（元）"])) == Decimal("99999.00")
+    assert done["复核人"] and isinstance(done["原人均纯收入（元）"], (int, float))
+    assert any(r["复核结论"] == "待复核" for r in rows)
+    api = client.get(f"/api/sampling-rounds/{round_id}/samples.xlsx", headers=users.headers("reviewer"))
+    assert len(sheets(api)["抽样复核样本"]) == len(rows) + 1
+
+
+def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chosen_days(ctx, office, pages,  # type: ignore[no-untyped-def]
+                                                                                       users, client) -> None:
+    pages.as_("aud-x", "auditor", counties=())  # every county, and the entries of none (users, contracts)
+    page = pages.get("/audit").text
+    assert 'action="/audit/export.xlsx"' in page
+    rows = by_header(sheets(pages.get("/audit/export.xlsx"))["审计日志"])
+    assert rows and list(rows[0]) == ["序号", "时间（北京时间）", "经办人", "角色", "事项", "对象", "县（区）"]
+    assert all(not str(r["经办人"]).startswith("usr_") for r in rows)
+    assert any(r["事项"] == "审批支付批次" for r in rows)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", r["时间（北京时间）"]) for r in rows)
+    # The fixed clock stands at 02:00 UTC: 10:00 in Beijing.
+    assert rows[-1]["时间（北京时间）"].endswith("10:00")
+    only = by_header(sheets(pages.get("/audit/export.xlsx?action=payment_batch.approve"))["审计日志"])
+    assert only and {r["事项"] for r in only} == {"审批支付批次"}
+    day = rows[-1]["时间（北京时间）"][:10]
+    assert by_header(sheets(pages.get(f"/audit/export.xlsx?from={day}&to={day}"))["审计日志"])
+    before = by_header(sheets(pages.get("/audit/export.xlsx?to=2000-01-01"))["审计日志"])
+    assert before == []
+    bad = pages.get("/audit/export.xlsx?from=2020-06-02&to=2020-06-01")
+    assert bad.status_code == 422 and "结束日期不能早于开始日期" in bad.text
+    # A reviewer limited to a county reads only its entries (entries of no county stay out).
+    users.add("rev-api", "county_reviewer", counties=(COUNTY,))
+    scoped = by_header(sheets(client.get("/api/audit/entries.xlsx", headers=users.headers("rev-api")))["审计日志"])
+    assert scoped and {r["县（区）"] for r in scoped} == {"340223"}
+    assert len(scoped) < len(rows)
