@@ -98,6 +98,11 @@ DONE_MESSAGES = {
     "drawn": "样本已抽取。",
     "recheck": "复核结果已保存。",
     "expanded": "样本已扩大，请继续复核新抽中的案件。",
+    "corrected": "复核结果已更正，原结果保留在审计日志中。",
+    "item_removed": "已移出批次，该案件回到待支付。",
+    "signoff_refused": "已签署不同意意见，批次退回待审批：理赔人员可移出有问题的案件，财务人员重新审批。",
+    "sent_back": "核查已退回，案件回到待安排入户核查。",
+    "application_edited": "申请信息已修改。",
     "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
     "user_enabled": "账号已启用。",
 }

@@ -53,6 +53,7 @@ FIELD_LABELS = {
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
     "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份", "memo": "摘要",
+    "opinion": "审核意见", "case_ids": "案件",
 }
 
 
@@ -234,6 +235,11 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"with (\d+) deviating monetary units no sample .*",
      lambda m: f"偏差金额单位过多（{m.group(1)} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。"),
     (r"no sampling round .*", "抽样轮次不存在"),
+    (r"the round's verdict is final: its re-check results can no longer be corrected",
+     "本轮已得出结论，复核结果不能再更正。"),
+    (r"this result counted in the verdict of an earlier stage: it can no longer be corrected",
+     "该结果已计入前一阶段的结论，不能再更正。"),
+    (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
 ]]
