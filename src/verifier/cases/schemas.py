@@ -78,6 +78,9 @@ class CheckOut(msgspec.Struct):
     note: str | None
     recorded_by: str
     recorded_at: datetime
+    sent_back_by: str | None = None  # the supervisor sent it back for another visit: by whom, when, why
+    sent_back_at: datetime | None = None
+    sent_back_reason: str | None = None
 
 
 class BandOut(msgspec.Struct):
