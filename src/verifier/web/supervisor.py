@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller
+from urllib.parse import quote
+
+from litestar import Controller, Response
 from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Template
@@ -17,6 +19,7 @@ from ..checks import service as check_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from ..referrals import service as referral_service
+from ..referrals import template as import_template
 from ..store.tables import Case, Visit
 from .common import (
     IMPORTERS,
@@ -36,6 +39,7 @@ from .common import (
 )
 from .labels import CHANNELS, message_zh
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Parameter(max_length=40)]
 SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers")
 PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
@@ -223,12 +227,19 @@ class ImportPages(Controller):
             counties = counties_of(session, request.user)
         channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
         return page(request, "import.html", status_code=status_code, form=state, counties=counties,
-                    channels=channels, bad_rows=rows or [], result=result)
+                    channels=channels, bad_rows=rows or [], result=result, columns=import_template.COLUMNS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
         return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
+
+    @get("/template.xlsx", opt=IMPORTERS)
+    def template(self) -> Response[bytes]:
+        """An empty file with the Chinese headers the importer accepts, and a sheet explaining each column."""
+        name = quote("监测信息导入模板.xlsx")
+        return Response(content=import_template.template_xlsx(), media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename=\"import-template.xlsx\"; filename*=UTF-8''{name}"})
 
     @post("/", opt=IMPORTERS, status_code=200)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
