@@ -82,7 +82,7 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
     blocked = policy_violations(page)
     log_in(page, server, "officer3")
     assert page.locator("h1").inner_text() == "我的走访"
-    visits = page.locator("a.visit")
+    visits = page.locator(".visit .go a")
     assert visits.count() >= 1
     visits.first.click()
     page.wait_for_url("**/check")
@@ -129,7 +129,7 @@ def test_the_check_form_works_with_javascript_off(server, browser) -> None:  # t
     context.set_default_timeout(10_000)
     page = context.new_page()
     log_in(page, server, "officer4")
-    page.locator("a.visit").first.click()
+    page.locator(".visit .go a").first.click()
     page.wait_for_url("**/check")
     assert page.locator("[data-row]").count() == 6  # the fixed rows; blank ones are ignored
     page.select_option("#f-members-0-labour", "full")

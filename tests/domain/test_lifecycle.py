@@ -39,6 +39,13 @@ def test_upheld_objection_sends_the_case_back_to_be_checked() -> None:
     assert next_status(S.SCHEDULED, "schedule") == S.SCHEDULED
 
 
+def test_a_check_sent_back_is_scheduled_again_before_it_is_determined() -> None:
+    assert next_status("checked", Action.SEND_BACK) == CaseStatus.SCREENED
+    for status in ("received", "screened", "scheduled", "determined", "in_notice"):
+        with pytest.raises(InvalidState):
+            next_status(status, Action.SEND_BACK)
+
+
 def test_refusal_message() -> None:
     with pytest.raises(InvalidState, match="cannot close_notice a case that is paid") as info:
         next_status(S.PAID, "close_notice")

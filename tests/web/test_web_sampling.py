@@ -268,3 +268,35 @@ def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, cl
     text = pages.get(url).text
     assert 'id="withheld"' in text and "未按期揭示：保险公司" in text and "未揭示，已略过" in text
     assert "03 11 19 24 28 33 + 07" in text and 'id="seed"' in text and 'id="sample"' in text
+
+
+def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the_verdict(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "confidence": "0.80", "tolerable_rate": "0.40"}))
+    _commit_and_freeze(pages, url)
+    _reveal_both(pages, url)
+    sampled = _pending(pages.get(url).text)
+    r = pages.post(url + "/results", {"case_id": sampled[0], "eligible": "no", "per_capita_income": "2666.67"})
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?done=recheck#item-{sampled[0]}"
+    text = pages.get(url).text
+    assert f'<tr id="item-{sampled[0]}">' in text and f'id="correct-{sampled[0]}"' in text
+
+    fix = f"{url}/results/{sampled[0]}/correct"
+    r = pages.post(fix, {"eligible": "yes", "per_capita_income": "2666.67", "reason": ""})
+    assert r.status_code == 422 and "更正原因" in r.text and "<details class=\"correct\" open>" in r.text
+    r = pages.post(fix, {"eligible": "yes", "per_capita_income": "2666.67", "reason": "误选，入户记录为符合"})
+    assert r.status_code == 303 and r.headers["location"] == f"{url}?done=corrected#item-{sampled[0]}"
+    text = pages.get(r.headers["location"]).text
+    assert "复核结果已更正" in text and "已更正：rev1" in text and "原因：误选，入户记录为符合" in text
+
+    pages.as_("sup1", "insurer_supervisor")
+    assert pages.post(fix, {"eligible": "no", "per_capita_income": "1", "reason": "x"}).status_code == 403
+    pages.as_("rev1", "county_reviewer")
+    for case_id in sampled[1:]:
+        _recheck(pages, url, case_id)
+    text = pages.get(url).text
+    assert "结论：接受" in text and 'id="correct-' not in text
+    r = pages.post(fix, {"eligible": "no", "per_capita_income": "2666.67", "reason": "再改"})
+    assert r.status_code == 409 and "本轮已得出结论，复核结果不能再更正" in r.text

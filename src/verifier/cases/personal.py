@@ -1,9 +1,11 @@
-"""Who sees a case's personal details: full ID numbers and the evidence files.
+"""Who sees a case's personal details: full ID numbers, the household's phone and the evidence files.
 
 The two officers assigned to the case's visit compare ID cards with what was referred and photograph the
 household's papers, so they see full ID numbers and the evidence while the check is still to be recorded; once
 it is recorded (and on every case not assigned to them) they see 6+4 masks and no evidence. Supervisors, county
 reviewers and auditors read the evidence of every case in their counties; nobody else sees full ID numbers.
+The household's phone is the same: in full (to call ahead of the visit) only to the officers at the door, masked
+(138****5678) to everyone else.
 """
 
 from __future__ import annotations

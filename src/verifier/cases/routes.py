@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
+
+import msgspec
 
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter
@@ -13,7 +16,7 @@ from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import service
 from .present import case_detail, case_out, visit_out
-from .schemas import CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
+from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -47,6 +50,22 @@ class CaseController(Controller):
         def run(session: Session) -> CaseDetail:
             case = service.screen(session, case_id, decision=data.decision, reason=data.reason,
                                   principal=request.user, clock=ctx.clock)
+            return case_detail(session, case, request.user, ctx.vault)
+
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
+
+    @post("/{case_id:str}/application", opt={"roles": ("town_clerk",)}, status_code=200)
+    def edit_application(self, case_id: Id, data: JSONBody[ApplicationEditIn], ctx: Ctx,
+                         request: Request[Principal, Any, Any]) -> Response[CaseDetail]:
+        """Correct the household's application until the case is screened (409 after); audited field by field."""
+        from ..referrals.edit import edit_application
+
+        payload = {k: v.isoformat() if isinstance(v, date) else v
+                   for k, v in msgspec.structs.asdict(data).items() if v is not None}
+
+        def run(session: Session) -> CaseDetail:
+            case = edit_application(session, case_id, payload, vault=ctx.vault, principal=request.user,
+                                    clock=ctx.clock)
             return case_detail(session, case, request.user, ctx.vault)
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

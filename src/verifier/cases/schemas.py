@@ -61,6 +61,22 @@ class MemberOut(msgspec.Struct):
     labour: str | None
 
 
+class ApplicationEditIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A corrected application (until the case is screened): the fields as the application takes them; the ID number
+    is not among them. An absent phone keeps the phone."""
+
+    name: Annotated[str, msgspec.Meta(max_length=100)]
+    town: Annotated[str, msgspec.Meta(max_length=100)]
+    village: Annotated[str, msgspec.Meta(max_length=100)]
+    household_group: Annotated[str, msgspec.Meta(max_length=40)]
+    cause: Annotated[str, msgspec.Meta(max_length=20)]
+    amount: Annotated[str, msgspec.Meta(max_length=20)]
+    referred_on: date | None = None
+    household_size: Annotated[int, msgspec.Meta(ge=1, le=50)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
 class CheckOut(msgspec.Struct):
     id: str
     seq: int
@@ -78,6 +94,9 @@ class CheckOut(msgspec.Struct):
     note: str | None
     recorded_by: str
     recorded_at: datetime
+    sent_back_by: str | None = None  # the supervisor sent it back for another visit: by whom, when, why
+    sent_back_at: datetime | None = None
+    sent_back_reason: str | None = None
 
 
 class BandOut(msgspec.Struct):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -103,11 +103,13 @@ def visit_calendar(session: Session, contract_id: str) -> Calendar:
 
 
 def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
-    """For each case under review (the household asked for a review of an ineligible decision): the officers who
-    made its earlier checks, who may not make the review's check."""
+    """The officers who may not make a case's next visit: for a case under review (the household asked for a review
+    of an ineligible decision), those who made its earlier checks; for a case whose check the supervisor sent back,
+    the officers of the sent-back check (the doubt is settled by other eyes)."""
     reviewed = select(ReviewRequest.case_id).where(ReviewRequest.case_id.in_(case_ids))
     barred: dict[str, set[str]] = {}
-    for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(Check.case_id.in_(reviewed))):
+    for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(
+            Check.case_id.in_(case_ids), or_(Check.case_id.in_(reviewed), Check.sent_back_at.is_not(None)))):
         barred.setdefault(case_id, set()).update(officers)
     return {k: frozenset(v) for k, v in barred.items()}
 
@@ -145,8 +147,11 @@ def schedule(
     problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
                 for i, o in enumerate(officers) if by_name.get(o, o) not in eligible]
     barred = barred_officers(session, [case.id]).get(case.id, frozenset())
-    problems += [FieldError(f"officers[{i}]", f"{o!r} made an earlier check of this case: a review is checked by "
-                                              "other officers")
+    sent_back = barred and session.scalar(select(Check.id).where(Check.case_id == case.id,
+                                                                 Check.sent_back_at.is_not(None)).limit(1))
+    problems += [FieldError(f"officers[{i}]", f"{o!r} made an earlier check of this case: "
+                                              + ("a check sent back is visited again by other officers" if sent_back
+                                                 else "a review is checked by other officers"))
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
     due = due_date(session, case)
     others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))

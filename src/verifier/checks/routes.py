@@ -20,7 +20,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from . import attempts, review, service
-from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, VisitAttemptIn
+from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn, VisitAttemptIn
 
 Id = Annotated[str, Parameter(max_length=40)]
 
@@ -136,6 +136,17 @@ class CheckController(Controller):
                     "determination_id": r.determination_id, "status": "screened"}
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+    @post("/send-back", opt={"roles": ("insurer_supervisor",)}, status_code=200)
+    def send_back(self, case_id: Id, data: JSONBody[SendBackIn], ctx: Ctx,
+                  request: Request[Principal, Any, Any]) -> Response[dict[str, Any]]:
+        """Send the latest check back for another visit, with a reason: the case is to be scheduled again (its
+        officers may not make the next visit; the sender may not confirm the next determination)."""
+        def run(session: Session) -> dict[str, Any]:
+            check = service.send_back(session, case_id, reason=data.reason, principal=request.user, clock=ctx.clock)
+            return {"case_id": case_id, "check_id": check.id, "status": "screened", "reason": check.sent_back_reason}
+
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 
     @post("/determination", opt={"roles": ("insurer_supervisor",)}, status_code=200)
     def determination(self, case_id: Id, data: JSONBody[DeterminationIn], ctx: Ctx,

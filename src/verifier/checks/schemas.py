@@ -73,6 +73,10 @@ class VisitAttemptIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class SendBackIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
 class ReviewRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     """A household's request for a review of an ineligible decision, received on paper by the town."""
 

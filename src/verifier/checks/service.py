@@ -235,6 +235,39 @@ def record_check(
     return check
 
 
+def send_back(session: Session, case_id: str, *, reason: str, principal: Principal, clock: Clock) -> Check:
+    """The supervisor sends the latest check back for another visit, with a reason, before it is determined: the
+    check stays (marked as sent back) and the case is to be scheduled again. Its two officers may not make the next
+    visit (`cases.service.barred_officers`), and the supervisor who sent it back may not confirm the determination
+    of the case's next check (`determine`): one person can neither redo a check they doubt with the same hands,
+    nor send checks back until one suits them and determine it alone."""
+    case = load_case(session, case_id, principal, for_update=True)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "required: say what the next visit must check again")
+    if case.status != "checked":
+        raise InvalidState(f"only a checked case not yet determined is sent back for another visit; it is {case.status}")
+    check = latest_check(session, case.id)
+    assert check is not None
+    if principal.id in check.officer_ids:
+        raise Forbidden("you made this check: another supervisor decides whether it is sent back")
+    now = clock.now()
+    check.sent_back_by, check.sent_back_at, check.sent_back_reason = principal.id, now, reason
+    visit = active_visit(session, case.id)
+    if visit is not None:
+        visit.active = False
+    session.flush()
+    advance(session, case, "send_back", actor=principal, role="insurer_supervisor", clock=clock, payload={
+        "check_id": check.id, "seq": check.seq, "reason": reason, "officers": list(check.officer_ids)})
+    return check
+
+
+def sent_back_by(session: Session, case_id: str) -> set[str]:
+    """Who sent a check of the case back for another visit."""
+    return {by for by in session.scalars(select(Check.sent_back_by).where(Check.case_id == case_id,
+                                                                           Check.sent_back_by.is_not(None)))}
+
+
 def latest_check(session: Session, case_id: str) -> Check | None:
     return session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
 
@@ -282,6 +315,9 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     a = assess_case(session, case)
     if not confirm:
         return a
+    if principal.id in sent_back_by(session, case.id):
+        raise Forbidden("four-eyes rule: you sent a check of this case back for another visit; another supervisor "
+                        "confirms the determination")
     quote = a.quote
     breakdown = [] if quote is None else [
         {"from": line.from_, "to": line.to, "rate": str(line.rate), "base": line.base, "amount": line.amount}

@@ -34,6 +34,7 @@ class Action(StrEnum):
     SCREEN_REJECT = "screen_reject"
     SCHEDULE = "schedule"
     RECORD_CHECK = "record_check"
+    SEND_BACK = "send_back"  # the supervisor sends a check back for another visit, with a reason
     VISIT_FAILED = "visit_failed"  # at the door, no check: nobody home, refused, moved away
     DETERMINE_ELIGIBLE = "determine_eligible"
     DETERMINE_INELIGIBLE = "determine_ineligible"
@@ -61,6 +62,7 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
     (S.SCHEDULED, A.SCHEDULE): S.SCHEDULED,  # rescheduling
     (S.SCHEDULED, A.RECORD_CHECK): S.CHECKED,
     (S.SCHEDULED, A.VISIT_FAILED): S.SCREENED,  # to be scheduled and visited again
+    (S.CHECKED, A.SEND_BACK): S.SCREENED,  # to be scheduled and visited again, by other officers
     (S.CHECKED, A.DETERMINE_ELIGIBLE): S.DETERMINED,
     (S.CHECKED, A.DETERMINE_INELIGIBLE): S.INELIGIBLE,
     # Eligible, but nothing is due (the cost is within the deductible, or the year's relief is paid in full).

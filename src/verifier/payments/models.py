@@ -84,6 +84,10 @@ class PaymentBatch(Base):
     # bank is given is fixed, its hash is in the release's audit entry, and accounts are opened for nothing else.
     bank_file_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     bank_file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The county reviewer's opinion on the latest sign-off decision; a refusal sends the batch back to prepared.
+    signoff_opinion: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signoff_refused_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    signoff_refused_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -125,6 +129,10 @@ class PaymentItem(Base):
     return_id: Mapped[str | None] = mapped_column(ForeignKey("bank_return.id"), nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Taken out of its batch before approval (status cancelled): by whom, when, why.
+    removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    removed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 PAYEE_CHANGE_STATUSES = ("pending", "approved", "rejected")

@@ -25,11 +25,13 @@ from .schemas import (
     DecisionIn,
     FundOut,
     ItemPage,
+    ItemRemovalIn,
     MovementPage,
     PayeeChangeOut,
     PayeeChangePage,
     PayeeIn,
     ReturnOut,
+    SignoffIn,
 )
 
 ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # ids and contract ids; nothing a database could choke on (NUL bytes)
@@ -48,8 +50,8 @@ class PaymentBatchController(Controller):
     @post("/", opt={"roles": ("insurer_claims",)}, status_code=201)
     def create(self, data: JSONBody[BatchIn], ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
         return idempotent(ctx.db, request, lambda s: service.create_batch(
-            s, county_code=data.county_code, contract_id=data.contract_id, principal=request.user, clock=ctx.clock),
-            body=data, status_code=201, clock=ctx.clock)
+            s, county_code=data.county_code, contract_id=data.contract_id, principal=request.user, clock=ctx.clock,
+            case_ids=data.case_ids), body=data, status_code=201, clock=ctx.clock)
 
     @get("/", opt={"roles": READERS})
     def list_batches(
@@ -90,9 +92,27 @@ class PaymentBatchController(Controller):
                                                                      clock=ctx.clock), clock=ctx.clock)
 
     @post("/{batch_id:str}/county-signoff", opt={"roles": ("county_reviewer",)}, status_code=200)
-    def county_signoff(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
-        return idempotent(ctx.db, request, lambda s: service.county_signoff(s, batch_id, principal=request.user,
-                                                                            clock=ctx.clock), clock=ctx.clock)
+    def county_signoff(self, batch_id: Id, ctx: Ctx, request: AnyRequest,
+                       data: JSONBody[SignoffIn | None] = None) -> Response[BatchOut]:
+        """Sign the batch off, optionally with an opinion (a body {"opinion": ...} or none)."""
+        opinion = data.opinion if data is not None else ""
+        return idempotent(ctx.db, request, lambda s: service.county_signoff(
+            s, batch_id, principal=request.user, clock=ctx.clock, opinion=opinion), clock=ctx.clock)
+
+    @post("/{batch_id:str}/county-signoff/refuse", opt={"roles": ("county_reviewer",)}, status_code=200)
+    def refuse_signoff(self, batch_id: Id, data: JSONBody[SignoffIn], ctx: Ctx,
+                       request: AnyRequest) -> Response[BatchOut]:
+        """Refuse the sign-off with an opinion (required): the batch goes back to prepared, its commitment released."""
+        return idempotent(ctx.db, request, lambda s: service.refuse_signoff(
+            s, batch_id, opinion=data.opinion, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
+    @post("/{batch_id:str}/items/{item_id:str}/remove", opt={"roles": ("insurer_claims",)}, status_code=200)
+    def remove_item(self, batch_id: Id, item_id: Id, data: JSONBody[ItemRemovalIn], ctx: Ctx,
+                    request: AnyRequest) -> Response[BatchOut]:
+        """Take a case out of a batch before approval, with a reason: the case is ready to pay again."""
+        return idempotent(ctx.db, request, lambda s: service.remove_item(
+            s, batch_id, item_id, reason=data.reason, principal=request.user, clock=ctx.clock), body=data,
+            clock=ctx.clock)
 
     @post("/{batch_id:str}/release", opt={"roles": ("finance",)}, status_code=200)
     def release(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:

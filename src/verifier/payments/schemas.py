@@ -14,6 +14,18 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x
 class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
     county_code: CountyCode
     contract_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    # The cases claims chose (each ready to pay in the county); absent: every case ready to pay.
+    case_ids: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=40,
+                                                         pattern=r"^[A-Za-z0-9_.-]+$")]],
+                        msgspec.Meta(max_length=999_999)] | None = None
+
+
+class ItemRemovalIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
+
+
+class SignoffIn(msgspec.Struct, forbid_unknown_fields=True):
+    opinion: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^[^\x00]*$")] = ""
 
 
 class PayeeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -63,6 +75,9 @@ class BatchOut(msgspec.Struct):
     cancelled_at: datetime | None = None
     reconciled_at: datetime | None = None
     bank_file_sha256: str | None = None  # the CSV bank file written at release
+    signoff_opinion: str | None = None  # the county reviewer's opinion on the latest sign-off decision
+    signoff_refused_by: str | None = None  # the latest refusal of the sign-off (the batch went back to prepared)
+    signoff_refused_at: datetime | None = None
     counts: dict[str, int] = msgspec.field(default_factory=dict)  # items by status
     skipped: list[SkippedCase] = msgspec.field(default_factory=list)  # only when the batch is created
     # Accounts that two or more cases' payees share, masked (GET of one batch, until it is released).
@@ -94,6 +109,9 @@ class ItemOut(msgspec.Struct):
     bank_reference: str | None
     failure_reason: str | None
     settled_at: datetime | None
+    removed_by: str | None = None  # taken out of the batch before approval: by whom, when, why
+    removed_at: datetime | None = None
+    removed_reason: str | None = None
 
 
 class ItemPage(msgspec.Struct):

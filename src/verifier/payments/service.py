@@ -56,11 +56,11 @@ from ..domain.masking import mask_account
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
-from ..store.tables import Case, Check, ContractRow, Determination
+from ..store.tables import Case, Check, ContractRow, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
 from . import bankfiles, ledger, payees
-from .models import BankReturn, PayeeCorrection, PaymentBatch, PaymentItem
+from .models import BankReturn, FundMovement, PayeeCorrection, PaymentBatch, PaymentItem
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
     CORRECTION_ACCOUNT_COLUMN,
@@ -87,6 +87,7 @@ MAX_ITEMS = 999_999  # a reference numbers its item with six digits
 BATCH_TRANSITIONS: dict[tuple[str, str], str] = {
     ("prepared", "approve"): "approved",
     ("approved", "county_signoff"): "signed_off",
+    ("approved", "refuse_signoff"): "prepared",  # the county reviewer refuses: claims and finance act on it again
     ("approved", "release"): "released",  # only when the batch needs no sign-off (checked by `release`)
     ("signed_off", "release"): "released",
     ("released", "reconcile"): "reconciled",
@@ -114,6 +115,7 @@ def next_batch_status(status: str, action: str) -> str:
         hint = {
             ("prepared", "county_signoff"): "; finance approves it first",
             ("prepared", "release"): "; it must be approved first",
+            ("prepared", "refuse_signoff"): "; finance approves it first",
         }.get((status, action), "")
         raise InvalidState(f"cannot {action.replace('_', ' ')} a payment batch that is {status}{hint}")
     return target
@@ -184,7 +186,8 @@ def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] 
         signed_off_by=batch.signed_off_by, signed_off_at=batch.signed_off_at,
         released_by=batch.released_by, released_at=batch.released_at,
         cancelled_by=batch.cancelled_by, cancelled_at=batch.cancelled_at, reconciled_at=batch.reconciled_at,
-        bank_file_sha256=batch.bank_file_sha256,
+        bank_file_sha256=batch.bank_file_sha256, signoff_opinion=batch.signoff_opinion,
+        signoff_refused_by=batch.signoff_refused_by, signoff_refused_at=batch.signoff_refused_at,
         counts={str(k): int(v) for k, v in counts.items()}, skipped=skipped or [],
     )
 
@@ -248,7 +251,8 @@ def batch_items(session: Session, batch_id: str, principal: Principal, vault: Va
                 amount=format_yuan(i.amount), status=i.status,
                 payee=PayeeOut(account_name=i.payee_name, bank=i.payee_bank,
                                account_number=mask_account(_account_of(vault, chk, corr))),
-                bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at)
+                bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at,
+                removed_by=i.removed_by, removed_at=i.removed_at, removed_reason=i.removed_reason)
         for i, chk, corr in rows
     ]
     return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
@@ -356,11 +360,43 @@ def _batch_code(clock: Clock) -> str:
     return f"P{clock.today():%y%m%d}" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def ready_to_pay(session: Session, county_code: str, principal: Principal) -> list[dict[str, Any]]:
+    """The county's cases ready to pay, for claims to choose a batch's cases from: id, household head, village,
+    contract and the relief of the latest confirmed determination."""
+    principal.require_county(county_code, "county")
+    rows = session.execute(
+        select(Case.id, Case.contract_id, Case.town, Case.village, Household.head_name)
+        .join(Household, Household.id == Case.household_id)
+        .where(Case.county_code == county_code, Case.status == "ready_to_pay").order_by(Case.id)).all()
+    relief: dict[str, tuple[Any, str, int]] = {}
+    for case_id, det_id, at, amount in session.execute(
+            select(Determination.case_id, Determination.id, Determination.confirmed_at, Determination.relief)
+            .join(Case, Case.id == Determination.case_id)
+            .where(Case.county_code == county_code, Case.status == "ready_to_pay")):
+        if case_id not in relief or (at, det_id) > relief[case_id][:2]:
+            relief[case_id] = (at, det_id, amount)
+    return [{"case_id": cid, "contract_id": kid, "town": town, "village": village, "head_name": head,
+             "relief": format_yuan(relief[cid][2]) if cid in relief else None}
+            for cid, kid, town, village, head in rows]
+
+
 def create_batch(session: Session, *, county_code: str, contract_id: str | None, principal: Principal,
-                 clock: Clock) -> BatchOut:
-    """A batch of every case of the county that is ready to pay (notice closed cleanly, not paid)."""
+                 clock: Clock, case_ids: Sequence[str] | None = None) -> BatchOut:
+    """A batch of the county's cases that are ready to pay (notice closed cleanly, not paid): every one of them,
+    or those of `case_ids` (claims chose them; each must be ready to pay in the county)."""
     principal.require_county(county_code, "county")
     ready = _ready_cases(session, county_code, contract_id)
+    if case_ids is not None:
+        chosen = list(dict.fromkeys(case_ids))
+        if not chosen:
+            raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")
+        known = {cid for cid, _ in ready}
+        missing = [cid for cid in chosen if cid not in known]
+        if missing:
+            raise ValidationFailed([FieldError("case_ids", f"case {cid} is not ready to pay in county {county_code}")
+                                    for cid in missing[:50]])
+        wanted = set(chosen)
+        ready = [(cid, kid) for cid, kid in ready if cid in wanted]
     contract_ids = sorted({kid for _, kid in ready})
     if len(contract_ids) > 1:
         raise ValidationFailed.one("contract_id", f"cases of several contracts are ready to pay in county {county_code} "
@@ -408,6 +444,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                      "items_sha256": items_sha256, "signoff_required": batch.signoff_required,
                      "cases": {"from": "ready_to_pay", "to": "in_batch"},
                      "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
+                     **({"chosen": len(case_ids)} if case_ids is not None else {}),
                  })
     return batch_out(session, batch, skipped, counts={"pending": len(rows)})
 
@@ -428,6 +465,9 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
     if principal.id == batch.prepared_by:
         raise Forbidden("four-eyes rule: the person who prepared a payment batch may not approve it; "
                         "another finance officer must approve it")
+    if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
+                                                 PaymentItem.removed_by == principal.id)):
+        raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve")
     target = next_batch_status(batch.status, "approve")
     n, total = _pending_total(session, batch)
@@ -438,7 +478,10 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
     current = ledger.balances(session, contract.id)
     ledger.check_commitment(current, batch.total, contract.service_fee_rate, f"approving batch {batch.code}")
-    ledger.post(session, contract.id, "commit", f"commit:{batch.id}", batch.total, actor=principal.id, clock=clock,
+    # A batch approved again after a refused sign-off commits again, under its own key (each movement happens once).
+    refusals = _refusals(session, batch.id)
+    key = f"commit:{batch.id}" + (f":{refusals}" if refusals else "")
+    ledger.post(session, contract.id, "commit", key, batch.total, actor=principal.id, clock=clock,
                 batch_id=batch.id, note=f"batch {batch.code} approved")
     now = clock.now()
     batch.status, batch.approved_by, batch.approved_at, batch.updated_at = target, principal.id, now, now
@@ -452,20 +495,109 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
     return batch_out(session, batch, counts={"pending": n})
 
 
-def county_signoff(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:
-    batch = get_batch(session, batch_id, principal, for_update=True)
+def _refusals(session: Session, batch_id: str) -> int:
+    """How many times the county refused to sign the batch off (each released the batch's commitment)."""
+    return session.scalar(select(func.count()).select_from(FundMovement).where(
+        FundMovement.batch_id == batch_id, FundMovement.key.like(f"release:refused:{batch_id}:%"))) or 0
+
+
+def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "sign off")
+    if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
+                                                 PaymentItem.removed_by == principal.id)):
+        raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
+                        "the batch")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what)
+
+
+def county_signoff(session: Session, batch_id: str, *, principal: Principal, clock: Clock,
+                   opinion: str = "") -> BatchOut:
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    _signoff_checks(session, batch, principal, "sign off")
     target = next_batch_status(batch.status, "county_signoff")
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
+    batch.signoff_opinion = opinion.strip() or None
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="payment_batch.county_signoff",
                  subject=batch.id, contract_hash=batch.contract_hash, clock=clock, payload={
                      "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
-                     "items_sha256": batch.items_sha256, "required": batch.signoff_required})
+                     "items_sha256": batch.items_sha256, "required": batch.signoff_required,
+                     **({"opinion": batch.signoff_opinion} if batch.signoff_opinion else {})})
+    return batch_out(session, batch)
+
+
+def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: Principal, clock: Clock) -> BatchOut:
+    """The county reviewer refuses to sign off an approved batch, with an opinion: the batch goes back to prepared
+    (its commitment of the fund released), so claims can take cases out and finance approve it again, or cancel it.
+    A refused batch cannot be released: release needs an approved (and signed-off) batch."""
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    opinion = opinion.strip()
+    if not opinion:
+        raise ValidationFailed.one("opinion", "required: say why the batch is not signed off")
+    _signoff_checks(session, batch, principal, "sign off")
+    target = next_batch_status(batch.status, "refuse_signoff")
+    contract = contract_store.get_contract(session, batch.contract_id)
+    _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
+    ledger.post(session, contract.id, "release", f"release:refused:{batch.id}:{_refusals(session, batch.id) + 1}",
+                batch.total, actor=principal.id, clock=clock, batch_id=batch.id,
+                note=f"batch {batch.code} not signed off by the county")
+    now = clock.now()
+    approved_by = batch.approved_by
+    batch.status, batch.approved_by, batch.approved_at, batch.updated_at = target, None, None, now
+    batch.signoff_opinion, batch.signoff_refused_by, batch.signoff_refused_at = opinion, principal.id, now
+    session.flush()
+    entries.append(_entry(principal, "county_reviewer", "payment_batch.signoff_refused", batch.id, batch.contract_hash, {
+        "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
+        "items_sha256": batch.items_sha256, "opinion": opinion, "approved_by": approved_by,
+        "commitment_released": format_yuan(batch.total)}))
+    audit.append_many(session, entries, clock=clock)
+    return batch_out(session, batch)
+
+
+def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, principal: Principal,
+                clock: Clock) -> BatchOut:
+    """Take one case out of a batch before approval, with a reason: the case is ready to pay again and the batch's
+    count, total and digest are those of its remaining items. Nothing of the fund is committed before approval,
+    so nothing is released; an approved batch is refused (cancel it, or have the county refuse its sign-off)."""
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "required: say why the case is taken out of the batch")
+    if batch.status != "prepared":
+        raise InvalidState(f"items are removed from a batch before approval; batch {batch.code} is {batch.status}")
+    item = session.scalar(select(PaymentItem).where(PaymentItem.id == item_id, PaymentItem.batch_id == batch.id)
+                          .with_for_update())
+    if item is None:
+        raise NotFound(f"no item {item_id!r} in batch {batch.code}")
+    if item.status != "pending":
+        raise InvalidState(f"item {item.reference} is {item.status}: only a pending item is removed")
+    if batch.item_count <= 1:
+        raise InvalidState(f"item {item.reference} is the batch's last: cancel the batch instead")
+    now = clock.now()
+    item.status, item.removed_by, item.removed_at, item.removed_reason = "cancelled", principal.id, now, reason
+    session.flush()
+    _move_cases(session, [item.case_id], "in_batch", "remove_from_batch", clock)
+    remaining = session.execute(
+        select(PaymentItem.reference, PaymentItem.case_id, PaymentItem.determination_id, PaymentItem.amount)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status == "pending").order_by(PaymentItem.seq)).all()
+    before = {"items": batch.item_count, "total": format_yuan(batch.total), "items_sha256": batch.items_sha256}
+    batch.item_count = len(remaining)
+    batch.total = sum(int(r.amount) for r in remaining)
+    batch.items_sha256 = _digest(f"{r.reference},{r.case_id},{r.determination_id},{format_yuan(r.amount)}"
+                                 for r in remaining)
+    batch.signoff_required = batch.total >= _threshold(session, batch)
+    batch.updated_at = now
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(("insurer_claims",)),
+                 action="payment_batch.remove_item", subject=batch.id, contract_hash=batch.contract_hash, clock=clock,
+                 payload={"item_id": item.id, "reference": item.reference, "case_id": item.case_id,
+                          "amount": format_yuan(item.amount), "reason": reason, "before": before,
+                          "items": batch.item_count, "total": format_yuan(batch.total),
+                          "items_sha256": batch.items_sha256, "signoff_required": batch.signoff_required,
+                          "case": {"from": "in_batch", "to": "ready_to_pay"}})
     return batch_out(session, batch)
 
 

@@ -190,3 +190,7 @@ class SamplingResult(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The latest correction (while the round's verdict is pending); each earlier result stays in the audit log.
+    corrected_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    corrected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    correction_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

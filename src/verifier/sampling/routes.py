@@ -24,6 +24,7 @@ from .schemas import (
     PopulationOut,
     PublicValueEntryIn,
     ReportOut,
+    ResultCorrectionIn,
     ResultIn,
     ResultOut,
     RevealIn,
@@ -135,6 +136,16 @@ class SamplingController(Controller):
                                       eligible=data.eligible, relief_amount=data.relief_amount, note=data.note)
         return idempotent(ctx.db, request, lambda s: service.record_result(
             s, round_id, payload, principal=request.user, clock=ctx.clock), body=data, status_code=201, clock=ctx.clock)
+
+    @post("/{round_id:str}/results/{case_id:str}/corrections", opt={"roles": WRITERS}, status_code=200)
+    def correct(self, round_id: Id, case_id: Id, data: JSONBody[ResultCorrectionIn], ctx: Ctx,
+                request: AnyRequest) -> Response[ResultOut]:
+        """Correct a recorded re-check result with a reason, while the round's verdict is pending (409 after)."""
+        payload = service.ResultInput(case_id=case_id, per_capita_income=data.per_capita_income,
+                                      eligible=data.eligible, relief_amount=data.relief_amount, note=data.note)
+        return idempotent(ctx.db, request, lambda s: service.correct_result(
+            s, round_id, payload, reason=data.reason, principal=request.user, clock=ctx.clock), body=data,
+            clock=ctx.clock)
 
     @get("/{round_id:str}/report", opt={"roles": READERS})
     def report(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> ReportOut:

@@ -107,6 +107,14 @@ class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
 
+class ResultCorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
+    per_capita_income: MoneyText
+    eligible: bool
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    relief_amount: MoneyText | None = None
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
 class StratumOut(msgspec.Struct):
     town: str
     population: int
@@ -164,6 +172,9 @@ class ResultOut(msgspec.Struct):
     reasons: list[str]
     recorded_by: str
     recorded_at: datetime
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    correction_reason: str | None = None
 
 
 class ItemOut(msgspec.Struct):

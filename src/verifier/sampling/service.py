@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,6 +72,7 @@ REVEALED = "sampling.revealed"
 PASSED_OVER = "sampling.passed_over"
 DRAWN = "sampling.drawn"
 RESULT = "sampling.result_recorded"
+CORRECTED = "sampling.result_corrected"
 EXPANDED = "sampling.expanded"
 
 
@@ -189,11 +191,8 @@ class ResultInput:
     note: str = ""
 
 
-def record_result(session: Session, round_id: str, data: ResultInput, *, principal: Principal,
-                  clock: Clock) -> schemas.ResultOut:
-    rnd = load_round(session, round_id, principal, for_update=True)
-    if rnd.status != "drawn":
-        raise InvalidState("the round's sample has not been drawn yet")
+def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[int, int | None, Baseline, list[str]]:
+    """The re-check's figures parsed, the insurer's side and the deviation reasons (every problem at once)."""
     problems: list[FieldError] = []
     per_capita = relief = None
     try:
@@ -208,11 +207,6 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
     if problems:
         raise ValidationFailed(problems)
     assert per_capita is not None
-    item = session.get(SamplingItem, (rnd.id, data.case_id))
-    if item is None:
-        raise ValidationFailed.one("case_id", "this case is not in the round's sample")
-    if session.get(SamplingResult, (rnd.id, data.case_id)) is not None:
-        raise InvalidState("a re-check result for this case is recorded already")
     case = session.get(Case, data.case_id)
     assert case is not None
     insurer = insurer_baseline(session, case)
@@ -223,22 +217,109 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
         relief = 0
     reasons = deviation_reasons(eligible=data.eligible, per_capita_income=per_capita, relief=relief, insurer=insurer,
                                 income_tolerance=Decimal(rnd.income_tolerance))
+    return per_capita, relief, insurer, reasons
+
+
+def _result_payload(per_capita: int, relief: int | None, eligible: bool, insurer: Baseline,
+                    reasons: list[str]) -> dict[str, Any]:
+    return {"eligible": eligible, "per_capita_income": format_yuan(per_capita),
+            "relief_amount": None if relief is None else format_yuan(relief), "baseline": insurer.kind,
+            "check_id": insurer.check_id, "insurer_eligible": insurer.eligible,
+            "insurer_per_capita_income": format_yuan(insurer.per_capita_income),
+            "insurer_relief": None if insurer.relief is None else format_yuan(insurer.relief),
+            "deviation": bool(reasons), "reasons": reasons}
+
+
+def record_result(session: Session, round_id: str, data: ResultInput, *, principal: Principal,
+                  clock: Clock) -> schemas.ResultOut:
+    rnd = load_round(session, round_id, principal, for_update=True)
+    if rnd.status != "drawn":
+        raise InvalidState("the round's sample has not been drawn yet")
+    _assessed_figures_only(data)
+    if session.get(SamplingItem, (rnd.id, data.case_id)) is None:
+        raise ValidationFailed.one("case_id", "this case is not in the round's sample")
+    if session.get(SamplingResult, (rnd.id, data.case_id)) is not None:
+        raise InvalidState("a re-check result for this case is recorded already")
+    per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
     row = SamplingResult(
-        round_id=rnd.id, case_id=case.id, per_capita_income=per_capita, eligible=data.eligible, relief_amount=relief,
-        note=data.note or None, baseline=insurer.kind, check_id=insurer.check_id, insurer_eligible=insurer.eligible,
-        insurer_per_capita_income=insurer.per_capita_income, insurer_relief=insurer.relief, deviation=bool(reasons),
-        reasons=reasons, recorded_by=principal.id, recorded_at=clock.now(),
+        round_id=rnd.id, case_id=data.case_id, per_capita_income=per_capita, eligible=data.eligible,
+        relief_amount=relief, note=data.note or None, baseline=insurer.kind, check_id=insurer.check_id,
+        insurer_eligible=insurer.eligible, insurer_per_capita_income=insurer.per_capita_income,
+        insurer_relief=insurer.relief, deviation=bool(reasons), reasons=reasons, recorded_by=principal.id,
+        recorded_at=clock.now(),
     )
     session.add(row)
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=RESULT, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock, payload={
-                     "case_id": case.id, "eligible": data.eligible, "per_capita_income": format_yuan(per_capita),
-                     "relief_amount": None if relief is None else format_yuan(relief), "baseline": insurer.kind,
-                     "check_id": insurer.check_id, "insurer_eligible": insurer.eligible,
-                     "insurer_per_capita_income": format_yuan(insurer.per_capita_income),
-                     "insurer_relief": None if insurer.relief is None else format_yuan(insurer.relief),
-                     "deviation": bool(reasons), "reasons": reasons})
+                     "case_id": data.case_id, **_result_payload(per_capita, relief, data.eligible, insurer, reasons)})
+    return result_out(row)
+
+
+def _assessed_figures_only(data: ResultInput) -> None:
+    """Bad figures, reported before anything else."""
+    problems: list[FieldError] = []
+    for name, value, negative in (("per_capita_income", data.per_capita_income, True),
+                                  ("relief_amount", data.relief_amount, False)):
+        if value is None:
+            continue
+        try:
+            parse_yuan(value, name, allow_negative=negative)
+        except ValidationFailed as exc:
+            problems += exc.errors
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def correctable(session: Session, rnd: SamplingRound) -> set[str]:
+    """The cases whose recorded result may still be corrected: while the round's verdict is pending, the results
+    of the latest stage's cases (an earlier stage's results already made the verdict that widened the round)."""
+    if rnd.status != "drawn" or evaluate(session, rnd).verdict != "pending":
+        return set()
+    stages = _stages(session, rnd.id)
+    latest = stages[-1].stage if stages else 1
+    results = _results(session, rnd.id)
+    return {i.case_id for i in _items(session, rnd.id) if i.stage == latest and i.case_id in results}
+
+
+def correct_result(session: Session, round_id: str, data: ResultInput, *, reason: str, principal: Principal,
+                   clock: Clock) -> schemas.ResultOut:
+    """Correct a recorded re-check result, with a reason, until the round's verdict is final. The row keeps the
+    latest figures and who corrected it, when and why; the audit entry keeps what it replaced."""
+    rnd = load_round(session, round_id, principal, for_update=True)
+    if rnd.status != "drawn":
+        raise InvalidState("the round's sample has not been drawn yet")
+    row = session.get(SamplingResult, (rnd.id, data.case_id))
+    if row is None:
+        raise NotFound(f"no re-check result for case {data.case_id!r} in this round")
+    reason = reason.strip()
+    problems = [] if reason else [FieldError("reason", "required")]
+    try:
+        per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
+    except ValidationFailed as exc:
+        raise ValidationFailed(problems + exc.errors) from None
+    if problems:
+        raise ValidationFailed(problems)
+    if data.case_id not in correctable(session, rnd):
+        if evaluate(session, rnd).verdict != "pending":
+            raise InvalidState("the round's verdict is final: its re-check results can no longer be corrected")
+        raise InvalidState("this result counted in the verdict of an earlier stage: it can no longer be corrected")
+    previous = {"eligible": row.eligible, "per_capita_income": format_yuan(row.per_capita_income),
+                "relief_amount": None if row.relief_amount is None else format_yuan(row.relief_amount),
+                "note": row.note, "deviation": row.deviation, "reasons": list(row.reasons),
+                "recorded_by": row.recorded_by, "corrected_by": row.corrected_by}
+    now = clock.now()
+    row.per_capita_income, row.eligible, row.relief_amount = per_capita, data.eligible, relief
+    row.note = data.note or None
+    row.baseline, row.check_id, row.insurer_eligible = insurer.kind, insurer.check_id, insurer.eligible
+    row.insurer_per_capita_income, row.insurer_relief = insurer.per_capita_income, insurer.relief
+    row.deviation, row.reasons = bool(reasons), reasons
+    row.corrected_by, row.corrected_at, row.correction_reason = principal.id, now, reason
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=CORRECTED, subject=rnd.id,
+                 contract_hash=rnd.contract_hash, clock=clock, payload={
+                     "case_id": data.case_id, "reason": reason, "previous": previous,
+                     **_result_payload(per_capita, relief, data.eligible, insurer, reasons)})
     return result_out(row)
 
 
@@ -250,6 +331,7 @@ def result_out(r: SamplingResult) -> schemas.ResultOut:
         insurer_per_capita_income=format_yuan(r.insurer_per_capita_income),
         insurer_relief=None if r.insurer_relief is None else format_yuan(r.insurer_relief), deviation=r.deviation,
         reasons=list(r.reasons), recorded_by=r.recorded_by, recorded_at=r.recorded_at,
+        corrected_by=r.corrected_by, corrected_at=r.corrected_at, correction_reason=r.correction_reason,
     )
 
 

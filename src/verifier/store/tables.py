@@ -261,6 +261,10 @@ class Check(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Sent back by the supervisor for another visit (the check stays, marked); NULL for a check that stands.
+    sent_back_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    sent_back_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    sent_back_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Determination(Base):

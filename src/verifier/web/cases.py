@@ -62,6 +62,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         detail = case_detail(session, case, user, ctx.vault)
         ids = {o for v in detail.visits for o in v.officers} | {o for c in detail.checks for o in c.officers}
         ids |= {h.actor for h in detail.history} | {c.recorded_by for c in detail.checks}
+        ids |= {c.sent_back_by for c in detail.checks if c.sent_back_by}
         names = user_names(session, ids)
         evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))

@@ -14,6 +14,7 @@ from ..documents.notice import render_notice_html
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
+from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
 from ..store import contracts as contract_store
@@ -97,6 +98,50 @@ class ApplicationPages(Controller):
         except ValidationFailed as exc:
             return _application_form(request, ctx, form_state(data, exc, APPLICATION_FIELDS), status_code=422)
         return see_other(f"/cases/{result.case_ids[0]}", done="merged" if result.merged else "application")
+
+    def _edit_form(self, request: Req, ctx: Any, case_id: str, state: FormState | None = None,
+                   status_code: int = 200) -> Template:
+        with ctx.db.read() as session:
+            app = application_edit.application_view(session, case_id, vault=ctx.vault, principal=request.user)
+        if state is None:
+            state = FormState(values=dict(app.values))
+        return page(request, "application_edit.html", status_code=status_code, app=app, form=state,
+                    groups=list(GROUPS.items()), causes=list(CAUSES.items()))
+
+    @get("/{case_id:str}/edit", opt=CLERK)
+    def edit_form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+        return self._edit_form(request, ctx, case_id)
+
+    @post("/{case_id:str}/edit", opt=CLERK, status_code=303)
+    def edit(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Correct the application until the case is screened; a refusal shows the form again as typed."""
+        payload: dict[str, Any] = {}
+        problems: list[FieldError] = []
+        for name in application_edit.EDITABLE:
+            value = (clean if name in TEXT_FIELDS else folded)(data.get(name))
+            if not value:
+                continue
+            if name == "household_size":
+                if not (value.isascii() and value.isdigit() and len(value) <= 3):
+                    problems.append(FieldError(name, "must be a whole number"))
+                    continue
+                payload[name] = int(value)
+                continue
+            payload[name] = value
+        try:
+            if problems:
+                raise ValidationFailed(problems)
+            with ctx.db.begin() as session:
+                application_edit.edit_application(session, case_id, payload, vault=ctx.vault,
+                                                  principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            state = form_state(data, exc, application_edit.EDITABLE)
+            return self._edit_form(request, ctx, case_id, state, status_code=422)
+        except InvalidState as exc:
+            state = form_state(data, None, application_edit.EDITABLE)
+            state.general.append(labels.message_zh(exc.detail))
+            return self._edit_form(request, ctx, case_id, state, status_code=409)
+        return see_other(f"/cases/{case_id}", done="application_edited")
 
 
 def _awaiting(session: Any, user: Any) -> list[tuple[str, str, str, int]]:

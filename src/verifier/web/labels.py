@@ -65,6 +65,9 @@ ACTIONS = {
     "sampling.passed_over": "略过未按期揭示的一方", "sampling.drawn": "抽取样本",
     "sampling.result_recorded": "录入复核结果", "sampling.expanded": "扩大样本",
     "places.import": "导入乡镇村名单", "place.add": "乡镇村名单添加村", "village_meeting.record": "记录村级评议会",
+    "sampling.result_corrected": "更正复核结果", "case.send_back": "核查退回，重新入户核查",
+    "payment_batch.remove_item": "移出支付批次明细", "payment_batch.signoff_refused": "县级签批不同意，退回批次",
+    "case.application_edited": "修改申请信息",
 }
 
 
@@ -155,6 +158,23 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      "该户本年度同类原因已有办理中的案件，请在该案件中核查"),
     (r"'?(.*?)'? made an earlier check of this case: a review is checked by other officers",
      "该核查员参加过本案首次核查，复核须由其他核查员进行"),
+    (r"'?(.*?)'? made an earlier check of this case: a check sent back is visited again by other officers",
+     "该核查员参加过被退回的核查，重新入户须由其他核查员进行"),
+    (r"required: say what the next visit must check again", "必填：请说明退回原因和重新核查的内容"),
+    (r"this case came from an imported file, not an application entered by hand: it is corrected at its source",
+     "本案件来自导入的监测信息，不是手工录入的申请：请在数据来源处更正"),
+    (r"an application is corrected until the case is screened; this case is (\w+)",
+     lambda m: f"初筛之后不能再修改申请信息（当前状态：{_status(m)}）"),
+    (r"nothing was changed", "没有修改任何内容"),
+    (r"(\S+) is outside contract (\S+) of this case \((\S+) to (\S+)\)",
+     lambda m: f"{m.group(1)} 不在本案件服务合同的期限内（{m.group(3)} 至 {m.group(4)}）"),
+    (r"the household already has an open case for this cause and year", "该户本年度同类原因已有办理中的案件"),
+    (r"only a checked case not yet determined is sent back for another visit; it is (\w+)",
+     lambda m: f"只有已核查、尚未认定的案件才能退回重新核查（当前状态：{_status(m)}）"),
+    (r"you made this check: another supervisor decides whether it is sent back",
+     "您参加了这次核查：是否退回须由其他审核人员决定"),
+    (r"four-eyes rule: you sent a check of this case back for another visit; another supervisor confirms the "
+     r"determination", "按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认"),
     (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
      lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
     (r"no such file was uploaded for this case", "照片未上传成功，请重新选择"),

@@ -18,6 +18,7 @@ from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
 from sqlalchemy import select
 
+from ..cases import fieldlist
 from ..cases.service import active_visit
 from ..cases.workflow import load_case
 from ..cases import route_sheet
@@ -42,7 +43,6 @@ from .common import (
     see_other,
     user_names,
 )
-from .home import officer_visits
 
 Id = Annotated[str, Parameter(max_length=40)]
 MEMBER_ROWS = 6
@@ -60,15 +60,20 @@ class VisitPages(Controller):
     def visits(self, ctx: Ctx, request: Req) -> Template:
         today = ctx.clock.today()
         with ctx.db.read() as session:
-            rows = officer_visits(session, request.user)
-            names = user_names(session, [o for v, _ in rows for o in v.officer_ids])
-            items = [{"visit": v, "case": c, "head": c.household.head_name,
-                      "partners": [names.get(o, o) for o in v.officer_ids if o != request.user.id]} for v, c in rows]
+            cards = fieldlist.visit_cards(session, request.user, ctx.vault, today)
+            names = user_names(session, [o for c in cards for o in c.visit.officer_ids])
+        items = [{"visit": c.visit, "case": c.case, "head": c.head, "address": c.address, "phone": c.phone,
+                  "tel": c.tel, "overdue": c.overdue_days,
+                  "partners": [names.get(o, o) for o in c.visit.officer_ids if o != request.user.id]} for c in cards]
+        late = [i for i in items if i["overdue"]]
+        rest = [i for i in items if not i["overdue"]]
         groups = [
-            ("今天", [i for i in items if i["visit"].visit_on == today]),
-            ("已过走访日期，尚未录入", [i for i in items if i["visit"].visit_on < today]),
-            ("之后", [i for i in items if i["visit"].visit_on > today]),
+            ("今天", [i for i in rest if i["visit"].visit_on == today]),
+            ("已过走访日期，尚未录入", [i for i in rest if i["visit"].visit_on < today]),
+            ("之后", [i for i in rest if i["visit"].visit_on > today]),
         ]
+        if late:
+            groups.insert(0, ("已超过核查期限", late))
         return page(request, "visits.html", groups=groups, today=today, total=len(items))
 
 

@@ -58,6 +58,7 @@ REVIEWER: dict[str, Any] = {"roles": ("county_reviewer",)}
 CANCELLERS: dict[str, Any] = {"roles": ("insurer_claims", "finance")}
 PAYEE_EDITORS: dict[str, Any] = {"roles": payees.REQUESTERS}
 ITEM_PAGE = 200
+CHOOSE_AT_MOST = 500  # a county with more cases ready to pay gets a batch of all of them (no list to tick)
 TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 
 
@@ -106,13 +107,16 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
             batches, next_cursor = pay.list_batches(session, user, county_code=county_code or None,
                                                     status=status or None, limit=50, cursor=cursor or None)
         ready = _ready_by_county(session, user) if user.has("insurer_claims") else []
+        choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
+                   if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
         failed = [(c, c.household.head_name) for c in _failed_cases(session, user)]
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
     return page(request, "payments.html", status_code=status_code, batches=batches, next_cursor=next_cursor,
                 cursor=cursor, status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, counties=counties, sl=sl, todos=TODO,
-                create_errors=create_errors or [], create_skipped=create_skipped or [],
+                create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
+                choose_at_most=CHOOSE_AT_MOST,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]))
 
 
@@ -143,7 +147,8 @@ def _steps(b: BatchOut) -> list[dict[str, Any]]:
 def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tuple[dict[str, bool], list[str]]:
     """What the user may do with the batch now, and notes on what they may not (and what the batch waits for)."""
     st = b.status
-    acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return"), False)
+    acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return", "remove"), False)
+    acts["remove"] = st == "prepared" and user.has("insurer_claims") and b.item_count > 1
     notes: list[str] = []
     mine = next((c for c in changed if user.id in (c.requested_by, c.approved_by)), None)
     if mine is not None and st in ("prepared", "approved", "signed_off") and user.has("finance"):
@@ -202,6 +207,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         contract = contract_store.get_contract(session, batch.contract_id)
         steps = _steps(b)
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
+                           + [b.signoff_refused_by or ""] + [i.removed_by or "" for i in items.items]
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
     acts, notes = _actions(b, user, changed)
@@ -250,9 +256,15 @@ class PaymentPages(Controller):
         try:
             if not county.isdigit() or len(county) != 6:
                 raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
+            case_ids = None
+            if clean(data.get("choose")) == "1":  # the form listed the cases to tick
+                raw = data.get("case_ids")
+                case_ids = [folded(v)[:40] for v in (raw if isinstance(raw, list) else [raw] if raw else [])]
+                if not case_ids:
+                    raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")
             with ctx.db.begin() as session:
                 created = pay.create_batch(session, county_code=county, contract_id=contract_id,
-                                           principal=request.user, clock=ctx.clock)
+                                           principal=request.user, clock=ctx.clock, case_ids=case_ids)
         except ValidationFailed as exc:
             skipped = [(e.field[5:], sl.skip_reason_zh(e.message)) for e in exc.errors if e.field.startswith("case ")]
             errors = [sl.zh(e.message) for e in exc.errors if not e.field.startswith("case ")]
@@ -286,9 +298,36 @@ class PaymentPages(Controller):
 
     @post("/{batch_id:str}/signoff", opt=REVIEWER, status_code=303)
     def signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(s, batch_id, principal=request.user,
-                                                                              clock=ctx.clock), "batch_signed_off",
-                         confirm="县级签批", data=data)
+        opinion = clean(data.get("opinion"))[:2000]
+        return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(
+            s, batch_id, principal=request.user, clock=ctx.clock, opinion=opinion), "batch_signed_off",
+            confirm="县级签批", data=data)
+
+    @post("/{batch_id:str}/signoff-refuse", opt=REVIEWER, status_code=303)
+    def refuse_signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Refuse the sign-off with an opinion: the batch goes back to prepared (its commitment released)."""
+        opinion = clean(data.get("opinion"))[:2000]
+        if not opinion:
+            return render_batch(request, ctx, batch_id, status_code=422,
+                                message="请填写审核意见，说明不同意签批的理由。本次未做任何更改。")
+        return self._act(ctx, request, batch_id, lambda s: pay.refuse_signoff(
+            s, batch_id, opinion=opinion, principal=request.user, clock=ctx.clock), "signoff_refused",
+            confirm="不同意签批、退回批次", data=data)
+
+    @post("/{batch_id:str}/items/{item_id:str}/remove", opt=CLAIMS, status_code=303)
+    def remove_item(self, batch_id: Id, item_id: Id, ctx: Ctx, request: Req,
+                    data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Take a case out of the batch before approval, with a reason: the case is ready to pay again."""
+        reason = clean(data.get("reason"))[:500]
+        if not reason:
+            return render_batch(request, ctx, batch_id, status_code=422,
+                                message="请填写移出原因。本次未做任何更改。")
+        try:
+            return self._act(ctx, request, batch_id, lambda s: pay.remove_item(
+                s, batch_id, item_id, reason=reason, principal=request.user, clock=ctx.clock), "item_removed",
+                confirm="移出批次", data=data)
+        except NotFound as exc:
+            return render_batch(request, ctx, batch_id, status_code=404, message=exc.detail)
 
     @post("/{batch_id:str}/release", opt=FINANCE, status_code=303)
     def release(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

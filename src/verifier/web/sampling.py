@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Response
 from litestar.params import Parameter, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -95,7 +96,9 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
                   else ""]
         for p in r.parties:
             people += [p.committed_by, p.revealed_by or "", p.passed_over_by or ""]
-        names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result])
+        names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result]
+                           + [i.result.corrected_by or "" for i in r.items if i.result])
+        fixable = smp.correctable(session, smp.load_round(session, round_id, user))
     pending = [i for i in r.items if i.result is None and (r.kind != "monetary" or i.units > 0)]
     writer = user.has("county_reviewer")
     mine = [party for party, role in smp.PARTY_ROLES.items() if user.has(role)]
@@ -105,7 +108,8 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
             and today > r.reveal_by]
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
-                late=late, today=today, message=sl.zh(message) if message else None)
+                late=late, today=today, message=sl.zh(message) if message else None,
+                fixable=fixable if writer else set())
 
 
 class SamplingPages(Controller):
@@ -267,7 +271,37 @@ class SamplingPages(Controller):
             return render_round(request, ctx, round_id, status_code=422, forms={f"result-{case_id}": state})
         except InvalidState as exc:
             return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
-        return see_other(f"/sampling/{round_id}", done="recheck")
+        return _to_row(round_id, case_id, "recheck")
+
+    @post("/{round_id:str}/results/{case_id:str}/correct", opt=WRITERS, status_code=303)
+    def correct(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Correct a saved re-check result with a reason (while the verdict is pending); back at the same row."""
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        problems: list[FieldError] = []
+        income = folded(data.get("per_capita_income"))
+        if not income:
+            problems.append(FieldError("per_capita_income", "required"))
+        eligible = clean(data.get("eligible"))
+        if eligible not in ("yes", "no"):
+            problems.append(FieldError("eligible", "required"))
+        reason = clean(data.get("reason"))[:2000]
+        if not reason:
+            problems.append(FieldError("reason", "required"))
+        try:
+            if problems:
+                raise ValidationFailed(problems)
+            payload = smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
+                                      relief_amount=folded(data.get("relief_amount")) or None,
+                                      note=clean(data.get("note"))[:2000])
+            with ctx.db.begin() as session:
+                smp.correct_result(session, round_id, payload, reason=reason, principal=request.user,
+                                   clock=ctx.clock)
+        except ValidationFailed as exc:
+            state = _add(FormState(values=values), exc.errors, (*RESULT_FIELDS, "reason"))
+            return render_round(request, ctx, round_id, status_code=422, forms={f"correct-{case_id}": state})
+        except InvalidState as exc:
+            return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
+        return _to_row(round_id, case_id, "corrected")
 
     @post("/{round_id:str}/expand", opt=WRITERS, status_code=303)
     def expand(self, round_id: Id, ctx: Ctx, request: Req) -> Any:
@@ -277,6 +311,11 @@ class SamplingPages(Controller):
         except InvalidState as exc:
             return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
         return see_other(f"/sampling/{round_id}", done="expanded")
+
+
+def _to_row(round_id: str, case_id: str, done: str) -> Redirect:
+    """Back to the round's page at the sampled case's row (not the top of a long sample)."""
+    return Redirect(path=f"/sampling/{round_id}?{urlencode({'done': done})}#item-{case_id}", status_code=303)
 
 
 def rounds_in_progress(session: Session, user: Principal) -> int:

@@ -63,6 +63,7 @@ FIELD_LABELS = {
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
     "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份", "memo": "摘要",
+    "opinion": "审核意见", "case_ids": "案件",
 }
 
 
@@ -74,7 +75,7 @@ def _batch(code: str) -> str:
     return BATCH_STATUS.get(code, code)
 
 
-_ACTIONS = {"approve": "审批", "county signoff": "县级签批", "release": "发放", "reconcile": "对账", "cancel": "撤销"}
+_ACTIONS = {"approve": "审批", "county signoff": "县级签批", "refuse signoff": "退回签批", "release": "发放", "reconcile": "对账", "cancel": "撤销"}
 
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
@@ -83,7 +84,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      "按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。"),
     (r"four-eyes rule: the county sign-off must come from someone who neither prepared nor approved the batch",
      "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"),
-    (r"cannot (approve|county signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
+    (r"cannot (approve|county signoff|refuse signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
      lambda m: f"批次当前状态为「{_batch(m.group(2))}」，不能{_ACTIONS.get(m.group(1), m.group(1))}。"),
     (r"batch (\S+) totals (\S+), at or above the contract's county sign-off threshold of (\S+): .*",
      lambda m: f"批次 {m.group(1)} 金额 {m.group(2)} 元，达到合同规定的县级签批金额 {m.group(3)} 元，"
@@ -112,6 +113,19 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"县（区）{m.group(1)} 有多个服务合同（{m.group(2)}）的待支付案件：请按合同分别生成批次。"),
     (r"(\d+) cases are ready: a batch holds at most (\d+)", lambda m: f"待支付案件 {m.group(1)} 件，每批最多 {m.group(2)} 件。"),
     (r"no payment batch .*", "支付批次不存在"),
+    (r"items are removed from a batch before approval; batch (\S+) is (\w+)",
+     lambda m: f"只能在审批前移出明细；批次 {m.group(1)} 当前为「{_batch(m.group(2))}」。"),
+    (r"item (\S+) is (\w+): only a pending item is removed",
+     lambda m: f"明细 {m.group(1)} 当前为「{ITEM_STATUS.get(m.group(2), m.group(2))}」，只能移出待发放的明细。"),
+    (r"item (\S+) is the batch's last: cancel the batch instead", "这是批次中的最后一笔明细：请撤销整个批次。"),
+    (r"no item .* in batch .*", "批次中没有这笔明细"),
+    (r"required: say why the case is taken out of the batch", "必填：请说明移出原因"),
+    (r"required: say why the batch is not signed off", "必填：请说明不同意签批的理由"),
+    (r"four-eyes rule: you removed items from this batch; another finance officer must approve it",
+     "您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。"),
+    (r"choose at least one case ready to pay", "请至少选择一户待支付案件"),
+    (r"case (\S+) is not ready to pay in county (\d+)",
+     lambda m: f"案件 {m.group(1)} 不是县（区）{m.group(2)} 的待支付案件（可能已列入其他批次）"),
     (r"no contract .*", "服务合同不存在"),
     (r"required: which contract's fund.*", "请选择服务合同"),
     # payees
@@ -244,6 +258,11 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"with (\d+) deviating monetary units no sample .*",
      lambda m: f"偏差金额单位过多（{m.group(1)} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。"),
     (r"no sampling round .*", "抽样轮次不存在"),
+    (r"the round's verdict is final: its re-check results can no longer be corrected",
+     "本轮已得出结论，复核结果不能再更正。"),
+    (r"this result counted in the verdict of an earlier stage: it can no longer be corrected",
+     "该结果已计入前一阶段的结论，不能再更正。"),
+    (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
 ]]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller
+from urllib.parse import quote
+
+from litestar import Controller, Response
 from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Template
@@ -14,9 +16,10 @@ from sqlalchemy import select
 from ..cases import service as case_service
 from ..cases.workflow import load_case
 from ..checks import service as check_service
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from ..referrals import service as referral_service
+from ..referrals import template as import_template
 from ..store.tables import Case, Visit
 from .common import (
     IMPORTERS,
@@ -24,6 +27,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    confirmed,
     folded,
     counties_of,
     field_officers,
@@ -33,8 +37,9 @@ from .common import (
     see_other,
     user_names,
 )
-from .labels import CHANNELS
+from .labels import CHANNELS, message_zh
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Parameter(max_length=40)]
 SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers")
 PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
@@ -153,7 +158,8 @@ class SchedulePages(Controller):
         return see_other(f"/cases/{case_id}", done="scheduled_late" if late else "scheduled")
 
 
-def _determination_page(request: Req, ctx: Any, case_id: str) -> Template:
+def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
+                        send_back: FormState | None = None, message: str | None = None) -> Template:
     with ctx.db.read() as session:
         a = check_service.determine(session, case_id, confirm=False, principal=request.user, clock=ctx.clock)
         check, case = a.check, a.case
@@ -172,7 +178,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str) -> Template:
             "breakdown": list(a.quote.breakdown) if a.quote else [],
             "contract_id": a.contract.id,
         }
-    return page(request, "determination.html", case=case, head=head, check=check, d=view)
+    return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
+                send_back=send_back or FormState(), message=message)
 
 
 class DeterminationPages(Controller):
@@ -184,9 +191,31 @@ class DeterminationPages(Controller):
 
     @post("/", opt=SUPERVISOR, status_code=303)
     def confirm(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
-        with ctx.db.begin() as session:
-            check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
+        try:
+            with ctx.db.begin() as session:
+                check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
+        except Forbidden as exc:
+            return _determination_page(request, ctx, case_id, status_code=403, message=message_zh(exc.detail))
         return see_other(f"/cases/{case_id}", done="determined")
+
+    @post("/send-back", opt=SUPERVISOR, status_code=303)
+    def send_back(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Send the check back for another visit, with a reason (asks for confirmation): the case is scheduled again."""
+        reason = clean(data.get("reason"))[:2000]
+        state = FormState(values={"reason": reason})
+        if not reason:
+            state.add("reason", "必填：请说明退回原因和重新核查的内容")
+            return _determination_page(request, ctx, case_id, status_code=422, send_back=state)
+        if not confirmed(data):
+            state.general.append("退回后须重新安排入户核查：请先勾选确认框，再点击按钮。本次未做任何更改。")
+            return _determination_page(request, ctx, case_id, status_code=422, send_back=state)
+        try:
+            with ctx.db.begin() as session:
+                check_service.send_back(session, case_id, reason=reason, principal=request.user, clock=ctx.clock)
+        except (Forbidden, InvalidState) as exc:
+            state.general.append(message_zh(exc.detail))
+            return _determination_page(request, ctx, case_id, status_code=exc.status, send_back=state)
+        return see_other(f"/cases/{case_id}", done="sent_back")
 
 
 class ImportPages(Controller):
@@ -198,12 +227,19 @@ class ImportPages(Controller):
             counties = counties_of(session, request.user)
         channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
         return page(request, "import.html", status_code=status_code, form=state, counties=counties,
-                    channels=channels, bad_rows=rows or [], result=result)
+                    channels=channels, bad_rows=rows or [], result=result, columns=import_template.COLUMNS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
         return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
+
+    @get("/template.xlsx", opt=IMPORTERS)
+    def template(self) -> Response[bytes]:
+        """An empty file with the Chinese headers the importer accepts, and a sheet explaining each column."""
+        name = quote("监测信息导入模板.xlsx")
+        return Response(content=import_template.template_xlsx(), media_type=XLSX, headers={
+            "Content-Disposition": f"attachment; filename=\"import-template.xlsx\"; filename*=UTF-8''{name}"})
 
     @post("/", opt=IMPORTERS, status_code=200)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:

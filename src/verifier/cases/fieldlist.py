@@ -1,0 +1,50 @@
+"""The field officer's list of visits (a read model for the visits page): each card with the household's address and
+phone as the application gave them (the phone in full for the officers at the door, `personal.sees_full_phone`),
+and how many days the check is overdue; overdue visits first, the most overdue at the top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..domain.masking import mask_phone
+from ..store.tables import Case, Household, Visit
+from ..store.vault import Vault
+from . import personal
+
+
+@dataclass(frozen=True)
+class VisitCard:
+    visit: Visit
+    case: Case
+    head: str
+    address: str  # town and village: what the application records
+    phone: str | None  # as the user may see it: in full at the door, masked otherwise
+    tel: str | None  # the number for a tel: link, only when shown in full
+    overdue_days: int  # days past the check's due date (0: not overdue)
+
+
+def visit_cards(session: Session, user: Principal, vault: Vault, today: date) -> list[VisitCard]:
+    """The user's active visits to cases still waiting for their check, in their counties: overdue first (most
+    overdue first), then by visit day, village and case."""
+    stmt = (select(Visit, Case, Household).join(Case, Case.id == Visit.case_id)
+            .join(Household, Household.id == Case.household_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled"))
+    if user.counties:
+        stmt = stmt.where(Case.county_code.in_(user.counties))
+    cards = []
+    for visit, case, household in session.execute(stmt).tuples():
+        if user.id not in visit.officer_ids:
+            continue
+        number = vault.open_optional(household.phone_enc, "household.phone")
+        full = bool(number) and personal.sees_full_phone(user, case, visit)
+        cards.append(VisitCard(
+            visit=visit, case=case, head=household.head_name, address=f"{case.town} {case.village}",
+            phone=(number if full else mask_phone(number)) if number else None, tel=number if full else None,
+            overdue_days=max(0, (today - visit.due_on).days)))
+    cards.sort(key=lambda c: (-c.overdue_days, c.visit.visit_on, c.case.village, c.case.id))
+    return cards

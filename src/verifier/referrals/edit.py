@@ -1,0 +1,140 @@
+"""Correcting a household's application (entered by the town clerk) until the case is screened.
+
+What can be corrected: the applicant's name, the phone, the town and village, the household group, the cause, the
+amount, the date, the household size and the note. The ID number cannot: it is who the person is (it finds the
+household through the blind index, across counties); a wrong ID number is withdrawn and entered again.
+
+The household's own details (head's name, town, village, group, phone) are the household's: correcting them here
+corrects them for the household. The phone is sealed again by the vault (columns "household.phone" and
+"referral.phone"); the audit entry records each field before and after, the phone masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..cases.workflow import load_case
+from ..clock import Clock
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.masking import mask_phone
+from ..domain.money import format_yuan
+from ..store import contracts as contract_store
+from ..store.tables import Case, Household, Member, Referral
+from ..store.vault import Vault
+from ..audit import log as audit
+from .parsing import parse_application
+
+EDITABLE = ("name", "town", "village", "household_group", "cause", "amount", "referred_on", "household_size", "phone",
+            "note")
+ACTION = "case.application_edited"
+
+
+@dataclass(frozen=True)
+class Application:
+    """The application as the edit form shows it: the phone masked (retyped to change it, blank keeps it)."""
+
+    case_id: str
+    county_code: str
+    status: str
+    values: dict[str, str]
+    phone_masked: str
+
+
+def _application(session: Session, case: Case) -> Referral:
+    row = session.scalar(select(Referral).where(Referral.case_id == case.id, Referral.channel == "application")
+                         .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(1))
+    if row is None:
+        raise InvalidState("this case came from an imported file, not an application entered by hand: it is "
+                           "corrected at its source")
+    return row
+
+
+def _editable(case: Case) -> None:
+    if case.status != "received":
+        raise InvalidState(f"an application is corrected until the case is screened; this case is {case.status}")
+
+
+def application_view(session: Session, case_id: str, *, vault: Vault, principal: Principal) -> Application:
+    case = load_case(session, case_id, principal)
+    ref = _application(session, case)
+    phone = vault.open_optional(ref.phone_enc, "referral.phone")
+    values = {"name": ref.name, "town": ref.town, "village": ref.village, "household_group": ref.household_group,
+              "cause": ref.cause, "amount": format_yuan(ref.amount), "referred_on": ref.referred_on.isoformat(),
+              "household_size": "" if ref.household_size is None else str(ref.household_size), "phone": "",
+              "note": ref.note or ""}
+    return Application(case.id, case.county_code, case.status, values, mask_phone(phone) if phone else "")
+
+
+def edit_application(session: Session, case_id: str, payload: dict[str, Any], *, vault: Vault,
+                     principal: Principal, clock: Clock) -> Case:
+    """Correct the application of a case not yet screened. `payload` holds the fields of `EDITABLE` as the
+    application takes them; a blank or absent phone keeps the phone. Every problem is reported at once."""
+    case = load_case(session, case_id, principal, for_update=True)
+    ref = _application(session, case)
+    _editable(case)
+    problems: list[FieldError] = [FieldError(str(k), "unknown field") for k in payload if k not in EDITABLE]
+    id_number = vault.open(ref.id_number_enc, "referral.id_number")
+    fields = {k: v for k, v in payload.items() if k in EDITABLE and v not in (None, "")}
+    try:
+        row = parse_application({**fields, "id_number": id_number}, today=clock.today())
+    except ValidationFailed as exc:
+        raise ValidationFailed(problems + exc.errors) from None
+    if problems:
+        raise ValidationFailed(problems)
+    contract = contract_store.get_contract(session, case.contract_id)
+    on = row.referred_on or ref.referred_on
+    if not contract.start <= on <= contract.end:
+        problems.append(FieldError("referred_on", f"{on} is outside contract {contract.id} of this case "
+                                                  f"({contract.start} to {contract.end})"))
+    if row.household_group not in contract.spec.eligibility.groups:
+        problems.append(FieldError("household_group", f"contract {contract.id} does not serve {row.household_group}"))
+    elif (row.cause, row.household_group) not in contract.rules:
+        problems.append(FieldError("cause", f"contract {contract.id} has no relief for {row.cause}"))
+    if row.cause != case.cause and session.scalar(select(Case.id).where(
+            Case.household_id == case.household_id, Case.cause == row.cause, Case.contract_year == case.contract_year,
+            Case.id != case.id, Case.status.not_in(("screened_out", "no_relief", "review_failed", "paid",
+                                                    "withdrawn", "ineligible"))).limit(1)):
+        problems.append(FieldError("cause", "the household already has an open case for this cause and year"))
+    if problems:
+        raise ValidationFailed(problems)
+
+    household = session.get(Household, case.household_id)
+    assert household is not None
+    old_phone = vault.open_optional(ref.phone_enc, "referral.phone")
+    before = {"name": ref.name, "town": ref.town, "village": ref.village, "household_group": ref.household_group,
+              "cause": ref.cause, "amount": format_yuan(ref.amount), "referred_on": ref.referred_on.isoformat(),
+              "household_size": ref.household_size, "note": ref.note,
+              "phone": mask_phone(old_phone) if old_phone else None}
+    phone = row.phone or old_phone
+    after = {"name": row.name, "town": row.town, "village": row.village, "household_group": row.household_group,
+             "cause": row.cause, "amount": format_yuan(row.amount), "referred_on": on.isoformat(),
+             "household_size": row.household_size, "note": row.note, "phone": mask_phone(phone) if phone else None}
+    changed = {k: {"before": before[k], "after": after[k]} for k in before if before[k] != after[k]}
+    if not changed:
+        raise ValidationFailed.one("application", "nothing was changed")
+
+    ref.name, ref.town, ref.village, ref.household_group = row.name, row.town, row.village, row.household_group
+    ref.cause, ref.amount, ref.referred_on, ref.household_size, ref.note = (row.cause, row.amount, on,
+                                                                           row.household_size, row.note)
+    if row.phone:
+        ref.phone_enc = vault.seal(row.phone, "referral.phone")
+        household.phone_enc = vault.seal(row.phone, "household.phone")
+    household.head_name, household.town, household.village = row.name, row.town, row.village
+    household.household_group = row.household_group
+    head = session.scalar(select(Member).where(Member.household_id == household.id, Member.relation == "head")
+                          .limit(1))
+    if head is not None:
+        head.name = row.name
+    case.town, case.village, case.household_group, case.cause = row.town, row.village, row.household_group, row.cause
+    case.reported_amount, case.referred_on = row.amount, on
+    case.updated_at, case.version = clock.now(), case.version + 1
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(("town_clerk",)), action=ACTION,
+                 subject=case.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"referral_id": ref.id, "changed": changed})
+    return case

@@ -1,0 +1,67 @@
+"""The payment pages: claims ticks the cases of a new batch and takes one out before approval; the county reviewer
+signs off with an opinion or refuses, and a refused batch is not released."""
+
+from __future__ import annotations
+
+import re
+
+from factories import COUNTY
+from test_web_payments import BIG, _batch_url, ready
+
+
+def _item_ids(text: str) -> list[str]:
+    return re.findall(r'id="remove-(pi_\w+)"', text)
+
+
+def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signoff(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    a = ready(ctx, medical=BIG, head_name="甲户主")
+    b = ready(ctx, medical=BIG, head_name="乙户主")
+    c = ready(ctx, medical=BIG, head_name="丙户主")
+    d = ready(ctx, head_name="丁户主")
+    pages.as_("claims1", "insurer_claims")
+    listing = pages.get("/payments").text
+    assert all(f'name="case_ids" value="{x}" id="pick-{x}" checked' in listing for x in (a, b, c, d))
+    base = {"county_code": COUNTY, "contract_id": "demo-2020", "choose": "1"}
+    r = pages.post("/payments", base)
+    assert r.status_code == 422 and "请至少选择一户待支付案件" in r.text
+    url = _batch_url(pages.post("/payments", {**base, "case_ids": [a, b, c]}))
+    text = pages.get(url).text
+    assert "300,000.00" in text and "丁户主" not in text  # the unticked case is not in the batch
+    assert 'value="' + d + '"' in pages.get("/payments").text  # still ready to pay, offered again
+
+    items = _item_ids(text)
+    assert len(items) == 3
+    r = pages.post(f"{url}/items/{items[1]}/remove", {"reason": "收款人待核实"})
+    assert r.status_code == 422 and "不能撤回" in r.text  # no confirmation ticked: nothing changed
+    r = pages.post(f"{url}/items/{items[1]}/remove", {"reason": "", "confirm": "yes"})
+    assert r.status_code == 422 and "请填写移出原因" in r.text
+    r = pages.post(f"{url}/items/{items[1]}/remove", {"reason": "收款人待核实", "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=item_removed"
+    text = pages.get(r.headers["location"]).text
+    assert "已移出批次" in text and "已移出：claims1" in text and "原因：收款人待核实" in text
+    assert "200,000.00" in text and len(_item_ids(text)) == 2
+
+    pages.as_("fin1", "finance")
+    assert pages.post(url + "/approve").status_code == 303
+    pages.as_("claims1", "insurer_claims")
+    r = pages.post(f"{url}/items/{items[0]}/remove", {"reason": "x", "confirm": "yes"})
+    assert r.status_code == 409 and "只能在审批前移出明细" in r.text
+
+    pages.as_("rev1", "county_reviewer")
+    text = pages.get(url).text
+    assert 'id="signoff-refuse"' in text and 'name="opinion"' in text
+    r = pages.post(url + "/signoff-refuse", {"opinion": "", "confirm": "yes"})
+    assert r.status_code == 422 and "请填写审核意见" in r.text
+    r = pages.post(url + "/signoff-refuse", {"opinion": "该户医疗费用票据不全", "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=signoff_refused"
+    text = pages.get(r.headers["location"]).text
+    assert "该户医疗费用票据不全" in text and "不同意签批，批次已退回待审批" in text and "待审批" in text
+
+    pages.as_("fin2", "finance")
+    r = pages.post(url + "/release", {"confirm": "yes"})
+    assert r.status_code == 409 and "不能发放" in r.text
+    assert pages.post(url + "/approve").status_code == 303
+    pages.as_("rev1", "county_reviewer")
+    r = pages.post(url + "/signoff", {"opinion": "同意发放", "confirm": "yes"})
+    assert r.status_code == 303
+    assert "同意发放" in pages.get(url).text

@@ -1,0 +1,85 @@
+"""Correcting mistakes through the pages: the supervisor sends a check back for another visit; the town clerk edits
+a saved application until it is screened."""
+
+from __future__ import annotations
+
+from factories import make_case
+
+
+def test_the_supervisor_sends_a_check_back_from_the_determination_page(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked", head_name="赵六")
+    pages.as_("sup1", "insurer_supervisor")
+    url = f"/cases/{case_id}/determination"
+    text = pages.get(url).text
+    assert 'id="send-back"' in text and "退回重新核查" in text
+    r = pages.post(url + "/send-back", {"reason": "", "confirm": "yes"})
+    assert r.status_code == 422 and "请说明退回原因" in r.text
+    r = pages.post(url + "/send-back", {"reason": "家庭成员人数与户籍不符"})
+    assert r.status_code == 422 and "请先勾选确认框" in r.text and "家庭成员人数与户籍不符" in r.text
+    r = pages.post(url + "/send-back", {"reason": "家庭成员人数与户籍不符", "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id}?done=sent_back"
+    text = pages.get(r.headers["location"]).text
+    assert "核查已退回" in text and "已退回" in text and "sup1" in text and "原因：家庭成员人数与户籍不符" in text
+    assert "已初筛" in text  # back to be scheduled
+    r = pages.post(url + "/send-back", {"reason": "再退", "confirm": "yes"})
+    assert r.status_code == 409
+
+
+def test_the_clerk_corrects_an_application_until_it_is_screened(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from verifier.audit.canonical import decode_entry
+    from verifier.audit.models import AuditEntry
+    from verifier.store.tables import Case, Household
+
+    case_id = make_case(ctx, stage="received", head_name="钱七", town="城关镇", village="河口村")
+    pages.as_("clerk1", "town_clerk")
+    assert 'href="/applications/' + case_id + '/edit"' in pages.get(f"/cases/{case_id}").text
+    url = f"/applications/{case_id}/edit"
+    form = pages.get(url).text
+    assert 'value="钱七"' in form and 'value="河口村"' in form and "身份证号不能修改" in form
+    fields = {"name": "钱七", "town": "城关镇", "village": "河口村", "household_group": "exited_low_standard",
+              "cause": "illness", "amount": "1000.00", "referred_on": "2020-05-29", "household_size": "3"}
+    r = pages.post(url, {**fields, "village": "河口材", "amount": "12.345", "phone": "12345"})
+    assert r.status_code == 422 and 'value="河口材"' in r.text  # what was typed is shown again, with the errors
+    r = pages.post(url, {**fields, "name": "钱七（户主）", "village": "河口村（二组）", "phone": "13800138000",
+                         "cause": "disaster"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id}?done=application_edited"
+    assert "申请信息已修改" in pages.get(r.headers["location"]).text
+    with ctx.db.read() as session:
+        case = session.get(Case, case_id)
+        household = session.get(Household, case.household_id)
+        assert (case.village, case.cause, household.head_name) == ("河口村（二组）", "disaster", "钱七（户主）")
+        assert ctx.vault.open(household.phone_enc, "household.phone") == "13800138000"
+        assert b"13800138000" not in household.phone_enc
+        entry = decode_entry(session.scalar(select(AuditEntry.entry).where(
+            AuditEntry.subject == case_id, AuditEntry.action == "case.application_edited")))
+    changed = entry.payload["changed"]
+    assert changed["village"] == {"before": "河口村", "after": "河口村（二组）"}
+    assert changed["phone"]["after"] == "138****8000" and "13800138000" not in str(entry.payload)
+
+    pages.as_("sup1", "insurer_supervisor")
+    assert pages.post(url, fields).status_code == 403  # only the clerk
+    pages.as_("clerk1", "town_clerk")
+    assert pages.post(f"/cases/{case_id}/screening", {"decision": "pass", "reason": ""}).status_code == 303
+    r = pages.post(url, {**fields, "name": "再改"})
+    assert r.status_code == 409 and "初筛之后不能再修改申请信息" in r.text
+
+
+def test_the_api_refuses_to_edit_after_screening_and_outside_the_county(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="received", head_name="孙八")
+    users.add("clerk", "town_clerk", counties=("340223",))
+    users.add("far", "town_clerk", counties=("340999",))
+    body = {"name": "孙八", "town": "城关镇", "village": "西村", "household_group": "exited_low_standard",
+            "cause": "illness", "amount": "1500.00"}
+    url = f"/api/cases/{case_id}/application"
+    assert client.post(url, json=body, headers=users.headers("far")).status_code == 404
+    assert client.post(url, json={**body, "id_number": "x"}, headers=users.headers("clerk")).status_code == 400
+    r = client.post(url, json=body, headers=users.headers("clerk"))
+    assert r.status_code == 200, r.text
+    assert r.json()["village"] == "西村"
+    r = client.post(url, json=body, headers=users.headers("clerk"))
+    assert r.status_code == 422  # nothing to change
+    client.post(f"/api/cases/{case_id}/screening", json={"decision": "pass", "reason": ""},
+                headers=users.headers("clerk"))
+    assert client.post(url, json={**body, "village": "北村"}, headers=users.headers("clerk")).status_code == 409
