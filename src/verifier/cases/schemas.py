@@ -119,6 +119,7 @@ class HistoryOut(msgspec.Struct):
 
 class CaseOut(msgspec.Struct):
     id: str
+    number: str  # the readable case number, e.g. 340223-2026-000123
     status: str
     status_label: str
     county_code: str
