@@ -163,3 +163,6 @@ class CaseDetail(CaseOut):
 class CasePage(msgspec.Struct):
     items: list[CaseOut]
     next_cursor: str | None
+    total: int | None = None  # with q, sort or page: how many cases match, and how many pages of `limit` they fill
+    page: int | None = None
+    pages: int | None = None

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Response
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
-from ..cases import personal
+from ..cases import ledger, listing, personal
 from ..payments import payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
@@ -21,6 +21,7 @@ from ..checks import review as review_service
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..http import DOCX, Ctx, get, post
+from ..cases.ledger import XLSX
 from ..notices import service as notice_service
 from ..store.tables import Case, Evidence
 from .common import (
@@ -36,17 +37,38 @@ from .common import (
     user_names,
 )
 from .labels import CAUSES
+from .paging import Pager, page_param
 from .payments import READER_ROLES as PAYMENT_READERS
 
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
-PAGE_SIZE = 50
+PAGE_SIZE = listing.PAGE_SIZE
 EVIDENCE_READERS = {"roles": (*personal.EVIDENCE_READERS, "field_officer")}
 
 
-def _scope(stmt: Any, user: Any) -> Any:
-    return stmt.where(Case.county_code.in_(user.counties)) if user.counties else stmt
+def list_query(*, status: str | None, village: str | None, cause: str | None, town: str | None, q: str | None,
+               sort: str | None, page: str | None) -> tuple[listing.CaseQuery, str | None]:
+    """The list's query from the address bar. An unknown sort or page falls back to the default (a link from an
+    older page still works); a search text too long is answered with a Chinese message and an empty search."""
+    wanted = (sort or "").strip()
+    sort_key = wanted if wanted.removeprefix("-") in listing.SORTS else "number"
+    text = clean(q)
+    message = None
+    if len(text) > listing.MAX_Q:
+        message = f"搜索内容最多 {listing.MAX_Q} 个字符"
+        text = ""
+    return listing.CaseQuery(status=status or None, village=village or None, cause=cause or None, town=town or None,
+                             q=text or None, sort=sort_key, page=page_param(page), page_size=PAGE_SIZE), message
+
+
+def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[Any]:
+    """案件台账 as an xlsx: every case matching the query (all pages), in its order."""
+    content, filename = ledger.workbook(ctx.db, ctx.vault, user, query, today=ctx.clock.today())
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content=content, media_type=XLSX,
+                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
 def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
@@ -86,21 +108,38 @@ class CasePages(Controller):
     @get("/", opt=ANY)
     def list_cases(
         self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
-        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
-        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
     ) -> Template:
         user = request.user
-        f = case_service.CaseFilter(status=status or None, village=village or None, cause=cause or None,
-                                    town=town or None, limit=PAGE_SIZE, cursor=cursor or None)
+        query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort,
+                                    page=page_no)
         with ctx.db.read() as session:
-            rows, next_cursor = case_service.list_cases(session, user, f)
-            cases = [case_out(c) for c in rows]
-            villages = session.execute(_scope(select(Case.town, Case.village).distinct()
-                                              .order_by(Case.town, Case.village), user)).tuples().all()
-        filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or ""}
-        return page(request, "cases.html", cases=cases, next_cursor=next_cursor, cursor=cursor, filters=filters,
-                    villages=villages, statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
+            found = listing.find_cases(session, user, query, ctx.vault)
+            due = case_service.due_dates(session, found.cases) if found.cases else {}
+            cases = [(case_out(c), due[c.id]) for c in found.cases]
+            villages = listing.villages(session, user)
+        filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
+                   "q": (q or "").strip(), "sort": query.sort}
+        pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
+                         page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
+        export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
+        return page(request, "cases.html", status_code=422 if message else 200, cases=cases, pager=pager,
+                    export_url=export.url(), filters=filters, message=message, villages=villages,
+                    today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
                     causes=list(CAUSES.items()))
+
+    @get("/ledger.xlsx", opt=ANY)
+    def ledger(
+        self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
+        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None)
+        if message:
+            raise ValidationFailed.one("q", message)
+        return ledger_response(ctx, request.user, query)
 
     @get("/{case_id:str}", opt=ANY)
     def show(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
