@@ -162,8 +162,12 @@ def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: 
     stmt = _ordered(session, _filtered(session, principal, query, vault), query.sort)
     result = session.scalars(stmt.options(contains_eager(Case.household)).execution_options(yield_per=chunk))
     for part in result.partitions(chunk):
-        yield list(part)
-        session.expunge_all()  # what was yielded is not kept by the session
+        rows = list(part)
+        yield rows
+        for c in rows:  # what was yielded is not kept by the session (two cases may share a household)
+            for obj in (c, c.household):
+                if obj in session:
+                    session.expunge(obj)
 
 
 def villages(session: Session, principal: Principal) -> list[tuple[str, str]]:
