@@ -144,3 +144,25 @@ def test_the_header_has_a_search_box_leading_to_the_case_list(pages, ctx) -> Non
     pages.as_("finance1", "finance")
     html = pages.get("/payments").text
     assert re.search(r'<form method="get" action="/cases" class="find" role="search">.*name="q"', html)
+
+
+def test_searches_by_whole_id_number_are_limited_per_user(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without a limit, trying every birth date behind a 6+4 mask would recover the number."""
+    from verifier.cases import id_search
+
+    monkeypatch.setattr(id_search, "PER_WINDOW", 3)
+    monkeypatch.setattr(id_search.count_search, "__defaults__", (3,))
+    case_id = make_case(ctx, stage="received")
+    head_id = members_of(ctx, case_id)[0][2]
+    pages.as_("clerk1", "town_clerk")
+    for _ in range(3):
+        assert listed(pages.get("/cases", params={"q": head_id}).text) == [case_id]
+    r = pages.get("/cases", params={"q": head_id})
+    assert r.status_code == 429 and "按身份证号查找过于频繁" in r.text and case_id not in r.text
+    assert pages.get("/cases/ledger.xlsx", params={"q": head_id}).status_code == 429
+    # Other searches are not counted, and other users have their own allowance.
+    assert listed(pages.get("/cases", params={"q": head_id[-4:]}).text) == [case_id]
+    api = pages.client.get("/api/cases", params={"q": head_id}, headers=pages.users.headers("clerk1"))
+    assert api.status_code == 429 and int(api.headers["retry-after"]) > 0
+    pages.as_("clerk2", "town_clerk")
+    assert listed(pages.get("/cases", params={"q": head_id}).text) == [case_id]

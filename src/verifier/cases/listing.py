@@ -39,6 +39,12 @@ _ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
 _ID_TAIL = re.compile(r"^\d{3}[\dX]$")
 
 
+def is_whole_id_number(q: str | None) -> bool:
+    """Whether a search text is a whole ID number (as `_search` reads it)."""
+    text = unicodedata.normalize("NFKC", q or "").strip().upper().replace(" ", "")
+    return bool(_ID_NUMBER.match(text))
+
+
 @dataclass(frozen=True)
 class CaseQuery:
     status: str | None = None

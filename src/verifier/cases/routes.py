@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
-from . import ledger, listing, service
+from . import id_search, ledger, listing, service
 from .present import case_detail, case_out, visit_out
 from .schemas import CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
@@ -41,6 +42,8 @@ class CaseController(Controller):
         """Without `q`, `sort` or `page`: the cases by id, `limit` at a time after `cursor` (as before). With any
         of them: page `page` (default 1) of `limit` cases matching the search `q`, sorted by `sort` (number, head,
         village, status, received, due; a leading - for descending), with the total and the number of pages."""
+        id_search.count_search(ctx.db, request.user, q, ctx.clock.now(),
+                               timedelta(minutes=ctx.settings.login_window_minutes))
         with ctx.db.read() as session:
             if q is None and sort is None and page is None:
                 f = service.CaseFilter(status=status, county_code=county_code, town=town, village=village,
@@ -63,6 +66,8 @@ class CaseController(Controller):
         from urllib.parse import quote
 
         query = _query(status, county_code, town, village, cause, officer, q, sort, 1, listing.PAGE_SIZE).checked()
+        id_search.count_search(ctx.db, request.user, query.q, ctx.clock.now(),
+                               timedelta(minutes=ctx.settings.login_window_minutes))
         content, filename = ledger.workbook(ctx.db, ctx.vault, request.user, query, today=ctx.clock.today())
         return Response(content=content, media_type=ledger.XLSX, headers={
             "Content-Disposition": f"attachment; filename=\"cases.xlsx\"; filename*=UTF-8''{quote(filename)}",

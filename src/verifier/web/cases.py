@@ -3,6 +3,7 @@ case forms (screening, village review). The other roles' case forms live in supe
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,7 +12,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
-from ..cases import ledger, listing, personal
+from ..cases import id_search, ledger, listing, personal
 from ..payments import payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
@@ -60,6 +61,10 @@ def list_query(*, status: str | None, village: str | None, cause: str | None, to
         text = ""
     return listing.CaseQuery(status=status or None, village=village or None, cause=cause or None, town=town or None,
                              q=text or None, sort=sort_key, page=page_param(page), page_size=PAGE_SIZE), message
+
+
+def search_window(ctx: Any) -> timedelta:
+    return timedelta(minutes=ctx.settings.login_window_minutes)
 
 
 def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[Any]:
@@ -115,8 +120,15 @@ class CasePages(Controller):
         user = request.user
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort,
                                     page=page_no)
+        status_code = 422 if message else 200
+        try:
+            id_search.count_search(ctx.db, user, query.q, ctx.clock.now(), search_window(ctx))
+        except id_search.TooManyIdSearches as exc:
+            message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
+            status_code = 429
         with ctx.db.read() as session:
-            found = listing.find_cases(session, user, query, ctx.vault)
+            found = (listing.find_cases(session, user, query, ctx.vault) if status_code != 429
+                     else listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size))
             due = case_service.due_dates(session, found.cases) if found.cases else {}
             cases = [(case_out(c), due[c.id]) for c in found.cases]
             villages = listing.villages(session, user)
@@ -125,7 +137,7 @@ class CasePages(Controller):
         pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                          page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
         export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-        return page(request, "cases.html", status_code=422 if message else 200, cases=cases, pager=pager,
+        return page(request, "cases.html", status_code=status_code, cases=cases, pager=pager,
                     export_url=export.url(), filters=filters, message=message, villages=villages,
                     today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
                     causes=list(CAUSES.items()))
@@ -139,6 +151,7 @@ class CasePages(Controller):
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None)
         if message:
             raise ValidationFailed.one("q", message)
+        id_search.count_search(ctx.db, request.user, query.q, ctx.clock.now(), search_window(ctx))
         return ledger_response(ctx, request.user, query)
 
     @get("/{case_id:str}", opt=ANY)
