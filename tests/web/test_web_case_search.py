@@ -166,3 +166,13 @@ def test_searches_by_whole_id_number_are_limited_per_user(pages, ctx, monkeypatc
     assert api.status_code == 429 and int(api.headers["retry-after"]) > 0
     pages.as_("clerk2", "town_clerk")
     assert listed(pages.get("/cases", params={"q": head_id}).text) == [case_id]
+
+
+def test_the_case_number_is_shown_on_the_case_page_and_in_the_api(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="received", head_name="欧阳修远")
+    pages.as_("clerk1", "town_clerk")
+    html = pages.get(f"/cases/{case_id}").text
+    number = number_of(ctx, case_id)
+    assert re.search(rf"<title>{number} 欧阳修远", html) and f"{number}</span> 欧阳修远户" in html and case_id in html
+    r = pages.client.get(f"/api/cases/{case_id}", headers=pages.users.headers("clerk1"))
+    assert r.json()["number"] == number == "340223-2020-000001"

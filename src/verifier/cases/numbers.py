@@ -74,3 +74,14 @@ def seq_suffixes(digits: str) -> Iterable[str]:
     "-000123"."""
     if digits.isdigit() and 1 <= len(digits) <= 7:
         yield f"-{int(digits):06d}"
+
+
+def numbers_of(session: Session, case_ids: Iterable[str]) -> dict[str, str]:
+    """The case number of each of these cases (for pages that show cases beside other things)."""
+    from ..store.tables import Case
+
+    wanted = sorted({c for c in case_ids if c})
+    found: dict[str, str] = {}
+    for i in range(0, len(wanted), 500):
+        found.update(dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(wanted[i:i + 500]))).tuples().all()))
+    return found
