@@ -144,6 +144,8 @@ def test_the_header_has_a_search_box_leading_to_the_case_list(pages, ctx) -> Non
     pages.as_("finance1", "finance")
     html = pages.get("/payments").text
     assert re.search(r'<form method="get" action="/cases" class="find" role="search">.*name="q"', html)
+    html = pages.get("/cases", params={"q": '"><script>x</script>'}).text
+    assert "<script>x" not in html and "没有符合条件的案件" in html
 
 
 def test_searches_by_whole_id_number_are_limited_per_user(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -176,3 +178,19 @@ def test_the_case_number_is_shown_on_the_case_page_and_in_the_api(pages, ctx) ->
     assert re.search(rf"<title>{number} 欧阳修远", html) and f"{number}</span> 欧阳修远户" in html and case_id in html
     r = pages.client.get(f"/api/cases/{case_id}", headers=pages.users.headers("clerk1"))
     assert r.json()["number"] == number == "340223-2020-000001"
+
+
+def test_payee_changes_show_the_case_number(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from factories import staff
+
+    from verifier.payments import payees
+
+    case_id = make_case(ctx, stage="determined", head_name="欧阳修远")
+    with ctx.db.begin() as session:
+        payees.request_change(session, case_id, account_name="欧阳修远", bank="农村商业银行",
+                              account_number="6222020200199887766", reason="换卡", principal=staff(ctx).supervisor,
+                              vault=ctx.vault, clock=ctx.clock)
+    pages.as_("fin1", "finance")
+    assert number_of(ctx, case_id) in pages.get("/payee-changes").text
+    r = pages.client.get("/api/payee-changes", headers=pages.users.headers("fin1"))
+    assert r.status_code == 200 and r.json()["items"][0]["case_number"] == number_of(ctx, case_id)
