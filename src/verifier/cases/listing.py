@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from ..accounts.auth import Principal
 from ..domain.errors import FieldError, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..store import contracts as contract_store
 from ..store.tables import Case, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
@@ -142,7 +143,9 @@ def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
         keys: list[Any] = [_due_expression(session, list(session.scalars(select(Case.contract_id).distinct())))]
     else:
         keys = {"number": [Case.number], "head": [Household.head_name], "village": [Case.town, Case.village],
-                "status": [Case.status], "received": [Case.referred_on]}[name]
+                "status": [case({str(code): i for i, code in enumerate(STATUS_LABELS_ZH)}, value=Case.status,
+                                else_=len(STATUS_LABELS_ZH))],  # in the order of the flow, not of the codes
+                "received": [Case.referred_on]}[name]
     keys = [k.desc() if descending else k.asc() for k in keys]
     return stmt.order_by(*keys, Case.number.desc() if descending else Case.number.asc())
 
