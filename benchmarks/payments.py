@@ -77,6 +77,10 @@ def seed_ready_cases(db: Any, vault: Any, contract: Any, n: int, *, county: str 
                      "relief": amount, "breakdown": [], "capped": False, "contract_hash": contract.content_hash,
                      "confirmed_by": "seed", "confirmed_at": now})
     with db.begin() as session:
+        from verifier.cases.numbers import reserve
+
+        for row, number in zip(cases, reserve(session, county, (today - timedelta(days=20)).year, len(cases))):
+            row["number"] = number
         for table, rows in ((Household, households), (Case, cases), (Check, checks), (Determination, dets)):
             for start in range(0, len(rows), 20_000):
                 session.execute(insert(table.__table__), rows[start:start + 20_000])

@@ -127,6 +127,11 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     context = ctx or Context.open(Settings.from_env())
     auth = make_auth(context)
 
+    def fill_tails() -> None:  # members stored before migration 0016 get their ID-tail index (it needs the key)
+        from .cases.numbers import fill_id_tails
+
+        fill_id_tails(context.db, context.vault)
+
     def provide_ctx() -> Context:
         return context
 
@@ -165,6 +170,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
         before_send=[add_security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),
+        on_startup=[fill_tails],
         on_shutdown=[context.close] if ctx is None else [],
         debug=debug,
         request_max_body_size=256 * 1024 * 1024,

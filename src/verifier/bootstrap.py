@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from .audit import checkpoints
 from .audit import log as audit
+from .cases.numbers import fill_id_tails
 from .context import Context
 from .contract import Contract
 from .store import contracts as contract_store
@@ -20,6 +21,7 @@ def bootstrap(ctx: Context, contracts: Iterable[Contract]) -> int:
             ctx.signer.register(session, clock=ctx.clock)
         for contract in contracts:
             added += contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    fill_id_tails(ctx.db, ctx.vault)  # members stored before the tail index existed (migration 0016 has no key)
     if ctx.signer is not None:
         checkpoints.issue_checkpoint(ctx.db, ctx.signer)  # even an empty log has a signed checkpoint
     return added

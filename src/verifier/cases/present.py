@@ -39,7 +39,7 @@ def case_out(case: Case) -> CaseOut:
 
 def _case_fields(case: Case) -> dict:
     return dict(
-        id=case.id, status=case.status, status_label=STATUS_LABELS_ZH.get(case.status, case.status),
+        id=case.id, number=case.number, status=case.status, status_label=STATUS_LABELS_ZH.get(case.status, case.status),
         county_code=case.county_code, town=case.town, village=case.village, household_group=case.household_group,
         cause=case.cause, head_name=case.household.head_name, contract_id=case.contract_id,
         contract_hash=case.contract_hash, contract_year=case.contract_year, referred_on=case.referred_on,

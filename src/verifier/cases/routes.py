@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import msgspec
 
 from litestar import Controller, Request, Response
-from litestar.params import FromQuery, Parameter
+from litestar.params import FromQuery, Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
-from . import service
+from . import id_search, ledger, listing, service
 from .present import case_detail, case_out, visit_out
 from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
 
 Id = Annotated[str, Parameter(max_length=40)]
+
+
+def _query(status: str | None, county_code: str | None, town: str | None, village: str | None, cause: str | None,
+           officer: str | None, q: str | None, sort: str | None, page: int, limit: int) -> listing.CaseQuery:
+    return listing.CaseQuery(status=status, county_code=county_code, town=town, village=village, cause=cause,
+                             officer=officer, q=q, sort=sort or "number", page=page, page_size=limit)
 
 
 class CaseController(Controller):
@@ -32,12 +38,42 @@ class CaseController(Controller):
         status: FromQuery[str | None] = None, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
         village: FromQuery[str | None] = None, cause: FromQuery[str | None] = None, officer: FromQuery[str | None] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50, cursor: FromQuery[str | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=listing.MAX_Q)] = None, sort: FromQuery[str | None] = None,
+        page: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> CasePage:
-        f = service.CaseFilter(status=status, county_code=county_code, town=town, village=village, cause=cause,
-                               officer=officer, limit=limit, cursor=cursor)
+        """Without `q`, `sort` or `page`: the cases by id, `limit` at a time after `cursor` (as before). With any
+        of them: page `page` (default 1) of `limit` cases matching the search `q`, sorted by `sort` (number, head,
+        village, status, received, due; a leading - for descending), with the total and the number of pages."""
+        id_search.count_search(ctx.db, request.user, q, ctx.clock.now(),
+                               timedelta(minutes=ctx.settings.login_window_minutes))
         with ctx.db.read() as session:
-            rows, next_cursor = service.list_cases(session, request.user, f)
-            return CasePage(items=[case_out(c) for c in rows], next_cursor=next_cursor)
+            if q is None and sort is None and page is None:
+                f = service.CaseFilter(status=status, county_code=county_code, town=town, village=village,
+                                       cause=cause, officer=officer, limit=limit, cursor=cursor)
+                rows, next_cursor = service.list_cases(session, request.user, f)
+                return CasePage(items=[case_out(c) for c in rows], next_cursor=next_cursor)
+            found = listing.find_cases(session, request.user, _query(status, county_code, town, village, cause,
+                                                                     officer, q, sort, page or 1, limit), ctx.vault)
+            return CasePage(items=[case_out(c) for c in found.cases], next_cursor=None, total=found.total,
+                            page=found.page, pages=found.pages)
+
+    @get("/ledger.xlsx", opt={"roles": "any"})
+    def ledger(
+        self, ctx: Ctx, request: Request[Principal, Any, Any],
+        status: FromQuery[str | None] = None, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
+        village: FromQuery[str | None] = None, cause: FromQuery[str | None] = None, officer: FromQuery[str | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=listing.MAX_Q)] = None, sort: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        """案件台账 (xlsx): every case the same query would list, in its order."""
+        from urllib.parse import quote
+
+        query = _query(status, county_code, town, village, cause, officer, q, sort, 1, listing.PAGE_SIZE).checked()
+        id_search.count_search(ctx.db, request.user, query.q, ctx.clock.now(),
+                               timedelta(minutes=ctx.settings.login_window_minutes))
+        content, filename = ledger.workbook(ctx.db, ctx.vault, request.user, query, today=ctx.clock.today())
+        return Response(content=content, media_type=ledger.XLSX, headers={
+            "Content-Disposition": f"attachment; filename=\"cases.xlsx\"; filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store"})
 
     @get("/{case_id:str}", opt={"roles": "any"})
     def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:

@@ -138,6 +138,7 @@ class HistoryOut(msgspec.Struct):
 
 class CaseOut(msgspec.Struct):
     id: str
+    number: str  # the readable case number, e.g. 340223-2026-000123
     status: str
     status_label: str
     county_code: str
@@ -181,3 +182,6 @@ class CaseDetail(CaseOut):
 class CasePage(msgspec.Struct):
     items: list[CaseOut]
     next_cursor: str | None
+    total: int | None = None  # with q, sort or page: how many cases match, and how many pages of `limit` they fill
+    page: int | None = None
+    pages: int | None = None

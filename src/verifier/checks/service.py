@@ -28,6 +28,7 @@ from ..domain.planning import days_late
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
 from . import evidence_files
@@ -199,7 +200,8 @@ def record_check(
         row = known_members.get(b)
         if row is None:
             row = Member(id=new_id("mem"), household_id=case.household_id, name=m["name"].strip(),
-                         id_number_enc=vault.seal(idn, "member.id_number"), id_number_bidx=b)
+                         id_number_enc=vault.seal(idn, "member.id_number"), id_number_bidx=b,
+                         id_tail_bidx=case_numbers.tail_index(vault, idn))
             session.add(row)
         row.name, row.relation, row.labour = m["name"].strip(), m["relation"], m["labour"]
         if m["relation"] == "head":

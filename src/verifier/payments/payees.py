@@ -111,7 +111,7 @@ def change_out(change: PayeeCorrection, case: Case, vault: Vault) -> PayeeChange
         reason=change.reason or "", failed_item_id=change.failed_item_id,
         requested_by=change.requested_by, requested_role=change.requested_role, requested_at=change.requested_at,
         decided_by=change.decided_by, decided_role=change.decided_role, decided_at=change.decided_at,
-        decision_note=change.decision_note or "",
+        decision_note=change.decision_note or "", case_number=case.number,
     )
 
 

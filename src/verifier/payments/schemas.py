@@ -154,6 +154,7 @@ class PayeeChangeOut(msgspec.Struct):
     decided_role: str | None
     decided_at: datetime | None
     decision_note: str
+    case_number: str = ""  # the case's readable number
 
 
 class PayeeChangePage(msgspec.Struct):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
+from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract
@@ -219,10 +220,11 @@ class _Rows:
 
 
 _HOUSEHOLD_COLUMNS = ("id", "county_code", "town", "village", "household_group", "head_name", "phone_enc", "created_at")
-_MEMBER_COLUMNS = ("id", "household_id", "name", "id_number_enc", "id_number_bidx", "relation", "labour")
+_MEMBER_COLUMNS = ("id", "household_id", "name", "id_number_enc", "id_number_bidx", "id_tail_bidx", "relation",
+                   "labour")
 _CASE_COLUMNS = ("id", "household_id", "county_code", "town", "village", "household_group", "cause", "contract_id",
                  "contract_hash", "contract_year", "status", "referred_on", "reported_amount", "screening_reason",
-                 "closed_reason", "created_at", "updated_at", "version")
+                 "closed_reason", "created_at", "updated_at", "version", "number")
 _REFERRAL_COLUMNS = ("id", "import_id", "row_number", "case_id", "channel", "name", "id_number_enc", "id_number_bidx",
                      "phone_enc", "town", "village", "household_group", "cause", "amount", "referred_on",
                      "household_size", "note", "entered_by", "created_at")
@@ -336,6 +338,7 @@ def _merge(
     referred: dict[date, Any] = {}  # referred_on as the driver takes it, per date
     new_cases = merged = 0
     touched: list[str] = []
+    numbered: dict[int, list[int]] = {}  # year received -> positions in cases.rows, numbered once the loop is done
     for r, b, contract, sealed_id in zip(rows, bidx, contracts, sealed_ids):
         on = r.referred_on or today
         on_value = referred.get(on)
@@ -351,9 +354,10 @@ def _merge(
         case_id = open_case.get(key)
         if case_id is None:
             case_id = open_case[key] = next(case_ids)
+            numbered.setdefault(on.year, []).append(len(cases.rows))
             cases.rows.append((case_id, hh, county_code, r.town, r.village, r.household_group, r.cause, contract.id,
                                contract.content_hash, contract.year, "received", cases.value("referred_on", on),
-                               r.amount, None, None, case_now, case_now, 1))
+                               r.amount, None, None, case_now, case_now, 1, None))
             new_cases += 1
         else:
             merged += 1
@@ -362,9 +366,12 @@ def _merge(
                                seal(r.phone, "referral.phone") if r.phone else None, r.town, r.village,
                                r.household_group, r.cause, r.amount, on_value,
                                r.household_size, r.note, actor, referral_now))
+    for year, positions in sorted(numbered.items()):
+        for position, number in zip(positions, case_numbers.reserve(session, county_code, year, len(positions))):
+            cases.rows[position] = cases.rows[position][:-1] + (number,)
     sealed_heads = vault.seal_many([idn for _, _, idn, _ in heads], "member.id_number")
-    members.rows = [(next(member_ids), hh, name, sealed, b, "head", None)
-                    for (hh, name, _, b), sealed in zip(heads, sealed_heads)]
+    members.rows = [(next(member_ids), hh, name, sealed, b, case_numbers.tail_index(vault, idn), "head", None)
+                    for (hh, name, idn, b), sealed in zip(heads, sealed_heads)]
     for table in (households, members, cases, referrals):  # parents first: the foreign keys are checked per row
         table.write()
     return new_cases, merged, touched, []

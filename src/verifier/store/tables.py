@@ -84,6 +84,9 @@ class Member(Base):
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     # A person belongs to one household: the blind index finds it from any member's ID number.
     id_number_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    # A keyed index of the last four characters, to find a person by them (cases/numbers.py fills it; NULL for
+    # members stored before 0016 until the first start after the upgrade).
+    id_tail_bidx: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     relation: Mapped[str] = mapped_column(String(16), default="other")
     labour: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
@@ -123,6 +126,9 @@ class Case(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The readable number, e.g. 340223-2026-000123: county, year received, a sequence per county and year
+    # (cases/numbers.py), given once when the case is created.
+    number: Mapped[str] = mapped_column(String(24), unique=True)
     household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     town: Mapped[str] = mapped_column(String(100))
@@ -142,6 +148,17 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     household: Mapped[Household] = relationship()
+
+
+class CaseNumberCounter(Base):
+    """The last sequence number given to a case of a county and year; the row is updated in the transaction that
+    creates the cases, so two writers never take the same number."""
+
+    __tablename__ = "case_number_counter"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(Integer)
 
 
 class Referral(Base):

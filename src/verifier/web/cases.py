@@ -3,15 +3,18 @@ case forms (screening, village review). The other roles' case forms live in supe
 
 from __future__ import annotations
 
+import dataclasses
+
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Response
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
-from ..cases import personal
+from ..cases import id_search, ledger, listing, personal
 from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import payees
 from ..cases import service as case_service
@@ -22,6 +25,7 @@ from ..checks import review as review_service
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..http import DOCX, Ctx, get, post
+from ..cases.ledger import XLSX
 from ..notices import service as notice_service
 from ..reports import service as report_service
 from ..store import contracts as contract_store
@@ -40,17 +44,43 @@ from .common import (
 )
 from .labels import CAUSES
 from . import reports as report_pages
+from .paging import Pager, page_param
 from .payments import READER_ROLES as PAYMENT_READERS
 
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
-PAGE_SIZE = 50
+PAGE_SIZE = listing.PAGE_SIZE
 EVIDENCE_READERS = {"roles": (*personal.EVIDENCE_READERS, "field_officer")}
 
 
-def _scope(stmt: Any, user: Any) -> Any:
-    return stmt.where(Case.county_code.in_(user.counties)) if user.counties else stmt
+def list_query(*, status: str | None, village: str | None, cause: str | None, town: str | None, q: str | None,
+               sort: str | None, page: str | None, county_code: str = "") -> tuple[listing.CaseQuery, str | None]:
+    """The list's query from the address bar. An unknown sort or page falls back to the default (a link from an
+    older page still works); a search text too long is answered with a Chinese message and an empty search."""
+    wanted = (sort or "").strip()
+    sort_key = wanted if wanted.removeprefix("-") in listing.SORTS else "number"
+    text = clean(q)
+    message = None
+    if len(text) > listing.MAX_Q:
+        message = f"搜索内容最多 {listing.MAX_Q} 个字符"
+        text = ""
+    return listing.CaseQuery(status=status or None, village=village or None, cause=cause or None, town=town or None,
+                             county_code=county_code or None, q=text or None, sort=sort_key, page=page_param(page),
+                             page_size=PAGE_SIZE), message
+
+
+def search_window(ctx: Any) -> timedelta:
+    return timedelta(minutes=ctx.settings.login_window_minutes)
+
+
+def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[Any]:
+    """案件台账 as an xlsx: every case matching the query (all pages), in its order."""
+    content, filename = ledger.workbook(ctx.db, ctx.vault, user, query, today=ctx.clock.today())
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content=content, media_type=XLSX,
+                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
 def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
@@ -91,38 +121,69 @@ class CasePages(Controller):
     @get("/", opt=ANY)
     def list_cases(
         self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
-        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None,
-        cursor: Annotated[str | None, Parameter(max_length=40)] = None,
+        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
     ) -> Template:
         user = request.user
+        query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort,
+                                    page=page_no, county_code=county_code)
+        status_code = 422 if message else 200
         # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
-        report, within, report_error = None, None, ""
+        report, report_error = None, ""
         if figure and county_code and month:
             try:
-                within = report_service.figure_cases(county_code, month, figure)
+                query = dataclasses.replace(query, within=report_service.figure_cases(county_code, month, figure))
                 report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
                           "figure": figure}
             except ValidationFailed:
                 report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
-        f = case_service.CaseFilter(status=status or None, village=village or None, cause=cause or None,
-                                    town=town or None, county_code=county_code or None, within=within,
-                                    limit=PAGE_SIZE, cursor=cursor or None)
+                status_code = 422
+        try:
+            id_search.count_search(ctx.db, user, query.q, ctx.clock.now(), search_window(ctx))
+        except id_search.TooManyIdSearches as exc:
+            message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
+            status_code = 429
         with ctx.db.read() as session:
-            rows, next_cursor = case_service.list_cases(session, user, f)
-            cases = [case_out(c) for c in rows]
-            villages = session.execute(_scope(select(Case.town, Case.village).distinct()
-                                              .order_by(Case.town, Case.village), user)).tuples().all()
+            found = (listing.find_cases(session, user, query, ctx.vault) if status_code != 429
+                     else listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size))
+            due = case_service.due_dates(session, found.cases) if found.cases else {}
+            cases = [(case_out(c), due[c.id]) for c in found.cases]
+            villages = listing.villages(session, user)
             if report is not None:
                 report["county"] = contract_store.county_label(session, county_code)
         filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
-                   "county_code": county_code, "month": month if report else "", "figure": figure if report else ""}
-        return page(request, "cases.html", status_code=422 if report_error else 200, cases=cases,
-                    next_cursor=next_cursor, cursor=cursor, filters=filters, report=report, report_error=report_error,
-                    villages=villages, statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
+                   "q": (q or "").strip(), "sort": query.sort, "county_code": county_code,
+                   "month": month if report else "", "figure": figure if report else ""}
+        pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
+                         page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
+        export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
+        return page(request, "cases.html", status_code=status_code, cases=cases, pager=pager,
+                    export_url=export.url(), filters=filters, message=message, villages=villages,
+                    report=report, report_error=report_error,
+                    today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
                     causes=list(CAUSES.items()))
+
+    @get("/ledger.xlsx", opt=ANY)
+    def ledger(
+        self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
+        cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
+        figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
+    ) -> Response[Any]:
+        query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None,
+                                    county_code=county_code)
+        if message:
+            raise ValidationFailed.one("q", message)
+        if figure and county_code and month:  # the cases behind a monthly report figure, as on the list
+            query = dataclasses.replace(query, within=report_service.figure_cases(county_code, month, figure))
+        id_search.count_search(ctx.db, request.user, query.q, ctx.clock.now(), search_window(ctx))
+        return ledger_response(ctx, request.user, query)
 
     @get("/{case_id:str}", opt=ANY)
     def show(self, case_id: Id, ctx: Ctx, request: Req) -> Template:

@@ -10,6 +10,7 @@ from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
+from ..cases import numbers as case_numbers
 from ..documents.notice import render_notice_html
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..http import DOCX, Ctx, get, post
@@ -170,13 +171,15 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         objections = notice_service.objections_of(session, notice.id)
         statuses = dict(session.execute(select(Case.id, Case.status)
                                         .where(Case.id.in_([i.case_id for i in items]))).tuples().all())
+        numbers = case_numbers.numbers_of(session, [i.case_id for i in items])
         preview = render_notice_html(notice_service.notice_document(notice))
         names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
                                      *(o.resolved_by for o in objections if o.resolved_by)])
     open_objections = sum(o.status == "open" for o in objections)
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
-                statuses=statuses, preview=preview, names=names, forms=forms or {}, message=message, today=today,
+                statuses=statuses, numbers=numbers, preview=preview, names=names, forms=forms or {}, message=message,
+                today=today,
                 open_objections=open_objections, can_close=can_close,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"), raisers=list(labels.OBJECTION_RAISERS.items()),

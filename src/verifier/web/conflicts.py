@@ -7,6 +7,7 @@ from __future__ import annotations
 from litestar import Controller
 from litestar.response import Template
 
+from ..cases import numbers as case_numbers
 from ..conflicts import service
 from ..http import Ctx, get
 from .common import Req, page
@@ -21,4 +22,7 @@ class ConflictPages(Controller):
     def list_conflicts(self, ctx: Ctx, request: Req) -> Template:
         with ctx.db.read() as session:
             conflicts = service.list_conflicts(session, request.user, ctx.vault)
-        return page(request, "conflicts.html", conflicts=conflicts)
+            cases = [c.reference for c in conflicts if c.source == "home_check" and c.reference]
+            numbers = {k: v for k, v in case_numbers.numbers_of(session, cases).items()
+                       if request.user.may_see_county(v[:6])}  # a case of a county the reader may see
+        return page(request, "conflicts.html", conflicts=conflicts, numbers=numbers)

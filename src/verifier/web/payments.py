@@ -16,6 +16,7 @@ from litestar import Controller, Response
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
+from ..cases import numbers as case_numbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -209,6 +210,9 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
                            + [b.signoff_refused_by or ""] + [i.removed_by or "" for i in items.items]
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
+        numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
+                                          + [c for a in shared for c in a.case_ids]
+                                          + [s["case_id"] for s in created.get("skipped", [])])
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
     acts, notes = _actions(b, user, changed)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
@@ -217,7 +221,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 next_cursor=items.next_cursor, cursor=cursor, statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed, shared=shared)
+                changed=changed, shared=shared, numbers=numbers)
 
 
 class PaymentPages(Controller):

@@ -90,8 +90,9 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     with ctx.db.read() as session:
         r = smp.round_view(session, round_id, user)
         report = smp.report(session, round_id, user)
-        heads = {c.id: c.household.head_name for c in session.scalars(
-            select(Case).where(Case.id.in_([i.case_id for i in r.items])))}
+        sampled = list(session.scalars(select(Case).where(Case.id.in_([i.case_id for i in r.items]))))
+        heads = {c.id: c.household.head_name for c in sampled}
+        numbers = {c.id: c.number for c in sampled}
         people = [r.created_by, r.frozen_by or "", r.drawn_by or "", r.public_value.entered_by or "" if r.public_value
                   else ""]
         for p in r.parties:
@@ -106,7 +107,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     today = ctx.clock.today()
     late = [p.party for p in r.parties if not p.revealed and p.passed_over_at is None and r.reveal_by is not None
             and today > r.reveal_by]
-    return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads,
+    return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads, numbers=numbers,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
                 fixable=fixable if writer else set())

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..accounts.passwords import generate_password
@@ -16,6 +16,7 @@ from ..accounts.sessions import open_session_counts
 from ..domain.errors import InvalidState
 from ..http import Ctx, get, post
 from .common import FormState, Req, page, see_other
+from .paging import PAGE_SIZE, Pager, clamp, page_param
 
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
 Id = Annotated[str, Parameter(max_length=40)]
@@ -32,15 +33,22 @@ ACTIONS = {
 }
 
 
+USERS_PAGE = PAGE_SIZE
+
+
 class UserPages(Controller):
     path = "/users"
 
     @get("/", opt=ADMIN)
-    def users(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=64)] = "") -> Template:
+    def users(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=64)] = "",
+              page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         with ctx.db.read() as session:
             people = [u for u in list_users(session, search=q) if shares_a_county(request.user, u)]
             sessions = open_session_counts(session)
-        return page(request, "users.html", people=people, sessions=sessions, q=q.strip())
+        at, pages, offset = clamp(page_param(page_no), len(people), USERS_PAGE)
+        pager = Pager.of("/users", {"q": q.strip()}, page=at, pages=pages, total=len(people), page_size=USERS_PAGE)
+        return page(request, "users.html", people=people[offset:offset + pager.page_size], sessions=sessions,
+                    q=q.strip(), pager=pager)
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:

@@ -1,0 +1,190 @@
+"""The case list as an office reads it: filters, a search box, sorting by column, the total and numbered pages.
+
+`CaseQuery` is what a page or an API call asks for; `find_cases` answers one page of it, `iter_cases` every
+matching case in order (exports). The search text `q` matches
+
+- a case number, whole (`340223-2026-000123`) or by its trailing sequence digits (`123`, `000123`);
+- a whole ID number of any member of the household, through the keyed blind index (nothing is decrypted);
+- the last four characters of a member's ID number, through a keyed index of the tail (`member.id_tail_bidx`);
+- a name: a substring of the household head's or any member's name.
+
+Everything is limited to the caller's counties first: a person of another county is not found, and the answer is
+the same as for nobody at all. The list shows no ID number, so a search by ID number unmasks nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy.orm import Session, contains_eager
+
+from ..accounts.auth import Principal
+from ..domain.errors import FieldError, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..store import contracts as contract_store
+from ..store.tables import Case, Household, Member, ReviewRequest, Visit
+from ..store.vault import Vault
+from .numbers import NUMBER, format_number, seq_suffixes, tail_index
+
+PAGE_SIZE = 50
+SORTS = ("number", "head", "village", "status", "received", "due")
+"""The columns a list sorts by; `-name` sorts that column from the largest down."""
+MAX_Q = 50
+
+_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+_ID_TAIL = re.compile(r"^\d{3}[\dX]$")
+
+
+def is_whole_id_number(q: str | None) -> bool:
+    """Whether a search text is a whole ID number (as `_search` reads it)."""
+    text = unicodedata.normalize("NFKC", q or "").strip().upper().replace(" ", "")
+    return bool(_ID_NUMBER.match(text))
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    status: str | None = None
+    county_code: str | None = None
+    town: str | None = None
+    village: str | None = None
+    cause: str | None = None
+    officer: str | None = None
+    q: str | None = None
+    sort: str = "number"
+    page: int = 1
+    page_size: int = PAGE_SIZE
+    within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
+
+    def checked(self) -> "CaseQuery":
+        """The query with its search text folded (full-width digits typed by some input methods), or
+        ValidationFailed naming the bad field."""
+        problems = []
+        if self.sort.removeprefix("-") not in SORTS:
+            problems.append(FieldError("sort", f"must be one of {', '.join(SORTS)}, with a leading - for descending"))
+        if self.page < 1:
+            problems.append(FieldError("page", "must be 1 or more"))
+        q = unicodedata.normalize("NFKC", self.q or "").strip()
+        if len(q) > MAX_Q:
+            problems.append(FieldError("q", f"must be at most {MAX_Q} characters"))
+        if problems:
+            raise ValidationFailed(problems)
+        return replace(self, q=q or None)
+
+
+@dataclass(frozen=True)
+class CasePage:
+    cases: list[Case]
+    total: int
+    page: int
+    pages: int
+    page_size: int
+
+
+def _search(q: str, vault: Vault) -> Any:
+    """The condition a search text puts on cases (joined with their household)."""
+    text = q.upper().replace(" ", "")
+    found = []
+    whole = NUMBER.match(text)
+    if whole:
+        county, year, seq = whole.groups()
+        found.append(Case.number == format_number(county, int(year), int(seq)))
+    for suffix in seq_suffixes(text):
+        found.append(Case.number.endswith(suffix))
+    if _ID_NUMBER.match(text):
+        found.append(Case.household_id.in_(
+            select(Member.household_id).where(Member.id_number_bidx == vault.blind_index(text, "id_number"))))
+    if _ID_TAIL.match(text):
+        found.append(Case.household_id.in_(
+            select(Member.household_id).where(Member.id_tail_bidx == tail_index(vault, text))))
+    if not any(ch.isdigit() for ch in q):  # names have no digits
+        found.append(Household.head_name.contains(q, autoescape=True))
+        found.append(Case.household_id.in_(select(Member.household_id).where(Member.name.contains(q, autoescape=True))))
+    return or_(*found) if found else false()
+
+
+def _due_expression(session: Session, contract_ids: list[str]) -> Any:
+    """A case's due date as the database can sort by it: the day counted from (the latest review request, or the
+    referral), plus its contract's check_within_days."""
+    days = {cid: contract_store.get_contract(session, cid).spec.deadlines.check_within_days for cid in contract_ids}
+    within = case(days, value=Case.contract_id, else_=0) if days else 0
+    review = (select(func.max(ReviewRequest.received_on)).where(ReviewRequest.case_id == Case.id)
+              .correlate(Case).scalar_subquery())
+    start = func.coalesce(review, Case.referred_on)
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(start) + within
+    return start + within
+
+
+def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
+    stmt = select(Case).join(Household, Household.id == Case.household_id)
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    for column, value in ((Case.status, query.status), (Case.county_code, query.county_code), (Case.town, query.town),
+                          (Case.village, query.village), (Case.cause, query.cause)):
+        if value:
+            stmt = stmt.where(column == value)
+    if query.officer:
+        visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
+        ids = [cid for cid, officers in session.execute(visits) if query.officer in officers]
+        stmt = stmt.where(Case.id.in_(ids))
+    if query.q:
+        stmt = stmt.where(_search(query.q, vault))
+    if query.within is not None:
+        stmt = stmt.where(Case.id.in_(query.within))
+    return stmt
+
+
+def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
+    name = sort.removeprefix("-")
+    descending = sort.startswith("-")
+    if name == "due":
+        keys: list[Any] = [_due_expression(session, list(session.scalars(select(Case.contract_id).distinct())))]
+    else:
+        keys = {"number": [Case.number], "head": [Household.head_name], "village": [Case.town, Case.village],
+                "status": [case({str(code): i for i, code in enumerate(STATUS_LABELS_ZH)}, value=Case.status,
+                                else_=len(STATUS_LABELS_ZH))],  # in the order of the flow, not of the codes
+                "received": [Case.referred_on]}[name]
+    keys = [k.desc() if descending else k.asc() for k in keys]
+    return stmt.order_by(*keys, Case.number.desc() if descending else Case.number.asc())
+
+
+def find_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> CasePage:
+    """One page of the cases matching `query` in the caller's counties, with the total and the number of pages
+    (a page past the last shows the last)."""
+    query = query.checked()
+    stmt = _filtered(session, principal, query, vault)
+    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    pages = max(1, -(-total // query.page_size))
+    page = min(query.page, pages)
+    rows = list(session.scalars(_ordered(session, stmt, query.sort).options(contains_eager(Case.household))
+                                .offset((page - 1) * query.page_size).limit(query.page_size)))
+    return CasePage(cases=rows, total=total, page=page, pages=pages, page_size=query.page_size)
+
+
+def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault,
+               chunk: int = 500) -> Iterator[list[Case]]:
+    """Every case matching `query` (all pages), in its order, `chunk` at a time: the rows are streamed from the
+    database (a server-side cursor on PostgreSQL), so memory stays bounded however long the list."""
+    query = query.checked()
+    stmt = _ordered(session, _filtered(session, principal, query, vault), query.sort)
+    result = session.scalars(stmt.options(contains_eager(Case.household)).execution_options(yield_per=chunk))
+    for part in result.partitions(chunk):
+        rows = list(part)
+        yield rows
+        for c in rows:  # what was yielded is not kept by the session (two cases may share a household)
+            for obj in (c, c.household):
+                if obj in session:
+                    session.expunge(obj)
+
+
+def villages(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The (town, village) pairs of the caller's cases, for the list's filter."""
+    stmt = select(Case.town, Case.village).distinct().order_by(Case.town, Case.village)
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return list(session.execute(stmt).tuples())
