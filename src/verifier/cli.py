@@ -121,19 +121,21 @@ def _seal_evidence(ctx) -> None:  # type: ignore[no-untyped-def]
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1, max=64),
               help="Server processes sharing the port. Each has its own connections; the database keeps them "
                    "consistent (audit appends, checkpoints, idempotency keys, sessions and login limits live there).")
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (one line each; costs a noticeable share of a busy server's time).")
+def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """Run the web app and the API."""
     import uvicorn
 
     settings = _private_home()
+    options = {"host": host, "port": port, "log_level": "info", "access_log": access_log, **proxy_options(settings)}
     if workers == 1:
         from .app import create_app
 
-        uvicorn.run(create_app(), host=host, port=port, log_level="info", **proxy_options(settings))
+        uvicorn.run(create_app(), **options)  # type: ignore[arg-type]
         return
     # Several processes: each one builds the app itself from the same environment.
-    uvicorn.run("verifier.app:create_app", factory=True, workers=workers, host=host, port=port, log_level="info",
-                **proxy_options(settings))
+    uvicorn.run("verifier.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
 
 
 def proxy_options(settings: Settings) -> dict[str, object]:

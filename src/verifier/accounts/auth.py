@@ -13,9 +13,11 @@ forgotten declaration fails closed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
+import anyio
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -26,7 +28,7 @@ from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddlewa
 from ..domain.errors import NotFound
 from ..store.keys import load_or_create_secret
 from ..store.tables import User
-from .sessions import TOKEN_LIFETIME, open_session_user
+from .sessions import TOKEN_LIFETIME, open_session_row
 
 __all__ = ["TOKEN_LIFETIME", "Credential", "Principal", "issue_token", "make_auth", "principal_of", "role_guard"]
 
@@ -111,20 +113,63 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
             encoded = connection.cookies.get(self.auth_cookie_key, "")
             if not encoded:
                 raise NotAuthorizedException("log in first")
-        result = await self.authenticate_token(encoded_token=encoded, connection=connection)
-        token = result.auth
-        return AuthenticationResult(user=result.user, auth=Credential(session_id=str(token.jti), bearer=bearer))
+        token = self.verified_token(encoded)
+        user = await self.retrieve_user_handler(token, connection)
+        if not user:
+            raise NotAuthorizedException()
+        return AuthenticationResult(user=user, auth=Credential(session_id=str(token.jti), bearer=bearer))
+
+    def verified_token(self, encoded: str) -> Token:
+        """The token, its signature checked once per process (a token cannot change) and its expiry on every use.
+
+        Whether its session is still open is not cached: the retrieve handler asks the database every time."""
+        key = (self.token_secret, encoded)
+        token = _verified.get(key)
+        if token is None:
+            token = Token.decode(encoded_token=encoded, secret=self.token_secret, algorithm=self.algorithm,
+                                 audience=self.token_audience, issuer=self.token_issuer,
+                                 require_claims=self.require_claims, verify_exp=self.verify_expiry,
+                                 verify_nbf=self.verify_not_before, strict_audience=self.strict_audience)
+            if "nbf" in token.extras:
+                return token  # not ours to remember: ours carry no not-before time
+            if len(_verified) >= _VERIFIED_MAX:
+                _verified.clear()
+            _verified[key] = token
+        elif token.exp.timestamp() <= time.time():
+            del _verified[key]
+            raise NotAuthorizedException("Invalid token")
+        return token
+
+
+_VERIFIED_MAX = 10_000
+_verified: dict[tuple[str, str], Token] = {}
+"""Tokens whose signature was checked, by secret and text (a bounded memo: cleared whenever it fills up)."""
 
 
 def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     secret = load_or_create_secret(ctx.settings.keys_dir / "token.key", 32).hex()
 
-    def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    db = ctx.db
+
+    def lookup(session_id: str, user_id: str) -> Principal | None:
+        with db.quick_read() as conn:
+            row = open_session_row(conn, session_id, user_id)
+        if row is None:
+            return None
+        uid, username, display_name, roles, counties = row
+        return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
+                         counties=tuple(counties or ()))
+
+    async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+        """The session's user, asked of the database on every request (an ended session is refused at once).
+
+        SQLite answers this indexed read faster than a hand-off to a worker thread, so it runs here on the event
+        loop; PostgreSQL, across a network, is asked from a worker thread."""
         if not isinstance(token.jti, str) or not token.jti:
             return None  # a token from before sessions: log in again
-        with ctx.db.read() as session:
-            user = open_session_user(session, token.jti, token.sub)
-            return principal_of(user) if user else None
+        if db.is_sqlite:
+            return lookup(token.jti, token.sub)
+        return await anyio.to_thread.run_sync(lookup, token.jti, token.sub)
 
     return JWTCookieAuth[Principal](
         authentication_middleware_class=SessionAuthMiddleware,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -50,9 +50,12 @@ def last_day(ends_on: date) -> date:
 # --- village review --------------------------------------------------------------------------------------------------
 
 
+_LATEST_REVIEW = (select(VillageReview).where(VillageReview.case_id == bindparam("case_id"))
+                  .order_by(VillageReview.recorded_at.desc(), VillageReview.id.desc()).limit(1))
+
+
 def latest_review(session: Session, case_id: str) -> VillageReview | None:
-    return session.scalar(select(VillageReview).where(VillageReview.case_id == case_id)
-                          .order_by(VillageReview.recorded_at.desc(), VillageReview.id.desc()).limit(1))
+    return session.scalar(_LATEST_REVIEW, {"case_id": case_id})
 
 
 def record_review(
@@ -451,20 +454,23 @@ def close_notice(session: Session, notice_id: str, *, principal: Principal, cloc
 # --- for the case detail ---------------------------------------------------------------------------------------------
 
 
+_CASE_NOTICE = (select(NoticeItem, Notice).join(Notice, Notice.id == NoticeItem.notice_id)
+                .where(NoticeItem.case_id == bindparam("case_id"))
+                .order_by(Notice.posted_on.desc(), Notice.posted_at.desc()).limit(1))
+_ITEM_OBJECTIONS = (select(Objection).where(Objection.item_id == bindparam("item_id"))
+                    .order_by(Objection.recorded_at, Objection.id))
+
+
 def notice_summary_for_case(session: Session, case_id: str) -> dict[str, Any] | None:
     """The latest notice the case stood on, its row and its objections (None when it was never on a notice).
 
     Dates are ISO strings and money "0.00" strings, so the dict can go into any JSON response as it is.
     """
-    row = session.execute(
-        select(NoticeItem, Notice).join(Notice, Notice.id == NoticeItem.notice_id)
-        .where(NoticeItem.case_id == case_id).order_by(Notice.posted_on.desc(), Notice.posted_at.desc()).limit(1)
-    ).first()
+    row = session.execute(_CASE_NOTICE, {"case_id": case_id}).first()
     if row is None:
         return None
     item, notice = row
-    objections = session.scalars(select(Objection).where(Objection.item_id == item.id)
-                                 .order_by(Objection.recorded_at, Objection.id))
+    objections = session.scalars(_ITEM_OBJECTIONS, {"item_id": item.id})
     return {
         "notice_id": notice.id, "town": notice.town, "village": notice.village, "status": notice.status,
         "posted_on": notice.posted_on.isoformat(), "ends_on": notice.ends_on.isoformat(),

@@ -258,13 +258,14 @@ def batch_items(session: Session, batch_id: str, principal: Principal, vault: Va
     return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
 
 
+_CASE_ITEMS = (_item_rows_stmt(PaymentItem, PaymentBatch.code, PaymentBatch.status)
+               .join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
+               .where(PaymentItem.case_id == bindparam("case_id")).order_by(PaymentItem.created_at, PaymentItem.id))
+
+
 def payments_for_case(session: Session, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
     """Every payment item of a case, oldest first, for the case detail (accounts masked; no account without a vault)."""
-    rows = session.execute(
-        _item_rows_stmt(PaymentItem, PaymentBatch.code, PaymentBatch.status)
-        .join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
-        .where(PaymentItem.case_id == case_id).order_by(PaymentItem.created_at, PaymentItem.id)
-    ).all()
+    rows = session.execute(_CASE_ITEMS, {"case_id": case_id}).all()
     out = []
     for item, code, batch_status, chk, corr in rows:
         account = mask_account(_account_of(vault, chk, corr)) if vault is not None else None

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
 
@@ -33,8 +34,8 @@ def keep_after_rollback(exc: BaseException, write: KeptWrite) -> BaseException:
     return exc
 
 
-def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False})
+def _sqlite_engine(url: str, *, immediate: bool, echo: bool, **options: Any) -> Engine:
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False}, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -65,6 +66,7 @@ class Database:
         else:
             self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
             self.read_engine = self.engine
+        self._quick_engine: Engine | None = None
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.after_commit: list[AfterCommit] = []
@@ -116,7 +118,27 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def quick_read(self) -> Iterator[Connection]:
+        """A plain connection for one short indexed read (the session lookup every request makes).
+
+        On SQLite it is a connection of the calling thread's own, so the server's event loop can read without a
+        hand-off to a worker thread and without ever waiting for the pool (reads under WAL never wait for writers).
+        """
+        with self.quick_engine.connect() as conn:
+            yield conn
+
+    @property
+    def quick_engine(self) -> Engine:
+        """The engine of `quick_read` (on PostgreSQL the read engine itself)."""
+        if self._quick_engine is None:
+            self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
+                                  if self.is_sqlite else self.read_engine)
+        return self._quick_engine
+
     def dispose(self) -> None:
+        if self._quick_engine is not None and self._quick_engine is not self.read_engine:
+            self._quick_engine.dispose()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
