@@ -22,10 +22,17 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
     """Every test here is a `browser` test: its server runs on SQLite in its own home whatever database the rest of
-    the run uses, so a PostgreSQL run may leave them out (`-m "not browser"`)."""
+    the run uses, so the run on PostgreSQL (VERIFIER_TEST_DATABASE_URL) skips them: they ran in the SQLite pass.
+    `-m "not browser"` leaves them out of any run."""
+    import os
+
+    on_postgresql = bool(os.environ.get("VERIFIER_TEST_DATABASE_URL"))
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            if on_postgresql:
+                item.add_marker(pytest.mark.skip(reason="the browser tests' server runs on SQLite: they run in the "
+                                                        "SQLite pass, not again here"))
 
 
 def _free_port() -> int:
