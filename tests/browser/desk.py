@@ -33,7 +33,7 @@ from browserkit import DEMO_PASSWORD
 
 # The demo's contract year, and the day the flow's own paper work starts in it. When the demo moves to the current
 # year, this becomes `date.today() - timedelta(days=40)`.
-FLOW_START = date.today() - timedelta(days=10)  # the demo's contract covers this year (and its events end today)
+FLOW_START = date.today() - timedelta(days=20)  # inside the demo's current-year contract; a notice posted on day 5 has run its 7 days by today
 DEMO_YEAR = FLOW_START.year
 
 

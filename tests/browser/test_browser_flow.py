@@ -107,15 +107,18 @@ def test_supervisor_imports_a_bureau_spreadsheet(staff, flow, tmp_path: Path) ->
 def test_clerk_enters_an_application_and_screens_both(staff, flow) -> None:  # type: ignore[no-untyped-def]
     desk = staff.desk("clerk")
     desk.follow("main a[href='/applications/new']")
-    desk.fill({"#f-name": TYPED["name"], "#f-id_number": TYPED["id"], "#f-town": TOWN, "#f-village": VILLAGE,
+    # The form proposes a day inside the contract in force (today); the paper form is dated earlier.
+    assert desk.page.input_value("#f-referred_on") == date.today().isoformat()
+    mistyped = TYPED["id"][:-1] + ("1" if TYPED["id"][-1] != "1" else "2")  # one digit off: the check digit fails
+    desk.fill({"#f-name": TYPED["name"], "#f-id_number": mistyped, "#f-town": TOWN, "#f-village": VILLAGE,
                "#f-household_group": "exited_low_standard", "#f-cause": "illness", "#f-amount": TYPED["cost"],
-               "#f-phone": "13912345678"})
-    # Forgot the application date: today's default is outside the contract, refused in Chinese, nothing stored.
+               "#f-phone": "13912345678", "#f-referred_on": flow_day(0)})
+    # A mistyped ID number: refused in Chinese, nothing stored, and what was typed is still there.
     with desk.refusal(422):
         assert desk.submit("form[action='/applications/new']") == 1
     assert desk.path == "/applications/new"
-    assert desk.page.input_value("#f-name") == TYPED["name"]  # what was typed is still there
-    desk.fill({"#f-referred_on": flow_day(0)})
+    assert desk.page.input_value("#f-name") == TYPED["name"]
+    desk.fill({"#f-id_number": TYPED["id"]})
     stale = desk.second_tab("/applications/new")
     stale.fill({"#f-name": TYPED["name"], "#f-id_number": TYPED["id"], "#f-town": TOWN, "#f-village": VILLAGE,
                 "#f-household_group": "exited_low_standard", "#f-cause": "illness", "#f-amount": TYPED["cost"],
@@ -183,7 +186,7 @@ def test_field_officer_records_both_checks_on_a_phone(staff, flow) -> None:  # t
     desk = staff.desk("officer1", phone=True, start="/visits")
     for key, person, account in (("typed", TYPED, "6222020200118899001"), ("imported", IMPORTED, "6222020200118899002")):
         desk.go("/visits")
-        desk.follow(f"a.visit[href='/cases/{flow[key]}/check']")
+        desk.follow(f"#visit-{flow[key]} a[href='/cases/{flow[key]}/check']")
         assert desk.page.input_value("#f-members-0-name") == person["name"]  # the head, from the referral
         form = f"form[action='/cases/{flow[key]}/check']"
         desk.fill({"#f-visited_on": flow_day(2), "#f-members-0-labour": "partial",
