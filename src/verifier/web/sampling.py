@@ -252,19 +252,8 @@ class SamplingPages(Controller):
     def result(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         case_id = folded(data.get("case_id"))[:40]
         values = {k: v for k, v in data.items() if isinstance(v, str)}
-        problems: list[FieldError] = []
-        income = folded(data.get("per_capita_income"))
-        if not income:
-            problems.append(FieldError("per_capita_income", "required"))
-        eligible = clean(data.get("eligible"))
-        if eligible not in ("yes", "no"):
-            problems.append(FieldError("eligible", "required"))
         try:
-            if problems:
-                raise ValidationFailed(problems)
-            payload = smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
-                                      relief_amount=folded(data.get("relief_amount")) or None,
-                                      note=clean(data.get("note"))[:2000])
+            payload = _result_input(case_id, data)
             with ctx.db.begin() as session:
                 smp.record_result(session, round_id, payload, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
@@ -278,22 +267,9 @@ class SamplingPages(Controller):
     def correct(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Correct a saved re-check result with a reason (while the verdict is pending); back at the same row."""
         values = {k: v for k, v in data.items() if isinstance(v, str)}
-        problems: list[FieldError] = []
-        income = folded(data.get("per_capita_income"))
-        if not income:
-            problems.append(FieldError("per_capita_income", "required"))
-        eligible = clean(data.get("eligible"))
-        if eligible not in ("yes", "no"):
-            problems.append(FieldError("eligible", "required"))
         reason = clean(data.get("reason"))[:2000]
-        if not reason:
-            problems.append(FieldError("reason", "required"))
         try:
-            if problems:
-                raise ValidationFailed(problems)
-            payload = smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
-                                      relief_amount=folded(data.get("relief_amount")) or None,
-                                      note=clean(data.get("note"))[:2000])
+            payload = _result_input(case_id, data, [] if reason else [FieldError("reason", "required")])
             with ctx.db.begin() as session:
                 smp.correct_result(session, round_id, payload, reason=reason, principal=request.user,
                                    clock=ctx.clock)
@@ -312,6 +288,23 @@ class SamplingPages(Controller):
         except InvalidState as exc:
             return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
         return see_other(f"/sampling/{round_id}", done="expanded")
+
+
+def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError] | None = None) -> smp.ResultInput:
+    """A re-check result from the round page's form (to record or to correct), or ValidationFailed naming every
+    missing field (with `problems` found by the caller)."""
+    problems = list(problems or [])
+    income = folded(data.get("per_capita_income"))
+    if not income:
+        problems.append(FieldError("per_capita_income", "required"))
+    eligible = clean(data.get("eligible"))
+    if eligible not in ("yes", "no"):
+        problems.append(FieldError("eligible", "required"))
+    if problems:
+        raise ValidationFailed(problems)
+    return smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
+                           relief_amount=folded(data.get("relief_amount")) or None,
+                           note=clean(data.get("note"))[:2000])
 
 
 def _to_row(round_id: str, case_id: str, done: str) -> Redirect:
