@@ -83,3 +83,20 @@ def test_the_api_refuses_to_edit_after_screening_and_outside_the_county(client, 
     client.post(f"/api/cases/{case_id}/screening", json={"decision": "pass", "reason": ""},
                 headers=users.headers("clerk"))
     assert client.post(url, json={**body, "village": "北村"}, headers=users.headers("clerk")).status_code == 409
+
+
+def test_an_edited_village_must_be_on_the_countys_list(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Correcting an application cannot make a village of a typo, as entering one cannot (the county's list)."""
+    from verifier.places.service import import_places
+
+    case_id = make_case(ctx, stage="received", head_name="周九")
+    with ctx.db.begin() as session:
+        import_places(session, "340223", "乡镇,村\n城关镇,东村\n城关镇,西村\n".encode(), "名单.csv", clock=ctx.clock)
+    users.add("clerk", "town_clerk", counties=("340223",))
+    body = {"name": "周九", "town": "城关镇", "village": "西材", "household_group": "exited_low_standard",
+            "cause": "illness", "amount": "1500.00"}
+    url = f"/api/cases/{case_id}/application"
+    r = client.post(url, json=body, headers=users.headers("clerk"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "village", r.text
+    r = client.post(url, json={**body, "village": "西村"}, headers=users.headers("clerk"))
+    assert r.status_code == 200 and r.json()["village"] == "西村", r.text

@@ -23,6 +23,7 @@ from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.masking import mask_phone
 from ..domain.money import format_yuan
+from ..places import service as places
 from ..store import contracts as contract_store
 from ..store.tables import Case, Household, Member, Referral
 from ..store.vault import Vault
@@ -91,6 +92,9 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     if not contract.start <= on <= contract.end:
         problems.append(FieldError("referred_on", f"{on} is outside contract {contract.id} of this case "
                                                   f"({contract.start} to {contract.end})"))
+    place = places.place_list(session, case.county_code).problem(row.town, row.village)
+    if place is not None:  # a typo must not make a village: the county's list decides, as on a new application
+        problems.append(FieldError(*place))
     if row.household_group not in contract.spec.eligibility.groups:
         problems.append(FieldError("household_group", f"contract {contract.id} does not serve {row.household_group}"))
     elif (row.cause, row.household_group) not in contract.rules:
