@@ -26,6 +26,12 @@ settings.register_profile("ci", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Passwords: the tests hash and check thousands, so they hash them cheaply. A hash names its own cost, so servers
+# started by tests (at the full cost) still check these; tests/accounts/test_passwords.py checks the full cost.
+from verifier.accounts import passwords as _passwords  # noqa: E402
+
+_passwords.N = 2**8
+
 
 def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (files under tmp)'}"
@@ -129,14 +135,54 @@ class Users:
         return {"Authorization": f"Bearer {self._tokens[username]}"}
 
 
+def _current_context():  # type: ignore[no-untyped-def]
+    from verifier.context import Context
+
+    class CurrentContext(Context):
+        """Stands for the running test's Context: the one application a test process builds (see `client`) reads its
+        context through this, so each test's requests reach that test's database, keys, clock and settings. A
+        Context itself, so the application's typed dependencies accept it."""
+
+        target: Context | None = None
+
+        def __init__(self) -> None:  # no fields of its own: every attribute is the target's
+            pass
+
+        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(type(self).target, name)
+
+        def __setattr__(self, name: str, value) -> None:  # type: ignore[no-untyped-def]
+            setattr(type(self).target, name, value)
+
+    return CurrentContext
+
+
+_APP: list = []
+
+
 @pytest.fixture
 def client(ctx):  # type: ignore[no-untyped-def]
+    """A test client of the application on this test's context.
+
+    Building the application (its routes, signature models, templates) costs more than most tests, and nothing in it
+    depends on the test: it is built once per test process and reads the context through a CurrentContext. A test that
+    needs an application of its own (other settings at start-up) calls `create_app(ctx)` itself."""
     from litestar.testing import TestClient
 
     from verifier.app import create_app
 
-    with TestClient(app=create_app(ctx)) as test_client:
-        yield test_client
+    if not _APP:
+        current = _current_context()
+        current.target = ctx
+        _APP.append((create_app(current()), current))
+    app, current = _APP[0]
+    current.target = ctx
+    app.state.ctx = ctx
+    try:
+        with TestClient(app=app) as test_client:
+            yield test_client
+    finally:
+        current.target = None
 
 
 @pytest.fixture

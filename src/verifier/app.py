@@ -122,6 +122,7 @@ def route_handlers() -> list[Any]:
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     from .accounts.auth import make_auth, role_guard
     from .web.errors import method_not_allowed, no_such_address
+    from .web.security import csrf_config
     from .web.templating import template_config
 
     context = ctx or Context.open(Settings.from_env())
@@ -177,4 +178,5 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     )
     app.state.ctx = context
     app.state.auth = auth
+    app.state.csrf_config = csrf_config(context)
     return app

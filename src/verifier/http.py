@@ -7,12 +7,12 @@ from typing import TypeAlias
 
 import litestar
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, MultipartBody
+from litestar.params import JSONBody, MultipartBody, SkipValidation
 
 from .context import Context
 
-Ctx: TypeAlias = NamedDependency[Context]
-"""The process's Context, provided to every handler as `ctx`."""
+Ctx: TypeAlias = NamedDependency[SkipValidation[Context]]
+"""The process's Context, provided to every handler as `ctx` (ours, so not validated on every request)."""
 
 __all__ = ["DOCX", "Ctx", "JSONBody", "MultipartBody", "delete", "get", "post", "put"]
 

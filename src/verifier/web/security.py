@@ -52,7 +52,8 @@ def _cross_site(headers: Headers) -> bool:
 
 
 class PageCSRFMiddleware:
-    """Litestar's CSRFMiddleware for the pages, built on first use from the app's Context (for its secret)."""
+    """Litestar's CSRFMiddleware for the pages, built on first use with the app's one CSRF configuration (Litestar
+    makes an instance per route; all of them must check with the same secret)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -69,5 +70,5 @@ class PageCSRFMiddleware:
             await self.app(scope, receive, send)
             return
         if self._checked is None:
-            self._checked = CSRFMiddleware(app=self.app, config=csrf_config(scope["app"].state.ctx))
+            self._checked = CSRFMiddleware(app=self.app, config=scope["app"].state.csrf_config)
         await self._checked(scope, receive, send)
