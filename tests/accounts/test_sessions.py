@@ -61,8 +61,8 @@ def test_a_new_password_ends_every_session(client, users) -> None:  # type: igno
     r = client.post(f"/api/users/{target}/password", headers=admin, json={"password": "short"})
     assert r.status_code == 400
     logged = entries(client.app.state.ctx, "user.password")
-    assert [e["payload"] for e in logged] == [{"username": "fin1", "sessions_ended": 2},
-                                              {"username": "fin1", "sessions_ended": 1}]
+    assert [e["payload"] for e in logged] == [{"username": "fin1", "sessions_ended": 2, "change_required": True},
+                                              {"username": "fin1", "sessions_ended": 1, "change_required": True}]
     text = json.dumps(logged)
     assert "a brand new password" not in text and generated not in text and "scrypt" not in text
 

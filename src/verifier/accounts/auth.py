@@ -30,7 +30,7 @@ from ..store.keys import load_or_create_secret
 from ..store.tables import User
 from .sessions import TOKEN_LIFETIME, open_session_row
 
-__all__ = ["TOKEN_LIFETIME", "Credential", "Principal", "issue_token", "make_auth", "principal_of", "role_guard"]
+__all__ = ["PASSWORD_CHANGE", "TOKEN_LIFETIME", "Credential", "PasswordChangeRequired", "Principal", "issue_token", "make_auth", "principal_of", "role_guard"]
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -39,6 +39,7 @@ class Principal(msgspec.Struct, frozen=True):
     display_name: str
     roles: tuple[str, ...]
     counties: tuple[str, ...]  # empty: every county
+    must_change_password: bool = False  # an administrator set the password: only changing it is open
 
     def has(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -67,7 +68,21 @@ def principal_of(user: User) -> Principal:
     return Principal(
         id=user.id, username=user.username, display_name=user.display_name,
         roles=tuple(user.roles), counties=tuple(user.counties or ()),
+        must_change_password=bool(user.password_change_required),
     )
+
+
+PASSWORD_CHANGE = "open_before_password_change"
+"""The `opt` key of the few routes open to an account whose password an administrator set (change it, log out, who
+am I): everything else answers PasswordChangeRequired until its owner has chosen a password."""
+
+
+class PasswordChangeRequired(PermissionDeniedException):
+    """An administrator set this account's password (so knows it): its owner must choose their own first."""
+
+    def __init__(self) -> None:
+        super().__init__("an administrator set this account's password: choose your own first "
+                         "(POST /api/auth/password), nothing else is open until then")
 
 
 def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -80,6 +95,8 @@ def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRout
     user = connection.user if "user" in connection.scope else None
     if not isinstance(user, Principal):
         raise NotAuthorizedException("log in first")
+    if user.must_change_password and not handler.opt.get(PASSWORD_CHANGE):
+        raise PasswordChangeRequired()
     if wanted == "any":
         return
     if not wanted or not user.has(*wanted):
@@ -149,16 +166,14 @@ _verified: dict[tuple[str, str], Token] = {}
 def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     secret = load_or_create_secret(ctx.settings.keys_dir / "token.key", 32).hex()
 
-    db = ctx.db
-
     def lookup(session_id: str, user_id: str) -> Principal | None:
-        with db.quick_read() as conn:
+        with ctx.db.quick_read() as conn:
             row = open_session_row(conn, session_id, user_id)
         if row is None:
             return None
-        uid, username, display_name, roles, counties = row
+        uid, username, display_name, roles, counties, change_required = row
         return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
-                         counties=tuple(counties or ()))
+                         counties=tuple(counties or ()), must_change_password=bool(change_required))
 
     async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
         """The session's user, asked of the database on every request (an ended session is refused at once).
@@ -167,7 +182,7 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         loop; PostgreSQL, across a network, is asked from a worker thread."""
         if not isinstance(token.jti, str) or not token.jti:
             return None  # a token from before sessions: log in again
-        if db.is_sqlite:
+        if ctx.db.is_sqlite:
             return lookup(token.jti, token.sub)
         return await anyio.to_thread.run_sync(lookup, token.jti, token.sub)
 

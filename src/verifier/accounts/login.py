@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from ..audit import log as audit
 from ..clock import Clock
+from ..domain.errors import FieldError, ValidationFailed
 from ..store.db import Database
 from ..store.tables import User
 from .auth import Principal, principal_of
 from .limits import Limiter, LoginLimits, client_address
-from .passwords import verify_password
+from .passwords import hash_password, verify_password
 from .sessions import end_sessions, start_session
 
 # A fixed hash to spend the same time on unknown usernames (and disabled users) as on known ones.
@@ -63,4 +64,38 @@ def log_out(db: Database, principal: Principal, *, clock: Clock) -> int:
         ended = end_sessions(session, principal.id, why="logout")
         audit.append(session, actor=principal.id, role=principal.main_role, action="user.logout", subject=principal.id,
                      payload={"sessions_ended": ended}, clock=clock)
+    return ended
+
+
+def change_own_password(db: Database, limiter: Limiter, principal: Principal, *, session_id: str, current: str,
+                        new: str, client: str, clock: Clock) -> int:
+    """The user chooses their own password, proving the current one (a stolen session alone cannot change it; wrong
+    tries count against the login limits). Lifts the requirement an administrator's password set; every other
+    session of the user ends (this one goes on). Returns how many ended. Raises ValidationFailed naming the field."""
+    problems = []
+    if len(new) < 8:
+        problems.append(FieldError("new_password", "at least 8 characters"))
+    elif len(new) > 256:
+        problems.append(FieldError("new_password", "at most 256 characters"))
+    elif new == current:
+        problems.append(FieldError("new_password", "must differ from the current password"))
+    if problems:
+        raise ValidationFailed(problems)
+    attempt = limiter.begin(principal.username, client, clock.now())
+    with db.read() as session:
+        user = session.get(User, principal.id)
+        ok = user is not None and user.active and verify_password(current, user.password_hash)
+    if not ok:
+        raise ValidationFailed.one("current_password", "the current password is wrong")
+    with db.begin() as session:
+        limiter.succeeded(session, principal.username, attempt)
+        user = session.get(User, principal.id)
+        assert user is not None
+        lifted = bool(user.password_change_required)
+        user.password_hash = hash_password(new)
+        user.password_change_required = False
+        ended = end_sessions(session, user.id, why="password", keep=session_id)
+        audit.append(session, actor=user.id, role=principal.main_role, action="user.password_own", subject=user.id,
+                     payload={"username": user.username, "sessions_ended": ended, "requirement_lifted": lifted},
+                     clock=clock)
     return ended

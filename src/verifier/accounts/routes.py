@@ -16,8 +16,8 @@ from ..domain.errors import Forbidden
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store.tables import User
-from .auth import Principal, issue_token, principal_of
-from .login import limiter_for, log_in, log_out, request_client
+from .auth import PASSWORD_CHANGE, Principal, issue_token, principal_of
+from .login import change_own_password, limiter_for, log_in, log_out, request_client
 from .passwords import generate_password
 from .service import (
     add_user,
@@ -37,6 +37,9 @@ class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+OPEN_BEFORE_CHANGE = {"roles": "any", PASSWORD_CHANGE: True}
+
+
 class UserOut(msgspec.Struct):
     id: str
     username: str
@@ -44,6 +47,7 @@ class UserOut(msgspec.Struct):
     roles: list[str]
     counties: list[str]
     active: bool = True
+    must_change_password: bool = False  # an administrator set the password: POST /api/auth/password first
 
 
 class LoginResponse(msgspec.Struct):
@@ -80,8 +84,14 @@ class LoggedOut(msgspec.Struct):
     sessions_ended: int
 
 
+class OwnPassword(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+
+
 def user_out(p: Principal) -> UserOut:
-    return UserOut(id=p.id, username=p.username, display_name=p.display_name, roles=list(p.roles), counties=list(p.counties))
+    return UserOut(id=p.id, username=p.username, display_name=p.display_name, roles=list(p.roles),
+                   counties=list(p.counties), must_change_password=p.must_change_password)
 
 
 def account_out(user: User) -> UserOut:
@@ -105,14 +115,23 @@ class AuthController(Controller):
         return LoginResponse(token=token, expires_at=datetime.fromtimestamp(expires, timezone.utc),
                              user=user_out(done.principal))
 
-    @post("/logout", opt={"roles": "any"}, status_code=200)
+    @post("/logout", opt=OPEN_BEFORE_CHANGE, status_code=200)
     def logout(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> LoggedOut:
         """End every session of the caller: each token they hold stops working at once."""
         return LoggedOut(sessions_ended=log_out(ctx.db, request.user, clock=ctx.clock))
 
-    @get("/me", opt={"roles": "any"})
+    @get("/me", opt=OPEN_BEFORE_CHANGE)
     def me(self, request: Request[Principal, Any, Any]) -> UserOut:
         return user_out(request.user)
+
+    @post("/password", opt=OPEN_BEFORE_CHANGE, status_code=200)
+    def own_password(self, data: JSONBody[OwnPassword], ctx: Ctx, request: Request[Principal, Any, Any]) -> LoggedOut:
+        """Choose your own password (the current one proves it is you); every other session of yours ends, the
+        calling one goes on. Lifts the requirement an administrator's new password set."""
+        ended = change_own_password(ctx.db, limiter_for(ctx), request.user, session_id=request.auth.session_id,
+                                    current=data.current_password, new=data.new_password,
+                                    client=request_client(ctx, request), clock=ctx.clock)
+        return LoggedOut(sessions_ended=ended)
 
 
 class UserController(Controller):

@@ -151,16 +151,22 @@ def enable_user(session: Session, user_id: str, *, actor: str, actor_role: str, 
 
 def set_password(session: Session, user_id: str, password: str, *, actor: str, actor_role: str,
                  clock: Clock) -> int:
-    """Give a user a new password and end their sessions; returns how many ended. The log never holds it."""
+    """Give a user a new password and end their sessions; returns how many ended. The log never holds it.
+
+    Set by anyone but its owner (an administrator), the password is known to that person: the account can then do
+    nothing but change it (see login.change_own_password) and log out, so nobody can act as another user with a
+    password they gave them."""
     if len(password) < 8:
         raise ValidationFailed.one("password", "at least 8 characters")
     if len(password) > 256:
         raise ValidationFailed.one("password", "at most 256 characters")
     user = get_user(session, user_id)
     user.password_hash = hash_password(password)
+    user.password_change_required = actor != user.id
     ended = end_sessions(session, user.id, why="password")
     audit.append(session, actor=actor, role=actor_role, action="user.password", subject=user.id,
-                 payload={"username": user.username, "sessions_ended": ended}, clock=clock)
+                 payload={"username": user.username, "sessions_ended": ended,
+                          "change_required": user.password_change_required}, clock=clock)
     return ended
 
 

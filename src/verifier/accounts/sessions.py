@@ -38,24 +38,26 @@ def open_session_user(session: Session, session_id: str, user_id: str) -> User |
 
 # Built once: the lookup every request makes. Columns, not the User entity: the Principal is all a request needs.
 _OPEN_SESSION_USER = (
-    select(User.id, User.username, User.display_name, User.roles, User.counties)
+    select(User.id, User.username, User.display_name, User.roles, User.counties, User.password_change_required)
     .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.id == bindparam("session_id"), UserSession.user_id == bindparam("user_id"),
            UserSession.ended_at.is_(None), UserSession.expires_at > bindparam("now"), User.active.is_(True)))
 
 
 def open_session_row(conn: Connection, session_id: str, user_id: str) -> Row[Any] | None:
-    """`open_session_user`'s test, on a plain connection: (id, username, display_name, roles, counties) or None."""
+    """`open_session_user`'s test, on a plain connection: (id, username, display_name, roles, counties,
+    password_change_required) or None."""
     return conn.execute(_OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id,
                                              "now": REAL_TIME.now()}).first()
 
 
-def end_sessions(session: Session, user_id: str, *, why: str) -> int:
-    """End every open session of a user; returns how many were open."""
-    result = session.execute(
-        update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None),
-                                  UserSession.expires_at > REAL_TIME.now())
-        .values(ended_at=REAL_TIME.now(), ended_by=why))
+def end_sessions(session: Session, user_id: str, *, why: str, keep: str | None = None) -> int:
+    """End every open session of a user (but `keep`, when named); returns how many were ended."""
+    stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None),
+                                     UserSession.expires_at > REAL_TIME.now())
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep)
+    result = session.execute(stmt.values(ended_at=REAL_TIME.now(), ended_by=why))
     return int(result.rowcount or 0)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -58,6 +59,8 @@ class User(Base):
     counties: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every county
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set when an administrator gave the password: until its owner chooses one, the account may only change it.
+    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Household(Base):

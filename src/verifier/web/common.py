@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..accounts.auth import Principal
+from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
 from ..domain.errors import FieldError, ValidationFailed
 from ..store.tables import User
@@ -23,6 +23,8 @@ from . import labels
 Req: TypeAlias = Request[Principal, Any, Any]
 
 ANY: dict[str, Any] = {"roles": "any"}
+# The pages open to an account whose password an administrator set: changing it, and logging out.
+OPEN_BEFORE_CHANGE: dict[str, Any] = {"roles": "any", PASSWORD_CHANGE: True}
 PUBLIC: dict[str, Any] = {"public": True}
 CLERK: dict[str, Any] = {"roles": ("town_clerk",)}
 SUPERVISOR: dict[str, Any] = {"roles": ("insurer_supervisor",)}
@@ -105,6 +107,7 @@ DONE_MESSAGES = {
     "signoff_refused": "已签署不同意意见，批次退回待审批：理赔人员可移出有问题的案件，财务人员重新审批。",
     "sent_back": "核查已退回，案件回到待安排入户核查。",
     "application_edited": "申请信息已修改。",
+    "password_own": "密码已修改，您在其他设备上的登录已全部退出。",
     "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
     "user_enabled": "账号已启用。",
     "place_added": "已添加到本县乡镇村名单，并记入审计日志。",

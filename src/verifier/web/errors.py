@@ -21,9 +21,12 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 
+from ..accounts.auth import PasswordChangeRequired
 from ..domain.errors import DomainError, ValidationFailed
 from . import labels
 from .common import is_htmx, page
+
+OWN_PASSWORD_PAGE = "/account/password"
 
 TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405: "请从页面操作", 409: "当前状态不允许此操作", 422: "填写有误",
           503: "暂时无法服务", 507: "存储空间已满"}
@@ -55,7 +58,14 @@ def error_page(request: Request[Any, Any, Any], status: int, message: str, detai
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
-    if isinstance(exc, PermissionDeniedException):
+    if isinstance(exc, PasswordChangeRequired):
+        if is_htmx(request):
+            return Response(content="", status_code=403, headers={"HX-Redirect": OWN_PASSWORD_PAGE})
+        if _wants_html(request):
+            return Redirect(path=OWN_PASSWORD_PAGE, status_code=303 if request.method != "GET" else 302,
+                            headers={"Cache-Control": "no-store"})
+        message = "管理员为此账户设置了密码：请先修改为您自己的密码（POST /api/auth/password），在此之前不能进行其他操作。"
+    elif isinstance(exc, PermissionDeniedException):
         if "CSRF" in str(exc.detail):
             message = "表单已过期或来源不明，未被受理。请返回上一页、刷新后重新提交。"
         else:

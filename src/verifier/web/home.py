@@ -24,7 +24,7 @@ from ..conflicts import service as conflict_service
 from ..http import Ctx, get, post
 from ..notices.models import Notice, Objection
 from ..store.tables import Case, Visit
-from .common import ANY, PUBLIC, Req, page, safe_next
+from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
 from .reports import READER_ROLES as REPORT_READERS
@@ -73,7 +73,7 @@ class LoginPages(Controller):
     def logout_form(self, request: Request[Any, Any, Any]) -> Template:
         return page(request, "logout.html")
 
-    @post("/logout", opt=ANY, status_code=303)
+    @post("/logout", opt=OPEN_BEFORE_CHANGE, status_code=303)
     def logout(self, ctx: Ctx, request: Req) -> Redirect:
         """Log out everywhere: every session of the user ends, on this browser and any other."""
         log_out(ctx.db, request.user, clock=ctx.clock)

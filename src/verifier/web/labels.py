@@ -103,6 +103,10 @@ def _row(m: re.Match[str]) -> str:
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
     (r"required(, but empty)?", "必填"),
+    (r"at least 8 characters", "至少 8 个字符"),
+    (r"at most 256 characters", "最多 256 个字符"),
+    (r"must differ from the current password", "新密码不能与当前密码相同"),
+    (r"the current password is wrong", "当前密码不正确"),
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
     (r"one of anonymous, .*", "请选择反映人"),

@@ -21,6 +21,7 @@ from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
 from .errors import EXCEPTION_HANDLERS
+from .account import AccountPages
 from .home import HomePage, LoginPages
 from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
@@ -34,7 +35,7 @@ from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .templating import STATIC_DIR
 from .users import UserPages
 
-PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
+PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, ConflictPages, PlacePages, MeetingPages]
