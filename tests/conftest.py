@@ -5,10 +5,13 @@ On PostgreSQL each test gets a schema of its own (dropped afterwards), so tests 
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -42,19 +45,91 @@ def _import_all_models() -> None:
     from verifier.store import models  # noqa: F401
 
 
+_READY: dict[str, Any] = {}
+"""Per test process: a SQLite file holding every table (copied for each test that wants tables), and a PostgreSQL
+schema holding every table (emptied for each such test). Creating 45 tables costs more than most tests."""
+
+
+def _sqlite_with_tables(path: Path, factory: pytest.TempPathFactory) -> None:
+    template = _READY.get("sqlite")
+    if template is None:
+        _import_all_models()
+        template = factory.mktemp("tables") / "tables.db"
+        database = Database(f"sqlite:///{template}")
+        Base.metadata.create_all(database.engine)
+        database.dispose()
+        _READY["sqlite"] = template
+    source, copy = sqlite3.connect(template), sqlite3.connect(path)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+
+
+def _schema_url(base: str, schema: str) -> str:
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def _postgres_with_tables(base: str) -> str | None:
+    """The process's schema with every table, emptied (None when it cannot be emptied now: a fresh one is used)."""
+    ready = _READY.get("pg")
+    if ready is None:
+        _import_all_models()
+        schema = f"w_{secrets.token_hex(6)}"
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        database = Database(_schema_url(base, schema))
+        Base.metadata.create_all(database.engine)
+        database.dispose()
+        names = ", ".join(f'"{schema}"."{t.name}"' for t in Base.metadata.sorted_tables)
+        ready = _READY["pg"] = (admin, schema, names)
+        atexit.register(_drop_schema, admin, schema)
+        return _schema_url(base, schema)
+    admin, schema, names = ready
+    try:
+        with admin.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    except Exception:  # a connection some earlier test left behind still holds a lock: use a schema of its own
+        return None
+    return _schema_url(base, schema)
+
+
+def _drop_schema(admin: Any, schema: str) -> None:
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+    except Exception:
+        pass
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A URL for an empty database of the kind under test."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL for a database of the kind under test: empty, or, for a test that asks for `db`, holding every table
+    and no rows."""
+    wants_tables = "db" in request.fixturenames
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if wants_tables:
+            _sqlite_with_tables(path, tmp_path_factory)
+        yield f"sqlite:///{path}"
         return
     base = normalise_database_url(PG_URL)
+    if wants_tables:
+        url = _postgres_with_tables(base)
+        if url is not None:
+            yield url
+            return
     schema = f"t_{secrets.token_hex(6)}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    yield _schema_url(base, schema)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -69,7 +144,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    """A Database with every table created (from the models; migrations are tested on their own)."""
+    """A Database with every table (from the models; migrations are tested on their own) and no rows."""
     _import_all_models()
     database = Database(database_url)
     Base.metadata.create_all(database.engine)

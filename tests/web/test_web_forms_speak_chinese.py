@@ -104,7 +104,8 @@ def _post_routes(client: Any) -> list[tuple[str, tuple[str, ...], bool]]:
             continue
         handler = route.route_handler_map["POST"]
         handler = handler[0] if isinstance(handler, tuple) else handler
-        out.append((route.path, tuple(handler.opt.get("roles", ())), "GET" in route.methods))
+        roles = handler.opt.get("roles", ())
+        out.append((route.path, () if roles == "any" else tuple(roles), "GET" in route.methods))
     return sorted(out)
 
 

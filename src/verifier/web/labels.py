@@ -58,7 +58,7 @@ ACTIONS = {
     "payment_batch.bank_file": "下载银行文件", "payment_batch.bank_return": "导入银行回单",
     "payment_batch.cancel": "撤销支付批次", "fund.open": "建立合同资金账户", "contract.add": "登记服务合同",
     "county_conflict.record": "记录跨县重复登记", "user.add": "新增用户", "user.disable": "停用用户",
-    "user.enable": "启用用户", "user.password": "重设密码", "user.logout": "退出登录",
+    "user.enable": "启用用户", "user.password": "重设密码", "user.password_own": "本人修改密码", "user.logout": "退出登录",
     "sampling.round_opened": "开始抽样复核轮次", "sampling.committed": "提交随机数承诺",
     "sampling.round_frozen": "冻结抽样总体", "sampling.round_committed": "抽样总体写入签名检查点",
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
