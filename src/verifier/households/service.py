@@ -73,14 +73,14 @@ def _reason(reason: str) -> str:
 
 
 def _household(session: Session, household_id: str, principal: Principal | None, *, for_update: bool = False,
-               field_name: str = "household_id") -> Household:
+               which: str = "") -> Household:
     """The household, if it lies in the caller's counties (otherwise 404: nothing leaks)."""
     stmt = select(Household).where(Household.id == household_id)
     if for_update:
         stmt = stmt.with_for_update()
     found = session.scalar(stmt) if household_id else None
     if found is None or (principal is not None and not principal.may_see_county(found.county_code)):
-        raise NotFound(f"没有这个家庭（{field_name}）")
+        raise NotFound(f"没有这个家庭{which}")
     return found
 
 
@@ -191,8 +191,7 @@ def merge_households(session: Session, household_id: str, from_household_id: str
     if household_id == from_household_id:
         raise ValidationFailed.one("from_household_id", "不能把一个家庭并入它自己：请选择另一户")
     first, second = sorted((household_id, from_household_id))  # one locking order for every writer
-    locked = {h: _household(session, h, principal, for_update=True,
-                            field_name="household_id" if h == household_id else "from_household_id")
+    locked = {h: _household(session, h, principal, for_update=True, which="" if h == household_id else "（并入的一户）")
               for h in (first, second)}
     into, other = locked[household_id], locked[from_household_id]
     _same_county(into, other, "合并家庭")
@@ -284,8 +283,8 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
     if to_household_id == household_id:
         raise ValidationFailed.one("to_household_id", "该成员已在这一户：请选择另一户")
     ids = sorted(h for h in (household_id, to_household_id) if h)
-    locked = {h: _household(session, h, principal, for_update=True,
-                            field_name="household_id" if h == household_id else "to_household_id") for h in ids}
+    locked = {h: _household(session, h, principal, for_update=True, which="" if h == household_id else "（迁入的一户）")
+              for h in ids}
     source = locked[household_id]
     target = locked.get(to_household_id or "")
     if target is not None:
@@ -295,7 +294,7 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
     if member is None:
         if not members:
             raise _already_merged(session, source)
-        raise NotFound("该户没有这名成员（member_id）")
+        raise NotFound("该户没有这名成员")
     if len(members) == 1:
         raise InvalidState("该户只有这一名成员，不能迁出：两户实为一户的，请用“合并家庭”")
     new_head = None
