@@ -59,7 +59,7 @@ def test_withdraw_only_before_the_notice() -> None:
 
 def test_terminal_statuses() -> None:
     # An ineligible decision is not final: the household may ask for a review, checked again by other officers.
-    assert TERMINAL == {S.SCREENED_OUT, S.NO_RELIEF, S.REVIEW_FAILED, S.PAID, S.WITHDRAWN}
+    assert TERMINAL == {S.SCREENED_OUT, S.NO_RELIEF, S.REVIEW_FAILED, S.PAID, S.WITHDRAWN, S.MERGED}
     assert allowed_actions(S.INELIGIBLE) == (Action.REQUEST_REVIEW,)
     assert next_status(S.INELIGIBLE, Action.REQUEST_REVIEW) == S.SCREENED
 

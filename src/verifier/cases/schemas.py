@@ -155,6 +155,8 @@ class CaseOut(msgspec.Struct):
     screening_reason: str | None
     closed_reason: str | None
     updated_at: datetime
+    household_id: str = ""  # for /api/households/{id}: the household's members, history, merge and move
+    merged_into: str | None = None  # status merged: the case it was joined into when two households were merged
 
 
 class VisitAttemptOut(msgspec.Struct):

@@ -27,6 +27,7 @@ class CaseStatus(StrEnum):
     PAID = "paid"
     PAYMENT_FAILED = "payment_failed"
     WITHDRAWN = "withdrawn"
+    MERGED = "merged"  # two households found to be one: this case was merged into the other's (see households/)
 
 
 class Action(StrEnum):
@@ -51,6 +52,7 @@ class Action(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     PAYEE_CORRECTED = "payee_corrected"
     WITHDRAW = "withdraw"
+    MERGE = "merge"  # the supervisor merges two households: this case is joined into the other's open case
 
 
 S, A = CaseStatus, Action
@@ -82,6 +84,8 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
         (status, A.WITHDRAW): S.WITHDRAWN
         for status in (S.RECEIVED, S.SCREENED, S.SCHEDULED, S.CHECKED, S.DETERMINED, S.REVIEWED)
     },
+    # Only a case with no determination yet is merged into another (a decided amount is never dropped silently).
+    **{(status, A.MERGE): S.MERGED for status in (S.RECEIVED, S.SCREENED, S.SCHEDULED, S.CHECKED)},
 }
 
 
@@ -91,7 +95,7 @@ def allowed_actions(status: str) -> tuple[Action, ...]:
 
 
 TERMINAL: frozenset[CaseStatus] = frozenset(s for s in CaseStatus if not allowed_actions(s))
-"""Statuses no action leads out of: screened_out, no_relief, review_failed, paid, withdrawn."""
+"""Statuses no action leads out of: screened_out, no_relief, review_failed, paid, withdrawn, merged."""
 
 
 def next_status(current: str, action: str) -> CaseStatus:
@@ -119,6 +123,7 @@ STATUS_LABELS_ZH: dict[CaseStatus, str] = {
     S.PAID: "已支付",
     S.PAYMENT_FAILED: "支付失败",
     S.WITHDRAWN: "已撤回",
+    S.MERGED: "已合并",
 }
 
 

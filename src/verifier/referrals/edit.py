@@ -25,7 +25,7 @@ from ..domain.masking import mask_phone
 from ..domain.money import format_yuan
 from ..places import service as places
 from ..store import contracts as contract_store
-from ..store.tables import Case, Household, Member, Referral
+from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral
 from ..store.vault import Vault
 from ..audit import log as audit
 from .parsing import parse_application
@@ -101,8 +101,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
         problems.append(FieldError("cause", f"contract {contract.id} has no relief for {row.cause}"))
     if row.cause != case.cause and session.scalar(select(Case.id).where(
             Case.household_id == case.household_id, Case.cause == row.cause, Case.contract_year == case.contract_year,
-            Case.id != case.id, Case.status.not_in(("screened_out", "no_relief", "review_failed", "paid",
-                                                    "withdrawn", "ineligible"))).limit(1)):
+            Case.id != case.id, Case.status.not_in(CLOSED_STATUSES)).limit(1)):
         problems.append(FieldError("cause", "the household already has an open case for this cause and year"))
     if problems:
         raise ValidationFailed(problems)

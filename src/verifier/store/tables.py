@@ -30,8 +30,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base, UtcDateTime
 
 # Cases in these states are finished; a household may then have a new case for the same cause and year.
-CLOSED_STATUSES = ("screened_out", "ineligible", "no_relief", "review_failed", "paid", "withdrawn")
-_OPEN_CASE = text("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn')")
+CLOSED_STATUSES = ("screened_out", "ineligible", "no_relief", "review_failed", "paid", "withdrawn", "merged")
+OPEN_CASE_PREDICATE = ("status NOT IN ('screened_out', 'ineligible', 'no_relief', 'review_failed', 'paid', 'withdrawn',"
+                       " 'merged')")
+_OPEN_CASE = text(OPEN_CASE_PREDICATE)
 
 
 class ContractRow(Base):
@@ -149,6 +151,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Status merged: the case it was merged into when two households were found to be one (households/service.py).
+    merged_into_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     household: Mapped[Household] = relationship()
 

@@ -108,6 +108,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
         "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
+        "household": user.has("insurer_supervisor"),  # 合并家庭, 迁移成员 (web/households.py)
     }
     sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,

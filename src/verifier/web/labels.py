@@ -68,6 +68,8 @@ ACTIONS = {
     "sampling.result_corrected": "更正复核结果", "case.send_back": "核查退回，重新入户核查",
     "payment_batch.remove_item": "移出支付批次明细", "payment_batch.signoff_refused": "县级签批不同意，退回批次",
     "case.application_edited": "修改申请信息",
+    "case.merge": "家庭合并，本案并入另一案件", "case.merged_in": "家庭合并，另一案件并入本案",
+    "household.merge": "合并家庭", "household.member_move": "迁移家庭成员",
 }
 
 
@@ -87,6 +89,9 @@ FIELD_LABELS = {
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
     "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
     "entries": "评议农户", "confirm": "确认",
+    "household_id": "家庭", "from_household_id": "并入的家庭", "to_household_id": "迁入的家庭", "member_id": "家庭成员",
+    "new_head_member_id": "原户新户主", "relation": "与户主关系", "head_relation": "被并入户户主与户主的关系",
+    "q": "搜索",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }

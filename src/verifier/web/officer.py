@@ -24,6 +24,7 @@ from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import service as check_service
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import parse_yuan
 from ..http import Ctx, get, post
@@ -195,7 +196,8 @@ class CheckPages(Controller):
     path = "/cases/{case_id:str}/check"
 
     def _render(self, request: Req, ctx: Any, case_id: str, state: FormState | None, *, status_code: int = 200,
-                evidence: list[str] | None = None, message: str | None = None, rows: int = MEMBER_ROWS) -> Template:
+                evidence: list[str] | None = None, message: str | None = None, rows: int = MEMBER_ROWS,
+                conflicts: list[dict[str, Any]] | None = None) -> Template:
         user = request.user
         with ctx.db.read() as session:
             case = load_case(session, case_id, user)
@@ -221,7 +223,8 @@ class CheckPages(Controller):
         rows = min(max(rows, MEMBER_ROWS), MAX_MEMBER_ROWS)
         return page(request, "check.html", status_code=status_code, active="/visits", case=case, head=head, visit=visit,
                     officer_names=[names.get(o, o) for o in visit.officer_ids], form=state, rows=rows,
-                    evidence=evidence or [], message=message, today=ctx.clock.today(),
+                    evidence=evidence or [], message=message, today=ctx.clock.today(), conflicts=conflicts or [],
+                    merges=user.has(households.ROLE),
                     income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=list(labels.RIGID_FIELDS.items()),
                     relations=list(labels.RELATIONS.items()), labour=list(labels.LABOUR.items()),
                     sources=list(labels.SOURCES.items()))
@@ -281,7 +284,8 @@ class CheckPages(Controller):
         except ValidationFailed as exc:
             for e in exc.errors:
                 add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
-            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows)
+            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows,
+                                conflicts=_other_households(ctx, request, case_id, parsed, exc))
         except InvalidState as exc:
             with ctx.db.read() as session:
                 latest = check_service.latest_check(session, case_id)
@@ -291,6 +295,30 @@ class CheckPages(Controller):
             return self._render(request, ctx, case_id, state, status_code=409, evidence=evidence, rows=rows,
                                 message=exc.detail)
         return see_other(f"/cases/{case_id}", done="check")
+
+
+ANOTHER_HOUSEHOLD = "this person is recorded in another household"
+
+
+def _other_households(ctx: Any, request: Req, case_id: str, parsed: ParsedCheck,
+                      exc: ValidationFailed) -> list[dict[str, Any]]:
+    """For each member refused as "recorded in another household" (of this county), that household, masked: the
+    officer sees why and asks the supervisor to merge the two (the form offers the supervisor the merge)."""
+    rows = [int(m.group(1)) for e in exc.errors if e.message == ANOTHER_HOUSEHOLD
+            and (m := re.fullmatch(r"members\[(\d+)\]\.id_number", e.field))]
+    if not rows or parsed.data is None:
+        return []
+    found: list[dict[str, Any]] = []
+    with ctx.db.read() as session:
+        home = load_case(session, case_id, request.user).household_id
+        for k in rows:
+            if k >= len(parsed.data.members):
+                continue
+            other = households.conflict_household(session, ctx.vault, request.user, home,
+                                                  parsed.data.members[k]["id_number"])
+            if other is not None and all(f["household"].id != other.id for f in found):
+                found.append({"row": parsed.member_rows[k] + 1, "household": other, "home": home})
+    return found
 
 
 def status_now(ctx: Any, case_id: str) -> str | None:

@@ -1,0 +1,111 @@
+"""The household pages: the officer's check form meeting a person of another household, the supervisor's merge and
+move forms reached from the case."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from factories import make_case, staff
+from pagekit import FACTORY_PASSWORD, officers_of, status_of
+from test_web_officer import _form, good_check
+
+from verifier.cases import service as cases
+from verifier.store.tables import Case, Member
+
+
+def _household(ctx: Any, case_id: str) -> tuple[str, str]:
+    with ctx.db.read() as session:
+        case = session.get(Case, case_id)
+        return case.household_id, case.number
+
+
+def _person(ctx: Any, household_id: str) -> str:
+    with ctx.db.read() as session:
+        sealed = session.query(Member.id_number_enc).filter_by(household_id=household_id).first()[0]
+    return ctx.vault.open(sealed, "member.id_number")
+
+
+def _couple_at_the_door(ctx: Any, pages: Any, clock: Any) -> dict[str, Any]:
+    husband = make_case(ctx, stage="scheduled", members=1, head_name="王建国")
+    wife = make_case(ctx, stage="received", members=1, head_name="李秀英")
+    (h_hh, _), (w_hh, w_number) = _household(ctx, husband), _household(ctx, wife)
+    return {"husband": husband, "wife": wife, "h_hh": h_hh, "w_hh": w_hh, "w_number": w_number,
+            "wife_id": _person(ctx, w_hh)}
+
+
+def _check_naming_the_wife(pages: Any, case_id: str, wife_id: str, clock: Any) -> Any:
+    data = good_check(_form(case_id, pages), clock)
+    data.update({"members[1].name": "李秀英", "members[1].id_number": wife_id, "members[1].relation": "spouse"})
+    return pages.post(f"/cases/{case_id}/check", data), data
+
+
+def test_the_officer_sees_the_other_household_masked_and_is_sent_to_the_supervisor(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    c = _couple_at_the_door(ctx, pages, clock)
+    pages.login(officers_of(ctx, c["husband"])[0], FACTORY_PASSWORD)
+    r, _ = _check_naming_the_wife(pages, c["husband"], c["wife_id"], clock)
+    assert r.status_code == 422
+    box = r.text.split('id="other-household-1"')[1].split("</div>")[0]
+    assert "李**户" in box and c["w_number"] in box and c["wife_id"] not in box
+    assert c["wife_id"][:6] + "********" + c["wife_id"][-4:] in box
+    assert "须由保险公司主管合并家庭" in box and "/merge" not in box
+    assert 'value="李秀英"' in r.text  # what was typed is kept
+    assert pages.get(f"/households/{c['h_hh']}/merge").status_code == 403  # the officer cannot merge alone
+    assert status_of(ctx, c["husband"]) == "scheduled"
+
+
+def test_an_officer_who_is_also_a_supervisor_is_offered_the_merge(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    c = _couple_at_the_door(ctx, pages, clock)
+    dual = pages.users.add("dual", "field_officer", "insurer_supervisor", counties=("340223",))
+    s = staff(ctx, team=40)
+    with ctx.db.begin() as session:
+        cases.schedule(session, c["husband"], officers=[dual, s.officer2.id], visit_on=clock.today(), vehicle="车40",
+                       principal=s.supervisor, clock=ctx.clock)
+    pages.login("dual")
+    r, _ = _check_naming_the_wife(pages, c["husband"], c["wife_id"], clock)
+    assert r.status_code == 422
+    link = re.search(r'href="(/households/[^"]+/merge\?other=[^"]+)"', r.text)
+    assert link and c["w_hh"] in link.group(1)
+    form = pages.get(link.group(1).replace("&amp;", "&"))
+    assert form.status_code == 200 and f'value="{c["w_hh"]}" checked' in form.text
+
+
+def test_the_supervisor_merges_from_the_case_page(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    c = _couple_at_the_door(ctx, pages, clock)
+    pages.as_("sup", "insurer_supervisor")
+    case_page = pages.get(f"/cases/{c['husband']}").text
+    merge_url = f"/households/{c['h_hh']}/merge?case={c['husband']}"
+    assert merge_url.replace("?", "?") in case_page.replace("&amp;", "&") and "迁移成员" in case_page
+
+    found = pages.get(f"{merge_url}&q={c['w_number'][-4:]}")
+    assert found.status_code == 200 and f'value="{c["w_hh"]}"' in found.text and "李秀英" in found.text
+    form = {"other": c["w_hh"], "keep": "this", "head_relation": "spouse", "reason": "夫妻重复登记",
+            "case": c["husband"]}
+    refused = pages.post(f"/households/{c['h_hh']}/merge", form)  # the confirmation not ticked
+    assert refused.status_code == 422 and "夫妻重复登记</textarea>" in refused.text and "勾选确认" in refused.text
+    done = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})
+    assert done.status_code == 303 and done.headers["location"] == f"/cases/{c['husband']}?done=household_merged"
+    assert status_of(ctx, c["wife"]) == "merged"
+    again = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})  # sent twice
+    assert again.status_code == 409 and "已于此前并入" in again.text
+    merged = pages.get(f"/cases/{c['wife']}").text
+    assert "已合并" in merged and f'href="/cases/{c["husband"]}" id="merged-into"' in merged
+    history = pages.get(f"/households/{c['h_hh']}/merge").text
+    assert "家庭变动记录" in history and "夫妻重复登记" in history
+
+
+def test_the_supervisor_moves_a_member_to_a_new_household(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked", members=3)
+    hh, _ = _household(ctx, case_id)
+    with ctx.db.read() as session:
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+    pages.as_("sup", "insurer_supervisor")
+    page = pages.get(f"/households/{hh}/move?case={case_id}")
+    assert page.status_code == 200 and f'value="{child.id}"' in page.text
+    refused = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "", "case": case_id})
+    assert refused.status_code == 422 and f'value="{child.id}" checked' in refused.text
+    done = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户",
+                                                 "case": case_id})
+    assert done.status_code == 303 and "done=member_moved" in done.headers["location"]
+    with ctx.db.read() as session:
+        assert session.get(Member, child.id).household_id != hh
