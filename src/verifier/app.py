@@ -104,6 +104,7 @@ def route_handlers() -> list[Any]:
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
     from .conflicts.routes import ConflictController
+    from .households.routes import HouseholdController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
     from .places.routes import PlaceController
@@ -116,7 +117,7 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, RosterController, PlaceController,
-            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
+            HouseholdController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -44,7 +44,7 @@ def _case_fields(case: Case) -> dict:
         cause=case.cause, head_name=case.household.head_name, contract_id=case.contract_id,
         contract_hash=case.contract_hash, contract_year=case.contract_year, referred_on=case.referred_on,
         reported_amount=format_yuan(case.reported_amount), screening_reason=case.screening_reason,
-        closed_reason=case.closed_reason, updated_at=case.updated_at,
+        closed_reason=case.closed_reason, updated_at=case.updated_at, household_id=case.household_id,
     )
 
 

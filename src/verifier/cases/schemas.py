@@ -155,6 +155,7 @@ class CaseOut(msgspec.Struct):
     screening_reason: str | None
     closed_reason: str | None
     updated_at: datetime
+    household_id: str = ""  # its household's file: /households/{household_id} (一户一档)
 
 
 class VisitAttemptOut(msgspec.Struct):
