@@ -25,6 +25,7 @@ def test_the_household_file_opens_from_a_case_and_records_risk_removed(staff) ->
     shown = desk.text()
     assert "一户一档" in shown and "保障金支付" in shown and "入户核查" in shown and "办理记录" in shown
     assert "存在风险" in desk.text("#risk-status")
+    assert "支付成功" in desk.text("#section-payments ~ .table-wrap")  # codes in words
 
     # A step of the timeline leads to its entry in the audit log, proved included in the signed checkpoint.
     desk.follow("#timeline ~ .table-wrap a[href^='/audit?index=']")

@@ -163,15 +163,29 @@ def test_risk_removed_by_the_county_reviewer_with_evidence_revocable_and_audited
     assert [s.index for s in file.timeline if s.action.startswith("household.")] == [i for i, _, _ in logged]
 
 
-def test_api_file_and_risk_status(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    household = household_of(ctx, make_case(ctx, stage="determined"))
+def test_api_file_with_spot_check_results_and_risk_status(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from sampling.sampling_helpers import Rounds
+
+    case_id, neighbour = make_case(ctx, stage="determined"), make_case(ctx, stage="determined")
+    household = household_of(ctx, case_id)
     users.add("api-rev", "county_reviewer", counties=(COUNTY,))
     users.add("api-sup", "insurer_supervisor", counties=(COUNTY,))
     users.add("api-far", "county_reviewer", counties=(OTHER,))
+    rounds = Rounds(client, users.headers("api-rev"), users.headers("api-sup"))
+    round_id = rounds.create(stratify_by_town=False, min_rate="1.00")["id"]
+    assert set(rounds.draw(round_id)["case_ids"]) == {case_id, neighbour}
+    rounds.result(round_id, case_id, per_capita_income="9000.00", eligible=False, relief_amount="0.00")
+    rounds.result(round_id, neighbour, per_capita_income="9000.00", eligible=False, relief_amount="0.00")
+
     r = client.get(f"/api/households/{household}/file", headers=users.headers("api-sup"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["household"]["id"] == household and body["sections"][0]["key"] == "members"
+    sampled = next(s for s in body["sections"] if s["key"] == "sampling")["rows"]
+    assert [(x["case_id"], x["eligible"], x["deviation"], x["per_capita_income"]) for x in sampled] == [
+        (case_id, False, True, "9000.00")]
+    recorded = [t for t in body["timeline"] if t["action"] == "sampling.result_recorded"]
+    assert [t["case_id"] for t in recorded] == [case_id]  # the neighbour's result is not in this file
     assert client.get(f"/api/households/{household}/file", headers=users.headers("api-far")).status_code == 404
 
     url = f"/api/households/{household}/risk-status"
@@ -245,3 +259,20 @@ def test_pages_link_the_file_from_the_case_and_the_search_and_export_it_logged(c
     pages.as_("pg-far", "county_reviewer", counties=(OTHER,))
     assert pages.get(f"/households/{household}").status_code == 404
     assert pages.get(f"/households/{household}/file.docx").status_code == 404
+
+
+KINDS = {"text", "int", "money", "day", "moment", "user", "case", "bool", "people"}
+
+
+def test_every_column_of_every_section_is_shown_in_words() -> None:
+    from verifier.households.file import SECTIONS
+    from verifier.web.household_file import label_table
+
+    assert len({s.key for s in SECTIONS}) == len(SECTIONS)
+    for source in SECTIONS:
+        for column in source.columns:
+            assert re.search(r"[\u4e00-\u9fff]", column.title), (source.key, column.key)
+            if column.kind.startswith("label:"):
+                assert label_table(column.kind[6:]), (source.key, column.key)
+            else:
+                assert column.kind in KINDS, (source.key, column.kind)

@@ -235,13 +235,13 @@ SECTIONS: list[SectionSource] = [
         C("upheld", "异议成立", "int")], _reviews_and_notices),
     SectionSource("payments", "保障金支付", [
         CASE, C("batch", "支付批次"), C("reference", "参考号"), C("amount", "金额（元）", "money"),
-        C("payee", "收款人"), C("account", "账号"), C("status", "状态", "label:PAYMENT_ITEM_STATUS"),
+        C("payee", "收款人"), C("account", "账号"), C("status", "状态", "label:stage:ITEM_STATUS"),
         C("created_at", "制单日期", "day"), C("settled_at", "入账日期", "day")], _payments),
     SectionSource("sampling", "县级抽查复核", [
         CASE, C("recorded_at", "复核时间", "moment"), C("eligible", "复核结论：符合条件", "bool"),
         C("per_capita_income", "复核人均纯收入（元）", "money"),
         C("insurer_per_capita_income", "保险公司人均纯收入（元）", "money"), C("relief", "复核保障金（元）", "money"),
-        C("deviation", "存在偏差", "bool"), C("reasons", "偏差原因", "label:DEVIATION_REASONS"),
+        C("deviation", "存在偏差", "bool"), C("reasons", "偏差原因", "label:stage:DEVIATION_REASONS"),
         C("recorded_by", "复核人", "user")], _sampling),
 ]
 

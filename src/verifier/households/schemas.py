@@ -15,7 +15,8 @@ class Column(msgspec.Struct, frozen=True):
     key: str
     title: str  # the column's Chinese heading
     # How a value is shown: text, int, money ("0.00"), day, moment, user (an id), case (a case number, linked by
-    # the row's case_id), bool, people ([{name, relation}]), or label:<TABLE> (a code of web/labels.py's TABLE).
+    # the row's case_id), bool, people ([{name, relation}]), or label:<TABLE> (a code of web/labels.py's TABLE;
+    # label:stage:<TABLE> for web/stagelabels.py's).
     kind: str = "text"
 
 

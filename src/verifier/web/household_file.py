@@ -24,8 +24,13 @@ class Cell:
     money: str | None = None  # "0.00", for a number cell in the xlsx
 
 
-def _table(name: str) -> dict[str, str]:
-    return getattr(labels, name, None) or getattr(stagelabels, name, None) or {}
+def label_table(name: str) -> dict[str, str]:
+    """A column's `label:NAME` table: NAME in web/labels.py, or `stage:NAME` in web/stagelabels.py."""
+    module, _, table = name.rpartition(":")
+    found = getattr(stagelabels if module == "stage" else labels, table, None)
+    if not isinstance(found, dict):
+        raise KeyError(f"no label table {name}")
+    return found
 
 
 def _local(value: str) -> datetime:
@@ -40,7 +45,7 @@ def _text(col: Column, value: Any, names: dict[str, str]) -> str:
         return ""
     kind = col.kind
     if kind.startswith("label:"):
-        table = _table(kind[6:])
+        table = label_table(kind[6:])
         values = value if isinstance(value, list) else [value]
         return "、".join(table.get(str(v), str(v)) for v in values)
     if kind == "bool":
