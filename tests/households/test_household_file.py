@@ -19,7 +19,6 @@ from verifier.audit.models import AuditEntry
 from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from verifier.households import risk
 from verifier.households.file import household_file
-from verifier.households.models import HouseholdRiskEvent
 from verifier.store.tables import Case, Member, User, Visit
 from web.pagekit import Pages
 
