@@ -275,3 +275,15 @@ def test_every_column_of_every_section_is_shown_in_words() -> None:
                 assert label_table(column.kind[6:]), (source.key, column.key)
             else:
                 assert column.kind in KINDS, (source.key, column.kind)
+
+
+def test_the_printed_file_refuses_a_full_id_number() -> None:
+    from verifier.documents.household_file import FileTable, HouseholdDocument, render_household_file
+
+    def doc(number: str) -> HouseholdDocument:
+        return HouseholdDocument(title="某户 一户一档", facts=[("户主", "某某")], issued_on=date(2020, 6, 1),
+                                 tables=[FileTable("家庭成员", ["姓名", "身份证号"], [["某某", number]])], footer="打印人：某")
+
+    assert render_household_file(doc("340223********1234"))[:2] == b"PK"
+    with pytest.raises(ValueError):
+        render_household_file(doc("340223197001011234"))

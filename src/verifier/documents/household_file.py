@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from . import make_templates as T
-from .notice import _LONG_DIGITS, _open_template, _para, _style_ids, _title_para, _x, chinese_date, replace_body
+from .notice import _LONG_DIGITS, _open_template, _width, _para, _style_ids, _title_para, _x, chinese_date, replace_body
 
 TYPE_AREA = 8844  # twips: 210 mm less the 28 mm and 26 mm margins
 SMALL = '<w:rPr><w:sz w:val="21"/><w:szCs w:val="21"/></w:rPr>'  # 五号
+TIGHT = '<w:snapToGrid w:val="0"/><w:spacing w:before="0" w:after="0" w:line="300" w:lineRule="auto"/>'  # off the grid
 HEADING = ('<w:rPr><w:rFonts w:ascii="{f}" w:hAnsi="{f}" w:eastAsia="{f}"/><w:b/></w:rPr>'
            .format(f=T.HEADER_FONT))
 
@@ -53,13 +54,17 @@ def _heading(style_id: str, text: str) -> str:
 
 
 def _table(t: FileTable, ids: dict[str, str]) -> str:
+    # Each column as wide as its longest text asks (a Chinese character two digits' worth; between 6 and 36), the
+    # whole type area filled.
     n = max(1, len(t.header))
-    widths = [TYPE_AREA // n] * n
+    wants = [min(36, max(6, _width(str(t.header[i])),
+                         *(_width(str(r[i])) for r in t.rows if i < len(r)))) for i in range(n)]
+    widths = [TYPE_AREA * w // sum(wants) for w in wants]
     widths[-1] += TYPE_AREA - sum(widths)
 
     def cell(i: int, text: str, style: str) -> str:
         return (f'<w:tc><w:tcPr><w:tcW w:w="{widths[i]}" w:type="dxa"/><w:vAlign w:val="center"/></w:tcPr>'
-                f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr><w:r>{SMALL}'
+                f'<w:p><w:pPr><w:pStyle w:val="{style}"/>{TIGHT}</w:pPr><w:r>{SMALL}'
                 f'<w:t xml:space="preserve">{_x(text)}</w:t></w:r></w:p></w:tc>')
 
     head = ('<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>'
