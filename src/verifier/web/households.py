@@ -1,120 +1,109 @@
-"""The supervisor's household pages, reached from a case: 合并家庭 (merge another household into this one, or this one
-into it) and 迁移成员 (move a member to another household, or to a new one: 分户). The other household is found by
-a case number or a name. The rules are the households service's: the pages offer the forms, the service decides.
-"""
+"""The household file page (一户一档, `/households/{id}`), its two downloads (.docx to print, xlsx for data; each
+logged as an export) and the county reviewer's risk-removed form (风险消除)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from litestar import Controller
+from litestar import Controller, Response
 from litestar.params import Parameter, URLEncodedBody
 from litestar.response import Template
 
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
-from ..households import service as households
-from ..http import Ctx, get, post
-from . import labels
-from .common import SUPERVISOR, FormState, Req, clean, confirmed, form_state, page, see_other
+from ..audit import service as audit_service
+from ..documents.sheets import XLSX, attachment
+from ..domain import risk as risk_rules
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..households import risk
+from ..households.file import household_file, record_export
+from ..http import DOCX, Ctx, get, post
+from . import household_file as present
+from .common import ANY, FormState, Req, clean, form_state, page, parse_day, see_other
 
-Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")]
-Query = Annotated[str, Parameter(max_length=50)]
-MERGE_FIELDS = ("other", "keep", "head_relation", "reason", "confirm")
-MOVE_FIELDS = ("member", "to", "relation", "new_head", "reason")
-RELATIONS = [(r, labels.RELATIONS[r]) for r in households.RELATIONS]
+Id = Annotated[str, Parameter(max_length=40)]
+MARKERS = {"roles": risk.MARKERS}
+REMOVE_FIELDS = ("evidence_kind", "months", "evidence_on", "note")
+REVOKE_FIELDS = ("revoked_on", "reason")
 
 
-def _render(request: Req, ctx: Any, template: str, household_id: str, *, q: str = "", other: str = "",
-            case: str = "", state: FormState | None = None, status_code: int = 200, message: str | None = None
-            ) -> Template:
+def render(request: Req, ctx: Any, household_id: str, *, status_code: int = 200,
+           forms: dict[str, FormState] | None = None, message: str | None = None) -> Template:
     user = request.user
     with ctx.db.read() as session:
-        home = households.household_brief(session, ctx.vault, household_id, user)
-        found = households.find_households(session, ctx.vault, user, q, county_code=home.county_code,
-                                           exclude=home.id) if q else []
-        chosen = None
-        if other and other != home.id:
-            try:
-                chosen = households.household_brief(session, ctx.vault, other, user)
-            except NotFound:
-                chosen = None
-            if chosen is not None and chosen.county_code != home.county_code:
-                chosen = None
-        history = households.household_changes(session, home.id)
-    if chosen is not None and all(h.id != chosen.id for h in found):
-        found = [chosen, *found]
-    state = state or FormState(values={"other": chosen.id if chosen else "", "keep": "this",
-                                       "head_relation": "spouse", "relation": "spouse"})
-    return page(request, template, status_code=status_code, home=home, found=found, q=q, case=case, form=state,
-                message=message, relations=RELATIONS, history=history, searched=bool(q))
+        file = household_file(session, household_id, user, ctx.vault)
+    sections = [(s, present.cells(s, file.names)) for s in file.sections]
+    return page(request, "household.html", status_code=status_code, file=file, sections=sections,
+                facts=present.facts(file), title=present.title(file), timeline=present.timeline_rows(file),
+                audit_links=user.has(*audit_service.READERS), marks=user.has(*risk.MARKERS),
+                evidence_kinds=list(risk_rules.EVIDENCE_KINDS.items()), forms=forms or {}, message=message,
+                today=ctx.clock.today())
 
 
-def _refused(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, (InvalidState, Forbidden, NotFound)):
-        return exc.status, labels.message_zh(exc.detail)
-    return 422, "提交的内容有误。"
+def _export(ctx: Any, request: Req, household_id: str, fmt: str) -> Response[bytes]:
+    user = request.user
+    with ctx.db.read() as session:
+        file = household_file(session, household_id, user, ctx.vault, masked=True)
+    if fmt == "docx":
+        content, media = present.docx(file, printed_by=user.display_name, today=ctx.clock.today()), DOCX
+    else:
+        content, media = present.xlsx(file), XLSX
+    with ctx.db.begin() as session:
+        record_export(session, household_id, fmt=fmt, sha256=hashlib.sha256(content).hexdigest(), principal=user,
+                      clock=ctx.clock)
+    name = f"一户一档-{file.household.head_name}.{fmt}"
+    return Response(content=content, media_type=media,
+                    headers={**attachment(f"household.{fmt}", name), "Cache-Control": "no-store"})
 
 
 class HouseholdPages(Controller):
-    path = "/households/{household_id:str}"
+    path = "/households"
 
-    @get("/merge", opt=SUPERVISOR)
-    def merge_form(self, household_id: Id, ctx: Ctx, request: Req, q: Query = "", other: Id = "",
-                   case: Id = "") -> Template:
-        return _render(request, ctx, "household_merge.html", household_id, q=q.strip(), other=other, case=case)
+    @get("/{household_id:str}", opt=ANY)
+    def show(self, household_id: Id, ctx: Ctx, request: Req) -> Template:
+        return render(request, ctx, household_id)
 
-    @post("/merge", opt=SUPERVISOR, status_code=303)
-    def merge(self, household_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        other, keep, case = clean(data.get("other")), clean(data.get("keep")), clean(data.get("case"))
-        into, absorbed = (household_id, other) if keep != "other" else (other, household_id)
+    @get("/{household_id:str}/file.docx", opt=ANY)
+    def docx(self, household_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
+        return _export(ctx, request, household_id, "docx")
+
+    @get("/{household_id:str}/file.xlsx", opt=ANY)
+    def xlsx(self, household_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
+        return _export(ctx, request, household_id, "xlsx")
+
+    @post("/{household_id:str}/risk-status", opt=MARKERS, status_code=303)
+    def risk_status(self, household_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        action = clean(data.get("action"))
+        form, fields = ("remove", REMOVE_FIELDS) if action == "remove" else ("revoke", REVOKE_FIELDS)
+        problems: list[FieldError] = []
         try:
-            if not other:
-                raise ValidationFailed.one("other", "请先查找并选择另一户")
-            if not confirmed(data):
-                raise ValidationFailed.one("confirm", "合并后不能撤销：请勾选确认")
             with ctx.db.begin() as session:
-                households.merge_households(session, into, absorbed, reason=clean(data.get("reason")),
-                                            head_relation=clean(data.get("head_relation")) or "other",
-                                            principal=request.user, clock=ctx.clock)
+                if action == "remove":
+                    on = parse_day(data.get("evidence_on"), "evidence_on", problems)
+                    months_text = clean(data.get("months"))
+                    months = None
+                    if months_text:
+                        if months_text.isdigit() and len(months_text) <= 3:
+                            months = int(months_text)
+                        else:
+                            problems.append(FieldError("months", "连续月数应为整数"))
+                    if problems:
+                        raise ValidationFailed(problems)
+                    risk.mark_removed(session, household_id, risk.Removal(
+                        evidence_kind=clean(data.get("evidence_kind")), evidence_on=on,
+                        note=str(data.get("note") or ""), months=months), principal=request.user, clock=ctx.clock)
+                elif action == "revoke":
+                    on = parse_day(data.get("revoked_on"), "revoked_on", problems)
+                    if problems:
+                        raise ValidationFailed(problems)
+                    risk.revoke(session, household_id, on=on, reason=str(data.get("reason") or ""),
+                                principal=request.user, clock=ctx.clock)
+                else:
+                    raise ValidationFailed.one("action", "请选择标记风险消除或撤销标记")
         except ValidationFailed as exc:
-            rename = {"from_household_id": "other", "household_id": "other"}
-            return _render(request, ctx, "household_merge.html", household_id, other=other, case=case,
-                           state=form_state(data, exc, MERGE_FIELDS, rename), status_code=422)
-        except (InvalidState, Forbidden, NotFound) as exc:
-            status, message = _refused(exc)
-            return _render(request, ctx, "household_merge.html", household_id, other=other, case=case,
-                           state=form_state(data, None, MERGE_FIELDS), status_code=status, message=message)
-        return see_other(f"/cases/{case}" if case else "/cases", done="household_merged")
-
-    @get("/move", opt=SUPERVISOR)
-    def move_form(self, household_id: Id, ctx: Ctx, request: Req, q: Query = "", other: Id = "",
-                  case: Id = "") -> Template:
-        return _render(request, ctx, "household_move.html", household_id, q=q.strip(), other=other, case=case)
-
-    @post("/move", opt=SUPERVISOR, status_code=303)
-    def move(self, household_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        to, case = clean(data.get("to")), clean(data.get("case"))
-        try:
-            problems = []
-            if not clean(data.get("member")):
-                problems.append(FieldError("member", "请选择要迁出的成员"))
-            if not to:
-                problems.append(FieldError("to", "请选择迁入的家庭，或选择“新立一户（分户）”"))
-            if problems:
-                raise ValidationFailed(problems)
-            with ctx.db.begin() as session:
-                households.move_member(session, household_id, clean(data.get("member")),
-                                       to_household_id=None if to == "new" else to, new_household=to == "new",
-                                       relation=clean(data.get("relation")) or "other",
-                                       new_head_member_id=clean(data.get("new_head")) or None,
-                                       reason=clean(data.get("reason")), principal=request.user, clock=ctx.clock)
-        except ValidationFailed as exc:
-            rename = {"to_household_id": "to", "new_head_member_id": "new_head", "member_id": "member"}
-            return _render(request, ctx, "household_move.html", household_id, other=to if to != "new" else "",
-                           case=case, state=form_state(data, exc, MOVE_FIELDS, rename), status_code=422)
-        except (InvalidState, Forbidden, NotFound) as exc:
-            status, message = _refused(exc)
-            return _render(request, ctx, "household_move.html", household_id, other=to if to != "new" else "",
-                           case=case, state=form_state(data, None, MOVE_FIELDS), status_code=status,
-                           message=message)
-        return see_other(f"/cases/{case}" if case else "/cases", done="member_moved")
+            renamed = ValidationFailed([FieldError("reason", e.message) if form == "revoke" and e.field == "note"
+                                        else e for e in exc.errors])
+            return render(request, ctx, household_id, status_code=422,
+                          forms={form: form_state(data, renamed, fields)})
+        except InvalidState as exc:
+            return render(request, ctx, household_id, status_code=409, message=exc.detail)
+        return see_other(f"/households/{household_id}", done="risk_removed" if action == "remove" else "risk_restored")

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from ..accounts.service import ROLE_LABELS_ZH
 from ..documents.notice import CAUSE_LABELS
 from ..domain.eligibility import reason_in_chinese
+from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.roster import CATEGORY_NAMES
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
@@ -37,6 +39,9 @@ OBJECTION_VIA = {"in_person": "当面反映", "phone": "电话", "letter": "信�
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
+ROSTER = {**CATEGORY_NAMES, "none": "不在名册"}
+RISK_STATUS = dict(risk.STATUS_NAMES)
+RISK_EVIDENCE = dict(risk.EVIDENCE_KINDS)
 RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "教育支出", "disaster_loss": "灾害损失"}
 
 ACTIONS = {
@@ -70,6 +75,8 @@ ACTIONS = {
     "case.application_edited": "修改申请信息",
     "case.merge": "家庭合并，本案并入另一案件", "case.merged_in": "家庭合并，另一案件并入本案",
     "household.merge": "合并家庭", "household.member_move": "迁移家庭成员",
+    "household.risk_removed": "标记风险消除", "household.risk_restored": "撤销风险消除（风险恢复）",
+    "household.export": "导出一户一档",
 }
 
 

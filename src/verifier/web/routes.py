@@ -23,6 +23,7 @@ from .conflicts import ConflictPages
 from .errors import EXCEPTION_HANDLERS
 from .account import AccountPages
 from .home import HomePage, LoginPages
+from .household_changes import HouseholdChangePages
 from .households import HouseholdPages
 from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
@@ -39,7 +40,8 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages]
+                    UserPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
+                    HouseholdChangePages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
