@@ -186,6 +186,7 @@ class FundOut(msgspec.Struct):
     balance: str
     service_fee_rate: str
     opened: bool
+    recovered: str = "0.00"  # overpaid relief repaid by households (追回), back in the balance
 
 
 class MovementOut(msgspec.Struct):

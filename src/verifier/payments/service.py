@@ -59,6 +59,7 @@ from ..store.base import new_id
 from ..store.tables import Case, Check, ContractRow, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
+from ..sampling.models import CaseHold
 from . import bankfiles, ledger, payees
 from .models import BankReturn, FundMovement, PayeeCorrection, PaymentBatch, PaymentItem
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
@@ -295,9 +296,33 @@ class _Candidate:
     correction_id: str | None
 
 
+_HELD = select(CaseHold.case_id).where(CaseHold.status == "open")
+
+
+def held_cases(session: Session, case_ids: Sequence[str]) -> set[str]:
+    """Those of `case_ids` held for re-determination after a sampling round (see sampling/consequences.py)."""
+    held: set[str] = set()
+    for chunk in _chunks(list(case_ids)):
+        held.update(session.scalars(select(CaseHold.case_id).where(CaseHold.status == "open",
+                                                                   CaseHold.case_id.in_(chunk))))
+    return held
+
+
+def _refuse_held(session: Session, batch: PaymentBatch, what: str) -> None:
+    """A batch holding a case held for re-determination is neither approved nor released (409)."""
+    ids = list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id,
+                                                                 PaymentItem.status == "pending")))
+    held = sorted(held_cases(session, ids))
+    if held:
+        raise InvalidState(f"batch {batch.code} holds {len(held)} case(s) held for re-determination after a sampling "
+                           f"round ({', '.join(held[:10])}): they cannot be paid until a supervisor re-determines "
+                           f"them; take them out of the batch (or cancel it) before you {what} it")
+
+
 def _ready_cases(session: Session, county_code: str, contract_id: str | None) -> list[tuple[str, str]]:
     """(case id, contract id) of every case of the county ready to pay, locked for this transaction."""
-    stmt = (select(Case.id, Case.contract_id).where(Case.county_code == county_code, Case.status == "ready_to_pay")
+    stmt = (select(Case.id, Case.contract_id).where(Case.county_code == county_code, Case.status == "ready_to_pay",
+                                                    Case.id.not_in(_HELD))
             .order_by(Case.id).with_for_update())
     if contract_id:
         stmt = stmt.where(Case.contract_id == contract_id)
@@ -368,7 +393,8 @@ def ready_to_pay(session: Session, county_code: str, principal: Principal) -> li
     rows = session.execute(
         select(Case.id, Case.contract_id, Case.town, Case.village, Household.head_name)
         .join(Household, Household.id == Case.household_id)
-        .where(Case.county_code == county_code, Case.status == "ready_to_pay").order_by(Case.id)).all()
+        .where(Case.county_code == county_code, Case.status == "ready_to_pay", Case.id.not_in(_HELD))
+        .order_by(Case.id)).all()
     relief: dict[str, tuple[Any, str, int]] = {}
     for case_id, det_id, at, amount in session.execute(
             select(Determination.case_id, Determination.id, Determination.confirmed_at, Determination.relief)
@@ -394,7 +420,11 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         known = {cid for cid, _ in ready}
         missing = [cid for cid in chosen if cid not in known]
         if missing:
-            raise ValidationFailed([FieldError("case_ids", f"case {cid} is not ready to pay in county {county_code}")
+            held = held_cases(session, missing)
+            raise ValidationFailed([FieldError("case_ids", f"case {cid} is held for re-determination after a sampling "
+                                                           "round: it cannot be paid until a supervisor re-determines it"
+                                               if cid in held else f"case {cid} is not ready to pay in county "
+                                                                   f"{county_code}")
                                     for cid in missing[:50]])
         wanted = set(chosen)
         ready = [(cid, kid) for cid, kid in ready if cid in wanted]
@@ -471,6 +501,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve")
     target = next_batch_status(batch.status, "approve")
+    _refuse_held(session, batch, "approve")
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState(f"the batch's items ({n}, {format_yuan(total)}) no longer match what was prepared "
@@ -581,6 +612,20 @@ def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, p
     item.status, item.removed_by, item.removed_at, item.removed_reason = "cancelled", principal.id, now, reason
     session.flush()
     _move_cases(session, [item.case_id], "in_batch", "remove_from_batch", clock)
+    before = _recount(session, batch, now)
+    audit.append(session, actor=principal.id, role=principal.acting_role(("insurer_claims",)),
+                 action="payment_batch.remove_item", subject=batch.id, contract_hash=batch.contract_hash, clock=clock,
+                 payload={"item_id": item.id, "reference": item.reference, "case_id": item.case_id,
+                          "amount": format_yuan(item.amount), "reason": reason, "before": before,
+                          "items": batch.item_count, "total": format_yuan(batch.total),
+                          "items_sha256": batch.items_sha256, "signoff_required": batch.signoff_required,
+                          "case": {"from": "in_batch", "to": "ready_to_pay"}})
+    return batch_out(session, batch)
+
+
+def _recount(session: Session, batch: PaymentBatch, now: Any) -> dict[str, Any]:
+    """Set a prepared batch's count, total, digest and sign-off need to those of its pending items; returns the
+    figures it had before."""
     remaining = session.execute(
         select(PaymentItem.reference, PaymentItem.case_id, PaymentItem.determination_id, PaymentItem.amount)
         .where(PaymentItem.batch_id == batch.id, PaymentItem.status == "pending").order_by(PaymentItem.seq)).all()
@@ -592,14 +637,40 @@ def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, p
     batch.signoff_required = batch.total >= _threshold(session, batch)
     batch.updated_at = now
     session.flush()
-    audit.append(session, actor=principal.id, role=principal.acting_role(("insurer_claims",)),
-                 action="payment_batch.remove_item", subject=batch.id, contract_hash=batch.contract_hash, clock=clock,
-                 payload={"item_id": item.id, "reference": item.reference, "case_id": item.case_id,
-                          "amount": format_yuan(item.amount), "reason": reason, "before": before,
-                          "items": batch.item_count, "total": format_yuan(batch.total),
-                          "items_sha256": batch.items_sha256, "signoff_required": batch.signoff_required,
-                          "case": {"from": "in_batch", "to": "ready_to_pay"}})
-    return batch_out(session, batch)
+    return before
+
+
+HOLD_REMOVAL_REASON = "抽样复核发现偏差，暂停支付，待重新认定"
+
+
+def take_out_held(session: Session, case_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any] | None:
+    """Take a case just held for re-determination out of its batch when that batch is not yet approved (the case is
+    ready to pay again, and stays held); a batch left empty is cancelled. Nothing of the fund is committed before
+    approval, so nothing is released. A case in an approved batch stays in it: that batch is refused approval and
+    release while it holds the case (`_refuse_held`). Returns what was done, for the hold's audit entry."""
+    row = session.execute(
+        select(PaymentItem, PaymentBatch).join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
+        .where(PaymentItem.case_id == case_id, PaymentItem.status == "pending")).first()
+    if row is None:
+        return None
+    item, batch = row
+    if batch.status != "prepared":
+        return {"batch_id": batch.id, "code": batch.code, "status": batch.status, "taken_out": False}
+    session.refresh(batch, with_for_update=True)
+    now = clock.now()
+    item.status, item.removed_by, item.removed_at = "cancelled", principal.id, now
+    item.removed_reason = HOLD_REMOVAL_REASON
+    session.flush()
+    _move_cases(session, [case_id], "in_batch", "remove_from_batch", clock)
+    before = _recount(session, batch, now)
+    if batch.item_count == 0:
+        batch.status = next_batch_status(batch.status, "cancel")
+        batch.cancelled_by, batch.cancelled_at = principal.id, now
+        session.flush()
+    return {"batch_id": batch.id, "code": batch.code, "taken_out": True, "item_id": item.id,
+            "reference": item.reference, "amount": format_yuan(item.amount), "before": before,
+            "items": batch.item_count, "total": format_yuan(batch.total), "items_sha256": batch.items_sha256,
+            "batch_status": batch.status}
 
 
 def release(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
@@ -614,6 +685,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
             f"threshold of {format_yuan(_threshold(session, batch))}: a county reviewer must sign it off before release")
     before = batch.status
     target = next_batch_status(batch.status, "release")
+    _refuse_held(session, batch, "release")
     sent = session.execute(
         update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
     ).rowcount
