@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
@@ -206,3 +206,15 @@ class MovementOut(msgspec.Struct):
 class MovementPage(msgspec.Struct):
     items: list[MovementOut]
     next_cursor: int | None
+
+
+class RepaymentIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A household's repayment of a recovery (追回), as finance records it from the bank's statement."""
+
+    amount: Annotated[str, msgspec.Meta(min_length=1, max_length=24)]
+    paid_on: date
+    reference: Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=2000)]
