@@ -68,6 +68,12 @@ ACTIONS = {
     "sampling.result_corrected": "更正复核结果", "case.send_back": "核查退回，重新入户核查",
     "payment_batch.remove_item": "移出支付批次明细", "payment_batch.signoff_refused": "县级签批不同意，退回批次",
     "case.application_edited": "修改申请信息",
+    "sampling.deviation_recorded": "复核偏差：暂停支付或追回", "case.held": "抽样复核发现偏差，暂停支付",
+    "case.hold_withdrawn": "复核结果更正，撤销暂停支付", "case.hold_redetermined": "暂停支付后重新认定",
+    "case.redetermine_ineligible": "重新认定不符合条件",
+    "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（复核结果更正）",
+    "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
+    "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回",
 }
 
 

@@ -17,9 +17,9 @@ BATCH_STATUS = dict(BATCH_STATUS_LABELS_ZH)
 ITEM_STATUS = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
                "cancelled": "已撤销"}
 MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用", "pay": "银行确认支付", "release": "释放回余额",
-                  "fee": "服务费"}
+                  "fee": "服务费", "recover": "追回款退回资金"}
 LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
-                   "service_fee": "服务费"}
+                   "service_fee": "服务费", "relief_recovered": "已追回保障金"}
 ROUND_STATUS = {"open": "待双方承诺", "frozen": "已冻结总体，待揭示", "drawn": "已抽取样本"}
 ROUND_STAGES = (("open", "承诺"), ("frozen", "冻结与揭示"), ("drawn", "已抽取"))
 PARTIES = {"county": "县级复核方", "insurer": "保险公司"}
@@ -35,6 +35,12 @@ VERDICT_NOTES = {"accept": "偏差率上限不超过可容忍偏差率：核查�
                  "expand": "偏差率上限超过可容忍偏差率：应扩大样本继续复核。",
                  "pending": "样本尚未全部复核，复核完成后给出结论。"}
 DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障金额不一致", "income": "人均纯收入差异超出容差"}
+DEVIATION_KINDS = {"eligibility": "认定结论偏差", "amount": "金额偏差", "income": "收入偏差（不涉及金额）"}
+CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "none": "无需处理"}
+HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
+HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
+RECOVERY_STATUS = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（复核结果更正）"}
+REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
 SKIP_REASONS = {
     "no confirmed eligible determination": "没有已确认的“符合条件”认定",
