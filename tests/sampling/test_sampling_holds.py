@@ -4,7 +4,7 @@ by an approved batch's release, until an insurer supervisor (four eyes) re-deter
 from __future__ import annotations
 
 import pytest
-from consequence_helpers import approve, batch, drawn_round, person, ready_case, relief_of
+from deviation_helpers import approve, batch, drawn_round, person, ready_case, relief_of
 from factories import COUNTY, staff
 from sqlalchemy import select
 

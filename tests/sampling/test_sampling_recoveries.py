@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from consequence_helpers import drawn_round, pay, person, ready_case, relief_of
+from deviation_helpers import drawn_round, pay, person, ready_case, relief_of
 from factories import COUNTY
 from sqlalchemy import select
 

@@ -72,3 +72,23 @@ def drawn_round(rounds: Any, expected: set[str]) -> str:
     drawn = set(rounds.draw(created["id"])["case_ids"])
     assert expected <= drawn, (expected, drawn)
     return created["id"]
+
+
+def drawn_round_api(client: Any, reviewer: dict[str, str], insurer: dict[str, str]) -> tuple[str, list[str]]:
+    """The same round through the API for tests without the sampling `rounds` fixture: (round id, its cases)."""
+    county_secret, insurer_secret = "11" * 32, "22" * 32
+    r = client.post("/api/sampling-rounds", headers=reviewer, json={
+        "county_code": COUNTY, "checked_from": "2020-05-01", "checked_to": "2020-06-30", "min_rate": "1.00",
+        "stratify_by_town": False})
+    assert r.status_code == 201, r.text
+    round_id = r.json()["id"]
+    for party, secret, headers in (("county", county_secret, reviewer), ("insurer", insurer_secret, insurer)):
+        r = client.post(f"/api/sampling-rounds/{round_id}/commitments", headers=headers, json={
+            "party": party, "commitment": hashlib.sha256(bytes.fromhex(secret)).hexdigest()})
+        assert r.status_code == 201, r.text
+    assert client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=reviewer).status_code == 200
+    for party, secret, headers in (("county", county_secret, reviewer), ("insurer", insurer_secret, insurer)):
+        r = client.post(f"/api/sampling-rounds/{round_id}/reveals", headers=headers,
+                        json={"party": party, "secret": secret})
+        assert r.status_code == 200, r.text
+    return round_id, r.json()["case_ids"]
