@@ -14,7 +14,8 @@ from sqlalchemy import select
 from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from verifier.domain.money import format_yuan
 from verifier.payments import ledger, recoveries
-from verifier.payments.models import Recovery
+from verifier.payments import service as payments
+from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
 from verifier.sampling.assessment import assessment_summary
 from verifier.store.tables import Case
 
@@ -48,6 +49,22 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     assert part.amount == 50_000
     with ctx.db.read() as s:
         assert s.scalars(select(Recovery).where(Recovery.case_id == short)).all() == []  # paid too little: no recovery
+        sup = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == short)).one()
+    assert (sup.amount, sup.status) == (20_000, "open")
+
+    # the difference is paid through a normal batch (four eyes and all), once; the case stays paid
+    batch_id = pay(ctx, claims, fin1, [short])
+    with ctx.db.read() as s:
+        items = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == batch_id)).all()
+        assert [(i.case_id, i.amount, i.status, i.supplement_id) for i in items] == [(short, 20_000, "succeeded",
+                                                                                     sup.id)]
+        assert s.get(SupplementaryPayment, sup.id).status == "paid" and s.get(Case, short).status == "paid"
+        assert ledger.balances(s, contract_id).paid == before.paid + 20_000
+    with pytest.raises(ValidationFailed), ctx.db.begin() as s:  # nothing left to pay: never a second supplement
+        payments.create_batch(s, county_code=COUNTY, contract_id=None, principal=claims, clock=ctx.clock,
+                              case_ids=[short])
+    with ctx.db.read() as s:
+        before = ledger.balances(s, contract_id)
 
     def record(who, rec_id: str, amount: str, reference: str, paid_on: date = date(2020, 6, 1)):  # type: ignore[no-untyped-def]
         with ctx.db.begin() as s:
@@ -121,7 +138,9 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     assert assessment["recoveries"] == {"repaid": 1, "waived": 1}
     assert assessment["recovered"] == format_yuan(relief) and assessment["outstanding"] == "0.00"
     by_case = {c["case_id"]: c for c in assessment["cases"]}
-    assert (by_case[short]["consequence"], by_case[short]["under"]) == ("none", "200.00")
+    assert (by_case[short]["consequence"], by_case[short]["under"], by_case[short]["supplement_status"]) == (
+        "supplement", "200.00", "paid")
+    assert assessment["supplements"] == {"paid": 1}
     with ctx.db.read() as s:
         summary = assessment_summary(s, COUNTY, date(2020, 6, 1), date(2020, 6, 30))
         empty = assessment_summary(s, COUNTY, date(2020, 7, 1), date(2020, 7, 31))

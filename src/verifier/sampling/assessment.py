@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..domain.errors import NotFound
 from ..domain.money import format_yuan, parse_yuan
-from ..payments.models import Recovery
+from ..payments.models import Recovery, SupplementaryPayment
 from ..store.tables import Case, Household
 from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
 from .service import evaluate, load_round
@@ -35,16 +35,20 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
                              .where(SamplingResult.round_id == rnd.id)) or 0
     rows = session.execute(
         select(SamplingDeviation, CaseHold.status, CaseHold.outcome, Recovery.status, Recovery.amount,
-               Recovery.repaid, Case.number, Household.head_name)
+               Recovery.repaid, Case.number, Household.head_name, SupplementaryPayment.status)
         .join(Case, Case.id == SamplingDeviation.case_id).join(Household, Household.id == Case.household_id)
         .outerjoin(CaseHold, CaseHold.id == SamplingDeviation.hold_id)
         .outerjoin(Recovery, Recovery.id == SamplingDeviation.recovery_id)
+        .outerjoin(SupplementaryPayment, SupplementaryPayment.id == SamplingDeviation.supplement_id)
         .where(SamplingDeviation.round_id == rnd.id).order_by(SamplingDeviation.case_id)).all()
     by_kind = dict.fromkeys(KINDS, 0)
     over = under = recovered = outstanding = 0
     recovery_status: dict[str, int] = {}
     cases = []
-    for dev, hold_status, hold_outcome, rec_status, rec_amount, rec_repaid, number, head in rows:
+    supplement_status: dict[str, int] = {}
+    for dev, hold_status, hold_outcome, rec_status, rec_amount, rec_repaid, number, head, sup_status in rows:
+        if sup_status is not None:
+            supplement_status[sup_status] = supplement_status.get(sup_status, 0) + 1
         by_kind[dev.kind] += 1
         over += dev.over_amount
         under += dev.under_amount
@@ -61,12 +65,13 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
                 "consequence": dev.consequence, "hold_id": dev.hold_id, "hold_status": hold_status,
                 "hold_outcome": hold_outcome, "recovery_id": dev.recovery_id, "recovery_status": rec_status,
                 "recovery_amount": None if rec_amount is None else format_yuan(rec_amount),
-                "recovery_repaid": None if rec_repaid is None else format_yuan(rec_repaid)})
+                "recovery_repaid": None if rec_repaid is None else format_yuan(rec_repaid),
+                "supplement_id": dev.supplement_id, "supplement_status": sup_status})
     out: dict[str, Any] = {
         "round_id": rnd.id, "county_code": rnd.county_code, "checked_from": rnd.checked_from.isoformat(),
         "checked_to": rnd.checked_to.isoformat(), "verdict": evaluate(session, rnd).verdict, "checked": int(checked),
         "deviations": len(rows), "by_kind": by_kind, "over": format_yuan(over), "under": format_yuan(under),
-        "recoveries": recovery_status, "recovered": format_yuan(recovered), "outstanding": format_yuan(outstanding),
+        "recoveries": recovery_status, "supplements": supplement_status, "recovered": format_yuan(recovered), "outstanding": format_yuan(outstanding),
     }
     if with_cases:
         out["cases"] = cases
@@ -92,15 +97,16 @@ def assessment_summary(session: Session, county_code: str, date_from: date, date
         SamplingRound.drawn_at < end).order_by(SamplingRound.drawn_at, SamplingRound.id)))
     records = [_round_record(session, rnd, with_cases=False) for rnd in rounds]
     totals: dict[str, Any] = {"rounds": len(records), "checked": 0, "deviations": 0, "by_kind": dict.fromkeys(KINDS, 0),
-                              "recoveries": {}}
+                              "recoveries": {}, "supplements": {}}
     money = {"over": 0, "under": 0, "recovered": 0, "outstanding": 0}
     for r in records:
         totals["checked"] += r["checked"]
         totals["deviations"] += r["deviations"]
         for k, n in r["by_kind"].items():
             totals["by_kind"][k] += n
-        for k, n in r["recoveries"].items():
-            totals["recoveries"][k] = totals["recoveries"].get(k, 0) + n
+        for group in ("recoveries", "supplements"):
+            for k, n in r[group].items():
+                totals[group][k] = totals[group].get(k, 0) + n
         for k in money:
             money[k] += parse_yuan(r[k], k)
     totals.update({k: format_yuan(v) for k, v in money.items()})

@@ -18,8 +18,10 @@ Conventions
   failed), is held (`case_hold`) until an insurer supervisor re-determines it (cases/holds.py); a hold takes it
   out of a batch not yet approved (a batch left empty is cancelled; nothing of the fund was committed). Other
   cases (no determination yet, closed ineligible, no relief, review failed) record the deviation with no
-  consequence: nothing is due to be paid. A paid case found short (`under` > 0) is recorded with its amount for
-  the assessment; its supplementary payment is not made by this system yet.
+  consequence: nothing is due to be paid. A paid case found short (`under` > 0) opens a supplementary payment of
+  the difference, paid by the county's next batch through the normal flow (four eyes, county sign-off, bank file).
+  For a paid case the insurer's side counts what earlier rounds settled (`settled_elsewhere`), so the same
+  deviation found again opens nothing twice.
 """
 
 from __future__ import annotations
@@ -36,20 +38,33 @@ from ..domain.errors import InvalidState
 from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
-from ..payments.models import PaymentItem, Recovery
+from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
 from ..store.base import new_id
-from ..store.tables import Case
+from ..store.tables import Case, Determination
 from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
 
 HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
 HOLD_OPENED = "case.held"
 HOLD_WITHDRAWN = "case.hold_withdrawn"
+SUPPLEMENT_OPENED = "case.supplement_opened"
+SUPPLEMENT_WITHDRAWN = "case.supplement_withdrawn"
 
 
 def paid_amount(session: Session, case_id: str) -> int:
     """What the bank confirmed paid to the case, in fen."""
     return int(session.scalar(select(func.coalesce(func.sum(PaymentItem.amount), 0)).where(
         PaymentItem.case_id == case_id, PaymentItem.status == "succeeded")) or 0)
+
+
+def settled_elsewhere(session: Session, case_id: str) -> int:
+    """What earlier rounds already settled of a paid case, in fen: plus the supplementary payments still to be paid,
+    minus what recoveries took (or waived) back. The paid amount plus this is what the case keeps, so a second
+    round finding the same deviation opens nothing twice."""
+    pending = session.scalar(select(func.coalesce(func.sum(SupplementaryPayment.amount), 0)).where(
+        SupplementaryPayment.case_id == case_id, SupplementaryPayment.status.in_(("open", "in_batch")))) or 0
+    recovered = session.scalar(select(func.coalesce(func.sum(Recovery.amount), 0)).where(
+        Recovery.case_id == case_id, Recovery.status.in_(("open", "repaid", "waived")))) or 0
+    return int(pending) - int(recovered)
 
 
 def kind_of(reasons: list[str]) -> str:
@@ -79,7 +94,7 @@ def apply(session: Session, rnd: SamplingRound, row: SamplingResult, *, principa
     is_paid = case.status == "paid" or paid > 0
     due = (row.relief_amount or 0) if row.eligible else 0
     if is_paid:
-        insurer = paid
+        insurer = paid + settled_elsewhere(session, case.id)
     else:
         insurer = (row.insurer_relief or 0) if row.insurer_eligible else 0
     compared = row.relief_amount is not None or not row.eligible
@@ -92,9 +107,12 @@ def apply(session: Session, rnd: SamplingRound, row: SamplingResult, *, principa
                             consequence="none", created_by=principal.id, created_at=now)
     if kind != "income":
         if is_paid and over > 0:
-            rec = recoveries.open_recovery(session, case, rnd.id, paid=paid, due=due, principal=principal,
+            rec = recoveries.open_recovery(session, case, rnd.id, paid=insurer, due=due, principal=principal,
                                            clock=clock)
             dev.consequence, dev.recovery_id = "recovery", rec.id
+        elif is_paid and under > 0:
+            sup = _open_supplement(session, case, rnd, under, principal=principal, clock=clock)
+            dev.consequence, dev.supplement_id = "supplement", sup.id
         elif not is_paid and row.baseline == "determination" and case.status in HOLDABLE:
             hold = _open_hold(session, case, rnd, _finding(row, due, insurer), principal=principal, clock=clock)
             dev.consequence, dev.hold_id = "hold", hold.id
@@ -102,7 +120,25 @@ def apply(session: Session, rnd: SamplingRound, row: SamplingResult, *, principa
     session.flush()
     return {"kind": kind, "paid": is_paid, "insurer_amount": format_yuan(insurer), "county_amount": format_yuan(due),
             "over": format_yuan(over), "under": format_yuan(under), "consequence": dev.consequence,
-            "hold_id": dev.hold_id, "recovery_id": dev.recovery_id}
+            "hold_id": dev.hold_id, "recovery_id": dev.recovery_id, "supplement_id": dev.supplement_id}
+
+
+def _open_supplement(session: Session, case: Case, rnd: SamplingRound, amount: int, *, principal: Principal,
+                     clock: Clock) -> SupplementaryPayment:
+    """A supplementary payment of `amount` for a paid case, paid by the next batch of its county (payments)."""
+    det = session.scalar(select(Determination).where(Determination.case_id == case.id)
+                         .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
+    assert det is not None  # a paid case was determined
+    sup = SupplementaryPayment(id=new_id("sup"), case_id=case.id, round_id=rnd.id, county_code=case.county_code,
+                               contract_id=case.contract_id, determination_id=det.id, amount=amount, status="open",
+                               opened_by=principal.id, opened_at=clock.now())
+    session.add(sup)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
+                 action=SUPPLEMENT_OPENED, subject=case.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"supplement_id": sup.id, "round_id": rnd.id, "amount": format_yuan(amount),
+                          "determination_id": det.id})
+    return sup
 
 
 def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *, principal: Principal,
@@ -153,6 +189,20 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         assert rec is not None
         recoveries.withdraw_recovery(session, rec, reason=reason, principal=principal, clock=clock)
         out["recovery_withdrawn"] = rec.id
+    if dev.supplement_id is not None:
+        sup = session.get(SupplementaryPayment, dev.supplement_id)
+        assert sup is not None
+        if sup.status != "open":
+            raise InvalidState("the supplementary payment opened on this result is in a payment batch or paid: the "
+                               "result can no longer be corrected")
+        sup.status, sup.withdrawn_reason = "withdrawn", reason
+        session.flush()
+        case = session.get(Case, case_id)
+        assert case is not None
+        audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
+                     action=SUPPLEMENT_WITHDRAWN, subject=case_id, contract_hash=case.contract_hash, clock=clock,
+                     payload={"supplement_id": sup.id, "round_id": rnd.id, "reason": reason})
+        out["supplement_withdrawn"] = sup.id
     session.delete(dev)
     session.flush()
     return out

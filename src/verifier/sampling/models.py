@@ -205,14 +205,14 @@ class SamplingDeviation(Base):
     differs beyond the tolerance: no money consequence). `insurer_amount` is what the insurer's side gives the
     household (paid so far for a paid case, else its confirmed relief); `county_amount` what the re-check finds;
     `over`/`under` their difference. `consequence` says what was opened: `hold` (an unpaid case is held for
-    re-determination), `recovery` (a paid case got too much), `none`.
+    re-determination), `recovery` (a paid case got too much), `supplement` (a paid case got too little), `none`.
     """
 
     __tablename__ = "sampling_deviation"
     __table_args__ = (
         ForeignKeyConstraint(["round_id", "case_id"], ["sampling_result.round_id", "sampling_result.case_id"]),
         CheckConstraint("kind IN ('eligibility', 'amount', 'income')", name="kind_known"),
-        CheckConstraint("consequence IN ('hold', 'recovery', 'none')", name="consequence_known"),
+        CheckConstraint("consequence IN ('hold', 'recovery', 'supplement', 'none')", name="consequence_known"),
         CheckConstraint("over_amount >= 0 AND under_amount >= 0", name="amounts_not_negative"),
         Index("ix_sampling_deviation_county_created", "county_code", "created_at"),
     )
@@ -229,6 +229,7 @@ class SamplingDeviation(Base):
     consequence: Mapped[str] = mapped_column(String(16))
     hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     recovery_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    supplement_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -74,6 +74,7 @@ ACTIONS = {
     "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（复核结果更正）",
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
     "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回",
+    "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
 }
 
 

@@ -36,7 +36,9 @@ VERDICT_NOTES = {"accept": "偏差率上限不超过可容忍偏差率：核查�
                  "pending": "样本尚未全部复核，复核完成后给出结论。"}
 DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障金额不一致", "income": "人均纯收入差异超出容差"}
 DEVIATION_KINDS = {"eligibility": "认定结论偏差", "amount": "金额偏差", "income": "收入偏差（不涉及金额）"}
-CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "none": "无需处理"}
+CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "supplement": "补发少发金额",
+                "none": "无需处理"}
+SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
 RECOVERY_STATUS = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（复核结果更正）"}
@@ -128,6 +130,10 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"required: say why the recovery is waived", "请填写核销原因"),
     (r"the recovery is (\w+): only an open recovery is waived",
      lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，只能核销追回中的款项。"),
+    (r"the supplementary payment opened on this result is in a payment batch or paid: .*",
+     "依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。"),
+    (r"\d+ supplementary payments changed meanwhile; nothing was changed, try again",
+     "有补发款状态已变化，未做任何更改，请刷新后重试。"),
     (r"a repayment waits for confirmation: .*", "有还款登记等待确认：请先确认或驳回，再核销剩余部分。"),
     (r"the case held on this result has been re-determined: .*", "依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。"),
     (r"repayments were recorded on the recovery opened on this result: .*",

@@ -1,7 +1,8 @@
 """a sampled deviation's consequences: `sampling_deviation` (the assessment record), `case_hold`, `recovery`,
-`recovery_repayment`
+`recovery_repayment`, `supplementary_payment`; `payment_item.supplement_id`
 
-New tables only; nothing existing changes.
+An item paying a supplementary payment is paid once (`uq_payment_item_paid_supplement`); the once-per-determination
+index now leaves those items out (the supplement pays the same determination again, for the difference only).
 
 Revision ID: 0021
 Revises: 0020
@@ -106,9 +107,10 @@ def upgrade() -> None:
     sa.Column('consequence', sa.String(length=16), nullable=False),
     sa.Column('hold_id', sa.String(length=40), nullable=True),
     sa.Column('recovery_id', sa.String(length=40), nullable=True),
+    sa.Column('supplement_id', sa.String(length=40), nullable=True),
     sa.Column('created_by', sa.String(length=40), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("consequence IN ('hold', 'recovery', 'none')", name=op.f('ck_sampling_deviation_consequence_known')),
+    sa.CheckConstraint("consequence IN ('hold', 'recovery', 'supplement', 'none')", name=op.f('ck_sampling_deviation_consequence_known')),
     sa.CheckConstraint("kind IN ('eligibility', 'amount', 'income')", name=op.f('ck_sampling_deviation_kind_known')),
     sa.CheckConstraint('over_amount >= 0 AND under_amount >= 0', name=op.f('ck_sampling_deviation_amounts_not_negative')),
     sa.ForeignKeyConstraint(['round_id', 'case_id'], ['sampling_result.round_id', 'sampling_result.case_id'], name=op.f('fk_sampling_deviation_round_id_sampling_result')),
@@ -117,9 +119,60 @@ def upgrade() -> None:
     with op.batch_alter_table('sampling_deviation', schema=None) as batch_op:
         batch_op.create_index('ix_sampling_deviation_county_created', ['county_code', 'created_at'], unique=False)
 
+    op.create_table('supplementary_payment',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('round_id', sa.String(length=40), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('contract_id', sa.String(length=64), nullable=False),
+    sa.Column('determination_id', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('opened_by', sa.String(length=40), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_reason', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'in_batch', 'paid', 'withdrawn')", name=op.f('ck_supplementary_payment_known_status')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_supplementary_payment_amount_positive')),
+    sa.ForeignKeyConstraint(['case_id'], ['relief_case.id'], name=op.f('fk_supplementary_payment_case_id_relief_case')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], name=op.f('fk_supplementary_payment_contract_id_contract')),
+    sa.ForeignKeyConstraint(['determination_id'], ['determination.id'], name=op.f('fk_supplementary_payment_determination_id_determination')),
+    sa.ForeignKeyConstraint(['round_id'], ['sampling_round.id'], name=op.f('fk_supplementary_payment_round_id_sampling_round')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supplementary_payment')),
+    sa.UniqueConstraint('round_id', 'case_id', name=op.f('uq_supplementary_payment_round_id_case_id'))
+    )
+    with op.batch_alter_table('supplementary_payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_supplementary_payment_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_supplementary_payment_county_status', ['county_code', 'status'], unique=False)
+
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('supplement_id', sa.String(length=40), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_payment_item_supplement_id_supplementary_payment'),
+                                    'supplementary_payment', ['supplement_id'], ['id'])
+        batch_op.drop_index('uq_payment_item_paid_determination', postgresql_where=sa.text("status = 'succeeded'"),
+                            sqlite_where=sa.text("status = 'succeeded'"))
+        batch_op.create_index('uq_payment_item_paid_determination', ['case_id', 'determination_id'], unique=True,
+                              postgresql_where=sa.text("status = 'succeeded' AND supplement_id IS NULL"),
+                              sqlite_where=sa.text("status = 'succeeded' AND supplement_id IS NULL"))
+        batch_op.create_index('uq_payment_item_paid_supplement', ['supplement_id'], unique=True,
+                              postgresql_where=sa.text("status = 'succeeded'"), sqlite_where=sa.text("status = 'succeeded'"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('payment_item', schema=None) as batch_op:
+        batch_op.drop_index('uq_payment_item_paid_supplement', postgresql_where=sa.text("status = 'succeeded'"),
+                            sqlite_where=sa.text("status = 'succeeded'"))
+        batch_op.drop_index('uq_payment_item_paid_determination',
+                            postgresql_where=sa.text("status = 'succeeded' AND supplement_id IS NULL"),
+                            sqlite_where=sa.text("status = 'succeeded' AND supplement_id IS NULL"))
+        batch_op.create_index('uq_payment_item_paid_determination', ['case_id', 'determination_id'], unique=True,
+                              postgresql_where=sa.text("status = 'succeeded'"), sqlite_where=sa.text("status = 'succeeded'"))
+        batch_op.drop_constraint(batch_op.f('fk_payment_item_supplement_id_supplementary_payment'), type_='foreignkey')
+        batch_op.drop_column('supplement_id')
+    with op.batch_alter_table('supplementary_payment', schema=None) as batch_op:
+        batch_op.drop_index('ix_supplementary_payment_county_status')
+        batch_op.drop_index(batch_op.f('ix_supplementary_payment_case_id'))
+    op.drop_table('supplementary_payment')
     with op.batch_alter_table('sampling_deviation', schema=None) as batch_op:
         batch_op.drop_index('ix_sampling_deviation_county_created')
 
