@@ -135,7 +135,8 @@ def test_approval_beyond_the_balance_is_refused_with_the_figures(ctx, people) ->
     with ctx.db.read() as s:
         assert service.fund_summary(s, tight.id, people.finance1) == {
             "contract_id": tight.id, "budget": "10000.00", "committed": "8695.65", "paid": "0.00",
-            "service_fee": "0.00", "balance": "1304.35", "service_fee_rate": "0.15", "opened": True}
+            "service_fee": "0.00", "balance": "1304.35", "service_fee_rate": "0.15", "opened": True,
+            "recovered": "0.00"}
 
 
 def test_cancel_returns_cases_and_commitment(ctx, people) -> None:

@@ -53,6 +53,8 @@ class Action(StrEnum):
     PAYEE_CORRECTED = "payee_corrected"
     WITHDRAW = "withdraw"
     MERGE = "merge"  # the supervisor merges two households: this case is joined into the other's open case
+    # A case held after a sampling round found it deviating, re-determined ineligible by a supervisor.
+    REDETERMINE_INELIGIBLE = "redetermine_ineligible"
 
 
 S, A = CaseStatus, Action
@@ -80,6 +82,10 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
     (S.IN_BATCH, A.PAYMENT_SUCCEEDED): S.PAID,
     (S.IN_BATCH, A.PAYMENT_FAILED): S.PAYMENT_FAILED,
     (S.PAYMENT_FAILED, A.PAYEE_CORRECTED): S.READY_TO_PAY,
+    **{
+        (status, A.REDETERMINE_INELIGIBLE): S.INELIGIBLE
+        for status in (S.DETERMINED, S.REVIEWED, S.IN_NOTICE, S.READY_TO_PAY, S.PAYMENT_FAILED)
+    },
     **{
         (status, A.WITHDRAW): S.WITHDRAWN
         for status in (S.RECEIVED, S.SCREENED, S.SCHEDULED, S.CHECKED, S.DETERMINED, S.REVIEWED)

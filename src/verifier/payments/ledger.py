@@ -7,6 +7,7 @@ Accounts (per contract; a posting's amount is signed fen, debit positive):
     committed    relief approved in a batch and not yet settled by the bank
     relief_paid  relief the bank confirmed as paid
     service_fee  the insurer's fee on relief actually paid
+    relief_recovered  relief overpaid and repaid by the household (追回); its balance is minus what came back
 
 Movements (debit ← credit):
 
@@ -16,8 +17,12 @@ Movements (debit ← credit):
     release  available ← committed    when transfers fail, or an approved batch is cancelled
     fee      service_fee ← available  with each `pay`: the fee on the cumulative relief paid, less the fee already
                                       posted, so the fee is always exactly rate × relief paid (half up)
+    recover  available ← relief_recovered   when a second person confirms a household's repayment of a recovery
+                                      (key `recover:<repayment id>`: a repayment comes back once). relief_paid
+                                      stays what the bank paid, so the fee is untouched.
 
-Hence balance = budget − committed − paid − fee, and every figure of `GET /api/fund` is a sum of postings.
+Hence balance = budget − committed − paid − fee + recovered, and every figure of `GET /api/fund` is a sum of
+postings.
 
 An approval is refused when the balance could not also carry the fee the committed relief will cost once paid,
 so the balance never goes below zero whatever the bank answers. The fund row is locked (`SELECT … FOR UPDATE`;
@@ -48,7 +53,8 @@ AVAILABLE = "available"
 COMMITTED = "committed"
 PAID = "relief_paid"
 SERVICE_FEE = "service_fee"
-ACCOUNTS = (GRANT, AVAILABLE, COMMITTED, PAID, SERVICE_FEE)
+RECOVERED = "relief_recovered"
+ACCOUNTS = (GRANT, AVAILABLE, COMMITTED, PAID, SERVICE_FEE, RECOVERED)
 
 # kind: (debit account, credit account)
 MOVEMENTS: dict[str, tuple[str, str]] = {
@@ -57,6 +63,7 @@ MOVEMENTS: dict[str, tuple[str, str]] = {
     "pay": (PAID, COMMITTED),
     "release": (AVAILABLE, COMMITTED),
     "fee": (SERVICE_FEE, AVAILABLE),
+    "recover": (AVAILABLE, RECOVERED),
 }
 
 _posting = FundPosting.__table__
@@ -72,11 +79,12 @@ class Balances:
     paid: int = 0
     service_fee: int = 0
     balance: int = 0
+    recovered: int = 0
 
     def as_yuan(self) -> dict[str, str]:
         return {"budget": format_yuan(self.budget), "committed": format_yuan(self.committed),
                 "paid": format_yuan(self.paid), "service_fee": format_yuan(self.service_fee),
-                "balance": format_yuan(self.balance)}
+                "balance": format_yuan(self.balance), "recovered": format_yuan(self.recovered)}
 
 
 def balances(session: Session, contract_id: str) -> Balances:
@@ -85,7 +93,8 @@ def balances(session: Session, contract_id: str) -> Balances:
         .where(_posting.c.contract_id == contract_id).group_by(_posting.c.account)
     ).all())
     return Balances(budget=-int(sums.get(GRANT, 0)), committed=int(sums.get(COMMITTED, 0)), paid=int(sums.get(PAID, 0)),
-                    service_fee=int(sums.get(SERVICE_FEE, 0)), balance=int(sums.get(AVAILABLE, 0)))
+                    service_fee=int(sums.get(SERVICE_FEE, 0)), balance=int(sums.get(AVAILABLE, 0)),
+                    recovered=-int(sums.get(RECOVERED, 0)))
 
 
 def is_open(session: Session, contract_id: str) -> bool:

@@ -16,7 +16,7 @@ Money columns hold integer fen. Bank accounts are sealed by the Vault and opened
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -44,6 +45,7 @@ LIVE_ITEM_STATUSES = ("pending", "sent")
 
 _LIVE_ITEM = text("status IN ('pending', 'sent')")
 _SUCCEEDED_ITEM = text("status = 'succeeded'")
+_SUCCEEDED_RELIEF = text("status = 'succeeded' AND supplement_id IS NULL")
 
 
 class PaymentBatch(Base):
@@ -105,6 +107,9 @@ class PaymentItem(Base):
               postgresql_where=_LIVE_ITEM, sqlite_where=_LIVE_ITEM),
         # The same determined cost is never paid twice.
         Index("uq_payment_item_paid_determination", "case_id", "determination_id", unique=True,
+              postgresql_where=_SUCCEEDED_RELIEF, sqlite_where=_SUCCEEDED_RELIEF),
+        # A supplementary payment (a sampling round found the case underpaid) is paid at most once.
+        Index("uq_payment_item_paid_supplement", "supplement_id", unique=True,
               postgresql_where=_SUCCEEDED_ITEM, sqlite_where=_SUCCEEDED_ITEM),
         Index("ix_payment_item_batch_status", "batch_id", "status"),
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -133,6 +138,8 @@ class PaymentItem(Base):
     removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     removed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Set when the item pays a supplementary payment (the difference a sampling round found underpaid).
+    supplement_id: Mapped[str | None] = mapped_column(ForeignKey("supplementary_payment.id"), nullable=True)
 
 
 PAYEE_CHANGE_STATUSES = ("pending", "approved", "rejected")
@@ -248,3 +255,83 @@ class FundPosting(Base):
     contract_id: Mapped[str] = mapped_column(String(64))
     account: Mapped[str] = mapped_column(String(20))
     amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class Recovery(Base):
+    """A recovery (追回) of relief overpaid, opened when a sampling round's re-check of a paid case finds it should
+    have got less or nothing. Tracked until repaid in full (`repaid` = the confirmed repayments) or waived by a
+    county reviewer with a reason. One per round and case."""
+
+    __tablename__ = "recovery"
+    __table_args__ = (
+        UniqueConstraint("round_id", "case_id"),
+        CheckConstraint("amount > 0 AND repaid >= 0 AND repaid <= amount", name="repaid_within_amount"),
+        CheckConstraint("status IN ('open', 'repaid', 'waived', 'withdrawn')", name="known_status"),
+        Index("ix_recovery_county_status", "county_code", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen overpaid
+    repaid: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    paid_amount: Mapped[int] = mapped_column(BigInteger)  # what the case had been paid
+    due_amount: Mapped[int] = mapped_column(BigInteger)  # what the re-check found due
+    opened_by: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the waiver's, or the last confirmer
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    waive_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RecoveryRepayment(Base):
+    """Money the household paid back: recorded by finance, confirmed by another person (finance or the county
+    reviewer); only a confirmed repayment counts and goes back to the fund. A bank reference is used once."""
+
+    __tablename__ = "recovery_repayment"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="known_status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    recovery_id: Mapped[str] = mapped_column(ForeignKey("recovery.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reject_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SupplementaryPayment(Base):
+    """The difference a sampling round's re-check found a paid case underpaid, paid through the normal batch flow
+    (four eyes, county sign-off, bank file): open → in_batch → paid (a failed or removed item makes it open again);
+    withdrawn when its result is corrected before it is in a batch. One per round and case."""
+
+    __tablename__ = "supplementary_payment"
+    __table_args__ = (
+        UniqueConstraint("round_id", "case_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("status IN ('open', 'in_batch', 'paid', 'withdrawn')", name="known_status"),
+        Index("ix_supplementary_payment_county_status", "county_code", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
+    determination_id: Mapped[str] = mapped_column(ForeignKey("determination.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    opened_by: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

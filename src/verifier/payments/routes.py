@@ -17,8 +17,10 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..uploads import check_size, size_of
-from . import bankfiles, payees, service
+from . import bankfiles, payees, recoveries, service
 from .schemas import (
+    ReasonIn,
+    RepaymentIn,
     BatchIn,
     BatchOut,
     BatchPage,
@@ -244,4 +246,59 @@ class PayeeChangeController(Controller):
             body=data, clock=ctx.clock)
 
 
-ROUTES: list[Any] = [PaymentBatchController, CasePaymentController, PayeeChangeController, FundController]
+RECOVERY_READERS = ("finance", "county_reviewer", "insurer_supervisor", "insurer_claims", "auditor")
+
+
+class RecoveryController(Controller):
+    """Recoveries (追回) of overpaid relief, opened by sampling rounds; within the caller's counties."""
+
+    path = "/api/recoveries"
+    tags = ["payments"]
+
+    @get("/", opt={"roles": RECOVERY_READERS})
+    def list_recoveries(self, ctx: Ctx, request: AnyRequest, county_code: FromQuery[str | None] = None,
+                        status: FromQuery[str | None] = None, limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+                        offset: Annotated[int, Parameter(ge=0)] = 0) -> dict[str, Any]:
+        with ctx.db.read() as session:
+            return recoveries.list_recoveries(session, request.user, county_code=county_code, status=status,
+                                              limit=limit, offset=offset)
+
+    @get("/{recovery_id:str}", opt={"roles": RECOVERY_READERS})
+    def get_recovery(self, recovery_id: Id, ctx: Ctx, request: AnyRequest) -> dict[str, Any]:
+        with ctx.db.read() as session:
+            return recoveries.get_recovery(session, recovery_id, request.user)
+
+    @post("/{recovery_id:str}/repayments", opt={"roles": (recoveries.RECORDER,)}, status_code=201)
+    def record_repayment(self, recovery_id: Id, data: JSONBody[RepaymentIn], ctx: Ctx,
+                         request: AnyRequest) -> Response[Any]:
+        """Finance records a repayment; it counts once another person confirms it."""
+        return idempotent(ctx.db, request, lambda s: recoveries.record_repayment(
+            s, recovery_id, amount=data.amount, paid_on=data.paid_on, reference=data.reference,
+            principal=request.user, clock=ctx.clock), body=data, status_code=201, clock=ctx.clock)
+
+    @post("/{recovery_id:str}/waive", opt={"roles": (recoveries.WAIVER,)}, status_code=200)
+    def waive(self, recovery_id: Id, data: JSONBody[ReasonIn], ctx: Ctx, request: AnyRequest) -> Response[Any]:
+        """The county reviewer waives what is outstanding, with a reason."""
+        return idempotent(ctx.db, request, lambda s: recoveries.waive(
+            s, recovery_id, reason=data.reason, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
+
+class RepaymentController(Controller):
+    path = "/api/recovery-repayments"
+    tags = ["payments"]
+
+    @post("/{repayment_id:str}/confirm", opt={"roles": recoveries.CONFIRMERS}, status_code=200)
+    def confirm(self, repayment_id: Id, ctx: Ctx, request: AnyRequest) -> Response[Any]:
+        """A second person confirms a repayment: it counts and comes back to the fund, once."""
+        return idempotent(ctx.db, request, lambda s: recoveries.confirm_repayment(
+            s, repayment_id, principal=request.user, clock=ctx.clock), clock=ctx.clock)
+
+    @post("/{repayment_id:str}/reject", opt={"roles": recoveries.CONFIRMERS}, status_code=200)
+    def reject(self, repayment_id: Id, data: JSONBody[ReasonIn], ctx: Ctx, request: AnyRequest) -> Response[Any]:
+        return idempotent(ctx.db, request, lambda s: recoveries.reject_repayment(
+            s, repayment_id, reason=data.reason, principal=request.user, clock=ctx.clock), body=data,
+            clock=ctx.clock)
+
+
+ROUTES: list[Any] = [PaymentBatchController, CasePaymentController, PayeeChangeController, FundController,
+                     RecoveryController, RepaymentController]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
@@ -186,6 +186,7 @@ class FundOut(msgspec.Struct):
     balance: str
     service_fee_rate: str
     opened: bool
+    recovered: str = "0.00"  # overpaid relief repaid by households (追回), back in the balance
 
 
 class MovementOut(msgspec.Struct):
@@ -205,3 +206,15 @@ class MovementOut(msgspec.Struct):
 class MovementPage(msgspec.Struct):
     items: list[MovementOut]
     next_cursor: int | None
+
+
+class RepaymentIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A household's repayment of a recovery (追回), as finance records it from the bank's statement."""
+
+    amount: Annotated[str, msgspec.Meta(min_length=1, max_length=24)]
+    paid_on: date
+    reference: Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=2000)]

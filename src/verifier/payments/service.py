@@ -59,8 +59,9 @@ from ..store.base import new_id
 from ..store.tables import Case, Check, ContractRow, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
+from ..sampling.models import CaseHold
 from . import bankfiles, ledger, payees
-from .models import BankReturn, FundMovement, PayeeCorrection, PaymentBatch, PaymentItem
+from .models import BankReturn, FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
     CORRECTION_ACCOUNT_COLUMN,
@@ -293,22 +294,48 @@ class _Candidate:
     payee_bank: str
     check_id: str | None
     correction_id: str | None
+    supplement_id: str | None = None
+
+
+_HELD = select(CaseHold.case_id).where(CaseHold.status == "open")
+
+
+def held_cases(session: Session, case_ids: Sequence[str]) -> set[str]:
+    """Those of `case_ids` held for re-determination after a sampling round (see sampling/consequences.py)."""
+    held: set[str] = set()
+    for chunk in _chunks(list(case_ids)):
+        held.update(session.scalars(select(CaseHold.case_id).where(CaseHold.status == "open",
+                                                                   CaseHold.case_id.in_(chunk))))
+    return held
+
+
+def _refuse_held(session: Session, batch: PaymentBatch, what: str) -> None:
+    """A batch holding a case held for re-determination is neither approved nor released (409)."""
+    ids = list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id,
+                                                                 PaymentItem.status == "pending")))
+    held = sorted(held_cases(session, ids))
+    if held:
+        raise InvalidState(f"batch {batch.code} holds {len(held)} case(s) held for re-determination after a sampling "
+                           f"round ({', '.join(held[:10])}): they cannot be paid until a supervisor re-determines "
+                           f"them; take them out of the batch (or cancel it) before you {what} it")
 
 
 def _ready_cases(session: Session, county_code: str, contract_id: str | None) -> list[tuple[str, str]]:
     """(case id, contract id) of every case of the county ready to pay, locked for this transaction."""
-    stmt = (select(Case.id, Case.contract_id).where(Case.county_code == county_code, Case.status == "ready_to_pay")
+    stmt = (select(Case.id, Case.contract_id).where(Case.county_code == county_code, Case.status == "ready_to_pay",
+                                                    Case.id.not_in(_HELD))
             .order_by(Case.id).with_for_update())
     if contract_id:
         stmt = stmt.where(Case.contract_id == contract_id)
     return [(cid, kid) for cid, kid in session.execute(stmt)]
 
 
-def _candidates(session: Session, case_ids: list[str], county_code: str,
-                contract_id: str) -> tuple[list[_Candidate], list[SkippedCase]]:
+def _candidates(session: Session, case_ids: list[str], county_code: str, contract_id: str,
+                status: str = "ready_to_pay") -> tuple[list[_Candidate], list[SkippedCase]]:
     """What each ready case would be paid: its latest confirmed determination's relief, to its current payee (the
-    newer of its latest check's payee and its latest approved payee change)."""
-    ready = (Case.county_code == county_code, Case.status == "ready_to_pay", Case.contract_id == contract_id)
+    newer of its latest check's payee and its latest approved payee change). `status`: the cases' status (`paid`
+    for the cases of supplementary payments)."""
+    ready = (Case.county_code == county_code, Case.status == status, Case.contract_id == contract_id)
     dets: dict[str, tuple[Any, str, int, bool]] = {}
     for case_id, det_id, at, relief, eligible in session.execute(
         select(Determination.case_id, Determination.id, Determination.confirmed_at, Determination.relief,
@@ -356,6 +383,42 @@ def _candidates(session: Session, case_ids: list[str], county_code: str,
     return out, skipped
 
 
+def _open_supplements(session: Session, county_code: str, contract_id: str | None) -> list[SupplementaryPayment]:
+    """The county's supplementary payments not yet in a batch, locked for this transaction."""
+    stmt = (select(SupplementaryPayment).where(SupplementaryPayment.county_code == county_code,
+                                               SupplementaryPayment.status == "open")
+            .order_by(SupplementaryPayment.case_id).with_for_update())
+    if contract_id:
+        stmt = stmt.where(SupplementaryPayment.contract_id == contract_id)
+    return list(session.scalars(stmt))
+
+
+def _supplement_candidates(session: Session, supplements: list[SupplementaryPayment], county_code: str,
+                           contract_id: str) -> tuple[list[_Candidate], list[SkippedCase]]:
+    """Each supplementary payment as an item: its amount, for its determination, to the case's current payee."""
+    by_case = {sp.case_id: sp for sp in supplements if sp.contract_id == contract_id}
+    found, skipped = _candidates(session, list(by_case), county_code, contract_id, status="paid")
+    out = [_Candidate(c.case_id, by_case[c.case_id].determination_id, by_case[c.case_id].amount, c.payee_name,
+                      c.payee_bank, c.check_id, c.correction_id, by_case[c.case_id].id) for c in found]
+    return out, skipped
+
+
+def _set_supplements(session: Session, supplement_ids: Sequence[str], current: str, target: str,
+                     clock: Clock) -> None:
+    """Move supplementary payments from `current` to `target` (409, rolling back, when one is no longer there)."""
+    if not supplement_ids:
+        return
+    table = SupplementaryPayment.__table__
+    values: dict[str, Any] = {"status": target}
+    if target == "paid":
+        values["paid_at"] = clock.now()
+    moved = session.execute(update(table).where(table.c.id.in_(list(supplement_ids)), table.c.status == current)
+                            .values(**values)).rowcount
+    if moved != len(supplement_ids):
+        raise InvalidState(f"{len(supplement_ids) - moved} supplementary payments changed meanwhile; nothing was "
+                           "changed, try again")
+
+
 def _batch_code(clock: Clock) -> str:
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     return f"P{clock.today():%y%m%d}" + "".join(secrets.choice(alphabet) for _ in range(8))
@@ -368,7 +431,8 @@ def ready_to_pay(session: Session, county_code: str, principal: Principal) -> li
     rows = session.execute(
         select(Case.id, Case.contract_id, Case.town, Case.village, Household.head_name)
         .join(Household, Household.id == Case.household_id)
-        .where(Case.county_code == county_code, Case.status == "ready_to_pay").order_by(Case.id)).all()
+        .where(Case.county_code == county_code, Case.status == "ready_to_pay", Case.id.not_in(_HELD))
+        .order_by(Case.id)).all()
     relief: dict[str, tuple[Any, str, int]] = {}
     for case_id, det_id, at, amount in session.execute(
             select(Determination.case_id, Determination.id, Determination.confirmed_at, Determination.relief)
@@ -387,18 +451,24 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     or those of `case_ids` (claims chose them; each must be ready to pay in the county)."""
     principal.require_county(county_code, "county")
     ready = _ready_cases(session, county_code, contract_id)
+    supplements = _open_supplements(session, county_code, contract_id)
     if case_ids is not None:
         chosen = list(dict.fromkeys(case_ids))
         if not chosen:
             raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")
-        known = {cid for cid, _ in ready}
+        known = {cid for cid, _ in ready} | {sp.case_id for sp in supplements}
         missing = [cid for cid in chosen if cid not in known]
         if missing:
-            raise ValidationFailed([FieldError("case_ids", f"case {cid} is not ready to pay in county {county_code}")
+            held = held_cases(session, missing)
+            raise ValidationFailed([FieldError("case_ids", f"case {cid} is held for re-determination after a sampling "
+                                                           "round: it cannot be paid until a supervisor re-determines it"
+                                               if cid in held else f"case {cid} is not ready to pay in county "
+                                                                   f"{county_code}")
                                     for cid in missing[:50]])
         wanted = set(chosen)
         ready = [(cid, kid) for cid, kid in ready if cid in wanted]
-    contract_ids = sorted({kid for _, kid in ready})
+        supplements = [sp for sp in supplements if sp.case_id in wanted]
+    contract_ids = sorted({kid for _, kid in ready} | {sp.contract_id for sp in supplements})
     if len(contract_ids) > 1:
         raise ValidationFailed.one("contract_id", f"cases of several contracts are ready to pay in county {county_code} "
                                                   f"({', '.join(contract_ids)}): prepare one batch per contract")
@@ -407,6 +477,8 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                                                   + (f" under contract {contract_id}" if contract_id else ""))
     contract = contract_store.get_contract(session, contract_ids[0])
     candidates, skipped = _candidates(session, [cid for cid, _ in ready], county_code, contract.id)
+    more, more_skipped = _supplement_candidates(session, supplements, county_code, contract.id)
+    candidates, skipped = candidates + more, skipped + more_skipped
     if not candidates:
         raise ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
                                + [FieldError(f"case {s.case_id}", s.reason) for s in skipped])
@@ -423,7 +495,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
             "determination_id": c.determination_id, "amount": c.amount, "payee_name": c.payee_name,
             "payee_bank": c.payee_bank, "payee_check_id": c.check_id, "payee_correction_id": c.correction_id,
             "status": "pending", "bank_reference": None, "failure_reason": None, "return_id": None, "settled_at": None,
-            "created_at": now,
+            "created_at": now, "supplement_id": c.supplement_id,
         })
     items_sha256 = _digest(f"{r['reference']},{r['case_id']},{r['determination_id']},{format_yuan(r['amount'])}"
                            for r in rows)
@@ -438,13 +510,16 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         session.execute(insert(_item), rows)
     except IntegrityError:
         raise InvalidState("a case of this batch is already in another live batch; nothing was changed") from None
-    _move_cases(session, [r["case_id"] for r in rows], "ready_to_pay", "add_to_batch", clock)
+    _move_cases(session, [r["case_id"] for r in rows if r["supplement_id"] is None], "ready_to_pay", "add_to_batch",
+                clock)
+    _set_supplements(session, [r["supplement_id"] for r in rows if r["supplement_id"]], "open", "in_batch", clock)
     audit.append(session, actor=principal.id, role="insurer_claims", action="payment_batch.create", subject=batch_id,
                  contract_hash=contract.content_hash, clock=clock, payload={
                      "code": code, "county_code": county_code, "items": len(rows), "total": format_yuan(total),
                      "items_sha256": items_sha256, "signoff_required": batch.signoff_required,
                      "cases": {"from": "ready_to_pay", "to": "in_batch"},
                      "skipped": [{"case_id": s.case_id, "reason": s.reason} for s in skipped],
+                     "supplements": [r["supplement_id"] for r in rows if r["supplement_id"]],
                      **({"chosen": len(case_ids)} if case_ids is not None else {}),
                  })
     return batch_out(session, batch, skipped, counts={"pending": len(rows)})
@@ -471,6 +546,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve")
     target = next_batch_status(batch.status, "approve")
+    _refuse_held(session, batch, "approve")
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState(f"the batch's items ({n}, {format_yuan(total)}) no longer match what was prepared "
@@ -580,7 +656,24 @@ def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, p
     now = clock.now()
     item.status, item.removed_by, item.removed_at, item.removed_reason = "cancelled", principal.id, now, reason
     session.flush()
-    _move_cases(session, [item.case_id], "in_batch", "remove_from_batch", clock)
+    if item.supplement_id is None:
+        _move_cases(session, [item.case_id], "in_batch", "remove_from_batch", clock)
+    else:
+        _set_supplements(session, [item.supplement_id], "in_batch", "open", clock)
+    before = _recount(session, batch, now)
+    audit.append(session, actor=principal.id, role=principal.acting_role(("insurer_claims",)),
+                 action="payment_batch.remove_item", subject=batch.id, contract_hash=batch.contract_hash, clock=clock,
+                 payload={"item_id": item.id, "reference": item.reference, "case_id": item.case_id,
+                          "amount": format_yuan(item.amount), "reason": reason, "before": before,
+                          "items": batch.item_count, "total": format_yuan(batch.total),
+                          "items_sha256": batch.items_sha256, "signoff_required": batch.signoff_required,
+                          "case": {"from": "in_batch", "to": "ready_to_pay"}})
+    return batch_out(session, batch)
+
+
+def _recount(session: Session, batch: PaymentBatch, now: Any) -> dict[str, Any]:
+    """Set a prepared batch's count, total, digest and sign-off need to those of its pending items; returns the
+    figures it had before."""
     remaining = session.execute(
         select(PaymentItem.reference, PaymentItem.case_id, PaymentItem.determination_id, PaymentItem.amount)
         .where(PaymentItem.batch_id == batch.id, PaymentItem.status == "pending").order_by(PaymentItem.seq)).all()
@@ -592,14 +685,40 @@ def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, p
     batch.signoff_required = batch.total >= _threshold(session, batch)
     batch.updated_at = now
     session.flush()
-    audit.append(session, actor=principal.id, role=principal.acting_role(("insurer_claims",)),
-                 action="payment_batch.remove_item", subject=batch.id, contract_hash=batch.contract_hash, clock=clock,
-                 payload={"item_id": item.id, "reference": item.reference, "case_id": item.case_id,
-                          "amount": format_yuan(item.amount), "reason": reason, "before": before,
-                          "items": batch.item_count, "total": format_yuan(batch.total),
-                          "items_sha256": batch.items_sha256, "signoff_required": batch.signoff_required,
-                          "case": {"from": "in_batch", "to": "ready_to_pay"}})
-    return batch_out(session, batch)
+    return before
+
+
+HOLD_REMOVAL_REASON = "抽样复核发现偏差，暂停支付，待重新认定"
+
+
+def take_out_held(session: Session, case_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any] | None:
+    """Take a case just held for re-determination out of its batch when that batch is not yet approved (the case is
+    ready to pay again, and stays held); a batch left empty is cancelled. Nothing of the fund is committed before
+    approval, so nothing is released. A case in an approved batch stays in it: that batch is refused approval and
+    release while it holds the case (`_refuse_held`). Returns what was done, for the hold's audit entry."""
+    row = session.execute(
+        select(PaymentItem, PaymentBatch).join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
+        .where(PaymentItem.case_id == case_id, PaymentItem.status == "pending")).first()
+    if row is None:
+        return None
+    item, batch = row
+    if batch.status != "prepared":
+        return {"batch_id": batch.id, "code": batch.code, "status": batch.status, "taken_out": False}
+    session.refresh(batch, with_for_update=True)
+    now = clock.now()
+    item.status, item.removed_by, item.removed_at = "cancelled", principal.id, now
+    item.removed_reason = HOLD_REMOVAL_REASON
+    session.flush()
+    _move_cases(session, [case_id], "in_batch", "remove_from_batch", clock)
+    before = _recount(session, batch, now)
+    if batch.item_count == 0:
+        batch.status = next_batch_status(batch.status, "cancel")
+        batch.cancelled_by, batch.cancelled_at = principal.id, now
+        session.flush()
+    return {"batch_id": batch.id, "code": batch.code, "taken_out": True, "item_id": item.id,
+            "reference": item.reference, "amount": format_yuan(item.amount), "before": before,
+            "items": batch.item_count, "total": format_yuan(batch.total), "items_sha256": batch.items_sha256,
+            "batch_status": batch.status}
 
 
 def release(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
@@ -614,6 +733,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
             f"threshold of {format_yuan(_threshold(session, batch))}: a county reviewer must sign it off before release")
     before = batch.status
     target = next_batch_status(batch.status, "release")
+    _refuse_held(session, batch, "release")
     sent = session.execute(
         update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
     ).rowcount
@@ -645,11 +765,13 @@ def cancel(session: Session, batch_id: str, *, principal: Principal, clock: Cloc
     batch = get_batch(session, batch_id, principal, for_update=True)
     before = batch.status
     target = next_batch_status(batch.status, "cancel")
-    case_ids = list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id,
-                                                                       PaymentItem.status == "pending")))
+    pending = session.execute(select(PaymentItem.case_id, PaymentItem.supplement_id).where(
+        PaymentItem.batch_id == batch.id, PaymentItem.status == "pending")).all()
+    case_ids = [cid for cid, _ in pending]
     session.execute(update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending")
                     .values(status="cancelled"))
-    _move_cases(session, case_ids, "in_batch", "remove_from_batch", clock)
+    _move_cases(session, [cid for cid, sup in pending if sup is None], "in_batch", "remove_from_batch", clock)
+    _set_supplements(session, [sup for _, sup in pending if sup], "in_batch", "open", clock)
     entries: list[dict[str, Any]] = []
     if before in ("approved", "signed_off"):
         contract = contract_store.get_contract(session, batch.contract_id)
@@ -774,10 +896,10 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     if batch.status not in ("released", "reconciled"):
         raise InvalidState(f"batch {batch.code} is {batch.status}: a bank return applies to a released batch")
     items = {
-        ref: (item_id, case_id, amount, status, bank_ref)
-        for item_id, ref, case_id, amount, status, bank_ref in session.execute(
+        ref: (item_id, case_id, amount, status, bank_ref, supplement_id)
+        for item_id, ref, case_id, amount, status, bank_ref, supplement_id in session.execute(
             select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
-                   _item.c.bank_reference).where(_item.c.batch_id == batch.id))
+                   _item.c.bank_reference, _item.c.supplement_id).where(_item.c.batch_id == batch.id))
     }
     problems: list[FieldError] = list(line_problems)
     seen: dict[str, int] = {}
@@ -799,7 +921,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
             continue
         if line.flawed:
             continue  # its own problem is reported; its status or amount cannot be compared
-        _, _, amount, status, _ = item
+        _, _, amount, status, _, _ = item
         if line.amount is not None and line.amount != amount:
             problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
                                                  f"sent for {line.reference}", row=line.row))
@@ -848,8 +970,11 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
                                "nothing was changed") from None
         if changed != len(params):
             raise InvalidState(f"{len(params) - changed} items changed meanwhile; nothing was applied, try again")
-    _move_cases(session, [item[1] for _, item in succeeded], "in_batch", "payment_succeeded", clock)
-    _move_cases(session, [item[1] for _, item in failed], "in_batch", "payment_failed", clock)
+    _move_cases(session, [item[1] for _, item in succeeded if item[5] is None], "in_batch", "payment_succeeded", clock)
+    _move_cases(session, [item[1] for _, item in failed if item[5] is None], "in_batch", "payment_failed", clock)
+    # A supplementary payment paid is done; a failed one is open again, for a later batch (the case stays paid).
+    _set_supplements(session, [item[5] for _, item in succeeded if item[5]], "in_batch", "paid", clock)
+    _set_supplements(session, [item[5] for _, item in failed if item[5]], "in_batch", "open", clock)
     paid = sum(item[2] for _, item in succeeded)
     released = sum(item[2] for _, item in failed)
     contract = contract_store.get_contract(session, batch.contract_id)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -194,3 +195,71 @@ class SamplingResult(Base):
     corrected_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     corrected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     correction_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SamplingDeviation(Base):
+    """A deviating re-check's consequence and its place in the insurer's assessment (考核): one row per deviating
+    result, written in the transaction that records (or corrects) the result.
+
+    `kind` is `eligibility` (the eligibility differs), `amount` (the relief differs) or `income` (only the income
+    differs beyond the tolerance: no money consequence). `insurer_amount` is what the insurer's side gives the
+    household (paid so far for a paid case, else its confirmed relief); `county_amount` what the re-check finds;
+    `over`/`under` their difference. `consequence` says what was opened: `hold` (an unpaid case is held for
+    re-determination), `recovery` (a paid case got too much), `supplement` (a paid case got too little), `none`.
+    """
+
+    __tablename__ = "sampling_deviation"
+    __table_args__ = (
+        ForeignKeyConstraint(["round_id", "case_id"], ["sampling_result.round_id", "sampling_result.case_id"]),
+        CheckConstraint("kind IN ('eligibility', 'amount', 'income')", name="kind_known"),
+        CheckConstraint("consequence IN ('hold', 'recovery', 'supplement', 'none')", name="consequence_known"),
+        CheckConstraint("over_amount >= 0 AND under_amount >= 0", name="amounts_not_negative"),
+        Index("ix_sampling_deviation_county_created", "county_code", "created_at"),
+    )
+
+    round_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(16))
+    paid: Mapped[bool] = mapped_column(Boolean)  # the case had been paid when the deviation was found
+    insurer_amount: Mapped[int] = mapped_column(BigInteger)
+    county_amount: Mapped[int] = mapped_column(BigInteger)
+    over_amount: Mapped[int] = mapped_column(BigInteger)
+    under_amount: Mapped[int] = mapped_column(BigInteger)
+    consequence: Mapped[str] = mapped_column(String(16))
+    hold_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    recovery_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    supplement_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+_OPEN_HOLD = text("status = 'open'")
+
+
+class CaseHold(Base):
+    """An unpaid case held for re-determination after a sampling round found it deviating: out of every batch not
+    yet approved, refused by new ones, until an insurer supervisor re-determines it (`proceed` or `ineligible`).
+    At most one open hold per case (partial unique index)."""
+
+    __tablename__ = "case_hold"
+    __table_args__ = (
+        Index("uq_case_hold_open_case", "case_id", unique=True, postgresql_where=_OPEN_HOLD, sqlite_where=_OPEN_HOLD),
+        CheckConstraint("status IN ('open', 'decided', 'withdrawn')", name="status_known"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('proceed', 'ineligible')", name="outcome_known"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(16))
+    finding: Mapped[str] = mapped_column(Text)  # what the re-check found, in words, for the supervisor
+    opened_by: Mapped[str] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    relief_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    relief_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -6,23 +6,26 @@ Writes accept an `Idempotency-Key` header: a repeat gets the first answer and ch
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, Response
-from litestar.params import FromQuery, Parameter
+from litestar.params import FromQuery, Parameter, QueryParameter
 
 from ..accounts.auth import Principal
+from ..cases import holds
 from ..domain.errors import DomainError
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
-from . import flow, service
+from . import assessment, flow, service
 from .schemas import (
     CommitmentIn,
     ExpandOut,
     PassOverIn,
     PopulationOut,
     PublicValueEntryIn,
+    RedeterminationIn,
     ReportOut,
     ResultCorrectionIn,
     ResultIn,
@@ -152,6 +155,13 @@ class SamplingController(Controller):
         with ctx.db.read() as session:
             return service.report(session, round_id, request.user)
 
+    @get("/{round_id:str}/assessment", opt={"roles": READERS})
+    def assessment(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> dict[str, Any]:
+        """The round's assessment record: cases re-checked, deviations by kind, amounts over and under, and what
+        became of them (hold, recovery)."""
+        with ctx.db.read() as session:
+            return assessment.round_assessment(session, round_id, request.user)
+
     @post("/{round_id:str}/expand", opt={"roles": WRITERS}, status_code=200)
     def expand(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> Response[ExpandOut]:
         """Widen a round whose verdict is expand: a next stage from the same frozen population and seed."""
@@ -159,4 +169,34 @@ class SamplingController(Controller):
             s, round_id, principal=request.user, clock=ctx.clock), clock=ctx.clock)
 
 
-ROUTES: list[Any] = [SamplingController]
+class AssessmentController(Controller):
+    """The insurer's assessment record (考核) from its sampling rounds."""
+
+    path = "/api/sampling-assessment"
+    tags: ClassVar[list[str]] = ["sampling"]
+
+    @get("/", opt={"roles": READERS})
+    def summary(self, ctx: Ctx, request: AnyRequest, county_code: FromQuery[str],
+                date_from: Annotated[date, QueryParameter(name="from")],
+                date_to: Annotated[date, QueryParameter(name="to")]) -> dict[str, Any]:
+        """The county's rounds drawn from `from` to `to` (both included), each with its record, and the totals."""
+        with ctx.db.read() as session:
+            return assessment.assessment_summary(session, county_code, date_from, date_to, request.user)
+
+
+class HoldController(Controller):
+    """Re-determining a case held after a sampling round found it deviating."""
+
+    path = "/api/cases/{case_id:str}/redetermination"
+    tags: ClassVar[list[str]] = ["sampling"]
+
+    @post("/", opt={"roles": (holds.ROLE,)}, status_code=200)
+    def redetermine(self, case_id: Id, data: JSONBody[RedeterminationIn], ctx: Ctx,
+                    request: AnyRequest) -> Response[Any]:
+        """`proceed` (optionally with a corrected relief) lifts the hold; `ineligible` ends the case."""
+        return idempotent(ctx.db, request, lambda s: holds.redetermine(
+            s, case_id, outcome=data.outcome, reason=data.reason, relief_amount=data.relief_amount,
+            principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
+
+ROUTES: list[Any] = [SamplingController, AssessmentController, HoldController]

@@ -285,3 +285,11 @@ class PopulationOut(msgspec.Struct):
     """Sorted by code point: SHA-256 of these joined by "\\n" is the digest."""
     strata: dict[str, int]
     weights: dict[str, str] | None = None  # monetary rounds: relief per case in yuan
+
+
+class RedeterminationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An insurer supervisor's re-determination of a case held after a sampling round."""
+
+    outcome: Literal["proceed", "ineligible"]
+    reason: Annotated[str, msgspec.Meta(max_length=2000)]
+    relief_amount: MoneyText | None = None

@@ -37,7 +37,7 @@ from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store.tables import Case, Check, Determination
-from . import schemas
+from . import consequences, schemas
 from .models import (
     SamplingItem,
     SamplingMember,
@@ -74,6 +74,7 @@ DRAWN = "sampling.drawn"
 RESULT = "sampling.result_recorded"
 CORRECTED = "sampling.result_corrected"
 EXPANDED = "sampling.expanded"
+DEVIATION = "sampling.deviation_recorded"  # a deviating result's consequence (sampling/consequences.py)
 
 
 def format_rate(value: Fraction, places: int = 4, *, up: bool = False) -> str:
@@ -253,6 +254,11 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
     audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=RESULT, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock, payload={
                      "case_id": data.case_id, **_result_payload(per_capita, relief, data.eligible, insurer, reasons)})
+    outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
+    if outcome is not None:
+        audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
+                     subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
+                     payload={"case_id": data.case_id, **outcome})
     return result_out(row)
 
 
@@ -304,6 +310,7 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
         if evaluate(session, rnd).verdict != "pending":
             raise InvalidState("the round's verdict is final: its re-check results can no longer be corrected")
         raise InvalidState("this result counted in the verdict of an earlier stage: it can no longer be corrected")
+    withdrawn = consequences.withdraw(session, rnd, data.case_id, reason=reason, principal=principal, clock=clock)
     previous = {"eligible": row.eligible, "per_capita_income": format_yuan(row.per_capita_income),
                 "relief_amount": None if row.relief_amount is None else format_yuan(row.relief_amount),
                 "note": row.note, "deviation": row.deviation, "reasons": list(row.reasons),
@@ -319,7 +326,13 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=CORRECTED, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock, payload={
                      "case_id": data.case_id, "reason": reason, "previous": previous,
-                     **_result_payload(per_capita, relief, data.eligible, insurer, reasons)})
+                     **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
+                     **({"consequence_withdrawn": withdrawn} if withdrawn else {})})
+    outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
+    if outcome is not None:
+        audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
+                     subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
+                     payload={"case_id": data.case_id, **outcome})
     return result_out(row)
 
 

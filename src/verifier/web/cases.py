@@ -44,6 +44,7 @@ from .common import (
 )
 from .labels import CAUSES
 from . import reports as report_pages
+from .deviations import case_deviations
 from .paging import Pager, page_param
 from .payments import READER_ROLES as PAYMENT_READERS
 
@@ -96,6 +97,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         names = user_names(session, ids)
         evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
+        deviations = case_deviations(session, case.id, user)
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -112,7 +114,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     }
     sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
-                sees_batches=sees_batches,
+                sees_batches=sees_batches, dev=deviations,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
 
 

@@ -53,6 +53,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("支付批次", "/payments", ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor")),
     NavItem("收款人变更", "/payee-changes", ("insurer_supervisor", "finance", "county_reviewer")),
     NavItem("资金", "/fund", ("finance", "county_reviewer", "auditor")),
+    NavItem("追回", "/recoveries", ("finance", "county_reviewer", "auditor")),
     NavItem("抽样复核", "/sampling", ("county_reviewer", "insurer_supervisor", "auditor")),
     NavItem("月报", "/reports", ("county_reviewer", "auditor", "insurer_supervisor", "finance")),
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
@@ -116,6 +117,11 @@ DONE_MESSAGES = {
     "meeting": "村级评议会已记录，各户的评议结果已分别写入案件。",
     "household_merged": "两户已合并为一户；同类同年度的案件已合为一案，记入审计日志。",
     "member_moved": "成员已迁移，记入审计日志和家庭变动记录。",
+    "repayment_recorded": "还款已登记，须由另一名财务人员或县级复核人员确认后才计入追回金额。",
+    "repayment_confirmed": "还款已确认，已计入追回金额并退回资金余额。",
+    "repayment_rejected": "还款登记已驳回，不计入追回金额。",
+    "recovery_waived": "未追回部分已核销。",
+    "redetermined": "已重新认定：继续办理的案件可列入支付批次，认定不符合条件的案件已办结。",
 }
 
 

@@ -77,6 +77,13 @@ ACTIONS = {
     "household.merge": "合并家庭", "household.member_move": "迁移家庭成员",
     "household.risk_removed": "标记风险消除", "household.risk_restored": "撤销风险消除（风险恢复）",
     "household.export": "导出一户一档",
+    "sampling.deviation_recorded": "复核偏差：暂停支付或追回", "case.held": "抽样复核发现偏差，暂停支付",
+    "case.hold_withdrawn": "复核结果更正，撤销暂停支付", "case.hold_redetermined": "暂停支付后重新认定",
+    "case.redetermine_ineligible": "重新认定不符合条件",
+    "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（复核结果更正）",
+    "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
+    "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回",
+    "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
 }
 
 
@@ -231,6 +238,9 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no payee change.*", "收款人变更申请不存在"),
     (r"no payment batch.*", "支付批次不存在"),
     (r"no sampling round.*", "抽查轮次不存在"),
+    (r"no recovery.*", "追回记录不存在"),
+    (r"no repayment.*", "还款记录不存在"),
+    (r"no county .*", "县（区）不存在"),
     (r"no (?:such )?user.*", "用户不存在"),
     (r"no case of (.*) passed village review and awaits a notice", lambda m: f"{m.group(1)}没有已通过村级评议、待公示的案件"),
     (r"contract \S+ posts one notice per village: name the village", "按合同每个村单独公示：请填写村名"),

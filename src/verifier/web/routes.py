@@ -20,6 +20,7 @@ from .caching import NoStoreMiddleware
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
+from .deviations import RecoveryPages, RedeterminationPages
 from .errors import EXCEPTION_HANDLERS
 from .account import AccountPages
 from .home import HomePage, LoginPages
@@ -41,7 +42,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
-                    HouseholdChangePages]
+                    HouseholdChangePages, RecoveryPages, RedeterminationPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

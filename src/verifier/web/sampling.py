@@ -28,6 +28,7 @@ from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
 from ..store import contracts as contract_store
 from ..store.tables import Case
 from . import stagelabels as sl
+from .deviations import round_assessment
 from .common import (
     FormState,
     Req,
@@ -100,6 +101,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
         names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result]
                            + [i.result.corrected_by or "" for i in r.items if i.result])
         fixable = smp.correctable(session, smp.load_round(session, round_id, user))
+        assessment = round_assessment(session, round_id, user) if r.status == "drawn" else None
     pending = [i for i in r.items if i.result is None and (r.kind != "monetary" or i.units > 0)]
     writer = user.has("county_reviewer")
     mine = [party for party, role in smp.PARTY_ROLES.items() if user.has(role)]
@@ -110,7 +112,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads, numbers=numbers,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
-                fixable=fixable if writer else set())
+                fixable=fixable if writer else set(), assessment=assessment)
 
 
 class SamplingPages(Controller):

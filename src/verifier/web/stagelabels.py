@@ -17,9 +17,9 @@ BATCH_STATUS = dict(BATCH_STATUS_LABELS_ZH)
 ITEM_STATUS = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
                "cancelled": "已撤销"}
 MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用", "pay": "银行确认支付", "release": "释放回余额",
-                  "fee": "服务费"}
+                  "fee": "服务费", "recover": "追回款退回资金"}
 LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
-                   "service_fee": "服务费"}
+                   "service_fee": "服务费", "relief_recovered": "已追回保障金"}
 ROUND_STATUS = {"open": "待双方承诺", "frozen": "已冻结总体，待揭示", "drawn": "已抽取样本"}
 ROUND_STAGES = (("open", "承诺"), ("frozen", "冻结与揭示"), ("drawn", "已抽取"))
 PARTIES = {"county": "县级复核方", "insurer": "保险公司"}
@@ -35,6 +35,14 @@ VERDICT_NOTES = {"accept": "偏差率上限不超过可容忍偏差率：核查�
                  "expand": "偏差率上限超过可容忍偏差率：应扩大样本继续复核。",
                  "pending": "样本尚未全部复核，复核完成后给出结论。"}
 DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障金额不一致", "income": "人均纯收入差异超出容差"}
+DEVIATION_KINDS = {"eligibility": "认定结论偏差", "amount": "金额偏差", "income": "收入偏差（不涉及金额）"}
+CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "supplement": "补发少发金额",
+                "none": "无需处理"}
+SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（复核结果更正）"}
+HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
+HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
+RECOVERY_STATUS = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（复核结果更正）"}
+REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
 SKIP_REASONS = {
     "no confirmed eligible determination": "没有已确认的“符合条件”认定",
@@ -79,6 +87,57 @@ _ACTIONS = {"approve": "审批", "county signoff": "县级签批", "refuse signo
 
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
+    # a sampled deviation's consequences: holds, re-determinations, recoveries
+    (r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \(.*\): .* before you "
+     r"(approve|release) it",
+     lambda m: f"批次 {m.group(1)} 中有 {m.group(2)} 户因抽样复核发现偏差而暂停支付，须待重新认定：请先将其移出批次"
+               f"（或撤销批次）再{'审批' if m.group(3) == 'approve' else '发放'}。"),
+    (r"case (\S+) is held for re-determination after a sampling round: .*",
+     lambda m: f"案件 {m.group(1)} 因抽样复核发现偏差而暂停支付，须待保险公司主管重新认定。"),
+    (r"only an insurer supervisor re-determines a held case", "只有保险公司主管可以重新认定暂停支付的案件。"),
+    (r"four-eyes rule: you confirmed the determination under re-check; .*",
+     "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"),
+    (r"four-eyes rule: you checked this household; .*", "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"),
+    (r"four-eyes rule: you recorded the re-check that found the deviation; .*",
+     "按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。"),
+    (r"the case is not held for re-determination", "该案件没有暂停支付，无需重新认定。"),
+    (r"the case is in payment batch (\S+) \((\w+)\): .*",
+     lambda m: f"该案件在支付批次 {m.group(1)}（{_batch(m.group(2))}）中：请先撤销该批次，或由县级退回签批并移出该案件，"
+               "再重新认定保障金。"),
+    (r"must be proceed or ineligible", "请选择重新认定结论"),
+    (r"required: say why", "请填写理由"),
+    (r"an ineligible case has no relief", "认定不符合条件时不填保障金额"),
+    (r"must be more than 0\.00 \(a case due nothing is re-determined ineligible\)",
+     "须大于 0.00；无需发放的请选择“认定不符合条件”"),
+    (r"must be more than 0\.00", "须大于 0.00"),
+    (r"only finance records a repayment", "只有财务人员可以登记还款。"),
+    (r"required: the bank's reference of the repayment", "请填写还款的银行流水号"),
+    (r"at most 100 characters", "最多 100 个字符"),
+    (r"\S+ is before the recovery was opened on (\S+)", lambda m: f"不能早于追回发起日期 {m.group(1)}"),
+    (r"the recovery is (\w+): no repayment is recorded on it",
+     lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，不能再登记还款。"),
+    (r"(\S+) is more than the (\S+) still to be repaid \(.*\)",
+     lambda m: f"还款 {m.group(1)} 元超过尚未追回的 {m.group(2)} 元（已计入待确认的还款）。"),
+    (r"a repayment with the bank reference (.+) is recorded already",
+     lambda m: f"银行流水号 {m.group(1)} 的还款已经登记过，不能重复登记。"),
+    (r"only finance or a county reviewer (confirms|rejects) a repayment", "只有财务人员或县级复核人员可以确认或驳回还款。"),
+    (r"four-eyes rule: you recorded this repayment; .*", "按“四眼原则”，这笔还款由您登记，须由其他人员确认。"),
+    (r"the repayment is (\w+) already",
+     lambda m: f"这笔还款已{ {'confirmed': '确认', 'rejected': '驳回'}.get(m.group(1), m.group(1)) }，不能重复处理。"),
+    (r"the recovery is (\w+)", lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」。"),
+    (r"required: say why the repayment is not confirmed", "请填写驳回原因"),
+    (r"only a county reviewer waives a recovery", "只有县级复核人员可以核销追回。"),
+    (r"required: say why the recovery is waived", "请填写核销原因"),
+    (r"the recovery is (\w+): only an open recovery is waived",
+     lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，只能核销追回中的款项。"),
+    (r"the supplementary payment opened on this result is in a payment batch or paid: .*",
+     "依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。"),
+    (r"\d+ supplementary payments changed meanwhile; nothing was changed, try again",
+     "有补发款状态已变化，未做任何更改，请刷新后重试。"),
+    (r"a repayment waits for confirmation: .*", "有还款登记等待确认：请先确认或驳回，再核销剩余部分。"),
+    (r"the case held on this result has been re-determined: .*", "依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。"),
+    (r"repayments were recorded on the recovery opened on this result: .*",
+     "依据该复核结果发起的追回已登记还款，复核结果不能再更正。"),
     # batches
     (r"four-eyes rule: the person who prepared a payment batch may not approve it; .*",
      "按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。"),

@@ -1,0 +1,131 @@
+"""Re-determining a case held after a sampling round found it deviating (sampling/consequences.py).
+
+Conventions
+-----------
+* By an insurer supervisor, with a reason, on an open hold. Four eyes, as for determinations: not the supervisor
+  who confirmed the determination under re-check, not an officer of its home check, not the person who recorded
+  (or corrected) the deviating re-check result; admin does not bypass this.
+* `proceed`: the hold is lifted and the case goes on from where it stands, with the relief unchanged or, when
+  `relief_amount` is given, with that relief (more than 0.00; the determination's relief is replaced and the
+  audit entry keeps the one it replaces).
+* `ineligible`: the case ends ineligible (`redetermine_ineligible`, closed with the reason).
+* A case in an approved batch is not re-determined until that batch is cancelled or sent back by the county
+  (409): an approved batch's amount is committed in the fund.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.money import format_yuan, parse_yuan
+from ..payments.models import PaymentBatch, PaymentItem
+from ..sampling.models import CaseHold, SamplingResult
+from ..store.tables import Check, Determination
+from .workflow import advance, load_case
+
+ROLE = "insurer_supervisor"
+OUTCOMES = ("proceed", "ineligible")
+DECIDED = "case.hold_redetermined"
+
+
+def _latest_determination(session: Session, case_id: str) -> Determination | None:
+    return session.scalar(select(Determination).where(Determination.case_id == case_id)
+                          .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
+
+
+def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, relief_amount: str | None = None,
+                principal: Principal, clock: Clock) -> dict[str, Any]:
+    if not principal.has(ROLE):
+        raise Forbidden("only an insurer supervisor re-determines a held case")
+    case = load_case(session, case_id, principal, for_update=True)
+    problems: list[FieldError] = []
+    reason = reason.strip()
+    if outcome not in OUTCOMES:
+        problems.append(FieldError("outcome", "must be proceed or ineligible"))
+    if not reason:
+        problems.append(FieldError("reason", "required: say why"))
+    relief: int | None = None
+    if relief_amount not in (None, ""):
+        if outcome == "ineligible":
+            problems.append(FieldError("relief_amount", "an ineligible case has no relief"))
+        else:
+            try:
+                relief = parse_yuan(str(relief_amount), "relief_amount")
+                if relief <= 0:
+                    problems.append(FieldError("relief_amount", "must be more than 0.00 (a case due nothing is "
+                                                                "re-determined ineligible)"))
+            except ValidationFailed as exc:
+                problems += exc.errors
+    if problems:
+        raise ValidationFailed(problems)
+    hold = session.scalar(select(CaseHold).where(CaseHold.case_id == case.id, CaseHold.status == "open")
+                          .with_for_update())
+    if hold is None:
+        raise InvalidState("the case is not held for re-determination")
+    det = _latest_determination(session, case.id)
+    assert det is not None  # a hold is opened on determined cases only
+    check = session.get(Check, det.check_id)
+    results = session.scalars(select(SamplingResult).where(SamplingResult.case_id == case.id,
+                                                           SamplingResult.round_id == hold.round_id))
+    recorders = {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
+    if principal.id == det.confirmed_by:
+        raise Forbidden("four-eyes rule: you confirmed the determination under re-check; another supervisor "
+                        "re-determines it")
+    if check is not None and principal.id in (check.officer_ids or []):
+        raise Forbidden("four-eyes rule: you checked this household; another supervisor re-determines it")
+    if principal.id in recorders:
+        raise Forbidden("four-eyes rule: you recorded the re-check that found the deviation; a supervisor of the "
+                        "insurer re-determines it")
+    live = session.execute(select(PaymentBatch.code, PaymentBatch.status)
+                           .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                           .where(PaymentItem.case_id == case.id, PaymentItem.status.in_(("pending", "sent")))).first()
+    changes_amount = outcome == "ineligible" or (relief is not None and relief != det.relief)
+    if live is not None and changes_amount:
+        raise InvalidState(f"the case is in payment batch {live[0]} ({live[1]}): cancel the batch, or have the county "
+                           "refuse its sign-off and take the case out, before re-determining its relief")
+    now = clock.now()
+    before = case.status
+    payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": outcome, "reason": reason,
+                               "relief_before": format_yuan(det.relief)}
+    hold.outcome, hold.decision_reason, hold.decided_by, hold.decided_at = outcome, reason, principal.id, now
+    hold.relief_before = det.relief
+    hold.status = "decided"
+    if outcome == "ineligible":
+        hold.relief_after = 0
+        session.flush()
+        advance(session, case, "redetermine_ineligible", actor=principal, role=ROLE, clock=clock,
+                payload=payload, audit_action=DECIDED)
+        case.closed_reason = f"抽样复核后重新认定不符合条件：{reason}"
+    else:
+        if relief is not None and relief != det.relief:
+            det.relief = relief
+            payload["relief_after"] = format_yuan(relief)
+        hold.relief_after = det.relief
+        case.updated_at = now
+        case.version += 1
+        session.flush()
+        audit.append(session, actor=principal.id, role=ROLE, action=DECIDED, subject=case.id,
+                     contract_hash=case.contract_hash, clock=clock,
+                     payload={"from": before, "to": case.status, **payload})
+    return hold_out(hold)
+
+
+def hold_out(h: CaseHold) -> dict[str, Any]:
+    return {"id": h.id, "case_id": h.case_id, "round_id": h.round_id, "status": h.status, "finding": h.finding,
+            "opened_by": h.opened_by, "opened_at": h.opened_at.isoformat(), "outcome": h.outcome,
+            "decision_reason": h.decision_reason,
+            "relief_before": None if h.relief_before is None else format_yuan(h.relief_before),
+            "relief_after": None if h.relief_after is None else format_yuan(h.relief_after),
+            "decided_by": h.decided_by, "decided_at": h.decided_at.isoformat() if h.decided_at else None}
+
+
+def holds_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:
+    return [hold_out(h) for h in session.scalars(select(CaseHold).where(CaseHold.case_id == case_id)
+                                                 .order_by(CaseHold.opened_at))]

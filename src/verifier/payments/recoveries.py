@@ -1,0 +1,301 @@
+"""Recoveries (追回) of relief overpaid, found by a sampling round's re-check of a paid case.
+
+Conventions
+-----------
+* **Opened** by the transaction recording (or correcting) the re-check result (sampling/consequences.py), for the
+  amount paid beyond what the re-check finds due; one per round and case.
+* **Repayment.** Finance records what the household paid back (amount, date, bank reference); a second person
+  (finance or the county reviewer, never the one who recorded it) confirms it. Only then does it count: the
+  recovery's `repaid` grows, and the fund ledger posts `recover` (available ← relief_recovered) under the key
+  `recover:<repayment id>`, so the money comes back to the fund once. A bank reference is used once (unique), a
+  repayment is confirmed or rejected once, and repayments never exceed what is outstanding (recorded ones
+  waiting for confirmation included). Repaid in full, the recovery is `repaid`.
+* **Waiver.** A county reviewer may waive what is outstanding, with a reason (the household cannot repay, ...),
+  once no repayment waits for confirmation; the recovery is then `waived`.
+* **Withdrawn** when the result it came from is corrected before anything was repaid (see consequences.py).
+* Every change appends to the audit log in the same transaction; a recovery lies in its case's county and is
+  invisible (404) outside the caller's counties.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.money import format_yuan, parse_yuan
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.tables import Case, Household
+from . import ledger
+from .models import Recovery, RecoveryRepayment
+
+OPENED = "recovery.opened"
+WITHDRAWN = "recovery.withdrawn"
+REPAYMENT_RECORDED = "recovery.repayment_recorded"
+REPAYMENT_CONFIRMED = "recovery.repayment_confirmed"
+REPAYMENT_REJECTED = "recovery.repayment_rejected"
+WAIVED = "recovery.waived"
+
+RECORDER = "finance"
+CONFIRMERS = ("finance", "county_reviewer")
+WAIVER = "county_reviewer"
+STATUSES = ("open", "repaid", "waived", "withdrawn")
+
+
+def _log(session: Session, rec: Recovery, principal: Principal | str, role: str, action: str,
+         payload: dict[str, Any], clock: Clock) -> None:
+    case = session.get(Case, rec.case_id)
+    assert case is not None
+    audit.append(session, actor=principal if isinstance(principal, str) else principal.id, role=role, action=action,
+                 subject=rec.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"case_id": rec.case_id, "round_id": rec.round_id, **payload})
+
+
+def open_recovery(session: Session, case: Case, round_id: str, *, paid: int, due: int, principal: Principal,
+                  clock: Clock) -> Recovery:
+    """Open the recovery of `paid - due` (> 0) for a paid case (called by sampling/consequences.py)."""
+    amount = paid - due
+    assert amount > 0
+    rec = Recovery(id=new_id("rcv"), case_id=case.id, round_id=round_id, county_code=case.county_code,
+                   contract_id=case.contract_id, amount=amount, repaid=0, status="open", paid_amount=paid,
+                   due_amount=due, opened_by=principal.id, opened_at=clock.now())
+    session.add(rec)
+    session.flush()
+    _log(session, rec, principal, principal.acting_role(("county_reviewer",)), OPENED,
+         {"amount": format_yuan(amount), "paid": format_yuan(paid), "due": format_yuan(due)}, clock)
+    return rec
+
+
+def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal: Principal, clock: Clock) -> None:
+    """Withdraw a recovery whose result is corrected; 409 once any repayment was recorded."""
+    if rec.status != "open" or session.scalar(select(func.count()).where(
+            RecoveryRepayment.recovery_id == rec.id, RecoveryRepayment.status != "rejected")):
+        raise InvalidState("repayments were recorded on the recovery opened on this result: the result can no "
+                           "longer be corrected")
+    rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "withdrawn", principal.id, clock.now(), reason
+    session.flush()
+    _log(session, rec, principal, principal.acting_role(("county_reviewer",)), WITHDRAWN,
+         {"amount": format_yuan(rec.amount), "reason": reason}, clock)
+
+
+def load_recovery(session: Session, recovery_id: str, principal: Principal, *, for_update: bool = False) -> Recovery:
+    stmt = select(Recovery).where(Recovery.id == recovery_id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    rec = session.scalar(stmt)
+    if rec is None or not principal.may_see_county(rec.county_code):
+        raise NotFound(f"no recovery {recovery_id!r}")
+    return rec
+
+
+def _pending(session: Session, recovery_id: str) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(RecoveryRepayment.amount), 0)).where(
+        RecoveryRepayment.recovery_id == recovery_id, RecoveryRepayment.status == "pending")) or 0)
+
+
+def record_repayment(session: Session, recovery_id: str, *, amount: str, paid_on: date | None, reference: str,
+                     principal: Principal, clock: Clock) -> dict[str, Any]:
+    """Finance records money the household paid back; it counts once another person confirms it."""
+    if not principal.has(RECORDER):
+        raise Forbidden("only finance records a repayment")
+    rec = load_recovery(session, recovery_id, principal, for_update=True)
+    problems: list[FieldError] = []
+    fen = 0
+    try:
+        fen = parse_yuan(amount, "amount")
+        if fen <= 0:
+            problems.append(FieldError("amount", "must be more than 0.00"))
+    except ValidationFailed as exc:
+        problems += exc.errors
+    reference = " ".join((reference or "").split())
+    if not reference:
+        problems.append(FieldError("reference", "required: the bank's reference of the repayment"))
+    elif len(reference) > 100:
+        problems.append(FieldError("reference", "at most 100 characters"))
+    if paid_on is None:
+        problems.append(FieldError("paid_on", "required"))
+    elif paid_on > clock.today():
+        problems.append(FieldError("paid_on", f"{paid_on} is in the future"))
+    elif paid_on < rec.opened_at.date():
+        problems.append(FieldError("paid_on", f"{paid_on} is before the recovery was opened on "
+                                              f"{rec.opened_at.date()}"))
+    if problems:
+        raise ValidationFailed(problems)
+    if rec.status != "open":
+        raise InvalidState(f"the recovery is {rec.status}: no repayment is recorded on it")
+    outstanding = rec.amount - rec.repaid - _pending(session, rec.id)
+    if fen > outstanding:
+        raise InvalidState(f"{format_yuan(fen)} is more than the {format_yuan(outstanding)} still to be repaid "
+                           "(repayments waiting for confirmation included)")
+    if session.scalar(select(RecoveryRepayment.id).where(RecoveryRepayment.reference == reference)) is not None:
+        raise InvalidState(f"a repayment with the bank reference {reference} is recorded already")
+    row = RecoveryRepayment(id=new_id("rpy"), recovery_id=rec.id, amount=fen, paid_on=paid_on, reference=reference,
+                            status="pending", recorded_by=principal.id, recorded_at=clock.now())
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # pragma: no cover - a concurrent record of the same reference
+        raise InvalidState(f"a repayment with the bank reference {reference} is recorded already") from None
+    _log(session, rec, principal, RECORDER, REPAYMENT_RECORDED,
+         {"repayment_id": row.id, "amount": format_yuan(fen), "paid_on": paid_on.isoformat() if paid_on else None,
+          "reference": reference}, clock)
+    return repayment_out(row)
+
+
+def _load_repayment(session: Session, repayment_id: str, principal: Principal) -> tuple[RecoveryRepayment, Recovery]:
+    row = session.scalar(select(RecoveryRepayment).where(RecoveryRepayment.id == repayment_id).with_for_update()
+                         .execution_options(populate_existing=True))
+    if row is None:
+        raise NotFound(f"no repayment {repayment_id!r}")
+    try:
+        rec = load_recovery(session, row.recovery_id, principal, for_update=True)
+    except NotFound:
+        raise NotFound(f"no repayment {repayment_id!r}") from None
+    return row, rec
+
+
+def _second_person(principal: Principal, row: RecoveryRepayment, what: str) -> str:
+    if not principal.has(*CONFIRMERS):
+        raise Forbidden(f"only finance or a county reviewer {what} a repayment")
+    if principal.id == row.recorded_by:
+        raise Forbidden(f"four-eyes rule: you recorded this repayment; another person {what} it")
+    return principal.acting_role(CONFIRMERS)
+
+
+def confirm_repayment(session: Session, repayment_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
+    """A second person confirms a recorded repayment: it counts, and comes back to the fund (once)."""
+    row, rec = _load_repayment(session, repayment_id, principal)
+    role = _second_person(principal, row, "confirms")
+    if row.status != "pending":
+        raise InvalidState(f"the repayment is {row.status} already")
+    if rec.status != "open":
+        raise InvalidState(f"the recovery is {rec.status}")
+    if rec.repaid + row.amount > rec.amount:  # pragma: no cover - recording keeps within the outstanding amount
+        raise InvalidState("the repayment is more than is outstanding")
+    contract = contract_store.get_contract(session, rec.contract_id)
+    _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
+    try:
+        ledger.post(session, contract.id, "recover", f"recover:{row.id}", row.amount, actor=principal.id,
+                    clock=clock, note=f"recovery {rec.id} repaid ({row.reference})")
+    except IntegrityError:  # pragma: no cover - the status check above comes first
+        raise InvalidState("this repayment came back to the fund already") from None
+    now = clock.now()
+    row.status, row.decided_by, row.decided_at = "confirmed", principal.id, now
+    rec.repaid += row.amount
+    if rec.repaid == rec.amount:
+        rec.status, rec.closed_by, rec.closed_at = "repaid", principal.id, now
+    session.flush()
+    if entries:
+        audit.append_many(session, entries, clock=clock)
+    _log(session, rec, principal, role, REPAYMENT_CONFIRMED,
+         {"repayment_id": row.id, "amount": format_yuan(row.amount), "reference": row.reference,
+          "repaid": format_yuan(rec.repaid), "outstanding": format_yuan(rec.amount - rec.repaid),
+          "status": rec.status}, clock)
+    return repayment_out(row)
+
+
+def reject_repayment(session: Session, repayment_id: str, *, reason: str, principal: Principal,
+                     clock: Clock) -> dict[str, Any]:
+    """A second person rejects a recorded repayment the bank does not show; it never counts."""
+    row, rec = _load_repayment(session, repayment_id, principal)
+    role = _second_person(principal, row, "rejects")
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "required: say why the repayment is not confirmed")
+    if row.status != "pending":
+        raise InvalidState(f"the repayment is {row.status} already")
+    row.status, row.decided_by, row.decided_at, row.reject_reason = "rejected", principal.id, clock.now(), reason
+    session.flush()
+    _log(session, rec, principal, role, REPAYMENT_REJECTED,
+         {"repayment_id": row.id, "amount": format_yuan(row.amount), "reference": row.reference, "reason": reason},
+         clock)
+    return repayment_out(row)
+
+
+def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock) -> dict[str, Any]:
+    """A county reviewer waives what is outstanding, with a reason."""
+    if not principal.has(WAIVER):
+        raise Forbidden("only a county reviewer waives a recovery")
+    rec = load_recovery(session, recovery_id, principal, for_update=True)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "required: say why the recovery is waived")
+    if rec.status != "open":
+        raise InvalidState(f"the recovery is {rec.status}: only an open recovery is waived")
+    if _pending(session, rec.id):
+        raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
+    rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "waived", principal.id, clock.now(), reason
+    session.flush()
+    _log(session, rec, principal, WAIVER, WAIVED,
+         {"amount": format_yuan(rec.amount), "repaid": format_yuan(rec.repaid),
+          "waived": format_yuan(rec.amount - rec.repaid), "reason": reason}, clock)
+    return recovery_out(session, rec)
+
+
+# --- Reading ---------------------------------------------------------------------------------------------------
+
+
+def repayment_out(r: RecoveryRepayment) -> dict[str, Any]:
+    return {"id": r.id, "recovery_id": r.recovery_id, "amount": format_yuan(r.amount),
+            "paid_on": r.paid_on.isoformat(), "reference": r.reference, "status": r.status,
+            "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat(), "decided_by": r.decided_by,
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None, "reject_reason": r.reject_reason}
+
+
+def recovery_out(session: Session, rec: Recovery, *, head_name: str | None = None,
+                 case_number: str | None = None) -> dict[str, Any]:
+    repayments = list(session.scalars(select(RecoveryRepayment).where(RecoveryRepayment.recovery_id == rec.id)
+                                      .order_by(RecoveryRepayment.recorded_at, RecoveryRepayment.id)))
+    pending = sum(r.amount for r in repayments if r.status == "pending")
+    return {"id": rec.id, "case_id": rec.case_id, "case_number": case_number, "head_name": head_name,
+            "round_id": rec.round_id, "county_code": rec.county_code, "contract_id": rec.contract_id,
+            "amount": format_yuan(rec.amount), "paid_amount": format_yuan(rec.paid_amount),
+            "due_amount": format_yuan(rec.due_amount), "repaid": format_yuan(rec.repaid),
+            "outstanding": format_yuan(rec.amount - rec.repaid if rec.status == "open" else 0),
+            "pending": format_yuan(pending), "status": rec.status, "opened_by": rec.opened_by,
+            "opened_at": rec.opened_at.isoformat(), "closed_by": rec.closed_by,
+            "closed_at": rec.closed_at.isoformat() if rec.closed_at else None, "waive_reason": rec.waive_reason,
+            "repayments": [repayment_out(r) for r in repayments]}
+
+
+def get_recovery(session: Session, recovery_id: str, principal: Principal) -> dict[str, Any]:
+    rec = load_recovery(session, recovery_id, principal)
+    case = session.get(Case, rec.case_id)
+    head = session.get(Household, case.household_id).head_name if case is not None else None
+    return recovery_out(session, rec, head_name=head, case_number=case.number if case is not None else None)
+
+
+def list_recoveries(session: Session, principal: Principal, *, county_code: str | None = None,
+                    status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """The recoveries in the caller's counties, newest first, with the case's number and household head."""
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed.one("status", "one of " + ", ".join(STATUSES))
+    conds = []
+    if county_code:
+        if not principal.may_see_county(county_code):
+            return {"items": [], "total": 0}
+        conds.append(Recovery.county_code == county_code)
+    elif principal.counties:
+        conds.append(Recovery.county_code.in_(principal.counties))
+    if status:
+        conds.append(Recovery.status == status)
+    total = session.scalar(select(func.count()).select_from(Recovery).where(*conds)) or 0
+    rows = session.execute(
+        select(Recovery, Case.number, Household.head_name).join(Case, Case.id == Recovery.case_id)
+        .join(Household, Household.id == Case.household_id).where(*conds)
+        .order_by(Recovery.opened_at.desc(), Recovery.id.desc()).limit(limit).offset(offset)).all()
+    return {"items": [recovery_out(session, rec, head_name=head, case_number=number) for rec, number, head in rows],
+            "total": int(total)}
+
+
+def recoveries_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:
+    return [recovery_out(session, rec) for rec in session.scalars(
+        select(Recovery).where(Recovery.case_id == case_id).order_by(Recovery.opened_at))]

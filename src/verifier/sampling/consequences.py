@@ -1,0 +1,212 @@
+"""What a deviating re-check does to the case (抽样复核偏差的后果), and the round's assessment record (考核).
+
+Conventions
+-----------
+* **When.** The consequence is created in the transaction that records the re-check result, and re-derived in the
+  one that corrects it. Not at the verdict: a verdict can wait weeks for the last re-checks (and a widened stage),
+  and a case the county has just found ineligible must not be paid meanwhile. A correction (possible only while
+  the verdict is pending) withdraws the consequence it replaces, as long as nothing was done on it: a hold not yet
+  re-determined, a recovery without repayments. Otherwise the correction is refused (409): what was decided or
+  repaid on the strength of the first result stays, and the audit log keeps both.
+* **Amounts.** The county's due = its relief when it finds the household eligible, else 0. The insurer's side =
+  what the case has been paid (items the bank confirmed) when it was paid, else its confirmed relief (0 when the
+  insurer found it ineligible). `over`/`under` are their difference.
+* **Kind.** `eligibility` when the eligibility differs, else `amount` when the relief differs, else `income`
+  (the income alone differs beyond the tolerance: counted in the assessment, no money consequence).
+* **Consequence.** A paid case with `over` > 0 opens a recovery (追回, payments/recoveries.py) of `over`. An unpaid
+  case with a confirmed determination, in a payable state (determined … ready_to_pay, in a batch, payment
+  failed), is held (`case_hold`) until an insurer supervisor re-determines it (cases/holds.py); a hold takes it
+  out of a batch not yet approved (a batch left empty is cancelled; nothing of the fund was committed). Other
+  cases (no determination yet, closed ineligible, no relief, review failed) record the deviation with no
+  consequence: nothing is due to be paid. A paid case found short (`under` > 0) opens a supplementary payment of
+  the difference, paid by the county's next batch through the normal flow (four eyes, county sign-off, bank file).
+  For a paid case the insurer's side counts what earlier rounds settled (`settled_elsewhere`), so the same
+  deviation found again opens nothing twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import InvalidState
+from ..domain.money import format_yuan
+from ..payments import recoveries
+from ..payments import service as payments
+from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
+from ..store.base import new_id
+from ..store.tables import Case, Determination
+from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
+
+HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
+HOLD_OPENED = "case.held"
+HOLD_WITHDRAWN = "case.hold_withdrawn"
+SUPPLEMENT_OPENED = "case.supplement_opened"
+SUPPLEMENT_WITHDRAWN = "case.supplement_withdrawn"
+
+
+def paid_amount(session: Session, case_id: str) -> int:
+    """What the bank confirmed paid to the case, in fen."""
+    return int(session.scalar(select(func.coalesce(func.sum(PaymentItem.amount), 0)).where(
+        PaymentItem.case_id == case_id, PaymentItem.status == "succeeded")) or 0)
+
+
+def settled_elsewhere(session: Session, case_id: str) -> int:
+    """What earlier rounds already settled of a paid case, in fen: plus the supplementary payments still to be paid,
+    minus what recoveries took (or waived) back. The paid amount plus this is what the case keeps, so a second
+    round finding the same deviation opens nothing twice."""
+    pending = session.scalar(select(func.coalesce(func.sum(SupplementaryPayment.amount), 0)).where(
+        SupplementaryPayment.case_id == case_id, SupplementaryPayment.status.in_(("open", "in_batch")))) or 0
+    recovered = session.scalar(select(func.coalesce(func.sum(Recovery.amount), 0)).where(
+        Recovery.case_id == case_id, Recovery.status.in_(("open", "repaid", "waived")))) or 0
+    return int(pending) - int(recovered)
+
+
+def kind_of(reasons: list[str]) -> str:
+    if "eligibility" in reasons:
+        return "eligibility"
+    if "relief" in reasons:
+        return "amount"
+    return "income"
+
+
+def _finding(row: SamplingResult, due: int, insurer: int) -> str:
+    if row.eligible != row.insurer_eligible:
+        return ("县级复核认定不符合条件" if not row.eligible else "县级复核认定符合条件") + \
+            f"（保险机构认定{'符合' if row.insurer_eligible else '不符合'}条件）；复核应发 {format_yuan(due)} 元"
+    return f"县级复核保障金 {format_yuan(due)} 元，保险机构认定 {format_yuan(insurer)} 元"
+
+
+def apply(session: Session, rnd: SamplingRound, row: SamplingResult, *, principal: Principal,
+          clock: Clock) -> dict[str, Any] | None:
+    """Create the consequence of a recorded result (nothing when it does not deviate). Returns what to log with the
+    result; the hold and the recovery append entries of their own."""
+    if not row.deviation:
+        return None
+    case = session.scalar(select(Case).where(Case.id == row.case_id).with_for_update())
+    assert case is not None
+    paid = paid_amount(session, case.id)
+    is_paid = case.status == "paid" or paid > 0
+    due = (row.relief_amount or 0) if row.eligible else 0
+    if is_paid:
+        insurer = paid + settled_elsewhere(session, case.id)
+    else:
+        insurer = (row.insurer_relief or 0) if row.insurer_eligible else 0
+    compared = row.relief_amount is not None or not row.eligible
+    over = max(insurer - due, 0) if compared else 0
+    under = max(due - insurer, 0) if compared else 0
+    kind = kind_of(list(row.reasons))
+    now = clock.now()
+    dev = SamplingDeviation(round_id=rnd.id, case_id=case.id, county_code=case.county_code, kind=kind, paid=is_paid,
+                            insurer_amount=insurer, county_amount=due, over_amount=over, under_amount=under,
+                            consequence="none", created_by=principal.id, created_at=now)
+    if kind != "income":
+        if is_paid and over > 0:
+            rec = recoveries.open_recovery(session, case, rnd.id, paid=insurer, due=due, principal=principal,
+                                           clock=clock)
+            dev.consequence, dev.recovery_id = "recovery", rec.id
+        elif is_paid and under > 0:
+            sup = _open_supplement(session, case, rnd, under, principal=principal, clock=clock)
+            dev.consequence, dev.supplement_id = "supplement", sup.id
+        elif not is_paid and row.baseline == "determination" and case.status in HOLDABLE:
+            hold = _open_hold(session, case, rnd, _finding(row, due, insurer), principal=principal, clock=clock)
+            dev.consequence, dev.hold_id = "hold", hold.id
+    session.add(dev)
+    session.flush()
+    return {"kind": kind, "paid": is_paid, "insurer_amount": format_yuan(insurer), "county_amount": format_yuan(due),
+            "over": format_yuan(over), "under": format_yuan(under), "consequence": dev.consequence,
+            "hold_id": dev.hold_id, "recovery_id": dev.recovery_id, "supplement_id": dev.supplement_id}
+
+
+def _open_supplement(session: Session, case: Case, rnd: SamplingRound, amount: int, *, principal: Principal,
+                     clock: Clock) -> SupplementaryPayment:
+    """A supplementary payment of `amount` for a paid case, paid by the next batch of its county (payments)."""
+    det = session.scalar(select(Determination).where(Determination.case_id == case.id)
+                         .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
+    assert det is not None  # a paid case was determined
+    sup = SupplementaryPayment(id=new_id("sup"), case_id=case.id, round_id=rnd.id, county_code=case.county_code,
+                               contract_id=case.contract_id, determination_id=det.id, amount=amount, status="open",
+                               opened_by=principal.id, opened_at=clock.now())
+    session.add(sup)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
+                 action=SUPPLEMENT_OPENED, subject=case.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"supplement_id": sup.id, "round_id": rnd.id, "amount": format_yuan(amount),
+                          "determination_id": det.id})
+    return sup
+
+
+def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *, principal: Principal,
+               clock: Clock) -> CaseHold:
+    existing = session.scalar(select(CaseHold).where(CaseHold.case_id == case.id, CaseHold.status == "open"))
+    if existing is not None:
+        return existing  # held already (by another round): one re-determination answers both
+    hold = CaseHold(id=new_id("hold"), case_id=case.id, round_id=rnd.id, county_code=case.county_code, status="open",
+                    finding=finding, opened_by=principal.id, opened_at=clock.now())
+    session.add(hold)
+    session.flush()
+    taken_out = payments.take_out_held(session, case.id, principal=principal, clock=clock)
+    audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)), action=HOLD_OPENED,
+                 subject=case.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"hold_id": hold.id, "round_id": rnd.id, "status": case.status, "finding": finding,
+                          "taken_out_of_batch": taken_out})
+    return hold
+
+
+def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str, principal: Principal,
+             clock: Clock) -> dict[str, Any] | None:
+    """Withdraw the consequence of a result about to be corrected; 409 when something was done on it."""
+    dev = session.get(SamplingDeviation, (rnd.id, case_id))
+    if dev is None:
+        return None
+    out: dict[str, Any] = {"consequence": dev.consequence}
+    if dev.hold_id is not None:
+        hold = session.get(CaseHold, dev.hold_id)
+        assert hold is not None
+        if hold.round_id == rnd.id:
+            if hold.status != "open":
+                raise InvalidState("the case held on this result has been re-determined: the result can no longer "
+                                   "be corrected")
+            others = session.scalar(select(func.count()).select_from(SamplingDeviation).where(
+                SamplingDeviation.hold_id == hold.id, SamplingDeviation.round_id != rnd.id))
+            if not others:
+                hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
+                hold.decision_reason = reason
+                session.flush()
+                case = session.get(Case, case_id)
+                assert case is not None
+                audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
+                             action=HOLD_WITHDRAWN, subject=case_id, contract_hash=case.contract_hash, clock=clock,
+                             payload={"hold_id": hold.id, "round_id": rnd.id, "reason": reason})
+                out["hold_withdrawn"] = hold.id
+    if dev.recovery_id is not None:
+        rec = session.get(Recovery, dev.recovery_id)
+        assert rec is not None
+        recoveries.withdraw_recovery(session, rec, reason=reason, principal=principal, clock=clock)
+        out["recovery_withdrawn"] = rec.id
+    if dev.supplement_id is not None:
+        sup = session.get(SupplementaryPayment, dev.supplement_id)
+        assert sup is not None
+        if sup.status != "open":
+            raise InvalidState("the supplementary payment opened on this result is in a payment batch or paid: the "
+                               "result can no longer be corrected")
+        sup.status, sup.withdrawn_reason = "withdrawn", reason
+        session.flush()
+        case = session.get(Case, case_id)
+        assert case is not None
+        audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
+                     action=SUPPLEMENT_WITHDRAWN, subject=case_id, contract_hash=case.contract_hash, clock=clock,
+                     payload={"supplement_id": sup.id, "round_id": rnd.id, "reason": reason})
+        out["supplement_withdrawn"] = sup.id
+    session.delete(dev)
+    session.flush()
+    return out
+
+
+def open_hold_of(session: Session, case_id: str) -> CaseHold | None:
+    return session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))

@@ -1,0 +1,199 @@
+"""Pages of a sampled deviation's consequences: the recoveries list (追回) for finance and the county, a recovery
+with its repayments (record, confirm or reject, waive), the re-determination of a held case from its page, and
+the read models the case page and the round page show.
+
+The rules are the services' (payments/recoveries.py, cases/holds.py): the pages offer the buttons, the services
+decide, and a refusal is shown in Chinese with what was typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from litestar import Controller
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
+from litestar.response import Template
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..cases import holds
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..http import Ctx, get, post
+from ..payments import recoveries
+from ..payments.routes import RECOVERY_READERS
+from . import stagelabels as sl
+from .common import FormState, Req, clean, counties_of, page, see_other, user_names
+from .paging import PAGE_SIZE, Pager, clamp, page_param
+
+Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+READERS: dict[str, Any] = {"roles": RECOVERY_READERS}
+RECORDERS: dict[str, Any] = {"roles": (recoveries.RECORDER,)}
+CONFIRMERS: dict[str, Any] = {"roles": recoveries.CONFIRMERS}
+WAIVERS: dict[str, Any] = {"roles": (recoveries.WAIVER,)}
+SUPERVISORS: dict[str, Any] = {"roles": (holds.ROLE,)}
+REPAYMENT_FIELDS = ("amount", "paid_on", "reference")
+FIELD_ZH = {"amount": "还款金额", "paid_on": "还款日期", "reference": "银行流水号", "reason": "原因",
+            "outcome": "重新认定结论", "relief_amount": "保障金额"}
+
+
+def _errors(state: FormState, exc: ValidationFailed, known: tuple[str, ...]) -> FormState:
+    for e in exc.errors:
+        if e.field in known:
+            state.add(e.field, sl.zh(e.message))
+        else:
+            state.general.append(f"{FIELD_ZH.get(e.field, sl.field_zh(e.field))}：{sl.zh(e.message)}")
+    return state
+
+
+def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str, Any]:
+    """What the case page shows of sampled deviations: its holds and recoveries, and whether the user may
+    re-determine it (the case is read, and its county checked, by the case page itself)."""
+    held = holds.holds_for_case(session, case_id)
+    recs = recoveries.recoveries_for_case(session, case_id)
+    names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held])
+    open_hold = next((h for h in held if h["status"] == "open"), None)
+    return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names,
+            "may_redetermine": open_hold is not None and user.has(holds.ROLE),
+            "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
+
+
+def _list(request: Req, ctx: Any, *, status: str, county_code: str, page_no: int, status_code: int = 200,
+          message: str | None = None) -> Template:
+    with ctx.db.read() as session:
+        total = recoveries.list_recoveries(session, request.user, county_code=county_code or None,
+                                           status=status or None, limit=1)["total"]
+        page_no, pages, offset = clamp(page_no, total)
+        found = recoveries.list_recoveries(session, request.user, county_code=county_code or None,
+                                           status=status or None, limit=PAGE_SIZE, offset=offset)
+        counties = counties_of(session, request.user)
+    pager = Pager.of("/recoveries", {"status": status, "county_code": county_code}, page=page_no, pages=pages,
+                     total=total)
+    return page(request, "recoveries.html", status_code=status_code, items=found["items"], p=pager, status=status,
+                county_code=county_code, counties=counties, sl=sl, message=sl.zh(message) if message else None)
+
+
+def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200, message: str | None = None,
+            form: FormState | None = None, waive_form: FormState | None = None) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        rec = recoveries.get_recovery(session, recovery_id, user)
+        names = user_names(session, [rec["opened_by"], rec["closed_by"] or ""]
+                           + [r["recorded_by"] for r in rec["repayments"]]
+                           + [r["decided_by"] or "" for r in rec["repayments"]])
+    return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl,
+                may_record=user.has(recoveries.RECORDER) and rec["status"] == "open",
+                may_confirm=user.has(*recoveries.CONFIRMERS),
+                may_waive=user.has(recoveries.WAIVER) and rec["status"] == "open",
+                form=form or FormState(), waive_form=waive_form or FormState(),
+                message=sl.zh(message) if message else None, today=ctx.clock.today())
+
+
+class RecoveryPages(Controller):
+    path = "/recoveries"
+
+    @get("/", opt=READERS)
+    def list_recoveries(
+        self, ctx: Ctx, request: Req,
+        status: FromQuery[Literal["open", "repaid", "waived", "withdrawn", ""]] = "open",
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+    ) -> Template:
+        return _list(request, ctx, status=status, county_code=county_code, page_no=page_param(page_no))
+
+    @get("/{recovery_id:str}", opt=READERS)
+    def show(self, recovery_id: Id, ctx: Ctx, request: Req) -> Template:
+        return _detail(request, ctx, recovery_id)
+
+    @post("/{recovery_id:str}/repayments", opt=RECORDERS, status_code=303)
+    def record(self, recovery_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        values = {k: clean(data.get(k)) for k in REPAYMENT_FIELDS}
+        state = FormState(values=values)
+        paid_on = None
+        try:
+            paid_on = date.fromisoformat(values["paid_on"]) if values["paid_on"] else None
+        except ValueError:
+            state.add("paid_on", "请填写日期，如 2020-06-01")
+        try:
+            if state.errors:
+                raise ValidationFailed([])
+            with ctx.db.begin() as session:
+                recoveries.record_repayment(session, recovery_id, amount=values["amount"], paid_on=paid_on,
+                                            reference=values["reference"], principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _detail(request, ctx, recovery_id, status_code=422, form=_errors(state, exc, REPAYMENT_FIELDS))
+        except (InvalidState, Forbidden) as exc:
+            return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, form=state)
+        return see_other(f"/recoveries/{recovery_id}", done="repayment_recorded")
+
+    @post("/{recovery_id:str}/waive", opt=WAIVERS, status_code=303)
+    def waive(self, recovery_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        state = FormState(values={"reason": clean(data.get("reason"))})
+        try:
+            with ctx.db.begin() as session:
+                recoveries.waive(session, recovery_id, reason=state.values["reason"], principal=request.user,
+                                 clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _detail(request, ctx, recovery_id, status_code=422, waive_form=_errors(state, exc, ("reason",)))
+        except (InvalidState, Forbidden) as exc:
+            return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, waive_form=state)
+        return see_other(f"/recoveries/{recovery_id}", done="recovery_waived")
+
+    def _decide(self, ctx: Any, request: Req, recovery_id: str, repayment_id: str, confirm: bool,
+                reason: str) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                rec = recoveries.load_recovery(session, recovery_id, request.user)
+                if confirm:
+                    out = recoveries.confirm_repayment(session, repayment_id, principal=request.user, clock=ctx.clock)
+                else:
+                    out = recoveries.reject_repayment(session, repayment_id, reason=reason, principal=request.user,
+                                                      clock=ctx.clock)
+                if out["recovery_id"] != rec.id:
+                    raise NotFound(f"no repayment {repayment_id!r}")
+        except (InvalidState, Forbidden) as exc:
+            return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail)
+        except ValidationFailed as exc:
+            return _detail(request, ctx, recovery_id, status_code=422, message="；".join(
+                f"{FIELD_ZH.get(e.field, e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+        return see_other(f"/recoveries/{recovery_id}", done="repayment_confirmed" if confirm else "repayment_rejected")
+
+    @post("/{recovery_id:str}/repayments/{repayment_id:str}/confirm", opt=CONFIRMERS, status_code=303)
+    def confirm(self, recovery_id: Id, repayment_id: Id, ctx: Ctx, request: Req) -> Any:
+        return self._decide(ctx, request, recovery_id, repayment_id, True, "")
+
+    @post("/{recovery_id:str}/repayments/{repayment_id:str}/reject", opt=CONFIRMERS, status_code=303)
+    def reject(self, recovery_id: Id, repayment_id: Id, ctx: Ctx, request: Req,
+               data: URLEncodedBody[dict[str, Any]]) -> Any:
+        return self._decide(ctx, request, recovery_id, repayment_id, False, clean(data.get("reason")))
+
+
+class RedeterminationPages(Controller):
+    path = "/cases/{case_id:str}/redetermination"
+
+    @post("/", opt=SUPERVISORS, status_code=303)
+    def redetermine(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        from .cases import render_case
+
+        fields = ("outcome", "reason", "relief_amount")
+        state = FormState(values={k: clean(data.get(k)) for k in fields})
+        try:
+            with ctx.db.begin() as session:
+                holds.redetermine(session, case_id, outcome=state.values["outcome"], reason=state.values["reason"],
+                                  relief_amount=state.values["relief_amount"] or None, principal=request.user,
+                                  clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422,
+                               forms={"redetermination": _errors(state, exc, fields)})
+        except (InvalidState, Forbidden) as exc:
+            return render_case(request, ctx, case_id, status_code=exc.status, message=sl.zh(exc.detail),
+                               forms={"redetermination": state})
+        return see_other(f"/cases/{case_id}", done="redetermined")
+
+
+def round_assessment(session: Session, round_id: str, user: Principal) -> dict[str, Any]:
+    """The round page's assessment section (考核记录)."""
+    from ..sampling.assessment import round_assessment as read
+
+    return read(session, round_id, user)
+

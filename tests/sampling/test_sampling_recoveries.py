@@ -1,0 +1,160 @@
+"""A paid case found overpaid opens a recovery (追回): repayments recorded by finance and confirmed by another
+person come back to the fund once; a county reviewer may waive the rest with a reason. The round's deviations
+are its assessment record (考核)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from deviation_helpers import drawn_round, pay, person, ready_case, relief_of
+from factories import COUNTY
+from sqlalchemy import select
+
+from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from verifier.domain.money import format_yuan
+from verifier.payments import ledger, recoveries
+from verifier.payments import service as payments
+from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
+from verifier.sampling.assessment import assessment_summary
+from verifier.store.tables import Case
+
+INCOME = "2666.67"
+
+
+def _recovery(ctx, case_id: str) -> Recovery:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as s:
+        return s.scalars(select(Recovery).where(Recovery.case_id == case_id)).one()
+
+
+def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_the_assessment(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    claims = person(ctx, users, "claims1", "insurer_claims")
+    fin1 = person(ctx, users, "fin1", "finance")
+    fin2 = person(ctx, users, "fin2", "finance")
+    reviewer2 = person(ctx, users, "rev2", "county_reviewer")
+    other_finance = person(ctx, users, "fin9", "finance", counties=("340999",))
+    ineligible, reduced, short, unpaid = (ready_case(ctx) for _ in range(4))
+    pay(ctx, claims, fin1, [ineligible, reduced, short])
+    relief = relief_of(ctx, ineligible)
+    round_id = drawn_round(rounds, {ineligible, reduced, short, unpaid})
+    with ctx.db.read() as s:
+        contract_id = s.get(Case, ineligible).contract_id
+        before = ledger.balances(s, contract_id)
+
+    rounds.result(round_id, ineligible, per_capita_income=INCOME, eligible=False)
+    rounds.result(round_id, reduced, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(relief - 50_000))
+    rounds.result(round_id, short, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(relief + 20_000))
+    full, part = _recovery(ctx, ineligible), _recovery(ctx, reduced)
+    assert (full.amount, full.paid_amount, full.due_amount, full.status) == (relief, relief, 0, "open")
+    assert part.amount == 50_000
+    with ctx.db.read() as s:
+        assert s.scalars(select(Recovery).where(Recovery.case_id == short)).all() == []  # paid too little: no recovery
+        sup = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == short)).one()
+    assert (sup.amount, sup.status) == (20_000, "open")
+
+    # the difference is paid through a normal batch (four eyes and all), once; the case stays paid
+    batch_id = pay(ctx, claims, fin1, [short])
+    with ctx.db.read() as s:
+        items = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == batch_id)).all()
+        assert [(i.case_id, i.amount, i.status, i.supplement_id) for i in items] == [(short, 20_000, "succeeded",
+                                                                                     sup.id)]
+        assert s.get(SupplementaryPayment, sup.id).status == "paid" and s.get(Case, short).status == "paid"
+        assert ledger.balances(s, contract_id).paid == before.paid + 20_000
+    with pytest.raises(ValidationFailed), ctx.db.begin() as s:  # nothing left to pay: never a second supplement
+        payments.create_batch(s, county_code=COUNTY, contract_id=None, principal=claims, clock=ctx.clock,
+                              case_ids=[short])
+    with ctx.db.read() as s:
+        before = ledger.balances(s, contract_id)
+
+    def record(who, rec_id: str, amount: str, reference: str, paid_on: date = date(2020, 6, 1)):  # type: ignore[no-untyped-def]
+        with ctx.db.begin() as s:
+            return recoveries.record_repayment(s, rec_id, amount=amount, paid_on=paid_on, reference=reference,
+                                               principal=who, clock=ctx.clock)
+
+    def confirm(who, repayment_id: str):  # type: ignore[no-untyped-def]
+        with ctx.db.begin() as s:
+            return recoveries.confirm_repayment(s, repayment_id, principal=who, clock=ctx.clock)
+
+    # only finance records; bad input is named; another county's finance sees nothing
+    with pytest.raises(Forbidden):
+        record(reviewer2, full.id, "100.00", "R1")
+    with pytest.raises(ValidationFailed) as bad:
+        record(fin1, full.id, "0.00", " ", paid_on=date(2020, 6, 2))
+    assert {e.field for e in bad.value.errors} == {"amount", "reference", "paid_on"}
+    with pytest.raises(NotFound):
+        record(other_finance, full.id, "100.00", "R1")
+
+    first = record(fin1, full.id, "100.00", "R1")
+    with pytest.raises(InvalidState, match="recorded already"):
+        record(fin2, full.id, "100.00", "R1")  # the same bank reference twice
+    with pytest.raises(InvalidState, match="still to be repaid"):
+        record(fin1, full.id, format_yuan(relief), "R2")  # more than is outstanding, the pending 100.00 counted
+    with pytest.raises(Forbidden, match="four-eyes"):
+        confirm(fin1, first["id"])  # finance confirming its own record
+    with pytest.raises(NotFound):
+        confirm(other_finance, first["id"])
+    confirm(fin2, first["id"])
+    with pytest.raises(InvalidState, match="confirmed already"):
+        confirm(reviewer2, first["id"])  # repaid twice: refused
+    with ctx.db.read() as s:
+        after_one = ledger.balances(s, contract_id)
+    assert (after_one.recovered, after_one.balance - before.balance, after_one.paid) == (10_000, 10_000, before.paid)
+
+    rest = record(fin1, full.id, format_yuan(relief - 10_000), "R2")
+    with pytest.raises(InvalidState, match="waits for confirmation"), ctx.db.begin() as s:
+        recoveries.waive(s, full.id, reason="无力偿还", principal=reviewer2, clock=ctx.clock)
+    confirm(reviewer2, rest["id"])
+    assert (_recovery(ctx, ineligible).status, _recovery(ctx, ineligible).repaid) == ("repaid", relief)
+    with pytest.raises(InvalidState):
+        record(fin1, full.id, "1.00", "R3")
+    with ctx.db.read() as s:
+        final = ledger.balances(s, contract_id)
+        assert ledger.problems(s, [contract_id]) == []
+    assert final.recovered == relief and final.balance - before.balance == relief
+
+    # a rejected record never counts; waiving needs the county reviewer and a reason
+    wrong = record(fin1, part.id, "10.00", "R9")
+    with pytest.raises(ValidationFailed), ctx.db.begin() as s:
+        recoveries.reject_repayment(s, wrong["id"], reason=" ", principal=fin2, clock=ctx.clock)
+    with ctx.db.begin() as s:
+        recoveries.reject_repayment(s, wrong["id"], reason="银行无此笔入账", principal=fin2, clock=ctx.clock)
+    for who, error in ((fin1, Forbidden), (person(ctx, users, "rev9", "county_reviewer", counties=("340999",)),
+                                           NotFound)):
+        with pytest.raises(error), ctx.db.begin() as s:
+            recoveries.waive(s, part.id, reason="无力偿还", principal=who, clock=ctx.clock)
+    with pytest.raises(ValidationFailed), ctx.db.begin() as s:
+        recoveries.waive(s, part.id, reason="  ", principal=reviewer2, clock=ctx.clock)
+    with ctx.db.begin() as s:
+        recoveries.waive(s, part.id, reason="户主重病，经县级批准免于追回", principal=reviewer2, clock=ctx.clock)
+    assert (_recovery(ctx, reduced).status, _recovery(ctx, reduced).repaid) == ("waived", 0)
+    with ctx.db.read() as s:
+        assert ledger.balances(s, contract_id).recovered == relief  # the rejected 10.00 never came in
+
+    # the assessment record, on the round and for the report
+    assessment = rounds.get(round_id, "/assessment")
+    assert (assessment["checked"], assessment["deviations"]) == (3, 3)
+    assert assessment["by_kind"] == {"eligibility": 1, "amount": 2, "income": 0}
+    assert (assessment["over"], assessment["under"]) == (format_yuan(relief + 50_000), "200.00")
+    assert assessment["recoveries"] == {"repaid": 1, "waived": 1}
+    assert assessment["recovered"] == format_yuan(relief) and assessment["outstanding"] == "0.00"
+    by_case = {c["case_id"]: c for c in assessment["cases"]}
+    assert (by_case[short]["consequence"], by_case[short]["under"], by_case[short]["supplement_status"]) == (
+        "supplement", "200.00", "paid")
+    assert assessment["supplements"] == {"paid": 1}
+    with ctx.db.read() as s:
+        summary = assessment_summary(s, COUNTY, date(2020, 6, 1), date(2020, 6, 30))
+        empty = assessment_summary(s, COUNTY, date(2020, 7, 1), date(2020, 7, 31))
+    assert summary["totals"]["deviations"] == 3 and summary["rounds"][0]["round_id"] == round_id
+    assert empty["totals"]["rounds"] == 0 and empty["totals"]["over"] == "0.00"
+
+    listed = rounds.client.get("/api/recoveries?status=open", headers=users.headers("fin1")).json()
+    assert listed["total"] == 0
+    listed = rounds.client.get("/api/recoveries", headers=users.headers("fin1")).json()
+    assert {r["case_id"] for r in listed["items"]} == {ineligible, reduced}
+    assert rounds.client.get("/api/recoveries", headers=users.headers("fin9")).json()["total"] == 0
+    r = rounds.client.get(f"/api/sampling-assessment?county_code={COUNTY}&from=2020-06-01&to=2020-06-30",
+                          headers=rounds.headers)
+    assert r.status_code == 200 and r.json()["totals"]["deviations"] == 3, r.text
+    r = rounds.client.get(f"/api/sampling-assessment?county_code={COUNTY}&from=2020-06-01&to=2020-06-30",
+                          headers=users.headers("rev9"))
+    assert r.status_code == 404

@@ -1,0 +1,80 @@
+"""The pages of a sampled deviation's consequences: the held case and its re-determination, the round's assessment
+record, and the recoveries list and page where finance records a repayment, another person confirms it and the
+county reviewer waives the rest."""
+
+from __future__ import annotations
+
+import re
+
+from deviation_helpers import drawn_round_api, pay, person, ready_case
+from sqlalchemy import select
+
+from verifier.payments.models import Recovery
+
+INCOME = "2666.67"
+
+
+def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("reviewer", "county_reviewer", counties=("340223",))
+    users.add("insurer", "insurer_supervisor", counties=("340223",))
+    reviewer, insurer = users.headers("reviewer"), users.headers("insurer")
+    claims, fin1 = person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance")
+    person(ctx, users, "fin2", "finance")
+    held, paid = ready_case(ctx), ready_case(ctx)
+    pay(ctx, claims, fin1, [paid])
+    round_id, drawn = drawn_round_api(pages.client, reviewer, insurer)
+    assert {held, paid} <= set(drawn)
+    for case_id in (held, paid):
+        r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
+                              json={"case_id": case_id, "per_capita_income": INCOME, "eligible": False})
+        assert r.status_code == 201, r.text
+
+    # the supervisor sees the hold on the case page and re-determines it; a refused form keeps what was typed
+    pages.as_("sup2", "insurer_supervisor")
+    text = pages.get(f"/cases/{held}").text
+    assert 'id="hold-open"' in text and "暂停支付" in text and 'id="redetermination-form"' in text
+    r = pages.post(f"/cases/{held}/redetermination", {"outcome": "proceed", "reason": "", "relief_amount": "12.345"})
+    assert r.status_code == 422 and 'value="12.345"' in r.text
+    r = pages.post(f"/cases/{held}/redetermination", {"outcome": "ineligible", "reason": "复核属实，有稳定工资收入"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{held}?done=redetermined"
+    text = pages.get(r.headers["location"]).text
+    assert 'id="hold-open"' not in text and "认定不符合条件" in text and "复核属实" in text
+
+    # the round page keeps the assessment record
+    pages.login("reviewer")
+    text = pages.get(f"/sampling/{round_id}").text
+    assert 'id="assessment"' in text and "认定结论偏差" in text and "追回中" in text and "已重新认定" in text
+
+    # finance records a repayment; the recorder cannot confirm it; another finance officer does
+    with ctx.db.read() as s:
+        rec = s.scalars(select(Recovery).where(Recovery.case_id == paid)).one()
+    pages.login("fin1")
+    text = pages.get("/recoveries").text
+    assert f'href="/recoveries/{rec.id}"' in text
+    url = f"/recoveries/{rec.id}"
+    assert 'id="repayment-form"' in pages.get(url).text
+    r = pages.post(url + "/repayments", {"amount": "abc", "paid_on": "2020-06-01", "reference": "BK-001"})
+    assert r.status_code == 422 and 'value="BK-001"' in r.text
+    r = pages.post(url + "/repayments", {"amount": "100.00", "paid_on": "2020-06-01", "reference": "BK-001"})
+    assert r.status_code == 303
+    text = pages.get(url).text
+    assert "这是您本人登记的还款" in text and "/confirm" not in text
+    repayment_id = re.search(r'id="repayment-([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    r = pages.post(f"{url}/repayments/{repayment_id}/confirm")
+    assert r.status_code == 403 and "四眼原则" in r.text  # the recorder alone: refused whatever the page offers
+    pages.login("fin2")
+    r = pages.post(f"{url}/repayments/{repayment_id}/confirm")
+    assert r.status_code == 303 and "done=repayment_confirmed" in r.headers["location"]
+    r = pages.post(f"{url}/repayments/{repayment_id}/confirm")
+    assert r.status_code == 409 and "这笔还款已确认" in r.text  # a second click changes nothing
+
+    # the county reviewer waives the rest; another county sees nothing
+    pages.login("reviewer")
+    r = pages.post(url + "/waive", {"reason": ""})
+    assert r.status_code == 422
+    r = pages.post(url + "/waive", {"reason": "农户确无偿还能力，经县级研究同意核销"})
+    assert r.status_code == 303
+    assert "已核销" in pages.get(url).text
+    pages.as_("fin9", "finance", counties=("340999",))
+    assert pages.get(url).status_code == 404
+    assert rec.id not in pages.get("/recoveries?status=").text
