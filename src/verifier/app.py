@@ -104,6 +104,7 @@ def route_handlers() -> list[Any]:
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
     from .conflicts.routes import ConflictController
+    from .followups.routes import FollowupController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
     from .places.routes import PlaceController
@@ -116,6 +117,7 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, RosterController, PlaceController,
+            FollowupController,
             *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 

@@ -21,6 +21,7 @@ from ..audit.checkpoints import latest_checkpoint
 from ..cases.service import count_by_status
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
+from ..followups import service as followup_service
 from ..http import Ctx, get, post
 from ..notices.models import Notice, Objection
 from ..store.tables import Case, Visit
@@ -133,6 +134,11 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
     if user.has("insurer_supervisor", "county_reviewer"):
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
+    if user.has(*followup_service.READERS) and not user.has("auditor"):
+        mine = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer")
+        due = followup_service.due_followups(session, user, mine=mine)
+        card("逾期未回访", "/followups", sum(d.due_on < today for d in due), "保障金到账后超过合同期限、尚未回访")
+        card("待回访", "/followups", sum(d.due_on >= today for d in due), "保障金已到账、在期限内待回访")
     cards.extend(payment_cards(session, user, counts))
     cards.extend(sampling_cards(session, user))
     if user.has(*conflict_service.READERS):

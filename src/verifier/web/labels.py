@@ -38,6 +38,15 @@ OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": 
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
 RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "教育支出", "disaster_loss": "灾害损失"}
+# Follow-ups (回访) and needs passed to departments (发点球).
+FOLLOWUP_METHODS = {"visit": "入户回访", "phone": "电话回访"}
+INCOME_CHANGES = {"up": "增加", "same": "基本持平", "down": "减少"}
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repair": "危房改造", "schooling_aid": "教育资助",
+         "employment": "就业帮扶"}
+NEED_SOURCES = {"check": "入户核查", "followup": "回访"}
+NEED_STATUS = {"open": "待部门答复", "answered": "已答复"}
+NEED_OUTCOMES = {"met": "已解决", "partly": "部分解决", "declined": "不符合条件"}
 
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
@@ -68,6 +77,8 @@ ACTIONS = {
     "sampling.result_corrected": "更正复核结果", "case.send_back": "核查退回，重新入户核查",
     "payment_batch.remove_item": "移出支付批次明细", "payment_batch.signoff_refused": "县级签批不同意，退回批次",
     "case.application_edited": "修改申请信息",
+    "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
+    "need_referral.answer": "录入部门答复",
 }
 
 
@@ -87,6 +98,10 @@ FIELD_LABELS = {
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
     "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
     "entries": "评议农户", "confirm": "确认",
+    "done_on": "回访日期", "method": "回访方式", "income_change": "收入变化", "risk_remains": "致贫风险是否仍在",
+    "satisfaction": "满意度", "new_needs": "新的需求", "payment_item_id": "支付", "need": "需求",
+    "department": "责任部门", "due_on": "答复期限", "answer": "部门答复", "answered_on": "答复日期",
+    "followup_id": "回访", "month": "月份",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }

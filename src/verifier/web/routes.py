@@ -21,6 +21,7 @@ from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
 from .errors import EXCEPTION_HANDLERS
+from .followups import FollowupPages
 from .home import HomePage, LoginPages
 from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
@@ -37,7 +38,7 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, ConflictPages, PlacePages, MeetingPages]
+                    UserPages, ConflictPages, PlacePages, MeetingPages, FollowupPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
