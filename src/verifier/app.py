@@ -105,6 +105,7 @@ def route_handlers() -> list[Any]:
     from .checks.routes import CheckController
     from .conflicts.routes import ConflictController
     from .followups.routes import FollowupController
+    from .needs.routes import NeedReferralController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
     from .places.routes import PlaceController
@@ -117,7 +118,7 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, RosterController, PlaceController,
-            FollowupController,
+            FollowupController, NeedReferralController,
             *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 

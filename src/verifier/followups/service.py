@@ -203,8 +203,9 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     session.add(row)
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
-                 subject=row.id, payload={"case_id": case.id, "payment_item_id": target.id, "due_on": row.due_on.isoformat(),
-                                          "done_on": row.done_on.isoformat(), "method": row.method,
+                 subject=row.id, payload={"case_id": case.id, "payment_item_id": target.id,
+                                          "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
+                                          "method": row.method,
                                           "income_change": row.income_change, "risk_remains": row.risk_remains,
                                           "satisfaction": row.satisfaction, "new_needs": row.new_needs},
                  county_code=case.county_code, clock=clock)

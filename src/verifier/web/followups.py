@@ -48,7 +48,8 @@ class FollowupPages(Controller):
         overdue = [d for d in due if d.due_on < today]
         coming = [d for d in due if d.due_on >= today]
         return page(request, "followups.html", overdue=overdue, coming=coming, done=done, names=names, today=today,
-                    mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS))
+                    mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
+                    referrer=user.has("field_officer", "insurer_supervisor"))
 
     @get("/new", opt=RECORDERS)
     def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)]) -> Any:

@@ -22,6 +22,7 @@ from ..cases.service import count_by_status
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
 from ..followups import service as followup_service
+from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.models import Notice, Objection
 from ..store.tables import Case, Visit
@@ -139,6 +140,10 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         due = followup_service.due_followups(session, user, mine=mine)
         card("逾期未回访", "/followups", sum(d.due_on < today for d in due), "保障金到账后超过合同期限、尚未回访")
         card("待回访", "/followups", sum(d.due_on >= today for d in due), "保障金已到账、在期限内待回访")
+    if user.has(*need_service.READERS) and not user.has("auditor"):
+        still, late = need_service.count_open(session, user, today)
+        card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")
+        card("部门逾期未答复", "/need-referrals?state=overdue", late)
     cards.extend(payment_cards(session, user, counts))
     cards.extend(sampling_cards(session, user))
     if user.has(*conflict_service.READERS):

@@ -27,6 +27,7 @@ from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
 from .payments import FundPages, PaymentPages
 from .meetings import MeetingPages
+from .needs import NeedPages
 from .places import PlacePages
 from .reports import ReportPages
 from .sampling import SamplingPages
@@ -38,7 +39,8 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, ConflictPages, PlacePages, MeetingPages, FollowupPages]
+                    UserPages, ConflictPages, PlacePages, MeetingPages, FollowupPages,
+                    NeedPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
