@@ -275,6 +275,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no (?:such )?case.*", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
+    (r"no need referral.*", "这项转交部门的需求不存在"),
+    (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
