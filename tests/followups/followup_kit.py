@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "tests" / "payments") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests" / "payments"))
 
-from factories import COUNTY, staff  # noqa: E402
+from factories import COUNTY  # noqa: E402
 from payment_helpers import ready_case  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -60,7 +60,3 @@ def pay_cases(ctx: Any, count: int, *, county: str = COUNTY, fail: int = 0, **ca
                                clock=ctx.clock)
     return [case_id for _, case_id in items]
 
-
-def checker(ctx: Any, county: str = COUNTY) -> Principal:
-    """The officer who checks the factory's cases of `county` (team 0's first officer)."""
-    return staff(ctx, county).officer1

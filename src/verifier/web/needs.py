@@ -15,7 +15,7 @@ from ..cases.workflow import load_case
 from ..http import Ctx, get, post
 from ..needs import service as need_service
 from . import labels
-from .common import FormState, Req, add_error, clean, form_state, page, parse_day, see_other, user_names
+from .common import FormState, Req, clean, form_state, page, parse_day, see_other, user_names
 
 READERS: dict[str, Any] = {"roles": need_service.READERS}
 REFERRERS: dict[str, Any] = {"roles": need_service.REFERRERS}
