@@ -105,6 +105,8 @@ def route_handlers() -> list[Any]:
     from .checks.routes import CheckController
     from .conflicts.routes import ConflictController
     from .households.routes import HouseholdController
+    from .followups.routes import FollowupController
+    from .needs.routes import NeedReferralController
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
     from .places.routes import PlaceController
@@ -117,7 +119,8 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, HouseholdController,
-            RosterController, PlaceController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
+            RosterController, PlaceController, FollowupController, NeedReferralController,
+            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

@@ -78,6 +78,15 @@ class SamplingSection(_S):
     reveal_within_days: int = 7  # after the freeze; then a party that has not revealed may be passed over
 
 
+class FollowupSection(_S):
+    """Follow-up (回访) after a payment: whether the contract requires one, and within how many days of the bank's
+    settlement; how long a department has to answer a need passed to it (发点球)."""
+
+    required: bool = True
+    within_days: int = 30
+    referral_answer_days: int = 30
+
+
 class BandSpec(_S):
     rate: str
     upto: str | None = None
@@ -110,6 +119,7 @@ class ContractSpec(_S):
     sampling: SamplingSection
     relief: list[ReliefSpec]
     visits: VisitsSection = msgspec.field(default_factory=VisitsSection)
+    followup: FollowupSection = msgspec.field(default_factory=FollowupSection)
     # The counties' names as people write them, e.g. { "340223" = "南陵县" }: optional; without it a contract of one
     # county names it after its purchaser ("南陵县人民政府" → "南陵县").
     county_names: dict[str, str] = msgspec.field(default_factory=dict)
@@ -123,6 +133,7 @@ _SECTIONS: dict[str, type[msgspec.Struct]] = {
     "approval": ApprovalSection,
     "sampling": SamplingSection,
     "visits": VisitsSection,
+    "followup": FollowupSection,
 }
 
 
@@ -342,6 +353,10 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
         p.append(FieldError("deadlines.notice_days", "must be at least 1"))
     if spec.deadlines.review_request_days < 1:
         p.append(FieldError("deadlines.review_request_days", "must be at least 1"))
+    if not 1 <= spec.followup.within_days <= 365:
+        p.append(FieldError("followup.within_days", "must be from 1 to 365 days"))
+    if not 1 <= spec.followup.referral_answer_days <= 365:
+        p.append(FieldError("followup.referral_answer_days", "must be from 1 to 365 days"))
     visits = spec.visits
     if not 1 <= visits.capacity_per_day <= 50:
         p.append(FieldError("visits.capacity_per_day", f"must be between 1 and 50, got {visits.capacity_per_day}"))

@@ -6,6 +6,8 @@ from verifier.accounts import models as _accounts  # noqa: F401
 from verifier.audit import models as _audit_models  # noqa: F401
 from verifier.conflicts import models as _conflicts  # noqa: E402,F401
 from verifier.households import models as _households  # noqa: E402,F401
+from verifier.followups import models as _followups  # noqa: E402,F401
+from verifier.needs import models as _needs  # noqa: E402,F401
 from verifier.notices import models as _notices  # noqa: E402,F401
 from verifier.payments import models as _payments  # noqa: E402,F401
 from verifier.places import models as _places  # noqa: E402,F401

@@ -118,6 +118,25 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
 
 
+Chart = Annotated[str, Parameter(max_length=80, pattern=r"^([a-z_]+(:[a-z0-9_.]+)?)?$")]
+Period = Annotated[str, Parameter(pattern=r"^(\d{4}(-(0[1-9]|1[0-2]))?)?$")]
+
+
+def dashboard_query(ctx: Any, user: Any, query: Any, county_code: str, period: str,
+                    chart: str) -> tuple[Any, dict[str, Any]]:
+    """The case list's query limited to the cases behind a dashboard chart's bar, and what the banner says."""
+    from ..dashboard import service as dashboard_service
+
+    today = ctx.clock.today()
+    chosen = dashboard_service.parse_period(period, today)
+    with ctx.db.read() as session:
+        within = dashboard_service.chart_cases(session, user, county_code, chosen, chart, today=today)
+    from .dashboard import chart_label
+
+    return dataclasses.replace(query, within=within), {"county_code": county_code, "period": chosen.code,
+                                                       "chart": chart, "label": chart_label(chart)}
+
+
 class CasePages(Controller):
     path = "/cases"
 
@@ -130,6 +149,7 @@ class CasePages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
+        chart: Chart = "", period: Period = "",
     ) -> Template:
         user = request.user
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort,
@@ -144,6 +164,14 @@ class CasePages(Controller):
                           "figure": figure}
             except ValidationFailed:
                 report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
+                status_code = 422
+        # The cases behind a bar of a dashboard chart (the home page's links): the county, the period and the chart.
+        board = None
+        if chart and county_code and period:
+            try:
+                query, board = dashboard_query(ctx, user, query, county_code, period, chart)
+            except ValidationFailed:
+                report_error = "没有这一项图表。请回到首页，点击要查看的图表。"
                 status_code = 422
         try:
             id_search.count_search(ctx.db, user, query.q, ctx.clock.now(), search_window(ctx))
@@ -160,13 +188,14 @@ class CasePages(Controller):
                 report["county"] = contract_store.county_label(session, county_code)
         filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
                    "q": (q or "").strip(), "sort": query.sort, "county_code": county_code,
-                   "month": month if report else "", "figure": figure if report else ""}
+                   "month": month if report else "", "figure": figure if report else "",
+                   "chart": chart if board else "", "period": period if board else ""}
         pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                          page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
         export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
         return page(request, "cases.html", status_code=status_code, cases=cases, pager=pager,
                     export_url=export.url(), filters=filters, message=message, villages=villages,
-                    report=report, report_error=report_error,
+                    report=report, report_error=report_error, board=board,
                     today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
                     causes=list(CAUSES.items()))
 
@@ -178,6 +207,7 @@ class CasePages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
+        chart: Chart = "", period: Period = "",
     ) -> Response[Any]:
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None,
                                     county_code=county_code)
@@ -185,6 +215,8 @@ class CasePages(Controller):
             raise ValidationFailed.one("q", message)
         if figure and county_code and month:  # the cases behind a monthly report figure, as on the list
             query = dataclasses.replace(query, within=report_service.figure_cases(county_code, month, figure))
+        if chart and county_code and period:  # the cases behind a dashboard chart's bar, as on the list
+            query, _ = dashboard_query(ctx, request.user, query, county_code, period, chart)
         id_search.count_search(ctx.db, request.user, query.q, ctx.clock.now(), search_window(ctx))
         return ledger_response(ctx, request.user, query)
 

@@ -43,6 +43,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("首页", "/", "any"),
     NavItem("我的走访", "/visits", ("field_officer",)),
+    NavItem("回访", "/followups", ("field_officer", "insurer_supervisor", "county_reviewer", "auditor")),
+    NavItem("转交部门", "/need-referrals", ("field_officer", "insurer_supervisor", "county_reviewer", "auditor")),
     NavItem("案件", "/cases", "any"),
     NavItem("录入申请", "/applications/new", ("town_clerk",)),
     NavItem("村级评议会", "/meetings/new", ("town_clerk",)),
@@ -122,6 +124,13 @@ DONE_MESSAGES = {
     "repayment_rejected": "还款登记已驳回，不计入追回金额。",
     "recovery_waived": "未追回部分已核销。",
     "redetermined": "已重新认定：继续办理的案件可列入支付批次，认定不符合条件的案件已办结。",
+    "followup": "回访已记录。",
+    "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",
+    "followup_already": "这笔保障金已经回访过了（重复提交未再保存）。",
+    "need_referred": "需求已转交责任部门，部门答复后由县级复核人员录入。",
+    "need_already": "该户的这项需求已转交部门、尚未答复（重复提交未再保存）。",
+    "need_answered": "部门答复已录入。",
+    "need_answer_already": "这项需求的部门答复此前已录入（重复提交未再保存）。",
 }
 
 

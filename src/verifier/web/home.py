@@ -4,11 +4,11 @@ what the user can do and how much is waiting."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request
 from litestar.datastructures import Cookie
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,9 +21,13 @@ from ..audit.checkpoints import latest_checkpoint
 from ..cases.service import count_by_status
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
+from ..dashboard import service as dashboard_service
+from ..followups import service as followup_service
+from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.models import Notice, Objection
 from ..store.tables import Case, Visit
+from . import dashboard as dashboard_page
 from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
@@ -133,6 +137,15 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
     if user.has("insurer_supervisor", "county_reviewer"):
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
+    if user.has(*followup_service.READERS) and not user.has("auditor"):
+        mine = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer")
+        due = followup_service.due_followups(session, user, mine=mine)
+        card("逾期未回访", "/followups", sum(d.due_on < today for d in due), "保障金到账后超过合同期限、尚未回访")
+        card("待回访", "/followups", sum(d.due_on >= today for d in due), "保障金已到账、在期限内待回访")
+    if user.has(*need_service.READERS) and not user.has("auditor"):
+        still, late = need_service.count_open(session, user, today)
+        card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")
+        card("部门逾期未答复", "/need-referrals?state=overdue", late)
     cards.extend(payment_cards(session, user, counts))
     cards.extend(sampling_cards(session, user))
     if user.has(*conflict_service.READERS):
@@ -151,12 +164,20 @@ class HomePage(Controller):
     path = "/"
 
     @get("/", opt=ANY)
-    def home(self, ctx: Ctx, request: Req) -> Template:
+    def home(self, ctx: Ctx, request: Req,
+             period: Annotated[str, Parameter(pattern=r"^(\d{4}(-(0[1-9]|1[0-2]))?)?$")] = "",
+             county: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "") -> Template:
+        """The user's tasks; for a county reviewer or an insurer supervisor, the county's dashboard above them
+        (`period`: YYYY or YYYY-MM, this year by default; `county`: one of the user's, else 404)."""
         user = request.user
         today = ctx.clock.today()
+        board = None
         with ctx.db.read() as session:
+            if user.has(*dashboard_service.VIEWERS):
+                board = dashboard_page.build(session, user, county=county or None,
+                                             period=dashboard_service.parse_period(period, today), today=today)
             cards = _tasks(session, user, today)
             counts = count_by_status(session, user)
         summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
-        return page(request, "home.html", cards=cards, summary=summary, today=today,
+        return page(request, "home.html", cards=cards, summary=summary, today=today, board=board,
                     roles=list(user.roles))

@@ -43,6 +43,15 @@ ROSTER = {**CATEGORY_NAMES, "none": "不在名册"}
 RISK_STATUS = dict(risk.STATUS_NAMES)
 RISK_EVIDENCE = dict(risk.EVIDENCE_KINDS)
 RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "教育支出", "disaster_loss": "灾害损失"}
+# Follow-ups (回访) and needs passed to departments (发点球).
+FOLLOWUP_METHODS = {"visit": "入户回访", "phone": "电话回访"}
+INCOME_CHANGES = {"up": "增加", "same": "基本持平", "down": "减少"}
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repair": "危房改造", "schooling_aid": "教育资助",
+         "employment": "就业帮扶"}
+NEED_SOURCES = {"check": "入户核查", "followup": "回访"}
+NEED_STATUS = {"open": "待部门答复", "answered": "已答复"}
+NEED_OUTCOMES = {"met": "已解决", "partly": "部分解决", "declined": "不符合条件"}
 
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
@@ -84,6 +93,8 @@ ACTIONS = {
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
     "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回",
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
+    "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
+    "need_referral.answer": "录入部门答复",
 }
 
 
@@ -106,6 +117,10 @@ FIELD_LABELS = {
     "household_id": "家庭", "from_household_id": "并入的家庭", "to_household_id": "迁入的家庭", "member_id": "家庭成员",
     "new_head_member_id": "原户新户主", "relation": "与户主关系", "head_relation": "被并入户户主与户主的关系",
     "q": "搜索",
+    "done_on": "回访日期", "method": "回访方式", "income_change": "收入变化", "risk_remains": "致贫风险是否仍在",
+    "satisfaction": "满意度", "new_needs": "新的需求", "payment_item_id": "支付", "need": "需求",
+    "department": "责任部门", "due_on": "答复期限", "answer": "部门答复", "answered_on": "答复日期",
+    "followup_id": "回访", "month": "月份",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }
@@ -286,6 +301,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no (?:such )?case.*", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
+    (r"no need referral.*", "这项转交部门的需求不存在"),
+    (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),

@@ -23,6 +23,7 @@ from .conflicts import ConflictPages
 from .deviations import RecoveryPages, RedeterminationPages
 from .errors import EXCEPTION_HANDLERS
 from .account import AccountPages
+from .followups import FollowupPages
 from .home import HomePage, LoginPages
 from .household_changes import HouseholdChangePages
 from .households import HouseholdPages
@@ -30,6 +31,7 @@ from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
 from .payments import FundPages, PaymentPages
 from .meetings import MeetingPages
+from .needs import NeedPages
 from .places import PlacePages
 from .reports import ReportPages
 from .sampling import SamplingPages
@@ -42,7 +44,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
-                    HouseholdChangePages, RecoveryPages, RedeterminationPages]
+                    HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

@@ -1,0 +1,47 @@
+"""The table of follow-ups (回访): after the bank settles a relief payment, the contract may require an officer to
+visit or phone the household within `[followup] within_days` and record how it is doing.
+
+A follow-up answers one settled payment item (`payment_item_id`, unique): the due date is the bank's settlement
+day (in the scheme's time zone) plus the contract's days, so what is due is derived from the payments, and only
+what was done is stored here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..store.base import Base, UtcDateTime
+
+METHODS = ("visit", "phone")
+INCOME_CHANGES = ("up", "same", "down")
+SATISFACTION = ("satisfied", "basic", "dissatisfied")
+
+
+class Followup(Base):
+    __tablename__ = "followup"
+    __table_args__ = (
+        CheckConstraint("method IN ('visit', 'phone')", name="method_known"),
+        CheckConstraint("income_change IN ('up', 'same', 'down')", name="income_change_known"),
+        CheckConstraint("satisfaction IN ('satisfied', 'basic', 'dissatisfied')", name="satisfaction_known"),
+        Index("ix_followup_county_done", "county_code", "done_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    # The settled payment it follows up: one follow-up per payment, refused twice by the database.
+    payment_item_id: Mapped[str] = mapped_column(ForeignKey("payment_item.id"), unique=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    due_on: Mapped[date] = mapped_column(Date)
+    done_on: Mapped[date] = mapped_column(Date)  # the day of the visit or call
+    method: Mapped[str] = mapped_column(String(8))
+    income_change: Mapped[str] = mapped_column(String(8))
+    risk_remains: Mapped[bool] = mapped_column(Boolean)
+    satisfaction: Mapped[str] = mapped_column(String(16))
+    new_needs: Mapped[list[Any]] = mapped_column(JSON)  # need codes (needs/models.py NEEDS)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -1,0 +1,59 @@
+"""HTTP routes: follow-ups due and done, recording one, and a county's monthly figures."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response
+from litestar.params import FromQuery, Parameter
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..http import Ctx, JSONBody, get, post
+from ..idempotency import idempotent
+from ..reports.service import parse_month
+from . import service
+from .schemas import FollowupListOut, FollowupOut, due_out, followup_out
+
+County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
+Month = Annotated[str, Parameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class FollowupController(Controller):
+    path = "/api/followups"
+    tags = ["followups"]
+
+    @get("/", opt={"roles": service.READERS})
+    def list_followups(self, ctx: Ctx, request: Request[Principal, Any, Any], county_code: County = "",
+                       mine: FromQuery[bool] = False) -> FollowupListOut:
+        """Settled payments waiting for their follow-up (earliest due first, with days overdue) and the latest
+        recorded ones, within the caller's counties; `mine=true`: only the cases the caller checked."""
+        user = request.user
+        if county_code:
+            user.require_county(county_code, "county")
+        today = ctx.clock.today()
+        with ctx.db.read() as session:
+            due = service.due_followups(session, user, county_code=county_code or None, mine=mine)
+            done = service.recorded(session, user, county_code=county_code or None)
+        if mine:
+            done = [d for d in done if d[0].recorded_by == user.id]
+        return FollowupListOut([due_out(d, today) for d in due], [followup_out(f) for f, _, _ in done])
+
+    @post("/", opt={"roles": service.RECORDERS}, status_code=201)
+    def record(self, data: JSONBody[service.FollowupInput], ctx: Ctx,
+               request: Request[Principal, Any, Any]) -> Response[FollowupOut]:
+        """Record the follow-up of a case's settled payment (a field officer of the case's county; once per payment:
+        a second time 409)."""
+        def run(session: Session) -> FollowupOut:
+            return followup_out(service.record_followup(session, data, principal=request.user, clock=ctx.clock))
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+    @get("/summary", opt={"roles": service.SUMMARY_READERS})
+    def summary(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")], month: Month) -> service.FollowupSummary:
+        """The county's follow-up figures for a month (as the monthly report shows them)."""
+        request.user.require_county(county_code, "county")
+        first, last = parse_month(month)
+        with ctx.db.read() as session:
+            return service.followup_summary(session, county_code, first, last, today=ctx.clock.today())

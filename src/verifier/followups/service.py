@@ -1,0 +1,314 @@
+"""Follow-ups (回访) after a payment: what is due, recording one, and the figures for the monthly report.
+
+A settled payment (the bank confirmed it) of a contract whose `[followup] required` is true is due for a follow-up
+`within_days` after the bank's settlement day (in the scheme's time zone). A field officer of the case's county
+visits or phones the household and records how it is doing; the due and overdue ones appear on the officer's list
+(the cases they checked) and on the supervisor's and county reviewer's lists (the whole county).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import load_case
+from ..clock import SCHEME_TZ, Clock
+from ..contract import FollowupSection
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..payments.models import PaymentItem
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.tables import Case, Check, Household
+from .models import INCOME_CHANGES, METHODS, SATISFACTION, Followup
+
+RECORDERS = ("field_officer",)
+READERS = ("field_officer", "insurer_supervisor", "county_reviewer", "auditor")
+SUMMARY_READERS = ("insurer_supervisor", "county_reviewer", "auditor")
+MAX_NOTE = 2000
+
+
+def _needs() -> tuple[str, ...]:
+    from ..needs.models import NEEDS
+
+    return NEEDS
+
+
+def settlement_day(item: PaymentItem | Any) -> date:
+    """The bank's settlement day of a payment item, in the scheme's time zone."""
+    return item.settled_at.astimezone(SCHEME_TZ).date()
+
+
+def _terms(session: Session, contract_id: str, cache: dict[str, FollowupSection]) -> FollowupSection:
+    if contract_id not in cache:
+        cache[contract_id] = contract_store.get_contract(session, contract_id).spec.followup
+    return cache[contract_id]
+
+
+@dataclass(frozen=True)
+class DueFollowup:
+    """A settled payment still waiting for its follow-up."""
+
+    payment_item_id: str
+    case_id: str
+    case_number: str
+    county_code: str
+    town: str
+    village: str
+    head_name: str
+    cause: str
+    amount: int
+    settled_on: date
+    due_on: date
+    officer_ids: tuple[str, ...]  # who made the case's latest check
+
+    def overdue_days(self, today: date) -> int:
+        return max(0, (today - self.due_on).days)
+
+
+def _paid_items(principal: Principal | None, county_code: str | None) -> Select[Any]:
+    stmt = (select(PaymentItem.id, PaymentItem.case_id, PaymentItem.amount, PaymentItem.settled_at, Case.number,
+                   Case.county_code, Case.town, Case.village, Case.cause, Case.contract_id, Household.head_name,
+                   Followup.id.label("followup_id"), Followup.done_on)
+            .join(Case, Case.id == PaymentItem.case_id).join(Household, Household.id == Case.household_id)
+            .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
+            .where(PaymentItem.status == "succeeded", PaymentItem.settled_at.is_not(None)))
+    if county_code:
+        stmt = stmt.where(Case.county_code == county_code)
+    if principal is not None and principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return stmt.order_by(PaymentItem.settled_at, PaymentItem.id)
+
+
+def _checkers(session: Session, case_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The officers of each case's latest check."""
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
+    ids = sorted(set(case_ids))
+    for i in range(0, len(ids), 500):
+        for case_id, seq, officers in session.execute(
+                select(Check.case_id, Check.seq, Check.officer_ids).where(Check.case_id.in_(ids[i:i + 500]))):
+            if case_id not in out or seq > out[case_id][0]:
+                out[case_id] = (seq, tuple(officers or ()))
+    return {k: v[1] for k, v in out.items()}
+
+
+def due_followups(session: Session, principal: Principal | None, *, county_code: str | None = None,
+                  mine: bool = False) -> list[DueFollowup]:
+    """Settled payments whose follow-up the contract requires and nobody has recorded yet, the earliest due first.
+    `mine`: only the cases the principal checked (an officer's own list)."""
+    cache: dict[str, FollowupSection] = {}
+    rows = [r for r in session.execute(_paid_items(principal, county_code)) if r.followup_id is None]
+    officers = _checkers(session, (r.case_id for r in rows))
+    out = []
+    for r in rows:
+        terms = _terms(session, r.contract_id, cache)
+        if not terms.required:
+            continue
+        settled = r.settled_at.astimezone(SCHEME_TZ).date()
+        item = DueFollowup(payment_item_id=r.id, case_id=r.case_id, case_number=r.number, county_code=r.county_code,
+                           town=r.town, village=r.village, head_name=r.head_name, cause=r.cause, amount=r.amount,
+                           settled_on=settled, due_on=settled + timedelta(days=terms.within_days),
+                           officer_ids=officers.get(r.case_id, ()))
+        if mine and principal is not None and principal.id not in item.officer_ids:
+            continue
+        out.append(item)
+    out.sort(key=lambda d: (d.due_on, d.case_number))
+    return out
+
+
+def due_item(session: Session, principal: Principal, payment_item_id: str) -> DueFollowup:
+    """One payment waiting for its follow-up (404 outside the caller's counties or when unknown; 409 when it was
+    followed up already)."""
+    item = session.get(PaymentItem, payment_item_id)
+    if item is None:
+        raise ValidationFailed.one("payment_item_id", "没有这笔支付")
+    load_case(session, item.case_id, principal)
+    if session.scalar(select(Followup.id).where(Followup.payment_item_id == payment_item_id)):
+        raise InvalidState("这笔支付已经回访过了")
+    for due in due_followups(session, principal, county_code=None):
+        if due.payment_item_id == payment_item_id:
+            return due
+    raise InvalidState("这笔保障金尚未到账，还不需要回访")
+
+
+class FollowupInput(msgspec.Struct, forbid_unknown_fields=True):
+    case_id: str
+    done_on: date
+    method: str
+    income_change: str
+    risk_remains: bool
+    satisfaction: str
+    new_needs: list[str] = []
+    note: str = ""
+    payment_item_id: str | None = None  # absent: the case's earliest settled payment not yet followed up
+
+
+def record_followup(session: Session, data: FollowupInput, *, principal: Principal, clock: Clock) -> Followup:
+    """Record a follow-up of a case's settled payment: a field officer of the case's county (another county's case
+    does not exist for them), once per payment (a second time: 409), on a day between the settlement and today."""
+    if not principal.has(*RECORDERS):
+        raise Forbidden("只有核查员可以录入回访")
+    case = load_case(session, data.case_id, principal, for_update=True)
+    items = list(session.execute(
+        select(PaymentItem.id, PaymentItem.settled_at, Followup.id.label("followup_id"))
+        .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
+        .where(PaymentItem.case_id == case.id, PaymentItem.status == "succeeded", PaymentItem.settled_at.is_not(None))
+        .order_by(PaymentItem.settled_at, PaymentItem.id)))
+    if data.payment_item_id is not None:
+        items = [r for r in items if r.id == data.payment_item_id]
+        if not items:
+            raise ValidationFailed.one("payment_item_id", "这笔支付不属于该案件，或尚未到账")
+    pending = [r for r in items if r.followup_id is None]
+    if not pending:
+        if items:
+            raise InvalidState("该案件的保障金已经回访过了（重复提交不会再保存）")
+        raise InvalidState("该案件的保障金尚未到账，还不需要回访")
+    target = pending[0]
+    settled = target.settled_at.astimezone(SCHEME_TZ).date()
+    problems: list[FieldError] = []
+    today = clock.today()
+    if data.done_on > today:
+        problems.append(FieldError("done_on", f"回访日期 {data.done_on} 不能晚于今天"))
+    elif data.done_on < settled:
+        problems.append(FieldError("done_on", f"回访日期 {data.done_on} 不能早于保障金到账日 {settled}"))
+    if data.method not in METHODS:
+        problems.append(FieldError("method", "回访方式应为入户或电话"))
+    if data.income_change not in INCOME_CHANGES:
+        problems.append(FieldError("income_change", "请选择收入变化：增加、持平或减少"))
+    if data.satisfaction not in SATISFACTION:
+        problems.append(FieldError("satisfaction", "请选择满意度：满意、基本满意或不满意"))
+    needs = _needs()
+    unknown = [n for n in data.new_needs if n not in needs]
+    if unknown:
+        problems.append(FieldError("new_needs", "不认识的需求：" + "、".join(unknown)))
+    note = data.note.strip()
+    if len(note) > MAX_NOTE:
+        problems.append(FieldError("note", f"备注不能超过 {MAX_NOTE} 个字"))
+    if problems:
+        raise ValidationFailed(problems)
+    terms = contract_store.get_contract(session, case.contract_id).spec.followup
+    row = Followup(id=new_id("fup"), case_id=case.id, payment_item_id=target.id, county_code=case.county_code,
+                   due_on=settled + timedelta(days=terms.within_days), done_on=data.done_on, method=data.method,
+                   income_change=data.income_change, risk_remains=data.risk_remains, satisfaction=data.satisfaction,
+                   new_needs=sorted(set(data.new_needs), key=needs.index), note=note or None,
+                   recorded_by=principal.id, recorded_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
+                 subject=row.id, payload={"case_id": case.id, "payment_item_id": target.id,
+                                          "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
+                                          "method": row.method,
+                                          "income_change": row.income_change, "risk_remains": row.risk_remains,
+                                          "satisfaction": row.satisfaction, "new_needs": row.new_needs},
+                 county_code=case.county_code, clock=clock)
+    return row
+
+
+def recorded(session: Session, principal: Principal | None, *, county_code: str | None = None,
+             case_id: str | None = None, limit: int = 200) -> list[tuple[Followup, Case, str]]:
+    """Recorded follow-ups (with the case and household head), newest first, within the caller's counties."""
+    stmt = (select(Followup, Case, Household.head_name).join(Case, Case.id == Followup.case_id)
+            .join(Household, Household.id == Case.household_id)
+            .order_by(Followup.done_on.desc(), Followup.recorded_at.desc()).limit(limit))
+    if county_code:
+        stmt = stmt.where(Followup.county_code == county_code)
+    if case_id:
+        stmt = stmt.where(Followup.case_id == case_id)
+    if principal is not None and principal.counties:
+        stmt = stmt.where(Followup.county_code.in_(principal.counties))
+    return [(f, c, h) for f, c, h in session.execute(stmt).tuples()]
+
+
+# --- the monthly report's figures ----------------------------------------------------------------------------------
+
+
+class FollowupSummary(msgspec.Struct):
+    """A county's follow-ups for a period (a month for the monthly report), as of a day."""
+
+    county_code: str
+    first: date
+    last: date
+    as_of: date
+    due: int
+    """Follow-ups falling due in the period."""
+    done_on_time: int
+    """Of those, recorded by their due day."""
+    done_late: int
+    """Of those, recorded after their due day."""
+    pending: int
+    """Of those, not recorded by `as_of`."""
+    overdue_open: int
+    """Every follow-up of the county past its due day and not recorded by `as_of`, whenever it fell due."""
+    done: int
+    """Follow-ups recorded (visited or phoned) in the period."""
+    by_method: dict[str, int]
+    risk_remains: int
+    income_change: dict[str, int]
+    satisfaction: dict[str, int]
+    new_needs: dict[str, int]
+
+
+def _timeline(session: Session, county_code: str) -> list[tuple[str, str, date, date | None]]:
+    """(case id, payment item id, due day, done day or None) of every settled payment of the county due a follow-up."""
+    cache: dict[str, FollowupSection] = {}
+    out = []
+    for r in session.execute(_paid_items(None, county_code)):
+        terms = _terms(session, r.contract_id, cache)
+        if not terms.required and r.followup_id is None:
+            continue
+        due = r.settled_at.astimezone(SCHEME_TZ).date() + timedelta(days=terms.within_days)
+        out.append((r.case_id, r.id, due, r.done_on))
+    return out
+
+
+def followup_summary(session: Session, county_code: str, first: date, last: date, *, today: date) -> FollowupSummary:
+    """The county's follow-up figures for the days `first`..`last` (inclusive), as of `min(today, last)`.
+
+    For the monthly report: pass the month's first and last day and the clock's today. No caller check here: the
+    caller's route has already checked that it may read `county_code`."""
+    as_of = min(today, last)
+    timeline = _timeline(session, county_code)
+    in_period = [t for t in timeline if first <= t[2] <= last]
+    done_rows = [f for f in session.scalars(select(Followup).where(Followup.county_code == county_code,
+                                                                   Followup.done_on.between(first, last)))]
+    return FollowupSummary(
+        county_code=county_code, first=first, last=last, as_of=as_of, due=len(in_period),
+        done_on_time=sum(1 for t in in_period if t[3] is not None and t[3] <= as_of and t[3] <= t[2]),
+        done_late=sum(1 for t in in_period if t[3] is not None and t[3] <= as_of and t[3] > t[2]),
+        pending=sum(1 for t in in_period if t[3] is None or t[3] > as_of),
+        overdue_open=sum(1 for t in timeline if t[2] < as_of and (t[3] is None or t[3] > as_of)),
+        done=len(done_rows),
+        by_method=dict(Counter(f.method for f in done_rows)),
+        risk_remains=sum(1 for f in done_rows if f.risk_remains),
+        income_change=dict(Counter(f.income_change for f in done_rows)),
+        satisfaction=dict(Counter(f.satisfaction for f in done_rows)),
+        new_needs=dict(Counter(n for f in done_rows for n in f.new_needs)),
+    )
+
+
+def followup_cases(session: Session, county_code: str, first: date, last: date, *, today: date,
+                   which: str) -> list[str]:
+    """The case ids behind a figure of `followup_summary` (`due`, `pending`, `overdue_open`, `done`), for the case
+    list's links."""
+    as_of = min(today, last)
+    timeline = _timeline(session, county_code)
+    if which == "due":
+        return sorted({t[0] for t in timeline if first <= t[2] <= last})
+    if which == "pending":
+        return sorted({t[0] for t in timeline if first <= t[2] <= last and (t[3] is None or t[3] > as_of)})
+    if which == "overdue_open":
+        return sorted({t[0] for t in timeline if t[2] < as_of and (t[3] is None or t[3] > as_of)})
+    if which == "done":
+        return sorted(set(session.scalars(select(Followup.case_id).where(Followup.county_code == county_code,
+                                                                        Followup.done_on.between(first, last)))))
+    raise ValidationFailed.one("figure", f"不认识的回访数字：{which}")
+
+

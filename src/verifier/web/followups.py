@@ -1,0 +1,99 @@
+"""The follow-up pages (回访): the list of follow-ups due (an officer's own, or the county's for a supervisor or a
+county reviewer) and the officer's phone form to record one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..followups import service as followup_service
+from ..http import Ctx, get, post
+from . import labels
+from .common import FormState, Req, add_error, clean, page, parse_day, see_other, user_names
+
+READERS: dict[str, Any] = {"roles": followup_service.READERS}
+RECORDERS: dict[str, Any] = {"roles": followup_service.RECORDERS}
+Id = Annotated[str, Parameter(max_length=40)]
+FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", "new_needs", "note")
+
+
+def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code: int = 200,
+          message: str = "") -> Template:
+    with ctx.db.read() as session:
+        due = followup_service.due_item(session, request.user, item_id)
+    return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
+                message=message, methods=list(labels.FOLLOWUP_METHODS.items()),
+                income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
+                needs=list(labels.NEEDS.items()))
+
+
+class FollowupPages(Controller):
+    path = "/followups"
+
+    @get("/", opt=READERS)
+    def list_followups(self, ctx: Ctx, request: Req, all: FromQuery[str | None] = None) -> Template:
+        """An officer sees the cases they checked (or, with `all=1`, the county's); others the county's."""
+        user = request.user
+        today = ctx.clock.today()
+        officer_only = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer", "auditor")
+        mine = officer_only and all != "1"
+        with ctx.db.read() as session:
+            due = followup_service.due_followups(session, user, mine=mine)
+            done = followup_service.recorded(session, user, limit=50)
+            names = user_names(session, [f.recorded_by for f, _, _ in done])
+        overdue = [d for d in due if d.due_on < today]
+        coming = [d for d in due if d.due_on >= today]
+        return page(request, "followups.html", overdue=overdue, coming=coming, done=done, names=names, today=today,
+                    mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
+                    referrer=user.has("field_officer", "insurer_supervisor"))
+
+    @get("/new", opt=RECORDERS)
+    def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)]) -> Any:
+        try:
+            return _form(request, ctx, item, FormState(values={"done_on": ctx.clock.today().isoformat()}))
+        except InvalidState:
+            return see_other("/followups", done="followup_already")
+        except ValidationFailed:
+            raise NotFound("no such payment") from None
+
+    @post("/", opt=RECORDERS, status_code=303)
+    def record(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        item_id = clean(data.get("payment_item_id"))[:40]
+        values = {k: v for k, v in data.items() if isinstance(v, str) and k != "new_needs"}
+        needs = data.get("new_needs") or []
+        needs = [needs] if isinstance(needs, str) else [n for n in needs if isinstance(n, str)]
+        state = FormState(values={**values, "new_needs": needs})
+        problems: list[FieldError] = []
+        done_on = parse_day(data.get("done_on"), "done_on", problems)
+        risk = clean(data.get("risk_remains"))
+        if risk not in ("yes", "no"):
+            problems.append(FieldError("risk_remains", "请选择致贫风险是否仍在"))
+        for name, table in (("method", labels.FOLLOWUP_METHODS), ("income_change", labels.INCOME_CHANGES),
+                            ("satisfaction", labels.SATISFACTION)):
+            if clean(data.get(name)) not in table:
+                problems.append(FieldError(name, f"请选择{labels.field_label(name)}"))
+        try:
+            if problems:
+                raise ValidationFailed(problems)
+            with ctx.db.read() as session:
+                due = followup_service.due_item(session, request.user, item_id)
+            with ctx.db.begin() as session:
+                followup_service.record_followup(session, followup_service.FollowupInput(
+                    case_id=due.case_id, payment_item_id=item_id, done_on=done_on,  # type: ignore[arg-type]
+                    method=clean(data.get("method")), income_change=clean(data.get("income_change")),
+                    risk_remains=risk == "yes", satisfaction=clean(data.get("satisfaction")), new_needs=needs,
+                    note=clean(data.get("note"))), principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            if any(e.field == "payment_item_id" for e in exc.errors):
+                raise NotFound("no such payment") from None
+            for e in exc.errors:
+                add_error(state, e, set(FIELDS), {})
+            return _form(request, ctx, item_id, state, status_code=422)
+        except InvalidState:
+            # Sent twice (the first answer lost on a poor connection): the first one counted.
+            return see_other("/followups", done="followup_already")
+        return see_other("/followups", done="followup_needs" if needs else "followup")
