@@ -46,12 +46,17 @@ REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "�
 # What the case list says it shows when it lists the cases behind a figure (one per reports.service.FIGURES).
 REPORT_FIGURES = {
     "referrals": "本月监测信息涉及的案件", "new_cases": "本月新立案件", "checks": "本月完成入户核查的案件",
+    "checked_households": "本月完成入户核查的案件", "cross_checks": "本月入户核查（含信息比对）的案件",
     "late": "本月逾期核查的案件", "visits": "本月入户走访的案件", "without_check": "本月入户未能核查的案件",
+    "households_visited": "本月入户走访的案件", "person_visits": "本月入户走访的案件",
     "eligible": "本月认定符合条件的案件", "ineligible": "本月认定不符合条件的案件",
+    "relief_determined": "本月认定符合条件的案件",
     "reviews_passed": "本月村级评议通过的案件", "reviews_failed": "本月村级评议未通过的案件",
-    "noticed": "本月发布公示的案件", "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
+    "notices_posted": "本月发布公示的案件", "noticed": "本月发布公示的案件", "noticed_relief": "本月发布公示的案件",
+    "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
     "objections_dismissed": "本月异议不成立的案件", "objections_open": "本月异议待处理的案件",
-    "paid": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
+    "paid": "本月兑现的案件", "paid_amount": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
+    "rechecked": "本月抽样复核的案件", "deviations": "本月抽样复核有偏差的案件",
 }
 
 FIELD_LABELS = {
