@@ -8,10 +8,10 @@ The dataset (county 340223, contract demo-2020: 累计 runs from 2020-01-01):
 | case | town/village | group | cause | what happens (event date; typed-in date when later) |
 |---|---|---|---|---|
 | J | 青山乡/青山村 | exited | illness | applied 03-15 |
-| A | 城关镇/东村 | exited | illness | applied 05-06; checked, eligible 05-12; review 05-20; notice 06-02; objection 06-04 dismissed; paid (return 06-20) |
-| B | 城关镇/西村 | low | illness | bureau list (medical insurance) 05-04 and own application 05-07: one case; checked, eligible 05-12; review 05-20; notice 05-25; transfer failed (return 06-20) |
+| A | 城关镇/东村 | exited | illness | applied 05-06; checked, eligible 05-12; review 05-20; notice 06-02; objection 06-04 dismissed; paid: settled 06-29 by the bank's return imported 07-02 |
+| B | 城关镇/西村 | low | illness | bureau list (medical insurance) 05-04 and own application 05-07: one case; checked, eligible 05-12; review 05-20; notice 05-25; transfer failed (same return) |
 | C | 城关镇/东村 | low | illness | applied 05-20; visited 05-28, typed in 06-05 and decided 06-05 |
-| F | 城关镇/西村 | exited | illness | applied 06-01; checked, eligible 06-03; review 06-05; notice 06-08; settled by the bank's return of 07-02 |
+| F | 城关镇/西村 | exited | illness | applied 06-01; checked, eligible 06-03; review 06-05; notice 06-08; paid by a return imported 07-03 without a settlement date |
 | D | 河口镇/河口村 | exited | illness | applied 06-01 (due 06-11); visited 06-15: four days late; eligible 06-15; review failed 06-16 |
 | E | 河口镇/河口村 | low | illness | applied 06-02; visited 06-08: nobody home |
 | G | 河口镇/柳树村 | low | disaster | bureau list (emergency management) 06-03; checked, eligible 06-09 |
@@ -43,6 +43,7 @@ from verifier.accounts.service import add_user
 from verifier.cases import service as cases
 from verifier.checks import attempts
 from verifier.checks import service as checks
+from verifier.domain.errors import ValidationFailed
 from verifier.domain.income import HouseholdIncome, RigidExpenditure
 from verifier.domain.money import format_yuan
 from verifier.domain.sampling import commitment_of
@@ -213,12 +214,14 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             payments.release(session, batch, principal=people["finance2"], vault=ctx.vault, clock=ctx.clock)
         return batch
 
-    def bank_return(batch: str, day: date, failed: set[str]) -> None:
+    def bank_return(batch: str, day: date, failed: set[str], settled_on: date | None = None) -> None:
+        """The bank's return, imported on `day`; with `settled_on`, its 到账日期 column says when the bank settled."""
         _on(ctx, day)
         with ctx.db.read() as session:
             items = session.execute(select_items(batch)).all()
-        lines = "reference,status,bank_reference,reason\n" + "".join(
-            f"{ref},failed,,账户已销户\n" if case_id in failed else f"{ref},success,BK{n:04d},\n"
+        extra = (",到账日期", f",{settled_on}") if settled_on else ("", "")
+        lines = f"reference,status,bank_reference,reason{extra[0]}\n" + "".join(
+            f"{ref},failed,,账户已销户{extra[1]}\n" if case_id in failed else f"{ref},success,BK{n:04d},{extra[1]}\n"
             for n, (ref, case_id) in enumerate(items))
         data = lines.encode("utf-8")
         with ctx.db.begin() as session:
@@ -279,7 +282,6 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     review("D", D(2020, 6, 16), result="fail")
     close(west_june, D(2020, 6, 16))
     second_batch = pay(D(2020, 6, 16))
-    bank_return(first_batch, D(2020, 6, 20), failed={ids["B"]})
 
     # The county's sampling round over May and June: drawn on 06-20, A and D re-checked on 06-22.
     county_secret, insurer_secret = secrets.token_bytes(32), secrets.token_bytes(32)
@@ -308,8 +310,16 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
                 relief_amount=format_yuan(relief) if agrees else None), principal=people["reviewer"],
                 clock=ctx.clock)
         assert out.deviation is (not agrees)
-    bank_return(second_batch, D(2020, 7, 2), failed=set())
-    return {"ids": ids, "reviewer": people["reviewer"], "relief": {k: determined[ids[k]][1] for k in ids
+    # The first batch's return arrives on 07-02 saying the bank settled it on 06-29 (June's figures); a date before
+    # the batch's release (06-10) or after today is refused, and nothing of that return is applied.
+    refused = []
+    for wrong in (D(2020, 6, 9), D(2020, 7, 5)):
+        with pytest.raises(ValidationFailed) as exc:
+            bank_return(first_batch, D(2020, 7, 2), failed={ids["B"]}, settled_on=wrong)
+        refused.append({(e.field, e.row) for e in exc.value.errors})
+    bank_return(first_batch, D(2020, 7, 2), failed={ids["B"]}, settled_on=D(2020, 6, 29))
+    bank_return(second_batch, D(2020, 7, 3), failed=set())  # no 到账日期: settled on the day it is imported
+    return {"refused": refused, "ids": ids, "reviewer": people["reviewer"], "relief": {k: determined[ids[k]][1] for k in ids
                                                                    if ids[k] in determined}}
 
 
@@ -352,7 +362,7 @@ def test_every_figure_of_june_and_the_year_so_far(ctx, world) -> None:  # type: 
         "notices_posted": (2, 3), "noticed": (2, 3),
         "noticed_relief": (_yuan(relief["A"] + relief["F"]), _yuan(relief["A"] + relief["B"] + relief["F"])),
         "objections": (1, 1), "objections_upheld": (0, 0), "objections_dismissed": (1, 1), "objections_open": (0, 0),
-        # A paid by the return of 06-20 (B's transfer failed); F's batch is settled by July's return.
+        # A settled 06-29 though its return came on 07-02 (B's transfer failed); F's return came in July.
         "paid": (1, 1), "paid_amount": (_yuan(relief["A"]), _yuan(relief["A"])), "payment_failed": (1, 1),
         "sampling_rounds": (1, 1), "rechecked": (2, 2), "deviations": (1, 1),
     }
@@ -417,6 +427,11 @@ def test_the_breakdowns_of_june(ctx, world) -> None:  # type: ignore[no-untyped-
     }
 
 
+def test_a_settlement_day_outside_the_batchs_release_and_today_is_refused(world) -> None:  # type: ignore[no-untyped-def]
+    # Every line of the return names the bad day (the header is line 1): two items, lines 2 and 3.
+    assert world["refused"] == [{("settled_on", 2), ("settled_on", 3)}] * 2
+
+
 def test_may_counts_the_paper_visit_and_july_the_late_settlement(ctx, world) -> None:  # type: ignore[no-untyped-def]
     relief = world["relief"]
     may = _pairs(_report(ctx, world, "2020-05"))
@@ -424,7 +439,7 @@ def test_may_counts_the_paper_visit_and_july_the_late_settlement(ctx, world) -> 
     assert may["checks"] == (3, 3) and may["visits"] == (3, 3) and may["person_visits"] == (6, 6)  # C's visit of 05-28
     assert may["eligible"] == (2, 2) and may["noticed"] == (1, 1) and may["paid"] == (0, 0)
     july = _pairs(_report(ctx, world, "2020-07"))
-    assert july["paid"] == (1, 2)  # F: the return of 07-02
+    assert july["paid"] == (1, 2)  # F: the return of 07-03
     assert july["paid_amount"] == (_yuan(relief["F"]), _yuan(relief["A"] + relief["F"]))
     assert july["checks"] == (0, 7) and july["referrals"] == (0, 10) and july["deviations"] == (0, 1)
 

@@ -16,7 +16,7 @@ Money columns hold integer fen. Bank accounts are sealed by the Vault and opened
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -128,6 +129,9 @@ class PaymentItem(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     return_id: Mapped[str | None] = mapped_column(ForeignKey("bank_return.id"), nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The day the bank settled it, from its return file's optional settled_on (到账日期) column; else the return's
+    # import day (Asia/Shanghai). The monthly report counts a payment on this day.
+    settled_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Taken out of its batch before approval (status cancelled): by whom, when, why.
     removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -57,7 +57,7 @@ def figure_cases(county_code: str, month: str, figure: str, session: Session | N
     checked = days(Check.visited_on)
     attempted = days(VisitAttempt.visited_on)
     decided = times(Determination.confirmed_at)
-    settled = times(PaymentItem.settled_at)
+    settled = days(PaymentItem.settled_on)
     noticed = (select(NoticeItem.case_id).join(Notice, Notice.id == NoticeItem.notice_id)
                .join(Case, Case.id == NoticeItem.case_id).where(*mine, days(Notice.posted_on)))
     rechecked = (select(SamplingResult.case_id).join(Case, Case.id == SamplingResult.case_id)

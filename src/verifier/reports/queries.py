@@ -4,8 +4,9 @@ so the report costs a fixed number of statements however many cases there are.
 
 Dates: a referral by `referred_on`, a visit or check by `visited_on`, a village review by `held_on`, a notice by
 `posted_on`, an objection by `received_on` (all typed in as they happened on paper); a determination by the day it
-was decided (`confirmed_at`, Asia/Shanghai), a payment by the day its bank return settled it (`settled_at`), a
-sampling re-check by the day its result was recorded, a round by the day its sample was drawn.
+was decided (`confirmed_at`, Asia/Shanghai), a payment by the day the bank settled it (`settled_on`: the bank
+return's 到账日期, or the return's import day when it gives none), a sampling re-check by the day its result was
+recorded, a round by the day its sample was drawn.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def objections(session: Session, county: str, p: Period) -> Iterator[Row]:
 
 
 def payments(session: Session, county: str, p: Period) -> Iterator[Row]:
-    cond, month = p.at_times(PaymentItem.settled_at)
+    cond, month = p.on_days(PaymentItem.settled_on)
     for *dims, m, status, n, amount in session.execute(
             select(*DIMS, month, PaymentItem.status, func.count(), func.sum(PaymentItem.amount))
             .join(Case, Case.id == PaymentItem.case_id)

@@ -85,6 +85,15 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         if county_code in contract.county_codes and ledger.is_open(session, contract.id):
             funds.append({"contract_id": contract.id, **ledger.balances(session, contract.id).as_yuan()})
 
+    return assemble(county_code, contract_store.county_names(session).get(county_code, county_code), period,
+                    contract_id, tally, by_status=by_status, funds=funds,
+                    recoveries=recoveries(session, county_code, period))
+
+
+def assemble(county_code: str, county_name: str, period: queries.Period, contract_id: str | None, tally: fg.Tally, *,
+             by_status: dict[str, int], funds: list[dict[str, Any]], recoveries: dict[str, Any] | None
+             ) -> dict[str, Any]:
+    """The report (the API's JSON) from the counted figures: no database."""
     def detail(prefix: str, known: tuple[str, ...]) -> list[str]:
         present = {k.partition(":")[2] for k in tally.total if k.startswith(prefix + ":")}
         return fg.ordered_codes(known, present)
@@ -93,7 +102,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
     m = lambda key: _month(tally, key)  # noqa: E731
     return {
         "county_code": county_code,
-        "county_name": contract_store.county_names(session).get(county_code, county_code),
+        "county_name": county_name,
         "month": f"{period.first:%Y-%m}",
         "cumulative_from": period.since.isoformat(),
         "cumulative_to": period.last.isoformat(),
@@ -125,7 +134,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         "eligible_by_rule": {r: _cell(tally, f"eligible:{r}") for r in rules},
         "without_check_by_outcome": {o: _cell(tally, f"without_check:{o}") for o in outcomes},
         "breakdowns": _breakdowns(tally),
-        "recoveries": recoveries(session, county_code, period),
+        "recoveries": recoveries,
         "cases_by_status": {s: by_status.get(s, 0) for s in STATUS_LABELS_ZH if by_status.get(s)},
         "funds": funds,
     }

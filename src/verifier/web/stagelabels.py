@@ -60,7 +60,7 @@ REPORT_FIGURES = {
 }
 
 FIELD_LABELS = {
-    "reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
+    "reference": "参考号", "settled_on": "到账日期", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
     "line": "行", "header": "表头", "file": "文件", "account_name": "收款人", "bank": "开户银行",
     "account_number": "银行账号", "county_code": "县（区）", "contract_id": "服务合同", "format": "格式",
     "randomness": "随机数", "secret": "秘密值", "commitment": "承诺值", "party": "参与方", "value": "公开随机值",
@@ -106,6 +106,9 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the batch's items \(.*\) no longer match what was prepared \(.*\)", "批次明细与制单时不一致，请撤销后重新制单。"),
     (r"\d+ of the batch's \d+ items were pending; nothing was released", "批次明细状态已变化，未发放，请刷新后重试。"),
     (r"\d+ items changed meanwhile; nothing was applied, try again", "有明细同时被修改，未导入，请刷新后重试。"),
+    (r"a date YYYY-MM-DD, got (.*)", lambda m: f"日期应写作 YYYY-MM-DD（如 2020-06-29），收到的是 {m.group(1)}"),
+    (r"(\S+) is not between the batch's release on (\S+) and today (\S+)",
+     lambda m: f"到账日期 {m.group(1)} 应在批次发放日 {m.group(2)} 与今天 {m.group(3)} 之间"),
     (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
     (r"a case of this batch is already in another live batch; nothing was changed",
      "有案件已在其他未完成的批次中，未做任何更改。"),
