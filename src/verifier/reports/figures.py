@@ -135,6 +135,7 @@ def cumulative_start(first: date, contract_start: date | None) -> date:
 
 
 def ordered_codes(known: Iterable[str], present: Iterable[str]) -> list[str]:
-    """The known codes in their order, then any other code present in the data (a contract's own cause, …)."""
-    known = list(known)
+    """The known codes in their order (each once), then any other code present in the data (a contract's own
+    cause, …) in alphabetical order."""
+    known = list(dict.fromkeys(known))
     return known + sorted(set(present) - set(known))

@@ -19,6 +19,7 @@ from ..payments.models import PaymentItem
 from ..sampling.models import SamplingResult, SamplingRound
 from ..store.tables import Case, Check, Determination, Referral, VisitAttempt
 from . import figures as fg
+from .queries import period_of
 
 FIGURES = tuple(f.key for f in fg.FIGURES if f.linked)
 """The report's figures that count cases (or events of cases): each links to the case list of `figure_cases`."""
@@ -31,8 +32,6 @@ def figure_cases(county_code: str, month: str, figure: str, session: Session | N
     """A SELECT of the ids of the county's cases behind `figure` of the month's report. With a session, 累计 starts
     where the report's does (the contract year); without one, on 1 January. ValidationFailed for an unknown figure or
     a bad month."""
-    from .service import period_of  # the report's own period
-
     name, _, detail = figure.partition(":")
     cumulative = name.startswith("cum_")
     name = name.removeprefix("cum_")

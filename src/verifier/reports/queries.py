@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from calendar import monthrange
 from datetime import date, datetime, time
 from typing import Any
 
@@ -21,11 +22,14 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
 from ..clock import SCHEME_TZ
+from ..contract import Contract
+from ..domain.errors import ValidationFailed
 from ..notices.models import Notice, NoticeItem, Objection, VillageReview
 from ..payments.models import PaymentItem
 from ..sampling.models import SamplingResult, SamplingRound
+from ..store import contracts as contract_store
 from ..store.tables import Case, Check, Determination, Referral, VisitAttempt
-from .figures import Row
+from .figures import Row, cumulative_start
 
 DIMS = (Case.town, Case.village, Case.cause, Case.household_group)
 
@@ -57,6 +61,27 @@ class Period:
     def at_times(self, column: Any) -> tuple[Any, Any]:
         """The same for a timestamp column: the days in the scheme's time zone."""
         return column.between(self.since_at, self.end), when((column >= self.start, 1), else_=0)
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        first = date(year, month, 1)
+    except ValueError:
+        raise ValidationFailed.one("month", f"a month is written YYYY-MM, got {text!r}") from None
+    return first, date(year, month, monthrange(year, month)[1])
+
+
+def period_of(session: Session | None, county_code: str, month: str) -> tuple[Period, Contract | None]:
+    """The month and where its 累计 starts: the contract year of the contract in force for the county at the month's
+    end (or at its start), else 1 January. Also that contract (None without one)."""
+    first, last = parse_month(month)
+    contract = None
+    if session is not None:
+        contract = (contract_store.contract_for(session, county_code, last)
+                    or contract_store.contract_for(session, county_code, first))
+    since = cumulative_start(first, contract.start if contract else None)
+    return Period(since, first, last), contract
 
 
 def _n(value: Any) -> int:
@@ -200,15 +225,3 @@ def counted_rows(session: Session, county: str, p: Period) -> Iterator[Row]:
     """Every stage's counted rows: one statement each."""
     for stage in STAGES:
         yield from stage(session, county, p)
-
-
-def present_codes(session: Session, county: str) -> tuple[set[str], set[str]]:
-    """The causes and household groups the county's cases carry (shown even when a contract defines its own)."""
-    rows = session.execute(select(Case.cause, Case.household_group).where(Case.county_code == county).distinct())
-    causes, groups = set(), set()
-    for cause, group in rows:
-        causes.add(cause)
-        groups.add(group)
-    return causes, groups
-
-

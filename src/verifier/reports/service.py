@@ -9,50 +9,29 @@ reports/figures.py; the statements are in reports/queries.py (a fixed number, wh
 
 from __future__ import annotations
 
-from calendar import monthrange
-from datetime import date
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..domain.errors import ValidationFailed
+from ..checks.attempts import OUTCOMES as attempt_outcomes
+from ..contract import CAUSES as contract_causes
+from ..contract import GROUPS as contract_groups
+from ..contract import Contract
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.money import format_yuan
 from ..payments import ledger
+from ..referrals.service import CHANNELS as referral_channels
 from ..store import contracts as contract_store
 from ..store.tables import Case
 from . import figures as fg
 from . import queries
 from .links import FIGURES, figure_cases  # noqa: F401  (the case list's links: reports.service.figure_cases)
+from .queries import parse_month, period_of  # noqa: F401
 
-CHANNELS = ("medical_insurance", "civil_affairs", "emergency_management", "education", "application")
-CAUSES = ("illness", "disaster", "schooling")
-GROUPS = ("exited_low_standard", "low_income")
-RULES = ("income_line", "burden")
-OUTCOMES = ("not_home", "refused", "moved_away", "other")
-
-
-def parse_month(text: str) -> tuple[date, date]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        raise ValidationFailed.one("month", f"a month is written YYYY-MM, got {text!r}") from None
-    return first, date(year, month, monthrange(year, month)[1])
-
-
-def period_of(session: Session | None, county_code: str, month: str) -> tuple[queries.Period, str | None]:
-    """The month and where its 累计 starts: the contract year of the contract in force for the county at the month's
-    end (or at its start), else 1 January. Also the contract's id (None without one)."""
-    first, last = parse_month(month)
-    contract = None
-    if session is not None:
-        contract = (contract_store.contract_for(session, county_code, last)
-                    or contract_store.contract_for(session, county_code, first))
-    since = fg.cumulative_start(first, contract.start if contract else None)
-    return queries.Period(since, first, last), contract.id if contract else None
+RULES = ("income_line", "burden")  # the rules an eligible determination is made by (domain/eligibility.py)
 
 
 def recoveries(session: Session, county_code: str, period: queries.Period) -> dict[str, Any] | None:
@@ -76,7 +55,7 @@ def _month(tally: fg.Tally, key: str) -> int:
 
 def monthly(session: Session, principal: Principal, county_code: str, month: str) -> dict[str, Any]:
     principal.require_county(county_code, "county")
-    period, contract_id = period_of(session, county_code, month)
+    period, contract = period_of(session, county_code, month)
     tally = fg.roll_up(queries.counted_rows(session, county_code, period))
     by_status = dict(session.execute(select(Case.status, func.count()).where(Case.county_code == county_code)
                                      .group_by(Case.status)).all())
@@ -86,19 +65,25 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
             funds.append({"contract_id": contract.id, **ledger.balances(session, contract.id).as_yuan()})
 
     return assemble(county_code, contract_store.county_names(session).get(county_code, county_code), period,
-                    contract_id, tally, by_status=by_status, funds=funds,
+                    contract, tally, by_status=by_status, funds=funds,
                     recoveries=recoveries(session, county_code, period))
 
 
-def assemble(county_code: str, county_name: str, period: queries.Period, contract_id: str | None, tally: fg.Tally, *,
-             by_status: dict[str, int], funds: list[dict[str, Any]], recoveries: dict[str, Any] | None
-             ) -> dict[str, Any]:
-    """The report (the API's JSON) from the counted figures: no database."""
-    def detail(prefix: str, known: tuple[str, ...]) -> list[str]:
+def assemble(county_code: str, county_name: str, period: queries.Period, contract: Contract | None,
+             tally: fg.Tally, *, by_status: dict[str, int], funds: list[dict[str, Any]],
+             recoveries: dict[str, Any] | None) -> dict[str, Any]:
+    """The report (the API's JSON) from the counted figures: no database. The known codes come first in their
+    order (the channels; the causes the contract prices and the groups it covers; every outcome of a visit), then
+    any other code the counted rows carry."""
+    causes = [r.cause for r in contract.spec.relief] if contract else list(contract_causes)
+    groups = list(contract.spec.eligibility.groups) if contract else list(contract_groups)
+
+    def detail(prefix: str, known: Iterable[str]) -> list[str]:
         present = {k.partition(":")[2] for k in tally.total if k.startswith(prefix + ":")}
         return fg.ordered_codes(known, present)
 
-    channels, rules, outcomes = detail("referrals", CHANNELS), detail("eligible", RULES), detail("without_check", OUTCOMES)
+    channels, rules = detail("referrals", referral_channels), detail("eligible", RULES)
+    outcomes = detail("without_check", attempt_outcomes)
     m = lambda key: _month(tally, key)  # noqa: E731
     return {
         "county_code": county_code,
@@ -106,7 +91,7 @@ def assemble(county_code: str, county_name: str, period: queries.Period, contrac
         "month": f"{period.first:%Y-%m}",
         "cumulative_from": period.since.isoformat(),
         "cumulative_to": period.last.isoformat(),
-        "contract_id": contract_id,
+        "contract_id": contract.id if contract else None,
         # The month's figures as before (本月), each section as it was.
         "referrals": {"records": m("referrals"), "new_cases": m("new_cases"),
                       "by_channel": {c: m(f"referrals:{c}") for c in channels if m(f"referrals:{c}")}},
@@ -133,22 +118,22 @@ def assemble(county_code: str, county_name: str, period: queries.Period, contrac
         "referrals_by_channel": {c: _cell(tally, f"referrals:{c}") for c in channels},
         "eligible_by_rule": {r: _cell(tally, f"eligible:{r}") for r in rules},
         "without_check_by_outcome": {o: _cell(tally, f"without_check:{o}") for o in outcomes},
-        "breakdowns": _breakdowns(tally),
+        "breakdowns": _breakdowns(tally, causes, groups),
         "recoveries": recoveries,
         "cases_by_status": {s: by_status.get(s, 0) for s in STATUS_LABELS_ZH if by_status.get(s)},
         "funds": funds,
     }
 
 
-def _breakdowns(tally: fg.Tally) -> dict[str, list[dict[str, Any]]]:
+def _breakdowns(tally: fg.Tally, causes: list[str], groups: list[str]) -> dict[str, list[dict[str, Any]]]:
     """By village (with its town), town, cause and household group: the known causes and groups always, in their
     order, then any other code the cases carry; towns and villages as they occur, in order of their names."""
     def row(dimension: str, value: object) -> dict[str, Any]:
         return {key: _cell(tally, key, dimension, value) for key in fg.BREAKDOWN_FIGURES}
 
     villages = sorted(tally.by["village"], key=lambda v: (str(v[0]), str(v[1])))  # type: ignore[index]
-    causes = fg.ordered_codes(CAUSES, (str(c) for c in tally.by["cause"]))
-    groups = fg.ordered_codes(GROUPS, (str(g) for g in tally.by["group"]))
+    causes = fg.ordered_codes(causes, (str(c) for c in tally.by["cause"]))
+    groups = fg.ordered_codes(groups, (str(g) for g in tally.by["group"]))
     return {
         "village": [{"town": t, "village": v, **row("village", (t, v))} for t, v in villages],  # type: ignore[misc]
         "town": [{"town": t, **row("town", t)} for t in sorted(map(str, tally.by["town"]))],
