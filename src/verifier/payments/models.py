@@ -133,6 +133,9 @@ class PaymentItem(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     return_id: Mapped[str | None] = mapped_column(ForeignKey("bank_return.id"), nullable=True)
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The day the bank settled it, from its return file's optional settled_on (到账日期) column; else the return's
+    # import day (Asia/Shanghai). The monthly report counts a payment on this day.
+    settled_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Taken out of its batch before approval (status cancelled): by whom, when, why.
     removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -112,6 +112,7 @@ class ItemOut(msgspec.Struct):
     removed_by: str | None = None  # taken out of the batch before approval: by whom, when, why
     removed_at: datetime | None = None
     removed_reason: str | None = None
+    settled_on: date | None = None  # the day the bank settled it (its return's 到账日期, else the import day)
 
 
 class ItemPage(msgspec.Struct):

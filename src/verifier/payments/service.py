@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..clock import Clock
+from ..clock import SCHEME_TZ, Clock
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -253,7 +253,8 @@ def batch_items(session: Session, batch_id: str, principal: Principal, vault: Va
                 payee=PayeeOut(account_name=i.payee_name, bank=i.payee_bank,
                                account_number=mask_account(_account_of(vault, chk, corr))),
                 bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at,
-                removed_by=i.removed_by, removed_at=i.removed_at, removed_reason=i.removed_reason)
+                removed_by=i.removed_by, removed_at=i.removed_at, removed_reason=i.removed_reason,
+                settled_on=i.settled_on)
         for i, chk, corr in rows
     ]
     return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
@@ -278,6 +279,7 @@ def payments_for_case(session: Session, case_id: str, vault: Vault | None = None
             "bank_reference": item.bank_reference, "failure_reason": item.failure_reason,
             "created_at": item.created_at.isoformat(),
             "settled_at": item.settled_at.isoformat() if item.settled_at else None,
+            "settled_on": item.settled_on.isoformat() if item.settled_on else None,
         })
     return out
 
@@ -901,6 +903,8 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
             select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
                    _item.c.bank_reference, _item.c.supplement_id).where(_item.c.batch_id == batch.id))
     }
+    today = clock.today()
+    released_on = (batch.released_at or clock.now()).astimezone(SCHEME_TZ).date()
     problems: list[FieldError] = list(line_problems)
     seen: dict[str, int] = {}
     unknown: list[bankfiles.ReturnLine] = []
@@ -921,6 +925,10 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
             continue
         if line.flawed:
             continue  # its own problem is reported; its status or amount cannot be compared
+        if line.settled_on is not None and not released_on <= line.settled_on <= today:
+            problems.append(FieldError("settled_on", f"{line.settled_on} is not between the batch's release on "
+                                                     f"{released_on} and today {today}", row=line.row))
+            continue
         _, _, amount, status, _, _ = item
         if line.amount is not None and line.amount != amount:
             problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
@@ -955,14 +963,15 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
                            lines=len(lines), succeeded=len(succeeded), failed=len(failed), already_settled=already,
                            result={}, imported_by=principal.id, imported_at=now))
     session.flush()
-    params = [{"b_id": item[0], "b_status": "succeeded", "b_ref": line.bank_reference or None, "b_reason": None}
-              for line, item in succeeded]
-    params += [{"b_id": item[0], "b_status": "failed", "b_ref": line.bank_reference or None, "b_reason": line.reason}
-               for line, item in failed]
+    params = [{"b_id": item[0], "b_status": "succeeded", "b_ref": line.bank_reference or None, "b_reason": None,
+               "b_on": line.settled_on or today} for line, item in succeeded]
+    params += [{"b_id": item[0], "b_status": "failed", "b_ref": line.bank_reference or None, "b_reason": line.reason,
+                "b_on": line.settled_on or today} for line, item in failed]
     if params:
         stmt = (update(_item).where(_item.c.id == bindparam("b_id"), _item.c.status == "sent")
                 .values(status=bindparam("b_status"), bank_reference=bindparam("b_ref"),
-                        failure_reason=bindparam("b_reason"), settled_at=now, return_id=return_id))
+                        failure_reason=bindparam("b_reason"), settled_at=now, settled_on=bindparam("b_on"),
+                        return_id=return_id))
         try:
             changed = session.connection().execute(stmt, params).rowcount
         except IntegrityError:

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter
 
 from ..accounts.auth import Principal
+from ..domain.errors import ValidationFailed
 from ..http import Ctx, get
 from . import service
 
@@ -22,15 +23,22 @@ class ReportController(Controller):
     @get("/monthly", opt={"roles": READERS})
     def monthly(
         self, ctx: Ctx, request: Request[Principal, Any, Any],
-        county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")],
         month: Annotated[str, Parameter(pattern=r"^\d{4}-\d{2}$")],
+        county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        county: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         format: FromQuery[Literal["json", "xlsx"]] = "json",
     ) -> Response[Any]:
+        """The month's report (`county_code`, or `county` for short): every figure 本月 and 累计, the breakdowns."""
+        code = county_code or county
+        if not code:
+            raise ValidationFailed.one("county_code", "required: the county's six-digit code")
         with ctx.db.read() as session:
-            report = service.monthly(session, request.user, county_code, month)
+            report = service.monthly(session, request.user, code, month)
         if format == "xlsx":
-            filename = f"report-{county_code}-{report['month']}.xlsx"
-            return Response(service.monthly_xlsx(report), media_type=XLSX,
+            from ..web.report_sheet import monthly_xlsx  # the workbook speaks the pages' words (web/labels.py)
+
+            filename = f"report-{code}-{report['month']}.xlsx"
+            return Response(monthly_xlsx(report), media_type=XLSX,
                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
         return Response(report)
 

@@ -1,291 +1,142 @@
-"""The monthly report for a county: what came in, what was checked, decided, posted and paid, and the fund.
+"""The monthly report of a county: what came in, was visited, checked, decided, posted, paid and re-checked, in the
+month (本月) and in the contract year up to the month's end (累计), with breakdowns by town and village, by cause and
+by household group; and, as they stand now, the cases by status and the fund.
 
-Event figures count by the event's own date (a check by `visited_on`, a notice by `posted_on`, …); figures
-recorded as timestamps (determinations, payments) count by their day in Asia/Shanghai. The fund figures are
-the ledger's balances now; the status counts are the cases as they stand now.
+Every figure counts by its event's own date (see reports/queries.py), so a check typed in weeks later from paper
+counts in the month of the visit, and a payment in the month the bank settled it. What is counted is in
+reports/figures.py; the statements are in reports/queries.py (a fixed number, whatever the number of cases).
 """
 
 from __future__ import annotations
 
-import io
-from calendar import monthrange
-from datetime import date, datetime, time
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import case as when
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..clock import SCHEME_TZ
-from ..domain.cells import escape_cell
-from ..domain.errors import ValidationFailed
+from ..checks.attempts import OUTCOMES as attempt_outcomes
+from ..contract import CAUSES as contract_causes
+from ..contract import GROUPS as contract_groups
+from ..contract import Contract
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.money import format_yuan
-from ..notices.models import Notice, NoticeItem, Objection, VillageReview
 from ..payments import ledger
-from ..payments.models import PaymentItem
-from ..sampling.models import SamplingRound
+from ..referrals.service import CHANNELS as referral_channels
 from ..store import contracts as contract_store
-from ..store.tables import Case, Check, Determination, Referral, VisitAttempt
+from ..store.tables import Case
+from . import figures as fg
+from . import queries
+from .links import FIGURES, figure_cases  # noqa: F401  (the case list's links: reports.service.figure_cases)
+from .queries import parse_month, period_of  # noqa: F401
+
+RULES = ("income_line", "burden")  # the rules an eligible determination is made by (domain/eligibility.py)
 
 
-def _visits(session: Session, in_county: Any, first: date, last: date) -> dict[str, Any]:
-    """Every visit at the door in the month, with a check or without one (nobody home, refused, moved away): the
-    households visited and the person-visits (each officer at each visit), from what the officers recorded."""
-    rows = [("check", case_id, officers, None) for case_id, officers in session.execute(
-        select(Check.case_id, Check.officer_ids).join(Case, Case.id == Check.case_id)
-        .where(in_county, Check.visited_on.between(first, last)))]
-    rows += [("attempt", case_id, officers, outcome) for case_id, officers, outcome in session.execute(
-        select(VisitAttempt.case_id, VisitAttempt.officer_ids, VisitAttempt.outcome)
-        .join(Case, Case.id == VisitAttempt.case_id).where(in_county, VisitAttempt.visited_on.between(first, last)))]
-    without: dict[str, int] = {}
-    for kind, _, _, outcome in rows:
-        if kind == "attempt":
-            without[outcome] = without.get(outcome, 0) + 1
-    return {"visits": len(rows), "households_visited": len({case_id for _, case_id, _, _ in rows}),
-            "person_visits": sum(len(officers) for _, _, officers, _ in rows),
-            "without_check": sum(without.values()), "without_check_by_outcome": without}
+def recoveries(session: Session, county_code: str, period: queries.Period) -> dict[str, Any] | None:
+    """Recoveries (追回) opened after a sampling deviation: None while the system keeps no record of them — the
+    report then says so rather than show a zero. When recoveries are recorded, count them here by the day each was
+    opened and the amount recovered by the day it came back, as {"opened": Cell, "recovered": Cell, "amount": Cell}."""
+    return None
 
 
-# --- the cases behind each figure ----------------------------------------------------------------------------------
-
-FIGURES = ("referrals", "new_cases", "checks", "late", "visits", "without_check", "eligible", "ineligible",
-           "reviews_passed", "reviews_failed", "noticed", "objections", "objections_upheld", "objections_dismissed",
-           "objections_open", "paid", "payment_failed")
-"""The report's figures that count cases (or events of cases): each links to the case list of `figure_cases`."""
-
-
-def figure_cases(county_code: str, month: str, figure: str) -> Any:
-    """A SELECT of the ids of the county's cases behind `figure` of the month's report (counted the same way), for
-    the case list to filter by. ValidationFailed for an unknown figure or a bad month."""
-    figure, _, detail = figure.partition(":")  # "referrals:<channel>", "eligible:<rule>": one line of a breakdown
-    if figure not in FIGURES or (detail and figure not in ("referrals", "eligible")):
-        raise ValidationFailed.one("figure", f"unknown report figure {figure!r}")
-    first, last = parse_month(month)
-    start, end = _bounds(first, last)
-    in_county = Case.county_code == county_code
-
-    def via(table: Any, *conditions: Any) -> Any:
-        return select(table.case_id).join(Case, Case.id == table.case_id).where(in_county, *conditions)
-
-    def objections(*conditions: Any) -> Any:
-        return (select(Objection.case_id).join(Notice, Notice.id == Objection.notice_id)
-                .where(Notice.county_code == county_code, Objection.received_on.between(first, last), *conditions))
-
-    checked = Check.visited_on.between(first, last)
-    attempted = VisitAttempt.visited_on.between(first, last)
-    decided = Determination.confirmed_at.between(start, end)
-    settled = PaymentItem.settled_at.between(start, end)
-    reviewed = VillageReview.held_on.between(first, last)
-    queries = {
-        "referrals": lambda: via(Referral, Referral.referred_on.between(first, last),
-                                 *([Referral.channel == detail] if detail else [])),
-        "new_cases": lambda: select(Case.id).where(in_county, Case.referred_on.between(first, last)),
-        "checks": lambda: via(Check, checked),
-        "late": lambda: via(Check, checked, Check.days_late > 0),
-        "visits": lambda: via(Check, checked).union(via(VisitAttempt, attempted)),
-        "without_check": lambda: via(VisitAttempt, attempted),
-        "eligible": lambda: via(Determination, decided, Determination.eligible.is_(True),
-                                *([Determination.rule == detail] if detail else [])),
-        "ineligible": lambda: via(Determination, decided, Determination.eligible.is_(False)),
-        "reviews_passed": lambda: via(VillageReview, reviewed, VillageReview.result == "pass"),
-        "reviews_failed": lambda: via(VillageReview, reviewed, VillageReview.result == "fail"),
-        "noticed": lambda: (select(NoticeItem.case_id).join(Notice, Notice.id == NoticeItem.notice_id)
-                            .where(Notice.county_code == county_code, Notice.posted_on.between(first, last))),
-        "objections": lambda: objections(),
-        "objections_upheld": lambda: objections(Objection.status == "upheld"),
-        "objections_dismissed": lambda: objections(Objection.status == "dismissed"),
-        "objections_open": lambda: objections(Objection.status == "open"),
-        "paid": lambda: via(PaymentItem, settled, PaymentItem.status == "succeeded"),
-        "payment_failed": lambda: via(PaymentItem, settled, PaymentItem.status == "failed"),
-    }
-    return queries[figure]()
+def _cell(tally: fg.Tally, key: str, dimension: str | None = None, value: object = None) -> dict[str, Any]:
+    cell = tally.cell(key, dimension, value) if dimension is None or value in tally.by[dimension] else fg.Cell()
+    figure = fg.BY_KEY.get(key.partition(":")[0])
+    if figure is not None and figure.money:
+        return {"month": format_yuan(cell.month), "cumulative": format_yuan(cell.cumulative)}
+    return {"month": cell.month, "cumulative": cell.cumulative}
 
 
-def parse_month(text: str) -> tuple[date, date]:
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        first = date(year, month, 1)
-    except ValueError:
-        raise ValidationFailed.one("month", f"a month is written YYYY-MM, got {text!r}") from None
-    return first, date(year, month, monthrange(year, month)[1])
-
-
-def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """The month's first and last instants in the scheme's time zone, for timestamp columns."""
-    return (datetime.combine(first, time.min, SCHEME_TZ), datetime.combine(last, time.max, SCHEME_TZ))
+def _month(tally: fg.Tally, key: str) -> int:
+    return tally.cell(key).month
 
 
 def monthly(session: Session, principal: Principal, county_code: str, month: str) -> dict[str, Any]:
     principal.require_county(county_code, "county")
-    first, last = parse_month(month)
-    start, end = _bounds(first, last)
-    in_county = Case.county_code == county_code
-
-    referrals = dict(session.execute(
-        select(Referral.channel, func.count()).join(Case, Case.id == Referral.case_id)
-        .where(in_county, Referral.referred_on.between(first, last)).group_by(Referral.channel)).all())
-    new_cases = session.scalar(select(func.count()).select_from(Case)
-                               .where(in_county, Case.referred_on.between(first, last))) or 0
-    checks, households, late = session.execute(
-        select(func.count(), func.count(func.distinct(Check.case_id)),
-               func.coalesce(func.sum(when((Check.days_late > 0, 1), else_=0)), 0))
-        .join(Case, Case.id == Check.case_id)
-        .where(in_county, Check.visited_on.between(first, last))).one()
-    visits = _visits(session, in_county, first, last)
-    det_rows = session.execute(
-        select(Determination.eligible, Determination.rule, func.count(), func.coalesce(func.sum(Determination.relief), 0))
-        .join(Case, Case.id == Determination.case_id)
-        .where(in_county, Determination.confirmed_at.between(start, end))
-        .group_by(Determination.eligible, Determination.rule)).all()
-    reviews = dict(session.execute(
-        select(VillageReview.result, func.count()).join(Case, Case.id == VillageReview.case_id)
-        .where(in_county, VillageReview.held_on.between(first, last)).group_by(VillageReview.result)).all())
-    notices, noticed_households, noticed_total = session.execute(
-        select(func.count(func.distinct(Notice.id)), func.count(NoticeItem.case_id),
-               func.coalesce(func.sum(NoticeItem.relief_amount), 0))
-        .join(NoticeItem, NoticeItem.notice_id == Notice.id)
-        .where(Notice.county_code == county_code, Notice.posted_on.between(first, last))).one()
-    objections = dict(session.execute(
-        select(Objection.status, func.count()).join(Notice, Notice.id == Objection.notice_id)
-        .where(Notice.county_code == county_code, Objection.received_on.between(first, last))
-        .group_by(Objection.status)).all())
-    paid_rows = dict((status, (n, total)) for status, n, total in session.execute(
-        select(PaymentItem.status, func.count(), func.coalesce(func.sum(PaymentItem.amount), 0))
-        .join(Case, Case.id == PaymentItem.case_id)
-        .where(in_county, PaymentItem.settled_at.between(start, end)).group_by(PaymentItem.status)).all())
-    rounds = session.execute(
-        select(func.count(), func.coalesce(func.sum(when((SamplingRound.status == "drawn", 1), else_=0)), 0))
-        .where(SamplingRound.county_code == county_code, SamplingRound.created_at.between(start, end))).one()
-    by_status = dict(session.execute(select(Case.status, func.count()).where(in_county).group_by(Case.status)).all())
+    period, contract = period_of(session, county_code, month)
+    tally = fg.roll_up(queries.counted_rows(session, county_code, period))
+    by_status = dict(session.execute(select(Case.status, func.count()).where(Case.county_code == county_code)
+                                     .group_by(Case.status)).all())
     funds = []
     for contract in contract_store.all_contracts(session):
         if county_code in contract.county_codes and ledger.is_open(session, contract.id):
             funds.append({"contract_id": contract.id, **ledger.balances(session, contract.id).as_yuan()})
 
-    # PostgreSQL sums bigint columns as numeric: back to integer fen.
-    det_rows = [(ok, rule, n, int(total)) for ok, rule, n, total in det_rows]
-    noticed_total = int(noticed_total)
-    paid_rows = {status: (n, int(total)) for status, (n, total) in paid_rows.items()}
-    eligible = [(rule, n, total) for ok, rule, n, total in det_rows if ok]
-    succeeded = paid_rows.get("succeeded", (0, 0))
+    return assemble(county_code, contract_store.county_names(session).get(county_code, county_code), period,
+                    contract, tally, by_status=by_status, funds=funds,
+                    recoveries=recoveries(session, county_code, period))
+
+
+def assemble(county_code: str, county_name: str, period: queries.Period, contract: Contract | None,
+             tally: fg.Tally, *, by_status: dict[str, int], funds: list[dict[str, Any]],
+             recoveries: dict[str, Any] | None) -> dict[str, Any]:
+    """The report (the API's JSON) from the counted figures: no database. The known codes come first in their
+    order (the channels; the causes the contract prices and the groups it covers; every outcome of a visit), then
+    any other code the counted rows carry."""
+    causes = [r.cause for r in contract.spec.relief] if contract else list(contract_causes)
+    groups = list(contract.spec.eligibility.groups) if contract else list(contract_groups)
+
+    def detail(prefix: str, known: Iterable[str]) -> list[str]:
+        present = {k.partition(":")[2] for k in tally.total if k.startswith(prefix + ":")}
+        return fg.ordered_codes(known, present)
+
+    channels, rules = detail("referrals", referral_channels), detail("eligible", RULES)
+    outcomes = detail("without_check", attempt_outcomes)
+    m = lambda key: _month(tally, key)  # noqa: E731
     return {
         "county_code": county_code,
-        "county_name": contract_store.county_names(session).get(county_code, county_code),
-        "month": f"{first:%Y-%m}",
-        "referrals": {"records": sum(referrals.values()), "by_channel": referrals, "new_cases": new_cases},
-        "checks": {"completed": checks, "households": households, "late": int(late), **visits},
-        "determinations": {
-            "eligible": sum(n for _, n, _ in eligible),
-            "eligible_by_rule": {rule: n for rule, n, _ in eligible},
-            "ineligible": sum(n for ok, _, n, _ in det_rows if not ok),
-            "relief_determined": format_yuan(sum(total for _, _, total in eligible)),
-        },
-        "village_reviews": {"passed": reviews.get("pass", 0), "failed": reviews.get("fail", 0)},
-        "notices": {"posted": notices, "households": noticed_households, "relief": format_yuan(noticed_total)},
-        "objections": {"received": sum(objections.values()), "upheld": objections.get("upheld", 0),
-                       "dismissed": objections.get("dismissed", 0), "open": objections.get("open", 0)},
-        "payments": {"paid_households": succeeded[0], "paid": format_yuan(succeeded[1]),
-                     "failed": paid_rows.get("failed", (0, 0))[0]},
-        "sampling": {"rounds": rounds[0], "drawn": int(rounds[1])},
+        "county_name": county_name,
+        "month": f"{period.first:%Y-%m}",
+        "cumulative_from": period.since.isoformat(),
+        "cumulative_to": period.last.isoformat(),
+        "contract_id": contract.id if contract else None,
+        # The month's figures as before (本月), each section as it was.
+        "referrals": {"records": m("referrals"), "new_cases": m("new_cases"),
+                      "by_channel": {c: m(f"referrals:{c}") for c in channels if m(f"referrals:{c}")}},
+        "checks": {"completed": m("checks"), "households": m("checked_households"), "late": m("late"),
+                   "cross_checks": m("cross_checks"), "visits": m("visits"),
+                   "households_visited": m("households_visited"), "person_visits": m("person_visits"),
+                   "without_check": m("without_check"),
+                   "without_check_by_outcome": {o: m(f"without_check:{o}") for o in outcomes
+                                                if m(f"without_check:{o}")}},
+        "determinations": {"eligible": m("eligible"), "ineligible": m("ineligible"),
+                           "eligible_by_rule": {r: m(f"eligible:{r}") for r in rules if m(f"eligible:{r}")},
+                           "relief_determined": format_yuan(m("relief_determined"))},
+        "village_reviews": {"passed": m("reviews_passed"), "failed": m("reviews_failed")},
+        "notices": {"posted": m("notices_posted"), "households": m("noticed"),
+                    "relief": format_yuan(m("noticed_relief"))},
+        "objections": {"received": m("objections"), "upheld": m("objections_upheld"),
+                       "dismissed": m("objections_dismissed"), "open": m("objections_open")},
+        "payments": {"paid_households": m("paid"), "paid": format_yuan(m("paid_amount")),
+                     "failed": m("payment_failed")},
+        "sampling": {"rounds": m("sampling_rounds"), "drawn": m("sampling_rounds"), "rechecked": m("rechecked"),
+                     "deviations": m("deviations")},
+        # 本月 and 累计 side by side, every figure; then the parts.
+        "figures": {f.key: _cell(tally, f.key) for f in fg.FIGURES},
+        "referrals_by_channel": {c: _cell(tally, f"referrals:{c}") for c in channels},
+        "eligible_by_rule": {r: _cell(tally, f"eligible:{r}") for r in rules},
+        "without_check_by_outcome": {o: _cell(tally, f"without_check:{o}") for o in outcomes},
+        "breakdowns": _breakdowns(tally, causes, groups),
+        "recoveries": recoveries,
         "cases_by_status": {s: by_status.get(s, 0) for s in STATUS_LABELS_ZH if by_status.get(s)},
         "funds": funds,
     }
 
 
-_CHANNELS_ZH = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
-                "education": "教育局", "application": "农户申请"}
-_RULES_ZH = {"income_line": "收入低于标准", "burden": "刚性支出超过收入"}
+def _breakdowns(tally: fg.Tally, causes: list[str], groups: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """By village (with its town), town, cause and household group: the known causes and groups always, in their
+    order, then any other code the cases carry; towns and villages as they occur, in order of their names."""
+    def row(dimension: str, value: object) -> dict[str, Any]:
+        return {key: _cell(tally, key, dimension, value) for key in fg.BREAKDOWN_FIGURES}
 
-
-def monthly_xlsx(report: dict[str, Any]) -> bytes:
-    """The same report as a workbook: 概要 (summary), 案件状态 (cases by status), 资金 (fund)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "概要"
-    ws.append([f"{report.get('county_name', '')}防贫帮困保障月报（县级代码 {report['county_code']}）　{report['month']}"])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([])
-    rows: list[tuple[str, Any]] = [("监测信息（条）", report["referrals"]["records"])]
-    rows += [(f"　其中：{_CHANNELS_ZH.get(c, c)}", n) for c, n in sorted(report["referrals"]["by_channel"].items())]
-    rows += [
-        ("新立案件（件）", report["referrals"]["new_cases"]),
-        ("完成入户核查（次）", report["checks"]["completed"]),
-        ("其中逾期核查（次）", report["checks"]["late"]),
-        ("入户走访（次）", report["checks"]["visits"]),
-        ("　其中未能核查（次）", report["checks"]["without_check"]),
-        ("入户户数", report["checks"]["households_visited"]),
-        ("入户人次", report["checks"]["person_visits"]),
-        ("认定符合条件（户）", report["determinations"]["eligible"]),
-    ]
-    rows += [(f"　其中：{_RULES_ZH.get(r, r)}", n) for r, n in sorted(report["determinations"]["eligible_by_rule"].items())]
-    rows += [
-        ("认定不符合条件（户）", report["determinations"]["ineligible"]),
-        ("认定救助金额（元）", report["determinations"]["relief_determined"]),
-        ("村级评议通过（户）", report["village_reviews"]["passed"]),
-        ("村级评议未通过（户）", report["village_reviews"]["failed"]),
-        ("发布公示（份）", report["notices"]["posted"]),
-        ("公示户数", report["notices"]["households"]),
-        ("公示金额（元）", report["notices"]["relief"]),
-        ("收到异议（件）", report["objections"]["received"]),
-        ("异议成立（件）", report["objections"]["upheld"]),
-        ("兑现户数", report["payments"]["paid_households"]),
-        ("兑现金额（元）", report["payments"]["paid"]),
-        ("支付失败（笔）", report["payments"]["failed"]),
-        ("抽样复核轮次", report["sampling"]["rounds"]),
-    ]
-    for label, value in rows:
-        ws.append([label, _cell(value)])
-    _money_format(ws)
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 18
-
-    status = wb.create_sheet("案件状态")
-    status.append(["状态", "件数"])
-    for s, n in report["cases_by_status"].items():
-        status.append([STATUS_LABELS_ZH.get(s, s), n])
-    status.column_dimensions["A"].width = 16
-
-    fund = wb.create_sheet("资金")
-    fund.append(["合同", "预算（元）", "已承诺（元）", "已兑现（元）", "服务费（元）", "余额（元）"])
-    for f in report["funds"]:
-        fund.append([f["contract_id"], *(_cell(f[k]) for k in ("budget", "committed", "paid", "service_fee", "balance"))])
-    _money_format(fund)
-    for col in "ABCDEF":
-        fund.column_dimensions[col].width = 16
-    for sheet in (ws, status, fund):
-        for cell in sheet[1 if sheet is not ws else 3]:
-            cell.font = Font(bold=True)
-        sheet.sheet_view.rightToLeft = False
-        for row in sheet.iter_rows(min_col=2):
-            for cell in row:
-                cell.alignment = Alignment(horizontal="right")
-        for row in sheet.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str):  # text a spreadsheet would run as a formula is shown as typed
-                    cell.value = escape_cell(cell.value)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """Yuan strings become exact decimals in the sheet (never floats), shown with two decimals."""
-    from decimal import Decimal
-
-    if isinstance(value, str) and value.replace(".", "", 1).lstrip("-").isdigit() and "." in value:
-        return Decimal(value)
-    return value
-
-
-def _money_format(sheet: Any) -> None:
-    from decimal import Decimal
-
-    for row in sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = "#,##0.00"
+    villages = sorted(tally.by["village"], key=lambda v: (str(v[0]), str(v[1])))  # type: ignore[index]
+    causes = fg.ordered_codes(causes, (str(c) for c in tally.by["cause"]))
+    groups = fg.ordered_codes(groups, (str(g) for g in tally.by["group"]))
+    return {
+        "village": [{"town": t, "village": v, **row("village", (t, v))} for t, v in villages],  # type: ignore[misc]
+        "town": [{"town": t, **row("town", t)} for t in sorted(map(str, tally.by["town"]))],
+        "cause": [{"cause": c, **row("cause", c)} for c in causes],
+        "group": [{"group": g, **row("group", g)} for g in groups],
+    }

@@ -159,7 +159,9 @@ class CasePages(Controller):
         report, report_error = None, ""
         if figure and county_code and month:
             try:
-                query = dataclasses.replace(query, within=report_service.figure_cases(county_code, month, figure))
+                with ctx.db.read() as session:  # 累计 starts where the report's does: the contract year
+                    within = report_service.figure_cases(county_code, month, figure, session)
+                query = dataclasses.replace(query, within=within)
                 report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
                           "figure": figure}
             except ValidationFailed:
@@ -214,7 +216,9 @@ class CasePages(Controller):
         if message:
             raise ValidationFailed.one("q", message)
         if figure and county_code and month:  # the cases behind a monthly report figure, as on the list
-            query = dataclasses.replace(query, within=report_service.figure_cases(county_code, month, figure))
+            with ctx.db.read() as session:
+                within = report_service.figure_cases(county_code, month, figure, session)
+            query = dataclasses.replace(query, within=within)
         if chart and county_code and period:  # the cases behind a dashboard chart's bar, as on the list
             query, _ = dashboard_query(ctx, request.user, query, county_code, period, chart)
         id_search.count_search(ctx.db, request.user, query.q, ctx.clock.now(), search_window(ctx))

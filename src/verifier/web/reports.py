@@ -15,58 +15,71 @@ from litestar.response import Template
 
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, get
+from ..reports import figures as reports_figures
 from ..reports import service as reports
 from ..store import contracts as contract_store
+from . import labels, report_sheet
 from . import stagelabels as sl
 from .common import FormState, Req, counties_of, page
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
 READERS: dict[str, Any] = {"roles": READER_ROLES}
+BREAKDOWN_HEADS = [report_sheet.BREAKDOWN_LABELS[f] for f in reports_figures.BREAKDOWN_FIGURES]
 
 
-def _summary(report: dict[str, Any]) -> list[tuple[str, Any, bool, str]]:
-    """(label, value, is money, where the figure leads: the list of the cases it counts) rows, in the order of the
-    spreadsheet's summary sheet."""
-    r = report
-    rows = [
-        ("监测信息（条）", r["referrals"]["records"], False, "referrals"),
-        ("新立案件（件）", r["referrals"]["new_cases"], False, "new_cases"),
-        ("完成入户核查（次）", r["checks"]["completed"], False, "checks"),
-        ("核查户数", r["checks"]["households"], False, "checks"),
-        ("其中逾期核查（次）", r["checks"]["late"], False, "late"),
-        ("入户走访（次）", r["checks"]["visits"], False, "visits"),
-        ("　其中未能核查（次）", r["checks"]["without_check"], False, "without_check"),
-        ("入户户数", r["checks"]["households_visited"], False, "visits"),
-        ("入户人次", r["checks"]["person_visits"], False, "visits"),
-        ("认定符合条件（户）", r["determinations"]["eligible"], False, "eligible"),
-        ("认定不符合条件（户）", r["determinations"]["ineligible"], False, "ineligible"),
-        ("认定救助金额（元）", r["determinations"]["relief_determined"], True, "eligible"),
-        ("村级评议通过（户）", r["village_reviews"]["passed"], False, "reviews_passed"),
-        ("村级评议未通过（户）", r["village_reviews"]["failed"], False, "reviews_failed"),
-        ("发布公示（份）", r["notices"]["posted"], False, "noticed"),
-        ("公示户数", r["notices"]["households"], False, "noticed"),
-        ("公示金额（元）", r["notices"]["relief"], True, "noticed"),
-        ("收到异议（件）", r["objections"]["received"], False, "objections"),
-        ("异议成立（件）", r["objections"]["upheld"], False, "objections_upheld"),
-        ("异议不成立（件）", r["objections"]["dismissed"], False, "objections_dismissed"),
-        ("异议待处理（件）", r["objections"]["open"], False, "objections_open"),
-        ("兑现户数", r["payments"]["paid_households"], False, "paid"),
-        ("兑现金额（元）", r["payments"]["paid"], True, "paid"),
-        ("支付失败（笔）", r["payments"]["failed"], False, "payment_failed"),
-        ("抽样复核轮次", r["sampling"]["rounds"], False, None),
-        ("其中已抽取样本", r["sampling"]["drawn"], False, None),
-    ]
-    return [(label, value, money, cases_link(r, figure) if figure else "/sampling")
-            for label, value, money, figure in rows]
+def _summary(report: dict[str, Any]) -> list[tuple[str, Any, Any, bool, str, str]]:
+    """(label, 本月, 累计, is money, link of 本月, link of 累计) rows, in the order of the spreadsheet's summary sheet;
+    a figure that counts no cases (sampling rounds) leads to the sampling page."""
+    rows = []
+    for label, key, cell in report_sheet.summary_rows(report):
+        name = key.partition(":")[0]
+        figure = reports_figures.BY_KEY[name]
+        linked = name in reports.FIGURES
+        rows.append((label, cell["month"], cell["cumulative"], figure.money,
+                     cases_link(report, key) if linked else "/sampling",
+                     cases_link(report, "cum_" + key) if linked else "/sampling"))
+    return rows
+
+
+def _breakdowns(report: dict[str, Any]) -> list[tuple[str, list[str], list[tuple[list[str], list[tuple[Any, Any, bool, str, str]]]]]]:
+    """(title, the key columns' headers, rows of (keys, [(本月, 累计, is money, link, link)])) per breakdown; a cell
+    links to the case list filtered by its town and village, cause or household group."""
+    out = []
+    titles = {"village": ("按乡镇、村", ["乡镇", "村"]), "cause": ("按原因", ["原因"]), "group": ("按户类型", ["户类型"])}
+    for dimension, (title, heads) in titles.items():
+        rows = []
+        for row in report["breakdowns"][dimension]:
+            cells = []
+            for f in reports_figures.BREAKDOWN_FIGURES:
+                money = reports_figures.BY_KEY[f].money
+                month_link, cum_link = cases_link(report, f), cases_link(report, "cum_" + f)
+                if dimension == "group":
+                    month_link, cum_link = (cases_link(report, f"{f}:{row['group']}"),
+                                            cases_link(report, f"cum_{f}:{row['group']}"))
+                else:
+                    extra = ({"town": row["town"], "village": row["village"]} if dimension == "village"
+                             else {"cause": row["cause"]})
+                    month_link += "&" + urlencode(extra)
+                    cum_link += "&" + urlencode(extra)
+                cells.append((row[f]["month"], row[f]["cumulative"], money, month_link, cum_link))
+            rows.append((report_sheet.breakdown_label(dimension, row), cells))
+        out.append((title, heads, rows))
+    return out
 
 
 def figure_label(figure: str) -> str:
-    """What the case list says it shows: "认定符合条件（户）", "监测信息（条）：医保局"."""
+    """What the case list says it shows: "本月认定符合条件的案件", "本月监测信息涉及的案件：医保局", and for a 累计 link
+    "本合同年度累计…"."""
     key, _, detail = figure.partition(":")
+    cumulative = key.startswith("cum_")
+    key = key.removeprefix("cum_")
     label = sl.REPORT_FIGURES.get(key, key)
+    if cumulative:
+        label = "本合同年度累计" + label.removeprefix("本月")
     if detail:
-        label += "：" + (sl.REPORT_CHANNELS.get(detail) if key == "referrals" else sl.REPORT_RULES.get(detail, detail))
+        named = {**sl.REPORT_CHANNELS, **sl.REPORT_RULES, **labels.VISIT_OUTCOMES, **labels.GROUPS}
+        label += "：" + named.get(detail, detail)
     return label
 
 
@@ -102,7 +115,8 @@ class ReportPages(Controller):
         xlsx = ("/reports/monthly.xlsx?" + urlencode({"county_code": county, "month": report["month"]})
                 if report else "")
         return page(request, "reports.html", status_code=status_code, form=form, counties=counties, report=report,
-                    summary=_summary(report) if report else [], xlsx=xlsx, sl=sl, cases_link=cases_link,
+                    summary=_summary(report) if report else [],
+                    breakdowns=_breakdowns(report) if report else [], breakdown_heads=BREAKDOWN_HEADS, xlsx=xlsx, sl=sl, cases_link=cases_link,
                     county_names=county_names)
 
     @get("/monthly.xlsx", opt=READERS)
@@ -112,5 +126,5 @@ class ReportPages(Controller):
         with ctx.db.read() as session:
             report = reports.monthly(session, request.user, county_code, month)
         filename = f"report-{county_code}-{report['month']}.xlsx"
-        return Response(reports.monthly_xlsx(report), media_type=XLSX,
+        return Response(report_sheet.monthly_xlsx(report), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -54,16 +54,21 @@ REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "�
 # What the case list says it shows when it lists the cases behind a figure (one per reports.service.FIGURES).
 REPORT_FIGURES = {
     "referrals": "本月监测信息涉及的案件", "new_cases": "本月新立案件", "checks": "本月完成入户核查的案件",
+    "checked_households": "本月完成入户核查的案件", "cross_checks": "本月入户核查（含信息比对）的案件",
     "late": "本月逾期核查的案件", "visits": "本月入户走访的案件", "without_check": "本月入户未能核查的案件",
+    "households_visited": "本月入户走访的案件", "person_visits": "本月入户走访的案件",
     "eligible": "本月认定符合条件的案件", "ineligible": "本月认定不符合条件的案件",
+    "relief_determined": "本月认定符合条件的案件",
     "reviews_passed": "本月村级评议通过的案件", "reviews_failed": "本月村级评议未通过的案件",
-    "noticed": "本月发布公示的案件", "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
+    "notices_posted": "本月发布公示的案件", "noticed": "本月发布公示的案件", "noticed_relief": "本月发布公示的案件",
+    "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
     "objections_dismissed": "本月异议不成立的案件", "objections_open": "本月异议待处理的案件",
-    "paid": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
+    "paid": "本月兑现的案件", "paid_amount": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
+    "rechecked": "本月抽样复核的案件", "deviations": "本月抽样复核有偏差的案件",
 }
 
 FIELD_LABELS = {
-    "reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
+    "reference": "参考号", "settled_on": "到账日期", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
     "line": "行", "header": "表头", "file": "文件", "account_name": "收款人", "bank": "开户银行",
     "account_number": "银行账号", "county_code": "县（区）", "contract_id": "服务合同", "format": "格式",
     "randomness": "随机数", "secret": "秘密值", "commitment": "承诺值", "party": "参与方", "value": "公开随机值",
@@ -160,6 +165,9 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the batch's items \(.*\) no longer match what was prepared \(.*\)", "批次明细与制单时不一致，请撤销后重新制单。"),
     (r"\d+ of the batch's \d+ items were pending; nothing was released", "批次明细状态已变化，未发放，请刷新后重试。"),
     (r"\d+ items changed meanwhile; nothing was applied, try again", "有明细同时被修改，未导入，请刷新后重试。"),
+    (r"a date YYYY-MM-DD, got (.*)", lambda m: f"日期应写作 YYYY-MM-DD（如 2020-06-29），收到的是 {m.group(1)}"),
+    (r"(\S+) is not between the batch's release on (\S+) and today (\S+)",
+     lambda m: f"到账日期 {m.group(1)} 应在批次发放日 {m.group(2)} 与今天 {m.group(3)} 之间"),
     (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
     (r"a case of this batch is already in another live batch; nothing was changed",
      "有案件已在其他未完成的批次中，未做任何更改。"),
