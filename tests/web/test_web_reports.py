@@ -35,9 +35,13 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
     sheet = pages.get(link.group(1).replace("&amp;", "&"))  # the login cookie is enough
     assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
     book = load_workbook(io.BytesIO(sheet.content))
-    assert book.sheetnames == ["概要", "案件状态", "资金"]
+    assert book.sheetnames == ["概要", "按原因", "案件状态", "资金"]
     cells = {row[0]: row[1] for row in book["概要"].iter_rows(min_row=3, values_only=True)}
     assert cells["完成入户核查（次）"] == 2
+    # the breakdown by cause lists the contract's causes (the demo's three), with the month's determinations
+    by_cause = {row[0]: row[1:] for row in book["按原因"].iter_rows(min_row=2, values_only=True)}
+    assert list(by_cause) == ["因病", "因灾", "因学"] and sum(r[1] for r in by_cause.values()) == 1
+    assert "按致贫原因" in text and 'id="by-cause"' in text
 
 
 def test_bad_input_other_counties_and_roles(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]

@@ -21,8 +21,8 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.money import Fen, format_yuan
 from ..settings import ImportLimits
 from ..sheets import find_columns, header_key, is_empty, read_records
+from ..domain.causes import DEFAULT_TABLE, CauseTable
 from .parsing import (
-    GROUP_VALUES,
     MAX_TEXT,
     ReferralRow,
     _amount,
@@ -86,12 +86,15 @@ def _money(cell: object, today: date) -> Fen | None:
     return _amount(cell, today)
 
 
-def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportLimits) -> list[ReferralRow]:
-    """One referral per person and year, or `ValidationFailed` listing every bad line."""
+def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportLimits,
+                     table: CauseTable | None = None) -> list[ReferralRow]:
+    """One referral per person and year, or `ValidationFailed` listing every bad line (household groups read
+    through `table`, the contracts' vocabulary)."""
+    table = table or DEFAULT_TABLE
     errors: list[FieldError] = []
     years: dict[tuple[str, int], _Year] = {}
     columns: dict[str, int] | None = None
-    group_of = _choice(GROUP_VALUES, "household group")
+    group_of = _choice(table.resolve_group, table.accepted_groups(), "household group")
     texts = {name: _plain_text(name) for name in ("name", "town", "village")}
     for number, record in read_records(data, filename, limits):
         if is_empty(record):

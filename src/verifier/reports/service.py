@@ -117,6 +117,28 @@ def _bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return (datetime.combine(first, time.min, SCHEME_TZ), datetime.combine(last, time.max, SCHEME_TZ))
 
 
+def _by_cause(session: Session, county_code: str, in_county: Any, first: date, last: date, start: datetime,
+              end: datetime) -> list[dict[str, Any]]:
+    """New cases, eligible determinations and their relief per cause: every cause of the contracts serving the county
+    in the month (in their order, with its Chinese name), then any other cause a case of the month holds."""
+    names: dict[str, str] = {}
+    for contract in contract_store.all_contracts(session):
+        if county_code in contract.county_codes and contract.start <= last and contract.end >= first:
+            for code, name in contract.cause_table.cause_names().items():
+                names.setdefault(code, name)
+    new = dict(session.execute(select(Case.cause, func.count()).where(in_county, Case.referred_on.between(first, last))
+                               .group_by(Case.cause)).tuples().all())
+    decided = {cause: (n, int(total)) for cause, n, total in session.execute(
+        select(Case.cause, func.count(), func.coalesce(func.sum(Determination.relief), 0))
+        .join(Case, Case.id == Determination.case_id)
+        .where(in_county, Determination.confirmed_at.between(start, end), Determination.eligible.is_(True))
+        .group_by(Case.cause)).tuples().all()}
+    for code in sorted((set(new) | set(decided)) - set(names)):
+        names[code] = contract_store.cause_name(session, code)
+    return [{"cause": code, "name": name, "new_cases": new.get(code, 0), "eligible": decided.get(code, (0, 0))[0],
+             "relief_determined": format_yuan(decided.get(code, (0, 0))[1])} for code, name in names.items()]
+
+
 def monthly(session: Session, principal: Principal, county_code: str, month: str) -> dict[str, Any]:
     principal.require_county(county_code, "county")
     first, last = parse_month(month)
@@ -159,6 +181,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
         select(func.count(), func.coalesce(func.sum(when((SamplingRound.status == "drawn", 1), else_=0)), 0))
         .where(SamplingRound.county_code == county_code, SamplingRound.created_at.between(start, end))).one()
     by_status = dict(session.execute(select(Case.status, func.count()).where(in_county).group_by(Case.status)).all())
+    by_cause = _by_cause(session, county_code, in_county, first, last, start, end)
     funds = []
     for contract in contract_store.all_contracts(session):
         if county_code in contract.county_codes and ledger.is_open(session, contract.id):
@@ -190,6 +213,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
                      "failed": paid_rows.get("failed", (0, 0))[0]},
         "sampling": {"rounds": rounds[0], "drawn": int(rounds[1])},
         "cases_by_status": {s: by_status.get(s, 0) for s in STATUS_LABELS_ZH if by_status.get(s)},
+        "by_cause": by_cause,
         "funds": funds,
     }
 
@@ -243,6 +267,14 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
     _money_format(ws)
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 18
+
+    causes = wb.create_sheet("按原因")
+    causes.append(["致贫原因", "新立案件（件）", "认定符合条件（户）", "认定救助金额（元）"])
+    for c in report.get("by_cause", []):
+        causes.append([escape_cell(c["name"]), c["new_cases"], c["eligible"], _cell(c["relief_determined"])])
+    _money_format(causes)
+    for col in "ABCD":
+        causes.column_dimensions[col].width = 18
 
     status = wb.create_sheet("案件状态")
     status.append(["状态", "件数"])
