@@ -91,6 +91,8 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
     """One referral per person and year, or `ValidationFailed` listing every bad line (household groups read
     through `table`, the contracts' vocabulary)."""
     table = table or DEFAULT_TABLE
+    # the cause priced on self-paid medical costs (illness, unless the contract calls it otherwise)
+    illness = next((c.code for c in table.causes if c.basis == "medical_self_paid"), "illness")
     errors: list[FieldError] = []
     years: dict[tuple[str, int], _Year] = {}
     columns: dict[str, int] | None = None
@@ -177,6 +179,6 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
     for y in sorted(years.values(), key=lambda y: y.row):
         note = f"医保结算{y.lines}笔" + (f"，总费用合计{format_yuan(y.total)}元" if y.total else "")
         group = next(iter(y.groups)) if y.groups else None
-        rows.append(ReferralRow(y.row, y.id_number, y.name, y.town, y.village, group, "illness",  # type: ignore[arg-type]
+        rows.append(ReferralRow(y.row, y.id_number, y.name, y.town, y.village, group, illness,
                                 y.self_paid, y.latest, None, None, note[:MAX_TEXT["note"]]))
     return rows
