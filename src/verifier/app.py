@@ -137,6 +137,16 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
 
         fill_id_tails(context.db, context.vault)
 
+    def load_contracts() -> None:  # the names of the causes and groups contracts declare, for pages (web/labels.py)
+        from .store.contracts import all_contracts
+
+        with context.db.read() as session:
+            all_contracts(session)
+
+    from .contract import set_name_source
+
+    set_name_source(load_contracts)
+
     def provide_ctx() -> Context:
         return context
 

@@ -300,6 +300,9 @@ def contracts_check(files: tuple[Path, ...]) -> None:
     sys.exit(1 if bad else 0)
 
 
+contracts.add_command(contracts_check, name="validate")  # the same check under the name people also use
+
+
 @contracts.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def contracts_add(file: Path) -> None:

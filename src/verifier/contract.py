@@ -15,18 +15,22 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
 
+from .domain.causes import BASES as BASIS_NAMES
+from .domain.causes import DEFAULT_TABLE, CauseDef, CauseTable, GroupDef, table_problems
 from .domain.errors import FieldError, ValidationFailed
 from .domain.money import Fen, parse_rate, parse_yuan
 from .domain.relief import Band, ReliefRule
 
-CAUSES = ("illness", "disaster", "schooling")
-GROUPS = ("exited_low_standard", "low_income")
-BASES = ("medical_self_paid", "disaster_loss", "schooling")
-CAUSE_BASIS = {"illness": "medical_self_paid", "disaster": "disaster_loss", "schooling": "schooling"}
+# The defaults: what a contract without its own [[causes]] / [[household_groups]] tables serves.
+CAUSES = DEFAULT_TABLE.cause_codes
+GROUPS = DEFAULT_TABLE.group_codes
+BASES = tuple(BASIS_NAMES)
+CAUSE_BASIS = {c.code: c.basis for c in DEFAULT_TABLE.causes}
 
 
 class _S(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -103,6 +107,25 @@ class ReliefSpec(_S):
     group: str | None = None  # absent: the rule applies to every group of the contract
 
 
+class CauseSpec(_S):
+    """One `[[causes]]` table: a cause the contract serves."""
+
+    code: str
+    name: str
+    basis: str
+    channel: str = "application"
+    synonyms: list[str] = []
+    basis_label: str | None = None
+
+
+class GroupSpec(_S):
+    """One `[[household_groups]]` table: a household group the contract knows."""
+
+    code: str
+    name: str
+    synonyms: list[str] = []
+
+
 class ContractSpec(_S):
     id: str
     title: str
@@ -123,7 +146,12 @@ class ContractSpec(_S):
     # The counties' names as people write them, e.g. { "340223" = "南陵县" }: optional; without it a contract of one
     # county names it after its purchaser ("南陵县人民政府" → "南陵县").
     county_names: dict[str, str] = msgspec.field(default_factory=dict)
+    # The causes and household groups the contract serves; absent, the defaults (domain/causes.py DEFAULT_TABLE).
+    causes: list[CauseSpec] = []
+    household_groups: list[GroupSpec] = []
 
+
+_ARRAYS: dict[str, type[msgspec.Struct]] = {"relief": ReliefSpec, "causes": CauseSpec, "household_groups": GroupSpec}
 
 _SECTIONS: dict[str, type[msgspec.Struct]] = {
     "period": Period,
@@ -179,6 +207,11 @@ class Contract:
             return name or None
         return None
 
+    @cached_property
+    def cause_table(self) -> CauseTable:
+        """The causes and household groups this contract serves (the defaults for what it does not declare)."""
+        return table_of(self.spec)
+
     def covers(self, county_code: str, on: date) -> bool:
         return county_code in self.spec.county_codes and self.start <= on <= self.end
 
@@ -222,6 +255,48 @@ class Contract:
         if self.start > other.end or other.start > self.end:
             return []
         return sorted(set(self.county_codes) & set(other.county_codes))
+
+
+def table_of(spec: ContractSpec) -> CauseTable:
+    if not spec.causes and not spec.household_groups:
+        return DEFAULT_TABLE
+    causes = tuple(CauseDef(c.code, c.name, c.basis, c.channel, tuple(c.synonyms), c.basis_label)
+                   for c in spec.causes) or DEFAULT_TABLE.causes
+    groups = tuple(GroupDef(g.code, g.name, tuple(g.synonyms)) for g in spec.household_groups) or DEFAULT_TABLE.groups
+    return CauseTable(causes, groups)
+
+
+# The Chinese names of every cause and group some contract loaded in this process declares, for pages and
+# documents that show a code without its contract at hand (web/labels.py falls back to them).
+_DECLARED: dict[str, dict[str, str]] = {"causes": {}, "groups": {}}
+
+
+def remember_names(table: CauseTable) -> None:
+    _DECLARED["causes"].update(table.cause_names())
+    _DECLARED["groups"].update(table.group_names())
+
+
+_SOURCE: list[Callable[[], object]] = []  # reads every stored contract (set by whoever opens the database)
+_ASKED: set[tuple[str, str]] = set()
+
+
+def set_name_source(load_all: Callable[[], object]) -> None:
+    """`load_all` parses every stored contract (which remembers their names): asked once for a code not yet known,
+    so that a contract another process added is named too."""
+    _SOURCE[:] = [load_all]
+
+
+def declared_name(kind: str, code: str) -> str | None:
+    """The Chinese name a loaded contract gives the cause (`kind` "causes") or group ("groups") `code`."""
+    found = _DECLARED.get(kind, {}).get(code)
+    if found is None and _SOURCE and (kind, code) not in _ASKED and isinstance(code, str) and code:
+        _ASKED.add((kind, code))
+        try:
+            _SOURCE[0]()
+        except Exception:  # a label must never break a page: the code is shown instead
+            return None
+        found = _DECLARED.get(kind, {}).get(code)
+    return found
 
 
 def content_hash(data: bytes) -> str:
@@ -341,12 +416,16 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
     _try(p, parse_rate, spec.service_fee_rate, "service_fee_rate")
     _try(p, parse_yuan, spec.eligibility.income_line, "eligibility.income_line")
     _try(p, parse_rate, spec.eligibility.burden_ratio, "eligibility.burden_ratio", high=Decimal(100))
+    table = table_of(spec)
+    p.extend(table_problems(table.causes, table.groups, causes_at="causes", groups_at="household_groups"))
+    known_groups = table.group_codes
     groups = spec.eligibility.groups
     if not groups:
         p.append(FieldError("eligibility.groups", "at least one household group is needed"))
     for i, g in enumerate(groups):
-        if g not in GROUPS:
-            p.append(FieldError(f"eligibility.groups[{i}]", f"unknown household group {g!r}; known: {', '.join(GROUPS)}"))
+        if g not in known_groups:
+            p.append(FieldError(f"eligibility.groups[{i}]",
+                                f"unknown household group {g!r}; known: {', '.join(known_groups)}"))
     if spec.deadlines.check_within_days < 1:
         p.append(FieldError("deadlines.check_within_days", "must be at least 1"))
     if spec.deadlines.notice_days < 1:
@@ -384,14 +463,16 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
     causes: set[str] = set()
     for i, r in enumerate(spec.relief):
         where = f"relief[{i}]"
-        if r.cause not in CAUSES:
-            p.append(FieldError(f"{where}.cause", f"unknown cause {r.cause!r}; known: {', '.join(CAUSES)}"))
+        cause_basis = table.basis_of(r.cause)
+        if cause_basis is None:
+            p.append(FieldError(f"{where}.cause",
+                                f"unknown cause {r.cause!r}; known: {', '.join(table.cause_codes)}"))
             continue
         causes.add(r.cause)
         if r.basis not in BASES:
             p.append(FieldError(f"{where}.basis", f"unknown basis {r.basis!r}; known: {', '.join(BASES)}"))
-        elif r.basis != CAUSE_BASIS[r.cause]:
-            p.append(FieldError(f"{where}.basis", f"cause {r.cause} is priced on {CAUSE_BASIS[r.cause]}, not {r.basis}"))
+        elif r.basis != cause_basis:
+            p.append(FieldError(f"{where}.basis", f"cause {r.cause} is priced on {cause_basis}, not {r.basis}"))
         if r.group is not None and r.group not in groups:
             p.append(FieldError(f"{where}.group", f"group {r.group!r} is not one of the contract's groups"))
         for g in [r.group] if r.group else groups:
@@ -401,10 +482,12 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
         before = len(p)
         rule = _try(p, _relief_rule, r, r.group or "all", where)
         if rule is not None and len(p) == before:
-            p.extend(rule.validate(prefix=where))
+            p.extend(rule.validate(prefix=where, causes=table.cause_codes))
+    for cause in [c.code for c in spec.causes if c.code not in causes]:
+        p.append(FieldError("relief", f"cause {cause} is declared but has no relief"))
     for cause in sorted(causes):
         for g in groups:
-            if g in GROUPS and (cause, g) not in covered:
+            if g in known_groups and (cause, g) not in covered:
                 p.append(FieldError("relief", f"cause {cause} has no relief for household group {g}"))
     return p
 
@@ -427,17 +510,18 @@ def check_contract_text(data: bytes, *, source: str = "contract") -> tuple[Contr
     for key, struct in _SECTIONS.items():
         if key in raw:
             table(raw[key], struct, key)
-    relief = raw.get("relief")
-    if relief is not None and not isinstance(relief, list):
-        blocking.append(FieldError("relief", "must be an array of tables ([[relief]])"))
-    elif relief is not None:
-        for i, r in enumerate(relief):
-            if isinstance(r, dict) and isinstance(r.get("bands"), list):
-                for j, b in enumerate(r["bands"]):
-                    unknown.extend(_struct_problems(b, BandSpec, f"relief[{i}].bands[{j}]")[0])
-            table(r, ReliefSpec, f"relief[{i}]")
+    for name, item in _ARRAYS.items():
+        array = raw.get(name)
+        if array is not None and not isinstance(array, list):
+            blocking.append(FieldError(name, f"must be an array of tables ([[{name}]])"))
+        elif array is not None:
+            for i, r in enumerate(array):
+                if name == "relief" and isinstance(r, dict) and isinstance(r.get("bands"), list):
+                    for j, b in enumerate(r["bands"]):
+                        unknown.extend(_struct_problems(b, BandSpec, f"relief[{i}].bands[{j}]")[0])
+                table(r, item, f"{name}[{i}]")
     for f in msgspec.structs.fields(ContractSpec):  # the top-level values, beside any problem in the tables
-        if f.encode_name in raw and f.encode_name not in _SECTIONS and f.encode_name != "relief":
+        if f.encode_name in raw and f.encode_name not in _SECTIONS and f.encode_name not in _ARRAYS:
             blocking.extend(_convert_problem(raw[f.encode_name], f.type, f.encode_name))
     if not blocking:
         try:
@@ -449,7 +533,9 @@ def check_contract_text(data: bytes, *, source: str = "contract") -> tuple[Contr
     problems = unknown + _semantic_problems(spec)
     if problems:
         return None, problems
-    return Contract(spec=spec, content_hash=content_hash(data), source=data.decode("utf-8")), []
+    contract = Contract(spec=spec, content_hash=content_hash(data), source=data.decode("utf-8"))
+    remember_names(contract.cause_table)
+    return contract, []
 
 
 def load_contract(path: Path) -> Contract:

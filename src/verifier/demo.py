@@ -119,9 +119,8 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                 cases.schedule(session, case_id, officers=[team.officer1.id, team.officer2.id], visit_on=on,
                                vehicle=vehicle, principal=team.supervisor, clock=ctx.clock)
             elif step == "checked":
-                rigid = {"illness": RigidExpenditure(medical_self_paid=cost),
-                         "disaster": RigidExpenditure(disaster_loss=cost),
-                         "schooling": RigidExpenditure(schooling=cost)}[cause]
+                basis = checks.cause_of(session, session.get(Case, case_id)).basis  # type: ignore[arg-type]
+                rigid = RigidExpenditure(**{basis: cost})
                 members = [{"name": hh.head if i == 0 else f"{hh.head[0]}{GIVEN[(i * 5) % len(GIVEN)]}",
                             "id_number": idn, "relation": "head" if i == 0 else ("spouse" if i == 1 else "child"),
                             "labour": "partial" if i == 0 else "full"} for i, idn in enumerate(hh.id_numbers)]

@@ -165,7 +165,6 @@ def test_valid_rules_have_no_errors() -> None:
         ({"cap_per_year": -1}, "relief[0].cap_per_year"),
         ({"cap_per_member": -1}, "relief[0].cap_per_member"),
         ({"mode": "progressive"}, "relief[0].mode"),
-        ({"cause": "fire"}, "relief[0].cause"),
         ({"basis": "wages"}, "relief[0].basis"),
         ({"group": ""}, "relief[0].group"),
     ],
@@ -175,6 +174,20 @@ def test_bad_rules_name_the_field(change: dict, field: str) -> None:
     assert [e.field for e in rule.validate("relief[0]")] == [field]
     with pytest.raises(ValidationFailed):
         relief_for(42000 * YUAN, rule, 1)
+
+
+def test_a_cause_is_known_by_the_table_it_is_checked_against() -> None:
+    """The causes are data: a rule alone is checked against the scheme's three, a contract's rule against the causes
+    that contract declares, and a rule its contract has checked prices whatever its cause."""
+    rule = dataclasses.replace(illness_exited("bracket"), cause="disability", basis="other_rigid")
+    assert [e.field for e in rule.validate("relief[0]")] == ["relief[0].cause"]
+    assert rule.validate("relief[0]", causes=("illness", "disability")) == []
+    assert [e.field for e in rule.validate("relief[0]", causes=("illness",))] == ["relief[0].cause"]
+    assert relief_for(42000 * YUAN, rule, 1).amount == relief_for(42000 * YUAN, illness_exited("bracket"), 1).amount
+    blank = dataclasses.replace(rule, cause=" ")
+    assert [e.field for e in blank.validate("relief[0]", causes=None)] == ["relief[0].cause"]
+    with pytest.raises(ValidationFailed):
+        relief_for(42000 * YUAN, blank, 1)
 
 
 def test_falling_rates_are_fine_in_marginal_mode() -> None:

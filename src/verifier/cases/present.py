@@ -80,7 +80,8 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> Che
                  for m in c.members],
         income={k: format_yuan(getattr(c, k)) for k in ("wages", "business_net", "property_net", "transfer_net",
                                                          "productive_costs")},
-        rigid_expenditure={k: format_yuan(getattr(c, k)) for k in ("medical_self_paid", "schooling", "disaster_loss")},
+        rigid_expenditure={k: format_yuan(getattr(c, k) or 0)
+                           for k in ("medical_self_paid", "schooling", "disaster_loss", "other_rigid")},
         stable_income=c.stable_income, payee=payee, cross_checks=list(c.cross_checks), evidence=list(c.evidence),
         note=c.note, recorded_by=c.recorded_by, recorded_at=c.recorded_at, sent_back_by=c.sent_back_by,
         sent_back_at=c.sent_back_at, sent_back_reason=c.sent_back_reason,

@@ -54,7 +54,7 @@ def result_letter(session: Session, case_id: str, *, principal: Principal, clock
     det = decision.determination
     letter = ResultLetter(
         issuing_body=office, county=cname, town=case.town, village=case.village, head_name=case.household.head_name,
-        cause=case.cause, referred_on=case.referred_on, decided_on=decision.decided_on,
+        cause=case.cause, cause_label=contract.cause_table.cause_name(case.cause), referred_on=case.referred_on, decided_on=decision.decided_on,
         reasons=[reason_in_chinese(det.reason) or det.reason], review_by=decision.review_by, review_place=office,
         review_phone=DEFAULT_OBJECTION_PHONE, issued_on=max(clock.today(), decision.decided_on),
     )

@@ -41,7 +41,7 @@ def check_input(data: JSONBody[CheckIn]) -> service.CheckInput:
     income = _money_fields(data.income, "income", ("wages", "business_net", "property_net", "transfer_net",
                                                    "productive_costs"), problems)
     rigid = _money_fields(data.rigid_expenditure, "rigid_expenditure", ("medical_self_paid", "schooling",
-                                                                        "disaster_loss"), problems)
+                                                                        "disaster_loss", "other_rigid"), problems)
     if problems:
         raise ValidationFailed(problems)
     return service.CheckInput(

@@ -30,6 +30,7 @@ class RigidIn(msgspec.Struct, forbid_unknown_fields=True):
     medical_self_paid: Money = "0.00"
     schooling: Money = "0.00"
     disaster_loss: Money = "0.00"
+    other_rigid: Money = "0.00"  # the generic basis of a cause a contract adds (因残 …)
 
 
 class PayeeIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -18,6 +18,7 @@ from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract
+from ..domain.causes import DEFAULT_TABLE, CauseDef
 from ..domain.eligibility import Eligibility, assess
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
@@ -217,7 +218,7 @@ def record_check(
         wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,
         transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
         medical_self_paid=data.rigid.medical_self_paid, schooling=data.rigid.schooling,
-        disaster_loss=data.rigid.disaster_loss, stable_income=data.stable_income,
+        disaster_loss=data.rigid.disaster_loss, other_rigid=data.rigid.other_rigid, stable_income=data.stable_income,
         payee_name=payee.account_name if payee else None, payee_bank=payee.bank if payee else None,
         payee_account_enc=vault.seal(payee.account_number, "check.payee_account") if payee else None,
         cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
@@ -295,13 +296,24 @@ def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
     return max((b for b, _ in rows), default=0), sum(r for _, r in rows)
 
 
+def cause_of(session: Session, case: Case) -> CauseDef:
+    """The case's cause as its contract declares it: its name, and the rigid-expenditure basis it is priced on."""
+    table = contract_store.get_contract(session, case.contract_id).cause_table
+    return table.cause(case.cause) or DEFAULT_TABLE.cause(case.cause) or CauseDef(case.cause, case.cause, "other_rigid")
+
+
+def rigid_of(check: Check) -> RigidExpenditure:
+    """A stored check's rigid expenditure (`other_rigid` is 0 on checks stored before it existed)."""
+    return RigidExpenditure(check.medical_self_paid, check.schooling, check.disaster_loss, check.other_rigid or 0)
+
+
 def assess_case(session: Session, case: Case) -> Assessment:
     check = latest_check(session, case.id)
     if check is None:
         raise InvalidState("the case has no home check yet")
     contract = contract_store.get_contract(session, case.contract_id)
     income = HouseholdIncome(check.wages, check.business_net, check.property_net, check.transfer_net, check.productive_costs)
-    rigid = RigidExpenditure(check.medical_self_paid, check.schooling, check.disaster_loss)
+    rigid = rigid_of(check)
     eligibility = assess(income, check.member_count, rigid, check.stable_income, contract.income_line, contract.burden_ratio)
     rule = contract.relief_rule(case.cause, case.household_group)
     prior_basis, already_paid = _prior_paid(session, case)

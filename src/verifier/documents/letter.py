@@ -48,6 +48,11 @@ class ResultLetter:
     number: str | None = None
     title: str = "防贫帮困保障认定结果告知书"
     extra: Sequence[str] = field(default_factory=tuple)
+    cause_label: str | None = None  # the cause's Chinese name by the contract (default: CAUSE_LABELS)
+
+    @property
+    def cause_name(self) -> str:
+        return (self.cause_label or "").strip() or CAUSE_LABELS.get(self.cause, "")
 
     def __post_init__(self) -> None:
         errors = _check(self)
@@ -76,8 +81,10 @@ def _check(letter: ResultLetter) -> list[FieldError]:
         errors.append(FieldError("reasons", "a decision gives its reason"))
     for i, r in enumerate([*letter.reasons, *letter.extra]):
         text(f"reasons[{i}]", r)
-    if letter.cause not in CAUSE_LABELS:
-        errors.append(FieldError("cause", f"must be one of {', '.join(CAUSE_LABELS)}"))
+    if not letter.cause_name:
+        errors.append(FieldError("cause", f"must be one of {', '.join(CAUSE_LABELS)}, or name its cause (cause_label)"))
+    elif letter.cause_label is not None:
+        text("cause_label", letter.cause_label)
     if letter.review_by < letter.decided_on:
         errors.append(FieldError("review_by", "the review period cannot end before the decision"))
     return errors
@@ -90,7 +97,7 @@ def letter_paragraphs(letter: ResultLetter) -> list[tuple[str, str]]:
     if letter.number and letter.number.strip():
         out.append(("number", letter.number.strip()))
     out.append(("to", f"{place}{letter.head_name.strip()}户："))
-    out.append(("body", f"你户于{chinese_date(letter.referred_on)}申请（或经部门推送）的{CAUSE_LABELS[letter.cause]}"
+    out.append(("body", f"你户于{chinese_date(letter.referred_on)}申请（或经部门推送）的{letter.cause_name}"
                         f"防贫帮困保障，经入户核查，于{chinese_date(letter.decided_on)}认定为不符合救助条件。理由如下："))
     out += [("body", f"{i}. {r.strip().rstrip('。')}。") for i, r in enumerate(letter.reasons, start=1)]
     out += [("body", e.strip()) for e in letter.extra]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 from xml.sax.saxutils import escape as _xml_escape
 
 import docx
@@ -30,15 +29,17 @@ from docx.document import Document as DocumentObject
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
+from verifier.domain.causes import DEFAULT_TABLE
 from verifier.domain.errors import FieldError, ValidationFailed
 from verifier.domain.masking import mask_name
 from verifier.domain.money import Fen, format_yuan
 
 from . import make_templates as T
 
-Cause = Literal["illness", "disaster", "schooling"]
+Cause = str  # a cause code; its name comes from the contract (`cause_label`), else from CAUSE_LABELS
 
-CAUSE_LABELS: dict[str, str] = {"illness": "因病", "disaster": "因灾", "schooling": "因学"}
+# The default causes' names; a contract may declare others (domain/causes.py), given to a row as `cause_label`.
+CAUSE_LABELS: dict[str, str] = DEFAULT_TABLE.cause_names()
 
 HEADERS = ("序号", "村", "户主姓名", "家庭人口", "救助类别", "救助金额（元）")
 
@@ -60,6 +61,11 @@ class NoticeRow:
     household_size: int
     cause: Cause
     relief_amount: Fen
+    cause_label: str | None = None  # the cause's Chinese name by the contract (default: CAUSE_LABELS)
+
+    @property
+    def cause_name(self) -> str:
+        return (self.cause_label or "").strip() or CAUSE_LABELS.get(self.cause, "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,8 +160,11 @@ def _check(doc: NoticeDocument) -> list[FieldError]:
         text("head_name", r.head_name, row=i)
         if not isinstance(r.household_size, int) or isinstance(r.household_size, bool) or r.household_size < 1:
             errors.append(FieldError("rows.household_size", "must be a whole number of at least 1", i))
-        if r.cause not in CAUSE_LABELS:
-            errors.append(FieldError("rows.cause", f"must be one of {', '.join(CAUSE_LABELS)}", i))
+        if not r.cause_name:
+            errors.append(FieldError("rows.cause", f"must be one of {', '.join(CAUSE_LABELS)}, or name its cause "
+                                                   "(cause_label)", i))
+        elif r.cause_label is not None:
+            text("cause_label", r.cause_label, row=i)
         if not isinstance(r.relief_amount, int) or isinstance(r.relief_amount, bool) or r.relief_amount < 0:
             errors.append(FieldError("rows.relief_amount", "must be a non-negative whole number of fen", i))
     return errors
@@ -173,7 +182,7 @@ def shown_name(doc: NoticeDocument, name: str) -> str:
 def table_rows(doc: NoticeDocument) -> list[tuple[str, str, str, str, str, str]]:
     """The body rows of the table as shown: 序号, 村, 户主姓名, 家庭人口, 救助类别, 救助金额（元）."""
     return [
-        (str(i), r.village.strip(), shown_name(doc, r.head_name), str(r.household_size), CAUSE_LABELS[r.cause],
+        (str(i), r.village.strip(), shown_name(doc, r.head_name), str(r.household_size), r.cause_name,
          format_yuan(r.relief_amount))
         for i, r in enumerate(doc.rows, start=1)
     ]

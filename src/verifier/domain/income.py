@@ -48,13 +48,14 @@ class RigidExpenditure:
     medical_self_paid: Fen = 0
     schooling: Fen = 0
     disaster_loss: Fen = 0
+    other_rigid: Fen = 0  # the generic basis of a cause a contract adds (因残 …)
 
     @property
     def total(self) -> Fen:
-        return self.medical_self_paid + self.schooling + self.disaster_loss
+        return self.medical_self_paid + self.schooling + self.disaster_loss + self.other_rigid
 
     def amount_for(self, basis: str) -> Fen:
-        """The amount a relief rule's `basis` ("medical_self_paid", "schooling", "disaster_loss") refers to."""
+        """The amount a relief rule's `basis` ("medical_self_paid", "schooling", "disaster_loss", "other_rigid") refers to."""
         if basis not in {f.name for f in fields(self)}:
             raise ValidationFailed.one("basis", f"unknown relief basis {basis!r}")
         return getattr(self, basis)  # type: ignore[no-any-return]

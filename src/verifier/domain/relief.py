@@ -21,18 +21,21 @@ Semantics (all amounts integer fen, rates `Decimal` in [0, 1]):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Literal, NamedTuple
 
+from .causes import BASES as _BASES
+from .causes import DEFAULT_TABLE
 from .errors import FieldError, ValidationFailed
 from .income import members_errors
 from .money import Fen, apply_rate
 
 Mode = Literal["bracket", "marginal"]
-CAUSES = ("illness", "disaster", "schooling")
-BASES = ("medical_self_paid", "disaster_loss", "schooling")
+CAUSES = DEFAULT_TABLE.cause_codes  # the default causes; a contract may declare others (domain/causes.py)
+BASES = tuple(_BASES)
 MODES = ("bracket", "marginal")
 
 
@@ -57,15 +60,20 @@ class ReliefRule:
     cap_per_year: Fen | None = None
     cap_per_member: Fen | None = None
 
-    def validate(self, prefix: str = "relief") -> list[FieldError]:
-        """Every problem with the rule, each naming its field under `prefix` (e.g. "relief[0].bands[1].rate")."""
+    def validate(self, prefix: str = "relief", causes: Collection[str] | None = CAUSES) -> list[FieldError]:
+        """Every problem with the rule, each naming its field under `prefix` (e.g. "relief[0].bands[1].rate").
+
+        `causes`: the codes the rule's contract declares (default: the scheme's three); None accepts any cause code
+        (for a rule its contract has checked already)."""
         errors: list[FieldError] = []
 
         def bad(name: str, message: str) -> None:
             errors.append(FieldError(f"{prefix}.{name}", message))
 
-        if self.cause not in CAUSES:
-            bad("cause", f"must be one of {', '.join(CAUSES)}, got {self.cause!r}")
+        if not isinstance(self.cause, str) or not self.cause.strip():
+            bad("cause", "must name a cause")
+        elif causes is not None and self.cause not in causes:
+            bad("cause", f"must be one of {', '.join(causes)}, got {self.cause!r}")
         if not isinstance(self.group, str) or not self.group.strip():
             bad("group", "must name a household group")
         if self.basis not in BASES:
@@ -84,7 +92,7 @@ class ReliefRule:
     @cached_property
     def problems(self) -> tuple[FieldError, ...]:
         """`validate()` worked out once: a rule is immutable, and pricing asks on every call."""
-        return tuple(self.validate())
+        return tuple(self.validate(causes=None))  # the cause was checked against its contract's table
 
     @cached_property
     def band_bounds(self) -> tuple[tuple[Fen, Fen | None, Decimal], ...]:

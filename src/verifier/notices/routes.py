@@ -16,6 +16,7 @@ from ..documents.notice import CAUSE_LABELS, render_notice_html
 from ..domain.money import format_yuan
 from ..http import DOCX, Ctx, JSONBody, get, post
 from ..idempotency import idempotent
+from ..store import contracts as contract_store
 from ..store.tables import Case
 from . import service
 from .models import Notice, Objection
@@ -59,6 +60,7 @@ def objection_out(o: Objection, case_status: str | None = None) -> ObjectionOut:
 def notice_out(session: Session, notice: Notice, today: date) -> NoticeOut:
     objections = service.objections_of(session, notice.id)
     case_ids = {i.case_id for i in notice.items}
+    cause_names = contract_store.get_contract(session, notice.contract_id).cause_table.cause_names()
     statuses = dict(session.execute(select(Case.id, Case.status).where(Case.id.in_(case_ids))).tuples().all())
     return NoticeOut(
         **_brief_fields(notice, sum(o.status == "open" for o in objections), today),
@@ -66,7 +68,7 @@ def notice_out(session: Session, notice: Notice, today: date) -> NoticeOut:
         objection_phone=notice.objection_phone, number=notice.number, mask_names=notice.mask_names,
         items=[NoticeItemOut(id=i.id, seq=i.seq, case_id=i.case_id, village=i.village, head_name=i.head_name,
                              household_size=i.household_size, cause=i.cause,
-                             cause_label=CAUSE_LABELS.get(i.cause, i.cause),
+                             cause_label=cause_names.get(i.cause) or CAUSE_LABELS.get(i.cause, i.cause),
                              relief_amount=format_yuan(i.relief_amount), status=i.status)
                for i in notice.items],
         objections=[objection_out(o, statuses.get(o.case_id)) for o in objections],

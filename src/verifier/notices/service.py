@@ -13,13 +13,13 @@ case off the notice and sends it back to be checked again; a dismissed one chang
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
@@ -166,10 +166,16 @@ def _determination(session: Session, case_id: str) -> tuple[Determination, Check
     return row[0], row[1]
 
 
-def notice_document(notice: Notice, items: Sequence[NoticeItem] | None = None) -> NoticeDocument:
-    """The printable notice from what was stored at posting (names are stored as shown, so no masking again)."""
-    rows = [NoticeRow(village=i.village, head_name=i.head_name, household_size=i.household_size, cause=i.cause,  # type: ignore[arg-type]
-                      relief_amount=i.relief_amount)
+def notice_document(notice: Notice, items: Sequence[NoticeItem] | None = None,
+                    cause_names: Mapping[str, str] | None = None) -> NoticeDocument:
+    """The printable notice from what was stored at posting (names are stored as shown, so no masking again).
+    Causes are named as the notice's contract names them (`cause_names`, else read through the notice's session)."""
+    if cause_names is None:
+        session = object_session(notice)
+        cause_names = ({} if session is None else
+                       contract_store.get_contract(session, notice.contract_id).cause_table.cause_names())
+    rows = [NoticeRow(village=i.village, head_name=i.head_name, household_size=i.household_size, cause=i.cause,
+                      relief_amount=i.relief_amount, cause_label=cause_names.get(i.cause))
             for i in (items if items is not None else notice.items)]
     return NoticeDocument(
         issuing_body=notice.issuing_body, title=notice.title, county=notice.county_name, town=notice.town,
@@ -241,7 +247,7 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
             head_name=mask_name(head) if mask else head.strip(), household_size=check.member_count, cause=case.cause,
             relief_amount=det.relief, determination_id=det.id, review_id=review.id, status="listed",
         ))
-    doc = notice_document(notice, items)  # refuses (422) anything that must not be printed
+    doc = notice_document(notice, items, contract.cause_table.cause_names())  # refuses (422) what must not be printed
     notice.document = render_notice(doc)
     notice.document_sha256 = hashlib.sha256(notice.document).hexdigest()
     notice.households, notice.persons, notice.total = doc.households, doc.persons, doc.total

@@ -81,13 +81,13 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     problems: list[FieldError] = [FieldError(str(k), "unknown field") for k in payload if k not in EDITABLE]
     id_number = vault.open(ref.id_number_enc, "referral.id_number")
     fields = {k: v for k, v in payload.items() if k in EDITABLE and v not in (None, "")}
+    contract = contract_store.get_contract(session, case.contract_id)
     try:
-        row = parse_application({**fields, "id_number": id_number}, today=clock.today())
+        row = parse_application({**fields, "id_number": id_number}, today=clock.today(), table=contract.cause_table)
     except ValidationFailed as exc:
         raise ValidationFailed(problems + exc.errors) from None
     if problems:
         raise ValidationFailed(problems)
-    contract = contract_store.get_contract(session, case.contract_id)
     on = row.referred_on or ref.referred_on
     if not contract.start <= on <= contract.end:
         problems.append(FieldError("referred_on", f"{on} is outside contract {contract.id} of this case "

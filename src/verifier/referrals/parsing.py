@@ -12,7 +12,8 @@ maps each field to the header as written in the file, for callers that want to e
 
 Headers may be English (`id_number`, any case, spaces or dashes for underscores) or Chinese, with a few common
 variants (see `HEADER_ALIASES`). Columns nobody asked for are ignored. Values for `household_group` and `cause`
-may also be English or Chinese. The `household_group` column may be left out (bureaus' files often have none) and
+are read through a `CauseTable` (domain/causes.py: the codes, Chinese names and synonyms the contracts declare; the
+default vocabulary when none is given). The `household_group` column may be left out (bureaus' files often have none) and
 its cells left empty: such a row's group is None here, and the referral service takes it from the county's roster.
 
 Limits: given `ImportLimits`, a file larger than allowed (as sent, in rows or cells, or an xlsx's unpacked parts) raises
@@ -42,6 +43,7 @@ from typing import IO, Any, Literal
 
 import msgspec
 
+from ..domain.causes import DEFAULT_TABLE, CauseTable
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.money import Fen, parse_yuan
@@ -64,6 +66,7 @@ __all__ = [
     "read_referrals",
 ]
 
+# The codes of the default causes and groups; a contract may declare others (domain/causes.py), so rows hold str.
 HouseholdGroup = Literal["exited_low_standard", "low_income"]
 Cause = Literal["illness", "disaster", "schooling"]
 FileFormat = Literal["csv", "xlsx"]
@@ -77,8 +80,8 @@ class ReferralRow(msgspec.Struct, frozen=True):
     name: str
     town: str
     village: str
-    household_group: HouseholdGroup | None  # None: not in the file; the county's roster decides (referral service)
-    cause: Cause
+    household_group: str | None  # None: not in the file; the county's roster decides (referral service)
+    cause: str  # a cause code of the contracts' vocabulary (CauseTable)
     amount: Fen
     referred_on: date | None = None
     household_size: int | None = None
@@ -108,21 +111,12 @@ HEADER_ALIASES: Mapping[str, tuple[str, ...]] = {
     "note": ("备注",),
 }
 
-GROUP_VALUES: Mapping[str, HouseholdGroup] = {
-    "exited_low_standard": "exited_low_standard",
-    "low_income": "low_income",
-    "非高标准脱贫户": "exited_low_standard",
-    "非贫低收入户": "low_income",
-}
+# The default vocabulary's words (for callers that read them); the parser itself asks a `CauseTable`.
+GROUP_VALUES: Mapping[str, str] = {
+    **{g.code: g.code for g in DEFAULT_TABLE.groups}, **{g.name: g.code for g in DEFAULT_TABLE.groups}}
 
-CAUSE_VALUES: Mapping[str, Cause] = {
-    "illness": "illness",
-    "disaster": "disaster",
-    "schooling": "schooling",
-    "因病": "illness",
-    "因灾": "disaster",
-    "因学": "schooling",
-}
+CAUSE_VALUES: Mapping[str, str] = {
+    **{c.code: c.code for c in DEFAULT_TABLE.causes}, **{c.name: c.code for c in DEFAULT_TABLE.causes}}
 
 MAX_TEXT = {"name": 100, "town": 100, "village": 100, "note": 2000}
 MAX_HOUSEHOLD_SIZE = 99
@@ -241,16 +235,11 @@ def _plain_text(field_name: str) -> Callable[[object, date], str]:
     return parse
 
 
-def _choice(table: Mapping[str, str], what: str) -> Callable[[object, date], str]:
-    english = [k for k in table if k.isascii()]
-    hint = ", ".join(f"{k} ({c})" for k in english for c, v in table.items() if v == k and not c.isascii())
-
+def _choice(resolve: Callable[[str], str | None], hint: str, what: str) -> Callable[[object, date], str]:
     def parse(value: object, today: date) -> str:
         text = _as_text(value)
         assert text is not None
-        found = table.get(text)
-        if found is None:
-            found = table.get(_norm_key(text))
+        found = resolve(text)
         if found is None:
             raise _Bad(f"unknown {what} {text!r}: use {hint}")
         return found
@@ -374,29 +363,50 @@ def _is_empty(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-# (field, parser, required), in the order of ReferralRow's fields. Every parser takes (value, today).
-_SPEC: tuple[tuple[str, Callable[[object, date], Any], bool], ...] = (
-    ("id_number", _id_number, True),
-    ("name", _plain_text("name"), True),
-    ("town", _plain_text("town"), True),
-    ("village", _plain_text("village"), True),
-    ("household_group", _choice(GROUP_VALUES, "household group"), False),
-    ("cause", _choice(CAUSE_VALUES, "cause"), True),
-    ("amount", _amount, True),
-    ("referred_on", _referred_on, False),
-    ("household_size", _household_size, False),
-    ("phone", _phone, False),
-    ("note", _note, False),
-)
+Spec = tuple[tuple[str, Callable[[object, date], Any], bool], ...]
+
+
+def _spec_for(table: CauseTable) -> Spec:
+    """(field, parser, required), in the order of ReferralRow's fields. Every parser takes (value, today)."""
+    return (
+        ("id_number", _id_number, True),
+        ("name", _plain_text("name"), True),
+        ("town", _plain_text("town"), True),
+        ("village", _plain_text("village"), True),
+        ("household_group", _choice(table.resolve_group, table.accepted_groups(), "household group"), False),
+        ("cause", _choice(table.resolve_cause, table.accepted_causes(), "cause"), True),
+        ("amount", _amount, True),
+        ("referred_on", _referred_on, False),
+        ("household_size", _household_size, False),
+        ("phone", _phone, False),
+        ("note", _note, False),
+    )
+
+
+_SPEC = _spec_for(DEFAULT_TABLE)
+_SPECS: dict[int, tuple[CauseTable, Spec]] = {}
+
+
+def _spec(table: CauseTable | None) -> Spec:
+    if table is None or table == DEFAULT_TABLE:
+        return _SPEC
+    found = _SPECS.get(id(table))
+    if found is None or found[0] is not table:
+        if len(_SPECS) > 64:
+            _SPECS.clear()
+        found = _SPECS[id(table)] = (table, _spec_for(table))
+    return found[1]
 
 
 def _build_row(
-    row: int | None, get: Callable[[str], object], today: date, report: Callable[[FieldError], None]
+    row: int | None, get: Callable[[str], object], today: date, report: Callable[[FieldError], None],
+    table: CauseTable | None = None,
 ) -> ReferralRow | None:
-    """Validate one record; every bad cell goes to `report`. Returns the row only when all its cells are good."""
+    """Validate one record; every bad cell goes to `report`. Returns the row only when all its cells are good.
+    Causes and groups are read through `table` (the default vocabulary when None)."""
     values: list[Any] = []
     bad = False
-    for name, parse, required in _SPEC:
+    for name, parse, required in _spec(table):
         raw = get(name)
         if raw is None or (raw.__class__ is str and not raw.strip()):  # type: ignore[attr-defined]
             if required:
@@ -425,7 +435,7 @@ _MEMO_LIMIT = 4096
 
 
 def _fast_reader(
-    positions: Mapping[str, int], today: date
+    positions: Mapping[str, int], today: date, table: CauseTable | None = None
 ) -> Callable[[int, list[object] | tuple[object, ...]], ReferralRow | None]:
     """A quick reader for the common row: plain ASCII ID number, text, known choices, a plain amount and date.
 
@@ -440,7 +450,8 @@ def _fast_reader(
     i_id, i_name, i_town, i_village, i_group, i_cause, i_amount = (index[n] for n in REQUIRED_FIELDS)
     i_on, i_size, i_phone, i_note = (index[n] for n in OPTIONAL_FIELDS)
     limit_name, limit_town, limit_village = MAX_TEXT["name"], MAX_TEXT["town"], MAX_TEXT["village"]
-    groups, causes = GROUP_VALUES, CAUSE_VALUES
+    vocabulary = table or DEFAULT_TABLE
+    groups, causes = vocabulary.group_words, vocabulary.cause_words  # as written; the careful way normalises
     yuan = _FAST_YUAN.fullmatch
     dates: dict[object, date] = {}  # `_referred_on` depends only on the cell and `today`; dates repeat a lot
     memo_types = (str, date, datetime)
@@ -622,8 +633,10 @@ class ReferralStream(Iterator[ReferralRow]):
         max_errors: int,
         owns_source: bool,
         limits: ImportLimits | None = None,
+        table: CauseTable | None = None,
     ) -> None:
         self.format: FileFormat = fmt
+        self.table = table
         self.limits = limits
         self.today = today
         self.errors = errors
@@ -835,7 +848,7 @@ class ReferralStream(Iterator[ReferralRow]):
                 return
             indexed = list(positions.items())
             had_problems = len(self.errors) + self.errors_dropped
-            fast = _fast_reader(positions, self.today)
+            fast = _fast_reader(positions, self.today, self.table)
             for number, record in records:
                 quick = fast(number, record)
                 if quick is not None:
@@ -850,7 +863,7 @@ class ReferralStream(Iterator[ReferralRow]):
                 else:
                     continue  # empty, or only columns we do not read
                 self.rows_seen += 1
-                result = _build_row(number, cells.get, self.today, self._report)
+                result = _build_row(number, cells.get, self.today, self._report, self.table)
                 if result is not None:
                     yield result
             if self.rows_seen == 0 and len(self.errors) + self.errors_dropped == had_problems:
@@ -904,6 +917,7 @@ def iter_referrals(
     errors: list[FieldError] | None = None,
     max_errors: int = 1000,
     limits: ImportLimits | None = None,
+    table: CauseTable | None = None,
 ) -> ReferralStream:
     """Stream the valid rows of a referral file; problems are appended to `errors` (or the stream's own list).
 
@@ -932,6 +946,7 @@ def iter_referrals(
             max_errors=max_errors,
             owns_source=owns,
             limits=limits,
+            table=table,
         )
     except BaseException:
         if owns:
@@ -946,11 +961,12 @@ def read_referrals(
     today: date,
     max_errors: int = 1000,
     limits: ImportLimits | None = None,
+    table: CauseTable | None = None,
 ) -> ParseResult:
     """Read a whole referral file: every valid row and every problem (see `iter_referrals`)."""
     errors: list[FieldError] = []
     with iter_referrals(data, filename, today=today, errors=errors, max_errors=max_errors,
-                        limits=limits) as stream:
+                        limits=limits, table=table) as stream:
         rows = list(stream)
         return ParseResult(rows=rows, errors=errors, format=stream.format, columns=dict(stream.columns))
 
@@ -960,7 +976,7 @@ def read_referrals(
 
 
 def parse_application(
-    payload: object, *, today: date, ignore: tuple[str, ...] = ("county_code",)
+    payload: object, *, today: date, ignore: tuple[str, ...] = ("county_code",), table: CauseTable | None = None,
 ) -> ReferralRow:
     """One application entered by a clerk: the fields of a file row as JSON, numbers as numbers, money as strings.
 
@@ -997,7 +1013,7 @@ def parse_application(
             return _TypeProblem("must be a string")
         return value
 
-    row = _build_row(None, get, today, errors.append)
+    row = _build_row(None, get, today, errors.append, table)
     if row is not None and row.household_group is None:  # a clerk with the household before them says which
         errors.append(FieldError("household_group", "required, but empty"))
     if errors or row is None:

@@ -23,6 +23,7 @@ from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract
+from ..domain.causes import DEFAULT_TABLE, CauseTable
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..domain.roster import group_for
@@ -86,6 +87,9 @@ def _bind_contracts(
             problem = None
             if contract is None:
                 problem = ("referred_on", f"no contract covers county {county_code} on {on}")
+            elif contract.cause_table.cause(r.cause) is None:
+                problem = ("cause", f"contract {contract.id} has no cause {r.cause}; accepted: "
+                                    f"{contract.cause_table.accepted_causes()}")
             elif r.household_group not in contract.spec.eligibility.groups:
                 problem = ("household_group", f"contract {contract.id} does not serve {r.household_group}")
             elif (r.cause, r.household_group) not in contract.rules:
@@ -98,7 +102,7 @@ def _bind_contracts(
 
 
 def _settlement_rows(source: BinaryIO, filename: str, channel: str, today: date,
-                     limits: ImportLimits) -> list[ReferralRow] | None:
+                     limits: ImportLimits, table: CauseTable | None = None) -> list[ReferralRow] | None:
     """The referrals of a medical-insurance settlement export (see settlements.py), or None for any other file."""
     if channel != "medical_insurance":
         return None
@@ -111,7 +115,7 @@ def _settlement_rows(source: BinaryIO, filename: str, channel: str, today: date,
         return None  # not readable as a table here: the ordinary reader words the problem
     if header is None or not settlements.is_settlement_header(header):
         return None
-    return settlements.read_settlements(data, filename, today=today, limits=limits)
+    return settlements.read_settlements(data, filename, today=today, limits=limits, table=table)
 
 
 def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
@@ -141,6 +145,25 @@ def _check_places(place_list: places.PlaceList, rows: list[ReferralRow], errors:
 
 def _county_contracts(session: Session, county_code: str) -> list[Contract]:
     return [c for c in contract_store.all_contracts(session) if county_code in c.county_codes]
+
+
+def county_vocabulary(session: Session, county_codes: Iterable[str], today: date) -> CauseTable:
+    """The causes and groups an application or file of these counties may name (every contract of theirs; the
+    one in force today first). For forms: `.cause_names()` and `.group_names()` are the choices to offer."""
+    codes = set(county_codes)
+    return vocabulary([c for c in contract_store.all_contracts(session) if codes & set(c.county_codes)], today)
+
+
+def vocabulary(contracts: list[Contract], today: date) -> CauseTable:
+    """The causes and groups a county's file may name: those of its contracts, the one in force today first (its
+    words win), then the latest; the defaults when the county has no contract (its rows are refused anyway)."""
+    if not contracts:
+        return DEFAULT_TABLE
+    ordered = sorted(contracts, key=lambda c: (not c.start <= today <= c.end, -c.start.toordinal()))
+    table = ordered[0].cause_table
+    for c in ordered[1:]:
+        table = table.merged(c.cause_table)
+    return table
 
 
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
@@ -479,13 +502,14 @@ def check_file(
         if not errors:
             checked.chunks.append(_ROWS.encode(chunk))
 
-    settled = _settlement_rows(source, filename, channel, today, limits)
+    table = vocabulary(contracts, today)
+    settled = _settlement_rows(source, filename, channel, today, limits, table)
     if settled is not None:  # a medical-insurance settlement export: summed per person and year first
         for i in range(0, len(settled), _FILE_CHUNK):
             take(settled[i:i + _FILE_CHUNK])
     else:
         with iter_referrals(source, filename, today=today, errors=errors, max_errors=_MAX_ERRORS,
-                            limits=limits) as stream:
+                            limits=limits, table=table) as stream:
             while True:
                 chunk = list(itertools.islice(stream, _FILE_CHUNK))
                 if not chunk:
@@ -629,9 +653,10 @@ def enter_application(
     county_code = str(payload.get("county_code") or "")
     _check_target("application", county_code, principal)
     fields = {k: v for k, v in payload.items() if k != "county_code"}
-    row = parse_application(fields, today=today)
+    county_contracts = _county_contracts(session, county_code)
+    row = parse_application(fields, today=today, table=vocabulary(county_contracts, today))
     errors: list[FieldError] = []
-    contracts = _bind_contracts(_county_contracts(session, county_code), county_code, [row], today, errors)
+    contracts = _bind_contracts(county_contracts, county_code, [row], today, errors)
     _check_places(places.place_list(session, county_code), [row], errors)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])

@@ -21,8 +21,8 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.money import Fen, format_yuan
 from ..settings import ImportLimits
 from ..sheets import find_columns, header_key, is_empty, read_records
+from ..domain.causes import DEFAULT_TABLE, CauseTable
 from .parsing import (
-    GROUP_VALUES,
     MAX_TEXT,
     ReferralRow,
     _amount,
@@ -86,12 +86,17 @@ def _money(cell: object, today: date) -> Fen | None:
     return _amount(cell, today)
 
 
-def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportLimits) -> list[ReferralRow]:
-    """One referral per person and year, or `ValidationFailed` listing every bad line."""
+def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportLimits,
+                     table: CauseTable | None = None) -> list[ReferralRow]:
+    """One referral per person and year, or `ValidationFailed` listing every bad line (household groups read
+    through `table`, the contracts' vocabulary)."""
+    table = table or DEFAULT_TABLE
+    # the cause priced on self-paid medical costs (illness, unless the contract calls it otherwise)
+    illness = next((c.code for c in table.causes if c.basis == "medical_self_paid"), "illness")
     errors: list[FieldError] = []
     years: dict[tuple[str, int], _Year] = {}
     columns: dict[str, int] | None = None
-    group_of = _choice(GROUP_VALUES, "household group")
+    group_of = _choice(table.resolve_group, table.accepted_groups(), "household group")
     texts = {name: _plain_text(name) for name in ("name", "town", "village")}
     for number, record in read_records(data, filename, limits):
         if is_empty(record):
@@ -174,6 +179,6 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
     for y in sorted(years.values(), key=lambda y: y.row):
         note = f"医保结算{y.lines}笔" + (f"，总费用合计{format_yuan(y.total)}元" if y.total else "")
         group = next(iter(y.groups)) if y.groups else None
-        rows.append(ReferralRow(y.row, y.id_number, y.name, y.town, y.village, group, "illness",  # type: ignore[arg-type]
+        rows.append(ReferralRow(y.row, y.id_number, y.name, y.town, y.village, group, illness,
                                 y.self_paid, y.latest, None, None, note[:MAX_TEXT["note"]]))
     return rows

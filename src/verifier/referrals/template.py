@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from ..domain.causes import DEFAULT_TABLE, CauseTable
 from .parsing import FIELDS, HEADER_ALIASES, REQUIRED_FIELDS
 
 
@@ -33,11 +34,23 @@ _MEANINGS: dict[str, tuple[str, str]] = {
     "note": ("备注，可不填", ""),
 }
 
-COLUMNS: tuple[Column, ...] = tuple(
-    Column(f, HEADER_ALIASES[f][0], f in REQUIRED_FIELDS, *_MEANINGS[f]) for f in FIELDS)
+def columns(table: CauseTable | None = None) -> tuple[Column, ...]:
+    """The columns, the causes and groups named as the contracts in force name them (`table`; default: the
+    scheme's three causes and two groups)."""
+    table = table or DEFAULT_TABLE
+    meanings = dict(_MEANINGS)
+    if table != DEFAULT_TABLE:
+        meanings["cause"] = ("申请原因：" + "、".join(c.name for c in table.causes), table.causes[0].name)
+        meanings["household_group"] = ("户类型：" + " 或 ".join(g.name for g in table.groups), table.groups[0].name)
+        meanings["amount"] = ("申报金额（元），最多两位小数：" + "、".join(dict.fromkeys(c.basis_name for c in table.causes)),
+                              _MEANINGS["amount"][1])
+    return tuple(Column(f, HEADER_ALIASES[f][0], f in REQUIRED_FIELDS, *meanings[f]) for f in FIELDS)
 
 
-def template_xlsx() -> bytes:
+COLUMNS: tuple[Column, ...] = columns()
+
+
+def template_xlsx(table: CauseTable | None = None) -> bytes:
     """The template workbook: sheet 1 the header row (text columns, so ID numbers keep their digits), sheet 2 the
     meaning of each column with an example."""
     from openpyxl import Workbook
@@ -55,7 +68,7 @@ def template_xlsx() -> bytes:
         column.number_format = "@"  # text: an ID number typed in stays 18 digits (no 3.40223E+17)
     help_sheet = wb.create_sheet("填写说明")
     help_sheet.append(["列名", "是否必填", "含义", "示例"])
-    for c in COLUMNS:
+    for c in columns(table):
         help_sheet.append([c.header, "必填" if c.required else "可不填", c.meaning, c.example])
     for letter, width in (("A", 12), ("B", 10), ("C", 60), ("D", 22)):
         help_sheet.column_dimensions[letter].width = width

@@ -114,6 +114,15 @@ def county_names(session: Session) -> dict[str, str]:
     return names
 
 
+def cause_name(session: Session, code: str) -> str:
+    """The Chinese name the latest contract declaring cause `code` gives it; the code when none does."""
+    for contract in reversed(all_contracts(session)):
+        cause = contract.cause_table.cause(code)
+        if cause is not None:
+            return cause.name
+    return code
+
+
 def county_label(session: Session, code: str) -> str:
     """"南陵县（340223）", or the code alone when no contract names the county."""
     name = county_names(session).get(code)

@@ -276,6 +276,8 @@ class Check(Base):
     medical_self_paid: Mapped[int] = mapped_column(BigInteger)
     schooling: Mapped[int] = mapped_column(BigInteger)
     disaster_loss: Mapped[int] = mapped_column(BigInteger)
+    # The generic basis of a cause a contract adds (因残 …); 0 on checks stored before migration 0021.
+    other_rigid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     stable_income: Mapped[bool] = mapped_column(Boolean)
     payee_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     payee_bank: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -27,6 +27,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..http import DOCX, Ctx, get, post
 from ..cases.ledger import XLSX
 from ..notices import service as notice_service
+from ..referrals import service as referral_service
 from ..reports import service as report_service
 from ..store import contracts as contract_store
 from ..store.tables import Case, Evidence
@@ -36,13 +37,13 @@ from .common import (
     FormState,
     Req,
     clean,
+    counties_of,
     form_state,
     page,
     parse_day,
     see_other,
     user_names,
 )
-from .labels import CAUSES
 from . import reports as report_pages
 from .deviations import case_deviations
 from .paging import Pager, page_param
@@ -186,6 +187,8 @@ class CasePages(Controller):
             due = case_service.due_dates(session, found.cases) if found.cases else {}
             cases = [(case_out(c), due[c.id]) for c in found.cases]
             villages = listing.villages(session, user)
+            cause_names = referral_service.county_vocabulary(session, counties_of(session, user),
+                                                             ctx.clock.today()).cause_names()
             if report is not None:
                 report["county"] = contract_store.county_label(session, county_code)
         filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
@@ -199,7 +202,7 @@ class CasePages(Controller):
                     export_url=export.url(), filters=filters, message=message, villages=villages,
                     report=report, report_error=report_error, board=board,
                     today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
-                    causes=list(CAUSES.items()))
+                    causes=list(cause_names.items()))
 
     @get("/ledger.xlsx", opt=ANY)
     def ledger(

@@ -37,7 +37,6 @@ from .common import (
 )
 from . import exports, labels
 from .places import places_for_form
-from .labels import CAUSES, GROUPS
 
 Id = Annotated[str, Parameter(max_length=40)]
 APPLICATION_FIELDS = ("county_code", "id_number", "name", "town", "village", "household_group", "cause", "amount",
@@ -52,8 +51,9 @@ def _application_form(request: Req, ctx: Any, state: FormState, status_code: int
         counties = counties_of(session, request.user)
         county = state.value("county_code") or (counties[0] if len(counties) == 1 else "")
         places = places_for_form(session, request.user, county)
+        table = referral_service.county_vocabulary(session, [county] if county else counties, ctx.clock.today())
     return page(request, "application.html", status_code=status_code, form=state, counties=counties,
-                places=places, groups=list(GROUPS.items()), causes=list(CAUSES.items()))
+                places=places, groups=list(table.group_names().items()), causes=list(table.cause_names().items()))
 
 
 class ApplicationPages(Controller):
@@ -88,7 +88,11 @@ class ApplicationPages(Controller):
         try:
             # The form's own problems and the row's (a pure check) are shown together, before anything is stored.
             try:
-                parse_application({k: v for k, v in payload.items() if k != "county_code"}, today=ctx.clock.today())
+                with ctx.db.read() as session:
+                    table = referral_service.county_vocabulary(session, [str(payload.get("county_code") or "")],
+                                                               ctx.clock.today())
+                parse_application({k: v for k, v in payload.items() if k != "county_code"}, today=ctx.clock.today(),
+                                  table=table)
             except ValidationFailed as exc:
                 problems += exc.errors
             if problems:
@@ -104,10 +108,11 @@ class ApplicationPages(Controller):
                    status_code: int = 200) -> Template:
         with ctx.db.read() as session:
             app = application_edit.application_view(session, case_id, vault=ctx.vault, principal=request.user)
+            table = referral_service.county_vocabulary(session, [app.county_code], ctx.clock.today())
         if state is None:
             state = FormState(values=dict(app.values))
         return page(request, "application_edit.html", status_code=status_code, app=app, form=state,
-                    groups=list(GROUPS.items()), causes=list(CAUSES.items()))
+                    groups=list(table.group_names().items()), causes=list(table.cause_names().items()))
 
     @get("/{case_id:str}/edit", opt=CLERK)
     def edit_form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:

@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from typing import Any
+
 from ..accounts.service import ROLE_LABELS_ZH
+from ..contract import declared_name
 from ..documents.notice import CAUSE_LABELS
+from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
@@ -18,8 +22,34 @@ from ..domain.roster import CATEGORY_NAMES
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
-CAUSES = dict(CAUSE_LABELS)
-GROUPS = {"exited_low_standard": "非高标准脱贫户", "low_income": "非贫低收入户"}
+
+
+class ContractNames(dict[str, str]):
+    """A table of labels that, for a code it does not hold, gives the name a loaded contract declares for it
+    (a county's own cause such as 因残): `get` and `[]` both fall back; `items()` lists only the fixed ones."""
+
+    def __init__(self, kind: str, fixed: dict[str, str]) -> None:
+        super().__init__(fixed)
+        self.kind = kind
+
+    def __missing__(self, key: str) -> str:
+        name = declared_name(self.kind, key) if isinstance(key, str) else None
+        if name is None:
+            raise KeyError(key)
+        return name
+
+    def get(self, key: Any, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[key]
+        except (KeyError, TypeError):
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None
+
+
+CAUSES = ContractNames("causes", dict(CAUSE_LABELS))
+GROUPS = ContractNames("groups", DEFAULT_TABLE.group_names())
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = {"medical_insurance": "医保部门", "housing": "住建部门", "market_regulation": "市场监管部门",
@@ -42,7 +72,8 @@ INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", 
 ROSTER = {**CATEGORY_NAMES, "none": "不在名册"}
 RISK_STATUS = dict(risk.STATUS_NAMES)
 RISK_EVIDENCE = dict(risk.EVIDENCE_KINDS)
-RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "教育支出", "disaster_loss": "灾害损失"}
+RIGID_FIELDS = {"medical_self_paid": BASES["medical_self_paid"], "schooling": BASES["schooling"],
+                "disaster_loss": BASES["disaster_loss"], "other_rigid": BASES["other_rigid"]}
 # Follow-ups (回访) and needs passed to departments (发点球).
 FOLLOWUP_METHODS = {"visit": "入户回访", "phone": "电话回访"}
 INCOME_CHANGES = {"up": "增加", "same": "基本持平", "down": "减少"}
@@ -128,6 +159,11 @@ FIELD_LABELS = {
 
 def _status(m: re.Match[str]) -> str:
     return STATUS_LABELS.get(m.group(1), m.group(1))
+
+
+def _accepted(listed: str) -> str:
+    """"因病 (illness)、因灾 (disaster)" as a page shows it: "因病、因灾" (the codes are for programs)."""
+    return re.sub(r" \([a-z0-9_]+\)", "", listed)
 
 
 def _row(m: re.Match[str]) -> str:
@@ -280,6 +316,9 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
     (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
+    (r"contract (\S+) has no cause (\S+); accepted: (.*)",
+     lambda m: f"服务合同 {m.group(1)} 不含{CAUSES.get(m.group(2), m.group(2))}，可填：{_accepted(m.group(3))}"),
+    (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日"),
     (r"must not be before from", "结束日期不能早于开始日期"),

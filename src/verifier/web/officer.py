@@ -23,6 +23,7 @@ from ..cases.service import active_visit
 from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import service as check_service
+from ..domain.causes import CauseDef
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
@@ -123,6 +124,13 @@ def _money(form: Mapping[str, Any], name: str, problems: list[FieldError]) -> in
         return 0
 
 
+def rigid_fields(cause: CauseDef) -> list[tuple[str, str]]:
+    """The rigid-expenditure fields a check form asks: the three the scheme started with, and the generic one when
+    the case's cause is priced on it (named as its contract names it, e.g. 残疾康复支出)."""
+    return [(k, cause.basis_name if k == cause.basis else text) for k, text in labels.RIGID_FIELDS.items()
+            if k != "other_rigid" or cause.basis == "other_rigid"]
+
+
 def member_rows(form: Mapping[str, Any]) -> list[int]:
     rows = {int(m.group(1)) for k in form if (m := _MEMBER_KEY.fullmatch(k))}
     return sorted(i for i in rows if i < MAX_MEMBER_ROWS)
@@ -208,6 +216,7 @@ class CheckPages(Controller):
                 raise InvalidState(f"cannot record a check for a case that is {case.status}")
             names = user_names(session, visit.officer_ids)
             head = case.household.head_name
+            cause = check_service.cause_of(session, case)
             if state is None:  # a fresh form: the members already known, to be confirmed at the door
                 known = list(session.scalars(select(Member).where(Member.household_id == case.household_id)
                                              .order_by(Member.relation != "head", Member.id)))
@@ -225,7 +234,8 @@ class CheckPages(Controller):
                     officer_names=[names.get(o, o) for o in visit.officer_ids], form=state, rows=rows,
                     evidence=evidence or [], message=message, today=ctx.clock.today(), conflicts=conflicts or [],
                     merges=user.has(households.ROLE),
-                    income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=list(labels.RIGID_FIELDS.items()),
+                    income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=rigid_fields(cause),
+                    rigid_basis=cause.basis,
                     relations=list(labels.RELATIONS.items()), labour=list(labels.LABOUR.items()),
                     sources=list(labels.SOURCES.items()))
 

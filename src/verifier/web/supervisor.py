@@ -170,7 +170,7 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "basis": a.basis, "members": check.member_count,
             "net_income": check.wages + check.business_net + check.property_net + check.transfer_net
             - check.productive_costs,
-            "rigid_total": check.medical_self_paid + check.schooling + check.disaster_loss,
+            "rigid_total": check.medical_self_paid + check.schooling + check.disaster_loss + (check.other_rigid or 0),
             "stable_income": check.stable_income,
             "amount": a.quote.amount if a.quote else 0, "gross": a.quote.gross if a.quote else 0,
             "cap": a.quote.cap if a.quote else None, "capped": bool(a.quote and a.quote.capped),
@@ -225,9 +225,10 @@ class ImportPages(Controller):
               rows: list[FieldError] | None = None, result: Any = None) -> Template:
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
+            table = referral_service.county_vocabulary(session, counties, ctx.clock.today())
         channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
         return page(request, "import.html", status_code=status_code, form=state, counties=counties,
-                    channels=channels, bad_rows=rows or [], result=result, columns=import_template.COLUMNS)
+                    channels=channels, bad_rows=rows or [], result=result, columns=import_template.columns(table))
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:
@@ -235,10 +236,12 @@ class ImportPages(Controller):
         return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
 
     @get("/template.xlsx", opt=IMPORTERS)
-    def template(self) -> Response[bytes]:
+    def template(self, ctx: Ctx, request: Req) -> Response[bytes]:
         """An empty file with the Chinese headers the importer accepts, and a sheet explaining each column."""
         name = quote("监测信息导入模板.xlsx")
-        return Response(content=import_template.template_xlsx(), media_type=XLSX, headers={
+        with ctx.db.read() as session:
+            table = referral_service.county_vocabulary(session, counties_of(session, request.user), ctx.clock.today())
+        return Response(content=import_template.template_xlsx(table), media_type=XLSX, headers={
             "Content-Disposition": f"attachment; filename=\"import-template.xlsx\"; filename*=UTF-8''{name}"})
 
     @post("/", opt=IMPORTERS, status_code=200)
