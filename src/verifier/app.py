@@ -109,6 +109,7 @@ def route_handlers() -> list[Any]:
     from .places.routes import PlaceController
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
+    from .registers.routes import FindingController, RegisterController
     from .roster.routes import RosterController
     from .sampling.routes import ROUTES as SAMPLING
     from .web.exports import ROUTES as EXPORTS
@@ -116,7 +117,7 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, RosterController, PlaceController,
-            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
+            RegisterController, FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
