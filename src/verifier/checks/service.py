@@ -336,8 +336,8 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
                                   actor=principal.id, role="insurer_supervisor")
     still_open = [f for f in registers.findings_of(session, a.check.id) if f.status == "open"]
     if still_open:
-        raise InvalidState(f"{len(still_open)} register finding(s) of this check are open: each must be explained "
-                           "or upheld before the determination is confirmed")
+        raise InvalidState(f"本次核查还有 {len(still_open)} 条部门信息比对发现待处理：须逐条说明或认定属实后，"
+                           "才能确认认定结果")
     quote = a.quote
     breakdown = [] if quote is None else [
         {"from": line.from_, "to": line.to, "rate": str(line.rate), "base": line.base, "amount": line.amount}

@@ -34,7 +34,7 @@ from ..store.base import new_id
 from ..store.db import Database
 from ..store.tables import Case, Check, Member
 from ..store.vault import Vault
-from .models import RegisterEntry, RegisterFinding, RegisterImport
+from .models import RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
 from .parsing import read_register
 
 IMPORT_ROLES = ("county_reviewer",)
@@ -60,7 +60,7 @@ def _check_county(county_code: str, principal: Principal) -> None:
     if not (len(county_code) == 6 and county_code.isdigit()):
         raise ValidationFailed.one("county_code", f"县（区）代码是 6 位数字，收到 {county_code!r}")
     if not principal.may_see_county(county_code):
-        raise NotFound(f"no county {county_code!r}")
+        raise NotFound(f"没有县（区）{county_code}")
 
 
 def import_register(db: Database, *, vault: Vault, data: bytes, filename: str, kind: str, county_code: str,
@@ -274,7 +274,7 @@ def answer_finding(session: Session, finding_id: str, *, outcome: str, note: str
 
     finding = session.get(RegisterFinding, finding_id)
     if finding is None:
-        raise NotFound(f"no finding {finding_id!r}")
+        raise NotFound("没有这条比对发现")
     case = load_case(session, finding.case_id, principal, for_update=True)
     if not principal.has(*ANSWER_ROLES):
         raise Forbidden("只有保险公司审核人员可以处理比对发现")

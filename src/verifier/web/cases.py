@@ -44,6 +44,8 @@ from .common import (
 )
 from .labels import CAUSES
 from . import reports as report_pages
+from ..registers.routes import FINDING_READERS
+from .registers import finding_rows
 from .paging import Pager, page_param
 from .payments import READER_ROLES as PAYMENT_READERS
 
@@ -96,6 +98,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         names = user_names(session, ids)
         evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
+        findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
+        names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -108,11 +112,12 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
         "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
+        "findings": user.has("insurer_supervisor") and detail.status == "checked",
     }
     sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches,
-                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
+                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings)
 
 
 class CasePages(Controller):

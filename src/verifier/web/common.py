@@ -65,6 +65,7 @@ def nav_for(user: Principal | None) -> list[NavItem]:
 
 
 DONE_MESSAGES = {
+    "finding": "比对发现已处理。",
     "application": "申请已录入，已生成新案件。",
     "merged": "申请已录入，并入该户已有的案件。",
     "screened": "初筛结果已保存。",

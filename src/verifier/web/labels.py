@@ -13,6 +13,7 @@ from ..accounts.service import ROLE_LABELS_ZH
 from ..documents.notice import CAUSE_LABELS
 from ..domain.eligibility import reason_in_chinese
 from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.registers import KIND_NAMES
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
@@ -38,6 +39,13 @@ OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": 
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
 RIGID_FIELDS = {"medical_self_paid": "合规自付医疗费用", "schooling": "教育支出", "disaster_loss": "灾害损失"}
+
+REGISTER_KINDS = dict(KIND_NAMES)
+FINDING_SOURCES = {**SOURCES, **KIND_NAMES}
+FINDING_EFFECTS = {"excludes": "排除条件", "explain": "需说明"}
+FINDING_STATUS = {"open": "待处理", "explained": "已说明", "upheld": "属实（不符合条件）"}
+FEED_STATUS = {"arrived": "已按期报送", "late": "逾期后报送", "overdue": "逾期未报送", "due": "未到期"}
+FEED_SOURCES = {**CHANNELS, **KIND_NAMES}
 
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
@@ -68,6 +76,7 @@ ACTIONS = {
     "sampling.result_corrected": "更正复核结果", "case.send_back": "核查退回，重新入户核查",
     "payment_batch.remove_item": "移出支付批次明细", "payment_batch.signoff_refused": "县级签批不同意，退回批次",
     "case.application_edited": "修改申请信息",
+    "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
 }
 
 
@@ -86,7 +95,10 @@ FIELD_LABELS = {
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
     "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
-    "entries": "评议农户", "confirm": "确认",
+    "entries": "评议农户", "confirm": "确认", "kind": "名单类型", "bureau": "报送部门", "as_of": "数据日期",
+    "valid_until": "有效期至", "capital": "注册资本", "company": "企业名称", "plate": "号牌号码", "value": "车辆价值",
+    "price": "成交价格", "address": "房屋坐落", "area": "建筑面积", "employer": "工作单位", "since": "入职日期",
+    "self_paid": "个人自付", "settled_on": "结算日期", "total": "总费用", "year": "年度",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }

@@ -27,6 +27,7 @@ from .payees import PayeeChangePages, PayeePages
 from .payments import FundPages, PaymentPages
 from .meetings import MeetingPages
 from .places import PlacePages
+from .registers import FindingPages, RegisterPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
@@ -37,7 +38,7 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, ConflictPages, PlacePages, MeetingPages]
+                    UserPages, ConflictPages, PlacePages, MeetingPages, RegisterPages, FindingPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,
