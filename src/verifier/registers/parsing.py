@@ -6,6 +6,7 @@ the settlement export's headers (`referrals/settlements.py`) and summed per pers
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..domain.errors import FieldError, ValidationFailed
+from ..domain.idnumber import validate_id_number
 from ..domain.money import Fen
 from ..referrals.parsing import _amount, _Bad, _id_number, _referred_on
 from ..referrals.settlements import COLUMNS as SETTLEMENT_COLUMNS
@@ -75,6 +77,28 @@ class RegisterRow:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+_PLAIN_YUAN = re.compile(r"(\d{1,13})(?:\.(\d{1,2}))?")
+
+
+def _money(value: object, today: date) -> Fen:
+    """`_amount` of the referral files, with a shortcut for the plain "123456.78" most cells are."""
+    if isinstance(value, str):
+        m = _PLAIN_YUAN.fullmatch(value)
+        if m:
+            return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+    return _amount(value, today)
+
+
+def _person(value: object, today: date) -> str:
+    """`_id_number` of the referral files, with a shortcut for a cell that is already 18 plain characters."""
+    if isinstance(value, str) and len(value) == 18 and value.isascii():
+        try:
+            return validate_id_number(value, "id_number", today=today)
+        except ValidationFailed as exc:
+            raise _Bad(exc.errors[0].message) from None
+    return _id_number(value, today)
+
+
 def _text(value: object, today: date) -> str:
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if len(text) > MAX_TEXT:
@@ -96,7 +120,7 @@ def _date_text(value: object, today: date) -> str:
     return _referred_on(value, today).isoformat()
 
 
-_PARSERS: dict[str, Callable[[object, date], object]] = {"text": _text, "money": _amount, "date": _date_text,
+_PARSERS: dict[str, Callable[[object, date], object]] = {"text": _text, "money": _money, "date": _date_text,
                                                         "area": _area}
 
 
@@ -138,7 +162,7 @@ def read_register(data: bytes, filename: str, kind: str, *, today: date, limits:
         try:
             if _empty(raw_id):
                 raise _Bad("required, but empty")
-            id_number = _id_number(raw_id, today)
+            id_number = _person(raw_id, today)
         except _Bad as exc:
             errors.append(FieldError("id_number", str(exc), number))
             bad = True

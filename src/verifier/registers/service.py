@@ -108,8 +108,9 @@ def import_register(db: Database, *, vault: Vault, data: bytes, filename: str, k
         session.flush()
         for v in values:
             v["import_id"] = import_id
+        table = RegisterEntry.__table__  # a Core insert: no ORM bookkeeping per row
         for i in range(0, len(values), _INSERT_CHUNK):
-            session.execute(insert(RegisterEntry), values[i:i + _INSERT_CHUNK])
+            session.execute(insert(table), values[i:i + _INSERT_CHUNK])
         audit.append(session, actor=principal.id, role="county_reviewer", action="registers.import",
                      subject=import_id, county_code=county_code,
                      payload={"county_code": county_code, "kind": kind, "bureau": bureau,
