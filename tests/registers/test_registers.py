@@ -213,6 +213,8 @@ def test_a_register_imported_after_the_check_is_found_at_determination(ctx, clie
     assert r.status_code == 200 and r.json()["status"] == "explained"
     r = client.post(f"/api/cases/{case_id}/determination", json={"confirm": True}, headers=users.headers("sup2"))
     assert r.status_code == 200 and r.json()["eligible"]
+    det = client.get(f"/api/cases/{case_id}", headers=users.headers("sup2")).json()["determination"]
+    assert [r["kind"] for r in det["registers_consulted"]] == ["housing"] and det["register_comparisons"] == 3
 
 
 def test_an_officers_inconsistent_cross_check_is_a_finding(ctx) -> None:  # type: ignore[no-untyped-def]
