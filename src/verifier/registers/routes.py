@@ -23,7 +23,7 @@ from . import feeds, service
 from .models import RegisterFinding
 
 Id = Annotated[str, Parameter(max_length=40)]
-FINDING_READERS = ("insurer_supervisor", "county_reviewer", "auditor")
+FINDING_READERS = service.FINDING_READERS
 
 
 class RegisterImportOut(msgspec.Struct):

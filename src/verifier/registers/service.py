@@ -40,6 +40,7 @@ from .parsing import read_register
 IMPORT_ROLES = ("county_reviewer",)
 READ_ROLES = ("county_reviewer", "insurer_supervisor", "auditor")
 ANSWER_ROLES = ("insurer_supervisor",)
+FINDING_READERS = ("insurer_supervisor", "county_reviewer", "auditor")
 DEFAULT_VALID_DAYS = 90
 DEFAULT_BUREAUS = {"vehicle": "公安局交通管理部门", "business": "市场监督管理局", "housing": "住房和城乡建设局",
                    "public_employment": "人力资源和社会保障局", "assets": "银行业金融机构", "medical": "医疗保障局"}

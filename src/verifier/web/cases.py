@@ -44,7 +44,7 @@ from .common import (
 )
 from .labels import CAUSES
 from . import reports as report_pages
-from ..registers.routes import FINDING_READERS
+from ..registers.service import FINDING_READERS
 from .registers import finding_rows
 from .paging import Pager, page_param
 from .payments import READER_ROLES as PAYMENT_READERS
