@@ -112,6 +112,7 @@ def route_handlers() -> list[Any]:
     from .places.routes import PlaceController
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
+    from .registers.routes import FindingController, RegisterController
     from .roster.routes import RosterController
     from .sampling.routes import ROUTES as SAMPLING
     from .web.exports import ROUTES as EXPORTS
@@ -119,8 +120,8 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, HouseholdController,
-            RosterController, PlaceController, FollowupController, NeedReferralController,
-            *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
+            RosterController, PlaceController, FollowupController, NeedReferralController, RegisterController,
+            FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 
 def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:

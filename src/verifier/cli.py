@@ -510,6 +510,68 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
 
 
 @main.group()
+def registers() -> None:
+    """Other agencies' registers, matched against every household."""
+
+
+@registers.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", required=True,
+              type=click.Choice(["vehicle", "business", "housing", "public_employment", "assets", "medical"]),
+              help="What the register lists.")
+@click.option("--county", "county_code", required=True, help="The county code the register is for.")
+@click.option("--bureau", default="", help="The source bureau (default: the usual one for the kind).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The date of the bureau's data (default: today).")
+@click.option("--valid-until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Consulted up to this day (default: 90 days after the data date).")
+@click.option("--as", "username", default=None,
+              help="Record the import as this user (a county reviewer); default: the operator.")
+def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any,
+                     username: str | None) -> None:
+    """Import a bureau's register (csv or xlsx, a row per person and fact), all or nothing."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from .accounts.auth import Principal, principal_of
+    from .domain.errors import DomainError, ValidationFailed
+    from .registers.service import IMPORT_ROLES, import_register
+    from .store.tables import User
+
+    ctx = _context()
+    try:
+        if username:
+            with ctx.db.read() as session:
+                user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+            if user is None:
+                _fail(f"no active user {username!r}")
+            principal = principal_of(user)
+            if not principal.has(*IMPORT_ROLES):
+                _fail(f"{username} may not import registers (needs county_reviewer)")
+        else:
+            principal = Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
+                                  roles=IMPORT_ROLES, counties=())
+        try:
+            result = import_register(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name, kind=kind,
+                                     county_code=county_code, principal=principal, clock=ctx.clock,
+                                     limits=ctx.settings.imports, bureau=bureau,
+                                     as_of=as_of.date() if as_of else None,
+                                     valid_until=valid_until.date() if valid_until else None)
+        except ValidationFailed as exc:
+            _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
+            sys.exit(1)
+        except DomainError as exc:
+            _fail(f"{file}: nothing imported: {exc.detail}")
+    finally:
+        ctx.close()
+    if result.repeated:
+        click.echo(f"this register was imported before as {result.import_id}; nothing changed")
+        return
+    click.echo(f"imported the {kind} register of county {county_code}: {result.rows} entries as {result.import_id}")
+
+
+@main.group()
 def sampling() -> None:
     """County spot-check sampling."""
 

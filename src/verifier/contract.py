@@ -24,6 +24,7 @@ from .domain.causes import BASES as BASIS_NAMES
 from .domain.causes import DEFAULT_TABLE, CauseDef, CauseTable, GroupDef, table_problems
 from .domain.errors import FieldError, ValidationFailed
 from .domain.money import Fen, parse_rate, parse_yuan
+from .domain.registers import RegisterRules
 from .domain.relief import Band, ReliefRule
 
 # The defaults: what a contract without its own [[causes]] / [[household_groups]] tables serves.
@@ -91,6 +92,35 @@ class FollowupSection(_S):
     referral_answer_days: int = 30
 
 
+class RegistersSection(_S):
+    """What other agencies' registers mean for a household (`domain/registers.py`): above these a hit excludes it
+    unless explained; below, a hit needs an explanation."""
+
+    vehicle_value_above: str = "100000.00"  # a vehicle worth more than this
+    business_capital_above: str = "500000.00"  # a business registered with more capital than this
+    assets_above: str = "200000.00"  # deposits or financial assets above this
+    housing_excludes: bool = True  # a purchased commercial flat
+    public_employment_excludes: bool = True
+    medical_tolerance: str = "0.10"  # a settlement total off the recorded self-paid cost by more than this share
+
+
+REFERRAL_FEEDS = ("medical_insurance", "civil_affairs", "emergency_management", "education")
+REGISTER_FEEDS = ("vehicle", "business", "housing", "public_employment", "assets", "medical")
+
+
+class FeedSpec(_S):
+    """A list a bureau sends: a referral channel or a register kind, in which months, due by which day."""
+
+    source: str
+    months: list[int] = msgspec.field(default_factory=lambda: list(range(1, 13)))
+    due_day: int = 5
+
+
+def _default_feeds() -> list[FeedSpec]:
+    return [FeedSpec("medical_insurance"), FeedSpec("civil_affairs"), FeedSpec("emergency_management"),
+            FeedSpec("education", months=[3, 9], due_day=31)]
+
+
 class BandSpec(_S):
     rate: str
     upto: str | None = None
@@ -143,6 +173,8 @@ class ContractSpec(_S):
     relief: list[ReliefSpec]
     visits: VisitsSection = msgspec.field(default_factory=VisitsSection)
     followup: FollowupSection = msgspec.field(default_factory=FollowupSection)
+    registers: RegistersSection = msgspec.field(default_factory=RegistersSection)
+    feeds: list[FeedSpec] = msgspec.field(default_factory=_default_feeds)
     # The counties' names as people write them, e.g. { "340223" = "南陵县" }: optional; without it a contract of one
     # county names it after its purchaser ("南陵县人民政府" → "南陵县").
     county_names: dict[str, str] = msgspec.field(default_factory=dict)
@@ -162,6 +194,7 @@ _SECTIONS: dict[str, type[msgspec.Struct]] = {
     "sampling": SamplingSection,
     "visits": VisitsSection,
     "followup": FollowupSection,
+    "registers": RegistersSection,
 }
 
 
@@ -243,6 +276,16 @@ class Contract:
             for group in groups:
                 out[(spec.cause, group)] = _relief_rule(spec, group, f"relief[{i}]")
         return out
+
+    @cached_property
+    def register_rules(self) -> RegisterRules:
+        r = self.spec.registers
+        return RegisterRules(
+            vehicle_value_above=parse_yuan(r.vehicle_value_above, "registers.vehicle_value_above"),
+            business_capital_above=parse_yuan(r.business_capital_above, "registers.business_capital_above"),
+            assets_above=parse_yuan(r.assets_above, "registers.assets_above"),
+            housing_excludes=r.housing_excludes, public_employment_excludes=r.public_employment_excludes,
+            medical_tolerance=parse_rate(r.medical_tolerance, "registers.medical_tolerance"))
 
     def relief_rule(self, cause: str, group: str) -> ReliefRule:
         try:
@@ -457,6 +500,17 @@ def _semantic_problems(spec: ContractSpec) -> list[FieldError]:
         _try(p, parse_rate, getattr(spec.sampling, name), f"sampling.{name}")
     if not 1 <= spec.sampling.reveal_within_days <= 90:
         p.append(FieldError("sampling.reveal_within_days", "must be from 1 to 90 days"))
+    for name in ("vehicle_value_above", "business_capital_above", "assets_above"):
+        _try(p, parse_yuan, getattr(spec.registers, name), f"registers.{name}")
+    _try(p, parse_rate, spec.registers.medical_tolerance, "registers.medical_tolerance")
+    for i, feed in enumerate(spec.feeds):
+        if feed.source not in REFERRAL_FEEDS + REGISTER_FEEDS:
+            p.append(FieldError(f"feeds[{i}].source", f"unknown list {feed.source!r}; known: "
+                                                      f"{', '.join(REFERRAL_FEEDS + REGISTER_FEEDS)}"))
+        if not feed.months or any(not 1 <= m <= 12 for m in feed.months):
+            p.append(FieldError(f"feeds[{i}].months", "months are 1 to 12, at least one"))
+        if not 1 <= feed.due_day <= 31:
+            p.append(FieldError(f"feeds[{i}].due_day", "a day of the month, 1 to 31 (the month's last day when shorter)"))
     if not spec.relief:
         p.append(FieldError("relief", "the contract prices no relief at all"))
     covered: dict[tuple[str, str], int] = {}

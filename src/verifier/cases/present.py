@@ -60,6 +60,7 @@ def determination_out(d: Determination) -> DeterminationOut:
         relief=ReliefOut(amount=format_yuan(d.relief), breakdown=[band_out(b) for b in d.breakdown], capped=d.capped,
                          basis=format_yuan(d.basis), already_paid=format_yuan(d.already_paid)),
         reason=d.reason, contract_hash=d.contract_hash, confirmed=True, check_id=d.check_id,
+        registers_consulted=d.registers_consulted, register_comparisons=d.register_comparisons,
     )
 
 

@@ -125,6 +125,10 @@ class DeterminationOut(msgspec.Struct):
     contract_hash: str
     confirmed: bool
     check_id: str
+    # Other agencies' registers consulted at determination ({import_id, kind, bureau, as_of, valid_until, sha256})
+    # and the comparisons made (members × registers); None before registers were matched.
+    registers_consulted: list[dict[str, Any]] | None = None
+    register_comparisons: int | None = None
 
 
 class HistoryOut(msgspec.Struct):

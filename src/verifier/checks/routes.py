@@ -19,6 +19,7 @@ from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
+from ..registers import service as registers
 from . import attempts, review, service
 from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn, VisitAttemptIn
 
@@ -151,6 +152,9 @@ class CheckController(Controller):
     @post("/determination", opt={"roles": ("insurer_supervisor",)}, status_code=200)
     def determination(self, case_id: Id, data: JSONBody[DeterminationIn], ctx: Ctx,
                       request: Request[Principal, Any, Any]) -> Response[DeterminationOut]:
+        with ctx.db.begin() as session:  # registers imported since the check: their findings stay, confirmed or not
+            registers.rematch_case(session, case_id, principal=request.user, clock=ctx.clock)
+
         def run(session: Session) -> DeterminationOut:
             a = service.determine(session, case_id, confirm=data.confirm, principal=request.user, clock=ctx.clock)
             return assessment_out(a, data.confirm)

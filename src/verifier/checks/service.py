@@ -26,12 +26,15 @@ from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee
 from ..domain.planning import days_late
+from ..domain.registers import finding_reason
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
+from ..registers import service as registers
+from ..registers.models import RegisterFinding
 from . import evidence_files
 
 EVIDENCE_TYPES = {
@@ -235,6 +238,8 @@ def record_check(
         "inconsistent_cross_checks": sum(c["finding"] == "inconsistent" for c in data.cross_checks),
         "evidence": list(data.evidence),
     })
+    rules = contract_store.get_contract(session, case.contract_id).register_rules
+    registers.match_check(session, case, check, rules=rules, clock=clock, actor=principal.id, role="field_officer")
     return check
 
 
@@ -283,6 +288,7 @@ class Assessment:
     eligibility: Eligibility
     basis: int
     quote: ReliefQuote | None
+    findings: list[RegisterFinding]
 
 
 def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
@@ -315,11 +321,16 @@ def assess_case(session: Session, case: Case) -> Assessment:
     income = HouseholdIncome(check.wages, check.business_net, check.property_net, check.transfer_net, check.productive_costs)
     rigid = rigid_of(check)
     eligibility = assess(income, check.member_count, rigid, check.stable_income, contract.income_line, contract.burden_ratio)
+    findings = registers.findings_of(session, check.id)
+    upheld = [f for f in findings if f.status == "upheld"]
+    if upheld:
+        eligibility = Eligibility(False, "none", eligibility.per_capita_income,
+                                  "；".join(finding_reason(f.kind, f.source, f.member_name, f.fact) for f in upheld))
     rule = contract.relief_rule(case.cause, case.household_group)
     prior_basis, already_paid = _prior_paid(session, case)
     basis = prior_basis + rigid.amount_for(rule.basis)
     quote = relief_for(basis, rule, check.member_count, already_paid) if eligibility.eligible else None
-    return Assessment(case, check, contract, eligibility, basis, quote)
+    return Assessment(case, check, contract, eligibility, basis, quote, findings)
 
 
 def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
@@ -332,6 +343,13 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     if principal.id in sent_back_by(session, case.id):
         raise Forbidden("four-eyes rule: you sent a check of this case back for another visit; another supervisor "
                         "confirms the determination")
+    # Registers imported since the check are consulted now; a finding still open holds the determination.
+    match = registers.match_check(session, case, a.check, rules=a.contract.register_rules, clock=clock,
+                                  actor=principal.id, role="insurer_supervisor")
+    still_open = [f for f in registers.findings_of(session, a.check.id) if f.status == "open"]
+    if still_open:
+        raise InvalidState(f"本次核查还有 {len(still_open)} 条部门信息比对发现待处理：须逐条说明或认定属实后，"
+                           "才能确认认定结果")
     quote = a.quote
     breakdown = [] if quote is None else [
         {"from": line.from_, "to": line.to, "rate": str(line.rate), "base": line.base, "amount": line.amount}
@@ -341,7 +359,7 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
         reason=a.eligibility.reason, per_capita_income=a.eligibility.per_capita_income, basis=a.basis,
         already_paid=quote.already_paid if quote else 0, relief=quote.amount if quote else 0, breakdown=breakdown,
         capped=bool(quote and quote.capped), contract_hash=a.contract.content_hash, confirmed_by=principal.id,
-        confirmed_at=clock.now(),
+        confirmed_at=clock.now(), registers_consulted=match.consulted, register_comparisons=match.comparisons,
     ))
     session.flush()
     if not a.eligibility.eligible:
@@ -354,6 +372,8 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
         "check_id": a.check.id, "eligible": a.eligibility.eligible, "rule": a.eligibility.rule,
         "per_capita_income": format_yuan(a.eligibility.per_capita_income), "basis": format_yuan(a.basis),
         "relief": format_yuan(quote.amount if quote else 0), "capped": bool(quote and quote.capped),
+        "registers": [r["import_id"] for r in match.consulted], "register_comparisons": match.comparisons,
+        "findings": {status: sum(f.status == status for f in a.findings) for status in ("explained", "upheld")},
     })
     if action == "determine_ineligible":
         case.closed_reason = a.eligibility.reason

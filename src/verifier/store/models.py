@@ -12,6 +12,7 @@ from verifier.notices import models as _notices  # noqa: E402,F401
 from verifier.payments import models as _payments  # noqa: E402,F401
 from verifier.places import models as _places  # noqa: E402,F401
 from verifier.reports import models as _reports  # noqa: E402,F401
+from verifier.registers import models as _registers  # noqa: E402,F401
 from verifier.roster import models as _roster  # noqa: E402,F401
 from verifier.sampling import models as _sampling  # noqa: E402,F401
 

@@ -308,6 +308,10 @@ class Determination(Base):
     relief: Mapped[int] = mapped_column(BigInteger)
     breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     capped: Mapped[bool] = mapped_column(Boolean)
+    # Other agencies' registers consulted at determination (import, kind, bureau, dates) and how many comparisons
+    # (members x registers) that made; NULL for determinations before registers were matched.
+    registers_consulted: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    register_comparisons: Mapped[int | None] = mapped_column(Integer, nullable=True)
     contract_hash: Mapped[str] = mapped_column(String(64))
     confirmed_by: Mapped[str] = mapped_column(String(40))
     confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime())

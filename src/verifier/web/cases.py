@@ -46,6 +46,8 @@ from .common import (
 )
 from . import reports as report_pages
 from .deviations import case_deviations
+from ..registers.service import FINDING_READERS
+from .registers import finding_rows
 from .paging import Pager, page_param
 from .payments import READER_ROLES as PAYMENT_READERS
 
@@ -99,6 +101,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
         deviations = case_deviations(session, case.id, user)
+        findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
+        names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -112,11 +116,12 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
         "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
         "household": user.has("insurer_supervisor"),  # 合并家庭, 迁移成员 (web/households.py)
+        "findings": user.has("insurer_supervisor") and detail.status == "checked",
     }
     sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches, dev=deviations,
-                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence)
+                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings)
 
 
 Chart = Annotated[str, Parameter(max_length=80, pattern=r"^([a-z_]+(:[a-z0-9_.]+)?)?$")]

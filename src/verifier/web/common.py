@@ -72,6 +72,7 @@ def nav_for(user: Principal | None) -> list[NavItem]:
 DONE_MESSAGES = {
     "risk_removed": "已标记该户风险消除，并写入审计日志。",
     "risk_restored": "已撤销该户的风险消除标记，风险恢复。",
+    "finding": "比对发现已处理。",
     "application": "申请已录入，已生成新案件。",
     "merged": "申请已录入，并入该户已有的案件。",
     "screened": "初筛结果已保存。",

@@ -31,6 +31,7 @@ from . import dashboard as dashboard_page
 from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
+from .registers import feed_rows
 from .reports import READER_ROLES as REPORT_READERS
 from .sampling import home_cards as sampling_cards
 from .security import LOGIN_FORM
@@ -151,6 +152,8 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
     if user.has(*conflict_service.READERS):
         card("跨县登记冲突", "/conflicts", conflict_service.count_conflicts(session, user),
              "在本县被转介或核查、家庭却登记在外县的人员")
+    if user.has("county_reviewer"):
+        card("导入部门比对名单", "/registers", None, "车辆、市场主体、商品房、财政供养、存款、医保结算")
     if user.has(*REPORT_READERS):
         card("月度报表", "/reports", None, "本县每月的核查、认定、公示、支付和资金")
     if user.has("auditor", "county_reviewer", "admin"):
@@ -178,6 +181,7 @@ class HomePage(Controller):
                                              period=dashboard_service.parse_period(period, today), today=today)
             cards = _tasks(session, user, today)
             counts = count_by_status(session, user)
+            feeds = feed_rows(session, user, today) if user.has("county_reviewer") else []
         summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
         return page(request, "home.html", cards=cards, summary=summary, today=today, board=board,
-                    roles=list(user.roles))
+                    roles=list(user.roles), feeds=feeds)

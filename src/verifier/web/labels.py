@@ -19,6 +19,7 @@ from ..domain.eligibility import reason_in_chinese
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
+from ..domain.registers import KIND_NAMES
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
@@ -84,6 +85,13 @@ NEED_SOURCES = {"check": "入户核查", "followup": "回访"}
 NEED_STATUS = {"open": "待部门答复", "answered": "已答复"}
 NEED_OUTCOMES = {"met": "已解决", "partly": "部分解决", "declined": "不符合条件"}
 
+REGISTER_KINDS = dict(KIND_NAMES)
+FINDING_SOURCES = {**SOURCES, **KIND_NAMES}
+FINDING_EFFECTS = {"excludes": "排除条件", "explain": "需说明"}
+FINDING_STATUS = {"open": "待处理", "explained": "已说明", "upheld": "属实（不符合条件）"}
+FEED_STATUS = {"arrived": "已按期报送", "late": "逾期后报送", "overdue": "逾期未报送", "due": "未到期"}
+FEED_SOURCES = {**CHANNELS, **KIND_NAMES}
+
 ACTIONS = {
     "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
     "case.record_check": "录入入户核查", "case.visit_failed": "入户未能核查，待重新安排",
@@ -126,6 +134,7 @@ ACTIONS = {
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
     "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
+    "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
 }
 
 
@@ -152,6 +161,10 @@ FIELD_LABELS = {
     "satisfaction": "满意度", "new_needs": "新的需求", "payment_item_id": "支付", "need": "需求",
     "department": "责任部门", "due_on": "答复期限", "answer": "部门答复", "answered_on": "答复日期",
     "followup_id": "回访", "month": "月份",
+    "kind": "名单类型", "bureau": "报送部门", "as_of": "数据日期",
+    "valid_until": "有效期至", "capital": "注册资本", "company": "企业名称", "plate": "号牌号码", "value": "车辆价值",
+    "price": "成交价格", "address": "房屋坐落", "area": "建筑面积", "employer": "工作单位", "since": "入职日期",
+    "self_paid": "个人自付", "settled_on": "结算日期", "total": "总费用", "year": "年度",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }

@@ -33,6 +33,7 @@ from .payments import FundPages, PaymentPages
 from .meetings import MeetingPages
 from .needs import NeedPages
 from .places import PlacePages
+from .registers import FindingPages, RegisterPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
@@ -44,7 +45,8 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
-                    HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages]
+                    HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
+                    RegisterPages, FindingPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

@@ -17,6 +17,7 @@ from ..cases import service as case_service
 from ..cases.workflow import load_case
 from ..checks import service as check_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..registers import service as register_service
 from ..http import Ctx, get, post
 from ..referrals import service as referral_service
 from ..referrals import template as import_template
@@ -160,6 +161,8 @@ class SchedulePages(Controller):
 
 def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                         send_back: FormState | None = None, message: str | None = None) -> Template:
+    with ctx.db.begin() as session:  # registers imported since the check are consulted before the preview
+        register_service.rematch_case(session, case_id, principal=request.user, clock=ctx.clock)
     with ctx.db.read() as session:
         a = check_service.determine(session, case_id, confirm=False, principal=request.user, clock=ctx.clock)
         check, case = a.check, a.case
@@ -177,6 +180,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "already_paid": a.quote.already_paid if a.quote else 0,
             "breakdown": list(a.quote.breakdown) if a.quote else [],
             "contract_id": a.contract.id,
+            "open_findings": sum(f.status == "open" for f in a.findings),
+            "answered_findings": sum(f.status != "open" for f in a.findings),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
@@ -194,8 +199,8 @@ class DeterminationPages(Controller):
         try:
             with ctx.db.begin() as session:
                 check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
-        except Forbidden as exc:
-            return _determination_page(request, ctx, case_id, status_code=403, message=message_zh(exc.detail))
+        except (Forbidden, InvalidState) as exc:
+            return _determination_page(request, ctx, case_id, status_code=exc.status, message=message_zh(exc.detail))
         return see_other(f"/cases/{case_id}", done="determined")
 
     @post("/send-back", opt=SUPERVISOR, status_code=303)

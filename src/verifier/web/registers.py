@@ -1,0 +1,120 @@
+"""Pages: the county reviewer imports other agencies' registers (/registers); a supervisor answers a case's register
+findings on the case page; the feed calendar on the home page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from litestar import Controller
+from litestar.datastructures import UploadFile
+from litestar.params import URLEncodedBody
+from litestar.response import Template
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.registers import KINDS, fact_summary
+from ..http import Ctx, MultipartBody, get, post
+from ..registers import feeds, service
+from ..registers.parsing import KIND_COLUMNS
+from .common import FormState, Req, clean, counties_of, folded, form_state, page, see_other
+from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
+
+IMPORTERS = {"roles": service.IMPORT_ROLES}
+FIELDS = ("kind", "county_code", "bureau", "as_of", "valid_until", "file")
+
+
+def finding_rows(session: Session, case_id: str) -> list[dict[str, Any]]:
+    """The case's findings as the case page shows them."""
+    return [{"id": f.id, "check_id": f.check_id, "member": f.member_name, "kind": f.kind, "source": f.source,
+             "effect": f.effect, "status": f.status, "fact": fact_summary(f.kind, f.source, f.fact), "note": f.note,
+             "answered_by": f.answered_by, "answered_at": f.answered_at}
+            for f in service.case_findings(session, case_id)]
+
+
+def feed_rows(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
+    """This month's feed calendar of each of the user's counties (home page)."""
+    rows = []
+    for county in counties_of(session, user):
+        for f in feeds.feed_calendar(session, county, today, today):
+            rows.append({"county": county, "source": FEED_SOURCES.get(f.source, f.source), "due_on": f.due_on,
+                         "arrived_on": f.arrived_on, "status": f.status, "label": FEED_STATUS[f.status]})
+    return rows
+
+
+class RegisterPages(Controller):
+    path = "/registers"
+
+    def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
+              rows: list[Any] | None = None, result: Any = None) -> Template:
+        with ctx.db.read() as session:
+            counties = counties_of(session, request.user)
+            listed = service.imports(session, request.user, limit=50)
+        kinds = [(k, REGISTER_KINDS[k]) for k in KINDS]
+        columns = {k: [c.headers[0] + ("" if c.required else "（可选）") for c in cols.values()]
+                   for k, cols in KIND_COLUMNS.items()}
+        columns["medical"] = ["结算日期 或 年度", "个人自付 或 总费用、统筹支付、大病保险、医疗救助"]
+        return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
+                    bad_rows=rows or [], result=result, imports=listed, columns=columns,
+                    bureaus=service.DEFAULT_BUREAUS)
+
+    @get("/", opt=IMPORTERS)
+    def form(self, ctx: Ctx, request: Req) -> Template:
+        counties = request.user.counties
+        return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
+
+    @post("/", opt=IMPORTERS, status_code=200)
+    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
+        upload = data.get("file")
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            state = FormState(values=values)
+            state.add("file", "请选择要导入的文件（csv 或 xlsx）")
+            return self._form(request, ctx, state, status_code=422)
+        try:
+            days = {}
+            for name in ("as_of", "valid_until"):
+                text = clean(data.get(name))
+                try:
+                    days[name] = date.fromisoformat(text) if text else None
+                except ValueError:
+                    raise ValidationFailed.one(name, "日期格式为 YYYY-MM-DD") from None
+            upload.file.seek(0)
+            result = service.import_register(
+                ctx.db, vault=ctx.vault, data=upload.file.read(), filename=upload.filename,
+                kind=clean(data.get("kind")), county_code=folded(data.get("county_code")),
+                bureau=clean(data.get("bureau")), principal=request.user, clock=ctx.clock,
+                limits=ctx.settings.imports, **days)
+        except ValidationFailed as exc:
+            in_rows = [e for e in exc.errors if e.row is not None]
+            state = form_state(values, ValidationFailed([e for e in exc.errors if e.row is None]) if
+                               len(in_rows) < len(exc.errors) else None, FIELDS)
+            return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
+        return self._form(request, ctx, FormState(values=values), result=result)
+
+
+class FindingPages(Controller):
+    path = "/cases/{case_id:str}/findings"
+
+    @post("/{finding_id:str}/answer", opt={"roles": service.ANSWER_ROLES}, status_code=303)
+    def answer(self, case_id: str, finding_id: str, ctx: Ctx, request: Req,
+               data: URLEncodedBody[dict[str, Any]]) -> Any:
+        from .cases import render_case
+
+        outcome = clean(data.get("outcome"))
+        try:
+            if outcome == "upheld" and data.get("confirm") != "yes":
+                raise ValidationFailed.one("confirm", "认定比对结果属实前，请勾选确认（该户将认定为不符合条件）")
+            with ctx.db.begin() as session:
+                found = session.get(service.RegisterFinding, finding_id)
+                if found is None or found.case_id != case_id:
+                    raise NotFound("没有这条比对发现")
+                service.answer_finding(session, finding_id, outcome=outcome, note=clean(data.get("note")),
+                                       principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422,
+                               forms={f"finding-{finding_id}": form_state(data, exc, ("outcome", "note", "confirm"))})
+        except (InvalidState, Forbidden) as exc:
+            return render_case(request, ctx, case_id, status_code=exc.status, message=message_zh(exc.detail))
+        return see_other(f"/cases/{case_id}", done="finding")

@@ -1,0 +1,50 @@
+"""Pages of the registers: the county reviewer's import page and feed calendar, the findings on the case page with
+the supervisor's answer form."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from factories import staff
+from pagekit import FACTORY_PASSWORD
+from verifier import demo
+
+
+def test_the_reviewer_imports_on_the_page_and_sees_the_feed_calendar(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("rev", "county_reviewer")
+    home = pages.get("/").text
+    assert "本月部门名单报送" in home and "逾期未报送" not in home  # 2020-06-01: due by the 5th, not yet overdue
+    assert "导入部门比对名单" in pages.get("/registers").text
+    bad = "身份证号,号牌号码,车辆价值\r\n340223197013011234,皖B1,abc\r\n".encode("gbk")
+    r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223", "bureau": "交警大队"},
+                   files={"file": ("车辆.csv", bad, "text/csv")})
+    assert r.status_code == 422 and "文件有误，未导入任何数据" in r.text and 'value="交警大队"' in r.text
+    good = f"身份证号,号牌号码,车辆价值\r\n{demo.new_household('城关镇', '东村').id_numbers[0]},皖B1,80000\r\n"
+    r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223"},
+                   files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
+    assert r.status_code == 200 and "已导入 1 条车辆登记记录" in r.text and "公安局交通管理部门" in r.text
+    pages.as_("sup", "insurer_supervisor")
+    assert pages.get("/registers").status_code == 403
+
+
+def test_the_supervisor_answers_a_finding_on_the_case_page(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    team = demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2)
+    hh = demo.new_household("城关镇", "东村")
+    case_id = demo.refer(ctx, team, hh, referred_on=ctx.clock.today() - timedelta(days=3))
+    pages.as_("rev", "county_reviewer")
+    data = f"身份证号,工作单位\r\n{hh.id_numbers[1]},县财政局\r\n".encode()
+    assert pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
+                      files={"file": ("人社.csv", data, "text/csv")}).status_code == 200
+    demo.advance_to(ctx, team, case_id, hh, "checked", on=ctx.clock.today(), vehicle="车001")
+    pages.login(s.supervisor.username, FACTORY_PASSWORD)
+    page = pages.get(f"/cases/{case_id}").text
+    assert "部门信息比对发现" in page and "县财政局" in page and "排除条件" in page
+    action = re.search(r'action="(/cases/[^"]+/findings/[^"]+/answer)"', page).group(1)
+    r = pages.post(action, {"outcome": "upheld", "note": ""})
+    assert r.status_code == 422 and "勾选确认" in r.text
+    r = pages.post(action, {"outcome": "explained", "note": "已于去年离职，有离职证明"})
+    assert r.status_code == 303
+    page = pages.get(f"/cases/{case_id}").text
+    assert "已说明" in page and "已于去年离职" in page and action not in page
