@@ -21,6 +21,7 @@ from verifier.referrals.template import template_xlsx
 from verifier.reports import service as reports
 from verifier.store import contracts as contract_store
 from verifier.web import labels
+from verifier.web.report_sheet import monthly_xlsx
 
 from factories import staff
 
@@ -178,18 +179,20 @@ def test_a_county_own_cause_from_file_to_notice_and_report(ctx) -> None:  # type
     reviewer = staff(ctx, COUNTY).supervisor  # any principal of the county reads the report here
     with ctx.db.read() as session:
         report = reports.monthly(session, reviewer, COUNTY, f"{today:%Y-%m}")
-    rows = {c["cause"]: c for c in report["by_cause"]}
-    assert [c["name"] for c in report["by_cause"]] == ["因病", "因灾", "因学", "因残"]
-    assert (rows["disability"]["eligible"], rows["disability"]["relief_determined"]) == (1, "12800.00")
-    book = reports.monthly_xlsx(report)
+    rows = {c["cause"]: c for c in report["breakdowns"]["cause"]}
+    assert [labels.CAUSES.get(c) for c in rows] == ["因病", "因灾", "因学", "因残"]
+    assert rows["disability"]["eligible"] == {"month": 1, "cumulative": 1}
+    book = monthly_xlsx(report)
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(book))["按原因"]
-    assert ["因残", 1, 1] in [[r[0], r[1], r[2]] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    header, *lines = [list(r) for r in sheet.iter_rows(values_only=True)]
+    eligible = header.index("认定符合（户）本月")
+    assert [line[eligible] for line in lines if line[0] == "因残"] == [1]
     # The demo county's report keeps its three.
     with ctx.db.read() as session:
         demo_report = reports.monthly(session, staff(ctx, "340223").supervisor, "340223", f"{today:%Y-%m}")
-    assert [c["name"] for c in demo_report["by_cause"]] == ["因病", "因灾", "因学"]
+    assert [labels.CAUSES.get(c["cause"]) for c in demo_report["breakdowns"]["cause"]] == ["因病", "因灾", "因学"]
 
     # Pages and templates name it from the contract.
     assert labels.CAUSES.get("disability") == "因残" and labels.CAUSES.get("nothing", "nothing") == "nothing"

@@ -43,6 +43,7 @@ from verifier.accounts.service import add_user
 from verifier.cases import service as cases
 from verifier.checks import attempts
 from verifier.checks import service as checks
+from verifier.registers import service as registers
 from verifier.domain.errors import ValidationFailed
 from verifier.domain.income import HouseholdIncome, RigidExpenditure
 from verifier.domain.money import format_yuan
@@ -182,6 +183,11 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             evidence=[], note="")
         with ctx.db.begin() as session:
             checks.record_check(session, ids[k], data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
+        with ctx.db.begin() as session:  # the officer's inconsistent cross-check is a finding to answer first
+            for finding in registers.case_findings(session, ids[k]):
+                if finding.status == "open":
+                    registers.answer_finding(session, finding.id, outcome="explained", note="存款为亲属代管",
+                                             principal=team.supervisor, clock=ctx.clock)
         with ctx.db.begin() as session:
             checks.determine(session, ids[k], confirm=True, principal=team.supervisor, clock=ctx.clock)
 

@@ -60,9 +60,9 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
     by_status = dict(session.execute(select(Case.status, func.count()).where(Case.county_code == county_code)
                                      .group_by(Case.status)).all())
     funds = []
-    for contract in contract_store.all_contracts(session):
-        if county_code in contract.county_codes and ledger.is_open(session, contract.id):
-            funds.append({"contract_id": contract.id, **ledger.balances(session, contract.id).as_yuan()})
+    for each in contract_store.all_contracts(session):
+        if county_code in each.county_codes and ledger.is_open(session, each.id):
+            funds.append({"contract_id": each.id, **ledger.balances(session, each.id).as_yuan()})
 
     return assemble(county_code, contract_store.county_names(session).get(county_code, county_code), period,
                     contract, tally, by_status=by_status, funds=funds,
