@@ -78,7 +78,7 @@ def _merge(ctx: Any, into: str, other: str, who: Any, reason: str = REASON, **kw
                                                          clock=ctx.clock, **kw))
 
 
-def _schedule(ctx: Any, case_id: str, team: int = 7) -> None:
+def _schedule(ctx: Any, case_id: str, team: int = 907) -> None:  # a team make_case never makes
     s = staff(ctx, team=team)
     with ctx.db.begin() as session:
         if session.get(Case, case_id).status == "received":
