@@ -387,7 +387,8 @@ def test_every_figure_of_june_and_the_year_so_far(ctx, world) -> None:  # type: 
                            "without_check_by_outcome": {"not_home": 1}}
     assert r["payments"] == {"paid_households": 1, "paid": _yuan(relief["A"]), "failed": 1}
     assert r["sampling"] == {"rounds": 1, "drawn": 1, "rechecked": 2, "deviations": 1}
-    assert r["recoveries"] is None  # no recovery is recorded by the system yet: no figure rather than a zero
+    assert r["recoveries"] == {"opened": {"month": 0, "cumulative": 0}, "amount": {"month": "0.00", "cumulative": "0.00"},
+                               "recovered": {"month": "0.00", "cumulative": "0.00"}}  # the deviation was unpaid: held
 
 
 def test_the_breakdowns_of_june(ctx, world) -> None:  # type: ignore[no-untyped-def]

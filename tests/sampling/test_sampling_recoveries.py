@@ -16,6 +16,7 @@ from verifier.domain.money import format_yuan
 from verifier.payments import ledger, recoveries
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
+from verifier.reports import service as reports
 from verifier.sampling.assessment import assessment_summary
 from verifier.store.tables import Case
 
@@ -146,6 +147,13 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
         empty = assessment_summary(s, COUNTY, date(2020, 7, 1), date(2020, 7, 31))
     assert summary["totals"]["deviations"] == 3 and summary["rounds"][0]["round_id"] == round_id
     assert empty["totals"]["rounds"] == 0 and empty["totals"]["over"] == "0.00"
+    with ctx.db.read() as s:  # the monthly report counts them: opened by the day, recovered by the day repaid
+        june = reports.monthly(s, reviewer2, COUNTY, "2020-06")["recoveries"]
+        july = reports.monthly(s, reviewer2, COUNTY, "2020-07")["recoveries"]
+    assert june == {"opened": {"month": 2, "cumulative": 2},
+                    "amount": {"month": format_yuan(relief + 50_000), "cumulative": format_yuan(relief + 50_000)},
+                    "recovered": {"month": format_yuan(relief), "cumulative": format_yuan(relief)}}
+    assert july["opened"] == {"month": 0, "cumulative": 2} and july["recovered"]["month"] == "0.00"
 
     listed = rounds.client.get("/api/recoveries?status=open", headers=users.headers("fin1")).json()
     assert listed["total"] == 0

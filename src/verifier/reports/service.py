@@ -34,11 +34,28 @@ from .queries import parse_month, period_of  # noqa: F401
 RULES = ("income_line", "burden")  # the rules an eligible determination is made by (domain/eligibility.py)
 
 
-def recoveries(session: Session, county_code: str, period: queries.Period) -> dict[str, Any] | None:
-    """Recoveries (追回) opened after a sampling deviation: None while the system keeps no record of them — the
-    report then says so rather than show a zero. When recoveries are recorded, count them here by the day each was
-    opened and the amount recovered by the day it came back, as {"opened": Cell, "recovered": Cell, "amount": Cell}."""
-    return None
+def recoveries(session: Session, county_code: str, period: queries.Period) -> dict[str, Any]:
+    """Recoveries (追回) opened after a sampling deviation, by the day each was opened (how many, and the overpaid
+    amount), and the money that came back by the day the household repaid it (confirmed repayments only), 本月 and
+    累计: {"opened": {"month", "cumulative"}, "amount": {…}, "recovered": {…}}; amounts as "0.00"."""
+    from ..payments.models import Recovery, RecoveryRepayment
+
+    cond, in_month = period.at_times(Recovery.opened_at)
+    opened = session.execute(select(func.count(), func.coalesce(func.sum(in_month), 0),
+                                    func.coalesce(func.sum(Recovery.amount), 0),
+                                    func.coalesce(func.sum(in_month * Recovery.amount), 0))
+                             .where(Recovery.county_code == county_code, cond)).one()
+    cond, in_month = period.on_days(RecoveryRepayment.paid_on)
+    back = session.execute(select(func.coalesce(func.sum(RecoveryRepayment.amount), 0),
+                                  func.coalesce(func.sum(in_month * RecoveryRepayment.amount), 0))
+                           .join(Recovery, Recovery.id == RecoveryRepayment.recovery_id)
+                           .where(Recovery.county_code == county_code, RecoveryRepayment.status == "confirmed",
+                                  cond)).one()
+    n, n_month, amount, amount_month = (int(v or 0) for v in opened)
+    recovered, recovered_month = (int(v or 0) for v in back)
+    return {"opened": {"month": n_month, "cumulative": n},
+            "amount": {"month": format_yuan(amount_month), "cumulative": format_yuan(amount)},
+            "recovered": {"month": format_yuan(recovered_month), "cumulative": format_yuan(recovered)}}
 
 
 def _cell(tally: fg.Tally, key: str, dimension: str | None = None, value: object = None) -> dict[str, Any]:
@@ -71,7 +88,7 @@ def monthly(session: Session, principal: Principal, county_code: str, month: str
 
 def assemble(county_code: str, county_name: str, period: queries.Period, contract: Contract | None,
              tally: fg.Tally, *, by_status: dict[str, int], funds: list[dict[str, Any]],
-             recoveries: dict[str, Any] | None) -> dict[str, Any]:
+             recoveries: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report (the API's JSON) from the counted figures: no database. The known codes come first in their
     order (the channels; the causes the contract prices and the groups it covers; every outcome of a visit), then
     any other code the counted rows carry."""

@@ -56,8 +56,11 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
     summary = [*head, *((label, value(key, cell["month"]), value(key, cell["cumulative"]))
                         for label, key, cell in summary_rows(report))]
     recoveries = report.get("recoveries")
-    if recoveries is None:
-        summary.append(("追回", "尚未登记追回", ""))
+    if recoveries:
+        summary += [("发起追回（户）", recoveries["opened"]["month"], recoveries["opened"]["cumulative"]),
+                    ("应追回金额（元）", Money(recoveries["amount"]["month"]), Money(recoveries["amount"]["cumulative"])),
+                    ("已追回金额（元）", Money(recoveries["recovered"]["month"]),
+                     Money(recoveries["recovered"]["cumulative"]))]
     sheets = [Sheet("概要", ["项目", "本月", cumulative], summary, widths=(30, 20, 26))]
     names = {"village": (("按乡镇村"), ["乡镇", "村"]), "town": ("按乡镇", ["乡镇"]), "cause": ("按原因", ["原因"]),
              "group": ("按户类型", ["户类型"])}
