@@ -125,6 +125,13 @@ def test_from_a_follow_up_over_the_api_and_the_pages(ctx, client, users) -> None
     listed = client.get("/api/need-referrals?state=open", headers=users.headers("nd-api-rev")).json()
     assert [r["id"] for r in listed] == [rid] and listed[0]["department"] == "县教育局"
     assert client.get("/api/need-referrals", headers=users.headers("nd-api-far-sup")).json() == []
+    # the household file (一户一档) shows the follow-up and the need passed on, in words on its page
+    household_id = client.get(f"/api/cases/{case_id}", headers=users.headers("nd-api-rev")).json()["household_id"]
+    file = client.get(f"/api/households/{household_id}/file", headers=users.headers("nd-api-rev")).json()
+    sections = {x["key"]: x["rows"] for x in file["sections"]}
+    assert [(r["method"], r["needs"]) for r in sections["followups"]] == [("visit", ["schooling_aid"])]
+    assert [(r["need"], r["status"], r["department"]) for r in sections["needs"]] == [
+        ("schooling_aid", "open", "县教育局")]
     answer = {"outcome": "partly", "answer": "已申请助学金，待审批"}
     assert client.post(f"/api/need-referrals/{rid}/answer", json=answer,
                        headers=users.headers("nd-api-clerk")).status_code == 403

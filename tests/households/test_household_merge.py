@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from factories import make_case, staff
+
+from verifier.households.file import household_file
 from payment_helpers import People, add_contract, ready_case, tx
 from sqlalchemy import select
 
@@ -116,6 +118,11 @@ def test_the_couple_merged_is_one_household_with_one_case_and_the_check_listing_
             ("merge", c["w_household"], c["h_household"], REASON)]
         assert households.household_changes(session, c["h_household"])[0].merged_cases[0]["into_number"] == \
             husband_case.number
+
+    with ctx.db.read() as session:  # the surviving household's file shows the merge
+        file = household_file(session, c["h_household"], supervisor, ctx.vault)
+    [change] = next(s for s in file.sections if s.key == "changes").rows
+    assert (change["what"], change["reason"], change["changed_by"]) == ("另一户并入本户", REASON, supervisor.id)
 
     check = _check_both(ctx, c["husband"], c["husband_id"], c["wife_id"])
     assert check.member_count == 2

@@ -16,6 +16,7 @@ from verifier.domain.money import format_yuan
 from verifier.payments import ledger, recoveries
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
+from verifier.households.file import household_file
 from verifier.reports import service as reports
 from verifier.sampling.assessment import assessment_summary
 from verifier.store.tables import Case
@@ -154,6 +155,12 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
                     "amount": {"month": format_yuan(relief + 50_000), "cumulative": format_yuan(relief + 50_000)},
                     "recovered": {"month": format_yuan(relief), "cumulative": format_yuan(relief)}}
     assert july["opened"] == {"month": 0, "cumulative": 2} and july["recovered"]["month"] == "0.00"
+    with ctx.db.read() as s:  # the household file (一户一档) lists its recovery
+        household_id = s.get(Case, ineligible).household_id
+        file = household_file(s, household_id, reviewer2, ctx.vault)
+    assert [(r["case_id"], r["amount"], r["repaid"], r["status"]) for r in
+            next(x for x in file.sections if x.key == "recoveries").rows] == [
+        (ineligible, format_yuan(relief), format_yuan(relief), "repaid")]
 
     listed = rounds.client.get("/api/recoveries?status=open", headers=users.headers("fin1")).json()
     assert listed["total"] == 0

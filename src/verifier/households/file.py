@@ -198,6 +198,64 @@ def _risk(ctx: Ctx) -> list[dict[str, Any]]:
             for e in risk.events(ctx.session, ctx.id)]
 
 
+def _changes(ctx: Ctx) -> list[dict[str, Any]]:
+    """The household's merges and member moves (households/service.py), oldest first."""
+    from .service import household_changes
+
+    rows = []
+    for c in household_changes(ctx.session, ctx.id):
+        incoming = c.to_household_id == ctx.id
+        if c.kind == "merge":
+            what = "另一户并入本户" if incoming else "本户并入另一户"
+            who = f"{len(c.members)} 人"
+        else:
+            what = ("新立一户（分户）迁出" if c.new_household else "迁出") if not incoming else "迁入本户"
+            who = c.member_name or ""
+        merged = "、".join(f"{m['number']}→{m['into_number']}" for m in c.merged_cases)
+        rows.append({"moment": c.changed_at.isoformat(), "what": what, "who": who, "merged": merged,
+                     "reason": c.reason, "changed_by": ctx.user(c.changed_by)})
+    return rows
+
+
+def _recoveries(ctx: Ctx) -> list[dict[str, Any]]:
+    """Recoveries (追回) opened after a sampling deviation, per case."""
+    from ..payments.recoveries import recoveries_for_case
+
+    return [{"case_id": c.id, "case": c.number, "opened_at": r["opened_at"], "amount": r["amount"],
+             "repaid": r["repaid"], "outstanding": r["outstanding"], "status": r["status"]}
+            for c in ctx.cases for r in recoveries_for_case(ctx.session, c.id)]
+
+
+def _followups(ctx: Ctx) -> list[dict[str, Any]]:
+    """Follow-ups (回访) after payment, per case, oldest first."""
+    from ..followups.service import recorded
+
+    rows = []
+    for c in ctx.cases:
+        for f, _case, _head in recorded(ctx.session, None, case_id=c.id):
+            rows.append({"day": f.done_on.isoformat(), "case_id": c.id, "case": c.number, "method": f.method,
+                         "income_change": f.income_change, "risk_remains": f.risk_remains,
+                         "satisfaction": f.satisfaction, "needs": list(f.new_needs or []),
+                         "recorded_by": ctx.user(f.recorded_by)})
+    return sorted(rows, key=lambda r: r["day"])
+
+
+def _needs(ctx: Ctx) -> list[dict[str, Any]]:
+    """Needs passed to departments (发点球) and their answers."""
+    from ..needs.service import list_referrals
+
+    today = ctx.household.created_at.date()  # the listing wants a day only to pick overdue ones; all are listed here
+    rows = []
+    for c in ctx.cases:
+        for row in list_referrals(ctx.session, None, today=today, case_id=c.id):
+            r = row.referral
+            rows.append({"day": r.referred_on.isoformat(), "case_id": c.id, "case": c.number, "need": r.need,
+                         "department": r.department, "due_on": r.due_on.isoformat(), "status": r.status,
+                         "answered_on": r.answered_on.isoformat() if r.answered_on else None,
+                         "answer": r.answer or ""})
+    return sorted(rows, key=lambda r: r["day"])
+
+
 C = Column
 CASE = C("case", "案件编号", "case")
 SECTIONS: list[SectionSource] = [
@@ -207,6 +265,9 @@ SECTIONS: list[SectionSource] = [
     SectionSource("member_history", "家庭成员变化（历次入户核查）", [
         C("day", "核查日期", "day"), CASE, C("size", "家庭人口", "int"), C("people", "成员", "people")],
         _member_history),
+    SectionSource("changes", "家庭合并和成员迁移", [
+        C("moment", "时间", "moment"), C("what", "变动"), C("who", "成员"), C("merged", "合并的案件"),
+        C("reason", "原因"), C("changed_by", "办理人", "user")], _changes),
     SectionSource("risk", "风险消除", [
         C("day", "日期", "day"), C("status", "状态", "label:RISK_STATUS"),
         C("evidence_kind", "依据", "label:RISK_EVIDENCE"), C("months", "连续月数", "int"), C("note", "说明"),
@@ -243,6 +304,19 @@ SECTIONS: list[SectionSource] = [
         C("insurer_per_capita_income", "保险公司人均纯收入（元）", "money"), C("relief", "复核保障金（元）", "money"),
         C("deviation", "存在偏差", "bool"), C("reasons", "偏差原因", "label:stage:DEVIATION_REASONS"),
         C("recorded_by", "复核人", "user")], _sampling),
+    SectionSource("recoveries", "追回", [
+        CASE, C("opened_at", "发起时间", "moment"), C("amount", "应追回（元）", "money"),
+        C("repaid", "已追回（元）", "money"), C("outstanding", "尚欠（元）", "money"),
+        C("status", "状态", "label:stage:RECOVERY_STATUS")], _recoveries),
+    SectionSource("followups", "回访", [
+        C("day", "回访日期", "day"), CASE, C("method", "方式", "label:FOLLOWUP_METHODS"),
+        C("income_change", "收入变化", "label:INCOME_CHANGES"), C("risk_remains", "风险仍在", "bool"),
+        C("satisfaction", "满意度", "label:SATISFACTION"), C("needs", "新的需求", "label:NEEDS"),
+        C("recorded_by", "回访人", "user")], _followups),
+    SectionSource("needs", "转交部门的需求（发点球）", [
+        C("day", "转交日期", "day"), CASE, C("need", "需求", "label:NEEDS"), C("department", "责任部门"),
+        C("due_on", "答复期限", "day"), C("status", "状态", "label:NEED_STATUS"),
+        C("answered_on", "答复日期", "day"), C("answer", "部门答复")], _needs),
 ]
 
 
