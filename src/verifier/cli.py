@@ -468,28 +468,12 @@ def roster() -> None:
               help="Record the import as this user (a county reviewer); default: the operator.")
 def roster_import(file: Path, county_code: str, username: str | None) -> None:
     """Import the county's whole roster (csv or xlsx: ID number and category per person), all or nothing."""
-    import getpass
-
-    from sqlalchemy import select
-
-    from .accounts.auth import Principal, principal_of
     from .domain.errors import DomainError, ValidationFailed
     from .roster.service import IMPORT_ROLES, import_roster
-    from .store.tables import User
 
     ctx = _context()
     try:
-        if username:
-            with ctx.db.read() as session:
-                user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-            if user is None:
-                _fail(f"no active user {username!r}")
-            principal = principal_of(user)
-            if not principal.has(*IMPORT_ROLES):
-                _fail(f"{username} may not import the roster (needs county_reviewer)")
-        else:
-            principal = Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
-                                  roles=IMPORT_ROLES, counties=())
+        principal = _importer(ctx, username, IMPORT_ROLES, "the roster")
         try:
             result = import_roster(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name,
                                    county_code=county_code, principal=principal, clock=ctx.clock,
@@ -507,6 +491,29 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
     shown = ", ".join(f"{k} {v}" for k, v in result.categories.items())
     click.echo(f"imported the roster of county {county_code}: {result.rows} people ({shown}) as {result.import_id}; "
                "it is now the county's roster")
+
+
+def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str) -> Any:
+    """Who an import from the command line is recorded as: the named active user, who must hold one of `roles`, or
+    the operator at the server (no county limit)."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from .accounts.auth import Principal, principal_of
+    from .store.tables import User
+
+    if not username:
+        return Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
+                         roles=roles, counties=())
+    with ctx.db.read() as session:
+        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        _fail(f"no active user {username!r}")
+    principal = principal_of(user)
+    if not principal.has(*roles):
+        _fail(f"{username} may not import {what} (needs {' or '.join(roles)})")
+    return principal
 
 
 @main.group()
@@ -530,28 +537,12 @@ def registers() -> None:
 def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any,
                      username: str | None) -> None:
     """Import a bureau's register (csv or xlsx, a row per person and fact), all or nothing."""
-    import getpass
-
-    from sqlalchemy import select
-
-    from .accounts.auth import Principal, principal_of
     from .domain.errors import DomainError, ValidationFailed
     from .registers.service import IMPORT_ROLES, import_register
-    from .store.tables import User
 
     ctx = _context()
     try:
-        if username:
-            with ctx.db.read() as session:
-                user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-            if user is None:
-                _fail(f"no active user {username!r}")
-            principal = principal_of(user)
-            if not principal.has(*IMPORT_ROLES):
-                _fail(f"{username} may not import registers (needs county_reviewer)")
-        else:
-            principal = Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
-                                  roles=IMPORT_ROLES, counties=())
+        principal = _importer(ctx, username, IMPORT_ROLES, "registers")
         try:
             result = import_register(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name, kind=kind,
                                      county_code=county_code, principal=principal, clock=ctx.clock,
