@@ -77,6 +77,20 @@ def test_the_ledger_is_masked_for_every_role_even_the_officer_at_the_door(pages,
         for q in ("", head_id):  # a search by the full number unmasks nothing either
             got = rows_of(sheet(pages.get("/cases/ledger.xlsx", params={"q": q}).content))
             assert [g["证件号"] for g in got] == [mask_id(head_id)], who
+    # every download is in the audit log: who, the filters, the file's hash; never the searched ID number
+    import hashlib
+    import json
+
+    from verifier.audit.models import AuditEntry
+
+    content = pages.get("/cases/ledger.xlsx", params={"q": head_id, "status": "scheduled"}).content
+    with ctx.db.read() as session:
+        logged = [json.loads(e) for e in session.scalars(select(AuditEntry.entry).where(
+            AuditEntry.action == "export.spreadsheet").order_by(AuditEntry.idx))]
+    assert len(logged) == 9 and head_id not in json.dumps(logged, ensure_ascii=False)
+    assert logged[-1]["payload"]["file_sha256"] == hashlib.sha256(content).hexdigest()
+    assert logged[-1]["payload"]["filters"] == {"status": "scheduled", "sort": "number", "searched": True}
+    assert logged[-1]["payload"]["what"] == "case_ledger" and logged[-1]["actor"] == pages.users.ids["audit1"]
 
 
 def test_the_ledger_keeps_to_the_callers_counties(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy import select
 
+from ..audit import service as audit_service
 from ..cases import id_search, ledger, listing, personal
 from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import payees
@@ -81,6 +82,13 @@ def search_window(ctx: Any) -> timedelta:
 def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[Any]:
     """案件台账 as an xlsx: every case matching the query (all pages), in its order."""
     content, filename = ledger.workbook(ctx.db, ctx.vault, user, query, today=ctx.clock.today())
+    audit_service.record_export(ctx.db, user, what="case_ledger", content=content, clock=ctx.clock,
+                                filters={"status": query.status, "county_code": query.county_code,
+                                         "town": query.town, "village": query.village, "cause": query.cause,
+                                         "officer": query.officer, "q": query.q, "sort": query.sort,
+                                         "report_figure": True if query.within is not None else None},
+                                county_code=query.county_code
+                                or (user.counties[0] if len(user.counties) == 1 else None))
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(content=content, media_type=XLSX,

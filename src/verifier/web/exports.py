@@ -185,27 +185,39 @@ def xlsx_response(content: bytes, ascii_name: str, chinese_name: str) -> Respons
     return Response(content, media_type=XLSX, headers=attachment(ascii_name, chinese_name))
 
 
+def _logged(ctx: Any, user: Principal, what: str, filters: dict[str, Any], content: bytes,
+            county_code: str | None) -> None:
+    """Every spreadsheet taken out is in the audit log (who, which list, the filters, the file's hash)."""
+    audit_service.record_export(ctx.db, user, what=what, filters=filters, content=content,
+                                county_code=county_code or (user.counties[0] if len(user.counties) == 1 else None),
+                                clock=ctx.clock)
+
+
 def notices_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
     with ctx.db.read() as session:
         content = notices_xlsx(session, user, status=status, county_code=county_code)
+    _logged(ctx, user, "notices", {"status": status, "county_code": county_code}, content, county_code)
     return xlsx_response(content, "notices.xlsx", "公示.xlsx")
 
 
 def batches_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
     with ctx.db.read() as session:
         content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code)
+    _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code}, content, county_code)
     return xlsx_response(content, "payment-batches.xlsx", "支付批次.xlsx")
 
 
 def batch_items_response(ctx: Any, user: Principal, batch_id: str) -> Response[bytes]:
     with ctx.db.read() as session:
         content = batch_items_xlsx(session, user, ctx.vault, batch_id)
+    _logged(ctx, user, "payment_items", {"batch_id": batch_id}, content, None)
     return xlsx_response(content, f"payment-items-{batch_id}.xlsx", f"支付明细-{batch_id}.xlsx")
 
 
 def samples_response(ctx: Any, user: Principal, round_id: str) -> Response[bytes]:
     with ctx.db.read() as session:
         content = samples_xlsx(session, user, round_id)
+    _logged(ctx, user, "samples", {"round_id": round_id}, content, None)
     return xlsx_response(content, f"samples-{round_id}.xlsx", f"抽样复核样本-{round_id}.xlsx")
 
 
@@ -213,6 +225,8 @@ def audit_response(ctx: Any, user: Principal, since: date | None, until: date | 
                    action: str) -> Response[bytes]:
     with ctx.db.read() as session:
         content = audit_xlsx(session, user, since=since, until=until, action=action)
+    _logged(ctx, user, "audit_entries", {"from": since.isoformat() if since else None,
+                                         "to": until.isoformat() if until else None, "action": action}, content, None)
     return xlsx_response(content, "audit-entries.xlsx", "审计日志.xlsx")
 
 

@@ -124,7 +124,7 @@ ACTIONS = {
     "case.merge": "家庭合并，本案并入另一案件", "case.merged_in": "家庭合并，另一案件并入本案",
     "household.merge": "合并家庭", "household.member_move": "迁移家庭成员",
     "household.risk_removed": "标记风险消除", "household.risk_restored": "撤销风险消除（风险恢复）",
-    "household.export": "导出一户一档",
+    "household.export": "导出一户一档", "export.spreadsheet": "导出表格",
     "sampling.deviation_recorded": "复核偏差：暂停支付或追回", "case.held": "抽样复核发现偏差，暂停支付",
     "case.hold_withdrawn": "复核结果更正，撤销暂停支付", "case.hold_redetermined": "暂停支付后重新认定",
     "case.redetermine_ineligible": "重新认定不符合条件",
