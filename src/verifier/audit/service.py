@@ -157,7 +157,8 @@ def record_export(db: Database, principal: Principal, *, what: str, filters: dic
                   county_code: str | None, clock: Any) -> int:
     """Log a spreadsheet of cases, notices, batches, samples or entries taken out of the system: who, which list,
     with which filters, and the file's SHA-256 (so a copy found elsewhere can be traced to its download). A search
-    text is never logged (it may be a full ID number): only that there was one."""
+    text is never logged (it may be a full ID number): only that there was one. Without a county filter, the entry
+    belongs to the caller's county when they have exactly one."""
     import hashlib
 
     shown = {k: v for k, v in filters.items() if v not in (None, "", [], ()) and k != "q"}
@@ -165,6 +166,7 @@ def record_export(db: Database, principal: Principal, *, what: str, filters: dic
         shown["searched"] = True
     with db.begin() as session:
         return log.append(session, actor=principal.id, role=principal.main_role, action=EXPORT_ACTION, subject=what,
-                          county_code=county_code or None, clock=clock,
+                          county_code=county_code or (principal.counties[0] if len(principal.counties) == 1 else None),
+                          clock=clock,
                           payload={"what": what, "filters": shown, "file_sha256": hashlib.sha256(content).hexdigest(),
                                    "bytes": len(content)})

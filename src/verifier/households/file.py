@@ -244,10 +244,9 @@ def _needs(ctx: Ctx) -> list[dict[str, Any]]:
     """Needs passed to departments (发点球) and their answers."""
     from ..needs.service import list_referrals
 
-    today = ctx.household.created_at.date()  # the listing wants a day only to pick overdue ones; all are listed here
     rows = []
     for c in ctx.cases:
-        for row in list_referrals(ctx.session, None, today=today, case_id=c.id):
+        for row in list_referrals(ctx.session, None, case_id=c.id):
             r = row.referral
             rows.append({"day": r.referred_on.isoformat(), "case_id": c.id, "case": c.number, "need": r.need,
                          "department": r.department, "due_on": r.due_on.isoformat(), "status": r.status,

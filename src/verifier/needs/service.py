@@ -171,10 +171,10 @@ def _listing(principal: Principal | None) -> Select[Any]:
     return stmt
 
 
-def list_referrals(session: Session, principal: Principal | None, *, today: date, state: str = "",
+def list_referrals(session: Session, principal: Principal | None, *, today: date | None = None, state: str = "",
                    county_code: str | None = None, case_id: str | None = None, limit: int = 500) -> list[ReferralRow]:
     """Referrals within the caller's counties. `state`: open (earliest due first), overdue (open past the due
-    date), answered (latest first), or blank (open ones first, then answered)."""
+    date: `today` is needed then), answered (latest first), or blank (open ones first, then answered)."""
     stmt = _listing(principal)
     if county_code:
         stmt = stmt.where(NeedReferral.county_code == county_code)
@@ -183,6 +183,8 @@ def list_referrals(session: Session, principal: Principal | None, *, today: date
     if state in ("open", "overdue"):
         stmt = stmt.where(NeedReferral.status == "open").order_by(NeedReferral.due_on, NeedReferral.id)
         if state == "overdue":
+            if today is None:
+                raise ValueError("listing overdue referrals needs today's date")
             stmt = stmt.where(NeedReferral.due_on < today)
     elif state == "answered":
         stmt = stmt.where(NeedReferral.status == "answered").order_by(NeedReferral.answered_at.desc())

@@ -87,8 +87,7 @@ def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[A
                                          "town": query.town, "village": query.village, "cause": query.cause,
                                          "officer": query.officer, "q": query.q, "sort": query.sort,
                                          "report_figure": True if query.within is not None else None},
-                                county_code=query.county_code
-                                or (user.counties[0] if len(user.counties) == 1 else None))
+                                county_code=query.county_code)
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
     return Response(content=content, media_type=XLSX,

@@ -189,8 +189,7 @@ def _logged(ctx: Any, user: Principal, what: str, filters: dict[str, Any], conte
             county_code: str | None) -> None:
     """Every spreadsheet taken out is in the audit log (who, which list, the filters, the file's hash)."""
     audit_service.record_export(ctx.db, user, what=what, filters=filters, content=content,
-                                county_code=county_code or (user.counties[0] if len(user.counties) == 1 else None),
-                                clock=ctx.clock)
+                                county_code=county_code, clock=ctx.clock)
 
 
 def notices_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
