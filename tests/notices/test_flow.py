@@ -7,6 +7,7 @@ from datetime import date
 
 from factories import make_case, new_id_number, staff
 
+from verifier.store.reader import session_reader
 from verifier.accounts.auth import principal_of
 from verifier.audit.checkpoints import known_keys
 from verifier.audit.verify import verify_log
@@ -155,13 +156,13 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     assert client.get("/api/notices", params={"status": "open"}, headers=clerk).json()["items"] == []
 
     with ctx.db.read() as session:
-        summary = notice_summary_for_case(session, b)
+        summary = notice_summary_for_case(session_reader(session), b)
         assert summary is not None and summary["notice_id"] == nid and summary["item"]["status"] == "withdrawn"
         assert [o["status"] for o in summary["objections"]] == ["upheld"]
-        assert notice_summary_for_case(session, a)["item"]["relief_amount"] == yuan(reliefs[a])
-        assert notice_summary_for_case(session, west) is None
-        assert review_summary_for_case(session, a)["result"] == "pass"
-        assert review_summary_for_case(session, unreviewed) is None
+        assert notice_summary_for_case(session_reader(session), a)["item"]["relief_amount"] == yuan(reliefs[a])
+        assert notice_summary_for_case(session_reader(session), west) is None
+        assert review_summary_for_case(session_reader(session), a)["result"] == "pass"
+        assert review_summary_for_case(session_reader(session), unreviewed) is None
 
     # The next day, the withdrawn case is checked again, reviewed again and goes on a new notice.
     clock.advance(days=1)
@@ -188,7 +189,7 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     assert second["items"][0]["relief_amount"] == yuan(relief_of(ctx, b))
     assert status_of(ctx, b) == "in_notice"
     with ctx.db.read() as session:
-        assert notice_summary_for_case(session, b)["notice_id"] == second["id"]
+        assert notice_summary_for_case(session_reader(session), b)["notice_id"] == second["id"]
 
     # Every step is in the log, and the log is intact.
     with ctx.db.read() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from factories import make_case
 
+from verifier.store.reader import session_reader
 from verifier.audit.checkpoints import known_keys
 from verifier.audit.verify import verify_log
 from verifier.notices.service import notice_summary_for_case
@@ -53,6 +54,6 @@ def test_masked_town_notice(client, users, ctx, clock, masked_contract) -> None:
     assert "欧***" in preview and "欧阳娜娜" not in preview and "张三丰" not in preview
 
     with ctx.db.read() as session:
-        assert notice_summary_for_case(session, east)["item"]["head_name"] == "欧***"
+        assert notice_summary_for_case(session_reader(session), east)["item"]["head_name"] == "欧***"
         keys = known_keys(session)
     assert verify_log(ctx.db, keys).ok

@@ -10,6 +10,7 @@ import pytest
 from factories import make_case, staff
 from sqlalchemy import func, select
 
+from verifier.store.reader import session_reader
 from verifier.audit.models import AuditEntry
 from verifier.cases.workflow import load_case
 from verifier.domain.errors import Forbidden, NotFound, ValidationFailed
@@ -52,7 +53,7 @@ def test_one_meeting_reviews_every_household_each_through_the_review_service(ctx
         kept = session.get(VillageMeeting, meeting.id)
         assert (kept.households, kept.venue) == (3, "东村村委会会议室")
         for case_id in ids:
-            summary = review_summary_for_case(session, case_id)
+            summary = review_summary_for_case(session_reader(session), case_id)
             assert summary["meeting"]["id"] == meeting.id and "王芳" in summary["meeting"]["attendees"]
         logged = list(session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
             ["case.review_pass", "case.review_fail", "village_meeting.record"])).order_by(AuditEntry.idx)))

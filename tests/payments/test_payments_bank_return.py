@@ -8,6 +8,7 @@ import pytest
 from payment_helpers import add_contract, seed_ready_cases, tx
 from sqlalchemy import func, select
 
+from verifier.store.reader import session_reader
 from verifier.domain.errors import InvalidState, ValidationFailed
 from verifier.payments import bankfiles, ledger, payees, service
 from verifier.payments.models import BankReturn, FundMovement, PaymentItem
@@ -172,7 +173,7 @@ def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(c
         fund = ledger.balances(s, c.id)
         assert (fund.paid, fund.committed) == (500_000, 0)
         assert fund.service_fee == 75_000 and ledger.problems(s) == []
-        history = service.payments_for_case(s, failed_case, ctx.vault)
+        history = service.payments_for_case(session_reader(s), failed_case, ctx.vault)
     assert [(p["status"], p["payee"]["account_number"][-4:]) for p in history] == [("failed", history[0]["payee"]
                                                                                     ["account_number"][-4:]),
                                                                                    ("succeeded", "6789")]

@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import anyio
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -26,6 +25,7 @@ from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 
 from ..domain.errors import NotFound
+from ..http import quick
 from ..store.keys import load_or_create_secret
 from ..store.tables import User
 from .sessions import TOKEN_LIFETIME, open_session_row
@@ -85,7 +85,8 @@ class PasswordChangeRequired(PermissionDeniedException):
                          "(POST /api/auth/password), nothing else is open until then")
 
 
-def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Who may call the route (async: a plain check, run on the event loop rather than handed to a thread)."""
     if handler.opt.get("public"):
         return
     openapi = connection.app.openapi_config
@@ -167,8 +168,8 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     secret = load_or_create_secret(ctx.settings.keys_dir / "token.key", 32).hex()
 
     def lookup(session_id: str, user_id: str) -> Principal | None:
-        with ctx.db.quick_read() as conn:
-            row = open_session_row(conn, session_id, user_id)
+        with ctx.db.reader() as reader:
+            row = open_session_row(reader, session_id, user_id)
         if row is None:
             return None
         uid, username, display_name, roles, counties, change_required = row
@@ -178,13 +179,10 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
         """The session's user, asked of the database on every request (an ended session is refused at once).
 
-        SQLite answers this indexed read faster than a hand-off to a worker thread, so it runs here on the event
-        loop; PostgreSQL, across a network, is asked from a worker thread."""
+        A short prepared read (`http.quick`: on SQLite on the event loop, on PostgreSQL from a worker thread)."""
         if not isinstance(token.jti, str) or not token.jti:
             return None  # a token from before sessions: log in again
-        if ctx.db.is_sqlite:
-            return lookup(token.jti, token.sub)
-        return await anyio.to_thread.run_sync(lookup, token.jti, token.sub)
+        return await quick(ctx.db, lookup, token.jti, token.sub)
 
     return JWTCookieAuth[Principal](
         authentication_middleware_class=SessionAuthMiddleware,

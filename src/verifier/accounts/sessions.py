@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.base import new_id
+from ..store.reader import Prepared, Reader
 from ..store.tables import User
 from .models import UserSession
 
@@ -36,19 +37,18 @@ def open_session_user(session: Session, session_id: str, user_id: str) -> User |
                UserSession.expires_at > REAL_TIME.now(), User.active.is_(True)))
 
 
-# Built once: the lookup every request makes. Columns, not the User entity: the Principal is all a request needs.
-_OPEN_SESSION_USER = (
+# Prepared once: the lookup every request makes. Columns, not the User entity: the Principal is all a request needs.
+_OPEN_SESSION_USER = Prepared(
     select(User.id, User.username, User.display_name, User.roles, User.counties, User.password_change_required)
     .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.id == bindparam("session_id"), UserSession.user_id == bindparam("user_id"),
            UserSession.ended_at.is_(None), UserSession.expires_at > bindparam("now"), User.active.is_(True)))
 
 
-def open_session_row(conn: Connection, session_id: str, user_id: str) -> Row[Any] | None:
-    """`open_session_user`'s test, on a plain connection: (id, username, display_name, roles, counties,
+def open_session_row(reader: Reader, session_id: str, user_id: str) -> Any | None:
+    """`open_session_user`'s test, as a prepared read: (id, username, display_name, roles, counties,
     password_change_required) or None."""
-    return conn.execute(_OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id,
-                                             "now": REAL_TIME.now()}).first()
+    return reader.first(_OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()})
 
 
 def end_sessions(session: Session, user_id: str, *, why: str, keep: str | None = None) -> int:

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
+import litestar
 import msgspec
-
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..http import Ctx, JSONBody, get, post
+from ..http import Ctx, JSONBody, get, post, quick
 from ..idempotency import idempotent
 from . import id_search, ledger, listing, service
-from .present import case_detail, case_out, visit_out
+from .present import case_detail, case_out, read_case_detail, visit_out
 from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
 
@@ -75,11 +75,9 @@ class CaseController(Controller):
             "Content-Disposition": f"attachment; filename=\"cases.xlsx\"; filename*=UTF-8''{quote(filename)}",
             "Cache-Control": "no-store"})
 
-    @get("/{case_id:str}", opt={"roles": "any"})
-    def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
-        with ctx.db.read() as session:
-            case = load_case(session, case_id, request.user)
-            return case_detail(session, case, request.user, ctx.vault)
+    @litestar.get("/{case_id:str}", opt={"roles": "any"})
+    async def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
+        return await quick(ctx.db, read_case_detail, ctx.db, case_id, request.user, ctx.vault)
 
     @post("/{case_id:str}/screening", opt={"roles": ("town_clerk",)}, status_code=200)
     def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CaseDetail]:

@@ -33,6 +33,7 @@ from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.reader import Prepared, Reader
 from ..store.tables import Case, Check, Determination
 from .models import Notice, NoticeItem, Objection, VillageReview
 
@@ -96,16 +97,22 @@ def record_review(
     return review, case
 
 
-def review_summary_for_case(session: Session, case_id: str) -> dict[str, Any] | None:
+_review = VillageReview.__table__
+_CASE_REVIEW = Prepared(select(_review.c.id, _review.c.held_on, _review.c.result, _review.c.note, _review.c.recorded_by,
+                               _review.c.recorded_at).where(_review.c.case_id == bindparam("case_id"))
+                        .order_by(_review.c.recorded_at.desc(), _review.c.id.desc()).limit(1))
+
+
+def review_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
     """The case's latest village review, for the case detail (None when it has none)."""
-    r = latest_review(session, case_id)
+    r = reader.first(_CASE_REVIEW, {"case_id": case_id})
     if r is None:
         return None
     from .meetings import meeting_summary  # the meeting it was decided at, if any
 
     return {"id": r.id, "held_on": r.held_on.isoformat(), "result": r.result, "note": r.note,
             "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat(),
-            "meeting": meeting_summary(session, r.id)}
+            "meeting": meeting_summary(reader, r.id)}
 
 
 # --- posting a notice ------------------------------------------------------------------------------------------------
@@ -460,31 +467,37 @@ def close_notice(session: Session, notice_id: str, *, principal: Principal, cloc
 # --- for the case detail ---------------------------------------------------------------------------------------------
 
 
-_CASE_NOTICE = (select(NoticeItem, Notice).join(Notice, Notice.id == NoticeItem.notice_id)
-                .where(NoticeItem.case_id == bindparam("case_id"))
-                .order_by(Notice.posted_on.desc(), Notice.posted_at.desc()).limit(1))
-_ITEM_OBJECTIONS = (select(Objection).where(Objection.item_id == bindparam("item_id"))
-                    .order_by(Objection.recorded_at, Objection.id))
+_item, _notice, _objection = NoticeItem.__table__, Notice.__table__, Objection.__table__
+_CASE_NOTICE = Prepared(
+    select(_notice.c.id.label("notice_id"), _notice.c.town, _notice.c.village, _notice.c.status, _notice.c.posted_on,
+           _notice.c.ends_on, _notice.c.closed_on, _notice.c.document_sha256, _item.c.id.label("item_id"),
+           _item.c.seq, _item.c.status.label("item_status"), _item.c.head_name, _item.c.household_size,
+           _item.c.cause, _item.c.relief_amount)
+    .join(_notice, _notice.c.id == _item.c.notice_id).where(_item.c.case_id == bindparam("case_id"))
+    .order_by(_notice.c.posted_on.desc(), _notice.c.posted_at.desc()).limit(1))
+_ITEM_OBJECTIONS = Prepared(
+    select(_objection.c.id, _objection.c.received_on, _objection.c.summary, _objection.c.status,
+           _objection.c.resolution_note, _objection.c.resolved_at)
+    .where(_objection.c.item_id == bindparam("item_id")).order_by(_objection.c.recorded_at, _objection.c.id))
 
 
-def notice_summary_for_case(session: Session, case_id: str) -> dict[str, Any] | None:
+def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
     """The latest notice the case stood on, its row and its objections (None when it was never on a notice).
 
     Dates are ISO strings and money "0.00" strings, so the dict can go into any JSON response as it is.
     """
-    row = session.execute(_CASE_NOTICE, {"case_id": case_id}).first()
-    if row is None:
+    n = reader.first(_CASE_NOTICE, {"case_id": case_id})
+    if n is None:
         return None
-    item, notice = row
-    objections = session.scalars(_ITEM_OBJECTIONS, {"item_id": item.id})
+    objections = reader.all(_ITEM_OBJECTIONS, {"item_id": n.item_id})
     return {
-        "notice_id": notice.id, "town": notice.town, "village": notice.village, "status": notice.status,
-        "posted_on": notice.posted_on.isoformat(), "ends_on": notice.ends_on.isoformat(),
-        "closed_on": notice.closed_on.isoformat() if notice.closed_on else None,
-        "document_sha256": notice.document_sha256,
-        "item": {"id": item.id, "seq": item.seq, "status": item.status, "head_name": item.head_name,
-                 "household_size": item.household_size, "cause": item.cause,
-                 "relief_amount": format_yuan(item.relief_amount)},
+        "notice_id": n.notice_id, "town": n.town, "village": n.village, "status": n.status,
+        "posted_on": n.posted_on.isoformat(), "ends_on": n.ends_on.isoformat(),
+        "closed_on": n.closed_on.isoformat() if n.closed_on else None,
+        "document_sha256": n.document_sha256,
+        "item": {"id": n.item_id, "seq": n.seq, "status": n.item_status, "head_name": n.head_name,
+                 "household_size": n.household_size, "cause": n.cause,
+                 "relief_amount": format_yuan(n.relief_amount)},
         "objections": [{"id": o.id, "received_on": o.received_on.isoformat(), "summary": o.summary,
                         "status": o.status, "resolution_note": o.resolution_note,
                         "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None} for o in objections],

@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, QueryParameter, Parameter
 
+from ..store.reader import session_reader
 from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
@@ -183,7 +184,7 @@ class CasePaymentController(Controller):
 
         with ctx.db.read() as session:
             load_case(session, case_id, request.user)
-            return service.payments_for_case(session, case_id, ctx.vault)
+            return service.payments_for_case(session_reader(session), case_id, ctx.vault)
 
 
 class FundController(Controller):

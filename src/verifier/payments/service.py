@@ -56,6 +56,7 @@ from ..domain.masking import mask_account
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.reader import Prepared, Reader
 from ..store.tables import Case, Check, ContractRow, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
@@ -260,19 +261,27 @@ def batch_items(session: Session, batch_id: str, principal: Principal, vault: Va
     return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
 
 
-_CASE_ITEMS = (_item_rows_stmt(PaymentItem, PaymentBatch.code, PaymentBatch.status)
-               .join(PaymentBatch, PaymentBatch.id == PaymentItem.batch_id)
-               .where(PaymentItem.case_id == bindparam("case_id")).order_by(PaymentItem.created_at, PaymentItem.id))
+_pi, _pb, _chk, _corr = PaymentItem.__table__, PaymentBatch.__table__, Check.__table__, PayeeCorrection.__table__
+_CASE_ITEMS = Prepared(
+    select(_pi.c.id, _pi.c.batch_id, _pb.c.code, _pb.c.status.label("batch_status"), _pi.c.reference,
+           _pi.c.determination_id, _pi.c.amount, _pi.c.status, _pi.c.payee_name, _pi.c.payee_bank,
+           _pi.c.bank_reference, _pi.c.failure_reason, _pi.c.created_at, _pi.c.settled_at, _pi.c.settled_on,
+           _chk.c.payee_account_enc, _corr.c.account_number_enc)
+    .select_from(_pi)
+    .join(_pb, _pb.c.id == _pi.c.batch_id)
+    .outerjoin(_chk, _chk.c.id == _pi.c.payee_check_id)
+    .outerjoin(_corr, _corr.c.id == _pi.c.payee_correction_id)
+    .where(_pi.c.case_id == bindparam("case_id")).order_by(_pi.c.created_at, _pi.c.id))
 
 
-def payments_for_case(session: Session, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
+def payments_for_case(reader: Reader, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
     """Every payment item of a case, oldest first, for the case detail (accounts masked; no account without a vault)."""
-    rows = session.execute(_CASE_ITEMS, {"case_id": case_id}).all()
     out = []
-    for item, code, batch_status, chk, corr in rows:
-        account = mask_account(_account_of(vault, chk, corr)) if vault is not None else None
+    for item in reader.all(_CASE_ITEMS, {"case_id": case_id}):
+        account = (mask_account(_account_of(vault, item.payee_account_enc, item.account_number_enc))
+                   if vault is not None else None)
         out.append({
-            "item_id": item.id, "batch_id": item.batch_id, "batch_code": code, "batch_status": batch_status,
+            "item_id": item.id, "batch_id": item.batch_id, "batch_code": item.code, "batch_status": item.batch_status,
             "reference": item.reference, "determination_id": item.determination_id,
             "amount": format_yuan(item.amount), "status": item.status,
             "payee": {"account_name": item.payee_name, "bank": item.payee_bank, "account_number": account},

@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
+from .reader import Reader, Readers
 
 AfterCommit = Callable[[dict[str, Any]], None]
 KeptWrite = Callable[[Session], None]
@@ -67,6 +68,7 @@ class Database:
             self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
             self.read_engine = self.engine
         self._quick_engine: Engine | None = None
+        self._readers: Readers | None = None
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.after_commit: list[AfterCommit] = []
@@ -118,19 +120,23 @@ class Database:
         finally:
             session.close()
 
-    @contextmanager
-    def quick_read(self) -> Iterator[Connection]:
-        """A plain connection for one short indexed read (the session lookup every request makes).
+    @property
+    def readers(self) -> Readers:
+        """Where `reader` gets its connections (its `seen` hooks observe the statements run)."""
+        if self._readers is None:
+            self._readers = Readers(self.quick_engine, per_thread=self.is_sqlite)
+        return self._readers
 
-        On SQLite it is a connection of the calling thread's own, so the server's event loop can read without a
-        hand-off to a worker thread and without ever waiting for the pool (reads under WAL never wait for writers).
-        """
-        with self.quick_engine.connect() as conn:
-            yield conn
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """Prepared statements (store/reader.py) in one read transaction: on SQLite on a connection of the calling
+        thread's own (so the event loop may read without a hand-off), on PostgreSQL on a pooled connection."""
+        with self.readers.open() as reader:
+            yield reader
 
     @property
     def quick_engine(self) -> Engine:
-        """The engine of `quick_read` (on PostgreSQL the read engine itself)."""
+        """The engine of `reader` (on SQLite one connection per thread; on PostgreSQL the read engine itself)."""
         if self._quick_engine is None:
             self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
                                   if self.is_sqlite else self.read_engine)

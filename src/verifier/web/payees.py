@@ -13,6 +13,7 @@ from litestar import Controller
 from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Template
 
+from ..store.reader import session_reader
 from ..cases.workflow import load_case
 from ..domain.errors import Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
@@ -34,7 +35,7 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
         case = load_case(session, case_id, request.user)
         head = case.household.head_name
         payee = pay.current_payee(session, case.id, ctx.vault)
-        payments = pay.payments_for_case(session, case.id, ctx.vault)
+        payments = pay.payments_for_case(session_reader(session), case.id, ctx.vault)
         changes, _ = payees.list_changes(session, request.user, ctx.vault, case_id=case.id, limit=20)
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
     pending = next((c for c in changes if c.status == "pending"), None)

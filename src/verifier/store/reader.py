@@ -1,0 +1,158 @@
+"""Prepared reads: a SELECT built once with SQLAlchemy Core, compiled once per dialect, run on the driver's connection.
+
+The reads every request makes (the session behind a token, a case's detail) are a few short indexed SELECTs. For
+those, SQLAlchemy's per-execution work (the execution context, events, the result's metadata) costs several times
+what the database takes to answer. A `Prepared` statement keeps what that work produces and does not repeat it:
+
+- the SQL text and the order of its parameters, from `Compiled` (so the SQL is exactly what SQLAlchemy would send);
+- each parameter's and each column's type processors (`TypeEngine.bind_processor` / `result_processor` of the
+  dialect's implementation, our TypeDecorators included), so the values read are exactly those SQLAlchemy would give:
+  dates as dates, JSON as lists and dicts, moments in UTC with their time zone.
+
+A `Reader` runs them on one connection: a thread's own SQLite connection in its own read transaction (so the
+statements of one reader see one snapshot), a pooled PostgreSQL connection, or the connection of a session already
+open (whose pending changes are flushed first), so a write can answer with what it wrote.
+
+Only for reads: nothing here writes, and a statement with an expanding IN parameter is not supported (build one per
+list length instead, see `Prepared.variant`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from sqlalchemy import Dialect, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    positional: tuple[str, ...] | None  # parameter names in order (qmark/format styles); None: named/pyformat
+    bind: dict[str, Processor]
+    defaults: dict[str, Any]  # parameters with a value of their own (a LIMIT, a literal True)
+    columns: tuple[Processor, ...]
+    row: type
+
+
+class Prepared:
+    """One SELECT, compiled once per dialect."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+        self._variants: dict[Any, Prepared] = {}
+        keys = [c.key for c in statement.selected_columns]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a prepared statement needs distinct column names: {keys}")
+        self._row = NamedTuple("Row", [(k, Any) for k in keys])  # type: ignore[misc]
+
+    def variant(self, key: Any, build: Callable[[], Select[Any]]) -> Prepared:
+        """A statement of this family built by `build` once per `key` (for example one per length of an IN list)."""
+        found = self._variants.get(key)
+        if found is None:
+            found = self._variants[key] = Prepared(build())
+        return found
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = compiled.binds
+            if any(getattr(b, "expanding", False) for b in binds.values()):
+                raise ValueError("a prepared statement cannot have an expanding IN parameter")
+            bind = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in binds.items()}
+            defaults = {name: b.value for name, b in binds.items() if b.value is not None or not b.required}
+            columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                            for c in self.statement.selected_columns)
+            positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
+                                                             self._row)
+        return found
+
+
+class Reader:
+    """Runs prepared statements on one driver connection."""
+
+    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None) -> None:
+        self._connection = connection
+        self._dialect = dialect
+        self._seen = seen
+
+    def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
+        c = prepared.compiled(self._dialect)
+        if self._seen:
+            for see in self._seen:
+                see(c.sql)
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(c.sql, _parameters(c, params or {}))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        row, columns = c.row, c.columns
+        if not any(columns):
+            return [row(*r) for r in rows]
+        return [row(*[v if p is None or v is None else p(v) for p, v in zip(columns, r)]) for r in rows]
+
+    def first(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> Any | None:
+        rows = self.all(prepared, params)
+        return rows[0] if rows else None
+
+
+def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
+    values = dict(c.defaults)
+    values.update(params)
+    for name, process in c.bind.items():
+        if process is not None and values.get(name) is not None:
+            values[name] = process(values[name])
+    if c.positional is None:
+        return values
+    try:
+        return tuple(values[name] for name in c.positional)
+    except KeyError as exc:
+        raise ValueError(f"a prepared statement's parameter has no value: {exc.args[0]}") from None
+
+
+class Readers:
+    """Where a process gets its readers: one per thread on SQLite, the pool's on PostgreSQL."""
+
+    def __init__(self, engine: Engine, *, per_thread: bool) -> None:
+        self._engine = engine
+        self._per_thread = per_thread
+        self._local = threading.local()
+        self.seen: list[Callable[[str], None]] = []
+        """Called with each statement's SQL before it runs (to count what a request reads)."""
+
+    @contextmanager
+    def open(self) -> Iterator[Reader]:
+        """A reader on a connection of its own, its statements in one read transaction, rolled back at the end."""
+        if self._per_thread:
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = self._engine.raw_connection().dbapi_connection
+            conn.execute("BEGIN")
+            try:
+                yield Reader(conn, self._engine.dialect, self.seen)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            return
+        pooled = self._engine.raw_connection()
+        try:
+            yield Reader(pooled.dbapi_connection, self._engine.dialect, self.seen)
+        finally:
+            pooled.rollback()
+            pooled.close()
+
+
+def session_reader(session: Session) -> Reader:
+    """A reader on a session's own connection and transaction (its pending changes flushed first)."""
+    session.flush()
+    connection = session.connection()
+    return Reader(connection.connection.dbapi_connection, connection.dialect)
