@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract, check_contract_text, overlap_problems
 from ..domain.errors import FieldError, NotFound, ValidationFailed
+from .reader import Prepared, session_reader
 from .tables import ContractRow
 
 
@@ -31,11 +32,27 @@ def all_contracts(session: Session) -> list[Contract]:
     return [contract_from_row(r) for r in session.scalars(select(ContractRow).order_by(ContractRow.period_start))]
 
 
+_contract = ContractRow.__table__
+_CONTRACT_HASH = Prepared(select(_contract.c.content_hash).where(_contract.c.id == bindparam("id")))
+_known: dict[tuple[str, str], Contract] = {}
+"""Contracts already parsed, by id and content hash (a contract never changes: a new version is a new id)."""
+
+
 def get_contract(session: Session, contract_id: str) -> Contract:
-    row = session.get(ContractRow, contract_id)
+    """The contract of that id (most requests price or date something by their case's contract: one short read
+    of its hash, the text parsed once per process)."""
+    reader = session_reader(session)
+    row = reader.first(_CONTRACT_HASH, {"id": contract_id})
     if row is None:
         raise NotFound(f"no contract {contract_id!r}")
-    return contract_from_row(row)
+    found = _known.get((contract_id, row.content_hash))
+    if found is None:
+        stored = session.get(ContractRow, contract_id)
+        assert stored is not None
+        found = contract_from_row(stored)
+        if found.content_hash == row.content_hash:
+            _known[(contract_id, row.content_hash)] = found
+    return found
 
 
 def contract_for(session: Session, county_code: str, on: date) -> Contract | None:
