@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -19,7 +19,6 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
-from ..store.reader import Prepared, Reader
 from ..store.tables import Case, Determination
 from .models import VillageMeeting, VillageMeetingReview, VillageReview
 from .service import REVIEW_ROLES, record_review
@@ -178,20 +177,3 @@ def meeting_reviews(session: Session, meeting_id: str) -> list[tuple[VillageRevi
                            .join(Case, Case.id == VillageReview.case_id)
                            .where(VillageMeetingReview.meeting_id == meeting_id).order_by(Case.referred_on, Case.id))
     return [tuple(r) for r in rows.all()]  # type: ignore[misc]
-
-
-_meeting, _meeting_review = VillageMeeting.__table__, VillageMeetingReview.__table__
-_REVIEW_MEETING = Prepared(
-    select(_meeting.c.id, _meeting.c.held_on, _meeting.c.venue, _meeting.c.attendees, _meeting.c.minutes,
-           _meeting.c.households)
-    .join(_meeting_review, _meeting_review.c.meeting_id == _meeting.c.id)
-    .where(_meeting_review.c.review_id == bindparam("review_id")))
-
-
-def meeting_summary(reader: Reader, review_id: str) -> dict[str, Any] | None:
-    """The meeting a review was decided at, for the case page (None: reviewed on its own)."""
-    meeting = reader.first(_REVIEW_MEETING, {"review_id": review_id})
-    if meeting is None:
-        return None
-    return {"id": meeting.id, "held_on": meeting.held_on.isoformat(), "venue": meeting.venue,
-            "attendees": meeting.attendees, "minutes": meeting.minutes, "households": meeting.households}

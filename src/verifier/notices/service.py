@@ -35,7 +35,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader
 from ..store.tables import Case, Check, Determination
-from .models import Notice, NoticeItem, Objection, VillageReview
+from .models import Notice, NoticeItem, Objection, VillageMeeting, VillageMeetingReview, VillageReview
 
 REVIEW_ROLES = ("town_clerk",)  # the village's evaluation, recorded by the town: never by the insurer it judges
 CLERK = "town_clerk"
@@ -97,22 +97,27 @@ def record_review(
     return review, case
 
 
-_review = VillageReview.__table__
-_CASE_REVIEW = Prepared(select(_review.c.id, _review.c.held_on, _review.c.result, _review.c.note, _review.c.recorded_by,
-                               _review.c.recorded_at).where(_review.c.case_id == bindparam("case_id"))
-                        .order_by(_review.c.recorded_at.desc(), _review.c.id.desc()).limit(1))
+_review, _meeting, _meeting_review = VillageReview.__table__, VillageMeeting.__table__, VillageMeetingReview.__table__
+_CASE_REVIEW = Prepared(
+    select(_review.c.id, _review.c.held_on, _review.c.result, _review.c.note, _review.c.recorded_by,
+           _review.c.recorded_at, _meeting.c.id.label("meeting_id"), _meeting.c.held_on.label("meeting_held_on"),
+           _meeting.c.venue, _meeting.c.attendees, _meeting.c.minutes, _meeting.c.households)
+    .outerjoin(_meeting_review, _meeting_review.c.review_id == _review.c.id)
+    .outerjoin(_meeting, _meeting.c.id == _meeting_review.c.meeting_id)
+    .where(_review.c.case_id == bindparam("case_id"))
+    .order_by(_review.c.recorded_at.desc(), _review.c.id.desc()).limit(1))
 
 
 def review_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
-    """The case's latest village review, for the case detail (None when it has none)."""
+    """The case's latest village review and the meeting it was decided at, if any (None when it has no review)."""
     r = reader.first(_CASE_REVIEW, {"case_id": case_id})
     if r is None:
         return None
-    from .meetings import meeting_summary  # the meeting it was decided at, if any
-
+    meeting = None if r.meeting_id is None else {
+        "id": r.meeting_id, "held_on": r.meeting_held_on.isoformat(), "venue": r.venue, "attendees": r.attendees,
+        "minutes": r.minutes, "households": r.households}
     return {"id": r.id, "held_on": r.held_on.isoformat(), "result": r.result, "note": r.note,
-            "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat(),
-            "meeting": meeting_summary(reader, r.id)}
+            "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat(), "meeting": meeting}
 
 
 # --- posting a notice ------------------------------------------------------------------------------------------------

@@ -34,10 +34,11 @@ Processor = Callable[[Any], Any] | None
 class _Compiled(NamedTuple):
     sql: str
     positional: tuple[str, ...] | None  # parameter names in order (qmark/format styles); None: named/pyformat
-    bind: dict[str, Processor]
+    bind: dict[str, Callable[[Any], Any]]  # the parameters whose type converts their value
     defaults: dict[str, Any]  # parameters with a value of their own (a LIMIT, a literal True)
     columns: tuple[Processor, ...]
     row: type
+    processed: bool  # whether any column has a processor
 
 
 class Prepared:
@@ -66,13 +67,14 @@ class Prepared:
             binds = compiled.binds
             if any(getattr(b, "expanding", False) for b in binds.values()):
                 raise ValueError("a prepared statement cannot have an expanding IN parameter")
-            bind = {name: b.type.dialect_impl(dialect).bind_processor(dialect) for name, b in binds.items()}
+            bind = {name: process for name, b in binds.items()
+                    if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
             defaults = {name: b.value for name, b in binds.items() if b.value is not None or not b.required}
             columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                             for c in self.statement.selected_columns)
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
-                                                             self._row)
+                                                             self._row, any(p is not None for p in columns))
         return found
 
 
@@ -85,7 +87,7 @@ class Reader:
         self._seen = seen
 
     def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
-        c = prepared.compiled(self._dialect)
+        c = prepared._compiled.get(self._dialect.name) or prepared.compiled(self._dialect)
         if self._seen:
             for see in self._seen:
                 see(c.sql)
@@ -96,7 +98,7 @@ class Reader:
         finally:
             cursor.close()
         row, columns = c.row, c.columns
-        if not any(columns):
+        if not c.processed:
             return [row(*r) for r in rows]
         return [row(*[v if p is None or v is None else p(v) for p, v in zip(columns, r)]) for r in rows]
 
@@ -106,15 +108,17 @@ class Reader:
 
 
 def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
-    values = dict(c.defaults)
-    values.update(params)
-    for name, process in c.bind.items():
-        if process is not None and values.get(name) is not None:
-            values[name] = process(values[name])
+    if c.defaults or c.bind:
+        values = {**c.defaults, **params}
+        for name, process in c.bind.items():
+            if values.get(name) is not None:
+                values[name] = process(values[name])
+    else:
+        values = params  # type: ignore[assignment]
     if c.positional is None:
         return values
     try:
-        return tuple(values[name] for name in c.positional)
+        return tuple([values[name] for name in c.positional])
     except KeyError as exc:
         raise ValueError(f"a prepared statement's parameter has no value: {exc.args[0]}") from None
 
