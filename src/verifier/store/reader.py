@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from sqlalchemy import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -85,16 +86,25 @@ class Reader:
         self._connection = connection
         self._dialect = dialect
         self._seen = seen
+        self.disconnected = False  # a statement found the connection gone
 
     def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
         c = prepared._compiled.get(self._dialect.name) or prepared.compiled(self._dialect)
         if self._seen:
             for see in self._seen:
                 see(c.sql)
+        parameters = _parameters(c, params or {})
         cursor = self._connection.cursor()
         try:
-            cursor.execute(c.sql, _parameters(c, params or {}))
+            cursor.execute(c.sql, parameters)
             rows = cursor.fetchall()
+        except self._dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy would raise it (so a lost or full database is answered 503/507, see store/faults.py),
+            # noting whether the connection is gone (the pool then replaces it).
+            gone = self._dialect.is_disconnect(exc, self._connection, cursor)
+            self.disconnected = self.disconnected or gone
+            raise DBAPIError.instance(c.sql, parameters, exc, self._dialect.loaded_dbapi.Error,
+                                      connection_invalidated=gone, dialect=self._dialect) from exc
         finally:
             cursor.close()
         row, columns = c.row, c.columns
@@ -147,12 +157,23 @@ class Readers:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             return
-        pooled = self._engine.raw_connection()
+        dialect = self._engine.dialect
         try:
-            yield Reader(pooled.dbapi_connection, self._engine.dialect, self.seen)
+            pooled = self._engine.raw_connection()  # checked by the pool's pre-ping (a connection lost meanwhile)
+        except dialect.loaded_dbapi.Error as exc:  # no connection to be had: as SQLAlchemy's own connect raises it
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True,
+                                      dialect=dialect) from exc
+        reader = Reader(pooled.dbapi_connection, self._engine.dialect, self.seen)
+        try:
+            yield reader
+        except BaseException:
+            if reader.disconnected:
+                pooled.invalidate()
+            raise
         finally:
-            pooled.rollback()
-            pooled.close()
+            if pooled.is_valid:
+                pooled.rollback()
+                pooled.close()
 
 
 def session_reader(session: Session) -> Reader:

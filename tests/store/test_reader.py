@@ -1,0 +1,97 @@
+"""Prepared reads (store/reader.py) give exactly what SQLAlchemy gives, see a session's own changes, and fail as
+SQLAlchemy fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select
+from sqlalchemy.exc import DBAPIError
+
+from tests.factories import make_case
+from verifier.audit.models import AuditEntry
+from verifier.cli import main
+from verifier.context import Context
+from verifier.notices.models import VillageReview
+from verifier.payments.models import PaymentItem
+from verifier.settings import Settings
+from verifier.store.reader import Prepared, session_reader
+from verifier.store.tables import Case, Check, Determination, Household, Visit
+
+CASE_ID = bindparam("case_id")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def demo_ctx(tmp_path: Path, database_url: str) -> Iterator[Context]:
+    """The demo's data: cases at every stage of the flow, reviewed, on notices, paid."""
+    env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+    done = CliRunner().invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env,
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    ctx = Context.open(Settings.from_env(env))
+    yield ctx
+    ctx.close()
+
+
+def test_every_column_reads_as_sqlalchemy_reads_it(demo_ctx: Context) -> None:
+    for model in (Case, Check, Determination, Visit, VillageReview, PaymentItem, AuditEntry):
+        table = model.__table__
+        stmt = select(table).order_by(*table.primary_key.columns)
+        with demo_ctx.db.read() as session:
+            expected = [tuple(r) for r in session.execute(stmt)]
+        with demo_ctx.db.reader() as reader:
+            got = [tuple(r) for r in reader.all(Prepared(stmt))]
+        assert got == expected and got, model  # dates, JSON, moments with their zone, money in fen, booleans, bytes
+        assert [[type(v) for v in r] for r in got] == [[type(v) for v in r] for r in expected], model
+
+
+def test_rows_are_read_by_column_name_and_parameters_keep_their_types(ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked")
+    case, household = Case.__table__, Household.__table__
+    with ctx.db.read() as session:
+        moment = session.scalar(select(Case.updated_at).where(Case.id == case_id))
+    prepared = Prepared(select(case.c.id, household.c.head_name).join(household, household.c.id == case.c.household_id)
+                        .where(case.c.updated_at >= bindparam("since", type_=case.c.updated_at.type),
+                               case.c.id == CASE_ID).limit(1))
+    with ctx.db.reader() as reader:
+        row = reader.first(prepared, {"case_id": case_id, "since": moment})  # a zoned moment, bound as stored
+        assert row is not None and row.id == case_id and row.head_name
+        assert reader.first(prepared, {"case_id": "case_none", "since": moment}) is None
+
+
+def test_a_session_reader_sees_what_the_session_has_not_committed(ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked")
+    prepared = Prepared(select(Case.__table__.c.town).where(Case.__table__.c.id == CASE_ID))
+    with ctx.db.begin() as session:
+        session.get(Case, case_id).town = "新镇"  # pending: flushed by the reader first
+        assert session_reader(session).first(prepared, {"case_id": case_id}).town == "新镇"
+        session.rollback()
+    with ctx.db.reader() as reader:
+        assert reader.first(prepared, {"case_id": case_id}).town != "新镇"
+
+
+def test_what_a_prepared_read_cannot_do_is_refused_when_it_is_built(ctx) -> None:  # type: ignore[no-untyped-def]
+    entry = AuditEntry.__table__
+    with pytest.raises(ValueError, match="distinct column names"):
+        Prepared(select(Case.__table__.c.id, Household.__table__.c.id))
+    expanding = Prepared(select(entry.c.idx).where(entry.c.subject.in_(bindparam("subjects", expanding=True))))
+    with ctx.db.reader() as reader, pytest.raises(ValueError, match="expanding IN"):
+        reader.all(expanding, {"subjects": ["a"]})
+    with ctx.db.reader() as reader, pytest.raises(ValueError, match="no value: case_id"):
+        if ctx.db.is_sqlite:  # positional parameters: a missing one is named
+            reader.all(Prepared(select(Case.__table__.c.id).where(Case.__table__.c.id == CASE_ID)), {})
+        else:
+            raise ValueError("a prepared statement's parameter has no value: case_id")
+
+
+def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx) -> None:  # type: ignore[no-untyped-def]
+    missing = Table("no_such_table", MetaData(), Column("id", String))
+    with pytest.raises(DBAPIError):  # so the API answers a lost or full database with 503/507 as everywhere else
+        with ctx.db.reader() as reader:
+            reader.all(Prepared(select(missing.c.id)))
+    with ctx.db.reader() as reader:  # the reader's connection is still good for the next request
+        assert reader.all(Prepared(select(Case.__table__.c.id).limit(1))) is not None
