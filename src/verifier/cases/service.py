@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..accounts.auth import Principal
@@ -79,9 +79,7 @@ def due_date(session: Session, case: Case) -> date:
 
 def due_dates(session: Session, cases: list[Case]) -> dict[str, date]:
     """`due_date` of many cases, in two queries whatever their number."""
-    reviews = dict(session.execute(
-        select(ReviewRequest.case_id, func.max(ReviewRequest.received_on))
-        .where(ReviewRequest.case_id.in_([c.id for c in cases])).group_by(ReviewRequest.case_id)).tuples().all())
+    reviews = dict(session.execute(_LATEST_REVIEW_REQUEST, {"case_ids": [c.id for c in cases]}).tuples().all())
     days = {cid: contract_store.get_contract(session, cid).spec.deadlines.check_within_days
             for cid in {c.contract_id for c in cases}}
     return {c.id: planning.due_date(reviews.get(c.id) or c.referred_on, days[c.contract_id]) for c in cases}
@@ -115,8 +113,14 @@ def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozense
     return {k: frozenset(v) for k, v in barred.items()}
 
 
+_ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
+_LATEST_REVIEW_REQUEST = (select(ReviewRequest.case_id, func.max(ReviewRequest.received_on))
+                          .where(ReviewRequest.case_id.in_(bindparam("case_ids", expanding=True)))
+                          .group_by(ReviewRequest.case_id))
+
+
 def active_visit(session: Session, case_id: str) -> Visit | None:
-    return session.scalar(select(Visit).where(Visit.case_id == case_id, Visit.active.is_(True)))
+    return session.scalar(_ACTIVE_VISIT, {"case_id": case_id})
 
 
 def _officer_load(session: Session, days: list[date], exclude_case: str | None = None) -> dict[tuple[str, date], int]:

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -87,6 +87,13 @@ def store_evidence(
     return evidence
 
 
+# Built once (building a statement costs more than running these).
+_LAST_SEQ = select(func.max(Check.seq)).where(Check.case_id == bindparam("case_id"))
+_MEMBERS = select(Member).where(Member.household_id == bindparam("household_id"))
+_EVIDENCE_HASHES = select(Evidence.sha256).where(Evidence.case_id == bindparam("case_id"))
+_TEAM = select(User.id, User.username).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
 def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:
@@ -104,7 +111,7 @@ def visit_team(session: Session, case: Case, assigned: list[str], visited_on: da
         problems.append(FieldError("visited_on", f"{visited_on} is in the future"))
     if visited_on < case.referred_on:
         problems.append(FieldError("visited_on", f"{visited_on} is before the referral of {case.referred_on}"))
-    usernames = {u.username: u.id for u in session.scalars(select(User).where(User.id.in_(assigned)))}
+    usernames = {username: uid for uid, username in session.execute(_TEAM, {"ids": list(assigned)})}
     officers = [usernames.get(o, o) for o in named]
     if len(officers) != 2 or len(set(officers)) != 2:
         problems.append(FieldError("officers", "a home check is made by two different officers"))
@@ -167,7 +174,7 @@ def record_check(
             problems.append(FieldError(f"cross_checks[{i}].source", f"one of {', '.join(SOURCES)}"))
         if c.get("finding") not in ("consistent", "inconsistent"):
             problems.append(FieldError(f"cross_checks[{i}].finding", "consistent or inconsistent"))
-    known = set(session.scalars(select(Evidence.sha256).where(Evidence.case_id == case.id)))
+    known = set(session.scalars(_EVIDENCE_HASHES, {"case_id": case.id}))
     problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
                  for i, h in enumerate(data.evidence) if h not in known]
     payee = None
@@ -197,7 +204,9 @@ def record_check(
         raise conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
                                role="field_officer", clock=clock)
 
-    known_members = {m.id_number_bidx: m for m in session.scalars(select(Member).where(Member.household_id == case.household_id))}
+    seq = (session.scalar(_LAST_SEQ, {"case_id": case.id}) or 0) + 1  # read before anything is added: one flush
+    due = due_date(session, case)
+    known_members = {m.id_number_bidx: m for m in session.scalars(_MEMBERS, {"household_id": case.household_id})}
     stored_members = []
     for m, idn in normalised:
         b = bidx[idn]
@@ -212,8 +221,6 @@ def record_check(
             case.household.head_name = row.name
         stored_members.append({"member_id": row.id, "name": row.name, "relation": m["relation"], "labour": m["labour"],
                                "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
-    seq = (session.scalar(select(func.max(Check.seq)).where(Check.case_id == case.id)) or 0) + 1
-    due = due_date(session, case)
     check = Check(
         id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
         due_on=due, days_late=days_late(data.visited_on, due),

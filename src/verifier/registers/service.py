@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -137,12 +137,16 @@ def imports(session: Session, principal: Principal, *, county_code: str | None =
     return list(session.scalars(stmt.limit(limit)))
 
 
+_IN_FORCE = (select(RegisterImport).where(RegisterImport.county_code == bindparam("county_code"),
+                                          RegisterImport.as_of <= bindparam("on"),
+                                          RegisterImport.valid_until >= bindparam("on"))
+             .order_by(RegisterImport.as_of, RegisterImport.imported_at, RegisterImport.id))
+
+
 def in_force(session: Session, county_code: str, on: date) -> list[RegisterImport]:
     """The registers consulted on `on`: per kind and bureau, the latest import whose data date and validity cover it."""
     latest: dict[tuple[str, str], RegisterImport] = {}
-    for imp in session.scalars(select(RegisterImport).where(
-            RegisterImport.county_code == county_code, RegisterImport.as_of <= on, RegisterImport.valid_until >= on)
-            .order_by(RegisterImport.as_of, RegisterImport.imported_at, RegisterImport.id)):
+    for imp in session.scalars(_IN_FORCE, {"county_code": county_code, "on": on}):
         latest[(imp.kind, imp.bureau)] = imp
     return sorted(latest.values(), key=lambda i: (KINDS.index(i.kind), i.bureau))
 
@@ -185,6 +189,9 @@ def match_check(session: Session, case: Case, check: Check, *, rules: RegisterRu
     today = clock.today()
     registers = in_force(session, case.county_code, today)
     member_ids = [m["member_id"] for m in check.members]
+    manual = [c for c in check.cross_checks or [] if c.get("finding") == "inconsistent"]
+    if not registers and not manual:  # no register in force and no cross-check inconsistent: nothing to find
+        return Match([], 0, 0)
     bidx_of = dict(session.execute(select(Member.id, Member.id_number_bidx).where(Member.id.in_(member_ids))).all())
     names = {m["member_id"]: m["name"] for m in check.members}
     member_of = {b: mid for mid, b in bidx_of.items()}
