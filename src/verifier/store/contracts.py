@@ -28,14 +28,23 @@ def contract_from_row(row: ContractRow) -> Contract:
     return _parse(row.source)
 
 
-def all_contracts(session: Session) -> list[Contract]:
-    return [contract_from_row(r) for r in session.scalars(select(ContractRow).order_by(ContractRow.period_start))]
-
-
 _contract = ContractRow.__table__
 _CONTRACT_HASH = Prepared(select(_contract.c.content_hash).where(_contract.c.id == bindparam("id")))
+_CONTRACT_HASHES = Prepared(select(_contract.c.id, _contract.c.content_hash)
+                            .order_by(_contract.c.period_start, _contract.c.id))
 _known: dict[tuple[str, str], Contract] = {}
 """Contracts already parsed, by id and content hash (a contract never changes: a new version is a new id)."""
+
+
+def all_contracts(session: Session) -> list[Contract]:
+    """Every contract, by the start of its period (their texts parsed once per process, see `get_contract`)."""
+    rows = session_reader(session).all(_CONTRACT_HASHES)
+    missing = [r.id for r in rows if (r.id, r.content_hash) not in _known]
+    parsed = {row.id: contract_from_row(row)
+              for row in (session.scalars(select(ContractRow).where(ContractRow.id.in_(missing))) if missing else ())}
+    for cid, contract in parsed.items():
+        _known[(cid, contract.content_hash)] = contract
+    return [_known.get((r.id, r.content_hash)) or parsed[r.id] for r in rows]
 
 
 def get_contract(session: Session, contract_id: str) -> Contract:
