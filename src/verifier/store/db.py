@@ -136,14 +136,16 @@ class Database:
 
     @property
     def quick_engine(self) -> Engine:
-        """The engine of `reader` (on SQLite one connection per thread; on PostgreSQL the read engine itself)."""
+        """The engine of `reader` (on SQLite one connection per thread; on PostgreSQL a pool of its own)."""
         if self._quick_engine is None:
+            # PostgreSQL: a pool of its own without the pre-ping (a round trip before every read): a reader that
+            # finds its connection gone drops this whole pool (store/reader.py), and the request is answered 503.
             self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
-                                  if self.is_sqlite else self.read_engine)
+                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10))
         return self._quick_engine
 
     def dispose(self) -> None:
-        if self._quick_engine is not None and self._quick_engine is not self.read_engine:
+        if self._quick_engine is not None:
             self._quick_engine.dispose()
         self.engine.dispose()
         if self.read_engine is not self.engine:

@@ -159,7 +159,7 @@ class Readers:
             return
         dialect = self._engine.dialect
         try:
-            pooled = self._engine.raw_connection()  # checked by the pool's pre-ping (a connection lost meanwhile)
+            pooled = self._engine.raw_connection()
         except dialect.loaded_dbapi.Error as exc:  # no connection to be had: as SQLAlchemy's own connect raises it
             raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True,
                                       dialect=dialect) from exc
@@ -167,8 +167,9 @@ class Readers:
         try:
             yield reader
         except BaseException:
-            if reader.disconnected:
+            if reader.disconnected:  # the server went away: every pooled connection is as stale as this one
                 pooled.invalidate()
+                self._engine.dispose()
             raise
         finally:
             if pooled.is_valid:
