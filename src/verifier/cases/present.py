@@ -14,8 +14,8 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
 from ..domain.planning import days_late
-from ..notices.service import notice_summary_for_case, review_summary_for_case
-from ..payments.service import payments_for_case
+from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
+from ..payments.service import CASE_ITEMS, payment_rows
 from ..domain.errors import NotFound
 from ..store.db import Database
 from ..store.reader import Prepared, Reader, session_reader
@@ -137,26 +137,33 @@ _ENTRY = msgspec.json.Decoder(_Entry)
 
 
 def read_case_detail(db: Database, case_id: str, principal: Principal, vault: Vault) -> CaseDetail:
-    """`GET /api/cases/{id}`: the case detail read with prepared statements in one read transaction (404 outside the
-    caller's counties, as `load_case`)."""
+    """`GET /api/cases/{id}`: the case detail read with prepared statements (404 outside the caller's counties, as
+    `load_case`)."""
     with db.reader() as reader:
-        case = reader.first(_CASE, {"case_id": case_id})
-        if case is None or not principal.may_see_county(case.county_code):
-            raise NotFound(f"no case {case_id!r}")
-        return _detail(reader, case, case.head_name, principal, vault)
+        return _detail(reader, case_id, principal, vault)
 
 
 def case_detail(session: Session, case: Case, principal: Principal, vault: Vault) -> CaseDetail:
     """The case detail within a session (a write answering with the case it changed, the pages)."""
-    return _detail(session_reader(session), case, case.household.head_name, principal, vault)
+    return _detail(session_reader(session), case.id, principal, vault, known=(case, case.household.head_name))
 
 
-def _detail(reader: Reader, case: Any, head_name: str, principal: Principal, vault: Vault) -> CaseDetail:
-    by_case = {"case_id": case.id}
-    visits = reader.all(_VISITS, by_case)
+def _detail(reader: Reader, case_id: str, principal: Principal, vault: Vault,
+            known: tuple[Any, str] | None = None) -> CaseDetail:
+    by_case = {"case_id": case_id}
+    # What depends on nothing but the case, in one batch (one round trip on PostgreSQL); then its history.
+    statements = [_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
+                  CASE_OBJECTIONS] + ([] if known else [_CASE])
+    results = reader.batch([(s, by_case) for s in statements])
+    if known is None:
+        rows = results.pop()
+        if not rows or not principal.may_see_county(rows[0].county_code):
+            raise NotFound(f"no case {case_id!r}")
+        known = (rows[0], rows[0].head_name)
+    case, head_name = known
+    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections = results
     active = next((v for v in visits if v.active), None)
     full_ids = sees_full_ids(principal, case, active)
-    referral_rows = reader.all(_REFERRALS, by_case)
     referrals = [
         ReferralOut(
             id=r.id, channel=r.channel, name=r.name,
@@ -166,9 +173,7 @@ def _detail(reader: Reader, case: Any, head_name: str, principal: Principal, vau
         )
         for r in referral_rows
     ]
-    checks = [check_out(c, vault, full_ids, full_account=False) for c in reader.all(_CHECKS, by_case)]
-    det = reader.first(_DETERMINATION, by_case)
-    payments = payments_for_case(reader, case.id, vault)
+    payments = payment_rows(items, vault)
     # The case's own entries, and those of the imports and payment batches it was part of.
     subjects = {case.id} | {r.import_id for r in referral_rows if r.import_id} | {
         p["batch_id"] for p in payments if p.get("batch_id")}
@@ -177,8 +182,10 @@ def _detail(reader: Reader, case: Any, head_name: str, principal: Principal, vau
         visits=[visit_out(v) for v in visits],
         visit_attempts=[VisitAttemptOut(id=a.id, visited_on=a.visited_on, officers=list(a.officer_ids), outcome=a.outcome,
                                         note=a.note, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
-                        for a in reader.all(_ATTEMPTS, by_case)],
-        checks=checks, determination=determination_out(det) if det else None,
-        village_review=review_summary_for_case(reader, case.id), notice=notice_summary_for_case(reader, case.id),
+                        for a in attempts],
+        checks=[check_out(c, vault, full_ids, full_account=False) for c in check_rows],
+        determination=determination_out(dets[0]) if dets else None,
+        village_review=review_summary(reviews[0] if reviews else None),
+        notice=notice_summary(notices[0] if notices else None, objections),
         payments=payments, history=_history(reader, sorted(subjects)),
     )

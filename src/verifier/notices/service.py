@@ -98,7 +98,8 @@ def record_review(
 
 
 _review, _meeting, _meeting_review = VillageReview.__table__, VillageMeeting.__table__, VillageMeetingReview.__table__
-_CASE_REVIEW = Prepared(
+CASE_REVIEW = Prepared(  # the case detail's: its latest review and that review's meeting
+
     select(_review.c.id, _review.c.held_on, _review.c.result, _review.c.note, _review.c.recorded_by,
            _review.c.recorded_at, _meeting.c.id.label("meeting_id"), _meeting.c.held_on.label("meeting_held_on"),
            _meeting.c.venue, _meeting.c.attendees, _meeting.c.minutes, _meeting.c.households)
@@ -108,9 +109,9 @@ _CASE_REVIEW = Prepared(
     .order_by(_review.c.recorded_at.desc(), _review.c.id.desc()).limit(1))
 
 
-def review_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
-    """The case's latest village review and the meeting it was decided at, if any (None when it has no review)."""
-    r = reader.first(_CASE_REVIEW, {"case_id": case_id})
+def review_summary(r: Any | None) -> dict[str, Any] | None:
+    """The case's latest village review and the meeting it was decided at, if any, from its `CASE_REVIEW` row
+    (None when it has no review)."""
     if r is None:
         return None
     meeting = None if r.meeting_id is None else {
@@ -118,6 +119,10 @@ def review_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | No
         "minutes": r.minutes, "households": r.households}
     return {"id": r.id, "held_on": r.held_on.isoformat(), "result": r.result, "note": r.note,
             "recorded_by": r.recorded_by, "recorded_at": r.recorded_at.isoformat(), "meeting": meeting}
+
+
+def review_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
+    return review_summary(reader.first(CASE_REVIEW, {"case_id": case_id}))
 
 
 # --- posting a notice ------------------------------------------------------------------------------------------------
@@ -473,28 +478,28 @@ def close_notice(session: Session, notice_id: str, *, principal: Principal, cloc
 
 
 _item, _notice, _objection = NoticeItem.__table__, Notice.__table__, Objection.__table__
-_CASE_NOTICE = Prepared(
+CASE_NOTICE = Prepared(  # the case detail's: the latest notice the case stood on, and its row on it
     select(_notice.c.id.label("notice_id"), _notice.c.town, _notice.c.village, _notice.c.status, _notice.c.posted_on,
            _notice.c.ends_on, _notice.c.closed_on, _notice.c.document_sha256, _item.c.id.label("item_id"),
            _item.c.seq, _item.c.status.label("item_status"), _item.c.head_name, _item.c.household_size,
            _item.c.cause, _item.c.relief_amount)
     .join(_notice, _notice.c.id == _item.c.notice_id).where(_item.c.case_id == bindparam("case_id"))
     .order_by(_notice.c.posted_on.desc(), _notice.c.posted_at.desc()).limit(1))
-_ITEM_OBJECTIONS = Prepared(
-    select(_objection.c.id, _objection.c.received_on, _objection.c.summary, _objection.c.status,
-           _objection.c.resolution_note, _objection.c.resolved_at)
-    .where(_objection.c.item_id == bindparam("item_id")).order_by(_objection.c.recorded_at, _objection.c.id))
+CASE_OBJECTIONS = Prepared(  # the objections to the case's rows on every notice (the summary keeps the latest's)
+    select(_objection.c.id, _objection.c.item_id, _objection.c.received_on, _objection.c.summary,
+           _objection.c.status, _objection.c.resolution_note, _objection.c.resolved_at)
+    .join(_item, _item.c.id == _objection.c.item_id).where(_item.c.case_id == bindparam("case_id"))
+    .order_by(_objection.c.recorded_at, _objection.c.id))
 
 
-def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
-    """The latest notice the case stood on, its row and its objections (None when it was never on a notice).
+def notice_summary(n: Any | None, objections: list[Any]) -> dict[str, Any] | None:
+    """The latest notice the case stood on, its row and its objections, from its `CASE_NOTICE` and
+    `CASE_OBJECTIONS` rows (None when it was never on a notice).
 
     Dates are ISO strings and money "0.00" strings, so the dict can go into any JSON response as it is.
     """
-    n = reader.first(_CASE_NOTICE, {"case_id": case_id})
     if n is None:
         return None
-    objections = reader.all(_ITEM_OBJECTIONS, {"item_id": n.item_id})
     return {
         "notice_id": n.notice_id, "town": n.town, "village": n.village, "status": n.status,
         "posted_on": n.posted_on.isoformat(), "ends_on": n.ends_on.isoformat(),
@@ -505,5 +510,11 @@ def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | No
                  "relief_amount": format_yuan(n.relief_amount)},
         "objections": [{"id": o.id, "received_on": o.received_on.isoformat(), "summary": o.summary,
                         "status": o.status, "resolution_note": o.resolution_note,
-                        "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None} for o in objections],
+                        "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None}
+                       for o in objections if o.item_id == n.item_id],
     }
+
+
+def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
+    notices, objections = reader.batch([(CASE_NOTICE, {"case_id": case_id}), (CASE_OBJECTIONS, {"case_id": case_id})])
+    return notice_summary(notices[0] if notices else None, objections)

@@ -262,7 +262,7 @@ def batch_items(session: Session, batch_id: str, principal: Principal, vault: Va
 
 
 _pi, _pb, _chk, _corr = PaymentItem.__table__, PaymentBatch.__table__, Check.__table__, PayeeCorrection.__table__
-_CASE_ITEMS = Prepared(
+CASE_ITEMS = Prepared(  # the case detail's: every payment item of the case
     select(_pi.c.id, _pi.c.batch_id, _pb.c.code, _pb.c.status.label("batch_status"), _pi.c.reference,
            _pi.c.determination_id, _pi.c.amount, _pi.c.status, _pi.c.payee_name, _pi.c.payee_bank,
            _pi.c.bank_reference, _pi.c.failure_reason, _pi.c.created_at, _pi.c.settled_at, _pi.c.settled_on,
@@ -274,10 +274,11 @@ _CASE_ITEMS = Prepared(
     .where(_pi.c.case_id == bindparam("case_id")).order_by(_pi.c.created_at, _pi.c.id))
 
 
-def payments_for_case(reader: Reader, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
-    """Every payment item of a case, oldest first, for the case detail (accounts masked; no account without a vault)."""
+def payment_rows(items: list[Any], vault: Vault | None) -> list[dict[str, Any]]:
+    """A case's payment items (its `CASE_ITEMS` rows) as the case detail shows them (accounts masked; no account
+    without a vault)."""
     out = []
-    for item in reader.all(_CASE_ITEMS, {"case_id": case_id}):
+    for item in items:
         account = (mask_account(_account_of(vault, item.payee_account_enc, item.account_number_enc))
                    if vault is not None else None)
         out.append({
@@ -291,6 +292,11 @@ def payments_for_case(reader: Reader, case_id: str, vault: Vault | None = None) 
             "settled_on": item.settled_on.isoformat() if item.settled_on else None,
         })
     return out
+
+
+def payments_for_case(reader: Reader, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
+    """Every payment item of a case, oldest first, for the case detail (accounts masked; no account without a vault)."""
+    return payment_rows(reader.all(CASE_ITEMS, {"case_id": case_id}), vault)
 
 
 # --- Preparing a batch -----------------------------------------------------------------------------------------

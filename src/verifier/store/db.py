@@ -138,10 +138,13 @@ class Database:
     def quick_engine(self) -> Engine:
         """The engine of `reader` (on SQLite one connection per thread; on PostgreSQL a pool of its own)."""
         if self._quick_engine is None:
-            # PostgreSQL: a pool of its own without the pre-ping (a round trip before every read): a reader that
-            # finds its connection gone drops this whole pool (store/reader.py), and the request is answered 503.
+            # PostgreSQL: a pool of its own, without the pre-ping (a round trip before every read: a reader that finds
+            # its connection gone drops this whole pool instead, store/reader.py, and the request is answered 503),
+            # and in autocommit: no BEGIN and ROLLBACK round trips around the reads. Each statement sees its own
+            # snapshot, as it does within a READ COMMITTED transaction anyway.
             self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
-                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10))
+                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10,
+                                                                     isolation_level="AUTOCOMMIT"))
         return self._quick_engine
 
     def dispose(self) -> None:
