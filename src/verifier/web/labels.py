@@ -331,6 +331,10 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
     (r"contract (\S+) has no cause (\S+); accepted: (.*)",
      lambda m: f"服务合同 {m.group(1)} 不含{CAUSES.get(m.group(2), m.group(2))}，可填：{_accepted(m.group(3))}"),
+    (r"contract (\S+) does not take (\S+) referrals from (\S+); referred by: (.*)",
+     lambda m: f"服务合同 {m.group(1)} 不受理来自{CHANNELS.get(m.group(3), m.group(3))}的"
+               f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
+               f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
     (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日"),
