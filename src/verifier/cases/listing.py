@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, case, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager
@@ -120,22 +120,47 @@ def _due_expression(session: Session, contract_ids: list[str]) -> Any:
     return start + within
 
 
-def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
-    stmt = select(Case).join(Household, Household.id == Case.household_id)
+class Filters(Protocol):
+    """The filters a case list takes, the page's (`CaseQuery`) and the API's (`service.CaseFilter`) alike."""
+
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def county_code(self) -> str | None: ...
+    @property
+    def town(self) -> str | None: ...
+    @property
+    def village(self) -> str | None: ...
+    @property
+    def cause(self) -> str | None: ...
+    @property
+    def officer(self) -> str | None: ...
+    @property
+    def within(self) -> Any: ...
+
+
+def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: Filters) -> Select[Any]:
+    """`stmt` (a SELECT of cases) limited to the caller's counties and to `f`: the one filter of the case list page
+    and of the API's list."""
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
-    for column, value in ((Case.status, query.status), (Case.county_code, query.county_code), (Case.town, query.town),
-                          (Case.village, query.village), (Case.cause, query.cause)):
+    for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
+                          (Case.village, f.village), (Case.cause, f.cause)):
         if value:
             stmt = stmt.where(column == value)
-    if query.officer:
+    if f.officer:
         visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
-        ids = [cid for cid, officers in session.execute(visits) if query.officer in officers]
+        ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
         stmt = stmt.where(Case.id.in_(ids))
+    if f.within is not None:
+        stmt = stmt.where(Case.id.in_(f.within))
+    return stmt
+
+
+def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
+    stmt = filter_cases(session, select(Case).join(Household, Household.id == Case.household_id), principal, query)
     if query.q:
         stmt = stmt.where(_search(query.q, vault))
-    if query.within is not None:
-        stmt = stmt.where(Case.id.in_(query.within))
     return stmt
 
 

@@ -17,6 +17,7 @@ from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, ReviewRequest, User, Visit
+from .listing import filter_cases
 from .workflow import advance, load_case
 
 
@@ -37,18 +38,7 @@ def list_cases(session: Session, principal: Principal, f: CaseFilter) -> tuple[l
     """Cases in the caller's counties, oldest id first, `limit` at a time; the cursor is the last id returned."""
     # With each case's household (its head is listed): one statement, not one more per case.
     stmt = select(Case).options(joinedload(Case.household, innerjoin=True)).order_by(Case.id).limit(f.limit + 1)
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
-                          (Case.village, f.village), (Case.cause, f.cause)):
-        if value:
-            stmt = stmt.where(column == value)
-    if f.officer:
-        visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
-        ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
-        stmt = stmt.where(Case.id.in_(ids))
-    if f.within is not None:
-        stmt = stmt.where(Case.id.in_(f.within))
+    stmt = filter_cases(session, stmt, principal, f)
     if f.cursor:
         stmt = stmt.where(Case.id > f.cursor)
     rows = list(session.scalars(stmt))
