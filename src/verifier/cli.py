@@ -360,7 +360,8 @@ def places_import(file: Path, county_code: str) -> None:
     ctx = _context()
     try:
         with ctx.db.begin() as session:
-            outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock)
+            outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock,
+                                                      limits=ctx.settings.imports)
     except ValidationFailed as exc:
         click.echo(f"{file}：有 {len(exc.errors)} 处问题，未导入任何内容：", err=True)
         for e in exc.errors:
