@@ -231,3 +231,27 @@ def count_by_status(session: Session, principal: Principal, county_code: str | N
     if county_code:
         stmt = stmt.where(Case.county_code == county_code)
     return {s: n for s, n in session.execute(stmt)}
+
+
+def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
+    """The user's active visits to cases still waiting for their check, in their counties."""
+    stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
+    if user.counties:
+        stmt = stmt.where(Case.county_code.in_(user.counties))
+    return [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
+
+
+@dataclass(frozen=True)
+class OfficerHome:
+    """What waits for a field officer (the home page's cards): visits today, overdue, and later."""
+
+    today: int
+    overdue: int
+    later: int
+
+
+def officer_home(session: Session, user: Principal, today: date) -> OfficerHome:
+    days = [v.visit_on for v, _ in officer_visits(session, user)]
+    return OfficerHome(today=sum(d == today for d in days), overdue=sum(d < today for d in days),
+                       later=sum(d > today for d in days))
