@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Select, case, false, func, or_, select
 from sqlalchemy.orm import Session, contains_eager
@@ -47,18 +47,24 @@ def is_whole_id_number(q: str | None) -> bool:
 
 
 @dataclass(frozen=True)
-class CaseQuery:
+class CaseFilters:
+    """What a case list is limited to, the page's (`CaseQuery`) and the API's (`service.CaseFilter`) alike."""
+
     status: str | None = None
     county_code: str | None = None
     town: str | None = None
     village: str | None = None
     cause: str | None = None
     officer: str | None = None
+    within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
+
+
+@dataclass(frozen=True)
+class CaseQuery(CaseFilters):
     q: str | None = None
     sort: str = "number"
     page: int = 1
     page_size: int = PAGE_SIZE
-    within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
 
     def checked(self) -> "CaseQuery":
         """The query with its search text folded (full-width digits typed by some input methods), or
@@ -120,26 +126,7 @@ def _due_expression(session: Session, contract_ids: list[str]) -> Any:
     return start + within
 
 
-class Filters(Protocol):
-    """The filters a case list takes, the page's (`CaseQuery`) and the API's (`service.CaseFilter`) alike."""
-
-    @property
-    def status(self) -> str | None: ...
-    @property
-    def county_code(self) -> str | None: ...
-    @property
-    def town(self) -> str | None: ...
-    @property
-    def village(self) -> str | None: ...
-    @property
-    def cause(self) -> str | None: ...
-    @property
-    def officer(self) -> str | None: ...
-    @property
-    def within(self) -> Any: ...
-
-
-def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: Filters) -> Select[Any]:
+def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: CaseFilters) -> Select[Any]:
     """`stmt` (a SELECT of cases) limited to the caller's counties and to `f`: the one filter of the case list page
     and of the API's list."""
     if principal.counties:

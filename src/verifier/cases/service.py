@@ -17,19 +17,12 @@ from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, ReviewRequest, User, Visit
-from .listing import filter_cases
+from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
 
 @dataclass(frozen=True)
-class CaseFilter:
-    status: str | None = None
-    county_code: str | None = None
-    town: str | None = None
-    village: str | None = None
-    cause: str | None = None
-    officer: str | None = None
-    within: Any = None  # a SELECT of case ids (e.g. reports.figure_cases: the cases behind a monthly figure)
+class CaseFilter(CaseFilters):
     limit: int = 50
     cursor: str | None = None
 
