@@ -24,9 +24,6 @@ class Staff:
     officer2: Principal
 
 
-_visits = itertools.count(0)
-
-
 def staff(ctx, county: str = COUNTY, team: int = 0) -> Staff:  # type: ignore[no-untyped-def]
     """The clerk, supervisor and officer pair `team` of a county (each created once per database)."""
     made = {}
@@ -47,6 +44,25 @@ def new_id_number(born: date = date(1970, 1, 1)) -> str:
     return make_id_number("340223", born + timedelta(days=n), n % 1000)
 
 
+def free_team(ctx, county: str = COUNTY) -> int:  # type: ignore[no-untyped-def]
+    """The first team of the county whose officers have room for one more visit today."""
+    from sqlalchemy import select
+
+    from verifier.contract import VisitsSection
+    from verifier.store.tables import Visit
+
+    today = ctx.clock.today()
+    with ctx.db.read() as session:
+        booked = [v.officer_ids for v in session.scalars(select(Visit).where(Visit.active.is_(True),
+                                                                            Visit.visit_on == today))]
+    team = 0
+    while True:
+        officer = staff(ctx, county, team).officer1.id
+        if sum(officer in ids for ids in booked) < VisitsSection().capacity_per_day:
+            return team
+        team += 1
+
+
 STAGES = ("received", "screened", "scheduled", "checked", "determined")
 
 
@@ -54,11 +70,15 @@ def make_case(
     ctx, *, stage: str = "determined", town: str = "城关镇", village: str = "东村",  # type: ignore[no-untyped-def]
     group: str = "exited_low_standard", cause: str = "illness", medical: int = 4_200_000, wages: int = 800_000,
     members: int = 3, stable_income: bool = False, referred_on: date | None = None, county: str = COUNTY,
-    head_name: str | None = None, account_number: str = "6222020200112233445",
+    head_name: str | None = None, account_number: str = "6222020200112233445", team: int | None = None,
 ) -> str:
-    """A case at `stage` (one of STAGES), referred by application, checked with the given figures; returns its id."""
-    # Officers see at most 4 households a day: every 4 cases get a team (and a vehicle) of their own.
-    team = next(_visits) // 4
+    """A case at `stage` (one of STAGES), referred by application, checked with the given figures; returns its id.
+
+    `team`: the officer pair (and vehicle) that visits it, `staff(ctx, county, team)`; by default the first team of
+    the county with room today (a pair makes at most `capacity_per_day` visits a day, and a visit holds its place
+    until the check is recorded): cases made one after another share officers until their day is full, whatever
+    other tests ran before."""
+    team = free_team(ctx, county) if team is None and stage != "received" else (team or 0)
     s = staff(ctx, county, team)
     today = ctx.clock.today()
     hh = demo.new_household(town, village, members=members, group=group)

@@ -195,7 +195,7 @@ def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_pa
     good = _referral_file(tmp_path / "good.csv", [
         [a, "张三", "城关镇", "东村", "low_income", "illness", "30000.00", "2020-05-01"],
         [a, "张三", "城关镇", "东村", "low_income", "illness", "12000.00", "2020-05-02"],
-        [b, "王五", "城关镇", "西村", "exited_low_standard", "disaster", "15000", "2020-05-03"],
+        [b, "王五", "城关镇", "西村", "exited_low_standard", "illness", "15000", "2020-05-03"],
     ])
     r = run(env, "import", str(good), "--channel", "medical_insurance", "--county", "340223")
     assert r.exit_code == 0, r.output

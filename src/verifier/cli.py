@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,6 +34,23 @@ def _print_problems(problems, header: str) -> None:  # type: ignore[no-untyped-d
     click.echo(header, err=True)
     for p in problems:
         click.echo(f"  - {p}", err=True)
+
+
+@contextmanager
+def _nothing_imported_if_refused(file: Path, before: Callable[[], object] | None = None) -> Iterator[None]:
+    """An import refused inside the block prints why (every problem in the file) and exits 1; `before` runs first
+    (e.g. to finish a progress bar)."""
+    from .domain.errors import DomainError, ValidationFailed
+
+    try:
+        yield
+    except (ValidationFailed, DomainError) as exc:
+        if before is not None:
+            before()
+        if isinstance(exc, ValidationFailed):
+            _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
+            sys.exit(1)
+        _fail(f"{file}: nothing imported: {exc.detail}")
 
 
 def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
@@ -340,7 +360,8 @@ def places_import(file: Path, county_code: str) -> None:
     ctx = _context()
     try:
         with ctx.db.begin() as session:
-            outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock)
+            outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock,
+                                                      limits=ctx.settings.imports)
     except ValidationFailed as exc:
         click.echo(f"{file}：有 {len(exc.errors)} 处问题，未导入任何内容：", err=True)
         for e in exc.errors:
@@ -401,28 +422,12 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
               help="Record the import as this user (an insurer supervisor or county reviewer); default: the operator.")
 def import_(file: Path, channel: str, county_code: str, username: str | None) -> None:
     """Import a referral file (csv or xlsx), all or nothing, with the same rules as the API."""
-    import getpass
-
-    from sqlalchemy import select
-
-    from .accounts.auth import Principal, principal_of
-    from .domain.errors import DomainError, ValidationFailed
     from .referrals.service import import_referral_file
-    from .store.tables import User
 
     ctx = _context()
     try:
-        if username:
-            with ctx.db.read() as session:
-                user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-            if user is None:
-                _fail(f"no active user {username!r}")
-            principal = principal_of(user)
-            if not principal.has("insurer_supervisor", "county_reviewer"):
-                _fail(f"{username} may not import referral files (needs insurer_supervisor or county_reviewer)")
-        else:
-            principal = Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
-                                  roles=("insurer_supervisor",), counties=())
+        principal = _importer(ctx, username, ("insurer_supervisor", "county_reviewer"), "referral files",
+                              operator_roles=("insurer_supervisor",))
         role = principal.acting_role(("insurer_supervisor", "county_reviewer"))
         size = file.stat().st_size
         with file.open("rb") as source, click.progressbar(length=size, label=f"importing {file.name}",
@@ -435,17 +440,10 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
                 bar.update(max(0, position - done))
                 done = max(done, position)
 
-            try:
+            with _nothing_imported_if_refused(file, before=bar.render_finish):
                 result = import_referral_file(ctx.db, vault=ctx.vault, source=source, filename=file.name,
                                               channel=channel, county_code=county_code, principal=principal, role=role,
                                               clock=ctx.clock, limits=ctx.settings.imports, progress=progress)
-            except ValidationFailed as exc:
-                bar.render_finish()
-                _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
-                sys.exit(1)
-            except DomainError as exc:
-                bar.render_finish()
-                _fail(f"{file}: nothing imported: {exc.detail}")
             bar.update(size - done)
     finally:
         ctx.close()
@@ -468,21 +466,15 @@ def roster() -> None:
               help="Record the import as this user (a county reviewer); default: the operator.")
 def roster_import(file: Path, county_code: str, username: str | None) -> None:
     """Import the county's whole roster (csv or xlsx: ID number and category per person), all or nothing."""
-    from .domain.errors import DomainError, ValidationFailed
     from .roster.service import IMPORT_ROLES, import_roster
 
     ctx = _context()
     try:
         principal = _importer(ctx, username, IMPORT_ROLES, "the roster")
-        try:
+        with _nothing_imported_if_refused(file):
             result = import_roster(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name,
                                    county_code=county_code, principal=principal, clock=ctx.clock,
                                    limits=ctx.settings.imports)
-        except ValidationFailed as exc:
-            _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
-            sys.exit(1)
-        except DomainError as exc:
-            _fail(f"{file}: nothing imported: {exc.detail}")
     finally:
         ctx.close()
     if result.repeated:
@@ -493,9 +485,10 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
                "it is now the county's roster")
 
 
-def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str) -> Any:
+def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
+              operator_roles: tuple[str, ...] | None = None) -> Any:
     """Who an import from the command line is recorded as: the named active user, who must hold one of `roles`, or
-    the operator at the server (no county limit)."""
+    the operator at the server (no county limit) acting in `operator_roles` (default: `roles`)."""
     import getpass
 
     from sqlalchemy import select
@@ -505,7 +498,7 @@ def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str)
 
     if not username:
         return Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
-                         roles=roles, counties=())
+                         roles=operator_roles or roles, counties=())
     with ctx.db.read() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
@@ -537,23 +530,17 @@ def registers() -> None:
 def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any,
                      username: str | None) -> None:
     """Import a bureau's register (csv or xlsx, a row per person and fact), all or nothing."""
-    from .domain.errors import DomainError, ValidationFailed
     from .registers.service import IMPORT_ROLES, import_register
 
     ctx = _context()
     try:
         principal = _importer(ctx, username, IMPORT_ROLES, "registers")
-        try:
+        with _nothing_imported_if_refused(file):
             result = import_register(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name, kind=kind,
                                      county_code=county_code, principal=principal, clock=ctx.clock,
                                      limits=ctx.settings.imports, bureau=bureau,
                                      as_of=as_of.date() if as_of else None,
                                      valid_until=valid_until.date() if valid_until else None)
-        except ValidationFailed as exc:
-            _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
-            sys.exit(1)
-        except DomainError as exc:
-            _fail(f"{file}: nothing imported: {exc.detail}")
     finally:
         ctx.close()
     if result.repeated:

@@ -143,7 +143,8 @@ class CauseSpec(_S):
     code: str
     name: str
     basis: str
-    channel: str = "application"
+    channel: str | None = None  # the bureau that refers it; with the household's own application
+    channels: list[str] | None = None  # instead: exactly the channels that may refer it
     synonyms: list[str] = []
     basis_label: str | None = None
 
@@ -303,7 +304,8 @@ class Contract:
 def table_of(spec: ContractSpec) -> CauseTable:
     if not spec.causes and not spec.household_groups:
         return DEFAULT_TABLE
-    causes = tuple(CauseDef(c.code, c.name, c.basis, c.channel, tuple(c.synonyms), c.basis_label)
+    causes = tuple(CauseDef(c.code, c.name, c.basis, c.channel or (c.channels or ["application"])[0],
+                            tuple(c.synonyms), c.basis_label, tuple(c.channels or ()))
                    for c in spec.causes) or DEFAULT_TABLE.causes
     groups = tuple(GroupDef(g.code, g.name, tuple(g.synonyms)) for g in spec.household_groups) or DEFAULT_TABLE.groups
     return CauseTable(causes, groups)

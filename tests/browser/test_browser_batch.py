@@ -6,33 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
-
-if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
-                                                              "(pip install 'playwright>=1.40')")
+from browserkit import log_in_at
 
 DESK = {"width": 1280, "height": 900}
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _log_in(page, base: str, username: str, target: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/login?next=" + target)
-    page.fill("#f-username", username)
-    page.fill("#f-password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + target)
 
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +26,7 @@ def test_a_double_click_on_approve_approves_once_and_cancel_needs_a_confirmation
     posts: list[str] = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
 
-    _log_in(page, server, "finance1", "/payments?todo=approve")
+    log_in_at(page, server, "finance1", "/payments?todo=approve")
     page.click("a[href^='/payments/pb_']")
     page.wait_for_url(re.compile(r".*/payments/pb_\w+$"))
     url = page.url
@@ -88,7 +65,7 @@ def test_after_logging_out_back_shows_no_case_page(server, browser) -> None:  # 
     context = browser.new_context(viewport=DESK, locale="zh-CN")
     context.set_default_timeout(10_000)
     page = context.new_page()
-    _log_in(page, server, "supervisor", "/cases?status=paid")
+    log_in_at(page, server, "supervisor", "/cases?status=paid")
     page.click("#results tbody a[href^='/cases/case_']")
     page.wait_for_url(re.compile(r".*/cases/case_\w+$"))
     head = page.locator("h1").inner_text().split("户")[0]
@@ -112,7 +89,7 @@ def test_upholding_an_objection_needs_its_confirmation(server, browser) -> None:
     context = browser.new_context(viewport=DESK, locale="zh-CN")
     context.set_default_timeout(10_000)
     page = context.new_page()
-    _log_in(page, server, "clerk", "/notices?status=open")
+    log_in_at(page, server, "clerk", "/notices?status=open")
     page.click("main table a[href^='/notices/']")
     page.wait_for_url(re.compile(r".*/notices/\w+$"))
     notice = page.url

@@ -8,14 +8,7 @@ import zlib
 from datetime import date
 from pathlib import Path
 
-import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
-
-if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
-                                                              "(pip install 'playwright>=1.40')")
+from browserkit import DEMO_PASSWORD
 
 from verifier.domain.idnumber import make_id_number
 
@@ -30,14 +23,6 @@ def tiny_png(width: int = 16, height: int = 12) -> bytes:
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def policy_violations(page) -> list[str]:  # type: ignore[no-untyped-def]

@@ -5,45 +5,36 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
-
-if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
-                                                              "(pip install 'playwright>=1.40')")
+from browserkit import DEMO_PASSWORD
 
 from verifier.clock import Clock
 from verifier.domain.idnumber import make_id_number
 
 
-def test_the_clerk_picks_town_then_village_and_the_default_date_is_accepted(server: str) -> None:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            blocked: list[str] = []
-            page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-            page.goto(server + "/applications/new")
-            page.fill("#f-username", "clerk")
-            page.fill("#f-password", DEMO_PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(server + "/applications/new")
-            assert page.input_value("#f-referred_on") == Clock().today().isoformat()
-            page.select_option("#f-town", "河口镇")
-            page.wait_for_function("document.querySelectorAll('#f-village optgroup').length === 0")
-            villages = page.eval_on_selector_all("#f-village option", "os => os.map(o => o.value).filter(Boolean)")
-            assert sorted(villages) == sorted(["河口村", "柳树村", "渡口村"])
-            page.select_option("#f-village", "渡口村")
-            page.fill("#f-name", "孙小梅")
-            page.fill("#f-id_number", make_id_number("340223", date(1985, 3, 4), 321))
-            page.select_option("#f-household_group", "low_income")
-            page.select_option("#f-cause", "illness")
-            page.fill("#f-amount", "8000")
-            page.click("form[action='/applications/new'] button[type=submit]")
-            page.wait_for_url("**/cases/case_*")
-            assert "孙小梅" in page.content() and "渡口村" in page.content()
-            assert blocked == []
-        finally:
-            browser.close()
+def test_the_clerk_picks_town_then_village_and_the_default_date_is_accepted(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    try:
+        blocked: list[str] = []
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        page.goto(server + "/applications/new")
+        page.fill("#f-username", "clerk")
+        page.fill("#f-password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(server + "/applications/new")
+        assert page.input_value("#f-referred_on") == Clock().today().isoformat()
+        page.select_option("#f-town", "河口镇")
+        page.wait_for_function("document.querySelectorAll('#f-village optgroup').length === 0")
+        villages = page.eval_on_selector_all("#f-village option", "os => os.map(o => o.value).filter(Boolean)")
+        assert sorted(villages) == sorted(["河口村", "柳树村", "渡口村"])
+        page.select_option("#f-village", "渡口村")
+        page.fill("#f-name", "孙小梅")
+        page.fill("#f-id_number", make_id_number("340223", date(1985, 3, 4), 321))
+        page.select_option("#f-household_group", "low_income")
+        page.select_option("#f-cause", "illness")
+        page.fill("#f-amount", "8000")
+        page.click("form[action='/applications/new'] button[type=submit]")
+        page.wait_for_url("**/cases/case_*")
+        assert "孙小梅" in page.content() and "渡口村" in page.content()
+        assert blocked == []
+    finally:
+        page.close()

@@ -7,33 +7,10 @@ import re
 import shutil
 import subprocess
 
-import pytest
-from browserkit import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD
-
-if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
-                                                              "(pip install 'playwright>=1.40')")
+from browserkit import log_in_at
 
 DESK = {"width": 1280, "height": 900}
 A4_POINTS = (595, 842)  # 210 × 297 mm
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _log_in(page, base: str, username: str, target: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/login?next=" + target)
-    page.fill("#f-username", username)
-    page.fill("#f-password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + target)
 
 
 def test_the_approval_form_prints_to_a_pdf_holding_the_households_name(server, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -42,7 +19,7 @@ def test_the_approval_form_prints_to_a_pdf_holding_the_households_name(server, b
     page = context.new_page()
     blocked: list[str] = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
-    _log_in(page, server, "supervisor", "/cases?status=determined")
+    log_in_at(page, server, "supervisor", "/cases?status=determined")
     page.click("#results tbody a[href^='/cases/case_']")
     page.wait_for_url(re.compile(r".*/cases/case_\w+$"))
     page.click("#approval-form-link")

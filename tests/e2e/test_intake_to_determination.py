@@ -43,9 +43,10 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
     case_id = r.json()["case_id"]
     assert r.json()["merged"] is False
 
-    # ... then the medical-insurance bureau's monthly file names it again: one case, not two.
+    # ... then the civil-affairs bureau's monthly file (large medical costs and disaster losses) names it again:
+    # one case, not two.
     files = {"file": ("2020-05.csv", referral_csv(), "text/csv")}
-    form = {"channel": "medical_insurance", "county_code": "340223"}
+    form = {"channel": "civil_affairs", "county_code": "340223"}
     r = client.post("/api/referrals/imports", headers=users.headers("super"), files=files, data=form)
     assert r.status_code == 201, r.text
     batch = r.json()

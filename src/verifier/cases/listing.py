@@ -47,18 +47,24 @@ def is_whole_id_number(q: str | None) -> bool:
 
 
 @dataclass(frozen=True)
-class CaseQuery:
+class CaseFilters:
+    """What a case list is limited to, the page's (`CaseQuery`) and the API's (`service.CaseFilter`) alike."""
+
     status: str | None = None
     county_code: str | None = None
     town: str | None = None
     village: str | None = None
     cause: str | None = None
     officer: str | None = None
+    within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
+
+
+@dataclass(frozen=True)
+class CaseQuery(CaseFilters):
     q: str | None = None
     sort: str = "number"
     page: int = 1
     page_size: int = PAGE_SIZE
-    within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
 
     def checked(self) -> "CaseQuery":
         """The query with its search text folded (full-width digits typed by some input methods), or
@@ -120,22 +126,28 @@ def _due_expression(session: Session, contract_ids: list[str]) -> Any:
     return start + within
 
 
-def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
-    stmt = select(Case).join(Household, Household.id == Case.household_id)
+def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: CaseFilters) -> Select[Any]:
+    """`stmt` (a SELECT of cases) limited to the caller's counties and to `f`: the one filter of the case list page
+    and of the API's list."""
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
-    for column, value in ((Case.status, query.status), (Case.county_code, query.county_code), (Case.town, query.town),
-                          (Case.village, query.village), (Case.cause, query.cause)):
+    for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
+                          (Case.village, f.village), (Case.cause, f.cause)):
         if value:
             stmt = stmt.where(column == value)
-    if query.officer:
+    if f.officer:
         visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
-        ids = [cid for cid, officers in session.execute(visits) if query.officer in officers]
+        ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
         stmt = stmt.where(Case.id.in_(ids))
+    if f.within is not None:
+        stmt = stmt.where(Case.id.in_(f.within))
+    return stmt
+
+
+def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
+    stmt = filter_cases(session, select(Case).join(Household, Household.id == Case.household_id), principal, query)
     if query.q:
         stmt = stmt.where(_search(query.q, vault))
-    if query.within is not None:
-        stmt = stmt.where(Case.id.in_(query.within))
     return stmt
 
 

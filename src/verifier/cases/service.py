@@ -17,18 +17,12 @@ from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, ReviewRequest, User, Visit
+from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
 
 @dataclass(frozen=True)
-class CaseFilter:
-    status: str | None = None
-    county_code: str | None = None
-    town: str | None = None
-    village: str | None = None
-    cause: str | None = None
-    officer: str | None = None
-    within: Any = None  # a SELECT of case ids (e.g. reports.figure_cases: the cases behind a monthly figure)
+class CaseFilter(CaseFilters):
     limit: int = 50
     cursor: str | None = None
 
@@ -37,18 +31,7 @@ def list_cases(session: Session, principal: Principal, f: CaseFilter) -> tuple[l
     """Cases in the caller's counties, oldest id first, `limit` at a time; the cursor is the last id returned."""
     # With each case's household (its head is listed): one statement, not one more per case.
     stmt = select(Case).options(joinedload(Case.household, innerjoin=True)).order_by(Case.id).limit(f.limit + 1)
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
-                          (Case.village, f.village), (Case.cause, f.cause)):
-        if value:
-            stmt = stmt.where(column == value)
-    if f.officer:
-        visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
-        ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
-        stmt = stmt.where(Case.id.in_(ids))
-    if f.within is not None:
-        stmt = stmt.where(Case.id.in_(f.within))
+    stmt = filter_cases(session, stmt, principal, f)
     if f.cursor:
         stmt = stmt.where(Case.id > f.cursor)
     rows = list(session.scalars(stmt))
@@ -245,3 +228,27 @@ def count_by_status(session: Session, principal: Principal, county_code: str | N
     if county_code:
         stmt = stmt.where(Case.county_code == county_code)
     return {s: n for s, n in session.execute(stmt)}
+
+
+def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
+    """The user's active visits to cases still waiting for their check, in their counties."""
+    stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
+    if user.counties:
+        stmt = stmt.where(Case.county_code.in_(user.counties))
+    return [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
+
+
+@dataclass(frozen=True)
+class OfficerHome:
+    """What waits for a field officer (the home page's cards): visits today, overdue, and later."""
+
+    today: int
+    overdue: int
+    later: int
+
+
+def officer_home(session: Session, user: Principal, today: date) -> OfficerHome:
+    days = [v.visit_on for v, _ in officer_visits(session, user)]
+    return OfficerHome(today=sum(d == today for d in days), overdue=sum(d < today for d in days),
+                       later=sum(d > today for d in days))

@@ -2,7 +2,8 @@
 
 A *cause* (因病, 因灾, 因学, and whatever a county adds: 因残, 因意外 …) has a code stored on cases, a Chinese name
 shown on pages and documents, the words bureaus write for it in their files (synonyms), the *basis* of the rigid
-expenditure it brings (the field of a home check its relief is priced on) and the bureau channel that refers it.
+expenditure it brings (the field of a home check its relief is priced on) and the channels that may refer it (a
+bureau's file, or the household's own application); a referral through another channel is refused.
 A *household group* has a code, a Chinese name and synonyms.
 
 `CauseTable` is the whole vocabulary of one contract. `DEFAULT_TABLE` is the one every contract without its own
@@ -46,13 +47,31 @@ class CauseDef:
     code: str
     name: str  # 因病
     basis: str  # one of BASES
-    channel: str = "application"
+    channel: str = "application"  # the bureau that refers it ("application": only households apply for it)
     synonyms: tuple[str, ...] = ()
     basis_label: str | None = None  # what the basis stands for, when it is `other_rigid` (e.g. 残疾康复支出)
+    # Every channel that may refer it; empty: `channel` and the household's own application.
+    channels: tuple[str, ...] = ()
 
     @property
     def basis_name(self) -> str:
         return self.basis_label or BASES.get(self.basis, self.basis)
+
+    @property
+    def referred_by(self) -> tuple[str, ...]:
+        """The channels that may refer this cause."""
+        if self.channels:
+            return self.channels
+        return (self.channel,) if self.channel == "application" else (self.channel, "application")
+
+
+def channel_refusal(cause: CauseDef, channel: str, contract_id: str) -> str | None:
+    """Why `channel` may not refer `cause` under the contract (None when it may): the reason names the cause, the
+    channel and the channels that may."""
+    if channel in cause.referred_by:
+        return None
+    return (f"contract {contract_id} does not take {cause.code} referrals from {channel}; "
+            f"referred by: {', '.join(cause.referred_by)}")
 
 
 @dataclass(frozen=True)
@@ -147,10 +166,14 @@ class CauseTable:
         return CauseTable(self.causes + causes, self.groups + groups) if causes or groups else self
 
 
+# Civil affairs also lists people with large medical costs or disaster losses (DOMAIN.md, referral); households
+# may apply for each of the three themselves.
 DEFAULT_CAUSES = (
-    CauseDef("illness", "因病", "medical_self_paid", "medical_insurance", ("illness",)),
-    CauseDef("disaster", "因灾", "disaster_loss", "emergency_management", ("disaster",)),
-    CauseDef("schooling", "因学", "schooling", "education", ("schooling",)),
+    CauseDef("illness", "因病", "medical_self_paid", "medical_insurance", ("illness",),
+             channels=("medical_insurance", "civil_affairs", "application")),
+    CauseDef("disaster", "因灾", "disaster_loss", "emergency_management", ("disaster",),
+             channels=("emergency_management", "civil_affairs", "application")),
+    CauseDef("schooling", "因学", "schooling", "education", ("schooling",), channels=("education", "application")),
 )
 DEFAULT_GROUPS = (
     GroupDef("exited_low_standard", "非高标准脱贫户"),
@@ -194,6 +217,14 @@ def table_problems(causes: Iterable[CauseDef], groups: Iterable[GroupDef], *,
                 if item.channel not in CHANNELS:
                     p.append(FieldError(f"{at}.channel",
                                         f"unknown channel {item.channel!r}; known: {', '.join(CHANNELS)}"))
+                for channel in item.channels:
+                    if channel not in CHANNELS:
+                        p.append(FieldError(f"{at}.channels",
+                                            f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}"))
+                if len(set(item.channels)) < len(item.channels):
+                    p.append(FieldError(f"{at}.channels", "a channel is listed twice"))
+                if item.channels and item.channel not in item.channels:
+                    p.append(FieldError(f"{at}.channel", f"channel {item.channel!r} is not among its channels"))
                 if item.basis_label is not None and (not item.basis_label.strip() or len(item.basis_label) > 20):
                     p.append(FieldError(f"{at}.basis_label", "a basis label has 1 to 20 characters"))
         if not items:

@@ -312,3 +312,9 @@ def followup_cases(session: Session, county_code: str, first: date, last: date, 
     raise ValidationFailed.one("figure", f"不认识的回访数字：{which}")
 
 
+
+
+def home_counts(session: Session, principal: Principal, today: date, *, mine: bool) -> tuple[int, int]:
+    """(overdue, due within the contract's period) follow-ups: the home page's cards."""
+    due = due_followups(session, principal, mine=mine)
+    return sum(d.due_on < today for d in due), sum(d.due_on >= today for d in due)

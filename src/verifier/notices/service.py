@@ -518,3 +518,21 @@ def notice_summary(n: Any | None, objections: list[Any]) -> dict[str, Any] | Non
 def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
     notices, objections = reader.batch([(CASE_NOTICE, {"case_id": case_id}), (CASE_OBJECTIONS, {"case_id": case_id})])
     return notice_summary(notices[0] if notices else None, objections)
+
+
+@dataclass(frozen=True)
+class ClerkHome:
+    """What waits for a town clerk on notices (the home page's cards): notices open, objections to resolve."""
+
+    open_notices: int
+    open_objections: int
+
+
+def clerk_home(session: Session, user: Principal) -> ClerkHome:
+    objections = select(func.count()).select_from(Objection).join(Notice, Notice.id == Objection.notice_id) \
+        .where(Objection.status == "open")
+    notices = select(func.count()).select_from(Notice).where(Notice.status == "open")
+    if user.counties:
+        objections = objections.where(Notice.county_code.in_(user.counties))
+        notices = notices.where(Notice.county_code.in_(user.counties))
+    return ClerkHome(open_notices=session.scalar(notices) or 0, open_objections=session.scalar(objections) or 0)

@@ -8,9 +8,7 @@ keep the list and fill the forms, so they are written in Chinese.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +20,8 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, ValidationFailed
+from ..settings import ImportLimits
+from ..sheets import read_records
 from ..store.base import new_ids
 from .models import Place
 
@@ -77,34 +77,9 @@ def counts(session: Session, county_codes: Iterable[str]) -> dict[str, int]:
 # --- the county's file ---------------------------------------------------------------------------------------------
 
 
-def _records(data: bytes, filename: str) -> list[tuple[int, list[object]]]:
-    """(row number, cells) of the file's first sheet or its CSV lines; row 1 is the header."""
-    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # noqa: BLE001 - any unreadable workbook is the same problem to the person
-            raise ValidationFailed.one("file", "无法读取这个 xlsx 文件，请用 Excel 另存为 .xlsx 或 .csv 后重试") from None
-        try:
-            sheet = book.worksheets[0]
-            return [(n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), start=1)]
-        finally:
-            book.close()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationFailed.one("file", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx")
-    return [(n, list(r)) for n, r in enumerate(csv.reader(io.StringIO(text)), start=1)]
-
-
-def read_file(data: bytes, filename: str) -> list[tuple[int, str, str]]:
+def read_file(data: bytes, filename: str, limits: ImportLimits | None = None) -> list[tuple[int, str, str]]:
     """The (row, town, village) of a county's file (columns 乡镇 and 村), every bad row refused at once."""
-    records = _records(data, filename)
+    records = list(read_records(data, filename, limits or ImportLimits()))
     if not records:
         raise ValidationFailed.one("file", "文件是空的：第一行应为表头“乡镇”“村”")
     header = [normal(str(c)) if c is not None else "" for c in records[0][1]]
@@ -143,12 +118,12 @@ class ImportOutcome:
 
 
 def import_places(session: Session, county_code: str, data: bytes, filename: str, *, clock: Clock,
-                  actor: str = "system", role: str = "admin") -> ImportOutcome:
+                  actor: str = "system", role: str = "admin", limits: ImportLimits | None = None) -> ImportOutcome:
     """Add the file's towns and villages to the county's list: all or nothing; the same file again changes nothing
     (what is already on the list is left as it is, and nothing is removed)."""
     if not (len(county_code) == 6 and county_code.isdigit()):
         raise ValidationFailed.one("county_code", f"县（区）代码应为六位数字，现在是“{county_code}”")
-    rows = read_file(data, filename)
+    rows = read_file(data, filename, limits)
     have = {(t, v) for t, vs in place_list(session, county_code).towns.items() for v in vs}
     new: list[tuple[str, str]] = []
     for _, town, village in rows:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..cases.workflow import load_case
 from ..clock import Clock
+from ..domain.causes import channel_refusal
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.masking import mask_phone
 from ..domain.money import format_yuan
@@ -99,6 +100,9 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
         problems.append(FieldError("household_group", f"contract {contract.id} does not serve {row.household_group}"))
     elif (row.cause, row.household_group) not in contract.rules:
         problems.append(FieldError("cause", f"contract {contract.id} has no relief for {row.cause}"))
+    elif (cause := contract.cause_table.cause(row.cause)) is not None and \
+            (refusal := channel_refusal(cause, "application", contract.id)) is not None:
+        problems.append(FieldError("cause", refusal))
     if row.cause != case.cause and session.scalar(select(Case.id).where(
             Case.household_id == case.household_id, Case.cause == row.cause, Case.contract_year == case.contract_year,
             Case.id != case.id, Case.status.not_in(CLOSED_STATUSES)).limit(1)):

@@ -29,7 +29,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
 import os
 import re
 import tempfile
@@ -37,16 +36,25 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import msgspec
 
 from ..domain.causes import DEFAULT_TABLE, CauseTable
+from ..domain.cell_values import (
+    BadCell,
+    amount_cell,
+    as_text,
+    choice_cell,
+    date_cell,
+    id_number_cell,
+    text_cell,
+    unwrap_forced_text,
+)
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.idnumber import validate_id_number
-from ..domain.money import Fen, parse_yuan
+from ..domain.money import Fen
 from ..settings import ImportLimits
 from ..uploads import RowCounter, check_size, check_workbook
 
@@ -153,10 +161,6 @@ class ParseResult:
             raise ValidationFailed(list(self.errors))
 
 
-class _Bad(Exception):
-    """A cell's value is not acceptable; the message says why."""
-
-
 class _TypeProblem:
     """Returned by a JSON getter instead of a value of the wrong type: the field is refused with `message`."""
 
@@ -167,195 +171,64 @@ class _TypeProblem:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Cell values
-
-_DATE_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_DATE_CN = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
-_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_MOBILE = re.compile(r"^1\d{10}$")
-_LANDLINE = re.compile(r"^\d+(?:-\d+)*$")
-_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
-_DIGITS = re.compile(r"^\d+$")
-
-
-def _as_text(value: object) -> str | None:
-    """A cell as trimmed text, or None when it is empty."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        return text or None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip() or None
-
-
-def _unwrap_forced_text(text: str) -> str:
-    """Undo the tricks people use to keep Excel from turning digits into a number: `'123`, `="123"`."""
-    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
-        return text[2:-1].strip()
-    if text.startswith("'"):
-        return text[1:].strip()
-    return text
-
-
-def _id_number(value: object, today: date) -> str:
-    if isinstance(value, float):
-        raise _Bad(
-            "the ID number is stored as a number, which loses digits; format the column as text and type it again"
-        )
-    text = _as_text(value)
-    assert text is not None
-    text = _unwrap_forced_text(unicodedata.normalize("NFKC", text))
-    if _SCIENTIFIC.match(text):
-        raise _Bad(
-            f"{text!r} is a number in scientific notation (a spreadsheet dropped digits); "
-            "format the column as text and type the ID number again"
-        )
-    try:
-        return validate_id_number(text, "id_number", today=today)
-    except ValidationFailed as exc:
-        raise _Bad(exc.errors[0].message) from None
+# Cell values (those other importers read too are in domain/cell_values.py)
 
 
 def _plain_text(field_name: str) -> Callable[[object, date], str]:
-    limit = MAX_TEXT[field_name]
-
-    def parse(value: object, today: date) -> str:
-        text = _as_text(value)
-        assert text is not None
-        if len(text) > limit:
-            raise _Bad(f"longer than {limit} characters")
-        return text
-
-    return parse
+    return text_cell(MAX_TEXT[field_name])
 
 
-def _choice(resolve: Callable[[str], str | None], hint: str, what: str) -> Callable[[object, date], str]:
-    def parse(value: object, today: date) -> str:
-        text = _as_text(value)
-        assert text is not None
-        found = resolve(text)
-        if found is None:
-            raise _Bad(f"unknown {what} {text!r}: use {hint}")
-        return found
-
-    return parse
-
-
-def _money_text(value: object) -> str:
-    """A money cell as a decimal string; numbers from a spreadsheet are converted exactly, never through float maths."""
-    if isinstance(value, bool):
-        raise _Bad("not an amount of yuan")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Bad("not an amount of yuan")
-        exact = Decimal(repr(value))  # the shortest decimal that round-trips, e.g. 1234.5 -> "1234.5"
-        exponent = exact.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -2:
-            raise _Bad(f"{value!r} has more than two decimals: round the amount to the fen")
-        return format(exact, "f")
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    text = _as_text(value)
-    assert text is not None
-    text = unicodedata.normalize("NFKC", text).replace(" ", "")
-    if text.startswith("¥"):
-        text = text[1:]
-    if text.endswith("元"):
-        text = text[:-1]
-    return text
-
-
-def _amount(value: object, today: date) -> Fen:
-    text = _money_text(value)
-    try:
-        return parse_yuan(text, "amount")
-    except ValidationFailed as exc:
-        raise _Bad(exc.errors[0].message) from None
-
-
-def _calendar_date(year: str, month: str, day: str, text: str) -> date:
-    try:
-        return date(int(year), int(month), int(day))
-    except ValueError:
-        raise _Bad(f"{text!r} is not a calendar date") from None
-
-
-def _referred_on(value: object, today: date) -> date:
-    if isinstance(value, datetime):
-        found = value.date()
-    elif isinstance(value, date):
-        found = value
-    elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise _Bad("not a date (write it as YYYY-MM-DD)")
-    else:
-        text = _as_text(value)
-        assert text is not None
-        text = unicodedata.normalize("NFKC", text)
-        m = _DATE_SEP.match(text) or _DATE_CN.match(text) or _DATE_COMPACT.match(text)
-        if m is None:
-            if isinstance(value, (int, float)):
-                raise _Bad(f"{text} is a number, not a date: format the cell as a date or write YYYY-MM-DD")
-            raise _Bad(f"{text!r} is not a date (write it as YYYY-MM-DD)")
-        found = _calendar_date(*m.groups(), text=text)
-    if found > today:
-        raise _Bad(f"{found.isoformat()} is in the future")
-    return found
+_MOBILE = re.compile(r"^1\d{10}$")
+_LANDLINE = re.compile(r"^\d+(?:-\d+)*$")
+_DIGITS = re.compile(r"^\d+$")
 
 
 def _household_size(value: object, today: date) -> int:
     if isinstance(value, bool):
-        raise _Bad("not a whole number of people")
+        raise BadCell("not a whole number of people")
     if isinstance(value, int):
         size = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise _Bad(f"{value!r} is not a whole number of people")
+            raise BadCell(f"{value!r} is not a whole number of people")
         size = int(value)
     else:
-        text = _as_text(value)
+        text = as_text(value)
         assert text is not None
         text = unicodedata.normalize("NFKC", text)
         if not _DIGITS.match(text):
-            raise _Bad(f"{text!r} is not a whole number of people")
+            raise BadCell(f"{text!r} is not a whole number of people")
         size = int(text)
     if not 1 <= size <= MAX_HOUSEHOLD_SIZE:
-        raise _Bad(f"must be between 1 and {MAX_HOUSEHOLD_SIZE}, got {size}")
+        raise BadCell(f"must be between 1 and {MAX_HOUSEHOLD_SIZE}, got {size}")
     return size
 
 
 def _phone(value: object, today: date) -> str:
     if isinstance(value, bool):
-        raise _Bad("not a phone number")
-    text = _as_text(value)
+        raise BadCell("not a phone number")
+    text = as_text(value)
     assert text is not None
-    text = _unwrap_forced_text(unicodedata.normalize("NFKC", text)).replace(" ", "")
+    text = unwrap_forced_text(unicodedata.normalize("NFKC", text)).replace(" ", "")
     if text.startswith("+86"):
         text = text[3:].lstrip("-")
     if not _LANDLINE.match(text):
-        raise _Bad(f"{text!r} is not a phone number (digits and dashes only)")
+        raise BadCell(f"{text!r} is not a phone number (digits and dashes only)")
     digits = text.replace("-", "")
     if text.startswith("1"):
         if not _MOBILE.match(digits):
-            raise _Bad(f"{text!r} is not a mobile number (11 digits starting with 1)")
+            raise BadCell(f"{text!r} is not a mobile number (11 digits starting with 1)")
         return digits
     if not 7 <= len(digits) <= 12:
-        raise _Bad(f"{text!r} is not a phone number (a landline has 7 to 12 digits with its area code)")
+        raise BadCell(f"{text!r} is not a phone number (a landline has 7 to 12 digits with its area code)")
     return text
 
 
 def _note(value: object, today: date) -> str:
-    text = _as_text(value)
+    text = as_text(value)
     assert text is not None
     if len(text) > MAX_TEXT["note"]:
-        raise _Bad(f"longer than {MAX_TEXT['note']} characters")
+        raise BadCell(f"longer than {MAX_TEXT['note']} characters")
     return text
 
 
@@ -369,14 +242,14 @@ Spec = tuple[tuple[str, Callable[[object, date], Any], bool], ...]
 def _spec_for(table: CauseTable) -> Spec:
     """(field, parser, required), in the order of ReferralRow's fields. Every parser takes (value, today)."""
     return (
-        ("id_number", _id_number, True),
+        ("id_number", id_number_cell, True),
         ("name", _plain_text("name"), True),
         ("town", _plain_text("town"), True),
         ("village", _plain_text("village"), True),
-        ("household_group", _choice(table.resolve_group, table.accepted_groups(), "household group"), False),
-        ("cause", _choice(table.resolve_cause, table.accepted_causes(), "cause"), True),
-        ("amount", _amount, True),
-        ("referred_on", _referred_on, False),
+        ("household_group", choice_cell(table.resolve_group, table.accepted_groups(), "household group"), False),
+        ("cause", choice_cell(table.resolve_cause, table.accepted_causes(), "cause"), True),
+        ("amount", amount_cell, True),
+        ("referred_on", date_cell, False),
         ("household_size", _household_size, False),
         ("phone", _phone, False),
         ("note", _note, False),
@@ -421,7 +294,7 @@ def _build_row(
             continue
         try:
             values.append(parse(raw, today))
-        except _Bad as exc:
+        except BadCell as exc:
             report(FieldError(name, str(exc), row))
             bad = True
             values.append(None)
@@ -453,7 +326,7 @@ def _fast_reader(
     vocabulary = table or DEFAULT_TABLE
     groups, causes = vocabulary.group_words, vocabulary.cause_words  # as written; the careful way normalises
     yuan = _FAST_YUAN.fullmatch
-    dates: dict[object, date] = {}  # `_referred_on` depends only on the cell and `today`; dates repeat a lot
+    dates: dict[object, date] = {}  # `date_cell` depends only on the cell and `today`; dates repeat a lot
     memo_types = (str, date, datetime)
     optional = [(slot, i, parse) for slot, (i, parse) in enumerate(((i_size, _household_size), (i_phone, _phone),
                                                                    (i_note, _note))) if i is not None]
@@ -463,7 +336,7 @@ def _fast_reader(
             return None
         idn = record[i_id]
         # 17 ASCII digits and a digit or X: trimming, NFKC, unwrapping '123 or ="123" and the scientific-notation
-        # test all leave such a value as it is, so `_id_number` would do exactly validate_id_number.
+        # test all leave such a value as it is, so `id_number_cell` would do exactly validate_id_number.
         if (idn.__class__ is not str or len(idn) != 18 or not idn.isascii()  # type: ignore[arg-type, attr-defined]
                 or not idn[:17].isdigit() or idn[17] not in "0123456789Xx"):  # type: ignore[index]
             return None
@@ -498,8 +371,8 @@ def _fast_reader(
                     on = dates[raw]
                 except (KeyError, TypeError):
                     try:
-                        on = _referred_on(raw, today)
-                    except _Bad:
+                        on = date_cell(raw, today)
+                    except BadCell:
                         return None
                     if raw.__class__ in memo_types:
                         if len(dates) >= _MEMO_LIMIT:
@@ -511,7 +384,7 @@ def _fast_reader(
             if raw is not None and not (raw.__class__ is str and not raw.strip()):  # type: ignore[attr-defined]
                 try:
                     extra[slot] = parse(raw, today)
-                except _Bad:
+                except BadCell:
                     return None
         return ReferralRow(row, idn, name, town, village, group, cause, amount, on, *extra)
 

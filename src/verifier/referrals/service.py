@@ -23,7 +23,7 @@ from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract
-from ..domain.causes import DEFAULT_TABLE, CauseTable
+from ..domain.causes import DEFAULT_TABLE, CauseTable, channel_refusal
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..domain.roster import group_for
@@ -73,9 +73,11 @@ def _check_target(channel: str, county_code: str, principal: Principal) -> None:
 
 
 def _bind_contracts(
-    contracts: list[Contract], county_code: str, rows: list[ReferralRow], today: date, errors: list[FieldError]
+    contracts: list[Contract], county_code: str, channel: str, rows: list[ReferralRow], today: date,
+    errors: list[FieldError],
 ) -> list[Contract | None]:
-    """The contract each row is bound to (in force for the county on its referral date); a bad row otherwise."""
+    """The contract each row is bound to (in force for the county on its referral date); a bad row otherwise (also
+    a row whose cause the contract does not take from `channel`)."""
     chosen: list[Contract | None] = []
     decided: dict[tuple[date, str, str], tuple[Contract | None, tuple[str, str] | None]] = {}  # few distinct keys
     for r in rows:
@@ -87,9 +89,11 @@ def _bind_contracts(
             problem = None
             if contract is None:
                 problem = ("referred_on", f"no contract covers county {county_code} on {on}")
-            elif contract.cause_table.cause(r.cause) is None:
+            elif (cause := contract.cause_table.cause(r.cause)) is None:
                 problem = ("cause", f"contract {contract.id} has no cause {r.cause}; accepted: "
                                     f"{contract.cause_table.accepted_causes()}")
+            elif (refusal := channel_refusal(cause, channel, contract.id)) is not None:
+                problem = ("cause", refusal)
             elif r.household_group not in contract.spec.eligibility.groups:
                 problem = ("household_group", f"contract {contract.id} does not serve {r.household_group}")
             elif (r.cause, r.household_group) not in contract.rules:
@@ -497,7 +501,7 @@ def check_file(
         checked.rows += len(chunk)
         if any(r.household_group is None for r in chunk):
             chunk = _groups_from_roster(session, vault, county_code, chunk)
-        _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+        _bind_contracts(contracts, county_code, channel, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
         _check_places(place_list, chunk, errors if len(errors) < _MAX_ERRORS else [])
         if not errors:
             checked.chunks.append(_ROWS.encode(chunk))
@@ -559,7 +563,8 @@ def store_file(
     with _bulk_settings(session):
         for chunk in checked.row_chunks():
             rows += len(chunk)
-            bound = _bind_contracts(contracts, county_code, chunk, today, errors if len(errors) < _MAX_ERRORS else [])
+            bound = _bind_contracts(contracts, county_code, channel, chunk, today,
+                                    errors if len(errors) < _MAX_ERRORS else [])
             if not errors:
                 n, m, touched, refused = _merge(session, vault, county_code, channel, chunk,
                                                 bound,  # type: ignore[arg-type]
@@ -656,7 +661,7 @@ def enter_application(
     county_contracts = _county_contracts(session, county_code)
     row = parse_application(fields, today=today, table=vocabulary(county_contracts, today))
     errors: list[FieldError] = []
-    contracts = _bind_contracts(county_contracts, county_code, [row], today, errors)
+    contracts = _bind_contracts(county_contracts, county_code, "application", [row], today, errors)
     _check_places(places.place_list(session, county_code), [row], errors)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])

@@ -22,16 +22,8 @@ from ..domain.money import Fen, format_yuan
 from ..settings import ImportLimits
 from ..sheets import find_columns, header_key, is_empty, read_records
 from ..domain.causes import DEFAULT_TABLE, CauseTable
-from .parsing import (
-    MAX_TEXT,
-    ReferralRow,
-    _amount,
-    _Bad,
-    _choice,
-    _id_number,
-    _plain_text,
-    _referred_on,
-)
+from ..domain.cell_values import BadCell, amount_cell, choice_cell, date_cell, id_number_cell, text_cell
+from .parsing import MAX_TEXT, ReferralRow
 
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "参保人身份证号", "id_number"),
@@ -83,7 +75,7 @@ class _Year:
 def _money(cell: object, today: date) -> Fen | None:
     if cell is None or (isinstance(cell, str) and not cell.strip()):
         return None
-    return _amount(cell, today)
+    return amount_cell(cell, today)
 
 
 def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportLimits,
@@ -96,8 +88,8 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
     errors: list[FieldError] = []
     years: dict[tuple[str, int], _Year] = {}
     columns: dict[str, int] | None = None
-    group_of = _choice(table.resolve_group, table.accepted_groups(), "household group")
-    texts = {name: _plain_text(name) for name in ("name", "town", "village")}
+    group_of = choice_cell(table.resolve_group, table.accepted_groups(), "household group")
+    texts = {name: text_cell(MAX_TEXT[name]) for name in ("name", "town", "village")}
     for number, record in read_records(data, filename, limits):
         if is_empty(record):
             continue
@@ -112,28 +104,28 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
             continue
         cell = {f: (record[i] if i < len(record) else None) for f, i in columns.items()}
         values: dict[str, object] = {}
-        for f, parse in (("id_number", _id_number), ("settled_on", _referred_on), *texts.items()):
+        for f, parse in (("id_number", id_number_cell), ("settled_on", date_cell), *texts.items()):
             raw = cell.get(f)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
                 errors.append(FieldError(f, "required, but empty", number))
                 continue
             try:
                 values[f] = parse(raw, today)
-            except _Bad as exc:
+            except BadCell as exc:
                 errors.append(FieldError(f, str(exc), number))
         money: dict[str, Fen | None] = {}
         bad_money = False
         for f in ("total", "pooled", "serious_illness", "assistance", "self_paid"):
             try:
                 money[f] = _money(cell.get(f), today)
-            except _Bad as exc:
+            except BadCell as exc:
                 errors.append(FieldError(f, str(exc), number))
                 money[f], bad_money = None, True
         group = None
         if cell.get("household_group") not in (None, ""):
             try:
                 group = group_of(cell["household_group"], today)
-            except _Bad as exc:
+            except BadCell as exc:
                 errors.append(FieldError("household_group", str(exc), number))
         self_paid = money["self_paid"]
         if bad_money:

@@ -14,10 +14,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..domain.cell_values import BadCell, amount_cell, date_cell, id_number_cell
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.money import Fen
-from ..referrals.parsing import _amount, _Bad, _id_number, _referred_on
 from ..referrals.settlements import COLUMNS as SETTLEMENT_COLUMNS
 from ..settings import ImportLimits
 from ..sheets import find_columns, is_empty, read_records
@@ -81,28 +81,28 @@ _PLAIN_YUAN = re.compile(r"(\d{1,13})(?:\.(\d{1,2}))?")
 
 
 def _money(value: object, today: date) -> Fen:
-    """`_amount` of the referral files, with a shortcut for the plain "123456.78" most cells are."""
+    """`amount_cell` of the referral files, with a shortcut for the plain "123456.78" most cells are."""
     if isinstance(value, str):
         m = _PLAIN_YUAN.fullmatch(value)
         if m:
             return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
-    return _amount(value, today)
+    return amount_cell(value, today)
 
 
 def _person(value: object, today: date) -> str:
-    """`_id_number` of the referral files, with a shortcut for a cell that is already 18 plain characters."""
+    """`id_number_cell` of the referral files, with a shortcut for a cell that is already 18 plain characters."""
     if isinstance(value, str) and len(value) == 18 and value.isascii():
         try:
             return validate_id_number(value, "id_number", today=today)
         except ValidationFailed as exc:
-            raise _Bad(exc.errors[0].message) from None
-    return _id_number(value, today)
+            raise BadCell(exc.errors[0].message) from None
+    return id_number_cell(value, today)
 
 
 def _text(value: object, today: date) -> str:
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if len(text) > MAX_TEXT:
-        raise _Bad(f"超过 {MAX_TEXT} 个字")
+        raise BadCell(f"超过 {MAX_TEXT} 个字")
     return text
 
 
@@ -110,14 +110,14 @@ def _area(value: object, today: date) -> str:
     try:
         area = Decimal(str(value).strip().removesuffix("㎡").removesuffix("平方米"))
     except InvalidOperation:
-        raise _Bad(f"{str(value)!r} 不是面积（平方米），如 89.5") from None
+        raise BadCell(f"{str(value)!r} 不是面积（平方米），如 89.5") from None
     if not area.is_finite() or area <= 0 or area > 100000:
-        raise _Bad(f"{str(value)!r} 不是面积（平方米），如 89.5")
+        raise BadCell(f"{str(value)!r} 不是面积（平方米），如 89.5")
     return str(area.quantize(Decimal("0.01")))
 
 
 def _date_text(value: object, today: date) -> str:
-    return _referred_on(value, today).isoformat()
+    return date_cell(value, today).isoformat()
 
 
 _PARSERS: dict[str, Callable[[object, date], object]] = {"text": _text, "money": _money, "date": _date_text,
@@ -161,9 +161,9 @@ def read_register(data: bytes, filename: str, kind: str, *, today: date, limits:
         bad = False
         try:
             if _empty(raw_id):
-                raise _Bad("required, but empty")
+                raise BadCell("required, but empty")
             id_number = _person(raw_id, today)
-        except _Bad as exc:
+        except BadCell as exc:
             errors.append(FieldError("id_number", str(exc), number))
             bad = True
         facts: dict[str, Any] = {}
@@ -176,7 +176,7 @@ def read_register(data: bytes, filename: str, kind: str, *, today: date, limits:
                 continue
             try:
                 facts[name] = parse(cell, today)
-            except _Bad as exc:
+            except BadCell as exc:
                 errors.append(FieldError(name, str(exc), number))
                 bad = True
         if bad:
@@ -220,28 +220,28 @@ def _read_medical(data: bytes, filename: str, *, today: date, limits: ImportLimi
         id_number = year = None
         try:
             if _empty(cell["id_number"]):
-                raise _Bad("required, but empty")
-            id_number = _id_number(cell["id_number"], today)
-        except _Bad as exc:
+                raise BadCell("required, but empty")
+            id_number = id_number_cell(cell["id_number"], today)
+        except BadCell as exc:
             problems.append(FieldError("id_number", str(exc), number))
         try:
             if "settled_on" in cell and not _empty(cell["settled_on"]):
-                year = _referred_on(cell["settled_on"], today).year
+                year = date_cell(cell["settled_on"], today).year
             elif "year" in cell and not _empty(cell["year"]):
                 text = str(cell["year"]).strip().removesuffix("年")
                 if not (text.isdigit() and 2000 <= int(text) <= today.year):
-                    raise _Bad(f"{text!r} 不是年度，如 {today.year}")
+                    raise BadCell(f"{text!r} 不是年度，如 {today.year}")
                 year = int(text)
             else:
-                raise _Bad("required, but empty")
-        except _Bad as exc:
+                raise BadCell("required, but empty")
+        except BadCell as exc:
             problems.append(FieldError("settled_on" if "settled_on" in cell else "year", str(exc), number))
         money: dict[str, Fen | None] = {}
         for f in ("total", "pooled", "serious_illness", "assistance", "self_paid"):
             raw = cell.get(f)
             try:
-                money[f] = None if _empty(raw) else _amount(raw, today)
-            except _Bad as exc:
+                money[f] = None if _empty(raw) else amount_cell(raw, today)
+            except BadCell as exc:
                 problems.append(FieldError(f, str(exc), number))
                 money[f] = None
         self_paid = money["self_paid"]

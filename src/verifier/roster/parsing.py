@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..domain.cell_values import BadCell, id_number_cell
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.roster import CATEGORY_NAMES, RosterCategory, parse_category
-from ..referrals.parsing import _Bad, _id_number
 from ..settings import ImportLimits
 from ..sheets import find_columns, is_empty, read_records
 
@@ -54,9 +54,9 @@ def read_roster(data: bytes, filename: str, *, today: date, limits: ImportLimits
         bad = False
         try:
             if raw_id is None or not str(raw_id).strip():
-                raise _Bad("required, but empty")
-            id_number = _id_number(raw_id, today)
-        except _Bad as exc:
+                raise BadCell("required, but empty")
+            id_number = id_number_cell(raw_id, today)
+        except BadCell as exc:
             errors.append(FieldError("id_number", str(exc), number))
             bad = True
         category = parse_category(str(raw_cat)) if raw_cat is not None and str(raw_cat).strip() else None

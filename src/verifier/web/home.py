@@ -10,7 +10,6 @@ from litestar import Controller, Request
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import TOKEN_LIFETIME, Principal, issue_token
@@ -18,15 +17,14 @@ from ..accounts.limits import TooManyAttempts
 from ..accounts.login import limiter_for, log_in, log_out, request_client
 from ..audit import log as audit_log
 from ..audit.checkpoints import latest_checkpoint
-from ..cases.service import count_by_status
+from ..cases.service import count_by_status, officer_home
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
 from ..dashboard import service as dashboard_service
 from ..followups import service as followup_service
 from ..needs import service as need_service
 from ..http import Ctx, get, post
-from ..notices.models import Notice, Objection
-from ..store.tables import Case, Visit
+from ..notices.service import clerk_home
 from . import dashboard as dashboard_page
 from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next
 from .labels import STATUS_LABELS
@@ -88,30 +86,6 @@ class LoginPages(Controller):
         return Redirect(path="/login", status_code=303, cookies=[gone])
 
 
-def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
-    """The user's active visits to cases still waiting for their check, in their counties."""
-    stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
-            .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
-    if user.counties:
-        stmt = stmt.where(Case.county_code.in_(user.counties))
-    return [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
-
-
-def _open_objections(session: Session, user: Principal) -> int:
-    stmt = select(func.count()).select_from(Objection).join(Notice, Notice.id == Objection.notice_id) \
-        .where(Objection.status == "open")
-    if user.counties:
-        stmt = stmt.where(Notice.county_code.in_(user.counties))
-    return session.scalar(stmt) or 0
-
-
-def _open_notices(session: Session, user: Principal) -> int:
-    stmt = select(func.count()).select_from(Notice).where(Notice.status == "open")
-    if user.counties:
-        stmt = stmt.where(Notice.county_code.in_(user.counties))
-    return session.scalar(stmt) or 0
-
-
 def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
     """The cards of the home page: one per thing the user does, with how many are waiting."""
     counts = count_by_status(session, user)
@@ -121,17 +95,18 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         cards.append({"title": title, "href": href, "count": count, "note": note})
 
     if user.has("field_officer"):
-        visits = officer_visits(session, user)
-        card("今天的走访", "/visits", sum(v.visit_on == today for v, _ in visits), "今天安排给您的入户核查")
-        card("逾期未核查", "/visits", sum(v.visit_on < today for v, _ in visits), "走访日期已过、尚未录入核查结果")
-        card("之后的走访", "/visits", sum(v.visit_on > today for v, _ in visits))
+        visits = officer_home(session, user, today)
+        card("今天的走访", "/visits", visits.today, "今天安排给您的入户核查")
+        card("逾期未核查", "/visits", visits.overdue, "走访日期已过、尚未录入核查结果")
+        card("之后的走访", "/visits", visits.later)
     if user.has("town_clerk"):
+        notices = clerk_home(session, user)
         card("录入农户申请", "/applications/new", None, "农户到村委会提出的申请")
         card("待初筛", "/cases?status=received", counts.get("received", 0))
         card("待村级评议", "/cases?status=determined", counts.get("determined", 0))
         card("待公示", "/notices", counts.get("reviewed", 0), "已通过村级评议、尚未公示的案件")
-        card("公示中", "/notices?status=open", _open_notices(session, user))
-        card("待处理异议", "/notices?status=open", _open_objections(session, user))
+        card("公示中", "/notices?status=open", notices.open_notices)
+        card("待处理异议", "/notices?status=open", notices.open_objections)
     if user.has("insurer_supervisor"):
         card("待排期", "/schedule", counts.get("screened", 0), "已通过初筛、等待安排入户核查")
         card("已排期待核查", "/cases?status=scheduled", counts.get("scheduled", 0))
@@ -140,9 +115,9 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")
     if user.has(*followup_service.READERS) and not user.has("auditor"):
         mine = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer")
-        due = followup_service.due_followups(session, user, mine=mine)
-        card("逾期未回访", "/followups", sum(d.due_on < today for d in due), "保障金到账后超过合同期限、尚未回访")
-        card("待回访", "/followups", sum(d.due_on >= today for d in due), "保障金已到账、在期限内待回访")
+        overdue, due = followup_service.home_counts(session, user, today, mine=mine)
+        card("逾期未回访", "/followups", overdue, "保障金到账后超过合同期限、尚未回访")
+        card("待回访", "/followups", due, "保障金已到账、在期限内待回访")
     if user.has(*need_service.READERS) and not user.has("auditor"):
         still, late = need_service.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")

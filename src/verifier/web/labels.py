@@ -325,12 +325,18 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the workbook declares XML entities.*", "工作簿含有 XML 实体声明，请用 Excel 或 WPS 重新保存后再导入"),
     (r"the workbook holds \S+ parts.*", "工作簿结构异常（部件过多），请用 Excel 或 WPS 重新保存后再导入"),
     (r"the file is not a readable xlsx workbook", "文件不是可读取的 xlsx 工作簿"),
+    (r"the csv is neither UTF-8 nor GBK text", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx"),
+    (r"the workbook has no worksheet", "工作簿中没有工作表"),
     (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
     (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
     (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
     (r"contract (\S+) has no cause (\S+); accepted: (.*)",
      lambda m: f"服务合同 {m.group(1)} 不含{CAUSES.get(m.group(2), m.group(2))}，可填：{_accepted(m.group(3))}"),
+    (r"contract (\S+) does not take (\S+) referrals from (\S+); referred by: (.*)",
+     lambda m: f"服务合同 {m.group(1)} 不受理来自{CHANNELS.get(m.group(3), m.group(3))}的"
+               f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
+               f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
     (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日"),

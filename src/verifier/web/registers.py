@@ -4,11 +4,11 @@ findings on the case page; the feed calendar on the home page."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller
 from litestar.datastructures import UploadFile
-from litestar.params import URLEncodedBody
+from litestar.params import PathParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
@@ -94,11 +94,14 @@ class RegisterPages(Controller):
         return self._form(request, ctx, FormState(values=values), result=result)
 
 
+Id = Annotated[str, PathParameter(max_length=40)]
+
+
 class FindingPages(Controller):
     path = "/cases/{case_id:str}/findings"
 
     @post("/{finding_id:str}/answer", opt={"roles": service.ANSWER_ROLES}, status_code=303)
-    def answer(self, case_id: str, finding_id: str, ctx: Ctx, request: Req,
+    def answer(self, case_id: Id, finding_id: Id, ctx: Ctx, request: Req,
                data: URLEncodedBody[dict[str, Any]]) -> Any:
         from .cases import render_case
 

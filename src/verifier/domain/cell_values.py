@@ -1,0 +1,159 @@
+"""The values of a spreadsheet's cells as the importers read them (referral files, bureau settlement exports, the
+county roster, other agencies' registers): an ID number, an amount of yuan, a date, text within a length, a word
+from a vocabulary. Each reader takes the cell and today's date and returns the value or raises `BadCell` saying
+why it is refused (the importer adds the row and the column). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+from .errors import ValidationFailed
+from .idnumber import validate_id_number
+from .money import Fen, parse_yuan
+
+_DATE_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_DATE_CN = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_DATE_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+
+
+class BadCell(Exception):
+    """A cell's value is not acceptable; the message says why."""
+
+
+def as_text(value: object) -> str | None:
+    """A cell as trimmed text, or None when it is empty."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return text or None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def unwrap_forced_text(text: str) -> str:
+    """Undo the tricks people use to keep Excel from turning digits into a number: `'123`, `="123"`."""
+    if text.startswith('="') and text.endswith('"') and len(text) >= 3:
+        return text[2:-1].strip()
+    if text.startswith("'"):
+        return text[1:].strip()
+    return text
+
+
+def id_number_cell(value: object, today: date) -> str:
+    if isinstance(value, float):
+        raise BadCell(
+            "the ID number is stored as a number, which loses digits; format the column as text and type it again"
+        )
+    text = as_text(value)
+    assert text is not None
+    text = unwrap_forced_text(unicodedata.normalize("NFKC", text))
+    if _SCIENTIFIC.match(text):
+        raise BadCell(
+            f"{text!r} is a number in scientific notation (a spreadsheet dropped digits); "
+            "format the column as text and type the ID number again"
+        )
+    try:
+        return validate_id_number(text, "id_number", today=today)
+    except ValidationFailed as exc:
+        raise BadCell(exc.errors[0].message) from None
+
+
+def text_cell(limit: int) -> Callable[[object, date], str]:
+    """A reader of text cells of at most `limit` characters."""
+
+    def parse(value: object, today: date) -> str:
+        text = as_text(value)
+        assert text is not None
+        if len(text) > limit:
+            raise BadCell(f"longer than {limit} characters")
+        return text
+
+    return parse
+
+
+def choice_cell(resolve: Callable[[str], str | None], hint: str, what: str) -> Callable[[object, date], str]:
+    def parse(value: object, today: date) -> str:
+        text = as_text(value)
+        assert text is not None
+        found = resolve(text)
+        if found is None:
+            raise BadCell(f"unknown {what} {text!r}: use {hint}")
+        return found
+
+    return parse
+
+
+def money_text(value: object) -> str:
+    """A money cell as a decimal string; numbers from a spreadsheet are converted exactly, never through float maths."""
+    if isinstance(value, bool):
+        raise BadCell("not an amount of yuan")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadCell("not an amount of yuan")
+        exact = Decimal(repr(value))  # the shortest decimal that round-trips, e.g. 1234.5 -> "1234.5"
+        exponent = exact.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2:
+            raise BadCell(f"{value!r} has more than two decimals: round the amount to the fen")
+        return format(exact, "f")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    text = as_text(value)
+    assert text is not None
+    text = unicodedata.normalize("NFKC", text).replace(" ", "")
+    if text.startswith("¥"):
+        text = text[1:]
+    if text.endswith("元"):
+        text = text[:-1]
+    return text
+
+
+def amount_cell(value: object, today: date) -> Fen:
+    text = money_text(value)
+    try:
+        return parse_yuan(text, "amount")
+    except ValidationFailed as exc:
+        raise BadCell(exc.errors[0].message) from None
+
+
+def calendar_date(year: str, month: str, day: str, text: str) -> date:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise BadCell(f"{text!r} is not a calendar date") from None
+
+
+def date_cell(value: object, today: date) -> date:
+    if isinstance(value, datetime):
+        found = value.date()
+    elif isinstance(value, date):
+        found = value
+    elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadCell("not a date (write it as YYYY-MM-DD)")
+    else:
+        text = as_text(value)
+        assert text is not None
+        text = unicodedata.normalize("NFKC", text)
+        m = _DATE_SEP.match(text) or _DATE_CN.match(text) or _DATE_COMPACT.match(text)
+        if m is None:
+            if isinstance(value, (int, float)):
+                raise BadCell(f"{text} is a number, not a date: format the cell as a date or write YYYY-MM-DD")
+            raise BadCell(f"{text!r} is not a date (write it as YYYY-MM-DD)")
+        found = calendar_date(*m.groups(), text=text)
+    if found > today:
+        raise BadCell(f"{found.isoformat()} is in the future")
+    return found
