@@ -1,0 +1,61 @@
+"""Numbered pages and a search box on the office's long lists (notices, payment batches, payee changes, sampling
+rounds, the audit log, conflicts, follow-ups, needs, places): the total, the page's rows, the filters kept in each
+page link, and the search narrowing the list. The page size is made small so that a few rows fill several pages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from factories import COUNTY
+from officekit import Office, build_office
+
+
+@pytest.fixture
+def office(ctx, users) -> Office:  # type: ignore[no-untyped-def]
+    return build_office(ctx, users)
+
+
+@pytest.fixture
+def small_pages(monkeypatch):  # type: ignore[no-untyped-def]
+    from verifier.web import paging
+
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+
+
+def link(html: str, rel: str) -> str:
+    m = re.search(rf'href="([^"]+)" rel="{rel}"', html)
+    assert m, f"no {rel} link"
+    return m.group(1).replace("&amp;", "&")
+
+
+def test_notices_are_paged_and_searched_keeping_the_status(office, pages, small_pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("clerk-l", "town_clerk")
+    first = pages.get("/notices").text
+    assert "共 3 条" in first and "第 1–2 条" in first and first.count('href="/notices/') - first.count("/notices/new") - first.count("/notices/export") == 2
+    second = pages.get(link(first, "next")).text
+    assert 'aria-current="page">2<' in second and second.count('<a href="/notices/') == 1
+    closed = pages.get("/notices?status=closed").text
+    assert "共 2 条" in closed and 'name="status" value="closed"' in closed  # the search keeps the filter
+    found = pages.get("/notices", params={"status": "closed", "q": "西村"}).text
+    assert "共 1 条" in found and "西村" in found and "北村</a>" not in found
+    assert pages.get("/notices", params={"q": "南村"}).text.count("没有符合查找条件的公示") == 1
+    kept = pages.get("/notices?status=closed&page=1").text
+    assert "/notices?q=" not in kept
+
+
+def test_payment_batches_are_paged_by_number_and_searched_by_code(office, pages, small_pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier.payments.models import PaymentBatch
+
+    with ctx.db.read() as session:
+        code = session.get(PaymentBatch, office.released_batch).code
+    pages.as_("fin-l", "finance")
+    every = pages.get("/payments").text
+    assert "共 2 条" in every and 'rel="next"' not in every
+    found = pages.get("/payments", params={"q": code}).text
+    assert "共 1 条" in found and f'href="/payments/{office.released_batch}"' in found
+    assert f'href="/payments/{office.prepared_batch}"' not in found
+    waiting = pages.get("/payments", params={"todo": "approve"}).text
+    assert "共 1 条" in waiting and f'href="/payments/{office.prepared_batch}"' in waiting
+    assert 'name="todo" value="approve"' in waiting
+    assert pages.get("/payments", params={"q": "不存在"}).text.count("没有符合条件的批次") == 1
