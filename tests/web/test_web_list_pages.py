@@ -59,3 +59,30 @@ def test_payment_batches_are_paged_by_number_and_searched_by_code(office, pages,
     assert "共 1 条" in waiting and f'href="/payments/{office.prepared_batch}"' in waiting
     assert 'name="todo" value="approve"' in waiting
     assert pages.get("/payments", params={"q": "不存在"}).text.count("没有符合条件的批次") == 1
+
+
+def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, users, small_pages) -> None:  # type: ignore[no-untyped-def]
+    from test_web_payee_changes import _ready
+
+    from verifier.accounts.auth import principal_of
+    from verifier.payments import payees
+    from verifier.store.tables import User
+
+    asker = users.add("fin-ask", "finance", counties=(COUNTY,))
+    for n, head in enumerate(("甲一", "乙二", "丙三")):
+        case_id = _ready(ctx, head)
+        with ctx.db.begin() as session:
+            payees.request_change(session, case_id, account_name=f"代收{head}", bank="工商银行",
+                                  account_number=f"621226000000009{n:04d}", reason="亲属代收",
+                                  principal=principal_of(session.get(User, asker)), vault=ctx.vault, clock=ctx.clock)
+    pages.as_("fin-see", "finance")
+    first = pages.get("/payee-changes").text
+    assert "共 3 条" in first and first.count('id="change-') == 2
+    second = pages.get(link(first, "next")).text
+    assert second.count('id="change-') == 1 and "status=pending" in link(first, "next")
+    every = pages.get("/payee-changes", params={"status": ""}).text
+    assert "status=all" in link(every, "next")  # 全部 stays 全部 on the next page (no status is 待审批)
+    found = pages.get("/payee-changes", params={"q": "乙二"}).text
+    assert "共 1 条" in found and "乙二户" in found and "甲一户" not in found
+    by_payee = pages.get("/payee-changes", params={"q": "代收丙三", "status": ""}).text
+    assert "共 1 条" in by_payee and "丙三户" in by_payee
