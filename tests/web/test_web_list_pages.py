@@ -9,6 +9,7 @@ import re
 import pytest
 from factories import COUNTY
 from officekit import Office, build_office
+from sampling.sampling_helpers import rounds  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -86,3 +87,20 @@ def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, user
     assert "共 1 条" in found and "乙二户" in found and "甲一户" not in found
     by_payee = pages.get("/payee-changes", params={"q": "代收丙三", "status": ""}).text
     assert "共 1 条" in by_payee and "丙三户" in by_payee
+
+
+def test_sampling_rounds_are_paged_filtered_by_status_and_searched(pages, ctx, rounds, small_pages) -> None:  # type: ignore[no-untyped-def]
+    from sampling.sampling_helpers import make_population
+
+    make_population(ctx, {"城关镇": 2})
+    ids = [rounds.open()["id"] for _ in range(3)]
+    frozen = rounds.create()["id"]
+    pages.as_("reviewer-l", "county_reviewer")
+    first = pages.get("/sampling").text
+    assert "共 4 条" in first and first.count('<a class="mono" href="/sampling/') == 2
+    second = pages.get(link(first, "next")).text
+    assert second.count('<a class="mono" href="/sampling/') == 2
+    opened = pages.get("/sampling", params={"status": "open"}).text
+    assert "共 3 条" in opened and frozen not in opened and "status=open" in link(opened, "next")
+    found = pages.get("/sampling", params={"q": ids[1]}).text
+    assert "共 1 条" in found and ids[1] in found and ids[0] not in found
