@@ -104,3 +104,47 @@ def test_sampling_rounds_are_paged_filtered_by_status_and_searched(pages, ctx, r
     assert "共 3 条" in opened and frozen not in opened and "status=open" in link(opened, "next")
     found = pages.get("/sampling", params={"q": ids[1]}).text
     assert "共 1 条" in found and ids[1] in found and ids[0] not in found
+
+
+def _conflicts(ctx, other_county: str, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """`n` people of this county's households: (name, ID number) for a clerk of the other county to name."""
+    from factories import make_case
+    from sqlalchemy import select
+
+    from verifier.store.tables import Referral
+
+    idns = []
+    for _ in range(n):
+        case_id = make_case(ctx, stage="received")
+        with ctx.db.read() as session:
+            referral = session.scalar(select(Referral).where(Referral.case_id == case_id))
+            idns.append((referral.name, ctx.vault.open(referral.id_number_enc, "referral.id_number")))
+    return idns
+
+
+def test_conflicts_are_paged_and_searched_by_a_whole_id_number_that_stays_out_of_the_address(  # type: ignore[no-untyped-def]
+        pages, ctx, other_county, small_pages) -> None:
+    from verifier.domain.masking import mask_id
+
+    people = _conflicts(ctx, other_county, 3)
+    pages.as_("clerk-there", "town_clerk", counties=(other_county,))
+    for name, idn in people:
+        r = pages.post("/applications/new", {
+            "county_code": other_county, "id_number": idn, "name": name, "town": "新镇", "village": "新村",
+            "household_group": "low_income", "cause": "illness", "amount": "30000", "referred_on": "2020-05-30"})
+        assert r.status_code == 422
+    pages.as_("reviewer-l", "county_reviewer", counties=("340223",))
+    first = pages.get("/conflicts").text
+    assert "共 3 条" in first and first.count("<td class=\"mono\">") == 2
+    assert pages.get(link(first, "next")).text.count("<td class=\"mono\">") == 1
+    name, idn = people[1]
+    r = pages.post("/conflicts/search", {"q": idn})
+    assert r.status_code == 303 and idn not in r.headers["location"] and "qt=" in r.headers["location"]
+    found = pages.get(r.headers["location"]).text
+    assert "共 1 条" in found and found.count(mask_id(idn)) >= 1 and mask_id(people[0][1]) not in found
+    assert idn not in found
+    by_county = pages.get("/conflicts", params={"q": other_county}).text
+    assert "共 3 条" in by_county
+    assert "没有符合查找条件的跨县登记冲突" in pages.get("/conflicts", params={"q": "340299"}).text
+    typed = pages.get("/conflicts", params={"q": idn})  # an address typed by hand loses the number at once
+    assert typed.status_code == 303 and idn not in typed.headers["location"]
