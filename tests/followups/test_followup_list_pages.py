@@ -57,3 +57,33 @@ def test_due_and_recorded_follow_ups_are_paged_and_searched(ctx, client, users, 
     assert "回访记录" in done and "共 1 条" in done and heads[due[0].case_id] in done
     none = pages.get("/followups", params={"show": "done", "q": head}).text
     assert "没有符合查找条件的回访记录" in none
+
+
+def test_need_referrals_are_paged_and_searched_keeping_the_state(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from factories import make_case
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+    from pagekit import Pages
+
+    from verifier.needs import service as needs
+    from verifier.web import paging
+
+    monkeypatch.setattr(paging, "PAGE_SIZE", 2)
+    supervisor = person(ctx, "nl-sup", "insurer_supervisor")
+    cases = [make_case(ctx, stage="checked", head_name=name) for name in ("赵一", "钱二")]
+    with ctx.db.begin() as session:
+        for case_id in cases:
+            for need in ("medical_assistance", "dibao"):
+                needs.refer_need(session, needs.ReferralInput(case_id=case_id, need=need), principal=supervisor,
+                                 clock=ctx.clock)
+    pages = Pages(client, users)
+    pages.login("nl-sup")
+    first = pages.get("/need-referrals").text
+    assert "共 4 条" in first and first.count('<tr id="need-') == 2 and "state=open" in _next(first)
+    assert pages.get(_next(first)).text.count('<tr id="need-') == 2
+    found = pages.get("/need-referrals", params={"q": "钱二"}).text
+    assert "共 2 条" in found and "钱二" in found and "赵一" not in found
+    assert 'name="state" value="open"' in found
+    by_department = pages.get("/need-referrals", params={"q": "医疗保障"}).text
+    assert "共 2 条" in by_department
+    assert "没有符合查找条件" in pages.get("/need-referrals", params={"state": "answered", "q": "钱二"}).text
