@@ -148,3 +148,24 @@ def test_conflicts_are_paged_and_searched_by_a_whole_id_number_that_stays_out_of
     assert "没有符合查找条件的跨县登记冲突" in pages.get("/conflicts", params={"q": "340299"}).text
     typed = pages.get("/conflicts", params={"q": idn})  # an address typed by hand loses the number at once
     assert typed.status_code == 303 and idn not in typed.headers["location"]
+
+
+def test_places_are_paged_by_town_and_searched_by_town_or_village(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from verifier.places import service as places
+    from verifier.web import paging
+
+    monkeypatch.setattr(paging, "PAGE_SIZE", 1)
+    rows = "乡镇,村\n河口镇,河口村\n河口镇,柳树村\n城关镇,东村\n城关镇,柳河村\n".encode("utf-8")
+    with ctx.db.begin() as session:
+        places.import_places(session, COUNTY, rows, "list.csv", clock=ctx.clock)
+    pages.as_("clerk-p", "town_clerk")
+    first = pages.get("/places").text
+    assert "共 2 条" in first and "<td>城关镇</td>" in first and "<td>河口镇</td>" not in first
+    second = pages.get(link(first, "next")).text
+    assert "<td>河口镇</td>" in second and "柳树村、河口村" in second
+    town = pages.get("/places", params={"q": "河口镇"}).text
+    assert "共 1 条" in town and "柳树村、河口村" in town
+    village = pages.get("/places", params={"q": "柳"}).text  # each town shows only its villages holding it
+    assert "共 2 条" in village and "<td>柳河村</td>" in village and "东村" not in village
+    assert "（共 2）" in village  # 城关镇 has two villages, one shown
+    assert "名单上没有名称含" in pages.get("/places", params={"q": "西山"}).text
