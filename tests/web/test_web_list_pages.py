@@ -169,3 +169,31 @@ def test_places_are_paged_by_town_and_searched_by_town_or_village(pages, ctx, mo
     assert "共 2 条" in village and "<td>柳河村</td>" in village and "东村" not in village
     assert "（共 2）" in village  # 城关镇 has two villages, one shown
     assert "名单上没有名称含" in pages.get("/places", params={"q": "西山"}).text
+
+
+def test_the_audit_page_lists_entries_paged_by_action_and_searched(pages, ctx, other_county, small_pages) -> None:  # type: ignore[no-untyped-def]
+    from factories import make_case
+
+    from verifier.audit.models import AuditEntry
+    from verifier.store.tables import Case
+    from sqlalchemy import func, select
+
+    ours = make_case(ctx, stage="screened")
+    make_case(ctx, stage="screened")
+    theirs = make_case(ctx, stage="received", county=other_county)
+    with ctx.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.county_code == COUNTY))
+        newest = session.scalar(select(func.max(AuditEntry.idx)).where(AuditEntry.county_code == COUNTY))
+        number = session.get(Case, ours).number
+    pages.as_("auditor-l", "auditor", counties=(COUNTY,))
+    first = pages.get("/audit").text
+    listed = first.split('id="entry-list"')[1]
+    assert f"共 {total} 条" in listed and listed.count('href="/audit?index=') == 2
+    assert f'href="/audit?index={newest}"' in listed and theirs not in listed  # newest first, this county's only
+    nxt = link(first, "next")
+    assert total >= 4 and nxt == "/audit?page=2" and pages.get(nxt).text.split('id="entry-list"')[1].count('href="/audit?index=') == 2
+    screened = pages.get("/audit", params={"action": "case.screen_pass"}).text.split('id="entry-list"')[1]
+    assert "共 2 条" in screened and ours in screened and "初筛通过" in screened
+    found = pages.get("/audit", params={"q": ours}).text.split('id="entry-list"')[1]
+    assert ours in found and theirs not in found and number not in found
+    assert "没有符合条件的记录" in pages.get("/audit", params={"q": theirs}).text
