@@ -197,3 +197,17 @@ def test_the_audit_page_lists_entries_paged_by_action_and_searched(pages, ctx, o
     found = pages.get("/audit", params={"q": ours}).text.split('id="entry-list"')[1]
     assert ours in found and theirs not in found and number not in found
     assert "没有符合条件的记录" in pages.get("/audit", params={"q": theirs}).text
+
+
+def test_the_users_page_counts_only_the_users_the_admin_may_see(pages, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from verifier.web import users as user_pages
+
+    monkeypatch.setattr(user_pages, "USERS_PAGE", 2)
+    for n in range(3):
+        users.add(f"staff{n}", "town_clerk", counties=(COUNTY,))
+    users.add("staff-far", "town_clerk", counties=("340225",))
+    pages.as_("admin-l", "admin", counties=(COUNTY,))
+    first = pages.get("/users", params={"q": "staff"}).text
+    assert "共 3 条" in first and "staff-far" not in first and link(first, "next") == "/users?q=staff&page=2"
+    second = pages.get(link(first, "next")).text
+    assert "staff2" in second and "staff-far" not in second
