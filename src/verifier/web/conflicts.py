@@ -24,7 +24,7 @@ from ..domain.masking import mask_id
 from ..http import Ctx, get, post
 from ..store.paged import Paged, fold_search
 from . import paging
-from .common import ANY, Req, clean, page
+from .common import Req, clean, page
 from .paging import Pager, page_param
 
 READERS = {"roles": service.READERS}
@@ -63,10 +63,10 @@ class ConflictPages(Controller):
                     pager=pager, q="" if qt else text, qt=qt, searched_id=mask_id(text) if qt and text else "",
                     message=message)
 
-    @post("/search", opt=ANY, status_code=303)
+    @post("/search", opt={**READERS, "changes_nothing": True}, status_code=303)
     def search(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Redirect:
-        """The search form: stores nothing and changes nothing (so any signed-in user, like the case search; the
-        list it leads to is the readers'); a whole ID number goes on as a search token, never as itself."""
+        """The search form: stores and changes nothing (posted only to keep its text out of the address; an
+        auditor may use it); a whole ID number goes on as a search token, never as itself."""
         return Redirect(path=_target(ctx, request.user, data), status_code=303)
 
 
