@@ -3,6 +3,7 @@ ID number and by its last four digits; the list's 案件台账 downloaded and op
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def search(desk, text: str) -> str:  # type: ignore[no-untyped-def]
     """Type into the header's search box and send it as people do (Enter); the results' text."""
     desk.page.fill("#find-q", text)
     desk.page.press("#find-q", "Enter")
-    desk.page.wait_for_url("**/cases?*q=*")
+    desk.page.wait_for_url(re.compile(r"/cases\?(.*&)?qt?="))  # a whole ID number comes back as a search token
     desk.checked()
     return desk.text("#results")
 

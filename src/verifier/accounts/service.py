@@ -12,6 +12,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
+from ..store.paged import PAGE_SIZE, Paged
 from ..store.tables import User
 from .auth import Principal
 from .passwords import hash_password
@@ -99,8 +100,8 @@ def add_user(
     return user
 
 
-def list_users(session: Session, *, search: str = "", limit: int = 500) -> list[User]:
-    """Users by username, those whose username or display name contains `search`."""
+def list_users(session: Session, *, search: str = "", limit: int | None = 500) -> list[User]:
+    """Users by username, those whose username or display name contains `search` (`limit` None: all)."""
     stmt = select(User).order_by(User.username).limit(limit)
     text = search.strip().lower()
     if text:
@@ -176,6 +177,17 @@ def shares_a_county(viewer: Principal, user: User) -> bool:
     if not viewer.counties or not user.counties:
         return True
     return bool(set(viewer.counties) & set(user.counties))
+
+
+def find_users(session: Session, viewer: Principal, *, search: str = "", page: int = 1,
+               page_size: int = PAGE_SIZE) -> Paged[User]:
+    """The users page: one page of the users `viewer` may see (`shares_a_county`), by username, searched by
+    username or display name. Counties are a JSON list, so that filter runs here (the table is a county's staff)."""
+    seen = [u for u in list_users(session, search=search, limit=None) if shares_a_county(viewer, u)]
+    pages = max(1, -(-len(seen) // page_size))
+    at = min(max(1, page), pages)
+    return Paged(items=seen[(at - 1) * page_size:at * page_size], total=len(seen), page=at, pages=pages,
+                 page_size=page_size)
 
 
 def visible_users(session: Session, viewer: Principal) -> list[User]:

@@ -94,6 +94,14 @@ _EVIDENCE_HASHES = select(Evidence.sha256).where(Evidence.case_id == bindparam("
 _TEAM = select(User.id, User.username).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
+def evidence_of(session: Session, case_id: str, hashes: list[str]) -> list[Evidence]:
+    """The case's uploaded files among `hashes` (what a check form carries), in that order: a hash of another
+    case's file, or of none, is left out."""
+    found = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case_id,
+                                                                        Evidence.sha256.in_(hashes)))} if hashes else {}
+    return [found[h] for h in dict.fromkeys(hashes) if h in found]
+
+
 def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:

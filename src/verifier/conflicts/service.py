@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
+from ..cases.listing import is_whole_id_number
 from ..clock import Clock
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.masking import mask_id
 from ..store.base import new_id
 from ..store.db import keep_after_rollback
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import User
 from ..store.vault import Vault
 from .models import CountyConflict
@@ -96,7 +98,10 @@ def list_conflicts(session: Session, principal: Principal, vault: Vault, *, limi
     if principal.counties:
         stmt = stmt.where(or_(CountyConflict.county_code.in_(principal.counties),
                               CountyConflict.home_county_code.in_(principal.counties)))
-    rows = list(session.scalars(stmt))
+    return _out(session, vault, list(session.scalars(stmt)))
+
+
+def _out(session: Session, vault: Vault, rows: list[CountyConflict]) -> list[ConflictOut]:
     names = {uid: name for uid, name in session.execute(
         select(User.id, User.display_name).where(User.id.in_(sorted({r.actor for r in rows}))))}
     return [ConflictOut(id=r.id, recorded_at=r.recorded_at, source=r.source, county_code=r.county_code,
@@ -104,6 +109,26 @@ def list_conflicts(session: Session, principal: Principal, vault: Vault, *, limi
                         actor=r.actor, actor_name=names.get(r.actor, r.actor), role=r.role, reference=r.reference,
                         row=r.row)
             for r in rows]
+
+
+def find_conflicts(session: Session, principal: Principal, vault: Vault, *, q: str = "", page: int = 1,
+                   page_size: int = PAGE_SIZE) -> Paged[ConflictOut]:
+    """The conflicts page: those concerning the caller's counties, newest first, searched by a whole ID number
+    (its blind index: nothing is decrypted to search), a county code (either side) or the name of who named them."""
+    stmt = select(CountyConflict).order_by(CountyConflict.recorded_at.desc(), CountyConflict.id.desc())
+    if principal.counties:
+        stmt = stmt.where(or_(CountyConflict.county_code.in_(principal.counties),
+                              CountyConflict.home_county_code.in_(principal.counties)))
+    text = fold_search(q)
+    if is_whole_id_number(text):
+        stmt = stmt.where(CountyConflict.person_bidx == vault.blind_index(text.upper(), "id_number"))
+    elif text:
+        named_by = select(User.id).where(User.display_name.contains(text, autoescape=True))
+        stmt = stmt.where(or_(text_search(text, (CountyConflict.county_code, CountyConflict.home_county_code)),
+                              CountyConflict.actor.in_(named_by)))
+    found = page_of(session, stmt, page, page_size)
+    return Paged(items=_out(session, vault, found.items), total=found.total, page=found.page, pages=found.pages,
+                 page_size=found.page_size)
 
 
 def count_conflicts(session: Session, principal: Principal) -> int:

@@ -27,6 +27,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..payments.models import PaymentItem
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.paged import text_search
 from ..store.tables import Case, Check, Household
 from .models import INCOME_CHANGES, METHODS, SATISFACTION, Followup
 
@@ -74,7 +75,11 @@ class DueFollowup:
         return max(0, (today - self.due_on).days)
 
 
-def _paid_items(principal: Principal | None, county_code: str | None) -> Select[Any]:
+SEARCHED = (Household.head_name, Case.number, Case.town, Case.village)
+"""What the follow-up lists' search box looks in."""
+
+
+def _paid_items(principal: Principal | None, county_code: str | None, q: str = "") -> Select[Any]:
     stmt = (select(PaymentItem.id, PaymentItem.case_id, PaymentItem.amount, PaymentItem.settled_at, Case.number,
                    Case.county_code, Case.town, Case.village, Case.cause, Case.contract_id, Household.head_name,
                    Followup.id.label("followup_id"), Followup.done_on)
@@ -85,6 +90,8 @@ def _paid_items(principal: Principal | None, county_code: str | None) -> Select[
         stmt = stmt.where(Case.county_code == county_code)
     if principal is not None and principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if q:
+        stmt = stmt.where(text_search(q, SEARCHED))
     return stmt.order_by(PaymentItem.settled_at, PaymentItem.id)
 
 
@@ -101,11 +108,12 @@ def _checkers(session: Session, case_ids: Iterable[str]) -> dict[str, tuple[str,
 
 
 def due_followups(session: Session, principal: Principal | None, *, county_code: str | None = None,
-                  mine: bool = False) -> list[DueFollowup]:
+                  mine: bool = False, q: str = "") -> list[DueFollowup]:
     """Settled payments whose follow-up the contract requires and nobody has recorded yet, the earliest due first.
-    `mine`: only the cases the principal checked (an officer's own list)."""
+    `mine`: only the cases the principal checked (an officer's own list); `q`: a household head's name, a case
+    number, a town or a village containing it."""
     cache: dict[str, FollowupSection] = {}
-    rows = [r for r in session.execute(_paid_items(principal, county_code)) if r.followup_id is None]
+    rows = [r for r in session.execute(_paid_items(principal, county_code, q)) if r.followup_id is None]
     officers = _checkers(session, (r.case_id for r in rows))
     out = []
     for r in rows:
@@ -215,16 +223,24 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
 def recorded(session: Session, principal: Principal | None, *, county_code: str | None = None,
              case_id: str | None = None, limit: int = 200) -> list[tuple[Followup, Case, str]]:
     """Recorded follow-ups (with the case and household head), newest first, within the caller's counties."""
+    stmt = recorded_query(principal, county_code=county_code, case_id=case_id).limit(limit)
+    return [(f, c, h) for f, c, h in session.execute(stmt).tuples()]
+
+
+def recorded_query(principal: Principal | None, *, county_code: str | None = None, case_id: str | None = None,
+                   q: str = "") -> Select[Any]:
     stmt = (select(Followup, Case, Household.head_name).join(Case, Case.id == Followup.case_id)
             .join(Household, Household.id == Case.household_id)
-            .order_by(Followup.done_on.desc(), Followup.recorded_at.desc()).limit(limit))
+            .order_by(Followup.done_on.desc(), Followup.recorded_at.desc(), Followup.id.desc()))
+    if q:
+        stmt = stmt.where(text_search(q, SEARCHED))
     if county_code:
         stmt = stmt.where(Followup.county_code == county_code)
     if case_id:
         stmt = stmt.where(Followup.case_id == case_id)
     if principal is not None and principal.counties:
         stmt = stmt.where(Followup.county_code.in_(principal.counties))
-    return [(f, c, h) for f, c, h in session.execute(stmt).tuples()]
+    return stmt
 
 
 # --- the monthly report's figures ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..followups.models import Followup
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household
 from .models import NEEDS, OUTCOMES, SOURCES, NeedReferral
 
@@ -175,6 +176,24 @@ def list_referrals(session: Session, principal: Principal | None, *, today: date
                    county_code: str | None = None, case_id: str | None = None, limit: int = 500) -> list[ReferralRow]:
     """Referrals within the caller's counties. `state`: open (earliest due first), overdue (open past the due
     date: `today` is needed then), answered (latest first), or blank (open ones first, then answered)."""
+    stmt = _state_query(principal, today=today, state=state, county_code=county_code, case_id=case_id)
+    return [ReferralRow(r, n, h, t, v) for r, n, h, t, v in session.execute(stmt.limit(limit)).tuples()]
+
+
+def find_referrals(session: Session, principal: Principal, *, today: date, state: str = "open", q: str = "",
+                   page: int = 1, page_size: int = PAGE_SIZE) -> Paged[ReferralRow]:
+    """The needs page: one page of the referrals in `state`, searched by household head, case number, town,
+    village or department."""
+    stmt = _state_query(principal, today=today, state=state)
+    text = fold_search(q)
+    if text:
+        stmt = stmt.where(text_search(text, (Household.head_name, Case.number, Case.town, Case.village,
+                                             NeedReferral.department)))
+    return page_of(session, stmt, page, page_size, rows=True).map(lambda row: ReferralRow(*row))
+
+
+def _state_query(principal: Principal | None, *, today: date | None, state: str, county_code: str | None = None,
+                 case_id: str | None = None) -> Select[Any]:
     stmt = _listing(principal)
     if county_code:
         stmt = stmt.where(NeedReferral.county_code == county_code)
@@ -187,12 +206,13 @@ def list_referrals(session: Session, principal: Principal | None, *, today: date
                 raise ValueError("listing overdue referrals needs today's date")
             stmt = stmt.where(NeedReferral.due_on < today)
     elif state == "answered":
-        stmt = stmt.where(NeedReferral.status == "answered").order_by(NeedReferral.answered_at.desc())
+        stmt = stmt.where(NeedReferral.status == "answered").order_by(NeedReferral.answered_at.desc(),
+                                                                      NeedReferral.id.desc())
     elif state:
         raise ValidationFailed.one("state", "状态应为 open、overdue 或 answered")
     else:
         stmt = stmt.order_by(NeedReferral.status.desc(), NeedReferral.due_on, NeedReferral.id)
-    return [ReferralRow(r, n, h, t, v) for r, n, h, t, v in session.execute(stmt.limit(limit)).tuples()]
+    return stmt
 
 
 def find_case_id(session: Session, principal: Principal, text: str) -> str:

@@ -34,6 +34,7 @@ from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination
 from .models import Notice, NoticeItem, Objection, VillageMeeting, VillageMeetingReview, VillageReview
 
@@ -299,18 +300,32 @@ def load_notice(session: Session, notice_id: str, principal: Principal | None, *
     return notice
 
 
-def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
-                 status: str | None = None, town: str | None = None, village: str | None = None,
-                 limit: int = 100) -> list[Notice]:
-    """Notices in the caller's counties, newest posting first."""
-    stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc()).limit(limit)
+def _notices(principal: Principal, *, county_code: str | None = None, status: str | None = None,
+             town: str | None = None, village: str | None = None, q: str = "") -> Any:
+    stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc())
     if principal.counties:
         stmt = stmt.where(Notice.county_code.in_(principal.counties))
     for column, value in ((Notice.county_code, county_code), (Notice.status, status), (Notice.town, town),
                           (Notice.village, village)):
         if value:
             stmt = stmt.where(column == value)
-    return list(session.scalars(stmt))
+    if q:
+        stmt = stmt.where(text_search(q, (Notice.town, Notice.village, Notice.title)))
+    return stmt
+
+
+def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
+                 status: str | None = None, town: str | None = None, village: str | None = None,
+                 limit: int = 100) -> list[Notice]:
+    """Notices in the caller's counties, newest posting first."""
+    stmt = _notices(principal, county_code=county_code, status=status, town=town, village=village)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def find_notices(session: Session, principal: Principal, *, status: str | None = None, q: str = "",
+                 page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Notice]:
+    """The notices list's page: the caller's counties, by status, searched by town, village or title."""
+    return page_of(session, _notices(principal, status=status, q=fold_search(q)), page, page_size)
 
 
 def objections_of(session: Session, notice_id: str) -> list[Objection]:

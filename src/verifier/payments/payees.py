@@ -34,7 +34,8 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
 from ..store.base import new_id
-from ..store.tables import Case, Check
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..store.tables import Case, Check, Household
 from ..store.vault import Vault
 from .models import PayeeCorrection, PaymentItem
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
@@ -278,6 +279,27 @@ def list_changes(session: Session, principal: Principal, vault: Vault, *, status
     more = len(rows) > limit
     rows = rows[:limit]
     return [change_out(c, k, vault) for c, k in rows], (rows[-1][0].id if more and rows else None)
+
+
+def find_changes(session: Session, principal: Principal, vault: Vault, *, status: str | None = None,
+                 county_code: str | None = None, q: str = "", page: int = 1,
+                 page_size: int = PAGE_SIZE) -> Paged[PayeeChangeOut]:
+    """The payee changes page: the caller's counties (404 for another county), newest first, searched by case
+    number (whole or its last digits), household head or the new payee's name."""
+    if county_code:
+        principal.require_county(county_code, "county")
+    stmt = (select(PayeeCorrection, Case).join(Case, Case.id == PayeeCorrection.case_id)
+            .join(Household, Household.id == Case.household_id).order_by(PayeeCorrection.id.desc()))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if county_code:
+        stmt = stmt.where(Case.county_code == county_code)
+    if status:
+        stmt = stmt.where(PayeeCorrection.status == status)
+    text = fold_search(q)
+    if text:
+        stmt = stmt.where(text_search(text, (Case.number, Household.head_name, PayeeCorrection.account_name)))
+    return page_of(session, stmt, page, page_size, rows=True).map(lambda row: change_out(row[0], row[1], vault))
 
 
 def pending_for(session: Session, principal: Principal) -> int:

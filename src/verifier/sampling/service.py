@@ -36,6 +36,7 @@ from ..clock import Clock
 from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination
 from . import consequences, schemas
 from .models import (
@@ -550,6 +551,15 @@ def population_view(session: Session, round_id: str, principal: Principal) -> sc
     )
 
 
+def _summaries(session: Session, rounds: list[SamplingRound]) -> list[schemas.RoundSummary]:
+    sizes = {s.round_id: s.size for s in session.scalars(select(SamplingStage).where(
+        SamplingStage.round_id.in_([r.id for r in rounds])).order_by(SamplingStage.stage))}
+    return [schemas.RoundSummary(
+        id=r.id, county_code=r.county_code, kind=r.kind, status=r.status, checked_from=r.checked_from,
+        checked_to=r.checked_to, population_size=r.population_size, sample_size=sizes.get(r.id, 0),
+        created_at=r.created_at) for r in rounds]
+
+
 def list_rounds(session: Session, principal: Principal, *, county_code: str | None = None,
                 limit: int = 50) -> schemas.RoundPage:
     stmt = select(SamplingRound).order_by(SamplingRound.created_at.desc(), SamplingRound.id.desc()).limit(limit)
@@ -559,10 +569,20 @@ def list_rounds(session: Session, principal: Principal, *, county_code: str | No
         stmt = stmt.where(SamplingRound.county_code == county_code)
     elif principal.counties:
         stmt = stmt.where(SamplingRound.county_code.in_(principal.counties))
-    rounds = list(session.scalars(stmt))
-    sizes = {s.round_id: s.size for s in session.scalars(select(SamplingStage).where(
-        SamplingStage.round_id.in_([r.id for r in rounds])).order_by(SamplingStage.stage))}
-    return schemas.RoundPage(items=[schemas.RoundSummary(
-        id=r.id, county_code=r.county_code, kind=r.kind, status=r.status, checked_from=r.checked_from,
-        checked_to=r.checked_to, population_size=r.population_size, sample_size=sizes.get(r.id, 0),
-        created_at=r.created_at) for r in rounds])
+    return schemas.RoundPage(items=_summaries(session, list(session.scalars(stmt))))
+
+
+def find_rounds(session: Session, principal: Principal, *, status: str | None = None, q: str = "", page: int = 1,
+                page_size: int = PAGE_SIZE) -> Paged[schemas.RoundSummary]:
+    """The rounds page: the caller's counties, newest first, by status, searched by round number or county code."""
+    stmt = select(SamplingRound).order_by(SamplingRound.created_at.desc(), SamplingRound.id.desc())
+    if principal.counties:
+        stmt = stmt.where(SamplingRound.county_code.in_(principal.counties))
+    if status:
+        stmt = stmt.where(SamplingRound.status == status)
+    text = fold_search(q)
+    if text:
+        stmt = stmt.where(text_search(text, (SamplingRound.id, SamplingRound.county_code)))
+    found = page_of(session, stmt, page, page_size)
+    return Paged(items=_summaries(session, found.items), total=found.total, page=found.page, pages=found.pages,
+                 page_size=found.page_size)

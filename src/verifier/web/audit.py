@@ -12,15 +12,18 @@ from litestar.params import Parameter, QueryParameter
 from litestar.response import Template
 
 from ..accounts.auth import Principal
+from ..audit import listing as audit_listing
 from ..audit import log as audit_log
 from ..audit import merkle, service
 from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..audit.notes import NoteError, VerifierKey, open_checkpoint
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..http import Ctx, get
-from . import labels, stagelabels
+from ..store.paged import fold_search
+from . import labels, paging, stagelabels
 from . import exports
 from .common import AUDIT_READERS, FormState, Req, page, parse_day, user_names
+from .paging import Pager, page_param
 from .templating import moment
 
 
@@ -60,12 +63,17 @@ def _entry_view(ctx: Any, index: int, user: Principal) -> dict[str, Any]:
 
 
 def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState | None = None,
-                status_code: int = 200) -> Template:
+                status_code: int = 200, action: str = "", q: str = "", page_no: str | None = None) -> Template:
     checkpoint = service.checkpoint_text(ctx.db, ctx.signer) if ctx.signer else None
     key = service.public_key_text(ctx.signer).strip() if ctx.signer else ""
+    action = action if action in labels.ACTIONS else ""
+    q = fold_search(q)
     with ctx.db.read() as session:
         size = audit_log.tree_size(session)
         latest = latest_checkpoint(session)
+        found = audit_listing.find_entries(session, request.user, action=action, q=q, page=page_param(page_no),
+                                           page_size=paging.PAGE_SIZE)
+        names = user_names(session, [row.actor for row in found.items])
     signature_ok = False
     if checkpoint and key:
         try:
@@ -85,7 +93,9 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
     return page(request, "audit.html", status_code=status_code, checkpoint=checkpoint, key=key, size=size,
                 latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
-                actions=exports.audit_actions(), export=export or FormState())
+                actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
+                pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
+                action_label=labels.action_label, role_labels=labels.ROLE_LABELS)
 
 
 class AuditPages(Controller):
@@ -93,8 +103,11 @@ class AuditPages(Controller):
 
     @get("/", opt=AUDIT_READERS)
     def audit(self, ctx: Ctx, request: Req,
-              index: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
-        return _audit_page(ctx, request, index)
+              index: Annotated[str | None, Parameter(max_length=20)] = None,
+              action: Annotated[str, Parameter(max_length=100)] = "",
+              q: Annotated[str, Parameter(max_length=200)] = "",
+              page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        return _audit_page(ctx, request, index, action=action, q=q, page_no=page_no)
 
     @get("/export.xlsx", opt=AUDIT_READERS)
     def export(self, ctx: Ctx, request: Req, from_: Annotated[str, QueryParameter(name="from", max_length=20)] = "",

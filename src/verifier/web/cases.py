@@ -7,15 +7,15 @@ import dataclasses
 
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from litestar import Controller, Response
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from ..audit import service as audit_service
-from ..cases import id_search, ledger, listing, personal
+from ..cases import id_search, ledger, listing, personal, search_token
 from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import payees
 from ..cases import service as case_service
@@ -25,6 +25,7 @@ from ..checks import evidence_files
 from ..checks import review as review_service
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.masking import mask_id
 from ..http import DOCX, Ctx, get, post
 from ..cases.ledger import XLSX
 from ..notices import service as notice_service
@@ -77,6 +78,36 @@ def list_query(*, status: str | None, village: str | None, cause: str | None, to
 
 def search_window(ctx: Any) -> timedelta:
     return timedelta(minutes=ctx.settings.login_window_minutes)
+
+
+SEARCH_KEPT = ("status", "village", "cause", "town", "sort", "county_code", "month", "figure", "chart", "period")
+
+
+def search_target(ctx: Any, user: Any, data: dict[str, Any]) -> str:
+    """Where the case search form's POST sends the browser: the list with the form's filters and its search text;
+    a whole ID number goes as a sealed search token (`qt`), never as itself (cases/search_token.py)."""
+    params = {k: clean(data.get(k)) for k in SEARCH_KEPT}
+    text = clean(data.get("q"))
+    if listing.is_whole_id_number(text):
+        params["qt"] = search_token.make(ctx.vault, user.id, text, ctx.clock.now())
+    elif text:
+        params["q"] = text
+    elif clean(data.get("qt")):  # the same search again, with other filters
+        params["qt"] = clean(data.get("qt"))
+    if params.get("sort") == "number":
+        params["sort"] = ""
+    kept = {k: v for k, v in params.items() if v}
+    return "/cases" + (("?" + urlencode(kept)) if kept else "")
+
+
+def opened_search(ctx: Any, user: Any, q: str | None, qt: str) -> tuple[str | None, str, str | None]:
+    """(the search text, its token, a message) from the address: a token is opened for its own user while fresh."""
+    if not qt:
+        return q, "", None
+    text = search_token.open_token(ctx.vault, user.id, qt, ctx.clock.now())
+    if text is None:
+        return None, "", "按身份证号查找的结果已失效（超过 30 分钟，或不是本人的查找），请重新输入身份证号查找。"
+    return text, qt, None
 
 
 def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[Any]:
@@ -162,12 +193,16 @@ class CasePages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
-        chart: Chart = "", period: Period = "",
-    ) -> Template:
+        chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
+    ) -> Any:
         user = request.user
+        if listing.is_whole_id_number(q):  # an older link or a hand-typed address: the ID number leaves it at once
+            return Redirect(path=search_target(ctx, user, dict(request.query_params.items())), status_code=303)
+        q, qt, token_message = opened_search(ctx, user, q, qt)
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort,
                                     page=page_no, county_code=county_code)
         status_code = 422 if message else 200
+        message = message or token_message
         # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
         report, report_error = None, ""
         if figure and county_code and month:
@@ -194,7 +229,7 @@ class CasePages(Controller):
             message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
             status_code = 429
         with ctx.db.read() as session:
-            found = (listing.find_cases(session, user, query, ctx.vault) if status_code != 429
+            found = (listing.find_cases(session, user, query, ctx.vault) if status_code != 429 and not token_message
                      else listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size))
             due = case_service.due_dates(session, found.cases) if found.cases else {}
             cases = [(case_out(c), due[c.id]) for c in found.cases]
@@ -204,17 +239,24 @@ class CasePages(Controller):
             if report is not None:
                 report["county"] = contract_store.county_label(session, county_code)
         filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
-                   "q": (q or "").strip(), "sort": query.sort, "county_code": county_code,
+                   "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort, "county_code": county_code,
                    "month": month if report else "", "figure": figure if report else "",
                    "chart": chart if board else "", "period": period if board else ""}
         pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                          page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
         export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
         return page(request, "cases.html", status_code=status_code, cases=cases, pager=pager,
+                    searched_id=mask_id(query.q) if qt and query.q else "",
                     export_url=export.url(), filters=filters, message=message, villages=villages,
                     report=report, report_error=report_error, board=board,
                     today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
                     causes=list(cause_names.items()))
+
+    @post("/search", opt=ANY, status_code=303)
+    def search(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Redirect:
+        """The case search form: stores nothing, sends the browser to the list; a whole ID number typed in goes
+        there as a sealed, short-lived search token, so it is in no address (history, proxies, Referer)."""
+        return Redirect(path=search_target(ctx, request.user, data), status_code=303)
 
     @get("/ledger.xlsx", opt=ANY)
     def ledger(
@@ -224,8 +266,11 @@ class CasePages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
-        chart: Chart = "", period: Period = "",
+        chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
     ) -> Response[Any]:
+        q, _, expired = opened_search(ctx, request.user, q, qt)
+        if expired:
+            raise ValidationFailed.one("qt", expired)
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None,
                                     county_code=county_code)
         if message:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from litestar import Controller, Response
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
@@ -19,6 +19,7 @@ from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
 from ..store import contracts as contract_store
+from ..store.paged import fold_search
 from ..store.tables import Case
 from .common import (
     ANY,
@@ -36,6 +37,8 @@ from .common import (
     user_names,
 )
 from . import exports, labels
+from . import paging
+from .paging import Pager, page_param
 from .places import places_for_form
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -195,12 +198,17 @@ class NoticePages(Controller):
     path = "/notices"
 
     @get("/", opt=ANY)
-    def list_notices(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed"] | None] = None) -> Template:
+    def list_notices(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed"] | None] = None,
+                     q: Annotated[str, Parameter(max_length=200)] = "",
+                     page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        q = fold_search(q)
         with ctx.db.read() as session:
-            notices = notice_service.list_notices(session, request.user, status=status, limit=200)
+            found = notice_service.find_notices(session, request.user, status=status, q=q, page=page_param(page_no),
+                                                 page_size=paging.PAGE_SIZE)
             awaiting = _awaiting(session, request.user) if request.user.has("town_clerk") else []
-        return page(request, "notices.html", notices=notices, awaiting=awaiting, status=status or "",
-                    today=ctx.clock.today())
+        pager = Pager.over("/notices", {"status": status or "", "q": q}, found)
+        return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
+                    pager=pager, today=ctx.clock.today())
 
     @get("/export.xlsx", opt=ANY)
     def export(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed", ""]] = "") -> Response[bytes]:

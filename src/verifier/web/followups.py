@@ -3,21 +3,25 @@ county reviewer) and the officer's phone form to record one."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..followups import listing as followup_listing
 from ..followups import service as followup_service
 from ..http import Ctx, get, post
-from . import labels
+from ..store.paged import fold_search
+from . import labels, paging
 from .common import FormState, Req, add_error, clean, page, parse_day, see_other, user_names
+from .paging import Pager, page_param
 
 READERS: dict[str, Any] = {"roles": followup_service.READERS}
 RECORDERS: dict[str, Any] = {"roles": followup_service.RECORDERS}
 Id = Annotated[str, Parameter(max_length=40)]
+RECENT = 10  # the latest follow-ups recorded, under the list of those due
 FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", "new_needs", "note")
 
 
@@ -35,21 +39,36 @@ class FollowupPages(Controller):
     path = "/followups"
 
     @get("/", opt=READERS)
-    def list_followups(self, ctx: Ctx, request: Req, all: FromQuery[str | None] = None) -> Template:
-        """An officer sees the cases they checked (or, with `all=1`, the county's); others the county's."""
+    def list_followups(self, ctx: Ctx, request: Req, all: FromQuery[str | None] = None,
+                       show: FromQuery[Literal["due", "done", ""]] = "",
+                       q: Annotated[str, Parameter(max_length=200)] = "",
+                       page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        """An officer sees the cases they checked (or, with `all=1`, the county's); others the county's. The
+        follow-ups due are paged; `show=done` pages the follow-ups recorded instead."""
         user = request.user
         today = ctx.clock.today()
         officer_only = user.has("field_officer") and not user.has("insurer_supervisor", "county_reviewer", "auditor")
         mine = officer_only and all != "1"
+        q = fold_search(q)
+        at = page_param(page_no)
         with ctx.db.read() as session:
-            due = followup_service.due_followups(session, user, mine=mine)
-            done = followup_service.recorded(session, user, limit=50)
-            names = user_names(session, [f.recorded_by for f, _, _ in done])
-        overdue = [d for d in due if d.due_on < today]
-        coming = [d for d in due if d.due_on >= today]
-        return page(request, "followups.html", overdue=overdue, coming=coming, done=done, names=names, today=today,
-                    mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
-                    referrer=user.has("field_officer", "insurer_supervisor"))
+            if show == "done":
+                due, overdue_total = None, 0
+                done = followup_listing.find_recorded(session, user, q=q, page=at, page_size=paging.PAGE_SIZE)
+            else:
+                due, overdue_total = followup_listing.find_due(session, user, today=today, mine=mine, q=q, page=at,
+                                                               page_size=paging.PAGE_SIZE)
+                done = followup_listing.find_recorded(session, user, q=q, page=1, page_size=RECENT)
+            names = user_names(session, [f.recorded_by for f, _, _ in done.items])
+        params = {"all": "1" if all == "1" else "", "show": show, "q": q}
+        pager = Pager.over("/followups", params, done if due is None else due)
+        overdue = [d for d in due.items if d.due_on < today] if due else []
+        coming = [d for d in due.items if d.due_on >= today] if due else []
+        return page(request, "followups.html", overdue=overdue, coming=coming, done=done.items, names=names,
+                    today=today, mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
+                    referrer=user.has("field_officer", "insurer_supervisor"), show=show or "due", q=q, pager=pager,
+                    overdue_total=overdue_total, coming_total=(due.total - overdue_total) if due else 0,
+                    done_total=done.total, keep=params)
 
     @get("/new", opt=RECORDERS)
     def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)]) -> Any:

@@ -14,8 +14,10 @@ from ..followups.models import Followup
 from ..cases.workflow import load_case
 from ..http import Ctx, get, post
 from ..needs import service as need_service
-from . import labels
+from ..store.paged import fold_search
+from . import labels, paging
 from .common import FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+from .paging import Pager, page_param
 
 READERS: dict[str, Any] = {"roles": need_service.READERS}
 REFERRERS: dict[str, Any] = {"roles": need_service.REFERRERS}
@@ -62,13 +64,18 @@ class NeedPages(Controller):
     path = "/need-referrals"
 
     @get("/", opt=READERS)
-    def list_referrals(self, ctx: Ctx, request: Req, which: State = "open") -> Template:
+    def list_referrals(self, ctx: Ctx, request: Req, which: State = "open",
+                       q: Annotated[str, Parameter(max_length=200)] = "",
+                       page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         today = ctx.clock.today()
+        q = fold_search(q)
         with ctx.db.read() as session:
-            rows = need_service.list_referrals(session, request.user, today=today, state=which or "open", limit=300)
+            found = need_service.find_referrals(session, request.user, today=today, state=which or "open", q=q,
+                                                page=page_param(page_no), page_size=paging.PAGE_SIZE)
             counts = need_service.count_open(session, request.user, today)
-        return page(request, "needs.html", rows=rows, state=which or "open", states=STATES, counts=counts,
-                    today=today, referrer=request.user.has(*need_service.REFERRERS))
+        pager = Pager.over("/need-referrals", {"state": which or "open", "q": q}, found)
+        return page(request, "needs.html", rows=found.items, state=which or "open", states=STATES, counts=counts,
+                    today=today, referrer=request.user.has(*need_service.REFERRERS), q=q, pager=pager)
 
     @get("/new", opt=REFERRERS)
     def new(self, ctx: Ctx, request: Req, case: Text = "", followup: Id = "") -> Any:

@@ -215,6 +215,7 @@ class CheckPages(Controller):
             if case.status != "scheduled" and state is None:
                 raise InvalidState(f"cannot record a check for a case that is {case.status}")
             names = user_names(session, visit.officer_ids)
+            photos = check_service.evidence_of(session, case.id, evidence or [])
             head = case.household.head_name
             cause = check_service.cause_of(session, case)
             if state is None:  # a fresh form: the members already known, to be confirmed at the door
@@ -232,7 +233,7 @@ class CheckPages(Controller):
         rows = min(max(rows, MEMBER_ROWS), MAX_MEMBER_ROWS)
         return page(request, "check.html", status_code=status_code, active="/visits", case=case, head=head, visit=visit,
                     officer_names=[names.get(o, o) for o in visit.officer_ids], form=state, rows=rows,
-                    evidence=evidence or [], message=message, today=ctx.clock.today(), conflicts=conflicts or [],
+                    evidence=photos, message=message, today=ctx.clock.today(), conflicts=conflicts or [],
                     merges=user.has(households.ROLE),
                     income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=rigid_fields(cause),
                     rigid_basis=cause.basis,

@@ -45,6 +45,11 @@ class Pager:
         kept = tuple((k, str(v)) for k, v in params.items() if v not in (None, "") and k != "page")
         return cls(path=path, params=kept, page=page, pages=pages, total=total, page_size=page_size)
 
+    @classmethod
+    def over(cls, path: str, params: Mapping[str, Any], found: Any) -> "Pager":
+        """The pager of a page a stage service answered (store/paged.py `Paged`: total, page, pages, page_size)."""
+        return cls.of(path, params, page=found.page, pages=found.pages, total=found.total, page_size=found.page_size)
+
     def url(self, **changes: Any) -> str:
         """This list's address with `changes` (None drops a parameter; page 1 is left out)."""
         query = dict(self.params)

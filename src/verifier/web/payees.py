@@ -10,7 +10,7 @@ import unicodedata
 from typing import Annotated, Any, Literal
 
 from litestar import Controller
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..store.reader import session_reader
@@ -20,8 +20,11 @@ from ..http import Ctx, get, post
 from ..payments import payees
 from ..payments import service as pay
 from ..payments.schemas import PayeeChangeOut
+from ..store.paged import fold_search
+from . import paging
 from . import stagelabels as sl
 from .common import FormState, Req, clean, counties_of, folded, form_state, page, see_other, user_names
+from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 REQUESTERS: dict[str, Any] = {"roles": payees.REQUESTERS}
@@ -84,16 +87,19 @@ class PayeePages(Controller):
         return see_other(f"/cases/{case_id}/payee", done="payee_requested")
 
 
-def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_code: str = "",
-                   status_code: int = 200, message: str | None = None) -> Template:
+def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_code: str = "", q: str = "",
+                   page_no: str | None = None, status_code: int = 200, message: str | None = None) -> Template:
     user = request.user
+    q = fold_search(q)
     with ctx.db.read() as session:
-        changes, _ = payees.list_changes(session, user, ctx.vault, status=status or None,
-                                         county_code=county_code or None, limit=200)
+        found = payees.find_changes(session, user, ctx.vault, status=status or None, county_code=county_code or None,
+                                    q=q, page=page_param(page_no), page_size=paging.PAGE_SIZE)
+        changes = found.items
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
         counties = counties_of(session, user)
+    pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q}, found)
     return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
-                counties=counties, status=status, county_code=county_code, sl=sl,
+                counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl,
                 message=sl.zh(message) if message else None, may=lambda c: _may_decide(c, user))
 
 
@@ -117,10 +123,13 @@ class PayeeChangePages(Controller):
     @get("/", opt=APPROVERS)
     def list_changes(
         self, ctx: Ctx, request: Req,
-        status: FromQuery[Literal["pending", "approved", "rejected", ""]] = "pending",
+        status: FromQuery[Literal["pending", "approved", "rejected", "all", ""]] = "pending",
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        q: Annotated[str, Parameter(max_length=200)] = "",
+        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
     ) -> Template:
-        return render_changes(request, ctx, status=status, county_code=county_code)
+        return render_changes(request, ctx, status="" if status == "all" else status, county_code=county_code, q=q,
+                              page_no=page_no)
 
     def _decide(self, ctx: Any, request: Req, change_id: str, approve: bool, note: str) -> Any:
         decide = payees.approve_change if approve else payees.reject_change

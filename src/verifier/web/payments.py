@@ -31,13 +31,17 @@ from ..domain.errors import (
 )
 from ..http import Ctx, get, post
 from ..payments import bankfiles, ledger, payees
+from ..payments import batch_list
 from ..payments import service as pay
 from ..payments.models import BankReturn, FundMovement, PaymentBatch
 from ..payments.schemas import BatchOut, ChangedPayeeOut
 from ..store import contracts as contract_store
+from ..store.paged import fold_search
 from ..store.tables import Case
 from ..uploads import check_size, size_of
+from . import paging
 from . import stagelabels as sl
+from .paging import Pager, page_param
 from .common import (
     Req,
     clean,
@@ -70,20 +74,6 @@ def _scope(stmt: Any, column: Any, user: Principal) -> Any:
 # --- The list of batches ---------------------------------------------------------------------------------------
 
 
-def _todo_batches(session: Session, user: Principal, todo: str) -> list[BatchOut]:
-    def of(status: str) -> list[BatchOut]:
-        return pay.list_batches(session, user, status=status, limit=200)[0]
-
-    if todo == "approve":
-        return of("prepared")
-    if todo == "signoff":
-        return [b for b in of("approved") if b.signoff_required]
-    if todo == "release":
-        return sorted([b for b in of("approved") if not b.signoff_required] + of("signed_off"),
-                      key=lambda b: b.id, reverse=True)
-    return of("released")
-
-
 def _ready_by_county(session: Session, user: Principal) -> list[tuple[str, str, int]]:
     """(county, contract, cases) of the cases ready to pay: what a new batch would take."""
     stmt = (select(Case.county_code, Case.contract_id, func.count()).where(Case.status == "ready_to_pay")
@@ -97,24 +87,25 @@ def _failed_cases(session: Session, user: Principal) -> list[Case]:
 
 
 def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str | None = None,
-               county_code: str | None = None, cursor: str | None = None, status_code: int = 200,
+               county_code: str | None = None, q: str = "", page_no: str | None = None, status_code: int = 200,
                create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None) -> Template:
     user = request.user
+    q = fold_search(q)
     with ctx.db.read() as session:
-        next_cursor = None
-        if todo:
-            batches = _todo_batches(session, user, todo)
-        else:
-            batches, next_cursor = pay.list_batches(session, user, county_code=county_code or None,
-                                                    status=status or None, limit=50, cursor=cursor or None)
+        found = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
+                                        county_code=county_code or None, q=q, page=page_param(page_no),
+                                        page_size=paging.PAGE_SIZE)
+        batches = found.items
         ready = _ready_by_county(session, user) if user.has("insurer_claims") else []
         choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
                    if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
         failed = [(c, c.household.head_name) for c in _failed_cases(session, user)]
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
-    return page(request, "payments.html", status_code=status_code, batches=batches, next_cursor=next_cursor,
-                cursor=cursor, status=status or "", todo=todo or "", county_code=county_code or "", names=names,
+    pager = Pager.over("/payments", {"status": "" if todo else status or "", "todo": todo or "",
+                                     "county_code": county_code or "", "q": q}, found)
+    return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
+                status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, counties=counties, sl=sl, todos=TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
                 choose_at_most=CHOOSE_AT_MOST,
@@ -233,9 +224,10 @@ class PaymentPages(Controller):
         status: FromQuery[Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]] = "",
         todo: FromQuery[Literal["approve", "signoff", "release", "return", ""]] = "",
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
-        cursor: Annotated[str | None, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")] = None,
+        q: Annotated[str, Parameter(max_length=200)] = "",
+        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
     ) -> Template:
-        return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, cursor=cursor)
+        return _list_page(request, ctx, status=status, todo=todo, county_code=county_code, q=q, page_no=page_no)
 
     @get("/export.xlsx", opt=READERS)
     def export(

@@ -3,16 +3,20 @@ village, on purpose), and the application form's town and village fields (re-ren
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import FieldError, Forbidden, ValidationFailed
 from ..http import Ctx, get, post
+from ..places import listing as place_listing
 from ..places import service as place_service
+from ..store.paged import fold_search
+from . import paging
 from .common import ANY, FormState, Req, clean, confirmed, counties_of, form_state, page, see_other, user_names
+from .paging import Pager, page_param
 
 EDITORS: dict[str, Any] = {"roles": place_service.EDITORS}
 ADD_FIELDS = ("county_code", "town", "village", "confirm")
@@ -25,17 +29,23 @@ def places_for_form(session: Any, user: Any, county_code: str) -> place_service.
     return place_service.place_list(session, county_code)
 
 
-def _page(request: Req, ctx: Any, county_code: str | None, state: FormState, status_code: int = 200) -> Template:
+def _page(request: Req, ctx: Any, county_code: str | None, state: FormState, status_code: int = 200, q: str = "",
+          page_no: str | None = None) -> Template:
     user = request.user
+    q = fold_search(q)
     with ctx.db.read() as session:
         counties = counties_of(session, user)
         county = county_code if county_code in counties else (counties[0] if counties else "")
         places = place_service.place_list(session, county) if county else None
+        towns = place_listing.find_towns(session, county, q=q, page=page_param(page_no),
+                                         page_size=paging.PAGE_SIZE) if county else None
         sizes = place_service.counts(session, counties)
         added = place_service.added_by_page(session, county) if county else []
         names = user_names(session, [p.added_by for p in added])
     state.values.setdefault("county_code", county)
+    pager = Pager.over("/places", {"county_code": county_code or "", "q": q}, towns) if towns else None
     return page(request, "places.html", status_code=status_code, counties=counties, county=county, places=places,
+                towns=towns.items if towns else [], pager=pager, q=q,
                 sizes=sizes, added=added, names=names, form=state, editor=user.has(*place_service.EDITORS))
 
 
@@ -43,8 +53,10 @@ class PlacePages(Controller):
     path = "/places"
 
     @get("/", opt=ANY)
-    def show(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None) -> Template:
-        return _page(request, ctx, county_code, FormState())
+    def show(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None,
+             q: Annotated[str, Parameter(max_length=200)] = "",
+             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        return _page(request, ctx, county_code, FormState(), q=q, page_no=page_no)
 
     @post("/", opt=EDITORS, status_code=303)
     def add(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

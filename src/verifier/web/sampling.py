@@ -10,11 +10,11 @@ comparison is shown once the result is recorded.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Controller, Response
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -26,8 +26,11 @@ from ..sampling import flow
 from ..sampling import service as smp
 from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
 from ..store import contracts as contract_store
+from ..store.paged import fold_search
 from ..store.tables import Case
+from . import paging
 from . import stagelabels as sl
+from .paging import Pager, page_param
 from .deviations import round_assessment
 from .common import (
     FormState,
@@ -72,16 +75,22 @@ def _defaults(session: Session, user: Principal, today: date) -> list[dict[str, 
     return out
 
 
-def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 200) -> Template:
+def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 200, status: str = "", q: str = "",
+               page_no: str | None = None) -> Template:
     user = request.user
     today = ctx.clock.today()
+    q = fold_search(q)
     with ctx.db.read() as session:
-        rounds = smp.list_rounds(session, user, limit=50).items
+        found = smp.find_rounds(session, user, status=status or None, q=q, page=page_param(page_no),
+                                page_size=paging.PAGE_SIZE)
+        rounds = found.items
         verdicts = {r.id: smp.report(session, r.id, user).verdict for r in rounds if r.status == "drawn"}
         counties = counties_of(session, user)
         defaults = _defaults(session, user, today)
     current = next((d for d in defaults if d["current"]), defaults[0] if defaults else None)
+    pager = Pager.over("/sampling", {"status": status, "q": q}, found)
     return page(request, "sampling.html", status_code=status_code, rounds=rounds, verdicts=verdicts, form=state,
+                pager=pager, status=status, q=q,
                 counties=counties, defaults=defaults, current=current, sl=sl, can_start=user.has("county_reviewer"))
 
 
@@ -119,7 +128,9 @@ class SamplingPages(Controller):
     path = "/sampling"
 
     @get("/", opt=READERS)
-    def rounds(self, ctx: Ctx, request: Req) -> Template:
+    def rounds(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "frozen", "drawn", ""]] = "",
+               q: Annotated[str, Parameter(max_length=200)] = "",
+               page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         counties = request.user.counties
         with ctx.db.read() as session:  # inside a contract in force, or the last one that ended
             today = contract_store.default_day(session, list(counties), ctx.clock.today())
@@ -127,7 +138,7 @@ class SamplingPages(Controller):
         state = FormState(values={"county_code": counties[0] if len(counties) == 1 else "",
                                   "checked_from": first_of_last_month.isoformat(), "checked_to": today.isoformat(),
                                   "kind": "attribute", "stratify_by_town": "1"})
-        return _list_page(request, ctx, state)
+        return _list_page(request, ctx, state, status=status, q=q, page_no=page_no)
 
     @post("/", opt=WRITERS, status_code=303)
     def start(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -11,12 +11,12 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..accounts.passwords import generate_password
-from ..accounts.service import disable_user, enable_user, list_users, manageable_user, set_password, shares_a_county
+from ..accounts.service import disable_user, enable_user, find_users, manageable_user, set_password
 from ..accounts.sessions import open_session_counts
 from ..domain.errors import InvalidState
 from ..http import Ctx, get, post
 from .common import FormState, Req, page, see_other
-from .paging import PAGE_SIZE, Pager, clamp, page_param
+from .paging import PAGE_SIZE, Pager, page_param
 
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
 Id = Annotated[str, Parameter(max_length=40)]
@@ -43,12 +43,10 @@ class UserPages(Controller):
     def users(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=64)] = "",
               page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         with ctx.db.read() as session:
-            people = [u for u in list_users(session, search=q) if shares_a_county(request.user, u)]
+            found = find_users(session, request.user, search=q, page=page_param(page_no), page_size=USERS_PAGE)
             sessions = open_session_counts(session)
-        at, pages, offset = clamp(page_param(page_no), len(people), USERS_PAGE)
-        pager = Pager.of("/users", {"q": q.strip()}, page=at, pages=pages, total=len(people), page_size=USERS_PAGE)
-        return page(request, "users.html", people=people[offset:offset + pager.page_size], sessions=sessions,
-                    q=q.strip(), pager=pager)
+        pager = Pager.over("/users", {"q": q.strip()}, found)
+        return page(request, "users.html", people=found.items, sessions=sessions, q=q.strip(), pager=pager)
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:

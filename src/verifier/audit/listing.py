@@ -1,0 +1,30 @@
+"""The audit page's list of entries: newest first, those of the reader's counties, by action, searched by the
+subject (a case, a batch, a user...) or by who acted (username or name); counted and cut into numbered pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..store.tables import User
+from .models import AuditEntry
+
+
+def find_entries(session: Session, principal: Principal, *, action: str = "", q: str = "", page: int = 1,
+                 page_size: int = PAGE_SIZE) -> Paged[Any]:
+    """Rows (idx, time, actor, role, action, subject, county_code) of one page."""
+    stmt = (select(AuditEntry.idx, AuditEntry.time, AuditEntry.actor, AuditEntry.role, AuditEntry.action,
+                   AuditEntry.subject, AuditEntry.county_code).order_by(AuditEntry.idx.desc()))
+    if principal.counties:  # as the export and the entry lookup: the reader's counties only
+        stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    text = fold_search(q)
+    if text:
+        who = select(User.id).where(text_search(text, (User.username, User.display_name)))
+        stmt = stmt.where(or_(AuditEntry.subject.contains(text, autoescape=True), AuditEntry.actor.in_(who)))
+    return page_of(session, stmt, page, page_size, rows=True)

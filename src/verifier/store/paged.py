@@ -1,0 +1,62 @@
+"""One page of a long list, as a stage service answers it: the rows, how many there are in all, which page.
+
+A service builds its SELECT (the caller's counties, the filters, the search, the order) and hands it to `page_of`,
+which counts it and takes the page's rows; a page past the last shows the last. `text_search` is the condition a
+search box puts on a few text columns (a substring of any, with `%` and `_` taken literally).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+PAGE_SIZE = 50
+MAX_SEARCH = 50
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    pages: int
+    page_size: int
+
+    def map(self, fn: Callable[[Any], Any]) -> "Paged[Any]":
+        return Paged(items=[fn(i) for i in self.items], total=self.total, page=self.page, pages=self.pages,
+                     page_size=self.page_size)
+
+
+def fold_search(q: str | None) -> str:
+    """A search text as typed, folded (full-width digits and letters of some input methods), trimmed and cut to
+    `MAX_SEARCH` characters."""
+    return unicodedata.normalize("NFKC", q or "").strip()[:MAX_SEARCH]
+
+
+def text_search(q: str, columns: Sequence[Any]) -> Any:
+    """Rows where any of `columns` contains `q` (nothing to search for: no condition but `false`)."""
+    if not q:
+        return false()
+    return or_(*(column.contains(q, autoescape=True) for column in columns))
+
+
+def count_of(session: Session, stmt: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(None).subquery())) or 0)
+
+
+def page_of(session: Session, stmt: Select[Any], page: int = 1, page_size: int = PAGE_SIZE, *,
+            rows: bool = False) -> Paged[Any]:
+    """Page `page` (from 1) of the ordered `stmt`, with the total; `rows=True` keeps whole result rows (a SELECT of
+    several entities or columns) instead of the first column's values."""
+    total = count_of(session, stmt)
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    limited = stmt.offset((page - 1) * page_size).limit(page_size)
+    items = list(session.execute(limited).tuples()) if rows else list(session.scalars(limited))
+    return Paged(items=items, total=total, page=page, pages=pages, page_size=page_size)
