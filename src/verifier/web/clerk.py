@@ -135,11 +135,9 @@ class ApplicationPages(Controller):
                 continue
             payload[name] = value
         try:
-            if problems:
-                raise ValidationFailed(problems)
-            with ctx.db.begin() as session:
+            with ctx.db.begin() as session:  # the form's problems and the application's are shown together
                 application_edit.edit_application(session, case_id, payload, vault=ctx.vault,
-                                                  principal=request.user, clock=ctx.clock)
+                                                  principal=request.user, clock=ctx.clock, form_problems=problems)
         except ValidationFailed as exc:
             state = form_state(data, exc, application_edit.EDITABLE)
             return self._edit_form(request, ctx, case_id, state, status_code=422)
