@@ -42,3 +42,39 @@ def _case(ctx, case_id: str) -> tuple:  # type: ignore[no-untyped-def]
     with ctx.db.read() as session:
         case = session.get(Case, case_id)
         return case.version, case.reported_amount, case.referred_on
+
+
+def test_a_refused_merge_keeps_the_households_found_and_names_every_missing_choice(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Sent with nothing chosen, the merge form used to vanish with its error (the households found by the search were
+    not found again), leaving a page that said nothing; and the choices were asked for one at a time."""
+    from verifier.store.tables import Case
+
+    home_case = make_case(ctx, stage="received", members=1, head_name="王建国")
+    other_case = make_case(ctx, stage="received", members=1, head_name="李秀英")
+    with ctx.db.read() as session:
+        home, other = session.get(Case, home_case), session.get(Case, other_case)
+        home_hh, other_hh, q = home.household_id, other.household_id, other.number[-4:]
+    pages.as_("sup", "insurer_supervisor")
+    url = f"/households/{home_hh}/merge"
+    assert f'value="{other_hh}"' in pages.get(f"{url}?case={home_case}&q={q}").text
+    refused = pages.post(url, {"case": home_case, "q": q, "keep": "this", "head_relation": "spouse", "reason": ""})
+    assert refused.status_code == 422
+    assert f'value="{other_hh}"' in refused.text and 'name="q" value="' + q + '"' in refused.text  # found again
+    assert set(field_errors(refused.text)) == {"other", "reason", "confirm"}, field_errors(refused.text)
+    alone = pages.post(url, {"case": home_case, "keep": "this", "reason": "夫妻重复登记"})  # no search behind it
+    assert alone.status_code == 422 and "请先查找并选择另一户" in alone.text and "勾选确认" in alone.text
+
+
+def test_a_refused_member_move_keeps_the_households_found(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier.store.tables import Case
+
+    home_case = make_case(ctx, stage="received", members=2, head_name="赵大")
+    other_case = make_case(ctx, stage="received", members=1, head_name="钱二")
+    with ctx.db.read() as session:
+        home_hh = session.get(Case, home_case).household_id
+        other = session.get(Case, other_case)
+        other_hh, q = other.household_id, other.number[-4:]
+    pages.as_("sup", "insurer_supervisor")
+    refused = pages.post(f"/households/{home_hh}/move", {"case": home_case, "q": q, "reason": "结婚"})
+    assert refused.status_code == 422 and f'value="{other_hh}"' in refused.text
+    assert {"member", "to"} <= set(field_errors(refused.text)) and "结婚</textarea>" in refused.text
