@@ -78,3 +78,25 @@ def test_a_refused_member_move_keeps_the_households_found(pages, ctx) -> None:  
     refused = pages.post(f"/households/{home_hh}/move", {"case": home_case, "q": q, "reason": "结婚"})
     assert refused.status_code == 422 and f'value="{other_hh}"' in refused.text
     assert {"member", "to"} <= set(field_errors(refused.text)) and "结婚</textarea>" in refused.text
+
+
+def test_a_sampling_rate_is_taken_as_the_table_beside_it_shows_it(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The contracts' table under the fields shows rates as "5%"; typed so (or with a full-width ％) it used to be
+    refused as not a decimal."""
+    from factories import COUNTY
+
+    from verifier.sampling.models import SamplingRound
+
+    for town in ("城关镇", "南山镇"):
+        make_case(ctx, stage="checked", town=town, village=f"{town}一村")
+    pages.as_("rev1", "county_reviewer")
+    period = {"county_code": COUNTY, "checked_from": "2020-05-01", "checked_to": "2020-06-30", "kind": "attribute"}
+    refused = pages.post("/sampling", {**period, "tolerable_rate": "五%", "confidence": "95%"})
+    assert refused.status_code == 422 and set(field_errors(refused.text)) == {"tolerable_rate"}
+    assert 'value="五%"' in refused.text and 'value="95%"' in refused.text
+    r = pages.post("/sampling", {**period, "tolerable_rate": "5%", "confidence": "９５％", "expected_rate": "0.01"})
+    assert r.status_code == 303, field_errors(r.text)
+    round_id = r.headers["location"].split("/")[-1].split("?")[0]
+    with ctx.db.read() as session:
+        row = session.get(SamplingRound, round_id)
+        assert (row.tolerable_rate, row.confidence, row.expected_rate) == ("0.05", "0.95", "0.01")
