@@ -100,3 +100,29 @@ def test_a_sampling_rate_is_taken_as_the_table_beside_it_shows_it(pages, ctx) ->
     with ctx.db.read() as session:
         row = session.get(SamplingRound, round_id)
         assert (row.tolerable_rate, row.confidence, row.expected_rate) == ("0.05", "0.95", "0.01")
+
+
+def test_an_objection_sent_again_is_kept_once(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The back button (the browser keeps what was typed) or a stale tab sends the same objection again: it used to
+    be recorded twice, and the clerk had two objections to resolve. Another objection against the same household,
+    or the same words on another day, is still a new one."""
+    from sqlalchemy import func, select
+
+    from verifier.notices.models import Objection
+
+    a = make_case(ctx, stage="determined", village="东村", head_name="甲户主")
+    pages.as_("clerk1", "town_clerk")
+    today = clock.today().isoformat()
+    assert pages.post(f"/cases/{a}/review", {"held_on": today, "result": "pass"}).status_code == 303
+    r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today})
+    notice_url = r.headers["location"].split("?")[0]
+    objection = {"case_id": a, "received_on": today, "summary": "家中有营运车辆", "raised_by": "neighbour"}
+    first = pages.post(notice_url + "/objections", objection)
+    assert first.status_code == 303 and first.headers["location"].endswith("?done=objection")
+    again = pages.post(notice_url + "/objections", objection)
+    assert again.status_code == 303 and again.headers["location"].endswith("?done=objection_already")
+    assert "这条异议此前已登记" in pages.get(again.headers["location"]).text
+    other = pages.post(notice_url + "/objections", {**objection, "summary": "家中有人在外务工"})
+    assert other.status_code == 303 and other.headers["location"].endswith("?done=objection")
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Objection).where(Objection.case_id == a)) == 2

@@ -274,6 +274,8 @@ class NoticePages(Controller):
         except ValidationFailed as exc:
             return render_notice(request, ctx, notice_id, status_code=422,
                                  forms={"objection": form_state(data, exc, fields)})
+        except notice_service.RepeatedObjection:
+            return see_other(f"/notices/{notice_id}", done="objection_already")
         except InvalidState as exc:
             return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
         return see_other(f"/notices/{notice_id}", done="objection")

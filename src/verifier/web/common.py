@@ -86,6 +86,7 @@ DONE_MESSAGES = {
     "already": "这份核查此前已提交成功（重复提交未再保存），以下是已保存的内容。",
     "notice": "公示已发布。",
     "objection": "异议已登记。",
+    "objection_already": "这条异议此前已登记（重复提交未再保存）。",
     "resolved": "异议已处理。",
     "closed": "公示已结束，名单内案件转为待支付。",
     "plan": "排期已应用。",
