@@ -85,3 +85,20 @@ def test_an_unknown_household_group_names_the_groups_to_write() -> None:
     groups = [message_zh(e.message) for e in result.errors if e.field == "household_group"]
     assert groups and all("「一般户」" in m or "「low income」" in m or "「3」" in m for m in groups), groups
     assert all("非贫低收入户" in m and "low_income" not in m for m in groups), groups
+
+
+FILE_PROBLEMS = {
+    "a column twice": (",".join(HEADER) + ",姓名\n" + ",".join(GOOD) + ",张三\n").encode(),
+    "no header": b"a,b,c\n1,2,3\n",
+    "too many problems": (",".join(HEADER) + "\n" + "x,,,,,,,,,,\n" * 30).encode(),
+    "a broken quote": (",".join(HEADER) + "\n" + ",".join(GOOD) + "\n\"abc\x00,\n").encode(),
+}
+
+
+@pytest.mark.parametrize("problem", FILE_PROBLEMS)
+def test_a_file_that_cannot_be_read_as_a_list_says_why_in_chinese(problem: str) -> None:
+    result = read_referrals(io.BytesIO(FILE_PROBLEMS[problem]), "名单.csv", today=TODAY, max_errors=20)
+    assert result.errors
+    shown = [message_zh(e.message) for e in result.errors]
+    english = [m for m in shown if not HAN.search(m) or ENGLISH.search(m)]
+    assert english == [], english

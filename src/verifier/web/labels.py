@@ -179,6 +179,11 @@ def _accepted(listed: str) -> str:
     return re.sub(r" \([a-z0-9_]+\)", "", listed)
 
 
+def _headers(listed: str) -> str:
+    """"'姓名', '姓名'" (the repr of each header a file gave) as a page shows it: "姓名、姓名"."""
+    return "、".join(h.strip().strip("'\"") for h in listed.split(","))
+
+
 def _row(m: re.Match[str]) -> str:
     return str(int(m.group(1)) + 1)
 
@@ -340,6 +345,16 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the workbook holds \S+ parts.*", "工作簿结构异常（部件过多），请用 Excel 或 WPS 重新保存后再导入"),
     (r"the file is not a readable xlsx workbook", "文件不是可读取的 xlsx 工作簿"),
     (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
+    (r"the column is given more than once \((.*)\)",
+     lambda m: f"同一列出现了多次（{_headers(m.group(1))}），请只保留一列"),
+    (r"the first row holds no known column names.*",
+     "第一行没有可识别的列名：第一行应为表头（如 身份证号、姓名、金额），请下载导入模板对照"),
+    (r"(\d+) more problems not listed \(only the first (\d+) are shown\)",
+     lambda m: f"另有 {m.group(1)} 处问题未列出（只列出前 {m.group(2)} 处）"),
+    (r"the file is not valid (\S+) text \(near row (\d+)\).*",
+     lambda m: f"文件编码有误（约第 {m.group(2)} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入"),
+    (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
+    (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
     (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
     (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
