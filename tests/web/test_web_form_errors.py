@@ -126,3 +126,17 @@ def test_an_objection_sent_again_is_kept_once(pages, ctx, clock) -> None:  # typ
     assert other.status_code == 303 and other.headers["location"].endswith("?done=objection")
     with ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Objection).where(Objection.case_id == a)) == 2
+
+
+def test_a_new_password_too_short_and_typed_differently_is_told_both_at_once(pages, users) -> None:  # type: ignore[no-untyped-def]
+    """Passwords are never shown again: each refusal means typing them all again, so every mistake is told at once."""
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post("/account/password", {"current_password": "", "new_password": "short", "new_password_again": "shorty"})
+    assert r.status_code == 422
+    assert set(field_errors(r.text)) == {"current_password", "new_password", "new_password_again"}, field_errors(r.text)
+    assert "8 个字符" in field_errors(r.text)["new_password"] and "short" not in r.text.split("<main")[1]
+
+    other = users.add("fin9", "finance", counties=("340223",))
+    pages.as_("admin1", "admin", counties=())
+    r = pages.post(f"/users/{other}/password", {"password": "short", "password_again": "shorty"})
+    assert r.status_code == 422 and set(field_errors(r.text)) == {"password", "password_again"}, field_errors(r.text)
