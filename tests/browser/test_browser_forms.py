@@ -63,3 +63,61 @@ def test_a_spreadsheet_with_typos_is_refused_in_chinese_line_by_line(staff, tmp_
                  "无法识别的户类型「一般户」"):
         assert told in problems, problems
     assert desk.page.locator("#f-channel").input_value() == "medical_insurance"  # the choice is kept
+
+
+def _error_beside(desk, field_id: str) -> str:  # type: ignore[no-untyped-def]
+    """The error shown in the same block as the field `#field_id` (empty when none)."""
+    return str(desk.page.evaluate("""(id) => {
+        const input = document.getElementById(id);
+        const block = input && input.closest('.field, fieldset');
+        const error = block && block.querySelector('.error');
+        return error ? error.innerText.trim() : '';
+    }""", field_id))
+
+
+def test_an_officer_on_a_phone_sends_a_check_with_typos_then_right(staff) -> None:  # type: ignore[no-untyped-def]
+    """On a 390×844 phone whose browser does not check patterns: an amount with three decimals, letters in an
+    amount and a 17-digit ID number come back named beside their fields, in Chinese, with everything else kept;
+    a double click sends once; the back button and a stale tab cannot record the check twice."""
+    desk = staff.desk("officer1", phone=True, start="/visits")
+    desk.follow(".visit .go a")
+    check_url = desk.path
+    assert check_url.endswith("/check")
+    stale = desk.second_tab(check_url)
+    spouse = make_id_number("340223", date(1962, 3, 4), 17)
+    typed = {"#f-members-1-name": "张桂兰", "#f-members-1-id_number": spouse[:17], "#f-income-wages": "3000.123",
+             "#f-income-business_net": "12a0", "#f-rigid_expenditure-medical_self_paid": "42000",
+             "#f-note": "已核对医疗票据"}
+    desk.page.evaluate("document.getElementById('check-form').noValidate = true")
+    desk.fill({**typed, "#f-members-0-labour": "partial", "#f-members-1-relation": "spouse",
+               "#f-members-1-labour": "none", "input[name=stable_income][value=no]": True})
+    with desk.refusal(422):
+        assert desk.submit("#check-form") == 1
+    assert desk.path == check_url
+    assert "18 位" in _error_beside(desk, "f-members-1-id_number")
+    assert "两位小数" in _error_beside(desk, "f-income-wages")
+    assert "金额" in _error_beside(desk, "f-income-business_net")
+    assert _error_beside(desk, "f-rigid_expenditure-medical_self_paid") == ""
+    for selector, value in typed.items():
+        assert desk.page.input_value(selector) == value, selector
+    assert desk.page.is_checked("input[name=stable_income][value=no]")
+    assert desk.page.input_value("#f-members-1-relation") == "spouse"
+
+    desk.fill({"#f-members-1-id_number": spouse, "#f-income-wages": "3000.12", "#f-income-business_net": "120"})
+    assert desk.submit("#check-form", expect=r"/cases/case_\w+\?done=check$") == 1
+    assert "入户核查已提交" in desk.flash()
+    case_page = desk.path
+
+    # The form's address again (from the history, or the back button and a reload): the check is in, it is shown.
+    desk.go(check_url)
+    assert desk.path == case_page.replace("done=check", "done=check_done"), desk.path
+    assert "入户核查已提交，无需再填写" in desk.flash()
+    stale.page.evaluate("document.getElementById('check-form').noValidate = true")
+    stale.fill({**typed, "#f-members-1-id_number": spouse, "#f-income-wages": "3000.12", "#f-income-business_net": "120",
+                "#f-members-0-labour": "partial", "#f-members-1-relation": "spouse", "#f-members-1-labour": "none",
+                "input[name=stable_income][value=no]": True})
+    stale.submit("#check-form", double=False, expect=r"done=already$")  # the first one counted; nothing more kept
+    assert "重复提交未再保存" in stale.flash()
+    stale.page.close()
+    desk.go(case_page)
+    assert desk.text().count("已核对医疗票据") == 1

@@ -140,3 +140,44 @@ def test_a_new_password_too_short_and_typed_differently_is_told_both_at_once(pag
     pages.as_("admin1", "admin", counties=())
     r = pages.post(f"/users/{other}/password", {"password": "short", "password_again": "shorty"})
     assert r.status_code == 422 and set(field_errors(r.text)) == {"password", "password_again"}, field_errors(r.text)
+
+
+def test_the_check_form_names_member_mistakes_with_the_amount_mistakes(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """An ID number one digit short and a member without relation or labour were told only after the amounts were
+    put right: two rounds of corrections at the door, on a phone."""
+    from pagekit import FACTORY_PASSWORD, officers_of
+    from test_web_officer import _form, good_check
+
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    short = data["members[1].id_number"][:17]
+    data.update({"members[1].id_number": short, "members[1].relation": "", "members[1].labour": "",
+                 "income.wages": "3000.123", "income.business_net": "12a0"})
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 422
+    errors = field_errors(r.text)
+    assert set(errors) == {"members-1-id_number", "members-1-relation", "members-1-labour", "income-wages",
+                           "income-business_net"}, errors
+    assert errors["members-1-id_number"] == "应为 18 位，现为 17 位" and "两位小数" in errors["income-wages"]
+    assert f'value="{short}"' in r.text and "门口核对了医疗票据</textarea>" in r.text
+
+
+def test_the_check_form_opened_again_after_it_was_sent_shows_the_case(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The back button, or the form's address from the history, after the check was sent: it used to say the case
+    was not assigned to the officer who had just checked it."""
+    from pagekit import FACTORY_PASSWORD, officers_of
+    from test_web_officer import _form, good_check
+
+    case_id = make_case(ctx, stage="scheduled")
+    first, second = officers_of(ctx, case_id)[:2]
+    pages.login(first, FACTORY_PASSWORD)
+    r = pages.post(f"/cases/{case_id}/check", good_check(_form(case_id, pages), clock))
+    assert r.status_code == 303
+    again = pages.get(f"/cases/{case_id}/check")
+    assert again.status_code == 303 and again.headers["location"] == f"/cases/{case_id}?done=check_done"
+    assert "入户核查已提交，无需再填写" in pages.get(again.headers["location"]).text
+    pages.login(second, FACTORY_PASSWORD)  # the other officer of the visit too
+    assert pages.get(f"/cases/{case_id}/check").headers["location"] == f"/cases/{case_id}?done=check_done"
+    pages.as_("someone-else", "field_officer")
+    assert pages.get(f"/cases/{case_id}/check").status_code == 404
