@@ -181,3 +181,17 @@ def test_the_check_form_opened_again_after_it_was_sent_shows_the_case(pages, ctx
     assert pages.get(f"/cases/{case_id}/check").headers["location"] == f"/cases/{case_id}?done=check_done"
     pages.as_("someone-else", "field_officer")
     assert pages.get(f"/cases/{case_id}/check").status_code == 404
+
+
+def test_a_form_sent_after_the_login_ended_is_said_to_be_unsaved(pages, users) -> None:  # type: ignore[no-untyped-def]
+    """Logged out in another tab (or timed out), a clerk sends a form: the login page used to appear as after any
+    page, and once logged in again nothing said that what was sent had not been kept."""
+    from pagekit import csrf_of
+
+    token = csrf_of(pages.get("/login").text)
+    r = pages.client.post("/places", data={"town": "城关镇", "village": "新村", "confirm": "yes", "_csrf_token": token},
+                          headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fplaces&unsaved=1"
+    login = pages.get(r.headers["location"]).text
+    assert "没有保存" in login and 'value="/places"' in login
+    assert "没有保存" not in pages.get("/login?next=%2Fplaces").text  # a page opened, not a form sent

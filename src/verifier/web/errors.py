@@ -40,7 +40,10 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
 def not_logged_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     """A page asked for without a (valid) login: go to the login page, and come back afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    login = "/login?" + urlencode({"next": target}) if target != "/" else "/login"
+    query = {"next": target} if target != "/" else {}
+    if request.method != "GET":  # a form sent after the login ended: nothing of it was kept, the login page says so
+        query["unsaved"] = "1"
+    login = "/login?" + urlencode(query) if query else "/login"
     if is_htmx(request):
         return Response(content="", status_code=401, headers={"HX-Redirect": login})
     if _wants_html(request):
