@@ -195,3 +195,42 @@ def test_a_form_sent_after_the_login_ended_is_said_to_be_unsaved(pages, users) -
     login = pages.get(r.headers["location"]).text
     assert "没有保存" in login and 'value="/places"' in login
     assert "没有保存" not in pages.get("/login?next=%2Fplaces").text  # a page opened, not a form sent
+
+
+def test_a_visit_attempt_sent_again_from_a_stale_tab_is_kept_once(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The same 未能核查 sent from a second tab (or the form opened again with the back button) used to end on an
+    English 403 page: "case '…' is not assigned to you"."""
+    from sqlalchemy import func, select
+
+    from pagekit import FACTORY_PASSWORD, officers_of
+    from verifier.store.tables import VisitAttempt
+
+    case_id = make_case(ctx, stage="scheduled")
+    first, second = officers_of(ctx, case_id)[:2]
+    pages.login(first, FACTORY_PASSWORD)
+    url = f"/cases/{case_id}/visit-attempt"
+    form = pages.get(url).text
+    visited_on = re.search(r'name="visited_on" value="([^"]+)"', form).group(1)
+    sent = {"visited_on": visited_on, "outcome": "not_home", "note": ""}
+    assert pages.post(url, sent).headers["location"] == "/visits?done=attempt"
+    again = pages.post(url, sent)
+    assert again.status_code == 303 and again.headers["location"] == "/visits?done=attempt_already"
+    assert "此前已登记（重复提交未再保存）" in pages.get(again.headers["location"]).text
+    assert pages.get(url).headers["location"] == "/visits?done=attempt_already"
+    pages.login(second, FACTORY_PASSWORD)  # the other officer at the door
+    assert pages.get(url).headers["location"] == "/visits?done=attempt_already"
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(VisitAttempt)
+                              .where(VisitAttempt.case_id == case_id)) == 1
+    pages.as_("someone-else", "field_officer")
+    refused = pages.post(url, sent)
+    assert refused.status_code in (403, 404) and "未分配给您" in refused.text and "assigned" not in refused.text
+
+
+def test_an_error_page_never_shows_a_service_message_in_english() -> None:
+    from verifier.web.errors import _chinese
+
+    assert _chinese("a message no table knows yet", 409) == "当前状态不允许此操作，请刷新页面查看最新情况。"
+    assert _chinese("a message no table knows yet", 403) == "您不能进行此操作。"
+    assert "只有派定的两名核查员" in _chinese(
+        "case 'case_1' is not assigned to you: only its two assigned officers record its visits", 403)
