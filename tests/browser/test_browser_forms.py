@@ -94,6 +94,9 @@ def test_an_officer_on_a_phone_sends_a_check_with_typos_then_right(staff) -> Non
     with desk.refusal(422):
         assert desk.submit("#check-form") == 1
     assert desk.path == check_url
+    shown = desk.page.evaluate("""() => { const r = document.querySelector('main form [aria-invalid=true]')
+        .getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }""")
+    assert shown, "the first field to correct is not in view"
     assert "18 位" in _error_beside(desk, "f-members-1-id_number")
     assert "两位小数" in _error_beside(desk, "f-income-wages")
     assert "金额" in _error_beside(desk, "f-income-business_net")
