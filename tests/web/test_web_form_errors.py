@@ -234,3 +234,21 @@ def test_an_error_page_never_shows_a_service_message_in_english() -> None:
     assert _chinese("a message no table knows yet", 403) == "您不能进行此操作。"
     assert "只有派定的两名核查员" in _chinese(
         "case 'case_1' is not assigned to you: only its two assigned officers record its visits", 403)
+
+
+def test_an_objection_or_a_visit_attempt_with_a_bad_day_names_the_other_mistakes_too(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    from pagekit import FACTORY_PASSWORD, officers_of
+
+    a = make_case(ctx, stage="determined", village="东村")
+    pages.as_("clerk1", "town_clerk")
+    today = clock.today().isoformat()
+    assert pages.post(f"/cases/{a}/review", {"held_on": today, "result": "pass"}).status_code == 303
+    r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today})
+    notice_url = r.headers["location"].split("?")[0]
+    r = pages.post(notice_url + "/objections", {"case_id": "", "received_on": "", "summary": ""})
+    assert r.status_code == 422 and set(field_errors(r.text)) == {"case_id", "received_on", "summary"}
+
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": "2020-02-30", "outcome": "other", "note": ""})
+    assert r.status_code == 422 and set(field_errors(r.text)) == {"visited_on", "note"}, field_errors(r.text)

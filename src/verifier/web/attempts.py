@@ -53,6 +53,8 @@ class VisitAttemptPages(Controller):
         outcome = clean(data.get("outcome"))
         if not outcome:
             problems.append(FieldError("outcome", "one of not_home, refused, moved_away, other"))
+        if problems and outcome == "other" and not clean(data.get("note")):  # with the day's problem, not after it
+            problems.append(FieldError("note", "say what happened at the door"))
         try:
             if problems or visited_on is None:
                 raise ValidationFailed(problems)

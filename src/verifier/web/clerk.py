@@ -262,6 +262,11 @@ class NoticePages(Controller):
         fields = ("case_id", "received_on", "summary", "raised_by", "received_via")
         problems: list[FieldError] = []
         received_on = parse_day(data.get("received_on"), "received_on", problems)
+        if problems:  # told with the day's problem, not after it is put right (the service says the same)
+            if not folded(data.get("case_id")):
+                problems.append(FieldError("case_id", "required"))
+            if not clean(data.get("summary")):
+                problems.append(FieldError("summary", "say what the objection is about"))
         try:
             if problems or received_on is None:
                 raise ValidationFailed(problems)
