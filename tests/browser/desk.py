@@ -54,26 +54,55 @@ RAW_CODE = [
     (re.compile(r"\b(?:case|cases|payment_batch|payment|payments|notice|notices|sampling|check|checks|referral|visit|"
                 r"objection|payee|user|users|audit|fund)\.[a-z_]+\b"), "an action code"),
     (re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}\b"), "an English phrase"),
+    (re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d"), "an ISO timestamp"),
 ]
+# Money as the pages show it is grouped ("114,500.00"); a bare "114500.00" is a raw value. The previews of documents
+# (`.paper`) show the text as it is printed, and are left out of this one check; so is an example of what to type
+# ("如 1200.50": typed amounts are not grouped).
+BARE_MONEY = re.compile(r"(?<![\d,.])(?<!如 )\d{4,}\.\d\d(?![\d%])")
 CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _codes() -> frozenset[str]:
+    """Every code a label table puts in Chinese (`received`, `low_income`, `pass`, ...): one shown alone as a
+    page's text is a label that was forgotten."""
+    from verifier.web import labels, stagelabels
+
+    codes: set[str] = set()
+    for module in (labels, stagelabels):
+        for table in vars(module).values():
+            if isinstance(table, dict):
+                codes.update(k for k in table if isinstance(k, str) and re.fullmatch(r"[a-z][a-z0-9_]*", k))
+    return frozenset(codes)
+
+
+CODES = _codes()
 
 # Every visible text node outside hashes, ids and raw records, and every option of every select; then the messages
 # (flash, field errors, alerts), each on its own, which must be Chinese.
 _VISIBLE_TEXT = """() => {
   const skip = 'pre, code, .mono, .hash, script, style, template, noscript';
   const out = [];
+  const paper = [], hints = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement, t = n.textContent.trim();
     if (!t || !el || el.closest(skip)) continue;
     if (el.closest('option')) { out.push(t); continue; }
     if (el.checkVisibility && !el.checkVisibility()) continue;
-    out.push(t);
+    (el.closest('.paper') ? paper : out).push(t);
+  }
+  for (const el of document.querySelectorAll('[title], [placeholder], [aria-label], img[alt]')) {
+    if (el.closest(skip)) continue;
+    for (const a of ['title', 'placeholder', 'aria-label', 'alt']) {
+      const t = (el.getAttribute(a) || '').trim();
+      if (t) hints.push(t);
+    }
   }
   const messages = [...document.querySelectorAll('.flash, .error, [role=alert]')]
     .filter(e => !e.closest(skip) && (!e.checkVisibility || e.checkVisibility()))
     .map(e => e.innerText.trim()).filter(t => t);
-  return {texts: out, messages, title: document.title};
+  return {texts: out, paper, hints, messages, title: document.title};
 }"""
 
 
@@ -86,13 +115,20 @@ def page_problems(page: Any, allow: tuple[str, ...] = ()) -> list[str]:
     for message in seen["messages"]:
         if not CJK.search(message):
             problems.append(f"message without Chinese: {message!r}")
-    for text in seen["texts"] + seen["messages"]:
+    shown = seen["texts"] + seen["messages"]
+    for text in shown + seen["paper"] + seen["hints"]:
         for allowed in allow:
             text = text.replace(allowed, "")
         for pattern, what in RAW_CODE:
             m = pattern.search(text)
             if m:
                 problems.append(f"{what} {m.group(0)!r} in {text[:120]!r}")
+        if text in CODES:
+            problems.append(f"a code without its label {text!r}")
+    for text in shown + seen["hints"]:
+        m = BARE_MONEY.search(text)
+        if m:
+            problems.append(f"money without thousands separators {m.group(0)!r} in {text[:120]!r}")
     return sorted(set(problems))
 
 

@@ -15,3 +15,14 @@ def test_every_page_links_an_icon_that_is_served(client) -> None:  # type: ignor
     assert icon.status_code == 200
     assert icon.headers["content-type"].startswith("image/svg+xml")
     assert b"<svg" in icon.content
+
+
+def test_every_page_layout_links_the_icon() -> None:
+    """The printable pages (route sheet, approval form) have their own layout: it names the icon too, or the browser
+    logs a 404 for /favicon.ico on every printed page."""
+    from verifier.web.templating import TEMPLATE_DIR
+
+    layouts = [p for p in sorted(TEMPLATE_DIR.glob("*.html")) if "<head>" in p.read_text("utf-8")]
+    assert {p.name for p in layouts} >= {"base.html", "print_base.html"}
+    for layout in layouts:
+        assert "static_url('favicon.svg')" in layout.read_text("utf-8"), layout.name

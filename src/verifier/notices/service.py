@@ -360,6 +360,10 @@ RAISERS = ("anonymous", "household", "relative", "neighbour", "villager", "villa
 RECEIVED_VIA = ("in_person", "phone", "letter", "box")
 
 
+class RepeatedObjection(InvalidState):
+    """The same objection sent again (a double click, the back button, a stale tab): the first one stands."""
+
+
 def record_objection(session: Session, notice_id: str, *, case_id: str, received_on: date, summary: str,
                      principal: Principal, clock: Clock, raised_by: str | None = None,
                      received_via: str | None = None) -> Objection:
@@ -391,6 +395,12 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
     assert item is not None
     if item.status != "listed":
         raise InvalidState("an objection against this case was already upheld: it is no longer on the notice")
+    if session.scalar(select(Objection.id).where(
+            Objection.item_id == item.id, Objection.status == "open", Objection.received_on == received_on,
+            Objection.summary == summary, Objection.raised_by.is_(None) if raised_by is None
+            else Objection.raised_by == raised_by, Objection.received_via.is_(None) if received_via is None
+            else Objection.received_via == received_via).limit(1)):
+        raise RepeatedObjection("the same objection against this case is already recorded and open")
     objection = Objection(id=new_id("obj"), notice_id=notice.id, item_id=item.id, case_id=item.case_id,
                           received_on=received_on, summary=summary, status="open", recorded_by=principal.id,
                           recorded_at=clock.now(), raised_by=raised_by, received_via=received_via)

@@ -73,22 +73,24 @@ def application_view(session: Session, case_id: str, *, vault: Vault, principal:
 
 
 def edit_application(session: Session, case_id: str, payload: dict[str, Any], *, vault: Vault,
-                     principal: Principal, clock: Clock) -> Case:
+                     principal: Principal, clock: Clock, form_problems: list[FieldError] | None = None) -> Case:
     """Correct the application of a case not yet screened. `payload` holds the fields of `EDITABLE` as the
-    application takes them; a blank or absent phone keeps the phone. Every problem is reported at once."""
+    application takes them; a blank or absent phone keeps the phone. Every problem is reported at once, with
+    `form_problems` (what the caller's form found in fields it could not pass on, e.g. a household size in words)."""
     case = load_case(session, case_id, principal, for_update=True)
     ref = _application(session, case)
     _editable(case)
     problems: list[FieldError] = [FieldError(str(k), "unknown field") for k in payload if k not in EDITABLE]
+    form_problems = list(form_problems or [])
     id_number = vault.open(ref.id_number_enc, "referral.id_number")
     fields = {k: v for k, v in payload.items() if k in EDITABLE and v not in (None, "")}
     contract = contract_store.get_contract(session, case.contract_id)
     try:
         row = parse_application({**fields, "id_number": id_number}, today=clock.today(), table=contract.cause_table)
     except ValidationFailed as exc:
-        raise ValidationFailed(problems + exc.errors) from None
+        raise ValidationFailed(problems + form_problems + exc.errors) from None
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(problems + form_problems)
     on = row.referred_on or ref.referred_on
     if not contract.start <= on <= contract.end:
         problems.append(FieldError("referred_on", f"{on} is outside contract {contract.id} of this case "
@@ -107,6 +109,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
             Case.household_id == case.household_id, Case.cause == row.cause, Case.contract_year == case.contract_year,
             Case.id != case.id, Case.status.not_in(CLOSED_STATUSES)).limit(1)):
         problems.append(FieldError("cause", "the household already has an open case for this cause and year"))
+    problems += form_problems
     if problems:
         raise ValidationFailed(problems)
 

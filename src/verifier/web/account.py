@@ -31,6 +31,8 @@ class AccountPages(Controller):
         form = FormState()
         if new != str(data.get("new_password_again") or ""):
             form.add("new_password_again", "两次输入的新密码不一致。")
+        if len(new) < 8:  # said with the other mistakes: the three passwords are typed again after each refusal
+            form.add("new_password", "至少 8 个字符")
         if not current:
             form.add("current_password", "请输入当前密码。")
         if form.failed:

@@ -14,7 +14,7 @@ from litestar.response import Template
 from ..cases.service import active_visit
 from ..cases.workflow import load_case
 from ..checks import attempts
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from . import labels
 from .common import OFFICER, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
@@ -41,7 +41,9 @@ class VisitAttemptPages(Controller):
                     outcomes=list(labels.VISIT_OUTCOMES.items()), today=ctx.clock.today())
 
     @get("/", opt=OFFICER)
-    def form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
+    def form(self, case_id: Id, ctx: Ctx, request: Req) -> Any:
+        if _recorded_already(ctx, case_id, request):
+            return see_other("/visits", done="attempt_already")
         return self._render(request, ctx, case_id, FormState())
 
     @post("/", opt=OFFICER, status_code=303)
@@ -51,6 +53,8 @@ class VisitAttemptPages(Controller):
         outcome = clean(data.get("outcome"))
         if not outcome:
             problems.append(FieldError("outcome", "one of not_home, refused, moved_away, other"))
+        if problems and outcome == "other" and not clean(data.get("note")):  # with the day's problem, not after it
+            problems.append(FieldError("note", "say what happened at the door"))
         try:
             if problems or visited_on is None:
                 raise ValidationFailed(problems)
@@ -62,8 +66,24 @@ class VisitAttemptPages(Controller):
                     principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             return self._render(request, ctx, case_id, form_state(data, exc, FIELDS), status_code=422)
-        except InvalidState as exc:
+        except (InvalidState, Forbidden) as exc:
+            if _recorded_already(ctx, case_id, request):  # a stale tab, or the back button: the first one counted
+                return see_other("/visits", done="attempt_already")
+            if isinstance(exc, Forbidden):
+                raise
             state = form_state(data, None, FIELDS)
             state.general.append(labels.message_zh(exc.detail))
             return self._render(request, ctx, case_id, state, status_code=409)
         return see_other("/visits", done="attempt")
+
+
+def _recorded_already(ctx: Any, case_id: str, request: Req) -> bool:
+    """Whether the user's visit to this case ended with an attempt they recorded (with the other officer), and no
+    visit of theirs is planned since: the form was sent already."""
+    with ctx.db.read() as session:
+        case = load_case(session, case_id, request.user)
+        visit = active_visit(session, case.id)
+        if visit is not None and request.user.id in visit.officer_ids:
+            return False
+        made = attempts.attempts_for_case(session, case.id)
+        return bool(made) and visit is None and request.user.id in made[-1].officer_ids

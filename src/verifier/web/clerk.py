@@ -138,11 +138,9 @@ class ApplicationPages(Controller):
                 continue
             payload[name] = value
         try:
-            if problems:
-                raise ValidationFailed(problems)
-            with ctx.db.begin() as session:
+            with ctx.db.begin() as session:  # the form's problems and the application's are shown together
                 application_edit.edit_application(session, case_id, payload, vault=ctx.vault,
-                                                  principal=request.user, clock=ctx.clock)
+                                                  principal=request.user, clock=ctx.clock, form_problems=problems)
         except ValidationFailed as exc:
             state = form_state(data, exc, application_edit.EDITABLE)
             return self._edit_form(request, ctx, case_id, state, status_code=422)
@@ -272,6 +270,11 @@ class NoticePages(Controller):
         fields = ("case_id", "received_on", "summary", "raised_by", "received_via")
         problems: list[FieldError] = []
         received_on = parse_day(data.get("received_on"), "received_on", problems)
+        if problems:  # told with the day's problem, not after it is put right (the service says the same)
+            if not folded(data.get("case_id")):
+                problems.append(FieldError("case_id", "required"))
+            if not clean(data.get("summary")):
+                problems.append(FieldError("summary", "say what the objection is about"))
         try:
             if problems or received_on is None:
                 raise ValidationFailed(problems)
@@ -284,6 +287,8 @@ class NoticePages(Controller):
         except ValidationFailed as exc:
             return render_notice(request, ctx, notice_id, status_code=422,
                                  forms={"objection": form_state(data, exc, fields)})
+        except notice_service.RepeatedObjection:
+            return see_other(f"/notices/{notice_id}", done="objection_already")
         except InvalidState as exc:
             return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
         return see_other(f"/notices/{notice_id}", done="objection")

@@ -113,15 +113,17 @@ class RecoveryPages(Controller):
         try:
             paid_on = date.fromisoformat(values["paid_on"]) if values["paid_on"] else None
         except ValueError:
-            state.add("paid_on", "请填写日期，如 2020-06-01")
+            state.add("paid_on", "日期格式应为 年-月-日，如 2020-06-01")
         try:
-            if state.errors:
-                raise ValidationFailed([])
+            # A day the form could not read goes to the service as none: it refuses it with the amount's and the
+            # reference's problems, all told at once (nothing is kept without a day).
             with ctx.db.begin() as session:
                 recoveries.record_repayment(session, recovery_id, amount=values["amount"], paid_on=paid_on,
                                             reference=values["reference"], principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            return _detail(request, ctx, recovery_id, status_code=422, form=_errors(state, exc, REPAYMENT_FIELDS))
+            told = [e for e in exc.errors if e.field not in state.errors]
+            return _detail(request, ctx, recovery_id, status_code=422,
+                           form=_errors(state, ValidationFailed(told), REPAYMENT_FIELDS))
         except (InvalidState, Forbidden) as exc:
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, form=state)
         return see_other(f"/recoveries/{recovery_id}", done="repayment_recorded")

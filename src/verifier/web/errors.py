@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityE
 
 from ..accounts.auth import PasswordChangeRequired
 from ..domain.errors import DomainError, ValidationFailed
-from . import labels
+from . import labels, stagelabels
 from .common import is_htmx, page
 
 OWN_PASSWORD_PAGE = "/account/password"
@@ -40,7 +40,10 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
 def not_logged_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     """A page asked for without a (valid) login: go to the login page, and come back afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    login = "/login?" + urlencode({"next": target}) if target != "/" else "/login"
+    query = {"next": target} if target != "/" else {}
+    if request.method != "GET":  # a form sent after the login ended: nothing of it was kept, the login page says so
+        query["unsaved"] = "1"
+    login = "/login?" + urlencode(query) if query else "/login"
     if is_htmx(request):
         return Response(content="", status_code=401, headers={"HX-Redirect": login})
     if _wants_html(request):
@@ -112,11 +115,23 @@ def no_such_address(request: Request[Any, Any, Any], exc: NotFoundException) -> 
     return error_page(request, 404, "没有找到这个页面。请从首页或导航栏进入。")
 
 
+# What an error page says when a service's message has no Chinese yet: never the English itself.
+UNTRANSLATED = {403: "您不能进行此操作。", 404: "没有找到要找的内容，或不在您的权限范围内。",
+                409: "当前状态不允许此操作，请刷新页面查看最新情况。", 422: "提交的内容有误。"}
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _chinese(message: str, status: int) -> str:
+    """A service's message in Chinese (the tables of every stage), or a plain Chinese sentence for its status."""
+    shown = stagelabels.zh(message)
+    return shown if _HAN.search(shown) else UNTRANSLATED.get(status, "无法完成此操作。")
+
+
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     details = []
     if isinstance(exc, ValidationFailed):
-        details = [f"{labels.field_label(e.field)}：{labels.message_zh(e.message)}" for e in exc.errors]
-    message = labels.message_zh(exc.detail) if not isinstance(exc, ValidationFailed) else "提交的内容有误。"
+        details = [f"{labels.field_label(e.field)}：{_chinese(e.message, 422)}" for e in exc.errors]
+    message = _chinese(exc.detail, exc.status) if not isinstance(exc, ValidationFailed) else "提交的内容有误。"
     return error_page(request, exc.status, message, details)
 
 

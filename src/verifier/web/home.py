@@ -46,8 +46,9 @@ class LoginPages(Controller):
     path = "/"
 
     @get("/login", opt=PUBLIC)
-    def login_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
-        return page(request, "login.html", next=safe_next(next), username="", failed=False)
+    def login_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None,
+                   unsaved: FromQuery[str | None] = None) -> Template:
+        return page(request, "login.html", next=safe_next(next), username="", failed=False, unsaved=unsaved == "1")
 
     @post("/login", opt=LOGIN_FORM, status_code=303)
     def login(self, ctx: Ctx, request: Request[Any, Any, Any],

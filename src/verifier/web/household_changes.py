@@ -66,23 +66,29 @@ class HouseholdChangePages(Controller):
     @post("/merge", opt=SUPERVISOR, status_code=303)
     def merge(self, household_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         other, keep, case = clean(data.get("other")), clean(data.get("keep")), clean(data.get("case"))
+        q = clean(data.get("q"))[:50]  # the search the form was found by: a refusal shows its households again
         into, absorbed = (household_id, other) if keep != "other" else (other, household_id)
         try:
+            problems = []  # every missing choice at once, before the households service is asked
             if not other:
-                raise ValidationFailed.one("other", "请先查找并选择另一户")
+                problems.append(FieldError("other", "请先查找并选择另一户"))
+            if not clean(data.get("reason")):
+                problems.append(FieldError("reason", "必填：请说明合并原因"))
             if not confirmed(data):
-                raise ValidationFailed.one("confirm", "合并后不能撤销：请勾选确认")
+                problems.append(FieldError("confirm", "合并后不能撤销：请勾选确认"))
+            if problems:
+                raise ValidationFailed(problems)
             with ctx.db.begin() as session:
                 households.merge_households(session, into, absorbed, reason=clean(data.get("reason")),
                                             head_relation=clean(data.get("head_relation")) or "other",
                                             principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             rename = {"from_household_id": "other", "household_id": "other"}
-            return _render(request, ctx, "household_merge.html", household_id, other=other, case=case,
+            return _render(request, ctx, "household_merge.html", household_id, q=q, other=other, case=case,
                            state=form_state(data, exc, MERGE_FIELDS, rename), status_code=422)
         except (InvalidState, Forbidden, NotFound) as exc:
             status, message = _refused(exc)
-            return _render(request, ctx, "household_merge.html", household_id, other=other, case=case,
+            return _render(request, ctx, "household_merge.html", household_id, q=q, other=other, case=case,
                            state=form_state(data, None, MERGE_FIELDS), status_code=status, message=message)
         return see_other(f"/cases/{case}" if case else "/cases", done="household_merged")
 
@@ -94,6 +100,7 @@ class HouseholdChangePages(Controller):
     @post("/move", opt=SUPERVISOR, status_code=303)
     def move(self, household_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         to, case = clean(data.get("to")), clean(data.get("case"))
+        q = clean(data.get("q"))[:50]
         try:
             problems = []
             if not clean(data.get("member")):
@@ -110,11 +117,11 @@ class HouseholdChangePages(Controller):
                                        reason=clean(data.get("reason")), principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             rename = {"to_household_id": "to", "new_head_member_id": "new_head", "member_id": "member"}
-            return _render(request, ctx, "household_move.html", household_id, other=to if to != "new" else "",
+            return _render(request, ctx, "household_move.html", household_id, q=q, other=to if to != "new" else "",
                            case=case, state=form_state(data, exc, MOVE_FIELDS, rename), status_code=422)
         except (InvalidState, Forbidden, NotFound) as exc:
             status, message = _refused(exc)
-            return _render(request, ctx, "household_move.html", household_id, other=to if to != "new" else "",
+            return _render(request, ctx, "household_move.html", household_id, q=q, other=to if to != "new" else "",
                            case=case, state=form_state(data, None, MOVE_FIELDS), status_code=status,
                            message=message)
         return see_other(f"/cases/{case}" if case else "/cases", done="member_moved")

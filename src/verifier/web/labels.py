@@ -179,6 +179,11 @@ def _accepted(listed: str) -> str:
     return re.sub(r" \([a-z0-9_]+\)", "", listed)
 
 
+def _headers(listed: str) -> str:
+    """"'姓名', '姓名'" (the repr of each header a file gave) as a page shows it: "姓名、姓名"."""
+    return "、".join(h.strip().strip("'\"") for h in listed.split(","))
+
+
 def _row(m: re.Match[str]) -> str:
     return str(int(m.group(1)) + 1)
 
@@ -205,6 +210,18 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"早于其中 {m.group(1)} 户的村级评议日期（最晚 {m.group(2)}）"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
+    (r"not an amount of yuan", "请填写金额（元），最多两位小数，如 1200.50"),
+    (r"'?(.*?)'? has more than two decimals: round the amount to the fen",
+     lambda m: f"金额 {m.group(1)} 超过两位小数，请保留到分（如 1200.50）"),
+    (r"the ID number is stored as a number, which loses digits.*",
+     "身份证号被存成了数字，后几位已丢失：请把该列设为“文本”格式，再重新输入身份证号"),
+    (r"'(.*)' is a number in scientific notation.*",
+     lambda m: f"身份证号显示为科学计数法（{m.group(1)}），已丢失位数：请把该列设为“文本”格式，再重新输入身份证号"),
+    (r"(\S+) is a number, not a date.*",
+     lambda m: f"{m.group(1)} 是数字而不是日期：请把单元格设为日期格式，或写成 年-月-日"),
+    (r"(?:'.*' is )?not a date \(write it as YYYY-MM-DD\)", "日期格式应为 年-月-日"),
+    (r"(?:'?.*?'? is )?not a whole number of people", "家庭人口应为整数"),
+    (r"not a phone number", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"must not be negative.*", "不能为负数"),
     (r"must be 18 characters, got (\d+)", lambda m: f"应为 18 位，现为 {m.group(1)} 位"),
     (r"must be a string of 18 characters", "应为 18 位身份证号"),
@@ -298,6 +315,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
     (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
+    (r"unknown household group '(.*)': use (.*)",
+     lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
     (r"no payee change.*", "收款人变更申请不存在"),
     (r"no payment batch.*", "支付批次不存在"),
@@ -328,6 +347,16 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the csv is neither UTF-8 nor GBK text", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx"),
     (r"the workbook has no worksheet", "工作簿中没有工作表"),
     (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
+    (r"the column is given more than once \((.*)\)",
+     lambda m: f"同一列出现了多次（{_headers(m.group(1))}），请只保留一列"),
+    (r"the first row holds no known column names.*",
+     "第一行没有可识别的列名：第一行应为表头（如 身份证号、姓名、金额），请下载导入模板对照"),
+    (r"(\d+) more problems not listed \(only the first (\d+) are shown\)",
+     lambda m: f"另有 {m.group(1)} 处问题未列出（只列出前 {m.group(2)} 处）"),
+    (r"the file is not valid (\S+) text \(near row (\d+)\).*",
+     lambda m: f"文件编码有误（约第 {m.group(2)} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入"),
+    (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
+    (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
     (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
     (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
@@ -355,7 +384,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"(\d+) objection\(s\) against this notice are still open: resolve them first",
      lambda m: f"还有 {m.group(1)} 条异议未处理，请先处理异议"),
     (r"no case '.*' assigned to you", "该案件未分配给您"),
-    (r"case '.*' is not assigned to you", "该案件未分配给您，只有派定的两名核查员可以录入核查结果"),
+    (r"case '.*' is not assigned to you(?:: only its two assigned officers record its (?:check|visits))?",
+     "该案件未分配给您，只有派定的两名核查员可以录入核查结果"),
     (r"no (?:such )?case.*", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
@@ -394,4 +424,11 @@ def reason_zh(reason: str | None) -> str:
     """The determination's reason (written by the eligibility rule in English) in Chinese."""
     if not reason:
         return ""
-    return reason_in_chinese(reason) or message_zh(reason.strip())
+    chinese = reason_in_chinese(reason)
+    return _grouped_yuan(chinese) if chinese else message_zh(reason.strip())
+
+
+def _grouped_yuan(text: str) -> str:
+    """Amounts in yuan as every page shows them, grouped: "人均纯收入 12000.00 元" reads "人均纯收入 12,000.00 元"."""
+    return re.sub(r"(?<![\d,.])(-?)(\d{4,})(\.\d+)?(?= ?元)",
+                  lambda m: f"{m.group(1)}{int(m.group(2)):,}{m.group(3) or ''}", text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller
@@ -25,6 +26,7 @@ from ..cases import route_sheet
 from ..checks import service as check_service
 from ..domain.causes import CauseDef
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.idnumber import validate_id_number
 from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import parse_yuan
@@ -136,8 +138,27 @@ def member_rows(form: Mapping[str, Any]) -> list[int]:
     return sorted(i for i in rows if i < MAX_MEMBER_ROWS)
 
 
-def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str]) -> ParsedCheck:
-    """The form as the service's CheckInput; problems the service cannot see (money, dates) are reported here."""
+def _member_problems(members: list[dict[str, Any]], rows: list[int], today: date | None) -> list[FieldError]:
+    """What the check service would also say of each member row (a mistyped ID number, no relation or labour
+    chosen), told with the form's own problems so that the officer corrects everything in one go."""
+    problems: list[FieldError] = []
+    for m, i in zip(members, rows):
+        if m["id_number"]:
+            try:
+                validate_id_number(m["id_number"], f"members[{i}].id_number", today=today)
+            except ValidationFailed as exc:
+                problems += exc.errors
+        if m["relation"] not in check_service.RELATIONS:
+            problems.append(FieldError(f"members[{i}].relation", f"one of {', '.join(check_service.RELATIONS)}"))
+        if m["labour"] not in check_service.LABOUR:
+            problems.append(FieldError(f"members[{i}].labour", f"one of {', '.join(check_service.LABOUR)}"))
+    return problems
+
+
+def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str],
+                today: date | None = None) -> ParsedCheck:
+    """The form as the service's CheckInput; problems the service cannot see (money, dates) are reported here,
+    with what is wrong in the member rows (the service would only say so once these are put right)."""
     problems: list[FieldError] = []
     visited_on = parse_day(form.get("visited_on"), "visited_on", problems)
     members: list[dict[str, Any]] = []
@@ -169,7 +190,7 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
             cross.append({"source": source, "finding": finding, "note": clean(form.get(f"cross.{source}.note"))})
             sources.append(source)
     if problems or visited_on is None:
-        return ParsedCheck(None, problems, rows, sources)
+        return ParsedCheck(None, problems + _member_problems(members, rows, today), rows, sources)
     data = check_service.CheckInput(
         visited_on=visited_on, officers=list(officers), members=members,
         income=HouseholdIncome(**income), rigid=RigidExpenditure(**rigid), stable_income=stable == "yes",
@@ -242,7 +263,13 @@ class CheckPages(Controller):
 
     @get("/", opt=OFFICER)
     def form(self, case_id: Id, ctx: Ctx, request: Req,
-             rows: Annotated[int, Parameter(ge=1, le=MAX_MEMBER_ROWS)] = MEMBER_ROWS) -> Template:
+             rows: Annotated[int, Parameter(ge=1, le=MAX_MEMBER_ROWS)] = MEMBER_ROWS) -> Any:
+        with ctx.db.read() as session:
+            case = load_case(session, case_id, request.user)
+            latest = check_service.latest_check(session, case.id) if case.status != "scheduled" else None
+        if latest is not None and request.user.id in latest.officer_ids:
+            # Back to the form after sending it (the back button, a bookmark): the check is in, show it.
+            return see_other(f"/cases/{case_id}", done="check_done")
         return self._render(request, ctx, case_id, None, rows=rows)
 
     @post("/", opt=OFFICER, status_code=303)
@@ -283,7 +310,7 @@ class CheckPages(Controller):
             if sha not in evidence:
                 evidence.append(sha)
 
-        parsed = parse_check(values, officers, evidence)
+        parsed = parse_check(values, officers, evidence, today=ctx.clock.today())
         if parsed.data is None or state.failed:
             for e in parsed.problems:
                 add_error(state, e, known, {})

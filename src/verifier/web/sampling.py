@@ -10,6 +10,7 @@ comparison is shown once the result is recorded.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -150,7 +151,7 @@ class SamplingPages(Controller):
         if not county:
             problems.append(FieldError("county_code", "required"))
         kind = clean(data.get("kind")) or "attribute"
-        rates = {name: folded(data.get(name)) or None for name in smp.RATE_FIELDS}
+        rates = {name: _rate(data.get(name)) for name in smp.RATE_FIELDS}
         stratify = None if kind == "monetary" else clean(data.get("stratify_by_town")) == "1"
         description = clean(data.get("public_value_description"))[:500] or None
         available_on = None
@@ -343,3 +344,14 @@ def home_cards(session: Session, user: Principal) -> list[dict[str, Any]]:
         return []
     return [{"title": "进行中的抽样复核", "href": "/sampling", "count": rounds_in_progress(session, user),
              "note": "待承诺、待揭示或待录入复核结果的轮次"}]
+
+
+def _rate(value: Any) -> str | None:
+    """A rate as typed: "0.05", or as the contracts' table beside the field shows it, "5%" (or "5％")."""
+    text = folded(value)
+    if not text.endswith("%"):
+        return text or None
+    try:
+        return format((Decimal(text[:-1].strip()) / 100).normalize(), "f")
+    except InvalidOperation:
+        return text  # refused as typed, by the sampling service

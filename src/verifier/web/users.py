@@ -93,9 +93,9 @@ class UserPages(Controller):
         typed = str(data.get("password") or "")
         again = str(data.get("password_again") or "")
         form = FormState()
-        if typed != again:
+        if typed != again:  # both told at once: the passwords are typed again anyway
             form.add("password_again", "两次输入的密码不一致。")
-        elif typed and len(typed) < 8:
+        if typed and len(typed) < 8:
             form.add("password", "密码至少 8 个字符。")
         elif len(typed) > 256:
             form.add("password", "密码最多 256 个字符。")

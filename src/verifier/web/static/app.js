@@ -165,6 +165,10 @@
       });
       renumber(list);
     });
+    // A refused form: bring the first field to correct into view (on a phone the message at the top of a long form
+    // says "请按标红处修改", and the field may be several screens below it).
+    var bad = document.querySelector("main form [aria-invalid=true]");
+    if (bad && bad.scrollIntoView) (bad.closest(".field, fieldset") || bad).scrollIntoView({ block: "center" });
     var done = document.body.getAttribute("data-clear-draft");
     if (done) { try { localStorage.removeItem("verifier-draft:" + done); } catch (e) { /* ignore */ } }
     document.querySelectorAll("form[data-draft][data-draft-restore]").forEach(restoreDraft);
