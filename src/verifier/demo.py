@@ -294,7 +294,7 @@ def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
     sampling.freeze_round(ctx.db, ctx.signer, drawn, principal=reviewer, clock=ctx.clock)
     for party, who, secret in (("insurer", supervisor, insurer_secret), ("county", reviewer, county_secret)):
         with ctx.db.begin() as session:
-            sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock)
+            sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock, vault=ctx.vault)
     waiting = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=day - timedelta(days=10),
                                     checked_to=min(day + timedelta(days=50), ctx.clock.today()))
     with ctx.db.begin() as session:

@@ -476,8 +476,13 @@ def waiting_for(rnd: SamplingRound, by_party: dict[str, SamplingParty]) -> list[
     if rnd.public_value_description is not None and rnd.public_value is None:
         out.append("public_value")
     out += [f"reveal:{p}" for p in sampling.PARTIES
-            if p in by_party and by_party[p].secret is None and by_party[p].passed_over_at is None]
+            if p in by_party and not revealed(by_party[p]) and by_party[p].passed_over_at is None]
     return out
+
+
+def revealed(row: SamplingParty) -> bool:
+    """Whether the party has revealed (its secret is sealed until the draw, so `secret` alone does not say)."""
+    return row.revealed_at is not None
 
 
 def withheld(by_party: dict[str, SamplingParty]) -> list[str]:
@@ -488,7 +493,7 @@ def withheld(by_party: dict[str, SamplingParty]) -> list[str]:
 def party_out(row: SamplingParty, *, drawn: bool) -> schemas.PartyOut:
     return schemas.PartyOut(
         party=row.party, commitment=row.commitment, committed_by=row.committed_by, committed_at=row.committed_at,
-        revealed=row.secret is not None, secret=row.secret if drawn else None, revealed_by=row.revealed_by,
+        revealed=revealed(row), secret=row.secret if drawn else None, revealed_by=row.revealed_by,
         revealed_at=row.revealed_at, passed_over_by=row.passed_over_by, passed_over_at=row.passed_over_at)
 
 
