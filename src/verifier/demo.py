@@ -241,7 +241,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
     notice_for(*VILLAGES[1], day + timedelta(days=14), close=True)
     paid_batch = batch()
     with ctx.db.begin() as session:
-        payments.approve(session, paid_batch, principal=finance1, clock=ctx.clock)
+        payments.approve(session, paid_batch, principal=finance1, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.begin() as session:
         payments.release(session, paid_batch, principal=finance2, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.read() as session:

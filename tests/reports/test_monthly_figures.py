@@ -215,7 +215,7 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             batch = payments.create_batch(session, county_code=COUNTY, contract_id=None, principal=people["claims"],
                                           clock=ctx.clock).id
         with ctx.db.begin() as session:
-            payments.approve(session, batch, principal=people["finance1"], clock=ctx.clock)
+            payments.approve(session, batch, principal=people["finance1"], vault=ctx.vault, clock=ctx.clock)
         with ctx.db.begin() as session:
             payments.release(session, batch, principal=people["finance2"], vault=ctx.vault, clock=ctx.clock)
         return batch

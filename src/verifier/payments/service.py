@@ -538,7 +538,7 @@ def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
     return int(n), int(total)
 
 
-def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:
+def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden("four-eyes rule: the person who prepared a payment batch may not approve it; "
@@ -546,7 +546,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
     if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
     n, total = _pending_total(session, batch)
@@ -580,7 +580,7 @@ def _refusals(session: Session, batch_id: str) -> int:
         FundMovement.batch_id == batch_id, FundMovement.key.like(f"release:refused:{batch_id}:%"))) or 0
 
 
-def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str) -> None:
+def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
@@ -588,13 +588,13 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what)
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
 
 
-def county_signoff(session: Session, batch_id: str, *, principal: Principal, clock: Clock,
+def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
                    opinion: str = "") -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
-    _signoff_checks(session, batch, principal, "sign off")
+    _signoff_checks(session, batch, principal, "sign off", vault)
     target = next_batch_status(batch.status, "county_signoff")
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
@@ -608,7 +608,8 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, clo
     return batch_out(session, batch)
 
 
-def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: Principal, clock: Clock) -> BatchOut:
+def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: Principal, vault: Vault,
+                   clock: Clock) -> BatchOut:
     """The county reviewer refuses to sign off an approved batch, with an opinion: the batch goes back to prepared
     (its commitment of the fund released), so claims can take cases out and finance approve it again, or cancel it.
     A refused batch cannot be released: release needs an approved (and signed-off) batch."""
@@ -616,7 +617,7 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     opinion = opinion.strip()
     if not opinion:
         raise ValidationFailed.one("opinion", "required: say why the batch is not signed off")
-    _signoff_checks(session, batch, principal, "sign off")
+    _signoff_checks(session, batch, principal, "sign off", vault)
     target = next_batch_status(batch.status, "refuse_signoff")
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
@@ -728,7 +729,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault)
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "

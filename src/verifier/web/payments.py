@@ -153,8 +153,12 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
     notes: list[str] = []
     mine = next((c for c in changed if user.id in (c.requested_by, c.approved_by)), None)
     if mine is not None and st in ("prepared", "approved", "signed_off") and user.has("finance"):
-        did = "申请" if user.id == mine.requested_by else "批准"
-        notes.append(f"您{did}了本批次中案件 {mine.case_id} 的收款人变更：按职责分离规定，不能审批或发放本批次，"
+        if mine.source == "check":
+            did = "登记" if user.id == mine.requested_by else "确认"
+            what = "重新核查（其登记的收款人与首次记录的不同）"
+        else:
+            did, what = ("申请" if user.id == mine.requested_by else "批准"), "收款人变更"
+        notes.append(f"您{did}了本批次中案件 {mine.case_id} 的{what}：按职责分离规定，不能审批或发放本批次，"
                      "须由其他财务人员办理。")
     if st == "prepared":
         if user.has("finance") and user.id == b.prepared_by:
@@ -298,13 +302,14 @@ class PaymentPages(Controller):
     @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)
     def approve(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
         return self._act(ctx, request, batch_id, lambda s: pay.approve(s, batch_id, principal=request.user,
-                                                                       clock=ctx.clock), "batch_approved")
+                                                                       vault=ctx.vault, clock=ctx.clock),
+                         "batch_approved")
 
     @post("/{batch_id:str}/signoff", opt=REVIEWER, status_code=303)
     def signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         opinion = clean(data.get("opinion"))[:2000]
         return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(
-            s, batch_id, principal=request.user, clock=ctx.clock, opinion=opinion), "batch_signed_off",
+            s, batch_id, principal=request.user, vault=ctx.vault, clock=ctx.clock, opinion=opinion), "batch_signed_off",
             confirm="县级签批", data=data)
 
     @post("/{batch_id:str}/signoff-refuse", opt=REVIEWER, status_code=303)
@@ -315,7 +320,7 @@ class PaymentPages(Controller):
             return render_batch(request, ctx, batch_id, status_code=422,
                                 message="请填写审核意见，说明不同意签批的理由。本次未做任何更改。")
         return self._act(ctx, request, batch_id, lambda s: pay.refuse_signoff(
-            s, batch_id, opinion=opinion, principal=request.user, clock=ctx.clock), "signoff_refused",
+            s, batch_id, opinion=opinion, principal=request.user, vault=ctx.vault, clock=ctx.clock), "signoff_refused",
             confirm="不同意签批、退回批次", data=data)
 
     @post("/{batch_id:str}/items/{item_id:str}/remove", opt=CLAIMS, status_code=303)
