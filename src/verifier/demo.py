@@ -277,8 +277,8 @@ def load_demo(ctx: Context) -> Iterator[str]:
 
 
 def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
-    """A round over the first weeks of checks drawn through commit, freeze and reveal, and one over all the checks
-    so far waiting for the insurer."""
+    """A round over the first weeks of checks drawn through commit, freeze and reveal, and a monetary-unit round over
+    all the checks so far (a period is sampled once per kind) waiting for the insurer."""
     with ctx.db.read() as session:
         reviewer, supervisor = (_principal(session, u) for u in ("reviewer", "supervisor"))
     county_secret, insurer_secret = secrets.token_bytes(32), secrets.token_bytes(32)
@@ -296,7 +296,8 @@ def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
         with ctx.db.begin() as session:
             sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock, vault=ctx.vault)
     waiting = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=day - timedelta(days=10),
-                                    checked_to=min(day + timedelta(days=50), ctx.clock.today()))
+                                    checked_to=min(day + timedelta(days=50), ctx.clock.today()), kind="monetary",
+                                    stratify_by_town=False)
     with ctx.db.begin() as session:
         open_id = sampling.open_round(session, waiting, principal=reviewer, clock=ctx.clock).id
     with ctx.db.begin() as session:

@@ -298,3 +298,28 @@ def test_a_sealed_reveal_is_opened_when_the_other_party_is_passed_over(ctx, cloc
         insurer = service.parties(session, round_id)["insurer"]
         assert (insurer.secret, insurer.sealed_secret) == (INSURER_SECRET, None)
     assert CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx)).exit_code == 0
+
+
+def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_one_that_suits(
+        ctx, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    """The county reviewer opens two rounds over the same period; the insurer commits to both as routine. With one
+    drawn, freezing the other (for a second sample to choose from) is refused; a round of another period is not."""
+    make_population(ctx, TOWNS)
+    first, second = rounds.open()["id"], rounds.open()["id"]
+    for round_id in (first, second):
+        rounds.commit(round_id, "county", RANDOMNESS)
+        rounds.commit(round_id, "insurer", INSURER_SECRET)
+    rounds.freeze(first)
+    r = client.post(f"/api/sampling-rounds/{second}/freeze", headers=rounds.headers)
+    assert r.status_code == 409 and first in r.json()["detail"]
+    assert rounds.get(second)["status"] == "open"
+    rounds.draw(first)
+    rounds.freeze(second, status=409)  # drawn or not
+    # A later period's checks are sampled on their own.
+    clock.advance(days=45)
+    make_population(ctx, TOWNS)
+    day = clock.today().isoformat()
+    later = rounds.open(checked_from=day, checked_to=day)["id"]
+    rounds.commit(later, "county", RANDOMNESS)
+    rounds.commit(later, "insurer", INSURER_SECRET)
+    assert rounds.freeze(later)["population_size"] == sum(TOWNS.values())

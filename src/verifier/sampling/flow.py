@@ -260,6 +260,19 @@ def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, 
     return _step(session, rnd, party)
 
 
+def _refuse_second_sample(session: Session, rnd: SamplingRound) -> None:
+    """409 when another round of the county and kind, frozen or drawn, covers part of this round's period: two
+    samples of the same checks would let whoever records the results keep the one that suits them."""
+    other = session.scalar(select(SamplingRound).where(
+        SamplingRound.county_code == rnd.county_code, SamplingRound.kind == rnd.kind, SamplingRound.id != rnd.id,
+        SamplingRound.status.in_(("frozen", "drawn")), SamplingRound.checked_from <= rnd.checked_to,
+        SamplingRound.checked_to >= rnd.checked_from).order_by(SamplingRound.created_at).limit(1))
+    if other is not None:
+        raise InvalidState(f"round {other.id} ({other.status}) already samples the checks of "
+                           f"{other.checked_from}..{other.checked_to} in this county: a second sample of the same "
+                           "checks would let one choose between samples; widen that round (expand) instead")
+
+
 def freeze(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Freeze the population, once both parties have committed, and append the freezing entry."""
     rnd = load_round(session, round_id, principal, for_update=True)
@@ -270,6 +283,7 @@ def freeze(session: Session, round_id: str, *, principal: Principal, clock: Cloc
     if missing:
         raise InvalidState(f"the population is frozen only after both parties have committed to a secret; "
                            f"missing: {', '.join(missing)}")
+    _refuse_second_sample(session, rnd)
     contract_id, members = _population(session, county_code=rnd.county_code, start=rnd.checked_from,
                                        end=rnd.checked_to, kind=rnd.kind, stratified=rnd.stratified)
     if contract_id != rnd.contract_id:
