@@ -301,3 +301,32 @@ def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-un
                  bank="农业银行", account_number="6228480099998888", reason="户主委托")
     with ctx.db.read() as s:
         assert service.current_payee(s, case_id, ctx.vault)["account_name"] == "王五"
+
+
+def test_attack_claims_splits_a_large_payment_into_batches_under_the_signoff_threshold(ctx, people) -> None:
+    """Claims chooses the cases of each batch: 12,000.00 to pay against a 10,000.00 threshold, prepared as 9,000.00
+    now and 3,000.00 once the first is released, so that the county never sees either. The day's batches that were
+    not put to the county add up: the second needs the sign-off (cancelling and preparing it again changes
+    nothing); a batch of the next day stands on its own."""
+    small = add_contract(ctx, signoff_at="10000.00")
+    county = small.county_codes[0]
+    cases = seed_ready_cases(ctx.db, ctx.vault, small, 5, relief=300_000, clock=ctx.clock)
+
+    def prepare(case_ids):  # type: ignore[no-untyped-def]
+        return tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None,
+                                                      principal=people.claims, clock=ctx.clock, case_ids=case_ids))
+
+    first = prepare(cases[:3])
+    assert first.total == "9000.00" and not first.signoff_required
+    tx(ctx, lambda s: service.approve(s, first.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.release(s, first.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    second = prepare(cases[3:4])
+    assert second.total == "3000.00" and second.signoff_required
+    tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="county reviewer must sign it off"):
+        tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.cancel(s, second.id, principal=people.finance2, clock=ctx.clock))
+    assert prepare(cases[3:4]).signoff_required  # prepared again the same day
+
+    ctx.clock.advance(days=1)
+    assert not prepare(cases[4:5]).signoff_required  # the next day's own batch, alone under the threshold

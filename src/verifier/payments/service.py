@@ -35,6 +35,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -167,6 +168,26 @@ def _move_cases(session: Session, case_ids: Sequence[str], current: str, action:
 
 def _threshold(session: Session, batch: PaymentBatch) -> int:
     return contract_store.get_contract(session, batch.contract_id).county_signoff_at
+
+
+def _prepared_same_day(session: Session, county_code: str, contract_id: str, at: Any, exclude: str | None) -> int:
+    """The total of the county's other batches under the contract prepared on the same day (Asia/Shanghai) as `at`,
+    not cancelled and not put to the county's sign-off themselves: batches split to stay under the sign-off
+    threshold add up to it together (a batch the county signs off, or is to, has been seen already)."""
+    day = at.astimezone(SCHEME_TZ).date()
+    start = datetime.combine(day, time(0), SCHEME_TZ).astimezone(timezone.utc)
+    stmt = select(func.coalesce(func.sum(PaymentBatch.total), 0)).where(
+        PaymentBatch.county_code == county_code, PaymentBatch.contract_id == contract_id,
+        PaymentBatch.status != "cancelled", PaymentBatch.signoff_required.is_(False), PaymentBatch.prepared_at >= start,
+        PaymentBatch.prepared_at < start + timedelta(days=1))
+    if exclude is not None:
+        stmt = stmt.where(PaymentBatch.id != exclude)
+    return int(session.scalar(stmt) or 0)
+
+
+def _needs_signoff(session: Session, batch: PaymentBatch) -> bool:
+    return batch.total + _prepared_same_day(session, batch.county_code, batch.contract_id, batch.prepared_at,
+                                            batch.id) >= _threshold(session, batch)
 
 
 def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] | None = None,
@@ -504,7 +525,8 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     batch = PaymentBatch(
         id=batch_id, code=code, county_code=county_code, contract_id=contract.id, contract_hash=contract.content_hash,
         status="prepared", item_count=len(rows), total=total, items_sha256=items_sha256,
-        signoff_required=total >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
+        signoff_required=total + _prepared_same_day(session, county_code, contract.id, now, None)
+        >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
     )
     session.add(batch)
     session.flush()
@@ -685,7 +707,7 @@ def _recount(session: Session, batch: PaymentBatch, now: Any) -> dict[str, Any]:
     batch.total = sum(int(r.amount) for r in remaining)
     batch.items_sha256 = _digest(f"{r.reference},{r.case_id},{r.determination_id},{format_yuan(r.amount)}"
                                  for r in remaining)
-    batch.signoff_required = batch.total >= _threshold(session, batch)
+    batch.signoff_required = _needs_signoff(session, batch)
     batch.updated_at = now
     session.flush()
     return before
