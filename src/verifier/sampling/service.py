@@ -36,6 +36,7 @@ from ..clock import Clock
 from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..store import contracts as contract_store
 from ..store.tables import Case, Check, Determination
 from . import consequences, schemas
 from .models import (
@@ -211,6 +212,10 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     case = session.get(Case, data.case_id)
     assert case is not None
     insurer = insurer_baseline(session, case)
+    cap = _relief_cap(session, rnd, case)
+    if relief is not None and cap is not None and relief > cap:
+        raise ValidationFailed.one("relief_amount", f"at most {format_yuan(cap)}: the contract's yearly cap for this "
+                                                    "cause and household group")
     if insurer.relief is not None and relief is None:
         if data.eligible:
             raise ValidationFailed.one("relief_amount", "give the relief the re-check finds (the insurer's "
@@ -219,6 +224,14 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     reasons = deviation_reasons(eligible=data.eligible, per_capita_income=per_capita, relief=relief, insurer=insurer,
                                 income_tolerance=Decimal(rnd.income_tolerance))
     return per_capita, relief, insurer, reasons
+
+
+def _relief_cap(session: Session, rnd: SamplingRound, case: Case) -> int | None:
+    """The contract's yearly cap on the case's relief (its cause and group), which no re-check may exceed: else a
+    single reviewer could open a supplementary payment of any size on a paid case."""
+    contract = contract_store.get_contract(session, rnd.contract_id)
+    rule = contract.rules.get((case.cause, case.household_group))
+    return None if rule is None else rule.cap_per_year
 
 
 def _result_payload(per_capita: int, relief: int | None, eligible: bool, insurer: Baseline,
