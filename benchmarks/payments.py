@@ -192,11 +192,12 @@ def run(scale: float = 1.0) -> list[Result]:
             conn.execute(update(batch_t).where(batch_t.c.id == batch.id).values(status="prepared"))
 
         base_approve = _baseline(db, plain_approve, undo_approve)
-        ours_approve, _ = _timed(lambda: _in_tx(db, lambda s: service.approve(s, batch.id, principal=fin1, clock=clock)))
+        ours_approve, _ = _timed(lambda: _in_tx(db, lambda s: service.approve(s, batch.id, principal=fin1, vault=vault,
+                                                                            clock=clock)))
         results.append(Result("payments.approve", n, "items", ours_approve, base_approve,
                               "UPDATE batch + SELECT count/sum of items", target=0.25))
         if batch.signoff_required:
-            _in_tx(db, lambda s: service.county_signoff(s, batch.id, principal=reviewer, clock=clock))
+            _in_tx(db, lambda s: service.county_signoff(s, batch.id, principal=reviewer, vault=vault, clock=clock))
 
         # release (writes and seals the bank file) and the bank file export ------------------------------
         with db.read() as s:

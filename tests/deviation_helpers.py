@@ -49,7 +49,7 @@ def batch(ctx: Any, claims: Principal, case_ids: list[str]) -> str:
 
 def approve(ctx: Any, finance: Principal, batch_id: str) -> None:
     with ctx.db.begin() as session:
-        payments.approve(session, batch_id, principal=finance, clock=ctx.clock)
+        payments.approve(session, batch_id, principal=finance, vault=ctx.vault, clock=ctx.clock)
 
 
 def pay(ctx: Any, claims: Principal, finance: Principal, case_ids: list[str]) -> str:

@@ -241,7 +241,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
     notice_for(*VILLAGES[1], day + timedelta(days=14), close=True)
     paid_batch = batch()
     with ctx.db.begin() as session:
-        payments.approve(session, paid_batch, principal=finance1, clock=ctx.clock)
+        payments.approve(session, paid_batch, principal=finance1, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.begin() as session:
         payments.release(session, paid_batch, principal=finance2, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.read() as session:
@@ -277,8 +277,8 @@ def load_demo(ctx: Context) -> Iterator[str]:
 
 
 def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
-    """A round over the first weeks of checks drawn through commit, freeze and reveal, and one over all the checks
-    so far waiting for the insurer."""
+    """A round over the first weeks of checks drawn through commit, freeze and reveal, and a monetary-unit round over
+    all the checks so far (a period is sampled once per kind) waiting for the insurer."""
     with ctx.db.read() as session:
         reviewer, supervisor = (_principal(session, u) for u in ("reviewer", "supervisor"))
     county_secret, insurer_secret = secrets.token_bytes(32), secrets.token_bytes(32)
@@ -294,9 +294,10 @@ def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
     sampling.freeze_round(ctx.db, ctx.signer, drawn, principal=reviewer, clock=ctx.clock)
     for party, who, secret in (("insurer", supervisor, insurer_secret), ("county", reviewer, county_secret)):
         with ctx.db.begin() as session:
-            sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock)
+            sampling.reveal(session, drawn, party, secret.hex(), principal=who, clock=ctx.clock, vault=ctx.vault)
     waiting = sampling.RoundRequest(county_code=DEMO_COUNTY, checked_from=day - timedelta(days=10),
-                                    checked_to=min(day + timedelta(days=50), ctx.clock.today()))
+                                    checked_to=min(day + timedelta(days=50), ctx.clock.today()), kind="monetary",
+                                    stratify_by_town=False)
     with ctx.db.begin() as session:
         open_id = sampling.open_round(session, waiting, principal=reviewer, clock=ctx.clock).id
     with ctx.db.begin() as session:

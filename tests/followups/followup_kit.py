@@ -45,7 +45,7 @@ def pay_cases(ctx: Any, count: int, *, county: str = COUNTY, fail: int = 0, **ca
         batch = payments.create_batch(session, county_code=county, contract_id=None, principal=claims,
                                       clock=ctx.clock).id
     with ctx.db.begin() as session:
-        payments.approve(session, batch, principal=fin1, clock=ctx.clock)
+        payments.approve(session, batch, principal=fin1, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.begin() as session:
         payments.release(session, batch, principal=fin2, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.read() as session:

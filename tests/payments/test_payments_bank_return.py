@@ -20,7 +20,7 @@ def _released_batch(ctx, people, contract, n=4, relief=100_000):  # type: ignore
     seed_ready_cases(ctx.db, ctx.vault, contract, n, relief=relief, clock=ctx.clock, seed=len(county) + n)
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None, principal=people.claims,
                                                    clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         refs = list(s.scalars(select(PaymentItem.reference).where(PaymentItem.batch_id == batch.id)
@@ -158,7 +158,7 @@ def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(c
         tx(ctx, lambda s: payees.request_change(s, failed_case, account_name="王", bank="银行",
                                                 account_number="62284800123456789", reason="x",
                                                 principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance2, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         new_file = service.bank_file(s, second.id, principal=people.finance1, vault=ctx.vault).content.decode()

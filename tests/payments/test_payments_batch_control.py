@@ -77,7 +77,8 @@ def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -
                                                                              "户主已去世，待核实收款人")
     assert _fund(ctx, contract) == start  # nothing is committed before approval (the fund opens then), nothing released
 
-    approved = tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    approved = tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1,
+                                                 vault=ctx.vault, clock=ctx.clock))
     assert approved.status == "approved"  # the recomputed count and total match the remaining items
     fund = _fund(ctx, contract)
     assert fund.committed == 600_000 == _live_committed(ctx) and fund.balance == fund.budget - 600_000
@@ -90,7 +91,7 @@ def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -
     second = tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None, principal=people.claims,
                                                     clock=ctx.clock))
     assert second.item_count == 2 and {i.case_id for i in _items(ctx, second.id)} == {items[1].case_id, ids[3]}
-    tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     fund = _fund(ctx, contract)
     assert fund.committed == 1_200_000 == _live_committed(ctx) == 4 * 300_000
     assert fund.balance + fund.committed == fund.budget
@@ -113,8 +114,9 @@ def test_the_last_item_is_not_removed_and_the_remover_does_not_approve(ctx, peop
     with pytest.raises(InvalidState, match="last"):
         tx(ctx, lambda s: service.remove_item(s, batch.id, items[1].id, reason="x", principal=both, clock=ctx.clock))
     with pytest.raises(Forbidden, match="removed items"):
-        tx(ctx, lambda s: service.approve(s, batch.id, principal=both, clock=ctx.clock))
-    assert tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock)).total == "1000.00"
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock))
+    assert tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1,
+                                             vault=ctx.vault, clock=ctx.clock)).total == "1000.00"
 
 
 def test_a_refused_signoff_goes_back_to_prepared_and_cannot_be_released(ctx, people) -> None:  # type: ignore[no-untyped-def]
@@ -127,16 +129,17 @@ def test_a_refused_signoff_goes_back_to_prepared_and_cannot_be_released(ctx, peo
     assert batch.signoff_required
     with pytest.raises(InvalidState):
         tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="不同意", principal=people.reviewer,
-                                                 clock=ctx.clock))  # not approved yet
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+                                                 vault=ctx.vault, clock=ctx.clock))  # not approved yet
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     assert _fund(ctx, contract).committed == 900_000
     with pytest.raises(ValidationFailed, match="opinion"):
-        tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="", principal=people.reviewer, clock=ctx.clock))
+        tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="", principal=people.reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(Forbidden, match="four-eyes"):  # the approver does not decide the sign-off
         tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="x", principal=people.finance1,
-                                                 clock=ctx.clock))
+                                                 vault=ctx.vault, clock=ctx.clock))
     refused = tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="第 2 户收入核查存疑，请移出后重报",
-                                                       principal=people.reviewer, clock=ctx.clock))
+                                                       principal=people.reviewer, vault=ctx.vault, clock=ctx.clock))
     assert (refused.status, refused.approved_by, refused.signoff_refused_by) == ("prepared", None, people.reviewer.id)
     assert refused.signoff_opinion == "第 2 户收入核查存疑，请移出后重报"
     fund = _fund(ctx, contract)
@@ -145,15 +148,17 @@ def test_a_refused_signoff_goes_back_to_prepared_and_cannot_be_released(ctx, peo
         with pytest.raises(InvalidState, match="prepared"):
             tx(ctx, lambda s: service.release(s, batch.id, principal=who, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(InvalidState, match="approves it first"):
-        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
 
     # claims takes the doubtful case out, finance approves again, the reviewer signs off with an opinion
     doubtful = _items(ctx, batch.id)[1]
     tx(ctx, lambda s: service.remove_item(s, batch.id, doubtful.id, reason="县级审核意见：收入存疑",
                                           principal=people.claims, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     assert _fund(ctx, contract).committed == 600_000 == _live_committed(ctx)
-    signed = tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock,
+    signed = tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                      vault=ctx.vault, clock=ctx.clock,
                                                       opinion="同意发放"))
     assert (signed.status, signed.signoff_opinion) == ("signed_off", "同意发放")
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))

@@ -76,15 +76,17 @@ def test_four_eyes_preparer_never_approves_and_signer_is_a_third_person(ctx, peo
     both = people.claims.__class__(id=people.claims.id, username="x", display_name="", roles=("insurer_claims", "finance"),
                                    counties=())
     with pytest.raises(Forbidden, match="prepared"):
-        tx(ctx, lambda s: service.approve(s, batch.id, principal=both, clock=ctx.clock))
-    approved = tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock))
+    approved = tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1,
+                                                 vault=ctx.vault, clock=ctx.clock))
     assert approved.status == "approved" and approved.approved_by == people.finance1.id
     approver_as_reviewer = people.finance1.__class__(id=people.finance1.id, username="y", display_name="",
                                                      roles=("county_reviewer",), counties=())
     with pytest.raises(Forbidden, match="neither prepared nor approved"):
-        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=approver_as_reviewer, clock=ctx.clock))
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=approver_as_reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(InvalidState, match="cannot approve"):
-        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, clock=ctx.clock))
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
 
 
 def test_county_signoff_is_required_at_the_threshold(ctx, people) -> None:
@@ -95,11 +97,13 @@ def test_county_signoff_is_required_at_the_threshold(ctx, people) -> None:
     with pytest.raises(InvalidState, match="must be approved first"):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(InvalidState, match="approves it first"):
-        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(InvalidState, match="county reviewer must sign it off"):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    signed = tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+    signed = tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                      vault=ctx.vault, clock=ctx.clock))
     assert signed.status == "signed_off"
     released = tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault,
                                                  clock=ctx.clock))
@@ -111,7 +115,7 @@ def test_below_the_threshold_release_needs_no_signoff(ctx, people) -> None:
     seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)
     batch = _create(ctx, people.claims, county=small.county_codes[0])
     assert not batch.signoff_required
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     assert tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault,
                                              clock=ctx.clock)).status == "released"
 
@@ -123,7 +127,7 @@ def test_approval_beyond_the_balance_is_refused_with_the_figures(ctx, people) ->
     seed_ready_cases(ctx.db, ctx.vault, tight, 1, relief=869_566, clock=ctx.clock)
     batch = _create(ctx, people.claims, county=county)
     with pytest.raises(InvalidState, match=r"below zero.*8695\.66.*1304\.35.*balance is 10000\.00"):
-        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:  # the refused approval changed nothing (the fund was not even opened)
         assert s.get(PaymentBatch, batch.id).status == "prepared"
         assert not ledger.is_open(s, tight.id)
@@ -131,7 +135,7 @@ def test_approval_beyond_the_balance_is_refused_with_the_figures(ctx, people) ->
     with ctx.db.begin() as s:
         s.execute(update(Determination).values(relief=869_565))
     batch = _create(ctx, people.claims, county=county)
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         assert service.fund_summary(s, tight.id, people.finance1) == {
             "contract_id": tight.id, "budget": "10000.00", "committed": "8695.65", "paid": "0.00",
@@ -143,7 +147,7 @@ def test_cancel_returns_cases_and_commitment(ctx, people) -> None:
     c = add_contract(ctx)
     ids = seed_ready_cases(ctx.db, ctx.vault, c, 3, relief=100_000, clock=ctx.clock)
     batch = _create(ctx, people.claims, county=c.county_codes[0])
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     cancelled = tx(ctx, lambda s: service.cancel(s, batch.id, principal=people.finance2, clock=ctx.clock))
     assert cancelled.status == "cancelled" and cancelled.counts == {"cancelled": 3}
     assert {_status(ctx, i) for i in ids} == {"ready_to_pay"}
@@ -163,7 +167,7 @@ def test_batches_outside_the_callers_counties_do_not_exist_for_them(ctx, people)
     elsewhere = people.finance1.__class__(id=people.finance1.id, username="z", display_name="", roles=("finance",),
                                           counties=("999999",))
     with pytest.raises(NotFound):
-        tx(ctx, lambda s: service.approve(s, batch.id, principal=elsewhere, clock=ctx.clock))
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=elsewhere, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(NotFound):
         _create(ctx, elsewhere.__class__(id="u", username="u", display_name="", roles=("insurer_claims",),
                                          counties=("999999",)))
@@ -258,11 +262,12 @@ def test_the_preparer_may_not_release_either(ctx) -> None:  # type: ignore[no-un
     with ctx.db.begin() as session:
         batch = service.create_batch(session, county_code="340223", contract_id=None, principal=both, clock=ctx.clock)
     with ctx.db.begin() as session:
-        service.approve(session, batch.id, principal=other, clock=ctx.clock)
+        service.approve(session, batch.id, principal=other, vault=ctx.vault, clock=ctx.clock)
     with pytest.raises(Forbidden), ctx.db.begin() as session:
         service.release(session, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.begin() as session:
-        assert service.release(session, batch.id, principal=other, vault=ctx.vault, clock=ctx.clock).status == "released"
+        assert service.release(session, batch.id, principal=other,
+            vault=ctx.vault, clock=ctx.clock).status == "released"
 
 
 def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-untyped-def]
@@ -296,3 +301,32 @@ def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-un
                  bank="农业银行", account_number="6228480099998888", reason="户主委托")
     with ctx.db.read() as s:
         assert service.current_payee(s, case_id, ctx.vault)["account_name"] == "王五"
+
+
+def test_attack_claims_splits_a_large_payment_into_batches_under_the_signoff_threshold(ctx, people) -> None:
+    """Claims chooses the cases of each batch: 12,000.00 to pay against a 10,000.00 threshold, prepared as 9,000.00
+    now and 3,000.00 once the first is released, so that the county never sees either. The day's batches that were
+    not put to the county add up: the second needs the sign-off (cancelling and preparing it again changes
+    nothing); a batch of the next day stands on its own."""
+    small = add_contract(ctx, signoff_at="10000.00")
+    county = small.county_codes[0]
+    cases = seed_ready_cases(ctx.db, ctx.vault, small, 5, relief=300_000, clock=ctx.clock)
+
+    def prepare(case_ids):  # type: ignore[no-untyped-def]
+        return tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None,
+                                                      principal=people.claims, clock=ctx.clock, case_ids=case_ids))
+
+    first = prepare(cases[:3])
+    assert first.total == "9000.00" and not first.signoff_required
+    tx(ctx, lambda s: service.approve(s, first.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.release(s, first.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    second = prepare(cases[3:4])
+    assert second.total == "3000.00" and second.signoff_required
+    tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="county reviewer must sign it off"):
+        tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.cancel(s, second.id, principal=people.finance2, clock=ctx.clock))
+    assert prepare(cases[3:4]).signoff_required  # prepared again the same day
+
+    ctx.clock.advance(days=1)
+    assert not prepare(cases[4:5]).signoff_required  # the next day's own batch, alone under the threshold

@@ -55,7 +55,8 @@ def test_concurrent_approvals_and_releases_of_one_batch_take_effect_once(ctx, pe
                                                    principal=people.claims, clock=ctx.clock))
     who = [people.finance1, people.finance2] * 2
     ok, refused = _race(ctx, database_url, [
-        (lambda p: lambda s: service.approve(s, batch.id, principal=p, clock=ctx.clock))(p) for p in who])
+        (lambda p: lambda s: service.approve(s, batch.id, principal=p,
+                                             vault=ctx.vault, clock=ctx.clock))(p) for p in who])
     assert len(ok) == 1 and len(refused) == 3 and all("cannot approve" in str(e) for e in refused)
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(FundMovement).where(FundMovement.kind == "commit")) == 1
@@ -74,7 +75,7 @@ def test_concurrent_imports_of_one_return_apply_it_once(ctx, people, database_ur
     seed_ready_cases(ctx.db, ctx.vault, c, 30, relief=100_000, clock=ctx.clock)
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         refs = s.scalars(select(PaymentItem.reference).where(PaymentItem.batch_id == batch.id)).all()
@@ -105,8 +106,8 @@ def test_two_approvals_under_one_contract_never_spend_the_same_balance(ctx, peop
     second = tx(ctx, lambda s: service.create_batch(s, county_code=c2_county, contract_id=None,
                                                     principal=people.claims, clock=ctx.clock))
     ok, refused = _race(ctx, database_url, [
-        lambda s: service.approve(s, first.id, principal=people.finance1, clock=ctx.clock),
-        lambda s: service.approve(s, second.id, principal=people.finance2, clock=ctx.clock)])
+        lambda s: service.approve(s, first.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock),
+        lambda s: service.approve(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock)])
     assert len(ok) == 1 and len(refused) == 1 and "below zero" in str(refused[0])
     with ctx.db.read() as s:
         fund = ledger.balances(s, c.id)

@@ -78,9 +78,10 @@ def test_killed_release_and_import_leave_nothing_half_done_and_retry_exactly_onc
     seed_ready_cases(ctx.db, ctx.vault, c, ITEMS, relief=10_000, clock=ctx.clock)
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     if batch.signoff_required:
-        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
     before = _snapshot(ctx, batch.id)
 
     # Killed after every item was marked sent, before the bank file and the batch row were written.

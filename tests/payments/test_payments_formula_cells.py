@@ -82,7 +82,7 @@ def test_the_bank_file_is_not_written_with_a_formula_cell(ctx, people: People) -
         s.execute(update(Check).where(Check.case_id == bad).values(payee_name='=HYPERLINK("http://x")'))
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None, principal=people.claims,
                                                    clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         line = 1 + s.scalar(select(PaymentItem.seq).where(PaymentItem.batch_id == batch.id, PaymentItem.case_id == bad))
     with pytest.raises(InvalidState, match=f"line {line}, account_name begins like a spreadsheet formula"):
@@ -120,7 +120,7 @@ def test_a_downloaded_bank_file_released_before_the_check_is_escaped(ctx, people
     case_id = ready_case(ctx, head_name="丙户主")
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None, principal=people.claims,
                                                    clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     old = ('reference,account_name,account_number,bank,amount,memo\r\n'
            'P1,=HYPERLINK("http://x"),6228480012345678,bank,5.00,memo\r\n')

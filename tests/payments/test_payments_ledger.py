@@ -123,8 +123,9 @@ class FundMachine(RuleBasedStateMachine):
             return
         p, clock = self.people, self.ctx.clock
         calls = {
-            "approve": lambda s: service.approve(s, batch_id, principal=p.finance1, clock=clock),
-            "county_signoff": lambda s: service.county_signoff(s, batch_id, principal=p.reviewer, clock=clock),
+            "approve": lambda s: service.approve(s, batch_id, principal=p.finance1, vault=self.ctx.vault, clock=clock),
+            "county_signoff": lambda s: service.county_signoff(s, batch_id, principal=p.reviewer,
+                                                               vault=self.ctx.vault, clock=clock),
             "release": lambda s: service.release(s, batch_id, principal=p.finance2, vault=self.ctx.vault, clock=clock),
             "cancel": lambda s: service.cancel(s, batch_id, principal=p.claims, clock=clock),
         }

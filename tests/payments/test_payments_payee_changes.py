@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from factories import make_case, staff
@@ -132,8 +133,8 @@ def test_an_approver_of_the_change_may_not_release_the_batch_either(ctx, people:
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
     with pytest.raises(Forbidden, match=f"you approved payee change .* of case {case_id}"):
-        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, clock=ctx.clock))
+        tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(Forbidden, match=case_id):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
 
@@ -144,9 +145,10 @@ def test_the_county_reviewer_who_approved_a_change_may_not_sign_off_its_batch(ct
                  bank="农业银行", account_number="6228480012341111")
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(Forbidden, match=f"you approved payee change .* of case {case_id}"):
-        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer, clock=ctx.clock))
+        tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
 
 
 def _return(ref: str, status: str) -> bytes:
@@ -213,7 +215,8 @@ def test_the_requester_can_neither_approve_nor_reject_their_own_change(ctx, peop
         assert service.current_payee(s, case_id, ctx.vault, full=True)["account_number"] == ACCOUNT
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, clock=ctx.clock))  # rejected: no bar
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1,
+                                      vault=ctx.vault, clock=ctx.clock))  # rejected: no bar
 
 
 def test_a_name_outside_the_household_needs_a_reason_and_the_county_reviewer(ctx, people: People) -> None:
@@ -253,7 +256,7 @@ def test_a_pending_change_is_not_paid(ctx, people: People) -> None:
         assert service.current_payee(s, case_id, ctx.vault, full=True)["account_number"] == ACCOUNT
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         paid_to = service.bank_file(s, batch.id, principal=people.finance2, vault=ctx.vault).content.decode()
@@ -344,3 +347,79 @@ def test_a_case_of_another_contract_county_is_scoped_too(ctx, people: People) ->
                                                 account_number="6228480012349999", principal=local, vault=ctx.vault,
                                                 clock=ctx.clock))
     assert type(nf.value).__name__ == "NotFound"
+
+
+def _recheck(ctx, case_id: str, account_number: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """An objection upheld, the case checked again by its officer naming `account_number` (in the head's name) and
+    the determination confirmed by the supervisor; the case then goes through its notice. (officer, supervisor)"""
+    from factories import new_id_number
+
+    from verifier.accounts.auth import principal_of
+    from verifier.checks import service as checks
+    from verifier.domain.income import HouseholdIncome, RigidExpenditure
+    from verifier.store.tables import Case, User
+
+    s = staff(ctx)
+    with ctx.db.begin() as session:
+        advance(session, load_case(session, case_id, None, for_update=True), "objection_upheld", actor=s.clerk,
+                role="town_clerk", clock=ctx.clock)
+    ctx.clock.advance(days=1)
+    with ctx.db.read() as session:
+        officer = principal_of(session.get(User, active_visit_officers(ctx, case_id)[0]))
+        head = session.get(Case, case_id).household.head_name
+    data = checks.CheckInput(
+        visited_on=ctx.clock.today(), officers=active_visit_officers(ctx, case_id),
+        members=[{"name": head, "id_number": new_id_number(), "relation": "head", "labour": "full"}],
+        income=HouseholdIncome(wages=300_000), rigid=RigidExpenditure(medical_self_paid=4_200_000),
+        stable_income=False, payee={"account_name": head, "bank": "农村商业银行", "account_number": account_number},
+        cross_checks=[], evidence=[], note="异议成立后重新核查")
+    with ctx.db.begin() as session:
+        checks.record_check(session, case_id, data, vault=ctx.vault, principal=officer, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        checks.determine(session, case_id, confirm=True, principal=s.supervisor, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        case = load_case(session, case_id, None, for_update=True)
+        for action in ("review_pass", "post_notice", "close_notice"):
+            advance(session, case, action, actor=s.clerk, role="town_clerk", clock=ctx.clock)
+    return officer.id, s.supervisor.id
+
+
+def active_visit_officers(ctx, case_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from verifier.cases.service import active_visit
+
+    with ctx.db.read() as session:
+        return list(active_visit(session, case_id).officer_ids)
+
+
+def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The officer checking a household again after an upheld objection records an account of their choosing in the
+    head's name: no payee change is asked for, yet the payee differs from the one first recorded. The batch lists it
+    for the approvers (who recorded it, who confirmed it, old and new account masked), and neither the officer nor
+    the confirming supervisor may approve or release the batch; a re-check naming the same account is not listed."""
+    h = _staff(users)
+    steered, same = _noticed(ctx, "戊户主"), _noticed(ctx, "己户主")
+    officer, supervisor = _recheck(ctx, steered, OWN)
+    _recheck(ctx, same, ACCOUNT)
+    batch = client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["claims"]).json()
+    assert batch["item_count"] == 2
+    seen = client.get(f"/api/payment-batches/{batch['id']}", headers=h["fin2"]).json()["payee_changes"]
+    assert [(c["case_id"], c["source"], c["change_id"]) for c in seen] == [(steered, "check", None)]
+    assert (seen[0]["requested_by"], seen[0]["approved_by"]) == (officer, supervisor)
+    assert seen[0]["check_id"] and seen[0]["name_in_household"] is True
+    assert seen[0]["old_payee"]["account_number"].endswith("3445") and ACCOUNT not in str(seen)
+    assert seen[0]["payee"]["account_number"].endswith("9999") and OWN not in str(seen)
+
+    # One person who both recorded (or confirmed) the re-check and holds the finance role may not pass the batch.
+    for who in (officer, supervisor):
+        both = staff(ctx).clerk.__class__(id=who, username="x", display_name="", roles=("finance",), counties=())
+        with pytest.raises(Forbidden, match=f"check .* of case {steered}"):
+            tx(ctx, lambda s, p=both: service.approve(s, batch["id"], principal=p, vault=ctx.vault, clock=ctx.clock))
+    assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin1"]).status_code == 200
+
+    # The batch page shows it too.
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post("/login", data={"username": "fin2", "password": "correct horse battery", "_csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(f"/payments/{batch['id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "重新核查登记" in page.text and page.text.count("重新核查登记") == 1

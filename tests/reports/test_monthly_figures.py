@@ -215,7 +215,7 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             batch = payments.create_batch(session, county_code=COUNTY, contract_id=None, principal=people["claims"],
                                           clock=ctx.clock).id
         with ctx.db.begin() as session:
-            payments.approve(session, batch, principal=people["finance1"], clock=ctx.clock)
+            payments.approve(session, batch, principal=people["finance1"], vault=ctx.vault, clock=ctx.clock)
         with ctx.db.begin() as session:
             payments.release(session, batch, principal=people["finance2"], vault=ctx.vault, clock=ctx.clock)
         return batch
@@ -303,7 +303,7 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     for party, who, secret in (("county", people["reviewer"], county_secret),
                                ("insurer", team.supervisor, insurer_secret)):
         with ctx.db.begin() as session:
-            sampling.reveal(session, round_id, party, secret.hex(), principal=who, clock=ctx.clock)
+            sampling.reveal(session, round_id, party, secret.hex(), principal=who, clock=ctx.clock, vault=ctx.vault)
     _on(ctx, D(2020, 6, 22))
     with ctx.db.read() as session:
         determined = {case_id: (income, relief) for case_id, income, relief in session.execute(

@@ -244,3 +244,82 @@ def test_the_single_party_draw_is_withdrawn(ctx, client, rounds) -> None:  # typ
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "commit" in r.json()["detail"] and "reveal" in r.json()["detail"]
     assert rounds.get(round_id)["status"] == "frozen" and rounds.get(round_id)["seed"] is None
+
+
+def _database_text(ctx) -> str:  # type: ignore[no-untyped-def]
+    """Every value of every table as one text, as a reader of the database (or of a dump) sees it: hex of bytes."""
+    from verifier.store.base import Base
+
+    parts = []
+    with ctx.db.read() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(select(table)):
+                for value in row:
+                    parts.append(bytes(value).hex() if isinstance(value, (bytes, memoryview)) else repr(value))
+    return "\n".join(parts).lower()
+
+
+def test_attack_the_insurer_reads_the_countys_revealed_secret_from_the_database_before_revealing(
+        ctx, client, rounds) -> None:  # type: ignore[no-untyped-def]
+    """The county reveals first; the insurer's side, reading the database, would know the seed before choosing to
+    reveal or withhold: the secret is sealed until the draw and nothing in the database holds it."""
+    make_population(ctx, TOWNS)
+    round_id = rounds.create()["id"]
+    rounds.reveal(round_id, "county", RANDOMNESS)
+    dump = _database_text(ctx)
+    assert RANDOMNESS not in dump and RANDOMNESS.encode().hex() not in dump
+    with ctx.db.read() as session:
+        county = service.parties(session, round_id)["county"]
+        assert county.secret is None and county.sealed_secret is not None and county.revealed_at is not None
+    # The round knows the county revealed (and says so), and waits for the insurer only.
+    detail = rounds.get(round_id)
+    assert [p["revealed"] for p in detail["parties"]] == [True, False] and detail["waiting_for"] == ["reveal:insurer"]
+    assert all(p["secret"] is None for p in detail["parties"])
+    rounds.reveal(round_id, "county", RANDOMNESS, status=409)  # once
+
+    # The draw opens it: stored and logged in the clear from then on (the sample is public), no sealed copy kept.
+    drawn = rounds.reveal(round_id, "insurer", INSURER_SECRET)
+    assert drawn["status"] == "drawn"
+    with ctx.db.read() as session:
+        by_party = service.parties(session, round_id)
+        assert {p: (r.secret, r.sealed_secret) for p, r in by_party.items()} == {
+            "county": (RANDOMNESS, None), "insurer": (INSURER_SECRET, None)}
+    assert CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx)).exit_code == 0
+
+
+def test_a_sealed_reveal_is_opened_when_the_other_party_is_passed_over(ctx, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    make_population(ctx, TOWNS)
+    round_id = rounds.create()["id"]
+    rounds.reveal(round_id, "insurer", INSURER_SECRET)
+    clock.advance(days=8)
+    drawn = rounds.pass_over(round_id, "county")
+    assert drawn["status"] == "drawn" and drawn["withheld"] == ["county"]
+    with ctx.db.read() as session:
+        insurer = service.parties(session, round_id)["insurer"]
+        assert (insurer.secret, insurer.sealed_secret) == (INSURER_SECRET, None)
+    assert CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx)).exit_code == 0
+
+
+def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_one_that_suits(
+        ctx, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    """The county reviewer opens two rounds over the same period; the insurer commits to both as routine. With one
+    drawn, freezing the other (for a second sample to choose from) is refused; a round of another period is not."""
+    make_population(ctx, TOWNS)
+    first, second = rounds.open()["id"], rounds.open()["id"]
+    for round_id in (first, second):
+        rounds.commit(round_id, "county", RANDOMNESS)
+        rounds.commit(round_id, "insurer", INSURER_SECRET)
+    rounds.freeze(first)
+    r = client.post(f"/api/sampling-rounds/{second}/freeze", headers=rounds.headers)
+    assert r.status_code == 409 and first in r.json()["detail"]
+    assert rounds.get(second)["status"] == "open"
+    rounds.draw(first)
+    rounds.freeze(second, status=409)  # drawn or not
+    # A later period's checks are sampled on their own.
+    clock.advance(days=45)
+    make_population(ctx, TOWNS)
+    day = clock.today().isoformat()
+    later = rounds.open(checked_from=day, checked_to=day)["id"]
+    rounds.commit(later, "county", RANDOMNESS)
+    rounds.commit(later, "insurer", INSURER_SECRET)
+    assert rounds.freeze(later)["population_size"] == sum(TOWNS.values())

@@ -141,3 +141,32 @@ def test_a_correction_withdraws_an_untouched_hold_and_is_refused_after_the_redet
     with ctx.db.begin() as s:
         holds.redetermine(s, second, outcome="proceed", reason="核实无误", principal=sup2, clock=ctx.clock)
     assert "re-determined" in correct(second, 409)["detail"]
+
+
+def test_attack_a_supervisor_lifts_a_hold_with_a_relief_of_their_choosing(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """A held case is re-determined by one supervisor: the relief they type may not exceed both the relief determined
+    and the one the county's re-check found (more would need a new check and determination, seen by others)."""
+    person(ctx, users, "sup2", "insurer_supervisor")
+    found_less, found_more = ready_case(ctx), ready_case(ctx)
+    relief = relief_of(ctx, found_less)
+    round_id = drawn_round(rounds, {found_less, found_more})
+    rounds.result(round_id, found_less, per_capita_income=INCOME, eligible=False)
+    rounds.result(round_id, found_more, per_capita_income=INCOME, eligible=True,
+                  relief_amount=format_yuan(relief + 50_000))
+    h = users.headers("sup2")
+
+    def redetermine(case_id: str, amount: int) -> object:
+        return client.post(f"/api/cases/{case_id}/redetermination", headers=h,
+                           json={"outcome": "proceed", "reason": "复核后调整", "relief_amount": format_yuan(amount)})
+
+    r = redetermine(found_less, relief * 10)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "relief_amount"  # type: ignore[attr-defined]
+    assert format_yuan(relief) in r.json()["errors"][0]["message"]  # type: ignore[attr-defined]
+    assert relief_of(ctx, found_less) == relief
+    with ctx.db.read() as s:
+        assert s.scalars(select(CaseHold.status).where(CaseHold.case_id == found_less)).one() == "open"
+    r = redetermine(found_more, relief + 50_001)
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    assert redetermine(found_more, relief + 50_000).status_code == 200  # type: ignore[attr-defined]
+    assert relief_of(ctx, found_more) == relief + 50_000
+    assert redetermine(found_less, relief).status_code == 200  # type: ignore[attr-defined]

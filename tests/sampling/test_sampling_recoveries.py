@@ -173,3 +173,25 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     r = rounds.client.get(f"/api/sampling-assessment?county_code={COUNTY}&from=2020-06-01&to=2020-06-30",
                           headers=users.headers("rev9"))
     assert r.status_code == 404
+
+
+def test_attack_a_reviewer_opens_a_supplement_of_any_size_on_a_sampled_paid_case(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """A paid case in the sample: the county reviewer types a relief far above anything the contract allows, and the
+    difference would be paid as a supplement. Refused beyond the contract's yearly cap for the case's cause and
+    group (100,000.00 for the factory's household); up to it, the supplement is opened as before."""
+    claims = person(ctx, users, "claims1", "insurer_claims")
+    fin1 = person(ctx, users, "fin1", "finance")
+    paid = ready_case(ctx)
+    pay(ctx, claims, fin1, [paid])
+    relief = relief_of(ctx, paid)
+    round_id = drawn_round(rounds, {paid})
+    r = rounds.client.post(f"/api/sampling-rounds/{round_id}/results", headers=rounds.headers, json={
+        "case_id": paid, "per_capita_income": INCOME, "eligible": True, "relief_amount": "999999.00"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "relief_amount"
+    assert "100000.00" in r.json()["errors"][0]["message"]
+    with ctx.db.read() as s:
+        assert s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == paid)).all() == []
+    rounds.result(round_id, paid, per_capita_income=INCOME, eligible=True, relief_amount="100000.00")
+    with ctx.db.read() as s:
+        sup = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == paid)).one()
+    assert sup.amount == 10_000_000 - relief

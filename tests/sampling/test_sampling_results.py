@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from sampling_helpers import make_population
+from sampling_helpers import INSURER_SECRET, make_population
 from factories import make_case
 
 from verifier.sampling import replay as replays
@@ -84,7 +84,15 @@ def test_accept_at_59_and_expand_when_too_many(ctx, rounds) -> None:  # type: ig
         ("accept", 59, 0, "0.0000")
     assert report["upper_bound"] < "0.0500"
     rounds.expand(first["id"], status=409)
+    # The same checks are not sampled a second time (one could keep the sample that suits them).
+    again = rounds.open(stratify_by_town=False)
+    rounds.commit(again["id"], "county", "d1ce" * 8)
+    rounds.commit(again["id"], "insurer", INSURER_SECRET)
+    rounds.freeze(again["id"], status=409)
 
+
+def test_expand_when_too_many(ctx, rounds) -> None:  # type: ignore[no-untyped-def]
+    make_population(ctx, {"城关镇": 60, "河口镇": 30, "山前乡": 10})
     # a stratified round of the contract's size finds 2 deviations: widened, then accepted
     second = rounds.create(county="d1ce" * 8)
     n1 = second["sample_size"]

@@ -61,7 +61,7 @@ def build_office(ctx: Any, users: Any) -> Office:
 
     released = close_and_batch("西村")
     with ctx.db.begin() as session:
-        pay.approve(session, released, principal=finance1, clock=ctx.clock)
+        pay.approve(session, released, principal=finance1, vault=ctx.vault, clock=ctx.clock)
     with ctx.db.begin() as session:
         pay.release(session, released, principal=finance2, vault=ctx.vault, clock=ctx.clock)
     prepared = close_and_batch("北村")

@@ -152,7 +152,7 @@ class UserController(Controller):
         def run(session: Session) -> UserOut:
             user = add_user(session, username=data.username, password=data.password, roles=data.roles,
                             counties=data.counties, all_counties=data.all_counties, display_name=data.display_name,
-                            actor=request.user.id, actor_role="admin", clock=ctx.clock)
+                            actor=request.user.id, actor_role="admin", clock=ctx.clock, change_required=True)
             return user_out(principal_of(user))
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)

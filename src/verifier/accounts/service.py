@@ -55,7 +55,10 @@ def add_user(
     actor: str = "system",
     actor_role: str = "admin",
     clock: Clock,
+    change_required: bool = False,
 ) -> User:
+    """A new account. `change_required`: the password was chosen by the administrator creating it, so it opens
+    nothing but changing it until its owner has chosen their own (as after `set_password` by an administrator)."""
     problems = []
     if not _USERNAME.match(username):
         problems.append(FieldError("username", "2 to 64 characters: lower-case letters, digits, '.', '_' or '-'"))
@@ -84,6 +87,7 @@ def add_user(
         counties=sorted(set(counties)),
         active=True,
         created_at=clock.now(),
+        password_change_required=change_required,
     )
     session.add(user)
     session.flush()
@@ -94,7 +98,7 @@ def add_user(
         action="user.add",
         subject=user.id,
         payload={"username": username, "roles": user.roles, "counties": user.counties,
-                 "all_counties": not user.counties},
+                 "all_counties": not user.counties, **({"change_required": True} if change_required else {})},
         clock=clock,
     )
     return user

@@ -6,8 +6,9 @@ Conventions
   who confirmed the determination under re-check, not an officer of its home check, not the person who recorded
   (or corrected) the deviating re-check result; admin does not bypass this.
 * `proceed`: the hold is lifted and the case goes on from where it stands, with the relief unchanged or, when
-  `relief_amount` is given, with that relief (more than 0.00; the determination's relief is replaced and the
-  audit entry keeps the one it replaces).
+  `relief_amount` is given, with that relief (more than 0.00 and at most the larger of the determination's relief
+  and the county re-check's; the determination's relief is replaced and the audit entry keeps the one it
+  replaces).
 * `ineligible`: the case ends ineligible (`redetermine_ineligible`, closed with the reason).
 * A case in an approved batch is not re-determined until that batch is cancelled or sent back by the county
   (409): an approved batch's amount is committed in the fund.
@@ -72,8 +73,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     det = _latest_determination(session, case.id)
     assert det is not None  # a hold is opened on determined cases only
     check = session.get(Check, det.check_id)
-    results = session.scalars(select(SamplingResult).where(SamplingResult.case_id == case.id,
-                                                           SamplingResult.round_id == hold.round_id))
+    results = list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case.id,
+                                                                SamplingResult.round_id == hold.round_id)))
     recorders = {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
     if principal.id == det.confirmed_by:
         raise Forbidden("four-eyes rule: you confirmed the determination under re-check; another supervisor "
@@ -83,6 +84,11 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if principal.id in recorders:
         raise Forbidden("four-eyes rule: you recorded the re-check that found the deviation; a supervisor of the "
                         "insurer re-determines it")
+    ceiling = max([det.relief, *(r.relief_amount for r in results if r.eligible and r.relief_amount is not None)])
+    if relief is not None and relief > ceiling:
+        raise ValidationFailed.one("relief_amount", f"at most {format_yuan(ceiling)}: the larger of the relief "
+                                                    "determined and the one the county's re-check found; more needs "
+                                                    "a new check and determination")
     live = session.execute(select(PaymentBatch.code, PaymentBatch.status)
                            .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
                            .where(PaymentItem.case_id == case.id, PaymentItem.status.in_(("pending", "sent")))).first()

@@ -358,6 +358,9 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     if principal.id in sent_back_by(session, case.id):
         raise Forbidden("four-eyes rule: you sent a check of this case back for another visit; another supervisor "
                         "confirms the determination")
+    if principal.id == a.check.recorded_by or principal.id in a.check.officer_ids:
+        raise Forbidden("four-eyes rule: you made the check this determination rests on; another supervisor "
+                        "confirms it")
     # Registers imported since the check are consulted now; a finding still open holds the determination.
     match = registers.match_check(session, case, a.check, rules=a.contract.register_rules, clock=clock,
                                   actor=principal.id, role="insurer_supervisor")

@@ -13,7 +13,10 @@ A change of bank account is the classic way relief is stolen, so no single perso
 
 A case is paid successfully at most once and is then closed, so every change that decided the payee of an item
 came after the household's last successful payment for that case: `changed_items` lists them for whoever
-approves or releases the batch.
+approves or releases the batch. It lists too every item paying a payee that a later check recorded (a re-check
+after an upheld objection, a check after one sent back) differently from the payee first recorded: the officer who
+recorded it and the supervisor who confirmed its determination are then refused the batch like a change's
+requester and approver.
 
 Audit entries carry the accounts masked and as keyed hashes (the Vault's blind index), and the reason as SHA-256.
 """
@@ -35,7 +38,7 @@ from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Household
+from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from .models import PayeeCorrection, PaymentItem
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
@@ -332,13 +335,58 @@ def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, P
             if c.case_id in items and c.decided_at is not None and c.decided_at <= items[c.case_id].created_at]
 
 
-def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str) -> None:
-    """403 when the caller requested or approved a payee change of a case the batch holds."""
+def _first_payee_check(session: Session, case_id: str) -> Check | None:
+    return session.scalar(select(Check).where(Check.case_id == case_id, Check.payee_account_enc.is_not(None))
+                          .order_by(Check.seq).limit(1))
+
+
+def _payee_of_check(check: Check, vault: Vault) -> Payee:
+    assert check.payee_name is not None and check.payee_account_enc is not None
+    return Payee(check.payee_name, check.payee_bank or "", vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
+
+
+def _batch_rechecks(session: Session, batch_id: str,
+                    vault: Vault) -> list[tuple[PaymentItem, Check, Check, Determination]]:
+    """(item, first check, later check, determination) for every item of the batch paying the payee of a later
+    check of its case that differs from the payee the case's first check recorded.
+
+    Later checks naming a payee are few (an upheld objection, a check sent back): their cases are read first, then
+    only those cases' items of this batch, as `_batch_changes` does."""
+    case_ids = list(session.scalars(select(Check.case_id).where(Check.seq > 1, Check.payee_account_enc.is_not(None))
+                                    .distinct()))
+    items: list[PaymentItem] = []
+    for start in range(0, len(case_ids), 1000):
+        items += session.scalars(select(PaymentItem).where(
+            PaymentItem.case_id.in_(case_ids[start:start + 1000]),
+            func.coalesce(PaymentItem.batch_id, "") == batch_id, PaymentItem.status != "cancelled",
+            PaymentItem.payee_check_id.is_not(None)))
+    out = []
+    for item in sorted(items, key=lambda i: i.seq):
+        paid, first = session.get(Check, item.payee_check_id), _first_payee_check(session, item.case_id)
+        if paid is None or first is None or paid.id == first.id:
+            continue
+        if _payee_of_check(paid, vault) != _payee_of_check(first, vault):
+            det = session.get(Determination, item.determination_id)
+            assert det is not None
+            out.append((item, first, paid, det))
+    return out
+
+
+def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str,
+                          vault: Vault) -> None:
+    """403 when the caller requested or approved a payee change of a case the batch holds, or recorded a later
+    check that named another payee (or confirmed the determination on it)."""
     for _, change in _batch_changes(session, batch_id):
         if principal.id in (change.requested_by, change.decided_by):
             did = "requested" if principal.id == change.requested_by else "approved"
             raise Forbidden(f"you {did} payee change {change.id} of case {change.case_id}, which batch {batch_code} "
                             f"holds: another finance user must {verb} it")
+    for _, _, check, det in _batch_rechecks(session, batch_id, vault):
+        if principal.id in (check.recorded_by, det.confirmed_by):
+            did = "confirmed" if principal.id == det.confirmed_by else "recorded"
+            raise Forbidden(f"you {did} check {check.id} of case {check.case_id}, which named a payee other than "
+                            f"the one first recorded, and batch {batch_code} pays it: another finance user must "
+                            f"{verb} it")
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:
@@ -353,4 +401,17 @@ def changed_items(session: Session, batch_id: str, vault: Vault) -> list[Changed
             approved_at=change.decided_at, name_in_household=change.name_in_household, reason=change.reason or "",
             old_payee=_masked(change.old_account_name, change.old_bank, change.old_account_number_enc, vault),
             payee=new))
+    for item, first, check, det in _batch_rechecks(session, batch_id, vault):
+        old, new_payee = _payee_of_check(first, vault), _payee_of_check(check, vault)
+        out.append(ChangedPayeeOut(
+            item_id=item.id, reference=item.reference, case_id=item.case_id, change_id=None, source="check",
+            check_id=check.id, requested_by=check.recorded_by, requested_at=check.recorded_at,
+            approved_by=det.confirmed_by, approved_at=det.confirmed_at,
+            name_in_household=is_household_member(new_payee.account_name, [str(m.get("name") or "")
+                                                                            for m in check.members]),
+            reason=check.note or "",
+            old_payee=PayeeOut(account_name=old.account_name, bank=old.bank,
+                               account_number=mask_account(old.account_number)),
+            payee=PayeeOut(account_name=new_payee.account_name, bank=new_payee.bank,
+                           account_number=mask_account(new_payee.account_number))))
     return out

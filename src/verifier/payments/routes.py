@@ -92,7 +92,7 @@ class PaymentBatchController(Controller):
     @post("/{batch_id:str}/approve", opt={"roles": ("finance",)}, status_code=200)
     def approve(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[BatchOut]:
         return idempotent(ctx.db, request, lambda s: service.approve(s, batch_id, principal=request.user,
-                                                                     clock=ctx.clock), clock=ctx.clock)
+                                                                     vault=ctx.vault, clock=ctx.clock), clock=ctx.clock)
 
     @post("/{batch_id:str}/county-signoff", opt={"roles": ("county_reviewer",)}, status_code=200)
     def county_signoff(self, batch_id: Id, ctx: Ctx, request: AnyRequest,
@@ -100,14 +100,15 @@ class PaymentBatchController(Controller):
         """Sign the batch off, optionally with an opinion (a body {"opinion": ...} or none)."""
         opinion = data.opinion if data is not None else ""
         return idempotent(ctx.db, request, lambda s: service.county_signoff(
-            s, batch_id, principal=request.user, clock=ctx.clock, opinion=opinion), clock=ctx.clock)
+            s, batch_id, principal=request.user, vault=ctx.vault, clock=ctx.clock, opinion=opinion), clock=ctx.clock)
 
     @post("/{batch_id:str}/county-signoff/refuse", opt={"roles": ("county_reviewer",)}, status_code=200)
     def refuse_signoff(self, batch_id: Id, data: JSONBody[SignoffIn], ctx: Ctx,
                        request: AnyRequest) -> Response[BatchOut]:
         """Refuse the sign-off with an opinion (required): the batch goes back to prepared, its commitment released."""
         return idempotent(ctx.db, request, lambda s: service.refuse_signoff(
-            s, batch_id, opinion=data.opinion, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+            s, batch_id, opinion=data.opinion, principal=request.user, vault=ctx.vault, clock=ctx.clock), body=data,
+            clock=ctx.clock)
 
     @post("/{batch_id:str}/items/{item_id:str}/remove", opt={"roles": ("insurer_claims",)}, status_code=200)
     def remove_item(self, batch_id: Id, item_id: Id, data: JSONBody[ItemRemovalIn], ctx: Ctx,

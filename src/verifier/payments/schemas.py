@@ -164,10 +164,15 @@ class PayeeChangePage(msgspec.Struct):
 
 
 class ChangedPayeeOut(msgspec.Struct):
+    """An item whose payee differs from the one first recorded. `source` says what set it: `change` (an approved
+    payee change: `change_id`, requested and approved by) or `check` (a later check, e.g. after an upheld objection
+    or a check sent back: `check_id`; requested_by is who recorded it, approved_by who confirmed the determination
+    the item pays; `old_payee` is the payee first recorded)."""
+
     item_id: str
     reference: str
     case_id: str
-    change_id: str
+    change_id: str | None
     requested_by: str
     requested_at: datetime
     approved_by: str
@@ -176,6 +181,8 @@ class ChangedPayeeOut(msgspec.Struct):
     reason: str
     old_payee: PayeeOut | None
     payee: PayeeOut
+    source: str = "change"
+    check_id: str | None = None
 
 
 class FundOut(msgspec.Struct):

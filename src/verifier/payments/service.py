@@ -35,6 +35,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -168,6 +169,26 @@ def _move_cases(session: Session, case_ids: Sequence[str], current: str, action:
 
 def _threshold(session: Session, batch: PaymentBatch) -> int:
     return contract_store.get_contract(session, batch.contract_id).county_signoff_at
+
+
+def _prepared_same_day(session: Session, county_code: str, contract_id: str, at: Any, exclude: str | None) -> int:
+    """The total of the county's other batches under the contract prepared on the same day (Asia/Shanghai) as `at`,
+    not cancelled and not put to the county's sign-off themselves: batches split to stay under the sign-off
+    threshold add up to it together (a batch the county signs off, or is to, has been seen already)."""
+    day = at.astimezone(SCHEME_TZ).date()
+    start = datetime.combine(day, time(0), SCHEME_TZ).astimezone(timezone.utc)
+    stmt = select(func.coalesce(func.sum(PaymentBatch.total), 0)).where(
+        PaymentBatch.county_code == county_code, PaymentBatch.contract_id == contract_id,
+        PaymentBatch.status != "cancelled", PaymentBatch.signoff_required.is_(False), PaymentBatch.prepared_at >= start,
+        PaymentBatch.prepared_at < start + timedelta(days=1))
+    if exclude is not None:
+        stmt = stmt.where(PaymentBatch.id != exclude)
+    return int(session.scalar(stmt) or 0)
+
+
+def _needs_signoff(session: Session, batch: PaymentBatch) -> bool:
+    return batch.total + _prepared_same_day(session, batch.county_code, batch.contract_id, batch.prepared_at,
+                                            batch.id) >= _threshold(session, batch)
 
 
 def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] | None = None,
@@ -519,7 +540,8 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     batch = PaymentBatch(
         id=batch_id, code=code, county_code=county_code, contract_id=contract.id, contract_hash=contract.content_hash,
         status="prepared", item_count=len(rows), total=total, items_sha256=items_sha256,
-        signoff_required=total >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
+        signoff_required=total + _prepared_same_day(session, county_code, contract.id, now, None)
+        >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
     )
     session.add(batch)
     session.flush()
@@ -553,7 +575,7 @@ def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
     return int(n), int(total)
 
 
-def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clock) -> BatchOut:
+def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden("four-eyes rule: the person who prepared a payment batch may not approve it; "
@@ -561,7 +583,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, clock: Clo
     if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
     n, total = _pending_total(session, batch)
@@ -595,7 +617,7 @@ def _refusals(session: Session, batch_id: str) -> int:
         FundMovement.batch_id == batch_id, FundMovement.key.like(f"release:refused:{batch_id}:%"))) or 0
 
 
-def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str) -> None:
+def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
@@ -603,13 +625,13 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what)
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
 
 
-def county_signoff(session: Session, batch_id: str, *, principal: Principal, clock: Clock,
+def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
                    opinion: str = "") -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
-    _signoff_checks(session, batch, principal, "sign off")
+    _signoff_checks(session, batch, principal, "sign off", vault)
     target = next_batch_status(batch.status, "county_signoff")
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
@@ -623,7 +645,8 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, clo
     return batch_out(session, batch)
 
 
-def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: Principal, clock: Clock) -> BatchOut:
+def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: Principal, vault: Vault,
+                   clock: Clock) -> BatchOut:
     """The county reviewer refuses to sign off an approved batch, with an opinion: the batch goes back to prepared
     (its commitment of the fund released), so claims can take cases out and finance approve it again, or cancel it.
     A refused batch cannot be released: release needs an approved (and signed-off) batch."""
@@ -631,7 +654,7 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     opinion = opinion.strip()
     if not opinion:
         raise ValidationFailed.one("opinion", "required: say why the batch is not signed off")
-    _signoff_checks(session, batch, principal, "sign off")
+    _signoff_checks(session, batch, principal, "sign off", vault)
     target = next_batch_status(batch.status, "refuse_signoff")
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
@@ -699,7 +722,7 @@ def _recount(session: Session, batch: PaymentBatch, now: Any) -> dict[str, Any]:
     batch.total = sum(int(r.amount) for r in remaining)
     batch.items_sha256 = _digest(f"{r.reference},{r.case_id},{r.determination_id},{format_yuan(r.amount)}"
                                  for r in remaining)
-    batch.signoff_required = batch.total >= _threshold(session, batch)
+    batch.signoff_required = _needs_signoff(session, batch)
     batch.updated_at = now
     session.flush()
     return before
@@ -743,7 +766,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release")
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault)
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "

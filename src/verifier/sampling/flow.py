@@ -19,7 +19,9 @@ Conventions
   secret is revealed: whoever enters it cannot yet compute the sample, so a wrong value gains nothing.
 * **Reveal.** After the freeze (and the public value), each party by its own role, once: refused (422) unless the
   secret hashes to the commitment. The secrets are shown, and logged, only with the draw: until then nobody can
-  compute the sample from the record, so the last to reveal decides blind. Reveals open at the freeze (or at the
+  compute the sample from the record, so the last to reveal decides blind. Until the draw a revealed secret is
+  stored sealed by the Vault (`sealed_secret`), so not even a reader of the database learns it early; the draw
+  opens it into `secret`. Reveals open at the freeze (or at the
   public value's entry); a party's last day is `reveal_by` = that day + `reveal_within_days`.
 * **Pass-over.** From the day after `reveal_by`, a party that has revealed may pass over one that has not; the
   seed then takes zero bytes for the withheld secret, and the round and the log record the withholding.
@@ -48,6 +50,7 @@ from ..domain.money import format_yuan, parse_rate
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
+from ..store.vault import Vault
 from ..store.tables import Case, Check, Determination
 from . import schemas
 from .models import SamplingMember, SamplingParty, SamplingRound, SamplingStage
@@ -72,11 +75,13 @@ from .service import (
     load_round,
     parties,
     public_value_out,
+    revealed,
     waiting_for,
     withheld,
 )
 
 EXCLUDED_STATUSES = ("scheduled", "withdrawn")
+SEALED_SECRET = "sampling_party.secret"  # the Vault's associated data for a sealed reveal
 PARTY_ROLE_NAMES = tuple(PARTY_ROLES.values())
 
 
@@ -255,6 +260,19 @@ def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, 
     return _step(session, rnd, party)
 
 
+def _refuse_second_sample(session: Session, rnd: SamplingRound) -> None:
+    """409 when another round of the county and kind, frozen or drawn, covers part of this round's period: two
+    samples of the same checks would let whoever records the results keep the one that suits them."""
+    other = session.scalar(select(SamplingRound).where(
+        SamplingRound.county_code == rnd.county_code, SamplingRound.kind == rnd.kind, SamplingRound.id != rnd.id,
+        SamplingRound.status.in_(("frozen", "drawn")), SamplingRound.checked_from <= rnd.checked_to,
+        SamplingRound.checked_to >= rnd.checked_from).order_by(SamplingRound.created_at).limit(1))
+    if other is not None:
+        raise InvalidState(f"round {other.id} ({other.status}) already samples the checks of "
+                           f"{other.checked_from}..{other.checked_to} in this county: a second sample of the same "
+                           "checks would let one choose between samples; widen that round (expand) instead")
+
+
 def freeze(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Freeze the population, once both parties have committed, and append the freezing entry."""
     rnd = load_round(session, round_id, principal, for_update=True)
@@ -265,6 +283,7 @@ def freeze(session: Session, round_id: str, *, principal: Principal, clock: Cloc
     if missing:
         raise InvalidState(f"the population is frozen only after both parties have committed to a secret; "
                            f"missing: {', '.join(missing)}")
+    _refuse_second_sample(session, rnd)
     contract_id, members = _population(session, county_code=rnd.county_code, start=rnd.checked_from,
                                        end=rnd.checked_to, kind=rnd.kind, stratified=rnd.stratified)
     if contract_id != rnd.contract_id:
@@ -389,7 +408,7 @@ def enter_public_value(session: Session, round_id: str, value: str, *, principal
     by_party = parties(session, rnd.id)
     if not by_party:
         raise InvalidState("this round was frozen before commitments existed: start a new round")
-    if any(row.secret is not None for row in by_party.values()):  # pragma: no cover - reveals wait for the value
+    if any(revealed(row) for row in by_party.values()):  # pragma: no cover - reveals wait for the value
         raise InvalidState("a secret is revealed already: the public value comes first")
     rnd.public_value, rnd.public_value_by, rnd.public_value_at = text, principal.id, clock.now()
     rnd.reveal_by = sampling.reveal_deadline(clock.today(), rnd.reveal_within_days)
@@ -401,7 +420,7 @@ def enter_public_value(session: Session, round_id: str, value: str, *, principal
 
 
 def reveal(session: Session, round_id: str, party: str, secret_hex: str, *, principal: Principal,
-           clock: Clock) -> schemas.StepOut:
+           clock: Clock, vault: Vault) -> schemas.StepOut:
     """Reveal a party's secret; refused unless it hashes to the commitment. Draws when it is the last input."""
     role = _require_party_role(principal, party)
     secret = sampling.parse_secret(secret_hex)
@@ -413,23 +432,25 @@ def reveal(session: Session, round_id: str, party: str, secret_hex: str, *, prin
         raise InvalidState("this round was frozen before commitments existed: start a new round")
     if rnd.public_value_description is not None and rnd.public_value is None:
         raise InvalidState("the public value this round named is entered before the secrets are revealed")
-    if row.secret is not None:
+    if revealed(row):
         raise InvalidState(f"the {party} party has revealed its secret already")
     if row.passed_over_at is not None:
         raise InvalidState(f"the {party} party was passed over for not revealing by {rnd.reveal_by}")
     if not sampling.reveal_matches(secret, bytes.fromhex(row.commitment)):
         raise ValidationFailed.one("secret", "does not hash to the party's commitment (SHA-256 of the secret's "
                                              "bytes)")
-    row.secret, row.revealed_by, row.revealed_at = secret.hex(), principal.id, clock.now()
+    # Sealed until the draw, and logged with it: until then the record does not let anyone compute the sample.
+    row.sealed_secret = vault.seal(secret.hex(), SEALED_SECRET)
+    row.revealed_by, row.revealed_at = principal.id, clock.now()
     session.flush()
-    # The secret itself is logged with the draw: until then the record does not let anyone compute the sample.
     audit.append(session, actor=principal.id, role=role, action=REVEALED, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock, payload={"party": party, "commitment": row.commitment})
-    _draw_when_complete(session, rnd, by_party, principal=principal, clock=clock)
+    _draw_when_complete(session, rnd, by_party, principal=principal, clock=clock, vault=vault)
     return _step(session, rnd, party)
 
 
-def pass_over(session: Session, round_id: str, party: str, *, principal: Principal, clock: Clock) -> schemas.StepOut:
+def pass_over(session: Session, round_id: str, party: str, *, principal: Principal, clock: Clock,
+              vault: Vault) -> schemas.StepOut:
     """Proceed without a party that has not revealed by its deadline (by the other party, after the deadline)."""
     if party not in PARTY_ROLES:
         raise ValidationFailed.one("party", "must be county or insurer")
@@ -441,11 +462,11 @@ def pass_over(session: Session, round_id: str, party: str, *, principal: Princip
     if party not in by_party or other not in by_party:
         raise InvalidState("this round was frozen before commitments existed: start a new round")
     row = by_party[party]
-    if row.secret is not None:
+    if revealed(row):
         raise InvalidState(f"the {party} party has revealed its secret: there is nothing to pass over")
     if row.passed_over_at is not None:
         raise InvalidState(f"the {party} party is passed over already")
-    if by_party[other].secret is None:
+    if not revealed(by_party[other]):
         raise InvalidState(f"reveal the {other} party's own secret before passing over the {party} party")
     if rnd.reveal_by is None or not sampling.may_pass_over(clock.today(), rnd.reveal_by):
         raise InvalidState(f"the {party} party may reveal until {rnd.reveal_by}: it can be passed over only "
@@ -455,7 +476,7 @@ def pass_over(session: Session, round_id: str, party: str, *, principal: Princip
     audit.append(session, actor=principal.id, role=role, action=PASSED_OVER, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock,
                  payload={"party": party, "commitment": row.commitment, "reveal_by": rnd.reveal_by.isoformat()})
-    _draw_when_complete(session, rnd, by_party, principal=principal, clock=clock)
+    _draw_when_complete(session, rnd, by_party, principal=principal, clock=clock, vault=vault)
     return _step(session, rnd, party)
 
 
@@ -467,10 +488,18 @@ def seed_of(rnd: SamplingRound, by_party: dict[str, SamplingParty]) -> bytes:
                                secrets.get("county"), secrets.get("insurer"), rnd.public_value)
 
 
+def _open_reveals(by_party: dict[str, SamplingParty], vault: Vault) -> None:
+    """At the draw: each sealed reveal opened into `secret` (logged with the draw), the sealed copy dropped."""
+    for row in by_party.values():
+        if row.sealed_secret is not None:
+            row.secret, row.sealed_secret = vault.open(bytes(row.sealed_secret), SEALED_SECRET), None
+
+
 def _draw_when_complete(session: Session, rnd: SamplingRound, by_party: dict[str, SamplingParty], *,
-                        principal: Principal, clock: Clock) -> None:
+                        principal: Principal, clock: Clock, vault: Vault) -> None:
     if waiting_for(rnd, by_party):
         return
+    _open_reveals(by_party, vault)
     seed = seed_of(rnd, by_party)
     plans = [_plan_of(s) for s in _stages(session, rnd.id)]
     picks = compute_selection(rnd.kind, rnd.stratified, seed, _members(session, rnd.id), plans)

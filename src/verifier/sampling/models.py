@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     text,
@@ -91,6 +92,11 @@ class SamplingParty(Base):
 
     The primary key allows one commitment per party and round; a row is never rewritten except to add the
     reveal (which must hash to `commitment`) or the pass-over.
+
+    A reveal is kept sealed by the Vault (`sealed_secret`, column "sampling_party.secret") until the draw: whoever
+    can read the database but not the key (the other party's database administrator, a copied dump) learns nothing
+    of the sample before the last input is in. The draw opens it into `secret` (hex; logged with the draw, so no
+    longer secret) and clears the sealed copy. `revealed_at` says whether a party has revealed.
     """
 
     __tablename__ = "sampling_party"
@@ -105,7 +111,8 @@ class SamplingParty(Base):
     committed_by: Mapped[str] = mapped_column(String(40))
     committed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     commit_index: Mapped[int] = mapped_column(BigInteger)  # the audit entry recording it
-    secret: Mapped[str | None] = mapped_column(Text, nullable=True)  # hex, lower case, once revealed
+    secret: Mapped[str | None] = mapped_column(Text, nullable=True)  # hex, lower case, from the draw on
+    sealed_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # between the reveal and the draw
     revealed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     revealed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     passed_over_by: Mapped[str | None] = mapped_column(String(40), nullable=True)

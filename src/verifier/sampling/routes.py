@@ -114,7 +114,7 @@ class SamplingController(Controller):
         """A party's secret (hex, at least 16 bytes), checked against its commitment; the last input draws."""
         flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
         return idempotent(ctx.db, request, lambda s: flow.reveal(
-            s, round_id, data.party, data.secret, principal=request.user, clock=ctx.clock), body=data,
+            s, round_id, data.party, data.secret, principal=request.user, clock=ctx.clock, vault=ctx.vault), body=data,
             clock=ctx.clock)
 
     @post("/{round_id:str}/pass-over", opt={"roles": PARTIES}, status_code=200)
@@ -122,7 +122,8 @@ class SamplingController(Controller):
         """Proceed without a party that has not revealed by its deadline (the other party, after the deadline)."""
         flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
         return idempotent(ctx.db, request, lambda s: flow.pass_over(
-            s, round_id, data.party, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+            s, round_id, data.party, principal=request.user, clock=ctx.clock, vault=ctx.vault), body=data,
+            clock=ctx.clock)
 
     @post("/{round_id:str}/draw", opt={"roles": WRITERS}, status_code=200)
     def draw(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> None:

@@ -36,6 +36,7 @@ from ..clock import Clock
 from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination
 from . import consequences, schemas
@@ -212,6 +213,10 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     case = session.get(Case, data.case_id)
     assert case is not None
     insurer = insurer_baseline(session, case)
+    cap = _relief_cap(session, rnd, case)
+    if relief is not None and cap is not None and relief > cap:
+        raise ValidationFailed.one("relief_amount", f"at most {format_yuan(cap)}: the contract's yearly cap for this "
+                                                    "cause and household group")
     if insurer.relief is not None and relief is None:
         if data.eligible:
             raise ValidationFailed.one("relief_amount", "give the relief the re-check finds (the insurer's "
@@ -220,6 +225,14 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     reasons = deviation_reasons(eligible=data.eligible, per_capita_income=per_capita, relief=relief, insurer=insurer,
                                 income_tolerance=Decimal(rnd.income_tolerance))
     return per_capita, relief, insurer, reasons
+
+
+def _relief_cap(session: Session, rnd: SamplingRound, case: Case) -> int | None:
+    """The contract's yearly cap on the case's relief (its cause and group), which no re-check may exceed: else a
+    single reviewer could open a supplementary payment of any size on a paid case."""
+    contract = contract_store.get_contract(session, rnd.contract_id)
+    rule = contract.rules.get((case.cause, case.household_group))
+    return None if rule is None else rule.cap_per_year
 
 
 def _result_payload(per_capita: int, relief: int | None, eligible: bool, insurer: Baseline,
@@ -477,8 +490,13 @@ def waiting_for(rnd: SamplingRound, by_party: dict[str, SamplingParty]) -> list[
     if rnd.public_value_description is not None and rnd.public_value is None:
         out.append("public_value")
     out += [f"reveal:{p}" for p in sampling.PARTIES
-            if p in by_party and by_party[p].secret is None and by_party[p].passed_over_at is None]
+            if p in by_party and not revealed(by_party[p]) and by_party[p].passed_over_at is None]
     return out
+
+
+def revealed(row: SamplingParty) -> bool:
+    """Whether the party has revealed (its secret is sealed until the draw, so `secret` alone does not say)."""
+    return row.revealed_at is not None
 
 
 def withheld(by_party: dict[str, SamplingParty]) -> list[str]:
@@ -489,7 +507,7 @@ def withheld(by_party: dict[str, SamplingParty]) -> list[str]:
 def party_out(row: SamplingParty, *, drawn: bool) -> schemas.PartyOut:
     return schemas.PartyOut(
         party=row.party, commitment=row.commitment, committed_by=row.committed_by, committed_at=row.committed_at,
-        revealed=row.secret is not None, secret=row.secret if drawn else None, revealed_by=row.revealed_by,
+        revealed=revealed(row), secret=row.secret if drawn else None, revealed_by=row.revealed_by,
         revealed_at=row.revealed_at, passed_over_by=row.passed_over_by, passed_over_at=row.passed_over_at)
 
 

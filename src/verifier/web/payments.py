@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
+from ..domain.money import parse_yuan
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -144,8 +145,12 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
     notes: list[str] = []
     mine = next((c for c in changed if user.id in (c.requested_by, c.approved_by)), None)
     if mine is not None and st in ("prepared", "approved", "signed_off") and user.has("finance"):
-        did = "申请" if user.id == mine.requested_by else "批准"
-        notes.append(f"您{did}了本批次中案件 {mine.case_id} 的收款人变更：按职责分离规定，不能审批或发放本批次，"
+        if mine.source == "check":
+            did = "登记" if user.id == mine.requested_by else "确认"
+            what = "重新核查（其登记的收款人与首次记录的不同）"
+        else:
+            did, what = ("申请" if user.id == mine.requested_by else "批准"), "收款人变更"
+        notes.append(f"您{did}了本批次中案件 {mine.case_id} 的{what}：按职责分离规定，不能审批或发放本批次，"
                      "须由其他财务人员办理。")
     if st == "prepared":
         if user.has("finance") and user.id == b.prepared_by:
@@ -155,7 +160,9 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
         else:
             notes.append("下一步：财务人员审批（制单人以外的财务人员）。")
     if st == "approved" and b.signoff_required:
-        threshold = f"本批次金额 {yuan(b.total)} 元，达到合同规定的县级签批金额 {yuan(b.signoff_threshold)} 元"
+        threshold = (f"本批次金额 {yuan(b.total)} 元，达到合同规定的县级签批金额 {yuan(b.signoff_threshold)} 元"
+                     if not _split(b) else f"本批次与当日其他未经县级签批的批次合计达到合同规定的县级签批金额 "
+                                           f"{yuan(b.signoff_threshold)} 元")
         if user.has("county_reviewer") and user.id in (b.prepared_by, b.approved_by):
             notes.append("您参与了本批次的制单或审批：按“四眼原则”，县级签批须由其他县级审核人员办理。")
         elif user.has("county_reviewer"):
@@ -212,7 +219,12 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 next_cursor=items.next_cursor, cursor=cursor, statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed, shared=shared, numbers=numbers)
+                changed=changed, shared=shared, numbers=numbers, split=_split(b))
+
+
+def _split(b: BatchOut) -> bool:
+    """Whether the batch needs the county's sign-off only with the day's other batches (it is under the threshold)."""
+    return b.signoff_required and parse_yuan(b.total) < parse_yuan(b.signoff_threshold)
 
 
 class PaymentPages(Controller):
@@ -290,13 +302,14 @@ class PaymentPages(Controller):
     @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)
     def approve(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
         return self._act(ctx, request, batch_id, lambda s: pay.approve(s, batch_id, principal=request.user,
-                                                                       clock=ctx.clock), "batch_approved")
+                                                                       vault=ctx.vault, clock=ctx.clock),
+                         "batch_approved")
 
     @post("/{batch_id:str}/signoff", opt=REVIEWER, status_code=303)
     def signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         opinion = clean(data.get("opinion"))[:2000]
         return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(
-            s, batch_id, principal=request.user, clock=ctx.clock, opinion=opinion), "batch_signed_off",
+            s, batch_id, principal=request.user, vault=ctx.vault, clock=ctx.clock, opinion=opinion), "batch_signed_off",
             confirm="县级签批", data=data)
 
     @post("/{batch_id:str}/signoff-refuse", opt=REVIEWER, status_code=303)
@@ -307,7 +320,7 @@ class PaymentPages(Controller):
             return render_batch(request, ctx, batch_id, status_code=422,
                                 message="请填写审核意见，说明不同意签批的理由。本次未做任何更改。")
         return self._act(ctx, request, batch_id, lambda s: pay.refuse_signoff(
-            s, batch_id, opinion=opinion, principal=request.user, clock=ctx.clock), "signoff_refused",
+            s, batch_id, opinion=opinion, principal=request.user, vault=ctx.vault, clock=ctx.clock), "signoff_refused",
             confirm="不同意签批、退回批次", data=data)
 
     @post("/{batch_id:str}/items/{item_id:str}/remove", opt=CLAIMS, status_code=303)

@@ -248,7 +248,7 @@ class SamplingPages(Controller):
             flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
             with ctx.db.begin() as session:
                 drawn.append(flow.reveal(session, round_id, party, value, principal=request.user,
-                                         clock=ctx.clock).status == "drawn")
+                                         clock=ctx.clock, vault=ctx.vault).status == "drawn")
         answer = self._act(request, ctx, round_id, f"reveal-{party}", ("secret",), {"secret": value}, act, "revealed")
         return see_other(f"/sampling/{round_id}", done="drawn") if drawn and drawn[0] else answer
 
@@ -259,7 +259,7 @@ class SamplingPages(Controller):
         def act() -> None:
             flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
             with ctx.db.begin() as session:
-                flow.pass_over(session, round_id, party, principal=request.user, clock=ctx.clock)
+                flow.pass_over(session, round_id, party, principal=request.user, clock=ctx.clock, vault=ctx.vault)
         return self._act(request, ctx, round_id, "pass-over", (), {}, act, "passed_over")
 
     @post("/{round_id:str}/results", opt=WRITERS, status_code=303)
