@@ -246,7 +246,7 @@ class CasePages(Controller):
                          page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
         export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
         return page(request, "cases.html", status_code=status_code, cases=cases, pager=pager,
-                    searched_id=mask_id(query.q) if qt and query.q else "",
+                    searched_id=mask_id(query.q.upper()) if qt and query.q else "",
                     export_url=export.url(), filters=filters, message=message, villages=villages,
                     report=report, report_error=report_error, board=board,
                     today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
