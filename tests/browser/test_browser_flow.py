@@ -281,13 +281,13 @@ def test_claims_makes_one_batch(staff, flow) -> None:  # type: ignore[no-untyped
     before = batch_rows(desk, "")
     desk.follow("main a[href='/payments']")
     stale = desk.second_tab("/payments")
-    assert desk.submit("form[action='/payments']", expect=r"/payments/pb_\w+\?done=batch") == 1
+    assert desk.submit("form[action='/payments'][method=post]", expect=r"/payments/pb_\w+\?done=batch") == 1
     flow["batch"] = desk.path.split("?")[0]
     assert "支付批次已生成" in desk.flash() and badge(desk) == "待审批"
     items = desk.text("#items")
     assert TYPED["name"] in items and IMPORTED["name"] in items
-    assert stale.page.locator("form[action='/payments']").count() == 1
-    again(stale, "form[action='/payments']")  # no case is ready any more: refused
+    assert stale.page.locator("form[action='/payments'][method=post]").count() == 1
+    again(stale, "form[action='/payments'][method=post]")  # no case is ready any more: refused
     after_rows = batch_rows(desk, "")
     assert len(after_rows) == len(before) + 1 and flow["batch"] in after_rows  # one batch, not two
     desk.go(flow["batch"])
