@@ -37,7 +37,7 @@ class VillageReview(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    held_on: Mapped[date] = mapped_column(Date)
+    held_on: Mapped[date] = mapped_column(Date, index=True)  # the monthly report's period
     result: Mapped[str] = mapped_column(String(8))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
@@ -124,7 +124,7 @@ class Objection(Base):
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("notice_item.id"))
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    received_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date] = mapped_column(Date, index=True)  # the monthly report's period
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))
     recorded_by: Mapped[str] = mapped_column(String(40))
