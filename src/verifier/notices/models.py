@@ -124,7 +124,7 @@ class Objection(Base):
     notice_id: Mapped[str] = mapped_column(ForeignKey("notice.id"), index=True)
     item_id: Mapped[str] = mapped_column(ForeignKey("notice_item.id"))
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    received_on: Mapped[date] = mapped_column(Date, index=True)  # the monthly report's period
+    received_on: Mapped[date] = mapped_column(Date)
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))
     recorded_by: Mapped[str] = mapped_column(String(40))

@@ -35,7 +35,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from ..accounts.auth import Principal
@@ -282,8 +282,9 @@ def freeze(session: Session, round_id: str, *, principal: Principal, clock: Cloc
     rnd.frozen_by, rnd.frozen_at = principal.id, now
     if rnd.public_value_description is None:
         rnd.reveal_by = sampling.reveal_deadline(clock.today(), rnd.reveal_within_days)
-    session.add_all([SamplingMember(round_id=rnd.id, case_id=m.case_id, stratum=m.stratum, weight=m.weight)
-                     for m in members])
+    # One bulk INSERT (a population may hold tens of thousands of cases), not an object per member.
+    session.execute(insert(SamplingMember), [{"round_id": rnd.id, "case_id": m.case_id, "stratum": m.stratum,
+                                              "weight": m.weight} for m in members])
     session.add(SamplingStage(round_id=rnd.id, stage=1, size=plan.size, method=plan.method,
                               expected_deviations=plan.expected_deviations, limited_by=plan.limited_by,
                               allocation=dict(plan.allocation), created_by=principal.id, created_at=now))

@@ -1,5 +1,5 @@
 """Indexes for a million cases: the case list by town and village, the monthly report's periods (referrals, new
-cases, checks, determinations, village reviews, objections, settled payments); checks by visit day also serve a
+cases, checks, determinations, village reviews, settled payments); checks by visit day also serve a
 sampling round's population
 
 Revision ID: 0029
@@ -20,7 +20,6 @@ INDEXES = [
     ("ix_home_check_visited_on", "home_check", ["visited_on"]),
     ("ix_determination_confirmed_at", "determination", ["confirmed_at"]),
     ("ix_village_review_held_on", "village_review", ["held_on"]),
-    ("ix_objection_received_on", "objection", ["received_on"]),
     ("ix_payment_item_settled_on", "payment_item", ["settled_on"]),
 ]
 
