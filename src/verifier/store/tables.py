@@ -127,7 +127,9 @@ class Case(Base):
             postgresql_where=_OPEN_CASE,
             sqlite_where=_OPEN_CASE,
         ),
-        Index("ix_relief_case_county_status", "county_code", "status"),
+        # A county's cases by status (counts, the work lists) in the order of their numbers: the case list's first
+        # page of a status is read in order, not sorted from every case of that status.
+        Index("ix_relief_case_county_status_number", "county_code", "status", "number"),
         # The case list filtered by town and village; the monthly report's new cases of a county's year.
         Index("ix_relief_case_place", "county_code", "town", "village"),
         Index("ix_relief_case_county_referred", "county_code", "referred_on"),

@@ -1,6 +1,6 @@
-"""Indexes for a million cases: the case list by town and village, the monthly report's periods (referrals, new
-cases, checks, determinations, village reviews, settled payments); checks by visit day also serve a
-sampling round's population
+"""Indexes for a million cases: the case list by status in number order and by town and village; the monthly
+report's periods (referrals, new cases, checks, determinations, village reviews, settled payments); checks by visit
+day also serve a sampling round's population
 
 Revision ID: 0029
 Revises: 0028
@@ -14,6 +14,7 @@ branch_labels = None
 depends_on = None
 
 INDEXES = [
+    ("ix_relief_case_county_status_number", "relief_case", ["county_code", "status", "number"]),
     ("ix_relief_case_place", "relief_case", ["county_code", "town", "village"]),
     ("ix_relief_case_county_referred", "relief_case", ["county_code", "referred_on"]),
     ("ix_referral_referred_on", "referral", ["referred_on"]),
@@ -25,6 +26,8 @@ INDEXES = [
 
 
 def upgrade() -> None:
+    # The county and status index gains the case number (its columns are the new one's first two).
+    op.drop_index("ix_relief_case_county_status", table_name="relief_case")
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns, unique=False)
 
@@ -32,3 +35,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _ in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.create_index("ix_relief_case_county_status", "relief_case", ["county_code", "status"], unique=False)
