@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from datetime import date, datetime, timezone
@@ -320,9 +321,10 @@ def run(scale: float = 1.0) -> list[Result]:
     backlog = max(2_000, int(BACKLOG * scale))
     url, drop = _database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"))
     db = Database(url)
+    keys = Path(tempfile.mkdtemp(prefix="bench-scale-keys-"))
     try:
         clock = FixedClock(datetime(2025, 10, 15, 2, 0, tzinfo=timezone.utc))
-        vault = Vault.from_dir(Path(tempfile.mkdtemp(prefix="bench-scale-keys-")), create=True)
+        vault = Vault.from_dir(keys, create=True)
         filled = _setup(db, vault, n, backlog, clock)
         results = _case_lists(db, vault)
         for result in results:
@@ -335,5 +337,8 @@ def run(scale: float = 1.0) -> list[Result]:
         return []  # printed as they came
     finally:
         db.dispose()
+        shutil.rmtree(keys, ignore_errors=True)
         if drop is not None:
             drop()
+        elif url.startswith("sqlite:///"):  # the scratch file's directory (a million cases take gigabytes)
+            shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
