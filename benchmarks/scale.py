@@ -183,7 +183,8 @@ def _home(db: Any, today: date) -> Result:
 
     ours_s, base_s = best_of(ours), best_of(plain)
     assert counts == plain_counts
-    return Result("home_counts", 1, "pages", ours_s, base_s,
+    # The rate per case of the county (a page a second would print as 0 for the slower runs).
+    return Result("home_counts", sum(counts.values()), "cases", ours_s, base_s,
                   f"GROUP BY status, open notices and objections, payments not followed up; {sum(counts.values()):,} cases of the county",
                   target=TARGET)
 
@@ -219,7 +220,9 @@ def _report(db: Any) -> Result:
             raw.close()
 
     ours_s, base_s = best_of(ours), best_of(plain)
-    return Result("monthly_report", 1, "reports", ours_s, base_s,
+    with db.read_engine.connect() as conn:
+        cases = conn.execute(text("SELECT count(*) FROM relief_case WHERE county_code = '340223'")).scalar_one()
+    return Result("monthly_report", cases, "cases", ours_s, base_s,
                   f"its {len(statements)} SELECTs replayed on the raw driver connection, every row fetched",
                   target=TARGET)
 
