@@ -27,7 +27,7 @@ from ..accounts.auth import Principal
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..store import contracts as contract_store
-from ..store.tables import Case, Household, Member, ReviewRequest, Visit
+from ..store.tables import Case, ContractRow, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
 from .numbers import NUMBER, format_number, seq_suffixes, tail_index
 
@@ -126,36 +126,58 @@ def _due_expression(session: Session, contract_ids: list[str]) -> Any:
     return start + within
 
 
-def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: CaseFilters) -> Select[Any]:
-    """`stmt` (a SELECT of cases) limited to the caller's counties and to `f`: the one filter of the case list page
-    and of the API's list."""
+def filter_conditions(session: Session, principal: Principal, f: CaseFilters) -> list[Any]:
+    """What a case must meet to be listed: the caller's counties and `f`, the one filter of the case list page and
+    of the API's list."""
+    found: list[Any] = []
     if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
+        found.append(Case.county_code.in_(principal.counties))
     for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
                           (Case.village, f.village), (Case.cause, f.cause)):
         if value:
-            stmt = stmt.where(column == value)
+            found.append(column == value)
     if f.officer:
         visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
         ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
-        stmt = stmt.where(Case.id.in_(ids))
+        found.append(Case.id.in_(ids))
     if f.within is not None:
-        stmt = stmt.where(Case.id.in_(f.within))
-    return stmt
+        found.append(Case.id.in_(f.within))
+    return found
+
+
+def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: CaseFilters) -> Select[Any]:
+    """`stmt` (a SELECT of cases) limited by `filter_conditions`."""
+    return stmt.where(*filter_conditions(session, principal, f))
+
+
+def _conditions(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> list[Any]:
+    """The filter's conditions and the search's (on the case joined with its household when a search is given)."""
+    found = filter_conditions(session, principal, query)
+    if query.q:
+        found.append(_search(query.q, vault))
+    return found
 
 
 def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
-    stmt = filter_cases(session, select(Case).join(Household, Household.id == Case.household_id), principal, query)
+    return (select(Case).join(Household, Household.id == Case.household_id)
+            .where(*_conditions(session, principal, query, vault)))
+
+
+def _count(session: Session, query: CaseQuery, conditions: list[Any]) -> int:
+    """How many cases meet `conditions`. The household is joined only when the search needs it: every case has
+    one, so the join changes no count, and a county's count is then read from an index of the cases alone."""
+    stmt = select(func.count()).select_from(Case)
     if query.q:
-        stmt = stmt.where(_search(query.q, vault))
-    return stmt
+        stmt = stmt.join(Household, Household.id == Case.household_id)
+    return int(session.scalar(stmt.where(*conditions)) or 0)
 
 
 def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
     name = sort.removeprefix("-")
     descending = sort.startswith("-")
     if name == "due":
-        keys: list[Any] = [_due_expression(session, list(session.scalars(select(Case.contract_id).distinct())))]
+        # Every stored contract (a case's contract is one of them): not a DISTINCT over all the cases.
+        keys: list[Any] = [_due_expression(session, list(session.scalars(select(ContractRow.id))))]
     else:
         keys = {"number": [Case.number], "head": [Household.head_name], "village": [Case.town, Case.village],
                 "status": [case({str(code): i for i, code in enumerate(STATUS_LABELS_ZH)}, value=Case.status,
@@ -169,8 +191,9 @@ def find_cases(session: Session, principal: Principal, query: CaseQuery, vault: 
     """One page of the cases matching `query` in the caller's counties, with the total and the number of pages
     (a page past the last shows the last)."""
     query = query.checked()
-    stmt = _filtered(session, principal, query, vault)
-    total = int(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    conditions = _conditions(session, principal, query, vault)
+    stmt = select(Case).join(Household, Household.id == Case.household_id).where(*conditions)
+    total = _count(session, query, conditions)
     pages = max(1, -(-total // query.page_size))
     page = min(query.page, pages)
     rows = list(session.scalars(_ordered(session, stmt, query.sort).options(contains_eager(Case.household))

@@ -135,7 +135,7 @@ class PaymentItem(Base):
     settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The day the bank settled it, from its return file's optional settled_on (到账日期) column; else the return's
     # import day (Asia/Shanghai). The monthly report counts a payment on this day.
-    settled_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    settled_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Taken out of its batch before approval (status cancelled): by whom, when, why.
     removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)

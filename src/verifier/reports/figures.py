@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -90,12 +91,18 @@ class Cell:
 
     def add(self, row: Row) -> None:
         if row.key is None:
-            self.cumulative += row.value
-            self.month += row.value if row.in_month else 0
-            return
-        self._keys.add(row.key)
-        if row.in_month:
-            self._month_keys.add(row.key)
+            self.add_value(row.value, row.in_month)
+        else:
+            self.add_keys((row.key,), row.in_month)
+
+    def add_value(self, value: int, in_month: bool) -> None:
+        self.cumulative += value
+        self.month += value if in_month else 0
+
+    def add_keys(self, keys: Iterable[str], in_month: bool) -> None:
+        self._keys.update(keys)
+        if in_month:
+            self._month_keys.update(keys)
         self.month, self.cumulative = len(self._month_keys), len(self._keys)
 
 
@@ -117,13 +124,26 @@ def dimension_value(row: Row, dimension: str) -> object:
 
 
 def roll_up(rows: Iterable[Row]) -> Tally:
-    """The total and the breakdowns of the counted rows. A keyed figure counts each key once per cell."""
-    tally = Tally()
+    """The total and the breakdowns of the counted rows. A keyed figure counts each key once per cell.
+
+    The rows of the same figure, place, kind and month flag are added up (values) or gathered (keys) first, then
+    each such group is added to its cells once: a county's year may hold hundreds of thousands of rows."""
+    values: dict[tuple[Any, ...], int] = {}
+    keys: dict[tuple[Any, ...], set[str]] = {}
     for row in rows:
-        tally.cell(row.figure).add(row)
-        if row.figure in BREAKDOWN_FIGURES:
-            for dimension in DIMENSIONS:
-                tally.cell(row.figure, dimension, dimension_value(row, dimension)).add(row)
+        group = (row.figure, row.town, row.village, row.cause, row.group, row.in_month)
+        if row.key is None:
+            values[group] = values.get(group, 0) + row.value
+        else:
+            keys.setdefault(group, set()).add(row.key)
+    tally = Tally()
+    for grouped, add in ((values, Cell.add_value), (keys, Cell.add_keys)):
+        for (figure, town, village, cause, group, in_month), amount in grouped.items():
+            add(tally.cell(figure), amount, in_month)
+            if figure in BREAKDOWN_FIGURES:
+                for dimension, value in (("village", (town, village)), ("town", town), ("cause", cause),
+                                         ("group", group)):
+                    add(tally.cell(figure, dimension, value), amount, in_month)
     return tally
 
 

@@ -37,8 +37,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, insert, select
+from sqlalchemy.orm import Session, aliased
 
 from ..accounts.auth import Principal
 from ..audit import checkpoints as audit_checkpoints
@@ -109,12 +109,14 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
     Monetary rounds: of those, the cases whose latest check has a confirmed determination with relief above zero,
     weighted by that relief in fen, except cases whose village review failed (they will not be paid).
     """
-    latest = (select(Check.case_id, func.max(Check.seq).label("seq")).group_by(Check.case_id).subquery())
+    # A case's latest check is the one with no later check of the same case: the checks visited in the period are
+    # read by their day (an index), not every check ever made grouped by case.
+    later = aliased(Check)
+    latest = ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)
     stmt = (
         select(Case.id, Case.town, Case.contract_id, Check.id)
-        .join(latest, latest.c.case_id == Case.id)
-        .join(Check, (Check.case_id == latest.c.case_id) & (Check.seq == latest.c.seq))
-        .where(Case.county_code == county_code, Check.visited_on >= start, Check.visited_on <= end,
+        .join(Check, Check.case_id == Case.id)
+        .where(Case.county_code == county_code, Check.visited_on >= start, Check.visited_on <= end, latest,
                Case.status.not_in(EXCLUDED_STATUSES))
     )
     if kind == "monetary":
@@ -299,8 +301,9 @@ def freeze(session: Session, round_id: str, *, principal: Principal, clock: Cloc
     rnd.frozen_by, rnd.frozen_at = principal.id, now
     if rnd.public_value_description is None:
         rnd.reveal_by = sampling.reveal_deadline(clock.today(), rnd.reveal_within_days)
-    session.add_all([SamplingMember(round_id=rnd.id, case_id=m.case_id, stratum=m.stratum, weight=m.weight)
-                     for m in members])
+    # One bulk INSERT (a population may hold tens of thousands of cases), not an object per member.
+    session.execute(insert(SamplingMember), [{"round_id": rnd.id, "case_id": m.case_id, "stratum": m.stratum,
+                                              "weight": m.weight} for m in members])
     session.add(SamplingStage(round_id=rnd.id, stage=1, size=plan.size, method=plan.method,
                               expected_deviations=plan.expected_deviations, limited_by=plan.limited_by,
                               allocation=dict(plan.allocation), created_by=principal.id, created_at=now))

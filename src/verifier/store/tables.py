@@ -127,7 +127,12 @@ class Case(Base):
             postgresql_where=_OPEN_CASE,
             sqlite_where=_OPEN_CASE,
         ),
-        Index("ix_relief_case_county_status", "county_code", "status"),
+        # A county's cases by status (counts, the work lists) in the order of their numbers: the case list's first
+        # page of a status is read in order, not sorted from every case of that status.
+        Index("ix_relief_case_county_status_number", "county_code", "status", "number"),
+        # The case list filtered by town and village; the monthly report's new cases of a county's year.
+        Index("ix_relief_case_place", "county_code", "town", "village"),
+        Index("ix_relief_case_county_referred", "county_code", "referred_on"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -194,7 +199,10 @@ class Referral(Base):
     entered_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
-    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        Index("ix_referral_referred_on", "referred_on"),  # the monthly report counts a year's referrals
+    )
 
 
 class Visit(Base):
@@ -261,7 +269,8 @@ class Check(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    visited_on: Mapped[date] = mapped_column(Date)
+    # The monthly report and a sampling round's population read the checks of a period.
+    visited_on: Mapped[date] = mapped_column(Date, index=True)
     # The insurer's deadline for this check and how many days it missed it by (0: on time); NULL before 0008.
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     days_late: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -314,7 +323,7 @@ class Determination(Base):
     register_comparisons: Mapped[int | None] = mapped_column(Integer, nullable=True)
     contract_hash: Mapped[str] = mapped_column(String(64))
     confirmed_by: Mapped[str] = mapped_column(String(40))
-    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    confirmed_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)  # the monthly report's period
 
 
 class Evidence(Base):

@@ -1,0 +1,179 @@
+"""The plans of the queries that must stay fast with a million cases (see benchmarks/scale.py), on PostgreSQL.
+
+A few thousand cases from the scale benchmark's generator (seeded, so the same rows every run) are written into a
+schema of their own and analysed; each operation is run through its own service while its SELECTs are recorded,
+and each recorded SELECT is explained with sequential scans switched off (`enable_seqscan = off`): a table no index
+can serve is then still read whole (a Seq Scan stays in the plan), so the check says whether an index CAN serve
+the query, whatever the table's size, and depends on no timing. Each test asks for the index the query is meant
+to use and for no whole read of a large table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="query plans are checked on PostgreSQL: set "
+                                                   "VERIFIER_TEST_DATABASE_URL")
+
+ROOT = Path(__file__).resolve().parents[2]
+# The indexes of cases that lead with the county: which of them serves a county's count is the planner's choice.
+BY_COUNTY = {"ix_relief_case_county_status_number", "ix_relief_case_place", "ix_relief_case_county_referred"}
+LARGE = {"relief_case", "household", "referral", "home_check", "determination", "village_review", "payment_item",
+         "followup", "visit"}
+COUNTY = "340223"
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from benchmarks import scale, scale_data
+    from benchmarks.payments import _database
+    from verifier.clock import FixedClock
+    from verifier.store.db import Database
+    from verifier.store.vault import Vault
+
+    url, drop = _database(PG_URL)
+    db = Database(url)
+    clock = FixedClock(datetime(2025, 10, 15, 2, 0, tzinfo=timezone.utc))
+    vault = Vault.from_dir(tmp_path_factory.mktemp("keys"), create=True)
+    filled = scale._setup(db, vault, 6000, 600, clock)
+    db.vault, db.clock, db.contract = vault, clock, filled.contracts[scale_data.CURRENT_YEAR]  # type: ignore[attr-defined]
+    try:
+        yield db
+    finally:
+        db.dispose()
+        drop()
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+class _Undo(Exception):
+    pass
+
+
+def plans(db: Any, operation: Callable[[Any], Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(SQL, plan nodes) of every SELECT `operation(session)` runs, explained with sequential scans off."""
+    seen: list[tuple[str, Any]] = []
+    wrote: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            seen.append((statement, parameters))
+        elif statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            wrote.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.begin() as session:
+            operation(session)
+            raise _Undo  # nothing the operation wrote is kept
+    except _Undo:
+        pass
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    out = []
+    with db.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        for statement, parameters in seen:
+            raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()
+            plan = (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
+            out.append((statement, list(_nodes(plan))))
+        conn.rollback()
+    if wrote:  # rolled back, but the pages they touched lost their all-visible mark: vacuumed for the next test
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+    return out
+
+
+def indexes_used(found: list[tuple[str, list[dict[str, Any]]]]) -> set[str]:
+    return {n["Index Name"] for _, nodes in found for n in nodes if "Index Name" in n}
+
+
+def whole_reads(found: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    return [f"{n['Relation Name']} in: {sql[:200]}" for sql, nodes in found for n in nodes
+            if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in LARGE]
+
+
+def _who(*roles: str) -> Any:
+    from verifier.accounts.auth import Principal
+
+    return Principal(id=f"u_{roles[0]}", username=roles[0], display_name=roles[0], roles=roles, counties=(COUNTY,))
+
+
+@pytest.mark.parametrize("args, index", [
+    ({"county_code": COUNTY, "status": "received"}, "ix_relief_case_county_status_number"),
+    ({"county_code": COUNTY, "town": "镇03", "village": "村07", "sort": "-received"}, "ix_relief_case_place"),
+])
+def test_the_case_list_reads_its_page_and_total_through_an_index(scaled: Any, args: dict[str, Any],
+                                                                 index: str) -> None:
+    from verifier.cases import listing
+
+    found = plans(scaled, lambda s: listing.find_cases(s, _who("county_reviewer"), listing.CaseQuery(**args),
+                                                       scaled.vault))
+    assert len(found) == 2  # the total and the page
+    assert index in indexes_used(found)
+    assert whole_reads(found) == []
+
+
+def test_the_api_case_list_reads_through_an_index(scaled: Any) -> None:
+    from verifier.cases import service
+
+    found = plans(scaled, lambda s: service.list_cases(s, _who("county_reviewer"),
+                                                       service.CaseFilter(status="received", limit=50)))
+    assert "ix_relief_case_county_status_number" in indexes_used(found)
+    assert whole_reads(found) == []
+
+
+def test_the_home_counts_are_read_from_indexes(scaled: Any) -> None:
+    from verifier.cases.service import count_by_status
+    from verifier.web.home import _tasks
+
+    who = _who("town_clerk", "insurer_supervisor")
+    found = plans(scaled, lambda s: (_tasks(s, who, date(2025, 10, 15)), count_by_status(s, who)))
+    assert BY_COUNTY & indexes_used(found)
+    assert whole_reads(found) == []
+
+
+def test_the_monthly_report_reads_the_periods_through_their_indexes(scaled: Any) -> None:
+    from verifier.reports import service as reports
+
+    found = plans(scaled, lambda s: reports.monthly(s, _who("county_reviewer"), COUNTY, "2025-09"))
+    assert whole_reads(found) == []
+    # A year of a county's cases and of each stage is found by the day, not by reading every year.
+    used = indexes_used(found)
+    assert {"ix_referral_referred_on", "ix_relief_case_county_referred", "ix_home_check_visited_on",
+            "ix_determination_confirmed_at", "ix_village_review_held_on", "ix_payment_item_settled_on"} <= used, used
+
+
+def test_the_sampling_population_reads_the_periods_checks_through_an_index(scaled: Any) -> None:
+    from verifier.sampling import flow
+
+    found = plans(scaled, lambda s: flow.population_rows(s, COUNTY, date(2025, 7, 1), date(2025, 9, 30),
+                                                         "attribute"))
+    assert len(found) == 1
+    assert "ix_home_check_visited_on" in indexes_used(found)
+    assert whole_reads(found) == []
+
+
+def test_the_batch_candidates_are_read_through_the_county_and_status_index(scaled: Any) -> None:
+    from verifier.payments import service
+
+    def create(session: Any) -> None:
+        service.create_batch(session, county_code=COUNTY, contract_id=scaled.contract.id,
+                             principal=_who("insurer_claims"), clock=scaled.clock)
+
+    found = plans(scaled, create)
+    assert BY_COUNTY & indexes_used(found)
+    assert whole_reads(found) == []
