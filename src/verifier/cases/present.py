@@ -37,8 +37,10 @@ from .schemas import (
 )
 
 
-def case_out(case: Case) -> CaseOut:
-    return CaseOut(**_case_fields(case, case.household.head_name))
+def case_out(case: Any) -> CaseOut:
+    """A case as lists show it: a Case, or a row of the case table's columns with its household's `head_name`
+    (`listing.find_cases`)."""
+    return CaseOut(**_case_fields(case, case.household.head_name if isinstance(case, Case) else case.head_name))
 
 
 def _case_fields(case: Any, head_name: str) -> dict:
