@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
@@ -35,8 +36,14 @@ def keep_after_rollback(exc: BaseException, write: KeptWrite) -> BaseException:
     return exc
 
 
+_read_json = msgspec.json.decode
+"""How JSON columns are read back (the same values as the standard library's, in a fraction of the time; they are
+still written by it)."""
+
+
 def _sqlite_engine(url: str, *, immediate: bool, echo: bool, **options: Any) -> Engine:
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False}, **options)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False},
+                           json_deserializer=_read_json, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -65,7 +72,8 @@ class Database:
             self.engine = _sqlite_engine(self.url, immediate=True, echo=echo)
             self.read_engine = _sqlite_engine(self.url, immediate=False, echo=echo)
         else:
-            self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                                        json_deserializer=_read_json)
             self.read_engine = self.engine
         self._quick_engine: Engine | None = None
         self._readers: Readers | None = None
@@ -143,7 +151,7 @@ class Database:
             # and in autocommit: no BEGIN and ROLLBACK round trips around the reads. Each statement sees its own
             # snapshot, as it does within a READ COMMITTED transaction anyway.
             self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
-                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10,
+                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10, json_deserializer=_read_json,
                                                                      isolation_level="AUTOCOMMIT"))
         return self._quick_engine
 
