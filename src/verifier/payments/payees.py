@@ -260,20 +260,26 @@ def reject_change(session: Session, change_id: str, *, note: str = "", principal
     return _decide(session, change_id, False, note, principal, vault, clock)
 
 
-def list_changes(session: Session, principal: Principal, vault: Vault, *, status: str | None = None,
-                 county_code: str | None = None, case_id: str | None = None, limit: int = 50,
-                 cursor: str | None = None) -> tuple[list[PayeeChangeOut], str | None]:
-    """Payee changes of the caller's counties, newest first (404 for a county outside them)."""
+def _changes(principal: Principal, county_code: str | None, status: str | None) -> Any:
+    """Payee changes with their cases, of the caller's counties (404 for a county outside them), newest first."""
     if county_code:
         principal.require_county(county_code, "county")
     stmt = (select(PayeeCorrection, Case).join(Case, Case.id == PayeeCorrection.case_id)
-            .order_by(PayeeCorrection.id.desc()).limit(limit + 1))
+            .order_by(PayeeCorrection.id.desc()))
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     if county_code:
         stmt = stmt.where(Case.county_code == county_code)
     if status:
         stmt = stmt.where(PayeeCorrection.status == status)
+    return stmt
+
+
+def list_changes(session: Session, principal: Principal, vault: Vault, *, status: str | None = None,
+                 county_code: str | None = None, case_id: str | None = None, limit: int = 50,
+                 cursor: str | None = None) -> tuple[list[PayeeChangeOut], str | None]:
+    """Payee changes of the caller's counties, newest first (404 for a county outside them)."""
+    stmt = _changes(principal, county_code, status).limit(limit + 1)
     if case_id:
         stmt = stmt.where(PayeeCorrection.case_id == case_id)
     if cursor:
@@ -289,16 +295,7 @@ def find_changes(session: Session, principal: Principal, vault: Vault, *, status
                  page_size: int = PAGE_SIZE) -> Paged[PayeeChangeOut]:
     """The payee changes page: the caller's counties (404 for another county), newest first, searched by case
     number (whole or its last digits), household head or the new payee's name."""
-    if county_code:
-        principal.require_county(county_code, "county")
-    stmt = (select(PayeeCorrection, Case).join(Case, Case.id == PayeeCorrection.case_id)
-            .join(Household, Household.id == Case.household_id).order_by(PayeeCorrection.id.desc()))
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    if county_code:
-        stmt = stmt.where(Case.county_code == county_code)
-    if status:
-        stmt = stmt.where(PayeeCorrection.status == status)
+    stmt = _changes(principal, county_code, status).join(Household, Household.id == Case.household_id)
     text = fold_search(q)
     if text:
         stmt = stmt.where(text_search(text, (Case.number, Household.head_name, PayeeCorrection.account_name)))
