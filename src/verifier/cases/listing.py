@@ -175,6 +175,10 @@ def _count(session: Session, query: CaseQuery, conditions: list[Any]) -> int:
     return int(session.scalar(stmt.where(*conditions)) or 0)
 
 
+_STATUS_ORDER = case({str(code): i for i, code in enumerate(STATUS_LABELS_ZH)}, value=Case.status,
+                     else_=len(STATUS_LABELS_ZH))  # statuses in the order of the flow, not of their codes
+
+
 def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
     name = sort.removeprefix("-")
     descending = sort.startswith("-")
@@ -183,8 +187,7 @@ def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
         keys: list[Any] = [_due_expression(session, list(session.scalars(select(ContractRow.id))))]
     else:
         keys = {"number": [Case.number], "head": [Household.head_name], "village": [Case.town, Case.village],
-                "status": [case({str(code): i for i, code in enumerate(STATUS_LABELS_ZH)}, value=Case.status,
-                                else_=len(STATUS_LABELS_ZH))],  # in the order of the flow, not of the codes
+                "status": [_STATUS_ORDER],
                 "received": [Case.referred_on]}[name]
     keys = [k.desc() if descending else k.asc() for k in keys]
     return stmt.order_by(*keys, Case.number.desc() if descending else Case.number.asc())
