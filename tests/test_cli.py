@@ -119,6 +119,26 @@ def _cli_login(env: dict[str, str], username: str, password: str):  # type: igno
     return ctx, client, r
 
 
+def test_a_user_added_on_the_command_line_must_choose_their_own_password_first(env: dict[str, str]) -> None:
+    """Whoever ran `users add` knows the password: until its owner has chosen their own it opens nothing else."""
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    r = run(env, "users", "add", "qian", "--role", "finance", "--county", "340223", input="typed by the operator\n")
+    assert r.exit_code == 0 and "choosing their own password" in r.output
+    ctx, client, r = _cli_login(env, "qian", "typed by the operator")
+    try:
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        assert client.get("/api/auth/me", headers=headers).json()["must_change_password"] is True
+        assert client.get("/api/payment-batches", headers=headers).status_code == 403
+        changed = client.post("/api/auth/password", headers=headers, json={
+            "current_password": "typed by the operator", "new_password": "my own secret words"})
+        assert changed.status_code == 200, changed.text
+        token = client.post("/api/auth/login", json={"username": "qian", "password": "my own secret words"}).json()["token"]
+        assert client.get("/api/payment-batches", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        client.__exit__(None, None, None)
+        ctx.close()
+
+
 def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
     run(env, "init", "--contracts", str(ROOT / "contracts"))
     assert run(env, "users", "add", "zhou", "--role", "finance", "--county", "340223",

@@ -190,7 +190,8 @@ def _operator() -> str:
 @click.option("--display-name", default=None)
 def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_counties: bool,
               display_name: str | None) -> None:
-    """Create a user. The password is read from stdin, or generated and printed once."""
+    """Create a user. The password is read from stdin, or generated and printed once; its owner must choose their
+    own at the first login (whoever ran this knows it)."""
     from .accounts.passwords import generate_password
     from .accounts.service import add_user
     from .domain.errors import ValidationFailed
@@ -207,7 +208,8 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
     try:
         with ctx.db.begin() as session:
             user = add_user(session, username=name, password=password, roles=list(roles), counties=list(counties),
-                            all_counties=all_counties, display_name=display_name, clock=ctx.clock)
+                            all_counties=all_counties, display_name=display_name, clock=ctx.clock,
+                            change_required=True)
     except ValidationFailed as exc:
         _print_problems(exc.errors, "user not created:")
         sys.exit(1)
@@ -217,6 +219,7 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
                f"{'every county' if not user.counties else ', '.join(user.counties)})")
     if generated:
         click.echo(f"password (shown once): {password}")
+    click.echo("it opens nothing but choosing their own password at the first login (whoever typed it knows it)")
 
 
 @users.command("list")
