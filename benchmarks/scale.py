@@ -120,7 +120,7 @@ def _case_lists(db: Any, vault: Any) -> list[Result]:
         def ours() -> None:
             with db.read() as session:
                 page = listing.find_cases(session, who, query, vault)
-                shown[:] = [c.number for c in page.cases] + [page.total, page.cases[0].household.head_name]
+                shown[:] = [c.number for c in page.cases] + [page.total, page.cases[0].head_name]
 
         plain_rows: list[Any] = []
 
