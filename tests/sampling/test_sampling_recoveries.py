@@ -126,9 +126,17 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
             recoveries.waive(s, part.id, reason="无力偿还", principal=who, clock=ctx.clock)
     with pytest.raises(ValidationFailed), ctx.db.begin() as s:
         recoveries.waive(s, part.id, reason="  ", principal=reviewer2, clock=ctx.clock)
-    with ctx.db.begin() as s:
-        recoveries.waive(s, part.id, reason="户主重病，经县级批准免于追回", principal=reviewer2, clock=ctx.clock)
+    with ctx.db.begin() as s:  # one county reviewer asks; nothing is written off yet
+        asked = recoveries.waive(s, part.id, reason="户主重病，经县级批准免于追回", principal=reviewer2, clock=ctx.clock)
+    assert asked["status"] == "open" and asked["waiver_requested_by"] == reviewer2.id
+    with pytest.raises(Forbidden, match="another county reviewer"), ctx.db.begin() as s:  # nor by asking twice
+        recoveries.waive(s, part.id, reason="同意", principal=reviewer2, clock=ctx.clock)
+    assert _recovery(ctx, reduced).status == "open"
+    reviewer3 = person(ctx, users, "rev3", "county_reviewer")
+    with ctx.db.begin() as s:  # another confirms it
+        recoveries.waive(s, part.id, reason="已核实，同意核销", principal=reviewer3, clock=ctx.clock)
     assert (_recovery(ctx, reduced).status, _recovery(ctx, reduced).repaid) == ("waived", 0)
+    assert _recovery(ctx, reduced).waive_reason == "户主重病，经县级批准免于追回"
     with ctx.db.read() as s:
         assert ledger.balances(s, contract_id).recovered == relief  # the rejected 10.00 never came in
 

@@ -78,7 +78,15 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     r = pages.post(url + "/waive", {"reason": ""})
     assert r.status_code == 422
     r = pages.post(url + "/waive", {"reason": "农户确无偿还能力，经县级研究同意核销"})
-    assert r.status_code == 303
+    assert r.status_code == 303 and "done=recovery_waiver_requested" in r.headers["location"]
+    text = pages.get(url).text
+    assert "须由另一名县级复核人员确认" in text and "确认核销" not in text  # not theirs to confirm
+    r = pages.post(url + "/waive", {"reason": "同意"})  # a stale tab: refused, said in Chinese
+    assert r.status_code == 403 and "须由另一名县级复核人员确认" in r.text
+    pages.as_("reviewer-b", "county_reviewer", counties=("340223",))
+    assert "确认核销" in pages.get(url).text
+    r = pages.post(url + "/waive", {"reason": "已核实，同意核销"})
+    assert r.status_code == 303 and "done=recovery_waived" in r.headers["location"]
     assert "已核销" in pages.get(url).text
     pages.as_("fin9", "finance", counties=("340999",))
     assert pages.get(url).status_code == 404

@@ -262,8 +262,8 @@ class FundPosting(Base):
 
 class Recovery(Base):
     """A recovery (追回) of relief overpaid, opened when a sampling round's re-check of a paid case finds it should
-    have got less or nothing. Tracked until repaid in full (`repaid` = the confirmed repayments) or waived by a
-    county reviewer with a reason. One per round and case."""
+    have got less or nothing. Tracked until repaid in full (`repaid` = the confirmed repayments) or waived: asked for
+    by one county reviewer with a reason, done by another. One per round and case."""
 
     __tablename__ = "recovery"
     __table_args__ = (
@@ -287,7 +287,10 @@ class Recovery(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the waiver's, or the last confirmer
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    waive_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    waive_reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # the waiver's (asked for, then done)
+    # A waiver is asked for by one county reviewer and done by another: who asked, and when (None: nobody asked).
+    waiver_requested_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    waiver_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class RecoveryRepayment(Base):

@@ -43,6 +43,7 @@ REPAYMENT_RECORDED = "recovery.repayment_recorded"
 REPAYMENT_CONFIRMED = "recovery.repayment_confirmed"
 REPAYMENT_REJECTED = "recovery.repayment_rejected"
 WAIVED = "recovery.waived"
+WAIVER_REQUESTED = "recovery.waiver_requested"
 
 RECORDER = "finance"
 CONFIRMERS = ("finance", "county_reviewer")
@@ -221,7 +222,8 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
 
 
 def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock) -> dict[str, Any]:
-    """A county reviewer waives what is outstanding, with a reason."""
+    """Waive what is outstanding: one county reviewer asks for it with a reason, another confirms it with theirs (one
+    person alone never writes off money owed to the fund). The first call asks, the next by someone else waives."""
     if not principal.has(WAIVER):
         raise Forbidden("only a county reviewer waives a recovery")
     rec = load_recovery(session, recovery_id, principal, for_update=True)
@@ -232,11 +234,20 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
         raise InvalidState(f"the recovery is {rec.status}: only an open recovery is waived")
     if _pending(session, rec.id):
         raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
-    rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "waived", principal.id, clock.now(), reason
+    outstanding = {"amount": format_yuan(rec.amount), "repaid": format_yuan(rec.repaid),
+                   "waived": format_yuan(rec.amount - rec.repaid)}
+    if rec.waiver_requested_by is None:
+        rec.waiver_requested_by, rec.waiver_requested_at, rec.waive_reason = principal.id, clock.now(), reason
+        session.flush()
+        _log(session, rec, principal, WAIVER, WAIVER_REQUESTED, {**outstanding, "reason": reason}, clock)
+        return recovery_out(session, rec)
+    if rec.waiver_requested_by == principal.id:
+        raise Forbidden("you asked for this waiver: another county reviewer confirms it")
+    rec.status, rec.closed_by, rec.closed_at = "waived", principal.id, clock.now()
     session.flush()
     _log(session, rec, principal, WAIVER, WAIVED,
-         {"amount": format_yuan(rec.amount), "repaid": format_yuan(rec.repaid),
-          "waived": format_yuan(rec.amount - rec.repaid), "reason": reason}, clock)
+         {**outstanding, "reason": rec.waive_reason, "requested_by": rec.waiver_requested_by,
+          "confirmation": reason}, clock)
     return recovery_out(session, rec)
 
 
@@ -263,6 +274,8 @@ def recovery_out(session: Session, rec: Recovery, *, head_name: str | None = Non
             "pending": format_yuan(pending), "status": rec.status, "opened_by": rec.opened_by,
             "opened_at": rec.opened_at.isoformat(), "closed_by": rec.closed_by,
             "closed_at": rec.closed_at.isoformat() if rec.closed_at else None, "waive_reason": rec.waive_reason,
+            "waiver_requested_by": rec.waiver_requested_by,
+            "waiver_requested_at": rec.waiver_requested_at.isoformat() if rec.waiver_requested_at else None,
             "repayments": [repayment_out(r) for r in repayments]}
 
 

@@ -127,6 +127,7 @@ DONE_MESSAGES = {
     "repayment_confirmed": "还款已确认，已计入追回金额并退回资金余额。",
     "repayment_rejected": "还款登记已驳回，不计入追回金额。",
     "recovery_waived": "未追回部分已核销。",
+    "recovery_waiver_requested": "核销申请已提交，须由另一名县级复核人员确认后才核销。",
     "redetermined": "已重新认定：继续办理的案件可列入支付批次，认定不符合条件的案件已办结。",
     "followup": "回访已记录。",
     "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",

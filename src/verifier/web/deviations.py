@@ -78,13 +78,14 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
     user = request.user
     with ctx.db.read() as session:
         rec = recoveries.get_recovery(session, recovery_id, user)
-        names = user_names(session, [rec["opened_by"], rec["closed_by"] or ""]
+        names = user_names(session, [rec["opened_by"], rec["closed_by"] or "", rec["waiver_requested_by"] or ""]
                            + [r["recorded_by"] for r in rec["repayments"]]
                            + [r["decided_by"] or "" for r in rec["repayments"]])
     return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl,
                 may_record=user.has(recoveries.RECORDER) and rec["status"] == "open",
                 may_confirm=user.has(*recoveries.CONFIRMERS),
-                may_waive=user.has(recoveries.WAIVER) and rec["status"] == "open",
+                may_waive=(user.has(recoveries.WAIVER) and rec["status"] == "open"
+                           and rec["waiver_requested_by"] != user.id),  # who asked for a waiver does not confirm it
                 form=form or FormState(), waive_form=waive_form or FormState(),
                 message=sl.zh(message) if message else None, today=ctx.clock.today())
 
@@ -133,13 +134,14 @@ class RecoveryPages(Controller):
         state = FormState(values={"reason": clean(data.get("reason"))})
         try:
             with ctx.db.begin() as session:
-                recoveries.waive(session, recovery_id, reason=state.values["reason"], principal=request.user,
-                                 clock=ctx.clock)
+                done = recoveries.waive(session, recovery_id, reason=state.values["reason"], principal=request.user,
+                                        clock=ctx.clock)
         except ValidationFailed as exc:
             return _detail(request, ctx, recovery_id, status_code=422, waive_form=_errors(state, exc, ("reason",)))
         except (InvalidState, Forbidden) as exc:
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, waive_form=state)
-        return see_other(f"/recoveries/{recovery_id}", done="recovery_waived")
+        return see_other(f"/recoveries/{recovery_id}",
+                         done="recovery_waived" if done["status"] == "waived" else "recovery_waiver_requested")
 
     def _decide(self, ctx: Any, request: Req, recovery_id: str, repayment_id: str, confirm: bool,
                 reason: str) -> Any:

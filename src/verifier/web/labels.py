@@ -130,7 +130,7 @@ ACTIONS = {
     "case.redetermine_ineligible": "重新认定不符合条件",
     "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（复核结果更正）",
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
-    "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回",
+    "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回", "recovery.waiver_requested": "申请核销追回",
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
     "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",

@@ -132,6 +132,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the recovery is (\w+)", lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」。"),
     (r"required: say why the repayment is not confirmed", "请填写驳回原因"),
     (r"only a county reviewer waives a recovery", "只有县级复核人员可以核销追回。"),
+    (r"you asked for this waiver: another county reviewer confirms it", "核销由您申请，须由另一名县级复核人员确认。"),
     (r"required: say why the recovery is waived", "请填写核销原因"),
     (r"the recovery is (\w+): only an open recovery is waived",
      lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，只能核销追回中的款项。"),
