@@ -95,3 +95,12 @@ def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx) -> None:  # typ
             reader.all(Prepared(select(missing.c.id)))
     with ctx.db.reader() as reader:  # the reader's connection is still good for the next request
         assert reader.all(Prepared(select(Case.__table__.c.id).limit(1))) is not None
+
+
+def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> None:  # type: ignore[no-untyped-def]
+    prepared = Prepared(select(Case.__table__.c.id).limit(1))
+    with ctx.db.reader() as reader:
+        reader.all(prepared)
+    ctx.db.dispose()  # as after a restore, or a test swapping the database's files
+    with ctx.db.reader() as reader:
+        assert reader.all(prepared) == []

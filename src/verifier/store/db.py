@@ -158,6 +158,8 @@ class Database:
     def dispose(self) -> None:
         if self._quick_engine is not None:
             self._quick_engine.dispose()
+        if self._readers is not None:
+            self._readers.reset()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -176,16 +176,22 @@ class Readers:
         self._engine = engine
         self._per_thread = per_thread
         self._local = threading.local()
+        self._generation = 0  # bumped by `reset`: every thread's connection is opened anew
         self.seen: list[Callable[[str], None]] = []
         """Called with each statement's SQL before it runs (to count what a request reads)."""
+
+    def reset(self) -> None:
+        """Forget every thread's connection (the engine was disposed of): each opens a new one when next used."""
+        self._generation += 1
 
     @contextmanager
     def open(self) -> Iterator[Reader]:
         """A reader on a connection of its own, its statements in one read transaction, rolled back at the end."""
         if self._per_thread:
             conn = getattr(self._local, "conn", None)
-            if conn is None:
+            if conn is None or self._local.generation != self._generation:
                 conn = self._local.conn = self._engine.raw_connection().dbapi_connection
+                self._local.generation = self._generation
             conn.execute("BEGIN")
             try:
                 yield Reader(conn, self._engine.dialect, self.seen)
