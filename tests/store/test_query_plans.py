@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="query plans are checked on P
 
 ROOT = Path(__file__).resolve().parents[2]
 # The indexes of cases that lead with the county: which of them serves a county's count is the planner's choice.
-BY_COUNTY = {"ix_relief_case_county_status_number", "ix_relief_case_place", "ix_relief_case_county_referred"}
+BY_COUNTY = {"ix_relief_case_county_status_number", "ix_relief_case_county_status_id", "ix_relief_case_place",
+             "ix_relief_case_county_referred"}
 LARGE = {"relief_case", "household", "referral", "home_check", "determination", "village_review", "payment_item",
          "followup", "visit"}
 COUNTY = "340223"
@@ -113,17 +114,19 @@ def _who(*roles: str) -> Any:
 
 
 @pytest.mark.parametrize("args, index", [
-    ({"county_code": COUNTY, "status": "received"}, "ix_relief_case_county_status_number"),
-    ({"county_code": COUNTY, "town": "镇03", "village": "村07", "sort": "-received"}, "ix_relief_case_place"),
+    # a status: either index of the county's statuses (with few cases of a status the planner may sort them)
+    ({"county_code": COUNTY, "status": "received"},
+     {"ix_relief_case_county_status_number", "ix_relief_case_county_status_id"}),
+    ({"county_code": COUNTY, "town": "镇03", "village": "村07", "sort": "-received"}, {"ix_relief_case_place"}),
 ])
 def test_the_case_list_reads_its_page_and_total_through_an_index(scaled: Any, args: dict[str, Any],
-                                                                 index: str) -> None:
+                                                                 index: set[str]) -> None:
     from verifier.cases import listing
 
     found = plans(scaled, lambda s: listing.find_cases(s, _who("county_reviewer"), listing.CaseQuery(**args),
                                                        scaled.vault))
     assert len(found) == 2  # the total and the page
-    assert index in indexes_used(found)
+    assert index & indexes_used(found)
     assert whole_reads(found) == []
 
 
@@ -132,7 +135,7 @@ def test_the_api_case_list_reads_through_an_index(scaled: Any) -> None:
 
     found = plans(scaled, lambda s: service.list_cases(s, _who("county_reviewer"),
                                                        service.CaseFilter(status="received", limit=50)))
-    assert "ix_relief_case_county_status_number" in indexes_used(found)
+    assert "ix_relief_case_county_status_id" in indexes_used(found)  # in id order: no walk of every id
     assert whole_reads(found) == []
 
 

@@ -130,6 +130,9 @@ class Case(Base):
         # A county's cases by status (counts, the work lists) in the order of their numbers: the case list's first
         # page of a status is read in order, not sorted from every case of that status.
         Index("ix_relief_case_county_status_number", "county_code", "status", "number"),
+        # The API's list of a county's status, in id order (its cursor), read in order rather than by walking every
+        # case's id and filtering.
+        Index("ix_relief_case_county_status_id", "county_code", "status", "id"),
         # The case list filtered by town and village; the monthly report's new cases of a county's year.
         Index("ix_relief_case_place", "county_code", "town", "village"),
         Index("ix_relief_case_county_referred", "county_code", "referred_on"),
