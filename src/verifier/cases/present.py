@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -10,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
+from ..domain.errors import NotFound
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
 from ..domain.planning import days_late
 from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
 from ..payments.service import CASE_ITEMS, payment_rows
-from ..domain.errors import NotFound
 from ..store.db import Database
 from ..store.reader import Prepared, Reader, session_reader
 from ..store.tables import Case, Check, Determination, Household, Referral, Visit, VisitAttempt
@@ -116,16 +117,18 @@ _CHECKS = Prepared(select(_check).where(_check.c.case_id == _CASE_ID).order_by(_
 _DETERMINATION = Prepared(select(_det).where(_det.c.case_id == _CASE_ID).order_by(_det.c.confirmed_at.desc()).limit(1))
 _ATTEMPTS = Prepared(select(_attempt).where(_attempt.c.case_id == _CASE_ID)
                      .order_by(_attempt.c.visited_on, _attempt.c.recorded_at))
-_HISTORY = Prepared(select(_entry.c.idx))  # a family: one statement per number of subjects (see _history)
+
+
+@lru_cache(maxsize=64)
+def _history_of(subjects: int) -> Prepared:
+    """The history's statement for that many subjects (a prepared read takes no list parameter)."""
+    return Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
+                    .where(_entry.c.subject.in_([bindparam(f"s{i}") for i in range(subjects)]))
+                    .order_by(_entry.c.idx))
 
 
 def _history(reader: Reader, subjects: list[str]) -> list[HistoryOut]:
-    def build() -> Any:
-        return (select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
-                .where(_entry.c.subject.in_([bindparam(f"s{i}") for i in range(len(subjects))]))
-                .order_by(_entry.c.idx))
-
-    statement = _HISTORY.variant(len(subjects), build)
+    statement = _history_of(len(subjects))
     return [HistoryOut(index=e.idx, time=e.time, actor=e.actor, role=e.role, action=e.action,
                        payload=_ENTRY.decode(e.entry).payload)
             for e in reader.all(statement, {f"s{i}": s for i, s in enumerate(subjects)})]

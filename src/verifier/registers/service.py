@@ -189,8 +189,8 @@ def match_check(session: Session, case: Case, check: Check, *, rules: RegisterRu
     today = clock.today()
     registers = in_force(session, case.county_code, today)
     member_ids = [m["member_id"] for m in check.members]
-    manual = [c for c in check.cross_checks or [] if c.get("finding") == "inconsistent"]
-    if not registers and not manual:  # no register in force and no cross-check inconsistent: nothing to find
+    if not registers and not any(c.get("finding") == "inconsistent" for c in check.cross_checks or []):
+        # no register in force and no cross-check inconsistent: nothing to find
         return Match([], 0, 0)
     bidx_of = dict(session.execute(select(Member.id, Member.id_number_bidx).where(Member.id.in_(member_ids))).all())
     names = {m["member_id"]: m["name"] for m in check.members}

@@ -137,8 +137,8 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:
-        """Prepared statements (store/reader.py) in one read transaction: on SQLite on a connection of the calling
-        thread's own (so the event loop may read without a hand-off), on PostgreSQL on a pooled connection."""
+        """Prepared statements (store/reader.py): on SQLite on a connection of the calling thread's own, in one read
+        transaction (so the event loop may read without a hand-off), on PostgreSQL on a pooled connection."""
         with self.readers.open() as reader:
             yield reader
 
@@ -151,8 +151,9 @@ class Database:
             # and in autocommit: no BEGIN and ROLLBACK round trips around the reads. Each statement sees its own
             # snapshot, as it does within a READ COMMITTED transaction anyway.
             self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
-                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10, json_deserializer=_read_json,
-                                                                     isolation_level="AUTOCOMMIT"))
+                                  if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10,
+                                                                       json_deserializer=_read_json,
+                                                                       isolation_level="AUTOCOMMIT"))
         return self._quick_engine
 
     def dispose(self) -> None:

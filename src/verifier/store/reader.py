@@ -14,7 +14,7 @@ statements of one reader see one snapshot), a pooled PostgreSQL connection, or t
 open (whose pending changes are flushed first), so a write can answer with what it wrote.
 
 Only for reads: nothing here writes, and a statement with an expanding IN parameter is not supported (build one per
-list length instead, see `Prepared.variant`).
+list length instead, as the case history does in cases/present.py).
 """
 
 from __future__ import annotations
@@ -48,18 +48,10 @@ class Prepared:
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
-        self._variants: dict[Any, Prepared] = {}
         keys = [c.key for c in statement.selected_columns]
         if len(set(keys)) != len(keys):
             raise ValueError(f"a prepared statement needs distinct column names: {keys}")
         self._row = NamedTuple("Row", [(k, Any) for k in keys])  # type: ignore[misc]
-
-    def variant(self, key: Any, build: Callable[[], Select[Any]]) -> Prepared:
-        """A statement of this family built by `build` once per `key` (for example one per length of an IN list)."""
-        found = self._variants.get(key)
-        if found is None:
-            found = self._variants[key] = Prepared(build())
-        return found
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
@@ -88,23 +80,29 @@ class Reader:
         self._seen = seen
         self.disconnected = False  # a statement found the connection gone
 
-    def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def _prepare(self, prepared: Prepared) -> _Compiled:
         c = prepared._compiled.get(self._dialect.name) or prepared.compiled(self._dialect)
-        if self._seen:
-            for see in self._seen:
-                see(c.sql)
+        for see in self._seen or ():
+            see(c.sql)
+        return c
+
+    def _failed(self, exc: Exception, sql: str, parameters: Any, cursor: Any) -> DBAPIError:
+        """A driver's error as SQLAlchemy would raise it (so a lost or full database is answered 503/507, see
+        store/faults.py), noting whether the connection is gone (the pool then replaces it)."""
+        gone = self._dialect.is_disconnect(exc, self._connection, cursor)
+        self.disconnected = self.disconnected or gone
+        return DBAPIError.instance(sql, parameters, exc, self._dialect.loaded_dbapi.Error,
+                                   connection_invalidated=gone, dialect=self._dialect)
+
+    def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
+        c = self._prepare(prepared)
         parameters = _parameters(c, params or {})
         cursor = self._connection.cursor()
         try:
             cursor.execute(c.sql, parameters)
             rows = cursor.fetchall()
         except self._dialect.loaded_dbapi.Error as exc:
-            # As SQLAlchemy would raise it (so a lost or full database is answered 503/507, see store/faults.py),
-            # noting whether the connection is gone (the pool then replaces it).
-            gone = self._dialect.is_disconnect(exc, self._connection, cursor)
-            self.disconnected = self.disconnected or gone
-            raise DBAPIError.instance(c.sql, parameters, exc, self._dialect.loaded_dbapi.Error,
-                                      connection_invalidated=gone, dialect=self._dialect) from exc
+            raise self._failed(exc, c.sql, parameters, cursor) from exc
         finally:
             cursor.close()
         return _rows(c, rows)
@@ -114,12 +112,7 @@ class Reader:
         they are sent together in pipeline mode: one round trip for all instead of one each."""
         if self._dialect.driver != "psycopg" or len(statements) < 2:
             return [self.all(prepared, params) for prepared, params in statements]
-        compiled = [(prepared._compiled.get(self._dialect.name) or prepared.compiled(self._dialect), params)
-                    for prepared, params in statements]
-        if self._seen:
-            for c, _ in compiled:
-                for see in self._seen:
-                    see(c.sql)
+        compiled = [(self._prepare(prepared), params) for prepared, params in statements]
         results: list[list[Any]] = []
         cursors = []
         try:
@@ -131,11 +124,7 @@ class Reader:
                 for (c, _), cursor in zip(compiled, cursors):
                     results.append(_rows(c, cursor.fetchall()))
         except self._dialect.loaded_dbapi.Error as exc:
-            gone = self._dialect.is_disconnect(exc, self._connection, None)
-            self.disconnected = self.disconnected or gone
-            raise DBAPIError.instance("; ".join(c.sql for c, _ in compiled), None, exc,
-                                      self._dialect.loaded_dbapi.Error, connection_invalidated=gone,
-                                      dialect=self._dialect) from exc
+            raise self._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
         finally:
             for cursor in cursors:
                 cursor.close()
@@ -186,7 +175,9 @@ class Readers:
 
     @contextmanager
     def open(self) -> Iterator[Reader]:
-        """A reader on a connection of its own, its statements in one read transaction, rolled back at the end."""
+        """A reader on a connection of its own: on SQLite its statements in one read transaction (one snapshot),
+        rolled back at the end; on PostgreSQL in autocommit, each statement its own snapshot (as under READ
+        COMMITTED within a transaction)."""
         if self._per_thread:
             conn = getattr(self._local, "conn", None)
             if conn is None or self._local.generation != self._generation:
