@@ -299,6 +299,21 @@ class Desk:
         return " ".join(flash.all_inner_texts())
 
 
+def refer_by_file(desk: Desk, folder: Any, name: str, id_number: str, amount: int) -> None:
+    """A civil-affairs file naming one household (in `folder`), imported through the page: one POST."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["姓名", "身份证号", "乡镇", "村", "户类型", "原因", "金额", "日期"])
+    book.active.append([name, id_number, "城关镇", "东村", "非贫低收入户", "因病", amount, flow_day(0)])
+    xlsx = folder / "民政局名单.xlsx"
+    book.save(xlsx)
+    desk.follow("main a[href='/referrals/import']")
+    desk.fill({"#f-channel": "civil_affairs"})
+    desk.page.set_input_files("#f-file", str(xlsx))
+    assert desk.submit("form[action='/referrals/import']") == 1
+
+
 class Staff:
     """The demo's people at their desks for one module: each logs in once (through the login page), and keeps their
     tab for the next step of the flow, as people do. `staff.desk("clerk")` is the clerk's tab, on `start`."""

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from desk import Staff, flow_day
+from desk import Staff, refer_by_file
 
 from verifier.domain.idnumber import make_id_number
 
@@ -32,18 +32,10 @@ def search(desk, text: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_a_household_is_found_by_name_id_number_and_its_last_four(staff, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from openpyxl import Workbook, load_workbook
+    from openpyxl import load_workbook
 
-    book = Workbook()
-    book.active.append(["姓名", "身份证号", "乡镇", "村", "户类型", "原因", "金额", "日期"])
-    book.active.append([PERSON["name"], PERSON["id"], "城关镇", "东村", "非贫低收入户", "因病", 260000, flow_day(0)])
-    xlsx = tmp_path / "民政局名单.xlsx"
-    book.save(xlsx)
     desk = staff.desk("supervisor")
-    desk.follow("main a[href='/referrals/import']")
-    desk.fill({"#f-channel": "civil_affairs"})
-    desk.page.set_input_files("#f-file", str(xlsx))
-    assert desk.submit("form[action='/referrals/import']") == 1
+    refer_by_file(desk, tmp_path, PERSON["name"], PERSON["id"], 260000)
 
     assert PERSON["name"] in search(desk, PERSON["name"])
     assert PERSON["name"] in search(desk, PERSON["name"][1:])  # part of a name

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from desk import Staff, flow_day
+from desk import Staff, refer_by_file
 
 from verifier.domain.idnumber import make_id_number
 
@@ -60,18 +60,10 @@ def test_each_long_list_has_a_search_box_and_its_count_in_chinese(staff, who: st
 
 
 def test_a_whole_id_number_searched_is_in_no_address(staff, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from openpyxl import Workbook, load_workbook
+    from openpyxl import load_workbook
 
-    book = Workbook()
-    book.active.append(["姓名", "身份证号", "乡镇", "村", "户类型", "原因", "金额", "日期"])
-    book.active.append([PERSON["name"], PERSON["id"], "城关镇", "东村", "非贫低收入户", "因病", 180000, flow_day(0)])
-    xlsx = tmp_path / "民政局名单.xlsx"
-    book.save(xlsx)
     desk = staff.desk("supervisor")
-    desk.follow("main a[href='/referrals/import']")
-    desk.fill({"#f-channel": "civil_affairs"})
-    desk.page.set_input_files("#f-file", str(xlsx))
-    assert desk.submit("form[action='/referrals/import']") == 1
+    refer_by_file(desk, tmp_path, PERSON["name"], PERSON["id"], 180000)
 
     desk.page.fill("#find-q", PERSON["id"])
     with desk.page.expect_navigation():
