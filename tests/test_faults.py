@@ -260,10 +260,12 @@ def test_the_answers_are_concurrent_safe_under_a_cut(relayed, users) -> None:  #
         with ctx.db.read() as session:
             before = session.scalar(select(func.count()).select_from(Case)) or 0
 
+        bodies = [application(f"并发断线{n}") for n in range(20)]  # a retry sends the very same request again
+
         def send(n: int) -> int:
             if n == 10:
                 relay.cut()
-            return client.post("/api/referrals", json=application(f"并发断线{n}"),
+            return client.post("/api/referrals", json=bodies[n],
                                headers={**auth, "Idempotency-Key": f"cut-{n}"}).status_code
 
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -271,7 +273,7 @@ def test_the_answers_are_concurrent_safe_under_a_cut(relayed, users) -> None:  #
         assert set(codes) <= {201, 503}, codes
         assert 503 in codes
         relay.mend()
-        retried = [client.post("/api/referrals", json=application(f"并发断线{n}"),
+        retried = [client.post("/api/referrals", json=bodies[n],
                                headers={**auth, "Idempotency-Key": f"cut-{n}"}).status_code
                    for n, code in enumerate(codes) if code == 503]
         assert set(retried) == {201}, retried
