@@ -26,14 +26,16 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from browserkit import DEMO_PASSWORD
 
-# The demo's contract year, and the day the flow's own paper work starts in it. When the demo moves to the current
-# year, this becomes `date.today() - timedelta(days=40)`.
-FLOW_START = date.today() - timedelta(days=20)  # inside the demo's current-year contract; a notice posted on day 5 has run its 7 days by today
+from verifier.clock import Clock
+
+# The day the flow's own paper work starts, in the county's calendar (Asia/Shanghai; after 16:00 UTC that is the
+# machine's tomorrow): inside the demo's current-year contract, and a notice posted on day 5 has run its 7 days by today.
+FLOW_START = Clock().today() - timedelta(days=20)
 DEMO_YEAR = FLOW_START.year
 
 
