@@ -38,7 +38,8 @@ def test_the_page_check_finds_what_a_clerk_should_not_read() -> None:
     assert page_problems(_Shown(["发布于 2026-06-01T09:30:00+00:00"]))
     assert page_problems(_Shown(["拟救助金额 114500.00 元"]))
     assert page_problems(_Shown(["金额"], hints=["please type the amount"]))
-    assert page_problems(_Shown(["公示"], paper=["拟救助金额合计114500.00元"])) == []  # a document as printed
+    assert page_problems(_Shown(["公示"], paper=["拟救助金额合计114500.00元"]))  # a document as printed, too
+    assert page_problems(_Shown(["公示"], paper=["拟救助金额合计114,500.00元"])) == []
 
 
 def test_a_spreadsheet_with_typos_is_refused_in_chinese_line_by_line(staff, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -50,7 +50,7 @@ def test_the_shared_writer_escapes_formulas_and_keeps_money_and_digits() -> None
     assert rows[1][0] == "'=HYPERLINK(\"http://x\")" and rows[2][0] == "'@SUM(A1)"
     assert rows[1][1] == "6222020200112233445" and rows[2][1] == "0012"  # text: no digit lost
     assert Decimal(str(rows[1][2])) == Decimal("1234.56") and rows[2][3] == 0
-    assert ws.cell(row=2, column=3).number_format == "0.00"
+    assert ws.cell(row=2, column=3).number_format == "#,##0.00"
     assert all(ws.cell(row=r, column=1).data_type == "s" for r in (2, 3))
 
 

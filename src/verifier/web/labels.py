@@ -425,10 +425,4 @@ def reason_zh(reason: str | None) -> str:
     if not reason:
         return ""
     chinese = reason_in_chinese(reason)
-    return _grouped_yuan(chinese) if chinese else message_zh(reason.strip())
-
-
-def _grouped_yuan(text: str) -> str:
-    """Amounts in yuan as every page shows them, grouped: "人均纯收入 12000.00 元" reads "人均纯收入 12,000.00 元"."""
-    return re.sub(r"(?<![\d,.])(-?)(\d{4,})(\.\d+)?(?= ?元)",
-                  lambda m: f"{m.group(1)}{int(m.group(2)):,}{m.group(3) or ''}", text)
+    return chinese or message_zh(reason.strip())
