@@ -31,7 +31,7 @@ def test_the_audit_list_pages_and_keeps_its_filter(staff) -> None:  # type: igno
     desk.follow("#entries ~ nav.pager a[rel=next]")
     assert desk.path.endswith("page=2") and desk.page.locator("nav.pager [aria-current=page]").inner_text() == "2"
     desk.follow("#entries ~ nav.pager a[rel=prev]")
-    desk.fill({"#f-list-action": "case.screen_pass"})
+    desk.fill({"#f-entry-action": "case.screen_pass"})
     desk.submit("#entry-search", double=False)
     assert "action=case.screen_pass" in desk.path
     rows = desk.page.locator("#entry-list tbody tr")
