@@ -34,6 +34,7 @@ from . import stagelabels as sl
 from .paging import Pager, page_param
 from .deviations import round_assessment
 from .common import (
+    AUDIT_READERS,
     FormState,
     Req,
     clean,
@@ -122,7 +123,8 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads, numbers=numbers,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
-                fixable=fixable if writer else set(), assessment=assessment)
+                fixable=fixable if writer else set(), assessment=assessment,
+                audit_links=user.has(*AUDIT_READERS["roles"]))
 
 
 class SamplingPages(Controller):
