@@ -4,12 +4,13 @@ double click doing one thing; the back button and a stale tab after a form was s
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from desk import Staff, flow_day, page_problems
+from desk import DEMO_YEAR, Staff, flow_day, page_problems
 
 from verifier.domain.idnumber import make_id_number
 
@@ -125,3 +126,21 @@ def test_an_officer_on_a_phone_sends_a_check_with_typos_then_right(staff) -> Non
     stale.page.close()
     desk.go(case_page)
     assert desk.text().count("已核对医疗票据") == 1
+
+
+def test_a_sampling_round_started_again_from_a_stale_tab_is_the_same_round(staff) -> None:  # type: ignore[no-untyped-def]
+    """The county reviewer starts a round (a double click: one round), then sends the same form from a tab left open:
+    a second open round for the same county, period and method used to be created beside the first, which the two
+    parties then committed to apart. Now the stale tab lands on the round already started, and says so."""
+    desk = staff.desk("reviewer", start="/sampling")
+    stale = desk.second_tab("/sampling")
+    before = int(re.search(r"共 (\d+) 条", desk.text()).group(1))  # type: ignore[union-attr]
+    for tab in (desk, stale):  # the year so far, with the demo's checks in it
+        tab.fill({"#f-checked_from": f"{DEMO_YEAR}-01-01"})
+    assert desk.submit("#start", expect=r"/sampling/smp_\w+\?done=round$") == 1
+    started = desk.path.split("?")[0]
+    assert stale.submit("#start", double=False, expect=r"done=round_already$") == 1
+    assert stale.path.split("?")[0] == started and "重复提交未再创建" in stale.flash()
+    desk.go("/sampling")
+    assert int(re.search(r"共 (\d+) 条", desk.text()).group(1)) == before + 1  # type: ignore[union-attr]
+    stale.close()
