@@ -144,3 +144,20 @@ def test_a_sampling_round_started_again_from_a_stale_tab_is_the_same_round(staff
     desk.go("/sampling")
     assert int(re.search(r"共 (\d+) 条", desk.text()).group(1)) == before + 1  # type: ignore[union-attr]
     stale.close()
+
+
+def test_a_village_meeting_sent_again_from_a_stale_tab_opens_the_meeting_recorded(staff) -> None:  # type: ignore[no-untyped-def]
+    """The town clerk records a village's review meeting, then sends the same form from a tab left open: it used to
+    come back as 未能保存 with nothing marked and no household left on the form, as if the meeting were lost."""
+    desk = staff.desk("clerk", start="/meetings/new")
+    desk.follow("main a[href^='/meetings/new?']")
+    stale = desk.second_tab(desk.path)
+    for tab in (desk, stale):
+        tab.fill({"#f-venue": "村委会会议室", "#f-attendees": "村支书、村民代表五人", "#f-minutes": "逐户评议，举手表决。"})
+        for radio in tab.page.locator("#meeting input[type=radio][value=pass]").all():
+            radio.check()
+    assert desk.submit("#meeting", expect=r"/meetings/mtg_\w+\?done=meeting$") == 1
+    recorded = desk.path.split("?")[0]
+    assert stale.submit("#meeting", double=False, expect=r"done=meeting_already$") == 1
+    assert stale.path.split("?")[0] == recorded and "重复提交未再保存" in stale.flash()
+    stale.close()
