@@ -38,9 +38,10 @@ def _print_problems(problems, header: str) -> None:  # type: ignore[no-untyped-d
 
 @contextmanager
 def _nothing_imported_if_refused(file: Path, before: Callable[[], object] | None = None) -> Iterator[None]:
-    """An import refused inside the block prints why (every problem in the file) and exits 1; `before` runs first
-    (e.g. to finish a progress bar)."""
+    """An import refused inside the block prints why, in Chinese (every problem in the file, each naming its row and
+    column as the import pages do), and exits 1; `before` runs first (e.g. to finish a progress bar)."""
     from .domain.errors import DomainError, ValidationFailed
+    from .web.labels import file_problem, message_zh
 
     try:
         yield
@@ -48,9 +49,10 @@ def _nothing_imported_if_refused(file: Path, before: Callable[[], object] | None
         if before is not None:
             before()
         if isinstance(exc, ValidationFailed):
-            _print_problems(exc.errors, f"{file}: nothing imported; {len(exc.errors)} problem(s):")
+            _print_problems([file_problem(e) for e in exc.errors],
+                            f"{file}：有 {len(exc.errors)} 处问题，未导入任何内容：")
             sys.exit(1)
-        _fail(f"{file}: nothing imported: {exc.detail}")
+        _fail(f"{file}：未导入任何内容：{message_zh(exc.detail)}")
 
 
 def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
@@ -357,19 +359,13 @@ def places() -> None:
 def places_import(file: Path, county_code: str) -> None:
     """Import a county's towns and villages from a csv or xlsx file with the columns 乡镇 and 村: all or nothing,
     every bad row listed; the same file again changes nothing."""
-    from .domain.errors import ValidationFailed
     from .places import service as place_service
 
     ctx = _context()
     try:
-        with ctx.db.begin() as session:
+        with _nothing_imported_if_refused(file), ctx.db.begin() as session:
             outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock,
-                                                      limits=ctx.settings.imports)
-    except ValidationFailed as exc:
-        click.echo(f"{file}：有 {len(exc.errors)} 处问题，未导入任何内容：", err=True)
-        for e in exc.errors:
-            click.echo(f"  - {e.message}", err=True)
-        sys.exit(1)
+                                                  limits=ctx.settings.imports)
     finally:
         ctx.close()
     if outcome.added:
@@ -429,11 +425,11 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
 
     ctx = _context()
     try:
-        principal = _importer(ctx, username, ("insurer_supervisor", "county_reviewer"), "referral files",
+        principal = _importer(ctx, username, ("insurer_supervisor", "county_reviewer"), "转介文件",
                               operator_roles=("insurer_supervisor",))
         role = principal.acting_role(("insurer_supervisor", "county_reviewer"))
         size = file.stat().st_size
-        with file.open("rb") as source, click.progressbar(length=size, label=f"importing {file.name}",
+        with file.open("rb") as source, click.progressbar(length=size, label=f"正在导入 {file.name}",
                                                           file=sys.stderr) as bar:
             done = 0
 
@@ -473,7 +469,7 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
 
     ctx = _context()
     try:
-        principal = _importer(ctx, username, IMPORT_ROLES, "the roster")
+        principal = _importer(ctx, username, IMPORT_ROLES, "名册")
         with _nothing_imported_if_refused(file):
             result = import_roster(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name,
                                    county_code=county_code, principal=principal, clock=ctx.clock,
@@ -505,10 +501,12 @@ def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
     with ctx.db.read() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
-        _fail(f"no active user {username!r}")
+        _fail(f"没有在用的用户“{username}”，未导入任何内容")
     principal = principal_of(user)
     if not principal.has(*roles):
-        _fail(f"{username} may not import {what} (needs {' or '.join(roles)})")
+        from .web.labels import ROLE_LABELS
+
+        _fail(f"用户“{username}”不能导入{what}（须为{'或'.join(ROLE_LABELS.get(r, r) for r in roles)}），未导入任何内容")
     return principal
 
 
@@ -537,7 +535,7 @@ def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of
 
     ctx = _context()
     try:
-        principal = _importer(ctx, username, IMPORT_ROLES, "registers")
+        principal = _importer(ctx, username, IMPORT_ROLES, "部门名单")
         with _nothing_imported_if_refused(file):
             result = import_register(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name, kind=kind,
                                      county_code=county_code, principal=principal, clock=ctx.clock,

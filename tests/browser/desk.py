@@ -58,9 +58,9 @@ RAW_CODE = [
     (re.compile(r"\b[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}\b"), "an English phrase"),
     (re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d"), "an ISO timestamp"),
 ]
-# Money as the pages show it is grouped ("114,500.00"); a bare "114500.00" is a raw value. The previews of documents
-# (`.paper`) show the text as it is printed, and are left out of this one check; so is an example of what to type
-# ("如 1200.50": typed amounts are not grouped).
+# Money as the pages and the documents (the `.paper` previews show a document as printed) write it is grouped
+# ("114,500.00"); a bare "114500.00" is a raw value. An example of what to type ("如 1200.50") is left out: typed
+# amounts are not grouped.
 BARE_MONEY = re.compile(r"(?<![\d,.])(?<!如 )\d{4,}\.\d\d(?![\d%])")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -127,7 +127,7 @@ def page_problems(page: Any, allow: tuple[str, ...] = ()) -> list[str]:
                 problems.append(f"{what} {m.group(0)!r} in {text[:120]!r}")
         if text in CODES:
             problems.append(f"a code without its label {text!r}")
-    for text in shown + seen["hints"]:
+    for text in shown + seen["paper"] + seen["hints"]:
         m = BARE_MONEY.search(text)
         if m:
             problems.append(f"money without thousands separators {m.group(0)!r} in {text[:120]!r}")

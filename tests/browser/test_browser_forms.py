@@ -4,12 +4,13 @@ double click doing one thing; the back button and a stale tab after a form was s
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from desk import Staff, flow_day, page_problems
+from desk import DEMO_YEAR, Staff, flow_day, page_problems
 
 from verifier.domain.idnumber import make_id_number
 
@@ -38,7 +39,8 @@ def test_the_page_check_finds_what_a_clerk_should_not_read() -> None:
     assert page_problems(_Shown(["发布于 2026-06-01T09:30:00+00:00"]))
     assert page_problems(_Shown(["拟救助金额 114500.00 元"]))
     assert page_problems(_Shown(["金额"], hints=["please type the amount"]))
-    assert page_problems(_Shown(["公示"], paper=["拟救助金额合计114500.00元"])) == []  # a document as printed
+    assert page_problems(_Shown(["公示"], paper=["拟救助金额合计114500.00元"]))  # a document as printed, too
+    assert page_problems(_Shown(["公示"], paper=["拟救助金额合计114,500.00元"])) == []
 
 
 def test_a_spreadsheet_with_typos_is_refused_in_chinese_line_by_line(staff, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -124,3 +126,38 @@ def test_an_officer_on_a_phone_sends_a_check_with_typos_then_right(staff) -> Non
     stale.page.close()
     desk.go(case_page)
     assert desk.text().count("已核对医疗票据") == 1
+
+
+def test_a_sampling_round_started_again_from_a_stale_tab_is_the_same_round(staff) -> None:  # type: ignore[no-untyped-def]
+    """The county reviewer starts a round (a double click: one round), then sends the same form from a tab left open:
+    a second open round for the same county, period and method used to be created beside the first, which the two
+    parties then committed to apart. Now the stale tab lands on the round already started, and says so."""
+    desk = staff.desk("reviewer", start="/sampling")
+    stale = desk.second_tab("/sampling")
+    before = int(re.search(r"共 (\d+) 条", desk.text()).group(1))  # type: ignore[union-attr]
+    for tab in (desk, stale):  # the year so far, with the demo's checks in it
+        tab.fill({"#f-checked_from": f"{DEMO_YEAR}-01-01"})
+    assert desk.submit("#start", expect=r"/sampling/smp_\w+\?done=round$") == 1
+    started = desk.path.split("?")[0]
+    assert stale.submit("#start", double=False, expect=r"done=round_already$") == 1
+    assert stale.path.split("?")[0] == started and "重复提交未再创建" in stale.flash()
+    desk.go("/sampling")
+    assert int(re.search(r"共 (\d+) 条", desk.text()).group(1)) == before + 1  # type: ignore[union-attr]
+    stale.close()
+
+
+def test_a_village_meeting_sent_again_from_a_stale_tab_opens_the_meeting_recorded(staff) -> None:  # type: ignore[no-untyped-def]
+    """The town clerk records a village's review meeting, then sends the same form from a tab left open: it used to
+    come back as 未能保存 with nothing marked and no household left on the form, as if the meeting were lost."""
+    desk = staff.desk("clerk", start="/meetings/new")
+    desk.follow("main a[href^='/meetings/new?']")
+    stale = desk.second_tab(desk.path)
+    for tab in (desk, stale):
+        tab.fill({"#f-venue": "村委会会议室", "#f-attendees": "村支书、村民代表五人", "#f-minutes": "逐户评议，举手表决。"})
+        for radio in tab.page.locator("#meeting input[type=radio][value=pass]").all():
+            radio.check()
+    assert desk.submit("#meeting", expect=r"/meetings/mtg_\w+\?done=meeting$") == 1
+    recorded = desk.path.split("?")[0]
+    assert stale.submit("#meeting", double=False, expect=r"done=meeting_already$") == 1
+    assert stale.path.split("?")[0] == recorded and "重复提交未再保存" in stale.flash()
+    stale.close()

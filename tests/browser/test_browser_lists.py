@@ -31,7 +31,7 @@ def test_the_audit_list_pages_and_keeps_its_filter(staff) -> None:  # type: igno
     desk.follow("#entries ~ nav.pager a[rel=next]")
     assert desk.path.endswith("page=2") and desk.page.locator("nav.pager [aria-current=page]").inner_text() == "2"
     desk.follow("#entries ~ nav.pager a[rel=prev]")
-    desk.fill({"#f-list-action": "case.screen_pass"})
+    desk.fill({"#f-entry-action": "case.screen_pass"})
     desk.submit("#entry-search", double=False)
     assert "action=case.screen_pass" in desk.path
     rows = desk.page.locator("#entry-list tbody tr")
@@ -45,6 +45,7 @@ def test_the_audit_list_pages_and_keeps_its_filter(staff) -> None:  # type: igno
     ("clerk", "/notices", "村"), ("finance1", "/payments", "340223"), ("finance1", "/payee-changes?status=", "户"),
     ("reviewer", "/sampling", "340223"), ("reviewer", "/conflicts", "340223"), ("reviewer", "/need-referrals", "镇"),
     ("supervisor", "/followups", "村"), ("admin", "/users", "clerk"), ("admin", "/places", "村"),
+    ("finance1", "/recoveries?status=all", "户"),
 ])
 def test_each_long_list_has_a_search_box_and_its_count_in_chinese(staff, who: str, path: str,  # type: ignore[no-untyped-def]
                                                                  text: str) -> None:

@@ -15,7 +15,7 @@ from verifier.domain.errors import ValidationFailed
 def letter(**overrides):  # type: ignore[no-untyped-def]
     args = dict(issuing_body="示范县城关镇人民政府", county="示范县", town="城关镇", village="东村", head_name="李四",
                 cause="illness", referred_on=date(2020, 5, 20), decided_on=date(2020, 6, 1),
-                reasons=["人均纯收入 9000.00 元，高于收入线 5200.00 元，且家庭有稳定收入来源"],
+                reasons=["人均纯收入 9,000.00 元，高于收入线 5,200.00 元，且家庭有稳定收入来源"],
                 review_by=date(2020, 6, 16), review_place="示范县城关镇人民政府", review_phone="12317",
                 issued_on=date(2020, 6, 2))
     args.update(overrides)
@@ -29,7 +29,7 @@ def test_the_letter_says_the_decision_the_reason_and_how_to_ask_for_a_review() -
     assert "示范县城关镇东村李四户：" in text
     body = "\n".join(text)
     assert "2020年6月1日认定为不符合救助条件" in body and "因病" in body
-    assert "1. 人均纯收入 9000.00 元，高于收入线 5200.00 元，且家庭有稳定收入来源。" in text
+    assert "1. 人均纯收入 9,000.00 元，高于收入线 5,200.00 元，且家庭有稳定收入来源。" in text
     assert "2020年6月16日前（含当日）向示范县城关镇人民政府提出书面复核申请" in body
     assert text[-2:] == ["示范县城关镇人民政府", "2020年6月2日"]
     assert doc.core_properties.title == "防贫帮困保障认定结果告知书"

@@ -67,7 +67,8 @@ def make_notice(n: int = 5, *, mask_names: bool = True, **changes: object) -> No
 
 
 def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+    """As the county's offices write money on paper: 114,500.00."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def open_docx(data: bytes) -> docx.document.Document:

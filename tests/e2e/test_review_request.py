@@ -35,7 +35,7 @@ def test_letter_then_review_by_other_officers(client, users, ctx, clock) -> None
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument")
     text = _text(r.content)
     assert "李四户：" in text and "认定为不符合救助条件" in text
-    assert "高于收入线 5200.00 元，且家庭有稳定收入来源" in text  # the reason in plain words
+    assert "高于收入线 5,200.00 元，且家庭有稳定收入来源" in text  # the reason in plain words
     assert "2020年6月16日前（含当日）" in text and "复核申请" in text  # 15 days, the contract's default
     # An eligible case has no such letter.
     eligible = make_case(ctx)

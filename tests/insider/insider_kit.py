@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from factories import COUNTY, new_id_number
@@ -33,4 +34,26 @@ def head_of(client: Any, headers: dict[str, str], case_id: str) -> str:
     return str(r.json()["referrals"][0]["name"])
 
 
-__all__ = ["COUNTY", "check_body", "head_of", "schedule"]
+@dataclass(frozen=True)
+class Visit:
+    """A screened case scheduled over HTTP for two officers today: who schedules, who records, the household head."""
+
+    case_id: str
+    sup: dict[str, str]  # the insurer supervisor's headers
+    off: dict[str, str]  # the first officer's headers
+    officers: list[str]
+    head: str
+    today: str
+
+
+def scheduled_visit(ctx: Any, client: Any, users: Any, case_id: str) -> Visit:
+    """`case_id` (screened) scheduled today for `off1` and `off2` by `sup`, the three added to the county."""
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("off1", "field_officer", counties=(COUNTY,))
+    users.add("off2", "field_officer", counties=(COUNTY,))
+    sup, today, officers = users.headers("sup"), ctx.clock.today().isoformat(), [users.ids["off1"], users.ids["off2"]]
+    schedule(client, sup, case_id, officers, today)
+    return Visit(case_id, sup, users.headers("off1"), officers, head_of(client, sup, case_id), today)
+
+
+__all__ = ["COUNTY", "Visit", "check_body", "head_of", "schedule", "scheduled_visit"]

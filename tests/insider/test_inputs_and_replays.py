@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from factories import make_case, new_id_number
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, scheduled_visit
 
 
 def test_attack_amounts_with_many_decimals_or_a_minus_sign_are_refused_naming_the_field(ctx, client,
@@ -11,15 +11,9 @@ def test_attack_amounts_with_many_decimals_or_a_minus_sign_are_refused_naming_th
     """Fractions of a fen would round somewhere in someone's favour; a negative income lowers the household's
     income to raise its relief. Each is refused, nothing is stored, and the same check with proper amounts is taken."""
     case_id = make_case(ctx, stage="screened")
-    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
-    users.add("off1", "field_officer", counties=(COUNTY,))
-    users.add("off2", "field_officer", counties=(COUNTY,))
+    v = scheduled_visit(ctx, client, users, case_id)
     users.add("clerk", "town_clerk", counties=(COUNTY,))
-    sup, off = users.headers("sup"), users.headers("off1")
-    today = ctx.clock.today().isoformat()
-    officers = [users.ids["off1"], users.ids["off2"]]
-    schedule(client, sup, case_id, officers, today)
-    head = head_of(client, sup, case_id)
+    sup, off, officers, head, today = v.sup, v.off, v.officers, v.head, v.today
     for field, value in (("wages", "3000.001"), ("wages", "-3000.00"), ("business_net", "1e5"),
                          ("property_net", "0.0000001"), ("transfer_net", "NaN"), ("wages", "99999999999999999999")):
         r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(head, officers, today,
@@ -63,14 +57,8 @@ def test_attack_an_officer_records_a_second_check_after_the_determination(ctx, c
     """After the supervisor confirmed the relief, the officer would record the check again with a lower income:
     the case is no longer waiting for a check (409), and the determination stands on the first."""
     case_id = make_case(ctx, stage="screened")
-    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
-    users.add("off1", "field_officer", counties=(COUNTY,))
-    users.add("off2", "field_officer", counties=(COUNTY,))
-    sup, off = users.headers("sup"), users.headers("off1")
-    today = ctx.clock.today().isoformat()
-    officers = [users.ids["off1"], users.ids["off2"]]
-    schedule(client, sup, case_id, officers, today)
-    head = head_of(client, sup, case_id)
+    v = scheduled_visit(ctx, client, users, case_id)
+    sup, off, officers, head, today = v.sup, v.off, v.officers, v.head, v.today
     assert client.post(f"/api/cases/{case_id}/check", headers=off,
                        json=check_body(head, officers, today)).status_code == 201
     confirmed = client.post(f"/api/cases/{case_id}/determination", headers=sup, json={"confirm": True})

@@ -43,6 +43,11 @@ def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def printed(fen: int) -> str:
+    """Money as the notice prints it (the county's offices group thousands): 114,500.00."""
+    return f"{fen // 100:,}.{fen % 100:02d}"
+
+
 def docx_rows(data: bytes) -> list[list[str]]:
     """The cells' text of the notice's (only) table."""
     document = docx.Document(io.BytesIO(data))

@@ -27,6 +27,7 @@ from .helpers import (
     relief_of,
     review,
     status_of,
+    printed,
     yuan,
 )
 
@@ -81,15 +82,15 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     rows = docx_rows(posted)
     assert tuple(rows[0]) == HEADERS
     body, total = rows[1:-1], rows[-1]
-    assert {row[2]: row[5] for row in body} == {"张三丰": yuan(reliefs[a]), "李四": yuan(reliefs[b]),
-                                                "王五": yuan(reliefs[c])}
+    assert {row[2]: row[5] for row in body} == {"张三丰": printed(reliefs[a]), "李四": printed(reliefs[b]),
+                                                "王五": printed(reliefs[c])}
     assert {row[1] for row in body} == {"东村"}
-    assert total[0] == "合计" and "3户" in total and "11人" in total and total[-1] == yuan(sum(reliefs.values()))
+    assert total[0] == "合计" and "3户" in total and "11人" in total and total[-1] == printed(sum(reliefs.values()))
     assert not ID_LIKE.search(docx_xml(posted))
 
     r = client.get(f"/api/notices/{nid}/preview", headers=clerk)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "张三丰" in r.text and yuan(sum(reliefs.values())) in r.text
+    assert "张三丰" in r.text and printed(sum(reliefs.values())) in r.text
 
     # Objections: a is dismissed, b upheld (b goes back to be checked again).
     obj_a = client.post(f"/api/notices/{nid}/objections", headers=clerk,

@@ -163,6 +163,6 @@ def test_an_xlsx_roster_and_the_command_line(ctx, tmp_path, monkeypatch) -> None
     done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
     assert done.exit_code == 0 and "sudden_hardship 1" in done.output, done.output
     refused = runner.invoke(main, ["roster", "import", str(bad), "--county", COUNTY])
-    assert refused.exit_code == 1 and "nothing imported" in refused.output and "row 2" in refused.output
+    assert refused.exit_code == 1 and "未导入任何内容" in refused.output and "第 2 行，“身份证号”列" in refused.output
     with ctx.db.read() as session:
         assert session.scalar(select(RosterEntry.category)) == "sudden_hardship"

@@ -37,7 +37,7 @@ def test_lines_are_summed_per_person_and_year_and_self_paid_is_derived() -> None
     this_year = by[(a, 2020)]
     assert this_year.amount == 850_050 and this_year.cause == "illness"
     assert (this_year.town, this_year.village, this_year.referred_on) == ("城关镇", "南村", date(2020, 5, 20))
-    assert this_year.row == 2 and this_year.note == "医保结算2笔，总费用合计30000.50元"
+    assert this_year.row == 2 and this_year.note == "医保结算2笔，总费用合计30,000.50元"
     assert this_year.household_group is None  # from the roster, later
     assert by[(b, 2020)].amount == 30_000 and by[(a, 2019)].amount == 200_000
 

@@ -114,7 +114,7 @@ def test_the_command_line_imports_an_xlsx_of_assets(ctx, tmp_path, database_url)
     bad.write_text("证件号码,存款余额,截至日期,金融机构\n123,250000.00,2020-05-31,农商行\n", encoding="utf-8")
     refused = CliRunner().invoke(main, ["registers", "import", str(bad), "--kind", "assets", "--county", COUNTY],
                                  env=env)
-    assert refused.exit_code == 1 and "nothing imported" in refused.output and "row 2" in refused.output, \
+    assert refused.exit_code == 1 and "未导入任何内容" in refused.output and "第 2 行，“身份证号”列" in refused.output, \
         refused.output
     with ctx.db.read() as session:
         entry = session.scalar(select(RegisterEntry))

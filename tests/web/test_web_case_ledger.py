@@ -59,7 +59,7 @@ def test_the_ledger_has_every_matching_case_with_the_office_columns(pages, ctx, 
     assert first["核查日期"] == datetime(2020, 6, 1) and first["是否逾期"] == "否" and first["认定结果"] == "符合"
     assert isinstance(first["救助金额"], (int, float)) and Decimal(str(first["救助金额"])) > 0
     amount_cell = ws.cell(row=2, column=HEADERS.index("救助金额") + 1)
-    assert amount_cell.data_type == "n" and amount_cell.number_format == "0.00"
+    assert amount_cell.data_type == "n" and amount_cell.number_format == "#,##0.00"
     assert first["发放状态"] is None
     assert second["核查日期"] is None and second["是否逾期"] == "是" and second["救助金额"] is None
     assert second["认定结果"] is None

@@ -10,6 +10,7 @@ from deviation_helpers import drawn_round_api, pay, person, ready_case
 from sqlalchemy import select
 
 from verifier.payments.models import Recovery
+from verifier.store.tables import Case
 
 INCOME = "2666.67"
 
@@ -51,6 +52,15 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     pages.login("fin1")
     text = pages.get("/recoveries").text
     assert f'href="/recoveries/{rec.id}"' in text
+    # the list is searched by the head's name or the case number (it had numbered pages and no search)
+    with ctx.db.read() as s:
+        head, number = s.get(Case, paid).household.head_name, s.get(Case, paid).number
+    for q in (head, number[-6:]):
+        assert f'href="/recoveries/{rec.id}"' in pages.get("/recoveries", params={"q": q}).text
+    nothing = pages.get("/recoveries", params={"q": "不存在的户主"}).text
+    assert f'href="/recoveries/{rec.id}"' not in nothing and "没有找到与“不存在的户主”相符的追回" in nothing
+    kept = pages.get("/recoveries", params={"q": head, "status": "all"}).text
+    assert 'name="status" value="all"' in kept and f'href="/recoveries/{rec.id}"' in kept
     url = f"/recoveries/{rec.id}"
     assert 'id="repayment-form"' in pages.get(url).text
     r = pages.post(url + "/repayments", {"amount": "abc", "paid_on": "2020-06-01", "reference": "BK-001"})

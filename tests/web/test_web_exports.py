@@ -19,6 +19,7 @@ from sampling.sampling_helpers import make_population, rounds  # noqa: F401  (th
 
 from verifier.documents.sheets import Money, Sheet, workbook
 from verifier.payments.models import PaymentBatch, PaymentItem
+from verifier.store.tables import Case
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_the_shared_writer_escapes_formulas_and_keeps_money_and_digits() -> None
     assert rows[1][0] == "'=HYPERLINK(\"http://x\")" and rows[2][0] == "'@SUM(A1)"
     assert rows[1][1] == "6222020200112233445" and rows[2][1] == "0012"  # text: no digit lost
     assert Decimal(str(rows[1][2])) == Decimal("1234.56") and rows[2][3] == 0
-    assert ws.cell(row=2, column=3).number_format == "0.00"
+    assert ws.cell(row=2, column=3).number_format == "#,##0.00"
     assert all(ws.cell(row=r, column=1).data_type == "s" for r in (2, 3))
 
 
@@ -89,7 +90,8 @@ def test_batch_exports_mask_accounts_and_keep_amounts_as_numbers(ctx, office, pa
     assert list(items[0])[:8] == ["批次", "序号", "案件", "户主", "收款人", "开户银行", "账号", "金额（元）"]
     for row in items:
         assert re.fullmatch(r"\*+\d{4}", row["账号"]), row["账号"]  # masked: the last four digits only
-        assert isinstance(row["金额（元）"], (int, float)) and row["户主"] and row["案件"]
+        assert isinstance(row["金额（元）"], (int, float)) and row["户主"]
+        assert re.fullmatch(r"340223-\d{4}-\d{6}", row["案件"]), row["案件"]  # the case number, not its id
         assert row["状态"] == "已发送银行"
     assert {r["户主"] for r in items} >= {"李西二"}
     total = sum(Decimal(str(r["金额（元）"])) for r in items)
@@ -153,7 +155,10 @@ def test_samples_export_shows_each_sampled_case_with_its_result_and_deviation(ct
     assert f'href="/sampling/{round_id}/samples.xlsx"' in pages.get(f"/sampling/{round_id}").text
     rows = by_header(sheets(pages.get(f"/sampling/{round_id}/samples.xlsx"))["抽样复核样本"])
     assert len(rows) >= len(case_ids)
-    done = next(r for r in rows if r["案件"] == case_ids[0])
+    with ctx.db.read() as session:
+        number = session.get(Case, case_ids[0]).number
+    assert all(re.fullmatch(r"\d{6}-\d{4}-\d{6}", r["案件"]) for r in rows)  # case numbers, not internal ids
+    done = next(r for r in rows if r["案件"] == number)
     assert done["复核结论"] == "不符合条件" and done["偏差"] == "有偏差" and "认定结论不一致" in done["偏差原因"]
     assert Decimal(str(done["复核人均纯收入（元）"])) == Decimal("99999.00")
     assert done["复核人"] and isinstance(done["原人均纯收入（元）"], (int, float))

@@ -62,6 +62,31 @@ def test_payment_batches_are_paged_by_number_and_searched_by_code(office, pages,
     assert pages.get("/payments", params={"q": "不存在"}).text.count("没有符合条件的批次") == 1
 
 
+def test_a_batchs_items_are_numbered_pages_searched_by_head_or_case_number(office, pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The items of a batch used to page by a cursor (下一页, 回到第一页) with no search: a clerk looking for one
+    household in a batch of hundreds paged through them all."""
+    from verifier.store.tables import Case
+    from verifier.web import paging
+
+    monkeypatch.setattr(paging, "PAGE_SIZE", 1)
+    with ctx.db.read() as session:
+        numbers = {session.get(Case, c).household.head_name: session.get(Case, c).number for c in office.cases["西村"]}
+    pages.as_("fin-i", "finance")
+    path = f"/payments/{office.released_batch}"
+    first = pages.get(path).text
+    assert "共 2 条，第 1–1 条" in first and first.count('id="remove-') == 0 and "cursor=" not in first
+    second = pages.get(link(first, "next")).text
+    assert 'aria-current="page">2<' in second
+    assert {n for n in numbers.values() if n in first} | {n for n in numbers.values() if n in second} == set(numbers.values())
+    found = pages.get(path, params={"q": "李西二"}).text
+    assert "共 1 条" in found and numbers["李西二"] in found
+    assert all(n not in found for h, n in numbers.items() if h != "李西二")
+    tail = numbers["李西二"][-6:]
+    assert numbers["李西二"] in pages.get(path, params={"q": tail}).text
+    assert "没有找到与“不存在”相符的明细" in pages.get(path, params={"q": "不存在"}).text
+    assert pages.get(path, params={"cursor": "5"}).status_code == 200  # an old bookmark still opens the batch
+
+
 def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, users, small_pages) -> None:  # type: ignore[no-untyped-def]
     from test_web_payee_changes import _ready
 

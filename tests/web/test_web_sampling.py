@@ -123,7 +123,11 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     assert r.status_code == 303 and r.headers["location"] == url + "?done=revealed"
     text = pages.get(url).text
     assert "已揭示" in text and "".join(DICE.split()) not in text  # a revealed secret shows only with the draw
+    assert re.search(r'冻结记录的序号为 <a href="/audit\?index=\d+">', text)  # the reviewer reads the log
     pages.as_("sup1", "insurer_supervisor")
+    # the insurer's supervisor may not open the audit page: the freeze's index is shown, not linked to a refusal
+    text = pages.get(url).text
+    assert re.search(r"冻结记录的序号为 \d+", text) and 'href="/audit' not in text
     r = pages.post(url + "/reveal", {"party": "insurer", "secret": INSURER})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=drawn"
     pages.as_("rev1", "county_reviewer")

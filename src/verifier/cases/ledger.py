@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..documents.sheets import MONEY_FORMAT
 from ..domain.cells import escape_cell
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
@@ -126,7 +127,7 @@ def workbook(db: Database, vault: Vault, principal: Principal, query: CaseQuery,
                     cells[i].number_format = "yyyy-mm-dd"
             if row[AMOUNT_COLUMN] is not None:
                 cells[AMOUNT_COLUMN] = WriteOnlyCell(ws, value=row[AMOUNT_COLUMN])
-                cells[AMOUNT_COLUMN].number_format = "0.00"
+                cells[AMOUNT_COLUMN].number_format = MONEY_FORMAT
             ws.append(cells)
     out = io.BytesIO()
     wb.save(out)

@@ -32,7 +32,7 @@ from docx.oxml.ns import nsdecls, qn
 from verifier.domain.causes import DEFAULT_TABLE
 from verifier.domain.errors import FieldError, ValidationFailed
 from verifier.domain.masking import mask_name
-from verifier.domain.money import Fen, format_yuan
+from verifier.domain.money import Fen, grouped_yuan
 
 from . import make_templates as T
 
@@ -183,14 +183,14 @@ def table_rows(doc: NoticeDocument) -> list[tuple[str, str, str, str, str, str]]
     """The body rows of the table as shown: 序号, 村, 户主姓名, 家庭人口, 救助类别, 救助金额（元）."""
     return [
         (str(i), r.village.strip(), shown_name(doc, r.head_name), str(r.household_size), r.cause_name,
-         format_yuan(r.relief_amount))
+         grouped_yuan(r.relief_amount))
         for i, r in enumerate(doc.rows, start=1)
     ]
 
 
 def total_cells(doc: NoticeDocument) -> tuple[str, str, str, str]:
     """合计, households, persons, amount."""
-    return ("合计", f"{doc.households}户", f"{doc.persons}人", format_yuan(doc.total))
+    return ("合计", f"{doc.households}户", f"{doc.persons}人", grouped_yuan(doc.total))
 
 
 def intro_text(doc: NoticeDocument) -> str:
@@ -198,7 +198,7 @@ def intro_text(doc: NoticeDocument) -> str:
         return doc.intro.strip()
     return (
         f"经入户核查、村级评议，{doc.place}拟享受防贫帮困保障金救助对象共{doc.households}户{doc.persons}人，"
-        f"拟救助金额合计{format_yuan(doc.total)}元，现予以公示（名单附后）。"
+        f"拟救助金额合计{grouped_yuan(doc.total)}元，现予以公示（名单附后）。"
     )
 
 

@@ -24,7 +24,7 @@ from ..clock import SCHEME_TZ
 from ..domain.cells import escape_cell
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MONEY_FORMAT = "0.00"
+MONEY_FORMAT = "#,##0.00"  # a number (it sums), shown grouped as every page and document writes money
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from .income import (
     net_income,
     per_capita_income,
 )
-from .money import Fen, apply_rate, format_yuan
+from .money import Fen, apply_rate, format_yuan, grouped_yuan
 
 Rule = Literal["income_line", "burden", "none"]
 
@@ -88,12 +88,12 @@ def reason_in_chinese(reason: str) -> str | None:
     m = _REASON.fullmatch(reason.strip())
     if not m:
         return None
-    pci, side, line = m.group(1), m.group(2), m.group(3)
+    pci, side, line = grouped_yuan(m.group(1)), m.group(2), grouped_yuan(m.group(3))
     out = f"人均纯收入 {pci} 元，{'不高于' if side == 'at or below' else '高于'}收入线 {line} 元"
     if m.group(4):
         out += "，且家庭有稳定收入来源"
     elif m.group(5):
-        spent, verb, ratio, net = m.group(6), m.group(7), m.group(8), m.group(9)
+        spent, verb, ratio, net = grouped_yuan(m.group(6)), m.group(7), m.group(8), grouped_yuan(m.group(9))
         if m.group(5).startswith("but"):
             out += "，但家庭无稳定收入来源"
         out += f"，刚性支出 {spent} 元{'超过' if verb == 'exceeds' else '未超过'}家庭纯收入 {net} 元的 {ratio} 倍"

@@ -52,6 +52,17 @@ def format_yuan(fen: Fen) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
+def grouped_yuan(value: Fen | str | None) -> str:
+    """Money as every page, document and text cell shows it: fen (int) or a "114500.00" string to "114,500.00"
+    (yuan, two decimals, thousands grouped as Chinese offices write them); "" for nothing."""
+    if value is None or value == "":
+        return ""
+    text = format_yuan(value) if isinstance(value, int) else str(value).strip()
+    sign = "-" if text.startswith("-") else ""
+    whole, _, frac = text.lstrip("-").replace(",", "").partition(".")
+    return f"{sign}{int(whole):,}.{(frac or '00'):0<2}"
+
+
 def round_half_up(value: Decimal) -> Fen:
     """The one rounding rule: a Decimal amount of fen to whole fen, half away from zero."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))

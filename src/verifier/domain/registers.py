@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from .money import Fen, apply_rate
+from .money import Fen, apply_rate, grouped_yuan
 
 KINDS = ("vehicle", "business", "housing", "public_employment", "assets", "medical")
 Effect = Literal["excludes", "explain"]
@@ -56,8 +56,7 @@ MANUAL_SOURCE_NAMES = {"medical_insurance": "医保部门", "housing": "住建�
 def _yuan(fen: object) -> str:
     if not isinstance(fen, int) or isinstance(fen, bool):
         return ""
-    whole, part = divmod(fen, 100)
-    return f"{whole}.{part:02d}元"
+    return f"{grouped_yuan(fen)}元"
 
 
 def fact_summary(kind: str, source: str, fact: dict[str, object]) -> str:

@@ -88,6 +88,22 @@ def _text(value: str, name: str, label: str, problems: list[FieldError], require
     return text
 
 
+def recorded_before(session: Session, request: MeetingRequest, principal: Principal) -> str | None:
+    """The meeting already recorded for this village and day with these very households: the same meeting sent
+    again (a stale tab, the back button) finds it instead of being refused household by household."""
+    ids = {e.case_id for e in request.entries}
+    if not ids or not principal.may_see_county(request.county_code):
+        return None
+    return session.scalar(
+        select(VillageMeeting.id).join(VillageMeetingReview, VillageMeetingReview.meeting_id == VillageMeeting.id)
+        .join(VillageReview, VillageReview.id == VillageMeetingReview.review_id)
+        .where(VillageMeeting.county_code == request.county_code, VillageMeeting.town == request.town,
+               VillageMeeting.village == request.village, VillageMeeting.held_on == request.held_on,
+               VillageMeeting.households == len(ids), VillageReview.case_id.in_(ids))
+        .group_by(VillageMeeting.id).having(func.count(VillageReview.case_id.distinct()) == len(ids))
+        .order_by(VillageMeeting.id).limit(1))
+
+
 def record_meeting(session: Session, request: MeetingRequest, *, principal: Principal,
                    clock: Clock) -> VillageMeeting:
     """Keep the meeting and record each household's result. Raises ValidationFailed listing every problem (a row's

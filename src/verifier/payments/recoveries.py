@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.money import format_yuan, parse_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.tables import Case, Household
 from . import ledger
 from .models import Recovery, RecoveryRepayment
@@ -289,24 +290,37 @@ def get_recovery(session: Session, recovery_id: str, principal: Principal) -> di
 def list_recoveries(session: Session, principal: Principal, *, county_code: str | None = None,
                     status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """The recoveries in the caller's counties, newest first, with the case's number and household head."""
-    if status is not None and status not in STATUSES:
-        raise ValidationFailed.one("status", "one of " + ", ".join(STATUSES))
-    conds = []
-    if county_code:
-        if not principal.may_see_county(county_code):
-            return {"items": [], "total": 0}
-        conds.append(Recovery.county_code == county_code)
-    elif principal.counties:
-        conds.append(Recovery.county_code.in_(principal.counties))
-    if status:
-        conds.append(Recovery.status == status)
-    total = session.scalar(select(func.count()).select_from(Recovery).where(*conds)) or 0
-    rows = session.execute(
-        select(Recovery, Case.number, Household.head_name).join(Case, Case.id == Recovery.case_id)
-        .join(Household, Household.id == Case.household_id).where(*conds)
-        .order_by(Recovery.opened_at.desc(), Recovery.id.desc()).limit(limit).offset(offset)).all()
+    stmt = _listed(principal, county_code, status)
+    total = count_of(session, stmt)
+    rows = session.execute(stmt.limit(limit).offset(offset)).all()
     return {"items": [recovery_out(session, rec, head_name=head, case_number=number) for rec, number, head in rows],
             "total": int(total)}
+
+
+def find_recoveries(session: Session, principal: Principal, *, county_code: str | None = None,
+                    status: str | None = None, q: str = "", page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Any]:
+    """One page of the recoveries list, searched by the household head's name or the case number (or its last
+    digits), as `list_recoveries` shows each."""
+    stmt = _listed(principal, county_code, status)
+    text = fold_search(q)
+    if text:
+        stmt = stmt.where(text_search(text, (Household.head_name, Case.number)))
+    return page_of(session, stmt, page, page_size, rows=True).map(
+        lambda row: recovery_out(session, row[0], head_name=row[2], case_number=row[1]))
+
+
+def _listed(principal: Principal, county_code: str | None, status: str | None) -> Any:
+    """The SELECT of the recoveries (with case number and head) of the caller's counties, newest first."""
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed.one("status", "one of " + ", ".join(STATUSES))
+    stmt = (select(Recovery, Case.number, Household.head_name).join(Case, Case.id == Recovery.case_id)
+            .join(Household, Household.id == Case.household_id)
+            .order_by(Recovery.opened_at.desc(), Recovery.id.desc()))
+    if county_code:
+        stmt = stmt.where(Recovery.county_code == county_code if principal.may_see_county(county_code) else false())
+    elif principal.counties:
+        stmt = stmt.where(Recovery.county_code.in_(principal.counties))
+    return stmt.where(Recovery.status == status) if status else stmt
 
 
 def recoveries_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:

@@ -261,25 +261,32 @@ def _item_rows_stmt(*columns: Any) -> Any:
 def batch_items(session: Session, batch_id: str, principal: Principal, vault: Vault, *, status: str | None = None,
                 limit: int = 100, cursor: int | None = None) -> ItemPage:
     get_batch(session, batch_id, principal)
-    stmt = _item_rows_stmt(PaymentItem).where(PaymentItem.batch_id == batch_id).order_by(PaymentItem.seq).limit(limit + 1)
+    stmt = batch_item_rows(batch_id).limit(limit + 1)
     if status:
         stmt = stmt.where(PaymentItem.status == status)
     if cursor is not None:
         stmt = stmt.where(PaymentItem.seq > cursor)
     rows = session.execute(stmt).all()
     more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        ItemOut(id=i.id, seq=i.seq, reference=i.reference, case_id=i.case_id, determination_id=i.determination_id,
-                amount=format_yuan(i.amount), status=i.status,
-                payee=PayeeOut(account_name=i.payee_name, bank=i.payee_bank,
-                               account_number=mask_account(_account_of(vault, chk, corr))),
-                bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at,
-                removed_by=i.removed_by, removed_at=i.removed_at, removed_reason=i.removed_reason,
-                settled_on=i.settled_on)
-        for i, chk, corr in rows
-    ]
+    items = [item_out(vault, row) for row in rows[:limit]]
     return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
+
+
+def batch_item_rows(batch_id: str) -> Any:
+    """The SELECT of a batch's items in order, each with what its payee's masked account is read from (`item_out`)."""
+    return _item_rows_stmt(PaymentItem).where(PaymentItem.batch_id == batch_id).order_by(PaymentItem.seq)
+
+
+def item_out(vault: Vault, row: Any) -> ItemOut:
+    """A row of `batch_item_rows` (the item, the check's and the correction's sealed accounts) as the API shows it."""
+    i, chk, corr = row
+    return ItemOut(id=i.id, seq=i.seq, reference=i.reference, case_id=i.case_id, determination_id=i.determination_id,
+                   amount=format_yuan(i.amount), status=i.status,
+                   payee=PayeeOut(account_name=i.payee_name, bank=i.payee_bank,
+                                  account_number=mask_account(_account_of(vault, chk, corr))),
+                   bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at,
+                   removed_by=i.removed_by, removed_at=i.removed_at, removed_reason=i.removed_reason,
+                   settled_on=i.settled_on)
 
 
 _pi, _pb, _chk, _corr = PaymentItem.__table__, PaymentBatch.__table__, Check.__table__, PayeeCorrection.__table__

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..domain.errors import FieldError, ValidationFailed
-from ..domain.money import Fen, format_yuan
+from ..domain.money import Fen, format_yuan, grouped_yuan
 from ..settings import ImportLimits
 from ..sheets import find_columns, header_key, is_empty, read_records
 from ..domain.causes import DEFAULT_TABLE, CauseTable
@@ -169,7 +169,7 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
         raise ValidationFailed.one("file", "the file has no rows (only a header)")
     rows = []
     for y in sorted(years.values(), key=lambda y: y.row):
-        note = f"医保结算{y.lines}笔" + (f"，总费用合计{format_yuan(y.total)}元" if y.total else "")
+        note = f"医保结算{y.lines}笔" + (f"，总费用合计{grouped_yuan(y.total)}元" if y.total else "")
         group = next(iter(y.groups)) if y.groups else None
         rows.append(ReferralRow(y.row, y.id_number, y.name, y.town, y.village, group, illness,
                                 y.self_paid, y.latest, None, None, note[:MAX_TEXT["note"]]))

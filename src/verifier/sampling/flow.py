@@ -148,6 +148,17 @@ def _rates_of(rnd: SamplingRound) -> dict[str, Decimal]:
     return {name: Decimal(getattr(rnd, name)) for name in RATE_FIELDS}
 
 
+def open_twin(session: Session, req: RoundRequest, principal: Principal) -> str | None:
+    """A round of the caller's counties still open (nothing frozen) for the same county, kind and period: what the
+    same start sent again (a stale tab, the back button) finds instead of opening a second round beside it."""
+    if not principal.may_see_county(req.county_code):
+        return None
+    return session.scalar(select(SamplingRound.id).where(
+        SamplingRound.county_code == req.county_code, SamplingRound.kind == req.kind,
+        SamplingRound.checked_from == req.checked_from, SamplingRound.checked_to == req.checked_to,
+        SamplingRound.status == "open").order_by(SamplingRound.created_at, SamplingRound.id).limit(1))
+
+
 def open_round(session: Session, req: RoundRequest, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Store a round, open for the parties' commitments; nothing is frozen yet."""
     principal.require_county(req.county_code, "county")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -59,6 +60,26 @@ def _application_form(request: Req, ctx: Any, state: FormState, status_code: int
                 places=places, groups=list(table.group_names().items()), causes=list(table.cause_names().items()))
 
 
+def _application_fields(data: Mapping[str, Any], names: Iterable[str], problems: list[FieldError]) -> dict[str, Any]:
+    """The application form's fields as typed (text kept, the rest folded; an ID number without spaces, upper
+    case), those left empty out; a household size that is not a whole number is a problem instead."""
+    payload: dict[str, Any] = {}
+    for name in names:
+        value = (clean if name in TEXT_FIELDS else folded)(data.get(name))
+        if not value:
+            continue
+        if name == "id_number":
+            value = "".join(value.split()).upper()
+        if name == "household_size":
+            if not (value.isascii() and value.isdigit() and len(value) <= 3):
+                problems.append(FieldError(name, "must be a whole number"))
+                continue
+            payload[name] = int(value)
+            continue
+        payload[name] = value
+    return payload
+
+
 class ApplicationPages(Controller):
     path = "/applications"
 
@@ -73,21 +94,8 @@ class ApplicationPages(Controller):
 
     @post("/new", opt=CLERK, status_code=303)
     def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        payload: dict[str, Any] = {}
         problems: list[FieldError] = []
-        for name in APPLICATION_FIELDS:
-            value = (clean if name in TEXT_FIELDS else folded)(data.get(name))
-            if not value:
-                continue
-            if name == "id_number":
-                value = "".join(value.split()).upper()
-            if name == "household_size":
-                if not (value.isascii() and value.isdigit() and len(value) <= 3):
-                    problems.append(FieldError(name, "must be a whole number"))
-                    continue
-                payload[name] = int(value)
-                continue
-            payload[name] = value
+        payload = _application_fields(data, APPLICATION_FIELDS, problems)
         try:
             # The form's own problems and the row's (a pure check) are shown together, before anything is stored.
             try:
@@ -124,19 +132,8 @@ class ApplicationPages(Controller):
     @post("/{case_id:str}/edit", opt=CLERK, status_code=303)
     def edit(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Correct the application until the case is screened; a refusal shows the form again as typed."""
-        payload: dict[str, Any] = {}
         problems: list[FieldError] = []
-        for name in application_edit.EDITABLE:
-            value = (clean if name in TEXT_FIELDS else folded)(data.get(name))
-            if not value:
-                continue
-            if name == "household_size":
-                if not (value.isascii() and value.isdigit() and len(value) <= 3):
-                    problems.append(FieldError(name, "must be a whole number"))
-                    continue
-                payload[name] = int(value)
-                continue
-            payload[name] = value
+        payload = _application_fields(data, application_edit.EDITABLE, problems)
         try:
             with ctx.db.begin() as session:  # the form's problems and the application's are shown together
                 application_edit.edit_application(session, case_id, payload, vault=ctx.vault,

@@ -22,9 +22,11 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import recoveries
 from ..payments.routes import RECOVERY_READERS
+from ..store.paged import fold_search
+from . import paging
 from . import stagelabels as sl
 from .common import FormState, Req, clean, counties_of, page, see_other, user_names
-from .paging import PAGE_SIZE, Pager, clamp, page_param
+from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 READERS: dict[str, Any] = {"roles": RECOVERY_READERS}
@@ -58,19 +60,16 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
 
-def _list(request: Req, ctx: Any, *, status: str, county_code: str, page_no: int, status_code: int = 200,
+def _list(request: Req, ctx: Any, *, status: str, county_code: str, q: str, page_no: int, status_code: int = 200,
           message: str | None = None) -> Template:
+    q = fold_search(q)
     with ctx.db.read() as session:
-        total = recoveries.list_recoveries(session, request.user, county_code=county_code or None,
-                                           status=status or None, limit=1)["total"]
-        page_no, pages, offset = clamp(page_no, total)
-        found = recoveries.list_recoveries(session, request.user, county_code=county_code or None,
-                                           status=status or None, limit=PAGE_SIZE, offset=offset)
+        found = recoveries.find_recoveries(session, request.user, county_code=county_code or None,
+                                           status=status or None, q=q, page=page_no, page_size=paging.PAGE_SIZE)
         counties = counties_of(session, request.user)
-    pager = Pager.of("/recoveries", {"status": status, "county_code": county_code}, page=page_no, pages=pages,
-                     total=total)
-    return page(request, "recoveries.html", status_code=status_code, items=found["items"], p=pager, status=status,
-                county_code=county_code, counties=counties, sl=sl, message=sl.zh(message) if message else None)
+    pager = Pager.over("/recoveries", {"status": status, "county_code": county_code, "q": q}, found)
+    return page(request, "recoveries.html", status_code=status_code, items=found.items, p=pager, status=status,
+                county_code=county_code, counties=counties, q=q, sl=sl, message=sl.zh(message) if message else None)
 
 
 def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200, message: str | None = None,
@@ -96,11 +95,13 @@ class RecoveryPages(Controller):
     @get("/", opt=READERS)
     def list_recoveries(
         self, ctx: Ctx, request: Req,
-        status: FromQuery[Literal["open", "repaid", "waived", "withdrawn", ""]] = "open",
+        status: FromQuery[Literal["open", "repaid", "waived", "withdrawn", "all", ""]] = "open",
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        q: Annotated[str, Parameter(max_length=200)] = "",
         page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
     ) -> Template:
-        return _list(request, ctx, status=status, county_code=county_code, page_no=page_param(page_no))
+        return _list(request, ctx, status="" if status == "all" else status, county_code=county_code, q=q,
+                     page_no=page_param(page_no))
 
     @get("/{recovery_id:str}", opt=READERS)
     def show(self, recovery_id: Id, ctx: Ctx, request: Req) -> Template:

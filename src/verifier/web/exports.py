@@ -43,10 +43,12 @@ SAMPLING_READERS = SAMPLING_READER_ROLES["roles"]
 MAX_ROWS = 100_000
 
 
-def _heads(session: Session, case_ids: list[str]) -> dict[str, str]:
+def _cases(session: Session, case_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Each case's readable number and household head, as a sheet names a case (never its internal id)."""
     if not case_ids:
         return {}
-    return {c.id: c.household.head_name for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    return {c.id: (c.number, c.household.head_name)
+            for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
 
 
 # --- notices ---------------------------------------------------------------------------------------------------------
@@ -88,8 +90,8 @@ def _item_rows(session: Session, user: Principal, vault: Vault, batch_id: str, c
         cursor = got.next_cursor
         if cursor is None:
             break
-    heads = _heads(session, [i.case_id for i in items])
-    return [[code, i.seq, i.case_id, heads.get(i.case_id, ""), i.payee.account_name, i.payee.bank,
+    cases = _cases(session, [i.case_id for i in items])
+    return [[code, i.seq, *cases.get(i.case_id, (i.case_id, "")), i.payee.account_name, i.payee.bank,
              i.payee.account_number, Money(parse_yuan(i.amount)), sl.ITEM_STATUS.get(i.status, i.status),
              i.bank_reference or "", i.failure_reason or "", i.settled_at] for i in items]
 
@@ -129,12 +131,12 @@ def batches_xlsx(session: Session, user: Principal, vault: Vault, *, status: str
 
 def samples_xlsx(session: Session, user: Principal, round_id: str) -> bytes:
     r = smp.round_view(session, round_id, user)  # another county's round: NotFound
-    heads = _heads(session, [i.case_id for i in r.items])
+    cases = _cases(session, [i.case_id for i in r.items])
     names = user_names(session, [i.result.recorded_by for i in r.items if i.result])
 
     def row(i: Any) -> list[Any]:
         x = i.result
-        base = [i.case_id, heads.get(i.case_id, ""), i.town, i.stage]
+        base = [*cases.get(i.case_id, (i.case_id, "")), i.town, i.stage]
         if x is None:
             return [*base, "待复核", "", "", "", "", "", "", "", "", ""]
         return [*base, "符合条件" if x.eligible else "不符合条件", Money(parse_yuan(x.per_capita_income)),

@@ -10,7 +10,7 @@ from typing import Any
 from ..clock import SCHEME_TZ
 from ..documents.household_file import FileTable, HouseholdDocument, render_household_file
 from ..documents.sheets import Money, Sheet, workbook
-from ..domain.money import parse_yuan
+from ..domain.money import grouped_yuan, parse_yuan
 from ..households.schemas import Column, HouseholdFile, Section
 from . import labels, stagelabels
 
@@ -59,6 +59,8 @@ def _text(col: Column, value: Any, names: dict[str, str]) -> str:
         return _local(value).date().isoformat() if len(str(value)) > 10 else str(value)
     if kind == "moment":
         return _local(str(value)).strftime("%Y-%m-%d %H:%M")
+    if kind == "money":
+        return grouped_yuan(value)
     return str(value)
 
 

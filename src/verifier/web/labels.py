@@ -148,7 +148,7 @@ FIELD_LABELS = {
     "stable_income": "稳定收入来源", "note": "备注", "decision": "初筛结论", "reason": "原因",
     "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",
     "county_code": "县（区）", "received_on": "收到日期", "summary": "异议内容", "case_id": "案件", "outcome": "处理结果",
-    "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "channel": "来源渠道",
+    "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "category": "名册类别", "channel": "来源渠道",
     "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
@@ -344,6 +344,15 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the workbook declares XML entities.*", "工作簿含有 XML 实体声明，请用 Excel 或 WPS 重新保存后再导入"),
     (r"the workbook holds \S+ parts.*", "工作簿结构异常（部件过多），请用 Excel 或 WPS 重新保存后再导入"),
     (r"the file is not a readable xlsx workbook", "文件不是可读取的 xlsx 工作簿"),
+    (r"the file is named \.xlsx but is not an xlsx workbook", "文件名是 .xlsx，内容却不是 xlsx 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV"),
+    (r"unsupported file type 'without an extension'.*", "文件没有扩展名：请提交 .csv 或 .xlsx 文件"),
+    (r"unsupported file type '(.*)'.*", lambda m: f"不支持 {m.group(1)} 文件：请提交 .csv 或 .xlsx 文件"),
+    (r"old \.xls workbooks are not supported.*", "不支持旧版 .xls 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV"),
+    (r"required column missing \(header ([^'\s]+) or ([^'\s]+)\)", lambda m: f"缺少必填列「{m.group(1)}」（或「{m.group(2)}」）"),
+    (r"'?(.*?)'? is not a roster category \(known: (.*)\)",
+     lambda m: f"「{m.group(1)}」不是名册类别，可填：{m.group(2)}"),
+    (r"the same person is listed in row (\d+) as (.*)", lambda m: f"同一人已在第 {m.group(1)} 行列为{m.group(2)}"),
+    (r"more problems not listed \(only the first (\d+) are shown\)", lambda m: f"问题太多，只列出前 {m.group(1)} 处"),
     (r"the csv is neither UTF-8 nor GBK text", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx"),
     (r"the workbook has no worksheet", "工作簿中没有工作表"),
     (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
@@ -408,6 +417,18 @@ def message_zh(message: str) -> str:
     return text
 
 
+def file_problem(problem: Any) -> str:
+    """One problem of an imported file (a `FieldError`) as a clerk reads it: 第 N 行，列：问题 (the row and the
+    column when the problem has them), in Chinese; the command line's imports print these."""
+    message = message_zh(problem.message)
+    where = []
+    if problem.row is not None and not re.match(r"第 ?\d+ ?行", message):
+        where.append(f"第 {problem.row} 行")
+    if problem.field and problem.field != "file":
+        where.append(f"“{field_label(problem.field)}”列")
+    return f"{'，'.join(where)}：{message}" if where else message
+
+
 def field_label(field: str) -> str:
     m = re.fullmatch(r"members\[(\d+)\]\.?(\w*)", field)
     if m:
@@ -425,10 +446,4 @@ def reason_zh(reason: str | None) -> str:
     if not reason:
         return ""
     chinese = reason_in_chinese(reason)
-    return _grouped_yuan(chinese) if chinese else message_zh(reason.strip())
-
-
-def _grouped_yuan(text: str) -> str:
-    """Amounts in yuan as every page shows them, grouped: "人均纯收入 12000.00 元" reads "人均纯收入 12,000.00 元"."""
-    return re.sub(r"(?<![\d,.])(-?)(\d{4,})(\.\d+)?(?= ?元)",
-                  lambda m: f"{m.group(1)}{int(m.group(2)):,}{m.group(3) or ''}", text)
+    return chinese or message_zh(reason.strip())

@@ -63,10 +63,12 @@ class MeetingPages(Controller):
                 county_code=county, town=town, village=village, held_on=held_on, venue=clean(data.get("venue")),
                 attendees=clean(data.get("attendees")), minutes=clean(data.get("minutes")), entries=entries)
             with ctx.db.begin() as session:
-                meeting = meeting_service.record_meeting(session, request_, principal=request.user, clock=ctx.clock)
+                before = meeting_service.recorded_before(session, request_, request.user)
+                meeting_id = before or meeting_service.record_meeting(session, request_, principal=request.user,
+                                                                      clock=ctx.clock).id
         except ValidationFailed as exc:
             return _form(request, ctx, county, town, village, form_state(data, exc, fields), status_code=422)
-        return see_other(f"/meetings/{meeting.id}", done="meeting")
+        return see_other(f"/meetings/{meeting_id}", done="meeting_already" if before else "meeting")
 
     @get("/{meeting_id:str}", opt=ANY)
     def show(self, meeting_id: Id, ctx: Ctx, request: Req) -> Template:

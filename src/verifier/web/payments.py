@@ -63,7 +63,6 @@ FINANCE: dict[str, Any] = {"roles": ("finance",)}
 REVIEWER: dict[str, Any] = {"roles": ("county_reviewer",)}
 CANCELLERS: dict[str, Any] = {"roles": ("insurer_claims", "finance")}
 PAYEE_EDITORS: dict[str, Any] = {"roles": payees.REQUESTERS}
-ITEM_PAGE = 200
 CHOOSE_AT_MOST = 500  # a county with more cases ready to pay gets a batch of all of them (no list to tick)
 TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 
@@ -190,12 +189,14 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
 
 
 def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 200, message: str | None = None,
-                 return_errors: list[FieldError] | None = None, cursor: int | None = None) -> Template:
+                 return_errors: list[FieldError] | None = None, q: str = "", page_no: str | None = None) -> Template:
     user = request.user
+    q = fold_search(q)
     with ctx.db.read() as session:
         batch = pay.get_batch(session, batch_id, user)
         b = pay.batch_out(session, batch)
-        items = pay.batch_items(session, batch.id, user, ctx.vault, limit=ITEM_PAGE, cursor=cursor)
+        items = batch_list.find_batch_items(session, batch.id, user, ctx.vault, q=q, page=page_param(page_no),
+                                            page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
         shared = pay.shared_accounts(session, batch, ctx.vault)
         statuses = dict(session.execute(select(Case.id, Case.status).where(
@@ -215,8 +216,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
     acts, notes = _actions(b, user, changed)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
-    return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items,
-                next_cursor=items.next_cursor, cursor=cursor, statuses=statuses, returns=returns, skipped=skipped,
+    return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items, q=q,
+                pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 changed=changed, shared=shared, numbers=numbers, split=_split(b))
@@ -283,8 +284,9 @@ class PaymentPages(Controller):
 
     @get("/{batch_id:str}", opt=READERS)
     def show(self, batch_id: Id, ctx: Ctx, request: Req,
-             cursor: Annotated[int | None, Parameter(ge=0, le=pay.MAX_ITEMS)] = None) -> Template:
-        return render_batch(request, ctx, batch_id, cursor=cursor)
+             q: Annotated[str, Parameter(max_length=200)] = "",
+             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        return render_batch(request, ctx, batch_id, q=q, page_no=page_no)
 
     def _act(self, ctx: Any, request: Req, batch_id: str, run: Any, done: str,
              confirm: str | None = None, data: Any = None) -> Any:

@@ -34,6 +34,7 @@ from . import stagelabels as sl
 from .paging import Pager, page_param
 from .deviations import round_assessment
 from .common import (
+    AUDIT_READERS,
     FormState,
     Req,
     clean,
@@ -122,7 +123,8 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads, numbers=numbers,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
-                fixable=fixable if writer else set(), assessment=assessment)
+                fixable=fixable if writer else set(), assessment=assessment,
+                audit_links=user.has(*AUDIT_READERS["roles"]))
 
 
 class SamplingPages(Controller):
@@ -164,7 +166,8 @@ class SamplingPages(Controller):
                                     stratify_by_town=stratify, public_value_description=description,
                                     public_value_available_on=available_on, **rates)
             with ctx.db.begin() as session:
-                round_id = flow.open_round(session, req, principal=request.user, clock=ctx.clock).id
+                twin = flow.open_twin(session, req, request.user)
+                round_id = twin or flow.open_round(session, req, principal=request.user, clock=ctx.clock).id
         except ValidationFailed as exc:
             errors = [FieldError(e.field.replace("public_value.description", "public_value_description")
                                  .replace("public_value.available_on", "public_value_available_on"), e.message)
@@ -174,7 +177,7 @@ class SamplingPages(Controller):
             state = FormState(values=values)
             state.general.append(sl.zh(exc.detail))
             return _list_page(request, ctx, state, status_code=409)
-        return see_other(f"/sampling/{round_id}", done="round")
+        return see_other(f"/sampling/{round_id}", done="round_already" if twin else "round")
 
     @get("/{round_id:str}", opt=READERS)
     def show(self, round_id: Id, ctx: Ctx, request: Req) -> Template:

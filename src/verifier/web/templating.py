@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 from ..clock import SCHEME_TZ
 from ..documents import make_templates
 from ..domain.masking import mask_id
-from ..domain.money import format_yuan
+from ..domain.money import grouped_yuan
 from ..notices.service import last_day as notice_last_day
 from . import labels, stagelabels
 
@@ -24,14 +24,7 @@ TEMPLATE_DIR: Path = make_templates.TEMPLATES_DIR / "web"
 STATIC_DIR: Path = Path(__file__).resolve().parent / "static"
 
 
-def yuan(value: int | str | None) -> str:
-    """Fen (int) or a "1234.50" string to "1,234.50" (yuan, two decimals, grouped for reading)."""
-    if value is None or value == "":
-        return ""
-    text = format_yuan(value) if isinstance(value, int) else str(value)
-    sign = "-" if text.startswith("-") else ""
-    whole, _, frac = text.lstrip("-").partition(".")
-    return f"{sign}{int(whole):,}.{(frac or '00'):0<2}"
+yuan = grouped_yuan  # the pages' `|yuan` filter: the one money formatter of pages and documents
 
 
 def day(value: date | str | None) -> str:
