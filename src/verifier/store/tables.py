@@ -63,6 +63,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Set when an administrator gave the password: until its owner chooses one, the account may only change it.
     password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who last set this password other than its owner (kept when the owner then chooses their own): that person knew
+    # a password of this account, so the account never confirms a role grant they proposed (accounts/grants.py).
+    password_set_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Household(Base):

@@ -10,6 +10,7 @@ from litestar import Controller
 from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from ..accounts import grants
 from ..accounts.passwords import generate_password
 from ..accounts.service import disable_user, enable_user, find_users, manageable_user, set_password
 from ..accounts.sessions import open_session_counts
@@ -45,8 +46,9 @@ class UserPages(Controller):
         with ctx.db.read() as session:
             found = find_users(session, request.user, search=q, page=page_param(page_no), page_size=USERS_PAGE)
             sessions = open_session_counts(session)
+            pending = grants.pending_roles(session, [u.id for u in found.items])
         pager = Pager.over("/users", {"q": q.strip()}, found)
-        return page(request, "users.html", people=found.items, sessions=sessions, q=q.strip(), pager=pager)
+        return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q.strip(), pager=pager)
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
