@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..audit import log as audit
@@ -149,7 +149,7 @@ def find_grants(session: Session, viewer: Principal, *, status: str = "pending",
             .order_by(RoleGrant.proposed_at.desc(), RoleGrant.id))
     q = fold_search(search)
     if q:
-        stmt = stmt.where(text_search(q, [User.username, User.display_name]))
+        stmt = stmt.where(text_search(q.lower(), [func.lower(User.username), func.lower(User.display_name)]))
     if viewer.counties:  # counties are a JSON list: the reach is checked on the rows (a county's staff is small)
         rows = [r for r in session.execute(stmt).tuples() if _reaches(viewer, r[1])]
         pages = max(1, -(-len(rows) // page_size))

@@ -24,6 +24,7 @@ from ..domain.registers import KIND_NAMES
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统", "none": "无角色（待确认授权）"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
+BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
 
 
 class ContractNames(dict[str, str]):
@@ -415,6 +416,15 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"at least one role is needed", "请至少选择一个角色"),
     (r"unknown role .*", "角色不正确"),
     (r"at most 1000 characters", "最多 1000 个字符"),
+    # Bills counted once (checks/bills.py).
+    (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",
+     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在案件 {m.group(3)}（{STATUS_LABELS.get(m.group(4), m.group(4))}）"
+               "中计入，同一票据只能计入一次"),
+    (r"bill (.+) of (.+) is already counted in a case of another county: a bill is counted once",
+     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在其他县（区）的案件中计入，同一票据只能计入一次"),
+    (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
+    (r"the bills of this kind add up to (\S+), not (\S+)",
+     lambda m: f"所列此类票据合计 {m.group(1)} 元，与填写的金额 {m.group(2)} 元不一致"),
     (r"an admin limited to counties manages only accounts limited to those counties",
      "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ]]
@@ -435,6 +445,10 @@ def field_label(field: str) -> str:
     if m:
         part = {"name": "姓名", "id_number": "身份证号", "relation": "关系", "labour": "劳动能力"}.get(m.group(2), "")
         return f"第 {int(m.group(1)) + 1} 名成员{part}"
+    m = re.fullmatch(r"bills\[(\d+)\]\.?(\w*)", field)
+    if m:
+        part = {"kind": "种类", "issuer": "开具单位", "number": "号码", "amount": "金额"}.get(m.group(2), "")
+        return f"第 {int(m.group(1)) + 1} 张票据{part}"
     return FIELD_LABELS.get(field, field)
 
 
