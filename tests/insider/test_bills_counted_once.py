@@ -16,6 +16,7 @@ from verifier.store.tables import Case
 
 X = {"kind": "medical", "issuer": "县人民医院", "number": "3401-0012345", "amount": "25000.00"}
 Y = {"kind": "medical", "issuer": "县中医院", "number": "A77", "amount": "15000.00"}
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(200))  # a photo of the invoices
 
 
 def _team(users) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -25,7 +26,8 @@ def _team(users) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     return users.ids["o1"], users.ids["o2"]
 
 
-def _check(ctx, client, users, case_id: str, bills: list[dict], medical: str):  # type: ignore[no-untyped-def,type-arg]
+def _check(ctx, client, users, case_id: str, bills: list[dict], medical: str,  # type: ignore[no-untyped-def,type-arg]
+           photo: bytes | None = None):
     officers = list(_team(users))
     today = ctx.clock.today().isoformat()
     sup = users.headers("sup")
@@ -34,6 +36,11 @@ def _check(ctx, client, users, case_id: str, bills: list[dict], medical: str):  
     body = check_body(head_of(client, sup, case_id), officers, today)
     body["rigid_expenditure"]["medical_self_paid"] = medical
     body["bills"] = bills
+    if photo is not None:
+        r = client.post(f"/api/cases/{case_id}/evidence", headers=users.headers("o1"),
+                        files={"file": ("p.png", photo, "image/png")})
+        assert r.status_code == 201, r.text
+        body["evidence"] = [r.json()["sha256"]]
     return client.post(f"/api/cases/{case_id}/check", headers=users.headers("o1"), json=body)
 
 
@@ -138,3 +145,18 @@ def test_a_bill_counted_in_another_county_is_refused_without_naming_the_case(ctx
     r = _check(ctx, client, users, here, [X], "25000.00")
     assert r.status_code == 422 and "a case of another county" in r.json()["detail"], r.text
     assert other_no not in r.text
+
+
+def test_the_same_photo_of_the_papers_on_another_case_is_pointed_out_at_determination(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The officers leave the bills out but attach the very photo of the invoices the first case was priced on: the
+    confirming supervisor is shown which case already holds it."""
+    a, b = make_case(ctx, stage="screened"), make_case(ctx, stage="screened")
+    assert _check(ctx, client, users, a, [X], "25000.00", photo=PHOTO).status_code == 201
+    assert _determine(client, users, a).status_code == 200
+    assert _check(ctx, client, users, b, [], "25000.00", photo=PHOTO).status_code == 201
+    shown = _determine(client, users, b, confirm=False).json()["evidence_elsewhere"]
+    assert [(e["case_number"], e["case_status"], e["same_household"]) for e in shown] == [
+        (_number(client, users, a), "determined", False)]
+    other = make_case(ctx, stage="screened")
+    assert _check(ctx, client, users, other, [], "25000.00", photo=PHOTO + b"\0").status_code == 201
+    assert _determine(client, users, other, confirm=False).json()["evidence_elsewhere"] == []

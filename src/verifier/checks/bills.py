@@ -10,6 +10,7 @@ with the same number and amount under an issuer spelt differently counts as the 
   beyond it (as for a person known elsewhere).
 - Determining refuses again when, between the check and the determination, another case came to count one of them.
 - Listed bills of a kind add up to the check's amount of that kind (the amount is what the bills show).
+- An evidence file (by SHA-256) another such case holds is pointed out on the determination (`evidence_elsewhere`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.income import RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..store.base import new_id
-from ..store.tables import Case, Check
+from ..store.tables import Case, Check, Evidence
 from .models import CheckBill
 
 KINDS = {"medical": "medical_self_paid", "schooling": "schooling", "disaster": "disaster_loss",
@@ -178,3 +179,19 @@ def shown(session: Session, case: Case, check: Check) -> list[dict[str, Any]]:
     return [{"kind": b.kind, "issuer": b.issuer, "number": b.number, "amount": b.amount,
              "counted_in": None if b.id not in uses else (uses[b.id].case_number or "another county"),
              "counted_status": uses[b.id].case_status if b.id in uses else None} for b in own]
+
+
+def evidence_elsewhere(session: Session, case: Case, check: Check) -> list[dict[str, Any]]:
+    """The check's evidence files (by SHA-256) that another case counting its bills also holds: the same photo of
+    the same papers. Shown on the determination for the confirming supervisor to see (not refused: a household's
+    own certificate may rightly serve its next case)."""
+    if not check.evidence:
+        return []
+    rows = session.execute(
+        select(Evidence.sha256, Case.number, Case.status, Case.county_code, Case.household_id)
+        .join(Case, Case.id == Evidence.case_id)
+        .where(Evidence.sha256.in_(list(check.evidence)), Case.id != case.id, Case.status.in_(COUNTED))
+        .order_by(Case.number)).all()
+    return [{"sha256": sha, "case_number": number if county == case.county_code else "another county",
+             "case_status": status, "same_household": household == case.household_id}
+            for sha, number, status, county, household in rows]

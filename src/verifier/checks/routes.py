@@ -71,6 +71,7 @@ def assessment_out(a: service.Assessment, confirmed: bool, session: Session | No
         reason=a.eligibility.reason, contract_hash=a.contract.content_hash, confirmed=confirmed, check_id=a.check.id,
         bills=[] if session is None else [{**b, "amount": format_yuan(b["amount"])}
                                           for b in bills.shown(session, a.case, a.check)],
+        evidence_elsewhere=[] if session is None else bills.evidence_elsewhere(session, a.case, a.check),
     )
 
 

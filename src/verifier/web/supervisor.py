@@ -184,6 +184,7 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "open_findings": sum(f.status == "open" for f in a.findings),
             "answered_findings": sum(f.status != "open" for f in a.findings),
             "bills": check_bills.shown(session, case, check),
+            "evidence_elsewhere": check_bills.evidence_elsewhere(session, case, check),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)

@@ -6,6 +6,7 @@
   that exists (nobody is known to have set one).
 - `check_bill`: the bills a home check counted, by identity (issuer and number); empty at first (checks stored
   before list no bills).
+- `ix_evidence_sha256`: the same evidence file held by another case is found by its hash.
 
 Revision ID: 0033
 Revises: 0032
@@ -61,9 +62,11 @@ def upgrade() -> None:
     op.create_index(op.f('ix_check_bill_case_id'), 'check_bill', ['case_id'], unique=False)
     op.create_index(op.f('ix_check_bill_check_id'), 'check_bill', ['check_id'], unique=False)
     op.create_index(op.f('ix_check_bill_identity'), 'check_bill', ['identity'], unique=False)
+    op.create_index(op.f('ix_evidence_sha256'), 'evidence', ['sha256'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_evidence_sha256'), table_name='evidence')
     op.drop_index(op.f('ix_check_bill_identity'), table_name='check_bill')
     op.drop_index(op.f('ix_check_bill_check_id'), table_name='check_bill')
     op.drop_index(op.f('ix_check_bill_case_id'), table_name='check_bill')
