@@ -120,20 +120,54 @@ def test_attack_an_admin_makes_a_second_admin_to_confirm_for_them(client, users)
 
 
 def test_attack_an_admin_resets_another_admins_password_and_confirms_as_them(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Resetting admin2's password suspends admin2's admin role (the resetter knows the password); even once a
+    colleague restores it, the account whose password admin1 last set never confirms admin1's proposals."""
     users.add("admin1", "admin")
     other = users.add("admin2", "admin")
     users.add("admin3", "admin")
-    h1 = users.headers("admin1")
+    h1, h3 = users.headers("admin1"), users.headers("admin3")
     client.post("/api/users", headers=h1, json={"username": "puppet", "password": GIVEN, "roles": ["finance"],
                                                 "counties": [COUNTY]})
     grant = _pending(client, h1, "puppet")[0]
     r = client.post(f"/api/users/{other}/password", headers=h1, json={"password": GIVEN})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json()["user"]["roles"] == [] and r.json()["user"]["pending_roles"] == ["admin"]
     as_other = _own_password(client, "admin2")  # they knew the password they set: they choose "admin2's" own
+    assert client.post(f"/api/role-grants/{grant['id']}/confirm", headers=as_other).status_code == 403
+    restore = _pending(client, h3, "admin2")[0]
+    assert restore["proposed_by"] == users.ids["admin1"]
+    assert client.post(f"/api/role-grants/{restore['id']}/confirm", headers=h1).status_code == 403
+    assert client.post(f"/api/role-grants/{restore['id']}/confirm", headers=h3).status_code == 200
     r = client.post(f"/api/role-grants/{grant['id']}/confirm", headers=as_other)
     assert r.status_code == 403 and "last set your password" in r.json()["detail"], r.text
     # Anyone else may confirm it.
-    assert client.post(f"/api/role-grants/{grant['id']}/confirm", headers=users.headers("admin3")).status_code == 200
+    assert client.post(f"/api/role-grants/{grant['id']}/confirm", headers=h3).status_code == 200
+    assert "user.role.confirm" in _actions(ctx, other)
+
+
+def test_attack_an_admin_resets_the_claims_and_finance_passwords_to_pay_a_batch_alone(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The administrator resets a claims officer's and a finance officer's passwords, logs in as each and chooses
+    "their" new passwords: the accounts hold no money role until another admin or county reviewer confirms."""
+    from factories import make_case
+
+    users.add("admin1", "admin")
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    claims = users.add("claims1", "insurer_claims", counties=(COUNTY,))
+    fin = users.add("fin1", "finance", counties=(COUNTY,))
+    case_id = make_case(ctx, stage="determined")
+    h1 = users.headers("admin1")
+    for uid in (claims, fin):
+        assert client.post(f"/api/users/{uid}/password", headers=h1, json={"password": GIVEN}).status_code == 200
+    as_claims, as_fin = _own_password(client, "claims1"), _own_password(client, "fin1")
+    r = client.post("/api/payment-batches", headers=as_claims, json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 403, r.text
+    assert client.get("/api/payment-batches", headers=as_fin).status_code == 403
+    assert client.get("/api/auth/me", headers=as_fin).json()["roles"] == []
+    # The county reviewer (not the resetter) restores them, having made sure the owners hold their accounts.
+    for g in _pending(client, users.headers("rev"), "fin1") + _pending(client, users.headers("rev"), "claims1"):
+        assert client.post(f"/api/role-grants/{g['id']}/confirm", headers=h1).status_code == 403
+        assert client.post(f"/api/role-grants/{g['id']}/confirm", headers=users.headers("rev")).status_code == 200
+    assert client.get("/api/auth/me", headers=as_fin).json()["roles"] == ["finance"]
+    assert _actions(ctx, fin)[-4:] == ["user.password", "user.role.propose", "user.password_own", "user.role.confirm"]
 
 
 def test_a_county_reviewer_confirms_within_their_county_and_refusals_are_logged(client, users, ctx) -> None:  # type: ignore[no-untyped-def]

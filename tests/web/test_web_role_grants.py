@@ -76,3 +76,11 @@ def test_the_pending_list_pages_through_many(pages, users, client) -> None:  # t
     first = pages.get("/role-grants").text
     assert "共 53 条" in first and first.count("确认授权") == 50
     assert pages.get("/role-grants?page=2").text.count("确认授权") == 3
+
+
+def test_a_new_password_set_on_the_page_suspends_the_money_roles(pages, users, client) -> None:  # type: ignore[no-untyped-def]
+    fin = users.add("fin1", "finance", counties=("340223",))
+    pages.as_("admin1", "admin", counties=())
+    r = pages.post(f"/users/{fin}/password", {"password": "new password one", "password_again": "new password one"})
+    assert r.status_code == 200 and "财务角色已暂停" in r.text and "/role-grants" in r.text
+    assert "待确认：财务" in pages.get("/users").text

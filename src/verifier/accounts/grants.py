@@ -4,6 +4,8 @@ The guarded roles are those that move or sign off money (finance, claims, the in
 reviewer) and those that confirm grants (admin, county reviewer): an administrator alone cannot give themselves, or
 an account they hold the password of, a role that pays, nor make a second administrator to confirm for them.
 
+- A password set by someone other than its owner suspends the account's guarded roles into grants that person
+  proposed (`suspend_after_reset`): resetting a finance officer's password does not let an administrator act as them.
 - Nobody proposes a grant to their own account; nobody confirms a grant they proposed or one to their own account;
   nor does an account whose password the proposer last set (they knew a password of it).
 - A grant is confirmed by an active admin or county reviewer reaching every county of the account.
@@ -75,6 +77,20 @@ def propose(session: Session, user: User, roles: list[str], *, proposer: str, pr
                      payload={"grant_id": grant.id, "username": user.username, "role": grant.role,
                               "counties": list(user.counties or ())}, clock=clock)
     return made
+
+
+def suspend_after_reset(session: Session, user: User, *, actor: str, actor_role: str, clock: Clock) -> list[str]:
+    """A password set by someone other than its owner: that person knows it and could choose the owner's next one,
+    so the account's guarded roles wait for a second person again, proposed by them (never confirmed by them).
+    The command line keeps them while the installation could not confirm (`bootstrap_allowed`). Returns the roles
+    suspended."""
+    held = guarded(user.roles or [])
+    if actor == user.id or not held or (actor.startswith("cli:") and bootstrap_allowed(session)):
+        return []
+    user.roles = sorted(set(user.roles or ()) - set(held))
+    session.flush()
+    propose(session, user, held, proposer=actor, proposer_role=actor_role, clock=clock)
+    return held
 
 
 def _pending(session: Session, grant_id: str, decider: Principal) -> tuple[RoleGrant, User]:

@@ -252,7 +252,8 @@ class AccountController(Controller):
         with ctx.db.begin() as session:
             manageable_user(session, request.user, user_id)
             ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
-            out = PasswordSet(user=account_out(visible_user(session, request.user, user_id)), sessions_ended=ended,
+            out = PasswordSet(user=account_with_pending(session, visible_user(session, request.user, user_id)),
+                              sessions_ended=ended,
                               password=None if given else new)
         return Response(out, headers={"Cache-Control": "no-store"})
 

@@ -187,8 +187,9 @@ def set_password(session: Session, user_id: str, password: str, *, actor: str, a
     """Give a user a new password and end their sessions; returns how many ended. The log never holds it.
 
     Set by anyone but its owner (an administrator), the password is known to that person: the account can then do
-    nothing but change it (see login.change_own_password) and log out, so nobody can act as another user with a
-    password they gave them."""
+    nothing but change it (see login.change_own_password) and log out, and its guarded roles (money, admin) wait for
+    a second person's confirmation again (grants.suspend_after_reset), so nobody can act as another user with a
+    password they gave them, not even after choosing "their" next one."""
     if len(password) < 8:
         raise ValidationFailed.one("password", "at least 8 characters")
     if len(password) > 256:
@@ -202,6 +203,7 @@ def set_password(session: Session, user_id: str, password: str, *, actor: str, a
     audit.append(session, actor=actor, role=actor_role, action="user.password", subject=user.id,
                  payload={"username": user.username, "sessions_ended": ended,
                           "change_required": user.password_change_required}, clock=clock)
+    grants.suspend_after_reset(session, user, actor=actor, actor_role=actor_role, clock=clock)
     return ended
 
 

@@ -108,7 +108,9 @@ class UserPages(Controller):
         new = typed or generate_password()
         with ctx.db.begin() as session:
             ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+        # Set by an administrator, the account's money and admin roles wait for a second person again.
+        suspended = [] if person.id == request.user.id else grants.guarded(list(person.roles or ()))
         shown = page(request, "user_password.html", person=person, form=FormState(), ended=ended,
-                     password=None if typed else new, changed=True)
+                     password=None if typed else new, changed=True, suspended=suspended)
         shown.headers["Cache-Control"] = "no-store"  # a generated password is shown this once
         return shown
