@@ -27,7 +27,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
-from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import User
 from .auth import Principal
 from .models import RoleGrant
@@ -167,11 +167,7 @@ def find_grants(session: Session, viewer: Principal, *, status: str = "pending",
     if q:
         stmt = stmt.where(text_search(q.lower(), [func.lower(User.username), func.lower(User.display_name)]))
     if viewer.counties:  # counties are a JSON list: the reach is checked on the rows (a county's staff is small)
-        rows = [r for r in session.execute(stmt).tuples() if _reaches(viewer, r[1])]
-        pages = max(1, -(-len(rows) // page_size))
-        at = min(max(1, page), pages)
-        found = Paged(items=rows[(at - 1) * page_size:at * page_size], total=len(rows), page=at, pages=pages,
-                      page_size=page_size)
+        found = page_of_list([r for r in session.execute(stmt).tuples() if _reaches(viewer, r[1])], page, page_size)
     else:
         found = page_of(session, stmt, page, page_size, rows=True)
     return found.map(lambda r: GrantRow(grant=r[0], username=r[1].username, display_name=r[1].display_name,

@@ -12,7 +12,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
-from ..store.paged import PAGE_SIZE, Paged
+from ..store.paged import PAGE_SIZE, Paged, page_of_list
 from ..store.tables import User
 from . import grants
 from .auth import Principal
@@ -220,10 +220,7 @@ def find_users(session: Session, viewer: Principal, *, search: str = "", page: i
     """The users page: one page of the users `viewer` may see (`shares_a_county`), by username, searched by
     username or display name. Counties are a JSON list, so that filter runs here (the table is a county's staff)."""
     seen = [u for u in list_users(session, search=search, limit=None) if shares_a_county(viewer, u)]
-    pages = max(1, -(-len(seen) // page_size))
-    at = min(max(1, page), pages)
-    return Paged(items=seen[(at - 1) * page_size:at * page_size], total=len(seen), page=at, pages=pages,
-                 page_size=page_size)
+    return page_of_list(seen, page, page_size)
 
 
 def visible_users(session: Session, viewer: Principal) -> list[User]:
