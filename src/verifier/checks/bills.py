@@ -156,7 +156,9 @@ def record(session: Session, case: Case, check: Check, bills: list[BillInput]) -
 
 
 def bills_of(session: Session, check_id: str) -> list[CheckBill]:
-    return list(session.scalars(select(CheckBill).where(CheckBill.check_id == check_id).order_by(CheckBill.id)))
+    """A check's bills by kind and number (ids made in the same millisecond have no order of their own)."""
+    return list(session.scalars(select(CheckBill).where(CheckBill.check_id == check_id)
+                                .order_by(CheckBill.kind, CheckBill.number, CheckBill.id)))
 
 
 def require_not_counted(session: Session, case: Case, check: Check) -> None:
