@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -18,7 +18,6 @@ from ..cases.service import active_visit, due_date
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
-from . import bills
 from ..contract import Contract
 from ..domain.causes import DEFAULT_TABLE, CauseDef
 from ..domain.eligibility import Eligibility, assess
@@ -37,7 +36,7 @@ from ..store.tables import Case, Check, Determination, Evidence, Household, Memb
 from ..store.vault import Vault
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
-from . import evidence_files
+from . import bills, evidence_files
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
