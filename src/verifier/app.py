@@ -99,7 +99,7 @@ def health(ctx: Ctx) -> dict[str, Any]:
 
 
 def route_handlers() -> list[Any]:
-    from .accounts.routes import AccountController, AuthController, UserController
+    from .accounts.routes import AccountController, AuthController, RoleGrantController, UserController
     from .audit.routes import AuditController
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
@@ -118,7 +118,7 @@ def route_handlers() -> list[Any]:
     from .web.exports import ROUTES as EXPORTS
     from .web.routes import ROUTES as WEB
 
-    return [health, AuthController, UserController, AccountController, AuditController, ReferralController,
+    return [health, AuthController, UserController, AccountController, RoleGrantController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, HouseholdController,
             RosterController, PlaceController, FollowupController, NeedReferralController, RegisterController,
             FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]

@@ -193,9 +193,13 @@ def _operator() -> str:
 def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_counties: bool,
               display_name: str | None) -> None:
     """Create a user. The password is read from stdin, or generated and printed once; its owner must choose their
-    own at the first login (whoever ran this knows it)."""
+    own at the first login (whoever ran this knows it). A role that moves money or confirms roles (finance, claims,
+    supervisor, county reviewer, admin) is proposed, not granted: another admin or county reviewer confirms it on the
+    page 角色授权 (/role-grants). Only while fewer than two active accounts could confirm (the installation's first
+    admin and county reviewer) are such roles granted at once, recorded as the bootstrap."""
+    from .accounts import grants
     from .accounts.passwords import generate_password
-    from .accounts.service import add_user
+    from .accounts.service import open_account
     from .domain.errors import ValidationFailed
 
     if not counties and not all_counties:
@@ -209,24 +213,82 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
     ctx = _context()
     try:
         with ctx.db.begin() as session:
-            user = add_user(session, username=name, password=password, roles=list(roles), counties=list(counties),
-                            all_counties=all_counties, display_name=display_name, clock=ctx.clock,
-                            change_required=True)
+            bootstrap = grants.bootstrap_allowed(session) and bool(grants.guarded(list(roles)))
+            user, pending = open_account(session, username=name, password=password, roles=list(roles),
+                                         counties=list(counties), all_counties=all_counties, display_name=display_name,
+                                         proposer=_operator(), proposer_role="admin", clock=ctx.clock,
+                                         bootstrap=bootstrap)
     except ValidationFailed as exc:
         _print_problems(exc.errors, "user not created:")
         sys.exit(1)
     finally:
         ctx.close()
-    click.echo(f"created user {user.username} ({', '.join(user.roles)}; "
+    click.echo(f"created user {user.username} ({', '.join(user.roles) or 'no role yet'}; "
                f"{'every county' if not user.counties else ', '.join(user.counties)})")
+    if bootstrap:
+        click.echo("fewer than two accounts could confirm roles: every role granted at once (recorded as the "
+                   "installation's bootstrap)")
+    if pending:
+        click.echo(f"pending confirmation by another admin or county reviewer (page /role-grants): {', '.join(pending)}")
     if generated:
         click.echo(f"password (shown once): {password}")
     click.echo("it opens nothing but choosing their own password at the first login (whoever typed it knows it)")
 
 
+@users.command("grant")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+def users_grant(name: str, roles: tuple[str, ...]) -> None:
+    """Give an account more roles: a role that moves money or confirms roles is proposed, for another admin or
+    county reviewer to confirm on the page 角色授权 (/role-grants); the others at once."""
+    from .accounts.auth import Principal
+    from .accounts.service import add_roles, user_named
+    from .domain.errors import DomainError, ValidationFailed
+
+    operator = _operator()
+    ctx = _context()
+    try:
+        with ctx.db.begin() as session:
+            user = user_named(session, name)
+            # The command line stands for the server's operator: no county limit, and never the account itself.
+            user, pending = add_roles(session, Principal(id=operator, username=operator, display_name=operator,
+                                                         roles=("admin",), counties=()),
+                                      user.id, list(roles), clock=ctx.clock)
+    except ValidationFailed as exc:
+        _print_problems(exc.errors, f"{name}: roles not changed:")
+        sys.exit(1)
+    except DomainError as exc:
+        _fail(f"{name}: {exc.detail}")
+    finally:
+        ctx.close()
+    click.echo(f"{name} holds: {', '.join(user.roles) or 'no role'}")
+    if pending:
+        click.echo(f"pending confirmation by another admin or county reviewer (page /role-grants): {', '.join(pending)}")
+
+
+@users.command("grants")
+def users_grants() -> None:
+    """The role grants waiting for confirmation."""
+    from .accounts import grants
+    from .accounts.auth import Principal
+
+    everyone = Principal(id="cli", username="cli", display_name="cli", roles=("admin",), counties=())
+    ctx = _context()
+    try:
+        with ctx.db.read() as session:
+            rows = grants.find_grants(session, everyone, page_size=100_000).items
+    finally:
+        ctx.close()
+    click.echo(f"{'grant':<32} {'username':<24} {'role':<20} {'proposed by':<24} proposed at")
+    for r in rows:
+        click.echo(f"{r.grant.id:<32} {r.username:<24} {r.grant.role:<20} {r.proposer:<24} "
+                   f"{r.grant.proposed_at:%Y-%m-%d %H:%M}")
+
+
 @users.command("list")
 def users_list() -> None:
-    """Every user: roles, counties, whether enabled, and how many sessions are open."""
+    """Every user: roles (and those pending confirmation), counties, whether enabled, how many sessions are open."""
+    from .accounts import grants
     from .accounts.service import list_users
     from .accounts.sessions import open_session_counts
 
@@ -235,13 +297,15 @@ def users_list() -> None:
         with ctx.db.read() as session:
             people = list_users(session, limit=100_000)
             open_ = open_session_counts(session)
+            pending = grants.pending_roles(session, [u.id for u in people])
     finally:
         ctx.close()
     click.echo(f"{'username':<24} {'status':<9} {'sessions':>8}  {'counties':<20} roles")
     for u in people:
         counties = ",".join(u.counties) if u.counties else "(all)"
         click.echo(f"{u.username:<24} {'active' if u.active else 'disabled':<9} {open_.get(u.id, 0):>8}  "
-                   f"{counties:<20} {','.join(u.roles)}")
+                   f"{counties:<20} {','.join(u.roles)}"
+                   + (f" (pending: {','.join(pending[u.id])})" if u.id in pending else ""))
 
 
 def _account_change(name: str, change, done: str) -> None:  # type: ignore[no-untyped-def]

@@ -22,9 +22,10 @@ def check_body(head: str, officers: list[str], visited_on: str, account: str = "
     }
 
 
-def schedule(client: Any, headers: dict[str, str], case_id: str, officers: list[str], visit_on: str) -> None:
+def schedule(client: Any, headers: dict[str, str], case_id: str, officers: list[str], visit_on: str,
+             vehicle: str = "车01") -> None:
     r = client.post(f"/api/cases/{case_id}/schedule", headers=headers,
-                    json={"officers": officers, "visit_on": visit_on, "vehicle": "车01"})
+                    json={"officers": officers, "visit_on": visit_on, "vehicle": vehicle})
     assert r.status_code == 200, r.text
 
 

@@ -423,3 +423,27 @@ def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, cli
     assert r.status_code == 303
     page = client.get(f"/payments/{batch['id']}", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "重新核查登记" in page.text and page.text.count("重新核查登记") == 1
+
+
+def test_attack_a_payee_edited_between_the_batchs_approval_and_its_release(ctx, people: People) -> None:
+    """Finance asks for their own account while the case waits; the batch is prepared and approved by others; the
+    change would be approved just before release: refused while the case is in the batch, as is a new change. The
+    batch pays the payee it was prepared and approved with."""
+    case_id = ready_case(ctx, head_name="癸户主")
+    change = tx(ctx, lambda s: payees.request_change(s, case_id, account_name="癸户主", bank="工商银行",
+                                                     account_number=OWN, principal=people.finance1, vault=ctx.vault,
+                                                     clock=ctx.clock))
+    batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
+                                                   principal=people.claims, clock=ctx.clock))
+    tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="before payment or after a failed transfer"):
+        tx(ctx, lambda s: payees.request_change(s, case_id, account_name="癸户主", bank="工商银行",
+                                                account_number="6212260000000088888", principal=people.supervisor,
+                                                vault=ctx.vault, clock=ctx.clock))
+    with pytest.raises(InvalidState, match="is in_batch"):  # the waiting one is not approved while in the batch
+        tx(ctx, lambda s: payees.approve_change(s, change.id, principal=people.supervisor, vault=ctx.vault,
+                                                clock=ctx.clock))
+    tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    with ctx.db.read() as s:
+        paid_to = service.bank_file(s, batch.id, principal=people.finance2, vault=ctx.vault).content.decode()
+    assert ACCOUNT in paid_to and OWN not in paid_to

@@ -54,7 +54,8 @@ class Principal(msgspec.Struct, frozen=True):
 
     @property
     def main_role(self) -> str:
-        return self.roles[0] if self.roles else ""
+        """The first role held; `none` for an account whose roles all wait for confirmation (accounts/grants.py)."""
+        return self.roles[0] if self.roles else "none"
 
     def acting_role(self, allowed: Iterable[str]) -> str:
         """The role this user acts in for an action open to `allowed` (recorded in the audit log)."""

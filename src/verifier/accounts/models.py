@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -36,3 +36,25 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     bucket: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class RoleGrant(Base):
+    """A role proposed for an account by one person and confirmed (or refused) by another (see accounts/grants.py).
+
+    The account holds a guarded role only once a grant of it is confirmed; a pending or refused grant gives nothing."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
+        Index("ix_role_grant_status_proposed", "status", "proposed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    proposed_by: Mapped[str] = mapped_column(String(64))  # a user id, or `cli:<operator>` for the command line
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    refusal_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

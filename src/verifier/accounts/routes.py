@@ -19,13 +19,16 @@ from ..store.tables import User
 from .auth import PASSWORD_CHANGE, Principal, issue_token, principal_of
 from .login import change_own_password, limiter_for, log_in, log_out, request_client
 from .passwords import generate_password
+from . import grants
+from .models import RoleGrant
 from .service import (
-    add_user,
+    add_roles,
     disable_user,
     enable_user,
     list_users,
     manageable_user,
     may_manage,
+    open_account,
     set_password,
     visible_user,
     visible_users,
@@ -48,6 +51,7 @@ class UserOut(msgspec.Struct):
     counties: list[str]
     active: bool = True
     must_change_password: bool = False  # an administrator set the password: POST /api/auth/password first
+    pending_roles: list[str] = []  # proposed, not held until another person confirms (POST /api/role-grants/{id}/confirm)
 
 
 class LoginResponse(msgspec.Struct):
@@ -94,9 +98,39 @@ def user_out(p: Principal) -> UserOut:
                    counties=list(p.counties), must_change_password=p.must_change_password)
 
 
-def account_out(user: User) -> UserOut:
+def account_out(user: User, pending: list[str] | None = None) -> UserOut:
     return UserOut(id=user.id, username=user.username, display_name=user.display_name, roles=list(user.roles),
-                   counties=list(user.counties or ()), active=bool(user.active))
+                   counties=list(user.counties or ()), active=bool(user.active), pending_roles=list(pending or ()))
+
+
+def account_with_pending(session: Session, user: User) -> UserOut:
+    return account_out(user, grants.pending_roles(session, [user.id]).get(user.id))
+
+
+class MoreRoles(msgspec.Struct, forbid_unknown_fields=True):
+    roles: Annotated[list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(min_length=1, max_length=8)]
+
+
+class RoleGrantOut(msgspec.Struct):
+    id: str
+    user_id: str
+    username: str
+    role: str
+    status: str
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class Refusal(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+def grant_out(grant: RoleGrant, username: str) -> RoleGrantOut:
+    return RoleGrantOut(id=grant.id, user_id=grant.user_id, username=username, role=grant.role, status=grant.status,
+                        proposed_by=grant.proposed_by, proposed_at=grant.proposed_at, decided_by=grant.decided_by,
+                        decided_at=grant.decided_at)
 
 
 class AuthController(Controller):
@@ -142,7 +176,9 @@ class UserController(Controller):
     def list_users(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[UserOut]:
         """The users sharing a county with the caller (every user for a caller without a county limit)."""
         with ctx.db.read() as session:
-            return [account_out(u) for u in visible_users(session, request.user)]
+            people = visible_users(session, request.user)
+            pending = grants.pending_roles(session, [u.id for u in people])
+            return [account_out(u, pending.get(u.id)) for u in people]
 
     @post("/", opt={"roles": ("admin",)})
     def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
@@ -150,10 +186,13 @@ class UserController(Controller):
             raise Forbidden("an admin limited to counties creates only accounts limited to those counties")
 
         def run(session: Session) -> UserOut:
-            user = add_user(session, username=data.username, password=data.password, roles=data.roles,
-                            counties=data.counties, all_counties=data.all_counties, display_name=data.display_name,
-                            actor=request.user.id, actor_role="admin", clock=ctx.clock, change_required=True)
-            return user_out(principal_of(user))
+            user, pending = open_account(session, username=data.username, password=data.password, roles=data.roles,
+                                         counties=data.counties, all_counties=data.all_counties,
+                                         display_name=data.display_name, proposer=request.user.id,
+                                         proposer_role="admin", clock=ctx.clock)
+            out = user_out(principal_of(user))
+            out.pending_roles = pending
+            return out
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
@@ -161,7 +200,7 @@ class UserController(Controller):
     def get_user(self, user_id: Annotated[str, Parameter(max_length=40)], ctx: Ctx,
                  request: Request[Principal, Any, Any]) -> UserOut:
         with ctx.db.read() as session:
-            return account_out(visible_user(session, request.user, user_id))
+            return account_with_pending(session, visible_user(session, request.user, user_id))
 
 
 UserId = Annotated[str, Parameter(max_length=40)]
@@ -192,6 +231,17 @@ class AccountController(Controller):
 
         return idempotent(ctx.db, request, run, clock=ctx.clock)
 
+    @post("/roles", opt={"roles": ("admin",)}, status_code=200)
+    def more_roles(self, user_id: UserId, data: JSONBody[MoreRoles], ctx: Ctx,
+                   request: Request[Principal, Any, Any]) -> Response[UserOut]:
+        """Give an account more roles: a guarded one (money, admin) is pending until another admin or county reviewer
+        confirms it (`pending_roles`); never to the caller's own account (403)."""
+        def run(session: Session) -> UserOut:
+            user, _ = add_roles(session, request.user, user_id, list(data.roles), clock=ctx.clock)
+            return account_with_pending(session, user)
+
+        return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)
+
     @post("/password", opt={"roles": ("admin",)}, status_code=200)
     def password(self, user_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any],
                  data: JSONBody[NewPassword | None] = None) -> Response[PasswordSet]:
@@ -202,6 +252,45 @@ class AccountController(Controller):
         with ctx.db.begin() as session:
             manageable_user(session, request.user, user_id)
             ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
-            out = PasswordSet(user=account_out(visible_user(session, request.user, user_id)), sessions_ended=ended,
+            out = PasswordSet(user=account_with_pending(session, visible_user(session, request.user, user_id)),
+                              sessions_ended=ended,
                               password=None if given else new)
         return Response(out, headers={"Cache-Control": "no-store"})
+
+
+GRANT_DECIDERS = {"roles": grants.CONFIRMER_ROLES}
+
+
+class RoleGrantController(Controller):
+    """Guarded roles proposed by one person, confirmed or refused by another admin or county reviewer."""
+
+    path = "/api/role-grants"
+    tags = ["accounts"]
+
+    @get("/", opt=GRANT_DECIDERS)
+    def list_grants(self, ctx: Ctx, request: Request[Principal, Any, Any],
+                    status: Annotated[str, Parameter(pattern="^(pending|confirmed|refused)$")] = "pending",
+                    q: Annotated[str, Parameter(max_length=64)] = "",
+                    page: Annotated[int, Parameter(ge=1, le=100000)] = 1) -> list[RoleGrantOut]:
+        """The grants of `status` (pending by default) to accounts within the caller's counties, newest first."""
+        with ctx.db.read() as session:
+            found = grants.find_grants(session, request.user, status=status, search=q, page=page)
+        return [grant_out(r.grant, r.username) for r in found.items]
+
+    @post("/{grant_id:str}/confirm", opt=GRANT_DECIDERS, status_code=200)
+    def confirm(self, grant_id: UserId, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[RoleGrantOut]:
+        """403 for the proposer, the account itself and an account whose password the proposer set."""
+        def run(session: Session) -> RoleGrantOut:
+            grant = grants.confirm(session, grant_id, confirmer=request.user, clock=ctx.clock)
+            return grant_out(grant, session.get(User, grant.user_id).username)  # type: ignore[union-attr]
+
+        return idempotent(ctx.db, request, run, clock=ctx.clock)
+
+    @post("/{grant_id:str}/refuse", opt=GRANT_DECIDERS, status_code=200)
+    def refuse(self, grant_id: UserId, data: JSONBody[Refusal], ctx: Ctx,
+               request: Request[Principal, Any, Any]) -> Response[RoleGrantOut]:
+        def run(session: Session) -> RoleGrantOut:
+            grant = grants.refuse(session, grant_id, refuser=request.user, reason=data.reason, clock=ctx.clock)
+            return grant_out(grant, session.get(User, grant.user_id).username)  # type: ignore[union-attr]
+
+        return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)

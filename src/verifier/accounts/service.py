@@ -12,8 +12,9 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
-from ..store.paged import PAGE_SIZE, Paged
+from ..store.paged import PAGE_SIZE, Paged, page_of_list
 from ..store.tables import User
+from . import grants
 from .auth import Principal
 from .passwords import hash_password
 from .sessions import end_sessions
@@ -56,13 +57,19 @@ def add_user(
     actor_role: str = "admin",
     clock: Clock,
     change_required: bool = False,
+    requested: list[str] | None = None,
+    bootstrap: bool = False,
 ) -> User:
-    """A new account. `change_required`: the password was chosen by the administrator creating it, so it opens
-    nothing but changing it until its owner has chosen their own (as after `set_password` by an administrator)."""
+    """A new account holding `roles` at once: the demo, the tests' factories and `open_account` (which keeps the
+    guarded roles back for a second person) call this; no page, route or command does directly.
+
+    `change_required`: the password was chosen by the administrator creating it, so it opens nothing but changing
+    it until its owner has chosen their own (as after `set_password` by an administrator). `requested`: the roles
+    asked for (some may be pending confirmation, see open_account), checked for being at least one."""
     problems = []
     if not _USERNAME.match(username):
         problems.append(FieldError("username", "2 to 64 characters: lower-case letters, digits, '.', '_' or '-'"))
-    if not roles:
+    if not (roles if requested is None else requested):
         problems.append(FieldError("roles", "at least one role is needed"))
     problems += [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
     counties = counties or []
@@ -88,6 +95,7 @@ def add_user(
         active=True,
         created_at=clock.now(),
         password_change_required=change_required,
+        password_set_by=actor if change_required else None,
     )
     session.add(user)
     session.flush()
@@ -98,10 +106,30 @@ def add_user(
         action="user.add",
         subject=user.id,
         payload={"username": username, "roles": user.roles, "counties": user.counties,
-                 "all_counties": not user.counties, **({"change_required": True} if change_required else {})},
+                 "all_counties": not user.counties, **({"change_required": True} if change_required else {}),
+                 **({"bootstrap": True} if bootstrap else {})},
         clock=clock,
     )
     return user
+
+
+def open_account(session: Session, *, username: str, password: str, roles: list[str], counties: list[str],
+                 all_counties: bool, display_name: str | None, proposer: str, proposer_role: str, clock: Clock,
+                 bootstrap: bool = False) -> tuple[User, list[str]]:
+    """A new account opened by an administrator (page, API) or the command line: it holds the roles that move no
+    money at once; each guarded role (grants.GUARDED_ROLES) is a proposal another person confirms. Its password
+    must be changed at the first login. `bootstrap` (the command line, when no account could confirm): every role
+    at once, recorded as such. Returns the account and the roles pending confirmation."""
+    problems = [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
+    if problems:
+        raise ValidationFailed(problems)
+    held = list(roles) if bootstrap else [r for r in roles if r not in grants.GUARDED_ROLES]
+    user = add_user(session, username=username, password=password, roles=held, counties=counties,
+                    all_counties=all_counties, display_name=display_name, actor=proposer, actor_role=proposer_role,
+                    clock=clock, change_required=True, requested=roles, bootstrap=bootstrap)
+    proposed = [] if bootstrap else grants.propose(session, user, list(roles), proposer=proposer,
+                                                    proposer_role=proposer_role, clock=clock)
+    return user, [g.role for g in proposed]
 
 
 def list_users(session: Session, *, search: str = "", limit: int | None = 500) -> list[User]:
@@ -159,8 +187,9 @@ def set_password(session: Session, user_id: str, password: str, *, actor: str, a
     """Give a user a new password and end their sessions; returns how many ended. The log never holds it.
 
     Set by anyone but its owner (an administrator), the password is known to that person: the account can then do
-    nothing but change it (see login.change_own_password) and log out, so nobody can act as another user with a
-    password they gave them."""
+    nothing but change it (see login.change_own_password) and log out, and its guarded roles (money, admin) wait for
+    a second person's confirmation again (grants.suspend_after_reset), so nobody can act as another user with a
+    password they gave them, not even after choosing "their" next one."""
     if len(password) < 8:
         raise ValidationFailed.one("password", "at least 8 characters")
     if len(password) > 256:
@@ -168,10 +197,13 @@ def set_password(session: Session, user_id: str, password: str, *, actor: str, a
     user = get_user(session, user_id)
     user.password_hash = hash_password(password)
     user.password_change_required = actor != user.id
+    if actor != user.id:  # kept when the owner then chooses their own: this person knew a password of the account
+        user.password_set_by = actor
     ended = end_sessions(session, user.id, why="password")
     audit.append(session, actor=actor, role=actor_role, action="user.password", subject=user.id,
                  payload={"username": user.username, "sessions_ended": ended,
                           "change_required": user.password_change_required}, clock=clock)
+    grants.suspend_after_reset(session, user, actor=actor, actor_role=actor_role, clock=clock)
     return ended
 
 
@@ -188,10 +220,7 @@ def find_users(session: Session, viewer: Principal, *, search: str = "", page: i
     """The users page: one page of the users `viewer` may see (`shares_a_county`), by username, searched by
     username or display name. Counties are a JSON list, so that filter runs here (the table is a county's staff)."""
     seen = [u for u in list_users(session, search=search, limit=None) if shares_a_county(viewer, u)]
-    pages = max(1, -(-len(seen) // page_size))
-    at = min(max(1, page), pages)
-    return Paged(items=seen[(at - 1) * page_size:at * page_size], total=len(seen), page=at, pages=pages,
-                 page_size=page_size)
+    return page_of_list(seen, page, page_size)
 
 
 def visible_users(session: Session, viewer: Principal) -> list[User]:
@@ -221,3 +250,25 @@ def manageable_user(session: Session, viewer: Principal, user_id: str) -> User:
     if not may_manage(viewer, user.counties or []):
         raise Forbidden("an admin limited to counties manages only accounts limited to those counties")
     return user
+
+
+def add_roles(session: Session, viewer: Principal, user_id: str, roles: list[str], *, clock: Clock,
+              actor_role: str = "admin") -> tuple[User, list[str]]:
+    """Give an existing account more roles: those that move no money at once, each guarded role as a proposal another
+    person confirms (grants.propose). Nobody changes the roles of their own account. Returns the account and the
+    roles newly pending."""
+    user = manageable_user(session, viewer, user_id)
+    problems = [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
+    if not roles:
+        problems.append(FieldError("roles", "at least one role is needed"))
+    if problems:
+        raise ValidationFailed(problems)
+    if viewer.id == user.id:
+        raise Forbidden("nobody grants a role to their own account: another administrator proposes it")
+    at_once = sorted({r for r in roles if r not in grants.GUARDED_ROLES} - set(user.roles or ()))
+    if at_once:
+        user.roles = sorted(set(user.roles or ()) | set(at_once))
+        audit.append(session, actor=viewer.id, role=actor_role, action="user.roles", subject=user.id,
+                     payload={"username": user.username, "added": at_once, "roles": user.roles}, clock=clock)
+    proposed = grants.propose(session, user, roles, proposer=viewer.id, proposer_role=actor_role, clock=clock)
+    return user, [g.role for g in proposed]

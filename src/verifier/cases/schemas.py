@@ -129,6 +129,12 @@ class DeterminationOut(msgspec.Struct):
     # and the comparisons made (members × registers); None before registers were matched.
     registers_consulted: list[dict[str, Any]] | None = None
     register_comparisons: int | None = None
+    # The bills the check counted ({kind, issuer, number, amount, counted_in}): `counted_in` names a case that
+    # already counts the bill (then the determination is refused), "another county" beyond the caller's county.
+    bills: list[dict[str, Any]] = []
+    # Evidence files of the check another determined or paid case also holds ({sha256, case_number, case_status,
+    # same_household}): the same photo of the same papers, for the confirming supervisor to see.
+    evidence_elsewhere: list[dict[str, Any]] = []
 
 
 class HistoryOut(msgspec.Struct):

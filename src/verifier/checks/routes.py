@@ -20,7 +20,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..registers import service as registers
-from . import attempts, review, service
+from . import attempts, bills, review, service
 from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn, VisitAttemptIn
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -53,10 +53,11 @@ def check_input(data: JSONBody[CheckIn]) -> service.CheckInput:
                                                "account_number": data.payee.account_number},
         cross_checks=[{"source": c.source, "finding": c.finding, "note": c.note} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note,
+        bills=[{"kind": b.kind, "issuer": b.issuer, "number": b.number, "amount": b.amount} for b in data.bills],
     )
 
 
-def assessment_out(a: service.Assessment, confirmed: bool) -> DeterminationOut:
+def assessment_out(a: service.Assessment, confirmed: bool, session: Session | None = None) -> DeterminationOut:
     q = a.quote
     breakdown = [] if q is None else [
         band_out({"from": line.from_, "to": line.to, "rate": str(line.rate), "base": line.base, "amount": line.amount})
@@ -68,6 +69,9 @@ def assessment_out(a: service.Assessment, confirmed: bool) -> DeterminationOut:
                          cap=None if q is None or q.cap is None else format_yuan(q.cap), basis=format_yuan(a.basis),
                          already_paid=format_yuan(q.already_paid if q else 0)),
         reason=a.eligibility.reason, contract_hash=a.contract.content_hash, confirmed=confirmed, check_id=a.check.id,
+        bills=[] if session is None else [{**b, "amount": format_yuan(b["amount"])}
+                                          for b in bills.shown(session, a.case, a.check)],
+        evidence_elsewhere=[] if session is None else bills.evidence_elsewhere(session, a.case, a.check),
     )
 
 
@@ -157,6 +161,6 @@ class CheckController(Controller):
 
         def run(session: Session) -> DeterminationOut:
             a = service.determine(session, case_id, confirm=data.confirm, principal=request.user, clock=ctx.clock)
-            return assessment_out(a, data.confirm)
+            return assessment_out(a, data.confirm, session)
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

@@ -45,6 +45,15 @@ class CrossCheckIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
+class BillIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A bill behind the rigid expenditure (an invoice, a school's fee receipt, a loss assessment): counted once."""
+
+    kind: Literal["medical", "schooling", "disaster", "other"]
+    issuer: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    amount: Money  # the self-paid amount this bill shows
+
+
 class CheckIn(msgspec.Struct, forbid_unknown_fields=True):
     visited_on: date
     officers: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=10)]
@@ -56,6 +65,8 @@ class CheckIn(msgspec.Struct, forbid_unknown_fields=True):
     cross_checks: Annotated[list[CrossCheckIn], msgspec.Meta(max_length=50)] = []
     evidence: Annotated[list[Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]], msgspec.Meta(max_length=50)] = []
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    # The bills behind rigid_expenditure; those of a kind add up to its amount; a bill another case counted is refused.
+    bills: Annotated[list[BillIn], msgspec.Meta(max_length=100)] = []
 
 
 class CheckRecorded(msgspec.Struct):

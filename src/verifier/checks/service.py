@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +36,7 @@ from ..store.tables import Case, Check, Determination, Evidence, Household, Memb
 from ..store.vault import Vault
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
-from . import evidence_files
+from . import bills, evidence_files
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -142,6 +143,7 @@ class CheckInput:
     cross_checks: list[dict[str, str]]
     evidence: list[str]
     note: str
+    bills: Sequence[dict[str, Any]] = ()  # kind, issuer, number, amount (see bills.py)
 
 
 def record_check(
@@ -208,6 +210,8 @@ def record_check(
                 else:
                     problems.append(conflicts.refusal(field))
                     sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
+    counted_bills, bill_problems = bills.problems_of(session, case, data.bills, data.rigid)
+    problems += bill_problems
     if problems:
         raise conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
                                role="field_officer", clock=clock)
@@ -252,6 +256,7 @@ def record_check(
         "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,
         "inconsistent_cross_checks": sum(c["finding"] == "inconsistent" for c in data.cross_checks),
         "evidence": list(data.evidence),
+        **({"bills": bills.record(session, case, check, counted_bills)} if counted_bills else {}),
     })
     rules = contract_store.get_contract(session, case.contract_id).register_rules
     registers.match_check(session, case, check, rules=rules, clock=clock, actor=principal.id, role="field_officer")
@@ -364,6 +369,7 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     # Registers imported since the check are consulted now; a finding still open holds the determination.
     match = registers.match_check(session, case, a.check, rules=a.contract.register_rules, clock=clock,
                                   actor=principal.id, role="insurer_supervisor")
+    bills.require_not_counted(session, case, a.check)
     still_open = [f for f in registers.findings_of(session, a.check.id) if f.status == "open"]
     if still_open:
         raise InvalidState(f"本次核查还有 {len(still_open)} 条部门信息比对发现待处理：须逐条说明或认定属实后，"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list
 from .service import DueFollowup, due_followups, recorded_query
 
 
@@ -18,11 +18,8 @@ def find_due(session: Session, principal: Principal, *, today: date, mine: bool 
     """One page of the follow-ups due, and how many of all of them are overdue. Whether one is due at all depends
     on its contract's terms, so the list is made whole and then cut (it holds only what nobody has done yet)."""
     due = due_followups(session, principal, mine=mine, q=fold_search(q))
-    pages = max(1, -(-len(due) // page_size))
-    at = min(max(1, page), pages)
     overdue = sum(1 for d in due if d.due_on < today)
-    return Paged(items=due[(at - 1) * page_size:at * page_size], total=len(due), page=at, pages=pages,
-                 page_size=page_size), overdue
+    return page_of_list(due, page, page_size), overdue
 
 
 def find_recorded(session: Session, principal: Principal, *, q: str = "", page: int = 1,

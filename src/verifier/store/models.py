@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from verifier.accounts import models as _accounts  # noqa: F401
 from verifier.audit import models as _audit_models  # noqa: F401
+from verifier.checks import models as _checks  # noqa: E402,F401
 from verifier.conflicts import models as _conflicts  # noqa: E402,F401
 from verifier.households import models as _households  # noqa: E402,F401
 from verifier.followups import models as _followups  # noqa: E402,F401

@@ -50,6 +50,15 @@ def count_of(session: Session, stmt: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(None).subquery())) or 0)
 
 
+def page_of_list(items: Sequence[T], page: int = 1, page_size: int = PAGE_SIZE) -> Paged[T]:
+    """Page `page` of a list already made whole (a filter that only Python can apply); a page past the last shows
+    the last."""
+    pages = max(1, -(-len(items) // page_size))
+    at = min(max(1, page), pages)
+    return Paged(items=list(items[(at - 1) * page_size:at * page_size]), total=len(items), page=at, pages=pages,
+                 page_size=page_size)
+
+
 def page_of(session: Session, stmt: Select[Any], page: int = 1, page_size: int = PAGE_SIZE, *,
             rows: bool = False) -> Paged[Any]:
     """Page `page` (from 1) of the ordered `stmt`, with the total; `rows=True` keeps whole result rows (a SELECT of

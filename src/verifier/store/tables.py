@@ -63,6 +63,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Set when an administrator gave the password: until its owner chooses one, the account may only change it.
     password_change_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who last set this password other than its owner (kept when the owner then chooses their own): that person knew
+    # a password of this account, so the account never confirms a role grant they proposed (accounts/grants.py).
+    password_set_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Household(Base):
@@ -335,7 +338,7 @@ class Evidence(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # the same file held by another case (checks/bills.py)
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_by: Mapped[str] = mapped_column(String(40))

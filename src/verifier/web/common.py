@@ -60,6 +60,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("月报", "/reports", ("county_reviewer", "auditor", "insurer_supervisor", "finance")),
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
     NavItem("用户管理", "/users", ("admin",)),
+    NavItem("角色授权", "/role-grants", ("admin", "county_reviewer")),
 )
 
 
@@ -120,6 +121,9 @@ DONE_MESSAGES = {
     "password_own": "密码已修改，您在其他设备上的登录已全部退出。",
     "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
     "user_enabled": "账号已启用。",
+    "grant_confirmed": "角色授权已确认，该账号即时获得此角色，并已写入审计日志。",
+    "grant_refused": "角色授权已拒绝，该账号不会获得此角色，并已写入审计日志。",
+    "roles_proposed": "已提出角色授权：涉及资金或授权的角色须由另一位管理员或县级复核员在“角色授权”页确认后才生效。",
     "place_added": "已添加到本县乡镇村名单，并记入审计日志。",
     "meeting": "村级评议会已记录，各户的评议结果已分别写入案件。",
     "meeting_already": "这场村级评议会此前已记录（重复提交未再保存），各户的评议结果以此为准。",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from typing import Any
 
+from ..accounts.grants import GRANT_STATUS_ZH
 from ..accounts.service import ROLE_LABELS_ZH
 from ..contract import declared_name
 from ..documents.notice import CAUSE_LABELS
@@ -21,8 +22,9 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
 from ..domain.registers import KIND_NAMES
 
-ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统"}
+ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统", "none": "无角色（待确认授权）"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
+BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
 
 
 class ContractNames(dict[str, str]):
@@ -112,6 +114,8 @@ ACTIONS = {
     "payment_batch.cancel": "撤销支付批次", "fund.open": "建立合同资金账户", "contract.add": "登记服务合同",
     "county_conflict.record": "记录跨县重复登记", "user.add": "新增用户", "user.disable": "停用用户",
     "user.enable": "启用用户", "user.password": "重设密码", "user.password_own": "本人修改密码", "user.logout": "退出登录",
+    "user.roles": "增加角色", "user.role.propose": "提出角色授权", "user.role.confirm": "确认角色授权",
+    "user.role.refuse": "拒绝角色授权",
     "sampling.round_opened": "开始抽样复核轮次", "sampling.committed": "提交随机数承诺",
     "sampling.round_frozen": "冻结抽样总体", "sampling.round_committed": "抽样总体写入签名检查点",
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
@@ -145,7 +149,7 @@ def action_label(action: str) -> str:
 FIELD_LABELS = {
     "visited_on": "核查日期", "officers": "核查人员", "members": "家庭成员", "photos": "照片", "evidence": "照片",
     "payee.account_name": "收款人", "payee.bank": "开户银行", "payee.account_number": "银行账号",
-    "stable_income": "稳定收入来源", "note": "备注", "decision": "初筛结论", "reason": "原因",
+    "stable_income": "稳定收入来源", "note": "备注", "decision": "初筛结论", "reason": "原因", "roles": "角色",
     "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",
     "county_code": "县（区）", "received_on": "收到日期", "summary": "异议内容", "case_id": "案件", "outcome": "处理结果",
     "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "category": "名册类别", "channel": "来源渠道",
@@ -404,6 +408,34 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
     (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
+    # Role grants (accounts/grants.py): a guarded role takes two people.
+    (r"nobody grants a role to their own account: another administrator proposes it",
+     "不能给自己的账号增加角色：须由另一位管理员提出"),
+    (r"only an admin or a county reviewer confirms or refuses a role grant", "只有管理员或县级复核员可以确认或拒绝角色授权"),
+    (r"nobody confirms or refuses a role for their own account", "不能确认或拒绝给自己账号的角色授权"),
+    (r"four-eyes rule: you proposed this role grant; another admin or county reviewer confirms it",
+     "双人规则：这项角色授权是您提出的，须由另一位管理员或县级复核员确认"),
+    (r"four-eyes rule: the proposer last set your password; another admin or county reviewer confirms this role grant",
+     "双人规则：您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认"),
+    (r"only an active account confirms a role grant", "已停用的账号不能确认角色授权"),
+    (r"the account is disabled: enable it before confirming a role", "该账号已停用：请先启用，再确认角色授权"),
+    (r"the role grant is already (\w+)", lambda m: f"该角色授权{GRANT_STATUS_ZH.get(m.group(1), m.group(1))}"),
+    (r"no such role grant", "没有找到这项角色授权，或不在您的权限范围内"),
+    (r"say why the role is refused", "请填写拒绝的理由"),
+    (r"at least one role is needed", "请至少选择一个角色"),
+    (r"unknown role .*", "角色不正确"),
+    (r"at most 1000 characters", "最多 1000 个字符"),
+    # Bills counted once (checks/bills.py).
+    (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",
+     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在案件 {m.group(3)}（{STATUS_LABELS.get(m.group(4), m.group(4))}）"
+               "中计入，同一票据只能计入一次"),
+    (r"bill (.+) of (.+) is already counted in a case of another county: a bill is counted once",
+     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在其他县（区）的案件中计入，同一票据只能计入一次"),
+    (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
+    (r"the bills of this kind add up to (\S+), not (\S+)",
+     lambda m: f"所列此类票据合计 {m.group(1)} 元，与填写的金额 {m.group(2)} 元不一致"),
+    (r"an admin limited to counties manages only accounts limited to those counties",
+     "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ]]
 
 
@@ -434,6 +466,10 @@ def field_label(field: str) -> str:
     if m:
         part = {"name": "姓名", "id_number": "身份证号", "relation": "关系", "labour": "劳动能力"}.get(m.group(2), "")
         return f"第 {int(m.group(1)) + 1} 名成员{part}"
+    m = re.fullmatch(r"bills\[(\d+)\]\.?(\w*)", field)
+    if m:
+        part = {"kind": "种类", "issuer": "开具单位", "number": "号码", "amount": "金额"}.get(m.group(2), "")
+        return f"第 {int(m.group(1)) + 1} 张票据{part}"
     return FIELD_LABELS.get(field, field)
 
 

@@ -39,12 +39,13 @@ from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .templating import STATIC_DIR
+from .role_grants import RoleGrantPages, UserRolePages
 from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
+                    UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages]
 

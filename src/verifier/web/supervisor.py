@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..cases import service as case_service
 from ..cases.workflow import load_case
+from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..registers import service as register_service
@@ -182,6 +183,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "contract_id": a.contract.id,
             "open_findings": sum(f.status == "open" for f in a.findings),
             "answered_findings": sum(f.status != "open" for f in a.findings),
+            "bills": check_bills.shown(session, case, check),
+            "evidence_elsewhere": check_bills.evidence_elsewhere(session, case, check),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)

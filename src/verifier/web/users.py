@@ -10,6 +10,7 @@ from litestar import Controller
 from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
+from ..accounts import grants
 from ..accounts.passwords import generate_password
 from ..accounts.service import disable_user, enable_user, find_users, manageable_user, set_password
 from ..accounts.sessions import open_session_counts
@@ -45,8 +46,9 @@ class UserPages(Controller):
         with ctx.db.read() as session:
             found = find_users(session, request.user, search=q, page=page_param(page_no), page_size=USERS_PAGE)
             sessions = open_session_counts(session)
+            pending = grants.pending_roles(session, [u.id for u in found.items])
         pager = Pager.over("/users", {"q": q.strip()}, found)
-        return page(request, "users.html", people=found.items, sessions=sessions, q=q.strip(), pager=pager)
+        return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q.strip(), pager=pager)
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
@@ -106,7 +108,9 @@ class UserPages(Controller):
         new = typed or generate_password()
         with ctx.db.begin() as session:
             ended = set_password(session, user_id, new, actor=request.user.id, actor_role="admin", clock=ctx.clock)
+        # Set by an administrator, the account's money and admin roles wait for a second person again.
+        suspended = [] if person.id == request.user.id else grants.guarded(list(person.roles or ()))
         shown = page(request, "user_password.html", person=person, form=FormState(), ended=ended,
-                     password=None if typed else new, changed=True)
+                     password=None if typed else new, changed=True, suspended=suspended)
         shown.headers["Cache-Control"] = "no-store"  # a generated password is shown this once
         return shown

@@ -1,0 +1,184 @@
+"""Guarded roles take two people: one proposes a grant, another confirms it; until then the account does not hold it.
+
+The guarded roles are those that move or sign off money (finance, claims, the insurer's supervisor, the county
+reviewer) and those that confirm grants (admin, county reviewer): an administrator alone cannot give themselves, or
+an account they hold the password of, a role that pays, nor make a second administrator to confirm for them.
+
+- A password set by someone other than its owner suspends the account's guarded roles into grants that person
+  proposed (`suspend_after_reset`): resetting a finance officer's password does not let an administrator act as them.
+- Nobody proposes a grant to their own account; nobody confirms a grant they proposed or one to their own account;
+  nor does an account whose password the proposer last set (they knew a password of it).
+- A grant is confirmed by an active admin or county reviewer reaching every county of the account.
+- Every proposal, confirmation and refusal is an audit entry in the same transaction as the change.
+- The command line proposes as `cli:<operator>`; only while fewer than two active accounts could confirm (the first
+  admin and county reviewer of a new installation) does it grant at once, recorded as a bootstrap
+  (`bootstrap_allowed`). The operator set the passwords of the accounts they made, so those never confirm what the
+  command line proposes: an account opened in the application (by another person) does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..store.base import new_id
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
+from ..store.tables import User
+from .auth import Principal
+from .models import RoleGrant
+
+MONEY_ROLES = ("finance", "insurer_claims", "insurer_supervisor", "county_reviewer")
+CONFIRMER_ROLES = ("admin", "county_reviewer")
+GUARDED_ROLES = MONEY_ROLES + ("admin",)
+GRANT_STATUS_ZH = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
+
+
+def guarded(roles: list[str] | tuple[str, ...]) -> list[str]:
+    return sorted({r for r in roles if r in GUARDED_ROLES})
+
+
+def _reaches(confirmer: Principal | User, user: User) -> bool:
+    """Whether `confirmer` reaches every county of `user` (a confirmer with no county limit reaches all)."""
+    mine = set(confirmer.counties or ())
+    return not mine or (bool(user.counties) and set(user.counties) <= mine)
+
+
+def bootstrap_allowed(session: Session) -> bool:
+    """The first guarded accounts of an installation: fewer than two active accounts exist that confirm grants, so no
+    proposal could have a second person to confirm it (the operator sets up the first admin and county reviewer)."""
+    confirmers = sum(any(r in CONFIRMER_ROLES for r in roles or ())
+                     for roles in session.scalars(select(User.roles).where(User.active.is_(True))))
+    return confirmers < 2
+
+
+def propose(session: Session, user: User, roles: list[str], *, proposer: str, proposer_role: str,
+            clock: Clock) -> list[RoleGrant]:
+    """Propose the guarded `roles` for `user` (roles held or already pending are skipped); one audit entry each."""
+    if proposer == user.id:
+        raise Forbidden("nobody grants a role to their own account: another administrator proposes it")
+    pending = set(session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id,
+                                                               RoleGrant.status == "pending")))
+    made = []
+    for role in guarded(roles):
+        if role in (user.roles or ()) or role in pending:
+            continue
+        grant = RoleGrant(id=new_id("rgr"), user_id=user.id, role=role, status="pending", proposed_by=proposer,
+                          proposed_at=clock.now())
+        session.add(grant)
+        made.append(grant)
+    session.flush()
+    for grant in made:
+        audit.append(session, actor=proposer, role=proposer_role, action="user.role.propose", subject=user.id,
+                     payload={"grant_id": grant.id, "username": user.username, "role": grant.role,
+                              "counties": list(user.counties or ())}, clock=clock)
+    return made
+
+
+def suspend_after_reset(session: Session, user: User, *, actor: str, actor_role: str, clock: Clock) -> list[str]:
+    """A password set by someone other than its owner: that person knows it and could choose the owner's next one,
+    so the account's guarded roles wait for a second person again, proposed by them (never confirmed by them).
+    The command line keeps them while the installation could not confirm (`bootstrap_allowed`). Returns the roles
+    suspended."""
+    held = guarded(user.roles or [])
+    if actor == user.id or not held or (actor.startswith("cli:") and bootstrap_allowed(session)):
+        return []
+    user.roles = sorted(set(user.roles or ()) - set(held))
+    session.flush()
+    propose(session, user, held, proposer=actor, proposer_role=actor_role, clock=clock)
+    return held
+
+
+def _pending(session: Session, grant_id: str, decider: Principal) -> tuple[RoleGrant, User]:
+    grant = session.scalar(select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update())
+    user = session.scalar(select(User).where(User.id == grant.user_id).with_for_update()) if grant else None
+    if grant is None or user is None or not _reaches(decider, user):
+        raise NotFound("no such role grant")
+    if grant.status != "pending":
+        raise InvalidState(f"the role grant is already {grant.status}")
+    if not decider.has(*CONFIRMER_ROLES):
+        raise Forbidden("only an admin or a county reviewer confirms or refuses a role grant")
+    if decider.id == user.id:
+        raise Forbidden("nobody confirms or refuses a role for their own account")
+    return grant, user
+
+
+def confirm(session: Session, grant_id: str, *, confirmer: Principal, clock: Clock) -> RoleGrant:
+    """The account holds the role from now on; refused to the proposer and to an account whose password they set."""
+    grant, user = _pending(session, grant_id, confirmer)
+    if confirmer.id == grant.proposed_by:
+        raise Forbidden("four-eyes rule: you proposed this role grant; another admin or county reviewer confirms it")
+    own = session.get(User, confirmer.id)
+    if own is None or not own.active:
+        raise Forbidden("only an active account confirms a role grant")
+    if own.password_set_by is not None and own.password_set_by == grant.proposed_by:
+        raise Forbidden("four-eyes rule: the proposer last set your password; another admin or county reviewer "
+                        "confirms this role grant")
+    if not user.active:
+        raise InvalidState("the account is disabled: enable it before confirming a role")
+    user.roles = sorted(set(user.roles or ()) | {grant.role})
+    grant.status, grant.decided_by, grant.decided_at = "confirmed", confirmer.id, clock.now()
+    audit.append(session, actor=confirmer.id, role=confirmer.acting_role(CONFIRMER_ROLES), action="user.role.confirm",
+                 subject=user.id, payload={"grant_id": grant.id, "username": user.username, "role": grant.role,
+                                           "proposed_by": grant.proposed_by, "roles": user.roles}, clock=clock)
+    return grant
+
+
+def refuse(session: Session, grant_id: str, *, refuser: Principal, reason: str, clock: Clock) -> RoleGrant:
+    """The grant ends unconfirmed (its proposer may also withdraw it this way); the reason is logged by its hash."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "say why the role is refused")
+    if len(reason) > 1000:
+        raise ValidationFailed.one("reason", "at most 1000 characters")
+    grant, user = _pending(session, grant_id, refuser)
+    grant.status, grant.decided_by, grant.decided_at = "refused", refuser.id, clock.now()
+    grant.refusal_reason = reason
+    audit.append(session, actor=refuser.id, role=refuser.acting_role(CONFIRMER_ROLES), action="user.role.refuse",
+                 subject=user.id, payload={"grant_id": grant.id, "username": user.username, "role": grant.role,
+                                           "proposed_by": grant.proposed_by, "reason": audit.text_digest(reason)},
+                 clock=clock)
+    return grant
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    grant: RoleGrant
+    username: str
+    display_name: str
+    counties: list[str]
+    proposer: str  # the proposer's username, or `cli:<operator>`
+
+
+def find_grants(session: Session, viewer: Principal, *, status: str = "pending", search: str = "", page: int = 1,
+                page_size: int = PAGE_SIZE) -> Paged[GrantRow]:
+    """The grants of `status` to accounts the viewer reaches, newest first, searched by username or display name."""
+    proposer = aliased(User)
+    stmt = (select(RoleGrant, User, proposer.username)
+            .join(User, User.id == RoleGrant.user_id)
+            .outerjoin(proposer, proposer.id == RoleGrant.proposed_by)
+            .where(RoleGrant.status == status)
+            .order_by(RoleGrant.proposed_at.desc(), RoleGrant.id))
+    q = fold_search(search)
+    if q:
+        stmt = stmt.where(text_search(q.lower(), [func.lower(User.username), func.lower(User.display_name)]))
+    if viewer.counties:  # counties are a JSON list: the reach is checked on the rows (a county's staff is small)
+        found = page_of_list([r for r in session.execute(stmt).tuples() if _reaches(viewer, r[1])], page, page_size)
+    else:
+        found = page_of(session, stmt, page, page_size, rows=True)
+    return found.map(lambda r: GrantRow(grant=r[0], username=r[1].username, display_name=r[1].display_name,
+                                        counties=list(r[1].counties or ()), proposer=r[2] or r[0].proposed_by))
+
+
+def pending_roles(session: Session, user_ids: list[str]) -> dict[str, list[str]]:
+    """The roles pending confirmation, per account."""
+    out: dict[str, list[str]] = {}
+    if user_ids:
+        for uid, role in session.execute(select(RoleGrant.user_id, RoleGrant.role).where(
+                RoleGrant.user_id.in_(user_ids), RoleGrant.status == "pending").order_by(RoleGrant.role)):
+            out.setdefault(uid, []).append(role)
+    return out
