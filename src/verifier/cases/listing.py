@@ -19,10 +19,11 @@ import unicodedata
 from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, false, func, or_, select
+from sqlalchemy import Select, String, bindparam, case, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, contains_eager
 
 from ..accounts.auth import Principal
@@ -241,6 +242,8 @@ def _order_keys(sort: str, days: dict[str, int], sqlite: bool) -> list[Any]:
                 "status": [_STATUS_ORDER],
                 "received": [Case.referred_on]}[name]
     keys = [k.desc() if descending else k.asc() for k in keys]
+    if name == "number":  # already in the order of their numbers (twice, SQLite sorted what an index has in order)
+        return keys
     return [*keys, Case.number.desc() if descending else Case.number.asc()]
 
 
@@ -259,19 +262,32 @@ def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
 _PAGE_COLUMNS = ("id", "number", "status", "county_code", "town", "village", "household_group", "cause", "referred_on",
                  "reported_amount", "household_id", "contract_id")
 """What the list page shows of a case (`columns="page"`); the API's list reads every column (`"all"`)."""
-_prepared: dict[tuple[Any, ...], Prepared] = {}
+_prepared: dict[tuple[Any, ...], tuple[Prepared, type]] = {}
 
 
-def _statement(key: tuple[Any, ...], build: Any) -> Prepared:
+def _statement(key: tuple[Any, ...], build: Any) -> tuple[Prepared, type]:
+    """The statement of `key` (built by `build()` the first time) and the type of its rows."""
     found = _prepared.get(key)
     if found is None:
         if len(_prepared) > 2000:  # shapes are few; this only bounds the contracts' part of the due sort's keys
             _prepared.clear()
-        found = _prepared[key] = Prepared(build())
+        statement = build()
+        row = namedtuple("Row", [c.key for c in statement.selected_columns])  # type: ignore[misc]
+        found = _prepared[key] = (Prepared(statement), row)
     return found
 
 
-def _count_statement(shape: tuple[Any, ...]) -> Prepared:
+def _run(source: Reader | Session, statement: tuple[Prepared, type], values: dict[str, Any],
+         extra: list[Any]) -> list[Any]:
+    """The rows of a statement: prepared on a reader, or through a session with the `extra` conditions."""
+    prepared, row = statement
+    if isinstance(source, Reader):
+        return source.all(prepared, values)  # rows of the same names
+    stmt = prepared.statement.where(*extra) if extra else prepared.statement
+    return [row(*r) for r in source.execute(stmt, values)]
+
+
+def _count_statement(shape: tuple[Any, ...]) -> tuple[Prepared, type]:
     def build() -> Select[Any]:
         stmt = select(func.count().label("n")).select_from(Case)
         if shape[2] is not None:  # the household is joined only when the search needs it (every case has one)
@@ -280,33 +296,48 @@ def _count_statement(shape: tuple[Any, ...]) -> Prepared:
     return _statement(("count", shape), build)
 
 
-def _rows_statement(shape: tuple[Any, ...], sort: str, days: dict[str, int], sqlite: bool, columns: str) -> Prepared:
+def _rows_statement(shape: tuple[Any, ...], sort: str, days: dict[str, int], sqlite: bool,
+                    columns: str) -> tuple[Prepared, type]:
     def build() -> Select[Any]:
-        chosen = _case_table.c if columns == "all" else [_case_table.c[n] for n in _PAGE_COLUMNS]
-        return (select(*chosen, Household.head_name, _REVIEW_FROM.label("due"))
+        if columns == "all":
+            chosen, review = list(_case_table.c), _REVIEW_FROM
+        else:  # days as the database gives them (ISO text on SQLite: not parsed to be printed again), see `_with_due`
+            chosen = [type_coerce(_case_table.c[n], String).label(n) if n == "referred_on" else _case_table.c[n]
+                      for n in _PAGE_COLUMNS]
+            review = type_coerce(_REVIEW_FROM, String)
+        return (select(*chosen, Household.head_name, review.label("due"))
                 .join(Household, Household.id == Case.household_id).where(*_where(shape))
                 .order_by(*_order_keys(sort, days, sqlite)).offset(bindparam("offset")).limit(bindparam("limit")))
     return _statement(("rows", shape, sort, tuple(sorted(days.items())), sqlite, columns), build)
 
 
-def read_page(reader: Reader, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
+def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
               columns: str = "page", contracts: list[Any] | None = None) -> CasePage:
-    """One page of the cases matching `query` in the caller's counties (not `officer` or `within`: see
-    `find_cases`), with the total and the number of pages (a page past the last shows the last). Each row has the
-    case's columns (`columns`: "page" or "all"), `head_name`, and `due` (the day its check is due)."""
+    """One page of the cases matching `query` in the caller's counties, with the total and the number of pages (a
+    page past the last shows the last). Each row has the case's columns (`columns`: "all", or "page": what the page
+    shows, its days as ISO text), `head_name`, and `due` (the day its check is due).
+
+    On a reader (store/reader.py) its statements are prepared, built once per shape; `officer` and `within` (their
+    conditions are lists or SELECTs of their own) are read through a session, with the same statements."""
     query = query.checked()
-    if query.officer or query.within is not None:
-        raise ValueError("read_page does not filter by officer or within; use find_cases")
+    extra: list[Any] = []
+    if isinstance(source, Reader):
+        if query.officer or query.within is not None:
+            raise ValueError("officer and within are read through a session")
+        contracts = read_contracts(source) if contracts is None else contracts
+    else:
+        extra = _extra_conditions(source, query)
+        contracts = contract_store.all_contracts(source) if contracts is None else contracts
     shape, values = _shape(principal, query, query.q, vault)
-    total = int(reader.first(_count_statement(shape), values).n)
+    total = int(_run(source, _count_statement(shape), values, extra)[0].n)
     pages = max(1, -(-total // query.page_size))
     page = min(query.page, pages)
-    contracts = read_contracts(reader) if contracts is None else contracts
     days = _contract_days(contracts)
     due_days = days if query.sort.removeprefix("-") == "due" else {}
-    rows = reader.all(_rows_statement(shape, query.sort, due_days, sqlite, columns),
-                      {**values, "offset": (page - 1) * query.page_size, "limit": query.page_size})
-    return CasePage(cases=_with_due(rows, days), total=total, page=page, pages=pages, page_size=query.page_size)
+    rows = _run(source, _rows_statement(shape, query.sort, due_days, sqlite, columns),
+                {**values, "offset": (page - 1) * query.page_size, "limit": query.page_size}, extra)
+    found = _with_due(rows, days) if columns == "all" else _with_due_text(rows, days)
+    return CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size)
 
 
 def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:
@@ -314,30 +345,24 @@ def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:
     return [r._replace(due=due_date(r.due or r.referred_on, days[r.contract_id])) for r in rows]
 
 
-_AllRow = namedtuple("_AllRow", [*(c.key for c in _case_table.c), "head_name", "due"])  # type: ignore[misc]
+def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
+    """`_with_due` for the page's rows, whose days are read as the database gives them (ISO text on SQLite, dates
+    on PostgreSQL): `referred_on` and `due` become ISO text."""
+    found = []
+    for r in rows:
+        referred = r.referred_on if isinstance(r.referred_on, date) else date.fromisoformat(r.referred_on)
+        start = r.due or referred
+        start = start if isinstance(start, date) else date.fromisoformat(start)
+        found.append(r._replace(referred_on=referred.isoformat(),
+                                due=due_date(start, days[r.contract_id]).isoformat()))
+    return found
 
 
 def find_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> CasePage:
-    """`read_page` on a session (the API's list, and the page's cases behind a report figure or a chart: `officer`
-    and `within` are conditions of their own, read through the session)."""
-    query = query.checked()
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if query.officer is None and query.within is None:
-        return read_page(session_reader(session), principal, query, vault, sqlite=sqlite, columns="all")
-    conditions = _conditions(session, principal, query, vault)
-    stmt = (select(_case_table, Household.head_name, _REVIEW_FROM.label("due"))
-            .join(Household, Household.id == Case.household_id).where(*conditions))
-    count = select(func.count()).select_from(Case).where(*conditions)
-    if query.q:
-        count = count.join(Household, Household.id == Case.household_id)
-    total = int(session.scalar(count) or 0)
-    pages = max(1, -(-total // query.page_size))
-    page = min(query.page, pages)
-    rows = session.execute(_ordered(session, stmt, query.sort)
-                           .offset((page - 1) * query.page_size).limit(query.page_size)).all()
-    days = _contract_days(contract_store.all_contracts(session))
-    return CasePage(cases=_with_due([_AllRow(*r) for r in rows], days), total=total, page=page, pages=pages,
-                    page_size=query.page_size)
+    """`read_page` through a session, every column of the cases (the API's list; the page's cases behind a report
+    figure or a chart)."""
+    return read_page(session, principal, query, vault, sqlite=session.get_bind().dialect.name == "sqlite",
+                     columns="all")
 
 
 def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault,
@@ -367,4 +392,4 @@ def read_villages(reader: Reader, principal: Principal) -> list[tuple[str, str]]
 
     def build() -> Select[Any]:
         return select(Case.town, Case.village).distinct().where(*_where(shape)).order_by(Case.town, Case.village)
-    return [(r.town, r.village) for r in reader.all(_statement(("villages", shape), build), values)]
+    return [(r.town, r.village) for r in reader.all(_statement(("villages", shape), build)[0], values)]

@@ -4,7 +4,7 @@ case forms (screening, village review). The other roles' case forms live in supe
 from __future__ import annotations
 
 import dataclasses
-
+import re
 from datetime import timedelta
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
@@ -14,6 +14,7 @@ from litestar import Controller, Response
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
+from markupsafe import escape
 from sqlalchemy import select
 
 from ..audit import service as audit_service
@@ -205,12 +206,13 @@ class ListAsk:
 
 
 class ListRow(NamedTuple):
-    """A row of the case list, as it is shown (its labels looked up and its values formatted once, here)."""
+    """A row of the case list as it is shown: every value already text for HTML (escaped by `list_rows`, as the
+    templates' autoescape would), its labels looked up and its days and money formatted once, here."""
 
     id: str
     number: str
     head: str
-    household_id: str | None
+    household_id: str  # "" when the case has no household (it always has one; the template checks anyway)
     place: str
     group: str
     cause: str
@@ -221,14 +223,32 @@ class ListRow(NamedTuple):
     amount: str
 
 
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
+def html_text(value: Any) -> str:
+    """`value` as text for HTML, escaped exactly as Jinja's autoescape does (markupsafe); most text has nothing to
+    escape, and is then given back as it is, without the cost of markupsafe's Markup for each value."""
+    text = value if isinstance(value, str) else str(value)
+    return text if _SPECIAL.search(text) is None else str(escape(text))
+
+
 def list_rows(cases: list[Any]) -> list[ListRow]:
-    """The list's rows of `listing.read_page`'s (or `find_cases`') rows."""
-    groups, causes, statuses = labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS
-    return [ListRow(c.id, c.number, c.head_name, c.household_id, f"{c.town} {c.village}",
-                    groups.get(c.household_group, "" if c.household_group is None else str(c.household_group)),
-                    causes.get(c.cause, "" if c.cause is None else str(c.cause)),
-                    c.status, statuses.get(c.status, "" if c.status is None else str(c.status)),
-                    day(c.referred_on), day(c.due), yuan(c.reported_amount)) for c in cases]
+    """The list's rows of `listing.read_page`'s (or `find_cases`') rows. A label is escaped once per page."""
+    tables = {"group": labels.GROUPS, "cause": labels.CAUSES, "status": labels.STATUS_LABELS}
+    shown: dict[tuple[str, Any], str] = {}
+
+    def label(table: str, code: Any) -> str:
+        found = shown.get((table, code))
+        if found is None:
+            found = shown[(table, code)] = html_text(tables[table].get(code, "" if code is None else str(code)))
+        return found
+
+    return [ListRow(html_text(c.id), html_text(c.number), html_text(c.head_name),
+                    html_text(c.household_id) if c.household_id else "", html_text(f"{c.town} {c.village}"),
+                    label("group", c.household_group), label("cause", c.cause), html_text(c.status),
+                    label("status", c.status), html_text(day(c.referred_on)), html_text(day(c.due)),
+                    html_text(yuan(c.reported_amount))) for c in cases]
 
 
 STATUSES = [(str(k), v) for k, v in STATUS_LABELS_ZH.items()]
