@@ -31,7 +31,6 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.planning import due_date
 from ..store import contracts as contract_store
-from ..store.contracts import read_contracts
 from ..store.reader import Prepared, Reader, session_reader
 from ..store.tables import Case, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
@@ -277,14 +276,18 @@ def _statement(key: tuple[Any, ...], build: Any) -> tuple[Prepared, type]:
     return found
 
 
-def _run(source: Reader | Session, statement: tuple[Prepared, type], values: dict[str, Any],
-         extra: list[Any]) -> list[Any]:
-    """The rows of a statement: prepared on a reader, or through a session with the `extra` conditions."""
-    prepared, row = statement
+_Statement = tuple[tuple[Prepared, type], dict[str, Any], bool]
+"""A statement, its values, and whether it lists cases (`officer` and `within` then limit it too)."""
+
+
+def _batch(source: Reader | Session, statements: list[_Statement], extra: list[Any]) -> list[list[Any]]:
+    """The rows of statements that do not depend on each other: prepared on a reader (on PostgreSQL in one round
+    trip); on a session, those that list cases through the session, with the `extra` conditions."""
     if isinstance(source, Reader):
-        return source.all(prepared, values)  # rows of the same names
-    stmt = prepared.statement.where(*extra) if extra else prepared.statement
-    return [row(*r) for r in source.execute(stmt, values)]
+        return source.batch([(prepared, values) for (prepared, _), values, _ in statements])  # rows of the same names
+    reader = session_reader(source)
+    return [[row(*r) for r in source.execute(prepared.statement.where(*extra), values)] if lists
+            else reader.all(prepared, values) for (prepared, row), values, lists in statements]
 
 
 def _count_statement(shape: tuple[Any, ...]) -> tuple[Prepared, type]:
@@ -311,33 +314,61 @@ def _rows_statement(shape: tuple[Any, ...], sort: str, days: dict[str, int], sql
     return _statement(("rows", shape, sort, tuple(sorted(days.items())), sqlite, columns), build)
 
 
-def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
-              columns: str = "page", contracts: list[Any] | None = None) -> CasePage:
-    """One page of the cases matching `query` in the caller's counties, with the total and the number of pages (a
-    page past the last shows the last). Each row has the case's columns (`columns`: "all", or "page": what the page
-    shows, its days as ISO text), `head_name`, and `due` (the day its check is due).
+@dataclass(frozen=True)
+class ListRead:
+    """What the case list page reads: a page of cases, the villages for its filter, and every contract (for the
+    names of the causes)."""
 
-    On a reader (store/reader.py) its statements are prepared, built once per shape; `officer` and `within` (their
-    conditions are lists or SELECTs of their own) are read through a session, with the same statements."""
+    found: CasePage
+    villages: list[tuple[str, str]]
+    contracts: list[Any]
+
+
+def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
+              columns: str = "page", villages: bool = True) -> ListRead:
+    """One page of the cases matching `query` in the caller's counties, with the total and the number of pages (a
+    page past the last shows the last); the (town, village) pairs of the caller's cases (unless `villages` is
+    false), and every contract.
+    Each row has the case's columns (`columns`: "all", or "page": what the page shows, its days as ISO text),
+    `head_name`, and `due` (the day its check is due).
+
+    On a reader (store/reader.py) its statements are prepared, built once per shape, and read together (on
+    PostgreSQL in one round trip: the page asked for is read with the total, and read again only when it is past
+    the last). `officer` and `within` (their conditions are lists or SELECTs of their own) are read through a
+    session, with the same statements."""
     query = query.checked()
     extra: list[Any] = []
     if isinstance(source, Reader):
         if query.officer or query.within is not None:
             raise ValueError("officer and within are read through a session")
-        contracts = read_contracts(source) if contracts is None else contracts
+        reader = source
     else:
         extra = _extra_conditions(source, query)
-        contracts = contract_store.all_contracts(source) if contracts is None else contracts
+        reader = session_reader(source)
     shape, values = _shape(principal, query, query.q, vault)
-    total = int(_run(source, _count_statement(shape), values, extra)[0].n)
+    by_due = query.sort.removeprefix("-") == "due"
+    contracts = contract_store.contracts_of(reader, reader.all(contract_store.CONTRACT_HASHES)) if by_due else None
+    days = _contract_days(contracts) if contracts is not None else {}
+    rows_statement = _rows_statement(shape, query.sort, days, sqlite, columns)
+
+    def rows_of(page: int) -> _Statement:
+        return rows_statement, {**values, "offset": (page - 1) * query.page_size, "limit": query.page_size}, True
+
+    counted, rows, *more = _batch(source, [
+        (_count_statement(shape), values, True), rows_of(query.page),
+        *([] if by_due else [((contract_store.CONTRACT_HASHES, tuple), {}, False)]),
+        *([(*_villages_statement(principal), False)] if villages else [])], extra)
+    total = int(counted[0].n)
     pages = max(1, -(-total // query.page_size))
     page = min(query.page, pages)
+    if page != query.page:
+        rows = _batch(source, [rows_of(page)], extra)[0]
+    if contracts is None:
+        contracts = contract_store.contracts_of(reader, more.pop(0))
     days = _contract_days(contracts)
-    due_days = days if query.sort.removeprefix("-") == "due" else {}
-    rows = _run(source, _rows_statement(shape, query.sort, due_days, sqlite, columns),
-                {**values, "offset": (page - 1) * query.page_size, "limit": query.page_size}, extra)
     found = _with_due(rows, days) if columns == "all" else _with_due_text(rows, days)
-    return CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size)
+    return ListRead(CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size),
+                    villages=[(r.town, r.village) for r in more[0]] if villages else [], contracts=contracts)
 
 
 def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:
@@ -359,10 +390,9 @@ def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
 
 
 def find_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> CasePage:
-    """`read_page` through a session, every column of the cases (the API's list; the page's cases behind a report
-    figure or a chart)."""
+    """`read_page`'s page through a session, every column of the cases (the API's list)."""
     return read_page(session, principal, query, vault, sqlite=session.get_bind().dialect.name == "sqlite",
-                     columns="all")
+                     columns="all", villages=False).found
 
 
 def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault,
@@ -381,15 +411,15 @@ def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: 
                     session.expunge(obj)
 
 
-def villages(session: Session, principal: Principal) -> list[tuple[str, str]]:
-    """The (town, village) pairs of the caller's cases, for the list's filter."""
-    return read_villages(session_reader(session), principal)
-
-
 def read_villages(reader: Reader, principal: Principal) -> list[tuple[str, str]]:
-    """`villages` through a reader."""
+    """The (town, village) pairs of the caller's cases, for the list's filter."""
+    (prepared, _), values = _villages_statement(principal)
+    return [(r.town, r.village) for r in reader.all(prepared, values)]
+
+
+def _villages_statement(principal: Principal) -> tuple[tuple[Prepared, type], dict[str, Any]]:
     shape, values = _shape(principal, CaseFilters())
 
     def build() -> Select[Any]:
         return select(Case.town, Case.village).distinct().where(*_where(shape)).order_by(Case.town, Case.village)
-    return [(r.town, r.village) for r in reader.all(_statement(("villages", shape), build)[0], values)]
+    return _statement(("villages", shape), build), values

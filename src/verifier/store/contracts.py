@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -44,9 +45,17 @@ def all_contracts(session: Session) -> list[Contract]:
     return read_contracts(session_reader(session))
 
 
+CONTRACT_HASHES = _CONTRACT_HASHES
+"""Every contract's id and content hash, by the start of its period (for `contracts_of`, in a reader's batch)."""
+
+
 def read_contracts(reader: Reader) -> list[Contract]:
     """`all_contracts` through a reader (store/reader.py): one read of the hashes, a text only when not yet parsed."""
-    rows = reader.all(_CONTRACT_HASHES)
+    return contracts_of(reader, reader.all(_CONTRACT_HASHES))
+
+
+def contracts_of(reader: Reader, rows: list[Any]) -> list[Contract]:
+    """The contracts of `CONTRACT_HASHES`' rows (a text read only when not yet parsed)."""
     found = []
     for r in rows:
         contract = _known.get((r.id, r.content_hash))

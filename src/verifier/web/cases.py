@@ -291,19 +291,18 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
         status_code = 429
     shown = status_code != 429 and not token_message
     empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
-    if query.within is None:
+    if not shown:
         with ctx.db.reader() as reader:
-            contracts = contract_store.read_contracts(reader)
-            found = (listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite, contracts=contracts)
-                     if shown else empty)
-            villages = listing.read_villages(reader, user)
+            read = listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
+    elif query.within is None:
+        with ctx.db.reader() as reader:
+            read = listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
     else:
         with ctx.db.read() as session:
-            found = listing.find_cases(session, user, query, ctx.vault) if shown else empty
-            villages = listing.villages(session, user)
-            contracts = contract_store.all_contracts(session)
+            read = listing.read_page(session, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
             if report is not None:
                 report["county"] = contract_store.county_label(session, county_code)
+    found, villages, contracts = read.found, read.villages, read.contracts
     cause_names = referral_service.vocabulary_of(contracts, counties_in(user, contracts),
                                                  ctx.clock.today()).cause_names()
     filters = {"status": asked.status or "", "village": asked.village or "", "cause": asked.cause or "",
