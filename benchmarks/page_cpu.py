@@ -126,6 +126,7 @@ def main() -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(40)
+        stats.print_callers("asdict|__reduce_ex__|deepcopy")
     else:
         walls, cpus = loop.run_until_complete(many(args.n))
         print(f"{args.path} as {args.user}, {args.n} requests: CPU median {statistics.median(cpus) * 1000:.2f} ms; "

@@ -28,6 +28,9 @@ def yuan(value: int | str | None) -> str:
     """Fen (int) or a "1234.50" string to "1,234.50" (yuan, two decimals, grouped for reading)."""
     if value is None or value == "":
         return ""
+    if type(value) is int:  # fen: straight to the grouped form (as format_yuan's text regrouped below)
+        whole, frac = divmod(abs(value), 100)
+        return f"{'-' if value < 0 else ''}{whole:,}.{frac:02d}"
     text = format_yuan(value) if isinstance(value, int) else str(value)
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").partition(".")
