@@ -378,14 +378,25 @@ def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:
 
 def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
     """`_with_due` for the page's rows, whose days are read as the database gives them (ISO text on SQLite, dates
-    on PostgreSQL): `referred_on` and `due` become ISO text."""
+    on PostgreSQL): `referred_on` and `due` become ISO text (each due date reckoned once per page)."""
+    if not rows:
+        return rows
+    reckoned: dict[tuple[Any, str], str] = {}
+    row = type(rows[0])
+    due_at = row._fields.index("due")
     found = []
     for r in rows:
-        referred = r.referred_on if isinstance(r.referred_on, date) else date.fromisoformat(r.referred_on)
+        referred = r.referred_on
         start = r.due or referred
-        start = start if isinstance(start, date) else date.fromisoformat(start)
-        found.append(r._replace(referred_on=referred.isoformat(),
-                                due=due_date(start, days[r.contract_id]).isoformat()))
+        due = reckoned.get((start, r.contract_id))
+        if due is None:
+            day = start if isinstance(start, date) else date.fromisoformat(start)
+            due = reckoned[(start, r.contract_id)] = due_date(day, days[r.contract_id]).isoformat()
+        values = list(r)
+        values[due_at] = due
+        if isinstance(referred, date):
+            values[row._fields.index("referred_on")] = referred.isoformat()
+        found.append(row(*values))
     return found
 
 
