@@ -6,7 +6,9 @@
 It makes a demo home (`verifier init --demo`, SQLite in a scratch folder unless --database-url names a scratch
 PostgreSQL database to fill), adds `--extra` cases (as the load benchmark's prepared ones, so the list has pages),
 logs the user in through the login form and requests `--path` with the session cookie `-n` times after a warm-up,
-printing the median and best time of one request; `--profile` prints cProfile's view of those requests instead.
+printing the median of the process's CPU time per request and the median and best wall time; `--profile` prints
+cProfile's view of those requests instead (handlers that run in a worker thread are then run inline, so that
+cProfile, which sees only its own thread, sees them).
 """
 
 from __future__ import annotations
@@ -126,7 +128,6 @@ def main() -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(40)
-        stats.print_callers("asdict|__reduce_ex__|deepcopy")
     else:
         walls, cpus = loop.run_until_complete(many(args.n))
         print(f"{args.path} as {args.user}, {args.n} requests: CPU median {statistics.median(cpus) * 1000:.2f} ms; "
