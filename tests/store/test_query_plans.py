@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="query plans are checked on P
 ROOT = Path(__file__).resolve().parents[2]
 # The indexes of cases that lead with the county: which of them serves a county's count is the planner's choice.
 BY_COUNTY = {"ix_relief_case_county_status_number", "ix_relief_case_county_status_id", "ix_relief_case_place",
-             "ix_relief_case_county_referred"}
+             "ix_relief_case_county_referred", "ix_relief_case_county_number"}
 LARGE = {"relief_case", "household", "referral", "home_check", "determination", "village_review", "payment_item",
          "followup", "visit"}
 COUNTY = "340223"
@@ -114,6 +114,8 @@ def _who(*roles: str) -> Any:
 
 
 @pytest.mark.parametrize("args, index", [
+    # the list as it opens: a county's cases in the order of their numbers, the first page read in that order
+    ({}, {"ix_relief_case_county_number"}),
     # a status: either index of the county's statuses (with few cases of a status the planner may sort them)
     ({"county_code": COUNTY, "status": "received"},
      {"ix_relief_case_county_status_number", "ix_relief_case_county_status_id"}),

@@ -202,3 +202,15 @@ def test_payee_changes_show_the_case_number(pages, ctx) -> None:  # type: ignore
     assert number_of(ctx, case_id) in pages.get("/payee-changes").text
     r = pages.client.get("/api/payee-changes", headers=pages.users.headers("fin1"))
     assert r.status_code == 200 and r.json()["items"][0]["case_number"] == number_of(ctx, case_id)
+
+
+def test_the_list_escapes_what_it_shows(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The list's rows come escaped from web/cases.py (its template does not escape them again): a name or a
+    village with HTML in it is shown as text, escaped as everywhere else (markupsafe's entities)."""
+    case = make_case(ctx, stage="received", head_name='<b>"王\'&五', village="<i>村")
+    pages.as_("clerk1", "town_clerk")
+    html = pages.get("/cases").text
+    assert case in listed(html)
+    assert "&lt;b&gt;&#34;王&#39;&amp;五" in html and 'title="&lt;b&gt;&#34;王&#39;&amp;五户的一户一档"' in html
+    assert "城关镇 &lt;i&gt;村" in html
+    assert "<b>" not in html and "<i>" not in html and '"王' not in html

@@ -16,18 +16,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy import Select, String, bindparam, case, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, contains_eager
 
 from ..accounts.auth import Principal
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.planning import due_date
 from ..store import contracts as contract_store
-from ..store.tables import Case, ContractRow, Household, Member, ReviewRequest, Visit
+from ..store.reader import Prepared, Reader, session_reader
+from ..store.tables import Case, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
 from .numbers import NUMBER, format_number, seq_suffixes, tail_index
 
@@ -87,58 +92,104 @@ _case_table = Case.__table__
 
 @dataclass(frozen=True)
 class CasePage:
-    cases: list[Any]  # rows of the case table's columns and `head_name` (they read like a Case)
+    cases: list[Any]  # rows of the case table's columns, `head_name` and `due` (they read like a Case)
     total: int
     page: int
     pages: int
     page_size: int
 
 
-def _search(q: str, vault: Vault) -> Any:
-    """The condition a search text puts on cases (joined with their household)."""
+# Conditions are built once per shape (which filters are given, how many counties, what a search text can be) with
+# named parameters, and the values go beside them: so the page's statements can be prepared once (store/reader.py)
+# and run without SQLAlchemy building and compiling them on every request. `bound` gives a condition its values for
+# the session's statements (the API's list, the ledger).
+_FILTERED = ("status", "county_code", "town", "village", "cause")
+
+
+def _escaped_like(text: str) -> str:
+    """`%text%` for LIKE … ESCAPE '/' (what `contains(text, autoescape=True)` matches)."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _search_values(q: str, vault: Vault) -> dict[str, Any]:
+    """What a search text is looked for as (a whole case number, the end of one, an ID number's blind index or its
+    tail's, a name), by parameter name."""
     text = q.upper().replace(" ", "")
-    found = []
+    found: dict[str, Any] = {}
     whole = NUMBER.match(text)
     if whole:
         county, year, seq = whole.groups()
-        found.append(Case.number == format_number(county, int(year), int(seq)))
+        found["q_number"] = format_number(county, int(year), int(seq))
     for suffix in seq_suffixes(text):
-        found.append(Case.number.endswith(suffix))
+        found["q_suffix"] = "%" + suffix
     if _ID_NUMBER.match(text):
-        found.append(Case.household_id.in_(
-            select(Member.household_id).where(Member.id_number_bidx == vault.blind_index(text, "id_number"))))
+        found["q_id"] = vault.blind_index(text, "id_number")
     if _ID_TAIL.match(text):
-        found.append(Case.household_id.in_(
-            select(Member.household_id).where(Member.id_tail_bidx == tail_index(vault, text))))
+        found["q_tail"] = tail_index(vault, text)
     if not any(ch.isdigit() for ch in q):  # names have no digits
-        found.append(Household.head_name.contains(q, autoescape=True))
-        found.append(Case.household_id.in_(select(Member.household_id).where(Member.name.contains(q, autoescape=True))))
-    return or_(*found) if found else false()
+        found["q_name"] = _escaped_like(q)
+    return found
 
 
-def _due_expression(session: Session, contract_ids: list[str]) -> Any:
-    """A case's due date as the database can sort by it: the day counted from (the latest review request, or the
-    referral), plus its contract's check_within_days."""
-    days = {cid: contract_store.get_contract(session, cid).spec.deadlines.check_within_days for cid in contract_ids}
-    within = case(days, value=Case.contract_id, else_=0) if days else 0
-    review = (select(func.max(ReviewRequest.received_on)).where(ReviewRequest.case_id == Case.id)
-              .correlate(Case).scalar_subquery())
-    start = func.coalesce(review, Case.referred_on)
-    if session.get_bind().dialect.name == "sqlite":
-        return func.julianday(start) + within
-    return start + within
+def _members(column: Any, name: str) -> Any:
+    return Case.household_id.in_(select(Member.household_id).where(column == bindparam(name)))
+
+
+_SEARCHES: dict[str, Any] = {
+    "q_number": lambda: Case.number == bindparam("q_number"),
+    "q_suffix": lambda: Case.number.like(bindparam("q_suffix")),
+    "q_id": lambda: _members(Member.id_number_bidx, "q_id"),
+    "q_tail": lambda: _members(Member.id_tail_bidx, "q_tail"),
+    "q_name": lambda: or_(Household.head_name.like(bindparam("q_name"), escape="/"),
+                          Case.household_id.in_(select(Member.household_id)
+                                                .where(Member.name.like(bindparam("q_name"), escape="/")))),
+}
+
+
+def _shape(principal: Principal, f: CaseFilters, q: str | None = None,
+           vault: Vault | None = None) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The shape of a list's conditions (the key of its statements) and their values. `officer` and `within` are
+    not part of it (see `filter_conditions`)."""
+    values: dict[str, Any] = {f"county_{i}": c for i, c in enumerate(principal.counties)}
+    given = tuple(name for name in _FILTERED if getattr(f, name))
+    values.update((f"f_{name}", getattr(f, name)) for name in given)
+    searched: tuple[str, ...] | None = None
+    if q:
+        assert vault is not None
+        found = _search_values(q, vault)
+        searched = tuple(found)
+        values.update(found)
+    return (len(principal.counties), given, searched), values
+
+
+@lru_cache(maxsize=512)
+def _where(shape: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The conditions of a shape, with named parameters (a search's on the case joined with its household)."""
+    counties, given, searched = shape
+    found: list[Any] = []
+    if counties:
+        found.append(Case.county_code.in_([bindparam(f"county_{i}") for i in range(counties)]))
+    found.extend(_case_table.c[name] == bindparam(f"f_{name}") for name in given)
+    if searched is not None:
+        found.append(or_(*(_SEARCHES[name]() for name in searched)) if searched else false())
+    return tuple(found)
+
+
+def _bound(shape: tuple[Any, ...], values: dict[str, Any]) -> list[Any]:
+    return [c.params(values) for c in _where(shape)]
 
 
 def filter_conditions(session: Session, principal: Principal, f: CaseFilters) -> list[Any]:
     """What a case must meet to be listed: the caller's counties and `f`, the one filter of the case list page and
     of the API's list."""
+    found = _bound(*_shape(principal, f))
+    found.extend(_extra_conditions(session, f))
+    return found
+
+
+def _extra_conditions(session: Session, f: CaseFilters) -> list[Any]:
+    """The conditions of `officer` (the cases whose active visit is theirs) and `within` (a SELECT of case ids)."""
     found: list[Any] = []
-    if principal.counties:
-        found.append(Case.county_code.in_(principal.counties))
-    for column, value in ((Case.status, f.status), (Case.county_code, f.county_code), (Case.town, f.town),
-                          (Case.village, f.village), (Case.cause, f.cause)):
-        if value:
-            found.append(column == value)
     if f.officer:
         visits = select(Visit.case_id, Visit.officer_ids).where(Visit.active.is_(True))
         ids = [cid for cid, officers in session.execute(visits) if f.officer in officers]
@@ -155,10 +206,7 @@ def filter_cases(session: Session, stmt: Select[Any], principal: Principal, f: C
 
 def _conditions(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> list[Any]:
     """The filter's conditions and the search's (on the case joined with its household when a search is given)."""
-    found = filter_conditions(session, principal, query)
-    if query.q:
-        found.append(_search(query.q, vault))
-    return found
+    return [*_bound(*_shape(principal, query, query.q, vault)), *_extra_conditions(session, query)]
 
 
 def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
@@ -166,47 +214,196 @@ def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: V
             .where(*_conditions(session, principal, query, vault)))
 
 
-def _count(session: Session, query: CaseQuery, conditions: list[Any]) -> int:
-    """How many cases meet `conditions`. The household is joined only when the search needs it: every case has
-    one, so the join changes no count, and a county's count is then read from an index of the cases alone."""
-    stmt = select(func.count()).select_from(Case)
-    if query.q:
-        stmt = stmt.join(Household, Household.id == Case.household_id)
-    return int(session.scalar(stmt.where(*conditions)) or 0)
-
-
 _STATUS_ORDER = case({str(code): i for i, code in enumerate(STATUS_LABELS_ZH)}, value=Case.status,
                      else_=len(STATUS_LABELS_ZH))  # statuses in the order of the flow, not of their codes
+_REVIEW_FROM = (select(func.max(ReviewRequest.received_on)).where(ReviewRequest.case_id == Case.id)
+                .correlate(Case).scalar_subquery())
+"""The day the latest review request of a case came in (a due date counts from it, else from the referral)."""
 
 
-def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
+def _due_expression(days: dict[str, int], sqlite: bool) -> Any:
+    """A case's due date as the database can sort by it: the day counted from (the latest review request, or the
+    referral), plus its contract's check_within_days (`days`, by contract id)."""
+    within = case(days, value=Case.contract_id, else_=0) if days else 0
+    start = func.coalesce(_REVIEW_FROM, Case.referred_on)
+    if sqlite:
+        return func.julianday(start) + within
+    return start + within
+
+
+def _order_keys(sort: str, days: dict[str, int], sqlite: bool) -> list[Any]:
     name = sort.removeprefix("-")
     descending = sort.startswith("-")
     if name == "due":
-        # Every stored contract (a case's contract is one of them): not a DISTINCT over all the cases.
-        keys: list[Any] = [_due_expression(session, list(session.scalars(select(ContractRow.id))))]
+        keys: list[Any] = [_due_expression(days, sqlite)]
     else:
         keys = {"number": [Case.number], "head": [Household.head_name], "village": [Case.town, Case.village],
                 "status": [_STATUS_ORDER],
                 "received": [Case.referred_on]}[name]
     keys = [k.desc() if descending else k.asc() for k in keys]
-    return stmt.order_by(*keys, Case.number.desc() if descending else Case.number.asc())
+    if name == "number":  # already in the order of their numbers (twice, SQLite sorted what an index has in order)
+        return keys
+    return [*keys, Case.number.desc() if descending else Case.number.asc()]
+
+
+def _contract_days(contracts: list[Any]) -> dict[str, int]:
+    """check_within_days of every stored contract (a case's contract is one of them), by contract id."""
+    return {c.id: c.spec.deadlines.check_within_days for c in contracts}
+
+
+def _ordered(session: Session, stmt: Select[Any], sort: str) -> Select[Any]:
+    days = _contract_days(contract_store.all_contracts(session)) if sort.removeprefix("-") == "due" else {}
+    return stmt.order_by(*_order_keys(sort, days, session.get_bind().dialect.name == "sqlite"))
+
+
+# The page's statements, prepared per shape, sort and columns: the count, and one page of rows (the case's columns a
+# caller reads, its head's name and the day its due date counts from).
+_PAGE_COLUMNS = ("id", "number", "status", "county_code", "town", "village", "household_group", "cause", "referred_on",
+                 "reported_amount", "household_id", "contract_id")
+"""What the list page shows of a case (`columns="page"`); the API's list reads every column (`"all"`)."""
+_prepared: dict[tuple[Any, ...], tuple[Prepared, type]] = {}
+
+
+def _statement(key: tuple[Any, ...], build: Any) -> tuple[Prepared, type]:
+    """The statement of `key` (built by `build()` the first time) and the type of its rows."""
+    found = _prepared.get(key)
+    if found is None:
+        if len(_prepared) > 2000:  # shapes are few; this only bounds the contracts' part of the due sort's keys
+            _prepared.clear()
+        statement = build()
+        row = namedtuple("Row", [c.key for c in statement.selected_columns])  # type: ignore[misc]
+        found = _prepared[key] = (Prepared(statement), row)
+    return found
+
+
+_Statement = tuple[tuple[Prepared, type], dict[str, Any], bool]
+"""A statement, its values, and whether it lists cases (`officer` and `within` then limit it too)."""
+
+
+def _batch(source: Reader | Session, statements: list[_Statement], extra: list[Any]) -> list[list[Any]]:
+    """The rows of statements that do not depend on each other: prepared on a reader (on PostgreSQL in one round
+    trip); on a session, those that list cases through the session, with the `extra` conditions."""
+    if isinstance(source, Reader):
+        return source.batch([(prepared, values) for (prepared, _), values, _ in statements])  # rows of the same names
+    reader = session_reader(source)
+    return [[row(*r) for r in source.execute(prepared.statement.where(*extra), values)] if lists
+            else reader.all(prepared, values) for (prepared, row), values, lists in statements]
+
+
+def _count_statement(shape: tuple[Any, ...]) -> tuple[Prepared, type]:
+    def build() -> Select[Any]:
+        stmt = select(func.count().label("n")).select_from(Case)
+        if shape[2] is not None:  # the household is joined only when the search needs it (every case has one)
+            stmt = stmt.join(Household, Household.id == Case.household_id)
+        return stmt.where(*_where(shape))
+    return _statement(("count", shape), build)
+
+
+def _rows_statement(shape: tuple[Any, ...], sort: str, days: dict[str, int], sqlite: bool,
+                    columns: str) -> tuple[Prepared, type]:
+    def build() -> Select[Any]:
+        if columns == "all":
+            chosen, review = list(_case_table.c), _REVIEW_FROM
+        else:  # days as the database gives them (ISO text on SQLite: not parsed to be printed again), see `_with_due`
+            chosen = [type_coerce(_case_table.c[n], String).label(n) if n == "referred_on" else _case_table.c[n]
+                      for n in _PAGE_COLUMNS]
+            review = type_coerce(_REVIEW_FROM, String)
+        return (select(*chosen, Household.head_name, review.label("due"))
+                .join(Household, Household.id == Case.household_id).where(*_where(shape))
+                .order_by(*_order_keys(sort, days, sqlite)).offset(bindparam("offset")).limit(bindparam("limit")))
+    return _statement(("rows", shape, sort, tuple(sorted(days.items())), sqlite, columns), build)
+
+
+@dataclass(frozen=True)
+class ListRead:
+    """What the case list page reads: a page of cases, the villages for its filter, and every contract (for the
+    names of the causes)."""
+
+    found: CasePage
+    villages: list[tuple[str, str]]
+    contracts: list[Any]
+
+
+def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
+              columns: str = "page", villages: bool = True) -> ListRead:
+    """One page of the cases matching `query` in the caller's counties, with the total and the number of pages (a
+    page past the last shows the last); the (town, village) pairs of the caller's cases (unless `villages` is
+    false), and every contract.
+    Each row has the case's columns (`columns`: "all", or "page": what the page shows, its days as ISO text),
+    `head_name`, and `due` (the day its check is due).
+
+    On a reader (store/reader.py) its statements are prepared, built once per shape, and read together (on
+    PostgreSQL in one round trip: the page asked for is read with the total, and read again only when it is past
+    the last). `officer` and `within` (their conditions are lists or SELECTs of their own) are read through a
+    session, with the same statements."""
+    query = query.checked()
+    extra: list[Any] = []
+    if isinstance(source, Reader):
+        if query.officer or query.within is not None:
+            raise ValueError("officer and within are read through a session")
+        reader = source
+    else:
+        extra = _extra_conditions(source, query)
+        reader = session_reader(source)
+    shape, values = _shape(principal, query, query.q, vault)
+    by_due = query.sort.removeprefix("-") == "due"
+    contracts = contract_store.contracts_of(reader, reader.all(contract_store.CONTRACT_HASHES)) if by_due else None
+    days = _contract_days(contracts) if contracts is not None else {}
+    rows_statement = _rows_statement(shape, query.sort, days, sqlite, columns)
+
+    def rows_of(page: int) -> _Statement:
+        return rows_statement, {**values, "offset": (page - 1) * query.page_size, "limit": query.page_size}, True
+
+    counted, rows, *more = _batch(source, [
+        (_count_statement(shape), values, True), rows_of(query.page),
+        *([] if by_due else [((contract_store.CONTRACT_HASHES, tuple), {}, False)]),
+        *([(*_villages_statement(principal), False)] if villages else [])], extra)
+    total = int(counted[0].n)
+    pages = max(1, -(-total // query.page_size))
+    page = min(query.page, pages)
+    if page != query.page:
+        rows = _batch(source, [rows_of(page)], extra)[0]
+    if contracts is None:
+        contracts = contract_store.contracts_of(reader, more.pop(0))
+    days = _contract_days(contracts)
+    found = _with_due(rows, days) if columns == "all" else _with_due_text(rows, days)
+    return ListRead(CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size),
+                    villages=[(r.town, r.village) for r in more[0]] if villages else [], contracts=contracts)
+
+
+def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:
+    """The rows with `due` (read as the day of the latest review request, if any) made the day the check is due."""
+    return [r._replace(due=due_date(r.due or r.referred_on, days[r.contract_id])) for r in rows]
+
+
+def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
+    """`_with_due` for the page's rows, whose days are read as the database gives them (ISO text on SQLite, dates
+    on PostgreSQL): `referred_on` and `due` become ISO text (each due date reckoned once per page)."""
+    if not rows:
+        return rows
+    reckoned: dict[tuple[Any, str], str] = {}
+    row = type(rows[0])
+    due_at = row._fields.index("due")
+    found = []
+    for r in rows:
+        referred = r.referred_on
+        start = r.due or referred
+        due = reckoned.get((start, r.contract_id))
+        if due is None:
+            day = start if isinstance(start, date) else date.fromisoformat(start)
+            due = reckoned[(start, r.contract_id)] = due_date(day, days[r.contract_id]).isoformat()
+        values = list(r)
+        values[due_at] = due
+        if isinstance(referred, date):
+            values[row._fields.index("referred_on")] = referred.isoformat()
+        found.append(row(*values))
+    return found
 
 
 def find_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> CasePage:
-    """One page of the cases matching `query` in the caller's counties, with the total and the number of pages
-    (a page past the last shows the last)."""
-    query = query.checked()
-    conditions = _conditions(session, principal, query, vault)
-    # The page's rows as rows (the case's columns and its head's name), not objects: a list only reads them, and
-    # loading fifty cases and their households into the session cost more than finding them.
-    stmt = select(_case_table, Household.head_name).join(Household, Household.id == Case.household_id).where(*conditions)
-    total = _count(session, query, conditions)
-    pages = max(1, -(-total // query.page_size))
-    page = min(query.page, pages)
-    rows = session.execute(_ordered(session, stmt, query.sort)
-                           .offset((page - 1) * query.page_size).limit(query.page_size)).all()
-    return CasePage(cases=list(rows), total=total, page=page, pages=pages, page_size=query.page_size)
+    """`read_page`'s page through a session, every column of the cases (the API's list)."""
+    return read_page(session, principal, query, vault, sqlite=session.get_bind().dialect.name == "sqlite",
+                     columns="all", villages=False).found
 
 
 def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: Vault,
@@ -225,9 +422,15 @@ def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: 
                     session.expunge(obj)
 
 
-def villages(session: Session, principal: Principal) -> list[tuple[str, str]]:
+def read_villages(reader: Reader, principal: Principal) -> list[tuple[str, str]]:
     """The (town, village) pairs of the caller's cases, for the list's filter."""
-    stmt = select(Case.town, Case.village).distinct().order_by(Case.town, Case.village)
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    return list(session.execute(stmt).tuples())
+    (prepared, _), values = _villages_statement(principal)
+    return [(r.town, r.village) for r in reader.all(prepared, values)]
+
+
+def _villages_statement(principal: Principal) -> tuple[tuple[Prepared, type], dict[str, Any]]:
+    shape, values = _shape(principal, CaseFilters())
+
+    def build() -> Select[Any]:
+        return select(Case.town, Case.village).distinct().where(*_where(shape)).order_by(Case.town, Case.village)
+    return _statement(("villages", shape), build), values

@@ -57,7 +57,10 @@ def grouped_yuan(value: Fen | str | None) -> str:
     (yuan, two decimals, thousands grouped as Chinese offices write them); "" for nothing."""
     if value is None or value == "":
         return ""
-    text = format_yuan(value) if isinstance(value, int) else str(value).strip()
+    if type(value) is int:  # fen: straight to the grouped form (a list page formats hundreds of these)
+        whole, frac = divmod(abs(value), 100)
+        return f"{'-' if value < 0 else ''}{whole:,}.{frac:02d}"
+    text = str(value).strip()
     sign = "-" if text.startswith("-") else ""
     whole, _, frac = text.lstrip("-").replace(",", "").partition(".")
     return f"{sign}{int(whole):,}.{(frac or '00'):0<2}"

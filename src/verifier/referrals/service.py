@@ -154,8 +154,13 @@ def _county_contracts(session: Session, county_code: str) -> list[Contract]:
 def county_vocabulary(session: Session, county_codes: Iterable[str], today: date) -> CauseTable:
     """The causes and groups an application or file of these counties may name (every contract of theirs; the
     one in force today first). For forms: `.cause_names()` and `.group_names()` are the choices to offer."""
+    return vocabulary_of(contract_store.all_contracts(session), county_codes, today)
+
+
+def vocabulary_of(contracts: Iterable[Contract], county_codes: Iterable[str], today: date) -> CauseTable:
+    """`county_vocabulary` given every contract."""
     codes = set(county_codes)
-    return vocabulary([c for c in contract_store.all_contracts(session) if codes & set(c.county_codes)], today)
+    return vocabulary([c for c in contracts if codes & set(c.county_codes)], today)
 
 
 def vocabulary(contracts: list[Contract], today: date) -> CauseTable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract, check_contract_text, overlap_problems
 from ..domain.errors import FieldError, NotFound, ValidationFailed
-from .reader import Prepared, session_reader
+from .reader import Prepared, Reader, session_reader
 from .tables import ContractRow
 
 
@@ -36,15 +37,36 @@ _known: dict[tuple[str, str], Contract] = {}
 """Contracts already parsed, by id and content hash (a contract never changes: a new version is a new id)."""
 
 
+_CONTRACT_SOURCE = Prepared(select(_contract.c.source).where(_contract.c.id == bindparam("id")))
+
+
 def all_contracts(session: Session) -> list[Contract]:
     """Every contract, by the start of its period (their texts parsed once per process, see `get_contract`)."""
-    rows = session_reader(session).all(_CONTRACT_HASHES)
-    missing = [r.id for r in rows if (r.id, r.content_hash) not in _known]
-    parsed = {row.id: contract_from_row(row)
-              for row in (session.scalars(select(ContractRow).where(ContractRow.id.in_(missing))) if missing else ())}
-    for cid, contract in parsed.items():
-        _known[(cid, contract.content_hash)] = contract
-    return [_known.get((r.id, r.content_hash)) or parsed[r.id] for r in rows]
+    return read_contracts(session_reader(session))
+
+
+CONTRACT_HASHES = _CONTRACT_HASHES
+"""Every contract's id and content hash, by the start of its period (for `contracts_of`, in a reader's batch)."""
+
+
+def read_contracts(reader: Reader) -> list[Contract]:
+    """`all_contracts` through a reader (store/reader.py): one read of the hashes, a text only when not yet parsed."""
+    return contracts_of(reader, reader.all(_CONTRACT_HASHES))
+
+
+def contracts_of(reader: Reader, rows: list[Any]) -> list[Contract]:
+    """The contracts of `CONTRACT_HASHES`' rows (a text read only when not yet parsed)."""
+    found = []
+    for r in rows:
+        contract = _known.get((r.id, r.content_hash))
+        if contract is None:
+            source = reader.first(_CONTRACT_SOURCE, {"id": r.id})
+            assert source is not None  # contracts are never deleted
+            contract = _parse(source.source)
+            if contract.content_hash == r.content_hash:
+                _known[(r.id, r.content_hash)] = contract
+        found.append(contract)
+    return found
 
 
 def get_contract(session: Session, contract_id: str) -> Contract:

@@ -136,6 +136,8 @@ class Case(Base):
         # The API's list of a county's status, in id order (its cursor), read in order rather than by walking every
         # case's id and filtering.
         Index("ix_relief_case_county_status_id", "county_code", "status", "id"),
+        # The case list of a county in the order of its numbers (its first page, unfiltered, is read in order).
+        Index("ix_relief_case_county_number", "county_code", "number"),
         # The case list filtered by town and village; the monthly report's new cases of a county's year.
         Index("ix_relief_case_place", "county_code", "town", "village"),
         Index("ix_relief_case_county_referred", "county_code", "referred_on"),

@@ -4,14 +4,17 @@ case forms (screening, village review). The other roles' case forms live in supe
 from __future__ import annotations
 
 import dataclasses
-
+import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
+import litestar
 from litestar import Controller, Response
+from litestar.concurrency import sync_to_thread
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
+from markupsafe import escape
 from sqlalchemy import select
 
 from ..audit import service as audit_service
@@ -26,7 +29,7 @@ from ..checks import review as review_service
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
-from ..http import DOCX, Ctx, get, post
+from ..http import DOCX, Ctx, get, post, quick
 from ..cases.ledger import XLSX
 from ..notices import service as notice_service
 from ..referrals import service as referral_service
@@ -39,7 +42,7 @@ from .common import (
     FormState,
     Req,
     clean,
-    counties_of,
+    counties_in,
     form_state,
     page,
     parse_day,
@@ -50,7 +53,9 @@ from . import reports as report_pages
 from .deviations import case_deviations
 from ..registers.service import FINDING_READERS
 from .registers import finding_rows
+from . import labels
 from .paging import Pager, page_param
+from .templating import day, yuan
 from .payments import READER_ROLES as PAYMENT_READERS
 
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
@@ -181,11 +186,147 @@ def dashboard_query(ctx: Any, user: Any, query: Any, county_code: str, period: s
                                                        "chart": chart, "label": chart_label(chart)}
 
 
+@dataclasses.dataclass(frozen=True)
+class ListAsk:
+    """What the case list's address asks for."""
+
+    status: str | None
+    village: str | None
+    cause: str | None
+    town: str | None
+    q: str | None
+    sort: str | None
+    page_no: str | None
+    county_code: str
+    month: str
+    figure: str
+    chart: str
+    period: str
+    qt: str
+
+
+class ListRow(NamedTuple):
+    """A row of the case list as it is shown: every value already text for HTML (escaped by `list_rows`, as the
+    templates' autoescape would), its labels looked up and its days and money formatted once, here."""
+
+    id: str
+    number: str
+    head: str
+    household_id: str  # "" when the case has no household (it always has one; the template checks anyway)
+    place: str
+    group: str
+    cause: str
+    status: str
+    status_label: str
+    referred: str
+    due: str
+    amount: str
+
+
+_SPECIAL = re.compile(r"[&<>\"']")
+
+
+def html_text(value: Any) -> str:
+    """`value` as text for HTML, escaped exactly as Jinja's autoescape does (markupsafe); most text has nothing to
+    escape, and is then given back as it is, without the cost of markupsafe's Markup for each value."""
+    text = value if isinstance(value, str) else str(value)
+    return text if _SPECIAL.search(text) is None else str(escape(text))
+
+
+def list_rows(cases: list[Any]) -> list[ListRow]:
+    """The list's rows of `listing.read_page`'s (or `find_cases`') rows. A label is escaped once per page."""
+    tables = {"group": labels.GROUPS, "cause": labels.CAUSES, "status": labels.STATUS_LABELS}
+    shown: dict[tuple[str, Any], str] = {}
+
+    def label(table: str, code: Any) -> str:
+        found = shown.get((table, code))
+        if found is None:
+            found = shown[(table, code)] = html_text(tables[table].get(code, "" if code is None else str(code)))
+        return found
+
+    found = []
+    for c in cases:
+        texts = (c.id, c.number, c.head_name, c.household_id or "", f"{c.town} {c.village}", c.status)
+        if not all(isinstance(t, str) for t in texts) or _SPECIAL.search("".join(texts)) is not None:
+            texts = tuple(html_text(t) for t in texts)  # else nothing in the row to escape: one look for all
+        found.append(ListRow(*texts[:5], label("group", c.household_group), label("cause", c.cause), texts[5],
+                             label("status", c.status), day(c.referred_on), day(c.due), yuan(c.reported_amount)))
+    return found  # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
+
+
+STATUSES = [(str(k), v) for k, v in STATUS_LABELS_ZH.items()]
+
+
+def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
+    """The case list page. Without a report figure or a chart it reads through one reader (store/reader.py: on
+    SQLite on the event loop, see `http.quick`); with one, through a session."""
+    user = request.user
+    q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
+    county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
+    query, message = list_query(status=asked.status, village=asked.village, cause=asked.cause, town=asked.town, q=q,
+                                sort=asked.sort, page=asked.page_no, county_code=county_code)
+    status_code = 422 if message else 200
+    message = message or token_message
+    # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
+    report, report_error = None, ""
+    if figure and county_code and month:
+        try:
+            with ctx.db.read() as session:  # 累计 starts where the report's does: the contract year
+                within = report_service.figure_cases(county_code, month, figure, session)
+            query = dataclasses.replace(query, within=within)
+            report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
+                      "figure": figure}
+        except ValidationFailed:
+            report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
+            status_code = 422
+    # The cases behind a bar of a dashboard chart (the home page's links): the county, the period and the chart.
+    board = None
+    if chart and county_code and period:
+        try:
+            query, board = dashboard_query(ctx, user, query, county_code, period, chart)
+        except ValidationFailed:
+            report_error = "没有这一项图表。请回到首页，点击要查看的图表。"
+            status_code = 422
+    try:
+        id_search.count_search(ctx.db, user, query.q, ctx.clock.now(), search_window(ctx))
+    except id_search.TooManyIdSearches as exc:
+        message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
+        status_code = 429
+    shown = status_code != 429 and not token_message
+    empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
+    if not shown:
+        with ctx.db.reader() as reader:
+            read = listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
+    elif query.within is None:
+        with ctx.db.reader() as reader:
+            read = listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
+    else:
+        with ctx.db.read() as session:
+            read = listing.read_page(session, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
+            if report is not None:
+                report["county"] = contract_store.county_label(session, county_code)
+    found, villages, contracts = read.found, read.villages, read.contracts
+    cause_names = referral_service.vocabulary_of(contracts, counties_in(user, contracts),
+                                                 ctx.clock.today()).cause_names()
+    filters = {"status": asked.status or "", "village": asked.village or "", "cause": asked.cause or "",
+               "town": asked.town or "", "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort,
+               "county_code": county_code, "month": month if report else "", "figure": figure if report else "",
+               "chart": chart if board else "", "period": period if board else ""}
+    pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
+                     page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
+    export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
+    return page(request, "cases.html", status_code=status_code, cases=list_rows(found.cases), pager=pager,
+                searched_id=mask_id(query.q.upper()) if qt and query.q else "",
+                export_url=export.url(), filters=filters, message=message, villages=villages,
+                report=report, report_error=report_error, board=board, statuses=STATUSES,
+                causes=list(cause_names.items()))
+
+
 class CasePages(Controller):
     path = "/cases"
 
-    @get("/", opt=ANY)
-    def list_cases(
+    @litestar.get("/", opt=ANY)
+    async def list_cases(
         self, ctx: Ctx, request: Req, status: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
         cause: FromQuery[str | None] = None, town: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
         sort: FromQuery[str | None] = None,
@@ -195,62 +336,13 @@ class CasePages(Controller):
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
         chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
     ) -> Any:
-        user = request.user
         if listing.is_whole_id_number(q):  # an older link or a hand-typed address: the ID number leaves it at once
-            return Redirect(path=search_target(ctx, user, dict(request.query_params.items())), status_code=303)
-        q, qt, token_message = opened_search(ctx, user, q, qt)
-        query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort,
-                                    page=page_no, county_code=county_code)
-        status_code = 422 if message else 200
-        message = message or token_message
-        # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
-        report, report_error = None, ""
-        if figure and county_code and month:
-            try:
-                with ctx.db.read() as session:  # 累计 starts where the report's does: the contract year
-                    within = report_service.figure_cases(county_code, month, figure, session)
-                query = dataclasses.replace(query, within=within)
-                report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
-                          "figure": figure}
-            except ValidationFailed:
-                report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
-                status_code = 422
-        # The cases behind a bar of a dashboard chart (the home page's links): the county, the period and the chart.
-        board = None
-        if chart and county_code and period:
-            try:
-                query, board = dashboard_query(ctx, user, query, county_code, period, chart)
-            except ValidationFailed:
-                report_error = "没有这一项图表。请回到首页，点击要查看的图表。"
-                status_code = 422
-        try:
-            id_search.count_search(ctx.db, user, query.q, ctx.clock.now(), search_window(ctx))
-        except id_search.TooManyIdSearches as exc:
-            message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
-            status_code = 429
-        with ctx.db.read() as session:
-            found = (listing.find_cases(session, user, query, ctx.vault) if status_code != 429 and not token_message
-                     else listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size))
-            due = case_service.due_dates(session, found.cases) if found.cases else {}
-            cases = [(case_out(c), due[c.id]) for c in found.cases]
-            villages = listing.villages(session, user)
-            cause_names = referral_service.county_vocabulary(session, counties_of(session, user),
-                                                             ctx.clock.today()).cause_names()
-            if report is not None:
-                report["county"] = contract_store.county_label(session, county_code)
-        filters = {"status": status or "", "village": village or "", "cause": cause or "", "town": town or "",
-                   "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort, "county_code": county_code,
-                   "month": month if report else "", "figure": figure if report else "",
-                   "chart": chart if board else "", "period": period if board else ""}
-        pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
-                         page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
-        export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-        return page(request, "cases.html", status_code=status_code, cases=cases, pager=pager,
-                    searched_id=mask_id(query.q.upper()) if qt and query.q else "",
-                    export_url=export.url(), filters=filters, message=message, villages=villages,
-                    report=report, report_error=report_error, board=board,
-                    today=ctx.clock.today(), statuses=[(str(k), v) for k, v in STATUS_LABELS_ZH.items()],
-                    causes=list(cause_names.items()))
+            return Redirect(path=search_target(ctx, request.user, dict(request.query_params.items())), status_code=303)
+        asked = ListAsk(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page_no=page_no,
+                        county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
+        if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
+            return await sync_to_thread(list_page, ctx, request, asked)
+        return await quick(ctx.db, list_page, ctx, request, asked)
 
     @post("/search", opt=ANY, status_code=303)
     def search(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Redirect:

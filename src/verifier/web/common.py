@@ -276,4 +276,11 @@ def counties_of(session: Session, user: Principal) -> list[str]:
         return list(user.counties)
     from ..store.contracts import all_contracts
 
-    return sorted({c for contract in all_contracts(session) for c in contract.county_codes})
+    return counties_in(user, all_contracts(session))
+
+
+def counties_in(user: Principal, contracts: Iterable[Any]) -> list[str]:
+    """`counties_of` given every contract."""
+    if user.counties:
+        return list(user.counties)
+    return sorted({c for contract in contracts for c in contract.county_codes})

@@ -1,0 +1,139 @@
+"""CPU per request in one process: the ASGI app called directly (no server, no client), on a demo home.
+
+    PYTHONPATH=src python -m benchmarks.page_cpu [--path /cases] [--user supervisor] [-n 1000] [--extra 1000]
+        [--profile] [--database-url postgresql://...]
+
+It makes a demo home (`verifier init --demo`, SQLite in a scratch folder unless --database-url names a scratch
+PostgreSQL database to fill), adds `--extra` cases (as the load benchmark's prepared ones, so the list has pages),
+logs the user in through the login form and requests `--path` with the session cookie `-n` times after a warm-up,
+printing the median of the process's CPU time per request and the median and best wall time; `--profile` prints
+cProfile's view of those requests instead (handlers that run in a worker thread are then run inline, so that
+cProfile, which sees only its own thread, sees them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+CLI = "from verifier.cli import main; main()"
+
+
+async def call(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
+               body: bytes = b"") -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One request to an ASGI app: (status, headers, body)."""
+    raw_path, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": raw_path, "raw_path": raw_path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+             "state": {}}
+    sent = False
+    out: dict[str, Any] = {"body": []}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            out["status"], out["headers"] = message["status"], message.get("headers", [])
+        elif message["type"] == "http.response.body":
+            out["body"].append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return out["status"], out["headers"], b"".join(out["body"])
+
+
+def home(database_url: str | None, extra: int) -> dict[str, str]:
+    folder = Path(tempfile.mkdtemp(prefix="page-cpu-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
+    env.update(VERIFIER_HOME=str(folder / "home"),
+               VERIFIER_DATABASE_URL=database_url or f"sqlite:///{folder / 'verifier.db'}")
+    subprocess.run([sys.executable, "-c", CLI, "init", "--demo"], env=env, check=True, capture_output=True)
+    if extra:
+        from . import load
+
+        load._prepare(env, extra)
+    return env
+
+
+def login(loop: asyncio.AbstractEventLoop, app: Any, username: str, password: str) -> list[tuple[bytes, bytes]]:
+    form = urllib.parse.urlencode({"username": username, "password": password, "next": "/"}).encode()
+    status, headers, body = loop.run_until_complete(call(app, "POST", "/login", [
+        (b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", str(len(form)).encode())], form))
+    assert status == 303, (status, body[:300])
+    cookies = [v.split(b";")[0] for k, v in headers if k.lower() == b"set-cookie"]
+    return [(b"cookie", b"; ".join(cookies))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--path", default="/cases")
+    parser.add_argument("--user", default="supervisor")
+    parser.add_argument("--password", default="demo-pass-2020")
+    parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("--extra", type=int, default=1000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    env = home(args.database_url, args.extra)
+    os.environ.update(env)
+    from verifier.app import create_app
+    from verifier.context import Context
+    from verifier.settings import Settings
+
+    ctx = Context.open(Settings.from_env(env))
+    app = create_app(ctx)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(call(app, "GET", "/api/health", []))  # startup work happens on the first request
+    headers = login(loop, app, args.user, args.password)
+
+    async def many(n: int) -> tuple[list[float], list[float]]:
+        walls, cpus = [], []
+        for _ in range(n):
+            t0, c0 = time.perf_counter(), time.process_time()
+            status, _, body = await call(app, "GET", args.path, headers)
+            cpus.append(time.process_time() - c0)
+            walls.append(time.perf_counter() - t0)
+            assert status == 200, (status, body[:500])
+        return walls, cpus
+
+    loop.run_until_complete(many(50))
+    if args.profile:
+        import litestar.concurrency
+
+        async def inline(fn: Any, *a: Any, **k: Any) -> Any:  # cProfile sees only its own thread
+            return fn(*a, **k)
+
+        litestar.concurrency._run_sync_asyncio = inline  # type: ignore[assignment]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        loop.run_until_complete(many(args.n))
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
+    else:
+        walls, cpus = loop.run_until_complete(many(args.n))
+        print(f"{args.path} as {args.user}, {args.n} requests: CPU median {statistics.median(cpus) * 1000:.2f} ms; "
+              f"wall median {statistics.median(walls) * 1000:.2f} ms, best {min(walls) * 1000:.2f} ms")
+    ctx.close()
+
+
+if __name__ == "__main__":
+    main()
