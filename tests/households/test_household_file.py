@@ -23,7 +23,8 @@ from verifier.store.tables import Case, Member, User, Visit
 from web.pagekit import Pages
 
 OTHER = "340224"
-FULL_ID = re.compile(r"\d{17}[\dX]")
+# A whole ID number standing alone (not a run of digits inside a random internal id, which is longer).
+FULL_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")
 
 
 def principal(ctx, username: str, role: str, county: str = COUNTY):  # type: ignore[no-untyped-def]

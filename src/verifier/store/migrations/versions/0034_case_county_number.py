@@ -3,14 +3,14 @@
 The list page's default order. Without it a county's page was sorted from every case of the county (SQLite: a
 temporary B-tree over them all, each joined with its household first).
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-04
 """
 from alembic import op
 
-revision = "0033"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
