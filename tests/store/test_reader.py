@@ -82,10 +82,7 @@ def test_what_a_prepared_read_cannot_do_is_refused_when_it_is_built(ctx) -> None
     with ctx.db.reader() as reader, pytest.raises(ValueError, match="expanding IN"):
         reader.all(expanding, {"subjects": ["a"]})
     with ctx.db.reader() as reader, pytest.raises(ValueError, match="no value: case_id"):
-        if ctx.db.is_sqlite:  # positional parameters: a missing one is named
-            reader.all(Prepared(select(Case.__table__.c.id).where(Case.__table__.c.id == CASE_ID)), {})
-        else:
-            raise ValueError("a prepared statement's parameter has no value: case_id")
+        reader.all(Prepared(select(Case.__table__.c.id).where(Case.__table__.c.id == CASE_ID)), {})
 
 
 def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -95,6 +92,33 @@ def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx) -> None:  # typ
             reader.all(Prepared(select(missing.c.id)))
     with ctx.db.reader() as reader:  # the reader's connection is still good for the next request
         assert reader.all(Prepared(select(Case.__table__.c.id).limit(1))) is not None
+
+
+def test_a_refused_statement_in_a_batch_leaves_the_connection_good(ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked")
+    missing = Table("no_such_table", MetaData(), Column("id", String))
+    town = Prepared(select(Case.__table__.c.town).where(Case.__table__.c.id == CASE_ID))
+    with ctx.db.reader() as reader:
+        with pytest.raises(DBAPIError):  # on PostgreSQL: the statements after it in the pipeline are aborted
+            reader.batch([(town, {"case_id": case_id}), (Prepared(select(missing.c.id)), {}),
+                          (town, {"case_id": case_id})])
+        found, none = reader.batch([(town, {"case_id": case_id}), (town, {"case_id": "case_none"})])
+        assert [r.town for r in found] == [reader.first(town, {"case_id": case_id}).town] and none == []
+
+
+def test_a_statement_is_prepared_once_per_connection_on_postgresql(ctx) -> None:  # type: ignore[no-untyped-def]
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite's statements are not prepared on a server")
+    case_id = make_case(ctx, stage="checked")
+    prepared_here = Table("pg_prepared_statements", MetaData(), Column("name", String), Column("statement", String))
+    listing = Prepared(select(prepared_here.c.name, prepared_here.c.statement))
+    town = Prepared(select(Case.__table__.c.town).where(Case.__table__.c.id == CASE_ID))
+    with ctx.db.reader() as reader:
+        for _ in range(3):
+            reader.batch([(town, {"case_id": case_id}), (town, {"case_id": case_id})])
+            reader.first(town, {"case_id": case_id})
+        ours = [r for r in reader.all(listing) if "relief_case.town" in r.statement]
+    assert len(ours) == 1 and ours[0].name.startswith("verifier_read_") and "$1" in ours[0].statement
 
 
 def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -24,10 +24,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+from psycopg.waiting import wait
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
+
+from .pgwire import INTERVAL, Statement, exchange
 
 Processor = Callable[[Any], Any] | None
 
@@ -40,6 +43,7 @@ class _Compiled(NamedTuple):
     columns: tuple[Processor, ...]
     row: type
     processed: bool  # whether any column has a processor
+    wire: Statement | None  # on PostgreSQL (psycopg): the statement as its server prepares it (store/pgwire.py)
 
 
 class Prepared:
@@ -66,8 +70,9 @@ class Prepared:
             columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                             for c in self.statement.selected_columns)
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
-                                                             self._row, any(p is not None for p in columns))
+                                                             self._row, any(p is not None for p in columns), wire)
         return found
 
 
@@ -96,6 +101,8 @@ class Reader:
 
     def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
         c = self._prepare(prepared)
+        if c.wire is not None:
+            return self._exchange([(c, params or {})])[0]
         parameters = _parameters(c, params or {})
         cursor = self._connection.cursor()
         try:
@@ -110,25 +117,18 @@ class Reader:
     def batch(self, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[list[Any]]:
         """The rows of several statements that do not depend on each other, in their order. On PostgreSQL (psycopg)
         they are sent together in pipeline mode: one round trip for all instead of one each."""
-        if self._dialect.driver != "psycopg" or len(statements) < 2:
+        if self._dialect.driver != "psycopg":
             return [self.all(prepared, params) for prepared, params in statements]
-        compiled = [(self._prepare(prepared), params) for prepared, params in statements]
-        results: list[list[Any]] = []
-        cursors = []
+        return self._exchange([(self._prepare(prepared), params) for prepared, params in statements])
+
+    def _exchange(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
+        """On psycopg: the statements in one pipeline, prepared on the server (store/pgwire.py)."""
+        wired = [(c.wire, _wire_values(c, params)) for c, params in compiled]
         try:
-            with self._connection.pipeline():
-                for c, params in compiled:
-                    cursor = self._connection.cursor()
-                    cursors.append(cursor)
-                    cursor.execute(c.sql, _parameters(c, params))
-                for (c, _), cursor in zip(compiled, cursors):
-                    results.append(_rows(c, cursor.fetchall()))
+            answers = wait(exchange(self._connection, wired), self._connection.fileno(), INTERVAL)
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
-        finally:
-            for cursor in cursors:
-                cursor.close()
-        return results
+        return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
 
     def first(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> Any | None:
         rows = self.all(prepared, params)
@@ -154,6 +154,14 @@ def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
         return values
     try:
         return tuple([values[name] for name in c.positional])
+    except KeyError as exc:
+        raise ValueError(f"a prepared statement's parameter has no value: {exc.args[0]}") from None
+
+
+def _wire_values(c: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    values = _parameters(c, params)
+    try:
+        return [values[name] for name in c.wire.order]  # type: ignore[union-attr]
     except KeyError as exc:
         raise ValueError(f"a prepared statement's parameter has no value: {exc.args[0]}") from None
 
