@@ -19,7 +19,7 @@ from ..domain.planning import days_late
 from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
 from ..payments.service import CASE_ITEMS, payment_rows
 from ..store.db import Database
-from ..store.reader import Prepared, Reader, session_reader
+from ..store.reader import Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Determination, Household, Referral, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_ids
@@ -127,11 +127,11 @@ def _history_of(subjects: int) -> Prepared:
                     .order_by(_entry.c.idx))
 
 
-def _history(reader: Reader, subjects: list[str]) -> list[HistoryOut]:
+def _history(subjects: list[str]) -> Steps[list[HistoryOut]]:
     statement = _history_of(len(subjects))
+    rows, = yield [(statement, {f"s{i}": s for i, s in enumerate(subjects)})]
     return [HistoryOut(index=e.idx, time=e.time, actor=e.actor, role=e.role, action=e.action,
-                       payload=_ENTRY.decode(e.entry).payload)
-            for e in reader.all(statement, {f"s{i}": s for i, s in enumerate(subjects)})]
+                       payload=_ENTRY.decode(e.entry).payload) for e in rows]
 
 
 class _Entry(msgspec.Struct):
@@ -142,24 +142,27 @@ _ENTRY = msgspec.json.Decoder(_Entry)
 
 
 def read_case_detail(db: Database, case_id: str, principal: Principal, vault: Vault) -> CaseDetail:
-    """`GET /api/cases/{id}`: the case detail read with prepared statements (404 outside the caller's counties, as
-    `load_case`)."""
+    """The case detail read with prepared statements, blocking (`GET /api/cases/{id}` runs the same steps on the
+    event loop: `db.ask(case_detail_steps(...))`)."""
     with db.reader() as reader:
-        return _detail(reader, case_id, principal, vault)
+        return reader.run(case_detail_steps(case_id, principal, vault))
 
 
 def case_detail(session: Session, case: Case, principal: Principal, vault: Vault) -> CaseDetail:
     """The case detail within a session (a write answering with the case it changed, the pages)."""
-    return _detail(session_reader(session), case.id, principal, vault, known=(case, case.household.head_name))
+    return session_reader(session).run(case_detail_steps(case.id, principal, vault,
+                                                          known=(case, case.household.head_name)))
 
 
-def _detail(reader: Reader, case_id: str, principal: Principal, vault: Vault,
-            known: tuple[Any, str] | None = None) -> CaseDetail:
+def case_detail_steps(case_id: str, principal: Principal, vault: Vault,
+                      known: tuple[Any, str] | None = None) -> Steps[CaseDetail]:
+    """`GET /api/cases/{id}`: the case detail, as prepared reads in steps (store/reader.py); 404 outside the caller's
+    counties, as `load_case`."""
     by_case = {"case_id": case_id}
     # What depends on nothing but the case, in one batch (one round trip on PostgreSQL); then its history.
     statements = [_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
                   CASE_OBJECTIONS] + ([] if known else [_CASE])
-    results = reader.batch([(s, by_case) for s in statements])
+    results = yield [(s, by_case) for s in statements]
     if known is None:
         rows = results.pop()
         if not rows or not principal.may_see_county(rows[0].county_code):
@@ -192,5 +195,5 @@ def _detail(reader: Reader, case_id: str, principal: Principal, vault: Vault,
         determination=determination_out(dets[0]) if dets else None,
         village_review=review_summary(reviews[0] if reviews else None),
         notice=notice_summary(notices[0] if notices else None, objections),
-        payments=payments, history=_history(reader, sorted(subjects)),
+        payments=payments, history=(yield from _history(sorted(subjects))),
     )

@@ -19,12 +19,14 @@ list length instead, as the case history does in cases/present.py).
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, NamedTuple
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, NamedTuple, TypeVar
 
-from psycopg.waiting import wait
+from psycopg import pq
+from psycopg.waiting import wait, wait_async
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -33,6 +35,12 @@ from sqlalchemy.sql import Select
 from .pgwire import INTERVAL, Statement, exchange
 
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
+Batch = list[tuple["Prepared", Mapping[str, Any]]]
+Steps = Generator[Batch, list[list[Any]], T]
+"""A read in steps: a generator yielding each batch of statements (those that do not depend on each other) and sent
+their rows, returning what was read. The same steps run on a `Reader` (blocking) or an `AsyncReader` (on the event
+loop), so a request's read is written once."""
 
 
 class _Compiled(NamedTuple):
@@ -123,12 +131,23 @@ class Reader:
 
     def _exchange(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
         """On psycopg: the statements in one pipeline, prepared on the server (store/pgwire.py)."""
-        wired = [(c.wire, _wire_values(c, params)) for c, params in compiled]
         try:
-            answers = wait(exchange(self._connection, wired), self._connection.fileno(), INTERVAL)
+            answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
         return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
+
+    def _wired(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> Any:
+        return exchange(self._connection, [(c.wire, _wire_values(c, params)) for c, params in compiled])
+
+    def run(self, steps: Steps[T]) -> T:
+        """A read in steps (see `Steps`), each step's statements as one batch."""
+        try:
+            statements = next(steps)
+            while True:
+                statements = steps.send(self.batch(statements))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def first(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> Any | None:
         rows = self.all(prepared, params)
@@ -216,6 +235,96 @@ class Readers:
             if pooled.is_valid:
                 pooled.rollback()
                 pooled.close()
+
+
+class AsyncReader:
+    """Runs prepared statements on PostgreSQL from the event loop: the same exchange as a `Reader`'s, awaited on an
+    `AsyncConnection`'s socket, so a request's short reads need no hand-off to a worker thread."""
+
+    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None) -> None:
+        self._reader = Reader(connection, dialect, seen)
+        self._connection = connection
+
+    @property
+    def disconnected(self) -> bool:
+        return self._reader.disconnected
+
+    async def batch(self, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[list[Any]]:
+        reader = self._reader
+        compiled = [(reader._prepare(prepared), params) for prepared, params in statements]
+        try:
+            answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+        except reader._dialect.loaded_dbapi.Error as exc:
+            raise reader._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
+        return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
+
+    async def run(self, steps: Steps[T]) -> T:
+        try:
+            statements = next(steps)
+            while True:
+                statements = steps.send(await self.batch(statements))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+class AsyncReaders:
+    """PostgreSQL's readers for the event loop: a few psycopg AsyncConnections in autocommit, made with the very
+    arguments SQLAlchemy's engine connects with (its adapters, so values read are the same), at most `size` in use at
+    once per event loop. A connection found gone drops every idle one (the server restarted: they are all stale); the
+    request is answered 503 and the next one connects anew."""
+
+    def __init__(self, engine: Engine, *, seen: list[Callable[[str], None]], size: int = 10,
+                 connect_timeout: int = 5) -> None:
+        self._engine = engine
+        self._size = size
+        self._idle: list[Any] = []
+        self._slots: tuple[Any, asyncio.Semaphore] | None = None  # (its loop, the semaphore)
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        cparams.setdefault("connect_timeout", connect_timeout)
+        self._connect_args = (cargs, {**cparams, "autocommit": True})
+        self.seen = seen
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self._size))
+        return self._slots[1]
+
+    async def _connect(self) -> Any:
+        import psycopg
+
+        dialect = self._engine.dialect
+        cargs, cparams = self._connect_args
+        try:
+            return await psycopg.AsyncConnection.connect(*cargs, **cparams)
+        except psycopg.Error as exc:  # no connection to be had: as SQLAlchemy's own connect raises it
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True,
+                                      dialect=dialect) from exc
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AsyncReader]:
+        async with self._semaphore():
+            connection = self._idle.pop() if self._idle else await self._connect()
+            reader = AsyncReader(connection, self._engine.dialect, self.seen)
+            try:
+                yield reader
+            except BaseException:
+                if reader.disconnected:
+                    self.reset()
+                raise
+            finally:
+                pg = connection.pgconn
+                if (pg.status == pq.ConnStatus.OK and pg.transaction_status == pq.TransactionStatus.IDLE
+                        and pg.pipeline_status == pq.PipelineStatus.OFF and len(self._idle) < self._size):
+                    self._idle.append(connection)
+                else:
+                    pg.finish()
+
+    def reset(self) -> None:
+        """Close every idle connection (the database was disposed of, or its server went away)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.pgconn.finish()
 
 
 def session_reader(session: Session) -> Reader:
