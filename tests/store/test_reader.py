@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -128,3 +129,34 @@ def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> 
     ctx.db.dispose()  # as after a restore, or a test swapping the database's files
     with ctx.db.reader() as reader:
         assert reader.all(prepared) == []
+
+
+def test_a_case_reads_on_the_event_loop_as_it_reads_blocking_with_its_whole_history(demo_ctx: Context) -> None:
+    """The case detail's steps give the same on the event loop (`Database.ask`: psycopg's AsyncConnection on
+    PostgreSQL) as on a blocking reader; its history is every entry about the case, the imports its referrals came in
+    and the payment batches it was paid in (found by the database in the same batch as the rest)."""
+    import asyncio
+
+    from verifier.accounts.auth import principal_of
+    from verifier.cases.present import case_detail_steps, read_case_detail
+    from verifier.payments.models import PaymentItem
+    from verifier.store.tables import Referral, User
+
+    with demo_ctx.db.read() as session:
+        who = principal_of(session.scalar(select(User).where(User.username == "supervisor")))
+        cases = list(session.scalars(select(Case.id).order_by(Case.id)))
+        subjects = {c: {c} | set(session.scalars(select(Referral.import_id).where(Referral.case_id == c,
+                                                                                  Referral.import_id.is_not(None))))
+                    | set(session.scalars(select(PaymentItem.batch_id).where(PaymentItem.case_id == c)))
+                    for c in cases}
+        expected = {c: list(session.scalars(select(AuditEntry.idx).where(AuditEntry.subject.in_(s))
+                                            .order_by(AuditEntry.idx))) for c, s in subjects.items()}
+    assert any(len(s) > 1 for s in subjects.values())  # the demo has imported and paid cases
+
+    async def on_the_loop() -> list[Any]:
+        return [await demo_ctx.db.ask(case_detail_steps(c, who, demo_ctx.vault)) for c in cases]
+
+    looped = asyncio.run(on_the_loop())
+    for case_id, detail in zip(cases, looped):
+        assert detail == read_case_detail(demo_ctx.db, case_id, who, demo_ctx.vault)
+        assert [h.index for h in detail.history] == expected[case_id] and expected[case_id]
