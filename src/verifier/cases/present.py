@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -121,9 +121,10 @@ _ATTEMPTS = Prepared(select(_attempt).where(_attempt.c.case_id == _CASE_ID)
 
 # The history: the case's own entries, and those of the imports and payment batches it was part of, found by the
 # database from the case's referrals and payment items (so it is read in the same batch as the rest).
-_SUBJECTS = union(select(_CASE_ID.label("subject")),
-                  select(_referral.c.import_id).where(_referral.c.case_id == _CASE_ID, _referral.c.import_id.is_not(None)),
-                  select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
+_SUBJECTS = union_all(
+    select(_CASE_ID.label("subject")),
+    select(_referral.c.import_id).where(_referral.c.case_id == _CASE_ID, _referral.c.import_id.is_not(None)),
+    select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
 _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
                     .where(_entry.c.subject.in_(_SUBJECTS)).order_by(_entry.c.idx))
 

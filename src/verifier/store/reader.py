@@ -112,14 +112,10 @@ class Reader:
         if c.wire is not None:
             return self._exchange([(c, params or {})])[0]
         parameters = _parameters(c, params or {})
-        cursor = self._connection.cursor()
         try:
-            cursor.execute(c.sql, parameters)
-            rows = cursor.fetchall()
+            rows = self._connection.execute(c.sql, parameters).fetchall()  # its cursor is closed when dropped
         except self._dialect.loaded_dbapi.Error as exc:
-            raise self._failed(exc, c.sql, parameters, cursor) from exc
-        finally:
-            cursor.close()
+            raise self._failed(exc, c.sql, parameters, None) from exc
         return _rows(c, rows)
 
     def batch(self, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[list[Any]]:
