@@ -11,10 +11,16 @@ what the database takes to answer. A `Prepared` statement keeps what that work p
 
 A `Reader` runs them on one connection: a thread's own SQLite connection in its own read transaction (so the
 statements of one reader see one snapshot), a pooled PostgreSQL connection, or the connection of a session already
-open (whose pending changes are flushed first), so a write can answer with what it wrote.
+open (whose pending changes are flushed first), so a write can answer with what it wrote. On PostgreSQL a batch goes
+below psycopg's cursors, in one pipeline, each statement prepared on the server once per connection (store/pgwire.py).
+
+A request's read is written once as `Steps` (a generator of batches): a `Reader` runs it blocking, and
+`Database.ask` runs it from the event loop, on SQLite on the loop's own connection and on PostgreSQL on an
+`AsyncReader` (psycopg's AsyncConnection, `AsyncReaders`), with no hand-off to a worker thread on either.
 
 Only for reads: nothing here writes, and a statement with an expanding IN parameter is not supported (build one per
-list length instead, as the case history does in cases/present.py).
+list length instead, or let the database find the list with a subquery, as the case history does in
+cases/present.py).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mappin
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, NamedTuple, TypeVar
 
+import psycopg
 from psycopg import pq
 from psycopg.waiting import wait, wait_async
 from sqlalchemy import Dialect, Engine
@@ -287,8 +294,6 @@ class AsyncReaders:
         return self._slots[1]
 
     async def _connect(self) -> Any:
-        import psycopg
-
         dialect = self._engine.dialect
         cargs, cparams = self._connect_args
         try:
