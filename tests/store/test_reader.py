@@ -119,7 +119,12 @@ def test_a_statement_is_prepared_once_per_connection_on_postgresql(ctx) -> None:
             reader.batch([(town, {"case_id": case_id}), (town, {"case_id": case_id})])
             reader.first(town, {"case_id": case_id})
         ours = [r for r in reader.all(listing) if "relief_case.town" in r.statement]
+        reader._connection.execute("DEALLOCATE ALL")  # as psycopg does on a rollback after preparing its own
+        assert reader.first(town, {"case_id": case_id}) is not None  # prepared again
     assert len(ours) == 1 and ours[0].name.startswith("verifier_read_") and "$1" in ours[0].statement
+    with ctx.db.begin() as session:  # a session's connection is psycopg's too: nothing of ours is prepared on it
+        assert session_reader(session).first(town, {"case_id": case_id}) is not None
+        assert not [r for r in session_reader(session).all(listing) if "relief_case.town" in r.statement]
 
 
 def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -52,6 +52,11 @@ class Statement:
         self.name = f"verifier_read_{next(_names)}".encode()
 
 
+def forget(connection: Any) -> None:
+    """The server has none of our statements on this connection any more (someone deallocated them)."""
+    wire(connection).prepared.clear()
+
+
 class _Wire:
     """What we keep per psycopg connection: its row loader and the statements prepared on it."""
 
@@ -72,12 +77,14 @@ def wire(connection: Any) -> _Wire:
     return found
 
 
-def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any]]],
+def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any]]], *, prepare: bool = True,
              ) -> Generator[Wait, Ready, list[list[tuple[Any, ...]]]]:
     """Run `statements` (each with its parameters' values in order) in one pipeline: the rows of each, in order.
 
-    A statement the server refuses raises its psycopg error once the pipeline is drained (the connection stays
-    usable); a connection lost raises psycopg's OperationalError from libpq."""
+    With `prepare`, each is prepared on the server under its name: only on a connection no one else runs statements
+    on (psycopg deallocates every prepared statement of a connection on which its own cursors prepared some when a
+    transaction rolls back), else each is sent unnamed. A statement the server refuses raises its psycopg error once
+    the pipeline is drained (the connection stays usable); a connection lost raises psycopg's OperationalError."""
     pg: pq.abc.PGconn = connection.pgconn
     w = wire(connection)
     tx = w.transformer
@@ -88,11 +95,15 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
     try:
         for statement, values in statements:
             name = statement.name
+            dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
+            if not prepare:
+                pg.send_query_params(statement.sql, dumped)
+                expected.append(None)
+                continue
             if name not in w.prepared and name not in preparing:
                 pg.send_prepare(name, statement.sql)
                 expected.append(name)
                 preparing.add(name)
-            dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
             pg.send_query_prepared(name, dumped)
             expected.append(None)
         pg.pipeline_sync()

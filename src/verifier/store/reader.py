@@ -33,13 +33,14 @@ from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 from psycopg import pq
+from psycopg.errors import InvalidSqlStatementName
 from psycopg.waiting import wait, wait_async
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from .pgwire import INTERVAL, Statement, exchange
+from .pgwire import INTERVAL, Statement, exchange, forget
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
@@ -94,10 +95,12 @@ class Prepared:
 class Reader:
     """Runs prepared statements on one driver connection."""
 
-    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None, *,
+                 own: bool = True) -> None:
         self._connection = connection
         self._dialect = dialect
         self._seen = seen
+        self._own = own  # no one else runs statements on the connection (on PostgreSQL ours are prepared there)
         self.disconnected = False  # a statement found the connection gone
 
     def _prepare(self, prepared: Prepared) -> _Compiled:
@@ -135,13 +138,18 @@ class Reader:
     def _exchange(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
         """On psycopg: the statements in one pipeline, prepared on the server (store/pgwire.py)."""
         try:
-            answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
+            try:
+                answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
+            except InvalidSqlStatementName:  # our statements were deallocated: prepared again, once
+                forget(self._connection)
+                answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
         return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
 
     def _wired(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> Any:
-        return exchange(self._connection, [(c.wire, _wire_values(c, params)) for c, params in compiled])
+        return exchange(self._connection, [(c.wire, _wire_values(c, params)) for c, params in compiled],
+                        prepare=self._own)
 
     def run(self, steps: Steps[T]) -> T:
         """A read in steps (see `Steps`), each step's statements as one batch."""
@@ -256,7 +264,11 @@ class AsyncReader:
         reader = self._reader
         compiled = [(reader._prepare(prepared), params) for prepared, params in statements]
         try:
-            answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+            try:
+                answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+            except InvalidSqlStatementName:  # our statements were deallocated: prepared again, once
+                forget(self._connection)
+                answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
         except reader._dialect.loaded_dbapi.Error as exc:
             raise reader._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
         return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
@@ -332,4 +344,4 @@ def session_reader(session: Session) -> Reader:
     """A reader on a session's own connection and transaction (its pending changes flushed first)."""
     session.flush()
     connection = session.connection()
-    return Reader(connection.connection.dbapi_connection, connection.dialect)
+    return Reader(connection.connection.dbapi_connection, connection.dialect, own=False)
