@@ -221,6 +221,8 @@ def test_the_case_detail_reads_every_part_through_an_index(scaled: Any) -> None:
         assert case_id.replace("_", "").isalnum()  # so it may be written in the statement
         plans_.append(explain(conn, f"EXECUTE history_plan('{case_id}')", ()))
         conn.rollback()
+    with scaled.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE audit_entry"))  # its statistics as they were, for the other tests
     for nodes in plans_:
         assert "ix_audit_entry_subject" in indexes_used([("", nodes)])
         assert not [n for n in nodes if n.get("Relation Name") == "audit_entry" and n.get("Index Name") != "ix_audit_entry_subject"]
