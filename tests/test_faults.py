@@ -282,3 +282,41 @@ def test_the_answers_are_concurrent_safe_under_a_cut(relayed, users) -> None:  #
     with ctx.db.read() as session:
         names = session.scalar(select(func.count()).select_from(Case)) or 0
     assert names == before + 20 + 1  # every request written once: none lost, none twice
+
+
+def test_case_reads_in_flight_when_the_database_goes_are_answered_and_served_again(relayed, users) -> None:  # type: ignore[no-untyped-def]
+    """The session lookup and the case read run on the event loop (psycopg's AsyncConnection, store/reader.py):
+    reads in flight during a cut are answered 200 or 503 with a problem body, none hangs, and once the database is
+    back the same server answers them again, with the very same case."""
+    from litestar.testing import TestClient
+
+    from verifier.app import create_app
+
+    ctx, relay = relayed
+    users.add("clerk3", "town_clerk", counties=("340223",))
+    with TestClient(app=create_app(ctx)) as client:
+        token = client.post("/api/auth/login", json={"username": "clerk3", "password": "correct horse battery"})
+        auth = {"Authorization": f"Bearer {token.json()['token']}"}
+        created = client.post("/api/referrals", json=application("读时断线"), headers=auth)
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        before = client.get(f"/api/cases/{case_id}", headers=auth)
+        assert before.status_code == 200, before.text
+
+        def read(n: int) -> tuple[int, str]:
+            if n == 8:
+                relay.cut()
+            r = client.get(f"/api/cases/{case_id}", headers=auth)
+            return r.status_code, r.headers["content-type"]
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(read, range(24)))
+            assert {code for code, _ in answers} <= {200, 503} and (503, "application/problem+json") in answers
+            relay.mend()
+            assert list(pool.map(read, range(9, 24))) == [(200, "application/json")] * 15  # some connections idle
+        relay.cut()  # every idle connection is stale now: the first one found gone drops them all
+        assert read(0)[0] == 503
+        relay.mend()
+        again = [client.get(f"/api/cases/{case_id}", headers=auth) for _ in range(3)]
+        assert [r.status_code for r in again] == [200] * 3
+        assert again[-1].json() == before.json()

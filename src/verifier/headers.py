@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 CONTENT_SECURITY_POLICY = (
@@ -24,15 +23,22 @@ ALWAYS = {
     "Referrer-Policy": "same-origin",
 }
 _NO_POLICY = ("/schema",)
+_ALWAYS = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ALWAYS.items()]
+_POLICY = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("latin-1"))
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
-    """A `before_send` hook: runs for every response the app sends, error pages and 404s included."""
+    """A `before_send` hook: runs for every response the app sends, error pages and 404s included.
+
+    It works on the message's raw header list (ASGI: lower-case names as bytes): each of `ALWAYS` unless the response
+    set its own, and the policy in place of any other."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in ALWAYS.items():
-        if headers.get(name) is None:
-            headers[name] = value
+    headers = list(message.get("headers") or ())
+    present = {name.lower() for name, _ in headers}
+    headers += [header for header in _ALWAYS if header[0] not in present]
     if not scope.get("path", "").startswith(_NO_POLICY):
-        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        if _POLICY[0] in present:
+            headers = [h for h in headers if h[0].lower() != _POLICY[0]]
+        headers.append(_POLICY)
+    message["headers"] = headers

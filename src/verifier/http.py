@@ -32,7 +32,8 @@ T = TypeVar("T")
 async def quick(db: Any, read: Callable[..., T], *args: Any) -> T:
     """Run a short indexed read (`db.reader()`): on SQLite here, on the event loop, since such a read answers sooner
     than a hand-off to a worker thread would and, under WAL, never waits for a writer; on PostgreSQL, across a
-    network, in a worker thread."""
+    network, in a worker thread. (A read written in steps, store/reader.py, runs on the loop on both databases:
+    `db.ask(steps)`.)"""
     if db.is_sqlite:
         return read(*args)
     return await asyncio.get_running_loop().run_in_executor(None, partial(read, *args))

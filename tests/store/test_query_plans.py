@@ -182,3 +182,49 @@ def test_the_batch_candidates_are_read_through_the_county_and_status_index(scale
     found = plans(scaled, create)
     assert BY_COUNTY & indexes_used(found)
     assert whole_reads(found) == []
+
+
+def test_the_case_detail_reads_every_part_through_an_index(scaled: Any) -> None:
+    """`GET /api/cases/{id}`: its one batch of prepared statements, each explained as it is sent. The history's
+    subjects are found by the database from the case's referrals and payment items; with the audit log as large as a
+    million cases make it (rows added for the test, then rolled back), its entries are found through the subject
+    index, by the planner's own choice and in the generic plan a prepared statement settles on."""
+    from sqlalchemy import select
+
+    from verifier.cases.present import case_detail_steps
+    from verifier.store.reader import _parameters
+    from verifier.store.tables import Case
+
+    with scaled.read() as session:
+        case_id = session.scalar(select(Case.id).where(Case.status == "paid").limit(1))
+    batch = next(case_detail_steps(case_id, _who("county_reviewer"), scaled.vault))
+    dialect = scaled.quick_engine.dialect
+
+    def explain(conn: Any, sql: str, parameters: Any) -> list[dict[str, Any]]:
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql, parameters).scalar_one()
+        return list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+
+    compiled = [(c := prepared.compiled(dialect), _parameters(c, params)) for prepared, params in batch]
+    with scaled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        found = [(c.sql, explain(conn, c.sql, parameters)) for c, parameters in compiled if "audit_entry" not in c.sql]
+        conn.rollback()
+    assert whole_reads(found) == [] and len(found) == len(batch) - 1
+
+    (history, parameters), = [(c, p) for c, p in compiled if "audit_entry" in c.sql]
+    with scaled.engine.connect() as conn:
+        conn.execute(text("INSERT INTO audit_entry (idx, time, actor, role, action, subject, entry, leaf_hash) "
+                          "SELECT 10000000 + g, now(), 'a', 'r', 'x', 'case_' || (g / 5), '', '' "
+                          "FROM generate_series(1, 300000) g"))
+        conn.execute(text("ANALYZE audit_entry"))
+        plans_ = [explain(conn, history.sql, parameters)]
+        conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+        conn.exec_driver_sql("PREPARE history_plan AS " + history.wire.sql.decode())
+        assert case_id.replace("_", "").isalnum()  # so it may be written in the statement
+        plans_.append(explain(conn, f"EXECUTE history_plan('{case_id}')", ()))
+        conn.rollback()
+    with scaled.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE audit_entry"))  # its statistics as they were, for the other tests
+    for nodes in plans_:
+        assert "ix_audit_entry_subject" in indexes_used([("", nodes)])
+        assert not [n for n in nodes if n.get("Relation Name") == "audit_entry" and n.get("Index Name") != "ix_audit_entry_subject"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -82,10 +83,7 @@ def test_what_a_prepared_read_cannot_do_is_refused_when_it_is_built(ctx) -> None
     with ctx.db.reader() as reader, pytest.raises(ValueError, match="expanding IN"):
         reader.all(expanding, {"subjects": ["a"]})
     with ctx.db.reader() as reader, pytest.raises(ValueError, match="no value: case_id"):
-        if ctx.db.is_sqlite:  # positional parameters: a missing one is named
-            reader.all(Prepared(select(Case.__table__.c.id).where(Case.__table__.c.id == CASE_ID)), {})
-        else:
-            raise ValueError("a prepared statement's parameter has no value: case_id")
+        reader.all(Prepared(select(Case.__table__.c.id).where(Case.__table__.c.id == CASE_ID)), {})
 
 
 def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -97,6 +95,38 @@ def test_a_database_error_is_raised_as_sqlalchemy_raises_it(ctx) -> None:  # typ
         assert reader.all(Prepared(select(Case.__table__.c.id).limit(1))) is not None
 
 
+def test_a_refused_statement_in_a_batch_leaves_the_connection_good(ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked")
+    missing = Table("no_such_table", MetaData(), Column("id", String))
+    town = Prepared(select(Case.__table__.c.town).where(Case.__table__.c.id == CASE_ID))
+    with ctx.db.reader() as reader:
+        with pytest.raises(DBAPIError):  # on PostgreSQL: the statements after it in the pipeline are aborted
+            reader.batch([(town, {"case_id": case_id}), (Prepared(select(missing.c.id)), {}),
+                          (town, {"case_id": case_id})])
+        found, none = reader.batch([(town, {"case_id": case_id}), (town, {"case_id": "case_none"})])
+        assert [r.town for r in found] == [reader.first(town, {"case_id": case_id}).town] and none == []
+
+
+def test_a_statement_is_prepared_once_per_connection_on_postgresql(ctx) -> None:  # type: ignore[no-untyped-def]
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite's statements are not prepared on a server")
+    case_id = make_case(ctx, stage="checked")
+    prepared_here = Table("pg_prepared_statements", MetaData(), Column("name", String), Column("statement", String))
+    listing = Prepared(select(prepared_here.c.name, prepared_here.c.statement))
+    town = Prepared(select(Case.__table__.c.town).where(Case.__table__.c.id == CASE_ID))
+    with ctx.db.reader() as reader:
+        for _ in range(3):
+            reader.batch([(town, {"case_id": case_id}), (town, {"case_id": case_id})])
+            reader.first(town, {"case_id": case_id})
+        ours = [r for r in reader.all(listing) if "relief_case.town" in r.statement]
+        reader._connection.execute("DEALLOCATE ALL")  # as psycopg does on a rollback after preparing its own
+        assert reader.first(town, {"case_id": case_id}) is not None  # prepared again
+    assert len(ours) == 1 and ours[0].name.startswith("verifier_read_") and "$1" in ours[0].statement
+    with ctx.db.begin() as session:  # a session's connection is psycopg's too: nothing of ours is prepared on it
+        assert session_reader(session).first(town, {"case_id": case_id}) is not None
+        assert not [r for r in session_reader(session).all(listing) if "relief_case.town" in r.statement]
+
+
 def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> None:  # type: ignore[no-untyped-def]
     prepared = Prepared(select(Case.__table__.c.id).limit(1))
     with ctx.db.reader() as reader:
@@ -104,3 +134,34 @@ def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> 
     ctx.db.dispose()  # as after a restore, or a test swapping the database's files
     with ctx.db.reader() as reader:
         assert reader.all(prepared) == []
+
+
+def test_a_case_reads_on_the_event_loop_as_it_reads_blocking_with_its_whole_history(demo_ctx: Context) -> None:
+    """The case detail's steps give the same on the event loop (`Database.ask`: psycopg's AsyncConnection on
+    PostgreSQL) as on a blocking reader; its history is every entry about the case, the imports its referrals came in
+    and the payment batches it was paid in (found by the database in the same batch as the rest)."""
+    import asyncio
+
+    from verifier.accounts.auth import principal_of
+    from verifier.cases.present import case_detail_steps, read_case_detail
+    from verifier.payments.models import PaymentItem
+    from verifier.store.tables import Referral, User
+
+    with demo_ctx.db.read() as session:
+        who = principal_of(session.scalar(select(User).where(User.username == "supervisor")))
+        cases = list(session.scalars(select(Case.id).order_by(Case.id)))
+        subjects = {c: {c} | set(session.scalars(select(Referral.import_id).where(Referral.case_id == c,
+                                                                                  Referral.import_id.is_not(None))))
+                    | set(session.scalars(select(PaymentItem.batch_id).where(PaymentItem.case_id == c)))
+                    for c in cases}
+        expected = {c: list(session.scalars(select(AuditEntry.idx).where(AuditEntry.subject.in_(s))
+                                            .order_by(AuditEntry.idx))) for c, s in subjects.items()}
+    assert any(len(s) > 1 for s in subjects.values())  # the demo has imported and paid cases
+
+    async def on_the_loop() -> list[Any]:
+        return [await demo_ctx.db.ask(case_detail_steps(c, who, demo_ctx.vault)) for c in cases]
+
+    looped = asyncio.run(on_the_loop())
+    for case_id, detail in zip(cases, looped):
+        assert detail == read_case_detail(demo_ctx.db, case_id, who, demo_ctx.vault)
+        assert [h.index for h in detail.history] == expected[case_id] and expected[case_id]

@@ -25,10 +25,9 @@ from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
 
 from ..domain.errors import NotFound
-from ..http import quick
 from ..store.keys import load_or_create_secret
 from ..store.tables import User
-from .sessions import TOKEN_LIFETIME, open_session_row
+from .sessions import TOKEN_LIFETIME, open_session_steps
 
 __all__ = ["PASSWORD_CHANGE", "TOKEN_LIFETIME", "Credential", "PasswordChangeRequired", "Principal", "issue_token", "make_auth", "principal_of", "role_guard"]
 
@@ -168,22 +167,18 @@ _verified: dict[tuple[str, str], Token] = {}
 def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     secret = load_or_create_secret(ctx.settings.keys_dir / "token.key", 32).hex()
 
-    def lookup(session_id: str, user_id: str) -> Principal | None:
-        with ctx.db.reader() as reader:
-            row = open_session_row(reader, session_id, user_id)
+    async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+        """The session's user, asked of the database on every request (an ended session is refused at once).
+
+        A short prepared read on the event loop (`Database.ask`: no hand-off to a worker thread on either database)."""
+        if not isinstance(token.jti, str) or not token.jti:
+            return None  # a token from before sessions: log in again
+        row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
         if row is None:
             return None
         uid, username, display_name, roles, counties, change_required = row
         return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
                          counties=tuple(counties or ()), must_change_password=bool(change_required))
-
-    async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
-        """The session's user, asked of the database on every request (an ended session is refused at once).
-
-        A short prepared read (`http.quick`: on SQLite on the event loop, on PostgreSQL from a worker thread)."""
-        if not isinstance(token.jti, str) or not token.jti:
-            return None  # a token from before sessions: log in again
-        return await quick(ctx.db, lookup, token.jti, token.sub)
 
     return JWTCookieAuth[Principal](
         authentication_middleware_class=SessionAuthMiddleware,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.base import new_id
-from ..store.reader import Prepared, Reader
+from ..store.reader import Prepared, Steps
 from ..store.tables import User
 from .models import UserSession
 
@@ -45,10 +45,11 @@ _OPEN_SESSION_USER = Prepared(
            UserSession.ended_at.is_(None), UserSession.expires_at > bindparam("now"), User.active.is_(True)))
 
 
-def open_session_row(reader: Reader, session_id: str, user_id: str) -> Any | None:
-    """`open_session_user`'s test, as a prepared read: (id, username, display_name, roles, counties,
-    password_change_required) or None."""
-    return reader.first(_OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()})
+def open_session_steps(session_id: str, user_id: str) -> Steps[Any | None]:
+    """`open_session_user`'s test, as a prepared read in steps (store/reader.py; the event loop runs it with
+    `Database.ask`): (id, username, display_name, roles, counties, password_change_required) or None."""
+    rows, = yield [(_OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()})]
+    return rows[0] if rows else None
 
 
 def end_sessions(session: Session, user_id: str, *, why: str, keep: str | None = None) -> int:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -17,9 +16,10 @@ from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
 from ..domain.planning import days_late
 from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
+from ..payments.models import PaymentItem
 from ..payments.service import CASE_ITEMS, payment_rows
 from ..store.db import Database
-from ..store.reader import Prepared, Reader, session_reader
+from ..store.reader import Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Determination, Household, Referral, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_ids
@@ -106,8 +106,8 @@ def visit_out(v: Visit) -> VisitOut:
 # cost several times what the database takes to answer these short indexed reads. They read the tables' rows, which
 # have the attribute names of the mapped objects.
 _CASE_ID = bindparam("case_id")
-_case, _household, _visit, _referral, _check, _det, _entry, _attempt = (
-    m.__table__ for m in (Case, Household, Visit, Referral, Check, Determination, AuditEntry, VisitAttempt))
+_case, _household, _visit, _referral, _check, _det, _entry, _attempt, _item = (
+    m.__table__ for m in (Case, Household, Visit, Referral, Check, Determination, AuditEntry, VisitAttempt, PaymentItem))
 _CASE = Prepared(select(_case, _household.c.head_name).join(_household, _household.c.id == _case.c.household_id)
                  .where(_case.c.id == _CASE_ID))
 _VISITS = Prepared(select(_visit).where(_visit.c.case_id == _CASE_ID).order_by(_visit.c.created_at))
@@ -119,19 +119,19 @@ _ATTEMPTS = Prepared(select(_attempt).where(_attempt.c.case_id == _CASE_ID)
                      .order_by(_attempt.c.visited_on, _attempt.c.recorded_at))
 
 
-@lru_cache(maxsize=64)
-def _history_of(subjects: int) -> Prepared:
-    """The history's statement for that many subjects (a prepared read takes no list parameter)."""
-    return Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
-                    .where(_entry.c.subject.in_([bindparam(f"s{i}") for i in range(subjects)]))
-                    .order_by(_entry.c.idx))
+# The history: the case's own entries, and those of the imports and payment batches it was part of, found by the
+# database from the case's referrals and payment items (so it is read in the same batch as the rest).
+_SUBJECTS = union_all(
+    select(_CASE_ID.label("subject")),
+    select(_referral.c.import_id).where(_referral.c.case_id == _CASE_ID, _referral.c.import_id.is_not(None)),
+    select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
+_HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
+                    .where(_entry.c.subject.in_(_SUBJECTS)).order_by(_entry.c.idx))
 
 
-def _history(reader: Reader, subjects: list[str]) -> list[HistoryOut]:
-    statement = _history_of(len(subjects))
+def _history(rows: list[Any]) -> list[HistoryOut]:
     return [HistoryOut(index=e.idx, time=e.time, actor=e.actor, role=e.role, action=e.action,
-                       payload=_ENTRY.decode(e.entry).payload)
-            for e in reader.all(statement, {f"s{i}": s for i, s in enumerate(subjects)})]
+                       payload=_ENTRY.decode(e.entry).payload) for e in rows]
 
 
 class _Entry(msgspec.Struct):
@@ -142,31 +142,34 @@ _ENTRY = msgspec.json.Decoder(_Entry)
 
 
 def read_case_detail(db: Database, case_id: str, principal: Principal, vault: Vault) -> CaseDetail:
-    """`GET /api/cases/{id}`: the case detail read with prepared statements (404 outside the caller's counties, as
-    `load_case`)."""
+    """The case detail read with prepared statements, blocking (`GET /api/cases/{id}` runs the same steps on the
+    event loop: `db.ask(case_detail_steps(...))`)."""
     with db.reader() as reader:
-        return _detail(reader, case_id, principal, vault)
+        return reader.run(case_detail_steps(case_id, principal, vault))
 
 
 def case_detail(session: Session, case: Case, principal: Principal, vault: Vault) -> CaseDetail:
     """The case detail within a session (a write answering with the case it changed, the pages)."""
-    return _detail(session_reader(session), case.id, principal, vault, known=(case, case.household.head_name))
+    return session_reader(session).run(case_detail_steps(case.id, principal, vault,
+                                                          known=(case, case.household.head_name)))
 
 
-def _detail(reader: Reader, case_id: str, principal: Principal, vault: Vault,
-            known: tuple[Any, str] | None = None) -> CaseDetail:
+def case_detail_steps(case_id: str, principal: Principal, vault: Vault,
+                      known: tuple[Any, str] | None = None) -> Steps[CaseDetail]:
+    """`GET /api/cases/{id}`: the case detail, as prepared reads in steps (store/reader.py); 404 outside the caller's
+    counties, as `load_case`."""
     by_case = {"case_id": case_id}
-    # What depends on nothing but the case, in one batch (one round trip on PostgreSQL); then its history.
+    # Everything in one batch (one round trip on PostgreSQL).
     statements = [_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
-                  CASE_OBJECTIONS] + ([] if known else [_CASE])
-    results = reader.batch([(s, by_case) for s in statements])
+                  CASE_OBJECTIONS, _HISTORY] + ([] if known else [_CASE])
+    results = yield [(s, by_case) for s in statements]
     if known is None:
         rows = results.pop()
         if not rows or not principal.may_see_county(rows[0].county_code):
             raise NotFound(f"no case {case_id!r}")
         known = (rows[0], rows[0].head_name)
     case, head_name = known
-    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections = results
+    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, history = results
     active = next((v for v in visits if v.active), None)
     full_ids = sees_full_ids(principal, case, active)
     referrals = [
@@ -179,9 +182,6 @@ def _detail(reader: Reader, case_id: str, principal: Principal, vault: Vault,
         for r in referral_rows
     ]
     payments = payment_rows(items, vault)
-    # The case's own entries, and those of the imports and payment batches it was part of.
-    subjects = {case.id} | {r.import_id for r in referral_rows if r.import_id} | {
-        p["batch_id"] for p in payments if p.get("batch_id")}
     return CaseDetail(
         **_case_fields(case, head_name), referrals=referrals,
         visits=[visit_out(v) for v in visits],
@@ -192,5 +192,5 @@ def _detail(reader: Reader, case_id: str, principal: Principal, vault: Vault,
         determination=determination_out(dets[0]) if dets else None,
         village_review=review_summary(reviews[0] if reviews else None),
         notice=notice_summary(notices[0] if notices else None, objections),
-        payments=payments, history=_history(reader, sorted(subjects)),
+        payments=payments, history=_history(history),
     )

@@ -12,10 +12,10 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..http import Ctx, JSONBody, get, post, quick
+from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import id_search, ledger, listing, service
-from .present import case_detail, case_out, read_case_detail, visit_out
+from .present import case_detail, case_detail_steps, case_out, visit_out
 from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
 
@@ -77,7 +77,7 @@ class CaseController(Controller):
 
     @litestar.get("/{case_id:str}", opt={"roles": "any"})
     async def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
-        return await quick(ctx.db, read_case_detail, ctx.db, case_id, request.user, ctx.vault)
+        return await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
 
     @post("/{case_id:str}/screening", opt={"roles": ("town_clerk",)}, status_code=200)
     def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CaseDetail]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import Engine, create_engine, event
@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
-from .reader import Reader, Readers
+from .reader import AsyncReaders, Reader, Readers, Steps
 
+T = TypeVar("T")
 AfterCommit = Callable[[dict[str, Any]], None]
 KeptWrite = Callable[[Session], None]
 _KEPT = "_kept_after_rollback"
@@ -77,6 +78,7 @@ class Database:
             self.read_engine = self.engine
         self._quick_engine: Engine | None = None
         self._readers: Readers | None = None
+        self._async_readers: AsyncReaders | None = None
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.after_commit: list[AfterCommit] = []
@@ -142,6 +144,18 @@ class Database:
         with self.readers.open() as reader:
             yield reader
 
+    async def ask(self, steps: Steps[T]) -> T:
+        """A read in steps (store/reader.py), from the event loop without a hand-off to a worker thread: on SQLite
+        on the loop's own connection (a short indexed read under WAL never waits for a writer), on PostgreSQL on a
+        psycopg AsyncConnection (`AsyncReaders`)."""
+        if self.is_sqlite:
+            with self.reader() as reader:
+                return reader.run(steps)
+        if self._async_readers is None:
+            self._async_readers = AsyncReaders(self.quick_engine, seen=self.readers.seen)
+        async with self._async_readers.open() as reader:
+            return await reader.run(steps)
+
     @property
     def quick_engine(self) -> Engine:
         """The engine of `reader` (on SQLite one connection per thread; on PostgreSQL a pool of its own)."""
@@ -161,6 +175,8 @@ class Database:
             self._quick_engine.dispose()
         if self._readers is not None:
             self._readers.reset()
+        if self._async_readers is not None:
+            self._async_readers.reset()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -11,25 +11,44 @@ what the database takes to answer. A `Prepared` statement keeps what that work p
 
 A `Reader` runs them on one connection: a thread's own SQLite connection in its own read transaction (so the
 statements of one reader see one snapshot), a pooled PostgreSQL connection, or the connection of a session already
-open (whose pending changes are flushed first), so a write can answer with what it wrote.
+open (whose pending changes are flushed first), so a write can answer with what it wrote. On PostgreSQL a batch goes
+below psycopg's cursors, in one pipeline, each statement prepared on the server once per connection (store/pgwire.py).
+
+A request's read is written once as `Steps` (a generator of batches): a `Reader` runs it blocking, and
+`Database.ask` runs it from the event loop, on SQLite on the loop's own connection and on PostgreSQL on an
+`AsyncReader` (psycopg's AsyncConnection, `AsyncReaders`), with no hand-off to a worker thread on either.
 
 Only for reads: nothing here writes, and a statement with an expanding IN parameter is not supported (build one per
-list length instead, as the case history does in cases/present.py).
+list length instead, or let the database find the list with a subquery, as the case history does in
+cases/present.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any, NamedTuple
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, NamedTuple, TypeVar
 
+import psycopg
+from psycopg import pq
+from psycopg.errors import InvalidSqlStatementName
+from psycopg.waiting import wait, wait_async
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from .pgwire import INTERVAL, Statement, exchange, forget
+
 Processor = Callable[[Any], Any] | None
+T = TypeVar("T")
+Batch = list[tuple["Prepared", Mapping[str, Any]]]
+Steps = Generator[Batch, list[list[Any]], T]
+"""A read in steps: a generator yielding each batch of statements (those that do not depend on each other) and sent
+their rows, returning what was read. The same steps run on a `Reader` (blocking) or an `AsyncReader` (on the event
+loop), so a request's read is written once."""
 
 
 class _Compiled(NamedTuple):
@@ -40,6 +59,7 @@ class _Compiled(NamedTuple):
     columns: tuple[Processor, ...]
     row: type
     processed: bool  # whether any column has a processor
+    wire: Statement | None  # on PostgreSQL (psycopg): the statement as its server prepares it (store/pgwire.py)
 
 
 class Prepared:
@@ -66,18 +86,21 @@ class Prepared:
             columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                             for c in self.statement.selected_columns)
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
-                                                             self._row, any(p is not None for p in columns))
+                                                             self._row, any(p is not None for p in columns), wire)
         return found
 
 
 class Reader:
     """Runs prepared statements on one driver connection."""
 
-    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None, *,
+                 own: bool = True) -> None:
         self._connection = connection
         self._dialect = dialect
         self._seen = seen
+        self._own = own  # no one else runs statements on the connection (on PostgreSQL ours are prepared there)
         self.disconnected = False  # a statement found the connection gone
 
     def _prepare(self, prepared: Prepared) -> _Compiled:
@@ -96,39 +119,46 @@ class Reader:
 
     def all(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> list[Any]:
         c = self._prepare(prepared)
+        if c.wire is not None:
+            return self._exchange([(c, params or {})])[0]
         parameters = _parameters(c, params or {})
-        cursor = self._connection.cursor()
         try:
-            cursor.execute(c.sql, parameters)
-            rows = cursor.fetchall()
+            rows = self._connection.execute(c.sql, parameters).fetchall()  # its cursor is closed when dropped
         except self._dialect.loaded_dbapi.Error as exc:
-            raise self._failed(exc, c.sql, parameters, cursor) from exc
-        finally:
-            cursor.close()
+            raise self._failed(exc, c.sql, parameters, None) from exc
         return _rows(c, rows)
 
     def batch(self, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[list[Any]]:
         """The rows of several statements that do not depend on each other, in their order. On PostgreSQL (psycopg)
         they are sent together in pipeline mode: one round trip for all instead of one each."""
-        if self._dialect.driver != "psycopg" or len(statements) < 2:
+        if self._dialect.driver != "psycopg":
             return [self.all(prepared, params) for prepared, params in statements]
-        compiled = [(self._prepare(prepared), params) for prepared, params in statements]
-        results: list[list[Any]] = []
-        cursors = []
+        return self._exchange([(self._prepare(prepared), params) for prepared, params in statements])
+
+    def _exchange(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
+        """On psycopg: the statements in one pipeline, prepared on the server (store/pgwire.py)."""
         try:
-            with self._connection.pipeline():
-                for c, params in compiled:
-                    cursor = self._connection.cursor()
-                    cursors.append(cursor)
-                    cursor.execute(c.sql, _parameters(c, params))
-                for (c, _), cursor in zip(compiled, cursors):
-                    results.append(_rows(c, cursor.fetchall()))
+            try:
+                answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
+            except InvalidSqlStatementName:  # our statements were deallocated: prepared again, once
+                forget(self._connection)
+                answers = wait(self._wired(compiled), self._connection.fileno(), INTERVAL)
         except self._dialect.loaded_dbapi.Error as exc:
             raise self._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
-        finally:
-            for cursor in cursors:
-                cursor.close()
-        return results
+        return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
+
+    def _wired(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> Any:
+        return exchange(self._connection, [(c.wire, _wire_values(c, params)) for c, params in compiled],
+                        prepare=self._own)
+
+    def run(self, steps: Steps[T]) -> T:
+        """A read in steps (see `Steps`), each step's statements as one batch."""
+        try:
+            statements = next(steps)
+            while True:
+                statements = steps.send(self.batch(statements))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     def first(self, prepared: Prepared, params: Mapping[str, Any] | None = None) -> Any | None:
         rows = self.all(prepared, params)
@@ -154,6 +184,14 @@ def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
         return values
     try:
         return tuple([values[name] for name in c.positional])
+    except KeyError as exc:
+        raise ValueError(f"a prepared statement's parameter has no value: {exc.args[0]}") from None
+
+
+def _wire_values(c: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    values = _parameters(c, params)
+    try:
+        return [values[name] for name in c.wire.order]  # type: ignore[union-attr]
     except KeyError as exc:
         raise ValueError(f"a prepared statement's parameter has no value: {exc.args[0]}") from None
 
@@ -210,8 +248,100 @@ class Readers:
                 pooled.close()
 
 
+class AsyncReader:
+    """Runs prepared statements on PostgreSQL from the event loop: the same exchange as a `Reader`'s, awaited on an
+    `AsyncConnection`'s socket, so a request's short reads need no hand-off to a worker thread."""
+
+    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None) -> None:
+        self._reader = Reader(connection, dialect, seen)
+        self._connection = connection
+
+    @property
+    def disconnected(self) -> bool:
+        return self._reader.disconnected
+
+    async def batch(self, statements: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[list[Any]]:
+        reader = self._reader
+        compiled = [(reader._prepare(prepared), params) for prepared, params in statements]
+        try:
+            try:
+                answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+            except InvalidSqlStatementName:  # our statements were deallocated: prepared again, once
+                forget(self._connection)
+                answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+        except reader._dialect.loaded_dbapi.Error as exc:
+            raise reader._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
+        return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
+
+    async def run(self, steps: Steps[T]) -> T:
+        try:
+            statements = next(steps)
+            while True:
+                statements = steps.send(await self.batch(statements))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+class AsyncReaders:
+    """PostgreSQL's readers for the event loop: a few psycopg AsyncConnections in autocommit, made with the very
+    arguments SQLAlchemy's engine connects with (its adapters, so values read are the same), at most `size` in use at
+    once per event loop. A connection found gone drops every idle one (the server restarted: they are all stale); the
+    request is answered 503 and the next one connects anew."""
+
+    def __init__(self, engine: Engine, *, seen: list[Callable[[str], None]], size: int = 10,
+                 connect_timeout: int = 5) -> None:
+        self._engine = engine
+        self._size = size
+        self._idle: list[Any] = []
+        self._slots: tuple[Any, asyncio.Semaphore] | None = None  # (its loop, the semaphore)
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        cparams.setdefault("connect_timeout", connect_timeout)
+        self._connect_args = (cargs, {**cparams, "autocommit": True})
+        self.seen = seen
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self._size))
+        return self._slots[1]
+
+    async def _connect(self) -> Any:
+        dialect = self._engine.dialect
+        cargs, cparams = self._connect_args
+        try:
+            return await psycopg.AsyncConnection.connect(*cargs, **cparams)
+        except psycopg.Error as exc:  # no connection to be had: as SQLAlchemy's own connect raises it
+            raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True,
+                                      dialect=dialect) from exc
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[AsyncReader]:
+        async with self._semaphore():
+            connection = self._idle.pop() if self._idle else await self._connect()
+            reader = AsyncReader(connection, self._engine.dialect, self.seen)
+            try:
+                yield reader
+            except BaseException:
+                if reader.disconnected:
+                    self.reset()
+                raise
+            finally:
+                pg = connection.pgconn
+                if (pg.status == pq.ConnStatus.OK and pg.transaction_status == pq.TransactionStatus.IDLE
+                        and pg.pipeline_status == pq.PipelineStatus.OFF and len(self._idle) < self._size):
+                    self._idle.append(connection)
+                else:
+                    pg.finish()
+
+    def reset(self) -> None:
+        """Close every idle connection (the database was disposed of, or its server went away)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.pgconn.finish()
+
+
 def session_reader(session: Session) -> Reader:
     """A reader on a session's own connection and transaction (its pending changes flushed first)."""
     session.flush()
     connection = session.connection()
-    return Reader(connection.connection.dbapi_connection, connection.dialect)
+    return Reader(connection.connection.dbapi_connection, connection.dialect, own=False)

@@ -1,0 +1,158 @@
+"""Prepared reads on PostgreSQL below psycopg's cursors: libpq's pipeline, our own server-side prepared statements.
+
+psycopg's cursor spends about 50 µs of Python per statement in pipeline mode (a cursor, a query conversion, a flush
+and a poll each), several times what the server takes to answer the short indexed SELECTs of a request. Here the
+statements of one batch are queued in libpq's output buffer (`PGconn`, psycopg's documented libpq wrapper), sent with
+one pipeline sync in one write, and their results read back as they arrive; rows are loaded by psycopg's
+`Transformer` on the connection's own adapters (SQLAlchemy's JSON loader included), so a value is exactly what a
+psycopg cursor would have given SQLAlchemy. Each statement is prepared on the server the first time a connection
+runs it (within the same pipeline) and from then on executed by name: no parse, and once PostgreSQL settles on a
+generic plan, no planning either.
+
+The exchange is a generator yielding what it waits for (psycopg's `waiting` protocol, with `INTERVAL`: it may be sent
+Ready.NONE when that much time passed), so the same code runs blocking in a thread (`waiting.wait`) or on the event
+loop (`waiting.wait_async`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import weakref
+from collections.abc import Generator, Sequence
+from typing import Any
+
+from psycopg import errors, pq
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.waiting import Ready, Wait
+
+ExecStatus = pq.ExecStatus
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+_names = itertools.count(1)
+INTERVAL = 0.1  # seconds: how often a blocked wait looks up (as psycopg's own connections do)
+
+
+class Statement:
+    """A SELECT in PostgreSQL's own placeholders ($1, $2, ...), with a name to prepare it under."""
+
+    __slots__ = ("name", "order", "sql")
+
+    def __init__(self, pyformat_sql: str) -> None:
+        order: list[str] = []
+
+        def number(m: re.Match[str]) -> str:
+            if m.group(1) is None:
+                return "%"
+            if m.group(1) not in order:
+                order.append(m.group(1))
+            return f"${order.index(m.group(1)) + 1}"
+
+        self.sql = _PLACEHOLDER.sub(number, pyformat_sql).encode()
+        self.order = tuple(order)  # the parameters' names, by number
+        self.name = f"verifier_read_{next(_names)}".encode()
+
+
+def forget(connection: Any) -> None:
+    """The server has none of our statements on this connection any more (someone deallocated them)."""
+    wire(connection).prepared.clear()
+
+
+class _Wire:
+    """What we keep per psycopg connection: its row loader and the statements prepared on it."""
+
+    __slots__ = ("prepared", "transformer")
+
+    def __init__(self, connection: Any) -> None:
+        self.transformer = Transformer(connection)
+        self.prepared: set[bytes] = set()
+
+
+_wires: weakref.WeakKeyDictionary[Any, _Wire] = weakref.WeakKeyDictionary()
+
+
+def wire(connection: Any) -> _Wire:
+    found = _wires.get(connection)
+    if found is None:
+        found = _wires[connection] = _Wire(connection)
+    return found
+
+
+def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any]]], *, prepare: bool = True,
+             ) -> Generator[Wait, Ready, list[list[tuple[Any, ...]]]]:
+    """Run `statements` (each with its parameters' values in order) in one pipeline: the rows of each, in order.
+
+    With `prepare`, each is prepared on the server under its name: only on a connection no one else runs statements
+    on (psycopg deallocates every prepared statement of a connection on which its own cursors prepared some when a
+    transaction rolls back), else each is sent unnamed. A statement the server refuses raises its psycopg error once
+    the pipeline is drained (the connection stays usable); a connection lost raises psycopg's OperationalError."""
+    pg: pq.abc.PGconn = connection.pgconn
+    w = wire(connection)
+    tx = w.transformer
+    # What each result answers: a statement's prepare (its name) or its execution (None).
+    expected: list[bytes | None] = []
+    preparing: set[bytes] = set()
+    pg.enter_pipeline_mode()
+    try:
+        for statement, values in statements:
+            name = statement.name
+            dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
+            if not prepare:
+                pg.send_query_params(statement.sql, dumped)
+                expected.append(None)
+                continue
+            if name not in w.prepared and name not in preparing:
+                pg.send_prepare(name, statement.sql)
+                expected.append(name)
+                preparing.add(name)
+            pg.send_query_prepared(name, dumped)
+            expected.append(None)
+        pg.pipeline_sync()
+        while pg.flush():
+            if (yield Wait.RW) & Ready.R:
+                pg.consume_input()
+        answers: list[list[pq.abc.PGresult]] = []
+        current: list[pq.abc.PGresult] = []
+        while True:
+            while not pg.is_busy():
+                result = pg.get_result()
+                if result is None:
+                    if not current:
+                        break  # nothing more arrived yet
+                    answers.append(current)
+                    current = []
+                elif result.status == ExecStatus.PIPELINE_SYNC:
+                    return _rows(tx, connection, expected, answers, w)
+                else:
+                    current.append(result)
+            while not (yield Wait.R):
+                pass  # the waiting interval passed: wait on
+            pg.consume_input()
+    finally:
+        if pg.pipeline_status != pq.PipelineStatus.OFF and pg.status == pq.ConnStatus.OK:
+            try:
+                pg.exit_pipeline_mode()
+            except Exception:  # results still unread (an exception mid-way): the connection must not be reused
+                pg.finish()
+
+
+def _rows(tx: Transformer, connection: Any, expected: list[bytes | None], answers: list[list[pq.abc.PGresult]],
+          w: _Wire) -> list[list[tuple[Any, ...]]]:
+    if len(answers) != len(expected):
+        raise errors.InternalError(f"{len(answers)} answers to {len(expected)} pipeline commands")
+    failure: errors.Error | None = None
+    out: list[list[tuple[Any, ...]]] = []
+    for name, results in zip(expected, answers):
+        result = results[-1]
+        status = result.status
+        if status == ExecStatus.FATAL_ERROR:
+            failure = failure or errors.error_from_result(result, encoding=connection.info.encoding)
+        elif status == ExecStatus.PIPELINE_ABORTED:
+            failure = failure or errors.PipelineAborted("pipeline aborted")
+        elif name is not None:
+            w.prepared.add(name)
+        elif failure is None:
+            tx.set_pgresult(result)
+            out.append(tx.load_rows(0, result.ntuples, tuple))
+    if failure is not None:
+        raise failure
+    return out
