@@ -193,7 +193,7 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
 
 def record_check(
     session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal, clock: Clock
-) -> Check:
+) -> recording.Recorded:
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`).
 
@@ -214,7 +214,7 @@ def record_check(
     case = found.case
     if case is None or not principal.may_see_county(case.county_code):
         raise NotFound(f"no case {case_id!r}")
-    assigned = found.assigned
+    assigned = None if case.assigned is None else list(case.assigned)
     if assigned is None or principal.id not in assigned:
         # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
         raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its check")
@@ -242,9 +242,10 @@ def record_check(
         raise conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
                                role="field_officer", clock=clock)
 
-    seq = found.last_seq + 1
+    seq = (case.last_seq or 0) + 1
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
-    due = planning.due_date(found.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
+    due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
+    late = days_late(data.visited_on, due)
     new_members: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     head_name = None
@@ -270,9 +271,9 @@ def record_check(
                                "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
     recording.write_members(session, case.household_id, new_members, changed,
                             head_name if head_name is not None and head_name != case.head_name else None)
-    check = recording.write_check(session, Check(
+    check = recording.write_check(session, dict(
         id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
-        due_on=due, days_late=days_late(data.visited_on, due),
+        due_on=due, days_late=late,
         members=stored_members, member_count=len(stored_members),
         wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,
         transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
@@ -290,16 +291,18 @@ def record_check(
                  contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
         "from": case.status, "to": after,
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
-        "due_on": due.isoformat(), "days_late": check.days_late,
+        "due_on": due.isoformat(), "days_late": late,
         "net_income": format_yuan(data.income.wages + data.income.business_net + data.income.property_net
                                   + data.income.transfer_net - data.income.productive_costs),
         "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,
         "inconsistent_cross_checks": sum(c["finding"] == "inconsistent" for c in data.cross_checks),
         "evidence": list(data.evidence),
     })
-    if found.register_in_force or any(c["finding"] == "inconsistent" for c in data.cross_checks):
+    if case.register_in_force or any(c["finding"] == "inconsistent" for c in data.cross_checks):
         # Otherwise there is nothing to find (`registers.match_check` would say so after reading the same).
-        registers.match_check(session, load_case(session, case.id, None), check, rules=contract.register_rules,
+        stored = session.get(Check, check.id)
+        assert stored is not None
+        registers.match_check(session, load_case(session, case.id, None), stored, rules=contract.register_rules,
                               clock=clock, actor=principal.id, role="field_officer")
     return check
 
