@@ -14,20 +14,15 @@ statement (the tests that count what a write costs).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 
-
-class _Compiled(NamedTuple):
-    sql: str
-    positional: tuple[str, ...] | None  # parameter names in order (qmark/format styles); None: named/pyformat
-    bind: dict[str, Callable[[Any], Any]]  # the parameters whose type converts their value
-    defaults: dict[str, Any]  # parameters with a value of their own (the 1 of `version + 1`)
+from .reader import _Compiled, _parameters, bind_processors
 
 
 class PreparedWrite:
@@ -41,14 +36,11 @@ class PreparedWrite:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
-            binds = compiled.binds
-            if any(getattr(b, "expanding", False) for b in binds.values()):
-                raise ValueError("a prepared write cannot have an expanding IN parameter")
-            bind = {name: process for name, b in binds.items()
-                    if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-            defaults = {name: b.value for name, b in binds.items() if b.value is not None}
+            bind = bind_processors(compiled, dialect)
+            defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-            found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults)
+            found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, (), tuple,
+                                                             False)  # no result columns
         return found
 
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
@@ -80,16 +72,3 @@ class PreparedWrite:
                                       dialect=dialect) from exc
         finally:
             cursor.close()
-
-
-def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
-    values = {**c.defaults, **params} if c.defaults else dict(params)
-    for name, process in c.bind.items():
-        if values.get(name) is not None:
-            values[name] = process(values[name])
-    if c.positional is None:
-        return values
-    try:
-        return tuple([values[name] for name in c.positional])
-    except KeyError as exc:
-        raise ValueError(f"a prepared write's parameter has no value: {exc.args[0]}") from None
