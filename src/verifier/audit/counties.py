@@ -119,6 +119,12 @@ def _of_id(session: Session, subject: str) -> str | None:
     return None
 
 
+def as_county(code: str | None) -> str | None:
+    """The county an entry about a row of county `code` concerns (None unless it is a county's code): what
+    `county_of` derives for a subject whose row names this county."""
+    return code if isinstance(code, str) and _COUNTY.match(code) else None
+
+
 def county_of(session: Session, subject: str, payload: Mapping[str, Any]) -> str | None:
     """The county an entry about `subject` with `payload` concerns, or None when it concerns no county."""
     county = _of_id(session, subject)

@@ -23,11 +23,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from ..store.reader import Prepared, session_reader
+from ..store.writer import PreparedWrite
 from . import merkle
 from .canonical import encode_entry, format_time
 from .counties import county_of
@@ -44,10 +46,11 @@ _default_clock = Clock()
 # Built once: a statement object memoizes its cache key, so executing it again skips rebuilding the clause
 # and recomputing the key (most of an append's Python time otherwise).
 _HEAD = select(_head.c.size, _head.c.compact).where(_head.c.id == 1)
-_LOCK_HEAD = _HEAD.with_for_update()
-_INSERT_ENTRY = insert(_entry)
-_INSERT_NODE = insert(_node)
-_UPDATE_HEAD = update(_head).where(_head.c.id == 1)  # SET size, compact from the execution's parameters
+_LOCK_HEAD = Prepared(_HEAD.with_for_update())
+_INSERT_ENTRY = PreparedWrite(insert(_entry))
+_INSERT_NODE = PreparedWrite(insert(_node))
+_UPDATE_HEAD = PreparedWrite(update(_head).where(_head.c.id == 1)
+                             .values(size=bindparam("size"), compact=bindparam("compact")))
 
 
 class Derived:
@@ -79,11 +82,12 @@ def ensure_head(session: Session) -> None:
 
 
 def _lock_head(session: Session) -> merkle.CompactRange:
-    conn = session.connection()
-    row = conn.execute(_LOCK_HEAD).one_or_none()
+    row = session_reader(session).first(_LOCK_HEAD)
     if row is None:
         ensure_head(session)
-        row = conn.execute(_LOCK_HEAD).one()
+        row = session_reader(session).first(_LOCK_HEAD)
+        if row is None:
+            raise LogCorrupt("the log's head row is missing and could not be made")
     return merkle.CompactRange.from_bytes(row.size, row.compact)
 
 
@@ -164,13 +168,12 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
         })
         for level, node_index, digest in compact.append(leaf):
             node_rows.append({"level": level, "idx": node_index, "hash": digest})
-    # Core statements on the session's connection: the same transaction, without the ORM's per-statement
-    # work (these are plain table statements: Session.execute would not autoflush for them either).
-    conn = session.connection()
-    conn.execute(_INSERT_ENTRY, entry_rows if len(entry_rows) > 1 else entry_rows[0])
+    # Prepared writes on the session's connection (store/writer.py): the same transaction, without SQLAlchemy's
+    # per-statement work.
+    _INSERT_ENTRY.run(session, entry_rows if len(entry_rows) > 1 else entry_rows[0])
     if node_rows:
-        conn.execute(_INSERT_NODE, node_rows if len(node_rows) > 1 else node_rows[0])
-    conn.execute(_UPDATE_HEAD, {"size": compact.size, "compact": compact.to_bytes()})
+        _INSERT_NODE.run(session, node_rows if len(node_rows) > 1 else node_rows[0])
+    _UPDATE_HEAD.run(session, {"size": compact.size, "compact": compact.to_bytes()})
     session.info[APPENDED] = True
     return [row["idx"] for row in entry_rows]
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
+from ..audit.counties import as_county
 from ..cases.service import active_visit, due_date
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
@@ -26,6 +27,8 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee
+from ..domain import planning
+from ..domain.lifecycle import next_status
 from ..domain.planning import days_late
 from ..domain.registers import finding_reason
 from ..domain.relief import ReliefQuote, relief_for
@@ -36,7 +39,7 @@ from ..store.tables import Case, Check, Determination, Evidence, Household, Memb
 from ..store.vault import Vault
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
-from . import bills, evidence_files
+from . import bills, evidence_files, recording
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -115,13 +118,20 @@ def visit_team(session: Session, case: Case, assigned: list[str], visited_on: da
                principal: Principal, clock: Clock, what: str) -> tuple[list[str], list[FieldError]]:
     """The two officers of a visit at the door (named by user id or username, as the schedule takes them; returned
     by id) and every problem with them or with the visit's date. `what` is "check" or "visit", for the messages."""
-    problems: list[FieldError] = []
-    if visited_on > clock.today():
-        problems.append(FieldError("visited_on", f"{visited_on} is in the future"))
-    if visited_on < case.referred_on:
-        problems.append(FieldError("visited_on", f"{visited_on} is before the referral of {case.referred_on}"))
     usernames = {username: uid for uid, username in session.execute(_TEAM, {"ids": list(assigned)})}
-    officers = [usernames.get(o, o) for o in named]
+    return team_of(case.referred_on, assigned, usernames, visited_on, named, principal, clock.today(), what)
+
+
+def team_of(referred_on: date, assigned: list[str], usernames: dict[str, str], visited_on: date, named: list[str],
+            principal: Principal, today: date, what: str) -> tuple[list[str], list[FieldError]]:
+    """`visit_team` once the assigned officers' usernames are known (`usernames`: username → id; other users' names
+    may be there, only the assigned ones count)."""
+    problems: list[FieldError] = []
+    if visited_on > today:
+        problems.append(FieldError("visited_on", f"{visited_on} is in the future"))
+    if visited_on < referred_on:
+        problems.append(FieldError("visited_on", f"{visited_on} is before the referral of {referred_on}"))
+    officers = [uid if (uid := usernames.get(o)) is not None and uid in assigned else o for o in named]
     if len(officers) != 2 or len(set(officers)) != 2:
         problems.append(FieldError("officers", "a home check is made by two different officers"))
     problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
@@ -146,15 +156,11 @@ class CheckInput:
     bills: Sequence[dict[str, Any]] = ()  # kind, issuer, number, amount (see bills.py)
 
 
-def record_check(
-    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal, clock: Clock
-) -> Check:
-    case = load_case(session, case_id, principal, for_update=True)
-    assigned = _require_assigned(session, case, principal)
-    if case.status != "scheduled":
-        raise InvalidState(f"cannot record a check for a case that is {case.status}")
-    today = clock.today()
-    officers, problems = visit_team(session, case, assigned, data.visited_on, data.officers, principal, clock, "check")
+def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str, Any], str]], dict[str, int],
+                                                             list[FieldError]]:
+    """What the form's members, amounts and cross-checks get wrong, whatever the database holds: the members with
+    their normalised ID numbers, the index of each ID number in the form, and the problems."""
+    problems: list[FieldError] = []
     if not data.members:
         problems.append(FieldError("members", "at least one household member"))
     heads = [m for m in data.members if m.get("relation") == "head"]
@@ -184,58 +190,94 @@ def record_check(
             problems.append(FieldError(f"cross_checks[{i}].source", f"one of {', '.join(SOURCES)}"))
         if c.get("finding") not in ("consistent", "inconsistent"):
             problems.append(FieldError(f"cross_checks[{i}].finding", "consistent or inconsistent"))
-    known = set(session.scalars(_EVIDENCE_HASHES, {"case_id": case.id}))
-    problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
-                 for i, h in enumerate(data.evidence) if h not in known]
+    return normalised, seen, problems
+
+
+def record_check(
+    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal, clock: Clock
+) -> recording.Recorded:
+    """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
+    found, the check, the case checked, its audit entry; then the registers in force compared (`registers`).
+
+    The form is checked and its personal data sealed before the first statement (on SQLite before the write lock is
+    taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
+    Core statements (`recording`)."""
+    today = clock.today()
+    normalised, seen, input_problems = _input_problems(data, today)
     payee = None
+    payee_problems: list[FieldError] = []
     if data.payee is not None:
         payee, payee_problems = check_payee(*(str(data.payee.get(k) or "") for k in ("account_name", "bank",
                                                                                       "account_number")),
                                             prefix="payee.")
-        problems += payee_problems
+    bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
+    found = recording.read(session, case_id, named=data.officers, bidxs=list(bidx.values()),
+                           evidence=bool(data.evidence), today=today)
+    case = found.case
+    if case is None or not principal.may_see_county(case.county_code):
+        raise NotFound(f"no case {case_id!r}")
+    assigned = None if case.assigned is None else list(case.assigned)
+    if assigned is None or principal.id not in assigned:
+        # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
+        raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its check")
+    if case.status != "scheduled":
+        raise InvalidState(f"cannot record a check for a case that is {case.status}")
+    officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
+                                 principal, today, "check")
+    problems += input_problems
+    problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
+                 for i, h in enumerate(data.evidence) if h not in found.known_evidence]
+    problems += payee_problems
     # Members already known in another household: a person belongs to one household. Another county's household
     # is not named (a neutral refusal); the reviewers of both counties see the conflict.
-    bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
     sightings: list[conflicts.Sighting] = []
-    if bidx:
-        for b, hh, hh_county in session.execute(
-                select(Member.id_number_bidx, Member.household_id, Household.county_code)
-                .join(Household, Household.id == Member.household_id)
-                .where(Member.id_number_bidx.in_(list(bidx.values())))):
-            if hh != case.household_id:
-                idn = next(idn for idn, bb in bidx.items() if bb == b)
-                field = f"members[{seen[idn]}].id_number"
-                if hh_county == case.county_code:
-                    problems.append(FieldError(field, "this person is recorded in another household"))
-                else:
-                    problems.append(conflicts.refusal(field))
-                    sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
+    for b, hh, hh_county in found.people:
+        if hh != case.household_id:
+            idn = next(idn for idn, bb in bidx.items() if bb == b)
+            field = f"members[{seen[idn]}].id_number"
+            if hh_county == case.county_code:
+                problems.append(FieldError(field, "this person is recorded in another household"))
+            else:
+                problems.append(conflicts.refusal(field))
+                sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
     counted_bills, bill_problems = bills.problems_of(session, case, data.bills, data.rigid)
     problems += bill_problems
     if problems:
         raise conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
                                role="field_officer", clock=clock)
 
-    seq = (session.scalar(_LAST_SEQ, {"case_id": case.id}) or 0) + 1  # read before anything is added: one flush
-    due = due_date(session, case)
-    known_members = {m.id_number_bidx: m for m in session.scalars(_MEMBERS, {"household_id": case.household_id})}
+    seq = (case.last_seq or 0) + 1
+    contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
+    due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
+    late = days_late(data.visited_on, due)
+    new_members: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    head_name = None
     stored_members = []
     for m, idn in normalised:
         b = bidx[idn]
-        row = known_members.get(b)
+        name, relation, labour = m["name"].strip(), m["relation"], m["labour"]
+        row = found.members.get(b)
         if row is None:
-            row = Member(id=new_id("mem"), household_id=case.household_id, name=m["name"].strip(),
-                         id_number_enc=vault.seal(idn, "member.id_number"), id_number_bidx=b,
-                         id_tail_bidx=case_numbers.tail_index(vault, idn))
-            session.add(row)
-        row.name, row.relation, row.labour = m["name"].strip(), m["relation"], m["labour"]
-        if m["relation"] == "head":
-            case.household.head_name = row.name
-        stored_members.append({"member_id": row.id, "name": row.name, "relation": m["relation"], "labour": m["labour"],
+            member_id = new_id("mem")
+            new_members.append({"id": member_id, "household_id": case.household_id, "name": name,
+                                "id_number_enc": vault.seal(idn, "member.id_number"), "id_number_bidx": b,
+                                "id_tail_bidx": case_numbers.tail_index(vault, idn), "relation": relation,
+                                "labour": labour})
+        else:
+            member_id = row.id
+            if (row.name, row.relation, row.labour) != (name, relation, labour):
+                changed.append({"member_id": member_id, "new_name": name, "new_relation": relation,
+                                "new_labour": labour})
+        if relation == "head":
+            head_name = name
+        stored_members.append({"member_id": member_id, "name": name, "relation": relation, "labour": labour,
                                "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
-    check = Check(
+    recording.write_members(session, case.household_id, new_members, changed,
+                            head_name if head_name is not None and head_name != case.head_name else None)
+    check = recording.write_check(session, dict(
         id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
-        due_on=due, days_late=days_late(data.visited_on, due),
+        due_on=due, days_late=late,
         members=stored_members, member_count=len(stored_members),
         wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,
         transfer_net=data.income.transfer_net, productive_costs=data.income.productive_costs,
@@ -245,12 +287,15 @@ def record_check(
         payee_account_enc=vault.seal(payee.account_number, "check.payee_account") if payee else None,
         cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note or None, recorded_by=principal.id, recorded_at=clock.now(),
-    )
-    session.add(check)
-    session.flush()
-    advance(session, case, "record_check", actor=principal, role="field_officer", clock=clock, payload={
+        sent_back_by=None, sent_back_at=None, sent_back_reason=None,
+    ))
+    after = str(next_status(case.status, "record_check"))
+    recording.advance(session, case.id, case.status, after, clock.now())
+    audit.append(session, actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
+                 contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
+        "from": case.status, "to": after,
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
-        "due_on": due.isoformat(), "days_late": check.days_late,
+        "due_on": due.isoformat(), "days_late": late,
         "net_income": format_yuan(data.income.wages + data.income.business_net + data.income.property_net
                                   + data.income.transfer_net - data.income.productive_costs),
         "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,
@@ -258,8 +303,12 @@ def record_check(
         "evidence": list(data.evidence),
         **({"bills": bills.record(session, case, check, counted_bills)} if counted_bills else {}),
     })
-    rules = contract_store.get_contract(session, case.contract_id).register_rules
-    registers.match_check(session, case, check, rules=rules, clock=clock, actor=principal.id, role="field_officer")
+    if case.register_in_force or any(c["finding"] == "inconsistent" for c in data.cross_checks):
+        # Otherwise there is nothing to find (`registers.match_check` would say so after reading the same).
+        stored = session.get(Check, check.id)
+        assert stored is not None
+        registers.match_check(session, load_case(session, case.id, None), stored, rules=contract.register_rules,
+                              clock=clock, actor=principal.id, role="field_officer")
     return check
 
 

@@ -86,6 +86,11 @@ def get_contract(session: Session, contract_id: str) -> Contract:
     return found
 
 
+def known_contract(session: Session, contract_id: str, content_hash: str) -> Contract:
+    """`get_contract` when its content hash was read already (with the row that names the contract)."""
+    return _known.get((contract_id, content_hash)) or get_contract(session, contract_id)
+
+
 def contract_for(session: Session, county_code: str, on: date) -> Contract | None:
     """The contract in force for a county on a day (at most one: overlaps are refused on the way in)."""
     for row in session.scalars(

@@ -7,8 +7,9 @@ on PostgreSQL the audit append locks the log's head row), so several processes c
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import msgspec
@@ -42,8 +43,48 @@ _read_json = msgspec.json.decode
 still written by it)."""
 
 
-def _sqlite_engine(url: str, *, immediate: bool, echo: bool, **options: Any) -> Engine:
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 60, "check_same_thread": False},
+class WriterQueue:
+    """SQLite: the writers of one process wait for the database's write lock on a mutex, in turn.
+
+    Without it each waiting `BEGIN IMMEDIATE` retries on SQLite's busy handler, which sleeps between tries (1 ms, then
+    2, 5, 10 … up to 100 ms): under load a writer slept well past the commit it waited for, and the lock stood idle.
+    The mutex is taken just before `BEGIN IMMEDIATE` within `Database.begin` (not when the block opens: what a write
+    does before its first statement runs outside the lock) and given back when the block ends, after the commit or
+    rollback. Other processes still meet on the busy handler; a mutex not had within the busy timeout is passed over
+    (the busy handler then decides, as without it).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._mutex = threading.Lock()
+        self._local = threading.local()
+        self._timeout = timeout
+
+    @contextmanager
+    def block(self) -> Iterator[None]:
+        """A `Database.begin` block of this thread (nested blocks share the first one's turn)."""
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        try:
+            yield
+        finally:
+            local.depth = depth
+            if depth == 0 and getattr(local, "held", False):
+                local.held = False
+                self._mutex.release()
+
+    def before_begin(self) -> None:
+        local = self._local
+        if getattr(local, "depth", 0) and not getattr(local, "held", False):
+            local.held = self._mutex.acquire(timeout=self._timeout)
+
+
+_BUSY_TIMEOUT = 60  # seconds
+
+
+def _sqlite_engine(url: str, *, immediate: bool, echo: bool, queue: WriterQueue | None = None,
+                   **options: Any) -> Engine:
+    engine = create_engine(url, echo=echo, connect_args={"timeout": _BUSY_TIMEOUT, "check_same_thread": False},
                            json_deserializer=_read_json, **options)
 
     @event.listens_for(engine, "connect")
@@ -53,11 +94,13 @@ def _sqlite_engine(url: str, *, immediate: bool, echo: bool, **options: Any) -> 
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
+        if immediate and queue is not None:
+            queue.before_begin()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -69,8 +112,10 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self._writers: WriterQueue | None = None
         if self.is_sqlite:
-            self.engine = _sqlite_engine(self.url, immediate=True, echo=echo)
+            self._writers = WriterQueue(_BUSY_TIMEOUT)
+            self.engine = _sqlite_engine(self.url, immediate=True, echo=echo, queue=self._writers)
             self.read_engine = _sqlite_engine(self.url, immediate=False, echo=echo)
         else:
             self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
@@ -97,19 +142,20 @@ class Database:
         An exception carrying writes to keep (`keep_after_rollback`) has them committed in a transaction of their
         own after the rollback, before it is raised on.
         """
-        session = self._write_sessions()
-        try:
-            with session.begin():
-                yield session
-            info = dict(session.info)
-        except BaseException as exc:
-            session.close()
-            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
-            if kept:
-                self._write_kept(kept)
-            raise
-        finally:
-            session.close()
+        with self._writers.block() if self._writers is not None else nullcontext():
+            session = self._write_sessions()
+            try:
+                with session.begin():
+                    yield session
+                info = dict(session.info)
+            except BaseException as exc:
+                session.close()
+                kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+                if kept:
+                    self._write_kept(kept)
+                raise
+            finally:
+                session.close()
         for hook in self.after_commit:
             hook(info)
 

@@ -39,6 +39,7 @@ from sqlalchemy import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import Compiled
 
 from .pgwire import INTERVAL, Statement, exchange, forget
 
@@ -78,10 +79,7 @@ class Prepared:
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             binds = compiled.binds
-            if any(getattr(b, "expanding", False) for b in binds.values()):
-                raise ValueError("a prepared statement cannot have an expanding IN parameter")
-            bind = {name: process for name, b in binds.items()
-                    if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+            bind = bind_processors(compiled, dialect)
             defaults = {name: b.value for name, b in binds.items() if b.value is not None or not b.required}
             columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                             for c in self.statement.selected_columns)
@@ -90,6 +88,15 @@ class Prepared:
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
                                                              self._row, any(p is not None for p in columns), wire)
         return found
+
+
+def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
+    """The parameters of a compiled statement whose type converts their value, by name (no expanding IN list)."""
+    binds = compiled.binds
+    if any(getattr(b, "expanding", False) for b in binds.values()):
+        raise ValueError("a prepared statement cannot have an expanding IN parameter")
+    return {name: process for name, b in binds.items()
+            if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
 
 
 class Reader:

@@ -1,0 +1,171 @@
+"""The statements of recording a home check: its reads as one batch of prepared statements, its writes as Core
+statements on the transaction's connection (no unit of work to build for a handful of rows).
+
+`checks.service.record_check` decides; this module reads what it decides on and writes what it decided. The reads
+run on the write transaction's connection, after the case's row is locked (PostgreSQL, `FOR UPDATE`) or the
+database's write lock is taken (SQLite, `BEGIN IMMEDIATE`): nothing they return can change before the commit. The
+case's status is nonetheless changed by a guarded `UPDATE … WHERE status = 'scheduled'`, and a check's number is
+unique per case in the schema.
+
+ORM objects of the rows written here that the session already holds are expired, so that the session reads them
+anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Table, bindparam, exists, func, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from ..domain.errors import InvalidState
+from ..registers.models import RegisterImport
+from ..store.reader import Prepared, session_reader
+from ..store.writer import PreparedWrite
+from ..store.tables import Case, Check, ContractRow, Evidence, Household, Member, ReviewRequest, User, Visit
+
+_case: Table = Case.__table__  # type: ignore[assignment]
+_household: Table = Household.__table__  # type: ignore[assignment]
+_contract: Table = ContractRow.__table__  # type: ignore[assignment]
+_member: Table = Member.__table__  # type: ignore[assignment]
+_check: Table = Check.__table__  # type: ignore[assignment]
+_visit: Table = Visit.__table__  # type: ignore[assignment]
+_user: Table = User.__table__  # type: ignore[assignment]
+_evidence: Table = Evidence.__table__  # type: ignore[assignment]
+_review: Table = ReviewRequest.__table__  # type: ignore[assignment]
+_register: Table = RegisterImport.__table__  # type: ignore[assignment]
+
+# The case, locked for the transaction, with what a check needs of its household, contract, active visit, earlier
+# checks, review requests and the county's registers in force: one statement.
+_CASE = Prepared(
+    select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
+           _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
+           _contract.c.content_hash,
+           select(_visit.c.officer_ids).where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True))
+           .limit(1).scalar_subquery().label("assigned"),
+           select(func.max(_check.c.seq)).where(_check.c.case_id == _case.c.id).scalar_subquery().label("last_seq"),
+           select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
+           .scalar_subquery().label("review_received"),
+           exists().where(_register.c.county_code == _case.c.county_code, _register.c.as_of <= bindparam("on"),
+                          _register.c.valid_until >= bindparam("on")).label("register_in_force"))
+    .join(_household, _household.c.id == _case.c.household_id)
+    .join(_contract, _contract.c.id == _case.c.contract_id)
+    .where(_case.c.id == bindparam("case_id"))
+    .with_for_update(of=_case))
+_MEMBERS = Prepared(
+    select(_member.c.id, _member.c.id_number_bidx, _member.c.name, _member.c.relation, _member.c.labour)
+    .join(_case, _case.c.household_id == _member.c.household_id)
+    .where(_case.c.id == bindparam("case_id")))
+_EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))
+
+
+@lru_cache(maxsize=64)
+def _team(n: int) -> Prepared:
+    """Users by username, for `n` names (a prepared statement takes no expanding IN list)."""
+    return Prepared(select(_user.c.id, _user.c.username)
+                    .where(_user.c.username.in_([bindparam(f"u{i}") for i in range(n)])))
+
+
+@lru_cache(maxsize=64)
+def _known_people(n: int) -> Prepared:
+    """Members (with their household's county) by blind index, for `n` indexes."""
+    return Prepared(select(_member.c.id_number_bidx, _member.c.household_id, _household.c.county_code)
+                    .join(_household, _household.c.id == _member.c.household_id)
+                    .where(_member.c.id_number_bidx.in_([bindparam(f"b{i}") for i in range(n)])))
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a check is decided on, read in one batch (one round trip on PostgreSQL)."""
+
+    case: Any | None  # the row of `_CASE` (its active visit's officers, last check's number, latest review request,
+    #                   whether a register is in force); None: no such case
+    usernames: dict[str, str]  # username → user id of the named officers that exist
+    known_evidence: set[str]
+    people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known
+    members: dict[str, Any]  # the household's members by blind index
+
+
+def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequence[str], evidence: bool,
+         today: date) -> Found:
+    reader = session_reader(session)
+    one = {"case_id": case_id}
+    statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_CASE, {"case_id": case_id, "on": today}),
+                                                            (_MEMBERS, one)]
+    names = list(dict.fromkeys(named))
+    if names:
+        statements.append((_team(len(names)), {f"u{i}": u for i, u in enumerate(names)}))
+    if bidxs:
+        statements.append((_known_people(len(bidxs)), {f"b{i}": b for i, b in enumerate(bidxs)}))
+    if evidence:
+        statements.append((_EVIDENCE, one))
+    rows = reader.batch(statements)
+    case, members = rows[:2]
+    rest = iter(rows[2:])
+    team = next(rest) if names else []
+    people = next(rest) if bidxs else []
+    hashes = next(rest) if evidence else []
+    return Found(case=case[0] if case else None, usernames={r.username: r.id for r in team},
+                 known_evidence={r.sha256 for r in hashes},
+                 people=[(r.id_number_bidx, r.household_id, r.county_code) for r in people],
+                 members={r.id_number_bidx: r for r in members})
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A check as recorded: its id and number of the case's checks."""
+
+    id: str
+    case_id: str
+    seq: int
+
+
+_INSERT_MEMBER = PreparedWrite(insert(_member))
+_UPDATE_MEMBER = PreparedWrite(update(_member).where(_member.c.id == bindparam("member_id"))
+                               .values(name=bindparam("new_name"), relation=bindparam("new_relation"),
+                                       labour=bindparam("new_labour")))
+_UPDATE_HEAD_NAME = PreparedWrite(update(_household).where(_household.c.id == bindparam("household_id"))
+                                  .values(head_name=bindparam("head_name")))
+_INSERT_CHECK = PreparedWrite(insert(_check))
+_ADVANCE = PreparedWrite(update(_case).where(_case.c.id == bindparam("case_id"), _case.c.status == bindparam("before"))
+                         .values(status=bindparam("after"), updated_at=bindparam("now"), version=_case.c.version + 1))
+
+
+def write_members(session: Session, household_id: str, new: list[dict[str, Any]], changed: list[dict[str, Any]],
+                  head_name: str | None) -> None:
+    """Insert the new members, update the changed ones (name, relation, labour: `member_id`, `new_…` keys) and the
+    household's head name (None: unchanged)."""
+    if new:
+        _INSERT_MEMBER.run(session, new)
+    if changed:
+        _UPDATE_MEMBER.run(session, changed)
+    if head_name is not None:
+        _UPDATE_HEAD_NAME.run(session, {"household_id": household_id, "head_name": head_name})
+    _expire(session, Household, [household_id])
+    _expire(session, Member, [m["member_id"] for m in changed])
+
+
+def write_check(session: Session, values: dict[str, Any]) -> Recorded:
+    """Insert the check (`values`: every column)."""
+    _INSERT_CHECK.run(session, values)
+    return Recorded(values["id"], values["case_id"], values["seq"])
+
+
+def advance(session: Session, case_id: str, before: str, after: str, now: Any) -> None:
+    """Move the case from `before` to `after` (409 if it is no longer `before`)."""
+    if _ADVANCE.run(session, {"case_id": case_id, "before": before, "after": after, "now": now}) != 1:
+        raise InvalidState(f"the case is no longer {before}")
+    _expire(session, Case, [case_id])
+
+
+def _expire(session: Session, cls: type, ids: list[str]) -> None:
+    identity_map = session.identity_map
+    for i in ids:
+        obj = identity_map.get(identity_key(cls, i))
+        if obj is not None:
+            session.expire(obj)

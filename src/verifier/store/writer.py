@@ -1,0 +1,74 @@
+"""Prepared writes: an INSERT or UPDATE built once with SQLAlchemy Core, compiled once per dialect, run on the driver's
+connection of a session's transaction (the writes' counterpart of store/reader.py's prepared reads).
+
+A write on a hot path (recording a check, appending to the audit log) is a few single-row statements; SQLAlchemy's
+per-execution work (the execution context, the compiled cache's key, the result) cost more than the database took
+for each. A `PreparedWrite` keeps the SQL text, the order of its parameters and each parameter's type processor
+(`TypeEngine.bind_processor` of the dialect's implementation, our TypeDecorators included), so the values sent are
+exactly those SQLAlchemy would send, and runs the statement on the session's own connection: the same transaction.
+
+A driver's error is raised as SQLAlchemy raises it (an `IntegrityError` for a duplicate key; a lost connection is
+invalidated, so the pool replaces it), and listeners of the engine's `before_cursor_execute` event still see each
+statement (the tests that count what a write costs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert, Update
+
+from .reader import _Compiled, _parameters, bind_processors
+
+
+class PreparedWrite:
+    """One INSERT (of every column, unless the statement names some) or UPDATE, compiled once per dialect."""
+
+    def __init__(self, statement: Insert | Update) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            bind = bind_processors(compiled, dialect)
+            defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
+            positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, (), tuple,
+                                                             False)  # no result columns
+        return found
+
+    def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
+        """Run in the session's transaction (its pending changes flushed first), once or once per mapping of a list;
+        returns the number of rows written."""
+        session.flush()
+        connection = session.connection()
+        dialect = connection.dialect
+        c = self._compiled.get(dialect.name) or self.compiled(dialect)
+        many = not isinstance(params, Mapping)
+        values: Any = [_parameters(c, p) for p in params] if many else _parameters(c, params)  # type: ignore[union-attr]
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            watchers = connection.engine.dispatch.before_cursor_execute
+            if watchers:
+                watchers(connection, cursor, c.sql, values, None, many)
+            if many:
+                cursor.executemany(c.sql, values)
+            else:
+                cursor.execute(c.sql, values)
+            return int(cursor.rowcount)
+        except dialect.loaded_dbapi.Error as exc:
+            gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if gone:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone,
+                                      dialect=dialect) from exc
+        finally:
+            cursor.close()
