@@ -40,7 +40,7 @@ class PreparedWrite:
             defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, (), tuple,
-                                                             False)  # no result columns
+                                                             False, None)  # no result columns, run on a cursor
         return found
 
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
