@@ -75,6 +75,23 @@ def test_a_session_reader_sees_what_the_session_has_not_committed(ctx) -> None: 
         assert reader.first(prepared, {"case_id": case_id}).town != "新镇"
 
 
+def test_a_session_readers_first_read_is_inside_the_sessions_transaction(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A row a session reader locks FOR UPDATE as the transaction's first statement stays locked until the commit
+    (on PostgreSQL the batch goes below psycopg's cursors, which would otherwise open no transaction)."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite locks the whole database for a write, not rows")
+    case_id = make_case(ctx, stage="checked")
+    table = Case.__table__
+    locked = Prepared(select(table.c.id).where(table.c.id == CASE_ID).with_for_update())
+    with ctx.db.begin() as session:
+        assert session_reader(session).first(locked, {"case_id": case_id}).id == case_id
+        with ctx.db.engine.connect() as other:
+            other.exec_driver_sql("SET lock_timeout = '200ms'")
+            with pytest.raises(DBAPIError, match="lock"):
+                other.execute(select(table.c.id).where(table.c.id == case_id).with_for_update())
+        session.rollback()
+
+
 def test_what_a_prepared_read_cannot_do_is_refused_when_it_is_built(ctx) -> None:  # type: ignore[no-untyped-def]
     entry = AuditEntry.__table__
     with pytest.raises(ValueError, match="distinct column names"):

@@ -29,6 +29,7 @@ from psycopg.waiting import Ready, Wait
 ExecStatus = pq.ExecStatus
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _names = itertools.count(1)
+_BEGIN = b""  # what a pipeline's opening BEGIN answers (no rows, nothing prepared)
 INTERVAL = 0.1  # seconds: how often a blocked wait looks up (as psycopg's own connections do)
 
 
@@ -93,6 +94,12 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
     preparing: set[bytes] = set()
     pg.enter_pipeline_mode()
     try:
+        if not connection.autocommit and pg.transaction_status == pq.TransactionStatus.IDLE:
+            # A connection in a transaction's hands (a session's): open it as psycopg would before its first
+            # statement, so what is read here (a row locked FOR UPDATE) belongs to that transaction. psycopg reads
+            # the state from libpq, so it sends no second BEGIN, and commits or rolls back this one.
+            pg.send_query_params(connection._get_tx_start_command(), None)
+            expected.append(_BEGIN)
         for statement, values in statements:
             name = statement.name
             dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
@@ -148,6 +155,8 @@ def _rows(tx: Transformer, connection: Any, expected: list[bytes | None], answer
             failure = failure or errors.error_from_result(result, encoding=connection.info.encoding)
         elif status == ExecStatus.PIPELINE_ABORTED:
             failure = failure or errors.PipelineAborted("pipeline aborted")
+        elif name == _BEGIN:
+            pass
         elif name is not None:
             w.prepared.add(name)
         elif failure is None:
