@@ -4,7 +4,7 @@ One run measures, one after the other on the same server:
 
 - `GET /api/health` (the baseline: no login, no database);
 - `GET /api/cases/{id}` (a supervisor's bearer token; the demo's cases in turn, every stage of the flow);
-- the case list page `/cases` (a supervisor logged in through the login form, with its cookie, as a browser is);
+- the case list page `/cases` (a supervisor logged in through the login form, with the cookies a browser keeps: the session and the form-protection one);
 - `POST /api/cases/{id}/check` (a field officer recording a home check; a fresh scheduled case each time).
 
 Each figure is printed with its p50 and p99 and as a ratio to the same run's health rate. Any answer that is not the
@@ -300,6 +300,19 @@ def _prepare(env: dict[str, str], cases: int) -> dict[str, Any]:
         ctx.close()
 
 
+def _cookies(headers: Any) -> dict[str, str]:
+    """The cookies a response sets, by name (value only)."""
+    jar = {}
+    for value in headers.get_all("set-cookie") or []:
+        name, _, rest = value.partition("=")
+        jar[name.strip()] = rest.split(";")[0]
+    return jar
+
+
+def _cookie_header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
 class _Server:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = _free_port()
@@ -338,15 +351,19 @@ class _Server:
         return str(json.loads(body)["token"])
 
     def page_cookie(self, username: str, password: str) -> str:
+        """The cookies a browser holds once it has logged in through the form and opened the list: the session's
+        and the form-protection one the first page sets (a browser sends it back, so later pages set none)."""
         form = urllib.parse.urlencode({"username": username, "password": password, "next": "/cases"})
         status, body, headers = self.call("POST", "/login", form.encode(),
                                           {"Content-Type": "application/x-www-form-urlencoded"})
         assert status == 303, body
-        for value in headers.get_all("set-cookie") or []:
-            name, _, rest = value.partition("=")
-            if name == "verifier_token":
-                return f"verifier_token={rest.split(';')[0]}"
-        raise AssertionError("the login form set no session cookie")
+        jar = _cookies(headers)
+        if "verifier_token" not in jar:
+            raise AssertionError("the login form set no session cookie")
+        status, body, headers = self.call("GET", "/cases", None, {"Cookie": _cookie_header(jar)})
+        assert status == 200, body
+        jar.update(_cookies(headers))
+        return _cookie_header(jar)
 
     def stop(self) -> None:
         if self.process.poll() is None:
