@@ -74,17 +74,28 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
 
     # the household head is prefilled from the referral; add the spouse with the JavaScript "add" button
     assert page.input_value("#f-members-0-name")
-    assert page.locator("[data-row]").count() == 2  # JavaScript keeps one empty row, not six
+    assert page.locator("#members [data-row]").count() == 2  # JavaScript keeps one empty row, not six
+    assert page.locator("#bills [data-row]").count() == 1
     page.select_option("#f-members-0-labour", "partial")
     page.fill("#f-members-1-name", "张桂兰")
     page.fill("#f-members-1-id_number", make_id_number("340223", date(1962, 3, 4), 17))
     page.select_option("#f-members-1-relation", "spouse")
     page.select_option("#f-members-1-labour", "none")
     page.click("text=添加成员")
-    assert page.locator("[data-row]").count() == 3
+    assert page.locator("#members [data-row]").count() == 3
     page.fill("#f-income-wages", "3000")
     page.fill("#f-income-transfer_net", "1200.50")
     page.fill("#f-rigid_expenditure-medical_self_paid", "42000")
+    # the medical bills behind it: one on the row offered, another on a row added by the button
+    page.fill("#f-bills-0-issuer", "县人民医院")
+    page.fill("#f-bills-0-number", "ZY-2031")
+    page.fill("#f-bills-0-amount", "30000")
+    page.click("text=添加票据")
+    assert page.locator("#bills [data-row]").count() == 2
+    assert page.locator("#bills [data-row] .n").nth(1).inner_text() == "票据 2"
+    page.fill("#f-bills-1-issuer", "县中医院")
+    page.fill("#f-bills-1-number", "MZ-77")
+    page.fill("#f-bills-1-amount", "12000")
     page.check("input[name=stable_income][value=no]")
     page.select_option("#f-cross-medical_insurance", "consistent")
     page.set_input_files("#f-photos", files=[{"name": "door.png", "mimeType": "image/png", "buffer": tiny_png()}])
@@ -116,7 +127,8 @@ def test_the_check_form_works_with_javascript_off(server, browser) -> None:  # t
     log_in(page, server, "officer4")
     page.locator(".visit .go a").first.click()
     page.wait_for_url("**/check")
-    assert page.locator("[data-row]").count() == 6  # the fixed rows; blank ones are ignored
+    assert page.locator("#members [data-row]").count() == 6  # the fixed rows; blank ones are ignored
+    assert page.locator("#bills [data-row]").count() == 2
     page.select_option("#f-members-0-labour", "full")
     page.check("input[name=stable_income][value=yes]")
     page.fill("#f-income-wages", "abc")

@@ -53,8 +53,9 @@ def test_the_check_form_works_without_javascript(pages, ctx) -> None:  # type: i
     pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
     html = _form(case_id, pages)
     assert 'enctype="multipart/form-data"' in html and 'capture="environment"' in html and 'accept="image/*"' in html
-    assert len(re.findall(r'data-row="\d+"', html)) == 6  # fixed rows for a phone without JavaScript
-    assert html.count('inputmode="decimal"') == 8
+    assert len(re.findall(r'<div class="member" data-row="\d+"', html)) == 6  # fixed rows for a phone without JavaScript
+    assert len(re.findall(r'<div class="member bill" data-row="\d+"', html)) == 2  # and two bills (more: a link)
+    assert html.count('inputmode="decimal"') == 8 + 2 + 1  # the amounts, two bills' and the added row's template
     prefilled = _prefilled(html)
     assert prefilled["members[0].name"] and re.fullmatch(r"\d{17}[\dX]", prefilled["members[0].id_number"])
     assert "<template" in html and "__i__" in html and "data-add-row" in html

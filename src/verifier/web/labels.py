@@ -17,6 +17,7 @@ from ..contract import declared_name
 from ..documents.notice import CAUSE_LABELS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
+from ..domain.money import grouped_yuan
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
@@ -433,7 +434,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在其他县（区）的案件中计入，同一票据只能计入一次"),
     (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
     (r"the bills of this kind add up to (\S+), not (\S+)",
-     lambda m: f"所列此类票据合计 {m.group(1)} 元，与填写的金额 {m.group(2)} 元不一致"),
+     lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
     (r"an admin limited to counties manages only accounts limited to those counties",
      "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ]]

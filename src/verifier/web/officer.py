@@ -23,13 +23,14 @@ from ..cases import fieldlist
 from ..cases.service import active_visit
 from ..cases.workflow import load_case
 from ..cases import route_sheet
+from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain.causes import CauseDef
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
-from ..domain.money import parse_yuan
+from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, get, post
 from ..store.tables import Case, Member
 from . import labels
@@ -55,6 +56,10 @@ INCOME = tuple(labels.INCOME_FIELDS)
 RIGID = tuple(labels.RIGID_FIELDS)
 SOURCES = tuple(labels.SOURCES)
 _MEMBER_KEY = re.compile(r"members\[(\d{1,2})\]\.(name|id_number|relation|labour)")
+BILL_ROWS = 2  # blank bill rows a fresh form offers (more with ＋ 添加票据)
+MAX_BILL_ROWS = 30  # as many as the page's script adds
+BILL_FIELDS = ("kind", "issuer", "number", "amount")
+_BILL_KEY = re.compile(r"bills\[(\d{1,2})\]\.(kind|issuer|number|amount)")
 
 
 class VisitPages(Controller):
@@ -112,6 +117,7 @@ class ParsedCheck:
     data: check_service.CheckInput | None
     problems: list[FieldError] = field(default_factory=list)
     member_rows: list[int] = field(default_factory=list)  # the form row of each member sent to the service
+    bill_rows: list[int] = field(default_factory=list)  # the form row of each bill sent to the service
     sources: list[str] = field(default_factory=list)  # the source of each cross-check sent to the service
 
 
@@ -133,9 +139,38 @@ def rigid_fields(cause: CauseDef) -> list[tuple[str, str]]:
             if k != "other_rigid" or cause.basis == "other_rigid"]
 
 
+def bill_kinds(cause: CauseDef) -> list[tuple[str, str]]:
+    """The kinds of bill the form offers: those of the rigid expenditures it asks (`rigid_fields`)."""
+    asked = {k for k, _ in rigid_fields(cause)}
+    kinds = [(kind, labels.BILL_KINDS[kind]) for kind, name in check_bills.KINDS.items() if name in asked]
+    return sorted(kinds, key=lambda k: check_bills.KINDS[k[0]] != cause.basis)  # the case's own kind first
+
+
 def member_rows(form: Mapping[str, Any]) -> list[int]:
     rows = {int(m.group(1)) for k in form if (m := _MEMBER_KEY.fullmatch(k))}
     return sorted(i for i in rows if i < MAX_MEMBER_ROWS)
+
+
+def bill_rows(form: Mapping[str, Any]) -> list[int]:
+    rows = {int(m.group(1)) for k in form if (m := _BILL_KEY.fullmatch(k))}
+    return sorted(i for i in rows if i < MAX_BILL_ROWS)
+
+
+def _bills(form: Mapping[str, Any], problems: list[FieldError]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The bills typed (blank rows skipped), as the check service takes them, and the form row of each. An amount
+    is checked here as every money field of the form is; what the service says of a bill comes back to its row."""
+    bills: list[dict[str, Any]] = []
+    rows: list[int] = []
+    for i in bill_rows(form):
+        typed = {k: clean(form.get(f"bills[{i}].{k}")) for k in BILL_FIELDS}
+        if not any(typed[k] for k in ("issuer", "number", "amount")):
+            continue  # a blank row (its kind alone chosen is nothing to keep)
+        typed["amount"] = format_yuan(_money(form, f"bills[{i}].amount", problems))
+        if not clean(form.get(f"bills[{i}].amount")):
+            problems.append(FieldError(f"bills[{i}].amount", "required"))
+        bills.append(typed)
+        rows.append(i)
+    return bills, rows
 
 
 def _member_problems(members: list[dict[str, Any]], rows: list[int], today: date | None) -> list[FieldError]:
@@ -189,15 +224,17 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
         if finding in ("consistent", "inconsistent"):
             cross.append({"source": source, "finding": finding, "note": clean(form.get(f"cross.{source}.note"))})
             sources.append(source)
+    bills, bill_rows_sent = _bills(form, problems)
     if problems or visited_on is None:
-        return ParsedCheck(None, problems + _member_problems(members, rows, today), rows, sources)
+        return ParsedCheck(None, problems + _member_problems(members, rows, today), rows, sources=sources,
+                          bill_rows=bill_rows_sent)
     data = check_service.CheckInput(
         visited_on=visited_on, officers=list(officers), members=members,
         income=HouseholdIncome(**income), rigid=RigidExpenditure(**rigid), stable_income=stable == "yes",
         payee=payee if any(payee.values()) else None, cross_checks=cross, evidence=list(evidence),
-        note=clean(form.get("note")),
+        note=clean(form.get("note")), bills=bills,
     )
-    return ParsedCheck(data, [], rows, sources)
+    return ParsedCheck(data, [], rows, sources=sources, bill_rows=bill_rows_sent)
 
 
 def _rename(f: FieldError, parsed: ParsedCheck) -> str:
@@ -205,6 +242,9 @@ def _rename(f: FieldError, parsed: ParsedCheck) -> str:
     if m := re.fullmatch(r"members\[(\d+)\](.*)", f.field):
         k = int(m.group(1))
         return f"members[{parsed.member_rows[k]}]{m.group(2)}" if k < len(parsed.member_rows) else "members"
+    if m := re.fullmatch(r"bills\[(\d+)\](.*)", f.field):
+        k = int(m.group(1))
+        return f"bills[{parsed.bill_rows[k]}]{m.group(2)}" if k < len(parsed.bill_rows) else "bills"
     if m := re.fullmatch(r"cross_checks\[(\d+)\].*", f.field):
         k = int(m.group(1))
         return f"cross.{parsed.sources[k]}" if k < len(parsed.sources) else "cross"
@@ -213,11 +253,12 @@ def _rename(f: FieldError, parsed: ParsedCheck) -> str:
     return f.field
 
 
-def _known_fields(rows: int) -> set[str]:
-    names = {"visited_on", "members", "stable_income", "note", "photos", "cross", *(f"income.{k}" for k in INCOME),
+def _known_fields(rows: int, bills: int = BILL_ROWS) -> set[str]:
+    names = {"visited_on", "members", "bills", "stable_income", "note", "photos", "cross", *(f"income.{k}" for k in INCOME),
              *(f"rigid_expenditure.{k}" for k in RIGID), "payee.account_name", "payee.bank", "payee.account_number",
              *(f"cross.{s}" for s in SOURCES)}
     names |= {f"members[{i}].{p}" for i in range(rows) for p in ("name", "id_number", "relation", "labour")}
+    names |= {f"bills[{i}].{p}" for i in range(bills) for p in BILL_FIELDS}
     return names
 
 
@@ -226,7 +267,7 @@ class CheckPages(Controller):
 
     def _render(self, request: Req, ctx: Any, case_id: str, state: FormState | None, *, status_code: int = 200,
                 evidence: list[str] | None = None, message: str | None = None, rows: int = MEMBER_ROWS,
-                conflicts: list[dict[str, Any]] | None = None) -> Template:
+                conflicts: list[dict[str, Any]] | None = None, bills: int = BILL_ROWS) -> Template:
         user = request.user
         with ctx.db.read() as session:
             case = load_case(session, case_id, user)
@@ -257,20 +298,22 @@ class CheckPages(Controller):
                     evidence=photos, message=message, today=ctx.clock.today(), conflicts=conflicts or [],
                     merges=user.has(households.ROLE),
                     income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=rigid_fields(cause),
-                    rigid_basis=cause.basis,
+                    rigid_basis=cause.basis, bill_rows=min(max(bills, BILL_ROWS), MAX_BILL_ROWS),
+                    bill_kinds=bill_kinds(cause),
                     relations=list(labels.RELATIONS.items()), labour=list(labels.LABOUR.items()),
                     sources=list(labels.SOURCES.items()))
 
     @get("/", opt=OFFICER)
     def form(self, case_id: Id, ctx: Ctx, request: Req,
-             rows: Annotated[int, Parameter(ge=1, le=MAX_MEMBER_ROWS)] = MEMBER_ROWS) -> Any:
+             rows: Annotated[int, Parameter(ge=1, le=MAX_MEMBER_ROWS)] = MEMBER_ROWS,
+             bills: Annotated[int, Parameter(ge=1, le=MAX_BILL_ROWS)] = BILL_ROWS) -> Any:
         with ctx.db.read() as session:
             case = load_case(session, case_id, request.user)
             latest = check_service.latest_check(session, case.id) if case.status != "scheduled" else None
         if latest is not None and request.user.id in latest.officer_ids:
             # Back to the form after sending it (the back button, a bookmark): the check is in, show it.
             return see_other(f"/cases/{case_id}", done="check_done")
-        return self._render(request, ctx, case_id, None, rows=rows)
+        return self._render(request, ctx, case_id, None, rows=rows, bills=bills)
 
     @post("/", opt=OFFICER, status_code=303)
     def submit(self, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
@@ -283,7 +326,8 @@ class CheckPages(Controller):
             officers = list(visit.officer_ids)
         values = {k: v for k, v in data.items() if isinstance(v, str)}
         rows = max([MEMBER_ROWS, *(i + 1 for i in member_rows(values))])
-        known = _known_fields(rows)
+        bills = max([BILL_ROWS, *(i + 1 for i in bill_rows(values))])
+        known = _known_fields(rows, bills)
         evidence = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and re.fullmatch(r"[0-9a-f]{64}", h)]
         state = FormState(values=values)
 
@@ -314,7 +358,8 @@ class CheckPages(Controller):
         if parsed.data is None or state.failed:
             for e in parsed.problems:
                 add_error(state, e, known, {})
-            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows)
+            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows,
+                                bills=bills)
         try:
             with ctx.db.begin() as session:
                 check_service.record_check(session, case_id, parsed.data, vault=ctx.vault, principal=user,
@@ -322,7 +367,7 @@ class CheckPages(Controller):
         except ValidationFailed as exc:
             for e in exc.errors:
                 add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
-            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows,
+            return self._render(request, ctx, case_id, state, status_code=422, evidence=evidence, rows=rows, bills=bills,
                                 conflicts=_other_households(ctx, request, case_id, parsed, exc))
         except InvalidState as exc:
             with ctx.db.read() as session:
@@ -330,7 +375,7 @@ class CheckPages(Controller):
             if latest is not None and latest.recorded_by == user.id and status_now(ctx, case_id) == "checked":
                 # Sent twice (the first answer lost on a poor connection): the first one counted; show it.
                 return see_other(f"/cases/{case_id}", done="already")
-            return self._render(request, ctx, case_id, state, status_code=409, evidence=evidence, rows=rows,
+            return self._render(request, ctx, case_id, state, status_code=409, evidence=evidence, rows=rows, bills=bills,
                                 message=exc.detail)
         return see_other(f"/cases/{case_id}", done="check")
 

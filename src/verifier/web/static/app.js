@@ -11,8 +11,8 @@
     return max + 1;
   }
   function renumber(list) {
-    var n = 1;
-    list.querySelectorAll("[data-row] .n").forEach(function (el) { el.textContent = "成员 " + n++; });
+    var n = 1, word = list.getAttribute("data-row-label") || "成员";
+    list.querySelectorAll("[data-row] .n").forEach(function (el) { el.textContent = word + " " + n++; });
   }
   document.addEventListener("click", function (event) {
     var add = event.target.closest("[data-add-row]");
@@ -93,10 +93,16 @@
     var saved;
     try { saved = JSON.parse(localStorage.getItem(draftKey(form)) || "null"); } catch (e) { saved = null; }
     if (!saved) return;
-    var rows = Object.keys(saved).map(function (k) { var m = /^members\[(\d+)\]/.exec(k); return m ? +m[1] : -1; });
-    var need = Math.max.apply(null, rows.concat([-1]));
-    var add = form.querySelector("[data-add-row]");
-    while (add && need >= nextIndex(document.getElementById(add.getAttribute("data-add-row")))) add.click();
+    // Each list of rows (members, bills) gets as many rows as the draft has.
+    Array.prototype.forEach.call(form.querySelectorAll("[data-add-row]"), function (add) {
+      var list = add.getAttribute("data-add-row");
+      var rows = Object.keys(saved).map(function (k) {
+        var m = k.indexOf(list + "[") === 0 ? /^[^[]+\[(\d+)\]/.exec(k) : null;
+        return m ? +m[1] : -1;
+      });
+      var need = Math.max.apply(null, rows.concat([-1]));
+      while (need >= nextIndex(document.getElementById(list))) add.click();
+    });
     Object.keys(saved).forEach(function (name) {
       Array.prototype.forEach.call(form.querySelectorAll("[name=\"" + name.replace(/"/g, "") + "\"]"), function (el) {
         if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === saved[name];
