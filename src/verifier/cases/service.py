@@ -106,6 +106,11 @@ def active_visit(session: Session, case_id: str) -> Visit | None:
     return session.scalar(_ACTIVE_VISIT, {"case_id": case_id})
 
 
+def case_status(session: Session, case_id: str) -> str | None:
+    """A case's status as stored now (None when there is no such case)."""
+    return session.scalar(select(Case.status).where(Case.id == case_id))
+
+
 def _officer_load(session: Session, days: list[date], exclude_case: str | None = None) -> dict[tuple[str, date], int]:
     load: dict[tuple[str, date], int] = {}
     stmt = select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
