@@ -221,6 +221,29 @@ def plan(
     }
 
 
+def vehicles_in_use(session: Session) -> set[str]:
+    """Every vehicle a visit has named so far."""
+    return {v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None)).distinct())}
+
+
+def screened_cases(session: Session, principal: Principal, limit: int = 500) -> list[Case]:
+    """Screened cases waiting for a visit, oldest referral first, within the principal's counties."""
+    stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id).limit(limit)
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return list(session.scalars(stmt))
+
+
+def cases_by_id(session: Session, case_ids: list[str]) -> dict[str, Case]:
+    """The named cases, keyed by id (ids with no case are simply absent)."""
+    return {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+
+
+def statuses_of(session: Session, case_ids: list[str]) -> dict[str, str]:
+    """The current status of each named case, keyed by id."""
+    return dict(session.execute(select(Case.id, Case.status).where(Case.id.in_(case_ids))).tuples().all())
+
+
 def default_vehicles(officer_count: int) -> list[str]:
     """Without a vehicle list, assume one survey vehicle per two officers (the source: 28 staff, 9 vehicles)."""
     return [f"车{i + 1:02d}" for i in range(max(1, officer_count // 2))]
