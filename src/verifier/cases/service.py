@@ -122,7 +122,8 @@ def _officer_load(session: Session, days: list[date], exclude_case: str | None =
     return load
 
 
-def _field_officers(session: Session, county_code: str) -> list[User]:
+def field_officers(session: Session, county_code: str) -> list[User]:
+    """Active field officers who may work in the county, by username."""
     users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
     return [u for u in users if "field_officer" in u.roles and (not u.counties or county_code in u.counties)]
 
@@ -134,7 +135,7 @@ def schedule(
     case = load_case(session, case_id, principal, for_update=True)
     if case.status not in ("screened", "scheduled"):
         raise InvalidState(f"cannot schedule a case that is {case.status}")
-    eligible = {u.id: u for u in _field_officers(session, case.county_code)}
+    eligible = {u.id: u for u in field_officers(session, case.county_code)}
     by_name = {u.username: u.id for u in eligible.values()}
     ids = [by_name.get(o, o) for o in officers]
     problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
@@ -195,7 +196,7 @@ def plan(
                                     due_on=due[c.id], excluded_officers=barred.get(c.id, frozenset()))
                   for c in cases]
     officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
-                for u in _field_officers(session, county_code)]
+                for u in field_officers(session, county_code)]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                 for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]

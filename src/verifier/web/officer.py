@@ -19,7 +19,7 @@ from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
 
 from ..cases import fieldlist
-from ..cases.service import active_visit, case_status
+from ..cases.service import active_visit, case_status, field_officers
 from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
@@ -39,7 +39,6 @@ from .common import (
     add_error,
     clean,
     counties_of,
-    field_officers,
     folded,
     page,
     parse_day,

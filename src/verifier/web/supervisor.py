@@ -30,7 +30,6 @@ from .common import (
     confirmed,
     folded,
     counties_of,
-    field_officers,
     form_state,
     page,
     parse_day,
@@ -48,7 +47,8 @@ PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
 def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, status_code: int = 200) -> Template:
     with ctx.db.read() as session:
         case = load_case(session, case_id, request.user)
-        officers = [(u.id, f"{u.display_name}（{u.username}）") for u in field_officers(session, case.county_code)]
+        officers = [(u.id, f"{u.display_name}（{u.username}）")
+                    for u in case_service.field_officers(session, case.county_code)]
         visit = case_service.active_visit(session, case.id)
         due = case_service.due_date(session, case)
         head = case.household.head_name
