@@ -150,6 +150,14 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
+def display_names(session: Session, user_ids: set[str]) -> dict[str, str]:
+    """The display name of each of these users, keyed by id (unknown ids are absent)."""
+    if not user_ids:
+        return {}
+    return {uid: name for uid, name in session.execute(select(User.id, User.display_name)
+                                                       .where(User.id.in_(user_ids)))}
+
+
 def user_named(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:

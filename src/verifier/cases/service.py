@@ -106,6 +106,11 @@ def active_visit(session: Session, case_id: str) -> Visit | None:
     return session.scalar(_ACTIVE_VISIT, {"case_id": case_id})
 
 
+def case_status(session: Session, case_id: str) -> str | None:
+    """A case's status as stored now (None when there is no such case)."""
+    return session.scalar(select(Case.status).where(Case.id == case_id))
+
+
 def _officer_load(session: Session, days: list[date], exclude_case: str | None = None) -> dict[tuple[str, date], int]:
     load: dict[tuple[str, date], int] = {}
     stmt = select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(days))
@@ -117,7 +122,8 @@ def _officer_load(session: Session, days: list[date], exclude_case: str | None =
     return load
 
 
-def _field_officers(session: Session, county_code: str) -> list[User]:
+def field_officers(session: Session, county_code: str) -> list[User]:
+    """Active field officers who may work in the county, by username."""
     users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
     return [u for u in users if "field_officer" in u.roles and (not u.counties or county_code in u.counties)]
 
@@ -129,7 +135,7 @@ def schedule(
     case = load_case(session, case_id, principal, for_update=True)
     if case.status not in ("screened", "scheduled"):
         raise InvalidState(f"cannot schedule a case that is {case.status}")
-    eligible = {u.id: u for u in _field_officers(session, case.county_code)}
+    eligible = {u.id: u for u in field_officers(session, case.county_code)}
     by_name = {u.username: u.id for u in eligible.values()}
     ids = [by_name.get(o, o) for o in officers]
     problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
@@ -190,7 +196,7 @@ def plan(
                                     due_on=due[c.id], excluded_officers=barred.get(c.id, frozenset()))
                   for c in cases]
     officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
-                for u in _field_officers(session, county_code)]
+                for u in field_officers(session, county_code)]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                 for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]
@@ -214,6 +220,29 @@ def plan(
         "overdue": [{"case_id": c.case_id, "due_on": c.due_on.isoformat(),
                      "days_overdue": planning.days_late(start, c.due_on)} for c in overdue],
     }
+
+
+def vehicles_in_use(session: Session) -> set[str]:
+    """Every vehicle a visit has named so far."""
+    return {v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None)).distinct())}
+
+
+def screened_cases(session: Session, principal: Principal, limit: int = 500) -> list[Case]:
+    """Screened cases waiting for a visit, oldest referral first, within the principal's counties."""
+    stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id).limit(limit)
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return list(session.scalars(stmt))
+
+
+def cases_by_id(session: Session, case_ids: list[str]) -> dict[str, Case]:
+    """The named cases, keyed by id (ids with no case are simply absent)."""
+    return {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+
+
+def statuses_of(session: Session, case_ids: list[str]) -> dict[str, str]:
+    """The current status of each named case, keyed by id."""
+    return dict(session.execute(select(Case.id, Case.status).where(Case.id.in_(case_ids))).tuples().all())
 
 
 def default_vehicles(officer_count: int) -> list[str]:

@@ -106,6 +106,16 @@ def evidence_of(session: Session, case_id: str, hashes: list[str]) -> list[Evide
     return [found[h] for h in dict.fromkeys(hashes) if h in found]
 
 
+def evidence_by_hash(session: Session, case_id: str) -> dict[str, Evidence]:
+    """All of a case's uploaded files, keyed by their hash."""
+    return {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case_id))}
+
+
+def evidence_file_of(session: Session, case_id: str, sha256: str) -> Evidence | None:
+    """One of the case's uploaded files by its hash (None for another case's file, or none)."""
+    return session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256))
+
+
 def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:

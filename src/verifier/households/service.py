@@ -98,6 +98,11 @@ def _members(session: Session, household_id: str, *, for_update: bool = False) -
     return list(session.scalars(stmt))
 
 
+def household_members(session: Session, household_id: str) -> list[Member]:
+    """The members of a household, head first (the check form offers them to be confirmed at the door)."""
+    return _members(session, household_id)
+
+
 def _refuse_during_live_batches(session: Session, cases: Iterable[Case], what: str) -> None:
     by_id = {c.id: c for c in cases}
     if not by_id:

@@ -21,7 +21,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..store.base import new_id
 from ..store.tables import Case, Determination
 from .models import VillageMeeting, VillageMeetingReview, VillageReview
-from .service import REVIEW_ROLES, record_review
+from .service import REVIEW_ROLES, record_review, villages_with
 
 AWAITING = "determined"  # eligible, confirmed by the insurer: the village's review is next
 MAX_HOUSEHOLDS = 500
@@ -57,12 +57,7 @@ class AwaitingHousehold:
 
 def villages_awaiting(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
     """(county, town, village, households) with cases awaiting the village's review, within the user's counties."""
-    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == AWAITING)
-            .group_by(Case.county_code, Case.town, Case.village)
-            .order_by(Case.county_code, Case.town, Case.village))
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
+    return villages_with(session, principal, AWAITING)
 
 
 def households_awaiting(session: Session, principal: Principal, county_code: str, town: str,

@@ -328,6 +328,21 @@ def find_notices(session: Session, principal: Principal, *, status: str | None =
     return page_of(session, _notices(principal, status=status, q=fold_search(q)), page, page_size)
 
 
+def villages_with(session: Session, principal: Principal, status: str) -> list[tuple[str, str, str, int]]:
+    """(county, town, village, cases) of the cases in one status, by village, within the principal's counties."""
+    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == status)
+            .group_by(Case.county_code, Case.town, Case.village)
+            .order_by(Case.county_code, Case.town, Case.village))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
+
+
+def villages_awaiting_notice(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
+    """(county, town, village, cases) of reviewed cases that no notice lists yet."""
+    return villages_with(session, principal, "reviewed")
+
+
 def objections_of(session: Session, notice_id: str) -> list[Objection]:
     return list(session.scalars(select(Objection).where(Objection.notice_id == notice_id)
                                 .order_by(Objection.recorded_at, Objection.id)))

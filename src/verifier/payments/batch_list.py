@@ -1,19 +1,22 @@
 """The payment batches list as the office pages it: by status or by what is waiting for whom, searched by batch
 number or county code, newest first, counted and cut into numbered pages; and a batch's items, in order, searched
-by reference, payee, case number or household head, paged alike."""
+by reference, payee, case number or household head, paged alike; and the smaller reads the payment pages show
+beside them (cases ready or failed, what waits for the caller, a batch's bank returns and its creation's notes)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..audit.models import AuditEntry
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Household
 from ..store.vault import Vault
-from .models import PaymentBatch, PaymentItem
+from .models import BankReturn, PaymentBatch, PaymentItem
 from .schemas import BatchOut, ItemOut
 from .service import batch_item_rows, batch_out, get_batch, item_out
 
@@ -57,3 +60,51 @@ def find_batch_items(session: Session, batch_id: str, principal: Principal, vaul
                 .where(text_search(text, (PaymentItem.reference, PaymentItem.payee_name, Case.number,
                                           Household.head_name))))
     return page_of(session, stmt, page, page_size, rows=True).map(lambda row: item_out(vault, row))
+
+
+def _scope(stmt: Any, column: Any, principal: Principal) -> Any:
+    return stmt.where(column.in_(principal.counties)) if principal.counties else stmt
+
+
+def ready_by_county(session: Session, principal: Principal) -> list[tuple[str, str, int]]:
+    """(county, contract, cases) of the cases ready to pay: what a new batch would take."""
+    stmt = (select(Case.county_code, Case.contract_id, func.count()).where(Case.status == "ready_to_pay")
+            .group_by(Case.county_code, Case.contract_id).order_by(Case.county_code, Case.contract_id))
+    return [(c, k, int(n)) for c, k, n in session.execute(_scope(stmt, Case.county_code, principal))]
+
+
+def failed_cases(session: Session, principal: Principal, limit: int = 200) -> list[Case]:
+    """Cases whose payment failed, the longest waiting first."""
+    stmt = select(Case).where(Case.status == "payment_failed").order_by(Case.updated_at, Case.id).limit(limit)
+    return list(session.scalars(_scope(stmt, Case.county_code, principal)))
+
+
+def count_waiting(session: Session, principal: Principal, todo: str) -> int:
+    """How many batches of the caller's counties wait at a step (`TODO`) for them: a batch they made is not theirs
+    to approve or sign off, nor one they approved theirs to sign off."""
+    conditions = [TODO[todo]]
+    if todo in ("approve", "signoff"):
+        conditions.append(PaymentBatch.prepared_by != principal.id)
+    if todo == "signoff":
+        conditions.append(func.coalesce(PaymentBatch.approved_by, "") != principal.id)
+    stmt = select(func.count()).select_from(PaymentBatch).where(*conditions)
+    return session.scalar(_scope(stmt, PaymentBatch.county_code, principal)) or 0
+
+
+def creation_payload(session: Session, batch_id: str) -> dict[str, Any]:
+    """The payload of the batch's creation in the audit log: it lists the cases left out, with the reason."""
+    raw = session.scalar(select(AuditEntry.entry).where(AuditEntry.subject == batch_id,
+                                                        AuditEntry.action == "payment_batch.create").limit(1))
+    return json.loads(raw)["payload"] if raw else {}
+
+
+def bank_returns_of(session: Session, batch_id: str) -> list[BankReturn]:
+    """The bank return files imported for a batch, in the order they came."""
+    return list(session.scalars(select(BankReturn).where(BankReturn.batch_id == batch_id)
+                                .order_by(BankReturn.imported_at, BankReturn.id)))
+
+
+def batch_codes(session: Session, batch_ids: set[str]) -> dict[str, str]:
+    """Each batch's readable number, keyed by id."""
+    return dict(session.execute(select(PaymentBatch.id, PaymentBatch.code).where(
+        PaymentBatch.id.in_(batch_ids))).tuples().all())

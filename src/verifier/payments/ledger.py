@@ -209,3 +209,9 @@ def movements(session: Session, contract_id: str, *, limit: int = 100, cursor: i
     if cursor:
         stmt = stmt.where(FundMovement.id > cursor)
     return list(session.scalars(stmt))
+
+
+def latest_movements(session: Session, contract_id: str, *, limit: int = 30) -> list[FundMovement]:
+    """The contract's latest fund movements, newest first."""
+    return list(session.scalars(select(FundMovement).where(FundMovement.contract_id == contract_id)
+                                .order_by(FundMovement.id.desc()).limit(limit)))

@@ -26,7 +26,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -604,3 +604,16 @@ def find_rounds(session: Session, principal: Principal, *, status: str | None = 
     found = page_of(session, stmt, page, page_size)
     return Paged(items=_summaries(session, found.items), total=found.total, page=found.page, pages=found.pages,
                  page_size=found.page_size)
+
+
+def rounds_in_progress(session: Session, user: Principal) -> int:
+    """Rounds not yet drawn, or drawn with a sampled case still to re-check."""
+    unrecorded = exists().where(
+        SamplingItem.round_id == SamplingRound.id, SamplingItem.units > 0,
+        ~exists().where(and_(SamplingResult.round_id == SamplingItem.round_id,
+                             SamplingResult.case_id == SamplingItem.case_id)))
+    stmt = select(func.count()).select_from(SamplingRound).where(
+        or_(SamplingRound.status.in_(("open", "frozen")), unrecorded))
+    if user.counties:
+        stmt = stmt.where(SamplingRound.county_code.in_(user.counties))
+    return session.scalar(stmt) or 0

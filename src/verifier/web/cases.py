@@ -15,7 +15,6 @@ from litestar.concurrency import sync_to_thread
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from markupsafe import escape
-from sqlalchemy import select
 
 from ..audit import service as audit_service
 from ..cases import id_search, ledger, listing, personal, search_token
@@ -26,6 +25,7 @@ from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
+from ..checks import service as check_service
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
@@ -35,7 +35,6 @@ from ..notices import service as notice_service
 from ..referrals import service as referral_service
 from ..reports import service as report_service
 from ..store import contracts as contract_store
-from ..store.tables import Case, Evidence
 from .common import (
     ANY,
     CLERK,
@@ -141,7 +140,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         ids |= {h.actor for h in detail.history} | {c.recorded_by for c in detail.checks}
         ids |= {c.sent_back_by for c in detail.checks if c.sent_back_by}
         names = user_names(session, ids)
-        evidence = {e.sha256: e for e in session.scalars(select(Evidence).where(Evidence.case_id == case.id))}
+        evidence = check_service.evidence_by_hash(session, case.id)
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
         deviations = case_deviations(session, case.id, user)
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
@@ -395,7 +394,7 @@ class CasePages(Controller):
             if not personal.may_read_evidence(request.user, case, case_service.active_visit(session, case.id)):
                 raise Forbidden("an officer sees a case's evidence only while the check they are assigned to is "
                                 "still to be recorded")
-            ev = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha256))
+            ev = check_service.evidence_file_of(session, case.id, sha256)
         content = None if ev is None else evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha256)
         if ev is None or content is None:
             raise NotFound("no such evidence")

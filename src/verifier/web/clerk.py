@@ -9,9 +9,9 @@ from urllib.parse import quote
 from litestar import Controller, Response
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
 
 from ..cases import numbers as case_numbers
+from ..cases import service as case_service
 from ..documents.notice import render_notice_html
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..http import DOCX, Ctx, get, post
@@ -21,7 +21,6 @@ from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
 from ..store import contracts as contract_store
 from ..store.paged import fold_search
-from ..store.tables import Case
 from .common import (
     ANY,
     CLERK,
@@ -148,19 +147,10 @@ class ApplicationPages(Controller):
         return see_other(f"/cases/{case_id}", done="application_edited")
 
 
-def _awaiting(session: Any, user: Any) -> list[tuple[str, str, str, int]]:
-    """(county, town, village, cases) of reviewed cases that no notice lists yet."""
-    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == "reviewed")
-            .group_by(Case.county_code, Case.town, Case.village).order_by(Case.county_code, Case.town, Case.village))
-    if user.counties:
-        stmt = stmt.where(Case.county_code.in_(user.counties))
-    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
-
-
 def _notice_form(request: Req, ctx: Any, state: FormState, status_code: int = 200) -> Template:
     with ctx.db.read() as session:
         counties = counties_of(session, request.user)
-        awaiting = _awaiting(session, request.user)
+        awaiting = notice_service.villages_awaiting_notice(session, request.user)
     return page(request, "notice_new.html", status_code=status_code, form=state, counties=counties,
                 awaiting=awaiting)
 
@@ -172,8 +162,7 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         notice = notice_service.load_notice(session, notice_id, request.user)
         items = list(notice.items)
         objections = notice_service.objections_of(session, notice.id)
-        statuses = dict(session.execute(select(Case.id, Case.status)
-                                        .where(Case.id.in_([i.case_id for i in items]))).tuples().all())
+        statuses = case_service.statuses_of(session, [i.case_id for i in items])
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items])
         preview = render_notice_html(notice_service.notice_document(notice))
         names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
@@ -200,7 +189,8 @@ class NoticePages(Controller):
         with ctx.db.read() as session:
             found = notice_service.find_notices(session, request.user, status=status, q=q, page=page_param(page_no),
                                                  page_size=paging.PAGE_SIZE)
-            awaiting = _awaiting(session, request.user) if request.user.has("town_clerk") else []
+            clerk = request.user.has("town_clerk")
+            awaiting = notice_service.villages_awaiting_notice(session, request.user) if clerk else []
         pager = Pager.over("/notices", {"status": status or "", "q": q}, found)
         return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
                     pager=pager, today=ctx.clock.today())

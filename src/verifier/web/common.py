@@ -11,13 +11,12 @@ from urllib.parse import urlencode
 
 from litestar import Request
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..accounts import service as account_service
 from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
 from ..domain.errors import FieldError, ValidationFailed
-from ..store.tables import User
 from . import labels
 
 Req: TypeAlias = Request[Principal, Any, Any]
@@ -259,15 +258,8 @@ def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
     """The display names of these users (and 系统 for the system's own entries), to show instead of their ids."""
     names = {SYSTEM: labels.ROLE_LABELS[SYSTEM]}
     wanted = {i for i in ids if i} - {SYSTEM}
-    if wanted:
-        rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-        names.update({uid: name for uid, name in rows})
+    names.update(account_service.display_names(session, wanted))
     return names
-
-
-def field_officers(session: Session, county_code: str) -> list[User]:
-    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
-    return [u for u in users if "field_officer" in u.roles and (not u.counties or county_code in u.counties)]
 
 
 def counties_of(session: Session, user: Principal) -> list[str]:

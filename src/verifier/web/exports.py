@@ -15,11 +15,11 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter, QueryParameter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import service as audit_service
+from ..cases import service as case_service
 from ..clock import SCHEME_TZ
 from ..documents.sheets import XLSX, Money, Sheet, attachment, workbook
 from ..domain.errors import ValidationFailed
@@ -28,7 +28,6 @@ from ..http import Ctx, get
 from ..notices import service as notice_service
 from ..payments import service as pay
 from ..sampling import service as smp
-from ..store.tables import Case
 from ..store.vault import Vault
 from . import labels
 from . import stagelabels as sl
@@ -47,8 +46,7 @@ def _cases(session: Session, case_ids: list[str]) -> dict[str, tuple[str, str]]:
     """Each case's readable number and household head, as a sheet names a case (never its internal id)."""
     if not case_ids:
         return {}
-    return {c.id: (c.number, c.household.head_name)
-            for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    return {i: (c.number, c.household.head_name) for i, c in case_service.cases_by_id(session, case_ids).items()}
 
 
 # --- notices ---------------------------------------------------------------------------------------------------------

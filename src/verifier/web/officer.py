@@ -17,10 +17,9 @@ from litestar import Controller
 from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
-from sqlalchemy import select
 
 from ..cases import fieldlist
-from ..cases.service import active_visit
+from ..cases.service import active_visit, case_status, field_officers
 from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
@@ -32,7 +31,6 @@ from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, get, post
-from ..store.tables import Case, Member
 from . import labels
 from .common import (
     OFFICER,
@@ -41,7 +39,6 @@ from .common import (
     add_error,
     clean,
     counties_of,
-    field_officers,
     folded,
     page,
     parse_day,
@@ -281,8 +278,7 @@ class CheckPages(Controller):
             head = case.household.head_name
             cause = check_service.cause_of(session, case)
             if state is None:  # a fresh form: the members already known, to be confirmed at the door
-                known = list(session.scalars(select(Member).where(Member.household_id == case.household_id)
-                                             .order_by(Member.relation != "head", Member.id)))
+                known = households.household_members(session, case.household_id)
                 values: dict[str, Any] = {"visited_on": min(ctx.clock.today(), max(visit.visit_on, case.referred_on))
                                           .isoformat()}
                 for i, m in enumerate(known[:MAX_MEMBER_ROWS]):
@@ -406,4 +402,4 @@ def _other_households(ctx: Any, request: Req, case_id: str, parsed: ParsedCheck,
 
 def status_now(ctx: Any, case_id: str) -> str | None:
     with ctx.db.read() as session:
-        return session.scalar(select(Case.status).where(Case.id == case_id))
+        return case_status(session, case_id)

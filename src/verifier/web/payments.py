@@ -9,19 +9,17 @@ is not offered (the four-eyes rules apply to every person whatever roles they ho
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
-from ..cases import numbers as case_numbers
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..audit.models import AuditEntry
+from ..cases import numbers as case_numbers
+from ..cases import service as case_service
 from ..domain.money import parse_yuan
 from ..domain.errors import (
     FieldError,
@@ -34,11 +32,9 @@ from ..http import Ctx, get, post
 from ..payments import bankfiles, ledger, payees
 from ..payments import batch_list
 from ..payments import service as pay
-from ..payments.models import BankReturn, FundMovement, PaymentBatch
 from ..payments.schemas import BatchOut, ChangedPayeeOut
 from ..store import contracts as contract_store
 from ..store.paged import fold_search
-from ..store.tables import Case
 from ..uploads import check_size, size_of
 from . import paging
 from . import stagelabels as sl
@@ -67,23 +63,7 @@ CHOOSE_AT_MOST = 500  # a county with more cases ready to pay gets a batch of al
 TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 
 
-def _scope(stmt: Any, column: Any, user: Principal) -> Any:
-    return stmt.where(column.in_(user.counties)) if user.counties else stmt
-
-
 # --- The list of batches ---------------------------------------------------------------------------------------
-
-
-def _ready_by_county(session: Session, user: Principal) -> list[tuple[str, str, int]]:
-    """(county, contract, cases) of the cases ready to pay: what a new batch would take."""
-    stmt = (select(Case.county_code, Case.contract_id, func.count()).where(Case.status == "ready_to_pay")
-            .group_by(Case.county_code, Case.contract_id).order_by(Case.county_code, Case.contract_id))
-    return [(c, k, int(n)) for c, k, n in session.execute(_scope(stmt, Case.county_code, user))]
-
-
-def _failed_cases(session: Session, user: Principal) -> list[Case]:
-    stmt = select(Case).where(Case.status == "payment_failed").order_by(Case.updated_at, Case.id).limit(200)
-    return list(session.scalars(_scope(stmt, Case.county_code, user)))
 
 
 def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str | None = None,
@@ -96,10 +76,10 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                                         county_code=county_code or None, q=q, page=page_param(page_no),
                                         page_size=paging.PAGE_SIZE)
         batches = found.items
-        ready = _ready_by_county(session, user) if user.has("insurer_claims") else []
+        ready = batch_list.ready_by_county(session, user) if user.has("insurer_claims") else []
         choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
                    if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
-        failed = [(c, c.household.head_name) for c in _failed_cases(session, user)]
+        failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
     pager = Pager.over("/payments", {"status": "" if todo else status or "", "todo": todo or "",
@@ -113,13 +93,6 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
 
 
 # --- One batch ---------------------------------------------------------------------------------------------------
-
-
-def _created_entry(session: Session, batch_id: str) -> dict[str, Any]:
-    """The payload of the batch's creation in the audit log: it lists the cases left out, with the reason."""
-    raw = session.scalar(select(AuditEntry.entry).where(AuditEntry.subject == batch_id,
-                                                        AuditEntry.action == "payment_batch.create").limit(1))
-    return json.loads(raw)["payload"] if raw else {}
 
 
 def _steps(b: BatchOut) -> list[dict[str, Any]]:
@@ -199,11 +172,9 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
         shared = pay.shared_accounts(session, batch, ctx.vault)
-        statuses = dict(session.execute(select(Case.id, Case.status).where(
-            Case.id.in_([i.case_id for i in items.items]))).tuples().all())
-        returns = list(session.scalars(select(BankReturn).where(BankReturn.batch_id == batch.id)
-                                       .order_by(BankReturn.imported_at, BankReturn.id)))
-        created = _created_entry(session, batch.id)
+        statuses = case_service.statuses_of(session, [i.case_id for i in items.items])
+        returns = batch_list.bank_returns_of(session, batch.id)
+        created = batch_list.creation_payload(session, batch.id)
         contract = contract_store.get_contract(session, batch.contract_id)
         steps = _steps(b)
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
@@ -411,10 +382,8 @@ class FundPages(Controller):
             for c in chosen:
                 summary = pay.fund_summary(session, c.id, user)
                 # The latest movements first (the service pages them oldest first).
-                moves = list(session.scalars(select(FundMovement).where(FundMovement.contract_id == c.id)
-                                             .order_by(FundMovement.id.desc()).limit(30)))
-                codes = dict(session.execute(select(PaymentBatch.id, PaymentBatch.code).where(
-                    PaymentBatch.id.in_({m.batch_id for m in moves if m.batch_id}))).tuples().all())
+                moves = ledger.latest_movements(session, c.id, limit=30)
+                codes = batch_list.batch_codes(session, {m.batch_id for m in moves if m.batch_id})
                 funds.append({"contract": c, "summary": summary, "moves": moves, "codes": codes})
             names = user_names(session, [m.created_by for f in funds for m in f["moves"]])
         return page(request, "fund.html", funds=funds, contracts=contracts, contract_id=contract_id or "",
@@ -422,11 +391,6 @@ class FundPages(Controller):
 
 
 # --- Home page cards ---------------------------------------------------------------------------------------------
-
-
-def _count_batches(session: Session, user: Principal, *conditions: Any) -> int:
-    stmt = select(func.count()).select_from(PaymentBatch).where(*conditions)
-    return session.scalar(_scope(stmt, PaymentBatch.county_code, user)) or 0
 
 
 def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> list[dict[str, Any]]:
@@ -442,21 +406,17 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
         card("支付中", "/cases?status=in_batch", counts.get("in_batch", 0))
     if user.has("finance"):
         card("待审批批次", "/payments?todo=approve",
-             _count_batches(session, user, PaymentBatch.status == "prepared", PaymentBatch.prepared_by != user.id),
+             batch_list.count_waiting(session, user, "approve"),
              "制单人以外的财务人员审批")
-        card("待发放批次", "/payments?todo=release", _count_batches(
-            session, user, (PaymentBatch.status == "signed_off")
-            | ((PaymentBatch.status == "approved") & PaymentBatch.signoff_required.is_(False))))
-        card("待导入银行回单", "/payments?todo=return", _count_batches(session, user, PaymentBatch.status == "released"))
+        card("待发放批次", "/payments?todo=release", batch_list.count_waiting(session, user, "release"))
+        card("待导入银行回单", "/payments?todo=return", batch_list.count_waiting(session, user, "return"))
     if user.has("finance", "insurer_supervisor"):
         card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")
     if user.has(*payees.APPROVERS):
         card("待审批的收款人变更", "/payee-changes", payees.pending_for(session, user),
              "收款人变更须由申请人以外的人员批准")
     if user.has("county_reviewer"):
-        card("待县级签批批次", "/payments?todo=signoff", _count_batches(
-            session, user, PaymentBatch.status == "approved", PaymentBatch.signoff_required.is_(True),
-            PaymentBatch.prepared_by != user.id, func.coalesce(PaymentBatch.approved_by, "") != user.id),
+        card("待县级签批批次", "/payments?todo=signoff", batch_list.count_waiting(session, user, "signoff"),
              "金额达到合同规定的县级签批金额")
     if user.has("finance", "county_reviewer", "auditor"):
         card("资金情况", "/fund", None, "预算、已占用、已支付、服务费和余额")

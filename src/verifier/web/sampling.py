@@ -17,18 +17,16 @@ from urllib.parse import urlencode
 from litestar import Controller, Response
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
-from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..cases import service as case_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from ..sampling import flow
 from ..sampling import service as smp
-from ..sampling.models import SamplingItem, SamplingResult, SamplingRound
 from ..store import contracts as contract_store
 from ..store.paged import fold_search
-from ..store.tables import Case
 from . import paging
 from . import stagelabels as sl
 from .paging import Pager, page_param
@@ -102,7 +100,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     with ctx.db.read() as session:
         r = smp.round_view(session, round_id, user)
         report = smp.report(session, round_id, user)
-        sampled = list(session.scalars(select(Case).where(Case.id.in_([i.case_id for i in r.items]))))
+        sampled = case_service.cases_by_id(session, [i.case_id for i in r.items]).values()
         heads = {c.id: c.household.head_name for c in sampled}
         numbers = {c.id: c.number for c in sampled}
         people = [r.created_by, r.frozen_by or "", r.drawn_by or "", r.public_value.entered_by or "" if r.public_value
@@ -329,23 +327,10 @@ def _to_row(round_id: str, case_id: str, done: str) -> Redirect:
     return Redirect(path=f"/sampling/{round_id}?{urlencode({'done': done})}#item-{case_id}", status_code=303)
 
 
-def rounds_in_progress(session: Session, user: Principal) -> int:
-    """Rounds not yet drawn, or drawn with a sampled case still to re-check."""
-    unrecorded = exists().where(
-        SamplingItem.round_id == SamplingRound.id, SamplingItem.units > 0,
-        ~exists().where(and_(SamplingResult.round_id == SamplingItem.round_id,
-                             SamplingResult.case_id == SamplingItem.case_id)))
-    stmt = select(func.count()).select_from(SamplingRound).where(
-        or_(SamplingRound.status.in_(("open", "frozen")), unrecorded))
-    if user.counties:
-        stmt = stmt.where(SamplingRound.county_code.in_(user.counties))
-    return session.scalar(stmt) or 0
-
-
 def home_cards(session: Session, user: Principal) -> list[dict[str, Any]]:
     if not user.has("county_reviewer", "insurer_supervisor"):
         return []
-    return [{"title": "进行中的抽样复核", "href": "/sampling", "count": rounds_in_progress(session, user),
+    return [{"title": "进行中的抽样复核", "href": "/sampling", "count": smp.rounds_in_progress(session, user),
              "note": "待承诺、待揭示或待录入复核结果的轮次"}]
 
 

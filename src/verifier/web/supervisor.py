@@ -11,7 +11,6 @@ from litestar import Controller, Response
 from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Template
-from sqlalchemy import select
 
 from ..cases import service as case_service
 from ..cases.workflow import load_case
@@ -22,7 +21,6 @@ from ..registers import service as register_service
 from ..http import Ctx, get, post
 from ..referrals import service as referral_service
 from ..referrals import template as import_template
-from ..store.tables import Case, Visit
 from .common import (
     IMPORTERS,
     SUPERVISOR,
@@ -32,7 +30,6 @@ from .common import (
     confirmed,
     folded,
     counties_of,
-    field_officers,
     form_state,
     page,
     parse_day,
@@ -50,12 +47,12 @@ PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
 def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, status_code: int = 200) -> Template:
     with ctx.db.read() as session:
         case = load_case(session, case_id, request.user)
-        officers = [(u.id, f"{u.display_name}（{u.username}）") for u in field_officers(session, case.county_code)]
+        officers = [(u.id, f"{u.display_name}（{u.username}）")
+                    for u in case_service.field_officers(session, case.county_code)]
         visit = case_service.active_visit(session, case.id)
         due = case_service.due_date(session, case)
         head = case.household.head_name
-        vehicles = sorted({v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None))
-                                                         .distinct())} | set(case_service.default_vehicles(len(officers))))
+        vehicles = sorted(case_service.vehicles_in_use(session) | set(case_service.default_vehicles(len(officers))))
         if visit is not None and not state.values:
             ids = list(visit.officer_ids) + ["", ""]
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
@@ -69,17 +66,14 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     user = request.user
     with ctx.db.read() as session:
         counties = counties_of(session, user)
-        stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id).limit(500)
-        if user.counties:
-            stmt = stmt.where(Case.county_code.in_(user.counties))
-        screened = list(session.scalars(stmt))
+        screened = case_service.screened_cases(session, user)
         due = case_service.due_dates(session, screened)
         waiting = [(c, c.household.head_name, due[c.id]) for c in screened]
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:
             ids = [a["case_id"] for a in proposal["assignments"]] + [u["case_id"] for u in proposal["unplaced"]]
-            cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ids)))}
+            cases = case_service.cases_by_id(session, ids)
             names = user_names(session, [o for a in proposal["assignments"] for o in a["officers"]])
             for a in proposal["assignments"]:
                 c = cases[a["case_id"]]
