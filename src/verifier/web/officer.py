@@ -162,9 +162,9 @@ def _bills(form: Mapping[str, Any], problems: list[FieldError]) -> tuple[list[di
         typed = {k: clean(form.get(f"bills[{i}].{k}")) for k in BILL_FIELDS}
         if not any(typed[k] for k in ("issuer", "number", "amount")):
             continue  # a blank row (its kind alone chosen is nothing to keep)
-        typed["amount"] = format_yuan(_money(form, f"bills[{i}].amount", problems))
-        if not clean(form.get(f"bills[{i}].amount")):
+        if not typed["amount"]:
             problems.append(FieldError(f"bills[{i}].amount", "required"))
+        typed["amount"] = format_yuan(_money(form, f"bills[{i}].amount", problems))
         bills.append(typed)
         rows.append(i)
     return bills, rows
