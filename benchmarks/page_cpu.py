@@ -1,7 +1,7 @@
 """CPU per request in one process: the ASGI app called directly (no server, no client), on a demo home.
 
     PYTHONPATH=src python -m benchmarks.page_cpu [--path /cases] [--user supervisor] [-n 1000] [--extra 1000]
-        [--profile] [--database-url postgresql://...]
+        [--profile] [--database-url postgresql://...] [--bearer] [--home saved.json]
 
 It makes a demo home (`verifier init --demo`, SQLite in a scratch folder unless --database-url names a scratch
 PostgreSQL database to fill), adds `--extra` cases (as the load benchmark's prepared ones, so the list has pages),
@@ -9,6 +9,12 @@ logs the user in through the login form and requests `--path` with the session c
 printing the median of the process's CPU time per request and the median and best wall time; `--profile` prints
 cProfile's view of those requests instead (handlers that run in a worker thread are then run inline, so that
 cProfile, which sees only its own thread, sees them).
+
+With `--bearer` the user logs in through `POST /api/auth/login` and sends its token in an `Authorization: Bearer`
+header (as the API's callers do); a `{case}` in the path is each of the demo's cases in turn. `--home FILE` keeps the
+home's environment in FILE and uses it again when FILE exists (to measure two versions of the code on the same data).
+On PostgreSQL it also prints the CPU time the server's processes of that database took per request (from
+/proc/PID/stat, so only with the server on this machine).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import itertools
+import json
 import os
 import pstats
 import statistics
@@ -80,6 +88,31 @@ def login(loop: asyncio.AbstractEventLoop, app: Any, username: str, password: st
     return [(b"cookie", b"; ".join(cookies))]
 
 
+def bearer(loop: asyncio.AbstractEventLoop, app: Any, username: str, password: str) -> list[tuple[bytes, bytes]]:
+    body = json.dumps({"username": username, "password": password}).encode()
+    status, _, answer = loop.run_until_complete(call(app, "POST", "/api/auth/login", [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())], body))
+    assert status == 200, (status, answer[:300])
+    return [(b"authorization", b"Bearer " + json.loads(answer)["token"].encode())]
+
+
+def server_cpu(database_url: str) -> float:
+    """Seconds of CPU the PostgreSQL server's processes connected to this database took so far (this machine's)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        pids = [pid for pid, in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--path", default="/cases")
@@ -89,9 +122,16 @@ def main() -> None:
     parser.add_argument("--extra", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--database-url")
+    parser.add_argument("--bearer", action="store_true")
+    parser.add_argument("--home")
     args = parser.parse_args()
 
-    env = home(args.database_url, args.extra)
+    if args.home and Path(args.home).exists():
+        env = json.loads(Path(args.home).read_text())
+    else:
+        env = home(args.database_url, args.extra)
+        if args.home:
+            Path(args.home).write_text(json.dumps(env))
     os.environ.update(env)
     from verifier.app import create_app
     from verifier.context import Context
@@ -101,13 +141,19 @@ def main() -> None:
     app = create_app(ctx)
     loop = asyncio.new_event_loop()
     loop.run_until_complete(call(app, "GET", "/api/health", []))  # startup work happens on the first request
-    headers = login(loop, app, args.user, args.password)
+    headers = (bearer if args.bearer else login)(loop, app, args.user, args.password)
+    paths = itertools.repeat(args.path)
+    if "{case}" in args.path:
+        _, _, listed = loop.run_until_complete(call(app, "GET", "/api/cases?limit=500", headers))
+        paths = itertools.cycle([args.path.replace("{case}", c["id"]) for c in json.loads(listed)["items"]])
+    database_url = env["VERIFIER_DATABASE_URL"]
 
     async def many(n: int) -> tuple[list[float], list[float]]:
         walls, cpus = [], []
         for _ in range(n):
+            path = next(paths)
             t0, c0 = time.perf_counter(), time.process_time()
-            status, _, body = await call(app, "GET", args.path, headers)
+            status, _, body = await call(app, "GET", path, headers)
             cpus.append(time.process_time() - c0)
             walls.append(time.perf_counter() - t0)
             assert status == 200, (status, body[:500])
@@ -129,9 +175,12 @@ def main() -> None:
         stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(40)
     else:
+        postgres = database_url.startswith("postgresql")
+        before = server_cpu(database_url) if postgres else 0.0
         walls, cpus = loop.run_until_complete(many(args.n))
+        server = f"; server CPU {(server_cpu(database_url) - before) / args.n * 1000:.2f} ms" if postgres else ""
         print(f"{args.path} as {args.user}, {args.n} requests: CPU median {statistics.median(cpus) * 1000:.2f} ms; "
-              f"wall median {statistics.median(walls) * 1000:.2f} ms, best {min(walls) * 1000:.2f} ms")
+              f"wall median {statistics.median(walls) * 1000:.2f} ms, best {min(walls) * 1000:.2f} ms{server}")
     ctx.close()
 
 

@@ -14,7 +14,7 @@ forgotten declaration fails closed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -26,10 +26,12 @@ from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddlewa
 
 from ..domain.errors import NotFound
 from ..store.keys import load_or_create_secret
+from ..store.reader import Batch
 from ..store.tables import User
-from .sessions import TOKEN_LIFETIME, open_session_steps
+from .sessions import TOKEN_LIFETIME, open_session_and_steps, open_session_steps
 
-__all__ = ["PASSWORD_CHANGE", "TOKEN_LIFETIME", "Credential", "PasswordChangeRequired", "Principal", "issue_token", "make_auth", "principal_of", "role_guard"]
+__all__ = ["PASSWORD_CHANGE", "READ_WITH_SESSION", "TOKEN_LIFETIME", "Credential", "PasswordChangeRequired", "Principal",
+           "issue_token", "make_auth", "principal_of", "read_ahead", "role_guard"]
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -75,6 +77,28 @@ def principal_of(user: User) -> Principal:
 PASSWORD_CHANGE = "open_before_password_change"
 """The `opt` key of the few routes open to an account whose password an administrator set (change it, log out, who
 am I): everything else answers PasswordChangeRequired until its owner has chosen a password."""
+
+
+READ_WITH_SESSION = "read_with_session"
+"""The `opt` key of a route whose first reads are sent with the session lookup (one round trip on PostgreSQL): a
+function of the request's path parameters giving that batch of prepared reads (store/reader.py), or None. Their rows
+reach the handler (`read_ahead`) only when the session was open; a refused session's are dropped with it. The handler
+still decides what of them the caller may see (the county, as it would after its own read)."""
+
+_READ_AHEAD = "verifier.read_ahead"
+
+
+def read_ahead(connection: ASGIConnection[Any, Any, Any, Any]) -> list[list[Any]] | None:
+    """The rows of the route's `READ_WITH_SESSION` batch read with this request's session, once; None when nothing
+    was read ahead (the handler reads for itself)."""
+    return connection.scope.pop(_READ_AHEAD, None)  # type: ignore[misc]
+
+
+def _batch_with_session(connection: ASGIConnection[Any, Any, Any, Any]) -> Batch | None:
+    handler = connection.scope.get("route_handler")
+    plan: Callable[[Mapping[str, Any]], Batch | None] | None = (
+        None if handler is None else handler.opt.get(READ_WITH_SESSION))
+    return None if plan is None else plan(connection.scope.get("path_params") or {})
 
 
 class PasswordChangeRequired(PermissionDeniedException):
@@ -167,13 +191,20 @@ _verified: dict[tuple[str, str], Token] = {}
 def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
     secret = load_or_create_secret(ctx.settings.keys_dir / "token.key", 32).hex()
 
-    async def retrieve_user(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
         """The session's user, asked of the database on every request (an ended session is refused at once).
 
-        A short prepared read on the event loop (`Database.ask`: no hand-off to a worker thread on either database)."""
+        A short prepared read on the event loop (`Database.ask`: no hand-off to a worker thread on either database),
+        with the route's first reads when it declares them (`READ_WITH_SESSION`)."""
         if not isinstance(token.jti, str) or not token.jti:
             return None  # a token from before sessions: log in again
-        row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
+        batch = _batch_with_session(connection)
+        if batch:
+            row, rows = await ctx.db.ask(open_session_and_steps(token.jti, str(token.sub), batch))
+            if row is not None:
+                connection.scope[_READ_AHEAD] = rows  # type: ignore[literal-required]
+        else:
+            row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
         if row is None:
             return None
         uid, username, display_name, roles, counties, change_required = row

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.base import new_id
-from ..store.reader import Prepared, Steps
+from ..store.reader import Batch, Prepared, Steps
 from ..store.tables import User
 from .models import UserSession
 
@@ -48,8 +48,22 @@ _OPEN_SESSION_USER = Prepared(
 def open_session_steps(session_id: str, user_id: str) -> Steps[Any | None]:
     """`open_session_user`'s test, as a prepared read in steps (store/reader.py; the event loop runs it with
     `Database.ask`): (id, username, display_name, roles, counties, password_change_required) or None."""
-    rows, = yield [(_OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()})]
+    rows, = yield [_lookup(session_id, user_id)]
     return rows[0] if rows else None
+
+
+def open_session_and_steps(session_id: str, user_id: str, batch: Batch) -> Steps[tuple[Any | None, list[list[Any]]]]:
+    """`open_session_steps` with the route's own first `batch` of reads sent with it (one round trip on PostgreSQL,
+    one read transaction on SQLite): (the session's row, the batch's rows). A session refused has no rows: what was
+    read with it is dropped here, never handed on."""
+    rows, *read = yield [_lookup(session_id, user_id), *batch]
+    if not rows:
+        return None, []
+    return rows[0], read
+
+
+def _lookup(session_id: str, user_id: str) -> tuple[Prepared, dict[str, Any]]:
+    return _OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()}
 
 
 def end_sessions(session: Session, user_id: str, *, why: str, keep: str | None = None) -> int:

@@ -19,7 +19,7 @@ from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_
 from ..payments.models import PaymentItem
 from ..payments.service import CASE_ITEMS, payment_rows
 from ..store.db import Database
-from ..store.reader import Prepared, Steps, session_reader
+from ..store.reader import Batch, Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Determination, Household, Referral, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_ids
@@ -127,6 +127,9 @@ _SUBJECTS = union_all(
     select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
 _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
                     .where(_entry.c.subject.in_(_SUBJECTS)).order_by(_entry.c.idx))
+_DETAIL = (_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
+           CASE_OBJECTIONS, _HISTORY)
+_DETAIL_AND_CASE = (*_DETAIL, _CASE)
 
 
 def _history(rows: list[Any]) -> list[HistoryOut]:
@@ -158,18 +161,28 @@ def case_detail_steps(case_id: str, principal: Principal, vault: Vault,
                       known: tuple[Any, str] | None = None) -> Steps[CaseDetail]:
     """`GET /api/cases/{id}`: the case detail, as prepared reads in steps (store/reader.py); 404 outside the caller's
     counties, as `load_case`."""
+    results = yield case_detail_batch(case_id, known=known is not None)
+    return case_detail_of(results, case_id, principal, vault, known)
+
+
+def case_detail_batch(case_id: str, *, known: bool = False) -> Batch:
+    """Everything the case detail reads, in one batch (one round trip on PostgreSQL); without the case's own row
+    when the caller has it (`known`). Its rows are turned into the detail by `case_detail_of`."""
     by_case = {"case_id": case_id}
-    # Everything in one batch (one round trip on PostgreSQL).
-    statements = [_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
-                  CASE_OBJECTIONS, _HISTORY] + ([] if known else [_CASE])
-    results = yield [(s, by_case) for s in statements]
+    return [(s, by_case) for s in (_DETAIL if known else _DETAIL_AND_CASE)]
+
+
+def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal, vault: Vault,
+                   known: tuple[Any, str] | None = None) -> CaseDetail:
+    """The detail from the rows of `case_detail_batch`: 404 when the case is not there or outside the caller's
+    counties (checked here, before anything of it is used)."""
     if known is None:
-        rows = results.pop()
+        rows = results[-1]
         if not rows or not principal.may_see_county(rows[0].county_code):
             raise NotFound(f"no case {case_id!r}")
         known = (rows[0], rows[0].head_name)
     case, head_name = known
-    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, history = results
+    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, history = results[:10]
     active = next((v for v in visits if v.active), None)
     full_ids = sees_full_ids(principal, case, active)
     referrals = [

@@ -1,0 +1,124 @@
+"""`GET /api/cases/{id}` reads the case with the session lookup, in one batch (one round trip on PostgreSQL), and
+hands on nothing of it when the session, the user or the county refuses the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+from factories import make_case
+from test_faults import relayed  # noqa: F401  (a fixture: PostgreSQL behind a relay to cut)
+
+from verifier.accounts.auth import principal_of
+from verifier.cases.present import read_case_detail
+from verifier.store import reader as reader_module
+from verifier.store.tables import Case, User
+
+OTHER = "340224"
+
+
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The SQL of every batch of prepared reads run, on either database (`Reader` on SQLite, `AsyncReader` on
+    PostgreSQL), in order."""
+    seen: list[list[str]] = []
+
+    def sql(statements: Any) -> list[str]:
+        return [str(prepared.statement) for prepared, _ in statements]
+
+    blocking, awaited = reader_module.Reader.batch, reader_module.AsyncReader.batch
+
+    def batch(self: Any, statements: Any) -> Any:
+        seen.append(sql(statements))
+        return blocking(self, statements)
+
+    async def async_batch(self: Any, statements: Any) -> Any:
+        seen.append(sql(statements))
+        return await awaited(self, statements)
+
+    monkeypatch.setattr(reader_module.Reader, "batch", batch)
+    monkeypatch.setattr(reader_module.AsyncReader, "batch", async_batch)
+    return seen
+
+
+def _number(ctx: Any, case_id: str) -> str:
+    with ctx.db.read() as session:
+        return session.get(Case, case_id).number  # type: ignore[union-attr]
+
+
+def test_the_case_is_read_with_the_session_in_one_batch(client, users, ctx, batches) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="determined")
+    users.add("sup", "insurer_supervisor", counties=("340223",))
+    headers = users.headers("sup")
+    batches.clear()
+    r = client.get(f"/api/cases/{case_id}", headers=headers)
+    assert r.status_code == 200, r.text
+    assert len(batches) == 1, batches  # the session and the whole case: one batch
+    first, *rest = batches[0]
+    assert "user_session" in first and "app_user" in first
+    assert any("relief_case" in s for s in rest) and any("audit_entry" in s for s in rest)
+    # The same detail as the case read on its own.
+    with ctx.db.read() as session:
+        who = principal_of(session.get(User, users.ids["sup"]))
+    alone = read_case_detail(ctx.db, case_id, who, ctx.vault)
+    assert r.content == msgspec.json.encode(alone)
+    assert r.json()["checks"] and r.json()["determination"] and r.json()["history"]
+
+
+def test_nothing_of_the_case_reaches_a_refused_caller(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="determined")
+    number = _number(ctx, case_id)
+    users.add("admin-all", "admin")
+    users.add("far", "insurer_supervisor", counties=(OTHER,))
+    users.add("gone", "insurer_supervisor", counties=("340223",))
+    users.add("ended", "insurer_supervisor", counties=("340223",))
+    users.add("reset", "insurer_supervisor", counties=("340223",))
+    admin = users.headers("admin-all")
+
+    def refused(headers: dict[str, str], status: int) -> None:
+        r = client.get(f"/api/cases/{case_id}", headers=headers)
+        assert r.status_code == status, r.text
+        assert number not in r.text and case_id not in r.text.replace(f"no case '{case_id}'", "")
+
+    # Another county: as if the case did not exist.
+    refused(users.headers("far"), 404)
+    # A disabled user, an ended session: refused at once.
+    gone = users.headers("gone")
+    assert client.get(f"/api/cases/{case_id}", headers=gone).status_code == 200
+    assert client.post(f"/api/users/{users.ids['gone']}/disable", headers=admin).status_code == 200
+    refused(gone, 401)
+    ended = users.headers("ended")
+    assert client.post("/api/auth/logout", headers=ended).status_code in (200, 201)
+    refused(ended, 401)
+    # A password an administrator set: only changing it is open.
+    r = client.post(f"/api/users/{users.ids['reset']}/password", headers=admin, json={"password": "set by the admin 1"})
+    assert r.status_code == 200, r.text
+    login = client.post("/api/auth/login", json={"username": "reset", "password": "set by the admin 1"})
+    assert login.status_code == 200, login.text
+    refused({"Authorization": f"Bearer {login.json()['token']}"}, 403)
+    # An id longer than any: refused as before, its reads never sent.
+    assert client.get(f"/api/cases/{'x' * 41}", headers=admin).status_code == 400
+    assert client.get("/api/cases/case_none", headers=admin).status_code == 404
+    assert client.get(f"/api/cases/{case_id}", headers=admin).json()["number"] == number
+
+
+def test_a_case_read_on_a_lost_connection_is_answered_503_and_read_when_back(relayed, users) -> None:  # type: ignore[no-untyped-def]
+    from litestar.testing import TestClient
+
+    from verifier.app import create_app
+
+    ctx, relay = relayed
+    case_id = make_case(ctx, stage="checked")
+    users.add("sup-near", "insurer_supervisor", counties=("340223",))
+    with TestClient(app=create_app(ctx)) as client:
+        token = client.post("/api/auth/login", json={"username": "sup-near", "password": "correct horse battery"})
+        auth = {"Authorization": f"Bearer {token.json()['token']}"}
+        assert client.get(f"/api/cases/{case_id}", headers=auth).status_code == 200
+        relay.cut()
+        r = client.get(f"/api/cases/{case_id}", headers=auth)
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        relay.mend()
+        r = client.get(f"/api/cases/{case_id}", headers=auth)
+        assert r.status_code == 200 and r.json()["id"] == case_id
