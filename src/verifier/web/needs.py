@@ -10,7 +10,6 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
-from ..followups.models import Followup
 from ..cases.workflow import load_case
 from ..http import Ctx, get, post
 from ..needs import service as need_service
@@ -35,9 +34,7 @@ def _new_form(request: Req, ctx: Any, case_id: str, followup_id: str, state: For
     with ctx.db.read() as session:
         case = load_case(session, case_id, request.user)
         head = case.household.head_name
-        followup = session.get(Followup, followup_id) if followup_id else None
-        if followup is not None and followup.case_id != case.id:
-            followup = None
+        followup = need_service.followup_of_case(session, case.id, followup_id)
         open_needs = {r.referral.need for r in need_service.list_referrals(
             session, request.user, today=ctx.clock.today(), state="open", case_id=case.id)}
     return page(request, "need_new.html", status_code=status_code, case=case, head=head, followup=followup,
