@@ -26,7 +26,6 @@ Text = Annotated[str, Parameter(max_length=40)]
 NEW_FIELDS = ("need", "department", "due_on", "note", "source", "followup_id")
 ANSWER_FIELDS = ("outcome", "answer", "answered_on")
 State = Annotated[str, QueryParameter(name="state", pattern=r"^(open|overdue|answered)?$")]
-STATES = {"open": "待答复", "overdue": "已逾期", "answered": "已答复"}
 
 
 def _new_form(request: Req, ctx: Any, case_id: str, followup_id: str, state: FormState,
@@ -71,7 +70,7 @@ class NeedPages(Controller):
                                                 page=page_param(page_no), page_size=paging.PAGE_SIZE)
             counts = need_service.count_open(session, request.user, today)
         pager = Pager.over("/need-referrals", {"state": which or "open", "q": q}, found)
-        return page(request, "needs.html", rows=found.items, state=which or "open", states=STATES, counts=counts,
+        return page(request, "needs.html", rows=found.items, state=which or "open", states=labels.NEED_STATES, counts=counts,
                     today=today, referrer=request.user.has(*need_service.REFERRERS), q=q, pager=pager)
 
     @get("/new", opt=REFERRERS)
