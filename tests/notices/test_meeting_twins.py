@@ -4,15 +4,13 @@ unique index refuses the second meeting, which then opens the first's, leaving n
 
 from __future__ import annotations
 
-import threading
-
 from factories import make_case, staff
+from race_kit import race_twice
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
 from verifier.notices import meetings
 from verifier.notices.models import VillageMeeting, VillageMeetingReview, VillageReview
-from verifier.store.db import Database
 
 
 def _request(ctx, ids):  # type: ignore[no-untyped-def]
@@ -32,36 +30,8 @@ def _kept(ctx) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
 def test_the_same_meeting_sent_twice_at_once_is_kept_once(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ids = [make_case(ctx, village="东村") for _ in range(2)]
     clerk = staff(ctx).clerk
-    looked = threading.Barrier(2, timeout=1.5)
-    real_before = meetings.recorded_before
-
-    def before_then_wait(session, request, principal):  # type: ignore[no-untyped-def]
-        found = real_before(session, request, principal)
-        try:  # both look before either writes (PostgreSQL); SQLite's write lock lets only one in at a time
-            looked.wait()
-        except threading.BrokenBarrierError:
-            pass
-        return found
-
-    monkeypatch.setattr(meetings, "recorded_before", before_then_wait)
-    answers: list[tuple[str, bool]] = []
-    failures: list[BaseException] = []
-
-    def send() -> None:
-        db = Database(ctx.db.url)
-        try:
-            answers.append(meetings.record_or_open(db, _request(ctx, ids), principal=clerk, clock=ctx.clock))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-        finally:
-            db.dispose()
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures, failures
+    answers = race_twice(monkeypatch, meetings, "recorded_before", ctx.db.url,
+                         lambda db: meetings.record_or_open(db, _request(ctx, ids), principal=clerk, clock=ctx.clock))
     assert len({meeting_id for meeting_id, _ in answers}) == 1
     assert sorted(already for _, already in answers) == [False, True]
     assert _kept(ctx) == (1, 2, 2, 1)

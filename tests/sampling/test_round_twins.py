@@ -4,11 +4,11 @@ refuses the second's round, which then opens the first's, and nothing of the ref
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 
 import pytest
 from factories import COUNTY
+from race_kit import race_twice
 from sampling_helpers import make_population
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +19,6 @@ from verifier.audit.models import AuditEntry
 from verifier.domain.errors import InvalidState
 from verifier.sampling import flow
 from verifier.sampling.models import SamplingRound
-from verifier.store.db import Database
 
 
 def _reviewer(ctx):  # type: ignore[no-untyped-def]
@@ -43,36 +42,8 @@ def _opened(ctx) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 def test_two_starts_at_once_open_one_round(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     make_population(ctx, {"城关镇": 3})
     reviewer = _reviewer(ctx)
-    looked = threading.Barrier(2, timeout=1.5)
-    real_twin = flow.open_twin
-
-    def twin_then_wait(session, req, principal):  # type: ignore[no-untyped-def]
-        found = real_twin(session, req, principal)
-        try:  # both look before either writes (PostgreSQL); SQLite's write lock lets only one in at a time
-            looked.wait()
-        except threading.BrokenBarrierError:
-            pass
-        return found
-
-    monkeypatch.setattr(flow, "open_twin", twin_then_wait)
-    answers: list[tuple[str, bool]] = []
-    failures: list[BaseException] = []
-
-    def start() -> None:
-        db = Database(ctx.db.url)
-        try:
-            answers.append(flow.start_round(db, _request(), principal=reviewer, clock=ctx.clock))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            failures.append(exc)
-        finally:
-            db.dispose()
-
-    threads = [threading.Thread(target=start) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures, failures
+    answers = race_twice(monkeypatch, flow, "open_twin", ctx.db.url,
+                         lambda db: flow.start_round(db, _request(), principal=reviewer, clock=ctx.clock))
     assert len({round_id for round_id, _ in answers}) == 1
     assert sorted(already for _, already in answers) == [False, True]
     assert _opened(ctx) == (1, 1)  # the refused round left neither its row nor its audit entry
