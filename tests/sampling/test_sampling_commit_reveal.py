@@ -60,7 +60,8 @@ def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, client, users, r
     rounds.commit(round_id, "county", "ab" * 16, status=409)
     # One person holding both roles may not commit for both parties.
     users.add("both", "county_reviewer", "insurer_supervisor", counties=(COUNTY,))
-    other = rounds.open(**loose)["id"]
+    rounds.open(**loose, status=409)  # one open round per county, kind and period
+    other = rounds.open(**loose, checked_from="2020-05-02")["id"]
     rounds.commit(other, "county", RANDOMNESS, headers=users.headers("both"))
     r = client.post(f"/api/sampling-rounds/{other}/commitments",
                     json={"party": "insurer", "commitment": commitment(INSURER_SECRET)}, headers=users.headers("both"))
@@ -302,10 +303,13 @@ def test_a_sealed_reveal_is_opened_when_the_other_party_is_passed_over(ctx, cloc
 
 def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_one_that_suits(
         ctx, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
-    """The county reviewer opens two rounds over the same period; the insurer commits to both as routine. With one
-    drawn, freezing the other (for a second sample to choose from) is refused; a round of another period is not."""
+    """The county reviewer opens two rounds over the same checks (the same period twice is refused while the first
+    is open: one a day shorter); the insurer commits to both as routine. With one drawn, freezing the other (for a
+    second sample to choose from) is refused; a round of another period is not."""
     make_population(ctx, TOWNS)
-    first, second = rounds.open()["id"], rounds.open()["id"]
+    first = rounds.open()["id"]
+    assert first in rounds.open(status=409)["detail"]
+    second = rounds.open(checked_from="2020-05-02")["id"]
     for round_id in (first, second):
         rounds.commit(round_id, "county", RANDOMNESS)
         rounds.commit(round_id, "insurer", INSURER_SECRET)

@@ -11,9 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verifier.domain.errors import ValidationFailed
+from verifier.domain.sample_draw import _mus_pick, _rejection_sample
 from verifier.domain.sampling import (
-    _mus_pick,
-    _rejection_sample,
     allocate,
     derive_seed,
     draw_sample,

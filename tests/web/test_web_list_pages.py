@@ -118,7 +118,7 @@ def test_sampling_rounds_are_paged_filtered_by_status_and_searched(pages, ctx, r
     from sampling.sampling_helpers import make_population
 
     make_population(ctx, {"城关镇": 2})
-    ids = [rounds.open()["id"] for _ in range(3)]
+    ids = [rounds.open(checked_from=f"2020-05-0{n}")["id"] for n in (2, 3, 4)]  # one open round a period
     frozen = rounds.create()["id"]
     pages.as_("reviewer-l", "county_reviewer")
     first = pages.get("/sampling").text

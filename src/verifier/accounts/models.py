@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -38,6 +38,9 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
+_PENDING = text("status = 'pending'")
+
+
 class RoleGrant(Base):
     """A role proposed for an account by one person and confirmed (or refused) by another (see accounts/grants.py).
 
@@ -47,6 +50,9 @@ class RoleGrant(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
         Index("ix_role_grant_status_proposed", "status", "proposed_at"),
+        # One pending grant of a role per account: a second proposal of it waits on the first.
+        Index("uq_role_grant_pending", "user_id", "role", unique=True, postgresql_where=_PENDING,
+              sqlite_where=_PENDING),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -18,7 +18,9 @@ from ..store.tables import Case
 # Built once: a statement built per call costs more than the query itself (see the README's Performance).
 _CASE = select(Case).where(Case.id == bindparam("case_id"))
 _CASE_READ = _CASE.options(joinedload(Case.household, innerjoin=True))  # the household's head is shown with it
-_CASE_FOR_UPDATE = _CASE.with_for_update()
+# Locked, the row is read again even when the session holds the case already (read before the lock, its status may
+# be one another writer has since moved on).
+_CASE_FOR_UPDATE = _CASE.with_for_update().execution_options(populate_existing=True)
 
 
 def load_case(session: Session, case_id: str, principal: Principal | None, *, for_update: bool = False) -> Case:

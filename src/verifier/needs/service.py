@@ -58,6 +58,12 @@ class AnswerInput(msgspec.Struct, forbid_unknown_fields=True):
     answered_on: date | None = None  # absent: today
 
 
+def followup_of_case(session: Session, case_id: str, followup_id: str | None) -> Followup | None:
+    """The follow-up a need comes from, when it is one of the case's (None otherwise)."""
+    followup = session.get(Followup, followup_id) if followup_id else None
+    return followup if followup is not None and followup.case_id == case_id else None
+
+
 def refer_need(session: Session, data: ReferralInput, *, principal: Principal, clock: Clock) -> NeedReferral:
     if not principal.has(*REFERRERS):
         raise Forbidden("只有核查员或保险公司主管可以把需求转交部门")
@@ -69,8 +75,7 @@ def refer_need(session: Session, data: ReferralInput, *, principal: Principal, c
     if data.source not in SOURCES:
         problems.append(FieldError("source", "来源应为入户核查或回访"))
     elif data.source == "followup":
-        followup = session.get(Followup, data.followup_id) if data.followup_id else None
-        if followup is None or followup.case_id != case.id:
+        if followup_of_case(session, case.id, data.followup_id) is None:
             problems.append(FieldError("followup_id", "没有这次回访，或它不属于该案件"))
     elif session.scalar(select(Check.id).where(Check.case_id == case.id).limit(1)) is None:
         problems.append(FieldError("source", "该案件尚未入户核查：需求应来自入户核查或回访"))

@@ -7,11 +7,13 @@ meeting. All or nothing: one bad row and no case is reviewed and no meeting is k
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -19,6 +21,8 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
+from ..store.db import Database
+from ..store.twins import write_or_find
 from ..store.tables import Case, Determination
 from .models import VillageMeeting, VillageMeetingReview, VillageReview
 from .service import REVIEW_ROLES, record_review, villages_with
@@ -83,20 +87,29 @@ def _text(value: str, name: str, label: str, problems: list[FieldError], require
     return text
 
 
+def households_key(case_ids: Iterable[str]) -> str:
+    """Hex SHA-256 of the case ids (sorted, one a line): with the village and day, what makes a meeting the same."""
+    return hashlib.sha256("\n".join(sorted(set(case_ids))).encode()).hexdigest()
+
+
 def recorded_before(session: Session, request: MeetingRequest, principal: Principal) -> str | None:
     """The meeting already recorded for this village and day with these very households: the same meeting sent
     again (a stale tab, the back button) finds it instead of being refused household by household."""
     ids = {e.case_id for e in request.entries}
     if not ids or not principal.may_see_county(request.county_code):
         return None
-    return session.scalar(
-        select(VillageMeeting.id).join(VillageMeetingReview, VillageMeetingReview.meeting_id == VillageMeeting.id)
-        .join(VillageReview, VillageReview.id == VillageMeetingReview.review_id)
-        .where(VillageMeeting.county_code == request.county_code, VillageMeeting.town == request.town,
-               VillageMeeting.village == request.village, VillageMeeting.held_on == request.held_on,
-               VillageMeeting.households == len(ids), VillageReview.case_id.in_(ids))
-        .group_by(VillageMeeting.id).having(func.count(VillageReview.case_id.distinct()) == len(ids))
-        .order_by(VillageMeeting.id).limit(1))
+    return session.scalar(select(VillageMeeting.id).where(
+        VillageMeeting.county_code == request.county_code, VillageMeeting.town == request.town,
+        VillageMeeting.village == request.village, VillageMeeting.held_on == request.held_on,
+        VillageMeeting.households_key == households_key(ids)).limit(1))
+
+
+def record_or_open(db: Database, request: MeetingRequest, *, principal: Principal,
+                   clock: Clock) -> tuple[str, bool]:
+    """(meeting id, whether it was recorded before): the meeting recorded with these households on this day, else
+    one recorded now. Sent twice at once it is kept once (`uq_village_meeting_sitting` refuses the second)."""
+    return write_or_find(db, lambda s: recorded_before(s, request, principal),
+                         lambda s: record_meeting(s, request, principal=principal, clock=clock).id)
 
 
 def record_meeting(session: Session, request: MeetingRequest, *, principal: Principal,
@@ -140,8 +153,8 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
         raise ValidationFailed(problems)
     meeting = VillageMeeting(id=new_id("mtg"), county_code=request.county_code, town=request.town,
                              village=request.village, held_on=request.held_on, venue=venue, attendees=attendees,
-                             minutes=minutes, households=len(entries), recorded_by=principal.id,
-                             recorded_at=clock.now())
+                             minutes=minutes, households=len(entries), households_key=households_key(seen),
+                             recorded_by=principal.id, recorded_at=clock.now())
     session.add(meeting)
     session.flush()
     passed = 0

@@ -145,7 +145,12 @@ class VillageMeeting(Base):
     result kept as its own VillageReview and linked here through VillageMeetingReview."""
 
     __tablename__ = "village_meeting"
-    __table_args__ = (Index("ix_village_meeting_place", "county_code", "town", "village"),)
+    __table_args__ = (
+        Index("ix_village_meeting_place", "county_code", "town", "village"),
+        # One meeting per village, day and set of households: the same meeting sent twice at once is kept once.
+        Index("uq_village_meeting_sitting", "county_code", "town", "village", "held_on", "households_key",
+              unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     county_code: Mapped[str] = mapped_column(String(6))
@@ -156,6 +161,9 @@ class VillageMeeting(Base):
     attendees: Mapped[str] = mapped_column(Text)
     minutes: Mapped[str] = mapped_column(Text)
     households: Mapped[int] = mapped_column(Integer)
+    # Hex SHA-256 of its households' case ids (`meetings.households_key`). NULL only for a meeting recorded twice
+    # before the key was kept: the earlier of the two holds the key.
+    households_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -8,6 +8,9 @@ The notice runs `notice_days` days, from `posted_on` to the day before `ends_on`
 included (what the document prints); objections are received within those days. Closing is allowed from `ends_on`
 and only while no objection is open; it makes every case still listed ready to pay. An upheld objection takes its
 case off the notice and sends it back to be checked again; a dismissed one changes nothing for the case.
+
+This module records village reviews, posts and closes notices; objections are in objections.py, the notices' reading
+in reading.py (both named here too), village meetings in meetings.py.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, object_session
 
 from ..accounts.auth import Principal
@@ -28,28 +31,41 @@ from ..checks.service import latest_check
 from ..clock import Clock
 from ..contract import Contract
 from ..documents.notice import NoticeDocument, NoticeRow, render_notice
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader
-from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination
-from .models import Notice, NoticeItem, Objection, VillageMeeting, VillageMeetingReview, VillageReview
-
-REVIEW_ROLES = ("town_clerk",)  # the village's evaluation, recorded by the town: never by the insurer it judges
-CLERK = "town_clerk"
-# The national poverty-relief supervision hotline, printed when the clerk gives no office phone of their own.
-DEFAULT_OBJECTION_PHONE = "12317"
-
-
-def last_day(ends_on: date) -> date:
-    """The last day of a notice period that ends on `ends_on` (the day it may be closed)."""
-    return ends_on - timedelta(days=1)
-
-
-# --- village review --------------------------------------------------------------------------------------------------
+from .models import Notice, NoticeItem, VillageMeeting, VillageMeetingReview, VillageReview
+from .objections import (  # noqa: F401  (callers find the objections here too)
+    RAISERS,
+    RECEIVED_VIA,
+    RepeatedObjection,
+    record_objection,
+    resolve_objection,
+)
+from .reading import (  # noqa: F401  (and the notices' reading)
+    CASE_NOTICE,
+    CASE_OBJECTIONS,
+    CLERK,
+    ClerkHome,
+    DEFAULT_OBJECTION_PHONE,
+    REVIEW_ROLES,
+    clerk_home,
+    find_notices,
+    last_day,
+    list_notices,
+    load_notice,
+    load_objection,
+    notice_summary,
+    notice_summary_for_case,
+    objections_of,
+    open_objection_count,
+    villages_awaiting_notice,
+    villages_with,
+)
 
 
 _LATEST_REVIEW = (select(VillageReview).where(VillageReview.case_id == bindparam("case_id"))
@@ -124,9 +140,6 @@ def review_summary(r: Any | None) -> dict[str, Any] | None:
 
 def review_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
     return review_summary(reader.first(CASE_REVIEW, {"case_id": case_id}))
-
-
-# --- posting a notice ------------------------------------------------------------------------------------------------
 
 
 def county_name(contract: Contract) -> str:
@@ -286,197 +299,6 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
     return notice
 
 
-# --- reading ---------------------------------------------------------------------------------------------------------
-
-
-def load_notice(session: Session, notice_id: str, principal: Principal | None, *, for_update: bool = False) -> Notice:
-    """The notice, if it exists and lies in the caller's counties (otherwise 404)."""
-    stmt = select(Notice).where(Notice.id == notice_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    notice = session.scalar(stmt)
-    if notice is None or (principal is not None and not principal.may_see_county(notice.county_code)):
-        raise NotFound(f"no notice {notice_id!r}")
-    return notice
-
-
-def _notices(principal: Principal, *, county_code: str | None = None, status: str | None = None,
-             town: str | None = None, village: str | None = None, q: str = "") -> Any:
-    stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc())
-    if principal.counties:
-        stmt = stmt.where(Notice.county_code.in_(principal.counties))
-    for column, value in ((Notice.county_code, county_code), (Notice.status, status), (Notice.town, town),
-                          (Notice.village, village)):
-        if value:
-            stmt = stmt.where(column == value)
-    if q:
-        stmt = stmt.where(text_search(q, (Notice.town, Notice.village, Notice.title)))
-    return stmt
-
-
-def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
-                 status: str | None = None, town: str | None = None, village: str | None = None,
-                 limit: int = 100) -> list[Notice]:
-    """Notices in the caller's counties, newest posting first."""
-    stmt = _notices(principal, county_code=county_code, status=status, town=town, village=village)
-    return list(session.scalars(stmt.limit(limit)))
-
-
-def find_notices(session: Session, principal: Principal, *, status: str | None = None, q: str = "",
-                 page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Notice]:
-    """The notices list's page: the caller's counties, by status, searched by town, village or title."""
-    return page_of(session, _notices(principal, status=status, q=fold_search(q)), page, page_size)
-
-
-def villages_with(session: Session, principal: Principal, status: str) -> list[tuple[str, str, str, int]]:
-    """(county, town, village, cases) of the cases in one status, by village, within the principal's counties."""
-    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == status)
-            .group_by(Case.county_code, Case.town, Case.village)
-            .order_by(Case.county_code, Case.town, Case.village))
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
-
-
-def villages_awaiting_notice(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
-    """(county, town, village, cases) of reviewed cases that no notice lists yet."""
-    return villages_with(session, principal, "reviewed")
-
-
-def objections_of(session: Session, notice_id: str) -> list[Objection]:
-    return list(session.scalars(select(Objection).where(Objection.notice_id == notice_id)
-                                .order_by(Objection.recorded_at, Objection.id)))
-
-
-def open_objection_count(session: Session, notice_id: str) -> int:
-    return session.scalar(select(func.count()).select_from(Objection)
-                          .where(Objection.notice_id == notice_id, Objection.status == "open")) or 0
-
-
-def load_objection(session: Session, objection_id: str, principal: Principal | None, *,
-                   for_update: bool = False) -> tuple[Objection, Notice]:
-    stmt = select(Objection).where(Objection.id == objection_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    objection = session.scalar(stmt)
-    if objection is None:
-        raise NotFound(f"no objection {objection_id!r}")
-    try:
-        notice = load_notice(session, objection.notice_id, principal, for_update=for_update)
-    except NotFound:
-        raise NotFound(f"no objection {objection_id!r}") from None
-    return objection, notice
-
-
-# --- objections ------------------------------------------------------------------------------------------------------
-
-
-RAISERS = ("anonymous", "household", "relative", "neighbour", "villager", "village_cadre", "other")
-RECEIVED_VIA = ("in_person", "phone", "letter", "box")
-
-
-class RepeatedObjection(InvalidState):
-    """The same objection sent again (a double click, the back button, a stale tab): the first one stands."""
-
-
-def record_objection(session: Session, notice_id: str, *, case_id: str, received_on: date, summary: str,
-                     principal: Principal, clock: Clock, raised_by: str | None = None,
-                     received_via: str | None = None) -> Objection:
-    """Record an objection against a case of an open notice, received within its period: who raised it (anonymous,
-    or their relation to the household) and how it was received (in person, phone, letter, the village's box)."""
-    notice = load_notice(session, notice_id, principal, for_update=True)
-    if notice.status != "open":
-        raise InvalidState("the notice is closed: it takes no more objections")
-    item = session.scalar(select(NoticeItem).where(NoticeItem.notice_id == notice.id, NoticeItem.case_id == case_id))
-    problems: list[FieldError] = []
-    if item is None:
-        problems.append(FieldError("case_id", f"case {case_id!r} is not on this notice"))
-    if received_on > clock.today():
-        problems.append(FieldError("received_on", f"{received_on} is in the future"))
-    if received_on < notice.posted_on:
-        problems.append(FieldError("received_on", f"{received_on} is before the notice was posted on {notice.posted_on}"))
-    if received_on >= notice.ends_on:
-        problems.append(FieldError("received_on", f"{received_on} is after the notice period, whose last day was "
-                                                  f"{last_day(notice.ends_on)}"))
-    summary = (summary or "").strip()
-    if not summary:
-        problems.append(FieldError("summary", "say what the objection is about"))
-    if raised_by is not None and raised_by not in RAISERS:
-        problems.append(FieldError("raised_by", f"one of {', '.join(RAISERS)}"))
-    if received_via is not None and received_via not in RECEIVED_VIA:
-        problems.append(FieldError("received_via", f"one of {', '.join(RECEIVED_VIA)}"))
-    if problems:
-        raise ValidationFailed(problems)
-    assert item is not None
-    if item.status != "listed":
-        raise InvalidState("an objection against this case was already upheld: it is no longer on the notice")
-    if session.scalar(select(Objection.id).where(
-            Objection.item_id == item.id, Objection.status == "open", Objection.received_on == received_on,
-            Objection.summary == summary, Objection.raised_by.is_(None) if raised_by is None
-            else Objection.raised_by == raised_by, Objection.received_via.is_(None) if received_via is None
-            else Objection.received_via == received_via).limit(1)):
-        raise RepeatedObjection("the same objection against this case is already recorded and open")
-    objection = Objection(id=new_id("obj"), notice_id=notice.id, item_id=item.id, case_id=item.case_id,
-                          received_on=received_on, summary=summary, status="open", recorded_by=principal.id,
-                          recorded_at=clock.now(), raised_by=raised_by, received_via=received_via)
-    session.add(objection)
-    session.flush()
-    audit.append(session, actor=principal.id, role=CLERK, action="objection.record", subject=item.case_id,
-                 contract_hash=notice.contract_hash, clock=clock,
-                 payload={"objection_id": objection.id, "notice_id": notice.id, "received_on": received_on.isoformat(),
-                          "summary_sha256": audit.text_digest(summary), "raised_by": raised_by,
-                          "received_via": received_via})
-    return objection
-
-
-def resolve_objection(session: Session, objection_id: str, *, outcome: str, note: str, principal: Principal,
-                      clock: Clock, resolved_on: date | None = None) -> Objection:
-    """Resolve an open objection once: upheld takes the case off the notice to be checked again; dismissed leaves it.
-
-    `resolved_on` is the day it was decided (today when not given): not before it was received, not in the future."""
-    objection, notice = load_objection(session, objection_id, principal, for_update=True)
-    if objection.status != "open":
-        raise InvalidState(f"the objection was already resolved ({objection.status})")
-    problems: list[FieldError] = []
-    if outcome not in ("upheld", "dismissed"):
-        problems.append(FieldError("outcome", "must be upheld or dismissed"))
-    resolved_on = resolved_on or clock.today()
-    if resolved_on > clock.today():
-        problems.append(FieldError("resolved_on", f"{resolved_on} is in the future"))
-    if resolved_on < objection.received_on:
-        problems.append(FieldError("resolved_on", f"{resolved_on} is before the objection was received on "
-                                                  f"{objection.received_on}"))
-    if problems:
-        raise ValidationFailed(problems)
-    note = (note or "").strip()
-    objection.status = outcome
-    objection.resolution_note = note or None
-    objection.resolved_on = resolved_on
-    objection.resolved_by = principal.id
-    objection.resolved_at = clock.now()
-    session.flush()
-    withdrawn = False
-    if outcome == "upheld":
-        item = session.get(NoticeItem, objection.item_id, with_for_update=True)
-        assert item is not None
-        if item.status == "listed":  # a second upheld objection against the same case finds it already withdrawn
-            case = load_case(session, item.case_id, principal, for_update=True)
-            advance(session, case, "objection_upheld", actor=principal, role=CLERK, clock=clock,
-                    payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id})
-            item.status = "withdrawn"
-            withdrawn = True
-    payload: dict[str, Any] = {"objection_id": objection.id, "notice_id": notice.id, "outcome": outcome,
-                               "withdrawn": withdrawn, "resolved_on": resolved_on.isoformat()}
-    if note:
-        payload["note_sha256"] = audit.text_digest(note)
-    audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,
-                 contract_hash=notice.contract_hash, clock=clock, payload=payload)
-    return objection
-
-
-# --- closing ---------------------------------------------------------------------------------------------------------
-
-
 def close_notice(session: Session, notice_id: str, *, principal: Principal, clock: Clock) -> Notice:
     """Close a notice whose period is over (today >= ends_on) and has no open objection: its listed cases are ready
     to pay; cases withdrawn after an upheld objection are left where they are."""
@@ -512,67 +334,3 @@ def close_notice(session: Session, notice_id: str, *, principal: Principal, cloc
                  payload={"closed_on": today.isoformat(), "cleared": cleared, "withdrawn": withdrawn,
                           "total_cleared": format_yuan(total)})
     return notice
-
-
-# --- for the case detail ---------------------------------------------------------------------------------------------
-
-
-_item, _notice, _objection = NoticeItem.__table__, Notice.__table__, Objection.__table__
-CASE_NOTICE = Prepared(  # the case detail's: the latest notice the case stood on, and its row on it
-    select(_notice.c.id.label("notice_id"), _notice.c.town, _notice.c.village, _notice.c.status, _notice.c.posted_on,
-           _notice.c.ends_on, _notice.c.closed_on, _notice.c.document_sha256, _item.c.id.label("item_id"),
-           _item.c.seq, _item.c.status.label("item_status"), _item.c.head_name, _item.c.household_size,
-           _item.c.cause, _item.c.relief_amount)
-    .join(_notice, _notice.c.id == _item.c.notice_id).where(_item.c.case_id == bindparam("case_id"))
-    .order_by(_notice.c.posted_on.desc(), _notice.c.posted_at.desc()).limit(1))
-CASE_OBJECTIONS = Prepared(  # the objections to the case's rows on every notice (the summary keeps the latest's)
-    select(_objection.c.id, _objection.c.item_id, _objection.c.received_on, _objection.c.summary,
-           _objection.c.status, _objection.c.resolution_note, _objection.c.resolved_at)
-    .join(_item, _item.c.id == _objection.c.item_id).where(_item.c.case_id == bindparam("case_id"))
-    .order_by(_objection.c.recorded_at, _objection.c.id))
-
-
-def notice_summary(n: Any | None, objections: list[Any]) -> dict[str, Any] | None:
-    """The latest notice the case stood on, its row and its objections, from its `CASE_NOTICE` and
-    `CASE_OBJECTIONS` rows (None when it was never on a notice).
-
-    Dates are ISO strings and money "0.00" strings, so the dict can go into any JSON response as it is.
-    """
-    if n is None:
-        return None
-    return {
-        "notice_id": n.notice_id, "town": n.town, "village": n.village, "status": n.status,
-        "posted_on": n.posted_on.isoformat(), "ends_on": n.ends_on.isoformat(),
-        "closed_on": n.closed_on.isoformat() if n.closed_on else None,
-        "document_sha256": n.document_sha256,
-        "item": {"id": n.item_id, "seq": n.seq, "status": n.item_status, "head_name": n.head_name,
-                 "household_size": n.household_size, "cause": n.cause,
-                 "relief_amount": format_yuan(n.relief_amount)},
-        "objections": [{"id": o.id, "received_on": o.received_on.isoformat(), "summary": o.summary,
-                        "status": o.status, "resolution_note": o.resolution_note,
-                        "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None}
-                       for o in objections if o.item_id == n.item_id],
-    }
-
-
-def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
-    notices, objections = reader.batch([(CASE_NOTICE, {"case_id": case_id}), (CASE_OBJECTIONS, {"case_id": case_id})])
-    return notice_summary(notices[0] if notices else None, objections)
-
-
-@dataclass(frozen=True)
-class ClerkHome:
-    """What waits for a town clerk on notices (the home page's cards): notices open, objections to resolve."""
-
-    open_notices: int
-    open_objections: int
-
-
-def clerk_home(session: Session, user: Principal) -> ClerkHome:
-    objections = select(func.count()).select_from(Objection).join(Notice, Notice.id == Objection.notice_id) \
-        .where(Objection.status == "open")
-    notices = select(func.count()).select_from(Notice).where(Notice.status == "open")
-    if user.counties:
-        objections = objections.where(Notice.county_code.in_(user.counties))
-        notices = notices.where(Notice.county_code.in_(user.counties))
-    return ClerkHome(open_notices=session.scalar(notices) or 0, open_objections=session.scalar(objections) or 0)

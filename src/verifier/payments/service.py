@@ -1,5 +1,7 @@
 """Paying relief: batches (prepare → approve → county sign-off → release), the bank file, the bank's return,
-and the fund they draw on; payee changes (requested, then approved by a second person) are in payees.py.
+and the fund they draw on; payee changes (requested, then approved by a second person) are in payees.py. This module
+prepares, approves, signs off, releases and cancels batches; the bank file and the bank's return are in bank.py, the
+fund in fund.py, what every step shares and the batches' reading in batch_read.py (all named here too).
 
 Each operation is one transaction: the batch's rows, the cases' statuses, the fund's postings and the audit
 entry commit together or not at all, so a process killed half way leaves nothing half applied and the same
@@ -28,23 +30,19 @@ changed (and the change approved), in a later batch, which is approved and commi
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..clock import SCHEME_TZ, Clock
+from ..clock import Clock
 from ..domain.errors import (
     FieldError,
     Forbidden,
@@ -52,282 +50,61 @@ from ..domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from ..domain.lifecycle import next_status
-from ..domain.masking import mask_account
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
 from ..store.base import new_id
-from ..store.reader import Prepared, Reader
-from ..store.tables import Case, Check, ContractRow, Determination, Household
+from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
 from . import bankfiles, ledger, payees
-from .models import BankReturn, FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
+from .models import FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
     CORRECTION_ACCOUNT_COLUMN,
     correction_wins,
     current_payee,
 )
-from .schemas import (
-    BatchOut,
-    ItemOut,
-    ItemPage,
-    MovementOut,
-    MovementPage,
-    PayeeOut,
-    ReturnOut,
-    SharedAccount,
-    SkippedCase,
+from .schemas import BatchOut, SkippedCase
+from .bank import (  # noqa: F401  (callers find the bank file and return here too)
+    BankFile,
+    SHARED_ACCOUNT_WARN_AT,
+    _bank_rows,
+    bank_file,
+    import_return,
+    record_bank_file,
+    shared_accounts,
 )
-
-T = TypeVar("T")
-
-BANK_FILE_COLUMN = "payment_batch.bank_file"
-MAX_ITEMS = 999_999  # a reference numbers its item with six digits
-
-BATCH_TRANSITIONS: dict[tuple[str, str], str] = {
-    ("prepared", "approve"): "approved",
-    ("approved", "county_signoff"): "signed_off",
-    ("approved", "refuse_signoff"): "prepared",  # the county reviewer refuses: claims and finance act on it again
-    ("approved", "release"): "released",  # only when the batch needs no sign-off (checked by `release`)
-    ("signed_off", "release"): "released",
-    ("released", "reconcile"): "reconciled",
-    ("prepared", "cancel"): "cancelled",
-    ("approved", "cancel"): "cancelled",
-    ("signed_off", "cancel"): "cancelled",
-}
-
-BATCH_STATUS_LABELS_ZH = {
-    "prepared": "待审批",
-    "approved": "已审批",
-    "signed_off": "县级已签批",
-    "released": "已发放",
-    "reconciled": "已对账",
-    "cancelled": "已撤销",
-}
-
-_item = PaymentItem.__table__
-_case = Case.__table__
-
-
-def next_batch_status(status: str, action: str) -> str:
-    target = BATCH_TRANSITIONS.get((status, action))
-    if target is None:
-        hint = {
-            ("prepared", "county_signoff"): "; finance approves it first",
-            ("prepared", "release"): "; it must be approved first",
-            ("prepared", "refuse_signoff"): "; finance approves it first",
-        }.get((status, action), "")
-        raise InvalidState(f"cannot {action.replace('_', ' ')} a payment batch that is {status}{hint}")
-    return target
-
-
-def _chunks(values: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _digest(lines: Iterable[str]) -> str:
-    h = hashlib.sha256()
-    for line in lines:
-        h.update(line.encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
-
-
-def _entry(principal: Principal | None, role: str, action: str, subject: str, contract_hash: str | None,
-           payload: dict[str, Any]) -> dict[str, Any]:
-    return {"actor": principal.id if principal else "system", "role": role, "action": action, "subject": subject,
-            "contract_hash": contract_hash, "payload": payload}
-
-
-def _move_cases(session: Session, case_ids: Sequence[str], current: str, action: str, clock: Clock) -> str:
-    """Apply one lifecycle action to many cases at once (the table in domain.lifecycle decides, as in `advance`).
-
-    The audit entry of the operation that moves them records the change; this only refuses (409, rolling the
-    whole operation back) when a case is no longer in `current`.
-    """
-    target = str(next_status(current, action))
-    now = clock.now()
-    moved = 0
-    for chunk in _chunks(case_ids):
-        result = session.execute(
-            update(_case).where(_case.c.id.in_(chunk), _case.c.status == current)
-            .values(status=target, updated_at=now, version=_case.c.version + 1)
-        )
-        moved += result.rowcount
-    if moved != len(case_ids):
-        raise InvalidState(f"{len(case_ids) - moved} of {len(case_ids)} cases are no longer {current}; nothing was "
-                           "changed, try again")
-    return target
-
-
-# --- Reading ---------------------------------------------------------------------------------------------------
-
-
-def _threshold(session: Session, batch: PaymentBatch) -> int:
-    return contract_store.get_contract(session, batch.contract_id).county_signoff_at
-
-
-def _prepared_same_day(session: Session, county_code: str, contract_id: str, at: Any, exclude: str | None) -> int:
-    """The total of the county's other batches under the contract prepared on the same day (Asia/Shanghai) as `at`,
-    not cancelled and not put to the county's sign-off themselves: batches split to stay under the sign-off
-    threshold add up to it together (a batch the county signs off, or is to, has been seen already)."""
-    day = at.astimezone(SCHEME_TZ).date()
-    start = datetime.combine(day, time(0), SCHEME_TZ).astimezone(timezone.utc)
-    stmt = select(func.coalesce(func.sum(PaymentBatch.total), 0)).where(
-        PaymentBatch.county_code == county_code, PaymentBatch.contract_id == contract_id,
-        PaymentBatch.status != "cancelled", PaymentBatch.signoff_required.is_(False), PaymentBatch.prepared_at >= start,
-        PaymentBatch.prepared_at < start + timedelta(days=1))
-    if exclude is not None:
-        stmt = stmt.where(PaymentBatch.id != exclude)
-    return int(session.scalar(stmt) or 0)
-
-
-def _needs_signoff(session: Session, batch: PaymentBatch) -> bool:
-    return batch.total + _prepared_same_day(session, batch.county_code, batch.contract_id, batch.prepared_at,
-                                            batch.id) >= _threshold(session, batch)
-
-
-def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] | None = None,
-              counts: dict[str, int] | None = None) -> BatchOut:
-    """The batch as the API shows it; `counts` (items by status) when the caller knows them, else counted."""
-    if counts is None:
-        counts = dict(session.execute(
-            select(PaymentItem.status, func.count()).where(PaymentItem.batch_id == batch.id)
-            .group_by(PaymentItem.status)
-        ).all())
-    return BatchOut(
-        id=batch.id, code=batch.code, county_code=batch.county_code, contract_id=batch.contract_id,
-        status=batch.status, status_label=BATCH_STATUS_LABELS_ZH.get(batch.status, batch.status),
-        item_count=batch.item_count, total=format_yuan(batch.total), items_sha256=batch.items_sha256,
-        signoff_required=batch.signoff_required, signoff_threshold=format_yuan(_threshold(session, batch)),
-        prepared_by=batch.prepared_by, prepared_at=batch.prepared_at,
-        approved_by=batch.approved_by, approved_at=batch.approved_at,
-        signed_off_by=batch.signed_off_by, signed_off_at=batch.signed_off_at,
-        released_by=batch.released_by, released_at=batch.released_at,
-        cancelled_by=batch.cancelled_by, cancelled_at=batch.cancelled_at, reconciled_at=batch.reconciled_at,
-        bank_file_sha256=batch.bank_file_sha256, signoff_opinion=batch.signoff_opinion,
-        signoff_refused_by=batch.signoff_refused_by, signoff_refused_at=batch.signoff_refused_at,
-        counts={str(k): int(v) for k, v in counts.items()}, skipped=skipped or [],
-    )
-
-
-def get_batch(session: Session, batch_id: str, principal: Principal | None, *, for_update: bool = False) -> PaymentBatch:
-    """The batch, if it exists and lies in the caller's counties (otherwise 404)."""
-    stmt = select(PaymentBatch).where(PaymentBatch.id == batch_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    batch = session.scalar(stmt)
-    if batch is None or (principal is not None and not principal.may_see_county(batch.county_code)):
-        raise NotFound(f"no payment batch {batch_id!r}")
-    return batch
-
-
-def list_batches(session: Session, principal: Principal, *, county_code: str | None = None, status: str | None = None,
-                 limit: int = 50, cursor: str | None = None) -> tuple[list[BatchOut], str | None]:
-    stmt = select(PaymentBatch).order_by(PaymentBatch.id.desc()).limit(limit + 1)
-    if principal.counties:
-        stmt = stmt.where(PaymentBatch.county_code.in_(principal.counties))
-    if county_code:
-        stmt = stmt.where(PaymentBatch.county_code == county_code)
-    if status:
-        stmt = stmt.where(PaymentBatch.status == status)
-    if cursor:
-        stmt = stmt.where(PaymentBatch.id < cursor)
-    rows = list(session.scalars(stmt))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return [batch_out(session, b) for b in rows], (rows[-1].id if more and rows else None)
-
-
-def _account_of(vault: Vault, check_enc: bytes | None, correction_enc: bytes | None) -> str:
-    if correction_enc is not None:
-        return vault.open(correction_enc, CORRECTION_ACCOUNT_COLUMN)
-    if check_enc is not None:
-        return vault.open(check_enc, CHECK_ACCOUNT_COLUMN)
-    return ""
-
-
-def _item_rows_stmt(*columns: Any) -> Any:
-    return (select(*columns, Check.payee_account_enc, PayeeCorrection.account_number_enc)
-            .select_from(PaymentItem)
-            .outerjoin(Check, Check.id == PaymentItem.payee_check_id)
-            .outerjoin(PayeeCorrection, PayeeCorrection.id == PaymentItem.payee_correction_id))
-
-
-def batch_items(session: Session, batch_id: str, principal: Principal, vault: Vault, *, status: str | None = None,
-                limit: int = 100, cursor: int | None = None) -> ItemPage:
-    get_batch(session, batch_id, principal)
-    stmt = batch_item_rows(batch_id).limit(limit + 1)
-    if status:
-        stmt = stmt.where(PaymentItem.status == status)
-    if cursor is not None:
-        stmt = stmt.where(PaymentItem.seq > cursor)
-    rows = session.execute(stmt).all()
-    more = len(rows) > limit
-    items = [item_out(vault, row) for row in rows[:limit]]
-    return ItemPage(items=items, next_cursor=items[-1].seq if more and items else None)
-
-
-def batch_item_rows(batch_id: str) -> Any:
-    """The SELECT of a batch's items in order, each with what its payee's masked account is read from (`item_out`)."""
-    return _item_rows_stmt(PaymentItem).where(PaymentItem.batch_id == batch_id).order_by(PaymentItem.seq)
-
-
-def item_out(vault: Vault, row: Any) -> ItemOut:
-    """A row of `batch_item_rows` (the item, the check's and the correction's sealed accounts) as the API shows it."""
-    i, chk, corr = row
-    return ItemOut(id=i.id, seq=i.seq, reference=i.reference, case_id=i.case_id, determination_id=i.determination_id,
-                   amount=format_yuan(i.amount), status=i.status,
-                   payee=PayeeOut(account_name=i.payee_name, bank=i.payee_bank,
-                                  account_number=mask_account(_account_of(vault, chk, corr))),
-                   bank_reference=i.bank_reference, failure_reason=i.failure_reason, settled_at=i.settled_at,
-                   removed_by=i.removed_by, removed_at=i.removed_at, removed_reason=i.removed_reason,
-                   settled_on=i.settled_on)
-
-
-_pi, _pb, _chk, _corr = PaymentItem.__table__, PaymentBatch.__table__, Check.__table__, PayeeCorrection.__table__
-CASE_ITEMS = Prepared(  # the case detail's: every payment item of the case
-    select(_pi.c.id, _pi.c.batch_id, _pb.c.code, _pb.c.status.label("batch_status"), _pi.c.reference,
-           _pi.c.determination_id, _pi.c.amount, _pi.c.status, _pi.c.payee_name, _pi.c.payee_bank,
-           _pi.c.bank_reference, _pi.c.failure_reason, _pi.c.created_at, _pi.c.settled_at, _pi.c.settled_on,
-           _chk.c.payee_account_enc, _corr.c.account_number_enc)
-    .select_from(_pi)
-    .join(_pb, _pb.c.id == _pi.c.batch_id)
-    .outerjoin(_chk, _chk.c.id == _pi.c.payee_check_id)
-    .outerjoin(_corr, _corr.c.id == _pi.c.payee_correction_id)
-    .where(_pi.c.case_id == bindparam("case_id")).order_by(_pi.c.created_at, _pi.c.id))
-
-
-def payment_rows(items: list[Any], vault: Vault | None) -> list[dict[str, Any]]:
-    """A case's payment items (its `CASE_ITEMS` rows) as the case detail shows them (accounts masked; no account
-    without a vault)."""
-    out = []
-    for item in items:
-        account = (mask_account(_account_of(vault, item.payee_account_enc, item.account_number_enc))
-                   if vault is not None else None)
-        out.append({
-            "item_id": item.id, "batch_id": item.batch_id, "batch_code": item.code, "batch_status": item.batch_status,
-            "reference": item.reference, "determination_id": item.determination_id,
-            "amount": format_yuan(item.amount), "status": item.status,
-            "payee": {"account_name": item.payee_name, "bank": item.payee_bank, "account_number": account},
-            "bank_reference": item.bank_reference, "failure_reason": item.failure_reason,
-            "created_at": item.created_at.isoformat(),
-            "settled_at": item.settled_at.isoformat() if item.settled_at else None,
-            "settled_on": item.settled_on.isoformat() if item.settled_on else None,
-        })
-    return out
-
-
-def payments_for_case(reader: Reader, case_id: str, vault: Vault | None = None) -> list[dict[str, Any]]:
-    """Every payment item of a case, oldest first, for the case detail (accounts masked; no account without a vault)."""
-    return payment_rows(reader.all(CASE_ITEMS, {"case_id": case_id}), vault)
-
-
-# --- Preparing a batch -----------------------------------------------------------------------------------------
+from .batch_read import (  # noqa: F401  (and the batches' reading)
+    BANK_FILE_COLUMN,
+    BATCH_STATUS_LABELS_ZH,
+    BATCH_TRANSITIONS,
+    CASE_ITEMS,
+    MAX_ITEMS,
+    _case,
+    _chunks,
+    _digest,
+    _entry,
+    _item,
+    _move_cases,
+    _needs_signoff,
+    _prepared_same_day,
+    _set_supplements,
+    _threshold,
+    batch_item_rows,
+    batch_items,
+    batch_out,
+    get_batch,
+    item_out,
+    list_batches,
+    next_batch_status,
+    payment_rows,
+    payments_for_case,
+)
+from .fund import (  # noqa: F401  (and the fund)
+    fund_movements,
+    fund_summary,
+)
 
 
 @dataclass(frozen=True)
@@ -448,22 +225,6 @@ def _supplement_candidates(session: Session, supplements: list[SupplementaryPaym
     return out, skipped
 
 
-def _set_supplements(session: Session, supplement_ids: Sequence[str], current: str, target: str,
-                     clock: Clock) -> None:
-    """Move supplementary payments from `current` to `target` (409, rolling back, when one is no longer there)."""
-    if not supplement_ids:
-        return
-    table = SupplementaryPayment.__table__
-    values: dict[str, Any] = {"status": target}
-    if target == "paid":
-        values["paid_at"] = clock.now()
-    moved = session.execute(update(table).where(table.c.id.in_(list(supplement_ids)), table.c.status == current)
-                            .values(**values)).rowcount
-    if moved != len(supplement_ids):
-        raise InvalidState(f"{len(supplement_ids) - moved} supplementary payments changed meanwhile; nothing was "
-                           "changed, try again")
-
-
 def _batch_code(clock: Clock) -> str:
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     return f"P{clock.today():%y%m%d}" + "".join(secrets.choice(alphabet) for _ in range(8))
@@ -569,9 +330,6 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                      **({"chosen": len(case_ids)} if case_ids is not None else {}),
                  })
     return batch_out(session, batch, skipped, counts={"pending": len(rows)})
-
-
-# --- Approval, sign-off, release, cancellation -----------------------------------------------------------------
 
 
 def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
@@ -835,265 +593,3 @@ def cancel(session: Session, batch_id: str, *, principal: Principal, clock: Cloc
                               "commitment_released": format_yuan(batch.total if before != "prepared" else 0)}))
     audit.append_many(session, entries, clock=clock)
     return batch_out(session, batch)
-
-
-# --- The bank file ---------------------------------------------------------------------------------------------
-
-
-def _bank_rows(session: Session, batch: PaymentBatch, vault: Vault) -> list[bankfiles.BankRow]:
-    """The bank file's lines: the only place payee accounts are decrypted."""
-    contract = contract_store.get_contract(session, batch.contract_id)
-    memo = f"{contract.year}年防贫帮困保障金"
-    result = session.execute(
-        _item_rows_stmt(PaymentItem.reference, PaymentItem.payee_name, PaymentItem.payee_bank, PaymentItem.amount)
-        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
-    )
-    open_sealed = vault.open
-    return [
-        (ref, name,
-         open_sealed(corr, CORRECTION_ACCOUNT_COLUMN) if corr is not None else open_sealed(chk, CHECK_ACCOUNT_COLUMN),
-         bank, format_yuan(amount), memo)
-        for ref, name, bank, amount, chk, corr in result
-    ]
-
-
-@dataclass(frozen=True)
-class BankFile:
-    content: bytes
-    filename: str
-    media_type: str
-    sha256: str
-    items: int
-
-
-def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv") -> BankFile:
-    """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it."""
-    if fmt not in bankfiles.FORMATS:
-        raise ValidationFailed.one("format", "one of " + ", ".join(bankfiles.FORMATS))
-    batch = get_batch(session, batch_id, principal)
-    if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
-        raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
-    content = vault.open(batch.bank_file_enc, BANK_FILE_COLUMN).encode("utf-8")
-    if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
-        raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")
-    media = "text/csv"  # the response adds "; charset=utf-8"
-    rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
-    if fmt == "xlsx":
-        content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        if formula_cells(rows, bankfiles.BANK_FILE_HEADER):
-            content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # released before the check: escaped
-        content = bankfiles.reencode_csv(content, fmt)
-        if fmt == "csv-gbk":
-            media = "text/csv; charset=gb18030"
-    suffix = {"csv": ".csv", "csv-excel": "-excel.csv", "csv-gbk": "-gbk.csv", "xlsx": ".xlsx"}[fmt]
-    return BankFile(content, f"{batch.code}{suffix}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
-
-
-SHARED_ACCOUNT_WARN_AT = 2  # payees of this many cases or more on one account are pointed out before approval
-
-
-def shared_accounts(session: Session, batch: PaymentBatch, vault: Vault) -> list[SharedAccount]:
-    """Accounts that several of the batch's live items would pay into, masked, with their cases: a warning for the
-    people approving, shown until the batch is released. Compared decrypted here, never shown in full."""
-    if batch.status not in ("prepared", "approved", "signed_off"):
-        return []
-    by_account: dict[str, list[str]] = {}
-    for case_id, chk, corr in session.execute(
-        _item_rows_stmt(PaymentItem.case_id)
-        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
-    ):
-        account = re.sub(r"\s+", "", _account_of(vault, chk, corr))
-        if account:
-            by_account.setdefault(account, []).append(case_id)
-    return [SharedAccount(account_number=mask_account(account), cases=len(set(cases)), case_ids=sorted(set(cases)))
-            for account, cases in sorted(by_account.items(), key=lambda kv: (-len(set(kv[1])), kv[1][0]))
-            if len(set(cases)) >= SHARED_ACCOUNT_WARN_AT]
-
-
-def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: str, principal: Principal,
-                     clock: Clock) -> None:
-    """Log who took the bank file (with its hash: what the bank was given can be proved later)."""
-    batch = get_batch(session, batch_id, principal)
-    audit.append(session, actor=principal.id, role="finance", action="payment_batch.bank_file", subject=batch.id,
-                 contract_hash=batch.contract_hash, clock=clock,
-                 payload={"format": fmt, "file_sha256": file.sha256, "items": file.items,
-                          "csv_sha256": batch.bank_file_sha256})
-
-
-# --- The bank's return -----------------------------------------------------------------------------------------
-
-
-def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
-                  filename: str, principal: Principal, clock: Clock,
-                  line_problems: Sequence[FieldError] = ()) -> tuple[ReturnOut, bool]:
-    """Apply a parsed return file to a released batch: all of it, or (422 listing every bad line) none of it.
-
-    `line_problems` are what reading the file found (`bankfiles.read_return`): they are reported together with
-    what the batch finds, so that one upload names every bad line.
-
-    Returns the answer and whether it is the stored answer of an earlier import of the same file.
-    """
-    batch = get_batch(session, batch_id, principal, for_update=True)
-    prior = session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
-                                                    BankReturn.file_sha256 == file_sha256))
-    if prior is not None:
-        return ReturnOut(**prior.result), True
-    if batch.status not in ("released", "reconciled"):
-        raise InvalidState(f"batch {batch.code} is {batch.status}: a bank return applies to a released batch")
-    items = {
-        ref: (item_id, case_id, amount, status, bank_ref, supplement_id)
-        for item_id, ref, case_id, amount, status, bank_ref, supplement_id in session.execute(
-            select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
-                   _item.c.bank_reference, _item.c.supplement_id).where(_item.c.batch_id == batch.id))
-    }
-    today = clock.today()
-    released_on = (batch.released_at or clock.now()).astimezone(SCHEME_TZ).date()
-    problems: list[FieldError] = list(line_problems)
-    seen: dict[str, int] = {}
-    unknown: list[bankfiles.ReturnLine] = []
-    succeeded: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
-    failed: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
-    already = 0
-    for line in lines:
-        if not line.reference:
-            continue  # reported as missing
-        if line.reference in seen:
-            problems.append(FieldError("reference", f"{line.reference} is already on line {seen[line.reference]}: "
-                                                    "duplicate line", row=line.row))
-            continue
-        seen[line.reference] = line.row
-        item = items.get(line.reference)
-        if item is None:
-            unknown.append(line)
-            continue
-        if line.flawed:
-            continue  # its own problem is reported; its status or amount cannot be compared
-        if line.settled_on is not None and not released_on <= line.settled_on <= today:
-            problems.append(FieldError("settled_on", f"{line.settled_on} is not between the batch's release on "
-                                                     f"{released_on} and today {today}", row=line.row))
-            continue
-        _, _, amount, status, _, _ = item
-        if line.amount is not None and line.amount != amount:
-            problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
-                                                 f"sent for {line.reference}", row=line.row))
-            continue
-        result = "succeeded" if line.status == "success" else "failed"
-        if status in ("succeeded", "failed"):
-            if status != result:
-                problems.append(FieldError("status", f"{line.reference} was already settled as {status}; the bank "
-                                                     f"cannot now report it {line.status}", row=line.row))
-            else:
-                already += 1
-        elif status == "sent":
-            (succeeded if result == "succeeded" else failed).append((line, item))
-        else:
-            problems.append(FieldError("reference", f"{line.reference} is {status}, not sent to the bank", row=line.row))
-    if unknown:
-        elsewhere = dict(session.execute(
-            select(_item.c.reference, PaymentBatch.code).join(PaymentBatch, PaymentBatch.id == _item.c.batch_id)
-            .where(_item.c.reference.in_([u.reference for u in unknown]))
-        ).all()) if len(unknown) <= 1000 else {}
-        for u in unknown:
-            where = f"it belongs to batch {elsewhere[u.reference]}" if u.reference in elsewhere else "no such item"
-            problems.append(FieldError("reference", f"{u.reference} is not in batch {batch.code}: {where}", row=u.row))
-    if problems:
-        problems.sort(key=lambda p: p.row or 0)
-        raise ValidationFailed(problems)
-
-    now = clock.now()
-    return_id = new_id("br")
-    session.add(BankReturn(id=return_id, batch_id=batch.id, file_sha256=file_sha256, filename=filename[:255],
-                           lines=len(lines), succeeded=len(succeeded), failed=len(failed), already_settled=already,
-                           result={}, imported_by=principal.id, imported_at=now))
-    session.flush()
-    params = [{"b_id": item[0], "b_status": "succeeded", "b_ref": line.bank_reference or None, "b_reason": None,
-               "b_on": line.settled_on or today} for line, item in succeeded]
-    params += [{"b_id": item[0], "b_status": "failed", "b_ref": line.bank_reference or None, "b_reason": line.reason,
-                "b_on": line.settled_on or today} for line, item in failed]
-    if params:
-        stmt = (update(_item).where(_item.c.id == bindparam("b_id"), _item.c.status == "sent")
-                .values(status=bindparam("b_status"), bank_reference=bindparam("b_ref"),
-                        failure_reason=bindparam("b_reason"), settled_at=now, settled_on=bindparam("b_on"),
-                        return_id=return_id))
-        try:
-            changed = session.connection().execute(stmt, params).rowcount
-        except IntegrityError:
-            raise InvalidState("the database refused to record a second payment of the same determined relief; "
-                               "nothing was changed") from None
-        if changed != len(params):
-            raise InvalidState(f"{len(params) - changed} items changed meanwhile; nothing was applied, try again")
-    _move_cases(session, [item[1] for _, item in succeeded if item[5] is None], "in_batch", "payment_succeeded", clock)
-    _move_cases(session, [item[1] for _, item in failed if item[5] is None], "in_batch", "payment_failed", clock)
-    # A supplementary payment paid is done; a failed one is open again, for a later batch (the case stays paid).
-    _set_supplements(session, [item[5] for _, item in succeeded if item[5]], "in_batch", "paid", clock)
-    _set_supplements(session, [item[5] for _, item in failed if item[5]], "in_batch", "open", clock)
-    paid = sum(item[2] for _, item in succeeded)
-    released = sum(item[2] for _, item in failed)
-    contract = contract_store.get_contract(session, batch.contract_id)
-    _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
-    posted = ledger.settle(session, contract, paid=paid, released=released, key=return_id, actor=principal.id,
-                           clock=clock, batch_id=batch.id, return_id=return_id)
-    before = batch.status
-    still_sent = session.scalar(select(func.count()).where(_item.c.batch_id == batch.id, _item.c.status == "sent"))
-    if still_sent == 0 and batch.status == "released":
-        batch.status = next_batch_status(batch.status, "reconcile")
-        batch.reconciled_at = now
-    batch.updated_at = now
-    out = ReturnOut(return_id=return_id, batch_id=batch.id, file_sha256=file_sha256, lines=len(lines),
-                    succeeded=len(succeeded), failed=len(failed), already_settled=already, paid=format_yuan(paid),
-                    released=format_yuan(released), service_fee=format_yuan(posted["fee"]), batch_status=batch.status)
-    stored = session.get(BankReturn, return_id)
-    assert stored is not None
-    stored.result = {f: getattr(out, f) for f in out.__struct_fields__}
-    session.flush()
-    results = sorted([(line.reference, "succeeded") for line, _ in succeeded] + [(line.reference, "failed")
-                                                                               for line, _ in failed])
-    entries.append(_entry(principal, "finance", "payment_batch.bank_return", batch.id, batch.contract_hash, {
-        "return_id": return_id, "file_sha256": file_sha256, "lines": len(lines), "succeeded": len(succeeded),
-        "failed": len(failed), "already_settled": already, "paid": format_yuan(paid), "released": format_yuan(released),
-        "service_fee": format_yuan(posted["fee"]), "results_sha256": _digest(f"{r},{s}" for r, s in results),
-        "from": before, "to": batch.status,
-    }))
-    audit.append_many(session, entries, clock=clock)
-    return out, False
-
-
-# --- The fund --------------------------------------------------------------------------------------------------
-
-
-def _visible_contract(session: Session, contract_id: str | None, principal: Principal) -> str:
-    if not contract_id:
-        ids = [r.id for r in session.scalars(select(ContractRow).order_by(ContractRow.period_start))
-               if not principal.counties or set(r.county_codes) & set(principal.counties)]
-        if len(ids) != 1:
-            raise ValidationFailed.one("contract_id", "required: which contract's fund" +
-                                       (f" ({', '.join(ids)})" if ids else ""))
-        return ids[0]
-    row = session.get(ContractRow, contract_id)
-    if row is None or (principal.counties and not set(row.county_codes) & set(principal.counties)):
-        raise NotFound(f"no contract {contract_id!r}")
-    return row.id
-
-
-def fund_summary(session: Session, contract_id: str | None, principal: Principal) -> dict[str, Any]:
-    """The contract's fund from its ledger; before the ledger's first use, the budget the contract grants."""
-    contract = contract_store.get_contract(session, _visible_contract(session, contract_id, principal))
-    opened = ledger.is_open(session, contract.id)
-    figures = ledger.balances(session, contract.id) if opened else ledger.Balances(
-        budget=contract.budget, balance=contract.budget)
-    return {"contract_id": contract.id, **figures.as_yuan(), "service_fee_rate": str(contract.service_fee_rate),
-            "opened": opened}
-
-
-def fund_movements(session: Session, contract_id: str | None, principal: Principal, *, limit: int = 100,
-                   cursor: int | None = None) -> MovementPage:
-    cid = _visible_contract(session, contract_id, principal)
-    rows = ledger.movements(session, cid, limit=limit + 1, cursor=cursor)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [MovementOut(id=m.id, kind=m.kind, key=m.key, amount=format_yuan(m.amount), debit=ledger.MOVEMENTS[m.kind][0],
-                         credit=ledger.MOVEMENTS[m.kind][1], batch_id=m.batch_id, return_id=m.return_id, note=m.note,
-                         created_by=m.created_by, created_at=m.created_at) for m in rows]
-    return MovementPage(items=items, next_cursor=rows[-1].id if more and rows else None)

@@ -277,12 +277,13 @@ def case_findings(session: Session, case_id: str) -> list[RegisterFinding]:
 
 
 def answer_finding(session: Session, finding_id: str, *, outcome: str, note: str, principal: Principal,
-                   clock: Clock) -> RegisterFinding:
-    """The supervisor's answer to one finding: explained (a note says why it does not exclude) or upheld."""
+                   clock: Clock, case_id: str | None = None) -> RegisterFinding:
+    """The supervisor's answer to one finding: explained (a note says why it does not exclude) or upheld. With
+    `case_id` (a page of that case), a finding of another case is not found."""
     from ..cases.workflow import load_case
 
     finding = session.get(RegisterFinding, finding_id)
-    if finding is None:
+    if finding is None or case_id is not None and finding.case_id != case_id:
         raise NotFound("没有这条比对发现")
     case = load_case(session, finding.case_id, principal, for_update=True)
     if not principal.has(*ANSWER_ROLES):

@@ -50,6 +50,7 @@ from ..domain.money import format_yuan, parse_rate
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
+from ..store.twins import write_or_find
 from ..store.vault import Vault
 from ..store.tables import Case, Check, Determination
 from . import schemas
@@ -159,9 +160,19 @@ def open_twin(session: Session, req: RoundRequest, principal: Principal) -> str 
         SamplingRound.status == "open").order_by(SamplingRound.created_at, SamplingRound.id).limit(1))
 
 
+def start_round(db: Database, req: RoundRequest, *, principal: Principal, clock: Clock) -> tuple[str, bool]:
+    """(round id, whether it was open already): the open twin of the request, else a round opened for it. Two starts
+    at once open one round (`uq_sampling_round_open` refuses the second, which then opens the first's)."""
+    return write_or_find(db, lambda s: open_twin(s, req, principal),
+                         lambda s: open_round(s, req, principal=principal, clock=clock).id)
+
+
 def open_round(session: Session, req: RoundRequest, *, principal: Principal, clock: Clock) -> SamplingRound:
-    """Store a round, open for the parties' commitments; nothing is frozen yet."""
+    """Store a round, open for the parties' commitments; nothing is frozen yet. 409 while its twin is open."""
     principal.require_county(req.county_code, "county")
+    twin = open_twin(session, req, principal)
+    if twin is not None:
+        raise InvalidState(f"round {twin} of this county, kind and period is open already: continue that round")
     problems: list[FieldError] = []
     if req.kind not in ("attribute", "monetary"):
         problems.append(FieldError("kind", "must be attribute or monetary"))

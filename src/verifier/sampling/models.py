@@ -33,6 +33,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..store.base import Base, UtcDateTime
 
 
+_OPEN = text("status = 'open'")
+
+
 class SamplingRound(Base):
     """A spot-check round (抽样复核) of one county's completed checks in a period."""
 
@@ -42,6 +45,9 @@ class SamplingRound(Base):
         CheckConstraint("status IN ('open', 'frozen', 'drawn')", name="status_known"),
         CheckConstraint("checked_to >= checked_from", name="period_in_order"),
         Index("ix_sampling_round_county_created", "county_code", "created_at"),
+        # One open round per county, kind and period: the same start sent twice at once opens one round.
+        Index("uq_sampling_round_open", "county_code", "kind", "checked_from", "checked_to", unique=True,
+              postgresql_where=_OPEN, sqlite_where=_OPEN),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -241,9 +247,6 @@ class SamplingDeviation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-_OPEN_HOLD = text("status = 'open'")
-
-
 class CaseHold(Base):
     """An unpaid case held for re-determination after a sampling round found it deviating: out of every batch not
     yet approved, refused by new ones, until an insurer supervisor re-determines it (`proceed` or `ineligible`).
@@ -251,7 +254,7 @@ class CaseHold(Base):
 
     __tablename__ = "case_hold"
     __table_args__ = (
-        Index("uq_case_hold_open_case", "case_id", unique=True, postgresql_where=_OPEN_HOLD, sqlite_where=_OPEN_HOLD),
+        Index("uq_case_hold_open_case", "case_id", unique=True, postgresql_where=_OPEN, sqlite_where=_OPEN),
         CheckConstraint("status IN ('open', 'decided', 'withdrawn')", name="status_known"),
         CheckConstraint("outcome IS NULL OR outcome IN ('proceed', 'ineligible')", name="outcome_known"),
     )

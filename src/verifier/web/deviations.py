@@ -35,8 +35,6 @@ CONFIRMERS: dict[str, Any] = {"roles": recoveries.CONFIRMERS}
 WAIVERS: dict[str, Any] = {"roles": (recoveries.WAIVER,)}
 SUPERVISORS: dict[str, Any] = {"roles": (holds.ROLE,)}
 REPAYMENT_FIELDS = ("amount", "paid_on", "reference")
-FIELD_ZH = {"amount": "还款金额", "paid_on": "还款日期", "reference": "银行流水号", "reason": "原因",
-            "outcome": "重新认定结论", "relief_amount": "保障金额"}
 
 
 def _errors(state: FormState, exc: ValidationFailed, known: tuple[str, ...]) -> FormState:
@@ -44,7 +42,7 @@ def _errors(state: FormState, exc: ValidationFailed, known: tuple[str, ...]) -> 
         if e.field in known:
             state.add(e.field, sl.zh(e.message))
         else:
-            state.general.append(f"{FIELD_ZH.get(e.field, sl.field_zh(e.field))}：{sl.zh(e.message)}")
+            state.general.append(f"{sl.recovery_field_zh(e.field)}：{sl.zh(e.message)}")
     return state
 
 
@@ -160,7 +158,7 @@ class RecoveryPages(Controller):
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail)
         except ValidationFailed as exc:
             return _detail(request, ctx, recovery_id, status_code=422, message="；".join(
-                f"{FIELD_ZH.get(e.field, e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+                f"{sl.recovery_field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
         return see_other(f"/recoveries/{recovery_id}", done="repayment_confirmed" if confirm else "repayment_rejected")
 
     @post("/{recovery_id:str}/repayments/{repayment_id:str}/confirm", opt=CONFIRMERS, status_code=303)

@@ -137,9 +137,9 @@ def samples_xlsx(session: Session, user: Principal, round_id: str) -> bytes:
         base = [*cases.get(i.case_id, (i.case_id, "")), i.town, i.stage]
         if x is None:
             return [*base, "待复核", "", "", "", "", "", "", "", "", ""]
-        return [*base, "符合条件" if x.eligible else "不符合条件", Money(parse_yuan(x.per_capita_income)),
+        return [*base, sl.eligibility_zh(x.eligible), Money(parse_yuan(x.per_capita_income)),
                 Money(parse_yuan(x.relief_amount)) if x.relief_amount is not None else "",
-                "符合条件" if x.insurer_eligible else "不符合条件", Money(parse_yuan(x.insurer_per_capita_income)),
+                sl.eligibility_zh(x.insurer_eligible), Money(parse_yuan(x.insurer_per_capita_income)),
                 Money(parse_yuan(x.insurer_relief)) if x.insurer_relief is not None else "",
                 "有偏差" if x.deviation else "无偏差",
                 "、".join(sl.DEVIATION_REASONS.get(reason, reason) for reason in x.reasons),

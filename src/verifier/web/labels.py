@@ -21,7 +21,7 @@ from ..domain.money import grouped_yuan
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
-from ..domain.registers import KIND_NAMES
+from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统", "none": "无角色（待确认授权）"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
@@ -56,8 +56,7 @@ CAUSES = ContractNames("causes", dict(CAUSE_LABELS))
 GROUPS = ContractNames("groups", DEFAULT_TABLE.group_names())
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
-SOURCES = {"medical_insurance": "医保部门", "housing": "住建部门", "market_regulation": "市场监管部门",
-           "bank": "银行", "vehicle": "车辆登记", "other": "其他"}
+SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
 CHANNELS = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
@@ -86,6 +85,7 @@ NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repai
          "employment": "就业帮扶"}
 NEED_SOURCES = {"check": "入户核查", "followup": "回访"}
 NEED_STATUS = {"open": "待部门答复", "answered": "已答复"}
+NEED_STATES = {"open": "待答复", "overdue": "已逾期", "answered": "已答复"}  # the needs list's tabs
 NEED_OUTCOMES = {"met": "已解决", "partly": "部分解决", "declined": "不符合条件"}
 
 REGISTER_KINDS = dict(KIND_NAMES)

@@ -62,10 +62,8 @@ class MeetingPages(Controller):
             request_ = meeting_service.MeetingRequest(
                 county_code=county, town=town, village=village, held_on=held_on, venue=clean(data.get("venue")),
                 attendees=clean(data.get("attendees")), minutes=clean(data.get("minutes")), entries=entries)
-            with ctx.db.begin() as session:
-                before = meeting_service.recorded_before(session, request_, request.user)
-                meeting_id = before or meeting_service.record_meeting(session, request_, principal=request.user,
-                                                                      clock=ctx.clock).id
+            meeting_id, before = meeting_service.record_or_open(ctx.db, request_, principal=request.user,
+                                                                clock=ctx.clock)
         except ValidationFailed as exc:
             return _form(request, ctx, county, town, village, form_state(data, exc, fields), status_code=422)
         return see_other(f"/meetings/{meeting_id}", done="meeting_already" if before else "meeting")

@@ -10,7 +10,6 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
-from ..followups.models import Followup
 from ..cases.workflow import load_case
 from ..http import Ctx, get, post
 from ..needs import service as need_service
@@ -27,7 +26,6 @@ Text = Annotated[str, Parameter(max_length=40)]
 NEW_FIELDS = ("need", "department", "due_on", "note", "source", "followup_id")
 ANSWER_FIELDS = ("outcome", "answer", "answered_on")
 State = Annotated[str, QueryParameter(name="state", pattern=r"^(open|overdue|answered)?$")]
-STATES = {"open": "待答复", "overdue": "已逾期", "answered": "已答复"}
 
 
 def _new_form(request: Req, ctx: Any, case_id: str, followup_id: str, state: FormState,
@@ -35,9 +33,7 @@ def _new_form(request: Req, ctx: Any, case_id: str, followup_id: str, state: For
     with ctx.db.read() as session:
         case = load_case(session, case_id, request.user)
         head = case.household.head_name
-        followup = session.get(Followup, followup_id) if followup_id else None
-        if followup is not None and followup.case_id != case.id:
-            followup = None
+        followup = need_service.followup_of_case(session, case.id, followup_id)
         open_needs = {r.referral.need for r in need_service.list_referrals(
             session, request.user, today=ctx.clock.today(), state="open", case_id=case.id)}
     return page(request, "need_new.html", status_code=status_code, case=case, head=head, followup=followup,
@@ -74,7 +70,7 @@ class NeedPages(Controller):
                                                 page=page_param(page_no), page_size=paging.PAGE_SIZE)
             counts = need_service.count_open(session, request.user, today)
         pager = Pager.over("/need-referrals", {"state": which or "open", "q": q}, found)
-        return page(request, "needs.html", rows=found.items, state=which or "open", states=STATES, counts=counts,
+        return page(request, "needs.html", rows=found.items, state=which or "open", states=labels.NEED_STATES, counts=counts,
                     today=today, referrer=request.user.has(*need_service.REFERRERS), q=q, pager=pager)
 
     @get("/new", opt=REFERRERS)

@@ -60,7 +60,6 @@ REVIEWER: dict[str, Any] = {"roles": ("county_reviewer",)}
 CANCELLERS: dict[str, Any] = {"roles": ("insurer_claims", "finance")}
 PAYEE_EDITORS: dict[str, Any] = {"roles": payees.REQUESTERS}
 CHOOSE_AT_MOST = 500  # a county with more cases ready to pay gets a batch of all of them (no list to tick)
-TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
 
 
 # --- The list of batches ---------------------------------------------------------------------------------------
@@ -86,7 +85,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                                      "county_code": county_code or "", "q": q}, found)
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
-                ready=ready, failed=failed, counties=counties, sl=sl, todos=TODO,
+                ready=ready, failed=failed, counties=counties, sl=sl, todos=sl.BATCH_TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
                 choose_at_most=CHOOSE_AT_MOST,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]))

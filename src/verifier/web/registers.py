@@ -13,7 +13,7 @@ from litestar.response import Template
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import Forbidden, InvalidState, ValidationFailed
 from ..domain.registers import KINDS, fact_summary
 from ..http import Ctx, MultipartBody, get, post
 from ..registers import feeds, service
@@ -110,11 +110,8 @@ class FindingPages(Controller):
             if outcome == "upheld" and data.get("confirm") != "yes":
                 raise ValidationFailed.one("confirm", "认定比对结果属实前，请勾选确认（该户将认定为不符合条件）")
             with ctx.db.begin() as session:
-                found = session.get(service.RegisterFinding, finding_id)
-                if found is None or found.case_id != case_id:
-                    raise NotFound("没有这条比对发现")
                 service.answer_finding(session, finding_id, outcome=outcome, note=clean(data.get("note")),
-                                       principal=request.user, clock=ctx.clock)
+                                       principal=request.user, clock=ctx.clock, case_id=case_id)
         except ValidationFailed as exc:
             return render_case(request, ctx, case_id, status_code=422,
                                forms={f"finding-{finding_id}": form_state(data, exc, ("outcome", "note", "confirm"))})

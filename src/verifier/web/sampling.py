@@ -163,9 +163,7 @@ class SamplingPages(Controller):
             req = flow.RoundRequest(county_code=county, checked_from=start, checked_to=end, kind=kind,
                                     stratify_by_town=stratify, public_value_description=description,
                                     public_value_available_on=available_on, **rates)
-            with ctx.db.begin() as session:
-                twin = flow.open_twin(session, req, request.user)
-                round_id = twin or flow.open_round(session, req, principal=request.user, clock=ctx.clock).id
+            round_id, twin = flow.start_round(ctx.db, req, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             errors = [FieldError(e.field.replace("public_value.description", "public_value_description")
                                  .replace("public_value.available_on", "public_value_available_on"), e.message)

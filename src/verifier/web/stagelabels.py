@@ -26,6 +26,9 @@ PARTIES = {"county": "县级复核方", "insurer": "保险公司"}
 WAITING_FOR = {"commitment:county": "县级复核方提交承诺", "commitment:insurer": "保险公司提交承诺",
                "freeze": "县级复核人员冻结总体", "public_value": "录入公开随机值",
                "reveal:county": "县级复核方揭示秘密值", "reveal:insurer": "保险公司揭示秘密值"}
+BATCH_TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "待发放", "return": "待导入银行回单"}
+ELIGIBILITY = {"yes": "符合条件", "no": "不符合条件"}  # a re-check's conclusion, and the insurer's it is compared with
+RECOVERY_FIELDS = {"amount": "还款金额", "paid_on": "还款日期", "reference": "银行流水号", "outcome": "重新认定结论"}
 ROUND_KINDS = {"attribute": "按户抽样（属性抽样）", "monetary": "按金额抽样（金额单位抽样）"}
 METHODS = {"binomial": "二项分布", "hypergeometric": "超几何分布"}
 LIMITED_BY = {"statistical": "按置信度和可容忍偏差率计算", "minimum_rate": "按合同最低抽样比例",
@@ -68,14 +71,14 @@ REPORT_FIGURES = {
 }
 
 FIELD_LABELS = {
-    "reference": "参考号", "settled_on": "到账日期", "status": "状态", "bank_reference": "银行流水号", "reason": "原因", "amount": "金额",
-    "line": "行", "header": "表头", "file": "文件", "account_name": "收款人", "bank": "开户银行",
-    "account_number": "银行账号", "county_code": "县（区）", "contract_id": "服务合同", "format": "格式",
+    "reference": "参考号", "settled_on": "到账日期", "status": "状态", "bank_reference": "银行流水号",
+    "line": "行", "header": "表头", "account_name": "收款人", "bank": "开户银行",
+    "account_number": "银行账号", "format": "格式",
     "randomness": "随机数", "secret": "秘密值", "commitment": "承诺值", "party": "参与方", "value": "公开随机值",
     "public_value.description": "公开随机值说明", "public_value.available_on": "公布日期", "checked_from": "开始日期", "checked_to": "结束日期", "confidence": "置信度",
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
-    "relief_amount": "保障金额", "note": "备注", "case_id": "案件", "month": "月份", "memo": "摘要",
+    "relief_amount": "保障金额", "memo": "摘要",
     "opinion": "审核意见", "case_ids": "案件",
 }
 
@@ -215,7 +218,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the bank file was not written: (.*?): cancel the batch, .*",
      lambda m: "银行文件未生成：" + "；".join(
          re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",
-                lambda x: f"第 {x.group(1)} 行「{FIELD_LABELS.get(x.group(2), x.group(2))}」以公式字符开头", part)
+                lambda x: f"第 {x.group(1)} 行「{field_zh(x.group(2))}」以公式字符开头", part)
          for part in m.group(1).split("; ")) + "。请撤销批次，经审批变更收款人后重新制单。"),
     (r"required: the account name is not a member of the household by the latest check; .*",
      "收款人不是本户家庭成员（按最近一次入户核查），必须填写原因（如监护人、亲属代收）"),
@@ -344,6 +347,15 @@ def zh(message: str | None) -> str:
         if m:
             return out if isinstance(out, str) else out(m)
     return labels.message_zh(text)
+
+
+def eligibility_zh(eligible: bool) -> str:
+    return ELIGIBILITY["yes" if eligible else "no"]
+
+
+def recovery_field_zh(field: str) -> str:
+    """A field of a repayment or re-determination form (their amount is the repayment's)."""
+    return RECOVERY_FIELDS.get(field) or field_zh(field)
 
 
 def field_zh(field: str) -> str:

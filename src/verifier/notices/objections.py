@@ -1,0 +1,122 @@
+"""Objections (异议) against a case of an open notice: recorded within the notice's period, resolved once; an upheld
+one takes the case off the notice and sends it back to be checked again."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import advance, load_case
+from ..clock import Clock
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..store.base import new_id
+from .models import NoticeItem, Objection
+
+from .reading import CLERK, last_day, load_notice, load_objection
+
+RAISERS = ("anonymous", "household", "relative", "neighbour", "villager", "village_cadre", "other")
+RECEIVED_VIA = ("in_person", "phone", "letter", "box")
+
+
+class RepeatedObjection(InvalidState):
+    """The same objection sent again (a double click, the back button, a stale tab): the first one stands."""
+
+
+def record_objection(session: Session, notice_id: str, *, case_id: str, received_on: date, summary: str,
+                     principal: Principal, clock: Clock, raised_by: str | None = None,
+                     received_via: str | None = None) -> Objection:
+    """Record an objection against a case of an open notice, received within its period: who raised it (anonymous,
+    or their relation to the household) and how it was received (in person, phone, letter, the village's box)."""
+    notice = load_notice(session, notice_id, principal, for_update=True)
+    if notice.status != "open":
+        raise InvalidState("the notice is closed: it takes no more objections")
+    item = session.scalar(select(NoticeItem).where(NoticeItem.notice_id == notice.id, NoticeItem.case_id == case_id))
+    problems: list[FieldError] = []
+    if item is None:
+        problems.append(FieldError("case_id", f"case {case_id!r} is not on this notice"))
+    if received_on > clock.today():
+        problems.append(FieldError("received_on", f"{received_on} is in the future"))
+    if received_on < notice.posted_on:
+        problems.append(FieldError("received_on", f"{received_on} is before the notice was posted on {notice.posted_on}"))
+    if received_on >= notice.ends_on:
+        problems.append(FieldError("received_on", f"{received_on} is after the notice period, whose last day was "
+                                                  f"{last_day(notice.ends_on)}"))
+    summary = (summary or "").strip()
+    if not summary:
+        problems.append(FieldError("summary", "say what the objection is about"))
+    if raised_by is not None and raised_by not in RAISERS:
+        problems.append(FieldError("raised_by", f"one of {', '.join(RAISERS)}"))
+    if received_via is not None and received_via not in RECEIVED_VIA:
+        problems.append(FieldError("received_via", f"one of {', '.join(RECEIVED_VIA)}"))
+    if problems:
+        raise ValidationFailed(problems)
+    assert item is not None
+    if item.status != "listed":
+        raise InvalidState("an objection against this case was already upheld: it is no longer on the notice")
+    if session.scalar(select(Objection.id).where(
+            Objection.item_id == item.id, Objection.status == "open", Objection.received_on == received_on,
+            Objection.summary == summary, Objection.raised_by.is_(None) if raised_by is None
+            else Objection.raised_by == raised_by, Objection.received_via.is_(None) if received_via is None
+            else Objection.received_via == received_via).limit(1)):
+        raise RepeatedObjection("the same objection against this case is already recorded and open")
+    objection = Objection(id=new_id("obj"), notice_id=notice.id, item_id=item.id, case_id=item.case_id,
+                          received_on=received_on, summary=summary, status="open", recorded_by=principal.id,
+                          recorded_at=clock.now(), raised_by=raised_by, received_via=received_via)
+    session.add(objection)
+    session.flush()
+    audit.append(session, actor=principal.id, role=CLERK, action="objection.record", subject=item.case_id,
+                 contract_hash=notice.contract_hash, clock=clock,
+                 payload={"objection_id": objection.id, "notice_id": notice.id, "received_on": received_on.isoformat(),
+                          "summary_sha256": audit.text_digest(summary), "raised_by": raised_by,
+                          "received_via": received_via})
+    return objection
+
+
+def resolve_objection(session: Session, objection_id: str, *, outcome: str, note: str, principal: Principal,
+                      clock: Clock, resolved_on: date | None = None) -> Objection:
+    """Resolve an open objection once: upheld takes the case off the notice to be checked again; dismissed leaves it.
+
+    `resolved_on` is the day it was decided (today when not given): not before it was received, not in the future."""
+    objection, notice = load_objection(session, objection_id, principal, for_update=True)
+    if objection.status != "open":
+        raise InvalidState(f"the objection was already resolved ({objection.status})")
+    problems: list[FieldError] = []
+    if outcome not in ("upheld", "dismissed"):
+        problems.append(FieldError("outcome", "must be upheld or dismissed"))
+    resolved_on = resolved_on or clock.today()
+    if resolved_on > clock.today():
+        problems.append(FieldError("resolved_on", f"{resolved_on} is in the future"))
+    if resolved_on < objection.received_on:
+        problems.append(FieldError("resolved_on", f"{resolved_on} is before the objection was received on "
+                                                  f"{objection.received_on}"))
+    if problems:
+        raise ValidationFailed(problems)
+    note = (note or "").strip()
+    objection.status = outcome
+    objection.resolution_note = note or None
+    objection.resolved_on = resolved_on
+    objection.resolved_by = principal.id
+    objection.resolved_at = clock.now()
+    session.flush()
+    withdrawn = False
+    if outcome == "upheld":
+        item = session.get(NoticeItem, objection.item_id, with_for_update=True)
+        assert item is not None
+        if item.status == "listed":  # a second upheld objection against the same case finds it already withdrawn
+            case = load_case(session, item.case_id, principal, for_update=True)
+            advance(session, case, "objection_upheld", actor=principal, role=CLERK, clock=clock,
+                    payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id})
+            item.status = "withdrawn"
+            withdrawn = True
+    payload: dict[str, Any] = {"objection_id": objection.id, "notice_id": notice.id, "outcome": outcome,
+                               "withdrawn": withdrawn, "resolved_on": resolved_on.isoformat()}
+    if note:
+        payload["note_sha256"] = audit.text_digest(note)
+    audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,
+                 contract_hash=notice.contract_hash, clock=clock, payload=payload)
+    return objection

@@ -1,0 +1,169 @@
+"""Public notices read: a notice, its rows and objections, the lists of notices, and what the case detail shows of
+them; and the names the notices stage shares (who records, the hotline, a notice's last day)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..domain.errors import NotFound
+from ..domain.money import format_yuan
+from ..store.reader import Prepared, Reader
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..store.tables import Case
+from .models import Notice, NoticeItem, Objection
+
+REVIEW_ROLES = ("town_clerk",)  # the village's evaluation, recorded by the town: never by the insurer it judges
+CLERK = "town_clerk"
+# The national poverty-relief supervision hotline, printed when the clerk gives no office phone of their own.
+DEFAULT_OBJECTION_PHONE = "12317"
+
+
+def last_day(ends_on: date) -> date:
+    """The last day of a notice period that ends on `ends_on` (the day it may be closed)."""
+    return ends_on - timedelta(days=1)
+
+
+def load_notice(session: Session, notice_id: str, principal: Principal | None, *, for_update: bool = False) -> Notice:
+    """The notice, if it exists and lies in the caller's counties (otherwise 404)."""
+    stmt = select(Notice).where(Notice.id == notice_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    notice = session.scalar(stmt)
+    if notice is None or (principal is not None and not principal.may_see_county(notice.county_code)):
+        raise NotFound(f"no notice {notice_id!r}")
+    return notice
+
+
+def _notices(principal: Principal, *, county_code: str | None = None, status: str | None = None,
+             town: str | None = None, village: str | None = None, q: str = "") -> Any:
+    stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc())
+    if principal.counties:
+        stmt = stmt.where(Notice.county_code.in_(principal.counties))
+    for column, value in ((Notice.county_code, county_code), (Notice.status, status), (Notice.town, town),
+                          (Notice.village, village)):
+        if value:
+            stmt = stmt.where(column == value)
+    if q:
+        stmt = stmt.where(text_search(q, (Notice.town, Notice.village, Notice.title)))
+    return stmt
+
+
+def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
+                 status: str | None = None, town: str | None = None, village: str | None = None,
+                 limit: int = 100) -> list[Notice]:
+    """Notices in the caller's counties, newest posting first."""
+    stmt = _notices(principal, county_code=county_code, status=status, town=town, village=village)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def find_notices(session: Session, principal: Principal, *, status: str | None = None, q: str = "",
+                 page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Notice]:
+    """The notices list's page: the caller's counties, by status, searched by town, village or title."""
+    return page_of(session, _notices(principal, status=status, q=fold_search(q)), page, page_size)
+
+
+def villages_with(session: Session, principal: Principal, status: str) -> list[tuple[str, str, str, int]]:
+    """(county, town, village, cases) of the cases in one status, by village, within the principal's counties."""
+    stmt = (select(Case.county_code, Case.town, Case.village, func.count()).where(Case.status == status)
+            .group_by(Case.county_code, Case.town, Case.village)
+            .order_by(Case.county_code, Case.town, Case.village))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
+
+
+def villages_awaiting_notice(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
+    """(county, town, village, cases) of reviewed cases that no notice lists yet."""
+    return villages_with(session, principal, "reviewed")
+
+
+def objections_of(session: Session, notice_id: str) -> list[Objection]:
+    return list(session.scalars(select(Objection).where(Objection.notice_id == notice_id)
+                                .order_by(Objection.recorded_at, Objection.id)))
+
+
+def open_objection_count(session: Session, notice_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(Objection)
+                          .where(Objection.notice_id == notice_id, Objection.status == "open")) or 0
+
+
+def load_objection(session: Session, objection_id: str, principal: Principal | None, *,
+                   for_update: bool = False) -> tuple[Objection, Notice]:
+    stmt = select(Objection).where(Objection.id == objection_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    objection = session.scalar(stmt)
+    if objection is None:
+        raise NotFound(f"no objection {objection_id!r}")
+    try:
+        notice = load_notice(session, objection.notice_id, principal, for_update=for_update)
+    except NotFound:
+        raise NotFound(f"no objection {objection_id!r}") from None
+    return objection, notice
+
+
+_item, _notice, _objection = NoticeItem.__table__, Notice.__table__, Objection.__table__
+CASE_NOTICE = Prepared(  # the case detail's: the latest notice the case stood on, and its row on it
+    select(_notice.c.id.label("notice_id"), _notice.c.town, _notice.c.village, _notice.c.status, _notice.c.posted_on,
+           _notice.c.ends_on, _notice.c.closed_on, _notice.c.document_sha256, _item.c.id.label("item_id"),
+           _item.c.seq, _item.c.status.label("item_status"), _item.c.head_name, _item.c.household_size,
+           _item.c.cause, _item.c.relief_amount)
+    .join(_notice, _notice.c.id == _item.c.notice_id).where(_item.c.case_id == bindparam("case_id"))
+    .order_by(_notice.c.posted_on.desc(), _notice.c.posted_at.desc()).limit(1))
+CASE_OBJECTIONS = Prepared(  # the objections to the case's rows on every notice (the summary keeps the latest's)
+    select(_objection.c.id, _objection.c.item_id, _objection.c.received_on, _objection.c.summary,
+           _objection.c.status, _objection.c.resolution_note, _objection.c.resolved_at)
+    .join(_item, _item.c.id == _objection.c.item_id).where(_item.c.case_id == bindparam("case_id"))
+    .order_by(_objection.c.recorded_at, _objection.c.id))
+
+
+def notice_summary(n: Any | None, objections: list[Any]) -> dict[str, Any] | None:
+    """The latest notice the case stood on, its row and its objections, from its `CASE_NOTICE` and
+    `CASE_OBJECTIONS` rows (None when it was never on a notice).
+
+    Dates are ISO strings and money "0.00" strings, so the dict can go into any JSON response as it is.
+    """
+    if n is None:
+        return None
+    return {
+        "notice_id": n.notice_id, "town": n.town, "village": n.village, "status": n.status,
+        "posted_on": n.posted_on.isoformat(), "ends_on": n.ends_on.isoformat(),
+        "closed_on": n.closed_on.isoformat() if n.closed_on else None,
+        "document_sha256": n.document_sha256,
+        "item": {"id": n.item_id, "seq": n.seq, "status": n.item_status, "head_name": n.head_name,
+                 "household_size": n.household_size, "cause": n.cause,
+                 "relief_amount": format_yuan(n.relief_amount)},
+        "objections": [{"id": o.id, "received_on": o.received_on.isoformat(), "summary": o.summary,
+                        "status": o.status, "resolution_note": o.resolution_note,
+                        "resolved_at": o.resolved_at.isoformat() if o.resolved_at else None}
+                       for o in objections if o.item_id == n.item_id],
+    }
+
+
+def notice_summary_for_case(reader: Reader, case_id: str) -> dict[str, Any] | None:
+    notices, objections = reader.batch([(CASE_NOTICE, {"case_id": case_id}), (CASE_OBJECTIONS, {"case_id": case_id})])
+    return notice_summary(notices[0] if notices else None, objections)
+
+
+@dataclass(frozen=True)
+class ClerkHome:
+    """What waits for a town clerk on notices (the home page's cards): notices open, objections to resolve."""
+
+    open_notices: int
+    open_objections: int
+
+
+def clerk_home(session: Session, user: Principal) -> ClerkHome:
+    objections = select(func.count()).select_from(Objection).join(Notice, Notice.id == Objection.notice_id) \
+        .where(Objection.status == "open")
+    notices = select(func.count()).select_from(Notice).where(Notice.status == "open")
+    if user.counties:
+        objections = objections.where(Notice.county_code.in_(user.counties))
+        notices = notices.where(Notice.county_code.in_(user.counties))
+    return ClerkHome(open_notices=session.scalar(notices) or 0, open_objections=session.scalar(objections) or 0)

@@ -1,0 +1,250 @@
+"""The bank file a released batch is paid by, and the bank's return of it (see payments/service.py): the file is
+checked before it is written, the return settles each item exactly once."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import SCHEME_TZ, Clock
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.masking import mask_account
+from ..domain.money import format_yuan
+from ..store import contracts as contract_store
+from ..store.base import new_id
+from ..store.vault import Vault
+from ..domain.cells import formula_cells
+from . import bankfiles, ledger
+from .models import BankReturn, PaymentBatch, PaymentItem
+from .payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
+from .schemas import ReturnOut, SharedAccount
+from .batch_read import (BANK_FILE_COLUMN, _account_of, _digest, _entry, _item, _item_rows_stmt, _move_cases,
+    _set_supplements, get_batch, next_batch_status)
+
+
+def _bank_rows(session: Session, batch: PaymentBatch, vault: Vault) -> list[bankfiles.BankRow]:
+    """The bank file's lines: the only place payee accounts are decrypted."""
+    contract = contract_store.get_contract(session, batch.contract_id)
+    memo = f"{contract.year}年防贫帮困保障金"
+    result = session.execute(
+        _item_rows_stmt(PaymentItem.reference, PaymentItem.payee_name, PaymentItem.payee_bank, PaymentItem.amount)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
+    )
+    open_sealed = vault.open
+    return [
+        (ref, name,
+         open_sealed(corr, CORRECTION_ACCOUNT_COLUMN) if corr is not None else open_sealed(chk, CHECK_ACCOUNT_COLUMN),
+         bank, format_yuan(amount), memo)
+        for ref, name, bank, amount, chk, corr in result
+    ]
+
+
+@dataclass(frozen=True)
+class BankFile:
+    content: bytes
+    filename: str
+    media_type: str
+    sha256: str
+    items: int
+
+
+def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv") -> BankFile:
+    """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it."""
+    if fmt not in bankfiles.FORMATS:
+        raise ValidationFailed.one("format", "one of " + ", ".join(bankfiles.FORMATS))
+    batch = get_batch(session, batch_id, principal)
+    if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
+        raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
+    content = vault.open(batch.bank_file_enc, BANK_FILE_COLUMN).encode("utf-8")
+    if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
+        raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")
+    media = "text/csv"  # the response adds "; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
+    if fmt == "xlsx":
+        content = bankfiles.bank_file_xlsx(rows)  # type: ignore[arg-type]
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        if formula_cells(rows, bankfiles.BANK_FILE_HEADER):
+            content = bankfiles.bank_file_csv(rows)  # type: ignore[arg-type]  # released before the check: escaped
+        content = bankfiles.reencode_csv(content, fmt)
+        if fmt == "csv-gbk":
+            media = "text/csv; charset=gb18030"
+    suffix = {"csv": ".csv", "csv-excel": "-excel.csv", "csv-gbk": "-gbk.csv", "xlsx": ".xlsx"}[fmt]
+    return BankFile(content, f"{batch.code}{suffix}", media, hashlib.sha256(content).hexdigest(), batch.item_count)
+
+
+SHARED_ACCOUNT_WARN_AT = 2  # payees of this many cases or more on one account are pointed out before approval
+
+
+def shared_accounts(session: Session, batch: PaymentBatch, vault: Vault) -> list[SharedAccount]:
+    """Accounts that several of the batch's live items would pay into, masked, with their cases: a warning for the
+    people approving, shown until the batch is released. Compared decrypted here, never shown in full."""
+    if batch.status not in ("prepared", "approved", "signed_off"):
+        return []
+    by_account: dict[str, list[str]] = {}
+    for case_id, chk, corr in session.execute(
+        _item_rows_stmt(PaymentItem.case_id)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled").order_by(PaymentItem.seq)
+    ):
+        account = re.sub(r"\s+", "", _account_of(vault, chk, corr))
+        if account:
+            by_account.setdefault(account, []).append(case_id)
+    return [SharedAccount(account_number=mask_account(account), cases=len(set(cases)), case_ids=sorted(set(cases)))
+            for account, cases in sorted(by_account.items(), key=lambda kv: (-len(set(kv[1])), kv[1][0]))
+            if len(set(cases)) >= SHARED_ACCOUNT_WARN_AT]
+
+
+def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: str, principal: Principal,
+                     clock: Clock) -> None:
+    """Log who took the bank file (with its hash: what the bank was given can be proved later)."""
+    batch = get_batch(session, batch_id, principal)
+    audit.append(session, actor=principal.id, role="finance", action="payment_batch.bank_file", subject=batch.id,
+                 contract_hash=batch.contract_hash, clock=clock,
+                 payload={"format": fmt, "file_sha256": file.sha256, "items": file.items,
+                          "csv_sha256": batch.bank_file_sha256})
+
+
+def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
+                  filename: str, principal: Principal, clock: Clock,
+                  line_problems: Sequence[FieldError] = ()) -> tuple[ReturnOut, bool]:
+    """Apply a parsed return file to a released batch: all of it, or (422 listing every bad line) none of it.
+
+    `line_problems` are what reading the file found (`bankfiles.read_return`): they are reported together with
+    what the batch finds, so that one upload names every bad line.
+
+    Returns the answer and whether it is the stored answer of an earlier import of the same file.
+    """
+    batch = get_batch(session, batch_id, principal, for_update=True)
+    prior = session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
+                                                    BankReturn.file_sha256 == file_sha256))
+    if prior is not None:
+        return ReturnOut(**prior.result), True
+    if batch.status not in ("released", "reconciled"):
+        raise InvalidState(f"batch {batch.code} is {batch.status}: a bank return applies to a released batch")
+    items = {
+        ref: (item_id, case_id, amount, status, bank_ref, supplement_id)
+        for item_id, ref, case_id, amount, status, bank_ref, supplement_id in session.execute(
+            select(_item.c.id, _item.c.reference, _item.c.case_id, _item.c.amount, _item.c.status,
+                   _item.c.bank_reference, _item.c.supplement_id).where(_item.c.batch_id == batch.id))
+    }
+    today = clock.today()
+    released_on = (batch.released_at or clock.now()).astimezone(SCHEME_TZ).date()
+    problems: list[FieldError] = list(line_problems)
+    seen: dict[str, int] = {}
+    unknown: list[bankfiles.ReturnLine] = []
+    succeeded: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
+    failed: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
+    already = 0
+    for line in lines:
+        if not line.reference:
+            continue  # reported as missing
+        if line.reference in seen:
+            problems.append(FieldError("reference", f"{line.reference} is already on line {seen[line.reference]}: "
+                                                    "duplicate line", row=line.row))
+            continue
+        seen[line.reference] = line.row
+        item = items.get(line.reference)
+        if item is None:
+            unknown.append(line)
+            continue
+        if line.flawed:
+            continue  # its own problem is reported; its status or amount cannot be compared
+        if line.settled_on is not None and not released_on <= line.settled_on <= today:
+            problems.append(FieldError("settled_on", f"{line.settled_on} is not between the batch's release on "
+                                                     f"{released_on} and today {today}", row=line.row))
+            continue
+        _, _, amount, status, _, _ = item
+        if line.amount is not None and line.amount != amount:
+            problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
+                                                 f"sent for {line.reference}", row=line.row))
+            continue
+        result = "succeeded" if line.status == "success" else "failed"
+        if status in ("succeeded", "failed"):
+            if status != result:
+                problems.append(FieldError("status", f"{line.reference} was already settled as {status}; the bank "
+                                                     f"cannot now report it {line.status}", row=line.row))
+            else:
+                already += 1
+        elif status == "sent":
+            (succeeded if result == "succeeded" else failed).append((line, item))
+        else:
+            problems.append(FieldError("reference", f"{line.reference} is {status}, not sent to the bank", row=line.row))
+    if unknown:
+        elsewhere = dict(session.execute(
+            select(_item.c.reference, PaymentBatch.code).join(PaymentBatch, PaymentBatch.id == _item.c.batch_id)
+            .where(_item.c.reference.in_([u.reference for u in unknown]))
+        ).all()) if len(unknown) <= 1000 else {}
+        for u in unknown:
+            where = f"it belongs to batch {elsewhere[u.reference]}" if u.reference in elsewhere else "no such item"
+            problems.append(FieldError("reference", f"{u.reference} is not in batch {batch.code}: {where}", row=u.row))
+    if problems:
+        problems.sort(key=lambda p: p.row or 0)
+        raise ValidationFailed(problems)
+
+    now = clock.now()
+    return_id = new_id("br")
+    session.add(BankReturn(id=return_id, batch_id=batch.id, file_sha256=file_sha256, filename=filename[:255],
+                           lines=len(lines), succeeded=len(succeeded), failed=len(failed), already_settled=already,
+                           result={}, imported_by=principal.id, imported_at=now))
+    session.flush()
+    params = [{"b_id": item[0], "b_status": "succeeded", "b_ref": line.bank_reference or None, "b_reason": None,
+               "b_on": line.settled_on or today} for line, item in succeeded]
+    params += [{"b_id": item[0], "b_status": "failed", "b_ref": line.bank_reference or None, "b_reason": line.reason,
+                "b_on": line.settled_on or today} for line, item in failed]
+    if params:
+        stmt = (update(_item).where(_item.c.id == bindparam("b_id"), _item.c.status == "sent")
+                .values(status=bindparam("b_status"), bank_reference=bindparam("b_ref"),
+                        failure_reason=bindparam("b_reason"), settled_at=now, settled_on=bindparam("b_on"),
+                        return_id=return_id))
+        try:
+            changed = session.connection().execute(stmt, params).rowcount
+        except IntegrityError:
+            raise InvalidState("the database refused to record a second payment of the same determined relief; "
+                               "nothing was changed") from None
+        if changed != len(params):
+            raise InvalidState(f"{len(params) - changed} items changed meanwhile; nothing was applied, try again")
+    _move_cases(session, [item[1] for _, item in succeeded if item[5] is None], "in_batch", "payment_succeeded", clock)
+    _move_cases(session, [item[1] for _, item in failed if item[5] is None], "in_batch", "payment_failed", clock)
+    # A supplementary payment paid is done; a failed one is open again, for a later batch (the case stays paid).
+    _set_supplements(session, [item[5] for _, item in succeeded if item[5]], "in_batch", "paid", clock)
+    _set_supplements(session, [item[5] for _, item in failed if item[5]], "in_batch", "open", clock)
+    paid = sum(item[2] for _, item in succeeded)
+    released = sum(item[2] for _, item in failed)
+    contract = contract_store.get_contract(session, batch.contract_id)
+    _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
+    posted = ledger.settle(session, contract, paid=paid, released=released, key=return_id, actor=principal.id,
+                           clock=clock, batch_id=batch.id, return_id=return_id)
+    before = batch.status
+    still_sent = session.scalar(select(func.count()).where(_item.c.batch_id == batch.id, _item.c.status == "sent"))
+    if still_sent == 0 and batch.status == "released":
+        batch.status = next_batch_status(batch.status, "reconcile")
+        batch.reconciled_at = now
+    batch.updated_at = now
+    out = ReturnOut(return_id=return_id, batch_id=batch.id, file_sha256=file_sha256, lines=len(lines),
+                    succeeded=len(succeeded), failed=len(failed), already_settled=already, paid=format_yuan(paid),
+                    released=format_yuan(released), service_fee=format_yuan(posted["fee"]), batch_status=batch.status)
+    stored = session.get(BankReturn, return_id)
+    assert stored is not None
+    stored.result = {f: getattr(out, f) for f in out.__struct_fields__}
+    session.flush()
+    results = sorted([(line.reference, "succeeded") for line, _ in succeeded] + [(line.reference, "failed")
+                                                                               for line, _ in failed])
+    entries.append(_entry(principal, "finance", "payment_batch.bank_return", batch.id, batch.contract_hash, {
+        "return_id": return_id, "file_sha256": file_sha256, "lines": len(lines), "succeeded": len(succeeded),
+        "failed": len(failed), "already_settled": already, "paid": format_yuan(paid), "released": format_yuan(released),
+        "service_fee": format_yuan(posted["fee"]), "results_sha256": _digest(f"{r},{s}" for r, s in results),
+        "from": before, "to": batch.status,
+    }))
+    audit.append_many(session, entries, clock=clock)
+    return out, False
