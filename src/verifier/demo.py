@@ -22,12 +22,14 @@ from .accounts.auth import Principal, principal_of
 from .accounts.service import add_user
 from .cases import service as cases
 from .cases.workflow import load_case
+from .checks import bills as check_bills
 from .checks import service as checks
 from .context import Context
 from .contract import Contract, check_contract_text
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
+from .domain.money import format_yuan
 from .domain.sampling import commitment_of
 from .notices import service as notices
 from .payments import bankfiles, payees
@@ -130,10 +132,23 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                     payee={"account_name": hh.head, "bank": "农村商业银行", "account_number": account_number},
                     cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
                                   {"source": "housing", "finding": "consistent", "note": ""}],
-                    evidence=[], note="")
+                    evidence=[], note="", bills=demo_bills(case_id, basis, cost))
                 checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
             else:
                 checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
+
+
+ISSUERS = {"medical": "县人民医院", "schooling": "县第一中学", "disaster": "乡镇人民政府灾情评估组", "other": "县残疾人联合会"}
+
+
+def demo_bills(case_id: str, basis: str, cost: int) -> list[dict[str, str]]:
+    """The bill behind a demo check's rigid expenditure (a determination counts only what bills back), numbered
+    from the case so no two cases share one."""
+    if not cost:
+        return []
+    kind = next(k for k, field in check_bills.KINDS.items() if field == basis)
+    number = "FP" + hashlib.sha256(case_id.encode()).hexdigest()[:12].upper()
+    return [{"kind": kind, "issuer": ISSUERS[kind], "number": number, "amount": format_yuan(cost)}]
 
 
 def _principal(session, username: str) -> Principal:  # type: ignore[no-untyped-def]

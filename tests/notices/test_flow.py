@@ -7,6 +7,7 @@ from datetime import date
 
 from factories import make_case, new_id_number, staff
 
+from verifier.demo import demo_bills
 from verifier.store.reader import session_reader
 from verifier.accounts.auth import principal_of
 from verifier.audit.checkpoints import known_keys
@@ -174,7 +175,8 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
         members=[{"name": "李四", "id_number": new_id_number(), "relation": "head", "labour": "full"},
                  {"name": "李小四", "id_number": new_id_number(), "relation": "child", "labour": "none"}],
         income=HouseholdIncome(wages=600_000), rigid=RigidExpenditure(medical_self_paid=2_500_000),
-        stable_income=False, payee=None, cross_checks=[], evidence=[], note="异议成立后重新核查")
+        stable_income=False, payee=None, cross_checks=[], evidence=[], note="异议成立后重新核查",
+        bills=demo_bills(b, "medical_self_paid", 2_500_000))
     with ctx.db.begin() as session:
         checks.record_check(session, b, data, vault=ctx.vault, principal=officers[0], clock=ctx.clock)
     with ctx.db.begin() as session:
