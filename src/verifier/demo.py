@@ -110,8 +110,9 @@ def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", am
 
 def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str, *, on: date, vehicle: str,
                cause: str = "illness", cost: int = 4_200_000, wages: int = 800_000, stable_income: bool = False,
-               account_number: str = "6222020200112233445") -> None:
-    """Drive a received case to `stage`: screened, scheduled, checked or determined (every step on day `on`)."""
+               account_number: str = "6222020200112233445", billed: bool = True) -> None:
+    """Drive a received case to `stage`: screened, scheduled, checked or determined (every step on day `on`); the
+    check lists the bill behind its cost unless `billed` is false (as a check recorded at the door without them)."""
     order = ["screened", "scheduled", "checked", "determined"]
     for step in order[: order.index(stage) + 1]:
         with ctx.db.begin() as session:
@@ -132,7 +133,7 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                     payee={"account_name": hh.head, "bank": "农村商业银行", "account_number": account_number},
                     cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
                                   {"source": "housing", "finding": "consistent", "note": ""}],
-                    evidence=[], note="", bills=demo_bills(case_id, basis, cost))
+                    evidence=[], note="", bills=demo_bills(case_id, basis, cost) if billed else [])
                 checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
             else:
                 checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
