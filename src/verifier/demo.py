@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from .cases import service as cases
 from .cases.workflow import load_case
 from .checks import bills as check_bills
 from .checks import service as checks
+from .clock import Clock
 from .context import Context
 from .contract import Contract, check_contract_text
 from .domain.idnumber import make_id_number
@@ -95,6 +96,19 @@ def new_household(town: str, village: str, members: int = 3, group: str = "exite
     ids = [make_id_number(DEMO_COUNTY, born + timedelta(days=400 * i), (n * 7 + i) % 1000) for i in range(members)]
     head = SURNAMES[n % len(SURNAMES)] + GIVEN[n % len(GIVEN)]
     return Household(head, ids, town, village, group)
+
+
+class OnDay(Clock):
+    """The real time, on a day of the demo's history (what a step dated that day is entered on)."""
+
+    def __init__(self, clock: Clock, day: date) -> None:
+        self.clock, self.day = clock, day
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.day
 
 
 def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", amount: str = "30000.00",
@@ -240,13 +254,14 @@ def load_demo(ctx: Context) -> Iterator[str]:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
 
     def notice_for(town: str, village: str, posted: date, close: bool) -> None:
+        # A notice is posted on the day it is entered: the demo's history enters it on its day, closes it on its last.
         with ctx.db.begin() as session:
             notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
                                                                         village=village, posted_on=posted),
-                                         principal=clerk, clock=ctx.clock)
+                                         principal=clerk, clock=OnDay(ctx.clock, posted))
         if close:
             with ctx.db.begin() as session:
-                notices.close_notice(session, notice.id, principal=clerk, clock=ctx.clock)
+                notices.close_notice(session, notice.id, principal=clerk, clock=OnDay(ctx.clock, notice.ends_on))
 
     def batch() -> str:
         with ctx.db.begin() as session:
