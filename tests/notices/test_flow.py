@@ -104,7 +104,10 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
     assert r.status_code == 409  # before ends_on (and objections are open)
 
-    r = client.post(f"/api/objections/{obj_a.json()['id']}/resolution", headers=clerk,
+    # A dismissal is another clerk's (not the one who recorded the objection or posted the notice).
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    clerk2 = users.headers("clerk2")
+    r = client.post(f"/api/objections/{obj_a.json()['id']}/resolution", headers=clerk2,
                     json={"outcome": "dismissed", "note": "经核实，经营收入已计入"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "dismissed" and r.json()["case_status"] == "in_notice"
@@ -136,7 +139,7 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     assert r.status_code == 409 and "open" in r.json()["detail"]  # the objection on c is still open
     got = client.get(f"/api/notices/{nid}", headers=clerk).json()
     assert got["open_objections"] == 1 and got["period_over"] is True
-    r = client.post(f"/api/objections/{obj_c.json()['id']}/resolution", headers=clerk, json={"outcome": "dismissed"})
+    r = client.post(f"/api/objections/{obj_c.json()['id']}/resolution", headers=clerk2, json={"outcome": "dismissed"})
     assert r.status_code == 200
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
     assert r.status_code == 200, r.text

@@ -28,7 +28,7 @@ from ..checks.service import latest_check
 from ..clock import Clock
 from ..contract import Contract
 from ..documents.notice import NoticeDocument, NoticeRow, render_notice
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
@@ -40,6 +40,9 @@ from .models import Notice, NoticeItem, Objection, VillageMeeting, VillageMeetin
 
 REVIEW_ROLES = ("town_clerk",)  # the village's evaluation, recorded by the town: never by the insurer it judges
 CLERK = "town_clerk"
+# Who decides an objection: the town's clerks, or the county reviewer (a dismissal never by whoever recorded it or
+# posted its notice).
+RESOLVE_ROLES = (CLERK, "county_reviewer")
 # The national poverty-relief supervision hotline, printed when the clerk gives no office phone of their own.
 DEFAULT_OBJECTION_PHONE = "12317"
 
@@ -457,6 +460,12 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
                                                   f"{objection.received_on}"))
     if problems:
         raise ValidationFailed(problems)
+    if outcome == "dismissed" and principal.id in (objection.recorded_by, notice.posted_by):
+        # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
+        # against the notice they posted. Upholding only sends the case back to be checked again.
+        raise Forbidden("four-eyes rule: you recorded this objection or posted its notice; another clerk of the town "
+                        "or the county reviewer dismisses it")
+    role = principal.acting_role(RESOLVE_ROLES)
     note = (note or "").strip()
     objection.status = outcome
     objection.resolution_note = note or None
@@ -470,7 +479,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
         assert item is not None
         if item.status == "listed":  # a second upheld objection against the same case finds it already withdrawn
             case = load_case(session, item.case_id, principal, for_update=True)
-            advance(session, case, "objection_upheld", actor=principal, role=CLERK, clock=clock,
+            advance(session, case, "objection_upheld", actor=principal, role=role, clock=clock,
                     payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id})
             item.status = "withdrawn"
             withdrawn = True
@@ -478,7 +487,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
                                "withdrawn": withdrawn, "resolved_on": resolved_on.isoformat()}
     if note:
         payload["note_sha256"] = audit.text_digest(note)
-    audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,
+    audit.append(session, actor=principal.id, role=role, action="objection.resolve", subject=objection.case_id,
                  contract_hash=notice.contract_hash, clock=clock, payload=payload)
     return objection
 
