@@ -439,6 +439,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"公示日期 {m.group(1)} 早于昨天：公示须在张贴当天或次日录入，不能补记更早的日期（否则公示期未满就已结束）"),
     (r"four-eyes rule: you recorded this objection or posted its notice; .*",
      "按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。"),
+    (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",
+     "按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。"),
     # Bills added before the determination (checks/late_bills.py).
     (r"bill (.+) is already listed on this check", lambda m: f"票据 {m.group(1)} 已列在本次核查中"),
     (r"the bills of this kind would add up to (\S+), more than the check's (\S+)",
