@@ -67,8 +67,9 @@ def _against_check(session: Session, check: Check, parsed: list[bills.BillInput]
     have = bills.billed_totals(session, check.id)
     for kind, field in bills.KINDS.items():
         adding = sum(b.amount for b in parsed if b.kind == kind)
-        if adding and have.get(field, 0) + adding > rigid.amount_for(field):
+        total = have.get(field, 0) + adding
+        if adding and total > rigid.amount_for(field):
             problems.append(FieldError(f"rigid_expenditure.{field}",
-                                       f"the bills of this kind would add up to {format_yuan(have.get(field, 0) + adding)}, "
+                                       f"the bills of this kind would add up to {format_yuan(total)}, "
                                        f"more than the check's {format_yuan(rigid.amount_for(field))}"))
     return problems

@@ -21,7 +21,8 @@ from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..registers import service as registers
 from . import attempts, bills, late_bills, review, service
-from .schemas import BillsIn, CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn, VisitAttemptIn
+from .schemas import (BillsIn, CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn,
+                      VisitAttemptIn)
 
 Id = Annotated[str, Parameter(max_length=40)]
 

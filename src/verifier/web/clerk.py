@@ -175,7 +175,8 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
                 open_objections=open_objections, can_close=can_close,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"),
-                resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES), raisers=list(labels.OBJECTION_RAISERS.items()),
+                resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES),
+                raisers=list(labels.OBJECTION_RAISERS.items()),
                 vias=list(labels.OBJECTION_VIA.items()))
 
 

@@ -139,7 +139,8 @@ ACTIONS = {
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
     "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
-    "case.add_bills": "补录核查票据", "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
+    "case.add_bills": "补录核查票据",
+    "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
 }
 
 

@@ -44,7 +44,8 @@ from .role_grants import RoleGrantPages, UserRolePages
 from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
-                    DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages, VisitAttemptPages,
+                    DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
+                    VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
