@@ -71,6 +71,7 @@ def make_case(
     group: str = "exited_low_standard", cause: str = "illness", medical: int = 4_200_000, wages: int = 800_000,
     members: int = 3, stable_income: bool = False, referred_on: date | None = None, county: str = COUNTY,
     head_name: str | None = None, account_number: str = "6222020200112233445", team: int | None = None,
+    billed: bool = True,
 ) -> str:
     """A case at `stage` (one of STAGES), referred by application, checked with the given figures; returns its id.
 
@@ -90,5 +91,5 @@ def make_case(
     if stage != "received":
         demo.advance_to(ctx, demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2), case_id, hh, stage, on=today,
                         vehicle=f"车{team:03d}", cause=cause, cost=medical, wages=wages, stable_income=stable_income,
-                        account_number=account_number)
+                        account_number=account_number, billed=billed)
     return case_id

@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -22,12 +22,15 @@ from .accounts.auth import Principal, principal_of
 from .accounts.service import add_user
 from .cases import service as cases
 from .cases.workflow import load_case
+from .checks import bills as check_bills
 from .checks import service as checks
+from .clock import Clock
 from .context import Context
 from .contract import Contract, check_contract_text
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
+from .domain.money import format_yuan
 from .domain.sampling import commitment_of
 from .notices import service as notices
 from .payments import bankfiles, payees
@@ -95,6 +98,19 @@ def new_household(town: str, village: str, members: int = 3, group: str = "exite
     return Household(head, ids, town, village, group)
 
 
+class OnDay(Clock):
+    """The real time, on a day of the demo's history (what a step dated that day is entered on)."""
+
+    def __init__(self, clock: Clock, day: date) -> None:
+        self.clock, self.day = clock, day
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.day
+
+
 def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", amount: str = "30000.00",
           referred_on: date, county: str = DEMO_COUNTY) -> str:
     """A household's own application, entered by the town clerk; returns the case id."""
@@ -108,8 +124,9 @@ def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", am
 
 def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str, *, on: date, vehicle: str,
                cause: str = "illness", cost: int = 4_200_000, wages: int = 800_000, stable_income: bool = False,
-               account_number: str = "6222020200112233445") -> None:
-    """Drive a received case to `stage`: screened, scheduled, checked or determined (every step on day `on`)."""
+               account_number: str = "6222020200112233445", billed: bool = True) -> None:
+    """Drive a received case to `stage`: screened, scheduled, checked or determined (every step on day `on`); the
+    check lists the bill behind its cost unless `billed` is false (as a check recorded at the door without them)."""
     order = ["screened", "scheduled", "checked", "determined"]
     for step in order[: order.index(stage) + 1]:
         with ctx.db.begin() as session:
@@ -130,10 +147,23 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                     payee={"account_name": hh.head, "bank": "农村商业银行", "account_number": account_number},
                     cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
                                   {"source": "housing", "finding": "consistent", "note": ""}],
-                    evidence=[], note="")
+                    evidence=[], note="", bills=demo_bills(case_id, basis, cost) if billed else [])
                 checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
             else:
                 checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
+
+
+ISSUERS = {"medical": "县人民医院", "schooling": "县第一中学", "disaster": "乡镇人民政府灾情评估组", "other": "县残疾人联合会"}
+
+
+def demo_bills(case_id: str, basis: str, cost: int) -> list[dict[str, str]]:
+    """The bill behind a demo check's rigid expenditure (a determination counts only what bills back), numbered
+    from the case so no two cases share one."""
+    if not cost:
+        return []
+    kind = next(k for k, field in check_bills.KINDS.items() if field == basis)
+    number = "FP" + hashlib.sha256(case_id.encode()).hexdigest()[:12].upper()
+    return [{"kind": kind, "issuer": ISSUERS[kind], "number": number, "amount": format_yuan(cost)}]
 
 
 def _principal(session, username: str) -> Principal:  # type: ignore[no-untyped-def]
@@ -224,13 +254,14 @@ def load_demo(ctx: Context) -> Iterator[str]:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
 
     def notice_for(town: str, village: str, posted: date, close: bool) -> None:
+        # A notice is posted on the day it is entered: the demo's history enters it on its day, closes it on its last.
         with ctx.db.begin() as session:
             notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
                                                                         village=village, posted_on=posted),
-                                         principal=clerk, clock=ctx.clock)
+                                         principal=clerk, clock=OnDay(ctx.clock, posted))
         if close:
             with ctx.db.begin() as session:
-                notices.close_notice(session, notice.id, principal=clerk, clock=ctx.clock)
+                notices.close_notice(session, notice.id, principal=clerk, clock=OnDay(ctx.clock, notice.ends_on))
 
     def batch() -> str:
         with ctx.db.begin() as session:

@@ -5,6 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Each module's server home by its base URL; a file there moves the server's clock on by whole days (the server runs
+# `SERVE`, which reads it), for steps that take days of real time (a notice's period).
+SERVER_HOMES: dict[str, Path] = {}
+CLOCK_DAYS_FILE = "test-clock-days"
+SERVE = ("import datetime, os, pathlib\n"
+         "from verifier import clock\n"
+         "_days = pathlib.Path(os.environ['VERIFIER_HOME']) / " + repr(CLOCK_DAYS_FILE) + "\n"
+         "_now = clock.Clock.now\n"
+         "def _moved(self):\n"
+         "    return _now(self) + datetime.timedelta(days=int(_days.read_text()) if _days.exists() else 0)\n"
+         "clock.Clock.now = _moved\n"
+         "from verifier.cli import main; main()")
+
+
+def move_server_days(base: str, days: int) -> None:
+    """The server at `base` lives `days` days after the real day from its next request on."""
+    (SERVER_HOMES[base] / CLOCK_DAYS_FILE).write_text(str(days), encoding="utf-8")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 DEMO_PASSWORD = "demo-pass-2020"  # what `verifier init --demo` gives its users
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browserkit import SERVE, SERVER_HOMES
 
 CLI = "from verifier.cli import main; main()"
 HERE = Path(__file__).resolve().parent
@@ -65,7 +66,8 @@ def server(tmp_path_factory, demo_home: Path) -> Iterator[str]:  # type: ignore[
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with open(home / "server.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-c", CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        SERVER_HOMES[base] = home
+        process = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30

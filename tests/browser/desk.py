@@ -34,7 +34,8 @@ from browserkit import DEMO_PASSWORD
 from verifier.clock import Clock
 
 # The day the flow's own paper work starts, in the county's calendar (Asia/Shanghai; after 16:00 UTC that is the
-# machine's tomorrow): inside the demo's current-year contract, and a notice posted on day 5 has run its 7 days by today.
+# machine's tomorrow): inside the demo's current-year contract (the notice is posted today, its period passed by moving the
+# server's days on: browserkit.move_server_days).
 FLOW_START = Clock().today() - timedelta(days=20)
 DEMO_YEAR = FLOW_START.year
 

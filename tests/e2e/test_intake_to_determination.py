@@ -101,6 +101,7 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
         "payee": {"account_name": "张三", "bank": "农村商业银行", "account_number": "6222020200112233445"},
         "cross_checks": [{"source": "medical_insurance", "finding": "consistent", "note": ""}],
         "evidence": [sha], "note": "",
+        "bills": [{"kind": "medical", "issuer": "县人民医院", "number": "ZY2020-0601", "amount": "42000.00"}],
     }
     r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("o1"), json=check)
     assert r.status_code == 201, r.text

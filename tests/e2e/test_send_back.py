@@ -8,6 +8,7 @@ import pytest
 from factories import COUNTY, make_case, staff
 from sqlalchemy import select
 
+from verifier.demo import demo_bills
 from verifier.accounts.auth import principal_of
 from verifier.checks import service as checks
 from verifier.domain.errors import Forbidden
@@ -30,7 +31,8 @@ def _recheck(ctx, case_id: str, officers) -> None:  # type: ignore[no-untyped-de
         data = checks.CheckInput(
             visited_on=ctx.clock.today(), officers=[officers.officer1.id, officers.officer2.id], members=members,
             income=HouseholdIncome(wages=800_000), rigid=RigidExpenditure(medical_self_paid=4_200_000),
-            stable_income=False, payee=None, cross_checks=[], evidence=[], note="补充核实医疗票据")
+            stable_income=False, payee=None, cross_checks=[], evidence=[], note="补充核实医疗票据",
+            bills=demo_bills(case_id, "medical_self_paid", 4_200_000))
         checks.record_check(session, case_id, data, vault=ctx.vault, principal=officers.officer1, clock=ctx.clock)
 
 

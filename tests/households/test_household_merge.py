@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from factories import make_case, staff
 
+from verifier.demo import demo_bills
 from verifier.households.file import household_file
 from payment_helpers import People, add_contract, ready_case, tx
 from sqlalchemy import select
@@ -70,7 +71,7 @@ def _check_both(ctx: Any, case_id: str, husband_id: str, wife_id: str) -> Any:
         income=HouseholdIncome(wages=600_000), rigid=RigidExpenditure(medical_self_paid=4_000_000),
         stable_income=False, payee={"account_name": "王建国", "bank": "农村商业银行",
                                     "account_number": "6222020200112233445"},
-        cross_checks=[], evidence=[], note="")
+        cross_checks=[], evidence=[], note="", bills=demo_bills(case_id, "medical_self_paid", 4_000_000))
     return tx(ctx, lambda session: checks.record_check(session, case_id, data, vault=ctx.vault, principal=officer,
                                                        clock=ctx.clock))
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from factories import COUNTY, new_id_number
+
+
+_bill_numbers = itertools.count(1)
 
 
 def check_body(head: str, officers: list[str], visited_on: str, account: str = "6222020200112233445",
@@ -19,6 +23,8 @@ def check_body(head: str, officers: list[str], visited_on: str, account: str = "
         "stable_income": False,
         "payee": {"account_name": head, "bank": "农村商业银行", "account_number": account},
         "cross_checks": [], "evidence": [], "note": "",
+        # The invoice behind the medical cost (a determination counts only what bills back).
+        "bills": [{"kind": "medical", "issuer": "县人民医院", "number": f"K{next(_bill_numbers):08d}", "amount": "40000.00"}],
     }
 
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from factories import make_case, new_id_number, staff
 
+from verifier.demo import demo_bills
 from verifier.store.reader import session_reader
 from verifier.accounts.auth import principal_of
 from verifier.audit.checkpoints import known_keys
@@ -103,7 +104,10 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
     assert r.status_code == 409  # before ends_on (and objections are open)
 
-    r = client.post(f"/api/objections/{obj_a.json()['id']}/resolution", headers=clerk,
+    # A dismissal is another clerk's (not the one who recorded the objection or posted the notice).
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    clerk2 = users.headers("clerk2")
+    r = client.post(f"/api/objections/{obj_a.json()['id']}/resolution", headers=clerk2,
                     json={"outcome": "dismissed", "note": "经核实，经营收入已计入"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "dismissed" and r.json()["case_status"] == "in_notice"
@@ -135,7 +139,7 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     assert r.status_code == 409 and "open" in r.json()["detail"]  # the objection on c is still open
     got = client.get(f"/api/notices/{nid}", headers=clerk).json()
     assert got["open_objections"] == 1 and got["period_over"] is True
-    r = client.post(f"/api/objections/{obj_c.json()['id']}/resolution", headers=clerk, json={"outcome": "dismissed"})
+    r = client.post(f"/api/objections/{obj_c.json()['id']}/resolution", headers=clerk2, json={"outcome": "dismissed"})
     assert r.status_code == 200
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
     assert r.status_code == 200, r.text
@@ -174,7 +178,8 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
         members=[{"name": "李四", "id_number": new_id_number(), "relation": "head", "labour": "full"},
                  {"name": "李小四", "id_number": new_id_number(), "relation": "child", "labour": "none"}],
         income=HouseholdIncome(wages=600_000), rigid=RigidExpenditure(medical_self_paid=2_500_000),
-        stable_income=False, payee=None, cross_checks=[], evidence=[], note="异议成立后重新核查")
+        stable_income=False, payee=None, cross_checks=[], evidence=[], note="异议成立后重新核查",
+        bills=demo_bills(b, "medical_self_paid", 2_500_000))
     with ctx.db.begin() as session:
         checks.record_check(session, b, data, vault=ctx.vault, principal=officers[0], clock=ctx.clock)
     with ctx.db.begin() as session:

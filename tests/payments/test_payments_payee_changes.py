@@ -15,6 +15,7 @@ from factories import make_case, staff
 from payment_helpers import People, add_contract, change_payee, ready_case, tx
 from sqlalchemy import select
 
+from verifier.demo import demo_bills
 from verifier.audit.checkpoints import known_keys
 from verifier.audit.models import AuditEntry
 from verifier.audit.verify import verify_log
@@ -372,7 +373,8 @@ def _recheck(ctx, case_id: str, account_number: str) -> tuple[str, str]:  # type
         members=[{"name": head, "id_number": new_id_number(), "relation": "head", "labour": "full"}],
         income=HouseholdIncome(wages=300_000), rigid=RigidExpenditure(medical_self_paid=4_200_000),
         stable_income=False, payee={"account_name": head, "bank": "农村商业银行", "account_number": account_number},
-        cross_checks=[], evidence=[], note="异议成立后重新核查")
+        cross_checks=[], evidence=[], note="异议成立后重新核查",
+        bills=demo_bills(case_id, "medical_self_paid", 4_200_000))
     with ctx.db.begin() as session:
         checks.record_check(session, case_id, data, vault=ctx.vault, principal=officer, clock=ctx.clock)
     with ctx.db.begin() as session:

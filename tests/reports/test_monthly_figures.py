@@ -37,6 +37,7 @@ import pytest
 from sqlalchemy import select
 from factories import COUNTY, staff
 
+from verifier.demo import demo_bills
 from verifier import demo
 from verifier.accounts.auth import principal_of
 from verifier.accounts.service import add_user
@@ -180,7 +181,8 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             payee={"account_name": h.head, "bank": "农村商业银行", "account_number": accounts[k]},
             cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
                           {"source": "bank", "finding": "inconsistent", "note": "另有存款"}],
-            evidence=[], note="")
+            evidence=[], note="", bills=demo_bills(ids[k], "disaster_loss" if cause == "disaster" else
+                                                    "medical_self_paid", 4_200_000))
         with ctx.db.begin() as session:
             checks.record_check(session, ids[k], data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
         with ctx.db.begin() as session:  # the officer's inconsistent cross-check is a finding to answer first
@@ -268,7 +270,7 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     check("C", D(2020, 5, 28))
     with ctx.db.begin() as session:
         notices.resolve_objection(session, objection, outcome="dismissed", note="经核实无经营收入",
-                                  principal=team.clerk, clock=ctx.clock)
+                                  principal=people["reviewer"], clock=ctx.clock)  # not the clerk who recorded it
     review("F", D(2020, 6, 5))
     west_june = post("城关镇", "西村", D(2020, 6, 8))
     with ctx.db.begin() as session:

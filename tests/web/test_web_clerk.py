@@ -150,6 +150,10 @@ def test_objection_page_records_who_how_and_the_resolution(pages, ctx, clock) ->
     objection = re.search(r'action="/objections/(obj_\w+)/resolution"', text).group(1)
     clock.advance(days=2)
     r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "核实无车",
+                                                           "resolved_on": today})
+    assert r.status_code == 403 and "须由本乡镇其他经办人或县级复核人员决定" in r.text  # recorded and posted by clerk1
+    pages.as_("clerk2", "town_clerk")  # another clerk of the town decides
+    r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "核实无车",
                                                            "resolved_on": "2001-01-01"})
     assert r.status_code == 422 and "不能早于异议收到日期" in r.text
     r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "核实无车",

@@ -135,6 +135,10 @@ class DeterminationOut(msgspec.Struct):
     # Evidence files of the check another determined or paid case also holds ({sha256, case_number, case_status,
     # same_household}): the same photo of the same papers, for the confirming supervisor to see.
     evidence_elsewhere: list[dict[str, Any]] = []
+    # Rigid expenditure claimed beyond its bills ({field, claimed, billed, missing}): the figures above count only the
+    # billed part; `rests_on_unbilled` when the amounts as claimed would give another result (confirming is refused).
+    unbilled: list[dict[str, Any]] = []
+    rests_on_unbilled: bool = False
 
 
 class HistoryOut(msgspec.Struct):

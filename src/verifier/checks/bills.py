@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
@@ -159,6 +159,13 @@ def bills_of(session: Session, check_id: str) -> list[CheckBill]:
     """A check's bills by kind and number (ids made in the same millisecond have no order of their own)."""
     return list(session.scalars(select(CheckBill).where(CheckBill.check_id == check_id)
                                 .order_by(CheckBill.kind, CheckBill.number, CheckBill.id)))
+
+
+def billed_totals(session: Session, check_id: str) -> dict[str, int]:
+    """What a check's bills add up to, by the rigid-expenditure field they back (`KINDS`)."""
+    rows = session.execute(select(CheckBill.kind, func.sum(CheckBill.amount)).where(CheckBill.check_id == check_id)
+                           .group_by(CheckBill.kind)).all()
+    return {KINDS[kind]: int(total) for kind, total in rows}
 
 
 def require_not_counted(session: Session, case: Case, check: Check) -> None:

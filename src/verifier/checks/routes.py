@@ -20,8 +20,9 @@ from ..domain.money import format_yuan, parse_yuan
 from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..registers import service as registers
-from . import attempts, bills, review, service
-from .schemas import CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn, VisitAttemptIn
+from . import attempts, bills, late_bills, review, service
+from .schemas import (BillsIn, CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn,
+                      VisitAttemptIn)
 
 Id = Annotated[str, Parameter(max_length=40)]
 
@@ -72,6 +73,9 @@ def assessment_out(a: service.Assessment, confirmed: bool, session: Session | No
         bills=[] if session is None else [{**b, "amount": format_yuan(b["amount"])}
                                           for b in bills.shown(session, a.case, a.check)],
         evidence_elsewhere=[] if session is None else bills.evidence_elsewhere(session, a.case, a.check),
+        unbilled=[{"field": s.field, "claimed": format_yuan(s.claimed), "billed": format_yuan(s.billed),
+                   "missing": format_yuan(s.missing)} for s in a.shortfalls],
+        rests_on_unbilled=a.rests_on_unbilled,
     )
 
 
@@ -105,6 +109,19 @@ class CheckController(Controller):
         def run(session: Session) -> CheckRecorded:
             check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=request.user, clock=ctx.clock)
             return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
+
+        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+    @post("/check/bills", opt={"roles": ("field_officer",)}, status_code=201)
+    def add_bills(self, case_id: Id, data: JSONBody[BillsIn], ctx: Ctx,
+                  request: Request[Principal, Any, Any]) -> Response[dict[str, Any]]:
+        """Bills added to the recorded check before its determination, by one of its two officers."""
+        def run(session: Session) -> dict[str, Any]:
+            listed = late_bills.add_bills(session, case_id, [
+                {"kind": b.kind, "issuer": b.issuer, "number": b.number, "amount": b.amount} for b in data.bills],
+                principal=request.user, clock=ctx.clock)
+            return {"case_id": case_id, "bills": [{"kind": b.kind, "issuer": b.issuer, "number": b.number,
+                                                   "amount": format_yuan(b.amount)} for b in listed]}
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 

@@ -96,6 +96,12 @@ class ReviewRequestIn(msgspec.Struct, forbid_unknown_fields=True):
     summary: Annotated[str, msgspec.Meta(max_length=2000)]
 
 
+class BillsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Bills added to a recorded check before its determination (by one of its two officers)."""
+
+    bills: Annotated[list[BillIn], msgspec.Meta(min_length=1, max_length=100)]
+
+
 class DeterminationIn(msgspec.Struct, forbid_unknown_fields=True):
     confirm: bool = True
 

@@ -27,7 +27,7 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee
-from ..domain import planning
+from ..domain import backing, planning
 from ..domain.lifecycle import next_status
 from ..domain.planning import days_late
 from ..domain.registers import finding_reason
@@ -368,6 +368,10 @@ class Assessment:
     basis: int
     quote: ReliefQuote | None
     findings: list[RegisterFinding]
+    # Rigid expenditure claimed beyond its bills (the figures above count only the billed part), and whether the
+    # amounts as claimed would give another result (then confirming is refused: `backing.refusal`).
+    shortfalls: tuple[backing.Shortfall, ...] = ()
+    rests_on_unbilled: bool = False
 
 
 def _prior_paid(session: Session, case: Case) -> tuple[int, int]:
@@ -393,14 +397,34 @@ def rigid_of(check: Check) -> RigidExpenditure:
 
 
 def assess_case(session: Session, case: Case) -> Assessment:
+    """The determination the case's latest check gives, counting rigid expenditure only as far as its bills back it
+    (`domain.backing`); `rests_on_unbilled` when the amounts as claimed would give another result."""
     check = latest_check(session, case.id)
     if check is None:
         raise InvalidState("the case has no home check yet")
     contract = contract_store.get_contract(session, case.contract_id)
-    income = HouseholdIncome(check.wages, check.business_net, check.property_net, check.transfer_net, check.productive_costs)
-    rigid = rigid_of(check)
-    eligibility = assess(income, check.member_count, rigid, check.stable_income, contract.income_line, contract.burden_ratio)
+    claimed = rigid_of(check)
     findings = registers.findings_of(session, check.id)
+    billed = bills.billed_totals(session, check.id)
+    short = tuple(backing.shortfalls(claimed, billed))
+    eligibility, basis, quote = _result(session, case, check, contract, findings,
+                                        backing.backed(claimed, billed) if short else claimed)
+    rests = False
+    if short:
+        as_claimed = _result(session, case, check, contract, findings, claimed)
+        rests = _outcome(as_claimed[0], as_claimed[2]) != _outcome(eligibility, quote)
+    return Assessment(case, check, contract, eligibility, basis, quote, findings, short, rests)
+
+
+def _outcome(eligibility: Eligibility, quote: ReliefQuote | None) -> tuple[bool, int]:
+    return eligibility.eligible, quote.amount if quote else 0
+
+
+def _result(session: Session, case: Case, check: Check, contract: Contract, findings: list[RegisterFinding],
+            rigid: RigidExpenditure) -> tuple[Eligibility, int, ReliefQuote | None]:
+    """Eligibility, the cumulative basis and the relief quote of a check's figures with `rigid` counted."""
+    income = HouseholdIncome(check.wages, check.business_net, check.property_net, check.transfer_net, check.productive_costs)
+    eligibility = assess(income, check.member_count, rigid, check.stable_income, contract.income_line, contract.burden_ratio)
     upheld = [f for f in findings if f.status == "upheld"]
     if upheld:
         eligibility = Eligibility(False, "none", eligibility.per_capita_income,
@@ -409,7 +433,7 @@ def assess_case(session: Session, case: Case) -> Assessment:
     prior_basis, already_paid = _prior_paid(session, case)
     basis = prior_basis + rigid.amount_for(rule.basis)
     quote = relief_for(basis, rule, check.member_count, already_paid) if eligibility.eligible else None
-    return Assessment(case, check, contract, eligibility, basis, quote, findings)
+    return eligibility, basis, quote
 
 
 def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
@@ -429,6 +453,8 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     match = registers.match_check(session, case, a.check, rules=a.contract.register_rules, clock=clock,
                                   actor=principal.id, role="insurer_supervisor")
     bills.require_not_counted(session, case, a.check)
+    if a.rests_on_unbilled:
+        raise InvalidState(backing.refusal(a.shortfalls))
     still_open = [f for f in registers.findings_of(session, a.check.id) if f.status == "open"]
     if still_open:
         raise InvalidState(f"本次核查还有 {len(still_open)} 条部门信息比对发现待处理：须逐条说明或认定属实后，"

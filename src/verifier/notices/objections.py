@@ -13,11 +13,11 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from .models import NoticeItem, Objection
 
-from .reading import CLERK, last_day, load_notice, load_objection
+from .reading import CLERK, RESOLVE_ROLES, last_day, load_notice, load_objection
 
 RAISERS = ("anonymous", "household", "relative", "neighbour", "villager", "village_cadre", "other")
 RECEIVED_VIA = ("in_person", "phone", "letter", "box")
@@ -96,6 +96,12 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
                                                   f"{objection.received_on}"))
     if problems:
         raise ValidationFailed(problems)
+    if outcome == "dismissed" and principal.id in (objection.recorded_by, notice.posted_by):
+        # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
+        # against the notice they posted. Upholding only sends the case back to be checked again.
+        raise Forbidden("four-eyes rule: you recorded this objection or posted its notice; another clerk of the town "
+                        "or the county reviewer dismisses it")
+    role = principal.acting_role(RESOLVE_ROLES)
     note = (note or "").strip()
     objection.status = outcome
     objection.resolution_note = note or None
@@ -109,7 +115,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
         assert item is not None
         if item.status == "listed":  # a second upheld objection against the same case finds it already withdrawn
             case = load_case(session, item.case_id, principal, for_update=True)
-            advance(session, case, "objection_upheld", actor=principal, role=CLERK, clock=clock,
+            advance(session, case, "objection_upheld", actor=principal, role=role, clock=clock,
                     payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id})
             item.status = "withdrawn"
             withdrawn = True
@@ -117,6 +123,6 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
                                "withdrawn": withdrawn, "resolved_on": resolved_on.isoformat()}
     if note:
         payload["note_sha256"] = audit.text_digest(note)
-    audit.append(session, actor=principal.id, role=CLERK, action="objection.resolve", subject=objection.case_id,
+    audit.append(session, actor=principal.id, role=role, action="objection.resolve", subject=objection.case_id,
                  contract_hash=notice.contract_hash, clock=clock, payload=payload)
     return objection

@@ -20,6 +20,9 @@ from .models import Notice, NoticeItem, Objection
 
 REVIEW_ROLES = ("town_clerk",)  # the village's evaluation, recorded by the town: never by the insurer it judges
 CLERK = "town_clerk"
+# Who decides an objection: the town's clerks, or the county reviewer (a dismissal never by whoever recorded it or
+# posted its notice).
+RESOLVE_ROLES = (CLERK, "county_reviewer")
 # The national poverty-relief supervision hotline, printed when the clerk gives no office phone of their own.
 DEFAULT_OBJECTION_PHONE = "12317"
 

@@ -181,7 +181,7 @@ class ObjectionController(Controller):
             o, _ = service.load_objection(session, objection_id, request.user)
             return objection_out(o, _item_case_status(session, o))
 
-    @post("/{objection_id:str}/resolution", opt=CLERK, status_code=200)
+    @post("/{objection_id:str}/resolution", opt={"roles": service.RESOLVE_ROLES}, status_code=200)
     def resolve(self, objection_id: Id, data: JSONBody[ResolutionIn], ctx: Ctx,
                 request: Request[Principal, Any, Any]) -> Response[ObjectionOut]:
         def run(session: Session) -> ObjectionOut:

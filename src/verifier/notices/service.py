@@ -47,6 +47,7 @@ from .objections import (  # noqa: F401  (callers find the objections here too)
     resolve_objection,
 )
 from .reading import (  # noqa: F401  (and the notices' reading)
+    RESOLVE_ROLES,
     CASE_NOTICE,
     CASE_OBJECTIONS,
     CLERK,
@@ -66,6 +67,11 @@ from .reading import (  # noqa: F401  (and the notices' reading)
     villages_awaiting_notice,
     villages_with,
 )
+
+
+# A notice put up on the wall is entered that day or the next (its period counts from the day it went up); never
+# dated further back, which would shorten the time the village has to read it and object.
+LATE_ENTRY_DAYS = 1
 
 
 _LATEST_REVIEW = (select(VillageReview).where(VillageReview.case_id == bindparam("case_id"))
@@ -227,6 +233,10 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
     today = clock.today()
     if req.posted_on > today:
         raise ValidationFailed.one("posted_on", f"{req.posted_on} is in the future")
+    if req.posted_on < today - timedelta(days=LATE_ENTRY_DAYS):
+        # A notice dated further back would run its period (and close) before anyone could read it or object.
+        raise ValidationFailed.one("posted_on", f"{req.posted_on} is more than {LATE_ENTRY_DAYS} day before today "
+                                                f"({today}): a notice is entered the day it goes up, or the day after")
 
     # Lock the candidates: a second clerk posting the same village at once finds them taken (and on PostgreSQL
     # the unique index on live notice items refuses a case in two notices whatever happens).

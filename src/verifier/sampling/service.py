@@ -39,7 +39,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination
-from . import consequences, schemas
+from . import consequences, independence, schemas
 from .models import (
     SamplingItem,
     SamplingMember,
@@ -253,6 +253,7 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
     _assessed_figures_only(data)
     if session.get(SamplingItem, (rnd.id, data.case_id)) is None:
         raise ValidationFailed.one("case_id", "this case is not in the round's sample")
+    independence.require_independent(session, data.case_id, principal)
     if session.get(SamplingResult, (rnd.id, data.case_id)) is not None:
         raise InvalidState("a re-check result for this case is recorded already")
     per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
@@ -312,6 +313,7 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     row = session.get(SamplingResult, (rnd.id, data.case_id))
     if row is None:
         raise NotFound(f"no re-check result for case {data.case_id!r} in this round")
+    independence.require_independent(session, data.case_id, principal)
     reason = reason.strip()
     problems = [] if reason else [FieldError("reason", "required")]
     try:

@@ -153,6 +153,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "schedule": user.has("insurer_supervisor") and detail.status in ("screened", "scheduled"),
         "determine": user.has("insurer_supervisor") and detail.status == "checked",
         "check": user.has("field_officer") and assigned and detail.status == "scheduled",
+        # 补录票据: the latest check's own officers, before its determination (web/late_bills.py)
+        "add_bills": user.has("field_officer") and detail.status == "checked" and bool(detail.checks)
+        and user.id in detail.checks[-1].officers,
         "evidence": reads_evidence,
         "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
         "review_request": user.has("town_clerk") and detail.status == "ineligible",

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from ..cases import numbers as case_numbers
 from ..cases import service as case_service
 from ..documents.notice import render_notice_html
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import DOCX, Ctx, get, post
 from ..notices import service as notice_service
 from ..referrals import edit as application_edit
@@ -174,7 +174,9 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
                 today=today,
                 open_objections=open_objections, can_close=can_close,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
-                clerk=request.user.has("town_clerk"), raisers=list(labels.OBJECTION_RAISERS.items()),
+                clerk=request.user.has("town_clerk"),
+                resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES),
+                raisers=list(labels.OBJECTION_RAISERS.items()),
                 vias=list(labels.OBJECTION_VIA.items()))
 
 
@@ -303,7 +305,7 @@ class ObjectionPages(Controller):
             _, notice = notice_service.load_objection(session, objection_id, request.user)
             return Redirect(path=f"/notices/{notice.id}#objection", status_code=303)
 
-    @post("/{objection_id:str}/resolution", opt=CLERK, status_code=303)
+    @post("/{objection_id:str}/resolution", opt={"roles": notice_service.RESOLVE_ROLES}, status_code=303)
     def resolve(self, objection_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         with ctx.db.read() as session:
             _, notice = notice_service.load_objection(session, objection_id, request.user)
@@ -324,6 +326,6 @@ class ObjectionPages(Controller):
         except ValidationFailed as exc:
             state = form_state(data, exc, ("outcome", "note", "confirm", "resolved_on"))
             return render_notice(request, ctx, notice_id, status_code=422, forms={f"resolve-{objection_id}": state})
-        except InvalidState as exc:
-            return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
+        except (Forbidden, InvalidState) as exc:
+            return render_notice(request, ctx, notice_id, status_code=exc.status, message=labels.message_zh(exc.detail))
         return see_other(f"/notices/{notice_id}", done="resolved")

@@ -139,6 +139,7 @@ ACTIONS = {
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
     "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
+    "case.add_bills": "补录核查票据",
     "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
 }
 
@@ -435,6 +436,19 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
     (r"the bills of this kind add up to (\S+), not (\S+)",
      lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
+    (r"(\S+) is more than 1 day before today \((\S+)\): a notice is entered the day it goes up, or the day after",
+     lambda m: f"公示日期 {m.group(1)} 早于昨天：公示须在张贴当天或次日录入，不能补记更早的日期（否则公示期未满就已结束）"),
+    (r"four-eyes rule: you recorded this objection or posted its notice; .*",
+     "按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。"),
+    (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",
+     "按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。"),
+    # Bills added before the determination (checks/late_bills.py).
+    (r"bill (.+) is already listed on this check", lambda m: f"票据 {m.group(1)} 已列在本次核查中"),
+    (r"the bills of this kind would add up to (\S+), more than the check's (\S+)",
+     lambda m: f"补录后此类票据合计 {grouped_yuan(m.group(1))} 元，超过核查填写的金额 {grouped_yuan(m.group(2))} 元"),
+    (r"only the two officers who made the check add its bills", "只有做本次核查的两名核查员可以补录票据"),
+    (r"bills are added to a check before its determination; the case is (\w+)",
+     lambda m: f"票据须在认定之前补录，案件现在是“{STATUS_LABELS.get(m.group(1), m.group(1))}”"),
     (r"an admin limited to counties manages only accounts limited to those counties",
      "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ]]

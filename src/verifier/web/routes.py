@@ -27,6 +27,7 @@ from .followups import FollowupPages
 from .home import HomePage, LoginPages
 from .household_changes import HouseholdChangePages
 from .households import HouseholdPages
+from .late_bills import LateBillPages
 from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
 from .payments import FundPages, PaymentPages
@@ -43,7 +44,8 @@ from .role_grants import RoleGrantPages, UserRolePages
 from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
-                    DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, VisitAttemptPages,
+                    DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
+                    VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,

@@ -272,8 +272,8 @@ class SamplingPages(Controller):
         except ValidationFailed as exc:
             state = _add(FormState(values=values), exc.errors, RESULT_FIELDS)
             return render_round(request, ctx, round_id, status_code=422, forms={f"result-{case_id}": state})
-        except InvalidState as exc:
-            return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
+        except (Forbidden, InvalidState) as exc:
+            return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "recheck")
 
     @post("/{round_id:str}/results/{case_id:str}/correct", opt=WRITERS, status_code=303)
@@ -289,8 +289,8 @@ class SamplingPages(Controller):
         except ValidationFailed as exc:
             state = _add(FormState(values=values), exc.errors, (*RESULT_FIELDS, "reason"))
             return render_round(request, ctx, round_id, status_code=422, forms={f"correct-{case_id}": state})
-        except InvalidState as exc:
-            return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
+        except (Forbidden, InvalidState) as exc:
+            return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "corrected")
 
     @post("/{round_id:str}/expand", opt=WRITERS, status_code=303)

@@ -169,6 +169,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "net_income": check.wages + check.business_net + check.property_net + check.transfer_net
             - check.productive_costs,
             "rigid_total": check.medical_self_paid + check.schooling + check.disaster_loss + (check.other_rigid or 0),
+            "rigid_billed": check.medical_self_paid + check.schooling + check.disaster_loss + (check.other_rigid or 0)
+            - sum(s.missing for s in a.shortfalls),
             "stable_income": check.stable_income,
             "amount": a.quote.amount if a.quote else 0, "gross": a.quote.gross if a.quote else 0,
             "cap": a.quote.cap if a.quote else None, "capped": bool(a.quote and a.quote.capped),
@@ -179,6 +181,7 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "answered_findings": sum(f.status != "open" for f in a.findings),
             "bills": check_bills.shown(session, case, check),
             "evidence_elsewhere": check_bills.evidence_elsewhere(session, case, check),
+            "unbilled": [s.in_chinese() for s in a.shortfalls], "rests_on_unbilled": a.rests_on_unbilled,
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)

@@ -1,0 +1,20 @@
+"""A re-check is the county's own look at the insurer's work: never recorded (or corrected) by a person who took part
+in that work on the case: an officer of one of its checks, whoever recorded one, or the supervisor who confirmed its
+determination (one person may hold a county role beside an insurer role)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..domain.errors import Forbidden
+from ..store.tables import Check, Determination
+
+
+def require_independent(session: Session, case_id: str, principal: Principal) -> None:
+    checks = session.execute(select(Check.officer_ids, Check.recorded_by).where(Check.case_id == case_id)).all()
+    confirmed = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)))
+    if principal.id in confirmed or any(principal.id in officers or principal.id == by for officers, by in checks):
+        raise Forbidden("four-eyes rule: you took part in the insurer's check or determination of this case; another "
+                        "county reviewer records its re-check")

@@ -1,0 +1,73 @@
+"""An objection to a case on the public notice is the village's say. A clerk alone could take it down and dismiss it
+themselves (or dismiss a complaint against the notice they posted), and the household is paid as if nobody had
+objected. A dismissal is decided by another clerk of the town or the county reviewer; upholding (which only sends
+the case back to be checked again) stays open to the clerk."""
+
+from __future__ import annotations
+
+from factories import COUNTY, make_case
+from sqlalchemy import select
+
+from verifier.audit.models import AuditEntry
+from verifier.notices.models import Objection
+
+
+def _noticed(ctx, client, users) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Two cases of 东村 reviewed and on a notice posted today by `clerk`: (notice id, first case id)."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    clerk = users.headers("clerk")
+    cases = [make_case(ctx, village="东村"), make_case(ctx, village="东村")]
+    today = ctx.clock.today().isoformat()
+    for case_id in cases:
+        r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
+                        json={"held_on": today, "result": "pass", "note": ""})
+        assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=clerk,
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], cases[0]
+
+
+def _object(client, headers, notice_id: str, case_id: str, today: str, summary: str = "该户有经营收入未申报"):  # type: ignore[no-untyped-def]
+    r = client.post(f"/api/notices/{notice_id}/objections", headers=headers,
+                    json={"case_id": case_id, "received_on": today, "summary": summary})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_attack_the_clerk_records_an_objection_and_dismisses_it_alone(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    notice_id, case_id = _noticed(ctx, client, users)
+    today = ctx.clock.today().isoformat()
+    clerk = users.headers("clerk")
+    objection = _object(client, clerk, notice_id, case_id, today)
+    r = client.post(f"/api/objections/{objection}/resolution", headers=clerk, json={"outcome": "dismissed"})
+    assert r.status_code == 403 and "four-eyes" in r.json()["detail"], r.text
+    with ctx.db.read() as session:
+        assert session.get(Objection, objection).status == "open"
+        assert not session.scalar(select(AuditEntry.idx).where(AuditEntry.action == "objection.resolve"))
+
+    # A second clerk of the town who recorded it: still the notice's own clerk may not dismiss it.
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    second = _object(client, users.headers("clerk2"), notice_id, case_id, today, summary="该户子女有稳定工作")
+    r = client.post(f"/api/objections/{second}/resolution", headers=clerk, json={"outcome": "dismissed"})
+    assert r.status_code == 403, r.text
+    # Another clerk decides the first, the county reviewer the second.
+    r = client.post(f"/api/objections/{objection}/resolution", headers=users.headers("clerk2"),
+                    json={"outcome": "dismissed", "note": "经核实无经营收入"})
+    assert r.status_code == 200 and r.json()["status"] == "dismissed", r.text
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    r = client.post(f"/api/objections/{second}/resolution", headers=users.headers("reviewer"),
+                    json={"outcome": "dismissed", "note": "经核实子女务农"})
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        roles = list(session.scalars(select(AuditEntry.role).where(AuditEntry.action == "objection.resolve")
+                                     .order_by(AuditEntry.idx)))
+    assert roles == ["town_clerk", "county_reviewer"]
+
+
+def test_the_clerk_may_uphold_the_objection_they_recorded(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    notice_id, case_id = _noticed(ctx, client, users)
+    clerk = users.headers("clerk")
+    objection = _object(client, clerk, notice_id, case_id, ctx.clock.today().isoformat())
+    r = client.post(f"/api/objections/{objection}/resolution", headers=clerk, json={"outcome": "upheld"})
+    assert r.status_code == 200 and r.json()["case_status"] == "scheduled", r.text  # back to be visited again
