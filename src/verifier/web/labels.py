@@ -54,6 +54,7 @@ class ContractNames(dict[str, str]):
 
 CAUSES = ContractNames("causes", dict(CAUSE_LABELS))
 GROUPS = ContractNames("groups", DEFAULT_TABLE.group_names())
+COUNTIES = ContractNames("counties", {})  # a county's name as its contract gives it (南陵县), for `|county`
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = {"medical_insurance": "医保部门", "housing": "住建部门", "market_regulation": "市场监管部门",
