@@ -427,7 +427,7 @@ def run(scale: float = 1.0) -> list[Result]:
         server.stop()
         server = None
         out = _cli(env, "audit", "verify")
-        if "intact" not in out:
+        if "审计日志完整" not in out:
             raise RuntimeError(f"the audit log does not verify after the load:\n{out}")
         base = measured[0]
         base_rate = base.count / base.seconds

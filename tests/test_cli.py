@@ -36,9 +36,9 @@ def test_help_lists_the_commands() -> None:
 def test_init_is_idempotent_and_keys_are_private(env: dict[str, str]) -> None:
     first = run(env, "init", "--contracts", str(ROOT / "contracts"))
     assert first.exit_code == 0, first.output
-    assert "1 newly added" in first.output
+    assert "新载入 1 份" in first.output
     second = run(env, "init", "--contracts", str(ROOT / "contracts"))
-    assert second.exit_code == 0 and "0 newly added" in second.output
+    assert second.exit_code == 0 and "新载入 0 份" in second.output
     keys = Path(env["VERIFIER_HOME"]) / "keys"
     for name in os.listdir(keys):
         assert stat.S_IMODE(os.stat(keys / name).st_mode) == 0o600, name
@@ -48,14 +48,14 @@ def test_init_is_idempotent_and_keys_are_private(env: dict[str, str]) -> None:
 def test_contracts_check_lists_every_problem(tmp_path: Path) -> None:
     good = ROOT / "contracts" / "demo-2020.toml"
     ok = CliRunner().invoke(main, ["contracts", "check", str(good)])
-    assert ok.exit_code == 0 and "ok (demo-2020" in ok.output
+    assert ok.exit_code == 0 and "无误（demo-2020" in ok.output
     bad = tmp_path / "bad.toml"
     bad.write_text(good.read_text(encoding="utf-8").replace('budget = "4500000.00"', 'budget = "lots"')
                    .replace('income_line = "5200.00"', 'income_line = "5200.00"\nline2 = 1'), encoding="utf-8")
     result = CliRunner().invoke(main, ["contracts", "check", str(bad)])
     assert result.exit_code == 1
-    assert "eligibility.line2: unknown key" in result.output
-    assert "budget: not an amount of yuan" in result.output
+    assert "eligibility.line2：无法识别的设置项，请核对拼写" in result.output
+    assert "budget：请填写金额（元）" in result.output
 
 
 def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> None:
@@ -70,9 +70,9 @@ def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> 
                      .replace("2020-12-31", "2021-12-31"), encoding="utf-8")
     result = run(env, "contracts", "add", str(other))
     assert result.exit_code == 0, result.output
-    assert "added county-2020b" in result.output
+    assert "已添加服务合同 county-2020b" in result.output
     again = run(env, "contracts", "add", str(other))
-    assert again.exit_code == 0 and "already present" in again.output
+    assert again.exit_code == 0 and "服务合同已在库中，未更改" in again.output
 
 
 def test_users_add_with_a_password_from_stdin_or_generated(env: dict[str, str]) -> None:
@@ -80,13 +80,13 @@ def test_users_add_with_a_password_from_stdin_or_generated(env: dict[str, str]) 
     r = run(env, "users", "add", "wang.qiang", "--role", "field_officer", "--county", "340223",
             input="a good password\n")
     assert r.exit_code == 0, r.output
-    assert "password (shown once)" not in r.output
+    assert "密码（只显示这一次）" not in r.output
     r = run(env, "users", "add", "li.na", "--role", "finance", "--role", "insurer_claims", "--all-counties", input="")
-    assert r.exit_code == 0 and "password (shown once)" in r.output and "every county" in r.output
+    assert r.exit_code == 0 and "密码（只显示这一次）" in r.output and "全部县（区）" in r.output
     r = run(env, "users", "add", "li.na", "--role", "finance", "--county", "340223", input="another password\n")
-    assert r.exit_code == 1 and "already exists" in r.output
+    assert r.exit_code == 1 and "用户名“li.na”已被使用" in r.output
     r = run(env, "users", "add", "zhao", "--role", "wizard", "--county", "340223", input="a good password\n")
-    assert r.exit_code == 1 and "unknown role 'wizard'" in r.output
+    assert r.exit_code == 1 and "没有“wizard”这个角色" in r.output and "核查员(field_officer)" in r.output
 
 
 def test_users_add_without_a_county_choice_is_refused(env: dict[str, str]) -> None:
@@ -96,12 +96,12 @@ def test_users_add_without_a_county_choice_is_refused(env: dict[str, str]) -> No
     assert r.exit_code == 1 and "--all-counties" in r.output and "--county" in r.output
     r = run(env, "users", "add", "sun", "--role", "auditor", "--county", "340223", "--all-counties",
             input="a good password\n")
-    assert r.exit_code == 1 and "not both" in r.output
+    assert r.exit_code == 1 and "二选一" in r.output
     listed = run(env, "users", "list")
     assert listed.exit_code == 0 and "sun" not in listed.output
     r = run(env, "users", "add", "sun", "--role", "auditor", "--all-counties", input="a good password\n")
     assert r.exit_code == 0, r.output
-    assert "(all)" in run(env, "users", "list").output
+    assert re.search(r"sun\s+在用\s+0\s+全部\s+审计\(auditor\)", run(env, "users", "list").output)
 
 
 def _cli_login(env: dict[str, str], username: str, password: str):  # type: ignore[no-untyped-def]
@@ -123,7 +123,7 @@ def test_a_user_added_on_the_command_line_must_choose_their_own_password_first(e
     """Whoever ran `users add` knows the password: until its owner has chosen their own it opens nothing else."""
     run(env, "init", "--contracts", str(ROOT / "contracts"))
     r = run(env, "users", "add", "qian", "--role", "finance", "--county", "340223", input="typed by the operator\n")
-    assert r.exit_code == 0 and "choosing their own password" in r.output
+    assert r.exit_code == 0 and "首次登录时须先设置自己的密码" in r.output
     ctx, client, r = _cli_login(env, "qian", "typed by the operator")
     try:
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
@@ -149,27 +149,27 @@ def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
         assert client.get("/api/auth/me", headers=headers).status_code == 200
         listed = run(env, "users", "list").output
-        assert re.search(r"zhou\s+active\s+1\s+340223\s+finance", listed), listed
+        assert re.search(r"zhou\s+在用\s+1\s+340223\s+财务\(finance\)", listed), listed
 
         # a new password ends the session at once, and is printed only when generated
         r = run(env, "users", "password", "zhou", input="second password\n")
-        assert r.exit_code == 0 and "1 session(s) ended" in r.output and "shown once" not in r.output
+        assert r.exit_code == 0 and "已结束其 1 个登录会话" in r.output and "只显示这一次" not in r.output
         assert client.get("/api/auth/me", headers=headers).status_code == 401
         assert client.post("/api/auth/login", json={"username": "zhou", "password": "first password"}).status_code == 401
         token = client.post("/api/auth/login", json={"username": "zhou", "password": "second password"}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
 
         r = run(env, "users", "disable", "zhou")
-        assert r.exit_code == 0 and "1 session(s) ended" in r.output
+        assert r.exit_code == 0 and "已停用 zhou；已结束其 1 个登录会话" in r.output
         assert client.get("/api/auth/me", headers=headers).status_code == 401
         assert client.post("/api/auth/login", json={"username": "zhou", "password": "second password"}).status_code == 401
-        assert re.search(r"zhou\s+disabled\s+0", run(env, "users", "list").output)
+        assert re.search(r"zhou\s+已停用\s+0", run(env, "users", "list").output)
         assert run(env, "users", "disable", "zhou").exit_code == 1  # already disabled
 
         assert run(env, "users", "enable", "zhou").exit_code == 0
         r = run(env, "users", "password", "zhou", input="")
-        assert r.exit_code == 0 and "password (shown once)" in r.output
-        generated = r.output.split("password (shown once): ")[1].strip()
+        assert r.exit_code == 0 and "密码（只显示这一次）" in r.output
+        generated = r.output.split("密码（只显示这一次）：")[1].strip()
         assert client.post("/api/auth/login", json={"username": "zhou", "password": generated}).status_code == 200
         assert run(env, "users", "disable", "nobody").exit_code == 1
     finally:
@@ -220,9 +220,9 @@ def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_pa
     ])
     r = run(env, "import", str(good), "--channel", "medical_insurance", "--county", "340223")
     assert r.exit_code == 0, r.output
-    assert "imported 3 rows" in r.output and "2 new case(s), 1 merged" in r.output
+    assert "已导入 3 行" in r.output and "新建 2 个案件，1 行并入已有的未办结案件" in r.output
     r = run(env, "import", str(good), "--channel", "medical_insurance", "--county", "340223")
-    assert r.exit_code == 0 and "nothing changed" in r.output
+    assert r.exit_code == 0 and "此前已导入" in r.output and "没有更改" in r.output
     assert run(env, "audit", "verify").exit_code == 0
 
 
@@ -252,7 +252,8 @@ def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, 
     r = run(env, "contracts", "simulate", str(bracket))
     assert r.exit_code == 0, r.output
     # Bracket: the whole 37,000 excess at 70% = 25,900.00; marginal gave 21,900.00.
-    assert "21900.00" in r.output and "25900.00" in r.output and "4000.00" in r.output
+    assert "21,900.00" in r.output and "25,900.00" in r.output and "4,000.00" in r.output
+    assert "因病" in r.output and "合计" in r.output
 
     # The same as a workbook for the county's budget meeting: amounts as numbers, names masked.
     from decimal import Decimal
@@ -261,7 +262,7 @@ def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, 
 
     out = tmp_path / "测算.xlsx"
     r = run(env, "contracts", "simulate", str(bracket), "--xlsx", str(out))
-    assert r.exit_code == 0 and "1 households: 1 gaining, 0 losing" in r.output, r.output
+    assert r.exit_code == 0 and "1 户：1 户增加，0 户减少" in r.output, r.output
     wb = load_workbook(out)
     assert wb.sheetnames == ["逐户测算", "按原因和户类型汇总", "说明"]
     header, row = [[c.value for c in r] for r in wb["逐户测算"].iter_rows(max_row=2)]
@@ -281,7 +282,8 @@ def test_sampling_secret_prints_a_fresh_secret_and_its_commitment() -> None:
     for result in outputs:
         assert result.exit_code == 0, result.output
         fields = dict(line.split(":", 1) for line in result.output.strip().splitlines())
-        secret, commitment = fields["secret"].strip(), fields["commitment"].strip()
+        by_name = {name.split("（")[0]: value.strip() for name, value in fields.items()}
+        secret, commitment = by_name["秘密值"], by_name["承诺值"]
         assert len(bytes.fromhex(secret)) == 32
         assert hashlib.sha256(bytes.fromhex(secret)).hexdigest() == commitment
         pairs.append(secret)

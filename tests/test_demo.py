@@ -22,9 +22,9 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
     first = runner.invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env,
                           catch_exceptions=False)
     assert first.exit_code == 0, first.output
-    assert "password demo-pass-2020" in first.output
+    assert "密码 demo-pass-2020" in first.output
     second = runner.invoke(main, ["init", "--demo", "--contracts", str(ROOT / "contracts")], env=env)
-    assert second.exit_code == 0 and "already loaded" in second.output
+    assert second.exit_code == 0 and "示范数据此前已载入" in second.output
     ctx = Context.open(Settings.from_env(env))
     try:
         with ctx.db.read() as session:

@@ -44,7 +44,7 @@ def test_demo_init_gives_a_contract_in_force_and_a_form_sent_with_its_default_da
                              catch_exceptions=False)
     assert out.exit_code == 0, out.output
     today = Clock().today()
-    assert f"demo contract demo-{today.year}" in out.output
+    assert f"已添加示范服务合同 demo-{today.year}" in out.output
     assert (tmp_path / "home" / "contracts" / f"demo-{today.year}.toml").is_file()
     # The repository's demo-2020.toml is loaded unchanged (same content hash as its file).
     assert (ROOT / "contracts" / "demo-2020.toml").read_text("utf-8").startswith("# Demo service contract:")

@@ -76,7 +76,7 @@ def test_a_killed_server_keeps_every_acknowledged_write(tmp_path, database_url) 
 
     run = subprocess.run([sys.executable, "-c", CLI, "audit", "verify"], env=env, capture_output=True, text=True,
                          timeout=120)
-    assert run.returncode == 0 and "intact" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 0 and "审计日志完整" in run.stdout, run.stdout + run.stderr
     again = Server(env, tmp_path / "server.log")
     try:
         status, body, _ = call(again.base, "POST", "/api/referrals", application("重启后"), again.login())

@@ -75,7 +75,7 @@ def test_init_creates_everything_private_and_tightens_what_was_there(tmp_path, d
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     assert evidence_files.read(home / "evidence", vault, sha) == PNG  # plain files are still read
     result = run(env, "init", "--contracts", str(ROOT / "contracts"))
-    assert result.exit_code == 0 and "sealed 1 evidence file" in result.output, result.output
+    assert result.exit_code == 0 and "已加密 1 个原先以明文保存的证明材料文件" in result.output, result.output
     assert_private(home, database_url)
     on_disk = plain.read_bytes()
     assert on_disk.startswith(evidence_files.MAGIC) and PNG[16:80] not in on_disk

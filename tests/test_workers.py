@@ -57,7 +57,7 @@ def test_two_processes_write_one_database_and_the_log_stays_whole(tmp_path, data
             db.dispose()
         run = subprocess.run([sys.executable, "-c", CLI, "audit", "verify"], env=env, capture_output=True, text=True,
                              timeout=120)
-        assert run.returncode == 0 and "intact" in run.stdout, run.stdout + run.stderr
+        assert run.returncode == 0 and "审计日志完整" in run.stdout, run.stdout + run.stderr
     finally:
         for server in servers:
             server.stop()

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from .cli_text import message as message_zh
+from .cli_text import roles as roles_zh
 from .settings import Settings
 
 REPO_CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
@@ -31,9 +33,12 @@ def _fail(message: str, code: int = 1) -> "None":
 
 
 def _print_problems(problems, header: str) -> None:  # type: ignore[no-untyped-def]
+    """`header`, then each problem on its own line (a `FieldError` in Chinese, naming its field)."""
+    from .cli_text import problem
+
     click.echo(header, err=True)
     for p in problems:
-        click.echo(f"  - {p}", err=True)
+        click.echo(f"  - {p if isinstance(p, str) else problem(p)}", err=True)
 
 
 @contextmanager
@@ -61,7 +66,7 @@ def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
 
     contract, problems = check_contract_text(file.read_bytes(), source=str(file))
     if contract is None:
-        _print_problems(problems, f"{file}: {len(problems)} problem(s){refusal}")
+        _print_problems(problems, f"{file}：有 {len(problems)} 处问题{refusal}")
         sys.exit(1)
     return contract
 
@@ -76,6 +81,17 @@ def main() -> None:
     # Whatever a command creates under VERIFIER_HOME (database, keys, evidence) is the owner's alone.
     previous = os.umask(PRIVATE_UMASK)
     click.get_current_context().call_on_close(lambda: os.umask(previous))
+
+
+def local_minute(moment: Any) -> str:
+    """A stored moment as the scheme's local time, to the minute."""
+    from datetime import timezone
+
+    from .clock import SCHEME_TZ
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # stored moments are UTC
+    return moment.astimezone(SCHEME_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _private_home() -> Settings:
@@ -113,10 +129,10 @@ def init(demo: bool, contracts_dir: Path | None) -> None:
             loaded = load_directory(folder) if folder.is_dir() else []
             added = bootstrap(ctx, loaded)
         except ValidationFailed as exc:
-            _print_problems(exc.errors, f"contracts in {folder} were not loaded:")
+            _print_problems(exc.errors, f"{folder} 中的服务合同未载入：")
             sys.exit(1)
-        click.echo(f"database ready at {ctx.settings.database_url.split('@')[-1]}; "
-                   f"{len(loaded)} contract(s) in {folder}, {added} newly added")
+        click.echo(f"数据库已就绪：{ctx.settings.database_url.split('@')[-1]}；"
+                   f"{folder} 中有 {len(loaded)} 份服务合同，新载入 {added} 份")
         if demo:
             from .demo import load_demo
 
@@ -132,9 +148,9 @@ def _seal_evidence(ctx) -> None:  # type: ignore[no-untyped-def]
 
     sealed, odd = seal_plain_files(ctx.settings.evidence_dir, ctx.vault)
     if sealed:
-        click.echo(f"sealed {sealed} evidence file(s) stored in clear")
+        click.echo(f"已加密 {sealed} 个原先以明文保存的证明材料文件")
     for path in odd:
-        click.echo(f"left alone: {path} does not hash to its name", err=True)
+        click.echo(f"未处理：{path} 的内容与文件名（其 SHA-256）不符", err=True)
 
 
 @main.command()
@@ -203,10 +219,10 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
     from .domain.errors import ValidationFailed
 
     if not counties and not all_counties:
-        _fail("user not created: choose the counties this user works in (--county CODE, repeat for several) "
-              "or grant every county on purpose (--all-counties)")
+        _fail("未创建用户：请写明该用户负责的县（区）（--county 县代码，可重复），"
+              "或有意授予全部县（区）（--all-counties）")
     if counties and all_counties:
-        _fail("user not created: give either --county or --all-counties, not both")
+        _fail("未创建用户：--county 与 --all-counties 只能二选一，不能同时给出")
     password = _password_from_stdin()
     generated = password is None
     password = password or generate_password()
@@ -219,20 +235,19 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
                                          proposer=_operator(), proposer_role="admin", clock=ctx.clock,
                                          bootstrap=bootstrap)
     except ValidationFailed as exc:
-        _print_problems(exc.errors, "user not created:")
+        _print_problems(exc.errors, "未创建用户：")
         sys.exit(1)
     finally:
         ctx.close()
-    click.echo(f"created user {user.username} ({', '.join(user.roles) or 'no role yet'}; "
-               f"{'every county' if not user.counties else ', '.join(user.counties)})")
+    click.echo(f"已创建用户 {user.username}（角色：{roles_zh(user.roles)}；"
+               f"{'全部县（区）' if not user.counties else '县（区）' + '、'.join(user.counties)}）")
     if bootstrap:
-        click.echo("fewer than two accounts could confirm roles: every role granted at once (recorded as the "
-                   "installation's bootstrap)")
+        click.echo("能确认角色的账号不足两个：所有角色已直接授予（记为系统初次开通）")
     if pending:
-        click.echo(f"pending confirmation by another admin or county reviewer (page /role-grants): {', '.join(pending)}")
+        click.echo(f"待另一位管理员或县级复核员在“角色授权”页（/role-grants）确认：{roles_zh(pending)}")
     if generated:
-        click.echo(f"password (shown once): {password}")
-    click.echo("it opens nothing but choosing their own password at the first login (whoever typed it knows it)")
+        click.echo(f"密码（只显示这一次）：{password}")
+    click.echo("首次登录时须先设置自己的密码，设置前不能办理其他事项（输入密码的人知道这个密码）")
 
 
 @users.command("grant")
@@ -255,15 +270,15 @@ def users_grant(name: str, roles: tuple[str, ...]) -> None:
                                                          roles=("admin",), counties=()),
                                       user.id, list(roles), clock=ctx.clock)
     except ValidationFailed as exc:
-        _print_problems(exc.errors, f"{name}: roles not changed:")
+        _print_problems(exc.errors, f"{name}：角色未更改：")
         sys.exit(1)
     except DomainError as exc:
-        _fail(f"{name}: {exc.detail}")
+        _fail(f"{name}：{message_zh(exc.detail)}")
     finally:
         ctx.close()
-    click.echo(f"{name} holds: {', '.join(user.roles) or 'no role'}")
+    click.echo(f"{name} 现有角色：{roles_zh(user.roles)}")
     if pending:
-        click.echo(f"pending confirmation by another admin or county reviewer (page /role-grants): {', '.join(pending)}")
+        click.echo(f"待另一位管理员或县级复核员在“角色授权”页（/role-grants）确认：{roles_zh(pending)}")
 
 
 @users.command("grants")
@@ -279,10 +294,17 @@ def users_grants() -> None:
             rows = grants.find_grants(session, everyone, page_size=100_000).items
     finally:
         ctx.close()
-    click.echo(f"{'grant':<32} {'username':<24} {'role':<20} {'proposed by':<24} proposed at")
+    from .cli_text import row
+    from .web.labels import ROLE_LABELS
+
+    if not rows:
+        click.echo("没有待确认的角色授权")
+        return
+    click.echo(row([("授权编号", 32), ("用户名", 24), ("角色", 30), ("提出人", 24)], "提出时间"))
     for r in rows:
-        click.echo(f"{r.grant.id:<32} {r.username:<24} {r.grant.role:<20} {r.proposer:<24} "
-                   f"{r.grant.proposed_at:%Y-%m-%d %H:%M}")
+        role = f"{ROLE_LABELS.get(r.grant.role, r.grant.role)}({r.grant.role})"
+        click.echo(row([(r.grant.id, 32), (r.username, 24), (role, 30), (r.proposer, 24)],
+                       f"{local_minute(r.grant.proposed_at)}"))
 
 
 @users.command("list")
@@ -300,12 +322,14 @@ def users_list() -> None:
             pending = grants.pending_roles(session, [u.id for u in people])
     finally:
         ctx.close()
-    click.echo(f"{'username':<24} {'status':<9} {'sessions':>8}  {'counties':<20} roles")
+    from .cli_text import pad, row
+
+    click.echo(row([("用户名", 24), ("状态", 6), ("在线会话", 8), ("县（区）", 20)], "角色"))
     for u in people:
-        counties = ",".join(u.counties) if u.counties else "(all)"
-        click.echo(f"{u.username:<24} {'active' if u.active else 'disabled':<9} {open_.get(u.id, 0):>8}  "
-                   f"{counties:<20} {','.join(u.roles)}"
-                   + (f" (pending: {','.join(pending[u.id])})" if u.id in pending else ""))
+        counties = ",".join(u.counties) if u.counties else "全部"
+        waiting = f"（待确认：{roles_zh(pending[u.id])}）" if u.id in pending else ""
+        click.echo(row([(u.username, 24), ("在用" if u.active else "已停用", 6),
+                        (pad(str(open_.get(u.id, 0)), 8, right=True), 8), (counties, 20)], roles_zh(u.roles) + waiting))
 
 
 def _account_change(name: str, change, done: str) -> None:  # type: ignore[no-untyped-def]
@@ -318,7 +342,7 @@ def _account_change(name: str, change, done: str) -> None:  # type: ignore[no-un
             user = user_named(session, name)
             result = change(session, user.id, actor=_operator(), actor_role="admin", clock=ctx.clock)
     except DomainError as exc:
-        _fail(f"{name}: {exc.detail}")
+        _fail(f"{name}：{message_zh(exc.detail)}")
     finally:
         ctx.close()
     click.echo(done.format(name=name, ended=result))
@@ -330,7 +354,7 @@ def users_disable(name: str) -> None:
     """Disable a user: they can no longer log in, and every session of theirs ends now."""
     from .accounts.service import disable_user
 
-    _account_change(name, disable_user, "disabled {name}; {ended} session(s) ended")
+    _account_change(name, disable_user, "已停用 {name}；已结束其 {ended} 个登录会话")
 
 
 @users.command("enable")
@@ -339,7 +363,7 @@ def users_enable(name: str) -> None:
     """Enable a disabled user again."""
     from .accounts.service import enable_user
 
-    _account_change(name, enable_user, "enabled {name}")
+    _account_change(name, enable_user, "已启用 {name}")
 
 
 @users.command("password")
@@ -356,9 +380,9 @@ def users_password(name: str) -> None:
     def change(session, user_id, **kw):  # type: ignore[no-untyped-def]
         return set_password(session, user_id, password, **kw)
 
-    _account_change(name, change, "new password for {name}; {ended} session(s) ended")
+    _account_change(name, change, "已为 {name} 设置新密码；已结束其 {ended} 个登录会话")
     if generated:
-        click.echo(f"password (shown once): {password}")
+        click.echo(f"密码（只显示这一次）：{password}")
 
 
 @main.group()
@@ -378,14 +402,14 @@ def contracts_check(files: tuple[Path, ...]) -> None:
         contract, problems = check_contract_text(path.read_bytes(), source=str(path))
         if problems:
             bad = True
-            _print_problems(problems, f"{path}: {len(problems)} problem(s)")
+            _print_problems(problems, f"{path}：有 {len(problems)} 处问题")
         else:
             good.append(contract)
-            click.echo(f"{path}: ok ({contract.id}, sha256 {contract.content_hash})")
+            click.echo(f"{path}：无误（{contract.id}，sha256 {contract.content_hash}）")
     overlaps = overlap_problems(good)
     if overlaps:
         bad = True
-        _print_problems(overlaps, "overlapping contracts:")
+        _print_problems(overlaps, "服务合同之间有重叠：")
     sys.exit(1 if bad else 0)
 
 
@@ -399,17 +423,17 @@ def contracts_add(file: Path) -> None:
     from .domain.errors import ValidationFailed
     from .store import contracts as contract_store
 
-    contract = _checked_contract(file, "; nothing added")
+    contract = _checked_contract(file, "，未添加")
     ctx = _context()
     try:
         with ctx.db.begin() as session:
             added = contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
     except ValidationFailed as exc:
-        _print_problems(exc.errors, f"{file}: not added")
+        _print_problems(exc.errors, f"{file}：未添加：")
         sys.exit(1)
     finally:
         ctx.close()
-    click.echo(f"{'added' if added else 'already present:'} {contract.id} (sha256 {contract.content_hash})")
+    click.echo(f"{'已添加服务合同' if added else '服务合同已在库中，未更改：'} {contract.id}（sha256 {contract.content_hash}）")
 
 
 @main.group()
@@ -446,7 +470,7 @@ def places_import(file: Path, county_code: str) -> None:
 def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
     """Price every determined case under another contract and show the change in total relief."""
     from .checks.simulate import simulate
-    from .domain.money import format_yuan
+    from .domain.money import grouped_yuan as format_yuan
 
     contract = _checked_contract(file, "")
     ctx = _context()
@@ -464,17 +488,23 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
 
         xlsx_out.write_bytes(simulation_workbook(result, contract, causes=CAUSES, groups=GROUPS,
                                                  made_at=made_at.astimezone(ZoneInfo("Asia/Shanghai"))))
-        click.echo(f"wrote {xlsx_out} ({len(result.cases)} households: {result.gaining} gaining, "
-                   f"{result.losing} losing)")
-    click.echo(f"{'cause':<10} {'group':<20} {'cases':>6} {'current':>14} {'under ' + contract.id:>18} {'change':>14}")
+        click.echo(f"已写出 {xlsx_out}（{len(result.cases)} 户：{result.gaining} 户增加，{result.losing} 户减少）")
+    from .cli_text import pad
+    from .web.labels import CAUSES, GROUPS
+
+    def line_of(cause: str, group: str, cases: int, current: Any, proposed: Any) -> str:
+        return (f"{pad(cause, 10)} {pad(group, 20)} {pad(str(cases), 6, right=True)} "
+                f"{pad(format_yuan(current), 14, right=True)} {pad(format_yuan(proposed), 18, right=True)} "
+                f"{pad(format_yuan(proposed - current), 14, right=True)}")
+
+    click.echo(f"{pad('致贫原因', 10)} {pad('户类型', 20)} {pad('户数', 6, right=True)} {pad('现行（元）', 14, right=True)} "
+               f"{pad('按 ' + contract.id, 18, right=True)} {pad('变化（元）', 14, right=True)}")
     for (cause, group), line in sorted(result.lines.items()):
-        click.echo(f"{cause:<10} {group:<20} {line.cases:>6} {format_yuan(line.current):>14} "
-                   f"{format_yuan(line.proposed):>18} {format_yuan(line.proposed - line.current):>14}")
-    click.echo(f"{'total':<31} {sum(v.cases for v in result.lines.values()):>6} {format_yuan(result.current):>14} "
-               f"{format_yuan(result.proposed):>18} {format_yuan(result.proposed - result.current):>14}")
+        click.echo(line_of(CAUSES.get(cause, cause), GROUPS.get(group, group), line.cases, line.current, line.proposed))
+    click.echo(line_of("合计", "", sum(v.cases for v in result.lines.values()), result.current, result.proposed))
     if result.not_covered:
-        click.echo(f"{len(result.not_covered)} case(s) have no relief rule under {contract.id}: "
-                   f"{', '.join(result.not_covered[:10])}{' …' if len(result.not_covered) > 10 else ''}")
+        click.echo(f"有 {len(result.not_covered)} 个案件在 {contract.id} 下没有适用的救助规则："
+                   f"{'、'.join(result.not_covered[:10])}{' …' if len(result.not_covered) > 10 else ''}")
 
 
 @main.command("import")
@@ -511,10 +541,10 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
     finally:
         ctx.close()
     if result.repeated:
-        click.echo(f"this file was imported before as {result.batch_id}; nothing changed")
+        click.echo(f"这个文件此前已导入（批次 {result.batch_id}），没有更改")
     else:
-        click.echo(f"imported {result.rows} rows as {result.batch_id}: {result.new_cases} new case(s), "
-                   f"{result.merged} merged into open cases")
+        click.echo(f"已导入 {result.rows} 行（批次 {result.batch_id}）：新建 {result.new_cases} 个案件，"
+                   f"{result.merged} 行并入已有的未办结案件")
 
 
 @main.group()
@@ -541,11 +571,13 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
     finally:
         ctx.close()
     if result.repeated:
-        click.echo(f"this roster was imported before as {result.import_id}; nothing changed")
+        click.echo(f"这份名册此前已导入（{result.import_id}），没有更改")
         return
-    shown = ", ".join(f"{k} {v}" for k, v in result.categories.items())
-    click.echo(f"imported the roster of county {county_code}: {result.rows} people ({shown}) as {result.import_id}; "
-               "it is now the county's roster")
+    from .domain.roster import CATEGORY_NAMES
+
+    shown = "，".join(f"{CATEGORY_NAMES.get(k, k)} {v} 人" for k, v in result.categories.items())
+    click.echo(f"已导入县（区）{county_code} 的名册：共 {result.rows} 人（{shown}），编号 {result.import_id}；"
+               "此名册即为本县现行名册")
 
 
 def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
@@ -609,9 +641,11 @@ def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of
     finally:
         ctx.close()
     if result.repeated:
-        click.echo(f"this register was imported before as {result.import_id}; nothing changed")
+        click.echo(f"这份名单此前已导入（{result.import_id}），没有更改")
         return
-    click.echo(f"imported the {kind} register of county {county_code}: {result.rows} entries as {result.import_id}")
+    from .web.labels import REGISTER_KINDS
+
+    click.echo(f"已导入县（区）{county_code} 的{REGISTER_KINDS.get(kind, kind)}：{result.rows} 条，编号 {result.import_id}")
 
 
 @main.group()

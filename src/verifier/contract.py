@@ -313,12 +313,13 @@ def table_of(spec: ContractSpec) -> CauseTable:
 
 # The Chinese names of every cause and group some contract loaded in this process declares, for pages and
 # documents that show a code without its contract at hand (web/labels.py falls back to them).
-_DECLARED: dict[str, dict[str, str]] = {"causes": {}, "groups": {}}
+_DECLARED: dict[str, dict[str, str]] = {"causes": {}, "groups": {}, "counties": {}}
 
 
-def remember_names(table: CauseTable) -> None:
+def remember_names(table: CauseTable, counties: dict[str, str] | None = None) -> None:
     _DECLARED["causes"].update(table.cause_names())
     _DECLARED["groups"].update(table.group_names())
+    _DECLARED["counties"].update(counties or {})
 
 
 _SOURCE: list[Callable[[], object]] = []  # reads every stored contract (set by whoever opens the database)
@@ -332,7 +333,8 @@ def set_name_source(load_all: Callable[[], object]) -> None:
 
 
 def declared_name(kind: str, code: str) -> str | None:
-    """The Chinese name a loaded contract gives the cause (`kind` "causes") or group ("groups") `code`."""
+    """The Chinese name a loaded contract gives the cause (`kind` "causes"), group ("groups") or county
+    ("counties") `code`."""
     found = _DECLARED.get(kind, {}).get(code)
     if found is None and _SOURCE and (kind, code) not in _ASKED and isinstance(code, str) and code:
         _ASKED.add((kind, code))
@@ -590,7 +592,7 @@ def check_contract_text(data: bytes, *, source: str = "contract") -> tuple[Contr
     if problems:
         return None, problems
     contract = Contract(spec=spec, content_hash=content_hash(data), source=data.decode("utf-8"))
-    remember_names(contract.cause_table)
+    remember_names(contract.cause_table, {c: n for c in contract.county_codes if (n := contract.county_name(c))})
     return contract, []
 
 

@@ -198,7 +198,7 @@ def ensure_demo_contract(ctx: Context) -> tuple[Contract, str | None]:
     folder = ctx.settings.home / "contracts"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{contract.id}.toml").write_text(text, encoding="utf-8")
-    return contract, f"demo contract {contract.id} ({contract.start} to {contract.end}) added; its file: " \
+    return contract, f"已添加示范服务合同 {contract.id}（{contract.start} 至 {contract.end}），合同文件：" \
         f"{folder / (contract.id + '.toml')}"
 
 
@@ -206,7 +206,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
     """Load the demo once; a second run changes nothing and says so."""
     with ctx.db.begin() as session:
         if session.scalar(select(User.id).where(User.username == "admin")):
-            yield "demo data already loaded"
+            yield "示范数据此前已载入，没有更改"
             yield from _login_help()
             return
         for username, display, roles in DEMO_USERS:
@@ -220,7 +220,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
     with ctx.db.begin() as session:  # as `verifier places import` would, from the county's file
         listed = places.import_places(session, DEMO_COUNTY, ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES))
                                       .encode("utf-8"), "demo-places.csv", clock=ctx.clock)
-    yield f"demo county's list of towns and villages: {listed.added} villages"
+    yield f"示范县的乡镇村名单：{listed.added} 个村（社区）"
     with ctx.db.read() as session:
         teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))
                  for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]
@@ -302,8 +302,8 @@ def load_demo(ctx: Context) -> Iterator[str]:
     yield from _sampling_rounds(ctx, day)
     with ctx.db.read() as session:
         by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
-    yield f"demo county {DEMO_COUNTY}: {len(DEMO_USERS)} users and {made} cases: " + \
-        ", ".join(f"{by_status[s]} {s}" for s in STATUS_LABELS_ZH if s in by_status)
+    yield f"示范县 {DEMO_COUNTY}：{len(DEMO_USERS)} 个用户、{made} 个案件：" + \
+        "，".join(f"{label} {by_status[s]} 个" for s, label in STATUS_LABELS_ZH.items() if s in by_status)
     yield from _login_help()
 
 
@@ -334,9 +334,9 @@ def _sampling_rounds(ctx: Context, day: date) -> Iterator[str]:
     with ctx.db.begin() as session:
         sampling.commit(session, open_id, "county", commitment_of(secrets.token_bytes(32)).hex(),
                         principal=reviewer, clock=ctx.clock)
-    yield f"sampling rounds: {drawn} drawn (verifier sampling replay {drawn}); {open_id} waits for the insurer's " \
-          "commitment"
+    yield f"抽样复核：轮次 {drawn} 已抽取（可用 verifier sampling replay {drawn} 重新核对）；轮次 {open_id} " \
+          "等待保险公司提交承诺值"
 
 
 def _login_help() -> Iterator[str]:
-    yield f"log in as any of: {', '.join(u for u, _, _ in DEMO_USERS)} — password {DEMO_PASSWORD}"
+    yield f"可用以下任一用户登录：{', '.join(u for u, _, _ in DEMO_USERS)}，密码 {DEMO_PASSWORD}"

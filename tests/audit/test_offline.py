@@ -115,18 +115,18 @@ def test_check_commands(county: dict[str, Path]) -> None:
     key_text = read(county, "key").strip()
     ok = runner.invoke(audit, ["check-proof", str(county["entry"]), str(county["new"]), "--key", str(county["key"])])
     assert ok.exit_code == 0, ok.output
-    assert "OK: entry 4 is in log" in ok.output and "case_0004" in ok.output
+    assert "已证明：第 4 条记录在日志" in ok.output and "case_0004" in ok.output
     ok = runner.invoke(audit, ["check-consistency", str(county["old"]), str(county["new"]),
                                "--proof", str(county["proof"]), "--key", key_text])
     assert ok.exit_code == 0, ok.output
-    assert "extends its state at size 6" in ok.output
+    assert "是长度 6 时的延续" in ok.output
 
     county["entry"].write_text(json.dumps(_altered_entry(county)))
     bad = runner.invoke(audit, ["check-proof", str(county["entry"]), str(county["new"]), "--key", key_text])
-    assert bad.exit_code == 1 and "NOT proven" in bad.output
+    assert bad.exit_code == 1 and "未能证明" in bad.output
     bad = runner.invoke(audit, ["check-consistency", str(county["new"]), str(county["old"]),
                                 "--proof", str(county["proof"]), "--key", key_text])
-    assert bad.exit_code == 1 and "NOT proven" in bad.output
+    assert bad.exit_code == 1 and "未能证明" in bad.output
 
 
 def test_export_commands_print_what_the_api_serves(db: Database, county: dict[str, Path], settings: Settings) -> None:

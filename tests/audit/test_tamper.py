@@ -193,7 +193,7 @@ def test_verify_command(full_log: Database, settings: Settings, signer: Signer) 
     runner = CliRunner()
     ok = runner.invoke(audit, ["verify"], env=env)
     assert ok.exit_code == 0, ok.output
-    assert f"intact: {SIZE} entries" in ok.output
+    assert f"审计日志完整：共 {SIZE} 条记录" in ok.output
     assert runner.invoke(audit, ["verify", "--key", signer.verifier_key], env=env).exit_code == 0
     assert runner.invoke(audit, ["verify", "--processes", "1"], env=env).exit_code == 0
     refused = runner.invoke(audit, ["verify", "--processes", "0"], env=env)
@@ -201,9 +201,9 @@ def test_verify_command(full_log: Database, settings: Settings, signer: Signer) 
 
     stranger = VerifierKey.from_public_key(settings.log_name, Ed25519PrivateKey.generate().public_key().public_bytes_raw())
     wrong_key = runner.invoke(audit, ["verify", "--key", str(stranger)], env=env)
-    assert wrong_key.exit_code == 1 and "first bad index 0" in wrong_key.output
+    assert wrong_key.exit_code == 1 and "第一条有问题的记录序号为 0" in wrong_key.output
 
     edit_entry(full_log)
     bad = runner.invoke(audit, ["verify"], env=env)
     assert bad.exit_code == 1
-    assert "first bad index 7" in bad.output and "entry 7 was changed" in bad.output
+    assert "第一条有问题的记录序号为 7" in bad.output and "第 7 条记录被改动过" in bad.output

@@ -228,16 +228,16 @@ def test_attack_the_command_line_alone_grants_no_money_role_once_two_confirmers_
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
     assert _cli(env, "init", "--contracts", str(ROOT / "contracts")).exit_code == 0
     r = _cli(env, "users", "add", "first", "--role", "admin", "--all-counties", input=GIVEN + "\n")
-    assert r.exit_code == 0 and "bootstrap" in r.output, r.output
+    assert r.exit_code == 0 and "系统初次开通" in r.output, r.output
     r = _cli(env, "users", "add", "rev", "--role", "county_reviewer", "--all-counties", input=GIVEN + "\n")
-    assert r.exit_code == 0 and "bootstrap" in r.output, r.output
+    assert r.exit_code == 0 and "系统初次开通" in r.output, r.output
     r = _cli(env, "users", "add", "puppet", "--role", "finance", "--role", "field_officer", "--county", COUNTY,
              input=GIVEN + "\n")
-    assert r.exit_code == 0 and "pending confirmation" in r.output and "bootstrap" not in r.output, r.output
+    assert r.exit_code == 0 and "待另一位管理员或县级复核员" in r.output and "系统初次开通" not in r.output, r.output
     r = _cli(env, "users", "grant", "first", "--role", "finance")
-    assert r.exit_code == 0 and "pending" in r.output, r.output
+    assert r.exit_code == 0 and "待另一位管理员或县级复核员" in r.output, r.output
     listed = _cli(env, "users", "list").output
-    assert "field_officer (pending: finance)" in listed and "admin (pending: finance)" in listed
+    assert "核查员(field_officer)（待确认：财务(finance)）" in listed and "管理员(admin)（待确认：财务(finance)）" in listed
     assert "puppet" in _cli(env, "users", "grants").output
     ctx, client = cli_client(env)
     try:

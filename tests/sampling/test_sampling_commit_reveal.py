@@ -187,7 +187,7 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
     drawn = rounds.draw(round_id)
     env = _cli_env(ctx)
     ok = CliRunner().invoke(replay_command, [round_id], env=env)
-    assert ok.exit_code == 0 and "ok: county secret hashes to its commitment" in ok.output
+    assert ok.exit_code == 0 and "一致：county secret hashes to its commitment" in ok.output
 
     # A secret rewritten in the database: it no longer hashes to its commitment.
     other = hashlib.sha256(b"a secret chosen afterwards").hexdigest()

@@ -177,12 +177,12 @@ def test_the_command_line_backs_up_and_restores_a_demo_home(tmp_path, monkeypatc
     assert cp.exit_code == 0, cp.output
     (tmp_path / "cp.txt").write_text(cp.output, "utf-8")
     made = runner.invoke(main, ["backup", str(tmp_path / "b")])
-    assert made.exit_code == 0 and "keep them apart" in made.output, made.output
+    assert made.exit_code == 0 and "请与数据分开保管" in made.output, made.output
 
     monkeypatch.setenv("VERIFIER_HOME", str(tmp_path / "home2"))
     done = runner.invoke(main, ["restore", str(tmp_path / "b"), "--since", str(tmp_path / "cp.txt")])
-    assert done.exit_code == 0 and "consistency proof checked" in done.output, done.output
+    assert done.exit_code == 0 and "一致性证明已核对" in done.output, done.output
     again = runner.invoke(main, ["restore", str(tmp_path / "b")])
     assert again.exit_code == 1 and "empty home" in again.output
     verify = runner.invoke(main, ["audit", "verify"])
-    assert verify.exit_code == 0 and "intact" in verify.output, verify.output
+    assert verify.exit_code == 0 and "审计日志完整" in verify.output, verify.output

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import click
 import msgspec
 
+from ..cli_text import Refused
 from ..settings import Settings
 
 
@@ -18,7 +20,31 @@ def _read(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise Refused(f"无法读取 {path}：{exc.strerror or exc}") from None
+
+
+# What `verify` may find, in Chinese (the technical detail after the colon stays as the check wrote it).
+_BAD = [
+    (re.compile(r"entry (\d+) was changed: .*"), "第 {0} 条记录被改动过：其内容的哈希与保存的叶哈希不符"),
+    (re.compile(r"the log was truncated: its head records (\d+) entries, only (\d+) are stored"),
+     "日志被截短：日志头记录了 {0} 条，实际只保存了 {1} 条"),
+    (re.compile(r"the log was truncated: a checkpoint covers (\d+) entries, only (\d+) are stored"),
+     "日志被截短：签名检查点覆盖 {0} 条，实际只保存了 {1} 条"),
+    (re.compile(r"entry (\d+) is stored twice"), "第 {0} 条记录重复保存"),
+    (re.compile(r"entry (\d+) is missing \(the next stored entry is (\d+)\)"), "第 {0} 条记录缺失（下一条保存的是第 {1} 条）"),
+    (re.compile(r"entry (\d+) lies beyond the log's head \(size (\d+)\).*"),
+     "第 {0} 条记录超出日志头（长度 {1}）：是绕过日志添加的"),
+    (re.compile(r"entry (\d+) holds the entry written as index (\d+).*"), "第 {0} 条记录的内容原为第 {1} 条：记录被移动或调换"),
+]
+
+
+def problem_zh(message: str) -> str:
+    """A verification failure in Chinese; one not listed keeps its technical wording after a Chinese lead."""
+    for pattern, zh in _BAD:
+        m = pattern.fullmatch(message)
+        if m:
+            return zh.format(*m.groups())
+    return f"校验未通过（{message}）"
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
@@ -54,7 +80,7 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
             try:
                 trusted = [load_key(k) for k in keys]
             except OfflineCheckFailed as exc:
-                raise click.ClickException(str(exc)) from None
+                raise Refused(str(exc)) from None
         else:
             with db.read() as session:
                 trusted = known_keys(session)
@@ -62,14 +88,14 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
                 trusted.append(Signer.load(settings).verifier)
         result = verify_log(db, trusted, strict=strict, processes=processes)
     except DBAPIError as exc:
-        raise click.ClickException(f"cannot read the audit log (was `verifier init` run?): {exc.orig}") from None
+        raise Refused(f"无法读取审计日志（是否已运行 `verifier init`？）：{exc.orig}") from None
     finally:
         db.dispose()
     if result.ok:
-        shared = f" (checked in {result.processes} processes)" if result.processes > 1 else ""
-        click.echo(f"audit log {result.message}{shared}")
+        shared = f"（由 {result.processes} 个进程并行核对）" if result.processes > 1 else ""
+        click.echo(f"审计日志完整：共 {result.entries} 条记录，{result.checkpoints} 个签名检查点{shared}")
         return
-    click.echo(f"audit log NOT intact: first bad index {result.first_bad_index}: {result.message}", err=True)
+    click.echo(f"审计日志不完整：第一条有问题的记录序号为 {result.first_bad_index}：{problem_zh(result.message)}", err=True)
     sys.exit(1)
 
 
@@ -84,11 +110,11 @@ def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
     try:
         checked = check_entry_proof(_read(entry_file), _read(checkpoint_file), key)
     except OfflineCheckFailed as exc:
-        click.echo(f"NOT proven: {exc}", err=True)
+        click.echo(f"未能证明：{exc}", err=True)
         sys.exit(1)
     e = checked.entry
-    click.echo(f"OK: entry {checked.index} is in log {checked.origin} at size {checked.tree_size} "
-               f"(root {checked.root.hex()})")
+    click.echo(f"已证明：第 {checked.index} 条记录在日志 {checked.origin} 中（日志长度 {checked.tree_size}，"
+               f"根哈希 {checked.root.hex()}）")
     click.echo(f"    {e.time} {e.actor} ({e.role}) {e.action} {e.subject}")
 
 
@@ -106,9 +132,10 @@ def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -
     try:
         checked = check(_read(old_file), _read(new_file), _read(proof_file), key)
     except OfflineCheckFailed as exc:
-        click.echo(f"NOT proven: {exc}", err=True)
+        click.echo(f"未能证明：{exc}", err=True)
         sys.exit(1)
-    click.echo(f"OK: log {checked.origin} at size {checked.new_size} extends its state at size {checked.old_size}")
+    click.echo(f"已证明：日志 {checked.origin} 长度 {checked.new_size} 时的状态是长度 {checked.old_size} 时的延续，"
+               "此前的记录未被改动")
 
 
 @audit.command("export-entry")
@@ -124,7 +151,7 @@ def export_entry(index: int, tree_size: int | None) -> None:
     try:
         doc = service.entry_with_proof(db, index, tree_size)
     except DomainError as exc:
-        raise click.ClickException(exc.detail) from None
+        raise Refused(exc.detail) from None
     finally:
         db.dispose()
     click.echo(json.dumps(msgspec.to_builtins(doc), indent=2))
@@ -143,7 +170,7 @@ def export_consistency(first: int, second: int) -> None:
     try:
         doc = service.consistency(db, first, second)
     except DomainError as exc:
-        raise click.ClickException(exc.detail) from None
+        raise Refused(exc.detail) from None
     finally:
         db.dispose()
     click.echo(json.dumps(msgspec.to_builtins(doc), indent=2))
@@ -160,7 +187,7 @@ def checkpoint() -> None:
     try:
         text = service.checkpoint_text(db)
     except DomainError as exc:
-        raise click.ClickException(exc.detail) from None
+        raise Refused(exc.detail) from None
     finally:
         db.dispose()
     click.echo(text, nl=False)
@@ -174,7 +201,7 @@ def public_key() -> None:
     try:
         signer = Signer.load(Settings.from_env())
     except RuntimeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     click.echo(signer.verifier_key)
 
 
@@ -189,8 +216,8 @@ def rotate_key() -> None:
         try:
             signer = rotate(db, settings)
         except RuntimeError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise Refused(str(exc)) from None
         issue_checkpoint(db, signer)
     finally:
         db.dispose()
-    click.echo(f"new verifier key: {signer.verifier_key}")
+    click.echo(f"新的验证公钥：{signer.verifier_key}")

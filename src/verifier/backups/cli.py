@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..cli_text import Refused
 from ..settings import Settings
 from ..store.home import PRIVATE_UMASK
 
@@ -25,13 +26,11 @@ def backup(dest: Path, keys_to: Path | None) -> None:
     try:
         manifest = make_backup(Settings.from_env(), dest, keys_to=keys_to)
     except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     evidence = sum(1 for rel in manifest.files if rel.startswith("evidence/"))
-    click.echo(f"backed up the {manifest.database} database (schema {manifest.schema_revision}, audit log of "
-               f"{manifest.audit.size} entries, root {manifest.audit.root}) and {evidence} evidence file(s) "
-               f"into {dest.resolve()}")
-    click.echo(f"keys: {(keys_to or dest / 'keys').resolve()} (keep them apart from the data; whoever holds both "
-               "reads every ID number)")
+    click.echo(f"已备份 {manifest.database} 数据库（结构版本 {manifest.schema_revision}，审计日志 "
+               f"{manifest.audit.size} 条，根哈希 {manifest.audit.root}）和 {evidence} 个证明材料文件到 {dest.resolve()}")
+    click.echo(f"密钥：{(keys_to or dest / 'keys').resolve()}（请与数据分开保管：同时拿到两者的人能读出每个身份证号）")
 
 
 @click.command()
@@ -53,9 +52,8 @@ def restore(src: Path, keys_from: Path | None, since_file: Path | None) -> None:
     try:
         result = do_restore(Settings.from_env(), src, keys_from=keys_from, since=since)
     except BackupError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"restored the backup of {result.manifest.created}: audit log of {result.entries} entries and "
-               f"{result.checkpoints} checkpoints verified, ending at the checkpoint the backup recorded")
+        raise Refused(str(exc)) from None
+    click.echo(f"已恢复 {result.manifest.created} 的备份：审计日志 {result.entries} 条、签名检查点 "
+               f"{result.checkpoints} 个已核对，止于备份时记录的检查点")
     if result.since_size is not None:
-        click.echo(f"the restored log extends the given checkpoint of {result.since_size} entries (consistency proof "
-                   "checked)")
+        click.echo(f"恢复后的日志是所给 {result.since_size} 条时检查点的延续（一致性证明已核对）")

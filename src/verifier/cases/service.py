@@ -16,7 +16,8 @@ from ..domain import planning
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
-from ..store.tables import Case, Check, ReviewRequest, User, Visit
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..store.tables import Case, Check, Household, ReviewRequest, User, Visit
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -227,12 +228,18 @@ def vehicles_in_use(session: Session) -> set[str]:
     return {v for (v,) in session.execute(select(Visit.vehicle).where(Visit.vehicle.is_not(None)).distinct())}
 
 
-def screened_cases(session: Session, principal: Principal, limit: int = 500) -> list[Case]:
-    """Screened cases waiting for a visit, oldest referral first, within the principal's counties."""
-    stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id).limit(limit)
+def find_screened(session: Session, principal: Principal, *, q: str = "", page: int = 1,
+                  page_size: int = PAGE_SIZE) -> Paged[Case]:
+    """One page of the screened cases waiting for a visit (oldest referral first, within the principal's counties),
+    searched by the head's name, the case number (or its last digits), the town or the village."""
+    stmt = select(Case).where(Case.status == "screened").order_by(Case.referred_on, Case.id)
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
-    return list(session.scalars(stmt))
+    text = fold_search(q)
+    if text:
+        stmt = stmt.join(Household, Household.id == Case.household_id).where(
+            text_search(text, (Household.head_name, Case.number, Case.town, Case.village)))
+    return page_of(session, stmt, page, page_size)
 
 
 def cases_by_id(session: Session, case_ids: list[str]) -> dict[str, Case]:

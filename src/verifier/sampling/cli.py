@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from ..cli_text import Refused
+
 
 @click.command("secret")
 @click.option("--bytes", "size", type=click.IntRange(16, 512), default=32, show_default=True,
@@ -21,8 +23,8 @@ def secret(size: int) -> None:
     from ..domain.sampling import commitment_of
 
     value = random_source.token_bytes(size)
-    click.echo(f"secret:     {value.hex()}")
-    click.echo(f"commitment: {commitment_of(value).hex()}")
+    click.echo(f"秘密值（自行保管，总体冻结后再揭示）: {value.hex()}")
+    click.echo(f"承诺值（现在提交）: {commitment_of(value).hex()}")
 
 
 @click.command("replay")
@@ -46,29 +48,29 @@ def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
     try:
         trusted = [load_key(k) for k in keys]
     except OfflineCheckFailed as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Refused(str(exc)) from None
     try:
         ctx = Context.open(Settings.from_env())
     except (RuntimeError, OSError, ValueError) as exc:  # no key files (run `verifier init`): say so plainly
-        raise click.ClickException(f"cannot open the verifier's home: {exc}") from None
+        raise Refused(f"无法打开系统目录（VERIFIER_HOME，是否已运行 `verifier init`？）：{exc}") from None
     try:
         with ctx.db.read() as session:
             try:
                 report = replays.replay(session, round_id, keys=trusted)
             except NotFound as exc:
-                click.echo(exc.detail, err=True)
+                click.echo(f"没有抽样轮次 {round_id}", err=True)
                 sys.exit(1)
             except SQLAlchemyError as exc:
-                raise click.ClickException(f"cannot read the database: {exc.__class__.__name__}: {exc}") from None
+                raise Refused(f"无法读取数据库：{exc.__class__.__name__}: {exc}") from None
     finally:
         ctx.close()
     if verbose or report.ok:
         for line in report.confirmed:
-            click.echo(f"ok: {line}")
+            click.echo(f"一致：{line}")
     if report.ok:
-        click.echo(f"round {round_id}: the replayed draw equals the recorded one")
+        click.echo(f"抽样轮次 {round_id}：重新抽取的样本与记录的完全一致")
         return
     for line in report.differences:
-        click.echo(f"DIFFERENT: {line}", err=True)
-    click.echo(f"round {round_id}: replay differs from the record", err=True)
+        click.echo(f"不一致：{line}", err=True)
+    click.echo(f"抽样轮次 {round_id}：重新抽取的结果与记录不符", err=True)
     sys.exit(1)

@@ -17,6 +17,7 @@ from ..audit import log as audit_log
 from ..audit import merkle, service
 from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..audit.notes import NoteError, VerifierKey, open_checkpoint
+from ..cases.numbers import numbers_of
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..http import Ctx, get
 from ..store.paged import fold_search
@@ -74,6 +75,7 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
         found = audit_listing.find_entries(session, request.user, action=action, q=q, page=page_param(page_no),
                                            page_size=paging.PAGE_SIZE)
         names = user_names(session, [row.actor for row in found.items])
+        case_numbers = numbers_of(session, [row.subject for row in found.items if row.subject.startswith("case_")])
     signature_ok = False
     if checkpoint and key:
         try:
@@ -95,7 +97,7 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
                 actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
                 pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
-                action_label=labels.action_label, role_labels=labels.ROLE_LABELS)
+                action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers)
 
 
 class AuditPages(Controller):

@@ -56,7 +56,24 @@ def error_page(request: Request[Any, Any, Any], status: int, message: str, detai
     if not _wants_html(request):
         return ProblemDetailsException(status_code=status, title=TITLES.get(status, "错误"), detail=message).to_response(request)
     return page(request, "error.html", status_code=status, status=status, title=TITLES.get(status, "出错了"),
-                message=message, details=details or [])
+                message=message, details=details or [], back=way_back(request))
+
+
+def way_back(request: Request[Any, Any, Any]) -> str | None:
+    """Where 返回上一页 leads from an error page: the page of this site the person came from (the form they sent),
+    else the nearest page above the address (a case's list for a case that is not there); None when that is the
+    home page or this very address."""
+    from urllib.parse import urlsplit
+
+    from .common import safe_next
+
+    here = request.url.path
+    came = urlsplit(request.headers.get("referer", ""))
+    if came.path and came.netloc == request.headers.get("host", "") and came.path != here:
+        target = safe_next(came.path + (f"?{came.query}" if came.query else ""))
+    else:
+        target = _page_for_get(request)
+    return None if target in ("/", here) or target.startswith(("/login", "/logout")) else target
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -54,6 +54,7 @@ class ContractNames(dict[str, str]):
 
 CAUSES = ContractNames("causes", dict(CAUSE_LABELS))
 GROUPS = ContractNames("groups", DEFAULT_TABLE.group_names())
+COUNTIES = ContractNames("counties", {})  # a county's name as its contract gives it (南陵县), for `|county`
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
@@ -171,6 +172,7 @@ FIELD_LABELS = {
     "valid_until": "有效期至", "capital": "注册资本", "company": "企业名称", "plate": "号牌号码", "value": "车辆价值",
     "price": "成交价格", "address": "房屋坐落", "area": "建筑面积", "employer": "工作单位", "since": "入职日期",
     "self_paid": "个人自付", "settled_on": "结算日期", "total": "总费用", "year": "年度",
+    "username": "用户名", "password": "密码", "counties": "县（区）", "all_counties": "全部县（区）",
     **{f"income.{k}": v for k, v in INCOME_FIELDS.items()},
     **{f"rigid_expenditure.{k}": v for k, v in RIGID_FIELDS.items()},
 }
@@ -425,7 +427,19 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no such role grant", "没有找到这项角色授权，或不在您的权限范围内"),
     (r"say why the role is refused", "请填写拒绝的理由"),
     (r"at least one role is needed", "请至少选择一个角色"),
+    (r"unknown role '(.*)'; known: (.*)",
+     lambda m: f"没有“{m.group(1)}”这个角色，可用的角色："
+               f"{'、'.join(f'{ROLE_LABELS.get(r, r)}({r})' for r in m.group(2).split(', '))}"),
     (r"unknown role .*", "角色不正确"),
+    (r"user '(.*)' already exists", lambda m: f"用户名“{m.group(1)}”已被使用"),
+    (r"no such user", "没有这个用户"),
+    (r"the account is already (disabled|enabled)", lambda m: f"该账号已是{'停用' if m.group(1) == 'disabled' else '在用'}状态"),
+    (r"unknown key", "无法识别的设置项，请核对拼写"),
+    (r"2 to 64 characters: lower-case letters, digits, '\.', '_' or '-'",
+     "用户名为 2 至 64 个字符：小写字母、数字、“.”“_”或“-”"),
+    (r"choose the counties this user works in, or grant every county on purpose.*",
+     "请写明该用户负责的县（区），或有意授予全部县（区）"),
+    (r"either name the counties or grant every county, not both", "写明县（区）与授予全部县（区）只能二选一"),
     (r"at most 1000 characters", "最多 1000 个字符"),
     # Bills counted once (checks/bills.py).
     (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",

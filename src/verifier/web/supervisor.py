@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Response
 from litestar.datastructures import UploadFile
-from litestar.params import MultipartBody, Parameter, URLEncodedBody
+from litestar.params import MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..cases import service as case_service
@@ -18,6 +18,7 @@ from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..registers import service as register_service
+from ..store.paged import fold_search
 from ..http import Ctx, get, post
 from ..referrals import service as referral_service
 from ..referrals import template as import_template
@@ -36,7 +37,9 @@ from .common import (
     see_other,
     user_names,
 )
+from . import paging
 from .labels import CHANNELS, message_zh
+from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Parameter(max_length=40)]
@@ -62,13 +65,14 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
-               status_code: int = 200) -> Template:
+               status_code: int = 200, q: str = "", page_no: int = 1) -> Template:
     user = request.user
+    q = fold_search(q)
     with ctx.db.read() as session:
         counties = counties_of(session, user)
-        screened = case_service.screened_cases(session, user)
-        due = case_service.due_dates(session, screened)
-        waiting = [(c, c.household.head_name, due[c.id]) for c in screened]
+        found = case_service.find_screened(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
+        due = case_service.due_dates(session, found.items)
+        waiting = [(c, c.household.head_name, due[c.id]) for c in found.items]
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:
@@ -83,18 +87,20 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
                 c = cases[u["case_id"]]
                 unplaced.append({**u, "case": c, "head": c.household.head_name})
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
-                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today())
+                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q,
+                pager=Pager.over("/schedule", {"q": q}, found))
 
 
 class SchedulePages(Controller):
     path = "/"
 
     @get("/schedule", opt=SUPERVISOR)
-    def planner(self, ctx: Ctx, request: Req) -> Template:
+    def planner(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=200)] = "",
+                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         counties = request.user.counties
         state = FormState(values={"county_code": counties[0] if len(counties) == 1 else "",
                                   "from": ctx.clock.today().isoformat(), "days": "10"})
-        return _plan_page(request, ctx, state)
+        return _plan_page(request, ctx, state, q=q, page_no=page_param(page_no))
 
     @post("/schedule/plan", opt=SUPERVISOR, status_code=200)
     def plan(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -62,6 +62,15 @@ def label(value: Any, table: str) -> str:
     return mapping.get(value, "" if value is None else str(value))
 
 
+def county(code: Any) -> str:
+    """`{{ c|county }}`: a county as people name it, with its code ("示范县（340223）"); the code alone when no
+    contract names it."""
+    if not code:
+        return ""
+    name = labels.COUNTIES.get(str(code))
+    return f"{name}（{code}）" if name else str(code)
+
+
 def rate(value: Any) -> str:
     """A rate "0.6" as "60%"."""
     try:
@@ -82,7 +91,7 @@ def static_url(name: str) -> str:
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
-                       msg=labels.message_zh, field_label=labels.field_label,
+                       county=county, msg=labels.message_zh, field_label=labels.field_label,
                        action=labels.action_label)
     env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
                        item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)

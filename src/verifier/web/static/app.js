@@ -154,6 +154,37 @@
     document.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
   });
 
+  // The browser's own check of a field (required, pattern, min, max) says what is wrong in Chinese, whatever language
+  // the browser itself speaks: its "Please fill out this field." would be the only English a clerk meets.
+  function fieldProblem(el) {
+    var v = el.validity;
+    if (v.valueMissing) {
+      if (el.type === "checkbox") return "请勾选此项";
+      if (el.type === "radio" || el.tagName === "SELECT") return "请选择一项";
+      if (el.type === "file") return "请选择文件";
+      return "请填写此项";
+    }
+    if (v.badInput) return el.type === "date" || el.type === "month" ? "请填写完整的日期" : "请填写数字";
+    if (v.patternMismatch || v.typeMismatch) return el.getAttribute("title") || "格式不正确，请按提示填写";
+    if (v.rangeUnderflow) return "不能小于 " + el.min;
+    if (v.rangeOverflow) return "不能大于 " + el.max;
+    if (v.stepMismatch) return "请填写有效的数值";
+    if (v.tooLong) return "最多 " + el.maxLength + " 个字符";
+    if (v.tooShort) return "至少 " + el.minLength + " 个字符";
+    return "";
+  }
+  document.addEventListener("invalid", function (event) {
+    var el = event.target;
+    if (!el.setCustomValidity || !el.validity) return;
+    el.setCustomValidity("");
+    if (!el.validity.valid) el.setCustomValidity(fieldProblem(el) || "请检查此项");
+  }, true);
+  function recheck(event) {
+    if (event.target.setCustomValidity) event.target.setCustomValidity("");
+  }
+  document.addEventListener("input", recheck, true);
+  document.addEventListener("change", recheck, true);
+
   // The printable pages' 打印 button (shown only with JavaScript; the browser's own print works without).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
