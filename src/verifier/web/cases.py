@@ -52,7 +52,7 @@ from . import reports as report_pages
 from .deviations import case_deviations
 from ..registers.service import FINDING_READERS
 from .registers import finding_rows
-from . import labels
+from . import labels, stencil
 from .paging import Pager, page_param
 from .templating import day, yuan
 from .payments import READER_ROLES as PAYMENT_READERS
@@ -205,8 +205,8 @@ class ListAsk:
 
 
 class ListRow(NamedTuple):
-    """A row of the case list as it is shown: every value already text for HTML (escaped by `list_rows`, as the
-    templates' autoescape would), its labels looked up and its days and money formatted once, here."""
+    """A row of the case list as it is shown (`_case_row.html`): every value already text for HTML (escaped by
+    `list_rows`, as the templates' autoescape would), its labels looked up and its days and money formatted once."""
 
     id: str
     number: str
@@ -232,8 +232,31 @@ def html_text(value: Any) -> str:
     return text if _SPECIAL.search(text) is None else str(escape(text))
 
 
-def list_rows(cases: list[Any]) -> list[ListRow]:
-    """The list's rows of `listing.read_page`'s (or `find_cases`') rows. A label is escaped once per page."""
+_row_formats: dict[int, tuple[Any, tuple[str, str]]] = {}
+
+
+def row_formats(env: Any) -> tuple[str, str]:
+    """`_case_row.html`'s row as two format strings (`str.format` of a `ListRow`'s values): a case with a household,
+    and one without. The macro is rendered once per template environment, with markers for its values."""
+    found = _row_formats.get(id(env))
+    if found is None or found[0] is not env:
+        row = env.get_template("_case_row.html").module.row
+        marks = [stencil.mark(f"v{i}") for i in range(len(ListRow._fields))]
+
+        def as_format(*values: str) -> str:
+            pieces = stencil.cut(str(row(*values)))
+            return "".join(p.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + p[1:] + "}"
+                           for i, p in enumerate(pieces))
+
+        without = list(marks)
+        without[ListRow._fields.index("household_id")] = ""
+        found = _row_formats[id(env)] = (env, (as_format(*marks), as_format(*without)))
+    return found[1]
+
+
+def list_rows(cases: list[Any], formats: tuple[str, str]) -> str:
+    """The list's rows (HTML) of `listing.read_page`'s (or `find_cases`') rows, in `row_formats`. A label is escaped
+    once per page."""
     tables = {"group": labels.GROUPS, "cause": labels.CAUSES, "status": labels.STATUS_LABELS}
     shown: dict[tuple[str, Any], str] = {}
 
@@ -243,17 +266,21 @@ def list_rows(cases: list[Any]) -> list[ListRow]:
             found = shown[(table, code)] = html_text(tables[table].get(code, "" if code is None else str(code)))
         return found
 
+    with_household, without = formats
     found = []
     for c in cases:
         texts = (c.id, c.number, c.head_name, c.household_id or "", f"{c.town} {c.village}", c.status)
         if not all(isinstance(t, str) for t in texts) or _SPECIAL.search("".join(texts)) is not None:
             texts = tuple(html_text(t) for t in texts)  # else nothing in the row to escape: one look for all
-        found.append(ListRow(*texts[:5], label("group", c.household_group), label("cause", c.cause), texts[5],
-                             label("status", c.status), day(c.referred_on), day(c.due), yuan(c.reported_amount)))
-    return found  # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
+        # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
+        found.append((with_household if texts[3] else without).format(
+            *texts[:5], label("group", c.household_group), label("cause", c.cause), texts[5],
+            label("status", c.status), day(c.referred_on), day(c.due), yuan(c.reported_amount)))
+    return "".join(found)
 
 
 STATUSES = [(str(k), v) for k, v in STATUS_LABELS_ZH.items()]
+LIST_STENCILS = stencil.Stencils()
 
 
 def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
@@ -314,11 +341,12 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    return page(request, "cases.html", status_code=status_code, cases=list_rows(found.cases), pager=pager,
-                searched_id=mask_id(query.q.upper()) if qt and query.q else "",
-                export_url=export.url(), filters=filters, message=message, villages=villages,
-                report=report, report_error=report_error, board=board, statuses=STATUSES,
-                causes=list(cause_names.items()))
+    rows = list_rows(found.cases, row_formats(request.app.template_engine.engine))
+    return LIST_STENCILS.page(request, "cases.html", {"rows": rows}, status_code=status_code, pager=pager,
+                              searched_id=mask_id(query.q.upper()) if qt and query.q else "",
+                              export_url=export.url(), filters=filters, message=message, villages=villages,
+                              report=report, report_error=report_error, board=board, statuses=STATUSES,
+                              causes=list(cause_names.items()))
 
 
 class CasePages(Controller):
