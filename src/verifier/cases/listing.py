@@ -382,8 +382,9 @@ def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
     if not rows:
         return rows
     reckoned: dict[tuple[Any, str], str] = {}
-    row = type(rows[0])
-    due_at = row._fields.index("due")
+    make = type(rows[0])._make
+    fields = type(rows[0])._fields
+    due_at, referred_at = fields.index("due"), fields.index("referred_on")
     found = []
     for r in rows:
         referred = r.referred_on
@@ -395,8 +396,8 @@ def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
         values = list(r)
         values[due_at] = due
         if isinstance(referred, date):
-            values[row._fields.index("referred_on")] = referred.isoformat()
-        found.append(row(*values))
+            values[referred_at] = referred.isoformat()
+        found.append(make(values))
     return found
 
 

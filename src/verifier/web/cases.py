@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -223,6 +224,7 @@ class ListRow(NamedTuple):
 
 
 _SPECIAL = re.compile(r"[&<>\"']")
+RowMaker = Callable[..., str]
 
 
 def html_text(value: Any) -> str:
@@ -232,50 +234,51 @@ def html_text(value: Any) -> str:
     return text if _SPECIAL.search(text) is None else str(escape(text))
 
 
-_row_formats: dict[int, tuple[Any, tuple[str, str]]] = {}
+_row_makers: dict[int, tuple[Any, tuple[RowMaker, RowMaker]]] = {}
 
 
-def row_formats(env: Any) -> tuple[str, str]:
-    """`_case_row.html`'s row as two format strings (`str.format` of a `ListRow`'s values): a case with a household,
-    and one without. The macro is rendered once per template environment, with markers for its values."""
-    found = _row_formats.get(id(env))
+def row_makers(env: Any) -> tuple[RowMaker, RowMaker]:
+    """`_case_row.html`'s row as two functions of a `ListRow`'s values (text for HTML) giving the row's HTML: for a
+    case with a household, and for one without. The macro is rendered once per template environment with markers
+    for its values (web/stencil.py), and the text between them made an f-string (the quickest way Python puts
+    strings together) of the values."""
+    found = _row_makers.get(id(env))
     if found is None or found[0] is not env:
         row = env.get_template("_case_row.html").module.row
-        marks = [stencil.mark(f"v{i}") for i in range(len(ListRow._fields))]
-
-        def as_format(*values: str) -> str:
-            pieces = stencil.cut(str(row(*values)))
-            return "".join(p.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + p[1:] + "}"
-                           for i, p in enumerate(pieces))
-
-        without = list(marks)
+        names = [f"v{i}" for i in range(len(ListRow._fields))]
+        without = [stencil.mark(n) for n in names]
         without[ListRow._fields.index("household_id")] = ""
-        found = _row_formats[id(env)] = (env, (as_format(*marks), as_format(*without)))
+        found = _row_makers[id(env)] = (env, (stencil.joiner(str(row(*map(stencil.mark, names))), names),
+                                              stencil.joiner(str(row(*without)), names)))
     return found[1]
 
 
-def list_rows(cases: list[Any], formats: tuple[str, str]) -> str:
-    """The list's rows (HTML) of `listing.read_page`'s (or `find_cases`') rows, in `row_formats`. A label is escaped
-    once per page."""
-    tables = {"group": labels.GROUPS, "cause": labels.CAUSES, "status": labels.STATUS_LABELS}
-    shown: dict[tuple[str, Any], str] = {}
-
-    def label(table: str, code: Any) -> str:
-        found = shown.get((table, code))
-        if found is None:
-            found = shown[(table, code)] = html_text(tables[table].get(code, "" if code is None else str(code)))
-        return found
-
-    with_household, without = formats
+def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+    """The list's rows (HTML) of `listing.read_page`'s (or `find_cases`') rows, by `row_makers`. A row's labels
+    are looked up and escaped once per page for each group, cause and status they are of."""
+    with_household, without = makers
+    labelled: dict[tuple[Any, Any, Any], tuple[str, str, str]] = {}
     found = []
     for c in cases:
         texts = (c.id, c.number, c.head_name, c.household_id or "", f"{c.town} {c.village}", c.status)
-        if not all(isinstance(t, str) for t in texts) or _SPECIAL.search("".join(texts)) is not None:
-            texts = tuple(html_text(t) for t in texts)  # else nothing in the row to escape: one look for all
+        try:
+            plain = _SPECIAL.search("".join(texts)) is None  # most rows have nothing to escape: one look for all
+        except TypeError:  # a value that is not text
+            plain = False
+        if not plain:
+            texts = tuple(html_text(t) for t in texts)
+        codes = (c.household_group, c.cause, c.status)
+        shown = labelled.get(codes)
+        if shown is None:
+            shown = labelled[codes] = tuple(  # type: ignore[assignment]
+                html_text(table.get(code, "" if code is None else str(code)))
+                for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), codes))
+        referred, due = c.referred_on, c.due  # ISO text as read (`day` of it is itself), or a date
         # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
-        found.append((with_household if texts[3] else without).format(
-            *texts[:5], label("group", c.household_group), label("cause", c.cause), texts[5],
-            label("status", c.status), day(c.referred_on), day(c.due), yuan(c.reported_amount)))
+        found.append((with_household if texts[3] else without)(
+            *texts[:5], shown[0], shown[1], texts[5], shown[2],
+            referred if type(referred) is str and len(referred) <= 10 else day(referred),
+            due if type(due) is str and len(due) <= 10 else day(due), yuan(c.reported_amount)))
     return "".join(found)
 
 
@@ -341,7 +344,7 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    rows = list_rows(found.cases, row_formats(request.app.template_engine.engine))
+    rows = list_rows(found.cases, row_makers(request.app.template_engine.engine))
     return LIST_STENCILS.page(request, "cases.html", {"rows": rows}, status_code=status_code, pager=pager,
                               searched_id=mask_id(query.q.upper()) if qt and query.q else "",
                               export_url=export.url(), filters=filters, message=message, villages=villages,

@@ -10,10 +10,11 @@ a user typed can pose as one.
 
 from __future__ import annotations
 
+import ast
 import html
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from litestar import Response
@@ -39,6 +40,22 @@ def mark(name: str) -> str:
 def cut(text: str) -> tuple[str, ...]:
     """A rendered text as its pieces: text, a marker's name, text, ... (odd places name the values)."""
     return tuple(_MARK.split(text))
+
+
+def joiner(text: str, names: list[str]) -> Callable[..., str]:
+    """A function of the values `names` (positional, in that order) giving `text` with each of their markers
+    replaced by the value: an f-string of them, compiled from its syntax tree (no text of the template is parsed
+    as code)."""
+    pieces = cut(text)
+    parts: list[ast.expr] = [ast.Constant(p) if i % 2 == 0 else ast.FormattedValue(ast.Name(p, ast.Load()), -1)
+                             for i, p in enumerate(pieces) if p]
+    unknown = {p for p in pieces[1::2]} - set(names)
+    if unknown:
+        raise ValueError(f"markers of no value: {sorted(unknown)}")
+    function = ast.Lambda(ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in names], kwonlyargs=[],
+                                        kw_defaults=[], defaults=[]), ast.JoinedStr(parts))
+    code = compile(ast.fix_missing_locations(ast.Expression(function)), "<stencil>", "eval")
+    return eval(code, {})  # type: ignore[no-any-return]
 
 
 def fill(pieces: tuple[str, ...], values: Mapping[str, str]) -> str:
