@@ -286,9 +286,31 @@ STATUSES = [(str(k), v) for k, v in STATUS_LABELS_ZH.items()]
 LIST_STENCILS = stencil.Stencils()
 
 
+@dataclasses.dataclass
+class Listed:
+    """What the list shows, once its address is checked: the query, and what the page says about it."""
+
+    q: str | None
+    qt: str
+    query: listing.CaseQuery
+    message: str | None
+    status_code: int
+    report: dict[str, Any] | None
+    report_error: str
+    board: dict[str, Any] | None
+    shown: bool  # whether cases are shown (not after a search refused or expired)
+
+
 def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
-    """The case list page. Without a report figure or a chart it reads through one reader (store/reader.py: on
-    SQLite on the event loop, see `http.quick`); with one, through a session."""
+    """The case list page, read in the calling thread: with a report figure, a chart or a search by ID number (see
+    `CasePages.list_cases` for the others)."""
+    listed = list_asked(ctx, request, asked)
+    return list_answer(ctx, request, asked, listed, list_read(ctx, request.user, listed))
+
+
+def list_asked(ctx: Any, request: Req, asked: ListAsk) -> Listed:
+    """The list's query and its messages. Only a report figure, a chart or a search by ID number (counted) read or
+    write anything here."""
     user = request.user
     q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
@@ -302,9 +324,10 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
         try:
             with ctx.db.read() as session:  # 累计 starts where the report's does: the contract year
                 within = report_service.figure_cases(county_code, month, figure, session)
+                county = contract_store.county_label(session, county_code)
             query = dataclasses.replace(query, within=within)
             report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
-                      "figure": figure}
+                      "figure": figure, "county": county}
         except ValidationFailed:
             report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
             status_code = 422
@@ -321,19 +344,32 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     except id_search.TooManyIdSearches as exc:
         message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
         status_code = 429
-    shown = status_code != 429 and not token_message
-    empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
-    if not shown:
+    return Listed(q=q, qt=qt, query=query, message=message, status_code=status_code, report=report,
+                  report_error=report_error, board=board, shown=status_code != 429 and not token_message)
+
+
+def list_read(ctx: Any, user: Any, listed: Listed) -> listing.ListRead:
+    """The page's read in the calling thread: through one reader, or through a session for a report figure's or a
+    chart's cases."""
+    query = listed.query
+    if not listed.shown:
+        empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
         with ctx.db.reader() as reader:
-            read = listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
-    elif query.within is None:
+            return listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
+    if query.within is None:
         with ctx.db.reader() as reader:
-            read = listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
-    else:
-        with ctx.db.read() as session:
-            read = listing.read_page(session, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
-            if report is not None:
-                report["county"] = contract_store.county_label(session, county_code)
+            return listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
+    with ctx.db.read() as session:
+        return listing.read_page(session, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
+
+
+def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: listing.ListRead) -> Any:
+    """The page of what was read."""
+    user = request.user
+    q, qt, query, message, report, board = (listed.q, listed.qt, listed.query, listed.message, listed.report,
+                                            listed.board)
+    county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
+    status_code, report_error = listed.status_code, listed.report_error
     found, villages, contracts = read.found, read.villages, read.contracts
     cause_names = referral_service.vocabulary_of(contracts, counties_in(user, contracts),
                                                  ctx.clock.today()).cause_names()
@@ -372,7 +408,13 @@ class CasePages(Controller):
                         county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
         if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
             return await sync_to_thread(list_page, ctx, request, asked)
-        return await quick(ctx.db, list_page, ctx, request, asked)
+        listed = list_asked(ctx, request, asked)  # nothing read or written for the others
+        if listed.shown and listed.query.within is None:  # on the event loop, on both databases
+            read = await ctx.db.ask(listing.read_page_steps(request.user, listed.query, ctx.vault,
+                                                            sqlite=ctx.db.is_sqlite))
+        else:
+            read = await quick(ctx.db, list_read, ctx, request.user, listed)
+        return list_answer(ctx, request, asked, listed, read)
 
     @post("/search", opt=ANY, status_code=303)
     def search(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Redirect:
