@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import namedtuple
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, String, bindparam, case, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, contains_eager
@@ -31,11 +31,12 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.planning import due_date
 from ..store import contracts as contract_store
-from ..store.reader import Prepared, Reader, session_reader
+from ..store.reader import Prepared, Reader, Steps, session_reader
 from ..store.tables import Case, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
 from .numbers import NUMBER, format_number, seq_suffixes, tail_index
 
+T = TypeVar("T")
 PAGE_SIZE = 50
 SORTS = ("number", "head", "village", "status", "received", "due")
 """The columns a list sorts by; `-name` sorts that column from the largest down."""
@@ -337,34 +338,73 @@ def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, 
     the last). `officer` and `within` (their conditions are lists or SELECTs of their own) are read through a
     session, with the same statements."""
     query = query.checked()
-    extra: list[Any] = []
     if isinstance(source, Reader):
         if query.officer or query.within is not None:
             raise ValueError("officer and within are read through a session")
-        reader = source
-    else:
-        extra = _extra_conditions(source, query)
-        reader = session_reader(source)
+        return source.run(read_page_steps(principal, query, vault, sqlite=sqlite, columns=columns,
+                                          villages=villages))
+    extra = _extra_conditions(source, query)
+    steps = _page_steps(principal, query, vault, sqlite=sqlite, columns=columns, villages=villages)
+    try:
+        statements = next(steps)
+        while True:
+            statements = steps.send(_batch(source, statements, extra))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def read_page_steps(principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool, columns: str = "page",
+                    villages: bool = True) -> Steps[ListRead]:
+    """`read_page` on a reader as a read in steps (store/reader.py), so that it may be run on the event loop on
+    both databases (`db.ask`). Not for `officer` or `within` (they are read through a session)."""
+    query = query.checked()
+    if query.officer or query.within is not None:
+        raise ValueError("officer and within are read through a session")
+    steps = _page_steps(principal, query, vault, sqlite=sqlite, columns=columns, villages=villages)
+    try:
+        statements = next(steps)
+        while True:
+            statements = steps.send((yield [(prepared, values) for (prepared, _), values, _ in statements]))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _plain_steps(steps: Steps[T]) -> Generator[list[_Statement], list[list[Any]], T]:
+    """Steps of statements that list no cases, as `_page_steps`' steps."""
+    try:
+        statements = next(steps)
+        while True:
+            statements = steps.send((yield [((prepared, tuple), values, False) for prepared, values in statements]))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _page_steps(principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool, columns: str,
+                villages: bool) -> Generator[list[_Statement], list[list[Any]], ListRead]:
+    """`read_page`'s read: batches of statements (`_batch` runs one) and what they read made the page."""
     shape, values = _shape(principal, query, query.q, vault)
     by_due = query.sort.removeprefix("-") == "due"
-    contracts = contract_store.contracts_of(reader, reader.all(contract_store.CONTRACT_HASHES)) if by_due else None
+    contracts = None
+    if by_due:  # the due dates' order needs the contracts' days first
+        hashes, = yield [((contract_store.CONTRACT_HASHES, tuple), {}, False)]
+        contracts = yield from _plain_steps(contract_store.contracts_steps(hashes))
     days = _contract_days(contracts) if contracts is not None else {}
     rows_statement = _rows_statement(shape, query.sort, days, sqlite, columns)
 
     def rows_of(page: int) -> _Statement:
         return rows_statement, {**values, "offset": (page - 1) * query.page_size, "limit": query.page_size}, True
 
-    counted, rows, *more = _batch(source, [
+    counted, rows, *more = yield [
         (_count_statement(shape), values, True), rows_of(query.page),
         *([] if by_due else [((contract_store.CONTRACT_HASHES, tuple), {}, False)]),
-        *([(*_villages_statement(principal), False)] if villages else [])], extra)
+        *([(*_villages_statement(principal), False)] if villages else [])]
     total = int(counted[0].n)
     pages = max(1, -(-total // query.page_size))
     page = min(query.page, pages)
     if page != query.page:
-        rows = _batch(source, [rows_of(page)], extra)[0]
+        rows, = yield [rows_of(page)]
     if contracts is None:
-        contracts = contract_store.contracts_of(reader, more.pop(0))
+        contracts = yield from _plain_steps(contract_store.contracts_steps(more.pop(0)))
     days = _contract_days(contracts)
     found = _with_due(rows, days) if columns == "all" else _with_due_text(rows, days)
     return ListRead(CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size),
@@ -382,8 +422,9 @@ def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
     if not rows:
         return rows
     reckoned: dict[tuple[Any, str], str] = {}
-    row = type(rows[0])
-    due_at = row._fields.index("due")
+    make = type(rows[0])._make
+    fields = type(rows[0])._fields
+    due_at, referred_at = fields.index("due"), fields.index("referred_on")
     found = []
     for r in rows:
         referred = r.referred_on
@@ -395,8 +436,8 @@ def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
         values = list(r)
         values[due_at] = due
         if isinstance(referred, date):
-            values[row._fields.index("referred_on")] = referred.isoformat()
-        found.append(row(*values))
+            values[referred_at] = referred.isoformat()
+        found.append(make(values))
     return found
 
 

@@ -13,7 +13,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract, check_contract_text, overlap_problems
 from ..domain.errors import FieldError, NotFound, ValidationFailed
-from .reader import Prepared, Reader, session_reader
+from .reader import Prepared, Reader, Steps, session_reader
 from .tables import ContractRow
 
 
@@ -56,17 +56,20 @@ def read_contracts(reader: Reader) -> list[Contract]:
 
 def contracts_of(reader: Reader, rows: list[Any]) -> list[Contract]:
     """The contracts of `CONTRACT_HASHES`' rows (a text read only when not yet parsed)."""
-    found = []
-    for r in rows:
-        contract = _known.get((r.id, r.content_hash))
-        if contract is None:
-            source = reader.first(_CONTRACT_SOURCE, {"id": r.id})
-            assert source is not None  # contracts are never deleted
-            contract = _parse(source.source)
-            if contract.content_hash == r.content_hash:
-                _known[(r.id, r.content_hash)] = contract
-        found.append(contract)
-    return found
+    return reader.run(contracts_steps(rows))
+
+
+def contracts_steps(rows: list[Any]) -> Steps[list[Contract]]:
+    """`contracts_of` as a read in steps (store/reader.py): the texts not yet parsed are read in one batch."""
+    unknown = [r for r in rows if (r.id, r.content_hash) not in _known]
+    sources = (yield [(_CONTRACT_SOURCE, {"id": r.id}) for r in unknown]) if unknown else []
+    parsed: dict[tuple[str, str], Contract] = {}
+    for r, source in zip(unknown, sources):
+        assert source, "contracts are never deleted"
+        contract = parsed[(r.id, r.content_hash)] = _parse(source[0].source)
+        if contract.content_hash == r.content_hash:
+            _known[(r.id, r.content_hash)] = contract
+    return [parsed[key] if key in parsed else _known[key] for key in ((r.id, r.content_hash) for r in rows)]
 
 
 def get_contract(session: Session, contract_id: str) -> Contract:

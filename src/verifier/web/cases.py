@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import timedelta
+from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -52,7 +53,7 @@ from . import reports as report_pages
 from .deviations import case_deviations
 from ..registers.service import FINDING_READERS
 from .registers import finding_rows
-from . import labels
+from . import labels, stencil
 from .paging import Pager, page_param
 from .templating import day, yuan
 from .payments import READER_ROLES as PAYMENT_READERS
@@ -208,8 +209,8 @@ class ListAsk:
 
 
 class ListRow(NamedTuple):
-    """A row of the case list as it is shown: every value already text for HTML (escaped by `list_rows`, as the
-    templates' autoescape would), its labels looked up and its days and money formatted once, here."""
+    """A row of the case list as it is shown (`_case_row.html`): every value already text for HTML (escaped by
+    `list_rows`, as the templates' autoescape would), its labels looked up and its days and money formatted once."""
 
     id: str
     number: str
@@ -226,6 +227,7 @@ class ListRow(NamedTuple):
 
 
 _SPECIAL = re.compile(r"[&<>\"']")
+RowMaker = Callable[..., str]
 
 
 def html_text(value: Any) -> str:
@@ -235,33 +237,83 @@ def html_text(value: Any) -> str:
     return text if _SPECIAL.search(text) is None else str(escape(text))
 
 
-def list_rows(cases: list[Any]) -> list[ListRow]:
-    """The list's rows of `listing.read_page`'s (or `find_cases`') rows. A label is escaped once per page."""
-    tables = {"group": labels.GROUPS, "cause": labels.CAUSES, "status": labels.STATUS_LABELS}
-    shown: dict[tuple[str, Any], str] = {}
+_row_makers: dict[int, tuple[Any, tuple[RowMaker, RowMaker]]] = {}
 
-    def label(table: str, code: Any) -> str:
-        found = shown.get((table, code))
-        if found is None:
-            found = shown[(table, code)] = html_text(tables[table].get(code, "" if code is None else str(code)))
-        return found
 
+def row_makers(env: Any) -> tuple[RowMaker, RowMaker]:
+    """`_case_row.html`'s row as two functions of a `ListRow`'s values (text for HTML) giving the row's HTML: for a
+    case with a household, and for one without. The macro is rendered once per template environment with markers
+    for its values (web/stencil.py), and the text between them made an f-string (the quickest way Python puts
+    strings together) of the values."""
+    found = _row_makers.get(id(env))
+    if found is None or found[0] is not env:
+        row = env.get_template("_case_row.html").module.row
+        names = [f"v{i}" for i in range(len(ListRow._fields))]
+        without = [stencil.mark(n) for n in names]
+        without[ListRow._fields.index("household_id")] = ""
+        found = _row_makers[id(env)] = (env, (stencil.joiner(str(row(*map(stencil.mark, names))), names),
+                                              stencil.joiner(str(row(*without)), names)))
+    return found[1]
+
+
+def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+    """The list's rows (HTML) of `listing.read_page`'s (or `find_cases`') rows, by `row_makers`. A row's labels
+    are looked up and escaped once per page for each group, cause and status they are of."""
+    with_household, without = makers
+    labelled: dict[tuple[Any, Any, Any], tuple[str, str, str]] = {}
     found = []
     for c in cases:
         texts = (c.id, c.number, c.head_name, c.household_id or "", f"{c.town} {c.village}", c.status)
-        if not all(isinstance(t, str) for t in texts) or _SPECIAL.search("".join(texts)) is not None:
-            texts = tuple(html_text(t) for t in texts)  # else nothing in the row to escape: one look for all
-        found.append(ListRow(*texts[:5], label("group", c.household_group), label("cause", c.cause), texts[5],
-                             label("status", c.status), day(c.referred_on), day(c.due), yuan(c.reported_amount)))
-    return found  # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
+        try:
+            plain = _SPECIAL.search("".join(texts)) is None  # most rows have nothing to escape: one look for all
+        except TypeError:  # a value that is not text
+            plain = False
+        if not plain:
+            texts = tuple(html_text(t) for t in texts)
+        codes = (c.household_group, c.cause, c.status)
+        shown = labelled.get(codes)
+        if shown is None:
+            shown = labelled[codes] = tuple(  # type: ignore[assignment]
+                html_text(table.get(code, "" if code is None else str(code)))
+                for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), codes))
+        referred, due = c.referred_on, c.due  # ISO text as read (`day` of it is itself), or a date
+        # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
+        found.append((with_household if texts[3] else without)(
+            *texts[:5], shown[0], shown[1], texts[5], shown[2],
+            referred if type(referred) is str and len(referred) <= 10 else day(referred),
+            due if type(due) is str and len(due) <= 10 else day(due), yuan(c.reported_amount)))
+    return "".join(found)
 
 
 STATUSES = [(str(k), v) for k, v in STATUS_LABELS_ZH.items()]
+LIST_STENCILS = stencil.Stencils()
+
+
+@dataclasses.dataclass
+class Listed:
+    """What the list shows, once its address is checked: the query, and what the page says about it."""
+
+    q: str | None
+    qt: str
+    query: listing.CaseQuery
+    message: str | None
+    status_code: int
+    report: dict[str, Any] | None
+    report_error: str
+    board: dict[str, Any] | None
+    shown: bool  # whether cases are shown (not after a search refused or expired)
 
 
 def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
-    """The case list page. Without a report figure or a chart it reads through one reader (store/reader.py: on
-    SQLite on the event loop, see `http.quick`); with one, through a session."""
+    """The case list page, read in the calling thread: with a report figure, a chart or a search by ID number (see
+    `CasePages.list_cases` for the others)."""
+    listed = list_asked(ctx, request, asked)
+    return list_answer(ctx, request, asked, listed, list_read(ctx, request.user, listed))
+
+
+def list_asked(ctx: Any, request: Req, asked: ListAsk) -> Listed:
+    """The list's query and its messages. Only a report figure, a chart or a search by ID number (counted) read or
+    write anything here."""
     user = request.user
     q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
@@ -275,9 +327,10 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
         try:
             with ctx.db.read() as session:  # 累计 starts where the report's does: the contract year
                 within = report_service.figure_cases(county_code, month, figure, session)
+                county = contract_store.county_label(session, county_code)
             query = dataclasses.replace(query, within=within)
             report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
-                      "figure": figure}
+                      "figure": figure, "county": county}
         except ValidationFailed:
             report_error = "没有这一项月报数字。请回到月报页面，点击要查看的数字。"
             status_code = 422
@@ -294,19 +347,32 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     except id_search.TooManyIdSearches as exc:
         message = f"按身份证号查找过于频繁，请 {max(1, exc.retry_after // 60)} 分钟后再试。"
         status_code = 429
-    shown = status_code != 429 and not token_message
-    empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
-    if not shown:
+    return Listed(q=q, qt=qt, query=query, message=message, status_code=status_code, report=report,
+                  report_error=report_error, board=board, shown=status_code != 429 and not token_message)
+
+
+def list_read(ctx: Any, user: Any, listed: Listed) -> listing.ListRead:
+    """The page's read in the calling thread: through one reader, or through a session for a report figure's or a
+    chart's cases."""
+    query = listed.query
+    if not listed.shown:
+        empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
         with ctx.db.reader() as reader:
-            read = listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
-    elif query.within is None:
+            return listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
+    if query.within is None:
         with ctx.db.reader() as reader:
-            read = listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
-    else:
-        with ctx.db.read() as session:
-            read = listing.read_page(session, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
-            if report is not None:
-                report["county"] = contract_store.county_label(session, county_code)
+            return listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
+    with ctx.db.read() as session:
+        return listing.read_page(session, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
+
+
+def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: listing.ListRead) -> Any:
+    """The page of what was read."""
+    user = request.user
+    q, qt, query, message, report, board = (listed.q, listed.qt, listed.query, listed.message, listed.report,
+                                            listed.board)
+    county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
+    status_code, report_error = listed.status_code, listed.report_error
     found, villages, contracts = read.found, read.villages, read.contracts
     cause_names = referral_service.vocabulary_of(contracts, counties_in(user, contracts),
                                                  ctx.clock.today()).cause_names()
@@ -317,11 +383,12 @@ def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    return page(request, "cases.html", status_code=status_code, cases=list_rows(found.cases), pager=pager,
-                searched_id=mask_id(query.q.upper()) if qt and query.q else "",
-                export_url=export.url(), filters=filters, message=message, villages=villages,
-                report=report, report_error=report_error, board=board, statuses=STATUSES,
-                causes=list(cause_names.items()))
+    rows = list_rows(found.cases, row_makers(request.app.template_engine.engine))
+    return LIST_STENCILS.page(request, "cases.html", {"rows": rows}, status_code=status_code, pager=pager,
+                              searched_id=mask_id(query.q.upper()) if qt and query.q else "",
+                              export_url=export.url(), filters=filters, message=message, villages=villages,
+                              report=report, report_error=report_error, board=board, statuses=STATUSES,
+                              causes=list(cause_names.items()))
 
 
 class CasePages(Controller):
@@ -344,7 +411,13 @@ class CasePages(Controller):
                         county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
         if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
             return await sync_to_thread(list_page, ctx, request, asked)
-        return await quick(ctx.db, list_page, ctx, request, asked)
+        listed = list_asked(ctx, request, asked)  # nothing read or written for the others
+        if listed.shown and listed.query.within is None:  # on the event loop, on both databases
+            read = await ctx.db.ask(listing.read_page_steps(request.user, listed.query, ctx.vault,
+                                                            sqlite=ctx.db.is_sqlite))
+        else:
+            read = await quick(ctx.db, list_read, ctx, request.user, listed)
+        return list_answer(ctx, request, asked, listed, read)
 
     @post("/search", opt=ANY, status_code=303)
     def search(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Redirect:

@@ -192,16 +192,25 @@ def add_error(state: FormState, e: FieldError, known: set[str], rename: Mapping[
         state.general.append(f"{labels.field_label(name)}：{message}")
 
 
-def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
+def layout_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What the layout (base.html) is given besides the message of `done`: all of it follows from the user and the
+    address's path."""
     user = current_user(request)
-    done = request.query_params.get("done")
+    return {"user": user, "nav": nav_for(user), "path": request.url.path, "role_labels": labels.ROLE_LABELS,
+            "blank": FormState()}
+
+
+def done_message(request: Request[Any, Any, Any]) -> str | None:
+    """The message of the address's `done` (after a form was saved), if any."""
+    return DONE_MESSAGES.get(request.query_params.get("done") or "")
+
+
+def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
     return Template(
         template_name=template,
         status_code=status_code,
         media_type="text/html",  # whatever the handler's declared return type
-        context={"user": user, "nav": nav_for(user), "path": request.url.path,
-                 "done": DONE_MESSAGES.get(done or ""), "role_labels": labels.ROLE_LABELS, "blank": FormState(),
-                 **context},
+        context={**layout_context(request), "done": done_message(request), **context},
     )
 
 
