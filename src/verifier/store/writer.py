@@ -15,6 +15,7 @@ statement (the tests that count what a write costs).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -46,29 +47,52 @@ class PreparedWrite:
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
         """Run in the session's transaction (its pending changes flushed first), once or once per mapping of a list;
         returns the number of rows written."""
-        session.flush()
-        connection = session.connection()
-        dialect = connection.dialect
-        c = self._compiled.get(dialect.name) or self.compiled(dialect)
+        return run_batch(session, [(self, params)])[0]
+
+
+Write = tuple[PreparedWrite, "Mapping[str, Any] | Sequence[Mapping[str, Any]]"]
+
+
+def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
+    """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
+    number of rows each wrote. On PostgreSQL they go in one pipeline (one round trip, psycopg's pipeline mode) instead
+    of one round trip each; a statement's error is raised when the batch ends, and the transaction is then to be
+    rolled back whole, as after any error."""
+    if not writes:
+        return []
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    watchers = connection.engine.dispatch.before_cursor_execute
+    runs = []
+    for write, params in writes:
+        c = write._compiled.get(dialect.name) or write.compiled(dialect)
         many = not isinstance(params, Mapping)
         values: Any = [_parameters(c, p) for p in params] if many else _parameters(c, params)  # type: ignore[union-attr]
-        dbapi_connection = connection.connection.dbapi_connection
-        assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
-        try:
-            watchers = connection.engine.dispatch.before_cursor_execute
-            if watchers:
-                watchers(connection, cursor, c.sql, values, None, many)
-            if many:
-                cursor.executemany(c.sql, values)
-            else:
-                cursor.execute(c.sql, values)
-            return int(cursor.rowcount)
-        except dialect.loaded_dbapi.Error as exc:
-            gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
-            if gone:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone,
-                                      dialect=dialect) from exc
-        finally:
-            cursor.close()
+        runs.append((c.sql, values, many))
+    cursors: list[Any] = []
+    sql, values = runs[0][:2]
+    cursor = None
+    try:
+        with dbapi_connection.pipeline() if len(runs) > 1 and dialect.name == "postgresql" else nullcontext():
+            for sql, values, many in runs:
+                cursor = dbapi_connection.cursor()
+                cursors.append(cursor)
+                if watchers:
+                    watchers(connection, cursor, sql, values, None, many)
+                if many:
+                    cursor.executemany(sql, values)
+                else:
+                    cursor.execute(sql, values)
+        return [int(c.rowcount) for c in cursors]
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone,
+                                  dialect=dialect) from exc
+    finally:
+        for c in cursors:
+            c.close()
