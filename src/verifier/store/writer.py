@@ -15,7 +15,6 @@ statement (the tests that count what a write costs).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 from sqlalchemy import Dialect
@@ -23,7 +22,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 
-from .reader import _Compiled, _parameters, bind_processors
+from psycopg.waiting import wait
+
+from .pgwire import INTERVAL, Statement
+from .pgwrite import send_writes
+from .reader import _Compiled, _parameters, _wire_values, bind_processors
 
 
 class PreparedWrite:
@@ -40,8 +43,9 @@ class PreparedWrite:
             bind = bind_processors(compiled, dialect)
             defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, (), tuple,
-                                                             False, None)  # no result columns, run on a cursor
+                                                             False, wire)  # no result columns
         return found
 
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
@@ -66,6 +70,8 @@ def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
     watchers = connection.engine.dispatch.before_cursor_execute
+    if dialect.driver == "psycopg":
+        return _run_wired(connection, dbapi_connection, writes, watchers)
     runs = []
     for write, params in writes:
         c = write._compiled.get(dialect.name) or write.compiled(dialect)
@@ -76,16 +82,15 @@ def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
     sql, values = runs[0][:2]
     cursor = None
     try:
-        with dbapi_connection.pipeline() if len(runs) > 1 and dialect.name == "postgresql" else nullcontext():
-            for sql, values, many in runs:
-                cursor = dbapi_connection.cursor()
-                cursors.append(cursor)
-                if watchers:
-                    watchers(connection, cursor, sql, values, None, many)
-                if many:
-                    cursor.executemany(sql, values)
-                else:
-                    cursor.execute(sql, values)
+        for sql, values, many in runs:
+            cursor = dbapi_connection.cursor()
+            cursors.append(cursor)
+            if watchers:
+                watchers(connection, cursor, sql, values, None, many)
+            if many:
+                cursor.executemany(sql, values)
+            else:
+                cursor.execute(sql, values)
         return [int(c.rowcount) for c in cursors]
     except dialect.loaded_dbapi.Error as exc:
         gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
@@ -96,3 +101,32 @@ def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
     finally:
         for c in cursors:
             c.close()
+
+
+def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any) -> list[int]:
+    """PostgreSQL (psycopg): the writes in one libpq pipeline (store/pgwrite.py), a row's statement each."""
+    dialect = connection.dialect
+    statements: list[tuple[bytes, list[Any]]] = []
+    sizes: list[int] = []
+    for write, params in writes:
+        c = write._compiled.get(dialect.name) or write.compiled(dialect)
+        many = not isinstance(params, Mapping)
+        rows = list(params) if many else [params]
+        if watchers:  # once per write, as a cursor's execute or executemany would be seen
+            watchers(connection, None, c.sql, [_parameters(c, r) for r in rows] if many else _parameters(c, params),
+                     None, many)
+        statements.extend((c.wire.sql, _wire_values(c, row)) for row in rows)  # type: ignore[union-attr]
+        sizes.append(len(rows))
+    try:
+        counts = wait(send_writes(dbapi_connection, statements), dbapi_connection.fileno(), INTERVAL)
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, dbapi_connection, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance("; ".join(w.compiled(dialect).sql for w, _ in writes), None, exc,
+                                  dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect) from exc
+    out, at = [], 0
+    for size in sizes:
+        out.append(sum(counts[at:at + size]))
+        at += size
+    return out
