@@ -90,7 +90,10 @@ class WriterQueue:
         local = self._local
         if getattr(local, "depth", 0) and not getattr(local, "held", False):
             local.held = self._mutex.acquire(timeout=self._timeout)
-        return not getattr(local, "no_wait", False)
+        if getattr(local, "no_wait", False):
+            local.no_wait = False  # only the block's first BEGIN (a trace kept after a rollback waits as usual)
+            return False
+        return True
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[bool]:
