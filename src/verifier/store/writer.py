@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from psycopg.waiting import wait
 from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
-
-from psycopg.waiting import wait
 
 from .pgwire import INTERVAL, Statement
 from .pgwrite import send_writes
@@ -59,8 +58,8 @@ Write = tuple[PreparedWrite, "Mapping[str, Any] | Sequence[Mapping[str, Any]]"]
 
 def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
     """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
-    number of rows each wrote. On PostgreSQL they go in one pipeline (one round trip, psycopg's pipeline mode) instead
-    of one round trip each; a statement's error is raised when the batch ends, and the transaction is then to be
+    number of rows each wrote. On PostgreSQL (psycopg) they go in one libpq pipeline below psycopg's cursors
+    (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the batch ends, and the transaction is then to be
     rolled back whole, as after any error."""
     if not writes:
         return []
