@@ -4,7 +4,9 @@ A demo home (SQLite; with VERIFIER_BENCH_DATABASE_URL a scratch PostgreSQL datab
 benchmark's field officers and scheduled cases (benchmarks/load.py), the ASGI app called directly: each case's check
 posted once by one of its officers (bearer token), after 20 unmeasured ones. Prints the median CPU time of a check
 (`time.process_time`, the whole process) and of `GET /api/health`, and the load average (the machine may be shared).
-With `--profile`, cProfile of the worker thread's part (the route's idempotent write), by cumulative time.
+With `--concurrent N`, the checks are sent N at a time (as the load benchmark's clients do, so that writers wait for
+one another): then the process's CPU time of all of them, divided by their number. With `--profile`, cProfile of the
+checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ async def _call(app: Any, method: str, path: str, headers: dict[str, str], body:
     return out["status"], out["body"]
 
 
-async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile.Profile | None) -> None:
+async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile.Profile | None,
+                   concurrent: int = 0) -> None:
     tokens = {}
     for username in prepared["officers"]:
         status, body = await _call(app, "POST", "/api/auth/login", {"content-type": "application/json"},
@@ -69,34 +72,53 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         await _call(app, "GET", "/api/health", {})
         health.append(time.process_time() - t0)
     if profile is not None:
-        from verifier.checks import routes
+        import litestar.concurrency
 
-        original = routes.idempotent
+        async def inline(fn: Any, *a: Any, **k: Any) -> Any:  # cProfile sees only its own thread
+            return fn(*a, **k)
 
-        def profiled(*args: Any, **kwargs: Any) -> Any:  # runs in the worker thread: profile it there
-            profile.enable()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                profile.disable()
-
-        routes.idempotent = profiled  # type: ignore[assignment]
-    cpu = []
-    for i, (path, headers, body) in enumerate(requests[:WARM + n]):
-        t0 = time.process_time()
+        litestar.concurrency._run_sync_asyncio = inline  # type: ignore[assignment]
+    for path, headers, body in requests[:WARM]:
         status, answer = await _call(app, "POST", path, headers, body)
-        if i >= WARM:
-            cpu.append(time.process_time() - t0)
         assert status == 201, answer
-    print(f"check: median CPU {statistics.median(cpu) * 1000:.2f} ms ({n} checks); GET /api/health: median CPU "
-          f"{statistics.median(health) * 1000:.3f} ms; load average {os.getloadavg()[0]:.2f}")
+    measured = requests[WARM:WARM + n]
     if profile is not None:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(50)
+        profile.enable()
+    if concurrent:
+        gate = asyncio.Semaphore(concurrent)
+
+        async def one(path: str, headers: dict[str, str], body: bytes) -> None:
+            async with gate:
+                status, answer = await _call(app, "POST", path, headers, body)
+                assert status == 201, answer
+
+        t0, w0 = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(*r) for r in measured))
+        cpu_each, wall = (time.process_time() - t0) / len(measured), time.perf_counter() - w0
+        what = (f"check, {concurrent} at a time: CPU {cpu_each * 1000:.2f} ms each ({len(measured)} checks, "
+                f"{len(measured) / wall:.0f}/s)")
+    else:
+        cpu = []
+        for path, headers, body in measured:
+            t0 = time.process_time()
+            status, answer = await _call(app, "POST", path, headers, body)
+            cpu.append(time.process_time() - t0)
+            assert status == 201, answer
+        what = f"check: median CPU {statistics.median(cpu) * 1000:.2f} ms ({n} checks)"
+    if profile is not None:
+        profile.disable()
+    print(f"{what}; GET /api/health: median CPU {statistics.median(health) * 1000:.3f} ms; "
+          f"load average {os.getloadavg()[0]:.2f}")
+    if profile is not None:
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=200, help="checks measured")
+    parser.add_argument("--concurrent", type=int, default=0, help="checks sent at a time (0: one after another)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-check-cpu-"))
@@ -112,7 +134,8 @@ def main() -> None:
 
         ctx = Context.open(Settings.from_env(env))
         try:
-            asyncio.run(_measure(create_app(ctx), prepared, args.n, cProfile.Profile() if args.profile else None))
+            asyncio.run(_measure(create_app(ctx), prepared, args.n, cProfile.Profile(time.process_time) if args.profile else None,
+                                 args.concurrent))
         finally:
             ctx.close()
     finally:

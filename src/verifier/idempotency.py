@@ -27,12 +27,14 @@ different request under the same key is recognised.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -110,6 +112,26 @@ def _stored(db: Database, user_id: str, key: str, method_path: str, digest: str)
         return _replay(row)
 
 
+def _keyed(run: Callable[[Session], Any], *, user_id: str, key: str, method_path: str, digest: str, status_code: int,
+           clock: Clock | None) -> Callable[[Session], bytes]:
+    """`run`, its answer encoded and stored under the key in the same transaction."""
+
+    def write(session: Session) -> bytes:
+        content = msgspec.json.encode(run(session))
+        session.add(IdempotencyKey(
+            user_id=user_id, key=key, method_path=method_path, request_hash=digest, response_status=status_code,
+            response_body=content, created_at=(clock or _default_clock).now(),
+        ))
+        session.flush()
+        return content
+
+    return write
+
+
+def _answer(content: bytes, status_code: int) -> Response[bytes]:
+    return Response(content=content, status_code=status_code, media_type="application/json")
+
+
 def run_once(
     db: Database,
     *,
@@ -125,19 +147,15 @@ def run_once(
     if key is None:
         with db.begin() as session:
             content = msgspec.json.encode(run(session))
-        return Response(content=content, status_code=status_code, media_type="application/json")
+        return _answer(content, status_code)
     digest = request_hash(method_path, body)
     replay = _stored(db, user_id, key, method_path, digest)
     if replay is not None:
         return replay
     try:
         with db.begin() as session:
-            content = msgspec.json.encode(run(session))
-            session.add(IdempotencyKey(
-                user_id=user_id, key=key, method_path=method_path, request_hash=digest, response_status=status_code,
-                response_body=content, created_at=(clock or _default_clock).now(),
-            ))
-            session.flush()
+            content = _keyed(run, user_id=user_id, key=key, method_path=method_path, digest=digest,
+                             status_code=status_code, clock=clock)(session)
     except (IntegrityError, DomainError):
         # A request with the same key may have committed meanwhile (and this one was refused, or its key row
         # collided): then this is a repeat and gets the stored answer. Otherwise the error stands.
@@ -146,7 +164,47 @@ def run_once(
             return replay
         raise
     _prune_now_and_then(db, clock or _default_clock)
-    return Response(content=content, status_code=status_code, media_type="application/json")
+    return _answer(content, status_code)
+
+
+async def _stored_soon(db: Database, user_id: str, key: str, method_path: str, digest: str) -> Response[bytes] | None:
+    """`_stored` from the event loop: on SQLite here (one row by its key; under WAL a read never waits for a
+    writer), on PostgreSQL in a worker thread."""
+    if db.is_sqlite:
+        return _stored(db, user_id, key, method_path, digest)
+    return await asyncio.get_running_loop().run_in_executor(
+        None, partial(_stored, db, user_id, key, method_path, digest))
+
+
+async def write_once(
+    db: Database,
+    request: Request[Any, Any, Any],
+    run: Callable[[Session], Any],
+    *,
+    body: Any = None,
+    status_code: int = 200,
+    clock: Clock | None = None,
+) -> Response[bytes]:
+    """`idempotent` for a route that is a coroutine: the write through `Database.write` (on SQLite on the event loop,
+    without a hand-off to a worker thread), for short writes; the same answers, keys and replays."""
+    user_id, key, method_path = request.user.id, key_of(request), f"{request.method} {request.url.path}"
+    if key is None:
+        return _answer(await db.write(lambda session: msgspec.json.encode(run(session))), status_code)
+    digest = request_hash(method_path, body)
+    replay = await _stored_soon(db, user_id, key, method_path, digest)
+    if replay is not None:
+        return replay
+    try:
+        content = await db.write(_keyed(run, user_id=user_id, key=key, method_path=method_path, digest=digest,
+                                        status_code=status_code, clock=clock))
+    except (IntegrityError, DomainError):
+        replay = await _stored_soon(db, user_id, key, method_path, digest)
+        if replay is not None:
+            return replay
+        raise
+    if time.monotonic() >= _next_prune:
+        await asyncio.get_running_loop().run_in_executor(None, _prune_now_and_then, db, clock or _default_clock)
+    return _answer(content, status_code)
 
 
 def idempotent(

@@ -118,3 +118,26 @@ def test_entries_round_trip(payload: dict, index: int) -> None:
     decoded = decode_entry(data)
     assert decoded.index == index == entry_index(data)
     assert decoded.payload == payload
+
+
+any_keys_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**54), 2**54) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(any_keys_values)
+def test_the_quick_path_gives_the_bytes_and_refusals_of_the_checked_one(value: object) -> None:
+    # `encode` first orders plain values without building paths; whatever it leaves (non-ASCII keys, integers out of
+    # range, lone surrogates) goes through the path-naming `_normalise`, and the bytes are the same either way.
+    from verifier.audit.canonical import _ENCODER, _normalise
+
+    try:
+        expected = _ENCODER.encode(_normalise(value, "value")).encode("utf-8")
+    except CanonicalError as exc:
+        with pytest.raises(CanonicalError) as refused:
+            encode(value)
+        assert str(refused.value) == str(exc)
+    else:
+        assert encode(value) == expected

@@ -88,8 +88,39 @@ def _normalise(value: Any, path: str) -> Any:
     )
 
 
+class _Unusual(Exception):
+    """A value `_ordered` leaves to `_normalise` (to be refused with its path, or converted)."""
+
+
+def _ordered(value: Any) -> Any:
+    """`_normalise` for values of exactly the plain types and ASCII keys (what entries hold), without building each
+    value's path: objects rebuilt with their members in order (for ASCII keys UTF-16 order is code point order).
+    Strings are checked for lone surrogates by the final UTF-8 encoding."""
+    t = type(value)
+    if t is str or t is bool or value is None:
+        return value
+    if t is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise _Unusual
+        return value
+    if t is dict:
+        out = {}
+        for key in sorted(value):  # a key that is not a str fails here or below
+            if type(key) is not str or not key.isascii():
+                raise _Unusual
+            out[key] = _ordered(value[key])
+        return out
+    if t is list:
+        return [_ordered(item) for item in value]
+    raise _Unusual
+
+
 def encode(value: Any, path: str = "value") -> bytes:
     """The canonical bytes of any allowed value."""
+    try:
+        return _ENCODER.encode(_ordered(value)).encode("utf-8")
+    except (_Unusual, TypeError, UnicodeEncodeError):
+        pass  # refused with the path of what is refused, or converted (an int or str subclass), below
     return _ENCODER.encode(_normalise(value, path)).encode("utf-8")
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.reader import Prepared, session_reader
-from ..store.writer import PreparedWrite
+from ..store.writer import PreparedWrite, Write, run_batch
 from . import merkle
 from .canonical import encode_entry, format_time
 from .counties import county_of
@@ -169,11 +169,12 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
         for level, node_index, digest in compact.append(leaf):
             node_rows.append({"level": level, "idx": node_index, "hash": digest})
     # Prepared writes on the session's connection (store/writer.py): the same transaction, without SQLAlchemy's
-    # per-statement work.
-    _INSERT_ENTRY.run(session, entry_rows if len(entry_rows) > 1 else entry_rows[0])
+    # per-statement work, in one batch (one round trip on PostgreSQL).
+    writes: list[Write] = [(_INSERT_ENTRY, entry_rows if len(entry_rows) > 1 else entry_rows[0])]
     if node_rows:
-        _INSERT_NODE.run(session, node_rows if len(node_rows) > 1 else node_rows[0])
-    _UPDATE_HEAD.run(session, {"size": compact.size, "compact": compact.to_bytes()})
+        writes.append((_INSERT_NODE, node_rows if len(node_rows) > 1 else node_rows[0]))
+    writes.append((_UPDATE_HEAD, {"size": compact.size, "compact": compact.to_bytes()}))
+    run_batch(session, writes)
     session.info[APPENDED] = True
     return [row["idx"] for row in entry_rows]
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from ..domain.errors import InvalidState
 from ..registers.models import RegisterImport
 from ..store.reader import Prepared, session_reader
-from ..store.writer import PreparedWrite
+from ..store.writer import PreparedWrite, Write, run_batch
 from ..store.tables import Case, Check, ContractRow, Evidence, Household, Member, ReviewRequest, User, Visit
 
 _case: Table = Case.__table__  # type: ignore[assignment]
@@ -136,31 +136,26 @@ _ADVANCE = PreparedWrite(update(_case).where(_case.c.id == bindparam("case_id"),
                          .values(status=bindparam("after"), updated_at=bindparam("now"), version=_case.c.version + 1))
 
 
-def write_members(session: Session, household_id: str, new: list[dict[str, Any]], changed: list[dict[str, Any]],
-                  head_name: str | None) -> None:
+def write(session: Session, *, household_id: str, new: list[dict[str, Any]], changed: list[dict[str, Any]],
+          head_name: str | None, check: dict[str, Any], before: str, after: str, now: Any) -> Recorded:
     """Insert the new members, update the changed ones (name, relation, labour: `member_id`, `new_…` keys) and the
-    household's head name (None: unchanged)."""
+    household's head name (None: unchanged), insert the check (`check`: every column) and move its case from
+    `before` to `after` (409 if it is no longer `before`): one batch of statements (one round trip on PostgreSQL)."""
+    writes: list[Write] = []
     if new:
-        _INSERT_MEMBER.run(session, new)
+        writes.append((_INSERT_MEMBER, new))
     if changed:
-        _UPDATE_MEMBER.run(session, changed)
+        writes.append((_UPDATE_MEMBER, changed))
     if head_name is not None:
-        _UPDATE_HEAD_NAME.run(session, {"household_id": household_id, "head_name": head_name})
+        writes.append((_UPDATE_HEAD_NAME, {"household_id": household_id, "head_name": head_name}))
+    writes.append((_INSERT_CHECK, check))
+    writes.append((_ADVANCE, {"case_id": check["case_id"], "before": before, "after": after, "now": now}))
+    if run_batch(session, writes)[-1] != 1:
+        raise InvalidState(f"the case is no longer {before}")
     _expire(session, Household, [household_id])
     _expire(session, Member, [m["member_id"] for m in changed])
-
-
-def write_check(session: Session, values: dict[str, Any]) -> Recorded:
-    """Insert the check (`values`: every column)."""
-    _INSERT_CHECK.run(session, values)
-    return Recorded(values["id"], values["case_id"], values["seq"])
-
-
-def advance(session: Session, case_id: str, before: str, after: str, now: Any) -> None:
-    """Move the case from `before` to `after` (409 if it is no longer `before`)."""
-    if _ADVANCE.run(session, {"case_id": case_id, "before": before, "after": after, "now": now}) != 1:
-        raise InvalidState(f"the case is no longer {before}")
-    _expire(session, Case, [case_id])
+    _expire(session, Case, [check["case_id"]])
+    return Recorded(check["id"], check["case_id"], check["seq"])
 
 
 def _expire(session: Session, cls: type, ids: list[str]) -> None:

@@ -6,6 +6,7 @@ import hashlib
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import litestar
 from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
 from litestar.params import Parameter
@@ -18,7 +19,7 @@ from ..domain.errors import FieldError, ValidationFailed
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
-from ..idempotency import idempotent
+from ..idempotency import idempotent, write_once
 from ..registers import service as registers
 from . import attempts, bills, late_bills, review, service
 from .schemas import (BillsIn, CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn,
@@ -103,14 +104,16 @@ class CheckController(Controller):
         sent = {"file_sha256": hashlib.sha256(content).hexdigest(), "content_type": upload.content_type or ""}
         return idempotent(ctx.db, request, run, body=sent, status_code=201, clock=ctx.clock)
 
-    @post("/check", opt={"roles": ("field_officer",)}, status_code=201)
-    def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CheckRecorded]:
+    @litestar.post("/check", opt={"roles": ("field_officer",)}, status_code=201)
+    async def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx,
+                           request: Request[Principal, Any, Any]) -> Response[CheckRecorded]:
+        """A short write: on SQLite run on the event loop (`Database.write`), without a hand-off to a worker thread."""
         payload = check_input(data)
         def run(session: Session) -> CheckRecorded:
             check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=request.user, clock=ctx.clock)
             return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
 
-        return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+        return await write_once(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
     @post("/check/bills", opt={"roles": ("field_officer",)}, status_code=201)
     def add_bills(self, case_id: Id, data: JSONBody[BillsIn], ctx: Ctx,

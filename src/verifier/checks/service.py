@@ -283,9 +283,10 @@ def record_check(
             head_name = name
         stored_members.append({"member_id": member_id, "name": name, "relation": relation, "labour": labour,
                                "id_number_enc": vault.seal(idn, "check.member_id_number").hex()})
-    recording.write_members(session, case.household_id, new_members, changed,
-                            head_name if head_name is not None and head_name != case.head_name else None)
-    check = recording.write_check(session, dict(
+    after = str(next_status(case.status, "record_check"))
+    check = recording.write(session, household_id=case.household_id, new=new_members, changed=changed,
+                            head_name=head_name if head_name is not None and head_name != case.head_name else None,
+                            before=case.status, after=after, check=dict(
         id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
         due_on=due, days_late=late,
         members=stored_members, member_count=len(stored_members),
@@ -298,9 +299,7 @@ def record_check(
         cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note or None, recorded_by=principal.id, recorded_at=clock.now(),
         sent_back_by=None, sent_back_at=None, sent_back_reason=None,
-    ))
-    after = str(next_status(case.status, "record_check"))
-    recording.advance(session, case.id, case.status, after, clock.now())
+    ), now=clock.now())
     audit.append(session, actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
                  contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
         "from": case.status, "to": after,

@@ -17,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from psycopg.waiting import wait
 from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 
-from .reader import _Compiled, _parameters, bind_processors
+from .pgwire import INTERVAL, Statement
+from .pgwrite import send_writes
+from .reader import _Compiled, _parameters, _wire_values, bind_processors
 
 
 class PreparedWrite:
@@ -39,36 +42,90 @@ class PreparedWrite:
             bind = bind_processors(compiled, dialect)
             defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+            wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, (), tuple,
-                                                             False, None)  # no result columns, run on a cursor
+                                                             False, wire)  # no result columns
         return found
 
     def run(self, session: Session, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
         """Run in the session's transaction (its pending changes flushed first), once or once per mapping of a list;
         returns the number of rows written."""
-        session.flush()
-        connection = session.connection()
-        dialect = connection.dialect
-        c = self._compiled.get(dialect.name) or self.compiled(dialect)
+        return run_batch(session, [(self, params)])[0]
+
+
+Write = tuple[PreparedWrite, "Mapping[str, Any] | Sequence[Mapping[str, Any]]"]
+
+
+def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
+    """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
+    number of rows each wrote. On PostgreSQL (psycopg) they go in one libpq pipeline below psycopg's cursors
+    (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the batch ends, and the transaction is then to be
+    rolled back whole, as after any error."""
+    if not writes:
+        return []
+    session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    watchers = connection.engine.dispatch.before_cursor_execute
+    if dialect.driver == "psycopg":
+        return _run_wired(connection, dbapi_connection, writes, watchers)
+    runs = []
+    for write, params in writes:
+        c = write._compiled.get(dialect.name) or write.compiled(dialect)
         many = not isinstance(params, Mapping)
         values: Any = [_parameters(c, p) for p in params] if many else _parameters(c, params)  # type: ignore[union-attr]
-        dbapi_connection = connection.connection.dbapi_connection
-        assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
-        try:
-            watchers = connection.engine.dispatch.before_cursor_execute
+        runs.append((c.sql, values, many))
+    cursors: list[Any] = []
+    sql, values = runs[0][:2]
+    cursor = None
+    try:
+        for sql, values, many in runs:
+            cursor = dbapi_connection.cursor()
+            cursors.append(cursor)
             if watchers:
-                watchers(connection, cursor, c.sql, values, None, many)
+                watchers(connection, cursor, sql, values, None, many)
             if many:
-                cursor.executemany(c.sql, values)
+                cursor.executemany(sql, values)
             else:
-                cursor.execute(c.sql, values)
-            return int(cursor.rowcount)
-        except dialect.loaded_dbapi.Error as exc:
-            gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
-            if gone:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(c.sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone,
-                                      dialect=dialect) from exc
-        finally:
-            cursor.close()
+                cursor.execute(sql, values)
+        return [int(c.rowcount) for c in cursors]
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone,
+                                  dialect=dialect) from exc
+    finally:
+        for c in cursors:
+            c.close()
+
+
+def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any) -> list[int]:
+    """PostgreSQL (psycopg): the writes in one libpq pipeline (store/pgwrite.py), a row's statement each."""
+    dialect = connection.dialect
+    statements: list[tuple[bytes, list[Any]]] = []
+    sizes: list[int] = []
+    for write, params in writes:
+        c = write._compiled.get(dialect.name) or write.compiled(dialect)
+        many = not isinstance(params, Mapping)
+        rows = list(params) if many else [params]
+        if watchers:  # once per write, as a cursor's execute or executemany would be seen
+            watchers(connection, None, c.sql, [_parameters(c, r) for r in rows] if many else _parameters(c, params),
+                     None, many)
+        statements.extend((c.wire.sql, _wire_values(c, row)) for row in rows)  # type: ignore[union-attr]
+        sizes.append(len(rows))
+    try:
+        counts = wait(send_writes(dbapi_connection, statements), dbapi_connection.fileno(), INTERVAL)
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, dbapi_connection, None)
+        if gone:
+            connection.invalidate(exc)
+        raise DBAPIError.instance("; ".join(w.compiled(dialect).sql for w, _ in writes), None, exc,
+                                  dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect) from exc
+    out, at = [], 0
+    for size in sizes:
+        out.append(sum(counts[at:at + size]))
+        at += size
+    return out

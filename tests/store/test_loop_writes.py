@@ -1,0 +1,94 @@
+"""`Database.write`: a short write from the event loop (on SQLite run on the loop itself, in turn with the threads'
+writers, and sent to a worker thread when another process holds the write lock, so the loop never waits for it)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from verifier.idempotency import IdempotencyKey
+from verifier.store.db import Database
+
+
+def _key(n: int) -> IdempotencyKey:
+    return IdempotencyKey(user_id="u_1", key=f"k{n}", method_path="POST /x", request_hash="h", response_status=201,
+                          response_body=b"{}", created_at=datetime(2020, 6, 1, tzinfo=UTC))
+
+
+def _insert(n: int):  # type: ignore[no-untyped-def]
+    def run(session: Session) -> int:
+        session.add(_key(n))
+        session.flush()
+        return n
+
+    return run
+
+
+def _count(db: Database) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(IdempotencyKey)) or 0)
+
+
+def test_a_write_commits_and_answers_and_a_failed_one_leaves_nothing(db: Database) -> None:
+    def fails(session: Session) -> None:
+        session.add(_key(2))
+        session.flush()
+        raise ValueError("refused")
+
+    async def main() -> None:
+        assert await db.write(_insert(1)) == 1
+        with pytest.raises(ValueError):
+            await db.write(fails)
+        assert await db.write(_insert(3)) == 3  # the turn was given back
+
+    asyncio.run(main())
+    with db.read() as session:
+        assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k3"]
+
+
+def test_loop_writers_and_thread_writers_take_turns(db: Database) -> None:
+    def thread_writes(start: int) -> None:
+        for n in range(start, start + 40):
+            with db.begin() as session:
+                _insert(n)(session)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        threads = [loop.run_in_executor(None, thread_writes, 1000 * (k + 1)) for k in range(3)]
+        written = await asyncio.gather(*(db.write(_insert(n)) for n in range(120)), *threads)
+        assert written[:120] == list(range(120))
+
+    asyncio.run(main())
+    assert _count(db) == 120 + 3 * 40
+
+
+def test_a_write_waits_for_another_process_in_a_thread_not_on_the_loop(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's write lock")
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+    released = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+
+    async def main() -> int:
+        ticks = 0
+        write = asyncio.ensure_future(db.write(_insert(1)))
+        released.start()
+        while not write.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        assert await write == 1
+        return ticks
+
+    try:
+        ticks = asyncio.run(main())
+    finally:
+        released.join()
+        other.close()
+    assert ticks >= 20  # the loop went on while the write waited for the lock
+    assert _count(db) == 1
