@@ -10,6 +10,7 @@ from factories import COUNTY, make_case, staff
 from sqlalchemy import select
 
 from verifier.accounts.auth import Principal, principal_of
+from verifier.accounts.service import add_user
 from verifier.store.tables import User
 from verifier.cases.workflow import advance, load_case
 from verifier.payments import bankfiles
@@ -52,16 +53,30 @@ def approve(ctx: Any, finance: Principal, batch_id: str) -> None:
         payments.approve(session, batch_id, principal=finance, vault=ctx.vault, clock=ctx.clock)
 
 
+def second_finance(ctx: Any, county: str = COUNTY) -> Principal:
+    """The county's other finance officer (created once per database): who imports the bank's return of a batch
+    the first released."""
+    username = f"dh-fin-returns-{county}"
+    with ctx.db.begin() as session:
+        user = session.query(User).filter_by(username=username).one_or_none()
+        if user is None:
+            user = add_user(session, username=username, password="factory-password", roles=["finance"],
+                            counties=[county], clock=ctx.clock)
+        return principal_of(user)
+
+
 def pay(ctx: Any, claims: Principal, finance: Principal, case_ids: list[str]) -> str:
-    """Pay the cases through a batch: prepared, approved, released, and the bank's return of success."""
+    """Pay the cases through a batch: prepared, approved and released by `finance`, and the bank's return of success
+    imported by another finance officer (who released a batch does not import its return)."""
     batch_id = batch(ctx, claims, case_ids)
     approve(ctx, finance, batch_id)
+    importer = second_finance(ctx)
     with ctx.db.begin() as session:
         payments.release(session, batch_id, principal=finance, vault=ctx.vault, clock=ctx.clock)
         refs = [i.reference for i in payments.batch_items(session, batch_id, finance, ctx.vault).items]
         data = ("reference,status,bank_reference,reason\n" + "".join(f"{r},success,B{r},\n" for r in refs)).encode()
         payments.import_return(session, batch_id, bankfiles.parse_return(data),
-                               file_sha256=hashlib.sha256(data).hexdigest(), filename="r.csv", principal=finance,
+                               file_sha256=hashlib.sha256(data).hexdigest(), filename="r.csv", principal=importer,
                                clock=ctx.clock)
     return batch_id
 

@@ -74,9 +74,9 @@ def test_reimporting_the_same_file_answers_the_same_and_changes_nothing(ctx, peo
     c = add_contract(ctx)
     batch, refs = _released_batch(ctx, people, c, n=2)
     text = _csv(f"{refs[0]},success,BK1,", f"{refs[1]},failed,,户名不符")
-    first, _ = _import(ctx, people.finance1, batch.id, text)
+    first, _ = _import(ctx, people.finance2, batch.id, text)
     before = _state(ctx, batch.id)
-    second, repeated = _import(ctx, people.finance1, batch.id, text)
+    second, repeated = _import(ctx, people.finance2, batch.id, text)
     assert repeated and second == first
     assert _state(ctx, batch.id) == before
     with ctx.db.read() as s:
@@ -86,7 +86,7 @@ def test_reimporting_the_same_file_answers_the_same_and_changes_nothing(ctx, peo
 def _refused(ctx, people, batch_id, text):  # type: ignore[no-untyped-def]
     before = _state(ctx, batch_id)
     with pytest.raises(ValidationFailed) as err:
-        _import(ctx, people.finance1, batch_id, text)
+        _import(ctx, people.finance2, batch_id, text)
     assert _state(ctx, batch_id) == before  # nothing applied
     return [(e.row, e.field, e.message) for e in err.value.errors]
 
@@ -95,7 +95,7 @@ def test_unknown_duplicate_conflicting_and_mismatched_lines_are_all_reported_and
     c = add_contract(ctx)
     batch, refs = _released_batch(ctx, people, c, n=4)
     other, other_refs = _released_batch(ctx, people, add_contract(ctx), n=1)
-    _import(ctx, people.finance1, batch.id, _csv(f"{refs[3]},failed,,账户冻结"))
+    _import(ctx, people.finance2, batch.id, _csv(f"{refs[3]},failed,,账户冻结"))
     errors = _refused(ctx, people, batch.id, _csv(
         f"{refs[0]},success,BK1,",            # 2: fine on its own
         "NOSUCHREF,success,BK2,",              # 3: unknown
@@ -129,7 +129,7 @@ def test_a_return_for_a_batch_not_released_is_refused(ctx, people) -> None:
 def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(ctx, people) -> None:
     c = add_contract(ctx)
     batch, refs = _released_batch(ctx, people, c, n=2, relief=250_000)
-    _import(ctx, people.finance1, batch.id, _csv(f"{refs[0]},success,BK1,", f"{refs[1]},failed,,账号不存在"))
+    _import(ctx, people.finance2, batch.id, _csv(f"{refs[0]},success,BK1,", f"{refs[1]},failed,,账号不存在"))
     with ctx.db.read() as s:
         failed_case = s.scalar(select(PaymentItem.case_id).where(PaymentItem.reference == refs[1]))
     # Not ready again until corrected; the correction is refused in any other state.

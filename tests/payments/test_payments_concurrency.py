@@ -76,7 +76,7 @@ def test_concurrent_imports_of_one_return_apply_it_once(ctx, people, database_ur
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=c.county_codes[0], contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         refs = s.scalars(select(PaymentItem.reference).where(PaymentItem.batch_id == batch.id)).all()
     data = ("reference,status,bank_reference,reason\n" + "".join(f"{r},success,B{r},\n" for r in refs)).encode()
@@ -85,7 +85,7 @@ def test_concurrent_imports_of_one_return_apply_it_once(ctx, people, database_ur
     ok, refused = _race(ctx, database_url, [
         (lambda p: lambda s: service.import_return(s, batch.id, lines, file_sha256=digest, filename="r.csv",
                                                    principal=p, clock=ctx.clock))(p)
-        for p in (people.finance1, people.finance2, people.finance1)])
+        for p in (people.finance1, people.finance1, people.finance1)])
     assert refused == [] and len(ok) == 3
     assert sorted(repeated for _, repeated in ok) == [False, True, True]
     assert all(out == ok[0][0] for out, _ in ok)  # every caller got the same answer

@@ -107,7 +107,7 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
     file2 = client.get(f"/api/payment-batches/{second['id']}/bank-file", headers=h["fin2"]).content.decode()
     assert "6228480012345678901" in file2
     ref2 = file2.splitlines()[1].split(",")[0]
-    r = client.post(f"/api/payment-batches/{second['id']}/bank-return", headers=h["fin2"],
+    r = client.post(f"/api/payment-batches/{second['id']}/bank-return", headers=h["fin1"],
                     files={"file": ("r2.csv", f"reference,status,bank_reference,reason\n{ref2},success,B9,\n".encode(),
                                     "text/csv")})
     assert r.json()["batch_status"] == "reconciled"

@@ -166,9 +166,13 @@ def test_attack_a_made_up_failed_return_then_a_new_payee(ctx, client, users) -> 
     assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin2"]).status_code == 200
     assert client.post(f"/api/payment-batches/{batch['id']}/release", headers=h["fin1"]).status_code == 200
     ref = _bank_file(client, batch["id"], h["fin1"]).splitlines()[1].split(",")[0]
-    # finance1 uploads a made-up return marking the transfer failed, and asks for their own account (in the
-    # household head's name, so that any second person could approve it).
+    # finance1, who released the batch, may not import its return (tests/insider/test_bank_return_releaser.py);
+    # say the made-up return marking the transfer failed gets in through fin2, and finance1 asks for their own
+    # account (in the household head's name, so that any second person could approve it).
     r = client.post(f"/api/payment-batches/{batch['id']}/bank-return", headers=h["fin1"],
+                    files={"file": ("r.csv", _return(ref, "failed"), "text/csv")})
+    assert r.status_code == 403
+    r = client.post(f"/api/payment-batches/{batch['id']}/bank-return", headers=h["fin2"],
                     files={"file": ("r.csv", _return(ref, "failed"), "text/csv")})
     assert r.status_code == 200 and r.json()["failed"] == 1
     r = client.post(f"/api/cases/{case_id}/payee", headers=h["fin1"],

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
@@ -115,6 +115,14 @@ def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: st
                           "csv_sha256": batch.bank_file_sha256})
 
 
+def refuse_releaser(batch: PaymentBatch, principal: Principal) -> None:
+    """403 for the person who released the batch: who sent the money does not also write what the bank did with it
+    (a transfer marked failed is paid again, perhaps to a new payee; a failed one marked succeeded hides it)."""
+    if batch.released_by is not None and principal.id == batch.released_by:
+        raise Forbidden(f"four-eyes rule: you released batch {batch.code}; another finance officer imports its "
+                        "bank return")
+
+
 def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
                   filename: str, principal: Principal, clock: Clock,
                   line_problems: Sequence[FieldError] = ()) -> tuple[ReturnOut, bool]:
@@ -126,6 +134,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     Returns the answer and whether it is the stored answer of an earlier import of the same file.
     """
     batch = get_batch(session, batch_id, principal, for_update=True)
+    refuse_releaser(batch, principal)
     prior = session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
                                                     BankReturn.file_sha256 == file_sha256))
     if prior is not None:

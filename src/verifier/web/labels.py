@@ -285,6 +285,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"只有已核查、尚未认定的案件才能退回重新核查（当前状态：{_status(m)}）"),
     (r"you made this check: another supervisor decides whether it is sent back",
      "您参加了这次核查：是否退回须由其他审核人员决定"),
+    (r"four-eyes rule: you released batch \S+; another finance officer imports its bank return",
+     "按“四眼原则”，本批次由您发放，银行回单须由另一名财务人员导入"),
     (r"four-eyes rule: you sent a check of this case back for another visit; another supervisor confirms the "
      r"determination", "按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认"),
     (r"only an ineligible decision has a result letter and a review; this case is (\w+)",

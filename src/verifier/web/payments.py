@@ -154,7 +154,9 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
     if st in ("released", "reconciled"):
         if user.has("finance"):
             acts["bank_file"] = True
-            acts["bank_return"] = st == "released"
+            acts["bank_return"] = st == "released" and user.id != b.released_by
+            if st == "released" and user.id == b.released_by:
+                notes.append("您发放了本批次：按“四眼原则”，银行回单须由另一名财务人员导入。")
         elif st == "released":
             notes.append("下一步：财务人员把银行文件交银行，并导入银行回单。")
     return acts, notes
