@@ -53,7 +53,7 @@ from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.vault import Vault
 from ..store.tables import Case, Check, Determination
-from . import schemas
+from . import late_checks, schemas
 from .models import SamplingMember, SamplingParty, SamplingRound, SamplingStage
 from .plans import RATE_FIELDS, Member, compute_selection, plan_first_stage, strata_sizes
 from .service import (
@@ -106,7 +106,9 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
     """(case id, town, contract id, weight in fen) of the population.
 
     Attribute rounds: the county's cases whose latest home check was visited in the period (both ends included),
-    except cases waiting to be checked again (`scheduled`, after an upheld objection) and withdrawn ones.
+    except cases waiting to be checked again (`scheduled`, after an upheld objection) and withdrawn ones; and,
+    whatever the period, those whose latest check was recorded after an earlier round of the county and kind froze
+    but is dated within that round's period, until a round takes them in (`late_checks`).
     Monetary rounds: of those, the cases whose latest check has a confirmed determination with relief above zero,
     weighted by that relief in fen, except cases whose village review failed (they will not be paid).
     """
@@ -117,15 +119,19 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
     stmt = (
         select(Case.id, Case.town, Case.contract_id, Check.id)
         .join(Check, Check.case_id == Case.id)
-        .where(Case.county_code == county_code, Check.visited_on >= start, Check.visited_on <= end, latest,
-               Case.status.not_in(EXCLUDED_STATUSES))
+        .where(Case.county_code == county_code, latest, Case.status.not_in(EXCLUDED_STATUSES))
     )
     if kind == "monetary":
         stmt = (stmt.add_columns(Determination.relief)
                 .join(Determination, Determination.check_id == Check.id)
                 .where(Determination.relief > 0, Case.status != "review_failed"))
-        return [(r[0], r[1], r[2], int(r[4])) for r in session.execute(stmt)]
-    return [(r[0], r[1], r[2], 0) for r in session.execute(stmt)]
+    in_period = stmt.where(Check.visited_on >= start, Check.visited_on <= end)
+    rows = list(session.execute(in_period))
+    # A late check under another contract than the period's is left for a round of its own contract.
+    contracts = {r[2] for r in rows}
+    rows += [r for r in late_checks.carried_rows(session, stmt, county_code, kind, start, end)
+             if not contracts or r[2] in contracts]
+    return [(r[0], r[1], r[2], int(r[4]) if kind == "monetary" else 0) for r in rows]
 
 
 def _population(session: Session, *, county_code: str, start: date, end: date, kind: str,
