@@ -107,6 +107,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     # Who released the batch does not import its return: no form, and why; the other finance officer of this small
     # office (claims1, who prepared it) imports it.
     assert f'action="{url}/bank-return"' not in text and "银行回单须由另一名财务人员导入" in text
+    assert card_count(pages.get("/").text, "待导入银行回单") == 0  # not theirs to import
     steps = text.split("办理步骤")[1].split("可办理的操作")[0]
     assert steps.count("fin2") == 2 and "rev1" in steps  # who approved, signed off and released
     bank = pages.get(url + "/bank-file?format=csv")
@@ -124,6 +125,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert status_of(ctx, a) == "in_batch"  # nothing was applied
     pages.as_("claims1", "insurer_claims", "finance")
     assert f'action="{url}/bank-return"' in pages.get(url).text
+    assert card_count(pages.get("/").text, "待导入银行回单") == 1
     bad = _return_file([(refs["甲户主"], "成功", "B001", ""), ("P000000NOPE000001", "成功", "B002", ""),
                         (refs["甲户主"], "失败", "B003", "账户冻结")])
     r = pages.post(url + "/bank-return", files={"file": ("bad.csv", bad, "text/csv")})

@@ -81,10 +81,13 @@ def failed_cases(session: Session, principal: Principal, limit: int = 200) -> li
 
 def count_waiting(session: Session, principal: Principal, todo: str) -> int:
     """How many batches of the caller's counties wait at a step (`TODO`) for them: a batch they made is not theirs
-    to approve or sign off, nor one they approved theirs to sign off."""
+    to approve or sign off, nor one they approved theirs to sign off, nor one they released theirs to import the
+    bank's return of."""
     conditions = [TODO[todo]]
     if todo in ("approve", "signoff"):
         conditions.append(PaymentBatch.prepared_by != principal.id)
+    if todo == "return":
+        conditions.append(func.coalesce(PaymentBatch.released_by, "") != principal.id)
     if todo == "signoff":
         conditions.append(func.coalesce(PaymentBatch.approved_by, "") != principal.id)
     stmt = select(func.count()).select_from(PaymentBatch).where(*conditions)
