@@ -362,6 +362,12 @@ def test_finance_releases_once_and_reconciles_the_bank_return(staff, flow) -> No
     refs = [line.split(",")[0] for line in lines[1:] if line.strip()]
     assert len(refs) == 4
 
+    # The releaser is offered no import of the return: the finance officer who approved imports it.
+    assert desk.page.locator("form[action$='/bank-return']").count() == 0
+    assert "银行回单须由另一名财务人员导入" in desk.text("main")
+    desk = staff.desk("finance1", start="/payments")
+    desk.allow = ("reference,status,bank_reference,reason",)
+    desk.go(flow["batch"])
     # The bank's return: first with a line the bank mangled (every problem listed in Chinese, nothing stored) ...
     returned = Path(download.value.path()).with_name("回单.csv")
     returned.write_text("reference,status,bank_reference,reason\n" + f"{refs[0]},也许,,\n"
