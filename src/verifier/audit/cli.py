@@ -11,6 +11,7 @@ import click
 import msgspec
 
 from ..cli_text import Refused
+from .notes_zh import note_zh
 from ..settings import Settings
 
 
@@ -23,7 +24,7 @@ def _read(path: str) -> str:
         raise Refused(f"无法读取 {path}：{exc.strerror or exc}") from None
 
 
-# What `verify` may find, in Chinese (the technical detail after the colon stays as the check wrote it).
+# What `verify` may find (verify.py, scan.py), in Chinese.
 _BAD = [
     (re.compile(r"entry (\d+) was changed: .*"), "第 {0} 条记录被改动过：其内容的哈希与保存的叶哈希不符"),
     (re.compile(r"the log was truncated: its head records (\d+) entries, only (\d+) are stored"),
@@ -35,16 +36,41 @@ _BAD = [
     (re.compile(r"entry (\d+) lies beyond the log's head \(size (\d+)\).*"),
      "第 {0} 条记录超出日志头（长度 {1}）：是绕过日志添加的"),
     (re.compile(r"entry (\d+) holds the entry written as index (\d+).*"), "第 {0} 条记录的内容原为第 {1} 条：记录被移动或调换"),
+    (re.compile(r"entry (\d+) is not a canonical entry: .*"), "第 {0} 条记录不是规范格式的记录（内容被改写）"),
+    (re.compile(r"the stored tree lacks node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+)"),
+     "保存的哈希树缺少第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录）"),
+    (re.compile(r"stored node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+) does not match .*"),
+     "保存的哈希树第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录）与记录不符：节点或其下的记录被改动过"),
+    (re.compile(r"the stored tree has node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+), which the (\d+) .*"),
+     "保存的哈希树有第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录），但只保存了 {4} 条记录"),
+    (re.compile(r"checkpoint for size (\d+): its note is for size (\d+)"),
+     "日志长度 {0} 的签名检查点：其签名记录写的长度是 {1}"),
+    (re.compile(r"checkpoint for size (\d+): its note's root differs from the stored root"),
+     "日志长度 {0} 的签名检查点：签名记录中的根哈希与保存的不同"),
+    (re.compile(r"checkpoint for size (\d+): recorded as signed by key (\w+), but signed by (.*)"),
+     "日志长度 {0} 的签名检查点：记录为密钥 {1} 所签，实际签名的密钥是 {2}"),
+    (re.compile(r"checkpoint for size (\d+): origin (.+) is not its signer's name"),
+     "日志长度 {0} 的签名检查点：日志名称 {1} 与签名者名称不符"),
+    (re.compile(r"checkpoint for size (\d+): origin (.+) differs from (.+)"),
+     "日志长度 {0} 的签名检查点：日志名称 {1} 与之前的 {2} 不同"),
+    (re.compile(r"checkpoint for size (\d+): its signed root differs from the root of the stored entries "
+                r"(\d+)\.\.(\d+).*"),
+     "日志长度 {0} 的签名检查点：签名的根哈希与保存的第 {1} 至 {2} 条记录算出的不同：记录被改写，或检查点是伪造的"),
 ]
+_CHECKPOINT = re.compile(r"checkpoint for size (\d+): (.*)")
 
 
 def problem_zh(message: str) -> str:
-    """A verification failure in Chinese; one not listed keeps its technical wording after a Chinese lead."""
+    """A verification failure in Chinese (a checkpoint's unreadable note by `notes_zh`); one not listed is said in
+    general words, the first bad index beside it naming where to look."""
     for pattern, zh in _BAD:
         m = pattern.fullmatch(message)
         if m:
             return zh.format(*m.groups())
-    return f"校验未通过（{message}）"
+    m = _CHECKPOINT.fullmatch(message)
+    if m:  # its signed note could not be opened (notes.NoteError)
+        return f"日志长度 {m.group(1)} 的签名检查点：{note_zh(m.group(2), '签名记录无法验证')}"
+    return "校验未通过：日志的记录或哈希树与签名检查点不符"
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
@@ -80,7 +106,7 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
             try:
                 trusted = [load_key(k) for k in keys]
             except OfflineCheckFailed as exc:
-                raise Refused(str(exc)) from None
+                raise Refused(note_zh(exc)) from None
         else:
             with db.read() as session:
                 trusted = known_keys(session)

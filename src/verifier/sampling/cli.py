@@ -39,6 +39,7 @@ def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
     Exit 0 when everything agrees, 1 naming what differs."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..audit.notes_zh import note_zh
     from ..audit.offline import OfflineCheckFailed, load_key
     from ..context import Context
     from ..domain.errors import NotFound
@@ -48,7 +49,7 @@ def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
     try:
         trusted = [load_key(k) for k in keys]
     except OfflineCheckFailed as exc:
-        raise Refused(str(exc)) from None
+        raise Refused(note_zh(exc)) from None
     try:
         ctx = Context.open(Settings.from_env())
     except (RuntimeError, OSError, ValueError) as exc:  # no key files (run `verifier init`): say so plainly
