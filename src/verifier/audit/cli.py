@@ -81,18 +81,17 @@ def _database(settings: Settings):  # type: ignore[no-untyped-def]
 
 @click.group()
 def audit() -> None:
-    """The tamper-evident audit log."""
+    """防篡改的审计日志。"""
 
 
 @audit.command()
 @click.option("--key", "keys", multiple=True, metavar="PUBKEY",
-              help="Trust only this verifier key (the key string, or a file holding it); repeatable. "
-                   "Default: every key recorded in the database plus the local signing key.")
-@click.option("--strict", is_flag=True, help="Also parse every entry and require exactly canonical JSON (slower).")
+              help="只信任这个验证公钥（公钥本身，或存放公钥的文件）；可重复。默认：数据库中记录的全部公钥和本机的签名密钥。")
+@click.option("--strict", is_flag=True, help="同时解析每条记录，要求是完全规范的 JSON（较慢）。")
 @click.option("--processes", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Check a large log in at most N processes (default: one per core, at most 8).")
+              help="用最多 N 个进程核对大的日志（默认：每个处理器核一个，最多 8 个）。")
 def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
-    """Recompute the whole log and check every checkpoint. Exit 1 naming the first bad index."""
+    """重新计算整个审计日志并核对每个签名检查点；有问题时指出第一条有问题的记录序号，退出码为 1。"""
     from sqlalchemy.exc import DBAPIError
 
     from .checkpoints import KEY_FILE, Signer, known_keys
@@ -128,9 +127,9 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
 @audit.command("check-proof")
 @click.argument("entry_file", metavar="ENTRY.json")
 @click.argument("checkpoint_file", metavar="CHECKPOINT.txt")
-@click.option("--key", required=True, metavar="PUBKEY", help="The log's verifier key, or a file holding it.")
+@click.option("--key", required=True, metavar="PUBKEY", help="日志的验证公钥，或存放公钥的文件。")
 def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
-    """Check an exported entry against a signed checkpoint, without the database."""
+    """不用数据库，核对导出的一条记录是否包含在签名检查点中。"""
     from .offline import OfflineCheckFailed, check_entry_proof
 
     try:
@@ -148,10 +147,10 @@ def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
 @click.argument("old_file", metavar="OLD")
 @click.argument("new_file", metavar="NEW")
 @click.option("--proof", "proof_file", required=True, metavar="PROOF.json",
-              help="The consistency proof, as served by /api/audit/consistency?first=OLD_SIZE&second=NEW_SIZE.")
-@click.option("--key", required=True, metavar="PUBKEY", help="The log's verifier key, or a file holding it.")
+              help="一致性证明，即 /api/audit/consistency?first=OLD_SIZE&second=NEW_SIZE 返回的内容。")
+@click.option("--key", required=True, metavar="PUBKEY", help="日志的验证公钥，或存放公钥的文件。")
 def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -> None:
-    """Check that a newer checkpoint extends an older one unchanged, without the database."""
+    """不用数据库，核对较新的签名检查点是较早检查点的延续（此前的记录未被改动）。"""
     from .offline import OfflineCheckFailed
     from .offline import check_consistency as check
 
@@ -166,9 +165,9 @@ def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -
 
 @audit.command("export-entry")
 @click.argument("index", type=int)
-@click.option("--tree-size", type=int, default=None, help="Prove against this tree size (default: latest checkpoint).")
+@click.option("--tree-size", type=int, default=None, help="按这个日志长度证明（默认：最新的检查点）。")
 def export_entry(index: int, tree_size: int | None) -> None:
-    """Print an entry with its inclusion proof as JSON (the API's entry response)."""
+    """以 JSON 输出一条记录及其包含证明（与接口的返回相同）。"""
     from ..domain.errors import DomainError
     from . import service
 
@@ -187,7 +186,7 @@ def export_entry(index: int, tree_size: int | None) -> None:
 @click.argument("first", type=int)
 @click.argument("second", type=int)
 def export_consistency(first: int, second: int) -> None:
-    """Print the consistency proof between two tree sizes as JSON (the API's consistency response)."""
+    """以 JSON 输出两个日志长度之间的一致性证明（与接口的返回相同）。"""
     from ..domain.errors import DomainError
     from . import service
 
@@ -204,7 +203,7 @@ def export_consistency(first: int, second: int) -> None:
 
 @audit.command()
 def checkpoint() -> None:
-    """Print the latest signed checkpoint."""
+    """输出最新的签名检查点。"""
     from ..domain.errors import DomainError
     from . import service
 
@@ -221,7 +220,7 @@ def checkpoint() -> None:
 
 @audit.command("public-key")
 def public_key() -> None:
-    """Print the current verifier key."""
+    """输出当前的验证公钥。"""
     from .checkpoints import Signer
 
     try:
@@ -233,7 +232,7 @@ def public_key() -> None:
 
 @audit.command("rotate-key")
 def rotate_key() -> None:
-    """Replace the checkpoint signing key; old checkpoints stay verifiable by their key id."""
+    """更换检查点签名密钥；旧检查点仍可凭其密钥编号验证。"""
     from .checkpoints import issue_checkpoint, rotate
 
     settings = Settings.from_env()
