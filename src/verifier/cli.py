@@ -166,7 +166,7 @@ def _seal_evidence(ctx) -> None:  # type: ignore[no-untyped-def]
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1, max=64),
               help="共用端口的服务进程数。各进程有自己的数据库连接，由数据库保持一致（审计日志、检查点、幂等键、会话和登录限制都在数据库中）。")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="记录每个请求（每个一行；繁忙时会占用明显的处理时间）。")
+              help="记录每个请求（繁忙时占用明显的处理时间）。")
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
     """运行网页和接口服务。"""
     import uvicorn
@@ -510,7 +510,7 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--channel", required=True, help="来源渠道：medical_insurance（医保）、civil_affairs（民政）、emergency_management（应急管理）或 education（教育）。")
+@click.option("--channel", required=True, help="来源渠道：医保 medical_insurance ，民政 civil_affairs ，应急管理 emergency_management ，教育 education 。")
 @click.option("--county", "county_code", required=True, help="文件所属的县（区）代码。")
 @click.option("--as", "username", default=None,
               help="以这个用户的名义记录导入（保险公司主管或县级复核员）；默认：操作人。")
