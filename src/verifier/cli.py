@@ -510,7 +510,9 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--channel", required=True, help="来源渠道：医保 medical_insurance ，民政 civil_affairs ，应急管理 emergency_management ，教育 education 。")
+@click.option("--channel", required=True,
+              help="来源渠道：医保 medical_insurance ，民政 civil_affairs ，应急管理 emergency_management ，"
+                   "教育 education 。")
 @click.option("--county", "county_code", required=True, help="文件所属的县（区）代码。")
 @click.option("--as", "username", default=None,
               help="以这个用户的名义记录导入（保险公司主管或县级复核员）；默认：操作人。")

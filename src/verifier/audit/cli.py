@@ -41,7 +41,8 @@ _BAD = [
      "保存的哈希树缺少第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录）"),
     (re.compile(r"stored node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+) does not match .*"),
      "保存的哈希树第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录）与记录不符：节点或其下的记录被改动过"),
-    (re.compile(r"the stored tree has node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+), which the (\d+) .*"),
+    (re.compile(r"the stored tree has node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+), "
+                r"which the (\d+) .*"),
      "保存的哈希树有第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录），但只保存了 {4} 条记录"),
     (re.compile(r"checkpoint for size (\d+): its note is for size (\d+)"),
      "日志长度 {0} 的签名检查点：其签名记录写的长度是 {1}"),
