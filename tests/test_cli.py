@@ -54,8 +54,8 @@ def test_contracts_check_lists_every_problem(tmp_path: Path) -> None:
                    .replace('income_line = "5200.00"', 'income_line = "5200.00"\nline2 = 1'), encoding="utf-8")
     result = CliRunner().invoke(main, ["contracts", "check", str(bad)])
     assert result.exit_code == 1
-    assert "eligibility.line2：无法识别的设置项，请核对拼写" in result.output
-    assert "budget：请填写金额（元）" in result.output
+    assert "键 eligibility.line2：没有这个键（拼写有误，或不属于这一节）" in result.output
+    assert "键 budget：不是最多两位小数的元金额：“lots”" in result.output
 
 
 def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> 
     overlapping.write_text((ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
                            .replace('id = "demo-2020"', 'id = "county-2020b"'), encoding="utf-8")
     result = run(env, "contracts", "add", str(overlapping))
-    assert result.exit_code == 1 and "overlaps contract" in result.output
+    assert result.exit_code == 1 and "服务合同 demo-2020 与 county-2020b 在 2020-01-01 至 2020-12-31 期间都覆盖县（区）340223" in result.output
     other = tmp_path / "next-year.toml"
     other.write_text(overlapping.read_text(encoding="utf-8").replace("2020-01-01", "2021-01-01")
                      .replace("2020-12-31", "2021-12-31"), encoding="utf-8")

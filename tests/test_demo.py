@@ -36,7 +36,7 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
     assert sorted(rounds) == ["drawn", "open"]
     replayed = runner.invoke(main, ["sampling", "replay", rounds["drawn"]], env=env)
     assert replayed.exit_code == 0, replayed.output
-    assert "county secret hashes to its commitment" in replayed.output
+    assert "县级复核方秘密值的哈希与承诺值相符" in replayed.output
     for stage in ("received", "screened", "scheduled", "checked", "determined", "ineligible", "in_notice",
                   "ready_to_pay", "in_batch", "paid", "payment_failed"):
         assert by_status.get(stage, 0) >= 1, (stage, by_status)

@@ -41,6 +41,13 @@ def _print_problems(problems, header: str) -> None:  # type: ignore[no-untyped-d
         click.echo(f"  - {p if isinstance(p, str) else problem(p)}", err=True)
 
 
+def _print_contract_problems(problems, header: str, source: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    """`header`, then each problem of a contract file in Chinese, naming its key as written in the file."""
+    from .contract_zh import problem_zh
+
+    _print_problems([problem_zh(p, str(source) if source else None) for p in problems], header)
+
+
 @contextmanager
 def _nothing_imported_if_refused(file: Path, before: Callable[[], object] | None = None) -> Iterator[None]:
     """An import refused inside the block prints why, in Chinese (every problem in the file, each naming its row and
@@ -66,14 +73,14 @@ def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
 
     contract, problems = check_contract_text(file.read_bytes(), source=str(file))
     if contract is None:
-        _print_problems(problems, f"{file}：有 {len(problems)} 处问题{refusal}")
+        _print_contract_problems(problems, f"{file}：有 {len(problems)} 处问题{refusal}", file)
         sys.exit(1)
     return contract
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Verification and payment of poverty-prevention relief (防贫帮困保障核查与兑现)."""
+    """防贫帮困保障核查与兑现系统的命令行。"""
     import os
 
     from .store.home import PRIVATE_UMASK
@@ -109,11 +116,11 @@ def _default_contracts_dir() -> Path:
 
 
 @main.command()
-@click.option("--demo", is_flag=True, help="Also load a demo county with users and cases at every stage.")
+@click.option("--demo", is_flag=True, help="同时载入一个示范县，含各类用户和处于各个阶段的案件。")
 @click.option("--contracts", "contracts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of contract files to load (default: ./contracts).")
+              help="要载入的服务合同文件所在目录（默认：./contracts）。")
 def init(demo: bool, contracts_dir: Path | None) -> None:
-    """Create or migrate the database, generate keys if absent, load the contracts."""
+    """建立或升级数据库，缺少密钥时生成密钥，载入服务合同。"""
     from .bootstrap import bootstrap
     from .contract import load_directory
     from .domain.errors import ValidationFailed
@@ -129,7 +136,7 @@ def init(demo: bool, contracts_dir: Path | None) -> None:
             loaded = load_directory(folder) if folder.is_dir() else []
             added = bootstrap(ctx, loaded)
         except ValidationFailed as exc:
-            _print_problems(exc.errors, f"{folder} 中的服务合同未载入：")
+            _print_contract_problems(exc.errors, f"{folder} 中的服务合同未载入：")
             sys.exit(1)
         click.echo(f"数据库已就绪：{ctx.settings.database_url.split('@')[-1]}；"
                    f"{folder} 中有 {len(loaded)} 份服务合同，新载入 {added} 份")
@@ -154,15 +161,14 @@ def _seal_evidence(ctx) -> None:  # type: ignore[no-untyped-def]
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听的地址。")
+@click.option("--port", default=8000, show_default=True, type=int, help="监听的端口。")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1, max=64),
-              help="Server processes sharing the port. Each has its own connections; the database keeps them "
-                   "consistent (audit appends, checkpoints, idempotency keys, sessions and login limits live there).")
+              help="共用端口的服务进程数。各进程有自己的数据库连接，由数据库保持一致（审计日志、检查点、幂等键、会话和登录限制都在数据库中）。")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
-              help="Log every request (one line each; costs a noticeable share of a busy server's time).")
+              help="记录每个请求（繁忙时占用明显的处理时间）。")
 def serve(host: str, port: int, workers: int, access_log: bool) -> None:
-    """Run the web app and the API."""
+    """运行网页和接口服务。"""
     import uvicorn
 
     settings = _private_home()
@@ -185,7 +191,7 @@ def proxy_options(settings: Settings) -> dict[str, object]:
 
 @main.group()
 def users() -> None:
-    """Manage user accounts."""
+    """管理用户账号。"""
 
 
 def _password_from_stdin() -> str | None:
@@ -202,17 +208,15 @@ def _operator() -> str:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
-@click.option("--county", "counties", multiple=True, help="Limit the user to a county code; repeat for several.")
-@click.option("--all-counties", is_flag=True, help="No county limit: the user sees every county (granted on purpose).")
-@click.option("--display-name", default=None)
+@click.option("--role", "roles", multiple=True, required=True, help="角色；多个角色时重复此选项。")
+@click.option("--county", "counties", multiple=True, help="把用户限于某个县（区）代码；多个时重复此选项。")
+@click.option("--all-counties", is_flag=True, help="不限县（区）：用户可看到全部县（区）（须有意授予）。")
+@click.option("--display-name", default=None, help="页面上显示的姓名（默认：用户名）。")
 def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_counties: bool,
               display_name: str | None) -> None:
-    """Create a user. The password is read from stdin, or generated and printed once; its owner must choose their
-    own at the first login (whoever ran this knows it). A role that moves money or confirms roles (finance, claims,
-    supervisor, county reviewer, admin) is proposed, not granted: another admin or county reviewer confirms it on the
-    page 角色授权 (/role-grants). Only while fewer than two active accounts could confirm (the installation's first
-    admin and county reviewer) are such roles granted at once, recorded as the bootstrap."""
+    """新建用户。密码从标准输入读取，或自动生成并只显示这一次；账号本人首次登录时须改成自己的密码（运行本命令的人知道它）。
+
+    动用资金或确认角色的角色（财务、理赔、保险公司主管、县级复核员、管理员）只是提出，不立即生效：由另一位管理员或县级复核员在“角色授权”页确认。只有在能确认的在用账号不足两个时（系统的第一位管理员和县级复核员），这些角色才立即授予，并记为初始授权。"""
     from .accounts import grants
     from .accounts.passwords import generate_password
     from .accounts.service import open_account
@@ -244,7 +248,7 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
     if bootstrap:
         click.echo("能确认角色的账号不足两个：所有角色已直接授予（记为系统初次开通）")
     if pending:
-        click.echo(f"待另一位管理员或县级复核员在“角色授权”页（/role-grants）确认：{roles_zh(pending)}")
+        click.echo(f"待另一位管理员或县级复核员在“角色授权”页确认：{roles_zh(pending)}")
     if generated:
         click.echo(f"密码（只显示这一次）：{password}")
     click.echo("首次登录时须先设置自己的密码，设置前不能办理其他事项（输入密码的人知道这个密码）")
@@ -252,10 +256,9 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
 
 @users.command("grant")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+@click.option("--role", "roles", multiple=True, required=True, help="角色；多个角色时重复此选项。")
 def users_grant(name: str, roles: tuple[str, ...]) -> None:
-    """Give an account more roles: a role that moves money or confirms roles is proposed, for another admin or
-    county reviewer to confirm on the page 角色授权 (/role-grants); the others at once."""
+    """给账号增加角色：动用资金或确认角色的角色只是提出，由另一位管理员或县级复核员在“角色授权”页确认；其他角色立即生效。"""
     from .accounts.auth import Principal
     from .accounts.service import add_roles, user_named
     from .domain.errors import DomainError, ValidationFailed
@@ -278,12 +281,12 @@ def users_grant(name: str, roles: tuple[str, ...]) -> None:
         ctx.close()
     click.echo(f"{name} 现有角色：{roles_zh(user.roles)}")
     if pending:
-        click.echo(f"待另一位管理员或县级复核员在“角色授权”页（/role-grants）确认：{roles_zh(pending)}")
+        click.echo(f"待另一位管理员或县级复核员在“角色授权”页确认：{roles_zh(pending)}")
 
 
 @users.command("grants")
 def users_grants() -> None:
-    """The role grants waiting for confirmation."""
+    """列出等待确认的角色授权。"""
     from .accounts import grants
     from .accounts.auth import Principal
 
@@ -309,7 +312,7 @@ def users_grants() -> None:
 
 @users.command("list")
 def users_list() -> None:
-    """Every user: roles (and those pending confirmation), counties, whether enabled, how many sessions are open."""
+    """列出全部用户：角色（及待确认的角色）、县（区）、是否在用、在线会话数。"""
     from .accounts import grants
     from .accounts.service import list_users
     from .accounts.sessions import open_session_counts
@@ -351,7 +354,7 @@ def _account_change(name: str, change, done: str) -> None:  # type: ignore[no-un
 @users.command("disable")
 @click.argument("name")
 def users_disable(name: str) -> None:
-    """Disable a user: they can no longer log in, and every session of theirs ends now."""
+    """停用用户：不能再登录，其所有会话立即结束。"""
     from .accounts.service import disable_user
 
     _account_change(name, disable_user, "已停用 {name}；已结束其 {ended} 个登录会话")
@@ -360,7 +363,7 @@ def users_disable(name: str) -> None:
 @users.command("enable")
 @click.argument("name")
 def users_enable(name: str) -> None:
-    """Enable a disabled user again."""
+    """重新启用已停用的用户。"""
     from .accounts.service import enable_user
 
     _account_change(name, enable_user, "已启用 {name}")
@@ -369,7 +372,7 @@ def users_enable(name: str) -> None:
 @users.command("password")
 @click.argument("name")
 def users_password(name: str) -> None:
-    """Give a user a new password (from stdin, or generated and printed once); every session of theirs ends."""
+    """给用户设新密码（从标准输入读取，或自动生成并只显示这一次）；其所有会话结束。"""
     from .accounts.passwords import generate_password
     from .accounts.service import set_password
 
@@ -387,13 +390,13 @@ def users_password(name: str) -> None:
 
 @main.group()
 def contracts() -> None:
-    """Check, add and compare service contracts."""
+    """检查、添加和比较服务合同。"""
 
 
 @contracts.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def contracts_check(files: tuple[Path, ...]) -> None:
-    """Validate contract files; exit 1 listing every problem (overlaps between the files included)."""
+    """检查服务合同文件；有问题时逐条列出（包括这些文件之间的重叠），退出码为 1。"""
     from .contract import check_contract_text, overlap_problems
 
     good = []
@@ -402,14 +405,14 @@ def contracts_check(files: tuple[Path, ...]) -> None:
         contract, problems = check_contract_text(path.read_bytes(), source=str(path))
         if problems:
             bad = True
-            _print_problems(problems, f"{path}：有 {len(problems)} 处问题")
+            _print_contract_problems(problems, f"{path}：有 {len(problems)} 处问题", path)
         else:
             good.append(contract)
             click.echo(f"{path}：无误（{contract.id}，sha256 {contract.content_hash}）")
     overlaps = overlap_problems(good)
     if overlaps:
         bad = True
-        _print_problems(overlaps, "服务合同之间有重叠：")
+        _print_contract_problems(overlaps, "服务合同之间有重叠：")
     sys.exit(1 if bad else 0)
 
 
@@ -419,7 +422,7 @@ contracts.add_command(contracts_check, name="validate")  # the same check under 
 @contracts.command("add")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def contracts_add(file: Path) -> None:
-    """Validate a deployment's own contract and add it (refused when it overlaps another)."""
+    """检查本地的服务合同并添加到数据库（与其他合同重叠时拒绝）。"""
     from .domain.errors import ValidationFailed
     from .store import contracts as contract_store
 
@@ -429,7 +432,7 @@ def contracts_add(file: Path) -> None:
         with ctx.db.begin() as session:
             added = contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
     except ValidationFailed as exc:
-        _print_problems(exc.errors, f"{file}：未添加：")
+        _print_contract_problems(exc.errors, f"{file}：未添加：")
         sys.exit(1)
     finally:
         ctx.close()
@@ -438,15 +441,14 @@ def contracts_add(file: Path) -> None:
 
 @main.group()
 def places() -> None:
-    """A county's list of towns and villages (乡镇、村) that forms and referral files pick from."""
+    """县（区）的乡镇、村名单，供表单和转介文件选用。"""
 
 
 @places.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--county", "county_code", required=True, help="The county's six-digit code.")
+@click.option("--county", "county_code", required=True, help="县（区）的 6 位代码。")
 def places_import(file: Path, county_code: str) -> None:
-    """Import a county's towns and villages from a csv or xlsx file with the columns 乡镇 and 村: all or nothing,
-    every bad row listed; the same file again changes nothing."""
+    """从 csv 或 xlsx 文件（列为“乡镇”和“村”）导入县（区）的乡镇和村：全部导入或全不导入，列出每一处错误；同一文件再导入不会改变任何内容。"""
     from .places import service as place_service
 
     ctx = _context()
@@ -465,10 +467,9 @@ def places_import(file: Path, county_code: str) -> None:
 @contracts.command("simulate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--xlsx", "xlsx_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the result as a workbook: every household old and new, totals by cause and group, "
-                   "households gaining and losing.")
+              help="同时把结果写成 Excel 工作簿：每户新旧金额、按原因和类别的合计、增加和减少的户。")
 def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
-    """Price every determined case under another contract and show the change in total relief."""
+    """按另一份服务合同重新计算每个已认定案件的救助金额，显示救助总额的变化（测算资金规模）。"""
     from .checks.simulate import simulate
     from .domain.money import grouped_yuan as format_yuan
 
@@ -509,12 +510,14 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--channel", required=True, help="medical_insurance, civil_affairs, emergency_management or education")
-@click.option("--county", "county_code", required=True, help="The county code the file is for.")
+@click.option("--channel", required=True,
+              help="来源渠道：医保 medical_insurance ，民政 civil_affairs ，应急管理 emergency_management ，"
+                   "教育 education 。")
+@click.option("--county", "county_code", required=True, help="文件所属的县（区）代码。")
 @click.option("--as", "username", default=None,
-              help="Record the import as this user (an insurer supervisor or county reviewer); default: the operator.")
+              help="以这个用户的名义记录导入（保险公司主管或县级复核员）；默认：操作人。")
 def import_(file: Path, channel: str, county_code: str, username: str | None) -> None:
-    """Import a referral file (csv or xlsx), all or nothing, with the same rules as the API."""
+    """导入转介文件（csv 或 xlsx），全部导入或全不导入，规则与接口相同。"""
     from .referrals.service import import_referral_file
 
     ctx = _context()
@@ -549,16 +552,16 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
 
 @main.group()
 def roster() -> None:
-    """The county's roster of registered poverty-alleviated and monitored households."""
+    """县（区）的脱贫户和监测户名册。"""
 
 
 @roster.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--county", "county_code", required=True, help="The county code the roster is for.")
+@click.option("--county", "county_code", required=True, help="名册所属的县（区）代码。")
 @click.option("--as", "username", default=None,
-              help="Record the import as this user (a county reviewer); default: the operator.")
+              help="以这个用户的名义记录导入（县级复核员）；默认：操作人。")
 def roster_import(file: Path, county_code: str, username: str | None) -> None:
-    """Import the county's whole roster (csv or xlsx: ID number and category per person), all or nothing."""
+    """导入县（区）的完整名册（csv 或 xlsx：每人的身份证号和类别），全部导入或全不导入。"""
     from .roster.service import IMPORT_ROLES, import_roster
 
     ctx = _context()
@@ -608,25 +611,25 @@ def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
 
 @main.group()
 def registers() -> None:
-    """Other agencies' registers, matched against every household."""
+    """其他部门的登记信息，与每一户比对。"""
 
 
 @registers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", required=True,
               type=click.Choice(["vehicle", "business", "housing", "public_employment", "assets", "medical"]),
-              help="What the register lists.")
-@click.option("--county", "county_code", required=True, help="The county code the register is for.")
-@click.option("--bureau", default="", help="The source bureau (default: the usual one for the kind).")
+              help="登记信息的种类。")
+@click.option("--county", "county_code", required=True, help="登记信息所属的县（区）代码。")
+@click.option("--bureau", default="", help="提供数据的部门（默认：该种类通常的部门）。")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="The date of the bureau's data (default: today).")
+              help="部门数据的日期（默认：今天）。")
 @click.option("--valid-until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Consulted up to this day (default: 90 days after the data date).")
+              help="可用到哪一天（默认：数据日期后 90 天）。")
 @click.option("--as", "username", default=None,
-              help="Record the import as this user (a county reviewer); default: the operator.")
+              help="以这个用户的名义记录导入（县级复核员）；默认：操作人。")
 def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any,
                      username: str | None) -> None:
-    """Import a bureau's register (csv or xlsx, a row per person and fact), all or nothing."""
+    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。"""
     from .registers.service import IMPORT_ROLES, import_register
 
     ctx = _context()
@@ -650,7 +653,7 @@ def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of
 
 @main.group()
 def sampling() -> None:
-    """County spot-check sampling."""
+    """县级抽查抽样。"""
 
 
 def _mount_stage_commands() -> None:

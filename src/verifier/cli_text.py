@@ -8,6 +8,10 @@ from typing import Any
 
 import click
 
+from . import cli_click_zh
+
+cli_click_zh.install()  # click's usage errors and help headings in Chinese, before any command declares its options
+
 
 def width(text: str) -> int:
     """The columns `text` takes in a terminal: wide (Chinese) characters take two."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from verifier.audit import merkle
 from verifier.audit.canonical import encode_entry
 from verifier.audit.checkpoints import Signer, known_keys
-from verifier.audit.cli import audit
+from verifier.audit.cli import audit, problem_zh
 from verifier.audit.fastpass import Plan, fast_pass
 from verifier.audit.notes import VerifierKey, sign_note
 from verifier.audit.verify import verify_log
@@ -164,6 +165,8 @@ def test_tampering_is_caught_at_the_first_bad_index(full_log: Database, case: st
     assert not result.ok
     assert message in result.message
     assert result.first_bad_index == first_bad, result.message
+    said = problem_zh(result.message)  # what `audit verify` prints: in Chinese, each case by its own words
+    assert said != problem_zh("") and not re.search(r"[A-Za-z]{2,}", re.sub(r"\b[0-9a-f]{8}\b|\S+/\S+", "", said)), said
 
 
 @pytest.mark.parametrize("plan", list(PLANS))

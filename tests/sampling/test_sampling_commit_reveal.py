@@ -147,7 +147,7 @@ def test_a_party_is_passed_over_only_after_its_deadline_and_it_is_recorded(ctx, 
     with ctx.db.read() as session:
         report = replays.replay(session, round_id)
     assert report.ok, report.differences
-    assert "insurer passed over (logged)" in report.confirmed
+    assert "保险公司逾期未揭示，已越过（有日志）" in report.confirmed
 
 
 def test_a_public_value_is_entered_after_the_freeze_and_before_the_reveals(ctx, clock, rounds) -> None:  # type: ignore[no-untyped-def]
@@ -187,7 +187,7 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
     drawn = rounds.draw(round_id)
     env = _cli_env(ctx)
     ok = CliRunner().invoke(replay_command, [round_id], env=env)
-    assert ok.exit_code == 0 and "一致：county secret hashes to its commitment" in ok.output
+    assert ok.exit_code == 0 and "一致：县级复核方秘密值的哈希与承诺值相符" in ok.output
 
     # A secret rewritten in the database: it no longer hashes to its commitment.
     other = hashlib.sha256(b"a secret chosen afterwards").hexdigest()
@@ -196,8 +196,8 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
                                                     SamplingParty.party == "county").values(secret=other))
     result = CliRunner().invoke(replay_command, [round_id], env=env)
     assert result.exit_code == 1
-    assert "county secret: SHA-256" in result.output and "differs from the commitment" in result.output
-    assert "seed: recomputed" in result.output
+    assert "县级复核方秘密值：其 SHA-256" in result.output and f"与承诺值 {commitment(RANDOMNESS)} 不符" in result.output
+    assert "种子：重新计算为" in result.output
 
     # The secret and its commitment rewritten together: the log still holds the original commitment and secret.
     with ctx.db.begin() as session:
@@ -205,8 +205,8 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
                         .values(commitment=commitment(other)))
     result = CliRunner().invoke(replay_command, [round_id], env=env)
     assert result.exit_code == 1
-    assert "county commitment: stored" in result.output and "logged when made" in result.output
-    assert "county secret: stored" in result.output and "logged with the draw" in result.output
+    assert "县级复核方承诺值：保存的是" in result.output and "提交时日志记录为" in result.output
+    assert "县级复核方秘密值：保存的是" in result.output and "抽取时日志记录为" in result.output
 
     # Put back: agreed again. A rewritten seed is named.
     with ctx.db.begin() as session:
@@ -216,7 +216,7 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
     with ctx.db.begin() as session:
         session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(seed="00" * 32))
     result = CliRunner().invoke(replay_command, [round_id], env=env)
-    assert result.exit_code == 1 and f"seed: recomputed {drawn['seed']}, stored {'00' * 32}" in result.output
+    assert result.exit_code == 1 and f"种子：重新计算为 {drawn['seed']}，保存的是 {'00' * 32}" in result.output
 
     # A party recorded as passed over though the log says it revealed.
     with ctx.db.begin() as session:
@@ -224,7 +224,7 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
         session.execute(update(SamplingParty).where(SamplingParty.round_id == round_id,
                                                     SamplingParty.party == "insurer").values(secret=None))
     result = CliRunner().invoke(replay_command, [round_id], env=env)
-    assert result.exit_code == 1 and "insurer secret: neither revealed nor passed over in the log" in result.output
+    assert result.exit_code == 1 and "保险公司秘密值：日志中既没有揭示也没有越过" in result.output
 
     # Rewritten into a round of the old single-party flow (randomness chosen afterwards, its seed and sample stored):
     # the commitments in the log give it away.
@@ -234,7 +234,7 @@ def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> Non
         session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(randomness="00" * 16))
     result = CliRunner().invoke(replay_command, [round_id], env=env)
     assert result.exit_code == 1
-    assert "the round was frozen with commitments but carries single-party randomness" in result.output
+    assert "本轮冻结时已有承诺值，却带有单方随机数" in result.output
 
 
 def test_the_single_party_draw_is_withdrawn(ctx, client, rounds) -> None:  # type: ignore[no-untyped-def]

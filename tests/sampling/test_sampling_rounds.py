@@ -131,7 +131,7 @@ def test_draw_is_reproducible_unpredictable_and_happens_once(ctx, client, rounds
     with ctx.db.read() as session:
         report = replays.replay(session, round_id)
     assert report.ok, report.differences
-    assert any("included in the checkpoint" in line for line in report.confirmed)
+    assert any("包含在签名检查点内" in line for line in report.confirmed)
     result = CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx))
     assert result.exit_code == 0, result.output
     assert "重新抽取的样本与记录的完全一致" in result.output
@@ -156,7 +156,7 @@ def test_draw_is_reproducible_unpredictable_and_happens_once(ctx, client, rounds
         session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(seed=other_seed.hex()))
     result = CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx))
     assert result.exit_code == 1
-    assert "seed: recomputed" in result.output
+    assert "种子：重新计算为" in result.output
     with ctx.db.begin() as session:
         session.execute(update(SamplingRound).where(SamplingRound.id == round_id).values(seed=seed.hex()))
         victim = drawn["case_ids"][0]

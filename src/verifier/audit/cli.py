@@ -11,6 +11,7 @@ import click
 import msgspec
 
 from ..cli_text import Refused
+from .notes_zh import note_zh
 from ..settings import Settings
 
 
@@ -23,7 +24,7 @@ def _read(path: str) -> str:
         raise Refused(f"无法读取 {path}：{exc.strerror or exc}") from None
 
 
-# What `verify` may find, in Chinese (the technical detail after the colon stays as the check wrote it).
+# What `verify` may find (verify.py, scan.py), in Chinese.
 _BAD = [
     (re.compile(r"entry (\d+) was changed: .*"), "第 {0} 条记录被改动过：其内容的哈希与保存的叶哈希不符"),
     (re.compile(r"the log was truncated: its head records (\d+) entries, only (\d+) are stored"),
@@ -35,16 +36,42 @@ _BAD = [
     (re.compile(r"entry (\d+) lies beyond the log's head \(size (\d+)\).*"),
      "第 {0} 条记录超出日志头（长度 {1}）：是绕过日志添加的"),
     (re.compile(r"entry (\d+) holds the entry written as index (\d+).*"), "第 {0} 条记录的内容原为第 {1} 条：记录被移动或调换"),
+    (re.compile(r"entry (\d+) is not a canonical entry: .*"), "第 {0} 条记录不是规范格式的记录（内容被改写）"),
+    (re.compile(r"the stored tree lacks node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+)"),
+     "保存的哈希树缺少第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录）"),
+    (re.compile(r"stored node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+) does not match .*"),
+     "保存的哈希树第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录）与记录不符：节点或其下的记录被改动过"),
+    (re.compile(r"the stored tree has node \(level (\d+), index (\d+)\) over entries (\d+)\.\.(\d+), "
+                r"which the (\d+) .*"),
+     "保存的哈希树有第 {0} 层第 {1} 个节点（覆盖第 {2} 至 {3} 条记录），但只保存了 {4} 条记录"),
+    (re.compile(r"checkpoint for size (\d+): its note is for size (\d+)"),
+     "日志长度 {0} 的签名检查点：其签名记录写的长度是 {1}"),
+    (re.compile(r"checkpoint for size (\d+): its note's root differs from the stored root"),
+     "日志长度 {0} 的签名检查点：签名记录中的根哈希与保存的不同"),
+    (re.compile(r"checkpoint for size (\d+): recorded as signed by key (\w+), but signed by (.*)"),
+     "日志长度 {0} 的签名检查点：记录为密钥 {1} 所签，实际签名的密钥是 {2}"),
+    (re.compile(r"checkpoint for size (\d+): origin (.+) is not its signer's name"),
+     "日志长度 {0} 的签名检查点：日志名称 {1} 与签名者名称不符"),
+    (re.compile(r"checkpoint for size (\d+): origin (.+) differs from (.+)"),
+     "日志长度 {0} 的签名检查点：日志名称 {1} 与之前的 {2} 不同"),
+    (re.compile(r"checkpoint for size (\d+): its signed root differs from the root of the stored entries "
+                r"(\d+)\.\.(\d+).*"),
+     "日志长度 {0} 的签名检查点：签名的根哈希与保存的第 {1} 至 {2} 条记录算出的不同：记录被改写，或检查点是伪造的"),
 ]
+_CHECKPOINT = re.compile(r"checkpoint for size (\d+): (.*)")
 
 
 def problem_zh(message: str) -> str:
-    """A verification failure in Chinese; one not listed keeps its technical wording after a Chinese lead."""
+    """A verification failure in Chinese (a checkpoint's unreadable note by `notes_zh`); one not listed is said in
+    general words, the first bad index beside it naming where to look."""
     for pattern, zh in _BAD:
         m = pattern.fullmatch(message)
         if m:
             return zh.format(*m.groups())
-    return f"校验未通过（{message}）"
+    m = _CHECKPOINT.fullmatch(message)
+    if m:  # its signed note could not be opened (notes.NoteError)
+        return f"日志长度 {m.group(1)} 的签名检查点：{note_zh(m.group(2), '签名记录无法验证')}"
+    return "校验未通过：日志的记录或哈希树与签名检查点不符"
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
@@ -55,18 +82,17 @@ def _database(settings: Settings):  # type: ignore[no-untyped-def]
 
 @click.group()
 def audit() -> None:
-    """The tamper-evident audit log."""
+    """防篡改的审计日志。"""
 
 
 @audit.command()
 @click.option("--key", "keys", multiple=True, metavar="PUBKEY",
-              help="Trust only this verifier key (the key string, or a file holding it); repeatable. "
-                   "Default: every key recorded in the database plus the local signing key.")
-@click.option("--strict", is_flag=True, help="Also parse every entry and require exactly canonical JSON (slower).")
+              help="只信任这个验证公钥（公钥本身，或存放公钥的文件）；可重复。默认：数据库中记录的全部公钥和本机的签名密钥。")
+@click.option("--strict", is_flag=True, help="同时解析每条记录，要求是完全规范的 JSON（较慢）。")
 @click.option("--processes", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Check a large log in at most N processes (default: one per core, at most 8).")
+              help="用最多 N 个进程核对大的日志（默认：每个处理器核一个，最多 8 个）。")
 def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
-    """Recompute the whole log and check every checkpoint. Exit 1 naming the first bad index."""
+    """重新计算整个审计日志并核对每个签名检查点；有问题时指出第一条有问题的记录序号，退出码为 1。"""
     from sqlalchemy.exc import DBAPIError
 
     from .checkpoints import KEY_FILE, Signer, known_keys
@@ -80,7 +106,7 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
             try:
                 trusted = [load_key(k) for k in keys]
             except OfflineCheckFailed as exc:
-                raise Refused(str(exc)) from None
+                raise Refused(note_zh(exc)) from None
         else:
             with db.read() as session:
                 trusted = known_keys(session)
@@ -102,9 +128,9 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
 @audit.command("check-proof")
 @click.argument("entry_file", metavar="ENTRY.json")
 @click.argument("checkpoint_file", metavar="CHECKPOINT.txt")
-@click.option("--key", required=True, metavar="PUBKEY", help="The log's verifier key, or a file holding it.")
+@click.option("--key", required=True, metavar="PUBKEY", help="日志的验证公钥，或存放公钥的文件。")
 def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
-    """Check an exported entry against a signed checkpoint, without the database."""
+    """不用数据库，核对导出的一条记录是否包含在签名检查点中。"""
     from .offline import OfflineCheckFailed, check_entry_proof
 
     try:
@@ -122,10 +148,10 @@ def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
 @click.argument("old_file", metavar="OLD")
 @click.argument("new_file", metavar="NEW")
 @click.option("--proof", "proof_file", required=True, metavar="PROOF.json",
-              help="The consistency proof, as served by /api/audit/consistency?first=OLD_SIZE&second=NEW_SIZE.")
-@click.option("--key", required=True, metavar="PUBKEY", help="The log's verifier key, or a file holding it.")
+              help="一致性证明，即 /api/audit/consistency?first=OLD_SIZE&second=NEW_SIZE 返回的内容。")
+@click.option("--key", required=True, metavar="PUBKEY", help="日志的验证公钥，或存放公钥的文件。")
 def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -> None:
-    """Check that a newer checkpoint extends an older one unchanged, without the database."""
+    """不用数据库，核对较新的签名检查点是较早检查点的延续（此前的记录未被改动）。"""
     from .offline import OfflineCheckFailed
     from .offline import check_consistency as check
 
@@ -140,9 +166,9 @@ def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -
 
 @audit.command("export-entry")
 @click.argument("index", type=int)
-@click.option("--tree-size", type=int, default=None, help="Prove against this tree size (default: latest checkpoint).")
+@click.option("--tree-size", type=int, default=None, help="按这个日志长度证明（默认：最新的检查点）。")
 def export_entry(index: int, tree_size: int | None) -> None:
-    """Print an entry with its inclusion proof as JSON (the API's entry response)."""
+    """以 JSON 输出一条记录及其包含证明（与接口的返回相同）。"""
     from ..domain.errors import DomainError
     from . import service
 
@@ -161,7 +187,7 @@ def export_entry(index: int, tree_size: int | None) -> None:
 @click.argument("first", type=int)
 @click.argument("second", type=int)
 def export_consistency(first: int, second: int) -> None:
-    """Print the consistency proof between two tree sizes as JSON (the API's consistency response)."""
+    """以 JSON 输出两个日志长度之间的一致性证明（与接口的返回相同）。"""
     from ..domain.errors import DomainError
     from . import service
 
@@ -178,7 +204,7 @@ def export_consistency(first: int, second: int) -> None:
 
 @audit.command()
 def checkpoint() -> None:
-    """Print the latest signed checkpoint."""
+    """输出最新的签名检查点。"""
     from ..domain.errors import DomainError
     from . import service
 
@@ -195,7 +221,7 @@ def checkpoint() -> None:
 
 @audit.command("public-key")
 def public_key() -> None:
-    """Print the current verifier key."""
+    """输出当前的验证公钥。"""
     from .checkpoints import Signer
 
     try:
@@ -207,7 +233,7 @@ def public_key() -> None:
 
 @audit.command("rotate-key")
 def rotate_key() -> None:
-    """Replace the checkpoint signing key; old checkpoints stay verifiable by their key id."""
+    """更换检查点签名密钥；旧检查点仍可凭其密钥编号验证。"""
     from .checkpoints import issue_checkpoint, rotate
 
     settings = Settings.from_env()

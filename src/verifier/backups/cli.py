@@ -14,9 +14,9 @@ from ..store.home import PRIVATE_UMASK
 @click.command()
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--keys-to", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write the keys into this directory instead of the backup (keep keys and data apart).")
+              help="把密钥写到这个目录，不放进备份（密钥与数据分开保存）。")
 def backup(dest: Path, keys_to: Path | None) -> None:
-    """Copy the database (one consistent snapshot), the evidence and the keys into the new directory DEST."""
+    """把数据库（一致的快照）、证据文件和密钥复制到新目录 DEST。"""
     import os
 
     from .service import BackupError
@@ -36,12 +36,11 @@ def backup(dest: Path, keys_to: Path | None) -> None:
 @click.command()
 @click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--keys-from", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Where the keys are, when the backup was made with --keys-to.")
+              help="备份时用了 --keys-to 时，密钥所在的目录。")
 @click.option("--since", "since_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A checkpoint note saved before the backup (`verifier audit checkpoint`): prove the restored log "
-                   "extends it.")
+              help="备份前保存的检查点（`verifier audit checkpoint` 的输出）：证明恢复的日志是它的延续。")
 def restore(src: Path, keys_from: Path | None, since_file: Path | None) -> None:
-    """Make the empty VERIFIER_HOME (and empty database) from the backup SRC, then verify the audit log."""
+    """从备份 SRC 建立空的 VERIFIER_HOME（和空数据库），然后核对审计日志。"""
     import os
 
     from .service import BackupError

@@ -13,13 +13,11 @@ from ..cli_text import Refused
 
 @click.command("secret")
 @click.option("--bytes", "size", type=click.IntRange(16, 512), default=32, show_default=True,
-              help="Length of the secret in bytes.")
+              help="秘密值的字节数。")
 def secret(size: int) -> None:
-    """Print a fresh random secret and its commitment (SHA-256 of the secret's bytes), both in hex.
+    """生成一个新的随机秘密值及其承诺值（秘密值字节的 SHA-256），均为十六进制。
 
-    Needs no database: run it on the party's own computer (the county's off the insurer's system). Give the
-    commitment now; keep the secret private until the population is frozen, then reveal it.
-    """
+    不需要数据库：请在本方自己的电脑上运行（县级复核方不要在保险公司的系统上运行）。现在提交承诺值；秘密值自行保管，总体冻结后再揭示。"""
     from ..domain.sampling import commitment_of
 
     value = random_source.token_bytes(size)
@@ -30,15 +28,15 @@ def secret(size: int) -> None:
 @click.command("replay")
 @click.argument("round_id")
 @click.option("--key", "keys", multiple=True, metavar="PUBKEY",
-              help="Trust only this verifier key for the round's checkpoint (the key string, or a file holding it); "
-                   "repeatable. Default: every key recorded in the database.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list every check that passed.")
+              help="只信任这个验证公钥来核对本轮的检查点（公钥本身，或存放公钥的文件）；可重复。默认：数据库中记录的全部公钥。")
+@click.option("-v", "--verbose", is_flag=True, help="同时列出每一项通过的核对。")
 def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
-    """Re-check a round's commitments and reproduce its sample from the recorded inputs alone.
+    """只凭记录的输入重新核对本轮的承诺值并重新抽取样本。
 
-    Exit 0 when everything agrees, 1 naming what differs."""
+    全部一致时退出码为 0，否则列出不一致之处，退出码为 1。"""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..audit.notes_zh import note_zh
     from ..audit.offline import OfflineCheckFailed, load_key
     from ..context import Context
     from ..domain.errors import NotFound
@@ -48,7 +46,7 @@ def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
     try:
         trusted = [load_key(k) for k in keys]
     except OfflineCheckFailed as exc:
-        raise Refused(str(exc)) from None
+        raise Refused(note_zh(exc)) from None
     try:
         ctx = Context.open(Settings.from_env())
     except (RuntimeError, OSError, ValueError) as exc:  # no key files (run `verifier init`): say so plainly

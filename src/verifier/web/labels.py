@@ -477,7 +477,9 @@ def message_zh(message: str) -> str:
         m = pattern.fullmatch(text)
         if m:
             return zh if isinstance(zh, str) else zh(m)
-    return text
+    from ..contract_zh import message_zh as contract_message_zh  # a contract's problem reaching a page
+
+    return contract_message_zh(text) or text
 
 
 def file_problem(problem: Any) -> str:

@@ -1,0 +1,55 @@
+"""Why a signed checkpoint, a key or a proof was not accepted (`notes.NoteError`, `merkle.ProofError`), in Chinese:
+`audit verify` and `sampling replay` print these to the person at the server. Key ids, names and sizes are kept as
+they are (they are copied); a reason the table does not know is said in general words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Out = str | Callable[[re.Match[str]], str]
+_TABLE: list[tuple[str, Out]] = [
+    (r"the verifier key is not usable: (.*)", lambda m: f"验证公钥不可用：{note_zh(m.group(1))}"),
+    (r"note is not signed by any known key \(signed by (.*)\)",
+     lambda m: f"不是由已知的密钥签名的（签名密钥编号：{m.group(1) or '无'}）"),
+    (r"signature by (\S+) \(key (\w+)\) does not verify", lambda m: f"{m.group(1)} 的签名（密钥编号 {m.group(2)}）验证不通过"),
+    (r"(.+) is not valid base64", "不是有效的 base64 编码"),
+    (r"key name .* must be non-empty, with no spaces and no '\+'", "密钥名称不能为空，不能含空格或 +"),
+    (r"an Ed25519 public key is 32 bytes", "Ed25519 公钥应为 32 字节"),
+    (r"a verifier key reads <name>\+<key id>\+<base64 key>", "验证公钥的写法应为 名称+密钥编号+base64 公钥"),
+    (r"key id (\S+) is not 8 hex digits", lambda m: f"密钥编号 {m.group(1)} 不是 8 位十六进制数"),
+    (r"verifier key is not an Ed25519 key .*", "验证公钥不是 Ed25519 公钥"),
+    (r"key id (\S+) does not match the key \(expected (\w+)\)",
+     lambda m: f"密钥编号 {m.group(1)} 与公钥不符（应为 {m.group(2)}）"),
+    (r"a note may not contain control characters other than newline", "签名记录中有换行以外的控制字符"),
+    (r"(note|checkpoint) text must end with a newline", "签名记录的正文应以换行结束"),
+    (r"a note must be valid UTF-8", "签名记录不是有效的 UTF-8 文本"),
+    (r"a note needs a blank line between its text and its signatures", "签名记录的正文与签名之间缺少空行"),
+    (r"a note needs signature lines, each ending in a newline", "签名记录缺少签名行"),
+    (r"signature line must start with an em dash and a space: .*", "签名行应以破折号“—”和空格开头"),
+    (r"signature of (\S+) is too short", lambda m: f"{m.group(1)} 的签名太短"),
+    (r"a note may carry at most (\d+) signatures", lambda m: f"一份签名记录最多 {m.group(1)} 个签名"),
+    (r"a checkpoint has at least three lines: origin, tree size, root hash", "检查点至少三行：日志名称、长度、根哈希"),
+    (r"checkpoint origin is empty", "检查点的日志名称为空"),
+    (r"checkpoint tree size .* is not a decimal number without leading zeros", "检查点的日志长度不是十进制整数"),
+    (r"checkpoint root hash is not 32 bytes", "检查点的根哈希不是 32 字节"),
+    (r"checkpoint extension lines must not be empty", "检查点的扩展行不能为空"),
+    (r"inclusion proof is too long", "包含证明过长"),
+    (r"inclusion proof is too short", "包含证明过短"),
+    (r"inclusion proof leads to a different root", "包含证明得出的根哈希不同"),
+    (r"leaf (?:index )?(\d+) is outside a tree of size (\d+)", lambda m: f"第 {m.group(1)} 条不在长度 {m.group(2)} 的日志内"),
+    (r"entry (\d+) is outside a tree of size (\d+)", lambda m: f"第 {m.group(1)} 条不在长度 {m.group(2)} 的日志内"),
+    (r"stored tree lacks node\(s\) .*", "保存的哈希树缺少节点"),
+    (r"(.+)\[(\d+)\] is not a 32-byte hash", lambda m: f"证明的第 {int(m.group(2)) + 1} 个哈希不是 32 字节"),
+]
+_MESSAGES = [(re.compile(pattern), out) for pattern, out in _TABLE]
+
+
+def note_zh(message: object, otherwise: str = "无法验证") -> str:
+    """A signature, key or proof problem in Chinese; `otherwise` for one the table does not know."""
+    text = str(message).strip()
+    for pattern, out in _MESSAGES:
+        m = pattern.fullmatch(text)
+        if m:
+            return out if isinstance(out, str) else out(m)
+    return otherwise
