@@ -135,11 +135,17 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
                 pass  # the waiting interval passed: wait on
             pg.consume_input()
     finally:
-        if pg.pipeline_status != pq.PipelineStatus.OFF and pg.status == pq.ConnStatus.OK:
-            try:
-                pg.exit_pipeline_mode()
-            except Exception:  # results still unread (an exception mid-way): the connection must not be reused
-                pg.finish()
+        leave_pipeline(pg)
+
+
+def leave_pipeline(pg: Any) -> None:
+    """Take the connection out of pipeline mode after an exchange; one left with results unread (an exception
+    mid-way) is closed, so it is never reused."""
+    if pg.pipeline_status != pq.PipelineStatus.OFF and pg.status == pq.ConnStatus.OK:
+        try:
+            pg.exit_pipeline_mode()
+        except Exception:  # noqa: BLE001 - results still unread: the connection must not be reused
+            pg.finish()
 
 
 def _rows(tx: Transformer, connection: Any, expected: list[bytes | None], answers: list[list[pq.abc.PGresult]],

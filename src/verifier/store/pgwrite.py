@@ -18,7 +18,7 @@ from psycopg import errors, pq
 from psycopg.adapt import PyFormat
 from psycopg.waiting import Ready, Wait
 
-from .pgwire import wire
+from .pgwire import leave_pipeline, wire
 
 ExecStatus = pq.ExecStatus
 
@@ -60,11 +60,7 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
                 pass  # the waiting interval passed: wait on
             pg.consume_input()
     finally:
-        if pg.pipeline_status != pq.PipelineStatus.OFF and pg.status == pq.ConnStatus.OK:
-            try:
-                pg.exit_pipeline_mode()
-            except Exception:  # results still unread (an exception mid-way): the connection must not be reused
-                pg.finish()
+        leave_pipeline(pg)
 
 
 def _counts(connection: Any, answers: list[pq.abc.PGresult], expected: int) -> list[int]:
