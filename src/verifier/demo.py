@@ -2,7 +2,7 @@
 
 Everything goes through the real services (and so into the audit log). The demo works in the current year: when
 no contract is in force for the demo county today, it adds one (`demo-<year>`, the terms of contracts/demo-2020.toml
-over this year's dates, its file written to VERIFIER_HOME/contracts), and its events fall in the weeks before today.
+over this year's dates, its file written to VERIFIER_HOME/contracts), and its events fall in the weeks before today; the visits still to make are on the day it is loaded.
 """
 
 from __future__ import annotations
@@ -148,7 +148,10 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                     cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
                                   {"source": "housing", "finding": "consistent", "note": ""}],
                     evidence=[], note="", bills=demo_bills(case_id, basis, cost) if billed else [])
-                checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
+                # Entered on its visit day, as the demo's history has it (a check entered more than a few days
+                # after its visit needs a reason for the late entry: `domain.late_entry`).
+                checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1,
+                                    clock=OnDay(ctx.clock, min(on, ctx.clock.today())))
             else:
                 checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
 
@@ -238,6 +241,10 @@ def load_demo(ctx: Context) -> Iterator[str]:
             referred = day + timedelta(days=made % 5)
             case_id = refer(ctx, team, hh, referred_on=referred)
             visit = referred + timedelta(days=3)
+            if stage == "scheduled":
+                # Still to be visited: on the day the demo is loaded, so the officers record these checks at the door
+                # (a visit dated further back would be a late entry needing a reason).
+                visit = ctx.clock.today()
             target = {"received": None, "ineligible": "determined"}.get(
                 stage, "determined" if stage in ("in_notice", "paid", "in_batch", "ready_to_pay") else stage)
             if target:

@@ -110,6 +110,7 @@ def test_a_check_writes_its_members_check_status_and_audit_entry_exactly(ctx: An
         assert check.cross_checks == [{"source": "medical_insurance", "finding": "consistent", "note": ""}]
         assert (check.evidence, check.note, check.recorded_by, check.recorded_at) == ([], None, officers[0].id, now)
         assert (check.sent_back_by, check.sent_back_at, check.sent_back_reason) == (None, None, None)
+        assert (check.recorded_days_after, check.late_entry_reason) == (0, None)  # recorded on its visit day
 
         case = session.get(Case, case_id)
         assert (case.status, case.version, case.updated_at) == ("checked", version + 1, now)
@@ -124,7 +125,7 @@ def test_a_check_writes_its_members_check_status_and_audit_entry_exactly(ctx: An
         assert body["payload"] == {
             "from": "scheduled", "to": "checked", "check_id": recorded.id, "seq": 1,
             "visited_on": visited_on.isoformat(), "members": len(known) + 1, "due_on": due.isoformat(),
-            "days_late": days_late(visited_on, due), "net_income": "6113.45", "rigid_expenditure": "45000.00",
+            "days_late": days_late(visited_on, due), "recorded_days_after": 0, "net_income": "6113.45", "rigid_expenditure": "45000.00",
             "stable_income": False, "inconsistent_cross_checks": 0, "evidence": []}
         assert entry.county_code == case.county_code == county_of(session, case_id, body["payload"])
         assert visited_on >= referred_on

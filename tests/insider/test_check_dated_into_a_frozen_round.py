@@ -50,11 +50,14 @@ def test_attack_a_check_recorded_after_the_freeze_is_dated_into_the_frozen_perio
     first = _round(client, reviewer, insurer, day0 - timedelta(days=30), day0)
     assert checked in _population(client, reviewer, first) and late not in _population(client, reviewer, first)
 
-    # The next day the officer records the visit, dated ten days back: inside the frozen period.
+    # The next day the officer records the visit, dated ten days back: inside the frozen period (eleven days after
+    # the visit day, so with a reason for the late entry: tests/insider/test_late_entry.py).
     ctx.clock.advance(days=1)
     day1 = ctx.clock.today()
     r = client.post(f"/api/cases/{late}/check", headers=users.headers("off1"),
-                    json=check_body(head_of(client, insurer, late), officers, (day0 - timedelta(days=10)).isoformat()))
+                    json={**check_body(head_of(client, insurer, late), officers,
+                                       (day0 - timedelta(days=10)).isoformat()),
+                          "late_entry_reason": "村里没有手机信号，回到乡镇才录入"})
     assert r.status_code == 201, r.text
     other = make_case(ctx, stage="checked")  # visited day1
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
+from ..domain import late_entry
 from ..domain.errors import NotFound
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
@@ -72,12 +73,21 @@ def determination_out(d: Determination) -> DeterminationOut:
     )
 
 
+def recorded_days_after(c: Check) -> int:
+    """How many calendar days after its visit day a check was recorded: as stored, or (a check stored before
+    migration 0036) from its recording time's day in Asia/Shanghai."""
+    if c.recorded_days_after is not None:
+        return c.recorded_days_after
+    return late_entry.days_after(c.visited_on, late_entry.recorded_on(c.recorded_at))
+
+
 def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> CheckOut:
     def idn(m: dict) -> str:
         number = vault.open(bytes.fromhex(m["id_number_enc"]), "check.member_id_number")
         return number if full_ids else mask_id(number)
 
     account = vault.open_optional(c.payee_account_enc, "check.payee_account")
+    gap = recorded_days_after(c)
     payee = None if c.payee_name is None else {
         "account_name": c.payee_name, "bank": c.payee_bank or "",
         "account_number": (account or "") if full_account else mask_account(account or ""),
@@ -94,6 +104,7 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> Che
         stable_income=c.stable_income, payee=payee, cross_checks=list(c.cross_checks), evidence=list(c.evidence),
         note=c.note, recorded_by=c.recorded_by, recorded_at=c.recorded_at, sent_back_by=c.sent_back_by,
         sent_back_at=c.sent_back_at, sent_back_reason=c.sent_back_reason,
+        recorded_days_after=gap, late_entry=late_entry.needs_reason(gap), late_entry_reason=c.late_entry_reason,
     )
 
 

@@ -97,6 +97,11 @@ class CheckOut(msgspec.Struct):
     sent_back_by: str | None = None  # the supervisor sent it back for another visit: by whom, when, why
     sent_back_at: datetime | None = None
     sent_back_reason: str | None = None
+    # How many calendar days after `visited_on` it was recorded, and the officers' reason for a late entry (required
+    # beyond 3 days: domain/late_entry.py); `late_entry` says whether the gap is beyond that.
+    recorded_days_after: int | None = None
+    late_entry: bool = False
+    late_entry_reason: str | None = None
 
 
 class BandOut(msgspec.Struct):

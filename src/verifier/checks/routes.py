@@ -56,6 +56,7 @@ def check_input(data: JSONBody[CheckIn]) -> service.CheckInput:
         cross_checks=[{"source": c.source, "finding": c.finding, "note": c.note} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note,
         bills=[{"kind": b.kind, "issuer": b.issuer, "number": b.number, "amount": b.amount} for b in data.bills],
+        late_entry_reason=data.late_entry_reason,
     )
 
 

@@ -67,6 +67,9 @@ class CheckIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     # The bills behind rigid_expenditure; those of a kind add up to its amount; a bill another case counted is refused.
     bills: Annotated[list[BillIn], msgspec.Meta(max_length=100)] = []
+    # Why the check is recorded only now: required when it is recorded more than 3 days after `visited_on`
+    # (`domain.late_entry`).
+    late_entry_reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
 class CheckRecorded(msgspec.Struct):

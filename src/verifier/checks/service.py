@@ -27,7 +27,7 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee
-from ..domain import backing, planning
+from ..domain import backing, late_entry, planning
 from ..domain.lifecycle import next_status
 from ..domain.planning import days_late
 from ..domain.registers import finding_reason
@@ -164,6 +164,7 @@ class CheckInput:
     evidence: list[str]
     note: str
     bills: Sequence[dict[str, Any]] = ()  # kind, issuer, number, amount (see bills.py)
+    late_entry_reason: str = ""  # why it is recorded only now (required beyond `late_entry.LATE_ENTRY_DAYS`)
 
 
 def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str, Any], str]], dict[str, int],
@@ -235,6 +236,8 @@ def record_check(
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
+    late_reason = late_entry.clean_reason(data.late_entry_reason)
+    problems += late_entry.problems(data.visited_on, today, late_reason)
     problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
                  for i, h in enumerate(data.evidence) if h not in found.known_evidence]
     problems += payee_problems
@@ -260,6 +263,7 @@ def record_check(
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
     late = days_late(data.visited_on, due)
+    entered_after = late_entry.days_after(data.visited_on, today)
     new_members: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     head_name = None
@@ -299,12 +303,14 @@ def record_check(
         cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note or None, recorded_by=principal.id, recorded_at=clock.now(),
         sent_back_by=None, sent_back_at=None, sent_back_reason=None,
+        recorded_days_after=entered_after, late_entry_reason=late_reason or None,
     ), now=clock.now())
     audit.append(session, actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
                  contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
         "from": case.status, "to": after,
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
-        "due_on": due.isoformat(), "days_late": late,
+        "due_on": due.isoformat(), "days_late": late, "recorded_days_after": entered_after,
+        **({"late_entry_reason": late_reason} if late_reason else {}),
         "net_income": format_yuan(data.income.wages + data.income.business_net + data.income.property_net
                                   + data.income.transfer_net - data.income.productive_costs),
         "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,

@@ -308,6 +308,10 @@ class Check(Base):
     sent_back_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     sent_back_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     sent_back_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # How many calendar days (Asia/Shanghai) after its visit day the check was recorded, and the officers' reason for
+    # a late entry (required beyond `domain.late_entry.LATE_ENTRY_DAYS`); NULL days before migration 0036.
+    recorded_days_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    late_entry_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Determination(Base):

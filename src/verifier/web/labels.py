@@ -150,7 +150,7 @@ def action_label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 FIELD_LABELS = {
-    "visited_on": "核查日期", "officers": "核查人员", "members": "家庭成员", "photos": "照片", "evidence": "照片",
+    "visited_on": "核查日期", "late_entry_reason": "补录原因", "officers": "核查人员", "members": "家庭成员", "photos": "照片", "evidence": "照片",
     "payee.account_name": "收款人", "payee.bank": "开户银行", "payee.account_number": "银行账号",
     "stable_income": "稳定收入来源", "note": "备注", "decision": "初筛结论", "reason": "原因", "roles": "角色",
     "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",

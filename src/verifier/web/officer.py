@@ -24,6 +24,7 @@ from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
 from ..checks import service as check_service
+from ..domain import late_entry
 from ..domain.causes import CauseDef
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
@@ -222,6 +223,10 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
             cross.append({"source": source, "finding": finding, "note": clean(form.get(f"cross.{source}.note"))})
             sources.append(source)
     bills, bill_rows_sent = _bills(form, problems)
+    late_reason = late_entry.clean_reason(clean(form.get("late_entry_reason")))
+    if visited_on is not None and today is not None:
+        # what the service would say too, told at once with the form's other problems
+        problems += late_entry.problems(visited_on, today, late_reason)
     if problems or visited_on is None:
         return ParsedCheck(None, problems + _member_problems(members, rows, today), rows, sources=sources,
                           bill_rows=bill_rows_sent)
@@ -229,7 +234,7 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
         visited_on=visited_on, officers=list(officers), members=members,
         income=HouseholdIncome(**income), rigid=RigidExpenditure(**rigid), stable_income=stable == "yes",
         payee=payee if any(payee.values()) else None, cross_checks=cross, evidence=list(evidence),
-        note=clean(form.get("note")), bills=bills,
+        note=clean(form.get("note")), bills=bills, late_entry_reason=late_reason,
     )
     return ParsedCheck(data, [], rows, sources=sources, bill_rows=bill_rows_sent)
 
@@ -251,7 +256,7 @@ def _rename(f: FieldError, parsed: ParsedCheck) -> str:
 
 
 def _known_fields(rows: int, bills: int = BILL_ROWS) -> set[str]:
-    names = {"visited_on", "members", "bills", "stable_income", "note", "photos", "cross", *(f"income.{k}" for k in INCOME),
+    names = {"visited_on", "late_entry_reason", "members", "bills", "stable_income", "note", "photos", "cross", *(f"income.{k}" for k in INCOME),
              *(f"rigid_expenditure.{k}" for k in RIGID), "payee.account_name", "payee.bank", "payee.account_number",
              *(f"cross.{s}" for s in SOURCES)}
     names |= {f"members[{i}].{p}" for i in range(rows) for p in ("name", "id_number", "relation", "labour")}
@@ -295,7 +300,7 @@ class CheckPages(Controller):
                     merges=user.has(households.ROLE),
                     income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=rigid_fields(cause),
                     rigid_basis=cause.basis, bill_rows=min(max(bills, BILL_ROWS), MAX_BILL_ROWS),
-                    bill_kinds=bill_kinds(cause),
+                    bill_kinds=bill_kinds(cause), late_entry_days=late_entry.LATE_ENTRY_DAYS,
                     relations=list(labels.RELATIONS.items()), labour=list(labels.LABOUR.items()),
                     sources=list(labels.SOURCES.items()))
 

@@ -13,9 +13,11 @@ from litestar.params import MultipartBody, Parameter, QueryParameter, URLEncoded
 from litestar.response import Template
 
 from ..cases import service as case_service
+from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
 from ..checks import bills as check_bills
 from ..checks import service as check_service
+from ..domain import late_entry
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..registers import service as register_service
 from ..store.paged import fold_search
@@ -188,6 +190,10 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "bills": check_bills.shown(session, case, check),
             "evidence_elsewhere": check_bills.evidence_elsewhere(session, case, check),
             "unbilled": [s.in_chinese() for s in a.shortfalls], "rests_on_unbilled": a.rests_on_unbilled,
+            # recorded long after its visit day: the supervisor sees the gap and the reason before confirming
+            "recorded_days_after": recorded_days_after(check),
+            "late_entry": late_entry.needs_reason(recorded_days_after(check)),
+            "late_entry_days": late_entry.LATE_ENTRY_DAYS,
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)

@@ -185,6 +185,21 @@
   document.addEventListener("input", recheck, true);
   document.addEventListener("change", recheck, true);
 
+  // The check form's 补录原因: shown when the visit day chosen is more than a few days back (or when it holds text or
+  // an error). The server decides; without this file the field is always there, with its hint.
+  function lateEntry(box) {
+    var day = document.getElementById(box.getAttribute("data-late-entry"));
+    if (!day) return;
+    var visited = Date.parse(day.value), today = Date.parse(box.getAttribute("data-today"));
+    var late = !isNaN(visited) && !isNaN(today) &&
+      (today - visited) / 86400000 > parseInt(box.getAttribute("data-after-days"), 10);
+    var reason = box.querySelector("textarea");
+    box.hidden = !(late || (reason && reason.value.trim()) || box.querySelector(".error"));
+  }
+  function lateEntries() { document.querySelectorAll("[data-late-entry]").forEach(lateEntry); }
+  document.addEventListener("input", function (event) { if (event.target.type === "date") lateEntries(); });
+  document.addEventListener("change", function (event) { if (event.target.type === "date") lateEntries(); });
+
   // The printable pages' 打印 button (shown only with JavaScript; the browser's own print works without).
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
@@ -209,5 +224,6 @@
     var done = document.body.getAttribute("data-clear-draft");
     if (done) { try { localStorage.removeItem("verifier-draft:" + done); } catch (e) { /* ignore */ } }
     document.querySelectorAll("form[data-draft][data-draft-restore]").forEach(restoreDraft);
+    lateEntries();
   });
 })();
