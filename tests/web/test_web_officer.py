@@ -118,3 +118,33 @@ def test_a_bad_photo_is_refused_beside_the_photo_field(pages, ctx, clock) -> Non
     assert r.status_code == 422
     assert "只接受 JPEG、PNG、WebP" in r.text.split('id="f-photos"')[1].split("</div>")[0]
     assert status_of(ctx, case_id) == "scheduled"
+
+
+def test_a_visit_dated_more_than_three_days_back_needs_a_reason_for_the_late_entry(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    case_id = make_case(ctx, stage="scheduled", referred_on=clock.today() - timedelta(days=30))
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    html = _form(case_id, pages)
+    # the field is in the form without JavaScript (app.js hides it while the visit day is recent), with its hint
+    assert 'data-late-entry="f-visited_on"' in html and 'name="late_entry_reason"' in html and "补录原因" in html
+    assert "比今天早 3 天以上时必填" in html
+    data = good_check(html, clock)
+    data["visited_on"] = (clock.today() - timedelta(days=10)).isoformat()
+    r = pages.post(f"/cases/{case_id}/check", data, files={"photos": ("door.png", PNG, "image/png")})
+    assert r.status_code == 422
+    field = r.text.split('id="late-entry"')[1].split("</div>")[0]
+    assert 'id="late_entry_reason-error"' in field and "早 10 天" in field and "须填写补录原因" in field, field
+    # every typed value kept, the photo too
+    assert f'value="{data["visited_on"]}"' in r.text and 'value="王小明"' in r.text and 'value="3,000"' in r.text
+    assert "门口核对了医疗票据</textarea>" in r.text and 'value="inconsistent" selected' in r.text
+    hashes = re.findall(r'name="evidence\.\d+" value="([0-9a-f]{64})"', r.text)
+    assert len(hashes) == 1
+    assert status_of(ctx, case_id) == "scheduled"
+
+    data.update({"evidence.0": hashes[0], "late_entry_reason": "村里没有信号，回乡镇后补录"})
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 303 and "done=check" in r.headers["location"], r.text
+    assert status_of(ctx, case_id) == "checked"
+    page = pages.get(f"/cases/{case_id}").text
+    assert "第 10 天才录入" in page and "村里没有信号，回乡镇后补录" in page

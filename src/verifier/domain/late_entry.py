@@ -48,7 +48,7 @@ def problems(visited_on: date, today: date, reason: str) -> list[FieldError]:
     if len(reason) > REASON_MAX_CHARS:
         return [FieldError(FIELD, f"补录原因最多 {REASON_MAX_CHARS} 个字")]
     days = days_after(visited_on, today)
-    if needs_reason(days) and len(reason) < REASON_MIN_CHARS:
+    if needs_reason(days) and len(reason.replace(" ", "")) < REASON_MIN_CHARS:  # spaces say nothing
         return [FieldError(FIELD, f"核查日期 {visited_on.isoformat()} 比今天（{today.isoformat()}）早 {days} 天，超过 "
                                   f"{LATE_ENTRY_DAYS} 天：须填写补录原因（至少 {REASON_MIN_CHARS} 个字），说明为何没有在"
                                   "核查当时录入")]
