@@ -51,7 +51,7 @@ def test_attack_a_check_recorded_after_the_freeze_is_dated_into_the_frozen_perio
     assert checked in _population(client, reviewer, first) and late not in _population(client, reviewer, first)
 
     # The next day the officer records the visit, dated ten days back: inside the frozen period (eleven days after
-    # the visit day, so with a reason for the late entry: tests/insider/test_late_entry.py).
+    # the visit day, so with a reason for the late entry: tests/insider/test_visit_dated_back.py).
     ctx.clock.advance(days=1)
     day1 = ctx.clock.today()
     r = client.post(f"/api/cases/{late}/check", headers=users.headers("off1"),
