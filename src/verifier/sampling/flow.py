@@ -102,8 +102,9 @@ class RoundRequest:
 
 
 def population_rows(session: Session, county_code: str, start: date, end: date,
-                    kind: str) -> list[tuple[str, str, str, int]]:
-    """(case id, town, contract id, weight in fen) of the population.
+                    kind: str) -> list[tuple[str, str, str, int, bool]]:
+    """(case id, town, contract id, weight in fen, carried) of the population; carried: a late check a frozen round
+    missed (`late_checks`), whatever its contract.
 
     Attribute rounds: the county's cases whose latest home check was visited in the period (both ends included),
     except cases waiting to be checked again (`scheduled`, after an upheld objection) and withdrawn ones; and,
@@ -126,12 +127,11 @@ def population_rows(session: Session, county_code: str, start: date, end: date,
                 .join(Determination, Determination.check_id == Check.id)
                 .where(Determination.relief > 0, Case.status != "review_failed"))
     in_period = stmt.where(Check.visited_on >= start, Check.visited_on <= end)
-    rows = list(session.execute(in_period))
-    # A late check under another contract than the period's is left for a round of its own contract.
-    contracts = {r[2] for r in rows}
-    rows += [r for r in late_checks.carried_rows(session, stmt, county_code, kind, start, end)
-             if not contracts or r[2] in contracts]
-    return [(r[0], r[1], r[2], int(r[4]) if kind == "monetary" else 0) for r in rows]
+    rows = [(r, False) for r in session.execute(in_period)]
+    # A late check under another contract than the period's (the round it missed was the last of its contract's
+    # year) is taken in as well: no round of its own contract could come, every period of it being sampled.
+    rows += [(r, True) for r in late_checks.carried_rows(session, stmt, county_code, kind, start, end)]
+    return [(r[0], r[1], r[2], int(r[4]) if kind == "monetary" else 0, carried) for r, carried in rows]
 
 
 def _population(session: Session, *, county_code: str, start: date, end: date, kind: str,
@@ -142,11 +142,12 @@ def _population(session: Session, *, county_code: str, start: date, end: date, k
         what = "with a confirmed relief above zero " if kind == "monetary" else ""
         raise ValidationFailed.one("checked_from", f"no case of county {county_code} {what}has a completed home "
                                                    f"check visited from {start} to {end}")
-    contract_ids = sorted({r[2] for r in rows})
+    # The round's contract is the period's; a late check carried in from another contract's round does not count.
+    contract_ids = sorted({r[2] for r in rows if not r[4]} or {r[2] for r in rows})
     if len(contract_ids) > 1:
         raise ValidationFailed.one("checked_to", "the period's checks fall under several contracts "
                                                  f"({', '.join(contract_ids)}): choose a period within one contract")
-    members = sorted((Member(case_id, town if stratified else "", weight) for case_id, town, _, weight in rows),
+    members = sorted((Member(case_id, town if stratified else "", weight) for case_id, town, _, weight, _ in rows),
                      key=lambda m: m.case_id)
     return contract_ids[0], members
 

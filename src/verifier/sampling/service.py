@@ -229,8 +229,9 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
 
 def _relief_cap(session: Session, rnd: SamplingRound, case: Case) -> int | None:
     """The contract's yearly cap on the case's relief (its cause and group), which no re-check may exceed: else a
-    single reviewer could open a supplementary payment of any size on a paid case."""
-    contract = contract_store.get_contract(session, rnd.contract_id)
+    single reviewer could open a supplementary payment of any size on a paid case. The case's own contract: a late
+    check carried into a round of the next contract's period is capped by the contract it was priced under."""
+    contract = contract_store.get_contract(session, case.contract_id)
     rule = contract.rules.get((case.cause, case.household_group))
     return None if rule is None else rule.cap_per_year
 
