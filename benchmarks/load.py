@@ -293,6 +293,8 @@ def _prepare(env: dict[str, str], cases: int) -> dict[str, Any]:
                         "payee": {"account_name": f"压测户{i}", "bank": "农村商业银行",
                                   "account_number": "6222020200112233445"},
                         "cross_checks": [{"source": "medical_insurance", "finding": "consistent", "note": ""}],
+                        # visits of 2020 recorded today: a late entry, which needs its reason
+                        "late_entry_reason": "压测：按纸质记录补录",
                     }
                     work.append((case_id, (a if i % 2 == 0 else b).username, body))
         return {"demo_cases": demo_cases, "work": work, "officers": [o.username for o in officers]}

@@ -18,7 +18,7 @@ from verifier.clock import Clock, FixedClock
 from verifier.context import Context
 from verifier.settings import Settings
 from verifier.store import contracts as contract_store
-from verifier.store.tables import Case, ContractRow
+from verifier.store.tables import Case, Check, ContractRow, Visit
 
 sys.path.insert(0, str(Path(__file__).parent / "web"))
 from pagekit import Pages  # noqa: E402
@@ -55,6 +55,13 @@ def test_demo_init_gives_a_contract_in_force_and_a_form_sent_with_its_default_da
             assert session.get(ContractRow, "demo-2020") is not None
             years = set(session.scalars(select(func.distinct(Case.contract_year))))
             first, last = session.execute(select(func.min(Case.referred_on), func.max(Case.referred_on))).one()
+            # The visits still to make are on the day the demo is loaded (recorded at the door, no reason for a late
+            # entry needed); the history's checks were entered on their visit day.
+            to_visit = session.scalars(select(Visit.visit_on).join(Case, Case.id == Visit.case_id)
+                                       .where(Case.status == "scheduled", Visit.active.is_(True))).all()
+            recorded_after = set(session.scalars(select(Check.recorded_days_after)))
+        assert to_visit and min(to_visit) >= today, to_visit
+        assert recorded_after == {0}, recorded_after
         assert last <= today and (today - first).days <= 60 and last.year == today.year
         assert years <= {today.year, today.year - 1}
         with TestClient(app=create_app(ctx)) as client:
