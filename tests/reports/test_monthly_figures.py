@@ -182,7 +182,8 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
                           {"source": "bank", "finding": "inconsistent", "note": "另有存款"}],
             evidence=[], note="", bills=demo_bills(ids[k], "disaster_loss" if cause == "disaster" else
-                                                    "medical_self_paid", 4_200_000))
+                                                    "medical_self_paid", 4_200_000),
+            late_entry_reason="按纸质记录补录")  # some are recorded days after their visit (counted by the visit)
         with ctx.db.begin() as session:
             checks.record_check(session, ids[k], data, vault=ctx.vault, principal=team.officer1, clock=ctx.clock)
         with ctx.db.begin() as session:  # the officer's inconsistent cross-check is a finding to answer first

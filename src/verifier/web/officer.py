@@ -256,7 +256,8 @@ def _rename(f: FieldError, parsed: ParsedCheck) -> str:
 
 
 def _known_fields(rows: int, bills: int = BILL_ROWS) -> set[str]:
-    names = {"visited_on", "late_entry_reason", "members", "bills", "stable_income", "note", "photos", "cross", *(f"income.{k}" for k in INCOME),
+    names = {"visited_on", "late_entry_reason", "members", "bills", "stable_income", "note", "photos", "cross",
+             *(f"income.{k}" for k in INCOME),
              *(f"rigid_expenditure.{k}" for k in RIGID), "payee.account_name", "payee.bank", "payee.account_number",
              *(f"cross.{s}" for s in SOURCES)}
     names |= {f"members[{i}].{p}" for i in range(rows) for p in ("name", "id_number", "relation", "labour")}
