@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from browserkit import DEMO_PASSWORD
@@ -71,6 +71,14 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
     assert visits.count() >= 1
     visits.first.click()
     page.wait_for_url("**/check")
+
+    # 补录原因 is asked for only while the visit day chosen is more than 3 days back (app.js; the server decides)
+    assert page.locator("#late-entry").is_hidden()
+    today = page.input_value("#f-visited_on")
+    page.fill("#f-visited_on", (date.fromisoformat(today) - timedelta(days=10)).isoformat())
+    assert page.locator("#late-entry").is_visible() and page.locator("#f-late_entry_reason").is_visible()
+    page.fill("#f-visited_on", today)
+    assert page.locator("#late-entry").is_hidden()
 
     # the household head is prefilled from the referral; add the spouse with the JavaScript "add" button
     assert page.input_value("#f-members-0-name")
