@@ -422,22 +422,27 @@ def _with_due_text(rows: list[Any], days: dict[str, int]) -> list[Any]:
     if not rows:
         return rows
     reckoned: dict[tuple[Any, str], str] = {}
-    make = type(rows[0])._make
-    fields = type(rows[0])._fields
-    due_at, referred_at = fields.index("due"), fields.index("referred_on")
+    kind = type(rows[0])
+    fields = kind._fields
+    due_at, referred_at, contract_at = fields.index("due"), fields.index("referred_on"), fields.index("contract_id")
+    last = due_at == len(fields) - 1  # as the page's statement reads them: the row is the same up to its due date
+    new = tuple.__new__
     found = []
     for r in rows:
-        referred = r.referred_on
-        start = r.due or referred
-        due = reckoned.get((start, r.contract_id))
+        referred = r[referred_at]
+        start = r[due_at] or referred
+        due = reckoned.get((start, r[contract_at]))
         if due is None:
             day = start if isinstance(start, date) else date.fromisoformat(start)
-            due = reckoned[(start, r.contract_id)] = due_date(day, days[r.contract_id]).isoformat()
+            due = reckoned[(start, r[contract_at])] = due_date(day, days[r[contract_at]]).isoformat()
+        if last and type(referred) is str:
+            found.append(new(kind, (*r[:due_at], due)))
+            continue
         values = list(r)
         values[due_at] = due
         if isinstance(referred, date):
             values[referred_at] = referred.isoformat()
-        found.append(make(values))
+        found.append(new(kind, values))
     return found
 
 
