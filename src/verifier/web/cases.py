@@ -420,8 +420,7 @@ def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: li
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
     status_code, report_error = listed.status_code, listed.report_error
     found, villages, contracts = read.found, read.villages, read.contracts
-    cause_names = referral_service.vocabulary_of(contracts, counties_in(user, contracts),
-                                                 ctx.clock.today()).cause_names()
+    causes = list_causes(contracts, user, ctx.clock.today())
     filters = {"status": asked.status or "", "village": asked.village or "", "cause": asked.cause or "",
                "town": asked.town or "", "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort,
                "county_code": county_code, "month": month if report else "", "figure": figure if report else "",
@@ -434,7 +433,24 @@ def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: li
                               searched_id=mask_id(query.q.upper()) if qt and query.q else "",
                               export_url=export.url(), filters=filters, message=message, villages=villages,
                               report=report, report_error=report_error, board=board, statuses=STATUSES,
-                              causes=list(cause_names.items()))
+                              causes=causes)
+
+
+_causes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+
+
+def list_causes(contracts: list[Any], user: Any, today: Any) -> list[tuple[str, str]]:
+    """The causes of the filter (code, name): those of the user's counties' contracts (`vocabulary_of`), worked out
+    once per process for each set of contracts (by id and content: a changed contract is another key), counties and
+    day."""
+    key = (tuple([(c.id, c.content_hash) for c in contracts]), user.counties, today)
+    found = _causes.get(key)
+    if found is None:
+        if len(_causes) >= 256:
+            _causes.clear()
+        found = _causes[key] = list(referral_service.vocabulary_of(
+            contracts, counties_in(user, contracts), today).cause_names().items())
+    return found
 
 
 class CasePages(Controller):
