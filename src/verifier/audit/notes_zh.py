@@ -4,11 +4,9 @@ they are (they are copied); a reason the table does not know is said in general 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from ..zhtable import Chinese, compile_table, translate
 
-Out = str | Callable[[re.Match[str]], str]
-_TABLE: list[tuple[str, Out]] = [
+_TABLE: list[tuple[str, Chinese]] = [
     (r"the verifier key is not usable: (.*)", lambda m: f"验证公钥不可用：{note_zh(m.group(1))}"),
     (r"note is not signed by any known key \(signed by (.*)\)",
      lambda m: f"不是由已知的密钥签名的（签名密钥编号：{m.group(1) or '无'}）"),
@@ -42,14 +40,10 @@ _TABLE: list[tuple[str, Out]] = [
     (r"stored tree lacks node\(s\) .*", "保存的哈希树缺少节点"),
     (r"(.+)\[(\d+)\] is not a 32-byte hash", lambda m: f"证明的第 {int(m.group(2)) + 1} 个哈希不是 32 字节"),
 ]
-_MESSAGES = [(re.compile(pattern), out) for pattern, out in _TABLE]
+_MESSAGES = compile_table(_TABLE)
 
 
 def note_zh(message: object, otherwise: str = "无法验证") -> str:
     """A signature, key or proof problem in Chinese; `otherwise` for one the table does not know."""
-    text = str(message).strip()
-    for pattern, out in _MESSAGES:
-        m = pattern.fullmatch(text)
-        if m:
-            return out if isinstance(out, str) else out(m)
-    return otherwise
+    said = translate(_MESSAGES, str(message).strip())
+    return otherwise if said is None else said
