@@ -318,8 +318,14 @@ class Desk:
             invalid = self.page.locator(f"{form} :invalid").count()
             assert invalid, f"{form}: the browser found nothing to stop, yet nothing was sent"
         else:
-            with self.page.expect_navigation():
-                self._click_and_see_it_sent(form, locator, double)
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+            try:
+                with self.page.expect_navigation():
+                    self._click_and_see_it_sent(form, locator, double)
+            except PlaywrightTimeout:
+                raise AssertionError(f"{form} on {self.path}: sent, but no page came back in time\n"
+                                     f"what the page sent and got:\n{self.recent()}") from None
             self.page.wait_for_load_state("load")
         sent = [u for u in self.posts[before:] if action and u.split("?")[0].endswith(action.split("?")[0])]
         if expect is not None:
