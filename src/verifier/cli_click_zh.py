@@ -4,7 +4,8 @@ choices) and the headings of `--help`.
 click looks up every message it prints through `gettext` (its modules call `_` and `ngettext`, imported from the
 standard library). `install()` gives those modules a catalog of Chinese translations instead of the system's
 gettext, which would depend on the server's locale and a compiled catalog. A message the catalog does not hold is
-printed as click wrote it. Option names, command names and what the person types stay as they are.
+printed as click wrote it. `speak_usage()` gives the usage lines' syntax in Chinese too (`用法: verifier import
+[选项] 文件`). Option names, command names and what the person types stay as they are.
 """
 
 from __future__ import annotations
