@@ -140,7 +140,8 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
           head_name: str | None, check: dict[str, Any], before: str, after: str, now: Any) -> Recorded:
     """Insert the new members, update the changed ones (name, relation, labour: `member_id`, `new_…` keys) and the
     household's head name (None: unchanged), insert the check (`check`: every column) and move its case from
-    `before` to `after` (409 if it is no longer `before`): one batch of statements (one round trip on PostgreSQL)."""
+    `before` to `after` (409 if it is no longer `before`): one batch of statements (on PostgreSQL sent in the round
+    trip of the transaction's next statements, the audit append's lock of the log's head)."""
     writes: list[Write] = []
     if new:
         writes.append((_INSERT_MEMBER, new))
@@ -150,8 +151,13 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
         writes.append((_UPDATE_HEAD_NAME, {"household_id": household_id, "head_name": head_name}))
     writes.append((_INSERT_CHECK, check))
     writes.append((_ADVANCE, {"case_id": check["case_id"], "before": before, "after": after, "now": now}))
-    if run_batch(session, writes)[-1] != 1:
-        raise InvalidState(f"the case is no longer {before}")
+    def advanced(counts: list[int]) -> None:
+        if counts[-1] != 1:
+            raise InvalidState(f"the case is no longer {before}")
+
+    # On PostgreSQL sent with the next round trip (the audit append's head lock): within this transaction, which
+    # a refusal then rolls back whole (store/writer.py, `later`).
+    run_batch(session, writes, later=True, told=advanced)
     _expire(session, Household, [household_id])
     _expire(session, Member, [m["member_id"] for m in changed])
     _expire(session, Case, [check["case_id"]])
