@@ -213,7 +213,8 @@ def _send_deferred_first(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _rollback(conn):  # type: ignore[no-untyped-def]
-        drop_pending(conn.connection.dbapi_connection)
+        if not conn.invalidated:  # an invalidated connection is dropped, its writes with it
+            drop_pending(conn.connection.dbapi_connection)
 
     @event.listens_for(engine, "reset")
     def _reset(dbapi_connection, _record, _state):  # type: ignore[no-untyped-def]

@@ -52,7 +52,9 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
     w = wire(connection)
     pending, settlers = w.take()
     begin = not connection.autocommit and pg.transaction_status == pq.TransactionStatus.IDLE
-    commit = commit and pg.transaction_status != pq.TransactionStatus.INERROR  # psycopg's commit decides then
+    # Not with the COMMIT: a transaction in error (psycopg's commit decides then), or writes whose counts are yet to be
+    # judged (a refusal must still roll them back; psycopg's commit sends the COMMIT after).
+    commit = commit and pg.transaction_status != pq.TransactionStatus.INERROR and not settlers
     if begin and commit and not pending and not statements:
         return []  # nothing was sent in this transaction: nothing to commit
     sent = pending + dump(connection, statements)
