@@ -26,7 +26,7 @@ from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddlewa
 
 from ..domain.errors import NotFound
 from ..store.keys import load_or_create_secret
-from ..store.reader import Batch
+from ..store.reader import Steps
 from ..store.tables import User
 from .sessions import TOKEN_LIFETIME, open_session_and_steps, open_session_steps
 
@@ -81,24 +81,25 @@ am I): everything else answers PasswordChangeRequired until its owner has chosen
 
 READ_WITH_SESSION = "read_with_session"
 """The `opt` key of a route whose first reads are sent with the session lookup (one round trip on PostgreSQL): a
-function of the request's path parameters giving that batch of prepared reads (store/reader.py), or None. Their rows
-reach the handler (`read_ahead`) only when the session was open; a refused session's are dropped with it. The handler
-still decides what of them the caller may see (the county, as it would after its own read)."""
+function of the request's path parameters and the `Database` giving those reads as steps of prepared reads
+(store/reader.py), or None; their first batch goes with the session lookup, the rest only when the session is open.
+What they read reaches the handler (`read_ahead`) only when the session was open; a refused session's is dropped
+with it. The handler still decides what of it the caller may see (the county, as it would after its own read)."""
 
 _READ_AHEAD = "verifier.read_ahead"
 
 
-def read_ahead(connection: ASGIConnection[Any, Any, Any, Any]) -> list[list[Any]] | None:
-    """The rows of the route's `READ_WITH_SESSION` batch read with this request's session, once; None when nothing
-    was read ahead (the handler reads for itself)."""
+def read_ahead(connection: ASGIConnection[Any, Any, Any, Any]) -> Any | None:
+    """What the route's `READ_WITH_SESSION` steps read with this request's session, once; None when nothing was
+    read ahead (the handler reads for itself)."""
     return connection.scope.pop(_READ_AHEAD, None)  # type: ignore[misc]
 
 
-def _batch_with_session(connection: ASGIConnection[Any, Any, Any, Any]) -> Batch | None:
+def _steps_with_session(connection: ASGIConnection[Any, Any, Any, Any], db: Any) -> Steps[Any] | None:
     handler = connection.scope.get("route_handler")
-    plan: Callable[[Mapping[str, Any]], Batch | None] | None = (
+    plan: Callable[[Mapping[str, Any], Any], Steps[Any] | None] | None = (
         None if handler is None else handler.opt.get(READ_WITH_SESSION))
-    return None if plan is None else plan(connection.scope.get("path_params") or {})
+    return None if plan is None else plan(connection.scope.get("path_params") or {}, db)
 
 
 class PasswordChangeRequired(PermissionDeniedException):
@@ -198,11 +199,11 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         with the route's first reads when it declares them (`READ_WITH_SESSION`)."""
         if not isinstance(token.jti, str) or not token.jti:
             return None  # a token from before sessions: log in again
-        batch = _batch_with_session(connection)
-        if batch:
-            row, rows = await ctx.db.ask(open_session_and_steps(token.jti, str(token.sub), batch))
+        steps = _steps_with_session(connection, ctx.db)
+        if steps is not None:
+            row, read = await ctx.db.ask(open_session_and_steps(token.jti, str(token.sub), steps))
             if row is not None:
-                connection.scope[_READ_AHEAD] = rows  # type: ignore[literal-required]
+                connection.scope[_READ_AHEAD] = read  # type: ignore[literal-required]
         else:
             row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
         if row is None:
