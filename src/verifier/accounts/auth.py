@@ -115,7 +115,8 @@ async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if handler.opt.get("public"):
         return
     openapi = connection.app.openapi_config
-    if openapi is not None and connection.url.path.startswith(openapi.path):
+    scope = connection.scope
+    if openapi is not None and (scope.get("root_path", "") + scope["path"]).startswith(openapi.path):
         return  # the API's own description is public
     wanted = handler.opt.get("roles")
     user = connection.user if "user" in connection.scope else None

@@ -13,7 +13,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import READ_WITH_SESSION, Principal, read_ahead
-from ..http import Ctx, JSONBody, get, post
+from ..http import Ctx, EncodedJSON, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store.reader import Steps
 from . import id_search, ledger, listing, service
@@ -87,7 +87,8 @@ class CaseController(Controller):
             "Content-Disposition": f"attachment; filename=\"cases.xlsx\"; filename*=UTF-8''{quote(filename)}",
             "Cache-Control": "no-store"})
 
-    @litestar.get("/{case_id:str}", opt={"roles": "any", READ_WITH_SESSION: _case_read_with_session})
+    @litestar.get("/{case_id:str}", opt={"roles": "any", READ_WITH_SESSION: _case_read_with_session},
+                  response_class=EncodedJSON)
     async def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
         """The case with everything about it; read with the session (one round trip on PostgreSQL), 404 outside
         the caller's counties."""
