@@ -64,7 +64,7 @@ class EncodedJSON(litestar.Response):  # type: ignore[type-arg]
                 or kwargs.get("type_encoders") or self.response_type_encoders
                 or (self.media_type or kwargs.get("media_type") or "application/json") != "application/json"):
             return super().to_asgi_response(app, request, **kwargs)
-        body = encode_json(self.content, _SERIALIZER)
+        body = encode_json(self.content, JSON_SERIALIZER)
         return _Sent([(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())], body)
 
 
@@ -82,4 +82,4 @@ class _Sent:
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 
-_SERIALIZER = get_serializer(None)  # what Litestar's Response encodes with when no layer declares type encoders
+JSON_SERIALIZER = get_serializer(None)  # what Litestar's Response encodes with when no layer declares type encoders

@@ -185,6 +185,20 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
         return token
 
 
+def known_token(secret: str, encoded: str) -> Token | None:
+    """The token of this text whose signature `SessionAuthMiddleware.verified_token` already checked in this process,
+    while it has not expired; None otherwise (the middleware then decides, as for any token)."""
+    token = _verified.get((secret, encoded))
+    return token if token is not None and token.exp.timestamp() > time.time() else None
+
+
+def principal_of_row(row: Any) -> Principal:
+    """The caller from the session lookup's row (`open_session_steps`)."""
+    uid, username, display_name, roles, counties, change_required = row
+    return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
+                     counties=tuple(counties or ()), must_change_password=bool(change_required))
+
+
 _VERIFIED_MAX = 10_000
 _verified: dict[tuple[str, str], Token] = {}
 """Tokens whose signature was checked, by secret and text (a bounded memo: cleared whenever it fills up)."""
@@ -207,11 +221,7 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
                 connection.scope[_READ_AHEAD] = read  # type: ignore[literal-required]
         else:
             row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
-        if row is None:
-            return None
-        uid, username, display_name, roles, counties, change_required = row
-        return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
-                         counties=tuple(counties or ()), must_change_password=bool(change_required))
+        return None if row is None else principal_of_row(row)
 
     return JWTCookieAuth[Principal](
         authentication_middleware_class=SessionAuthMiddleware,
