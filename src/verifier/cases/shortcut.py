@@ -44,7 +44,10 @@ class CaseReadShortcut:
         self._taken = frozenset(taken)  # other routes' fixed names under /api/cases/ (they win over {case_id})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        answer = await self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX) or scope["method"] != "GET":
+            await self._handler(scope, receive, send)  # every other request: one startswith more, nothing else
+            return
+        answer = await self._answer(scope)
         if answer is None:
             await self._handler(scope, receive, send)
             return
@@ -55,7 +58,7 @@ class CaseReadShortcut:
     async def _answer(self, scope: Any) -> bytes | None:
         """The case detail's body when this request is a plain case read that succeeds; None otherwise."""
         path = scope["path"]
-        if (not path.startswith(PREFIX) or scope.get("root_path") or scope.get("query_string")
+        if (scope.get("root_path") or scope.get("query_string")
                 or not _ID.fullmatch(case_id := path[len(PREFIX):]) or case_id in self._taken):
             return None
         authorization = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
