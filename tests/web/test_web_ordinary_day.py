@@ -23,3 +23,20 @@ def test_the_household_file_names_its_county_and_says_when_no_phone_is_known(pag
     shown = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", facts))
     assert shown["县（区）"] == "示范县（340223）" and "县（区）代码" not in shown
     assert shown["联系电话"] == "未登记"  # not an empty line that reads as a page fault
+
+
+def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A saved village meeting leads the clerk back to the villages still waiting; anyone else, and the household
+    file, back to the case list."""
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("clerk-day", "town_clerk")
+    r = pages.post("/meetings/new", {"county_code": "340223", "town": "城关镇", "village": "东村",
+                                     "held_on": "2020-06-01", "venue": "东村村委会", "attendees": "村支书 李明",
+                                     "minutes": "逐户评议。", "case_1": ids[0], "result_1": "pass"})
+    assert r.status_code == 303, r.text
+    meeting = r.headers["location"].split("?")[0]
+    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in pages.get(meeting).text
+    pages.as_("rev-back", "county_reviewer")
+    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(meeting).text)
+    household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{ids[0]}").text).group(1)
+    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(household).text)
