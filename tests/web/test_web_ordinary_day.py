@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from factories import make_case
+from pagekit import status_of
 
 
 def test_the_fund_page_names_the_contracts_county(pages) -> None:  # type: ignore[no-untyped-def]
@@ -40,3 +41,23 @@ def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:
     assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(meeting).text)
     household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{ids[0]}").text).group(1)
     assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(household).text)
+
+
+def test_screening_out_asks_for_the_confirmation_box(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """不通过 closes the case for good: a tired click on the wrong choice, even with a reason typed, changes nothing
+    until the box is ticked; every mistake is told at once and what was typed comes back; 通过 needs no box."""
+    case_id = make_case(ctx, stage="received")
+    pages.as_("clerk-screen", "town_clerk")
+    form = re.search(r'<form[^>]*id="screening".*?</form>', pages.get(f"/cases/{case_id}").text, re.S).group(0)
+    assert 'name="confirm" value="yes"' in form and "确认结案（不能撤回）" in form
+    r = pages.post(f"/cases/{case_id}/screening", {"decision": "reject"})
+    assert r.status_code == 422 and "不通过时须填写原因" in r.text and "不通过将结案，不能撤回：请勾选确认框" in r.text
+    r = pages.post(f"/cases/{case_id}/screening", {"decision": "reject", "reason": "家庭有稳定工资收入"})
+    assert r.status_code == 422 and 'id="confirm-error"' in r.text
+    assert "家庭有稳定工资收入</textarea>" in r.text and 'value="reject" checked' in r.text
+    assert status_of(ctx, case_id) == "received"
+    r = pages.post(f"/cases/{case_id}/screening", {"decision": "reject", "reason": "家庭有稳定工资收入",
+                                                    "confirm": "yes"})
+    assert r.status_code == 303 and status_of(ctx, case_id) == "screened_out"
+    other = make_case(ctx, stage="received")
+    assert pages.post(f"/cases/{other}/screening", {"decision": "pass"}).status_code == 303
