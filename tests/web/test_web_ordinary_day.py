@@ -61,3 +61,9 @@ def test_screening_out_asks_for_the_confirmation_box(pages, ctx) -> None:  # typ
     assert r.status_code == 303 and status_of(ctx, case_id) == "screened_out"
     other = make_case(ctx, stage="received")
     assert pages.post(f"/cases/{other}/screening", {"decision": "pass"}).status_code == 303
+
+
+def test_the_sampling_parameters_table_names_the_county(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("rev-params", "county_reviewer")
+    text = pages.get("/sampling").text
+    assert "<tr><td>demo-2020</td><td>示范县（340223）</td>" in text
