@@ -176,3 +176,17 @@ def test_the_case_filters_update_the_list_in_place(server, browser) -> None:  # 
     assert page.locator("#results tbody tr").count() >= 1
     assert blocked == []  # htmx works under the content security policy
     context.close()
+
+
+def test_the_route_sheet_fits_a_phone(server, browser) -> None:  # type: ignore[no-untyped-def]
+    """The day's route sheet opened on the phone: its nine columns scroll in their own box, the page does not."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, server, "officer1")
+    page.click("a[href^='/visits/route']")
+    page.wait_for_url("**/visits/route**")
+    assert page.locator("table.route tbody tr").count() >= 1
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width  # no sideways scrolling of the page
+    context.close()

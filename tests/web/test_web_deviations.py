@@ -63,6 +63,7 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     assert 'name="status" value="all"' in kept and f'href="/recoveries/{rec.id}"' in kept
     url = f"/recoveries/{rec.id}"
     assert 'id="repayment-form"' in pages.get(url).text
+    assert '<a href="/recoveries">← 追回</a>' in pages.get(url).text  # the way back to the list
     r = pages.post(url + "/repayments", {"amount": "abc", "paid_on": "2020-06-01", "reference": "BK-001"})
     assert r.status_code == 422 and 'value="BK-001"' in r.text
     # a day that does not exist is told with the other mistakes, not alone first

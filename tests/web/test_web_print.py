@@ -98,6 +98,8 @@ def test_route_sheets_list_the_days_visits_with_phones_for_the_assigned_officer_
     assert 'href="/visits/route?day=' in pages.get("/visits").text
     sheet = _body(pages.get(f"/visits/route?day={day}").text)
     assert sheet.count('class="route-officer"') == 1
+    # on a phone the nine columns scroll inside their box, not the whole page sideways (app.css's .table-wrap)
+    assert sheet.count('<div class="table-wrap"><table class="route">') == 1
     assert sheet.index(heads[second]) < sheet.index(heads[first])  # in order of village (by its name)
     assert sheet.count(PHONE) == 2 and heads[other] not in sheet
     # Asking for another officer's sheet shows only one's own.

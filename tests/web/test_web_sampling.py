@@ -29,7 +29,7 @@ def _commit_and_freeze(pages, url: str, county: str = DICE, insurer: str = INSUR
     pages.as_("sup1", "insurer_supervisor")
     assert pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(insurer)}).status_code == 303
     pages.as_("rev1", "county_reviewer")
-    r = pages.post(url + "/freeze")
+    r = pages.post(url + "/freeze", {"confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=frozen", r.text
 
 
@@ -90,15 +90,15 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     r = pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(INSURER)})
     assert r.status_code == 403 and "只有保险公司的人员才能代表该方操作" in r.text
     assert pages.post(url + "/commit", {"party": "county", "commitment": _commitment(DICE)}).status_code == 303
-    r = pages.post(url + "/freeze")
+    r = pages.post(url + "/freeze", {"confirm": "yes"})
     assert r.status_code == 409 and "双方都提交承诺后才能冻结总体；尚缺：保险公司" in r.text
     pages.as_("sup1", "insurer_supervisor")
     text = pages.get(url).text
     assert 'id="commit-insurer"' in text and 'id="freeze"' not in text and "待提交承诺" in text
     assert pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(INSURER)}).status_code == 303
-    assert pages.post(url + "/freeze").status_code == 403  # the county reviewer freezes
+    assert pages.post(url + "/freeze", {"confirm": "yes"}).status_code == 403  # the county reviewer freezes
     pages.as_("rev1", "county_reviewer")
-    r = pages.post(url + "/freeze")
+    r = pages.post(url + "/freeze", {"confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=frozen"
 
     # Frozen: the population, its digest and the signed checkpoint, then the reveal forms.
@@ -262,12 +262,12 @@ def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, cl
     assert pages.post(url + "/reveal", {"party": "county", "secret": DICE}).status_code == 303
     text = pages.get(url).text
     assert 'id="reveal-by"' in text and 'id="pass-over-insurer"' not in text
-    r = pages.post(url + "/pass-over", {"party": "insurer"})
+    r = pages.post(url + "/pass-over", {"party": "insurer", "confirm": "yes"})
     assert r.status_code == 409 and "过了这一天才能略过" in r.text
     clock.advance(days=8)  # reveal_within_days = 7 in the demo contract
     text = pages.get(url).text
     assert 'id="pass-over-insurer"' in text
-    r = pages.post(url + "/pass-over", {"party": "insurer"})
+    r = pages.post(url + "/pass-over", {"party": "insurer", "confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=passed_over"
     text = pages.get(url).text
     assert 'id="withheld"' in text and "未按期揭示：保险公司" in text and "未揭示，已略过" in text
@@ -304,3 +304,33 @@ def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the
     assert "结论：接受" in text and 'id="correct-' not in text
     r = pages.post(fix, {"eligible": "no", "per_capita_income": "2666.67", "reason": "再改"})
     assert r.status_code == 409 and "本轮已得出结论，复核结果不能再更正" in r.text
+
+
+def test_freezing_and_passing_over_ask_for_the_confirmation_box(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """Neither a stray click nor a hand-made POST freezes a round or draws without a late party's secret: both
+    cannot be undone, so the page asks for its box and a POST without it changes nothing."""
+    _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute"}))
+    pages.as_("rev1", "county_reviewer")
+    assert pages.post(url + "/commit", {"party": "county", "commitment": _commitment(DICE)}).status_code == 303
+    pages.as_("sup1", "insurer_supervisor")
+    assert pages.post(url + "/commit", {"party": "insurer", "commitment": _commitment(INSURER)}).status_code == 303
+    pages.as_("rev1", "county_reviewer")
+    form = re.search(r'<form[^>]*id="freeze".*?</form>', pages.get(url).text, re.S).group(0)
+    assert 'name="confirm" value="yes" required' in form and "不能撤回" in form
+    r = pages.post(url + "/freeze")
+    assert r.status_code == 422 and "冻结后总体名单和检查点不能更改：请勾选确认框" in r.text
+    assert 'id="confirm-error"' in r.text and 'id="checkpoint"' not in r.text
+    assert 'id="freeze"' in pages.get(url).text  # still open
+    assert pages.post(url + "/freeze", {"confirm": "yes"}).status_code == 303
+
+    assert pages.post(url + "/reveal", {"party": "county", "secret": DICE}).status_code == 303
+    clock.advance(days=8)  # past the insurer's reveal deadline
+    form = re.search(r'<form[^>]*id="pass-over-insurer".*?</form>', pages.get(url).text, re.S).group(0)
+    assert 'name="confirm" value="yes" required' in form
+    r = pages.post(url + "/pass-over", {"party": "insurer"})
+    assert r.status_code == 422 and "略过后将不含该方秘密值抽取样本，不能撤回：请勾选确认框" in r.text
+    assert 'id="sample"' not in pages.get(url).text  # nothing drawn
+    r = pages.post(url + "/pass-over", {"party": "insurer", "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?done=passed_over"

@@ -25,6 +25,6 @@ def test_full_width_punctuation_is_kept_and_full_width_digits_are_read(pages, ct
     # A screening reason with full-width commas and brackets is stored exactly as typed.
     other = make_case(ctx, stage="received")
     reason = "家庭有稳定收入，（子女在外务工：月收入约五千元）"
-    r = pages.post(f"/cases/{other}/screening", {"decision": "reject", "reason": reason})
+    r = pages.post(f"/cases/{other}/screening", {"decision": "reject", "reason": reason, "confirm": "yes"})
     assert r.status_code == 303 and status_of(ctx, other) == "screened_out"
     assert client.get(f"/api/cases/{other}", headers=users.headers("sup")).json()["screening_reason"] == reason

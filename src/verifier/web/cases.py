@@ -28,7 +28,7 @@ from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
 from ..checks import service as check_service
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
 from ..http import DOCX, Ctx, get, post, quick
@@ -43,6 +43,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    confirmed,
     counties_in,
     form_state,
     page,
@@ -59,6 +60,9 @@ from .paging import Pager, page_param
 from .templating import day, yuan
 from .payments import READER_ROLES as PAYMENT_READERS
 
+# 不通过 at screening closes the case for good (screened_out: no action leads out of it), so the form asks for its
+# confirmation box beside the reason.
+SCREEN_OUT_UNCONFIRMED = "不通过将结案，不能撤回：请勾选确认框"
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -543,10 +547,15 @@ class CasePages(Controller):
     def screening(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         decision = clean(data.get("decision"))
         reason = clean(data.get("reason"))
-        fields = ("decision", "reason")
+        fields = ("decision", "reason", "confirm")
         try:
             if decision not in ("pass", "reject"):
                 raise ValidationFailed.one("decision", "must be pass or reject")
+            if decision == "reject" and not confirmed(data):  # 不通过 closes the case: no action leads out of it
+                problems = [FieldError("confirm", SCREEN_OUT_UNCONFIRMED)]
+                if not reason:
+                    problems.insert(0, FieldError("reason", "a rejected case needs the reason it was screened out"))
+                raise ValidationFailed(problems)
             with ctx.db.begin() as session:
                 case_service.screen(session, case_id, decision=decision, reason=reason, principal=request.user,
                                     clock=ctx.clock)

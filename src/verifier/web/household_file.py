@@ -13,6 +13,7 @@ from ..documents.sheets import Money, Sheet, workbook
 from ..domain.money import grouped_yuan, parse_yuan
 from ..households.schemas import Column, HouseholdFile, Section
 from . import labels, stagelabels
+from .templating import county
 
 TIMELINE_HEADER = ("时间", "事项", "案件编号", "经办人", "状态变化", "审计日志序号")
 
@@ -89,9 +90,9 @@ def timeline_rows(file: HouseholdFile) -> list[dict[str, Any]]:
 def facts(file: HouseholdFile) -> list[tuple[str, str]]:
     h = file.household
     roster = "、".join(labels.ROSTER.get(c, c) for c in h.roster_categories) or labels.ROSTER["none"]
-    return [("户主", h.head_name), ("乡镇 / 村", f"{h.town} {h.village}"), ("县（区）代码", h.county_code),
+    return [("户主", h.head_name), ("乡镇 / 村", f"{h.town} {h.village}"), ("县（区）", county(h.county_code)),
             ("户类型", labels.GROUPS.get(h.household_group, h.household_group)), ("名册类别", roster),
-            ("风险状态", labels.RISK_STATUS.get(h.risk_status, h.risk_status)), ("联系电话", h.phone or ""),
+            ("风险状态", labels.RISK_STATUS.get(h.risk_status, h.risk_status)), ("联系电话", h.phone or "未登记"),
             ("案件数", str(h.case_count)), ("涉及年度", "、".join(str(y) for y in h.years))]
 
 

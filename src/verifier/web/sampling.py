@@ -36,6 +36,7 @@ from .common import (
     FormState,
     Req,
     clean,
+    confirmed,
     folded,
     counties_of,
     page,
@@ -51,6 +52,10 @@ PARTIES: dict[str, Any] = {"roles": ("county_reviewer", "insurer_supervisor")}
 ROUND_FIELDS = ("county_code", "checked_from", "checked_to", "kind", "stratify_by_town", *smp.RATE_FIELDS,
                 "public_value_description", "public_value_available_on")
 RESULT_FIELDS = ("per_capita_income", "eligible", "relief_amount", "note")
+# Freezing (the population and its signed checkpoint) and passing a late party over (the draw without its secret)
+# cannot be undone: the page asks for the confirmation box, so a stray click or a double click never does it.
+FREEZE_UNCONFIRMED = "冻结后总体名单和检查点不能更改：请勾选确认框"
+PASS_OVER_UNCONFIRMED = "略过后将不含该方秘密值抽取样本，不能撤回：请勾选确认框"
 
 
 def _add(state: FormState, errors: list[FieldError], known: tuple[str, ...]) -> FormState:
@@ -221,9 +226,12 @@ class SamplingPages(Controller):
                          "committed")
 
     @post("/{round_id:str}/freeze", opt=WRITERS, status_code=303)
-    def freeze(self, round_id: Id, ctx: Ctx, request: Req) -> Any:
-        return self._act(request, ctx, round_id, "freeze", (), {}, lambda: flow.freeze_round(
-            ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock), "frozen")
+    def freeze(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        def act() -> None:
+            if not confirmed(data):  # the population and its signed checkpoint cannot be taken back
+                raise ValidationFailed.one("confirm", FREEZE_UNCONFIRMED)
+            flow.freeze_round(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
+        return self._act(request, ctx, round_id, "freeze", ("confirm",), {}, act, "frozen")
 
     @post("/{round_id:str}/public-value", opt=PARTIES, status_code=303)
     def public_value(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -256,10 +264,12 @@ class SamplingPages(Controller):
         party = clean(data.get("party"))
 
         def act() -> None:
+            if not confirmed(data):  # the sample is drawn without that party's secret: no way back
+                raise ValidationFailed.one("confirm", PASS_OVER_UNCONFIRMED)
             flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
             with ctx.db.begin() as session:
                 flow.pass_over(session, round_id, party, principal=request.user, clock=ctx.clock, vault=ctx.vault)
-        return self._act(request, ctx, round_id, "pass-over", (), {}, act, "passed_over")
+        return self._act(request, ctx, round_id, f"pass-over-{party}", ("confirm",), {}, act, "passed_over")
 
     @post("/{round_id:str}/results", opt=WRITERS, status_code=303)
     def result(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

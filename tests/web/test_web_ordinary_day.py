@@ -1,0 +1,69 @@
+"""What a clerk, a county reviewer and a finance officer meet on an ordinary day, read as they read it: a county by
+its name, not its code alone."""
+
+from __future__ import annotations
+
+import re
+
+from factories import make_case
+from pagekit import status_of
+
+
+def test_the_fund_page_names_the_contracts_county(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("fin-day", "finance")
+    fund = pages.get("/fund").text
+    line = re.search(r"合同 demo-2020 · 县（区）([^·<]*)·", fund)
+    assert line and line.group(1).strip() == "示范县（340223）", line and line.group(0)
+
+
+def test_the_household_file_names_its_county_and_says_when_no_phone_is_known(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="screened", head_name="钱日常")
+    pages.as_("rev-day", "county_reviewer")
+    household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{case_id}").text).group(1)
+    facts = re.search(r'<dl class="facts">(.*?)</dl>', pages.get(household).text, re.S).group(1)
+    shown = dict(re.findall(r"<dt>(.*?)</dt><dd[^>]*>(.*?)</dd>", facts))
+    assert shown["县（区）"] == "示范县（340223）" and "县（区）代码" not in shown
+    assert shown["联系电话"] == "未登记"  # not an empty line that reads as a page fault
+
+
+def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A saved village meeting leads the clerk back to the villages still waiting; anyone else, and the household
+    file, back to the case list."""
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("clerk-day", "town_clerk")
+    r = pages.post("/meetings/new", {"county_code": "340223", "town": "城关镇", "village": "东村",
+                                     "held_on": "2020-06-01", "venue": "东村村委会", "attendees": "村支书 李明",
+                                     "minutes": "逐户评议。", "case_1": ids[0], "result_1": "pass"})
+    assert r.status_code == 303, r.text
+    meeting = r.headers["location"].split("?")[0]
+    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in pages.get(meeting).text
+    pages.as_("rev-back", "county_reviewer")
+    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(meeting).text)
+    household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{ids[0]}").text).group(1)
+    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(household).text)
+
+
+def test_screening_out_asks_for_the_confirmation_box(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """不通过 closes the case for good: a tired click on the wrong choice, even with a reason typed, changes nothing
+    until the box is ticked; every mistake is told at once and what was typed comes back; 通过 needs no box."""
+    case_id = make_case(ctx, stage="received")
+    pages.as_("clerk-screen", "town_clerk")
+    form = re.search(r'<form[^>]*id="screening".*?</form>', pages.get(f"/cases/{case_id}").text, re.S).group(0)
+    assert 'name="confirm" value="yes"' in form and "确认结案（不能撤回）" in form
+    r = pages.post(f"/cases/{case_id}/screening", {"decision": "reject"})
+    assert r.status_code == 422 and "不通过时须填写原因" in r.text and "不通过将结案，不能撤回：请勾选确认框" in r.text
+    r = pages.post(f"/cases/{case_id}/screening", {"decision": "reject", "reason": "家庭有稳定工资收入"})
+    assert r.status_code == 422 and 'id="confirm-error"' in r.text
+    assert "家庭有稳定工资收入</textarea>" in r.text and 'value="reject" checked' in r.text
+    assert status_of(ctx, case_id) == "received"
+    r = pages.post(f"/cases/{case_id}/screening", {"decision": "reject", "reason": "家庭有稳定工资收入",
+                                                    "confirm": "yes"})
+    assert r.status_code == 303 and status_of(ctx, case_id) == "screened_out"
+    other = make_case(ctx, stage="received")
+    assert pages.post(f"/cases/{other}/screening", {"decision": "pass"}).status_code == 303
+
+
+def test_the_sampling_parameters_table_names_the_county(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("rev-params", "county_reviewer")
+    text = pages.get("/sampling").text
+    assert "<tr><td>demo-2020</td><td>示范县（340223）</td>" in text
