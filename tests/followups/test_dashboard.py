@@ -88,6 +88,8 @@ def test_the_home_page_draws_the_charts_and_links_to_the_cases(ctx, client, user
     with ctx.db.read() as session:
         numbers = {c.id: c.number for c in session.scalars(select(Case))}
     assert listed.status_code == 200 and "按环节：已支付" in listed.text
+    banner = re.search(r'<p class="panel" id="chart-filter">(.*?)</p>', listed.text, re.S)
+    assert banner and f"（{COUNTY}）" in banner.group(1), "the banner names the county, not only its code"
     assert all(numbers[c] in listed.text for c in county["paid"]) and numbers[county["late"]] not in listed.text
     month = pages.get(f"/?period={ctx.clock.today().year}-01")
     assert month.status_code == 200 and "1月概况" in month.text and "<title>已支付：2 件" not in month.text
