@@ -4,12 +4,20 @@ as a thumbnail (loaded through the authenticated evidence route) with a Chinese 
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 from datetime import date
 
+from browserkit import SERVER_HOMES
 from desk import Desk
+from PIL import Image
 from test_browser_officer import tiny_png
 
+from verifier.checks import evidence_files
 from verifier.domain.idnumber import make_id_number
+from verifier.store.vault import Vault
+
+ORIENTATION, EXIF_IFD, TAKEN, TAKEN_OFFSET = 0x0112, 0x8769, 0x9003, 0x9011
 
 
 def test_a_photo_already_sent_comes_back_as_a_captioned_thumbnail(server, browser) -> None:  # type: ignore[no-untyped-def]
@@ -47,3 +55,44 @@ def test_a_photo_already_sent_comes_back_as_a_captioned_thumbnail(server, browse
     assert "入户核查已提交" in page.inner_text(".flash.ok")
     desk.close()
 
+
+
+def camera_jpeg(width: int = 3000, height: int = 2250) -> bytes:
+    """A big phone photo: blotchy colours (so the JPEG stays large), taken at a known time, held sideways."""
+    blotches = Image.frombytes("RGB", (width // 10, height // 10), os.urandom(width // 10 * height // 10 * 3))
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6  # the camera was turned: the stored picture is drawn rotated 90° clockwise
+    exif.get_ifd(EXIF_IFD).update({TAKEN: "2026:12:03 10:15:00", TAKEN_OFFSET: "+08:00"})
+    out = io.BytesIO()
+    blotches.resize((width, height), Image.Resampling.BICUBIC).save(out, "JPEG", quality=92, exif=exif)
+    return out.getvalue()
+
+
+def test_a_shrunk_photo_keeps_its_capture_time_and_is_stored_upright(server, browser) -> None:  # type: ignore[no-untyped-def]
+    original = camera_jpeg()
+    assert len(original) > 1024 * 1024
+    evidence_dir = SERVER_HOMES[server] / "evidence"
+    before = {p.name for p in evidence_dir.rglob("*") if p.is_file()} if evidence_dir.exists() else set()
+    desk = Desk.login_as(browser, server, "officer3", phone=True, start="/visits")
+    desk.follow(".visit .go a")
+    page = desk.page
+    page.select_option("#f-members-0-labour", "partial")
+    page.fill("#f-income-wages", "3000")
+    page.check("input[name=stable_income][value=no]")
+    page.set_input_files("#f-photos", files=[{"name": "IMG_0412.jpg", "mimeType": "image/jpeg", "buffer": original}])
+    page.wait_for_function("() => document.getElementById('photo-status').textContent.includes('KB')")
+    with page.expect_navigation():
+        page.click("text=提交核查结果")
+    page.wait_for_url("**/cases/*?done=check")
+    desk.checked()
+    desk.close()
+    added = [p for p in evidence_dir.rglob("*") if p.is_file() and p.name not in before]
+    assert len(added) == 1
+    stored = evidence_files.read(evidence_dir, Vault.from_dir(SERVER_HOMES[server] / "keys"), added[0].name)
+    assert stored is not None and len(stored) < len(original) // 2  # shrunk in the browser
+    photo = Image.open(io.BytesIO(stored))
+    assert photo.size == (1200, 1600)  # drawn upright (portrait) and no longer than 1600 px
+    exif = photo.getexif()
+    assert exif.get(ORIENTATION) == 1  # upright already: a viewer must not turn it again
+    taken = exif.get_ifd(EXIF_IFD)
+    assert taken.get(TAKEN) == "2026:12:03 10:15:00" and taken.get(TAKEN_OFFSET) == "+08:00"

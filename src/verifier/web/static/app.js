@@ -41,6 +41,52 @@
   });
 
   // Photos: shrink big camera pictures before upload (a village connection is slow); keep the original on any error.
+  // A canvas's JPEG carries no camera data, so the original's Exif segment (when the photo was taken) is copied into
+  // it, its Orientation set to 1: the canvas has already drawn the picture upright.
+  function exifSegment(bytes) {
+    if (bytes[0] !== 0xFF || bytes[1] !== 0xD8) return null;
+    var at = 2;
+    while (at + 4 <= bytes.length && bytes[at] === 0xFF) {
+      var marker = bytes[at + 1], size = (bytes[at + 2] << 8) | bytes[at + 3];
+      if (marker === 0xDA || marker === 0xD9 || size < 2) return null;  // the picture itself begins: no Exif
+      if (marker === 0xE1 && size >= 16 && at + 2 + size <= bytes.length &&
+          String.fromCharCode.apply(null, bytes.subarray(at + 4, at + 10)) === "Exif\0\0") {
+        var segment = bytes.slice(at, at + 2 + size);
+        return upright(new DataView(segment.buffer)) ? segment : null;
+      }
+      at += 2 + size;
+    }
+    return null;
+  }
+  function upright(view) {  // the segment's TIFF header starts 10 bytes in; false when its first IFD does not parse
+    var tiff = 10, order = view.getUint16(tiff), little = order === 0x4949;
+    if ((!little && order !== 0x4D4D) || view.getUint16(tiff + 2, little) !== 42) return false;
+    var ifd = tiff + view.getUint32(tiff + 4, little);
+    if (ifd + 2 > view.byteLength) return false;
+    var count = view.getUint16(ifd, little);
+    if (ifd + 2 + count * 12 > view.byteLength) return false;
+    for (var i = 0; i < count; i++) {
+      var entry = ifd + 2 + i * 12;
+      if (view.getUint16(entry, little) !== 0x0112) continue;
+      if (view.getUint16(entry + 2, little) !== 3 || view.getUint32(entry + 4, little) !== 1) return false;
+      view.setUint16(entry + 8, 1, little);
+    }
+    return true;
+  }
+  function bytesOf(blob) {
+    return blob.arrayBuffer ? blob.arrayBuffer().then(function (b) { return new Uint8Array(b); }) : Promise.reject();
+  }
+  // The shrunk JPEG with the original's Exif right after its SOI and JFIF APP0 marker; as it was when none parses.
+  function withExif(original, shrunk) {
+    if (original.type !== "image/jpeg") return Promise.resolve(shrunk);
+    return Promise.all([bytesOf(original.slice(0, 256 * 1024)), bytesOf(shrunk)]).then(function (both) {
+      var exif, out = both[1], at = 2;
+      try { exif = exifSegment(both[0]); } catch (e) { exif = null; }
+      if (!exif || out[0] !== 0xFF || out[1] !== 0xD8) return shrunk;
+      if (out[2] === 0xFF && out[3] === 0xE0) at = 4 + ((out[4] << 8) | out[5]);
+      return new Blob([out.subarray(0, at), exif, out.subarray(at)], { type: "image/jpeg" });
+    }).catch(function () { return shrunk; });
+  }
   var MAX_SIDE = 1600;
   function shrink(file) {
     if (!/^image\/(jpeg|png|webp)$/.test(file.type) || file.size < 400 * 1024 || !window.createImageBitmap) {
@@ -53,12 +99,14 @@
       canvas.height = Math.round(bitmap.height * scale);
       canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
       return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) {
-          if (!blob || blob.size >= file.size) { resolve(file); return; }
-          var name = file.name.replace(/\.[^.]+$/, "") + ".jpg";
-          resolve(new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified }));
-        }, "image/jpeg", 0.82);
+        canvas.toBlob(resolve, "image/jpeg", 0.82);
       });
+    }).then(function (blob) {
+      return blob ? withExif(file, blob) : null;
+    }).then(function (blob) {
+      if (!blob || blob.size >= file.size) return file;
+      var name = file.name.replace(/\.[^.]+$/, "") + ".jpg";
+      return new File([blob], name, { type: "image/jpeg", lastModified: file.lastModified });
     }).catch(function () { return file; });
   }
   document.addEventListener("change", function (event) {
