@@ -40,6 +40,41 @@
     }
   });
 
+  // File pickers in Chinese: a native file input says "Choose Files / No file chosen" in the browser's own language.
+  // With this file it is hidden from sight (still focusable, still labelled) behind a label drawn as a button and a
+  // status line; without it (no "js-files" on <html>) the native control shows as before.
+  document.documentElement.className += " js-files";
+  function pickedText(input) {
+    var files = input.files || [];
+    if (!files.length) return "未选择文件";
+    return files.length === 1 ? "已选择：" + files[0].name : "已选择 " + files.length + " 个文件";
+  }
+  function dressFileInputs() {
+    document.querySelectorAll("input[type=file][id]:not([data-dressed])").forEach(function (input) {
+      input.setAttribute("data-dressed", "");
+      if (input.parentNode.classList) input.parentNode.classList.add("file-field");
+      var pick = document.createElement("label");
+      pick.className = "button secondary file-pick";
+      pick.htmlFor = input.id;
+      pick.textContent = /^image\//.test(input.accept) ? "选择照片" : "选择文件";
+      input.parentNode.insertBefore(pick, input.nextSibling);
+      if (document.getElementById(input.getAttribute("data-status"))) return;  // the photos' own status line
+      var status = document.createElement("span");
+      status.className = "file-status";
+      status.id = input.id + "-status";
+      status.setAttribute("aria-live", "polite");
+      status.textContent = pickedText(input);
+      pick.parentNode.insertBefore(status, pick.nextSibling);
+      input.setAttribute("data-status", status.id);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var input = event.target, status;
+    if (input.type !== "file" || !input.hasAttribute("data-dressed")) return;
+    status = document.getElementById(input.getAttribute("data-status"));
+    if (status) status.textContent = pickedText(input);
+  });
+
   // Photos: shrink big camera pictures before upload (a village connection is slow); keep the original on any error.
   // A canvas's JPEG carries no camera data, so the original's Exif segment (when the photo was taken) is copied into
   // it, its Orientation set to 1: the canvas has already drawn the picture upright.
@@ -121,7 +156,7 @@
       smaller.forEach(function (f) { transfer.items.add(f); });
       input.files = transfer.files;
       var total = smaller.reduce(function (sum, f) { return sum + f.size; }, 0);
-      if (status) status.textContent = "已选择 " + smaller.length + " 张，共 " + Math.max(1, Math.round(total / 1024)) + " KB";
+      if (status) status.textContent = pickedText(input) + "，共 " + Math.max(1, Math.round(total / 1024)) + " KB";
     });
   });
 
@@ -271,6 +306,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-js]").forEach(function (el) { el.hidden = false; });
+    dressFileInputs();
     // With the add button working, one empty member row is enough: drop the spare ones the server sent.
     document.querySelectorAll("[data-trim-rows]").forEach(function (list) {
       var seen = false;
