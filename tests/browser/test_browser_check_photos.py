@@ -1,13 +1,16 @@
 """The officer's check form on a phone in Chromium: a photo sent with a form that came back for a mistake is shown
-as a thumbnail (loaded through the authenticated evidence route) with a Chinese caption, and no hash in the text."""
+as a thumbnail (loaded through the authenticated evidence route) with a Chinese caption, and no hash in the text; a
+big camera photo shrunk on the phone keeps its capture time and is stored upright."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import struct
 from datetime import date
 
+import pytest
 from browserkit import SERVER_HOMES
 from desk import Desk
 from PIL import Image
@@ -57,20 +60,41 @@ def test_a_photo_already_sent_comes_back_as_a_captioned_thumbnail(server, browse
 
 
 
-def camera_jpeg(width: int = 3000, height: int = 2250) -> bytes:
-    """A big phone photo: blotchy colours (so the JPEG stays large), taken at a known time, held sideways."""
+def exif_segment(order: bytes, taken: str, offset: str) -> bytes:
+    """An APP1 Exif segment in either byte order (b"II" little-endian, b"MM" big-endian): IFD0 holds Orientation 6
+    (the camera was turned: the stored picture is drawn rotated 90° clockwise) and the Exif IFD's address, which holds
+    DateTimeOriginal and OffsetTimeOriginal."""
+    e = "<" if order == b"II" else ">"
+    taken_b, offset_b = taken.encode() + b"\0", offset.encode() + b"\0"
+    exif_ifd = 8 + 30
+    values = exif_ifd + 30
+    tiff = (order + struct.pack(e + "HI", 42, 8)
+            + struct.pack(e + "H", 2) + struct.pack(e + "HHIHH", ORIENTATION, 3, 1, 6, 0)
+            + struct.pack(e + "HHII", EXIF_IFD, 4, 1, exif_ifd) + struct.pack(e + "I", 0)
+            + struct.pack(e + "H", 2) + struct.pack(e + "HHII", TAKEN, 2, len(taken_b), values)
+            + struct.pack(e + "HHII", TAKEN_OFFSET, 2, len(offset_b), values + len(taken_b)) + struct.pack(e + "I", 0)
+            + taken_b + offset_b)
+    body = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def camera_jpeg(order: bytes, width: int = 3000, height: int = 2250) -> bytes:
+    """A big phone photo (blotchy colours, so the JPEG stays large) taken at a known time, held sideways."""
     blotches = Image.frombytes("RGB", (width // 10, height // 10), os.urandom(width // 10 * height // 10 * 3))
-    exif = Image.Exif()
-    exif[ORIENTATION] = 6  # the camera was turned: the stored picture is drawn rotated 90° clockwise
-    exif.get_ifd(EXIF_IFD).update({TAKEN: "2026:12:03 10:15:00", TAKEN_OFFSET: "+08:00"})
     out = io.BytesIO()
-    blotches.resize((width, height), Image.Resampling.BICUBIC).save(out, "JPEG", quality=92, exif=exif)
-    return out.getvalue()
+    blotches.resize((width, height), Image.Resampling.BICUBIC).save(out, "JPEG", quality=92)
+    jpeg = out.getvalue()
+    assert jpeg[2:4] == b"\xff\xe0"  # SOI, then the JFIF APP0: the camera's Exif goes after it
+    at = 4 + struct.unpack(">H", jpeg[4:6])[0]
+    return jpeg[:at] + exif_segment(order, "2026:12:03 10:15:00", "+08:00") + jpeg[at:]
 
 
-def test_a_shrunk_photo_keeps_its_capture_time_and_is_stored_upright(server, browser) -> None:  # type: ignore[no-untyped-def]
-    original = camera_jpeg()
+@pytest.mark.parametrize("order", [b"II", b"MM"], ids=["little-endian", "big-endian"])
+def test_a_shrunk_photo_keeps_its_capture_time_and_is_stored_upright(server, browser, order: bytes) -> None:  # type: ignore[no-untyped-def]
+    original = camera_jpeg(order)
     assert len(original) > 1024 * 1024
+    camera = Image.open(io.BytesIO(original)).getexif()
+    assert camera[ORIENTATION] == 6 and camera.get_ifd(EXIF_IFD)[TAKEN] == "2026:12:03 10:15:00"
     evidence_dir = SERVER_HOMES[server] / "evidence"
     before = {p.name for p in evidence_dir.rglob("*") if p.is_file()} if evidence_dir.exists() else set()
     desk = Desk.login_as(browser, server, "officer3", phone=True, start="/visits")
