@@ -31,11 +31,12 @@ def test_a_capture_time_without_an_offset_is_taken_as_asia_shanghai() -> None:
 
 
 def test_a_photo_of_another_day_says_which_day_and_how_many_days_apart() -> None:
-    [f] = photo_times.findings(VISIT - timedelta(days=3), RECORDED, [Photo("a" * 64, datetime(2020, 6, 1, 8, 30))])
+    [f] = photo_times.findings(VISIT - timedelta(days=3), RECORDED, [Photo("a" * 64, datetime(2020, 6, 1, 8, 30), 1)])
     assert (f.kind, f.taken_on, f.days_apart) == (OTHER_DAY, VISIT, 3)
     text = f.in_chinese(VISIT - timedelta(days=3), RECORDED)
-    assert text == "照片 aaaaaaaa 的拍摄时间是 2020-06-01 08:30，不在核查日期 2020-05-29 当天：比核查日期晚 3 天"
+    assert text == "第 1 张照片的拍摄时间是 2020-06-01 08:30，不在核查日期 2020-05-29 当天：比核查日期晚 3 天"
     [f] = photo_times.findings(VISIT, RECORDED, [Photo("b" * 64, datetime(2020, 5, 20, 8, 30, tzinfo=UTC8))])
+    assert f.in_chinese(VISIT, RECORDED).startswith("一张照片的拍摄时间是 2020-05-20 08:30")  # its place unknown
     assert (f.taken_on, f.days_apart) == (date(2020, 5, 20), -12) and "比核查日期早 12 天" in f.in_chinese(VISIT, RECORDED)
 
 
@@ -46,8 +47,8 @@ def test_a_photo_taken_after_the_check_was_recorded() -> None:
     assert kinds(datetime(2020, 6, 1, 22, 0, 1)) == [(AFTER_RECORDING, 0)]
     # after recording and on the next day: both are said
     assert kinds(datetime(2020, 6, 2, 7, 0, tzinfo=UTC8)) == [(OTHER_DAY, 1), (AFTER_RECORDING, 1)]
-    [f] = photo_times.findings(VISIT, RECORDED, [Photo("c" * 64, RECORDED + timedelta(hours=1))])
-    assert f.in_chinese(VISIT, RECORDED) == ("照片 cccccccc 的拍摄时间 2020-06-01 23:00 晚于本次核查的录入时间 "
+    [f] = photo_times.findings(VISIT, RECORDED, [Photo("c" * 64, RECORDED + timedelta(hours=1), 2)])
+    assert f.in_chinese(VISIT, RECORDED) == ("第 2 张照片的拍摄时间 2020-06-01 23:00 晚于本次核查的录入时间 "
                                             "2020-06-01 22:00：照片应在录入之前拍摄")
 
 
@@ -58,7 +59,7 @@ def test_no_capture_time_on_any_photo_is_one_finding_and_no_photos_none() -> Non
     assert f.photos == 2 and "2 张照片都没有拍摄时间" in f.in_chinese(VISIT, RECORDED)
     assert kinds(None, datetime(2020, 6, 1, 9, 0)) == []  # one photo with a time is enough to compare
     assert f.as_dict() == {"kind": NO_CAPTURE_TIME, "sha256": None, "taken_at": None, "taken_on": None,
-                           "days_apart": None, "photos": 2}
+                           "days_apart": None, "photos": 2, "number": 0}
 
 
 def test_exif_times_are_parsed_strictly() -> None:
@@ -77,5 +78,6 @@ def test_photos_among_a_checks_evidence() -> None:
     rows = [("a" * 64, "image/jpeg", "2020-06-01T08:30:00+08:00"), ("b" * 64, "application/pdf", None),
             ("c" * 64, "image/png", ""), ("d" * 64, "image/jpeg", None), ("e" * 64, "image/jpeg", "not a time")]
     photos = photo_times.photos_among(rows, ["c" * 64, "a" * 64, "b" * 64, "d" * 64, "e" * 64, "a" * 64, "f" * 64])
-    assert photos == [Photo("c" * 64, None), Photo("a" * 64, datetime(2020, 6, 1, 8, 30, tzinfo=UTC8)),
-                      Photo("e" * 64, None)]
+    # numbered among the check's images (the PDF is not one; the photo read before capture times were is)
+    assert photos == [Photo("c" * 64, None, 1), Photo("a" * 64, datetime(2020, 6, 1, 8, 30, tzinfo=UTC8), 2),
+                      Photo("e" * 64, None, 4)]

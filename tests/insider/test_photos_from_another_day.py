@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 
 from factories import make_case
@@ -70,9 +71,9 @@ def test_attack_an_officer_dates_a_visit_back_with_photos_from_another_day(ctx, 
 
     # The API's check carries the findings.
     shown = client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]
-    found = [(f["kind"], f["sha256"], f["taken_on"], f["days_apart"]) for f in shown["photo_findings"]]
-    assert found == [("other_day", at_door, today.isoformat(), 2), ("other_day", later, today.isoformat(), 2),
-                     ("after_recording", later, today.isoformat(), 2)], shown["photo_findings"]
+    found = [(f["kind"], f["sha256"], f["number"], f["taken_on"], f["days_apart"]) for f in shown["photo_findings"]]
+    assert found == [("other_day", at_door, 1, today.isoformat(), 2), ("other_day", later, 2, today.isoformat(), 2),
+                     ("after_recording", later, 2, today.isoformat(), 2)], shown["photo_findings"]
     assert "比核查日期晚 2 天" in shown["photo_findings"][0]["text"]
     assert shown["photo_findings"][1]["taken_at"].startswith(f"{today.isoformat()}T10:30:00+08:00")
 
@@ -82,11 +83,15 @@ def test_attack_an_officer_dates_a_visit_back_with_photos_from_another_day(ctx, 
     page = pages.get(f"/cases/{case_id}/determination")
     assert page.status_code == 200, page.text
     assert 'id="photo-times"' in page.text
-    assert f"照片 {at_door[:8]} 的拍摄时间是 {today.isoformat()} 08:30" in page.text
+    assert f"第 1 张照片的拍摄时间是 {today.isoformat()} 08:30" in page.text and "第 2 张照片的拍摄时间" in page.text
+    assert at_door[:8] not in page.text  # photos are named by their place, as the case page shows them
     assert "比核查日期晚 2 天" in page.text and "晚于本次核查的录入时间" in page.text
     assert "时钟可能不准" in page.text
     case_page = pages.get(f"/cases/{case_id}")
     assert 'id="photo-times-1"' in case_page.text and "比核查日期晚 2 天" in case_page.text
+    for shown_page, block in ((page, 'id="photo-times"'), (case_page, 'id="photo-times-1"')):  # in Chinese only
+        warning = shown_page.text.split(block, 1)[1].split("</div>", 1)[0]
+        assert re.findall(r"[A-Za-z]{2,}", re.sub(r"<[^>]*>", "", warning)) == [], warning
 
     # Confirming is not refused, and the audit entry keeps what the supervisor was shown.
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("sup2"), json={"confirm": True})

@@ -84,7 +84,8 @@ def recorded_days_after(c: Check) -> int:
 
 def photo_findings_out(c: Check, photos: list[photo_times.Photo]) -> list[PhotoFindingOut]:
     return [PhotoFindingOut(kind=f.kind, text=f.in_chinese(c.visited_on, c.recorded_at), sha256=f.sha256,
-                            taken_at=f.taken_at, taken_on=f.taken_on, days_apart=f.days_apart, photos=f.photos)
+                            taken_at=f.taken_at, taken_on=f.taken_on, days_apart=f.days_apart, photos=f.photos,
+                            number=f.number)
             for f in photo_times.findings(c.visited_on, c.recorded_at, photos)]
 
 
@@ -148,10 +149,9 @@ _SUBJECTS = union_all(
     select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
 _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
                     .where(_entry.c.subject.in_(_SUBJECTS)).order_by(_entry.c.idx))
-# The case's uploaded files' kinds and capture times, for the checks' photo findings (only photos read since
-# migration 0037 carry a capture time or "").
+# The case's uploaded files' kinds and capture times, for the checks' photo findings (domain/photo_times.py).
 _EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
-                     .where(_evidence.c.case_id == _CASE_ID, _evidence.c.captured_at.is_not(None)))
+                     .where(_evidence.c.case_id == _CASE_ID))
 _DETAIL = (_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
            CASE_OBJECTIONS, _HISTORY, _EVIDENCE)
 _DETAIL_AND_CASE = (*_DETAIL, _CASE)

@@ -88,6 +88,7 @@ class PhotoFindingOut(msgspec.Struct):
     taken_on: date | None = None
     days_apart: int | None = None  # the day it was taken minus the visit day
     photos: int = 0  # no_capture_time: how many photos carry none
+    number: int = 0  # the photo's place among the check's photos (1 for the first, as the case page numbers them)
 
 
 class CheckOut(msgspec.Struct):

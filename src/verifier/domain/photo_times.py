@@ -30,7 +30,7 @@ AFTER_RECORDING = "after_recording"
 NO_CAPTURE_TIME = "no_capture_time"
 KINDS = (OTHER_DAY, AFTER_RECORDING, NO_CAPTURE_TIME)
 
-CAVEAT = "拍摄时间取自照片自带的 EXIF 信息，手机或相机的时钟可能不准，未标时区的按北京时间计：仅供核实参考，不影响确认。"
+CAVEAT = "拍摄时间取自照片里相机写入的拍摄信息，手机或相机的时钟可能不准，未标时区的按北京时间计：仅供核实参考，不影响确认。"
 
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$")
 _EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
@@ -64,10 +64,12 @@ def as_scheme_time(taken_at: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo of the check: its hash, and its capture time as the camera wrote it (None: the file carries none)."""
+    """A photo of the check: its hash, its capture time as the camera wrote it (None: the file carries none), and its
+    place among the check's photos (1 for the first, as the case page numbers them; 0 when unknown)."""
 
     sha256: str
     taken_at: datetime | None
+    number: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,15 +80,16 @@ class PhotoFinding:
     taken_on: date | None = None
     days_apart: int | None = None  # taken_on - visited_on, in days: positive after the visit day, negative before
     photos: int = 0  # for `no_capture_time`: how many photos carry none
+    number: int = 0  # the photo's place among the check's photos (`Photo.number`)
 
     def in_chinese(self, visited_on: date, recorded_at: datetime) -> str:
-        short = (self.sha256 or "")[:8]
+        which = f"第 {self.number} 张照片" if self.number else "一张照片"
         if self.kind == OTHER_DAY and self.taken_at is not None and self.days_apart is not None:
             side = "晚" if self.days_apart > 0 else "早"
-            return (f"照片 {short} 的拍摄时间是 {self.taken_at:%Y-%m-%d %H:%M}，不在核查日期 {visited_on.isoformat()} 当天："
+            return (f"{which}的拍摄时间是 {self.taken_at:%Y-%m-%d %H:%M}，不在核查日期 {visited_on.isoformat()} 当天："
                     f"比核查日期{side} {abs(self.days_apart)} 天")
         if self.kind == AFTER_RECORDING and self.taken_at is not None:
-            return (f"照片 {short} 的拍摄时间 {self.taken_at:%Y-%m-%d %H:%M} 晚于本次核查的录入时间 "
+            return (f"{which}的拍摄时间 {self.taken_at:%Y-%m-%d %H:%M} 晚于本次核查的录入时间 "
                     f"{as_scheme_time(recorded_at):%Y-%m-%d %H:%M}：照片应在录入之前拍摄")
         return (f"本次核查的 {self.photos} 张照片都没有拍摄时间（EXIF 信息被删除，或是截图），"
                 "无法用照片核对核查日期")
@@ -95,23 +98,26 @@ class PhotoFinding:
         return {"kind": self.kind, "sha256": self.sha256,
                 "taken_at": None if self.taken_at is None else self.taken_at.isoformat(),
                 "taken_on": None if self.taken_on is None else self.taken_on.isoformat(),
-                "days_apart": self.days_apart, "photos": self.photos}
+                "days_apart": self.days_apart, "photos": self.photos, "number": self.number}
 
 
 def photos_among(evidence: Sequence[tuple[str, str, str | None]], hashes: Sequence[str]) -> list[Photo]:
     """The photos among a check's evidence `hashes`, from the case's (sha256, content_type, captured_at) rows as
-    stored (`Evidence.captured_at`), in the check's order: PDF scans and files uploaded before capture times were
-    read (captured_at NULL) are left out."""
+    stored (`Evidence.captured_at`), in the check's order and numbered among its images as the case page numbers
+    them: PDF scans and photos uploaded before capture times were read (captured_at NULL) are left out."""
     by_hash = {sha: (kind, captured) for sha, kind, captured in evidence}
-    out = []
+    out, number = [], 0
     for h in dict.fromkeys(hashes):
         kind, captured = by_hash.get(h, ("", None))
-        if kind.startswith("image/") and captured is not None:
+        if not kind.startswith("image/"):
+            continue
+        number += 1
+        if captured is not None:
             try:
                 taken = datetime.fromisoformat(captured) if captured else None
             except ValueError:
                 taken = None
-            out.append(Photo(h, taken))
+            out.append(Photo(h, taken, number))
     return out
 
 
@@ -128,9 +134,9 @@ def findings(visited_on: date, recorded_at: datetime, photos: Sequence[Photo]) -
         local = as_scheme_time(p.taken_at)
         day = local.date()
         if day != visited_on:
-            out.append(PhotoFinding(OTHER_DAY, p.sha256, local, day, (day - visited_on).days))
+            out.append(PhotoFinding(OTHER_DAY, p.sha256, local, day, (day - visited_on).days, number=p.number))
         if local > recorded_at:
-            out.append(PhotoFinding(AFTER_RECORDING, p.sha256, local, day, (day - visited_on).days))
+            out.append(PhotoFinding(AFTER_RECORDING, p.sha256, local, day, (day - visited_on).days, number=p.number))
     if photos and all(p.taken_at is None for p in photos):
         out.append(PhotoFinding(NO_CAPTURE_TIME, photos=len(photos)))
     return out
