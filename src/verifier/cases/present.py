@@ -153,7 +153,7 @@ _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c
 _EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
                      .where(_evidence.c.case_id == _CASE_ID))
 _DETAIL = (_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
-           CASE_OBJECTIONS, _HISTORY, _EVIDENCE)
+           CASE_OBJECTIONS, _EVIDENCE, _HISTORY)
 _DETAIL_AND_CASE = (*_DETAIL, _CASE)
 
 
@@ -207,7 +207,7 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
             raise NotFound(f"no case {case_id!r}")
         known = (rows[0], rows[0].head_name)
     case, head_name = known
-    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, history, files = results[:11]
+    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, files, history = results[:11]
     active = next((v for v in visits if v.active), None)
     full_ids = sees_full_ids(principal, case, active)
     referrals = [
