@@ -7,6 +7,9 @@ posted once by one of its officers (bearer token), after 20 unmeasured ones. Pri
 With `--concurrent N`, the checks are sent N at a time (as the load benchmark's clients do, so that writers wait for
 one another): then the process's CPU time of all of them, divided by their number. With `--profile`, cProfile of the
 checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
+On PostgreSQL it also prints the server's CPU per check: the user and system time (/proc) of the database's backends
+over the measured checks, divided by their number (the server must run on this machine; a backend that ends while
+measured is not counted).
 """
 
 from __future__ import annotations
@@ -55,8 +58,31 @@ async def _call(app: Any, method: str, path: str, headers: dict[str, str], body:
     return out["status"], out["body"]
 
 
+def _backends_cpu(url: str | None) -> dict[int, float] | None:
+    """CPU seconds used so far by each server process of the database at `url` (PostgreSQL on this machine)."""
+    if url is None or not url.startswith("postgresql"):
+        return None
+    import psycopg
+
+    from verifier.settings import normalise_database_url
+
+    libpq = normalise_database_url(url).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND pid <> pg_backend_pid()")]
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
 async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile.Profile | None,
-                   concurrent: int = 0) -> None:
+                   concurrent: int = 0, url: str | None = None) -> None:
     tokens = {}
     for username in prepared["officers"]:
         status, body = await _call(app, "POST", "/api/auth/login", {"content-type": "application/json"},
@@ -82,6 +108,7 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         status, answer = await _call(app, "POST", path, headers, body)
         assert status == 201, answer
     measured = requests[WARM:WARM + n]
+    server0 = _backends_cpu(url)
     if profile is not None:
         profile.enable()
     if concurrent:
@@ -107,6 +134,10 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         what = f"check: median CPU {statistics.median(cpu) * 1000:.2f} ms ({n} checks)"
     if profile is not None:
         profile.disable()
+    server1 = _backends_cpu(url)
+    if server0 is not None and server1 is not None:
+        spent = sum(cpu - server0.get(pid, 0.0) for pid, cpu in server1.items())
+        what += f"; server CPU {spent / len(measured) * 1000:.2f} ms each"
     print(f"{what}; GET /api/health: median CPU {statistics.median(health) * 1000:.3f} ms; "
           f"load average {os.getloadavg()[0]:.2f}")
     if profile is not None:
@@ -135,7 +166,7 @@ def main() -> None:
         ctx = Context.open(Settings.from_env(env))
         try:
             asyncio.run(_measure(create_app(ctx), prepared, args.n, cProfile.Profile(time.process_time) if args.profile else None,
-                                 args.concurrent))
+                                 args.concurrent, url))
         finally:
             ctx.close()
     finally:

@@ -195,8 +195,8 @@ def _commands(group, path):  # type: ignore[no-untyped-def]
 
 def test_usage_errors_and_help_are_chinese(tmp_path: Path) -> None:
     """click's own refusals (missing argument, unknown option or command, a value not among the choices, a bad
-    number, a file that is not there) and every command's `--help`. What is typed stays: option and command names,
-    the usage line's syntax (`[OPTIONS]`, metavars such as FILE)."""
+    number, a file that is not there) and every command's `--help`, usage lines included (`用法: verifier import
+    [选项] 文件`). What is typed stays: option and command names."""
     run = _runner({"VERIFIER_HOME": str(tmp_path / "home")})
     refused = {
         "missing argument": run("contracts", "check", code=2),
@@ -214,8 +214,21 @@ def test_usage_errors_and_help_are_chinese(tmp_path: Path) -> None:
     helps = {" ".join(path): run(*path[1:], "--help") for path in _commands(main, ["verifier"])}
     assert len(helps) > 30 and "显示本说明后退出" in helps["verifier"]
 
+    # The usage lines' syntax is Chinese too ([选项], 文件, 命令 [参数]...): only the program's and the commands' names
+    # are typed as they are (in lower case), so a capital letter there is click's English (OPTIONS, FILE, COMMAND).
+    usages = [line for text in {**refused, **helps}.values() for line in text.splitlines() if line.startswith("用法:")]
+    assert len(usages) > 30 and "用法: verifier import [选项] 文件" in usages
+    assert "用法: verifier [选项] 命令 [参数]..." in usages
+    assert not [u for u in usages if re.search(r"[A-Z]", u)], usages
+    assert "缺少参数 '文件...'" in refused["missing argument"]
+    # ... and so is what an option takes, in `--help` (`--county 文本`, not TEXT), though the check below leaves out
+    # capitalised words (what is typed as it is: VERIFIER_HOME, JSON)
+    metavars = {what: re.findall(r"(?m)^\s+(?:-\w, )?--[a-z-]+(?:/--[a-z-]+)? ([A-Z][A-Z_.]*)\b", text)
+                for what, text in helps.items()}
+    assert not {what: m for what, m in metavars.items() if m}, metavars
+
     def english(text: str) -> list[str]:
-        text = "\n".join(line for line in text.splitlines() if not line.startswith("用法:"))
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("用法:"))  # checked above
         text = re.sub(r"\b[A-Z][A-Z_.]*\b", "", text)  # a metavar or a name typed as it is: FILE, VERIFIER_HOME
         text = re.sub(r"\[[a-z_|%-]+\]", "", text)  # a choice's or a date's syntax: [vehicle|business], [%Y-%m-%d]
         text = re.sub(r"“[^”]*”|'[^']*'", "", text)  # what was typed, repeated; a choice to type
@@ -225,3 +238,52 @@ def test_usage_errors_and_help_are_chinese(tmp_path: Path) -> None:
                           "education", "bracket", "marginal", "base64", "hex", "keys-to", "Excel", "xlsx", "csv")
     found = {what: english(text) for what, text in {**refused, **helps}.items()}
     assert not {what: words for what, words in found.items() if words}, found
+
+
+def test_offline_checks_and_the_signing_key_refuse_in_chinese(tmp_path: Path, database_url: str) -> None:
+    """`audit check-proof` and `audit check-consistency` on files that prove nothing (a bad key, a file that is not
+    JSON, an entry of another log size, a changed entry, checkpoints in the wrong order), and `audit public-key` and
+    `audit rotate-key` where there is no key: each says why in Chinese."""
+    env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+    run = _runner(env)
+    said = {"no key": run("audit", "public-key", code=1), "rotate without key": run("audit", "rotate-key", code=1)}
+    run("init", "--contracts", str(ROOT / "contracts"))
+    key = run("audit", "public-key").strip()
+    entry = json.loads(run("audit", "export-entry", "0"))
+    older = tmp_path / "older.txt"
+    older.write_text(run("audit", "checkpoint"), encoding="utf-8")
+    run("users", "add", "first.admin", "--role", "admin", "--all-counties", input="a long password\n")
+    newer = tmp_path / "newer.txt"
+    newer.write_text(run("audit", "checkpoint"), encoding="utf-8")
+
+    def proof(name: str, doc: object) -> str:
+        path = tmp_path / name
+        path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
+        return str(path)
+
+    good = proof("entry.json", entry)
+    assert "已证明" in run("audit", "check-proof", good, str(older), "--key", key)
+    said |= {
+        "bad key": run("audit", "check-proof", good, str(older), "--key", "not-a-key", code=1),
+        "not json": run("audit", "check-proof", proof("broken.json", "{"), str(older), "--key", key, code=1),
+        "other size": run("audit", "check-proof", good, str(newer), "--key", key, code=1),
+        "changed": run("audit", "check-proof", proof("changed.json", {**entry, "leaf_hash": "00" * 32}), str(older),
+                       "--key", key, code=1),
+        "bad hash": run("audit", "check-proof", proof("short.json", {**entry, "inclusion_proof": ["abc"]}),
+                        str(older), "--key", key, code=1),
+        "not a checkpoint": run("audit", "check-proof", good, proof("note.txt", "hello\n"), "--key", key, code=1),
+        "wrong order": run("audit", "check-consistency", str(newer), str(older), "--proof", proof("p.json", {"proof": []}),
+                           "--key", key, code=1),
+        "bad proof": run("audit", "check-consistency", str(older), str(newer), "--proof", proof("q.json", {"proof": []}),
+                         "--key", key, code=1),
+    }
+    (tmp_path / "home" / "keys" / "audit-signing.key").write_bytes(b"short")
+    said["short key"] = run("audit", "rotate-key", code=1)
+    assert "未能证明：" in said["bad key"] and "验证公钥不可用" in said["bad key"]
+    assert "请用 --tree-size 2 重新导出这条记录" in said["other size"], said["other size"]
+    assert "请先运行 `verifier init`" in said["no key"] and "应有 32 字节" in said["short key"]
+    hexes = re.compile(r"\b[0-9a-f]{8,}\b")
+    problems = {what: english_in(hexes.sub("", text), str(tmp_path), key, "verifier.example/relief-audit", "base64",
+                                 "JSON", "entry", "proof", "inclusion_proof", "tree-size")
+                for what, text in said.items()}
+    assert not {what: words for what, words in problems.items() if words}, said

@@ -193,5 +193,8 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     )
     app.state.ctx = context
     app.state.auth = auth
+    from .cases.shortcut import install
+
+    install(app, context, auth.token_secret)  # GET /api/cases/{id} with a bearer token, before routing
     app.state.csrf_config = csrf_config(context)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from . import cli_click_zh
 from .cli_text import message as message_zh
 from .cli_text import roles as roles_zh
 from .settings import Settings
@@ -669,3 +670,4 @@ def _mount_stage_commands() -> None:
 
 
 _mount_stage_commands()
+cli_click_zh.speak_usage(main)  # every command mounted: their usage lines in Chinese

@@ -4,10 +4,13 @@ choices) and the headings of `--help`.
 click looks up every message it prints through `gettext` (its modules call `_` and `ngettext`, imported from the
 standard library). `install()` gives those modules a catalog of Chinese translations instead of the system's
 gettext, which would depend on the server's locale and a compiled catalog. A message the catalog does not hold is
-printed as click wrote it. Option names, command names and what the person types stay as they are.
+printed as click wrote it. `speak_usage()` gives the usage lines' syntax in Chinese too (`用法: verifier import
+[选项] 文件`). Option names, command names and what the person types stay as they are.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 import click.core
 import click.decorators
@@ -86,6 +89,26 @@ PLURALS = {
     ("{len_type} values are required, but {len_value} was given.",
      "{len_type} values are required, but {len_value} were given."): "需要 {len_type} 个值，实际给了 {len_value} 个。",
 }
+# The usage line's syntax (`用法: verifier import [选项] 文件`): what click writes in English there, in Chinese.
+OPTIONS_METAVAR = "[选项]"
+SUBCOMMAND_METAVARS = {"COMMAND [ARGS]...": "命令 [参数]...", "[COMMAND] [ARGS]...": "[命令] [参数]..."}
+# An argument shown by its name in the code (FILE, NAME, ...): its name in the usage line, its errors and its help.
+ARGUMENTS = {
+    "file": "文件",
+    "files": "文件",
+    "name": "用户名",
+    "dest": "目标目录",
+    "src": "备份目录",
+    "round_id": "轮次编号",
+    "index": "序号",
+    "first": "较早长度",
+    "second": "较新长度",
+}
+# A value an option takes, shown by its type's name (TEXT, INTEGER): in Chinese. Choices (`[a|b]`), dates'
+# formats and paths (文件, 目录: the catalog above) are shown as they are.
+TYPES = {"text": "文本", "integer": "整数", "integer range": "整数", "float": "数", "boolean": "是/否"}
+
+
 def gettext(message: str) -> str:
     return CATALOG.get(message, message)
 
@@ -97,11 +120,39 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return zh if isinstance(zh, str) else zh[0 if n == 1 else 1]
 
 
+def columns(text: str) -> int:
+    """The terminal columns `text` takes (a Chinese character takes two), for `--help`'s table to line up."""
+    from click._compat import strip_ansi
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in strip_ansi(text))
+
+
 def install() -> None:
     """Make click speak Chinese in this process (see the module); idempotent."""
+    click.formatting.term_len = columns  # type: ignore[attr-defined]
     for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.termui,
                    click.types):
         if hasattr(module, "_"):
             module._ = gettext  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext  # type: ignore[attr-defined]
+
+
+def speak_usage(command: click.core.Command) -> None:
+    """Give `command` and every command under it a Chinese usage line: `[选项]`, `命令 [参数]...`, the arguments'
+    names (ARGUMENTS) and the option values' types (TYPES). Option and command names stay as they are typed."""
+    if command.options_metavar == "[OPTIONS]":
+        command.options_metavar = OPTIONS_METAVAR
+    for param in command.params:
+        if param.metavar is not None:
+            continue
+        if isinstance(param, click.core.Argument) and param.name in ARGUMENTS:
+            name = ARGUMENTS[param.name]
+            name = name if param.required else f"[{name}]"
+            param.metavar = name + ("..." if param.nargs != 1 else "")
+        elif isinstance(param, click.core.Option) and not param.is_flag and param.type.name in TYPES:
+            param.metavar = TYPES[param.type.name] + ("..." if param.nargs != 1 else "")
+    if isinstance(command, click.core.Group):
+        command.subcommand_metavar = SUBCOMMAND_METAVARS.get(command.subcommand_metavar, command.subcommand_metavar)
+        for sub in command.commands.values():
+            speak_usage(sub)

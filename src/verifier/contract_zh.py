@@ -8,9 +8,9 @@ written in the file (`relief[0].bands[1].rate`): that is what the administrator 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
+
+from .zhtable import Chinese, compile_table, translate
 
 # msgspec's names of what a value should be, and what it was.
 _TYPES = {"str": "文字（加引号）", "int": "整数", "float": "数", "bool": "true 或 false", "array": "数组（[...]）",
@@ -32,8 +32,7 @@ def _quoted(text: str) -> str:
     return f"“{text[1:-1]}”" if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" else f"“{text}”"
 
 
-Out = str | Callable[[re.Match[str]], str]
-_TABLE: list[tuple[str, Out]] = [
+_TABLE: list[tuple[str, Chinese]] = [
     # The file as a whole.
     (r"not UTF-8 text: .*", "不是 UTF-8 编码的文本：请用 UTF-8 保存合同文件"),
     (r"not valid TOML: (.*?)(?: \(at line (\d+), column (\d+)\))?",
@@ -133,18 +132,13 @@ _TABLE: list[tuple[str, Out]] = [
     (r"must lie between (\S+) and (\S+), got (\S+)",
      lambda m: f"应在 {m.group(1)} 至 {m.group(2)} 之间，这里是 {m.group(3)}"),
 ]
-_MESSAGES = [(re.compile(pattern), out) for pattern, out in _TABLE]
+_MESSAGES = compile_table(_TABLE)
 UNKNOWN = "写法不符合服务合同的要求"
 
 
 def message_zh(message: str) -> str | None:
     """The Chinese for a contract check's message, None when the table has no pattern for it."""
-    text = message.strip()
-    for pattern, out in _MESSAGES:
-        m = pattern.fullmatch(text)
-        if m:
-            return out if isinstance(out, str) else out(m)
-    return None
+    return translate(_MESSAGES, message.strip())
 
 
 def problem_zh(problem: Any, source: str | None = None) -> str:

@@ -23,6 +23,7 @@ Usage, for a new page:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,16 @@ def flow_day(n: int = 0) -> str:
     """The flow's n-th day (ISO), in the demo contract's period: what a clerk types into a date field."""
     return (FLOW_START + timedelta(days=n)).isoformat()
 
+
+# How long a clicked submit button may take to send its form (the browser does it at once; a loaded machine
+# may take a second or two): past it, the form was kept on the page, and waiting longer for a page would be in vain.
+SENT_WITHIN = 10_000
+# A form's state when it was not sent: the fields the browser's own check refuses, and app.js's mark.
+_FORM_STATE = """form => ({
+  invalid: [...form.querySelectorAll(':invalid')].filter(e => e !== form)
+    .map(e => `${e.name || e.id}=${JSON.stringify(e.value)} (${e.validationMessage})`),
+  submitting: form.hasAttribute('data-submitting'),
+})"""
 
 DESK = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -159,6 +170,9 @@ class Desk:
     posts: list[str] = field(default_factory=list)
     expected: set[int] = field(default_factory=set)
     allow: tuple[str, ...] = ()
+    # What the page sent and got, and when (seconds since the tab opened): shown when a step waits in vain.
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    opened: float = field(default_factory=time.monotonic)
 
     # ---- starting -----------------------------------------------------------------------------------------------
     @classmethod
@@ -188,8 +202,28 @@ class Desk:
         page.on("console", lambda m: desk.console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: desk.console.append(f"script: {e}"))
         page.on("response", desk._response)
-        page.on("request", lambda r: desk.posts.append(r.url) if r.method == "POST" else None)
+        page.on("request", desk._request)
+        page.on("requestfinished", lambda r: desk._note(f"done {r.method} {desk._short(r.url)}"))
+        page.on("requestfailed", lambda r: desk._note(f"failed {r.method} {desk._short(r.url)}: {r.failure}"))
+        page.on("framenavigated", lambda f: desk._note(f"shown {desk._short(f.url)}") if f == page.main_frame else None)
         return desk
+
+    def _short(self, url: str) -> str:
+        return url[len(self.base):] if url.startswith(self.base) else url
+
+    def _note(self, what: str) -> None:
+        self.timeline.append((time.monotonic() - self.opened, what))
+        del self.timeline[:-60]
+
+    def _request(self, request: Any) -> None:
+        if request.method == "POST":
+            self.posts.append(request.url)
+        self._note(f"sent {request.method} {self._short(request.url)}")
+
+    def recent(self, seconds: float = 60) -> str:
+        """The page's requests, responses and navigations of the last `seconds`, one a line."""
+        since = time.monotonic() - self.opened - seconds
+        return "\n".join(f"  {t:8.3f}s {what}" for t, what in self.timeline if t >= since)
 
     def second_tab(self, path: str) -> Desk:
         """The same person's other tab on `path`, opened now and used later: the stale page a tired clerk comes
@@ -202,6 +236,7 @@ class Desk:
         self.page.context.close()
 
     def _response(self, response: Any) -> None:
+        self._note(f"got {response.status} {response.request.method} {self._short(response.url)}")
         if response.status >= 400:
             self.failures.append((response.status, response.url))
 
@@ -283,8 +318,14 @@ class Desk:
             invalid = self.page.locator(f"{form} :invalid").count()
             assert invalid, f"{form}: the browser found nothing to stop, yet nothing was sent"
         else:
-            with self.page.expect_navigation():
-                locator.dblclick() if double else locator.click()
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+            try:
+                with self.page.expect_navigation():
+                    self._click_and_see_it_sent(form, locator, double)
+            except PlaywrightTimeout:
+                raise AssertionError(f"{form} on {self.path}: sent, but no page came back in time\n"
+                                     f"what the page sent and got:\n{self.recent()}") from None
             self.page.wait_for_load_state("load")
         sent = [u for u in self.posts[before:] if action and u.split("?")[0].endswith(action.split("?")[0])]
         if expect is not None:
@@ -296,6 +337,26 @@ class Desk:
                 "; the page says: " + self.flash() if self.flash() else "")
         self.checked()
         return len(sent)
+
+    def _click_and_see_it_sent(self, form: str, locator: Any, double: bool) -> None:
+        """(Double-)click `locator` and see the form leave the page within `SENT_WITHIN` ms: a form that the browser
+        (a field it finds wrong) or a script keeps on the page fails here at once, saying why, instead of in the
+        navigation's long wait."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        main = self.page.main_frame
+        try:
+            with self.page.expect_request(lambda r: r.frame == main and (r.is_navigation_request()
+                                                                         or r.resource_type in ("xhr", "fetch")),
+                                          timeout=SENT_WITHIN):  # a page, or htmx's request for part of one
+                locator.dblclick() if double else locator.click()
+        except PlaywrightTimeout:
+            state = self.page.locator(form).first.evaluate(_FORM_STATE)
+            raise AssertionError(
+                f"{form} on {self.path}: nothing was sent within {SENT_WITHIN / 1000:.0f} s of the click; "
+                f"fields the browser refuses: {state['invalid'] or 'none'}; "
+                f"form marked as being sent (app.js): {state['submitting']}\n"
+                f"what the page sent and got:\n{self.recent()}") from None
 
     def flash(self) -> str:
         flash = self.page.locator(".flash")

@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import msgspec
 import pytest
 from factories import make_case, staff
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from verifier.accounts.auth import Principal
 from verifier.cases import listing
 from verifier.cases import service as case_service
 from verifier.store.base import new_id
@@ -126,3 +128,29 @@ def test_a_name_is_matched_as_typed(ctx, cases, q, wanted) -> None:  # type: ign
     """LIKE's wildcards in a search are the characters themselves; another county's name is not found."""
     read, _, _, _ = _read(ctx, staff(ctx).supervisor, listing.CaseQuery(q=q))
     assert sorted(r.id for r in read.found.cases) == sorted(cases[i] for i in wanted)
+
+
+def test_the_villages_are_every_town_and_village_of_the_counties_cases(ctx, other_county) -> None:  # type: ignore[no-untyped-def]
+    """The filter's villages are found a seek at a time (`_villages_skipping`): the pairs SELECT DISTINCT finds, in
+    its order, for one county, two, and every county; none of another county's."""
+    places = [("城关镇", "西村"), ("河口镇", "柳树村"), ("城关镇", "东村"), ("城关镇", "西村"), ("河口镇", "河口村"),
+              ("白沙乡", "白沙村"), ("河口镇", "柳树村")]
+    for town, village in places:
+        make_case(ctx, stage="received", town=town, village=village)
+    make_case(ctx, stage="received", town="外县镇", village="外县村", county=other_county)
+    make_case(ctx, stage="received", town="城关镇", village="北村", county=other_county)
+    ours = sorted(set(places))
+    one = Principal(id="u_v", username="v", display_name="v", roles=("insurer_supervisor",), counties=("340223",))
+    both = msgspec.structs.replace(one, counties=(other_county, "340223"))
+    every = msgspec.structs.replace(one, counties=())
+    with ctx.db.reader() as reader:
+        found = {p: listing.read_villages(reader, p) for p in (one, both, every)}
+    with ctx.db.read() as session:
+        plain = {p: [tuple(r) for r in session.execute(
+            select(Case.town, Case.village).distinct()
+            .where(*([Case.county_code.in_(p.counties)] if p.counties else []))
+            .order_by(Case.town, Case.village))] for p in (one, both, every)}
+    assert found[one] == plain[one] == ours
+    assert found[both] == plain[both] == sorted({*ours, ("外县镇", "外县村"), ("城关镇", "北村")})
+    assert found[every] == plain[every]
+    assert found[both] != found[one]

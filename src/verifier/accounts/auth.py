@@ -26,7 +26,7 @@ from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddlewa
 
 from ..domain.errors import NotFound
 from ..store.keys import load_or_create_secret
-from ..store.reader import Batch
+from ..store.reader import Steps
 from ..store.tables import User
 from .sessions import TOKEN_LIFETIME, open_session_and_steps, open_session_steps
 
@@ -81,24 +81,25 @@ am I): everything else answers PasswordChangeRequired until its owner has chosen
 
 READ_WITH_SESSION = "read_with_session"
 """The `opt` key of a route whose first reads are sent with the session lookup (one round trip on PostgreSQL): a
-function of the request's path parameters giving that batch of prepared reads (store/reader.py), or None. Their rows
-reach the handler (`read_ahead`) only when the session was open; a refused session's are dropped with it. The handler
-still decides what of them the caller may see (the county, as it would after its own read)."""
+function of the request's path parameters and the `Database` giving those reads as steps of prepared reads
+(store/reader.py), or None; their first batch goes with the session lookup, the rest only when the session is open.
+What they read reaches the handler (`read_ahead`) only when the session was open; a refused session's is dropped
+with it. The handler still decides what of it the caller may see (the county, as it would after its own read)."""
 
 _READ_AHEAD = "verifier.read_ahead"
 
 
-def read_ahead(connection: ASGIConnection[Any, Any, Any, Any]) -> list[list[Any]] | None:
-    """The rows of the route's `READ_WITH_SESSION` batch read with this request's session, once; None when nothing
-    was read ahead (the handler reads for itself)."""
+def read_ahead(connection: ASGIConnection[Any, Any, Any, Any]) -> Any | None:
+    """What the route's `READ_WITH_SESSION` steps read with this request's session, once; None when nothing was
+    read ahead (the handler reads for itself)."""
     return connection.scope.pop(_READ_AHEAD, None)  # type: ignore[misc]
 
 
-def _batch_with_session(connection: ASGIConnection[Any, Any, Any, Any]) -> Batch | None:
+def _steps_with_session(connection: ASGIConnection[Any, Any, Any, Any], db: Any) -> Steps[Any] | None:
     handler = connection.scope.get("route_handler")
-    plan: Callable[[Mapping[str, Any]], Batch | None] | None = (
+    plan: Callable[[Mapping[str, Any], Any], Steps[Any] | None] | None = (
         None if handler is None else handler.opt.get(READ_WITH_SESSION))
-    return None if plan is None else plan(connection.scope.get("path_params") or {})
+    return None if plan is None else plan(connection.scope.get("path_params") or {}, db)
 
 
 class PasswordChangeRequired(PermissionDeniedException):
@@ -114,7 +115,8 @@ async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if handler.opt.get("public"):
         return
     openapi = connection.app.openapi_config
-    if openapi is not None and connection.url.path.startswith(openapi.path):
+    scope = connection.scope
+    if openapi is not None and (scope.get("root_path", "") + scope["path"]).startswith(openapi.path):
         return  # the API's own description is public
     wanted = handler.opt.get("roles")
     user = connection.user if "user" in connection.scope else None
@@ -183,6 +185,20 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
         return token
 
 
+def known_token(secret: str, encoded: str) -> Token | None:
+    """The token of this text whose signature `SessionAuthMiddleware.verified_token` already checked in this process,
+    while it has not expired; None otherwise (the middleware then decides, as for any token)."""
+    token = _verified.get((secret, encoded))
+    return token if token is not None and token.exp.timestamp() > time.time() else None
+
+
+def principal_of_row(row: Any) -> Principal:
+    """The caller from the session lookup's row (`open_session_steps`)."""
+    uid, username, display_name, roles, counties, change_required = row
+    return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
+                     counties=tuple(counties or ()), must_change_password=bool(change_required))
+
+
 _VERIFIED_MAX = 10_000
 _verified: dict[tuple[str, str], Token] = {}
 """Tokens whose signature was checked, by secret and text (a bounded memo: cleared whenever it fills up)."""
@@ -198,18 +214,14 @@ def make_auth(ctx: Any) -> JWTCookieAuth[Principal]:
         with the route's first reads when it declares them (`READ_WITH_SESSION`)."""
         if not isinstance(token.jti, str) or not token.jti:
             return None  # a token from before sessions: log in again
-        batch = _batch_with_session(connection)
-        if batch:
-            row, rows = await ctx.db.ask(open_session_and_steps(token.jti, str(token.sub), batch))
+        steps = _steps_with_session(connection, ctx.db)
+        if steps is not None:
+            row, read = await ctx.db.ask(open_session_and_steps(token.jti, str(token.sub), steps))
             if row is not None:
-                connection.scope[_READ_AHEAD] = rows  # type: ignore[literal-required]
+                connection.scope[_READ_AHEAD] = read  # type: ignore[literal-required]
         else:
             row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
-        if row is None:
-            return None
-        uid, username, display_name, roles, counties, change_required = row
-        return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
-                         counties=tuple(counties or ()), must_change_password=bool(change_required))
+        return None if row is None else principal_of_row(row)
 
     return JWTCookieAuth[Principal](
         authentication_middleware_class=SessionAuthMiddleware,

@@ -4,16 +4,18 @@ end all of a user's sessions at once."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.base import new_id
-from ..store.reader import Batch, Prepared, Steps
+from ..store.reader import Prepared, Steps
 from ..store.tables import User
 from .models import UserSession
+
+T = TypeVar("T")
 
 TOKEN_LIFETIME = timedelta(hours=12)
 # Sessions live in real time, like the tokens that carry them (Litestar checks a token's expiry against the real
@@ -52,14 +54,21 @@ def open_session_steps(session_id: str, user_id: str) -> Steps[Any | None]:
     return rows[0] if rows else None
 
 
-def open_session_and_steps(session_id: str, user_id: str, batch: Batch) -> Steps[tuple[Any | None, list[list[Any]]]]:
-    """`open_session_steps` with the route's own first `batch` of reads sent with it (one round trip on PostgreSQL,
-    one read transaction on SQLite): (the session's row, the batch's rows). A session refused has no rows: what was
-    read with it is dropped here, never handed on."""
-    rows, *read = yield [_lookup(session_id, user_id), *batch]
+def open_session_and_steps(session_id: str, user_id: str, steps: Steps[T]) -> Steps[tuple[Any | None, T | None]]:
+    """`open_session_steps` with the route's own reads (`steps`), their first batch sent with it (one round trip on
+    PostgreSQL, one read transaction on SQLite): (the session's row, what `steps` read). A session refused has
+    nothing more: what was read with it is dropped here, never handed on, and `steps` go no further."""
+    first = next(steps)
+    rows, *read = yield [_lookup(session_id, user_id), *first]
     if not rows:
-        return None, []
-    return rows[0], read
+        steps.close()
+        return None, None
+    try:
+        batch = steps.send(read)
+        while True:
+            batch = steps.send((yield batch))
+    except StopIteration as done:
+        return rows[0], done.value
 
 
 def _lookup(session_id: str, user_id: str) -> tuple[Prepared, dict[str, Any]]:

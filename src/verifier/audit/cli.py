@@ -86,11 +86,11 @@ def audit() -> None:
 
 
 @audit.command()
-@click.option("--key", "keys", multiple=True, metavar="PUBKEY",
+@click.option("--key", "keys", multiple=True, metavar="公钥",
               help="只信任这个验证公钥（公钥本身，或存放公钥的文件）；可重复。默认：数据库中记录的全部公钥和本机的签名密钥。")
 @click.option("--strict", is_flag=True, help="同时解析每条记录，要求是完全规范的 JSON（较慢）。")
-@click.option("--processes", type=click.IntRange(min=1), default=None, metavar="N",
-              help="用最多 N 个进程核对大的日志（默认：每个处理器核一个，最多 8 个）。")
+@click.option("--processes", type=click.IntRange(min=1), default=None, metavar="个数",
+              help="用最多这个数目的进程核对大的日志（默认：每个处理器核一个，最多 8 个）。")
 def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
     """重新计算整个审计日志并核对每个签名检查点；有问题时指出第一条有问题的记录序号，退出码为 1。"""
     from sqlalchemy.exc import DBAPIError
@@ -126,9 +126,9 @@ def verify(keys: tuple[str, ...], strict: bool, processes: int | None) -> None:
 
 
 @audit.command("check-proof")
-@click.argument("entry_file", metavar="ENTRY.json")
-@click.argument("checkpoint_file", metavar="CHECKPOINT.txt")
-@click.option("--key", required=True, metavar="PUBKEY", help="日志的验证公钥，或存放公钥的文件。")
+@click.argument("entry_file", metavar="记录.json")
+@click.argument("checkpoint_file", metavar="检查点.txt")
+@click.option("--key", required=True, metavar="公钥", help="日志的验证公钥，或存放公钥的文件。")
 def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
     """不用数据库，核对导出的一条记录是否包含在签名检查点中。"""
     from .offline import OfflineCheckFailed, check_entry_proof
@@ -136,7 +136,7 @@ def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
     try:
         checked = check_entry_proof(_read(entry_file), _read(checkpoint_file), key)
     except OfflineCheckFailed as exc:
-        click.echo(f"未能证明：{exc}", err=True)
+        click.echo(f"未能证明：{note_zh(exc, '所给的文件不能证明这一点')}", err=True)
         sys.exit(1)
     e = checked.entry
     click.echo(f"已证明：第 {checked.index} 条记录在日志 {checked.origin} 中（日志长度 {checked.tree_size}，"
@@ -145,11 +145,11 @@ def check_proof(entry_file: str, checkpoint_file: str, key: str) -> None:
 
 
 @audit.command("check-consistency")
-@click.argument("old_file", metavar="OLD")
-@click.argument("new_file", metavar="NEW")
-@click.option("--proof", "proof_file", required=True, metavar="PROOF.json",
+@click.argument("old_file", metavar="较早检查点")
+@click.argument("new_file", metavar="较新检查点")
+@click.option("--proof", "proof_file", required=True, metavar="证明.json",
               help="一致性证明，即 /api/audit/consistency?first=OLD_SIZE&second=NEW_SIZE 返回的内容。")
-@click.option("--key", required=True, metavar="PUBKEY", help="日志的验证公钥，或存放公钥的文件。")
+@click.option("--key", required=True, metavar="公钥", help="日志的验证公钥，或存放公钥的文件。")
 def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -> None:
     """不用数据库，核对较新的签名检查点是较早检查点的延续（此前的记录未被改动）。"""
     from .offline import OfflineCheckFailed
@@ -158,7 +158,7 @@ def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -
     try:
         checked = check(_read(old_file), _read(new_file), _read(proof_file), key)
     except OfflineCheckFailed as exc:
-        click.echo(f"未能证明：{exc}", err=True)
+        click.echo(f"未能证明：{note_zh(exc, '所给的文件不能证明这一点')}", err=True)
         sys.exit(1)
     click.echo(f"已证明：日志 {checked.origin} 长度 {checked.new_size} 时的状态是长度 {checked.old_size} 时的延续，"
                "此前的记录未被改动")
@@ -227,7 +227,7 @@ def public_key() -> None:
     try:
         signer = Signer.load(Settings.from_env())
     except RuntimeError as exc:
-        raise Refused(str(exc)) from None
+        raise Refused(note_zh(exc, "无法读取签名密钥")) from None
     click.echo(signer.verifier_key)
 
 
@@ -242,7 +242,7 @@ def rotate_key() -> None:
         try:
             signer = rotate(db, settings)
         except RuntimeError as exc:
-            raise Refused(str(exc)) from None
+            raise Refused(note_zh(exc, "无法读取签名密钥")) from None
         issue_checkpoint(db, signer)
     finally:
         db.dispose()

@@ -169,12 +169,14 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
         for level, node_index, digest in compact.append(leaf):
             node_rows.append({"level": level, "idx": node_index, "hash": digest})
     # Prepared writes on the session's connection (store/writer.py): the same transaction, without SQLAlchemy's
-    # per-statement work, in one batch (one round trip on PostgreSQL).
+    # per-statement work, in one batch. On PostgreSQL the batch waits for the transaction's next round trip (its
+    # COMMIT's, `Database.begin`, when the append is last): the head stays locked, so no other append can come
+    # between, and an error is raised within the transaction all the same.
     writes: list[Write] = [(_INSERT_ENTRY, entry_rows if len(entry_rows) > 1 else entry_rows[0])]
     if node_rows:
         writes.append((_INSERT_NODE, node_rows if len(node_rows) > 1 else node_rows[0]))
     writes.append((_UPDATE_HEAD, {"size": compact.size, "compact": compact.to_bytes()}))
-    run_batch(session, writes)
+    run_batch(session, writes, later=True)
     session.info[APPENDED] = True
     return [row["idx"] for row in entry_rows]
 

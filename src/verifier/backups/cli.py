@@ -16,7 +16,7 @@ from ..store.home import PRIVATE_UMASK
 @click.option("--keys-to", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="把密钥写到这个目录，不放进备份（密钥与数据分开保存）。")
 def backup(dest: Path, keys_to: Path | None) -> None:
-    """把数据库（一致的快照）、证据文件和密钥复制到新目录 DEST。"""
+    """把数据库（一致的快照）、证据文件和密钥复制到新的目标目录。"""
     import os
 
     from .service import BackupError
@@ -40,7 +40,7 @@ def backup(dest: Path, keys_to: Path | None) -> None:
 @click.option("--since", "since_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="备份前保存的检查点（`verifier audit checkpoint` 的输出）：证明恢复的日志是它的延续。")
 def restore(src: Path, keys_from: Path | None, since_file: Path | None) -> None:
-    """从备份 SRC 建立空的 VERIFIER_HOME（和空数据库），然后核对审计日志。"""
+    """从备份目录建立空的 VERIFIER_HOME（和空数据库），然后核对审计日志。"""
     import os
 
     from .service import BackupError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, select, union_all
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -157,6 +157,19 @@ _DETAIL = (_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, 
 _DETAIL_AND_CASE = (*_DETAIL, _CASE)
 
 
+def _found(prepared: Prepared) -> Any:
+    """Whether a statement of the detail has any row for the case: its FROM and WHERE in an EXISTS."""
+    return prepared.statement.with_only_columns(literal_column("1")).order_by(None).limit(None).exists()
+
+
+# The case's row with, for each statement of the detail but the history, whether it has rows for the case (each an
+# EXISTS on the same index the statement reads by): on SQLite only those with rows are then run (`case_rows_steps`).
+_PROBED = _DETAIL[:-1]
+_CASE_PROBED = Prepared(select(_case, _household.c.head_name,
+                               *(_found(s).label(f"has_{i}") for i, s in enumerate(_PROBED)))
+                        .join(_household, _household.c.id == _case.c.household_id).where(_case.c.id == _CASE_ID))
+
+
 def _history(rows: list[Any]) -> list[HistoryOut]:
     return [HistoryOut(index=e.idx, time=e.time, actor=e.actor, role=e.role, action=e.action,
                        payload=_ENTRY.decode(e.entry).payload) for e in rows]
@@ -195,6 +208,24 @@ def case_detail_batch(case_id: str, *, known: bool = False) -> Batch:
     when the caller has it (`known`). Its rows are turned into the detail by `case_detail_of`."""
     by_case = {"case_id": case_id}
     return [(s, by_case) for s in (_DETAIL if known else _DETAIL_AND_CASE)]
+
+
+def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
+    """The rows `case_detail_of` takes, in steps. Without `probe`: `case_detail_batch`, one batch (one round trip
+    on PostgreSQL). With it (SQLite, where a statement costs more than a round trip): the case's row first, with
+    whether each statement of the detail has rows for it, then only those that do and the history (the others' rows
+    are known to be none); nothing more when there is no such case. Both batches run in one read transaction on
+    SQLite (one snapshot)."""
+    if not probe:
+        return (yield case_detail_batch(case_id))
+    by_case = {"case_id": case_id}
+    case, = yield [(_CASE_PROBED, by_case)]
+    if not case:
+        return [[] for _ in _DETAIL] + [case]
+    found = case[0][-len(_PROBED):]
+    wanted = [s for s, has in zip(_PROBED, found) if has]
+    read = iter((yield [(s, by_case) for s in (*wanted, _HISTORY)]))
+    return [next(read) if has else [] for has in found] + [next(read), case]
 
 
 def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal, vault: Vault,

@@ -13,11 +13,11 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import READ_WITH_SESSION, Principal, read_ahead
-from ..http import Ctx, JSONBody, get, post
+from ..http import Ctx, EncodedJSON, JSONBody, get, post
 from ..idempotency import idempotent
-from ..store.reader import Batch
+from ..store.reader import Steps
 from . import id_search, ledger, listing, service
-from .present import case_detail, case_detail_batch, case_detail_of, case_detail_steps, case_out, visit_out
+from .present import case_detail, case_detail_of, case_detail_steps, case_out, case_rows_steps, visit_out
 from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 from .workflow import load_case
 
@@ -25,10 +25,13 @@ MAX_ID = 40
 Id = Annotated[str, Parameter(max_length=MAX_ID)]
 
 
-def _case_read_with_session(params: Mapping[str, Any]) -> Batch | None:
-    """`GET /api/cases/{id}`'s reads, sent with the session lookup (accounts/auth.py, `READ_WITH_SESSION`)."""
+def _case_read_with_session(params: Mapping[str, Any], db: Any) -> Steps[list[list[Any]]] | None:
+    """`GET /api/cases/{id}`'s reads, their first batch sent with the session lookup (accounts/auth.py,
+    `READ_WITH_SESSION`): on SQLite the case probed first (`case_rows_steps`)."""
     case_id = params.get("case_id")
-    return case_detail_batch(case_id) if isinstance(case_id, str) and len(case_id) <= MAX_ID else None
+    if not isinstance(case_id, str) or len(case_id) > MAX_ID:
+        return None
+    return case_rows_steps(case_id, probe=db.is_sqlite)
 
 
 def _query(status: str | None, county_code: str | None, town: str | None, village: str | None, cause: str | None,
@@ -84,7 +87,8 @@ class CaseController(Controller):
             "Content-Disposition": f"attachment; filename=\"cases.xlsx\"; filename*=UTF-8''{quote(filename)}",
             "Cache-Control": "no-store"})
 
-    @litestar.get("/{case_id:str}", opt={"roles": "any", READ_WITH_SESSION: _case_read_with_session})
+    @litestar.get("/{case_id:str}", opt={"roles": "any", READ_WITH_SESSION: _case_read_with_session},
+                  response_class=EncodedJSON)
     async def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
         """The case with everything about it; read with the session (one round trip on PostgreSQL), 404 outside
         the caller's counties."""

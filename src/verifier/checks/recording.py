@@ -57,10 +57,6 @@ _CASE = Prepared(
     .join(_contract, _contract.c.id == _case.c.contract_id)
     .where(_case.c.id == bindparam("case_id"))
     .with_for_update(of=_case))
-_MEMBERS = Prepared(
-    select(_member.c.id, _member.c.id_number_bidx, _member.c.name, _member.c.relation, _member.c.labour)
-    .join(_case, _case.c.household_id == _member.c.household_id)
-    .where(_case.c.id == bindparam("case_id")))
 _EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))
 
 
@@ -73,8 +69,10 @@ def _team(n: int) -> Prepared:
 
 @lru_cache(maxsize=64)
 def _known_people(n: int) -> Prepared:
-    """Members (with their household's county) by blind index, for `n` indexes."""
-    return Prepared(select(_member.c.id_number_bidx, _member.c.household_id, _household.c.county_code)
+    """Members (with their household's county) by blind index, for `n` indexes: those of the case's household among
+    them are the members the form names again (no other member of it is looked at)."""
+    return Prepared(select(_member.c.id_number_bidx, _member.c.household_id, _household.c.county_code, _member.c.id,
+                           _member.c.name, _member.c.relation, _member.c.labour)
                     .join(_household, _household.c.id == _member.c.household_id)
                     .where(_member.c.id_number_bidx.in_([bindparam(f"b{i}") for i in range(n)])))
 
@@ -88,15 +86,14 @@ class Found:
     usernames: dict[str, str]  # username → user id of the named officers that exist
     known_evidence: set[str]
     people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known
-    members: dict[str, Any]  # the household's members by blind index
+    members: dict[str, Any]  # the household's members named in the form, by blind index
 
 
 def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequence[str], evidence: bool,
          today: date) -> Found:
     reader = session_reader(session)
     one = {"case_id": case_id}
-    statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_CASE, {"case_id": case_id, "on": today}),
-                                                            (_MEMBERS, one)]
+    statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_CASE, {"case_id": case_id, "on": today})]
     names = list(dict.fromkeys(named))
     if names:
         statements.append((_team(len(names)), {f"u{i}": u for i, u in enumerate(names)}))
@@ -105,15 +102,16 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
     if evidence:
         statements.append((_EVIDENCE, one))
     rows = reader.batch(statements)
-    case, members = rows[:2]
-    rest = iter(rows[2:])
+    case = rows[0][0] if rows[0] else None
+    rest = iter(rows[1:])
     team = next(rest) if names else []
     people = next(rest) if bidxs else []
     hashes = next(rest) if evidence else []
-    return Found(case=case[0] if case else None, usernames={r.username: r.id for r in team},
+    household = None if case is None else case.household_id
+    return Found(case=case, usernames={r.username: r.id for r in team},
                  known_evidence={r.sha256 for r in hashes},
                  people=[(r.id_number_bidx, r.household_id, r.county_code) for r in people],
-                 members={r.id_number_bidx: r for r in members})
+                 members={r.id_number_bidx: r for r in people if r.household_id == household})
 
 
 @dataclass(frozen=True)
@@ -140,7 +138,8 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
           head_name: str | None, check: dict[str, Any], before: str, after: str, now: Any) -> Recorded:
     """Insert the new members, update the changed ones (name, relation, labour: `member_id`, `new_…` keys) and the
     household's head name (None: unchanged), insert the check (`check`: every column) and move its case from
-    `before` to `after` (409 if it is no longer `before`): one batch of statements (one round trip on PostgreSQL)."""
+    `before` to `after` (409 if it is no longer `before`): one batch of statements (on PostgreSQL sent in the round
+    trip of the transaction's next statements, the audit append's lock of the log's head)."""
     writes: list[Write] = []
     if new:
         writes.append((_INSERT_MEMBER, new))
@@ -150,8 +149,13 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
         writes.append((_UPDATE_HEAD_NAME, {"household_id": household_id, "head_name": head_name}))
     writes.append((_INSERT_CHECK, check))
     writes.append((_ADVANCE, {"case_id": check["case_id"], "before": before, "after": after, "now": now}))
-    if run_batch(session, writes)[-1] != 1:
-        raise InvalidState(f"the case is no longer {before}")
+    def advanced(counts: list[int]) -> None:
+        if counts[-1] != 1:
+            raise InvalidState(f"the case is no longer {before}")
+
+    # On PostgreSQL sent with the next round trip (the audit append's head lock): within this transaction, which
+    # a refusal then rolls back whole (store/writer.py, `later`).
+    run_batch(session, writes, later=True, told=advanced)
     _expire(session, Household, [household_id])
     _expire(session, Member, [m["member_id"] for m in changed])
     _expire(session, Case, [check["case_id"]])

@@ -36,9 +36,17 @@ def _mask(text: str, head: int, tail: int) -> str:
     return text[:head] + MASK * (len(text) - head - tail) + text[len(text) - tail :]
 
 
+_PARSED: dict[str, tuple[int, int]] = {}  # the specs seen ("6+4" and a county's own), parsed once
+
+
 def mask_id(id_number: str, keep: str = "6+4") -> str:
     """11010519491231002X with "6+4" -> 110105********002X."""
-    head, tail = parse_mask_spec(keep)
+    spans = _PARSED.get(keep) if isinstance(keep, str) else None
+    if spans is None:
+        spans = parse_mask_spec(keep)
+        if len(_PARSED) < 64:
+            _PARSED[keep] = spans
+    head, tail = spans
     return _mask(id_number.strip(), head, tail)
 
 

@@ -45,6 +45,8 @@ def parse_yuan(text: object, field: str = "amount", *, allow_negative: bool = Fa
 
 def format_yuan(fen: Fen) -> str:
     """Fen to the boundary form: yuan with exactly two decimals, "-" for negatives."""
+    if type(fen) is int and fen >= 0:  # the usual case, first (a case detail formats dozens)
+        return f"{fen // 100}.{fen % 100:02d}"
     if not isinstance(fen, int) or isinstance(fen, bool):
         raise TypeError(f"money must be integer fen, got {type(fen).__name__}")
     sign = "-" if fen < 0 else ""

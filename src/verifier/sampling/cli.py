@@ -27,7 +27,7 @@ def secret(size: int) -> None:
 
 @click.command("replay")
 @click.argument("round_id")
-@click.option("--key", "keys", multiple=True, metavar="PUBKEY",
+@click.option("--key", "keys", multiple=True, metavar="公钥",
               help="只信任这个验证公钥来核对本轮的检查点（公钥本身，或存放公钥的文件）；可重复。默认：数据库中记录的全部公钥。")
 @click.option("-v", "--verbose", is_flag=True, help="同时列出每一项通过的核对。")
 def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import select
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
@@ -16,12 +17,17 @@ from functools import partial
 from typing import Any, TypeVar
 
 import msgspec
+import psycopg
+from psycopg import pq
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
+from .pgwire import drop_pending, pending_on
 from .reader import AsyncReaders, Reader, Readers, Steps
+from .writer import DEFERRED, send_deferred
 
 T = TypeVar("T")
 AfterCommit = Callable[[dict[str, Any]], None]
@@ -128,7 +134,10 @@ _BUSY_TIMEOUT = 60  # seconds
 
 def _sqlite_engine(url: str, *, immediate: bool, echo: bool, queue: WriterQueue | None = None,
                    **options: Any) -> Engine:
-    engine = create_engine(url, echo=echo, connect_args={"timeout": _BUSY_TIMEOUT, "check_same_thread": False},
+    connect_args: dict[str, Any] = {"timeout": _BUSY_TIMEOUT, "check_same_thread": False}
+    if immediate:
+        connect_args["factory"] = _WriteConnection
+    engine = create_engine(url, echo=echo, connect_args=connect_args,
                            json_deserializer=_read_json, **options)
 
     @event.listens_for(engine, "connect")
@@ -143,25 +152,86 @@ def _sqlite_engine(url: str, *, immediate: bool, echo: bool, queue: WriterQueue 
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        if immediate and queue is not None and not queue.before_begin():
-            _begin_now(conn.connection.dbapi_connection)
-            return
+        if immediate and queue is not None:
+            raw = conn.connection.dbapi_connection
+            if not queue.before_begin():
+                _begin_now(raw)
+                return
+            if not raw.waits:  # its last write began on the event loop: wait on the busy handler again
+                raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT * 1000}")
+                raw.waits = True
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
 
-def _begin_now(raw: sqlite3.Connection) -> None:
+class _WriteConnection(sqlite3.Connection):
+    """A write connection that knows whether its busy timeout is 0 (`waits` False): left so after a write begun on
+    the event loop, so that the next such write does not set it again (two statements each); set back by the next
+    write that may wait (`_on_begin`). Every statement on a write connection comes after a BEGIN through `_on_begin`,
+    and within a transaction begun IMMEDIATE no statement takes a lock that the busy handler would wait for."""
+
+    waits = True
+
+
+def _ping_when_spoken_to(engine: Engine) -> None:
+    """PostgreSQL: a pooled connection is pinged at checkout only when the server sent something while it was idle.
+
+    SQLAlchemy's pre-ping costs a round trip per transaction. A server that ends a connection (restarted, shut down,
+    the backend terminated) tells the client and closes the socket, so an idle connection's socket is readable only
+    when something came: then it is pinged, and a connection found gone is replaced (`DisconnectionError`: the pool
+    connects anew) before the transaction uses it. A connection lost without a word (a network cut) is found by its
+    first statement, which is then answered 503 (store/faults.py) and the connection invalidated, as before."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, _record, _proxy):  # type: ignore[no-untyped-def]
+        if dbapi_connection.closed or dbapi_connection.pgconn.status != pq.ConnStatus.OK:
+            raise DisconnectionError("the connection is closed")
+        if select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+            try:
+                dbapi_connection.execute(";")
+            except psycopg.Error as exc:
+                raise DisconnectionError(str(exc)) from exc
+
+
+def _send_deferred_first(engine: Engine) -> None:
+    """PostgreSQL: writes deferred on a connection (`run_batch(later=True)`, store/writer.py) are sent before any
+    other statement SQLAlchemy runs on it and before its commit, and dropped when its transaction rolls back."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if cursor is not None:  # None: a prepared write seen as it is queued or sent (store/writer.py)
+            raw = conn.connection.dbapi_connection
+            if pending_on(raw):
+                send_deferred(raw, conn.dialect, wrap=False)  # SQLAlchemy wraps what this raises
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn):  # type: ignore[no-untyped-def]
+        raw = conn.connection.dbapi_connection
+        if pending_on(raw):
+            send_deferred(raw, conn.dialect, connection=conn)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn):  # type: ignore[no-untyped-def]
+        if not conn.invalidated:  # an invalidated connection is dropped, its writes with it
+            drop_pending(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection, _record, _state):  # type: ignore[no-untyped-def]
+        drop_pending(dbapi_connection)
+
+
+def _begin_now(raw: _WriteConnection) -> None:
     """`BEGIN IMMEDIATE` without waiting: `LockBusy` when another process holds the write lock."""
-    raw.execute("PRAGMA busy_timeout=0")
+    if raw.waits:
+        raw.execute("PRAGMA busy_timeout=0")
+        raw.waits = False
     try:
         raw.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
             raise
         raise LockBusy() from exc
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT * 1000}")
 
 
 class Database:
@@ -176,8 +246,10 @@ class Database:
             self.engine = _sqlite_engine(self.url, immediate=True, echo=echo, queue=self._writers)
             self.read_engine = _sqlite_engine(self.url, immediate=False, echo=echo)
         else:
-            self.engine = create_engine(self.url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20,
+            self.engine = create_engine(self.url, echo=echo, pool_size=10, max_overflow=20,
                                         json_deserializer=_read_json)
+            _ping_when_spoken_to(self.engine)
+            _send_deferred_first(self.engine)
             self.read_engine = self.engine
         self._quick_engine: Engine | None = None
         self._readers: Readers | None = None
@@ -205,6 +277,14 @@ class Database:
             try:
                 with session.begin():
                     yield session
+                    if session.info.get(DEFERRED) is not None:
+                        # PostgreSQL: the writes deferred to the end (the audit append's) and the COMMIT in one
+                        # round trip; SQLAlchemy's commit then finds nothing to flush and psycopg no transaction.
+                        session.flush()
+                        del session.info[DEFERRED]
+                        connection = session.connection()
+                        send_deferred(connection.connection.dbapi_connection, connection.dialect, commit=True,
+                                      connection=connection)
                 info = dict(session.info)
             except BaseException as exc:
                 session.close()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import weakref
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 from psycopg import errors, pq
@@ -30,6 +30,7 @@ ExecStatus = pq.ExecStatus
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _names = itertools.count(1)
 _BEGIN = b""  # what a pipeline's opening BEGIN answers (no rows, nothing prepared)
+_WRITE = b"-"  # what a deferred write answers (its row count)
 INTERVAL = 0.1  # seconds: how often a blocked wait looks up (as psycopg's own connections do)
 
 
@@ -58,14 +59,45 @@ def forget(connection: Any) -> None:
     wire(connection).prepared.clear()
 
 
-class _Wire:
-    """What we keep per psycopg connection: its row loader and the statements prepared on it."""
+Settle = Callable[[list[int]], None]
+"""Told the row counts of deferred writes once they are known (it may raise: the transaction is then rolled back)."""
 
-    __slots__ = ("prepared", "transformer")
+
+class _Wire:
+    """What we keep per psycopg connection: its row loader, the statements prepared on it, and the writes of its
+    transaction deferred to its next exchange (store/pgwrite.py, `defer`)."""
+
+    __slots__ = ("pending", "prepared", "settle", "transformer")
 
     def __init__(self, connection: Any) -> None:
         self.transformer = Transformer(connection)
         self.prepared: set[bytes] = set()
+        self.pending: list[tuple[bytes, Any]] = []  # deferred writes: SQL and dumped values
+        self.settle: list[tuple[int, int, Settle]] = []  # (first, end) of `pending` and who is told their counts
+
+    def take(self) -> tuple[list[tuple[bytes, Any]], list[tuple[int, int, Settle]]]:
+        """The deferred writes and their settlers, no longer pending."""
+        taken = self.pending, self.settle
+        self.pending, self.settle = [], []
+        return taken
+
+
+def pending_on(connection: Any) -> bool:
+    """Whether writes are deferred on the connection."""
+    w = _wires.get(connection)
+    return w is not None and bool(w.pending)
+
+
+def drop_pending(connection: Any) -> None:
+    """Its transaction rolled back: the writes deferred on the connection are forgotten."""
+    w = _wires.get(connection)
+    if w is not None:
+        w.take()
+
+
+def settle(settlers: Sequence[tuple[int, int, Settle]], counts: list[int]) -> None:
+    for first, end, told in settlers:
+        told(counts[first:end])
 
 
 _wires: weakref.WeakKeyDictionary[Any, _Wire] = weakref.WeakKeyDictionary()
@@ -85,10 +117,14 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
     With `prepare`, each is prepared on the server under its name: only on a connection no one else runs statements
     on (psycopg deallocates every prepared statement of a connection on which its own cursors prepared some when a
     transaction rolls back), else each is sent unnamed. A statement the server refuses raises its psycopg error once
-    the pipeline is drained (the connection stays usable); a connection lost raises psycopg's OperationalError."""
+    the pipeline is drained (the connection stays usable); a connection lost raises psycopg's OperationalError.
+
+    Writes deferred on the connection (store/pgwrite.py) go first, in the same pipeline: their errors and their
+    settlers' are raised here."""
     pg: pq.abc.PGconn = connection.pgconn
     w = wire(connection)
     tx = w.transformer
+    pending, settlers = w.take() if w.pending else ((), ())
     # What each result answers: a statement's prepare (its name) or its execution (None).
     expected: list[bytes | None] = []
     preparing: set[bytes] = set()
@@ -100,6 +136,9 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
             # the state from libpq, so it sends no second BEGIN, and commits or rolls back this one.
             pg.send_query_params(connection._get_tx_start_command(), None)
             expected.append(_BEGIN)
+        for sql, dumped_write in pending:
+            pg.send_query_params(sql, dumped_write)
+            expected.append(_WRITE)
         for statement, values in statements:
             name = statement.name
             dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
@@ -128,7 +167,7 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
                     answers.append(current)
                     current = []
                 elif result.status == ExecStatus.PIPELINE_SYNC:
-                    return _rows(tx, connection, expected, answers, w)
+                    return _rows(tx, connection, expected, answers, w, settlers)
                 else:
                     current.append(result)
             while not (yield Wait.R):
@@ -149,11 +188,12 @@ def leave_pipeline(pg: Any) -> None:
 
 
 def _rows(tx: Transformer, connection: Any, expected: list[bytes | None], answers: list[list[pq.abc.PGresult]],
-          w: _Wire) -> list[list[tuple[Any, ...]]]:
+          w: _Wire, settlers: Sequence[tuple[int, int, Settle]] = ()) -> list[list[tuple[Any, ...]]]:
     if len(answers) != len(expected):
         raise errors.InternalError(f"{len(answers)} answers to {len(expected)} pipeline commands")
     failure: errors.Error | None = None
     out: list[list[tuple[Any, ...]]] = []
+    written: list[int] = []
     for name, results in zip(expected, answers):
         result = results[-1]
         status = result.status
@@ -163,6 +203,8 @@ def _rows(tx: Transformer, connection: Any, expected: list[bytes | None], answer
             failure = failure or errors.PipelineAborted("pipeline aborted")
         elif name == _BEGIN:
             pass
+        elif name == _WRITE:
+            written.append(int(result.command_tuples or 0))
         elif name is not None:
             w.prepared.add(name)
         elif failure is None:
@@ -170,4 +212,5 @@ def _rows(tx: Transformer, connection: Any, expected: list[bytes | None], answer
             out.append(tx.load_rows(0, result.ntuples, tuple))
     if failure is not None:
         raise failure
+    settle(settlers, written)
     return out

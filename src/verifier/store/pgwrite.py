@@ -18,26 +18,54 @@ from psycopg import errors, pq
 from psycopg.adapt import PyFormat
 from psycopg.waiting import Ready, Wait
 
-from .pgwire import leave_pipeline, wire
+from .pgwire import Settle, leave_pipeline, settle, wire
 
 ExecStatus = pq.ExecStatus
 
 
-def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]],
+def dump(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]]) -> list[tuple[bytes, Any]]:
+    """`statements`' values dumped by the connection's adapters, as sent."""
+    tx = wire(connection).transformer
+    return [(sql, tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None)
+            for sql, values in statements]
+
+
+def defer(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], told: Settle | None) -> None:
+    """Queue `statements` on the connection, to be sent at the head of its next exchange in the same transaction
+    (a read's, store/pgwire.py; a write's, `send_writes`; a commit's, `send_writes(commit=True)`); `told` gets their
+    row counts then. Whatever else runs a statement on the connection sends them first (store/db.py)."""
+    w = wire(connection)
+    first = len(w.pending)
+    w.pending.extend(dump(connection, statements))
+    if told is not None:
+        w.settle.append((first, len(w.pending), told))
+
+
+def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], *, commit: bool = False,
                 ) -> Generator[Wait, Ready, list[int]]:
     """Run `statements` (PostgreSQL's SQL with $n placeholders, and the values in order) in one pipeline, in the
-    connection's transaction: the number of rows each wrote. A statement the server refuses raises its psycopg error
-    once the pipeline is drained (the transaction is then aborted, to be rolled back); a connection lost raises
-    psycopg's OperationalError."""
+    connection's transaction, after the writes deferred on it (`defer`; their settlers told their counts): the number
+    of rows each of `statements` wrote. With `commit`, the transaction's COMMIT ends the pipeline (psycopg then finds
+    no transaction to commit). A statement the server refuses raises its psycopg error once the pipeline is drained
+    (the transaction is then aborted, to be rolled back); a connection lost raises psycopg's OperationalError."""
     pg: pq.abc.PGconn = connection.pgconn
-    tx = wire(connection).transformer
+    w = wire(connection)
+    pending, settlers = w.take()
     begin = not connection.autocommit and pg.transaction_status == pq.TransactionStatus.IDLE
+    # Not with the COMMIT: a transaction in error (psycopg's commit decides then), or writes whose counts are yet to be
+    # judged (a refusal must still roll them back; psycopg's commit sends the COMMIT after).
+    commit = commit and pg.transaction_status != pq.TransactionStatus.INERROR and not settlers
+    if begin and commit and not pending and not statements:
+        return []  # nothing was sent in this transaction: nothing to commit
+    sent = pending + dump(connection, statements)
     pg.enter_pipeline_mode()
     try:
         if begin:
             pg.send_query_params(connection._get_tx_start_command(), None)
-        for sql, values in statements:
-            pg.send_query_params(sql, tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None)
+        for sql, dumped in sent:
+            pg.send_query_params(sql, dumped)
+        if commit:
+            pg.send_query_params(b"COMMIT", None)
         pg.pipeline_sync()
         while pg.flush():
             if (yield Wait.RW) & Ready.R:
@@ -53,7 +81,9 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
                     answers.append(last)
                     last = None
                 elif result.status == ExecStatus.PIPELINE_SYNC:
-                    return _counts(connection, answers, len(statements) + begin)[begin:]
+                    counts = _counts(connection, answers, begin + len(sent) + commit)[begin:begin + len(sent)]
+                    settle(settlers, counts)
+                    return counts[len(pending):]
                 else:
                     last = result
             while not (yield Wait.R):

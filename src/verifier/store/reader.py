@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timezone
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, NamedTuple, TypeVar
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import Compiled
 
+from .base import UtcDateTime
 from .pgwire import INTERVAL, Statement, exchange, forget
 
 Processor = Callable[[Any], Any] | None
@@ -81,13 +83,31 @@ class Prepared:
             binds = compiled.binds
             bind = bind_processors(compiled, dialect)
             defaults = {name: b.value for name, b in binds.items() if b.value is not None or not b.required}
-            columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for c in self.statement.selected_columns)
+            columns = tuple(_result_processor(c.type, dialect) for c in self.statement.selected_columns)
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
                                                              self._row, any(p is not None for p in columns), wire)
         return found
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor:
+    """A column's result processor, as SQLAlchemy's: a `UtcDateTime`'s is the same two steps (the driver's value
+    to a datetime, then to UTC) in one function instead of TypeDecorator's three calls, for every moment read."""
+    impl = type_.dialect_impl(dialect)
+    if not isinstance(impl, UtcDateTime):
+        return impl.result_processor(dialect, None)  # type: ignore[no-any-return]
+    inner = impl.impl_instance.result_processor(dialect, None)
+    utc = timezone.utc
+
+    def process(value: Any) -> Any:
+        if inner is not None:
+            value = inner(value)
+        if value is None:
+            return None
+        return value.replace(tzinfo=utc) if value.tzinfo is None else value.astimezone(utc)
+
+    return process
 
 
 def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Callable[[Any], Any]]:

@@ -14,7 +14,7 @@ statement (the tests that count what a write costs).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from psycopg.waiting import wait
@@ -23,8 +23,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 
-from .pgwire import INTERVAL, Statement
-from .pgwrite import send_writes
+from .pgwire import INTERVAL, Settle, Statement, wire
+from .pgwrite import defer, send_writes
 from .reader import _Compiled, _parameters, _wire_values, bind_processors
 
 
@@ -54,13 +54,21 @@ class PreparedWrite:
 
 
 Write = tuple[PreparedWrite, "Mapping[str, Any] | Sequence[Mapping[str, Any]]"]
+DEFERRED = "deferred_writes_on"
+"""Key in `session.info`: the driver connection on which writes were deferred (`run_batch(later=True)`)."""
 
 
-def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
+def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
+              told: Callable[[list[int]], None] | None = None) -> list[int]:
     """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
-    number of rows each wrote. On PostgreSQL (psycopg) they go in one libpq pipeline below psycopg's cursors
-    (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the batch ends, and the transaction is then to be
-    rolled back whole, as after any error."""
+    number of rows each wrote (also given to `told`). On PostgreSQL (psycopg) they go in one libpq pipeline below
+    psycopg's cursors (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the
+    batch ends, and the transaction is then to be rolled back whole, as after any error.
+
+    With `later`, on PostgreSQL they are only queued, and sent at the head of the transaction's next statements, in
+    their round trip (a prepared read's batch, another batch, whatever SQLAlchemy runs, or the commit: see
+    `Database.begin`): `told` gets their counts then, and a statement's error (or `told`'s) is raised there, within
+    the same transaction, which is then rolled back whole. Returns [] then. On SQLite they run at once."""
     if not writes:
         return []
     session.flush()
@@ -70,7 +78,14 @@ def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
     assert dbapi_connection is not None
     watchers = connection.engine.dispatch.before_cursor_execute
     if dialect.driver == "psycopg":
-        return _run_wired(connection, dbapi_connection, writes, watchers)
+        if later:
+            _queue_wired(connection, dbapi_connection, writes, watchers, told)
+            session.info[DEFERRED] = dbapi_connection
+            return []
+        counts = _run_wired(connection, dbapi_connection, writes, watchers)
+        if told is not None:
+            told(counts)
+        return counts
     runs = []
     for write, params in writes:
         c = write._compiled.get(dialect.name) or write.compiled(dialect)
@@ -90,7 +105,7 @@ def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
                 cursor.executemany(sql, values)
             else:
                 cursor.execute(sql, values)
-        return [int(c.rowcount) for c in cursors]
+        counts = [int(c.rowcount) for c in cursors]
     except dialect.loaded_dbapi.Error as exc:
         gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
         if gone:
@@ -100,10 +115,13 @@ def run_batch(session: Session, writes: Sequence[Write]) -> list[int]:
     finally:
         for c in cursors:
             c.close()
+    if told is not None:
+        told(counts)
+    return counts
 
 
-def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any) -> list[int]:
-    """PostgreSQL (psycopg): the writes in one libpq pipeline (store/pgwrite.py), a row's statement each."""
+def _wired(connection: Any, writes: Sequence[Write], watchers: Any) -> tuple[list[tuple[bytes, list[Any]]], list[int]]:
+    """PostgreSQL: the statements of `writes` (a row's statement each) and how many each write has."""
     dialect = connection.dialect
     statements: list[tuple[bytes, list[Any]]] = []
     sizes: list[int] = []
@@ -116,6 +134,27 @@ def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], 
                      None, many)
         statements.extend((c.wire.sql, _wire_values(c, row)) for row in rows)  # type: ignore[union-attr]
         sizes.append(len(rows))
+    return statements, sizes
+
+
+def _grouped(counts: list[int], sizes: list[int]) -> list[int]:
+    out, at = [], 0
+    for size in sizes:
+        out.append(sum(counts[at:at + size]))
+        at += size
+    return out
+
+
+def _queue_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any,
+                 told: Settle | None) -> None:
+    statements, sizes = _wired(connection, writes, watchers)
+    defer(dbapi_connection, statements, None if told is None else lambda counts: told(_grouped(counts, sizes)))
+
+
+def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], watchers: Any) -> list[int]:
+    """PostgreSQL (psycopg): the writes in one libpq pipeline (store/pgwrite.py), a row's statement each."""
+    dialect = connection.dialect
+    statements, sizes = _wired(connection, writes, watchers)
     try:
         counts = wait(send_writes(dbapi_connection, statements), dbapi_connection.fileno(), INTERVAL)
     except dialect.loaded_dbapi.Error as exc:
@@ -124,8 +163,23 @@ def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], 
             connection.invalidate(exc)
         raise DBAPIError.instance("; ".join(w.compiled(dialect).sql for w, _ in writes), None, exc,
                                   dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect) from exc
-    out, at = [], 0
-    for size in sizes:
-        out.append(sum(counts[at:at + size]))
-        at += size
-    return out
+    return _grouped(counts, sizes)
+
+
+def send_deferred(dbapi_connection: Any, dialect: Any, *, commit: bool = False, connection: Any = None,
+                  wrap: bool = True) -> None:
+    """PostgreSQL: the writes deferred on the connection sent now (with `commit`, and the transaction's COMMIT, in
+    the same round trip). A driver's error is raised as SQLAlchemy raises it (`wrap`; the SQLAlchemy `connection`
+    invalidated when the database is gone), or as it is (within SQLAlchemy's own execution, which wraps it)."""
+    if not commit and not wire(dbapi_connection).pending:
+        return
+    try:
+        wait(send_writes(dbapi_connection, [], commit=commit), dbapi_connection.fileno(), INTERVAL)
+    except dialect.loaded_dbapi.Error as exc:
+        if not wrap:
+            raise
+        gone = dialect.is_disconnect(exc, dbapi_connection, None)
+        if gone and connection is not None:
+            connection.invalidate(exc)
+        raise DBAPIError.instance("COMMIT" if commit else "(deferred writes)", None, exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=gone, dialect=dialect) from exc

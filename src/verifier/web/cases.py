@@ -7,6 +7,7 @@ import dataclasses
 import re
 from datetime import timedelta
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Annotated, Any, NamedTuple
 from urllib.parse import quote, urlencode
 
@@ -258,16 +259,64 @@ def row_makers(env: Any) -> tuple[RowMaker, RowMaker]:
     return found[1]
 
 
+_SHOWN = ("id", "number", "head_name", "household_id", "town", "village", "household_group", "cause", "status",
+          "referred_on", "due", "reported_amount")
+"""What a row of the list shows, in the order `list_rows` takes them from a row."""
+
+
 def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
-    """The list's rows (HTML) of `listing.read_page`'s (or `find_cases`') rows, by `row_makers`. A row's labels
-    are looked up and escaped once per page for each group, cause and status they are of."""
+    """The list's rows (HTML) of `listing.read_page`'s rows, by `row_makers`. A row's labels are looked up and
+    escaped once per page for each group, cause and status they are of; whether anything of the page's text values
+    has a character to escape is looked at once for the page (most pages have none), and a page that has one is
+    made by `escaped_rows`."""
+    if not cases:
+        return ""
     with_household, without = makers
+    get = itemgetter(*map(type(cases[0])._fields.index, _SHOWN))
     labelled: dict[tuple[Any, Any, Any], tuple[str, str, str]] = {}
+    found = []
+    looked = []
+    for c in cases:
+        id_, number, head, household, town, village, group, cause, status, referred, due, amount = get(c)
+        looked.append(f"{id_}{number}{head}{household}{town}{village}{status}")
+        shown = labelled.get((group, cause, status))
+        if shown is None:
+            shown = labelled[(group, cause, status)] = _labels(group, cause, status)
+        if type(referred) is not str or len(referred) > 10:  # ISO text as read (`day` of it is itself), or a date
+            referred = day(referred)
+        if type(due) is not str or len(due) > 10:
+            due = day(due)
+        if type(amount) is int:  # fen, as `yuan` writes it; days and money have nothing to escape
+            whole, frac = divmod(-amount if amount < 0 else amount, 100)
+            money = f"-{whole:,}.{frac:02d}" if amount < 0 else f"{whole:,}.{frac:02d}"
+        else:
+            money = yuan(amount)
+        if household:
+            found.append(with_household(id_, number, head, household, f"{town} {village}", shown[0], shown[1],
+                                        status, shown[2], referred, due, money))
+        else:
+            found.append(without(id_, number, head, "", f"{town} {village}", shown[0], shown[1], status, shown[2],
+                                 referred, due, money))
+    if _SPECIAL.search("".join(looked)) is not None:
+        return escaped_rows(cases, makers)
+    return "".join(found)
+
+
+def _labels(group: Any, cause: Any, status: Any) -> tuple[str, ...]:
+    return tuple(html_text(table.get(code, "" if code is None else str(code)))
+                 for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), (group, cause, status)))
+
+
+def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+    """`list_rows` of a page with something to escape: each row's values looked at, and escaped when they need it,
+    exactly as autoescape escapes."""
+    with_household, without = makers
+    labelled: dict[tuple[Any, Any, Any], tuple[str, ...]] = {}
     found = []
     for c in cases:
         texts = (c.id, c.number, c.head_name, c.household_id or "", f"{c.town} {c.village}", c.status)
         try:
-            plain = _SPECIAL.search("".join(texts)) is None  # most rows have nothing to escape: one look for all
+            plain = _SPECIAL.search("".join(texts)) is None
         except TypeError:  # a value that is not text
             plain = False
         if not plain:
@@ -275,11 +324,8 @@ def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
         codes = (c.household_group, c.cause, c.status)
         shown = labelled.get(codes)
         if shown is None:
-            shown = labelled[codes] = tuple(  # type: ignore[assignment]
-                html_text(table.get(code, "" if code is None else str(code)))
-                for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), codes))
-        referred, due = c.referred_on, c.due  # ISO text as read (`day` of it is itself), or a date
-        # days (ISO) and money (digits, "," and ".") are made here and have nothing to escape
+            shown = labelled[codes] = _labels(*codes)
+        referred, due = c.referred_on, c.due
         found.append((with_household if texts[3] else without)(
             *texts[:5], shown[0], shown[1], texts[5], shown[2],
             referred if type(referred) is str and len(referred) <= 10 else day(referred),
@@ -376,8 +422,7 @@ def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: li
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
     status_code, report_error = listed.status_code, listed.report_error
     found, villages, contracts = read.found, read.villages, read.contracts
-    cause_names = referral_service.vocabulary_of(contracts, counties_in(user, contracts),
-                                                 ctx.clock.today()).cause_names()
+    causes = list_causes(contracts, user, ctx.clock.today())
     filters = {"status": asked.status or "", "village": asked.village or "", "cause": asked.cause or "",
                "town": asked.town or "", "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort,
                "county_code": county_code, "month": month if report else "", "figure": figure if report else "",
@@ -390,7 +435,24 @@ def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: li
                               searched_id=mask_id(query.q.upper()) if qt and query.q else "",
                               export_url=export.url(), filters=filters, message=message, villages=villages,
                               report=report, report_error=report_error, board=board, statuses=STATUSES,
-                              causes=list(cause_names.items()))
+                              causes=causes)
+
+
+_causes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+
+
+def list_causes(contracts: list[Any], user: Any, today: Any) -> list[tuple[str, str]]:
+    """The causes of the filter (code, name): those of the user's counties' contracts (`vocabulary_of`), worked out
+    once per process for each set of contracts (by id and content: a changed contract is another key), counties and
+    day."""
+    key = (tuple([(c.id, c.content_hash) for c in contracts]), user.counties, today)
+    found = _causes.get(key)
+    if found is None:
+        if len(_causes) >= 256:
+            _causes.clear()
+        found = _causes[key] = list(referral_service.vocabulary_of(
+            contracts, counties_in(user, contracts), today).cause_names().items())
+    return found
 
 
 class CasePages(Controller):

@@ -7,7 +7,6 @@ they know and show any other one as it is, so nothing is ever hidden from the us
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from typing import Any
 
@@ -22,6 +21,7 @@ from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
 from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
+from ..zhtable import Table, compile_table, translate
 
 ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统", "none": "无角色（待确认授权）"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
@@ -197,7 +197,7 @@ def _row(m: re.Match[str]) -> str:
 
 
 # (pattern, Chinese or a function of the match); the first full match wins.
-_MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
+_MESSAGES: Table = compile_table([
     (r"required(, but empty)?", "必填"),
     (r"at least 8 characters", "至少 8 个字符"),
     (r"at most 256 characters", "最多 256 个字符"),
@@ -467,16 +467,15 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      lambda m: f"票据须在认定之前补录，案件现在是“{STATUS_LABELS.get(m.group(1), m.group(1))}”"),
     (r"an admin limited to counties manages only accounts limited to those counties",
      "限定县（区）的管理员只能管理限定在本县（区）的账号"),
-]]
+])
 
 
 def message_zh(message: str) -> str:
     """The Chinese for a service message, or the message itself when it is not one we know."""
     text = message.strip()
-    for pattern, zh in _MESSAGES:
-        m = pattern.fullmatch(text)
-        if m:
-            return zh if isinstance(zh, str) else zh(m)
+    said = translate(_MESSAGES, text)
+    if said is not None:
+        return said
     from ..contract_zh import message_zh as contract_message_zh  # a contract's problem reaching a page
 
     return contract_message_zh(text) or text

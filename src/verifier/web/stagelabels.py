@@ -6,11 +6,10 @@ so a message it does not know is still shown, as it is.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 from ..payments.service import BATCH_STATUS_LABELS_ZH
+from ..zhtable import Table, compile_table, translate
 from . import labels
 
 BATCH_STATUS = dict(BATCH_STATUS_LABELS_ZH)
@@ -94,7 +93,7 @@ def _batch(code: str) -> str:
 _ACTIONS = {"approve": "审批", "county signoff": "县级签批", "refuse signoff": "退回签批", "release": "发放", "reconcile": "对账", "cancel": "撤销"}
 
 # (pattern, Chinese or a function of the match); the first full match wins.
-_MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [(re.compile(p), t) for p, t in [
+_MESSAGES: Table = compile_table([
     # a sampled deviation's consequences: holds, re-determinations, recoveries
     (r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \(.*\): .* before you "
      r"(approve|release) it",
@@ -336,17 +335,14 @@ _MESSAGES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
-]]
+])
 
 
 def zh(message: str | None) -> str:
     """The Chinese for a service message of these stages, or of the earlier ones (`labels.message_zh`)."""
     text = (message or "").strip()
-    for pattern, out in _MESSAGES:
-        m = pattern.fullmatch(text)
-        if m:
-            return out if isinstance(out, str) else out(m)
-    return labels.message_zh(text)
+    said = translate(_MESSAGES, text)
+    return labels.message_zh(text) if said is None else said
 
 
 def eligibility_zh(eligible: bool) -> str:

@@ -199,6 +199,22 @@
   function lateEntries() { document.querySelectorAll("[data-late-entry]").forEach(lateEntry); }
   document.addEventListener("input", function (event) { if (event.target.type === "date") lateEntries(); });
   document.addEventListener("change", function (event) { if (event.target.type === "date") lateEntries(); });
+  // The application form's town and village: htmx replaces both when the town changes, with the village as it was
+  // when the town was picked. A village picked while that answer was on its way (a quick hand, a slow connection)
+  // stays picked when it is one of the new town's villages, instead of being silently emptied.
+  var villageBeforeSwap = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    var village = document.getElementById("f-village");
+    villageBeforeSwap = target && target.id === "place-fields" && village ? village.value : null;
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var kept = villageBeforeSwap, village = document.getElementById("f-village");
+    villageBeforeSwap = null;
+    if (!kept || !village || village.value || village.tagName !== "SELECT") return;
+    var offered = Array.prototype.some.call(village.options, function (o) { return o.value === kept; });
+    if (offered) village.value = kept;
+  });
 
   // The printable pages' 打印 button (shown only with JavaScript; the browser's own print works without).
   document.addEventListener("click", function (event) {

@@ -1,0 +1,100 @@
+"""`GET /api/cases/{id}` with a bearer token is answered before Litestar routes it (cases/shortcut.py): byte for byte
+what Litestar's route answers, and anything but a plain successful read is left to Litestar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import make_case
+
+from verifier.cases.shortcut import CaseReadShortcut
+
+OTHER = "340224"
+
+
+def _seen(r: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return r.status_code, [(k, v) for k, v in r.headers.multi_items() if k != "date"], r.content
+
+
+@pytest.fixture
+def routed(client, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-untyped-def]
+    """`routed(method, url, headers)`: the answer with the shortcut and the one Litestar gives without it, and
+    whether Litestar was asked with the shortcut in place."""
+    shortcut = client.app.asgi_handler
+    assert isinstance(shortcut, CaseReadShortcut)
+    inner = shortcut._handler
+    asked: list[str] = []
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        asked.append(scope["path"])
+        await inner(scope, receive, send)
+
+    monkeypatch.setattr(shortcut, "_handler", counted)
+
+    def both(url: str, headers: Any) -> tuple[Any, Any, bool]:
+        client.get("/api/auth/me", headers=headers)  # the token's signature checked once, as any first request does
+        asked.clear()
+        short = client.get(url, headers=headers)
+        went_on = bool(asked)
+        client.app.asgi_handler = inner
+        try:
+            plain = client.get(url, headers=headers)
+        finally:
+            client.app.asgi_handler = shortcut
+        return _seen(short), _seen(plain), went_on
+
+    return both
+
+
+@pytest.mark.parametrize("stage", ["received", "determined"])
+def test_a_case_read_is_answered_before_routing_as_litestar_answers_it(ctx, users, routed, stage) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage=stage)
+    users.add("sup-short", "insurer_supervisor", counties=("340223",))
+    users.add("admin-short", "admin")
+    for name in ("sup-short", "admin-short"):
+        short, plain, went_on = routed(f"/api/cases/{case_id}", users.headers(name))
+        assert short[0] == 200 and not went_on
+        assert short == plain
+
+
+def test_anything_but_a_plain_successful_read_goes_to_litestar(ctx, client, users, routed) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked")
+    users.add("near", "insurer_supervisor", counties=("340223",))
+    users.add("far-short", "insurer_supervisor", counties=(OTHER,))
+    users.add("admin-s2", "admin")
+    users.add("reset-short", "insurer_supervisor", counties=("340223",))
+    near, admin = users.headers("near"), users.headers("admin-s2")
+    token = near["Authorization"].split(" ", 1)[1]
+    cases = [
+        (f"/api/cases/{case_id}", users.headers("far-short"), 404),  # another county
+        ("/api/cases/case_none", near, 404),
+        (f"/api/cases/{'x' * 41}", near, 400),
+        (f"/api/cases/{case_id}?x=1", near, 200),
+        (f"/api/cases/{case_id}/", near, 200),
+        (f"/api/cases/{case_id}", [("Authorization", f"Bearer {token}"), ("Authorization", "Bearer x")], None),
+        (f"/api/cases/{case_id}", {"Authorization": "Bearer not-a-token"}, 401),
+        (f"/api/cases/{case_id}", {}, 401),
+        ("/api/cases/ledger.xlsx", near, 200),
+    ]
+    for url, headers, status in cases:
+        short, plain, went_on = routed(url, headers)
+        assert went_on, url
+        assert status is None or short[0] == status, (url, short[0], short[2][:300])
+        if url.endswith(".xlsx"):  # a workbook made twice differs in its zip's times
+            assert short[0] == plain[0] and short[1][0] == plain[1][0], url
+        else:
+            assert short == plain, url
+    # The scheme's case does not matter, to either.
+    short, plain, went_on = routed(f"/api/cases/{case_id}", {"Authorization": f"bearer {token}"})
+    assert not went_on and short[0] == 200 and short == plain
+    # A session ended, a password an administrator set: refused at once, by Litestar.
+    r = client.post(f"/api/users/{users.ids['reset-short']}/password", headers=admin,
+                    json={"password": "set by the admin 1"})
+    assert r.status_code == 200, r.text
+    login = client.post("/api/auth/login", json={"username": "reset-short", "password": "set by the admin 1"})
+    short, plain, went_on = routed(f"/api/cases/{case_id}", {"Authorization": f"Bearer {login.json()['token']}"})
+    assert went_on and short[0] == 403 and short == plain
+    assert client.post("/api/auth/logout", headers=near).status_code in (200, 201)
+    short, plain, went_on = routed(f"/api/cases/{case_id}", near)
+    assert went_on and short[0] == 401 and short == plain

@@ -1,0 +1,159 @@
+"""Writes deferred to the transaction's next round trip (`run_batch(later=True)`, store/writer.py), the audit append's
+sent with the COMMIT, and a pooled PostgreSQL connection pinged only when the server spoke (store/db.py).
+
+On SQLite deferred writes run at once; the tests hold on both databases."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import bindparam, func, insert, select, update
+
+from verifier.audit import log as audit
+from verifier.audit.models import AuditEntry, AuditHead
+from verifier.domain.errors import InvalidState
+from verifier.idempotency import IdempotencyKey
+from verifier.store import reader as reader_module
+from verifier.store import writer as writer_module
+from verifier.store.db import Database
+from verifier.store.writer import PreparedWrite, run_batch
+
+_key = IdempotencyKey.__table__
+_INSERT = PreparedWrite(insert(_key))
+_RENAME = PreparedWrite(update(_key).where(_key.c.key == bindparam("old")).values(key=bindparam("new")))
+
+
+def _row(n: int) -> dict[str, Any]:
+    return {"user_id": "u_1", "key": f"k{n}", "method_path": "POST /x", "request_hash": "h", "response_status": 201,
+            "response_body": b"{}", "created_at": datetime(2020, 6, 1, tzinfo=UTC)}
+
+
+def _keys(db: Database) -> list[str]:
+    with db.read() as session:
+        return sorted(session.scalars(select(IdempotencyKey.key)))
+
+
+def _refuse_unless_one(counts: list[int]) -> None:
+    if counts[-1] != 1:
+        raise InvalidState("nothing to rename")
+
+
+def test_deferred_writes_are_seen_by_the_next_statement_and_committed(db: Database) -> None:
+    with db.begin() as session:
+        run_batch(session, [(_INSERT, [_row(1), _row(2)])], later=True)
+        # An ORM read in the same transaction sees them (sent before it).
+        assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 2
+        run_batch(session, [(_RENAME, {"old": "k2", "new": "k3"})], later=True, told=_refuse_unless_one)
+        run_batch(session, [(_INSERT, _row(4))], later=True)  # the last: sent with the COMMIT
+    assert _keys(db) == ["k1", "k3", "k4"]
+
+
+def test_a_deferred_refusal_rolls_the_whole_transaction_back(db: Database) -> None:
+    with db.begin() as session:
+        run_batch(session, [(_INSERT, _row(1))])
+    with pytest.raises(InvalidState):
+        with db.begin() as session:
+            run_batch(session, [(_INSERT, _row(2))])
+            run_batch(session, [(_RENAME, {"old": "nobody", "new": "k9"})], later=True, told=_refuse_unless_one)
+            session.execute(select(1))  # the refusal is raised at the next statement at the latest
+    assert _keys(db) == ["k1"]
+    with pytest.raises(InvalidState):
+        with db.begin() as session:
+            run_batch(session, [(_INSERT, _row(5))], later=True)
+            run_batch(session, [(_RENAME, {"old": "nobody", "new": "k9"})], later=True, told=_refuse_unless_one)
+    assert _keys(db) == ["k1"]  # refused at the commit: nothing of it committed
+
+
+def test_writes_deferred_in_a_transaction_that_rolls_back_are_never_sent(db: Database) -> None:
+    with pytest.raises(ValueError):
+        with db.begin() as session:
+            run_batch(session, [(_INSERT, _row(1))], later=True)
+            raise ValueError("refused before anything was sent")
+    for n in (2, 3):  # the pool's connection, used again, sends nothing left over
+        with db.begin() as session:
+            run_batch(session, [(_INSERT, _row(n))])
+    assert _keys(db) == ["k2", "k3"]
+
+
+def test_a_duplicate_key_deferred_is_raised_within_the_transaction(db: Database) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with db.begin() as session:
+        run_batch(session, [(_INSERT, _row(1))])
+    with pytest.raises(IntegrityError):
+        with db.begin() as session:
+            run_batch(session, [(_INSERT, _row(2))])
+            run_batch(session, [(_INSERT, _row(1))], later=True)
+    assert _keys(db) == ["k1"]
+
+
+def test_an_audit_append_is_written_with_the_commit_and_the_log_stays_whole(db: Database) -> None:
+    for n in range(5):
+        with db.begin() as session:
+            audit.ensure_head(session)
+            index = audit.append(session, actor="u", role="r", action="a", subject=f"s{n}", payload={"n": n},
+                                 county_code=None)
+            assert index == n
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 5
+        assert session.get(AuditHead, 1).size == 5  # type: ignore[union-attr]
+
+
+def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db: Database,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's round trips")
+    with db.begin() as session:
+        audit.ensure_head(session)
+    exchanges: list[str] = []
+    real_send, real_exchange = writer_module.send_writes, reader_module.exchange
+
+    def send(connection: Any, statements: Any, *, commit: bool = False) -> Any:
+        exchanges.append(f"write{' and commit' if commit else ''}")
+        return real_send(connection, statements, commit=commit)
+
+    def exchange(connection: Any, statements: Any, **k: Any) -> Any:
+        exchanges.append("read")
+        return real_exchange(connection, statements, **k)
+
+    monkeypatch.setattr(writer_module, "send_writes", send)
+    monkeypatch.setattr(reader_module, "exchange", exchange)
+    executed: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
+        if cursor is not None:
+            executed.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.begin() as session:
+            run_batch(session, [(_INSERT, _row(1))], later=True)  # a business write
+            audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    # The business write went with the head's lock, the append's rows with the COMMIT: two round trips.
+    assert exchanges == ["read", "write and commit"] and executed == []
+    assert _keys(db) == ["k1"]
+    with db.read() as session:
+        assert session.get(AuditHead, 1).size == 1  # type: ignore[union-attr]
+
+
+def test_on_postgresql_a_pooled_connection_ended_by_the_server_is_replaced_at_checkout(db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's connections")
+    with db.begin() as session:
+        pid = session.execute(select(func.pg_backend_pid())).scalar_one()
+    libpq = db.url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+    time.sleep(0.5)  # the server has told the client and closed the socket
+    with db.begin() as session:  # no error: the pool connected anew
+        assert session.execute(select(func.pg_backend_pid())).scalar_one() != pid
+        run_batch(session, [(_INSERT, _row(1))])
+    assert _keys(db) == ["k1"]
