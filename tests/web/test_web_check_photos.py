@@ -61,3 +61,26 @@ def test_uploaded_photos_come_back_as_captioned_thumbnails_without_hashes_in_the
     assert pages.get(src).status_code in (403, 404)
     pages.as_("clerk-x", "town_clerk")
     assert pages.get(src).status_code in (403, 404)
+
+
+def test_a_photo_sent_with_the_phone_form_keeps_its_capture_time(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from verifier.store.tables import Evidence
+
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    data["stable_income"] = ""  # refused: the photo is stored all the same, and kept in the form
+    exif = Image.Exif()
+    exif[0x8769] = {0x9003: "2020:05:30 16:05:00", 0x9011: "+08:00"}
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 12), (20, 140, 60)).save(buf, "JPEG", exif=exif)
+    r = pages.post(f"/cases/{case_id}/check", data, files={"photos": ("door.jpg", buf.getvalue(), "image/jpeg")})
+    assert r.status_code == 422
+    with ctx.db.read() as session:
+        assert session.scalars(select(Evidence.captured_at).where(Evidence.case_id == case_id)).all() == [
+            "2020-05-30T16:05:00+08:00"]

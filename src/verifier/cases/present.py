@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
-from ..domain import late_entry
+from ..domain import late_entry, photo_times
 from ..domain.errors import NotFound
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_account, mask_id
@@ -21,7 +21,7 @@ from ..payments.models import PaymentItem
 from ..payments.service import CASE_ITEMS, payment_rows
 from ..store.db import Database
 from ..store.reader import Batch, Prepared, Steps, session_reader
-from ..store.tables import Case, Check, Determination, Household, Referral, Visit, VisitAttempt
+from ..store.tables import Case, Check, Determination, Evidence, Household, Referral, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_ids
 from .schemas import (
@@ -32,6 +32,7 @@ from .schemas import (
     DeterminationOut,
     HistoryOut,
     MemberOut,
+    PhotoFindingOut,
     ReferralOut,
     ReliefOut,
     VisitAttemptOut,
@@ -81,7 +82,15 @@ def recorded_days_after(c: Check) -> int:
     return late_entry.days_after(c.visited_on, late_entry.recorded_on(c.recorded_at))
 
 
-def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> CheckOut:
+def photo_findings_out(c: Check, photos: list[photo_times.Photo]) -> list[PhotoFindingOut]:
+    return [PhotoFindingOut(kind=f.kind, text=f.in_chinese(c.visited_on, c.recorded_at), sha256=f.sha256,
+                            taken_at=f.taken_at, taken_on=f.taken_on, days_apart=f.days_apart, photos=f.photos,
+                            number=f.number)
+            for f in photo_times.findings(c.visited_on, c.recorded_at, photos)]
+
+
+def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool,
+              photos: list[photo_times.Photo] | None = None) -> CheckOut:
     def idn(m: dict) -> str:
         number = vault.open(bytes.fromhex(m["id_number_enc"]), "check.member_id_number")
         return number if full_ids else mask_id(number)
@@ -105,6 +114,7 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool) -> Che
         note=c.note, recorded_by=c.recorded_by, recorded_at=c.recorded_at, sent_back_by=c.sent_back_by,
         sent_back_at=c.sent_back_at, sent_back_reason=c.sent_back_reason,
         recorded_days_after=gap, late_entry=late_entry.needs_reason(gap), late_entry_reason=c.late_entry_reason,
+        photo_findings=photo_findings_out(c, photos or []),
     )
 
 
@@ -117,8 +127,9 @@ def visit_out(v: Visit) -> VisitOut:
 # cost several times what the database takes to answer these short indexed reads. They read the tables' rows, which
 # have the attribute names of the mapped objects.
 _CASE_ID = bindparam("case_id")
-_case, _household, _visit, _referral, _check, _det, _entry, _attempt, _item = (
-    m.__table__ for m in (Case, Household, Visit, Referral, Check, Determination, AuditEntry, VisitAttempt, PaymentItem))
+_case, _household, _visit, _referral, _check, _det, _entry, _attempt, _item, _evidence = (
+    m.__table__ for m in (Case, Household, Visit, Referral, Check, Determination, AuditEntry, VisitAttempt, PaymentItem,
+                          Evidence))
 _CASE = Prepared(select(_case, _household.c.head_name).join(_household, _household.c.id == _case.c.household_id)
                  .where(_case.c.id == _CASE_ID))
 _VISITS = Prepared(select(_visit).where(_visit.c.case_id == _CASE_ID).order_by(_visit.c.created_at))
@@ -138,8 +149,11 @@ _SUBJECTS = union_all(
     select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
 _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
                     .where(_entry.c.subject.in_(_SUBJECTS)).order_by(_entry.c.idx))
+# The case's uploaded files' kinds and capture times, for the checks' photo findings (domain/photo_times.py).
+_EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
+                     .where(_evidence.c.case_id == _CASE_ID))
 _DETAIL = (_VISITS, _REFERRALS, _CHECKS, _DETERMINATION, _ATTEMPTS, CASE_ITEMS, CASE_REVIEW, CASE_NOTICE,
-           CASE_OBJECTIONS, _HISTORY)
+           CASE_OBJECTIONS, _EVIDENCE, _HISTORY)
 _DETAIL_AND_CASE = (*_DETAIL, _CASE)
 
 
@@ -224,7 +238,7 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
             raise NotFound(f"no case {case_id!r}")
         known = (rows[0], rows[0].head_name)
     case, head_name = known
-    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, history = results[:10]
+    visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, files, history = results[:11]
     active = next((v for v in visits if v.active), None)
     full_ids = sees_full_ids(principal, case, active)
     referrals = [
@@ -237,13 +251,15 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
         for r in referral_rows
     ]
     payments = payment_rows(items, vault)
+    stored = [(f.sha256, f.content_type, f.captured_at) for f in files]
     return CaseDetail(
         **_case_fields(case, head_name), referrals=referrals,
         visits=[visit_out(v) for v in visits],
         visit_attempts=[VisitAttemptOut(id=a.id, visited_on=a.visited_on, officers=list(a.officer_ids), outcome=a.outcome,
                                         note=a.note, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
                         for a in attempts],
-        checks=[check_out(c, vault, full_ids, full_account=False) for c in check_rows],
+        checks=[check_out(c, vault, full_ids, full_account=False, photos=photo_times.photos_among(stored, c.evidence))
+                for c in check_rows],
         determination=determination_out(dets[0]) if dets else None,
         village_review=review_summary(reviews[0] if reviews else None),
         notice=notice_summary(notices[0] if notices else None, objections),

@@ -77,6 +77,20 @@ class ApplicationEditIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
 
 
+class PhotoFindingOut(msgspec.Struct):
+    """What a photo's capture time (EXIF) says against the check's visit day (`domain.photo_times`): `kind` is
+    other_day, after_recording or no_capture_time; `text` says it in Chinese. A warning to check, not a refusal."""
+
+    kind: str
+    text: str
+    sha256: str | None = None
+    taken_at: datetime | None = None  # in Asia/Shanghai
+    taken_on: date | None = None
+    days_apart: int | None = None  # the day it was taken minus the visit day
+    photos: int = 0  # no_capture_time: how many photos carry none
+    number: int = 0  # the photo's place among the check's photos (1 for the first, as the case page numbers them)
+
+
 class CheckOut(msgspec.Struct):
     id: str
     seq: int
@@ -102,6 +116,8 @@ class CheckOut(msgspec.Struct):
     recorded_days_after: int | None = None
     late_entry: bool = False
     late_entry_reason: str | None = None
+    # The photos' capture times against the visit day and the recording time (domain/photo_times.py).
+    photo_findings: list[PhotoFindingOut] = []
 
 
 class BandOut(msgspec.Struct):

@@ -27,7 +27,7 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee
-from ..domain import backing, late_entry, planning
+from ..domain import backing, late_entry, photo_times, planning
 from ..domain.lifecycle import next_status
 from ..domain.planning import days_late
 from ..domain.registers import finding_reason
@@ -39,7 +39,7 @@ from ..store.tables import Case, Check, Determination, Evidence, Household, Memb
 from ..store.vault import Vault
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
-from . import bills, evidence_files, recording
+from . import bills, evidence_files, photo_exif, recording
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -81,14 +81,32 @@ def store_evidence(
     existing = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha))
     if existing is not None:
         return existing
+    captured = _captured_at(data, actual)
     evidence = Evidence(id=new_id("ev"), case_id=case.id, sha256=sha, size=len(data), content_type=actual,
-                        uploaded_by=principal.id, uploaded_at=clock.now())
+                        uploaded_by=principal.id, uploaded_at=clock.now(), captured_at=captured)
     session.add(evidence)
     session.flush()
     audit.append(session, actor=principal.id, role="field_officer", action="evidence.upload", subject=case.id,
-                 contract_hash=case.contract_hash, payload={"sha256": sha, "size": len(data), "content_type": actual},
+                 contract_hash=case.contract_hash, payload={"sha256": sha, "size": len(data), "content_type": actual,
+                                                            **({"captured_at": captured} if captured else {})},
                  clock=clock)
     return evidence
+
+
+def _captured_at(data: bytes, content_type: str) -> str | None:
+    """What the evidence row keeps of a photo's capture time (see `Evidence.captured_at`): None for a PDF."""
+    if not content_type.startswith("image/"):
+        return None
+    taken = photo_exif.capture_time(data, content_type)
+    return "" if taken is None else taken.isoformat()
+
+
+def photo_findings(session: Session, check: Check) -> list[photo_times.PhotoFinding]:
+    """What the check's photos' capture times say against its visit day and recording time (`domain.photo_times`)."""
+    rows = session.execute(select(Evidence.sha256, Evidence.content_type, Evidence.captured_at)
+                           .where(Evidence.case_id == check.case_id)).all() if check.evidence else []
+    photos = photo_times.photos_among([(r.sha256, r.content_type, r.captured_at) for r in rows], check.evidence)
+    return photo_times.findings(check.visited_on, check.recorded_at, photos)
 
 
 # Built once (building a statement costs more than running these).
@@ -488,6 +506,8 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
         "relief": format_yuan(quote.amount if quote else 0), "capped": bool(quote and quote.capped),
         "registers": [r["import_id"] for r in match.consulted], "register_comparisons": match.comparisons,
         "findings": {status: sum(f.status == status for f in a.findings) for status in ("explained", "upheld")},
+        # what the supervisor was shown of the photos' capture times (a warning, not a refusal)
+        "photo_findings": [f.as_dict() for f in photo_findings(session, a.check)],
     })
     if action == "determine_ineligible":
         case.closed_reason = a.eligibility.reason

@@ -349,3 +349,6 @@ class Evidence(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     uploaded_by: Mapped[str] = mapped_column(String(40))
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A photo's capture time as its camera wrote it (ISO 8601, with the offset when there was one), "" when the photo
+    # carries none; NULL for PDF scans and files uploaded before migration 0037 (`checks/photo_exif.py`).
+    captured_at: Mapped[str | None] = mapped_column(String(32), nullable=True)

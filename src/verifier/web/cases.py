@@ -28,6 +28,7 @@ from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
 from ..checks import service as check_service
+from ..domain import photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
@@ -172,7 +173,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches, dev=deviations,
-                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings)
+                forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
+                photo_caveat=photo_times.CAVEAT)
 
 
 Chart = Annotated[str, Parameter(max_length=80, pattern=r"^([a-z_]+(:[a-z0-9_.]+)?)?$")]

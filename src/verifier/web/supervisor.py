@@ -17,7 +17,7 @@ from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
 from ..checks import bills as check_bills
 from ..checks import service as check_service
-from ..domain import late_entry
+from ..domain import late_entry, photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..registers import service as register_service
 from ..store.paged import fold_search
@@ -194,6 +194,10 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "recorded_days_after": recorded_days_after(check),
             "late_entry": late_entry.needs_reason(recorded_days_after(check)),
             "late_entry_days": late_entry.LATE_ENTRY_DAYS,
+            # the photos' capture times against the visit day (a warning: a phone's clock can be wrong)
+            "photo_findings": [f.in_chinese(check.visited_on, check.recorded_at)
+                               for f in check_service.photo_findings(session, check)],
+            "photo_caveat": photo_times.CAVEAT,
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
