@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -151,8 +152,9 @@ def _notice_form(request: Req, ctx: Any, state: FormState, status_code: int = 20
     with ctx.db.read() as session:
         counties = counties_of(session, request.user)
         awaiting = notice_service.villages_awaiting_notice(session, request.user)
+    today = ctx.clock.today()  # a notice is entered the day it goes up or the next (notices.service.post_notice)
     return page(request, "notice_new.html", status_code=status_code, form=state, counties=counties,
-                awaiting=awaiting)
+                awaiting=awaiting, today=today, earliest=today - timedelta(days=notice_service.LATE_ENTRY_DAYS))
 
 
 def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 200,
