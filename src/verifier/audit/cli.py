@@ -11,8 +11,9 @@ import click
 import msgspec
 
 from ..cli_text import Refused
-from .notes_zh import note_zh
 from ..settings import Settings
+from ..zhtable import Chinese, Table, translate
+from .notes_zh import note_zh
 
 
 def _read(path: str) -> str:
@@ -24,8 +25,13 @@ def _read(path: str) -> str:
         raise Refused(f"无法读取 {path}：{exc.strerror or exc}") from None
 
 
-# What `verify` may find (verify.py, scan.py), in Chinese.
-_BAD = [
+def _filled(template: str) -> Chinese:
+    """A row's Chinese with the match's groups in its {0}, {1}, …"""
+    return lambda m: template.format(*m.groups())
+
+
+# What `verify` may find (verify.py, scan.py), in Chinese; a checkpoint's unreadable note by `notes_zh` (last row).
+_BAD: Table = [(pattern, _filled(zh)) for pattern, zh in [
     (re.compile(r"entry (\d+) was changed: .*"), "第 {0} 条记录被改动过：其内容的哈希与保存的叶哈希不符"),
     (re.compile(r"the log was truncated: its head records (\d+) entries, only (\d+) are stored"),
      "日志被截短：日志头记录了 {0} 条，实际只保存了 {1} 条"),
@@ -57,21 +63,14 @@ _BAD = [
     (re.compile(r"checkpoint for size (\d+): its signed root differs from the root of the stored entries "
                 r"(\d+)\.\.(\d+).*"),
      "日志长度 {0} 的签名检查点：签名的根哈希与保存的第 {1} 至 {2} 条记录算出的不同：记录被改写，或检查点是伪造的"),
-]
-_CHECKPOINT = re.compile(r"checkpoint for size (\d+): (.*)")
+]] + [(re.compile(r"checkpoint for size (\d+): (.*)"),  # its signed note could not be opened (notes.NoteError)
+       lambda m: f"日志长度 {m.group(1)} 的签名检查点：{note_zh(m.group(2), '签名记录无法验证')}")]
 
 
 def problem_zh(message: str) -> str:
     """A verification failure in Chinese (a checkpoint's unreadable note by `notes_zh`); one not listed is said in
     general words, the first bad index beside it naming where to look."""
-    for pattern, zh in _BAD:
-        m = pattern.fullmatch(message)
-        if m:
-            return zh.format(*m.groups())
-    m = _CHECKPOINT.fullmatch(message)
-    if m:  # its signed note could not be opened (notes.NoteError)
-        return f"日志长度 {m.group(1)} 的签名检查点：{note_zh(m.group(2), '签名记录无法验证')}"
-    return "校验未通过：日志的记录或哈希树与签名检查点不符"
+    return translate(_BAD, message) or "校验未通过：日志的记录或哈希树与签名检查点不符"
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
