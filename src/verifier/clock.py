@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-SCHEME_TZ = ZoneInfo("Asia/Shanghai")
+from .domain.scheme_calendar import SCHEME_TZ as SCHEME_TZ  # the scheme's days (defined once, in the domain)
 
 
 class Clock:

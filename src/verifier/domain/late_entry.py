@@ -12,11 +12,9 @@ Pure functions only (no I/O).
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from .errors import FieldError
-
-SCHEME_TZ = ZoneInfo("Asia/Shanghai")  # the scheme's calendar (as `clock.SCHEME_TZ`)
+from .scheme_calendar import SCHEME_TZ
 
 LATE_ENTRY_DAYS = 3  # a check recorded more than this many days after its visit day needs a reason
 REASON_MIN_CHARS = 4  # "村里无信号", "手机没电了": a few characters at least, not a dot

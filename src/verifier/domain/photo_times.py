@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from .late_entry import SCHEME_TZ
+from .scheme_calendar import SCHEME_TZ
 
 OTHER_DAY = "other_day"
 AFTER_RECORDING = "after_recording"
