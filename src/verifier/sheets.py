@@ -1,6 +1,6 @@
 """Reading a small table a person sends (csv in UTF-8 or GBK, or an xlsx's first sheet) into numbered records, within
 the upload limits: for files read whole, such as a county's roster or a medical-insurance settlement export. (The
-referral importer streams instead: referrals/parsing.py.)"""
+referral importer streams instead: referrals/parsing/.)"""
 
 from __future__ import annotations
 
