@@ -1,162 +1,27 @@
-"""Visit planning: which two officers and which vehicle visit which household on which day.
-
-Pure functions only (no I/O, no database, standard library only). The caller loads the screened cases,
-the officers, the vehicles and the visits already booked, computes each case's due date
-(referral or screening date + the contract's ``check_within_days``, see `due_date`), and stores
-whatever part of the returned `Plan` it accepts.
-
-Rules
------
-* Every visit is made by a **team**: two distinct officers and one vehicle. On a given day an officer
-  travels in one team only and a vehicle carries one team only.
-* An officer makes at most ``capacity_per_day`` visits a day (visits already booked count). A team's room
-  for the day is therefore the smaller of its two officers' remaining capacities.
-* A case is visited on a working day (``workdays``, Monday to Friday by default, and not in ``holidays``;
-  ``extra_workdays`` are weekend days worked in exchange for a holiday, 调休) inside the planning window
-  ``[start, start + days - 1]``, on or after ``start`` and its referral date. The due date measures the
-  insurer's service, it does not end the household's claim: a case that can only be visited late is still
-  placed, as early as possible, and its assignment says by how many days it is late. Every case that is not
-  placed is listed in `Plan.unplaced` with the reason. No case is dropped silently.
-
-Algorithm (greedy, day by day, earliest due date first)
--------------------------------------------------------
-Cases are ordered by ``(due_on, town, village, case_id)`` ("EDF order"). For each planning day:
-
-1. **Teams.** Teams already booked that day (from ``existing``) keep their officers and vehicle and may
-   take more visits while both officers have capacity left; such a team stays in the village of its
-   booked visits when that is known. The remaining officers who are available and below capacity are
-   sorted by remaining capacity (largest first), then id, and paired in that order (pairing officers of
-   similar room wastes the least capacity); the pairs get the free vehicles in id order. An officer or
-   vehicle left over stays home.
-2. **One village per team.** Each team without a village takes the most urgent case still open (EDF
-   order) as its seed and fills its day with the most urgent cases of that same village.
-3. **Then the same town.** A team with room left fills it with the most urgent cases of its town.
-4. **Last chance.** A team with room left still takes, in EDF order, any case that is already overdue or
-   for which today is the last planning day on or before its due date (another town, but otherwise it
-   would be late, or later still).
-
-Overdue cases have the earliest due dates, so EDF order plans them first, the most overdue first. At the end
-every case not placed gets a reason: the due date precedes the referral date, the referral comes after the
-window, no working day was left, no two officers were free, no vehicle was free, or every team was fully
-booked.
-
-Output is fully determined by the input *values*: inputs are sorted internally, so their order does not
-matter. The cost is O(cases x days) plus sorting, fine for a few thousand cases.
-"""
+"""The planner: the greedy day-by-day fill, earliest due date first (the rules are in the package's docstring)."""
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .errors import FieldError, ValidationFailed
-
-MONDAY_TO_FRIDAY: frozenset[int] = frozenset(range(5))
-"""Weekday numbers as `date.weekday` gives them: Monday is 0, Sunday is 6."""
-
-DEFAULT_CAPACITY = 4
-"""Visits one officer can make in a day unless told otherwise."""
-
-MAX_PLAN_DAYS = 366
-
-
-# --------------------------------------------------------------------------------------------------
-# Inputs and outputs
-
-
-@dataclass(frozen=True)
-class PlanCase:
-    """A screened case waiting for its home visit."""
-
-    case_id: str
-    town: str
-    village: str
-    referred_on: date
-    due_on: date
-    # Officers who may not visit it: a review (复核) after an ineligible decision is made by different officers.
-    excluded_officers: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Officer:
-    user_id: str
-    capacity_per_day: int = DEFAULT_CAPACITY
-    unavailable: frozenset[date] = frozenset()
-
-
-@dataclass(frozen=True)
-class Vehicle:
-    """A survey vehicle; it carries one two-officer team a day."""
-
-    vehicle_id: str
-    unavailable: frozenset[date] = frozenset()
-
-
-@dataclass(frozen=True)
-class ExistingVisit:
-    """A visit already booked; it uses its officers' capacity and its vehicle on that day.
-
-    ``town`` and ``village`` are optional: when given, the planner keeps that team in that village.
-    """
-
-    visit_on: date
-    officer_ids: tuple[str, ...]
-    vehicle_id: str
-    town: str | None = None
-    village: str | None = None
-
-
-@dataclass(frozen=True)
-class Assignment:
-    case_id: str
-    visit_on: date
-    officer_ids: tuple[str, str]
-    vehicle_id: str
-    days_late: int = 0  # calendar days after the case's due date; 0 when on time
-
-
-@dataclass(frozen=True)
-class Unplaced:
-    case_id: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    """``assignments`` in visiting order (day, then team, then case); ``unplaced`` in EDF order."""
-
-    assignments: list[Assignment] = field(default_factory=list)
-    unplaced: list[Unplaced] = field(default_factory=list)
-
-
-def due_date(counted_from: date, check_within_days: int) -> date:
-    """The last day a case is visited on time: ``check_within_days`` calendar days after ``counted_from``."""
-    return counted_from + timedelta(days=check_within_days)
-
-
-def days_late(visit_on: date, due_on: date) -> int:
-    """By how many calendar days a visit (or check) on ``visit_on`` misses ``due_on``; 0 when on time."""
-    return max((visit_on - due_on).days, 0)
-
-
-def working_days(
-    start: date,
-    days: int,
-    workdays: frozenset[int] = MONDAY_TO_FRIDAY,
-    holidays: frozenset[date] = frozenset(),
-    extra_workdays: frozenset[date] = frozenset(),
-) -> list[date]:
-    """The working days of ``[start, start + days - 1]``: a weekday of ``workdays`` that is no holiday, or an
-    ``extra_workdays`` day (a weekend worked in exchange for a holiday)."""
-    window = (start + timedelta(days=i) for i in range(days))
-    return [d for d in window if d in extra_workdays or (d.weekday() in workdays and d not in holidays)]
-
-
-# --------------------------------------------------------------------------------------------------
-# The planner
+from ..errors import FieldError, ValidationFailed
+from .model import (
+    MAX_PLAN_DAYS,
+    MONDAY_TO_FRIDAY,
+    Assignment,
+    ExistingVisit,
+    Officer,
+    Plan,
+    PlanCase,
+    Unplaced,
+    Vehicle,
+    days_late,
+    working_days,
+)
 
 
 @dataclass
@@ -404,67 +269,3 @@ def _check_input(
         raise ValidationFailed(problems)
 
 
-# --------------------------------------------------------------------------------------------------
-# A visit scheduled by hand
-
-
-def validate_manual_assignment(
-    officer_ids: Sequence[str],
-    visit_on: date,
-    vehicle_id: str,
-    *,
-    referred_on: date,
-    officer_load: Mapping[tuple[str, date], int],
-    capacity: int | Mapping[str, int] = DEFAULT_CAPACITY,
-    existing: Iterable[ExistingVisit] = (),
-) -> list[FieldError]:
-    """Every problem with a visit a supervisor schedules by hand; an empty list when it may be stored.
-
-    ``officer_load`` counts the visits each officer already has on a day (this case's own earlier booking
-    excluded); ``capacity`` is one number for all officers or one per officer (missing: the default).
-    ``existing`` holds other visits booked that day, to check that a vehicle carries one team and an
-    officer travels in one vehicle. Field names are those of the request: ``officers``, ``visit_on``,
-    ``vehicle``. A visit may be in the past (recorded later) or the future, but not before the referral
-    date. A visit after the due date is allowed (the caller warns with `days_late`).
-    """
-    problems: list[FieldError] = []
-    ids = list(officer_ids)
-    if len(ids) != 2:
-        problems.append(FieldError("officers", f"exactly two officers are needed, got {len(ids)}"))
-    if any(not str(i).strip() for i in ids):
-        problems.append(FieldError("officers", "an officer id must not be empty"))
-    elif len(ids) == 2 and ids[0] == ids[1]:
-        problems.append(FieldError("officers", "the two officers must be different people"))
-    if not str(vehicle_id).strip():
-        problems.append(FieldError("vehicle", "a vehicle is needed"))
-    if visit_on < referred_on:
-        problems.append(FieldError("visit_on", f"visit {visit_on} is before the referral date {referred_on}"))
-
-    for officer in dict.fromkeys(ids):
-        limit = capacity if isinstance(capacity, int) else capacity.get(officer, DEFAULT_CAPACITY)
-        load = officer_load.get((officer, visit_on), 0)
-        if load >= limit:
-            problems.append(
-                FieldError("officers", f"officer {officer} already has {load} visits on {visit_on} (capacity {limit})")
-            )
-
-    team = set(ids)
-    vehicle_clash: set[tuple[str, ...]] = set()
-    officer_clash: set[tuple[str, str]] = set()
-    for visit in existing:
-        if visit.visit_on != visit_on:
-            continue
-        if visit.vehicle_id == vehicle_id and set(visit.officer_ids) != team:
-            vehicle_clash.add(tuple(sorted(set(visit.officer_ids))))
-        if visit.vehicle_id != vehicle_id:
-            for officer in team & set(visit.officer_ids):
-                officer_clash.add((officer, visit.vehicle_id))
-    for other in sorted(vehicle_clash):
-        problems.append(
-            FieldError("vehicle", f"vehicle {vehicle_id} already carries {' and '.join(other)} on {visit_on}")
-        )
-    for officer, other_vehicle in sorted(officer_clash):
-        problems.append(
-            FieldError("officers", f"officer {officer} already travels in vehicle {other_vehicle} on {visit_on}")
-        )
-    return problems
