@@ -483,13 +483,12 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
     finally:
         ctx.close()
     if xlsx_out is not None:
-        from zoneinfo import ZoneInfo
-
         from .documents.simulation_sheet import simulation_workbook
+        from .domain.scheme_calendar import SCHEME_TZ
         from .web.labels import CAUSES, GROUPS
 
         xlsx_out.write_bytes(simulation_workbook(result, contract, causes=CAUSES, groups=GROUPS,
-                                                 made_at=made_at.astimezone(ZoneInfo("Asia/Shanghai"))))
+                                                 made_at=made_at.astimezone(SCHEME_TZ)))
         click.echo(f"已写出 {xlsx_out}（{len(result.cases)} 户：{result.gaining} 户增加，{result.losing} 户减少）")
     from .cli_text import pad
     from .web.labels import CAUSES, GROUPS

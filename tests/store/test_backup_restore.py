@@ -18,7 +18,9 @@ from sqlalchemy import create_engine, func, select, text
 
 from verifier.accounts.auth import principal_of
 from verifier.audit.service import checkpoint_text
-from verifier.backups.service import BackupError, backup, restore
+from verifier.backups.backup import backup
+from verifier.backups.manifest import BackupError
+from verifier.backups.restore import restore
 from verifier.cases.service import active_visit
 from verifier.checks import evidence_files
 from verifier.checks.service import store_evidence

@@ -19,8 +19,8 @@ def backup(dest: Path, keys_to: Path | None) -> None:
     """把数据库（一致的快照）、证据文件和密钥复制到新的目标目录。"""
     import os
 
-    from .service import BackupError
-    from .service import backup as make_backup
+    from .manifest import BackupError
+    from .backup import backup as make_backup
 
     os.umask(PRIVATE_UMASK)
     try:
@@ -43,8 +43,8 @@ def restore(src: Path, keys_from: Path | None, since_file: Path | None) -> None:
     """从备份目录建立空的 VERIFIER_HOME（和空数据库），然后核对审计日志。"""
     import os
 
-    from .service import BackupError
-    from .service import restore as do_restore
+    from .manifest import BackupError
+    from .restore import restore as do_restore
 
     os.umask(PRIVATE_UMASK)
     since = since_file.read_text("utf-8") if since_file is not None else None

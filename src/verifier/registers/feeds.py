@@ -17,7 +17,7 @@ from ..contract import REGISTER_FEEDS
 from ..store import contracts as contract_store
 from ..store.tables import ReferralImport
 from .models import RegisterImport
-from .periods import day_bounds
+from ..domain.scheme_calendar import day_bounds
 
 
 @dataclass(frozen=True)

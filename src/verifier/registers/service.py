@@ -335,7 +335,7 @@ class RegisterCounts:
 def register_counts(session: Session, county_code: str, start: date, end: date) -> RegisterCounts:
     """The counts for a county between two days (inclusive, Asia/Shanghai): for the monthly report."""
     from ..store.tables import Determination
-    from .periods import day_bounds
+    from ..domain.scheme_calendar import day_bounds
 
     lo, hi = day_bounds(start, end)
     det = session.execute(

@@ -11,9 +11,8 @@ included), each with its record, and the period's totals.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,12 +20,12 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..domain.errors import NotFound
 from ..domain.money import format_yuan, parse_yuan
+from ..domain.scheme_calendar import day_bounds
 from ..payments.models import Recovery, SupplementaryPayment
 from ..store.tables import Case, Household
 from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
 from .service import evaluate, load_round
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 KINDS = ("eligibility", "amount", "income")
 
 
@@ -90,8 +89,7 @@ def assessment_summary(session: Session, county_code: str, date_from: date, date
     With a principal, a county outside theirs raises NotFound."""
     if principal is not None and not principal.may_see_county(county_code):
         raise NotFound(f"no county {county_code!r}")
-    start = datetime.combine(date_from, time.min, LOCAL)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, LOCAL)
+    start, end = day_bounds(date_from, date_to)
     rounds = list(session.scalars(select(SamplingRound).where(
         SamplingRound.county_code == county_code, SamplingRound.status == "drawn", SamplingRound.drawn_at >= start,
         SamplingRound.drawn_at < end).order_by(SamplingRound.drawn_at, SamplingRound.id)))

@@ -10,7 +10,7 @@ a bearer token (`ExportController`); see README, "Excel exports".
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import service as audit_service
 from ..cases import service as case_service
-from ..clock import SCHEME_TZ
 from ..documents.sheets import XLSX, Money, Sheet, attachment, workbook
 from ..domain.errors import ValidationFailed
+from ..domain.scheme_calendar import day_start
 from ..domain.money import parse_yuan
 from ..http import Ctx, get
 from ..notices import service as notice_service
@@ -156,8 +156,8 @@ def samples_xlsx(session: Session, user: Principal, round_id: str) -> bytes:
 
 def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
     """Days in Asia/Shanghai, both included, as the instants that bound them."""
-    start = datetime.combine(since, time.min, SCHEME_TZ) if since else None
-    end = datetime.combine(until + timedelta(days=1), time.min, SCHEME_TZ) if until else None
+    start = day_start(since) if since else None
+    end = day_start(until + timedelta(days=1)) if until else None
     return start, end
 
 
