@@ -22,6 +22,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import recoveries
 from ..payments.routes import RECOVERY_READERS
+from ..sampling import service as smp
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
@@ -53,7 +54,8 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     recs = recoveries.recoveries_for_case(session, case_id)
     names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held])
     open_hold = next((h for h in held if h["status"] == "open"), None)
-    return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names,
+    rounds = smp.round_titles(session, [open_hold["round_id"]] if open_hold else [])
+    return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,
             "may_redetermine": open_hold is not None and user.has(holds.ROLE),
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
@@ -78,7 +80,8 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
         names = user_names(session, [rec["opened_by"], rec["closed_by"] or "", rec["waiver_requested_by"] or ""]
                            + [r["recorded_by"] for r in rec["repayments"]]
                            + [r["decided_by"] or "" for r in rec["repayments"]])
-    return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl,
+        round_title = smp.round_titles(session, [rec["round_id"]]).get(rec["round_id"])
+    return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl, round_title=round_title,
                 may_record=user.has(recoveries.RECORDER) and rec["status"] == "open",
                 may_confirm=user.has(*recoveries.CONFIRMERS),
                 may_waive=(user.has(recoveries.WAIVER) and rec["status"] == "open"

@@ -181,6 +181,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
                            + [b.signoff_refused_by or ""] + [i.removed_by or "" for i in items.items]
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
+        shared_cases = case_service.cases_by_id(session, [c for a in shared for c in a.case_ids])
+        heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])])
@@ -192,7 +194,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed, shared=shared, numbers=numbers, split=_split(b))
+                changed=changed, shared=shared, heads=heads, numbers=numbers, split=_split(b))
 
 
 def _split(b: BatchOut) -> bool:

@@ -1,0 +1,82 @@
+"""What a tired clerk met on an ordinary day, server-rendered: a sampling round named by its county, kind and period
+(not its id), the shared-account warning naming cases by number and masked head, a payee change approved only with
+its box ticked."""
+
+from __future__ import annotations
+
+import re
+
+from deviation_helpers import drawn_round_api, pay, person, ready_case
+from factories import make_case, staff
+from sqlalchemy import select
+
+from verifier.cases.workflow import advance, load_case
+from verifier.payments.models import Recovery
+from verifier.store.tables import Case
+
+ROUND_NAME = "示范县 · 按户抽样 · 2020-05-01 至 2020-06-30"
+
+
+def _visible(html: str) -> str:
+    """The page's text outside tags, attributes and the copyable `.mono` values (what a person reads)."""
+    html = re.sub(r'<(dd|span|code|td|a) class="mono[^"]*"[^>]*>.*?</\1>', "", html, flags=re.S)
+    html = re.sub(r"<code>.*?</code>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_a_sampling_round_is_named_by_county_kind_and_period(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("reviewer", "county_reviewer", counties=("340223",))
+    users.add("insurer", "insurer_supervisor", counties=("340223",))
+    reviewer, insurer = users.headers("reviewer"), users.headers("insurer")
+    claims, fin1 = person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance")
+    held, paid = ready_case(ctx), ready_case(ctx)
+    pay(ctx, claims, fin1, [paid])
+    round_id, _ = drawn_round_api(pages.client, reviewer, insurer)
+    for case_id in (held, paid):
+        r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
+                              json={"case_id": case_id, "per_capita_income": "2666.67", "eligible": False})
+        assert r.status_code == 201, r.text
+
+    pages.login("reviewer")
+    listing = pages.get("/sampling").text
+    link = re.search(rf'<a href="/sampling/{round_id}"[^>]*>([^<]*)</a>', listing)
+    assert link and link.group(1) == ROUND_NAME
+    assert round_id not in _visible(listing)
+    text = pages.get(f"/sampling/{round_id}").text
+    assert f"<title>抽样复核 {ROUND_NAME}" in text and f"<h1>抽样复核：{ROUND_NAME}</h1>" in text
+    assert round_id in text  # still there to copy, for `verifier sampling replay`
+
+    pages.as_("sup2", "insurer_supervisor")
+    text = pages.get(f"/cases/{held}").text
+    hold = text.split('id="hold-open"')[1].split("</div>")[0]
+    assert ROUND_NAME in hold and round_id not in _visible(hold) and f'href="/sampling/{round_id}"' in hold
+
+    with ctx.db.read() as s:
+        rec = s.scalars(select(Recovery).where(Recovery.case_id == paid)).one()
+    pages.login("fin1")
+    text = pages.get(f"/recoveries/{rec.id}").text
+    assert f'由抽样复核 <a href="/sampling/{round_id}">{ROUND_NAME}</a> 发起' in text
+
+
+def test_the_shared_account_warning_names_cases_by_number_and_masked_head(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
+    clerk = staff(ctx).clerk
+    ids = []
+    for head in ("钱多多", "钱少少"):
+        case_id = make_case(ctx, stage="determined", head_name=head)  # both paid into the factory's one account
+        with ctx.db.begin() as session:
+            case = load_case(session, case_id, None, for_update=True)
+            for action in ("review_pass", "post_notice", "close_notice"):
+                advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock)
+        ids.append(case_id)
+    pages.as_("claims1", "insurer_claims")
+    r = pages.post("/payments", {"county_code": "340223", "contract_id": "demo-2020"})
+    url = r.headers["location"].split("?")[0]
+    pages.as_("fin1", "finance")
+    text = pages.get(url).text
+    warning = text.split('id="shared-accounts"')[1].split("</section>")[0]
+    with ctx.db.read() as s:
+        numbers = [s.get(Case, i).number for i in ids]
+    for case_id, number, masked in zip(ids, numbers, ("钱**户", "钱**户"), strict=True):
+        assert number in warning and case_id not in _visible(warning) and f'href="/cases/{case_id}"' in warning
+        assert masked in warning
+    assert "钱多多" not in warning and "钱少少" not in warning and "3445" in warning
