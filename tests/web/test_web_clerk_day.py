@@ -57,6 +57,10 @@ def test_a_sampling_round_is_named_by_county_kind_and_period(pages, ctx, users) 
     text = pages.get(f"/recoveries/{rec.id}").text
     assert f'由抽样复核 <a href="/sampling/{round_id}">{ROUND_NAME}</a> 发起' in text
 
+    pages.as_("aud", "auditor")  # the audit list names the round too, its id below as for a case
+    text = pages.get("/audit").text
+    assert f'<a href="/sampling/{round_id}">抽样复核 {ROUND_NAME}</a>' in text
+
 
 def test_the_shared_account_warning_names_cases_by_number_and_masked_head(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
     clerk = staff(ctx).clerk

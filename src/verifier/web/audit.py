@@ -20,6 +20,7 @@ from ..audit.notes import NoteError, VerifierKey, open_checkpoint
 from ..cases.numbers import numbers_of
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..http import Ctx, get
+from ..sampling.service import round_titles
 from ..store.paged import fold_search
 from . import labels, paging, stagelabels
 from . import exports
@@ -76,6 +77,7 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                                            page_size=paging.PAGE_SIZE)
         names = user_names(session, [row.actor for row in found.items])
         case_numbers = numbers_of(session, [row.subject for row in found.items if row.subject.startswith("case_")])
+        rounds = round_titles(session, [row.subject for row in found.items if row.subject.startswith("smp_")])
     signature_ok = False
     if checkpoint and key:
         try:
@@ -97,7 +99,8 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
                 actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
                 pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
-                action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers)
+                action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers,
+                rounds=rounds)
 
 
 class AuditPages(Controller):
