@@ -84,3 +84,39 @@ def test_the_shared_account_warning_names_cases_by_number_and_masked_head(pages,
         assert number in warning and case_id not in _visible(warning) and f'href="/cases/{case_id}"' in warning
         assert masked in warning
     assert "钱多多" not in warning and "钱少少" not in warning and "3445" in warning
+
+
+def test_an_objection_received_after_the_notice_period_is_refused_in_chinese(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """The clerk typed today's date on a notice whose period had passed: the refusal was in English, beside the
+    field. It now names the period's last day and what to check; the form keeps what was typed and says which days
+    it takes."""
+    a = make_case(ctx, stage="determined", village="东村", head_name="甲户主")
+    pages.as_("clerk1", "town_clerk")
+    today = clock.today().isoformat()
+    assert pages.post(f"/cases/{a}/review", {"held_on": today, "result": "pass"}).status_code == 303
+    r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today})
+    notice_url = r.headers["location"].split("?")[0]
+    clock.advance(days=20)
+    late = clock.today().isoformat()
+    text = pages.get(notice_url).text
+    assert "只登记公示期内（2020-06-01 至 2020-06-07）收到的异议；公示期已满" in text
+    r = pages.post(notice_url + "/objections", {"case_id": a, "received_on": late, "summary": "家中有营运车辆"})
+    assert r.status_code == 422
+    error = re.search(r'<p class="error" id="received_on-error">([^<]*)</p>', r.text).group(1)
+    assert error == "晚于公示期最后一天 2020-06-07：只登记公示期内收到的异议，请核对收到日期"
+    assert f'value="{late}"' in r.text and "家中有营运车辆" in r.text
+
+
+def test_a_message_without_chinese_never_reaches_a_form_or_a_page() -> None:
+    """The safety net under the tables of messages: a service's English sentence that no table knows yet is shown as a
+    plain Chinese request to check the field (and logged), never as English."""
+    from verifier.web.common import UNSAID, FormState, _chinese_messages
+
+    state = FormState(values={"x": "typed"}, errors={"x": ["something new is wrong", "请填写金额"]},
+                      general=["收到日期：an unknown problem", "出错了"])
+    forms = {"other": FormState(errors={"y": ["bad"]})}
+    context = {"message": "batch X was changed meanwhile", "form": state, "forms": forms, "q": "english words"}
+    _chinese_messages(context)
+    assert context["message"] == UNSAID and context["q"] == "english words"
+    assert state.errors == {"x": [UNSAID, "请填写金额"]} and state.general == [f"收到日期：{UNSAID}", "出错了"]
+    assert forms["other"].errors == {"y": [UNSAID]} and state.values == {"x": "typed"}

@@ -214,6 +214,8 @@ _MESSAGES: Table = compile_table([
     (r"\S+ is before the home check of (\S+)", lambda m: f"不能早于入户核查日期 {m.group(1)}"),
     (r"\S+ is before the notice was posted on (\S+)", lambda m: f"不能早于公示发布日期 {m.group(1)}"),
     (r"\S+ is after the notice period ended on (\S+)", lambda m: f"公示期已于 {m.group(1)} 结束"),
+    (r"\S+ is after the notice period, whose last day was (\S+)",
+     lambda m: f"晚于公示期最后一天 {m.group(1)}：只登记公示期内收到的异议，请核对收到日期"),
     (r"\S+ is before the village review of (\d+) of its cases \(the last held on (\S+)\)",
      lambda m: f"早于其中 {m.group(1)} 户的村级评议日期（最晚 {m.group(2)}）"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
