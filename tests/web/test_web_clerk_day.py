@@ -60,6 +60,9 @@ def test_a_sampling_round_is_named_by_county_kind_and_period(pages, ctx, users) 
     pages.as_("aud", "auditor")  # the audit list names the round too, its id below as for a case
     text = pages.get("/audit").text
     assert f'<a href="/sampling/{round_id}">抽样复核 {ROUND_NAME}</a>' in text
+    pages.as_("adm", "admin")  # reads the log, not the rounds: the name without a link it could not follow
+    text = pages.get("/audit").text
+    assert f"抽样复核 {ROUND_NAME}" in text and f'href="/sampling/{round_id}"' not in text
 
 
 def test_the_shared_account_warning_names_cases_by_number_and_masked_head(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
@@ -107,16 +110,14 @@ def test_an_objection_received_after_the_notice_period_is_refused_in_chinese(pag
     assert f'value="{late}"' in r.text and "家中有营运车辆" in r.text
 
 
-def test_a_message_without_chinese_never_reaches_a_form_or_a_page() -> None:
+def test_a_message_without_chinese_never_reaches_a_form_or_a_page(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """The safety net under the tables of messages: a service's English sentence that no table knows yet is shown as a
-    plain Chinese request to check the field (and logged), never as English."""
-    from verifier.web.common import UNSAID, FormState, _chinese_messages
+    plain Chinese request to check (and logged), never as English; Chinese, and a label before its message, stay."""
+    from verifier.web.labels import UNSAID, said_in_chinese
+    from verifier.web.templating import _msg
 
-    state = FormState(values={"x": "typed"}, errors={"x": ["something new is wrong", "请填写金额"]},
-                      general=["收到日期：an unknown problem", "出错了"])
-    forms = {"other": FormState(errors={"y": ["bad"]})}
-    context = {"message": "batch X was changed meanwhile", "form": state, "forms": forms, "q": "english words"}
-    _chinese_messages(context)
-    assert context["message"] == UNSAID and context["q"] == "english words"
-    assert state.errors == {"x": [UNSAID, "请填写金额"]} and state.general == [f"收到日期：{UNSAID}", "出错了"]
-    assert forms["other"].errors == {"y": [UNSAID]} and state.values == {"x": "typed"}
+    assert said_in_chinese("something new is wrong") == UNSAID and said_in_chinese("请填写金额") == "请填写金额"
+    assert said_in_chinese("收到日期：an unknown problem", labelled=True) == f"收到日期：{UNSAID}"
+    assert said_in_chinese("键 relief[0].cap：不能为负数：“-5.00”", labelled=True) == "键 relief[0].cap：不能为负数：“-5.00”"
+    assert said_in_chinese("an unknown problem", labelled=True) == UNSAID and said_in_chinese(None) == ""
+    assert _msg("batch X was changed meanwhile") == UNSAID and _msg("say what the objection is about") == "请填写异议内容"

@@ -26,6 +26,7 @@ from . import labels, paging, stagelabels
 from . import exports
 from .common import AUDIT_READERS, FormState, Req, page, parse_day, user_names
 from .paging import Pager, page_param
+from .sampling import READERS as ROUND_READERS
 from .templating import moment
 
 
@@ -100,7 +101,7 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
                 pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
                 action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers,
-                rounds=rounds)
+                rounds=rounds, sees_rounds=request.user.has(*ROUND_READERS["roles"]))
 
 
 class AuditPages(Controller):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -207,35 +205,7 @@ def done_message(request: Request[Any, Any, Any]) -> str | None:
     return DONE_MESSAGES.get(request.query_params.get("done") or "")
 
 
-# What a form or a page says when a service's message has no Chinese yet: never the English itself (logged, so the
-# table of messages gets its line).
-UNSAID = "填写的内容有误，请核对此项后重新提交。"
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-_log = logging.getLogger("verifier.web")
-
-
-def said_in_chinese(message: str) -> str:
-    if not message or _HAN.search(message):
-        return message
-    _log.warning("a message without Chinese reached a page: %s", message)
-    return UNSAID
-
-
-def _chinese_messages(context: dict[str, Any]) -> None:
-    """The page's `message` and every form's errors in Chinese (see `UNSAID`)."""
-    if isinstance(context.get("message"), str):
-        context["message"] = said_in_chinese(context["message"])
-    for value in context.values():
-        states = value.values() if isinstance(value, dict) else (value,)
-        for state in states:
-            if isinstance(state, FormState) and state.failed:
-                state.errors = {k: [said_in_chinese(m) for m in ms] for k, ms in state.errors.items()}
-                state.general = [said_in_chinese(m) if "：" not in m else m.split("：", 1)[0] + "："
-                                 + said_in_chinese(m.split("：", 1)[1]) for m in state.general]
-
-
 def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
-    _chinese_messages(context)
     return Template(
         template_name=template,
         status_code=status_code,

@@ -6,6 +6,7 @@ they know and show any other one as it is, so nothing is ever hidden from the us
 
 from __future__ import annotations
 
+import logging
 import re
 
 from typing import Any
@@ -470,6 +471,24 @@ _MESSAGES: Table = compile_table([
     (r"an admin limited to counties manages only accounts limited to those counties",
      "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ])
+
+
+# What a form or a page says when a service's message has no Chinese yet: never the English itself (logged, so the
+# table of messages gets its line).
+UNSAID = "填写的内容有误，请核对后重新提交。"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_log = logging.getLogger("verifier.web")
+
+
+def said_in_chinese(message: Any, *, labelled: bool = False) -> str:
+    """`{{ e|said }}`: a message shown on a page, in Chinese whatever reached it. `labelled`: a form's general line
+    "字段：message", whose part after the label must be Chinese."""
+    text = "" if message is None else str(message)
+    head, sep, said = text.partition("：") if labelled and "：" in text else ("", "", text)
+    if not said.strip() or _HAN.search(said):
+        return text
+    _log.warning("a message without Chinese reached a page: %s", text)
+    return f"{head}{sep}{UNSAID}"
 
 
 def message_zh(message: str) -> str:

@@ -99,10 +99,15 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
+def _msg(message: Any) -> str:
+    """`{{ message|msg }}`: a service's message in Chinese; one no table knows yet never shows in English."""
+    return labels.said_in_chinese(labels.message_zh(str(message)))
+
+
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id, mask_name=mask_name,
-                       county=county, round_name=round_name, msg=labels.message_zh, field_label=labels.field_label,
+                       county=county, round_name=round_name, msg=_msg, said=labels.said_in_chinese, field_label=labels.field_label,
                        action=labels.action_label)
     env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
                        item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)
