@@ -121,3 +121,16 @@ def test_a_message_without_chinese_never_reaches_a_form_or_a_page(pages, ctx) ->
     assert said_in_chinese("键 relief[0].cap：不能为负数：“-5.00”", labelled=True) == "键 relief[0].cap：不能为负数：“-5.00”"
     assert said_in_chinese("an unknown problem", labelled=True) == UNSAID and said_in_chinese(None) == ""
     assert _msg("batch X was changed meanwhile") == UNSAID and _msg("say what the objection is about") == "请填写异议内容"
+
+
+def test_the_cases_to_put_in_a_batch_are_named_by_their_numbers(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The claims officer ticks the cases of a new batch: the list showed each case's internal id where its number
+    belongs."""
+    case_id = ready_case(ctx)
+    pages.as_("claims1", "insurer_claims")
+    text = pages.get("/payments").text
+    form = text.split('id="create-340223-demo-2020"')[1].split("</form>")[0]
+    with ctx.db.read() as s:
+        number = s.get(Case, case_id).number
+    assert f'<a class="mono small" href="/cases/{case_id}">{number}</a>' in form and "<th>案件编号</th>" in form
+    assert case_id not in _visible(form)
