@@ -26,7 +26,7 @@ from ..sampling import service as smp
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import FormState, Req, clean, counties_of, page, see_other, user_names
+from .common import FormState, Req, Unconfirmed, clean, confirmed, counties_of, page, see_other, user_names
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -90,6 +90,9 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
                 message=sl.zh(message) if message else None, today=ctx.clock.today())
 
 
+WAIVE_UNCONFIRMED = "核销后尚未追回的金额不再追回，不能撤回：请勾选确认框"
+
+
 class RecoveryPages(Controller):
     path = "/recoveries"
 
@@ -134,12 +137,22 @@ class RecoveryPages(Controller):
     @post("/{recovery_id:str}/waive", opt=WAIVERS, status_code=303)
     def waive(self, recovery_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         state = FormState(values={"reason": clean(data.get("reason"))})
+        # The second reviewer's click writes the money off for good: it asks for its box (told with the reason's).
+        unconfirmed = data.get("step") == "confirm" and not confirmed(data)
         try:
             with ctx.db.begin() as session:
                 done = recoveries.waive(session, recovery_id, reason=state.values["reason"], principal=request.user,
                                         clock=ctx.clock)
+                if done["status"] == "waived" and not confirmed(data):
+                    raise Unconfirmed
+        except Unconfirmed:
+            state.add("confirm", WAIVE_UNCONFIRMED)
+            return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         except ValidationFailed as exc:
-            return _detail(request, ctx, recovery_id, status_code=422, waive_form=_errors(state, exc, ("reason",)))
+            state = _errors(state, exc, ("reason",))
+            if unconfirmed:
+                state.add("confirm", WAIVE_UNCONFIRMED)
+            return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         except (InvalidState, Forbidden) as exc:
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, waive_form=state)
         return see_other(f"/recoveries/{recovery_id}",

@@ -23,7 +23,8 @@ from ..payments.schemas import PayeeChangeOut
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import FormState, Req, clean, confirmed, counties_of, folded, form_state, page, see_other, user_names
+from .common import (FormState, Req, Unconfirmed, clean, confirmed, counties_of, folded, form_state, page, see_other,
+                     user_names)
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -117,11 +118,8 @@ def _may_decide(change: PayeeChangeOut, user: Any) -> dict[str, Any]:
     return {"approve": True, "reject": True, "why": ""}
 
 
-class _Unconfirmed(Exception):
-    """An approval sent without its confirmation box: the money would go to another account from now on, so a stray
-    click or a double click never does it."""
-
-
+# An approval sent without its box: the money would go to another account from now on, so a stray click or a double
+# click never does it.
 APPROVE_UNCONFIRMED = ("批准收款人变更后，保障金将付给新收款人的账号，不能撤回：请核对新收款人和账号，"
                        "勾选“已核对，确认批准”后再点“批准”")
 
@@ -146,8 +144,8 @@ class PayeeChangePages(Controller):
             with ctx.db.begin() as session:
                 decide(session, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock)
                 if not confirm:  # who may not approve, or too late, is told so first; the approval is rolled back
-                    raise _Unconfirmed
-        except _Unconfirmed:
+                    raise Unconfirmed
+        except Unconfirmed:
             return render_changes(request, ctx, status_code=422, message=APPROVE_UNCONFIRMED)
         except (InvalidState, Forbidden) as exc:
             return render_changes(request, ctx, status_code=exc.status, message=exc.detail)

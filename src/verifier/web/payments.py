@@ -88,7 +88,8 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, counties=counties, sl=sl, todos=sl.BATCH_TODO,
-                create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices, numbers=numbers,
+                create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
+                numbers=numbers,
                 choose_at_most=CHOOSE_AT_MOST,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]))
 

@@ -106,9 +106,9 @@ def _msg(message: Any) -> str:
 
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
-    env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id, mask_name=mask_name,
-                       county=county, round_name=round_name, msg=_msg, said=labels.said_in_chinese, field_label=labels.field_label,
-                       action=labels.action_label)
+    env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
+                       mask_name=mask_name, county=county, round_name=round_name, msg=_msg,
+                       said=labels.said_in_chinese, field_label=labels.field_label, action=labels.action_label)
     env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
                        item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)
     env.trim_blocks = True
