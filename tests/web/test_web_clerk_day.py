@@ -134,3 +134,16 @@ def test_the_cases_to_put_in_a_batch_are_named_by_their_numbers(pages, ctx) -> N
         number = s.get(Case, case_id).number
     assert f'<a class="mono small" href="/cases/{case_id}">{number}</a>' in form and "<th>案件编号</th>" in form
     assert case_id not in _visible(form)
+
+
+def test_two_heads_of_one_name_are_told_apart_at_the_village_meeting(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A village often has two heads of one name (王桂兰): the meeting's table showed the name alone, and the clerk
+    could tick 不同意 on the wrong household. Each row now carries its case number."""
+    ids = [make_case(ctx, village="东村", head_name="王桂兰") for _ in range(2)]
+    pages.as_("clerk1", "town_clerk")
+    form = pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").text
+    with ctx.db.read() as s:
+        numbers = [s.get(Case, i).number for i in ids]
+    for case_id, number in zip(ids, numbers, strict=True):
+        row = form.split(f'value="{case_id}"')[1].split("</tr>")[0]
+        assert f'王桂兰</a><br><span class="mono small">{number}</span>' in row
