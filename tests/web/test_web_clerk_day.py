@@ -147,3 +147,15 @@ def test_two_heads_of_one_name_are_told_apart_at_the_village_meeting(pages, ctx)
     for case_id, number in zip(ids, numbers, strict=True):
         row = form.split(f'value="{case_id}"')[1].split("</tr>")[0]
         assert f'王桂兰</a><br><span class="mono small">{number}</span>' in row
+
+
+def test_the_monthly_report_opens_on_this_month_or_says_what_to_choose(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """月报 opened on a bare form: a reviewer of one county now sees this month's report at once; one of several
+    counties is told to choose."""
+    make_case(ctx, stage="checked")
+    pages.as_("rev-one", "county_reviewer")
+    text = pages.get("/reports").text
+    assert 'id="summary"' in text and "示范县（340223）· 2020-06 月报" in text and 'id="choose"' not in text
+    pages.as_("rev-two", "county_reviewer", counties=("340223", "340999"))
+    text = pages.get("/reports").text
+    assert 'id="summary"' not in text and "请选择县（区）和月份，再点“查看”。" in text
