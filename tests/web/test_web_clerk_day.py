@@ -159,3 +159,9 @@ def test_the_monthly_report_opens_on_this_month_or_says_what_to_choose(pages, ct
     pages.as_("rev-two", "county_reviewer", counties=("340223", "340999"))
     text = pages.get("/reports").text
     assert 'id="summary"' not in text and "请选择县（区）和月份，再点“查看”。" in text
+
+
+def test_the_clerk_home_says_its_open_notices_are_notices(pages) -> None:  # type: ignore[no-untyped-def]
+    """公示中 1 beside a case table saying 公示中 4: the card counts notices, and now says so."""
+    pages.as_("clerk1", "town_clerk")
+    assert "正在公示的公示（份），期满后结束公示" in pages.get("/").text
