@@ -96,7 +96,13 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     assert r.status_code == 403 and "须由另一名县级复核人员确认" in r.text
     pages.as_("reviewer-b", "county_reviewer", counties=("340223",))
     assert "确认核销" in pages.get(url).text
-    r = pages.post(url + "/waive", {"reason": "已核实，同意核销"})
+    # writing the money off for good asks for its box, told with the other mistakes; nothing is waived meanwhile
+    r = pages.post(url + "/waive", {"reason": "", "step": "confirm"})
+    assert r.status_code == 422 and 'id="reason-error"' in r.text and "核销后尚未追回的金额不再追回" in r.text
+    r = pages.post(url + "/waive", {"reason": "已核实，同意核销"})  # a hand-made POST without the box
+    assert r.status_code == 422 and "请勾选确认框" in r.text and 'value="已核实，同意核销"' in r.text
+    assert "追回中" in pages.get(url).text
+    r = pages.post(url + "/waive", {"reason": "已核实，同意核销", "step": "confirm", "confirm": "yes"})
     assert r.status_code == 303 and "done=recovery_waived" in r.headers["location"]
     assert "已核销" in pages.get(url).text
     pages.as_("fin9", "finance", counties=("340999",))

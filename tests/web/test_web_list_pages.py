@@ -122,9 +122,9 @@ def test_sampling_rounds_are_paged_filtered_by_status_and_searched(pages, ctx, r
     frozen = rounds.create()["id"]
     pages.as_("reviewer-l", "county_reviewer")
     first = pages.get("/sampling").text
-    assert "共 4 条" in first and first.count('<a class="mono" href="/sampling/') == 2
+    assert "共 4 条" in first and first.count('<a href="/sampling/smp_') == 2
     second = pages.get(link(first, "next")).text
-    assert second.count('<a class="mono" href="/sampling/') == 2
+    assert second.count('<a href="/sampling/smp_') == 2
     opened = pages.get("/sampling", params={"status": "open"}).text
     assert "共 3 条" in opened and frozen not in opened and "status=open" in link(opened, "next")
     found = pages.get("/sampling", params={"q": ids[1]}).text

@@ -55,12 +55,18 @@ def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx
     pages.as_("rev", "county_reviewer")
     assert card_count(pages.get("/").text, "待审批的收款人变更") == 1
     row = _row(pages.get("/payee-changes").text, change_id)
-    # Approve and reject: two forms, two actions, apart in a fixed grid; reject asks for no confirmation.
+    # Approve and reject: two forms, two actions, apart in a fixed grid; approving asks for its box (the money goes to
+    # another account), rejecting does not.
     approve = row.index(f'action="/payee-changes/{change_id}/approve"')
     reject = row.index(f'action="/payee-changes/{change_id}/reject"')
     assert approve < reject and 'class="decide-buttons"' in row
-    assert "confirm" not in row and "onclick" not in row and "<script" not in row
-    r = pages.post(f"/payee-changes/{change_id}/approve")
+    approve_form = row[approve:].split("</form>")[0]
+    assert 'name="confirm" value="yes" required' in approve_form and "财务甲" in approve_form and "9999" in approve_form
+    assert "confirm" not in row[reject:] and "onclick" not in row and "<script" not in row
+    r = pages.post(f"/payee-changes/{change_id}/approve")  # the box not ticked: nothing changes
+    assert r.status_code == 422 and "请核对新收款人和账号" in r.text and "勾选" in r.text
+    assert 'id="change-' + change_id in r.text and "待审批" in _row(r.text, change_id)
+    r = pages.post(f"/payee-changes/{change_id}/approve", {"confirm": "yes"})
     assert r.status_code == 303 and "done=payee_approved" in r.headers["location"]
     assert "收款人变更已批准" in pages.get(r.headers["location"]).text
     approved = pages.get("/payee-changes?status=approved").text
@@ -76,7 +82,7 @@ def test_the_batch_page_lists_changed_payees_and_bars_who_changed_them(pages, ct
     pages.as_("sup1", "insurer_supervisor")
     listing = pages.get("/payee-changes").text
     approve = re.search(r'action="(/payee-changes/pc_\w+/approve)"', listing).group(1)
-    assert pages.post(approve).status_code == 303
+    assert pages.post(approve, {"confirm": "yes"}).status_code == 303
     pages.as_("claims1", "insurer_claims")
     r = pages.post("/payments", {"county_code": "340223", "contract_id": "demo-2020"})
     url = r.headers["location"].split("?")[0]

@@ -181,7 +181,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert len(approve_urls) == 2 and len(re.findall(r'action="/payee-changes/pc_\w+/reject"', listing)) == 2
     assert "8901" in listing and "6228480012345678901" not in listing
     for approve_url in approve_urls:
-        r = pages.post(approve_url)
+        r = pages.post(approve_url, {"confirm": "yes"})
         assert r.status_code == 303 and "done=payee_approved" in r.headers["location"]
     assert status_of(ctx, b) == "ready_to_pay"
 

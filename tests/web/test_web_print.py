@@ -15,7 +15,7 @@ from verifier import demo
 from verifier.cases import service as cases
 from verifier.checks import service as checks
 from verifier.referrals import service as referrals
-from verifier.store.tables import Check, Determination, User
+from verifier.store.tables import Case, Check, Determination, User
 
 PHONE = "13812345678"
 FACTORY_PASSWORD = "factory-password"
@@ -35,7 +35,10 @@ def test_the_approval_form_shows_the_household_the_relief_tiers_and_who_did_what
     text = r.text
     assert 'class="main"' not in text and "主导航" not in text  # no navigation on the sheet
     body = _body(text)
-    assert "示范县防贫帮困保障核查审批表" in body and "张印表" in body and case_id in body
+    assert "示范县防贫帮困保障核查审批表" in body and "张印表" in body
+    with ctx.db.read() as session:  # the readable number, as on every page (it printed the internal id)
+        number = session.get(Case, case_id).number
+    assert f'案件编号 <span class="mono" id="case-number">{number}</span>' in body and case_id not in body
     # Members: three rows, their ID numbers masked 6+4 for a supervisor; never a whole ID number.
     members = body.split('id="members"')[1].split("</table>")[0]
     assert members.count("<tr>") == 4

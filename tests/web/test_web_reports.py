@@ -15,8 +15,9 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
     make_case(ctx, stage="received")
     pages.as_("rev1", "county_reviewer")
     assert 'href="/reports"' in pages.get("/").text.split("<main")[0]
-    form = pages.get("/reports").text
-    assert "月度报表" in form and 'value="2020-06"' in form and 'id="summary"' not in form
+    form = pages.get("/reports").text  # one county: this month's report at once (the page used to be a bare form)
+    assert "月度报表" in form and 'value="2020-06"' in form and 'id="summary"' in form
+    assert f"示范县（{COUNTY}）· 2020-06 月报" in form
 
     text = pages.get(f"/reports?county_code={COUNTY}&month=2020-06").text
     assert f"示范县（{COUNTY}）· 2020-06 月报" in text  # the county by name, from its contract

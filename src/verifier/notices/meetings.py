@@ -57,6 +57,7 @@ class AwaitingHousehold:
     head_name: str
     cause: str
     relief: int | None  # fen, from the determination
+    case_number: str = ""  # two heads of one village often share a name: the number tells them apart
 
 
 def villages_awaiting(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
@@ -75,7 +76,7 @@ def households_awaiting(session: Session, principal: Principal, county_code: str
                                            .where(Determination.case_id.in_([c.id for c in cases]))
                                            .order_by(Determination.confirmed_at)):
         relief[case_id] = amount  # the latest determination wins
-    return [AwaitingHousehold(c.id, c.household.head_name, c.cause, relief.get(c.id)) for c in cases]
+    return [AwaitingHousehold(c.id, c.household.head_name, c.cause, relief.get(c.id), c.number) for c in cases]
 
 
 def _text(value: str, name: str, label: str, problems: list[FieldError], required: bool = True) -> str:

@@ -121,6 +121,15 @@ class StratumOut(msgspec.Struct):
     sample: int
 
 
+class RoundTitle(msgspec.Struct):
+    """What names a round for people: its county, kind and checks' period (the id is for commands and links)."""
+    id: str
+    county_code: str
+    kind: str
+    checked_from: date
+    checked_to: date
+
+
 class CheckpointOut(msgspec.Struct):
     tree_size: int
     root: str  # hex

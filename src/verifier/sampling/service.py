@@ -97,6 +97,17 @@ def load_round(session: Session, round_id: str, principal: Principal | None, *, 
     return rnd
 
 
+def round_titles(session: Session, round_ids: Sequence[str]) -> dict[str, schemas.RoundTitle]:
+    """The rounds' names (county, kind, period) by id, for pages that mention a round by its id."""
+    ids = sorted({i for i in round_ids if i})
+    if not ids:
+        return {}
+    rows = session.execute(select(SamplingRound.id, SamplingRound.county_code, SamplingRound.kind,
+                                  SamplingRound.checked_from, SamplingRound.checked_to)
+                           .where(SamplingRound.id.in_(ids))).tuples().all()
+    return {r[0]: schemas.RoundTitle(*r) for r in rows}
+
+
 def _members(session: Session, round_id: str) -> list[Member]:
     rows = session.scalars(select(SamplingMember).where(SamplingMember.round_id == round_id)).all()
     return sorted((Member(r.case_id, r.stratum, r.weight) for r in rows), key=lambda m: m.case_id)

@@ -20,11 +20,13 @@ from ..audit.notes import NoteError, VerifierKey, open_checkpoint
 from ..cases.numbers import numbers_of
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..http import Ctx, get
+from ..sampling.service import round_titles
 from ..store.paged import fold_search
 from . import labels, paging, stagelabels
 from . import exports
 from .common import AUDIT_READERS, FormState, Req, page, parse_day, user_names
 from .paging import Pager, page_param
+from .sampling import READERS as ROUND_READERS
 from .templating import moment
 
 
@@ -76,6 +78,7 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                                            page_size=paging.PAGE_SIZE)
         names = user_names(session, [row.actor for row in found.items])
         case_numbers = numbers_of(session, [row.subject for row in found.items if row.subject.startswith("case_")])
+        rounds = round_titles(session, [row.subject for row in found.items if row.subject.startswith("smp_")])
     signature_ok = False
     if checkpoint and key:
         try:
@@ -97,7 +100,8 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
                 actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
                 pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
-                action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers)
+                action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers,
+                rounds=rounds, sees_rounds=request.user.has(*ROUND_READERS["roles"]))
 
 
 class AuditPages(Controller):

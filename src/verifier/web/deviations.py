@@ -22,10 +22,11 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import recoveries
 from ..payments.routes import RECOVERY_READERS
+from ..sampling import service as smp
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import FormState, Req, clean, counties_of, page, see_other, user_names
+from .common import FormState, Req, Unconfirmed, clean, confirmed, counties_of, page, see_other, user_names
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -53,7 +54,8 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     recs = recoveries.recoveries_for_case(session, case_id)
     names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held])
     open_hold = next((h for h in held if h["status"] == "open"), None)
-    return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names,
+    rounds = smp.round_titles(session, [open_hold["round_id"]] if open_hold else [])
+    return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,
             "may_redetermine": open_hold is not None and user.has(holds.ROLE),
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
@@ -78,13 +80,17 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
         names = user_names(session, [rec["opened_by"], rec["closed_by"] or "", rec["waiver_requested_by"] or ""]
                            + [r["recorded_by"] for r in rec["repayments"]]
                            + [r["decided_by"] or "" for r in rec["repayments"]])
-    return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl,
+        round_title = smp.round_titles(session, [rec["round_id"]]).get(rec["round_id"])
+    return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl, round_title=round_title,
                 may_record=user.has(recoveries.RECORDER) and rec["status"] == "open",
                 may_confirm=user.has(*recoveries.CONFIRMERS),
                 may_waive=(user.has(recoveries.WAIVER) and rec["status"] == "open"
                            and rec["waiver_requested_by"] != user.id),  # who asked for a waiver does not confirm it
                 form=form or FormState(), waive_form=waive_form or FormState(),
                 message=sl.zh(message) if message else None, today=ctx.clock.today())
+
+
+WAIVE_UNCONFIRMED = "核销后尚未追回的金额不再追回，不能撤回：请勾选确认框"
 
 
 class RecoveryPages(Controller):
@@ -131,12 +137,22 @@ class RecoveryPages(Controller):
     @post("/{recovery_id:str}/waive", opt=WAIVERS, status_code=303)
     def waive(self, recovery_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         state = FormState(values={"reason": clean(data.get("reason"))})
+        # The second reviewer's click writes the money off for good: it asks for its box (told with the reason's).
+        unconfirmed = data.get("step") == "confirm" and not confirmed(data)
         try:
             with ctx.db.begin() as session:
                 done = recoveries.waive(session, recovery_id, reason=state.values["reason"], principal=request.user,
                                         clock=ctx.clock)
+                if done["status"] == "waived" and not confirmed(data):
+                    raise Unconfirmed
+        except Unconfirmed:
+            state.add("confirm", WAIVE_UNCONFIRMED)
+            return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         except ValidationFailed as exc:
-            return _detail(request, ctx, recovery_id, status_code=422, waive_form=_errors(state, exc, ("reason",)))
+            state = _errors(state, exc, ("reason",))
+            if unconfirmed:
+                state.add("confirm", WAIVE_UNCONFIRMED)
+            return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         except (InvalidState, Forbidden) as exc:
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, waive_form=state)
         return see_other(f"/recoveries/{recovery_id}",

@@ -106,7 +106,8 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("待初筛", "/cases?status=received", counts.get("received", 0))
         card("待村级评议", "/cases?status=determined", counts.get("determined", 0))
         card("待公示", "/notices", counts.get("reviewed", 0), "已通过村级评议、尚未公示的案件")
-        card("公示中", "/notices?status=open", notices.open_notices)
+        # notices, not cases: the case table below counts the households on them (4 households on 1 notice)
+        card("公示中", "/notices?status=open", notices.open_notices, "正在公示的公示（份），期满后结束公示")
         card("待处理异议", "/notices?status=open", notices.open_objections)
     if user.has("insurer_supervisor"):
         card("待排期", "/schedule", counts.get("screened", 0), "已通过初筛、等待安排入户核查")

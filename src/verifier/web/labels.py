@@ -6,6 +6,7 @@ they know and show any other one as it is, so nothing is ever hidden from the us
 
 from __future__ import annotations
 
+import logging
 import re
 
 from typing import Any
@@ -214,6 +215,8 @@ _MESSAGES: Table = compile_table([
     (r"\S+ is before the home check of (\S+)", lambda m: f"不能早于入户核查日期 {m.group(1)}"),
     (r"\S+ is before the notice was posted on (\S+)", lambda m: f"不能早于公示发布日期 {m.group(1)}"),
     (r"\S+ is after the notice period ended on (\S+)", lambda m: f"公示期已于 {m.group(1)} 结束"),
+    (r"\S+ is after the notice period, whose last day was (\S+)",
+     lambda m: f"晚于公示期最后一天 {m.group(1)}：只登记公示期内收到的异议，请核对收到日期"),
     (r"\S+ is before the village review of (\d+) of its cases \(the last held on (\S+)\)",
      lambda m: f"早于其中 {m.group(1)} 户的村级评议日期（最晚 {m.group(2)}）"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
@@ -468,6 +471,24 @@ _MESSAGES: Table = compile_table([
     (r"an admin limited to counties manages only accounts limited to those counties",
      "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ])
+
+
+# What a form or a page says when a service's message has no Chinese yet: never the English itself (logged, so the
+# table of messages gets its line).
+UNSAID = "填写的内容有误，请核对后重新提交。"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_log = logging.getLogger("verifier.web")
+
+
+def said_in_chinese(message: Any, *, labelled: bool = False) -> str:
+    """`{{ e|said }}`: a message shown on a page, in Chinese whatever reached it. `labelled`: a form's general line
+    "字段：message", whose part after the label must be Chinese."""
+    text = "" if message is None else str(message)
+    head, sep, said = text.partition("：") if labelled and "：" in text else ("", "", text)
+    if not said.strip() or _HAN.search(said):
+        return text
+    _log.warning("a message without Chinese reached a page: %s", text)
+    return f"{head}{sep}{UNSAID}"
 
 
 def message_zh(message: str) -> str:

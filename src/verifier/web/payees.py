@@ -23,7 +23,8 @@ from ..payments.schemas import PayeeChangeOut
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import FormState, Req, clean, counties_of, folded, form_state, page, see_other, user_names
+from .common import (FormState, Req, Unconfirmed, clean, confirmed, counties_of, folded, form_state, page, see_other,
+                     user_names)
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -117,6 +118,12 @@ def _may_decide(change: PayeeChangeOut, user: Any) -> dict[str, Any]:
     return {"approve": True, "reject": True, "why": ""}
 
 
+# An approval sent without its box: the money would go to another account from now on, so a stray click or a double
+# click never does it.
+APPROVE_UNCONFIRMED = ("批准收款人变更后，保障金将付给新收款人的账号，不能撤回：请核对新收款人和账号，"
+                       "勾选“已核对，确认批准”后再点“批准”")
+
+
 class PayeeChangePages(Controller):
     path = "/payee-changes"
 
@@ -131,11 +138,15 @@ class PayeeChangePages(Controller):
         return render_changes(request, ctx, status="" if status == "all" else status, county_code=county_code, q=q,
                               page_no=page_no)
 
-    def _decide(self, ctx: Any, request: Req, change_id: str, approve: bool, note: str) -> Any:
+    def _decide(self, ctx: Any, request: Req, change_id: str, approve: bool, note: str, *, confirm: bool = True) -> Any:
         decide = payees.approve_change if approve else payees.reject_change
         try:
             with ctx.db.begin() as session:
                 decide(session, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock)
+                if not confirm:  # who may not approve, or too late, is told so first; the approval is rolled back
+                    raise Unconfirmed
+        except Unconfirmed:
+            return render_changes(request, ctx, status_code=422, message=APPROVE_UNCONFIRMED)
         except (InvalidState, Forbidden) as exc:
             return render_changes(request, ctx, status_code=exc.status, message=exc.detail)
         except ValidationFailed as exc:
@@ -145,7 +156,7 @@ class PayeeChangePages(Controller):
 
     @post("/{change_id:str}/approve", opt=APPROVERS, status_code=303)
     def approve(self, change_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        return self._decide(ctx, request, change_id, True, clean(data.get("note")))
+        return self._decide(ctx, request, change_id, True, clean(data.get("note")), confirm=confirmed(data))
 
     @post("/{change_id:str}/reject", opt=APPROVERS, status_code=303)
     def reject(self, change_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -79,6 +79,8 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
                    if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
         failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
+        numbers = case_numbers.numbers_of(session, [c["case_id"] for listed in choices.values() for c in listed]
+                                          + [case_id for case_id, _ in create_skipped or []])
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
     pager = Pager.over("/payments", {"status": "" if todo else status or "", "todo": todo or "",
@@ -87,6 +89,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, counties=counties, sl=sl, todos=sl.BATCH_TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
+                numbers=numbers,
                 choose_at_most=CHOOSE_AT_MOST,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]))
 
@@ -181,6 +184,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
                            + [b.signoff_refused_by or ""] + [i.removed_by or "" for i in items.items]
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
+        shared_cases = case_service.cases_by_id(session, [c for a in shared for c in a.case_ids])
+        heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])])
@@ -192,7 +197,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed, shared=shared, numbers=numbers, split=_split(b))
+                changed=changed, shared=shared, heads=heads, numbers=numbers, split=_split(b))
 
 
 def _split(b: BatchOut) -> bool:

@@ -102,7 +102,7 @@ class ReportPages(Controller):
         chosen = month.strip() or f"{ctx.clock.today():%Y-%m}"
         form = FormState(values={"county_code": county, "month": chosen})
         report, status_code = None, 200
-        if county_code and month:
+        if county:  # one county (or one chosen): this month's report at once, not an empty page with a form
             try:
                 if not (county.isdigit() and len(county) == 6):
                     raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))

@@ -29,6 +29,7 @@ BATCH_TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "
 ELIGIBILITY = {"yes": "符合条件", "no": "不符合条件"}  # a re-check's conclusion, and the insurer's it is compared with
 RECOVERY_FIELDS = {"amount": "还款金额", "paid_on": "还款日期", "reference": "银行流水号", "outcome": "重新认定结论"}
 ROUND_KINDS = {"attribute": "按户抽样（属性抽样）", "monetary": "按金额抽样（金额单位抽样）"}
+ROUND_KIND_NAMES = {"attribute": "按户抽样", "monetary": "按金额抽样"}  # in a round's name
 METHODS = {"binomial": "二项分布", "hypergeometric": "超几何分布"}
 LIMITED_BY = {"statistical": "按置信度和可容忍偏差率计算", "minimum_rate": "按合同最低抽样比例",
               "population": "总体全部抽取"}

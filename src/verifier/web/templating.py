@@ -14,7 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from ..clock import SCHEME_TZ
 from ..documents import make_templates
-from ..domain.masking import mask_id
+from ..domain.masking import mask_id, mask_name
 from ..domain.money import grouped_yuan
 from ..notices.service import last_day as notice_last_day
 from . import labels, stagelabels
@@ -71,6 +71,17 @@ def county(code: Any) -> str:
     return f"{name}（{code}）" if name else str(code)
 
 
+def round_name(r: Any) -> str:
+    """`{{ r|round_name }}`: a sampling round as people name it — county, kind, the checks' period
+    ("示范县 · 按户抽样 · 2026-09-26 至 2026-10-26"); `r` is a round read model or a dict with the same keys."""
+    if r is None:
+        return ""
+    get = r.get if isinstance(r, dict) else (lambda key: getattr(r, key))
+    code = str(get("county_code"))
+    kind = stagelabels.ROUND_KIND_NAMES.get(get("kind"), stagelabels.ROUND_KINDS.get(get("kind"), "抽样"))
+    return f"{labels.COUNTIES.get(code, code)} · {kind} · {day(get('checked_from'))} 至 {day(get('checked_to'))}"
+
+
 def rate(value: Any) -> str:
     """A rate "0.6" as "60%"."""
     try:
@@ -88,11 +99,16 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
+def _msg(message: Any) -> str:
+    """`{{ message|msg }}`: a service's message in Chinese; one no table knows yet never shows in English."""
+    return labels.said_in_chinese(labels.message_zh(str(message)))
+
+
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
-                       county=county, msg=labels.message_zh, field_label=labels.field_label,
-                       action=labels.action_label)
+                       mask_name=mask_name, county=county, round_name=round_name, msg=_msg,
+                       said=labels.said_in_chinese, field_label=labels.field_label, action=labels.action_label)
     env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
                        item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)
     env.trim_blocks = True
