@@ -76,6 +76,7 @@ DONE_MESSAGES = {
     "application": "申请已录入，已生成新案件。",
     "merged": "申请已录入，并入该户已有的案件。",
     "screened": "初筛结果已保存。",
+    "screen_out_proposed": "已提出初筛不通过。本案由部门名单转介，须由本乡镇其他经办人或县级复核人员确认后才结案。",
     "review": "村级评议已记录。",
     "review_request": "复核申请已登记，案件退回重新排期，须由未参加首次核查的核查员入户。",
     "scheduled": "走访已安排。",
