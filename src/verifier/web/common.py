@@ -112,6 +112,7 @@ DONE_MESSAGES = {
     "revealed": "秘密值已揭示。",
     "passed_over": "已略过未按期揭示的一方，并记入本轮和审计日志。",
     "drawn": "样本已抽取。",
+    "supplement_confirmed": "补发已确认，可由理赔人员列入下一个支付批次。",
     "recheck": "复核结果已保存。",
     "expanded": "样本已扩大，请继续复核新抽中的案件。",
     "corrected": "复核结果已更正，原结果保留在审计日志中。",

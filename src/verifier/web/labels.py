@@ -139,6 +139,7 @@ ACTIONS = {
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
     "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回", "recovery.waiver_requested": "申请核销追回",
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
+    "case.supplement_confirmed": "另一名县级复核人员确认补发",
     "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
     "case.add_bills": "补录核查票据",
