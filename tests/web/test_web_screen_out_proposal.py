@@ -26,6 +26,7 @@ def _bureau_case(pages, ctx) -> str:  # type: ignore[no-untyped-def]
 def test_a_proposed_screen_out_waits_for_a_second_person_on_the_pages(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     case_id = _bureau_case(pages, ctx)
     pages.as_("clerk-propose", "town_clerk")
+    assert 'id="screen-out-second-person"' in pages.get(f"/cases/{case_id}").text
     form = {"decision": "reject", "reason": "家庭有稳定工资收入", "confirm": "yes"}
     r = pages.post(f"/cases/{case_id}/screening", form)
     assert r.status_code == 303
