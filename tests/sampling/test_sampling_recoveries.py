@@ -54,7 +54,10 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
         sup = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == short)).one()
     assert (sup.amount, sup.status) == (20_000, "open")
 
-    # the difference is paid through a normal batch (four eyes and all), once; the case stays paid
+    # confirmed by a second county reviewer, then the difference is paid through a normal batch (four eyes and all),
+    # once; the case stays paid
+    r = rounds.client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200 and r.json()["confirmed_by"] == reviewer2.id, r.text
     batch_id = pay(ctx, claims, fin1, [short])
     with ctx.db.read() as s:
         items = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == batch_id)).all()

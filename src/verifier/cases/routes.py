@@ -97,7 +97,7 @@ class CaseController(Controller):
             return case_detail_of(rows, case_id, request.user, ctx.vault)
         return await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
 
-    @post("/{case_id:str}/screening", opt={"roles": ("town_clerk",)}, status_code=200)
+    @post("/{case_id:str}/screening", opt={"roles": service.SCREEN_OUT_CONFIRMERS}, status_code=200)
     def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CaseDetail]:
         def run(session: Session) -> CaseDetail:
             case = service.screen(session, case_id, decision=data.decision, reason=data.reason,

@@ -192,6 +192,8 @@ class CaseOut(msgspec.Struct):
     updated_at: datetime
     household_id: str = ""  # for /api/households/{id}: the household's members, history, merge and move
     merged_into: str | None = None  # status merged: the case it was joined into when two households were merged
+    # A screen-out proposed by one clerk, waiting for a second person: {"proposed_by", "proposed_at", "reason"}.
+    screen_out_proposal: dict[str, Any] | None = None
 
 
 class VisitAttemptOut(msgspec.Struct):

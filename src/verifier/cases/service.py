@@ -13,11 +13,11 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain import planning
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Household, ReviewRequest, User, Visit
+from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -41,19 +41,71 @@ def list_cases(session: Session, principal: Principal, f: CaseFilter) -> tuple[l
     return rows, (rows[-1].id if more and rows else None)
 
 
+# Who confirms or overturns a screen-out another clerk proposed (a county reviewer screens nothing else).
+SCREEN_OUT_CONFIRMERS = ("town_clerk", "county_reviewer")
+
+
+def bureau_referred(session: Session, case_id: str) -> bool:
+    """Whether a bureau's list referred the case (not only the household's own application)."""
+    return session.scalar(select(Referral.id).where(Referral.case_id == case_id,
+                                                    Referral.channel != "application").limit(1)) is not None
+
+
 def screen(session: Session, case_id: str, *, decision: str, reason: str, principal: Principal, clock: Clock) -> Case:
+    """The town's preliminary screening. 不通过 closes the case for good; on a case a bureau referred (the household
+    never asked, so nobody would miss it) it is first a proposal, and another clerk or the county reviewer confirms
+    it (不通过 again) or overturns it (通过). The clerk who proposed it never confirms it."""
     case = load_case(session, case_id, principal, for_update=True)
     if decision not in ("pass", "reject"):
         raise ValidationFailed.one("decision", "must be pass or reject")
     if decision == "reject" and not reason.strip():
         raise ValidationFailed.one("reason", "a rejected case needs the reason it was screened out")
+    if case.status != "received":
+        raise InvalidState(f"cannot {'screen_pass' if decision == 'pass' else 'screen_reject'} a case that is "
+                           f"{case.status}")
+    proposed_by = case.screen_out_proposed_by
+    if proposed_by is None and not principal.has("town_clerk"):
+        raise Forbidden("the county reviewer only confirms or overturns a screen-out a clerk proposed")
+    if decision == "reject" and proposed_by == principal.id:
+        raise Forbidden("four-eyes rule: you proposed screening out this case; another clerk of the town or the county "
+                        "reviewer confirms it")
+    role = principal.acting_role(SCREEN_OUT_CONFIRMERS if proposed_by else ("town_clerk",))
+    payload: dict[str, Any] = {"decision": decision, "reason_sha256": audit.text_digest(reason)}
+    if decision == "reject" and proposed_by is None and bureau_referred(session, case.id):
+        now = clock.now()
+        case.screen_out_proposed_by, case.screen_out_proposed_at = principal.id, now
+        case.screening_reason = reason
+        case.updated_at, case.version = now, case.version + 1
+        session.flush()
+        audit.append(session, actor=principal.id, role=role, action="case.screen_out_propose", subject=case.id,
+                      contract_hash=case.contract_hash, clock=clock, payload=payload)
+        return case
+    if proposed_by is not None:
+        payload["proposal"] = {"proposed_by": proposed_by,
+                               "proposed_at": case.screen_out_proposed_at.isoformat()
+                               if case.screen_out_proposed_at else None,
+                               "reason_sha256": audit.text_digest(case.screening_reason or ""),
+                               "outcome": "confirmed" if decision == "reject" else "overturned"}
+        case.screen_out_proposed_by = case.screen_out_proposed_at = None
     action = "screen_pass" if decision == "pass" else "screen_reject"
-    advance(session, case, action, actor=principal, role="town_clerk", clock=clock,
-            payload={"decision": decision, "reason_sha256": audit.text_digest(reason)})
+    advance(session, case, action, actor=principal, role=role, clock=clock, payload=payload)
     case.screening_reason = reason or None
     if decision == "reject":
         case.closed_reason = reason
     return case
+
+
+def screen_out_proposals(session: Session, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+    """Screen-outs proposed and waiting for a second person, in the caller's counties, oldest first."""
+    stmt = (select(Case).options(joinedload(Case.household, innerjoin=True))
+            .where(Case.status == "received", Case.screen_out_proposed_by.is_not(None))
+            .order_by(Case.screen_out_proposed_at, Case.id).limit(limit))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return [{"id": c.id, "number": c.number, "town": c.town, "village": c.village, "head_name": c.household.head_name,
+             "reason": c.screening_reason or "", "proposed_by": c.screen_out_proposed_by,
+             "proposed_at": c.screen_out_proposed_at, "mine": c.screen_out_proposed_by == principal.id}
+            for c in session.scalars(stmt)]
 
 
 def due_date(session: Session, case: Case) -> date:

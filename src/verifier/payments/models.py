@@ -318,7 +318,7 @@ class RecoveryRepayment(Base):
 
 class SupplementaryPayment(Base):
     """The difference a sampling round's re-check found a paid case underpaid, paid through the normal batch flow
-    (four eyes, county sign-off, bank file): open → in_batch → paid (a failed or removed item makes it open again);
+    (four eyes, county sign-off, bank file) once another county reviewer confirms it: open → in_batch → paid (a failed or removed item makes it open again);
     withdrawn when its result is corrected before it is in a batch. One per round and case."""
 
     __tablename__ = "supplementary_payment"
@@ -341,3 +341,7 @@ class SupplementaryPayment(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A second county reviewer's confirmation, never the one whose re-check opened it: only then is it paid
+    # (sampling/consequences.py `confirm_supplement`). NULL: waiting for it.
+    confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -206,9 +206,11 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
 
 
 def _open_supplements(session: Session, county_code: str, contract_id: str | None) -> list[SupplementaryPayment]:
-    """The county's supplementary payments not yet in a batch, locked for this transaction."""
+    """The county's supplementary payments not yet in a batch and confirmed by a second county reviewer, locked for
+    this transaction."""
     stmt = (select(SupplementaryPayment).where(SupplementaryPayment.county_code == county_code,
-                                               SupplementaryPayment.status == "open")
+                                               SupplementaryPayment.status == "open",
+                                               SupplementaryPayment.confirmed_by.is_not(None))
             .order_by(SupplementaryPayment.case_id).with_for_update())
     if contract_id:
         stmt = stmt.where(SupplementaryPayment.contract_id == contract_id)
@@ -266,10 +268,15 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         missing = [cid for cid in chosen if cid not in known]
         if missing:
             held = held_cases(session, missing)
+            waiting = set(session.scalars(select(SupplementaryPayment.case_id).where(
+                SupplementaryPayment.case_id.in_(missing), SupplementaryPayment.county_code == county_code,
+                SupplementaryPayment.status == "open", SupplementaryPayment.confirmed_by.is_(None))))
             raise ValidationFailed([FieldError("case_ids", f"case {cid} is held for re-determination after a sampling "
                                                            "round: it cannot be paid until a supervisor re-determines it"
-                                               if cid in held else f"case {cid} is not ready to pay in county "
-                                                                   f"{county_code}")
+                                               if cid in held else
+                                               f"case {cid}'s supplementary payment waits for a second county "
+                                               "reviewer's confirmation" if cid in waiting
+                                               else f"case {cid} is not ready to pay in county {county_code}")
                                     for cid in missing[:50]])
         wanted = set(chosen)
         ready = [(cid, kid) for cid, kid in ready if cid in wanted]

@@ -34,7 +34,8 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
                              .where(SamplingResult.round_id == rnd.id)) or 0
     rows = session.execute(
         select(SamplingDeviation, CaseHold.status, CaseHold.outcome, Recovery.status, Recovery.amount,
-               Recovery.repaid, Case.number, Household.head_name, SupplementaryPayment.status)
+               Recovery.repaid, Case.number, Household.head_name, SupplementaryPayment.status,
+               SupplementaryPayment.opened_by, SupplementaryPayment.confirmed_by)
         .join(Case, Case.id == SamplingDeviation.case_id).join(Household, Household.id == Case.household_id)
         .outerjoin(CaseHold, CaseHold.id == SamplingDeviation.hold_id)
         .outerjoin(Recovery, Recovery.id == SamplingDeviation.recovery_id)
@@ -45,7 +46,8 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
     recovery_status: dict[str, int] = {}
     cases = []
     supplement_status: dict[str, int] = {}
-    for dev, hold_status, hold_outcome, rec_status, rec_amount, rec_repaid, number, head, sup_status in rows:
+    for (dev, hold_status, hold_outcome, rec_status, rec_amount, rec_repaid, number, head, sup_status, sup_opened_by,
+         sup_confirmed_by) in rows:
         if sup_status is not None:
             supplement_status[sup_status] = supplement_status.get(sup_status, 0) + 1
         by_kind[dev.kind] += 1
@@ -65,7 +67,9 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
                 "hold_outcome": hold_outcome, "recovery_id": dev.recovery_id, "recovery_status": rec_status,
                 "recovery_amount": None if rec_amount is None else format_yuan(rec_amount),
                 "recovery_repaid": None if rec_repaid is None else format_yuan(rec_repaid),
-                "supplement_id": dev.supplement_id, "supplement_status": sup_status})
+                "supplement_id": dev.supplement_id, "supplement_status": sup_status,
+                # a supplement is paid once a second county reviewer confirms it (consequences.confirm_supplement)
+                "supplement_opened_by": sup_opened_by, "supplement_confirmed_by": sup_confirmed_by})
     out: dict[str, Any] = {
         "round_id": rnd.id, "county_code": rnd.county_code, "checked_from": rnd.checked_from.isoformat(),
         "checked_to": rnd.checked_to.isoformat(), "verdict": evaluate(session, rnd).verdict, "checked": int(checked),

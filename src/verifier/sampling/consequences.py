@@ -19,7 +19,8 @@ Conventions
   out of a batch not yet approved (a batch left empty is cancelled; nothing of the fund was committed). Other
   cases (no determination yet, closed ineligible, no relief, review failed) record the deviation with no
   consequence: nothing is due to be paid. A paid case found short (`under` > 0) opens a supplementary payment of
-  the difference, paid by the county's next batch through the normal flow (four eyes, county sign-off, bank file).
+  the difference, paid by the county's next batch through the normal flow (four eyes, county sign-off, bank file)
+  once a county reviewer other than the one who recorded the re-check confirms it (`confirm_supplement`).
   For a paid case the insurer's side counts what earlier rounds settled (`settled_elsewhere`), so the same
   deviation found again opens nothing twice.
 """
@@ -34,13 +35,14 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain.errors import InvalidState
+from ..domain.errors import Forbidden, InvalidState, NotFound
 from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
 from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
 from ..store.base import new_id
 from ..store.tables import Case, Determination
+from . import independence
 from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
 
 HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
@@ -48,6 +50,8 @@ HOLD_OPENED = "case.held"
 HOLD_WITHDRAWN = "case.hold_withdrawn"
 SUPPLEMENT_OPENED = "case.supplement_opened"
 SUPPLEMENT_WITHDRAWN = "case.supplement_withdrawn"
+SUPPLEMENT_CONFIRMED = "case.supplement_confirmed"
+CONFIRMER = "county_reviewer"
 
 
 def paid_amount(session: Session, case_id: str) -> int:
@@ -210,3 +214,38 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
 
 def open_hold_of(session: Session, case_id: str) -> CaseHold | None:
     return session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))
+
+
+def confirm_supplement(session: Session, supplement_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
+    """A second county reviewer confirms a supplementary payment a re-check opened; only then does a batch pay it.
+    One reviewer alone would otherwise turn a typed relief into money paid to a household (up to the yearly cap)."""
+    sup = session.scalar(select(SupplementaryPayment).where(SupplementaryPayment.id == supplement_id)
+                         .with_for_update())
+    if sup is None or not principal.may_see_county(sup.county_code):
+        raise NotFound("no such supplementary payment")
+    if not principal.has(CONFIRMER):
+        raise Forbidden("only a county reviewer confirms a supplementary payment")
+    if sup.confirmed_by is not None:
+        raise InvalidState("the supplementary payment is confirmed already")
+    if sup.status != "open":
+        raise InvalidState(f"the supplementary payment is {sup.status}: only an open one is confirmed")
+    if principal.id == sup.opened_by:
+        raise Forbidden("four-eyes rule: your re-check opened this supplementary payment; another county reviewer "
+                        "confirms it")
+    independence.require_independent(session, sup.case_id, principal)
+    sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
+    session.flush()
+    case = session.get(Case, sup.case_id)
+    assert case is not None
+    audit.append(session, actor=principal.id, role=principal.acting_role((CONFIRMER,)), action=SUPPLEMENT_CONFIRMED,
+                 subject=case.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"supplement_id": sup.id, "round_id": sup.round_id, "amount": format_yuan(sup.amount),
+                          "opened_by": sup.opened_by})
+    return supplement_out(sup)
+
+
+def supplement_out(sup: SupplementaryPayment) -> dict[str, Any]:
+    return {"id": sup.id, "case_id": sup.case_id, "round_id": sup.round_id, "amount": format_yuan(sup.amount),
+            "status": sup.status, "opened_by": sup.opened_by, "opened_at": sup.opened_at.isoformat(),
+            "confirmed_by": sup.confirmed_by,
+            "confirmed_at": sup.confirmed_at.isoformat() if sup.confirmed_at else None}

@@ -18,7 +18,7 @@ from ..cases import holds
 from ..domain.errors import DomainError
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
-from . import assessment, flow, service
+from . import assessment, consequences, flow, service
 from .schemas import (
     CommitmentIn,
     ExpandOut,
@@ -200,4 +200,17 @@ class HoldController(Controller):
             principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
 
 
-ROUTES: list[Any] = [SamplingController, AssessmentController, HoldController]
+class SupplementController(Controller):
+    """Confirming a supplementary payment a re-check opened: by a second county reviewer, before any batch pays it."""
+
+    path = "/api/supplements"
+    tags: ClassVar[list[str]] = ["sampling"]
+
+    @post("/{supplement_id:str}/confirm", opt={"roles": (consequences.CONFIRMER,)}, status_code=200)
+    def confirm(self, supplement_id: Id, ctx: Ctx, request: AnyRequest) -> Response[Any]:
+        """403 for the reviewer whose re-check opened it, or one who took part in the case's check."""
+        return idempotent(ctx.db, request, lambda s: consequences.confirm_supplement(
+            s, supplement_id, principal=request.user, clock=ctx.clock), clock=ctx.clock)
+
+
+ROUTES: list[Any] = [SamplingController, AssessmentController, HoldController, SupplementController]

@@ -160,6 +160,10 @@ class Case(Base):
     referred_on: Mapped[date] = mapped_column(Date)
     reported_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     screening_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # A screen-out of a case a bureau referred, proposed by one clerk and waiting for another clerk of the county or
+    # the county reviewer (cases/service.py `screen`); the reason is `screening_reason`. NULL when none is pending.
+    screen_out_proposed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    screen_out_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     closed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -146,6 +146,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         ids = {o for v in detail.visits for o in v.officers} | {o for c in detail.checks for o in c.officers}
         ids |= {h.actor for h in detail.history} | {c.recorded_by for c in detail.checks}
         ids |= {c.sent_back_by for c in detail.checks if c.sent_back_by}
+        if detail.screen_out_proposal:
+            ids.add(detail.screen_out_proposal["proposed_by"])
         names = user_names(session, ids)
         evidence = check_service.evidence_by_hash(session, case.id)
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
@@ -155,7 +157,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
-        "screening": user.has("town_clerk") and detail.status == "received",
+        # 初步筛选: a clerk; on a screen-out another clerk proposed, also the county reviewer (never its proposer)
+        "screening": detail.status == "received" and (
+            user.has("town_clerk") or (user.has("county_reviewer") and detail.screen_out_proposal is not None)),
         "review": user.has(*notice_service.REVIEW_ROLES) and detail.status == "determined",
         "schedule": user.has("insurer_supervisor") and detail.status in ("screened", "scheduled"),
         "determine": user.has("insurer_supervisor") and detail.status == "checked",
@@ -545,7 +549,7 @@ class CasePages(Controller):
         return Response(content=content, media_type=ev.content_type,
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
-    @post("/{case_id:str}/screening", opt=CLERK, status_code=303)
+    @post("/{case_id:str}/screening", opt={"roles": case_service.SCREEN_OUT_CONFIRMERS}, status_code=303)
     def screening(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         decision = clean(data.get("decision"))
         reason = clean(data.get("reason"))
@@ -559,14 +563,19 @@ class CasePages(Controller):
                     problems.insert(0, FieldError("reason", "a rejected case needs the reason it was screened out"))
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                case_service.screen(session, case_id, decision=decision, reason=reason, principal=request.user,
-                                    clock=ctx.clock)
+                case = case_service.screen(session, case_id, decision=decision, reason=reason,
+                                           principal=request.user, clock=ctx.clock)
+                proposed = case.screen_out_proposed_by is not None
         except ValidationFailed as exc:
             return render_case(request, ctx, case_id, status_code=422,
                                forms={"screening": form_state(data, exc, fields)})
+        except Forbidden as exc:  # the proposer confirming their own screen-out: the form again, as typed
+            failed = ValidationFailed.one("decision", exc.detail)
+            return render_case(request, ctx, case_id, status_code=403,
+                               forms={"screening": form_state(data, failed, fields)})
         except InvalidState as exc:
             return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
-        return see_other(f"/cases/{case_id}", done="screened")
+        return see_other(f"/cases/{case_id}", done="screen_out_proposed" if proposed else "screened")
 
     @get("/{case_id:str}/result-letter", opt={"roles": LETTER_ROLES})
     def result_letter(self, case_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:

@@ -17,7 +17,7 @@ from ..accounts.limits import TooManyAttempts
 from ..accounts.login import limiter_for, log_in, log_out, request_client
 from ..audit import log as audit_log
 from ..audit.checkpoints import latest_checkpoint
-from ..cases.service import count_by_status, officer_home
+from ..cases.service import SCREEN_OUT_CONFIRMERS, count_by_status, officer_home, screen_out_proposals
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
 from ..dashboard import service as dashboard_service
@@ -26,7 +26,7 @@ from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.service import clerk_home
 from . import dashboard as dashboard_page
-from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next
+from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next, user_names
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
 from .registers import feed_rows
@@ -159,6 +159,9 @@ class HomePage(Controller):
             cards = _tasks(session, user, today)
             counts = count_by_status(session, user)
             feeds = feed_rows(session, user, today) if user.has("county_reviewer") else []
+            # Screen-outs one clerk proposed on bureau-referred cases, waiting for a second person (cases/service.py)
+            proposals = screen_out_proposals(session, user) if user.has(*SCREEN_OUT_CONFIRMERS) else []
+            names = user_names(session, {p["proposed_by"] for p in proposals})
         summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
         return page(request, "home.html", cards=cards, summary=summary, today=today, board=board,
-                    roles=list(user.roles), feeds=feeds)
+                    roles=list(user.roles), feeds=feeds, proposals=proposals, names=names)

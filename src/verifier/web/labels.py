@@ -98,7 +98,8 @@ FEED_STATUS = {"arrived": "已按期报送", "late": "逾期后报送", "overdue
 FEED_SOURCES = {**CHANNELS, **KIND_NAMES}
 
 ACTIONS = {
-    "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过", "case.schedule": "安排入户核查",
+    "case.screen_pass": "初筛通过", "case.screen_reject": "初筛未通过",
+    "case.screen_out_propose": "提出初筛不通过（待他人确认）", "case.schedule": "安排入户核查",
     "case.record_check": "录入入户核查", "case.visit_failed": "入户未能核查，待重新安排",
     "case.request_review": "登记复核申请，重新核查", "case.determine_eligible": "认定符合条件",
     "case.determine_ineligible": "认定不符合条件", "case.review_pass": "村级评议通过",
@@ -139,6 +140,7 @@ ACTIONS = {
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
     "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回", "recovery.waiver_requested": "申请核销追回",
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
+    "case.supplement_confirmed": "另一名县级复核人员确认补发",
     "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
     "case.add_bills": "补录核查票据",
@@ -457,6 +459,10 @@ _MESSAGES: Table = compile_table([
      lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
     (r"(\S+) is more than 1 day before today \((\S+)\): a notice is entered the day it goes up, or the day after",
      lambda m: f"公示日期 {m.group(1)} 早于昨天：公示须在张贴当天或次日录入，不能补记更早的日期（否则公示期未满就已结束）"),
+    (r"four-eyes rule: you proposed screening out this case; .*",
+     "按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。"),
+    (r"the county reviewer only confirms or overturns a screen-out a clerk proposed",
+     "县级复核人员只确认或否决乡镇经办人提出的初筛不通过，初步筛选由乡镇经办人办理"),
     (r"four-eyes rule: you recorded this objection or posted its notice; .*",
      "按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。"),
     (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",

@@ -23,7 +23,7 @@ from ..accounts.auth import Principal
 from ..cases import service as case_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
-from ..sampling import flow
+from ..sampling import consequences, flow
 from ..sampling import service as smp
 from ..store import contracts as contract_store
 from ..store.paged import fold_search
@@ -116,6 +116,8 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
                            + [i.result.corrected_by or "" for i in r.items if i.result])
         fixable = smp.correctable(session, smp.load_round(session, round_id, user))
         assessment = round_assessment(session, round_id, user) if r.status == "drawn" else None
+        if assessment:
+            names |= user_names(session, {c["supplement_opened_by"] or "" for c in assessment.get("cases", [])})
     pending = [i for i in r.items if i.result is None and (r.kind != "monetary" or i.units > 0)]
     writer = user.has("county_reviewer")
     mine = [party for party, role in smp.PARTY_ROLES.items() if user.has(role)]
@@ -211,6 +213,14 @@ class SamplingPages(Controller):
         except InvalidState as exc:
             return render_round(request, ctx, round_id, status_code=409, message=exc.detail)
         return see_other(f"/sampling/{round_id}", done=done)
+
+    @post("/{round_id:str}/supplements/{supplement_id:str}/confirm", opt=WRITERS, status_code=303)
+    def confirm_supplement(self, round_id: Id, supplement_id: Id, ctx: Ctx, request: Req) -> Any:
+        """A second county reviewer confirms a supplementary payment a re-check opened (never its re-checker)."""
+        def act() -> None:
+            with ctx.db.begin() as session:
+                consequences.confirm_supplement(session, supplement_id, principal=request.user, clock=ctx.clock)
+        return self._act(request, ctx, round_id, "supplement", (), {}, act, "supplement_confirmed")
 
     @post("/{round_id:str}/commit", opt=PARTIES, status_code=303)
     def commit(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
