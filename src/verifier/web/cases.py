@@ -359,14 +359,13 @@ class Listed:
 def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     """The case list page, read in the calling thread: with a report figure, a chart or a search by ID number (see
     `CasePages.list_cases` for the others)."""
-    listed = list_asked(ctx, request, asked)
+    listed = list_asked(ctx, request.user, asked)
     return list_answer(ctx, request, asked, listed, list_read(ctx, request.user, listed))
 
 
-def list_asked(ctx: Any, request: Req, asked: ListAsk) -> Listed:
+def list_asked(ctx: Any, user: Any, asked: ListAsk) -> Listed:
     """The list's query and its messages. Only a report figure, a chart or a search by ID number (counted) read or
     write anything here."""
-    user = request.user
     q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
     query, message = list_query(status=asked.status, village=asked.village, cause=asked.cause, town=asked.town, q=q,
@@ -420,7 +419,14 @@ def list_read(ctx: Any, user: Any, listed: Listed) -> listing.ListRead:
 
 def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: listing.ListRead) -> Any:
     """The page of what was read."""
-    user = request.user
+    status_code, values, context = list_parts(ctx, request.user, request.app.template_engine.engine, asked, listed,
+                                              read)
+    return LIST_STENCILS.page(request, "cases.html", values, status_code=status_code, **context)
+
+
+def list_parts(ctx: Any, user: Any, engine: Any, asked: ListAsk, listed: Listed,
+               read: listing.ListRead) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """What the page is made of: its status, its values (the rows, HTML) and the template's context."""
     q, qt, query, message, report, board = (listed.q, listed.qt, listed.query, listed.message, listed.report,
                                             listed.board)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
@@ -434,12 +440,11 @@ def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: li
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    rows = list_rows(found.cases, row_makers(request.app.template_engine.engine))
-    return LIST_STENCILS.page(request, "cases.html", {"rows": rows}, status_code=status_code, pager=pager,
-                              searched_id=mask_id(query.q.upper()) if qt and query.q else "",
-                              export_url=export.url(), filters=filters, message=message, villages=villages,
-                              report=report, report_error=report_error, board=board, statuses=STATUSES,
-                              causes=causes)
+    rows = list_rows(found.cases, row_makers(engine))
+    return status_code, {"rows": rows}, dict(
+        pager=pager, searched_id=mask_id(query.q.upper()) if qt and query.q else "", export_url=export.url(),
+        filters=filters, message=message, villages=villages, report=report, report_error=report_error, board=board,
+        statuses=STATUSES, causes=causes)
 
 
 _causes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
@@ -479,7 +484,7 @@ class CasePages(Controller):
                         county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
         if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
             return await sync_to_thread(list_page, ctx, request, asked)
-        listed = list_asked(ctx, request, asked)  # nothing read or written for the others
+        listed = list_asked(ctx, request.user, asked)  # nothing read or written for the others
         if listed.shown and listed.query.within is None:  # on the event loop, on both databases
             read = await ctx.db.ask(listing.read_page_steps(request.user, listed.query, ctx.vault,
                                                             sqlite=ctx.db.is_sqlite))
