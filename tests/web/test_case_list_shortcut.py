@@ -144,3 +144,27 @@ def test_anything_but_a_plain_successful_page_goes_to_litestar(ctx, client, page
     assert r.status_code == 200, r.text
     short, plain, went_on = routed(first=False)
     assert went_on and short[0] in (302, 303) and short == plain
+
+
+def test_rows_kept_are_the_rows_made_now(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A row's HTML is kept by every value of the row and its labels: the same as `list_rows` makes of the page,
+    whatever else the page holds, and a label changed shows at once."""
+    from collections import namedtuple
+
+    from verifier.web import cases, labels
+
+    Row = namedtuple("Row", [*cases._SHOWN[:2], "status_x", *cases._SHOWN[2:]])
+    makers = cases.row_makers(client.app.template_engine.engine)
+
+    def row(i: int, head: str, status: str = "received", household: str | None = "hh_1") -> Any:
+        return Row(f"case_{i}", f"2025-{i:04d}", "x", head, household, "甲镇", "乙村", "general", "illness", status,
+                   "2025-01-02", "2025-02-03", 123456 - i)
+
+    plain = [row(1, "张三"), row(2, "李四", "closed", None)]
+    odd = [row(3, '王<五>&"'), row(1, "张三")]
+    for page in (plain, odd, plain, odd, [*odd, *plain]):
+        assert cases.kept_rows(page, makers) == cases.list_rows(page, makers)
+    assert "王&lt;五&gt;&amp;&#34;" in cases.kept_rows(odd, makers)
+    monkeypatch.setitem(labels.STATUS_LABELS, "received", "另一个名字")
+    assert "另一个名字" in cases.kept_rows(plain, makers)
+    assert cases.kept_rows(plain, makers) == cases.list_rows(plain, makers)

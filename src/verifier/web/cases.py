@@ -306,6 +306,36 @@ def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
     return "".join(found)
 
 
+ROWS_KEPT = 5_000  # rows' HTML kept per process (`kept_rows`); all are dropped when it is reached
+_kept_rows: dict[tuple[Any, ...], str] = {}
+
+
+
+def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+    """`list_rows`, each row's HTML kept by everything it is made of: the row as read (its kind and every value), its
+    labels as they are now and the row makers; a row not kept is made by `list_rows` alone (as it would be made on
+    its page: a row's HTML depends on nothing else of the page)."""
+    if not cases:
+        return ""
+    get = itemgetter(*map(type(cases[0])._fields.index, ("household_group", "cause", "status")))
+    labelled: dict[tuple[Any, Any, Any], tuple[str, ...]] = {}
+    found = []
+    for c in cases:
+        codes = get(c)
+        shown = labelled.get(codes)
+        if shown is None:
+            shown = labelled[codes] = _labels(*codes)
+        key = (makers, type(c), c, shown)
+        html = _kept_rows.get(key)
+        if html is None:
+            html = list_rows([c], makers)
+            if len(_kept_rows) >= ROWS_KEPT:
+                _kept_rows.clear()
+            _kept_rows[key] = html
+        found.append(html)
+    return "".join(found)
+
+
 def _labels(group: Any, cause: Any, status: Any) -> tuple[str, ...]:
     return tuple(html_text(table.get(code, "" if code is None else str(code)))
                  for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), (group, cause, status)))
@@ -440,7 +470,7 @@ def list_parts(ctx: Any, user: Any, engine: Any, asked: ListAsk, listed: Listed,
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    rows = list_rows(found.cases, row_makers(engine))
+    rows = kept_rows(found.cases, row_makers(engine))
     return status_code, {"rows": rows}, dict(
         pager=pager, searched_id=mask_id(query.q.upper()) if qt and query.q else "", export_url=export.url(),
         filters=filters, message=message, villages=villages, report=report, report_error=report_error, board=board,
