@@ -326,7 +326,10 @@ def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
         if shown is None:
             shown = labelled[codes] = _labels(*codes)
         key = (makers, type(c), c, shown)
-        html = _kept_rows.get(key)
+        try:
+            html = _kept_rows.get(key)
+        except TypeError:  # a value that cannot be a key: the page made as it is
+            return list_rows(cases, makers)
         if html is None:
             html = list_rows([c], makers)
             if len(_kept_rows) >= ROWS_KEPT:
