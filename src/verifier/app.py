@@ -193,8 +193,14 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     )
     app.state.ctx = context
     app.state.auth = auth
-    from .cases.shortcut import install
+    from .cases import shortcut
+    from .web import list_shortcut
+    from .web.routes import GZIP
+    from .web.security import CSRF_COOKIE
 
-    install(app, context, auth.token_secret)  # GET /api/cases/{id} with a bearer token, before routing
+    # GET /cases as the list opens in a browser, then GET /api/cases/{id} with a bearer token: before routing
+    list_shortcut.install(app, context, auth.token_secret, token_cookie=auth.key, csrf_cookie=CSRF_COOKIE,
+                          compression=GZIP.kwargs["config"])
+    shortcut.install(app, context, auth.token_secret)
     app.state.csrf_config = csrf_config(context)
     return app

@@ -139,9 +139,17 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
         for sql, dumped_write in pending:
             pg.send_query_params(sql, dumped_write)
             expected.append(_WRITE)
+        last: tuple[Any, Any] = (None, None)  # a batch's statements mostly take one same text (a case's id)
         for statement, values in statements:
             name = statement.name
-            dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None
+            if not values:
+                dumped = None
+            elif len(values) == 1 and type(values[0]) is str and values[0] == last[0]:
+                dumped = last[1]
+            else:
+                dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values))
+                if len(values) == 1 and type(values[0]) is str:
+                    last = (values[0], dumped)
             if not prepare:
                 pg.send_query_params(statement.sql, dumped)
                 expected.append(None)

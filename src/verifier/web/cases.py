@@ -310,6 +310,39 @@ def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
     return "".join(found)
 
 
+ROWS_KEPT = 5_000  # rows' HTML kept per process (`kept_rows`); all are dropped when it is reached
+_kept_rows: dict[tuple[Any, ...], str] = {}
+
+
+
+def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+    """`list_rows`, each row's HTML kept by everything it is made of: the row as read (its kind and every value), its
+    labels as they are now and the row makers; a row not kept is made by `list_rows` alone (as it would be made on
+    its page: a row's HTML depends on nothing else of the page)."""
+    if not cases:
+        return ""
+    get = itemgetter(*map(type(cases[0])._fields.index, ("household_group", "cause", "status")))
+    labelled: dict[tuple[Any, Any, Any], tuple[str, ...]] = {}
+    found = []
+    for c in cases:
+        codes = get(c)
+        shown = labelled.get(codes)
+        if shown is None:
+            shown = labelled[codes] = _labels(*codes)
+        key = (makers, type(c), c, shown)
+        try:
+            html = _kept_rows.get(key)
+        except TypeError:  # a value that cannot be a key: the page made as it is
+            return list_rows(cases, makers)
+        if html is None:
+            html = list_rows([c], makers)
+            if len(_kept_rows) >= ROWS_KEPT:
+                _kept_rows.clear()
+            _kept_rows[key] = html
+        found.append(html)
+    return "".join(found)
+
+
 def _labels(group: Any, cause: Any, status: Any) -> tuple[str, ...]:
     return tuple(html_text(table.get(code, "" if code is None else str(code)))
                  for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), (group, cause, status)))
@@ -363,14 +396,13 @@ class Listed:
 def list_page(ctx: Any, request: Req, asked: ListAsk) -> Any:
     """The case list page, read in the calling thread: with a report figure, a chart or a search by ID number (see
     `CasePages.list_cases` for the others)."""
-    listed = list_asked(ctx, request, asked)
+    listed = list_asked(ctx, request.user, asked)
     return list_answer(ctx, request, asked, listed, list_read(ctx, request.user, listed))
 
 
-def list_asked(ctx: Any, request: Req, asked: ListAsk) -> Listed:
+def list_asked(ctx: Any, user: Any, asked: ListAsk) -> Listed:
     """The list's query and its messages. Only a report figure, a chart or a search by ID number (counted) read or
     write anything here."""
-    user = request.user
     q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
     query, message = list_query(status=asked.status, village=asked.village, cause=asked.cause, town=asked.town, q=q,
@@ -424,7 +456,14 @@ def list_read(ctx: Any, user: Any, listed: Listed) -> listing.ListRead:
 
 def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: listing.ListRead) -> Any:
     """The page of what was read."""
-    user = request.user
+    status_code, values, context = list_parts(ctx, request.user, request.app.template_engine.engine, asked, listed,
+                                              read)
+    return LIST_STENCILS.page(request, "cases.html", values, status_code=status_code, **context)
+
+
+def list_parts(ctx: Any, user: Any, engine: Any, asked: ListAsk, listed: Listed,
+               read: listing.ListRead) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """What the page is made of: its status, its values (the rows, HTML) and the template's context."""
     q, qt, query, message, report, board = (listed.q, listed.qt, listed.query, listed.message, listed.report,
                                             listed.board)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
@@ -438,12 +477,11 @@ def list_answer(ctx: Any, request: Req, asked: ListAsk, listed: Listed, read: li
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    rows = list_rows(found.cases, row_makers(request.app.template_engine.engine))
-    return LIST_STENCILS.page(request, "cases.html", {"rows": rows}, status_code=status_code, pager=pager,
-                              searched_id=mask_id(query.q.upper()) if qt and query.q else "",
-                              export_url=export.url(), filters=filters, message=message, villages=villages,
-                              report=report, report_error=report_error, board=board, statuses=STATUSES,
-                              causes=causes)
+    rows = kept_rows(found.cases, row_makers(engine))
+    return status_code, {"rows": rows}, dict(
+        pager=pager, searched_id=mask_id(query.q.upper()) if qt and query.q else "", export_url=export.url(),
+        filters=filters, message=message, villages=villages, report=report, report_error=report_error, board=board,
+        statuses=STATUSES, causes=causes)
 
 
 _causes: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
@@ -483,7 +521,7 @@ class CasePages(Controller):
                         county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
         if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
             return await sync_to_thread(list_page, ctx, request, asked)
-        listed = list_asked(ctx, request, asked)  # nothing read or written for the others
+        listed = list_asked(ctx, request.user, asked)  # nothing read or written for the others
         if listed.shown and listed.query.within is None:  # on the event loop, on both databases
             read = await ctx.db.ask(listing.read_page_steps(request.user, listed.query, ctx.vault,
                                                             sqlite=ctx.db.is_sqlite))

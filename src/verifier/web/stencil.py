@@ -96,9 +96,7 @@ class Stencils:
         if frozen is None or _PLAIN_TOKEN.fullmatch(token) is None:
             return page(request, template, status_code=status_code,
                         **context, **{k: Markup(v) for k, v in values.items()})
-        path = request.url.path
-        key = (template, status_code, current_user(request), path, done, tuple(bool(v) for v in values.values()),
-               frozen)
+        key = _key(template, status_code, current_user(request), request.url.path, done, values, frozen)
         pieces = self._kept.get(key)
         if pieces is None:
             pieces = _render(request, template, {**layout_context(request), "done": done, **context}, values)
@@ -107,6 +105,22 @@ class Stencils:
             self._kept[key] = pieces
         body = fill(pieces, {**values, TOKEN: token})
         return Response(content=body.encode(), status_code=status_code, media_type="text/html")
+
+    def kept(self, template: str, values: Mapping[str, str], *, token: str, user: Any, path: str, done: str | None,
+             status_code: int = 200, **context: Any) -> str | None:
+        """The body `page` gives for a request of this user, address path, `done` message and form-protection token,
+        when its stencil is kept; None when it is not (or the page would be rendered the ordinary way): `page` then
+        renders it (and keeps its stencil)."""
+        frozen = _frozen(context)
+        if frozen is None or _PLAIN_TOKEN.fullmatch(token) is None:
+            return None
+        pieces = self._kept.get(_key(template, status_code, user, path, done, values, frozen))
+        return None if pieces is None else fill(pieces, {**values, TOKEN: token})
+
+
+def _key(template: str, status_code: int, user: Any, path: str, done: str | None, values: Mapping[str, str],
+         frozen: tuple[Any, ...]) -> tuple[Any, ...]:
+    return template, status_code, user, path, done, tuple(bool(v) for v in values.values()), frozen
 
 
 def _render(request: Any, template: str, context: dict[str, Any], values: Mapping[str, str]) -> tuple[str, ...]:

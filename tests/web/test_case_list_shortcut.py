@@ -1,0 +1,170 @@
+"""`GET /cases` as the list opens in a browser is answered before Litestar routes it (web/list_shortcut.py): byte for
+byte what Litestar's route answers, for whoever asks, with what the database holds at that moment; anything but a
+plain successful page is left to Litestar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import make_case
+from pagekit import CSRF_COOKIE, OTHER_COUNTY
+from sqlalchemy import update
+
+from verifier.store.tables import User
+from verifier.web.list_shortcut import CaseListShortcut
+
+
+def _seen(r: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return r.status_code, [(k, v) for k, v in r.headers.multi_items() if k != "date"], r.content
+
+
+@pytest.fixture
+def routed(pages, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-untyped-def]
+    """`routed(url, headers)`: the answer with the shortcut, the one Litestar gives without it, and whether Litestar
+    was asked with the shortcut in place. The page is opened once first (its stencil kept, the CSRF cookie set)."""
+    app = pages.client.app
+    shortcut = app.asgi_handler
+    while not isinstance(shortcut, CaseListShortcut):
+        shortcut = shortcut._handler
+    inner = shortcut._handler
+    real_answer = shortcut._answer
+    asked: list[str] = []
+    off = [False]
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        asked.append(scope["path"])
+        await inner(scope, receive, send)
+
+    async def answer(scope: Any) -> Any:
+        return None if off[0] else await real_answer(scope)
+
+    monkeypatch.setattr(shortcut, "_handler", counted)
+    monkeypatch.setattr(shortcut, "_answer", answer)
+
+    def both(url: str = "/cases", headers: dict[str, str] | None = None, *,
+             first: bool = True) -> tuple[Any, Any, bool]:
+        if first:
+            pages.get(url, headers)
+        asked.clear()
+        short = pages.get(url, headers)
+        went_on = bool(asked)
+        off[0] = True
+        try:
+            plain = pages.get(url, headers)
+        finally:
+            off[0] = False
+        return _seen(short), _seen(plain), went_on
+
+    return both
+
+
+@pytest.mark.parametrize("encoding", ["gzip, deflate", "identity"])
+def test_the_list_is_answered_before_routing_as_litestar_answers_it(ctx, pages, users, other_county, routed,
+                                                                    encoding) -> None:  # type: ignore[no-untyped-def]
+    make_case(ctx, stage="received", head_name='甲<乙>&"丙\'{0}', village="东村&西")
+    make_case(ctx, stage="determined", head_name="丁{}戊\\n")
+    make_case(ctx, stage="received", head_name="外县乙", county=other_county)
+    users.add("sup-list", "insurer_supervisor", counties=("340223",))
+    users.add("admin-list", "admin")
+    users.add("far-list", "town_clerk", counties=(OTHER_COUNTY,))
+    for name in ("sup-list", "admin-list", "far-list"):
+        pages.login(name)
+        short, plain, went_on = routed("/cases", {"Accept-Encoding": encoding})
+        assert short[0] == 200 and not went_on, name
+        assert short == plain, name
+        assert dict(short[1]).get("content-encoding") == ("gzip" if "gzip" in encoding else None)
+        assert "no-store" == dict(short[1])["cache-control"] and "content-security-policy" in dict(short[1])
+        token = pages.client.cookies.get(CSRF_COOKIE)
+        assert short[2].decode().count(token) == 4
+    assert "外县乙" in short[2].decode() and "丁{}戊" not in short[2].decode()
+
+
+def test_a_change_shows_at_once(ctx, pages, users, other_county, routed) -> None:  # type: ignore[no-untyped-def]
+    """A new case, and a user whose counties changed while the session stays open: the page of now."""
+    make_case(ctx, stage="received", head_name="本县甲")
+    pages.as_("clerk-list", "town_clerk")
+    short, plain, went_on = routed()
+    assert not went_on and short == plain and "共 1 条" in short[2].decode()
+    make_case(ctx, stage="received", head_name="后到乙", village="新村")
+    short, plain, went_on = routed(first=False)  # another total, other villages: another stencil, made by Litestar
+    assert went_on and short == plain
+    short, plain, went_on = routed(first=False)
+    assert not went_on and short == plain
+    assert "共 2 条" in short[2].decode() and "后到乙" in short[2].decode() and '<option value="新村"' in short[2].decode()
+    make_case(ctx, stage="received", head_name="外县丙", county=other_county)
+    with ctx.db.begin() as session:  # the same session, another county
+        session.execute(update(User).where(User.id == users.ids["clerk-list"]).values(counties=[OTHER_COUNTY]))
+    short, plain, went_on = routed(first=True)
+    assert short[0] == 200 and short == plain
+    text = short[2].decode()
+    assert "外县丙" in text and "本县甲" not in text and "后到乙" not in text
+    short, plain, went_on = routed(first=False)
+    assert not went_on and short == plain and "外县丙" in short[2].decode()
+    with ctx.db.begin() as session:  # and back: the page read for the county it had is dropped, read again
+        session.execute(update(User).where(User.id == users.ids["clerk-list"]).values(counties=["340223"]))
+    short, plain, went_on = routed(first=False)
+    assert not went_on and short == plain
+    assert "本县甲" in short[2].decode() and "后到乙" in short[2].decode() and "外县丙" not in short[2].decode()
+
+
+def test_anything_but_a_plain_successful_page_goes_to_litestar(ctx, client, pages, users,
+                                                               routed) -> None:  # type: ignore[no-untyped-def]
+    make_case(ctx, stage="received")
+    users.add("admin-l2", "admin")
+    pages.as_("clerk-l2", "town_clerk")
+    token = users.headers("clerk-l2")["Authorization"]
+    for url, headers in [("/cases?page=1", None), ("/cases?status=received", None), ("/cases/", None),
+                         ("/cases", {"Authorization": token}), ("/cases", {"Authorization": "Basic eA=="})]:
+        short, plain, went_on = routed(url, headers)
+        assert went_on, url
+        assert short == plain, url
+    # No form-protection cookie yet: Litestar sets one.
+    pages.client.cookies.delete(CSRF_COOKIE)
+    short, plain, went_on = routed(first=False)
+    assert went_on and short[0] == 200 and "set-cookie" in dict(short[1])
+    # A user made inactive while the session is open, a password an administrator set, a session ended: refused at
+    # once, by Litestar.
+    routed()
+    with ctx.db.begin() as session:
+        session.execute(update(User).where(User.id == users.ids["clerk-l2"]).values(active=False))
+    short, plain, went_on = routed(first=False)
+    assert went_on and short[0] in (302, 303) and short == plain and "/login" in dict(short[1])["location"]
+    with ctx.db.begin() as session:
+        session.execute(update(User).where(User.id == users.ids["clerk-l2"]).values(active=True))
+    with ctx.db.begin() as session:
+        session.execute(update(User).where(User.id == users.ids["clerk-l2"]).values(password_change_required=True))
+    short, plain, went_on = routed(first=False)
+    assert went_on and short[0] != 200 and short == plain
+    with ctx.db.begin() as session:
+        session.execute(update(User).where(User.id == users.ids["clerk-l2"]).values(password_change_required=False))
+    short, plain, went_on = routed(first=False)
+    assert not went_on and short[0] == 200 and short == plain
+    r = client.post(f"/api/users/{users.ids['clerk-l2']}/disable", headers=users.headers("admin-l2"))
+    assert r.status_code == 200, r.text
+    short, plain, went_on = routed(first=False)
+    assert went_on and short[0] in (302, 303) and short == plain
+
+
+def test_rows_kept_are_the_rows_made_now(client, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """A row's HTML is kept by every value of the row and its labels: the same as `list_rows` makes of the page,
+    whatever else the page holds, and a label changed shows at once."""
+    from collections import namedtuple
+
+    from verifier.web import cases, labels
+
+    Row = namedtuple("Row", [*cases._SHOWN[:2], "status_x", *cases._SHOWN[2:]])
+    makers = cases.row_makers(client.app.template_engine.engine)
+
+    def row(i: int, head: str, status: str = "received", household: str | None = "hh_1") -> Any:
+        return Row(f"case_{i}", f"2025-{i:04d}", "x", head, household, "甲镇", "乙村", "general", "illness", status,
+                   "2025-01-02", "2025-02-03", 123456 - i)
+
+    plain = [row(1, "张三"), row(2, "李四", "closed", None)]
+    odd = [row(3, '王<五>&"'), row(1, "张三")]
+    for page in (plain, odd, plain, odd, [*odd, *plain]):
+        assert cases.kept_rows(page, makers) == cases.list_rows(page, makers)
+    assert "王&lt;五&gt;&amp;&#34;" in cases.kept_rows(odd, makers)
+    monkeypatch.setitem(labels.STATUS_LABELS, "received", "另一个名字")
+    assert "另一个名字" in cases.kept_rows(plain, makers)
+    assert cases.kept_rows(plain, makers) == cases.list_rows(plain, makers)
