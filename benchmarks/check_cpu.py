@@ -7,9 +7,10 @@ posted once by one of its officers (bearer token), after 20 unmeasured ones. Pri
 With `--concurrent N`, the checks are sent N at a time (as the load benchmark's clients do, so that writers wait for
 one another): then the process's CPU time of all of them, divided by their number, the rate, each check's wall
 time (p50, p99), and how long a check's write transaction lasted (from its BEGIN to the end of its commit: on SQLite
-the database's write lock) and held the audit log's head (from its lock to the end of the commit: on PostgreSQL the
-row every append waits for), medians and their sum over the wall time (near 1: the checks waited for that lock). With `--profile`, cProfile of the
-checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
+the database's write lock) and held the audit log's head (from its lock to the end of the COMMIT that lets go of
+it: on PostgreSQL the row every append waits for), medians and their sum over the wall time (near 1: the checks
+waited for that lock), and the event loop's thread's time on a core, waiting for one, and neither (blocked on I/O
+or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
 On PostgreSQL it also prints the server's CPU per check: the user and system time (/proc) of the database's backends
 over the measured checks, divided by their number (the server must run on this machine; a backend that ends while
 measured is not counted).
@@ -88,8 +89,15 @@ class _HeldTimes:
             if getattr(local, "began", None) is not None:
                 self.txn.append(end - local.began)
             if getattr(local, "locked", None) is not None:
-                self.head.append(end - local.locked)
-            local.began = local.locked = None
+                self.head.append((getattr(local, "flushing", None) or end) - local.locked)
+            local.began = local.locked = local.flushing = None
+
+        from verifier.store import pgwrite
+        self._pgwrite, self._flush = pgwrite, getattr(pgwrite, "flush_commits", None)
+
+        def flush_commits(connection: Any) -> Any:  # the COMMIT has let go of the head: the WAL is flushed after
+            local.flushing = time.perf_counter()
+            return (yield from self._flush(connection))
 
         self._log, self._original = log, log._lock_head
 
@@ -103,12 +111,16 @@ class _HeldTimes:
             event.listen(self.db.engine, "begin", began)
             self.db.after_commit.append(committed)
             log._lock_head = lock_head
+            if self._flush is not None:
+                pgwrite.flush_commits = flush_commits
 
     def stop(self) -> None:
         if self.db is not None:
             self._event.remove(self.db.engine, "begin", self._began)
             self.db.after_commit.remove(self._committed)
             self._log._lock_head = self._original
+            if self._flush is not None:
+                self._pgwrite.flush_commits = self._flush
 
     def report(self, wall: float) -> str:
         out = ""
