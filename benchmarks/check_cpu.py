@@ -5,8 +5,12 @@ benchmark's field officers and scheduled cases (benchmarks/load.py), the ASGI ap
 posted once by one of its officers (bearer token), after 20 unmeasured ones. Prints the median CPU time of a check
 (`time.process_time`, the whole process) and of `GET /api/health`, and the load average (the machine may be shared).
 With `--concurrent N`, the checks are sent N at a time (as the load benchmark's clients do, so that writers wait for
-one another): then the process's CPU time of all of them, divided by their number. With `--profile`, cProfile of the
-checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
+one another): then the process's CPU time of all of them, divided by their number, the rate, each check's wall
+time (p50, p99), and how long a check's write transaction lasted (from its BEGIN to the end of its commit: on SQLite
+the database's write lock) and held the audit log's head (from its lock to the end of the COMMIT that lets go of
+it: on PostgreSQL the row every append waits for), medians and their sum over the wall time (near 1: the checks
+waited for that lock), and the event loop's thread's time on a core, waiting for one, and neither (blocked on I/O
+or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
 On PostgreSQL it also prints the server's CPU per check: the user and system time (/proc) of the database's backends
 over the measured checks, divided by their number (the server must run on this machine; a backend that ends while
 measured is not counted).
@@ -23,6 +27,7 @@ import pstats
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +61,83 @@ async def _call(app: Any, method: str, path: str, headers: dict[str, str], body:
 
     await app(scope, receive, send)
     return out["status"], out["body"]
+
+
+class _HeldTimes:
+    """How long each write transaction of the app's database lasted (its engine's `begin` event to the end of its
+    commit, `Database.after_commit`) and held the audit log's head (`audit.log._lock_head` returned to the end of
+    the commit), in the thread that ran it."""
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        from sqlalchemy import event
+
+        from verifier.audit import log
+
+        self.db = app.state.ctx.db if hasattr(app.state, "ctx") else None
+        self._local = threading.local()
+        self.txn: list[float] = []
+        self.head: list[float] = []
+        local = self._local
+
+        def began(conn: Any) -> None:
+            local.began = time.perf_counter()
+
+        def committed(info: dict[str, Any]) -> None:
+            end = time.perf_counter()
+            if getattr(local, "began", None) is not None:
+                self.txn.append(end - local.began)
+            if getattr(local, "locked", None) is not None:
+                self.head.append((getattr(local, "flushing", None) or end) - local.locked)
+            local.began = local.locked = local.flushing = None
+
+        from verifier.store import pgwrite
+        self._pgwrite, self._flush = pgwrite, getattr(pgwrite, "flush_commits", None)
+
+        def flush_commits(connection: Any) -> Any:  # the COMMIT has let go of the head: the WAL is flushed after
+            local.flushing = time.perf_counter()
+            return (yield from self._flush(connection))
+
+        self._log, self._original = log, log._lock_head
+
+        def lock_head(session: Any) -> Any:
+            out = self._original(session)
+            local.locked = time.perf_counter()
+            return out
+
+        self._event, self._began, self._committed = event, began, committed
+        if self.db is not None:
+            event.listen(self.db.engine, "begin", began)
+            self.db.after_commit.append(committed)
+            log._lock_head = lock_head
+            if self._flush is not None:
+                pgwrite.flush_commits = flush_commits
+
+    def stop(self) -> None:
+        if self.db is not None:
+            self._event.remove(self.db.engine, "begin", self._began)
+            self.db.after_commit.remove(self._committed)
+            self._log._lock_head = self._original
+            if self._flush is not None:
+                self._pgwrite.flush_commits = self._flush
+
+    def report(self, wall: float) -> str:
+        out = ""
+        for name, times in (("transaction", self.txn), ("head held", self.head)):
+            if times:
+                out += (f"; {name} median {statistics.median(times) * 1000:.2f} ms, "
+                        f"{sum(times) / wall:.2f} of the wall time")
+        return out
+
+
+def _schedstat() -> tuple[float, float] | None:
+    """The calling thread's time on a core and time waiting in the run queue for one, in seconds (Linux)."""
+    try:
+        fields = Path(f"/proc/self/task/{threading.get_native_id()}/schedstat").read_text().split()
+    except OSError:
+        return None
+    return int(fields[0]) / 1e9, int(fields[1]) / 1e9
 
 
 def _backends_cpu(url: str | None) -> dict[int, float] | None:
@@ -114,16 +196,31 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
     if concurrent:
         gate = asyncio.Semaphore(concurrent)
 
-        async def one(path: str, headers: dict[str, str], body: bytes) -> None:
+        walls: list[float] = []
+
+        async def timed(path: str, headers: dict[str, str], body: bytes) -> None:
             async with gate:
+                t = time.perf_counter()
                 status, answer = await _call(app, "POST", path, headers, body)
+                walls.append(time.perf_counter() - t)
                 assert status == 201, answer
 
+        held = _HeldTimes(app)
+        s0 = _schedstat()
         t0, w0 = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(one(*r) for r in measured))
+        await asyncio.gather(*(timed(*r) for r in measured))
         cpu_each, wall = (time.process_time() - t0) / len(measured), time.perf_counter() - w0
+        s1 = _schedstat()
+        held.stop()
+        walls.sort()
         what = (f"check, {concurrent} at a time: CPU {cpu_each * 1000:.2f} ms each ({len(measured)} checks, "
-                f"{len(measured) / wall:.0f}/s)")
+                f"{len(measured) / wall:.0f}/s, wall p50 {walls[len(walls) // 2] * 1000:.1f} ms, "
+                f"p99 {walls[int(len(walls) * 0.99)] * 1000:.1f} ms){held.report(wall)}")
+        if s0 is not None and s1 is not None:
+            on_cpu, queued = s1[0] - s0[0], s1[1] - s0[1]
+            what += (f"; the event loop's thread per check: on a core {on_cpu / len(measured) * 1000:.2f} ms, waiting "
+                     f"for one {queued / len(measured) * 1000:.2f} ms, neither (I/O, locks, idle) "
+                     f"{(wall - on_cpu - queued) / len(measured) * 1000:.2f} ms")
     else:
         cpu = []
         for path, headers, body in measured:

@@ -1,5 +1,6 @@
 """Writes deferred to the transaction's next round trip (`run_batch(later=True)`, store/writer.py), the audit append's
-sent with the COMMIT, and a pooled PostgreSQL connection pinged only when the server spoke (store/db.py).
+sent with the COMMIT (which on PostgreSQL lets go of the log's head before the disk write, and is flushed before it
+is answered), and a pooled PostgreSQL connection pinged only when the server spoke (store/db.py).
 
 On SQLite deferred writes run at once; the tests hold on both databases."""
 
@@ -17,6 +18,7 @@ from verifier.audit import log as audit
 from verifier.audit.models import AuditEntry, AuditHead
 from verifier.domain.errors import InvalidState
 from verifier.idempotency import IdempotencyKey
+from verifier.store import pgwrite as pgwrite_module
 from verifier.store import reader as reader_module
 from verifier.store import writer as writer_module
 from verifier.store.db import Database
@@ -112,9 +114,15 @@ def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db
     exchanges: list[str] = []
     real_send, real_exchange = writer_module.send_writes, reader_module.exchange
 
-    def send(connection: Any, statements: Any, *, commit: bool = False) -> Any:
+    def send(connection: Any, statements: Any, *, commit: bool = False, **k: Any) -> Any:
         exchanges.append(f"write{' and commit' if commit else ''}")
-        return real_send(connection, statements, commit=commit)
+        return real_send(connection, statements, commit=commit, **k)
+
+    real_flush = pgwrite_module.flush_commits
+
+    def flush(connection: Any) -> Any:
+        exchanges.append("flush")
+        return real_flush(connection)
 
     def exchange(connection: Any, statements: Any, **k: Any) -> Any:
         exchanges.append("read")
@@ -122,6 +130,7 @@ def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db
 
     monkeypatch.setattr(writer_module, "send_writes", send)
     monkeypatch.setattr(reader_module, "exchange", exchange)
+    monkeypatch.setattr(pgwrite_module, "flush_commits", flush)
     executed: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
@@ -137,8 +146,9 @@ def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db
             audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    # The business write went with the head's lock, the append's rows with the COMMIT: two round trips.
-    assert exchanges == ["read", "write and commit"] and executed == []
+    # The business write went with the head's lock, the append's rows with the COMMIT: two round trips; then the
+    # WAL's flush, after the head was let go of (`test_on_postgresql_the_head_is_let_go_of_before_the_disk_write`).
+    assert exchanges == ["read", "write and commit", "flush"] and executed == []
     assert _keys(db) == ["k1"]
     with db.read() as session:
         assert session.get(AuditHead, 1).size == 1  # type: ignore[union-attr]
@@ -156,4 +166,40 @@ def test_on_postgresql_a_pooled_connection_ended_by_the_server_is_replaced_at_ch
     with db.begin() as session:  # no error: the pool connected anew
         assert session.execute(select(func.pg_backend_pid())).scalar_one() != pid
         run_batch(session, [(_INSERT, _row(1))])
+    assert _keys(db) == ["k1"]
+
+
+def test_on_postgresql_the_head_is_let_go_of_before_the_disk_write_and_the_commit_is_on_disk_when_answered(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's commits")
+    with db.begin() as session:
+        audit.ensure_head(session)
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    seen: dict[str, Any] = {}
+    real_flush = pgwrite_module.flush_commits
+
+    def flush(connection: Any) -> Any:
+        # Between the quick COMMIT and the flush: the transaction is committed (another connection sees its rows) and
+        # the head is free (another append could lock it now), and the WAL reaches at least this far.
+        with psycopg.connect(url) as other:
+            seen["lsn"] = other.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
+            seen["size"] = other.execute("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT"
+                                         ).fetchone()[0]  # type: ignore[index]
+            other.rollback()
+        return real_flush(connection)
+
+    monkeypatch.setattr(pgwrite_module, "flush_commits", flush)
+    with db.begin() as session:
+        run_batch(session, [(_INSERT, _row(1))], later=True)
+        audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
+        assert session.connection().exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert seen["size"] == 1
+    with psycopg.connect(url, autocommit=True) as other:
+        flushed = other.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (seen["lsn"],)).fetchone()
+        assert flushed == (True,)  # on disk before `begin` returned
+        # Only that transaction committed without waiting: the session's setting is the server's again.
+        assert other.execute("SHOW synchronous_commit").fetchone() == ("on",)
+    with db.begin() as session:
+        assert session.connection().exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     assert _keys(db) == ["k1"]

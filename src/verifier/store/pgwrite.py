@@ -41,13 +41,34 @@ def defer(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], to
         w.settle.append((first, len(w.pending), told))
 
 
+_QUICK_COMMIT = b"SET LOCAL synchronous_commit TO off"
+FLUSH = b"SELECT pg_logical_emit_message(true, 'verifier', '')"
+"""A statement that writes a record to the WAL (a transactional logical-decoding message, which no one decodes): a
+transaction of it commits synchronously (the session's `synchronous_commit`), so its COMMIT returns once the WAL is
+on disk up to its commit record, and with it every commit before it (`flush_commits`)."""
+
+
 def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], *, commit: bool = False,
-                ) -> Generator[Wait, Ready, list[int]]:
+                quick: bool = False) -> Generator[Wait, Ready, list[int]]:
+    """`_exchange`; with `quick`, a COMMIT sent in it without waiting for the disk is followed by `flush_commits`
+    before this returns."""
+    counts, quickly = yield from _exchange(connection, statements, commit=commit, quick=quick)
+    if quickly:
+        yield from flush_commits(connection)
+    return counts
+
+
+def _exchange(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], *, commit: bool = False,
+              quick: bool = False) -> Generator[Wait, Ready, tuple[list[int], bool]]:
     """Run `statements` (PostgreSQL's SQL with $n placeholders, and the values in order) in one pipeline, in the
     connection's transaction, after the writes deferred on it (`defer`; their settlers told their counts): the number
     of rows each of `statements` wrote. With `commit`, the transaction's COMMIT ends the pipeline (psycopg then finds
     no transaction to commit). A statement the server refuses raises its psycopg error once the pipeline is drained
-    (the transaction is then aborted, to be rolled back); a connection lost raises psycopg's OperationalError."""
+    (the transaction is then aborted, to be rolled back); a connection lost raises psycopg's OperationalError.
+
+    With `quick` (and `commit`), the COMMIT does not wait for the WAL to reach the disk (`synchronous_commit` off for
+    this transaction only), so its locks are let go of at once; the second value returned says whether such a COMMIT
+    was sent: the caller must then `flush_commits` before it tells anyone that the transaction committed."""
     pg: pq.abc.PGconn = connection.pgconn
     w = wire(connection)
     pending, settlers = w.take()
@@ -56,7 +77,8 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
     # judged (a refusal must still roll them back; psycopg's commit sends the COMMIT after).
     commit = commit and pg.transaction_status != pq.TransactionStatus.INERROR and not settlers
     if begin and commit and not pending and not statements:
-        return []  # nothing was sent in this transaction: nothing to commit
+        return [], False  # nothing was sent in this transaction: nothing to commit
+    quick = quick and commit
     sent = pending + dump(connection, statements)
     pg.enter_pipeline_mode()
     try:
@@ -65,6 +87,8 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
         for sql, dumped in sent:
             pg.send_query_params(sql, dumped)
         if commit:
+            if quick:
+                pg.send_query_params(_QUICK_COMMIT, None)
             pg.send_query_params(b"COMMIT", None)
         pg.pipeline_sync()
         while pg.flush():
@@ -81,9 +105,9 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
                     answers.append(last)
                     last = None
                 elif result.status == ExecStatus.PIPELINE_SYNC:
-                    counts = _counts(connection, answers, begin + len(sent) + commit)[begin:begin + len(sent)]
+                    counts = _counts(connection, answers, begin + len(sent) + commit + quick)[begin:begin + len(sent)]
                     settle(settlers, counts)
-                    return counts[len(pending):]
+                    return counts[len(pending):], quick
                 else:
                     last = result
             while not (yield Wait.R):
@@ -104,3 +128,10 @@ def _counts(connection: Any, answers: list[pq.abc.PGresult], expected: int) -> l
             raise errors.PipelineAborted("pipeline aborted")
         counts.append(int(result.command_tuples or 0))
     return counts
+
+
+def flush_commits(connection: Any) -> Generator[Wait, Ready, None]:
+    """Return once every transaction committed so far on the server is on disk (the WAL flushed past its commit
+    record): a transaction of `FLUSH` alone, committed synchronously, in one round trip. Concurrent flushes share
+    the server's WAL flushes (its group commit)."""
+    yield from _exchange(connection, [(FLUSH, ())], commit=True)
