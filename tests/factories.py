@@ -10,10 +10,23 @@ from verifier import demo
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
 from verifier.domain.idnumber import make_id_number
-from verifier.store.tables import User
+from verifier.store.tables import ContractRow, User
 
 COUNTY = "340223"
 _seq = itertools.count(1)
+
+
+def accept_contract(session, contract_id: str, clock) -> None:  # type: ignore[no-untyped-def]
+    """Accept a loaded contract as the county would (contract_review/service.py): a county reviewer of every county
+    it covers; a contract loaded is pending and prices nothing until then. Already accepted: nothing to do."""
+    from verifier.contract_review import service
+
+    row = session.get(ContractRow, contract_id)
+    if row.status == "accepted":
+        return
+    reviewer = Principal(id="usr_fixture_county_reviewer", username="fixture-county-reviewer",
+                         display_name="县复核（测试）", roles=("county_reviewer",), counties=tuple(row.county_codes))
+    service.accept(session, contract_id, principal=reviewer, clock=clock)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from factories import accept_contract
 from pathlib import Path
 
 import pytest
@@ -25,4 +26,5 @@ def masked_contract(ctx):  # type: ignore[no-untyped-def]
     assert contract is not None, problems
     with ctx.db.begin() as session:
         add_contract(session, contract, actor="test", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)  # as the county would
     return contract
