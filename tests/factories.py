@@ -24,9 +24,13 @@ def accept_contract(session, contract_id: str, clock) -> None:  # type: ignore[n
     row = session.get(ContractRow, contract_id)
     if row.status == "accepted":
         return
-    reviewer = Principal(id="usr_fixture_county_reviewer", username="fixture-county-reviewer",
-                         display_name="县复核（测试）", roles=("county_reviewer",), counties=tuple(row.county_codes))
-    service.accept(session, contract_id, principal=reviewer, clock=clock)
+    codes = sorted(row.county_codes)
+    username = "f-reviewer-" + "-".join(codes)
+    user = session.query(User).filter_by(username=username).one_or_none()
+    if user is None:
+        user = add_user(session, username=username, password="factory-password", roles=["county_reviewer"],
+                        counties=codes, display_name="县复核 合同确认", clock=clock)
+    service.accept(session, contract_id, principal=principal_of(user), clock=clock)
 
 
 @dataclass

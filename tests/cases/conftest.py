@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from factories import accept_contract
 from pathlib import Path
 
 import pytest
+from factories import accept_contract
 
 OTHER_COUNTY = "340224"
 DEMO_CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml"
