@@ -93,6 +93,19 @@ def _timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
+def accept_as_county(session: Any, contract_id: str, clock: Any) -> None:
+    """The county's acceptance of a contract just loaded (it prices nothing while pending): a county reviewer of
+    every county it covers, through the same service as the page."""
+    from verifier.accounts.auth import Principal
+    from verifier.contract_review import service
+    from verifier.store.tables import ContractRow
+
+    row = session.get(ContractRow, contract_id)
+    reviewer = Principal(id="usr_bench_county_reviewer", username="bench-reviewer", display_name="县复核（测算）",
+                         roles=("county_reviewer",), counties=tuple(row.county_codes))
+    service.accept(session, contract_id, principal=reviewer, clock=clock)
+
+
 def _database(url: str | None) -> tuple[str, Any]:
     if url is None:
         return f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench-payments-')) / 'bench.db'}", None
@@ -140,6 +153,7 @@ def run(scale: float = 1.0) -> list[Result]:
         with db.begin() as session:
             audit.ensure_head(session)
             contract_store.add_contract(session, contract, actor="system", role="admin", clock=clock)
+            accept_as_county(session, contract.id, clock)
         # A fund large enough for 100,000 households (the demo contract's budget is for hundreds).
         contract = _with_budget(contract, 10 ** 12)
         with db.begin() as session:

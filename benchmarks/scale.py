@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from . import scale_data as data
 from .harness import Result, best_of
-from .payments import _database
+from .payments import _database, accept_as_county
 
 CASES = 1_000_000
 BACKLOG = 100_000
@@ -63,6 +63,7 @@ def _setup(db: Any, vault: Any, n: int, backlog: int, clock: Any) -> data.Filled
         audit.ensure_head(session)
         for contract in data.contracts(demo).values():
             contract_store.add_contract(session, contract, actor="system", role="admin", clock=clock)
+            accept_as_county(session, contract.id, clock)
     start = time.perf_counter()
     filled = data.fill(db.engine, vault, n, backlog, demo)
     if db.dialect == "postgresql":

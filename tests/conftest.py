@@ -177,12 +177,15 @@ def ctx(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def
     from verifier.context import Context
     from verifier.contract import load_contract
     from verifier.store.vault import Vault
+    from factories import accept_contract
 
     signer = checkpoints.Signer.load(settings, create=True)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
     checkpoints.install(db, signer)
     bootstrap(context, [load_contract(DEMO_CONTRACT)])
+    with db.begin() as session:  # loaded contracts are pending until the county accepts them
+        accept_contract(session, "demo-2020", clock)
     yield context
 
 

@@ -227,7 +227,7 @@ def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_pa
 
 
 def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, str], tmp_path: Path) -> None:
-    from factories import make_case
+    from factories import accept_contract, make_case
 
     from verifier.audit import checkpoints
     from verifier.context import Context
@@ -242,6 +242,8 @@ def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, 
 
         ctx.clock = FixedClock(datetime(2020, 6, 1, 2, tzinfo=timezone.utc))
         checkpoints.install(ctx.db, ctx.signer)
+        with ctx.db.begin() as session:  # `init` loads it pending: the county accepts it before it prices
+            accept_contract(session, "demo-2020", ctx.clock)
         make_case(ctx, medical=4_200_000)  # exited_low_standard, marginal: 21,900.00
     finally:
         ctx.close()

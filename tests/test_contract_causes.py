@@ -23,7 +23,7 @@ from verifier.store import contracts as contract_store
 from verifier.web import labels
 from verifier.web.report_sheet import monthly_xlsx
 
-from factories import staff
+from factories import accept_contract, staff
 
 HERE = Path(__file__).resolve().parent
 TEXT = (HERE / "contracts" / "disability-2020.toml").read_text("utf-8")
@@ -103,6 +103,7 @@ def test_a_county_own_cause_from_file_to_notice_and_report(ctx) -> None:  # type
     with ctx.db.begin() as session:
         contract_store.add_contract(session, load_contract(HERE / "contracts" / "disability-2020.toml"),
                                     actor="admin", role="admin", clock=ctx.clock)
+        accept_contract(session, "causes-2020", ctx.clock)  # as the county would
     s = staff(ctx, COUNTY)
     team = demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2)
     today = ctx.clock.today()
@@ -210,6 +211,7 @@ def test_a_clerk_enters_an_application_for_a_county_cause(ctx) -> None:  # type:
     with ctx.db.begin() as session:
         contract_store.add_contract(session, load_contract(HERE / "contracts" / "disability-2020.toml"),
                                     actor="admin", role="admin", clock=ctx.clock)
+        accept_contract(session, "causes-2020", ctx.clock)  # as the county would
     s = staff(ctx, COUNTY)
     hh = demo.new_household("城关镇", "南村", members=2)
     referred = date(2020, 5, 20)

@@ -104,6 +104,7 @@ def route_handlers() -> list[Any]:
     from .cases.routes import CaseController, ScheduleController
     from .checks.routes import CheckController
     from .conflicts.routes import ConflictController
+    from .contract_review.routes import ContractController
     from .households.routes import HouseholdController
     from .followups.routes import FollowupController
     from .needs.routes import NeedReferralController
@@ -119,7 +120,7 @@ def route_handlers() -> list[Any]:
     from .web.routes import ROUTES as WEB
 
     return [health, AuthController, UserController, AccountController, RoleGrantController, AuditController, ReferralController,
-            CaseController, ScheduleController, CheckController, ConflictController, HouseholdController,
+            CaseController, ScheduleController, CheckController, ConflictController, ContractController, HouseholdController,
             RosterController, PlaceController, FollowupController, NeedReferralController, RegisterController,
             FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 

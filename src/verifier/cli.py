@@ -116,6 +116,10 @@ def _default_contracts_dir() -> Path:
     return here if here.is_dir() else REPO_CONTRACTS
 
 
+PENDING_NOTE = ("新载入的服务合同待县审核确认：须由合同所覆盖每个县（区）的县级复核员在“服务合同”页面核对合同内容和 "
+                "SHA-256 后确认，确认前不认定、不计算保障金、不开始抽样复核、不签批支付批次")
+
+
 @main.command()
 @click.option("--demo", is_flag=True, help="同时载入一个示范县，含各类用户和处于各个阶段的案件。")
 @click.option("--contracts", "contracts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -141,6 +145,8 @@ def init(demo: bool, contracts_dir: Path | None) -> None:
             sys.exit(1)
         click.echo(f"数据库已就绪：{ctx.settings.database_url.split('@')[-1]}；"
                    f"{folder} 中有 {len(loaded)} 份服务合同，新载入 {added} 份")
+        if added:
+            click.echo(PENDING_NOTE)
         if demo:
             from .demo import load_demo
 
@@ -438,6 +444,8 @@ def contracts_add(file: Path) -> None:
     finally:
         ctx.close()
     click.echo(f"{'已添加服务合同' if added else '服务合同已在库中，未更改：'} {contract.id}（sha256 {contract.content_hash}）")
+    if added:
+        click.echo(PENDING_NOTE)
 
 
 @main.group()

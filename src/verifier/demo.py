@@ -27,6 +27,7 @@ from .checks import service as checks
 from .clock import Clock
 from .context import Context
 from .contract import Contract, check_contract_text
+from .contract_review import service as contract_review
 from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
@@ -220,6 +221,10 @@ def load_demo(ctx: Context) -> Iterator[str]:
     contract, added = ensure_demo_contract(ctx)
     if added:
         yield added
+    with ctx.db.begin() as session:  # the county's acceptance, as any contract loaded needs it (contract_review)
+        if contract_store.status_of(session, contract.id) == contract_store.PENDING:
+            contract_review.accept(session, contract.id, principal=_principal(session, "reviewer"), clock=ctx.clock)
+            yield f"示范县的县级复核员（reviewer）已核对并确认服务合同 {contract.id}（sha256 {contract.content_hash}）"
     with ctx.db.begin() as session:  # as `verifier places import` would, from the county's file
         listed = places.import_places(session, DEMO_COUNTY, ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES))
                                       .encode("utf-8"), "demo-places.csv", clock=ctx.clock)

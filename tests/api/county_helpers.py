@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from factories import accept_contract
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
@@ -27,6 +28,7 @@ def add_county(ctx: Any, county: str = OTHER) -> None:
     assert contract is not None, problems
     with ctx.db.begin() as session:
         contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)  # as the county would
 
 
 def entries(ctx: Any) -> list[tuple[int, str, str, str | None]]:

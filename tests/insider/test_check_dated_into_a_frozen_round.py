@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from factories import make_case
+from factories import accept_contract, make_case
 from insider_kit import COUNTY, check_body, head_of, schedule
 
 
@@ -88,6 +88,7 @@ def test_a_late_check_is_taken_in_by_the_next_round_under_the_next_years_contrac
     assert next_year is not None, problems
     with ctx.db.begin() as session:
         add_contract(session, next_year, actor="test", role="admin", clock=ctx.clock)
+        accept_contract(session, next_year.id, ctx.clock)  # as the county would
 
     users.add("reviewer", "county_reviewer", counties=(COUNTY,))
     users.add("insurer", "insurer_supervisor", counties=(COUNTY,))

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.payments import seed_ready_cases  # noqa: E402
-from factories import make_case, staff  # noqa: E402
+from factories import accept_contract, make_case, staff  # noqa: E402
 
 from verifier.accounts.auth import Principal  # noqa: E402
 from verifier.cases.workflow import advance, load_case  # noqa: E402
@@ -78,6 +78,7 @@ def add_contract(ctx: Any, *, county: str | None = None, budget: str = "4500000.
     assert contract is not None, problems
     with ctx.db.begin() as session:
         contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)  # as the county would
     return contract
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from factories import COUNTY, make_case, new_id_number, staff
+from factories import COUNTY, accept_contract, make_case, new_id_number, staff
 
 from verifier.contract import check_contract_text
 from verifier.store.contracts import add_contract
@@ -100,6 +100,7 @@ def test_the_working_calendar_and_capacity_come_from_the_contract(client, users,
                                  "extra_workdays = [2020-06-06]\n")
     with ctx.db.begin() as session:
         add_contract(session, contract, actor="test", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)  # as the county would
     cases = [make_case(ctx, stage="screened", referred_on=date(2020, 5, 29), county=county, village=f"村{i}")
              for i in range(4)]
     team = staff(ctx, county)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from factories import new_id_number, staff
+from factories import accept_contract, new_id_number, staff
 from sqlalchemy import func, select
 
 from verifier import demo
@@ -86,6 +86,7 @@ def test_a_cause_only_a_bureau_refers_is_refused_on_an_application(ctx) -> None:
     assert contract is not None, problems
     with ctx.db.begin() as session:
         contract_store.add_contract(session, contract, actor="admin", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)  # as the county would
     s = staff(ctx, "340224")
     team = demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2)
     hh = demo.new_household("城关镇", "北村", group="low_income")

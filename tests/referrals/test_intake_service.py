@@ -7,7 +7,7 @@ from datetime import date
 
 import openpyxl
 import pytest
-from factories import make_case, new_id_number, staff
+from factories import accept_contract, make_case, new_id_number, staff
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -113,6 +113,7 @@ def test_a_person_of_another_countys_household_is_refused_not_merged(ctx) -> Non
                                    .replace('"340223"', '"340224"').encode())
     with ctx.db.begin() as session:
         contract_store.add_contract(session, other, actor="test", role="admin", clock=ctx.clock)
+        accept_contract(session, other.id, ctx.clock)  # as the county would
     idn = new_id_number()
     run_import(ctx, xlsx([[idn, "张三", "城关镇", "东村", "非贫低收入户", "因病", 30000, date(2020, 5, 1)]]))
     s = staff(ctx, county="340224")

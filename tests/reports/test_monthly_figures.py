@@ -35,7 +35,7 @@ from typing import Any
 import openpyxl
 import pytest
 from sqlalchemy import select
-from factories import COUNTY, staff
+from factories import COUNTY, accept_contract, staff
 
 from verifier.demo import demo_bills
 from verifier import demo
@@ -107,6 +107,8 @@ def ctx(tmp_path_factory, database_url: str):  # type: ignore[no-untyped-def]
                       clock=FixedClock(datetime(2020, 3, 15, 2, 0, tzinfo=timezone.utc)), signer=signer)
     checkpoints.install(db, signer)
     bootstrap(context, [load_contract(ROOT / "contracts" / "demo-2020.toml")])
+    with db.begin() as session:  # loaded contracts are pending until the county accepts them
+        accept_contract(session, "demo-2020", context.clock)
     yield context
     db.dispose()
 

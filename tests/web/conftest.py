@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import accept_contract
 from pagekit import OTHER_COUNTY, Pages
 
 DEMO_CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml"
@@ -29,5 +30,6 @@ def other_county(ctx) -> str:  # type: ignore[no-untyped-def]
     assert contract is not None, problems
     with ctx.db.begin() as session:
         add_contract(session, contract, actor="test", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)  # as the county would
     return OTHER_COUNTY
 

@@ -129,9 +129,12 @@ def test_another_countys_batch_round_and_entries_are_refused(ctx, office, pages,
                       headers=users.headers("rev-far")).status_code == 404
     far = sheets(client.get("/api/payment-batches/export.xlsx", headers=users.headers("fin-far")))
     assert len(far["支付批次"]) == 1 and len(far["支付明细"]) == 1  # headers only
-    # nothing of the other county; only the far finance officer's own download, logged in their county
+    # nothing of the other county; only its county reviewer's acceptance of its contract and the far finance
+    # officer's own download, logged in their county
     far_entries = sheets(client.get("/api/audit/entries.xlsx", headers=users.headers("rev-far")))["审计日志"][1:]
-    assert [(row[2], row[4], row[5]) for row in far_entries] == [("fin-far", "导出表格", "payment_batches")]
+    assert [(row[2], row[4]) for row in far_entries] == [("县复核 合同确认", "县级复核员确认服务合同"),
+                                                         ("fin-far", "导出表格")]
+    assert far_entries[-1][5] == "payment_batches"
     pages.login("fin-far")
     assert pages.get(f"/payments/{batch_id}/items.xlsx").status_code == 404
     # Roles: an officer reads no batch; a clerk reads no audit log.

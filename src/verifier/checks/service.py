@@ -463,6 +463,7 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     case = load_case(session, case_id, principal, for_update=confirm)
     if case.status != "checked":
         raise InvalidState(f"cannot determine a case that is {case.status}")
+    contract_store.require_accepted(session, case.contract_id, "按它认定和计算保障金")
     a = assess_case(session, case)
     if not confirm:
         return a

@@ -288,6 +288,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     if not contract_ids:
         raise ValidationFailed.one("county_code", f"no case of county {county_code} is ready to pay"
                                                   + (f" under contract {contract_id}" if contract_id else ""))
+    contract_store.require_accepted(session, contract_ids[0], "按它生成支付批次")
     contract = contract_store.get_contract(session, contract_ids[0])
     candidates, skipped = _candidates(session, [cid for cid, _ in ready], county_code, contract.id)
     more, more_skipped = _supplement_candidates(session, supplements, county_code, contract.id)
@@ -355,6 +356,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
+    contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
@@ -390,6 +392,7 @@ def _refusals(session: Session, batch_id: str) -> int:
 
 
 def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault) -> None:
+    contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
@@ -539,6 +542,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault)
+    contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
             f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "

@@ -148,7 +148,10 @@ def _check_places(place_list: places.PlaceList, rows: list[ReferralRow], errors:
 
 
 def _county_contracts(session: Session, county_code: str) -> list[Contract]:
-    return [c for c in contract_store.all_contracts(session) if county_code in c.county_codes]
+    """The county's contracts a referral may be bound to: accepted, or pending the county's acceptance (a case is
+    taken in, but not priced, under a pending one); never one the county refused."""
+    refused = contract_store.refused_ids(session)
+    return [c for c in contract_store.all_contracts(session) if county_code in c.county_codes and c.id not in refused]
 
 
 def county_vocabulary(session: Session, county_codes: Iterable[str], today: date) -> CauseTable:

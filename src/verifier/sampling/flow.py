@@ -203,6 +203,7 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     stratified = req.kind == "attribute" and req.stratify_by_town is not False
     contract_id, members = _population(session, county_code=req.county_code, start=req.checked_from,
                                        end=req.checked_to, kind=req.kind, stratified=stratified)
+    contract_store.require_accepted(session, contract_id, "按它的抽样参数开始抽样复核")
     contract = contract_store.get_contract(session, contract_id)
     spec = contract.spec.sampling
     rates: dict[str, Decimal] = {}

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract, check_contract_text, overlap_problems
-from ..domain.errors import FieldError, NotFound, ValidationFailed
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from .reader import Prepared, Reader, Steps, session_reader
 from .tables import ContractRow
+
+PENDING, ACCEPTED, REFUSED = "pending", "accepted", "refused"
 
 
 @lru_cache(maxsize=64)
@@ -94,10 +96,43 @@ def known_contract(session: Session, contract_id: str, content_hash: str) -> Con
     return _known.get((contract_id, content_hash)) or get_contract(session, contract_id)
 
 
+_CONTRACT_STATUS = Prepared(select(_contract.c.status, _contract.c.title)
+                            .where(_contract.c.id == bindparam("id")))
+
+
+def status_of(session: Session, contract_id: str) -> str:
+    """`pending`, `accepted` or `refused` (contract_review/service.py)."""
+    row = session_reader(session).first(_CONTRACT_STATUS, {"id": contract_id})
+    if row is None:
+        raise NotFound(f"no contract {contract_id!r}")
+    return str(row.status)
+
+
+def refused_ids(session: Session) -> set[str]:
+    """The contracts a county refused: they never come into force and block no other contract's period."""
+    return set(session.scalars(select(ContractRow.id).where(ContractRow.status == REFUSED)))
+
+
+def require_accepted(session: Session, contract_id: str, what: str) -> None:
+    """409 unless the county has accepted the contract: a loaded contract prices nothing, opens no sampling round
+    and signs off nothing until a county reviewer of every county it covers accepts it."""
+    row = session_reader(session).first(_CONTRACT_STATUS, {"id": contract_id})
+    if row is None:
+        raise NotFound(f"no contract {contract_id!r}")
+    if row.status == ACCEPTED:
+        return
+    if row.status == REFUSED:
+        raise InvalidState(f"服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不生效：不能{what}")
+    raise InvalidState(f"服务合同 {contract_id}（{row.title}）待县审核确认：合同载入后须由所覆盖每个县（区）的县级复核员"
+                       f"核对并确认，才能{what}")
+
+
 def contract_for(session: Session, county_code: str, on: date) -> Contract | None:
-    """The contract in force for a county on a day (at most one: overlaps are refused on the way in)."""
+    """The contract for a county on a day (at most one: overlaps are refused on the way in), accepted or still
+    pending; never one the county refused."""
     for row in session.scalars(
-        select(ContractRow).where(ContractRow.period_start <= on, ContractRow.period_end >= on)
+        select(ContractRow).where(ContractRow.period_start <= on, ContractRow.period_end >= on,
+                                  ContractRow.status != REFUSED)
     ):
         if county_code in row.county_codes:
             return contract_from_row(row)
@@ -105,7 +140,8 @@ def contract_for(session: Session, county_code: str, on: date) -> Contract | Non
 
 
 def add_contract(session: Session, contract: Contract, *, actor: str, role: str, clock: Clock) -> bool:
-    """Add a contract; False when this exact contract is already there. Refuses overlaps and changed versions."""
+    """Add a contract, pending the county's acceptance; False when this exact contract is already there. Refuses
+    overlaps (with any contract the county has not refused) and changed versions."""
     existing = session.get(ContractRow, contract.id)
     if existing is not None:
         if existing.content_hash == contract.content_hash:
@@ -115,10 +151,12 @@ def add_contract(session: Session, contract: Contract, *, actor: str, role: str,
             f"contract {contract.id} is already loaded with different content (hash {existing.content_hash[:12]}…); "
             "a changed contract is a new version: give it a new id",
         )])
-    problems = overlap_problems(all_contracts(session) + [contract])
+    refused = refused_ids(session)
+    problems = overlap_problems([c for c in all_contracts(session) if c.id not in refused] + [contract])
     if problems:
         raise ValidationFailed(problems)
     session.add(ContractRow(
+        status=PENDING,  # prices nothing until the county accepts it (contract_review/service.py)
         id=contract.id,
         content_hash=contract.content_hash,
         title=contract.spec.title,
@@ -138,7 +176,7 @@ def add_contract(session: Session, contract: Contract, *, actor: str, role: str,
         subject=contract.id,
         contract_hash=contract.content_hash,
         payload={"title": contract.spec.title, "county_codes": list(contract.county_codes),
-                 "start": contract.start.isoformat(), "end": contract.end.isoformat()},
+                 "start": contract.start.isoformat(), "end": contract.end.isoformat(), "status": PENDING},
         clock=clock,
     )
     return True

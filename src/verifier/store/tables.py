@@ -38,6 +38,7 @@ _OPEN_CASE = text(OPEN_CASE_PREDICATE)
 
 class ContractRow(Base):
     __tablename__ = "contract"
+    __table_args__ = (CheckConstraint("status IN ('pending', 'accepted', 'refused')", name="status_known"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -48,6 +49,29 @@ class ContractRow(Base):
     budget: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(Text)
     loaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # pending (待县审核确认: prices nothing) until a county reviewer of each county it covers accepts it; refused
+    # (never in force) when one refuses. See contract_review/service.py.
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+
+
+class ContractDecision(Base):
+    """One county's answer to a contract: accepted or refused by a county reviewer of that county, once; or
+    `before_control` for a contract loaded before acceptance existed (migration 0038), which no one reviewed."""
+
+    __tablename__ = "contract_decision"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "county_code", name="uq_contract_decision_county"),
+        CheckConstraint("decision IN ('accepted', 'refused', 'before_control')", name="decision_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(12))
+    decision: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # a user id; NULL for before_control
+    role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class User(Base):

@@ -60,6 +60,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
     NavItem("用户管理", "/users", ("admin",)),
     NavItem("角色授权", "/role-grants", ("admin", "county_reviewer")),
+    NavItem("服务合同", "/contracts", ("county_reviewer", "admin", "auditor", "insurer_supervisor")),
 )
 
 
@@ -125,6 +126,8 @@ DONE_MESSAGES = {
     "user_enabled": "账号已启用。",
     "grant_confirmed": "角色授权已确认，该账号即时获得此角色，并已写入审计日志。",
     "grant_refused": "角色授权已拒绝，该账号不会获得此角色，并已写入审计日志。",
+    "contract_accepted": "已确认服务合同，并写入审计日志；合同所覆盖的每个县（区）都确认后即生效。确认不能撤回。",
+    "contract_refused": "已拒绝确认服务合同，并写入审计日志；这份合同不会生效。",
     "roles_proposed": "已提出角色授权：涉及资金或授权的角色须由另一位管理员或县级复核员在“角色授权”页确认后才生效。",
     "place_added": "已添加到本县乡镇村名单，并记入审计日志。",
     "meeting": "村级评议会已记录，各户的评议结果已分别写入案件。",

@@ -20,6 +20,7 @@ from .caching import NoStoreMiddleware
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
+from .contracts import ContractPages
 from .deviations import RecoveryPages, RedeterminationPages
 from .errors import EXCEPTION_HANDLERS
 from .account import AccountPages
@@ -49,7 +50,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
                     UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
-                    RegisterPages, FindingPages]
+                    RegisterPages, FindingPages, ContractPages]
 
 # Gzip: a page of the check form is a sixth of its size on a village's slow connection. (Uploads are not touched.)
 GZIP = DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024,

@@ -1,0 +1,168 @@
+"""The county's acceptance of a loaded contract.
+
+A contract is loaded by whoever holds the server's shell (`verifier contracts add`, `verifier init`): the insurer's
+administrator, as often as not. So a loaded contract is `pending` (待县审核确认) and prices nothing, opens no sampling
+round and signs off nothing (`store.contracts.require_accepted`) until a county reviewer of every county it covers
+has accepted it, having seen its id, title, period, counties, SHA-256 (to compare with the signed paper contract) and
+its figures in Chinese (`contract_zh.terms_zh`). One refusal, with a reason, and it never comes into force. A county's
+answer is given once: an accepted contract cannot be un-accepted. Each answer is an audit entry in its transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..accounts.service import display_names
+from ..audit import log as audit
+from ..clock import Clock
+from ..contract import Contract
+from ..contract_zh import ContractTerms, terms_zh
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..store import contracts as contract_store
+from ..store.contracts import ACCEPTED, PENDING, REFUSED
+from ..store.tables import ContractDecision, ContractRow
+
+REVIEWER = "county_reviewer"
+STATUS_ZH = {PENDING: "待县审核确认", ACCEPTED: "已确认生效", REFUSED: "县审核拒绝，不生效"}
+DECISION_ZH = {"accepted": "已确认", "refused": "拒绝确认", "before_control": "本控制启用前已载入，视为已确认",
+               None: "待确认"}
+REASON_MAX = 1000
+
+
+@dataclass(frozen=True)
+class CountyAnswer:
+    county_code: str
+    county_name: str
+    decision: str | None  # accepted, refused, before_control; None: not yet answered
+    decision_zh: str
+    decided_by: str  # a display name ("" when nobody: not yet, or before the control existed)
+    decided_at: datetime | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContractReview:
+    """A contract as the county reviews it."""
+
+    id: str
+    title: str
+    start: str
+    end: str
+    content_hash: str
+    status: str
+    status_zh: str
+    loaded_at: datetime
+    counties: list[CountyAnswer]
+    terms: ContractTerms
+    answerable: list[str]  # the counties the reader may still answer for (their own, pending, not yet answered)
+
+
+def _visible(row: ContractRow, principal: Principal) -> bool:
+    return any(principal.may_see_county(c) for c in row.county_codes)
+
+
+def _review(session: Session, row: ContractRow, contract: Contract, principal: Principal) -> ContractReview:
+    decisions = {d.county_code: d for d in session.scalars(
+        select(ContractDecision).where(ContractDecision.contract_id == row.id))}
+    names = display_names(session, {d.decided_by for d in decisions.values() if d.decided_by})
+    counties = []
+    for code in row.county_codes:
+        d = decisions.get(code)
+        counties.append(CountyAnswer(
+            county_code=code, county_name=contract.county_name(code) or code,
+            decision=d.decision if d else None, decision_zh=DECISION_ZH[d.decision if d else None],
+            decided_by=names.get(d.decided_by or "", "") if d else "", decided_at=d.decided_at if d else None,
+            reason=(d.reason or "") if d else ""))
+    answerable = ([c for c in row.county_codes if c not in decisions and principal.may_see_county(c)]
+                  if row.status == PENDING and principal.has(REVIEWER) else [])
+    return ContractReview(id=row.id, title=row.title, start=row.period_start.isoformat(),
+                          end=row.period_end.isoformat(), content_hash=row.content_hash, status=row.status,
+                          status_zh=STATUS_ZH[row.status], loaded_at=row.loaded_at, counties=counties,
+                          terms=terms_zh(contract), answerable=answerable)
+
+
+def list_contracts(session: Session, principal: Principal) -> list[ContractReview]:
+    """The contracts of the reader's counties, pending ones first, then the latest period first."""
+    rows = [r for r in session.scalars(select(ContractRow)) if _visible(r, principal)]
+    rows.sort(key=lambda r: (r.status != PENDING, -r.period_start.toordinal(), r.id))
+    return [_review(session, r, contract_store.contract_from_row(r), principal) for r in rows]
+
+
+def get_review(session: Session, contract_id: str, principal: Principal) -> ContractReview:
+    row = session.get(ContractRow, contract_id)
+    if row is None or not _visible(row, principal):
+        raise NotFound("no such contract")
+    return _review(session, row, contract_store.contract_from_row(row), principal)
+
+
+def _answering(session: Session, contract_id: str, principal: Principal, verb: str) -> tuple[ContractRow, list[str]]:
+    """The contract, locked, and the counties `principal` answers for now; refusals for everyone else."""
+    row = session.scalars(select(ContractRow).where(ContractRow.id == contract_id).with_for_update()).first()
+    if row is None or not _visible(row, principal):
+        raise NotFound("no such contract")
+    if not principal.has(REVIEWER):
+        raise Forbidden(f"只有合同所覆盖县（区）的县级复核员才能{verb}服务合同")
+    if row.status == ACCEPTED:
+        raise InvalidState(f"服务合同 {row.id} 已确认生效：确认不能撤回")
+    if row.status == REFUSED:
+        raise InvalidState(f"服务合同 {row.id} 已被拒绝确认，不会生效；更正后的合同须以新的合同编号载入")
+    done = set(session.scalars(select(ContractDecision.county_code)
+                               .where(ContractDecision.contract_id == row.id)))
+    mine = [c for c in row.county_codes if principal.may_see_county(c)]
+    todo = [c for c in mine if c not in done]
+    if not todo:
+        raise InvalidState(f"您所在的县（区）已答复服务合同 {row.id}（已确认的不能撤回），"
+                           "正等待合同覆盖的其他县（区）确认")
+    return row, todo
+
+
+def accept(session: Session, contract_id: str, *, principal: Principal, content_hash: str | None = None,
+           clock: Clock) -> ContractReview:
+    """A county reviewer accepts the contract for their counties; with every county's acceptance it is in force.
+    `content_hash`, when given, must be the contract's (the reviewer compared it with the signed paper)."""
+    row, counties = _answering(session, contract_id, principal, "确认")
+    if content_hash is not None and content_hash.strip().lower() != row.content_hash:
+        raise ValidationFailed.one("content_hash", "与该合同的 SHA-256 不符：所确认的不是这份合同的内容")
+    now = clock.now()
+    for code in counties:
+        session.add(ContractDecision(contract_id=row.id, county_code=code, decision="accepted",
+                                     decided_by=principal.id, role=REVIEWER, decided_at=now))
+    session.flush()
+    answered = set(session.scalars(select(ContractDecision.county_code).where(
+        ContractDecision.contract_id == row.id, ContractDecision.decision.in_(("accepted", "before_control")))))
+    in_force = set(row.county_codes) <= answered
+    if in_force:
+        row.status = ACCEPTED
+    audit.append(session, actor=principal.id, role=REVIEWER, action="contract.accept", subject=row.id,
+                 contract_hash=row.content_hash, clock=clock,
+                 county_code=counties[0] if len(counties) == 1 else None,
+                 payload={"county_codes": counties, "content_hash": row.content_hash, "in_force": in_force})
+    session.flush()
+    return get_review(session, row.id, principal)
+
+
+def refuse(session: Session, contract_id: str, *, principal: Principal, reason: str, clock: Clock) -> ContractReview:
+    """A county reviewer refuses the contract, with a reason: it never comes into force."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "请填写拒绝确认的理由")
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed.one("reason", f"理由最多 {REASON_MAX} 个字")
+    row, counties = _answering(session, contract_id, principal, "拒绝确认")
+    now = clock.now()
+    for code in counties:
+        session.add(ContractDecision(contract_id=row.id, county_code=code, decision="refused",
+                                     decided_by=principal.id, role=REVIEWER, reason=reason, decided_at=now))
+    row.status = REFUSED
+    session.flush()
+    audit.append(session, actor=principal.id, role=REVIEWER, action="contract.refuse", subject=row.id,
+                 contract_hash=row.content_hash, clock=clock,
+                 county_code=counties[0] if len(counties) == 1 else None,
+                 payload={"county_codes": counties, "content_hash": row.content_hash, "reason": reason})
+    session.flush()
+    return get_review(session, row.id, principal)

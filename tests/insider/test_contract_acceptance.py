@@ -1,0 +1,159 @@
+"""A contract loaded by whoever holds the server's shell: the insurer's administrator could load a "new version" with
+raised tiers, a lowered sign-off threshold or a smaller sample, and the county would never have agreed to it. A loaded
+contract is pending (待县审核确认) and prices nothing until a county reviewer of every county it covers accepts it,
+having seen its figures; a refused one never comes into force; an accepted one cannot be un-accepted."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from factories import make_case
+from sqlalchemy import select
+
+from verifier.audit.models import AuditEntry
+from verifier.contract import check_contract_text
+from verifier.store import contracts as contract_store
+from verifier.store.tables import Case, ContractDecision
+
+DEMO = (Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+RAISED = 'bands = [ { upto = "10000.00", rate = "0.90" }, { upto = "30000.00", rate = "0.95" }, { rate = "1.00" } ]'
+
+
+def _load(ctx: Any, contract_id: str, counties: list[str], *, raised: bool = True) -> Any:
+    """What `verifier contracts add` does with a file from the insurer's administrator: the demo's terms for these
+    counties, the first illness tiers raised to 90%, 95% and 100% and the sign-off threshold lowered to 1 yuan."""
+    text = re.sub(r'(?m)^id = .*$', f'id = "{contract_id}"', DEMO)
+    text = re.sub(r'(?m)^county_codes = .*$', "county_codes = [" + ", ".join(f'"{c}"' for c in counties) + "]", text)
+    if raised:
+        text = text.replace('bands = [ { upto = "10000.00", rate = "0.50" }, { upto = "30000.00", rate = "0.60" }, '
+                            '{ rate = "0.70" } ]', RAISED, 1)
+        text = text.replace('county_signoff_at = "200000.00"', 'county_signoff_at = "1.00"')
+    contract, problems = check_contract_text(text.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        assert contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    return contract
+
+
+def _supervisor(users: Any, county: str) -> dict[str, str]:
+    name = f"sup-{county}"
+    if name not in users.ids:
+        users.add(name, "insurer_supervisor", counties=(county,))
+    return users.headers(name)
+
+
+def _determine(client: Any, users: Any, case_id: str, county: str, confirm: bool = True) -> Any:
+    return client.post(f"/api/cases/{case_id}/determination", headers=_supervisor(users, county),
+                       json={"confirm": confirm})
+
+
+def test_attack_an_insurer_admin_loads_raised_tiers_and_nothing_is_priced_until_the_county_accepts(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    contract = _load(ctx, "raised-2020", ["340224"])
+    case_id = make_case(ctx, stage="checked", county="340224")  # referrals are taken in; nothing is priced
+
+    for confirm in (False, True):
+        r = _determine(client, users, case_id, "340224", confirm)
+        assert r.status_code == 409, r.text
+        assert "服务合同 raised-2020" in r.json()["detail"] and "待县审核确认" in r.json()["detail"], r.text
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "checked"
+
+    # Nobody but a county reviewer of the county accepts it.
+    users.add("reviewer-other", "county_reviewer", counties=("340223",))
+    users.add("admin-all", "admin")
+    users.add("insurer-sup", "insurer_supervisor", counties=("340224",))
+    users.add("finance-324", "finance", counties=("340224",))
+    r = client.post("/api/contracts/raised-2020/accept", headers=users.headers("reviewer-other"), json={})
+    assert r.status_code == 404, r.text  # another county's reviewer: as if it did not exist
+    for who in ("admin-all", "insurer-sup", "finance-324"):
+        r = client.post("/api/contracts/raised-2020/accept", headers=users.headers(who), json={})
+        assert r.status_code == 403, (who, r.text)
+    with ctx.db.read() as session:
+        assert contract_store.status_of(session, "raised-2020") == "pending"
+        assert not session.scalars(select(ContractDecision).where(ContractDecision.contract_id == "raised-2020")).all()
+
+    # The reviewer of the county sees what they would agree to, in Chinese, with the hash to compare with the paper.
+    users.add("reviewer", "county_reviewer", counties=("340224",))
+    shown = client.get("/api/contracts/raised-2020", headers=users.headers("reviewer"))
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert body["status"] == "pending" and body["status_zh"] == "待县审核确认"
+    assert body["content_hash"] == contract.content_hash == hashlib.sha256(contract.source.encode()).hexdigest()
+    assert body["start"] == "2020-01-01" and body["end"] == "2020-12-31" and body["answerable"] == ["340224"]
+    terms = dict(body["terms"])
+    assert terms["收入线"] == "家庭年人均纯收入不高于 5,200.00 元" and terms["公示期"] == "7 天"
+    assert "1.00 元" in terms["县级签批金额"] and "最低抽样比例 10%" in terms["抽样复核"]
+    illness = next(x for x in body["relief"] if x["cause"] == "因病" and x["group"] == "非高标准脱贫户")
+    assert illness["bands"] == ["0.00 至 10,000.00 元：90%", "10,000.00 至 30,000.00 元：95%",
+                                "超过 30,000.00 元的部分：100%"]
+    assert illness["deductible"] == "5,000.00 元" and illness["caps"] == "每户每年 100,000.00 元"
+    listed = client.get("/api/contracts", headers=users.headers("reviewer")).json()
+    assert [c["id"] for c in listed] == ["raised-2020"]  # only the contracts of the reader's counties
+    assert client.get("/api/contracts/raised-2020", headers=users.headers("reviewer-other")).status_code == 404
+
+    # A hash that is not this contract's is refused: the reviewer did not compare the one loaded.
+    r = client.post("/api/contracts/raised-2020/accept", headers=users.headers("reviewer"),
+                    json={"content_hash": "0" * 64})
+    assert r.status_code == 422, r.text
+    r = client.post("/api/contracts/raised-2020/accept", headers=users.headers("reviewer"),
+                    json={"content_hash": contract.content_hash})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    assert r.json()["counties"][0]["decision"] == "accepted"
+
+    # Accepted, it prices (the county agreed to these tiers), and it cannot be un-accepted.
+    r = _determine(client, users, case_id, "340224")
+    assert r.status_code == 200 and r.json()["eligible"], r.text
+    r = client.post("/api/contracts/raised-2020/reject", headers=users.headers("reviewer"), json={"reason": "反悔"})
+    assert r.status_code == 409 and "确认不能撤回" in r.json()["detail"], r.text
+    with ctx.db.read() as session:
+        accepted = session.scalars(select(AuditEntry).where(AuditEntry.subject == "raised-2020",
+                                                            AuditEntry.action == "contract.accept")).all()
+    assert [(e.actor, e.role) for e in accepted] == [(users.ids["reviewer"], "county_reviewer")]
+
+
+def test_a_contract_of_two_counties_needs_a_reviewer_of_each(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    _load(ctx, "two-2020", ["340225", "340226"], raised=False)
+    case_id = make_case(ctx, stage="checked", county="340226")
+    users.add("rev-25", "county_reviewer", counties=("340225",))
+    users.add("rev-26", "county_reviewer", counties=("340226",))
+    r = client.post("/api/contracts/two-2020/accept", headers=users.headers("rev-25"))
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    assert [c["decision"] for c in r.json()["counties"]] == ["accepted", None]
+    r = client.post("/api/contracts/two-2020/accept", headers=users.headers("rev-25"))
+    assert r.status_code == 409, r.text  # one county answers once
+    assert _determine(client, users, case_id, "340226").status_code == 409
+    r = client.post("/api/contracts/two-2020/accept", headers=users.headers("rev-26"))
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    assert _determine(client, users, case_id, "340226").status_code == 200
+
+
+def test_a_refused_contract_never_prices_and_frees_its_period(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    _load(ctx, "refused-2020", ["340227"])
+    case_id = make_case(ctx, stage="checked", county="340227")
+    users.add("rev-27", "county_reviewer", counties=("340227",))
+    r = client.post("/api/contracts/refused-2020/reject", headers=users.headers("rev-27"), json={"reason": "  "})
+    assert r.status_code == 422, r.text
+    r = client.post("/api/contracts/refused-2020/reject", headers=users.headers("rev-27"),
+                    json={"reason": "因病分段比例与签署的纸质合同不符"})
+    assert r.status_code == 200 and r.json()["status"] == "refused", r.text
+    assert r.json()["counties"][0]["reason"] == "因病分段比例与签署的纸质合同不符"
+    r = client.post("/api/contracts/refused-2020/accept", headers=users.headers("rev-27"))
+    assert r.status_code == 409, r.text  # refused for good
+
+    r = _determine(client, users, case_id, "340227")
+    assert r.status_code == 409 and "refused-2020" in r.json()["detail"] and "拒绝确认" in r.json()["detail"], r.text
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "checked"
+        refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "contract.refuse")).all()
+        assert [e.subject for e in refused] == ["refused-2020"]
+        assert contract_store.contract_for(session, "340227", ctx.clock.today()) is None
+
+    # The corrected contract is loaded under a new id for the same period, and waits for the county in turn.
+    _load(ctx, "corrected-2020", ["340227"], raised=False)
+    with ctx.db.read() as session:
+        assert contract_store.status_of(session, "corrected-2020") == "pending"
+        assert contract_store.contract_for(session, "340227", ctx.clock.today()).id == "corrected-2020"

@@ -1,0 +1,69 @@
+"""The contracts page: a county reviewer reads a pending contract's figures in Chinese, with its SHA-256, and accepts
+it (a ticked box) or refuses it (a reason, kept on error); other roles read it and answer nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from verifier.audit.models import AuditEntry
+from verifier.contract import check_contract_text
+from verifier.store import contracts as contract_store
+
+DEMO = (Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+
+
+def _load(ctx, contract_id: str, county: str):  # type: ignore[no-untyped-def]
+    text = DEMO.replace('id = "demo-2020"', f'id = "{contract_id}"').replace('"340223"', f'"{county}"')
+    text = text.replace('notice_days = 7', 'notice_days = 3')
+    contract, problems = check_contract_text(text.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    return contract
+
+
+def test_a_reviewer_reads_the_figures_and_accepts_with_the_box_ticked(ctx, pages) -> None:  # type: ignore[no-untyped-def]
+    contract = _load(ctx, "page-2020", "340224")
+    pages.as_("rev24", "county_reviewer", counties=("340224",))
+    listing = pages.get("/contracts")
+    assert listing.status_code == 200 and "page-2020" in listing.text and "待县审核确认" in listing.text
+    assert "demo-2020" not in listing.text  # another county's contract
+    shown = pages.get("/contracts/page-2020").text
+    assert contract.content_hash in shown and "2020-01-01 至 2020-12-31" in shown
+    assert "公示期</th><td>3 天" in shown and "家庭年人均纯收入不高于 5,200.00 元" in shown
+    assert "10,000.00 至 30,000.00 元：60%" in shown and "县级签批金额" in shown and "最低抽样比例 10%" in shown
+    assert 'action="/contracts/page-2020/accept"' in shown and "不计算保障金" in shown
+
+    r = pages.post("/contracts/page-2020/accept", {})
+    assert r.status_code == 422 and "请先勾选确认框" in r.text
+    with ctx.db.read() as session:
+        assert contract_store.status_of(session, "page-2020") == "pending"
+    r = pages.post("/contracts/page-2020/accept", {"confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == "/contracts/page-2020?done=contract_accepted", r.text
+    after = pages.get(r.headers["location"]).text
+    assert "已确认生效" in after and "确认不能撤回" in after and 'action="/contracts/page-2020/accept"' not in after
+    with ctx.db.read() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "contract.accept")).all()
+    assert [e.subject for e in entries if e.subject == "page-2020"] == ["page-2020"]
+
+
+def test_a_refusal_needs_a_reason_and_other_roles_answer_nothing(ctx, pages) -> None:  # type: ignore[no-untyped-def]
+    _load(ctx, "nope-2020", "340225")
+    pages.as_("sup25", "insurer_supervisor", counties=("340225",))
+    shown = pages.get("/contracts/nope-2020")
+    assert shown.status_code == 200 and "待县审核确认" in shown.text and "/accept" not in shown.text
+    assert pages.post("/contracts/nope-2020/accept", {"confirm": "yes"}).status_code == 403
+
+    pages.as_("rev25", "county_reviewer", counties=("340225",))
+    r = pages.post("/contracts/nope-2020/refuse", {"reason": "", "confirm": "yes"})
+    assert r.status_code == 422 and "请填写拒绝确认的理由" in r.text
+    r = pages.post("/contracts/nope-2020/refuse", {"reason": "公示期与纸质合同不符"})
+    assert r.status_code == 422 and "请先勾选确认框" in r.text and "公示期与纸质合同不符" in r.text  # kept as typed
+    r = pages.post("/contracts/nope-2020/refuse", {"reason": "公示期与纸质合同不符", "confirm": "yes"})
+    assert r.status_code == 303, r.text
+    after = pages.get(r.headers["location"]).text
+    assert "县审核拒绝，不生效" in after and "公示期与纸质合同不符" in after
+    r = pages.post("/contracts/nope-2020/accept", {"confirm": "yes"})
+    assert r.status_code == 409 and "已被拒绝确认" in r.text
