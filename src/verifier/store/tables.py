@@ -56,7 +56,7 @@ class ContractRow(Base):
 
 class ContractDecision(Base):
     """One county's answer to a contract: accepted or refused by a county reviewer of that county, once; or
-    `before_control` for a contract loaded before acceptance existed (migration 0038), which no one reviewed."""
+    `before_control` for a contract loaded before acceptance existed (migration 0039), which no one reviewed."""
 
     __tablename__ = "contract_decision"
     __table_args__ = (
