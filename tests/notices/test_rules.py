@@ -48,6 +48,9 @@ def test_village_review_rules(client, users, ctx, clock) -> None:  # type: ignor
 
     failing = make_case(ctx)
     r = review(client, clerk, failing, result="fail", note="村民代表认为该户有稳定收入")
+    assert r.status_code == 201 and r.json()["case_status"] == "determined"  # waits for a second person
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    r = review(client, users.headers("clerk2"), failing, result="fail")
     assert r.status_code == 201
     assert r.json()["case_status"] == "review_failed"
     assert "有稳定收入" in r.json()["closed_reason"]

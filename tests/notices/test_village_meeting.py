@@ -48,7 +48,8 @@ def test_one_meeting_reviews_every_household_each_through_the_review_service(ctx
                meetings.MeetingEntry(ids[2], "pass", "")]
     with ctx.db.begin() as session:
         meeting = meetings.record_meeting(session, _request(ctx, entries), principal=clerk, clock=ctx.clock)
-    assert _statuses(ctx, ids + [elsewhere]) == ["reviewed", "review_failed", "reviewed", "determined"]
+    # The failed household waits for a second person (tests/insider/test_village_fail_alone.py); the others go on.
+    assert _statuses(ctx, ids + [elsewhere]) == ["reviewed", "determined", "reviewed", "determined"]
     with ctx.db.read() as session:
         kept = session.get(VillageMeeting, meeting.id)
         assert (kept.households, kept.venue) == (3, "东村村委会会议室")
@@ -56,8 +57,8 @@ def test_one_meeting_reviews_every_household_each_through_the_review_service(ctx
             summary = review_summary_for_case(session_reader(session), case_id)
             assert summary["meeting"]["id"] == meeting.id and "王芳" in summary["meeting"]["attendees"]
         logged = list(session.scalars(select(AuditEntry).where(AuditEntry.action.in_(
-            ["case.review_pass", "case.review_fail", "village_meeting.record"])).order_by(AuditEntry.idx)))
-    assert [e.action for e in logged] == ["case.review_pass", "case.review_fail", "case.review_pass",
+            ["case.review_pass", "case.review_fail_propose", "village_meeting.record"])).order_by(AuditEntry.idx)))
+    assert [e.action for e in logged] == ["case.review_pass", "case.review_fail_propose", "case.review_pass",
                                           "village_meeting.record"]
     payloads = [json.loads(e.entry)["payload"] for e in logged]
     assert all(p["meeting_id"] == meeting.id for p in payloads[:3])

@@ -201,6 +201,9 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         with ctx.db.begin() as session:
             notices.record_review(session, ids[k], held_on=day, result=result, note="村民代表评议",
                                   principal=team.clerk, clock=ctx.clock)
+            if result == "fail":  # a 未通过 closes the case once a second person confirms it
+                notices.record_review(session, ids[k], held_on=day, result=result, note="",
+                                      principal=people["reviewer"], clock=ctx.clock)
 
     def post(town: str, village: str, day: date) -> str:
         _on(ctx, day)

@@ -56,6 +56,7 @@ def _case_fields(case: Any, head_name: str) -> dict:
         reported_amount=format_yuan(case.reported_amount), screening_reason=case.screening_reason,
         closed_reason=case.closed_reason, updated_at=case.updated_at, household_id=case.household_id,
         merged_into=case.merged_into_id, screen_out_proposal=_proposal(case),
+        review_fail_proposal=_review_fail_proposal(case),
     )
 
 
@@ -65,6 +66,14 @@ def _proposal(case: Any) -> dict[str, Any] | None:
         return None
     at = case.screen_out_proposed_at
     return {"proposed_by": by, "proposed_at": at.isoformat() if at else None, "reason": case.screening_reason or ""}
+
+
+def _review_fail_proposal(case: Any) -> dict[str, Any] | None:
+    by = getattr(case, "review_fail_proposed_by", None)
+    if by is None:
+        return None
+    at = case.review_fail_proposed_at
+    return {"proposed_by": by, "proposed_at": at.isoformat() if at else None}
 
 
 def band_out(line: dict) -> BandOut:

@@ -194,6 +194,9 @@ class CaseOut(msgspec.Struct):
     merged_into: str | None = None  # status merged: the case it was joined into when two households were merged
     # A screen-out proposed by one clerk, waiting for a second person: {"proposed_by", "proposed_at", "reason"}.
     screen_out_proposal: dict[str, Any] | None = None
+    # A failed village review recorded by one clerk, waiting for a second person: {"proposed_by", "proposed_at"}
+    # (its reason is the latest village review's note).
+    review_fail_proposal: dict[str, Any] | None = None
 
 
 class VisitAttemptOut(msgspec.Struct):

@@ -2,7 +2,7 @@
 
 The meeting (date, venue, attendees, minutes) is kept once; each household's result is recorded through
 `record_review`, so each case moves on and lands in the audit log as when reviewed alone, its entry naming the
-meeting. All or nothing: one bad row and no case is reviewed and no meeting is kept, every problem listed.
+meeting: a household passed goes on to its notice, one failed is a proposal waiting for a second person. All or nothing: one bad row and no case is reviewed and no meeting is kept, every problem listed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -25,7 +25,7 @@ from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.tables import Case, Determination
 from .models import VillageMeeting, VillageMeetingReview, VillageReview
-from .service import REVIEW_ROLES, record_review, villages_with
+from .service import REVIEW_ROLES, record_review
 
 AWAITING = "determined"  # eligible, confirmed by the insurer: the village's review is next
 MAX_HOUSEHOLDS = 500
@@ -61,15 +61,23 @@ class AwaitingHousehold:
 
 
 def villages_awaiting(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
-    """(county, town, village, households) with cases awaiting the village's review, within the user's counties."""
-    return villages_with(session, principal, AWAITING)
+    """(county, town, village, households) with cases awaiting the village's review, within the user's counties (a
+    case whose failed review waits for a second person awaits no meeting)."""
+    stmt = (select(Case.county_code, Case.town, Case.village, func.count())
+            .where(Case.status == AWAITING, Case.review_fail_proposed_by.is_(None))
+            .group_by(Case.county_code, Case.town, Case.village)
+            .order_by(Case.county_code, Case.town, Case.village))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
 
 
 def households_awaiting(session: Session, principal: Principal, county_code: str, town: str,
                         village: str) -> list[AwaitingHousehold]:
     principal.require_county(county_code, "county")
     cases = list(session.scalars(select(Case).where(Case.county_code == county_code, Case.town == town,
-                                                    Case.village == village, Case.status == AWAITING)
+                                                    Case.village == village, Case.status == AWAITING,
+                                                    Case.review_fail_proposed_by.is_(None))
                                  .order_by(Case.referred_on, Case.id)))
     relief: dict[str, int] = {}
     for case_id, amount in session.execute(select(Determination.case_id, Determination.relief)
@@ -144,6 +152,9 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
             continue
         if case.status != AWAITING:
             problems.append(FieldError(f"result_{n}", f"{case.household.head_name}户已不在待村级评议状态，请刷新页面", n))
+        elif case.review_fail_proposed_by is not None:
+            problems.append(FieldError(f"result_{n}", f"{case.household.head_name}户的评议未通过已记录，正等待他人确认，"
+                                       "不在本次评议之列，请刷新页面", n))
         if e.result not in ("pass", "fail"):
             problems.append(FieldError(f"result_{n}", f"请选择{case.household.head_name}户的评议结果", n))
         elif e.result == "fail" and not (e.note or "").strip():

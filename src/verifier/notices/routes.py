@@ -83,7 +83,7 @@ class VillageReviewController(Controller):
     path = "/api/cases/{case_id:str}"
     tags = ("notices",)
 
-    @post("/village-review", opt={"roles": service.REVIEW_ROLES}, status_code=201)
+    @post("/village-review", opt={"roles": service.REVIEW_FAIL_CONFIRMERS}, status_code=201)
     def village_review(self, case_id: Id, data: JSONBody[ReviewIn], ctx: Ctx,
                        request: Request[Principal, Any, Any]) -> Response[ReviewOut]:
         def run(session: Session) -> ReviewOut:
@@ -91,7 +91,8 @@ class VillageReviewController(Controller):
                                                  note=data.note, principal=request.user, clock=ctx.clock)
             return ReviewOut(id=review.id, case_id=case.id, held_on=review.held_on, result=review.result,
                              note=review.note, case_status=case.status, closed_reason=case.closed_reason,
-                             recorded_by=review.recorded_by, recorded_at=review.recorded_at)
+                             recorded_by=review.recorded_by, recorded_at=review.recorded_at,
+                             awaiting_second_person=case.review_fail_proposed_by is not None)
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 

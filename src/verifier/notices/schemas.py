@@ -28,6 +28,8 @@ class ReviewOut(msgspec.Struct):
     closed_reason: str | None
     recorded_by: str
     recorded_at: datetime
+    # A 未通过 is first a proposal: the case stays determined until another clerk or the county reviewer confirms it.
+    awaiting_second_person: bool = False
 
 
 class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):

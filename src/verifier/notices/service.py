@@ -31,7 +31,7 @@ from ..checks.service import latest_check
 from ..clock import Clock
 from ..contract import Contract
 from ..documents.notice import NoticeDocument, NoticeRow, render_notice
-from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
@@ -82,16 +82,36 @@ def latest_review(session: Session, case_id: str) -> VillageReview | None:
     return session.scalar(_LATEST_REVIEW, {"case_id": case_id})
 
 
+# Who confirms or overturns a failed village review another clerk recorded (a county reviewer records no review else).
+REVIEW_FAIL_CONFIRMERS = ("town_clerk", "county_reviewer")
+
+
 def record_review(
     session: Session, case_id: str, *, held_on: date, result: str, note: str, principal: Principal, clock: Clock,
     meeting_id: str | None = None,
 ) -> tuple[VillageReview, Case]:
-    """Record a village evaluation: pass → reviewed (ready for a notice); fail → review_failed, closed with its reason."""
+    """Record a village evaluation: pass → reviewed (ready for a notice); fail → review_failed, closed with its reason.
+
+    The case is one the insurer found eligible, so one clerk's 未通过 alone would deny it relief with nobody else
+    seeing it: a fail is first a proposal (the review kept, the case still determined), and another clerk of the
+    county or the county reviewer confirms it (未通过 again: the case closes with the proposal's reason) or
+    overturns it (通过: a passing review recorded by them, the case goes on to its notice). The clerk who proposed it
+    never confirms it."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status != "determined":
         raise InvalidState(f"cannot record a village review for a case that is {case.status}")
     if result not in ("pass", "fail"):
         raise ValidationFailed.one("result", "must be pass or fail")
+    proposed_by = case.review_fail_proposed_by
+    if proposed_by is None and not principal.has(*REVIEW_ROLES):
+        raise Forbidden("the county reviewer only confirms or overturns a failed village review a clerk recorded")
+    if proposed_by is not None and meeting_id:
+        raise InvalidState("this case's failed village review waits for a second person")
+    if result == "fail" and proposed_by == principal.id:
+        raise Forbidden("four-eyes rule: you recorded this case's failed village review; another clerk of the county "
+                        "or the county reviewer confirms it")
+    role = principal.acting_role(REVIEW_FAIL_CONFIRMERS if proposed_by else REVIEW_ROLES)
+    confirming = proposed_by is not None and result == "fail"
     note = (note or "").strip()
     problems: list[FieldError] = []
     today = clock.today()
@@ -100,24 +120,62 @@ def record_review(
     check = latest_check(session, case.id)
     if check is not None and held_on < check.visited_on:
         problems.append(FieldError("held_on", f"{held_on} is before the home check of {check.visited_on}"))
-    if result == "fail" and not note:
+    if result == "fail" and not note and not confirming:
         problems.append(FieldError("note", "a failed review needs the reason the villagers gave"))
+    if proposed_by is not None and result == "pass" and not note:
+        problems.append(FieldError("note", "overturning a failed village review needs its reason"))
     if problems:
         raise ValidationFailed(problems)
-    review = VillageReview(id=new_id("rev"), case_id=case.id, held_on=held_on, result=result, note=note or None,
-                           recorded_by=principal.id, recorded_at=clock.now())
-    session.add(review)
-    session.flush()
-    payload: dict[str, Any] = {"review_id": review.id, "held_on": held_on.isoformat(), "result": result}
+    now = clock.now()
+    proposed = latest_review(session, case.id) if proposed_by is not None else None
+    if proposed_by is not None and (proposed is None or proposed.result != "fail"):
+        raise InvalidState("this case's proposed failed village review is missing")
+    if confirming and proposed is not None:  # the proposal's review stands: nothing new recorded but the second person's confirmation
+        review = proposed
+    else:
+        review = VillageReview(id=new_id("rev"), case_id=case.id, held_on=held_on, result=result, note=note or None,
+                               recorded_by=principal.id, recorded_at=now)
+        session.add(review)
+        session.flush()
+    payload: dict[str, Any] = {"review_id": review.id, "held_on": review.held_on.isoformat(), "result": result}
     if note:
         payload["note_sha256"] = audit.text_digest(note)  # the note may name people: only its hash goes into the log
     if meeting_id:
         payload["meeting_id"] = meeting_id  # decided at a village meeting with other households (meetings.py)
+    if result == "fail" and proposed_by is None:
+        case.review_fail_proposed_by, case.review_fail_proposed_at = principal.id, now
+        case.updated_at, case.version = now, case.version + 1
+        session.flush()
+        audit.append(session, actor=principal.id, role=role, action="case.review_fail_propose", subject=case.id,
+                     contract_hash=case.contract_hash, clock=clock, payload=payload)
+        return review, case
+    if proposed_by is not None:
+        at = case.review_fail_proposed_at
+        payload["proposal"] = {"proposed_by": proposed_by, "proposed_at": at.isoformat() if at else None,
+                               "review_id": proposed.id,
+                               "outcome": "confirmed" if confirming else "overturned"}
+        case.review_fail_proposed_by = case.review_fail_proposed_at = None
     advance(session, case, "review_pass" if result == "pass" else "review_fail", actor=principal,
-            role=principal.acting_role(REVIEW_ROLES), clock=clock, payload=payload)
+            role=role, clock=clock, payload=payload)
     if result == "fail":
-        case.closed_reason = f"村级评议未通过：{note}"
+        case.closed_reason = f"村级评议未通过：{review.note or ''}"
     return review, case
+
+
+def review_fail_proposals(session: Session, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+    """Failed village reviews recorded and waiting for a second person, in the caller's counties, oldest first."""
+    stmt = (select(Case).where(Case.status == "determined", Case.review_fail_proposed_by.is_not(None))
+            .order_by(Case.review_fail_proposed_at, Case.id).limit(limit))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    out = []
+    for c in session.scalars(stmt):
+        review = latest_review(session, c.id)
+        out.append({"id": c.id, "number": c.number, "town": c.town, "village": c.village,
+                    "head_name": c.household.head_name, "reason": (review.note if review else None) or "",
+                    "held_on": review.held_on if review else None, "proposed_by": c.review_fail_proposed_by,
+                    "proposed_at": c.review_fail_proposed_at, "mine": c.review_fail_proposed_by == principal.id})
+    return out
 
 
 _review, _meeting, _meeting_review = VillageReview.__table__, VillageMeeting.__table__, VillageMeetingReview.__table__

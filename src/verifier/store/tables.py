@@ -188,6 +188,10 @@ class Case(Base):
     # the county reviewer (cases/service.py `screen`); the reason is `screening_reason`. NULL when none is pending.
     screen_out_proposed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     screen_out_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A failed village review (未通过) recorded by one clerk and waiting for another clerk of the county or the county
+    # reviewer (notices/service.py `record_review`); the reason is the latest review's note. NULL when none is pending.
+    review_fail_proposed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    review_fail_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     closed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

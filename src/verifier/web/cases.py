@@ -148,6 +148,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         ids |= {c.sent_back_by for c in detail.checks if c.sent_back_by}
         if detail.screen_out_proposal:
             ids.add(detail.screen_out_proposal["proposed_by"])
+        if detail.review_fail_proposal:
+            ids.add(detail.review_fail_proposal["proposed_by"])
         names = user_names(session, ids)
         evidence = check_service.evidence_by_hash(session, case.id)
         reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
@@ -160,7 +162,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         # 初步筛选: a clerk; on a screen-out another clerk proposed, also the county reviewer (never its proposer)
         "screening": detail.status == "received" and (
             user.has("town_clerk") or (user.has("county_reviewer") and detail.screen_out_proposal is not None)),
-        "review": user.has(*notice_service.REVIEW_ROLES) and detail.status == "determined",
+        # 村级评议: a clerk; on a failed review another clerk recorded, also the county reviewer (never its proposer)
+        "review": detail.status == "determined" and (user.has(*notice_service.REVIEW_ROLES) or (
+            user.has("county_reviewer") and detail.review_fail_proposal is not None)),
         "schedule": user.has("insurer_supervisor") and detail.status in ("screened", "scheduled"),
         "determine": user.has("insurer_supervisor") and detail.status == "checked",
         "check": user.has("field_officer") and assigned and detail.status == "scheduled",
@@ -642,7 +646,7 @@ class CasePages(Controller):
             return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
         return see_other(f"/cases/{case_id}", done="review_request")
 
-    @post("/{case_id:str}/review", opt={"roles": notice_service.REVIEW_ROLES}, status_code=303)
+    @post("/{case_id:str}/review", opt={"roles": notice_service.REVIEW_FAIL_CONFIRMERS}, status_code=303)
     def village_review(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         fields = ("held_on", "result", "note")
         problems: list[Any] = []
@@ -654,10 +658,15 @@ class CasePages(Controller):
             if problems or held_on is None:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                notice_service.record_review(session, case_id, held_on=held_on, result=result,
-                                             note=clean(data.get("note")), principal=request.user, clock=ctx.clock)
+                _, case = notice_service.record_review(session, case_id, held_on=held_on, result=result,
+                                                       note=clean(data.get("note")), principal=request.user,
+                                                       clock=ctx.clock)
+                proposed = case.review_fail_proposed_by is not None
         except ValidationFailed as exc:
             return render_case(request, ctx, case_id, status_code=422, forms={"review": form_state(data, exc, fields)})
+        except Forbidden as exc:  # the proposer confirming their own failed review: the form again, as typed
+            failed = ValidationFailed.one("result", exc.detail)
+            return render_case(request, ctx, case_id, status_code=403, forms={"review": form_state(data, failed, fields)})
         except InvalidState as exc:
             return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
-        return see_other(f"/cases/{case_id}", done="review")
+        return see_other(f"/cases/{case_id}", done="review_fail_proposed" if proposed else "review")

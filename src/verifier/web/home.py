@@ -24,7 +24,7 @@ from ..dashboard import service as dashboard_service
 from ..followups import service as followup_service
 from ..needs import service as need_service
 from ..http import Ctx, get, post
-from ..notices.service import clerk_home
+from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
 from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next, user_names
 from .labels import STATUS_LABELS
@@ -161,7 +161,10 @@ class HomePage(Controller):
             feeds = feed_rows(session, user, today) if user.has("county_reviewer") else []
             # Screen-outs one clerk proposed on bureau-referred cases, waiting for a second person (cases/service.py)
             proposals = screen_out_proposals(session, user) if user.has(*SCREEN_OUT_CONFIRMERS) else []
-            names = user_names(session, {p["proposed_by"] for p in proposals})
+            # Failed village reviews one clerk recorded for eligible households, waiting for a second person
+            review_proposals = (review_fail_proposals(session, user) if user.has(*REVIEW_FAIL_CONFIRMERS) else [])
+            names = user_names(session, {p["proposed_by"] for p in proposals + review_proposals})
         summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
         return page(request, "home.html", cards=cards, summary=summary, today=today, board=board,
-                    roles=list(user.roles), feeds=feeds, proposals=proposals, names=names)
+                    roles=list(user.roles), feeds=feeds, proposals=proposals, review_proposals=review_proposals,
+                    names=names)
