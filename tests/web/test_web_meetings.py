@@ -34,7 +34,7 @@ def test_the_clerk_records_one_meeting_for_the_village_and_each_case_shows_it(pa
     assert r.status_code == 303 and r.headers["location"].startswith("/meetings/mtg_")
     shown = pages.get(r.headers["location"]).text
     assert "村级评议会已记录" in shown and "东村村委会" in shown and "家中新购轿车" in shown and "不同意" in shown
-    assert "确认后才结案" in shown  # the failed household waits for a second person
+    assert "确认后才结案" in shown and "待他人确认后结案" in shown  # the failed household waits for a second person
     assert [status_of(ctx, i) for i in ids] == ["reviewed", "determined"]
     pages.as_("clerk2", "town_clerk")
     confirmed = pages.post(f"/cases/{ids[1]}/review", {"held_on": "2020-06-01", "result": "fail"})
