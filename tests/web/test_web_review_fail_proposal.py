@@ -17,7 +17,7 @@ def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
         return session.get(Case, case_id).status
 
 
-def test_a_failed_review_waits_for_a_second_person_on_the_pages(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_review_waits_for_a_second_person(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, village="东村", head_name="周玉兰")
     today = clock.today().isoformat()
     pages.as_("clerk-review", "town_clerk")

@@ -2,7 +2,8 @@
 
 The meeting (date, venue, attendees, minutes) is kept once; each household's result is recorded through
 `record_review`, so each case moves on and lands in the audit log as when reviewed alone, its entry naming the
-meeting: a household passed goes on to its notice, one failed is a proposal waiting for a second person. All or nothing: one bad row and no case is reviewed and no meeting is kept, every problem listed.
+meeting: a household passed goes on to its notice, one failed is a proposal waiting for a second person. All or
+nothing: one bad row and no case is reviewed and no meeting is kept, every problem listed.
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def record_review(
     proposed = latest_review(session, case.id) if proposed_by is not None else None
     if proposed_by is not None and (proposed is None or proposed.result != "fail"):
         raise InvalidState("this case's proposed failed village review is missing")
-    if confirming and proposed is not None:  # the proposal's review stands: nothing new recorded but the second person's confirmation
+    if confirming and proposed is not None:  # the proposal's review stands: only the confirmation is new
         review = proposed
     else:
         review = VillageReview(id=new_id("rev"), case_id=case.id, held_on=held_on, result=result, note=note or None,

@@ -666,7 +666,8 @@ class CasePages(Controller):
             return render_case(request, ctx, case_id, status_code=422, forms={"review": form_state(data, exc, fields)})
         except Forbidden as exc:  # the proposer confirming their own failed review: the form again, as typed
             failed = ValidationFailed.one("result", exc.detail)
-            return render_case(request, ctx, case_id, status_code=403, forms={"review": form_state(data, failed, fields)})
+            return render_case(request, ctx, case_id, status_code=403,
+                               forms={"review": form_state(data, failed, fields)})
         except InvalidState as exc:
             return render_case(request, ctx, case_id, status_code=409, message=exc.detail)
         return see_other(f"/cases/{case_id}", done="review_fail_proposed" if proposed else "review")
