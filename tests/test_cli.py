@@ -293,3 +293,55 @@ def test_sampling_secret_prints_a_fresh_secret_and_its_commitment() -> None:
     longer = CliRunner().invoke(main, ["sampling", "secret", "--bytes", "64"])
     assert len(longer.output.splitlines()[0].split()[-1]) == 128
     assert CliRunner().invoke(main, ["sampling", "secret", "--bytes", "8"]).exit_code == 2
+
+
+def test_contracts_list_shows_each_county_answer_lined_up(env: dict[str, str], tmp_path: Path) -> None:
+    from verifier.accounts.auth import principal_of
+    from verifier.accounts.service import add_user
+    from verifier.cli_text import width
+    from verifier.context import Context
+    from verifier.contract_review import service as review
+    from verifier.settings import Settings
+
+    run(env, "init", "--contracts", str(ROOT / "contracts"))
+    other = tmp_path / "next-year.toml"
+    other.write_text((ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+                     .replace('id = "demo-2020"', 'id = "county-2021"').replace("2020-01-01", "2021-01-01")
+                     .replace("2020-12-31", "2021-12-31"), encoding="utf-8")
+    assert run(env, "contracts", "add", str(other)).exit_code == 0
+    result = run(env, "contracts", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["编号", "名称", "期间", "县（区）", "状态", "SHA-256（前", "16", "位）"]
+    demo_line = next(x for x in lines if x.startswith("demo-2020"))
+    assert "2020-01-01至2020-12-31" in demo_line and "340223" in demo_line and "待县审核确认" in demo_line
+    # The SHA-256 column starts in the same terminal column on the heading and every contract's line.
+    rows = [x for x in lines if x.startswith(("demo-2020", "county-2021"))]
+    assert len(rows) == 2
+    start = width(lines[0][:lines[0].index("SHA-256")])
+    for line in rows:
+        contract_id = line.split()[0]
+        digest = line.split()[-1]
+        assert len(digest) == 16 and width(line[:line.index(digest)]) == start, line
+        assert contract_id in ("demo-2020", "county-2021")
+    assert "    340223：待确认" in lines
+
+    ctx = Context.open(Settings.from_env(env))
+    try:
+        with ctx.db.begin() as session:
+            reviewer = principal_of(add_user(session, username="li-review", password="review password",
+                                             roles=["county_reviewer"], counties=["340223"], clock=ctx.clock))
+            review.accept(session, "demo-2020", principal=reviewer, clock=ctx.clock)
+            review.refuse(session, "county-2021", principal=reviewer, reason="与纸质合同不符", clock=ctx.clock)
+        with ctx.db.read() as session:
+            hashes = {c.id: c.content_hash for c in review.list_contracts(session, reviewer)}
+    finally:
+        ctx.close()
+    lines = run(env, "contracts", "list").output.splitlines()
+    demo_at = next(i for i, x in enumerate(lines) if x.startswith("demo-2020"))
+    assert "已确认" in lines[demo_at] and hashes["demo-2020"][:16] in lines[demo_at]
+    assert re.fullmatch(r"    340223：已确认，li-review，\d{4}-\d\d-\d\d \d\d:\d\d（北京时间）", lines[demo_at + 1])
+    refused_at = next(i for i, x in enumerate(lines) if x.startswith("county-2021"))
+    assert "已拒绝" in lines[refused_at] and hashes["county-2021"][:16] in lines[refused_at]
+    assert lines[refused_at + 1].startswith("    340223：已拒绝，li-review，")
+    assert lines[refused_at + 1].endswith("理由：与纸质合同不符")

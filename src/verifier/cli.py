@@ -448,6 +448,51 @@ def contracts_add(file: Path) -> None:
         click.echo(PENDING_NOTE)
 
 
+LIST_STATUS_ZH = {"pending": "待县审核确认", "accepted": "已确认", "refused": "已拒绝"}
+LIST_DECISION_ZH = {"accepted": "已确认", "refused": "已拒绝", "before_control": "本控制启用前已载入，视为已确认"}
+
+
+@contracts.command("list")
+def contracts_list() -> None:
+    """列出已载入的服务合同：编号、名称、期间、县（区）、县审核状态（每个县由谁、何时答复）、SHA-256 前 16 位。"""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from .cli_text import row, width
+    from .store.tables import ContractDecision, ContractRow, User
+
+    ctx = _context()
+    try:
+        with ctx.db.read() as session:
+            rows = list(session.scalars(select(ContractRow).order_by(ContractRow.period_start, ContractRow.id)))
+            decisions = {(d.contract_id, d.county_code): d for d in session.scalars(select(ContractDecision))}
+            who = {u.id: u.username for u in session.scalars(select(User).where(
+                User.id.in_({d.decided_by for d in decisions.values() if d.decided_by})))}
+    finally:
+        ctx.close()
+    if not rows:
+        click.echo("尚未载入服务合同（verifier contracts add 文件）。")
+        return
+    local = ZoneInfo("Asia/Shanghai")
+    cells = [[r.id, r.title, f"{r.period_start.isoformat()}至{r.period_end.isoformat()}", ",".join(r.county_codes),
+              LIST_STATUS_ZH.get(r.status, r.status)] for r in rows]
+    headings = ["编号", "名称", "期间", "县（区）", "状态"]
+    columns = [max(width(x) for x in [h] + [c[i] for c in cells]) for i, h in enumerate(headings)]
+    click.echo(row(list(zip(headings, columns)), "SHA-256（前 16 位）"))
+    for r, line in zip(rows, cells):
+        click.echo(row(list(zip(line, columns)), r.content_hash[:16]))
+        for code in r.county_codes:
+            d = decisions.get((r.id, code))
+            if d is None:
+                click.echo(f"    {code}：待确认")
+                continue
+            when = d.decided_at.astimezone(local).strftime("%Y-%m-%d %H:%M")
+            by = f"，{who.get(d.decided_by, d.decided_by)}" if d.decided_by else ""
+            reason = f"，理由：{d.reason}" if d.reason else ""
+            click.echo(f"    {code}：{LIST_DECISION_ZH.get(d.decision, d.decision)}{by}，{when}（北京时间）{reason}")
+
+
 @main.group()
 def places() -> None:
     """县（区）的乡镇、村名单，供表单和转介文件选用。"""

@@ -6,6 +6,7 @@ having seen its figures; a refused one never comes into force; an accepted one c
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,53 @@ def test_a_refused_contract_never_prices_and_frees_its_period(ctx, client, users
     with ctx.db.read() as session:
         assert contract_store.status_of(session, "corrected-2020") == "pending"
         assert contract_store.contract_for(session, "340227", ctx.clock.today()).id == "corrected-2020"
+
+
+def test_cases_waiting_on_a_refused_contract_go_to_the_corrected_one_the_county_accepts(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A case referred while the refused text was pending would wait for ever, unpriced: the county's acceptance of
+    the corrected contract for the same county and period binds it to that one, with an audit entry per case."""
+    from verifier.audit.checkpoints import known_keys
+    from verifier.audit.verify import verify_log
+
+    _load(ctx, "refused-2020", ["340228"])
+    checked = make_case(ctx, stage="checked", county="340228")
+    received = make_case(ctx, stage="received", county="340228")
+    users.add("rev-28", "county_reviewer", counties=("340228",))
+    users.add("sup-page", "insurer_supervisor", counties=("340228",))
+    page = client.get(f"/cases/{checked}", headers=users.headers("sup-page"))
+    assert page.status_code == 200 and "待县审核确认" in page.text and 'id="contract-waiting"' in page.text
+    r = client.post("/api/contracts/refused-2020/reject", headers=users.headers("rev-28"), json={"reason": "比例不符"})
+    assert r.status_code == 200, r.text
+
+    # The case page says what the case waits for, in Chinese.
+    page = client.get(f"/cases/{checked}", headers=users.headers("sup-page"))
+    assert page.status_code == 200, page.text
+    assert "服务合同 refused-2020" in page.text and "已被县级复核员拒绝确认" in page.text
+    assert "等待县确认更正后的合同" in page.text
+
+    corrected = _load(ctx, "corrected-2020", ["340228"], raised=False)
+    with ctx.db.read() as session:  # loaded is not accepted: the cases stay where they are
+        assert {session.get(Case, c).contract_id for c in (checked, received)} == {"refused-2020"}
+    assert _determine(client, users, checked, "340228").status_code == 409
+
+    r = client.post("/api/contracts/corrected-2020/accept", headers=users.headers("rev-28"), json={})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    with ctx.db.read() as session:
+        for case_id in (checked, received):
+            case = session.get(Case, case_id)
+            assert (case.contract_id, case.contract_hash) == ("corrected-2020", corrected.content_hash)
+        moved = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.contract_rebound")
+                                .order_by(AuditEntry.subject)).all()
+    assert sorted(e.subject for e in moved) == sorted((checked, received))
+    assert {(e.actor, e.role, json.loads(e.entry)["payload"]["from"], json.loads(e.entry)["payload"]["to"])
+            for e in moved} == {
+        (users.ids["rev-28"], "county_reviewer", "refused-2020", "corrected-2020")}
+    page = client.get(f"/cases/{checked}", headers=users.headers("sup-page"))
+    assert 'id="contract-waiting"' not in page.text and "corrected-2020" in page.text
+
+    r = _determine(client, users, checked, "340228")
+    assert r.status_code == 200 and r.json()["eligible"], r.text
+    with ctx.db.read() as session:
+        keys = known_keys(session)
+    assert verify_log(ctx.db, keys).ok

@@ -25,7 +25,7 @@ from ..contract_zh import ContractTerms, terms_zh
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.contracts import ACCEPTED, PENDING, REFUSED
-from ..store.tables import ContractDecision, ContractRow
+from ..store.tables import Case, ContractDecision, ContractRow, Determination
 
 REVIEWER = "county_reviewer"
 STATUS_ZH = {PENDING: "待县审核确认", ACCEPTED: "已确认生效", REFUSED: "县审核拒绝，不生效"}
@@ -143,7 +143,56 @@ def accept(session: Session, contract_id: str, *, principal: Principal, content_
                  county_code=counties[0] if len(counties) == 1 else None,
                  payload={"county_codes": counties, "content_hash": row.content_hash, "in_force": in_force})
     session.flush()
+    if in_force:
+        rebind_waiting(session, row, principal=principal, clock=clock)
     return get_review(session, row.id, principal)
+
+
+def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, clock: Clock) -> list[str]:
+    """The cases bound to a contract the county refused that the contract `row`, now in force, covers (the case's
+    county, its referral day) are bound to `row` instead, one `case.contract_rebound` audit entry each: the corrected
+    contract is what the county agreed to for that period, and a case referred while the refused text was pending
+    would otherwise wait for ever, unpriced. A determined case is never moved (none is: nothing is determined under a
+    refused contract), nor one whose cause or household group the new contract does not serve (it stays waiting,
+    shown as such). Returns the ids of the cases moved."""
+    refused = [r for r in session.scalars(select(ContractRow).where(ContractRow.status == REFUSED))
+               if set(r.county_codes) & set(row.county_codes)]
+    if not refused:
+        return []
+    contract = contract_store.contract_from_row(row)
+    waiting = session.scalars(select(Case).where(
+        Case.contract_id.in_([r.id for r in refused]), Case.county_code.in_(list(row.county_codes)),
+        Case.referred_on >= row.period_start, Case.referred_on <= row.period_end,
+        Case.id.not_in(select(Determination.case_id))).order_by(Case.id).with_for_update()).all()
+    moved = []
+    now = clock.now()
+    for case in waiting:
+        if (contract.cause_table.cause(case.cause) is None
+                or case.household_group not in contract.spec.eligibility.groups
+                or (case.cause, case.household_group) not in contract.rules):
+            continue
+        before = (case.contract_id, case.contract_hash)
+        case.contract_id, case.contract_hash, case.contract_year = row.id, row.content_hash, contract.year
+        case.updated_at, case.version = now, case.version + 1
+        session.flush()
+        audit.append(session, actor=principal.id, role=REVIEWER, action="case.contract_rebound", subject=case.id,
+                     contract_hash=row.content_hash, clock=clock, county_code=case.county_code,
+                     payload={"from": before[0], "from_hash": before[1], "to": row.id, "to_hash": row.content_hash,
+                              "why": "原合同被县级复核员拒绝确认，改按县已确认的更正合同办理"})
+        moved.append(case.id)
+    return moved
+
+
+def waiting_note(session: Session, contract_id: str) -> str | None:
+    """What a case bound to `contract_id` waits for, in Chinese (the case page); None when the contract is in force."""
+    row = session.execute(select(ContractRow.status, ContractRow.title).where(ContractRow.id == contract_id)).first()
+    if row is None or row.status == ACCEPTED:
+        return None
+    if row.status == REFUSED:
+        return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。本案等待县确认"
+                "更正后的合同（同一县、同一期间）：确认后自动改按更正合同办理；在此之前不能认定和计算保障金。")
+    return (f"本案所按的服务合同 {contract_id}（{row.title}）待县审核确认：合同所覆盖的每个县（区）的县级复核员确认前，"
+            "本案不能认定和计算保障金。")
 
 
 def refuse(session: Session, contract_id: str, *, principal: Principal, reason: str, clock: Clock) -> ContractReview:

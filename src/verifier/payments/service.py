@@ -392,7 +392,6 @@ def _refusals(session: Session, batch_id: str) -> int:
 
 
 def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault) -> None:
-    contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
@@ -406,6 +405,8 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
 def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
                    opinion: str = "") -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
+    # Only the sign-off waits for the county's acceptance of the contract: refusing it (below) is always open.
+    contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
     _signoff_checks(session, batch, principal, "sign off", vault)
     target = next_batch_status(batch.status, "county_signoff")
     now = clock.now()

@@ -28,6 +28,7 @@ from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
 from ..checks import service as check_service
+from ..contract_review import service as contract_review
 from ..domain import photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
@@ -156,6 +157,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         deviations = case_deviations(session, case.id, user)
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
         names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
+        contract_note = contract_review.waiting_note(session, case.contract_id)
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -182,7 +184,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches, dev=deviations,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
-                photo_caveat=photo_times.CAVEAT)
+                photo_caveat=photo_times.CAVEAT, contract_note=contract_note)
 
 
 Chart = Annotated[str, Parameter(max_length=80, pattern=r"^([a-z_]+(:[a-z0-9_.]+)?)?$")]
