@@ -67,3 +67,24 @@ def test_a_refusal_needs_a_reason_and_other_roles_answer_nothing(ctx, pages) -> 
     assert "县审核拒绝，不生效" in after and "公示期与纸质合同不符" in after
     r = pages.post("/contracts/nope-2020/accept", {"confirm": "yes"})
     assert r.status_code == 409 and "已被拒绝确认" in r.text
+
+
+def test_the_refusal_form_tells_the_services_own_words_and_keeps_what_was_typed(ctx, pages) -> None:  # type: ignore[no-untyped-def]
+    _load(ctx, "long-2020", "340226")
+    pages.as_("rev26", "county_reviewer", counties=("340226",))
+    before = _entries(ctx)
+    r = pages.post("/contracts/long-2020/refuse", {"reason": "  "})  # neither a reason nor the box: both told
+    assert r.status_code == 422 and "请填写拒绝确认的理由" in r.text and "请先勾选确认框" in r.text
+    typed = "理" * 1001
+    r = pages.post("/contracts/long-2020/refuse", {"reason": typed, "confirm": "yes"})
+    assert r.status_code == 422 and "理由最多 1000 个字" in r.text and typed in r.text
+    r = pages.post("/contracts/long-2020/refuse", {"reason": typed})
+    assert r.status_code == 422 and "理由最多 1000 个字" in r.text and "请先勾选确认框" in r.text and typed in r.text
+    with ctx.db.read() as session:
+        assert contract_store.status_of(session, "long-2020") == "pending"
+    assert _entries(ctx) == before
+
+
+def _entries(ctx) -> int:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return len(session.scalars(select(AuditEntry.idx)).all())

@@ -59,6 +59,10 @@ def test_a_county_reviewer_refuses_with_a_reason(pages, users, client) -> None: 
     assert form.status_code == 200 and "拒绝的理由" in form.text
     r = pages.post(f"/role-grants/{grant}/refuse", {"reason": "  "})
     assert r.status_code == 422 and "请填写拒绝的理由" in r.text
+    typed = "未" * 1001  # the service's own limit, told on the form with what was typed
+    r = pages.post(f"/role-grants/{grant}/refuse", {"reason": typed})
+    assert r.status_code == 422 and "最多 1000 个字符" in r.text and typed in r.text
+    assert "new.fin" in pages.get("/role-grants").text  # still pending
     r = pages.post(f"/role-grants/{grant}/refuse", {"reason": "未见任命文件"})
     assert r.status_code == 303 and r.headers["location"] == "/role-grants?done=grant_refused"
     assert "没有待确认的角色授权" in pages.get("/role-grants").text

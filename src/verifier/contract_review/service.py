@@ -195,13 +195,19 @@ def waiting_note(session: Session, contract_id: str) -> str | None:
             "本案不能认定和计算保障金。")
 
 
-def refuse(session: Session, contract_id: str, *, principal: Principal, reason: str, clock: Clock) -> ContractReview:
-    """A county reviewer refuses the contract, with a reason: it never comes into force."""
+def refusal_reason(reason: str | None) -> str:
+    """The reason of a refusal as kept (trimmed); ValidationFailed naming `reason` when it is empty or too long."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed.one("reason", "请填写拒绝确认的理由")
     if len(reason) > REASON_MAX:
         raise ValidationFailed.one("reason", f"理由最多 {REASON_MAX} 个字")
+    return reason
+
+
+def refuse(session: Session, contract_id: str, *, principal: Principal, reason: str, clock: Clock) -> ContractReview:
+    """A county reviewer refuses the contract, with a reason: it never comes into force."""
+    reason = refusal_reason(reason)
     row, counties = _answering(session, contract_id, principal, "拒绝确认")
     now = clock.now()
     for code in counties:

@@ -10,13 +10,14 @@ from litestar.params import Parameter, URLEncodedBody
 from litestar.response import Template
 
 from ..contract_review import service
-from ..domain.errors import Forbidden, InvalidState
+from ..domain.errors import Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
-from .common import FormState, Req, confirmed, page, see_other
+from .common import FormState, Req, confirmed, form_state, page, see_other
 
 READERS: dict[str, Any] = {"roles": ("county_reviewer", "admin", "auditor", "insurer_supervisor")}
 REVIEWERS: dict[str, Any] = {"roles": (service.REVIEWER,)}
 Id = Annotated[str, Parameter(max_length=64)]
+REFUSE_UNCONFIRMED = "拒绝后合同不会生效，也不能改为确认：请先勾选确认框。"
 
 
 class ContractPages(Controller):
@@ -51,20 +52,22 @@ class ContractPages(Controller):
     def refuse(self, contract_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         reason = str(data.get("reason") or "").strip()
         form = FormState(values={"reason": reason})
-        if not reason:
-            form.add("reason", "请填写拒绝确认的理由。")
-        elif len(reason) > service.REASON_MAX:
-            form.add("reason", f"最多 {service.REASON_MAX} 个字。")
-        if not confirmed(data):
-            form.add("confirm", "拒绝后合同不会生效，也不能改为确认：请先勾选确认框。")
-        if form.failed:
-            return self._page(ctx, request, contract_id, form, status_code=422)
+        ticked = confirmed(data)
         try:
-            with ctx.db.begin() as session:
-                service.refuse(session, contract_id, principal=request.user, reason=reason, clock=ctx.clock)
+            if ticked:
+                with ctx.db.begin() as session:
+                    service.refuse(session, contract_id, principal=request.user, reason=reason, clock=ctx.clock)
+            else:
+                service.refusal_reason(reason)  # what is wrong with the reason is told with the box's message
+        except ValidationFailed as exc:
+            form = form_state(form.values, exc, fields=("reason",))
         except (InvalidState, Forbidden) as exc:
             form.general.append(exc.detail)
             return self._page(ctx, request, contract_id, form, status_code=exc.status)
+        if not ticked:
+            form.add("confirm", REFUSE_UNCONFIRMED)
+        if form.failed:
+            return self._page(ctx, request, contract_id, form, status_code=422)
         return see_other(f"/contracts/{contract_id}", done="contract_refused")
 
     def _page(self, ctx: Ctx, request: Req, contract_id: str, form: FormState, status_code: int = 200) -> Template:

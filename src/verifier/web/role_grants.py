@@ -11,8 +11,9 @@ from litestar.response import Template
 
 from ..accounts import grants
 from ..accounts.service import ROLES, add_roles, manageable_user
+from ..domain.errors import NotFound, ValidationFailed
 from ..http import Ctx, get, post
-from .common import FormState, Req, page, see_other
+from .common import FormState, Req, form_state, page, see_other
 from .paging import PAGE_SIZE, Pager, page_param
 
 DECIDERS: dict[str, Any] = {"roles": grants.CONFIRMER_ROLES}
@@ -45,15 +46,12 @@ class RoleGrantPages(Controller):
     @post("/{grant_id:str}/refuse", opt=DECIDERS, status_code=303)
     def refuse(self, grant_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         reason = str(data.get("reason") or "").strip()
-        form = FormState(values={"reason": reason})
-        if not reason:
-            form.add("reason", "请填写拒绝的理由。")
-        elif len(reason) > 1000:
-            form.add("reason", "最多 1000 个字符。")
-        if form.failed:
+        try:
+            with ctx.db.begin() as session:
+                grants.refuse(session, grant_id, refuser=request.user, reason=reason, clock=ctx.clock)
+        except ValidationFailed as exc:
+            form = form_state({"reason": reason}, exc, fields=("reason",))
             return self._refusal(ctx, request, grant_id, form, status_code=422)
-        with ctx.db.begin() as session:
-            grants.refuse(session, grant_id, refuser=request.user, reason=reason, clock=ctx.clock)
         return see_other("/role-grants", done="grant_refused")
 
     def _refusal(self, ctx: Ctx, request: Req, grant_id: str, form: FormState, status_code: int = 200) -> Template:
@@ -61,7 +59,6 @@ class RoleGrantPages(Controller):
             row = next((r for r in grants.find_grants(session, request.user, page_size=100_000).items
                         if r.grant.id == grant_id), None)
         if row is None:
-            from ..domain.errors import NotFound
             raise NotFound("no such role grant")
         return page(request, "role_grant_refuse.html", status_code=status_code, row=row, form=form)
 
