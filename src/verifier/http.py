@@ -65,7 +65,7 @@ class EncodedJSON(litestar.Response):  # type: ignore[type-arg]
                 or (self.media_type or kwargs.get("media_type") or "application/json") != "application/json"):
             return super().to_asgi_response(app, request, **kwargs)
         body = encode_json(self.content, JSON_SERIALIZER)
-        return _Sent([(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())], body)
+        return _Sent(json_headers(body), body)
 
 
 class _Sent:
@@ -78,8 +78,19 @@ class _Sent:
         self.body = body
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+        await send_answer(send, self.headers, self.body)
+
+
+async def send_answer(send: Any, headers: list[tuple[bytes, bytes]], body: bytes, status: int = 200) -> None:
+    """Send a whole answer in one body (as Litestar's `ASGIResponse` does): for `_Sent` and the shortcuts in front of
+    Litestar (cases/shortcut.py, web/list_shortcut.py)."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def json_headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers Litestar's `Response` gives a JSON body, in its order."""
+    return [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
 
 
 JSON_SERIALIZER = get_serializer(None)  # what Litestar's Response encodes with when no layer declares type encoders

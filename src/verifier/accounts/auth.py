@@ -192,6 +192,28 @@ def known_token(secret: str, encoded: str) -> Token | None:
     return token if token is not None and token.exp.timestamp() > time.time() else None
 
 
+def known_session(secret: str, encoded: str) -> tuple[str, str] | None:
+    """(session id, user id) of a token `known_token` gives that names its session; None otherwise. What a shortcut
+    in front of Litestar (cases/shortcut.py, web/list_shortcut.py) asks before it looks the session up itself."""
+    token = known_token(secret, encoded)
+    if token is None or not isinstance(token.jti, str) or not token.jti:
+        return None
+    return token.jti, str(token.sub)
+
+
+def bearer_session(secret: str, headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str] | None:
+    """`known_session` of a request's ASGI headers when they hold exactly one `Authorization: Bearer TOKEN` (as
+    `SessionAuthMiddleware` reads it); None otherwise, and then Litestar decides."""
+    authorization = [v for k, v in headers if k.lower() == b"authorization"]
+    if len(authorization) != 1:
+        return None
+    scheme, _, encoded = authorization[0].decode("latin-1").strip().partition(" ")
+    encoded = encoded.strip()
+    if scheme.lower() != "bearer" or not encoded:
+        return None
+    return known_session(secret, encoded)
+
+
 def principal_of_row(row: Any) -> Principal:
     """The caller from the session lookup's row (`open_session_steps`)."""
     uid, username, display_name, roles, counties, change_required = row

@@ -4,8 +4,8 @@ The case read is the API's most frequent request, and Litestar's own work around
 middleware, the guard, which copies the handler on each call, the handler's arguments, the response objects) cost
 about as much as reading and building the case. This shortcut answers the plain, successful case read itself, with
 the very same steps: the token's signature already checked by the authentication middleware in this process
-(`known_token`, its expiry checked again), the session looked up on every request with the case's first reads in
-the same batch (`open_session_and_steps`, `case_rows_steps`), the route's role rule (any logged-in user whose
+(`bearer_session`: `known_token`, its expiry checked again), the session looked up on every request with the case's
+first reads in the same batch (`open_session_and_steps`, `case_rows_steps`), the route's role rule (any logged-in user whose
 password is their own), the county checked before anything of the case is used (`case_detail_of`), the body
 encoded as the route's `EncodedJSON` encodes it, and the same headers (`before_send` adds the security headers to
 this answer as to every other).
@@ -23,9 +23,9 @@ from typing import Any
 
 from litestar.serialization import encode_json
 
-from ..accounts.auth import known_token, principal_of_row
+from ..accounts.auth import bearer_session, principal_of_row
 from ..accounts.sessions import open_session_and_steps
-from ..http import JSON_SERIALIZER
+from ..http import JSON_SERIALIZER, json_headers, send_answer
 from .present import case_detail_of
 from .routes import MAX_ID, case_rows_steps
 
@@ -51,9 +51,7 @@ class CaseReadShortcut:
         if answer is None:
             await self._handler(scope, receive, send)
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
-        await send({"type": "http.response.body", "body": answer, "more_body": False})
+        await send_answer(send, json_headers(answer), answer)
 
     async def _answer(self, scope: Any) -> bytes | None:
         """The case detail's body when this request is a plain case read that succeeds; None otherwise."""
@@ -61,20 +59,12 @@ class CaseReadShortcut:
         if (scope.get("root_path") or scope.get("query_string")
                 or not _ID.fullmatch(case_id := path[len(PREFIX):]) or case_id in self._taken):
             return None
-        authorization = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
-        if len(authorization) != 1:
-            return None
-        scheme, _, encoded = authorization[0].decode("latin-1").strip().partition(" ")
-        encoded = encoded.strip()
-        if scheme.lower() != "bearer" or not encoded:
-            return None
-        token = known_token(self._secret, encoded)
-        if token is None or not isinstance(token.jti, str) or not token.jti:
+        session = bearer_session(self._secret, scope["headers"])
+        if session is None:
             return None
         db = self._ctx.db
         try:
-            row, rows = await db.ask(open_session_and_steps(token.jti, str(token.sub),
-                                                            case_rows_steps(case_id, probe=db.is_sqlite)))
+            row, rows = await db.ask(open_session_and_steps(*session, case_rows_steps(case_id, probe=db.is_sqlite)))
             if row is None:
                 return None
             principal = principal_of_row(row)

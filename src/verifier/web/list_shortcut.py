@@ -6,7 +6,7 @@ response objects) cost about as much as its rows. This shortcut answers the plai
 very same steps:
 
 - the login cookie's token, its signature already checked by the authentication middleware in this process
-  (`known_token`, its expiry checked again), and no `Authorization` header at all;
+  (`known_session`: `known_token`, its expiry checked again), and no `Authorization` header at all;
 - the session looked up on every request, the page's reads in the same batch (one round trip on PostgreSQL, one
   read transaction on SQLite). Those reads depend on the caller's counties, so they are built for the caller this
   process last found behind this user id, and used only when this very lookup gives that same caller (every
@@ -33,9 +33,10 @@ from typing import Any
 from litestar._parsers import parse_cookie_string
 from litestar.middleware.compression.gzip_facade import GzipCompression
 
-from ..accounts.auth import Principal, known_token, principal_of_row
+from ..accounts.auth import Principal, known_session, principal_of_row
 from ..accounts.sessions import open_session_and_steps, open_session_steps
 from ..cases import listing
+from ..http import send_answer
 from ..store.reader import Steps
 from .cases import LIST_STENCILS, ListAsk, list_asked, list_parts, list_query
 from .common import DONE_MESSAGES
@@ -84,8 +85,7 @@ class CaseListShortcut:
         else:
             headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]
         headers += [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await send_answer(send, headers, body)
 
     async def _answer(self, scope: Any) -> tuple[bytes, bool] | None:
         """The page's body (not compressed) and whether the browser accepts gzip, when this request is the plain
@@ -111,18 +111,18 @@ class CaseListShortcut:
         encoded, csrf = cookies.get(self._token_cookie), cookies.get(self._csrf_cookie)
         if not encoded or not csrf:
             return None
-        token = known_token(self._secret, encoded)
-        if token is None or not isinstance(token.jti, str) or not token.jti:
+        session = known_session(self._secret, encoded)
+        if session is None:
             return None
+        session_id, user_id = session
         ctx = self._ctx
         db = ctx.db
-        user_id = str(token.sub)
         try:
             query, message = list_query(status=None, village=None, cause=None, town=None, q=None, sort=None,
                                         page=None)
             if message:
                 return None
-            principal, read = await db.ask(self._steps(token.jti, user_id, query))
+            principal, read = await db.ask(self._steps(session_id, user_id, query))
             if principal is None or read is None:
                 return None
             listed = list_asked(ctx, principal, ASKED)
