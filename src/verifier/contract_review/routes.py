@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..contract_zh import ReliefTerms
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import service
@@ -30,16 +31,6 @@ class CountyAnswerOut(msgspec.Struct):
     reason: str
 
 
-class ReliefTermsOut(msgspec.Struct):
-    cause: str
-    group: str
-    basis: str
-    deductible: str
-    mode: str
-    bands: list[str]
-    caps: str
-
-
 class ContractOut(msgspec.Struct):
     id: str
     title: str
@@ -51,7 +42,7 @@ class ContractOut(msgspec.Struct):
     loaded_at: datetime
     counties: list[CountyAnswerOut]
     terms: list[list[str]]  # [label, value] in Chinese
-    relief: list[ReliefTermsOut]
+    relief: list[ReliefTerms]  # encoded as the dataclass is: cause, group, basis, deductible, mode, bands, caps
     answerable: list[str]
 
 
@@ -71,7 +62,7 @@ def contract_out(r: service.ContractReview) -> ContractOut:
         counties=[CountyAnswerOut(c.county_code, c.county_name, c.decision, c.decision_zh, c.decided_by, c.decided_at,
                                   c.reason) for c in r.counties],
         terms=[[label, value] for label, value in r.terms.lines],
-        relief=[ReliefTermsOut(x.cause, x.group, x.basis, x.deductible, x.mode, x.bands, x.caps) for x in r.terms.relief],
+        relief=r.terms.relief,
         answerable=r.answerable)
 
 
