@@ -203,9 +203,10 @@ def get_change(session: Session, change_id: str, principal: Principal, vault: Va
     return change_out(change, case, vault)
 
 
-def _decide(session: Session, change_id: str, approve: bool, note: str, principal: Principal, vault: Vault,
-            clock: Clock) -> PayeeChangeOut:
-    change, case = _load_change(session, change_id, principal, for_update=True)
+def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bool, note: str,
+              principal: Principal, vault: Vault) -> tuple[str, str]:
+    """What deciding the change asks before anything is written: (the note as kept, the role acting), or the refusal
+    (InvalidState, Forbidden, ValidationFailed)."""
     verb = "approve" if approve else "reject"
     if change.status != "pending":
         raise InvalidState(f"payee change {change.id} is already {change.status}")
@@ -218,7 +219,6 @@ def _decide(session: Session, change_id: str, approve: bool, note: str, principa
         raise Forbidden(f"the new account name of payee change {change.id} is not a member of the household: only "
                         "a county reviewer may approve it")
     role = "county_reviewer" if approve and not change.name_in_household else principal.acting_role(APPROVERS)
-    failed_item = change.failed_item_id
     if approve:
         if case.status not in PAYEE_STATUSES:
             raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
@@ -230,6 +230,23 @@ def _decide(session: Session, change_id: str, approve: bool, note: str, principa
         if (now_payee[0] if now_payee else None) != old:
             raise InvalidState(f"the payee of case {case.id} changed after payee change {change.id} was requested: "
                                "reject it and ask again from the payee as it is now")
+    return note, role
+
+
+def may_decide(session: Session, change_id: str, *, approve: bool, note: str = "", principal: Principal,
+               vault: Vault) -> None:
+    """Raise what deciding the change would raise now (NotFound, InvalidState, Forbidden, ValidationFailed), writing
+    nothing: a page asks it before it reads the confirmation box, so whoever may not decide is told that first."""
+    change, case = _load_change(session, change_id, principal)
+    _decision(session, change, case, approve, note, principal, vault)
+
+
+def _decide(session: Session, change_id: str, approve: bool, note: str, principal: Principal, vault: Vault,
+            clock: Clock) -> PayeeChangeOut:
+    change, case = _load_change(session, change_id, principal, for_update=True)
+    verb = "approve" if approve else "reject"
+    note, role = _decision(session, change, case, approve, note, principal, vault)
+    failed_item = change.failed_item_id
     now = clock.now()
     change.status = "approved" if approve else "rejected"
     change.decided_by, change.decided_role, change.decided_at = principal.id, role, now

@@ -222,12 +222,12 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
     return repayment_out(row)
 
 
-def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock) -> dict[str, Any]:
-    """Waive what is outstanding: one county reviewer asks for it with a reason, another confirms it with theirs (one
-    person alone never writes off money owed to the fund). The first call asks, the next by someone else waives."""
+def _waiver(session: Session, recovery_id: str, reason: str, principal: Principal, *,
+            for_update: bool = False) -> tuple[Recovery, str]:
+    """What waiving asks before anything is written: (the recovery, the reason as kept), or the refusal."""
     if not principal.has(WAIVER):
         raise Forbidden("only a county reviewer waives a recovery")
-    rec = load_recovery(session, recovery_id, principal, for_update=True)
+    rec = load_recovery(session, recovery_id, principal, for_update=for_update)
     reason = reason.strip()
     if not reason:
         raise ValidationFailed.one("reason", "required: say why the recovery is waived")
@@ -235,6 +235,24 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
         raise InvalidState(f"the recovery is {rec.status}: only an open recovery is waived")
     if _pending(session, rec.id):
         raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
+    if rec.waiver_requested_by == principal.id:
+        raise Forbidden("you asked for this waiver: another county reviewer confirms it")
+    return rec, reason
+
+
+def waive_writes_off(session: Session, recovery_id: str, *, reason: str, principal: Principal) -> bool:
+    """Whether `waive` by this person would write the recovery off now (the second reviewer's confirmation) rather
+    than ask for it; raises what `waive` would raise, writing nothing. A page asks it before it reads the
+    confirmation box, so whoever may not waive is told that first, in the transaction that then waives (the
+    recovery locked, so the answer holds for the write)."""
+    rec, _ = _waiver(session, recovery_id, reason, principal, for_update=True)
+    return rec.waiver_requested_by is not None
+
+
+def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock) -> dict[str, Any]:
+    """Waive what is outstanding: one county reviewer asks for it with a reason, another confirms it with theirs (one
+    person alone never writes off money owed to the fund). The first call asks, the next by someone else waives."""
+    rec, reason = _waiver(session, recovery_id, reason, principal, for_update=True)
     outstanding = {"amount": format_yuan(rec.amount), "repaid": format_yuan(rec.repaid),
                    "waived": format_yuan(rec.amount - rec.repaid)}
     if rec.waiver_requested_by is None:
@@ -242,8 +260,6 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
         session.flush()
         _log(session, rec, principal, WAIVER, WAIVER_REQUESTED, {**outstanding, "reason": reason}, clock)
         return recovery_out(session, rec)
-    if rec.waiver_requested_by == principal.id:
-        raise Forbidden("you asked for this waiver: another county reviewer confirms it")
     rec.status, rec.closed_by, rec.closed_at = "waived", principal.id, clock.now()
     session.flush()
     _log(session, rec, principal, WAIVER, WAIVED,

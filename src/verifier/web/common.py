@@ -240,11 +240,6 @@ def clean(value: Any) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
-class Unconfirmed(Exception):
-    """Raised inside a write transaction when the action turned out to be one that cannot be undone and its box was
-    not ticked: the transaction rolls back (who may not act, or acts too late, is told that first)."""
-
-
 def confirmed(data: Any) -> bool:
     """Whether the form's confirmation box (`confirm=yes`) was ticked: an action that cannot be undone asks for it,
     so a stray click or a double click never does it."""

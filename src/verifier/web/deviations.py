@@ -26,7 +26,7 @@ from ..sampling import service as smp
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import FormState, Req, Unconfirmed, clean, confirmed, counties_of, page, see_other, user_names
+from .common import FormState, Req, clean, confirmed, counties_of, page, see_other, user_names
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -139,15 +139,14 @@ class RecoveryPages(Controller):
         state = FormState(values={"reason": clean(data.get("reason"))})
         # The second reviewer's click writes the money off for good: it asks for its box (told with the reason's).
         unconfirmed = data.get("step") == "confirm" and not confirmed(data)
+        done = None
         try:
             with ctx.db.begin() as session:
-                done = recoveries.waive(session, recovery_id, reason=state.values["reason"], principal=request.user,
-                                        clock=ctx.clock)
-                if done["status"] == "waived" and not confirmed(data):
-                    raise Unconfirmed
-        except Unconfirmed:
-            state.add("confirm", WAIVE_UNCONFIRMED)
-            return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
+                # Who may not waive, or comes too late, is told so before the box; a write-off waits for the box.
+                if confirmed(data) or not recoveries.waive_writes_off(
+                        session, recovery_id, reason=state.values["reason"], principal=request.user):
+                    done = recoveries.waive(session, recovery_id, reason=state.values["reason"],
+                                            principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             state = _errors(state, exc, ("reason",))
             if unconfirmed:
@@ -155,6 +154,9 @@ class RecoveryPages(Controller):
             return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         except (InvalidState, Forbidden) as exc:
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail, waive_form=state)
+        if done is None:
+            state.add("confirm", WAIVE_UNCONFIRMED)
+            return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         return see_other(f"/recoveries/{recovery_id}",
                          done="recovery_waived" if done["status"] == "waived" else "recovery_waiver_requested")
 

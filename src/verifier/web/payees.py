@@ -23,7 +23,7 @@ from ..payments.schemas import PayeeChangeOut
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import (FormState, Req, Unconfirmed, clean, confirmed, counties_of, folded, form_state, page, see_other,
+from .common import (FormState, Req, clean, confirmed, counties_of, folded, form_state, page, see_other,
                      user_names)
 from .paging import Pager, page_param
 
@@ -141,17 +141,20 @@ class PayeeChangePages(Controller):
     def _decide(self, ctx: Any, request: Req, change_id: str, approve: bool, note: str, *, confirm: bool = True) -> Any:
         decide = payees.approve_change if approve else payees.reject_change
         try:
-            with ctx.db.begin() as session:
-                decide(session, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock)
-                if not confirm:  # who may not approve, or too late, is told so first; the approval is rolled back
-                    raise Unconfirmed
-        except Unconfirmed:
-            return render_changes(request, ctx, status_code=422, message=APPROVE_UNCONFIRMED)
+            if not confirm:  # who may not approve, or comes too late, is told so before the box
+                with ctx.db.read() as session:
+                    payees.may_decide(session, change_id, approve=approve, note=note, principal=request.user,
+                                      vault=ctx.vault)
+            else:
+                with ctx.db.begin() as session:
+                    decide(session, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock)
         except (InvalidState, Forbidden) as exc:
             return render_changes(request, ctx, status_code=exc.status, message=exc.detail)
         except ValidationFailed as exc:
             return render_changes(request, ctx, status_code=422,
                                   message="；".join(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+        if not confirm:
+            return render_changes(request, ctx, status_code=422, message=APPROVE_UNCONFIRMED)
         return see_other("/payee-changes", done="payee_approved" if approve else "payee_rejected")
 
     @post("/{change_id:str}/approve", opt=APPROVERS, status_code=303)
