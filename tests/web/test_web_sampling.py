@@ -334,3 +334,25 @@ def test_freezing_and_passing_over_ask_for_the_confirmation_box(pages, ctx, cloc
     assert 'id="sample"' not in pages.get(url).text  # nothing drawn
     r = pages.post(url + "/pass-over", {"party": "insurer", "confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=passed_over"
+
+
+def test_rounds_are_found_by_their_name_county_kind_and_period(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    _population(ctx)  # checked on 2020-06-01
+    pages.as_("rev1", "county_reviewer")
+    both = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute"}))
+    june = _round_url(pages.post("/sampling", {"county_code": COUNTY, "checked_from": "2020-06-01",
+                                               "checked_to": "2020-06-15", "kind": "attribute"}))
+
+    def found(q: str) -> set[str]:
+        r = pages.get("/sampling", params={"q": q})
+        assert r.status_code == 200
+        return {u for u in (both, june) if f'href="{u}"' in r.text}
+
+    assert found("示范县") == {both, june}  # the county's Chinese name
+    assert found("按户抽样") == {both, june} and found("按金额") == set()  # the kind
+    assert found("2020-05") == {both} and found("2020-06-15") == {june}  # the checks' period
+    assert found("示范县 · 按户抽样 · 2020-06-01 至 2020-06-15") == {june}  # the name as shown, copied whole
+    assert found("示范县 2020-06-30") == {both}  # words apart, each found
+    assert found(COUNTY) == {both, june} and found(june.rsplit("/", 1)[1].upper()) == {june}  # code and id still
+    r = pages.get("/sampling", params={"q": "黄山区"})
+    assert '没有符合条件的抽样轮次。<a href="/sampling">显示全部轮次</a>' in r.text  # a way back to every round

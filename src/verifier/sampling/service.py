@@ -20,7 +20,8 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -37,7 +38,7 @@ from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store import contracts as contract_store
-from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import Case, Check, Determination
 from . import consequences, independence, schemas
 from .models import (
@@ -604,18 +605,31 @@ def list_rounds(session: Session, principal: Principal, *, county_code: str | No
     return schemas.RoundPage(items=_summaries(session, list(session.scalars(stmt))))
 
 
+_WORDS = re.compile(r"[\s·・]+")  # what separates the words of a search: spaces and the dot in a round's name
+
+
 def find_rounds(session: Session, principal: Principal, *, status: str | None = None, q: str = "", page: int = 1,
-                page_size: int = PAGE_SIZE) -> Paged[schemas.RoundSummary]:
-    """The rounds page: the caller's counties, newest first, by status, searched by round number or county code."""
+                page_size: int = PAGE_SIZE, named: Callable[[SamplingRound], str] | None = None,
+                ) -> Paged[schemas.RoundSummary]:
+    """The rounds page: the caller's counties, newest first, by status, searched by round number or county code and,
+    given `named` (how the page names a round: county · kind · the checks' period), by any part of that name; words
+    apart (a space or ·) must each be found, so 示范县 2026-10 finds that county's rounds checking October 2026."""
     stmt = select(SamplingRound).order_by(SamplingRound.created_at.desc(), SamplingRound.id.desc())
     if principal.counties:
         stmt = stmt.where(SamplingRound.county_code.in_(principal.counties))
     if status:
         stmt = stmt.where(SamplingRound.status == status)
     text = fold_search(q)
-    if text:
-        stmt = stmt.where(text_search(text, (SamplingRound.id, SamplingRound.county_code)))
-    found = page_of(session, stmt, page, page_size)
+    if text and named is not None:
+        # A county starts a round or two a month: its rounds are few enough to be named here, one by one.
+        words = [w.casefold() for w in _WORDS.split(text) if w]
+        found = page_of_list([r for r in session.scalars(stmt)
+                              if all(any(w in t for t in (r.id.casefold(), r.county_code, named(r).casefold()))
+                                     for w in words)], page, page_size)
+    else:
+        if text:
+            stmt = stmt.where(text_search(text, (SamplingRound.id, SamplingRound.county_code)))
+        found = page_of(session, stmt, page, page_size)
     return Paged(items=_summaries(session, found.items), total=found.total, page=found.page, pages=found.pages,
                  page_size=found.page_size)
 

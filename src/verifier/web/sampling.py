@@ -30,6 +30,7 @@ from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
 from .paging import Pager, page_param
+from .templating import round_name
 from .deviations import round_assessment
 from .common import (
     AUDIT_READERS,
@@ -87,7 +88,7 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
     q = fold_search(q)
     with ctx.db.read() as session:
         found = smp.find_rounds(session, user, status=status or None, q=q, page=page_param(page_no),
-                                page_size=paging.PAGE_SIZE)
+                                page_size=paging.PAGE_SIZE, named=round_name)
         rounds = found.items
         verdicts = {r.id: smp.report(session, r.id, user).verdict for r in rounds if r.status == "drawn"}
         counties = counties_of(session, user)
