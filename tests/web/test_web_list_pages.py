@@ -60,6 +60,10 @@ def test_payment_batches_are_paged_by_number_and_searched_by_code(office, pages,
     assert "共 1 条" in waiting and f'href="/payments/{office.prepared_batch}"' in waiting
     assert 'name="todo" value="approve"' in waiting
     assert pages.get("/payments", params={"q": "不存在"}).text.count("没有符合条件的批次") == 1
+    lower = pages.get("/payments", params={"q": code[-6:].lower()}).text  # typed in small letters
+    assert "共 1 条" in lower and f'href="/payments/{office.released_batch}"' in lower
+    assert "共 2 条" in pages.get("/payments", params={"q": "示范"}).text  # the county by its name, as the list shows it
+    assert "没有符合条件的批次" in pages.get("/payments", params={"q": "黄山"}).text
 
 
 def test_a_batchs_items_are_numbered_pages_searched_by_head_or_case_number(office, pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,5 @@
 """The payment batches list as the office pages it: by status or by what is waiting for whom, searched by batch
-number or county code, newest first, counted and cut into numbered pages; and a batch's items, in order, searched
+number, county code or name, newest first, counted and cut into numbered pages; and a batch's items, in order, searched
 by reference, payee, case number or household head, paged alike; and the smaller reads the payment pages show
 beside them (cases ready or failed, what waits for the caller, a batch's bank returns and its creation's notes)."""
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit.models import AuditEntry
+from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Household
 from ..store.vault import Vault
@@ -43,8 +44,10 @@ def find_batches(session: Session, principal: Principal, *, status: str | None =
     elif status:
         stmt = stmt.where(PaymentBatch.status == status)
     text = fold_search(q)
-    if text:
-        stmt = stmt.where(text_search(text, (PaymentBatch.code, PaymentBatch.county_code)))
+    if text:  # a batch number as typed in any case (they are capitals), a county's code or part of its name
+        stmt = stmt.where(or_(text_search(text.upper(), (PaymentBatch.code,)),
+                              text_search(text, (PaymentBatch.county_code,)),
+                              PaymentBatch.county_code.in_(contract_store.counties_named(session, text))))
     return page_of(session, stmt, page, page_size).map(lambda b: batch_out(session, b))
 
 

@@ -208,6 +208,11 @@ def county_names(session: Session) -> dict[str, str]:
     return names
 
 
+def counties_named(session: Session, text: str) -> list[str]:
+    """The codes of the counties whose name (`county_names`) holds `text`, for a search box: 示范 finds 示范县."""
+    return sorted(code for code, name in county_names(session).items() if text and text in name)
+
+
 def cause_name(session: Session, code: str) -> str:
     """The Chinese name the latest contract declaring cause `code` gives it; the code when none does."""
     for contract in reversed(all_contracts(session)):
