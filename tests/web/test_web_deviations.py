@@ -60,7 +60,10 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     nothing = pages.get("/recoveries", params={"q": "不存在的户主"}).text
     assert f'href="/recoveries/{rec.id}"' not in nothing and "没有找到与“不存在的户主”相符的追回" in nothing
     kept = pages.get("/recoveries", params={"q": head, "status": "all"}).text
-    assert 'name="status" value="all"' in kept and f'href="/recoveries/{rec.id}"' in kept
+    assert '<option value="all" selected>全部</option>' in kept and f'href="/recoveries/{rec.id}"' in kept
+    assert kept.count('<form method="get" action="/recoveries"') == 1  # status and search in one form
+    none = pages.get("/recoveries", params={"status": "waived"}).text  # an empty filter says so, with a way back
+    assert "没有符合条件的追回" in none and '<a href="/recoveries?status=all">显示全部追回</a>' in none
     url = f"/recoveries/{rec.id}"
     assert 'id="repayment-form"' in pages.get(url).text
     assert '<a href="/recoveries">← 追回</a>' in pages.get(url).text  # the way back to the list

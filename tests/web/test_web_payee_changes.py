@@ -116,3 +116,12 @@ def test_the_check_form_refuses_a_payee_name_that_starts_like_a_formula(pages, c
     r = pages.post(f"/cases/{case_id}/check", data)
     assert r.status_code == 422 and "不能以=开头" in r.text and "不能以@开头" in r.text
     assert status_of(ctx, case_id) == "scheduled"
+
+
+def test_an_empty_list_says_what_is_empty_and_offers_every_change(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("rev-empty", "county_reviewer")
+    text = pages.get("/payee-changes").text
+    assert "没有待审批的收款人变更。" in text and '<a href="/payee-changes?status=all">显示全部收款人变更</a>' in text
+    assert '<option value="pending" selected>待审批</option>' in text
+    text = pages.get("/payee-changes", params={"q": "王某", "status": "all"}).text
+    assert "没有找到与“王某”相符的收款人变更" in text and '<option value="all" selected>全部</option>' in text
