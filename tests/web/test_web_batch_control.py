@@ -33,6 +33,8 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     assert len(items) == 3
     r = pages.post(f"{url}/items/{items[1]}/remove", {"reason": "收款人待核实"})
     assert r.status_code == 422 and "不能撤回" in r.text  # no confirmation ticked: nothing changed
+    assert 'name="reason" value="收款人待核实"' in r.text  # the reason typed comes back, its form open
+    assert '<details class="remove-item" open>' in r.text
     r = pages.post(f"{url}/items/{items[1]}/remove", {"reason": "", "confirm": "yes"})
     assert r.status_code == 422 and "请填写移出原因" in r.text
     r = pages.post(f"{url}/items/{items[1]}/remove", {"reason": "收款人待核实", "confirm": "yes"})
@@ -52,6 +54,10 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     assert 'id="signoff-refuse"' in text and 'name="opinion"' in text
     r = pages.post(url + "/signoff-refuse", {"opinion": "", "confirm": "yes"})
     assert r.status_code == 422 and "请填写审核意见" in r.text
+    r = pages.post(url + "/signoff-refuse", {"opinion": "票据不全，请核实"})  # the box not ticked
+    assert r.status_code == 422 and 'required>票据不全，请核实</textarea>' in r.text  # the opinion comes back
+    r = pages.post(url + "/signoff", {"opinion": "同意，请尽快发放"})
+    assert r.status_code == 422 and 'placeholder="同意发放">同意，请尽快发放</textarea>' in r.text
     r = pages.post(url + "/signoff-refuse", {"opinion": "该户医疗费用票据不全", "confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=signoff_refused"
     text = pages.get(r.headers["location"]).text

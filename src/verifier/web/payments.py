@@ -166,7 +166,10 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
 
 
 def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 200, message: str | None = None,
-                 return_errors: list[FieldError] | None = None, q: str = "", page_no: str | None = None) -> Template:
+                 return_errors: list[FieldError] | None = None, q: str = "", page_no: str | None = None,
+                 typed: dict[str, str] | None = None) -> Template:
+    """The batch page; after a refused action, `typed` gives back what its form held (an opinion, a reason) by the
+    form's id (signoff, signoff-refuse, remove-<item id>)."""
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
@@ -197,7 +200,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed, shared=shared, heads=heads, numbers=numbers, split=_split(b))
+                changed=changed, shared=shared, heads=heads, numbers=numbers, split=_split(b), typed=typed or {})
 
 
 def _split(b: BatchOut) -> bool:
@@ -266,16 +269,17 @@ class PaymentPages(Controller):
         return render_batch(request, ctx, batch_id, q=q, page_no=page_no)
 
     def _act(self, ctx: Any, request: Req, batch_id: str, run: Any, done: str,
-             confirm: str | None = None, data: Any = None) -> Any:
-        """Run a batch action; one that cannot be undone (`confirm` names it) only with its confirmation box ticked."""
+             confirm: str | None = None, data: Any = None, typed: dict[str, str] | None = None) -> Any:
+        """Run a batch action; one that cannot be undone (`confirm` names it) only with its confirmation box ticked.
+        Refused, the page shows its form again with what was `typed` in it."""
         if confirm is not None and not confirmed(data):
-            return render_batch(request, ctx, batch_id, status_code=422,
+            return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
                                 message=f"{confirm}不能撤回：请先勾选确认框，再点击按钮。本次未做任何更改。")
         try:
             with ctx.db.begin() as session:
                 run(session)
         except (InvalidState, Forbidden) as exc:
-            return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail)
+            return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail, typed=typed)
         return see_other(f"/payments/{batch_id}", done=done)
 
     @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)
@@ -289,7 +293,7 @@ class PaymentPages(Controller):
         opinion = clean(data.get("opinion"))[:2000]
         return self._act(ctx, request, batch_id, lambda s: pay.county_signoff(
             s, batch_id, principal=request.user, vault=ctx.vault, clock=ctx.clock, opinion=opinion), "batch_signed_off",
-            confirm="县级签批", data=data)
+            confirm="县级签批", data=data, typed={"signoff": opinion})
 
     @post("/{batch_id:str}/signoff-refuse", opt=REVIEWER, status_code=303)
     def refuse_signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -300,7 +304,7 @@ class PaymentPages(Controller):
                                 message="请填写审核意见，说明不同意签批的理由。本次未做任何更改。")
         return self._act(ctx, request, batch_id, lambda s: pay.refuse_signoff(
             s, batch_id, opinion=opinion, principal=request.user, vault=ctx.vault, clock=ctx.clock), "signoff_refused",
-            confirm="不同意签批、退回批次", data=data)
+            confirm="不同意签批、退回批次", data=data, typed={"signoff-refuse": opinion})
 
     @post("/{batch_id:str}/items/{item_id:str}/remove", opt=CLAIMS, status_code=303)
     def remove_item(self, batch_id: Id, item_id: Id, ctx: Ctx, request: Req,
@@ -313,7 +317,7 @@ class PaymentPages(Controller):
         try:
             return self._act(ctx, request, batch_id, lambda s: pay.remove_item(
                 s, batch_id, item_id, reason=reason, principal=request.user, clock=ctx.clock), "item_removed",
-                confirm="移出批次", data=data)
+                confirm="移出批次", data=data, typed={f"remove-{item_id}": reason})
         except NotFound as exc:
             return render_batch(request, ctx, batch_id, status_code=404, message=exc.detail)
 
