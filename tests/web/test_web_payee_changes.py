@@ -73,7 +73,7 @@ def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx
     assert change_id in approved and "已批准" in approved
     pages.as_("rev2", "county_reviewer")
     r = pages.post(f"/payee-changes/{change_id}/approve")  # too late, and no box: told it is decided, not the box
-    assert r.status_code == 409 and "请核对新收款人和账号" not in r.text
+    assert r.status_code == 409 and "该变更申请已批准，不能再审批" in r.text and "请核对新收款人和账号" not in r.text
 
 
 def test_the_batch_page_lists_changed_payees_and_bars_who_changed_them(pages, ctx) -> None:  # type: ignore[no-untyped-def]
