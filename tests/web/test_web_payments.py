@@ -168,6 +168,8 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     text = pages.get(r.headers["location"]).text
     assert "变更申请已提交" in text and "待审批" in text and 'id="payee"' not in text  # one pending at a time
     assert status_of(ctx, b) == "payment_failed"  # nothing changes before the approval
+    failed = pages.get("/payments").text.split('id="failed"')[1]  # the list no longer offers a second request
+    assert f'href="/cases/{b}/payee"' not in failed and "变更已申请，待审批" in failed
     r = pages.post(f"/cases/{c}/payee", {"account_name": "丙户主", "bank": "农村商业银行",
                                          "account_number": "6210000000000004321"})
     assert r.status_code == 303

@@ -24,6 +24,7 @@ Audit entries carry the accounts masked and as keyed hashes (the Vault's blind i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -317,6 +318,14 @@ def find_changes(session: Session, principal: Principal, vault: Vault, *, status
     if text:
         stmt = stmt.where(text_search(text, (Case.number, Household.head_name, PayeeCorrection.account_name)))
     return page_of(session, stmt, page, page_size, rows=True).map(lambda row: change_out(row[0], row[1], vault))
+
+
+def cases_waiting_for_approval(session: Session, case_ids: Sequence[str]) -> set[str]:
+    """Those of the cases with a payee change waiting to be approved or rejected (no other is asked meanwhile)."""
+    if not case_ids:
+        return set()
+    return set(session.scalars(select(PayeeCorrection.case_id).where(
+        PayeeCorrection.case_id.in_(list(case_ids)), PayeeCorrection.status == "pending")))
 
 
 def pending_for(session: Session, principal: Principal) -> int:

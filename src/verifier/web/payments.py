@@ -79,6 +79,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
                    if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
         failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
+        asked = payees.cases_waiting_for_approval(session, [c.id for c, _ in failed])
         numbers = case_numbers.numbers_of(session, [c["case_id"] for listed in choices.values() for c in listed]
                                           + [case_id for case_id, _ in create_skipped or []])
         names = user_names(session, [b.prepared_by for b in batches])
@@ -87,7 +88,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                                      "county_code": county_code or "", "q": q}, found)
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
-                ready=ready, failed=failed, counties=counties, sl=sl, todos=sl.BATCH_TODO,
+                ready=ready, failed=failed, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
                 numbers=numbers,
                 choose_at_most=CHOOSE_AT_MOST,
