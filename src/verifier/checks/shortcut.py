@@ -134,7 +134,7 @@ class CheckShortcut:
 
         try:
             return await ctx.db.write(run)
-        except Exception:  # noqa: BLE001 — refused and rolled back: Litestar answers it (recording again)
+        except Exception:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
             return None
 
 
