@@ -50,7 +50,7 @@ def keep_after_rollback(exc: BaseException, write: KeptWrite) -> BaseException:
 
 def drop_kept(exc: BaseException) -> None:
     """Forget the writes `exc` carries to keep (`keep_after_rollback`): for a caller that will make the same request
-    again, which then leaves the trace once (the check's shortcut, checks/shortcut.py, handing a refusal to Litestar)."""
+    again, which then leaves the trace once (the check's shortcut, checks/shortcut.py, hands a refusal to Litestar)."""
     getattr(exc, "__dict__", {}).pop(_KEPT, None)
 
 
