@@ -195,11 +195,14 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
     app.state.ctx = context
     app.state.auth = auth
     from .cases import shortcut
+    from .checks import shortcut as check_shortcut
     from .web import list_shortcut
     from .web.routes import GZIP
     from .web.security import CSRF_COOKIE
 
-    # GET /cases as the list opens in a browser, then GET /api/cases/{id} with a bearer token: before routing
+    # POST /api/cases/{id}/check, GET /cases as the list opens in a browser, then GET /api/cases/{id} with a bearer
+    # token: before routing (the last installed is asked first)
+    check_shortcut.install(app, context, auth.token_secret)
     list_shortcut.install(app, context, auth.token_secret, token_cookie=auth.key, csrf_cookie=CSRF_COOKIE,
                           compression=GZIP.kwargs["config"])
     shortcut.install(app, context, auth.token_secret)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -60,6 +61,16 @@ def check_input(data: JSONBody[CheckIn]) -> service.CheckInput:
     )
 
 
+def check_recorder(ctx: Any, case_id: str, payload: service.CheckInput,
+                   principal: Principal) -> Callable[[Session], CheckRecorded]:
+    """The write of `POST /api/cases/{id}/check` (the route's and its shortcut's, checks/shortcut.py)."""
+    def run(session: Session) -> CheckRecorded:
+        check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock)
+        return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
+
+    return run
+
+
 def assessment_out(a: service.Assessment, confirmed: bool, session: Session | None = None) -> DeterminationOut:
     q = a.quote
     breakdown = [] if q is None else [
@@ -109,11 +120,7 @@ class CheckController(Controller):
     async def record_check(self, case_id: Id, data: JSONBody[CheckIn], ctx: Ctx,
                            request: Request[Principal, Any, Any]) -> Response[CheckRecorded]:
         """A short write: on SQLite run on the event loop (`Database.write`), without a hand-off to a worker thread."""
-        payload = check_input(data)
-        def run(session: Session) -> CheckRecorded:
-            check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=request.user, clock=ctx.clock)
-            return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
-
+        run = check_recorder(ctx, case_id, check_input(data), request.user)
         return await write_once(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 
     @post("/check/bills", opt={"roles": ("field_officer",)}, status_code=201)

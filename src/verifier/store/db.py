@@ -48,6 +48,12 @@ def keep_after_rollback(exc: BaseException, write: KeptWrite) -> BaseException:
     return exc
 
 
+def drop_kept(exc: BaseException) -> None:
+    """Forget the writes `exc` carries to keep (`keep_after_rollback`): for a caller that will make the same request
+    again, which then leaves the trace once (the check's shortcut, checks/shortcut.py, hands a refusal to Litestar)."""
+    getattr(exc, "__dict__", {}).pop(_KEPT, None)
+
+
 _read_json = msgspec.json.decode
 """How JSON columns are read back (the same values as the standard library's, in a fraction of the time; they are
 still written by it)."""

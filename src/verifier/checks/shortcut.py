@@ -1,0 +1,179 @@
+"""`POST /api/cases/{id}/check` with a bearer token, answered before Litestar routes the request.
+
+Recording a check is the API's most frequent write, and Litestar's work around it (routing, the authentication
+middleware, the guard, the handler's arguments, the response objects) cost about a fifth of it. This shortcut records
+the plain, successful check itself, with the very same steps as the route: the token's signature already checked by
+the authentication middleware in this process (`known_token`, its expiry checked again), the session looked up
+(`open_session_steps`, on every request), the route's role rule (a field officer whose password is their own), the
+body decoded and converted by the route's own signature model as Litestar does it (`decode_json`, then msgspec's
+`convert` with Litestar's options), the same input check (`check_input`), the same write (`check_recorder`, through
+`Database.write`, so the check, its case's move and its audit entry in one transaction), and the route's answer:
+201, the same body, `content-type` then `content-length` (`before_send` adds the security headers as to every answer).
+
+Anything else goes to Litestar untouched, with the body it was sent: another method or path, a query, a root path,
+a body larger than `MAX_BODY`, not exactly one `Authorization: Bearer` header, a token not yet
+checked here or expired, an `Idempotency-Key` header (the route stores and replays the answer), a session refused, a
+password to change, another role, a body the route would refuse, and any refusal of the write itself (404, 403, 409,
+422, a database error). A refused write changed nothing (its transaction rolled back), and the trace a refusal keeps
+(`keep_after_rollback`, a county conflict's sighting) is dropped here: Litestar then makes the same request, refuses
+it as before and keeps the trace once. The answers are byte for byte Litestar's (`tests/checks/test_check_shortcut.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from typing import Any
+
+import msgspec
+from litestar._signature.model import _deserializer
+from litestar.serialization import decode_json
+
+from ..accounts.auth import known_token, principal_of_row
+from ..accounts.sessions import open_session_steps
+from ..cases.routes import MAX_ID
+from ..idempotency import HEADER as IDEMPOTENCY_HEADER
+from ..store.db import drop_kept
+from .routes import check_input, check_recorder
+
+ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+PREFIX = "/api/cases/"
+SUFFIX = "/check"
+ROUTE = PREFIX + "{case_id:str}" + SUFFIX
+ROLE = "field_officer"  # the route's opt["roles"]
+MAX_BODY = 64 * 1024  # a check's form is a few kilobytes; anything larger goes Litestar's way
+_ID = re.compile(r"[A-Za-z0-9_\-]{1,%d}" % MAX_ID)
+_IDEMPOTENCY = IDEMPOTENCY_HEADER.lower().encode()
+
+
+class CheckShortcut:
+    """An ASGI app in front of Litestar's handler (`app.asgi_handler`) for recording a check (see the module)."""
+
+    def __init__(self, handler: ASGI, ctx: Any, token_secret: str, route_handler: Any, taken: Iterable[str]) -> None:
+        self._handler = handler
+        self._ctx = ctx
+        self._secret = token_secret
+        self._taken = frozenset(taken)  # other routes' fixed names under /api/cases/ (they win over {case_id})
+        # How Litestar turns the route's body into its arguments (`SignatureModel.parse_values_from_connection_kwargs`)
+        self._model = route_handler.signature_model
+        self._type_decoders = route_handler.resolve_type_decoders()
+        self._dec_hook = partial(_deserializer, default_deserializer=route_handler.default_deserializer)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not (path.endswith(SUFFIX) and path.startswith(PREFIX)) or scope["method"] != "POST":
+            await self._handler(scope, receive, send)  # every other request: a test or two more, nothing else
+            return
+        call = self._call(scope)
+        if call is None:
+            await self._handler(scope, receive, send)
+            return
+        received: list[Any] = []
+        body = await _body(receive, received)
+        answer = None if body is None else await self._answer(call, body)
+        if answer is None:
+            await self._handler(scope, _replay(received, receive), send)
+            return
+        await send({"type": "http.response.start", "status": 201, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer, "more_body": False})
+
+    def _call(self, scope: Any) -> tuple[str, Any] | None:
+        """(case id, token) when the request's line and headers are those of a plain check; None otherwise."""
+        path = scope["path"]
+        if (scope.get("root_path") or scope.get("query_string")
+                or not _ID.fullmatch(case_id := path[len(PREFIX):-len(SUFFIX)]) or case_id in self._taken):
+            return None
+        authorization = None
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name == b"authorization":
+                if authorization is not None:
+                    return None
+                authorization = value
+            elif name == _IDEMPOTENCY:
+                return None
+        if authorization is None:
+            return None
+        scheme, _, encoded = authorization.decode("latin-1").strip().partition(" ")
+        encoded = encoded.strip()
+        if scheme.lower() != "bearer" or not encoded:
+            return None
+        token = known_token(self._secret, encoded)
+        if token is None or not isinstance(token.jti, str) or not token.jti:
+            return None
+        return case_id, token
+
+    async def _answer(self, call: tuple[str, Any], body: bytes) -> bytes | None:
+        """The route's answer when this check is recorded; None when anything is refused (nothing written)."""
+        case_id, token = call
+        ctx = self._ctx
+        try:
+            row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
+            if row is None:
+                return None
+            principal = principal_of_row(row)
+            if principal.must_change_password or not principal.has(ROLE):
+                return None
+            # As Litestar: the body decoded (an empty one as null), then the arguments converted by the route's model.
+            data = msgspec.convert({"case_id": case_id, "data": decode_json(body or b"null",
+                                                                               type_decoders=self._type_decoders),
+                                    "ctx": None, "request": None},
+                                   self._model, strict=False, dec_hook=self._dec_hook, str_keys=True).data
+            record = check_recorder(ctx, case_id, check_input(data), principal)
+        except Exception:  # noqa: BLE001 — a 400, 401, 403, 422, a database fault: Litestar answers it
+            return None
+
+        def run(session: Any) -> bytes:
+            try:
+                return msgspec.json.encode(record(session))
+            except BaseException as exc:
+                drop_kept(exc)  # Litestar makes the request again and keeps the refusal's trace once
+                raise
+
+        try:
+            return await ctx.db.write(run)
+        except Exception:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
+            return None
+
+
+async def _body(receive: Any, received: list[Any]) -> bytes | None:
+    """The request's body (`received` keeps the messages read, to hand on); None when the client went away or the
+    body grows beyond `MAX_BODY` (the rest is then left unread, for Litestar)."""
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        received.append(message)
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(received: list[Any], receive: Any) -> Any:
+    """`receive` for Litestar: the messages already read, then the connection's own."""
+    pending = list(received)
+
+    async def again() -> Any:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return again
+
+
+def install(app: Any, ctx: Any, token_secret: str) -> None:
+    """Put the shortcut in front of a Litestar app's handler (after its routes are known)."""
+    route_handler = next(h for route in app.routes if route.path == ROUTE for h in route.route_handlers
+                         if "POST" in h.http_methods)
+    assert route_handler.opt.get("roles") == (ROLE,), "the check's shortcut follows the route's role rule"
+    taken = {path[len(PREFIX):].split("/", 1)[0] for route in app.routes if (path := route.path).startswith(PREFIX)
+             and "{" not in path[len(PREFIX):].split("/", 1)[0]}
+    app.asgi_handler = CheckShortcut(app.asgi_handler, ctx, token_secret, route_handler, taken)

@@ -1,0 +1,203 @@
+"""`POST /api/cases/{id}/check` with a bearer token is answered before Litestar routes it (checks/shortcut.py): what
+Litestar's route answers and writes, byte for byte, and anything but a plain successful check is left to Litestar."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from api.county_helpers import OTHER, add_county
+from factories import make_case
+from sqlalchemy import func, select
+
+from verifier.audit.models import AuditEntry
+from verifier.checks.shortcut import CheckShortcut
+from verifier.conflicts.models import CountyConflict
+from verifier.store.tables import Case, Check, Referral, User, Visit
+
+
+def _seen(r: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return r.status_code, [(k, v) for k, v in r.headers.multi_items() if k != "date"], r.content
+
+
+def _login(client: Any, username: str) -> dict[str, str]:
+    r = client.post("/api/auth/login", json={"username": username, "password": "factory-password"})
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert client.get("/api/auth/me", headers=headers).status_code == 200  # its signature checked, as any first use
+    return headers
+
+
+def _scheduled(ctx: Any, county: str | None = None) -> tuple[str, list[str], str, str]:
+    """A scheduled case: its id, its two officers' usernames, its head's name and ID number."""
+    case_id = make_case(ctx, stage="scheduled", **({"county": county} if county else {}))
+    with ctx.db.read() as session:
+        officers = session.scalar(select(Visit.officer_ids).where(Visit.case_id == case_id, Visit.active.is_(True)))
+        names = [session.get(User, o).username for o in officers]
+        r = session.scalar(select(Referral).where(Referral.case_id == case_id))
+        return case_id, names, r.name, ctx.vault.open(r.id_number_enc, "referral.id_number")
+
+
+def _body(ctx: Any, officers: list[str], head: str, id_number: str, **changed: Any) -> dict[str, Any]:
+    return {"visited_on": ctx.clock.today().isoformat(), "officers": officers,
+            "members": [{"name": head, "id_number": id_number, "relation": "head", "labour": "partial"}],
+            "income": {"wages": "3000.00"}, "rigid_expenditure": {"medical_self_paid": "42000.00"},
+            "stable_income": False, "payee": {"account_name": head, "bank": "农村商业银行",
+                                              "account_number": "6222020200112233445"},
+            "cross_checks": [{"source": "medical_insurance", "finding": "consistent", "note": ""}], **changed}
+
+
+def _log(ctx: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    with ctx.db.read() as session:
+        return [(a, s, json.loads(bytes(e))) for a, s, e in session.execute(
+            select(AuditEntry.action, AuditEntry.subject, AuditEntry.entry).order_by(AuditEntry.idx))]
+
+
+@pytest.fixture
+def posted(client, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-untyped-def]
+    """`posted(url, headers, body, plain=False)`: the answer (with the shortcut, or as Litestar gives it without) and
+    whether Litestar was asked."""
+    outer = client.app.asgi_handler
+    while not isinstance(outer._handler, CheckShortcut):
+        outer = outer._handler
+    shortcut = outer._handler
+    inner = shortcut._handler
+    asked: list[str] = []
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        asked.append(scope["path"])
+        await inner(scope, receive, send)
+
+    monkeypatch.setattr(shortcut, "_handler", counted)
+
+    def post(url: str, headers: Any, body: Any, plain: bool = False) -> tuple[Any, bool]:
+        asked.clear()
+        content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        if plain:
+            outer._handler = inner
+        try:
+            r = client.post(url, headers=headers, content=content)
+        finally:
+            outer._handler = shortcut
+        return _seen(r), bool(asked)
+
+    return post
+
+
+def test_a_check_is_recorded_before_routing_as_litestar_records_it(ctx, client, posted) -> None:  # type: ignore[no-untyped-def]
+    """Two cases alike, one recorded each way: the same status, headers, body and audit entry (but for their ids)."""
+    answers, entries = [], []
+    for plain in (False, True):
+        case_id, officers, head, idn = _scheduled(ctx)
+        me = _login(client, officers[1])
+        before = len(_log(ctx))
+        (status, headers, body), went_on = posted(f"/api/cases/{case_id}/check", me,
+                                                  _body(ctx, officers, head, idn), plain=plain)
+        assert status == 201 and went_on is False, body
+        recorded = json.loads(body)
+        with ctx.db.read() as session:
+            check = session.get(Check, recorded["id"])
+            assert check is not None and check.case_id == case_id and check.recorded_by is not None
+            assert session.get(Case, case_id).status == "checked"
+        answers.append((status, headers, body.replace(recorded["id"].encode(), b"ID").replace(case_id.encode(), b"C")))
+        (action, subject, entry), = _log(ctx)[before:]
+        assert (action, subject) == ("case.record_check", case_id)
+        entry["payload"]["check_id"] = "ID"
+        entries.append({k: v for k, v in entry.items() if k not in ("index", "time", "subject", "actor")})
+    assert answers[0] == answers[1]
+    assert entries[0] == entries[1]
+
+
+def test_anything_but_a_plain_successful_check_goes_to_litestar(ctx, client, users, posted) -> None:  # type: ignore[no-untyped-def]
+    case_id, officers, head, idn = _scheduled(ctx)
+    done, done_officers, done_head, done_idn = _scheduled(ctx)
+    me, done_me = _login(client, officers[0]), _login(client, done_officers[0])
+    assert posted(f"/api/cases/{done}/check", done_me, _body(ctx, done_officers, done_head, done_idn))[0][0] == 201
+    users.add("stranger-off", "field_officer", counties=("340223",))
+    users.add("sup-check", "insurer_supervisor", counties=("340223",))
+    users.add("admin-check", "admin")
+    stranger, sup = users.headers("stranger-off"), users.headers("sup-check")
+    for h in (stranger, sup):
+        assert client.get("/api/auth/me", headers=h).status_code == 200
+    token = me["Authorization"].split(" ", 1)[1]
+    body = _body(ctx, officers, head, idn)
+    url = f"/api/cases/{case_id}/check"
+    cases: list[tuple[str, Any, Any, int]] = [
+        (f"/api/cases/{done}/check", done_me, _body(ctx, done_officers, done_head, done_idn), 409),  # checked already
+        (url, me, _body(ctx, officers, head, idn, income={"wages": "3000.001"}), 422),
+        (url, me, _body(ctx, [officers[0], "nobody"], head, idn), 422),
+        (url, me, _body(ctx, officers, head, idn, members=[]), 422),
+        (url, stranger, body, 403),  # a field officer of the county, not assigned to the case
+        (url, sup, body, 403),  # another role
+        ("/api/cases/case_none/check", me, body, 404),
+        (f"/api/cases/{'x' * 41}/check", me, body, 400),
+        (url, me, {**body, "surprise": 1}, 400),
+        (url, me, b"{not json", 400),
+        (url, me, b"", 400),
+        (url, me, [body], 400),
+        (url, {"Authorization": "Bearer not-a-token"}, body, 401),
+        (url, {}, body, 401),
+        (url, [("Authorization", f"Bearer {token}"), ("Authorization", "Bearer x")], body, 401),
+        (f"{url}?x=1", me, _body(ctx, officers, head, idn, members=[]), 422),
+    ]
+    log = _log(ctx)
+    for target, headers, sent, status in cases:
+        short, went_on = posted(target, headers, sent)
+        plain, _ = posted(target, headers, sent, plain=True)
+        assert went_on, target
+        assert short[0] == status, (target, short[0], short[2][:300])
+        assert short == plain, target
+    assert _log(ctx) == log  # nothing written by any of them
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "scheduled"
+
+    # A key: Litestar stores the answer, and replays it the same to both.
+    keyed = {**me, "Idempotency-Key": "check-once-1"}
+    first, went_on = posted(url, keyed, body)
+    assert went_on and first[0] == 201
+    again, went_on = posted(url, keyed, body)
+    assert went_on and again == posted(url, keyed, body, plain=True)[0]
+    assert again[0] == 201 and again[2] == first[2] and ("idempotent-replayed", "true") in again[1]
+
+    # A session ended: 401, by Litestar.
+    assert client.post("/api/auth/logout", headers=done_me).status_code in (200, 201)
+    short, went_on = posted(f"/api/cases/{done}/check", done_me, _body(ctx, done_officers, done_head, done_idn))
+    assert went_on and short[0] == 401
+
+    # A password an administrator set (which ends the officer's sessions): refused by Litestar, the same way.
+    second, second_officers, second_head, second_idn = _scheduled(ctx)
+    admin = users.headers("admin-check")
+    with ctx.db.read() as session:
+        user_id = session.scalar(select(User.id).where(User.username == second_officers[0]))
+    r = client.post(f"/api/users/{user_id}/password", headers=admin, json={"password": "set by the admin 1"})
+    assert r.status_code == 200, r.text
+    r = client.post("/api/auth/login", json={"username": second_officers[0], "password": "set by the admin 1"})
+    reset = {"Authorization": f"Bearer {r.json()['token']}"}
+    client.get("/api/auth/me", headers=reset)
+    sent = _body(ctx, second_officers, second_head, second_idn)
+    short, went_on = posted(f"/api/cases/{second}/check", reset, sent)
+    assert went_on and short[0] == 403 and short == posted(f"/api/cases/{second}/check", reset, sent, plain=True)[0]
+
+
+def test_a_refusal_keeps_its_trace_once(ctx, client, posted) -> None:  # type: ignore[no-untyped-def]
+    """A member of another county's household: refused (Litestar answers), the conflict recorded once, not once by
+    the shortcut's try and again by Litestar's."""
+    add_county(ctx)
+    elsewhere = make_case(ctx, stage="received")
+    with ctx.db.read() as session:
+        r = session.scalar(select(Referral).where(Referral.case_id == elsewhere))
+        name, idn = r.name, ctx.vault.open(r.id_number_enc, "referral.id_number")
+    case_id, officers, head, head_idn = _scheduled(ctx, county=OTHER)
+    me = _login(client, officers[0])
+    body = _body(ctx, officers, head, head_idn)
+    body["members"].append({"name": name, "id_number": idn, "relation": "spouse", "labour": "full"})
+    with ctx.db.read() as session:
+        conflicts = session.scalar(select(func.count()).select_from(CountyConflict))
+    log = _log(ctx)
+    (status, _, answer), went_on = posted(f"/api/cases/{case_id}/check", me, body)
+    assert went_on and status == 422 and json.loads(answer)["errors"][0]["field"] == "members[1].id_number"
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(CountyConflict)) == conflicts + 1
+        assert session.get(Case, case_id).status == "scheduled"
+    assert [a for a, _, _ in _log(ctx)[len(log):]] == ["county_conflict.record"]
