@@ -147,6 +147,8 @@ _CASE_ID = bindparam("case_id")
 _case, _household, _visit, _referral, _check, _det, _entry, _attempt, _item, _evidence = (
     m.__table__ for m in (Case, Household, Visit, Referral, Check, Determination, AuditEntry, VisitAttempt, PaymentItem,
                           Evidence))
+
+
 def _without(table: Any, *unused: str) -> list[Any]:
     return [c for c in table.c if c.key not in unused]
 
