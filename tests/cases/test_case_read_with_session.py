@@ -146,3 +146,56 @@ def test_a_case_read_on_a_lost_connection_is_answered_503_and_read_when_back(rel
         relay.mend()
         r = client.get(f"/api/cases/{case_id}", headers=auth)
         assert r.status_code == 200 and r.json()["id"] == case_id
+
+
+def test_what_a_case_seldom_has_is_read_only_when_it_has_it(client, users, ctx, clock, batches) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a case's failed visits, the objections to its notices and its uploaded files are probed with
+    its row: read in a second batch only when the case has some, and then only those it has; the detail is byte for
+    byte the one every statement gives (`read_case_detail`, one batch). On SQLite every statement is probed."""
+    from datetime import datetime, timezone
+
+    from verifier.store.base import new_id
+    from verifier.store.tables import Evidence, VisitAttempt
+
+    users.add("clerk-o", "town_clerk", counties=("340223",))
+    users.add("sup-o", "insurer_supervisor", counties=("340223",))
+    clerk, sup = users.headers("clerk-o"), users.headers("sup-o")
+    plain = make_case(ctx, stage="determined")
+    case_id = make_case(ctx, village="东村", head_name="张三丰")
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
+                    json={"held_on": "2020-06-01", "result": "pass", "note": ""})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=clerk,
+                    json={"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": "2020-06-01"})
+    assert r.status_code == 201, r.text
+    clock.advance(days=3)
+    r = client.post(f"/api/notices/{r.json()['id']}/objections", headers=clerk,
+                    json={"case_id": case_id, "received_on": "2020-06-02", "summary": "反映该户有经营收入未申报"})
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        who = principal_of(session.get(User, users.ids["sup-o"]))
+
+    def read(case: str) -> list[list[str]]:
+        batches.clear()
+        r = client.get(f"/api/cases/{case}", headers=sup)
+        sent = list(batches)
+        assert r.status_code == 200, r.text
+        assert r.content == msgspec.json.encode(read_case_detail(ctx.db, case, who, ctx.vault))
+        return sent
+
+    assert len(read(plain)) == (2 if ctx.db.is_sqlite else 1)
+    with_objection = read(case_id)
+    if not ctx.db.is_sqlite:
+        assert len(with_objection) == 2 and len(with_objection[1]) == 1 and "objection" in with_objection[1][0]
+    assert client.get(f"/api/cases/{case_id}", headers=sup).json()["notice"]["objections"]
+    now = datetime(2020, 6, 3, 8, tzinfo=timezone.utc)
+    with ctx.db.begin() as session:
+        session.add(VisitAttempt(id=new_id("att"), case_id=case_id, visited_on=now.date(), officer_ids=["u1", "u2"],
+                                 outcome="not_home", note="无人在家", recorded_by="u1", recorded_at=now))
+        session.add(Evidence(id=new_id("ev"), case_id=case_id, sha256="ab" * 32, size=3, content_type="image/jpeg",
+                             uploaded_by="u1", uploaded_at=now, captured_at="2020-06-03T16:00:00+08:00"))
+    every = read(case_id)
+    if not ctx.db.is_sqlite:
+        assert len(every) == 2 and len(every[1]) == 3, every
+    detail = client.get(f"/api/cases/{case_id}", headers=sup).json()
+    assert detail["visit_attempts"][0]["outcome"] == "not_home" and detail["notice"]["objections"]

@@ -139,9 +139,26 @@ def test_a_statement_is_prepared_once_per_connection_on_postgresql(ctx) -> None:
         reader._connection.execute("DEALLOCATE ALL")  # as psycopg does on a rollback after preparing its own
         assert reader.first(town, {"case_id": case_id}) is not None  # prepared again
     assert len(ours) == 1 and ours[0].name.startswith("verifier_read_") and "$1" in ours[0].statement
-    with ctx.db.begin() as session:  # a session's connection is psycopg's too: nothing of ours is prepared on it
+    # A session's connection is psycopg's too: ours are prepared there, and prepared again after psycopg deallocates
+    # every prepared statement of the connection (a rollback after it prepared one of its own), not failing within
+    # the next transaction.
+    from sqlalchemy.orm import Session
+
+    def ours_on(session: Session) -> list[Any]:
+        return [r for r in session_reader(session).all(listing) if "relief_case.town" in r.statement]
+
+    with ctx.db.engine.connect() as conn, Session(bind=conn) as session:
+        raw = conn.connection.dbapi_connection
         assert session_reader(session).first(town, {"case_id": case_id}) is not None
-        assert not [r for r in session_reader(session).all(listing) if "relief_case.town" in r.statement]
+        assert len(ours_on(session)) == 1
+        raw.execute("SELECT 1", prepare=True)  # psycopg prepares a statement of its own
+        session.rollback()  # psycopg deallocates them all
+        assert not ours_on(session)
+        assert session_reader(session).first(town, {"case_id": case_id}) is not None  # prepared again
+        assert len(ours_on(session)) == 1
+        session.rollback()  # psycopg had none of its own: ours stay
+        assert session_reader(session).first(town, {"case_id": case_id}) is not None
+        assert len(ours_on(session)) == 1
 
 
 def test_readers_open_new_connections_after_the_database_is_disposed_of(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -147,14 +147,28 @@ _CASE_ID = bindparam("case_id")
 _case, _household, _visit, _referral, _check, _det, _entry, _attempt, _item, _evidence = (
     m.__table__ for m in (Case, Household, Visit, Referral, Check, Determination, AuditEntry, VisitAttempt, PaymentItem,
                           Evidence))
-_CASE = Prepared(select(_case, _household.c.head_name).join(_household, _household.c.id == _case.c.household_id)
+
+
+def _without(table: Any, *unused: str) -> list[Any]:
+    return [c for c in table.c if c.key not in unused]
+
+
+# Only the columns the detail shows or decides on: each column read costs the server (every node of a statement's
+# plan is set up for its columns), the wire and the reader.
+_CASE_COLUMNS = (*_without(_case, "created_at", "version"), _household.c.head_name)
+_CASE = Prepared(select(*_CASE_COLUMNS).join(_household, _household.c.id == _case.c.household_id)
                  .where(_case.c.id == _CASE_ID))
-_VISITS = Prepared(select(_visit).where(_visit.c.case_id == _CASE_ID).order_by(_visit.c.created_at))
-_REFERRALS = Prepared(select(_referral).where(_referral.c.case_id == _CASE_ID).order_by(_referral.c.created_at,
-                                                                                        _referral.c.id))
-_CHECKS = Prepared(select(_check).where(_check.c.case_id == _CASE_ID).order_by(_check.c.seq))
-_DETERMINATION = Prepared(select(_det).where(_det.c.case_id == _CASE_ID).order_by(_det.c.confirmed_at.desc()).limit(1))
-_ATTEMPTS = Prepared(select(_attempt).where(_attempt.c.case_id == _CASE_ID)
+_VISITS = Prepared(select(_visit.c.id, _visit.c.visit_on, _visit.c.due_on, _visit.c.officer_ids, _visit.c.vehicle,
+                          _visit.c.active).where(_visit.c.case_id == _CASE_ID).order_by(_visit.c.created_at))
+_REFERRALS = Prepared(select(_referral.c.id, _referral.c.channel, _referral.c.name, _referral.c.id_number_enc,
+                             _referral.c.town, _referral.c.village, _referral.c.cause, _referral.c.amount,
+                             _referral.c.referred_on, _referral.c.import_id, _referral.c.row_number)
+                      .where(_referral.c.case_id == _CASE_ID).order_by(_referral.c.created_at, _referral.c.id))
+_CHECKS = Prepared(select(*_without(_check, "case_id", "member_count")).where(_check.c.case_id == _CASE_ID)
+                   .order_by(_check.c.seq))
+_DETERMINATION = Prepared(select(*_without(_det, "id", "case_id", "confirmed_by", "confirmed_at"))
+                          .where(_det.c.case_id == _CASE_ID).order_by(_det.c.confirmed_at.desc()).limit(1))
+_ATTEMPTS = Prepared(select(*_without(_attempt, "case_id", "visit_id")).where(_attempt.c.case_id == _CASE_ID)
                      .order_by(_attempt.c.visited_on, _attempt.c.recorded_at))
 
 
@@ -182,9 +196,18 @@ def _found(prepared: Prepared) -> Any:
 # The case's row with, for each statement of the detail but the history, whether it has rows for the case (each an
 # EXISTS on the same index the statement reads by): on SQLite only those with rows are then run (`case_rows_steps`).
 _PROBED = _DETAIL[:-1]
-_CASE_PROBED = Prepared(select(_case, _household.c.head_name,
+_CASE_PROBED = Prepared(select(*_CASE_COLUMNS,
                                *(_found(s).label(f"has_{i}") for i, s in enumerate(_PROBED)))
                         .join(_household, _household.c.id == _case.c.household_id).where(_case.c.id == _CASE_ID))
+# On PostgreSQL, where a statement of the batch costs less than another round trip, only the statements a case seldom
+# has rows for are probed so: its failed visits, the objections to its notices and its uploaded files. The others go
+# in the first batch with the case's row; these follow in a second one only when the case has rows for them.
+_RARE = (_ATTEMPTS, CASE_OBJECTIONS, _EVIDENCE)
+_COMMON = tuple(s for s in _DETAIL if s not in _RARE)
+_CASE_RARE_PROBED = Prepared(select(*_CASE_COLUMNS,
+                                    *(_found(s).label(f"has_{i}") for i, s in enumerate(_RARE)))
+                             .join(_household, _household.c.id == _case.c.household_id)
+                             .where(_case.c.id == _CASE_ID))
 
 
 def _history(rows: list[Any]) -> list[HistoryOut]:
@@ -228,14 +251,21 @@ def case_detail_batch(case_id: str, *, known: bool = False) -> Batch:
 
 
 def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
-    """The rows `case_detail_of` takes, in steps. Without `probe`: `case_detail_batch`, one batch (one round trip
-    on PostgreSQL). With it (SQLite, where a statement costs more than a round trip): the case's row first, with
-    whether each statement of the detail has rows for it, then only those that do and the history (the others' rows
-    are known to be none); nothing more when there is no such case. Both batches run in one read transaction on
-    SQLite (one snapshot)."""
-    if not probe:
-        return (yield case_detail_batch(case_id))
+    """The rows `case_detail_of` takes, in steps. With `probe` (SQLite, where a statement costs more than a round
+    trip): the case's row first, with whether each statement of the detail has rows for it, then only those that do
+    and the history (the others' rows are known to be none); nothing more when there is no such case. Both batches
+    run in one read transaction on SQLite (one snapshot). Without it (PostgreSQL): every statement of the detail but
+    the seldom ones (`_RARE`) with the case's row and whether it has rows for those (one round trip), then those it
+    has rows for, if any (a second)."""
     by_case = {"case_id": case_id}
+    if not probe:
+        *common, case = yield [(s, by_case) for s in (*_COMMON, _CASE_RARE_PROBED)]
+        found = case[0][-len(_RARE):] if case else [False] * len(_RARE)
+        wanted = [s for s, has in zip(_RARE, found) if has]
+        rare = iter((yield [(s, by_case) for s in wanted]) if wanted else ())
+        first = iter(common)
+        return [(next(rare) if found[_RARE.index(s)] else []) if s in _RARE else next(first)
+                for s in _DETAIL] + [case]
     case, = yield [(_CASE_PROBED, by_case)]
     if not case:
         return [[] for _ in _DETAIL] + [case]

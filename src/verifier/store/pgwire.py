@@ -72,14 +72,51 @@ class _Wire:
     def __init__(self, connection: Any) -> None:
         self.transformer = Transformer(connection)
         self.prepared: set[bytes] = set()
-        self.pending: list[tuple[bytes, Any]] = []  # deferred writes: SQL and dumped values
+        self.pending: list[tuple[Statement | bytes, Any]] = []  # deferred writes: the statement and dumped values
         self.settle: list[tuple[int, int, Settle]] = []  # (first, end) of `pending` and who is told their counts
+        _follow_deallocations(connection, self.prepared)
 
     def take(self) -> tuple[list[tuple[bytes, Any]], list[tuple[int, int, Settle]]]:
         """The deferred writes and their settlers, no longer pending."""
         taken = self.pending, self.settle
         self.pending, self.settle = [], []
         return taken
+
+
+def _follow_deallocations(connection: Any, prepared: set[bytes]) -> None:
+    """Forget our statements whenever psycopg deallocates every prepared statement of the connection: it does so
+    (`DEALLOCATE ALL`) when a transaction on which its own cursors prepared statements rolls back, or after a DROP or
+    ALTER, and only then (`PrepareManager.clear`, which returns whether it will). So our statements are prepared
+    again on their next use instead of failing within a transaction; when psycopg had none of its own, ours stay."""
+    manager = getattr(connection, "_prepared", None)
+    clear = getattr(manager, "clear", None)
+    if clear is None:
+        return
+
+    def cleared() -> bool:
+        deallocating = clear()
+        if deallocating:
+            prepared.clear()
+        return bool(deallocating)
+
+    manager.clear = cleared  # type: ignore[union-attr]
+
+
+def send(pg: Any, w: _Wire, statement: Statement | bytes, dumped: Any, expected: list[Any], preparing: set[bytes],
+         answer: Any) -> None:
+    """Queue one statement in the pipeline: a `Statement` prepared under its name first if the connection has not
+    got it yet (its result expected as the name), then executed by name; plain SQL unnamed. `answer` is what its
+    execution's result is expected as."""
+    if type(statement) is bytes:
+        pg.send_query_params(statement, dumped)
+    else:
+        name = statement.name  # type: ignore[union-attr]
+        if name not in w.prepared and name not in preparing:
+            pg.send_prepare(name, statement.sql)  # type: ignore[union-attr]
+            expected.append(name)
+            preparing.add(name)
+        pg.send_query_prepared(name, dumped)
+    expected.append(answer)
 
 
 def pending_on(connection: Any) -> bool:
@@ -114,10 +151,11 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
              ) -> Generator[Wait, Ready, list[list[tuple[Any, ...]]]]:
     """Run `statements` (each with its parameters' values in order) in one pipeline: the rows of each, in order.
 
-    With `prepare`, each is prepared on the server under its name: only on a connection no one else runs statements
-    on (psycopg deallocates every prepared statement of a connection on which its own cursors prepared some when a
-    transaction rolls back), else each is sent unnamed. A statement the server refuses raises its psycopg error once
-    the pipeline is drained (the connection stays usable); a connection lost raises psycopg's OperationalError.
+    With `prepare`, each is prepared on the server under its name the first time the connection runs it, else each
+    is sent unnamed. psycopg deallocates every prepared statement of a connection on which its own cursors prepared
+    some when a transaction rolls back: we follow it (`_follow_deallocations`), so that ours are prepared again then,
+    also on a session's connection. A statement the server refuses raises its psycopg error once the pipeline is
+    drained (the connection stays usable); a connection lost raises psycopg's OperationalError.
 
     Writes deferred on the connection (store/pgwrite.py) go first, in the same pipeline: their errors and their
     settlers' are raised here."""
@@ -136,12 +174,10 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
             # the state from libpq, so it sends no second BEGIN, and commits or rolls back this one.
             pg.send_query_params(connection._get_tx_start_command(), None)
             expected.append(_BEGIN)
-        for sql, dumped_write in pending:
-            pg.send_query_params(sql, dumped_write)
-            expected.append(_WRITE)
+        for write, dumped_write in pending:
+            send(pg, w, write, dumped_write, expected, preparing, _WRITE)
         last: tuple[Any, Any] = (None, None)  # a batch's statements mostly take one same text (a case's id)
         for statement, values in statements:
-            name = statement.name
             if not values:
                 dumped = None
             elif len(values) == 1 and type(values[0]) is str and values[0] == last[0]:
@@ -150,16 +186,7 @@ def exchange(connection: Any, statements: Sequence[tuple[Statement, Sequence[Any
                 dumped = tx.dump_sequence(values, [PyFormat.TEXT] * len(values))
                 if len(values) == 1 and type(values[0]) is str:
                     last = (values[0], dumped)
-            if not prepare:
-                pg.send_query_params(statement.sql, dumped)
-                expected.append(None)
-                continue
-            if name not in w.prepared and name not in preparing:
-                pg.send_prepare(name, statement.sql)
-                expected.append(name)
-                preparing.add(name)
-            pg.send_query_prepared(name, dumped)
-            expected.append(None)
+            send(pg, w, statement if prepare else statement.sql, dumped, expected, preparing, None)
         pg.pipeline_sync()
         while pg.flush():
             if (yield Wait.RW) & Ready.R:

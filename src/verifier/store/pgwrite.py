@@ -5,8 +5,9 @@ Python per statement (a cursor, a query conversion, a flush and a poll each), mo
 row. Here a batch's statements are queued in libpq's output buffer, sent with one pipeline sync, and each one's row
 count read back from its result. They run on the connection of a session's transaction (opened with the transaction's
 BEGIN, as psycopg would, when none is open yet: psycopg reads the state from libpq and commits or rolls back this
-one), unnamed (psycopg's own cursors prepare and deallocate statements on that connection), with the values dumped by
-psycopg's `Transformer` on the connection's adapters, as the reads' are.
+one), each prepared on the server once per connection and then executed by name (no parse and, once PostgreSQL
+settles on a generic plan, no planning: store/pgwire.py, which follows psycopg's own deallocations), with the values
+dumped by psycopg's `Transformer` on the connection's adapters, as the reads' are.
 """
 
 from __future__ import annotations
@@ -18,19 +19,24 @@ from psycopg import errors, pq
 from psycopg.adapt import PyFormat
 from psycopg.waiting import Ready, Wait
 
-from .pgwire import Settle, leave_pipeline, settle, wire
+from .pgwire import Settle, Statement, leave_pipeline, send, settle, wire
 
 ExecStatus = pq.ExecStatus
 
 
-def dump(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]]) -> list[tuple[bytes, Any]]:
+Statements = Sequence[tuple[Statement | bytes, Sequence[Any]]]
+"""Statements to send, each with its values in order: a `Statement` (prepared on the connection once, then executed
+by name), or SQL sent unnamed."""
+
+
+def dump(connection: Any, statements: Statements) -> list[tuple[Statement | bytes, Any]]:
     """`statements`' values dumped by the connection's adapters, as sent."""
     tx = wire(connection).transformer
-    return [(sql, tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None)
-            for sql, values in statements]
+    return [(statement, tx.dump_sequence(values, [PyFormat.TEXT] * len(values)) if values else None)
+            for statement, values in statements]
 
 
-def defer(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], told: Settle | None) -> None:
+def defer(connection: Any, statements: Statements, told: Settle | None) -> None:
     """Queue `statements` on the connection, to be sent at the head of its next exchange in the same transaction
     (a read's, store/pgwire.py; a write's, `send_writes`; a commit's, `send_writes(commit=True)`); `told` gets their
     row counts then. Whatever else runs a statement on the connection sends them first (store/db.py)."""
@@ -48,7 +54,7 @@ transaction of it commits synchronously (the session's `synchronous_commit`), so
 on disk up to its commit record, and with it every commit before it (`flush_commits`)."""
 
 
-def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], *, commit: bool = False,
+def send_writes(connection: Any, statements: Statements, *, commit: bool = False,
                 quick: bool = False) -> Generator[Wait, Ready, list[int]]:
     """`_exchange`; with `quick`, a COMMIT sent in it without waiting for the disk is followed by `flush_commits`
     before this returns."""
@@ -58,7 +64,7 @@ def send_writes(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]
     return counts
 
 
-def _exchange(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]], *, commit: bool = False,
+def _exchange(connection: Any, statements: Statements, *, commit: bool = False,
               quick: bool = False) -> Generator[Wait, Ready, tuple[list[int], bool]]:
     """Run `statements` (PostgreSQL's SQL with $n placeholders, and the values in order) in one pipeline, in the
     connection's transaction, after the writes deferred on it (`defer`; their settlers told their counts): the number
@@ -80,16 +86,21 @@ def _exchange(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]]
         return [], False  # nothing was sent in this transaction: nothing to commit
     quick = quick and commit
     sent = pending + dump(connection, statements)
+    expected: list[Any] = []  # what each result answers: a statement's prepare (its name) or a command (None)
+    preparing: set[bytes] = set()
     pg.enter_pipeline_mode()
     try:
         if begin:
             pg.send_query_params(connection._get_tx_start_command(), None)
-        for sql, dumped in sent:
-            pg.send_query_params(sql, dumped)
+            expected.append(None)
+        for statement, dumped in sent:
+            send(pg, w, statement, dumped, expected, preparing, None)
         if commit:
             if quick:
                 pg.send_query_params(_QUICK_COMMIT, None)
+                expected.append(None)
             pg.send_query_params(b"COMMIT", None)
+            expected.append(None)
         pg.pipeline_sync()
         while pg.flush():
             if (yield Wait.RW) & Ready.R:
@@ -105,7 +116,7 @@ def _exchange(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]]
                     answers.append(last)
                     last = None
                 elif result.status == ExecStatus.PIPELINE_SYNC:
-                    counts = _counts(connection, answers, begin + len(sent) + commit + quick)[begin:begin + len(sent)]
+                    counts = _counts(connection, answers, expected, w.prepared)[begin:begin + len(sent)]
                     settle(settlers, counts)
                     return counts[len(pending):], quick
                 else:
@@ -117,16 +128,24 @@ def _exchange(connection: Any, statements: Sequence[tuple[bytes, Sequence[Any]]]
         leave_pipeline(pg)
 
 
-def _counts(connection: Any, answers: list[pq.abc.PGresult], expected: int) -> list[int]:
-    if len(answers) != expected:
-        raise errors.InternalError(f"{len(answers)} answers to {expected} pipeline commands")
+def _counts(connection: Any, answers: list[pq.abc.PGresult], expected: list[Any], prepared: set[bytes]) -> list[int]:
+    """The row count of each command of the pipeline (not of the prepares, whose names are noted as prepared); the
+    first error raised once every answer is read."""
+    if len(answers) != len(expected):
+        raise errors.InternalError(f"{len(answers)} answers to {len(expected)} pipeline commands")
+    failure: errors.Error | None = None
     counts: list[int] = []
-    for result in answers:
+    for name, result in zip(expected, answers):
         if result.status == ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=connection.info.encoding)
-        if result.status == ExecStatus.PIPELINE_ABORTED:
-            raise errors.PipelineAborted("pipeline aborted")
-        counts.append(int(result.command_tuples or 0))
+            failure = failure or errors.error_from_result(result, encoding=connection.info.encoding)
+        elif result.status == ExecStatus.PIPELINE_ABORTED:
+            failure = failure or errors.PipelineAborted("pipeline aborted")
+        elif name is not None:
+            prepared.add(name)
+        else:
+            counts.append(int(result.command_tuples or 0))
+    if failure is not None:
+        raise failure
     return counts
 
 

@@ -122,12 +122,10 @@ def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Callable[
 class Reader:
     """Runs prepared statements on one driver connection."""
 
-    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None, *,
-                 own: bool = True) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, seen: list[Callable[[str], None]] | None = None) -> None:
         self._connection = connection
         self._dialect = dialect
         self._seen = seen
-        self._own = own  # no one else runs statements on the connection (on PostgreSQL ours are prepared there)
         self.disconnected = False  # a statement found the connection gone
 
     def _prepare(self, prepared: Prepared) -> _Compiled:
@@ -175,8 +173,7 @@ class Reader:
         return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
 
     def _wired(self, compiled: list[tuple[_Compiled, Mapping[str, Any]]]) -> Any:
-        return exchange(self._connection, [(c.wire, _wire_values(c, params)) for c, params in compiled],
-                        prepare=self._own)
+        return exchange(self._connection, [(c.wire, _wire_values(c, params)) for c, params in compiled])
 
     def run(self, steps: Steps[T]) -> T:
         """A read in steps (see `Steps`), each step's statements as one batch."""
@@ -371,4 +368,4 @@ def session_reader(session: Session) -> Reader:
     """A reader on a session's own connection and transaction (its pending changes flushed first)."""
     session.flush()
     connection = session.connection()
-    return Reader(connection.connection.dbapi_connection, connection.dialect, own=False)
+    return Reader(connection.connection.dbapi_connection, connection.dialect)

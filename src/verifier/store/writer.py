@@ -120,10 +120,10 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     return counts
 
 
-def _wired(connection: Any, writes: Sequence[Write], watchers: Any) -> tuple[list[tuple[bytes, list[Any]]], list[int]]:
+def _wired(connection: Any, writes: Sequence[Write], watchers: Any) -> tuple[list[tuple[Any, list[Any]]], list[int]]:
     """PostgreSQL: the statements of `writes` (a row's statement each) and how many each write has."""
     dialect = connection.dialect
-    statements: list[tuple[bytes, list[Any]]] = []
+    statements: list[tuple[Any, list[Any]]] = []
     sizes: list[int] = []
     for write, params in writes:
         c = write._compiled.get(dialect.name) or write.compiled(dialect)
@@ -132,7 +132,7 @@ def _wired(connection: Any, writes: Sequence[Write], watchers: Any) -> tuple[lis
         if watchers:  # once per write, as a cursor's execute or executemany would be seen
             watchers(connection, None, c.sql, [_parameters(c, r) for r in rows] if many else _parameters(c, params),
                      None, many)
-        statements.extend((c.wire.sql, _wire_values(c, row)) for row in rows)  # type: ignore[union-attr]
+        statements.extend((c.wire, _wire_values(c, row)) for row in rows)  # type: ignore[misc]
         sizes.append(len(rows))
     return statements, sizes
 
