@@ -208,3 +208,66 @@ def test_cases_waiting_on_a_refused_contract_go_to_the_corrected_one_the_county_
     with ctx.db.read() as session:
         keys = known_keys(session)
     assert verify_log(ctx.db, keys).ok
+
+
+def _answers(ctx: Any, contract_id: str) -> tuple[str, list[tuple[str, str, str]], int]:
+    """What an answer writes: the contract's status, its counties' answers and the audit log's length (but for the
+    entries of the accounts the test adds on the way)."""
+    with ctx.db.read() as session:
+        decisions = session.scalars(select(ContractDecision).where(ContractDecision.contract_id == contract_id)
+                                    .order_by(ContractDecision.county_code)).all()
+        return (contract_store.status_of(session, contract_id),
+                [(d.county_code, d.decision, d.decided_by) for d in decisions],
+                len(session.scalars(select(AuditEntry.idx).where(AuditEntry.action.not_like("user.%"))).all()))
+
+
+def test_attack_a_reviewer_without_a_county_limit_brings_a_contract_of_every_county_into_force_alone(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A city's reviewer (a county reviewer with no county limit) would answer for every county at once: one person
+    alone bringing a raised contract into force. Each county answers through a reviewer limited to it; a contract of
+    several counties needs two persons at least; a county with no such reviewer is named and its contract waits."""
+    _load(ctx, "city-2020", ["340241", "340242"])
+    case_id = make_case(ctx, stage="checked", county="340242")
+    users.add("city-rev", "county_reviewer")  # every county
+    before = _answers(ctx, "city-2020")
+
+    shown = client.get("/api/contracts/city-2020", headers=users.headers("city-rev")).json()
+    assert shown["answerable"] == [] and "不限县（区）" in shown["answer_note"], shown
+    assert shown["unreviewed"] == ["340241", "340242"]  # no reviewer limited to either county yet
+    for path, body in (("accept", {}), ("accept", {"county_codes": ["340241"]}), ("reject", {"reason": "不同意"})):
+        r = client.post(f"/api/contracts/city-2020/{path}", headers=users.headers("city-rev"), json=body)
+        assert r.status_code == 403 and "不限县（区）" in r.json()["detail"], (path, r.text)
+        assert _answers(ctx, "city-2020") == before
+    assert _determine(client, users, case_id, "340242").status_code == 409
+
+    # A reviewer limited to both counties answers for one of them, never for both alone.
+    users.add("rev-both", "county_reviewer", counties=("340241", "340242"))
+    shown = client.get("/api/contracts/city-2020", headers=users.headers("rev-both")).json()
+    assert shown["answerable"] == ["340241", "340242"] and "至少两名" in shown["answer_note"], shown
+    for body in ({}, {"county_codes": ["340241", "340242"]}):
+        r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"), json=body)
+        assert r.status_code == 409 and "至少两名县级复核员" in r.json()["detail"], r.text
+        assert _answers(ctx, "city-2020") == before
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"),
+                    json={"county_codes": ["340243"]})
+    assert r.status_code == 422 and _answers(ctx, "city-2020") == before, r.text
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"),
+                    json={"county_codes": ["340241"]})
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    # Nor the rest of it, the next day, by the same person (their limit changed or not).
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"), json={})
+    assert r.status_code == 409 and "至少两名县级复核员" in r.json()["detail"], r.text
+    after_first = _answers(ctx, "city-2020")
+    assert after_first[1] == [("340241", "accepted", users.ids["rev-both"])]
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("city-rev"), json={})
+    assert r.status_code == 403 and _answers(ctx, "city-2020") == after_first, r.text
+    assert _determine(client, users, case_id, "340242").status_code == 409
+
+    # The second person: a reviewer limited to the other county.
+    users.add("rev-42", "county_reviewer", counties=("340242",))
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-42"), json={})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    with ctx.db.read() as session:
+        assert {d.decided_by for d in session.scalars(select(ContractDecision).where(
+            ContractDecision.contract_id == "city-2020"))} == {users.ids["rev-both"], users.ids["rev-42"]}
+    assert _determine(client, users, case_id, "340242").status_code == 200
