@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections import namedtuple
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -323,6 +323,9 @@ class ListRead:
     found: CasePage
     villages: list[tuple[str, str]]
     contracts: list[Any]
+    # The contracts not in force (pending: 待县审核确认, or refused) by id, as read with the page: their cases are
+    # marked on the list (they cannot be determined or priced until the county accepts a contract for them).
+    unaccepted: dict[str, str] = field(default_factory=dict)
 
 
 def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
@@ -385,6 +388,7 @@ def _page_steps(principal: Principal, query: CaseQuery, vault: Vault, *, sqlite:
     shape, values = _shape(principal, query, query.q, vault)
     by_due = query.sort.removeprefix("-") == "due"
     contracts = None
+    hashes: list[Any] = []
     if by_due:  # the due dates' order needs the contracts' days first
         hashes, = yield [((contract_store.CONTRACT_HASHES, tuple), {}, False)]
         contracts = yield from _plain_steps(contract_store.contracts_steps(hashes))
@@ -404,11 +408,18 @@ def _page_steps(principal: Principal, query: CaseQuery, vault: Vault, *, sqlite:
     if page != query.page:
         rows, = yield [rows_of(page)]
     if contracts is None:
-        contracts = yield from _plain_steps(contract_store.contracts_steps(more.pop(0)))
+        hashes = more.pop(0)
+        contracts = yield from _plain_steps(contract_store.contracts_steps(hashes))
     days = _contract_days(contracts)
     found = _with_due(rows, days) if columns == "all" else _with_due_text(rows, days)
     return ListRead(CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size),
-                    villages=[(r.town, r.village) for r in more[0]] if villages else [], contracts=contracts)
+                    villages=[(r.town, r.village) for r in more[0]] if villages else [], contracts=contracts,
+                    unaccepted=unaccepted_of(hashes))
+
+
+def unaccepted_of(hashes: list[Any]) -> dict[str, str]:
+    """The contracts not in force of `CONTRACT_HASHES`' rows: id -> status (pending or refused)."""
+    return {r.id: r.status for r in hashes if r.status != contract_store.ACCEPTED}
 
 
 def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:

@@ -241,7 +241,17 @@ class ListRow(NamedTuple):
     referred: str
     due: str
     amount: str
+    contract: str  # HTML: the mark of a case whose contract is not in force (`CONTRACT_MARKS`), else ""
 
+
+CONTRACT_MARKS = {
+    "pending": ' <span class="badge contract-waiting" title="本案所按的服务合同待县审核确认：确认前不能认定和计算保障金">'
+               '合同待县确认</span>',
+    "refused": ' <span class="badge contract-waiting" title="本案所按的服务合同已被县级复核员拒绝确认：等待县确认更正后的合同">'
+               '合同被县拒绝</span>',
+}
+"""What the list shows after the status of a case whose contract is not in force, by the contract's status (text of
+the page's own, nothing to escape); the case page says the rest (`contract_review.service.waiting_note`)."""
 
 _SPECIAL = re.compile(r"[&<>\"']")
 RowMaker = Callable[..., str]
@@ -274,24 +284,26 @@ def row_makers(env: Any) -> tuple[RowMaker, RowMaker]:
 
 
 _SHOWN = ("id", "number", "head_name", "household_id", "town", "village", "household_group", "cause", "status",
-          "referred_on", "due", "reported_amount")
+          "referred_on", "due", "reported_amount", "contract_id")
 """What a row of the list shows, in the order `list_rows` takes them from a row."""
 
 
-def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker], unaccepted: dict[str, str] | None = None) -> str:
     """The list's rows (HTML) of `listing.read_page`'s rows, by `row_makers`. A row's labels are looked up and
     escaped once per page for each group, cause and status they are of; whether anything of the page's text values
     has a character to escape is looked at once for the page (most pages have none), and a page that has one is
-    made by `escaped_rows`."""
+    made by `escaped_rows`. `unaccepted`: the contracts not in force (id -> status), whose cases are marked."""
     if not cases:
         return ""
     with_household, without = makers
+    unaccepted = unaccepted or {}
     get = itemgetter(*map(type(cases[0])._fields.index, _SHOWN))
     labelled: dict[tuple[Any, Any, Any], tuple[str, str, str]] = {}
     found = []
     looked = []
     for c in cases:
-        id_, number, head, household, town, village, group, cause, status, referred, due, amount = get(c)
+        id_, number, head, household, town, village, group, cause, status, referred, due, amount, contract = get(c)
+        mark = CONTRACT_MARKS.get(unaccepted.get(contract), "") if unaccepted else ""
         looked.append(f"{id_}{number}{head}{household}{town}{village}{status}")
         shown = labelled.get((group, cause, status))
         if shown is None:
@@ -307,12 +319,12 @@ def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
             money = yuan(amount)
         if household:
             found.append(with_household(id_, number, head, household, f"{town} {village}", shown[0], shown[1],
-                                        status, shown[2], referred, due, money))
+                                        status, shown[2], referred, due, money, mark))
         else:
             found.append(without(id_, number, head, "", f"{town} {village}", shown[0], shown[1], status, shown[2],
-                                 referred, due, money))
+                                 referred, due, money, mark))
     if _SPECIAL.search("".join(looked)) is not None:
-        return escaped_rows(cases, makers)
+        return escaped_rows(cases, makers, unaccepted)
     return "".join(found)
 
 
@@ -321,27 +333,29 @@ _kept_rows: dict[tuple[Any, ...], str] = {}
 
 
 
-def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker], unaccepted: dict[str, str] | None = None) -> str:
     """`list_rows`, each row's HTML kept by everything it is made of: the row as read (its kind and every value), its
-    labels as they are now and the row makers; a row not kept is made by `list_rows` alone (as it would be made on
-    its page: a row's HTML depends on nothing else of the page)."""
+    labels as they are now, the status of its contract when not in force (`unaccepted`) and the row makers; a row not
+    kept is made by `list_rows` alone (as it would be made on its page: a row's HTML depends on nothing else of the
+    page)."""
     if not cases:
         return ""
-    get = itemgetter(*map(type(cases[0])._fields.index, ("household_group", "cause", "status")))
-    labelled: dict[tuple[Any, Any, Any], tuple[str, ...]] = {}
+    unaccepted = unaccepted or {}
+    get = itemgetter(*map(type(cases[0])._fields.index, ("household_group", "cause", "status", "contract_id")))
+    labelled: dict[tuple[Any, Any, Any, Any], tuple[str, ...]] = {}
     found = []
     for c in cases:
         codes = get(c)
         shown = labelled.get(codes)
         if shown is None:
-            shown = labelled[codes] = _labels(*codes)
+            shown = labelled[codes] = (*_labels(*codes[:3]), unaccepted.get(codes[3], ""))
         key = (makers, type(c), c, shown)
         try:
             html = _kept_rows.get(key)
         except TypeError:  # a value that cannot be a key: the page made as it is
-            return list_rows(cases, makers)
+            return list_rows(cases, makers, unaccepted)
         if html is None:
-            html = list_rows([c], makers)
+            html = list_rows([c], makers, unaccepted)
             if len(_kept_rows) >= ROWS_KEPT:
                 _kept_rows.clear()
             _kept_rows[key] = html
@@ -354,7 +368,7 @@ def _labels(group: Any, cause: Any, status: Any) -> tuple[str, ...]:
                  for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), (group, cause, status)))
 
 
-def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker], unaccepted: dict[str, str] | None = None) -> str:
     """`list_rows` of a page with something to escape: each row's values looked at, and escaped when they need it,
     exactly as autoescape escapes."""
     with_household, without = makers
@@ -376,7 +390,8 @@ def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
         found.append((with_household if texts[3] else without)(
             *texts[:5], shown[0], shown[1], texts[5], shown[2],
             referred if type(referred) is str and len(referred) <= 10 else day(referred),
-            due if type(due) is str and len(due) <= 10 else day(due), yuan(c.reported_amount)))
+            due if type(due) is str and len(due) <= 10 else day(due), yuan(c.reported_amount),
+            CONTRACT_MARKS.get((unaccepted or {}).get(c.contract_id), "")))
     return "".join(found)
 
 
@@ -483,7 +498,7 @@ def list_parts(ctx: Any, user: Any, engine: Any, asked: ListAsk, listed: Listed,
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    rows = kept_rows(found.cases, row_makers(engine))
+    rows = kept_rows(found.cases, row_makers(engine), read.unaccepted)
     return status_code, {"rows": rows}, dict(
         pager=pager, searched_id=mask_id(query.q.upper()) if qt and query.q else "", export_url=export.url(),
         filters=filters, message=message, villages=villages, report=report, report_error=report_error, board=board,
