@@ -203,6 +203,26 @@ def test_cases_of_a_contract_not_in_force_are_marked_as_litestar_marks_them(
     page = short[2].decode()
     assert page.count("合同待县确认") == 1 and "待确认甲" in page
 
+    # The filter: only the cases whose contract is not in force (the county's other cases are left out).
+    make_case(ctx, stage="received", head_name="已生效乙", county="340223")
+    pages.as_("sup-mark", "insurer_supervisor", counties=("340223", "340261"))
+    listed = pages.get("/cases").text
+    assert "待确认甲" in listed and "已生效乙" in listed and 'name="contract"' in listed
+    waiting = pages.get("/cases?contract=waiting")
+    assert waiting.status_code == 200 and "待确认甲" in waiting.text and "已生效乙" not in waiting.text
+    assert "共 1 条" in waiting.text and '<option value="waiting" selected>' in waiting.text
+    r = pages.post("/cases/search", {"contract": "waiting", "q": ""})
+    assert r.status_code == 303 and r.headers["location"] == "/cases?contract=waiting", r.headers
+    ledger = pages.get("/cases/ledger.xlsx?contract=waiting")
+    assert ledger.status_code == 200
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    cells = {str(c.value) for row in load_workbook(BytesIO(ledger.content)).active.iter_rows() for c in row}
+    assert "待确认甲" in cells and "已生效乙" not in cells
+    assert pages.get("/cases?contract=other").status_code == 400
+    pages.as_("clerk-mark", "town_clerk", counties=("340261",))
+
     users.add("rev-61", "county_reviewer", counties=("340261",))
     r = pages.client.post("/api/contracts/mark-2020/reject", headers=users.headers("rev-61"),
                           json={"reason": "比例不符"})

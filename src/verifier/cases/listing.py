@@ -32,7 +32,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.planning import due_date
 from ..store import contracts as contract_store
 from ..store.reader import Prepared, Reader, Steps, session_reader
-from ..store.tables import Case, Household, Member, ReviewRequest, Visit
+from ..store.tables import Case, ContractRow, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
 from .numbers import NUMBER, format_number, seq_suffixes, tail_index
 
@@ -63,6 +63,8 @@ class CaseFilters:
     cause: str | None = None
     officer: str | None = None
     within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
+    # Only the cases whose contract is not in force (pending: 待县审核确认, or refused): they wait for the county.
+    contract_waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,17 +162,20 @@ def _shape(principal: Principal, f: CaseFilters, q: str | None = None,
         found = _search_values(q, vault)
         searched = tuple(found)
         values.update(found)
-    return (len(principal.counties), given, searched), values
+    return (len(principal.counties), given, searched, f.contract_waiting), values
 
 
 @lru_cache(maxsize=512)
 def _where(shape: tuple[Any, ...]) -> tuple[Any, ...]:
     """The conditions of a shape, with named parameters (a search's on the case joined with its household)."""
-    counties, given, searched = shape
+    counties, given, searched, waiting = shape
     found: list[Any] = []
     if counties:
         found.append(Case.county_code.in_([bindparam(f"county_{i}") for i in range(counties)]))
     found.extend(_case_table.c[name] == bindparam(f"f_{name}") for name in given)
+    if waiting:  # a handful of contracts: their ids, not a join on every case
+        found.append(Case.contract_id.in_(select(ContractRow.id).where(ContractRow.status != contract_store.ACCEPTED)
+                                          .scalar_subquery()))
     if searched is not None:
         found.append(or_(*(_SEARCHES[name]() for name in searched)) if searched else false())
     return tuple(found)

@@ -68,12 +68,14 @@ SCREEN_OUT_UNCONFIRMED = "不通过将结案，不能撤回：请勾选确认框
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
+ContractFilter = Annotated[str, Parameter(pattern=r"^(waiting)?$")]
 PAGE_SIZE = listing.PAGE_SIZE
 EVIDENCE_READERS = {"roles": (*personal.EVIDENCE_READERS, "field_officer")}
 
 
 def list_query(*, status: str | None, village: str | None, cause: str | None, town: str | None, q: str | None,
-               sort: str | None, page: str | None, county_code: str = "") -> tuple[listing.CaseQuery, str | None]:
+               sort: str | None, page: str | None, county_code: str = "",
+               contract: str | None = None) -> tuple[listing.CaseQuery, str | None]:
     """The list's query from the address bar. An unknown sort or page falls back to the default (a link from an
     older page still works); a search text too long is answered with a Chinese message and an empty search."""
     wanted = (sort or "").strip()
@@ -85,14 +87,17 @@ def list_query(*, status: str | None, village: str | None, cause: str | None, to
         text = ""
     return listing.CaseQuery(status=status or None, village=village or None, cause=cause or None, town=town or None,
                              county_code=county_code or None, q=text or None, sort=sort_key, page=page_param(page),
-                             page_size=PAGE_SIZE), message
+                             page_size=PAGE_SIZE, contract_waiting=contract == CONTRACT_WAITING), message
 
 
 def search_window(ctx: Any) -> timedelta:
     return timedelta(minutes=ctx.settings.login_window_minutes)
 
 
-SEARCH_KEPT = ("status", "village", "cause", "town", "sort", "county_code", "month", "figure", "chart", "period")
+SEARCH_KEPT = ("status", "village", "cause", "town", "sort", "county_code", "month", "figure", "chart", "period",
+               "contract")
+CONTRACT_WAITING = "waiting"
+"""`contract=waiting`: the list's cases whose contract is not in force (待县审核确认 or refused)."""
 
 
 def search_target(ctx: Any, user: Any, data: dict[str, Any]) -> str:
@@ -129,6 +134,7 @@ def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[A
                                 filters={"status": query.status, "county_code": query.county_code,
                                          "town": query.town, "village": query.village, "cause": query.cause,
                                          "officer": query.officer, "q": query.q, "sort": query.sort,
+                                         "contract_waiting": query.contract_waiting or None,
                                          "report_figure": True if query.within is not None else None},
                                 county_code=query.county_code)
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
@@ -223,6 +229,7 @@ class ListAsk:
     chart: str
     period: str
     qt: str
+    contract: str = ""  # `CONTRACT_WAITING`: only the cases whose contract is not in force
 
 
 class ListRow(NamedTuple):
@@ -427,7 +434,8 @@ def list_asked(ctx: Any, user: Any, asked: ListAsk) -> Listed:
     q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
     query, message = list_query(status=asked.status, village=asked.village, cause=asked.cause, town=asked.town, q=q,
-                                sort=asked.sort, page=asked.page_no, county_code=county_code)
+                                sort=asked.sort, page=asked.page_no, county_code=county_code,
+                                contract=asked.contract)
     status_code = 422 if message else 200
     message = message or token_message
     # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
@@ -494,7 +502,8 @@ def list_parts(ctx: Any, user: Any, engine: Any, asked: ListAsk, listed: Listed,
     filters = {"status": asked.status or "", "village": asked.village or "", "cause": asked.cause or "",
                "town": asked.town or "", "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort,
                "county_code": county_code, "month": month if report else "", "figure": figure if report else "",
-               "chart": chart if board else "", "period": period if board else ""}
+               "chart": chart if board else "", "period": period if board else "",
+               "contract": CONTRACT_WAITING if query.contract_waiting else ""}
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
@@ -535,11 +544,13 @@ class CasePages(Controller):
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
         chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
+        contract: ContractFilter = "",
     ) -> Any:
         if listing.is_whole_id_number(q):  # an older link or a hand-typed address: the ID number leaves it at once
             return Redirect(path=search_target(ctx, request.user, dict(request.query_params.items())), status_code=303)
         asked = ListAsk(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page_no=page_no,
-                        county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
+                        county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt,
+                        contract=contract)
         if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
             return await sync_to_thread(list_page, ctx, request, asked)
         listed = list_asked(ctx, request.user, asked)  # nothing read or written for the others
@@ -565,12 +576,13 @@ class CasePages(Controller):
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
         chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
+        contract: ContractFilter = "",
     ) -> Response[Any]:
         q, _, expired = opened_search(ctx, request.user, q, qt)
         if expired:
             raise ValidationFailed.one("qt", expired)
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None,
-                                    county_code=county_code)
+                                    county_code=county_code, contract=contract)
         if message:
             raise ValidationFailed.one("q", message)
         if figure and county_code and month:  # the cases behind a monthly report figure, as on the list
