@@ -27,11 +27,11 @@ from ..accounts.service import display_names
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract
-from ..contract_zh import ContractTerms, terms_zh
+from ..contract_zh import CHANNEL_ZH, ContractTerms, terms_zh
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.contracts import ACCEPTED, PENDING, REFUSED
-from ..store.tables import Case, ContractDecision, ContractRow, Determination, User
+from ..store.tables import Case, ContractDecision, ContractRow, Determination, Referral, User
 
 REVIEWER = "county_reviewer"
 STATUS_ZH = {PENDING: "待县审核确认", ACCEPTED: "已确认生效", REFUSED: "县审核拒绝，不生效"}
@@ -203,13 +203,44 @@ def accept(session: Session, contract_id: str, *, principal: Principal, content_
     return get_review(session, row.id, principal)
 
 
+def _channels(session: Session, case_ids: list[str]) -> dict[str, set[str]]:
+    """The channels each case was referred through (a household's own application, a bureau's file)."""
+    found: dict[str, set[str]] = {c: set() for c in case_ids}
+    for start in range(0, len(case_ids), 500):
+        for case_id, channel in session.execute(select(Referral.case_id, Referral.channel)
+                                                .where(Referral.case_id.in_(case_ids[start:start + 500]))):
+            found[case_id].add(channel)
+    return found
+
+
+def rebind_obstacle(contract: Contract, cause_code: str, group: str, channels: set[str]) -> str | None:
+    """Why a case waiting on a refused contract cannot go to the corrected `contract` (Chinese), None when it can:
+    the corrected contract must serve its cause and household group, and let at least one of the channels it was
+    referred through refer that cause (README "Which channels refer a cause"): a case no channel of which the
+    contract takes would have been refused at intake under it, so it does not move there unseen."""
+    cause = contract.cause_table.cause(cause_code)
+    if cause is None:
+        return f"更正后的服务合同 {contract.id} 不含本案的救助类别"
+    if group not in contract.spec.eligibility.groups:
+        return f"更正后的服务合同 {contract.id} 不服务本案的户类型"
+    if (cause_code, group) not in contract.rules:
+        return f"更正后的服务合同 {contract.id} 没有本案救助类别和户类型的救助标准"
+    if channels and not channels & set(cause.referred_by):
+        came = "、".join(CHANNEL_ZH.get(c, c) for c in sorted(channels))
+        may = "、".join(CHANNEL_ZH.get(c, c) for c in cause.referred_by)
+        return (f"更正后的服务合同 {contract.id} 不受理来自{came}的{cause.name}转介（可由：{may}），"
+                "本案只经由这些渠道转介")
+    return None
+
+
 def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, clock: Clock) -> list[str]:
     """The cases bound to a contract the county refused that the contract `row`, now in force, covers (the case's
     county, its referral day) are bound to `row` instead, one `case.contract_rebound` audit entry each: the corrected
     contract is what the county agreed to for that period, and a case referred while the refused text was pending
     would otherwise wait for ever, unpriced. A determined case is never moved (none is: nothing is determined under a
-    refused contract), nor one whose cause or household group the new contract does not serve (it stays waiting,
-    shown as such). Returns the ids of the cases moved."""
+    refused contract), nor one the new contract could not have taken in (`rebind_obstacle`: its cause or household
+    group not served, or none of its channels allowed to refer its cause): it stays waiting, its page saying why,
+    marked on the case list, and one `case.contract_not_rebound` audit entry says so. Returns the ids moved."""
     refused = [r for r in session.scalars(select(ContractRow).where(ContractRow.status == REFUSED))
                if set(r.county_codes) & set(row.county_codes)]
     if not refused:
@@ -219,12 +250,16 @@ def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, 
         Case.contract_id.in_([r.id for r in refused]), Case.county_code.in_(list(row.county_codes)),
         Case.referred_on >= row.period_start, Case.referred_on <= row.period_end,
         Case.id.not_in(select(Determination.case_id))).order_by(Case.id).with_for_update()).all()
+    channels = _channels(session, [c.id for c in waiting])
     moved = []
     now = clock.now()
     for case in waiting:
-        if (contract.cause_table.cause(case.cause) is None
-                or case.household_group not in contract.spec.eligibility.groups
-                or (case.cause, case.household_group) not in contract.rules):
+        obstacle = rebind_obstacle(contract, case.cause, case.household_group, channels[case.id])
+        if obstacle is not None:
+            audit.append(session, actor=principal.id, role=REVIEWER, action="case.contract_not_rebound",
+                         subject=case.id, contract_hash=row.content_hash, clock=clock, county_code=case.county_code,
+                         payload={"from": case.contract_id, "to": row.id, "to_hash": row.content_hash,
+                                  "channels": sorted(channels[case.id]), "why": obstacle})
             continue
         before = (case.contract_id, case.contract_hash)
         case.contract_id, case.contract_hash, case.contract_year = row.id, row.content_hash, contract.year
@@ -233,17 +268,29 @@ def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, 
         audit.append(session, actor=principal.id, role=REVIEWER, action="case.contract_rebound", subject=case.id,
                      contract_hash=row.content_hash, clock=clock, county_code=case.county_code,
                      payload={"from": before[0], "from_hash": before[1], "to": row.id, "to_hash": row.content_hash,
+                              "channels": sorted(channels[case.id]),
                               "why": "原合同被县级复核员拒绝确认，改按县已确认的更正合同办理"})
         moved.append(case.id)
     return moved
 
 
-def waiting_note(session: Session, contract_id: str) -> str | None:
-    """What a case bound to `contract_id` waits for, in Chinese (the case page); None when the contract is in force."""
+def waiting_note(session: Session, contract_id: str, case: Case | None = None) -> str | None:
+    """What a case bound to `contract_id` waits for, in Chinese (the case page); None when the contract is in force.
+    With the `case`: when the county has accepted a corrected contract for its county and referral day that could
+    not take it (`rebind_obstacle`), why it stays, and what is to be done."""
     row = session.execute(select(ContractRow.status, ContractRow.title).where(ContractRow.id == contract_id)).first()
     if row is None or row.status == ACCEPTED:
         return None
     if row.status == REFUSED:
+        corrected = (contract_store.contract_for(session, case.county_code, case.referred_on)
+                     if case is not None else None)
+        if corrected is not None and contract_store.status_of(session, corrected.id) == ACCEPTED:
+            obstacle = rebind_obstacle(corrected, case.cause, case.household_group,  # type: ignore[union-attr]
+                                       _channels(session, [case.id])[case.id])  # type: ignore[union-attr]
+            if obstacle is not None:
+                return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。县已确认的更正"
+                        f"合同 {corrected.id} 不能接办本案：{obstacle}。本案没有改按更正合同办理，不能认定和计算保障金："
+                        "请乡镇经办人与县级复核员核实，按更正合同的规定重新受理（如由农户申请），或说明理由后撤销本案。")
         return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。本案等待县确认"
                 "更正后的合同（同一县、同一期间）：确认后自动改按更正合同办理；在此之前不能认定和计算保障金。")
     return (f"本案所按的服务合同 {contract_id}（{row.title}）待县审核确认：合同所覆盖的每个县（区）的县级复核员确认前，"

@@ -14,6 +14,7 @@ from typing import Any
 from ..accounts.grants import GRANT_STATUS_ZH
 from ..accounts.service import ROLE_LABELS_ZH
 from ..contract import declared_name
+from ..contract_zh import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
@@ -61,8 +62,7 @@ LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
-CHANNELS = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
-            "education": "教育局", "application": "农户申请"}
+CHANNELS = dict(CHANNEL_ZH)
 RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
