@@ -385,6 +385,9 @@ _MESSAGES: Table = compile_table([
     (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
     (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
     (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
+    (r"the county's roster gives (\S+) for this person, not (\S+)",
+     lambda m: f"县里的防返贫监测名单上此人应为{GROUPS.get(m.group(1), m.group(1))}，不是{GROUPS.get(m.group(2), m.group(2))}："
+               "农户申请的户类型以县名单为准"),
     (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
     (r"contract (\S+) has no cause (\S+); accepted: (.*)",
