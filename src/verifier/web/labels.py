@@ -119,6 +119,7 @@ ACTIONS = {
     "payment_batch.cancel": "撤销支付批次", "fund.open": "建立合同资金账户", "contract.add": "载入服务合同（待县审核确认）",
     "contract.accept": "县级复核员确认服务合同", "contract.refuse": "县级复核员拒绝确认服务合同",
     "case.contract_rebound": "改按县已确认的更正合同办理（原合同被拒绝确认）",
+    "case.contract_not_rebound": "未改按更正合同办理（更正合同不能接办本案）",
     "county_conflict.record": "记录跨县重复登记", "user.add": "新增用户", "user.disable": "停用用户",
     "user.enable": "启用用户", "user.password": "重设密码", "user.password_own": "本人修改密码", "user.logout": "退出登录",
     "user.roles": "增加角色", "user.role.propose": "提出角色授权", "user.role.confirm": "确认角色授权",
