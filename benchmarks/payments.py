@@ -94,16 +94,17 @@ def _timed(fn: Any) -> tuple[float, Any]:
 
 
 def accept_as_county(session: Any, contract_id: str, clock: Any) -> None:
-    """The county's acceptance of a contract just loaded (it prices nothing while pending): a county reviewer of
-    every county it covers, through the same service as the page."""
+    """The county's acceptance of a contract just loaded (it prices nothing while pending): a county reviewer limited
+    to each county it covers (two persons at least for several counties), through the same service as the page."""
     from verifier.accounts.auth import Principal
     from verifier.contract_review import service
     from verifier.store.tables import ContractRow
 
     row = session.get(ContractRow, contract_id)
-    reviewer = Principal(id="usr_bench_county_reviewer", username="bench-reviewer", display_name="县复核（测算）",
-                         roles=("county_reviewer",), counties=tuple(row.county_codes))
-    service.accept(session, contract_id, principal=reviewer, clock=clock)
+    for code in row.county_codes:
+        reviewer = Principal(id=f"usr_bench_county_reviewer_{code}", username=f"bench-reviewer-{code}",
+                             display_name="县复核（测算）", roles=("county_reviewer",), counties=(code,))
+        service.accept(session, contract_id, principal=reviewer, clock=clock)
 
 
 def _database(url: str | None) -> tuple[str, Any]:

@@ -17,20 +17,22 @@ _seq = itertools.count(1)
 
 
 def accept_contract(session, contract_id: str, clock) -> None:  # type: ignore[no-untyped-def]
-    """Accept a loaded contract as the county would (contract_review/service.py): a county reviewer of every county
-    it covers; a contract loaded is pending and prices nothing until then. Already accepted: nothing to do."""
+    """Accept a loaded contract as the county would (contract_review/service.py): a county reviewer limited to each
+    county it covers (two persons at least for several counties); a contract loaded is pending and prices nothing
+    until then. Already accepted: nothing to do."""
     from verifier.contract_review import service
 
     row = session.get(ContractRow, contract_id)
     if row.status == "accepted":
         return
-    codes = sorted(row.county_codes)
-    username = "f-reviewer-" + "-".join(codes)
-    user = session.query(User).filter_by(username=username).one_or_none()
-    if user is None:
-        user = add_user(session, username=username, password="factory-password", roles=["county_reviewer"],
-                        counties=codes, display_name="县复核 合同确认", clock=clock)
-    service.accept(session, contract_id, principal=principal_of(user), clock=clock)
+    for code in sorted(row.county_codes):
+        username = "f-reviewer-" + code
+        user = session.query(User).filter_by(username=username).one_or_none()
+        if user is None:
+            user = add_user(session, username=username, password="factory-password", roles=["county_reviewer"],
+                            counties=[code], display_name="县复核 合同确认", clock=clock)
+        if session.get(ContractRow, contract_id).status == "pending":
+            service.accept(session, contract_id, principal=principal_of(user), clock=clock)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from verifier.audit.models import AuditEntry
 from verifier.contract import check_contract_text
 from verifier.store import contracts as contract_store
-from verifier.store.tables import Case, ContractDecision
+from verifier.store.tables import Case, ContractDecision, Member
 
 DEMO = (Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
 RAISED = 'bands = [ { upto = "10000.00", rate = "0.90" }, { upto = "30000.00", rate = "0.95" }, { rate = "1.00" } ]'
@@ -208,3 +208,146 @@ def test_cases_waiting_on_a_refused_contract_go_to_the_corrected_one_the_county_
     with ctx.db.read() as session:
         keys = known_keys(session)
     assert verify_log(ctx.db, keys).ok
+
+
+def _answers(ctx: Any, contract_id: str) -> tuple[str, list[tuple[str, str, str]], int]:
+    """What an answer writes: the contract's status, its counties' answers and the audit log's length (but for the
+    entries of the accounts the test adds on the way)."""
+    with ctx.db.read() as session:
+        decisions = session.scalars(select(ContractDecision).where(ContractDecision.contract_id == contract_id)
+                                    .order_by(ContractDecision.county_code)).all()
+        return (contract_store.status_of(session, contract_id),
+                [(d.county_code, d.decision, d.decided_by) for d in decisions],
+                len(session.scalars(select(AuditEntry.idx).where(AuditEntry.action.not_like("user.%"))).all()))
+
+
+def test_attack_a_reviewer_without_a_county_limit_brings_a_contract_of_every_county_into_force_alone(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A city's reviewer (a county reviewer with no county limit) would answer for every county at once: one person
+    alone bringing a raised contract into force. Each county answers through a reviewer limited to it; a contract of
+    several counties needs two persons at least; a county with no such reviewer is named and its contract waits."""
+    _load(ctx, "city-2020", ["340241", "340242"])
+    case_id = make_case(ctx, stage="checked", county="340242")
+    users.add("city-rev", "county_reviewer")  # every county
+    before = _answers(ctx, "city-2020")
+
+    shown = client.get("/api/contracts/city-2020", headers=users.headers("city-rev")).json()
+    assert shown["answerable"] == [] and "不限县（区）" in shown["answer_note"], shown
+    assert shown["unreviewed"] == ["340241", "340242"]  # no reviewer limited to either county yet
+    for path, body in (("accept", {}), ("accept", {"county_codes": ["340241"]}), ("reject", {"reason": "不同意"})):
+        r = client.post(f"/api/contracts/city-2020/{path}", headers=users.headers("city-rev"), json=body)
+        assert r.status_code == 403 and "不限县（区）" in r.json()["detail"], (path, r.text)
+        assert _answers(ctx, "city-2020") == before
+    assert _determine(client, users, case_id, "340242").status_code == 409
+
+    # A reviewer limited to both counties answers for one of them, never for both alone.
+    users.add("rev-both", "county_reviewer", counties=("340241", "340242"))
+    shown = client.get("/api/contracts/city-2020", headers=users.headers("rev-both")).json()
+    assert shown["answerable"] == ["340241", "340242"] and "至少两名" in shown["answer_note"], shown
+    for body in ({}, {"county_codes": ["340241", "340242"]}):
+        r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"), json=body)
+        assert r.status_code == 409 and "至少两名县级复核员" in r.json()["detail"], r.text
+        assert _answers(ctx, "city-2020") == before
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"),
+                    json={"county_codes": ["340243"]})
+    assert r.status_code == 422 and _answers(ctx, "city-2020") == before, r.text
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"),
+                    json={"county_codes": ["340241"]})
+    assert r.status_code == 200 and r.json()["status"] == "pending", r.text
+    # Nor the rest of it, the next day, by the same person (their limit changed or not).
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-both"), json={})
+    assert r.status_code == 409 and "至少两名县级复核员" in r.json()["detail"], r.text
+    after_first = _answers(ctx, "city-2020")
+    assert after_first[1] == [("340241", "accepted", users.ids["rev-both"])]
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("city-rev"), json={})
+    assert r.status_code == 403 and _answers(ctx, "city-2020") == after_first, r.text
+    assert _determine(client, users, case_id, "340242").status_code == 409
+
+    # The second person: a reviewer limited to the other county.
+    users.add("rev-42", "county_reviewer", counties=("340242",))
+    r = client.post("/api/contracts/city-2020/accept", headers=users.headers("rev-42"), json={})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    with ctx.db.read() as session:
+        assert {d.decided_by for d in session.scalars(select(ContractDecision).where(
+            ContractDecision.contract_id == "city-2020"))} == {users.ids["rev-both"], users.ids["rev-42"]}
+    assert _determine(client, users, case_id, "340242").status_code == 200
+
+
+CAUSES = (Path(__file__).resolve().parents[1] / "contracts" / "disability-2020.toml").read_text(encoding="utf-8")
+
+
+def _load_causes(ctx: Any, contract_id: str, county: str, illness_channels: str) -> Any:
+    """A contract with its own `[[causes]]` (tests/contracts/disability-2020.toml) for `county`, illness referred
+    by `illness_channels`, loaded as `verifier contracts add` does: pending."""
+    text = re.sub(r'(?m)^id = .*$', f'id = "{contract_id}"', CAUSES)
+    text = re.sub(r'(?m)^county_codes = .*$', f'county_codes = ["{county}"]', text)
+    text = text.replace('channels = ["medical_insurance", "civil_affairs", "application"]',
+                        f"channels = {illness_channels}", 1)
+    contract, problems = check_contract_text(text.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        assert contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    return contract
+
+
+def test_a_case_moves_to_the_corrected_contract_only_through_a_channel_it_allows(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The corrected contract says which channels refer each cause: a case waiting on the refused one whose every
+    referral came through a channel the corrected text no longer allows for its cause would have been refused at
+    intake under it. It does not move silently: it stays, its page says why and what to do, the list marks it, and
+    the acceptance's audit has a `case.contract_not_rebound` entry for it. A case also referred through an allowed
+    channel moves."""
+    import io
+
+    from factories import staff
+
+    from verifier.referrals import service as referrals
+
+    county = "340271"
+    _load_causes(ctx, "ch-refused-2020", county, '["medical_insurance", "civil_affairs", "application"]')
+    applied = make_case(ctx, stage="checked", county=county, head_name="申请甲")  # the household's own application
+    bureau = make_case(ctx, stage="received", county=county, head_name="申请乙")
+    # The same household also in the civil-affairs bureau's list: one case, two channels.
+    with ctx.db.read() as session:
+        household_id = session.get(Case, bureau).household_id
+        member = session.scalars(select(Member).where(Member.household_id == household_id)).first()
+        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
+    csv = ("身份证号,姓名,乡镇,村,户类型,原因,金额,日期\n"
+           f"{id_number},申请乙,城关镇,东村,非高标准脱贫户,因病,30000,{ctx.clock.today().isoformat()}\n")
+    with ctx.db.begin() as session:
+        done = referrals.import_file(session, vault=ctx.vault, source=io.BytesIO(csv.encode("utf-8")),
+                                     filename="f.csv", channel="civil_affairs", county_code=county,
+                                     principal=staff(ctx, county).supervisor, role="insurer_supervisor",
+                                     clock=ctx.clock)
+    assert done.new_cases == 0
+    users.add("rev-71", "county_reviewer", counties=(county,))
+    users.add("sup-71", "insurer_supervisor", counties=(county,))
+    r = client.post("/api/contracts/ch-refused-2020/reject", headers=users.headers("rev-71"), json={"reason": "比例不符"})
+    assert r.status_code == 200, r.text
+
+    # The corrected text takes illness from the bureaus only: no household's own application.
+    corrected = _load_causes(ctx, "ch-fixed-2020", county, '["medical_insurance", "civil_affairs"]')
+    r = client.post("/api/contracts/ch-fixed-2020/accept", headers=users.headers("rev-71"), json={})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    with ctx.db.read() as session:
+        assert session.get(Case, applied).contract_id == "ch-refused-2020"  # not moved
+        moved = session.get(Case, bureau)
+        assert (moved.contract_id, moved.contract_hash) == ("ch-fixed-2020", corrected.content_hash)
+        entries = {e.action: e for e in session.scalars(select(AuditEntry).where(
+            AuditEntry.action.in_(("case.contract_rebound", "case.contract_not_rebound"))))}
+    stayed = json.loads(entries["case.contract_not_rebound"].entry)
+    assert entries["case.contract_not_rebound"].subject == applied
+    assert stayed["payload"]["channels"] == ["application"] and "不受理来自农户申请的因病转介" in stayed["payload"]["why"]
+    assert json.loads(entries["case.contract_rebound"].entry)["payload"]["channels"] == ["application",
+                                                                                         "civil_affairs"]
+
+    # Its page says why and what to do; it is not priced; the list marks it and the filter finds it.
+    page = client.get(f"/cases/{applied}", headers=users.headers("sup-71"))
+    assert page.status_code == 200 and 'id="contract-waiting"' in page.text, page.text
+    assert "县已确认的更正合同 ch-fixed-2020 不能接办本案" in page.text and "不受理来自农户申请的因病转介" in page.text
+    assert "确认后自动改按更正合同办理" not in page.text
+    r = _determine(client, users, applied, county)
+    assert r.status_code == 409 and "ch-refused-2020" in r.json()["detail"], r.text
+    listed = client.get("/cases?contract=waiting", headers=users.headers("sup-71"))
+    assert listed.status_code == 200 and "申请甲" in listed.text and "申请乙" not in listed.text
+    assert "合同被县拒绝" in listed.text

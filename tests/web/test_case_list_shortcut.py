@@ -158,7 +158,7 @@ def test_rows_kept_are_the_rows_made_now(client, monkeypatch: pytest.MonkeyPatch
 
     def row(i: int, head: str, status: str = "received", household: str | None = "hh_1") -> Any:
         return Row(f"case_{i}", f"2025-{i:04d}", "x", head, household, "甲镇", "乙村", "general", "illness", status,
-                   "2025-01-02", "2025-02-03", 123456 - i)
+                   "2025-01-02", "2025-02-03", 123456 - i, "c-2025")
 
     plain = [row(1, "张三"), row(2, "李四", "closed", None)]
     odd = [row(3, '王<五>&"'), row(1, "张三")]
@@ -168,3 +168,76 @@ def test_rows_kept_are_the_rows_made_now(client, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(labels.STATUS_LABELS, "received", "另一个名字")
     assert "另一个名字" in cases.kept_rows(plain, makers)
     assert cases.kept_rows(plain, makers) == cases.list_rows(plain, makers)
+
+    # A case's contract not in force is marked; the mark goes with the county's acceptance, at once.
+    waiting = {"c-2025": "pending"}
+    for page in (plain, odd):
+        assert cases.kept_rows(page, makers, waiting) == cases.list_rows(page, makers, waiting)
+        assert cases.kept_rows(page, makers, waiting).count("合同待县确认") == len(page)
+    assert cases.kept_rows(plain, makers, {"c-2025": "refused"}).count("合同被县拒绝") == 2
+    assert "contract-waiting" not in cases.kept_rows(plain, makers, {"other": "pending"})
+    assert "contract-waiting" not in cases.kept_rows(plain, makers)
+
+
+def test_cases_of_a_contract_not_in_force_are_marked_as_litestar_marks_them(
+        ctx, pages, users, routed) -> None:  # type: ignore[no-untyped-def]
+    """The list marks a case whose contract waits for the county (合同待县确认) or was refused (合同被县拒绝), the
+    shortcut as Litestar; the mark goes once the county accepts a contract for the case."""
+    import re
+    from pathlib import Path
+
+    from verifier.contract import check_contract_text
+    from verifier.store import contracts as contract_store
+
+    demo = (Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^county_codes = .*$', 'county_codes = ["340261"]',
+                  re.sub(r'(?m)^id = .*$', 'id = "mark-2020"', demo))
+    contract, problems = check_contract_text(text.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+    make_case(ctx, stage="received", head_name="待确认甲", county="340261")
+    pages.as_("clerk-mark", "town_clerk", counties=("340261",))
+    short, plain, went_on = routed()
+    assert short == plain and not went_on
+    page = short[2].decode()
+    assert page.count("合同待县确认") == 1 and "待确认甲" in page
+
+    # The filter: only the cases whose contract is not in force (the county's other cases are left out).
+    make_case(ctx, stage="received", head_name="已生效乙", county="340223")
+    pages.as_("sup-mark", "insurer_supervisor", counties=("340223", "340261"))
+    listed = pages.get("/cases").text
+    assert "待确认甲" in listed and "已生效乙" in listed and 'name="contract"' in listed
+    waiting = pages.get("/cases?contract=waiting")
+    assert waiting.status_code == 200 and "待确认甲" in waiting.text and "已生效乙" not in waiting.text
+    assert "共 1 条" in waiting.text and '<option value="waiting" selected>' in waiting.text
+    r = pages.post("/cases/search", {"contract": "waiting", "q": ""})
+    assert r.status_code == 303 and r.headers["location"] == "/cases?contract=waiting", r.headers
+    ledger = pages.get("/cases/ledger.xlsx?contract=waiting")
+    assert ledger.status_code == 200
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    cells = {str(c.value) for row in load_workbook(BytesIO(ledger.content)).active.iter_rows() for c in row}
+    assert "待确认甲" in cells and "已生效乙" not in cells
+    assert pages.get("/cases?contract=other").status_code == 400
+    pages.as_("clerk-mark", "town_clerk", counties=("340261",))
+
+    users.add("rev-61", "county_reviewer", counties=("340261",))
+    r = pages.client.post("/api/contracts/mark-2020/reject", headers=users.headers("rev-61"),
+                          json={"reason": "比例不符"})
+    assert r.status_code == 200, r.text
+    short, plain, went_on = routed(first=False)
+    assert short == plain and "合同被县拒绝" in short[2].decode() and "合同待县确认" not in short[2].decode()
+    short, plain, went_on = routed(first=False)
+    assert not went_on and short == plain
+
+    fixed = text.replace('id = "mark-2020"', 'id = "mark-fixed-2020"')
+    corrected, problems = check_contract_text(fixed.encode("utf-8"))
+    assert corrected is not None, problems
+    with ctx.db.begin() as session:
+        contract_store.add_contract(session, corrected, actor="system", role="admin", clock=ctx.clock)
+    r = pages.client.post("/api/contracts/mark-fixed-2020/accept", headers=users.headers("rev-61"), json={})
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    short, plain, went_on = routed(first=False)
+    assert short == plain and "contract-waiting" not in short[2].decode() and "待确认甲" in short[2].decode()

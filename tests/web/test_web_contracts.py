@@ -88,3 +88,33 @@ def test_the_refusal_form_tells_the_services_own_words_and_keeps_what_was_typed(
 def _entries(ctx) -> int:  # type: ignore[no-untyped-def]
     with ctx.db.read() as session:
         return len(session.scalars(select(AuditEntry.idx)).all())
+def test_a_city_reviewer_reads_but_each_county_answers_through_its_own(ctx, pages) -> None:  # type: ignore[no-untyped-def]
+    text = DEMO.replace('id = "demo-2020"', 'id = "two-2020"').replace('"340223"', '"340251", "340252"')
+    contract, problems = check_contract_text(text.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
+
+    pages.as_("city", "county_reviewer", counties=())
+    shown = pages.get("/contracts/two-2020").text
+    assert 'id="answer-note"' in shown and "不限县（区）" in shown and 'action="/contracts/two-2020/accept"' not in shown
+    assert 'id="contract-unreviewed"' in shown and "尚无限于本县（区）的县级复核员" in shown
+    r = pages.post("/contracts/two-2020/accept", {"confirm": "yes"})
+    assert r.status_code == 403 and "不限县（区）" in r.text
+
+    pages.as_("both", "county_reviewer", counties=("340251", "340252"))
+    shown = pages.get("/contracts/two-2020").text
+    assert 'id="accept-counties"' in shown and "至少两名县级复核员" in shown
+    assert 'id="contract-unreviewed"' not in shown
+    r = pages.post("/contracts/two-2020/accept", {"confirm": "yes", "counties_shown": "1"})
+    assert r.status_code == 422 and "请至少选择一个县（区）" in r.text
+    r = pages.post("/contracts/two-2020/accept", {"confirm": "yes", "counties_shown": "1",
+                                                   "county_codes": ["340251", "340252"]})
+    assert r.status_code == 409 and "至少两名县级复核员" in r.text
+    r = pages.post("/contracts/two-2020/accept", {"confirm": "yes", "counties_shown": "1", "county_codes": "340251"})
+    assert r.status_code == 303, r.text
+    with ctx.db.read() as session:
+        assert contract_store.status_of(session, "two-2020") == "pending"
+    shown = pages.get("/contracts/two-2020").text
+    assert 'action="/contracts/two-2020/accept"' in shown  # the other county is theirs too, but not alone
+    assert "至少两名县级复核员" in shown

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections import namedtuple
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.planning import due_date
 from ..store import contracts as contract_store
 from ..store.reader import Prepared, Reader, Steps, session_reader
-from ..store.tables import Case, Household, Member, ReviewRequest, Visit
+from ..store.tables import Case, ContractRow, Household, Member, ReviewRequest, Visit
 from ..store.vault import Vault
 from .numbers import NUMBER, format_number, seq_suffixes, tail_index
 
@@ -63,6 +63,8 @@ class CaseFilters:
     cause: str | None = None
     officer: str | None = None
     within: Any = None  # a SELECT of case ids (reports.figure_cases: the cases behind a monthly report figure)
+    # Only the cases whose contract is not in force (pending: 待县审核确认, or refused): they wait for the county.
+    contract_waiting: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,17 +162,20 @@ def _shape(principal: Principal, f: CaseFilters, q: str | None = None,
         found = _search_values(q, vault)
         searched = tuple(found)
         values.update(found)
-    return (len(principal.counties), given, searched), values
+    return (len(principal.counties), given, searched, f.contract_waiting), values
 
 
 @lru_cache(maxsize=512)
 def _where(shape: tuple[Any, ...]) -> tuple[Any, ...]:
     """The conditions of a shape, with named parameters (a search's on the case joined with its household)."""
-    counties, given, searched = shape
+    counties, given, searched, waiting = shape
     found: list[Any] = []
     if counties:
         found.append(Case.county_code.in_([bindparam(f"county_{i}") for i in range(counties)]))
     found.extend(_case_table.c[name] == bindparam(f"f_{name}") for name in given)
+    if waiting:  # a handful of contracts: their ids, not a join on every case
+        found.append(Case.contract_id.in_(select(ContractRow.id).where(ContractRow.status != contract_store.ACCEPTED)
+                                          .scalar_subquery()))
     if searched is not None:
         found.append(or_(*(_SEARCHES[name]() for name in searched)) if searched else false())
     return tuple(found)
@@ -323,6 +328,9 @@ class ListRead:
     found: CasePage
     villages: list[tuple[str, str]]
     contracts: list[Any]
+    # The contracts not in force (pending: 待县审核确认, or refused) by id, as read with the page: their cases are
+    # marked on the list (they cannot be determined or priced until the county accepts a contract for them).
+    unaccepted: dict[str, str] = field(default_factory=dict)
 
 
 def read_page(source: Reader | Session, principal: Principal, query: CaseQuery, vault: Vault, *, sqlite: bool,
@@ -385,6 +393,7 @@ def _page_steps(principal: Principal, query: CaseQuery, vault: Vault, *, sqlite:
     shape, values = _shape(principal, query, query.q, vault)
     by_due = query.sort.removeprefix("-") == "due"
     contracts = None
+    hashes: list[Any] = []
     if by_due:  # the due dates' order needs the contracts' days first
         hashes, = yield [((contract_store.CONTRACT_HASHES, tuple), {}, False)]
         contracts = yield from _plain_steps(contract_store.contracts_steps(hashes))
@@ -404,11 +413,18 @@ def _page_steps(principal: Principal, query: CaseQuery, vault: Vault, *, sqlite:
     if page != query.page:
         rows, = yield [rows_of(page)]
     if contracts is None:
-        contracts = yield from _plain_steps(contract_store.contracts_steps(more.pop(0)))
+        hashes = more.pop(0)
+        contracts = yield from _plain_steps(contract_store.contracts_steps(hashes))
     days = _contract_days(contracts)
     found = _with_due(rows, days) if columns == "all" else _with_due_text(rows, days)
     return ListRead(CasePage(cases=found, total=total, page=page, pages=pages, page_size=query.page_size),
-                    villages=[(r.town, r.village) for r in more[0]] if villages else [], contracts=contracts)
+                    villages=[(r.town, r.village) for r in more[0]] if villages else [], contracts=contracts,
+                    unaccepted=unaccepted_of(hashes))
+
+
+def unaccepted_of(hashes: list[Any]) -> dict[str, str]:
+    """The contracts not in force of `CONTRACT_HASHES`' rows: id -> status (pending or refused)."""
+    return {r.id: r.status for r in hashes if r.status != contract_store.ACCEPTED}
 
 
 def _with_due(rows: list[Any], days: dict[str, int]) -> list[Any]:

@@ -44,11 +44,16 @@ class ContractOut(msgspec.Struct):
     terms: list[list[str]]  # [label, value] in Chinese
     relief: list[ReliefTerms]  # encoded as the dataclass is: cause, group, basis, deductible, mode, bands, caps
     answerable: list[str]
+    answer_note: str  # why the caller answers for none or not all of the counties still open ("" when nothing)
+    unreviewed: list[str]  # counties still open with no active county reviewer limited to them
 
 
 class AcceptIn(msgspec.Struct, forbid_unknown_fields=True):
     # Optional: the SHA-256 the reviewer read on the signed paper contract; refused (422) when it is not this one's.
     content_hash: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # Optional: the counties answered for (some of the caller's, still open); none: every one of them. A contract of
+    # several counties needs the acceptances of two persons at least, so one reviewer of all of them names a part.
+    county_codes: Annotated[list[Annotated[str, msgspec.Meta(max_length=6)]], msgspec.Meta(max_length=100)] | None = None
 
 
 class RefuseIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -63,7 +68,7 @@ def contract_out(r: service.ContractReview) -> ContractOut:
                                   c.reason) for c in r.counties],
         terms=[[label, value] for label, value in r.terms.lines],
         relief=r.terms.relief,
-        answerable=r.answerable)
+        answerable=r.answerable, answer_note=r.answer_note, unreviewed=list(r.unreviewed))
 
 
 class ContractController(Controller):
@@ -87,7 +92,8 @@ class ContractController(Controller):
         """A county reviewer accepts the contract for their counties; in force once every county it covers has."""
         def run(session: Session) -> ContractOut:
             return contract_out(service.accept(session, contract_id, principal=request.user, clock=ctx.clock,
-                                               content_hash=data.content_hash if data else None))
+                                               content_hash=data.content_hash if data else None,
+                                               county_codes=data.county_codes if data else None))
 
         return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)
 

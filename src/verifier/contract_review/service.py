@@ -6,6 +6,12 @@ round and signs off nothing (`store.contracts.require_accepted`) until a county 
 has accepted it, having seen its id, title, period, counties, SHA-256 (to compare with the signed paper contract) and
 its figures in Chinese (`contract_zh.terms_zh`). One refusal, with a reason, and it never comes into force. A county's
 answer is given once: an accepted contract cannot be un-accepted. Each answer is an audit entry in its transaction.
+
+A county answers through a reviewer limited to it: a reviewer without a county limit (a city's, `--all-counties`)
+reads every contract but answers for no county, or one person would bring a contract of every county into force with
+one click. And a contract of several counties comes into force only with the acceptances of at least two persons: a
+reviewer limited to several of its counties answers for some of them (`county_codes`), never for all of them alone.
+A county without a reviewer limited to it is named on the contract's page: its contract waits until one is set up.
 """
 
 from __future__ import annotations
@@ -21,11 +27,11 @@ from ..accounts.service import display_names
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract
-from ..contract_zh import ContractTerms, terms_zh
+from ..contract_zh import CHANNEL_ZH, ContractTerms, terms_zh
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.contracts import ACCEPTED, PENDING, REFUSED
-from ..store.tables import Case, ContractDecision, ContractRow, Determination
+from ..store.tables import Case, ContractDecision, ContractRow, Determination, Referral, User
 
 REVIEWER = "county_reviewer"
 STATUS_ZH = {PENDING: "待县审核确认", ACCEPTED: "已确认生效", REFUSED: "县审核拒绝，不生效"}
@@ -60,10 +66,32 @@ class ContractReview:
     counties: list[CountyAnswer]
     terms: ContractTerms
     answerable: list[str]  # the counties the reader may still answer for (their own, pending, not yet answered)
+    # Why the reader, a county reviewer, answers for none or not all of the counties still open (Chinese; "" if none).
+    answer_note: str = ""
+    # Counties with no active county reviewer limited to them (their answer cannot be given until one is set up).
+    unreviewed: tuple[str, ...] = ()
 
 
 def _visible(row: ContractRow, principal: Principal) -> bool:
     return any(principal.may_see_county(c) for c in row.county_codes)
+
+
+UNLIMITED_ZH = ("您的账户不限县（区）：服务合同须由所覆盖每个县（区）限于本县（区）的县级复核员确认，不限县（区）的复核员"
+                "可以查看，但不能代表县（区）确认或拒绝")
+
+
+def _alone_zh(row: ContractRow) -> str:
+    return (f"服务合同 {row.id} 覆盖 {len(row.county_codes)} 个县（区），须至少两名县级复核员确认才生效，不能由一人确认全部"
+            "县（区）：请只代表其中一部分县（区）确认，其余由另一名限于该县（区）的县级复核员确认")
+
+
+def _reviewed_counties(session: Session, codes: list[str]) -> set[str]:
+    """Those of `codes` that an active county reviewer limited to them could answer for."""
+    found: set[str] = set()
+    for roles, counties in session.execute(select(User.roles, User.counties).where(User.active.is_(True))):
+        if REVIEWER in (roles or ()):
+            found.update(c for c in (counties or ()) if c in codes)
+    return found
 
 
 def _review(session: Session, row: ContractRow, contract: Contract, principal: Principal) -> ContractReview:
@@ -78,12 +106,25 @@ def _review(session: Session, row: ContractRow, contract: Contract, principal: P
             decision=d.decision if d else None, decision_zh=DECISION_ZH[d.decision if d else None],
             decided_by=names.get(d.decided_by or "", "") if d else "", decided_at=d.decided_at if d else None,
             reason=(d.reason or "") if d else ""))
-    answerable = ([c for c in row.county_codes if c not in decisions and principal.may_see_county(c)]
-                  if row.status == PENDING and principal.has(REVIEWER) else [])
+    still = [c for c in row.county_codes if c not in decisions]
+    answerable: list[str] = []
+    note = ""
+    unreviewed: tuple[str, ...] = ()
+    if row.status == PENDING:
+        reviewed = _reviewed_counties(session, still)
+        unreviewed = tuple(c for c in still if c not in reviewed)
+        if principal.has(REVIEWER):
+            if not principal.counties:
+                note = UNLIMITED_ZH
+            else:
+                answerable = [c for c in still if c in principal.counties]
+                others = {d.decided_by for d in decisions.values()} - {principal.id}
+                if len(row.county_codes) > 1 and answerable and len(answerable) == len(still) and not others:
+                    note = _alone_zh(row)
     return ContractReview(id=row.id, title=row.title, start=row.period_start.isoformat(),
                           end=row.period_end.isoformat(), content_hash=row.content_hash, status=row.status,
                           status_zh=STATUS_ZH[row.status], loaded_at=row.loaded_at, counties=counties,
-                          terms=terms_zh(contract), answerable=answerable)
+                          terms=terms_zh(contract), answerable=answerable, answer_note=note, unreviewed=unreviewed)
 
 
 def list_contracts(session: Session, principal: Principal) -> list[ContractReview]:
@@ -100,34 +141,48 @@ def get_review(session: Session, contract_id: str, principal: Principal) -> Cont
     return _review(session, row, contract_store.contract_from_row(row), principal)
 
 
-def _answering(session: Session, contract_id: str, principal: Principal, verb: str) -> tuple[ContractRow, list[str]]:
-    """The contract, locked, and the counties `principal` answers for now; refusals for everyone else."""
+def _answering(session: Session, contract_id: str, principal: Principal, verb: str,
+               chosen: list[str] | None = None) -> tuple[ContractRow, list[str], dict[str, ContractDecision]]:
+    """The contract, locked, the counties `principal` answers for now (those `chosen`, when given) and the answers
+    given before; refusals for everyone else."""
     row = session.scalars(select(ContractRow).where(ContractRow.id == contract_id).with_for_update()).first()
     if row is None or not _visible(row, principal):
         raise NotFound("no such contract")
     if not principal.has(REVIEWER):
         raise Forbidden(f"只有合同所覆盖县（区）的县级复核员才能{verb}服务合同")
+    if not principal.counties:
+        raise Forbidden(UNLIMITED_ZH)
     if row.status == ACCEPTED:
         raise InvalidState(f"服务合同 {row.id} 已确认生效：确认不能撤回")
     if row.status == REFUSED:
         raise InvalidState(f"服务合同 {row.id} 已被拒绝确认，不会生效；更正后的合同须以新的合同编号载入")
-    done = set(session.scalars(select(ContractDecision.county_code)
-                               .where(ContractDecision.contract_id == row.id)))
-    mine = [c for c in row.county_codes if principal.may_see_county(c)]
+    done = {d.county_code: d for d in session.scalars(
+        select(ContractDecision).where(ContractDecision.contract_id == row.id))}
+    mine = [c for c in row.county_codes if c in principal.counties]
     todo = [c for c in mine if c not in done]
     if not todo:
         raise InvalidState(f"您所在的县（区）已答复服务合同 {row.id}（已确认的不能撤回），"
                            "正等待合同覆盖的其他县（区）确认")
-    return row, todo
+    if chosen is not None:
+        wrong = [c for c in chosen if c not in todo]
+        if wrong or not chosen:
+            raise ValidationFailed.one("county_codes", "不是您可以答复的县（区）：" + "、".join(wrong) if wrong
+                                       else "请至少选择一个县（区）")
+        todo = [c for c in todo if c in chosen]
+    return row, todo, done
 
 
 def accept(session: Session, contract_id: str, *, principal: Principal, content_hash: str | None = None,
-           clock: Clock) -> ContractReview:
-    """A county reviewer accepts the contract for their counties; with every county's acceptance it is in force.
+           county_codes: list[str] | None = None, clock: Clock) -> ContractReview:
+    """A county reviewer accepts the contract for their counties (those of `county_codes`, when given); with every
+    county's acceptance, given by at least two persons when the contract covers several counties, it is in force.
     `content_hash`, when given, must be the contract's (the reviewer compared it with the signed paper)."""
-    row, counties = _answering(session, contract_id, principal, "确认")
+    row, counties, done = _answering(session, contract_id, principal, "确认", county_codes)
     if content_hash is not None and content_hash.strip().lower() != row.content_hash:
         raise ValidationFailed.one("content_hash", "与该合同的 SHA-256 不符：所确认的不是这份合同的内容")
+    left = set(row.county_codes) - set(done) - set(counties)
+    if len(row.county_codes) > 1 and not left and {d.decided_by for d in done.values()} <= {principal.id}:
+        raise InvalidState(_alone_zh(row))
     now = clock.now()
     for code in counties:
         session.add(ContractDecision(contract_id=row.id, county_code=code, decision="accepted",
@@ -148,13 +203,44 @@ def accept(session: Session, contract_id: str, *, principal: Principal, content_
     return get_review(session, row.id, principal)
 
 
+def _channels(session: Session, case_ids: list[str]) -> dict[str, set[str]]:
+    """The channels each case was referred through (a household's own application, a bureau's file)."""
+    found: dict[str, set[str]] = {c: set() for c in case_ids}
+    for start in range(0, len(case_ids), 500):
+        for case_id, channel in session.execute(select(Referral.case_id, Referral.channel)
+                                                .where(Referral.case_id.in_(case_ids[start:start + 500]))):
+            found[case_id].add(channel)
+    return found
+
+
+def rebind_obstacle(contract: Contract, cause_code: str, group: str, channels: set[str]) -> str | None:
+    """Why a case waiting on a refused contract cannot go to the corrected `contract` (Chinese), None when it can:
+    the corrected contract must serve its cause and household group, and let at least one of the channels it was
+    referred through refer that cause (README "Which channels refer a cause"): a case no channel of which the
+    contract takes would have been refused at intake under it, so it does not move there unseen."""
+    cause = contract.cause_table.cause(cause_code)
+    if cause is None:
+        return f"更正后的服务合同 {contract.id} 不含本案的救助类别"
+    if group not in contract.spec.eligibility.groups:
+        return f"更正后的服务合同 {contract.id} 不服务本案的户类型"
+    if (cause_code, group) not in contract.rules:
+        return f"更正后的服务合同 {contract.id} 没有本案救助类别和户类型的救助标准"
+    if channels and not channels & set(cause.referred_by):
+        came = "、".join(CHANNEL_ZH.get(c, c) for c in sorted(channels))
+        may = "、".join(CHANNEL_ZH.get(c, c) for c in cause.referred_by)
+        return (f"更正后的服务合同 {contract.id} 不受理来自{came}的{cause.name}转介（可由：{may}），"
+                "本案只经由这些渠道转介")
+    return None
+
+
 def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, clock: Clock) -> list[str]:
     """The cases bound to a contract the county refused that the contract `row`, now in force, covers (the case's
     county, its referral day) are bound to `row` instead, one `case.contract_rebound` audit entry each: the corrected
     contract is what the county agreed to for that period, and a case referred while the refused text was pending
     would otherwise wait for ever, unpriced. A determined case is never moved (none is: nothing is determined under a
-    refused contract), nor one whose cause or household group the new contract does not serve (it stays waiting,
-    shown as such). Returns the ids of the cases moved."""
+    refused contract), nor one the new contract could not have taken in (`rebind_obstacle`: its cause or household
+    group not served, or none of its channels allowed to refer its cause): it stays waiting, its page saying why,
+    marked on the case list, and one `case.contract_not_rebound` audit entry says so. Returns the ids moved."""
     refused = [r for r in session.scalars(select(ContractRow).where(ContractRow.status == REFUSED))
                if set(r.county_codes) & set(row.county_codes)]
     if not refused:
@@ -164,12 +250,16 @@ def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, 
         Case.contract_id.in_([r.id for r in refused]), Case.county_code.in_(list(row.county_codes)),
         Case.referred_on >= row.period_start, Case.referred_on <= row.period_end,
         Case.id.not_in(select(Determination.case_id))).order_by(Case.id).with_for_update()).all()
+    channels = _channels(session, [c.id for c in waiting])
     moved = []
     now = clock.now()
     for case in waiting:
-        if (contract.cause_table.cause(case.cause) is None
-                or case.household_group not in contract.spec.eligibility.groups
-                or (case.cause, case.household_group) not in contract.rules):
+        obstacle = rebind_obstacle(contract, case.cause, case.household_group, channels[case.id])
+        if obstacle is not None:
+            audit.append(session, actor=principal.id, role=REVIEWER, action="case.contract_not_rebound",
+                         subject=case.id, contract_hash=row.content_hash, clock=clock, county_code=case.county_code,
+                         payload={"from": case.contract_id, "to": row.id, "to_hash": row.content_hash,
+                                  "channels": sorted(channels[case.id]), "why": obstacle})
             continue
         before = (case.contract_id, case.contract_hash)
         case.contract_id, case.contract_hash, case.contract_year = row.id, row.content_hash, contract.year
@@ -178,17 +268,29 @@ def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, 
         audit.append(session, actor=principal.id, role=REVIEWER, action="case.contract_rebound", subject=case.id,
                      contract_hash=row.content_hash, clock=clock, county_code=case.county_code,
                      payload={"from": before[0], "from_hash": before[1], "to": row.id, "to_hash": row.content_hash,
+                              "channels": sorted(channels[case.id]),
                               "why": "原合同被县级复核员拒绝确认，改按县已确认的更正合同办理"})
         moved.append(case.id)
     return moved
 
 
-def waiting_note(session: Session, contract_id: str) -> str | None:
-    """What a case bound to `contract_id` waits for, in Chinese (the case page); None when the contract is in force."""
+def waiting_note(session: Session, contract_id: str, case: Case | None = None) -> str | None:
+    """What a case bound to `contract_id` waits for, in Chinese (the case page); None when the contract is in force.
+    With the `case`: when the county has accepted a corrected contract for its county and referral day that could
+    not take it (`rebind_obstacle`), why it stays, and what is to be done."""
     row = session.execute(select(ContractRow.status, ContractRow.title).where(ContractRow.id == contract_id)).first()
     if row is None or row.status == ACCEPTED:
         return None
     if row.status == REFUSED:
+        corrected = (contract_store.contract_for(session, case.county_code, case.referred_on)
+                     if case is not None else None)
+        if corrected is not None and contract_store.status_of(session, corrected.id) == ACCEPTED:
+            obstacle = rebind_obstacle(corrected, case.cause, case.household_group,  # type: ignore[union-attr]
+                                       _channels(session, [case.id])[case.id])  # type: ignore[union-attr]
+            if obstacle is not None:
+                return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。县已确认的更正"
+                        f"合同 {corrected.id} 不能接办本案：{obstacle}。本案没有改按更正合同办理，不能认定和计算保障金："
+                        "请乡镇经办人与县级复核员核实，按更正合同的规定重新受理（如由农户申请），或说明理由后撤销本案。")
         return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。本案等待县确认"
                 "更正后的合同（同一县、同一期间）：确认后自动改按更正合同办理；在此之前不能认定和计算保障金。")
     return (f"本案所按的服务合同 {contract_id}（{row.title}）待县审核确认：合同所覆盖的每个县（区）的县级复核员确认前，"
@@ -208,7 +310,7 @@ def refusal_reason(reason: str | None) -> str:
 def refuse(session: Session, contract_id: str, *, principal: Principal, reason: str, clock: Clock) -> ContractReview:
     """A county reviewer refuses the contract, with a reason: it never comes into force."""
     reason = refusal_reason(reason)
-    row, counties = _answering(session, contract_id, principal, "拒绝确认")
+    row, counties, _ = _answering(session, contract_id, principal, "拒绝确认")
     now = clock.now()
     for code in counties:
         session.add(ContractDecision(contract_id=row.id, county_code=code, decision="refused",

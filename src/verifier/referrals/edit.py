@@ -30,6 +30,7 @@ from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral
 from ..store.vault import Vault
 from ..audit import log as audit
 from .parsing import parse_application
+from .service import roster_group_problem
 
 EDITABLE = ("name", "town", "village", "household_group", "cause", "amount", "referred_on", "household_size", "phone",
             "note")
@@ -100,6 +101,8 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
         problems.append(FieldError(*place))
     if row.household_group not in contract.spec.eligibility.groups:
         problems.append(FieldError("household_group", f"contract {contract.id} does not serve {row.household_group}"))
+    elif (wrong := roster_group_problem(session, vault, case.county_code, id_number, row.household_group)):
+        problems.append(wrong)
     elif (row.cause, row.household_group) not in contract.rules:
         problems.append(FieldError("cause", f"contract {contract.id} has no relief for {row.cause}"))
     elif (cause := contract.cause_table.cause(row.cause)) is not None and \

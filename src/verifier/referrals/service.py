@@ -135,6 +135,21 @@ def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
             for r in rows]
 
 
+def roster_group_problem(session: Session, vault: Vault, county_code: str, id_number: str,
+                         group: str) -> FieldError | None:
+    """A household's own application names its group, which decides the relief tiers; the clerk who enters it may
+    also record its village evaluation and post its notice, so nobody else would see the group again. Where the
+    county has imported its roster, the group is the roster's for the applicant (as for a bureau file without one):
+    another is refused, naming the roster's. Without a roster the clerk's group stands."""
+    if roster_service.current_import(session, county_code) is None:
+        return None
+    key = vault.blind_index(id_number, "id_number")
+    wanted = group_for(roster_service.categories_of(session, county_code, [key]).get(key))
+    if group == wanted:
+        return None
+    return FieldError("household_group", f"the county's roster gives {wanted} for this person, not {group}")
+
+
 def _check_places(place_list: places.PlaceList, rows: list[ReferralRow], errors: list[FieldError]) -> None:
     """A row naming a town or village not on the county's list is a bad row like any other: the file is refused
     and the row reported, since storing it would make a village of a typo. (Lists only grow, so a file checked
@@ -671,6 +686,9 @@ def enter_application(
     errors: list[FieldError] = []
     contracts = _bind_contracts(county_contracts, county_code, "application", [row], today, errors)
     _check_places(places.place_list(session, county_code), [row], errors)
+    if row.household_group is not None and (
+            wrong := roster_group_problem(session, vault, county_code, row.id_number, row.household_group)):
+        errors.append(wrong)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
     sightings: list[conflicts.Sighting] = []

@@ -33,7 +33,7 @@ def contract_from_row(row: ContractRow) -> Contract:
 
 _contract = ContractRow.__table__
 _CONTRACT_HASH = Prepared(select(_contract.c.content_hash).where(_contract.c.id == bindparam("id")))
-_CONTRACT_HASHES = Prepared(select(_contract.c.id, _contract.c.content_hash)
+_CONTRACT_HASHES = Prepared(select(_contract.c.id, _contract.c.content_hash, _contract.c.status)
                             .order_by(_contract.c.period_start, _contract.c.id))
 _known: dict[tuple[str, str], Contract] = {}
 """Contracts already parsed, by id and content hash (a contract never changes: a new version is a new id)."""
@@ -48,7 +48,8 @@ def all_contracts(session: Session) -> list[Contract]:
 
 
 CONTRACT_HASHES = _CONTRACT_HASHES
-"""Every contract's id and content hash, by the start of its period (for `contracts_of`, in a reader's batch)."""
+"""Every contract's id, content hash and status, by the start of its period (for `contracts_of`, in a reader's
+batch; the case list marks the cases of a contract not in force by its status)."""
 
 
 def read_contracts(reader: Reader) -> list[Contract]:

@@ -68,12 +68,14 @@ SCREEN_OUT_UNCONFIRMED = "不通过将结案，不能撤回：请勾选确认框
 LETTER_ROLES = ("town_clerk", "insurer_supervisor", "county_reviewer")
 
 Id = Annotated[str, Parameter(max_length=40)]
+ContractFilter = Annotated[str, Parameter(pattern=r"^(waiting)?$")]
 PAGE_SIZE = listing.PAGE_SIZE
 EVIDENCE_READERS = {"roles": (*personal.EVIDENCE_READERS, "field_officer")}
 
 
 def list_query(*, status: str | None, village: str | None, cause: str | None, town: str | None, q: str | None,
-               sort: str | None, page: str | None, county_code: str = "") -> tuple[listing.CaseQuery, str | None]:
+               sort: str | None, page: str | None, county_code: str = "",
+               contract: str | None = None) -> tuple[listing.CaseQuery, str | None]:
     """The list's query from the address bar. An unknown sort or page falls back to the default (a link from an
     older page still works); a search text too long is answered with a Chinese message and an empty search."""
     wanted = (sort or "").strip()
@@ -85,14 +87,17 @@ def list_query(*, status: str | None, village: str | None, cause: str | None, to
         text = ""
     return listing.CaseQuery(status=status or None, village=village or None, cause=cause or None, town=town or None,
                              county_code=county_code or None, q=text or None, sort=sort_key, page=page_param(page),
-                             page_size=PAGE_SIZE), message
+                             page_size=PAGE_SIZE, contract_waiting=contract == CONTRACT_WAITING), message
 
 
 def search_window(ctx: Any) -> timedelta:
     return timedelta(minutes=ctx.settings.login_window_minutes)
 
 
-SEARCH_KEPT = ("status", "village", "cause", "town", "sort", "county_code", "month", "figure", "chart", "period")
+SEARCH_KEPT = ("status", "village", "cause", "town", "sort", "county_code", "month", "figure", "chart", "period",
+               "contract")
+CONTRACT_WAITING = "waiting"
+"""`contract=waiting`: the list's cases whose contract is not in force (待县审核确认 or refused)."""
 
 
 def search_target(ctx: Any, user: Any, data: dict[str, Any]) -> str:
@@ -129,6 +134,7 @@ def ledger_response(ctx: Any, user: Any, query: listing.CaseQuery) -> Response[A
                                 filters={"status": query.status, "county_code": query.county_code,
                                          "town": query.town, "village": query.village, "cause": query.cause,
                                          "officer": query.officer, "q": query.q, "sort": query.sort,
+                                         "contract_waiting": query.contract_waiting or None,
                                          "report_figure": True if query.within is not None else None},
                                 county_code=query.county_code)
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
@@ -157,7 +163,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         deviations = case_deviations(session, case.id, user)
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
         names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
-        contract_note = contract_review.waiting_note(session, case.contract_id)
+        contract_note = contract_review.waiting_note(session, case.contract_id, case)
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -223,6 +229,7 @@ class ListAsk:
     chart: str
     period: str
     qt: str
+    contract: str = ""  # `CONTRACT_WAITING`: only the cases whose contract is not in force
 
 
 class ListRow(NamedTuple):
@@ -241,7 +248,17 @@ class ListRow(NamedTuple):
     referred: str
     due: str
     amount: str
+    contract: str  # HTML: the mark of a case whose contract is not in force (`CONTRACT_MARKS`), else ""
 
+
+CONTRACT_MARKS = {
+    "pending": ' <span class="badge contract-waiting" title="本案所按的服务合同待县审核确认：确认前不能认定和计算保障金">'
+               '合同待县确认</span>',
+    "refused": ' <span class="badge contract-waiting" title="本案所按的服务合同已被县级复核员拒绝确认：等待县确认更正后的合同">'
+               '合同被县拒绝</span>',
+}
+"""What the list shows after the status of a case whose contract is not in force, by the contract's status (text of
+the page's own, nothing to escape); the case page says the rest (`contract_review.service.waiting_note`)."""
 
 _SPECIAL = re.compile(r"[&<>\"']")
 RowMaker = Callable[..., str]
@@ -274,24 +291,26 @@ def row_makers(env: Any) -> tuple[RowMaker, RowMaker]:
 
 
 _SHOWN = ("id", "number", "head_name", "household_id", "town", "village", "household_group", "cause", "status",
-          "referred_on", "due", "reported_amount")
+          "referred_on", "due", "reported_amount", "contract_id")
 """What a row of the list shows, in the order `list_rows` takes them from a row."""
 
 
-def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker], unaccepted: dict[str, str] | None = None) -> str:
     """The list's rows (HTML) of `listing.read_page`'s rows, by `row_makers`. A row's labels are looked up and
     escaped once per page for each group, cause and status they are of; whether anything of the page's text values
     has a character to escape is looked at once for the page (most pages have none), and a page that has one is
-    made by `escaped_rows`."""
+    made by `escaped_rows`. `unaccepted`: the contracts not in force (id -> status), whose cases are marked."""
     if not cases:
         return ""
     with_household, without = makers
+    unaccepted = unaccepted or {}
     get = itemgetter(*map(type(cases[0])._fields.index, _SHOWN))
     labelled: dict[tuple[Any, Any, Any], tuple[str, str, str]] = {}
     found = []
     looked = []
     for c in cases:
-        id_, number, head, household, town, village, group, cause, status, referred, due, amount = get(c)
+        id_, number, head, household, town, village, group, cause, status, referred, due, amount, contract = get(c)
+        mark = CONTRACT_MARKS.get(unaccepted.get(contract), "") if unaccepted else ""
         looked.append(f"{id_}{number}{head}{household}{town}{village}{status}")
         shown = labelled.get((group, cause, status))
         if shown is None:
@@ -307,12 +326,12 @@ def list_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
             money = yuan(amount)
         if household:
             found.append(with_household(id_, number, head, household, f"{town} {village}", shown[0], shown[1],
-                                        status, shown[2], referred, due, money))
+                                        status, shown[2], referred, due, money, mark))
         else:
             found.append(without(id_, number, head, "", f"{town} {village}", shown[0], shown[1], status, shown[2],
-                                 referred, due, money))
+                                 referred, due, money, mark))
     if _SPECIAL.search("".join(looked)) is not None:
-        return escaped_rows(cases, makers)
+        return escaped_rows(cases, makers, unaccepted)
     return "".join(found)
 
 
@@ -321,27 +340,29 @@ _kept_rows: dict[tuple[Any, ...], str] = {}
 
 
 
-def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+def kept_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker], unaccepted: dict[str, str] | None = None) -> str:
     """`list_rows`, each row's HTML kept by everything it is made of: the row as read (its kind and every value), its
-    labels as they are now and the row makers; a row not kept is made by `list_rows` alone (as it would be made on
-    its page: a row's HTML depends on nothing else of the page)."""
+    labels as they are now, the status of its contract when not in force (`unaccepted`) and the row makers; a row not
+    kept is made by `list_rows` alone (as it would be made on its page: a row's HTML depends on nothing else of the
+    page)."""
     if not cases:
         return ""
-    get = itemgetter(*map(type(cases[0])._fields.index, ("household_group", "cause", "status")))
-    labelled: dict[tuple[Any, Any, Any], tuple[str, ...]] = {}
+    unaccepted = unaccepted or {}
+    get = itemgetter(*map(type(cases[0])._fields.index, ("household_group", "cause", "status", "contract_id")))
+    labelled: dict[tuple[Any, Any, Any, Any], tuple[str, ...]] = {}
     found = []
     for c in cases:
         codes = get(c)
         shown = labelled.get(codes)
         if shown is None:
-            shown = labelled[codes] = _labels(*codes)
+            shown = labelled[codes] = (*_labels(*codes[:3]), unaccepted.get(codes[3], ""))
         key = (makers, type(c), c, shown)
         try:
             html = _kept_rows.get(key)
         except TypeError:  # a value that cannot be a key: the page made as it is
-            return list_rows(cases, makers)
+            return list_rows(cases, makers, unaccepted)
         if html is None:
-            html = list_rows([c], makers)
+            html = list_rows([c], makers, unaccepted)
             if len(_kept_rows) >= ROWS_KEPT:
                 _kept_rows.clear()
             _kept_rows[key] = html
@@ -354,7 +375,7 @@ def _labels(group: Any, cause: Any, status: Any) -> tuple[str, ...]:
                  for table, code in zip((labels.GROUPS, labels.CAUSES, labels.STATUS_LABELS), (group, cause, status)))
 
 
-def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
+def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker], unaccepted: dict[str, str] | None = None) -> str:
     """`list_rows` of a page with something to escape: each row's values looked at, and escaped when they need it,
     exactly as autoescape escapes."""
     with_household, without = makers
@@ -376,7 +397,8 @@ def escaped_rows(cases: list[Any], makers: tuple[RowMaker, RowMaker]) -> str:
         found.append((with_household if texts[3] else without)(
             *texts[:5], shown[0], shown[1], texts[5], shown[2],
             referred if type(referred) is str and len(referred) <= 10 else day(referred),
-            due if type(due) is str and len(due) <= 10 else day(due), yuan(c.reported_amount)))
+            due if type(due) is str and len(due) <= 10 else day(due), yuan(c.reported_amount),
+            CONTRACT_MARKS.get((unaccepted or {}).get(c.contract_id), "")))
     return "".join(found)
 
 
@@ -412,7 +434,8 @@ def list_asked(ctx: Any, user: Any, asked: ListAsk) -> Listed:
     q, qt, token_message = opened_search(ctx, user, asked.q, asked.qt)
     county_code, month, figure, chart, period = asked.county_code, asked.month, asked.figure, asked.chart, asked.period
     query, message = list_query(status=asked.status, village=asked.village, cause=asked.cause, town=asked.town, q=q,
-                                sort=asked.sort, page=asked.page_no, county_code=county_code)
+                                sort=asked.sort, page=asked.page_no, county_code=county_code,
+                                contract=asked.contract)
     status_code = 422 if message else 200
     message = message or token_message
     # The cases behind a figure of the monthly report (its links): the county, the month and the figure.
@@ -479,11 +502,12 @@ def list_parts(ctx: Any, user: Any, engine: Any, asked: ListAsk, listed: Listed,
     filters = {"status": asked.status or "", "village": asked.village or "", "cause": asked.cause or "",
                "town": asked.town or "", "q": "" if qt else (q or "").strip(), "qt": qt, "sort": query.sort,
                "county_code": county_code, "month": month if report else "", "figure": figure if report else "",
-               "chart": chart if board else "", "period": period if board else ""}
+               "chart": chart if board else "", "period": period if board else "",
+               "contract": CONTRACT_WAITING if query.contract_waiting else ""}
     pager = Pager.of("/cases", {**filters, "sort": "" if query.sort == "number" else query.sort},
                      page=found.page, pages=found.pages, total=found.total, page_size=query.page_size)
     export = Pager.of("/cases/ledger.xlsx", {**filters, "sort": query.sort}, page=1, pages=1, total=0)
-    rows = kept_rows(found.cases, row_makers(engine))
+    rows = kept_rows(found.cases, row_makers(engine), read.unaccepted)
     return status_code, {"rows": rows}, dict(
         pager=pager, searched_id=mask_id(query.q.upper()) if qt and query.q else "", export_url=export.url(),
         filters=filters, message=message, villages=villages, report=report, report_error=report_error, board=board,
@@ -520,11 +544,13 @@ class CasePages(Controller):
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
         chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
+        contract: ContractFilter = "",
     ) -> Any:
         if listing.is_whole_id_number(q):  # an older link or a hand-typed address: the ID number leaves it at once
             return Redirect(path=search_target(ctx, request.user, dict(request.query_params.items())), status_code=303)
         asked = ListAsk(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page_no=page_no,
-                        county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt)
+                        county_code=county_code, month=month, figure=figure, chart=chart, period=period, qt=qt,
+                        contract=contract)
         if figure or chart or qt:  # a report's or a chart's cases, a search by ID number (counted): in a thread
             return await sync_to_thread(list_page, ctx, request, asked)
         listed = list_asked(ctx, request.user, asked)  # nothing read or written for the others
@@ -550,12 +576,13 @@ class CasePages(Controller):
         month: Annotated[str, Parameter(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = "",
         figure: Annotated[str, Parameter(max_length=60, pattern=r"^[a-z_]*(:[a-z_]+)?$")] = "",
         chart: Chart = "", period: Period = "", qt: Annotated[str, Parameter(max_length=search_token.MAX_TOKEN)] = "",
+        contract: ContractFilter = "",
     ) -> Response[Any]:
         q, _, expired = opened_search(ctx, request.user, q, qt)
         if expired:
             raise ValidationFailed.one("qt", expired)
         query, message = list_query(status=status, village=village, cause=cause, town=town, q=q, sort=sort, page=None,
-                                    county_code=county_code)
+                                    county_code=county_code, contract=contract)
         if message:
             raise ValidationFailed.one("q", message)
         if figure and county_code and month:  # the cases behind a monthly report figure, as on the list

@@ -39,9 +39,15 @@ class ContractPages(Controller):
             form = FormState()
             form.general.append("确认服务合同后不能撤回：请先勾选确认框，再点击按钮。本次未做任何更改。")
             return self._page(ctx, request, contract_id, form, status_code=422)
+        raw = data.get("county_codes")
+        chosen = ([] if data.get("counties_shown") else None) if raw is None else [str(v)[:6] for v in (raw if isinstance(raw, list) else [raw]) if v]
         try:
             with ctx.db.begin() as session:
-                service.accept(session, contract_id, principal=request.user, clock=ctx.clock)
+                service.accept(session, contract_id, principal=request.user, clock=ctx.clock, county_codes=chosen)
+        except ValidationFailed as exc:
+            form = FormState()
+            form.general.extend(e.message for e in exc.errors)
+            return self._page(ctx, request, contract_id, form, status_code=422)
         except (InvalidState, Forbidden) as exc:
             form = FormState()
             form.general.append(exc.detail)

@@ -14,6 +14,7 @@ from typing import Any
 from ..accounts.grants import GRANT_STATUS_ZH
 from ..accounts.service import ROLE_LABELS_ZH
 from ..contract import declared_name
+from ..contract_zh import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
@@ -61,8 +62,7 @@ LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
-CHANNELS = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
-            "education": "教育局", "application": "农户申请"}
+CHANNELS = dict(CHANNEL_ZH)
 RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}
@@ -119,6 +119,7 @@ ACTIONS = {
     "payment_batch.cancel": "撤销支付批次", "fund.open": "建立合同资金账户", "contract.add": "载入服务合同（待县审核确认）",
     "contract.accept": "县级复核员确认服务合同", "contract.refuse": "县级复核员拒绝确认服务合同",
     "case.contract_rebound": "改按县已确认的更正合同办理（原合同被拒绝确认）",
+    "case.contract_not_rebound": "未改按更正合同办理（更正合同不能接办本案）",
     "county_conflict.record": "记录跨县重复登记", "user.add": "新增用户", "user.disable": "停用用户",
     "user.enable": "启用用户", "user.password": "重设密码", "user.password_own": "本人修改密码", "user.logout": "退出登录",
     "user.roles": "增加角色", "user.role.propose": "提出角色授权", "user.role.confirm": "确认角色授权",
@@ -385,6 +386,9 @@ _MESSAGES: Table = compile_table([
     (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
     (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
     (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
+    (r"the county's roster gives (\S+) for this person, not (\S+)",
+     lambda m: f"县里的防返贫监测名单上此人应为{GROUPS.get(m.group(1), m.group(1))}，不是{GROUPS.get(m.group(2), m.group(2))}："
+               "农户申请的户类型以县名单为准"),
     (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
     (r"contract (\S+) has no cause (\S+); accepted: (.*)",

@@ -45,7 +45,7 @@ ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 PATH = "/cases"
 TEMPLATE = "cases.html"
 ASKED = ListAsk(status=None, village=None, cause=None, town=None, q=None, sort=None, page_no=None, county_code="",
-                month="", figure="", chart="", period="", qt="")
+                month="", figure="", chart="", period="", qt="", contract="")
 """What the route's handler is given for `/cases` without a query (its parameters' defaults)."""
 DONE = DONE_MESSAGES.get("")  # `done_message` of an address without `done`
 _CALLERS_MAX = 10_000
