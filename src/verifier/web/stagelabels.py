@@ -6,6 +6,7 @@ so a message it does not know is still shown, as it is.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..payments.service import BATCH_STATUS_LABELS_ZH
