@@ -83,7 +83,7 @@ class _Sent:
 
 async def send_answer(send: Any, headers: list[tuple[bytes, bytes]], body: bytes, status: int = 200) -> None:
     """Send a whole answer in one body (as Litestar's `ASGIResponse` does): for `_Sent` and the shortcuts in front of
-    Litestar (cases/shortcut.py, web/list_shortcut.py)."""
+    Litestar (cases/shortcut.py, web/list_shortcut.py, checks/shortcut.py)."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 

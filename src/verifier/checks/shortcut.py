@@ -3,7 +3,7 @@
 Recording a check is the API's most frequent write, and Litestar's work around it (routing, the authentication
 middleware, the guard, the handler's arguments, the response objects) cost about a fifth of it. This shortcut records
 the plain, successful check itself, with the very same steps as the route: the token's signature already checked by
-the authentication middleware in this process (`known_token`, its expiry checked again), the session looked up
+the authentication middleware in this process (`bearer_session`: `known_token`, its expiry checked again), the session looked up
 (`open_session_steps`, on every request), the route's role rule (a field officer whose password is their own), the
 body decoded and converted by the route's own signature model as Litestar does it (`decode_json`, then msgspec's
 `convert` with Litestar's options), the same input check (`check_input`), the same write (`check_recorder`, through
@@ -30,9 +30,10 @@ import msgspec
 from litestar._signature.model import _deserializer
 from litestar.serialization import decode_json
 
-from ..accounts.auth import known_token, principal_of_row
+from ..accounts.auth import bearer_session, principal_of_row
 from ..accounts.sessions import open_session_steps
 from ..cases.routes import MAX_ID
+from ..http import json_headers, send_answer
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
 from ..store.db import drop_kept
 from .routes import check_input, check_recorder
@@ -75,42 +76,25 @@ class CheckShortcut:
         if answer is None:
             await self._handler(scope, _replay(received, receive), send)
             return
-        await send({"type": "http.response.start", "status": 201, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
-        await send({"type": "http.response.body", "body": answer, "more_body": False})
+        await send_answer(send, json_headers(answer), answer, status=201)
 
     def _call(self, scope: Any) -> tuple[str, Any] | None:
-        """(case id, token) when the request's line and headers are those of a plain check; None otherwise."""
+        """(case id, (session id, user id)) when the request's line and headers are those of a plain check; None otherwise."""
         path = scope["path"]
         if (scope.get("root_path") or scope.get("query_string")
                 or not _ID.fullmatch(case_id := path[len(PREFIX):-len(SUFFIX)]) or case_id in self._taken):
             return None
-        authorization = None
-        for name, value in scope["headers"]:
-            name = name.lower()
-            if name == b"authorization":
-                if authorization is not None:
-                    return None
-                authorization = value
-            elif name == _IDEMPOTENCY:
-                return None
-        if authorization is None:
-            return None
-        scheme, _, encoded = authorization.decode("latin-1").strip().partition(" ")
-        encoded = encoded.strip()
-        if scheme.lower() != "bearer" or not encoded:
-            return None
-        token = known_token(self._secret, encoded)
-        if token is None or not isinstance(token.jti, str) or not token.jti:
-            return None
-        return case_id, token
+        if any(name.lower() == _IDEMPOTENCY for name, _ in scope["headers"]):
+            return None  # the route stores and replays keyed answers
+        session = bearer_session(self._secret, scope["headers"])
+        return None if session is None else (case_id, session)
 
     async def _answer(self, call: tuple[str, Any], body: bytes) -> bytes | None:
         """The route's answer when this check is recorded; None when anything is refused (nothing written)."""
-        case_id, token = call
+        case_id, (session_id, user_id) = call
         ctx = self._ctx
         try:
-            row = await ctx.db.ask(open_session_steps(token.jti, str(token.sub)))
+            row = await ctx.db.ask(open_session_steps(session_id, user_id))
             if row is None:
                 return None
             principal = principal_of_row(row)
