@@ -7,9 +7,7 @@ Set VERIFIER_BENCH_DATABASE_URL to run against PostgreSQL (a scratch schema is c
 from __future__ import annotations
 
 import csv
-import io
 import os
-import resource
 import subprocess
 import sys
 import tempfile

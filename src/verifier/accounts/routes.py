@@ -25,7 +25,6 @@ from .service import (
     add_roles,
     disable_user,
     enable_user,
-    list_users,
     manageable_user,
     may_manage,
     open_account,

@@ -27,7 +27,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
 from ..payments.models import PaymentItem
 from ..store.db import Database
-from ..store.tables import Case, Check, Determination, Member
+from ..store.tables import Check, Determination, Member
 from ..store.vault import Vault
 from .listing import CaseQuery, iter_cases
 from .service import due_dates

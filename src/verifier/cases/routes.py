@@ -19,7 +19,6 @@ from ..store.reader import Steps
 from . import id_search, ledger, listing, service
 from .present import case_detail, case_detail_of, case_detail_steps, case_out, case_rows_steps, visit_out
 from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
-from .workflow import load_case
 
 MAX_ID = 40
 Id = Annotated[str, Parameter(max_length=MAX_ID)]

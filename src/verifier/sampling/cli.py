@@ -55,7 +55,7 @@ def replay(round_id: str, keys: tuple[str, ...], verbose: bool) -> None:
         with ctx.db.read() as session:
             try:
                 report = replays.replay(session, round_id, keys=trusted)
-            except NotFound as exc:
+            except NotFound:
                 click.echo(f"没有抽样轮次 {round_id}", err=True)
                 sys.exit(1)
             except SQLAlchemyError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
-import msgspec
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter, QueryParameter
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller
 from litestar.params import Parameter, QueryParameter, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from ..cases import id_search, search_token
 from ..cases import numbers as case_numbers
