@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from PIL import Image
 from sqlalchemy import select
 
 from verifier.accounts.auth import Principal
+from verifier.clock import SCHEME_TZ
 from verifier.sampling import service as sampling_service
 from verifier.sampling import visits
 from verifier.store.tables import Case, Member
@@ -55,15 +56,35 @@ def upload(client: Any, headers: dict[str, str], round_id: str, case_id: str, co
     return dict(r.json())
 
 
+def visit_if_possible(client: Any, headers: dict[str, str], round_id: str, case_id: str) -> dict[str, Any]:
+    """The visit fields when its files can be uploaded (a sampled case without a result yet), else none: for tests
+    of a refusal that comes before the visit is looked at (a case outside the sample, a second result)."""
+    r = client.get(f"/api/sampling-rounds/{round_id}", headers=headers)
+    if r.status_code != 200 or r.json()["status"] != "drawn":
+        return {}
+    item = next((i for i in r.json()["items"] if i["case_id"] == case_id), None)
+    if item is None or item["result"] is not None:
+        return {}
+    return visit_api(None, client, headers, round_id, case_id)
+
+
 def visit_api(ctx: Any, client: Any, headers: dict[str, str], round_id: str, case_id: str,
               day: date | None = None) -> dict[str, Any]:
-    """The visit fields of a result, its files uploaded over HTTP: a photo taken on `day` (default today) at 09:30
-    and the signed record."""
-    day = day or ctx.clock.today()
+    """The visit fields of a result, its files uploaded over HTTP: a photo taken on `day` (default: the day the
+    round was drawn) at 09:30 and the signed record. `ctx` None: the member met is read over HTTP (the head)."""
+    if day is None:
+        r = client.get(f"/api/sampling-rounds/{round_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        day = datetime.fromisoformat(r.json()["drawn_at"]).astimezone(SCHEME_TZ).date()
     photo = upload(client, headers, round_id, case_id, dated_photo(f"{day:%Y:%m:%d} 09:30:00"))["sha256"]
     form = upload(client, headers, round_id, case_id, signed_form(), "application/pdf")["sha256"]
-    return {"visited_on": day.isoformat(), "met_member": member_met(ctx, case_id), "signed_form": form,
-            "evidence": [photo]}
+    if ctx is not None:
+        name = member_met(ctx, case_id)
+    else:
+        r = client.get(f"/api/cases/{case_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        name = r.json()["referrals"][0]["name"]
+    return {"visited_on": day.isoformat(), "met_member": name, "signed_form": form, "evidence": [photo]}
 
 
 def visit_service(ctx: Any, principal: Principal, round_id: str, case_id: str,
@@ -79,3 +100,17 @@ def visit_service(ctx: Any, principal: Principal, round_id: str, case_id: str,
         form = visits.store(session, rnd, case_id, data=signed_form(), declared_type="application/pdf", **kw).sha256
     return visits.VisitInput(visited_on=day, met_member=member_met(ctx, case_id), signed_form=form,
                              evidence=(photo,))
+
+
+def page_visit(ctx: Any, case_id: str, day: date | None = None) -> tuple[dict[str, str], list[Any]]:
+    """The round page's re-check form's visit fields and files: (fields, files for `Pages.post(..., files=)`)."""
+    day = day or ctx.clock.today()
+    return ({"visited_on": day.isoformat(), "met_member": member_met(ctx, case_id)},
+            [("photos", ("visit.jpg", dated_photo(f"{day:%Y:%m:%d} 09:30:00"), "image/jpeg")),
+             ("signed_form_file", ("record.pdf", signed_form(), "application/pdf"))])
+
+
+def post_recheck(pages: Any, ctx: Any, url: str, data: dict[str, str]) -> Any:
+    """Post the round page's re-check form for `data["case_id"]` with its visit (the fields in `data` win)."""
+    fields, files = page_visit(ctx, data["case_id"])
+    return pages.post(url + "/results", {**fields, **data}, files=files)

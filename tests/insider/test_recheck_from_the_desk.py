@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from deviation_helpers import drawn_round_api
 from factories import make_case
-from insider_kit import COUNTY, check_body, head_of, schedule
-from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
+from insider_kit import COUNTY, check_body, dated_photo, head_of, member_met, schedule, signed_form, upload, visit_api
 from sqlalchemy import func, select
 from web.pagekit import Pages
 

@@ -273,8 +273,17 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
         raise InvalidState("a re-check result for this case is recorded already")
     case = session.get(Case, data.case_id)
     assert case is not None
-    visit = visits.require_visit(session, rnd, case, data.visit or visits.VisitInput(), clock.today())
-    per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
+    missing: list[FieldError] = []  # the figures' problems and the visit's, reported together
+    try:
+        visit = visits.require_visit(session, rnd, case, data.visit or visits.VisitInput(), clock.today())
+    except ValidationFailed as exc:
+        missing = exc.errors
+    try:
+        per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.errors + missing) from None
+    if missing:
+        raise ValidationFailed(missing)
     row = SamplingResult(
         round_id=rnd.id, case_id=data.case_id, per_capita_income=per_capita, eligible=data.eligible,
         relief_amount=relief, note=data.note or None, baseline=insurer.kind, check_id=insurer.check_id,
