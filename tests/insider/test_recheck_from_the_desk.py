@@ -12,7 +12,7 @@ from datetime import timedelta
 from deviation_helpers import drawn_round_api
 from factories import make_case
 from insider_kit import COUNTY, check_body, dated_photo, head_of, member_met, schedule, signed_form, upload, visit_api
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from web.pagekit import Pages
 
 from verifier.audit.models import AuditEntry
@@ -158,6 +158,13 @@ def test_a_result_with_its_visit_is_recorded_and_shown(ctx, client, users) -> No
     html = pages.get(f"/cases/{case_id}").text
     assert 'id="rechecks"' in html and "县级抽样复核" in html and "签字的复核记录" in html
     assert pages.get(f"/sampling/{round_id}/results/{case_id}/evidence/{photo}").status_code == 200
+
+    # A result recorded before the visit was asked for (migration 0041 leaves it without one) says so.
+    with ctx.db.begin() as session:
+        session.execute(update(SamplingResult).values(visited_on=None, met_member_id=None, signed_form=None,
+                                                      evidence=None))
+    assert "本控制启用前录入：没有走访证据" in pages.get(f"/sampling/{round_id}").text
+    assert "本控制启用前录入：没有走访证据" in pages.get(f"/cases/{case_id}").text
 
 
 def test_the_page_refuses_a_result_without_its_visit_in_chinese(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
