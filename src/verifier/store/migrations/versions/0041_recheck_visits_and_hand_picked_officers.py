@@ -1,9 +1,12 @@
-"""sampling_result, recheck_evidence: the county's visit behind a re-check result
+"""sampling_result, recheck_evidence, visit: the county's visit behind a re-check; who chose a visit's officers
 
 A re-check result now carries the day of the county's visit, the household member met (who signed the re-check
 record), that signed record and the visit's photos, each a `recheck_evidence` file (sealed like a check's evidence,
 with the capture time its camera wrote). Results recorded before keep NULL in the new columns: the pages say they
 were recorded before the evidence was asked for.
+
+`visit.by_hand` says whether a supervisor chose the officers (True) or the planner did (False), `visit.reason` the
+supervisor's reason; NULL for visits scheduled before.
 
 Revision ID: 0041
 Revises: 0040
@@ -41,9 +44,15 @@ def upgrade() -> None:
         sa.UniqueConstraint("sha256", name=op.f("uq_recheck_evidence_sha256")),
     )
     op.create_index(op.f("ix_recheck_evidence_case_id"), "recheck_evidence", ["case_id"], unique=False)
+    with op.batch_alter_table("visit", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("by_hand", sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column("reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("visit", schema=None) as batch_op:
+        batch_op.drop_column("reason")
+        batch_op.drop_column("by_hand")
     op.drop_index(op.f("ix_recheck_evidence_case_id"), table_name="recheck_evidence")
     op.drop_table("recheck_evidence")
     with op.batch_alter_table("sampling_result", schema=None) as batch_op:
