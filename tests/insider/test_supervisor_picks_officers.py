@@ -114,3 +114,8 @@ def test_each_supervisors_share_of_hand_picked_visits_is_shown(ctx, client, user
     assert sup2_row[1] == "0" and sup2_row[2] == "0.0%", sup2_row
     html = pages.get(f"/cases/{case_id}").text
     assert "未说明原因" in html and "自动排期" in pages.get(f"/cases/{planned}").text
+    # The county reviewer, who watches the insurer, sees the same on the county's dashboard.
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    pages.login("reviewer")
+    home = pages.get("/").text
+    assert 'id="hand-picked-shares"' in home and "100.0%" in home

@@ -209,7 +209,7 @@ def field_officers(session: Session, county_code: str) -> list[User]:
 
 def schedule(
     session: Session, case_id: str, *, officers: list[str], visit_on: date, vehicle: str,
-    principal: Principal, clock: Clock, reason: str = "",
+    principal: Principal, clock: Clock, reason: str = "", reason_required: bool = False,
 ) -> Visit:
     """A visit whose officers the supervisor chooses (by hand): recorded as such, with the reason (kept in the visit
     and its audit entry, shown on the schedule and the route sheet; "" when an older client sends none)."""
@@ -233,6 +233,8 @@ def schedule(
                                               "next visit is made by other officers")
                  for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
     reason = (reason or "").strip()
+    if reason_required and not reason:
+        problems.append(FieldError("reason", REASON_REQUIRED))
     if len(reason) > 500:
         problems.append(FieldError("reason", "at most 500 characters"))
     due = due_date(session, case)
@@ -266,7 +268,12 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
     return visit
 
 
-def hand_picked_shares(session: Session, principal: Principal, *, since: date) -> list[dict[str, Any]]:
+REASON_REQUIRED = "required: why you choose these officers rather than the planner"
+HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days
+
+
+def hand_picked_shares(session: Session, principal: Principal, *, since: date,
+                       county_code: str | None = None) -> list[dict[str, Any]]:
     """Per supervisor, the visits they scheduled since `since` (created on or after it, Asia/Shanghai) in the caller's
     counties: how many, how many with officers chosen by hand, of those how many without a reason, and the share
     chosen by hand ("66.7%", of the visits whose way of assignment is known). Visits scheduled before the choice was kept (`by_hand` NULL) are counted apart."""
@@ -276,6 +283,8 @@ def hand_picked_shares(session: Session, principal: Principal, *, since: date) -
             .group_by(Visit.planned_by, Visit.by_hand, Visit.reason))
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if county_code:
+        stmt = stmt.where(Case.county_code == county_code)
     by: dict[str, dict[str, Any]] = {}
     for who, hand, reason, n in session.execute(stmt):
         row = by.setdefault(who, {"user_id": who, "total": 0, "by_hand": 0, "without_reason": 0, "unknown": 0})

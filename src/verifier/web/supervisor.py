@@ -44,11 +44,9 @@ from . import paging
 from .labels import CHANNELS, message_zh
 from .paging import Pager, page_param
 
-REASON_REQUIRED = "required: why you choose these officers rather than the planner"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Parameter(max_length=40)]
 SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers", "reason")
-SHARE_DAYS = 90  # the schedule page's share of hand-picked visits counts the visits scheduled in these last days
 PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
 
 
@@ -66,7 +64,8 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
                             "visit_on": visit.visit_on.isoformat()}
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
-        barred = sorted(user_names(session, list(last_time)).values())
+        known = user_names(session, list(last_time))
+        barred = sorted(known.get(o, o) for o in last_time)
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred)
 
@@ -93,10 +92,10 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
             for u in proposal["unplaced"]:
                 c = cases[u["case_id"]]
                 unplaced.append({**u, "case": c, "head": c.household.head_name})
-        shares = case_service.hand_picked_shares(session, user, since=ctx.clock.today() - timedelta(days=SHARE_DAYS))
+        shares = case_service.hand_picked_shares(session, user, since=ctx.clock.today() - timedelta(days=case_service.HAND_PICKED_DAYS))
         share_names = user_names(session, [s["user_id"] for s in shares])
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
-                shares=shares, share_names=share_names, share_days=SHARE_DAYS,
+                shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q,
                 pager=Pager.over("/schedule", {"q": q}, found))
 
@@ -153,15 +152,14 @@ class SchedulePages(Controller):
         if not vehicle:
             problems.append(FieldError("vehicle", "a vehicle is needed"))
         reason = clean(data.get("reason"))
-        if not reason:  # the page always asks why the supervisor, not the planner, chooses the officers
-            problems.append(FieldError("reason", REASON_REQUIRED))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:
             if problems or visit_on is None:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
                 visit = case_service.schedule(session, case_id, officers=officers, visit_on=visit_on, vehicle=vehicle,
-                                              principal=request.user, clock=ctx.clock, reason=reason)
+                                              principal=request.user, clock=ctx.clock, reason=reason,
+                                              reason_required=True)  # the page always asks why
                 late = visit.visit_on > visit.due_on
         except ValidationFailed as exc:
             return _schedule_page(request, ctx, case_id, form_state(data, exc, SCHEDULE_FIELDS, rename),
