@@ -212,7 +212,8 @@ def schedule(
     principal: Principal, clock: Clock, reason: str = "", reason_required: bool = False,
 ) -> Visit:
     """A visit whose officers the supervisor chooses (by hand): recorded as such, with the reason (kept in the visit
-    and its audit entry, shown on the schedule and the route sheet; "" when an older client sends none)."""
+    and its audit entry, shown on the case page; "" when an older client sends none, refused then when
+    `reason_required`, as the page asks)."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status not in ("screened", "scheduled"):
         raise InvalidState(f"cannot schedule a case that is {case.status}")
@@ -276,7 +277,8 @@ def hand_picked_shares(session: Session, principal: Principal, *, since: date,
                        county_code: str | None = None) -> list[dict[str, Any]]:
     """Per supervisor, the visits they scheduled since `since` (created on or after it, Asia/Shanghai) in the caller's
     counties: how many, how many with officers chosen by hand, of those how many without a reason, and the share
-    chosen by hand ("66.7%", of the visits whose way of assignment is known). Visits scheduled before the choice was kept (`by_hand` NULL) are counted apart."""
+    chosen by hand ("66.7%", of the visits whose way of assignment is known). Visits scheduled before the choice was
+    kept (`by_hand` NULL) are counted apart."""
     start = datetime.combine(since, time.min, tzinfo=SCHEME_TZ)
     stmt = (select(Visit.planned_by, Visit.by_hand, Visit.reason, func.count())
             .join(Case, Case.id == Visit.case_id).where(Visit.created_at >= start)

@@ -4,7 +4,8 @@ value when one was named; each party reveals; a party late past its deadline may
 drawn (the seed, the re-check form of each sampled case, the report with its verdict, and widening the sample).
 
 The re-check form does not show the insurer's figures: the county records what it finds on its own, and the
-comparison is shown once the result is recorded.
+comparison is shown once the result is recorded. It asks for the county's visit (the day, the household member
+met, the record they signed and the photos, `sampling/visits.py`), shown under each recorded result.
 """
 
 from __future__ import annotations
