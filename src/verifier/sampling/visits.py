@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..checks import evidence_files
-from ..checks.service import EVIDENCE_TYPES, _captured_at, _sniff
+from ..checks.service import _captured_at, _sniff  # the same reading of a file as a check's evidence
 from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.photo_times import as_scheme_time
@@ -49,9 +49,6 @@ NOT_UPLOADED = "no such file was uploaded for this re-check"
 PHOTO_REQUIRED = "at least one photo taken on the visit day (by its capture time) is required"
 INSURERS_FILE = "this file is among the insurer's evidence of the case: the re-check needs its own"
 ANOTHER_RECHECK = "this file is the evidence of another re-check"
-
-__all__ = ["EVIDENCE_TYPES", "VisitInput", "store", "require_visit", "visit_of", "file_of"]
-
 
 @dataclass(frozen=True)
 class VisitInput:

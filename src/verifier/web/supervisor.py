@@ -92,7 +92,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
             for u in proposal["unplaced"]:
                 c = cases[u["case_id"]]
                 unplaced.append({**u, "case": c, "head": c.household.head_name})
-        shares = case_service.hand_picked_shares(session, user, since=ctx.clock.today() - timedelta(days=case_service.HAND_PICKED_DAYS))
+        since = ctx.clock.today() - timedelta(days=case_service.HAND_PICKED_DAYS)
+        shares = case_service.hand_picked_shares(session, user, since=since)
         share_names = user_names(session, [s["user_id"] for s in shares])
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
