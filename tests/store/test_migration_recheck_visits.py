@@ -1,5 +1,7 @@
-"""Migration 0041 (the county's visit behind a re-check): results recorded before keep their figures, with no visit
-(NULL day, member, signed record and photos): the pages say they were recorded before the evidence was asked for."""
+"""Migration 0041 (the county's visit behind a re-check; who chose a visit's officers): results recorded before keep
+their figures, with no visit (NULL day, member, signed record and photos): the pages say they were recorded before the
+evidence was asked for; visits scheduled before keep their officers, with no record of who chose them (NULL), not
+counted in the shares of hand-picked visits."""
 
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ def test_results_recorded_before_keep_their_figures_and_carry_no_visit(database_
                               "VALUES ('smp_1', 'case_1', '', 0)"))
             conn.execute(text("INSERT INTO sampling_item (round_id, case_id, stage, stratum, position, units) "
                               "VALUES ('smp_1', 'case_1', 1, '', 0, 1)"))
+            conn.execute(text("INSERT INTO visit (id, case_id, visit_on, due_on, officer_ids, vehicle, active, "
+                              "planned_by, created_at) VALUES ('visit_1', 'case_1', '2020-05-10', '2020-05-11', "
+                              "'[\"o1\", \"o2\"]', 'v1', true, 'sup', :now)"), {"now": NOW})
             conn.execute(text(
                 "INSERT INTO home_check (id, case_id, seq, visited_on, officer_ids, members, member_count, wages, "
                 "business_net, property_net, transfer_net, productive_costs, medical_self_paid, schooling, "
@@ -47,6 +52,7 @@ def test_results_recorded_before_keep_their_figures_and_carry_no_visit(database_
                                     "FROM sampling_result")).one()
             assert row == (300000, None, None, None, None)
             assert conn.execute(text("SELECT count(*) FROM recheck_evidence")).scalar() == 0
+            assert conn.execute(text("SELECT planned_by, by_hand, reason FROM visit")).one() == ("sup", None, None)
         upgrade(db)  # and again: nothing to do
     finally:
         db.dispose()
