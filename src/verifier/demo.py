@@ -135,7 +135,8 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                 cases.screen(session, case_id, decision="pass", reason="", principal=team.clerk, clock=ctx.clock)
             elif step == "scheduled":
                 cases.schedule(session, case_id, officers=[team.officer1.id, team.officer2.id], visit_on=on,
-                               vehicle=vehicle, principal=team.supervisor, clock=ctx.clock)
+                               vehicle=vehicle, principal=team.supervisor, clock=ctx.clock,
+                               reason="该村由本组核查员固定负责")
             elif step == "checked":
                 basis = checks.cause_of(session, session.get(Case, case_id)).basis  # type: ignore[arg-type]
                 rigid = RigidExpenditure(**{basis: cost})

@@ -170,14 +170,14 @@ def test_supervisor_schedules_both_visits(staff, flow) -> None:  # type: ignore[
         desk.go("/schedule")
         desk.follow(f"main a[href='/cases/{flow[key]}/schedule']")
         desk.fill({"#f-officer_1": Shown("核查员 王强"), "#f-officer_2": Shown("核查员 李娜"),
-                   "#f-visit_on": flow_day(VISIT_DAY)})
+                   "#f-visit_on": flow_day(VISIT_DAY), "#f-reason": "两户同村，由本组一并走访"})  # why by hand
         if n == 0:
             assert desk.submit(form, blocked=True) == 0  # no vehicle: the browser asks for it
             desk.fill({"#f-vehicle": "车01", "#f-officer_2": Shown("核查员 王强")})
             with desk.refusal(422, 409):  # the same officer twice: refused, what was chosen stays chosen
                 assert desk.submit(form) == 1
             assert "核查员 王强" in desk.page.locator("#f-officer_1 option:checked").inner_text()
-            assert desk.page.input_value("#f-vehicle") == "车01"
+            assert desk.page.input_value("#f-vehicle") == "车01" and desk.page.input_value("#f-reason")
             desk.fill({"#f-officer_2": Shown("核查员 李娜")})
         desk.fill({"#f-vehicle": "车01"})
         assert desk.submit(form, expect=r"done=scheduled") == 1
@@ -395,6 +395,23 @@ def report_figure(desk: Desk, label: str) -> str:
     return desk.text(f"tr:has(th:text-is('{label}')) td").strip()
 
 
+def signed_record(case_id: str) -> bytes:
+    """A scan of the re-check record the household member signed (each its own file)."""
+    return f"%PDF-1.4\n% re-check record of {case_id}, signed\n%%EOF\n".encode()
+
+
+def photo_taken_on(day: str, case_id: str) -> bytes:
+    """A photo whose camera wrote `day` (YYYY-MM-DD) at 10:00 as its capture time (each its own file)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010E] = case_id
+    exif[0x8769] = {0x9003: day.replace("-", ":") + " 10:00:00"}
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 18), (80, 120, 60)).save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
 def test_county_reviewer_works_the_drawn_sampling_round(staff, flow) -> None:  # type: ignore[no-untyped-def]
     desk = staff.desk("reviewer", start="/sampling")
     desk.follow("main tr:has-text('已抽取样本') a[href^='/sampling/smp_']")
@@ -412,6 +429,13 @@ def test_county_reviewer_works_the_drawn_sampling_round(staff, flow) -> None:  #
         form.locator("input[name=per_capita_income]").fill("3000")
         form.locator("input[name=relief_amount]").fill("20000")
         form.locator("input[name=note]").fill("复核入户，情况属实")
+        # the county's visit: the member met, the record they signed, a photo taken on the visit day
+        form.locator("select[name=met_member]").select_option(index=1)
+        day = form.locator("input[name=visited_on]").input_value()
+        form.locator("input[name=signed_form_file]").set_input_files(files=[
+            {"name": "复核记录.pdf", "mimeType": "application/pdf", "buffer": signed_record(case)}])
+        form.locator("input[name=photos]").set_input_files(files=[
+            {"name": "IMG.jpg", "mimeType": "image/jpeg", "buffer": photo_taken_on(day, case)}])
         assert desk.submit(f"form#result-{case}", expect=r"done=recheck") == 1
         done += 1
         assert report_figure(desk, "已复核户数") == str(done)  # one result per double click

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from factories import COUNTY, new_id_number
+from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
 
 
 _bill_numbers = itertools.count(1)
@@ -63,4 +64,5 @@ def scheduled_visit(ctx: Any, client: Any, users: Any, case_id: str) -> Visit:
     return Visit(case_id, sup, users.headers("off1"), officers, head_of(client, sup, case_id), today)
 
 
-__all__ = ["COUNTY", "Visit", "check_body", "head_of", "schedule", "scheduled_visit"]
+__all__ = ["COUNTY", "Visit", "check_body", "dated_photo", "head_of", "member_met", "schedule", "scheduled_visit",
+           "signed_form", "upload", "visit_api"]

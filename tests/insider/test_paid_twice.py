@@ -50,8 +50,11 @@ def test_attack_a_paid_household_is_entered_again_for_the_same_cost(ctx, client,
     assert r.status_code == 422 and second in r.text
 
     # Checked again (the same cost recorded once more) and confirmed: priced on the cumulative cost, less the paid.
+    # By other officers: those of the household's last check do not make its next visit (rotation).
     ctx.clock.advance(days=1)
-    demo.advance_to(ctx, team, second, hh, "determined", on=ctx.clock.today(), vehicle="车01")
+    s2 = staff(ctx, team=1)
+    demo.advance_to(ctx, demo.Team(s.clerk, s.supervisor, s2.officer1, s2.officer2), second, hh, "determined",
+                    on=ctx.clock.today(), vehicle="车02")
     with ctx.db.read() as session:
         det = session.scalars(select(Determination).where(Determination.case_id == second)).one()
         rule = contract_store.get_contract(session, session.get(Case, second).contract_id).relief_rule("illness",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from deviation_helpers import drawn_round_api
 from factories import make_case
 from insider_kit import COUNTY, check_body, head_of, schedule
+from recheck_kit import dated_photo, upload, visit_api
 from sqlalchemy import func, select
 
 from verifier.sampling.models import SamplingResult
@@ -45,10 +46,14 @@ def test_attack_the_officer_and_the_confirming_supervisor_record_the_recheck_of_
     for who in ("officer-reviewer", "sup-reviewer"):
         r = _result(client, users.headers(who), round_id, case_id, relief_amount=relief)  # "the result stands"
         assert r.status_code == 403 and "four-eyes" in r.json()["detail"], (who, r.text)
+        # nor upload the files of a visit to it
+        upload(client, users.headers(who), round_id, case_id, dated_photo(f"{today.replace('-', ':')} 09:00:00"),
+               status=403)
     assert _results(ctx) == 0
 
-    # An independent reviewer records it; the insider may not correct it either.
-    r = _result(client, users.headers("reviewer"), round_id, case_id, relief_amount="0.00")
+    # An independent reviewer records it (with the county's visit); the insider may not correct it either.
+    r = _result(client, users.headers("reviewer"), round_id, case_id, relief_amount="0.00",
+                **visit_api(ctx, client, users.headers("reviewer"), round_id, case_id))
     assert r.status_code == 201 and r.json()["deviation"] is True, r.text
     r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/corrections",
                     headers=users.headers("sup-reviewer"),

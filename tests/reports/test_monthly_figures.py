@@ -36,6 +36,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 from factories import COUNTY, accept_contract, staff
+from recheck_kit import visit_service
 
 from verifier.demo import demo_bills
 from verifier import demo
@@ -318,10 +319,11 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
             select_determinations())}
     for k, agrees in (("A", True), ("D", False)):
         income, relief = determined[ids[k]]
+        visit = visit_service(ctx, people["reviewer"], round_id, ids[k])
         with ctx.db.begin() as session:
             out = sampling_service.record_result(session, round_id, sampling_service.ResultInput(
                 case_id=ids[k], per_capita_income=format_yuan(income), eligible=agrees,
-                relief_amount=format_yuan(relief) if agrees else None), principal=people["reviewer"],
+                relief_amount=format_yuan(relief) if agrees else None, visit=visit), principal=people["reviewer"],
                 clock=ctx.clock)
         assert out.deviation is (not agrees)
     # The first batch's return arrives on 07-02 saying the bank settled it on 06-29 (June's figures); a date before

@@ -9,6 +9,7 @@ import hashlib
 
 import pytest
 from factories import COUNTY, make_case
+from recheck_kit import visit_api, visit_if_possible
 
 PERIOD = {"checked_from": "2020-05-01", "checked_to": "2020-06-30"}
 RANDOMNESS = "3141592653589793238462643383279502884197169399375105820974944592"  # the county's secret
@@ -93,8 +94,11 @@ class Rounds:
         self.reveal(round_id, "county", county)
         return self.reveal(round_id, "insurer", insurer)
 
-    def result(self, round_id: str, case_id: str, status: int = 201, **body: Any) -> dict[str, Any]:
-        r = self.client.post(f"/api/sampling-rounds/{round_id}/results", json={"case_id": case_id, **body},
+    def result(self, round_id: str, case_id: str, status: int = 201, visit: bool = True,
+               **body: Any) -> dict[str, Any]:
+        """Record the re-check, with its visit (a photo of the day and the signed record) unless `visit` is False."""
+        shown = visit_if_possible(self.client, self.headers, round_id, case_id) if visit else {}
+        r = self.client.post(f"/api/sampling-rounds/{round_id}/results", json={"case_id": case_id, **shown, **body},
                              headers=self.headers)
         assert r.status_code == status, r.text
         return r.json()

@@ -8,6 +8,7 @@ import hashlib
 from click.testing import CliRunner
 from sampling_helpers import INSURER_SECRET, PERIOD, RANDOMNESS, commitment, make_population
 from factories import COUNTY, make_case
+from recheck_kit import visit_api
 from sqlalchemy import update
 
 from verifier.audit import merkle
@@ -339,7 +340,8 @@ def test_writes_repeated_with_an_idempotency_key_change_nothing(ctx, client, rou
     assert sorted(drawn[0].json()["case_ids"]) == sorted(ids)
 
     headers = {**rounds.headers, "Idempotency-Key": "result-1"}
-    body = {"case_id": ids[0], "per_capita_income": "2666.67", "eligible": True}
+    body = {"case_id": ids[0], "per_capita_income": "2666.67", "eligible": True,
+            **visit_api(None, client, rounds.headers, round_id, ids[0])}
     results = [client.post(f"/api/sampling-rounds/{round_id}/results", json=body, headers=headers) for _ in range(2)]
     assert [r.status_code for r in results] == [201, 201] and results[0].json() == results[1].json()
     assert rounds.report(round_id)["rechecked"] == 1

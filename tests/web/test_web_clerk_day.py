@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from deviation_helpers import drawn_round_api, pay, person, ready_case
+from recheck_kit import visit_api
 from factories import make_case, staff
 from sqlalchemy import select
 
@@ -34,7 +35,8 @@ def test_a_sampling_round_is_named_by_county_kind_and_period(pages, ctx, users) 
     round_id, _ = drawn_round_api(pages.client, reviewer, insurer)
     for case_id in (held, paid):
         r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
-                              json={"case_id": case_id, "per_capita_income": "2666.67", "eligible": False})
+                              json={"case_id": case_id, "per_capita_income": "2666.67", "eligible": False,
+                                    **visit_api(ctx, pages.client, reviewer, round_id, case_id)})
         assert r.status_code == 201, r.text
 
     pages.login("reviewer")

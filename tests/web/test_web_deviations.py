@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from deviation_helpers import drawn_round_api, pay, person, ready_case
+from recheck_kit import visit_api
 from sqlalchemy import select
 
 from verifier.payments.models import Recovery
@@ -27,7 +28,8 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     assert {held, paid} <= set(drawn)
     for case_id in (held, paid):
         r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
-                              json={"case_id": case_id, "per_capita_income": INCOME, "eligible": False})
+                              json={"case_id": case_id, "per_capita_income": INCOME, "eligible": False,
+                                    **visit_api(ctx, pages.client, reviewer, round_id, case_id)})
         assert r.status_code == 201, r.text
 
     # the supervisor sees the hold on the case page and re-determines it; a refused form keeps what was typed

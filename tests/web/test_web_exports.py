@@ -14,6 +14,7 @@ from pagekit import OTHER_COUNTY
 from sqlalchemy import select
 
 from factories import COUNTY
+from recheck_kit import post_recheck
 from officekit import Office, build_office
 from sampling.sampling_helpers import make_population, rounds  # noqa: F401  (the fixture)
 
@@ -152,7 +153,7 @@ def test_samples_export_shows_each_sampled_case_with_its_result_and_deviation(ct
     pages.login("reviewer")
     case_ids = re.findall(r'id="result-(case_[^"]+)"', pages.get(f"/sampling/{round_id}").text)
     assert case_ids
-    saved = pages.post(f"/sampling/{round_id}/results", {"case_id": case_ids[0], "per_capita_income": "99999.00",
+    saved = post_recheck(pages, ctx, f"/sampling/{round_id}", {"case_id": case_ids[0], "per_capita_income": "99999.00",
                                                          "eligible": "no", "relief_amount": "0.00", "note": "收入有误"})
     assert saved.status_code == 303, saved.text[:300]
     assert f'href="/sampling/{round_id}/samples.xlsx"' in pages.get(f"/sampling/{round_id}").text

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 from factories import COUNTY, make_case
+from recheck_kit import post_recheck
 from pagekit import card_count
 
 from verifier.domain.sampling import population_digest
@@ -58,8 +59,8 @@ def _pending(text: str) -> list[str]:
     return re.findall(r'id="result-(case_\w+)"', text)
 
 
-def _recheck(pages, url: str, case_id: str, *, eligible: str = "yes") -> None:  # type: ignore[no-untyped-def]
-    r = pages.post(url + "/results", {"case_id": case_id, "eligible": eligible, "per_capita_income": "2666.67",
+def _recheck(pages, ctx, url: str, case_id: str, *, eligible: str = "yes") -> None:  # type: ignore[no-untyped-def]
+    r = post_recheck(pages, ctx, url, {"case_id": case_id, "eligible": eligible, "per_capita_income": "2666.67",
                                       "note": "复核一致" if eligible == "yes" else "家中有营运车辆"})
     assert r.status_code == 303, r.text
 
@@ -142,11 +143,11 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     first = sampled[0]
     form = text.split(f'id="result-{first}"')[1].split("</form>")[0]
     assert "2,666.67" not in form and "保险公司" not in form
-    r = pages.post(url + "/results", {"case_id": first, "per_capita_income": "2666.67"})
+    r = post_recheck(pages, ctx, url, {"case_id": first, "per_capita_income": "2666.67"})
     assert r.status_code == 422 and "必填" in r.text.split(f'id="result-{first}"')[1].split("</form>")[0]
     for case_id in sampled:
-        _recheck(pages, url, case_id)
-    r = pages.post(url + "/results", {"case_id": first, "eligible": "yes", "per_capita_income": "1.00"})
+        _recheck(pages, ctx, url, case_id)
+    r = post_recheck(pages, ctx, url, {"case_id": first, "eligible": "yes", "per_capita_income": "1.00"})
     assert r.status_code == 409 and "该案件的复核结果已录入" in r.text
     text = pages.get(url).text
     report = text.split('id="report"')[1]
@@ -172,9 +173,9 @@ def test_a_deviation_widens_the_sample(pages, ctx) -> None:  # type: ignore[no-u
     _reveal_both(pages, url)
     sampled = _pending(pages.get(url).text)
     assert len(sampled) == 3
-    _recheck(pages, url, sampled[0], eligible="no")
+    _recheck(pages, ctx, url, sampled[0], eligible="no")
     for case_id in sampled[1:]:
-        _recheck(pages, url, case_id)
+        _recheck(pages, ctx, url, case_id)
     text = pages.get(url).text
     assert "结论：扩大样本" in text and "认定结论不一致" in text and "有偏差" in text
     assert re.search(r"<th>偏差率</th><td class=\"num\">33\.33%</td>", text)
@@ -230,9 +231,9 @@ def test_a_monetary_unit_round(pages, ctx) -> None:  # type: ignore[no-untyped-d
     text = pages.get(url).text
     assert "<th class=\"num\">金额单位</th>" in text and "抽样间隔" in text
     for case_id in _pending(text):
-        r = pages.post(url + "/results", {"case_id": case_id, "eligible": "yes", "per_capita_income": "2666.67"})
+        r = post_recheck(pages, ctx, url, {"case_id": case_id, "eligible": "yes", "per_capita_income": "2666.67"})
         assert r.status_code == 422 and "请填写复核认定的保障金额" in r.text  # the confirmed relief is compared
-        r = pages.post(url + "/results", {"case_id": case_id, "eligible": "yes", "per_capita_income": "2666.67",
+        r = post_recheck(pages, ctx, url, {"case_id": case_id, "eligible": "yes", "per_capita_income": "2666.67",
                                           "relief_amount": "21,900.00"})
         assert r.status_code == 303, r.text
     assert "结论：接受" in pages.get(url).text
@@ -282,7 +283,7 @@ def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the
     _commit_and_freeze(pages, url)
     _reveal_both(pages, url)
     sampled = _pending(pages.get(url).text)
-    r = pages.post(url + "/results", {"case_id": sampled[0], "eligible": "no", "per_capita_income": "2666.67"})
+    r = post_recheck(pages, ctx, url, {"case_id": sampled[0], "eligible": "no", "per_capita_income": "2666.67"})
     assert r.status_code == 303 and r.headers["location"] == f"{url}?done=recheck#item-{sampled[0]}"
     text = pages.get(url).text
     assert f'<tr id="item-{sampled[0]}">' in text and f'id="correct-{sampled[0]}"' in text
@@ -299,7 +300,7 @@ def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the
     assert pages.post(fix, {"eligible": "no", "per_capita_income": "1", "reason": "x"}).status_code == 403
     pages.as_("rev1", "county_reviewer")
     for case_id in sampled[1:]:
-        _recheck(pages, url, case_id)
+        _recheck(pages, ctx, url, case_id)
     text = pages.get(url).text
     assert "结论：接受" in text and 'id="correct-' not in text
     r = pages.post(fix, {"eligible": "no", "per_capita_income": "2666.67", "reason": "再改"})

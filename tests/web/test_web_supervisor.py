@@ -23,6 +23,9 @@ def test_scheduling_a_case_by_hand(pages, ctx, clock) -> None:  # type: ignore[n
     assert r.status_code == 422 and "请填写车辆" in r.text
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
                                                   "vehicle": "车09", "visit_on": today})
+    assert r.status_code == 422 and "请说明不用自动排期" in r.text  # a hand-picked visit says why
+    r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
+                                                  "vehicle": "车09", "visit_on": today, "reason": "农户约定今日在家"})
     assert r.status_code == 303 and status_of(ctx, case_id) == "scheduled"
     assert "走访已安排" in pages.get(r.headers["location"]).text
 

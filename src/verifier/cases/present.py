@@ -137,7 +137,7 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool,
 
 def visit_out(v: Visit) -> VisitOut:
     return VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids), vehicle=v.vehicle,
-                    active=v.active, days_late=days_late(v.visit_on, v.due_on))
+                    active=v.active, days_late=days_late(v.visit_on, v.due_on), by_hand=v.by_hand, reason=v.reason)
 
 
 # The case detail's statements, prepared once (store/reader.py): building and executing a statement through the ORM

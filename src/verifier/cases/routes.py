@@ -125,7 +125,7 @@ class CaseController(Controller):
     def schedule(self, case_id: Id, data: JSONBody[ScheduleIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[VisitOut]:
         def run(session: Session) -> VisitOut:
             v = service.schedule(session, case_id, officers=list(data.officers), visit_on=data.visit_on,
-                                 vehicle=data.vehicle, principal=request.user, clock=ctx.clock)
+                                 vehicle=data.vehicle, principal=request.user, clock=ctx.clock, reason=data.reason)
             return visit_out(v)
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

@@ -20,6 +20,9 @@ class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
     officers: Annotated[list[Short], msgspec.Meta(min_length=2, max_length=2)]
     visit_on: date
     vehicle: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    # Why the supervisor chooses these officers rather than the planner (kept in the visit and its audit entry, shown
+    # on the schedule page and the route sheet). Optional for older clients: a visit without one is shown as such.
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
 class PlanIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -52,6 +55,8 @@ class VisitOut(msgspec.Struct):
     vehicle: str | None
     active: bool
     days_late: int = 0  # a visit booked after the case's due date: by how many days
+    by_hand: bool | None = None  # officers chosen by a supervisor (True) or the planner (False); None: not kept then
+    reason: str | None = None  # a supervisor's reason for choosing them
 
 
 class MemberOut(msgspec.Struct):

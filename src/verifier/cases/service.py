@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..clock import Clock
+from ..clock import SCHEME_TZ, Clock
 from ..domain import planning
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
@@ -141,12 +142,37 @@ def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozense
     """The officers who may not make a case's next visit: for a case under review (the household asked for a review
     of an ineligible decision), those who made its earlier checks; for a case whose check the supervisor sent back,
     the officers of the sent-back check (the doubt is settled by other eyes)."""
+    barred = {k: set(v) for k, v in _barred_by_own_checks(session, case_ids).items()}
+    for case_id, officers in last_household_officers(session, case_ids).items():
+        barred.setdefault(case_id, set()).update(officers)
+    return {k: frozenset(v) for k, v in barred.items()}
+
+
+def _barred_by_own_checks(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
     reviewed = select(ReviewRequest.case_id).where(ReviewRequest.case_id.in_(case_ids))
     barred: dict[str, set[str]] = {}
     for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(
             Check.case_id.in_(case_ids), or_(Check.case_id.in_(reviewed), Check.sent_back_at.is_not(None)))):
         barred.setdefault(case_id, set()).update(officers)
     return {k: frozenset(v) for k, v in barred.items()}
+
+
+def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
+    """Rotation (轮换): the officers of the household's latest check on another of its cases (last year's, another
+    cause's), who do not make this case's visits: an officer and a household do not meet twice in a row, so no
+    supervisor can keep sending a household to the same officer."""
+    if not case_ids:
+        return {}
+    households = dict(session.execute(select(Case.id, Case.household_id).where(Case.id.in_(case_ids))).tuples().all())
+    rows = session.execute(select(Check.case_id, Case.household_id, Check.officer_ids, Check.recorded_at)
+                           .join(Case, Case.id == Check.case_id)
+                           .where(Case.household_id.in_(set(households.values())))).all()
+    out: dict[str, frozenset[str]] = {}
+    for case_id, household in households.items():
+        others = [r for r in rows if r.household_id == household and r.case_id != case_id]
+        if others:
+            out[case_id] = frozenset(max(others, key=lambda r: r.recorded_at).officer_ids)
+    return out
 
 
 _ACTIVE_VISIT = select(Visit).where(Visit.case_id == bindparam("case_id"), Visit.active.is_(True))
@@ -183,8 +209,11 @@ def field_officers(session: Session, county_code: str) -> list[User]:
 
 def schedule(
     session: Session, case_id: str, *, officers: list[str], visit_on: date, vehicle: str,
-    principal: Principal, clock: Clock,
+    principal: Principal, clock: Clock, reason: str = "", reason_required: bool = False,
 ) -> Visit:
+    """A visit whose officers the supervisor chooses (by hand): recorded as such, with the reason (kept in the visit
+    and its audit entry, shown on the case page; "" when an older client sends none, refused then when
+    `reason_required`, as the page asks)."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status not in ("screened", "scheduled"):
         raise InvalidState(f"cannot schedule a case that is {case.status}")
@@ -193,13 +222,22 @@ def schedule(
     ids = [by_name.get(o, o) for o in officers]
     problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
                 for i, o in enumerate(officers) if by_name.get(o, o) not in eligible]
-    barred = barred_officers(session, [case.id]).get(case.id, frozenset())
+    barred = _barred_by_own_checks(session, [case.id]).get(case.id, frozenset())
+    last_time = last_household_officers(session, [case.id]).get(case.id, frozenset())
     sent_back = barred and session.scalar(select(Check.id).where(Check.case_id == case.id,
                                                                  Check.sent_back_at.is_not(None)).limit(1))
     problems += [FieldError(f"officers[{i}]", f"{o!r} made an earlier check of this case: "
                                               + ("a check sent back is visited again by other officers" if sent_back
                                                  else "a review is checked by other officers"))
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
+    problems += [FieldError(f"officers[{i}]", f"{o!r} made the household's last check (another of its cases): its "
+                                              "next visit is made by other officers")
+                 for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
+    reason = (reason or "").strip()
+    if reason_required and not reason:
+        problems.append(FieldError("reason", REASON_REQUIRED))
+    if len(reason) > 500:
+        problems.append(FieldError("reason", "at most 500 characters"))
     due = due_date(session, case)
     others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
               if v.case_id != case.id]
@@ -212,21 +250,57 @@ def schedule(
     )
     if problems:
         raise ValidationFailed(problems)
-    return _assign(session, case, ids, visit_on, vehicle, due, principal, clock)
+    return _assign(session, case, ids, visit_on, vehicle, due, principal, clock, by_hand=True, reason=reason)
 
 
 def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date, vehicle: str, due: date,
-            principal: Principal, clock: Clock) -> Visit:
+            principal: Principal, clock: Clock, *, by_hand: bool, reason: str = "") -> Visit:
     previous = active_visit(session, case.id)
     if previous is not None:
         previous.active = False
     visit = Visit(id=new_id("visit"), case_id=case.id, visit_on=visit_on, due_on=due, officer_ids=list(officer_ids),
-                  vehicle=vehicle, active=True, planned_by=principal.id, created_at=clock.now())
+                  vehicle=vehicle, active=True, planned_by=principal.id, created_at=clock.now(), by_hand=by_hand,
+                  reason=reason if by_hand else None)
     session.add(visit)
     advance(session, case, "schedule", actor=principal, role="insurer_supervisor", clock=clock,
             payload={"visit_id": visit.id, "visit_on": visit_on.isoformat(), "officers": list(officer_ids),
-                     "vehicle": vehicle, "due_on": due.isoformat()})
+                     "vehicle": vehicle, "due_on": due.isoformat(), "by_hand": by_hand,
+                     **({"reason": reason} if by_hand else {})})
     return visit
+
+
+REASON_REQUIRED = "required: why you choose these officers rather than the planner"
+HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days
+
+
+def hand_picked_shares(session: Session, principal: Principal, *, since: date,
+                       county_code: str | None = None) -> list[dict[str, Any]]:
+    """Per supervisor, the visits they scheduled since `since` (created on or after it, Asia/Shanghai) in the caller's
+    counties: how many, how many with officers chosen by hand, of those how many without a reason, and the share
+    chosen by hand ("66.7%", of the visits whose way of assignment is known). Visits scheduled before the choice was
+    kept (`by_hand` NULL) are counted apart."""
+    start = datetime.combine(since, time.min, tzinfo=SCHEME_TZ)
+    stmt = (select(Visit.planned_by, Visit.by_hand, Visit.reason, func.count())
+            .join(Case, Case.id == Visit.case_id).where(Visit.created_at >= start)
+            .group_by(Visit.planned_by, Visit.by_hand, Visit.reason))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    if county_code:
+        stmt = stmt.where(Case.county_code == county_code)
+    by: dict[str, dict[str, Any]] = {}
+    for who, hand, reason, n in session.execute(stmt):
+        row = by.setdefault(who, {"user_id": who, "total": 0, "by_hand": 0, "without_reason": 0, "unknown": 0})
+        row["total"] += n
+        if hand is None:
+            row["unknown"] += n
+        elif hand:
+            row["by_hand"] += n
+            row["without_reason"] += n if not (reason or "").strip() else 0
+    for row in by.values():
+        known = row["total"] - row["unknown"]
+        row["share"] = None if known == 0 else str((Decimal(row["by_hand"] * 100) / known).quantize(
+            Decimal("0.1"), rounding=ROUND_HALF_UP)) + "%"
+    return sorted(by.values(), key=lambda r: (-r["by_hand"], r["user_id"]))
 
 
 def plan(
@@ -261,7 +335,7 @@ def plan(
         by_id = {c.id: c for c in cases}
         for a in result.assignments:
             _assign(session, by_id[a.case_id], list(a.officer_ids), a.visit_on, a.vehicle_id, due[a.case_id],
-                    principal, clock)
+                    principal, clock, by_hand=False)
     overdue = sorted((c for c in plan_cases if c.due_on < start), key=lambda c: (c.due_on, c.case_id))
     return {
         "applied": apply,

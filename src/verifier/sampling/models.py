@@ -208,6 +208,37 @@ class SamplingResult(Base):
     corrected_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     corrected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     correction_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The county's visit behind the result (migration 0041; NULL for results recorded before): the day of the visit,
+    # the household member met (who signed the re-check record), the signed record's file and the visit's photos,
+    # each a `recheck_evidence` file of this round and case.
+    visited_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    met_member_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    signed_form: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    evidence: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+
+
+class RecheckEvidence(Base):
+    """A file the county reviewer uploaded for the re-check of a sampled case (a photo taken at the visit, the
+    re-check record signed by the household member met): sealed at rest like a check's evidence
+    (`checks/evidence_files.py`), with the capture time its camera wrote (`checks/photo_exif.py`).
+
+    A file is the evidence of one re-check only (unique `sha256`): one desk photo does not serve every sampled
+    household."""
+
+    __tablename__ = "recheck_evidence"
+    __table_args__ = (
+        ForeignKeyConstraint(["round_id", "case_id"], ["sampling_item.round_id", "sampling_item.case_id"]),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    captured_at: Mapped[str | None] = mapped_column(String(32), nullable=True)  # as `Evidence.captured_at`
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SamplingDeviation(Base):

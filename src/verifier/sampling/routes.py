@@ -9,21 +9,27 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
+import hashlib
+
 from litestar import Controller, Request, Response
+from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, Parameter, QueryParameter
+from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..cases import holds
-from ..domain.errors import DomainError
-from ..http import Ctx, JSONBody, get, post
+from ..checks import evidence_files
+from ..domain.errors import DomainError, NotFound, ValidationFailed
+from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
-from . import assessment, consequences, flow, service
+from . import assessment, consequences, flow, service, visits
 from .schemas import (
     CommitmentIn,
     ExpandOut,
     PassOverIn,
     PopulationOut,
     PublicValueEntryIn,
+    RecheckEvidenceOut,
     RedeterminationIn,
     ReportOut,
     ResultCorrectionIn,
@@ -43,6 +49,18 @@ AnyRequest = Request[Principal, Any, Any]
 WRITERS = ("county_reviewer",)
 PARTIES = ("county_reviewer", "insurer_supervisor")
 READERS = ("county_reviewer", "insurer_supervisor", "auditor")
+
+
+def visit_file_response(ctx: Any, user: Principal, round_id: str, case_id: str, sha256: str) -> Response[bytes]:
+    """The bytes of a re-check's file, for a reader of the round (404 otherwise, or when the file is not there)."""
+    with ctx.db.read() as session:
+        rnd = service.load_round(session, round_id, user)
+        row = visits.file_of(session, rnd, case_id, sha256)
+    content = evidence_files.read(ctx.settings.evidence_dir, ctx.vault, row.sha256)
+    if content is None:
+        raise NotFound("no such evidence")
+    return Response(content=content, media_type=row.content_type,
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 class DrawWithdrawn(DomainError):
@@ -136,9 +154,39 @@ class SamplingController(Controller):
     def results(self, round_id: Id, data: JSONBody[ResultIn], ctx: Ctx, request: AnyRequest) -> Response[ResultOut]:
         """Record the county's re-check of a sampled case; the system decides whether it deviates."""
         payload = service.ResultInput(case_id=data.case_id, per_capita_income=data.per_capita_income,
-                                      eligible=data.eligible, relief_amount=data.relief_amount, note=data.note)
+                                      eligible=data.eligible, relief_amount=data.relief_amount, note=data.note,
+                                      visit=visits.VisitInput(visited_on=data.visited_on, met_member=data.met_member,
+                                                              signed_form=data.signed_form,
+                                                              evidence=tuple(data.evidence)))
         return idempotent(ctx.db, request, lambda s: service.record_result(
             s, round_id, payload, principal=request.user, clock=ctx.clock), body=data, status_code=201, clock=ctx.clock)
+
+    @post("/{round_id:str}/results/{case_id:str}/evidence", opt={"roles": WRITERS}, status_code=201)
+    def upload_evidence(self, round_id: Id, case_id: Id, ctx: Ctx, request: AnyRequest,
+                        data: MultipartBody[dict[str, UploadFile]]) -> Response[RecheckEvidenceOut]:
+        """A file of the county's visit for the re-check of a sampled case (multipart field `file`): a photo taken
+        there (its capture time is read) or the re-check record signed by the household member met."""
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed.one("file", "send the evidence as a multipart field named file")
+        content = upload.file.read(ctx.settings.max_upload_bytes + 1)
+
+        def run(session: Session) -> RecheckEvidenceOut:
+            rnd = service.load_round(session, round_id, request.user, for_update=True)
+            row = visits.store(session, rnd, case_id, data=content, declared_type=upload.content_type,
+                               evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                               max_bytes=ctx.settings.max_upload_bytes, principal=request.user, clock=ctx.clock)
+            return RecheckEvidenceOut(sha256=row.sha256, size=row.size, content_type=row.content_type,
+                                      captured_at=row.captured_at)
+
+        sent = {"file_sha256": hashlib.sha256(content).hexdigest(), "content_type": upload.content_type or ""}
+        return idempotent(ctx.db, request, run, body=sent, status_code=201, clock=ctx.clock)
+
+    @get("/{round_id:str}/results/{case_id:str}/evidence/{sha256:str}", opt={"roles": READERS})
+    def evidence_file(self, round_id: Id, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")],
+                      ctx: Ctx, request: AnyRequest) -> Response[bytes]:
+        """A file of a re-check's visit, as uploaded (readers of the round: the county, the insurer, auditors)."""
+        return visit_file_response(ctx, request.user, round_id, case_id, sha256)
 
     @post("/{round_id:str}/results/{case_id:str}/corrections", opt={"roles": WRITERS}, status_code=200)
     def correct(self, round_id: Id, case_id: Id, data: JSONBody[ResultCorrectionIn], ctx: Ctx,

@@ -99,12 +99,29 @@ class StepOut(msgspec.Struct):
     interval: str | None = None  # monetary rounds: the sampling interval in yuan
 
 
+Sha256 = Annotated[str, msgspec.Meta(max_length=64)]
+
+
 class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
     case_id: CaseId
     per_capita_income: MoneyText
     eligible: bool
     relief_amount: MoneyText | None = None
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    # The county's visit (required since migration 0041; 422 naming each one missing): its day, the household member
+    # met, the re-check record that member signed and the visit's photos, as sha256 of files uploaded with
+    # `POST .../results/{case_id}/evidence` (as a check names its evidence).
+    visited_on: date | None = None
+    met_member: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    signed_form: Sha256 | None = None
+    evidence: Annotated[list[Sha256], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
+class RecheckEvidenceOut(msgspec.Struct):
+    sha256: str
+    size: int
+    content_type: str
+    captured_at: str | None
 
 
 class ResultCorrectionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -184,6 +201,10 @@ class ResultOut(msgspec.Struct):
     corrected_by: str | None = None
     corrected_at: datetime | None = None
     correction_reason: str | None = None
+    visited_on: date | None = None  # None: recorded before a re-check carried its visit's evidence
+    met_member_id: str | None = None
+    signed_form: str | None = None
+    evidence: list[str] = msgspec.field(default_factory=list)
 
 
 class ItemOut(msgspec.Struct):

@@ -40,8 +40,9 @@ from ..domain.money import format_yuan, parse_yuan
 from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import Case, Check, Determination
-from . import consequences, independence, schemas
+from . import consequences, independence, schemas, visits
 from .models import (
+    RecheckEvidence,
     SamplingItem,
     SamplingMember,
     SamplingParty,
@@ -64,6 +65,7 @@ __all__ = ["RATE_FIELDS", "Member", "Pick", "Plan", "compute_selection", "plan_e
            "strata_sizes"]
 
 ROLE = "county_reviewer"
+RECHECK_READERS = ("county_reviewer", "insurer_supervisor", "auditor")  # who reads a round, its results and files
 PARTY_ROLES = {"county": "county_reviewer", "insurer": "insurer_supervisor"}
 
 OPENED = "sampling.round_opened"
@@ -204,6 +206,7 @@ class ResultInput:
     eligible: bool
     relief_amount: str | None = None
     note: str = ""
+    visit: visits.VisitInput | None = None  # the county's visit behind a new result (a correction keeps the first's)
 
 
 def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[int, int | None, Baseline, list[str]]:
@@ -269,19 +272,35 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
     independence.require_independent(session, data.case_id, principal)
     if session.get(SamplingResult, (rnd.id, data.case_id)) is not None:
         raise InvalidState("a re-check result for this case is recorded already")
-    per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
+    case = session.get(Case, data.case_id)
+    assert case is not None
+    missing: list[FieldError] = []  # the figures' problems and the visit's, reported together
+    try:
+        visit = visits.require_visit(session, rnd, case, data.visit or visits.VisitInput(), clock.today())
+    except ValidationFailed as exc:
+        missing = exc.errors
+    try:
+        per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.errors + missing) from None
+    if missing:
+        raise ValidationFailed(missing)
     row = SamplingResult(
         round_id=rnd.id, case_id=data.case_id, per_capita_income=per_capita, eligible=data.eligible,
         relief_amount=relief, note=data.note or None, baseline=insurer.kind, check_id=insurer.check_id,
         insurer_eligible=insurer.eligible, insurer_per_capita_income=insurer.per_capita_income,
         insurer_relief=insurer.relief, deviation=bool(reasons), reasons=reasons, recorded_by=principal.id,
-        recorded_at=clock.now(),
+        recorded_at=clock.now(), visited_on=visit["visited_on"], met_member_id=visit["met_member_id"],
+        signed_form=visit["signed_form"], evidence=visit["evidence"],
     )
     session.add(row)
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=RESULT, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock, payload={
-                     "case_id": data.case_id, **_result_payload(per_capita, relief, data.eligible, insurer, reasons)})
+                     "case_id": data.case_id, **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
+                     # the visit: its day, the member met (by id: no name in the log), the signed record, the photos
+                     "visited_on": visit["visited_on"].isoformat(), "met_member_id": visit["met_member_id"],
+                     "signed_form": visit["signed_form"], "evidence": visit["evidence"]})
     outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
     if outcome is not None:
         audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
@@ -374,6 +393,8 @@ def result_out(r: SamplingResult) -> schemas.ResultOut:
         insurer_relief=None if r.insurer_relief is None else format_yuan(r.insurer_relief), deviation=r.deviation,
         reasons=list(r.reasons), recorded_by=r.recorded_by, recorded_at=r.recorded_at,
         corrected_by=r.corrected_by, corrected_at=r.corrected_at, correction_reason=r.correction_reason,
+        visited_on=r.visited_on, met_member_id=r.met_member_id, signed_form=r.signed_form,
+        evidence=list(r.evidence or []),
     )
 
 
@@ -645,3 +666,24 @@ def rounds_in_progress(session: Session, user: Principal) -> int:
     if user.counties:
         stmt = stmt.where(SamplingRound.county_code.in_(user.counties))
     return session.scalar(stmt) or 0
+
+
+def visits_of_round(session: Session, round_id: str) -> dict[str, dict[str, Any]]:
+    """What the round's page shows of each recorded result's visit (the round is read by the caller)."""
+    return visits.visit_of(session, list(_results(session, round_id).values()))
+
+
+def visits_of_case(session: Session, case_id: str) -> list[dict[str, Any]]:
+    """The case's re-check results in every round, with their visits, newest first (the case is read by the caller)."""
+    rows = list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case_id)
+                                .order_by(SamplingResult.recorded_at.desc())))
+    shown = {r.round_id: v for r in rows for v in [visits.visit_of(session, [r])[case_id]]}
+    return [{"result": result_out(r), "round_id": r.round_id, "visit": shown[r.round_id]} for r in rows]
+
+
+def recheck_files(session: Session, round_id: str, case_id: str, hashes: list[str]) -> list[dict[str, Any]]:
+    """The files uploaded for a re-check among `hashes` (a refused form shows them kept), in that order."""
+    found = {e.sha256: e for e in session.scalars(select(RecheckEvidence).where(
+        RecheckEvidence.round_id == round_id, RecheckEvidence.case_id == case_id))}
+    return [{"sha256": h, "content_type": found[h].content_type, "captured_at": found[h].captured_at}
+            for h in dict.fromkeys(hashes) if h in found]

@@ -259,6 +259,10 @@ class Visit(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     planned_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Who chose the officers (migration 0041): False for the planner's assignment, True for a supervisor's own choice,
+    # with its reason ("" when an older client gave none); NULL for visits scheduled before this was kept.
+    by_hand: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class VisitAttempt(Base):

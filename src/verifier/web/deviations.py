@@ -54,8 +54,12 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     recs = recoveries.recoveries_for_case(session, case_id)
     names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held])
     open_hold = next((h for h in held if h["status"] == "open"), None)
-    rounds = smp.round_titles(session, [open_hold["round_id"]] if open_hold else [])
+    rechecks = smp.visits_of_case(session, case_id) if user.has(*smp.RECHECK_READERS) else []
+    names |= user_names(session, [r["result"].recorded_by for r in rechecks])
+    rounds = smp.round_titles(session, ([open_hold["round_id"]] if open_hold else [])
+                              + [r["round_id"] for r in rechecks])
     return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,
+            "rechecks": rechecks,
             "may_redetermine": open_hold is not None and user.has(holds.ROLE),
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 

@@ -4,18 +4,21 @@ value when one was named; each party reveals; a party late past its deadline may
 drawn (the seed, the re-check form of each sampled case, the report with its verdict, and widening the sample).
 
 The re-check form does not show the insurer's figures: the county records what it finds on its own, and the
-comparison is shown once the result is recorded.
+comparison is shown once the result is recorded. It asks for the county's visit (the day, the household member
+met, the record they signed and the photos, `sampling/visits.py`), shown under each recorded result.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from litestar import Controller, Response
-from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.params import FromQuery, MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
@@ -23,7 +26,8 @@ from ..accounts.auth import Principal
 from ..cases import service as case_service
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
-from ..sampling import consequences, flow
+from ..sampling import consequences, flow, visits
+from ..sampling.routes import visit_file_response
 from ..sampling import service as smp
 from ..store import contracts as contract_store
 from ..store.paged import fold_search
@@ -52,7 +56,8 @@ WRITERS: dict[str, Any] = {"roles": ("county_reviewer",)}
 PARTIES: dict[str, Any] = {"roles": ("county_reviewer", "insurer_supervisor")}
 ROUND_FIELDS = ("county_code", "checked_from", "checked_to", "kind", "stratify_by_town", *smp.RATE_FIELDS,
                 "public_value_description", "public_value_available_on")
-RESULT_FIELDS = ("per_capita_income", "eligible", "relief_amount", "note")
+RESULT_FIELDS = ("per_capita_income", "eligible", "relief_amount", "note", "visited_on", "met_member", "signed_form",
+                 "evidence")
 # Freezing (the population and its signed checkpoint) and passing a late party over (the draw without its secret)
 # cannot be undone: the page asks for the confirmation box, so a stray click or a double click never does it.
 FREEZE_UNCONFIRMED = "冻结后总体名单和检查点不能更改：请勾选确认框"
@@ -101,7 +106,8 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
 
 
 def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 200, message: str | None = None,
-                 forms: dict[str, FormState] | None = None) -> Template:
+                 forms: dict[str, FormState] | None = None,
+                 uploaded: dict[str, tuple[list[str], str]] | None = None) -> Template:
     user = request.user
     with ctx.db.read() as session:
         r = smp.round_view(session, round_id, user)
@@ -116,6 +122,11 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
         names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result]
                            + [i.result.corrected_by or "" for i in r.items if i.result])
         fixable = smp.correctable(session, smp.load_round(session, round_id, user))
+        shown_visits = smp.visits_of_round(session, round_id)
+        members = {c.id: [m.name for m in sorted(c.household.members, key=lambda m: (m.relation != "head", m.id))]
+                   for c in sampled}
+        kept = {case_id: smp.recheck_files(session, round_id, case_id, hashes + ([form] if form else []))
+                for case_id, (hashes, form) in (uploaded or {}).items()}
         assessment = round_assessment(session, round_id, user) if r.status == "drawn" else None
         if assessment:
             names |= user_names(session, {c["supplement_opened_by"] or "" for c in assessment.get("cases", [])})
@@ -129,7 +140,8 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads, numbers=numbers,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
-                fixable=fixable if writer else set(), assessment=assessment,
+                fixable=fixable if writer else set(), assessment=assessment, visits=shown_visits, members=members,
+                kept=kept, uploaded=uploaded or {},
                 audit_links=user.has(*AUDIT_READERS["roles"]))
 
 
@@ -283,19 +295,56 @@ class SamplingPages(Controller):
         return self._act(request, ctx, round_id, f"pass-over-{party}", ("confirm",), {}, act, "passed_over")
 
     @post("/{round_id:str}/results", opt=WRITERS, status_code=303)
-    def result(self, round_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    def result(self, round_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
+        """The re-check with its visit: the photos and the signed record are uploaded with the form (each kept for
+        this re-check at once, so a refusal asks for none of them again: they come back as hidden hashes)."""
         case_id = folded(data.get("case_id"))[:40]
         values = {k: v for k, v in data.items() if isinstance(v, str)}
+        state = FormState(values=values)
+        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
+        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
         try:
-            payload = _result_input(case_id, data)
+            for field, upload in _uploads(data, "photos") + _uploads(data, "signed_form_file"):
+                content = upload.file.read(ctx.settings.max_upload_bytes + 1)
+                if not content:
+                    continue  # the file input was left empty
+                try:
+                    with ctx.db.begin() as session:
+                        rnd = smp.load_round(session, round_id, request.user, for_update=True)
+                        sha = visits.store(session, rnd, case_id, data=content, declared_type=upload.content_type,
+                                           evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                           max_bytes=ctx.settings.max_upload_bytes, principal=request.user,
+                                           clock=ctx.clock).sha256
+                except ValidationFailed as exc:
+                    for e in exc.errors:
+                        state.add(field, f"{upload.filename}：{sl.zh(e.message)}")
+                    continue
+                if field == "signed_form":
+                    form_sha = sha
+                elif sha not in photos:
+                    photos.append(sha)
+            payload = _result_input(case_id, data, visit=visits.VisitInput(
+                visited_on=_day_or_none(data.get("visited_on"), state), met_member=clean(data.get("met_member")),
+                signed_form=form_sha or None, evidence=tuple(photos)))
+            if state.failed:
+                raise ValidationFailed([])
             with ctx.db.begin() as session:
                 smp.record_result(session, round_id, payload, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            state = _add(FormState(values=values), exc.errors, RESULT_FIELDS)
-            return render_round(request, ctx, round_id, status_code=422, forms={f"result-{case_id}": state})
+            errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
+                      for e in exc.errors]
+            state = _add(state, errors, RESULT_FIELDS)
+            return render_round(request, ctx, round_id, status_code=422, forms={f"result-{case_id}": state},
+                                uploaded={case_id: (photos, form_sha)})
         except (Forbidden, InvalidState) as exc:
             return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "recheck")
+
+    @get("/{round_id:str}/results/{case_id:str}/evidence/{sha256:str}", opt=READERS)
+    def evidence_file(self, round_id: Id, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")],
+                      ctx: Ctx, request: Req) -> Response[bytes]:
+        """A photo or the signed record of a re-check's visit (the API's, with the page's cookie)."""
+        return visit_file_response(ctx, request.user, round_id, case_id, sha256)
 
     @post("/{round_id:str}/results/{case_id:str}/correct", opt=WRITERS, status_code=303)
     def correct(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -324,7 +373,29 @@ class SamplingPages(Controller):
         return see_other(f"/sampling/{round_id}", done="expanded")
 
 
-def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError] | None = None) -> smp.ResultInput:
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def _uploads(data: dict[str, Any], name: str) -> list[tuple[str, UploadFile]]:
+    """The files sent in the form's field `name`, with the field the page shows their errors by."""
+    sent = data.get(name)
+    field = "evidence" if name == "photos" else "signed_form"
+    return [(field, u) for u in (sent if isinstance(sent, list) else [sent]) if isinstance(u, UploadFile)]
+
+
+def _day_or_none(value: Any, state: FormState) -> date | None:
+    """The visit day as typed: empty is left to the service (which names it missing), a bad one is named here."""
+    if not clean(value):
+        return None
+    problems: list[FieldError] = []
+    day = parse_day(value, "visited_on", problems)
+    for e in problems:
+        state.add(e.field, sl.zh(e.message))
+    return day
+
+
+def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError] | None = None,
+                  visit: visits.VisitInput | None = None) -> smp.ResultInput:
     """A re-check result from the round page's form (to record or to correct), or ValidationFailed naming every
     missing field (with `problems` found by the caller)."""
     problems = list(problems or [])
@@ -338,7 +409,7 @@ def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError]
         raise ValidationFailed(problems)
     return smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
                            relief_amount=folded(data.get("relief_amount")) or None,
-                           note=clean(data.get("note"))[:2000])
+                           note=clean(data.get("note"))[:2000], visit=visit)
 
 
 def _to_row(round_id: str, case_id: str, done: str) -> Redirect:

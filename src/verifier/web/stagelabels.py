@@ -80,6 +80,7 @@ FIELD_LABELS = {
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
     "relief_amount": "保障金额", "memo": "摘要",
+    "visited_on": "走访日期", "met_member": "见到的家庭成员", "signed_form": "签字的复核记录", "evidence": "走访照片",
     "opinion": "审核意见", "case_ids": "案件",
 }
 
@@ -345,6 +346,21 @@ _MESSAGES: Table = compile_table([
     (r"this result counted in the verdict of an earlier stage: it can no longer be corrected",
      "该结果已计入前一阶段的结论，不能再更正。"),
     (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
+    # the county's visit behind a re-check (sampling/visits.py)
+    (r"required: the day the county visited the household", "请填写县级复核人员入户走访的日期"),
+    (r"required: the household member met at the visit, who signed the re-check record",
+     "请填写走访时见到并签字的家庭成员"),
+    (r"not a member of this household", "不是该户的家庭成员"),
+    (r"required: the re-check record signed by the household member met .*",
+     "请上传该家庭成员签字的复核记录（照片或 PDF 扫描件）"),
+    (r"no such file was uploaded for this re-check", "该文件不是为本次复核上传的"),
+    (r"at least one photo taken on the visit day \(by its capture time\) is required",
+     "须至少有一张走访当天拍摄的照片（以照片里相机写入的拍摄时间为准；截图或删除了拍摄信息的照片不算）"),
+    (r"this file is among the insurer's evidence of the case: the re-check needs its own",
+     "该文件是保险公司核查时上传的证据：复核须有县级自己走访的照片和记录"),
+    (r"this file is the evidence of another re-check", "该文件已是另一户复核的证据：每户须有自己的走访照片和记录"),
+    (r"before the sample was drawn \((\S+)\)", lambda m: f"早于样本抽取日期（{m.group(1)}）：当时该户尚未被抽中"),
+    (r"may not be after today", "不能晚于今天"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
 ])

@@ -3,6 +3,7 @@ determination after seeing it computed, and importing a bureau's referral file (
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from urllib.parse import quote
@@ -45,7 +46,7 @@ from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Parameter(max_length=40)]
-SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers")
+SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers", "reason")
 PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
 
 
@@ -62,8 +63,11 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
             ids = list(visit.officer_ids) + ["", ""]
             state.values = {"officer_1": ids[0], "officer_2": ids[1], "vehicle": visit.vehicle or "",
                             "visit_on": visit.visit_on.isoformat()}
+        last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
+        known = user_names(session, list(last_time))
+        barred = sorted(known.get(o, o) for o in last_time)
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
-                visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today())
+                visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred)
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -88,7 +92,11 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
             for u in proposal["unplaced"]:
                 c = cases[u["case_id"]]
                 unplaced.append({**u, "case": c, "head": c.household.head_name})
+        since = ctx.clock.today() - timedelta(days=case_service.HAND_PICKED_DAYS)
+        shares = case_service.hand_picked_shares(session, user, since=since)
+        share_names = user_names(session, [s["user_id"] for s in shares])
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
+                shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q,
                 pager=Pager.over("/schedule", {"q": q}, found))
 
@@ -144,13 +152,15 @@ class SchedulePages(Controller):
         vehicle = folded(data.get("vehicle"))
         if not vehicle:
             problems.append(FieldError("vehicle", "a vehicle is needed"))
+        reason = clean(data.get("reason"))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:
             if problems or visit_on is None:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
                 visit = case_service.schedule(session, case_id, officers=officers, visit_on=visit_on, vehicle=vehicle,
-                                              principal=request.user, clock=ctx.clock)
+                                              principal=request.user, clock=ctx.clock, reason=reason,
+                                              reason_required=True)  # the page always asks why
                 late = visit.visit_on > visit.due_on
         except ValidationFailed as exc:
             return _schedule_page(request, ctx, case_id, form_state(data, exc, SCHEDULE_FIELDS, rename),

@@ -1,0 +1,200 @@
+"""The county's visit behind a re-check result (复核走访证据).
+
+A re-check result is the county's word against the insurer's; without evidence one reviewer could write "the
+insurer's result stands" for every sampled case from the desk, or invent deviations. So a result carries what a
+check carries: the day of the visit, the household member met, the re-check record that member signed (a photo or a
+scan), and at least one photo whose camera capture time falls on the visit day. The files are uploaded for the
+re-check of that sampled case (`POST /api/sampling-rounds/{id}/results/{case_id}/evidence`, like a check's
+`POST /api/cases/{id}/evidence`), sealed at rest by `checks/evidence_files.py`, their capture time read by
+`checks/photo_exif.py`. A file is the evidence of one re-check only, and never a file of the insurer's own check.
+
+What it does not prove: a camera's clock can be set and a signature imitated. The files are kept and shown to the
+insurer (who reads the round's page) and on the case page, so a desk re-check leaves something to contest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..checks import evidence_files
+from ..checks.service import _captured_at, _sniff  # the same reading of a file as a check's evidence
+from ..clock import Clock
+from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.photo_times import as_scheme_time
+from ..domain.scheme_calendar import SCHEME_TZ
+from ..store.base import new_id
+from ..store.tables import Case, Evidence, Member
+from ..store.vault import Vault
+from . import independence
+from .models import RecheckEvidence, SamplingItem, SamplingResult, SamplingRound
+
+UPLOADED = "sampling.recheck_evidence_uploaded"
+ROLE = "county_reviewer"
+
+VISIT_DAY_REQUIRED = "required: the day the county visited the household"
+MEMBER_REQUIRED = "required: the household member met at the visit, who signed the re-check record"
+NOT_A_MEMBER = "not a member of this household"
+SIGNED_FORM_REQUIRED = ("required: the re-check record signed by the household member met (a photo or a scan "
+                        "uploaded for this re-check)")
+NOT_UPLOADED = "no such file was uploaded for this re-check"
+PHOTO_REQUIRED = "at least one photo taken on the visit day (by its capture time) is required"
+INSURERS_FILE = "this file is among the insurer's evidence of the case: the re-check needs its own"
+ANOTHER_RECHECK = "this file is the evidence of another re-check"
+
+@dataclass(frozen=True)
+class VisitInput:
+    visited_on: date | None = None
+    met_member: str | None = None  # the member's name as the household's record has it
+    signed_form: str | None = None  # sha256 of an upload of this re-check
+    evidence: tuple[str, ...] = ()  # sha256 of uploads of this re-check (the visit's photos)
+
+
+def _sampled(session: Session, rnd: SamplingRound, case_id: str) -> None:
+    if rnd.status != "drawn":
+        raise InvalidState("the round's sample has not been drawn yet")
+    if session.get(SamplingItem, (rnd.id, case_id)) is None:
+        raise ValidationFailed.one("case_id", "this case is not in the round's sample")
+
+
+def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, declared_type: str | None,
+          evidence_dir: Path, vault: Vault, max_bytes: int, principal: Principal, clock: Clock) -> RecheckEvidence:
+    """A file of the re-check of a sampled case (the round is loaded, locked and in the caller's counties)."""
+    _sampled(session, rnd, case_id)
+    independence.require_independent(session, case_id, principal)
+    if session.get(SamplingResult, (rnd.id, case_id)) is not None:
+        raise InvalidState("a re-check result for this case is recorded already")
+    if not data:
+        raise ValidationFailed.one("file", "the file is empty")
+    if len(data) > max_bytes:
+        raise ValidationFailed.one("file", f"the file is {len(data)} bytes; at most {max_bytes} are accepted")
+    actual = _sniff(data)
+    if actual is None:
+        raise ValidationFailed.one("file", "only JPEG, PNG, WebP photos and PDF scans are accepted")
+    if declared_type and declared_type.split(";")[0].strip() not in (actual, "application/octet-stream"):
+        raise ValidationFailed.one("file", f"the file says it is {declared_type} but its content is {actual}")
+    sha = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(select(RecheckEvidence).where(RecheckEvidence.sha256 == sha))
+    if existing is not None:
+        if (existing.round_id, existing.case_id) == (rnd.id, case_id):
+            return existing  # sent again
+        raise ValidationFailed.one("file", ANOTHER_RECHECK)
+    if session.scalar(select(Evidence.id).where(Evidence.sha256 == sha).limit(1)) is not None:
+        raise ValidationFailed.one("file", INSURERS_FILE)
+    evidence_files.store(evidence_dir, vault, data, sha)
+    captured = _captured_at(data, actual)
+    row = RecheckEvidence(id=new_id("rev"), round_id=rnd.id, case_id=case_id, sha256=sha, size=len(data),
+                          content_type=actual, captured_at=captured, uploaded_by=principal.id,
+                          uploaded_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=UPLOADED, subject=rnd.id,
+                 contract_hash=rnd.contract_hash, clock=clock,
+                 payload={"case_id": case_id, "sha256": sha, "size": len(data), "content_type": actual,
+                          **({"captured_at": captured} if captured else {})})
+    return row
+
+
+def _taken_on(captured: str | None) -> date | None:
+    if not captured:
+        return None
+    try:
+        return as_scheme_time(datetime.fromisoformat(captured)).date()
+    except ValueError:
+        return None
+
+
+def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date) -> dict[str, Any]:
+    """The visit's evidence checked (every problem at once, 422): the day, the member met, the signed record, a photo
+    taken that day. Returns what the result keeps and its audit entry records."""
+    problems: list[FieldError] = []
+    uploads = {r.sha256: r for r in session.scalars(select(RecheckEvidence).where(
+        RecheckEvidence.round_id == rnd.id, RecheckEvidence.case_id == case.id))}
+    day = visit.visited_on
+    if day is None:
+        problems.append(FieldError("visited_on", VISIT_DAY_REQUIRED))
+    elif day > today:
+        problems.append(FieldError("visited_on", "may not be after today"))
+    elif rnd.drawn_at is not None and day < rnd.drawn_at.astimezone(SCHEME_TZ).date():
+        problems.append(FieldError("visited_on", f"before the sample was drawn "
+                                                 f"({rnd.drawn_at.astimezone(SCHEME_TZ).date().isoformat()})"))
+    member_id = None
+    name = (visit.met_member or "").strip()
+    if not name:
+        problems.append(FieldError("met_member", MEMBER_REQUIRED))
+    else:
+        member_id = session.scalar(select(Member.id).where(Member.household_id == case.household_id,
+                                                           Member.name == name).order_by(Member.id).limit(1))
+        if member_id is None:
+            problems.append(FieldError("met_member", NOT_A_MEMBER))
+    if not visit.signed_form:
+        problems.append(FieldError("signed_form", SIGNED_FORM_REQUIRED))
+    elif visit.signed_form not in uploads:
+        problems.append(FieldError("signed_form", NOT_UPLOADED))
+    photos = list(dict.fromkeys(visit.evidence))
+    problems += [FieldError(f"evidence[{i}]", NOT_UPLOADED) for i, h in enumerate(photos) if h not in uploads]
+    files = [h for h in dict.fromkeys([*photos, *([visit.signed_form] if visit.signed_form else [])]) if h in uploads]
+    dated = [h for h in files if uploads[h].content_type.startswith("image/")
+             and day is not None and _taken_on(uploads[h].captured_at) == day]
+    if not dated and not any(p.field == "visited_on" for p in problems):
+        problems.append(FieldError("evidence", PHOTO_REQUIRED))
+    if problems:
+        raise ValidationFailed(problems)
+    assert day is not None and visit.signed_form is not None
+    return {"visited_on": day, "met_member_id": member_id, "signed_form": visit.signed_form,
+            "evidence": [h for h in photos if h != visit.signed_form],
+            "photos_on_the_day": len(dated)}
+
+
+def visit_of(session: Session, results: list[SamplingResult]) -> dict[str, dict[str, Any]]:
+    """What the pages show of each result's visit, by case id: the day, the member met, the signed record and the
+    photos with their capture times (in Asia/Shanghai), or `recorded_before` for a result recorded before the
+    evidence was asked for."""
+    if not results:
+        return {}
+    keys = {(r.round_id, r.case_id) for r in results}
+    rows = [e for e in session.scalars(select(RecheckEvidence).where(
+        RecheckEvidence.case_id.in_({r.case_id for r in results}))) if (e.round_id, e.case_id) in keys]
+    files = {e.sha256: e for e in rows}
+    members = dict(session.execute(select(Member.id, Member.name).where(
+        Member.id.in_({r.met_member_id for r in results if r.met_member_id}))).tuples().all())
+    out: dict[str, dict[str, Any]] = {}
+    for r in results:
+        if r.visited_on is None:
+            out[r.case_id] = {"recorded_before": True}
+            continue
+
+        def shown(sha: str) -> dict[str, Any]:
+            e = files.get(sha)
+            taken = None
+            if e is not None and e.captured_at:
+                try:
+                    taken = as_scheme_time(datetime.fromisoformat(e.captured_at))
+                except ValueError:
+                    taken = None
+            return {"sha256": sha, "content_type": e.content_type if e else "", "taken_at": taken,
+                    "on_the_day": taken is not None and taken.date() == r.visited_on,
+                    "href": f"/sampling/{r.round_id}/results/{r.case_id}/evidence/{sha}"}
+
+        out[r.case_id] = {"recorded_before": False, "round_id": r.round_id, "visited_on": r.visited_on,
+                          "met_member": members.get(r.met_member_id or "", ""),
+                          "signed_form": shown(r.signed_form) if r.signed_form else None,
+                          "photos": [shown(h) for h in (r.evidence or [])]}
+    return out
+
+
+def file_of(session: Session, rnd: SamplingRound, case_id: str, sha256: str) -> RecheckEvidence:
+    row = session.scalar(select(RecheckEvidence).where(RecheckEvidence.round_id == rnd.id,
+                                                       RecheckEvidence.case_id == case_id,
+                                                       RecheckEvidence.sha256 == sha256))
+    if row is None:
+        raise NotFound("no such evidence")
+    return row

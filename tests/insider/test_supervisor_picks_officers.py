@@ -1,0 +1,121 @@
+"""A supervisor schedules visits. By hand they choose the two officers, so one supervisor could steer a household to
+an officer who colludes with it, again and again. What now holds: the planner's assignment is recorded as the
+planner's, a supervisor's own choice as theirs with its reason (in the visit and its audit entry, shown on the case
+page); the officers of a household's last check (another of its cases) do not make its next visit, by hand (422,
+nothing written) nor by the planner; and the schedule page shows each supervisor's share of hand-picked visits and
+how many came without a reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from factories import make_case, staff
+from insider_kit import COUNTY
+from sqlalchemy import func, select
+from web.pagekit import Pages
+
+from verifier import demo
+from verifier.audit.models import AuditEntry
+from verifier.store.tables import Visit
+
+
+def _counts(ctx) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return (int(session.scalar(select(func.count()).select_from(Visit))),
+                int(session.scalar(select(func.count()).select_from(AuditEntry))))
+
+
+def _household_checked_by_team0(ctx):  # type: ignore[no-untyped-def]
+    """A household whose illness case team 0 checked, and its new disaster case, screened: (team 0, new case)."""
+    s = staff(ctx, COUNTY, 0)
+    team = demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2)
+    today = ctx.clock.today()
+    hh = demo.new_household("城关镇", "东村")
+    first = demo.refer(ctx, team, hh, cause="illness", amount="1000.00", referred_on=today - timedelta(days=3),
+                       county=COUNTY)
+    demo.advance_to(ctx, team, first, hh, "checked", on=today - timedelta(days=2), vehicle="车000")
+    second = demo.refer(ctx, team, hh, cause="disaster", amount="1000.00", referred_on=today - timedelta(days=1),
+                        county=COUNTY)
+    demo.advance_to(ctx, team, second, hh, "screened", on=today, vehicle="车000")
+    return s, second
+
+
+def test_attack_the_supervisor_sends_the_household_to_the_same_officer_again(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    team0, case_id = _household_checked_by_team0(ctx)
+    team1 = staff(ctx, COUNTY, 1)
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    sup, today = users.headers("sup"), ctx.clock.today().isoformat()
+    before = _counts(ctx)
+
+    # The officer who checked the household last time, paired with someone new, with a fine-sounding reason.
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
+        "officers": [team0.officer1.id, team1.officer1.id], "visit_on": today, "vehicle": "车01",
+        "reason": "熟悉该户情况"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "officers[0]", "message": f"{team0.officer1.id!r} made the household's "
+                                   "last check (another of its cases): its next visit is made by other officers"}]
+    assert _counts(ctx) == before
+
+    # The planner does not send them either.
+    r = client.post("/api/schedule/plan", headers=sup, json={"county_code": COUNTY, "from": today, "days": 3})
+    assert r.status_code == 200, r.text
+    mine = [a for a in r.json()["assignments"] if a["case_id"] == case_id]
+    assert mine and not {team0.officer1.id, team0.officer2.id} & set(mine[0]["officers"]), mine
+
+    # Other officers, by hand, with a reason: taken, recorded as hand-picked with the reason, shown on the case page.
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
+        "officers": [team1.officer1.id, team1.officer2.id], "visit_on": today, "vehicle": "车01",
+        "reason": "农户约定今日在家"})
+    assert r.status_code == 200 and r.json()["by_hand"] is True and r.json()["reason"] == "农户约定今日在家", r.text
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.schedule")
+                                .order_by(AuditEntry.idx.desc()).limit(1)).one()
+    payload = json.loads(entry.entry)["payload"]
+    assert payload["by_hand"] is True and payload["reason"] == "农户约定今日在家"
+    pages = Pages(client, users)
+    pages.login("sup")
+    html = pages.get(f"/cases/{case_id}").text
+    assert "人工指派" in html and "农户约定今日在家" in html
+    form = pages.get(f"/cases/{case_id}/schedule").text
+    assert 'id="rotation"' in form and "按轮换规则" in form
+
+
+def test_each_supervisors_share_of_hand_picked_visits_is_shown(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("sup2", "insurer_supervisor", counties=(COUNTY,))
+    team = staff(ctx, COUNTY, 5)
+    today = ctx.clock.today().isoformat()
+    later = (ctx.clock.today() + timedelta(days=5)).isoformat()  # past the planner's window
+    planned = make_case(ctx, stage="screened")
+    r = client.post("/api/schedule/plan", headers=users.headers("sup2"),
+                    json={"county_code": COUNTY, "from": today, "days": 3, "apply": True})
+    assert r.status_code == 200 and planned in {a["case_id"] for a in r.json()["assignments"]}, r.text
+    for reason in ("核查员请假，改派", ""):  # an older client sends no reason: taken, and shown as such
+        case_id = make_case(ctx, stage="screened")
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("sup"), json={
+            "officers": [team.officer1.id, team.officer2.id], "visit_on": later, "vehicle": "车05",
+            **({"reason": reason} if reason else {})})
+        assert r.status_code == 200 and r.json()["by_hand"] is True, r.text
+    with ctx.db.read() as session:
+        assert session.get(Visit, r.json()["id"]).reason == ""
+
+    pages = Pages(client, users)
+    pages.login("sup2")
+    html = pages.get("/schedule").text
+    table = html.split('id="hand-picked-shares"')[1].split("</table>")[0]
+    rows = {cells[0]: cells[1:] for cells in (
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        for row in table.split("<tr>")[2:])}
+    sup_row = next(v for k, v in rows.items() if "sup" in k and "sup2" not in k)
+    assert sup_row == ["2", "2", "100.0%", "1"], sup_row
+    sup2_row = next(v for k, v in rows.items() if "sup2" in k)
+    assert sup2_row[1] == "0" and sup2_row[2] == "0.0%", sup2_row
+    html = pages.get(f"/cases/{case_id}").text
+    assert "未说明原因" in html and "自动排期" in pages.get(f"/cases/{planned}").text
+    # The county reviewer, who watches the insurer, sees the same on the county's dashboard.
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    pages.login("reviewer")
+    home = pages.get("/").text
+    assert 'id="hand-picked-shares"' in home and "100.0%" in home
