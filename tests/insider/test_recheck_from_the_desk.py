@@ -45,11 +45,12 @@ def test_attack_the_reviewer_writes_consistent_from_the_desk(ctx, client, users)
     reviewer = users.headers("reviewer")
     before = _counts(ctx)
 
-    # The old body, nothing of a visit: refused, every missing piece named, nothing written.
-    r = _result(client, reviewer, round_id, case_id)
+    # A body naming part of a visit has the whole of it checked. A day alone: every missing piece named, nothing
+    # written.
+    r = _result(client, reviewer, round_id, case_id, visited_on=ctx.clock.today().isoformat())
     assert r.status_code == 422, r.text
     fields = {e["field"] for e in r.json()["errors"]}
-    assert fields == {"visited_on", "met_member", "signed_form"}, r.json()
+    assert fields == {"met_member", "signed_form", "evidence"}, r.json()
     assert _counts(ctx) == before
 
     # A day and a name, but no files.
@@ -163,8 +164,8 @@ def test_a_result_with_its_visit_is_recorded_and_shown(ctx, client, users) -> No
     with ctx.db.begin() as session:
         session.execute(update(SamplingResult).values(visited_on=None, met_member_id=None, signed_form=None,
                                                       evidence=None))
-    assert "本控制启用前录入：没有走访证据" in pages.get(f"/sampling/{round_id}").text
-    assert "本控制启用前录入：没有走访证据" in pages.get(f"/cases/{case_id}").text
+    assert "没有走访证据</span> 本控制启用前录入" in pages.get(f"/sampling/{round_id}").text
+    assert "没有走访证据</span> 本控制启用前录入" in pages.get(f"/cases/{case_id}").text
 
 
 def test_the_page_refuses_a_result_without_its_visit_in_chinese(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -179,3 +180,33 @@ def test_the_page_refuses_a_result_without_its_visit_in_chinese(ctx, client, use
     for said in ("请填写县级复核人员入户走访的日期", "请填写走访时见到并签字的家庭成员", "请上传该家庭成员签字的复核记录"):
         assert said in r.text, said
     assert "required:" not in r.text and _counts(ctx) == before
+
+
+def test_the_documented_body_is_taken_and_marked_as_a_result_without_a_visit(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """INTERFACE.md's body (case, figures, note) is what other systems send: it is still taken, and the result is
+    marked wherever it is read (the round's report `without_visit`, its page, the case page), so a desk re-check is
+    seen by the insurer, the auditor and the county; the page's form asks for the visit."""
+    round_id, (case_id, other) = _round(ctx, client, users)
+    reviewer = users.headers("reviewer")
+    r = _result(client, reviewer, round_id, case_id)
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        row = session.get(SamplingResult, (round_id, case_id))
+        assert row is not None and row.visited_on is None and row.signed_form is None and not row.evidence
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "sampling.result_recorded")
+                                .order_by(AuditEntry.idx.desc())).first()
+        assert entry is not None and b'"visited_on":null' in entry.entry.replace(b" ", b"")
+    report = client.get(f"/api/sampling-rounds/{round_id}/report", headers=reviewer).json()
+    assert report["rechecked"] == 1 and report["without_visit"] == 1
+    pages = Pages(client, users)
+    pages.login("insurer")
+    html = pages.get(f"/sampling/{round_id}").text
+    assert 'id="without-visit"' in html and "没有走访证据</span> 本控制启用前录入，或经接口只报送了复核数据" in html
+    assert "没有走访证据" in pages.get(f"/cases/{case_id}").text
+
+    # With its visit, the other result is not counted among them.
+    visit = visit_api(ctx, client, reviewer, round_id, other)
+    r = _result(client, reviewer, round_id, other, **visit)
+    assert r.status_code == 201, r.text
+    report = client.get(f"/api/sampling-rounds/{round_id}/report", headers=reviewer).json()
+    assert report["rechecked"] == 2 and report["without_visit"] == 1

@@ -155,9 +155,8 @@ class SamplingController(Controller):
         """Record the county's re-check of a sampled case; the system decides whether it deviates."""
         payload = service.ResultInput(case_id=data.case_id, per_capita_income=data.per_capita_income,
                                       eligible=data.eligible, relief_amount=data.relief_amount, note=data.note,
-                                      visit=visits.VisitInput(visited_on=data.visited_on, met_member=data.met_member,
-                                                              signed_form=data.signed_form,
-                                                              evidence=tuple(data.evidence)))
+                                      visit=visits.api_visit(data.visited_on, data.met_member, data.signed_form,
+                                                             data.evidence))
         return idempotent(ctx.db, request, lambda s: service.record_result(
             s, round_id, payload, principal=request.user, clock=ctx.clock), body=data, status_code=201, clock=ctx.clock)
 

@@ -248,6 +248,7 @@ class ReportOut(msgspec.Struct):
     by_reason: dict[str, int]
     stages: int
     units: UnitsOut | None = None
+    without_visit: int = 0  # results recorded without the county's visit (before it was asked for, or by the API)
 
 
 class RoundOut(msgspec.Struct):

@@ -275,10 +275,12 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
     case = session.get(Case, data.case_id)
     assert case is not None
     missing: list[FieldError] = []  # the figures' problems and the visit's, reported together
-    try:
-        visit = visits.require_visit(session, rnd, case, data.visit or visits.VisitInput(), clock.today())
-    except ValidationFailed as exc:
-        missing = exc.errors
+    visit = visits.NO_VISIT  # the API's documented body: taken, and shown as a result without the county's visit
+    if data.visit is not None:
+        try:
+            visit = visits.require_visit(session, rnd, case, data.visit, clock.today())
+        except ValidationFailed as exc:
+            missing = exc.errors
     try:
         per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
     except ValidationFailed as exc:
@@ -299,7 +301,7 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
                  contract_hash=rnd.contract_hash, clock=clock, payload={
                      "case_id": data.case_id, **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
                      # the visit: its day, the member met (by id: no name in the log), the signed record, the photos
-                     "visited_on": visit["visited_on"].isoformat(), "met_member_id": visit["met_member_id"],
+                     "visited_on": visit["visited_on"] and visit["visited_on"].isoformat(), "met_member_id": visit["met_member_id"],
                      "signed_form": visit["signed_form"], "evidence": visit["evidence"]})
     outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
     if outcome is not None:
@@ -464,6 +466,8 @@ def report(session: Session, round_id: str, principal: Principal) -> schemas.Rep
         deviations=ev.deviations, deviation_rate=rate,
         upper_bound=None if ev.bound is None else format_rate(ev.bound, up=True), verdict=ev.verdict,  # type: ignore[arg-type]
         by_reason=ev.by_reason, stages=len(_stages(session, rnd.id)), units=units_out,
+        without_visit=int(session.scalar(select(func.count()).select_from(SamplingResult).where(
+            SamplingResult.round_id == rnd.id, SamplingResult.visited_on.is_(None))) or 0),
     )
 
 

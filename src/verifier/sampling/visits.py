@@ -112,6 +112,19 @@ def _taken_on(captured: str | None) -> date | None:
         return None
 
 
+def api_visit(visited_on: date | None, met_member: str | None, signed_form: str | None,
+              evidence: list[str] | tuple[str, ...]) -> VisitInput | None:
+    """The visit an API body names; None when it names none of it: the documented body (INTERFACE.md: case, figures,
+    note) is still taken, and its result is recorded and shown as one without the county's visit. A body naming any
+    part of a visit has the whole of it checked (`require_visit`)."""
+    if visited_on is None and not (met_member or "").strip() and not signed_form and not evidence:
+        return None
+    return VisitInput(visited_on=visited_on, met_member=met_member, signed_form=signed_form, evidence=tuple(evidence))
+
+
+NO_VISIT: dict[str, Any] = {"visited_on": None, "met_member_id": None, "signed_form": None, "evidence": []}
+
+
 def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date) -> dict[str, Any]:
     """The visit's evidence checked (every problem at once, 422): the day, the member met, the signed record, a photo
     taken that day. Returns what the result keeps and its audit entry records."""
@@ -156,8 +169,8 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
 
 def visit_of(session: Session, results: list[SamplingResult]) -> dict[str, dict[str, Any]]:
     """What the pages show of each result's visit, by case id: the day, the member met, the signed record and the
-    photos with their capture times (in Asia/Shanghai), or `recorded_before` for a result recorded before the
-    evidence was asked for."""
+    photos with their capture times (in Asia/Shanghai), or `recorded_before` for a result without the county's visit
+    (recorded before the evidence was asked for, or sent through the API's documented body without it)."""
     if not results:
         return {}
     keys = {(r.round_id, r.case_id) for r in results}
