@@ -119,3 +119,19 @@ def test_each_supervisors_share_of_hand_picked_visits_is_shown(ctx, client, user
     pages.login("reviewer")
     home = pages.get("/").text
     assert 'id="hand-picked-shares"' in home and "100.0%" in home
+
+
+def test_a_county_with_too_few_other_officers_sends_the_same_ones_with_a_reason(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Rotation must not stop a small county: when the county has fewer other field officers than the visit needs,
+    the household's last officers may go again, but only with the supervisor's reason on record."""
+    team0, case_id = _household_checked_by_team0(ctx)  # the county's only two officers
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    sup, today = users.headers("sup"), ctx.clock.today().isoformat()
+    before = _counts(ctx)
+    body = {"officers": [team0.officer1.id, team0.officer2.id], "visit_on": today, "vehicle": "车01"}
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json=body)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["reason"] and "too few other field officers" in r.text
+    assert _counts(ctx) == before
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={**body, "reason": "本县仅有两名核查员"})
+    assert r.status_code == 200 and r.json()["by_hand"] is True and r.json()["reason"] == "本县仅有两名核查员", r.text

@@ -230,10 +230,14 @@ def schedule(
                                               + ("a check sent back is visited again by other officers" if sent_back
                                                  else "a review is checked by other officers"))
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
-    problems += [FieldError(f"officers[{i}]", f"{o!r} made the household's last check (another of its cases): its "
-                                              "next visit is made by other officers")
-                 for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
     reason = (reason or "").strip()
+    again = [i for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
+    spare = [u for u in eligible if u not in last_time and u not in barred]
+    if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
+        problems += [FieldError(f"officers[{i}]", f"{officers[i]!r} made the household's last check (another of its "
+                                                  "cases): its next visit is made by other officers") for i in again]
+    elif again and not reason:  # too few others (a small county): they may go again, with the reason on record
+        problems.append(FieldError("reason", SAME_OFFICERS_REASON))
     if reason_required and not reason:
         problems.append(FieldError("reason", REASON_REQUIRED))
     if len(reason) > 500:
@@ -270,6 +274,8 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
 
 
 REASON_REQUIRED = "required: why you choose these officers rather than the planner"
+SAME_OFFICERS_REASON = ("required: the county has too few other field officers, so the household's last officers may "
+                        "visit again; say why")
 HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days
 
 

@@ -283,6 +283,8 @@ _MESSAGES: Table = compile_table([
      "该核查员参加过被退回的核查，重新入户须由其他核查员进行"),
     (r"'?(.*?)'? made the household's last check \(another of its cases\): its next visit is made by other officers",
      "该核查员上次核查过该户（另一案件）：按轮换规则，本次须由其他核查员走访"),
+    (r"required: the county has too few other field officers, so the household's last officers may visit again; "
+     r"say why", "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"),
     (r"required: why you choose these officers rather than the planner",
      "必填：请说明不用自动排期、由您选定这两名核查员的原因"),
     (r"required: say what the next visit must check again", "必填：请说明退回原因和重新核查的内容"),
