@@ -185,11 +185,16 @@ def test_the_page_refuses_a_result_without_its_visit_in_chinese(ctx, client, use
 def test_the_documented_body_is_taken_and_marked_as_a_result_without_a_visit(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """INTERFACE.md's body (case, figures, note) is what other systems send: it is still taken, and the result is
     marked wherever it is read (the round's report `without_visit`, its page, the case page), so a desk re-check is
-    seen by the insurer, the auditor and the county; the page's form asks for the visit."""
+    seen by the insurer, the auditor and the county, and it has no consequence for the household (no hold, recovery
+    or supplement); the page's form asks for the visit."""
     round_id, (case_id, other) = _round(ctx, client, users)
     reviewer = users.headers("reviewer")
-    r = _result(client, reviewer, round_id, case_id)
-    assert r.status_code == 201, r.text
+    # A deviation made up at the desk: taken, but it holds nothing and opens no recovery or supplement.
+    r = client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer, json={
+        "case_id": case_id, "per_capita_income": "99999.00", "eligible": False})
+    assert r.status_code == 201 and r.json()["deviation"] is True, r.text
+    with ctx.db.read() as session:
+        assert not session.scalars(select(AuditEntry).where(AuditEntry.action == "sampling.deviation_recorded")).all()
     with ctx.db.read() as session:
         row = session.get(SamplingResult, (round_id, case_id))
         assert row is not None and row.visited_on is None and row.signed_form is None and not row.evidence

@@ -167,9 +167,12 @@ def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, 
     rows = session.execute(select(Check.case_id, Case.household_id, Check.officer_ids, Check.recorded_at)
                            .join(Case, Case.id == Check.case_id)
                            .where(Case.household_id.in_(set(households.values())))).all()
+    by_household: dict[str, list[Any]] = {}
+    for r in rows:
+        by_household.setdefault(r.household_id, []).append(r)
     out: dict[str, frozenset[str]] = {}
     for case_id, household in households.items():
-        others = [r for r in rows if r.household_id == household and r.case_id != case_id]
+        others = [r for r in by_household.get(household, ()) if r.case_id != case_id]
         if others:
             out[case_id] = frozenset(max(others, key=lambda r: r.recorded_at).officer_ids)
     return out

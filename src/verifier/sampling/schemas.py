@@ -108,7 +108,8 @@ class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
     eligible: bool
     relief_amount: MoneyText | None = None
     note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
-    # The county's visit (required since migration 0041; 422 naming each one missing): its day, the household member
+    # The county's visit (since migration 0041; a body naming any of it has all of it checked, 422 naming each one
+    # missing; the documented body naming none is taken as a result without a visit): its day, the household member
     # met, the re-check record that member signed and the visit's photos, as sha256 of files uploaded with
     # `POST .../results/{case_id}/evidence` (as a check names its evidence).
     visited_on: date | None = None

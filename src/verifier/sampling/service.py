@@ -301,9 +301,13 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
                  contract_hash=rnd.contract_hash, clock=clock, payload={
                      "case_id": data.case_id, **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
                      # the visit: its day, the member met (by id: no name in the log), the signed record, the photos
-                     "visited_on": visit["visited_on"] and visit["visited_on"].isoformat(), "met_member_id": visit["met_member_id"],
+                     "visited_on": visit["visited_on"] and visit["visited_on"].isoformat(),
+                     "met_member_id": visit["met_member_id"],
                      "signed_form": visit["signed_form"], "evidence": visit["evidence"]})
-    outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
+    # A result without the county's visit holds nothing and opens no recovery or supplement: no household's relief
+    # is stopped or claimed back on figures nobody went to see.
+    outcome = None if visit["visited_on"] is None else consequences.apply(session, rnd, row, principal=principal,
+                                                                         clock=clock)
     if outcome is not None:
         audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
                      subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
@@ -378,7 +382,9 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
                      "case_id": data.case_id, "reason": reason, "previous": previous,
                      **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
                      **({"consequence_withdrawn": withdrawn} if withdrawn else {})})
-    outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
+    # A correction keeps the result's visit: one without the county's visit still holds and opens nothing.
+    outcome = None if row.visited_on is None else consequences.apply(session, rnd, row, principal=principal,
+                                                                    clock=clock)
     if outcome is not None:
         audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
                      subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
