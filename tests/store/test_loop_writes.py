@@ -92,3 +92,54 @@ def test_a_write_waits_for_another_process_in_a_thread_not_on_the_loop(db: Datab
         other.close()
     assert ticks >= 20  # the loop went on while the write waited for the lock
     assert _count(db) == 1
+
+
+def test_the_loops_writes_share_one_connection_and_leave_nothing_in_it(db: Database) -> None:
+    """SQLite: the event loop's writes run on one connection held between them (`Database._loop_session`): each
+    commits or rolls back whole, nothing of one (its session's objects, its `info`) is seen by the next, and after a
+    write that went to a thread (another process held the lock), a pool replaced or `dispose` the writes go on."""
+    if not db.is_sqlite:
+        pytest.skip("the event loop's own write connection is SQLite's")
+    seen: list[tuple[object, dict, int]] = []  # the connections kept: compared by identity
+
+    def look(n: int):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> int:
+            connection = session.connection()
+            seen.append((connection.connection.dbapi_connection, dict(session.info), len(session.identity_map)))
+            session.info["mark"] = n
+            return _insert(n)(session)
+
+        return run
+
+    def fails(session: Session) -> None:
+        _insert(99)(session)
+        session.info["mark"] = 99
+        raise ValueError("refused")
+
+    async def main() -> None:
+        assert await db.write(look(1)) == 1
+        with pytest.raises(ValueError):
+            await db.write(fails)
+        assert await db.write(look(2)) == 2
+        other = sqlite3.connect(db.engine.url.database, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        released = threading.Timer(0.2, lambda: other.execute("COMMIT"))
+        released.start()
+        try:
+            assert await db.write(_insert(3)) == 3  # in a worker thread, waiting for the lock
+        finally:
+            released.join()
+            other.close()
+        assert await db.write(look(4)) == 4
+        db.engine.dispose()  # as a restore does: the held connection is let go of with its pool
+        assert await db.write(look(5)) == 5
+        db.dispose()
+        assert await db.write(look(6)) == 6
+
+    asyncio.run(main())
+    connections = [c for c, _, _ in seen]
+    assert connections[0] is connections[1] is connections[2]  # one connection, held between the loop's writes
+    assert connections[3] is not connections[2] and connections[4] is not connections[3]
+    assert all(info == {} and objects == 0 for _, info, objects in seen)
+    with db.read() as session:
+        assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k2", "k3", "k4", "k5", "k6"]

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import msgspec
 import psycopg
 from psycopg import pq
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import SingletonThreadPool
@@ -353,6 +353,7 @@ class Database:
         self._write_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.after_commit: list[AfterCommit] = []
+        self._held: tuple[Connection, Session, Any] | None = None  # SQLite: the event loop's writes' (`_loop_session`)
 
     @property
     def dialect(self) -> str:
@@ -369,27 +370,33 @@ class Database:
         own after the rollback, before it is raised on.
         """
         with self._writers.block() if self._writers is not None else nullcontext():
-            session = self._write_sessions()
-            try:
-                with session.begin():
-                    yield session
-                    if session.info.get(DEFERRED) is not None:
-                        # PostgreSQL: the writes deferred to the end (the audit append's) and the COMMIT in one
-                        # round trip; SQLAlchemy's commit then finds nothing to flush and psycopg no transaction.
-                        session.flush()
-                        del session.info[DEFERRED]
-                        connection = session.connection()
-                        send_deferred(connection.connection.dbapi_connection, connection.dialect, commit=True,
-                                      connection=connection)
-                info = dict(session.info)
-            except BaseException as exc:
-                session.close()
-                kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
-                if kept:
-                    self._write_kept(kept)
-                raise
-            finally:
-                session.close()
+            with self._transaction(self._write_sessions()) as session:
+                yield session
+
+    @contextmanager
+    def _transaction(self, session: Session) -> Iterator[Session]:
+        """`begin`'s transaction on `session` (a new one, or the event loop's held one: `_loop_session`), closed
+        when the block ends; then the after-commit work."""
+        try:
+            with session.begin():
+                yield session
+                if session.info.get(DEFERRED) is not None:
+                    # PostgreSQL: the writes deferred to the end (the audit append's) and the COMMIT in one
+                    # round trip; SQLAlchemy's commit then finds nothing to flush and psycopg no transaction.
+                    session.flush()
+                    del session.info[DEFERRED]
+                    connection = session.connection()
+                    send_deferred(connection.connection.dbapi_connection, connection.dialect, commit=True,
+                                  connection=connection)
+            info = dict(session.info)
+        except BaseException as exc:
+            session.close()
+            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+            if kept:
+                self._write_kept(kept)
+            raise
+        finally:
+            session.close()
         if self.wal_checkpoints is not None:
             self.wal_checkpoints.poke()
         for hook in self.after_commit:
@@ -417,9 +424,46 @@ class Database:
         return await loop.run_in_executor(None, partial(self._write_blocking, run))
 
     def _write_now(self, run: Callable[[Session], T]) -> T:
-        with self.begin() as session:
-            session.connection()  # BEGIN IMMEDIATE before anything else: LockBusy leaves nothing done
-            return run(session)
+        """SQLite, on the event loop, with the writers' turn (`WriterQueue.here`): `run` in a transaction on the
+        loop's held connection and session (`_loop_session`)."""
+        session = self._loop_session()
+        try:
+            with self._transaction(session):
+                session.connection()  # BEGIN IMMEDIATE before anything else: LockBusy leaves nothing done
+                return run(session)
+        finally:
+            session.info.clear()  # nothing of this write kept until the next one
+            connection = self._held[0] if self._held is not None else None
+            if connection is not None and (connection.invalidated or connection.closed):
+                self._drop_held()  # a connection found broken: the next write takes a new one from the pool
+
+    def _loop_session(self) -> Session:
+        """SQLite: the session of the writes run on the event loop, on one connection held out of the write engine's
+        pool between them. A session and a pooled connection set up and given back for each write cost about 80 µs
+        of CPU (the session, its transaction, the pool's checkout, check-in and reset), against 6 µs for the
+        `BEGIN IMMEDIATE` and `COMMIT` themselves; the loop's writes come one at a time (`WriterQueue`), so one
+        connection and one session serve them all. Between writes the connection is in no transaction (each one
+        commits or rolls back, and the session is closed: nothing of one write is left in it, its `info` emptied).
+        A pool replaced (`Engine.dispose`, as a restore does) or a connection invalidated is let go of."""
+        held = self._held
+        if held is not None and held[2] is self.engine.pool and not held[0].invalidated and not held[0].closed:
+            session = held[1]
+            session.info.clear()
+            return session
+        self._drop_held()
+        connection = self.engine.connect()
+        session = Session(bind=connection, expire_on_commit=False)
+        self._held = (connection, session, self.engine.pool)
+        return session
+
+    def _drop_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held[1].close()
+            try:
+                held[0].close()
+            except Exception:  # noqa: BLE001 — a connection already gone: nothing left to give back
+                log.debug("could not close the event loop's write connection", exc_info=True)
 
     def _write_blocking(self, run: Callable[[Session], T]) -> T:
         with self.begin() as session:
@@ -483,6 +527,7 @@ class Database:
         return self._quick_engine
 
     def dispose(self) -> None:
+        self._drop_held()
         if self.wal_checkpoints is not None:
             self.wal_checkpoints.close()
         if self._quick_engine is not None:
