@@ -15,6 +15,7 @@ from litestar.response import Template
 from ..cases import service as case_service
 from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
+from ..checks import attempts
 from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain import late_entry, photo_times
@@ -74,7 +75,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         counties = counties_of(session, user)
         found = case_service.find_screened(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
         due = case_service.due_dates(session, found.items)
-        waiting = [(c, c.household.head_name, due[c.id]) for c in found.items]
+        tried = attempts.last_attempts(session, [c.id for c in found.items])
+        waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:
