@@ -50,3 +50,33 @@ def test_nobody_home_is_recorded_from_the_visit_card_and_told_to_the_supervisor(
     pages.login("planner")
     row = _schedule_row(pages.get("/schedule").text, case_id)
     assert "拒绝核查（第 2 次未能核查）" in row and "邻居说" not in row  # the latest visit's outcome and note
+
+
+def test_the_supervisor_sees_whose_visits_are_late(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from verifier.store.tables import Visit
+
+    late = make_case(ctx, stage="scheduled", head_name="郑迟到")
+    on_time = make_case(ctx, stage="scheduled", head_name="冯准时")
+    officers = officers_of(ctx, late)
+    today = clock.today()
+    with ctx.db.begin() as session:  # the visit was planned for three days ago, due yesterday; nothing recorded since
+        session.execute(update(Visit).where(Visit.case_id == late, Visit.active.is_(True))
+                        .values(visit_on=today - timedelta(days=3), due_on=today - timedelta(days=1)))
+        session.execute(update(Visit).where(Visit.case_id == on_time, Visit.active.is_(True))
+                        .values(visit_on=today, due_on=today + timedelta(days=5)))
+    pages.as_("planner2", "insurer_supervisor")
+    html = pages.get("/schedule").text
+    assert 'id="late"' in html
+    section = html.split('id="late"')[1].split("</section>")[0]
+    row = re.search(r'<tr><td><a href="/cases/' + late + r'">.*?</tr>', section, re.S)
+    assert row is not None and "郑迟到" in row.group(0)
+    assert "已过 3 天" in row.group(0) and "已逾期 1 天" in row.group(0)
+    cells = re.findall(r"<td>(.*?)</td>", row.group(0), re.S)
+    assert cells[2].count("、") == 1 and all(o in cells[2] for o in officers)  # the pair who owe the visit
+    assert "冯准时" not in section
+    pages.as_("planner-other", "insurer_supervisor", counties=("999999",))  # another county's supervisor
+    assert "郑迟到" not in pages.get("/schedule").text

@@ -76,6 +76,10 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         found = case_service.find_screened(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
         due = case_service.due_dates(session, found.items)
         tried = attempts.last_attempts(session, [c.id for c in found.items])
+        overdue = case_service.late_visits(session, user, ctx.clock.today())
+        who = user_names(session, [o for v, _ in overdue for o in v.officer_ids])
+        late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids]}
+                for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
@@ -91,7 +95,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
                 c = cases[u["case_id"]]
                 unplaced.append({**u, "case": c, "head": c.household.head_name})
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
-                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q,
+                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
                 pager=Pager.over("/schedule", {"q": q}, found))
 
 
