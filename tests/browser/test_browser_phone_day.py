@@ -54,6 +54,8 @@ def test_a_check_typed_on_a_phone_keyboard_is_sent_once_and_recorded(server, bro
     body = page.inner_text("main")
     assert "12,000.00" in body and "1,200.50" in body and "8,000.00" in body
     assert _sideways(page) == 0
+    page.locator("a", has_text="← 我的走访").tap()  # on to the day's next visit
+    page.wait_for_url("**/visits")
     context.close()
 
 
