@@ -16,7 +16,7 @@ GOOD = {"county_code": "340223", "name": "赵大山", "town": "城关镇", "vill
 def test_an_application_with_mistakes_comes_back_with_each_message_beside_its_field(pages) -> None:  # type: ignore[no-untyped-def]
     pages.as_("clerk1", "town_clerk")
     form = pages.get("/applications/new").text
-    assert "录入农户申请" in form and 'inputmode="decimal"' in form and 'pattern="\\s*[0-9]{17}[0-9Xx]\\s*"' in form
+    assert "录入农户申请" in form and 'inputmode="decimal"' in form and 'pattern="\\s*[0-9０-９]{17}[0-9Xx０-９Ｘｘ]\\s*"' in form
     bad = {**GOOD, "id_number": "340223199001011235", "amount": "12.345", "household_size": "四"}
     r = pages.post("/applications/new", bad)
     assert r.status_code == 422

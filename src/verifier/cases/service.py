@@ -410,6 +410,19 @@ def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]
     return [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
 
 
+def late_visits(session: Session, principal: Principal, today: date) -> list[tuple[Visit, Case]]:
+    """Visits planned and not yet recorded (no check, no visit that came to nothing) whose day has passed or whose
+    check is past its due date, in the principal's counties, the longest overdue first: who is late, for the
+    supervisor."""
+    stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
+            .where(Visit.active.is_(True), Case.status == "scheduled",
+                   or_(Visit.visit_on < today, Visit.due_on < today))
+            .order_by(Visit.due_on, Visit.visit_on, Case.id))
+    if principal.counties:
+        stmt = stmt.where(Case.county_code.in_(principal.counties))
+    return [(v, c) for v, c in session.execute(stmt).tuples()]
+
+
 @dataclass(frozen=True)
 class OfficerHome:
     """What waits for a field officer (the home page's cards): visits today, overdue, and later."""

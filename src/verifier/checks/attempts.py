@@ -67,3 +67,15 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
 def attempts_for_case(session: Session, case_id: str) -> list[VisitAttempt]:
     return list(session.scalars(select(VisitAttempt).where(VisitAttempt.case_id == case_id)
                                 .order_by(VisitAttempt.visited_on, VisitAttempt.recorded_at)))
+
+
+def last_attempts(session: Session, case_ids: list[str]) -> dict[str, tuple[VisitAttempt, int]]:
+    """For each named case with a visit that produced no check: its latest such visit and how many there were (the
+    supervisor planning the next visit sees that nobody was home last time, and what the officers noted)."""
+    found: dict[str, tuple[VisitAttempt, int]] = {}
+    if not case_ids:
+        return found
+    for a in session.scalars(select(VisitAttempt).where(VisitAttempt.case_id.in_(case_ids))
+                             .order_by(VisitAttempt.visited_on, VisitAttempt.recorded_at, VisitAttempt.id)):
+        found[a.case_id] = (a, found[a.case_id][1] + 1 if a.case_id in found else 1)
+    return found

@@ -119,8 +119,19 @@ class ParsedCheck:
     sources: list[str] = field(default_factory=list)  # the source of each cross-check sent to the service
 
 
+def typed_yuan(value: Any) -> str:
+    """An amount as typed at the door, as `parse_yuan` reads it: full-width digits folded (NFKC), the spaces and
+    thousands commas (, ，) some type dropped, and a ¥ / ￥ before or a 元 after it left off ("￥１２，０００元" is 12000)."""
+    text = "".join(folded(value).split()).replace(",", "")
+    if text.startswith("¥"):
+        text = text[1:]
+    if text.endswith("元"):
+        text = text[:-1]
+    return text
+
+
 def _money(form: Mapping[str, Any], name: str, problems: list[FieldError]) -> int:
-    text = folded(form.get(name)).replace(",", "").replace("，", "")
+    text = typed_yuan(form.get(name))
     if not text:
         return 0  # a blank amount is none of that income or cost
     try:

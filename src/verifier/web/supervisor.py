@@ -16,6 +16,7 @@ from litestar.response import Template
 from ..cases import service as case_service
 from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
+from ..checks import attempts
 from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain import late_entry, photo_times
@@ -78,7 +79,12 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         counties = counties_of(session, user)
         found = case_service.find_screened(session, user, q=q, page=page_no, page_size=paging.PAGE_SIZE)
         due = case_service.due_dates(session, found.items)
-        waiting = [(c, c.household.head_name, due[c.id]) for c in found.items]
+        tried = attempts.last_attempts(session, [c.id for c in found.items])
+        overdue = case_service.late_visits(session, user, ctx.clock.today())
+        who = user_names(session, [o for v, _ in overdue for o in v.officer_ids])
+        late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids]}
+                for v, c in overdue]
+        waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:
@@ -97,7 +103,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         share_names = user_names(session, [s["user_id"] for s in shares])
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
-                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q,
+                proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
                 pager=Pager.over("/schedule", {"q": q}, found))
 
 
