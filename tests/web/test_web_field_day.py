@@ -42,7 +42,8 @@ def test_nobody_home_is_recorded_from_the_visit_card_and_told_to_the_supervisor(
     # planned again, and nobody home again: the list counts the visits that came to nothing
     team = staff(ctx, team=free_team(ctx))
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": team.officer1.id, "officer_2": team.officer2.id,
-                                                  "vehicle": "车03", "visit_on": day.group(1)})
+                                                  "vehicle": "车03", "visit_on": day.group(1),
+                                                  "reason": "原核查员请假"})
     assert r.status_code == 303 and status_of(ctx, case_id) == "scheduled"
     pages.login(team.officer1.username, FACTORY_PASSWORD)
     r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": day.group(1), "outcome": "refused", "note": ""})
