@@ -61,12 +61,9 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def store_evidence(
-    session: Session, case_id: str, *, data: bytes, declared_type: str | None, evidence_dir: Path, max_bytes: int,
-    principal: Principal, clock: Clock, vault: Vault,
-) -> Evidence:
-    case = load_case(session, case_id, principal)
-    _require_assigned(session, case, principal)
+def accepted_file(data: bytes, declared_type: str | None, max_bytes: int) -> tuple[str, str]:
+    """(content type, SHA-256) of an uploaded photo or scan, as the evidence of a check or a re-check takes it; a 422
+    naming `file` when it is empty, too large, of another kind, or not what it says it is."""
     if not data:
         raise ValidationFailed.one("file", "the file is empty")
     if len(data) > max_bytes:
@@ -76,7 +73,16 @@ def store_evidence(
         raise ValidationFailed.one("file", "only JPEG, PNG, WebP photos and PDF scans are accepted")
     if declared_type and declared_type.split(";")[0].strip() not in (actual, "application/octet-stream"):
         raise ValidationFailed.one("file", f"the file says it is {declared_type} but its content is {actual}")
-    sha = hashlib.sha256(data).hexdigest()
+    return actual, hashlib.sha256(data).hexdigest()
+
+
+def store_evidence(
+    session: Session, case_id: str, *, data: bytes, declared_type: str | None, evidence_dir: Path, max_bytes: int,
+    principal: Principal, clock: Clock, vault: Vault,
+) -> Evidence:
+    case = load_case(session, case_id, principal)
+    _require_assigned(session, case, principal)
+    actual, sha = accepted_file(data, declared_type, max_bytes)
     evidence_files.store(evidence_dir, vault, data, sha)  # sealed at rest; the hash is the plain file's
     existing = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha))
     if existing is not None:

@@ -14,7 +14,6 @@ insurer (who reads the round's page) and on the case page, so a desk re-check le
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..checks import evidence_files
-from ..checks.service import _captured_at, _sniff  # the same reading of a file as a check's evidence
+from ..checks.service import _captured_at, accepted_file  # a file read as a check's evidence is
 from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.photo_times import as_scheme_time
@@ -72,16 +71,7 @@ def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, de
     independence.require_independent(session, case_id, principal)
     if session.get(SamplingResult, (rnd.id, case_id)) is not None:
         raise InvalidState("a re-check result for this case is recorded already")
-    if not data:
-        raise ValidationFailed.one("file", "the file is empty")
-    if len(data) > max_bytes:
-        raise ValidationFailed.one("file", f"the file is {len(data)} bytes; at most {max_bytes} are accepted")
-    actual = _sniff(data)
-    if actual is None:
-        raise ValidationFailed.one("file", "only JPEG, PNG, WebP photos and PDF scans are accepted")
-    if declared_type and declared_type.split(";")[0].strip() not in (actual, "application/octet-stream"):
-        raise ValidationFailed.one("file", f"the file says it is {declared_type} but its content is {actual}")
-    sha = hashlib.sha256(data).hexdigest()
+    actual, sha = accepted_file(data, declared_type, max_bytes)
     existing = session.scalar(select(RecheckEvidence).where(RecheckEvidence.sha256 == sha))
     if existing is not None:
         if (existing.round_id, existing.case_id) == (rnd.id, case_id):
