@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 from factories import make_case
+from shortcut_kit import count_litestar, seen
 
 from verifier.cases.shortcut import CaseReadShortcut
 
 OTHER = "340224"
-
-
-def _seen(r: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    return r.status_code, [(k, v) for k, v in r.headers.multi_items() if k != "date"], r.content
 
 
 @pytest.fixture
@@ -23,14 +20,7 @@ def routed(client, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-u
     whether Litestar was asked with the shortcut in place."""
     shortcut = client.app.asgi_handler
     assert isinstance(shortcut, CaseReadShortcut)
-    inner = shortcut._handler
-    asked: list[str] = []
-
-    async def counted(scope: Any, receive: Any, send: Any) -> None:
-        asked.append(scope["path"])
-        await inner(scope, receive, send)
-
-    monkeypatch.setattr(shortcut, "_handler", counted)
+    inner, asked = count_litestar(shortcut, monkeypatch)
 
     def both(url: str, headers: Any) -> tuple[Any, Any, bool]:
         client.get("/api/auth/me", headers=headers)  # the token's signature checked once, as any first request does
@@ -42,7 +32,7 @@ def routed(client, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-u
             plain = client.get(url, headers=headers)
         finally:
             client.app.asgi_handler = shortcut
-        return _seen(short), _seen(plain), went_on
+        return seen(short), seen(plain), went_on
 
     return both
 

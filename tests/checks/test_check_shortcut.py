@@ -9,16 +9,13 @@ from typing import Any
 import pytest
 from api.county_helpers import OTHER, add_county
 from factories import make_case
+from shortcut_kit import count_litestar, seen
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
 from verifier.checks.shortcut import CheckShortcut
 from verifier.conflicts.models import CountyConflict
 from verifier.store.tables import Case, Check, Referral, User, Visit
-
-
-def _seen(r: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    return r.status_code, [(k, v) for k, v in r.headers.multi_items() if k != "date"], r.content
 
 
 def _login(client: Any, username: str) -> dict[str, str]:
@@ -62,14 +59,7 @@ def posted(client, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-u
     while not isinstance(outer._handler, CheckShortcut):
         outer = outer._handler
     shortcut = outer._handler
-    inner = shortcut._handler
-    asked: list[str] = []
-
-    async def counted(scope: Any, receive: Any, send: Any) -> None:
-        asked.append(scope["path"])
-        await inner(scope, receive, send)
-
-    monkeypatch.setattr(shortcut, "_handler", counted)
+    inner, asked = count_litestar(shortcut, monkeypatch)
 
     def post(url: str, headers: Any, body: Any, plain: bool = False) -> tuple[Any, bool]:
         asked.clear()
@@ -80,7 +70,7 @@ def posted(client, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-u
             r = client.post(url, headers=headers, content=content)
         finally:
             outer._handler = shortcut
-        return _seen(r), bool(asked)
+        return seen(r), bool(asked)
 
     return post
 

@@ -8,15 +8,12 @@ from typing import Any
 
 import pytest
 from factories import make_case
+from shortcut_kit import count_litestar, seen
 from pagekit import CSRF_COOKIE, OTHER_COUNTY
 from sqlalchemy import update
 
 from verifier.store.tables import User
 from verifier.web.list_shortcut import CaseListShortcut
-
-
-def _seen(r: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    return r.status_code, [(k, v) for k, v in r.headers.multi_items() if k != "date"], r.content
 
 
 @pytest.fixture
@@ -27,19 +24,13 @@ def routed(pages, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-un
     shortcut = app.asgi_handler
     while not isinstance(shortcut, CaseListShortcut):
         shortcut = shortcut._handler
-    inner = shortcut._handler
     real_answer = shortcut._answer
-    asked: list[str] = []
+    _, asked = count_litestar(shortcut, monkeypatch)
     off = [False]
-
-    async def counted(scope: Any, receive: Any, send: Any) -> None:
-        asked.append(scope["path"])
-        await inner(scope, receive, send)
 
     async def answer(scope: Any) -> Any:
         return None if off[0] else await real_answer(scope)
 
-    monkeypatch.setattr(shortcut, "_handler", counted)
     monkeypatch.setattr(shortcut, "_answer", answer)
 
     def both(url: str = "/cases", headers: dict[str, str] | None = None, *,
@@ -54,7 +45,7 @@ def routed(pages, monkeypatch: pytest.MonkeyPatch) -> Any:  # type: ignore[no-un
             plain = pages.get(url, headers)
         finally:
             off[0] = False
-        return _seen(short), _seen(plain), went_on
+        return seen(short), seen(plain), went_on
 
     return both
 
