@@ -27,11 +27,13 @@ from ..accounts.service import display_names
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract
-from ..contract_zh import CHANNEL_ZH, ContractTerms, terms_zh
+from ..contract_zh import ContractTerms, terms_zh
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..referrals.service import contract_problem
 from ..store import contracts as contract_store
 from ..store.contracts import ACCEPTED, PENDING, REFUSED
 from ..store.tables import Case, ContractDecision, ContractRow, Determination, Referral, User
+from ..web.labels import message_zh
 
 REVIEWER = "county_reviewer"
 STATUS_ZH = {PENDING: "待县审核确认", ACCEPTED: "已确认生效", REFUSED: "县审核拒绝，不生效"}
@@ -215,22 +217,11 @@ def _channels(session: Session, case_ids: list[str]) -> dict[str, set[str]]:
 
 def rebind_obstacle(contract: Contract, cause_code: str, group: str, channels: set[str]) -> str | None:
     """Why a case waiting on a refused contract cannot go to the corrected `contract` (Chinese), None when it can:
-    the corrected contract must serve its cause and household group, and let at least one of the channels it was
-    referred through refer that cause (README "Which channels refer a cause"): a case no channel of which the
-    contract takes would have been refused at intake under it, so it does not move there unseen."""
-    cause = contract.cause_table.cause(cause_code)
-    if cause is None:
-        return f"更正后的服务合同 {contract.id} 不含本案的救助类别"
-    if group not in contract.spec.eligibility.groups:
-        return f"更正后的服务合同 {contract.id} 不服务本案的户类型"
-    if (cause_code, group) not in contract.rules:
-        return f"更正后的服务合同 {contract.id} 没有本案救助类别和户类型的救助标准"
-    if channels and not channels & set(cause.referred_by):
-        came = "、".join(CHANNEL_ZH.get(c, c) for c in sorted(channels))
-        may = "、".join(CHANNEL_ZH.get(c, c) for c in cause.referred_by)
-        return (f"更正后的服务合同 {contract.id} 不受理来自{came}的{cause.name}转介（可由：{may}），"
-                "本案只经由这些渠道转介")
-    return None
+    the intake's own check (`referrals.service.contract_problem`): the corrected contract must serve its cause and
+    household group, and let at least one of the channels it was referred through refer that cause (README "Which
+    channels refer a cause"): a case the contract would have refused at intake does not move there unseen."""
+    problem = contract_problem(contract, cause_code, group, sorted(channels))
+    return None if problem is None else "更正后的" + message_zh(problem.message)
 
 
 def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, clock: Clock) -> list[str]:

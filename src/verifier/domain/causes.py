@@ -65,12 +65,13 @@ class CauseDef:
         return (self.channel,) if self.channel == "application" else (self.channel, "application")
 
 
-def channel_refusal(cause: CauseDef, channel: str, contract_id: str) -> str | None:
-    """Why `channel` may not refer `cause` under the contract (None when it may): the reason names the cause, the
-    channel and the channels that may."""
-    if channel in cause.referred_by:
+def channel_refusal(cause: CauseDef, channels: str | Iterable[str], contract_id: str) -> str | None:
+    """Why none of `channels` (one channel, or the several a case came through) may refer `cause` under the contract
+    (None when one may): the reason names the cause, the channels and the channels that may."""
+    came = (channels,) if isinstance(channels, str) else tuple(channels)
+    if any(c in cause.referred_by for c in came):
         return None
-    return (f"contract {contract_id} does not take {cause.code} referrals from {channel}; "
+    return (f"contract {contract_id} does not take {cause.code} referrals from {', '.join(came)}; "
             f"referred by: {', '.join(cause.referred_by)}")
 
 

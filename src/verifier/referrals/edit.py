@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..cases.workflow import load_case
 from ..clock import Clock
-from ..domain.causes import channel_refusal
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.masking import mask_phone
 from ..domain.money import format_yuan
@@ -30,7 +29,7 @@ from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral
 from ..store.vault import Vault
 from ..audit import log as audit
 from .parsing import parse_application
-from .service import roster_group_problem
+from .service import contract_problem, roster_group_problem
 
 EDITABLE = ("name", "town", "village", "household_group", "cause", "amount", "referred_on", "household_size", "phone",
             "note")
@@ -99,15 +98,10 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     place = places.place_list(session, case.county_code).problem(row.town, row.village)
     if place is not None:  # a typo must not make a village: the county's list decides, as on a new application
         problems.append(FieldError(*place))
-    if row.household_group not in contract.spec.eligibility.groups:
-        problems.append(FieldError("household_group", f"contract {contract.id} does not serve {row.household_group}"))
+    if (taken := contract_problem(contract, row.cause, row.household_group, ("application",))) is not None:
+        problems.append(taken)
     elif (wrong := roster_group_problem(session, vault, case.county_code, id_number, row.household_group)):
         problems.append(wrong)
-    elif (row.cause, row.household_group) not in contract.rules:
-        problems.append(FieldError("cause", f"contract {contract.id} has no relief for {row.cause}"))
-    elif (cause := contract.cause_table.cause(row.cause)) is not None and \
-            (refusal := channel_refusal(cause, "application", contract.id)) is not None:
-        problems.append(FieldError("cause", refusal))
     if row.cause != case.cause and session.scalar(select(Case.id).where(
             Case.household_id == case.household_id, Case.cause == row.cause, Case.contract_year == case.contract_year,
             Case.id != case.id, Case.status.not_in(CLOSED_STATUSES)).limit(1)):

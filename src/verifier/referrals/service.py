@@ -72,6 +72,26 @@ def _check_target(channel: str, county_code: str, principal: Principal) -> None:
         raise NotFound(f"no county {county_code!r}")
 
 
+def contract_problem(contract: Contract, cause_code: str, group: str, channels: Iterable[str]) -> FieldError | None:
+    """Whether `contract` takes in a referral of `cause_code` for a household of `group` that came through
+    `channels` (one of them is enough; README "Which channels refer a cause"): None when it does, else the problem
+    intake refuses the row with (pages word it in Chinese, `web.labels.message_zh`). The one check of a bureau's
+    file, a household's application and of a case moved to a corrected contract (`contract_review.service`); no
+    channel at all (a case with no referral on record) passes the channel rule."""
+    cause = contract.cause_table.cause(cause_code)
+    if cause is None:
+        return FieldError("cause", f"contract {contract.id} has no cause {cause_code}; accepted: "
+                                   f"{contract.cause_table.accepted_causes()}")
+    came = tuple(channels)
+    if came and (refusal := channel_refusal(cause, came, contract.id)) is not None:
+        return FieldError("cause", refusal)
+    if group not in contract.spec.eligibility.groups:
+        return FieldError("household_group", f"contract {contract.id} does not serve {group}")
+    if (cause_code, group) not in contract.rules:
+        return FieldError("cause", f"contract {contract.id} has no relief for {cause_code}")
+    return None
+
+
 def _bind_contracts(
     contracts: list[Contract], county_code: str, channel: str, rows: list[ReferralRow], today: date,
     errors: list[FieldError],
@@ -79,28 +99,21 @@ def _bind_contracts(
     """The contract each row is bound to (in force for the county on its referral date); a bad row otherwise (also
     a row whose cause the contract does not take from `channel`)."""
     chosen: list[Contract | None] = []
-    decided: dict[tuple[date, str, str], tuple[Contract | None, tuple[str, str] | None]] = {}  # few distinct keys
+    decided: dict[tuple[date, str, str], tuple[Contract | None, FieldError | None]] = {}  # few distinct keys
     for r in rows:
         on = r.referred_on or today
         key = (on, r.household_group, r.cause)
         found = decided.get(key)
         if found is None:
             contract = next((c for c in contracts if c.start <= on <= c.end), None)
-            problem = None
+            problem: FieldError | None
             if contract is None:
-                problem = ("referred_on", f"no contract covers county {county_code} on {on}")
-            elif (cause := contract.cause_table.cause(r.cause)) is None:
-                problem = ("cause", f"contract {contract.id} has no cause {r.cause}; accepted: "
-                                    f"{contract.cause_table.accepted_causes()}")
-            elif (refusal := channel_refusal(cause, channel, contract.id)) is not None:
-                problem = ("cause", refusal)
-            elif r.household_group not in contract.spec.eligibility.groups:
-                problem = ("household_group", f"contract {contract.id} does not serve {r.household_group}")
-            elif (r.cause, r.household_group) not in contract.rules:
-                problem = ("cause", f"contract {contract.id} has no relief for {r.cause}")
+                problem = FieldError("referred_on", f"no contract covers county {county_code} on {on}")
+            else:
+                problem = contract_problem(contract, r.cause, r.household_group, (channel,))
             found = decided[key] = (None if problem else contract, problem)
         if found[1] is not None:
-            errors.append(FieldError(*found[1], r.row))
+            errors.append(FieldError(found[1].field, found[1].message, r.row))
         chosen.append(found[0])
     return chosen
 
@@ -122,16 +135,29 @@ def _settlement_rows(source: BinaryIO, filename: str, channel: str, today: date,
     return settlements.read_settlements(data, filename, today=today, limits=limits, table=table)
 
 
+def roster_groups(session: Session, vault: Vault, county_code: str,
+                  id_numbers: Iterable[str]) -> dict[str, str] | None:
+    """The household group the county's current roster gives each of these people (domain/roster.py: registered
+    as having left poverty, the first group; at the edge, in sudden hardship or on no roster, the second); None
+    when the county has imported no roster. The one roster lookup of intake: a file without groups and the group
+    a household's own application names."""
+    current = roster_service.current_import(session, county_code)
+    if current is None:
+        return None
+    keys = {n: vault.blind_index(n, "id_number") for n in id_numbers}
+    found = roster_service.categories_in(session, current.id, keys.values())
+    return {n: group_for(found.get(key)) for n, key in keys.items()}
+
+
 def _groups_from_roster(session: Session, vault: Vault | None, county_code: str,
                         rows: list[ReferralRow]) -> list[ReferralRow]:
-    """Rows whose file gave no household group get it from the county's roster (domain/roster.py): registered as
-    having left poverty, the first group; at the edge, in sudden hardship or on no roster, the second."""
+    """Rows whose file gave no household group get it from the county's roster (`roster_groups`; on no roster
+    imported at all, the second group)."""
     if vault is None:
         raise ValueError("a file without household groups needs the vault to look people up in the roster")
-    keys = {r.id_number: vault.blind_index(r.id_number, "id_number") for r in rows if r.household_group is None}
-    found = roster_service.categories_of(session, county_code, keys.values())
+    groups = roster_groups(session, vault, county_code, {r.id_number for r in rows if r.household_group is None})
     return [r if r.household_group is not None
-            else msgspec.structs.replace(r, household_group=group_for(found.get(keys[r.id_number])))  # type: ignore[arg-type]
+            else msgspec.structs.replace(r, household_group=(groups or {}).get(r.id_number) or group_for(None))
             for r in rows]
 
 
@@ -141,13 +167,10 @@ def roster_group_problem(session: Session, vault: Vault, county_code: str, id_nu
     also record its village evaluation and post its notice, so nobody else would see the group again. Where the
     county has imported its roster, the group is the roster's for the applicant (as for a bureau file without one):
     another is refused, naming the roster's. Without a roster the clerk's group stands."""
-    if roster_service.current_import(session, county_code) is None:
+    groups = roster_groups(session, vault, county_code, (id_number,))
+    if groups is None or groups[id_number] == group:
         return None
-    key = vault.blind_index(id_number, "id_number")
-    wanted = group_for(roster_service.categories_of(session, county_code, [key]).get(key))
-    if group == wanted:
-        return None
-    return FieldError("household_group", f"the county's roster gives {wanted} for this person, not {group}")
+    return FieldError("household_group", f"the county's roster gives {groups[id_number]} for this person, not {group}")
 
 
 def _check_places(place_list: places.PlaceList, rows: list[ReferralRow], errors: list[FieldError]) -> None:

@@ -97,14 +97,17 @@ def current_import(session: Session, county_code: str) -> RosterImport | None:
 def categories_of(session: Session, county_code: str, bidxs: Iterable[str]) -> dict[str, RosterCategory]:
     """The roster category of each of these people (by blind index) in the county's current roster; absent: on none."""
     current = current_import(session, county_code)
+    return {} if current is None else categories_in(session, current.id, bidxs)
+
+
+def categories_in(session: Session, import_id: str, bidxs: Iterable[str]) -> dict[str, RosterCategory]:
+    """`categories_of` in the roster import `import_id` (a caller that has found the current one already)."""
     wanted = list(dict.fromkeys(bidxs))
-    if current is None or not wanted:
-        return {}
     found: dict[str, RosterCategory] = {}
     for i in range(0, len(wanted), _CHUNK):
         for bidx, category in session.execute(
                 select(RosterEntry.id_number_bidx, RosterEntry.category).where(
-                    RosterEntry.import_id == current.id, RosterEntry.id_number_bidx.in_(wanted[i:i + _CHUNK]))):
+                    RosterEntry.import_id == import_id, RosterEntry.id_number_bidx.in_(wanted[i:i + _CHUNK]))):
             found[bidx] = category  # type: ignore[assignment]
     return found
 

@@ -399,8 +399,8 @@ _MESSAGES: Table = compile_table([
     (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
     (r"contract (\S+) has no cause (\S+); accepted: (.*)",
      lambda m: f"服务合同 {m.group(1)} 不含{CAUSES.get(m.group(2), m.group(2))}，可填：{_accepted(m.group(3))}"),
-    (r"contract (\S+) does not take (\S+) referrals from (\S+); referred by: (.*)",
-     lambda m: f"服务合同 {m.group(1)} 不受理来自{CHANNELS.get(m.group(3), m.group(3))}的"
+    (r"contract (\S+) does not take (\S+) referrals from (.+?); referred by: (.*)",
+     lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
                f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
     (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
