@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -76,6 +77,11 @@ def accepted_file(data: bytes, declared_type: str | None, max_bytes: int) -> tup
     return actual, hashlib.sha256(data).hexdigest()
 
 
+def stored_evidence(session: Session, case_id: str, sha256: str) -> Evidence | None:
+    """The case's evidence of this hash already stored."""
+    return session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256))
+
+
 def store_evidence(
     session: Session, case_id: str, *, data: bytes, declared_type: str | None, evidence_dir: Path, max_bytes: int,
     principal: Principal, clock: Clock, vault: Vault,
@@ -83,15 +89,24 @@ def store_evidence(
     case = load_case(session, case_id, principal)
     _require_assigned(session, case, principal)
     actual, sha = accepted_file(data, declared_type, max_bytes)
-    evidence_files.store(evidence_dir, vault, data, sha)  # sealed at rest; the hash is the plain file's
-    existing = session.scalar(select(Evidence).where(Evidence.case_id == case.id, Evidence.sha256 == sha))
+    existing = stored_evidence(session, case.id, sha)
     if existing is not None:
+        evidence_files.store(evidence_dir, vault, data, sha)  # sent again: its file, should it be missing
         return existing
     captured = _captured_at(data, actual)
     evidence = Evidence(id=new_id("ev"), case_id=case.id, sha256=sha, size=len(data), content_type=actual,
                         uploaded_by=principal.id, uploaded_at=clock.now(), captured_at=captured)
-    session.add(evidence)
-    session.flush()
+    # The row first, the file after: the same file sent twice at once (two taps, two devices) meets the unique
+    # (case, hash); the one that loses writes no file and answers the other's row, as when sent again.
+    try:
+        with session.begin_nested():
+            session.add(evidence)
+    except IntegrityError:
+        existing = stored_evidence(session, case.id, sha)
+        if existing is None:
+            raise
+        return existing
+    evidence_files.store(evidence_dir, vault, data, sha)  # sealed at rest; the hash is the plain file's
     audit.append(session, actor=principal.id, role="field_officer", action="evidence.upload", subject=case.id,
                  contract_hash=case.contract_hash, payload={"sha256": sha, "size": len(data), "content_type": actual,
                                                             **({"captured_at": captured} if captured else {})},

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -64,6 +65,11 @@ def _sampled(session: Session, rnd: SamplingRound, case_id: str) -> None:
         raise ValidationFailed.one("case_id", "this case is not in the round's sample")
 
 
+def stored(session: Session, sha256: str) -> RecheckEvidence | None:
+    """The re-check file of this hash already stored (a file is the evidence of one re-check only)."""
+    return session.scalar(select(RecheckEvidence).where(RecheckEvidence.sha256 == sha256))
+
+
 def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, declared_type: str | None,
           evidence_dir: Path, vault: Vault, max_bytes: int, principal: Principal, clock: Clock) -> RecheckEvidence:
     """A file of the re-check of a sampled case (the round is loaded, locked and in the caller's counties)."""
@@ -72,20 +78,33 @@ def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, de
     if session.get(SamplingResult, (rnd.id, case_id)) is not None:
         raise InvalidState("a re-check result for this case is recorded already")
     actual, sha = accepted_file(data, declared_type, max_bytes)
-    existing = session.scalar(select(RecheckEvidence).where(RecheckEvidence.sha256 == sha))
+    existing = stored(session, sha)
+    if existing is None and session.scalar(select(Evidence.id).where(Evidence.sha256 == sha).limit(1)) is not None:
+        raise ValidationFailed.one("file", INSURERS_FILE)
+    row = None
+    if existing is None:
+        captured = _captured_at(data, actual)
+        row = RecheckEvidence(id=new_id("rev"), round_id=rnd.id, case_id=case_id, sha256=sha, size=len(data),
+                              content_type=actual, captured_at=captured, uploaded_by=principal.id,
+                              uploaded_at=clock.now())
+        # The row first, the file after: an upload that loses a race on the unique hash (the same file sent for
+        # another round's re-check at the same moment) writes no file, and answers as if it had come second.
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            row, existing = None, stored(session, sha)
+            if existing is None:
+                raise
     if existing is not None:
         if (existing.round_id, existing.case_id) == (rnd.id, case_id):
             return existing  # sent again
         raise ValidationFailed.one("file", ANOTHER_RECHECK)
-    if session.scalar(select(Evidence.id).where(Evidence.sha256 == sha).limit(1)) is not None:
-        raise ValidationFailed.one("file", INSURERS_FILE)
+    assert row is not None
+    # Sealed at rest under its hash's name; a file left by a transaction that then failed to commit is reused
+    # (never served: only a row names a file) by the next upload of the same bytes.
     evidence_files.store(evidence_dir, vault, data, sha)
-    captured = _captured_at(data, actual)
-    row = RecheckEvidence(id=new_id("rev"), round_id=rnd.id, case_id=case_id, sha256=sha, size=len(data),
-                          content_type=actual, captured_at=captured, uploaded_by=principal.id,
-                          uploaded_at=clock.now())
-    session.add(row)
-    session.flush()
+    captured = row.captured_at
     audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=UPLOADED, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock,
                  payload={"case_id": case_id, "sha256": sha, "size": len(data), "content_type": actual,
