@@ -191,3 +191,86 @@ def test_a_refusal_keeps_its_trace_once(ctx, client, posted) -> None:  # type: i
         assert session.scalar(select(func.count()).select_from(CountyConflict)) == conflicts + 1
         assert session.get(Case, case_id).status == "scheduled"
     assert [a for a, _, _ in _log(ctx)[len(log):]] == ["county_conflict.record"]
+
+
+def _lose_connection_once(ctx: Any, monkeypatch: pytest.MonkeyPatch, *, landed: bool) -> None:
+    """The next `Database.write` loses its connection at COMMIT: after the COMMIT landed (`landed`), or before it
+    did (rolled back). Later writes are left alone (Litestar's own)."""
+    from sqlalchemy.exc import OperationalError
+
+    real = ctx.db.write
+    lost = OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    async def write(run: Any) -> Any:
+        monkeypatch.setattr(ctx.db, "write", real)
+        if landed:
+            await real(run)
+            raise lost
+
+        def run_then_lose(session: Any) -> Any:
+            run(session)
+            raise lost
+
+        return await real(run_then_lose)
+
+    monkeypatch.setattr(ctx.db, "write", write)
+
+
+def _checks(ctx: Any, case_id: str) -> list[str]:
+    with ctx.db.read() as session:
+        return list(session.scalars(select(Check.id).where(Check.case_id == case_id)))
+
+
+def test_a_check_whose_connection_is_lost_after_its_commit_landed_is_answered_as_recorded(
+        ctx, client, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Handed to Litestar, the re-try of a check already recorded would be refused (409: the case is checked) and
+    the officer would record it again. The shortcut looks it up: recorded, it answers the route's 201, once."""
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    log = _log(ctx)
+    _lose_connection_once(ctx, monkeypatch, landed=True)
+    (status, _, body), went_on = posted(f"/api/cases/{case_id}/check", me, _body(ctx, officers, head, idn))
+    assert (status, went_on) == (201, False), body
+    assert _checks(ctx, case_id) == [json.loads(body)["id"]]
+    assert [a for a, _, _ in _log(ctx)[len(log):]] == ["case.record_check"]
+
+
+def test_a_check_whose_connection_is_lost_before_its_commit_landed_is_made_again_by_litestar(
+        ctx, client, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    _lose_connection_once(ctx, monkeypatch, landed=False)
+    (status, _, body), went_on = posted(f"/api/cases/{case_id}/check", me, _body(ctx, officers, head, idn))
+    assert (status, went_on) == (201, True), body
+    assert _checks(ctx, case_id) == [json.loads(body)["id"]]
+
+
+def test_a_check_whose_fate_cannot_be_looked_up_is_answered_503_as_litestar_answers_a_lost_database(
+        ctx, client, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The database still away: whether the check landed is not known; the answer is Litestar's to a lost
+    connection (503, Retry-After, the same problem body), not a re-try of the write."""
+    from sqlalchemy.exc import OperationalError
+
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    real_read = ctx.db.read
+
+    def away() -> Any:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    _lose_connection_once(ctx, monkeypatch, landed=True)
+    monkeypatch.setattr(ctx.db, "read", away)
+    short, went_on = posted(f"/api/cases/{case_id}/check", me, _body(ctx, officers, head, idn))
+    assert short[0] == 503 and not went_on, short
+    monkeypatch.setattr(ctx.db, "read", real_read)
+
+    # Litestar's answer to a write that meets a database it cannot reach, for comparison.
+    other, others, other_head, other_idn = _scheduled(ctx)
+    other_me = _login(client, others[0])
+
+    async def unreachable(run: Any) -> Any:
+        raise OperationalError("BEGIN", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(ctx.db, "write", unreachable)
+    plain, _ = posted(f"/api/cases/{other}/check", other_me, _body(ctx, others, other_head, other_idn), plain=True)
+    assert plain == short

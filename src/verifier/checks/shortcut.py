@@ -21,6 +21,7 @@ it as before and keeps the trace once. The answers are byte for byte Litestar's 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -35,7 +36,9 @@ from ..accounts.sessions import open_session_steps
 from ..cases.routes import MAX_ID
 from ..http import json_headers, send_answer
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
+from ..store import faults
 from ..store.db import drop_kept
+from ..store.tables import Check
 from .routes import check_input, check_recorder
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
@@ -76,6 +79,9 @@ class CheckShortcut:
         if answer is None:
             await self._handler(scope, _replay(received, receive), send)
             return
+        if isinstance(answer, _Problem):
+            await answer.send(send)
+            return
         await send_answer(send, json_headers(answer), answer, status=201)
 
     def _call(self, scope: Any) -> tuple[str, Any] | None:
@@ -89,7 +95,7 @@ class CheckShortcut:
         session = bearer_session(self._secret, scope["headers"])
         return None if session is None else (case_id, session)
 
-    async def _answer(self, call: tuple[str, Any], body: bytes) -> bytes | None:
+    async def _answer(self, call: tuple[str, Any], body: bytes) -> bytes | _Problem | None:
         """The route's answer when this check is recorded; None when anything is refused (nothing written)."""
         case_id, (session_id, user_id) = call
         ctx = self._ctx
@@ -109,17 +115,59 @@ class CheckShortcut:
         except Exception:  # noqa: BLE001 — a 400, 401, 403, 422, a database fault: Litestar answers it
             return None
 
+        recorded: list[Any] = []
+
         def run(session: Any) -> bytes:
             try:
-                return msgspec.json.encode(record(session))
+                recorded.append(record(session))
+                return msgspec.json.encode(recorded[0])
             except BaseException as exc:
                 drop_kept(exc)  # Litestar makes the request again and keeps the refusal's trace once
                 raise
 
         try:
             return await ctx.db.write(run)
-        except Exception:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
+        except Exception as exc:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
+            if recorded and faults.unavailable(exc):  # the connection lost at COMMIT: it may have landed
+                return await _after_lost_commit(ctx, recorded[0])
             return None
+
+
+# Litestar's answer to a database it cannot reach (app.py `_database_fault_to_problem`), as its problem handler sends it.
+LOST = msgspec.json.encode({"status": 503, "title": "Service Unavailable", "detail": faults.UNAVAILABLE_DETAIL})
+
+
+async def _after_lost_commit(ctx: Any, recorded: Any) -> bytes | _Problem | None:
+    """What happened to a check whose transaction lost its connection after the check was written, at COMMIT: the
+    check is looked up on a new connection. There: the route's answer (201); not there: nothing landed, and Litestar
+    makes the request again as before (201, or 503 while the database is away). Unknown (the database is still
+    away): 503, as Litestar answers a lost connection. Litestar's re-try of a check that had landed would be refused
+    (409: the case is checked already) although it was recorded."""
+    def landed() -> bool:
+        with ctx.db.read() as session:
+            return session.get(Check, recorded.id) is not None
+
+    try:
+        found = await asyncio.get_running_loop().run_in_executor(None, landed)
+    except Exception as exc:  # noqa: BLE001 — still away (or worse): answered as Litestar answers it
+        if not faults.unavailable(exc):
+            raise
+        return _Problem(503, [(b"retry-after", str(faults.RETRY_AFTER_SECONDS).encode())], LOST)
+    return msgspec.json.encode(recorded) if found else None
+
+
+class _Problem:
+    """A problem answer of the shortcut's own (status, its headers but the content's, body), sent as Litestar sends
+    a `ProblemDetailsException`'s: its own headers, then the content's."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    async def send(self, send: Any) -> None:
+        await send_answer(send, [*self.headers, (b"content-type", b"application/problem+json"),
+                                 (b"content-length", str(len(self.body)).encode())], self.body, status=self.status)
 
 
 async def _body(receive: Any, received: list[Any]) -> bytes | None:
