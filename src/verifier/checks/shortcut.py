@@ -16,7 +16,11 @@ checked here or expired, an `Idempotency-Key` header (the route stores and repla
 password to change, another role, a body the route would refuse, and any refusal of the write itself (404, 403, 409,
 422, a database error). A refused write changed nothing (its transaction rolled back), and the trace a refusal keeps
 (`keep_after_rollback`, a county conflict's sighting) is dropped here: Litestar then makes the same request, refuses
-it as before and keeps the trace once. The answers are byte for byte Litestar's (`tests/checks/test_check_shortcut.py`).
+it as before and keeps the trace once. But a connection lost at COMMIT, after the check was written, is not handed on
+(Litestar's re-try of a check that landed would be refused, 409): the check is looked up on a new connection, and
+answered 201 when it landed, handed to Litestar when it did not, 503 as Litestar answers a lost database when the
+look-up cannot be made (`_after_lost_commit`). The answers are byte for byte Litestar's
+(`tests/checks/test_check_shortcut.py`).
 """
 
 from __future__ import annotations
