@@ -70,87 +70,6 @@ def nav_for(user: Principal | None) -> list[NavItem]:
     return [n for n in NAV if n.roles == "any" or user.has(*n.roles)]
 
 
-DONE_MESSAGES = {
-    "risk_removed": "已标记该户风险消除，并写入审计日志。",
-    "risk_restored": "已撤销该户的风险消除标记，风险恢复。",
-    "finding": "比对发现已处理。",
-    "application": "申请已录入，已生成新案件。",
-    "merged": "申请已录入，并入该户已有的案件。",
-    "screened": "初筛结果已保存。",
-    "screen_out_proposed": "已提出初筛不通过。本案由部门名单转介，须由本乡镇其他经办人或县级复核人员确认后才结案。",
-    "review": "村级评议已记录。",
-    "review_fail_proposed": "已记录村级评议未通过。该户经保险机构认定符合条件，须由本县其他经办人或县级复核人员确认后才结案。",
-    "review_request": "复核申请已登记，案件退回重新排期，须由未参加首次核查的核查员入户。",
-    "scheduled": "走访已安排。",
-    "scheduled_late": "走访已安排。走访日期晚于核查期限，核查将记为逾期。",
-    "determined": "认定结果已确认。",
-    "check": "入户核查已提交。",
-    "bills_added": "票据已补录：认定页按补录后的票据计算。",
-    "check_done": "本案的入户核查已提交，无需再填写；以下是已保存的内容。",
-    "attempt": "已登记未能核查，案件退回主管重新安排走访。",
-    "attempt_already": "这次走访的未能核查情况此前已登记（重复提交未再保存），案件已退回主管重新安排走访。",
-    "already": "这份核查此前已提交成功（重复提交未再保存），以下是已保存的内容。",
-    "notice": "公示已发布。",
-    "objection": "异议已登记。",
-    "objection_already": "这条异议此前已登记（重复提交未再保存）。",
-    "resolved": "异议已处理。",
-    "closed": "公示已结束，名单内案件转为待支付。",
-    "plan": "排期已应用。",
-    "batch": "支付批次已生成，待财务审批。",
-    "batch_approved": "批次已审批，资金已占用。",
-    "batch_signed_off": "批次已经县级签批。",
-    "batch_released": "批次已发放，银行文件已生成，可下载后交银行。",
-    "batch_cancelled": "批次已撤销，批次内案件回到待支付。",
-    "return": "银行回单已导入。",
-    "return_repeated": "这份回单此前已导入，本次未做任何更改。",
-    "payee_requested": "收款人变更申请已提交，须由另一名人员审批；批准前仍按原收款信息支付。",
-    "payee_approved": "收款人变更已批准。支付失败的案件已转为待支付，可列入新的支付批次。",
-    "payee_rejected": "收款人变更已驳回，收款信息不变。",
-    "round": "抽样轮次已开始。请县级复核方和保险公司各自提交承诺值，然后冻结总体。",
-    "round_already": "本县这一期间、这种方式的抽样轮次此前已开始、尚未冻结（重复提交未再创建），请在本轮次中继续。",
-    "committed": "承诺值已提交。",
-    "frozen": "总体已冻结并写入签名检查点。请核对后，双方各自揭示秘密值。",
-    "public_value": "公开随机值已录入。",
-    "revealed": "秘密值已揭示。",
-    "passed_over": "已略过未按期揭示的一方，并记入本轮和审计日志。",
-    "drawn": "样本已抽取。",
-    "supplement_confirmed": "补发已确认，可由理赔人员列入下一个支付批次。",
-    "recheck": "复核结果已保存。",
-    "expanded": "样本已扩大，请继续复核新抽中的案件。",
-    "corrected": "复核结果已更正，原结果保留在审计日志中。",
-    "item_removed": "已移出批次，该案件回到待支付。",
-    "signoff_refused": "已签署不同意意见，批次退回待审批：理赔人员可移出有问题的案件，财务人员重新审批。",
-    "sent_back": "核查已退回，案件回到待安排入户核查。",
-    "application_edited": "申请信息已修改。",
-    "password_own": "密码已修改，您在其他设备上的登录已全部退出。",
-    "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
-    "user_enabled": "账号已启用。",
-    "grant_confirmed": "角色授权已确认，该账号即时获得此角色，并已写入审计日志。",
-    "grant_refused": "角色授权已拒绝，该账号不会获得此角色，并已写入审计日志。",
-    "contract_accepted": "已确认服务合同，并写入审计日志；合同所覆盖的每个县（区）都确认后即生效。确认不能撤回。",
-    "contract_refused": "已拒绝确认服务合同，并写入审计日志；这份合同不会生效。",
-    "roles_proposed": "已提出角色授权：涉及资金或授权的角色须由另一位管理员或县级复核员在“角色授权”页确认后才生效。",
-    "place_added": "已添加到本县乡镇村名单，并记入审计日志。",
-    "meeting": "村级评议会已记录，各户的评议结果已分别写入案件；评议未通过的农户须由本县其他经办人或县级复核人员确认后才结案。",
-    "meeting_already": "这场村级评议会此前已记录（重复提交未再保存），各户的评议结果以此为准。",
-    "household_merged": "两户已合并为一户；同类同年度的案件已合为一案，记入审计日志。",
-    "member_moved": "成员已迁移，记入审计日志和家庭变动记录。",
-    "repayment_recorded": "还款已登记，须由另一名财务人员或县级复核人员确认后才计入追回金额。",
-    "repayment_confirmed": "还款已确认，已计入追回金额并退回资金余额。",
-    "repayment_rejected": "还款登记已驳回，不计入追回金额。",
-    "recovery_waived": "未追回部分已核销。",
-    "recovery_waiver_requested": "核销申请已提交，须由另一名县级复核人员确认后才核销。",
-    "redetermined": "已重新认定：继续办理的案件可列入支付批次，认定不符合条件的案件已办结。",
-    "followup": "回访已记录。",
-    "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",
-    "followup_already": "这笔保障金已经回访过了（重复提交未再保存）。",
-    "need_referred": "需求已转交责任部门，部门答复后由县级复核人员录入。",
-    "need_already": "该户的这项需求已转交部门、尚未答复（重复提交未再保存）。",
-    "need_answered": "部门答复已录入。",
-    "need_answer_already": "这项需求的部门答复此前已录入（重复提交未再保存）。",
-}
-
-
 def current_user(request: Request[Any, Any, Any]) -> Principal | None:
     user = request.scope.get("user")
     return user if isinstance(user, Principal) else None
@@ -208,7 +127,7 @@ def layout_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 def done_message(request: Request[Any, Any, Any]) -> str | None:
     """The message of the address's `done` (after a form was saved), if any."""
-    return DONE_MESSAGES.get(request.query_params.get("done") or "")
+    return labels.DONE_MESSAGES.get(request.query_params.get("done") or "")
 
 
 def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:

@@ -94,12 +94,6 @@ def build(session: Session, user: Principal, *, county: str | None, period: dash
 
 
 
-_CHART_LABELS = {"new": "新受理案件", "checks:on_time": "入户核查按期完成", "checks:late": "入户核查逾期完成",
-                 "fund:paid": "资金：已支付", "fund:committed": "资金：支付中占用",
-                 "followups:due": "回访：本期到期", "followups:pending": "回访：本期到期未回访",
-                 "followups:overdue_open": "回访：逾期未回访", "followups:done": "回访：本期完成"}
-
-
 def chart_label(chart: str) -> str:
     """What a chart's bar is, in Chinese, for the case list's banner."""
     kind, _, detail = chart.partition(":")
@@ -110,4 +104,4 @@ def chart_label(chart: str) -> str:
         return f"已到账保障金：{labels.CAUSES.get(cause, cause)}·{labels.GROUPS.get(group, group)}"
     if kind == "deviations":
         return "抽样复核中有偏差的案件"
-    return _CHART_LABELS.get(chart, "图表中选中的案件")
+    return labels.CHART_LABELS.get(chart, "图表中选中的案件")

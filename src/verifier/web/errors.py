@@ -28,9 +28,6 @@ from .common import is_htmx, page
 
 OWN_PASSWORD_PAGE = "/account/password"
 
-TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405: "请从页面操作", 409: "当前状态不允许此操作", 422: "填写有误",
-          503: "暂时无法服务", 507: "存储空间已满"}
-
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     """A browser navigating: it names text/html (a script's `*/*` gets problem details, as from the API)."""
@@ -54,8 +51,8 @@ def not_logged_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) 
 
 def error_page(request: Request[Any, Any, Any], status: int, message: str, details: list[str] | None = None) -> Response[Any]:
     if not _wants_html(request):
-        return ProblemDetailsException(status_code=status, title=TITLES.get(status, "错误"), detail=message).to_response(request)
-    return page(request, "error.html", status_code=status, status=status, title=TITLES.get(status, "出错了"),
+        return ProblemDetailsException(status_code=status, title=labels.ERROR_TITLES.get(status, "错误"), detail=message).to_response(request)
+    return page(request, "error.html", status_code=status, status=status, title=labels.ERROR_TITLES.get(status, "出错了"),
                 message=message, details=details or [], back=way_back(request))
 
 
@@ -132,16 +129,13 @@ def no_such_address(request: Request[Any, Any, Any], exc: NotFoundException) -> 
     return error_page(request, 404, "没有找到这个页面。请从首页或导航栏进入。")
 
 
-# What an error page says when a service's message has no Chinese yet: never the English itself.
-UNTRANSLATED = {403: "您不能进行此操作。", 404: "没有找到要找的内容，或不在您的权限范围内。",
-                409: "当前状态不允许此操作，请刷新页面查看最新情况。", 422: "提交的内容有误。"}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _chinese(message: str, status: int) -> str:
     """A service's message in Chinese (the tables of every stage), or a plain Chinese sentence for its status."""
     shown = stagelabels.zh(message)
-    return shown if _HAN.search(shown) else UNTRANSLATED.get(status, "无法完成此操作。")
+    return shown if _HAN.search(shown) else labels.ERROR_UNSAID.get(status, "无法完成此操作。")
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:

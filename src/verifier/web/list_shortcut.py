@@ -39,7 +39,7 @@ from ..cases import listing
 from ..http import send_answer
 from ..store.reader import Steps
 from .cases import LIST_STENCILS, ListAsk, list_asked, list_parts, list_query
-from .common import DONE_MESSAGES
+from .labels import DONE_MESSAGES
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 PATH = "/cases"

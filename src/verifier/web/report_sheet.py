@@ -12,11 +12,6 @@ from ..reports import figures as fg
 from . import labels
 from . import stagelabels as sl
 
-BREAKDOWN_LABELS = {"referrals": "监测信息（条）", "households_visited": "入户户数", "checks": "完成核查（次）",
-                    "late": "逾期核查（次）", "eligible": "认定符合（户）", "noticed": "公示（户）", "paid": "兑现（户）",
-                    "paid_amount": "兑现金额（元）", "deviations": "复核偏差（户）"}
-
-
 def value(figure: str, v: Any) -> Any:
     """A cell's value: money strings become Money (exact, two decimals), counts stay integers."""
     return Money(parse_yuan(v, figure, allow_negative=True)) if isinstance(v, str) else v
@@ -65,7 +60,7 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
     names = {"village": (("按乡镇村"), ["乡镇", "村"]), "town": ("按乡镇", ["乡镇"]), "cause": ("按原因", ["原因"]),
              "group": ("按户类型", ["户类型"])}
     for dimension, (title, keys) in names.items():
-        header = [*keys, *(f"{BREAKDOWN_LABELS[f]}{part}" for f in fg.BREAKDOWN_FIGURES for part in ("本月", "累计"))]
+        header = [*keys, *(f"{sl.BREAKDOWN_LABELS[f]}{part}" for f in fg.BREAKDOWN_FIGURES for part in ("本月", "累计"))]
         rows = [[*breakdown_label(dimension, row), *(value(f, row[f][part]) for f in fg.BREAKDOWN_FIGURES
                                                       for part in ("month", "cumulative"))]
                 for row in report["breakdowns"][dimension]]

@@ -25,7 +25,7 @@ from .common import FormState, Req, counties_of, page
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
 READERS: dict[str, Any] = {"roles": READER_ROLES}
-BREAKDOWN_HEADS = [report_sheet.BREAKDOWN_LABELS[f] for f in reports_figures.BREAKDOWN_FIGURES]
+BREAKDOWN_HEADS = [sl.BREAKDOWN_LABELS[f] for f in reports_figures.BREAKDOWN_FIGURES]
 
 
 def _summary(report: dict[str, Any]) -> list[tuple[str, Any, Any, bool, str, str]]:

@@ -55,6 +55,10 @@ SKIP_REASONS = {
 }
 REPORT_CHANNELS = dict(labels.CHANNELS)
 REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "刚性支出明显超过收入"}
+# A report's breakdown columns (`report_sheet`, the report page's heads), per figure.
+BREAKDOWN_LABELS = {"referrals": "监测信息（条）", "households_visited": "入户户数", "checks": "完成核查（次）",
+                    "late": "逾期核查（次）", "eligible": "认定符合（户）", "noticed": "公示（户）", "paid": "兑现（户）",
+                    "paid_amount": "兑现金额（元）", "deviations": "复核偏差（户）"}
 # What the case list says it shows when it lists the cases behind a figure (one per reports.service.FIGURES).
 REPORT_FIGURES = {
     "referrals": "本月监测信息涉及的案件", "new_cases": "本月新立案件", "checks": "本月完成入户核查的案件",

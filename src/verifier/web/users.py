@@ -16,23 +16,12 @@ from ..accounts.service import disable_user, enable_user, find_users, manageable
 from ..accounts.sessions import open_session_counts
 from ..domain.errors import InvalidState
 from ..http import Ctx, get, post
+from . import labels
 from .common import FormState, Req, page, see_other
 from .paging import PAGE_SIZE, Pager, page_param
 
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
 Id = Annotated[str, Parameter(max_length=40)]
-
-REFUSALS = {
-    "the last active admin cannot be disabled: nobody could manage accounts any more":
-        "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用。请先为另一位管理员开通账号。",
-    "the account is already disabled": "该账号已经停用。",
-    "the account is already enabled": "该账号已经启用。",
-}
-ACTIONS = {
-    "disable": ("停用账号", "停用后该用户不能再登录，已登录的所有设备立即退出。", "确定停用"),
-    "enable": ("启用账号", "启用后该用户可以用原密码重新登录。", "确定启用"),
-}
-
 
 USERS_PAGE = PAGE_SIZE
 
@@ -61,7 +50,8 @@ class UserPages(Controller):
     def _confirm(self, ctx: Ctx, request: Req, user_id: str, action: str) -> Template:
         with ctx.db.read() as session:
             person = manageable_user(session, request.user, user_id)
-        return page(request, "user_action.html", person=person, action=action, texts=ACTIONS[action], refusal=None)
+        return page(request, "user_action.html", person=person, action=action, texts=labels.ACCOUNT_ACTIONS[action],
+                    refusal=None)
 
     @get("/{user_id:str}/password", opt=ADMIN)
     def password_form(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
@@ -87,7 +77,8 @@ class UserPages(Controller):
             with ctx.db.read() as session:
                 person = manageable_user(session, request.user, user_id)
             return page(request, "user_action.html", status_code=409, person=person, action=action,
-                        texts=ACTIONS[action], refusal=REFUSALS.get(exc.detail, exc.detail))
+                        texts=labels.ACCOUNT_ACTIONS[action],
+                        refusal=labels.ACCOUNT_REFUSALS.get(exc.detail, exc.detail))
         return see_other("/users", done=f"user_{action}d")
 
     @post("/{user_id:str}/password", opt=ADMIN, status_code=200)

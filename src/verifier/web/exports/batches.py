@@ -1,0 +1,65 @@
+"""The payment batches workbook and a batch's items (bank accounts as the page masks them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ...accounts.auth import Principal
+from ...documents.sheets import Money, Sheet, workbook
+from ...domain.money import parse_yuan
+from ...payments import service as pay
+from ...store.vault import Vault
+from .. import stagelabels as sl
+from ..common import user_names
+from .rows import MAX_ROWS, case_names
+
+
+ITEM_HEADER = ["批次", "序号", "案件", "户主", "收款人", "开户银行", "账号", "金额（元）", "状态", "银行流水号", "失败原因",
+               "到账时间"]
+ITEM_WIDTHS = (18, 6, 18, 10, 10, 16, 22, 12, 10, 18, 20, 17)
+
+
+def _item_rows(session: Session, user: Principal, vault: Vault, batch_id: str, code: str) -> list[list[Any]]:
+    items, cursor = [], None
+    while True:
+        got = pay.batch_items(session, batch_id, user, vault, limit=pay.MAX_ITEMS, cursor=cursor)
+        items += got.items
+        cursor = got.next_cursor
+        if cursor is None:
+            break
+    cases = case_names(session, [i.case_id for i in items])
+    return [[code, i.seq, *cases.get(i.case_id, (i.case_id, "")), i.payee.account_name, i.payee.bank,
+             i.payee.account_number, Money(parse_yuan(i.amount)), sl.ITEM_STATUS.get(i.status, i.status),
+             i.bank_reference or "", i.failure_reason or "", i.settled_at] for i in items]
+
+
+def batch_items_xlsx(session: Session, user: Principal, vault: Vault, batch_id: str) -> bytes:
+    batch = pay.get_batch(session, batch_id, user)  # another county's batch: NotFound
+    return workbook(Sheet("支付明细", ITEM_HEADER, _item_rows(session, user, vault, batch.id, batch.code),
+                          ITEM_WIDTHS))
+
+
+def batches_xlsx(session: Session, user: Principal, vault: Vault, *, status: str | None = None,
+                 county_code: str | None = None) -> bytes:
+    """Sheet 支付批次: one row a batch (the list's filters); sheet 支付明细: the items of those batches."""
+    batches, cursor = [], None
+    while True:
+        got, cursor = pay.list_batches(session, user, county_code=county_code or None, status=status or None,
+                                       limit=500, cursor=cursor)
+        batches += got
+        if cursor is None or len(batches) >= MAX_ROWS:
+            break
+    names = user_names(session, [p for b in batches for p in (b.prepared_by, b.approved_by, b.released_by) if p])
+    batch_rows = [[b.code, b.county_code, b.contract_id, sl.BATCH_STATUS.get(b.status, b.status), b.item_count,
+                   Money(parse_yuan(b.total)), names.get(b.prepared_by, b.prepared_by), b.prepared_at,
+                   names.get(b.approved_by or "", b.approved_by or ""), b.approved_at,
+                   names.get(b.released_by or "", b.released_by or ""), b.released_at] for b in batches]
+    items = [row for b in batches for row in _item_rows(session, user, vault, b.id, b.code)]
+    return workbook(
+        Sheet("支付批次", ["批次", "县（区）", "服务合同", "状态", "笔数", "金额合计（元）", "制单人", "制单时间",
+                          "审批人", "审批时间", "发放人", "发放时间"], batch_rows,
+              (18, 10, 14, 10, 6, 14, 10, 17, 10, 17, 10, 17)),
+        Sheet("支付明细", ITEM_HEADER, items, ITEM_WIDTHS),
+    )

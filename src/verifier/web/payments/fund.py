@@ -1,0 +1,46 @@
+"""The fund of each contract: its budget, what is committed and paid, the service fee and the balance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller
+from litestar.params import Parameter
+from litestar.response import Template
+
+from ...domain.errors import NotFound
+from ...http import Ctx, get
+from ...payments import batch_list, ledger
+from ...payments import service as pay
+from ...store import contracts as contract_store
+from .. import stagelabels as sl
+from ..common import Req, page, user_names
+from .roles import READERS
+
+
+class FundPages(Controller):
+    path = "/fund"
+
+    @get("/", opt=READERS)
+    def fund(self, ctx: Ctx, request: Req,
+             contract_id: Annotated[str | None, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")] = None) -> Template:
+        user = request.user
+        with ctx.db.read() as session:
+            contracts = [c for c in contract_store.all_contracts(session)
+                         if not user.counties or set(c.county_codes) & set(user.counties)]
+            if contract_id:
+                chosen = [c for c in contracts if c.id == contract_id]
+                if not chosen:
+                    raise NotFound(f"no contract {contract_id!r}")
+            else:
+                chosen = contracts
+            funds = []
+            for c in chosen:
+                summary = pay.fund_summary(session, c.id, user)
+                # The latest movements first (the service pages them oldest first).
+                moves = ledger.latest_movements(session, c.id, limit=30)
+                codes = batch_list.batch_codes(session, {m.batch_id for m in moves if m.batch_id})
+                funds.append({"contract": c, "summary": summary, "moves": moves, "codes": codes})
+            names = user_names(session, [m.created_by for f in funds for m in f["moves"]])
+        return page(request, "fund.html", funds=funds, contracts=contracts, contract_id=contract_id or "",
+                    names=names, sl=sl, pairs=ledger.MOVEMENTS)
