@@ -46,6 +46,17 @@ MAX_ITEMS = service.MAX_ITEMS
 AnyRequest = Request[Principal, Any, Any]
 
 
+def bank_file_response(ctx: Any, batch_id: str, principal: Principal, fmt: str) -> Response[bytes]:
+    """A released batch's bank file, its download recorded (the API's and the batch page's)."""
+    with ctx.db.read() as session:
+        file = service.bank_file(session, batch_id, principal=principal, vault=ctx.vault, fmt=fmt)
+    with ctx.db.begin() as session:
+        service.record_bank_file(session, batch_id, file, fmt=fmt, principal=principal, clock=ctx.clock)
+    return Response(content=file.content, media_type=file.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{file.filename}"', "Cache-Control": "no-store",
+        "X-Content-SHA256": file.sha256})
+
+
 class PaymentBatchController(Controller):
     path = "/api/payment-batches"
     tags = ["payments"]
@@ -133,13 +144,7 @@ class PaymentBatchController(Controller):
         self, batch_id: Id, ctx: Ctx, request: AnyRequest,
         fmt: Annotated[Literal["csv", "csv-excel", "csv-gbk", "xlsx"], QueryParameter(name="format")] = "csv",
     ) -> Response[bytes]:
-        with ctx.db.read() as session:
-            file = service.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
-        with ctx.db.begin() as session:
-            service.record_bank_file(session, batch_id, file, fmt=fmt, principal=request.user, clock=ctx.clock)
-        return Response(content=file.content, media_type=file.media_type, headers={
-            "Content-Disposition": f'attachment; filename="{file.filename}"', "Cache-Control": "no-store",
-            "X-Content-SHA256": file.sha256})
+        return bank_file_response(ctx, batch_id, request.user, fmt)
 
     @post("/{batch_id:str}/bank-return", opt={"roles": ("finance",)}, status_code=200)
     def bank_return(self, batch_id: Id, ctx: Ctx, request: AnyRequest,

@@ -16,6 +16,7 @@ from ...domain.errors import FieldError, Forbidden, InvalidState, NotFound, Vali
 from ...http import Ctx, get, post
 from ...payments import bankfiles, batch_list, payees
 from ...payments import service as pay
+from ...payments.routes import bank_file_response
 from ...store.paged import fold_search
 from ...uploads import check_size, size_of
 from .. import paging
@@ -187,13 +188,7 @@ class PaymentPages(Controller):
     def bank_file(self, batch_id: Id, ctx: Ctx, request: Req,
                   fmt: Annotated[Literal["csv", "csv-excel", "csv-gbk", "xlsx"], QueryParameter(name="format")] = "csv",
                   ) -> Response[bytes]:
-        with ctx.db.read() as session:
-            file = pay.bank_file(session, batch_id, principal=request.user, vault=ctx.vault, fmt=fmt)
-        with ctx.db.begin() as session:
-            pay.record_bank_file(session, batch_id, file, fmt=fmt, principal=request.user, clock=ctx.clock)
-        return Response(content=file.content, media_type=file.media_type, headers={
-            "Content-Disposition": f'attachment; filename="{file.filename}"', "Cache-Control": "no-store",
-            "X-Content-SHA256": file.sha256})
+        return bank_file_response(ctx, batch_id, request.user, fmt)
 
     @post("/{batch_id:str}/bank-return", opt=FINANCE, status_code=303)
     def bank_return(self, batch_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
