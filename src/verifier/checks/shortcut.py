@@ -153,9 +153,7 @@ async def _after_lost_commit(ctx: Any, recorded: Any) -> bytes | _Problem | None
 
     try:
         found = await asyncio.get_running_loop().run_in_executor(None, landed)
-    except Exception as exc:  # noqa: BLE001 — still away (or worse): answered as Litestar answers it
-        if not faults.unavailable(exc):
-            raise
+    except Exception:  # noqa: BLE001 — still away: answered as Litestar answers a lost database
         return _Problem(503, [(b"retry-after", str(faults.RETRY_AFTER_SECONDS).encode())], LOST)
     return msgspec.json.encode(recorded) if found else None
 
