@@ -19,6 +19,7 @@ from ..http import Ctx, MultipartBody, get, post
 from ..registers import feeds, service
 from ..registers.parsing import KIND_COLUMNS
 from .common import FormState, Req, clean, counties_of, folded, form_state, page, see_other
+from .typed import typed_day
 from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
@@ -75,11 +76,11 @@ class RegisterPages(Controller):
         try:
             days = {}
             for name in ("as_of", "valid_until"):
-                text = clean(data.get(name))
+                text = typed_day(data.get(name))
                 try:
                     days[name] = date.fromisoformat(text) if text else None
                 except ValueError:
-                    raise ValidationFailed.one(name, "日期格式为 YYYY-MM-DD") from None
+                    raise ValidationFailed.one(name, "must be a date") from None
             upload.file.seek(0)
             result = service.import_register(
                 ctx.db, vault=ctx.vault, data=upload.file.read(), filename=upload.filename,

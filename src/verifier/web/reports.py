@@ -21,6 +21,7 @@ from ..store import contracts as contract_store
 from . import labels, report_sheet
 from . import stagelabels as sl
 from .common import FormState, Req, counties_of, page
+from .typed import typed_month
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
@@ -93,13 +94,13 @@ class ReportPages(Controller):
     @get("/", opt=READERS)
     def monthly(self, ctx: Ctx, request: Req,
                 county_code: Annotated[str, Parameter(max_length=6)] = "",
-                month: Annotated[str, Parameter(max_length=7)] = "") -> Template:
+                month: Annotated[str, Parameter(max_length=20)] = "") -> Template:
         user = request.user
         with ctx.db.read() as session:
             counties = counties_of(session, user)
             county_names = contract_store.county_names(session)
         county = county_code.strip() or (counties[0] if len(counties) == 1 else "")
-        chosen = month.strip() or f"{ctx.clock.today():%Y-%m}"
+        chosen = typed_month(month) or f"{ctx.clock.today():%Y-%m}"  # 2026/12, 2026年12月, 202612 …
         form = FormState(values={"county_code": county, "month": chosen})
         report, status_code = None, 200
         if county:  # one county (or one chosen): this month's report at once, not an empty page with a form
