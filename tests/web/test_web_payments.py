@@ -170,6 +170,11 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert status_of(ctx, b) == "payment_failed"  # nothing changes before the approval
     failed = pages.get("/payments").text.split('id="failed"')[1]  # the list no longer offers a second request
     assert f'href="/cases/{b}/payee"' not in failed and "变更已申请，待审批" in failed
+    assert 'href="/payee-changes?q=' in failed  # linked to the change, for whoever may decide it
+    pages.as_("claims-reads", "insurer_claims")  # claims may not open the changes: the words, no link to a 403
+    failed = pages.get("/payments").text.split('id="failed"')[1]
+    assert "变更已申请，待审批" in failed and "/payee-changes" not in failed
+    pages.login("sup1")
     r = pages.post(f"/cases/{c}/payee", {"account_name": "丙户主", "bank": "农村商业银行",
                                          "account_number": "6210000000000004321"})
     assert r.status_code == 303

@@ -17,6 +17,7 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, get
 from ..reports import figures as reports_figures
 from ..reports import service as reports
+from ..sampling.service import RECHECK_READERS
 from ..store import contracts as contract_store
 from . import labels, report_sheet
 from . import stagelabels as sl
@@ -29,17 +30,18 @@ READERS: dict[str, Any] = {"roles": READER_ROLES}
 BREAKDOWN_HEADS = [report_sheet.BREAKDOWN_LABELS[f] for f in reports_figures.BREAKDOWN_FIGURES]
 
 
-def _summary(report: dict[str, Any]) -> list[tuple[str, Any, Any, bool, str, str]]:
+def _summary(report: dict[str, Any], rounds_link: str = "/sampling") -> list[tuple[str, Any, Any, bool, str, str]]:
     """(label, 本月, 累计, is money, link of 本月, link of 累计) rows, in the order of the spreadsheet's summary sheet;
-    a figure that counts no cases (sampling rounds) leads to the sampling page."""
+    a figure that counts no cases (sampling rounds) leads to the sampling page (`rounds_link`; "" for a reader who
+    may not open it: no link that answers 403)."""
     rows = []
     for label, key, cell in report_sheet.summary_rows(report):
         name = key.partition(":")[0]
         figure = reports_figures.BY_KEY[name]
         linked = name in reports.FIGURES
         rows.append((label, cell["month"], cell["cumulative"], figure.money,
-                     cases_link(report, key) if linked else "/sampling",
-                     cases_link(report, "cum_" + key) if linked else "/sampling"))
+                     cases_link(report, key) if linked else rounds_link,
+                     cases_link(report, "cum_" + key) if linked else rounds_link))
     return rows
 
 
@@ -116,7 +118,7 @@ class ReportPages(Controller):
         xlsx = ("/reports/monthly.xlsx?" + urlencode({"county_code": county, "month": report["month"]})
                 if report else "")
         return page(request, "reports.html", status_code=status_code, form=form, counties=counties, report=report,
-                    summary=_summary(report) if report else [],
+                    summary=_summary(report, "/sampling" if user.has(*RECHECK_READERS) else "") if report else [],
                     breakdowns=_breakdowns(report) if report else [], breakdown_heads=BREAKDOWN_HEADS, xlsx=xlsx, sl=sl, cases_link=cases_link,
                     county_names=county_names)
 
