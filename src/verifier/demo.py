@@ -252,11 +252,11 @@ def load_demo(ctx: Context) -> Iterator[str]:
     day = max(ctx.clock.today() - timedelta(days=LEAD_DAYS), contract.start)
     made = 0
     # (stage, how many, village index): a spread over the whole flow, a few at each stage. Visits are planned as an
-    # office plans them, by the planner over the county's screened cases (so the cases left screened come last);
-    # one is chosen by hand, with its reason, so the supervisor's share of hand-picked visits is what it would be.
-    plan = [("received", 4, 3), ("scheduled", 3, 2), ("checked", 3, 2), ("determined", 3, 2),
-            ("ineligible", 2, 1), ("in_notice", 4, 0), ("paid", 5, 1), ("in_batch", 2, 4), ("ready_to_pay", 2, 3),
-            ("screened", 3, 4)]
+    # office plans them, by the planner over the county's screened cases (so the cases left screened are screened
+    # last); one is chosen by hand, with its reason, so the supervisor's share of hand-picked visits is what it is.
+    plan = [("received", 4, 3), ("screened", 3, 4), ("scheduled", 3, 2), ("checked", 3, 2), ("determined", 3, 2),
+            ("ineligible", 2, 1), ("in_notice", 4, 0), ("paid", 5, 1), ("in_batch", 2, 4), ("ready_to_pay", 2, 3)]
+    left_screened: list[tuple[Team, str, Household, date]] = []
     for stage, how_many, v in plan:
         for i in range(how_many):
             team = teams[made % 2]
@@ -272,7 +272,9 @@ def load_demo(ctx: Context) -> Iterator[str]:
                 visit = ctx.clock.today()
             target = {"received": None, "ineligible": "determined"}.get(
                 stage, "determined" if stage in ("in_notice", "paid", "in_batch", "ready_to_pay") else stage)
-            if target:
+            if target == "screened":
+                left_screened.append((team, case_id, hh, visit))
+            elif target:
                 visit = advance_to(ctx, team, case_id, hh, target, on=visit, vehicle=f"车{made % 2 + 1:02d}",
                                    cost=2_500_000 + 900_000 * (made % 7),
                                    wages=4_000_000 if stage == "ineligible" else 600_000,
@@ -282,6 +284,8 @@ def load_demo(ctx: Context) -> Iterator[str]:
                     notices.record_review(session, case_id, held_on=visit + timedelta(days=2), result="pass",
                                           note="村民代表评议通过", principal=team.clerk, clock=ctx.clock)
             made += 1
+    for team, case_id, hh, on in left_screened:
+        advance_to(ctx, team, case_id, hh, "screened", on=on, vehicle="")
     clerk = teams[0].clerk
     with ctx.db.read() as session:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
