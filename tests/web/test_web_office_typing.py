@@ -185,3 +185,21 @@ def test_repayment_redetermination_and_recheck_take_amounts_and_days_as_typed(pa
     with ctx.db.read() as s:
         repayment = s.scalars(select(RecoveryRepayment).where(RecoveryRepayment.recovery_id == rec.id)).one()
         assert repayment.amount == 100_050 and repayment.paid_on.isoformat() == "2020-06-01"
+
+
+def test_a_registers_days_are_read_as_written_and_both_told_at_once(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier import demo
+
+    pages.as_("rev", "county_reviewer")
+    form = pages.get("/registers").text
+    assert _pattern(form, "as_of") == DAY_PATTERN and _pattern(form, "valid_until") == DAY_PATTERN
+    good = f"身份证号,号牌号码,车辆价值\r\n{demo.new_household('城关镇', '东村').id_numbers[0]},皖B1,80000\r\n"
+    r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223", "as_of": "2020年5月32日",
+                                  "valid_until": "下个月"}, files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
+    assert r.status_code == 422
+    assert "年-月-日" in _error(r.text, "as_of") and "年-月-日" in _error(r.text, "valid_until")
+    assert 'value="2020年5月32日"' in r.text and 'value="下个月"' in r.text
+    r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223", "as_of": "2020/5/31",
+                                  "valid_until": "２０２０年８月３１日"},
+                   files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
+    assert r.status_code == 200 and "已导入 1 条车辆登记记录" in r.text
