@@ -203,3 +203,20 @@ def test_a_registers_days_are_read_as_written_and_both_told_at_once(pages, ctx) 
                                   "valid_until": "２０２０年８月３１日"},
                    files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
     assert r.status_code == 200 and "已导入 1 条车辆登记记录" in r.text
+
+
+def test_every_number_box_takes_the_full_width_digits_the_server_folds() -> None:
+    """A full-width input method types １２: every pattern that takes digits takes those too (the server folds them),
+    so the browser never refuses what the page would read (household size, days to plan, months, a log index, an
+    account number)."""
+    patterns = [(path.name, m) for path in TEMPLATES.glob("*.html")
+                for m in re.findall(r'pattern="([^"{]*(?:\{[^"]*)?)"', path.read_text(encoding="utf-8"))]
+    digits = [(name, p) for name, p in patterns if "0-9" in p]
+    assert len(digits) >= 6, digits
+    assert [(name, p) for name, p in digits if "０-９" not in p] == []
+
+
+def test_a_count_and_a_log_index_typed_full_width_are_read(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("aud", "auditor")
+    r = pages.get("/audit", params={"index": "０"})
+    assert r.status_code == 200 and "请输入记录序号" not in r.text
