@@ -4,7 +4,6 @@ same boxes (a clerk who typed a long reason or note never types it twice)."""
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 
 from test_web_forms_speak_chinese import _fill, _login_for, _post_routes, _world
