@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from verifier.accounts.auth import principal_of
+from verifier.cases import service as cases
 from verifier.cli import main
 from verifier.context import Context
 from verifier.sampling.models import SamplingRound
 from verifier.settings import Settings
-from verifier.store.tables import Case
+from verifier.store.tables import Case, User, Visit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +33,9 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
         with ctx.db.read() as session:
             by_status = dict(session.execute(select(Case.status, func.count()).group_by(Case.status)).all())
             rounds = dict(session.execute(select(SamplingRound.status, SamplingRound.id)).tuples().all())
+            picked = dict(session.execute(select(Visit.by_hand, func.count()).group_by(Visit.by_hand)).tuples().all())
+            shown = cases.hand_picked_shares(session, principal_of(session.scalar(
+                select(User).where(User.username == "supervisor"))), since=ctx.clock.today() - timedelta(days=365))
     finally:
         ctx.close()
     # Its sampling rounds went through commit, freeze and reveal: one drawn (and it replays), one still open.
@@ -41,3 +47,9 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
                   "ready_to_pay", "in_batch", "paid", "payment_failed"):
         assert by_status.get(stage, 0) >= 1, (stage, by_status)
     assert runner.invoke(main, ["audit", "verify"], env=env).exit_code == 0
+    # Visits are planned by the planner, as an office plans them; one was chosen by hand (with its reason), so the
+    # supervisor's share of hand-picked visits is what it is, not 100%.
+    assert picked.get(True) == 1 and picked.get(False, 0) >= 15, picked
+    (share,) = shown
+    assert share["by_hand"] == 1 and share["total"] == picked[True] + picked[False] and share["without_reason"] == 0
+    assert share["share"] == f"{100 / share['total']:.1f}%"

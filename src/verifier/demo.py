@@ -2,7 +2,8 @@
 
 Everything goes through the real services (and so into the audit log). The demo works in the current year: when
 no contract is in force for the demo county today, it adds one (`demo-<year>`, the terms of contracts/demo-2020.toml
-over this year's dates, its file written to VERIFIER_HOME/contracts), and its events fall in the weeks before today; the visits still to make are on the day it is loaded.
+over this year's dates, its file written to VERIFIER_HOME/contracts), and its events fall in the weeks before today;
+the visits still to make are planned from the day it is loaded (the planner's first workday from it).
 """
 
 from __future__ import annotations
@@ -125,16 +126,30 @@ def refer(ctx: Context, team: Team, hh: Household, *, cause: str = "illness", am
 
 def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str, *, on: date, vehicle: str,
                cause: str = "illness", cost: int = 4_200_000, wages: int = 800_000, stable_income: bool = False,
-               account_number: str = "6222020200112233445", billed: bool = True) -> None:
+               account_number: str = "6222020200112233445", billed: bool = True, planned: bool = False) -> date:
     """Drive a received case to `stage`: screened, scheduled, checked or determined (every step on day `on`); the
-    check lists the bill behind its cost unless `billed` is false (as a check recorded at the door without them)."""
+    check lists the bill behind its cost unless `billed` is false (as a check recorded at the door without them).
+
+    The visit is the team's officers' on day `on`, chosen by hand; or, `planned`, the planner's (`cases.plan` over
+    the fortnight from `on`, as a supervisor plans the county's screened cases): its officers and day, the first
+    workday with room, are then those of the check. Returns the visit's day."""
     order = ["screened", "scheduled", "checked", "determined"]
+    officers, recorder = [team.officer1.id, team.officer2.id], team.officer1
     for step in order[: order.index(stage) + 1]:
         with ctx.db.begin() as session:
             if step == "screened":
                 cases.screen(session, case_id, decision="pass", reason="", principal=team.clerk, clock=ctx.clock)
+            elif step == "scheduled" and planned:
+                county = session.get(Case, case_id).county_code  # type: ignore[union-attr]
+                cases.plan(session, county_code=county, start=on, days=14, vehicles=[vehicle], apply=True,
+                           principal=team.supervisor, clock=ctx.clock)
+                visit = cases.active_visit(session, case_id)
+                if visit is None:  # the demo's own data leave room: a case left unplanned is a bug
+                    raise RuntimeError(f"the planner placed no visit for {case_id}")
+                on, officers = visit.visit_on, list(visit.officer_ids)
+                recorder = principal_of(session.get(User, officers[0]))
             elif step == "scheduled":
-                cases.schedule(session, case_id, officers=[team.officer1.id, team.officer2.id], visit_on=on,
+                cases.schedule(session, case_id, officers=officers, visit_on=on,
                                vehicle=vehicle, principal=team.supervisor, clock=ctx.clock,
                                reason="该村由本组核查员固定负责")
             elif step == "checked":
@@ -144,7 +159,7 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                             "id_number": idn, "relation": "head" if i == 0 else ("spouse" if i == 1 else "child"),
                             "labour": "partial" if i == 0 else "full"} for i, idn in enumerate(hh.id_numbers)]
                 data = checks.CheckInput(
-                    visited_on=on, officers=[team.officer1.id, team.officer2.id], members=members,
+                    visited_on=on, officers=officers, members=members,
                     income=HouseholdIncome(wages=wages), rigid=rigid, stable_income=stable_income,
                     payee={"account_name": hh.head, "bank": "农村商业银行", "account_number": account_number},
                     cross_checks=[{"source": "medical_insurance", "finding": "consistent", "note": ""},
@@ -152,10 +167,11 @@ def advance_to(ctx: Context, team: Team, case_id: str, hh: Household, stage: str
                     evidence=[], note="", bills=demo_bills(case_id, basis, cost) if billed else [])
                 # Entered on its visit day, as the demo's history has it (a check entered more than a few days
                 # after its visit needs a reason for the late entry: `domain.late_entry`).
-                checks.record_check(session, case_id, data, vault=ctx.vault, principal=team.officer1,
+                checks.record_check(session, case_id, data, vault=ctx.vault, principal=recorder,
                                     clock=OnDay(ctx.clock, min(on, ctx.clock.today())))
             else:
                 checks.determine(session, case_id, confirm=True, principal=team.supervisor, clock=ctx.clock)
+    return on
 
 
 ISSUERS = {"medical": "县人民医院", "schooling": "县第一中学", "disaster": "乡镇人民政府灾情评估组", "other": "县残疾人联合会"}
@@ -235,9 +251,12 @@ def load_demo(ctx: Context) -> Iterator[str]:
                  for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]
     day = max(ctx.clock.today() - timedelta(days=LEAD_DAYS), contract.start)
     made = 0
-    # (stage, how many, village index): a spread over the whole flow, a few at each stage.
+    # (stage, how many, village index): a spread over the whole flow, a few at each stage. Visits are planned as an
+    # office plans them, by the planner over the county's screened cases (so the cases left screened are screened
+    # last); one is chosen by hand, with its reason, so the supervisor's share of hand-picked visits is what it is.
     plan = [("received", 4, 3), ("screened", 3, 4), ("scheduled", 3, 2), ("checked", 3, 2), ("determined", 3, 2),
             ("ineligible", 2, 1), ("in_notice", 4, 0), ("paid", 5, 1), ("in_batch", 2, 4), ("ready_to_pay", 2, 3)]
+    left_screened: list[tuple[Team, str, Household, date]] = []
     for stage, how_many, v in plan:
         for i in range(how_many):
             team = teams[made % 2]
@@ -253,15 +272,20 @@ def load_demo(ctx: Context) -> Iterator[str]:
                 visit = ctx.clock.today()
             target = {"received": None, "ineligible": "determined"}.get(
                 stage, "determined" if stage in ("in_notice", "paid", "in_batch", "ready_to_pay") else stage)
-            if target:
-                advance_to(ctx, team, case_id, hh, target, on=visit, vehicle=f"车{made % 2 + 1:02d}",
-                           cost=2_500_000 + 900_000 * (made % 7), wages=4_000_000 if stage == "ineligible" else 600_000,
-                           stable_income=stage == "ineligible")
+            if target == "screened":
+                left_screened.append((team, case_id, hh, visit))
+            elif target:
+                visit = advance_to(ctx, team, case_id, hh, target, on=visit, vehicle=f"车{made % 2 + 1:02d}",
+                                   cost=2_500_000 + 900_000 * (made % 7),
+                                   wages=4_000_000 if stage == "ineligible" else 600_000,
+                                   stable_income=stage == "ineligible", planned=not (stage == "scheduled" and i == 0))
             if stage in ("in_notice", "paid", "in_batch", "ready_to_pay"):
                 with ctx.db.begin() as session:
                     notices.record_review(session, case_id, held_on=visit + timedelta(days=2), result="pass",
                                           note="村民代表评议通过", principal=team.clerk, clock=ctx.clock)
             made += 1
+    for team, case_id, hh, on in left_screened:
+        advance_to(ctx, team, case_id, hh, "screened", on=on, vehicle="")
     clerk = teams[0].clerk
     with ctx.db.read() as session:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))

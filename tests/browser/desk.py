@@ -176,13 +176,15 @@ class Desk:
 
     # ---- starting -----------------------------------------------------------------------------------------------
     @classmethod
-    def login_as(cls, browser: Any, base: str, username: str, *, phone: bool = False, start: str = "/") -> Desk:
-        """A fresh context (no cookies), logged in through the login page, on `start`."""
+    def login_as(cls, browser: Any, base: str, username: str, *, phone: bool = False, start: str = "/",
+                 locale: str = "zh-CN") -> Desk:
+        """A fresh context (no cookies), logged in through the login page, on `start`; `locale` is the browser's
+        language (an office's borrowed computer may speak English)."""
         if phone:
-            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN",
+            context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale=locale,
                                           timezone_id="Asia/Shanghai")
         else:
-            context = browser.new_context(viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
+            context = browser.new_context(viewport=DESK, locale=locale, timezone_id="Asia/Shanghai")
         context.set_default_timeout(40_000)  # generous: the suite runs beside other tests on a loaded machine
         desk = cls._watching(context.new_page(), base, username)
         page = desk.page

@@ -55,7 +55,7 @@ def test_an_objection_after_the_notice_period_is_told_in_chinese(staff) -> None:
     desk = staff.desk("clerk", start="/notices?status=open")
     desk.follow("main table a[href^='/notices/ntc_']")
     assert "公示期已满" in desk.page.locator("#objection").inner_text()
-    today = desk.page.locator("#f-received_on").get_attribute("max")
+    today = desk.page.locator("#f-received_on").get_attribute("data-max")  # the server's today
     first = desk.page.locator("#f-case_id option").nth(1).get_attribute("value")
     desk.fill({"#f-case_id": first, "#f-received_on": today, "#f-summary": "反映该户有人在外务工"})
     with desk.refusal(422):

@@ -65,9 +65,10 @@ def test_village_review_then_notice_objection_and_close(pages, ctx, clock) -> No
 
     listing = pages.get("/notices").text
     assert "待公示" in listing and "东村" in listing and "/notices/new?county_code=340223" in listing
-    form = pages.get("/notices/new?county_code=340223").text  # the date field offers only the days the server takes
+    form = pages.get("/notices/new?county_code=340223").text  # the date field says the days the server takes
     yesterday = (clock.today() - timedelta(days=1)).isoformat()
-    assert re.search(rf'name="posted_on"[^>]*min="{yesterday}" max="{today}"', form), "posted_on offers other days"
+    assert re.search(r'<input type="text" id="f-posted_on" name="posted_on"[^>]*pattern=', form)
+    assert f"可填 {yesterday} 至 {today}" in form, "posted_on says no days"
     r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "西村", "posted_on": today})
     assert r.status_code == 422 and "没有已通过村级评议、待公示的案件" in r.text and 'value="西村"' in r.text
     r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today})

@@ -149,6 +149,15 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     fund = pages.get("/fund").text
     assert "100,000.00" in fund and "15,000.00" in fund and "4,385,000.00" in fund  # paid, fee, balance
     assert "批次审批占用" in fund and "银行确认支付" in fund and "服务费" in fund
+    # a batch's movements are found by its number (typed in small letters too) and by kind, in numbered pages
+    code = re.search(r"支付批次 (P\w+)", pages.get(url).text).group(1)  # type: ignore[union-attr]
+    found = pages.get("/fund", params={"contract_id": "demo-2020", "q": code[-8:].lower()}).text
+    table = found.split('id="moves-search"')[1].split("</form>")[1]
+    assert code in table and "批次审批占用" in table and "合同预算拨入" not in table and "共 " in table
+    paid = pages.get("/fund", params={"contract_id": "demo-2020", "kind": "pay"}).text.split('id="moves-search"')[1]
+    assert "银行确认支付" in paid and "批次审批占用" not in paid.split("</form>")[1]
+    none = pages.get("/fund", params={"contract_id": "demo-2020", "q": "P000000"}).text
+    assert "没有符合条件的资金变动（批次号含“P000000”）" in none and 'href="/fund?contract_id=demo-2020">显示全部' in none
 
     # The supervisor asks for a new payee of the failed case, and for the missing one; a second person approves.
     pages.as_("sup1", "insurer_supervisor")
@@ -170,6 +179,11 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert status_of(ctx, b) == "payment_failed"  # nothing changes before the approval
     failed = pages.get("/payments").text.split('id="failed"')[1]  # the list no longer offers a second request
     assert f'href="/cases/{b}/payee"' not in failed and "变更已申请，待审批" in failed
+    assert 'href="/payee-changes?q=' in failed  # linked to the change, for whoever may decide it
+    pages.as_("claims-reads", "insurer_claims")  # claims may not open the changes: the words, no link to a 403
+    failed = pages.get("/payments").text.split('id="failed"')[1]
+    assert "变更已申请，待审批" in failed and "/payee-changes" not in failed
+    pages.login("sup1")
     r = pages.post(f"/cases/{c}/payee", {"account_name": "丙户主", "bank": "农村商业银行",
                                          "account_number": "6210000000000004321"})
     assert r.status_code == 303

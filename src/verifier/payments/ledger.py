@@ -46,7 +46,8 @@ from ..clock import Clock
 from ..contract import Contract
 from ..domain.errors import InvalidState
 from ..domain.money import apply_rate, format_yuan
-from .models import Fund, FundMovement, FundPosting
+from ..store.paged import Paged, fold_search, page_of, text_search
+from .models import Fund, FundMovement, FundPosting, PaymentBatch
 
 GRANT = "grant"
 AVAILABLE = "available"
@@ -209,6 +210,22 @@ def movements(session: Session, contract_id: str, *, limit: int = 100, cursor: i
     if cursor:
         stmt = stmt.where(FundMovement.id > cursor)
     return list(session.scalars(stmt))
+
+
+def find_movements(session: Session, contract_id: str, *, kind: str = "", q: str = "", page: int = 1,
+                   page_size: int = 30) -> Paged[FundMovement]:
+    """One page of the contract's fund movements, newest first: of one kind (`kind`, a MOVEMENTS key) and/or of the
+    batches whose number contains `q` (P2612…, typed in small letters too), for a finance officer looking for when a
+    batch's money moved months ago."""
+    stmt = (select(FundMovement).where(FundMovement.contract_id == contract_id)
+            .order_by(FundMovement.id.desc()))
+    if kind:
+        stmt = stmt.where(FundMovement.kind == kind)
+    text = fold_search(q).upper()
+    if text:
+        stmt = stmt.where(FundMovement.batch_id.in_(
+            select(PaymentBatch.id).where(text_search(text, (PaymentBatch.code,)))))
+    return page_of(session, stmt, page, page_size)
 
 
 def latest_movements(session: Session, contract_id: str, *, limit: int = 30) -> list[FundMovement]:

@@ -29,6 +29,8 @@ from .paging import Pager, page_param
 from .sampling import READERS as ROUND_READERS
 from .templating import moment
 
+WIDE_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
 
 def _summary(session: Any, data: dict[str, Any]) -> dict[str, str]:
     """What an entry says, for a person: the action, who (by name and role), when (local time), and the change."""
@@ -87,7 +89,7 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
         except NoteError:
             signature_ok = False
     entry, lookup_error = None, ""
-    text = (index or "").strip()
+    text = (index or "").strip().translate(WIDE_DIGITS)  # a full-width １２ is 12 (not a superscript ²)
     if text:
         if not (text.isascii() and text.isdigit() and len(text) <= 15):
             lookup_error = "请输入记录序号（从 0 开始的整数）。"

@@ -41,6 +41,7 @@ from . import exports, labels
 from . import paging
 from .paging import Pager, page_param
 from .places import places_for_form
+from .typed import typed_day, typed_yuan
 
 Id = Annotated[str, Parameter(max_length=40)]
 APPLICATION_FIELDS = ("county_code", "id_number", "name", "town", "village", "household_group", "cause", "amount",
@@ -70,6 +71,10 @@ def _application_fields(data: Mapping[str, Any], names: Iterable[str], problems:
             continue
         if name == "id_number":
             value = "".join(value.split()).upper()
+        if name == "amount":
+            value = typed_yuan(value)
+        if name == "referred_on":
+            value = typed_day(value)
         if name == "household_size":
             if not (value.isascii() and value.isdigit() and len(value) <= 3):
                 problems.append(FieldError(name, "must be a whole number"))

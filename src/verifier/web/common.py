@@ -18,6 +18,7 @@ from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
 from ..domain.errors import FieldError, ValidationFailed
 from . import labels
+from .typed import typed_day
 
 Req: TypeAlias = Request[Principal, Any, Any]
 
@@ -174,7 +175,9 @@ def folded(value: Any) -> str:
 
 
 def parse_day(value: Any, field_name: str, problems: list[FieldError], *, required: bool = True) -> date | None:
-    text = folded(value)
+    """A day of a page's form, in any of the ways offices write one (`typed.typed_day`: 2026/12/5, 2026年12月5日,
+    20261205 …); a missing or unreadable day is a problem of `field_name`."""
+    text = typed_day(value)
     if not text:
         if required:
             problems.append(FieldError(field_name, "required"))

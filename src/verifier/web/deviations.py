@@ -8,7 +8,6 @@ decide, and a refusal is shown in Chinese with what was typed kept.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..cases import holds
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import recoveries
 from ..payments.routes import RECOVERY_READERS
@@ -26,7 +25,9 @@ from ..sampling import service as smp
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
-from .common import FormState, Req, clean, confirmed, counties_of, page, see_other, user_names
+from . import labels
+from .common import FormState, Req, clean, confirmed, counties_of, page, parse_day, see_other, user_names
+from .typed import typed_yuan
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -119,16 +120,17 @@ class RecoveryPages(Controller):
     def record(self, recovery_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         values = {k: clean(data.get(k)) for k in REPAYMENT_FIELDS}
         state = FormState(values=values)
-        paid_on = None
-        try:
-            paid_on = date.fromisoformat(values["paid_on"]) if values["paid_on"] else None
-        except ValueError:
-            state.add("paid_on", "日期格式应为 年-月-日，如 2020-06-01")
+        problems: list[FieldError] = []
+        # a day and an amount as offices write them (2026/12/5, ￥１２，３４５．６元); a day the form cannot read
+        # goes to the service as none
+        paid_on = parse_day(values["paid_on"], "paid_on", problems, required=False)
+        for problem in problems:
+            state.add(problem.field, labels.message_zh(problem.message))
         try:
             # A day the form could not read goes to the service as none: it refuses it with the amount's and the
             # reference's problems, all told at once (nothing is kept without a day).
             with ctx.db.begin() as session:
-                recoveries.record_repayment(session, recovery_id, amount=values["amount"], paid_on=paid_on,
+                recoveries.record_repayment(session, recovery_id, amount=typed_yuan(values["amount"]), paid_on=paid_on,
                                             reference=values["reference"], principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             told = [e for e in exc.errors if e.field not in state.errors]
@@ -205,7 +207,7 @@ class RedeterminationPages(Controller):
         try:
             with ctx.db.begin() as session:
                 holds.redetermine(session, case_id, outcome=state.values["outcome"], reason=state.values["reason"],
-                                  relief_amount=state.values["relief_amount"] or None, principal=request.user,
+                                  relief_amount=typed_yuan(state.values["relief_amount"]) or None, principal=request.user,
                                   clock=ctx.clock)
         except ValidationFailed as exc:
             return render_case(request, ctx, case_id, status_code=422,

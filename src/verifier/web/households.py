@@ -18,7 +18,7 @@ from ..households import risk
 from ..households.file import household_file, record_export
 from ..http import DOCX, Ctx, get, post
 from . import household_file as present
-from .common import ANY, FormState, Req, clean, form_state, page, parse_day, see_other
+from .common import ANY, FormState, Req, clean, folded, form_state, page, parse_day, see_other
 
 Id = Annotated[str, Parameter(max_length=40)]
 MARKERS = {"roles": risk.MARKERS}
@@ -79,7 +79,7 @@ class HouseholdPages(Controller):
             with ctx.db.begin() as session:
                 if action == "remove":
                     on = parse_day(data.get("evidence_on"), "evidence_on", problems)
-                    months_text = clean(data.get("months"))
+                    months_text = folded(data.get("months"))  # １２ from a full-width input method
                     months = None
                     if months_text:
                         if months_text.isdigit() and len(months_text) <= 3:

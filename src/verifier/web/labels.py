@@ -236,7 +236,7 @@ _MESSAGES: Table = compile_table([
      lambda m: f"身份证号显示为科学计数法（{m.group(1)}），已丢失位数：请把该列设为“文本”格式，再重新输入身份证号"),
     (r"(\S+) is a number, not a date.*",
      lambda m: f"{m.group(1)} 是数字而不是日期：请把单元格设为日期格式，或写成 年-月-日"),
-    (r"(?:'.*' is )?not a date \(write it as YYYY-MM-DD\)", "日期格式应为 年-月-日"),
+    (r"(?:'.*' is )?not a date \(write it as YYYY-MM-DD\)", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"(?:'?.*?'? is )?not a whole number of people", "家庭人口应为整数"),
     (r"not a phone number", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"must not be negative.*", "不能为负数"),
@@ -405,7 +405,7 @@ _MESSAGES: Table = compile_table([
                f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
     (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
-    (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日"),
+    (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"must not be before from", "结束日期不能早于开始日期"),
     (r"unknown action", "请从列表中选择事项"),
     # states (409)

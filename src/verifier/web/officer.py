@@ -33,6 +33,7 @@ from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, get, post
 from . import labels
+from .typed import typed_yuan
 from .common import (
     OFFICER,
     FormState,
@@ -117,17 +118,6 @@ class ParsedCheck:
     member_rows: list[int] = field(default_factory=list)  # the form row of each member sent to the service
     bill_rows: list[int] = field(default_factory=list)  # the form row of each bill sent to the service
     sources: list[str] = field(default_factory=list)  # the source of each cross-check sent to the service
-
-
-def typed_yuan(value: Any) -> str:
-    """An amount as typed at the door, as `parse_yuan` reads it: full-width digits folded (NFKC), the spaces and
-    thousands commas (, ，) some type dropped, and a ¥ / ￥ before or a 元 after it left off ("￥１２，０００元" is 12000)."""
-    text = "".join(folded(value).split()).replace(",", "")
-    if text.startswith("¥"):
-        text = text[1:]
-    if text.endswith("元"):
-        text = text[:-1]
-    return text
 
 
 def _money(form: Mapping[str, Any], name: str, problems: list[FieldError]) -> int:

@@ -13,12 +13,12 @@ from litestar.response import Template
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..domain.errors import Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.registers import KINDS, fact_summary
 from ..http import Ctx, MultipartBody, get, post
 from ..registers import feeds, service
 from ..registers.parsing import KIND_COLUMNS
-from .common import FormState, Req, clean, counties_of, folded, form_state, page, see_other
+from .common import FormState, Req, clean, counties_of, folded, form_state, page, parse_day, see_other
 from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
@@ -73,13 +73,10 @@ class RegisterPages(Controller):
             state.add("file", "请选择要导入的文件（csv 或 xlsx）")
             return self._form(request, ctx, state, status_code=422)
         try:
-            days = {}
-            for name in ("as_of", "valid_until"):
-                text = clean(data.get(name))
-                try:
-                    days[name] = date.fromisoformat(text) if text else None
-                except ValueError:
-                    raise ValidationFailed.one(name, "日期格式为 YYYY-MM-DD") from None
+            problems: list[FieldError] = []  # both days told at once, as offices write them (2026年12月5日 …)
+            days = {name: parse_day(data.get(name), name, problems, required=False) for name in ("as_of", "valid_until")}
+            if problems:
+                raise ValidationFailed(problems)
             upload.file.seek(0)
             result = service.import_register(
                 ctx.db, vault=ctx.vault, data=upload.file.read(), filename=upload.filename,

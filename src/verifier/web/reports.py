@@ -17,10 +17,12 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, get
 from ..reports import figures as reports_figures
 from ..reports import service as reports
+from ..sampling.service import RECHECK_READERS
 from ..store import contracts as contract_store
 from . import labels, report_sheet
 from . import stagelabels as sl
 from .common import FormState, Req, counties_of, page
+from .typed import typed_month
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 READER_ROLES = ("county_reviewer", "auditor", "insurer_supervisor", "finance")
@@ -28,17 +30,18 @@ READERS: dict[str, Any] = {"roles": READER_ROLES}
 BREAKDOWN_HEADS = [sl.BREAKDOWN_LABELS[f] for f in reports_figures.BREAKDOWN_FIGURES]
 
 
-def _summary(report: dict[str, Any]) -> list[tuple[str, Any, Any, bool, str, str]]:
+def _summary(report: dict[str, Any], rounds_link: str = "/sampling") -> list[tuple[str, Any, Any, bool, str, str]]:
     """(label, 本月, 累计, is money, link of 本月, link of 累计) rows, in the order of the spreadsheet's summary sheet;
-    a figure that counts no cases (sampling rounds) leads to the sampling page."""
+    a figure that counts no cases (sampling rounds) leads to the sampling page (`rounds_link`; "" for a reader who
+    may not open it: no link that answers 403)."""
     rows = []
     for label, key, cell in report_sheet.summary_rows(report):
         name = key.partition(":")[0]
         figure = reports_figures.BY_KEY[name]
         linked = name in reports.FIGURES
         rows.append((label, cell["month"], cell["cumulative"], figure.money,
-                     cases_link(report, key) if linked else "/sampling",
-                     cases_link(report, "cum_" + key) if linked else "/sampling"))
+                     cases_link(report, key) if linked else rounds_link,
+                     cases_link(report, "cum_" + key) if linked else rounds_link))
     return rows
 
 
@@ -93,13 +96,13 @@ class ReportPages(Controller):
     @get("/", opt=READERS)
     def monthly(self, ctx: Ctx, request: Req,
                 county_code: Annotated[str, Parameter(max_length=6)] = "",
-                month: Annotated[str, Parameter(max_length=7)] = "") -> Template:
+                month: Annotated[str, Parameter(max_length=20)] = "") -> Template:
         user = request.user
         with ctx.db.read() as session:
             counties = counties_of(session, user)
             county_names = contract_store.county_names(session)
         county = county_code.strip() or (counties[0] if len(counties) == 1 else "")
-        chosen = month.strip() or f"{ctx.clock.today():%Y-%m}"
+        chosen = typed_month(month) or f"{ctx.clock.today():%Y-%m}"  # 2026/12, 2026年12月, 202612 …
         form = FormState(values={"county_code": county, "month": chosen})
         report, status_code = None, 200
         if county:  # one county (or one chosen): this month's report at once, not an empty page with a form
@@ -115,7 +118,7 @@ class ReportPages(Controller):
         xlsx = ("/reports/monthly.xlsx?" + urlencode({"county_code": county, "month": report["month"]})
                 if report else "")
         return page(request, "reports.html", status_code=status_code, form=form, counties=counties, report=report,
-                    summary=_summary(report) if report else [],
+                    summary=_summary(report, "/sampling" if user.has(*RECHECK_READERS) else "") if report else [],
                     breakdowns=_breakdowns(report) if report else [], breakdown_heads=BREAKDOWN_HEADS, xlsx=xlsx, sl=sl, cases_link=cases_link,
                     county_names=county_names)
 

@@ -36,6 +36,7 @@ from . import stagelabels as sl
 from .paging import Pager, page_param
 from .templating import round_name
 from .deviations import round_assessment
+from .typed import typed_yuan
 from .common import (
     AUDIT_READERS,
     FormState,
@@ -399,7 +400,7 @@ def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError]
     """A re-check result from the round page's form (to record or to correct), or ValidationFailed naming every
     missing field (with `problems` found by the caller)."""
     problems = list(problems or [])
-    income = folded(data.get("per_capita_income"))
+    income = typed_yuan(data.get("per_capita_income"))
     if not income:
         problems.append(FieldError("per_capita_income", "required"))
     eligible = clean(data.get("eligible"))
@@ -408,7 +409,7 @@ def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError]
     if problems:
         raise ValidationFailed(problems)
     return smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",
-                           relief_amount=folded(data.get("relief_amount")) or None,
+                           relief_amount=typed_yuan(data.get("relief_amount")) or None,
                            note=clean(data.get("note"))[:2000], visit=visit)
 
 

@@ -17,7 +17,7 @@ from ..documents import make_templates
 from ..domain.masking import mask_id, mask_name
 from ..domain.money import grouped_yuan
 from ..notices.service import last_day as notice_last_day
-from . import labels, stagelabels
+from . import labels, stagelabels, typed
 
 # The repository's templates/ folder (beside notice.docx); the app runs from the repository.
 TEMPLATE_DIR: Path = make_templates.TEMPLATES_DIR / "web"
@@ -109,7 +109,7 @@ def _register(engine: JinjaTemplateEngine) -> None:
     env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
                        mask_name=mask_name, county=county, round_name=round_name, msg=_msg,
                        said=labels.said_in_chinese, field_label=labels.field_label, action=labels.action_label)
-    env.globals.update(labels=labels, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
+    env.globals.update(labels=labels, typed=typed, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,
                        item_status=stagelabels.ITEM_STATUS, batch_status=stagelabels.BATCH_STATUS)
     env.trim_blocks = True
     env.lstrip_blocks = True

@@ -56,7 +56,8 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                 create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
                 numbers=numbers,
                 choose_at_most=CHOOSE_AT_MOST,
-                can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]))
+                can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
+                can_see_changes=user.has(*payees.APPROVERS))
 
 
 class PaymentPages(Controller):
