@@ -273,3 +273,25 @@ def test_the_list_as_it_opens_is_planned_once(scaled: Any) -> None:
                                        .order_by(Case.number).limit(50)))
     assert 50 < counts[SMALL] < sum(counts.values()) / len(counts)
     assert all(p == pages[0] for p in pages) and [r.number for r in pages[0].found.cases] == numbers
+
+
+def test_the_case_read_beside_its_row_reads_through_indexes(scaled: Any) -> None:
+    """On PostgreSQL the case read's first batch (`case_rows_steps`) reads the case's latest determination, village
+    review and notice beside its row, in one statement: each part through its index, no whole read."""
+    from sqlalchemy import select
+
+    from verifier.cases import present
+    from verifier.store.reader import _parameters
+    from verifier.store.tables import Case
+
+    with scaled.read() as session:
+        case_id = session.scalar(select(Case.id).where(Case.status == "paid").limit(1))
+    c = present._CASE_BESIDE.compiled(scaled.quick_engine.dialect)
+    with scaled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + c.sql, _parameters(c, {"case_id": case_id})).scalar_one()
+        conn.rollback()
+    nodes = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    assert whole_reads([(c.sql, nodes)]) == []
+    assert {"determination", "village_review", "notice_item"} <= {n.get("Relation Name") for n in nodes
+                                                                  if "Index Name" in n}
