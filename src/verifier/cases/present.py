@@ -290,8 +290,8 @@ def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
     trip): the case's row first, with whether each statement of the detail has rows for it, then only those that do
     and the history (the others' rows are known to be none); nothing more when there is no such case. Both batches
     run in one read transaction on SQLite (one snapshot). Without it (PostgreSQL): every statement of the detail but
-    the seldom ones (`_RARE`) with the case's row and whether it has rows for those (one round trip), then those it
-    has rows for, if any (a second)."""
+    the seldom ones (`_RARE`) and those read beside the case (`_BESIDE`) with the case's row, those beside it and
+    whether it has rows for the seldom ones (one round trip), then those it has rows for, if any (a second)."""
     by_case = {"case_id": case_id}
     if not probe:
         *common, beside = yield [(s, by_case) for s in (*_COMMON_APART, _CASE_BESIDE)]
