@@ -84,3 +84,28 @@ def _xlsx_text(data: bytes) -> str:
 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return "\n".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+
+
+def test_attack_another_countys_reader_reads_a_case_with_every_part_before_routing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The case read answered before routing (cases/shortcut.py) reads a case's determination, village review and
+    notice beside its row on PostgreSQL: a reader of another county whose token the process already knows (so the
+    shortcut reads the case) is refused as for a case that does not exist, and nothing of those parts comes back;
+    the case's own county reads them."""
+    case_id, _, here, there = _setup(ctx, users, client)
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=here,
+                    json={"held_on": "2020-06-01", "result": "pass", "note": "村评议通过郑家"})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=here,
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": "2020-06-01"})
+    assert r.status_code == 201, r.text
+    missing = "case_" + "0" * 26
+    for headers in (here, there):
+        assert client.get("/api/auth/me", headers=headers).status_code == 200  # the token known to the process
+    mine = client.get(f"/api/cases/{case_id}", headers=here).json()
+    assert mine["determination"] and mine["village_review"] and mine["notice"]  # every part read beside the case
+    for _ in range(2):
+        theirs, nothing = client.get(f"/api/cases/{case_id}", headers=there), client.get(f"/api/cases/{missing}",
+                                                                                         headers=there)
+        assert theirs.status_code == nothing.status_code == 404, theirs.text
+        assert _neutral(theirs.text, case_id) == _neutral(nothing.text, missing)
+        assert "郑秋菊" not in theirs.text and "村评议通过郑家" not in theirs.text

@@ -31,6 +31,7 @@ BY_COUNTY = {"ix_relief_case_county_status_number", "ix_relief_case_county_statu
 LARGE = {"relief_case", "household", "referral", "home_check", "determination", "village_review", "payment_item",
          "followup", "visit"}
 COUNTY = "340223"
+SMALL = "340225"  # the county of fewest cases in the generator's data
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +234,64 @@ def test_the_case_detail_reads_every_part_through_an_index(scaled: Any) -> None:
     for nodes in plans_:
         assert "ix_audit_entry_subject" in indexes_used([("", nodes)])
         assert not [n for n in nodes if n.get("Relation Name") == "audit_entry" and n.get("Index Name") != "ix_audit_entry_subject"]
+
+
+def test_the_list_as_it_opens_is_planned_once(scaled: Any) -> None:
+    """The list page as it opens (its first page, on a reader as the page reads it) is read by a statement PostgreSQL
+    plans once and keeps (a generic plan), not planned again at every request: with its limit and offset as
+    parameters the server's guess of a tenth of the rows for each made the generic plan look dearer than the plan
+    for the values, so it planned every execution. Its rows are the first fifty cases by number.
+
+    The county here has fewer cases than the average county (as one county alone has exactly the average): for a
+    county with more, the server's estimate of its rows makes the plan for its values look cheaper than the generic
+    one (the same plan), and it still plans each execution, as before."""
+    from sqlalchemy import func, select
+
+    from verifier.accounts.auth import Principal
+
+    from verifier.cases import listing
+    from verifier.store.reader import Reader
+    from verifier.store.tables import Case
+
+    pooled = scaled.engine.raw_connection()
+    try:
+        reader = Reader(pooled.dbapi_connection, scaled.engine.dialect)
+        who = Principal(id="u_r", username="r", display_name="r", roles=("county_reviewer",), counties=(SMALL,))
+        pages = [listing.read_page(reader, who, listing.CaseQuery(), scaled.vault, sqlite=False) for _ in range(10)]
+        prepared = pooled.dbapi_connection.execute(
+            "SELECT generic_plans, custom_plans, statement FROM pg_prepared_statements"
+            " WHERE statement LIKE '%FROM relief_case JOIN household%LIMIT%'").fetchall()
+        pooled.dbapi_connection.rollback()
+    finally:
+        pooled.close()
+    assert len(prepared) == 1, prepared
+    generic, custom, _ = prepared[0]
+    assert custom <= 5 and generic >= 5, prepared  # PostgreSQL tries five plans for the values before it settles
+    with scaled.read() as session:
+        counts = dict(session.execute(select(Case.county_code, func.count()).group_by(Case.county_code)).all())
+        numbers = list(session.scalars(select(Case.number).where(Case.county_code == SMALL)
+                                       .order_by(Case.number).limit(50)))
+    assert 50 < counts[SMALL] < sum(counts.values()) / len(counts)
+    assert all(p == pages[0] for p in pages) and [r.number for r in pages[0].found.cases] == numbers
+
+
+def test_the_case_read_beside_its_row_reads_through_indexes(scaled: Any) -> None:
+    """On PostgreSQL the case read's first batch (`case_rows_steps`) reads the case's latest determination, village
+    review and notice beside its row, in one statement: each part through its index, no whole read."""
+    from sqlalchemy import select
+
+    from verifier.cases import present
+    from verifier.store.reader import _parameters
+    from verifier.store.tables import Case
+
+    with scaled.read() as session:
+        case_id = session.scalar(select(Case.id).where(Case.status == "paid").limit(1))
+    c = present._CASE_BESIDE.compiled(scaled.quick_engine.dialect)
+    with scaled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + c.sql, _parameters(c, {"case_id": case_id})).scalar_one()
+        conn.rollback()
+    nodes = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    assert whole_reads([(c.sql, nodes)]) == []
+    assert {"determination", "village_review", "notice_item"} <= {n.get("Relation Name") for n in nodes
+                                                                  if "Index Name" in n}
