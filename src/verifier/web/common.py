@@ -116,6 +116,7 @@ DONE_MESSAGES = {
     "drawn": "样本已抽取。",
     "supplement_confirmed": "补发已确认，可由理赔人员列入下一个支付批次。",
     "recheck": "复核结果已保存。",
+    "visit_added": "走访证据已补录，该户复核结果计入本轮结论。",
     "expanded": "样本已扩大，请继续复核新抽中的案件。",
     "corrected": "复核结果已更正，原结果保留在审计日志中。",
     "item_removed": "已移出批次，该案件回到待支付。",
