@@ -7,7 +7,7 @@ from insider_kit import COUNTY, check_body, head_of, schedule
 
 
 def test_attack_an_officer_who_is_also_a_supervisor_confirms_their_own_check(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    """A person holding field officer and supervisor schedules themselves, records the incomes and the payee at the
+    """A person holding field officer and supervisor, sent to the household, records the incomes and the payee at the
     door and would confirm the determination that pays it: refused; another supervisor confirms."""
     case_id = make_case(ctx, stage="screened")
     users.add("both", "field_officer", "insurer_supervisor", counties=(COUNTY,))
@@ -15,7 +15,12 @@ def test_attack_an_officer_who_is_also_a_supervisor_confirms_their_own_check(ctx
     users.add("other", "insurer_supervisor", counties=(COUNTY,))
     both, other = users.headers("both"), users.headers("other")
     today = ctx.clock.today().isoformat()
-    schedule(client, both, case_id, [users.ids["both"], users.ids["peer"]], today)
+    # Scheduling themselves by hand is refused now (tests/insider/test_supervisor_picks_officers.py): another
+    # supervisor sends them.
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=both, json={
+        "officers": [users.ids["both"], users.ids["peer"]], "visit_on": today, "vehicle": "车01", "reason": "熟悉"})
+    assert r.status_code == 422, r.text
+    schedule(client, other, case_id, [users.ids["both"], users.ids["peer"]], today)
     r = client.post(f"/api/cases/{case_id}/check", headers=both,
                     json=check_body(head_of(client, both, case_id), [users.ids["both"], users.ids["peer"]], today))
     assert r.status_code == 201, r.text

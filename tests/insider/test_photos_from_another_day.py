@@ -54,9 +54,10 @@ def test_attack_an_officer_dates_a_visit_back_with_photos_from_another_day(ctx, 
     off, sup = users.headers("off1"), users.headers("sup")
     today = ctx.clock.today()  # the test clock: 2020-06-01 10:00 in Asia/Shanghai
 
-    # The visit is made today; the officer dates it back two days (no reason is asked within 3 days). The photos
-    # taken at the door say today: one in local time without an offset, one in UTC with its offset, taken after
-    # the check is recorded (10:00 in Shanghai).
+    # The visit is made today; the officer dates it back two days. The case was due two days ago and its visit was
+    # scheduled today, so a reason is asked (tests/insider/test_visit_dated_back.py); one is given, read but not
+    # proven. The photos taken at the door say today: one in local time without an offset, one in UTC with its
+    # offset, taken after the check is recorded (10:00 in Shanghai).
     at_door = _upload(client, off, case_id, exif_jpeg(f"{today:%Y:%m:%d} 08:30:00"))
     later = _upload(client, off, case_id, exif_jpeg(f"{today:%Y:%m:%d} 02:30:00", "+00:00", colour=(10, 20, 30)))
     with ctx.db.read() as session:
@@ -67,7 +68,9 @@ def test_attack_an_officer_dates_a_visit_back_with_photos_from_another_day(ctx, 
     dated_back = today - timedelta(days=2)
     body = {**check_body(head, officers, dated_back.isoformat()), "evidence": [at_door, later]}
     r = client.post(f"/api/cases/{case_id}/check", headers=off, json=body)
-    assert r.status_code == 201, r.text  # taken: a warning, not a refusal
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "late_entry_reason", r.text
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json={**body, "late_entry_reason": "手机没电了"})
+    assert r.status_code == 201, r.text  # taken: the photos are a warning, not a refusal
 
     # The API's check carries the findings.
     shown = client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]

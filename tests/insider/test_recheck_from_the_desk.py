@@ -202,16 +202,17 @@ def test_the_documented_body_is_taken_and_marked_as_a_result_without_a_visit(ctx
                                 .order_by(AuditEntry.idx.desc())).first()
         assert entry is not None and b'"visited_on":null' in entry.entry.replace(b" ", b"")
     report = client.get(f"/api/sampling-rounds/{round_id}/report", headers=reviewer).json()
-    assert report["rechecked"] == 1 and report["without_visit"] == 1
+    # Not counted as re-checked: the verdict waits for the visit (tests/insider/test_verdict_from_the_desk.py)
+    assert report["rechecked"] == 0 and report["without_visit"] == 1 and report["awaiting_visit"] == [case_id]
     pages = Pages(client, users)
     pages.login("insurer")
     html = pages.get(f"/sampling/{round_id}").text
-    assert 'id="without-visit"' in html and "没有走访证据</span> 本控制启用前录入，或经接口只报送了复核数据" in html
-    assert "没有走访证据" in pages.get(f"/cases/{case_id}").text
+    assert 'id="awaiting-visit"' in html and "没有走访证据</span> 经接口只报送了复核数据" in html
+    assert "不计入本轮结论" in pages.get(f"/cases/{case_id}").text
 
     # With its visit, the other result is not counted among them.
     visit = visit_api(ctx, client, reviewer, round_id, other)
     r = _result(client, reviewer, round_id, other, **visit)
     assert r.status_code == 201, r.text
     report = client.get(f"/api/sampling-rounds/{round_id}/report", headers=reviewer).json()
-    assert report["rechecked"] == 2 and report["without_visit"] == 1
+    assert report["rechecked"] == 1 and report["without_visit"] == 1 and report["awaiting_visit"] == [case_id]

@@ -135,3 +135,91 @@ def test_a_county_with_too_few_other_officers_sends_the_same_ones_with_a_reason(
     assert _counts(ctx) == before
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={**body, "reason": "本县仅有两名核查员"})
     assert r.status_code == 200 and r.json()["by_hand"] is True and r.json()["reason"] == "本县仅有两名核查员", r.text
+
+
+def test_attack_a_supervisor_who_is_also_an_officer_picks_himself(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """One person holding both roles used to be able to send himself by hand to a household of his choosing (he could
+    not confirm that check, but chose who made it). Refused, nothing written; the planner may still send him."""
+    users.add("supoff", "insurer_supervisor", "field_officer", counties=(COUNTY,))
+    users.add("off2", "field_officer", counties=(COUNTY,))
+    case_id = make_case(ctx, stage="screened")
+    before = _counts(ctx)
+    for named in ([users.ids["supoff"], users.ids["off2"]], ["supoff", "off2"]):  # by id or by username
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("supoff"), json={
+            "officers": named, "visit_on": ctx.clock.today().isoformat(), "vehicle": "车01", "reason": "熟悉路线"})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [{"field": "officers[0]", "message": "you may not choose yourself as an officer "
+                                       "of a visit you schedule by hand"}], r.text
+        assert _counts(ctx) == before
+    # The page says it in Chinese.
+    pages = Pages(client, users)
+    pages.login("supoff")
+    form = pages.get(f"/cases/{case_id}/schedule").text
+    assert f'value="{users.ids["off2"]}"' in form and f'value="{users.ids["supoff"]}"' not in form  # not offered
+    r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": users.ids["supoff"], "officer_2": users.ids["off2"],
+                                                 "visit_on": ctx.clock.today().isoformat(), "vehicle": "车01",
+                                                 "reason": "熟悉路线"})
+    assert r.status_code == 422 and "您不能把自己选为" in r.text, r.text[-2000:]
+    assert _counts(ctx) == before
+    # Another supervisor may send him.
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("sup"), json={
+        "officers": [users.ids["supoff"], users.ids["off2"]], "visit_on": ctx.clock.today().isoformat(),
+        "vehicle": "车01", "reason": "熟悉路线"})
+    assert r.status_code == 200, r.text
+
+
+def _flagged_rows(html: str) -> dict[str, str]:
+    if 'id="hand-picked-flagged"' not in html:
+        return {}
+    table = html.split('id="hand-picked-flagged"')[1].split("</table>")[0]
+    return {m.group(1): re.sub(r"<[^>]+>", "", m.group(2)) for m in re.finditer(
+        r'<a href="/cases/([^"]+)">.*?</a></td>(.*?)</tr>', table, flags=re.S)}
+
+
+def test_hand_picked_visits_worth_a_look_are_listed_for_the_county_reviewer(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor hand-picks the officers of a household whose last check was sent back, and of others; the county
+    reviewer's dashboard lists the visits worth a look, each with why: a household with a check sent back, a visit
+    without a reason, and, once the supervisor hand-picks most of their visits, every one of theirs."""
+    team0, troubled = _household_checked_by_team0(ctx)
+    team1 = staff(ctx, COUNTY, 1)
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    sup = users.headers("sup")
+    with ctx.db.read() as session:
+        from verifier.store.tables import Case
+        troubled_case = session.get(Case, troubled)
+        first = next(c.id for c in session.scalars(select(Case).where(
+            Case.household_id == troubled_case.household_id)) if c.id != troubled)  # type: ignore[union-attr]
+    ctx.clock.advance(hours=1)  # the send-back comes after the demo's own visits, the picks after it
+    r = client.post(f"/api/cases/{first}/send-back", headers=sup, json={"reason": "收入与医保记录不符，重新核查"})
+    assert r.status_code == 200, r.text
+    ctx.clock.advance(hours=1)
+
+    later = (ctx.clock.today() + timedelta(days=5)).isoformat()
+
+    def pick(case_id: str, reason: str | None) -> None:
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
+            "officers": [team1.officer1.id, team1.officer2.id], "visit_on": later, "vehicle": "车01",
+            **({"reason": reason} if reason is not None else {})})
+        assert r.status_code == 200, r.text
+
+    plain, bare = make_case(ctx, stage="screened"), make_case(ctx, stage="screened")
+    pick(troubled, "农户约定今日在家")
+    pick(plain, "核查员请假，改派")
+    pick(bare, None)
+    pages = Pages(client, users)
+    pages.login("reviewer")
+    rows = _flagged_rows(pages.get("/").text)
+    assert set(rows) == {troubled, bare}, rows
+    assert "该户此前有核查被主管退回" in rows[troubled] and "农户约定今日在家" in rows[troubled]
+    assert "未说明人工指派原因" in rows[bare]
+
+    # A fourth visit by hand, none by the planner: the supervisor's share is over the line, every visit listed.
+    pick(make_case(ctx, stage="screened"), "村干部陪同")
+    rows = _flagged_rows(pages.get("/").text)
+    assert plain in rows and "人工指派的比例超过 50%（100.0%）" in rows[plain], rows
+
+    # The supervisor's own dashboard does not carry the list (it is the county's watch on the insurer).
+    pages.login("sup")
+    assert 'id="hand-picked-flagged"' not in pages.get("/").text

@@ -76,11 +76,12 @@ def test_a_visit_recorded_within_three_days_needs_no_reason(ctx, client, users) 
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))
     users.add("off1", "field_officer", counties=(COUNTY,))
     users.add("off2", "field_officer", counties=(COUNTY,))
-    today = ctx.clock.today()
-    case_id = make_case(ctx, stage="screened", referred_on=today - timedelta(days=10))
+    day = ctx.clock.today()
+    case_id = make_case(ctx, stage="screened", referred_on=day - timedelta(days=5))  # due in 5 days
     officers, sup = [users.ids["off1"], users.ids["off2"]], users.headers("sup")
-    schedule(client, sup, case_id, officers, (today - timedelta(days=3)).isoformat())
-    visited = (today - timedelta(days=3)).isoformat()
+    schedule(client, sup, case_id, officers, day.isoformat())
+    ctx.clock.advance(days=3)  # visited on the day scheduled, recorded 3 days later (still before the due date)
+    visited = day.isoformat()
     r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("off1"),
                     json=check_body(head_of(client, sup, case_id), officers, visited))
     assert r.status_code == 201, r.text
@@ -89,3 +90,57 @@ def test_a_visit_recorded_within_three_days_needs_no_reason(ctx, client, users) 
     page = Pages(client, users)
     page.login("sup")
     assert 'id="late-entry' not in page.get(f"/cases/{case_id}").text
+
+
+def _checks(ctx) -> int:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return len(session.scalars(select(Check)).all())
+
+
+def test_attack_an_officer_dates_an_overdue_visit_back_within_three_days(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Within the 3 days no reason used to be asked: on a case already overdue, each day set back took a day off its
+    lateness, unexplained. Now a day set back on an overdue case is explained like a late entry."""
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("off1", "field_officer", counties=(COUNTY,))
+    users.add("off2", "field_officer", counties=(COUNTY,))
+    day = ctx.clock.today()
+    case_id = make_case(ctx, stage="screened", referred_on=day - timedelta(days=12))  # due 2 days ago
+    officers, sup, off = [users.ids["off1"], users.ids["off2"]], users.headers("sup"), users.headers("off1")
+    schedule(client, sup, case_id, officers, day.isoformat())
+    ctx.clock.advance(days=2)  # visited 2 days after scheduling (4 days late), recorded that day
+    body = check_body(head_of(client, sup, case_id), officers, day.isoformat())  # dated back to the schedule's day
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json=body)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == "late_entry_reason" and "今天录入已逾期" in error["message"], error
+    assert _checks(ctx) == 0
+    # The day it was made: taken without a reason, 4 days late.
+    today = ctx.clock.today().isoformat()
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json={**body, "visited_on": today})
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        check = session.scalars(select(Check).where(Check.case_id == case_id)).one()
+    assert (check.days_late, check.late_entry_reason) == (4, None)
+
+
+def test_attack_a_visit_dated_before_it_was_scheduled(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The officers were sent today, and the check says they went yesterday: explained, or refused."""
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("off1", "field_officer", counties=(COUNTY,))
+    users.add("off2", "field_officer", counties=(COUNTY,))
+    today = ctx.clock.today()
+    case_id = make_case(ctx, stage="screened", referred_on=today - timedelta(days=5))  # on time either way
+    officers, sup, off = [users.ids["off1"], users.ids["off2"]], users.headers("sup"), users.headers("off1")
+    schedule(client, sup, case_id, officers, today.isoformat())
+    body = check_body(head_of(client, sup, case_id), officers, (today - timedelta(days=1)).isoformat())
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json=body)
+    assert r.status_code == 422, r.text
+    assert "早于本次走访的安排日期" in r.json()["errors"][0]["message"] and _checks(ctx) == 0
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json={**body, "late_entry_reason": REASON})
+    assert r.status_code == 201, r.text
+    shown = client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]
+    assert shown["late_entry_reason"] == REASON
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.subject == case_id,
+                                                         AuditEntry.action == "case.record_check")).one()
+    assert json.loads(entry.entry)["payload"]["late_entry_reason"] == REASON

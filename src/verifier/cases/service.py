@@ -233,6 +233,10 @@ def schedule(
                                               + ("a check sent back is visited again by other officers" if sent_back
                                                  else "a review is checked by other officers"))
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
+    # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
+    # check that pays, and whoever chose its officers should not be one of them (the planner may still send them).
+    problems += [FieldError(f"officers[{i}]", SELF_PICKED) for i, o in enumerate(officers)
+                 if by_name.get(o, o) == principal.id]
     reason = (reason or "").strip()
     again = [i for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
     spare = [u for u in eligible if u not in last_time and u not in barred]
@@ -277,6 +281,7 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
 
 
 REASON_REQUIRED = "required: why you choose these officers rather than the planner"
+SELF_PICKED = "you may not choose yourself as an officer of a visit you schedule by hand"
 SAME_OFFICERS_REASON = ("required: the county has too few other field officers, so the household's last officers may "
                         "visit again; say why")
 HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days

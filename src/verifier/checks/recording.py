@@ -48,6 +48,8 @@ _CASE = Prepared(
            _contract.c.content_hash,
            select(_visit.c.officer_ids).where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True))
            .limit(1).scalar_subquery().label("assigned"),
+           select(_visit.c.created_at).where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True))
+           .limit(1).scalar_subquery().label("assigned_at"),
            select(func.max(_check.c.seq)).where(_check.c.case_id == _case.c.id).scalar_subquery().label("last_seq"),
            select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
            .scalar_subquery().label("review_received"),

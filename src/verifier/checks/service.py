@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,13 @@ def evidence_file_of(session: Session, case_id: str, sha256: str) -> Evidence | 
     return session.scalar(select(Evidence).where(Evidence.case_id == case_id, Evidence.sha256 == sha256))
 
 
+def _moment(value: Any) -> datetime:
+    """A moment read by the batch reader (a datetime in UTC; a naive one or a text is taken as UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
 def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:
@@ -276,7 +283,12 @@ def record_check(
                                  principal, today, "check")
     problems += input_problems
     late_reason = late_entry.clean_reason(data.late_entry_reason)
-    problems += late_entry.problems(data.visited_on, today, late_reason)
+    contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
+    due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
+    # a visit day set back before the visit was scheduled, or on an overdue case, is explained like a late entry
+    # (never after today: a history entered on its own days, as the demo's, schedules and records on the same day)
+    scheduled_on = None if case.assigned_at is None else min(late_entry.recorded_on(_moment(case.assigned_at)), today)
+    problems += late_entry.problems(data.visited_on, today, late_reason, scheduled_on=scheduled_on, due_on=due)
     problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
                  for i, h in enumerate(data.evidence) if h not in found.known_evidence]
     problems += payee_problems
@@ -299,8 +311,6 @@ def record_check(
                                role="field_officer", clock=clock)
 
     seq = (case.last_seq or 0) + 1
-    contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
-    due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
     late = days_late(data.visited_on, due)
     entered_after = late_entry.days_after(data.visited_on, today)
     new_members: list[dict[str, Any]] = []

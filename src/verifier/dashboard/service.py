@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -138,10 +138,11 @@ def dashboard(session: Session, principal: Principal, county_code: str, period: 
     for r in session.scalars(select(SamplingRound).where(
             SamplingRound.county_code == county_code,
             SamplingRound.checked_from.between(year.first, year.last)).order_by(SamplingRound.checked_from)):
-        done, deviations = session.execute(
-            select(func.count(), func.coalesce(func.sum(case((SamplingResult.deviation.is_(True), 1), else_=0)), 0))
-            .where(SamplingResult.round_id == r.id)).one()
-        rounds.append(RoundRate(r.id, r.checked_from, r.checked_to, int(done), int(deviations)))
+        # a result taken without the county's visit is no re-check the rate may rest on (sampling/visits.py)
+        counted = [dev for dev, visited, evidence in session.execute(
+            select(SamplingResult.deviation, SamplingResult.visited_on, SamplingResult.evidence)
+            .where(SamplingResult.round_id == r.id)) if visited is not None or evidence is None]
+        rounds.append(RoundRate(r.id, r.checked_from, r.checked_to, len(counted), sum(1 for d in counted if d)))
     return Dashboard(
         county_code=county_code, period=period, as_of=min(today, period.last),
         by_stage=[(s, int(stages.get(s, 0))) for s in STATUSES if stages.get(s)],

@@ -1,7 +1,8 @@
 """A home check entered long after its visit day: the officers say why (补录原因).
 
 The visit day is what the officers type; the day of recording is the system's. A check recorded more than
-`LATE_ENTRY_DAYS` calendar days (Asia/Shanghai) after its visit day is taken only with a reason for the late entry,
+`LATE_ENTRY_DAYS` calendar days (Asia/Shanghai) after its visit day is taken only with a reason for the late entry
+(so is one dated before its visit was scheduled, and, on a case already overdue, one dated back at all: `why_needed`),
 and the gap and the reason are shown to the supervisor who confirms the determination: a visit dated back to
 understate its lateness (`days_late`) is then visible, and a real visit recorded late (no signal in a village) is
 not refused.
@@ -41,13 +42,30 @@ def needs_reason(days: int | None) -> bool:
     return days is not None and days > LATE_ENTRY_DAYS
 
 
-def problems(visited_on: date, today: date, reason: str) -> list[FieldError]:
-    """What is wrong with the reason given (already `clean_reason`ed) for a check of `visited_on` recorded today."""
+def why_needed(visited_on: date, today: date, *, scheduled_on: date | None = None,
+               due_on: date | None = None) -> str | None:
+    """Why a check of `visited_on` recorded today needs a reason for its late entry (Chinese), or None. A visit day
+    set back is explained whenever it matters: more than `LATE_ENTRY_DAYS` back; before the day the visit was
+    scheduled (the officers were not sent yet: a visit scheduled after the fact); or, on a case already past its
+    due date today, any day back, since each day set back takes a day off its lateness (`days_late`)."""
+    days = days_after(visited_on, today)
+    if needs_reason(days):
+        return f"核查日期 {visited_on.isoformat()} 比今天（{today.isoformat()}）早 {days} 天，超过 {LATE_ENTRY_DAYS} 天"
+    if scheduled_on is not None and visited_on < scheduled_on:
+        return f"核查日期 {visited_on.isoformat()} 早于本次走访的安排日期（{scheduled_on.isoformat()}）"
+    if due_on is not None and today > due_on and visited_on < today:
+        return (f"本案应在 {due_on.isoformat()} 前核查，今天录入已逾期；核查日期 {visited_on.isoformat()} 比今天早 {days} "
+                "天，逾期天数按核查日期计算")
+    return None
+
+
+def problems(visited_on: date, today: date, reason: str, *, scheduled_on: date | None = None,
+             due_on: date | None = None) -> list[FieldError]:
+    """What is wrong with the reason given (already `clean_reason`ed) for a check of `visited_on` recorded today
+    (`scheduled_on`: the day its visit was scheduled; `due_on`: the case's due date; see `why_needed`)."""
     if len(reason) > REASON_MAX_CHARS:
         return [FieldError(FIELD, f"补录原因最多 {REASON_MAX_CHARS} 个字")]
-    days = days_after(visited_on, today)
-    if needs_reason(days) and len(reason.replace(" ", "")) < REASON_MIN_CHARS:  # spaces say nothing
-        return [FieldError(FIELD, f"核查日期 {visited_on.isoformat()} 比今天（{today.isoformat()}）早 {days} 天，超过 "
-                                  f"{LATE_ENTRY_DAYS} 天：须填写补录原因（至少 {REASON_MIN_CHARS} 个字），说明为何没有在"
-                                  "核查当时录入")]
+    why = why_needed(visited_on, today, scheduled_on=scheduled_on, due_on=due_on)
+    if why is not None and len(reason.replace(" ", "")) < REASON_MIN_CHARS:  # spaces say nothing
+        return [FieldError(FIELD, f"{why}：须填写补录原因（至少 {REASON_MIN_CHARS} 个字），说明为何没有在核查当时录入")]
     return []

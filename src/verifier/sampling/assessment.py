@@ -1,5 +1,5 @@
-"""The insurer's assessment record (考核) from its sampling rounds: per round, the cases re-checked, the
-deviations (kind, amounts over and under) and what became of them (hold, recovery and its status).
+"""The insurer's assessment record (考核) from its sampling rounds: per round, the cases re-checked (a result taken
+without the county's visit is counted apart, `awaiting_visit`, never as re-checked), the deviations (kind, amounts over and under) and what became of them (hold, recovery and its status).
 
 Read from the stored results and their consequence rows (`sampling_deviation`, written with each result): the
 record is what the rounds found, not a figure computed anew from today's cases.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -24,14 +24,18 @@ from ..domain.scheme_calendar import day_bounds
 from ..payments.models import Recovery, SupplementaryPayment
 from ..store.tables import Case, Household
 from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
+from . import visits
 from .service import evaluate, load_round
 
 KINDS = ("eligibility", "amount", "income")
 
 
 def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> dict[str, Any]:
-    checked = session.scalar(select(func.count()).select_from(SamplingResult)
-                             .where(SamplingResult.round_id == rnd.id)) or 0
+    results = session.scalars(select(SamplingResult).where(SamplingResult.round_id == rnd.id)).all()
+    # A result taken without the county's visit is not a re-check the record can rest on (visits.awaiting_visit)
+    awaiting = sum(1 for r in results if visits.awaiting_visit(r))
+    checked = len(results) - awaiting
+    ev = evaluate(session, rnd)
     rows = session.execute(
         select(SamplingDeviation, CaseHold.status, CaseHold.outcome, Recovery.status, Recovery.amount,
                Recovery.repaid, Case.number, Household.head_name, SupplementaryPayment.status,
@@ -72,7 +76,8 @@ def _round_record(session: Session, rnd: SamplingRound, *, with_cases: bool) -> 
                 "supplement_opened_by": sup_opened_by, "supplement_confirmed_by": sup_confirmed_by})
     out: dict[str, Any] = {
         "round_id": rnd.id, "county_code": rnd.county_code, "checked_from": rnd.checked_from.isoformat(),
-        "checked_to": rnd.checked_to.isoformat(), "verdict": evaluate(session, rnd).verdict, "checked": int(checked),
+        "checked_to": rnd.checked_to.isoformat(), "verdict": ev.verdict, "checked": int(checked),
+        "awaiting_visit": awaiting,
         "deviations": len(rows), "by_kind": by_kind, "over": format_yuan(over), "under": format_yuan(under),
         "recoveries": recovery_status, "supplements": supplement_status, "recovered": format_yuan(recovered), "outstanding": format_yuan(outstanding),
     }
@@ -98,11 +103,12 @@ def assessment_summary(session: Session, county_code: str, date_from: date, date
         SamplingRound.county_code == county_code, SamplingRound.status == "drawn", SamplingRound.drawn_at >= start,
         SamplingRound.drawn_at < end).order_by(SamplingRound.drawn_at, SamplingRound.id)))
     records = [_round_record(session, rnd, with_cases=False) for rnd in rounds]
-    totals: dict[str, Any] = {"rounds": len(records), "checked": 0, "deviations": 0, "by_kind": dict.fromkeys(KINDS, 0),
+    totals: dict[str, Any] = {"rounds": len(records), "checked": 0, "awaiting_visit": 0, "deviations": 0, "by_kind": dict.fromkeys(KINDS, 0),
                               "recoveries": {}, "supplements": {}}
     money = {"over": 0, "under": 0, "recovered": 0, "outstanding": 0}
     for r in records:
         totals["checked"] += r["checked"]
+        totals["awaiting_visit"] += r["awaiting_visit"]
         totals["deviations"] += r["deviations"]
         for k, n in r["by_kind"].items():
             totals["by_kind"][k] += n

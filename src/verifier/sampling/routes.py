@@ -42,6 +42,7 @@ from .schemas import (
     RoundOut,
     RoundPage,
     StepOut,
+    VisitIn,
 )
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -180,6 +181,16 @@ class SamplingController(Controller):
 
         sent = {"file_sha256": hashlib.sha256(content).hexdigest(), "content_type": upload.content_type or ""}
         return idempotent(ctx.db, request, run, body=sent, status_code=201, clock=ctx.clock)
+
+    @post("/{round_id:str}/results/{case_id:str}/visit", opt={"roles": WRITERS}, status_code=200)
+    def add_visit(self, round_id: Id, case_id: Id, data: JSONBody[VisitIn], ctx: Ctx,
+                  request: AnyRequest) -> Response[ResultOut]:
+        """Add the county's visit to a result taken without it (the figures-only body): only then does it count in
+        the round's verdict and assessment, and a deviation have its consequence."""
+        visit = visits.VisitInput(visited_on=data.visited_on, met_member=data.met_member,
+                                  signed_form=data.signed_form, evidence=tuple(data.evidence))
+        return idempotent(ctx.db, request, lambda s: service.add_visit(
+            s, round_id, case_id, visit, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
 
     @get("/{round_id:str}/results/{case_id:str}/evidence/{sha256:str}", opt={"roles": READERS})
     def evidence_file(self, round_id: Id, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")],

@@ -118,6 +118,14 @@ class ResultIn(msgspec.Struct, forbid_unknown_fields=True):
     evidence: Annotated[list[Sha256], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
 
 
+class VisitIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The county's visit added to a result taken without it (all of it required, as for a new result's)."""
+    visited_on: date | None = None
+    met_member: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    signed_form: Sha256 | None = None
+    evidence: Annotated[list[Sha256], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
 class RecheckEvidenceOut(msgspec.Struct):
     sha256: str
     size: int
@@ -250,6 +258,9 @@ class ReportOut(msgspec.Struct):
     stages: int
     units: UnitsOut | None = None
     without_visit: int = 0  # results recorded without the county's visit (before it was asked for, or by the API)
+    # Sampled cases whose result was taken without the visit (the API's figures-only body): not counted as
+    # re-checked, so the verdict stays pending until each visit is added (POST .../results/{case_id}/visit).
+    awaiting_visit: list[str] = msgspec.field(default_factory=list)
 
 
 class RoundOut(msgspec.Struct):

@@ -46,6 +46,7 @@ from .models import (
     SamplingItem,
     SamplingMember,
     SamplingParty,
+    SamplingDeviation,
     SamplingResult,
     SamplingRound,
     SamplingStage,
@@ -303,7 +304,8 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
                      # the visit: its day, the member met (by id: no name in the log), the signed record, the photos
                      "visited_on": visit["visited_on"] and visit["visited_on"].isoformat(),
                      "met_member_id": visit["met_member_id"],
-                     "signed_form": visit["signed_form"], "evidence": visit["evidence"]})
+                     "signed_form": visit["signed_form"], "evidence": visit["evidence"],
+                     "counts_in_verdict": visit["visited_on"] is not None})
     # A result without the county's visit holds nothing and opens no recovery or supplement: no household's relief
     # is stopped or claimed back on figures nobody went to see.
     outcome = None if visit["visited_on"] is None else consequences.apply(session, rnd, row, principal=principal,
@@ -312,6 +314,47 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
         audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
                      subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
                      payload={"case_id": data.case_id, **outcome})
+    return result_out(row)
+
+
+VISIT_ADDED = "sampling.result_visit_added"
+
+
+def add_visit(session: Session, round_id: str, case_id: str, visit: visits.VisitInput, *, principal: Principal,
+              clock: Clock) -> schemas.ResultOut:
+    """The county's visit added to a result taken without it (the API's figures-only body): checked as a new
+    result's (`visits.require_visit`), by a reviewer independent of the case. From then on the result counts in the
+    verdict and the assessment, and a deviation has its consequence (hold, recovery, supplement) as if recorded
+    with the visit. A result with its visit, or one recorded before the control (it counts as it did), is 409."""
+    rnd = load_round(session, round_id, principal, for_update=True)
+    if rnd.status != "drawn":
+        raise InvalidState("the round's sample has not been drawn yet")
+    row = session.get(SamplingResult, (rnd.id, case_id))
+    if row is None:
+        raise NotFound(f"no re-check result for case {case_id!r} in this round")
+    independence.require_independent(session, case_id, principal)
+    if row.visited_on is not None:
+        raise InvalidState("this re-check result has its visit already")
+    if not visits.awaiting_visit(row):
+        raise InvalidState("this re-check result was recorded before the visit was asked for: it counts as it did")
+    case = session.get(Case, case_id)
+    assert case is not None
+    got = visits.require_visit(session, rnd, case, visit, clock.today())
+    row.visited_on, row.met_member_id = got["visited_on"], got["met_member_id"]
+    row.signed_form, row.evidence = got["signed_form"], got["evidence"]
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=VISIT_ADDED, subject=rnd.id,
+                 contract_hash=rnd.contract_hash, clock=clock, payload={
+                     "case_id": case_id, "recorded_by": row.recorded_by, "deviation": row.deviation,
+                     "visited_on": got["visited_on"].isoformat(), "met_member_id": got["met_member_id"],
+                     "signed_form": got["signed_form"], "evidence": got["evidence"], "counts_in_verdict": True})
+    outcome = None
+    if session.get(SamplingDeviation, (rnd.id, case_id)) is None:
+        outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
+    if outcome is not None:
+        audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
+                     subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
+                     payload={"case_id": case_id, **outcome})
     return result_out(row)
 
 
@@ -418,6 +461,7 @@ class Evaluation:
     by_reason: dict[str, int] = field(default_factory=lambda: {"eligibility": 0, "relief": 0, "income": 0})
     units: tuple[int, int, int] | None = None  # monetary: sampled, rechecked, deviating units
     interval: int = 0
+    awaiting_visit: list[str] = field(default_factory=list)  # sampled cases whose result lacks the county's visit
 
 
 def evaluate(session: Session, rnd: SamplingRound) -> Evaluation:
@@ -429,6 +473,11 @@ def evaluate(session: Session, rnd: SamplingRound) -> Evaluation:
     results = _results(session, rnd.id)
     counted = [i for i in items if i.units > 0] if rnd.kind == "monetary" else items
     ev.sampled = len(counted)
+    # A result without the county's visit is shown but not counted: its case is "not yet re-checked" for the
+    # verdict, which stays pending until the visit is added (`add_visit`) or the round is widened past it.
+    ev.awaiting_visit = sorted(i.case_id for i in counted
+                               if i.case_id in results and visits.awaiting_visit(results[i.case_id]))
+    results = {k: r for k, r in results.items() if not visits.awaiting_visit(r)}
     for item in counted:
         r = results.get(item.case_id)
         if r is None:
@@ -474,7 +523,19 @@ def report(session: Session, round_id: str, principal: Principal) -> schemas.Rep
         by_reason=ev.by_reason, stages=len(_stages(session, rnd.id)), units=units_out,
         without_visit=int(session.scalar(select(func.count()).select_from(SamplingResult).where(
             SamplingResult.round_id == rnd.id, SamplingResult.visited_on.is_(None))) or 0),
+        awaiting_visit=ev.awaiting_visit,
     )
+
+
+WAITS_FOR_VISIT = ("the verdict waits for the county's visit: the re-check results of {cases} were recorded without "
+                   "it (the API's figures-only body) and count as not yet re-checked; add each visit with POST "
+                   ".../results/{{case_id}}/visit")
+
+
+def waits_for_visit(session: Session, cases: Sequence[str]) -> str:
+    """The message naming the sampled cases whose result lacks the visit (by their case numbers)."""
+    numbers = dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(list(cases)))).tuples().all())
+    return WAITS_FOR_VISIT.format(cases=", ".join(numbers.get(c) or c for c in cases))
 
 
 def expand(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> schemas.ExpandOut:
@@ -483,6 +544,8 @@ def expand(session: Session, round_id: str, *, principal: Principal, clock: Cloc
     if rnd.status != "drawn" or rnd.seed is None:
         raise InvalidState("the round's sample has not been drawn yet")
     ev = evaluate(session, rnd)
+    if ev.verdict == "pending" and ev.awaiting_visit:
+        raise InvalidState(waits_for_visit(session, ev.awaiting_visit))
     if ev.verdict != "expand":
         raise InvalidState(f"only a round whose verdict is expand can be widened (its verdict is {ev.verdict})")
     members = _members(session, rnd.id)

@@ -75,7 +75,8 @@ def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, de
     """A file of the re-check of a sampled case (the round is loaded, locked and in the caller's counties)."""
     _sampled(session, rnd, case_id)
     independence.require_independent(session, case_id, principal)
-    if session.get(SamplingResult, (rnd.id, case_id)) is not None:
+    recorded = session.get(SamplingResult, (rnd.id, case_id))
+    if recorded is not None and not awaiting_visit(recorded):  # a result without its visit takes the visit's files
         raise InvalidState("a re-check result for this case is recorded already")
     actual, sha = accepted_file(data, declared_type, max_bytes)
     existing = stored(session, sha)
@@ -132,6 +133,14 @@ def api_visit(visited_on: date | None, met_member: str | None, signed_form: str 
 
 
 NO_VISIT: dict[str, Any] = {"visited_on": None, "met_member_id": None, "signed_form": None, "evidence": []}
+
+
+def awaiting_visit(row: SamplingResult) -> bool:
+    """A result taken without the county's visit under this control (the API's documented figures-only body): it is
+    shown and kept, but it counts in no verdict and no assessment until its visit is added (`add_visit`), so one
+    reviewer cannot steer a round's verdict from the desk. A result recorded before the control (migration 0041 left
+    its `evidence` NULL, where one taken since has `[]`) counts as it did when it was recorded."""
+    return row.visited_on is None and row.evidence is not None
 
 
 def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date) -> dict[str, Any]:
@@ -191,7 +200,7 @@ def visit_of(session: Session, results: list[SamplingResult]) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {}
     for r in results:
         if r.visited_on is None:
-            out[r.case_id] = {"recorded_before": True}
+            out[r.case_id] = {"recorded_before": True, "awaiting": awaiting_visit(r)}
             continue
 
         def shown(sha: str) -> dict[str, Any]:
@@ -206,7 +215,7 @@ def visit_of(session: Session, results: list[SamplingResult]) -> dict[str, dict[
                     "on_the_day": taken is not None and taken.date() == r.visited_on,
                     "href": f"/sampling/{r.round_id}/results/{r.case_id}/evidence/{sha}"}
 
-        out[r.case_id] = {"recorded_before": False, "round_id": r.round_id, "visited_on": r.visited_on,
+        out[r.case_id] = {"recorded_before": False, "awaiting": False, "round_id": r.round_id, "visited_on": r.visited_on,
                           "met_member": members.get(r.met_member_id or "", ""),
                           "signed_form": shown(r.signed_form) if r.signed_form else None,
                           "photos": [shown(h) for h in (r.evidence or [])]}

@@ -17,6 +17,7 @@ from ..accounts.limits import TooManyAttempts
 from ..accounts.login import limiter_for, log_in, log_out, request_client
 from ..audit import log as audit_log
 from ..audit.checkpoints import latest_checkpoint
+from ..cases import hand_picked
 from ..cases import service as case_service
 from ..cases.service import (HAND_PICKED_DAYS, SCREEN_OUT_CONFIRMERS, count_by_status, officer_home,
                              screen_out_proposals)
@@ -158,11 +159,16 @@ class HomePage(Controller):
             if user.has(*dashboard_service.VIEWERS):
                 board = dashboard_page.build(session, user, county=county or None,
                                              period=dashboard_service.parse_period(period, today), today=today)
-            shares, share_names = None, {}
+            shares, share_names, flagged = None, {}, []
             if board is not None:  # whose visits were hand-picked, in the dashboard's county
                 shares = case_service.hand_picked_shares(session, user, since=today - timedelta(days=HAND_PICKED_DAYS),
                                                          county_code=board.county_code)
-                share_names = user_names(session, [s["user_id"] for s in shares])
+                # the hand-picked visits a county reviewer should look at, with why (cases/hand_picked.py)
+                flagged = (hand_picked.to_review(session, user, since=today - timedelta(days=HAND_PICKED_DAYS),
+                                                 county_code=board.county_code)
+                           if user.has("county_reviewer") else [])
+                share_names = user_names(session, [s["user_id"] for s in shares]
+                                         + [o for f in flagged for o in (f["planned_by"], *f["officers"])])
             cards = _tasks(session, user, today)
             counts = count_by_status(session, user)
             feeds = feed_rows(session, user, today) if user.has("county_reviewer") else []
@@ -174,4 +180,5 @@ class HomePage(Controller):
         summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
         return page(request, "home.html", cards=cards, summary=summary, today=today, board=board,
                     roles=list(user.roles), feeds=feeds, proposals=proposals, review_proposals=review_proposals,
-                    names=names, shares=shares, share_names=share_names, share_days=HAND_PICKED_DAYS)
+                    names=names, shares=shares, share_names=share_names, share_days=HAND_PICKED_DAYS,
+                    flagged=flagged)

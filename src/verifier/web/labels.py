@@ -285,6 +285,8 @@ _MESSAGES: Table = compile_table([
      "该核查员上次核查过该户（另一案件）：按轮换规则，本次须由其他核查员走访"),
     (r"required: the county has too few other field officers, so the household's last officers may visit again; "
      r"say why", "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"),
+    (r"you may not choose yourself as an officer of a visit you schedule by hand",
+     "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"),
     (r"required: why you choose these officers rather than the planner",
      "必填：请说明不用自动排期、由您选定这两名核查员的原因"),
     (r"required: say what the next visit must check again", "必填：请说明退回原因和重新核查的内容"),
@@ -613,6 +615,7 @@ DONE_MESSAGES = {
     "drawn": "样本已抽取。",
     "supplement_confirmed": "补发已确认，可由理赔人员列入下一个支付批次。",
     "recheck": "复核结果已保存。",
+    "visit_added": "走访证据已补录，该户复核结果计入本轮结论。",
     "expanded": "样本已扩大，请继续复核新抽中的案件。",
     "corrected": "复核结果已更正，原结果保留在审计日志中。",
     "item_removed": "已移出批次，该案件回到待支付。",

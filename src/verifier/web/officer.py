@@ -303,6 +303,7 @@ class CheckPages(Controller):
                     income_fields=list(labels.INCOME_FIELDS.items()), rigid_fields=rigid_fields(cause),
                     rigid_basis=cause.basis, bill_rows=min(max(bills, BILL_ROWS), MAX_BILL_ROWS),
                     bill_kinds=bill_kinds(cause), late_entry_days=late_entry.LATE_ENTRY_DAYS,
+                    scheduled_on=min(late_entry.recorded_on(visit.created_at), ctx.clock.today()),
                     relations=list(labels.RELATIONS.items()), labour=list(labels.LABOUR.items()),
                     sources=list(labels.SOURCES.items()))
 

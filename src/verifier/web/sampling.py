@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..cases import service as case_service
-from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..sampling import consequences, flow, visits
 from ..sampling.routes import visit_file_response
@@ -305,25 +305,7 @@ class SamplingPages(Controller):
         photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
         form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
         try:
-            for field, upload in _uploads(data, "photos") + _uploads(data, "signed_form_file"):
-                content = upload.file.read(ctx.settings.max_upload_bytes + 1)
-                if not content:
-                    continue  # the file input was left empty
-                try:
-                    with ctx.db.begin() as session:
-                        rnd = smp.load_round(session, round_id, request.user, for_update=True)
-                        sha = visits.store(session, rnd, case_id, data=content, declared_type=upload.content_type,
-                                           evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
-                                           max_bytes=ctx.settings.max_upload_bytes, principal=request.user,
-                                           clock=ctx.clock).sha256
-                except ValidationFailed as exc:
-                    for e in exc.errors:
-                        state.add(field, f"{upload.filename}：{sl.zh(e.message)}")
-                    continue
-                if field == "signed_form":
-                    form_sha = sha
-                elif sha not in photos:
-                    photos.append(sha)
+            form_sha = _store_uploads(ctx, request, data, round_id, case_id, state, photos, form_sha)
             payload = _result_input(case_id, data, visit=visits.VisitInput(
                 visited_on=_day_or_none(data.get("visited_on"), state), met_member=clean(data.get("met_member")),
                 signed_form=form_sha or None, evidence=tuple(photos)))
@@ -340,6 +322,33 @@ class SamplingPages(Controller):
         except (Forbidden, InvalidState) as exc:
             return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "recheck")
+
+    @post("/{round_id:str}/results/{case_id:str}/visit", opt=WRITERS, status_code=303)
+    def add_visit(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
+        """The county's visit added to a result taken without it (补录走访证据): only then does it count in the
+        round's verdict. Files sent with a refused form are kept, as for a new result."""
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        state = FormState(values=values)
+        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
+        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        try:
+            form_sha = _store_uploads(ctx, request, data, round_id, case_id, state, photos, form_sha)
+            visit = visits.VisitInput(visited_on=_day_or_none(data.get("visited_on"), state),
+                                      met_member=clean(data.get("met_member")), signed_form=form_sha or None,
+                                      evidence=tuple(photos))
+            if state.failed:
+                raise ValidationFailed([])
+            with ctx.db.begin() as session:
+                smp.add_visit(session, round_id, case_id, visit, principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
+                      for e in exc.errors]
+            state = _add(state, errors, VISIT_FIELDS)
+            return render_round(request, ctx, round_id, status_code=422, forms={f"visit-{case_id}": state},
+                                uploaded={case_id: (photos, form_sha)})
+        except (Forbidden, InvalidState, NotFound) as exc:
+            return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
+        return _to_row(round_id, case_id, "visit_added")
 
     @get("/{round_id:str}/results/{case_id:str}/evidence/{sha256:str}", opt=READERS)
     def evidence_file(self, round_id: Id, case_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")],
@@ -375,6 +384,33 @@ class SamplingPages(Controller):
 
 
 _SHA = re.compile(r"[0-9a-f]{64}")
+VISIT_FIELDS = ("visited_on", "met_member", "signed_form", "evidence")
+
+
+def _store_uploads(ctx: Any, request: Req, data: dict[str, Any], round_id: str, case_id: str, state: FormState,
+                   photos: list[str], form_sha: str) -> str:
+    """The form's photos and signed record kept for the re-check, each in its own transaction (a refusal asks for
+    none again); `photos` is extended, the signed record's hash returned; each file's problem is put on `state`."""
+    for field, upload in _uploads(data, "photos") + _uploads(data, "signed_form_file"):
+        content = upload.file.read(ctx.settings.max_upload_bytes + 1)
+        if not content:
+            continue  # the file input was left empty
+        try:
+            with ctx.db.begin() as session:
+                rnd = smp.load_round(session, round_id, request.user, for_update=True)
+                sha = visits.store(session, rnd, case_id, data=content, declared_type=upload.content_type,
+                                   evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                   max_bytes=ctx.settings.max_upload_bytes, principal=request.user,
+                                   clock=ctx.clock).sha256
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                state.add(field, f"{upload.filename}：{sl.zh(e.message)}")
+            continue
+        if field == "signed_form":
+            form_sha = sha
+        elif sha not in photos:
+            photos.append(sha)
+    return form_sha
 
 
 def _uploads(data: dict[str, Any], name: str) -> list[tuple[str, UploadFile]]:

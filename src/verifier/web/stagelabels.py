@@ -38,6 +38,9 @@ VERDICTS = {"accept": "接受", "expand": "扩大样本", "pending": "待完成"
 VERDICT_NOTES = {"accept": "偏差率上限不超过可容忍偏差率：核查工作质量可以接受。",
                  "expand": "偏差率上限超过可容忍偏差率：应扩大样本继续复核。",
                  "pending": "样本尚未全部复核，复核完成后给出结论。"}
+# Why a pending verdict is waiting, when results were taken without the county's visit (sampling/service.evaluate)
+VERDICT_WAITS_FOR_VISIT = ("其中 {n} 户的复核结果没有县级入户走访证据（经接口只报送了复核数据），按「尚未复核」计，不计入结论、"
+                           "不产生暂停支付、追回或补发；补录走访证据后才计入。")
 DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障金额不一致", "income": "人均纯收入差异超出容差"}
 DEVIATION_KINDS = {"eligibility": "认定结论偏差", "amount": "金额偏差", "income": "收入偏差（不涉及金额）"}
 CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "supplement": "补发少发金额",
@@ -350,6 +353,13 @@ _MESSAGES: Table = compile_table([
     (r"this result counted in the verdict of an earlier stage: it can no longer be corrected",
      "该结果已计入前一阶段的结论，不能再更正。"),
     (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
+    # a result taken without the county's visit counts in no verdict until its visit is added (sampling/service.py)
+    (r"the verdict waits for the county's visit: the re-check results of (.+) were recorded without it .*",
+     lambda m: f"本轮结论须待县级入户走访证据：案件 {m.group(1).replace(', ', '、')} 的复核结果经接口只报送了复核数据，没有"
+               "走访证据，按「尚未复核」计，不计入结论；请为每户补录走访证据后再得出结论。"),
+    (r"this re-check result has its visit already", "该复核结果已有走访证据。"),
+    (r"this re-check result was recorded before the visit was asked for: it counts as it did",
+     "该复核结果在本控制启用前录入，按原样计入，无需补录走访证据。"),
     # the county's visit behind a re-check (sampling/visits.py)
     (r"required: the day the county visited the household", "请填写县级复核人员入户走访的日期"),
     (r"required: the household member met at the visit, who signed the re-check record",

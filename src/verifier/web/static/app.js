@@ -268,14 +268,16 @@
   document.addEventListener("input", recheck, true);
   document.addEventListener("change", recheck, true);
 
-  // The check form's 补录原因: shown when the visit day chosen is more than a few days back (or when it holds text or
-  // an error). The server decides; without this file the field is always there, with its hint.
+  // The check form's 补录原因: shown when the visit day chosen is more than a few days back, before the visit was
+  // scheduled, or back at all on an overdue case (or when it holds text or an error). The server decides; without this file the field is always there, with its hint.
   function lateEntry(box) {
     var day = document.getElementById(box.getAttribute("data-late-entry"));
     if (!day) return;
     var visited = Date.parse(day.value), today = Date.parse(box.getAttribute("data-today"));
+    var scheduled = Date.parse(box.getAttribute("data-scheduled") || ""), due = Date.parse(box.getAttribute("data-due") || "");
     var late = !isNaN(visited) && !isNaN(today) &&
-      (today - visited) / 86400000 > parseInt(box.getAttribute("data-after-days"), 10);
+      ((today - visited) / 86400000 > parseInt(box.getAttribute("data-after-days"), 10) ||
+       (!isNaN(scheduled) && visited < scheduled) || (!isNaN(due) && today > due && visited < today));
     var reason = box.querySelector("textarea");
     box.hidden = !(late || (reason && reason.value.trim()) || box.querySelector(".error"));
   }
