@@ -165,6 +165,17 @@ def village_recorders(session: Session, notice_id: str) -> set[str]:
     return people
 
 
+def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting | None]:
+    """For each household of the notice, the meeting its village review was decided at, if it has its signed minutes
+    (None: a review recorded on its own, or at a meeting recorded before the minutes were asked)."""
+    rows = session.execute(
+        select(NoticeItem.case_id, VillageMeeting).join(
+            VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id, isouter=True)
+        .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id, isouter=True)
+        .where(NoticeItem.notice_id == notice_id)).all()
+    return {case_id: (m if m is not None and m.minutes_scan_sha256 else None) for case_id, m in rows}
+
+
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock) -> Notice:
     """A second person confirms the notice went up on the wall (403 for its poster or a recorder of its village
     reviews; 422 without a photo taken in the notice period; 409 once confirmed)."""
