@@ -10,6 +10,7 @@ from typing import Any
 from recheck_kit import dated_photo
 
 from verifier.notices import posting
+from verifier.notices.models import Notice
 
 _serial = itertools.count(1)
 
@@ -36,9 +37,12 @@ def sealed(ctx: Any, data: bytes) -> posting.SealedFile:
                         max_bytes=ctx.settings.max_upload_bytes)
 
 
-def confirm_posting(ctx: Any, notice_id: str, confirmer: Any, day: date) -> None:
-    """A second person photographs the notice on the wall on `day` and confirms its posting (service level)."""
+def confirm_posting(ctx: Any, notice_id: str, confirmer: Any, day: date | None = None) -> None:
+    """A second person photographs the notice on the wall on `day` (the day it went up by default) and confirms its
+    posting (service level)."""
     with ctx.db.begin() as session:
+        if day is None:
+            day = session.get(Notice, notice_id).posted_on
         posting.upload_wall_photo(session, notice_id, sealed(ctx, wall_photo(day)), principal=confirmer,
                                   clock=ctx.clock)
         posting.confirm_posting(session, notice_id, note="", principal=confirmer, clock=ctx.clock)
