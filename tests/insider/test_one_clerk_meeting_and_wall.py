@@ -16,9 +16,11 @@ from recheck_kit import dated_photo
 from sqlalchemy import func, select
 from village_kit import wall_photo
 
+from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
+from verifier.payments import batch_list
 from verifier.notices.models import Notice, VillageFile
-from verifier.store.tables import Case
+from verifier.store.tables import Case, User
 
 
 def _written(ctx: Any) -> tuple[int, ...]:
@@ -77,6 +79,9 @@ def test_attack_one_clerk_attests_the_wall_alone_and_nothing_is_paid(ctx, client
     assert r.status_code == 422 and "no case of county" in r.text, r.text
     r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY, "case_ids": [case_id]})
     assert r.status_code == 422 and "公示张贴待第二人确认" in r.text, r.text
+    with ctx.db.read() as session:  # the claims page says why, and where to look
+        who = principal_of(session.get(User, users.ids["claims"]))
+        assert batch_list.waiting_for_the_wall(session, who) == 1 and batch_list.ready_by_county(session, who) == []
 
 
 def test_a_clerk_who_recorded_the_review_does_not_confirm_the_notice_another_posted(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

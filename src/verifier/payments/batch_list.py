@@ -79,6 +79,13 @@ def ready_by_county(session: Session, principal: Principal) -> list[tuple[str, s
     return [(c, k, int(n)) for c, k, n in session.execute(_scope(stmt, Case.county_code, principal))]
 
 
+def waiting_for_the_wall(session: Session, principal: Principal) -> int:
+    """How many cases ready to pay wait for a second person to confirm their notice hung on the wall."""
+    stmt = select(func.count()).select_from(Case).where(Case.status == "ready_to_pay",
+                                                        Case.id.in_(UNCONFIRMED_CASES))
+    return int(session.scalar(_scope(stmt, Case.county_code, principal)) or 0)
+
+
 def failed_cases(session: Session, principal: Principal, limit: int = 200) -> list[Case]:
     """Cases whose payment failed, the longest waiting first."""
     stmt = select(Case).where(Case.status == "payment_failed").order_by(Case.updated_at, Case.id).limit(limit)
