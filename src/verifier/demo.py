@@ -9,6 +9,7 @@ the visits still to make are planned from the day it is loaded (the planner's fi
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import re
 import secrets
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import func, select
 
 from .accounts.auth import Principal, principal_of
@@ -34,6 +36,7 @@ from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
 from .domain.money import format_yuan
 from .domain.sampling import commitment_of
+from .notices import meetings, posting
 from .notices import service as notices
 from .payments import bankfiles, payees
 from .payments import service as payments
@@ -223,6 +226,25 @@ def ensure_demo_contract(ctx: Context) -> tuple[Contract, str | None]:
         f"{folder / (contract.id + '.toml')}"
 
 
+MEETING_ATTENDEES = "\n".join(["刘建国（村支书）", "陈志强（村主任）", "杨秀英（村委委员）", "黄德明（村民代表）",
+                               "周桂兰（村民代表）", "吴永福（驻村工作队）"])
+
+
+def _minutes_scan(town: str, village: str, held: date) -> bytes:
+    """The demo's stand-in for a scan of a meeting's signed minutes (a small PDF of its own)."""
+    return f"%PDF-1.4\n% {town}{village} village review meeting of {held.isoformat()}, signed by 6\n%%EOF\n".encode()
+
+
+def _wall_photo(notice_id: str, taken: date) -> bytes:
+    """The demo's stand-in for a photo of a notice on the wall, its camera time on `taken` (10:00, Asia/Shanghai)."""
+    exif = Image.Exif()
+    exif[0x010E] = f"notice {notice_id} on the wall"  # ImageDescription: each photo its own file
+    exif[0x8769] = {0x9003: f"{taken:%Y:%m:%d} 10:00:00"}
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 40, 40)).save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
 def load_demo(ctx: Context) -> Iterator[str]:
     """Load the demo once; a second run changes nothing and says so."""
     with ctx.db.begin() as session:
@@ -251,6 +273,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
                  for a, b in (("officer1", "officer2"), ("officer3", "officer4"))]
     day = max(ctx.clock.today() - timedelta(days=LEAD_DAYS), contract.start)
     made = 0
+    to_review: dict[tuple[str, str], list[tuple[str, date]]] = {}
     # (stage, how many, village index): a spread over the whole flow, a few at each stage. Visits are planned as an
     # office plans them, by the planner over the county's screened cases (so the cases left screened are screened
     # last); one is chosen by hand, with its reason, so the supervisor's share of hand-picked visits is what it is.
@@ -280,13 +303,22 @@ def load_demo(ctx: Context) -> Iterator[str]:
                                    wages=4_000_000 if stage == "ineligible" else 600_000,
                                    stable_income=stage == "ineligible", planned=not (stage == "scheduled" and i == 0))
             if stage in ("in_notice", "paid", "in_batch", "ready_to_pay"):
-                with ctx.db.begin() as session:
-                    notices.record_review(session, case_id, held_on=visit + timedelta(days=2), result="pass",
-                                          note="村民代表评议通过", principal=team.clerk, clock=ctx.clock)
+                to_review.setdefault(VILLAGES[v], []).append((case_id, visit))
             made += 1
     for team, case_id, hh, on in left_screened:
         advance_to(ctx, team, case_id, hh, "screened", on=on, vehicle="")
     clerk = teams[0].clerk
+    # One review meeting per village, two days after its last home check, with its attendance and signed minutes.
+    for (town, village), reviewed in to_review.items():
+        held = max(visit for _, visit in reviewed) + timedelta(days=2)
+        scan = posting.seal(_minutes_scan(town, village, held), "application/pdf", evidence_dir=ctx.settings.evidence_dir,
+                            vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
+        with ctx.db.begin() as session:
+            meetings.record_meeting(session, meetings.MeetingRequest(
+                county_code=DEMO_COUNTY, town=town, village=village, held_on=held, venue=f"{village}村委会会议室",
+                attendees=MEETING_ATTENDEES, minutes="逐户介绍核查结果，村民代表举手表决，一致同意。",
+                entries=[meetings.MeetingEntry(case_id, "pass") for case_id, _ in reviewed], members_expected=7,
+                minutes_scan=scan), principal=clerk, clock=ctx.clock)
     with ctx.db.read() as session:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
 
@@ -296,7 +328,15 @@ def load_demo(ctx: Context) -> Iterator[str]:
             notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
                                                                         village=village, posted_on=posted),
                                          principal=clerk, clock=OnDay(ctx.clock, posted))
-        if close:
+        if close:  # the town has one clerk: the insurer's officer who comes to the village photographs the wall
+            seen = OnDay(ctx.clock, posted + timedelta(days=1))
+            photo = posting.seal(_wall_photo(notice.id, posted + timedelta(days=1)), "image/jpeg",
+                                 evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                 max_bytes=ctx.settings.max_upload_bytes)
+            with ctx.db.begin() as session:
+                posting.upload_wall_photo(session, notice.id, photo, principal=teams[0].officer1, clock=seen)
+                posting.confirm_posting(session, notice.id, note="到村入户时看到公示张贴在村务公开栏",
+                                        principal=teams[0].officer1, clock=seen)
             with ctx.db.begin() as session:
                 notices.close_notice(session, notice.id, principal=clerk, clock=OnDay(ctx.clock, notice.ends_on))
 

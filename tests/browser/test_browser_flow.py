@@ -28,6 +28,7 @@ pytest.importorskip("playwright.sync_api", reason="the browser tests need the pl
                                                     "(pip install 'playwright>=1.40')")
 
 from desk import Desk, Shown, Staff, flow_day  # noqa: E402
+from village_kit import wall_photo  # noqa: E402
 
 from verifier.clock import Clock  # noqa: E402
 from verifier.domain.idnumber import make_id_number  # noqa: E402
@@ -258,6 +259,17 @@ def test_clerk_records_the_village_review_and_posts_and_closes_the_notice(server
     again(stale, "form[action='/notices/new']")  # nobody left to list: refused
     desk.go("/notices")
     assert desk.page.locator(notices_here).count() == before + 1  # one notice, not two
+
+    # The town has one clerk: the insurer's officer who comes to the village photographs the notice on the wall and
+    # confirms it (the clerk who posted it may not); until then no batch would pay these households.
+    officer = staff.desk("officer2")
+    officer.go(notice)
+    officer.page.set_input_files("#f-photo", files=[{"name": "公示栏.jpg", "mimeType": "image/jpeg",
+                                                     "buffer": wall_photo(Clock().today())}])
+    assert officer.submit("#wall-photo-form", double=False, expect=r"done=wall_photo") == 1
+    officer.fill({"#confirm-posting input[name=confirm]": True})
+    assert officer.submit("#confirm-posting", expect=r"done=posting_confirmed") == 1
+    assert "已确认张贴" in officer.text("#posting")
 
     # A notice is entered the day it goes up (or the next) and runs its full period: the server's days move on.
     # Everyone logs in again on that later day (the sessions of a week ago have ended).

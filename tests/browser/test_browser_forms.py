@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from desk import DEMO_YEAR, Staff, flow_day, page_problems
+from village_kit import minutes_scan
 
 from verifier.domain.idnumber import make_id_number
 
@@ -153,7 +154,10 @@ def test_a_village_meeting_sent_again_from_a_stale_tab_opens_the_meeting_recorde
     desk.follow("main a[href^='/meetings/new?']")
     stale = desk.second_tab(desk.path)
     for tab in (desk, stale):
-        tab.fill({"#f-venue": "村委会会议室", "#f-attendees": "村支书、村民代表五人", "#f-minutes": "逐户评议，举手表决。"})
+        tab.fill({"#f-venue": "村委会会议室", "#f-members_expected": "7",
+                  "#f-attendees": "刘建国、陈志强、杨秀英、黄德明、周桂兰", "#f-minutes": "逐户评议，举手表决。"})
+        tab.page.set_input_files("#f-minutes_scan", files=[{"name": "评议会记录.pdf", "mimeType": "application/pdf",
+                                                             "buffer": minutes_scan()}])
         for radio in tab.page.locator("#meeting input[type=radio][value=pass]").all():
             radio.check()
     assert desk.submit("#meeting", expect=r"/meetings/mtg_\w+\?done=meeting$") == 1

@@ -114,6 +114,8 @@ def test_attack_one_clerk_carries_an_application_through_to_its_notice(ctx, clie
     before = _written(ctx)
     r = client.post(f"/api/notices/{notice_id}/close", headers=clerk)
     assert r.status_code == 409, r.text
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=clerk, json={})
+    assert r.status_code == 403, r.text  # nor is the notice on the wall the clerk's word alone (notices/posting.py)
     r = client.post("/api/payment-batches", headers=clerk, json={"county_code": COUNTY, "case_ids": [case_id]})
     assert r.status_code == 403, r.text
     r = client.post(f"/api/cases/{case_id}/payee", headers=clerk, json={

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from factories import COUNTY, make_case, staff
+from village_kit import attendance
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
@@ -127,7 +128,7 @@ def test_a_meeting_fails_households_only_as_proposals(ctx, clock) -> None:  # ty
     clerk = staff(ctx).clerk
     request = meetings.MeetingRequest(
         county_code=COUNTY, town="城关镇", village="南村", held_on=clock.today(), venue="南村村委会",
-        attendees="村民代表十一人", minutes="逐户评议。",
+        **attendance(ctx), minutes="逐户评议。",
         entries=[meetings.MeetingEntry(ids[0], "pass"), meetings.MeetingEntry(ids[1], "fail", "家中新购轿车")])
     with ctx.db.begin() as session:
         meetings.record_meeting(session, request, principal=clerk, clock=clock)
@@ -140,7 +141,7 @@ def test_a_meeting_fails_households_only_as_proposals(ctx, clock) -> None:  # ty
         assert ("340223", "城关镇", "南村", 1) not in meetings.villages_awaiting(session, clerk)
     again = meetings.MeetingRequest(
         county_code=COUNTY, town="城关镇", village="南村", held_on=clock.today(), venue="南村村委会",
-        attendees="村民代表十一人", minutes="再次评议。", entries=[meetings.MeetingEntry(ids[1], "fail", "再议")])
+        **attendance(ctx), minutes="再次评议。", entries=[meetings.MeetingEntry(ids[1], "fail", "再议")])
     with pytest.raises(ValidationFailed) as info, ctx.db.begin() as session:
         meetings.record_meeting(session, again, principal=clerk, clock=clock)
     assert "等待他人确认" in info.value.errors[0].message

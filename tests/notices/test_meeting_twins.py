@@ -8,6 +8,8 @@ from factories import make_case, staff
 from race_kit import race_twice
 from sqlalchemy import func, select
 
+from village_kit import attendance
+
 from verifier.audit.models import AuditEntry
 from verifier.notices import meetings
 from verifier.notices.models import VillageMeeting, VillageMeetingReview, VillageReview
@@ -16,7 +18,7 @@ from verifier.notices.models import VillageMeeting, VillageMeetingReview, Villag
 def _request(ctx, ids):  # type: ignore[no-untyped-def]
     return meetings.MeetingRequest(
         county_code="340223", town="城关镇", village="东村", held_on=ctx.clock.today(), venue="东村村委会会议室",
-        attendees="村支书 李明", minutes="逐户评议，举手表决。",
+        minutes="逐户评议，举手表决。", **attendance(ctx),
         entries=[meetings.MeetingEntry(i, "pass") for i in ids])
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from factories import make_case, staff
+from village_kit import attendance
 from sqlalchemy import func, select
 
 from verifier.store.reader import session_reader
@@ -21,7 +22,8 @@ from verifier.notices.service import review_summary_for_case
 
 def _request(ctx, entries, **kw):  # type: ignore[no-untyped-def]
     fields = {"county_code": "340223", "town": "城关镇", "village": "东村", "held_on": ctx.clock.today(),
-              "venue": "东村村委会会议室", "attendees": "村支书 李明\n村民代表 王芳、赵刚", "minutes": "逐户评议，举手表决。"}
+              "venue": "东村村委会会议室", "minutes": "逐户评议，举手表决。",
+              **attendance(ctx, "村支书 李明\n村民代表 王芳、赵刚\n村主任 钱进\n村民代表 孙立\n村民代表 周敏")}
     fields.update(kw)
     return meetings.MeetingRequest(**fields, entries=entries)
 

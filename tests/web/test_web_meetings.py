@@ -3,13 +3,17 @@ meeting shown on each case."""
 
 from __future__ import annotations
 
+import re
+
 from factories import make_case
 from pagekit import status_of
+from village_kit import ATTENDEES, MEMBERS, meeting_files
 
 
 def _meeting(ids, **rows):  # type: ignore[no-untyped-def]
     data = {"county_code": "340223", "town": "城关镇", "village": "东村", "held_on": "2020-06-01",
-            "venue": "东村村委会", "attendees": "村支书 李明\n村民代表 王芳", "minutes": "逐户评议，举手表决。"}
+            "venue": "东村村委会", "members_expected": MEMBERS,
+            "attendees": ATTENDEES + "\n村支书 李明\n村民代表 王芳", "minutes": "逐户评议，举手表决。"}
     for n, case_id in enumerate(ids, start=1):
         data[f"case_{n}"] = case_id
     data.update(rows)
@@ -25,12 +29,13 @@ def test_the_clerk_records_one_meeting_for_the_village_and_each_case_shows_it(pa
     assert form.count('type="radio" name="result_') == 4 and f'name="case_2" value="{ids[1]}"' in form
     assert "保存评议会（2 户）" in form
     # One bad row (不同意 without a reason): nothing saved, what was typed comes back.
-    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", result_2="fail"))
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", result_2="fail"), files=meeting_files())
     assert r.status_code == 422
     assert "不同意，须写明理由" in r.text and "逐户评议，举手表决。</textarea>" in r.text
     assert 'name="result_1" value="pass" checked' in r.text
     assert [status_of(ctx, i) for i in ids] == ["determined", "determined"]
-    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", result_2="fail", note_2="家中新购轿车"))
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", result_2="fail", note_2="家中新购轿车"),
+                   files=meeting_files())
     assert r.status_code == 303 and r.headers["location"].startswith("/meetings/mtg_")
     shown = pages.get(r.headers["location"]).text
     assert "村级评议会已记录" in shown and "东村村委会" in shown and "家中新购轿车" in shown and "不同意" in shown
@@ -50,9 +55,33 @@ def test_other_roles_and_counties_cannot_use_the_meeting_page(pages, ctx) -> Non
     ids = [make_case(ctx, village="东村")]
     pages.as_("super1", "insurer_supervisor")
     assert pages.get("/meetings/new").status_code == 403
-    assert pages.post("/meetings/new", _meeting(ids, result_1="pass")).status_code == 403
+    assert pages.post("/meetings/new", _meeting(ids, result_1="pass"), files=meeting_files()).status_code == 403
     pages.as_("clerk9", "town_clerk", counties=("340224",))
     assert "城关镇东村" not in pages.get("/meetings/new").text
     assert pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").status_code == 404
-    assert pages.post("/meetings/new", _meeting(ids, result_1="pass")).status_code == 404
+    assert pages.post("/meetings/new", _meeting(ids, result_1="pass"), files=meeting_files()).status_code == 404
     assert status_of(ctx, ids[0]) == "determined"
+
+
+def test_a_meeting_without_its_quorum_or_its_signed_minutes_decides_nothing(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Three named attendees of a body of seven, and no scan of the signed minutes: refused in Chinese, nothing saved;
+    with the quorum and the scan the meeting is kept and its page shows the attendance and the scan."""
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("clerk1", "town_clerk")
+    form = pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").text
+    assert 'enctype="multipart/form-data"' in form and 'name="minutes_scan"' in form and "评议小组应到人数" in form
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", attendees="李明\n王芳\n赵刚"))
+    assert r.status_code == 422
+    assert "实到 3 人（按姓名计），不足应到 7 人的三分之二（至少 5 人）" in r.text
+    assert "请上传参会人员签字的会议记录" in r.text
+    assert status_of(ctx, ids[0]) == "determined"
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", members_expected="30"), files=meeting_files())
+    assert r.status_code == 422 and "至少 20 人" in r.text  # two thirds of the body, whatever its size
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass"), files=meeting_files())
+    assert r.status_code == 303, r.text
+    shown = pages.get(r.headers["location"].split("?")[0]).text
+    assert "应到 7 人，实到 7 人" in shown and "查看扫描件" in shown
+    scan = re.search(r'href="(/meetings/mtg_[^"]+/minutes/[0-9a-f]{64})"', shown)
+    assert scan is not None
+    got = pages.get(scan.group(1))
+    assert got.status_code == 200 and got.content.startswith(b"%PDF")

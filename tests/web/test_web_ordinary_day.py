@@ -7,6 +7,7 @@ import re
 
 from factories import make_case
 from pagekit import status_of
+from village_kit import ATTENDEES, MEMBERS, meeting_files
 
 
 def test_the_fund_page_names_the_contracts_county(pages) -> None:  # type: ignore[no-untyped-def]
@@ -32,8 +33,9 @@ def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:
     ids = [make_case(ctx, village="东村")]
     pages.as_("clerk-day", "town_clerk")
     r = pages.post("/meetings/new", {"county_code": "340223", "town": "城关镇", "village": "东村",
-                                     "held_on": "2020-06-01", "venue": "东村村委会", "attendees": "村支书 李明",
-                                     "minutes": "逐户评议。", "case_1": ids[0], "result_1": "pass"})
+                                     "held_on": "2020-06-01", "venue": "东村村委会", "attendees": ATTENDEES,
+                                     "members_expected": MEMBERS, "minutes": "逐户评议。", "case_1": ids[0],
+                                     "result_1": "pass"}, files=meeting_files())
     assert r.status_code == 303, r.text
     meeting = r.headers["location"].split("?")[0]
     assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in pages.get(meeting).text

@@ -4,6 +4,10 @@ The meeting (date, venue, attendees, minutes) is kept once; each household's res
 `record_review`, so each case moves on and lands in the audit log as when reviewed alone, its entry naming the
 meeting: a household passed goes on to its notice, one failed is a proposal waiting for a second person. All or
 nothing: one bad row and no case is reviewed and no meeting is kept, every problem listed.
+
+A meeting decides only with its attendance (the body's size, 应到, and the attendees by name, at least two thirds of
+it: `domain/village_meeting.py`) and the scan of its signed minutes (`minutes_scan`, sealed and kept as a
+`village_file`): one clerk alone no longer records a meeting from nothing but a few typed lines (see posting.py).
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.village_meeting import attendance_problems, attendee_names
 from ..store.base import new_id
 from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.tables import Case, Determination
-from .models import VillageMeeting, VillageMeetingReview, VillageReview
+from .models import VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
+from .posting import SealedFile, attach_minutes
 from .service import REVIEW_ROLES, record_review
 
 AWAITING = "determined"  # eligible, confirmed by the insurer: the village's review is next
@@ -49,6 +55,8 @@ class MeetingRequest:
     attendees: str
     minutes: str
     entries: list[MeetingEntry] = field(default_factory=list)
+    members_expected: int | None = None  # 应到: how many sit on the village's evaluation body
+    minutes_scan: SealedFile | None = None  # the signed minutes with the attendance sheet, uploaded and sealed
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,13 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
     minutes = _text(request.minutes, "minutes", "会议记录", problems)
     if request.held_on > clock.today():
         problems.append(FieldError("held_on", f"{request.held_on} is in the future"))
+    names = attendee_names(attendees)
+    if attendees:
+        problems += [FieldError(f, m) for f, m in attendance_problems(request.members_expected, names)]
+    elif request.members_expected is None:
+        problems.append(FieldError("members_expected", "请填写评议小组应到人数"))
+    if request.minutes_scan is None:
+        problems.append(FieldError("minutes_scan", "请上传参会人员签字的会议记录（签到表）扫描件或照片"))
     entries = request.entries
     if not entries:
         problems.append(FieldError("entries", "本次评议没有待评议的农户"))
@@ -166,9 +181,13 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
     meeting = VillageMeeting(id=new_id("mtg"), county_code=request.county_code, town=request.town,
                              village=request.village, held_on=request.held_on, venue=venue, attendees=attendees,
                              minutes=minutes, households=len(entries), households_key=households_key(seen),
-                             recorded_by=principal.id, recorded_at=clock.now())
+                             recorded_by=principal.id, recorded_at=clock.now(),
+                             members_expected=request.members_expected, attendance=len(names),
+                             minutes_scan_sha256=request.minutes_scan.sha256 if request.minutes_scan else None)
     session.add(meeting)
     session.flush()
+    assert request.minutes_scan is not None
+    attach_minutes(session, meeting, request.minutes_scan, principal=principal, clock=clock)
     passed = 0
     for n, e in enumerate(entries, start=1):
         try:
@@ -193,6 +212,8 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
                  action="village_meeting.record", subject=meeting.id, county_code=request.county_code,
                  payload={"county_code": request.county_code, "town": request.town, "village": request.village,
                           "held_on": request.held_on.isoformat(), "households": len(entries), "passed": passed,
+                          "members_expected": request.members_expected, "attendance": len(names),
+                          "minutes_scan_sha256": meeting.minutes_scan_sha256,
                           "cases": [e.case_id for e in entries],
                           # names of people: only their hashes go into the log
                           "attendees_sha256": audit.text_digest(attendees),
@@ -213,3 +234,10 @@ def meeting_reviews(session: Session, meeting_id: str) -> list[tuple[VillageRevi
                            .join(Case, Case.id == VillageReview.case_id)
                            .where(VillageMeetingReview.meeting_id == meeting_id).order_by(Case.referred_on, Case.id))
     return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+
+def minutes_of(session: Session, meeting: VillageMeeting) -> VillageFile | None:
+    """The meeting's signed minutes (None for a meeting recorded before they were asked)."""
+    if meeting.minutes_scan_sha256 is None:
+        return None
+    return session.scalar(select(VillageFile).where(VillageFile.sha256 == meeting.minutes_scan_sha256))

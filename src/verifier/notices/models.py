@@ -82,6 +82,12 @@ class Notice(Base):
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # That the notice went up on the wall is confirmed by a second person (notices/posting.py): until then its
+    # cases are paid by no batch. False only for notices posted before this was asked (migration 0042).
+    posting_needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("false"))
+    posting_confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    posting_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    posting_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     items: Mapped[list[NoticeItem]] = relationship(back_populates="notice", order_by="NoticeItem.seq")
 
@@ -166,6 +172,11 @@ class VillageMeeting(Base):
     households_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The sitting's attendance (应到 / 实到, the latter the attendees named) and the SHA-256 of the signed minutes'
+    # scan (a `village_file`); NULL for meetings recorded before they were asked (migration 0042).
+    members_expected: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    attendance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    minutes_scan_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class VillageMeetingReview(Base):
@@ -175,3 +186,29 @@ class VillageMeetingReview(Base):
 
     review_id: Mapped[str] = mapped_column(ForeignKey("village_review.id"), primary_key=True)
     meeting_id: Mapped[str] = mapped_column(ForeignKey("village_meeting.id"), index=True)
+
+
+class VillageFile(Base):
+    """A file behind the village's steps: the signed minutes of a review meeting (`minutes`, a scan or photo of the
+    minutes and the attendance sheet), or a photo of a notice on the wall (`wall_photo`). Sealed at rest like a
+    check's evidence (`checks/evidence_files.py`), with the capture time its camera wrote (`checks/photo_exif.py`).
+    A file serves one meeting or one notice only (unique `sha256`)."""
+
+    __tablename__ = "village_file"
+    __table_args__ = (
+        CheckConstraint("kind IN ('minutes', 'wall_photo')", name="kind_known"),
+        CheckConstraint("(kind = 'minutes') = (meeting_id IS NOT NULL) AND (kind = 'wall_photo') = "
+                        "(notice_id IS NOT NULL)", name="owner_matches_kind"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    county_code: Mapped[str] = mapped_column(String(6))
+    meeting_id: Mapped[str | None] = mapped_column(ForeignKey("village_meeting.id"), nullable=True, index=True)
+    notice_id: Mapped[str | None] = mapped_column(ForeignKey("notice.id"), nullable=True, index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    captured_at: Mapped[str | None] = mapped_column(String(32), nullable=True)  # as `Evidence.captured_at`
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime())

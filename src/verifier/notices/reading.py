@@ -66,9 +66,13 @@ def list_notices(session: Session, principal: Principal, *, county_code: str | N
 
 
 def find_notices(session: Session, principal: Principal, *, status: str | None = None, q: str = "",
-                 page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Notice]:
-    """The notices list's page: the caller's counties, by status, searched by town, village or title."""
-    return page_of(session, _notices(principal, status=status, q=fold_search(q)), page, page_size)
+                 page: int = 1, page_size: int = PAGE_SIZE, unconfirmed: bool = False) -> Paged[Notice]:
+    """The notices list's page: the caller's counties, by status, searched by town, village or title; `unconfirmed`:
+    only those whose posting on the wall waits for a second person (notices/posting.py)."""
+    stmt = _notices(principal, status=status, q=fold_search(q))
+    if unconfirmed:
+        stmt = stmt.where(Notice.posting_needs_confirmation.is_(True), Notice.posting_confirmed_by.is_(None))
+    return page_of(session, stmt, page, page_size)
 
 
 def villages_with(session: Session, principal: Principal, status: str) -> list[tuple[str, str, str, int]]:
@@ -160,6 +164,15 @@ class ClerkHome:
 
     open_notices: int
     open_objections: int
+
+
+def posting_unconfirmed(session: Session, user: Principal) -> int:
+    """How many notices of the user's counties wait for a second person to confirm their posting on the wall."""
+    stmt = select(func.count()).select_from(Notice).where(Notice.posting_needs_confirmation.is_(True),
+                                                          Notice.posting_confirmed_by.is_(None))
+    if user.counties:
+        stmt = stmt.where(Notice.county_code.in_(user.counties))
+    return session.scalar(stmt) or 0
 
 
 def clerk_home(session: Session, user: Principal) -> ClerkHome:

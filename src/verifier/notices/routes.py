@@ -6,19 +6,24 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import hashlib
+
 from litestar import Controller, Request, Response
-from litestar.params import FromQuery, Parameter
+from litestar.datastructures import UploadFile
+from litestar.params import FromQuery, MultipartBody, Parameter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..documents.notice import CAUSE_LABELS, render_notice_html
+from ..checks import evidence_files
+from ..domain.errors import NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..http import DOCX, Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store import contracts as contract_store
 from ..store.tables import Case
-from . import service
+from . import posting, service
 from .models import Notice, Objection
 from .schemas import (
     NoticeBrief,
@@ -28,9 +33,12 @@ from .schemas import (
     NoticePage,
     ObjectionIn,
     ObjectionOut,
+    PostingConfirmationIn,
+    PostingOut,
     ResolutionIn,
     ReviewIn,
     ReviewOut,
+    WallPhotoOut,
 )
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -72,7 +80,24 @@ def notice_out(session: Session, notice: Notice, today: date) -> NoticeOut:
                              relief_amount=format_yuan(i.relief_amount), status=i.status)
                for i in notice.items],
         objections=[objection_out(o, statuses.get(o.case_id)) for o in objections],
+        posting=posting_out(session, notice),
     )
+
+
+def posting_out(session: Session, notice: Notice) -> PostingOut:
+    state = posting.posting_state(session, notice)
+    return PostingOut(**{**state, "photos": [WallPhotoOut(**p) for p in state["photos"]]})
+
+
+def village_file_response(ctx: Any, user: Principal, sha256: str) -> Response[bytes]:
+    """A meeting's signed minutes or a notice's wall photo, for a reader of its county (404 otherwise)."""
+    with ctx.db.read() as session:
+        row = posting.file_of(session, user, sha256)
+    content = evidence_files.read(ctx.settings.evidence_dir, ctx.vault, row.sha256)
+    if content is None:
+        raise NotFound("no such file")
+    return Response(content=content, media_type=row.content_type,
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def _item_case_status(session: Session, o: Objection) -> str | None:
@@ -162,6 +187,44 @@ class NoticeController(Controller):
             return objection_out(o, _item_case_status(session, o))
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+    @post("/{notice_id:str}/photos", opt={"roles": posting.CONFIRMERS}, status_code=201)
+    def upload_photo(self, notice_id: Id, ctx: Ctx, request: Request[Principal, Any, Any],
+                     data: MultipartBody[dict[str, UploadFile]]) -> Response[WallPhotoOut]:
+        """A photo of the notice on the wall (multipart field `file`); its camera capture time is read."""
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed.one("file", "send the photo as a multipart field named file")
+        content = upload.file.read(ctx.settings.max_upload_bytes + 1)
+
+        def run(session: Session) -> WallPhotoOut:
+            sealed = posting.seal(content, upload.content_type, evidence_dir=ctx.settings.evidence_dir,
+                                  vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
+            row = posting.upload_wall_photo(session, notice_id, sealed, principal=request.user, clock=ctx.clock)
+            notice = service.load_notice(session, notice_id, request.user)
+            day = posting.taken_on(row.captured_at)
+            return WallPhotoOut(sha256=row.sha256, content_type=row.content_type, captured_at=row.captured_at,
+                                taken_on=day, in_period=posting.in_period(notice, day), uploaded_by=row.uploaded_by,
+                                uploaded_at=row.uploaded_at)
+
+        sent = {"file_sha256": hashlib.sha256(content).hexdigest(), "content_type": upload.content_type or ""}
+        return idempotent(ctx.db, request, run, body=sent, status_code=201, clock=ctx.clock)
+
+    @get("/{notice_id:str}/photos/{sha256:str}", opt=ANY)
+    def photo(self, notice_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
+              request: Request[Principal, Any, Any]) -> Response[bytes]:
+        return village_file_response(ctx, request.user, sha256)
+
+    @post("/{notice_id:str}/posting-confirmation", opt={"roles": posting.CONFIRMERS}, status_code=200)
+    def confirm_posting(self, notice_id: Id, data: JSONBody[PostingConfirmationIn], ctx: Ctx,
+                        request: Request[Principal, Any, Any]) -> Response[NoticeOut]:
+        """A second person confirms the notice was posted on the wall: until then its cases are paid by no batch."""
+        def run(session: Session) -> NoticeOut:
+            notice = posting.confirm_posting(session, notice_id, note=data.note, principal=request.user,
+                                             clock=ctx.clock)
+            return notice_out(session, notice, ctx.clock.today())
+
+        return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 
     @post("/{notice_id:str}/close", opt=CLERK, status_code=200)
     def close(self, notice_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[NoticeOut]:

@@ -98,6 +98,31 @@ class NoticeBrief(msgspec.Struct):
     open_objections: int
 
 
+class WallPhotoOut(msgspec.Struct):
+    sha256: str
+    content_type: str
+    captured_at: str | None  # as the camera wrote it
+    taken_on: date | None  # Asia/Shanghai
+    in_period: bool  # taken within the notice period
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class PostingOut(msgspec.Struct):
+    """Whether a second person confirmed the notice went up on the wall; until then its cases are paid by no batch."""
+
+    needs_confirmation: bool  # false for notices posted before the confirmation was asked
+    awaiting_second_person: bool
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    note: str | None = None
+    photos: list[WallPhotoOut] = []
+
+
+class PostingConfirmationIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: Text = ""
+
+
 class NoticeOut(NoticeBrief):
     issuing_body: str = ""
     objection_place: str = ""
@@ -106,6 +131,7 @@ class NoticeOut(NoticeBrief):
     mask_names: bool = False
     items: list[NoticeItemOut] = []
     objections: list[ObjectionOut] = []
+    posting: PostingOut | None = None
 
 
 class NoticePage(msgspec.Struct):

@@ -57,6 +57,8 @@ from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
+from ..notices.models import NoticeItem
+from ..notices.posting import UNCONFIRMED_CASES
 from . import bankfiles, ledger, payees
 from .models import FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
@@ -119,7 +121,7 @@ class _Candidate:
     supplement_id: str | None = None
 
 
-_HELD = select(CaseHold.case_id).where(CaseHold.status == "open")
+_HELD = select(CaseHold.case_id).where(CaseHold.status == "open").union(UNCONFIRMED_CASES)
 
 
 def held_cases(session: Session, case_ids: Sequence[str]) -> set[str]:
@@ -268,10 +270,14 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         missing = [cid for cid in chosen if cid not in known]
         if missing:
             held = held_cases(session, missing)
+            unposted = set(session.scalars(UNCONFIRMED_CASES.where(NoticeItem.case_id.in_(missing))))
             waiting = set(session.scalars(select(SupplementaryPayment.case_id).where(
                 SupplementaryPayment.case_id.in_(missing), SupplementaryPayment.county_code == county_code,
                 SupplementaryPayment.status == "open", SupplementaryPayment.confirmed_by.is_(None))))
-            raise ValidationFailed([FieldError("case_ids", f"case {cid} is held for re-determination after a sampling "
+            raise ValidationFailed([FieldError("case_ids", f"case {cid}'s notice waits for a second person to confirm "
+                                                           "it was posted on the wall (公示张贴待第二人确认)"
+                                               if cid in unposted else
+                                               f"case {cid} is held for re-determination after a sampling "
                                                            "round: it cannot be paid until a supervisor re-determines it"
                                                if cid in held else
                                                f"case {cid}'s supplementary payment waits for a second county "

@@ -16,6 +16,7 @@ from ..cases import service as case_service
 from ..documents.notice import render_notice_html
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import DOCX, Ctx, get, post
+from ..notices import posting
 from ..notices import service as notice_service
 from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
@@ -172,9 +173,19 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         statuses = case_service.statuses_of(session, [i.case_id for i in items])
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items])
         preview = render_notice_html(notice_service.notice_document(notice))
+        wall = posting.posting_state(session, notice)
+        basis = posting.review_basis(session, notice.id)
+        recorders = posting.village_recorders(session, notice.id)
         names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
-                                     *(o.resolved_by for o in objections if o.resolved_by)])
+                                     *(o.resolved_by for o in objections if o.resolved_by),
+                                     *(p["uploaded_by"] for p in wall["photos"]),
+                                     *([notice.posting_confirmed_by] if notice.posting_confirmed_by else [])])
     open_objections = sum(o.status == "open" for o in objections)
+    user = request.user
+    may_attest = user.has(*posting.CONFIRMERS) and wall["awaiting_second_person"]
+    # Why this user may not confirm (shown instead of the button): the poster, or a recorder of its reviews.
+    not_you = ("公示由您发布，张贴须由另一人确认" if user.id == notice.posted_by else
+               "您录入了该公示中农户的村级评议，张贴须由另一人确认" if user.id in recorders else "")
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, numbers=numbers, preview=preview, names=names, forms=forms or {}, message=message,
@@ -183,6 +194,7 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"),
                 resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES),
+                wall=wall, basis=basis, may_attest=may_attest, not_you=not_you,
                 raisers=list(labels.OBJECTION_RAISERS.items()),
                 vias=list(labels.OBJECTION_VIA.items()))
 
@@ -193,15 +205,18 @@ class NoticePages(Controller):
     @get("/", opt=ANY)
     def list_notices(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed"] | None] = None,
                      q: Annotated[str, Parameter(max_length=200)] = "",
+                     posting_filter: Annotated[Literal["unconfirmed", ""], QueryParameter(name="posting")] = "",
                      page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         q = fold_search(q)
         with ctx.db.read() as session:
             found = notice_service.find_notices(session, request.user, status=status, q=q, page=page_param(page_no),
-                                                 page_size=paging.PAGE_SIZE)
+                                                 page_size=paging.PAGE_SIZE,
+                                                 unconfirmed=posting_filter == "unconfirmed")
             clerk = request.user.has("town_clerk")
             awaiting = notice_service.villages_awaiting_notice(session, request.user) if clerk else []
-        pager = Pager.over("/notices", {"status": status or "", "q": q}, found)
+        pager = Pager.over("/notices", {"status": status or "", "q": q, "posting": posting_filter}, found)
         return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
+                    posting=posting_filter,
                     pager=pager, today=ctx.clock.today())
 
     @get("/export.xlsx", opt=ANY)

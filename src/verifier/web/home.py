@@ -27,6 +27,8 @@ from ..dashboard import service as dashboard_service
 from ..followups import service as followup_service
 from ..needs import service as need_service
 from ..http import Ctx, get, post
+from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
+from ..notices.reading import posting_unconfirmed
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
 from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next, user_names
@@ -112,6 +114,9 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         # notices, not cases: the case table below counts the households on them (4 households on 1 notice)
         card("公示中", "/notices?status=open", notices.open_notices, "正在公示的公示（份），期满后结束公示")
         card("待处理异议", "/notices?status=open", notices.open_objections)
+    if user.has(*POSTING_CONFIRMERS):
+        card("公示张贴待第二人确认", "/notices?posting=unconfirmed", posting_unconfirmed(session, user),
+             "公示张贴须由发布人以外的另一人凭公示期内的照片确认，确认前不能付款")
     if user.has("insurer_supervisor"):
         card("待排期", "/schedule", counts.get("screened", 0), "已通过初筛、等待安排入户核查")
         card("已排期待核查", "/cases?status=scheduled", counts.get("scheduled", 0))

@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.params import FromQuery, MultipartBody, Parameter
 from litestar.response import Template
 
 from ..domain.errors import FieldError, ValidationFailed
+from ..domain.village_meeting import MIN_ATTENDANCE
 from ..http import Ctx, get, post
 from ..notices import meetings as meeting_service
+from ..notices import posting
+from ..notices.routes import village_file_response
 from .common import ANY, CLERK, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
 
 Id = Annotated[str, Parameter(max_length=40)]
-MEETING_FIELDS = ("held_on", "venue", "attendees", "minutes")
+MEETING_FIELDS = ("held_on", "venue", "members_expected", "attendees", "minutes", "minutes_scan")
 
 
 def _form(request: Req, ctx: Any, county: str, town: str, village: str, state: FormState,
@@ -24,7 +28,8 @@ def _form(request: Req, ctx: Any, county: str, town: str, village: str, state: F
         villages = meeting_service.villages_awaiting(session, user)
         households = meeting_service.households_awaiting(session, user, county, town, village) if village else []
     return page(request, "meeting_new.html", status_code=status_code, villages=villages, households=households,
-                county=county, town=town, village=village, form=state, today=ctx.clock.today())
+                county=county, town=town, village=village, form=state, today=ctx.clock.today(),
+                min_attendance=MIN_ATTENDANCE)
 
 
 def _entries(data: dict[str, Any]) -> list[meeting_service.MeetingEntry]:
@@ -50,10 +55,21 @@ class MeetingPages(Controller):
         return _form(request, ctx, county, clean(town), clean(village), state)
 
     @post("/new", opt=CLERK, status_code=303)
-    def create(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    def create(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
+        scan = data.pop("minutes_scan", None)
+        data = {k: v for k, v in data.items() if not isinstance(v, (UploadFile, list))}
         county, town, village = (clean(data.get(k)) for k in ("county_code", "town", "village"))
         problems: list[FieldError] = []
         held_on = parse_day(data.get("held_on"), "held_on", problems)
+        members = _count(data.get("members_expected"), problems)
+        sealed = None
+        if isinstance(scan, UploadFile) and scan.filename:
+            content = scan.file.read(ctx.settings.max_upload_bytes + 1)
+            try:
+                sealed = posting.seal(content, scan.content_type, evidence_dir=ctx.settings.evidence_dir,
+                                      vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes, field="minutes_scan")
+            except ValidationFailed as exc:
+                problems += exc.errors
         entries = _entries(data)
         fields = MEETING_FIELDS + tuple(f"{k}_{n}" for n in range(1, len(entries) + 1) for k in ("result", "note"))
         try:
@@ -61,7 +77,8 @@ class MeetingPages(Controller):
                 raise ValidationFailed(problems)
             request_ = meeting_service.MeetingRequest(
                 county_code=county, town=town, village=village, held_on=held_on, venue=clean(data.get("venue")),
-                attendees=clean(data.get("attendees")), minutes=clean(data.get("minutes")), entries=entries)
+                attendees=clean(data.get("attendees")), minutes=clean(data.get("minutes")), entries=entries,
+                members_expected=members, minutes_scan=sealed)
             meeting_id, before = meeting_service.record_or_open(ctx.db, request_, principal=request.user,
                                                                 clock=ctx.clock)
         except ValidationFailed as exc:
@@ -75,4 +92,21 @@ class MeetingPages(Controller):
             reviews = meeting_service.meeting_reviews(session, meeting.id)
             heads = {case.id: case.household.head_name for _, case in reviews}
             names = user_names(session, [meeting.recorded_by])
-        return page(request, "meeting.html", meeting=meeting, reviews=reviews, heads=heads, names=names)
+            scan = meeting_service.minutes_of(session, meeting)
+        return page(request, "meeting.html", meeting=meeting, reviews=reviews, heads=heads, names=names, scan=scan)
+
+    @get("/{meeting_id:str}/minutes/{sha256:str}", opt=ANY)
+    def minutes_scan(self, meeting_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
+                     request: Req) -> Any:
+        return village_file_response(ctx, request.user, sha256)
+
+
+def _count(value: Any, problems: list[FieldError]) -> int | None:
+    """The body's size as typed (empty is left to the service, which names it missing)."""
+    text = clean(value)
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 4:
+        problems.append(FieldError("members_expected", "应到人数须为整数"))
+        return None
+    return int(text)

@@ -33,6 +33,7 @@ from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
 from .payments import FundPages, PaymentPages
 from .meetings import MeetingPages
+from .notice_posting import NoticePostingPages
 from .needs import NeedPages
 from .places import PlacePages
 from .registers import FindingPages, RegisterPages
@@ -48,7 +49,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
                     VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, HouseholdPages,
+                    UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
 

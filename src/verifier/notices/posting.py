@@ -1,0 +1,243 @@
+"""The village's steps attested by more than one person (村级评议与公示张贴的第二人确认).
+
+One town clerk may record a village review meeting and post its notice: a town with one clerk must work. What that
+clerk could do alone was invent both: a meeting nobody held and a notice nobody put up, after which the notice period
+ran out in silence and the cases went on to payment. So:
+
+- a meeting keeps its attendance (the body's size and the attendees by name, at least two thirds of it,
+  `domain/village_meeting.py`) and the scan of its signed minutes (`minutes`, a `village_file`, sealed like a check's
+  evidence; meetings.py asks for both);
+- a notice's posting on the wall is attested by photos of it (`wall_photo`) and **confirmed by a second person**:
+  someone who neither posted the notice nor recorded the village review of any of its households (nor the meeting
+  that decided it): another clerk of the county, the county reviewer, or the insurer's field officer or supervisor
+  who comes to the village for its home checks (where a town has one clerk, it is one of these). The confirmation
+  needs at least one photo whose camera capture time (Asia/Shanghai) falls within the notice period.
+
+Until the posting is confirmed the notice runs and closes as documented (INTERFACE.md), but its cleared cases are
+paid by no batch (`UNCONFIRMED_CASES`, used by payments/service.py): nothing is refused that others rely on, and no
+money moves on one person's word. Notices posted before this was asked (`posting_needs_confirmation` false) hold
+nothing.
+
+What it does not stop: the clerk and the second person acting together, a camera's clock set back, a signature
+imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..checks import evidence_files
+from ..checks.service import _captured_at, accepted_file
+from ..clock import Clock
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.photo_times import as_scheme_time
+from ..store.base import new_id
+from ..store.tables import Evidence
+from ..store.vault import Vault
+from .models import Notice, NoticeItem, VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
+from .reading import last_day, load_notice
+
+# Who may confirm a notice's posting (never its poster, never the recorder of a review of its households), and who
+# may upload a photo of it on the wall.
+CONFIRMERS = ("town_clerk", "county_reviewer", "field_officer", "insurer_supervisor")
+NOTE_LIMIT = 2000
+
+# Cases cleared from a notice whose posting still waits for its second person: no batch pays them.
+UNCONFIRMED_CASES = (select(NoticeItem.case_id).join(Notice, Notice.id == NoticeItem.notice_id)
+                     .where(NoticeItem.status == "cleared", Notice.posting_needs_confirmation.is_(True),
+                            Notice.posting_confirmed_by.is_(None)))
+
+
+@dataclass(frozen=True)
+class SealedFile:
+    """An upload accepted and sealed at rest (`checks/evidence_files.py`), not yet attached to anything."""
+
+    sha256: str
+    size: int
+    content_type: str
+    captured_at: str | None
+
+
+def seal(data: bytes, declared_type: str | None, *, evidence_dir: Path, vault: Vault, max_bytes: int,
+         field: str = "file") -> SealedFile:
+    """Check an uploaded photo or scan as a check's evidence is checked (422 naming `field`), and seal it."""
+    try:
+        actual, sha = accepted_file(data, declared_type, max_bytes)
+    except ValidationFailed as exc:
+        raise ValidationFailed.one(field, exc.errors[0].message) from None
+    evidence_files.store(evidence_dir, vault, data, sha)
+    return SealedFile(sha, len(data), actual, _captured_at(data, actual))
+
+
+def _refuse_reused(session: Session, sealed: SealedFile, field: str, *, meeting_id: str | None = None,
+                   notice_id: str | None = None) -> VillageFile | None:
+    """The same file sent again for the same owner (returned); refused when it already serves another meeting or
+    notice, or is among the insurer's evidence of a case (one photo does not prove two villages' walls)."""
+    existing = session.scalar(select(VillageFile).where(VillageFile.sha256 == sealed.sha256))
+    if existing is not None:
+        if (existing.meeting_id, existing.notice_id) == (meeting_id, notice_id):
+            return existing
+        raise ValidationFailed.one(field, "这个文件已用于另一次评议或另一份公示，请上传本次的文件")
+    if session.scalar(select(Evidence.id).where(Evidence.sha256 == sealed.sha256).limit(1)) is not None:
+        raise ValidationFailed.one(field, "这个文件是保险公司入户核查的证据，不能作为评议或公示的材料")
+    return None
+
+
+def attach_minutes(session: Session, meeting: VillageMeeting, sealed: SealedFile, *, principal: Principal,
+                   clock: Clock) -> VillageFile:
+    """The meeting's signed minutes (the caller audits the meeting, naming the file's hash)."""
+    found = _refuse_reused(session, sealed, "minutes_scan", meeting_id=meeting.id)
+    if found is not None:
+        return found
+    row = VillageFile(id=new_id("vf"), kind="minutes", county_code=meeting.county_code, meeting_id=meeting.id,
+                      sha256=sealed.sha256, size=sealed.size, content_type=sealed.content_type,
+                      captured_at=sealed.captured_at, uploaded_by=principal.id, uploaded_at=clock.now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def taken_on(captured: str | None) -> date | None:
+    """The day (Asia/Shanghai) a photo was taken, by its camera's capture time; None when unknown."""
+    if not captured:
+        return None
+    try:
+        return as_scheme_time(datetime.fromisoformat(captured)).date()
+    except ValueError:
+        return None
+
+
+def in_period(notice: Notice, day: date | None) -> bool:
+    return day is not None and notice.posted_on <= day <= last_day(notice.ends_on)
+
+
+def upload_wall_photo(session: Session, notice_id: str, sealed: SealedFile, *, principal: Principal,
+                      clock: Clock) -> VillageFile:
+    """A photo of the notice on the wall, until its posting is confirmed."""
+    if not principal.has(*CONFIRMERS):
+        raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff photograph a notice")
+    notice = load_notice(session, notice_id, principal, for_update=True)
+    if notice.posting_confirmed_by is not None:
+        raise InvalidState("公示张贴已确认，不再上传照片")
+    if not sealed.content_type.startswith("image/"):
+        raise ValidationFailed.one("file", "公示张贴须上传照片（JPEG、PNG 或 WebP）")
+    found = _refuse_reused(session, sealed, "file", notice_id=notice.id)
+    if found is not None:
+        return found
+    row = VillageFile(id=new_id("vf"), kind="wall_photo", county_code=notice.county_code, notice_id=notice.id,
+                      sha256=sealed.sha256, size=sealed.size, content_type=sealed.content_type,
+                      captured_at=sealed.captured_at, uploaded_by=principal.id, uploaded_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(CONFIRMERS), action="notice.wall_photo",
+                 subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
+                 payload={"sha256": sealed.sha256, "size": sealed.size, "content_type": sealed.content_type,
+                          "captured_at": sealed.captured_at, "taken_on": _iso(taken_on(sealed.captured_at)),
+                          "in_period": in_period(notice, taken_on(sealed.captured_at))})
+    return row
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def wall_photos(session: Session, notice_id: str) -> list[VillageFile]:
+    return list(session.scalars(select(VillageFile).where(VillageFile.notice_id == notice_id)
+                                .order_by(VillageFile.uploaded_at, VillageFile.id)))
+
+
+def village_recorders(session: Session, notice_id: str) -> set[str]:
+    """Who recorded the village review of a household of the notice, or the meeting that decided it."""
+    reviews = select(NoticeItem.review_id).where(NoticeItem.notice_id == notice_id)
+    people = set(session.scalars(select(VillageReview.recorded_by).where(VillageReview.id.in_(reviews))))
+    people.update(session.scalars(
+        select(VillageMeeting.recorded_by).join(VillageMeetingReview,
+                                                VillageMeetingReview.meeting_id == VillageMeeting.id)
+        .where(VillageMeetingReview.review_id.in_(reviews))))
+    return people
+
+
+def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting | None]:
+    """For each household of the notice, the meeting its village review was decided at, if it has its signed minutes
+    (None: a review recorded on its own, or at a meeting recorded before the minutes were asked)."""
+    rows = session.execute(
+        select(NoticeItem.case_id, VillageMeeting).join(
+            VillageMeetingReview, VillageMeetingReview.review_id == NoticeItem.review_id, isouter=True)
+        .join(VillageMeeting, VillageMeeting.id == VillageMeetingReview.meeting_id, isouter=True)
+        .where(NoticeItem.notice_id == notice_id)).all()
+    return {case_id: (m if m is not None and m.minutes_scan_sha256 else None) for case_id, m in rows}
+
+
+def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock) -> Notice:
+    """A second person confirms the notice went up on the wall (403 for its poster or a recorder of its village
+    reviews; 422 without a photo taken in the notice period; 409 once confirmed)."""
+    if not principal.has(*CONFIRMERS):
+        raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting")
+    notice = load_notice(session, notice_id, principal, for_update=True)
+    if not notice.posting_needs_confirmation:
+        raise InvalidState("该公示在张贴确认启用前发布，无需确认")
+    if notice.posting_confirmed_by is not None:
+        raise InvalidState("该公示的张贴已由他人确认")
+    if principal.id == notice.posted_by:
+        raise Forbidden("四眼原则：公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或到村入户的"
+                        "保险公司工作人员）")
+    if principal.id in village_recorders(session, notice.id):
+        raise Forbidden("四眼原则：您录入了该公示中农户的村级评议，张贴须由另一人确认")
+    note = (note or "").strip()
+    if len(note) > NOTE_LIMIT:
+        raise ValidationFailed.one("note", f"说明超过 {NOTE_LIMIT} 个字")
+    photos = wall_photos(session, notice.id)
+    dated = [p for p in photos if in_period(notice, taken_on(p.captured_at))]
+    if not dated:
+        raise ValidationFailed.one(
+            "photos", f"须至少有一张在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片"
+                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张")
+    now = clock.now()
+    notice.posting_confirmed_by, notice.posting_confirmed_at, notice.posting_note = principal.id, now, note or None
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(CONFIRMERS), action="notice.posting_confirm",
+                 subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
+                 payload={"posted_by": notice.posted_by, "photos": [p.sha256 for p in photos],
+                          "photos_in_period": [p.sha256 for p in dated],
+                          **({"note_sha256": audit.text_digest(note)} if note else {})})
+    return notice
+
+
+def posting_state(session: Session, notice: Notice) -> dict[str, Any]:
+    """What the notice's page and the API show of its posting."""
+    photos = wall_photos(session, notice.id)
+    return {
+        "needs_confirmation": notice.posting_needs_confirmation,
+        "confirmed_by": notice.posting_confirmed_by, "confirmed_at": notice.posting_confirmed_at,
+        "note": notice.posting_note,
+        "awaiting_second_person": notice.posting_needs_confirmation and notice.posting_confirmed_by is None,
+        "photos": [{"sha256": p.sha256, "content_type": p.content_type, "captured_at": p.captured_at,
+                    "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, taken_on(p.captured_at)),
+                    "uploaded_by": p.uploaded_by, "uploaded_at": p.uploaded_at} for p in photos],
+    }
+
+
+def awaiting_confirmation(session: Session, principal: Principal, limit: int = 50) -> list[Notice]:
+    """Notices of the caller's counties whose posting waits for a second person, oldest first."""
+    stmt = (select(Notice).where(and_(Notice.posting_needs_confirmation.is_(True),
+                                      Notice.posting_confirmed_by.is_(None)))
+            .order_by(Notice.posted_on, Notice.id).limit(limit))
+    if principal.counties:
+        stmt = stmt.where(Notice.county_code.in_(principal.counties))
+    return list(session.scalars(stmt))
+
+
+def file_of(session: Session, principal: Principal, sha256: str) -> VillageFile:
+    """A meeting's minutes or a notice's photo, for a reader of its county."""
+    row = session.scalar(select(VillageFile).where(VillageFile.sha256 == sha256))
+    if row is None or not principal.may_see_county(row.county_code):
+        raise NotFound("no such file")
+    return row

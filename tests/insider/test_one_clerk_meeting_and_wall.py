@@ -1,0 +1,151 @@
+"""A town clerk may record a household's village review and post its notice alone (a town with one clerk must work).
+What that clerk could do alone, before: invent the meeting and say the notice hung on the wall, so that its period
+ran out with nobody in the village having read it, and the case went on to payment. Now the notice's posting is
+confirmed by a second person (who neither posted it nor recorded a village review of its households) with a photo of
+it taken within its period, and until then no batch pays its cases; a meeting decides only with its quorum by name
+and the scan of its signed minutes (notices/posting.py, domain/village_meeting.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from factories import COUNTY, make_case
+from recheck_kit import dated_photo
+from sqlalchemy import func, select
+from village_kit import wall_photo
+
+from verifier.accounts.auth import principal_of
+from verifier.audit.models import AuditEntry
+from verifier.payments import batch_list
+from verifier.notices.models import Notice, VillageFile
+from verifier.store.tables import Case, User
+
+
+def _written(ctx: Any) -> tuple[int, ...]:
+    with ctx.db.read() as session:
+        return (session.scalar(select(func.count()).select_from(AuditEntry).where(
+                    AuditEntry.action.not_like("user.%"))),
+                session.scalar(select(func.count()).select_from(VillageFile)),
+                session.scalar(select(func.count()).select_from(Notice).where(Notice.posting_confirmed_by.is_not(None))))
+
+
+def _photo(client: Any, headers: dict[str, str], notice_id: str, content: bytes) -> Any:
+    return client.post(f"/api/notices/{notice_id}/photos", headers=headers,
+                       files={"file": ("公示张贴.jpg", content, "image/jpeg")})
+
+
+def _posted_and_closed(ctx: Any, client: Any, users: Any) -> tuple[str, str]:
+    """One clerk records the review (the documented body) and posts the notice; its period runs; the clerk closes it
+    (documented: closing is not refused). Returns (case id, notice id)."""
+    case_id = make_case(ctx, village="东村")
+    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
+                    json={"held_on": today, "result": "pass", "note": ""})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=clerk,
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    assert r.status_code == 201, r.text
+    notice = r.json()
+    assert notice["posting"] == {"needs_confirmation": True, "awaiting_second_person": True, "confirmed_by": None,
+                                 "confirmed_at": None, "note": None, "photos": []}
+    return case_id, notice["id"]
+
+
+def test_attack_one_clerk_attests_the_wall_alone_and_nothing_is_paid(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("claims", "insurer_claims", counties=(COUNTY,))
+    clerk, claims = users.headers("clerk"), users.headers("claims")
+    case_id, notice_id = _posted_and_closed(ctx, client, users)
+    posted_on = ctx.clock.today()
+
+    # The clerk photographs "the wall" (any photo of the day will do) and confirms the posting: refused.
+    r = _photo(client, clerk, notice_id, wall_photo(posted_on))
+    assert r.status_code == 201 and r.json()["in_period"] is True, r.text
+    before = _written(ctx)
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=clerk, json={})
+    assert r.status_code == 403 and "张贴须由另一人确认" in r.text, r.text
+    assert _written(ctx) == before
+
+    # The notice runs out and is closed (INTERFACE.md: 409 only before ends_on or with an objection open)...
+    ctx.clock.advance(days=7)
+    r = client.post(f"/api/notices/{notice_id}/close", headers=clerk)
+    assert r.status_code == 200 and r.json()["posting"]["awaiting_second_person"] is True, r.text
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "ready_to_pay"
+    # ...but no batch pays the case: neither "every case ready" nor the case chosen by hand.
+    r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY})
+    assert r.status_code == 422 and "no case of county" in r.text, r.text
+    r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 422 and "公示张贴待第二人确认" in r.text, r.text
+    with ctx.db.read() as session:  # the claims page says why, and where to look
+        who = principal_of(session.get(User, users.ids["claims"]))
+        assert batch_list.waiting_for_the_wall(session, who) == 1 and batch_list.ready_by_county(session, who) == []
+
+
+def test_a_clerk_who_recorded_the_review_does_not_confirm_the_notice_another_posted(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Two clerks sharing the work do not make two witnesses: the one who recorded the village review (the meeting's
+    result) does not confirm the wall either."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    case_id = make_case(ctx, village="东村")
+    today = ctx.clock.today().isoformat()
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=users.headers("clerk2"),
+                    json={"held_on": today, "result": "pass", "note": ""})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=users.headers("clerk"),
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    notice_id = r.json()["id"]
+    assert _photo(client, users.headers("clerk2"), notice_id, wall_photo(ctx.clock.today())).status_code == 201
+    before = _written(ctx)
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("clerk2"), json={})
+    assert r.status_code == 403 and "录入了该公示中农户的村级评议" in r.text, r.text
+    assert _written(ctx) == before
+
+
+def test_the_insurers_officer_at_the_village_confirms_and_the_case_is_paid(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A town with one clerk: the second person is the insurer's field officer who comes to the village (or the county
+    reviewer, or another clerk of the county). A photo from before the notice went up proves nothing."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("claims", "insurer_claims", counties=(COUNTY,))
+    users.add("officer", "field_officer", counties=(COUNTY,))
+    officer = users.headers("officer")
+    case_id, notice_id = _posted_and_closed(ctx, client, users)
+    posted_on = ctx.clock.today()
+
+    r = _photo(client, officer, notice_id, wall_photo(posted_on - timedelta(days=3)))  # before it went up
+    assert r.status_code == 201 and r.json()["in_period"] is False, r.text
+    r = _photo(client, officer, notice_id, dated_photo(None))  # no camera time at all
+    assert r.status_code == 201 and r.json()["taken_on"] is None, r.text
+    before = _written(ctx)
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=officer, json={"note": "入户时看到"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photos", r.text
+    assert "须至少有一张在公示期内" in r.text
+    assert _written(ctx) == before
+    # A photo already offered for another notice, or a PDF, is refused at upload.
+    r = client.post(f"/api/notices/{notice_id}/photos", headers=officer,
+                    files={"file": ("scan.pdf", b"%PDF-1.4\n% not a photo\n%%EOF\n", "application/pdf")})
+    assert r.status_code == 422, r.text
+
+    ctx.clock.advance(days=2)
+    r = _photo(client, officer, notice_id, wall_photo(posted_on + timedelta(days=2)))
+    assert r.status_code == 201 and r.json()["in_period"] is True, r.text
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=officer, json={"note": "入户时看到"})
+    assert r.status_code == 200, r.text
+    got = r.json()["posting"]
+    assert got["awaiting_second_person"] is False and got["confirmed_by"] == users.ids["officer"]
+    assert len(got["photos"]) == 3 and [p["in_period"] for p in got["photos"]] == [False, False, True]
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
+        assert entry.actor == users.ids["officer"] and entry.subject == notice_id
+        assert json.loads(entry.entry)["payload"]["photos_in_period"] == [got["photos"][2]["sha256"]]
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=officer, json={})
+    assert r.status_code == 409, r.text  # once
+
+    ctx.clock.advance(days=5)
+    assert client.post(f"/api/notices/{notice_id}/close", headers=users.headers("clerk")).status_code == 200
+    r = client.post("/api/payment-batches", headers=users.headers("claims"), json={"county_code": COUNTY})
+    assert r.status_code == 201 and r.json()["item_count"] == 1, r.text
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "in_batch"

@@ -1,0 +1,115 @@
+"""Service rules of a notice's posting and a meeting's minutes (notices/posting.py): who may confirm, which photos
+count, which files are refused, and that a meeting without its quorum or scan keeps nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import make_case, staff
+from recheck_kit import dated_photo
+from sqlalchemy import func, select
+from village_kit import attendance, minutes_scan, sealed, wall_photo
+
+from verifier.accounts.auth import Principal
+from verifier.domain.errors import Forbidden, InvalidState, ValidationFailed
+from verifier.notices import meetings, posting
+from verifier.notices import service as notices
+from verifier.notices.models import VillageFile, VillageMeeting
+
+
+def _person(user_id: str, role: str) -> Principal:
+    return Principal(id=user_id, username=user_id, display_name=user_id, roles=(role,), counties=("340223",))
+
+
+def _meeting(ctx, village: str, clerk, **kw):  # type: ignore[no-untyped-def]
+    ids = [make_case(ctx, village=village)]
+    fields = {"county_code": "340223", "town": "城关镇", "village": village, "held_on": ctx.clock.today(),
+              "venue": "村委会", "minutes": "逐户评议。", **attendance(ctx), **kw}
+    with ctx.db.begin() as session:
+        meeting = meetings.record_meeting(session, meetings.MeetingRequest(
+            **fields, entries=[meetings.MeetingEntry(i, "pass") for i in ids]), principal=clerk, clock=ctx.clock)
+        return meeting.id, ids
+
+
+def _post(ctx, village: str, clerk) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.begin() as session:
+        return notices.post_notice(session, notices.NoticeRequest(county_code="340223", town="城关镇", village=village,
+                                                                  posted_on=ctx.clock.today()),
+                                   principal=clerk, clock=ctx.clock).id
+
+
+def test_a_meeting_keeps_its_attendance_and_its_minutes_sealed(ctx) -> None:  # type: ignore[no-untyped-def]
+    clerk = staff(ctx).clerk
+    meeting_id, _ = _meeting(ctx, "东村", clerk)
+    with ctx.db.read() as session:
+        m = session.get(VillageMeeting, meeting_id)
+        assert (m.members_expected, m.attendance) == (7, 5)
+        scan = meetings.minutes_of(session, m)
+        assert scan is not None and scan.kind == "minutes" and scan.content_type == "application/pdf"
+        assert scan.sha256 == m.minutes_scan_sha256 and scan.uploaded_by == clerk.id
+
+
+def test_a_meeting_without_quorum_or_scan_keeps_nothing(ctx) -> None:  # type: ignore[no-untyped-def]
+    clerk = staff(ctx).clerk
+    with pytest.raises(ValidationFailed) as info:
+        _meeting(ctx, "东村", clerk, attendees="李明\n王芳", minutes_scan=None)
+    assert {e.field for e in info.value.errors} == {"attendees", "minutes_scan"}
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(VillageMeeting)) == 0
+        assert session.scalar(select(func.count()).select_from(VillageFile)) == 0
+
+
+def test_one_scan_serves_one_meeting(ctx) -> None:  # type: ignore[no-untyped-def]
+    clerk = staff(ctx).clerk
+    scan = sealed(ctx, minutes_scan())
+    _meeting(ctx, "东村", clerk, minutes_scan=scan)
+    with pytest.raises(ValidationFailed, match="已用于另一次评议"):
+        _meeting(ctx, "西村", clerk, minutes_scan=scan)
+
+
+def test_who_may_confirm_a_notices_posting(ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    meeting_clerk = _person("clerk-meeting", "town_clerk")
+    _meeting(ctx, "东村", meeting_clerk)
+    notice_id = _post(ctx, "东村", s.clerk)
+    today = ctx.clock.today()
+    with ctx.db.begin() as session:
+        posting.upload_wall_photo(session, notice_id, sealed(ctx, wall_photo(today)), principal=s.clerk,
+                                  clock=ctx.clock)
+    for who, error in ((s.clerk, Forbidden), (meeting_clerk, Forbidden), (_person("aud", "auditor"), Forbidden)):
+        with pytest.raises(error), ctx.db.begin() as session:
+            posting.confirm_posting(session, notice_id, note="", principal=who, clock=ctx.clock)
+    reviewer = _person("county-rev", "county_reviewer")
+    with ctx.db.begin() as session:
+        posting.confirm_posting(session, notice_id, note="", principal=reviewer, clock=ctx.clock)
+    with pytest.raises(InvalidState), ctx.db.begin() as session:
+        posting.confirm_posting(session, notice_id, note="", principal=_person("clerk-3", "town_clerk"),
+                                clock=ctx.clock)
+    with pytest.raises(InvalidState), ctx.db.begin() as session:  # no photo once confirmed
+        posting.upload_wall_photo(session, notice_id, sealed(ctx, wall_photo(today)), principal=reviewer,
+                                  clock=ctx.clock)
+
+
+def test_only_a_photo_of_the_period_counts_and_a_photo_proves_one_wall(ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    _meeting(ctx, "东村", s.clerk)
+    _meeting(ctx, "西村", s.clerk)
+    first, second = _post(ctx, "东村", s.clerk), _post(ctx, "西村", s.clerk)
+    officer = s.officer1
+    today = ctx.clock.today()
+    late = sealed(ctx, wall_photo(today + timedelta(days=8)))  # after the period's last day (notice_days = 7)
+    with ctx.db.begin() as session:
+        posting.upload_wall_photo(session, first, late, principal=officer, clock=ctx.clock)
+        posting.upload_wall_photo(session, first, sealed(ctx, dated_photo(None)), principal=officer, clock=ctx.clock)
+    with pytest.raises(ValidationFailed, match="已上传 2 张"), ctx.db.begin() as session:
+        posting.confirm_posting(session, first, note="", principal=officer, clock=ctx.clock)
+    with pytest.raises(ValidationFailed, match="另一份公示"), ctx.db.begin() as session:
+        posting.upload_wall_photo(session, second, late, principal=officer, clock=ctx.clock)
+    last_day = sealed(ctx, wall_photo(today + timedelta(days=6)))
+    with ctx.db.begin() as session:
+        posting.upload_wall_photo(session, first, last_day, principal=officer, clock=ctx.clock)
+        notice = posting.confirm_posting(session, first, note="", principal=officer, clock=ctx.clock)
+        assert notice.posting_confirmed_by == officer.id
+        state = posting.posting_state(session, notice)
+        assert [p["in_period"] for p in state["photos"]] == [False, False, True]

@@ -1,0 +1,81 @@
+"""The notice's page: what its posting on the wall waits for, the clerk who posted it unable to confirm it, the
+insurer's officer at the village uploading a photo and confirming; the home card and the list's filter."""
+
+from __future__ import annotations
+
+from factories import make_case, staff
+from village_kit import wall_photo
+
+from verifier.accounts.auth import principal_of
+from verifier.notices import service as notices
+from verifier.store.tables import User
+
+
+def _principal(ctx, users, username: str):  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return principal_of(session.get(User, users.ids[username]))
+
+
+def _notice(ctx, clerk=None) -> str:  # type: ignore[no-untyped-def]
+    """A notice of 东村 posted today by `clerk` (the factories' clerk by default), its review recorded by them."""
+    clerk = clerk or staff(ctx).clerk
+    case_id = make_case(ctx, village="东村")
+    with ctx.db.begin() as session:
+        notices.record_review(session, case_id, held_on=ctx.clock.today(), result="pass", note="",
+                              principal=clerk, clock=ctx.clock)
+    with ctx.db.begin() as session:
+        return notices.post_notice(session, notices.NoticeRequest(county_code="340223", town="城关镇", village="东村",
+                                                                  posted_on=ctx.clock.today()),
+                                   principal=clerk, clock=ctx.clock).id
+
+
+def test_the_clerk_sees_the_wait_and_another_person_confirms_it(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    notice_id = _notice(ctx)
+    posted_on = ctx.clock.today()
+    url = f"/notices/{notice_id}"
+    # Another clerk of the county sees it waiting on the home page and in the list's filter.
+    pages.as_("clerk2", "town_clerk")
+    home = pages.get("/").text
+    assert "公示张贴待第二人确认" in home and "/notices?posting=unconfirmed" in home
+    listed = pages.get("/notices?posting=unconfirmed").text
+    assert url in listed and "张贴待确认" in listed
+    page = pages.get(url).text
+    assert "待第二人确认" in page and "尚未上传张贴照片" in page and 'id="confirm-posting"' in page
+    assert "无签字的会议记录" in page  # its review was recorded on its own, not at a meeting with signed minutes
+
+    # Confirming without a photo of the period: refused in Chinese, nothing kept.
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes"})
+    assert r.status_code == 422 and "须至少有一张在公示期内" in r.text
+    r = pages.post(url + "/posting/confirm", {})
+    assert r.status_code == 422 and "请先勾选确认框" in r.text
+    # A PDF is no photo of the wall.
+    r = pages.post(url + "/posting/photos", {}, files={"photo": ("scan.pdf", b"%PDF-1.4\n%x\n%%EOF\n",
+                                                                 "application/pdf")})
+    assert r.status_code == 422 and "公示张贴须上传照片" in r.text
+    r = pages.post(url + "/posting/photos", {}, files={"photo": ("墙.jpg", wall_photo(posted_on), "image/jpeg")})
+    assert r.status_code == 303, r.text
+    page = pages.get(url).text
+    assert "第 1 张照片" in page and "（公示期内）" in page
+    photo = page.split(f'href="{url}/posting/photos/')[1].split('"')[0]
+    got = pages.get(f"{url}/posting/photos/{photo}")
+    assert got.status_code == 200 and got.headers["content-type"].startswith("image/jpeg")
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes", "note": "看到了"})
+    assert r.status_code == 303, r.text
+    page = pages.get(url).text
+    assert "已确认张贴" in page and "看到了" in page and 'id="confirm-posting"' not in page
+    assert url not in pages.get("/notices?posting=unconfirmed").text
+
+
+def test_the_clerk_who_posted_it_is_told_someone_else_confirms(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
+    """The clerk who posted the notice is offered no confirmation, and a form sent anyway is refused in Chinese."""
+    pages.as_("solo", "town_clerk")
+    notice_id = _notice(ctx, _principal(ctx, users, "solo"))
+    url = f"/notices/{notice_id}"
+    page = pages.get(url).text
+    assert "公示由您发布，张贴须由另一人确认" in page and 'id="confirm-posting"' not in page
+    r = pages.post(url + "/posting/photos", {}, files={"photo": ("墙.jpg", wall_photo(ctx.clock.today()),
+                                                                 "image/jpeg")})
+    assert r.status_code == 303
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes"})
+    assert r.status_code == 403 and "张贴须由另一人确认" in r.text
+    assert "待第二人确认" in pages.get(url).text
