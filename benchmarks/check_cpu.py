@@ -26,6 +26,7 @@ import os
 import pstats
 import shutil
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -164,7 +165,7 @@ def _backends_cpu(url: str | None) -> dict[int, float] | None:
 
 
 async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile.Profile | None,
-                   concurrent: int = 0, url: str | None = None) -> None:
+                   concurrent: int = 0, url: str | None = None, callgrind: bool = False) -> None:
     tokens = {}
     for username in prepared["officers"]:
         status, body = await _call(app, "POST", "/api/auth/login", {"content-type": "application/json"},
@@ -198,6 +199,8 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         assert status == 201, answer
     measured = requests[WARM:WARM + n]
     server0 = _backends_cpu(url)
+    if callgrind:  # run under `valgrind --tool=callgrind --instr-atstart=no`: only the measured checks counted
+        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
     if profile is not None:
         profile.enable()
     if concurrent:
@@ -238,6 +241,8 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         what = f"check: median CPU {statistics.median(cpu) * 1000:.2f} ms ({n} checks)"
     if profile is not None:
         profile.disable()
+    if callgrind:
+        subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
     server1 = _backends_cpu(url)
     if server0 is not None and server1 is not None:
         spent = sum(cpu - server0.get(pid, 0.0) for pid, cpu in server1.items())
@@ -255,6 +260,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200, help="checks measured")
     parser.add_argument("--concurrent", type=int, default=0, help="checks sent at a time (0: one after another)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="under valgrind --tool=callgrind --instr-atstart=no: instrument the measured checks only")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-check-cpu-"))
     url, drop = load._scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
@@ -270,7 +277,7 @@ def main() -> None:
         ctx = Context.open(Settings.from_env(env))
         try:
             asyncio.run(_measure(create_app(ctx), prepared, args.n, cProfile.Profile(time.process_time) if args.profile else None,
-                                 args.concurrent, url))
+                                 args.concurrent, url, args.callgrind))
         finally:
             ctx.close()
     finally:
