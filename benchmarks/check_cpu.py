@@ -10,7 +10,11 @@ time (p50, p99), and how long a check's write transaction lasted (from its BEGIN
 the database's write lock) and held the audit log's head (from its lock to the end of the COMMIT that lets go of
 it: on PostgreSQL the row every append waits for), medians and their sum over the wall time (near 1: the checks
 waited for that lock), and the event loop's thread's time on a core, waiting for one, and neither (blocked on I/O
-or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
+or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumulative time (handlers and PostgreSQL's writes that run in a worker
+thread are then run inline, so that cProfile sees them). With `--callgrind`, run under `valgrind --tool=callgrind
+--instr-atstart=no`, only the measured checks are instrumented (`callgrind_control -i on`, then `off`): the
+instructions per check are the run's total divided by their number, steady on a shared machine. On PostgreSQL the
+head is held until its COMMIT's round trip ends, which also waits for the WAL's flush that follows the COMMIT.
 On PostgreSQL it also prints the server's CPU per check: the user and system time (/proc) of the database's backends
 over the measured checks, divided by their number (the server must run on this machine; a backend that ends while
 measured is not counted).

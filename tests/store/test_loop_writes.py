@@ -1,5 +1,6 @@
 """`Database.write`: a short write from the event loop (on SQLite run on the loop itself, in turn with the threads'
-writers, and sent to a worker thread when another process holds the write lock, so the loop never waits for it)."""
+writers, and sent to a worker thread when another process holds the write lock, so the loop never waits for it; on
+PostgreSQL run in a worker thread on the connection that thread holds between its writes)."""
 
 from __future__ import annotations
 
