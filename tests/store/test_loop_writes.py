@@ -208,3 +208,23 @@ def test_on_postgresql_a_worker_threads_writes_share_one_connection_and_come_bac
     assert all(info == {} and objects == 0 for *_, info, objects in seen)
     with db.read() as session:
         assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k2", "k3", "k4", "k5", "k6"]
+
+
+def test_on_postgresql_the_connection_of_a_thread_gone_is_given_back(db: Database) -> None:
+    """PostgreSQL: a worker thread that ended (its executor shut down) leaves no connection held: the next thread that
+    takes one gives it back to the pool, so threads that come and go never hold more than a few."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's worker threads")
+    for n in range(12):  # more threads, one after another, than may hold a connection at once
+        executor = ThreadPoolExecutor(1)
+
+        async def main(n: int = n) -> int:
+            asyncio.get_running_loop().set_default_executor(executor)
+            return await db.write(_insert(n))
+
+        try:
+            assert asyncio.run(main()) == n
+        finally:
+            executor.shutdown()
+    assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # the last thread's, kept until it is looked at
+    assert _count(db) == 12

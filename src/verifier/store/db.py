@@ -304,7 +304,9 @@ def _alive(connection: Connection) -> bool:
     return True
 
 
-def _let_go(held: tuple[Connection, Session, Any]) -> None:
+def _let_go(held: tuple[Any, ...]) -> None:
+    if held[0] is None:
+        return  # a place taken while its thread connects
     held[1].close()
     try:
         held[0].close()
@@ -382,7 +384,7 @@ class Database:
         self.after_commit: list[AfterCommit] = []
         self._held: tuple[Connection, Session, Any] | None = None  # SQLite: the event loop's writes' (`_loop_session`)
         self._thread_held = threading.local()  # PostgreSQL: a worker thread's for `write` (`_thread_session`)
-        self._all_held: list[tuple[Connection, Session, Any]] = []
+        self._all_held: list[tuple[Any, ...]] = []  # (connection, session, pool, thread) of each thread's
         self._held_guard = threading.Lock()
 
     @property
@@ -526,12 +528,27 @@ class Database:
                 return session
             self._drop_thread_held()
         with self._held_guard:
+            ended = [h for h in self._all_held if not h[3].is_alive()]  # threads gone (an executor shut down)
+            self._all_held = [h for h in self._all_held if h[3].is_alive()]
             if len(self._all_held) >= _HELD_WRITE_CONNECTIONS:
-                return None
+                held = None
+            else:
+                held = (None, None, None, threading.current_thread())  # the place taken while connecting
+                self._all_held.append(held)
+        for h in ended:
+            _let_go(h)
+        if held is None:
+            return None
+        try:
             pool = self.engine.pool
             connection = self.engine.connect()
-            held = (connection, Session(bind=connection, expire_on_commit=False), pool)
-            self._all_held.append(held)
+        except BaseException:
+            with self._held_guard:
+                self._all_held = [h for h in self._all_held if h is not held]
+            raise
+        taken, held = held, (connection, Session(bind=connection, expire_on_commit=False), pool, held[3])
+        with self._held_guard:  # (`dispose` meanwhile: the held one is let go of after this write, its pool gone)
+            self._all_held = [held if h is taken else h for h in self._all_held]
         local.held = held
         return held[1]
 
@@ -540,8 +557,8 @@ class Database:
         self._thread_held.held = None
         if held is not None:
             with self._held_guard:
-                if held in self._all_held:
-                    self._all_held.remove(held)
+                if any(h is held for h in self._all_held):
+                    self._all_held = [h for h in self._all_held if h is not held]
             _let_go(held)
 
     def _drop_all_held(self) -> None:
