@@ -10,7 +10,11 @@ time (p50, p99), and how long a check's write transaction lasted (from its BEGIN
 the database's write lock) and held the audit log's head (from its lock to the end of the COMMIT that lets go of
 it: on PostgreSQL the row every append waits for), medians and their sum over the wall time (near 1: the checks
 waited for that lock), and the event loop's thread's time on a core, waiting for one, and neither (blocked on I/O
-or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumulative time (handlers that run in a worker thread are then run inline, so that cProfile sees them).
+or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumulative time (handlers and PostgreSQL's writes that run in a worker
+thread are then run inline, so that cProfile sees them). With `--callgrind`, run under `valgrind --tool=callgrind
+--instr-atstart=no`, only the measured checks are instrumented (`callgrind_control -i on`, then `off`): the
+instructions per check are the run's total divided by their number, steady on a shared machine. On PostgreSQL the
+head is held until its COMMIT's round trip ends, which also waits for the WAL's flush that follows the COMMIT.
 On PostgreSQL it also prints the server's CPU per check: the user and system time (/proc) of the database's backends
 over the measured checks, divided by their number (the server must run on this machine; a backend that ends while
 measured is not counted).
@@ -26,6 +30,7 @@ import os
 import pstats
 import shutil
 import statistics
+import subprocess
 import tempfile
 import threading
 import time
@@ -164,7 +169,7 @@ def _backends_cpu(url: str | None) -> dict[int, float] | None:
 
 
 async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile.Profile | None,
-                   concurrent: int = 0, url: str | None = None) -> None:
+                   concurrent: int = 0, url: str | None = None, callgrind: bool = False) -> None:
     tokens = {}
     for username in prepared["officers"]:
         status, body = await _call(app, "POST", "/api/auth/login", {"content-type": "application/json"},
@@ -186,11 +191,20 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
             return fn(*a, **k)
 
         litestar.concurrency._run_sync_asyncio = inline  # type: ignore[assignment]
+        db = app.state.ctx.db
+        if not db.is_sqlite:  # PostgreSQL's writes run in a worker thread: inline here
+
+            async def write_inline(run: Any) -> Any:
+                return db._write_blocking(run)
+
+            db.write = write_inline
     for path, headers, body in requests[:WARM]:
         status, answer = await _call(app, "POST", path, headers, body)
         assert status == 201, answer
     measured = requests[WARM:WARM + n]
     server0 = _backends_cpu(url)
+    if callgrind:  # run under `valgrind --tool=callgrind --instr-atstart=no`: only the measured checks counted
+        subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
     if profile is not None:
         profile.enable()
     if concurrent:
@@ -231,6 +245,8 @@ async def _measure(app: Any, prepared: dict[str, Any], n: int, profile: cProfile
         what = f"check: median CPU {statistics.median(cpu) * 1000:.2f} ms ({n} checks)"
     if profile is not None:
         profile.disable()
+    if callgrind:
+        subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
     server1 = _backends_cpu(url)
     if server0 is not None and server1 is not None:
         spent = sum(cpu - server0.get(pid, 0.0) for pid, cpu in server1.items())
@@ -248,6 +264,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200, help="checks measured")
     parser.add_argument("--concurrent", type=int, default=0, help="checks sent at a time (0: one after another)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="under valgrind --tool=callgrind --instr-atstart=no: instrument the measured checks only")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-check-cpu-"))
     url, drop = load._scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
@@ -263,7 +281,7 @@ def main() -> None:
         ctx = Context.open(Settings.from_env(env))
         try:
             asyncio.run(_measure(create_app(ctx), prepared, args.n, cProfile.Profile(time.process_time) if args.profile else None,
-                                 args.concurrent, url))
+                                 args.concurrent, url, args.callgrind))
         finally:
             ctx.close()
     finally:

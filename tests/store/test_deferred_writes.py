@@ -6,6 +6,7 @@ On SQLite deferred writes run at once; the tests hold on both databases."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from verifier.store import pgwrite as pgwrite_module
 from verifier.store import reader as reader_module
 from verifier.store import writer as writer_module
 from verifier.store.db import Database
+from verifier.store.pgwire import Statement
 from verifier.store.writer import PreparedWrite, run_batch
 
 _key = IdempotencyKey.__table__
@@ -118,19 +120,12 @@ def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db
         exchanges.append(f"write{' and commit' if commit else ''}")
         return real_send(connection, statements, commit=commit, **k)
 
-    real_flush = pgwrite_module.flush_commits
-
-    def flush(connection: Any) -> Any:
-        exchanges.append("flush")
-        return real_flush(connection)
-
     def exchange(connection: Any, statements: Any, **k: Any) -> Any:
         exchanges.append("read")
         return real_exchange(connection, statements, **k)
 
     monkeypatch.setattr(writer_module, "send_writes", send)
     monkeypatch.setattr(reader_module, "exchange", exchange)
-    monkeypatch.setattr(pgwrite_module, "flush_commits", flush)
     executed: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *a: Any) -> None:
@@ -146,9 +141,9 @@ def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db
             audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    # The business write went with the head's lock, the append's rows with the COMMIT: two round trips; then the
-    # WAL's flush, after the head was let go of (`test_on_postgresql_the_head_is_let_go_of_before_the_disk_write`).
-    assert exchanges == ["read", "write and commit", "flush"] and executed == []
+    # The business write went with the head's lock, the append's rows with the COMMIT and the WAL's flush after it
+    # (`test_on_postgresql_the_head_is_let_go_of_before_the_disk_write`): two round trips.
+    assert exchanges == ["read", "write and commit"] and executed == []
     assert _keys(db) == ["k1"]
     with db.read() as session:
         assert session.get(AuditHead, 1).size == 1  # type: ignore[union-attr]
@@ -176,27 +171,48 @@ def test_on_postgresql_the_head_is_let_go_of_before_the_disk_write_and_the_commi
     with db.begin() as session:
         audit.ensure_head(session)
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    seen: dict[str, Any] = {}
-    real_flush = pgwrite_module.flush_commits
+    # The flush that follows the COMMIT in its pipeline made to wait for a lock this test holds: meanwhile the
+    # transaction is committed (another connection sees its rows) and the head is free (another append could lock it).
+    held = psycopg.connect(url)
+    held.execute("SELECT pg_advisory_xact_lock(4242)")
+    monkeypatch.setattr(pgwrite_module, "FLUSH", Statement(
+        "SELECT pg_advisory_xact_lock(4242), pg_logical_emit_message(true, 'verifier', '')"))
+    done: dict[str, Any] = {}
 
-    def flush(connection: Any) -> Any:
-        # Between the quick COMMIT and the flush: the transaction is committed (another connection sees its rows) and
-        # the head is free (another append could lock it now), and the WAL reaches at least this far.
-        with psycopg.connect(url) as other:
-            seen["lsn"] = other.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
-            seen["size"] = other.execute("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT"
-                                         ).fetchone()[0]  # type: ignore[index]
-            other.rollback()
-        return real_flush(connection)
+    def write() -> None:
+        try:
+            with db.begin() as session:
+                run_batch(session, [(_INSERT, _row(1))], later=True)
+                audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
+                done["setting"] = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
+        except BaseException as exc:  # noqa: BLE001 - looked at below
+            done["error"] = exc
+        done["at"] = time.monotonic()
 
-    monkeypatch.setattr(pgwrite_module, "flush_commits", flush)
-    with db.begin() as session:
-        run_batch(session, [(_INSERT, _row(1))], later=True)
-        audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
-        assert session.connection().exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-    assert seen["size"] == 1
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with psycopg.connect(url, autocommit=True) as other:
+            for _ in range(500):  # the writer reaches the flush: its backend waits for the advisory lock
+                waiting = other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND "
+                                        "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                                        ).fetchone()[0]  # type: ignore[index]
+                if waiting:
+                    break
+                time.sleep(0.01)
+            assert waiting == 1 and "at" not in done  # `begin` has not returned
+            with other.transaction():
+                assert other.execute("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT"
+                                     ).fetchone() == (1,)
+            assert other.execute("SELECT count(*) FROM idempotency_key").fetchone() == (1,)
+            lsn = other.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]  # type: ignore[index]
+    finally:
+        held.rollback()
+        held.close()
+        writer.join(timeout=30)
+    assert "error" not in done and done["setting"] == "on"
     with psycopg.connect(url, autocommit=True) as other:
-        flushed = other.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (seen["lsn"],)).fetchone()
+        flushed = other.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", (lsn,)).fetchone()
         assert flushed == (True,)  # on disk before `begin` returned
         # Only that transaction committed without waiting: the session's setting is the server's again.
         assert other.execute("SHOW synchronous_commit").fetchone() == ("on",)

@@ -1,11 +1,13 @@
 """`Database.write`: a short write from the event loop (on SQLite run on the loop itself, in turn with the threads'
-writers, and sent to a worker thread when another process holds the write lock, so the loop never waits for it)."""
+writers, and sent to a worker thread when another process holds the write lock, so the loop never waits for it; on
+PostgreSQL run in a worker thread on the connection that thread holds between its writes)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -143,3 +145,86 @@ def test_the_loops_writes_share_one_connection_and_leave_nothing_in_it(db: Datab
     assert all(info == {} and objects == 0 for _, info, objects in seen)
     with db.read() as session:
         assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k2", "k3", "k4", "k5", "k6"]
+
+
+def test_on_postgresql_a_worker_threads_writes_share_one_connection_and_come_back_after_the_server_ends_it(
+        db: Database) -> None:
+    """PostgreSQL: `Database.write` runs in a worker thread on a connection that thread holds between its writes
+    (`Database._thread_session`): each write commits or rolls back whole and leaves nothing to the next; a held
+    connection whose backend the server ended (a restart, `pg_terminate_backend`) is replaced before the next write,
+    without an error; a pool replaced and `dispose` let go of it."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's worker threads")
+    import psycopg
+
+    seen: list[tuple[int, int, str, dict, int]] = []  # (thread, backend, transaction status, info, objects)
+
+    def look(n: int):  # type: ignore[no-untyped-def]
+        def run(session: Session) -> int:
+            pid = session.execute(select(func.pg_backend_pid())).scalar_one()
+            seen.append((threading.get_ident(), pid, "", dict(session.info), len(session.identity_map)))
+            session.info["mark"] = n
+            return _insert(n)(session)
+
+        return run
+
+    def fails(session: Session) -> None:
+        _insert(99)(session)
+        session.info["mark"] = 99
+        raise ValueError("refused")
+
+    libpq = db.url.replace("postgresql+psycopg://", "postgresql://")
+    executor = ThreadPoolExecutor(1)  # one worker thread: one connection
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_default_executor(executor)
+        assert await db.write(look(1)) == 1
+        with pytest.raises(ValueError):
+            await db.write(fails)
+        assert await db.write(look(2)) == 2
+        assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # held out of the pool
+        with psycopg.connect(libpq, autocommit=True) as admin:
+            idle = admin.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (seen[-1][1],)).fetchone()
+            assert idle == ("idle",)  # held between writes, in no transaction
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (seen[-1][1],)).fetchone() == (True,)
+        await asyncio.sleep(0.5)  # the server has told the client and closed the socket
+        assert await db.write(look(3)) == 3  # no error: another connection
+        assert await db.write(look(4)) == 4
+        db.engine.dispose()  # as a restore does: the held connection is let go of with its pool
+        assert await db.write(look(5)) == 5
+        db.dispose()
+        assert await db.write(look(6)) == 6
+
+    try:
+        asyncio.run(main())
+    finally:
+        executor.shutdown()
+    threads = {thread for thread, *_ in seen}
+    pids = [pid for _, pid, *_ in seen]
+    assert len(threads) == 1
+    assert pids[0] == pids[1]  # one connection held between the thread's writes, a refused one between them
+    assert pids[2] != pids[1] and pids[3] == pids[2]  # replaced once its backend was ended, then held again
+    assert pids[4] != pids[3] and pids[5] != pids[4]
+    assert all(info == {} and objects == 0 for *_, info, objects in seen)
+    with db.read() as session:
+        assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k2", "k3", "k4", "k5", "k6"]
+
+
+def test_on_postgresql_the_connection_of_a_thread_gone_is_given_back(db: Database) -> None:
+    """PostgreSQL: a worker thread that ended (its executor shut down) leaves no connection held: the next thread that
+    takes one gives it back to the pool, so threads that come and go never hold more than a few."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's worker threads")
+    for n in range(12):  # more threads, one after another, than may hold a connection at once
+        executor = ThreadPoolExecutor(1)
+
+        async def main(n: int = n) -> int:
+            asyncio.get_running_loop().set_default_executor(executor)
+            return await db.write(_insert(n))
+
+        try:
+            assert asyncio.run(main()) == n
+        finally:
+            executor.shutdown()
+    assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # the last thread's, kept until it is looked at
+    assert _count(db) == 12

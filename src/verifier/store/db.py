@@ -285,6 +285,35 @@ def _ping_when_spoken_to(engine: Engine) -> None:
                 raise DisconnectionError(str(exc)) from exc
 
 
+_HELD_WRITE_CONNECTIONS = 8  # PostgreSQL: worker threads that hold a write connection (`Database._thread_session`)
+
+
+def _alive(connection: Connection) -> bool:
+    """PostgreSQL: whether a held connection may be used, as `_ping_when_spoken_to` decides at a checkout (a socket
+    readable between transactions: the server said something, most likely that it ends the connection)."""
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    if dbapi_connection is None or dbapi_connection.closed or dbapi_connection.pgconn.status != pq.ConnStatus.OK:
+        return False
+    if select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+        try:
+            dbapi_connection.execute(";")
+            dbapi_connection.rollback()  # psycopg began a transaction for it
+        except psycopg.Error:
+            connection.invalidate()
+            return False
+    return True
+
+
+def _let_go(held: tuple[Any, ...]) -> None:
+    if held[0] is None:
+        return  # a place taken while its thread connects
+    held[1].close()
+    try:
+        held[0].close()
+    except Exception:  # noqa: BLE001 — a connection already gone: nothing left to give back
+        log.debug("could not close a held write connection", exc_info=True)
+
+
 def _send_deferred_first(engine: Engine) -> None:
     """PostgreSQL: writes deferred on a connection (`run_batch(later=True)`, store/writer.py) are sent before any
     other statement SQLAlchemy runs on it and before its commit, and dropped when its transaction rolls back."""
@@ -354,6 +383,9 @@ class Database:
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self.after_commit: list[AfterCommit] = []
         self._held: tuple[Connection, Session, Any] | None = None  # SQLite: the event loop's writes' (`_loop_session`)
+        self._thread_held = threading.local()  # PostgreSQL: a worker thread's for `write` (`_thread_session`)
+        self._all_held: list[tuple[Any, ...]] = []  # (connection, session, pool, thread) of each thread's
+        self._held_guard = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -466,8 +498,74 @@ class Database:
                 log.debug("could not close the event loop's write connection", exc_info=True)
 
     def _write_blocking(self, run: Callable[[Session], T]) -> T:
-        with self.begin() as session:
-            return run(session)
+        session = None if self.is_sqlite else self._thread_session()
+        if session is None:
+            with self.begin() as session:
+                return run(session)
+        try:
+            with self._transaction(session):
+                return run(session)
+        finally:
+            session.info.clear()  # nothing of this write kept until the next one
+            held = getattr(self._thread_held, "held", None)
+            if held is not None and (held[0].invalidated or held[0].closed):
+                self._drop_thread_held()  # a connection found broken: the next write takes a new one
+
+    def _thread_session(self) -> Session | None:
+        """PostgreSQL: the session of `write`'s transactions in this worker thread, on one connection held out of the
+        write engine's pool between them (as SQLite's loop writes, `_loop_session`: a session, a pooled connection's
+        checkout, check-in and reset and SQLAlchemy's transaction around them cost more of a check's CPU than its
+        SQL). Between writes the connection is in no transaction and the session is empty. Before each write a held
+        connection is looked at as the pool's checkout does (`_ping_when_spoken_to`): one the server ended (a
+        restart, a terminated backend) is let go of and another taken; so is one invalidated, or of a pool replaced.
+        At most `_HELD_WRITE_CONNECTIONS` threads hold one; others (and SQLite) get None: `begin`'s way."""
+        local = self._thread_held
+        held = getattr(local, "held", None)
+        if held is not None:
+            if held[2] is self.engine.pool and not held[0].invalidated and not held[0].closed and _alive(held[0]):
+                session = held[1]
+                session.info.clear()
+                return session
+            self._drop_thread_held()
+        with self._held_guard:
+            ended = [h for h in self._all_held if not h[3].is_alive()]  # threads gone (an executor shut down)
+            self._all_held = [h for h in self._all_held if h[3].is_alive()]
+            if len(self._all_held) >= _HELD_WRITE_CONNECTIONS:
+                held = None
+            else:
+                held = (None, None, None, threading.current_thread())  # the place taken while connecting
+                self._all_held.append(held)
+        for h in ended:
+            _let_go(h)
+        if held is None:
+            return None
+        try:
+            pool = self.engine.pool
+            connection = self.engine.connect()
+        except BaseException:
+            with self._held_guard:
+                self._all_held = [h for h in self._all_held if h is not held]
+            raise
+        taken, held = held, (connection, Session(bind=connection, expire_on_commit=False), pool, held[3])
+        with self._held_guard:  # (`dispose` meanwhile: the held one is let go of after this write, its pool gone)
+            self._all_held = [held if h is taken else h for h in self._all_held]
+        local.held = held
+        return held[1]
+
+    def _drop_thread_held(self) -> None:
+        held = getattr(self._thread_held, "held", None)
+        self._thread_held.held = None
+        if held is not None:
+            with self._held_guard:
+                if any(h is held for h in self._all_held):
+                    self._all_held = [h for h in self._all_held if h is not held]
+            _let_go(held)
+
+    def _drop_all_held(self) -> None:
+        with self._held_guard:
+            helds, self._all_held = self._all_held, []
+        for held in helds:  # each thread finds its own closed and takes another
+            _let_go(held)
 
     def _write_kept(self, kept: list[KeptWrite]) -> None:
         try:
@@ -528,6 +626,7 @@ class Database:
 
     def dispose(self) -> None:
         self._drop_held()
+        self._drop_all_held()
         if self.wal_checkpoints is not None:
             self.wal_checkpoints.close()
         if self._quick_engine is not None:

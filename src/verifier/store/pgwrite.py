@@ -48,24 +48,15 @@ def defer(connection: Any, statements: Statements, told: Settle | None) -> None:
 
 
 _QUICK_COMMIT = b"SET LOCAL synchronous_commit TO off"
-FLUSH = b"SELECT pg_logical_emit_message(true, 'verifier', '')"
+FLUSH = Statement("SELECT pg_logical_emit_message(true, 'verifier', '')")
 """A statement that writes a record to the WAL (a transactional logical-decoding message, which no one decodes): a
 transaction of it commits synchronously (the session's `synchronous_commit`), so its COMMIT returns once the WAL is
-on disk up to its commit record, and with it every commit before it (`flush_commits`)."""
+on disk up to its commit record, and with it every commit before it. Sent after a quick COMMIT in the same pipeline
+(`send_writes`), in the implicit transaction that the pipeline's sync commits; prepared on the connection once."""
 
 
 def send_writes(connection: Any, statements: Statements, *, commit: bool = False,
                 quick: bool = False) -> Generator[Wait, Ready, list[int]]:
-    """`_exchange`; with `quick`, a COMMIT sent in it without waiting for the disk is followed by `flush_commits`
-    before this returns."""
-    counts, quickly = yield from _exchange(connection, statements, commit=commit, quick=quick)
-    if quickly:
-        yield from flush_commits(connection)
-    return counts
-
-
-def _exchange(connection: Any, statements: Statements, *, commit: bool = False,
-              quick: bool = False) -> Generator[Wait, Ready, tuple[list[int], bool]]:
     """Run `statements` (PostgreSQL's SQL with $n placeholders, and the values in order) in one pipeline, in the
     connection's transaction, after the writes deferred on it (`defer`; their settlers told their counts): the number
     of rows each of `statements` wrote. With `commit`, the transaction's COMMIT ends the pipeline (psycopg then finds
@@ -73,8 +64,10 @@ def _exchange(connection: Any, statements: Statements, *, commit: bool = False,
     (the transaction is then aborted, to be rolled back); a connection lost raises psycopg's OperationalError.
 
     With `quick` (and `commit`), the COMMIT does not wait for the WAL to reach the disk (`synchronous_commit` off for
-    this transaction only), so its locks are let go of at once; the second value returned says whether such a COMMIT
-    was sent: the caller must then `flush_commits` before it tells anyone that the transaction committed."""
+    this transaction only), so its locks (the audit log's head) are let go of at once, and `FLUSH` follows it in the
+    same pipeline: the server runs it after the COMMIT, in a transaction of its own committed synchronously at the
+    pipeline's sync, so that what this returns from is on disk, as after an ordinary COMMIT, in the same round trip.
+    Concurrent flushes share the server's WAL flushes (its group commit)."""
     pg: pq.abc.PGconn = connection.pgconn
     w = wire(connection)
     pending, settlers = w.take()
@@ -83,7 +76,7 @@ def _exchange(connection: Any, statements: Statements, *, commit: bool = False,
     # judged (a refusal must still roll them back; psycopg's commit sends the COMMIT after).
     commit = commit and pg.transaction_status != pq.TransactionStatus.INERROR and not settlers
     if begin and commit and not pending and not statements:
-        return [], False  # nothing was sent in this transaction: nothing to commit
+        return []  # nothing was sent in this transaction: nothing to commit
     quick = quick and commit
     sent = pending + dump(connection, statements)
     expected: list[Any] = []  # what each result answers: a statement's prepare (its name) or a command (None)
@@ -101,6 +94,8 @@ def _exchange(connection: Any, statements: Statements, *, commit: bool = False,
                 expected.append(None)
             pg.send_query_params(b"COMMIT", None)
             expected.append(None)
+            if quick:
+                send(pg, w, FLUSH, None, expected, preparing, None)
         pg.pipeline_sync()
         while pg.flush():
             if (yield Wait.RW) & Ready.R:
@@ -118,7 +113,7 @@ def _exchange(connection: Any, statements: Statements, *, commit: bool = False,
                 elif result.status == ExecStatus.PIPELINE_SYNC:
                     counts = _counts(connection, answers, expected, w.prepared)[begin:begin + len(sent)]
                     settle(settlers, counts)
-                    return counts[len(pending):], quick
+                    return counts[len(pending):]
                 else:
                     last = result
             while not (yield Wait.R):
@@ -147,10 +142,3 @@ def _counts(connection: Any, answers: list[pq.abc.PGresult], expected: list[Any]
     if failure is not None:
         raise failure
     return counts
-
-
-def flush_commits(connection: Any) -> Generator[Wait, Ready, None]:
-    """Return once every transaction committed so far on the server is on disk (the WAL flushed past its commit
-    record): a transaction of `FLUSH` alone, committed synchronously, in one round trip. Concurrent flushes share
-    the server's WAL flushes (its group commit)."""
-    yield from _exchange(connection, [(FLUSH, ())], commit=True)

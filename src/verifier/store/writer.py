@@ -173,10 +173,10 @@ def send_deferred(dbapi_connection: Any, dialect: Any, *, commit: bool = False, 
     invalidated when the database is gone), or as it is (within SQLAlchemy's own execution, which wraps it).
 
     With `commit`, the COMMIT lets go of the transaction's locks (the audit log's head) without waiting for the WAL
-    to reach the disk, and the WAL is then flushed past it in a round trip of its own before this returns
-    (`flush_commits`): what this returns from is on disk, as after an ordinary COMMIT, but the next append to the
-    log no longer waits for this one's disk write. (Each append held the head through its COMMIT's WAL flush, so
-    the appends of all processes went one disk write at a time; the flushes now meet in the server's group
+    to reach the disk, and the WAL is then flushed past it by the server, in the same round trip, before this
+    returns (`send_writes`, `FLUSH`): what this returns from is on disk, as after an ordinary COMMIT, but the next
+    append to the log no longer waits for this one's disk write. (Each append held the head through its COMMIT's WAL
+    flush, so the appends of all processes went one disk write at a time; the flushes now meet in the server's group
     commit.)"""
     if not commit and not wire(dbapi_connection).pending:
         return
