@@ -311,8 +311,9 @@ def load_demo(ctx: Context) -> Iterator[str]:
     # One review meeting per village, two days after its last home check, with its attendance and signed minutes.
     for (town, village), reviewed in to_review.items():
         held = max(visit for _, visit in reviewed) + timedelta(days=2)
-        scan = posting.seal(_minutes_scan(town, village, held), "application/pdf", evidence_dir=ctx.settings.evidence_dir,
-                            vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
+        scan = posting.accept(_minutes_scan(town, village, held), "application/pdf",
+                              evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                              max_bytes=ctx.settings.max_upload_bytes)
         with ctx.db.begin() as session:
             meetings.record_meeting(session, meetings.MeetingRequest(
                 county_code=DEMO_COUNTY, town=town, village=village, held_on=held, venue=f"{village}村委会会议室",
@@ -321,6 +322,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
                 minutes_scan=scan), principal=clerk, clock=ctx.clock)
     with ctx.db.read() as session:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
+        reviewer = _principal(session, "reviewer")
 
     def notice_for(town: str, village: str, posted: date, close: bool) -> None:
         # A notice is posted on the day it is entered: the demo's history enters it on its day, closes it on its last.
@@ -328,15 +330,15 @@ def load_demo(ctx: Context) -> Iterator[str]:
             notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
                                                                         village=village, posted_on=posted),
                                          principal=clerk, clock=OnDay(ctx.clock, posted))
-        if close:  # the town has one clerk: the insurer's officer who comes to the village photographs the wall
+        if close:  # the town has one clerk: the county reviewer, in the village the next day, photographs the wall
             seen = OnDay(ctx.clock, posted + timedelta(days=1))
-            photo = posting.seal(_wall_photo(notice.id, posted + timedelta(days=1)), "image/jpeg",
-                                 evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
-                                 max_bytes=ctx.settings.max_upload_bytes)
+            photo = posting.accept(_wall_photo(notice.id, posted + timedelta(days=1)), "image/jpeg",
+                                   evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                   max_bytes=ctx.settings.max_upload_bytes)
             with ctx.db.begin() as session:
-                posting.upload_wall_photo(session, notice.id, photo, principal=teams[0].officer1, clock=seen)
-                posting.confirm_posting(session, notice.id, note="到村入户时看到公示张贴在村务公开栏",
-                                        principal=teams[0].officer1, clock=seen)
+                posting.upload_wall_photo(session, notice.id, photo, principal=reviewer, clock=seen)
+                posting.confirm_posting(session, notice.id, note="到村时看到公示张贴在村务公开栏",
+                                        principal=reviewer, clock=seen)
             with ctx.db.begin() as session:
                 notices.close_notice(session, notice.id, principal=clerk, clock=OnDay(ctx.clock, notice.ends_on))
 
