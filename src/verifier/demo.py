@@ -231,8 +231,42 @@ MEETING_ATTENDEES = "\n".join(["刘建国（村支书）", "陈志强（村主�
 
 
 def _minutes_scan(town: str, village: str, held: date) -> bytes:
-    """The demo's stand-in for a scan of a meeting's signed minutes (a small PDF of its own)."""
-    return f"%PDF-1.4\n% {town}{village} village review meeting of {held.isoformat()}, signed by 6\n%%EOF\n".encode()
+    """The demo's stand-in for a scan of a meeting's signed minutes: a one-page PDF of the minutes in Chinese (its
+    own bytes for each meeting)."""
+    names = [line.split("（")[0] for line in MEETING_ATTENDEES.splitlines()]
+    return chinese_pdf([f"{town}{village}村级评议会会议记录", f"评议日期：{held.year}年{held.month}月{held.day}日",
+                        f"评议地点：{village}村委会会议室", f"应到 7 人，实到 {len(names)} 人（签到表附后）",
+                        "逐户介绍核查结果，村民代表举手表决，一致同意。", "参会人员签字：" + "、".join(names)])
+
+
+def chinese_pdf(lines: list[str]) -> bytes:
+    """A one-page A4 PDF of `lines` in Chinese, set in the PDF reader's own Song face (STSong-Light, Adobe-GB1, a
+    CJK font every reader supplies: nothing embedded), the text UCS-2 through the UniGB-UCS2-H encoding."""
+    text = "".join(f"1 0 0 1 72 {770 - 28 * n} Tm <{line.encode('utf-16-be').hex().upper()}> Tj\n"
+                   for n, line in enumerate(lines))
+    stream = f"BT\n/F1 {16} Tf\n{text}ET\n".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 6 0 R >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [5 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
+        b"/Ordering (GB1) /Supplement 4 >> /FontDescriptor 7 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream",
+        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 "
+        b"/Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 def _wall_photo(notice_id: str, taken: date) -> bytes:
