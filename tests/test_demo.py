@@ -53,3 +53,27 @@ def test_demo_loads_once_with_every_stage(tmp_path: Path, database_url: str) -> 
     (share,) = shown
     assert share["by_hand"] == 1 and share["total"] == picked[True] + picked[False] and share["without_reason"] == 0
     assert share["share"] == f"{100 / share['total']:.1f}%"
+
+
+def test_the_demo_minutes_scan_is_a_pdf_in_chinese(tmp_path: Path) -> None:
+    """The stand-in for a meeting's signed minutes is a PDF whose text is Chinese (the reader's own Song face), not
+    an English line: what a clerk opening it on the meeting's page sees."""
+    import re
+    import shutil
+    import subprocess
+    from datetime import date
+
+    from verifier.checks.service import accepted_file
+    from verifier.demo import _minutes_scan
+
+    pdf = _minutes_scan("城关镇", "东村", date(2026, 11, 3))
+    assert accepted_file(pdf, "application/pdf", 10**6)[0] == "application/pdf"
+    assert b"/STSong-Light" in pdf and b"/UniGB-UCS2-H" in pdf
+    assert "村级评议会会议记录".encode("utf-16-be").hex().upper().encode() in pdf
+    assert not re.search(rb"village|meeting|signed", pdf, re.I)
+    assert _minutes_scan("城关镇", "西村", date(2026, 11, 3)) != pdf  # one scan serves one meeting
+    if shutil.which("pdftotext"):
+        (tmp_path / "m.pdf").write_bytes(pdf)
+        text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp_path / "m.pdf"), "-"], capture_output=True,
+                              check=True).stdout.decode()
+        assert "城关镇东村村级评议会会议记录" in text and "一致同意" in text

@@ -231,8 +231,42 @@ MEETING_ATTENDEES = "\n".join(["刘建国（村支书）", "陈志强（村主�
 
 
 def _minutes_scan(town: str, village: str, held: date) -> bytes:
-    """The demo's stand-in for a scan of a meeting's signed minutes (a small PDF of its own)."""
-    return f"%PDF-1.4\n% {town}{village} village review meeting of {held.isoformat()}, signed by 6\n%%EOF\n".encode()
+    """The demo's stand-in for a scan of a meeting's signed minutes: a one-page PDF of the minutes in Chinese (its
+    own bytes for each meeting)."""
+    names = [line.split("（")[0] for line in MEETING_ATTENDEES.splitlines()]
+    return chinese_pdf([f"{town}{village}村级评议会会议记录", f"评议日期：{held.year}年{held.month}月{held.day}日",
+                        f"评议地点：{village}村委会会议室", f"应到 7 人，实到 {len(names)} 人（签到表附后）",
+                        "逐户介绍核查结果，村民代表举手表决，一致同意。", "参会人员签字：" + "、".join(names)])
+
+
+def chinese_pdf(lines: list[str]) -> bytes:
+    """A one-page A4 PDF of `lines` in Chinese, set in the PDF reader's own Song face (STSong-Light, Adobe-GB1, a
+    CJK font every reader supplies: nothing embedded), the text UCS-2 through the UniGB-UCS2-H encoding."""
+    text = "".join(f"1 0 0 1 72 {770 - 28 * n} Tm <{line.encode('utf-16-be').hex().upper()}> Tj\n"
+                   for n, line in enumerate(lines))
+    stream = f"BT\n/F1 {16} Tf\n{text}ET\n".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 6 0 R >>",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [5 0 R] >>",
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) "
+        b"/Ordering (GB1) /Supplement 4 >> /FontDescriptor 7 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream",
+        b"<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 "
+        b"/Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
 
 
 def _wall_photo(notice_id: str, taken: date) -> bytes:
@@ -311,8 +345,9 @@ def load_demo(ctx: Context) -> Iterator[str]:
     # One review meeting per village, two days after its last home check, with its attendance and signed minutes.
     for (town, village), reviewed in to_review.items():
         held = max(visit for _, visit in reviewed) + timedelta(days=2)
-        scan = posting.seal(_minutes_scan(town, village, held), "application/pdf", evidence_dir=ctx.settings.evidence_dir,
-                            vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
+        scan = posting.accept(_minutes_scan(town, village, held), "application/pdf",
+                              evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                              max_bytes=ctx.settings.max_upload_bytes)
         with ctx.db.begin() as session:
             meetings.record_meeting(session, meetings.MeetingRequest(
                 county_code=DEMO_COUNTY, town=town, village=village, held_on=held, venue=f"{village}村委会会议室",
@@ -321,6 +356,7 @@ def load_demo(ctx: Context) -> Iterator[str]:
                 minutes_scan=scan), principal=clerk, clock=ctx.clock)
     with ctx.db.read() as session:
         claims, finance1, finance2 = (_principal(session, u) for u in ("claims", "finance1", "finance2"))
+        reviewer = _principal(session, "reviewer")
 
     def notice_for(town: str, village: str, posted: date, close: bool) -> None:
         # A notice is posted on the day it is entered: the demo's history enters it on its day, closes it on its last.
@@ -328,15 +364,15 @@ def load_demo(ctx: Context) -> Iterator[str]:
             notice = notices.post_notice(session, notices.NoticeRequest(county_code=DEMO_COUNTY, town=town,
                                                                         village=village, posted_on=posted),
                                          principal=clerk, clock=OnDay(ctx.clock, posted))
-        if close:  # the town has one clerk: the insurer's officer who comes to the village photographs the wall
+        if close:  # the town has one clerk: the county reviewer, in the village the next day, photographs the wall
             seen = OnDay(ctx.clock, posted + timedelta(days=1))
-            photo = posting.seal(_wall_photo(notice.id, posted + timedelta(days=1)), "image/jpeg",
-                                 evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
-                                 max_bytes=ctx.settings.max_upload_bytes)
+            photo = posting.accept(_wall_photo(notice.id, posted + timedelta(days=1)), "image/jpeg",
+                                   evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                   max_bytes=ctx.settings.max_upload_bytes)
             with ctx.db.begin() as session:
-                posting.upload_wall_photo(session, notice.id, photo, principal=teams[0].officer1, clock=seen)
-                posting.confirm_posting(session, notice.id, note="到村入户时看到公示张贴在村务公开栏",
-                                        principal=teams[0].officer1, clock=seen)
+                posting.upload_wall_photo(session, notice.id, photo, principal=reviewer, clock=seen)
+                posting.confirm_posting(session, notice.id, note="到村时看到公示张贴在村务公开栏",
+                                        principal=reviewer, clock=seen)
             with ctx.db.begin() as session:
                 notices.close_notice(session, notice.id, principal=clerk, clock=OnDay(ctx.clock, notice.ends_on))
 

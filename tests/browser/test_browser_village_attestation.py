@@ -1,6 +1,7 @@
 """In Chromium: the clerk's village review meeting form asks for the body's size, the attendees by name and the
 signed minutes' scan, and refuses a meeting short of two thirds; the notice the demo's one clerk posted waits on the
-wall for a second person, and the insurer's officer who comes to the village photographs it and confirms it."""
+wall for a second person: the insurer's officers who checked its households are told someone else confirms, and the
+county reviewer, in the village, photographs it and confirms it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ def test_the_clerks_meeting_form_needs_its_quorum_and_its_signed_minutes(server,
     desk = Desk.login_as(browser, server, "clerk", start="/meetings/new")
     desk.follow("main a[href^='/meetings/new?']")
     page = desk.page
-    assert page.locator("#f-members_expected").get_attribute("min") == "5"
-    desk.fill({"#f-venue": "南村村委会会议室", "#f-members_expected": "9",
+    box = page.locator("#f-members_expected")
+    assert (box.get_attribute("type"), box.get_attribute("inputmode")) == ("text", "numeric")
+    desk.fill({"#f-venue": "南村村委会会议室", "#f-members_expected": "９",  # typed by a Chinese input method
                "#f-attendees": "刘建国（村支书）\n陈志强（村主任）\n杨秀英（村民代表）", "#f-minutes": "逐户评议，举手表决。"})
     for radio in page.locator("#meeting input[type=radio][value=pass]").all():
         radio.check()
@@ -40,7 +42,7 @@ def test_the_clerks_meeting_form_needs_its_quorum_and_its_signed_minutes(server,
     desk.close()
 
 
-def test_the_insurers_officer_confirms_the_notice_on_the_wall(server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_the_county_reviewer_confirms_the_notice_on_the_wall(server, browser) -> None:  # type: ignore[no-untyped-def]
     clerk = Desk.login_as(browser, server, "clerk", start="/notices?posting=unconfirmed")
     assert "张贴待确认" in clerk.text()
     clerk.follow("main table a[href^='/notices/ntc_']")
@@ -49,7 +51,12 @@ def test_the_insurers_officer_confirms_the_notice_on_the_wall(server, browser) -
     assert clerk.page.locator("#confirm-posting").count() == 0
     clerk.close()
 
-    officer = Desk.login_as(browser, server, "officer1", start="/")
+    officer = Desk.login_as(browser, server, "officer1", start=notice)  # checked some of its households
+    assert "入户核查或核定，张贴须由另一人确认" in officer.text("#posting")
+    assert officer.page.locator("#confirm-posting").count() == 0
+    officer.close()
+
+    officer = Desk.login_as(browser, server, "reviewer", start="/")
     assert "公示张贴待第二人确认" in officer.text()
     officer.go(notice)
     period = re.search(r"在公示期内（(\d{4}-\d{2}-\d{2}) 至 (\d{4}-\d{2}-\d{2})）", officer.text("#posting"))
@@ -60,9 +67,9 @@ def test_the_insurers_officer_confirms_the_notice_on_the_wall(server, browser) -
                                              "buffer": wall_photo(posted_on + timedelta(days=1))}])
     assert officer.submit("#wall-photo-form", double=False, expect=r"done=wall_photo") == 1
     assert "（公示期内）" in officer.text("#posting")
-    officer.fill({"#f-note": "入户时看到公示贴在村务公开栏", "#confirm-posting input[name=confirm]": True})
+    officer.fill({"#f-note": "到村时看到公示贴在村务公开栏", "#confirm-posting input[name=confirm]": True})
     assert officer.submit("#confirm-posting", expect=r"done=posting_confirmed") == 1
     said = officer.text("#posting")
-    assert "已确认张贴" in said and "入户时看到公示贴在村务公开栏" in said
+    assert "已确认张贴" in said and "到村时看到公示贴在村务公开栏" in said
     assert officer.page.locator("#confirm-posting").count() == 0
     officer.close()

@@ -20,7 +20,7 @@ from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
 from verifier.payments import batch_list
 from verifier.notices.models import Notice, VillageFile
-from verifier.store.tables import Case, User
+from verifier.store.tables import Case, Check, Determination, User
 
 
 def _written(ctx: Any) -> tuple[int, ...]:
@@ -104,13 +104,17 @@ def test_a_clerk_who_recorded_the_review_does_not_confirm_the_notice_another_pos
     assert _written(ctx) == before
 
 
-def test_the_insurers_officer_at_the_village_confirms_and_the_case_is_paid(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    """A town with one clerk: the second person is the insurer's field officer who comes to the village (or the county
-    reviewer, or another clerk of the county). A photo from before the notice went up proves nothing."""
+def test_attack_a_bare_review_skips_the_meeting_and_only_the_county_reviewer_confirms_its_wall(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The documented `POST /api/cases/{id}/village-review` still records a household's review on its own: no
+    attendance, no signed minutes, one clerk's word for the village's meeting. The notice listing it is then
+    confirmed on the wall by the county reviewer only, who says how they satisfied themselves of that review; the
+    insurer's officer at the village, enough for a notice of meetings with signed minutes, is refused naming the
+    household. A photo from before the notice went up proves nothing."""
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     users.add("claims", "insurer_claims", counties=(COUNTY,))
     users.add("officer", "field_officer", counties=(COUNTY,))
-    officer = users.headers("officer")
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    officer, reviewer = users.headers("officer"), users.headers("reviewer")
     case_id, notice_id = _posted_and_closed(ctx, client, users)
     posted_on = ctx.clock.today()
 
@@ -119,7 +123,7 @@ def test_the_insurers_officer_at_the_village_confirms_and_the_case_is_paid(ctx, 
     r = _photo(client, officer, notice_id, dated_photo(None))  # no camera time at all
     assert r.status_code == 201 and r.json()["taken_on"] is None, r.text
     before = _written(ctx)
-    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=officer, json={"note": "入户时看到"})
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer, json={"note": "查阅了记录"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photos", r.text
     assert "须至少有一张在公示期内" in r.text
     assert _written(ctx) == before
@@ -131,16 +135,26 @@ def test_the_insurers_officer_at_the_village_confirms_and_the_case_is_paid(ctx, 
     ctx.clock.advance(days=2)
     r = _photo(client, officer, notice_id, wall_photo(posted_on + timedelta(days=2)))
     assert r.status_code == 201 and r.json()["in_period"] is True, r.text
+    with ctx.db.read() as session:
+        head = session.get(Case, case_id).household.head_name
+    before = _written(ctx)
     r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=officer, json={"note": "入户时看到"})
+    assert r.status_code == 403 and f"{head}户" in r.text and "县级复核员" in r.text, r.text
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer, json={})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note", r.text
+    assert _written(ctx) == before
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer,
+                    json={"note": "到村查阅了村委会的纸质评议记录和签到表"})
     assert r.status_code == 200, r.text
     got = r.json()["posting"]
-    assert got["awaiting_second_person"] is False and got["confirmed_by"] == users.ids["officer"]
+    assert got["awaiting_second_person"] is False and got["confirmed_by"] == users.ids["reviewer"]
     assert len(got["photos"]) == 3 and [p["in_period"] for p in got["photos"]] == [False, False, True]
     with ctx.db.read() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
-        assert entry.actor == users.ids["officer"] and entry.subject == notice_id
-        assert json.loads(entry.entry)["payload"]["photos_in_period"] == [got["photos"][2]["sha256"]]
-    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=officer, json={})
+        assert entry.actor == users.ids["reviewer"] and entry.subject == notice_id
+        payload = json.loads(entry.entry)["payload"]
+        assert payload["photos_in_period"] == [got["photos"][2]["sha256"]] and payload["bare_reviews"] == [case_id]
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer, json={})
     assert r.status_code == 409, r.text  # once
 
     ctx.clock.advance(days=5)
@@ -149,3 +163,57 @@ def test_the_insurers_officer_at_the_village_confirms_and_the_case_is_paid(ctx, 
     assert r.status_code == 201 and r.json()["item_count"] == 1, r.text
     with ctx.db.read() as session:
         assert session.get(Case, case_id).status == "in_batch"
+
+
+def _login(client: Any, username: str) -> dict[str, str]:
+    r = client.post("/api/auth/login", json={"username": username, "password": "factory-password"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_attack_the_insurer_who_decided_the_case_vouches_for_its_wall(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The insurer's officers who went on a household's home check, and its supervisor who confirmed the
+    determination, found the case eligible: their saying its notice hung on the wall is the deciding side vouching
+    for itself. Refused, nothing written; an officer of the insurer who decided none of the notice confirms."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    case_id, notice_id = _posted_and_closed(ctx, client, users)
+    with ctx.db.read() as session:
+        check = session.scalars(select(Check).where(Check.case_id == case_id)).one()
+        confirmer = session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)).one()
+        insiders = {session.get(User, uid).username for uid in [*check.officer_ids, confirmer]}
+    assert len(insiders) == 3  # two officers at the door, the supervisor who confirmed the determination
+    for username in sorted(insiders):
+        headers = _login(client, username)
+        r = _photo(client, headers, notice_id, wall_photo(ctx.clock.today()))
+        assert r.status_code == 201, r.text  # a photo of the wall is welcome from anyone who was there
+        before = _written(ctx)
+        r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=headers,
+                        json={"note": "到村看到"})
+        assert r.status_code == 403 and "入户核查或核定" in r.text, r.text
+        assert _written(ctx) == before
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("reviewer"),
+                    json={"note": "到村看到，查阅了评议记录"})
+    assert r.status_code == 200 and r.json()["posting"]["confirmed_by"] == users.ids["reviewer"], r.text
+
+
+def test_attack_a_file_of_another_notice_or_meeting_through_this_ones_path(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A wall photo or a meeting's minutes is served under its own notice or meeting only: the hash of another
+    village's file under this notice's path (or a meeting's path) is 404, on the API and the pages."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("officer", "field_officer", counties=(COUNTY,))
+    officer = users.headers("officer")
+    _, first = _posted_and_closed(ctx, client, users)
+    case_id = make_case(ctx, village="西村")
+    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+    assert client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
+                       json={"held_on": today, "result": "pass", "note": ""}).status_code == 201
+    second = client.post("/api/notices", headers=clerk, json={"county_code": COUNTY, "town": "城关镇",
+                                                              "village": "西村", "posted_on": today}).json()["id"]
+    sha = _photo(client, officer, second, wall_photo(ctx.clock.today())).json()["sha256"]
+    assert client.get(f"/api/notices/{second}/photos/{sha}", headers=officer).status_code == 200
+    assert client.get(f"/api/notices/{first}/photos/{sha}", headers=officer).status_code == 404
+    with ctx.db.read() as session:
+        photo = session.scalars(select(VillageFile).where(VillageFile.sha256 == sha)).one()
+        assert photo.notice_id == second
+

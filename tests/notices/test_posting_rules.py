@@ -96,7 +96,7 @@ def test_only_a_photo_of_the_period_counts_and_a_photo_proves_one_wall(ctx) -> N
     _meeting(ctx, "东村", s.clerk)
     _meeting(ctx, "西村", s.clerk)
     first, second = _post(ctx, "东村", s.clerk), _post(ctx, "西村", s.clerk)
-    officer = s.officer1
+    officer = _person("field-other", "field_officer")  # an officer who checked none of these households
     today = ctx.clock.today()
     late = sealed(ctx, wall_photo(today + timedelta(days=8)))  # after the period's last day (notice_days = 7)
     with ctx.db.begin() as session:

@@ -216,7 +216,7 @@ def world(ctx) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
     def close(notice_id: str, day: date) -> None:
         _on(ctx, day)
-        confirm_posting(ctx, notice_id, team.officer1)  # the officer at the village saw it on the wall
+        confirm_posting(ctx, notice_id)  # the county reviewer at the village saw it on the wall
         with ctx.db.begin() as session:
             notices.close_notice(session, notice_id, principal=team.clerk, clock=ctx.clock)
 

@@ -1,6 +1,7 @@
 """Migration 0042 (a meeting's attendance and signed minutes; a notice's posting confirmed by a second person):
-meetings recorded before keep NULL attendance and scan (their page says so); notices posted before need no
-confirmation (`posting_needs_confirmation` false), so the cases they cleared are not held from payment."""
+meetings recorded before keep NULL attendance and scan (their page says so); notices closed before need no
+confirmation (`posting_needs_confirmation` false), so the cases they cleared are not held from payment; notices
+still open need it (still on the wall, a second person can still go), so their cases wait for it once cleared."""
 
 from __future__ import annotations
 
@@ -49,15 +50,31 @@ def test_meetings_and_notices_recorded_before_upgrade_and_hold_nothing(database_
                 "INSERT INTO notice_item (id, notice_id, case_id, seq, village, head_name, household_size, cause, "
                 "relief_amount, determination_id, review_id, status) VALUES ('ni_1', 'ntc_1', 'case_1', 1, 'v', 'h', "
                 "1, 'illness', 100, 'det_1', 'rev_1', 'cleared')"))
+            conn.execute(text(  # a notice still in its period at the upgrade, the household listed on it
+                "INSERT INTO notice (id, county_code, town, village, scope, contract_id, contract_hash, posted_on, "
+                "ends_on, status, title, issuing_body, county_name, objection_place, objection_phone, mask_names, "
+                "households, persons, total, document, document_sha256, posted_by, posted_at) VALUES ('ntc_2', "
+                "'340223', 't', 'v', 'village', 'c', 'h', '2020-06-01', '2020-06-08', 'open', '公示', '镇政府', '县', "
+                "'镇政府', '12317', false, 1, 1, 100, :doc, :sha, 'clerk', :now)"),
+                {"now": NOW, "doc": b"PK", "sha": "2" * 64})
+            conn.execute(text(
+                "INSERT INTO notice_item (id, notice_id, case_id, seq, village, head_name, household_size, cause, "
+                "relief_amount, determination_id, review_id, status) VALUES ('ni_2', 'ntc_2', 'case_1', 1, 'v', 'h', "
+                "1, 'illness', 100, 'det_1', 'rev_1', 'listed')"))
         upgrade(db)
         assert current_revision(db) == head_revision()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT members_expected, attendance, minutes_scan_sha256 FROM village_meeting")
                                 ).one() == (None, None, None)
-            row = conn.execute(text("SELECT posting_needs_confirmation, posting_confirmed_by FROM notice")).one()
-            assert (bool(row[0]), row[1]) == (False, None)
+            rows = conn.execute(text("SELECT id, posting_needs_confirmation, posting_confirmed_by FROM notice "
+                                     "ORDER BY id")).all()
+            assert [(r[0], bool(r[1]), r[2]) for r in rows] == [("ntc_1", False, None), ("ntc_2", True, None)]
             assert conn.execute(select(UNCONFIRMED_CASES.subquery())).all() == []  # the paid-for case is not held
             assert conn.execute(text("SELECT count(*) FROM village_file")).scalar() == 0
         upgrade(db)  # and again: nothing to do
+        with db.engine.begin() as conn:  # the open notice closes: its cleared case waits for the second person
+            conn.execute(text("UPDATE notice_item SET status = 'cleared' WHERE id = 'ni_2'"))
+            conn.execute(text("UPDATE notice SET status = 'closed', closed_on = '2020-06-08' WHERE id = 'ntc_2'"))
+            assert [r[0] for r in conn.execute(select(UNCONFIRMED_CASES.subquery()))] == ["case_1"]
     finally:
         db.dispose()

@@ -54,7 +54,7 @@ def build_office(ctx: Any, users: Any) -> Office:
     ctx.clock.advance(days=10)
 
     def close_and_batch(village: str) -> str:
-        confirm_posting(ctx, posted[village], s.officer1, today)  # the insurer's officer saw it on the wall
+        confirm_posting(ctx, posted[village], day=today)  # the county reviewer saw it on the wall
         with ctx.db.begin() as session:
             notices.close_notice(session, posted[village], principal=s.clerk, clock=ctx.clock)
         with ctx.db.begin() as session:

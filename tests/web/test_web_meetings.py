@@ -85,3 +85,52 @@ def test_a_meeting_without_its_quorum_or_its_signed_minutes_decides_nothing(page
     assert scan is not None
     got = pages.get(scan.group(1))
     assert got.status_code == 200 and got.content.startswith(b"%PDF")
+
+
+def _files(ctx) -> int:  # type: ignore[no-untyped-def]
+    root = ctx.settings.evidence_dir
+    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def test_the_body_size_is_a_text_box_that_reads_full_width_digits(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """应到人数 is typed like the clerk's other numbers: a text box with a numeric keyboard whose pattern lets
+    full-width digits through (a Chinese input method types ７), and the server reads what it lets through."""
+    from verifier.web.typed import COUNT_PATTERN
+
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("clerk1", "town_clerk")
+    form = pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").text
+    box = re.search(r'<input type="([a-z]+)" id="f-members_expected"[^>]*>', form)
+    assert box is not None and box.group(1) == "text", box
+    assert 'inputmode="numeric"' in box.group(0) and 'pattern="' in box.group(0)
+    for typed in ("７", "7", "１２", " ７ 人"):
+        assert re.fullmatch(COUNT_PATTERN, typed), typed
+    for typed in ("七", "7.5", "-7", "abc"):
+        assert not re.fullmatch(COUNT_PATTERN, typed), typed
+    r = pages.post("/meetings/new", _meeting(ids, result_1="pass", members_expected="７人"), files=meeting_files())
+    assert r.status_code == 303, r.text
+    assert status_of(ctx, ids[0]) == "reviewed"
+
+
+def test_a_refused_meeting_form_leaves_no_file_and_a_scan_is_served_under_its_own_meeting(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The scan is accepted with the form but written only once the meeting is kept: a form refused for its quorum
+    (or anything else) leaves no sealed file behind. A meeting's scan is not served under another meeting's path."""
+    first, second = make_case(ctx, village="东村"), make_case(ctx, village="西村")
+    pages.as_("clerk1", "town_clerk")
+    before = _files(ctx)
+    r = pages.post("/meetings/new", _meeting([first], result_1="pass", attendees="李明\n王芳"), files=meeting_files())
+    assert r.status_code == 422 and "不足应到 7 人的三分之二" in r.text
+    r = pages.post("/meetings/new", _meeting([first], result_1="fail"), files=meeting_files())  # no reason given
+    assert r.status_code == 422 and "须写明理由" in r.text
+    assert _files(ctx) == before
+    urls = []
+    for case_id, village in ((first, "东村"), (second, "西村")):
+        r = pages.post("/meetings/new", _meeting([case_id], result_1="pass", village=village), files=meeting_files())
+        assert r.status_code == 303, r.text
+        shown = pages.get(r.headers["location"].split("?")[0]).text
+        urls.append(re.search(r'href="(/meetings/(mtg_[^"/]+)/minutes/([0-9a-f]{64}))"', shown))
+    assert _files(ctx) == before + 2
+    (one, one_id, one_sha), (_, two_id, two_sha) = (u.groups() for u in urls)  # type: ignore[union-attr]
+    assert pages.get(one).status_code == 200
+    assert pages.get(f"/meetings/{two_id}/minutes/{one_sha}").status_code == 404
+    assert pages.get(f"/meetings/{one_id}/minutes/{two_sha}").status_code == 404

@@ -40,11 +40,17 @@ def test_the_clerk_sees_the_wait_and_another_person_confirms_it(pages, ctx) -> N
     listed = pages.get("/notices?posting=unconfirmed").text
     assert url in listed and "张贴待确认" in listed
     page = pages.get(url).text
-    assert "待第二人确认" in page and "尚未上传张贴照片" in page and 'id="confirm-posting"' in page
+    assert "待第二人确认" in page and "尚未上传张贴照片" in page
     assert "无签字的会议记录" in page  # its review was recorded on its own, not at a meeting with signed minutes
-
+    # ...so the notice's wall is for the county reviewer: another clerk is offered no confirmation, and refused.
+    assert "须由县级复核员核实后确认" in page and 'id="confirm-posting"' not in page
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes", "note": "看到了"})
+    assert r.status_code == 403 and "县级复核员" in r.text
+    pages.as_("wall-reviewer", "county_reviewer")
+    page = pages.get(url).text
+    assert 'id="confirm-posting"' in page and "如何核实了单独录入的村级评议" in page
     # Confirming without a photo of the period: refused in Chinese, nothing kept.
-    r = pages.post(url + "/posting/confirm", {"confirm": "yes"})
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes", "note": "看到了"})
     assert r.status_code == 422 and "须至少有一张在公示期内" in r.text
     r = pages.post(url + "/posting/confirm", {})
     assert r.status_code == 422 and "请先勾选确认框" in r.text

@@ -13,6 +13,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
@@ -84,3 +85,17 @@ def seal_plain_files(evidence_dir: Path, vault: Vault) -> tuple[int, list[Path]]
         _write_atomically(path, MAGIC + vault.seal_bytes(raw, _label(path.name)))
         sealed += 1
     return sealed, odd
+
+
+def response(evidence_dir: Path, vault: Vault, sha256: str, content_type: str) -> Any:
+    """The sealed file `sha256` as an HTTP response of its recorded type, never cached nor sniffed (404 when the
+    file is missing or does not open): what every download of a sealed photo or scan answers."""
+    from litestar import Response
+
+    from ..domain.errors import NotFound
+
+    content = read(evidence_dir, vault, sha256)
+    if content is None:
+        raise NotFound("no such file")
+    return Response(content=content, media_type=content_type,
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -93,7 +93,7 @@ def store_evidence(
     if existing is not None:
         evidence_files.store(evidence_dir, vault, data, sha)  # sent again: its file, should it be missing
         return existing
-    captured = _captured_at(data, actual)
+    captured = captured_at(data, actual)
     evidence = Evidence(id=new_id("ev"), case_id=case.id, sha256=sha, size=len(data), content_type=actual,
                         uploaded_by=principal.id, uploaded_at=clock.now(), captured_at=captured)
     # The row first, the file after: the same file sent twice at once (two taps, two devices) meets the unique
@@ -114,12 +114,16 @@ def store_evidence(
     return evidence
 
 
-def _captured_at(data: bytes, content_type: str) -> str | None:
-    """What the evidence row keeps of a photo's capture time (see `Evidence.captured_at`): None for a PDF."""
+def captured_at(data: bytes, content_type: str) -> str | None:
+    """What a file's row keeps of a photo's capture time (see `Evidence.captured_at`): None for a PDF, "" for a
+    photo that does not say when it was taken."""
     if not content_type.startswith("image/"):
         return None
     taken = photo_exif.capture_time(data, content_type)
     return "" if taken is None else taken.isoformat()
+
+
+_captured_at = captured_at  # the former private name, still imported by sampling/visits.py
 
 
 def photo_findings(session: Session, check: Check) -> list[photo_times.PhotoFinding]:

@@ -30,7 +30,7 @@ from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.tables import Case, Determination
 from .models import VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
-from .posting import SealedFile, attach_minutes
+from .posting import Upload, attach_minutes
 from .service import REVIEW_ROLES, record_review
 
 AWAITING = "determined"  # eligible, confirmed by the insurer: the village's review is next
@@ -56,7 +56,7 @@ class MeetingRequest:
     minutes: str
     entries: list[MeetingEntry] = field(default_factory=list)
     members_expected: int | None = None  # 应到: how many sit on the village's evaluation body
-    minutes_scan: SealedFile | None = None  # the signed minutes with the attendance sheet, uploaded and sealed
+    minutes_scan: Upload | None = None  # the signed minutes with the attendance sheet, accepted, kept once recorded
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,7 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
                           # names of people: only their hashes go into the log
                           "attendees_sha256": audit.text_digest(attendees),
                           "minutes_sha256": audit.text_digest(minutes)}, clock=clock)
+    request.minutes_scan.keep()  # the rows first, the sealed file once nothing is left to refuse
     return meeting
 
 

@@ -19,9 +19,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    ColumnElement,
     Text,
+    and_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..store.base import Base, UtcDateTime
@@ -90,6 +93,17 @@ class Notice(Base):
     posting_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     items: Mapped[list[NoticeItem]] = relationship(back_populates="notice", order_by="NoticeItem.seq")
+
+    @hybrid_property
+    def awaiting_second_person(self) -> bool:
+        """The notice's posting on the wall waits for its second person (the one definition: a notice's page, the
+        lists of notices, the home page's card and the payments' hold all ask this)."""
+        return bool(self.posting_needs_confirmation) and self.posting_confirmed_by is None
+
+    @awaiting_second_person.inplace.expression
+    @classmethod
+    def _awaiting_second_person(cls) -> ColumnElement[bool]:
+        return and_(cls.posting_needs_confirmation.is_(True), cls.posting_confirmed_by.is_(None))
 
 
 class NoticeItem(Base):

@@ -9,14 +9,22 @@ ran out in silence and the cases went on to payment. So:
   evidence; meetings.py asks for both);
 - a notice's posting on the wall is attested by photos of it (`wall_photo`) and **confirmed by a second person**:
   someone who neither posted the notice nor recorded the village review of any of its households (nor the meeting
-  that decided it): another clerk of the county, the county reviewer, or the insurer's field officer or supervisor
-  who comes to the village for its home checks (where a town has one clerk, it is one of these). The confirmation
-  needs at least one photo whose camera capture time (Asia/Shanghai) falls within the notice period.
+  that decided it), nor decided any of them for the insurer (confirmed its determination, or went on its home
+  check): another clerk of the county, the county reviewer, or the insurer's field officer or supervisor who comes
+  to the village for its home checks (where a town has one clerk, it is one of these). The confirmation needs at
+  least one photo whose camera capture time (Asia/Shanghai) falls within the notice period;
+- a household passed by a review recorded on its own (`POST /api/cases/{id}/village-review`, the case page: no
+  attendance, no signed minutes) has only its recorder's word for the village's meeting: the posting of a notice
+  listing one is confirmed only by the county reviewer (403 naming the households for anyone else), with a note
+  saying how they satisfied themselves of those reviews (422 without).
 
 Until the posting is confirmed the notice runs and closes as documented (INTERFACE.md), but its cleared cases are
 paid by no batch (`UNCONFIRMED_CASES`, used by payments/service.py): nothing is refused that others rely on, and no
-money moves on one person's word. Notices posted before this was asked (`posting_needs_confirmation` false) hold
-nothing.
+money moves on one person's word. Notices closed before this was asked (`posting_needs_confirmation` false,
+migration 0042) hold nothing; those still open then wait for their second person like any other.
+
+Files are kept as a check's evidence is: the row first, the sealed file after (`Upload.keep`), so a refused form or
+upload leaves no file behind.
 
 What it does not stop: the clerk and the second person acting together, a camera's clock set back, a signature
 imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
@@ -24,23 +32,23 @@ imitated on the minutes. The files are kept and shown, so an invented meeting ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..checks import evidence_files
-from ..checks.service import _captured_at, accepted_file
+from ..checks.service import accepted_file, captured_at
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.photo_times import as_scheme_time
 from ..store.base import new_id
-from ..store.tables import Evidence
+from ..store.tables import Check, Determination, Evidence
 from ..store.vault import Vault
 from .models import Notice, NoticeItem, VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
 from .reading import last_day, load_notice
@@ -52,32 +60,37 @@ NOTE_LIMIT = 2000
 
 # Cases cleared from a notice whose posting still waits for its second person: no batch pays them.
 UNCONFIRMED_CASES = (select(NoticeItem.case_id).join(Notice, Notice.id == NoticeItem.notice_id)
-                     .where(NoticeItem.status == "cleared", Notice.posting_needs_confirmation.is_(True),
-                            Notice.posting_confirmed_by.is_(None)))
+                     .where(NoticeItem.status == "cleared", Notice.awaiting_second_person))
 
 
 @dataclass(frozen=True)
-class SealedFile:
-    """An upload accepted and sealed at rest (`checks/evidence_files.py`), not yet attached to anything."""
+class Upload:
+    """An uploaded photo or scan accepted (its kind, hash and capture time read), not yet written anywhere: its row
+    is added first, then `keep()` seals the file at rest (`checks/evidence_files.py`)."""
 
     sha256: str
     size: int
     content_type: str
     captured_at: str | None
+    data: bytes = field(repr=False)
+    evidence_dir: Path = field(repr=False)
+    vault: Vault = field(repr=False)
+
+    def keep(self) -> None:
+        evidence_files.store(self.evidence_dir, self.vault, self.data, self.sha256)
 
 
-def seal(data: bytes, declared_type: str | None, *, evidence_dir: Path, vault: Vault, max_bytes: int,
-         field: str = "file") -> SealedFile:
-    """Check an uploaded photo or scan as a check's evidence is checked (422 naming `field`), and seal it."""
+def accept(data: bytes, declared_type: str | None, *, evidence_dir: Path, vault: Vault, max_bytes: int,
+           field: str = "file") -> Upload:
+    """Check an uploaded photo or scan as a check's evidence is checked (422 naming `field`); nothing is written."""
     try:
         actual, sha = accepted_file(data, declared_type, max_bytes)
     except ValidationFailed as exc:
         raise ValidationFailed.one(field, exc.errors[0].message) from None
-    evidence_files.store(evidence_dir, vault, data, sha)
-    return SealedFile(sha, len(data), actual, _captured_at(data, actual))
+    return Upload(sha, len(data), actual, captured_at(data, actual), data, evidence_dir, vault)
 
 
-def _refuse_reused(session: Session, sealed: SealedFile, field: str, *, meeting_id: str | None = None,
+def _refuse_reused(session: Session, sealed: Upload, field: str, *, meeting_id: str | None = None,
                    notice_id: str | None = None) -> VillageFile | None:
     """The same file sent again for the same owner (returned); refused when it already serves another meeting or
     notice, or is among the insurer's evidence of a case (one photo does not prove two villages' walls)."""
@@ -91,9 +104,10 @@ def _refuse_reused(session: Session, sealed: SealedFile, field: str, *, meeting_
     return None
 
 
-def attach_minutes(session: Session, meeting: VillageMeeting, sealed: SealedFile, *, principal: Principal,
+def attach_minutes(session: Session, meeting: VillageMeeting, sealed: Upload, *, principal: Principal,
                    clock: Clock) -> VillageFile:
-    """The meeting's signed minutes (the caller audits the meeting, naming the file's hash)."""
+    """The meeting's signed minutes' row (the caller audits the meeting, naming the file's hash, and keeps the file
+    once nothing is left to refuse)."""
     found = _refuse_reused(session, sealed, "minutes_scan", meeting_id=meeting.id)
     if found is not None:
         return found
@@ -119,7 +133,7 @@ def in_period(notice: Notice, day: date | None) -> bool:
     return day is not None and notice.posted_on <= day <= last_day(notice.ends_on)
 
 
-def upload_wall_photo(session: Session, notice_id: str, sealed: SealedFile, *, principal: Principal,
+def upload_wall_photo(session: Session, notice_id: str, sealed: Upload, *, principal: Principal,
                       clock: Clock) -> VillageFile:
     """A photo of the notice on the wall, until its posting is confirmed."""
     if not principal.has(*CONFIRMERS):
@@ -131,12 +145,14 @@ def upload_wall_photo(session: Session, notice_id: str, sealed: SealedFile, *, p
         raise ValidationFailed.one("file", "公示张贴须上传照片（JPEG、PNG 或 WebP）")
     found = _refuse_reused(session, sealed, "file", notice_id=notice.id)
     if found is not None:
+        sealed.keep()  # sent again: its file, should it be missing
         return found
     row = VillageFile(id=new_id("vf"), kind="wall_photo", county_code=notice.county_code, notice_id=notice.id,
                       sha256=sealed.sha256, size=sealed.size, content_type=sealed.content_type,
                       captured_at=sealed.captured_at, uploaded_by=principal.id, uploaded_at=clock.now())
     session.add(row)
-    session.flush()
+    session.flush()  # the row first, the file after
+    sealed.keep()
     audit.append(session, actor=principal.id, role=principal.acting_role(CONFIRMERS), action="notice.wall_photo",
                  subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
                  payload={"sha256": sealed.sha256, "size": sealed.size, "content_type": sealed.content_type,
@@ -165,6 +181,28 @@ def village_recorders(session: Session, notice_id: str) -> set[str]:
     return people
 
 
+def deciders(session: Session, notice_id: str) -> set[str]:
+    """Who decided a household of the notice for the insurer: confirmed its determination, or went on (or recorded)
+    its home check. The insurer pays nothing, but its officer confirming the wall of the cases they found eligible
+    would be one side vouching for its own decision."""
+    cases = select(NoticeItem.case_id).where(NoticeItem.notice_id == notice_id)
+    people = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id.in_(cases))))
+    for officers, recorder in session.execute(select(Check.officer_ids, Check.recorded_by)
+                                              .where(Check.case_id.in_(cases))):
+        people.update(officers or ())
+        people.add(recorder)
+    return people
+
+
+def bare_reviews(session: Session, notice_id: str) -> list[tuple[str, str]]:
+    """(case id, head of household) of the notice's households still on it that passed by a village review recorded
+    on its own, not at a meeting with its signed minutes."""
+    basis = review_basis(session, notice_id)
+    items = session.execute(select(NoticeItem.case_id, NoticeItem.head_name).where(
+        NoticeItem.notice_id == notice_id, NoticeItem.status != "withdrawn").order_by(NoticeItem.seq)).all()
+    return [(case_id, head) for case_id, head in items if basis.get(case_id) is None]
+
+
 def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting | None]:
     """For each household of the notice, the meeting its village review was decided at, if it has its signed minutes
     (None: a review recorded on its own, or at a meeting recorded before the minutes were asked)."""
@@ -177,8 +215,9 @@ def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting |
 
 
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock) -> Notice:
-    """A second person confirms the notice went up on the wall (403 for its poster or a recorder of its village
-    reviews; 422 without a photo taken in the notice period; 409 once confirmed)."""
+    """A second person confirms the notice went up on the wall (403 for its poster, a recorder of its village
+    reviews or a decider of its cases, and for anyone but the county reviewer while a household on it passed by a
+    review recorded on its own; 422 without a photo taken in the notice period; 409 once confirmed)."""
     if not principal.has(*CONFIRMERS):
         raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting")
     notice = load_notice(session, notice_id, principal, for_update=True)
@@ -191,9 +230,19 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                         "保险公司工作人员）")
     if principal.id in village_recorders(session, notice.id):
         raise Forbidden("四眼原则：您录入了该公示中农户的村级评议，张贴须由另一人确认")
+    if principal.id in deciders(session, notice.id):
+        raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定，张贴须由另一人确认")
+    bare = bare_reviews(session, notice.id)
+    named = "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
+    if bare and not principal.has("county_reviewer"):
+        raise Forbidden(f"{named}的村级评议是单独录入的（没有参会签到和签字的会议记录），该公示的张贴须由县级复核员"
+                        "核实后确认")
     note = (note or "").strip()
     if len(note) > NOTE_LIMIT:
         raise ValidationFailed.one("note", f"说明超过 {NOTE_LIMIT} 个字")
+    if bare and not note:
+        raise ValidationFailed.one("note", f"{named}的村级评议是单独录入的：请写明您如何核实了这些农户的村级评议"
+                                           "（如查阅了纸质会议记录、向村委会核实）")
     photos = wall_photos(session, notice.id)
     dated = [p for p in photos if in_period(notice, taken_on(p.captured_at))]
     if not dated:
@@ -207,6 +256,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                  subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
                  payload={"posted_by": notice.posted_by, "photos": [p.sha256 for p in photos],
                           "photos_in_period": [p.sha256 for p in dated],
+                          **({"bare_reviews": [case_id for case_id, _ in bare]} if bare else {}),
                           **({"note_sha256": audit.text_digest(note)} if note else {})})
     return notice
 
@@ -218,26 +268,27 @@ def posting_state(session: Session, notice: Notice) -> dict[str, Any]:
         "needs_confirmation": notice.posting_needs_confirmation,
         "confirmed_by": notice.posting_confirmed_by, "confirmed_at": notice.posting_confirmed_at,
         "note": notice.posting_note,
-        "awaiting_second_person": notice.posting_needs_confirmation and notice.posting_confirmed_by is None,
+        "awaiting_second_person": notice.awaiting_second_person,
         "photos": [{"sha256": p.sha256, "content_type": p.content_type, "captured_at": p.captured_at,
                     "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, taken_on(p.captured_at)),
                     "uploaded_by": p.uploaded_by, "uploaded_at": p.uploaded_at} for p in photos],
     }
 
 
-def awaiting_confirmation(session: Session, principal: Principal, limit: int = 50) -> list[Notice]:
-    """Notices of the caller's counties whose posting waits for a second person, oldest first."""
-    stmt = (select(Notice).where(and_(Notice.posting_needs_confirmation.is_(True),
-                                      Notice.posting_confirmed_by.is_(None)))
-            .order_by(Notice.posted_on, Notice.id).limit(limit))
-    if principal.counties:
-        stmt = stmt.where(Notice.county_code.in_(principal.counties))
-    return list(session.scalars(stmt))
-
-
-def file_of(session: Session, principal: Principal, sha256: str) -> VillageFile:
-    """A meeting's minutes or a notice's photo, for a reader of its county."""
+def file_of(session: Session, principal: Principal, sha256: str, *, meeting_id: str | None = None,
+            notice_id: str | None = None) -> VillageFile:
+    """The minutes of the meeting `meeting_id` or a wall photo of the notice `notice_id`, for a reader of its county
+    (404 for a file of another meeting or notice: the path's id is not decoration)."""
     row = session.scalar(select(VillageFile).where(VillageFile.sha256 == sha256))
-    if row is None or not principal.may_see_county(row.county_code):
+    if row is None or (row.meeting_id, row.notice_id) != (meeting_id, notice_id) \
+            or not principal.may_see_county(row.county_code):
         raise NotFound("no such file")
     return row
+
+
+def file_response(ctx: Any, principal: Principal, sha256: str, *, meeting_id: str | None = None,
+                  notice_id: str | None = None) -> Any:
+    """The bytes of a meeting's minutes or a notice's wall photo (`file_of`), for the API and the pages alike."""
+    with ctx.db.read() as session:
+        row = file_of(session, principal, sha256, meeting_id=meeting_id, notice_id=notice_id)
+    return evidence_files.response(ctx.settings.evidence_dir, ctx.vault, row.sha256, row.content_type)

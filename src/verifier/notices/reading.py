@@ -71,7 +71,7 @@ def find_notices(session: Session, principal: Principal, *, status: str | None =
     only those whose posting on the wall waits for a second person (notices/posting.py)."""
     stmt = _notices(principal, status=status, q=fold_search(q))
     if unconfirmed:
-        stmt = stmt.where(Notice.posting_needs_confirmation.is_(True), Notice.posting_confirmed_by.is_(None))
+        stmt = stmt.where(Notice.awaiting_second_person)
     return page_of(session, stmt, page, page_size)
 
 
@@ -168,8 +168,7 @@ class ClerkHome:
 
 def posting_unconfirmed(session: Session, user: Principal) -> int:
     """How many notices of the user's counties wait for a second person to confirm their posting on the wall."""
-    stmt = select(func.count()).select_from(Notice).where(Notice.posting_needs_confirmation.is_(True),
-                                                          Notice.posting_confirmed_by.is_(None))
+    stmt = select(func.count()).select_from(Notice).where(Notice.awaiting_second_person)
     if user.counties:
         stmt = stmt.where(Notice.county_code.in_(user.counties))
     return session.scalar(stmt) or 0

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..documents.notice import CAUSE_LABELS, render_notice_html
-from ..checks import evidence_files
-from ..domain.errors import NotFound, ValidationFailed
+from ..domain.errors import ValidationFailed
 from ..domain.money import format_yuan
 from ..http import DOCX, Ctx, JSONBody, get, post
 from ..idempotency import idempotent
@@ -87,17 +86,6 @@ def notice_out(session: Session, notice: Notice, today: date) -> NoticeOut:
 def posting_out(session: Session, notice: Notice) -> PostingOut:
     state = posting.posting_state(session, notice)
     return PostingOut(**{**state, "photos": [WallPhotoOut(**p) for p in state["photos"]]})
-
-
-def village_file_response(ctx: Any, user: Principal, sha256: str) -> Response[bytes]:
-    """A meeting's signed minutes or a notice's wall photo, for a reader of its county (404 otherwise)."""
-    with ctx.db.read() as session:
-        row = posting.file_of(session, user, sha256)
-    content = evidence_files.read(ctx.settings.evidence_dir, ctx.vault, row.sha256)
-    if content is None:
-        raise NotFound("no such file")
-    return Response(content=content, media_type=row.content_type,
-                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 def _item_case_status(session: Session, o: Objection) -> str | None:
@@ -198,8 +186,8 @@ class NoticeController(Controller):
         content = upload.file.read(ctx.settings.max_upload_bytes + 1)
 
         def run(session: Session) -> WallPhotoOut:
-            sealed = posting.seal(content, upload.content_type, evidence_dir=ctx.settings.evidence_dir,
-                                  vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
+            sealed = posting.accept(content, upload.content_type, evidence_dir=ctx.settings.evidence_dir,
+                                    vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
             row = posting.upload_wall_photo(session, notice_id, sealed, principal=request.user, clock=ctx.clock)
             notice = service.load_notice(session, notice_id, request.user)
             day = posting.taken_on(row.captured_at)
@@ -213,7 +201,7 @@ class NoticeController(Controller):
     @get("/{notice_id:str}/photos/{sha256:str}", opt=ANY)
     def photo(self, notice_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
               request: Request[Principal, Any, Any]) -> Response[bytes]:
-        return village_file_response(ctx, request.user, sha256)
+        return posting.file_response(ctx, request.user, sha256, notice_id=notice_id)
 
     @post("/{notice_id:str}/posting-confirmation", opt={"roles": posting.CONFIRMERS}, status_code=200)
     def confirm_posting(self, notice_id: Id, data: JSONBody[PostingConfirmationIn], ctx: Ctx,

@@ -176,6 +176,8 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         wall = posting.posting_state(session, notice)
         basis = posting.review_basis(session, notice.id)
         recorders = posting.village_recorders(session, notice.id)
+        deciders = posting.deciders(session, notice.id)
+        bare = posting.bare_reviews(session, notice.id)
         names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
                                      *(o.resolved_by for o in objections if o.resolved_by),
                                      *(p["uploaded_by"] for p in wall["photos"]),
@@ -183,9 +185,13 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
     open_objections = sum(o.status == "open" for o in objections)
     user = request.user
     may_attest = user.has(*posting.CONFIRMERS) and wall["awaiting_second_person"]
-    # Why this user may not confirm (shown instead of the button): the poster, or a recorder of its reviews.
+    # Why this user may not confirm (shown instead of the button): the poster, a recorder of its reviews, a decider
+    # of its cases, or anyone but the county reviewer while a household passed by a review recorded on its own.
     not_you = ("公示由您发布，张贴须由另一人确认" if user.id == notice.posted_by else
-               "您录入了该公示中农户的村级评议，张贴须由另一人确认" if user.id in recorders else "")
+               "您录入了该公示中农户的村级评议，张贴须由另一人确认" if user.id in recorders else
+               "您参与了该公示中农户的入户核查或核定，张贴须由另一人确认" if user.id in deciders else
+               "有农户的村级评议是单独录入的，本公示的张贴须由县级复核员核实后确认"
+               if bare and not user.has("county_reviewer") else "")
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, numbers=numbers, preview=preview, names=names, forms=forms or {}, message=message,
@@ -194,7 +200,7 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"),
                 resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES),
-                wall=wall, basis=basis, may_attest=may_attest, not_you=not_you,
+                wall=wall, basis=basis, bare=bare, may_attest=may_attest, not_you=not_you,
                 raisers=list(labels.OBJECTION_RAISERS.items()),
                 vias=list(labels.OBJECTION_VIA.items()))
 

@@ -14,8 +14,8 @@ from ..domain.village_meeting import MIN_ATTENDANCE
 from ..http import Ctx, get, post
 from ..notices import meetings as meeting_service
 from ..notices import posting
-from ..notices.routes import village_file_response
 from .common import ANY, CLERK, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+from .typed import typed_count
 
 Id = Annotated[str, Parameter(max_length=40)]
 MEETING_FIELDS = ("held_on", "venue", "members_expected", "attendees", "minutes", "minutes_scan")
@@ -62,12 +62,12 @@ class MeetingPages(Controller):
         problems: list[FieldError] = []
         held_on = parse_day(data.get("held_on"), "held_on", problems)
         members = _count(data.get("members_expected"), problems)
-        sealed = None
+        sealed = None  # accepted here, written only once the meeting is recorded (posting.Upload)
         if isinstance(scan, UploadFile) and scan.filename:
             content = scan.file.read(ctx.settings.max_upload_bytes + 1)
             try:
-                sealed = posting.seal(content, scan.content_type, evidence_dir=ctx.settings.evidence_dir,
-                                      vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes, field="minutes_scan")
+                sealed = posting.accept(content, scan.content_type, evidence_dir=ctx.settings.evidence_dir,
+                                        vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes, field="minutes_scan")
             except ValidationFailed as exc:
                 problems += exc.errors
         entries = _entries(data)
@@ -98,15 +98,15 @@ class MeetingPages(Controller):
     @get("/{meeting_id:str}/minutes/{sha256:str}", opt=ANY)
     def minutes_scan(self, meeting_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
                      request: Req) -> Any:
-        return village_file_response(ctx, request.user, sha256)
+        return posting.file_response(ctx, request.user, sha256, meeting_id=meeting_id)
 
 
 def _count(value: Any, problems: list[FieldError]) -> int | None:
-    """The body's size as typed (empty is left to the service, which names it missing)."""
-    text = clean(value)
+    """The body's size as typed, full-width digits read (empty is left to the service, which names it missing)."""
+    text = typed_count(value)
     if not text:
         return None
-    if not text.isdigit() or len(text) > 4:
+    if not (text.isascii() and text.isdigit()) or len(text) > 4:
         problems.append(FieldError("members_expected", "应到人数须为整数"))
         return None
     return int(text)

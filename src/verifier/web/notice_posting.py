@@ -16,7 +16,6 @@ from litestar.params import MultipartBody, Parameter, URLEncodedBody
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from ..notices import posting
-from ..notices.routes import village_file_response
 from .clerk import render_notice
 from .common import ANY, Req, clean, confirmed, form_state, see_other
 
@@ -34,12 +33,13 @@ class NoticePostingPages(Controller):
         try:
             if not uploads:
                 raise ValidationFailed.one("photo", "请选择公示张贴的照片")
+            accepted = [posting.accept(u.file.read(ctx.settings.max_upload_bytes + 1), u.content_type,
+                                       evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
+                                       max_bytes=ctx.settings.max_upload_bytes, field="photo")
+                        for u in uploads]  # every photo checked before any is written
             with ctx.db.begin() as session:
-                for u in uploads:
-                    content = u.file.read(ctx.settings.max_upload_bytes + 1)
-                    sealed = posting.seal(content, u.content_type, evidence_dir=ctx.settings.evidence_dir,
-                                          vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes, field="photo")
-                    posting.upload_wall_photo(session, notice_id, sealed, principal=request.user, clock=ctx.clock)
+                for upload in accepted:
+                    posting.upload_wall_photo(session, notice_id, upload, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             errors = [FieldError("photo", e.message) for e in exc.errors]
             return render_notice(request, ctx, notice_id, status_code=422,
@@ -68,4 +68,4 @@ class NoticePostingPages(Controller):
     @get("/photos/{sha256:str}", opt=ANY)
     def photo(self, notice_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
               request: Req) -> Any:
-        return village_file_response(ctx, request.user, sha256)
+        return posting.file_response(ctx, request.user, sha256, notice_id=notice_id)

@@ -30,6 +30,8 @@ DAY_TITLE = "请按 年-月-日 填写，如 2026-12-05、2026/12/5、2026年12�
 DAY_HINT = "日期可写 2026-12-05、2026/12/5 或 2026年12月5日"
 MONTH_PATTERN = rf"\s*({_D}{{4}}{_SEP}{_D}{{1,2}}|{_D}{{4}}\s*年\s*{_D}{{1,2}}\s*月?|{_D}{{6}})\s*"
 MONTH_TITLE = "请按 年-月 填写，如 2026-12、2026年12月 或 202612"
+COUNT_PATTERN = rf"\s*{_D}{{1,4}}\s*人?\s*"
+COUNT_TITLE = "请填写人数（整数），如 7 或 ７人"
 
 _DAY = re.compile(r"(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|年(\d{1,2})月(\d{1,2})日?)")
 _DAY8 = re.compile(r"(\d{4})(\d{2})(\d{2})")
@@ -42,6 +44,12 @@ def _folded(value: Any) -> str:
     if not isinstance(value, str):
         return ""
     return "".join(unicodedata.normalize("NFKC", value).split())
+
+
+def typed_count(value: Any) -> str:
+    """A count of people as typed, in ASCII digits: full-width digits folded, spaces and a 人 after left off ("７ 人"
+    is "7"). Anything else is left as it is, for the caller to refuse naming the field; an empty box is ""."""
+    return _folded(value).removesuffix("人")
 
 
 def typed_yuan(value: Any) -> str:

@@ -3,7 +3,9 @@
 A village review meeting now keeps how many sit on the body that reviews (应到), how many attended by name (实到)
 and the SHA-256 of the signed minutes' scan; a notice keeps who confirmed, as a second person, that it went up on
 the wall. Both kinds of file are `village_file` rows (sealed like a check's evidence). Meetings recorded before keep
-NULL; notices posted before have `posting_needs_confirmation` false (their cases are not held).
+NULL. Notices already closed have `posting_needs_confirmation` false (their period is over: nobody can go and see
+the wall now, and their cases are not held); notices still open need the confirmation like any posted after (they
+are still on the wall and a second person can still go: until then their cleared cases are paid by no batch).
 
 Revision ID: 0042
 Revises: 0041
@@ -29,6 +31,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("posting_confirmed_by", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("posting_confirmed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("posting_note", sa.Text(), nullable=True))
+    op.execute("UPDATE notice SET posting_needs_confirmation = true WHERE status = 'open'")
     op.create_table(
         "village_file",
         sa.Column("id", sa.String(length=40), nullable=False),
