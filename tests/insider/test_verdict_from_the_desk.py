@@ -8,6 +8,8 @@ not count it, and it counts, with its consequence, only once its visit is added
 
 from __future__ import annotations
 
+import json
+
 from deviation_helpers import drawn_round_api
 from factories import make_case
 from insider_kit import COUNTY, visit_api
@@ -147,3 +149,42 @@ def test_a_result_from_before_the_control_counts_as_it_did(ctx, client, users) -
     assert report["rechecked"] == 2 and report["awaiting_visit"] == [] and report["verdict"] != "pending"
     r = client.post(f"/api/sampling-rounds/{round_id}/results/{cases[0]}/visit", headers=reviewer, json={})
     assert r.status_code == 409, r.text
+
+
+def test_attack_figures_typed_at_the_desk_before_the_visit_count_once_it_is_added(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer types the figures at the desk on day 1 (a deviation, or "the insurer's result stands"), goes out on
+    day 5 and adds that visit: the figures typed before anyone went out would count. The visit may not be after the
+    day the figures were typed; the figures are corrected first (the old ones kept in the correction's entry)."""
+    round_id, (case_id, _) = _round(ctx, client, users)
+    reviewer = users.headers("reviewer")
+    typed = ctx.clock.today()
+    _desk(client, reviewer, round_id, case_id, per_capita_income="99999.00", eligible=False, relief_amount=None)
+    ctx.clock.advance(days=4)
+    visit = visit_api(ctx, client, reviewer, round_id, case_id, day=ctx.clock.today())
+    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer, json=visit)
+    assert r.status_code == 422, r.text
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"visited_on"} and typed.isoformat() in errors["visited_on"], errors
+    assert _entries(ctx, "sampling.result_visit_added") == 0 and _entries(ctx, "sampling.deviation_recorded") == 0
+    with ctx.db.read() as session:
+        assert session.get(SamplingResult, (round_id, case_id)).visited_on is None  # type: ignore[union-attr]
+
+    # The page says it in Chinese.
+    pages = Pages(client, users)
+    pages.login("reviewer")
+    fields, files = page_visit(ctx, case_id, ctx.clock.today())
+    r = pages.post(f"/sampling/{round_id}/results/{case_id}/visit", fields, files=files)
+    assert r.status_code == 422 and "晚于复核数据录入日期" in r.text and "after the day" not in r.text
+
+    # The figures re-entered after the visit (a correction: the desk's kept in its entry), then the visit counts.
+    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/corrections", headers=reviewer,
+                    json={"per_capita_income": "2666.67", "eligible": True, "relief_amount": "1000.00",
+                          "reason": "走访后按实际情况录入"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer, json=visit)
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "sampling.result_corrected"))
+        assert entry is not None and json.loads(entry.entry)["payload"]["previous"]["per_capita_income"] == "99999.00"
+
+    # A visit on or before the day the figures were typed is taken as before (the other tests: same day).

@@ -143,9 +143,17 @@ def awaiting_visit(row: SamplingResult) -> bool:
     return row.visited_on is None and row.evidence is not None
 
 
-def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date) -> dict[str, Any]:
+def figures_typed_on(row: SamplingResult) -> date:
+    """The day (Asia/Shanghai) a result's figures were last typed: its correction's, else its recording's."""
+    return (row.corrected_at or row.recorded_at).astimezone(SCHEME_TZ).date()
+
+
+def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date, *,
+                  figures_typed: date | None = None) -> dict[str, Any]:
     """The visit's evidence checked (every problem at once, 422): the day, the member met, the signed record, a photo
-    taken that day. Returns what the result keeps and its audit entry records."""
+    taken that day. Returns what the result keeps and its audit entry records. `figures_typed`: for a visit added to
+    a result recorded without it, the day its figures were typed; the visit may not come after it (figures typed at
+    the desk before anyone went out are not the visit's)."""
     problems: list[FieldError] = []
     uploads = {r.sha256: r for r in session.scalars(select(RecheckEvidence).where(
         RecheckEvidence.round_id == rnd.id, RecheckEvidence.case_id == case.id))}
@@ -154,6 +162,9 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
         problems.append(FieldError("visited_on", VISIT_DAY_REQUIRED))
     elif day > today:
         problems.append(FieldError("visited_on", "may not be after today"))
+    elif figures_typed is not None and day > figures_typed:
+        problems.append(FieldError("visited_on", f"after the day the figures were recorded ({figures_typed.isoformat()}):"
+                                                 f" correct the result with the visit's figures first"))
     elif rnd.drawn_at is not None and day < rnd.drawn_at.astimezone(SCHEME_TZ).date():
         problems.append(FieldError("visited_on", f"before the sample was drawn "
                                                  f"({rnd.drawn_at.astimezone(SCHEME_TZ).date().isoformat()})"))

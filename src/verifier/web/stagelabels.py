@@ -375,6 +375,8 @@ _MESSAGES: Table = compile_table([
     (r"this file is the evidence of another re-check", "该文件已是另一户复核的证据：每户须有自己的走访照片和记录"),
     (r"before the sample was drawn \((\S+)\)", lambda m: f"早于样本抽取日期（{m.group(1)}）：当时该户尚未被抽中"),
     (r"may not be after today", "不能晚于今天"),
+    (r"after the day the figures were recorded \((\S+)\): correct the result with the visit's figures first",
+     lambda m: f"晚于复核数据录入日期（{m.group(1)}）：走访前在办公室录入的数据不算走访结果，请先按走访所得更正复核结果，再补录走访证据"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
 ])
