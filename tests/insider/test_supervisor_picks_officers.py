@@ -223,3 +223,30 @@ def test_hand_picked_visits_worth_a_look_are_listed_for_the_county_reviewer(ctx,
     # The supervisor's own dashboard does not carry the list (it is the county's watch on the insurer).
     pages.login("sup")
     assert 'id="hand-picked-flagged"' not in pages.get("/").text
+
+
+def test_attack_a_supervisor_who_is_also_an_officer_sends_himself_through_the_planner(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Refused by hand, he could ask the planner instead: preview (apply=false) again and again, and apply the plan
+    once it put him on the household he wanted, recorded as the planner's (not hand-picked, so never listed). The
+    planner leaves the planning supervisor out of the officers; another supervisor's plan may send him."""
+    users.add("supoff", "insurer_supervisor", "field_officer", counties=(COUNTY,))
+    for name in ("off2", "off3", "off4"):
+        users.add(name, "field_officer", counties=(COUNTY,))
+    cases = [make_case(ctx, stage="screened") for _ in range(4)]
+    body = {"county_code": COUNTY, "from": ctx.clock.today().isoformat(), "days": 5}
+    r = client.post("/api/schedule/plan", headers=users.headers("supoff"), json=body)
+    assert r.status_code == 200, r.text
+    planned = r.json()["assignments"]
+    assert {a["case_id"] for a in planned} == set(cases), r.json()
+    assert all(users.ids["supoff"] not in a["officers"] for a in planned), planned
+    r = client.post("/api/schedule/plan", headers=users.headers("supoff"), json={**body, "apply": True})
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(cases), Visit.active.is_(True))))
+    assert len(visits) == 4 and all(users.ids["supoff"] not in v.officer_ids for v in visits)
+    # Another supervisor's plan may send him (he then confirms none of those checks).
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    more = [make_case(ctx, stage="screened") for _ in range(4)]
+    r = client.post("/api/schedule/plan", headers=users.headers("sup"), json=body)
+    assert r.status_code == 200, r.text
+    assert any(users.ids["supoff"] in a["officers"] for a in r.json()["assignments"] if a["case_id"] in more)
