@@ -17,9 +17,11 @@ from recheck_kit import dated_photo, page_visit, upload
 from sqlalchemy import func, select
 from web.pagekit import Pages
 
+from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
+from verifier.dashboard import service as dash
 from verifier.sampling.models import SamplingDeviation, SamplingResult
-from verifier.store.tables import Case
+from verifier.store.tables import Case, User
 
 
 def _round(ctx, client, users, cases: int = 2):  # type: ignore[no-untyped-def]
@@ -188,3 +190,30 @@ def test_attack_figures_typed_at_the_desk_before_the_visit_count_once_it_is_adde
         assert entry is not None and json.loads(entry.entry)["payload"]["previous"]["per_capita_income"] == "99999.00"
 
     # A visit on or before the day the figures were typed is taken as before (the other tests: same day).
+
+
+def test_a_desk_deviation_is_in_neither_the_dashboards_bar_nor_its_case_list(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's per-round rate left a result waiting for its visit out while the list behind the bar
+    (`deviations:<round>`) still named it: bar and list disagreed. Both count with `visits.counts_in_verdict_sql`."""
+    round_id, (case_id, other) = _round(ctx, client, users)
+    reviewer = users.headers("reviewer")
+    _desk(client, reviewer, round_id, case_id, per_capita_income="99999.00", eligible=False, relief_amount=None)
+    _desk(client, reviewer, round_id, other, per_capita_income="99999.00", eligible=False, relief_amount=None)
+    with ctx.db.begin() as session:  # one of them from before the control (its evidence never set): it counts
+        session.get(SamplingResult, (round_id, other)).evidence = None  # type: ignore[union-attr]
+    today = ctx.clock.today()
+
+    def bar_and_list() -> tuple[tuple[int, int], set[str]]:
+        with ctx.db.read() as session:
+            me = principal_of(session.get(User, users.ids["reviewer"]))
+            period = dash.parse_period(f"{today.year}", today)
+            rates = {r.round_id: r for r in dash.dashboard(session, me, COUNTY, period, today=today).rounds}
+            listed = set(session.scalars(dash.chart_cases(session, me, COUNTY, period, f"deviations:{round_id}",
+                                                          today=today)))
+        return (rates[round_id].rechecked, rates[round_id].deviations), listed
+
+    assert bar_and_list() == ((1, 1), {other})
+    visit = visit_api(ctx, client, reviewer, round_id, case_id)
+    assert client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer,
+                       json=visit).status_code == 200
+    assert bar_and_list() == ((2, 2), {case_id, other})

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,6 +146,15 @@ def awaiting_visit(row: SamplingResult) -> bool:
 def figures_typed_on(row: SamplingResult) -> date:
     """The day (Asia/Shanghai) a result's figures were last typed: its correction's, else its recording's."""
     return (row.corrected_at or row.recorded_at).astimezone(SCHEME_TZ).date()
+
+
+def counts_in_verdict_sql() -> ColumnElement[bool]:
+    """`not awaiting_visit(row)` as SQL, the one form every count of results uses (the round's report and
+    assessment read the rows; the dashboard's bar and its case list, the monthly report's deviations and theirs
+    count in SQL): visited, or recorded before the control. The column is JSON: a NULL written by the migration is
+    SQL NULL, one written through the ORM is JSON `null`; both are "before the control"."""
+    return or_(SamplingResult.visited_on.is_not(None), SamplingResult.evidence.is_(None),
+               cast(SamplingResult.evidence, String) == "null")
 
 
 def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date, *,

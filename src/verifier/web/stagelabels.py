@@ -75,7 +75,7 @@ REPORT_FIGURES = {
     "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
     "objections_dismissed": "本月异议不成立的案件", "objections_open": "本月异议待处理的案件",
     "paid": "本月兑现的案件", "paid_amount": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
-    "rechecked": "本月抽样复核的案件", "deviations": "本月抽样复核有偏差的案件",
+    "rechecked": "本月录入抽样复核结果的案件（含尚无走访证据的）", "deviations": "本月抽样复核经入户走访有偏差的案件",
 }
 
 FIELD_LABELS = {
