@@ -416,3 +416,21 @@ def change_zh(action: str, payload: dict[str, Any] | None) -> str:
         return ""
     table = BATCH_STATUS if action.startswith("payment_batch.") else labels.STATUS_LABELS
     return f"{table.get(before, before)} → {table.get(after, after)}"
+
+
+# Why a hand-picked visit is listed for the county reviewer (cases/hand_picked.py returns the codes).
+HAND_PICKED_REASONS = {
+    "no_reason": "未说明人工指派原因",
+    "sent_back": "该户此前有核查被主管退回",
+    "deviation": "该户此前的县级抽样复核发现偏差",
+    "review": "该户此前对不符合条件的认定申请过复议",
+    "same_officers": "上次核查过该户的核查员再次走访（本县其他核查员不足）",
+    "picked_before": "该主管此前也人工指派该核查员走访过该户",
+    "high_share": "该主管近期人工指派的比例超过 {limit}%（{share}）",
+}
+
+
+def hand_picked_reasons(row: dict[str, Any]) -> list[str]:
+    """A listed hand-picked visit's reasons, in Chinese, in the order of its `flags`."""
+    return [HAND_PICKED_REASONS[f].format(limit=row.get("share_limit", ""), share=row.get("share") or "")
+            for f in row["flags"]]
