@@ -172,8 +172,9 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
     elif day > today:
         problems.append(FieldError("visited_on", "may not be after today"))
     elif figures_typed is not None and day > figures_typed:
-        problems.append(FieldError("visited_on", f"after the day the figures were recorded ({figures_typed.isoformat()}):"
-                                                 f" correct the result with the visit's figures first"))
+        problems.append(FieldError("visited_on", f"after the day the figures were recorded "
+                                                 f"({figures_typed.isoformat()}): correct the result with the visit's "
+                                                 f"figures first"))
     elif rnd.drawn_at is not None and day < rnd.drawn_at.astimezone(SCHEME_TZ).date():
         problems.append(FieldError("visited_on", f"before the sample was drawn "
                                                  f"({rnd.drawn_at.astimezone(SCHEME_TZ).date().isoformat()})"))

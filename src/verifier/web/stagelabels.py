@@ -434,3 +434,23 @@ def hand_picked_reasons(row: dict[str, Any]) -> list[str]:
     """A listed hand-picked visit's reasons, in Chinese, in the order of its `flags`."""
     return [HAND_PICKED_REASONS[f].format(limit=row.get("share_limit", ""), share=row.get("share") or "")
             for f in row["flags"]]
+
+
+def rebind_obstacle_zh(problem: Any) -> str:
+    """Why a waiting case cannot go to the corrected contract (`contract_review.service.rebind_obstacle`)."""
+    return "更正后的" + labels.message_zh(problem.message)
+
+
+def contract_waiting_zh(note: Any) -> str | None:
+    """What a case bound to a contract not in force waits for (`contract_review.service.waiting_note`)."""
+    if note is None:
+        return None
+    head = f"本案所按的服务合同 {note.contract_id}（{note.title}）"
+    if note.kind == "cannot_move":
+        return (f"{head}已被县级复核员拒绝确认，不会生效。县已确认的更正合同 {note.corrected_id} 不能接办本案："
+                f"{rebind_obstacle_zh(note.obstacle)}。本案没有改按更正合同办理，不能认定和计算保障金："
+                "请乡镇经办人与县级复核员核实，按更正合同的规定重新受理（如由农户申请），或说明理由后撤销本案。")
+    if note.kind == "refused":
+        return (f"{head}已被县级复核员拒绝确认，不会生效。本案等待县确认更正后的合同（同一县、同一期间）："
+                "确认后自动改按更正合同办理；在此之前不能认定和计算保障金。")
+    return f"{head}待县审核确认：合同所覆盖的每个县（区）的县级复核员确认前，本案不能认定和计算保障金。"
