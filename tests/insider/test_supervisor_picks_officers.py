@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 from factories import make_case, staff
 from insider_kit import COUNTY
@@ -17,8 +18,11 @@ from sqlalchemy import func, select
 from web.pagekit import Pages
 
 from verifier import demo
+from verifier.accounts.auth import principal_of
+from verifier.cases import hand_picked
+from verifier.web import stagelabels
 from verifier.audit.models import AuditEntry
-from verifier.store.tables import Visit
+from verifier.store.tables import User, Visit
 
 
 def _counts(ctx) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -220,6 +224,94 @@ def test_hand_picked_visits_worth_a_look_are_listed_for_the_county_reviewer(ctx,
     rows = _flagged_rows(pages.get("/").text)
     assert plain in rows and "人工指派的比例超过 50%（100.0%）" in rows[plain], rows
 
+    # The same officers sent again by the same supervisor to the troubled household: picked before.
+    pick(troubled, "再次走访")
+    rows = _flagged_rows(pages.get("/").text)
+    assert "该主管此前也人工指派该核查员走访过该户" in rows[troubled], rows
+
+    # The service answers codes (the page words them), the same as the earlier scan of every row per visit did.
+    with ctx.db.read() as session:
+        me = principal_of(session.get(User, users.ids["reviewer"]))
+        since = ctx.clock.today() - timedelta(days=90)
+        listed = hand_picked.to_review(session, me, since=since, county_code=COUNTY)
+        assert [(v["visit_id"], v["flags"]) for v in listed] == _flags_by_scanning(session, since), listed
+    assert not hasattr(hand_picked, "REASONS") and all("texts" not in v for v in listed)
+    assert set(stagelabels.HAND_PICKED_REASONS) == set(hand_picked.FLAGS)
+
     # The supervisor's own dashboard does not carry the list (it is the county's watch on the insurer).
     pages.login("sup")
     assert 'id="hand-picked-flagged"' not in pages.get("/").text
+
+
+def _flags_by_scanning(session, since) -> list[tuple[str, list[str]]]:  # type: ignore[no-untyped-def]
+    """The flags as first written: every check, deviation, review and pick scanned for each visit (the reference)."""
+    from datetime import datetime, time
+
+    from verifier.cases.service import hand_picked_shares
+    from verifier.clock import SCHEME_TZ
+    from verifier.sampling.models import SamplingDeviation
+    from verifier.store.tables import Case, Check, ReviewRequest
+
+    everyone = principal_of(session.scalars(select(User).where(User.username == "reviewer")).one())
+    rows = session.execute(select(Visit, Case.household_id).join(Case, Case.id == Visit.case_id).where(
+        Visit.by_hand.is_(True), Visit.created_at >= datetime.combine(since, time.min, tzinfo=SCHEME_TZ),
+        Case.county_code == COUNTY).order_by(Visit.created_at.desc(), Visit.id.desc())).all()
+    case_household = dict(session.execute(select(Case.id, Case.household_id)).tuples().all())
+    checks = session.execute(select(Check.case_id, Check.officer_ids, Check.recorded_at, Check.sent_back_at)).all()
+    deviations = session.execute(select(SamplingDeviation.case_id, SamplingDeviation.created_at)).all()
+    reviews = session.execute(select(ReviewRequest.case_id, ReviewRequest.recorded_at)).all()
+    picks = session.execute(select(Visit.id, Visit.case_id, Visit.planned_by, Visit.officer_ids, Visit.created_at)
+                            .where(Visit.by_hand.is_(True))).all()
+    shares = {s["user_id"]: s for s in hand_picked_shares(session, everyone, since=since, county_code=COUNTY)}
+    out = []
+    for visit, household in rows:
+        at, mine, flags = visit.created_at, set(visit.officer_ids), []
+        if not (visit.reason or "").strip():
+            flags.append("no_reason")
+        hc = [c for c in checks if case_household.get(c.case_id) == household and c.recorded_at <= at]
+        if any(c.sent_back_at is not None and c.sent_back_at <= at for c in hc):
+            flags.append("sent_back")
+        if any(case_household.get(d.case_id) == household and d.created_at <= at for d in deviations):
+            flags.append("deviation")
+        if any(case_household.get(r.case_id) == household and r.recorded_at <= at for r in reviews):
+            flags.append("review")
+        others = [c for c in hc if c.case_id != visit.case_id]
+        if others and mine & set(max(others, key=lambda c: c.recorded_at).officer_ids):
+            flags.append("same_officers")
+        if any(p.id != visit.id and p.planned_by == visit.planned_by and p.created_at <= at
+               and case_household.get(p.case_id) == household and mine & set(p.officer_ids) for p in picks):
+            flags.append("picked_before")
+        share = shares.get(visit.planned_by)
+        if share and share["share"] and Decimal(share["share"].rstrip("%")) > 50 \
+                and share["total"] - share["unknown"] >= 4:
+            flags.append("high_share")
+        if flags:
+            out.append((visit.id, flags))
+    return out
+
+
+def test_attack_a_supervisor_who_is_also_an_officer_sends_himself_through_the_planner(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Refused by hand, he could ask the planner instead: preview (apply=false) again and again, and apply the plan
+    once it put him on the household he wanted, recorded as the planner's (not hand-picked, so never listed). The
+    planner leaves the planning supervisor out of the officers; another supervisor's plan may send him."""
+    users.add("supoff", "insurer_supervisor", "field_officer", counties=(COUNTY,))
+    for name in ("off2", "off3", "off4"):
+        users.add(name, "field_officer", counties=(COUNTY,))
+    cases = [make_case(ctx, stage="screened") for _ in range(4)]
+    body = {"county_code": COUNTY, "from": ctx.clock.today().isoformat(), "days": 5}
+    r = client.post("/api/schedule/plan", headers=users.headers("supoff"), json=body)
+    assert r.status_code == 200, r.text
+    planned = r.json()["assignments"]
+    assert {a["case_id"] for a in planned} == set(cases), r.json()
+    assert all(users.ids["supoff"] not in a["officers"] for a in planned), planned
+    r = client.post("/api/schedule/plan", headers=users.headers("supoff"), json={**body, "apply": True})
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        visits = list(session.scalars(select(Visit).where(Visit.case_id.in_(cases), Visit.active.is_(True))))
+    assert len(visits) == 4 and all(users.ids["supoff"] not in v.officer_ids for v in visits)
+    # Another supervisor's plan may send him (he then confirms none of those checks).
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    more = [make_case(ctx, stage="screened") for _ in range(4)]
+    r = client.post("/api/schedule/plan", headers=users.headers("sup"), json=body)
+    assert r.status_code == 200, r.text
+    assert any(users.ids["supoff"] in a["officers"] for a in r.json()["assignments"] if a["case_id"] in more)

@@ -8,6 +8,8 @@ not count it, and it counts, with its consequence, only once its visit is added
 
 from __future__ import annotations
 
+import json
+
 from deviation_helpers import drawn_round_api
 from factories import make_case
 from insider_kit import COUNTY, visit_api
@@ -15,9 +17,11 @@ from recheck_kit import dated_photo, page_visit, upload
 from sqlalchemy import func, select
 from web.pagekit import Pages
 
+from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
+from verifier.dashboard import service as dash
 from verifier.sampling.models import SamplingDeviation, SamplingResult
-from verifier.store.tables import Case
+from verifier.store.tables import Case, User
 
 
 def _round(ctx, client, users, cases: int = 2):  # type: ignore[no-untyped-def]
@@ -147,3 +151,69 @@ def test_a_result_from_before_the_control_counts_as_it_did(ctx, client, users) -
     assert report["rechecked"] == 2 and report["awaiting_visit"] == [] and report["verdict"] != "pending"
     r = client.post(f"/api/sampling-rounds/{round_id}/results/{cases[0]}/visit", headers=reviewer, json={})
     assert r.status_code == 409, r.text
+
+
+def test_attack_figures_typed_at_the_desk_before_the_visit_count_once_it_is_added(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A reviewer types the figures at the desk on day 1 (a deviation, or "the insurer's result stands"), goes out on
+    day 5 and adds that visit: the figures typed before anyone went out would count. The visit may not be after the
+    day the figures were typed; the figures are corrected first (the old ones kept in the correction's entry)."""
+    round_id, (case_id, _) = _round(ctx, client, users)
+    reviewer = users.headers("reviewer")
+    typed = ctx.clock.today()
+    _desk(client, reviewer, round_id, case_id, per_capita_income="99999.00", eligible=False, relief_amount=None)
+    ctx.clock.advance(days=4)
+    visit = visit_api(ctx, client, reviewer, round_id, case_id, day=ctx.clock.today())
+    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer, json=visit)
+    assert r.status_code == 422, r.text
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"visited_on"} and typed.isoformat() in errors["visited_on"], errors
+    assert _entries(ctx, "sampling.result_visit_added") == 0 and _entries(ctx, "sampling.deviation_recorded") == 0
+    with ctx.db.read() as session:
+        assert session.get(SamplingResult, (round_id, case_id)).visited_on is None  # type: ignore[union-attr]
+
+    # The page says it in Chinese.
+    pages = Pages(client, users)
+    pages.login("reviewer")
+    fields, files = page_visit(ctx, case_id, ctx.clock.today())
+    r = pages.post(f"/sampling/{round_id}/results/{case_id}/visit", fields, files=files)
+    assert r.status_code == 422 and "晚于复核数据录入日期" in r.text and "after the day" not in r.text
+
+    # The figures re-entered after the visit (a correction: the desk's kept in its entry), then the visit counts.
+    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/corrections", headers=reviewer,
+                    json={"per_capita_income": "2666.67", "eligible": True, "relief_amount": "1000.00",
+                          "reason": "走访后按实际情况录入"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer, json=visit)
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "sampling.result_corrected"))
+        assert entry is not None and json.loads(entry.entry)["payload"]["previous"]["per_capita_income"] == "99999.00"
+
+    # A visit on or before the day the figures were typed is taken as before (the other tests: same day).
+
+
+def test_a_desk_deviation_is_in_neither_the_dashboards_bar_nor_its_case_list(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's per-round rate left a result waiting for its visit out while the list behind the bar
+    (`deviations:<round>`) still named it: bar and list disagreed. Both count with `visits.counts_in_verdict_sql`."""
+    round_id, (case_id, other) = _round(ctx, client, users)
+    reviewer = users.headers("reviewer")
+    _desk(client, reviewer, round_id, case_id, per_capita_income="99999.00", eligible=False, relief_amount=None)
+    _desk(client, reviewer, round_id, other, per_capita_income="99999.00", eligible=False, relief_amount=None)
+    with ctx.db.begin() as session:  # one of them from before the control (its evidence never set): it counts
+        session.get(SamplingResult, (round_id, other)).evidence = None  # type: ignore[union-attr]
+    today = ctx.clock.today()
+
+    def bar_and_list() -> tuple[tuple[int, int], set[str]]:
+        with ctx.db.read() as session:
+            me = principal_of(session.get(User, users.ids["reviewer"]))
+            period = dash.parse_period(f"{today.year}", today)
+            rates = {r.round_id: r for r in dash.dashboard(session, me, COUNTY, period, today=today).rounds}
+            listed = set(session.scalars(dash.chart_cases(session, me, COUNTY, period, f"deviations:{round_id}",
+                                                          today=today)))
+        return (rates[round_id].rechecked, rates[round_id].deviations), listed
+
+    assert bar_and_list() == ((1, 1), {other})
+    visit = visit_api(ctx, client, reviewer, round_id, case_id)
+    assert client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer,
+                       json=visit).status_code == 200
+    assert bar_and_list() == ((2, 2), {case_id, other})

@@ -17,7 +17,7 @@ from verifier.contract_review.service import rebind_obstacle
 from verifier.domain.errors import FieldError
 from verifier.referrals import service as referrals
 from verifier.referrals.parsing import ReferralRow
-from verifier.web import labels
+from verifier.web import labels, stagelabels
 
 TEXT = (Path(__file__).resolve().parents[1] / "contracts" / "disability-2020.toml").read_text("utf-8")
 ON = date(2020, 5, 1)
@@ -49,9 +49,11 @@ def _intake(contract, channel: str, cause: str, group: str) -> list[FieldError]:
 def test_the_corrected_contracts_obstacle_is_the_refusal_intake_gives(cause, group, channels) -> None:  # type: ignore[no-untyped-def]
     contract = _contract('["medical_insurance", "civil_affairs"]')
     (refused,) = _intake(contract, next(iter(channels)), cause, group)
-    assert rebind_obstacle(contract, cause, group, channels) == "更正后的" + labels.message_zh(refused.message)
+    obstacle = rebind_obstacle(contract, cause, group, channels)
+    assert obstacle is not None and (obstacle.field, obstacle.message) == (refused.field, refused.message)
+    assert stagelabels.rebind_obstacle_zh(obstacle) == "更正后的" + labels.message_zh(refused.message)
     if cause == "illness" and group == "low_income":  # words the page shows: Chinese only
-        said = (rebind_obstacle(contract, cause, group, channels) or "").replace(contract.id, "")
+        said = stagelabels.rebind_obstacle_zh(obstacle).replace(contract.id, "")
         assert said and re.search(r"[a-z]{3}", said) is None, said
 
 
@@ -60,7 +62,8 @@ def test_one_allowed_channel_of_several_is_enough_and_the_refusal_names_them_all
     assert _intake(contract, "medical_insurance", "illness", "low_income") == []
     assert rebind_obstacle(contract, "illness", "low_income", {"application", "medical_insurance"}) is None
     assert rebind_obstacle(contract, "illness", "low_income", set()) is None  # no referral on record: no channel rule
-    assert rebind_obstacle(contract, "illness", "low_income", {"civil_affairs", "application"}) == (
+    assert stagelabels.rebind_obstacle_zh(rebind_obstacle(contract, "illness", "low_income",
+                                                          {"civil_affairs", "application"})) == (
         "更正后的服务合同 causes-2020 不受理来自农户申请、民政局的因病转介，可由：医保局")
 
 
@@ -92,3 +95,11 @@ def test_the_application_group_is_checked_with_one_roster_lookup(ctx, client, us
     assert problem == FieldError("household_group",
                                  "the county's roster gives exited_low_standard for this person, not low_income")
     assert asked == 2, selects
+
+
+def test_the_contract_review_service_does_not_speak_for_the_pages() -> None:
+    """The service answers problems and codes; the pages word them (web/stagelabels.py)."""
+    import verifier.contract_review.service as review
+
+    source = Path(review.__file__).read_text("utf-8")
+    assert "web.labels" not in source and "from ..web" not in source

@@ -494,7 +494,7 @@ def test_the_api_and_the_spreadsheet_carry_both_columns(ctx, world, client, user
     book = openpyxl.load_workbook(io.BytesIO(x.content))
     rows = {row[0]: row[1:] for row in book["概要"].iter_rows(min_row=2, values_only=True)}
     assert rows["完成入户核查（次）"] == (4, 7) and rows["入户人次"] == (10, 16)
-    assert rows["　其中：农户申请"] == (4, 8) and rows["其中复核结果有偏差（户）"] == (1, 1)
+    assert rows["　其中：农户申请"] == (4, 8) and rows["其中经入户走访有偏差（户）"] == (1, 1)
     relief = world["relief"]
     assert Decimal(str(rows["兑现金额（元）"][0])) == Decimal(_yuan(relief["A"]))
     assert book["概要"].cell(1, 3).value == "累计（2020-01-01 至 2020-06-30）"
@@ -521,3 +521,36 @@ def test_the_report_costs_a_fixed_number_of_statements(ctx, world) -> None:  # t
     finally:
         event.remove(ctx.db.engine, "before_cursor_execute", count)
     assert sizes[0] == sizes[1] and sizes[1] <= 25, sizes
+
+
+def test_a_deviation_typed_at_the_desk_is_no_deviation_of_the_report(ctx, world) -> None:  # type: ignore[no-untyped-def]
+    """D's deviation as if sent through the API's figures-only body (no visit): the result is recorded (月内录入, so
+    `rechecked` still counts it: activity), but it is no deviation, in the figure nor in the cases behind it, until
+    its visit is added. A result from before the control (evidence never set) counts as it did."""
+    from verifier.sampling.models import SamplingResult
+
+    ids, letter = world["ids"], {v: k for k, v in world["ids"].items()}
+
+    def figures_and_cases() -> tuple[tuple[Any, Any], tuple[Any, Any], str, str]:
+        pairs = _pairs(_report(ctx, world, "2020-06"))
+        with ctx.db.read() as session:
+            listed = ["".join(sorted({letter[c] for c in session.execute(
+                report_service.figure_cases(COUNTY, "2020-06", f, session)).scalars()}))
+                for f in ("rechecked", "deviations")]
+        return pairs["rechecked"], pairs["deviations"], listed[0], listed[1]
+
+    def set_d(visited_on: Any, evidence: Any) -> tuple[Any, Any]:
+        with ctx.db.begin() as session:
+            row = session.scalars(select(SamplingResult).where(SamplingResult.case_id == ids["D"])).one()
+            before = (row.visited_on, row.evidence)
+            row.visited_on, row.evidence = visited_on, evidence
+        return before
+
+    assert figures_and_cases() == ((2, 2), (1, 1), "AD", "D")
+    kept = set_d(None, [])  # waiting for its visit
+    try:
+        assert figures_and_cases() == ((2, 2), (0, 0), "AD", "")
+        set_d(None, None)  # recorded before the control
+        assert figures_and_cases() == ((2, 2), (1, 1), "AD", "D")
+    finally:
+        set_d(*kept)

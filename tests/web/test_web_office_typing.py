@@ -25,8 +25,9 @@ from verifier.web.typed import (DAY_PATTERN, MONEY_PATTERN, MONTH_PATTERN, typed
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
 MONEY_TYPED = [("１２，３４５．６元", "12345.60"), ("￥１２，３４５．６元", "12345.60"), ("12,345.60", "12345.60"),
                ("¥ 8 000", "8000.00"), ("人民币500元", "500.00"), ("３０００．５０", "3000.50"), ("600元", "600.00"),
-               ("1，200.5", "1200.50"), (" 42000 ", "42000.00")]
-MONEY_REFUSED = ["3000.123", "约三千", "-5", "12元5角", "1.2.3", "abc"]
+               ("1，200.5", "1200.50"), (" 42000 ", "42000.00"), ("1,234,567.89", "1234567.89"),
+               ("￥１，２３４，５６７元", "1234567.00")]
+MONEY_REFUSED = ["3000.123", "约三千", "-5", "12元5角", "1.2.3", "abc", "5200，00", "1,5", "12,34,567", ",500", "1,2345"]
 DAYS_TYPED = [("2026-12-05", "2026-12-05"), ("2026-12-5", "2026-12-05"), ("2026/12/5", "2026-12-05"),
               ("2026.12.5", "2026-12-05"), ("2026年12月5日", "2026-12-05"), ("2026年12月5", "2026-12-05"),
               ("20261205", "2026-12-05"), ("２０２６年１２月５日", "2026-12-05"), ("２０２６－１２－０５", "2026-12-05"),
@@ -40,6 +41,14 @@ MONTHS_TYPED = [("2026-12", "2026-12"), ("2026/1", "2026-01"), ("2026.12", "2026
 def test_an_amount_as_offices_type_it_is_read_and_the_browser_lets_it_through(typed: str, yuan: str) -> None:
     assert re.fullmatch(MONEY_PATTERN, typed), typed
     assert parse_yuan(typed_yuan(typed)) == parse_yuan(yuan)
+
+
+def test_the_api_reads_a_comma_only_as_a_thousands_comma() -> None:
+    assert parse_yuan("12,345.60") == parse_yuan("12345.60") and parse_yuan("1,234,567") == parse_yuan("1234567")
+    for wrong in ("5200,00", "1,5", "12,34", "1,2345.00"):
+        with pytest.raises(ValidationFailed) as exc:
+            parse_yuan(wrong, "relief_amount")
+        assert exc.value.errors[0].field == "relief_amount", wrong
 
 
 @pytest.mark.parametrize("typed", MONEY_REFUSED)
@@ -108,6 +117,9 @@ def test_the_application_takes_amounts_and_days_as_typed_and_names_a_wrong_one(p
     r = pages.post("/applications/new", {**good, "id_number": new_id_number(), "amount": "十二元"})
     assert r.status_code == 422 and "最多两位小数" in _error(r.text, "amount")
     assert 'value="十二元"' in r.text and 'value="2020年5月30日"' in r.text  # kept as typed
+    for wrong in ("5200，00", "1,5"):  # a comma that is no thousands comma: refused, not read as 520000 or 15
+        r = pages.post("/applications/new", {**good, "id_number": new_id_number(), "amount": wrong})
+        assert r.status_code == 422 and "最多两位小数" in _error(r.text, "amount"), wrong
     r = pages.post("/applications/new", {**good, "id_number": new_id_number(), "amount": "１２，３４５．６元",
                                          "referred_on": "2020/5/31x"})
     assert r.status_code == 422 and "年-月-日" in _error(r.text, "referred_on") and not _error(r.text, "amount")

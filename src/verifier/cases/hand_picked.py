@@ -21,6 +21,7 @@ conflict of interest is not looked for.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -38,15 +39,8 @@ SHARE_LIMIT = Decimal("50")  # percent of a supervisor's visits chosen by hand
 SHARE_MIN_VISITS = 4  # a share over fewer visits says little
 LIMIT = 100  # rows shown, newest first
 
-REASONS = {
-    "no_reason": "未说明人工指派原因",
-    "sent_back": "该户此前有核查被主管退回",
-    "deviation": "该户此前的县级抽样复核发现偏差",
-    "review": "该户此前对不符合条件的认定申请过复议",
-    "same_officers": "上次核查过该户的核查员再次走访（本县其他核查员不足）",
-    "picked_before": "该主管此前也人工指派该核查员走访过该户",
-    "high_share": "该主管近期人工指派的比例超过 {limit}%（{share}）",
-}
+# The reasons' codes, in the order they are shown; their Chinese is `web.stagelabels.HAND_PICKED_REASONS`.
+FLAGS = ("no_reason", "sent_back", "deviation", "review", "same_officers", "picked_before", "high_share")
 
 
 def _share_number(share: str | None) -> Decimal | None:
@@ -57,8 +51,9 @@ def to_review(session: Session, principal: Principal, *, since: date,
               county_code: str | None = None) -> list[dict[str, Any]]:
     """The hand-picked visits created since `since` (Asia/Shanghai) in the caller's counties (or `county_code`) that
     have at least one reason to be looked at, newest first: `visit_id`, `case_id`, `case_number`, `household_id`,
-    `planned_by`, `officers`, `visit_on`, `created_at`, `reason` (the supervisor's), `flags` (codes) and `texts`
-    (Chinese, in the order of `REASONS`)."""
+    `planned_by`, `officers`, `visit_on`, `created_at`, `reason` (the supervisor's), `flags` (codes, in the order of
+    `FLAGS`; the page words them: `web.stagelabels.hand_picked_reasons`), `share` (the supervisor's share of
+    hand-picked visits, "62.5%") and `share_limit`."""
     start = datetime.combine(since, time.min, tzinfo=SCHEME_TZ)
     stmt = (select(Visit, Case.number, Case.household_id, Case.county_code).join(Case, Case.id == Visit.case_id)
             .where(Visit.by_hand.is_(True), Visit.created_at >= start)
@@ -74,15 +69,25 @@ def to_review(session: Session, principal: Principal, *, since: date,
     case_household = dict(session.execute(select(Case.id, Case.household_id)
                                           .where(Case.household_id.in_(households))).tuples().all())
     cases = list(case_household)
-    checks = session.execute(select(Check.case_id, Check.officer_ids, Check.recorded_at, Check.sent_back_at)
-                             .where(Check.case_id.in_(cases))).all()
-    deviations = session.execute(select(SamplingDeviation.case_id, SamplingDeviation.created_at)
-                                 .where(SamplingDeviation.case_id.in_(cases))).all()
-    reviews = session.execute(select(ReviewRequest.case_id, ReviewRequest.recorded_at)
-                              .where(ReviewRequest.case_id.in_(cases))).all()
-    earlier_picks = session.execute(select(Visit.id, Visit.case_id, Visit.planned_by, Visit.officer_ids,
-                                           Visit.created_at)
-                                    .where(Visit.case_id.in_(cases), Visit.by_hand.is_(True))).all()
+    # Each kind read once and grouped by household, so a visit looks only at its own household's rows.
+    checks: dict[str, list[Any]] = defaultdict(list)
+    for c in session.execute(select(Check.case_id, Check.officer_ids, Check.recorded_at, Check.sent_back_at)
+                             .where(Check.case_id.in_(cases))):
+        checks[case_household[c.case_id]].append(c)
+    first_deviation: dict[str, datetime] = {}
+    for case_id, at in session.execute(select(SamplingDeviation.case_id, SamplingDeviation.created_at)
+                                       .where(SamplingDeviation.case_id.in_(cases))).tuples():
+        household = case_household[case_id]
+        first_deviation[household] = min(at, first_deviation.get(household, at))
+    first_review: dict[str, datetime] = {}
+    for case_id, at in session.execute(select(ReviewRequest.case_id, ReviewRequest.recorded_at)
+                                       .where(ReviewRequest.case_id.in_(cases))).tuples():
+        household = case_household[case_id]
+        first_review[household] = min(at, first_review.get(household, at))
+    picks: dict[str, list[Any]] = defaultdict(list)
+    for p in session.execute(select(Visit.id, Visit.case_id, Visit.planned_by, Visit.officer_ids, Visit.created_at)
+                             .where(Visit.case_id.in_(cases), Visit.by_hand.is_(True))):
+        picks[case_household[p.case_id]].append(p)
     shares = {s["user_id"]: s for s in hand_picked_shares(session, principal, since=since, county_code=county_code)}
     out = []
     for visit, number, household, _county in rows:
@@ -91,18 +96,18 @@ def to_review(session: Session, principal: Principal, *, since: date,
         flags: list[str] = []
         if not (visit.reason or "").strip():
             flags.append("no_reason")
-        household_checks = [c for c in checks if case_household.get(c.case_id) == household and c.recorded_at <= at]
+        household_checks = [c for c in checks.get(household, ()) if c.recorded_at <= at]
         if any(c.sent_back_at is not None and c.sent_back_at <= at for c in household_checks):
             flags.append("sent_back")
-        if any(case_household.get(d.case_id) == household and d.created_at <= at for d in deviations):
+        if household in first_deviation and first_deviation[household] <= at:
             flags.append("deviation")
-        if any(case_household.get(r.case_id) == household and r.recorded_at <= at for r in reviews):
+        if household in first_review and first_review[household] <= at:
             flags.append("review")
         others = [c for c in household_checks if c.case_id != visit.case_id]
         if others and mine & set(max(others, key=lambda c: c.recorded_at).officer_ids):
             flags.append("same_officers")
         if any(p.id != visit.id and p.planned_by == visit.planned_by and p.created_at <= at
-               and case_household.get(p.case_id) == household and mine & set(p.officer_ids) for p in earlier_picks):
+               and mine & set(p.officer_ids) for p in picks.get(household, ())):
             flags.append("picked_before")
         share = shares.get(visit.planned_by)
         pct = _share_number(share["share"]) if share else None
@@ -110,11 +115,10 @@ def to_review(session: Session, principal: Principal, *, since: date,
             flags.append("high_share")
         if not flags:
             continue
-        texts = [REASONS[f].format(limit=SHARE_LIMIT, share=share["share"] if share else "") for f in flags]
         out.append({"visit_id": visit.id, "case_id": visit.case_id, "case_number": number, "household_id": household,
                     "planned_by": visit.planned_by, "officers": list(visit.officer_ids), "visit_on": visit.visit_on,
                     "created_at": at, "reason": visit.reason or "", "active": visit.active, "flags": flags,
-                    "texts": texts})
+                    "share": share["share"] if share else None, "share_limit": SHARE_LIMIT})
         if len(out) >= LIMIT:
             break
     return out

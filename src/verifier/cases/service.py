@@ -336,8 +336,10 @@ def plan(
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
                                     due_on=due[c.id], excluded_officers=barred.get(c.id, frozenset()))
                   for c in cases]
+    # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
+    # again and again and apply it once it sends him where he wants (another supervisor's plan may send him).
     officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
-                for u in field_officers(session, county_code)]
+                for u in field_officers(session, county_code) if u.id != principal.id]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                 for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]

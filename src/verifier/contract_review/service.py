@@ -28,12 +28,11 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract
 from ..contract_zh import ContractTerms, terms_zh
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..referrals.service import contract_problem
 from ..store import contracts as contract_store
 from ..store.contracts import ACCEPTED, PENDING, REFUSED
 from ..store.tables import Case, ContractDecision, ContractRow, Determination, Referral, User
-from ..web.labels import message_zh
 
 REVIEWER = "county_reviewer"
 STATUS_ZH = {PENDING: "待县审核确认", ACCEPTED: "已确认生效", REFUSED: "县审核拒绝，不生效"}
@@ -215,13 +214,13 @@ def _channels(session: Session, case_ids: list[str]) -> dict[str, set[str]]:
     return found
 
 
-def rebind_obstacle(contract: Contract, cause_code: str, group: str, channels: set[str]) -> str | None:
-    """Why a case waiting on a refused contract cannot go to the corrected `contract` (Chinese), None when it can:
-    the intake's own check (`referrals.service.contract_problem`): the corrected contract must serve its cause and
-    household group, and let at least one of the channels it was referred through refer that cause (README "Which
-    channels refer a cause"): a case the contract would have refused at intake does not move there unseen."""
-    problem = contract_problem(contract, cause_code, group, sorted(channels))
-    return None if problem is None else "更正后的" + message_zh(problem.message)
+def rebind_obstacle(contract: Contract, cause_code: str, group: str, channels: set[str]) -> FieldError | None:
+    """Why a case waiting on a refused contract cannot go to the corrected `contract`, None when it can: the intake's
+    own check (`referrals.service.contract_problem`), its problem as intake gives it (the page words it,
+    `web.stagelabels.rebind_obstacle_zh`): the corrected contract must serve its cause and household group, and let
+    at least one of the channels it was referred through refer that cause (README "Which channels refer a cause"):
+    a case the contract would have refused at intake does not move there unseen."""
+    return contract_problem(contract, cause_code, group, sorted(channels))
 
 
 def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, clock: Clock) -> list[str]:
@@ -250,7 +249,8 @@ def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, 
             audit.append(session, actor=principal.id, role=REVIEWER, action="case.contract_not_rebound",
                          subject=case.id, contract_hash=row.content_hash, clock=clock, county_code=case.county_code,
                          payload={"from": case.contract_id, "to": row.id, "to_hash": row.content_hash,
-                                  "channels": sorted(channels[case.id]), "why": obstacle})
+                                  "channels": sorted(channels[case.id]), "why": obstacle.message,
+                                  "field": obstacle.field})
             continue
         before = (case.contract_id, case.contract_hash)
         case.contract_id, case.contract_hash, case.contract_year = row.id, row.content_hash, contract.year
@@ -265,10 +265,23 @@ def rebind_waiting(session: Session, row: ContractRow, *, principal: Principal, 
     return moved
 
 
-def waiting_note(session: Session, contract_id: str, case: Case | None = None) -> str | None:
-    """What a case bound to `contract_id` waits for, in Chinese (the case page); None when the contract is in force.
-    With the `case`: when the county has accepted a corrected contract for its county and referral day that could
-    not take it (`rebind_obstacle`), why it stays, and what is to be done."""
+@dataclass(frozen=True)
+class WaitingNote:
+    """What a case bound to a contract not in force waits for (the page words it,
+    `web.stagelabels.contract_waiting_zh`): `pending` (the counties have not all accepted it), `refused` (waiting for a corrected contract), or
+    `cannot_move` (a corrected contract is in force but could not take it in: `obstacle`, intake's problem)."""
+
+    kind: str
+    contract_id: str
+    title: str
+    corrected_id: str | None = None
+    obstacle: FieldError | None = None
+
+
+def waiting_note(session: Session, contract_id: str, case: Case | None = None) -> WaitingNote | None:
+    """What a case bound to `contract_id` waits for (the case page); None when the contract is in force. With the
+    `case`: when the county has accepted a corrected contract for its county and referral day that could not take it
+    (`rebind_obstacle`), why it stays."""
     row = session.execute(select(ContractRow.status, ContractRow.title).where(ContractRow.id == contract_id)).first()
     if row is None or row.status == ACCEPTED:
         return None
@@ -279,13 +292,9 @@ def waiting_note(session: Session, contract_id: str, case: Case | None = None) -
             obstacle = rebind_obstacle(corrected, case.cause, case.household_group,  # type: ignore[union-attr]
                                        _channels(session, [case.id])[case.id])  # type: ignore[union-attr]
             if obstacle is not None:
-                return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。县已确认的更正"
-                        f"合同 {corrected.id} 不能接办本案：{obstacle}。本案没有改按更正合同办理，不能认定和计算保障金："
-                        "请乡镇经办人与县级复核员核实，按更正合同的规定重新受理（如由农户申请），或说明理由后撤销本案。")
-        return (f"本案所按的服务合同 {contract_id}（{row.title}）已被县级复核员拒绝确认，不会生效。本案等待县确认"
-                "更正后的合同（同一县、同一期间）：确认后自动改按更正合同办理；在此之前不能认定和计算保障金。")
-    return (f"本案所按的服务合同 {contract_id}（{row.title}）待县审核确认：合同所覆盖的每个县（区）的县级复核员确认前，"
-            "本案不能认定和计算保障金。")
+                return WaitingNote("cannot_move", contract_id, row.title, corrected.id, obstacle)
+        return WaitingNote("refused", contract_id, row.title)
+    return WaitingNote("pending", contract_id, row.title)
 
 
 def refusal_reason(reason: str | None) -> str:

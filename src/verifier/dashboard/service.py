@@ -31,6 +31,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..followups import service as followups
 from ..payments import ledger
 from ..payments.models import PaymentItem
+from ..sampling.visits import counts_in_verdict_sql
 from ..sampling.models import SamplingResult, SamplingRound
 from ..store import contracts as contract_store
 from ..store.tables import Case, Check
@@ -139,9 +140,8 @@ def dashboard(session: Session, principal: Principal, county_code: str, period: 
             SamplingRound.county_code == county_code,
             SamplingRound.checked_from.between(year.first, year.last)).order_by(SamplingRound.checked_from)):
         # a result taken without the county's visit is no re-check the rate may rest on (sampling/visits.py)
-        counted = [dev for dev, visited, evidence in session.execute(
-            select(SamplingResult.deviation, SamplingResult.visited_on, SamplingResult.evidence)
-            .where(SamplingResult.round_id == r.id)) if visited is not None or evidence is None]
+        counted = list(session.scalars(select(SamplingResult.deviation).where(
+            SamplingResult.round_id == r.id, counts_in_verdict_sql())))
         rounds.append(RoundRate(r.id, r.checked_from, r.checked_to, len(counted), sum(1 for d in counted if d)))
     return Dashboard(
         county_code=county_code, period=period, as_of=min(today, period.last),
@@ -184,7 +184,7 @@ def chart_cases(session: Session, principal: Principal, county_code: str, period
     if kind == "deviations" and detail:
         return (select(SamplingResult.case_id).join(SamplingRound, SamplingRound.id == SamplingResult.round_id)
                 .where(SamplingRound.county_code == county_code, SamplingResult.round_id == detail,
-                       SamplingResult.deviation.is_(True)))
+                       SamplingResult.deviation.is_(True), counts_in_verdict_sql()))
     if kind == "followups" and detail in FOLLOWUP_FIGURES:
         ids = followups.followup_cases(session, county_code, period.first, period.last, today=today, which=detail)
         return cases.where(Case.id.in_(ids)) if ids else cases.where(and_(Case.id.is_(None)))

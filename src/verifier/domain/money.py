@@ -15,6 +15,8 @@ Fen = int
 """An amount of money in fen (0.01 yuan). Never a float."""
 
 _YUAN = re.compile(r"^(-)?(\d{1,15})(?:\.(\d{1,2}))?$")
+# Commas only as thousands groups ("12,345.60"): "5200,00" and "1,5" are no amounts (not 520000 and 15).
+THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _RATE = re.compile(r"^\d{1,3}(?:\.\d{1,12})?$")
 
 
@@ -31,7 +33,10 @@ def parse_yuan(text: object, field: str = "amount", *, allow_negative: bool = Fa
         text = format(text, "f")
     if not isinstance(text, str):
         raise ValidationFailed.one(field, "money must be a string of yuan such as \"5200.00\"")
-    m = _YUAN.match(text.strip().replace(",", ""))
+    plain = text.strip()
+    if "," in plain and THOUSANDS.fullmatch(plain):
+        plain = plain.replace(",", "")
+    m = _YUAN.match(plain)
     if not m:
         raise ValidationFailed.one(field, f"not an amount of yuan with at most two decimals: {text!r}")
     sign, whole, frac = m.groups()

@@ -53,8 +53,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("paid_amount", "兑现金额（元）", money=True, counted_by="银行到账日期"),
     Figure("payment_failed", "支付失败（笔）", counted_by="银行回单日期"),
     Figure("sampling_rounds", "抽样复核轮次（已抽取样本）", counted_by="抽取样本日期", linked=False),
-    Figure("rechecked", "抽样复核户数", counted_by="复核结果录入日期"),
-    Figure("deviations", "其中复核结果有偏差（户）", counted_by="复核结果录入日期"),
+    Figure("rechecked", "录入抽样复核结果户数（含尚无走访证据的）", counted_by="复核结果录入日期"),
+    Figure("deviations", "其中经入户走访有偏差（户）", counted_by="复核结果录入日期"),
 )
 BY_KEY = {f.key: f for f in FIGURES}
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..domain.errors import ValidationFailed
 from ..notices.models import Notice, NoticeItem, Objection, VillageReview
 from ..payments.models import PaymentItem
+from ..sampling.visits import counts_in_verdict_sql
 from ..sampling.models import SamplingResult, SamplingRound
 from ..store.tables import Case, Check, Determination, Referral, VisitAttempt
 from . import figures as fg
@@ -88,6 +89,6 @@ def figure_cases(county_code: str, month: str, figure: str, session: Session | N
         "paid_amount": lambda: via(PaymentItem, settled, PaymentItem.status == "succeeded"),
         "payment_failed": lambda: via(PaymentItem, settled, PaymentItem.status == "failed"),
         "rechecked": lambda: rechecked,
-        "deviations": lambda: rechecked.where(SamplingResult.deviation.is_(True)),
+        "deviations": lambda: rechecked.where(SamplingResult.deviation.is_(True), counts_in_verdict_sql()),
     }
     return queries[name]()

@@ -17,7 +17,7 @@ from calendar import monthrange
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import String, func, null, select, union_all
+from sqlalchemy import String, and_, func, null, select, union_all
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from ..contract import Contract
 from ..domain.errors import ValidationFailed
 from ..notices.models import Notice, NoticeItem, Objection, VillageReview
 from ..payments.models import PaymentItem
+from ..sampling.visits import counts_in_verdict_sql
 from ..sampling.models import SamplingResult, SamplingRound
 from ..store import contracts as contract_store
 from ..store.tables import Case, Check, Determination, Referral, VisitAttempt
@@ -202,14 +203,17 @@ def payments(session: Session, county: str, p: Period) -> Iterator[Row]:
 
 
 def sampling(session: Session, county: str, p: Period) -> Iterator[Row]:
-    """Rounds whose sample was drawn, and the county's re-checks recorded, with those that disagree (偏差)."""
+    """Rounds whose sample was drawn; the county's re-check results recorded (activity: with or without the county's
+    visit); and those that disagree (偏差) among the ones that count (visited, or from before the control:
+    `visits.counts_in_verdict_sql`), so a desk figure is no deviation here either."""
     cond, month = p.at_times(SamplingRound.drawn_at)
     for m, n in session.execute(select(month, func.count()).where(SamplingRound.county_code == county, cond)
                                 .group_by(month)):
         yield Row("sampling_rounds", "", "", "", "", bool(m), n)
     cond, month = p.at_times(SamplingResult.recorded_at)
     for *dims, m, n, deviations in session.execute(
-            select(*DIMS, month, func.count(), func.sum(when((SamplingResult.deviation.is_(True), 1), else_=0)))
+            select(*DIMS, month, func.count(), func.sum(when(
+                (and_(SamplingResult.deviation.is_(True), counts_in_verdict_sql()), 1), else_=0)))
             .join(Case, Case.id == SamplingResult.case_id)
             .join(SamplingRound, SamplingRound.id == SamplingResult.round_id)
             .where(Case.county_code == county, SamplingRound.county_code == county, cond)

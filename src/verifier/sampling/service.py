@@ -325,7 +325,9 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
     """The county's visit added to a result taken without it (the API's figures-only body): checked as a new
     result's (`visits.require_visit`), by a reviewer independent of the case. From then on the result counts in the
     verdict and the assessment, and a deviation has its consequence (hold, recovery, supplement) as if recorded
-    with the visit. A result with its visit, or one recorded before the control (it counts as it did), is 409."""
+    with the visit. The visit may not be after the day the figures were typed (recorded, or last corrected): figures
+    from the desk before the visit are corrected first. A result with its visit, or one recorded before the control
+    (it counts as it did), is 409."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
         raise InvalidState("the round's sample has not been drawn yet")
@@ -339,7 +341,9 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
         raise InvalidState("this re-check result was recorded before the visit was asked for: it counts as it did")
     case = session.get(Case, case_id)
     assert case is not None
-    got = visits.require_visit(session, rnd, case, visit, clock.today())
+    # The visit must come before the figures it backs: figures typed at the desk on day 1 are not those of a visit on
+    # day 5 (they are corrected first, the old ones kept in the correction's audit entry, then the visit is added).
+    got = visits.require_visit(session, rnd, case, visit, clock.today(), figures_typed=visits.figures_typed_on(row))
     row.visited_on, row.met_member_id = got["visited_on"], got["met_member_id"]
     row.signed_form, row.evidence = got["signed_form"], got["evidence"]
     session.flush()

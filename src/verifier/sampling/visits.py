@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -143,9 +143,26 @@ def awaiting_visit(row: SamplingResult) -> bool:
     return row.visited_on is None and row.evidence is not None
 
 
-def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date) -> dict[str, Any]:
+def figures_typed_on(row: SamplingResult) -> date:
+    """The day (Asia/Shanghai) a result's figures were last typed: its correction's, else its recording's."""
+    return (row.corrected_at or row.recorded_at).astimezone(SCHEME_TZ).date()
+
+
+def counts_in_verdict_sql() -> ColumnElement[bool]:
+    """`not awaiting_visit(row)` as SQL, the one form every count of results uses (the round's report and
+    assessment read the rows; the dashboard's bar and its case list, the monthly report's deviations and theirs
+    count in SQL): visited, or recorded before the control. The column is JSON: a NULL written by the migration is
+    SQL NULL, one written through the ORM is JSON `null`; both are "before the control"."""
+    return or_(SamplingResult.visited_on.is_not(None), SamplingResult.evidence.is_(None),
+               cast(SamplingResult.evidence, String) == "null")
+
+
+def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: VisitInput, today: date, *,
+                  figures_typed: date | None = None) -> dict[str, Any]:
     """The visit's evidence checked (every problem at once, 422): the day, the member met, the signed record, a photo
-    taken that day. Returns what the result keeps and its audit entry records."""
+    taken that day. Returns what the result keeps and its audit entry records. `figures_typed`: for a visit added to
+    a result recorded without it, the day its figures were typed; the visit may not come after it (figures typed at
+    the desk before anyone went out are not the visit's)."""
     problems: list[FieldError] = []
     uploads = {r.sha256: r for r in session.scalars(select(RecheckEvidence).where(
         RecheckEvidence.round_id == rnd.id, RecheckEvidence.case_id == case.id))}
@@ -154,6 +171,10 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
         problems.append(FieldError("visited_on", VISIT_DAY_REQUIRED))
     elif day > today:
         problems.append(FieldError("visited_on", "may not be after today"))
+    elif figures_typed is not None and day > figures_typed:
+        problems.append(FieldError("visited_on", f"after the day the figures were recorded "
+                                                 f"({figures_typed.isoformat()}): correct the result with the visit's "
+                                                 f"figures first"))
     elif rnd.drawn_at is not None and day < rnd.drawn_at.astimezone(SCHEME_TZ).date():
         problems.append(FieldError("visited_on", f"before the sample was drawn "
                                                  f"({rnd.drawn_at.astimezone(SCHEME_TZ).date().isoformat()})"))

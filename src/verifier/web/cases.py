@@ -57,7 +57,7 @@ from . import reports as report_pages
 from .deviations import case_deviations
 from ..registers.service import FINDING_READERS
 from .registers import finding_rows
-from . import labels, stencil
+from . import labels, stagelabels, stencil
 from .paging import Pager, page_param
 from .templating import day, yuan
 from .payments import READER_ROLES as PAYMENT_READERS
@@ -163,7 +163,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         deviations = case_deviations(session, case.id, user)
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
         names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
-        contract_note = contract_review.waiting_note(session, case.contract_id, case)
+        contract_note = stagelabels.contract_waiting_zh(contract_review.waiting_note(session, case.contract_id, case))
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {

@@ -31,6 +31,7 @@ from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
 from ..notices.reading import posting_unconfirmed
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
+from . import stagelabels
 from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next, user_names
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
@@ -172,6 +173,7 @@ class HomePage(Controller):
                 flagged = (hand_picked.to_review(session, user, since=today - timedelta(days=HAND_PICKED_DAYS),
                                                  county_code=board.county_code)
                            if user.has("county_reviewer") else [])
+                flagged = [{**f, "texts": stagelabels.hand_picked_reasons(f)} for f in flagged]
                 share_names = user_names(session, [s["user_id"] for s in shares]
                                          + [o for f in flagged for o in (f["planned_by"], *f["officers"])])
             cards = _tasks(session, user, today)

@@ -75,7 +75,7 @@ REPORT_FIGURES = {
     "objections": "本月收到异议的案件", "objections_upheld": "本月异议成立的案件",
     "objections_dismissed": "本月异议不成立的案件", "objections_open": "本月异议待处理的案件",
     "paid": "本月兑现的案件", "paid_amount": "本月兑现的案件", "payment_failed": "本月支付失败的案件",
-    "rechecked": "本月抽样复核的案件", "deviations": "本月抽样复核有偏差的案件",
+    "rechecked": "本月录入抽样复核结果的案件（含尚无走访证据的）", "deviations": "本月抽样复核经入户走访有偏差的案件",
 }
 
 FIELD_LABELS = {
@@ -375,6 +375,8 @@ _MESSAGES: Table = compile_table([
     (r"this file is the evidence of another re-check", "该文件已是另一户复核的证据：每户须有自己的走访照片和记录"),
     (r"before the sample was drawn \((\S+)\)", lambda m: f"早于样本抽取日期（{m.group(1)}）：当时该户尚未被抽中"),
     (r"may not be after today", "不能晚于今天"),
+    (r"after the day the figures were recorded \((\S+)\): correct the result with the visit's figures first",
+     lambda m: f"晚于复核数据录入日期（{m.group(1)}）：走访前在办公室录入的数据不算走访结果，请先按走访所得更正复核结果，再补录走访证据"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
 ])
@@ -414,3 +416,41 @@ def change_zh(action: str, payload: dict[str, Any] | None) -> str:
         return ""
     table = BATCH_STATUS if action.startswith("payment_batch.") else labels.STATUS_LABELS
     return f"{table.get(before, before)} → {table.get(after, after)}"
+
+
+# Why a hand-picked visit is listed for the county reviewer (cases/hand_picked.py returns the codes).
+HAND_PICKED_REASONS = {
+    "no_reason": "未说明人工指派原因",
+    "sent_back": "该户此前有核查被主管退回",
+    "deviation": "该户此前的县级抽样复核发现偏差",
+    "review": "该户此前对不符合条件的认定申请过复议",
+    "same_officers": "上次核查过该户的核查员再次走访（本县其他核查员不足）",
+    "picked_before": "该主管此前也人工指派该核查员走访过该户",
+    "high_share": "该主管近期人工指派的比例超过 {limit}%（{share}）",
+}
+
+
+def hand_picked_reasons(row: dict[str, Any]) -> list[str]:
+    """A listed hand-picked visit's reasons, in Chinese, in the order of its `flags`."""
+    return [HAND_PICKED_REASONS[f].format(limit=row.get("share_limit", ""), share=row.get("share") or "")
+            for f in row["flags"]]
+
+
+def rebind_obstacle_zh(problem: Any) -> str:
+    """Why a waiting case cannot go to the corrected contract (`contract_review.service.rebind_obstacle`)."""
+    return "更正后的" + labels.message_zh(problem.message)
+
+
+def contract_waiting_zh(note: Any) -> str | None:
+    """What a case bound to a contract not in force waits for (`contract_review.service.waiting_note`)."""
+    if note is None:
+        return None
+    head = f"本案所按的服务合同 {note.contract_id}（{note.title}）"
+    if note.kind == "cannot_move":
+        return (f"{head}已被县级复核员拒绝确认，不会生效。县已确认的更正合同 {note.corrected_id} 不能接办本案："
+                f"{rebind_obstacle_zh(note.obstacle)}。本案没有改按更正合同办理，不能认定和计算保障金："
+                "请乡镇经办人与县级复核员核实，按更正合同的规定重新受理（如由农户申请），或说明理由后撤销本案。")
+    if note.kind == "refused":
+        return (f"{head}已被县级复核员拒绝确认，不会生效。本案等待县确认更正后的合同（同一县、同一期间）："
+                "确认后自动改按更正合同办理；在此之前不能认定和计算保障金。")
+    return f"{head}待县审核确认：合同所覆盖的每个县（区）的县级复核员确认前，本案不能认定和计算保障金。"

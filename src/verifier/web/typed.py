@@ -18,9 +18,14 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from ..domain.money import THOUSANDS
+
 # The browser anchors a pattern at both ends and (Chromium) reads it with the `v` flag: every class below is
 # written so that both flags read it alike (no unescaped - / ( ) | inside a class).
-MONEY_PATTERN = r"\s*(¥|￥|人民币)?\s*[0-9０-９,，\s]*([.．][0-9０-９]{1,2})?\s*元?\s*"
+# Commas (ASCII or full-width) only as thousands groups, as the server reads them (`domain.money.THOUSANDS`).
+_MD = "[0-9０-９]"
+MONEY_PATTERN = (rf"\s*(¥|￥|人民币)?\s*([0-9０-９\s]*|{_MD}(\s*{_MD}){{0,2}}(\s*[,，]\s*{_MD}\s*{_MD}\s*{_MD})+\s*)"
+                 rf"([.．]{_MD}{{1,2}})?\s*元?\s*")
 MONEY_TITLE = "金额（元），最多两位小数，如 12,345.60 或 12345.6元"
 _D = "[0-9０-９]"
 _SEP = r"\s*[\-\/.－／．]\s*"
@@ -54,12 +59,14 @@ def typed_count(value: Any) -> str:
 
 def typed_yuan(value: Any) -> str:
     """An amount as typed, in the form `parse_yuan` reads: full-width digits folded, the spaces and thousands commas
-    dropped, a ¥ / ￥ / 人民币 before or a 元 after left off ("￥１２，３４５．６元" is "12345.6"). Anything else is
-    left as it is, for `parse_yuan` to refuse naming the field; an empty box is ""."""
-    text = _folded(value).replace(",", "")
+    dropped, a ¥ / ￥ / 人民币 before or a 元 after left off ("￥１２，３４５．６元" is "12345.6"). A comma is a thousands
+    comma only between groups of three ("12,345.6"); "5200，00" or "1,5" is left as it is, like anything else, for
+    `parse_yuan` to refuse naming the field; an empty box is ""."""
+    text = _folded(value)
     for sign in ("¥", "人民币"):
         text = text.removeprefix(sign)
-    return text.removesuffix("元")
+    text = text.removesuffix("元")
+    return text.replace(",", "") if THOUSANDS.fullmatch(text) else text
 
 
 def typed_day(value: Any) -> str:
