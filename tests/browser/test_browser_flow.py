@@ -204,6 +204,9 @@ def test_field_officer_records_both_checks_on_a_phone(staff, flow) -> None:  # t
                    "#f-bills-0-amount": person["cost"]})
         if desk.page.locator("#f-members-0-id_number").input_value() == "":
             desk.fill({"#f-members-0-id_number": person["id"]})
+        # The supervisor put the visit on the schedule today, after the visit day: the form asks why (补录原因).
+        assert desk.page.locator("#f-late_entry_reason").is_visible()
+        desk.fill({"#f-late_entry_reason": "主管今天补排走访，入户当天村里无信号，先记在纸上"})
         assert desk.submit(form, expect=CASE_URL + "check") == 1
         assert "入户核查已提交" in desk.flash() and "已核查" in desk.text("h1")
         assert history(desk, "录入入户核查") == 1
@@ -260,16 +263,22 @@ def test_clerk_records_the_village_review_and_posts_and_closes_the_notice(server
     desk.go("/notices")
     assert desk.page.locator(notices_here).count() == before + 1  # one notice, not two
 
-    # The town has one clerk: the insurer's officer who comes to the village photographs the notice on the wall and
-    # confirms it (the clerk who posted it may not); until then no batch would pay these households.
-    officer = staff.desk("officer2")
+    # The town has one clerk: the insurer's officer who comes to the village photographs the notice on the wall (the
+    # clerk who posted it may not confirm it); until it is confirmed no batch would pay these households. Its two
+    # households passed their village review one by one (no signed meeting record), so the county reviewer confirms
+    # it, saying how the review was verified.
+    officer = staff.desk("officer3")
     officer.go(notice)
     officer.page.set_input_files("#f-photo", files=[{"name": "公示栏.jpg", "mimeType": "image/jpeg",
                                                      "buffer": wall_photo(Clock().today())}])
     assert officer.submit("#wall-photo-form", double=False, expect=r"done=wall_photo") == 1
-    officer.fill({"#confirm-posting input[name=confirm]": True})
-    assert officer.submit("#confirm-posting", expect=r"done=posting_confirmed") == 1
-    assert "已确认张贴" in officer.text("#posting")
+    assert officer.page.locator("#confirm-posting input[name=confirm]").count() == 0
+    reviewer = staff.desk("reviewer")
+    reviewer.go(notice)
+    reviewer.fill({"#confirm-posting input[name=note]": "到村查阅了纸质评议记录和签到表",
+                   "#confirm-posting input[name=confirm]": True})
+    assert reviewer.submit("#confirm-posting", expect=r"done=posting_confirmed") == 1
+    assert "已确认张贴" in reviewer.text("#posting")
 
     # A notice is entered the day it goes up (or the next) and runs its full period: the server's days move on.
     # Everyone logs in again on that later day (the sessions of a week ago have ended).

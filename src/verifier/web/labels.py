@@ -129,7 +129,7 @@ ACTIONS = {
     "sampling.round_frozen": "冻结抽样总体", "sampling.round_committed": "抽样总体写入签名检查点",
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
     "sampling.passed_over": "略过未按期揭示的一方", "sampling.drawn": "抽取样本",
-    "sampling.result_recorded": "录入复核结果", "sampling.recheck_evidence_uploaded": "上传复核走访证据", "sampling.expanded": "扩大样本",
+    "sampling.result_recorded": "录入复核结果", "sampling.recheck_evidence_uploaded": "上传复核走访证据", "sampling.result_visit_added": "补录复核走访证据", "sampling.expanded": "扩大样本",
     "places.import": "导入乡镇村名单", "place.add": "乡镇村名单添加村", "village_meeting.record": "记录村级评议会",
     "sampling.result_corrected": "更正复核结果", "case.send_back": "核查退回，重新入户核查",
     "payment_batch.remove_item": "移出支付批次明细", "payment_batch.signoff_refused": "县级签批不同意，退回批次",
