@@ -228,3 +228,42 @@ def test_on_postgresql_the_connection_of_a_thread_gone_is_given_back(db: Databas
             executor.shutdown()
     assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]  # the last thread's, kept until it is looked at
     assert _count(db) == 12
+
+
+def test_on_postgresql_a_held_connection_left_in_a_transaction_is_not_joined_by_the_next_write(db: Database) -> None:
+    """PostgreSQL: a held connection that is not idle between writes (a transaction left open behind the session's
+    back, as a rollback that failed without a disconnect would leave it) is let go of before the next write: that
+    write does not join the leftover transaction (whose row would then be committed with it), it takes another
+    connection and commits only its own."""
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's worker threads")
+    pids: list[int] = []
+
+    def first(session: Session) -> int:
+        pids.append(session.execute(select(func.pg_backend_pid())).scalar_one())
+        return _insert(1)(session)
+
+    def leave_open() -> None:  # in the worker thread, on the connection it holds, behind the session's back
+        raw = db._thread_held.held[0].connection.dbapi_connection
+        raw.execute("INSERT INTO idempotency_key (user_id, key, method_path, request_hash, response_status, "
+                    "response_body, created_at) VALUES ('u_1', 'stray', 'POST /x', 'h', 201, '\\x7b7d', now())")
+
+    def second(session: Session) -> int:
+        pids.append(session.execute(select(func.pg_backend_pid())).scalar_one())
+        return _insert(2)(session)
+
+    executor = ThreadPoolExecutor(1)
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_default_executor(executor)
+        assert await db.write(first) == 1
+        await asyncio.get_running_loop().run_in_executor(None, leave_open)
+        assert await db.write(second) == 2
+
+    try:
+        asyncio.run(main())
+    finally:
+        executor.shutdown()
+    assert len(pids) == 2  # (the connection let go of goes back to the pool, rolled back: it may come back)
+    with db.read() as session:
+        assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k2"]

@@ -294,6 +294,8 @@ def _alive(connection: Connection) -> bool:
     dbapi_connection: Any = connection.connection.dbapi_connection
     if dbapi_connection is None or dbapi_connection.closed or dbapi_connection.pgconn.status != pq.ConnStatus.OK:
         return False
+    if dbapi_connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False  # a transaction left behind (a rollback failed without a disconnect): never joined by the next write
     if select.select([dbapi_connection.fileno()], [], [], 0)[0]:
         try:
             dbapi_connection.execute(";")
