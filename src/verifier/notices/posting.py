@@ -10,9 +10,12 @@ ran out in silence and the cases went on to payment. So:
 - a notice's posting on the wall is attested by photos of it (`wall_photo`) and **confirmed by a second person**:
   someone who neither posted the notice nor recorded the village review of any of its households (nor the meeting
   that decided it), nor decided any of them for the insurer (confirmed its determination, or went on its home
-  check): another clerk of the county, the county reviewer, or the insurer's field officer or supervisor who comes
-  to the village for its home checks (where a town has one clerk, it is one of these). The confirmation needs at
-  least one photo whose camera capture time (Asia/Shanghai) falls within the notice period;
+  check, chose its officers or sent its check back): another clerk of the county, the county reviewer, or an
+  officer or supervisor of the insurer who had no part in these households (where a town has one clerk, it is one
+  of these). The confirmation needs at least one photo whose camera capture time (Asia/Shanghai) falls within the
+  notice period; without one (a notice open at the upgrade whose period had ended, or nobody photographed it in
+  time) only the county reviewer confirms, with a note saying how the posting was verified, and the audit entry and
+  the notice's page say it was confirmed without a dated photo (else its cases would be held from payment for good);
 - a household passed by a review recorded on its own (`POST /api/cases/{id}/village-review`, the case page: no
   attendance, no signed minutes) has only its recorder's word for the village's meeting: the posting of a notice
   listing one is confirmed only by the county reviewer (403 naming the households for anyone else), with a note
@@ -217,7 +220,8 @@ def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting |
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock) -> Notice:
     """A second person confirms the notice went up on the wall (403 for its poster, a recorder of its village
     reviews or a decider of its cases, and for anyone but the county reviewer while a household on it passed by a
-    review recorded on its own; 422 without a photo taken in the notice period; 409 once confirmed)."""
+    review recorded on its own; 422 without a photo taken in the notice period, unless the county reviewer confirms
+    with a note saying how the posting was verified; 409 once confirmed)."""
     if not principal.has(*CONFIRMERS):
         raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting")
     notice = load_notice(session, notice_id, principal, for_update=True)
@@ -245,10 +249,15 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                                            "（如查阅了纸质会议记录、向村委会核实）")
     photos = wall_photos(session, notice.id)
     dated = [p for p in photos if in_period(notice, taken_on(p.captured_at))]
-    if not dated:
+    undated = not dated
+    if undated and not principal.has("county_reviewer"):
         raise ValidationFailed.one(
             "photos", f"须至少有一张在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片"
-                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张")
+                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张。没有这样的照片时，由县级复核员核实后确认")
+    if undated and not note:
+        raise ValidationFailed.one(
+            "note", f"没有在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片：请写明您如何"
+                    "核实了公示确已张贴（如村委会的书面说明、之后拍到仍在墙上的照片）")
     now = clock.now()
     notice.posting_confirmed_by, notice.posting_confirmed_at, notice.posting_note = principal.id, now, note or None
     session.flush()
@@ -256,6 +265,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                  subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
                  payload={"posted_by": notice.posted_by, "photos": [p.sha256 for p in photos],
                           "photos_in_period": [p.sha256 for p in dated],
+                          **({"without_dated_photo": True} if undated else {}),
                           **({"bare_reviews": [case_id for case_id, _ in bare]} if bare else {}),
                           **({"note_sha256": audit.text_digest(note)} if note else {})})
     return notice
@@ -269,6 +279,9 @@ def posting_state(session: Session, notice: Notice) -> dict[str, Any]:
         "confirmed_by": notice.posting_confirmed_by, "confirmed_at": notice.posting_confirmed_at,
         "note": notice.posting_note,
         "awaiting_second_person": notice.awaiting_second_person,
+        # confirmed by the county reviewer on their note alone (no photo can be added once confirmed)
+        "without_dated_photo": notice.posting_confirmed_by is not None and not any(
+            in_period(notice, taken_on(p.captured_at)) for p in photos),
         "photos": [{"sha256": p.sha256, "content_type": p.content_type, "captured_at": p.captured_at,
                     "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, taken_on(p.captured_at)),
                     "uploaded_by": p.uploaded_by, "uploaded_at": p.uploaded_at} for p in photos],
