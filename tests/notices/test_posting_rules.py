@@ -127,20 +127,25 @@ def test_a_notice_nobody_photographed_in_its_period_is_confirmed_by_the_county_r
     officer, other_clerk = _person("field-other", "field_officer"), _person("clerk-2", "town_clerk")
     with ctx.db.begin() as session:
         posting.upload_wall_photo(session, notice_id, late, principal=officer, clock=ctx.clock)
-    for who in (officer, other_clerk):  # a photo of the period, or the county reviewer
+    reviewer = _person("county-rev", "county_reviewer")
+    for who in (officer, other_clerk, reviewer):  # a photo of the period, or the county reviewer saying so
         with pytest.raises(ValidationFailed, match="县级复核员") as info, ctx.db.begin() as session:
             posting.confirm_posting(session, notice_id, note="村委会说明已张贴", principal=who, clock=ctx.clock)
         assert info.value.errors[0].field == "photos"
-    reviewer = _person("county-rev", "county_reviewer")
+    for who in (officer, other_clerk):
+        with pytest.raises(Forbidden, match="县级复核员"), ctx.db.begin() as session:
+            posting.confirm_posting(session, notice_id, note="村委会说明已张贴", principal=who, clock=ctx.clock,
+                                    without_dated_photo=True)
     with pytest.raises(ValidationFailed) as info, ctx.db.begin() as session:  # not without saying how
-        posting.confirm_posting(session, notice_id, note="  ", principal=reviewer, clock=ctx.clock)
+        posting.confirm_posting(session, notice_id, note="  ", principal=reviewer, clock=ctx.clock,
+                                without_dated_photo=True)
     assert info.value.errors[0].field == "note"
     with pytest.raises(Forbidden), ctx.db.begin() as session:  # never the poster, even a county reviewer
         posting.confirm_posting(session, notice_id, note="看到了", principal=_person(s.clerk.id, "county_reviewer"),
-                                clock=ctx.clock)
+                                clock=ctx.clock, without_dated_photo=True)
     with ctx.db.begin() as session:
         notice = posting.confirm_posting(session, notice_id, note="村委会出具书面说明；今日到村看到公示仍在公开栏",
-                                         principal=reviewer, clock=ctx.clock)
+                                         principal=reviewer, clock=ctx.clock, without_dated_photo=True)
         state = posting.posting_state(session, notice)
         assert notice.posting_confirmed_by == reviewer.id and state["without_dated_photo"] is True
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()

@@ -90,11 +90,11 @@ def test_meetings_and_notices_recorded_before_upgrade_and_hold_nothing(database_
         reviewer = Principal(id="rev", username="rev", display_name="rev", roles=("county_reviewer",),
                              counties=("340223",))
         with pytest.raises(ValidationFailed) as info, db.begin() as session:
-            confirm_posting(session, "ntc_2", note="", principal=reviewer, clock=clock)
+            confirm_posting(session, "ntc_2", note="", principal=reviewer, clock=clock, without_dated_photo=True)
         assert info.value.errors[0].field == "note"
         with db.begin() as session:
             notice = confirm_posting(session, "ntc_2", note="村委会出具书面说明，并到村看到公示仍在公开栏",
-                                     principal=reviewer, clock=clock)
+                                     principal=reviewer, clock=clock, without_dated_photo=True)
             assert posting_state(session, notice)["without_dated_photo"] is True
             entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
             assert json.loads(entry.entry)["payload"]["without_dated_photo"] is True

@@ -217,11 +217,13 @@ def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting |
     return {case_id: (m if m is not None and m.minutes_scan_sha256 else None) for case_id, m in rows}
 
 
-def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock) -> Notice:
+def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,
+                    without_dated_photo: bool = False) -> Notice:
     """A second person confirms the notice went up on the wall (403 for its poster, a recorder of its village
     reviews or a decider of its cases, and for anyone but the county reviewer while a household on it passed by a
     review recorded on its own; 422 without a photo taken in the notice period, unless the county reviewer confirms
-    with a note saying how the posting was verified; 409 once confirmed)."""
+    `without_dated_photo` (asked for in so many words, 403 for anyone else) with a note saying how the posting was
+    verified; 409 once confirmed)."""
     if not principal.has(*CONFIRMERS):
         raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting")
     notice = load_notice(session, notice_id, principal, for_update=True)
@@ -250,10 +252,13 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     photos = wall_photos(session, notice.id)
     dated = [p for p in photos if in_period(notice, taken_on(p.captured_at))]
     undated = not dated
-    if undated and not principal.has("county_reviewer"):
+    if undated and without_dated_photo and not principal.has("county_reviewer"):
+        raise Forbidden("没有公示期内拍摄的张贴照片时，只能由县级复核员核实后确认")
+    if undated and not without_dated_photo:
         raise ValidationFailed.one(
             "photos", f"须至少有一张在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片"
-                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张。没有这样的照片时，由县级复核员核实后确认")
+                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张。没有这样的照片时，由县级复核员写明如何核实"
+                      "后确认")
     if undated and not note:
         raise ValidationFailed.one(
             "note", f"没有在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片：请写明您如何"

@@ -56,7 +56,7 @@ class NoticePostingPages(Controller):
                 raise ValidationFailed.one("confirm", "确认张贴不能撤回：请先勾选确认框，确认您本人看到公示已张贴")
             with ctx.db.begin() as session:
                 posting.confirm_posting(session, notice_id, note=clean(data.get("note")), principal=request.user,
-                                        clock=ctx.clock)
+                                        clock=ctx.clock, without_dated_photo=data.get("without_dated_photo") == "yes")
         except ValidationFailed as exc:
             errors = [FieldError("photo" if e.field == "photos" else e.field, e.message) for e in exc.errors]
             return render_notice(request, ctx, notice_id, status_code=422,
