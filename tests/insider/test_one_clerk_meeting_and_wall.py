@@ -20,7 +20,7 @@ from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
 from verifier.payments import batch_list
 from verifier.notices.models import Notice, VillageFile
-from verifier.store.tables import Case, Check, Determination, User
+from verifier.store.tables import Case, Check, Determination, User, Visit
 
 
 def _written(ctx: Any) -> tuple[int, ...]:
@@ -258,3 +258,35 @@ def test_attack_the_clerk_claims_a_wall_nobody_photographed_in_time(ctx, client,
     assert r.status_code == 201 and r.json()["item_count"] == 1, r.text
     with ctx.db.read() as session:
         assert session.get(Case, case_id).status == "in_batch"
+
+
+def test_attack_the_supervisor_who_chose_the_officers_or_sent_the_check_back_vouches_for_its_wall(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The insurer's supervisor who scheduled the household's visit (chose the officers who found it eligible), and
+    the one who sent a check of it back for another visit, had their hand in the decision too: refused, nothing
+    written. (The rows are set here as scheduling and sending back leave them: `Visit.planned_by`,
+    `Check.sent_back_by`.)"""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("scheduler", "insurer_supervisor", counties=(COUNTY,))
+    users.add("sender", "insurer_supervisor", counties=(COUNTY,))
+    users.add("outsider", "insurer_supervisor", counties=(COUNTY,))
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    case_id, notice_id = _posted_and_closed(ctx, client, users)
+    with ctx.db.begin() as session:
+        visits = list(session.scalars(select(Visit).where(Visit.case_id == case_id)))
+        assert visits, "the case's visit was scheduled"
+        for visit in visits:
+            visit.planned_by = users.ids["scheduler"]
+        check = session.scalars(select(Check).where(Check.case_id == case_id)).one()
+        check.sent_back_by = users.ids["sender"]
+    outsider = users.headers("outsider")
+    assert _photo(client, outsider, notice_id, wall_photo(ctx.clock.today())).status_code == 201
+    for who in ("scheduler", "sender"):
+        before = _written(ctx)
+        r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers(who),
+                        json={"note": "到村看到"})
+        assert r.status_code == 403 and "入户核查或核定" in r.text, r.text
+        assert _written(ctx) == before
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("reviewer"),
+                    json={"note": "到村看到，查阅了评议记录"})
+    assert r.status_code == 200, r.text

@@ -51,7 +51,7 @@ from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.photo_times import as_scheme_time
 from ..store.base import new_id
-from ..store.tables import Check, Determination, Evidence
+from ..store.tables import Check, Determination, Evidence, Visit
 from ..store.vault import Vault
 from .models import Notice, NoticeItem, VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
 from .reading import last_day, load_notice
@@ -185,15 +185,19 @@ def village_recorders(session: Session, notice_id: str) -> set[str]:
 
 
 def deciders(session: Session, notice_id: str) -> set[str]:
-    """Who decided a household of the notice for the insurer: confirmed its determination, or went on (or recorded)
-    its home check. The insurer pays nothing, but its officer confirming the wall of the cases they found eligible
-    would be one side vouching for its own decision."""
+    """Who decided a household of the notice for the insurer: confirmed its determination, went on (or recorded) its
+    home check, scheduled a visit to it (chose its officers, rescheduled ones included) or sent a check of it back.
+    The insurer pays nothing, but its staff confirming the wall of the cases they found eligible would be one side
+    vouching for its own decision."""
     cases = select(NoticeItem.case_id).where(NoticeItem.notice_id == notice_id)
     people = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id.in_(cases))))
-    for officers, recorder in session.execute(select(Check.officer_ids, Check.recorded_by)
-                                              .where(Check.case_id.in_(cases))):
+    people.update(session.scalars(select(Visit.planned_by).where(Visit.case_id.in_(cases))))
+    for officers, recorder, sent_back_by in session.execute(
+            select(Check.officer_ids, Check.recorded_by, Check.sent_back_by).where(Check.case_id.in_(cases))):
         people.update(officers or ())
         people.add(recorder)
+        if sent_back_by:
+            people.add(sent_back_by)
     return people
 
 
@@ -232,12 +236,13 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     if notice.posting_confirmed_by is not None:
         raise InvalidState("该公示的张贴已由他人确认")
     if principal.id == notice.posted_by:
-        raise Forbidden("四眼原则：公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或到村入户的"
-                        "保险公司工作人员）")
+        raise Forbidden("四眼原则：公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或未参与这些"
+                        "农户入户核查、核定的保险公司工作人员）")
     if principal.id in village_recorders(session, notice.id):
         raise Forbidden("四眼原则：您录入了该公示中农户的村级评议，张贴须由另一人确认")
     if principal.id in deciders(session, notice.id):
-        raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定，张贴须由另一人确认")
+        raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
+                        "另一人确认")
     bare = bare_reviews(session, notice.id)
     named = "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
     if bare and not principal.has("county_reviewer"):

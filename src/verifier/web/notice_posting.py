@@ -2,7 +2,9 @@
 
 The notice's page (web/clerk.py `render_notice`) shows the section; these routes take what it sends. A photo is
 uploaded by a clerk, the county reviewer or the insurer's field staff; the confirmation by someone who neither
-posted the notice nor recorded a village review of its households (notices/posting.py).
+posted the notice, nor recorded a village review of its households, nor decided them for the insurer (checked,
+scheduled, sent back or confirmed the determination); without a photo of the period, by the county reviewer only,
+saying how (notices/posting.py).
 """
 
 from __future__ import annotations
