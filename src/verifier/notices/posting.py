@@ -27,7 +27,8 @@ money moves on one person's word. Notices closed before this was asked (`posting
 migration 0042) hold nothing; those still open then wait for their second person like any other.
 
 Files are kept as a check's evidence is: the row first, the sealed file after (`Upload.keep`), so a refused form or
-upload leaves no file behind.
+upload leaves no file behind. The file is written before the COMMIT: a COMMIT that fails leaves it on disk with no
+row naming it, never served (reads go through the row) and reused if the same file is sent again.
 
 What it does not stop: the clerk and the second person acting together, a camera's clock set back, a signature
 imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
