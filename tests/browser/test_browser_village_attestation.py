@@ -52,7 +52,7 @@ def test_the_county_reviewer_confirms_the_notice_on_the_wall(server, browser) ->
     clerk.close()
 
     officer = Desk.login_as(browser, server, "officer1", start=notice)  # checked some of its households
-    assert "入户核查或核定，张贴须由另一人确认" in officer.text("#posting")
+    assert "入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由另一人确认" in officer.text("#posting")
     assert officer.page.locator("#confirm-posting").count() == 0
     officer.close()
 

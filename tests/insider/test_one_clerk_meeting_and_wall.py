@@ -20,7 +20,7 @@ from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
 from verifier.payments import batch_list
 from verifier.notices.models import Notice, VillageFile
-from verifier.store.tables import Case, Check, Determination, User
+from verifier.store.tables import Case, Check, Determination, User, Visit
 
 
 def _written(ctx: Any) -> tuple[int, ...]:
@@ -49,7 +49,7 @@ def _posted_and_closed(ctx: Any, client: Any, users: Any) -> tuple[str, str]:
     assert r.status_code == 201, r.text
     notice = r.json()
     assert notice["posting"] == {"needs_confirmation": True, "awaiting_second_person": True, "confirmed_by": None,
-                                 "confirmed_at": None, "note": None, "photos": []}
+                                 "confirmed_at": None, "note": None, "without_dated_photo": False, "photos": []}
     return case_id, notice["id"]
 
 
@@ -217,3 +217,76 @@ def test_attack_a_file_of_another_notice_or_meeting_through_this_ones_path(ctx, 
         photo = session.scalars(select(VillageFile).where(VillageFile.sha256 == sha)).one()
         assert photo.notice_id == second
 
+
+
+def test_attack_the_clerk_claims_a_wall_nobody_photographed_in_time(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Nobody photographed the notice within its period (or it was open at the upgrade and its period had ended):
+    without a way out its cases would be held from payment for good. The way out still takes a second person: the
+    county reviewer, saying how the posting was verified; the clerk who posted it, or the insurer's officer, cannot
+    take it, and the confirmation is marked as made without a dated photo (audit, API, page)."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("claims", "insurer_claims", counties=(COUNTY,))
+    users.add("officer", "field_officer", counties=(COUNTY,))
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    reviewer = users.headers("reviewer")
+    case_id, notice_id = _posted_and_closed(ctx, client, users)
+    ctx.clock.advance(days=9)
+    assert client.post(f"/api/notices/{notice_id}/close", headers=users.headers("clerk")).status_code == 200
+    before = _written(ctx)
+    for who in ("clerk", "officer"):
+        r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers(who),
+                        json={"note": "村委会说已张贴", "without_dated_photo": True})
+        assert r.status_code == 403, r.text
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer, json={"note": "村委会说已张贴"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photos", r.text  # not without saying so
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer,
+                    json={"note": " ", "without_dated_photo": True})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note", r.text
+    assert _written(ctx) == before
+    r = client.post("/api/payment-batches", headers=users.headers("claims"), json={"county_code": COUNTY})
+    assert r.status_code != 201 or r.json()["item_count"] == 0, r.text
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=reviewer,
+                    json={"note": "村委会出具了书面说明；到村查阅了评议记录，看到公示仍在公开栏", "without_dated_photo": True})
+    assert r.status_code == 200, r.text
+    got = r.json()["posting"]
+    assert got["confirmed_by"] == users.ids["reviewer"] and got["without_dated_photo"] is True
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
+        payload = json.loads(entry.entry)["payload"]
+        assert payload["without_dated_photo"] is True and payload["photos_in_period"] == []
+    r = client.post("/api/payment-batches", headers=users.headers("claims"), json={"county_code": COUNTY})
+    assert r.status_code == 201 and r.json()["item_count"] == 1, r.text
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "in_batch"
+
+
+def test_attack_the_supervisor_who_chose_the_officers_or_sent_the_check_back_vouches_for_its_wall(
+        ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The insurer's supervisor who scheduled the household's visit (chose the officers who found it eligible), and
+    the one who sent a check of it back for another visit, had their hand in the decision too: refused, nothing
+    written. (The rows are set here as scheduling and sending back leave them: `Visit.planned_by`,
+    `Check.sent_back_by`.)"""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("scheduler", "insurer_supervisor", counties=(COUNTY,))
+    users.add("sender", "insurer_supervisor", counties=(COUNTY,))
+    users.add("outsider", "insurer_supervisor", counties=(COUNTY,))
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    case_id, notice_id = _posted_and_closed(ctx, client, users)
+    with ctx.db.begin() as session:
+        visits = list(session.scalars(select(Visit).where(Visit.case_id == case_id)))
+        assert visits, "the case's visit was scheduled"
+        for visit in visits:
+            visit.planned_by = users.ids["scheduler"]
+        check = session.scalars(select(Check).where(Check.case_id == case_id)).one()
+        check.sent_back_by = users.ids["sender"]
+    outsider = users.headers("outsider")
+    assert _photo(client, outsider, notice_id, wall_photo(ctx.clock.today())).status_code == 201
+    for who in ("scheduler", "sender"):
+        before = _written(ctx)
+        r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers(who),
+                        json={"note": "到村看到"})
+        assert r.status_code == 403 and "入户核查或核定" in r.text, r.text
+        assert _written(ctx) == before
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("reviewer"),
+                    json={"note": "到村看到，查阅了评议记录"})
+    assert r.status_code == 200, r.text

@@ -3,6 +3,7 @@ count, which files are refused, and that a meeting without its quorum or scan ke
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from village_kit import attendance, minutes_scan, sealed, wall_photo
 
 from verifier.accounts.auth import Principal
+from verifier.audit.models import AuditEntry
 from verifier.domain.errors import Forbidden, InvalidState, ValidationFailed
 from verifier.notices import meetings, posting
 from verifier.notices import service as notices
@@ -113,3 +115,52 @@ def test_only_a_photo_of_the_period_counts_and_a_photo_proves_one_wall(ctx) -> N
         assert notice.posting_confirmed_by == officer.id
         state = posting.posting_state(session, notice)
         assert [p["in_period"] for p in state["photos"]] == [False, False, True]
+
+
+def test_a_notice_nobody_photographed_in_its_period_is_confirmed_by_the_county_reviewer_on_a_note(
+        ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    _meeting(ctx, "东村", s.clerk)
+    notice_id = _post(ctx, "东村", s.clerk)
+    ctx.clock.advance(days=20)  # the period is over; nobody took a photo of the wall in it
+    late = sealed(ctx, wall_photo(ctx.clock.today()))
+    officer, other_clerk = _person("field-other", "field_officer"), _person("clerk-2", "town_clerk")
+    with ctx.db.begin() as session:
+        posting.upload_wall_photo(session, notice_id, late, principal=officer, clock=ctx.clock)
+    reviewer = _person("county-rev", "county_reviewer")
+    for who in (officer, other_clerk, reviewer):  # a photo of the period, or the county reviewer saying so
+        with pytest.raises(ValidationFailed, match="县级复核员") as info, ctx.db.begin() as session:
+            posting.confirm_posting(session, notice_id, note="村委会说明已张贴", principal=who, clock=ctx.clock)
+        assert info.value.errors[0].field == "photos"
+    for who in (officer, other_clerk):
+        with pytest.raises(Forbidden, match="县级复核员"), ctx.db.begin() as session:
+            posting.confirm_posting(session, notice_id, note="村委会说明已张贴", principal=who, clock=ctx.clock,
+                                    without_dated_photo=True)
+    with pytest.raises(ValidationFailed) as info, ctx.db.begin() as session:  # not without saying how
+        posting.confirm_posting(session, notice_id, note="  ", principal=reviewer, clock=ctx.clock,
+                                without_dated_photo=True)
+    assert info.value.errors[0].field == "note"
+    with pytest.raises(Forbidden), ctx.db.begin() as session:  # never the poster, even a county reviewer
+        posting.confirm_posting(session, notice_id, note="看到了", principal=_person(s.clerk.id, "county_reviewer"),
+                                clock=ctx.clock, without_dated_photo=True)
+    with ctx.db.begin() as session:
+        notice = posting.confirm_posting(session, notice_id, note="村委会出具书面说明；今日到村看到公示仍在公开栏",
+                                         principal=reviewer, clock=ctx.clock, without_dated_photo=True)
+        state = posting.posting_state(session, notice)
+        assert notice.posting_confirmed_by == reviewer.id and state["without_dated_photo"] is True
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
+        assert json.loads(entry.entry)["payload"]["without_dated_photo"] is True
+
+
+def test_a_confirmation_on_a_photo_of_the_period_is_not_marked_undated(ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    _meeting(ctx, "东村", s.clerk)
+    notice_id = _post(ctx, "东村", s.clerk)
+    reviewer = _person("county-rev", "county_reviewer")
+    with ctx.db.begin() as session:
+        posting.upload_wall_photo(session, notice_id, sealed(ctx, wall_photo(ctx.clock.today())), principal=reviewer,
+                                  clock=ctx.clock)
+        notice = posting.confirm_posting(session, notice_id, note="", principal=reviewer, clock=ctx.clock)
+        assert posting.posting_state(session, notice)["without_dated_photo"] is False
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
+        assert "without_dated_photo" not in json.loads(entry.entry)["payload"]

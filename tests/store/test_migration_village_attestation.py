@@ -1,14 +1,23 @@
 """Migration 0042 (a meeting's attendance and signed minutes; a notice's posting confirmed by a second person):
 meetings recorded before keep NULL attendance and scan (their page says so); notices closed before need no
 confirmation (`posting_needs_confirmation` false), so the cases they cleared are not held from payment; notices
-still open need it (still on the wall, a second person can still go), so their cases wait for it once cleared."""
+still open need it (still on the wall, a second person can still go), so their cases wait for it once cleared; one
+whose period had already ended can have no photo of the period, so the county reviewer confirms it on a note."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
+
+import pytest
 from migration_rows import NOW, insert_case
 from sqlalchemy import select, text
 
-from verifier.notices.posting import UNCONFIRMED_CASES
+from verifier.accounts.auth import Principal
+from verifier.audit.models import AuditEntry
+from verifier.clock import FixedClock
+from verifier.domain.errors import ValidationFailed
+from verifier.notices.posting import UNCONFIRMED_CASES, confirm_posting, posting_state
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
 
@@ -76,5 +85,20 @@ def test_meetings_and_notices_recorded_before_upgrade_and_hold_nothing(database_
             conn.execute(text("UPDATE notice_item SET status = 'cleared' WHERE id = 'ni_2'"))
             conn.execute(text("UPDATE notice SET status = 'closed', closed_on = '2020-06-08' WHERE id = 'ntc_2'"))
             assert [r[0] for r in conn.execute(select(UNCONFIRMED_CASES.subquery()))] == ["case_1"]
+        # Its period is long over: no photo of it can be taken now. The county reviewer confirms it on a note.
+        clock = FixedClock(datetime(2020, 7, 1, 2, 0, tzinfo=timezone.utc))
+        reviewer = Principal(id="rev", username="rev", display_name="rev", roles=("county_reviewer",),
+                             counties=("340223",))
+        with pytest.raises(ValidationFailed) as info, db.begin() as session:
+            confirm_posting(session, "ntc_2", note="", principal=reviewer, clock=clock, without_dated_photo=True)
+        assert info.value.errors[0].field == "note"
+        with db.begin() as session:
+            notice = confirm_posting(session, "ntc_2", note="村委会出具书面说明，并到村看到公示仍在公开栏",
+                                     principal=reviewer, clock=clock, without_dated_photo=True)
+            assert posting_state(session, notice)["without_dated_photo"] is True
+            entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.posting_confirm")).one()
+            assert json.loads(entry.entry)["payload"]["without_dated_photo"] is True
+        with db.engine.connect() as conn:
+            assert conn.execute(select(UNCONFIRMED_CASES.subquery())).all() == []
     finally:
         db.dispose()

@@ -49,7 +49,7 @@ def test_the_clerk_sees_the_wait_and_another_person_confirms_it(pages, ctx) -> N
     pages.as_("wall-reviewer", "county_reviewer")
     page = pages.get(url).text
     assert 'id="confirm-posting"' in page and "如何核实了单独录入的村级评议" in page
-    # Confirming without a photo of the period: refused in Chinese, nothing kept.
+    # Confirming without saying how: refused in Chinese, nothing kept.
     r = pages.post(url + "/posting/confirm", {"confirm": "yes", "note": "看到了"})
     assert r.status_code == 422 and "须至少有一张在公示期内" in r.text
     r = pages.post(url + "/posting/confirm", {})
@@ -69,6 +69,7 @@ def test_the_clerk_sees_the_wait_and_another_person_confirms_it(pages, ctx) -> N
     assert r.status_code == 303, r.text
     page = pages.get(url).text
     assert "已确认张贴" in page and "看到了" in page and 'id="confirm-posting"' not in page
+    assert 'id="without-dated-photo"' not in page
     assert url not in pages.get("/notices?posting=unconfirmed").text
 
 
@@ -85,3 +86,23 @@ def test_the_clerk_who_posted_it_is_told_someone_else_confirms(pages, ctx, users
     r = pages.post(url + "/posting/confirm", {"confirm": "yes"})
     assert r.status_code == 403 and "张贴须由另一人确认" in r.text
     assert "待第二人确认" in pages.get(url).text
+
+
+def test_the_county_reviewer_confirms_a_wall_nobody_photographed_in_time(
+        pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    notice_id = _notice(ctx)
+    url = f"/notices/{notice_id}"
+    ctx.clock.advance(days=20)  # the period is over and no photo of it was taken
+    pages.as_("late-reviewer", "county_reviewer")
+    page = pages.get(url).text
+    assert "没有这样的照片时，只能由县级复核员写明如何核实了张贴后确认" in page and 'id="undated-choice"' in page
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes", "note": "看到了"})  # not without saying so
+    assert r.status_code == 422 and "须至少有一张在公示期内" in r.text
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes", "without_dated_photo": "yes", "note": ""})
+    assert r.status_code == 422 and "请写明您如何核实" in r.text
+    r = pages.post(url + "/posting/confirm", {"confirm": "yes", "without_dated_photo": "yes",
+                                              "note": "村委会出具书面说明，今日到村看到仍在公开栏"})
+    assert r.status_code == 303, r.text
+    page = pages.get(url).text
+    assert "已确认张贴" in page and 'id="without-dated-photo"' in page and "无公示期内照片" in page
+    assert "村委会出具书面说明" in page

@@ -234,7 +234,8 @@ def schedule(
                                                  else "a review is checked by other officers"))
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
     # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
-    # check that pays, and whoever chose its officers should not be one of them (the planner may still send them).
+    # check that pays, and whoever chose its officers should not be one of them (nor does the planner send the
+    # supervisor who plans, `plan` below; another supervisor's plan or hand may).
     problems += [FieldError(f"officers[{i}]", SELF_PICKED) for i, o in enumerate(officers)
                  if by_name.get(o, o) == principal.id]
     reason = (reason or "").strip()

@@ -10,9 +10,12 @@ ran out in silence and the cases went on to payment. So:
 - a notice's posting on the wall is attested by photos of it (`wall_photo`) and **confirmed by a second person**:
   someone who neither posted the notice nor recorded the village review of any of its households (nor the meeting
   that decided it), nor decided any of them for the insurer (confirmed its determination, or went on its home
-  check): another clerk of the county, the county reviewer, or the insurer's field officer or supervisor who comes
-  to the village for its home checks (where a town has one clerk, it is one of these). The confirmation needs at
-  least one photo whose camera capture time (Asia/Shanghai) falls within the notice period;
+  check, chose its officers or sent its check back): another clerk of the county, the county reviewer, or an
+  officer or supervisor of the insurer who had no part in these households (where a town has one clerk, it is one
+  of these). The confirmation needs at least one photo whose camera capture time (Asia/Shanghai) falls within the
+  notice period; without one (a notice open at the upgrade whose period had ended, or nobody photographed it in
+  time) only the county reviewer confirms, with a note saying how the posting was verified, and the audit entry and
+  the notice's page say it was confirmed without a dated photo (else its cases would be held from payment for good);
 - a household passed by a review recorded on its own (`POST /api/cases/{id}/village-review`, the case page: no
   attendance, no signed minutes) has only its recorder's word for the village's meeting: the posting of a notice
   listing one is confirmed only by the county reviewer (403 naming the households for anyone else), with a note
@@ -24,7 +27,8 @@ money moves on one person's word. Notices closed before this was asked (`posting
 migration 0042) hold nothing; those still open then wait for their second person like any other.
 
 Files are kept as a check's evidence is: the row first, the sealed file after (`Upload.keep`), so a refused form or
-upload leaves no file behind.
+upload leaves no file behind. The file is written before the COMMIT: a COMMIT that fails leaves it on disk with no
+row naming it, never served (reads go through the row) and reused if the same file is sent again.
 
 What it does not stop: the clerk and the second person acting together, a camera's clock set back, a signature
 imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
@@ -48,7 +52,7 @@ from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.photo_times import as_scheme_time
 from ..store.base import new_id
-from ..store.tables import Check, Determination, Evidence
+from ..store.tables import Check, Determination, Evidence, Visit
 from ..store.vault import Vault
 from .models import Notice, NoticeItem, VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
 from .reading import last_day, load_notice
@@ -182,15 +186,19 @@ def village_recorders(session: Session, notice_id: str) -> set[str]:
 
 
 def deciders(session: Session, notice_id: str) -> set[str]:
-    """Who decided a household of the notice for the insurer: confirmed its determination, or went on (or recorded)
-    its home check. The insurer pays nothing, but its officer confirming the wall of the cases they found eligible
-    would be one side vouching for its own decision."""
+    """Who decided a household of the notice for the insurer: confirmed its determination, went on (or recorded) its
+    home check, scheduled a visit to it (chose its officers, rescheduled ones included) or sent a check of it back.
+    The insurer pays nothing, but its staff confirming the wall of the cases they found eligible would be one side
+    vouching for its own decision."""
     cases = select(NoticeItem.case_id).where(NoticeItem.notice_id == notice_id)
     people = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id.in_(cases))))
-    for officers, recorder in session.execute(select(Check.officer_ids, Check.recorded_by)
-                                              .where(Check.case_id.in_(cases))):
+    people.update(session.scalars(select(Visit.planned_by).where(Visit.case_id.in_(cases))))
+    for officers, recorder, sent_back_by in session.execute(
+            select(Check.officer_ids, Check.recorded_by, Check.sent_back_by).where(Check.case_id.in_(cases))):
         people.update(officers or ())
         people.add(recorder)
+        if sent_back_by:
+            people.add(sent_back_by)
     return people
 
 
@@ -214,10 +222,13 @@ def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting |
     return {case_id: (m if m is not None and m.minutes_scan_sha256 else None) for case_id, m in rows}
 
 
-def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock) -> Notice:
+def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,
+                    without_dated_photo: bool = False) -> Notice:
     """A second person confirms the notice went up on the wall (403 for its poster, a recorder of its village
     reviews or a decider of its cases, and for anyone but the county reviewer while a household on it passed by a
-    review recorded on its own; 422 without a photo taken in the notice period; 409 once confirmed)."""
+    review recorded on its own; 422 without a photo taken in the notice period, unless the county reviewer confirms
+    `without_dated_photo` (asked for in so many words, 403 for anyone else) with a note saying how the posting was
+    verified; 409 once confirmed)."""
     if not principal.has(*CONFIRMERS):
         raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting")
     notice = load_notice(session, notice_id, principal, for_update=True)
@@ -226,12 +237,13 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     if notice.posting_confirmed_by is not None:
         raise InvalidState("该公示的张贴已由他人确认")
     if principal.id == notice.posted_by:
-        raise Forbidden("四眼原则：公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或到村入户的"
-                        "保险公司工作人员）")
+        raise Forbidden("四眼原则：公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或未参与这些"
+                        "农户入户核查、核定的保险公司工作人员）")
     if principal.id in village_recorders(session, notice.id):
         raise Forbidden("四眼原则：您录入了该公示中农户的村级评议，张贴须由另一人确认")
     if principal.id in deciders(session, notice.id):
-        raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定，张贴须由另一人确认")
+        raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
+                        "另一人确认")
     bare = bare_reviews(session, notice.id)
     named = "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
     if bare and not principal.has("county_reviewer"):
@@ -245,10 +257,18 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                                            "（如查阅了纸质会议记录、向村委会核实）")
     photos = wall_photos(session, notice.id)
     dated = [p for p in photos if in_period(notice, taken_on(p.captured_at))]
-    if not dated:
+    undated = not dated
+    if undated and without_dated_photo and not principal.has("county_reviewer"):
+        raise Forbidden("没有公示期内拍摄的张贴照片时，只能由县级复核员核实后确认")
+    if undated and not without_dated_photo:
         raise ValidationFailed.one(
             "photos", f"须至少有一张在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片"
-                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张")
+                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张。没有这样的照片时，由县级复核员写明如何核实"
+                      "后确认")
+    if undated and not note:
+        raise ValidationFailed.one(
+            "note", f"没有在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片：请写明您如何"
+                    "核实了公示确已张贴（如村委会的书面说明、之后拍到仍在墙上的照片）")
     now = clock.now()
     notice.posting_confirmed_by, notice.posting_confirmed_at, notice.posting_note = principal.id, now, note or None
     session.flush()
@@ -256,6 +276,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                  subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
                  payload={"posted_by": notice.posted_by, "photos": [p.sha256 for p in photos],
                           "photos_in_period": [p.sha256 for p in dated],
+                          **({"without_dated_photo": True} if undated else {}),
                           **({"bare_reviews": [case_id for case_id, _ in bare]} if bare else {}),
                           **({"note_sha256": audit.text_digest(note)} if note else {})})
     return notice
@@ -269,6 +290,9 @@ def posting_state(session: Session, notice: Notice) -> dict[str, Any]:
         "confirmed_by": notice.posting_confirmed_by, "confirmed_at": notice.posting_confirmed_at,
         "note": notice.posting_note,
         "awaiting_second_person": notice.awaiting_second_person,
+        # confirmed by the county reviewer on their note alone (no photo can be added once confirmed)
+        "without_dated_photo": notice.posting_confirmed_by is not None and not any(
+            in_period(notice, taken_on(p.captured_at)) for p in photos),
         "photos": [{"sha256": p.sha256, "content_type": p.content_type, "captured_at": p.captured_at,
                     "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, taken_on(p.captured_at)),
                     "uploaded_by": p.uploaded_by, "uploaded_at": p.uploaded_at} for p in photos],

@@ -209,7 +209,7 @@ class NoticeController(Controller):
         """A second person confirms the notice was posted on the wall: until then its cases are paid by no batch."""
         def run(session: Session) -> NoticeOut:
             notice = posting.confirm_posting(session, notice_id, note=data.note, principal=request.user,
-                                             clock=ctx.clock)
+                                             clock=ctx.clock, without_dated_photo=data.without_dated_photo)
             return notice_out(session, notice, ctx.clock.today())
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)

@@ -116,11 +116,15 @@ class PostingOut(msgspec.Struct):
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
     note: str | None = None
+    # confirmed by the county reviewer on the note alone, no photo of the period (its audit entry says so too)
+    without_dated_photo: bool = False
     photos: list[WallPhotoOut] = []
 
 
 class PostingConfirmationIn(msgspec.Struct, forbid_unknown_fields=True):
     note: Text = ""
+    # the county reviewer confirms although no photo was taken in the notice period (the note says how they verified)
+    without_dated_photo: bool = False
 
 
 class NoticeOut(NoticeBrief):

@@ -189,14 +189,16 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
     # of its cases, or anyone but the county reviewer while a household passed by a review recorded on its own.
     not_you = ("公示由您发布，张贴须由另一人确认" if user.id == notice.posted_by else
                "您录入了该公示中农户的村级评议，张贴须由另一人确认" if user.id in recorders else
-               "您参与了该公示中农户的入户核查或核定，张贴须由另一人确认" if user.id in deciders else
+               "您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由另一人确认" if user.id in deciders else
                "有农户的村级评议是单独录入的，本公示的张贴须由县级复核员核实后确认"
                if bare and not user.has("county_reviewer") else "")
+    # the county reviewer may confirm a wall nobody photographed in its period, saying how they verified it
+    may_confirm_undated = user.has("county_reviewer") and not any(p["in_period"] for p in wall["photos"])
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, numbers=numbers, preview=preview, names=names, forms=forms or {}, message=message,
                 today=today,
-                open_objections=open_objections, can_close=can_close,
+                open_objections=open_objections, can_close=can_close, may_confirm_undated=may_confirm_undated,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"),
                 resolver=any(request.user.has(r) for r in notice_service.RESOLVE_ROLES),

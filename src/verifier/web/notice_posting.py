@@ -2,7 +2,9 @@
 
 The notice's page (web/clerk.py `render_notice`) shows the section; these routes take what it sends. A photo is
 uploaded by a clerk, the county reviewer or the insurer's field staff; the confirmation by someone who neither
-posted the notice nor recorded a village review of its households (notices/posting.py).
+posted the notice, nor recorded a village review of its households, nor decided them for the insurer (checked,
+scheduled, sent back or confirmed the determination); without a photo of the period, by the county reviewer only,
+saying how (notices/posting.py).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class NoticePostingPages(Controller):
                 raise ValidationFailed.one("confirm", "确认张贴不能撤回：请先勾选确认框，确认您本人看到公示已张贴")
             with ctx.db.begin() as session:
                 posting.confirm_posting(session, notice_id, note=clean(data.get("note")), principal=request.user,
-                                        clock=ctx.clock)
+                                        clock=ctx.clock, without_dated_photo=data.get("without_dated_photo") == "yes")
         except ValidationFailed as exc:
             errors = [FieldError("photo" if e.field == "photos" else e.field, e.message) for e in exc.errors]
             return render_notice(request, ctx, notice_id, status_code=422,
