@@ -217,35 +217,3 @@ def test_a_desk_deviation_is_in_neither_the_dashboards_bar_nor_its_case_list(ctx
     assert client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer,
                        json=visit).status_code == 200
     assert bar_and_list() == ((2, 2), {case_id, other})
-
-
-def test_attack_a_correction_changing_nothing_re_dates_desk_figures(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    """The reviewer types the figures at the desk on day 1, then on day 5 "corrects" them to the very same figures
-    (only the note or the reason new): had it been taken, the figures would count as typed on day 5 and a visit of
-    day 5 would be added to figures nobody re-entered after it. A correction changing no figure is refused."""
-    round_id, (case_id, _) = _round(ctx, client, users)
-    reviewer = users.headers("reviewer")
-    _desk(client, reviewer, round_id, case_id, per_capita_income="99999.00", eligible=False, relief_amount=None)
-    ctx.clock.advance(days=4)
-    before = _entries(ctx, "sampling.result_corrected")
-    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/corrections", headers=reviewer,
-                    json={"per_capita_income": "99999", "eligible": False, "note": "走访核实",
-                          "reason": "走访后核实，数据不变"})
-    assert r.status_code == 422, r.text
-    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
-    assert "changes nothing" in errors["per_capita_income"], errors
-    assert _entries(ctx, "sampling.result_corrected") == before
-    with ctx.db.read() as session:
-        row = session.get(SamplingResult, (round_id, case_id))
-        assert row is not None and row.corrected_at is None and row.note is None
-    visit = visit_api(ctx, client, reviewer, round_id, case_id, day=ctx.clock.today())
-    r = client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/visit", headers=reviewer, json=visit)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "visited_on", r.text
-
-    # The page says it in Chinese, beside the figures.
-    pages = Pages(client, users)
-    pages.login("reviewer")
-    r = pages.post(f"/sampling/{round_id}/results/{case_id}/correct",
-                   {"per_capita_income": "99,999.00", "eligible": "no", "reason": "数据不变"})
-    assert r.status_code == 422 and "更正没有改变复核结果" in r.text and "changes nothing" not in r.text
-    assert _entries(ctx, "sampling.result_corrected") == before

@@ -390,9 +390,8 @@ def correctable(session: Session, rnd: SamplingRound) -> set[str]:
 
 def correct_result(session: Session, round_id: str, data: ResultInput, *, reason: str, principal: Principal,
                    clock: Clock) -> schemas.ResultOut:
-    """Correct a recorded re-check result, with a reason, until the round's verdict is final (422 when no figure
-    changes). The row keeps the latest figures and who corrected it, when and why; the audit entry keeps what it
-    replaced."""
+    """Correct a recorded re-check result, with a reason, until the round's verdict is final. The row keeps the
+    latest figures and who corrected it, when and why; the audit entry keeps what it replaced."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
         raise InvalidState("the round's sample has not been drawn yet")
@@ -412,11 +411,6 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
         if evaluate(session, rnd).verdict != "pending":
             raise InvalidState("the round's verdict is final: its re-check results can no longer be corrected")
         raise InvalidState("this result counted in the verdict of an earlier stage: it can no longer be corrected")
-    # A "correction" changing no figure would only re-date them (`visits.figures_typed_on`): figures typed at the desk
-    # before a visit would then pass as typed after it (`add_visit`). A note alone is no figure either.
-    if (row.eligible, row.per_capita_income, row.relief_amount) == (data.eligible, per_capita, relief):
-        raise ValidationFailed.one("per_capita_income", "the correction changes nothing: the eligibility, per-capita "
-                                                        "income and relief are those already recorded")
     withdrawn = consequences.withdraw(session, rnd, data.case_id, reason=reason, principal=principal, clock=clock)
     previous = {"eligible": row.eligible, "per_capita_income": format_yuan(row.per_capita_income),
                 "relief_amount": None if row.relief_amount is None else format_yuan(row.relief_amount),

@@ -353,8 +353,6 @@ _MESSAGES: Table = compile_table([
     (r"this result counted in the verdict of an earlier stage: it can no longer be corrected",
      "该结果已计入前一阶段的结论，不能再更正。"),
     (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
-    (r"the correction changes nothing: .*", "更正没有改变复核结果：是否符合条件、人均收入和保障金额都与已录入的相同"
-                                             "（只改说明不算更正）"),
     # a result taken without the county's visit counts in no verdict until its visit is added (sampling/service.py)
     (r"the verdict waits for the county's visit: the re-check results of (.+) were recorded without it .*",
      lambda m: f"本轮结论须待县级入户走访证据：案件 {m.group(1).replace(', ', '、')} 的复核结果经接口只报送了复核数据，没有"
