@@ -39,6 +39,7 @@ _user: Table = User.__table__  # type: ignore[assignment]
 _evidence: Table = Evidence.__table__  # type: ignore[assignment]
 _review: Table = ReviewRequest.__table__  # type: ignore[assignment]
 _register: Table = RegisterImport.__table__  # type: ignore[assignment]
+_active = _visit.alias("active_visit")
 
 # The case, locked for the transaction, with what a check needs of its household, contract, active visit, earlier
 # checks, review requests and the county's registers in force: one statement.
@@ -46,10 +47,7 @@ _CASE = Prepared(
     select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
            _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
            _contract.c.content_hash,
-           select(_visit.c.officer_ids).where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True))
-           .limit(1).scalar_subquery().label("assigned"),
-           select(_visit.c.created_at).where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True))
-           .limit(1).scalar_subquery().label("assigned_at"),
+           _active.c.officer_ids.label("assigned"), _active.c.created_at.label("assigned_at"),
            select(func.max(_check.c.seq)).where(_check.c.case_id == _case.c.id).scalar_subquery().label("last_seq"),
            select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
            .scalar_subquery().label("review_received"),
@@ -57,6 +55,10 @@ _CASE = Prepared(
                           _register.c.valid_until >= bindparam("on")).label("register_in_force"))
     .join(_household, _household.c.id == _case.c.household_id)
     .join(_contract, _contract.c.id == _case.c.contract_id)
+    # its active visit (officers, when scheduled): one look-up of the visit for both
+    .outerjoin(_active, _active.c.id == select(_visit.c.id).where(_visit.c.case_id == _case.c.id,
+                                                                   _visit.c.active.is_(True))
+               .limit(1).scalar_subquery())
     .where(_case.c.id == bindparam("case_id"))
     .with_for_update(of=_case))
 _EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))

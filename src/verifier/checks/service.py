@@ -291,7 +291,10 @@ def record_check(
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)
     # a visit day set back before the visit was scheduled, or on an overdue case, is explained like a late entry
     # (never after today: a history entered on its own days, as the demo's, schedules and records on the same day)
-    scheduled_on = None if case.assigned_at is None else min(late_entry.recorded_on(_moment(case.assigned_at)), today)
+    # (its scheduling day matters only to a visit day before today, the reason given not saying enough: not looked at
+    # otherwise, `late_entry.why_needed`)
+    scheduled_on = (None if case.assigned_at is None or data.visited_on >= today or late_entry.explained(late_reason)
+                    else min(late_entry.recorded_on(_moment(case.assigned_at)), today))
     problems += late_entry.problems(data.visited_on, today, late_reason, scheduled_on=scheduled_on, due_on=due)
     problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
                  for i, h in enumerate(data.evidence) if h not in found.known_evidence]

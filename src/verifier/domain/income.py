@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import lru_cache
 
 from .errors import FieldError, ValidationFailed
 from .money import Fen, round_half_up
@@ -16,13 +17,20 @@ from .money import Fen, round_half_up
 def amount_errors(obj: object, prefix: str) -> list[FieldError]:
     """Errors for every dataclass field of `obj` that is not an integer amount of fen >= 0."""
     errors = []
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
+        if type(value) is int and value >= 0:
+            continue  # the usual
         if not isinstance(value, int) or isinstance(value, bool):
-            errors.append(FieldError(f"{prefix}.{f.name}", "must be an integer amount of fen"))
+            errors.append(FieldError(f"{prefix}.{name}", "must be an integer amount of fen"))
         elif value < 0:
-            errors.append(FieldError(f"{prefix}.{f.name}", "must not be negative"))
+            errors.append(FieldError(f"{prefix}.{name}", "must not be negative"))
     return errors
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)

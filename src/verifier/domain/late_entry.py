@@ -38,6 +38,12 @@ def recorded_on(recorded_at: datetime) -> date:
     return recorded_at.astimezone(SCHEME_TZ).date()
 
 
+def explained(reason: str) -> bool:
+    """Whether a reason (already `clean_reason`ed) says enough for any late entry: `REASON_MIN_CHARS` at least, its
+    spaces not counted (spaces say nothing). Such a reason is taken whatever `why_needed` would say."""
+    return len(reason.replace(" ", "")) >= REASON_MIN_CHARS
+
+
 def needs_reason(days: int | None) -> bool:
     return days is not None and days > LATE_ENTRY_DAYS
 
@@ -65,7 +71,9 @@ def problems(visited_on: date, today: date, reason: str, *, scheduled_on: date |
     (`scheduled_on`: the day its visit was scheduled; `due_on`: the case's due date; see `why_needed`)."""
     if len(reason) > REASON_MAX_CHARS:
         return [FieldError(FIELD, f"补录原因最多 {REASON_MAX_CHARS} 个字")]
+    if explained(reason):
+        return []  # whatever made it needed (`why_needed`, only worded for a refusal)
     why = why_needed(visited_on, today, scheduled_on=scheduled_on, due_on=due_on)
-    if why is not None and len(reason.replace(" ", "")) < REASON_MIN_CHARS:  # spaces say nothing
+    if why is not None:
         return [FieldError(FIELD, f"{why}：须填写补录原因（至少 {REASON_MIN_CHARS} 个字），说明为何没有在核查当时录入")]
     return []

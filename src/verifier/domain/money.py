@@ -25,6 +25,9 @@ def parse_yuan(text: object, field: str = "amount", *, allow_negative: bool = Fa
 
     Floats are refused outright: they cannot carry money exactly. Ints are accepted as whole yuan.
     """
+    if type(text) is str and (m := _YUAN.match(text)) is not None and not m.group(1):  # the usual: "5200.00"
+        whole, frac = m.group(2, 3)  # (what `strip` would leave is the same amount: `$` matches before a last "\n")
+        return int(whole) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
     if isinstance(text, bool) or isinstance(text, float):
         raise ValidationFailed.one(field, "money must be a string of yuan such as \"5200.00\", not a floating-point number")
     if isinstance(text, int):

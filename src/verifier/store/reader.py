@@ -36,7 +36,7 @@ import psycopg
 from psycopg import pq
 from psycopg.errors import InvalidSqlStatementName
 from psycopg.waiting import wait, wait_async
-from sqlalchemy import Dialect, Engine
+from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -367,5 +367,22 @@ class AsyncReaders:
 def session_reader(session: Session) -> Reader:
     """A reader on a session's own connection and transaction (its pending changes flushed first)."""
     session.flush()
-    connection = session.connection()
+    connection = transaction_connection(session)
     return Reader(connection.connection.dbapi_connection, connection.dialect)
+
+
+_CONNECTION = "transaction_connection"
+"""Key in `session.info`: (the session's transaction, its connection), `transaction_connection`'s."""
+
+
+def transaction_connection(session: Session) -> Connection:
+    """`session.connection()`, found again without SQLAlchemy's look-up for the rest of the session's transaction
+    (the same connection: a transaction keeps the one it began on; a write asks for it several times, each time
+    through the session's transaction machinery). A new transaction (after a commit or a rollback) looks it up anew."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_CONNECTION)
+    if kept is not None and transaction is not None and kept[0] is transaction and transaction.is_active:
+        return kept[1]  # type: ignore[no-any-return]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection

@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import Insert, Update
 
 from .pgwire import INTERVAL, Settle, Statement, wire
 from .pgwrite import defer, send_writes
-from .reader import _Compiled, _parameters, _wire_values, bind_processors
+from .reader import _Compiled, _parameters, _wire_values, bind_processors, transaction_connection
 
 
 class PreparedWrite:
@@ -72,7 +72,7 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     if not writes:
         return []
     session.flush()
-    connection = session.connection()
+    connection = transaction_connection(session)
     dialect = connection.dialect
     dbapi_connection = connection.connection.dbapi_connection
     assert dbapi_connection is not None
