@@ -62,6 +62,17 @@ def as_scheme_time(taken_at: datetime) -> datetime:
     return taken_at.astimezone(SCHEME_TZ)
 
 
+def taken_on(captured: str | None) -> date | None:
+    """The day (Asia/Shanghai) a photo was taken, from the capture time stored with its file (ISO text); None when
+    unknown or unreadable. One reading for a re-check's photos and a notice's photos on the wall."""
+    if not captured:
+        return None
+    try:
+        return as_scheme_time(datetime.fromisoformat(captured)).date()
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Photo:
     """A photo of the check: its hash, its capture time as the camera wrote it (None: the file carries none), and its

@@ -37,7 +37,7 @@ imitated on the minutes. The files are kept and shown, so an invented meeting ta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ from ..checks import evidence_files
 from ..checks.service import accepted_file, captured_at
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ..domain.photo_times import as_scheme_time
+from ..domain.photo_times import taken_on
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
 from ..store.vault import Vault
@@ -121,16 +121,6 @@ def attach_minutes(session: Session, meeting: VillageMeeting, sealed: Upload, *,
     session.add(row)
     session.flush()
     return row
-
-
-def taken_on(captured: str | None) -> date | None:
-    """The day (Asia/Shanghai) a photo was taken, by its camera's capture time; None when unknown."""
-    if not captured:
-        return None
-    try:
-        return as_scheme_time(datetime.fromisoformat(captured)).date()
-    except ValueError:
-        return None
 
 
 def in_period(notice: Notice, day: date | None) -> bool:

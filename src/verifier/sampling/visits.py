@@ -29,7 +29,7 @@ from ..checks import evidence_files
 from ..checks.service import _captured_at, accepted_file  # a file read as a check's evidence is
 from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
-from ..domain.photo_times import as_scheme_time
+from ..domain.photo_times import as_scheme_time, taken_on
 from ..domain.scheme_calendar import SCHEME_TZ
 from ..store.base import new_id
 from ..store.tables import Case, Evidence, Member
@@ -113,15 +113,6 @@ def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, de
     return row
 
 
-def _taken_on(captured: str | None) -> date | None:
-    if not captured:
-        return None
-    try:
-        return as_scheme_time(datetime.fromisoformat(captured)).date()
-    except ValueError:
-        return None
-
-
 def api_visit(visited_on: date | None, met_member: str | None, signed_form: str | None,
               evidence: list[str] | tuple[str, ...]) -> VisitInput | None:
     """The visit an API body names; None when it names none of it: the documented body (INTERFACE.md: case, figures,
@@ -195,7 +186,7 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
     problems += [FieldError(f"evidence[{i}]", NOT_UPLOADED) for i, h in enumerate(photos) if h not in uploads]
     files = [h for h in dict.fromkeys([*photos, *([visit.signed_form] if visit.signed_form else [])]) if h in uploads]
     dated = [h for h in files if uploads[h].content_type.startswith("image/")
-             and day is not None and _taken_on(uploads[h].captured_at) == day]
+             and day is not None and taken_on(uploads[h].captured_at) == day]
     if not dated and not any(p.field == "visited_on" for p in problems):
         problems.append(FieldError("evidence", PHOTO_REQUIRED))
     if problems:
