@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from PIL import Image
@@ -35,6 +35,7 @@ from .domain.idnumber import make_id_number
 from .domain.income import HouseholdIncome, RigidExpenditure
 from .domain.lifecycle import STATUS_LABELS_ZH
 from .domain.money import format_yuan
+from .domain.scheme_calendar import SCHEME_TZ
 from .domain.sampling import commitment_of
 from .notices import meetings, posting
 from .notices import service as notices
@@ -104,12 +105,16 @@ def new_household(town: str, village: str, members: int = 3, group: str = "exite
 
 
 class OnDay(Clock):
-    """The real time, on a day of the demo's history (what a step dated that day is entered on)."""
+    """The real time, on a day of the demo's history (what a step dated that day is entered on); with `at`, that
+    time of the day itself (Asia/Shanghai), for a step whose rule reads the moment the server received it (a photo
+    of a notice on the wall: `domain.photo_times.wall_photo_standing`)."""
 
-    def __init__(self, clock: Clock, day: date) -> None:
-        self.clock, self.day = clock, day
+    def __init__(self, clock: Clock, day: date, at: time | None = None) -> None:
+        self.clock, self.day, self.at = clock, day, at
 
     def now(self) -> datetime:
+        if self.at is not None:
+            return datetime.combine(self.day, self.at, SCHEME_TZ).astimezone(timezone.utc)
         return self.clock.now()
 
     def today(self) -> date:
@@ -365,14 +370,14 @@ def load_demo(ctx: Context) -> Iterator[str]:
                                                                         village=village, posted_on=posted),
                                          principal=clerk, clock=OnDay(ctx.clock, posted))
         if close:  # the town has one clerk: the county reviewer, in the village the next day, photographs the wall
-            seen = OnDay(ctx.clock, posted + timedelta(days=1))
+            seen = OnDay(ctx.clock, posted + timedelta(days=1), at=time(11, 0))  # sent from the village
             photo = posting.accept(_wall_photo(notice.id, posted + timedelta(days=1)), "image/jpeg",
                                    evidence_dir=ctx.settings.evidence_dir, vault=ctx.vault,
                                    max_bytes=ctx.settings.max_upload_bytes)
             with ctx.db.begin() as session:
                 posting.upload_wall_photo(session, notice.id, photo, principal=reviewer, clock=seen)
                 posting.confirm_posting(session, notice.id, note="到村时看到公示张贴在村务公开栏",
-                                        principal=reviewer, clock=seen)
+                                        principal=reviewer, clock=OnDay(ctx.clock, seen.day))
             with ctx.db.begin() as session:
                 notices.close_notice(session, notice.id, principal=clerk, clock=OnDay(ctx.clock, notice.ends_on))
 

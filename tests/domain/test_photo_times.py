@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from verifier.domain import photo_times
-from verifier.domain.photo_times import AFTER_RECORDING, NO_CAPTURE_TIME, OTHER_DAY, Photo
+from verifier.domain.photo_times import (AFTER_RECORDING, NO_CAPTURE_TIME, OTHER_DAY, WALL_UPLOAD_GRACE_DAYS, Photo,
+                                         wall_photo_standing)
 
 VISIT = date(2020, 6, 1)
 RECORDED = datetime(2020, 6, 1, 14, 0, tzinfo=timezone.utc)  # 22:00 in Asia/Shanghai
@@ -81,3 +82,30 @@ def test_photos_among_a_checks_evidence() -> None:
     # numbered among the check's images (the PDF is not one; the photo read before capture times were is)
     assert photos == [Photo("c" * 64, None, 1), Photo("a" * 64, datetime(2020, 6, 1, 8, 30, tzinfo=UTC8), 2),
                       Photo("e" * 64, None, 4)]
+
+
+def test_a_wall_photo_counts_when_taken_in_the_period_and_received_on_or_after_that_day_and_in_time() -> None:
+    first, last = date(2026, 10, 20), date(2026, 10, 26)
+    utc = timezone.utc
+
+    def standing(captured: str | None, received: datetime) -> str:
+        return wall_photo_standing(first, last, captured, received)
+
+    assert standing("2026-10-21T10:00:00", datetime(2026, 10, 21, 3, tzinfo=utc)) == "in_period"
+    assert standing(None, datetime(2026, 10, 21, 3, tzinfo=utc)) == "no_time"
+    assert standing("", datetime(2026, 10, 21, 3, tzinfo=utc)) == "no_time"
+    assert standing("2026-10-19T23:59:00", datetime(2026, 10, 21, 3, tzinfo=utc)) == "outside_period"
+    assert standing("2026-10-27T00:01:00", datetime(2026, 10, 28, 3, tzinfo=utc)) == "outside_period"
+    # a camera day after the server's day of receipt: a clock set forward, or a time edited
+    assert standing("2026-10-22T10:00:00", datetime(2026, 10, 21, 3, tzinfo=utc)) == "after_upload"
+    # the server's day is Asia/Shanghai's: 17:00 UTC on the 21st is the 22nd in the county
+    assert standing("2026-10-22T08:00:00", datetime(2026, 10, 21, 17, tzinfo=utc)) == "in_period"
+    assert standing("2026-10-22T08:00:00", datetime(2026, 10, 21, 15, 59, tzinfo=utc)) == "after_upload"
+    # naive times from the database are UTC
+    assert standing("2026-10-22T08:00:00", datetime(2026, 10, 21, 17)) == "in_period"
+    # received up to three days after the last day, not later
+    assert WALL_UPLOAD_GRACE_DAYS == 3
+    assert standing("2026-10-26T18:00:00", datetime(2026, 10, 29, 15, tzinfo=utc)) == "in_period"  # 29th, 23:00
+    assert standing("2026-10-26T18:00:00", datetime(2026, 10, 29, 16, tzinfo=utc)) == "uploaded_late"  # 30th
+    # a camera offset is honoured: 2026-10-20 23:30 at UTC+0 is the 21st in the county
+    assert standing("2026-10-20T23:30:00+00:00", datetime(2026, 10, 21, 0, 10, tzinfo=utc)) == "in_period"

@@ -109,12 +109,59 @@ def test_only_a_photo_of_the_period_counts_and_a_photo_proves_one_wall(ctx) -> N
     with pytest.raises(ValidationFailed, match="另一份公示"), ctx.db.begin() as session:
         posting.upload_wall_photo(session, second, late, principal=officer, clock=ctx.clock)
     last_day = sealed(ctx, wall_photo(today + timedelta(days=6)))
+    ctx.clock.advance(days=6)  # the period's last day: taken and sent that day
     with ctx.db.begin() as session:
         posting.upload_wall_photo(session, first, last_day, principal=officer, clock=ctx.clock)
         notice = posting.confirm_posting(session, first, note="", principal=officer, clock=ctx.clock)
         assert notice.posting_confirmed_by == officer.id
         state = posting.posting_state(session, notice)
         assert [p["in_period"] for p in state["photos"]] == [False, False, True]
+        assert [p["standing"] for p in state["photos"]] == ["outside_period", "no_time", "in_period"]
+
+
+def test_a_photo_dated_by_a_clock_set_forward_or_sent_weeks_later_does_not_count(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The camera's day must fall in the period, and the server (not the phone) must have received the photo no
+    earlier than that day and no later than three days after the period: a phone's clock set forward to a day of the
+    period, or set back to photograph the wall long after the period, makes no photo of the period."""
+    s = staff(ctx)
+    _meeting(ctx, "东村", s.clerk)
+    notice_id = _post(ctx, "东村", s.clerk)
+    officer = _person("field-other", "field_officer")
+    today = ctx.clock.today()
+    forward = sealed(ctx, wall_photo(today + timedelta(days=2)))  # sent today with a camera day two days ahead
+    with ctx.db.begin() as session:
+        row = posting.upload_wall_photo(session, notice_id, forward, principal=officer, clock=ctx.clock)
+        notice = notices.load_notice(session, notice_id, officer)
+        assert posting.standing(notice, row.captured_at, row.uploaded_at) == "after_upload"
+    with pytest.raises(ValidationFailed, match="已上传 1 张"), ctx.db.begin() as session:
+        posting.confirm_posting(session, notice_id, note="", principal=officer, clock=ctx.clock)
+    ctx.clock.advance(days=6 + 4)  # four days after the period's last day
+    back = sealed(ctx, wall_photo(today + timedelta(days=3)))  # a camera day inside the period
+    with ctx.db.begin() as session:
+        row = posting.upload_wall_photo(session, notice_id, back, principal=officer, clock=ctx.clock)
+        notice = notices.load_notice(session, notice_id, officer)
+        assert posting.standing(notice, row.captured_at, row.uploaded_at) == "uploaded_late"
+    with pytest.raises(ValidationFailed, match="已上传 2 张"), ctx.db.begin() as session:
+        posting.confirm_posting(session, notice_id, note="", principal=officer, clock=ctx.clock)
+    with ctx.db.read() as session:  # audited as it was received, with why it does not count
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "notice.wall_photo")).all()
+        payloads = sorted((json.loads(e.entry)["payload"] for e in entries), key=lambda p: p["standing"])
+        assert [(p["in_period"], p["standing"]) for p in payloads] == [(False, "after_upload"),
+                                                                        (False, "uploaded_late")]
+
+
+def test_a_photo_sent_within_three_days_of_the_period_counts(ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    _meeting(ctx, "东村", s.clerk)
+    notice_id = _post(ctx, "东村", s.clerk)
+    officer = _person("field-other", "field_officer")
+    today = ctx.clock.today()
+    ctx.clock.advance(days=6 + 3)  # a village without signal: sent on the third day after the period
+    with ctx.db.begin() as session:
+        posting.upload_wall_photo(session, notice_id, sealed(ctx, wall_photo(today + timedelta(days=1))),
+                                  principal=officer, clock=ctx.clock)
+        notice = posting.confirm_posting(session, notice_id, note="", principal=officer, clock=ctx.clock)
+        assert notice.posting_confirmed_by == officer.id
 
 
 def test_a_notice_nobody_photographed_in_its_period_is_confirmed_by_the_county_reviewer_on_a_note(

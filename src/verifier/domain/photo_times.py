@@ -73,6 +73,38 @@ def taken_on(captured: str | None) -> date | None:
         return None
 
 
+# A photo of a notice on the wall counts for its posting's confirmation only when the camera's day falls in the
+# notice period, the photo reached the server no earlier than that day (a camera day after the upload is a clock set
+# forward or an edited time), and no later than `WALL_UPLOAD_GRACE_DAYS` days after the period's last day (a village
+# without signal uploads a little late; a phone's clock set back to photograph the wall weeks after the period does
+# not count). The upload time is the server's: not the phone's to choose.
+WALL_UPLOAD_GRACE_DAYS = 3
+IN_PERIOD = "in_period"
+NO_TIME = "no_time"
+OUTSIDE_PERIOD = "outside_period"
+AFTER_UPLOAD = "after_upload"
+UPLOADED_LATE = "uploaded_late"
+WALL_PHOTO_STANDINGS = (IN_PERIOD, NO_TIME, OUTSIDE_PERIOD, AFTER_UPLOAD, UPLOADED_LATE)
+
+
+def wall_photo_standing(first_day: date, last_day: date, captured: str | None, uploaded_at: datetime) -> str:
+    """Whether a photo of a notice on the wall shows it in its period (`IN_PERIOD`), else why not: `NO_TIME` (the
+    file carries no capture time), `OUTSIDE_PERIOD` (taken before the first or after the last day of the period),
+    `AFTER_UPLOAD` (the camera's day is later than the day the server received it) or `UPLOADED_LATE` (received more
+    than `WALL_UPLOAD_GRACE_DAYS` days after the period's last day). Days are Asia/Shanghai's; `uploaded_at` is the
+    server's time (naive: UTC)."""
+    day = taken_on(captured)
+    if day is None:
+        return NO_TIME
+    if not first_day <= day <= last_day:
+        return OUTSIDE_PERIOD
+    received = (uploaded_at if uploaded_at.tzinfo else uploaded_at.replace(tzinfo=timezone.utc)).astimezone(SCHEME_TZ)
+    if day > received.date():
+        return AFTER_UPLOAD
+    if received.date() > last_day + timedelta(days=WALL_UPLOAD_GRACE_DAYS):
+        return UPLOADED_LATE
+    return IN_PERIOD
+
 @dataclass(frozen=True)
 class Photo:
     """A photo of the check: its hash, its capture time as the camera wrote it (None: the file carries none), and its

@@ -13,7 +13,9 @@ ran out in silence and the cases went on to payment. So:
   check, chose its officers or sent its check back): another clerk of the county, the county reviewer, or an
   officer or supervisor of the insurer who had no part in these households (where a town has one clerk, it is one
   of these). The confirmation needs at least one photo whose camera capture time (Asia/Shanghai) falls within the
-  notice period; without one (a notice open at the upgrade whose period had ended, or nobody photographed it in
+  notice period and which the server received no earlier than that day and no later than three days after the
+  period (`domain.photo_times.wall_photo_standing`: a phone's clock set back to photograph the wall weeks later, or
+  set forward, does not make a photo of the period); without one (a notice open at the upgrade whose period had ended, or nobody photographed it in
   time) only the county reviewer confirms, with a note saying how the posting was verified, and the audit entry and
   the notice's page say it was confirmed without a dated photo (else its cases would be held from payment for good);
 - a household passed by a review recorded on its own (`POST /api/cases/{id}/village-review`, the case page: no
@@ -30,14 +32,14 @@ Files are kept as a check's evidence is: the row first, the sealed file after (`
 upload leaves no file behind. The file is written before the COMMIT: a COMMIT that fails leaves it on disk with no
 row naming it, never served (reads go through the row) and reused if the same file is sent again.
 
-What it does not stop: the clerk and the second person acting together, a camera's clock set back, a signature
-imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
+What it does not stop: the clerk and the second person acting together, a camera's clock set back by someone who
+photographs the wall during the period or within three days of its end, a signature imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from ..checks import evidence_files
 from ..checks.service import accepted_file, captured_at
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain import photo_times
 from ..domain.photo_times import taken_on
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
@@ -123,8 +126,15 @@ def attach_minutes(session: Session, meeting: VillageMeeting, sealed: Upload, *,
     return row
 
 
-def in_period(notice: Notice, day: date | None) -> bool:
-    return day is not None and notice.posted_on <= day <= last_day(notice.ends_on)
+def standing(notice: Notice, captured: str | None, uploaded_at: datetime) -> str:
+    """Whether a photo of the wall counts for the notice's posting (`photo_times.IN_PERIOD`), else why not: taken
+    in the period by the camera's day, received by the server no earlier than that day and not long after the
+    period (`domain.photo_times.wall_photo_standing`)."""
+    return photo_times.wall_photo_standing(notice.posted_on, last_day(notice.ends_on), captured, uploaded_at)
+
+
+def in_period(notice: Notice, photo: VillageFile) -> bool:
+    return standing(notice, photo.captured_at, photo.uploaded_at) == photo_times.IN_PERIOD
 
 
 def upload_wall_photo(session: Session, notice_id: str, sealed: Upload, *, principal: Principal,
@@ -151,7 +161,8 @@ def upload_wall_photo(session: Session, notice_id: str, sealed: Upload, *, princ
                  subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
                  payload={"sha256": sealed.sha256, "size": sealed.size, "content_type": sealed.content_type,
                           "captured_at": sealed.captured_at, "taken_on": _iso(taken_on(sealed.captured_at)),
-                          "in_period": in_period(notice, taken_on(sealed.captured_at))})
+                          "in_period": in_period(notice, row), "standing": standing(notice, row.captured_at,
+                                                                                     row.uploaded_at)})
     return row
 
 
@@ -246,14 +257,15 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
         raise ValidationFailed.one("note", f"{named}的村级评议是单独录入的：请写明您如何核实了这些农户的村级评议"
                                            "（如查阅了纸质会议记录、向村委会核实）")
     photos = wall_photos(session, notice.id)
-    dated = [p for p in photos if in_period(notice, taken_on(p.captured_at))]
+    dated = [p for p in photos if in_period(notice, p)]
     undated = not dated
     if undated and without_dated_photo and not principal.has("county_reviewer"):
         raise Forbidden("没有公示期内拍摄的张贴照片时，只能由县级复核员核实后确认")
     if undated and not without_dated_photo:
         raise ValidationFailed.one(
             "photos", f"须至少有一张在公示期内（{notice.posted_on} 至 {last_day(notice.ends_on)}）拍摄的张贴照片"
-                      f"（按相机记录的拍摄时间）；已上传 {len(photos)} 张。没有这样的照片时，由县级复核员写明如何核实"
+                      f"（按相机记录的拍摄时间，且不晚于公示期满后 {photo_times.WALL_UPLOAD_GRACE_DAYS} 天上传、"
+                      f"拍摄日期不晚于上传日期）；已上传 {len(photos)} 张。没有这样的照片时，由县级复核员写明如何核实"
                       "后确认")
     if undated and not note:
         raise ValidationFailed.one(
@@ -282,9 +294,10 @@ def posting_state(session: Session, notice: Notice) -> dict[str, Any]:
         "awaiting_second_person": notice.awaiting_second_person,
         # confirmed by the county reviewer on their note alone (no photo can be added once confirmed)
         "without_dated_photo": notice.posting_confirmed_by is not None and not any(
-            in_period(notice, taken_on(p.captured_at)) for p in photos),
+            in_period(notice, p) for p in photos),
         "photos": [{"sha256": p.sha256, "content_type": p.content_type, "captured_at": p.captured_at,
-                    "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, taken_on(p.captured_at)),
+                    "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, p),
+                    "standing": standing(notice, p.captured_at, p.uploaded_at),
                     "uploaded_by": p.uploaded_by, "uploaded_at": p.uploaded_at} for p in photos],
     }
 

@@ -190,10 +190,10 @@ class NoticeController(Controller):
                                     vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes)
             row = posting.upload_wall_photo(session, notice_id, sealed, principal=request.user, clock=ctx.clock)
             notice = service.load_notice(session, notice_id, request.user)
-            day = posting.taken_on(row.captured_at)
             return WallPhotoOut(sha256=row.sha256, content_type=row.content_type, captured_at=row.captured_at,
-                                taken_on=day, in_period=posting.in_period(notice, day), uploaded_by=row.uploaded_by,
-                                uploaded_at=row.uploaded_at)
+                                taken_on=posting.taken_on(row.captured_at), in_period=posting.in_period(notice, row),
+                                standing=posting.standing(notice, row.captured_at, row.uploaded_at),
+                                uploaded_by=row.uploaded_by, uploaded_at=row.uploaded_at)
 
         sent = {"file_sha256": hashlib.sha256(content).hexdigest(), "content_type": upload.content_type or ""}
         return idempotent(ctx.db, request, run, body=sent, status_code=201, clock=ctx.clock)

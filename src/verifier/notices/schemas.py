@@ -103,7 +103,8 @@ class WallPhotoOut(msgspec.Struct):
     content_type: str
     captured_at: str | None  # as the camera wrote it
     taken_on: date | None  # Asia/Shanghai
-    in_period: bool  # taken within the notice period
+    in_period: bool  # counts for the posting's confirmation: taken within the notice period, received in time
+    standing: str  # in_period, or why not: no_time, outside_period, after_upload, uploaded_late
     uploaded_by: str
     uploaded_at: datetime
 
