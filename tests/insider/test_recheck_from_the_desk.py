@@ -91,6 +91,27 @@ def test_attack_photos_that_were_not_taken_on_the_visit_day(ctx, client, users) 
     assert _counts(ctx)[0] == before[0] == 0
 
 
+def test_attack_a_photo_dated_forward_and_sent_the_day_before_the_visit(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The phone's clock set a day forward: a photo sent today carrying tomorrow's date, and tomorrow the visit typed
+    as of tomorrow. The server received the photo before its camera day: it proves no visit on that day."""
+    round_id, (case_id, _) = _round(ctx, client, users)
+    reviewer, today = users.headers("reviewer"), ctx.clock.today()
+    tomorrow = today + timedelta(days=1)
+    early = upload(client, reviewer, round_id, case_id, dated_photo(f"{tomorrow:%Y:%m:%d} 09:00:00"))
+    form = upload(client, reviewer, round_id, case_id, signed_form(), "application/pdf")
+    ctx.clock.advance(days=1)
+    r = _result(client, reviewer, round_id, case_id, visited_on=tomorrow.isoformat(), met_member=member_met(ctx, case_id),
+                signed_form=form["sha256"], evidence=[early["sha256"]])
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["evidence"], r.text
+    assert "uploaded no earlier than that day" in r.json()["errors"][0]["message"]
+    assert _counts(ctx)[0] == 0
+    # the same camera day, sent on that day: taken
+    again = upload(client, reviewer, round_id, case_id, dated_photo(f"{tomorrow:%Y:%m:%d} 09:05:00"))
+    r = _result(client, reviewer, round_id, case_id, visited_on=tomorrow.isoformat(), met_member=member_met(ctx, case_id),
+                signed_form=form["sha256"], evidence=[early["sha256"], again["sha256"]])
+    assert r.status_code in (200, 201), r.text
+
+
 def test_attack_the_insurers_photo_or_one_desk_photo_for_every_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))
     users.add("off1", "field_officer", counties=(COUNTY,))

@@ -87,6 +87,11 @@ UPLOADED_LATE = "uploaded_late"
 WALL_PHOTO_STANDINGS = (IN_PERIOD, NO_TIME, OUTSIDE_PERIOD, AFTER_UPLOAD, UPLOADED_LATE)
 
 
+def received_on(uploaded_at: datetime) -> date:
+    """The day (Asia/Shanghai) the server received a file, from its upload time (the server's clock; naive: UTC)."""
+    return (uploaded_at if uploaded_at.tzinfo else uploaded_at.replace(tzinfo=timezone.utc)).astimezone(SCHEME_TZ).date()
+
+
 def wall_photo_standing(first_day: date, last_day: date, captured: str | None, uploaded_at: datetime) -> str:
     """Whether a photo of a notice on the wall shows it in its period (`IN_PERIOD`), else why not: `NO_TIME` (the
     file carries no capture time), `OUTSIDE_PERIOD` (taken before the first or after the last day of the period),
@@ -98,10 +103,10 @@ def wall_photo_standing(first_day: date, last_day: date, captured: str | None, u
         return NO_TIME
     if not first_day <= day <= last_day:
         return OUTSIDE_PERIOD
-    received = (uploaded_at if uploaded_at.tzinfo else uploaded_at.replace(tzinfo=timezone.utc)).astimezone(SCHEME_TZ)
-    if day > received.date():
+    received = received_on(uploaded_at)
+    if day > received:
         return AFTER_UPLOAD
-    if received.date() > last_day + timedelta(days=WALL_UPLOAD_GRACE_DAYS):
+    if received > last_day + timedelta(days=WALL_UPLOAD_GRACE_DAYS):
         return UPLOADED_LATE
     return IN_PERIOD
 

@@ -29,7 +29,7 @@ from ..checks import evidence_files
 from ..checks.service import _captured_at, accepted_file  # a file read as a check's evidence is
 from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
-from ..domain.photo_times import as_scheme_time, taken_on
+from ..domain.photo_times import as_scheme_time, received_on, taken_on
 from ..domain.scheme_calendar import SCHEME_TZ
 from ..store.base import new_id
 from ..store.tables import Case, Evidence, Member
@@ -46,7 +46,8 @@ NOT_A_MEMBER = "not a member of this household"
 SIGNED_FORM_REQUIRED = ("required: the re-check record signed by the household member met (a photo or a scan "
                         "uploaded for this re-check)")
 NOT_UPLOADED = "no such file was uploaded for this re-check"
-PHOTO_REQUIRED = "at least one photo taken on the visit day (by its capture time) is required"
+PHOTO_REQUIRED = ("at least one photo taken on the visit day (by its capture time, uploaded no earlier than that day) is "
+                  "required")
 INSURERS_FILE = "this file is among the insurer's evidence of the case: the re-check needs its own"
 ANOTHER_RECHECK = "this file is the evidence of another re-check"
 
@@ -185,8 +186,11 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
     photos = list(dict.fromkeys(visit.evidence))
     problems += [FieldError(f"evidence[{i}]", NOT_UPLOADED) for i, h in enumerate(photos) if h not in uploads]
     files = [h for h in dict.fromkeys([*photos, *([visit.signed_form] if visit.signed_form else [])]) if h in uploads]
+    # a photo of the visit's day, received by the server no earlier than that day (a camera day after the upload is
+    # a clock set forward: it proves no visit on that day)
     dated = [h for h in files if uploads[h].content_type.startswith("image/")
-             and day is not None and taken_on(uploads[h].captured_at) == day]
+             and day is not None and taken_on(uploads[h].captured_at) == day
+             and received_on(uploads[h].uploaded_at) >= day]
     if not dated and not any(p.field == "visited_on" for p in problems):
         problems.append(FieldError("evidence", PHOTO_REQUIRED))
     if problems:
