@@ -38,3 +38,44 @@ def test_the_browser_finds_its_icon_at_favicon_ico(client) -> None:  # type: ign
     assert r.status_code in (301, 302, 307, 308)
     icon = client.get(r.headers["location"])
     assert icon.status_code == 200 and "svg" in icon.headers["content-type"]
+
+
+def test_a_notice_refuses_an_objection_phone_nobody_can_dial_and_keeps_what_was_typed(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from verifier.notices.models import Notice
+
+    case_id = make_case(ctx, stage="determined", village="东村", head_name="甲户主")
+    pages.as_("clerk1", "town_clerk")
+    today = clock.today().isoformat()
+    pages.post(f"/cases/{case_id}/review", {"held_on": today, "result": "pass"})
+    typed = {"county_code": "340223", "town": "城关镇", "village": "东村", "posted_on": today,
+             "objection_place": "城关镇民政办", "number": "城政〔2026〕12号"}
+    for wrong, said in (("0551-abc", "电话号码只能填写数字和短横线"), ("1380000", "手机号应为以 1 开头的 11 位数字"),
+                        ("0556-12", "固定电话应为含区号的 7 至 12 位数字")):
+        r = pages.post("/notices/new", {**typed, "objection_phone": wrong})
+        assert r.status_code == 422 and said in r.text, wrong
+        field = r.text.split('id="f-objection_phone"')[1].split("</div>")[0]
+        assert said in field  # beside its field
+        assert "<details open>" in r.text  # the part of the form that holds it is open
+        assert 'value="城关镇民政办"' in r.text and 'value="城政〔2026〕12号"' in r.text
+    with ctx.db.read() as session:
+        assert session.scalar(select(Notice.id)) is None  # nothing half-written
+    # a landline typed with a full-width input method, and the national hotline, are taken
+    r = pages.post("/notices/new", {**typed, "objection_phone": "０５５６－１２３４５６７"})
+    assert r.status_code == 303
+    with ctx.db.read() as session:
+        assert session.scalar(select(Notice.objection_phone)) == "0556-1234567"
+
+
+def test_a_hotline_is_a_phone_on_the_wall_but_not_a_household_phone() -> None:
+    import pytest
+
+    from verifier.domain.cell_values import BadCell, phone_text
+
+    assert phone_text("12317", hotline=True) == "12317"
+    assert phone_text("+86 138 0013 8000") == "13800138000"
+    with pytest.raises(BadCell):
+        phone_text("12317")
+    with pytest.raises(BadCell):
+        phone_text("1231", hotline=True)
