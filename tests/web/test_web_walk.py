@@ -79,3 +79,20 @@ def test_a_hotline_is_a_phone_on_the_wall_but_not_a_household_phone() -> None:
         phone_text("12317")
     with pytest.raises(BadCell):
         phone_text("1231", hotline=True)
+
+
+def test_a_day_the_calendar_has_not_is_told_as_such_not_as_a_wrong_format() -> None:
+    from verifier.domain.errors import FieldError
+    from verifier.web import labels
+    from verifier.web.common import parse_day
+
+    for typed, said in (("2026/2/30", "没有这一天：2026年2月30日，请核对月份和日期"),
+                        ("２０２６年１３月１日", "没有这一天：2026年13月1日，请核对月份和日期"),
+                        ("20260431", "没有这一天：2026年4月31日，请核对月份和日期"),
+                        ("12/05/2026", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日")):
+        problems: list[FieldError] = []
+        assert parse_day(typed, "done_on", problems) is None
+        assert [(p.field, labels.message_zh(p.message)) for p in problems] == [("done_on", said)], typed
+    problems = []
+    assert str(parse_day("2028/2/29", "done_on", problems)) == "2028-02-29" and problems == []
+
