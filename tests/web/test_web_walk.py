@@ -96,3 +96,17 @@ def test_a_day_the_calendar_has_not_is_told_as_such_not_as_a_wrong_format() -> N
     problems = []
     assert str(parse_day("2028/2/29", "done_on", problems)) == "2028-02-29" and problems == []
 
+
+
+def test_a_day_box_with_one_day_to_take_says_only_that_day() -> None:
+    from litestar.plugins.jinja import JinjaTemplateEngine
+
+    from verifier.web.common import FormState
+    from verifier.web.templating import TEMPLATE_DIR, _register
+
+    engine = JinjaTemplateEngine(directory=TEMPLATE_DIR)
+    _register(engine)
+    box = engine.engine.from_string('{% import "_forms.html" as f %}{{ f.day(form, "done_on", "回访日期", min=a, max=b) }}')
+    one = box.render(form=FormState(), a="2026-12-05", b="2026-12-05")
+    assert "只能填 2026-12-05" in one and "至" not in one.split("只能填")[1].split("；")[0]
+    assert "可填 2026-12-04 至 2026-12-05" in box.render(form=FormState(), a="2026-12-04", b="2026-12-05")
