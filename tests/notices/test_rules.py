@@ -93,11 +93,14 @@ def test_posting_rules_and_county_scoping(client, users, ctx, clock) -> None:  #
     assert r.status_code == 422 and fields(r) == {"objection_phone"}  # an ID number never reaches the document
     assert status_of(ctx, a) == "reviewed"
     r = client.post("/api/notices", headers=clerk, json={**body, "posted_on": "2020-06-02", "objection_phone": "4"})
-    assert r.status_code == 201  # a short phone is odd but not refused: only long digit runs are
+    assert r.status_code == 422 and fields(r) == {"objection_phone"}  # printed on the wall: a number one can dial
+    r = client.post("/api/notices", headers=clerk, json={**body, "posted_on": "2020-06-02",
+                                                         "objection_phone": "0556-5201234"})
+    assert r.status_code == 201  # a landline with its area code (or a mobile, or a hotline such as 12317)
     assert [status_of(ctx, x) for x in (a, b, stranger)] == ["in_notice", "in_notice", "determined"]
     notice = r.json()
     nid = notice["id"]
-    assert notice["objection_phone"] == "4"
+    assert notice["objection_phone"] == "0556-5201234"
     assert notice["issuing_body"] == "示范县城关镇人民政府"
 
     # Another county's clerk sees none of it.

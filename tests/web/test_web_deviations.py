@@ -75,7 +75,7 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     r = pages.post(url + "/repayments", {"amount": "12.345", "paid_on": "2020-06-31", "reference": ""})
     errors = dict(re.findall(r'<p class="error" id="([^"]+)-error">([^<]*)</p>', r.text))
     assert r.status_code == 422 and set(errors) == {"amount", "paid_on", "reference"}, errors
-    assert "年-月-日" in errors["paid_on"] and 'value="2020-06-31"' in r.text
+    assert "没有这一天：2020年6月31日" in errors["paid_on"] and 'value="2020-06-31"' in r.text
     r = pages.post(url + "/repayments", {"amount": "100.00", "paid_on": "2020-06-01", "reference": "BK-001"})
     assert r.status_code == 303
     text = pages.get(url).text

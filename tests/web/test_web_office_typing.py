@@ -209,7 +209,7 @@ def test_a_registers_days_are_read_as_written_and_both_told_at_once(pages, ctx) 
     r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223", "as_of": "2020年5月32日",
                                   "valid_until": "下个月"}, files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
     assert r.status_code == 422
-    assert "年-月-日" in _error(r.text, "as_of") and "年-月-日" in _error(r.text, "valid_until")
+    assert "没有这一天：2020年5月32日" in _error(r.text, "as_of") and "年-月-日" in _error(r.text, "valid_until")
     assert 'value="2020年5月32日"' in r.text and 'value="下个月"' in r.text
     r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223", "as_of": "2020/5/31",
                                   "valid_until": "２０２０年８月３１日"},

@@ -433,7 +433,8 @@ def late_visits(session: Session, principal: Principal, today: date) -> list[tup
 
 @dataclass(frozen=True)
 class OfficerHome:
-    """What waits for a field officer (the home page's cards): visits today, overdue, and later."""
+    """What waits for a field officer (the home page's cards), grouped as the visits page groups them: overdue (the
+    visit day has passed or the check is past its due date), then the others by their day, today or later."""
 
     today: int
     overdue: int
@@ -441,6 +442,7 @@ class OfficerHome:
 
 
 def officer_home(session: Session, user: Principal, today: date) -> OfficerHome:
-    days = [v.visit_on for v, _ in officer_visits(session, user)]
-    return OfficerHome(today=sum(d == today for d in days), overdue=sum(d < today for d in days),
-                       later=sum(d > today for d in days))
+    visits = [v for v, _ in officer_visits(session, user)]
+    late = [v for v in visits if v.visit_on < today or v.due_on < today]
+    rest = [v.visit_on for v in visits if not (v.visit_on < today or v.due_on < today)]
+    return OfficerHome(today=sum(d == today for d in rest), overdue=len(late), later=sum(d > today for d in rest))

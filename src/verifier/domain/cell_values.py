@@ -52,6 +52,35 @@ def unwrap_forced_text(text: str) -> str:
     return text
 
 
+_MOBILE = re.compile(r"^1\d{10}$")
+_PHONE = re.compile(r"^\d+(?:-\d+)*$")
+
+
+_HOTLINE = re.compile(r"^[19]\d{4,5}$")
+
+
+def phone_text(text: str, *, hotline: bool = False) -> str:
+    """A phone number as offices write it (full-width digits, spaces, +86): a mobile's 11 digits, or a landline of 7
+    to 12 digits with its area code and dashes as written. The application's phone and a notice's 异议受理电话
+    (printed on the wall) are read by it alike; `hotline` also takes a service number of 5 or 6 digits (12317,
+    12345, 96180) that the wall may give."""
+    text = unwrap_forced_text(unicodedata.normalize("NFKC", text)).replace(" ", "")
+    if text.startswith("+86"):
+        text = text[3:].lstrip("-")
+    if not _PHONE.match(text):
+        raise BadCell(f"{text!r} is not a phone number (digits and dashes only)")
+    digits = text.replace("-", "")
+    if hotline and _HOTLINE.match(text):
+        return text
+    if text.startswith("1"):
+        if not _MOBILE.match(digits):
+            raise BadCell(f"{text!r} is not a mobile number (11 digits starting with 1)")
+        return digits
+    if not 7 <= len(digits) <= 12:
+        raise BadCell(f"{text!r} is not a phone number (a landline has 7 to 12 digits with its area code)")
+    return text
+
+
 def id_number_cell(value: object, today: date) -> str:
     if isinstance(value, float):
         raise BadCell(

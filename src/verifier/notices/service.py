@@ -31,6 +31,7 @@ from ..checks.service import latest_check
 from ..clock import Clock
 from ..contract import Contract
 from ..documents.notice import NoticeDocument, NoticeRow, render_notice
+from ..domain.cell_values import BadCell, phone_text
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
@@ -288,6 +289,12 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
     village = _blank(req.village)
     if not town:
         raise ValidationFailed.one("town", "must not be empty")
+    objection_phone = _blank(req.objection_phone)
+    if objection_phone:  # printed on the wall for villagers to call: a number they can dial
+        try:
+            objection_phone = phone_text(objection_phone, hotline=True)
+        except BadCell as exc:
+            raise ValidationFailed.one("objection_phone", str(exc)) from None
     today = clock.today()
     if req.posted_on > today:
         raise ValidationFailed.one("posted_on", f"{req.posted_on} is in the future")
@@ -330,7 +337,7 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
         contract_id=contract.id, contract_hash=contract.content_hash, posted_on=req.posted_on, ends_on=ends_on,
         status="open", title=notice_title(town, village, contract.year), issuing_body=issuing_body, county_name=cname,
         objection_place=_blank(req.objection_place) or issuing_body,
-        objection_phone=_blank(req.objection_phone) or DEFAULT_OBJECTION_PHONE, number=_blank(req.number),
+        objection_phone=objection_phone or DEFAULT_OBJECTION_PHONE, number=_blank(req.number),
         mask_names=mask, households=0, persons=0, total=0, document=b"", document_sha256="",
         posted_by=principal.id, posted_at=clock.now(),
     )

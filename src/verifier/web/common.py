@@ -18,7 +18,7 @@ from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
 from ..domain.errors import FieldError, ValidationFailed
 from . import labels
-from .typed import typed_day
+from .typed import day_parts, typed_day
 
 Req: TypeAlias = Request[Principal, Any, Any]
 
@@ -185,7 +185,11 @@ def parse_day(value: Any, field_name: str, problems: list[FieldError], *, requir
     try:
         return date.fromisoformat(text)
     except ValueError:
-        problems.append(FieldError(field_name, "must be a date"))
+        parts = day_parts(text)
+        if parts is not None:  # written as a day, but the calendar has no such day (2026/2/30, 2026-13-01)
+            problems.append(FieldError(field_name, "{}-{}-{} is not a day of the calendar".format(*parts)))
+        else:
+            problems.append(FieldError(field_name, "must be a date"))
         return None
 
 

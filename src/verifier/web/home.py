@@ -104,7 +104,7 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
     if user.has("field_officer"):
         visits = officer_home(session, user, today)
         card("今天的走访", "/visits", visits.today, "今天安排给您的入户核查")
-        card("逾期未核查", "/visits", visits.overdue, "走访日期已过、尚未录入核查结果")
+        card("逾期未核查", "/visits", visits.overdue, "走访日期已过或已超过核查期限、尚未录入核查结果")
         card("之后的走访", "/visits", visits.later)
     if user.has("town_clerk"):
         notices = clerk_home(session, user)

@@ -413,6 +413,8 @@ _MESSAGES: Table = compile_table([
     (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
+    (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",
+     lambda m: f"没有这一天：{m.group(1)}年{m.group(2)}月{m.group(3)}日，请核对月份和日期"),
     (r"must not be before from", "结束日期不能早于开始日期"),
     (r"unknown action", "请从列表中选择事项"),
     # states (409)

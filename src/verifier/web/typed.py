@@ -69,20 +69,29 @@ def typed_yuan(value: Any) -> str:
     return text.replace(",", "") if THOUSANDS.fullmatch(text) else text
 
 
-def typed_day(value: Any) -> str:
-    """A day as typed, as ISO 2026-12-05 when it is one of the ways offices write a day (see the module); otherwise
-    the text folded and trimmed (a day that does not exist, 2026-02-30, stays as typed to be refused)."""
+def day_parts(value: Any) -> tuple[int, int, int] | None:
+    """The year, month and day of a day written in one of the offices' ways (whether or not the calendar has it:
+    2026/2/30 is (2026, 2, 30)); None for text that is not written as a day."""
     text = _folded(value)
     if m := _DAY.fullmatch(text):
         year, month, day = m.group(1), m.group(2) or m.group(4), m.group(3) or m.group(5)
     elif m := _DAY8.fullmatch(text):
         year, month, day = m.groups()
     else:
-        return text
+        return None
+    return int(year), int(month), int(day)
+
+
+def typed_day(value: Any) -> str:
+    """A day as typed, as ISO 2026-12-05 when it is one of the ways offices write a day (see the module); otherwise
+    the text folded and trimmed (a day that does not exist, 2026-02-30, stays as typed to be refused)."""
+    parts = day_parts(value)
+    if parts is None:
+        return _folded(value)
     try:
-        return date(int(year), int(month), int(day)).isoformat()
+        return date(*parts).isoformat()
     except ValueError:
-        return text
+        return _folded(value)
 
 
 def typed_month(value: Any) -> str:

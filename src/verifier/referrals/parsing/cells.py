@@ -17,6 +17,7 @@ from ...domain.cell_values import (
     choice_cell,
     date_cell,
     id_number_cell,
+    phone_text,
     text_cell,
     unwrap_forced_text,
 )
@@ -39,8 +40,6 @@ def _plain_text(field_name: str) -> Callable[[object, date], str]:
     return text_cell(MAX_TEXT[field_name])
 
 
-_MOBILE = re.compile(r"^1\d{10}$")
-_LANDLINE = re.compile(r"^\d+(?:-\d+)*$")
 _DIGITS = re.compile(r"^\d+$")
 
 
@@ -70,19 +69,7 @@ def _phone(value: object, today: date) -> str:
         raise BadCell("not a phone number")
     text = as_text(value)
     assert text is not None
-    text = unwrap_forced_text(unicodedata.normalize("NFKC", text)).replace(" ", "")
-    if text.startswith("+86"):
-        text = text[3:].lstrip("-")
-    if not _LANDLINE.match(text):
-        raise BadCell(f"{text!r} is not a phone number (digits and dashes only)")
-    digits = text.replace("-", "")
-    if text.startswith("1"):
-        if not _MOBILE.match(digits):
-            raise BadCell(f"{text!r} is not a mobile number (11 digits starting with 1)")
-        return digits
-    if not 7 <= len(digits) <= 12:
-        raise BadCell(f"{text!r} is not a phone number (a landline has 7 to 12 digits with its area code)")
-    return text
+    return phone_text(text)
 
 
 def _note(value: object, today: date) -> str:
