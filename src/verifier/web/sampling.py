@@ -11,6 +11,7 @@ met, the record they signed and the photos, `sampling/visits.py`), shown under e
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -300,25 +301,15 @@ class SamplingPages(Controller):
         """The re-check with its visit: the photos and the signed record are uploaded with the form (each kept for
         this re-check at once, so a refusal asks for none of them again: they come back as hidden hashes)."""
         case_id = folded(data.get("case_id"))[:40]
-        values = {k: v for k, v in data.items() if isinstance(v, str)}
-        state = FormState(values=values)
-        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
-        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        form = _VisitForm.read(data)
         try:
-            form_sha = _store_uploads(ctx, request, data, round_id, case_id, state, photos, form_sha)
-            payload = _result_input(case_id, data, visit=visits.VisitInput(
-                visited_on=_day_or_none(data.get("visited_on"), state), met_member=clean(data.get("met_member")),
-                signed_form=form_sha or None, evidence=tuple(photos)))
-            if state.failed:
+            payload = _result_input(case_id, data, visit=form.visit(ctx, request, data, round_id, case_id))
+            if form.state.failed:
                 raise ValidationFailed([])
             with ctx.db.begin() as session:
                 smp.record_result(session, round_id, payload, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
-                      for e in exc.errors]
-            state = _add(state, errors, RESULT_FIELDS)
-            return render_round(request, ctx, round_id, status_code=422, forms={f"result-{case_id}": state},
-                                uploaded={case_id: (photos, form_sha)})
+            return form.refused(request, ctx, round_id, f"result-{case_id}", case_id, exc, RESULT_FIELDS)
         except (Forbidden, InvalidState) as exc:
             return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "recheck")
@@ -327,25 +318,15 @@ class SamplingPages(Controller):
     def add_visit(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         """The county's visit added to a result taken without it (补录走访证据): only then does it count in the
         round's verdict. Files sent with a refused form are kept, as for a new result."""
-        values = {k: v for k, v in data.items() if isinstance(v, str)}
-        state = FormState(values=values)
-        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
-        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        form = _VisitForm.read(data)
         try:
-            form_sha = _store_uploads(ctx, request, data, round_id, case_id, state, photos, form_sha)
-            visit = visits.VisitInput(visited_on=_day_or_none(data.get("visited_on"), state),
-                                      met_member=clean(data.get("met_member")), signed_form=form_sha or None,
-                                      evidence=tuple(photos))
-            if state.failed:
+            visit = form.visit(ctx, request, data, round_id, case_id)
+            if form.state.failed:
                 raise ValidationFailed([])
             with ctx.db.begin() as session:
                 smp.add_visit(session, round_id, case_id, visit, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
-                      for e in exc.errors]
-            state = _add(state, errors, VISIT_FIELDS)
-            return render_round(request, ctx, round_id, status_code=422, forms={f"visit-{case_id}": state},
-                                uploaded={case_id: (photos, form_sha)})
+            return form.refused(request, ctx, round_id, f"visit-{case_id}", case_id, exc, VISIT_FIELDS)
         except (Forbidden, InvalidState, NotFound) as exc:
             return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "visit_added")
@@ -385,6 +366,39 @@ class SamplingPages(Controller):
 
 _SHA = re.compile(r"[0-9a-f]{64}")
 VISIT_FIELDS = ("visited_on", "met_member", "signed_form", "evidence")
+
+
+@dataclass
+class _VisitForm:
+    """The visit's part of a re-check form (a new result's or a visit added later): what was typed, the photos'
+    and the signed record's hashes kept from an earlier refused send, and the files sent with this one."""
+
+    state: FormState
+    photos: list[str]
+    form_sha: str
+
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> _VisitForm:
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
+        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        return cls(FormState(values=values), photos, form_sha)
+
+    def visit(self, ctx: Any, request: Req, data: dict[str, Any], round_id: str, case_id: str) -> visits.VisitInput:
+        """The files sent kept at once (each in its own transaction), then the visit as the form gives it; a file's
+        or the day's problem is put on `state`."""
+        self.form_sha = _store_uploads(ctx, request, data, round_id, case_id, self.state, self.photos, self.form_sha)
+        return visits.VisitInput(visited_on=_day_or_none(data.get("visited_on"), self.state),
+                                 met_member=clean(data.get("met_member")), signed_form=self.form_sha or None,
+                                 evidence=tuple(self.photos))
+
+    def refused(self, request: Req, ctx: Any, round_id: str, form_key: str, case_id: str, exc: ValidationFailed,
+                known: tuple[str, ...]) -> Template:
+        """The round's page again with this form's errors, the files already kept offered back as hidden hashes."""
+        errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
+                  for e in exc.errors]
+        return render_round(request, ctx, round_id, status_code=422, forms={form_key: _add(self.state, errors, known)},
+                            uploaded={case_id: (self.photos, self.form_sha)})
 
 
 def _store_uploads(ctx: Any, request: Req, data: dict[str, Any], round_id: str, case_id: str, state: FormState,
