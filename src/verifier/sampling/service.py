@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -730,6 +731,32 @@ def find_rounds(session: Session, principal: Principal, *, status: str | None = 
         found = page_of(session, stmt, page, page_size)
     return Paged(items=_summaries(session, found.items), total=found.total, page=found.page, pages=found.pages,
                  page_size=found.page_size)
+
+
+@dataclass(frozen=True)
+class ContractRates:
+    """The sampling rates a contract gives (what a blank field of the round's form means), for the rounds' page."""
+
+    id: str
+    counties: list[str]
+    current: bool  # in force on the day asked
+    confidence: Any
+    tolerable_rate: Any
+    expected_rate: Any
+    min_rate: Any
+    income_tolerance: Any
+
+
+def contract_rates(session: Session, user: Principal, today: date) -> list[ContractRates]:
+    """The sampling rates of each contract of the user's counties, by the contracts' start."""
+    out = []
+    for c in contract_store.all_contracts(session):
+        if user.counties and not set(c.county_codes) & set(user.counties):
+            continue
+        s = c.spec.sampling
+        out.append(ContractRates(c.id, c.county_codes, c.start <= today <= c.end, s.confidence, s.tolerable_rate,
+                                 s.expected_rate, s.min_rate, s.income_tolerance))
+    return out
 
 
 def rounds_in_progress(session: Session, user: Principal) -> int:

@@ -10,12 +10,14 @@ from typing import Any, TypeAlias
 from urllib.parse import urlencode
 
 from litestar import Request
+from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from ..accounts import service as account_service
 from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
+from ..contract_review import reads as contract_reads
 from ..domain.errors import FieldError, ValidationFailed
 from . import labels
 from .typed import typed_day
@@ -202,15 +204,4 @@ def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 def counties_of(session: Session, user: Principal) -> list[str]:
     """The counties a user may pick from: their own, or every county under a contract when unrestricted."""
-    if user.counties:
-        return list(user.counties)
-    from ..store.contracts import all_contracts
-
-    return counties_in(user, all_contracts(session))
-
-
-def counties_in(user: Principal, contracts: Iterable[Any]) -> list[str]:
-    """`counties_of` given every contract."""
-    if user.counties:
-        return list(user.counties)
-    return sorted({c for contract in contracts for c in contract.county_codes})
+    return contract_reads.counties_for(session, user)

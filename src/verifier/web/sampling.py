@@ -30,7 +30,7 @@ from ..http import Ctx, get, post
 from ..sampling import consequences, flow, visits
 from ..sampling.routes import visit_file_response
 from ..sampling import service as smp
-from ..store import contracts as contract_store
+from ..contract_review import reads as contract_reads
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
@@ -75,19 +75,6 @@ def _add(state: FormState, errors: list[FieldError], known: tuple[str, ...]) -> 
     return state
 
 
-def _defaults(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
-    """The sampling parameters each contract of the user's counties gives (what a blank field means)."""
-    out = []
-    for c in contract_store.all_contracts(session):
-        if user.counties and not set(c.county_codes) & set(user.counties):
-            continue
-        s = c.spec.sampling
-        out.append({"id": c.id, "counties": c.county_codes, "current": c.start <= today <= c.end,
-                    "confidence": s.confidence, "tolerable_rate": s.tolerable_rate, "expected_rate": s.expected_rate,
-                    "min_rate": s.min_rate, "income_tolerance": s.income_tolerance})
-    return out
-
-
 def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 200, status: str = "", q: str = "",
                page_no: str | None = None) -> Template:
     user = request.user
@@ -99,8 +86,8 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
         rounds = found.items
         verdicts = {r.id: smp.report(session, r.id, user).verdict for r in rounds if r.status == "drawn"}
         counties = counties_of(session, user)
-        defaults = _defaults(session, user, today)
-    current = next((d for d in defaults if d["current"]), defaults[0] if defaults else None)
+        defaults = smp.contract_rates(session, user, today)
+    current = next((d for d in defaults if d.current), defaults[0] if defaults else None)
     pager = Pager.over("/sampling", {"status": status, "q": q}, found)
     return page(request, "sampling.html", status_code=status_code, rounds=rounds, verdicts=verdicts, form=state,
                 pager=pager, status=status, q=q,
@@ -156,7 +143,7 @@ class SamplingPages(Controller):
                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         counties = request.user.counties
         with ctx.db.read() as session:  # inside a contract in force, or the last one that ended
-            today = contract_store.default_day(session, list(counties), ctx.clock.today())
+            today = contract_reads.form_day(session, counties, ctx.clock.today())
         first_of_last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         state = FormState(values={"county_code": counties[0] if len(counties) == 1 else "",
                                   "checked_from": first_of_last_month.isoformat(), "checked_to": today.isoformat(),
