@@ -101,6 +101,26 @@ class FormState:
         return self.values.get(name, default)
 
 
+def import_file(data: Mapping[str, Any]) -> tuple[UploadFile | None, FormState]:
+    """An import page's file and what else was typed; when no file was chosen, None and the form to show again
+    with 请选择要导入的文件 under its file field."""
+    upload = data.get("file")
+    state = FormState(values={k: v for k, v in data.items() if isinstance(v, str)})
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        state.add("file", "请选择要导入的文件（csv 或 xlsx）")
+        return None, state
+    return upload, state
+
+
+def import_refused(values: Mapping[str, Any], exc: ValidationFailed,
+                   fields: Iterable[str]) -> tuple[FormState, list[FieldError]]:
+    """An import page's form after a refused file, and the errors of its rows (shown as the file's table): the
+    others under their fields or in general."""
+    in_rows = [e for e in exc.errors if e.row is not None]
+    whole = ValidationFailed([e for e in exc.errors if e.row is None]) if len(in_rows) < len(exc.errors) else None
+    return form_state(values, whole, fields), in_rows
+
+
 def form_state(values: Mapping[str, Any] | None = None, exc: ValidationFailed | None = None,
                fields: Iterable[str] = (), rename: Mapping[str, str] | None = None) -> FormState:
     """The form's state after `exc`: each error under its field when the form has that field, otherwise general."""
