@@ -49,8 +49,7 @@ def _breakdowns(report: dict[str, Any]) -> list[tuple[str, list[str], list[tuple
     """(title, the key columns' headers, rows of (keys, [(本月, 累计, is money, link, link)])) per breakdown; a cell
     links to the case list filtered by its town and village, cause or household group."""
     out = []
-    titles = {"village": ("按乡镇、村", ["乡镇", "村"]), "cause": ("按原因", ["原因"]), "group": ("按户类型", ["户类型"])}
-    for dimension, (title, heads) in titles.items():
+    for dimension, (title, heads) in sl.BREAKDOWN_TITLES.items():
         rows = []
         for row in report["breakdowns"][dimension]:
             cells = []
