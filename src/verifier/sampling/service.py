@@ -38,6 +38,7 @@ from ..clock import Clock
 from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import Case, Check, Determination
@@ -93,13 +94,8 @@ def format_rate(value: Fraction, places: int = 4, *, up: bool = False) -> str:
 
 def load_round(session: Session, round_id: str, principal: Principal | None, *, for_update: bool = False) -> SamplingRound:
     """The round, if it exists and lies in the caller's counties (otherwise 404)."""
-    stmt = select(SamplingRound).where(SamplingRound.id == round_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    rnd = session.scalar(stmt)
-    if rnd is None or (principal is not None and not principal.may_see_county(rnd.county_code)):
-        raise NotFound(f"no sampling round {round_id!r}")
-    return rnd
+    return row_in_counties(session, SamplingRound, round_id, principal, missing=f"no sampling round {round_id!r}",
+                           for_update=for_update)
 
 
 def round_titles(session: Session, round_ids: Sequence[str]) -> dict[str, schemas.RoundTitle]:
