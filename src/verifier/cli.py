@@ -448,10 +448,6 @@ def contracts_add(file: Path) -> None:
         click.echo(PENDING_NOTE)
 
 
-LIST_STATUS_ZH = {"pending": "待县审核确认", "accepted": "已确认", "refused": "已拒绝"}
-LIST_DECISION_ZH = {"accepted": "已确认", "refused": "已拒绝", "before_control": "本控制启用前已载入，视为已确认"}
-
-
 @contracts.command("list")
 def contracts_list() -> None:
     """列出已载入的服务合同：编号、名称、期间、县（区）、县审核状态（每个县由谁、何时答复）、SHA-256 前 16 位。"""
@@ -460,6 +456,7 @@ def contracts_list() -> None:
     from sqlalchemy import select
 
     from .cli_text import row, width
+    from .web.labels import CONTRACT_LIST_DECISION, CONTRACT_LIST_STATUS
     from .store.tables import ContractDecision, ContractRow, User
 
     ctx = _context()
@@ -476,7 +473,7 @@ def contracts_list() -> None:
         return
     local = ZoneInfo("Asia/Shanghai")
     cells = [[r.id, r.title, f"{r.period_start.isoformat()}至{r.period_end.isoformat()}", ",".join(r.county_codes),
-              LIST_STATUS_ZH.get(r.status, r.status)] for r in rows]
+              CONTRACT_LIST_STATUS.get(r.status, r.status)] for r in rows]
     headings = ["编号", "名称", "期间", "县（区）", "状态"]
     columns = [max(width(x) for x in [h] + [c[i] for c in cells]) for i, h in enumerate(headings)]
     click.echo(row(list(zip(headings, columns)), "SHA-256（前 16 位）"))
@@ -490,7 +487,7 @@ def contracts_list() -> None:
             when = d.decided_at.astimezone(local).strftime("%Y-%m-%d %H:%M")
             by = f"，{who.get(d.decided_by, d.decided_by)}" if d.decided_by else ""
             reason = f"，理由：{d.reason}" if d.reason else ""
-            click.echo(f"    {code}：{LIST_DECISION_ZH.get(d.decision, d.decision)}{by}，{when}（北京时间）{reason}")
+            click.echo(f"    {code}：{CONTRACT_LIST_DECISION.get(d.decision, d.decision)}{by}，{when}（北京时间）{reason}")
 
 
 @main.group()

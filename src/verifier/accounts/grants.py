@@ -35,7 +35,6 @@ from .models import RoleGrant
 MONEY_ROLES = ("finance", "insurer_claims", "insurer_supervisor", "county_reviewer")
 CONFIRMER_ROLES = ("admin", "county_reviewer")
 GUARDED_ROLES = MONEY_ROLES + ("admin",)
-GRANT_STATUS_ZH = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
 
 
 def guarded(roles: list[str] | tuple[str, ...]) -> list[str]:

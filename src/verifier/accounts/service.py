@@ -29,16 +29,6 @@ ROLES = (
     "auditor",
     "admin",
 )
-ROLE_LABELS_ZH = {
-    "field_officer": "核查员",
-    "insurer_supervisor": "保险公司主管",
-    "insurer_claims": "理赔专员",
-    "finance": "财务",
-    "town_clerk": "乡镇经办人",
-    "county_reviewer": "县级复核员",
-    "auditor": "审计",
-    "admin": "管理员",
-}
 CHOOSE_COUNTIES = ("choose the counties this user works in, or grant every county on purpose "
                    "(all_counties; --all-counties on the command line)")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

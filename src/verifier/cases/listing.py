@@ -504,6 +504,11 @@ def iter_cases(session: Session, principal: Principal, query: CaseQuery, vault: 
                     session.expunge(obj)
 
 
+def empty_read(reader: Reader, principal: Principal, empty: CasePage) -> ListRead:
+    """The page's read when its list is not shown (an empty page): the villages and contracts of its filters."""
+    return ListRead(empty, read_villages(reader, principal), contract_store.read_contracts(reader))
+
+
 def read_villages(reader: Reader, principal: Principal) -> list[tuple[str, str]]:
     """The (town, village) pairs of the caller's cases, for the list's filter."""
     (prepared, _), values = _villages_statement(principal)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..domain.errors import NotFound
 from ..domain.money import format_yuan
+from ..store.loading import row_in_counties
 from ..store.reader import Prepared, Reader
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case
@@ -34,13 +35,8 @@ def last_day(ends_on: date) -> date:
 
 def load_notice(session: Session, notice_id: str, principal: Principal | None, *, for_update: bool = False) -> Notice:
     """The notice, if it exists and lies in the caller's counties (otherwise 404)."""
-    stmt = select(Notice).where(Notice.id == notice_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    notice = session.scalar(stmt)
-    if notice is None or (principal is not None and not principal.may_see_county(notice.county_code)):
-        raise NotFound(f"no notice {notice_id!r}")
-    return notice
+    return row_in_counties(session, Notice, notice_id, principal, missing=f"no notice {notice_id!r}",
+                           for_update=for_update)
 
 
 def _notices(principal: Principal, *, county_code: str | None = None, status: str | None = None,
@@ -102,12 +98,8 @@ def open_objection_count(session: Session, notice_id: str) -> int:
 
 def load_objection(session: Session, objection_id: str, principal: Principal | None, *,
                    for_update: bool = False) -> tuple[Objection, Notice]:
-    stmt = select(Objection).where(Objection.id == objection_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    objection = session.scalar(stmt)
-    if objection is None:
-        raise NotFound(f"no objection {objection_id!r}")
+    objection = row_in_counties(session, Objection, objection_id, None, missing=f"no objection {objection_id!r}",
+                                for_update=for_update)
     try:
         notice = load_notice(session, objection.notice_id, principal, for_update=for_update)
     except NotFound:

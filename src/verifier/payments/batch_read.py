@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..clock import SCHEME_TZ, Clock
-from ..domain.errors import InvalidState, NotFound
+from ..domain.errors import InvalidState
 from ..domain.lifecycle import next_status
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan
+from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
 from ..store.reader import Prepared, Reader
 from ..store.tables import Case, Check
@@ -157,13 +158,8 @@ def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] 
 
 def get_batch(session: Session, batch_id: str, principal: Principal | None, *, for_update: bool = False) -> PaymentBatch:
     """The batch, if it exists and lies in the caller's counties (otherwise 404)."""
-    stmt = select(PaymentBatch).where(PaymentBatch.id == batch_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    batch = session.scalar(stmt)
-    if batch is None or (principal is not None and not principal.may_see_county(batch.county_code)):
-        raise NotFound(f"no payment batch {batch_id!r}")
-    return batch
+    return row_in_counties(session, PaymentBatch, batch_id, principal, missing=f"no payment batch {batch_id!r}",
+                           for_update=for_update, refresh=True)
 
 
 def list_batches(session: Session, principal: Principal, *, county_code: str | None = None, status: str | None = None,

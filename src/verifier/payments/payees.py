@@ -37,6 +37,7 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
+from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination, Household
@@ -186,12 +187,8 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
 
 def _load_change(session: Session, change_id: str, principal: Principal, *,
                  for_update: bool = False) -> tuple[PayeeCorrection, Case]:
-    stmt = select(PayeeCorrection).where(PayeeCorrection.id == change_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    change = session.scalar(stmt)
-    if change is None:
-        raise NotFound(f"no payee change {change_id!r}")
+    change = row_in_counties(session, PayeeCorrection, change_id, None, missing=f"no payee change {change_id!r}",
+                             for_update=for_update)
     try:
         case = load_case(session, change.case_id, principal, for_update=for_update)
     except NotFound:

@@ -31,6 +31,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
@@ -89,13 +90,8 @@ def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal
 
 
 def load_recovery(session: Session, recovery_id: str, principal: Principal, *, for_update: bool = False) -> Recovery:
-    stmt = select(Recovery).where(Recovery.id == recovery_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    rec = session.scalar(stmt)
-    if rec is None or not principal.may_see_county(rec.county_code):
-        raise NotFound(f"no recovery {recovery_id!r}")
-    return rec
+    return row_in_counties(session, Recovery, recovery_id, principal, missing=f"no recovery {recovery_id!r}",
+                           for_update=for_update, refresh=True)
 
 
 def _pending(session: Session, recovery_id: str) -> int:

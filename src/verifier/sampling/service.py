@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -37,6 +38,7 @@ from ..clock import Clock
 from ..domain import sampling
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import Case, Check, Determination
@@ -92,13 +94,8 @@ def format_rate(value: Fraction, places: int = 4, *, up: bool = False) -> str:
 
 def load_round(session: Session, round_id: str, principal: Principal | None, *, for_update: bool = False) -> SamplingRound:
     """The round, if it exists and lies in the caller's counties (otherwise 404)."""
-    stmt = select(SamplingRound).where(SamplingRound.id == round_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    rnd = session.scalar(stmt)
-    if rnd is None or (principal is not None and not principal.may_see_county(rnd.county_code)):
-        raise NotFound(f"no sampling round {round_id!r}")
-    return rnd
+    return row_in_counties(session, SamplingRound, round_id, principal, missing=f"no sampling round {round_id!r}",
+                           for_update=for_update)
 
 
 def round_titles(session: Session, round_ids: Sequence[str]) -> dict[str, schemas.RoundTitle]:
@@ -730,6 +727,32 @@ def find_rounds(session: Session, principal: Principal, *, status: str | None = 
         found = page_of(session, stmt, page, page_size)
     return Paged(items=_summaries(session, found.items), total=found.total, page=found.page, pages=found.pages,
                  page_size=found.page_size)
+
+
+@dataclass(frozen=True)
+class ContractRates:
+    """The sampling rates a contract gives (what a blank field of the round's form means), for the rounds' page."""
+
+    id: str
+    counties: list[str]
+    current: bool  # in force on the day asked
+    confidence: Any
+    tolerable_rate: Any
+    expected_rate: Any
+    min_rate: Any
+    income_tolerance: Any
+
+
+def contract_rates(session: Session, user: Principal, today: date) -> list[ContractRates]:
+    """The sampling rates of each contract of the user's counties, by the contracts' start."""
+    out = []
+    for c in contract_store.all_contracts(session):
+        if user.counties and not set(c.county_codes) & set(user.counties):
+            continue
+        s = c.spec.sampling
+        out.append(ContractRates(c.id, c.county_codes, c.start <= today <= c.end, s.confidence, s.tolerable_rate,
+                                 s.expected_rate, s.min_rate, s.income_tolerance))
+    return out
 
 
 def rounds_in_progress(session: Session, user: Principal) -> int:

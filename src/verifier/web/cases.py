@@ -38,7 +38,7 @@ from ..cases.ledger import XLSX
 from ..notices import service as notice_service
 from ..referrals import service as referral_service
 from ..reports import service as report_service
-from ..store import contracts as contract_store
+from ..contract_review import reads as contract_reads
 from .common import (
     ANY,
     CLERK,
@@ -46,7 +46,6 @@ from .common import (
     Req,
     clean,
     confirmed,
-    counties_in,
     form_state,
     page,
     parse_day,
@@ -444,7 +443,7 @@ def list_asked(ctx: Any, user: Any, asked: ListAsk) -> Listed:
         try:
             with ctx.db.read() as session:  # 累计 starts where the report's does: the contract year
                 within = report_service.figure_cases(county_code, month, figure, session)
-                county = contract_store.county_label(session, county_code)
+                county = contract_reads.county_label(session, county_code)
             query = dataclasses.replace(query, within=within)
             report = {"label": report_pages.figure_label(figure), "county_code": county_code, "month": month,
                       "figure": figure, "county": county}
@@ -475,7 +474,7 @@ def list_read(ctx: Any, user: Any, listed: Listed) -> listing.ListRead:
     if not listed.shown:
         empty = listing.CasePage(cases=[], total=0, page=1, pages=1, page_size=query.page_size)
         with ctx.db.reader() as reader:
-            return listing.ListRead(empty, listing.read_villages(reader, user), contract_store.read_contracts(reader))
+            return listing.empty_read(reader, user, empty)
     if query.within is None:
         with ctx.db.reader() as reader:
             return listing.read_page(reader, user, query, ctx.vault, sqlite=ctx.db.is_sqlite)
@@ -527,7 +526,7 @@ def list_causes(contracts: list[Any], user: Any, today: Any) -> list[tuple[str, 
         if len(_causes) >= 256:
             _causes.clear()
         found = _causes[key] = list(referral_service.vocabulary_of(
-            contracts, counties_in(user, contracts), today).cause_names().items())
+            contracts, contract_reads.counties_in(user, contracts), today).cause_names().items())
     return found
 
 

@@ -21,7 +21,7 @@ from ..notices import service as notice_service
 from ..referrals import edit as application_edit
 from ..referrals import service as referral_service
 from ..referrals.parsing import parse_application
-from ..store import contracts as contract_store
+from ..contract_review import reads as contract_reads
 from ..store.paged import fold_search
 from .common import (
     ANY,
@@ -93,7 +93,7 @@ class ApplicationPages(Controller):
     def new(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
         with ctx.db.read() as session:
-            day = contract_store.default_day(session, list(counties), ctx.clock.today())
+            day = contract_reads.form_day(session, counties, ctx.clock.today())
         state = FormState(values={"referred_on": day.isoformat(),
                                   "county_code": counties[0] if len(counties) == 1 else ""})
         return _application_form(request, ctx, state)
@@ -236,8 +236,7 @@ class NoticePages(Controller):
             village: FromQuery[str | None] = None) -> Template:
         counties = request.user.counties
         with ctx.db.read() as session:
-            day = contract_store.default_day(session, [county_code] if county_code else list(counties),
-                                             ctx.clock.today())
+            day = contract_reads.form_day(session, [county_code] if county_code else counties, ctx.clock.today())
         values = {"county_code": county_code or (counties[0] if len(counties) == 1 else ""), "town": town or "",
                   "village": village or "", "posted_on": day.isoformat()}
         return _notice_form(request, ctx, FormState(values=values))

@@ -10,12 +10,14 @@ from typing import Any, TypeAlias
 from urllib.parse import urlencode
 
 from litestar import Request
+from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from ..accounts import service as account_service
 from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
+from ..contract_review import reads as contract_reads
 from ..domain.errors import FieldError, ValidationFailed
 from . import labels
 from .typed import day_parts, typed_day
@@ -97,6 +99,26 @@ class FormState:
 
     def value(self, name: str, default: Any = "") -> Any:
         return self.values.get(name, default)
+
+
+def import_file(data: Mapping[str, Any]) -> tuple[UploadFile | None, FormState]:
+    """An import page's file and what else was typed; when no file was chosen, None and the form to show again
+    with 请选择要导入的文件 under its file field."""
+    upload = data.get("file")
+    state = FormState(values={k: v for k, v in data.items() if isinstance(v, str)})
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        state.add("file", "请选择要导入的文件（csv 或 xlsx）")
+        return None, state
+    return upload, state
+
+
+def import_refused(values: Mapping[str, Any], exc: ValidationFailed,
+                   fields: Iterable[str]) -> tuple[FormState, list[FieldError]]:
+    """An import page's form after a refused file, and the errors of its rows (shown as the file's table): the
+    others under their fields or in general."""
+    in_rows = [e for e in exc.errors if e.row is not None]
+    whole = ValidationFailed([e for e in exc.errors if e.row is None]) if len(in_rows) < len(exc.errors) else None
+    return form_state(values, whole, fields), in_rows
 
 
 def form_state(values: Mapping[str, Any] | None = None, exc: ValidationFailed | None = None,
@@ -206,15 +228,4 @@ def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
 
 def counties_of(session: Session, user: Principal) -> list[str]:
     """The counties a user may pick from: their own, or every county under a contract when unrestricted."""
-    if user.counties:
-        return list(user.counties)
-    from ..store.contracts import all_contracts
-
-    return counties_in(user, all_contracts(session))
-
-
-def counties_in(user: Principal, contracts: Iterable[Any]) -> list[str]:
-    """`counties_of` given every contract."""
-    if user.counties:
-        return list(user.counties)
-    return sorted({c for contract in contracts for c in contract.county_codes})
+    return contract_reads.counties_for(session, user)

@@ -11,8 +11,6 @@ import re
 
 from typing import Any
 
-from ..accounts.grants import GRANT_STATUS_ZH
-from ..accounts.service import ROLE_LABELS_ZH
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
@@ -25,7 +23,10 @@ from ..domain.roster import CATEGORY_NAMES
 from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 from ..zhtable import Table, compile_table, translate
 
-ROLE_LABELS = {**ROLE_LABELS_ZH, "system": "系统", "none": "无角色（待确认授权）"}
+ROLE_LABELS = {"field_officer": "核查员", "insurer_supervisor": "保险公司主管", "insurer_claims": "理赔专员", "finance": "财务",
+               "town_clerk": "乡镇经办人", "county_reviewer": "县级复核员", "auditor": "审计", "admin": "管理员",
+               "system": "系统", "none": "无角色（待确认授权）"}
+GRANT_STATUS = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
 BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
 
@@ -76,6 +77,10 @@ OBJECTION_RAISERS = {"anonymous": "匿名", "household": "本户家庭成员", "
                      "villager": "同村村民", "village_cadre": "村干部", "other": "其他"}
 OBJECTION_VIA = {"in_person": "当面反映", "phone": "电话", "letter": "信件", "box": "村意见箱"}
 OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
+# `verifier contracts list`: a contract's county review, and each county's answer (the contracts' page says them
+# at length: contract_review.service.STATUS_ZH, DECISION_ZH).
+CONTRACT_LIST_STATUS = {"pending": "待县审核确认", "accepted": "已确认", "refused": "已拒绝"}
+CONTRACT_LIST_DECISION = {"accepted": "已确认", "refused": "已拒绝", "before_control": "本控制启用前已载入，视为已确认"}
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
 ROSTER = {**CATEGORY_NAMES, "none": "不在名册"}
@@ -452,7 +457,7 @@ _MESSAGES: Table = compile_table([
      "双人规则：您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认"),
     (r"only an active account confirms a role grant", "已停用的账号不能确认角色授权"),
     (r"the account is disabled: enable it before confirming a role", "该账号已停用：请先启用，再确认角色授权"),
-    (r"the role grant is already (\w+)", lambda m: f"该角色授权{GRANT_STATUS_ZH.get(m.group(1), m.group(1))}"),
+    (r"the role grant is already (\w+)", lambda m: f"该角色授权{GRANT_STATUS.get(m.group(1), m.group(1))}"),
     (r"no such role grant", "没有找到这项角色授权，或不在您的权限范围内"),
     (r"say why the role is refused", "请填写拒绝的理由"),
     (r"at least one role is needed", "请至少选择一个角色"),

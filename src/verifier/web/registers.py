@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.datastructures import UploadFile
 from litestar.params import PathParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy.orm import Session
@@ -18,7 +17,8 @@ from ..domain.registers import KINDS, fact_summary
 from ..http import Ctx, MultipartBody, get, post
 from ..registers import feeds, service
 from ..registers.parsing import KIND_COLUMNS
-from .common import FormState, Req, clean, counties_of, folded, form_state, page, parse_day, see_other
+from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_refused, page,
+                     parse_day, see_other)
 from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
@@ -66,12 +66,10 @@ class RegisterPages(Controller):
 
     @post("/", opt=IMPORTERS, status_code=200)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
-        upload = data.get("file")
-        values = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            state = FormState(values=values)
-            state.add("file", "请选择要导入的文件（csv 或 xlsx）")
+        upload, state = import_file(data)
+        if upload is None:
             return self._form(request, ctx, state, status_code=422)
+        values = state.values
         try:
             problems: list[FieldError] = []  # both days told at once, as offices write them (2026年12月5日 …)
             days = {name: parse_day(data.get(name), name, problems, required=False) for name in ("as_of", "valid_until")}
@@ -84,9 +82,7 @@ class RegisterPages(Controller):
                 bureau=clean(data.get("bureau")), principal=request.user, clock=ctx.clock,
                 limits=ctx.settings.imports, **days)
         except ValidationFailed as exc:
-            in_rows = [e for e in exc.errors if e.row is not None]
-            state = form_state(values, ValidationFailed([e for e in exc.errors if e.row is None]) if
-                               len(in_rows) < len(exc.errors) else None, FIELDS)
+            state, in_rows = import_refused(values, exc, FIELDS)
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
         return self._form(request, ctx, FormState(values=values), result=result)
 

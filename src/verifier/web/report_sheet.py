@@ -57,9 +57,7 @@ def monthly_xlsx(report: dict[str, Any]) -> bytes:
                     ("已追回金额（元）", Money(recoveries["recovered"]["month"]),
                      Money(recoveries["recovered"]["cumulative"]))]
     sheets = [Sheet("概要", ["项目", "本月", cumulative], summary, widths=(30, 20, 26))]
-    names = {"village": (("按乡镇村"), ["乡镇", "村"]), "town": ("按乡镇", ["乡镇"]), "cause": ("按原因", ["原因"]),
-             "group": ("按户类型", ["户类型"])}
-    for dimension, (title, keys) in names.items():
+    for dimension, (title, keys) in sl.BREAKDOWN_SHEETS.items():
         header = [*keys, *(f"{sl.BREAKDOWN_LABELS[f]}{part}" for f in fg.BREAKDOWN_FIGURES for part in ("本月", "累计"))]
         rows = [[*breakdown_label(dimension, row), *(value(f, row[f][part]) for f in fg.BREAKDOWN_FIGURES
                                                       for part in ("month", "cumulative"))]

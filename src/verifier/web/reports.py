@@ -18,7 +18,7 @@ from ..http import Ctx, get
 from ..reports import figures as reports_figures
 from ..reports import service as reports
 from ..sampling.service import RECHECK_READERS
-from ..store import contracts as contract_store
+from ..contract_review import reads as contract_reads
 from . import labels, report_sheet
 from . import stagelabels as sl
 from .common import FormState, Req, counties_of, page
@@ -49,8 +49,7 @@ def _breakdowns(report: dict[str, Any]) -> list[tuple[str, list[str], list[tuple
     """(title, the key columns' headers, rows of (keys, [(本月, 累计, is money, link, link)])) per breakdown; a cell
     links to the case list filtered by its town and village, cause or household group."""
     out = []
-    titles = {"village": ("按乡镇、村", ["乡镇", "村"]), "cause": ("按原因", ["原因"]), "group": ("按户类型", ["户类型"])}
-    for dimension, (title, heads) in titles.items():
+    for dimension, (title, heads) in sl.BREAKDOWN_TITLES.items():
         rows = []
         for row in report["breakdowns"][dimension]:
             cells = []
@@ -100,7 +99,7 @@ class ReportPages(Controller):
         user = request.user
         with ctx.db.read() as session:
             counties = counties_of(session, user)
-            county_names = contract_store.county_names(session)
+            county_names = contract_reads.county_names(session)
         county = county_code.strip() or (counties[0] if len(counties) == 1 else "")
         chosen = typed_month(month) or f"{ctx.clock.today():%Y-%m}"  # 2026/12, 2026年12月, 202612 …
         form = FormState(values={"county_code": county, "month": chosen})

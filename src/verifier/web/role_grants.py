@@ -13,6 +13,7 @@ from ..accounts import grants
 from ..accounts.service import ROLES, add_roles, manageable_user
 from ..domain.errors import NotFound, ValidationFailed
 from ..http import Ctx, get, post
+from . import labels
 from .common import FormState, Req, form_state, page, see_other
 from .paging import PAGE_SIZE, Pager, page_param
 
@@ -31,7 +32,7 @@ class RoleGrantPages(Controller):
             found = grants.find_grants(session, request.user, search=q, page=page_param(page_no), page_size=PAGE_SIZE)
         pager = Pager.over("/role-grants", {"q": q.strip()}, found)
         return page(request, "role_grants.html", rows=found.items, q=q.strip(), pager=pager,
-                    statuses=grants.GRANT_STATUS_ZH)
+                    statuses=labels.GRANT_STATUS)
 
     @post("/{grant_id:str}/confirm", opt=DECIDERS, status_code=303)
     def confirm(self, grant_id: Id, ctx: Ctx, request: Req) -> Any:

@@ -11,6 +11,7 @@ met, the record they signed and the photos, `sampling/visits.py`), shown under e
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -29,7 +30,7 @@ from ..http import Ctx, get, post
 from ..sampling import consequences, flow, visits
 from ..sampling.routes import visit_file_response
 from ..sampling import service as smp
-from ..store import contracts as contract_store
+from ..contract_review import reads as contract_reads
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
@@ -74,19 +75,6 @@ def _add(state: FormState, errors: list[FieldError], known: tuple[str, ...]) -> 
     return state
 
 
-def _defaults(session: Session, user: Principal, today: date) -> list[dict[str, Any]]:
-    """The sampling parameters each contract of the user's counties gives (what a blank field means)."""
-    out = []
-    for c in contract_store.all_contracts(session):
-        if user.counties and not set(c.county_codes) & set(user.counties):
-            continue
-        s = c.spec.sampling
-        out.append({"id": c.id, "counties": c.county_codes, "current": c.start <= today <= c.end,
-                    "confidence": s.confidence, "tolerable_rate": s.tolerable_rate, "expected_rate": s.expected_rate,
-                    "min_rate": s.min_rate, "income_tolerance": s.income_tolerance})
-    return out
-
-
 def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 200, status: str = "", q: str = "",
                page_no: str | None = None) -> Template:
     user = request.user
@@ -98,8 +86,8 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
         rounds = found.items
         verdicts = {r.id: smp.report(session, r.id, user).verdict for r in rounds if r.status == "drawn"}
         counties = counties_of(session, user)
-        defaults = _defaults(session, user, today)
-    current = next((d for d in defaults if d["current"]), defaults[0] if defaults else None)
+        defaults = smp.contract_rates(session, user, today)
+    current = next((d for d in defaults if d.current), defaults[0] if defaults else None)
     pager = Pager.over("/sampling", {"status": status, "q": q}, found)
     return page(request, "sampling.html", status_code=status_code, rounds=rounds, verdicts=verdicts, form=state,
                 pager=pager, status=status, q=q,
@@ -155,7 +143,7 @@ class SamplingPages(Controller):
                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         counties = request.user.counties
         with ctx.db.read() as session:  # inside a contract in force, or the last one that ended
-            today = contract_store.default_day(session, list(counties), ctx.clock.today())
+            today = contract_reads.form_day(session, counties, ctx.clock.today())
         first_of_last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         state = FormState(values={"county_code": counties[0] if len(counties) == 1 else "",
                                   "checked_from": first_of_last_month.isoformat(), "checked_to": today.isoformat(),
@@ -300,25 +288,15 @@ class SamplingPages(Controller):
         """The re-check with its visit: the photos and the signed record are uploaded with the form (each kept for
         this re-check at once, so a refusal asks for none of them again: they come back as hidden hashes)."""
         case_id = folded(data.get("case_id"))[:40]
-        values = {k: v for k, v in data.items() if isinstance(v, str)}
-        state = FormState(values=values)
-        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
-        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        form = _VisitForm.read(data)
         try:
-            form_sha = _store_uploads(ctx, request, data, round_id, case_id, state, photos, form_sha)
-            payload = _result_input(case_id, data, visit=visits.VisitInput(
-                visited_on=_day_or_none(data.get("visited_on"), state), met_member=clean(data.get("met_member")),
-                signed_form=form_sha or None, evidence=tuple(photos)))
-            if state.failed:
+            payload = _result_input(case_id, data, visit=form.visit(ctx, request, data, round_id, case_id))
+            if form.state.failed:
                 raise ValidationFailed([])
             with ctx.db.begin() as session:
                 smp.record_result(session, round_id, payload, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
-                      for e in exc.errors]
-            state = _add(state, errors, RESULT_FIELDS)
-            return render_round(request, ctx, round_id, status_code=422, forms={f"result-{case_id}": state},
-                                uploaded={case_id: (photos, form_sha)})
+            return form.refused(request, ctx, round_id, f"result-{case_id}", case_id, exc, RESULT_FIELDS)
         except (Forbidden, InvalidState) as exc:
             return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "recheck")
@@ -327,25 +305,15 @@ class SamplingPages(Controller):
     def add_visit(self, round_id: Id, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         """The county's visit added to a result taken without it (补录走访证据): only then does it count in the
         round's verdict. Files sent with a refused form are kept, as for a new result."""
-        values = {k: v for k, v in data.items() if isinstance(v, str)}
-        state = FormState(values=values)
-        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
-        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        form = _VisitForm.read(data)
         try:
-            form_sha = _store_uploads(ctx, request, data, round_id, case_id, state, photos, form_sha)
-            visit = visits.VisitInput(visited_on=_day_or_none(data.get("visited_on"), state),
-                                      met_member=clean(data.get("met_member")), signed_form=form_sha or None,
-                                      evidence=tuple(photos))
-            if state.failed:
+            visit = form.visit(ctx, request, data, round_id, case_id)
+            if form.state.failed:
                 raise ValidationFailed([])
             with ctx.db.begin() as session:
                 smp.add_visit(session, round_id, case_id, visit, principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
-            errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
-                      for e in exc.errors]
-            state = _add(state, errors, VISIT_FIELDS)
-            return render_round(request, ctx, round_id, status_code=422, forms={f"visit-{case_id}": state},
-                                uploaded={case_id: (photos, form_sha)})
+            return form.refused(request, ctx, round_id, f"visit-{case_id}", case_id, exc, VISIT_FIELDS)
         except (Forbidden, InvalidState, NotFound) as exc:
             return render_round(request, ctx, round_id, status_code=exc.status, message=exc.detail)
         return _to_row(round_id, case_id, "visit_added")
@@ -385,6 +353,39 @@ class SamplingPages(Controller):
 
 _SHA = re.compile(r"[0-9a-f]{64}")
 VISIT_FIELDS = ("visited_on", "met_member", "signed_form", "evidence")
+
+
+@dataclass
+class _VisitForm:
+    """The visit's part of a re-check form (a new result's or a visit added later): what was typed, the photos'
+    and the signed record's hashes kept from an earlier refused send, and the files sent with this one."""
+
+    state: FormState
+    photos: list[str]
+    form_sha: str
+
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> _VisitForm:
+        values = {k: v for k, v in data.items() if isinstance(v, str)}
+        photos = [h for k, h in sorted(values.items()) if k.startswith("evidence.") and _SHA.fullmatch(h)]
+        form_sha = values.get("signed_form", "") if _SHA.fullmatch(values.get("signed_form", "")) else ""
+        return cls(FormState(values=values), photos, form_sha)
+
+    def visit(self, ctx: Any, request: Req, data: dict[str, Any], round_id: str, case_id: str) -> visits.VisitInput:
+        """The files sent kept at once (each in its own transaction), then the visit as the form gives it; a file's
+        or the day's problem is put on `state`."""
+        self.form_sha = _store_uploads(ctx, request, data, round_id, case_id, self.state, self.photos, self.form_sha)
+        return visits.VisitInput(visited_on=_day_or_none(data.get("visited_on"), self.state),
+                                 met_member=clean(data.get("met_member")), signed_form=self.form_sha or None,
+                                 evidence=tuple(self.photos))
+
+    def refused(self, request: Req, ctx: Any, round_id: str, form_key: str, case_id: str, exc: ValidationFailed,
+                known: tuple[str, ...]) -> Template:
+        """The round's page again with this form's errors, the files already kept offered back as hidden hashes."""
+        errors = [FieldError("evidence" if e.field.startswith("evidence[") else e.field, e.message)
+                  for e in exc.errors]
+        return render_round(request, ctx, round_id, status_code=422, forms={form_key: _add(self.state, errors, known)},
+                            uploaded={case_id: (self.photos, self.form_sha)})
 
 
 def _store_uploads(ctx: Any, request: Req, data: dict[str, Any], round_id: str, case_id: str, state: FormState,

@@ -62,6 +62,11 @@ REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "�
 BREAKDOWN_LABELS = {"referrals": "监测信息（条）", "households_visited": "入户户数", "checks": "完成核查（次）",
                     "late": "逾期核查（次）", "eligible": "认定符合（户）", "noticed": "公示（户）", "paid": "兑现（户）",
                     "paid_amount": "兑现金额（元）", "deviations": "复核偏差（户）"}
+# A report's breakdowns, each with its title and key columns: on the report's page, and as sheets of its workbook.
+BREAKDOWN_TITLES = {"village": ("按乡镇、村", ["乡镇", "村"]), "cause": ("按原因", ["原因"]),
+                    "group": ("按户类型", ["户类型"])}
+BREAKDOWN_SHEETS = {"village": ("按乡镇村", ["乡镇", "村"]), "town": ("按乡镇", ["乡镇"]), "cause": ("按原因", ["原因"]),
+                    "group": ("按户类型", ["户类型"])}
 # What the case list says it shows when it lists the cases behind a figure (one per reports.service.FIGURES).
 REPORT_FIGURES = {
     "referrals": "本月监测信息涉及的案件", "new_cases": "本月新立案件", "checks": "本月完成入户核查的案件",

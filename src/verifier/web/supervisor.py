@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Response
-from litestar.datastructures import UploadFile
 from litestar.params import MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
@@ -36,6 +35,8 @@ from .common import (
     folded,
     counties_of,
     form_state,
+    import_file,
+    import_refused,
     page,
     parse_day,
     see_other,
@@ -284,12 +285,10 @@ class ImportPages(Controller):
 
     @post("/", opt=IMPORTERS, status_code=200)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
-        upload = data.get("file")
-        values = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            state = FormState(values=values)
-            state.add("file", "请选择要导入的文件（csv 或 xlsx）")
+        upload, state = import_file(data)
+        if upload is None:
             return self._form(request, ctx, state, status_code=422)
+        values = state.values
         upload.file.seek(0)
         try:
             result = referral_service.import_referral_file(
@@ -298,8 +297,6 @@ class ImportPages(Controller):
                 principal=request.user, role=request.user.acting_role(("insurer_supervisor", "county_reviewer")),
                 clock=ctx.clock, limits=ctx.settings.imports)
         except ValidationFailed as exc:
-            in_rows = [e for e in exc.errors if e.row is not None]
-            state = form_state(values, ValidationFailed([e for e in exc.errors if e.row is None]) if
-                               len(in_rows) < len(exc.errors) else None, ("channel", "county_code", "file"))
+            state, in_rows = import_refused(values, exc, ("channel", "county_code", "file"))
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
         return self._form(request, ctx, FormState(values=values), result=result)

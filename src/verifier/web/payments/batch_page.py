@@ -15,7 +15,7 @@ from ...domain.money import parse_yuan
 from ...payments import batch_list, payees
 from ...payments import service as pay
 from ...payments.schemas import BatchOut, ChangedPayeeOut
-from ...store import contracts as contract_store
+from ...contract_review import reads as contract_reads
 from ...store.paged import fold_search
 from .. import paging
 from .. import stagelabels as sl
@@ -110,7 +110,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         statuses = case_service.statuses_of(session, [i.case_id for i in items.items])
         returns = batch_list.bank_returns_of(session, batch.id)
         created = batch_list.creation_payload(session, batch.id)
-        contract = contract_store.get_contract(session, batch.contract_id)
+        contract = contract_reads.contract(session, batch.contract_id)
         steps = _steps(b)
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
                            + [b.signoff_refused_by or ""] + [i.removed_by or "" for i in items.items]

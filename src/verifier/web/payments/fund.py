@@ -12,7 +12,7 @@ from ...domain.errors import NotFound
 from ...http import Ctx, get
 from ...payments import batch_list, ledger
 from ...payments import service as pay
-from ...store import contracts as contract_store
+from ...contract_review import reads as contract_reads
 from ...store.paged import fold_search
 from .. import stagelabels as sl
 from ..common import Req, page, user_names
@@ -33,8 +33,7 @@ class FundPages(Controller):
         user = request.user
         kind = kind if kind in ledger.MOVEMENTS else ""
         with ctx.db.read() as session:
-            contracts = [c for c in contract_store.all_contracts(session)
-                         if not user.counties or set(c.county_codes) & set(user.counties)]
+            contracts = contract_reads.contracts_for(session, user)
             if contract_id:
                 chosen = [c for c in contracts if c.id == contract_id]
                 if not chosen:
