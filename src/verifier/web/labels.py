@@ -125,6 +125,8 @@ ACTIONS = {
     "user.enable": "启用用户", "user.password": "重设密码", "user.password_own": "本人修改密码", "user.logout": "退出登录",
     "user.roles": "增加角色", "user.role.propose": "提出角色授权", "user.role.confirm": "确认角色授权",
     "user.role.refuse": "拒绝角色授权",
+    "recusal.declare": "回避申报：增加一项", "recusal.removal_requested": "回避申报：提出删除一项",
+    "recusal.removal_confirmed": "回避申报：另一管理员确认删除", "recusal.removal_refused": "回避申报：另一管理员不同意删除",
     "sampling.round_opened": "开始抽样复核轮次", "sampling.committed": "提交随机数承诺",
     "sampling.round_frozen": "冻结抽样总体", "sampling.round_committed": "抽样总体写入签名检查点",
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
@@ -571,6 +573,10 @@ def reason_zh(reason: str | None) -> str:
 
 # What a page says after an action, by the `done` of the address it is sent to (see `common.done_message`).
 DONE_MESSAGES = {
+    "recusal_declared": "回避申报已保存（身份证号已加密保存，页面只显示部分号码），并写入审计日志。",
+    "recusal_removal_asked": "已提出删除。在另一位管理员确认之前，该项仍然有效。",
+    "recusal_removal_confirmed": "已确认删除该项回避申报。",
+    "recusal_removal_refused": "已不同意删除，该项回避申报继续有效。",
     "risk_removed": "已标记该户风险消除，并写入审计日志。",
     "risk_restored": "已撤销该户的风险消除标记，风险恢复。",
     "finding": "比对发现已处理。",
