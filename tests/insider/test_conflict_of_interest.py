@@ -324,3 +324,97 @@ def test_the_pages_show_the_declaration_masked_and_the_admin_view(ctx, client, u
     assert r.headers.get("location", "").startswith("/recusal") or "已确认删除" in r.text
     assert "您还没有申报" in pages.get("/account/recusal").text
 
+
+
+def test_attack_a_clerk_records_the_village_review_of_her_fathers_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="determined")
+    members = _members(ctx, case_id)
+    users.add("daughter", "town_clerk", counties=(COUNTY,))
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    _declare(client, users.headers("daughter"), "parent", members[0][2])
+    body = {"held_on": ctx.clock.today().isoformat(), "result": "pass", "note": ""}
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=users.headers("daughter"), json=body)
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    _no_leak(r.text, members)
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "determined"
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=users.headers("clerk2"), json=body)
+    assert r.status_code in (200, 201), r.text
+
+
+def test_attack_a_county_reviewer_rechecks_his_sons_case(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from deviation_helpers import drawn_round_api
+
+    case_id = make_case(ctx, stage="determined")
+    members = _members(ctx, case_id)
+    users.add("father", "county_reviewer", counties=(COUNTY,))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    round_id, sampled = drawn_round_api(client, users.headers("father"), users.headers("insurer"))
+    assert case_id in sampled
+    _declare(client, users.headers("father"), "child", members[0][2])
+    r = client.post(f"/api/sampling-rounds/{round_id}/results", headers=users.headers("father"), json={
+        "case_id": case_id, "per_capita_income": "3000.00", "eligible": True, "relief_amount": "0.00"})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    _no_leak(r.text, members)
+
+
+def test_attack_a_reviewer_vouches_for_the_wall_of_a_notice_listing_his_brother(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from village_kit import wall_photo
+
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("rev-kin", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    case_id = make_case(ctx, village="东村")
+    members = _members(ctx, case_id)
+    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+    assert client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
+                       json={"held_on": today, "result": "pass", "note": ""}).status_code == 201
+    r = client.post("/api/notices", headers=clerk,
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    assert r.status_code == 201, r.text
+    notice_id = r.json()["id"]
+    r = client.post(f"/api/notices/{notice_id}/photos", headers=users.headers("rev2"),
+                    files={"file": ("公示张贴.jpg", wall_photo(ctx.clock.today()), "image/jpeg")})
+    assert r.status_code == 201, r.text
+    _declare(client, users.headers("rev-kin"), "sibling", members[0][2])
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("rev-kin"),
+                    json={"note": "查阅了纸质记录"})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    _no_leak(r.text, members)
+    r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("rev2"),
+                    json={"note": "查阅了纸质记录"})
+    assert r.status_code == 200, r.text
+
+
+def test_a_meeting_recorded_by_a_kin_clerk_names_the_row_and_writes_nothing(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A meeting's rows: the household of the clerk's relative is refused by its row (she knows her own family; the
+    message still names no member), nothing of the meeting is written; without that row it is recorded."""
+    import pytest
+    from village_kit import attendance
+
+    from verifier.domain.errors import ValidationFailed
+    from verifier.notices import meetings
+    from verifier.notices.models import VillageMeeting
+    from verifier.recusal import service
+
+    ids = [make_case(ctx, village="东村") for _ in range(2)]
+    clerk = staff(ctx).clerk
+    kin = _members(ctx, ids[1])
+    with ctx.db.begin() as session:
+        service.declare(session, clerk.id, [service.Entry("spouse", kin[0][2])], principal=clerk, vault=ctx.vault,
+                        clock=ctx.clock)
+
+    def request(case_ids):  # type: ignore[no-untyped-def]
+        return meetings.MeetingRequest(
+            county_code=COUNTY, town="城关镇", village="东村", held_on=ctx.clock.today(), venue="村委会",
+            minutes="逐户评议。", **attendance(ctx, "村支书 李明\n村民代表 王芳、赵刚\n村主任 钱进\n村民代表 孙立\n村民代表 周敏"),
+            entries=[meetings.MeetingEntry(i, "pass") for i in case_ids])
+
+    with pytest.raises(ValidationFailed) as refused, ctx.db.begin() as session:
+        meetings.record_meeting(session, request(ids), principal=clerk, clock=ctx.clock)
+    assert [(e.field, e.row) for e in refused.value.errors] == [("result_2", 2)]
+    assert REFUSAL in refused.value.errors[0].message and kin[0][2] not in str(refused.value)
+    assert _count(ctx, VillageMeeting) == 0
+    with ctx.db.begin() as session:
+        meetings.record_meeting(session, request(ids[:1]), principal=clerk, clock=ctx.clock)
+    assert _count(ctx, VillageMeeting) == 1

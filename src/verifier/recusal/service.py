@@ -76,10 +76,19 @@ def conflicts_by_case(session: Session, case_ids: Sequence[str], user_ids: Itera
     ties = _ties(session, user_ids)
     if not ties or not case_ids:
         return {}
-    households = dict(session.execute(select(Case.id, Case.household_id).where(Case.id.in_(list(case_ids)))).tuples().all())
+    households = dict(session.execute(select(Case.id, Case.household_id).where(
+        Case.id.in_(list(case_ids)))).tuples().all())
     members = _household_indexes(session, households.values())
     out = {case_id: rules.conflicted(ties, members[h]) for case_id, h in households.items()}
     return {k: v for k, v in out.items() if v}
+
+
+def recused_households(session: Session, user_id: str, household_ids: Iterable[str]) -> set[str]:
+    """Those of the households of which the user is a member, or a declared relative of one."""
+    ties = _ties(session, [user_id]).get(user_id)
+    if not ties:
+        return set()
+    return {h for h, members in _household_indexes(session, household_ids).items() if members & ties}
 
 
 def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *,
@@ -233,8 +242,10 @@ def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: st
     if confirm:
         tie.removed_at, tie.removed_by = now, principal.id
     session.flush()
-    audit.append(session, actor=principal.id, role="admin",
-                 action="recusal.removal_confirmed" if confirm else "recusal.removal_refused", subject=owner.id,
+    action = "recusal.removal_confirmed"
+    if not confirm:
+        action = "recusal.removal_refused"
+    audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,
                  payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
                           "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
                           "requested_by": removal.requested_by},
