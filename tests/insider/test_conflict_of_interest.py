@@ -158,6 +158,16 @@ def test_attack_a_supervisor_confirms_his_brothers_determination(ctx, client, us
     assert r.status_code == 422 and REFUSAL in r.text, r.text
     _no_leak(r.text, members)
     assert _count(ctx, Determination) == 0
+    # The page says it where he would confirm, in Chinese, naming no one.
+    from web.pagekit import Pages
+    pages = Pages(client, users)
+    pages.login("bro")
+    pages.get(f"/cases/{case_id}/determination")
+    r = pages.post(f"/cases/{case_id}/determination", {})
+    assert r.status_code == 422 and "回避：您与本户成员存在回避关系" in r.text, r.text
+    said = r.text.split("回避：")[1].split("<")[0]  # the refusal itself (the page shows the household, as before)
+    assert "兄弟" not in said and members[0][0] not in said and mask_id(members[0][2]) not in said, said
+    assert _count(ctx, Determination) == 0
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("sup2"), json={"confirm": True})
     assert r.status_code == 200, r.text
 

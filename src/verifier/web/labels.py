@@ -166,7 +166,7 @@ FIELD_LABELS = {
     "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",
     "county_code": "县（区）", "received_on": "收到日期", "summary": "异议内容", "case_id": "案件", "outcome": "处理结果",
     "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "category": "名册类别", "channel": "来源渠道",
-    "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
+    "recusal": "回避", "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
     "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
