@@ -71,6 +71,15 @@ def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) 
                                                                       "请选择其他核查员"}]
     _no_leak(r.text, members)
     assert (_count(ctx, Visit), _count(ctx, AuditEntry)) == (visits, entries)  # nothing written
+    # The schedule form says it under the officer chosen.
+    from web.pagekit import Pages
+    pages = Pages(client, users)
+    pages.login("sup")
+    pages.get(f"/cases/{case_id}/schedule")
+    r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": "son", "officer_2": "other1", "visit_on": today,
+                                                  "vehicle": "车01", "reason": "熟悉路线"})
+    assert r.status_code == 422 and "该核查员与本户成员存在回避关系" in r.text, r.text
+    assert _count(ctx, Visit) == visits
 
     # Other officers: taken.
     t1 = staff(ctx, COUNTY, 7)
