@@ -111,6 +111,7 @@ def route_handlers() -> list[Any]:
     from .notices.routes import ROUTES as NOTICES
     from .payments.routes import ROUTES as PAYMENTS
     from .places.routes import PlaceController
+    from .recusal.routes import RecusalController
     from .referrals.routes import ReferralController
     from .reports.routes import ROUTES as REPORTS
     from .registers.routes import FindingController, RegisterController
@@ -121,7 +122,7 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, RoleGrantController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, ContractController, HouseholdController,
-            RosterController, PlaceController, FollowupController, NeedReferralController, RegisterController,
+            RosterController, PlaceController, RecusalController, FollowupController, NeedReferralController, RegisterController,
             FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 
 

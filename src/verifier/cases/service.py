@@ -14,11 +14,13 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
 from ..domain import planning
+from ..domain import recusal as recusal_rules
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
+from ..recusal import service as recusal
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -238,6 +240,11 @@ def schedule(
     # supervisor who plans, `plan` below; another supervisor's plan or hand may).
     problems += [FieldError(f"officers[{i}]", SELF_PICKED) for i, o in enumerate(officers)
                  if by_name.get(o, o) == principal.id]
+    # 回避: an officer who is a member of the household, or a declared relative of one, is not sent to it (the message
+    # says so and no more: not which member, nor how related).
+    recused = recusal.conflicted(session, [i for i in ids if i in eligible], case.household_id)
+    problems += [FieldError(f"officers[{i}]", recusal_rules.OFFICER_RECUSED) for i, o in enumerate(officers)
+                 if by_name.get(o, o) in recused]
     reason = (reason or "").strip()
     again = [i for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
     spare = [u for u in eligible if u not in last_time and u not in barred]
@@ -334,13 +341,17 @@ def plan(
         .with_for_update()))
     due = due_dates(session, cases)
     barred = barred_officers(session, [c.id for c in cases])
-    plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
-                                    due_on=due[c.id], excluded_officers=barred.get(c.id, frozenset()))
-                  for c in cases]
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
     # again and again and apply it once it sends him where he wants (another supervisor's plan may send him).
     officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
                 for u in field_officers(session, county_code) if u.id != principal.id]
+    # 回避: an officer is not planned onto a household of which he is a member or a declared relative of one (he is
+    # left out of that case; other officers, or another day, take it).
+    recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])
+    plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
+                                    due_on=due[c.id],
+                                    excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()))
+                  for c in cases]
     window = [start + timedelta(days=i) for i in range(days)]
     existing = [planning.ExistingVisit(visit_on=v.visit_on, officer_ids=tuple(v.officer_ids), vehicle_id=v.vehicle or "")
                 for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on.in_(window)))]

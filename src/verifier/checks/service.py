@@ -29,6 +29,7 @@ from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee
 from ..domain import backing, late_entry, photo_times, planning
+from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status
 from ..domain.planning import days_late
 from ..domain.registers import finding_reason
@@ -38,6 +39,7 @@ from ..store.base import new_id
 from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
+from ..recusal import service as recusal
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from . import bills, evidence_files, photo_exif, recording
@@ -311,6 +313,14 @@ def record_check(
             else:
                 problems.append(conflicts.refusal(field))
                 sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
+    # 回避: neither officer of the check is a member of the household (as stored, or as this check records it) nor
+    # a declared relative of one; the refusal does not say which member.
+    recused = recusal.conflicted(session, {o for o in officers if o in assigned} | {principal.id}, case.household_id,
+                                 extra_indexes=bidx.values())
+    if principal.id in recused:
+        problems.append(FieldError("recusal", recusal_rules.YOU_ARE_RECUSED))
+    elif recused:
+        problems.append(FieldError("officers", recusal_rules.TEAM_RECUSED))
     counted_bills, bill_problems = bills.problems_of(session, case, data.bills, data.rigid)
     problems += bill_problems
     if problems:
@@ -511,6 +521,7 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     if principal.id == a.check.recorded_by or principal.id in a.check.officer_ids:
         raise Forbidden("four-eyes rule: you made the check this determination rests on; another supervisor "
                         "confirms it")
+    recusal.refuse_principal(session, principal, [case.household_id])
     # Registers imported since the check are consulted now; a finding still open holds the determination.
     match = registers.match_check(session, case, a.check, rules=a.contract.register_rules, clock=clock,
                                   actor=principal.id, role="insurer_supervisor")

@@ -24,7 +24,9 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.recusal import REFUSED
 from ..domain.village_meeting import attendance_problems, attendee_names
+from ..recusal import service as recusal
 from ..store.base import new_id
 from ..store.db import Database
 from ..store.twins import write_or_find
@@ -156,6 +158,7 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
         problems.append(FieldError("entries", f"一次评议最多 {MAX_HOUSEHOLDS} 户"))
     seen: set[str] = set()
     cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_([e.case_id for e in entries])))}
+    recused = recusal.recused_households(session, principal.id, [c.household_id for c in cases.values()])
     for n, e in enumerate(entries, start=1):
         case = cases.get(e.case_id)
         if e.case_id in seen:
@@ -165,6 +168,9 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
                 or case.village != request.village:
             problems.append(FieldError(f"result_{n}", f"该户不是{request.town}{request.village}的待评议农户", n))
             continue
+        if case.household_id in recused:  # 回避: the clerk's own family is reviewed in a meeting another clerk records
+            problems.append(FieldError(f"result_{n}", f"{case.household.head_name}户：回避：您{REFUSED}，该户的评议须由"
+                                       "其他经办人录入", n))
         if case.status != AWAITING:
             problems.append(FieldError(f"result_{n}", f"{case.household.head_name}户已不在待村级评议状态，请刷新页面", n))
         elif case.review_fail_proposed_by is not None:

@@ -54,6 +54,7 @@ from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain import photo_times
 from ..domain.photo_times import taken_on
+from ..recusal import service as recusal
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
 from ..store.vault import Vault
@@ -223,6 +224,10 @@ def review_basis(session: Session, notice_id: str) -> dict[str, VillageMeeting |
     return {case_id: (m if m is not None and m.minutes_scan_sha256 else None) for case_id, m in rows}
 
 
+RECUSED_FROM_NOTICE = ("回避：该公示中有农户的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能确认该公示的张贴："
+                       "请由其他人员确认")
+
+
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,
                     without_dated_photo: bool = False) -> Notice:
     """A second person confirms the notice went up on the wall (403 for its poster, a recorder of its village
@@ -245,6 +250,8 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     if principal.id in deciders(session, notice.id):
         raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
                         "另一人确认")
+    recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
+        NoticeItem.notice_id == notice.id))), message=RECUSED_FROM_NOTICE)  # 回避
     bare = bare_reviews(session, notice.id)
     named = "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
     if bare and not principal.has("county_reviewer"):

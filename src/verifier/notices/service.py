@@ -35,6 +35,7 @@ from ..domain.cell_values import BadCell, phone_text
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
+from ..recusal import service as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader
@@ -99,6 +100,7 @@ def record_review(
     overturns it (通过: a passing review recorded by them, the case goes on to its notice). The clerk who proposed it
     never confirms it."""
     case = load_case(session, case_id, principal, for_update=True)
+    recusal.refuse_principal(session, principal, [case.household_id])  # 回避
     if case.status != "determined":
         raise InvalidState(f"cannot record a village review for a case that is {case.status}")
     if result not in ("pass", "fail"):

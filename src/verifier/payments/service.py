@@ -51,6 +51,7 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.money import format_yuan
+from ..recusal import service as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Household
@@ -354,6 +355,18 @@ def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
     return int(n), int(total)
 
 
+def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal) -> None:
+    """回避: 422 when the caller is a member, or a declared relative of a member, of a household the batch pays (the
+    case is not named, nor the member)."""
+    cases = list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id,
+                                                                   PaymentItem.status != "cancelled")))
+    recusal.refuse_cases(session, principal, cases, message=RECUSED_FROM_BATCH)
+
+
+RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
+                      "请交由其他人员办理")
+
+
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
@@ -364,6 +377,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault)
+    _refuse_recused(session, batch, principal)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
     n, total = _pending_total(session, batch)
@@ -406,6 +420,8 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
+    if what == "sign off":
+        _refuse_recused(session, batch, principal)
 
 
 def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
@@ -549,6 +565,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault)
+    _refuse_recused(session, batch, principal)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(

@@ -134,6 +134,8 @@ ACTIONS = {
     "user.enable": "启用用户", "user.password": "重设密码", "user.password_own": "本人修改密码", "user.logout": "退出登录",
     "user.roles": "增加角色", "user.role.propose": "提出角色授权", "user.role.confirm": "确认角色授权",
     "user.role.refuse": "拒绝角色授权",
+    "recusal.declare": "回避申报：增加一项", "recusal.removal_requested": "回避申报：提出删除一项",
+    "recusal.removal_confirmed": "回避申报：另一管理员确认删除", "recusal.removal_refused": "回避申报：另一管理员不同意删除",
     "sampling.round_opened": "开始抽样复核轮次", "sampling.committed": "提交随机数承诺",
     "sampling.round_frozen": "冻结抽样总体", "sampling.round_committed": "抽样总体写入签名检查点",
     "sampling.public_value_entered": "录入公开随机值", "sampling.revealed": "揭示秘密值",
@@ -173,7 +175,7 @@ FIELD_LABELS = {
     "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",
     "county_code": "县（区）", "received_on": "收到日期", "summary": "异议内容", "case_id": "案件", "outcome": "处理结果",
     "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "category": "名册类别", "channel": "来源渠道",
-    "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
+    "recusal": "回避", "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
     "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
     "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
@@ -582,6 +584,10 @@ def reason_zh(reason: str | None) -> str:
 
 # What a page says after an action, by the `done` of the address it is sent to (see `common.done_message`).
 DONE_MESSAGES = {
+    "recusal_declared": "回避申报已保存（身份证号已加密保存，页面只显示部分号码），并写入审计日志。",
+    "recusal_removal_asked": "已提出删除。在另一位管理员确认之前，该项仍然有效。",
+    "recusal_removal_confirmed": "已确认删除该项回避申报。",
+    "recusal_removal_refused": "已不同意删除，该项回避申报继续有效。",
     "risk_removed": "已标记该户风险消除，并写入审计日志。",
     "risk_restored": "已撤销该户的风险消除标记，风险恢复。",
     "finding": "比对发现已处理。",

@@ -42,6 +42,7 @@ from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
+from .recusal import OwnRecusalPages, RecusalAdminPages
 from .templating import STATIC_DIR, static_url
 from .role_grants import RoleGrantPages, UserRolePages
 from .users import UserPages
@@ -50,7 +51,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
                     VisitAttemptPages,
                     AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
+                    UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages, RecusalAdminPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
 

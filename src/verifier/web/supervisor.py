@@ -235,6 +235,9 @@ class DeterminationPages(Controller):
                 check_service.determine(session, case_id, confirm=True, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState) as exc:
             return _determination_page(request, ctx, case_id, status_code=exc.status, message=message_zh(exc.detail))
+        except ValidationFailed as exc:  # 回避: said on the page, as the four-eyes refusals are
+            return _determination_page(request, ctx, case_id, status_code=422,
+                                       message="；".join(message_zh(e.message) for e in exc.errors))
         return see_other(f"/cases/{case_id}", done="determined")
 
     @post("/send-back", opt=SUPERVISOR, status_code=303)

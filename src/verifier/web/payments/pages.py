@@ -133,6 +133,9 @@ class PaymentPages(Controller):
                 run(session)
         except (InvalidState, Forbidden) as exc:
             return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail, typed=typed)
+        except ValidationFailed as exc:  # 回避 (the batch holds a household of the caller's family)
+            return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
+                                message="；".join(e.message for e in exc.errors))
         return see_other(f"/payments/{batch_id}", done=done)
 
     @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)

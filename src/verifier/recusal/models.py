@@ -1,0 +1,61 @@
+"""回避申报: the ID numbers a staff account declares (its own and its close relatives'), and the removals asked for.
+
+`staff_tie`: one row per declared person, never deleted: `removed_at` is set when an admin other than the owner (and
+other than who asked) confirms a removal. The ID number is sealed (`staff_tie.id_number`) and indexed by the same
+keyed blind index as a household member's (`member.id_number_bidx`), so the two are compared without decrypting.
+
+`staff_tie_removal`: a removal asked for (by the owner or an admin), pending until another admin confirms or refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..store.base import Base, UtcDateTime
+
+_LIVE = text("removed_at IS NULL")
+_PENDING = text("status = 'pending'")
+RELATION_CODES = ("self", "spouse", "parent", "child", "sibling", "grandparent", "grandchild", "in_law", "other")
+
+
+class StaffTie(Base):
+    __tablename__ = "staff_tie"
+    __table_args__ = (
+        CheckConstraint("relation IN (" + ", ".join(f"'{r}'" for r in RELATION_CODES) + ")", name="relation_known"),
+        # one live entry per person declared: the same ID number twice says nothing more
+        Index("uq_staff_tie_live", "user_id", "id_number_bidx", unique=True, postgresql_where=_LIVE,
+              sqlite_where=_LIVE),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(16))
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    declared_by: Mapped[str] = mapped_column(String(40))  # the owner, or the admin who added it for them
+    declared_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the admin who confirmed
+
+
+class StaffTieRemoval(Base):
+    __tablename__ = "staff_tie_removal"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
+        Index("uq_staff_tie_removal_pending", "tie_id", unique=True, postgresql_where=_PENDING,
+              sqlite_where=_PENDING),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tie_id: Mapped[str] = mapped_column(ForeignKey("staff_tie.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(40), index=True)  # the owner of the entry
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

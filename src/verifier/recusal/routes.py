@@ -1,0 +1,135 @@
+"""HTTP routes of 回避申报: one's own declaration, an admin's view and additions, removals with four eyes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request
+from litestar.params import Parameter
+
+from ..accounts.auth import Principal
+from ..http import Ctx, JSONBody, get, post
+from . import service
+
+Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+AnyRequest = Request[Principal, Any, Any]
+ANY: dict[str, Any] = {"roles": "any"}
+ADMIN: dict[str, Any] = {"roles": ("admin",)}
+
+
+class EntryIn(msgspec.Struct):
+    relation: str
+    id_number: str
+
+
+class DeclareIn(msgspec.Struct):
+    entries: list[EntryIn]
+
+
+class RemovalIn(msgspec.Struct):
+    reason: str = ""
+
+
+class RemovalDecisionIn(msgspec.Struct):
+    note: str = ""
+
+
+class TieOut(msgspec.Struct):
+    id: str
+    relation: str
+    id_number: str
+    """Masked 6+4."""
+    declared_at: datetime
+    by_admin: bool
+    removal_pending: bool
+    removal_id: str | None
+
+
+class DeclarationOut(msgspec.Struct):
+    user_id: str
+    username: str
+    display_name: str
+    entries: list[TieOut]
+
+
+class RemovalOut(msgspec.Struct):
+    id: str
+    tie_id: str
+    user_id: str
+    status: str
+    requested_by: str
+    decided_by: str | None
+
+
+def _out(d: service.Declaration) -> DeclarationOut:
+    return DeclarationOut(user_id=d.user_id, username=d.username, display_name=d.display_name, entries=[
+        TieOut(id=t.id, relation=t.relation, id_number=t.id_number, declared_at=t.declared_at, by_admin=t.by_admin,
+               removal_pending=t.removal_pending, removal_id=t.removal_id) for t in d.ties])
+
+
+def _removal(r: Any) -> RemovalOut:
+    return RemovalOut(id=r.id, tie_id=r.tie_id, user_id=r.user_id, status=r.status, requested_by=r.requested_by,
+                      decided_by=r.decided_by)
+
+
+def _entries(data: DeclareIn) -> list[service.Entry]:
+    return [service.Entry(relation=e.relation, id_number=e.id_number) for e in data.entries]
+
+
+class RecusalController(Controller):
+    path = "/api/recusal"
+    tags = ["recusal"]
+
+    @get("/mine", opt=ANY)
+    def mine(self, ctx: Ctx, request: AnyRequest) -> DeclarationOut:
+        """The caller's own declaration (回避申报): themselves and their close relatives, ID numbers masked."""
+        with ctx.db.read() as session:
+            return _out(service.own_declaration(session, request.user, ctx.vault))
+
+    @post("/mine", opt=ANY, status_code=200)
+    def declare_mine(self, ctx: Ctx, request: AnyRequest, data: JSONBody[DeclareIn]) -> DeclarationOut:
+        """Add entries to one's own declaration (`relation`: self, spouse, parent, child, sibling, grandparent,
+        grandchild, in_law, other). A declaration only grows this way; a removal takes another admin."""
+        with ctx.db.begin() as session:
+            service.declare(session, request.user.id, _entries(data), principal=request.user, vault=ctx.vault,
+                            clock=ctx.clock)
+            return _out(service.own_declaration(session, request.user, ctx.vault))
+
+    @get("/users/{user_id:str}", opt=ADMIN)
+    def of_user(self, user_id: Id, ctx: Ctx, request: AnyRequest) -> DeclarationOut:
+        with ctx.db.read() as session:
+            return _out(service.declaration_of(session, request.user, ctx.vault, user_id))
+
+    @post("/users/{user_id:str}", opt=ADMIN, status_code=200)
+    def declare_for(self, user_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[DeclareIn]) -> DeclarationOut:
+        """An admin adds entries for an account of their counties."""
+        with ctx.db.begin() as session:
+            service.declare(session, user_id, _entries(data), principal=request.user, vault=ctx.vault,
+                            clock=ctx.clock)
+            return _out(service.declaration_of(session, request.user, ctx.vault, user_id))
+
+    @post("/entries/{tie_id:str}/removal", opt=ANY, status_code=201)
+    def ask_removal(self, tie_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[RemovalIn]) -> RemovalOut:
+        """Ask that an entry be removed (its owner, or an admin); it stays in force until another admin confirms."""
+        with ctx.db.begin() as session:
+            return _removal(service.request_removal(session, tie_id, reason=data.reason, principal=request.user,
+                                                    vault=ctx.vault, clock=ctx.clock))
+
+    @post("/removals/{removal_id:str}/confirm", opt=ADMIN, status_code=200)
+    def confirm_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
+                        data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
+        """An admin who is neither the entry's owner nor who asked confirms: the entry is removed."""
+        with ctx.db.begin() as session:
+            return _removal(service.decide_removal(session, removal_id, confirm=True,
+                                                   note=data.note if data else "", principal=request.user,
+                                                   vault=ctx.vault, clock=ctx.clock))
+
+    @post("/removals/{removal_id:str}/refuse", opt=ADMIN, status_code=200)
+    def refuse_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
+                       data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
+        with ctx.db.begin() as session:
+            return _removal(service.decide_removal(session, removal_id, confirm=False,
+                                                   note=data.note if data else "", principal=request.user,
+                                                   vault=ctx.vault, clock=ctx.clock))

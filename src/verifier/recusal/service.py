@@ -1,0 +1,355 @@
+"""回避申报 and the recusal guard.
+
+Declaring: a person adds entries (their own ID number, their relatives') for their own account; an admin of their
+counties may add for them. Nothing is removed by one person: a removal (or the first half of a correction: the
+right entry is added, the wrong one asked to be removed) is asked for by the owner or an admin and confirmed by an
+admin who is neither the owner nor who asked. Every step is audited with the ID number masked 6+4.
+
+The guard (`refuse_*`, `conflicts_by_case`): staff whose declared blind indexes meet a household member's
+(`member.id_number_bidx`, the same keyed index) take no part in its case; the refusal says only 与本户成员存在回避关系.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..accounts.service import manageable_user, visible_user, visible_users
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain import recusal as rules
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.idnumber import validate_id_number
+from ..domain.masking import mask_id
+from ..store.base import new_id
+from ..store.tables import Case, Member, User
+from ..store.vault import Vault
+from .models import StaffTie, StaffTieRemoval
+
+ID_COLUMN = "staff_tie.id_number"
+INDEX_KIND = "id_number"  # the members' index: a tie and a member with the same ID number have the same index
+ADMIN = ("admin",)
+
+
+# ---- the guard
+
+
+def _ties(session: Session, user_ids: Iterable[str]) -> dict[str, set[str]]:
+    users = sorted(set(user_ids))
+    if not users:
+        return {}
+    out: dict[str, set[str]] = {}
+    for user, bidx in session.execute(select(StaffTie.user_id, StaffTie.id_number_bidx).where(
+            StaffTie.user_id.in_(users), StaffTie.removed_at.is_(None))):
+        out.setdefault(user, set()).add(bidx)
+    return out
+
+
+def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[str, set[str]]:
+    households = sorted(set(household_ids))
+    out: dict[str, set[str]] = {h: set() for h in households}
+    if households:
+        for household, bidx in session.execute(select(Member.household_id, Member.id_number_bidx).where(
+                Member.household_id.in_(households))):
+            out[household].add(bidx)
+    return out
+
+
+def conflicted(session: Session, user_ids: Iterable[str], household_id: str,
+               extra_indexes: Iterable[str] = ()) -> frozenset[str]:
+    """The users among `user_ids` who are a member of the household, or a declared relative of one (`extra_indexes`:
+    members a check is recording now, not yet stored)."""
+    ties = _ties(session, user_ids)
+    if not ties:
+        return frozenset()
+    members = _household_indexes(session, [household_id])[household_id] | set(extra_indexes)
+    return rules.conflicted(ties, members)
+
+
+def conflicts_by_case(session: Session, case_ids: Sequence[str], user_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """For the planner: per case, the users among `user_ids` recused from it (cases with none are left out)."""
+    ties = _ties(session, user_ids)
+    if not ties or not case_ids:
+        return {}
+    households = dict(session.execute(select(Case.id, Case.household_id).where(
+        Case.id.in_(list(case_ids)))).tuples().all())
+    members = _household_indexes(session, households.values())
+    out = {case_id: rules.conflicted(ties, members[h]) for case_id, h in households.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def recused_households(session: Session, user_id: str, household_ids: Iterable[str]) -> set[str]:
+    """Those of the households of which the user is a member, or a declared relative of one."""
+    ties = _ties(session, [user_id]).get(user_id)
+    if not ties:
+        return set()
+    return {h for h, members in _household_indexes(session, household_ids).items() if members & ties}
+
+
+def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *,
+                     field: str = "recusal", extra_indexes: Iterable[str] = (),
+                     message: str = rules.YOU_ARE_RECUSED) -> None:
+    """422 (nothing written) when the caller is a member of one of the households or a declared relative of one."""
+    ties = _ties(session, [principal.id])
+    if not ties:
+        return
+    members = _household_indexes(session, household_ids)
+    everyone = set().union(*members.values()) | set(extra_indexes) if members else set(extra_indexes)
+    if rules.conflicted(ties, everyone):
+        raise ValidationFailed.one(field, message)
+
+
+def refuse_case(session: Session, principal: Principal, case_id: str, *, field: str = "recusal") -> None:
+    household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+    if household is not None:
+        refuse_principal(session, principal, [household], field=field)
+
+
+def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str], *, field: str = "recusal",
+                 message: str | None = None) -> None:
+    """For a batch: 422 when the caller is recused from any of its cases' households (the case is not named: the
+    message is the batch's)."""
+    households = set(session.scalars(select(Case.household_id).where(Case.id.in_(list(case_ids)))))
+    if households:
+        refuse_principal(session, principal, households, field=field,
+                         message=message or rules.YOU_ARE_RECUSED)
+
+
+# ---- declaring
+
+
+@dataclass(frozen=True)
+class Entry:
+    relation: str
+    id_number: str
+
+
+def _clean(entries: Sequence[Entry], today: date) -> tuple[list[tuple[str, str]], list[FieldError]]:
+    problems: list[FieldError] = []
+    clean: list[tuple[str, str]] = []
+    if not entries:
+        problems.append(FieldError("entries", "请至少填写一项：关系和身份证号"))
+    for i, e in enumerate(entries):
+        if e.relation not in rules.RELATIONS:
+            problems.append(FieldError(f"entries[{i}].relation", "请选择关系：" + "、".join(rules.RELATIONS.values())))
+        try:
+            clean.append((e.relation, validate_id_number(e.id_number, f"entries[{i}].id_number", today=today)))
+        except ValidationFailed as exc:
+            problems += exc.errors
+    return clean, problems
+
+
+def declare(session: Session, user_id: str, entries: Sequence[Entry], *, principal: Principal, vault: Vault,
+            clock: Clock) -> list[StaffTie]:
+    """Add entries to `user_id`'s declaration: by the person themselves, or an admin who manages their account."""
+    if user_id == principal.id:
+        owner = session.get(User, user_id)
+        role = principal.main_role
+        if owner is None:
+            raise NotFound("no such user")
+    elif principal.has("admin"):
+        owner = manageable_user(session, principal, user_id)
+        role = "admin"
+    else:
+        raise Forbidden("只有本人或管理员可以填写回避申报")
+    clean, problems = _clean(entries, clock.today())
+    indexes = [vault.blind_index(idn, INDEX_KIND) for _, idn in clean]
+    live = set(session.scalars(select(StaffTie.id_number_bidx).where(StaffTie.user_id == owner.id,
+                                                                    StaffTie.removed_at.is_(None))))
+    seen: set[str] = set()
+    for i, b in enumerate(indexes):
+        if b in live or b in seen:
+            problems.append(FieldError(f"entries[{i}].id_number", "该身份证号已在申报中"))
+        seen.add(b)
+    has_self = session.scalar(select(StaffTie.id).where(StaffTie.user_id == owner.id, StaffTie.relation == "self",
+                                                        StaffTie.removed_at.is_(None)).limit(1)) is not None
+    if sum(1 for r, _ in clean if r == "self") + has_self > 1:
+        problems.append(FieldError("entries", "本人的身份证号只申报一项"))
+    if len(live) + len(clean) > rules.MAX_ENTRIES:
+        problems.append(FieldError("entries", f"每个账号最多申报 {rules.MAX_ENTRIES} 项"))
+    if problems:
+        raise ValidationFailed(problems)
+    now = clock.now()
+    rows = [StaffTie(id=new_id("tie"), user_id=owner.id, relation=r, id_number_enc=vault.seal(idn, ID_COLUMN),
+                     id_number_bidx=b, declared_by=principal.id, declared_at=now)
+            for (r, idn), b in zip(clean, indexes, strict=True)]
+    session.add_all(rows)
+    session.flush()
+    audit.append_many(session, [
+        {"actor": principal.id, "role": role, "action": "recusal.declare", "subject": owner.id,
+         "payload": {"tie_id": t.id, "user": owner.username, "relation": t.relation, "id_number": mask_id(idn),
+                     "by_admin": principal.id != owner.id}, "county_code": _county(owner)}
+        for t, (_, idn) in zip(rows, clean, strict=True)], clock=clock)
+    return rows
+
+
+def _county(user: User) -> str | None:
+    counties = list(user.counties or ())
+    return counties[0] if len(counties) == 1 else None
+
+
+def request_removal(session: Session, tie_id: str, *, reason: str, principal: Principal, vault: Vault,
+                    clock: Clock) -> StaffTieRemoval:
+    """Ask that an entry be removed (a wrong number, a relation that ended): by its owner or an admin; it stays in
+    force until another admin confirms."""
+    tie = _tie(session, tie_id, principal, for_update=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "请说明删除的原因（如身份证号填错、关系已不存在）")
+    if len(reason) > 500:
+        raise ValidationFailed.one("reason", "原因最多 500 个字")
+    if session.scalar(select(StaffTieRemoval.id).where(StaffTieRemoval.tie_id == tie.id,
+                                                       StaffTieRemoval.status == "pending")):
+        raise InvalidState("该项已提出删除，正在等待管理员确认")
+    removal = StaffTieRemoval(id=new_id("tierm"), tie_id=tie.id, user_id=tie.user_id, reason=reason,
+                              status="pending", requested_by=principal.id, requested_at=clock.now())
+    session.add(removal)
+    session.flush()
+    owner = session.get(User, tie.user_id)
+    audit.append(session, actor=principal.id, role="admin" if principal.id != tie.user_id else principal.main_role,
+                 action="recusal.removal_requested", subject=tie.user_id,
+                 payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
+                          "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
+                          "reason": audit.text_digest(reason)},
+                 clock=clock, county_code=None if owner is None else _county(owner))
+    return removal
+
+
+def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
+                   vault: Vault, clock: Clock) -> StaffTieRemoval:
+    """An admin other than the owner and the requester confirms (the entry is removed) or refuses (it stays)."""
+    removal = session.scalar(select(StaffTieRemoval).where(StaffTieRemoval.id == removal_id).with_for_update())
+    if removal is None:
+        raise NotFound("no such removal request")
+    owner = visible_user(session, principal, removal.user_id)
+    why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
+                                confirmer_is_admin=principal.has("admin"))
+    if why is not None:
+        raise Forbidden(why)
+    manageable_user(session, principal, removal.user_id)
+    if removal.status != "pending":
+        raise InvalidState("该删除申请已处理")
+    tie = session.get(StaffTie, removal.tie_id)
+    assert tie is not None
+    now = clock.now()
+    removal.status = "confirmed" if confirm else "refused"
+    removal.decided_by, removal.decided_at, removal.note = principal.id, now, (note or "").strip() or None
+    if confirm:
+        tie.removed_at, tie.removed_by = now, principal.id
+    session.flush()
+    action = "recusal.removal_confirmed"
+    if not confirm:
+        action = "recusal.removal_refused"
+    audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,
+                 payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
+                          "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
+                          "requested_by": removal.requested_by},
+                 clock=clock, county_code=_county(owner))
+    return removal
+
+
+def _tie(session: Session, tie_id: str, principal: Principal, *, for_update: bool = False) -> StaffTie:
+    stmt = select(StaffTie).where(StaffTie.id == tie_id)
+    tie = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if tie is None or tie.removed_at is not None:
+        raise NotFound("no such entry")
+    if tie.user_id != principal.id:
+        if not principal.has("admin"):
+            raise NotFound("no such entry")
+        manageable_user(session, principal, tie.user_id)
+    return tie
+
+
+# ---- read models (masked)
+
+
+@dataclass(frozen=True)
+class TieOut:
+    id: str
+    relation: str
+    id_number: str  # masked 6+4
+    declared_at: datetime
+    by_admin: bool
+    removal_pending: bool
+    removal_id: str | None
+    removal_requested_by: str | None
+
+
+@dataclass(frozen=True)
+class Declaration:
+    user_id: str
+    username: str
+    display_name: str
+    ties: list[TieOut]
+
+
+@dataclass(frozen=True)
+class PendingRemoval:
+    id: str
+    tie_id: str
+    user_id: str
+    username: str
+    display_name: str
+    relation: str
+    id_number: str  # masked
+    reason: str
+    requested_by: str
+    requested_by_name: str
+    requested_at: datetime
+
+
+def _declarations(session: Session, vault: Vault, users: Sequence[User]) -> list[Declaration]:
+    ids = [u.id for u in users]
+    ties: dict[str, list[StaffTie]] = {}
+    for t in session.scalars(select(StaffTie).where(StaffTie.user_id.in_(ids), StaffTie.removed_at.is_(None))
+                             .order_by(StaffTie.declared_at, StaffTie.id)):
+        ties.setdefault(t.user_id, []).append(t)
+    pending = {r.tie_id: r for r in session.scalars(select(StaffTieRemoval).where(
+        StaffTieRemoval.user_id.in_(ids), StaffTieRemoval.status == "pending"))}
+    return [Declaration(user_id=u.id, username=u.username, display_name=u.display_name, ties=[
+        TieOut(id=t.id, relation=t.relation, id_number=mask_id(vault.open(t.id_number_enc, ID_COLUMN)),
+               declared_at=t.declared_at, by_admin=t.declared_by != t.user_id, removal_pending=t.id in pending,
+               removal_id=pending[t.id].id if t.id in pending else None,
+               removal_requested_by=pending[t.id].requested_by if t.id in pending else None)
+        for t in ties.get(u.id, [])]) for u in users]
+
+
+def own_declaration(session: Session, principal: Principal, vault: Vault) -> Declaration:
+    user = session.get(User, principal.id)
+    if user is None:
+        raise NotFound("no such user")
+    return _declarations(session, vault, [user])[0]
+
+
+def declaration_of(session: Session, principal: Principal, vault: Vault, user_id: str) -> Declaration:
+    """An admin's view of one account's declaration (masked)."""
+    if user_id == principal.id:
+        return own_declaration(session, principal, vault)
+    if not principal.has("admin"):
+        raise NotFound("no such user")
+    return _declarations(session, vault, [visible_user(session, principal, user_id)])[0]
+
+
+def all_declarations(session: Session, principal: Principal, vault: Vault) -> list[Declaration]:
+    """The admin's overview: every account of their counties with its live entries (masked)."""
+    return _declarations(session, vault, visible_users(session, principal))
+
+
+def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:
+    users = {u.id: u for u in visible_users(session, principal)}
+    rows = [(r, t) for r, t in session.execute(
+        select(StaffTieRemoval, StaffTie).join(StaffTie, StaffTie.id == StaffTieRemoval.tie_id)
+        .where(StaffTieRemoval.status == "pending").order_by(StaffTieRemoval.requested_at)).tuples()
+        if r.user_id in users]
+    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
+        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
+    return [PendingRemoval(id=r.id, tie_id=t.id, user_id=r.user_id, username=users[r.user_id].username,
+                           display_name=users[r.user_id].display_name, relation=t.relation,
+                           id_number=mask_id(vault.open(t.id_number_enc, ID_COLUMN)), reason=r.reason,
+                           requested_by=r.requested_by, requested_by_name=names.get(r.requested_by, r.requested_by),
+                           requested_at=r.requested_at) for r, t in rows]
