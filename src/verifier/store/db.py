@@ -193,7 +193,8 @@ class WalCheckpoints:
                 if self._thread is None and not self._stopping:
                     self._thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoints", daemon=True)
                     self._thread.start()
-        self._poked.set()
+        if not self._poked.is_set():  # set already: the thread has yet to clear it, and checkpoints after that
+            self._poked.set()
 
     def _run(self) -> None:
         try:
