@@ -74,3 +74,37 @@ def test_a_checks_json_columns_are_stored_as_json_dumps_wrote_them(ctx) -> None:
     if ctx.db.is_sqlite:  # the text as written (PostgreSQL's jsonb keeps its own form of it)
         assert tuple(stored) == tuple(json.dumps(v) for v in values)
     assert tuple(json.loads(s) for s in stored) == values
+
+
+def test_statement_watchers_see_each_prepared_write_once_with_the_values_it_sends(db) -> None:  # type: ignore[no-untyped-def]
+    # A prepared write's values are converted once (store/writer.py) and shown to `before_cursor_execute` listeners
+    # as they are sent: an audit entry's moment converted, its bytes as stored, once per statement.
+    from sqlalchemy import event
+
+    from verifier.audit import log as audit
+    from verifier.audit.models import AuditEntry
+
+    seen: list[tuple[str, Any]] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith(("INSERT INTO audit_entry", "UPDATE audit_head")):
+            seen.append((statement.split()[2 if statement.startswith("INSERT") else 1], parameters))
+
+    event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        with db.begin() as session:
+            audit.ensure_head(session)
+            seen.clear()
+            audit.append(session, actor="u", role="r", action="a", subject="s", payload={"名": "中"}, county_code=None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", watch)
+    with db.read() as session:
+        stored = session.get(AuditEntry, 0)
+    assert stored is not None
+    assert [table for table, _ in seen] == ["audit_entry", "audit_head"]  # once each
+    values = seen[0][1]
+    sent = list(values.values()) if isinstance(values, dict) else list(values)  # by name (psycopg) or in order
+    raw = [getattr(v, "obj", v) for v in sent]  # psycopg's `Binary` wraps the bytes it sends
+    assert bytes(stored.entry) in [bytes(v) for v in raw if isinstance(v, (bytes, memoryview))]
+    assert "中".encode() in bytes(stored.entry)
+    assert not any(isinstance(v, dict) for v in sent)  # converted values only
