@@ -201,3 +201,13 @@ def test_subclasses_of_plain_types_are_encoded_as_their_values() -> None:
 
     value = {"b": Text("x"), "a": Number(3), "c": Mapping(z=1, y=[True, None])}
     assert encode(value) == b'{"a":3,"b":"x","c":{"y":[true,null],"z":1}}' == _encode_before(value)
+
+
+def test_every_code_point_but_the_surrogates_is_written_as_before() -> None:
+    # every character, alone and in a key's value, as msgspec writes it and as the standard library wrote it
+    points = [*range(0xD800), *range(0xE000, 0x110000)]
+    for start in range(0, len(points), 4096):
+        text = "".join(map(chr, points[start:start + 4096]))
+        assert encode({"k": text}) == _encode_before({"k": text})
+    for cp in range(0x80):
+        assert encode(chr(cp)) == _encode_before(chr(cp))
