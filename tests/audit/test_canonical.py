@@ -141,3 +141,73 @@ def test_the_quick_path_gives_the_bytes_and_refusals_of_the_checked_one(value: o
         assert str(refused.value) == str(exc)
     else:
         assert encode(value) == expected
+
+
+def _encode_before(value: object) -> bytes:
+    """The quick path as it was before msgspec encoded it: objects rebuilt in sorted order, then the standard
+    library's compact encoder (the bytes every stored entry was hashed as)."""
+    from verifier.audit.canonical import _ENCODER, _normalise
+
+    return _ENCODER.encode(_normalise(value, "value")).encode("utf-8")
+
+
+ascii_keys = st.text(st.characters(max_codepoint=0x7F), max_size=6)
+every_string = st.text(st.characters(blacklist_categories=()), max_size=12)  # lone surrogates and controls too
+unusual_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**64), 2**64) | every_string | st.floats(allow_nan=True)
+    | st.decimals(allow_nan=False, places=2) | st.tuples(st.integers(0, 3)),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(ascii_keys | every_string | st.integers(0, 3), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | every_string,
+                    lambda children: st.lists(children, max_size=4)
+                    | st.dictionaries(ascii_keys, children, max_size=6), max_leaves=30))
+def test_msgspecs_bytes_are_the_standard_librarys_for_plain_values_with_ascii_keys(value: object) -> None:
+    # every ASCII key (controls and DEL included) sorts as in `_normalise`, every string escapes as `_ENCODER`'s
+    try:
+        expected = _encode_before(value)
+    except CanonicalError as exc:  # a lone surrogate: refused with its path as before
+        with pytest.raises(CanonicalError) as refused:
+            encode(value)
+        assert str(refused.value) == str(exc)
+    else:
+        assert encode(value) == expected
+
+
+@given(unusual_values)
+def test_values_the_quick_path_leaves_are_encoded_or_refused_as_before(value: object) -> None:
+    try:
+        expected = _encode_before(value)
+    except CanonicalError as exc:
+        with pytest.raises(CanonicalError) as refused:
+            encode(value)
+        assert str(refused.value) == str(exc)
+    else:
+        assert encode(value) == expected
+
+
+def test_subclasses_of_plain_types_are_encoded_as_their_values() -> None:
+    class Text(str):
+        pass
+
+    class Number(int):
+        pass
+
+    class Mapping(dict):  # type: ignore[type-arg]
+        pass
+
+    value = {"b": Text("x"), "a": Number(3), "c": Mapping(z=1, y=[True, None])}
+    assert encode(value) == b'{"a":3,"b":"x","c":{"y":[true,null],"z":1}}' == _encode_before(value)
+
+
+def test_every_code_point_but_the_surrogates_is_written_as_before() -> None:
+    # every character, alone and in a key's value, as msgspec writes it and as the standard library wrote it
+    points = [*range(0xD800), *range(0xE000, 0x110000)]
+    for start in range(0, len(points), 4096):
+        text = "".join(map(chr, points[start:start + 4096]))
+        assert encode({"k": text}) == _encode_before({"k": text})
+    for cp in range(0x80):
+        assert encode(chr(cp)) == _encode_before(chr(cp))

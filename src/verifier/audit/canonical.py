@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 MAX_SAFE_INTEGER = 2**53 - 1
 ENTRY_FIELDS = ("action", "actor", "contract_hash", "index", "payload", "role", "subject", "time")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
@@ -89,36 +91,43 @@ def _normalise(value: Any, path: str) -> Any:
 
 
 class _Unusual(Exception):
-    """A value `_ordered` leaves to `_normalise` (to be refused with its path, or converted)."""
+    """A value `_plain` leaves to `_normalise` (to be refused with its path, or converted)."""
 
 
-def _ordered(value: Any) -> Any:
-    """`_normalise` for values of exactly the plain types and ASCII keys (what entries hold), without building each
-    value's path: objects rebuilt with their members in order (for ASCII keys UTF-16 order is code point order).
-    Strings are checked for lone surrogates by the final UTF-8 encoding."""
+def _plain(value: Any) -> None:
+    """Nothing when a value is of exactly the plain types, with ASCII keys and integers in range (what entries hold);
+    raises `_Unusual` otherwise. Such a value is encoded by msgspec with its objects' members sorted (for ASCII keys
+    UTF-16 order, code point order and byte order agree), whose strings are those of `_ENCODER` byte for byte (raw
+    UTF-8, `\\b \\t \\n \\f \\r`, other controls as lower-case `\\u00xx`); a lone surrogate fails its UTF-8
+    encoding."""
     t = type(value)
     if t is str or t is bool or value is None:
-        return value
+        return
     if t is int:
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             raise _Unusual
-        return value
+        return
     if t is dict:
-        out = {}
-        for key in sorted(value):  # a key that is not a str fails here or below
+        for key, item in value.items():
             if type(key) is not str or not key.isascii():
                 raise _Unusual
-            out[key] = _ordered(value[key])
-        return out
+            _plain(item)
+        return
     if t is list:
-        return [_ordered(item) for item in value]
+        for item in value:
+            _plain(item)
+        return
     raise _Unusual
+
+
+_sorted_json = msgspec.json.Encoder(order="sorted").encode
 
 
 def encode(value: Any, path: str = "value") -> bytes:
     """The canonical bytes of any allowed value."""
     try:
-        return _ENCODER.encode(_ordered(value)).encode("utf-8")
+        _plain(value)
+        return _sorted_json(value)
     except (_Unusual, TypeError, UnicodeEncodeError):
         pass  # refused with the path of what is refused, or converted (an int or str subclass), below
     return _ENCODER.encode(_normalise(value, path)).encode("utf-8")

@@ -216,6 +216,8 @@ class _Coalescer:
         self._thread.start()
 
     def poke(self) -> None:
+        if self._poked.is_set():
+            return  # a checkpoint is due already, issued after `_run` clears this (so after this commit)
         with self._lock:
             self._idle.clear()
             self._poked.set()

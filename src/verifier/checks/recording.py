@@ -160,9 +160,10 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
     # On PostgreSQL sent with the next round trip (the audit append's head lock): within this transaction, which
     # a refusal then rolls back whole (store/writer.py, `later`).
     run_batch(session, writes, later=True, told=advanced)
-    _expire(session, Household, [household_id])
-    _expire(session, Member, [m["member_id"] for m in changed])
-    _expire(session, Case, [check["case_id"]])
+    if session.identity_map:  # (a check's own session usually holds no object: nothing to look up)
+        _expire(session, Household, [household_id])
+        _expire(session, Member, [m["member_id"] for m in changed])
+        _expire(session, Case, [check["case_id"]])
     return Recorded(check["id"], check["case_id"], check["seq"])
 
 

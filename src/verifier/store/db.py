@@ -7,6 +7,7 @@ on PostgreSQL the audit append locks the log's head row), so several processes c
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 import select
@@ -15,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from functools import partial
+from json.encoder import JSONEncoder, c_make_encoder, encode_basestring_ascii
 from typing import Any, TypeVar
 
 import msgspec
@@ -55,6 +57,21 @@ def drop_kept(exc: BaseException) -> None:
 
 
 _read_json = msgspec.json.decode
+_json_default = JSONEncoder().default
+
+
+def _dumps(value: Any) -> str:
+    """`json.dumps(value)`, what SQLAlchemy writes a JSON column with, without its per-call set-up (its keyword
+    checks, `JSONEncoder.iterencode`'s closures): the same C encoder with the same settings, made for each value with
+    a fresh circular-reference memo as `json.dumps` makes it. The same text, the same errors
+    (`tests/store/test_json_columns.py`)."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    return "".join(c_make_encoder({}, _json_default, encode_basestring_ascii, None, ": ", ", ", False, False,
+                                  True)(value, 0))
+
+
+_write_json = json.dumps if c_make_encoder is None else _dumps
 """How JSON columns are read back (the same values as the standard library's, in a fraction of the time; they are
 still written by it)."""
 
@@ -176,7 +193,8 @@ class WalCheckpoints:
                 if self._thread is None and not self._stopping:
                     self._thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoints", daemon=True)
                     self._thread.start()
-        self._poked.set()
+        if not self._poked.is_set():  # set already: the thread has yet to clear it, and checkpoints after that
+            self._poked.set()
 
     def _run(self) -> None:
         try:
@@ -227,7 +245,7 @@ def _sqlite_engine(url: str, *, immediate: bool, echo: bool, queue: WriterQueue 
     if immediate:
         connect_args["factory"] = _WriteConnection
     engine = create_engine(url, echo=echo, connect_args=connect_args,
-                           json_deserializer=_read_json, **options)
+                           json_serializer=_write_json, json_deserializer=_read_json, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -374,7 +392,7 @@ class Database:
             self.read_engine = _sqlite_engine(self.url, immediate=False, echo=echo)
         else:
             self.engine = create_engine(self.url, echo=echo, pool_size=10, max_overflow=20,
-                                        json_deserializer=_read_json)
+                                        json_serializer=_write_json, json_deserializer=_read_json)
             _ping_when_spoken_to(self.engine)
             _send_deferred_first(self.engine)
             self.read_engine = self.engine
@@ -622,6 +640,7 @@ class Database:
             # snapshot, as it does within a READ COMMITTED transaction anyway.
             self._quick_engine = (_sqlite_engine(self.url, immediate=False, echo=False, poolclass=SingletonThreadPool)
                                   if self.is_sqlite else create_engine(self.url, pool_size=5, max_overflow=10,
+                                                                       json_serializer=_write_json,
                                                                        json_deserializer=_read_json,
                                                                        isolation_level="AUTOCOMMIT"))
         return self._quick_engine

@@ -200,8 +200,8 @@ def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
     if c.defaults or c.bind:
         values = {**c.defaults, **params}
         for name, process in c.bind.items():
-            if values.get(name) is not None:
-                values[name] = process(values[name])
+            if (value := values.get(name)) is not None:
+                values[name] = process(value)
     else:
         values = params  # type: ignore[assignment]
     if c.positional is None:
@@ -213,7 +213,11 @@ def _parameters(c: _Compiled, params: Mapping[str, Any]) -> Any:
 
 
 def _wire_values(c: _Compiled, params: Mapping[str, Any]) -> list[Any]:
-    values = _parameters(c, params)
+    return _in_wire_order(c, _parameters(c, params))
+
+
+def _in_wire_order(c: _Compiled, values: Mapping[str, Any]) -> list[Any]:
+    """A statement's values (`_parameters`, named) in the order its server-side statement takes them."""
     try:
         return [values[name] for name in c.wire.order]  # type: ignore[union-attr]
     except KeyError as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import Insert, Update
 
 from .pgwire import INTERVAL, Settle, Statement, wire
 from .pgwrite import defer, send_writes
-from .reader import _Compiled, _parameters, _wire_values, bind_processors, transaction_connection
+from .reader import _Compiled, _in_wire_order, _parameters, bind_processors, transaction_connection
 
 
 class PreparedWrite:
@@ -128,12 +128,12 @@ def _wired(connection: Any, writes: Sequence[Write], watchers: Any) -> tuple[lis
     for write, params in writes:
         c = write._compiled.get(dialect.name) or write.compiled(dialect)
         many = not isinstance(params, Mapping)
-        rows = list(params) if many else [params]
+        values = [_parameters(c, r) for r in params] if many else [_parameters(c, params)]  # type: ignore[union-attr]
         if watchers:  # once per write, as a cursor's execute or executemany would be seen
-            watchers(connection, None, c.sql, [_parameters(c, r) for r in rows] if many else _parameters(c, params),
-                     None, many)
-        statements.extend((c.wire, _wire_values(c, row)) for row in rows)  # type: ignore[misc]
-        sizes.append(len(rows))
+            watchers(connection, None, c.sql, values if many else values[0], None, many)
+        # each row's values converted once, for the watchers and the wire alike
+        statements.extend((c.wire, _in_wire_order(c, v)) for v in values)  # type: ignore[misc]
+        sizes.append(len(values))
     return statements, sizes
 
 
