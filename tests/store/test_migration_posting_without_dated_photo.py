@@ -1,4 +1,4 @@
-"""Migration 0043: a notice confirmed without a photo that counted keeps that as it was decided
+"""Migration 0044: a notice confirmed without a photo that counted keeps that as it was decided
 (`notice.posting_without_dated_photo`), taken for notices confirmed before from their `notice.posting_confirm`
 audit entry; which photos count may change later without re-labelling confirmations already given."""
 
@@ -12,7 +12,7 @@ from sqlalchemy import text
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
 
-BEFORE = "0042"
+BEFORE = "0043"
 
 
 def _notice(conn, notice_id: str, sha: str) -> None:  # type: ignore[no-untyped-def]

@@ -6,8 +6,8 @@ so working it out again would re-label confirmations given under the earlier rul
 was decided. Notices confirmed before take it from their `notice.posting_confirm` audit entry, which has always
 carried `"without_dated_photo": true` when it was so.
 
-Revision ID: 0043
-Revises: 0042
+Revision ID: 0044
+Revises: 0043
 Create Date: 2026-12-05
 """
 import json
@@ -15,8 +15,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0043"
-down_revision = "0042"
+revision = "0044"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
