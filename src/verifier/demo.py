@@ -107,7 +107,9 @@ def new_household(town: str, village: str, members: int = 3, group: str = "exite
 class OnDay(Clock):
     """The real time, on a day of the demo's history (what a step dated that day is entered on); with `at`, that
     time of the day itself (Asia/Shanghai), for a step whose rule reads the moment the server received it (a photo
-    of a notice on the wall: `domain.photo_times.wall_photo_standing`)."""
+    of a notice on the wall: `domain.photo_times.wall_photo_standing`). Such a step's audit entry carries that
+    time too, so the demo's log has a few entries (`notice.wall_photo`) dated before entries written ahead of
+    them: the demo enters weeks of history in a minute. A real server's clock only moves forward."""
 
     def __init__(self, clock: Clock, day: date, at: time | None = None) -> None:
         self.clock, self.day, self.at = clock, day, at
@@ -414,7 +416,8 @@ def load_demo(ctx: Context) -> Iterator[str]:
     # 柳树村: noticed and put in a batch that waits for approval.
     notice_for(*VILLAGES[4], day + timedelta(days=17), close=True)
     batch()
-    # 河口村: noticed and closed, ready to pay; 东村: still in its notice period.
+    # 河口村: noticed and closed, ready to pay; 东村: noticed, not closed (its period ended weeks ago), its posting
+    # not yet confirmed by a second person.
     notice_for(*VILLAGES[3], day + timedelta(days=18), close=True)
     notice_for(*VILLAGES[0], day + timedelta(days=21), close=False)
     yield from _sampling_rounds(ctx, day)

@@ -68,7 +68,7 @@ def test_the_county_reviewer_confirms_the_notice_on_the_wall(server, browser) ->
     assert officer.submit("#wall-photo-form", double=False, expect=r"done=wall_photo") == 1
     # the demo's open notice ended weeks ago: a photo with a camera day in its period, sent only now, does not
     # count (a phone's clock set back would make one), and the page says why
-    assert "公示期满三天后才上传，不计入" in officer.text("#wall-photos")
+    assert "公示期满 3 天后才上传，不计入" in officer.text("#wall-photos")
     officer.fill({"#f-note": "到村时看到公示贴在村务公开栏，村委会出具了书面说明", "#undated-choice input": True,
                   "#confirm-posting input[name=confirm]": True})
     assert officer.submit("#confirm-posting", expect=r"done=posting_confirmed") == 1

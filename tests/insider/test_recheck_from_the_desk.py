@@ -110,6 +110,11 @@ def test_attack_a_photo_dated_forward_and_sent_the_day_before_the_visit(ctx, cli
     r = _result(client, reviewer, round_id, case_id, visited_on=tomorrow.isoformat(), met_member=member_met(ctx, case_id),
                 signed_form=form["sha256"], evidence=[early["sha256"], again["sha256"]])
     assert r.status_code in (200, 201), r.text
+    # the round's page says which of the two does not count, and why
+    pages = Pages(client, users)
+    pages.login("insurer")
+    html = pages.get(f"/sampling/{round_id}").text
+    assert html.count("上传早于拍摄日期，不计入") == 1, html
 
 
 def test_attack_the_insurers_photo_or_one_desk_photo_for_every_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

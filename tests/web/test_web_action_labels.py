@@ -8,8 +8,10 @@ named there, the lifecycle's `case.<action>` for every action of the table, and 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
+from verifier.accounts.service import ROLES
 from verifier.domain.lifecycle import Action
 from verifier.web import labels, stagelabels
 
@@ -95,3 +97,14 @@ def test_a_state_change_reads_in_chinese() -> None:
     assert stagelabels.change_zh("case.screen_pass", {"from": "received", "to": "screened"}).isascii() is False
     assert stagelabels.change_zh("objection.record", {"summary": "x"}) == ""
     assert labels.ROLE_LABELS["system"] == "系统"
+
+
+def test_every_role_and_grant_status_has_its_chinese_name() -> None:
+    """A role added to `accounts.service.ROLES`, or a grant status the code writes, shows in Chinese, never its code."""
+    re_status = re.compile(r'status(?:,[^=]*)? = "(\w+)"|status="(\w+)"')
+    assert set(ROLES) <= labels.ROLE_LABELS.keys()
+    source = (SRC / "accounts" / "grants.py").read_text("utf-8")
+    written = {a or b for a, b in re_status.findall(source)}
+    assert written == {"pending", "confirmed", "refused"}
+    assert written <= labels.GRANT_STATUS.keys()
+

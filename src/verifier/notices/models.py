@@ -91,6 +91,8 @@ class Notice(Base):
     posting_confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     posting_confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     posting_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # confirmed without a photo that counted (the county reviewer, on a note): kept as decided, not worked out again
+    posting_without_dated_photo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     items: Mapped[list[NoticeItem]] = relationship(back_populates="notice", order_by="NoticeItem.seq")
 

@@ -280,6 +280,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
                     "核实了公示确已张贴（如村委会的书面说明、之后拍到仍在墙上的照片）")
     now = clock.now()
     notice.posting_confirmed_by, notice.posting_confirmed_at, notice.posting_note = principal.id, now, note or None
+    notice.posting_without_dated_photo = undated
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(CONFIRMERS), action="notice.posting_confirm",
                  subject=notice.id, county_code=notice.county_code, contract_hash=notice.contract_hash, clock=clock,
@@ -299,9 +300,8 @@ def posting_state(session: Session, notice: Notice) -> dict[str, Any]:
         "confirmed_by": notice.posting_confirmed_by, "confirmed_at": notice.posting_confirmed_at,
         "note": notice.posting_note,
         "awaiting_second_person": notice.awaiting_second_person,
-        # confirmed by the county reviewer on their note alone (no photo can be added once confirmed)
-        "without_dated_photo": notice.posting_confirmed_by is not None and not any(
-            in_period(notice, p) for p in photos),
+        # confirmed by the county reviewer on their note alone, as it was decided at the confirmation
+        "without_dated_photo": notice.posting_confirmed_by is not None and bool(notice.posting_without_dated_photo),
         "photos": [{"sha256": p.sha256, "content_type": p.content_type, "captured_at": p.captured_at,
                     "taken_on": taken_on(p.captured_at), "in_period": in_period(notice, p),
                     "standing": standing(notice, p.captured_at, p.uploaded_at),

@@ -229,6 +229,10 @@ def visit_of(session: Session, results: list[SamplingResult]) -> dict[str, dict[
                     taken = None
             return {"sha256": sha, "content_type": e.content_type if e else "", "taken_at": taken,
                     "on_the_day": taken is not None and taken.date() == r.visited_on,
+                    # the camera's day later than the server's day of receipt: a clock set forward (require_visit
+                    # does not count such a photo)
+                    "sent_before_taken": e is not None and taken is not None
+                    and taken.date() > received_on(e.uploaded_at),
                     "href": f"/sampling/{r.round_id}/results/{r.case_id}/evidence/{sha}"}
 
         out[r.case_id] = {"recorded_before": False, "awaiting": False, "round_id": r.round_id, "visited_on": r.visited_on,

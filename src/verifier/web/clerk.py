@@ -160,7 +160,8 @@ def _notice_form(request: Req, ctx: Any, state: FormState, status_code: int = 20
         awaiting = notice_service.villages_awaiting_notice(session, request.user)
     today = ctx.clock.today()  # a notice is entered the day it goes up or the next (notices.service.post_notice)
     return page(request, "notice_new.html", status_code=status_code, form=state, counties=counties,
-                awaiting=awaiting, today=today, earliest=today - timedelta(days=notice_service.LATE_ENTRY_DAYS))
+                awaiting=awaiting, today=today, earliest=today - timedelta(days=notice_service.LATE_ENTRY_DAYS),
+                default_phone=notice_service.DEFAULT_OBJECTION_PHONE)
 
 
 def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 200,

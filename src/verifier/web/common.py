@@ -210,7 +210,7 @@ def parse_day(value: Any, field_name: str, problems: list[FieldError], *, requir
     except ValueError:
         parts = day_parts(text)
         if parts is not None:  # written as a day, but the calendar has no such day (2026/2/30, 2026-13-01)
-            problems.append(FieldError(field_name, "{}-{}-{} is not a day of the calendar".format(*parts)))
+            problems.append(FieldError(field_name, "{:04d}-{}-{} is not a day of the calendar".format(*parts)))
         else:
             problems.append(FieldError(field_name, "must be a date"))
         return None

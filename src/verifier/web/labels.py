@@ -14,6 +14,7 @@ from typing import Any
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
+from ..domain.photo_times import WALL_UPLOAD_GRACE_DAYS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
 from ..domain.money import grouped_yuan
@@ -67,7 +68,7 @@ CHANNELS = dict(CHANNEL_ZH)
 # why a photo of a notice on the wall does or does not count for its posting (domain.photo_times.wall_photo_standing)
 WALL_PHOTO_STANDING = {"in_period": "公示期内", "no_time": "照片没有拍摄时间", "outside_period": "不在公示期内",
                        "after_upload": "拍摄时间晚于上传时间（相机时钟有误或时间被改过）",
-                       "uploaded_late": "公示期满三天后才上传，不计入"}
+                       "uploaded_late": f"公示期满 {WALL_UPLOAD_GRACE_DAYS} 天后才上传，不计入"}
 RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
 NOTICE_STATUS = {"open": "公示中", "closed": "已结束"}

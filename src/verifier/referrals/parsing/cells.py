@@ -19,7 +19,6 @@ from ...domain.cell_values import (
     id_number_cell,
     phone_text,
     text_cell,
-    unwrap_forced_text,
 )
 from ...domain.errors import FieldError, ValidationFailed
 from ...domain.idnumber import validate_id_number
