@@ -4,11 +4,12 @@ a signed minutes scan, and a photo of the notice on the wall taken on a given da
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from recheck_kit import dated_photo
 
+from verifier.clock import SCHEME_TZ, FixedClock
 from verifier.notices import posting
 from verifier.notices.models import Notice
 
@@ -59,8 +60,9 @@ def confirm_posting(ctx: Any, notice_id: str, confirmer: Any = None, day: date |
     with ctx.db.begin() as session:
         if day is None:
             day = session.get(Notice, notice_id).posted_on
+        # sent from the village that day (the server's receipt counts: `domain.photo_times.wall_photo_standing`)
         posting.upload_wall_photo(session, notice_id, sealed(ctx, wall_photo(day)), principal=confirmer,
-                                  clock=ctx.clock)
+                                  clock=FixedClock(datetime.combine(day, time(15, 0), SCHEME_TZ)))
         posting.confirm_posting(session, notice_id, note="到村看到公示已张贴，查阅了村里的评议记录", principal=confirmer,
                                 clock=ctx.clock)
 
