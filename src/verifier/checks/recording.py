@@ -172,7 +172,11 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
 
     # On PostgreSQL sent with the next round trip (the audit append's head lock): within this transaction, which
     # a refusal then rolls back whole (store/writer.py, `later`).
-    run_batch(session, writes, later=True, told=advanced)
+    # On PostgreSQL as one statement (store/writer.py, `fold`: the members, the household and the check written by
+    # data-modifying CTEs of the case's guarded move, whose row count is the statement's), unless two changes name
+    # one member (one statement would make only one of them).
+    run_batch(session, writes, later=True, told=advanced,
+              fold=len({m["member_id"] for m in changed}) == len(changed))
     _expire(session, Household, [household_id])
     _expire(session, Member, [m["member_id"] for m in changed])
     _expire(session, Case, [check["case_id"]])
