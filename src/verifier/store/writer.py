@@ -137,8 +137,9 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
 
     With `fold`, on PostgreSQL the writes go as one statement (`folded`: the others as data-modifying CTEs of the
     last; one statement to bind and execute instead of one per row, all or nothing as any statement), and the
-    counts (returned and told) are the last write's alone, a list of one; only writes of distinct rows are to be
-    folded (two UPDATEs of one row in one statement make only one of them); a last write of several rows is not. SQLite has no data-modifying
+    counts (returned and told) are the last write's alone, a list of one. One statement is one snapshot: a folded
+    write does not see the rows the others write, and two UPDATEs of one row make only one of them; so only writes
+    of rows apart, none depending on another, are to be folded. A last write of several rows is not folded. SQLite has no data-modifying
     CTE: there the writes run one by one as without `fold`, with every write's count."""
     if not writes:
         return []
