@@ -65,6 +65,19 @@ def test_folded_writes_are_one_statement_on_postgresql_and_its_count_is_the_last
     assert len(ours) == 1 and ours[0].startswith(b"WITH") and ours[0].count(b"INSERT INTO idempotency_key") == 2
 
 
+def test_writes_folded_before_an_insert_are_written_with_it(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = _sent(monkeypatch)
+    with db.begin() as session:
+        run_batch(session, [(_INSERT, _row(0))])
+    with db.begin() as session:
+        counts = run_batch(session, [(_RENAME, {"old": "k0", "new": "k5"}), (_INSERT, [_row(1), _row(2)]),
+                                     (_INSERT, _row(3))], fold=True)
+    assert _keys(db) == ["k1", "k2", "k3", "k5"]
+    assert counts == ([1] if not db.is_sqlite else [1, 2, 1])
+    if not db.is_sqlite:
+        assert len([s for s in sent if b"idempotency_key" in s]) == 2  # the first insert alone, then the fold
+
+
 def test_a_folded_refusal_rolls_back_every_write_of_the_statement(db: Database) -> None:
     def one(counts: list[int]) -> None:
         if counts[-1] != 1:

@@ -83,16 +83,17 @@ def _fold(shape: tuple[tuple[PreparedWrite, int], ...]) -> PreparedWrite:
     *ahead, (last, last_rows) = shape
     if last_rows != 1:
         raise ValueError("a folded batch's last write is of one row")
-    ctes = []
-    for i, (write, rows) in enumerate(ahead):
-        statement = write.statement
+    def rows_of(statement: Any, i: int, rows: int) -> list[Any]:
+        """The statements of write `i`'s rows: an INSERT of every column as one INSERT of their values."""
         if isinstance(statement, Insert) and statement._values is None and not statement._multi_values:
             table = statement.table
-            ctes.append(insert(table).values([{c.key: bindparam(f"w{i}r{j}_{c.key}", type_=c.type)
-                                               for c in table.columns} for j in range(rows)]).cte(f"w{i}"))
-        else:
-            ctes.extend(_renamed(statement, f"w{i}r{j}_").cte(f"w{i}r{j}") for j in range(rows))
-    main = _renamed(last.statement, f"w{len(ahead)}r0_")
+            return [insert(table).values([{c.key: bindparam(f"w{i}r{j}_{c.key}", type_=c.type)
+                                           for c in table.columns} for j in range(rows)])]
+        return [_renamed(statement, f"w{i}r{j}_") for j in range(rows)]
+
+    ctes = [part.cte(f"w{i}p{k}") for i, (write, rows) in enumerate(ahead)
+            for k, part in enumerate(rows_of(write.statement, i, rows))]
+    main, = rows_of(last.statement, len(ahead), 1)
     return PreparedWrite(main.add_cte(*ctes))
 
 
