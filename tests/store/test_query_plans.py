@@ -295,3 +295,44 @@ def test_the_case_read_beside_its_row_reads_through_indexes(scaled: Any) -> None
     assert whole_reads([(c.sql, nodes)]) == []
     assert {"determination", "village_review", "notice_item"} <= {n.get("Relation Name") for n in nodes
                                                                   if "Index Name" in n}
+
+
+def test_a_checks_case_read_finds_the_active_visit_by_the_cases_index_and_is_planned_once(scaled: Any) -> None:
+    """Recording a check reads its case, locked, with its active visit (`checks.recording._CASE`). On PostgreSQL the
+    visit is a LATERAL subquery read through the visits' index on their case: joined by id to a correlated subquery,
+    the planner read the whole visit table into a hash at every check (even with sequential scans off: a full scan
+    of an index, no condition) and planned the statement anew at each execution. Now each execution reads only the
+    case's visits, and the server keeps one plan after its first five."""
+    from sqlalchemy import select
+
+    from verifier.checks import recording
+    from verifier.store.reader import Reader, _parameters
+    from verifier.store.tables import Case
+
+    with scaled.read() as session:
+        cases = list(session.scalars(select(Case.id).where(Case.status == "scheduled").limit(10)))
+    assert len(cases) == 10
+    on = date(2025, 10, 15)
+    c = recording._CASE.compiled(scaled.quick_engine.dialect)
+    with scaled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + c.sql,
+                                   _parameters(c, {"case_id": cases[0], "on": on})).scalar_one()
+        conn.rollback()
+    nodes = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    assert whole_reads([(c.sql, nodes)]) == []
+    visits = [n for n in nodes if n.get("Relation Name") == "visit"]
+    assert visits and all(n.get("Index Name") == "ix_visit_case_id" and "Index Cond" in n for n in visits), visits
+
+    pooled = scaled.engine.raw_connection()
+    try:
+        reader = Reader(pooled.dbapi_connection, scaled.engine.dialect)
+        rows = [reader.first(recording._CASE, {"case_id": case_id, "on": on}) for case_id in cases]
+        prepared = pooled.dbapi_connection.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%FROM relief_case JOIN household%FOR UPDATE OF relief_case%'").fetchall()
+        pooled.dbapi_connection.rollback()
+    finally:
+        pooled.close()
+    assert [r.id for r in rows] == cases and all(r.assigned for r in rows)  # a scheduled case has its visit's team
+    assert len(prepared) == 1 and prepared[0][0] >= 5 and prepared[0][1] <= 5, prepared

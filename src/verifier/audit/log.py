@@ -176,7 +176,9 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
     if node_rows:
         writes.append((_INSERT_NODE, node_rows if len(node_rows) > 1 else node_rows[0]))
     writes.append((_UPDATE_HEAD, {"size": compact.size, "compact": compact.to_bytes()}))
-    run_batch(session, writes, later=True)
+    # On PostgreSQL one statement (store/writer.py, `fold`): the entries and nodes inserted by data-modifying CTEs of
+    # the head's update. Every entry and node is a row of its own (new indices), so nothing is written twice.
+    run_batch(session, writes, later=True, fold=True)
     session.info[APPENDED] = True
     return [row["idx"] for row in entry_rows]
 

@@ -19,7 +19,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, exists, func, insert, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -43,24 +43,37 @@ _active = _visit.alias("active_visit")
 
 # The case, locked for the transaction, with what a check needs of its household, contract, active visit, earlier
 # checks, review requests and the county's registers in force: one statement.
+def _case_read(active: Any, join_on: Any) -> Any:
+    return (select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
+                   _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
+                   _contract.c.content_hash,
+                   active.c.officer_ids.label("assigned"), active.c.created_at.label("assigned_at"),
+                   select(func.max(_check.c.seq)).where(_check.c.case_id == _case.c.id).scalar_subquery()
+                   .label("last_seq"),
+                   select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
+                   .scalar_subquery().label("review_received"),
+                   exists().where(_register.c.county_code == _case.c.county_code,
+                                  _register.c.as_of <= bindparam("on"),
+                                  _register.c.valid_until >= bindparam("on")).label("register_in_force"))
+            .join(_household, _household.c.id == _case.c.household_id)
+            .join(_contract, _contract.c.id == _case.c.contract_id)
+            .outerjoin(active, join_on)
+            .where(_case.c.id == bindparam("case_id"))
+            .with_for_update(of=_case))
+
+
 _CASE = Prepared(
-    select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
-           _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
-           _contract.c.content_hash,
-           _active.c.officer_ids.label("assigned"), _active.c.created_at.label("assigned_at"),
-           select(func.max(_check.c.seq)).where(_check.c.case_id == _case.c.id).scalar_subquery().label("last_seq"),
-           select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
-           .scalar_subquery().label("review_received"),
-           exists().where(_register.c.county_code == _case.c.county_code, _register.c.as_of <= bindparam("on"),
-                          _register.c.valid_until >= bindparam("on")).label("register_in_force"))
-    .join(_household, _household.c.id == _case.c.household_id)
-    .join(_contract, _contract.c.id == _case.c.contract_id)
-    # its active visit (officers, when scheduled): one look-up of the visit for both
-    .outerjoin(_active, _active.c.id == select(_visit.c.id).where(_visit.c.case_id == _case.c.id,
+    # its active visit (officers, when scheduled): one look-up of the visit for both columns
+    _case_read(_active, _active.c.id == select(_visit.c.id).where(_visit.c.case_id == _case.c.id,
                                                                    _visit.c.active.is_(True))
-               .limit(1).scalar_subquery())
-    .where(_case.c.id == bindparam("case_id"))
-    .with_for_update(of=_case))
+               .limit(1).scalar_subquery()),
+    # On PostgreSQL the same visit (the same subquery) as a LATERAL join: joined by its id to a correlated
+    # subquery, the planner hashed the whole visit table (a sequential read of every visit, each check) and
+    # planned the statement anew at each execution; LATERAL reads the case's visits by its index, planned once.
+    postgresql=_case_read(
+        select(_visit.c.officer_ids, _visit.c.created_at)
+        .where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True)).limit(1).lateral("active_visit"),
+        true()))
 _EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))
 
 
@@ -159,7 +172,11 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
 
     # On PostgreSQL sent with the next round trip (the audit append's head lock): within this transaction, which
     # a refusal then rolls back whole (store/writer.py, `later`).
-    run_batch(session, writes, later=True, told=advanced)
+    # On PostgreSQL as one statement (store/writer.py, `fold`: the members, the household and the check written by
+    # data-modifying CTEs of the case's guarded move, whose row count is the statement's), unless two changes name
+    # one member (one statement would make only one of them).
+    run_batch(session, writes, later=True, told=advanced,
+              fold=len({m["member_id"] for m in changed}) == len(changed))
     if session.identity_map:  # (a check's own session usually holds no object: nothing to look up)
         _expire(session, Household, [household_id])
         _expire(session, Member, [m["member_id"] for m in changed])

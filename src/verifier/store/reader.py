@@ -66,24 +66,33 @@ class _Compiled(NamedTuple):
 
 
 class Prepared:
-    """One SELECT, compiled once per dialect."""
+    """One SELECT, compiled once per dialect. `postgresql`: the same read written another way for PostgreSQL (a
+    form SQLite does not have, such as a LATERAL join), with the same columns in the same order."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any], *, postgresql: Select[Any] | None = None) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
         keys = [c.key for c in statement.selected_columns]
         if len(set(keys)) != len(keys):
             raise ValueError(f"a prepared statement needs distinct column names: {keys}")
+        if postgresql is not None and [c.key for c in postgresql.selected_columns] != keys:
+            raise ValueError("a prepared statement's PostgreSQL form needs the same columns in the same order")
+        self._variants = {} if postgresql is None else {"postgresql": postgresql}
         self._row = NamedTuple("Row", [(k, Any) for k in keys])  # type: ignore[misc]
+
+    def for_dialect(self, name: str) -> Select[Any]:
+        """The statement as sent to the database of dialect `name`."""
+        return self._variants.get(name, self.statement)
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            compiled = self.statement.compile(dialect=dialect)
+            statement = self.for_dialect(dialect.name)
+            compiled = statement.compile(dialect=dialect)
             binds = compiled.binds
             bind = bind_processors(compiled, dialect)
             defaults = {name: b.value for name, b in binds.items() if b.value is not None or not b.required}
-            columns = tuple(_result_processor(c.type, dialect) for c in self.statement.selected_columns)
+            columns = tuple(_result_processor(c.type, dialect) for c in statement.selected_columns)
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
             wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,

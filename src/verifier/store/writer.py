@@ -18,7 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from psycopg.waiting import wait
-from sqlalchemy import Dialect
+from functools import lru_cache
+
+from sqlalchemy import Dialect, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
@@ -54,12 +56,76 @@ class PreparedWrite:
 
 
 Write = tuple[PreparedWrite, "Mapping[str, Any] | Sequence[Mapping[str, Any]]"]
+
+
+def _renamed(statement: Any, prefix: str) -> Any:
+    """`statement` with each of its parameters named `prefix` + its name (a value of its own kept)."""
+    from sqlalchemy.sql import visitors
+    from sqlalchemy.sql.elements import BindParameter, _anonymous_label
+
+    literals = iter(range(1_000_000))
+
+    def rename(element: Any, **_: Any) -> Any:
+        if not isinstance(element, BindParameter):
+            return None
+        name = f"{prefix}lit{next(literals)}" if isinstance(element.key, _anonymous_label) else prefix + element.key
+        return bindparam(name, value=element.value, type_=element.type, required=element.required)
+
+    return visitors.replacement_traverse(statement, {}, rename)
+
+
+@lru_cache(maxsize=256)
+def _fold(shape: tuple[tuple[PreparedWrite, int], ...]) -> PreparedWrite:
+    """PostgreSQL: the writes of `shape` (each write with its number of rows) as one statement: every write but the
+    last as a data-modifying CTE (an INSERT of several rows as one INSERT of their values; each row of an UPDATE an
+    UPDATE of its own), the last as the statement itself, whose row count is the statement's. The parameters of write
+    `i`'s row `j` are named `w{i}r{j}_` + their names (`_fold_params`)."""
+    *ahead, (last, last_rows) = shape
+    if last_rows != 1:
+        raise ValueError("a folded batch's last write is of one row")
+    def rows_of(statement: Any, i: int, rows: int) -> list[Any]:
+        """The statements of write `i`'s rows: an INSERT of every column as one INSERT of their values."""
+        if isinstance(statement, Insert) and statement._values is None and not statement._multi_values:
+            table = statement.table
+            return [insert(table).values([{c.key: bindparam(f"w{i}r{j}_{c.key}", type_=c.type)
+                                           for c in table.columns} for j in range(rows)])]
+        return [_renamed(statement, f"w{i}r{j}_") for j in range(rows)]
+
+    ctes = [part.cte(f"w{i}p{k}") for i, (write, rows) in enumerate(ahead)
+            for k, part in enumerate(rows_of(write.statement, i, rows))]
+    main, = rows_of(last.statement, len(ahead), 1)
+    return PreparedWrite(main.add_cte(*ctes))
+
+
+def _fold_params(writes: Sequence[Write]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for i, (_, params) in enumerate(writes):
+        rows = [params] if isinstance(params, Mapping) else params
+        for j, row in enumerate(rows):
+            prefix = f"w{i}r{j}_"
+            out.update((prefix + k, v) for k, v in row.items())
+    return out
+
+
+def folded(writes: Sequence[Write]) -> Write | None:
+    """The writes as one statement on PostgreSQL (`_fold`), with its parameters; None when they cannot be (a last
+    write of several rows, a write of none). The caller folds only writes of distinct rows: two UPDATEs of one row
+    in one statement make only one of them."""
+    shape = []
+    for write, params in writes:
+        rows = 1 if isinstance(params, Mapping) else len(params)
+        if rows == 0:
+            return None
+        shape.append((write, rows))
+    if shape[-1][1] != 1:
+        return None
+    return _fold(tuple(shape)), _fold_params(writes)
 DEFERRED = "deferred_writes_on"
 """Key in `session.info`: the driver connection on which writes were deferred (`run_batch(later=True)`)."""
 
 
 def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
-              told: Callable[[list[int]], None] | None = None) -> list[int]:
+              told: Callable[[list[int]], None] | None = None, fold: bool = False) -> list[int]:
     """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
     number of rows each wrote (also given to `told`). On PostgreSQL (psycopg) they go in one libpq pipeline below
     psycopg's cursors (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the
@@ -68,7 +134,14 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     With `later`, on PostgreSQL they are only queued, and sent at the head of the transaction's next statements, in
     their round trip (a prepared read's batch, another batch, whatever SQLAlchemy runs, or the commit: see
     `Database.begin`): `told` gets their counts then, and a statement's error (or `told`'s) is raised there, within
-    the same transaction, which is then rolled back whole. Returns [] then. On SQLite they run at once."""
+    the same transaction, which is then rolled back whole. Returns [] then. On SQLite they run at once.
+
+    With `fold`, on PostgreSQL the writes go as one statement (`folded`: the others as data-modifying CTEs of the
+    last; one statement to bind and execute instead of one per row, all or nothing as any statement), and the
+    counts (returned and told) are the last write's alone, a list of one. One statement is one snapshot: a folded
+    write does not see the rows the others write, and two UPDATEs of one row make only one of them; so only writes
+    of rows apart, none depending on another, are to be folded. A last write of several rows is not folded. SQLite has no data-modifying
+    CTE: there the writes run one by one as without `fold`, with every write's count."""
     if not writes:
         return []
     session.flush()
@@ -78,6 +151,10 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     assert dbapi_connection is not None
     watchers = connection.engine.dispatch.before_cursor_execute
     if dialect.driver == "psycopg":
+        if fold and len(writes) > 1:
+            one = folded(writes)
+            if one is not None:
+                writes = [one]
         if later:
             _queue_wired(connection, dbapi_connection, writes, watchers, told)
             session.info[DEFERRED] = dbapi_connection
