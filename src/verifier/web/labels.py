@@ -110,6 +110,7 @@ ACTIONS = {
     "case.payee_corrected": "收款信息变更获批，转为待支付", "case.withdraw": "撤回",
     "payee_change.request": "申请变更收款人", "payee_change.approve": "批准收款人变更",
     "payee_change.reject": "驳回收款人变更", "case.payee_set": "设置收款信息",
+    "payee_account.clear": "核实一账多户（收款账户与其他家庭相同），解除暂缓",
     "evidence.upload": "上传佐证材料", "objection.record": "登记异议", "objection.resolve": "处理异议",
     "notice.post": "发布公示", "notice.close": "结束公示",
     "notice.wall_photo": "上传公示张贴照片", "notice.posting_confirm": "确认公示已张贴", "referrals.application": "录入农户申请",
