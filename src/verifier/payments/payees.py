@@ -193,6 +193,20 @@ def _with_warning(session: Session, out: PayeeChangeOut, change: PayeeCorrection
     return out
 
 
+def warnings_for(session: Session, changes: Sequence[PayeeChangeOut], principal: Principal, vault: Vault,
+                 today: Any) -> dict[str, dict[str, Any]]:
+    """The shared-account warning of each pending change shown (the payee changes page), by change id."""
+    out = {}
+    for shown in changes:
+        if shown.status != "pending":
+            continue
+        change = session.get(PayeeCorrection, shown.id)
+        said = None if change is None else change_warning(session, change, principal, vault, today)
+        if said:
+            out[shown.id] = said
+    return out
+
+
 def change_warning(session: Session, change: PayeeCorrection, principal: Principal, vault: Vault,
                    today: Any) -> dict[str, Any] | None:
     number = vault.open(change.account_number_enc, CORRECTION_ACCOUNT_COLUMN)

@@ -40,6 +40,7 @@ from .registers import FindingPages, RegisterPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
+from .shared_accounts import SharedAccountPages
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .templating import STATIC_DIR
 from .role_grants import RoleGrantPages, UserRolePages
@@ -48,7 +49,7 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
                     VisitAttemptPages,
-                    AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
+                    AuditPages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages, SamplingPages, ReportPages,
                     UserPages, UserRolePages, RoleGrantPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
