@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, union_all
+from sqlalchemy import case, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -89,28 +89,26 @@ def records(session: Session, indexes: Collection[str], today: date, *, pending:
     changes = ("approved", "pending") if pending else ("approved",)
     out: list[Record] = []
     for chunk in _chunks(sorted(set(indexes))):
-        for ix, case_id, hh, county, by, sealed in session.execute(
-            select(Check.payee_account_index, Check.case_id, Case.household_id, Case.county_code, Check.recorded_by,
-                   Check.payee_account_enc).join(Case, Case.id == Check.case_id)
-            .where(Check.payee_account_index.in_(chunk), Check.recorded_at >= since)
-        ):
-            out.append(Record(ix, case_id, hh, county, "check", (by,), sealed, "check.payee_account"))
-        for ix, case_id, hh, county, asked, decided, sealed in session.execute(
-            select(PayeeCorrection.account_index, PayeeCorrection.case_id, Case.household_id, Case.county_code,
+        # One statement (one round trip) for the three kinds of record.
+        stmt = union_all(
+            select(Check.payee_account_index, Check.case_id, literal("check"), Check.recorded_by,
+                   null().label("p2"), Check.payee_account_enc)
+            .where(Check.payee_account_index.in_(chunk), Check.recorded_at >= since),
+            select(PayeeCorrection.account_index, PayeeCorrection.case_id, literal("change"),
                    PayeeCorrection.requested_by, PayeeCorrection.decided_by, PayeeCorrection.account_number_enc)
-            .join(Case, Case.id == PayeeCorrection.case_id)
             .where(PayeeCorrection.account_index.in_(chunk), PayeeCorrection.status.in_(changes),
-                   func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at) >= since)
-        ):
-            out.append(Record(ix, case_id, hh, county, "change", (asked, decided or ""), sealed,
-                              "payee_correction.account_number"))
-        for ix, case_id, hh, county in session.execute(
-            select(PaymentItem.payee_account_index, PaymentItem.case_id, Case.household_id, Case.county_code)
-            .join(Case, Case.id == PaymentItem.case_id)
+                   func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at) >= since),
+            select(PaymentItem.payee_account_index, PaymentItem.case_id, literal("item"), null(), null(), null())
             .where(PaymentItem.payee_account_index.in_(chunk), PaymentItem.status != "cancelled",
-                   PaymentItem.created_at >= since)
+                   PaymentItem.created_at >= since),
+        ).subquery()
+        cols = list(stmt.c)
+        for ix, case_id, source, p1, p2, sealed, hh, county in session.execute(
+            select(*cols, Case.household_id, Case.county_code).join(Case, Case.id == cols[1])
         ):
-            out.append(Record(ix, case_id, hh, county, "item", (), None, ""))
+            column = {"check": "check.payee_account", "change": "payee_correction.account_number"}.get(source, "")
+            out.append(Record(ix, case_id, hh, county, source, tuple(p for p in (p1, p2) if p),
+                              None if sealed is None else bytes(sealed), column))
     return out
 
 
