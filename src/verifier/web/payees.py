@@ -42,7 +42,7 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
         payments = pay.payments_for_case(session_reader(session), case.id, ctx.vault)
         changes, _ = payees.list_changes(session, request.user, ctx.vault, case_id=case.id, limit=20)
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
-        warnings = payees.warnings_for(session, changes, user, ctx.vault, ctx.clock.today())
+        warnings = payees.warnings_for(session, changes, request.user, ctx.vault, ctx.clock.today())
     pending = next((c for c in changes if c.status == "pending"), None)
     allowed = case.status in payees.PAYEE_STATUSES and pending is None
     if case.status not in payees.PAYEE_STATUSES and message is None:
@@ -51,7 +51,8 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
                    f"{case.status}")
     return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
                 payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
-                failed=case.status == "payment_failed", changes=changes, pending=pending, names=names)
+                failed=case.status == "payment_failed", changes=changes, pending=pending, names=names,
+                warnings=warnings)
 
 
 def _raw(value: Any) -> str:
