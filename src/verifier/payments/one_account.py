@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, null, or_, select, union_all
+from sqlalchemy import case, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -317,17 +317,37 @@ def warning(session: Session, *, case_id: str, index: str, number: str, principa
 
 
 def held_ready(session: Session, principal: Principal, today: date) -> int:
-    """How many of the caller's counties' cases ready to pay a batch would hold out for a shared account."""
-    stmt = select(Case.id).where(Case.status == "ready_to_pay")
+    """How many of the caller's counties' cases ready to pay a batch would hold out for a shared account (the batch
+    preparation page): their current payees read in bulk, then compared as `held` does."""
+    from .payees import correction_wins
+
+    ready = select(Case.id).where(Case.status == "ready_to_pay")
     if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    shared = _shared_indexes(session, today, principal.counties)
-    if not shared:
-        return 0
-    ids = list(session.scalars(stmt.where(or_(
-        Case.id.in_(select(Check.case_id).where(Check.payee_account_index.in_(shared))),
-        Case.id.in_(select(PayeeCorrection.case_id).where(PayeeCorrection.account_index.in_(shared)))))))
-    return len(held(session, [(c, current_index(session, c)) for c in ids], today))
+        ready = ready.where(Case.county_code.in_(principal.counties))
+    checks: dict[str, tuple[int, str | None, Any, bool]] = {}
+    for case_id, seq, ix, at, has in session.execute(
+        select(Check.case_id, Check.seq, Check.payee_account_index, Check.recorded_at,
+               Check.payee_account_enc.is_not(None)).where(Check.case_id.in_(ready))
+    ):
+        if case_id not in checks or seq > checks[case_id][0]:
+            checks[case_id] = (seq, ix, at, bool(has))
+    changes: dict[str, tuple[Any, str, str | None]] = {}
+    for case_id, change_id, at, ix in session.execute(
+        select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.decided_at, PayeeCorrection.account_index)
+        .where(PayeeCorrection.case_id.in_(ready), PayeeCorrection.status == "approved")
+    ):
+        if case_id not in changes or (at, change_id) > changes[case_id][:2]:
+            changes[case_id] = (at, change_id, ix)
+    pairs: list[tuple[str, str | None]] = []
+    for case_id in set(checks) | set(changes):
+        chk = checks.get(case_id)
+        chk = chk if chk is not None and chk[3] else None
+        corr = changes.get(case_id)
+        if corr is not None and correction_wins(corr[0], None if chk is None else chk[2]):
+            pairs.append((case_id, corr[2]))
+        elif chk is not None:
+            pairs.append((case_id, chk[1]))
+    return len(held(session, sorted(pairs), today))
 
 
 def group_out(group: Group) -> dict[str, Any]:
