@@ -13,12 +13,12 @@ import io
 import json
 
 from deviation_helpers import ready_case
-from factories import COUNTY
-from insider_kit import head_of
+from factories import COUNTY, make_case
+from insider_kit import check_body, head_of, schedule, scheduled_visit
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
-from verifier.payments import one_account
+from verifier.payments import one_account, payees
 from verifier.store.tables import Case
 
 ACCOMPLICE = "6217998877665544332"  # the accomplice's account, typed under each household head's name
@@ -162,3 +162,24 @@ def test_a_third_household_on_a_cleared_account_is_held_again(ctx, client, users
     assert r.json()["item_count"] == 1 and {s["case_id"] for s in r.json()["skipped"]} == {a, b, c}
     with ctx.db.read() as s:
         assert s.get(Case, honest).status == "in_batch"  # type: ignore[union-attr]
+
+
+def test_an_officer_recording_another_households_account_is_warned_not_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check names, as this household's payee, the account another household's case is paid into: recorded (a
+    guardian may be real), answered with a warning naming that case, the account masked."""
+    first = ready_case(ctx)
+    with ctx.db.read() as s:
+        account = payees.current_payee(s, first, ctx.vault, full=True)["account_number"]  # type: ignore[index]
+    visit = scheduled_visit(ctx, client, users, make_case(ctx, stage="screened"))
+    r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off,
+                    json=check_body(visit.head, visit.officers, visit.today, account=account))
+    assert r.status_code == 201, r.text
+    warned = r.json()["payee_warning"]
+    assert warned["case_numbers"] == [_number(ctx, first)] and warned["account_number"].endswith(account[-4:])
+    assert account not in r.text
+    # A check naming an account of its own is answered without one.
+    other = make_case(ctx, stage="screened")
+    schedule(client, visit.sup, other, visit.officers, visit.today)
+    r = client.post(f"/api/cases/{other}/check", headers=visit.off,
+                    json=check_body(head_of(client, visit.sup, other), visit.officers, visit.today))
+    assert r.status_code == 201 and r.json()["payee_warning"] is None, r.text

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, null, select, union_all
+from sqlalchemy import case, func, literal, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -301,11 +301,20 @@ def clear(session: Session, index: str, *, note: str, principal: Principal, vaul
     return group
 
 
+# Whether any other case's record names the account (any time, any status): a plain statement, compiled once.
+_ANOTHER_CASE = text(
+    "SELECT 1 FROM home_check WHERE payee_account_index = :ix AND case_id <> :case_id "
+    "UNION ALL SELECT 1 FROM payee_correction WHERE account_index = :ix AND case_id <> :case_id "
+    "UNION ALL SELECT 1 FROM payment_item WHERE payee_account_index = :ix AND case_id <> :case_id LIMIT 1")
+
+
 def warning(session: Session, *, case_id: str, index: str, number: str, principal: Principal,
             today: date) -> dict[str, Any] | None:
     """The warning for a payee about to be (or just) recorded on `case_id`: the other households' cases in the
     window naming the same account, those within the caller's counties by number; None when there is none there
     (a case outside the caller's counties is not hinted at)."""
+    if session.execute(_ANOTHER_CASE, {"ix": index, "case_id": case_id}).first() is None:
+        return None  # the common answer, in one cheap statement: no other case names the account at all
     household = session.scalar(select(Case.household_id).where(Case.id == case_id))
     others = [r for r in records(session, [index], today, pending=True) if r.household_id != household]
     mine = sorted({r.case_id for r in others if principal.may_see_county(r.county_code)})
