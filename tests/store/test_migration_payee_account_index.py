@@ -1,4 +1,4 @@
-"""Migration 0043: the payee accounts sealed before it get their blind index, opened with the deployment's Vault
+"""Migration 0045: the payee accounts sealed before it get their blind index, opened with the deployment's Vault
 (what `verifier init` hands the migration); a value that does not open, or an upgrade without a Vault, leaves it
 NULL (that row is not compared)."""
 
@@ -34,7 +34,7 @@ def test_sealed_accounts_get_their_index(database_url: str, with_vault: bool) ->
         upgrade(db, "0011")
         with db.engine.begin() as conn:
             insert_case(conn, county="340223", status="ready_to_pay")
-        upgrade(db, "0042")
+        upgrade(db, "0044")
         with db.engine.begin() as conn:
             conn.execute(text(CHECK), {"id": "chk_1", "seq": 1, "now": NOW,
                                        "enc": vault.seal("6222020200112233445", "check.payee_account")})

@@ -19,7 +19,7 @@ the same hash the audit entries carry as `account_hmac`), on checks, payee chang
   warning (not a refusal): the masked account and the other cases' numbers within the caller's counties; a case
   outside them is not hinted at.
 
-A row whose index is NULL (sealed before migration 0043 and not backfilled: no Vault handed to it) is not compared.
+A row whose index is NULL (sealed before migration 0045 and not backfilled: no Vault handed to it) is not compared.
 """
 
 from __future__ import annotations

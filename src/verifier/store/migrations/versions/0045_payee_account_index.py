@@ -9,15 +9,15 @@ schema upgrade in tests) or for a value that does not open, the index stays NULL
 
 `account_clearance` keeps a county reviewer's clearance of one account for the households it pays, with a note.
 
-Revision ID: 0043
-Revises: 0042
+Revision ID: 0045
+Revises: 0044
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0043"
-down_revision = "0042"
+revision = "0045"
+down_revision = "0044"
 branch_labels = None
 depends_on = None
 
