@@ -291,7 +291,7 @@ def _prepare(env: dict[str, str], cases: int) -> dict[str, Any]:
                         "income": {"wages": "6000.00"}, "rigid_expenditure": {"medical_self_paid": "42000.00"},
                         "stable_income": False,
                         "payee": {"account_name": f"压测户{i}", "bank": "农村商业银行",
-                                  "account_number": "6222020200112233445"},
+                                  "account_number": f"62220202{i:011d}"},  # each household its own
                         "cross_checks": [{"source": "medical_insurance", "finding": "consistent", "note": ""}],
                         # visits of 2020 recorded today: a late entry, which needs its reason
                         "late_entry_reason": "压测：按纸质记录补录",

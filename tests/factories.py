@@ -89,7 +89,7 @@ def make_case(
     ctx, *, stage: str = "determined", town: str = "城关镇", village: str = "东村",  # type: ignore[no-untyped-def]
     group: str = "exited_low_standard", cause: str = "illness", medical: int = 4_200_000, wages: int = 800_000,
     members: int = 3, stable_income: bool = False, referred_on: date | None = None, county: str = COUNTY,
-    head_name: str | None = None, account_number: str = "6222020200112233445", team: int | None = None,
+    head_name: str | None = None, account_number: str | None = None, team: int | None = None,
     billed: bool = True,
 ) -> str:
     """A case at `stage` (one of STAGES), referred by application, checked with the given figures; returns its id.

@@ -134,7 +134,7 @@ def init(demo: bool, contracts_dir: Path | None) -> None:
     _private_home()
     ctx = _context(create_keys=True)
     try:
-        upgrade(ctx.db)
+        upgrade(ctx.db, vault=ctx.vault)
         _seal_evidence(ctx)
         folder = contracts_dir or _default_contracts_dir()
         try:

@@ -24,13 +24,13 @@ from verifier.domain.errors import Forbidden, InvalidState, ValidationFailed
 from verifier.payments import payees, service
 from verifier.payments.models import PayeeCorrection
 
-ACCOUNT = "6222020200112233445"  # the check's payee account (factories.make_case)
+ACCOUNT = "6222020200112233445"  # the check's payee account (given to factories.make_case)
 OWN = "6212260000000099999"  # an account of the insider's own
 
 
-def _noticed(ctx, head: str) -> str:  # type: ignore[no-untyped-def]
+def _noticed(ctx, head: str, account: str = ACCOUNT) -> str:  # type: ignore[no-untyped-def]
     """A case in its public notice (determined by the services; review and notice by the lifecycle shortcut)."""
-    case_id = make_case(ctx, stage="determined", head_name=head)
+    case_id = make_case(ctx, stage="determined", head_name=head, account_number=account)
     clerk = staff(ctx).clerk
     with ctx.db.begin() as session:
         case = load_case(session, case_id, None, for_update=True)
@@ -128,7 +128,7 @@ def test_whoever_asked_for_or_approved_a_change_may_not_approve_or_release_its_b
 
 
 def test_an_approver_of_the_change_may_not_release_the_batch_either(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="丁户主")
+    case_id = ready_case(ctx, head_name="丁户主", account_number=ACCOUNT)
     change_payee(ctx, case_id, requester=people.supervisor, approver=people.finance1, account_name="丁户主",
                  bank="农业银行", account_number="6228480012340000")
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
@@ -141,7 +141,7 @@ def test_an_approver_of_the_change_may_not_release_the_batch_either(ctx, people:
 
 
 def test_the_county_reviewer_who_approved_a_change_may_not_sign_off_its_batch(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="己户主")
+    case_id = ready_case(ctx, head_name="己户主", account_number=ACCOUNT)
     change_payee(ctx, case_id, requester=people.supervisor, approver=people.reviewer, account_name="己户主",
                  bank="农业银行", account_number="6228480012341111")
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
@@ -161,7 +161,7 @@ def _return(ref: str, status: str) -> bytes:
 
 def test_attack_a_made_up_failed_return_then_a_new_payee(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     h = _staff(users)
-    case_id = ready_case(ctx, head_name="戊户主")
+    case_id = ready_case(ctx, head_name="戊户主", account_number=ACCOUNT)
     batch = client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["claims"]).json()
     assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin2"]).status_code == 200
     assert client.post(f"/api/payment-batches/{batch['id']}/release", headers=h["fin1"]).status_code == 200
@@ -198,7 +198,7 @@ def test_attack_a_made_up_failed_return_then_a_new_payee(ctx, client, users) -> 
 
 
 def test_the_requester_can_neither_approve_nor_reject_their_own_change(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="己户主")
+    case_id = ready_case(ctx, head_name="己户主", account_number=ACCOUNT)
     asked = tx(ctx, lambda s: payees.request_change(s, case_id, account_name="己户主", bank="农业银行",
                                                     account_number="6228480012341111", principal=people.finance1,
                                                     vault=ctx.vault, clock=ctx.clock))
@@ -225,7 +225,7 @@ def test_the_requester_can_neither_approve_nor_reject_their_own_change(ctx, peop
 
 
 def test_a_name_outside_the_household_needs_a_reason_and_the_county_reviewer(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="庚户主")
+    case_id = ready_case(ctx, head_name="庚户主", account_number=ACCOUNT)
 
     def ask(name: str, reason: str = "") -> object:
         return tx(ctx, lambda s: payees.request_change(s, case_id, account_name=name, bank="农业银行",
@@ -254,7 +254,7 @@ def test_a_name_outside_the_household_needs_a_reason_and_the_county_reviewer(ctx
 
 
 def test_a_pending_change_is_not_paid(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="辛户主")
+    case_id = ready_case(ctx, head_name="辛户主", account_number=ACCOUNT)
     tx(ctx, lambda s: payees.request_change(s, case_id, account_name="辛户主", bank="工商银行", account_number=OWN,
                                             principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
@@ -269,7 +269,7 @@ def test_a_pending_change_is_not_paid(ctx, people: People) -> None:
 
 
 def test_a_change_approved_after_the_payee_moved_on_is_refused(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="壬户主")
+    case_id = ready_case(ctx, head_name="壬户主", account_number=ACCOUNT)
     first = tx(ctx, lambda s: payees.request_change(s, case_id, account_name="壬户主", bank="农业银行",
                                                     account_number="6228480012345555", principal=people.finance1,
                                                     vault=ctx.vault, clock=ctx.clock))
@@ -318,7 +318,7 @@ def test_changes_are_listed_for_approvers_within_their_counties(ctx, client, use
 
 
 def test_every_request_and_decision_is_logged_without_the_account(ctx, people: People) -> None:
-    case_id = ready_case(ctx, head_name="子户主")
+    case_id = ready_case(ctx, head_name="子户主", account_number=ACCOUNT)
     number = "6228480012348888"
     a = tx(ctx, lambda s: payees.request_change(s, case_id, account_name="子户主", bank="农业银行",
                                                 account_number=number, principal=people.finance1, vault=ctx.vault,
@@ -343,7 +343,7 @@ def test_a_case_of_another_contract_county_is_scoped_too(ctx, people: People) ->
 
     c = add_contract(ctx)
     county = c.county_codes[0]
-    case_id = ready_case(ctx, county=county, head_name="丑户主")
+    case_id = ready_case(ctx, county=county, head_name="丑户主", account_number=ACCOUNT)
     with ctx.db.begin() as session:
         local = principal_of(add_user(session, username="local-fin", password="payments-password", roles=["finance"],
                                       counties=["340223"], clock=ctx.clock))
@@ -403,7 +403,7 @@ def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, cli
     for the approvers (who recorded it, who confirmed it, old and new account masked), and neither the officer nor
     the confirming supervisor may approve or release the batch; a re-check naming the same account is not listed."""
     h = _staff(users)
-    steered, same = _noticed(ctx, "戊户主"), _noticed(ctx, "己户主")
+    steered, same = _noticed(ctx, "戊户主", "6222020200112203445"), _noticed(ctx, "己户主")
     officer, supervisor = _recheck(ctx, steered, OWN)
     _recheck(ctx, same, ACCOUNT)
     batch = client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["claims"]).json()
@@ -435,7 +435,7 @@ def test_attack_a_payee_edited_between_the_batchs_approval_and_its_release(ctx, 
     """Finance asks for their own account while the case waits; the batch is prepared and approved by others; the
     change would be approved just before release: refused while the case is in the batch, as is a new change. The
     batch pays the payee it was prepared and approved with."""
-    case_id = ready_case(ctx, head_name="癸户主")
+    case_id = ready_case(ctx, head_name="癸户主", account_number=ACCOUNT)
     change = tx(ctx, lambda s: payees.request_change(s, case_id, account_name="癸户主", bank="工商银行",
                                                      account_number=OWN, principal=people.finance1, vault=ctx.vault,
                                                      clock=ctx.clock))

@@ -42,6 +42,7 @@ from ..store.vault import Vault
 from ..recusal import service as recusal
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
+from ..payments import one_account
 from . import bills, evidence_files, photo_exif, recording
 
 EVIDENCE_TYPES = {
@@ -366,6 +367,7 @@ def record_check(
         disaster_loss=data.rigid.disaster_loss, other_rigid=data.rigid.other_rigid, stable_income=data.stable_income,
         payee_name=payee.account_name if payee else None, payee_bank=payee.bank if payee else None,
         payee_account_enc=vault.seal(payee.account_number, "check.payee_account") if payee else None,
+        payee_account_index=one_account.account_index(vault, payee.account_number) if payee else None,
         cross_checks=[{"source": c["source"], "finding": c["finding"], "note": c.get("note", "")} for c in data.cross_checks],
         evidence=list(data.evidence), note=data.note or None, recorded_by=principal.id, recorded_at=clock.now(),
         sent_back_by=None, sent_back_at=None, sent_back_reason=None,

@@ -128,6 +128,7 @@ class PaymentItem(Base):
     payee_bank: Mapped[str] = mapped_column(String(100))
     payee_check_id: Mapped[str | None] = mapped_column(ForeignKey("home_check.id"), nullable=True)
     payee_correction_id: Mapped[str | None] = mapped_column(ForeignKey("payee_correction.id"), nullable=True)
+    payee_account_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # blind index
     status: Mapped[str] = mapped_column(String(16))
     bank_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -174,6 +175,7 @@ class PayeeCorrection(Base):
     account_name: Mapped[str] = mapped_column(String(100))
     bank: Mapped[str] = mapped_column(String(100))
     account_number_enc: Mapped[bytes] = mapped_column(LargeBinary)  # Vault column "payee_correction.account_number"
+    account_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # blind index
     name_in_household: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The payee this change replaces, as it stood when it was requested (none when no payee was recorded).
@@ -345,3 +347,21 @@ class SupplementaryPayment(Base):
     # (sampling/consequences.py `confirm_supplement`). NULL: waiting for it.
     confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AccountClearance(Base):
+    """A county reviewer's clearance of one payee account for the households it pays (收款账户与其他家庭相同，已核实):
+    the account by its blind index (and its masked tail), the households it covers, the reviewer's note. A clearance
+    covers exactly those households: a further household paid into the same account is held again."""
+
+    __tablename__ = "account_clearance"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_index: Mapped[str] = mapped_column(String(64), index=True)
+    account_masked: Mapped[str] = mapped_column(String(40))
+    households: Mapped[list[str]] = mapped_column(JSON)  # household ids, sorted
+    case_ids: Mapped[list[str]] = mapped_column(JSON)  # the cases the reviewer saw, sorted
+    county_code: Mapped[str] = mapped_column(String(6))
+    note: Mapped[str] = mapped_column(Text)
+    cleared_by: Mapped[str] = mapped_column(String(40))
+    cleared_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -43,6 +43,7 @@ from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
+from . import one_account
 from .models import PayeeCorrection, PaymentItem
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
 
@@ -169,6 +170,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
         id=new_id("pc"), case_id=case.id, failed_item_id=failed_item, status="pending",
         account_name=new.account_name, bank=new.bank,
         account_number_enc=vault.seal(new.account_number, CORRECTION_ACCOUNT_COLUMN), name_in_household=member,
+        account_index=one_account.account_index(vault, new.account_number),
         reason=reason or None,
         old_account_name=old[0].account_name if old else None, old_bank=old[0].bank if old else None,
         old_account_number_enc=vault.seal(old[0].account_number, CORRECTION_ACCOUNT_COLUMN) if old else None,
@@ -184,7 +186,35 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
                      **_account_fields("", new.account_number, vault),
                      **_account_fields("old_", old[0].account_number if old else None, vault),
                  })
-    return change_out(change, case, vault)
+    return _with_warning(session, change_out(change, case, vault), change, principal, vault, clock)
+
+
+def _with_warning(session: Session, out: PayeeChangeOut, change: PayeeCorrection, principal: Principal,
+                  vault: Vault, clock: Clock) -> PayeeChangeOut:
+    """The change as answered, with the warning when its account also pays another household (one_account.py)."""
+    out.shared_account = change_warning(session, change, principal, vault, clock.today())
+    return out
+
+
+def warnings_for(session: Session, changes: Sequence[PayeeChangeOut], principal: Principal, vault: Vault,
+                 today: Any) -> dict[str, dict[str, Any]]:
+    """The shared-account warning of each pending change shown (the payee changes page), by change id."""
+    out = {}
+    for shown in changes:
+        if shown.status != "pending":
+            continue
+        change = session.get(PayeeCorrection, shown.id)
+        said = None if change is None else change_warning(session, change, principal, vault, today)
+        if said:
+            out[shown.id] = said
+    return out
+
+
+def change_warning(session: Session, change: PayeeCorrection, principal: Principal, vault: Vault,
+                   today: Any) -> dict[str, Any] | None:
+    number = vault.open(change.account_number_enc, CORRECTION_ACCOUNT_COLUMN)
+    return one_account.warning(session, case_id=change.case_id, index=one_account.account_index(vault, number),
+                               number=number, principal=principal, today=today)
 
 
 def _load_change(session: Session, change_id: str, principal: Principal, *,
@@ -263,7 +293,7 @@ def _decide(session: Session, change_id: str, approve: bool, note: str, principa
                      "note_sha256": _sha256(note) if note else None,
                      **_account_fields("", vault.open(change.account_number_enc, CORRECTION_ACCOUNT_COLUMN), vault),
                  })
-    return change_out(change, case, vault)
+    return _with_warning(session, change_out(change, case, vault), change, principal, vault, clock)
 
 
 def approve_change(session: Session, change_id: str, *, note: str = "", principal: Principal, vault: Vault,

@@ -18,7 +18,7 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..uploads import check_size, size_of
-from . import bankfiles, payees, recoveries, service
+from . import bankfiles, one_account, payees, recoveries, service
 from .schemas import (
     ReasonIn,
     RepaymentIn,
@@ -253,6 +253,33 @@ class PayeeChangeController(Controller):
             body=data, clock=ctx.clock)
 
 
+SHARED_READERS = ("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor")
+AccountIndex = Annotated[str, Parameter(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
+
+
+class SharedAccountController(Controller):
+    """收款账户与其他家庭相同: accounts paying several households, held until a county reviewer clears them."""
+
+    path = "/api/shared-accounts"
+    tags = ["payments"]
+
+    @get("/", opt={"roles": SHARED_READERS})
+    def list_shared(self, ctx: Ctx, request: AnyRequest,
+                    status: FromQuery[Literal["open", "cleared", "all"]] = "open",
+                    q: Annotated[str, Parameter(max_length=100)] = "") -> dict[str, Any]:
+        with ctx.db.read() as session:
+            found = one_account.groups(session, request.user, ctx.vault, ctx.clock.today(), q=q, status=status)
+            return {"items": [one_account.group_out(g) for g in found]}
+
+    @post("/{account:str}/clear", opt={"roles": (one_account.CLEARER,)}, status_code=200)
+    def clear(self, account: AccountIndex, data: JSONBody[DecisionIn], ctx: Ctx,
+              request: AnyRequest) -> Response[Any]:
+        """A county reviewer clears the account for the households it pays now, with a note."""
+        return idempotent(ctx.db, request, lambda s: one_account.group_out(one_account.clear(
+            s, account, note=data.note, principal=request.user, vault=ctx.vault, clock=ctx.clock)),
+            body=data, clock=ctx.clock)
+
+
 RECOVERY_READERS = ("finance", "county_reviewer", "insurer_supervisor", "insurer_claims", "auditor")
 
 
@@ -308,4 +335,5 @@ class RepaymentController(Controller):
 
 
 ROUTES: list[Any] = [PaymentBatchController, CasePaymentController, PayeeChangeController, FundController,
+                     SharedAccountController,
                      RecoveryController, RepaymentController]

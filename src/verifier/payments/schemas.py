@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -156,6 +156,9 @@ class PayeeChangeOut(msgspec.Struct):
     decided_at: datetime | None
     decision_note: str
     case_number: str = ""  # the case's readable number
+    # 收款账户与其他家庭相同: the new account is also another household's payee (masked, and the other cases' numbers
+    # within the caller's counties); a warning, not a refusal. Given by the request and the decision.
+    shared_account: dict[str, Any] | None = None
 
 
 class PayeeChangePage(msgspec.Struct):

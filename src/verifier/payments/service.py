@@ -60,7 +60,7 @@ from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
 from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
-from . import bankfiles, ledger, payees
+from . import bankfiles, ledger, one_account, payees
 from .models import FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
@@ -208,6 +208,22 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
     return out, skipped
 
 
+def _account_indexes(session: Session, candidates: list[_Candidate]) -> dict[str, str | None]:
+    """Each candidate's payee account's blind index (from the check or the payee change it pays), by case."""
+    checks = [c.check_id for c in candidates if c.check_id]
+    changes = [c.correction_id for c in candidates if c.correction_id]
+    by_check: dict[str, str | None] = {}
+    by_change: dict[str, str | None] = {}
+    for chunk in _chunks(checks):
+        by_check.update(session.execute(select(Check.id, Check.payee_account_index).where(Check.id.in_(chunk)))
+                        .tuples().all())
+    for chunk in _chunks(changes):
+        by_change.update(session.execute(select(PayeeCorrection.id, PayeeCorrection.account_index)
+                                         .where(PayeeCorrection.id.in_(chunk))).tuples().all())
+    return {c.case_id: by_check.get(c.check_id) if c.check_id else by_change.get(c.correction_id or "")
+            for c in candidates}
+
+
 def _open_supplements(session: Session, county_code: str, contract_id: str | None) -> list[SupplementaryPayment]:
     """The county's supplementary payments not yet in a batch and confirmed by a second county reviewer, locked for
     this transaction."""
@@ -300,6 +316,11 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     candidates, skipped = _candidates(session, [cid for cid, _ in ready], county_code, contract.id)
     more, more_skipped = _supplement_candidates(session, supplements, county_code, contract.id)
     candidates, skipped = candidates + more, skipped + more_skipped
+    indexes = _account_indexes(session, candidates)
+    shared = one_account.held(session, [(c.case_id, indexes.get(c.case_id)) for c in candidates], clock.today())
+    if shared:  # 收款账户与其他家庭相同: held out until a county reviewer clears the account (one_account.py)
+        skipped += [SkippedCase(c.case_id, one_account.HOLD_REASON) for c in candidates if c.case_id in shared]
+        candidates = [c for c in candidates if c.case_id not in shared]
     if not candidates:
         raise ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
                                + [FieldError(f"case {s.case_id}", s.reason) for s in skipped])
@@ -316,7 +337,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
             "determination_id": c.determination_id, "amount": c.amount, "payee_name": c.payee_name,
             "payee_bank": c.payee_bank, "payee_check_id": c.check_id, "payee_correction_id": c.correction_id,
             "status": "pending", "bank_reference": None, "failure_reason": None, "return_id": None, "settled_at": None,
-            "created_at": now, "supplement_id": c.supplement_id,
+            "created_at": now, "supplement_id": c.supplement_id, "payee_account_index": indexes.get(c.case_id),
         })
     items_sha256 = _digest(f"{r['reference']},{r['case_id']},{r['determination_id']},{format_yuan(r['amount'])}"
                            for r in rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -22,9 +23,12 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Migrate `db` to `revision` (tests stop at an older one to put data in first)."""
+def upgrade(db: Database, revision: str = "head", *, vault: Any = None) -> None:
+    """Migrate `db` to `revision` (tests stop at an older one to put data in first). `vault`: the deployment's Vault,
+    for a migration that fills a column from sealed values (0043's blind indexes of payee accounts); without it
+    such a column is left empty on the rows already there."""
     cfg = alembic_config()
+    cfg.attributes["vault"] = vault
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         # SQLite alters a table by copying it and dropping the old one, which foreign keys from other tables' rows

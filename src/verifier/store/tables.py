@@ -335,6 +335,8 @@ class Check(Base):
     payee_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     payee_bank: Mapped[str | None] = mapped_column(String(100), nullable=True)
     payee_account_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The Vault's keyed blind index of the account number (digits only): one account found across households.
+    payee_account_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     cross_checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     evidence: Mapped[list[str]] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)

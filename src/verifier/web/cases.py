@@ -21,7 +21,7 @@ from markupsafe import escape
 from ..audit import service as audit_service
 from ..cases import id_search, ledger, listing, personal, search_token
 from ..cases.approval_form import approval_form as build_approval_form
-from ..payments import payees
+from ..payments import one_account, payees
 from ..cases import service as case_service
 from ..cases.present import case_detail, case_out
 from ..cases.workflow import load_case
@@ -163,6 +163,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
         names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
         contract_note = stagelabels.contract_waiting_zh(contract_review.waiting_note(session, case.contract_id, case))
+        shared_hold = case.status in payees.PAYEE_STATUSES and one_account.case_is_held(session, case.id,
+                                                                                           ctx.clock.today())
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -189,7 +191,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches, dev=deviations,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
-                photo_caveat=photo_times.CAVEAT, contract_note=contract_note)
+                photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
+                sees_shared=user.has("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor"))
 
 
 Chart = Annotated[str, Parameter(max_length=80, pattern=r"^([a-z_]+(:[a-z0-9_.]+)?)?$")]

@@ -42,6 +42,7 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
         payments = pay.payments_for_case(session_reader(session), case.id, ctx.vault)
         changes, _ = payees.list_changes(session, request.user, ctx.vault, case_id=case.id, limit=20)
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
+        warnings = payees.warnings_for(session, changes, request.user, ctx.vault, ctx.clock.today())
     pending = next((c for c in changes if c.status == "pending"), None)
     allowed = case.status in payees.PAYEE_STATUSES and pending is None
     if case.status not in payees.PAYEE_STATUSES and message is None:
@@ -50,7 +51,8 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
                    f"{case.status}")
     return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
                 payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
-                failed=case.status == "payment_failed", changes=changes, pending=pending, names=names)
+                failed=case.status == "payment_failed", changes=changes, pending=pending, names=names,
+                warnings=warnings)
 
 
 def _raw(value: Any) -> str:
@@ -97,10 +99,11 @@ def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_co
                                     q=q, page=page_param(page_no), page_size=paging.PAGE_SIZE)
         changes = found.items
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
+        warnings = payees.warnings_for(session, changes, user, ctx.vault, ctx.clock.today())
         counties = counties_of(session, user)
     pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q}, found)
     return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
-                counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl,
+                counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl, warnings=warnings,
                 message=sl.zh(message) if message else None, may=lambda c: _may_decide(c, user))
 
 

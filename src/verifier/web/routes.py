@@ -41,6 +41,7 @@ from .registers import FindingPages, RegisterPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
+from .shared_accounts import SharedAccountPages
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .recusal import OwnRecusalPages, RecusalAdminPages
 from .templating import STATIC_DIR, static_url
@@ -50,8 +51,9 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
                     VisitAttemptPages,
-                    AuditPages, PaymentPages, PayeePages, PayeeChangePages, FundPages, SamplingPages, ReportPages,
-                    UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages, RecusalAdminPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
+                    AuditPages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages, SamplingPages,
+                    ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages, RecusalAdminPages,
+                    ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
 

@@ -55,6 +55,8 @@ SKIP_REASONS = {
     "no confirmed eligible determination": "没有已确认的“符合条件”认定",
     "the determined relief is 0.00: nothing to pay": "认定保障金为 0.00 元，无需支付",
     "the check recorded no payee account": "入户核查未记录收款账户：请先设置收款信息",
+    "the payee account is also the payee of another household's case":
+        "收款账户与其他家庭相同：暂缓支付，待县级审核人员核实",
 }
 REPORT_CHANNELS = dict(labels.CHANNELS)
 REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "刚性支出明显超过收入"}
@@ -230,6 +232,17 @@ _MESSAGES: Table = compile_table([
      "该案件已有一项收款人变更申请待审批：审批或驳回后才能再次申请。"),
     (r"payee change (\S+) is already (\w+)",
      lambda m: f"该变更申请已{ {'approved': '批准', 'rejected': '驳回'}.get(m.group(2), m.group(2)) }，不能再审批。"),
+    # one account, several households (payments/one_account.py)
+    (r"only a county reviewer clears an account paying several households",
+     "只有县级审核人员可以核实一账多户（收款账户与其他家庭相同）。"),
+    (r"no shared payee account .*", "没有这个与其他家庭相同的收款账户（或已不再相同）。"),
+    (r"required: say why one account may pay these households", "必填：请说明为何同一账户可以收这几户的保障金。"),
+    (r"the account also pays a household of another county: .*",
+     "该账户还收取其他县家庭的保障金：须由对所涉各县都有权限的县级审核人员核实。"),
+    (r"four-eyes rule: you recorded or approved this account as a payee of one of these households; .*",
+     "按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。"),
+    (r"this account is already cleared for these households", "该账户已就这些家庭核实过，无需再核实。"),
+    (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
     (r"four-eyes rule: you requested payee change (\S+); another person must (approve|reject) it",
      "按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。"),
     (r"the new account name of payee change (\S+) is not a member of the household: .*",

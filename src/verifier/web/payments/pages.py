@@ -14,7 +14,7 @@ from litestar.response import Template
 from ...cases import numbers as case_numbers
 from ...domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ...http import Ctx, get, post
-from ...payments import bankfiles, batch_list, payees
+from ...payments import bankfiles, batch_list, one_account, payees
 from ...payments import service as pay
 from ...payments.routes import bank_file_response
 from ...store.paged import fold_search
@@ -41,6 +41,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         batches = found.items
         ready = batch_list.ready_by_county(session, user) if user.has("insurer_claims") else []
         unposted = batch_list.waiting_for_the_wall(session, user) if user.has("insurer_claims") else 0
+        shared_held = one_account.held_ready(session, user, ctx.clock.today()) if user.has("insurer_claims") else 0
         choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
                    if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
         failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
@@ -55,7 +56,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
-                numbers=numbers, unposted=unposted,
+                numbers=numbers, unposted=unposted, shared_held=shared_held,
                 choose_at_most=CHOOSE_AT_MOST,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 can_see_changes=user.has(*payees.APPROVERS))

@@ -1,0 +1,372 @@
+"""One payee account paying several households (一账多户, 收款账户重复): held until a county reviewer clears it.
+
+The classic inside fraud steers several households' relief into one account (an accomplice's, an employee's): a home
+check that records it as the payee, or payee changes approved by a colluding pair. Every payee account is kept beside
+its sealed value as the Vault's keyed blind index (`account_index`: HMAC-SHA-256 of the digits, kind `payee_account`,
+the same hash the audit entries carry as `account_hmac`), on checks, payee changes and payment items.
+
+- An account is *shared* when payee records of cases of two or more households name it within the window: this
+  calendar year and the `YEARS` before it (a check that recorded it, an approved payee change to it, a payment item
+  paying it, cancelled items aside). Another household's case paid into the account last year counts.
+- Batch preparation holds out every case whose payee account is shared and not cleared (`HOLD_REASON`, listed among
+  the batch's skipped cases), like a notice whose posting waits for its second person.
+- A county reviewer clears the account for the households it pays, with a note (a guardian paid for two wards): an
+  `account_clearance` row and an audit entry in one transaction. Not someone who recorded a check naming the
+  account for one of those households, nor who requested or approved a change to it; a reviewer of every county
+  those households live in. A clearance covers exactly its households: one more household on the account is held
+  again.
+- A payee change requested or approved, and a check recorded, onto an account another household's case names get a
+  warning (not a refusal): the masked account and the other cases' numbers within the caller's counties; a case
+  outside them is not hinted at.
+
+A row whose index is NULL (sealed before migration 0045 and not backfilled: no Vault handed to it) is not compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import case, func, literal, null, select, text, union_all
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..audit.counties import as_county
+from ..clock import Clock
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.masking import mask_account
+from ..store.base import new_id
+from ..store.paged import fold_search
+from ..store.tables import Case, Check, Household
+from ..store.vault import Vault
+from .models import AccountClearance, PayeeCorrection, PaymentItem
+
+KIND = "payee_account"  # = payees.ACCOUNT_INDEX: the audit entries' account_hmac is this index
+YEARS = 2  # the window: this calendar year and the two before it
+HOLD_REASON = "the payee account is also the payee of another household's case"
+CLEARER = "county_reviewer"
+CLEARED_ACTION = "payee_account.clear"
+MAX_NOTE = 500
+_CHUNK = 500
+
+
+def account_index(vault: Vault, number: str) -> str:
+    """The blind index of an account number: its digits only, keyed by the Vault's index key."""
+    return vault.blind_index("".join(ch for ch in number if ch.isdigit()), KIND)
+
+
+def window_start(today: date) -> datetime:
+    return datetime(today.year - YEARS, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One payee record naming an account: a check, an approved change or a payment item."""
+
+    index: str
+    case_id: str
+    household_id: str
+    county_code: str
+    source: str  # check | change | item
+    people: tuple[str, ...]  # who recorded it / requested and approved it (nobody for an item)
+    sealed: bytes | None
+    column: str
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start:start + _CHUNK])
+
+
+def records(session: Session, indexes: Collection[str], today: date, *, pending: bool = False) -> list[Record]:
+    """Every payee record of the window naming one of `indexes` (`pending`: payee changes waiting for approval
+    count too, for a warning; a hold counts approved changes only)."""
+    since = window_start(today)
+    changes = ("approved", "pending") if pending else ("approved",)
+    out: list[Record] = []
+    for chunk in _chunks(sorted(set(indexes))):
+        # One statement (one round trip) for the three kinds of record.
+        stmt = union_all(
+            select(Check.payee_account_index, Check.case_id, literal("check"), Check.recorded_by,
+                   null().label("p2"), Check.payee_account_enc)
+            .where(Check.payee_account_index.in_(chunk), Check.recorded_at >= since),
+            select(PayeeCorrection.account_index, PayeeCorrection.case_id, literal("change"),
+                   PayeeCorrection.requested_by, PayeeCorrection.decided_by, PayeeCorrection.account_number_enc)
+            .where(PayeeCorrection.account_index.in_(chunk), PayeeCorrection.status.in_(changes),
+                   func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at) >= since),
+            select(PaymentItem.payee_account_index, PaymentItem.case_id, literal("item"), null(), null(), null())
+            .where(PaymentItem.payee_account_index.in_(chunk), PaymentItem.status != "cancelled",
+                   PaymentItem.created_at >= since),
+        ).subquery()
+        cols = list(stmt.c)
+        for ix, case_id, source, p1, p2, sealed, hh, county in session.execute(
+            select(*cols, Case.household_id, Case.county_code).join(Case, Case.id == cols[1])
+        ):
+            column = {"check": "check.payee_account", "change": "payee_correction.account_number"}.get(source, "")
+            out.append(Record(ix, case_id, hh, county, source, tuple(p for p in (p1, p2) if p),
+                              None if sealed is None else bytes(sealed), column))
+    return out
+
+
+def _clearances(session: Session, indexes: Collection[str]) -> dict[str, list[AccountClearance]]:
+    found: dict[str, list[AccountClearance]] = {}
+    for chunk in _chunks(sorted(set(indexes))):
+        for c in session.scalars(select(AccountClearance).where(AccountClearance.account_index.in_(chunk))
+                                 .order_by(AccountClearance.cleared_at, AccountClearance.id)):
+            found.setdefault(c.account_index, []).append(c)
+    return found
+
+
+def _covered(clearances: list[AccountClearance], households: set[str]) -> AccountClearance | None:
+    """The latest clearance covering every one of `households`, if any."""
+    return next((c for c in reversed(clearances) if households <= set(c.households)), None)
+
+
+def held(session: Session, pairs: Sequence[tuple[str, str | None]], today: date) -> set[str]:
+    """Those of the (case id, account index) pairs' cases whose account is also named by another household's case
+    in the window, and not cleared for all the households it names."""
+    wanted = [(c, ix) for c, ix in pairs if ix]
+    if not wanted:
+        return set()
+    found = records(session, {ix for _, ix in wanted}, today)
+    by_account: dict[str, set[str]] = {}
+    for r in found:
+        by_account.setdefault(r.index, set()).add(r.household_id)
+    household: dict[str, str] = {}
+    for chunk in _chunks([c for c, _ in wanted]):
+        household.update(session.execute(select(Case.id, Case.household_id).where(Case.id.in_(chunk))).tuples().all())
+    clearances = _clearances(session, set(by_account))
+    out = set()
+    for case_id, ix in wanted:
+        households = by_account.get(ix, set()) | {household[case_id]}
+        if len(households) > 1 and _covered(clearances.get(ix, []), households) is None:
+            out.add(case_id)
+    return out
+
+
+def current_index(session: Session, case_id: str) -> str | None:
+    """The blind index of the case's payee now (the newer of its latest approved change and its latest check that
+    recorded an account, as `payees.current_payee` reads them)."""
+    from .payees import correction_wins
+
+    corr = session.execute(select(PayeeCorrection.account_index, PayeeCorrection.decided_at)
+                           .where(PayeeCorrection.case_id == case_id, PayeeCorrection.status == "approved")
+                           .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1)).first()
+    check = session.execute(select(Check.payee_account_index, Check.recorded_at, Check.payee_account_enc.is_not(None))
+                            .where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1)).first()
+    if check is not None and not check[2]:
+        check = None
+    if corr is not None and correction_wins(corr[1], None if check is None else check[1]):
+        return corr[0]
+    return None if check is None else check[0]
+
+
+def case_is_held(session: Session, case_id: str, today: date) -> bool:
+    """The case page's hold: its payee account is shared with another household and not cleared."""
+    return bool(held(session, [(case_id, current_index(session, case_id))], today))
+
+
+@dataclass
+class SharedCase:
+    case_id: str
+    number: str
+    head_name: str
+    county_code: str
+    status: str
+
+
+@dataclass
+class Group:
+    """One shared account as the county reviewer sees it."""
+
+    index: str
+    account_masked: str
+    households: list[str]
+    cases: list[SharedCase]  # within the caller's counties
+    elsewhere: int  # households outside the caller's counties
+    people: set[str] = field(default_factory=set)
+    counties: set[str] = field(default_factory=set)
+    cleared: AccountClearance | None = None
+
+
+def _mask_of(vault: Vault, found: Sequence[Record]) -> str:
+    for r in found:
+        if r.sealed is not None:
+            try:
+                return mask_account(vault.open(r.sealed, r.column))
+            except Exception:  # noqa: BLE001  (a damaged value: the tail is not shown)
+                continue
+    return "****"
+
+
+def _shared_indexes(session: Session, today: date, counties: Sequence[str]) -> list[str]:
+    """Accounts named by two or more households' cases in the window (any county), at least one of them in
+    `counties` (all when empty)."""
+    since = window_start(today)
+    parts = union_all(
+        select(Check.payee_account_index.label("ix"), Check.case_id.label("case_id"))
+        .where(Check.payee_account_index.is_not(None), Check.recorded_at >= since),
+        select(PayeeCorrection.account_index.label("ix"), PayeeCorrection.case_id.label("case_id"))
+        .where(PayeeCorrection.account_index.is_not(None), PayeeCorrection.status == "approved",
+               PayeeCorrection.decided_at >= since),
+        select(PaymentItem.payee_account_index.label("ix"), PaymentItem.case_id.label("case_id"))
+        .where(PaymentItem.payee_account_index.is_not(None), PaymentItem.status != "cancelled",
+               PaymentItem.created_at >= since),
+    ).subquery()
+    stmt = (select(parts.c.ix).join(Case, Case.id == parts.c.case_id).group_by(parts.c.ix)
+            .having(func.count(func.distinct(Case.household_id)) > 1))
+    if counties:
+        stmt = stmt.having(func.sum(case((Case.county_code.in_(list(counties)), 1), else_=0)) > 0)
+    return sorted(session.scalars(stmt))
+
+
+def groups(session: Session, principal: Principal, vault: Vault, today: date, *, q: str = "",
+           status: str = "open", indexes: Collection[str] | None = None) -> list[Group]:
+    """The shared accounts the caller's counties have a case on, uncleared first (`status`: open, cleared, all),
+    searched by case number, household head or the account's last digits."""
+    shared = list(indexes) if indexes is not None else _shared_indexes(session, today, principal.counties)
+    found = records(session, shared, today)
+    by: dict[str, list[Record]] = {}
+    for r in found:
+        by.setdefault(r.index, []).append(r)
+    case_ids = sorted({r.case_id for r in found})
+    rows: dict[str, tuple[str, str, str, str]] = {}
+    for chunk in _chunks(case_ids):
+        for cid, number, head, county, st in session.execute(
+            select(Case.id, Case.number, Household.head_name, Case.county_code, Case.status)
+            .join(Household, Household.id == Case.household_id).where(Case.id.in_(chunk))
+        ):
+            rows[cid] = (number, head, county, st)
+    clearances = _clearances(session, set(by))
+    text = fold_search(q)
+    out: list[Group] = []
+    for ix, recs in by.items():
+        households = sorted({r.household_id for r in recs})
+        if len(households) < 2:
+            continue
+        mine = [r for r in recs if principal.may_see_county(r.county_code)]
+        if not mine:
+            continue
+        cases = [SharedCase(cid, *rows[cid]) for cid in sorted({r.case_id for r in mine}, key=lambda c: rows[c][0])]
+        group = Group(ix, _mask_of(vault, recs), households, cases,
+                      len({r.household_id for r in recs} - {r.household_id for r in mine}),
+                      {p for r in recs for p in r.people if p}, {r.county_code for r in recs},
+                      _covered(clearances.get(ix, []), set(households)))
+        if status == "open" and group.cleared is not None or status == "cleared" and group.cleared is None:
+            continue
+        if text and not (any(text in c.number or text in c.head_name for c in cases)
+                         or (text.isdigit() and group.account_masked.endswith(text))):
+            continue
+        out.append(group)
+    out.sort(key=lambda g: (g.cleared is not None, g.cases[0].number if g.cases else ""))
+    return out
+
+
+def clear(session: Session, index: str, *, note: str, principal: Principal, vault: Vault, clock: Clock) -> Group:
+    """A county reviewer clears the shared account for the households it names now, with a note."""
+    if not principal.has(CLEARER):
+        raise Forbidden("only a county reviewer clears an account paying several households")
+    found = groups(session, principal, vault, clock.today(), status="all", indexes=[index])
+    if not found:
+        raise NotFound(f"no shared payee account {index!r}")
+    group = found[0]
+    note = note.strip()
+    if not note:
+        raise ValidationFailed.one("note", "required: say why one account may pay these households")
+    if len(note) > MAX_NOTE:
+        raise ValidationFailed.one("note", f"at most {MAX_NOTE} characters")
+    if group.elsewhere or not all(principal.may_see_county(c) for c in group.counties):
+        raise Forbidden("the account also pays a household of another county: a reviewer of every county it pays "
+                        "clears it")
+    if principal.id in group.people:
+        raise Forbidden("four-eyes rule: you recorded or approved this account as a payee of one of these households; "
+                        "another county reviewer clears it")
+    if group.cleared is not None:
+        raise InvalidState("this account is already cleared for these households")
+    county = sorted(group.counties)[0]
+    row = AccountClearance(id=new_id("acl"), account_index=index, account_masked=group.account_masked,
+                           households=group.households, case_ids=sorted(c.case_id for c in group.cases),
+                           county_code=county, note=note, cleared_by=principal.id, cleared_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=principal.id, role=CLEARER, action=CLEARED_ACTION, subject=row.id,
+                 county_code=as_county(county), clock=clock, payload={
+                     "account_masked": group.account_masked, "account_hmac": index, "households": group.households,
+                     "case_ids": row.case_ids, "note_sha256": hashlib.sha256(note.encode("utf-8")).hexdigest()})
+    group.cleared = row
+    return group
+
+
+# Whether any other case's record names the account (any time, any status): a plain statement, compiled once.
+_ANOTHER_CASE = text(
+    "SELECT 1 FROM home_check WHERE payee_account_index = :ix AND case_id <> :case_id "
+    "UNION ALL SELECT 1 FROM payee_correction WHERE account_index = :ix AND case_id <> :case_id "
+    "UNION ALL SELECT 1 FROM payment_item WHERE payee_account_index = :ix AND case_id <> :case_id LIMIT 1")
+
+
+def warning(session: Session, *, case_id: str, index: str, number: str, principal: Principal,
+            today: date) -> dict[str, Any] | None:
+    """The warning for a payee about to be (or just) recorded on `case_id`: the other households' cases in the
+    window naming the same account, those within the caller's counties by number; None when there is none there
+    (a case outside the caller's counties is not hinted at)."""
+    if session.execute(_ANOTHER_CASE, {"ix": index, "case_id": case_id}).first() is None:
+        return None  # the common answer, in one cheap statement: no other case names the account at all
+    household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+    others = [r for r in records(session, [index], today, pending=True) if r.household_id != household]
+    mine = sorted({r.case_id for r in others if principal.may_see_county(r.county_code)})
+    if not mine:
+        return None
+    numbers = sorted(session.scalars(select(Case.number).where(Case.id.in_(mine))))
+    return {"account_number": mask_account(number), "case_numbers": numbers,
+            "message": "this account is also the payee of another household's case"}
+
+
+def held_ready(session: Session, principal: Principal, today: date) -> int:
+    """How many of the caller's counties' cases ready to pay a batch would hold out for a shared account (the batch
+    preparation page): their current payees read in bulk, then compared as `held` does."""
+    from .payees import correction_wins
+
+    ready = select(Case.id).where(Case.status == "ready_to_pay")
+    if principal.counties:
+        ready = ready.where(Case.county_code.in_(principal.counties))
+    checks: dict[str, tuple[int, str | None, Any, bool]] = {}
+    for case_id, seq, ix, at, has in session.execute(
+        select(Check.case_id, Check.seq, Check.payee_account_index, Check.recorded_at,
+               Check.payee_account_enc.is_not(None)).where(Check.case_id.in_(ready))
+    ):
+        if case_id not in checks or seq > checks[case_id][0]:
+            checks[case_id] = (seq, ix, at, bool(has))
+    changes: dict[str, tuple[Any, str, str | None]] = {}
+    for case_id, change_id, at, ix in session.execute(
+        select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.decided_at, PayeeCorrection.account_index)
+        .where(PayeeCorrection.case_id.in_(ready), PayeeCorrection.status == "approved")
+    ):
+        if case_id not in changes or (at, change_id) > changes[case_id][:2]:
+            changes[case_id] = (at, change_id, ix)
+    pairs: list[tuple[str, str | None]] = []
+    for case_id in set(checks) | set(changes):
+        chk = checks.get(case_id)
+        chk = chk if chk is not None and chk[3] else None
+        corr = changes.get(case_id)
+        if corr is not None and correction_wins(corr[0], None if chk is None else chk[2]):
+            pairs.append((case_id, corr[2]))
+        elif chk is not None:
+            pairs.append((case_id, chk[1]))
+    return len(held(session, sorted(pairs), today))
+
+
+def group_out(group: Group) -> dict[str, Any]:
+    """A shared account as the API answers it (the account masked, never in full)."""
+    cleared = group.cleared
+    return {
+        "account": group.index, "account_number": group.account_masked, "households": len(group.households),
+        "households_elsewhere": group.elsewhere,
+        "cases": [{"case_id": c.case_id, "number": c.number, "household_head": c.head_name,
+                   "county_code": c.county_code, "case_status": c.status} for c in group.cases],
+        "cleared": None if cleared is None else {"id": cleared.id, "by": cleared.cleared_by,
+                                                 "at": cleared.cleared_at.isoformat(), "note": cleared.note},
+    }
