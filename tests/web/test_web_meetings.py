@@ -177,3 +177,19 @@ def test_a_held_scan_is_used_only_by_its_clerk_for_its_village(pages, ctx) -> No
     assert r.status_code == 303, r.text  # a new file chosen: it is the minutes, not the held one
     shown = pages.get(r.headers["location"].split("?")[0]).text
     assert held["minutes_scan_sha256"] not in shown
+
+
+def test_attack_a_held_scan_kept_for_a_second_meeting_of_the_village(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """One clerk alone: the scan held from a refused form, its token still valid for the village, sent again with a
+    later meeting of the same village after the first was recorded with it. One signed sheet does not make two
+    meetings: refused beside the file field, and the second meeting is not kept."""
+    first = make_case(ctx, village="东村")
+    pages.as_("clerk1", "town_clerk")
+    held = _held(pages.post("/meetings/new", _meeting([first], result_1="pass", attendees="李明"),
+                            files=meeting_files()).text)
+    assert pages.post("/meetings/new", _meeting([first], result_1="pass", **held)).status_code == 303
+    later = make_case(ctx, village="东村")
+    r = pages.post("/meetings/new", _meeting([later], result_1="pass", **held))
+    assert r.status_code == 422 and "这个文件已用于另一次评议或另一份公示" in r.text
+    assert status_of(ctx, later) == "determined"
+    assert "minutes_scan_token" not in r.text  # a file refused for itself is not offered back
