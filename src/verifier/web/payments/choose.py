@@ -53,11 +53,12 @@ def _render(request: Req, ctx: Any, *, county: str, contract: str, q: str, place
                                            contract_id=contract, q=q, town=town, village=village, chosen=picked)
         numbers = case_numbers.numbers_of(session, [case_id for case_id, _ in skipped or []])
     shown_ids = {c.case_id for c in choice.shown}
+    picked = set(choice.chosen)
     return page(request, "payments_new.html", status_code=status_code, choice=choice, q=q, place=place,
-                chosen=set(choice.chosen), hidden=[cid for cid in choice.chosen if cid not in shown_ids],
+                chosen=picked, hidden=[cid for cid in choice.chosen if cid not in shown_ids],
                 errors=([message] if message else []) + (errors or []), skipped=skipped or [],
-                numbers=numbers, hidden_fen=choice.chosen_fen - sum(r.relief or 0 for r in choice.shown
-                                                                    if r.case_id in set(choice.chosen)))
+                numbers=numbers,
+                hidden_fen=choice.chosen_fen - sum(r.relief or 0 for r in choice.shown if r.case_id in picked))
 
 
 class BatchChoicePages(Controller):
