@@ -15,6 +15,7 @@ from verifier.payments import choosing
 
 PAGE = f"/payments/new?county_code={COUNTY}&contract_id=demo-2020"
 BASE = {"county_code": COUNTY, "contract_id": "demo-2020"}
+EAST = 110  # with 西村 and 河口镇南村, 125 cases ready to pay
 
 
 def _shown(html: str) -> list[str]:
@@ -34,19 +35,19 @@ def _sum(html: str) -> tuple[int, str]:
 
 
 def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    east = [ready(ctx, village="东村") for _ in range(14)]
+    east = [ready(ctx, village="东村") for _ in range(EAST)]
     west = [ready(ctx, village="西村", medical=BIG) for _ in range(6)]
     river = [ready(ctx, town="河口镇", village="南村") for _ in range(8)]
     named = ready(ctx, village="西村", head_name="欧阳秀英", medical=BIG)
     west.append(named)
     everyone = east + west + river
-    monkeypatch.setattr(choosing, "SHOW_AT_MOST", 20)  # a county larger than a page: the rest found by a search
+    monkeypatch.setattr(choosing, "SHOW_AT_MOST", 60)  # a county larger than a page: the rest found by a search
     pages.as_("claims1", "insurer_claims")
 
     first = pages.get(PAGE).text
-    assert len(_shown(first)) == 20 and _ticked(first) == set(everyone)  # all chosen at first, 9 of them not shown
-    assert "共 29 户，显示前 20 户，请用查找或乡镇、村缩小范围" in first
-    assert _sum(first)[0] == 29
+    assert len(_shown(first)) == 60 and _ticked(first) == set(everyone)  # all chosen at first, most not shown
+    assert f"共 {len(everyone)} 户，显示前 60 户，请用查找或乡镇、村缩小范围" in first
+    assert _sum(first)[0] == len(everyone) == EAST + 15
 
     # a village: the cases of it are shown, the others' choice kept as hidden fields
     r = pages.post("/payments/new", {**BASE, "do": "find", "place": "城关镇/西村", "case_ids": everyone})
@@ -59,12 +60,12 @@ def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pag
     assert _sum(r.text) == (7, "¥" + f"{fen // 100:,}.{fen % 100:02d}")
     # clear what is shown: the seven of 西村 leave the choice, the others stay
     r = pages.post("/payments/new", {**BASE, "do": "none_shown", "place": "城关镇/西村", "case_ids": everyone})
-    assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == 22
+    assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == EAST + 8
     # a town
     r = pages.post("/payments/new", {**BASE, "do": "find", "place": "河口镇", "case_ids": east})
     assert sorted(_shown(r.text)) == sorted(river) and _ticked(r.text) == set(east)
     r = pages.post("/payments/new", {**BASE, "do": "all_shown", "place": "河口镇", "case_ids": east})
-    assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == 22
+    assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == EAST + 8
 
     # the case lists' search: a name, the end of a case number, an ID number's last four
     (_, _, head_id), *_ = members_of(ctx, named)
