@@ -19,15 +19,20 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     c = ready(ctx, medical=BIG, head_name="丙户主")
     d = ready(ctx, head_name="丁户主")
     pages.as_("claims1", "insurer_claims")
-    listing = pages.get("/payments").text
-    assert all(f'name="case_ids" value="{x}" id="pick-{x}" checked' in listing for x in (a, b, c, d))
+    assert f"/payments/new?county_code={COUNTY}&amp;contract_id=demo-2020" in pages.get("/payments").text
+    listing = pages.get(f"/payments/new?county_code={COUNTY}&contract_id=demo-2020").text
+    assert all(f'name="case_ids" value="{x}" id="pick-{x}"' in listing for x in (a, b, c, d))
+    assert listing.count("data-fen=") == 4 and listing.count(" checked>") == 4
     base = {"county_code": COUNTY, "contract_id": "demo-2020", "choose": "1"}
     r = pages.post("/payments", base)
     assert r.status_code == 422 and "请至少选择一户待支付案件" in r.text
-    url = _batch_url(pages.post("/payments", {**base, "case_ids": [a, b, c]}))
+    r = pages.post("/payments/new", {**base, "do": "create"})
+    assert r.status_code == 422 and "请至少选择一户待支付案件" in r.text
+    url = _batch_url(pages.post("/payments/new", {**base, "do": "create", "case_ids": [a, b, c]}))
     text = pages.get(url).text
     assert "300,000.00" in text and "丁户主" not in text  # the unticked case is not in the batch
-    assert 'value="' + d + '"' in pages.get("/payments").text  # still ready to pay, offered again
+    again = pages.get(f"/payments/new?county_code={COUNTY}&contract_id=demo-2020").text
+    assert f'value="{d}"' in again and f'value="{a}"' not in again  # still ready to pay, offered again
 
     items = _item_ids(text)
     assert len(items) == 3

@@ -135,8 +135,8 @@ def test_the_cases_to_put_in_a_batch_are_named_by_their_numbers(pages, ctx) -> N
     belongs."""
     case_id = ready_case(ctx)
     pages.as_("claims1", "insurer_claims")
-    text = pages.get("/payments").text
-    form = text.split('id="create-340223-demo-2020"')[1].split("</form>")[0]
+    text = pages.get("/payments/new?county_code=340223&contract_id=demo-2020").text
+    form = text.split('id="choose"')[1].split("</form>")[0]
     with ctx.db.read() as s:
         number = s.get(Case, case_id).number
     assert f'<a class="mono small" href="/cases/{case_id}">{number}</a>' in form and "<th>案件编号</th>" in form

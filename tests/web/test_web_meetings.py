@@ -112,25 +112,84 @@ def test_the_body_size_is_a_text_box_that_reads_full_width_digits(pages, ctx) ->
     assert status_of(ctx, ids[0]) == "reviewed"
 
 
-def test_a_refused_meeting_form_leaves_no_file_and_a_scan_is_served_under_its_own_meeting(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    """The scan is accepted with the form but written only once the meeting is kept: a form refused for its quorum
-    (or anything else) leaves no sealed file behind. A meeting's scan is not served under another meeting's path."""
+def _held(text: str) -> dict[str, str]:
+    """The scan a refused form offers back: its hidden hash, token and file name."""
+    return dict(re.findall(r'<input type="hidden" name="(minutes_scan_\w+)" value="([^"]*)">', text))
+
+
+def test_a_refused_meeting_form_keeps_its_scan_sealed_with_no_row_and_a_scan_is_served_under_its_own_meeting(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A form refused for its quorum keeps the scan sealed once, with no row naming it (served by nobody), and offers
+    it back as a hidden hash: the clerk sends the form again without choosing the file. A meeting's scan is not
+    served under another meeting's path."""
+    from sqlalchemy import func, select
+
+    from verifier.notices.models import VillageFile
+
     first, second = make_case(ctx, village="东村"), make_case(ctx, village="西村")
     pages.as_("clerk1", "town_clerk")
     before = _files(ctx)
     r = pages.post("/meetings/new", _meeting([first], result_1="pass", attendees="李明\n王芳"), files=meeting_files())
     assert r.status_code == 422 and "不足应到 7 人的三分之二" in r.text
-    r = pages.post("/meetings/new", _meeting([first], result_1="fail"), files=meeting_files())  # no reason given
-    assert r.status_code == 422 and "须写明理由" in r.text
-    assert _files(ctx) == before
+    assert "已上传：评议会记录.pdf（重新选择可替换）" in r.text
+    assert not re.search(r'<input type="file" name="minutes_scan"[^>]*required', r.text)
+    held = _held(r.text)
+    assert set(held) == {"minutes_scan_sha256", "minutes_scan_token", "minutes_scan_name"}
+    assert _files(ctx) == before + 1
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(VillageFile)) == 0
+    r = pages.post("/meetings/new", _meeting([first], result_1="fail", **held))  # no reason given, no file chosen
+    assert r.status_code == 422 and "须写明理由" in r.text and "请上传参会人员签字" not in r.text
+    assert _held(r.text) == held and _files(ctx) == before + 1
     urls = []
-    for case_id, village in ((first, "东村"), (second, "西村")):
-        r = pages.post("/meetings/new", _meeting([case_id], result_1="pass", village=village), files=meeting_files())
+    for case_id, village, extra in ((first, "东村", held), (second, "西村", None)):
+        r = pages.post("/meetings/new", _meeting([case_id], result_1="pass", village=village, **(extra or {})),
+                       files=None if extra else meeting_files())
         assert r.status_code == 303, r.text
         shown = pages.get(r.headers["location"].split("?")[0]).text
         urls.append(re.search(r'href="(/meetings/(mtg_[^"/]+)/minutes/([0-9a-f]{64}))"', shown))
     assert _files(ctx) == before + 2
+    assert urls[0] is not None and urls[0].group(3) == held["minutes_scan_sha256"]
     (one, one_id, one_sha), (_, two_id, two_sha) = (u.groups() for u in urls)  # type: ignore[union-attr]
     assert pages.get(one).status_code == 200
     assert pages.get(f"/meetings/{two_id}/minutes/{one_sha}").status_code == 404
     assert pages.get(f"/meetings/{one_id}/minutes/{two_sha}").status_code == 404
+
+
+def test_a_held_scan_is_used_only_by_its_clerk_for_its_village(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The hidden hash is not a key to any file: without its token, with another village's, or sent by another clerk
+    it is refused beside the file field and nothing is kept; a choice made anew replaces the held file."""
+    east, west = make_case(ctx, village="东村"), make_case(ctx, village="西村")
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post("/meetings/new", _meeting([east], result_1="pass", attendees="李明"), files=meeting_files())
+    held = _held(r.text)
+    refused = "之前上传的会议记录文件已无法使用，请重新选择文件"
+    for data in (_meeting([east], result_1="pass", minutes_scan_sha256=held["minutes_scan_sha256"]),
+                 _meeting([east], result_1="pass", **{**held, "minutes_scan_token": "0" * 64}),
+                 _meeting([west], result_1="pass", village="西村", **held)):
+        r = pages.post("/meetings/new", data)
+        assert r.status_code == 422 and refused in r.text, r.text
+    assert status_of(ctx, east) == "determined" and status_of(ctx, west) == "determined"
+    pages.as_("clerk2", "town_clerk")
+    r = pages.post("/meetings/new", _meeting([east], result_1="pass", **held))
+    assert r.status_code == 422 and refused in r.text
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post("/meetings/new", _meeting([east], result_1="pass", **held), files=meeting_files())
+    assert r.status_code == 303, r.text  # a new file chosen: it is the minutes, not the held one
+    shown = pages.get(r.headers["location"].split("?")[0]).text
+    assert held["minutes_scan_sha256"] not in shown
+
+
+def test_attack_a_held_scan_kept_for_a_second_meeting_of_the_village(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """One clerk alone: the scan held from a refused form, its token still valid for the village, sent again with a
+    later meeting of the same village after the first was recorded with it. One signed sheet does not make two
+    meetings: refused beside the file field, and the second meeting is not kept."""
+    first = make_case(ctx, village="东村")
+    pages.as_("clerk1", "town_clerk")
+    held = _held(pages.post("/meetings/new", _meeting([first], result_1="pass", attendees="李明"),
+                            files=meeting_files()).text)
+    assert pages.post("/meetings/new", _meeting([first], result_1="pass", **held)).status_code == 303
+    later = make_case(ctx, village="东村")
+    r = pages.post("/meetings/new", _meeting([later], result_1="pass", **held))
+    assert r.status_code == 422 and "这个文件已用于另一次评议或另一份公示" in r.text
+    assert status_of(ctx, later) == "determined"
+    assert "minutes_scan_token" not in r.text  # a file refused for itself is not offered back

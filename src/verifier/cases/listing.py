@@ -215,6 +215,12 @@ def _conditions(session: Session, principal: Principal, query: CaseQuery, vault:
     return [*_bound(*_shape(principal, query, query.q, vault)), *_extra_conditions(session, query)]
 
 
+def search_conditions(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> list[Any]:
+    """The case list's filter and search (household head or member's name, case number or its end, ID number or
+    its last four) as conditions on the case joined with its household, for another stage's list of cases."""
+    return _conditions(session, principal, query.checked(), vault)
+
+
 def _filtered(session: Session, principal: Principal, query: CaseQuery, vault: Vault) -> Select[Any]:
     return (select(Case).join(Household, Household.id == Case.household_id)
             .where(*_conditions(session, principal, query, vault)))

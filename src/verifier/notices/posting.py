@@ -28,9 +28,14 @@ paid by no batch (`UNCONFIRMED_CASES`, used by payments/service.py): nothing is 
 money moves on one person's word. Notices closed before this was asked (`posting_needs_confirmation` false,
 migration 0042) hold nothing; those still open then wait for their second person like any other.
 
-Files are kept as a check's evidence is: the row first, the sealed file after (`Upload.keep`), so a refused form or
-upload leaves no file behind. The file is written before the COMMIT: a COMMIT that fails leaves it on disk with no
-row naming it, never served (reads go through the row) and reused if the same file is sent again.
+Files are kept as a check's evidence is: the row first, the sealed file after (`Upload.keep`), so a refused upload
+leaves no file behind. The file is written before the COMMIT: a COMMIT that fails leaves it on disk with no row
+naming it, never served (reads go through the row) and reused if the same file is sent again. A meeting's form
+refused for something else (too few attendees, a household without its result) keeps its accepted scan the same way,
+sealed on disk with no row (`hold`), and hands back its hash with a token binding it to the clerk and the village
+(`held_token`): sent again, the form reads the file back (`reopen_held`) instead of asking for it over a poor
+connection. Such a file is served by nobody and counts for no meeting until a meeting's row names it; a hash
+without its token (another village's, another clerk's, one read from a link) is refused.
 
 What it does not stop: the clerk and the second person acting together, a camera's clock set back by someone who
 photographs the wall during the period or within three days of its end, a signature imitated on the minutes. The files are kept and shown, so an invented meeting takes deliberate forgery by two.
@@ -38,6 +43,8 @@ photographs the wall during the period or within three days of its end, a signat
 
 from __future__ import annotations
 
+import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -96,6 +103,34 @@ def accept(data: bytes, declared_type: str | None, *, evidence_dir: Path, vault:
     except ValidationFailed as exc:
         raise ValidationFailed.one(field, exc.errors[0].message) from None
     return Upload(sha, len(data), actual, captured_at(data, actual), data, evidence_dir, vault)
+
+
+HELD_KIND = "held_minutes_scan"
+HELD_REFUSED = "之前上传的会议记录文件已无法使用，请重新选择文件"
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def hold(sealed: Upload) -> None:
+    """A refused meeting form's accepted scan sealed at rest (no row: served by nobody, no meeting's minutes)."""
+    sealed.keep()
+
+
+def held_token(vault: Vault, principal: Principal, place: tuple[str, str, str], sha256: str) -> str:
+    """What lets the clerk who sent the scan for this village use it again (and nobody else, nowhere else)."""
+    return vault.blind_index("|".join((principal.id, *place, sha256)), HELD_KIND)
+
+
+def reopen_held(sha256: str, token: str, *, principal: Principal, place: tuple[str, str, str], evidence_dir: Path,
+                vault: Vault, max_bytes: int, field: str = "minutes_scan") -> Upload:
+    """The scan held by `hold` for this clerk and village, read back and checked again (422 naming `field` for a
+    wrong token, a missing file or one that no longer opens)."""
+    if not (_SHA.fullmatch(sha256 or "") and hmac.compare_digest(
+            (token or "").encode(), held_token(vault, principal, place, sha256).encode())):
+        raise ValidationFailed.one(field, HELD_REFUSED)
+    data = evidence_files.read(evidence_dir, vault, sha256)
+    if data is None:
+        raise ValidationFailed.one(field, HELD_REFUSED)
+    return accept(data, None, evidence_dir=evidence_dir, vault=vault, max_bytes=max_bytes, field=field)
 
 
 def _refuse_reused(session: Session, sealed: Upload, field: str, *, meeting_id: str | None = None,

@@ -22,14 +22,14 @@ MEETING_FIELDS = ("held_on", "venue", "members_expected", "attendees", "minutes"
 
 
 def _form(request: Req, ctx: Any, county: str, town: str, village: str, state: FormState,
-          status_code: int = 200) -> Template:
+          status_code: int = 200, held: dict[str, str] | None = None) -> Template:
     user = request.user
     with ctx.db.read() as session:
         villages = meeting_service.villages_awaiting(session, user)
         households = meeting_service.households_awaiting(session, user, county, town, village) if village else []
     return page(request, "meeting_new.html", status_code=status_code, villages=villages, households=households,
                 county=county, town=town, village=village, form=state, today=ctx.clock.today(),
-                min_attendance=MIN_ATTENDANCE)
+                min_attendance=MIN_ATTENDANCE, held=held)
 
 
 def _entries(data: dict[str, Any]) -> list[meeting_service.MeetingEntry]:
@@ -62,14 +62,7 @@ class MeetingPages(Controller):
         problems: list[FieldError] = []
         held_on = parse_day(data.get("held_on"), "held_on", problems)
         members = _count(data.get("members_expected"), problems)
-        sealed = None  # accepted here, written only once the meeting is recorded (posting.Upload)
-        if isinstance(scan, UploadFile) and scan.filename:
-            content = scan.file.read(ctx.settings.max_upload_bytes + 1)
-            try:
-                sealed = posting.accept(content, scan.content_type, evidence_dir=ctx.settings.evidence_dir,
-                                        vault=ctx.vault, max_bytes=ctx.settings.max_upload_bytes, field="minutes_scan")
-            except ValidationFailed as exc:
-                problems += exc.errors
+        sealed, name = _scan(ctx, request, data, scan, (county, town, village), problems)
         entries = _entries(data)
         fields = MEETING_FIELDS + tuple(f"{k}_{n}" for n in range(1, len(entries) + 1) for k in ("result", "note"))
         try:
@@ -82,7 +75,14 @@ class MeetingPages(Controller):
             meeting_id, before = meeting_service.record_or_open(ctx.db, request_, principal=request.user,
                                                                 clock=ctx.clock)
         except ValidationFailed as exc:
-            return _form(request, ctx, county, town, village, form_state(data, exc, fields), status_code=422)
+            held = None
+            if sealed is not None and not any(e.field == "minutes_scan" for e in exc.errors):
+                # kept sealed with no row, offered back as a hidden hash: the clerk does not choose it again
+                posting.hold(sealed)
+                held = {"sha256": sealed.sha256, "name": name, "token": posting.held_token(
+                    ctx.vault, request.user, (county, town, village), sealed.sha256)}
+            return _form(request, ctx, county, town, village, form_state(data, exc, fields), status_code=422,
+                         held=held)
         return see_other(f"/meetings/{meeting_id}", done="meeting_already" if before else "meeting")
 
     @get("/{meeting_id:str}", opt=ANY)
@@ -110,3 +110,23 @@ def _count(value: Any, problems: list[FieldError]) -> int | None:
         problems.append(FieldError("members_expected", "应到人数须为整数"))
         return None
     return int(text)
+
+
+def _scan(ctx: Any, request: Req, data: dict[str, Any], scan: Any, place: tuple[str, str, str],
+          problems: list[FieldError]) -> tuple[posting.Upload | None, str]:
+    """The signed minutes sent with the form, else the one kept from a refused send (its hidden hash and token);
+    accepted here, written with the meeting's row only once it is recorded (posting.Upload). With its file name."""
+    limits = {"evidence_dir": ctx.settings.evidence_dir, "vault": ctx.vault,
+              "max_bytes": ctx.settings.max_upload_bytes}
+    try:
+        if isinstance(scan, UploadFile) and scan.filename:
+            content = scan.file.read(ctx.settings.max_upload_bytes + 1)
+            return (posting.accept(content, scan.content_type, field="minutes_scan", **limits),
+                    clean(scan.filename)[:100])
+        held = clean(data.get("minutes_scan_sha256"))
+        if held:
+            return (posting.reopen_held(held, clean(data.get("minutes_scan_token")), principal=request.user,
+                                        place=place, **limits), clean(data.get("minutes_scan_name"))[:100])
+    except ValidationFailed as exc:
+        problems += exc.errors
+    return None, ""

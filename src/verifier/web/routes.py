@@ -32,7 +32,7 @@ from .households import HouseholdPages
 from .late_bills import LateBillPages
 from .officer import CheckPages, RouteSheetPages, VisitPages
 from .payees import PayeeChangePages, PayeePages
-from .payments import FundPages, PaymentPages
+from .payments import BatchChoicePages, FundPages, PaymentPages
 from .meetings import MeetingPages
 from .notice_posting import NoticePostingPages
 from .needs import NeedPages
@@ -51,9 +51,9 @@ from .users import UserPages
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
                     DeterminationPages, ImportPages, VisitPages, RouteSheetPages, CheckPages, LateBillPages,
                     VisitAttemptPages,
-                    AuditPages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages, SamplingPages,
-                    ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages, RecusalAdminPages,
-                    ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
+                    AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
+                    SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
+                    RecusalAdminPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
 

@@ -26,9 +26,6 @@ from ..paging import Pager, page_param
 from .batch_page import render_batch
 from .roles import CANCELLERS, CLAIMS, FINANCE, PAYEE_EDITORS, READERS, REVIEWER, Id
 
-CHOOSE_AT_MOST = 500  # a county with more cases ready to pay gets a batch of all of them (no list to tick)
-
-
 def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str | None = None,
                county_code: str | None = None, q: str = "", page_no: str | None = None, status_code: int = 200,
                create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None) -> Template:
@@ -42,12 +39,9 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         ready = batch_list.ready_by_county(session, user) if user.has("insurer_claims") else []
         unposted = batch_list.waiting_for_the_wall(session, user) if user.has("insurer_claims") else 0
         shared_held = one_account.held_ready(session, user, ctx.clock.today()) if user.has("insurer_claims") else 0
-        choices = {county: pay.ready_to_pay(session, county, user) for county in {c for c, _, n in ready}
-                   if sum(n for cc, _, n in ready if cc == county) <= CHOOSE_AT_MOST}
         failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
         asked = payees.cases_waiting_for_approval(session, [c.id for c, _ in failed])
-        numbers = case_numbers.numbers_of(session, [c["case_id"] for listed in choices.values() for c in listed]
-                                          + [case_id for case_id, _ in create_skipped or []])
+        numbers = case_numbers.numbers_of(session, [case_id for case_id, _ in create_skipped or []])
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
     pager = Pager.over("/payments", {"status": "" if todo else status or "", "todo": todo or "",
@@ -55,9 +49,8 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
-                create_errors=create_errors or [], create_skipped=create_skipped or [], choices=choices,
+                create_errors=create_errors or [], create_skipped=create_skipped or [],
                 numbers=numbers, unposted=unposted, shared_held=shared_held,
-                choose_at_most=CHOOSE_AT_MOST,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 can_see_changes=user.has(*payees.APPROVERS))
 

@@ -205,6 +205,34 @@
     window.location.reload();
   });
 
+  // 生成支付批次: the count and total of the cases chosen follow each tick (the server adds them up again on every
+  // send); 全选显示的 / 取消选择显示的 tick or clear the rows shown here without a round trip.
+  function yuanOf(fen) {
+    var whole = Math.floor(fen / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return "¥" + whole + "." + ("0" + (fen % 100)).slice(-2);
+  }
+  function chosenSum(form) {
+    var boxes = form.querySelectorAll("input[type=checkbox][name=case_ids]:checked");
+    var count = Number(form.getAttribute("data-hidden-count") || 0) + boxes.length;
+    var fen = Number(form.getAttribute("data-hidden-fen") || 0);
+    boxes.forEach(function (b) { fen += Number(b.getAttribute("data-fen") || 0); });
+    form.querySelector("[data-chosen-count]").textContent = String(count);
+    form.querySelector("[data-chosen-total]").textContent = yuanOf(fen);
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-choose]");
+    if (form && event.target.name === "case_ids") chosenSum(form);
+  });
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest && event.target.closest("form[data-choose] [data-pick]");
+    if (!pick) return;
+    event.preventDefault();
+    var form = pick.closest("form");
+    var on = pick.getAttribute("data-pick") === "all";
+    form.querySelectorAll("input[type=checkbox][name=case_ids]").forEach(function (b) { b.checked = on; });
+    chosenSum(form);
+  });
+
   // Forms: one submission at a time, on the whole page (a slow network invites a second tap, and a second tap must
   // not land on another form's button). Nothing changes size or place while a form is sent: the button keeps its
   // label and only looks busy, so no other button can slide under the pointer.

@@ -1,0 +1,102 @@
+"""生成支付批次 for a county with many cases ready to pay: claims searches them as the case lists are searched (姓名、
+案件编号、身份证号后四位), limits them to a town or a village, ticks or clears every case shown at once, sees the count
+and total of the chosen (added up by the server, ¥ with thousands), and keeps every choice across a search and a
+refused batch."""
+
+from __future__ import annotations
+
+import re
+
+from caselist_helpers import members_of, number_of
+from factories import COUNTY
+from test_web_payments import BIG, _batch_url, ready
+
+from verifier.payments import choosing
+
+PAGE = f"/payments/new?county_code={COUNTY}&contract_id=demo-2020"
+BASE = {"county_code": COUNTY, "contract_id": "demo-2020"}
+EAST = 110  # with 西村 and 河口镇南村, 125 cases ready to pay
+
+
+def _shown(html: str) -> list[str]:
+    return re.findall(r'<input type="checkbox" name="case_ids" value="(\w+)"', html)
+
+
+def _ticked(html: str) -> set[str]:
+    return set(re.findall(r'<input type="checkbox" name="case_ids" value="(\w+)"[^>]* checked>', html)) | set(
+        re.findall(r'<input type="hidden" name="case_ids" value="(\w+)">', html))
+
+
+def _sum(html: str) -> tuple[int, str]:
+    m = re.search(r"已选 <strong data-chosen-count>(\d+)</strong> 户，认定保障金合计 <strong data-chosen-total>(¥[\d,.]+)<",
+                  html)
+    assert m, html
+    return int(m.group(1)), m.group(2)
+
+
+def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    east = [ready(ctx, village="东村") for _ in range(EAST)]
+    west = [ready(ctx, village="西村", medical=BIG) for _ in range(6)]
+    river = [ready(ctx, town="河口镇", village="南村") for _ in range(8)]
+    named = ready(ctx, village="西村", head_name="欧阳秀英", medical=BIG)
+    west.append(named)
+    everyone = east + west + river
+    monkeypatch.setattr(choosing, "SHOW_AT_MOST", 60)  # a county larger than a page: the rest found by a search
+    pages.as_("claims1", "insurer_claims")
+
+    first = pages.get(PAGE).text
+    assert len(_shown(first)) == 60 and _ticked(first) == set(everyone)  # all chosen at first, most not shown
+    assert f"共 {len(everyone)} 户，显示前 60 户，请用查找或乡镇、村缩小范围" in first
+    assert _sum(first)[0] == len(everyone) == EAST + 15
+
+    # a village: the cases of it are shown, the others' choice kept as hidden fields
+    r = pages.post("/payments/new", {**BASE, "do": "find", "place": "城关镇/西村", "case_ids": everyone})
+    assert r.status_code == 200 and sorted(_shown(r.text)) == sorted(west)
+    assert _ticked(r.text) == set(everyone)
+    r = pages.post("/payments/new", {**BASE, "do": "find", "place": "城关镇/西村", "case_ids": west})
+    cells = re.findall(r'<td class="num">([\d,]+)\.(\d\d)</td>', r.text)
+    fen = sum(int(y.replace(",", "")) * 100 + int(f) for y, f in cells)
+    assert len(cells) == 7 and fen >= 100_000_00  # the server's total is the rows' shown, grouped by thousands
+    assert _sum(r.text) == (7, "¥" + f"{fen // 100:,}.{fen % 100:02d}")
+    # clear what is shown: the seven of 西村 leave the choice, the others stay
+    r = pages.post("/payments/new", {**BASE, "do": "none_shown", "place": "城关镇/西村", "case_ids": everyone})
+    assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == EAST + 8
+    # a town
+    r = pages.post("/payments/new", {**BASE, "do": "find", "place": "河口镇", "case_ids": east})
+    assert sorted(_shown(r.text)) == sorted(river) and _ticked(r.text) == set(east)
+    r = pages.post("/payments/new", {**BASE, "do": "all_shown", "place": "河口镇", "case_ids": east})
+    assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == EAST + 8
+
+    # the case lists' search: a name, the end of a case number, an ID number's last four
+    (_, _, head_id), *_ = members_of(ctx, named)
+    for q in ("欧阳秀", number_of(ctx, named)[-6:], head_id[-4:]):
+        r = pages.post("/payments/new", {**BASE, "do": "find", "q": q, "case_ids": [east[0]]})
+        assert _shown(r.text) == [named], q
+        assert _ticked(r.text) == {east[0]}, q  # found, not chosen by being found
+    r = pages.post("/payments/new", {**BASE, "do": "find", "q": "无此人", "case_ids": [east[0]]})
+    assert "没有找到符合条件的待支付案件" in r.text and _ticked(r.text) == {east[0]}
+
+    # refused (one chosen case is no longer ready to pay): the page says why, keeps every choice and the search
+    chosen = east[:3] + [named]
+    paid = _batch_url(pages.post("/payments/new", {**BASE, "do": "create", "case_ids": [east[2]]}))
+    r = pages.post("/payments/new", {**BASE, "do": "create", "q": "欧阳", "case_ids": chosen})
+    assert r.status_code == 422 and "未能生成批次" in r.text
+    assert _ticked(r.text) == set(chosen) - {east[2]} and 'value="欧阳"' in r.text
+    assert "已勾选的 1 户已不再待支付" in r.text
+    url = _batch_url(pages.post("/payments/new", {**BASE, "do": "create", "case_ids": east[:2] + [named]}))
+    assert url != paid
+    shown = pages.get(url).text
+    assert "欧阳秀英" in shown and shown.count("/cases/") >= 3
+    # what was paid is offered no more
+    assert not set(_shown(pages.get(PAGE).text)) & {east[0], east[1], east[2], named}
+
+
+def test_only_claims_of_the_county_chooses(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]
+    ready(ctx)
+    for user, role, counties in (("fin1", "finance", (COUNTY,)), ("officer1", "field_officer", (COUNTY,))):
+        pages.as_(user, role, counties=counties)
+        assert pages.get(PAGE).status_code in (403, 404)
+    pages.as_("claims9", "insurer_claims", counties=(other_county,))
+    assert pages.get(PAGE).status_code in (403, 404)
+    r = pages.post("/payments/new", {**BASE, "do": "find"})
+    assert r.status_code in (403, 404)
