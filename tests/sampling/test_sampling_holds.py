@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from deviation_helpers import approve, batch, drawn_round, person, ready_case, relief_of
 from factories import COUNTY, staff
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from verifier.audit.canonical import decode_entry
 from verifier.audit.models import AuditEntry
@@ -16,7 +16,7 @@ from verifier.domain.money import format_yuan
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentBatch, PaymentItem
 from verifier.sampling.models import CaseHold, SamplingDeviation
-from verifier.store.tables import Case, Determination
+from verifier.store.tables import Case, Determination, Member
 
 INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
 
@@ -170,3 +170,27 @@ def test_attack_a_supervisor_lifts_a_hold_with_a_relief_of_their_choosing(ctx, c
     assert redetermine(found_more, relief + 50_000).status_code == 200  # type: ignore[attr-defined]
     assert relief_of(ctx, found_more) == relief + 50_000
     assert redetermine(found_less, relief).status_code == 200  # type: ignore[attr-defined]
+
+
+def test_attack_a_supervisor_lifts_the_hold_on_his_brothers_case(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    person(ctx, users, "brother", "insurer_supervisor")
+    case_id = ready_case(ctx)
+    relief = relief_of(ctx, case_id)
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income="3000.00", eligible=True, relief_amount=format_yuan(relief + 10_000))
+    with ctx.db.read() as s:
+        household = s.scalar(select(Case.household_id).where(Case.id == case_id))
+        member = s.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
+        sibling = ctx.vault.open(member.id_number_enc, "member.id_number")
+        before = s.scalar(select(func.count()).select_from(AuditEntry))
+    r = client.post("/api/recusal/mine", headers=users.headers("brother"),
+                    json={"entries": [{"relation": "sibling", "id_number": sibling}]})
+    assert r.status_code == 200, r.text
+    before += 1  # the declaration's own entry
+    r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("brother"),
+                    json={"outcome": "proceed", "reason": "复核后调整", "relief_amount": format_yuan(relief + 10_000)})
+    assert r.status_code == 422 and "与本户成员存在回避关系" in r.text, r.text
+    assert relief_of(ctx, case_id) == relief
+    with ctx.db.read() as s:
+        assert s.scalars(select(CaseHold.status).where(CaseHold.case_id == case_id)).one() == "open"
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == before  # nothing written

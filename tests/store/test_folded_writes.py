@@ -142,3 +142,18 @@ def test_on_postgresql_an_append_is_one_statement_with_its_nodes_and_the_log_ver
         assert statements[1].startswith(b"WITH") and b"UPDATE audit_head" in statements[1]
     assert b"INSERT INTO audit_node" not in per_append[0][1]
     assert per_append[7][1].count(b"::SMALLINT") == 3  # index 7 completes three nodes: one INSERT of three rows
+
+
+def test_writes_too_many_for_one_statement_go_unfolded(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL takes at most 65,535 parameters in a statement: beyond `FOLD_MAX_PARAMETERS` the writes are sent
+    as they would be without `fold` (every row written, each write's count)."""
+    from verifier.store import writer
+
+    monkeypatch.setattr(writer, "FOLD_MAX_PARAMETERS", 20)  # three rows of seven values each
+    sent = _sent(monkeypatch)
+    with db.begin() as session:
+        counts = run_batch(session, [(_INSERT, [_row(1), _row(2)]), (_INSERT, _row(3))], fold=True)
+    assert _keys(db) == ["k1", "k2", "k3"] and counts == [2, 1]
+    if not db.is_sqlite:
+        ours = [s for s in sent if b"idempotency_key" in s]
+        assert len(ours) == 3 and not any(s.startswith(b"WITH") for s in ours)  # a row each, as unfolded

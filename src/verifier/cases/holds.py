@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
+from ..recusal import service as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.models import PaymentBatch, PaymentItem
@@ -46,6 +47,7 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if not principal.has(ROLE):
         raise Forbidden("only an insurer supervisor re-determines a held case")
     case = load_case(session, case_id, principal, for_update=True)
+    recusal.refuse_principal(session, principal, [case.household_id])  # not a relative's case (回避)
     problems: list[FieldError] = []
     reason = reason.strip()
     if outcome not in OUTCOMES:

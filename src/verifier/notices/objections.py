@@ -13,6 +13,7 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
+from ..recusal import service as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from .models import NoticeItem, Objection
@@ -96,6 +97,8 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
                                                   f"{objection.received_on}"))
     if problems:
         raise ValidationFailed(problems)
+    if outcome == "dismissed":  # dismissing keeps the case on its way to payment: not by a relative (回避)
+        recusal.refuse_case(session, principal, objection.case_id)
     if outcome == "dismissed" and principal.id in (objection.recorded_by, notice.posted_by):
         # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
         # against the notice they posted. Upholding only sends the case back to be checked again.

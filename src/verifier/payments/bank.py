@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
+from ..recusal import service as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan
@@ -135,6 +136,10 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     """
     batch = get_batch(session, batch_id, principal, for_update=True)
     refuse_releaser(batch, principal)
+    # what the bank did with a relative's transfer is not written by that relative (回避): a made-up failure is paid
+    # again
+    recusal.refuse_cases(session, principal, list(session.scalars(
+        select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled"))))
     prior = session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
                                                     BankReturn.file_sha256 == file_sha256))
     if prior is not None:

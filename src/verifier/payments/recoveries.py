@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
+from ..recusal import service as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store.loading import row_in_counties
@@ -233,6 +234,7 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
         raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
     if rec.waiver_requested_by == principal.id:
         raise Forbidden("you asked for this waiver: another county reviewer confirms it")
+    recusal.refuse_case(session, principal, rec.case_id)  # neither of the two is a relative's (回避)
     return rec, reason
 
 

@@ -112,14 +112,21 @@ def folded(writes: Sequence[Write]) -> Write | None:
     write of several rows, a write of none). The caller folds only writes of distinct rows: two UPDATEs of one row
     in one statement make only one of them."""
     shape = []
+    values = 0
     for write, params in writes:
         rows = 1 if isinstance(params, Mapping) else len(params)
         if rows == 0:
             return None
+        values += len(params) if isinstance(params, Mapping) else sum(len(p) for p in params)
         shape.append((write, rows))
-    if shape[-1][1] != 1:
+    if shape[-1][1] != 1 or values > FOLD_MAX_PARAMETERS:
         return None
     return _fold(tuple(shape)), _fold_params(writes)
+
+
+# PostgreSQL takes at most 65,535 parameters in one statement: writes carrying more go as they would unfolded (an
+# audit append of thousands of entries at once, say).
+FOLD_MAX_PARAMETERS = 30_000
 DEFERRED = "deferred_writes_on"
 """Key in `session.info`: the driver connection on which writes were deferred (`run_batch(later=True)`)."""
 
