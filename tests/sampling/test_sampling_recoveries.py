@@ -206,3 +206,29 @@ def test_attack_a_reviewer_opens_a_supplement_of_any_size_on_a_sampled_paid_case
     with ctx.db.read() as s:
         sup = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == paid)).one()
     assert sup.amount == 10_000_000 - relief
+
+
+def test_attack_a_reviewer_waives_what_her_brothers_household_owes(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """A recovery's waiver writes off money owed to the fund: neither the reviewer who asks for it nor the one who
+    confirms it may be tied to the household (回避; 422, nothing written)."""
+    from verifier.store.tables import Member
+
+    claims = person(ctx, users, "claims1", "insurer_claims")
+    fin1 = person(ctx, users, "fin1", "finance")
+    sister = person(ctx, users, "rev2", "county_reviewer")
+    case_id = ready_case(ctx)
+    pay(ctx, claims, fin1, [case_id])
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    rec = _recovery(ctx, case_id)
+    with ctx.db.read() as s:
+        household = s.get(Case, case_id).household_id
+        member = s.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
+        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
+    r = rounds.client.post("/api/recusal/mine", headers=users.headers("rev2"),
+                           json={"entries": [{"relation": "sibling", "id_number": id_number}]})
+    assert r.status_code == 200, r.text
+    with pytest.raises(ValidationFailed, match="与本户成员存在回避关系"), ctx.db.begin() as s:
+        recoveries.waive(s, rec.id, reason="无力偿还", principal=sister, clock=ctx.clock)
+    after = _recovery(ctx, case_id)
+    assert (after.status, after.waiver_requested_by) == ("open", None)
