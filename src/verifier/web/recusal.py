@@ -25,7 +25,9 @@ _RENAME = {"entries[0].relation": "relation", "entries[0].id_number": "id_number
 
 def _entry(data: dict[str, Any]) -> tuple[list[service.Entry], dict[str, str]]:
     relation, id_number = str(data.get("relation") or ""), str(data.get("id_number") or "")
-    return [service.Entry(relation=relation, id_number=id_number)], {"relation": relation}  # the number not kept
+    # a refused form shows the number again as typed (one digit wrong is not eighteen to type again; the page is the
+    # person's own and is not kept by the browser), as the application form does
+    return [service.Entry(relation=relation, id_number=id_number)], {"relation": relation, "id_number": id_number}
 
 
 class OwnRecusalPages(Controller):
