@@ -339,7 +339,7 @@ def test_a_checks_case_read_finds_the_active_visit_by_the_cases_index_and_is_pla
 
 
 def test_a_cases_checks_are_read_through_the_unique_index_of_case_and_number(scaled: Any) -> None:
-    """`ix_home_check_case_id` (dropped by migration 0045) was a prefix of `uq_home_check_case_id_seq`: every way
+    """`ix_home_check_case_id` (dropped by migration 0046) was a prefix of `uq_home_check_case_id_seq`: every way
     the code reads a case's checks (by one case, the latest by number, a list of cases, a county's cases joined, the
     later check of a case) is read through the unique index with a condition on the case, and no query of them
     reads the checks whole."""

@@ -4,14 +4,14 @@ Every read of a case's checks (by one case, the latest by number, a list of case
 check of the same case) is served by the unique index of (case_id, seq) with a condition on the case
 (tests/store/test_query_plans.py); the single-column index only cost an index insert per check recorded.
 
-Revision ID: 0045
-Revises: 0044
+Revision ID: 0046
+Revises: 0045
 Create Date: 2026-12-05
 """
 from alembic import op
 
-revision = "0045"
-down_revision = "0044"
+revision = "0046"
+down_revision = "0045"
 branch_labels = None
 depends_on = None
 
