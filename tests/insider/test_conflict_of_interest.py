@@ -437,3 +437,95 @@ def test_a_meeting_recorded_by_a_kin_clerk_names_the_row_and_writes_nothing(ctx)
     with ctx.db.begin() as session:
         meetings.record_meeting(session, request(ids[:1]), principal=clerk, clock=ctx.clock)
     assert _count(ctx, VillageMeeting) == 1
+
+
+def _statements_of(ctx, action) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every statement sent while `action` runs: the ORM's and Core's (`before_cursor_execute`, every engine) and the
+    prepared reads' (`readers.seen`: the session lookup)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engines = {ctx.db.engine, ctx.db.read_engine, ctx.db.quick_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    ctx.db.readers.seen.append(statements.append)
+    try:
+        action()
+    finally:
+        ctx.db.readers.seen.remove(statements.append)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    return statements
+
+
+def _tie_reads(statements: list[str]) -> list[str]:
+    """The statements that read the declarations apart from the session lookup (which says whether the caller has
+    any, `accounts/sessions.py`)."""
+    return [s for s in statements if "staff_tie" in s and "user_session" not in s]
+
+
+def test_a_check_by_officers_without_ties_sends_no_recusal_statement(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The guard costs the common case nothing: whether the visit's officers declared anything is read with the
+    case (`checks/recording.py`, `officers_tied`), the members are matched only when one has. An officer with a
+    declaration that matches nobody of the household is matched (a read of the ties), and records the check."""
+    from verifier.recusal import service as recusal
+
+    calls: list[object] = []
+    real = recusal._ties
+
+    def spy(session, user_ids):  # type: ignore[no-untyped-def]
+        calls.append(sorted(user_ids))
+        return real(session, user_ids)
+
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("off1", "field_officer", counties=(COUNTY,))
+    users.add("off2", "field_officer", counties=(COUNTY,))
+    today, officers = ctx.clock.today().isoformat(), [users.ids["off1"], users.ids["off2"]]
+    plain, tied = make_case(ctx, stage="screened"), make_case(ctx, stage="screened")
+    for case_id in (plain, tied):
+        schedule(client, users.headers("sup"), case_id, officers, today)
+    off1 = users.headers("off1")
+    monkeypatch.setattr(recusal, "_ties", spy)
+    body = check_body(_members(ctx, plain)[0][0], officers, today)
+    r: list[object] = []
+    statements = _statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{plain}/check", headers=off1,
+                                                                  json=body)))
+    assert r[0].status_code == 201, r[0].text  # type: ignore[attr-defined]
+    assert _tie_reads(statements) == [] and calls == [], statements
+    # The partner declares a stranger: the next check is matched (and passes: the stranger is no member).
+    _declare(client, users.headers("off2"), "sibling", new_id_number())
+    body = check_body(_members(ctx, tied)[0][0], officers, today)
+    statements = _statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{tied}/check", headers=off1,
+                                                                  json=body)))
+    assert r[1].status_code == 201, r[1].text  # type: ignore[attr-defined]
+    assert len(_tie_reads(statements)) == 1 and calls == [sorted(officers)], statements
+
+
+def test_a_tie_declared_mid_session_is_honoured_on_the_very_next_check(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """No Principal kept from before: the officer's own session (the same token) and his partner's declarations made
+    after a first request count at the next check, on the check's fast path as on the route's."""
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("off1", "field_officer", counties=(COUNTY,))
+    users.add("off2", "field_officer", counties=(COUNTY,))
+    today, officers = ctx.clock.today().isoformat(), [users.ids["off1"], users.ids["off2"]]
+    mine, partners = make_case(ctx, stage="screened"), make_case(ctx, stage="screened")
+    for case_id in (mine, partners):
+        schedule(client, users.headers("sup"), case_id, officers, today)
+    off1, off2 = users.headers("off1"), users.headers("off2")
+    assert client.get(f"/api/cases/{mine}", headers=off1).status_code == 200  # the session in use, no tie yet
+    me = client.get("/api/auth/me", headers=off1)
+    assert me.status_code == 200
+    for case_id, who, relation, message in ((mine, off1, "parent", "recusal"), (partners, off2, "child", "officers")):
+        members = _members(ctx, case_id)
+        _declare(client, who, relation, members[0][2])
+        body = check_body(members[0][0], officers, today)
+        r = client.post(f"/api/cases/{case_id}/check", headers=off1, json=body)
+        assert r.status_code == 422 and REFUSAL in r.text, r.text
+        assert message in {e["field"] for e in r.json()["errors"]}, r.text
+        _no_leak(r.text, members)
+        with ctx.db.read() as session:
+            assert session.get(Case, case_id).status == "scheduled"

@@ -336,3 +336,54 @@ def test_a_checks_case_read_finds_the_active_visit_by_the_cases_index_and_is_pla
         pooled.close()
     assert [r.id for r in rows] == cases and all(r.assigned for r in rows)  # a scheduled case has its visit's team
     assert len(prepared) == 1 and prepared[0][0] >= 5 and prepared[0][1] <= 5, prepared
+
+
+def test_a_cases_checks_are_read_through_the_unique_index_of_case_and_number(scaled: Any) -> None:
+    """`ix_home_check_case_id` (dropped by migration 0046) was a prefix of `uq_home_check_case_id_seq`: every way
+    the code reads a case's checks (by one case, the latest by number, a list of cases, a county's cases joined, the
+    later check of a case) is read through the unique index with a condition on the case, and no query of them
+    reads the checks whole."""
+    from sqlalchemy import exists, func, select
+    from sqlalchemy.orm import aliased
+
+    from verifier.checks import recording
+    from verifier.store.reader import _parameters
+    from verifier.store.tables import Case, Check
+
+    with scaled.read() as session:
+        cases = list(session.scalars(select(Check.case_id).order_by(Check.case_id).limit(20)))
+    assert len(cases) == 20
+    later = aliased(Check)
+    shapes = [
+        select(func.max(Check.seq)).where(Check.case_id == cases[0]),  # a check's number (checks/service.py)
+        select(Check).where(Check.case_id == cases[0]).order_by(Check.seq.desc()).limit(1),  # the latest check
+        select(Check.id).where(Check.case_id == cases[0]).limit(1),  # whether a case has one (needs)
+        select(Check.officer_ids, Check.recorded_by).where(Check.case_id == cases[0]),  # independence
+        select(Check.case_id, Check.seq, Check.officer_ids).where(Check.case_id.in_(cases)),  # lists of cases
+        select(Check.case_id, Check.visited_on).join(Case, Case.id == Check.case_id)  # a county's, joined
+        .where(Case.county_code == SMALL, Case.status == "checked"),
+        select(Case.id).join(Check, Check.case_id == Case.id).where(  # the latest check of each (sampling)
+            Case.county_code == SMALL, ~exists().where(later.case_id == Check.case_id, later.seq > Check.seq)),
+    ]
+    found = plans(scaled, lambda s: [s.execute(q).all() for q in shapes])
+    assert len(found) == len(shapes)
+    assert whole_reads(found) == []
+    for sql, nodes in found:  # (a bitmap scan names its index in the child node, the table in its parent)
+        checks = [n for n in nodes if n.get("Index Name", "").endswith(("home_check_case_id_seq", "home_check_case_id",
+                                                                           "home_check_pkey", "home_check"))
+                  or n.get("Index Name", "").startswith(("ix_home_check", "uq_home_check", "pk_home_check"))]
+        assert checks, sql
+        assert all(n["Index Name"] == "uq_home_check_case_id_seq" for n in checks), (sql, checks)
+        assert any("case_id" in n.get("Index Cond", "") for n in checks), (sql, checks)
+    # and the check's own case read (its last number), with its officers' declarations
+    case_read = recording._CASE.compiled(scaled.quick_engine.dialect)
+    with scaled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + case_read.sql, _parameters(
+            case_read, {"case_id": cases[0], "on": date(2025, 10, 15)})).scalar_one()
+        conn.rollback()
+    nodes = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    checks = [n for n in nodes if n.get("Relation Name") == "home_check"]
+    assert checks and all(n.get("Index Name") == "uq_home_check_case_id_seq" for n in checks), checks
+    ties = [n for n in nodes if n.get("Relation Name") == "staff_tie"]  # the officers' declarations: probed by user
+    assert ties and all(n.get("Index Name") == "ix_staff_tie_user_id" for n in ties), ties

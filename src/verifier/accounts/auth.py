@@ -41,6 +41,9 @@ class Principal(msgspec.Struct, frozen=True):
     roles: tuple[str, ...]
     counties: tuple[str, ...]  # empty: every county
     must_change_password: bool = False  # an administrator set the password: only changing it is open
+    has_ties: bool | None = None
+    """Whether the user had a live 回避 declaration when the request's session was looked up (False: none, the
+    recusal guard refuses them nothing without reading; None: not known, the guard reads their ties)."""
 
     def has(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
@@ -216,9 +219,10 @@ def bearer_session(secret: str, headers: Iterable[tuple[bytes, bytes]]) -> tuple
 
 def principal_of_row(row: Any) -> Principal:
     """The caller from the session lookup's row (`open_session_steps`)."""
-    uid, username, display_name, roles, counties, change_required = row
+    uid, username, display_name, roles, counties, change_required, tied = row
     return Principal(id=uid, username=username, display_name=display_name, roles=tuple(roles),
-                     counties=tuple(counties or ()), must_change_password=bool(change_required))
+                     counties=tuple(counties or ()), must_change_password=bool(change_required),
+                     has_ties=bool(tied))
 
 
 _VERIFIED_MAX = 10_000

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from ..recusal.models import StaffTie
 from ..store.base import new_id
 from ..store.reader import Prepared, Steps
 from ..store.tables import User
@@ -40,8 +41,13 @@ def open_session_user(session: Session, session_id: str, user_id: str) -> User |
 
 
 # Prepared once: the lookup every request makes. Columns, not the User entity: the Principal is all a request needs.
+# `tied`: whether the user has a live 回避 declaration (an index probe of `ix_staff_tie_user_id`, no row for almost
+# everyone): a Principal without one is refused nothing by the recusal guard without reading ties again
+# (recusal/service.py, `refuse_principal`). Read with the session, so a tie declared is in force from the next request.
+_TIED = exists().where(StaffTie.user_id == User.id, StaffTie.removed_at.is_(None)).label("tied")
 _OPEN_SESSION_USER = Prepared(
-    select(User.id, User.username, User.display_name, User.roles, User.counties, User.password_change_required)
+    select(User.id, User.username, User.display_name, User.roles, User.counties, User.password_change_required,
+           _TIED)
     .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.id == bindparam("session_id"), UserSession.user_id == bindparam("user_id"),
            UserSession.ended_at.is_(None), UserSession.expires_at > bindparam("now"), User.active.is_(True)))
@@ -49,7 +55,7 @@ _OPEN_SESSION_USER = Prepared(
 
 def open_session_steps(session_id: str, user_id: str) -> Steps[Any | None]:
     """`open_session_user`'s test, as a prepared read in steps (store/reader.py; the event loop runs it with
-    `Database.ask`): (id, username, display_name, roles, counties, password_change_required) or None."""
+    `Database.ask`): (id, username, display_name, roles, counties, password_change_required, tied) or None."""
     rows, = yield [_lookup(session_id, user_id)]
     return rows[0] if rows else None
 

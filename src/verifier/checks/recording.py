@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from ..domain.errors import InvalidState
+from ..recusal.models import StaffTie
 from ..registers.models import RegisterImport
 from ..store.reader import Prepared, session_reader
 from ..store.writer import PreparedWrite, Write, run_batch
@@ -39,11 +40,23 @@ _user: Table = User.__table__  # type: ignore[assignment]
 _evidence: Table = Evidence.__table__  # type: ignore[assignment]
 _review: Table = ReviewRequest.__table__  # type: ignore[assignment]
 _register: Table = RegisterImport.__table__  # type: ignore[assignment]
+_tie: Table = StaffTie.__table__  # type: ignore[assignment]
 _active = _visit.alias("active_visit")
 
-# The case, locked for the transaction, with what a check needs of its household, contract, active visit, earlier
-# checks, review requests and the county's registers in force: one statement.
-def _case_read(active: Any, join_on: Any) -> Any:
+def _officers_tied(active: Any, elements: str) -> Any:
+    """Whether any officer of the active visit (its JSON `officer_ids`, one row each by `elements`: SQLite's
+    `json_each`, PostgreSQL's `json_array_elements_text`) has a live 回避 declaration: a probe of
+    `ix_staff_tie_user_id` per officer, no row for almost everyone. Only when one has are their ties matched with the
+    household's members (checks/service.py)."""
+    officer = getattr(func, elements)(active.c.officer_ids).table_valued("value").alias("officer")
+    return (exists().select_from(officer).where(_tie.c.user_id == officer.c.value, _tie.c.removed_at.is_(None))
+            .label("officers_tied"))
+
+
+# The case, locked for the transaction, with what a check needs of its household, contract, active visit (and
+# whether its officers declared any tie), earlier checks, review requests and the county's registers in force: one
+# statement.
+def _case_read(active: Any, join_on: Any, elements: str) -> Any:
     return (select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
                    _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
                    _contract.c.content_hash,
@@ -54,7 +67,8 @@ def _case_read(active: Any, join_on: Any) -> Any:
                    .scalar_subquery().label("review_received"),
                    exists().where(_register.c.county_code == _case.c.county_code,
                                   _register.c.as_of <= bindparam("on"),
-                                  _register.c.valid_until >= bindparam("on")).label("register_in_force"))
+                                  _register.c.valid_until >= bindparam("on")).label("register_in_force"),
+                   _officers_tied(active, elements))
             .join(_household, _household.c.id == _case.c.household_id)
             .join(_contract, _contract.c.id == _case.c.contract_id)
             .outerjoin(active, join_on)
@@ -66,14 +80,14 @@ _CASE = Prepared(
     # its active visit (officers, when scheduled): one look-up of the visit for both columns
     _case_read(_active, _active.c.id == select(_visit.c.id).where(_visit.c.case_id == _case.c.id,
                                                                    _visit.c.active.is_(True))
-               .limit(1).scalar_subquery()),
+               .limit(1).scalar_subquery(), "json_each"),
     # On PostgreSQL the same visit (the same subquery) as a LATERAL join: joined by its id to a correlated
     # subquery, the planner hashed the whole visit table (a sequential read of every visit, each check) and
     # planned the statement anew at each execution; LATERAL reads the case's visits by its index, planned once.
     postgresql=_case_read(
         select(_visit.c.officer_ids, _visit.c.created_at)
         .where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True)).limit(1).lateral("active_visit"),
-        true()))
+        true(), "json_array_elements_text"))
 _EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))
 
 
@@ -98,8 +112,8 @@ def _known_people(n: int) -> Prepared:
 class Found:
     """What a check is decided on, read in one batch (one round trip on PostgreSQL)."""
 
-    case: Any | None  # the row of `_CASE` (its active visit's officers, last check's number, latest review request,
-    #                   whether a register is in force); None: no such case
+    case: Any | None  # the row of `_CASE` (its active visit's officers and whether any has a 回避 declaration, last
+    #                   check's number, latest review request, whether a register is in force); None: no such case
     usernames: dict[str, str]  # username → user id of the named officers that exist
     known_evidence: set[str]
     people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known

@@ -316,8 +316,11 @@ def record_check(
                 sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
     # 回避: neither officer of the check is a member of the household (as stored, or as this check records it) nor
     # a declared relative of one; the refusal does not say which member.
-    recused = recusal.conflicted(session, {o for o in officers if o in assigned} | {principal.id}, case.household_id,
-                                 extra_indexes=bidx.values())
+    # Only the visit's officers can be the check's (the caller among them): when none of them has a declaration
+    # (`officers_tied`, read with the case in this transaction), nobody is recused and nothing more is read.
+    recused = frozenset() if not case.officers_tied else recusal.conflicted(
+        session, {o for o in officers if o in assigned} | {principal.id}, case.household_id,
+        extra_indexes=bidx.values())
     if principal.id in recused:
         problems.append(FieldError("recusal", recusal_rules.YOU_ARE_RECUSED))
     elif recused:

@@ -94,7 +94,12 @@ def recused_households(session: Session, user_id: str, household_ids: Iterable[s
 def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *,
                      field: str = "recusal", extra_indexes: Iterable[str] = (),
                      message: str = rules.YOU_ARE_RECUSED) -> None:
-    """422 (nothing written) when the caller is a member of one of the households or a declared relative of one."""
+    """422 (nothing written) when the caller is a member of one of the households or a declared relative of one.
+
+    A caller whose session lookup found no live declaration (`principal.has_ties` False, almost everyone) is refused
+    nothing and nothing is read."""
+    if principal.has_ties is False:
+        return
     ties = _ties(session, [principal.id])
     if not ties:
         return
@@ -105,6 +110,8 @@ def refuse_principal(session: Session, principal: Principal, household_ids: Iter
 
 
 def refuse_case(session: Session, principal: Principal, case_id: str, *, field: str = "recusal") -> None:
+    if principal.has_ties is False:
+        return
     household = session.scalar(select(Case.household_id).where(Case.id == case_id))
     if household is not None:
         refuse_principal(session, principal, [household], field=field)
@@ -114,6 +121,8 @@ def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str]
                  message: str | None = None) -> None:
     """For a batch: 422 when the caller is recused from any of its cases' households (the case is not named: the
     message is the batch's)."""
+    if principal.has_ties is False:
+        return
     households = set(session.scalars(select(Case.household_id).where(Case.id.in_(list(case_ids)))))
     if households:
         refuse_principal(session, principal, households, field=field,
