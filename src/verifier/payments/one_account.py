@@ -45,6 +45,8 @@ from ..store.tables import Case, Check, Household
 from ..store.vault import Vault
 from .models import AccountClearance, PayeeCorrection, PaymentItem
 
+STAFF_HOLD_REASON = "收款账户为工作人员本人账户"  # whose is never said (recusal/accounts.py)
+
 KIND = "payee_account"  # = payees.ACCOUNT_INDEX: the audit entries' account_hmac is this index
 YEARS = 2  # the window: this calendar year and the two before it
 HOLD_REASON = "the payee account is also the payee of another household's case"
@@ -128,23 +130,36 @@ def _covered(clearances: list[AccountClearance], households: set[str]) -> Accoun
 
 def held(session: Session, pairs: Sequence[tuple[str, str | None]], today: date) -> set[str]:
     """Those of the (case id, account index) pairs' cases whose account is also named by another household's case
-    in the window, and not cleared for all the households it names."""
+    in the window, or is a staff member's own declared account, and not cleared for all the households it names."""
+    return set(held_reasons(session, pairs, today))
+
+
+def _staff_owners(session: Session, indexes: Collection[str]) -> dict[str, set[str]]:
+    from ..recusal.accounts import owners
+
+    return owners(session, indexes)
+
+
+def held_reasons(session: Session, pairs: Sequence[tuple[str, str | None]], today: date) -> dict[str, str]:
+    """`held`, with each held case's reason (`STAFF_HOLD_REASON` before `HOLD_REASON`)."""
     wanted = [(c, ix) for c, ix in pairs if ix]
     if not wanted:
-        return set()
-    found = records(session, {ix for _, ix in wanted}, today)
+        return {}
+    indexes = {ix for _, ix in wanted}
+    found = records(session, indexes, today)
+    staff = _staff_owners(session, indexes)
     by_account: dict[str, set[str]] = {}
     for r in found:
         by_account.setdefault(r.index, set()).add(r.household_id)
     household: dict[str, str] = {}
     for chunk in _chunks([c for c, _ in wanted]):
         household.update(session.execute(select(Case.id, Case.household_id).where(Case.id.in_(chunk))).tuples().all())
-    clearances = _clearances(session, set(by_account))
-    out = set()
+    clearances = _clearances(session, set(by_account) | set(staff))
+    out: dict[str, str] = {}
     for case_id, ix in wanted:
         households = by_account.get(ix, set()) | {household[case_id]}
-        if len(households) > 1 and _covered(clearances.get(ix, []), households) is None:
-            out.add(case_id)
+        if (len(households) > 1 or ix in staff) and _covered(clearances.get(ix, []), households) is None:
+            out[case_id] = STAFF_HOLD_REASON if ix in staff else HOLD_REASON
     return out
 
 
@@ -191,6 +206,7 @@ class Group:
     people: set[str] = field(default_factory=set)
     counties: set[str] = field(default_factory=set)
     cleared: AccountClearance | None = None
+    staff: set[str] = field(default_factory=set)  # whose own account it is (never shown): they may not clear it
 
 
 def _mask_of(vault: Vault, found: Sequence[Record]) -> str:
@@ -228,8 +244,15 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
            status: str = "open", indexes: Collection[str] | None = None) -> list[Group]:
     """The shared accounts the caller's counties have a case on, uncleared first (`status`: open, cleared, all),
     searched by case number, household head or the account's last digits."""
-    shared = list(indexes) if indexes is not None else _shared_indexes(session, today, principal.counties)
+    if indexes is not None:
+        shared = list(indexes)
+    else:
+        from ..recusal.models import StaffAccount
+
+        shared = sorted(set(_shared_indexes(session, today, principal.counties)) | set(session.scalars(
+            select(StaffAccount.account_index).where(StaffAccount.removed_at.is_(None)))))
     found = records(session, shared, today)
+    staff = _staff_owners(session, {r.index for r in found})
     by: dict[str, list[Record]] = {}
     for r in found:
         by.setdefault(r.index, []).append(r)
@@ -246,7 +269,7 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
     out: list[Group] = []
     for ix, recs in by.items():
         households = sorted({r.household_id for r in recs})
-        if len(households) < 2:
+        if len(households) < 2 and recs[0].index not in staff:
             continue
         mine = [r for r in recs if principal.may_see_county(r.county_code)]
         if not mine:
@@ -255,7 +278,7 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
         group = Group(ix, _mask_of(vault, recs), households, cases,
                       len({r.household_id for r in recs} - {r.household_id for r in mine}),
                       {p for r in recs for p in r.people if p}, {r.county_code for r in recs},
-                      _covered(clearances.get(ix, []), set(households)))
+                      _covered(clearances.get(ix, []), set(households)), staff.get(ix, set()))
         if status == "open" and group.cleared is not None or status == "cleared" and group.cleared is None:
             continue
         if text and not (any(text in c.number or text in c.head_name for c in cases)
@@ -272,7 +295,7 @@ def clear(session: Session, index: str, *, note: str, principal: Principal, vaul
         raise Forbidden("only a county reviewer clears an account paying several households")
     found = groups(session, principal, vault, clock.today(), status="all", indexes=[index])
     if not found:
-        raise NotFound(f"no shared payee account {index!r}")
+        raise NotFound(f"no shared payee account {index!r}")  # nor a staff member's own account
     group = found[0]
     note = note.strip()
     if not note:
@@ -282,6 +305,8 @@ def clear(session: Session, index: str, *, note: str, principal: Principal, vaul
     if group.elsewhere or not all(principal.may_see_county(c) for c in group.counties):
         raise Forbidden("the account also pays a household of another county: a reviewer of every county it pays "
                         "clears it")
+    if principal.id in group.staff:
+        raise Forbidden("四眼原则：该账户为您本人申报的账户，须由其他县级审核人员核实")
     if principal.id in group.people:
         raise Forbidden("four-eyes rule: you recorded or approved this account as a payee of one of these households; "
                         "another county reviewer clears it")
@@ -364,7 +389,8 @@ def group_out(group: Group) -> dict[str, Any]:
     cleared = group.cleared
     return {
         "account": group.index, "account_number": group.account_masked, "households": len(group.households),
-        "households_elsewhere": group.elsewhere,
+        "households_elsewhere": group.elsewhere, "staff_own_account": bool(group.staff),
+        "reason": STAFF_HOLD_REASON if group.staff else HOLD_REASON,
         "cases": [{"case_id": c.case_id, "number": c.number, "household_head": c.head_name,
                    "county_code": c.county_code, "case_status": c.status} for c in group.cases],
         "cleared": None if cleared is None else {"id": cleared.id, "by": cleared.cleared_by,

@@ -193,7 +193,28 @@ def _with_warning(session: Session, out: PayeeChangeOut, change: PayeeCorrection
                   vault: Vault, clock: Clock) -> PayeeChangeOut:
     """The change as answered, with the warning when its account also pays another household (one_account.py)."""
     out.shared_account = change_warning(session, change, principal, vault, clock.today())
+    out.staff_account = staff_warning(session, change.account_index)
     return out
+
+
+def staff_warning(session: Session, index: str | None) -> str | None:
+    """收款账户为工作人员本人账户 when `index` is a live staff member's own account (whose is not said), else None."""
+    from ..recusal import accounts as staff_accounts
+
+    return staff_accounts.OWN_ACCOUNT if index and staff_accounts.owners(session, [index]) else None
+
+
+def staff_warnings_for(session: Session, changes: Sequence[PayeeChangeOut]) -> set[str]:
+    """The pending changes shown whose new account is a staff member's own (the payee change pages)."""
+    from ..recusal import accounts as staff_accounts
+
+    pending = [c.id for c in changes if c.status == "pending"]
+    if not pending:
+        return set()
+    ix = dict(session.execute(select(PayeeCorrection.id, PayeeCorrection.account_index).where(
+        PayeeCorrection.id.in_(pending))).tuples().all())
+    own = staff_accounts.owners(session, [v for v in ix.values() if v])
+    return {cid for cid, v in ix.items() if v in own}
 
 
 def warnings_for(session: Session, changes: Sequence[PayeeChangeOut], principal: Principal, vault: Vault,
@@ -251,6 +272,11 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
                         "a county reviewer may approve it")
     role = "county_reviewer" if approve and not change.name_in_household else principal.acting_role(APPROVERS)
     if approve:
+        from ..recusal import accounts as staff_accounts
+
+        if principal.id in staff_accounts.owners(session, [change.account_index or ""]).get(change.account_index or "",
+                                                                                              set()):
+            raise ValidationFailed.one("account_number", staff_accounts.OWN_ACCOUNT_REFUSED)
         if case.status not in PAYEE_STATUSES:
             raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
                                f"{case.id} is {case.status}")

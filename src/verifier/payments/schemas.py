@@ -159,6 +159,9 @@ class PayeeChangeOut(msgspec.Struct):
     # 收款账户与其他家庭相同: the new account is also another household's payee (masked, and the other cases' numbers
     # within the caller's counties); a warning, not a refusal. Given by the request and the decision.
     shared_account: dict[str, Any] | None = None
+    # 收款账户为工作人员本人账户: the new account is a staff member's own declared account (whose is not said); the
+    # case is held at batch preparation until a county reviewer clears it. A warning; its owner may not approve.
+    staff_account: str | None = None
 
 
 class PayeeChangePage(msgspec.Struct):

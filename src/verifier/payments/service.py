@@ -317,9 +317,10 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     more, more_skipped = _supplement_candidates(session, supplements, county_code, contract.id)
     candidates, skipped = candidates + more, skipped + more_skipped
     indexes = _account_indexes(session, candidates)
-    shared = one_account.held(session, [(c.case_id, indexes.get(c.case_id)) for c in candidates], clock.today())
-    if shared:  # 收款账户与其他家庭相同: held out until a county reviewer clears the account (one_account.py)
-        skipped += [SkippedCase(c.case_id, one_account.HOLD_REASON) for c in candidates if c.case_id in shared]
+    shared = one_account.held_reasons(session, [(c.case_id, indexes.get(c.case_id)) for c in candidates],
+                                      clock.today())
+    if shared:  # 收款账户与其他家庭相同, 或为工作人员本人账户: held out until a county reviewer clears the account
+        skipped += [SkippedCase(c.case_id, shared[c.case_id]) for c in candidates if c.case_id in shared]
         candidates = [c for c in candidates if c.case_id not in shared]
     if not candidates:
         raise ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]

@@ -59,3 +59,46 @@ class StaffTieRemoval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class StaffAccount(Base):
+    """工作人员本人账户: a bank account of the staff member's own (their salary account, one they control), declared
+    beside their ties. Sealed (`staff_account.account_number`) and indexed by the payee accounts' keyed blind index
+    (`payments/one_account.account_index`), so a payee equal to it is found without decrypting. Never deleted."""
+
+    __tablename__ = "staff_account"
+    __table_args__ = (
+        Index("uq_staff_account_live", "user_id", "account_index", unique=True, postgresql_where=_LIVE,
+              sqlite_where=_LIVE),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"), index=True)
+    account_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    account_index: Mapped[str] = mapped_column(String(64), index=True)
+    declared_by: Mapped[str] = mapped_column(String(40))
+    declared_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class StaffAccountRemoval(Base):
+    """A removal of a declared account asked for, as `staff_tie_removal` is for a tie (the same four eyes)."""
+
+    __tablename__ = "staff_account_removal"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
+        Index("uq_staff_account_removal_pending", "account_id", unique=True, postgresql_where=_PENDING,
+              sqlite_where=_PENDING),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(40), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(40))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
-from . import service
+from . import accounts, service
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 AnyRequest = Request[Principal, Any, Any]
@@ -47,11 +47,27 @@ class TieOut(msgspec.Struct):
     removal_id: str | None
 
 
+class AccountsIn(msgspec.Struct):
+    accounts: list[str]
+    """The person's own bank account numbers (工作人员本人账户)."""
+
+
+class StaffAccountOut(msgspec.Struct):
+    id: str
+    account_number: str
+    """Masked: the last 4 digits."""
+    declared_at: datetime
+    by_admin: bool
+    removal_pending: bool
+    removal_id: str | None
+
+
 class DeclarationOut(msgspec.Struct):
     user_id: str
     username: str
     display_name: str
     entries: list[TieOut]
+    accounts: list[StaffAccountOut] = msgspec.field(default_factory=list)
 
 
 class RemovalOut(msgspec.Struct):
@@ -63,10 +79,18 @@ class RemovalOut(msgspec.Struct):
     decided_by: str | None
 
 
-def _out(d: service.Declaration) -> DeclarationOut:
+def _out(d: service.Declaration, session: Any = None, vault: Any = None) -> DeclarationOut:
+    own = [] if session is None else accounts.accounts_of(session, vault, [d.user_id])[d.user_id]
     return DeclarationOut(user_id=d.user_id, username=d.username, display_name=d.display_name, entries=[
         TieOut(id=t.id, relation=t.relation, id_number=t.id_number, declared_at=t.declared_at, by_admin=t.by_admin,
-               removal_pending=t.removal_pending, removal_id=t.removal_id) for t in d.ties])
+               removal_pending=t.removal_pending, removal_id=t.removal_id) for t in d.ties], accounts=[
+        StaffAccountOut(id=a.id, account_number=a.account_number, declared_at=a.declared_at, by_admin=a.by_admin,
+                        removal_pending=a.removal_pending, removal_id=a.removal_id) for a in own])
+
+
+def _account_removal(r: Any) -> RemovalOut:
+    return RemovalOut(id=r.id, tie_id=r.account_id, user_id=r.user_id, status=r.status, requested_by=r.requested_by,
+                      decided_by=r.decided_by)
 
 
 def _removal(r: Any) -> RemovalOut:
@@ -86,7 +110,7 @@ class RecusalController(Controller):
     def mine(self, ctx: Ctx, request: AnyRequest) -> DeclarationOut:
         """The caller's own declaration (回避申报): themselves and their close relatives, ID numbers masked."""
         with ctx.db.read() as session:
-            return _out(service.own_declaration(session, request.user, ctx.vault))
+            return _out(service.own_declaration(session, request.user, ctx.vault), session, ctx.vault)
 
     @post("/mine", opt=ANY, status_code=200)
     def declare_mine(self, ctx: Ctx, request: AnyRequest, data: JSONBody[DeclareIn]) -> DeclarationOut:
@@ -95,12 +119,12 @@ class RecusalController(Controller):
         with ctx.db.begin() as session:
             service.declare(session, request.user.id, _entries(data), principal=request.user, vault=ctx.vault,
                             clock=ctx.clock)
-            return _out(service.own_declaration(session, request.user, ctx.vault))
+            return _out(service.own_declaration(session, request.user, ctx.vault), session, ctx.vault)
 
     @get("/users/{user_id:str}", opt=ADMIN)
     def of_user(self, user_id: Id, ctx: Ctx, request: AnyRequest) -> DeclarationOut:
         with ctx.db.read() as session:
-            return _out(service.declaration_of(session, request.user, ctx.vault, user_id))
+            return _out(service.declaration_of(session, request.user, ctx.vault, user_id), session, ctx.vault)
 
     @post("/users/{user_id:str}", opt=ADMIN, status_code=200)
     def declare_for(self, user_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[DeclareIn]) -> DeclarationOut:
@@ -108,7 +132,7 @@ class RecusalController(Controller):
         with ctx.db.begin() as session:
             service.declare(session, user_id, _entries(data), principal=request.user, vault=ctx.vault,
                             clock=ctx.clock)
-            return _out(service.declaration_of(session, request.user, ctx.vault, user_id))
+            return _out(service.declaration_of(session, request.user, ctx.vault, user_id), session, ctx.vault)
 
     @post("/entries/{tie_id:str}/removal", opt=ANY, status_code=201)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[RemovalIn]) -> RemovalOut:
@@ -133,3 +157,47 @@ class RecusalController(Controller):
             return _removal(service.decide_removal(session, removal_id, confirm=False,
                                                    note=data.note if data else "", principal=request.user,
                                                    vault=ctx.vault, clock=ctx.clock))
+
+    @post("/mine/accounts", opt=ANY, status_code=200)
+    def declare_my_accounts(self, ctx: Ctx, request: AnyRequest, data: JSONBody[AccountsIn]) -> DeclarationOut:
+        """Add one's own bank accounts (工作人员本人账户: salary account, any account one controls). A payee equal to
+        one is held at batch preparation until a county reviewer other than its owner clears it."""
+        with ctx.db.begin() as session:
+            accounts.declare(session, request.user.id, data.accounts, principal=request.user, vault=ctx.vault,
+                             clock=ctx.clock)
+            return _out(service.own_declaration(session, request.user, ctx.vault), session, ctx.vault)
+
+    @post("/users/{user_id:str}/accounts", opt=ADMIN, status_code=200)
+    def declare_accounts_for(self, user_id: Id, ctx: Ctx, request: AnyRequest,
+                             data: JSONBody[AccountsIn]) -> DeclarationOut:
+        """An admin adds a person's own bank accounts (from HR's list) for an account of their counties."""
+        with ctx.db.begin() as session:
+            accounts.declare(session, user_id, data.accounts, principal=request.user, vault=ctx.vault,
+                             clock=ctx.clock)
+            return _out(service.declaration_of(session, request.user, ctx.vault, user_id), session, ctx.vault)
+
+    @post("/accounts/{account_id:str}/removal", opt=ANY, status_code=201)
+    def ask_account_removal(self, account_id: Id, ctx: Ctx, request: AnyRequest,
+                            data: JSONBody[RemovalIn]) -> RemovalOut:
+        """Ask that a declared own account be removed; it stays in force until another admin confirms."""
+        with ctx.db.begin() as session:
+            return _account_removal(accounts.request_removal(session, account_id, reason=data.reason,
+                                                             principal=request.user, vault=ctx.vault,
+                                                             clock=ctx.clock))
+
+    @post("/account-removals/{removal_id:str}/confirm", opt=ADMIN, status_code=200)
+    def confirm_account_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
+                                data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
+        """An admin who is neither the account's owner nor who asked confirms: the account is removed."""
+        with ctx.db.begin() as session:
+            return _account_removal(accounts.decide_removal(session, removal_id, confirm=True,
+                                                            note=data.note if data else "", principal=request.user,
+                                                            vault=ctx.vault, clock=ctx.clock))
+
+    @post("/account-removals/{removal_id:str}/refuse", opt=ADMIN, status_code=200)
+    def refuse_account_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
+                               data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
+        with ctx.db.begin() as session:
+            return _account_removal(accounts.decide_removal(session, removal_id, confirm=False,
+                                                            note=data.note if data else "", principal=request.user,
+                                                            vault=ctx.vault, clock=ctx.clock))

@@ -1,0 +1,234 @@
+"""工作人员本人账户: the bank accounts of a staff member's own, declared beside their ties (回避申报).
+
+A person adds their own accounts (salary account, any account they control); an admin of their counties may add them
+for the person (from HR's list). Each is sealed (`staff_account.account_number`) and indexed by the SAME keyed blind
+index as a payee account (`payments/one_account.account_index`), shown masked (last 4) everywhere, and removed only
+through a removal asked for (owner or admin) and confirmed by an admin who is neither the owner nor who asked
+(`domain/recusal.removal_problem`, as for a tie). Every step is audited with the account masked and its index.
+
+Where it is read (never on a check's write path): batch preparation holds a case whose payee is a live staff account
+(`one_account.held_reasons`); the payee-change and determination pages warn (no name); approving a payee change onto
+one's own account is refused (`owners`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..accounts.service import manageable_user, visible_user, visible_users
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain import recusal as rules
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.masking import mask_account
+from ..payments.one_account import account_index
+from ..store.base import new_id
+from ..store.tables import User
+from ..store.vault import Vault
+from .models import StaffAccount, StaffAccountRemoval
+
+COLUMN = "staff_account.account_number"
+MAX_ACCOUNTS = 10
+OWN_ACCOUNT = "收款账户为工作人员本人账户"
+"""The hold's reason and the warning's words: whose account is never said."""
+OWN_ACCOUNT_REFUSED = "收款账户为您本人申报的账户，不能由您批准：请交由其他人员办理"
+
+
+def owners(session: Session, indexes: Collection[str]) -> dict[str, set[str]]:
+    """The live staff accounts among `indexes`: index → the users who declared it."""
+    wanted = sorted({ix for ix in indexes if ix})
+    out: dict[str, set[str]] = {}
+    for start in range(0, len(wanted), 500):
+        for user, ix in session.execute(select(StaffAccount.user_id, StaffAccount.account_index).where(
+                StaffAccount.account_index.in_(wanted[start:start + 500]), StaffAccount.removed_at.is_(None))):
+            out.setdefault(ix, set()).add(user)
+    return out
+
+
+def _county(user: User) -> str | None:
+    counties = list(user.counties or ())
+    return counties[0] if len(counties) == 1 else None
+
+
+def declare(session: Session, user_id: str, numbers: Sequence[str], *, principal: Principal, vault: Vault,
+            clock: Clock) -> list[StaffAccount]:
+    """Add bank accounts to `user_id`'s own accounts: by the person, or an admin who manages their account."""
+    if user_id == principal.id:
+        owner = session.get(User, user_id)
+        role = principal.main_role
+        if owner is None:
+            raise NotFound("no such user")
+    elif principal.has("admin"):
+        owner = manageable_user(session, principal, user_id)
+        role = "admin"
+    else:
+        raise Forbidden("只有本人或管理员可以填写本人账户")
+    problems: list[FieldError] = []
+    clean: list[str] = []
+    if not numbers:
+        problems.append(FieldError("accounts", "请至少填写一个银行账号"))
+    for i, raw in enumerate(numbers):
+        number = "".join(str(raw).split())
+        if not (number.isdigit() and number.isascii() and 8 <= len(number) <= 30):
+            problems.append(FieldError(f"accounts[{i}]", "银行账号应为 8 至 30 位数字"))
+        clean.append(number)
+    indexes = [account_index(vault, n) for n in clean]
+    live = set(session.scalars(select(StaffAccount.account_index).where(StaffAccount.user_id == owner.id,
+                                                                       StaffAccount.removed_at.is_(None))))
+    seen: set[str] = set()
+    for i, ix in enumerate(indexes):
+        if ix in live or ix in seen:
+            problems.append(FieldError(f"accounts[{i}]", "该银行账号已在申报中"))
+        seen.add(ix)
+    if len(live) + len(clean) > MAX_ACCOUNTS:
+        problems.append(FieldError("accounts", f"每个账号最多申报 {MAX_ACCOUNTS} 个本人银行账户"))
+    if problems:
+        raise ValidationFailed(problems)
+    now = clock.now()
+    rows = [StaffAccount(id=new_id("sacc"), user_id=owner.id, account_number_enc=vault.seal(n, COLUMN),
+                         account_index=ix, declared_by=principal.id, declared_at=now)
+            for n, ix in zip(clean, indexes, strict=True)]
+    session.add_all(rows)
+    session.flush()
+    audit.append_many(session, [
+        {"actor": principal.id, "role": role, "action": "staff_account.declare", "subject": owner.id,
+         "payload": {"staff_account_id": a.id, "user": owner.username, "account_number": mask_account(n),
+                     "account_hmac": a.account_index, "by_admin": principal.id != owner.id},
+         "county_code": _county(owner)}
+        for a, n in zip(rows, clean, strict=True)], clock=clock)
+    return rows
+
+
+def _account(session: Session, account_id: str, principal: Principal) -> StaffAccount:
+    row = session.scalar(select(StaffAccount).where(StaffAccount.id == account_id).with_for_update())
+    if row is None or row.removed_at is not None:
+        raise NotFound("no such entry")
+    if row.user_id != principal.id:
+        if not principal.has("admin"):
+            raise NotFound("no such entry")
+        manageable_user(session, principal, row.user_id)
+    return row
+
+
+def request_removal(session: Session, account_id: str, *, reason: str, principal: Principal, vault: Vault,
+                    clock: Clock) -> StaffAccountRemoval:
+    """Ask that a declared account be removed (by its owner or an admin); it stays in force until another admin
+    confirms."""
+    row = _account(session, account_id, principal)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "请说明删除的原因（如账号填错、账户已注销）")
+    if len(reason) > 500:
+        raise ValidationFailed.one("reason", "原因最多 500 个字")
+    if session.scalar(select(StaffAccountRemoval.id).where(StaffAccountRemoval.account_id == row.id,
+                                                           StaffAccountRemoval.status == "pending")):
+        raise InvalidState("该账户已提出删除，正在等待管理员确认")
+    removal = StaffAccountRemoval(id=new_id("saccrm"), account_id=row.id, user_id=row.user_id, reason=reason,
+                                  status="pending", requested_by=principal.id, requested_at=clock.now())
+    session.add(removal)
+    session.flush()
+    owner = session.get(User, row.user_id)
+    audit.append(session, actor=principal.id, role="admin" if principal.id != row.user_id else principal.main_role,
+                 action="staff_account.removal_requested", subject=row.user_id,
+                 payload={"staff_account_id": row.id, "removal_id": removal.id,
+                          "account_number": mask_account(vault.open(row.account_number_enc, COLUMN)),
+                          "account_hmac": row.account_index, "reason": audit.text_digest(reason)},
+                 clock=clock, county_code=None if owner is None else _county(owner))
+    return removal
+
+
+def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
+                   vault: Vault, clock: Clock) -> StaffAccountRemoval:
+    """An admin other than the owner and the requester confirms (the account is removed) or refuses (it stays)."""
+    removal = session.scalar(select(StaffAccountRemoval).where(StaffAccountRemoval.id == removal_id)
+                             .with_for_update())
+    if removal is None:
+        raise NotFound("no such removal request")
+    owner = visible_user(session, principal, removal.user_id)
+    why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
+                                confirmer_is_admin=principal.has("admin"))
+    if why is not None:
+        raise Forbidden(why.replace("回避申报", "本人账户"))
+    manageable_user(session, principal, removal.user_id)
+    if removal.status != "pending":
+        raise InvalidState("该删除申请已处理")
+    row = session.get(StaffAccount, removal.account_id)
+    assert row is not None
+    now = clock.now()
+    removal.status = "confirmed" if confirm else "refused"
+    removal.decided_by, removal.decided_at, removal.note = principal.id, now, (note or "").strip() or None
+    if confirm:
+        row.removed_at, row.removed_by = now, principal.id
+    session.flush()
+    audit.append(session, actor=principal.id, role="admin",
+                 action="staff_account.removal_confirmed" if confirm else "staff_account.removal_refused",
+                 subject=owner.id,
+                 payload={"staff_account_id": row.id, "removal_id": removal.id,
+                          "account_number": mask_account(vault.open(row.account_number_enc, COLUMN)),
+                          "account_hmac": row.account_index, "requested_by": removal.requested_by},
+                 clock=clock, county_code=_county(owner))
+    return removal
+
+
+# ---- read models (masked)
+
+
+@dataclass(frozen=True)
+class AccountOut:
+    id: str
+    account_number: str  # masked, last 4
+    declared_at: datetime
+    by_admin: bool
+    removal_pending: bool
+    removal_id: str | None
+
+
+@dataclass(frozen=True)
+class PendingRemoval:
+    id: str
+    account_id: str
+    user_id: str
+    username: str
+    display_name: str
+    account_number: str  # masked
+    reason: str
+    requested_by: str
+    requested_by_name: str
+    requested_at: datetime
+
+
+def accounts_of(session: Session, vault: Vault, user_ids: Sequence[str]) -> dict[str, list[AccountOut]]:
+    out: dict[str, list[AccountOut]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return out
+    pending = {r.account_id: r for r in session.scalars(select(StaffAccountRemoval).where(
+        StaffAccountRemoval.user_id.in_(list(user_ids)), StaffAccountRemoval.status == "pending"))}
+    for a in session.scalars(select(StaffAccount).where(StaffAccount.user_id.in_(list(user_ids)),
+                                                        StaffAccount.removed_at.is_(None))
+                             .order_by(StaffAccount.declared_at, StaffAccount.id)):
+        out[a.user_id].append(AccountOut(
+            id=a.id, account_number=mask_account(vault.open(a.account_number_enc, COLUMN)),
+            declared_at=a.declared_at, by_admin=a.declared_by != a.user_id, removal_pending=a.id in pending,
+            removal_id=pending[a.id].id if a.id in pending else None))
+    return out
+
+
+def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:
+    users = {u.id: u for u in visible_users(session, principal)}
+    rows = [(r, a) for r, a in session.execute(
+        select(StaffAccountRemoval, StaffAccount).join(StaffAccount, StaffAccount.id == StaffAccountRemoval.account_id)
+        .where(StaffAccountRemoval.status == "pending").order_by(StaffAccountRemoval.requested_at)).tuples()
+        if r.user_id in users]
+    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
+        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
+    return [PendingRemoval(id=r.id, account_id=a.id, user_id=r.user_id, username=users[r.user_id].username,
+                           display_name=users[r.user_id].display_name,
+                           account_number=mask_account(vault.open(a.account_number_enc, COLUMN)), reason=r.reason,
+                           requested_by=r.requested_by, requested_by_name=names.get(r.requested_by, r.requested_by),
+                           requested_at=r.requested_at) for r, a in rows]
