@@ -185,6 +185,11 @@ def case_is_held(session: Session, case_id: str, today: date) -> bool:
     return bool(held(session, [(case_id, current_index(session, case_id))], today))
 
 
+def case_hold_reason(session: Session, case_id: str, today: date) -> str | None:
+    """The case page's hold and its reason (`STAFF_HOLD_REASON` or `HOLD_REASON`), or None."""
+    return held_reasons(session, [(case_id, current_index(session, case_id))], today).get(case_id)
+
+
 @dataclass
 class SharedCase:
     case_id: str

@@ -166,9 +166,10 @@ def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: st
     if confirm:
         row.removed_at, row.removed_by = now, principal.id
     session.flush()
-    audit.append(session, actor=principal.id, role="admin",
-                 action="staff_account.removal_confirmed" if confirm else "staff_account.removal_refused",
-                 subject=owner.id,
+    action = "staff_account.removal_confirmed"
+    if not confirm:
+        action = "staff_account.removal_refused"
+    audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,
                  payload={"staff_account_id": row.id, "removal_id": removal.id,
                           "account_number": mask_account(vault.open(row.account_number_enc, COLUMN)),
                           "account_hmac": row.account_index, "requested_by": removal.requested_by},

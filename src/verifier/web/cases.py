@@ -163,8 +163,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
         names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
         contract_note = stagelabels.contract_waiting_zh(contract_review.waiting_note(session, case.contract_id, case))
-        shared_hold = case.status in payees.PAYEE_STATUSES and one_account.case_is_held(session, case.id,
-                                                                                           ctx.clock.today())
+        shared_hold = (one_account.case_hold_reason(session, case.id, ctx.clock.today())
+                       if case.status in payees.PAYEE_STATUSES else None)
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -191,7 +191,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches, dev=deviations,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
-                photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
+                photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold, staff_words=one_account.STAFF_HOLD_REASON,
                 sees_shared=user.has("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor"))
 
 

@@ -590,6 +590,7 @@ def reason_zh(reason: str | None) -> str:
 # What a page says after an action, by the `done` of the address it is sent to (see `common.done_message`).
 DONE_MESSAGES = {
     "recusal_declared": "回避申报已保存（身份证号已加密保存，页面只显示部分号码），并写入审计日志。",
+    "staff_account_declared": "本人银行账户已保存（账号加密保存，页面只显示后 4 位），并写入审计日志。",
     "recusal_removal_asked": "已提出删除。在另一位管理员确认之前，该项仍然有效。",
     "recusal_removal_confirmed": "已确认删除该项回避申报。",
     "recusal_removal_refused": "已不同意删除，该项回避申报继续有效。",

@@ -18,6 +18,7 @@ from ..cases.workflow import load_case
 from ..domain.errors import Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import payees
+from ..payments.one_account import STAFF_HOLD_REASON as OWN_ACCOUNT
 from ..payments import service as pay
 from ..payments.schemas import PayeeChangeOut
 from ..store.paged import fold_search
@@ -43,6 +44,7 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
         changes, _ = payees.list_changes(session, request.user, ctx.vault, case_id=case.id, limit=20)
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
         warnings = payees.warnings_for(session, changes, request.user, ctx.vault, ctx.clock.today())
+        staff_own = payees.staff_warnings_for(session, changes)
     pending = next((c for c in changes if c.status == "pending"), None)
     allowed = case.status in payees.PAYEE_STATUSES and pending is None
     if case.status not in payees.PAYEE_STATUSES and message is None:
@@ -52,7 +54,7 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
     return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
                 payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
                 failed=case.status == "payment_failed", changes=changes, pending=pending, names=names,
-                warnings=warnings)
+                warnings=warnings, staff_own=staff_own, staff_words=OWN_ACCOUNT)
 
 
 def _raw(value: Any) -> str:
@@ -100,10 +102,12 @@ def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_co
         changes = found.items
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
         warnings = payees.warnings_for(session, changes, user, ctx.vault, ctx.clock.today())
+        staff_own = payees.staff_warnings_for(session, changes)
         counties = counties_of(session, user)
     pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q}, found)
     return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
                 counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl, warnings=warnings,
+                staff_own=staff_own, staff_words=OWN_ACCOUNT,
                 message=sl.zh(message) if message else None, may=lambda c: _may_decide(c, user))
 
 

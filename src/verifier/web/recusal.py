@@ -12,6 +12,7 @@ from litestar.response import Template
 from ..domain import recusal as rules
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, get, post
+from ..recusal import accounts as staff_accounts
 from ..recusal import service
 from .common import FormState, Req, form_state, page, see_other
 
@@ -59,10 +60,7 @@ class OwnRecusalPages(Controller):
         return see_other("/account/recusal", done="recusal_removal_asked")
 
     def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200, removing: str = "") -> Template:
-        with ctx.db.read() as session:
-            mine = service.own_declaration(session, request.user, ctx.vault)
-        return page(request, "recusal_mine.html", status_code=status_code, mine=mine, form=form,
-                    relations=RELATIONS, relation_names=rules.RELATIONS, removing=removing)
+        return render_mine(ctx, request, form, status_code, removing)
 
 
 class RecusalAdminPages(Controller):
@@ -109,8 +107,26 @@ class RecusalAdminPages(Controller):
         return see_other("/recusal", done="recusal_removal_refused")
 
     def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200) -> Template:
-        with ctx.db.read() as session:
-            everyone = service.all_declarations(session, request.user, ctx.vault)
-            pending = service.pending_removals(session, request.user, ctx.vault)
-        return page(request, "recusal_admin.html", status_code=status_code, everyone=everyone, pending=pending,
-                    form=form, relations=RELATIONS, relation_names=rules.RELATIONS)
+        return render_admin(ctx, request, form, status_code)
+
+
+def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200, removing: str = "",
+                account_form: FormState | None = None) -> Template:
+    with ctx.db.read() as session:
+        mine = service.own_declaration(session, request.user, ctx.vault)
+        own = staff_accounts.accounts_of(session, ctx.vault, [request.user.id])[request.user.id]
+    return page(request, "recusal_mine.html", status_code=status_code, mine=mine, form=form,
+                relations=RELATIONS, relation_names=rules.RELATIONS, removing=removing, own_accounts=own,
+                account_form=account_form or FormState())
+
+
+def render_admin(ctx: Any, request: Req, form: FormState, status_code: int = 200,
+                 account_form: FormState | None = None) -> Template:
+    with ctx.db.read() as session:
+        everyone = service.all_declarations(session, request.user, ctx.vault)
+        pending = service.pending_removals(session, request.user, ctx.vault)
+        own = staff_accounts.accounts_of(session, ctx.vault, [d.user_id for d in everyone])
+        pending_accounts = staff_accounts.pending_removals(session, request.user, ctx.vault)
+    return page(request, "recusal_admin.html", status_code=status_code, everyone=everyone, pending=pending,
+                form=form, relations=RELATIONS, relation_names=rules.RELATIONS, own_accounts=own,
+                pending_accounts=pending_accounts, account_form=account_form or FormState())

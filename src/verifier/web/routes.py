@@ -44,6 +44,7 @@ from .security import PageCSRFMiddleware
 from .shared_accounts import SharedAccountPages
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .recusal import OwnRecusalPages, RecusalAdminPages
+from .staff_accounts import AdminAccountPages, OwnAccountPages
 from .templating import STATIC_DIR, static_url
 from .role_grants import RoleGrantPages, UserRolePages
 from .users import UserPages
@@ -53,7 +54,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     VisitAttemptPages,
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
-                    RecusalAdminPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
+                    RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
 

@@ -33,7 +33,8 @@ def render_shared(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
         names = user_names(session, [g.cleared.cleared_by for g in found if g.cleared is not None])
     return page(request, "shared_accounts.html", status_code=status_code, groups=found, names=names, q=q,
                 status=status, statuses=STATUSES, message=message, typed=typed or {}, sl=sl,
-                may_clear=user.has(one_account.CLEARER), me=user.id, years=one_account.YEARS)
+                may_clear=user.has(one_account.CLEARER), me=user.id, years=one_account.YEARS,
+                staff_words=one_account.STAFF_HOLD_REASON)
 
 
 class SharedAccountPages(Controller):

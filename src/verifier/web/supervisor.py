@@ -23,6 +23,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..registers import service as register_service
 from ..store.paged import fold_search
 from ..http import Ctx, get, post
+from ..payments import payees
 from ..referrals import service as referral_service
 from ..referrals import template as import_template
 from .common import (
@@ -216,6 +217,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "photo_findings": [f.in_chinese(check.visited_on, check.recorded_at)
                                for f in check_service.photo_findings(session, check)],
             "photo_caveat": photo_times.CAVEAT,
+            # 收款账户为工作人员本人账户 (whose is not said): the batch will hold it until a county reviewer clears it
+            "staff_account": payees.staff_warning(session, check.payee_account_index),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
