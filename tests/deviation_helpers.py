@@ -25,9 +25,10 @@ def person(ctx: Any, users: Any, username: str, *roles: str, counties: tuple[str
         return principal_of(session.get(User, uid))
 
 
-def ready_case(ctx: Any) -> str:
-    """A determined case taken through review, notice and its close (the lifecycle shortcut the payment tests use)."""
-    case_id = make_case(ctx, stage="determined")
+def ready_case(ctx: Any, **kwargs: Any) -> str:
+    """A determined case taken through review, notice and its close (the lifecycle shortcut the payment tests use);
+    `kwargs` go to `make_case` (an `account_number`, say)."""
+    case_id = make_case(ctx, stage="determined", **kwargs)
     clerk = staff(ctx).clerk
     with ctx.db.begin() as session:
         case = load_case(session, case_id, None, for_update=True)

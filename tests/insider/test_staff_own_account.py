@@ -165,3 +165,32 @@ def test_removal_of_a_declared_account_takes_another_admin(ctx, client, users) -
         found = _actions(ctx, action)
         assert found and all(p["account_number"].endswith("8901") for p in found), action
         assert SALARY not in json.dumps(found)
+
+
+def test_a_shared_account_cleared_before_a_staff_member_declared_it_is_held_again(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A county reviewer cleared an account two households share (a guardian, they were told); an admin then adds it
+    to a finance officer's own accounts from HR's list: the old clearance does not clear it as a staff account."""
+    a, b = ready_case(ctx, account_number=SALARY), ready_case(ctx, account_number=SALARY)
+    users.add("claims", "insurer_claims", counties=(COUNTY,))
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    users.add("fin", "finance", counties=(COUNTY,))
+    users.add("adm", "admin", counties=(COUNTY,))
+    claims, rev = users.headers("claims"), users.headers("rev")
+    [group] = client.get("/api/shared-accounts", headers=rev).json()["items"]
+    assert group["staff_own_account"] is False
+    assert client.post(f"/api/shared-accounts/{group['account']}/clear", headers=rev,
+                       json={"note": "同一监护人"}).status_code == 200
+    ctx.clock.advance(hours=1)
+    assert client.post(f"/api/recusal/users/{users.ids['fin']}/accounts", headers=users.headers("adm"),
+                       json={"accounts": [SALARY]}).status_code == 200
+    r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY})
+    assert r.status_code == 422, r.text  # both held again, now as a staff member's own account
+    assert staff_accounts.OWN_ACCOUNT in r.text
+    [group] = client.get("/api/shared-accounts", headers=rev).json()["items"]
+    assert group["staff_own_account"] is True and group["cleared"] is None
+    assert client.post(f"/api/shared-accounts/{group['account']}/clear", headers=users.headers("rev2"),
+                       json={"note": "已核实：监护人并非本单位工作人员，人事名单有误"}).status_code == 200
+    r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY})
+    assert r.status_code == 201 and r.json()["item_count"] == 2, r.text
+    assert _status(ctx, a) == _status(ctx, b) == "in_batch"

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 
-from deviation_helpers import person
+from deviation_helpers import person, ready_case
 from factories import make_case
 from sqlalchemy import select
-from test_web_shared_accounts import ready_case
 
 from verifier.payments import payees
 from verifier.recusal.models import StaffAccount

@@ -140,6 +140,29 @@ def _staff_owners(session: Session, indexes: Collection[str]) -> dict[str, set[s
     return owners(session, indexes)
 
 
+def _staff_since(session: Session, indexes: Collection[str]) -> dict[str, datetime]:
+    """When each of the live staff accounts among `indexes` was last declared: a clearance made before (of the
+    account as shared by households) does not clear it as a staff member's own."""
+    from ..recusal.models import StaffAccount
+
+    out: dict[str, datetime] = {}
+    for chunk in _chunks(sorted(set(indexes))):
+        for ix, at in session.execute(select(StaffAccount.account_index, func.max(StaffAccount.declared_at)).where(
+                StaffAccount.account_index.in_(chunk), StaffAccount.removed_at.is_(None))
+                .group_by(StaffAccount.account_index)):
+            out[ix] = at
+    return out
+
+
+def _cleared(clearances: list[AccountClearance], households: set[str], since: datetime | None
+             ) -> AccountClearance | None:
+    found = _covered(clearances, households)
+    if found is None or since is None:
+        return found
+    cleared_at = found.cleared_at if found.cleared_at.tzinfo else found.cleared_at.replace(tzinfo=UTC)
+    return found if cleared_at >= (since if since.tzinfo else since.replace(tzinfo=UTC)) else None
+
+
 def held_reasons(session: Session, pairs: Sequence[tuple[str, str | None]], today: date) -> dict[str, str]:
     """`held`, with each held case's reason (`STAFF_HOLD_REASON` before `HOLD_REASON`)."""
     wanted = [(c, ix) for c, ix in pairs if ix]
@@ -147,7 +170,7 @@ def held_reasons(session: Session, pairs: Sequence[tuple[str, str | None]], toda
         return {}
     indexes = {ix for _, ix in wanted}
     found = records(session, indexes, today)
-    staff = _staff_owners(session, indexes)
+    staff = _staff_since(session, indexes)
     by_account: dict[str, set[str]] = {}
     for r in found:
         by_account.setdefault(r.index, set()).add(r.household_id)
@@ -158,7 +181,8 @@ def held_reasons(session: Session, pairs: Sequence[tuple[str, str | None]], toda
     out: dict[str, str] = {}
     for case_id, ix in wanted:
         households = by_account.get(ix, set()) | {household[case_id]}
-        if (len(households) > 1 or ix in staff) and _covered(clearances.get(ix, []), households) is None:
+        if (len(households) > 1 or ix in staff) and _cleared(clearances.get(ix, []), households,
+                                                              staff.get(ix)) is None:
             out[case_id] = STAFF_HOLD_REASON if ix in staff else HOLD_REASON
     return out
 
@@ -258,6 +282,7 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
             select(StaffAccount.account_index).where(StaffAccount.removed_at.is_(None)))))
     found = records(session, shared, today)
     staff = _staff_owners(session, {r.index for r in found})
+    since = _staff_since(session, set(staff))
     by: dict[str, list[Record]] = {}
     for r in found:
         by.setdefault(r.index, []).append(r)
@@ -283,7 +308,7 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
         group = Group(ix, _mask_of(vault, recs), households, cases,
                       len({r.household_id for r in recs} - {r.household_id for r in mine}),
                       {p for r in recs for p in r.people if p}, {r.county_code for r in recs},
-                      _covered(clearances.get(ix, []), set(households)), staff.get(ix, set()))
+                      _cleared(clearances.get(ix, []), set(households), since.get(ix)), staff.get(ix, set()))
         if status == "open" and group.cleared is not None or status == "cleared" and group.cleared is None:
             continue
         if text and not (any(text in c.number or text in c.head_name for c in cases)

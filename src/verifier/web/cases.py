@@ -191,7 +191,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
                 sees_batches=sees_batches, dev=deviations,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
-                photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold, staff_words=one_account.STAFF_HOLD_REASON,
+                photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
+                staff_words=one_account.STAFF_HOLD_REASON,
                 sees_shared=user.has("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor"))
 
 
