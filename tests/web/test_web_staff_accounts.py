@@ -39,7 +39,7 @@ def test_own_account_declared_masked_and_removed_only_by_another_admin(pages, ct
     with ctx.db.read() as s:
         rm = s.scalar(select(StaffAccountRemoval.id))
     r = pages.post(f"/recusal/accounts/removals/{rm}/confirm")
-    assert r.status_code == 403 and "不能确认删除本人的本人账户" in r.text
+    assert r.status_code == 403 and "不能确认删除您本人申报的银行账户" in r.text
     pages.as_("adm2", "admin")
     text = pages.get("/recusal").text
     assert f"/recusal/accounts/removals/{rm}/confirm" in text

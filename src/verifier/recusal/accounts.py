@@ -154,7 +154,7 @@ def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: st
     why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
                                 confirmer_is_admin=principal.has("admin"))
     if why is not None:
-        raise Forbidden(why.replace("回避申报", "本人账户"))
+        raise Forbidden(why.replace("本人的回避申报", "您本人申报的银行账户").replace("回避申报", "工作人员本人账户"))
     manageable_user(session, principal, removal.user_id)
     if removal.status != "pending":
         raise InvalidState("该删除申请已处理")
