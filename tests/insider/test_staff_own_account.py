@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 
 from deviation_helpers import ready_case
-from factories import COUNTY
-from insider_kit import head_of
-from sqlalchemy import select
+from factories import COUNTY, make_case
+from insider_kit import check_body, head_of, scheduled_visit
+from sqlalchemy import event, select
 
 from verifier.audit.models import AuditEntry
 from verifier.payments import one_account
@@ -194,3 +194,27 @@ def test_a_shared_account_cleared_before_a_staff_member_declared_it_is_held_agai
     r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY})
     assert r.status_code == 201 and r.json()["item_count"] == 2, r.text
     assert _status(ctx, a) == _status(ctx, b) == "in_batch"
+
+
+def test_a_check_naming_a_staff_account_reads_no_staff_account_on_its_write(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check's write path stays as it was: no statement reads `staff_account` when a check is recorded, even one
+    naming a declared account; the hold at batch preparation and the determination page read it."""
+    users.add("fin", "finance", counties=(COUNTY,))
+    assert client.post("/api/recusal/mine/accounts", headers=users.headers("fin"),
+                       json={"accounts": [SALARY]}).status_code == 200
+    visit = scheduled_visit(ctx, client, users, make_case(ctx, stage="screened"))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with ctx.db.read() as session:
+        engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off,
+                        json=check_body(visit.head, visit.officers, visit.today, account=SALARY))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert r.status_code == 201, r.text
+    assert statements and not [s for s in statements if "staff_account" in s]
