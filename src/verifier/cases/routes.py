@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import READ_WITH_SESSION, Principal, read_ahead
 from ..http import Ctx, EncodedJSON, JSONBody, get, post
 from ..idempotency import idempotent
+from ..payments import one_account
 from ..store.reader import Steps
 from . import id_search, ledger, listing, service
 from .present import case_detail, case_detail_of, case_detail_steps, case_out, case_rows_steps, visit_out
@@ -90,11 +91,14 @@ class CaseController(Controller):
                   response_class=EncodedJSON)
     async def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
         """The case with everything about it; read with the session (one round trip on PostgreSQL), 404 outside
-        the caller's counties."""
+        the caller's counties. A case with a check is also asked whether its payee account pays another household
+        (`payee_warning`: two small reads more, a round trip each on PostgreSQL; the check's write does not ask)."""
         rows = read_ahead(request)
         if rows is not None:
-            return case_detail_of(rows, case_id, request.user, ctx.vault)
-        return await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
+            detail = case_detail_of(rows, case_id, request.user, ctx.vault)
+        else:
+            detail = await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
+        return await one_account.with_case_warning(ctx.db, detail, request.user, ctx.vault, ctx.clock.today())
 
     @post("/{case_id:str}/screening", opt={"roles": service.SCREEN_OUT_CONFIRMERS}, status_code=200)
     def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CaseDetail]:

@@ -15,9 +15,12 @@ the same hash the audit entries carry as `account_hmac`), on checks, payee chang
   account for one of those households, nor who requested or approved a change to it; a reviewer of every county
   those households live in. A clearance covers exactly its households: one more household on the account is held
   again.
-- A payee change requested or approved, and a check recorded, onto an account another household's case names get a
-  warning (not a refusal): the masked account and the other cases' numbers within the caller's counties; a case
-  outside them is not hinted at.
+- A payee change requested or approved onto an account another household's case names gets a warning (not a
+  refusal): the masked account and the other cases' numbers within the caller's counties; a case outside them is not
+  hinted at. A check is recorded without a word about the account (its write sends no statement about it, so that
+  recording a check stays as quick as it was): the same warning is read where a person acts on it, for the case's
+  payee now (`case_warning`: the case page, the page after recording, the supervisor's determination confirmation,
+  `GET /api/cases/{id}`'s `payee_warning`).
 
 A row whose index is NULL (sealed before migration 0045 and not backfilled: no Vault handed to it) is not compared.
 """
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, null, select, text, union_all
+from sqlalchemy import bindparam, case, func, literal, null, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -41,6 +44,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
 from ..store.base import new_id
 from ..store.paged import fold_search
+from ..store.reader import Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Household
 from ..store.vault import Vault
 from .models import AccountClearance, PayeeCorrection, PaymentItem
@@ -370,3 +374,99 @@ def group_out(group: Group) -> dict[str, Any]:
         "cleared": None if cleared is None else {"id": cleared.id, "by": cleared.cleared_by,
                                                  "at": cleared.cleared_at.isoformat(), "note": cleared.note},
     }
+
+
+# The case's payee now, as `current_index` reads it, with its sealed number (to mask it): prepared reads (store/reader.py).
+_CASE_ID = bindparam("case_id")
+_LATEST_CHECK = Prepared(
+    select(Check.payee_account_index.label("ix"), Check.recorded_at.label("at"), Check.payee_account_enc.label("sealed"))
+    .where(Check.case_id == _CASE_ID).order_by(Check.seq.desc()).limit(1))
+_LATEST_CHANGE = Prepared(
+    select(PayeeCorrection.account_index.label("ix"), PayeeCorrection.decided_at.label("at"),
+           PayeeCorrection.account_number_enc.label("sealed"))
+    .where(PayeeCorrection.case_id == _CASE_ID, PayeeCorrection.status == "approved")
+    .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1))
+
+
+def _others_of(ix: Any) -> Prepared:
+    """The cases of other households than the case's whose payee records of the window name the account `ix`
+    (`records(..., pending=True)` for one account: pending changes count for a warning), with their numbers and
+    counties. `ix`: a parameter, or the index of the case's latest check or approved change (a subquery)."""
+    since = bindparam("since", type_=Check.recorded_at.type)
+    named = union_all(
+        select(Check.case_id.label("case_id")).where(Check.payee_account_index == ix, Check.recorded_at >= since),
+        select(PayeeCorrection.case_id).where(
+            PayeeCorrection.account_index == ix,
+            or_(PayeeCorrection.status == "approved", PayeeCorrection.status == "pending"),  # no expanding IN
+            func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at) >= since),
+        select(PaymentItem.case_id).where(PaymentItem.payee_account_index == ix, PaymentItem.status != "cancelled",
+                                          PaymentItem.created_at >= since),
+    ).subquery()
+    own = select(Case.household_id).where(Case.id == _CASE_ID).scalar_subquery()
+    return Prepared(select(Case.number.label("number"), Case.county_code.label("county_code"))
+                    .join(named, named.c.case_id == Case.id).where(Case.household_id != own).distinct())
+
+
+_OTHERS = _others_of(bindparam("ix", type_=Check.payee_account_index.type))
+# On PostgreSQL, with the case's payee records in one round trip: the others of either candidate (the latest check's
+# account, the latest approved change's), the current one chosen afterwards.
+_OTHERS_OF_CHECK = _others_of(_LATEST_CHECK.statement.with_only_columns(Check.payee_account_index).scalar_subquery())
+_OTHERS_OF_CHANGE = _others_of(
+    _LATEST_CHANGE.statement.with_only_columns(PayeeCorrection.account_index).scalar_subquery())
+
+
+def case_warning_steps(case_id: str, principal: Principal, vault: Vault, today: date, *,
+                       probe: bool) -> Steps[dict[str, Any] | None]:
+    """The warning about the case's payee account now (the newer of its latest approved change and its latest check
+    that recorded one): the other households' cases in the window naming it, those within the caller's counties by
+    number; None when the case has no payee account or none of them is within the caller's counties. Read where a
+    person acts on it, never on the write that recorded the account. `probe` (SQLite, where a statement costs more
+    than a round trip): the case's payee records first, then the others of its account (two small reads); without
+    it (PostgreSQL): four in one round trip."""
+    from .payees import CORRECTION_ACCOUNT_COLUMN, correction_wins
+
+    by_case = {"case_id": case_id}
+    window = {**by_case, "since": window_start(today)}
+    if probe:
+        checks, changes = yield [(_LATEST_CHECK, by_case), (_LATEST_CHANGE, by_case)]
+        of_check = of_change = None
+    else:
+        checks, changes, of_check, of_change = yield [(_LATEST_CHECK, by_case), (_LATEST_CHANGE, by_case),
+                                                      (_OTHERS_OF_CHECK, window), (_OTHERS_OF_CHANGE, window)]
+    check = checks[0] if checks and checks[0].sealed is not None else None
+    change = changes[0] if changes else None
+    if change is not None and correction_wins(change.at, None if check is None else check.at):
+        ix, sealed, column, others = change.ix, change.sealed, CORRECTION_ACCOUNT_COLUMN, of_change
+    elif check is not None:
+        ix, sealed, column, others = check.ix, check.sealed, "check.payee_account", of_check
+    else:
+        return None
+    if ix is None:
+        return None  # sealed before migration 0045 and not backfilled: not compared
+    if others is None:
+        others, = yield [(_OTHERS, {**window, "ix": ix})]
+    numbers = sorted({o.number for o in others if principal.may_see_county(o.county_code)})
+    if not numbers:
+        return None
+    try:
+        masked = mask_account(vault.open(bytes(sealed), column))
+    except Exception:  # noqa: BLE001  (a damaged value: the tail is not shown)
+        masked = "****"
+    return {"account_number": masked, "case_numbers": numbers,
+            "message": "this account is also the payee of another household's case"}
+
+
+def case_warning(session: Session, case_id: str, principal: Principal, vault: Vault,
+                 today: date) -> dict[str, Any] | None:
+    """`case_warning_steps` within a session (the pages)."""
+    probe = session.get_bind().dialect.name == "sqlite"
+    return session_reader(session).run(case_warning_steps(case_id, principal, vault, today, probe=probe))
+
+
+async def with_case_warning(db: Any, detail: Any, principal: Principal, vault: Vault, today: date) -> Any:
+    """`GET /api/cases/{id}`'s detail (the route's and its shortcut's, cases/shortcut.py) with its `payee_warning`:
+    asked only of a case with a check (none before one can name an account)."""
+    if detail.checks:
+        detail.payee_warning = await db.ask(case_warning_steps(detail.id, principal, vault, today,
+                                                               probe=db.is_sqlite))
+    return detail

@@ -165,6 +165,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         contract_note = stagelabels.contract_waiting_zh(contract_review.waiting_note(session, case.contract_id, case))
         shared_hold = case.status in payees.PAYEE_STATUSES and one_account.case_is_held(session, case.id,
                                                                                            ctx.clock.today())
+        # 收款账户与其他家庭相同: said here, after the check is recorded, not by the check's write
+        shared_warning = one_account.case_warning(session, case.id, user, ctx.vault, ctx.clock.today()) \
+            if detail.checks else None
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -192,6 +195,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                 sees_batches=sees_batches, dev=deviations,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
                 photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
+                shared_warning=shared_warning,
                 sees_shared=user.has("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor"))
 
 

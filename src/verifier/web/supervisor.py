@@ -20,6 +20,7 @@ from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain import late_entry, photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..payments import one_account
 from ..registers import service as register_service
 from ..store.paged import fold_search
 from ..http import Ctx, get, post
@@ -216,6 +217,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "photo_findings": [f.in_chinese(check.visited_on, check.recorded_at)
                                for f in check_service.photo_findings(session, check)],
             "photo_caveat": photo_times.CAVEAT,
+            # 收款账户与其他家庭相同: the supervisor asks about a shared payee account before confirming
+            "shared_account": one_account.case_warning(session, case.id, request.user, ctx.vault, ctx.clock.today()),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
