@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, null, or_, select, text, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, text, true, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -376,97 +376,75 @@ def group_out(group: Group) -> dict[str, Any]:
     }
 
 
-# The case's payee now, as `current_index` reads it, with its sealed number (to mask it): prepared reads (store/reader.py).
-_CASE_ID = bindparam("case_id")
-_LATEST_CHECK = Prepared(
-    select(Check.payee_account_index.label("ix"), Check.recorded_at.label("at"), Check.payee_account_enc.label("sealed"))
-    .where(Check.case_id == _CASE_ID).order_by(Check.seq.desc()).limit(1))
-_LATEST_CHANGE = Prepared(
-    select(PayeeCorrection.account_index.label("ix"), PayeeCorrection.decided_at.label("at"),
-           PayeeCorrection.account_number_enc.label("sealed"))
-    .where(PayeeCorrection.case_id == _CASE_ID, PayeeCorrection.status == "approved")
-    .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1))
-
-
-def _others_of(ix: Any) -> Prepared:
-    """The cases of other households than the case's whose payee records of the window name the account `ix`
-    (`records(..., pending=True)` for one account: pending changes count for a warning), with their numbers and
-    counties. `ix`: a parameter, or the index of the case's latest check or approved change (a subquery)."""
-    since = bindparam("since", type_=Check.recorded_at.type)
+def _shared_statement() -> Prepared:
+    """One statement: the records of other households' cases naming the case's payee account now (the newer of its
+    latest approved change and its latest check, if that check recorded an account, as `current_index` reads it),
+    each with its case's number and county and its time (the window is applied by the caller, who knows the day),
+    beside the case's current sealed account and where it is sealed (to mask it). No rows: no other household."""
+    case_id = bindparam("case_id")
+    chk = (select(case((Check.payee_account_enc.is_not(None), Check.payee_account_index)).label("ix"),
+                  case((Check.payee_account_enc.is_not(None), Check.recorded_at)).label("at"),
+                  Check.payee_account_enc.label("enc"))
+           .where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1).subquery("chk"))
+    chg = (select(PayeeCorrection.account_index.label("ix"), PayeeCorrection.decided_at.label("at"),
+                  PayeeCorrection.account_number_enc.label("enc"))
+           .where(PayeeCorrection.case_id == case_id, PayeeCorrection.status == "approved")
+           .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1).subquery("chg"))
+    change_wins = and_(chg.c.at.is_not(None), or_(chk.c.at.is_(None), chg.c.at >= chk.c.at))  # payees.correction_wins
+    cur = (select(case((change_wins, chg.c.ix), else_=chk.c.ix).label("ix"),
+                  case((change_wins, chg.c.enc), else_=chk.c.enc).label("sealed"),
+                  case((change_wins, literal("change")), else_=literal("check")).label("kind"),
+                  Case.household_id.label("household_id"))
+           .select_from(Case).outerjoin(chk, true()).outerjoin(chg, true()).where(Case.id == case_id).cte("cur"))
     named = union_all(
-        select(Check.case_id.label("case_id")).where(Check.payee_account_index == ix, Check.recorded_at >= since),
-        select(PayeeCorrection.case_id).where(
-            PayeeCorrection.account_index == ix,
-            or_(PayeeCorrection.status == "approved", PayeeCorrection.status == "pending"),  # no expanding IN
-            func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at) >= since),
-        select(PaymentItem.case_id).where(PaymentItem.payee_account_index == ix, PaymentItem.status != "cancelled",
-                                          PaymentItem.created_at >= since),
-    ).subquery()
-    own = select(Case.household_id).where(Case.id == _CASE_ID).scalar_subquery()
-    return Prepared(select(Case.number.label("number"), Case.county_code.label("county_code"))
-                    .join(named, named.c.case_id == Case.id).where(Case.household_id != own).distinct())
+        select(Check.case_id.label("case_id"), Check.recorded_at.label("at"))
+        .join(cur, Check.payee_account_index == cur.c.ix),
+        select(PayeeCorrection.case_id, func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at))
+        .join(cur, PayeeCorrection.account_index == cur.c.ix)
+        .where(or_(PayeeCorrection.status == "approved", PayeeCorrection.status == "pending")),  # no expanding IN
+        select(PaymentItem.case_id, PaymentItem.created_at)
+        .join(cur, PaymentItem.payee_account_index == cur.c.ix).where(PaymentItem.status != "cancelled"),
+    ).subquery("named")
+    return Prepared(select(Case.number.label("number"), Case.county_code.label("county_code"),
+                           named.c.at.label("at"), cur.c.sealed.label("sealed"), cur.c.kind.label("kind"))
+                    .join(named, named.c.case_id == Case.id).join(cur, true())
+                    .where(Case.household_id != cur.c.household_id))
 
 
-_OTHERS = _others_of(bindparam("ix", type_=Check.payee_account_index.type))
-# On PostgreSQL, with the case's payee records in one round trip: the others of either candidate (the latest check's
-# account, the latest approved change's), the current one chosen afterwards.
-_OTHERS_OF_CHECK = _others_of(_LATEST_CHECK.statement.with_only_columns(Check.payee_account_index).scalar_subquery())
-_OTHERS_OF_CHANGE = _others_of(
-    _LATEST_CHANGE.statement.with_only_columns(PayeeCorrection.account_index).scalar_subquery())
+SHARED = _shared_statement()
+"""`GET /api/cases/{id}` reads it with the case (cases/present.py `case_rows_steps`); the pages through
+`case_warning`."""
 
 
-def case_warning_steps(case_id: str, principal: Principal, vault: Vault, today: date, *,
-                       probe: bool) -> Steps[dict[str, Any] | None]:
-    """The warning about the case's payee account now (the newer of its latest approved change and its latest check
-    that recorded one): the other households' cases in the window naming it, those within the caller's counties by
-    number; None when the case has no payee account or none of them is within the caller's counties. Read where a
-    person acts on it, never on the write that recorded the account. `probe` (SQLite, where a statement costs more
-    than a round trip): the case's payee records first, then the others of its account (two small reads); without
-    it (PostgreSQL): four in one round trip."""
-    from .payees import CORRECTION_ACCOUNT_COLUMN, correction_wins
-
-    by_case = {"case_id": case_id}
-    window = {**by_case, "since": window_start(today)}
-    if probe:
-        checks, changes = yield [(_LATEST_CHECK, by_case), (_LATEST_CHANGE, by_case)]
-        of_check = of_change = None
-    else:
-        checks, changes, of_check, of_change = yield [(_LATEST_CHECK, by_case), (_LATEST_CHANGE, by_case),
-                                                      (_OTHERS_OF_CHECK, window), (_OTHERS_OF_CHANGE, window)]
-    check = checks[0] if checks and checks[0].sealed is not None else None
-    change = changes[0] if changes else None
-    if change is not None and correction_wins(change.at, None if check is None else check.at):
-        ix, sealed, column, others = change.ix, change.sealed, CORRECTION_ACCOUNT_COLUMN, of_change
-    elif check is not None:
-        ix, sealed, column, others = check.ix, check.sealed, "check.payee_account", of_check
-    else:
-        return None
-    if ix is None:
-        return None  # sealed before migration 0045 and not backfilled: not compared
-    if others is None:
-        others, = yield [(_OTHERS, {**window, "ix": ix})]
-    numbers = sorted({o.number for o in others if principal.may_see_county(o.county_code)})
+def warning_of(rows: Sequence[Any], principal: Principal, vault: Vault, today: date) -> dict[str, Any] | None:
+    """The warning from `SHARED`'s rows: the other households' cases in the window naming the case's payee account
+    now, those within the caller's counties by number; None when there is none there (a case outside the caller's
+    counties is not hinted at)."""
+    since = window_start(today)
+    numbers = sorted({r.number for r in rows if r.at is not None and r.at >= since
+                      and principal.may_see_county(r.county_code)})
     if not numbers:
         return None
+    from .payees import CORRECTION_ACCOUNT_COLUMN
+
     try:
-        masked = mask_account(vault.open(bytes(sealed), column))
+        column = CORRECTION_ACCOUNT_COLUMN if rows[0].kind == "change" else "check.payee_account"
+        masked = mask_account(vault.open(bytes(rows[0].sealed), column))
     except Exception:  # noqa: BLE001  (a damaged value: the tail is not shown)
         masked = "****"
     return {"account_number": masked, "case_numbers": numbers,
             "message": "this account is also the payee of another household's case"}
 
 
+def case_warning_steps(case_id: str, principal: Principal, vault: Vault,
+                       today: date) -> Steps[dict[str, Any] | None]:
+    """The warning about the case's payee account now (`SHARED`, `warning_of`): one statement. Read where a person
+    acts on it, never on the write that recorded the account."""
+    rows, = yield [(SHARED, {"case_id": case_id})]
+    return warning_of(rows, principal, vault, today)
+
+
 def case_warning(session: Session, case_id: str, principal: Principal, vault: Vault,
                  today: date) -> dict[str, Any] | None:
     """`case_warning_steps` within a session (the pages)."""
-    probe = session.get_bind().dialect.name == "sqlite"
-    return session_reader(session).run(case_warning_steps(case_id, principal, vault, today, probe=probe))
-
-
-async def with_case_warning(db: Any, detail: Any, principal: Principal, vault: Vault, today: date) -> Any:
-    """`GET /api/cases/{id}`'s detail (the route's and its shortcut's, cases/shortcut.py) with its `payee_warning`:
-    asked only of a case with a check (none before one can name an account)."""
-    if detail.checks:
-        detail.payee_warning = await db.ask(case_warning_steps(detail.id, principal, vault, today,
-                                                               probe=db.is_sqlite))
-    return detail
+    return session_reader(session).run(case_warning_steps(case_id, principal, vault, today))
