@@ -294,8 +294,10 @@ def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
     run in one read transaction on SQLite (one snapshot). Without it (PostgreSQL): every statement of the detail but
     the seldom ones (`_RARE`) and those read beside the case (`_BESIDE`) with the case's row, those beside it and
     whether it has rows for the seldom ones (one round trip), then those it has rows for, if any (a second). With
-    them (on SQLite only for a case with a check), the records of other households naming the case's payee account
-    (`one_account.SHARED`, for `payee_warning`), between the detail's rows and the case's."""
+    them the records of other households naming the case's payee account (for `payee_warning`), between the detail's
+    rows and the case's: on PostgreSQL `one_account.SHARED` in the first batch; on SQLite, for a case with a check,
+    its latest check and approved change in the second batch and, when they name an account, the records by it in a
+    third (plain statements: SQLite materialises `SHARED`'s UNION and CTE into temporary tables each time)."""
     by_case = {"case_id": case_id}
     if not probe:
         *common, shared, beside = yield [(s, by_case) for s in (*_COMMON_APART, one_account.SHARED, _CASE_BESIDE)]
@@ -312,8 +314,15 @@ def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
     found = case[0][-len(_PROBED):]
     wanted = [s for s, has in zip(_PROBED, found) if has]
     checked = found[_PROBED.index(_CHECKS)]  # no payee account before a check
-    read = iter((yield [(s, by_case) for s in (*wanted, _HISTORY, *((one_account.SHARED,) if checked else ()))]))
-    return [next(read) if has else [] for has in found] + [next(read), next(read) if checked else [], case]
+    payee = (one_account.LATEST_CHECK, one_account.LATEST_CHANGE) if checked else ()
+    read = iter((yield [(s, by_case) for s in (*wanted, _HISTORY, *payee)]))
+    rows = [next(read) if has else [] for has in found] + [next(read)]
+    current = one_account.current_of(next(read), next(read)) if checked else None
+    shared: list[Any] = []
+    if current is not None:  # the records of the account: a third batch of plain statements
+        found_rows = yield [(s, {**by_case, "ix": current[0]}) for s in one_account.BY_ACCOUNT]
+        shared = one_account.rows_with(current, found_rows)
+    return rows + [shared, case]
 
 
 def payee_warning(results: list[list[Any]], principal: Principal, vault: Vault, today: date) -> dict[str, Any] | None:

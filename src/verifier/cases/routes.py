@@ -102,7 +102,7 @@ class CaseController(Controller):
         detail = await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
         if detail.checks:  # no payee account before a check
             detail.payee_warning = await ctx.db.ask(one_account.case_warning_steps(
-                case_id, request.user, ctx.vault, ctx.clock.today()))
+                case_id, request.user, ctx.vault, ctx.clock.today(), probe=ctx.db.is_sqlite))
         return detail
 
     @post("/{case_id:str}/screening", opt={"roles": service.SCREEN_OUT_CONFIRMERS}, status_code=200)
