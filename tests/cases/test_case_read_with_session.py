@@ -57,11 +57,8 @@ def test_the_case_is_read_with_the_session_in_one_batch(client, users, ctx, batc
     first, *rest = batches[0]
     assert "user_session" in first and "app_user" in first
     if ctx.db.is_sqlite:
-        # The session and the case with what it has (one read transaction), then only the statements with rows,
-        # then (its check named a payee account) the other households' records naming that account, for
-        # payee_warning (payments/one_account.py BY_ACCOUNT: plain statements by the account's index).
-        assert len(batches) == 3, batches
-        assert len(batches[2]) == 3 and all("= :ix" in s for s in batches[2]), batches[2]
+        # The session and the case with what it has (one read transaction), then only the statements with rows.
+        assert len(batches) == 2, batches
         assert len(rest) == 1 and "relief_case" in rest[0] and "EXISTS" in rest[0]
         assert any("audit_entry" in s for s in batches[1]) and any("home_check" in s for s in batches[1])
         assert not any("visit_attempt" in s or "objection" in s for s in batches[1])  # none for this case
@@ -187,13 +184,11 @@ def test_what_a_case_seldom_has_is_read_only_when_it_has_it(client, users, ctx, 
         return sent
 
     plain_batches = read(plain)
-    assert len(plain_batches) == (3 if ctx.db.is_sqlite else 1)  # on SQLite the third: its account's other records
-    if not ctx.db.is_sqlite:  # the session, five of the detail's statements, the other households' records naming
-        # its payee account (payments/one_account.py SHARED, for payee_warning), and the case's row with its latest
+    assert len(plain_batches) == (2 if ctx.db.is_sqlite else 1)
+    if not ctx.db.is_sqlite:  # the session, five of the detail's statements, and the case's row with its latest
         # determination, village review and notice beside it (each of those read once, in that statement)
         first = plain_batches[0]
-        assert len(first) == 8, first
-        assert sum("WITH cur AS" in s for s in first) == 1
+        assert len(first) == 7, first
         assert [sum(f"FROM {t} " in s for s in first) for t in ("determination", "village_review", "notice_item")] \
             == [1, 1, 1] and "AS beside_0" in first[-1]
     with_objection = read(case_id)

@@ -13,6 +13,7 @@ import pytest
 from factories import make_case
 from sqlalchemy import event, select
 
+from verifier.accounts.auth import principal_of
 from verifier.payments import one_account
 from verifier.store import reader as reader_module
 from verifier.store.tables import Check, Referral, User, Visit
@@ -83,7 +84,9 @@ def test_a_check_naming_another_households_account_sends_no_statement_about_the_
     with ctx.db.read() as session:
         check = session.scalars(select(Check).where(Check.case_id == case_id)).one()
         assert check.payee_account_index == one_account.account_index(ctx.vault, SHARED)
-    # The warning is read afterwards, by the case read.
-    warned = client.get(f"/api/cases/{case_id}", headers=_login(client, officer)).json()["payee_warning"]
+    # The warning is read afterwards, where a person acts on it (the case page, the determination page).
+    with ctx.db.read() as session:
+        user = session.scalars(select(User).where(User.username == officer)).one()
+        warned = one_account.case_warning(session, case_id, principal_of(user), ctx.vault, ctx.clock.today())
     assert warned is not None and len(warned["case_numbers"]) == 1 and warned["account_number"].endswith("5678")
     assert paid != case_id

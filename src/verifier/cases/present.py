@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import msgspec
@@ -18,7 +17,6 @@ from ..domain.masking import mask_account, mask_id
 from ..domain.money import format_yuan
 from ..domain.planning import days_late
 from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
-from ..payments import one_account
 from ..payments.models import PaymentItem
 from ..payments.service import CASE_ITEMS, payment_rows
 from ..store.db import Database
@@ -293,42 +291,24 @@ def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
     and the history (the others' rows are known to be none); nothing more when there is no such case. Both batches
     run in one read transaction on SQLite (one snapshot). Without it (PostgreSQL): every statement of the detail but
     the seldom ones (`_RARE`) and those read beside the case (`_BESIDE`) with the case's row, those beside it and
-    whether it has rows for the seldom ones (one round trip), then those it has rows for, if any (a second). With
-    them the records of other households naming the case's payee account (for `payee_warning`), between the detail's
-    rows and the case's: on PostgreSQL `one_account.SHARED` in the first batch; on SQLite, for a case with a check,
-    its latest check and approved change in the second batch and, when they name an account, the records by it in a
-    third (plain statements: SQLite materialises `SHARED`'s UNION and CTE into temporary tables each time)."""
+    whether it has rows for the seldom ones (one round trip), then those it has rows for, if any (a second)."""
     by_case = {"case_id": case_id}
     if not probe:
-        *common, shared, beside = yield [(s, by_case) for s in (*_COMMON_APART, one_account.SHARED, _CASE_BESIDE)]
+        *common, beside = yield [(s, by_case) for s in (*_COMMON_APART, _CASE_BESIDE)]
         case, singles = _apart(beside)
         found = case[0][-len(_RARE):] if case else [False] * len(_RARE)
         wanted = [s for s, has in zip(_RARE, found) if has]
         rare = iter((yield [(s, by_case) for s in wanted]) if wanted else ())
         first, single = iter(common), iter(singles)
         return [(next(rare) if found[_RARE.index(s)] else []) if s in _RARE else
-                next(single) if s in _BESIDE else next(first) for s in _DETAIL] + [shared, case]
+                next(single) if s in _BESIDE else next(first) for s in _DETAIL] + [case]
     case, = yield [(_CASE_PROBED, by_case)]
     if not case:
-        return [[] for _ in _DETAIL] + [[], case]
+        return [[] for _ in _DETAIL] + [case]
     found = case[0][-len(_PROBED):]
     wanted = [s for s, has in zip(_PROBED, found) if has]
-    checked = found[_PROBED.index(_CHECKS)]  # no payee account before a check
-    payee = (one_account.LATEST_CHECK, one_account.LATEST_CHANGE) if checked else ()
-    read = iter((yield [(s, by_case) for s in (*wanted, _HISTORY, *payee)]))
-    rows = [next(read) if has else [] for has in found] + [next(read)]
-    current = one_account.current_of(next(read), next(read)) if checked else None
-    shared: list[Any] = []
-    if current is not None:  # the records of the account: a third batch of plain statements
-        found_rows = yield [(s, {**by_case, "ix": current[0]}) for s in one_account.BY_ACCOUNT]
-        shared = one_account.rows_with(current, found_rows)
-    return rows + [shared, case]
-
-
-def payee_warning(results: list[list[Any]], principal: Principal, vault: Vault, today: date) -> dict[str, Any] | None:
-    """`CaseDetail.payee_warning` from `case_rows_steps`' rows (one_account.SHARED's, beside the detail's): whether
-    the case's payee account now also pays another household's case within the caller's counties."""
-    return one_account.warning_of(results[len(_DETAIL)], principal, vault, today)
+    read = iter((yield [(s, by_case) for s in (*wanted, _HISTORY)]))
+    return [next(read) if has else [] for has in found] + [next(read), case]
 
 
 def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal, vault: Vault,

@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import READ_WITH_SESSION, Principal, read_ahead
 from ..http import Ctx, EncodedJSON, JSONBody, get, post
 from ..idempotency import idempotent
-from ..payments import one_account
 from ..store.reader import Steps
 from . import id_search, ledger, listing, service
-from .present import (case_detail, case_detail_of, case_detail_steps, case_out, case_rows_steps, payee_warning,
-                      visit_out)
+from .present import case_detail, case_detail_of, case_detail_steps, case_out, case_rows_steps, visit_out
 from .schemas import ApplicationEditIn, CaseDetail, CasePage, PlanIn, ScheduleIn, ScreeningIn, VisitOut
 
 MAX_ID = 40
@@ -92,18 +90,11 @@ class CaseController(Controller):
                   response_class=EncodedJSON)
     async def get_case(self, case_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> CaseDetail:
         """The case with everything about it; read with the session (one round trip on PostgreSQL), 404 outside
-        the caller's counties; with `payee_warning` (whether its payee account also pays another household: read
-        here, with the case, not by the check's write)."""
+        the caller's counties."""
         rows = read_ahead(request)
         if rows is not None:
-            detail = case_detail_of(rows, case_id, request.user, ctx.vault)
-            detail.payee_warning = payee_warning(rows, request.user, ctx.vault, ctx.clock.today())
-            return detail
-        detail = await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
-        if detail.checks:  # no payee account before a check
-            detail.payee_warning = await ctx.db.ask(one_account.case_warning_steps(
-                case_id, request.user, ctx.vault, ctx.clock.today(), probe=ctx.db.is_sqlite))
-        return detail
+            return case_detail_of(rows, case_id, request.user, ctx.vault)
+        return await ctx.db.ask(case_detail_steps(case_id, request.user, ctx.vault))
 
     @post("/{case_id:str}/screening", opt={"roles": service.SCREEN_OUT_CONFIRMERS}, status_code=200)
     def screening(self, case_id: Id, data: JSONBody[ScreeningIn], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[CaseDetail]:

@@ -224,9 +224,6 @@ class CaseDetail(CaseOut):
     notice: dict[str, Any] | None = None
     payments: list[dict[str, Any]] = []
     history: list[HistoryOut] = []
-    # 收款账户与其他家庭相同 (`GET /api/cases/{id}` only): the case's payee account now is also the payee of another
-    # household's case within the caller's counties (payments/one_account.py `case_warning`); a warning, not a refusal
-    payee_warning: dict[str, Any] | None = None
 
 
 class CasePage(msgspec.Struct):

@@ -7,8 +7,7 @@ the very same steps: the token's signature already checked by the authentication
 (`bearer_session`: `known_token`, its expiry checked again), the session looked up on every request with the case's
 first reads in the same batch (`open_session_and_steps`, `case_rows_steps`), the route's role rule (any logged-in user whose
 password is their own), the county checked before anything of the case is used (`case_detail_of`), the body
-encoded as the route's `EncodedJSON` encodes it, with the same shared payee account's warning
-(`payee_warning`, read in the same batches), and the same headers (`before_send` adds the security headers to
+encoded as the route's `EncodedJSON` encodes it, and the same headers (`before_send` adds the security headers to
 this answer as to every other).
 
 Anything else goes to Litestar untouched, which then does all of it its own way: another method, path or query,
@@ -27,7 +26,7 @@ from litestar.serialization import encode_json
 from ..accounts.auth import bearer_session, principal_of_row
 from ..accounts.sessions import open_session_and_steps
 from ..http import JSON_SERIALIZER, json_headers, send_answer
-from .present import case_detail_of, payee_warning
+from .present import case_detail_of
 from .routes import MAX_ID, case_rows_steps
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
@@ -71,9 +70,7 @@ class CaseReadShortcut:
             principal = principal_of_row(row)
             if principal.must_change_password:
                 return None
-            detail = case_detail_of(rows, case_id, principal, self._ctx.vault)
-            detail.payee_warning = payee_warning(rows, principal, self._ctx.vault, self._ctx.clock.today())
-            return encode_json(detail, JSON_SERIALIZER)
+            return encode_json(case_detail_of(rows, case_id, principal, self._ctx.vault), JSON_SERIALIZER)
         except Exception:  # noqa: BLE001 — a 404, a database fault: Litestar answers it (reading again)
             return None
 

@@ -19,8 +19,8 @@ the same hash the audit entries carry as `account_hmac`), on checks, payee chang
   refusal): the masked account and the other cases' numbers within the caller's counties; a case outside them is not
   hinted at. A check is recorded without a word about the account (its write sends no statement about it, so that
   recording a check stays as quick as it was): the same warning is read where a person acts on it, for the case's
-  payee now (`case_warning`: the case page, the page after recording, the supervisor's determination confirmation,
-  `GET /api/cases/{id}`'s `payee_warning`).
+  payee now (`case_warning`: the case page, the page after recording, the supervisor's determination confirmation;
+  not the API's case read, one of the load table's measured requests).
 
 A row whose index is NULL (sealed before migration 0045 and not backfilled: no Vault handed to it) is not compared.
 """
