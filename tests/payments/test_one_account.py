@@ -72,6 +72,9 @@ def test_the_warning_names_only_cases_within_the_callers_counties(ctx, people: P
         number = s.scalar(select(Case.number).where(Case.id == there))
     assert said is not None and said["case_numbers"] == [number] and said["account_number"].endswith("5678")
     assert SHARED not in str(said)
+    with ctx.db.read() as s:  # the case read's warning (on the pages and GET /api/cases/{id}) reaches as far
+        assert one_account.case_warning(s, here, mine, ctx.vault, ctx.clock.today()) is None
+        assert one_account.case_warning(s, here, both, ctx.vault, ctx.clock.today()) == said
     # Held all the same (the hold does not depend on who looks); only a reviewer of both counties clears it.
     ready_case(ctx)  # a household of its own account, paid
     assert _held(_batch(ctx, people)) == {here}
@@ -105,3 +108,47 @@ def test_the_officer_who_recorded_the_account_may_not_clear_it(ctx, people: Peop
                                             clock=ctx.clock))
     ready_case(ctx)  # a household of its own account, paid
     assert _held(_batch(ctx, people)) == {a, b}
+
+
+def test_the_case_warning_follows_the_payee_now_and_the_window(ctx, people: People) -> None:  # type: ignore[no-untyped-def]
+    """The warning a case's read carries (payments/one_account.py `case_warning`): the other households' cases
+    naming the case's payee account now, within the window; a pending change to the account counts, as for the
+    change's own warning; once the case's payee is changed away from the account, none."""
+    from payment_helpers import change_payee
+
+    first = make_case(ctx, stage="determined", account_number=SHARED)
+    second = make_case(ctx, stage="checked", account_number=SHARED)
+    own = make_case(ctx, stage="checked")
+    today = ctx.clock.today()
+
+    def said(case_id: str) -> dict | None:  # type: ignore[type-arg]
+        with ctx.db.read() as s:
+            return one_account.case_warning(s, case_id, people.supervisor, ctx.vault, today)
+
+    with ctx.db.read() as s:
+        number = s.scalar(select(Case.number).where(Case.id == first))
+        second_number = s.scalar(select(Case.number).where(Case.id == second))
+    warned = said(second)
+    assert warned is not None and warned["case_numbers"] == [number] and warned["account_number"].endswith("5678")
+    assert SHARED not in str(warned) and said(own) is None
+    # The other household's check before the window: no warning (as no hold).
+    with ctx.db.begin() as s:
+        s.execute(update(Check).where(Check.case_id == first)
+                  .values(recorded_at=one_account.window_start(today) - timedelta(days=1)))
+    assert said(second) is None and said(first) == {**warned, "case_numbers": [second_number]}
+    # A change to the account waiting for approval on a third household's case counts.
+    third = ready_case(ctx)
+    with ctx.db.begin() as s:
+        head = s.get(Case, third).household.head_name  # type: ignore[union-attr]
+        payees.request_change(s, third, account_name=head, bank="农村商业银行", account_number=SHARED,
+                              principal=people.supervisor, vault=ctx.vault, clock=ctx.clock)
+    with ctx.db.read() as s:
+        third_number = s.scalar(select(Case.number).where(Case.id == third))
+    assert said(second)["case_numbers"] == [third_number]  # type: ignore[index]
+    # The first case's payee changed away from the account (approved): it no longer names it now.
+    with ctx.db.begin() as s:
+        head = s.get(Case, first).household.head_name  # type: ignore[union-attr]
+    ctx.clock.advance(minutes=1)
+    change_payee(ctx, first, requester=people.finance1, approver=people.finance2, account_name=head,
+                 bank="农村商业银行", account_number="6217000011112222333")
+    assert said(first) is None

@@ -91,3 +91,22 @@ def test_whoever_approved_the_account_is_refused_in_chinese_and_the_change_is_wa
     assert group.index.startswith(index)
     r = pages.post(f"/shared-accounts/{group.index}/clear", {"note": "同一监护人"})
     assert r.status_code == 403 and "四眼原则" in r.text
+
+
+def test_the_case_page_and_the_determination_page_warn_of_an_account_another_household_is_paid_into(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The check that names another household's account is recorded without a word; the case page (the page after
+    recording) and the supervisor's determination confirmation say so, the account masked, the other case named."""
+    paid = ready_case(ctx, account_number=SHARED)
+    checked = make_case(ctx, stage="checked", account_number=SHARED)
+    own = make_case(ctx, stage="checked")
+    pages.as_("sup1", "insurer_supervisor")
+    for url in (f"/cases/{checked}", f"/cases/{checked}/determination"):
+        text = pages.get(url).text
+        warning = re.search(r'<div [^>]*id="shared-account-warning"[^>]*>(.*?)</div>', text, re.S)
+        assert warning is not None, url
+        assert f"案件 {_number(ctx, paid)}" in warning.group(1) and "5678" in warning.group(1)
+        assert SHARED not in text
+    for url in (f"/cases/{own}", f"/cases/{own}/determination"):
+        assert 'id="shared-account-warning"' not in pages.get(url).text
+    # The paid case's own page names the checked one (the account pays both).
+    assert f"案件 {_number(ctx, checked)}" in pages.get(f"/cases/{paid}").text

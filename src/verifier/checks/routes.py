@@ -21,7 +21,6 @@ from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import DOCX, Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent, write_once
-from ..payments import one_account
 from ..registers import service as registers
 from . import attempts, bills, late_bills, review, service
 from .schemas import (BillsIn, CheckIn, CheckRecorded, DeterminationIn, EvidenceOut, ReviewRequestIn, SendBackIn,
@@ -66,13 +65,10 @@ def check_recorder(ctx: Any, case_id: str, payload: service.CheckInput,
                    principal: Principal) -> Callable[[Session], CheckRecorded]:
     """The write of `POST /api/cases/{id}/check` (the route's and its shortcut's, checks/shortcut.py)."""
     def run(session: Session) -> CheckRecorded:
+        # No word about the payee account here: a shared account's warning is read by `GET /api/cases/{id}` and
+        # the pages (payments/one_account.py `case_warning`), not on this write.
         check = service.record_check(session, case_id, payload, vault=ctx.vault, principal=principal, clock=ctx.clock)
-        warning = None
-        if payload.payee and payload.payee.get("account_number"):
-            number = str(payload.payee["account_number"])
-            warning = one_account.warning(session, case_id=case_id, index=one_account.account_index(ctx.vault, number),
-                                          number=number, principal=principal, today=ctx.clock.today())
-        return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked", payee_warning=warning)
+        return CheckRecorded(id=check.id, case_id=case_id, seq=check.seq, status="checked")
 
     return run
 

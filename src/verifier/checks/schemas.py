@@ -77,8 +77,6 @@ class CheckRecorded(msgspec.Struct):
     case_id: str
     seq: int
     status: str
-    # 收款账户与其他家庭相同: the payee account is also another household's payee (a warning, not a refusal)
-    payee_warning: dict[str, Any] | None = None
 
 
 class VisitAttemptIn(msgspec.Struct, forbid_unknown_fields=True):

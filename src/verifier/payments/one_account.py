@@ -15,9 +15,12 @@ the same hash the audit entries carry as `account_hmac`), on checks, payee chang
   account for one of those households, nor who requested or approved a change to it; a reviewer of every county
   those households live in. A clearance covers exactly its households: one more household on the account is held
   again.
-- A payee change requested or approved, and a check recorded, onto an account another household's case names get a
-  warning (not a refusal): the masked account and the other cases' numbers within the caller's counties; a case
-  outside them is not hinted at.
+- A payee change requested or approved onto an account another household's case names gets a warning (not a
+  refusal): the masked account and the other cases' numbers within the caller's counties; a case outside them is not
+  hinted at. A check is recorded without a word about the account (its write sends no statement about it, so that
+  recording a check stays as quick as it was): the same warning is read where a person acts on it, for the case's
+  payee now (`case_warning`: the case page, the page after recording, the supervisor's determination confirmation;
+  not the API's case read, one of the load table's measured requests).
 
 A row whose index is NULL (sealed before migration 0045 and not backfilled: no Vault handed to it) is not compared.
 """
@@ -28,9 +31,9 @@ import hashlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, literal, null, select, text, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, null, or_, select, text, true, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -41,6 +44,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
 from ..store.base import new_id
 from ..store.paged import fold_search
+from ..store.reader import Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Household
 from ..store.vault import Vault
 from .models import AccountClearance, PayeeCorrection, PaymentItem
@@ -426,3 +430,146 @@ def group_out(group: Group) -> dict[str, Any]:
         "cleared": None if cleared is None else {"id": cleared.id, "by": cleared.cleared_by,
                                                  "at": cleared.cleared_at.isoformat(), "note": cleared.note},
     }
+
+
+def _shared_statement() -> Prepared:
+    """One statement: the records of other households' cases naming the case's payee account now (the newer of its
+    latest approved change and its latest check, if that check recorded an account, as `current_index` reads it),
+    each with its case's number and county and its time (the window is applied by the caller, who knows the day),
+    beside the case's current sealed account and where it is sealed (to mask it). No rows: no other household."""
+    case_id = bindparam("case_id")
+    chk = (select(case((Check.payee_account_enc.is_not(None), Check.payee_account_index)).label("ix"),
+                  case((Check.payee_account_enc.is_not(None), Check.recorded_at)).label("at"),
+                  Check.payee_account_enc.label("enc"))
+           .where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1).subquery("chk"))
+    chg = (select(PayeeCorrection.account_index.label("ix"), PayeeCorrection.decided_at.label("at"),
+                  PayeeCorrection.account_number_enc.label("enc"))
+           .where(PayeeCorrection.case_id == case_id, PayeeCorrection.status == "approved")
+           .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1).subquery("chg"))
+    change_wins = and_(chg.c.at.is_not(None), or_(chk.c.at.is_(None), chg.c.at >= chk.c.at))  # payees.correction_wins
+    cur = (select(case((change_wins, chg.c.ix), else_=chk.c.ix).label("ix"),
+                  case((change_wins, chg.c.enc), else_=chk.c.enc).label("sealed"),
+                  case((change_wins, literal("change")), else_=literal("check")).label("kind"),
+                  Case.household_id.label("household_id"))
+           .select_from(Case).outerjoin(chk, true()).outerjoin(chg, true()).where(Case.id == case_id).cte("cur"))
+    named = union_all(
+        select(Check.case_id.label("case_id"), Check.recorded_at.label("at"))
+        .join(cur, Check.payee_account_index == cur.c.ix),
+        select(PayeeCorrection.case_id, func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at))
+        .join(cur, PayeeCorrection.account_index == cur.c.ix)
+        .where(or_(PayeeCorrection.status == "approved", PayeeCorrection.status == "pending")),  # no expanding IN
+        select(PaymentItem.case_id, PaymentItem.created_at)
+        .join(cur, PaymentItem.payee_account_index == cur.c.ix).where(PaymentItem.status != "cancelled"),
+    ).subquery("named")
+    return Prepared(select(Case.number.label("number"), Case.county_code.label("county_code"),
+                           named.c.at.label("at"), cur.c.sealed.label("sealed"), cur.c.kind.label("kind"))
+                    .join(named, named.c.case_id == Case.id).join(cur, true())
+                    .where(Case.household_id != cur.c.household_id))
+
+
+SHARED = _shared_statement()
+"""`GET /api/cases/{id}` reads it with the case (cases/present.py `case_rows_steps`); the pages through
+`case_warning`."""
+
+
+class SharedRow(NamedTuple):
+    number: str
+    county_code: str
+    at: Any
+    sealed: Any
+    kind: str
+
+
+# On SQLite, where a UNION and a CTE are materialised into temporary tables each time (a fifth of a millisecond),
+# the same in plain statements: the case's latest check and approved change, then each kind of record by the account.
+_CASE_ID = bindparam("case_id")
+LATEST_CHECK = Prepared(
+    select(Check.payee_account_index.label("ix"), Check.recorded_at.label("at"), Check.payee_account_enc.label("sealed"))
+    .where(Check.case_id == _CASE_ID).order_by(Check.seq.desc()).limit(1))
+LATEST_CHANGE = Prepared(
+    select(PayeeCorrection.account_index.label("ix"), PayeeCorrection.decided_at.label("at"),
+           PayeeCorrection.account_number_enc.label("sealed"))
+    .where(PayeeCorrection.case_id == _CASE_ID, PayeeCorrection.status == "approved")
+    .order_by(PayeeCorrection.decided_at.desc(), PayeeCorrection.id.desc()).limit(1))
+
+
+def _by_account(case_col: Any, at: Any, *where: Any) -> Prepared:
+    own = select(Case.household_id).where(Case.id == _CASE_ID).scalar_subquery()
+    return Prepared(select(Case.number.label("number"), Case.county_code.label("county_code"), at.label("at"))
+                    .select_from(case_col.table).join(Case, Case.id == case_col).where(*where, Case.household_id != own))
+
+
+_IX = bindparam("ix", type_=Check.payee_account_index.type)
+BY_ACCOUNT = (
+    _by_account(Check.case_id, Check.recorded_at, Check.payee_account_index == _IX),
+    _by_account(PayeeCorrection.case_id, func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at),
+                PayeeCorrection.account_index == _IX,
+                or_(PayeeCorrection.status == "approved", PayeeCorrection.status == "pending")),
+    _by_account(PaymentItem.case_id, PaymentItem.created_at, PaymentItem.payee_account_index == _IX,
+                PaymentItem.status != "cancelled"),
+)
+
+
+def current_of(checks: Sequence[Any], changes: Sequence[Any]) -> tuple[str, Any, str] | None:
+    """(index, sealed, kind) of the case's payee account now from `LATEST_CHECK`'s and `LATEST_CHANGE`'s rows, as
+    `current_index` chooses it; None without one (or with a row sealed before migration 0045, not compared)."""
+    from .payees import correction_wins
+
+    check = checks[0] if checks and checks[0].sealed is not None else None
+    change = changes[0] if changes else None
+    if change is not None and correction_wins(change.at, None if check is None else check.at):
+        found = (change.ix, change.sealed, "change")
+    elif check is not None:
+        found = (check.ix, check.sealed, "check")
+    else:
+        return None
+    return None if found[0] is None else found
+
+
+def rows_with(current: tuple[str, Any, str], found: Sequence[Sequence[Any]]) -> list[SharedRow]:
+    """`BY_ACCOUNT`'s rows as `SHARED`'s."""
+    return [SharedRow(r.number, r.county_code, r.at, current[1], current[2]) for rows in found for r in rows]
+
+
+def warning_of(rows: Sequence[Any], principal: Principal, vault: Vault, today: date) -> dict[str, Any] | None:
+    """The warning from `SHARED`'s rows: the other households' cases in the window naming the case's payee account
+    now, those within the caller's counties by number; None when there is none there (a case outside the caller's
+    counties is not hinted at)."""
+    since = window_start(today)
+    numbers = sorted({r.number for r in rows if r.at is not None and r.at >= since
+                      and principal.may_see_county(r.county_code)})
+    if not numbers:
+        return None
+    from .payees import CORRECTION_ACCOUNT_COLUMN
+
+    try:
+        column = CORRECTION_ACCOUNT_COLUMN if rows[0].kind == "change" else "check.payee_account"
+        masked = mask_account(vault.open(bytes(rows[0].sealed), column))
+    except Exception:  # noqa: BLE001  (a damaged value: the tail is not shown)
+        masked = "****"
+    return {"account_number": masked, "case_numbers": numbers,
+            "message": "this account is also the payee of another household's case"}
+
+
+def case_warning_steps(case_id: str, principal: Principal, vault: Vault, today: date, *,
+                       probe: bool = False) -> Steps[dict[str, Any] | None]:
+    """The warning about the case's payee account now (`SHARED`, `warning_of`): one statement; with `probe`
+    (SQLite) the plain statements (`LATEST_CHECK`, `LATEST_CHANGE`, then `BY_ACCOUNT`). Read where a person acts on
+    it, never on the write that recorded the account."""
+    by_case = {"case_id": case_id}
+    if not probe:
+        rows, = yield [(SHARED, by_case)]
+        return warning_of(rows, principal, vault, today)
+    checks, changes = yield [(LATEST_CHECK, by_case), (LATEST_CHANGE, by_case)]
+    current = current_of(checks, changes)
+    if current is None:
+        return None
+    found = yield [(s, {**by_case, "ix": current[0]}) for s in BY_ACCOUNT]
+    return warning_of(rows_with(current, found), principal, vault, today)
+
+
+def case_warning(session: Session, case_id: str, principal: Principal, vault: Vault,
+                 today: date) -> dict[str, Any] | None:
+    """`case_warning_steps` within a session (the pages)."""
+    probe = session.get_bind().dialect.name == "sqlite"
+    return session_reader(session).run(case_warning_steps(case_id, principal, vault, today, probe=probe))

@@ -165,6 +165,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         contract_note = stagelabels.contract_waiting_zh(contract_review.waiting_note(session, case.contract_id, case))
         shared_hold = (one_account.case_hold_reason(session, case.id, ctx.clock.today())
                        if case.status in payees.PAYEE_STATUSES else None)
+        # 收款账户与其他家庭相同: said here, after the check is recorded, not by the check's write
+        shared_warning = one_account.case_warning(session, case.id, user, ctx.vault, ctx.clock.today()) \
+            if detail.checks else None
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -193,6 +196,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
                 photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
                 staff_words=one_account.STAFF_HOLD_REASON,
+                shared_warning=shared_warning,
                 sees_shared=user.has("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor"))
 
 

@@ -24,7 +24,6 @@ from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
 from ..checks import service as check_service
-from ..payments import one_account
 from ..domain import late_entry
 from ..domain.causes import CauseDef
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
@@ -369,10 +368,6 @@ class CheckPages(Controller):
             with ctx.db.begin() as session:
                 check_service.record_check(session, case_id, parsed.data, vault=ctx.vault, principal=user,
                                            clock=ctx.clock)
-                number = str((parsed.data.payee or {}).get("account_number") or "")
-                shared = bool(number) and one_account.warning(
-                    session, case_id=case_id, index=one_account.account_index(ctx.vault, number), number=number,
-                    principal=user, today=ctx.clock.today()) is not None
         except ValidationFailed as exc:
             for e in exc.errors:
                 add_error(state, FieldError(_rename(e, parsed), e.message), known, {})
@@ -386,7 +381,8 @@ class CheckPages(Controller):
                 return see_other(f"/cases/{case_id}", done="already")
             return self._render(request, ctx, case_id, state, status_code=409, evidence=evidence, rows=rows, bills=bills,
                                 message=exc.detail)
-        return see_other(f"/cases/{case_id}", done="check_shared_account" if shared else "check")
+        # The case page it leads to says whether the payee account also pays another household (`case_warning`).
+        return see_other(f"/cases/{case_id}", done="check")
 
 
 ANOTHER_HOUSEHOLD = "this person is recorded in another household"

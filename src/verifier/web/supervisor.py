@@ -20,6 +20,7 @@ from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain import late_entry, photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..payments import one_account
 from ..registers import service as register_service
 from ..store.paged import fold_search
 from ..http import Ctx, get, post
@@ -219,6 +220,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "photo_caveat": photo_times.CAVEAT,
             # 收款账户为工作人员本人账户 (whose is not said): the batch will hold it until a county reviewer clears it
             "staff_account": payees.staff_warning(session, check.payee_account_index),
+            # 收款账户与其他家庭相同: the supervisor asks about a shared payee account before confirming
+            "shared_account": one_account.case_warning(session, case.id, request.user, ctx.vault, ctx.clock.today()),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
