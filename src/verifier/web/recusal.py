@@ -69,8 +69,8 @@ class RecusalAdminPages(Controller):
     path = "/recusal"
 
     @get("/", opt=ADMIN)
-    def overview(self, ctx: Ctx, request: Req) -> Template:
-        return self._page(ctx, request, FormState())
+    def overview(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=100)] = "") -> Template:
+        return self._page(ctx, request, FormState(), q=q.strip())
 
     @post("/add", opt=ADMIN, status_code=303)
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -108,9 +108,9 @@ class RecusalAdminPages(Controller):
                                    clock=ctx.clock)
         return see_other("/recusal", done="recusal_removal_refused")
 
-    def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200) -> Template:
+    def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200, q: str = "") -> Template:
         with ctx.db.read() as session:
-            everyone = service.all_declarations(session, request.user, ctx.vault)
+            everyone = service.all_declarations(session, request.user, ctx.vault, q=q)
             pending = service.pending_removals(session, request.user, ctx.vault)
         return page(request, "recusal_admin.html", status_code=status_code, everyone=everyone, pending=pending,
-                    form=form, relations=RELATIONS, relation_names=rules.RELATIONS)
+                    form=form, q=q, relations=RELATIONS, relation_names=rules.RELATIONS)
