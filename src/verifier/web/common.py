@@ -167,7 +167,10 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
 def see_other(path: str, **query: Any) -> Redirect:
     """After a successful POST: 303 to the page showing the result (a reload does not post again)."""
     q = {k: v for k, v in query.items() if v is not None}
-    return Redirect(path=path + (("?" + urlencode(q)) if q else ""), status_code=303)
+    # a fragment (`/notices/n1#posting`) goes last: after it, the query would be the fragment's and the page would
+    # never read `done` (the photo uploaded without its message)
+    path, hash_, fragment = path.partition("#")
+    return Redirect(path=path + (("?" + urlencode(q)) if q else "") + hash_ + fragment, status_code=303)
 
 
 def safe_next(target: str | None) -> str:
