@@ -97,3 +97,38 @@ def test_names_and_numbers_in_the_new_tables_are_kept_whole(pages, ctx) -> None:
     assert re.search(r'<td class="name">[^<]+</td><td class="name">[^<]+</td>', html)
     css = pages.get("/static/app.css").text
     assert "td .mono, td.name { white-space: nowrap; }" in css
+
+
+def test_a_recusal_refusal_on_the_payee_changes_page_names_回避_once(pages, ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The payee changes page put each error under its field's name, and the refusal already starts with it: it
+    read 回避：回避：您与本户成员存在回避关系…; a message that starts with its field's name is not named twice."""
+    from deviation_helpers import person, ready_case as determined_ready
+    from sqlalchemy import select
+
+    from verifier.store.tables import Case, Member
+
+    case_id = determined_ready(ctx)
+    with ctx.db.read() as s:
+        hid = s.scalar(select(Case.household_id).where(Case.id == case_id))
+        members = [(m.name, ctx.vault.open(m.id_number_enc, "member.id_number"))
+                   for m in s.scalars(select(Member).where(Member.household_id == hid).order_by(Member.id))]
+    person(ctx, users, "sup", "insurer_supervisor")
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup"), json={
+        "account_name": members[0][0], "bank": "农村商业银行", "account_number": "6222020200199887766"})
+    assert r.status_code == 201, r.text
+    change = r.json()["id"]
+    pages.as_("fin1", "finance")
+    r = client.post("/api/recusal/mine", headers=users.headers("fin1"),
+                    json={"entries": [{"relation": "parent", "id_number": members[0][1]}]})
+    assert r.status_code == 200, r.text
+    r = pages.post(f"/payee-changes/{change}/approve", {"confirm": "yes"})
+    assert r.status_code == 422 and "与本户成员存在回避关系" in r.text, r.text
+    assert "回避：回避" not in r.text
+
+
+def test_a_message_is_named_by_its_field_once() -> None:
+    from verifier.web.labels import labelled
+
+    assert labelled("身份证号", "校验位不对") == "身份证号：校验位不对"
+    assert labelled("回避", "回避：您与本户成员存在回避关系") == "回避：您与本户成员存在回避关系"
+    assert labelled("", "请核对") == "请核对"

@@ -139,7 +139,7 @@ def add_error(state: FormState, e: FieldError, known: set[str], rename: Mapping[
     if name in known:
         state.add(name, message)
     else:
-        state.general.append(f"{labels.field_label(name)}：{message}")
+        state.general.append(labels.labelled(labels.field_label(name), message))
 
 
 def layout_context(request: Request[Any, Any, Any]) -> dict[str, Any]:

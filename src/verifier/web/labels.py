@@ -561,6 +561,12 @@ def file_problem(problem: Any) -> str:
     return f"{'，'.join(where)}：{message}" if where else message
 
 
+def labelled(label: str, message: str) -> str:
+    """A message under its field's name, as a page lists the errors of fields it has no box for: 身份证号：… .
+    A message that already starts with that name (回避：您与本户成员存在回避关系…) is not named twice."""
+    return message if not label or message.startswith(f"{label}：") else f"{label}：{message}"
+
+
 def field_label(field: str) -> str:
     m = re.fullmatch(r"members\[(\d+)\]\.?(\w*)", field)
     if m:
