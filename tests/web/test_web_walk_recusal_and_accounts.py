@@ -132,3 +132,11 @@ def test_a_message_is_named_by_its_field_once() -> None:
     assert labelled("身份证号", "校验位不对") == "身份证号：校验位不对"
     assert labelled("回避", "回避：您与本户成员存在回避关系") == "回避：您与本户成员存在回避关系"
     assert labelled("", "请核对") == "请核对"
+
+
+def test_the_batch_choice_opened_without_its_county_leads_to_the_batches(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("claims1", "insurer_claims")
+    for url in ("/payments/new", "/payments/new?county_code=340223", "/payments/new?contract_id=demo-2020"):
+        r = pages.get(url)
+        assert r.status_code == 303 and r.headers["location"] == "/payments", (url, r.status_code)
+    assert pages.get("/payments/new?county_code=12").status_code == 400
