@@ -418,6 +418,19 @@ def held_ready(session: Session, principal: Principal, today: date) -> int:
     return len(held(session, sorted(pairs), today))
 
 
+def count_open(session: Session, principal: Principal, today: date) -> int:
+    """How many shared accounts the caller's counties have a case on wait for a county reviewer (the home page's
+    card): what `groups(status="open")` lists, counted without opening any sealed account."""
+    found = records(session, _shared_indexes(session, today, principal.counties), today)
+    households: dict[str, set[str]] = {}
+    for r in found:
+        households.setdefault(r.index, set()).add(r.household_id)
+    mine = {r.index for r in found if principal.may_see_county(r.county_code)}
+    clearances = _clearances(session, set(households))
+    return sum(1 for ix, hh in households.items()
+               if len(hh) > 1 and ix in mine and _covered(clearances.get(ix, []), hh) is None)
+
+
 def group_out(group: Group) -> dict[str, Any]:
     """A shared account as the API answers it (the account masked, never in full)."""
     cleared = group.cleared

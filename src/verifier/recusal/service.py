@@ -27,6 +27,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
+from ..store.paged import fold_search
 from ..store.tables import Case, Member, User
 from ..store.vault import Vault
 from .models import StaffTie, StaffTieRemoval
@@ -344,9 +345,22 @@ def declaration_of(session: Session, principal: Principal, vault: Vault, user_id
     return _declarations(session, vault, [visible_user(session, principal, user_id)])[0]
 
 
-def all_declarations(session: Session, principal: Principal, vault: Vault) -> list[Declaration]:
-    """The admin's overview: every account of their counties with its live entries (masked)."""
-    return _declarations(session, vault, visible_users(session, principal))
+def all_declarations(session: Session, principal: Principal, vault: Vault, *, q: str = "") -> list[Declaration]:
+    """The admin's overview: every account of their counties with its live entries (masked); `q` narrows it to the
+    accounts whose name or username holds it (a county has hundreds of accounts)."""
+    text = fold_search(q).casefold()
+    users = [u for u in visible_users(session, principal)
+             if not text or text in fold_search(u.display_name).casefold() or text in u.username.casefold()]
+    return _declarations(session, vault, users)
+
+
+def count_removals_to_decide(session: Session, principal: Principal) -> int:
+    """Removals asked for in the admin's counties that this admin may decide (neither the entry's owner nor who
+    asked): the home page's card."""
+    users = {u.id for u in visible_users(session, principal)}
+    return sum(1 for user_id, asked_by in session.execute(
+        select(StaffTieRemoval.user_id, StaffTieRemoval.requested_by).where(StaffTieRemoval.status == "pending"))
+        if user_id in users and principal.id not in (user_id, asked_by))
 
 
 def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:

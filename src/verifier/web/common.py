@@ -64,7 +64,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
     NavItem("用户管理", "/users", ("admin",)),
     NavItem("角色授权", "/role-grants", ("admin", "county_reviewer")),
-    NavItem("回避申报", "/recusal", ("admin",)),
+    NavItem("回避申报管理", "/recusal", ("admin",)),
     NavItem("服务合同", "/contracts", ("county_reviewer", "admin", "auditor", "insurer_supervisor")),
 )
 
@@ -139,7 +139,7 @@ def add_error(state: FormState, e: FieldError, known: set[str], rename: Mapping[
     if name in known:
         state.add(name, message)
     else:
-        state.general.append(f"{labels.field_label(name)}：{message}")
+        state.general.append(labels.labelled(labels.field_label(name), message))
 
 
 def layout_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -167,7 +167,10 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
 def see_other(path: str, **query: Any) -> Redirect:
     """After a successful POST: 303 to the page showing the result (a reload does not post again)."""
     q = {k: v for k, v in query.items() if v is not None}
-    return Redirect(path=path + (("?" + urlencode(q)) if q else ""), status_code=303)
+    # a fragment (`/notices/n1#posting`) goes last: after it, the query would be the fragment's and the page would
+    # never read `done` (the photo uploaded without its message)
+    path, hash_, fragment = path.partition("#")
+    return Redirect(path=path + (("?" + urlencode(q)) if q else "") + hash_ + fragment, status_code=303)
 
 
 def safe_next(target: str | None) -> str:

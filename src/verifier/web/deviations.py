@@ -25,6 +25,7 @@ from ..sampling import service as smp
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
+from .labels import labelled
 from . import labels
 from .common import FormState, Req, clean, confirmed, counties_of, page, parse_day, see_other, user_names
 from .typed import typed_yuan
@@ -44,7 +45,7 @@ def _errors(state: FormState, exc: ValidationFailed, known: tuple[str, ...]) -> 
         if e.field in known:
             state.add(e.field, sl.zh(e.message))
         else:
-            state.general.append(f"{sl.recovery_field_zh(e.field)}：{sl.zh(e.message)}")
+            state.general.append(labelled(sl.recovery_field_zh(e.field), sl.zh(e.message)))
     return state
 
 
@@ -182,7 +183,7 @@ class RecoveryPages(Controller):
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail)
         except ValidationFailed as exc:
             return _detail(request, ctx, recovery_id, status_code=422, message="；".join(
-                f"{sl.recovery_field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+                labelled(sl.recovery_field_zh(e.field), sl.zh(e.message)) for e in exc.errors))
         return see_other(f"/recoveries/{recovery_id}", done="repayment_confirmed" if confirm else "repayment_rejected")
 
     @post("/{recovery_id:str}/repayments/{repayment_id:str}/confirm", opt=CONFIRMERS, status_code=303)

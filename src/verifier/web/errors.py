@@ -141,7 +141,7 @@ def _chinese(message: str, status: int) -> str:
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     details = []
     if isinstance(exc, ValidationFailed):
-        details = [f"{labels.field_label(e.field)}：{_chinese(e.message, 422)}" for e in exc.errors]
+        details = [labels.labelled(labels.field_label(e.field), _chinese(e.message, 422)) for e in exc.errors]
     message = _chinese(exc.detail, exc.status) if not isinstance(exc, ValidationFailed) else "提交的内容有误。"
     return error_page(request, exc.status, message, details)
 

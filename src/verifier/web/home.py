@@ -29,6 +29,8 @@ from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
 from ..notices.reading import posting_unconfirmed
+from ..payments import one_account
+from ..recusal import service as recusal_service
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
 from . import stagelabels
@@ -142,6 +144,12 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("导入部门比对名单", "/registers", None, "车辆、市场主体、商品房、财政供养、存款、医保结算")
     if user.has(*REPORT_READERS):
         card("月度报表", "/reports", None, "本县每月的核查、认定、公示、支付和资金")
+    if user.has("county_reviewer"):
+        card("一账多户待核实", "/shared-accounts", one_account.count_open(session, user, today),
+             "多户共用同一收款账户，核实前暂缓支付")
+    if user.has(*recusal_service.ADMIN):
+        card("回避移除待确认", "/recusal", recusal_service.count_removals_to_decide(session, user),
+             "申请移除的回避申报，须由申报人和申请人以外的管理员确认")
     if user.has("auditor", "county_reviewer", "admin"):
         latest = latest_checkpoint(session)
         card("审计日志", "/audit", audit_log.tree_size(session),

@@ -66,8 +66,9 @@ FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
 CHANNELS = dict(CHANNEL_ZH)
 # why a photo of a notice on the wall does or does not count for its posting (domain.photo_times.wall_photo_standing)
-WALL_PHOTO_STANDING = {"in_period": "公示期内", "no_time": "照片没有拍摄时间", "outside_period": "不在公示期内",
-                       "after_upload": "拍摄时间晚于上传时间（相机时钟有误或时间被改过）",
+WALL_PHOTO_STANDING = {"in_period": "公示期内", "no_time": "照片没有拍摄时间，不计入",
+                       "outside_period": "不在公示期内拍摄，不计入",
+                       "after_upload": "拍摄时间晚于上传时间（相机时钟有误或时间被改过），不计入",
                        "uploaded_late": f"公示期满 {WALL_UPLOAD_GRACE_DAYS} 天后才上传，不计入"}
 RULES = {"income_line": "人均纯收入不高于收入线", "burden": "无稳定收入且刚性支出明显超过收入", "none": "不符合条件"}
 REVIEW_RESULTS = {"pass": "通过", "fail": "未通过"}
@@ -561,6 +562,12 @@ def file_problem(problem: Any) -> str:
     if problem.field and problem.field != "file":
         where.append(f"“{field_label(problem.field)}”列")
     return f"{'，'.join(where)}：{message}" if where else message
+
+
+def labelled(label: str, message: str) -> str:
+    """A message under its field's name, as a page lists the errors of fields it has no box for: 身份证号：… .
+    A message that already starts with that name (回避：您与本户成员存在回避关系…) is not named twice."""
+    return message if not label or message.startswith(f"{label}：") else f"{label}：{message}"
 
 
 def field_label(field: str) -> str:

@@ -24,6 +24,7 @@ from ..payments.schemas import PayeeChangeOut
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
+from .labels import labelled
 from .common import (FormState, Req, clean, confirmed, counties_of, folded, form_state, page, see_other,
                      user_names)
 from .paging import Pager, page_param
@@ -84,7 +85,7 @@ class PayeePages(Controller):
                 if e.field in PAYEE_FIELDS:
                     state.add(e.field, sl.zh(e.message))
                 else:
-                    state.general.append(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}")
+                    state.general.append(labelled(sl.field_zh(e.field), sl.zh(e.message)))
             return render_request(request, ctx, case_id, state, status_code=422)
         except InvalidState as exc:
             return render_request(request, ctx, case_id, form_state(data, None, PAYEE_FIELDS), status_code=409,
@@ -159,7 +160,7 @@ class PayeeChangePages(Controller):
             return render_changes(request, ctx, status_code=exc.status, message=exc.detail)
         except ValidationFailed as exc:
             return render_changes(request, ctx, status_code=422,
-                                  message="；".join(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+                                  message="；".join(labelled(sl.field_zh(e.field), sl.zh(e.message)) for e in exc.errors))
         if not confirm:
             return render_changes(request, ctx, status_code=422, message=APPROVE_UNCONFIRMED)
         return see_other("/payee-changes", done="payee_approved" if approve else "payee_rejected")

@@ -67,8 +67,8 @@ class RecusalAdminPages(Controller):
     path = "/recusal"
 
     @get("/", opt=ADMIN)
-    def overview(self, ctx: Ctx, request: Req) -> Template:
-        return self._page(ctx, request, FormState())
+    def overview(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=100)] = "") -> Template:
+        return self._page(ctx, request, FormState(), q=q.strip())
 
     @post("/add", opt=ADMIN, status_code=303)
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -106,8 +106,8 @@ class RecusalAdminPages(Controller):
                                    clock=ctx.clock)
         return see_other("/recusal", done="recusal_removal_refused")
 
-    def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200) -> Template:
-        return render_admin(ctx, request, form, status_code)
+    def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200, q: str = "") -> Template:
+        return render_admin(ctx, request, form, status_code, q=q)
 
 
 def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200, removing: str = "",
@@ -121,12 +121,12 @@ def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200,
 
 
 def render_admin(ctx: Any, request: Req, form: FormState, status_code: int = 200,
-                 account_form: FormState | None = None) -> Template:
+                 account_form: FormState | None = None, q: str = "") -> Template:
     with ctx.db.read() as session:
-        everyone = service.all_declarations(session, request.user, ctx.vault)
+        everyone = service.all_declarations(session, request.user, ctx.vault, q=q)
         pending = service.pending_removals(session, request.user, ctx.vault)
         own = staff_accounts.accounts_of(session, ctx.vault, [d.user_id for d in everyone])
         pending_accounts = staff_accounts.pending_removals(session, request.user, ctx.vault)
     return page(request, "recusal_admin.html", status_code=status_code, everyone=everyone, pending=pending,
-                form=form, relations=RELATIONS, relation_names=rules.RELATIONS, own_accounts=own,
+                form=form, q=q, relations=RELATIONS, relation_names=rules.RELATIONS, own_accounts=own,
                 pending_accounts=pending_accounts, account_form=account_form or FormState())

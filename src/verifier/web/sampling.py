@@ -34,6 +34,7 @@ from ..contract_review import reads as contract_reads
 from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
+from .labels import labelled
 from .paging import Pager, page_param
 from .templating import round_name
 from .deviations import round_assessment
@@ -71,7 +72,7 @@ def _add(state: FormState, errors: list[FieldError], known: tuple[str, ...]) -> 
         if e.field in known:
             state.add(e.field, sl.zh(e.message))
         else:
-            state.general.append(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}")
+            state.general.append(labelled(sl.field_zh(e.field), sl.zh(e.message)))
     return state
 
 

@@ -23,7 +23,7 @@ from .. import stagelabels as sl
 from ..common import Req, clean, folded, page, see_other
 from .roles import CLAIMS
 
-County = Annotated[str, Parameter(pattern=r"^\d{6}$")]
+County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
 Contract = Annotated[str, Parameter(max_length=80)]
 Text = Annotated[str, Parameter(max_length=200)]
 
@@ -65,9 +65,14 @@ class BatchChoicePages(Controller):
     path = "/payments/new"
 
     @get("/", opt=CLAIMS)
-    def new(self, ctx: Ctx, request: Req, county_code: County, contract_id: Contract, place: Text = "") -> Template:
+    def new(self, ctx: Ctx, request: Req, county_code: County = "", contract_id: Contract = "",
+            place: Text = "") -> Any:
         """Every case ready is chosen at first; opened at a town or village (a link), the cases of it are. (The
-        search is sent in the form's body, so that an ID number typed never goes into an address.)"""
+        search is sent in the form's body, so that an ID number typed never goes into an address.) Opened without
+        its county and contract (a bookmark, an address typed), it leads to 支付批次, where each county and contract
+        has its link, rather than to an error page."""
+        if not county_code or not contract_id:
+            return see_other("/payments")
         if place:
             return _render(request, ctx, county=county_code, contract=contract_id, q="", place=place, chosen=[],
                            pick_shown=True)
