@@ -33,6 +33,8 @@ def test_own_account_declared_masked_and_removed_only_by_another_admin(pages, ct
     assert pages.post(f"/account/recusal/accounts/{account_id}/removal", {"reason": "已注销"}).status_code == 303
     text = pages.get("/recusal").text
     assert 'id="account-removals"' in text and "须由另一位管理员确认" in text and SALARY not in text
+    title = re.search(r"<title>(.*?)</title>", text, re.S)
+    assert title is not None and "<" not in title.group(1) and text.count('id="account-removals"') == 1  # once, in the page
     removal = re.search(r"/recusal/accounts/removals/(saccrm[^/]+)/confirm", text)
     assert removal is None  # no button for the owner; posting anyway is refused in Chinese
     from verifier.recusal.models import StaffAccountRemoval
