@@ -23,12 +23,13 @@ from ..accounts.service import manageable_user, visible_user, visible_users
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain import recusal as rules
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
 from ..store.tables import Case, Member, User
 from ..store.vault import Vault
+from . import removal
 from .models import StaffTie, StaffTieRemoval
 
 ID_COLUMN = "staff_tie.id_number"
@@ -197,81 +198,32 @@ def declare(session: Session, user_id: str, entries: Sequence[Entry], *, princip
     return rows
 
 
-def _county(user: User) -> str | None:
-    counties = list(user.counties or ())
-    return counties[0] if len(counties) == 1 else None
+_county = removal.county
+
+
+def _describe(vault: Vault, tie: StaffTie) -> dict[str, str]:
+    return {"relation": tie.relation, "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN))}
+
+
+TIE = removal.Kind(
+    entry=StaffTie, removal=StaffTieRemoval, entry_fk="tie_id", id_prefix="tierm", id_key="tie_id", describe=_describe,
+    requested="recusal.removal_requested", confirmed="recusal.removal_confirmed", refused="recusal.removal_refused",
+    no_reason="请说明删除的原因（如身份证号填错、关系已不存在）", already_pending="该项已提出删除，正在等待管理员确认")
 
 
 def request_removal(session: Session, tie_id: str, *, reason: str, principal: Principal, vault: Vault,
                     clock: Clock) -> StaffTieRemoval:
     """Ask that an entry be removed (a wrong number, a relation that ended): by its owner or an admin; it stays in
     force until another admin confirms."""
-    tie = _tie(session, tie_id, principal, for_update=True)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed.one("reason", "请说明删除的原因（如身份证号填错、关系已不存在）")
-    if len(reason) > 500:
-        raise ValidationFailed.one("reason", "原因最多 500 个字")
-    if session.scalar(select(StaffTieRemoval.id).where(StaffTieRemoval.tie_id == tie.id,
-                                                       StaffTieRemoval.status == "pending")):
-        raise InvalidState("该项已提出删除，正在等待管理员确认")
-    removal = StaffTieRemoval(id=new_id("tierm"), tie_id=tie.id, user_id=tie.user_id, reason=reason,
-                              status="pending", requested_by=principal.id, requested_at=clock.now())
-    session.add(removal)
-    session.flush()
-    owner = session.get(User, tie.user_id)
-    audit.append(session, actor=principal.id, role="admin" if principal.id != tie.user_id else principal.main_role,
-                 action="recusal.removal_requested", subject=tie.user_id,
-                 payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
-                          "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
-                          "reason": audit.text_digest(reason)},
-                 clock=clock, county_code=None if owner is None else _county(owner))
-    return removal
+    return removal.request_removal(session, TIE, tie_id, reason=reason, principal=principal, vault=vault,
+                                   clock=clock)
 
 
 def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
                    vault: Vault, clock: Clock) -> StaffTieRemoval:
     """An admin other than the owner and the requester confirms (the entry is removed) or refuses (it stays)."""
-    removal = session.scalar(select(StaffTieRemoval).where(StaffTieRemoval.id == removal_id).with_for_update())
-    if removal is None:
-        raise NotFound("no such removal request")
-    owner = visible_user(session, principal, removal.user_id)
-    why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
-                                confirmer_is_admin=principal.has("admin"))
-    if why is not None:
-        raise Forbidden(why)
-    manageable_user(session, principal, removal.user_id)
-    if removal.status != "pending":
-        raise InvalidState("该删除申请已处理")
-    tie = session.get(StaffTie, removal.tie_id)
-    assert tie is not None
-    now = clock.now()
-    removal.status = "confirmed" if confirm else "refused"
-    removal.decided_by, removal.decided_at, removal.note = principal.id, now, (note or "").strip() or None
-    if confirm:
-        tie.removed_at, tie.removed_by = now, principal.id
-    session.flush()
-    action = "recusal.removal_confirmed"
-    if not confirm:
-        action = "recusal.removal_refused"
-    audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,
-                 payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
-                          "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
-                          "requested_by": removal.requested_by},
-                 clock=clock, county_code=_county(owner))
-    return removal
-
-
-def _tie(session: Session, tie_id: str, principal: Principal, *, for_update: bool = False) -> StaffTie:
-    stmt = select(StaffTie).where(StaffTie.id == tie_id)
-    tie = session.scalar(stmt.with_for_update() if for_update else stmt)
-    if tie is None or tie.removed_at is not None:
-        raise NotFound("no such entry")
-    if tie.user_id != principal.id:
-        if not principal.has("admin"):
-            raise NotFound("no such entry")
-        manageable_user(session, principal, tie.user_id)
-    return tie
+    return removal.decide_removal(session, TIE, removal_id, confirm=confirm, note=note, principal=principal,
+                                  vault=vault, clock=clock)
 
 
 # ---- read models (masked)

@@ -14,7 +14,7 @@ from ..http import Ctx, post
 from ..recusal import accounts as staff_accounts
 from . import stagelabels as sl
 from .common import FormState, Req, form_state, see_other
-from .recusal import render_admin, render_mine
+from .recusal import ask_removal, decide_removal, render_admin, render_mine
 
 ANY: dict[str, Any] = {"roles": "any"}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -49,9 +49,7 @@ class OwnAccountPages(Controller):
     @post("/{account_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         try:
-            with ctx.db.begin() as session:
-                staff_accounts.request_removal(session, account_id, reason=str(data.get("reason") or ""),
-                                               principal=request.user, vault=ctx.vault, clock=ctx.clock)
+            ask_removal(ctx, request, staff_accounts.ACCOUNT, account_id, data)
         except (ValidationFailed, InvalidState) as exc:
             return render_mine(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
                                account_form=_refused({}, exc))
@@ -76,9 +74,7 @@ class AdminAccountPages(Controller):
     @post("/{account_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         try:
-            with ctx.db.begin() as session:
-                staff_accounts.request_removal(session, account_id, reason=str(data.get("reason") or ""),
-                                               principal=request.user, vault=ctx.vault, clock=ctx.clock)
+            ask_removal(ctx, request, staff_accounts.ACCOUNT, account_id, data)
         except (ValidationFailed, InvalidState) as exc:
             return render_admin(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
                                 account_form=_refused({}, exc))
@@ -88,9 +84,7 @@ class AdminAccountPages(Controller):
     def decide(self, removal_id: Id, verb: Annotated[str, Parameter(pattern=r"^(confirm|refuse)$")], ctx: Ctx,
                request: Req) -> Any:
         try:
-            with ctx.db.begin() as session:
-                staff_accounts.decide_removal(session, removal_id, confirm=verb == "confirm", principal=request.user,
-                                              vault=ctx.vault, clock=ctx.clock)
+            decide_removal(ctx, request, staff_accounts.ACCOUNT, removal_id, confirm=verb == "confirm")
         except (Forbidden, InvalidState, NotFound) as exc:
             return render_admin(ctx, request, FormState(), status_code=exc.status, account_form=_refused({}, exc))
         return see_other("/recusal", done="recusal_removal_confirmed" if verb == "confirm"
