@@ -116,21 +116,6 @@ ACCOUNT = removal.Kind(
     forbidden=lambda why: why.replace("本人的回避申报", "您本人申报的银行账户").replace("回避申报", "工作人员本人账户"))
 
 
-def request_removal(session: Session, account_id: str, *, reason: str, principal: Principal, vault: Vault,
-                    clock: Clock) -> StaffAccountRemoval:
-    """Ask that a declared account be removed (by its owner or an admin); it stays in force until another admin
-    confirms."""
-    return removal.request_removal(session, ACCOUNT, account_id, reason=reason, principal=principal, vault=vault,
-                                   clock=clock)
-
-
-def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
-                   vault: Vault, clock: Clock) -> StaffAccountRemoval:
-    """An admin other than the owner and the requester confirms (the account is removed) or refuses (it stays)."""
-    return removal.decide_removal(session, ACCOUNT, removal_id, confirm=confirm, note=note, principal=principal,
-                                  vault=vault, clock=clock)
-
-
 # ---- read models (masked)
 
 

@@ -211,21 +211,6 @@ TIE = removal.Kind(
     no_reason="请说明删除的原因（如身份证号填错、关系已不存在）", already_pending="该项已提出删除，正在等待管理员确认")
 
 
-def request_removal(session: Session, tie_id: str, *, reason: str, principal: Principal, vault: Vault,
-                    clock: Clock) -> StaffTieRemoval:
-    """Ask that an entry be removed (a wrong number, a relation that ended): by its owner or an admin; it stays in
-    force until another admin confirms."""
-    return removal.request_removal(session, TIE, tie_id, reason=reason, principal=principal, vault=vault,
-                                   clock=clock)
-
-
-def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
-                   vault: Vault, clock: Clock) -> StaffTieRemoval:
-    """An admin other than the owner and the requester confirms (the entry is removed) or refuses (it stays)."""
-    return removal.decide_removal(session, TIE, removal_id, confirm=confirm, note=note, principal=principal,
-                                  vault=vault, clock=clock)
-
-
 # ---- read models (masked)
 
 
