@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..accounts.service import manageable_user, visible_users
+from ..accounts.service import visible_users
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from ..domain.errors import FieldError, ValidationFailed
 from ..domain.masking import mask_account
 from ..payments.one_account import account_index
 from ..store.base import new_id
@@ -57,16 +57,7 @@ _county = removal.county
 def declare(session: Session, user_id: str, numbers: Sequence[str], *, principal: Principal, vault: Vault,
             clock: Clock) -> list[StaffAccount]:
     """Add bank accounts to `user_id`'s own accounts: by the person, or an admin who manages their account."""
-    if user_id == principal.id:
-        owner = session.get(User, user_id)
-        role = principal.main_role
-        if owner is None:
-            raise NotFound("no such user")
-    elif principal.has("admin"):
-        owner = manageable_user(session, principal, user_id)
-        role = "admin"
-    else:
-        raise Forbidden("只有本人或管理员可以填写本人账户")
+    owner, role = removal.declarer(session, user_id, principal, refused="只有本人或管理员可以填写本人账户")
     problems: list[FieldError] = []
     clean: list[str] = []
     if not numbers:

@@ -43,6 +43,19 @@ def county(user: User) -> str | None:
     return counties[0] if len(counties) == 1 else None
 
 
+def declarer(session: Session, user_id: str, principal: Principal, *, refused: str) -> tuple[User, str]:
+    """Who may add to `user_id`'s declaration (either kind): the person, or an admin who manages their account.
+    (the owner, the audit role)"""
+    if user_id == principal.id:
+        owner = session.get(User, user_id)
+        if owner is None:
+            raise NotFound("no such user")
+        return owner, principal.main_role
+    if principal.has("admin"):
+        return manageable_user(session, principal, user_id), "admin"
+    raise Forbidden(refused)
+
+
 def entry_for(session: Session, kind: Kind, entry_id: str, principal: Principal, *, for_update: bool = False) -> Any:
     """A live entry its owner, or an admin who manages the owner, may act on (else 404)."""
     stmt = select(kind.entry).where(kind.entry.id == entry_id)

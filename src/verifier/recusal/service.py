@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..accounts.service import manageable_user, visible_user, visible_users
+from ..accounts.service import visible_user, visible_users
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain import recusal as rules
-from ..domain.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
@@ -157,16 +157,7 @@ def _clean(entries: Sequence[Entry], today: date) -> tuple[list[tuple[str, str]]
 def declare(session: Session, user_id: str, entries: Sequence[Entry], *, principal: Principal, vault: Vault,
             clock: Clock) -> list[StaffTie]:
     """Add entries to `user_id`'s declaration: by the person themselves, or an admin who manages their account."""
-    if user_id == principal.id:
-        owner = session.get(User, user_id)
-        role = principal.main_role
-        if owner is None:
-            raise NotFound("no such user")
-    elif principal.has("admin"):
-        owner = manageable_user(session, principal, user_id)
-        role = "admin"
-    else:
-        raise Forbidden("只有本人或管理员可以填写回避申报")
+    owner, role = removal.declarer(session, user_id, principal, refused="只有本人或管理员可以填写回避申报")
     clean, problems = _clean(entries, clock.today())
     indexes = [vault.blind_index(idn, INDEX_KIND) for _, idn in clean]
     live = set(session.scalars(select(StaffTie.id_number_bidx).where(StaffTie.user_id == owner.id,
