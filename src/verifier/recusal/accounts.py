@@ -21,14 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..accounts.service import visible_users
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.masking import mask_account
 from ..payments.one_account import account_index
 from ..store.base import new_id
-from ..store.tables import User
 from ..store.vault import Vault
 from . import removal
 from .models import StaffAccount, StaffAccountRemoval
@@ -151,15 +149,8 @@ def accounts_of(session: Session, vault: Vault, user_ids: Sequence[str]) -> dict
 
 
 def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:
-    users = {u.id: u for u in visible_users(session, principal)}
-    rows = [(r, a) for r, a in session.execute(
-        select(StaffAccountRemoval, StaffAccount).join(StaffAccount, StaffAccount.id == StaffAccountRemoval.account_id)
-        .where(StaffAccountRemoval.status == "pending").order_by(StaffAccountRemoval.requested_at)).tuples()
-        if r.user_id in users]
-    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
-        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
-    return [PendingRemoval(id=r.id, account_id=a.id, user_id=r.user_id, username=users[r.user_id].username,
-                           display_name=users[r.user_id].display_name,
+    return [PendingRemoval(id=r.id, account_id=a.id, user_id=r.user_id, username=owner.username,
+                           display_name=owner.display_name,
                            account_number=mask_account(vault.open(a.account_number_enc, COLUMN)), reason=r.reason,
-                           requested_by=r.requested_by, requested_by_name=names.get(r.requested_by, r.requested_by),
-                           requested_at=r.requested_at) for r, a in rows]
+                           requested_by=r.requested_by, requested_by_name=name, requested_at=r.requested_at)
+            for r, a, owner, name in removal.pending(session, ACCOUNT, principal)]

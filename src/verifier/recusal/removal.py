@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..accounts.service import manageable_user, visible_user
+from ..accounts.service import manageable_user, visible_user, visible_users
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain import recusal as rules
@@ -123,3 +123,17 @@ def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bo
                           "requested_by": removal.requested_by},
                  clock=clock, county_code=county(owner))
     return removal
+
+
+def pending(session: Session, kind: Kind, principal: Principal) -> list[tuple[Any, Any, User, str]]:
+    """The removals waiting for a decision over the accounts `principal` sees, oldest first:
+    (removal, entry, owner, the requester's display name)."""
+    users = {u.id: u for u in visible_users(session, principal)}
+    fk = getattr(kind.removal, kind.entry_fk)
+    rows = [(r, e) for r, e in session.execute(
+        select(kind.removal, kind.entry).join(kind.entry, kind.entry.id == fk)
+        .where(kind.removal.status == "pending").order_by(kind.removal.requested_at)).tuples()
+        if r.user_id in users]
+    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
+        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
+    return [(r, e, users[r.user_id], names.get(r.requested_by, r.requested_by)) for r, e in rows]

@@ -278,15 +278,8 @@ def all_declarations(session: Session, principal: Principal, vault: Vault) -> li
 
 
 def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:
-    users = {u.id: u for u in visible_users(session, principal)}
-    rows = [(r, t) for r, t in session.execute(
-        select(StaffTieRemoval, StaffTie).join(StaffTie, StaffTie.id == StaffTieRemoval.tie_id)
-        .where(StaffTieRemoval.status == "pending").order_by(StaffTieRemoval.requested_at)).tuples()
-        if r.user_id in users]
-    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
-        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
-    return [PendingRemoval(id=r.id, tie_id=t.id, user_id=r.user_id, username=users[r.user_id].username,
-                           display_name=users[r.user_id].display_name, relation=t.relation,
+    return [PendingRemoval(id=r.id, tie_id=t.id, user_id=r.user_id, username=owner.username,
+                           display_name=owner.display_name, relation=t.relation,
                            id_number=mask_id(vault.open(t.id_number_enc, ID_COLUMN)), reason=r.reason,
-                           requested_by=r.requested_by, requested_by_name=names.get(r.requested_by, r.requested_by),
-                           requested_at=r.requested_at) for r, t in rows]
+                           requested_by=r.requested_by, requested_by_name=name, requested_at=r.requested_at)
+            for r, t, owner, name in removal.pending(session, TIE, principal)]
