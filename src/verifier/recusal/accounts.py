@@ -21,16 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..accounts.service import manageable_user, visible_user, visible_users
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain import recusal as rules
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, ValidationFailed
 from ..domain.masking import mask_account
 from ..payments.one_account import account_index
 from ..store.base import new_id
-from ..store.tables import User
 from ..store.vault import Vault
+from . import removal
 from .models import StaffAccount, StaffAccountRemoval
 
 COLUMN = "staff_account.account_number"
@@ -51,24 +49,13 @@ def owners(session: Session, indexes: Collection[str]) -> dict[str, set[str]]:
     return out
 
 
-def _county(user: User) -> str | None:
-    counties = list(user.counties or ())
-    return counties[0] if len(counties) == 1 else None
+_county = removal.county
 
 
 def declare(session: Session, user_id: str, numbers: Sequence[str], *, principal: Principal, vault: Vault,
             clock: Clock) -> list[StaffAccount]:
     """Add bank accounts to `user_id`'s own accounts: by the person, or an admin who manages their account."""
-    if user_id == principal.id:
-        owner = session.get(User, user_id)
-        role = principal.main_role
-        if owner is None:
-            raise NotFound("no such user")
-    elif principal.has("admin"):
-        owner = manageable_user(session, principal, user_id)
-        role = "admin"
-    else:
-        raise Forbidden("只有本人或管理员可以填写本人账户")
+    owner, role = removal.declarer(session, user_id, principal, refused="只有本人或管理员可以填写本人账户")
     problems: list[FieldError] = []
     clean: list[str] = []
     if not numbers:
@@ -105,76 +92,17 @@ def declare(session: Session, user_id: str, numbers: Sequence[str], *, principal
     return rows
 
 
-def _account(session: Session, account_id: str, principal: Principal) -> StaffAccount:
-    row = session.scalar(select(StaffAccount).where(StaffAccount.id == account_id).with_for_update())
-    if row is None or row.removed_at is not None:
-        raise NotFound("no such entry")
-    if row.user_id != principal.id:
-        if not principal.has("admin"):
-            raise NotFound("no such entry")
-        manageable_user(session, principal, row.user_id)
-    return row
+def _describe(vault: Vault, row: StaffAccount) -> dict[str, str]:
+    return {"account_number": mask_account(vault.open(row.account_number_enc, COLUMN)),
+            "account_hmac": row.account_index}
 
 
-def request_removal(session: Session, account_id: str, *, reason: str, principal: Principal, vault: Vault,
-                    clock: Clock) -> StaffAccountRemoval:
-    """Ask that a declared account be removed (by its owner or an admin); it stays in force until another admin
-    confirms."""
-    row = _account(session, account_id, principal)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed.one("reason", "请说明删除的原因（如账号填错、账户已注销）")
-    if len(reason) > 500:
-        raise ValidationFailed.one("reason", "原因最多 500 个字")
-    if session.scalar(select(StaffAccountRemoval.id).where(StaffAccountRemoval.account_id == row.id,
-                                                           StaffAccountRemoval.status == "pending")):
-        raise InvalidState("该账户已提出删除，正在等待管理员确认")
-    removal = StaffAccountRemoval(id=new_id("saccrm"), account_id=row.id, user_id=row.user_id, reason=reason,
-                                  status="pending", requested_by=principal.id, requested_at=clock.now())
-    session.add(removal)
-    session.flush()
-    owner = session.get(User, row.user_id)
-    audit.append(session, actor=principal.id, role="admin" if principal.id != row.user_id else principal.main_role,
-                 action="staff_account.removal_requested", subject=row.user_id,
-                 payload={"staff_account_id": row.id, "removal_id": removal.id,
-                          "account_number": mask_account(vault.open(row.account_number_enc, COLUMN)),
-                          "account_hmac": row.account_index, "reason": audit.text_digest(reason)},
-                 clock=clock, county_code=None if owner is None else _county(owner))
-    return removal
-
-
-def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
-                   vault: Vault, clock: Clock) -> StaffAccountRemoval:
-    """An admin other than the owner and the requester confirms (the account is removed) or refuses (it stays)."""
-    removal = session.scalar(select(StaffAccountRemoval).where(StaffAccountRemoval.id == removal_id)
-                             .with_for_update())
-    if removal is None:
-        raise NotFound("no such removal request")
-    owner = visible_user(session, principal, removal.user_id)
-    why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
-                                confirmer_is_admin=principal.has("admin"))
-    if why is not None:
-        raise Forbidden(why.replace("本人的回避申报", "您本人申报的银行账户").replace("回避申报", "工作人员本人账户"))
-    manageable_user(session, principal, removal.user_id)
-    if removal.status != "pending":
-        raise InvalidState("该删除申请已处理")
-    row = session.get(StaffAccount, removal.account_id)
-    assert row is not None
-    now = clock.now()
-    removal.status = "confirmed" if confirm else "refused"
-    removal.decided_by, removal.decided_at, removal.note = principal.id, now, (note or "").strip() or None
-    if confirm:
-        row.removed_at, row.removed_by = now, principal.id
-    session.flush()
-    action = "staff_account.removal_confirmed"
-    if not confirm:
-        action = "staff_account.removal_refused"
-    audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,
-                 payload={"staff_account_id": row.id, "removal_id": removal.id,
-                          "account_number": mask_account(vault.open(row.account_number_enc, COLUMN)),
-                          "account_hmac": row.account_index, "requested_by": removal.requested_by},
-                 clock=clock, county_code=_county(owner))
-    return removal
+ACCOUNT = removal.Kind(
+    entry=StaffAccount, removal=StaffAccountRemoval, entry_fk="account_id", id_prefix="saccrm",
+    id_key="staff_account_id", describe=_describe, requested="staff_account.removal_requested",
+    confirmed="staff_account.removal_confirmed", refused="staff_account.removal_refused",
+    no_reason="请说明删除的原因（如账号填错、账户已注销）", already_pending="该账户已提出删除，正在等待管理员确认",
+    forbidden=lambda why: why.replace("本人的回避申报", "您本人申报的银行账户").replace("回避申报", "工作人员本人账户"))
 
 
 # ---- read models (masked)
@@ -221,15 +149,8 @@ def accounts_of(session: Session, vault: Vault, user_ids: Sequence[str]) -> dict
 
 
 def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:
-    users = {u.id: u for u in visible_users(session, principal)}
-    rows = [(r, a) for r, a in session.execute(
-        select(StaffAccountRemoval, StaffAccount).join(StaffAccount, StaffAccount.id == StaffAccountRemoval.account_id)
-        .where(StaffAccountRemoval.status == "pending").order_by(StaffAccountRemoval.requested_at)).tuples()
-        if r.user_id in users]
-    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
-        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
-    return [PendingRemoval(id=r.id, account_id=a.id, user_id=r.user_id, username=users[r.user_id].username,
-                           display_name=users[r.user_id].display_name,
+    return [PendingRemoval(id=r.id, account_id=a.id, user_id=r.user_id, username=owner.username,
+                           display_name=owner.display_name,
                            account_number=mask_account(vault.open(a.account_number_enc, COLUMN)), reason=r.reason,
-                           requested_by=r.requested_by, requested_by_name=names.get(r.requested_by, r.requested_by),
-                           requested_at=r.requested_at) for r, a in rows]
+                           requested_by=r.requested_by, requested_by_name=name, requested_at=r.requested_at)
+            for r, a, owner, name in removal.pending(session, ACCOUNT, principal)]

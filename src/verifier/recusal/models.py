@@ -21,6 +21,20 @@ _PENDING = text("status = 'pending'")
 RELATION_CODES = ("self", "spouse", "parent", "child", "sibling", "grandparent", "grandchild", "in_law", "other")
 
 
+class RemovalColumns:
+    """The columns every removal table shares (after its id and the column naming its entry): the flow of
+    `recusal/removal.py`. The tables themselves stay two (`staff_tie_removal`, `staff_account_removal`)."""
+
+    user_id: Mapped[str] = mapped_column(String(40), index=True, sort_order=10)  # the owner of the entry
+    reason: Mapped[str] = mapped_column(Text, sort_order=10)
+    status: Mapped[str] = mapped_column(String(16), sort_order=10)
+    requested_by: Mapped[str] = mapped_column(String(40), sort_order=10)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), sort_order=10)
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True, sort_order=10)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, sort_order=10)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True, sort_order=10)
+
+
 class StaffTie(Base):
     __tablename__ = "staff_tie"
     __table_args__ = (
@@ -41,7 +55,7 @@ class StaffTie(Base):
     removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)  # the admin who confirmed
 
 
-class StaffTieRemoval(Base):
+class StaffTieRemoval(RemovalColumns, Base):
     __tablename__ = "staff_tie_removal"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
@@ -51,14 +65,6 @@ class StaffTieRemoval(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tie_id: Mapped[str] = mapped_column(ForeignKey("staff_tie.id"), index=True)
-    user_id: Mapped[str] = mapped_column(String(40), index=True)  # the owner of the entry
-    reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
-    requested_by: Mapped[str] = mapped_column(String(40))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class StaffAccount(Base):
@@ -82,7 +88,7 @@ class StaffAccount(Base):
     removed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
-class StaffAccountRemoval(Base):
+class StaffAccountRemoval(RemovalColumns, Base):
     """A removal of a declared account asked for, as `staff_tie_removal` is for a tie (the same four eyes)."""
 
     __tablename__ = "staff_account_removal"
@@ -94,11 +100,3 @@ class StaffAccountRemoval(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("staff_account.id"), index=True)
-    user_id: Mapped[str] = mapped_column(String(40), index=True)
-    reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
-    requested_by: Mapped[str] = mapped_column(String(40))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    note: Mapped[str | None] = mapped_column(Text, nullable=True)

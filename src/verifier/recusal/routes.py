@@ -11,7 +11,7 @@ from litestar.params import Parameter
 
 from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
-from . import accounts, service
+from . import accounts, removal, service
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 AnyRequest = Request[Principal, Any, Any]
@@ -88,14 +88,23 @@ def _out(d: service.Declaration, session: Any = None, vault: Any = None) -> Decl
                         removal_pending=a.removal_pending, removal_id=a.removal_id) for a in own])
 
 
-def _account_removal(r: Any) -> RemovalOut:
-    return RemovalOut(id=r.id, tie_id=r.account_id, user_id=r.user_id, status=r.status, requested_by=r.requested_by,
-                      decided_by=r.decided_by)
+def _removal(r: Any, kind: removal.Kind) -> RemovalOut:
+    return RemovalOut(id=r.id, tie_id=getattr(r, kind.entry_fk), user_id=r.user_id, status=r.status,
+                      requested_by=r.requested_by, decided_by=r.decided_by)
 
 
-def _removal(r: Any) -> RemovalOut:
-    return RemovalOut(id=r.id, tie_id=r.tie_id, user_id=r.user_id, status=r.status, requested_by=r.requested_by,
-                      decided_by=r.decided_by)
+def _ask(ctx: Ctx, request: AnyRequest, kind: removal.Kind, entry_id: str, reason: str) -> RemovalOut:
+    with ctx.db.begin() as session:
+        return _removal(removal.request_removal(session, kind, entry_id, reason=reason, principal=request.user,
+                                                vault=ctx.vault, clock=ctx.clock), kind)
+
+
+def _decide(ctx: Ctx, request: AnyRequest, kind: removal.Kind, removal_id: str, confirm: bool,
+            data: RemovalDecisionIn | None) -> RemovalOut:
+    with ctx.db.begin() as session:
+        return _removal(removal.decide_removal(session, kind, removal_id, confirm=confirm,
+                                               note=data.note if data else "", principal=request.user,
+                                               vault=ctx.vault, clock=ctx.clock), kind)
 
 
 def _entries(data: DeclareIn) -> list[service.Entry]:
@@ -137,26 +146,18 @@ class RecusalController(Controller):
     @post("/entries/{tie_id:str}/removal", opt=ANY, status_code=201)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[RemovalIn]) -> RemovalOut:
         """Ask that an entry be removed (its owner, or an admin); it stays in force until another admin confirms."""
-        with ctx.db.begin() as session:
-            return _removal(service.request_removal(session, tie_id, reason=data.reason, principal=request.user,
-                                                    vault=ctx.vault, clock=ctx.clock))
+        return _ask(ctx, request, service.TIE, tie_id, data.reason)
 
     @post("/removals/{removal_id:str}/confirm", opt=ADMIN, status_code=200)
     def confirm_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
                         data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
         """An admin who is neither the entry's owner nor who asked confirms: the entry is removed."""
-        with ctx.db.begin() as session:
-            return _removal(service.decide_removal(session, removal_id, confirm=True,
-                                                   note=data.note if data else "", principal=request.user,
-                                                   vault=ctx.vault, clock=ctx.clock))
+        return _decide(ctx, request, service.TIE, removal_id, True, data)
 
     @post("/removals/{removal_id:str}/refuse", opt=ADMIN, status_code=200)
     def refuse_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
                        data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
-        with ctx.db.begin() as session:
-            return _removal(service.decide_removal(session, removal_id, confirm=False,
-                                                   note=data.note if data else "", principal=request.user,
-                                                   vault=ctx.vault, clock=ctx.clock))
+        return _decide(ctx, request, service.TIE, removal_id, False, data)
 
     @post("/mine/accounts", opt=ANY, status_code=200)
     def declare_my_accounts(self, ctx: Ctx, request: AnyRequest, data: JSONBody[AccountsIn]) -> DeclarationOut:
@@ -180,24 +181,15 @@ class RecusalController(Controller):
     def ask_account_removal(self, account_id: Id, ctx: Ctx, request: AnyRequest,
                             data: JSONBody[RemovalIn]) -> RemovalOut:
         """Ask that a declared own account be removed; it stays in force until another admin confirms."""
-        with ctx.db.begin() as session:
-            return _account_removal(accounts.request_removal(session, account_id, reason=data.reason,
-                                                             principal=request.user, vault=ctx.vault,
-                                                             clock=ctx.clock))
+        return _ask(ctx, request, accounts.ACCOUNT, account_id, data.reason)
 
     @post("/account-removals/{removal_id:str}/confirm", opt=ADMIN, status_code=200)
     def confirm_account_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
                                 data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
         """An admin who is neither the account's owner nor who asked confirms: the account is removed."""
-        with ctx.db.begin() as session:
-            return _account_removal(accounts.decide_removal(session, removal_id, confirm=True,
-                                                            note=data.note if data else "", principal=request.user,
-                                                            vault=ctx.vault, clock=ctx.clock))
+        return _decide(ctx, request, accounts.ACCOUNT, removal_id, True, data)
 
     @post("/account-removals/{removal_id:str}/refuse", opt=ADMIN, status_code=200)
     def refuse_account_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
                                data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
-        with ctx.db.begin() as session:
-            return _account_removal(accounts.decide_removal(session, removal_id, confirm=False,
-                                                            note=data.note if data else "", principal=request.user,
-                                                            vault=ctx.vault, clock=ctx.clock))
+        return _decide(ctx, request, accounts.ACCOUNT, removal_id, False, data)

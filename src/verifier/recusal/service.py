@@ -19,17 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..accounts.service import manageable_user, visible_user, visible_users
+from ..accounts.service import visible_user, visible_users
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain import recusal as rules
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
 from ..store.paged import fold_search
 from ..store.tables import Case, Member, User
 from ..store.vault import Vault
+from . import removal
 from .models import StaffTie, StaffTieRemoval
 
 ID_COLUMN = "staff_tie.id_number"
@@ -157,16 +158,7 @@ def _clean(entries: Sequence[Entry], today: date) -> tuple[list[tuple[str, str]]
 def declare(session: Session, user_id: str, entries: Sequence[Entry], *, principal: Principal, vault: Vault,
             clock: Clock) -> list[StaffTie]:
     """Add entries to `user_id`'s declaration: by the person themselves, or an admin who manages their account."""
-    if user_id == principal.id:
-        owner = session.get(User, user_id)
-        role = principal.main_role
-        if owner is None:
-            raise NotFound("no such user")
-    elif principal.has("admin"):
-        owner = manageable_user(session, principal, user_id)
-        role = "admin"
-    else:
-        raise Forbidden("只有本人或管理员可以填写回避申报")
+    owner, role = removal.declarer(session, user_id, principal, refused="只有本人或管理员可以填写回避申报")
     clean, problems = _clean(entries, clock.today())
     indexes = [vault.blind_index(idn, INDEX_KIND) for _, idn in clean]
     live = set(session.scalars(select(StaffTie.id_number_bidx).where(StaffTie.user_id == owner.id,
@@ -198,81 +190,17 @@ def declare(session: Session, user_id: str, entries: Sequence[Entry], *, princip
     return rows
 
 
-def _county(user: User) -> str | None:
-    counties = list(user.counties or ())
-    return counties[0] if len(counties) == 1 else None
+_county = removal.county
 
 
-def request_removal(session: Session, tie_id: str, *, reason: str, principal: Principal, vault: Vault,
-                    clock: Clock) -> StaffTieRemoval:
-    """Ask that an entry be removed (a wrong number, a relation that ended): by its owner or an admin; it stays in
-    force until another admin confirms."""
-    tie = _tie(session, tie_id, principal, for_update=True)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed.one("reason", "请说明删除的原因（如身份证号填错、关系已不存在）")
-    if len(reason) > 500:
-        raise ValidationFailed.one("reason", "原因最多 500 个字")
-    if session.scalar(select(StaffTieRemoval.id).where(StaffTieRemoval.tie_id == tie.id,
-                                                       StaffTieRemoval.status == "pending")):
-        raise InvalidState("该项已提出删除，正在等待管理员确认")
-    removal = StaffTieRemoval(id=new_id("tierm"), tie_id=tie.id, user_id=tie.user_id, reason=reason,
-                              status="pending", requested_by=principal.id, requested_at=clock.now())
-    session.add(removal)
-    session.flush()
-    owner = session.get(User, tie.user_id)
-    audit.append(session, actor=principal.id, role="admin" if principal.id != tie.user_id else principal.main_role,
-                 action="recusal.removal_requested", subject=tie.user_id,
-                 payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
-                          "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
-                          "reason": audit.text_digest(reason)},
-                 clock=clock, county_code=None if owner is None else _county(owner))
-    return removal
+def _describe(vault: Vault, tie: StaffTie) -> dict[str, str]:
+    return {"relation": tie.relation, "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN))}
 
 
-def decide_removal(session: Session, removal_id: str, *, confirm: bool, note: str = "", principal: Principal,
-                   vault: Vault, clock: Clock) -> StaffTieRemoval:
-    """An admin other than the owner and the requester confirms (the entry is removed) or refuses (it stays)."""
-    removal = session.scalar(select(StaffTieRemoval).where(StaffTieRemoval.id == removal_id).with_for_update())
-    if removal is None:
-        raise NotFound("no such removal request")
-    owner = visible_user(session, principal, removal.user_id)
-    why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
-                                confirmer_is_admin=principal.has("admin"))
-    if why is not None:
-        raise Forbidden(why)
-    manageable_user(session, principal, removal.user_id)
-    if removal.status != "pending":
-        raise InvalidState("该删除申请已处理")
-    tie = session.get(StaffTie, removal.tie_id)
-    assert tie is not None
-    now = clock.now()
-    removal.status = "confirmed" if confirm else "refused"
-    removal.decided_by, removal.decided_at, removal.note = principal.id, now, (note or "").strip() or None
-    if confirm:
-        tie.removed_at, tie.removed_by = now, principal.id
-    session.flush()
-    action = "recusal.removal_confirmed"
-    if not confirm:
-        action = "recusal.removal_refused"
-    audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,
-                 payload={"tie_id": tie.id, "removal_id": removal.id, "relation": tie.relation,
-                          "id_number": mask_id(vault.open(tie.id_number_enc, ID_COLUMN)),
-                          "requested_by": removal.requested_by},
-                 clock=clock, county_code=_county(owner))
-    return removal
-
-
-def _tie(session: Session, tie_id: str, principal: Principal, *, for_update: bool = False) -> StaffTie:
-    stmt = select(StaffTie).where(StaffTie.id == tie_id)
-    tie = session.scalar(stmt.with_for_update() if for_update else stmt)
-    if tie is None or tie.removed_at is not None:
-        raise NotFound("no such entry")
-    if tie.user_id != principal.id:
-        if not principal.has("admin"):
-            raise NotFound("no such entry")
-        manageable_user(session, principal, tie.user_id)
-    return tie
+TIE = removal.Kind(
+    entry=StaffTie, removal=StaffTieRemoval, entry_fk="tie_id", id_prefix="tierm", id_key="tie_id", describe=_describe,
+    requested="recusal.removal_requested", confirmed="recusal.removal_confirmed", refused="recusal.removal_refused",
+    no_reason="请说明删除的原因（如身份证号填错、关系已不存在）", already_pending="该项已提出删除，正在等待管理员确认")
 
 
 # ---- read models (masked)
@@ -364,15 +292,8 @@ def count_removals_to_decide(session: Session, principal: Principal) -> int:
 
 
 def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:
-    users = {u.id: u for u in visible_users(session, principal)}
-    rows = [(r, t) for r, t in session.execute(
-        select(StaffTieRemoval, StaffTie).join(StaffTie, StaffTie.id == StaffTieRemoval.tie_id)
-        .where(StaffTieRemoval.status == "pending").order_by(StaffTieRemoval.requested_at)).tuples()
-        if r.user_id in users]
-    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name).where(
-        User.id.in_(sorted({r.requested_by for r, _ in rows}))))}
-    return [PendingRemoval(id=r.id, tie_id=t.id, user_id=r.user_id, username=users[r.user_id].username,
-                           display_name=users[r.user_id].display_name, relation=t.relation,
+    return [PendingRemoval(id=r.id, tie_id=t.id, user_id=r.user_id, username=owner.username,
+                           display_name=owner.display_name, relation=t.relation,
                            id_number=mask_id(vault.open(t.id_number_enc, ID_COLUMN)), reason=r.reason,
-                           requested_by=r.requested_by, requested_by_name=names.get(r.requested_by, r.requested_by),
-                           requested_at=r.requested_at) for r, t in rows]
+                           requested_by=r.requested_by, requested_by_name=name, requested_at=r.requested_at)
+            for r, t, owner, name in removal.pending(session, TIE, principal)]

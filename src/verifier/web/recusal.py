@@ -13,7 +13,7 @@ from ..domain import recusal as rules
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, get, post
 from ..recusal import accounts as staff_accounts
-from ..recusal import service
+from ..recusal import removal, service
 from .common import FormState, Req, form_state, page, see_other
 
 ANY: dict[str, Any] = {"roles": "any"}
@@ -52,9 +52,7 @@ class OwnRecusalPages(Controller):
     @post("/{tie_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         try:
-            with ctx.db.begin() as session:
-                service.request_removal(session, tie_id, reason=str(data.get("reason") or ""), principal=request.user,
-                                        vault=ctx.vault, clock=ctx.clock)
+            ask_removal(ctx, request, service.TIE, tie_id, data)
         except ValidationFailed as exc:
             return self._page(ctx, request, form_state({}, exc, fields=_FIELDS), status_code=422, removing=tie_id)
         return see_other("/account/recusal", done="recusal_removal_asked")
@@ -85,29 +83,36 @@ class RecusalAdminPages(Controller):
     @post("/entries/{tie_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         try:
-            with ctx.db.begin() as session:
-                service.request_removal(session, tie_id, reason=str(data.get("reason") or ""), principal=request.user,
-                                        vault=ctx.vault, clock=ctx.clock)
+            ask_removal(ctx, request, service.TIE, tie_id, data)
         except ValidationFailed as exc:
             return self._page(ctx, request, form_state({}, exc, fields=_FIELDS), status_code=422)
         return see_other("/recusal", done="recusal_removal_asked")
 
     @post("/removals/{removal_id:str}/confirm", opt=ADMIN, status_code=303)
     def confirm(self, removal_id: Id, ctx: Ctx, request: Req) -> Any:
-        with ctx.db.begin() as session:
-            service.decide_removal(session, removal_id, confirm=True, principal=request.user, vault=ctx.vault,
-                                   clock=ctx.clock)
+        decide_removal(ctx, request, service.TIE, removal_id, confirm=True)
         return see_other("/recusal", done="recusal_removal_confirmed")
 
     @post("/removals/{removal_id:str}/refuse", opt=ADMIN, status_code=303)
     def refuse(self, removal_id: Id, ctx: Ctx, request: Req) -> Any:
-        with ctx.db.begin() as session:
-            service.decide_removal(session, removal_id, confirm=False, principal=request.user, vault=ctx.vault,
-                                   clock=ctx.clock)
+        decide_removal(ctx, request, service.TIE, removal_id, confirm=False)
         return see_other("/recusal", done="recusal_removal_refused")
 
     def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200, q: str = "") -> Template:
         return render_admin(ctx, request, form, status_code, q=q)
+
+
+def ask_removal(ctx: Any, request: Req, kind: removal.Kind, entry_id: str, data: dict[str, Any]) -> None:
+    """A removal asked for from a page (a tie or an own account: `kind`)."""
+    with ctx.db.begin() as session:
+        removal.request_removal(session, kind, entry_id, reason=str(data.get("reason") or ""),
+                                principal=request.user, vault=ctx.vault, clock=ctx.clock)
+
+
+def decide_removal(ctx: Any, request: Req, kind: removal.Kind, removal_id: str, *, confirm: bool) -> None:
+    with ctx.db.begin() as session:
+        removal.decide_removal(session, kind, removal_id, confirm=confirm, principal=request.user, vault=ctx.vault,
+                               clock=ctx.clock)
 
 
 def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200, removing: str = "",

@@ -14,7 +14,7 @@ from ..http import Ctx, post
 from ..recusal import accounts as staff_accounts
 from . import stagelabels as sl
 from .common import FormState, Req, form_state, see_other
-from .recusal import render_admin, render_mine
+from .recusal import ask_removal, decide_removal, render_admin, render_mine
 
 ANY: dict[str, Any] = {"roles": "any"}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -42,16 +42,16 @@ class OwnAccountPages(Controller):
                 staff_accounts.declare(session, request.user.id, [number], principal=request.user, vault=ctx.vault,
                                        clock=ctx.clock)
         except ValidationFailed as exc:
-            # the number is not shown again: the page shows accounts masked only
-            return render_mine(ctx, request, FormState(), status_code=422, account_form=_refused({}, exc))
+            # the number typed is shown again in its box (one digit wrong is not nineteen to type again), as the
+            # ID number's form does; the lists show accounts masked only
+            return render_mine(ctx, request, FormState(), status_code=422,
+                               account_form=_refused({"account_number": number}, exc))
         return see_other("/account/recusal", done="staff_account_declared")
 
     @post("/{account_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         try:
-            with ctx.db.begin() as session:
-                staff_accounts.request_removal(session, account_id, reason=str(data.get("reason") or ""),
-                                               principal=request.user, vault=ctx.vault, clock=ctx.clock)
+            ask_removal(ctx, request, staff_accounts.ACCOUNT, account_id, data)
         except (ValidationFailed, InvalidState) as exc:
             return render_mine(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
                                account_form=_refused({}, exc))
@@ -63,22 +63,20 @@ class AdminAccountPages(Controller):
 
     @post("/add", opt=ADMIN, status_code=303)
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        user_id = str(data.get("user_id") or "")
+        user_id, number = str(data.get("user_id") or ""), str(data.get("account_number") or "")
         try:
             with ctx.db.begin() as session:
-                staff_accounts.declare(session, user_id, [str(data.get("account_number") or "")],
-                                       principal=request.user, vault=ctx.vault, clock=ctx.clock)
+                staff_accounts.declare(session, user_id, [number], principal=request.user, vault=ctx.vault,
+                                       clock=ctx.clock)
         except ValidationFailed as exc:
             return render_admin(ctx, request, FormState(), status_code=422,
-                                account_form=_refused({"user_id": user_id}, exc))
+                                account_form=_refused({"user_id": user_id, "account_number": number}, exc))
         return see_other("/recusal", done="staff_account_declared")
 
     @post("/{account_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         try:
-            with ctx.db.begin() as session:
-                staff_accounts.request_removal(session, account_id, reason=str(data.get("reason") or ""),
-                                               principal=request.user, vault=ctx.vault, clock=ctx.clock)
+            ask_removal(ctx, request, staff_accounts.ACCOUNT, account_id, data)
         except (ValidationFailed, InvalidState) as exc:
             return render_admin(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
                                 account_form=_refused({}, exc))
@@ -88,9 +86,7 @@ class AdminAccountPages(Controller):
     def decide(self, removal_id: Id, verb: Annotated[str, Parameter(pattern=r"^(confirm|refuse)$")], ctx: Ctx,
                request: Req) -> Any:
         try:
-            with ctx.db.begin() as session:
-                staff_accounts.decide_removal(session, removal_id, confirm=verb == "confirm", principal=request.user,
-                                              vault=ctx.vault, clock=ctx.clock)
+            decide_removal(ctx, request, staff_accounts.ACCOUNT, removal_id, confirm=verb == "confirm")
         except (Forbidden, InvalidState, NotFound) as exc:
             return render_admin(ctx, request, FormState(), status_code=exc.status, account_form=_refused({}, exc))
         return see_other("/recusal", done="recusal_removal_confirmed" if verb == "confirm"
