@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, select
 
+from idempotency_rows import INSERT, RENAME, keys, row
 from verifier.audit import log as audit
 from verifier.audit.models import AuditEntry, AuditHead
 from verifier.domain.errors import InvalidState
@@ -24,21 +24,8 @@ from verifier.store import reader as reader_module
 from verifier.store import writer as writer_module
 from verifier.store.db import Database
 from verifier.store.pgwire import Statement
-from verifier.store.writer import PreparedWrite, run_batch
+from verifier.store.writer import run_batch
 
-_key = IdempotencyKey.__table__
-_INSERT = PreparedWrite(insert(_key))
-_RENAME = PreparedWrite(update(_key).where(_key.c.key == bindparam("old")).values(key=bindparam("new")))
-
-
-def _row(n: int) -> dict[str, Any]:
-    return {"user_id": "u_1", "key": f"k{n}", "method_path": "POST /x", "request_hash": "h", "response_status": 201,
-            "response_body": b"{}", "created_at": datetime(2020, 6, 1, tzinfo=UTC)}
-
-
-def _keys(db: Database) -> list[str]:
-    with db.read() as session:
-        return sorted(session.scalars(select(IdempotencyKey.key)))
 
 
 def _refuse_unless_one(counts: list[int]) -> None:
@@ -48,51 +35,51 @@ def _refuse_unless_one(counts: list[int]) -> None:
 
 def test_deferred_writes_are_seen_by_the_next_statement_and_committed(db: Database) -> None:
     with db.begin() as session:
-        run_batch(session, [(_INSERT, [_row(1), _row(2)])], later=True)
+        run_batch(session, [(INSERT, [row(1), row(2)])], later=True)
         # An ORM read in the same transaction sees them (sent before it).
         assert session.scalar(select(func.count()).select_from(IdempotencyKey)) == 2
-        run_batch(session, [(_RENAME, {"old": "k2", "new": "k3"})], later=True, told=_refuse_unless_one)
-        run_batch(session, [(_INSERT, _row(4))], later=True)  # the last: sent with the COMMIT
-    assert _keys(db) == ["k1", "k3", "k4"]
+        run_batch(session, [(RENAME, {"old": "k2", "new": "k3"})], later=True, told=_refuse_unless_one)
+        run_batch(session, [(INSERT, row(4))], later=True)  # the last: sent with the COMMIT
+    assert keys(db) == ["k1", "k3", "k4"]
 
 
 def test_a_deferred_refusal_rolls_the_whole_transaction_back(db: Database) -> None:
     with db.begin() as session:
-        run_batch(session, [(_INSERT, _row(1))])
+        run_batch(session, [(INSERT, row(1))])
     with pytest.raises(InvalidState):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(2))])
-            run_batch(session, [(_RENAME, {"old": "nobody", "new": "k9"})], later=True, told=_refuse_unless_one)
+            run_batch(session, [(INSERT, row(2))])
+            run_batch(session, [(RENAME, {"old": "nobody", "new": "k9"})], later=True, told=_refuse_unless_one)
             session.execute(select(1))  # the refusal is raised at the next statement at the latest
-    assert _keys(db) == ["k1"]
+    assert keys(db) == ["k1"]
     with pytest.raises(InvalidState):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(5))], later=True)
-            run_batch(session, [(_RENAME, {"old": "nobody", "new": "k9"})], later=True, told=_refuse_unless_one)
-    assert _keys(db) == ["k1"]  # refused at the commit: nothing of it committed
+            run_batch(session, [(INSERT, row(5))], later=True)
+            run_batch(session, [(RENAME, {"old": "nobody", "new": "k9"})], later=True, told=_refuse_unless_one)
+    assert keys(db) == ["k1"]  # refused at the commit: nothing of it committed
 
 
 def test_writes_deferred_in_a_transaction_that_rolls_back_are_never_sent(db: Database) -> None:
     with pytest.raises(ValueError):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(1))], later=True)
+            run_batch(session, [(INSERT, row(1))], later=True)
             raise ValueError("refused before anything was sent")
     for n in (2, 3):  # the pool's connection, used again, sends nothing left over
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(n))])
-    assert _keys(db) == ["k2", "k3"]
+            run_batch(session, [(INSERT, row(n))])
+    assert keys(db) == ["k2", "k3"]
 
 
 def test_a_duplicate_key_deferred_is_raised_within_the_transaction(db: Database) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with db.begin() as session:
-        run_batch(session, [(_INSERT, _row(1))])
+        run_batch(session, [(INSERT, row(1))])
     with pytest.raises(IntegrityError):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(2))])
-            run_batch(session, [(_INSERT, _row(1))], later=True)
-    assert _keys(db) == ["k1"]
+            run_batch(session, [(INSERT, row(2))])
+            run_batch(session, [(INSERT, row(1))], later=True)
+    assert keys(db) == ["k1"]
 
 
 def test_an_audit_append_is_written_with_the_commit_and_the_log_stays_whole(db: Database) -> None:
@@ -137,14 +124,14 @@ def test_on_postgresql_an_append_last_in_its_transaction_goes_with_the_commit(db
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(1))], later=True)  # a business write
+            run_batch(session, [(INSERT, row(1))], later=True)  # a business write
             audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     # The business write went with the head's lock, the append's rows with the COMMIT and the WAL's flush after it
     # (`test_on_postgresql_the_head_is_let_go_of_before_the_disk_write`): two round trips.
     assert exchanges == ["read", "write and commit"] and executed == []
-    assert _keys(db) == ["k1"]
+    assert keys(db) == ["k1"]
     with db.read() as session:
         assert session.get(AuditHead, 1).size == 1  # type: ignore[union-attr]
 
@@ -160,8 +147,8 @@ def test_on_postgresql_a_pooled_connection_ended_by_the_server_is_replaced_at_ch
     time.sleep(0.5)  # the server has told the client and closed the socket
     with db.begin() as session:  # no error: the pool connected anew
         assert session.execute(select(func.pg_backend_pid())).scalar_one() != pid
-        run_batch(session, [(_INSERT, _row(1))])
-    assert _keys(db) == ["k1"]
+        run_batch(session, [(INSERT, row(1))])
+    assert keys(db) == ["k1"]
 
 
 def test_on_postgresql_the_head_is_let_go_of_before_the_disk_write_and_the_commit_is_on_disk_when_answered(
@@ -182,7 +169,7 @@ def test_on_postgresql_the_head_is_let_go_of_before_the_disk_write_and_the_commi
     def write() -> None:
         try:
             with db.begin() as session:
-                run_batch(session, [(_INSERT, _row(1))], later=True)
+                run_batch(session, [(INSERT, row(1))], later=True)
                 audit.append(session, actor="u", role="r", action="a", subject="s", payload={}, county_code=None)
                 done["setting"] = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar()
         except BaseException as exc:  # noqa: BLE001 - looked at below
@@ -218,4 +205,4 @@ def test_on_postgresql_the_head_is_let_go_of_before_the_disk_write_and_the_commi
         assert other.execute("SHOW synchronous_commit").fetchone() == ("on",)
     with db.begin() as session:
         assert session.connection().exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-    assert _keys(db) == ["k1"]
+    assert keys(db) == ["k1"]

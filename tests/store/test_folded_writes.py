@@ -5,34 +5,20 @@ On SQLite (no data-modifying CTE) the writes run one by one; the tests hold on b
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 
+from idempotency_rows import INSERT, RENAME, keys, row
 from verifier.audit import log as audit
 from verifier.audit.models import AuditHead, AuditNode
 from verifier.audit.verify import verify_log
 from verifier.domain.errors import InvalidState
-from verifier.idempotency import IdempotencyKey
 from verifier.store import pgwire, pgwrite
 from verifier.store.db import Database
-from verifier.store.writer import PreparedWrite, run_batch
+from verifier.store.writer import run_batch
 
-_key = IdempotencyKey.__table__
-_INSERT = PreparedWrite(insert(_key))
-_RENAME = PreparedWrite(update(_key).where(_key.c.key == bindparam("old")).values(key=bindparam("new")))
-
-
-def _row(n: int) -> dict[str, Any]:
-    return {"user_id": "u_1", "key": f"k{n}", "method_path": "POST /x", "request_hash": "h", "response_status": 201,
-            "response_body": b"{}", "created_at": datetime(2020, 6, 1, tzinfo=UTC)}
-
-
-def _keys(db: Database) -> list[str]:
-    with db.read() as session:
-        return sorted(session.scalars(select(IdempotencyKey.key)))
 
 
 def _sent(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
@@ -54,9 +40,9 @@ def test_folded_writes_are_one_statement_on_postgresql_and_its_count_is_the_last
     sent = _sent(monkeypatch)
     told: list[list[int]] = []
     with db.begin() as session:
-        counts = run_batch(session, [(_INSERT, [_row(1), _row(2)]), (_INSERT, _row(3)),
-                                     (_RENAME, {"old": "k9", "new": "k8"})], fold=True, told=told.append)
-    assert _keys(db) == ["k1", "k2", "k3"]
+        counts = run_batch(session, [(INSERT, [row(1), row(2)]), (INSERT, row(3)),
+                                     (RENAME, {"old": "k9", "new": "k8"})], fold=True, told=told.append)
+    assert keys(db) == ["k1", "k2", "k3"]
     if db.is_sqlite:
         assert counts == [2, 1, 0] and told == [counts]  # one by one, each write's count
         return
@@ -68,11 +54,11 @@ def test_folded_writes_are_one_statement_on_postgresql_and_its_count_is_the_last
 def test_writes_folded_before_an_insert_are_written_with_it(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     sent = _sent(monkeypatch)
     with db.begin() as session:
-        run_batch(session, [(_INSERT, _row(0))])
+        run_batch(session, [(INSERT, row(0))])
     with db.begin() as session:
-        counts = run_batch(session, [(_RENAME, {"old": "k0", "new": "k5"}), (_INSERT, [_row(1), _row(2)]),
-                                     (_INSERT, _row(3))], fold=True)
-    assert _keys(db) == ["k1", "k2", "k3", "k5"]
+        counts = run_batch(session, [(RENAME, {"old": "k0", "new": "k5"}), (INSERT, [row(1), row(2)]),
+                                     (INSERT, row(3))], fold=True)
+    assert keys(db) == ["k1", "k2", "k3", "k5"]
     assert counts == ([1] if not db.is_sqlite else [1, 2, 1])
     if not db.is_sqlite:
         assert len([s for s in sent if b"idempotency_key" in s]) == 2  # the first insert alone, then the fold
@@ -85,35 +71,35 @@ def test_a_folded_refusal_rolls_back_every_write_of_the_statement(db: Database) 
 
     with pytest.raises(InvalidState):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, [_row(1), _row(2)]), (_RENAME, {"old": "nobody", "new": "k9"})],
+            run_batch(session, [(INSERT, [row(1), row(2)]), (RENAME, {"old": "nobody", "new": "k9"})],
                       later=True, told=one, fold=True)
-    assert _keys(db) == []
+    assert keys(db) == []
     with db.begin() as session:
-        run_batch(session, [(_INSERT, _row(0))])
+        run_batch(session, [(INSERT, row(0))])
     with db.begin() as session:
-        run_batch(session, [(_INSERT, [_row(1), _row(2)]), (_RENAME, {"old": "k0", "new": "k9"})],
+        run_batch(session, [(INSERT, [row(1), row(2)]), (RENAME, {"old": "k0", "new": "k9"})],
                   later=True, told=one, fold=True)
-    assert _keys(db) == ["k1", "k2", "k9"]
+    assert keys(db) == ["k1", "k2", "k9"]
     # One statement, one snapshot: on PostgreSQL a folded write does not see the rows the others of its statement
     # write (so the callers fold only writes of rows apart); on SQLite they run one by one.
     if db.is_sqlite:
         return
     with pytest.raises(InvalidState):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, _row(3)), (_RENAME, {"old": "k3", "new": "k4"})], later=True, told=one,
+            run_batch(session, [(INSERT, row(3)), (RENAME, {"old": "k3", "new": "k4"})], later=True, told=one,
                       fold=True)
-    assert _keys(db) == ["k1", "k2", "k9"]
+    assert keys(db) == ["k1", "k2", "k9"]
 
 
 def test_a_duplicate_key_in_a_folded_statement_writes_nothing_of_it(db: Database) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with db.begin() as session:
-        run_batch(session, [(_INSERT, [_row(0), _row(1)])])
+        run_batch(session, [(INSERT, [row(0), row(1)])])
     with pytest.raises(IntegrityError):
         with db.begin() as session:
-            run_batch(session, [(_INSERT, [_row(2), _row(1)]), (_RENAME, {"old": "k0", "new": "k5"})], fold=True)
-    assert _keys(db) == ["k0", "k1"]
+            run_batch(session, [(INSERT, [row(2), row(1)]), (RENAME, {"old": "k0", "new": "k5"})], fold=True)
+    assert keys(db) == ["k0", "k1"]
 
 
 def test_on_postgresql_an_append_is_one_statement_with_its_nodes_and_the_log_verifies(
@@ -152,8 +138,8 @@ def test_writes_too_many_for_one_statement_go_unfolded(db: Database, monkeypatch
     monkeypatch.setattr(writer, "FOLD_MAX_PARAMETERS", 20)  # three rows of seven values each
     sent = _sent(monkeypatch)
     with db.begin() as session:
-        counts = run_batch(session, [(_INSERT, [_row(1), _row(2)]), (_INSERT, _row(3))], fold=True)
-    assert _keys(db) == ["k1", "k2", "k3"] and counts == [2, 1]
+        counts = run_batch(session, [(INSERT, [row(1), row(2)]), (INSERT, row(3))], fold=True)
+    assert keys(db) == ["k1", "k2", "k3"] and counts == [2, 1]
     if not db.is_sqlite:
         ours = [s for s in sent if b"idempotency_key" in s]
         assert len(ours) == 3 and not any(s.startswith(b"WITH") for s in ours)  # a row each, as unfolded
