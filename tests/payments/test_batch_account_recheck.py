@@ -48,7 +48,9 @@ def _refused(ctx, run, batch_id: str, case_id: str, act: str, reason: str) -> No
     [problem] = refused.value.errors
     assert problem.field == "items"
     assert f"案件 {_number(ctx, case_id)}" in problem.message and reason in problem.message
-    assert f"才能{act}批次" in problem.message and "县级审核人员" in problem.message
+    with ctx.db.read() as s:
+        code = s.get(PaymentBatch, batch_id).code  # type: ignore[union-attr]
+    assert f"才能{act}批次 {code}" in problem.message and "县级审核人员" in problem.message
     assert X not in problem.message and X[-4:] not in problem.message  # the account is not even masked here
     assert _state(ctx, batch_id) == before  # nothing written: status, count, total, digest, the fund
 
@@ -163,8 +165,15 @@ def test_the_bank_file_is_refused_when_the_account_is_shared_after_release(ctx, 
     r = client.get(f"/api/payment-batches/{batch.id}/bank-file", headers=fin)
     assert r.status_code == 422, r.text
     said = json.dumps(r.json(), ensure_ascii=False)
-    assert f"案件 {_number(ctx, a)}" in said and "才能下载银行文件" in said and X not in said
+    assert f"案件 {_number(ctx, a)}" in said and f"才能下载批次 {batch.code} 的银行文件" in said and X not in said
     assert _audited(ctx, "payment_batch.bank_file") == downloads  # not recorded: not handed out
+    from web.pagekit import Pages
+
+    pages = Pages(client, users)
+    pages.login("fin-http")
+    page = pages.get(f"/payments/{batch.id}/bank-file")
+    assert page.status_code == 422 and "items" not in page.text and f"案件 {_number(ctx, a)}" in page.text and f"才能下载批次 {batch.code} 的银行文件" in page.text
+    assert _audited(ctx, "payment_batch.bank_file") == downloads
     _clear(ctx, people.reviewer)
     assert client.get(f"/api/payment-batches/{batch.id}/bank-file", headers=fin).status_code == 200
 
@@ -178,5 +187,5 @@ def test_the_api_refuses_approval_with_a_problem_naming_the_case(ctx, client, us
     r = client.post(f"/api/payment-batches/{batch.id}/approve", headers=users.headers("fin-api"))
     assert r.status_code == 422, r.text
     said = json.dumps(r.json(), ensure_ascii=False)
-    assert f"案件 {_number(ctx, a)}" in said and "收款账户与其他家庭相同" in said and "才能审批批次" in said
+    assert f"案件 {_number(ctx, a)}" in said and "收款账户与其他家庭相同" in said and f"才能审批批次 {batch.code}" in said
     assert _state(ctx, batch.id)[0] == "prepared"

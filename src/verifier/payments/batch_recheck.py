@@ -22,7 +22,8 @@ from ..store.tables import Case
 from . import one_account
 from .models import PaymentBatch, PaymentItem
 
-VERBS = {"approve": "审批", "sign off": "签批", "release": "发放", "bank file": "下载银行文件"}
+VERBS = {"approve": "审批批次 {code}", "sign off": "签批批次 {code}", "release": "发放批次 {code}",
+         "bank file": "下载批次 {code} 的银行文件"}
 REASONS = {one_account.HOLD_REASON: "收款账户与其他家庭相同（一账多户）", one_account.STAFF_HOLD_REASON:
            one_account.STAFF_HOLD_REASON}
 MAX_NAMED = 50
@@ -53,9 +54,9 @@ def refuse_held_accounts(session: Session, batch: PaymentBatch, verb: str, today
     found = held_items(session, batch, today)
     if not found:
         return
-    act = VERBS[verb]
+    act = VERBS[verb].format(code=batch.code)
     problems = [FieldError("items", f"案件 {number}：{REASONS.get(reason, reason)}，须经县级审核人员在“一账多户”中核实放行后"
-                                    f"才能{act}批次 {batch.code}{_way_out(batch.status)}。本次未做任何更改。")
+                                    f"才能{act}{_way_out(batch.status)}。本次未做任何更改。")
                 for _, number, reason in found[:MAX_NAMED]]
     if len(found) > MAX_NAMED:
         problems.append(FieldError("items", f"另有 {len(found) - MAX_NAMED} 个案件同样暂缓。"))

@@ -164,7 +164,7 @@ class PaymentBatchController(Controller):
         def run(session: Any) -> ReturnOut:
             out, _repeated = service.import_return(session, batch_id, lines, file_sha256=digest,
                                                    filename=_clean(upload.filename) or "return.csv", principal=request.user,
-                                                   clock=ctx.clock, line_problems=line_problems)
+                                                   clock=ctx.clock, line_problems=line_problems, vault=ctx.vault)
             return out
 
         return idempotent(ctx.db, request, run, body=content, clock=ctx.clock)
