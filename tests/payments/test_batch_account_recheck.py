@@ -174,8 +174,11 @@ def test_the_bank_file_is_refused_when_the_account_is_shared_after_release(ctx, 
     page = pages.get(f"/payments/{batch.id}/bank-file")
     assert page.status_code == 422 and "items" not in page.text and f"案件 {_number(ctx, a)}" in page.text and f"才能下载批次 {batch.code} 的银行文件" in page.text
     assert _audited(ctx, "payment_batch.bank_file") == downloads
+    shown = pages.get(f"/payments/{batch.id}").text  # the batch page says why, before anyone clicks
+    assert 'id="batch-accounts-held"' in shown and _number(ctx, a) in shown and "收款账户与其他家庭相同" in shown
     _clear(ctx, people.reviewer)
     assert client.get(f"/api/payment-batches/{batch.id}/bank-file", headers=fin).status_code == 200
+    assert 'id="batch-accounts-held"' not in pages.get(f"/payments/{batch.id}").text
 
 
 def test_the_api_refuses_approval_with_a_problem_naming_the_case(ctx, client, users, people: People) -> None:  # type: ignore[no-untyped-def]

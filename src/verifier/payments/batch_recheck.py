@@ -24,9 +24,14 @@ from .models import PaymentBatch, PaymentItem
 
 VERBS = {"approve": "审批批次 {code}", "sign off": "签批批次 {code}", "release": "发放批次 {code}",
          "bank file": "下载批次 {code} 的银行文件"}
-REASONS = {one_account.HOLD_REASON: "收款账户与其他家庭相同（一账多户）", one_account.STAFF_HOLD_REASON:
-           one_account.STAFF_HOLD_REASON}
+SHARED_WORDS = "收款账户与其他家庭相同（一账多户）"
+
+
+def reason_zh(reason: str) -> str:
+    """The hold's reason as the refusal and the batch page say it (the staff hold's never says whose)."""
+    return SHARED_WORDS if reason == one_account.HOLD_REASON else reason
 MAX_NAMED = 50
+CHECKED = ("prepared", "approved", "signed_off", "released")  # a step (or the bank file's download) still to come
 
 
 def _way_out(status: str) -> str:
@@ -55,7 +60,7 @@ def refuse_held_accounts(session: Session, batch: PaymentBatch, verb: str, today
     if not found:
         return
     act = VERBS[verb].format(code=batch.code)
-    problems = [FieldError("items", f"案件 {number}：{REASONS.get(reason, reason)}，须经县级审核人员在“一账多户”中核实放行后"
+    problems = [FieldError("items", f"案件 {number}：{reason_zh(reason)}，须经县级审核人员在“一账多户”中核实放行后"
                                     f"才能{act}{_way_out(batch.status)}。本次未做任何更改。")
                 for _, number, reason in found[:MAX_NAMED]]
     if len(found) > MAX_NAMED:
