@@ -25,13 +25,13 @@ from .models import PaymentBatch, PaymentItem
 VERBS = {"approve": "审批批次 {code}", "sign off": "签批批次 {code}", "release": "发放批次 {code}",
          "bank file": "下载批次 {code} 的银行文件"}
 SHARED_WORDS = "收款账户与其他家庭相同（一账多户）"
+MAX_NAMED = 50
+CHECKED = ("prepared", "approved", "signed_off", "released")  # a step (or the bank file's download) still to come
 
 
 def reason_zh(reason: str) -> str:
     """The hold's reason as the refusal and the batch page say it (the staff hold's never says whose)."""
     return SHARED_WORDS if reason == one_account.HOLD_REASON else reason
-MAX_NAMED = 50
-CHECKED = ("prepared", "approved", "signed_off", "released")  # a step (or the bank file's download) still to come
 
 
 def _way_out(status: str) -> str:
