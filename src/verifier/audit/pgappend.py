@@ -48,7 +48,7 @@ WITH RECURSIVE head AS (
            sha256('\\x01'::bytea || substring(head.compact FROM (up.kept - 1) * 32 + 1 FOR 32) || up.hash)
     FROM up, head WHERE (up.rest & 1) = 1
 ), top AS (
-    SELECT kept, hash FROM up ORDER BY level DESC LIMIT 1
+    SELECT kept, hash FROM up WHERE (rest & 1) = 0
 ), entry_row AS (
     INSERT INTO audit_entry (idx, time, actor, role, action, subject, contract_hash, entry, leaf_hash, county_code)
     SELECT idx, CAST(:time AS TIMESTAMP WITH TIME ZONE), CAST(:actor AS VARCHAR), CAST(:role AS VARCHAR),
