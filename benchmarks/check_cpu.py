@@ -14,7 +14,10 @@ or a lock, or idle), per check. With `--profile`, cProfile of the checks by cumu
 thread are then run inline, so that cProfile sees them). With `--callgrind`, run under `valgrind --tool=callgrind
 --instr-atstart=no`, only the measured checks are instrumented (`callgrind_control -i on`, then `off`): the
 instructions per check are the run's total divided by their number, steady on a shared machine. On PostgreSQL the
-head is held until its COMMIT's round trip ends, which also waits for the WAL's flush that follows the COMMIT.
+head is held until its COMMIT's round trip ends, which also waits for the WAL's flush that follows the COMMIT; a
+check's own entry is appended by the server with its COMMIT (`audit.log.append_at_commit`), which holds the head only
+between those two statements on the server, so the figure is then missing (`benchmarks.pg_waits` samples what the
+server's backends wait on).
 On PostgreSQL it also prints the server's CPU per check: the user and system time (/proc) of the database's backends
 over the measured checks, divided by their number (the server must run on this machine; a backend that ends while
 measured is not counted).

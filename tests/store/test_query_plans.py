@@ -335,7 +335,28 @@ def test_a_checks_case_read_finds_the_active_visit_by_the_cases_index_and_is_pla
     finally:
         pooled.close()
     assert [r.id for r in rows] == cases and all(r.assigned for r in rows)  # a scheduled case has its visit's team
-    assert len(prepared) == 1 and prepared[0][0] >= 5 and prepared[0][1] <= 5, prepared
+    # Read in a transaction, it is executed with its generic plan from the first (`Prepared(generic=True)`): never
+    # planned for its values, whatever the server would choose.
+    assert len(prepared) == 1 and prepared[0][0] == 10 and prepared[0][1] == 0, prepared
+
+    # That generic plan reads the case by its key and the visits through their case's index, nothing whole.
+    from verifier.store.pgwire import Statement
+
+    with scaled.engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+        wired = Statement(c.sql)
+        conn.exec_driver_sql("PREPARE case_read AS " + wired.sql.decode())
+        values = _parameters(c, {"case_id": cases[0], "on": on})  # a case's id, a day, the LIMIT: plain literals
+        raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) EXECUTE case_read("
+                                   + ", ".join(f"'{values[name]}'" for name in wired.order) + ")").scalar_one()
+        conn.rollback()
+    generic = list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))
+    assert whole_reads([(c.sql, generic)]) == []
+    cases_read = [n for n in generic if n.get("Relation Name") == "relief_case"]
+    assert cases_read and all(n.get("Index Name") == "pk_relief_case" and "Index Cond" in n for n in cases_read)
+    visits = [n for n in generic if n.get("Relation Name") == "visit"]
+    assert visits and all(n.get("Index Name") == "ix_visit_case_id" and "Index Cond" in n for n in visits), visits
 
 
 def test_a_cases_checks_are_read_through_the_unique_index_of_case_and_number(scaled: Any) -> None:

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..store.reader import Prepared, session_reader
-from ..store.writer import PreparedWrite, Write, run_batch
-from . import merkle
+from ..store.writer import PreparedWrite, Write, run_batch, send_judged
+from . import merkle, pgappend
 from .canonical import encode_entry, format_time
 from .counties import county_of
 from .models import AuditEntry, AuditHead, AuditNode
@@ -129,6 +129,42 @@ def append(
     if county_code is not DERIVED:
         item["county_code"] = county_code
     return append_many(session, [item], clock=clock)[0]
+
+
+def append_at_commit(
+    session: Session,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    subject: str,
+    payload: dict[str, Any],
+    contract_hash: str | None = None,
+    clock: Clock | None = None,
+    county_code: str | None | Derived = DERIVED,
+) -> None:
+    """`append`, for a transaction whose last step it is and which needs not know the entry's index.
+
+    On PostgreSQL the entry is numbered, hashed and its nodes written by one statement (audit/pgappend.py) sent with
+    the transaction's COMMIT, in its round trip: the head is locked only between that statement and the COMMIT the
+    server runs after it, not for a round trip and the process's work as `append` holds it. The writes deferred
+    before it whose counts are yet to be judged are sent first (one round trip, where `append` sent them with its
+    lock of the head). The log holds the same bytes either way. On SQLite, `append`."""
+    item: dict[str, Any] = {"actor": actor, "role": role, "action": action, "subject": subject, "payload": payload,
+                            "contract_hash": contract_hash}
+    if county_code is not DERIVED:
+        item["county_code"] = county_code
+    if session.get_bind().dialect.driver != "psycopg":
+        append_many(session, [item], clock=clock)
+        return
+    county = item["county_code"] if "county_code" in item else county_of(session, subject, payload)
+    now: datetime = (clock or _default_clock).now()
+    time_text = format_time(now)  # refuses a time without a zone
+    data = encode_entry(index=0, time=time_text, actor=actor, role=role, action=action, subject=subject,
+                        contract_hash=contract_hash, payload=payload)
+    send_judged(session)
+    run_batch(session, [pgappend.append_write(item, data, now.astimezone(UTC), county)], later=True)
+    session.info[APPENDED] = True
 
 
 def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock: Clock | None = None) -> list[int]:

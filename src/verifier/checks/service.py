@@ -376,8 +376,11 @@ def record_check(
         sent_back_by=None, sent_back_at=None, sent_back_reason=None,
         recorded_days_after=entered_after, late_entry_reason=late_reason or None,
     ), now=clock.now())
-    audit.append(session, actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
-                 contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
+    # Numbered by the server with the COMMIT on PostgreSQL (audit/pgappend.py): the log's head is not held between
+    # round trips. Nothing after it needs the entry's index.
+    audit.append_at_commit(
+        session, actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
+        contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
         "from": case.status, "to": after,
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
         "due_on": due.isoformat(), "days_late": late, "recorded_days_after": entered_after,

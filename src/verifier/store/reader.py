@@ -68,10 +68,13 @@ class _Compiled(NamedTuple):
 
 class Prepared:
     """One SELECT, compiled once per dialect. `postgresql`: the same read written another way for PostgreSQL (a
-    form SQLite does not have, such as a LATERAL join), with the same columns in the same order."""
+    form SQLite does not have, such as a LATERAL join), with the same columns in the same order. `generic`: on
+    PostgreSQL, when read in a transaction, executed with its generic plan, never planned again for its values
+    (store/pgwire.py); for a statement whose plan does not depend on them (rows by their keys)."""
 
-    def __init__(self, statement: Select[Any], *, postgresql: Select[Any] | None = None) -> None:
+    def __init__(self, statement: Select[Any], *, postgresql: Select[Any] | None = None, generic: bool = False) -> None:
         self.statement = statement
+        self.generic = generic  # PostgreSQL, in a transaction: always its one generic plan (store/pgwire.py)
         self._compiled: dict[str, _Compiled] = {}
         keys = [c.key for c in statement.selected_columns]
         if len(set(keys)) != len(keys):
@@ -95,7 +98,7 @@ class Prepared:
             defaults = {name: b.value for name, b in binds.items() if b.value is not None or not b.required}
             columns = tuple(_result_processor(c.type, dialect) for c in statement.selected_columns)
             positional = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-            wire = Statement(compiled.string) if dialect.driver == "psycopg" else None
+            wire = Statement(compiled.string, generic=self.generic) if dialect.driver == "psycopg" else None
             found = self._compiled[dialect.name] = _Compiled(compiled.string, positional, bind, defaults, columns,
                                                              self._row, any(p is not None for p in columns), wire)
         return found

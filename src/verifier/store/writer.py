@@ -24,6 +24,7 @@ from sqlalchemy import Dialect, bindparam, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql.elements import TextClause
 
 from .pgwire import INTERVAL, Settle, Statement, wire
 from .pgwrite import defer, send_writes
@@ -31,9 +32,10 @@ from .reader import _Compiled, _in_wire_order, _parameters, bind_processors, tra
 
 
 class PreparedWrite:
-    """One INSERT (of every column, unless the statement names some) or UPDATE, compiled once per dialect."""
+    """One INSERT (of every column, unless the statement names some) or UPDATE, compiled once per dialect (or the
+    text of a write for one dialect, its parameters typed: `text(…).bindparams(…)`)."""
 
-    def __init__(self, statement: Insert | Update) -> None:
+    def __init__(self, statement: Insert | Update | TextClause) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
@@ -248,6 +250,17 @@ def _run_wired(connection: Any, dbapi_connection: Any, writes: Sequence[Write], 
         raise DBAPIError.instance("; ".join(w.compiled(dialect).sql for w, _ in writes), None, exc,
                                   dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect) from exc
     return _grouped(counts, sizes)
+
+
+def send_judged(session: Session) -> None:
+    """PostgreSQL: the writes deferred in the session's transaction sent now when a count of theirs is yet to be judged
+    (`run_batch(told=…)`), so that what is deferred after them can go with the COMMIT (a judged batch never does:
+    `send_writes`). Nothing is sent otherwise, and nothing on SQLite, whose writes ran at once."""
+    deferred_on = session.info.get(DEFERRED)
+    if deferred_on is None or not wire(deferred_on).settle:
+        return
+    connection = transaction_connection(session)
+    send_deferred(deferred_on, connection.dialect, connection=connection)
 
 
 def send_deferred(dbapi_connection: Any, dialect: Any, *, commit: bool = False, connection: Any = None,
