@@ -139,6 +139,7 @@ ACTIONS = {
     "user.role.refuse": "拒绝角色授权",
     "recusal.declare": "回避申报：增加一项", "recusal.removal_requested": "回避申报：提出删除一项",
     "recusal.removal_confirmed": "回避申报：另一管理员确认删除", "recusal.removal_refused": "回避申报：另一管理员不同意删除",
+    "recusal.refused": "回避：因与本户成员存在回避关系被拒绝办理",
     "staff_account.declare": "工作人员本人账户：增加一个", "staff_account.removal_requested": "工作人员本人账户：提出删除",
     "staff_account.removal_confirmed": "工作人员本人账户：另一管理员确认删除",
     "staff_account.removal_refused": "工作人员本人账户：另一管理员不同意删除",
