@@ -253,3 +253,11 @@ def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None: 
         session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 1, 12, 31, tzinfo=UTC)
     with ctx.db.read() as session:
         assert service.recused_cases(session, me, [case_id, other]) == {other: elsewhere}
+
+
+def test_every_refused_step_has_a_chinese_name() -> None:
+    from verifier.recusal import refusals
+    from verifier.web.labels import RECUSAL_STEPS
+
+    assert set(RECUSAL_STEPS) == set(refusals.STEPS)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in RECUSAL_STEPS.values())

@@ -29,36 +29,32 @@ from ..store.tables import Case, Household, User
 ACTION = "recusal.refused"
 READERS = ("county_reviewer", "auditor")
 
-STEPS = {
-    "schedule": "安排走访（选派核查员）",
-    "check": "录入入户核查",
-    "determination": "确认核查认定",
-    "redetermination": "解除抽样暂缓、重新认定",
-    "screening": "初筛",
-    "village_review": "录入村级评议",
-    "meeting": "录入村级评议会议",
-    "notice_posting": "确认公示张贴",
-    "notice_photo": "上传公示张贴照片",
-    "notice_close": "结束公示",
-    "objection_record": "登记公示异议",
-    "objection_dismiss": "驳回公示异议",
-    "recheck": "县级抽样复核",
-    "payee_request": "申请变更收款人",
-    "payee_decide": "审批收款人变更",
-    "batch_prepare": "生成支付批次",
-    "batch_approve": "审批支付批次",
-    "batch_signoff": "县级签批支付批次",
-    "batch_release": "发放支付批次",
-    "bank_return": "导入银行回盘",
-    "recovery_waiver": "追回款减免",
-    "household_merge": "合并家庭",
-    "member_move": "迁移家庭成员",
-}
-"""The steps a 回避 refusal may stop (code → what the reviewers' page says)."""
-
-
-def step_label(step: str) -> str:
-    return STEPS.get(step, "其他业务")
+STEPS = (
+    "schedule",
+    "check",
+    "determination",
+    "redetermination",
+    "screening",
+    "village_review",
+    "meeting",
+    "notice_posting",
+    "notice_photo",
+    "notice_close",
+    "objection_record",
+    "objection_dismiss",
+    "recheck",
+    "payee_request",
+    "payee_decide",
+    "batch_prepare",
+    "batch_approve",
+    "batch_signoff",
+    "batch_release",
+    "bank_return",
+    "recovery_waiver",
+    "household_merge",
+    "member_move",
+)
+"""The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
 
 
 def refused(exc: BaseException, principal: Principal, step: str, households: Iterable[str], *,
@@ -101,7 +97,7 @@ class PersonRefusals:
     display_name: str
     count: int
     subjects: int
-    steps: list[tuple[str, int]]  # (Chinese label, count), most first
+    steps: list[tuple[str, int]]  # (step code, count), most first
     last_at: datetime
 
 
@@ -123,7 +119,7 @@ def by_person(session: Session, principal: Principal, *, q: str = "") -> list[Pe
         name, username = (user.display_name, user.username) if user is not None else (actor, actor)
         if text and text not in fold_search(name).casefold() and text not in username.casefold():
             continue
-        found.setdefault(actor, _Tally(name, username, time)).add(subject, step_label(_step_of(entry)), time)
+        found.setdefault(actor, _Tally(name, username, time)).add(subject, _step_of(entry), time)
     return sorted((t.out(actor) for actor, t in found.items()), key=lambda p: (-p.count, p.username))
 
 
