@@ -160,6 +160,14 @@ def test_attack_a_clerk_closes_the_notice_listing_her_mother(ctx, client, users,
     assert entries_but_refusals(ctx) == before and {_status(ctx, c) for c in cases} == {"in_notice"}
     assert _count(ctx, Notice, Notice.status == "open") == 1
     assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["notice_close"]
+    # the notice's page says it in place, in Chinese
+    from web.pagekit import Pages
+    pages = Pages(client, users)
+    pages.login("kin")
+    pages.get(f"/notices/{notice_id}")
+    r = pages.post(f"/notices/{notice_id}/close", {"confirm": "yes"})
+    assert r.status_code == 422 and "回避：该公示中有农户的家庭成员与您存在回避关系" in r.text, r.text
+    assert len(refusals_of(ctx, users.ids["kin"])) == 2 and _count(ctx, Notice, Notice.status == "open") == 1
     r = client.post(f"/api/notices/{notice_id}/close", headers=users.headers("clerk"))
     assert r.status_code == 200, r.text
     assert _count(ctx, Notice, Notice.status == "closed") == 1
