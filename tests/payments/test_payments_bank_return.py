@@ -154,7 +154,7 @@ def test_a_failed_transfer_is_corrected_and_paid_in_a_later_batch_exactly_once(c
                                                     principal=people.claims, clock=ctx.clock))
     assert second.item_count == 1
     # While the case is in a batch its payee can no longer change.
-    with pytest.raises(InvalidState, match="after a failed transfer"):
+    with pytest.raises(InvalidState, match="已列入支付批次"):
         tx(ctx, lambda s: payees.request_change(s, failed_case, account_name="王", bank="银行",
                                                 account_number="62284800123456789", reason="x",
                                                 principal=people.supervisor, vault=ctx.vault, clock=ctx.clock))

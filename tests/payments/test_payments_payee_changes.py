@@ -431,6 +431,13 @@ def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, cli
     assert page.status_code == 200 and "重新核查登记" in page.text and page.text.count("重新核查登记") == 1
 
 
+def _number(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    from verifier.store.tables import Case
+
+    with ctx.db.read() as s:
+        return str(s.scalar(select(Case.number).where(Case.id == case_id)))
+
+
 def test_attack_a_payee_edited_between_the_batchs_approval_and_its_release(ctx, people: People) -> None:
     """Finance asks for their own account while the case waits; the batch is prepared and approved by others; the
     change would be approved just before release: refused while the case is in the batch, as is a new change. The
@@ -442,11 +449,12 @@ def test_attack_a_payee_edited_between_the_batchs_approval_and_its_release(ctx, 
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="before payment or after a failed transfer"):
+    with pytest.raises(InvalidState, match="已列入支付批次"):
         tx(ctx, lambda s: payees.request_change(s, case_id, account_name="癸户主", bank="工商银行",
                                                 account_number="6212260000000088888", principal=people.supervisor,
                                                 vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="is in_batch"):  # the waiting one is not approved while in the batch
+    # the waiting one is not approved while in the batch (named by its case number and the batch's code)
+    with pytest.raises(InvalidState, match=f"案件 {_number(ctx, case_id)} 已列入支付批次 {batch.code}.*不能在此期间批准"):
         tx(ctx, lambda s: payees.approve_change(s, change.id, principal=people.supervisor, vault=ctx.vault,
                                                 clock=ctx.clock))
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))

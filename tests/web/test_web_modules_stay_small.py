@@ -117,6 +117,7 @@ OUTSIDE_WEB = {
     ("contract_review/service.py", "DECISION_ZH"): "a county's answer, in ContractReview's counties",
     ("payments/batch_read.py", "BATCH_STATUS_LABELS_ZH"): "BatchOut.status_label; a household merge's refusal",
     ("payments/payees.py", "STATUS_LABELS_ZH"): "PayeeChangeOut.status_label",
+    ("payments/batch_recheck.py", "VERBS"): "the step a held batch's refusal names, in its message",
     ("sampling/replay.py", "_NAMES"): "the replay's findings name the round's fields",
     ("sampling/replay.py", "_PARTIES"): "the replay's findings name the parties",
     # Data, not labels: stored or written as they are.

@@ -124,9 +124,43 @@ def refuse_releaser(batch: PaymentBatch, principal: Principal) -> None:
                         "bank return")
 
 
+def _sent_accounts(session: Session, batch: PaymentBatch, references: Sequence[str],
+                   vault: Vault | None) -> dict[str, str]:
+    """The account each of `references` was sent to (as the bank file wrote it), by reference."""
+    if not references:
+        return {}
+    if vault is None:
+        raise TypeError("a return naming accounts is compared with the accounts sent: pass the Vault")
+    out: dict[str, str] = {}
+    for start in range(0, len(references), 1000):
+        for ref, chk, corr in session.execute(_item_rows_stmt(PaymentItem.reference).where(
+                PaymentItem.batch_id == batch.id, PaymentItem.reference.in_(list(references[start:start + 1000])))):
+            out[ref] = re.sub(r"\D", "", _account_of(vault, chk, corr))
+    return out
+
+
+def account_differs(returned: str, sent: str) -> bool:
+    """Whether the account the bank's return names is not the one sent: the same digits, or, masked by the bank
+    (`6217****5667`), the same length with the digits it shows at the same places."""
+    if returned.isdigit():
+        return returned != sent
+    head = len(returned) - len(returned.lstrip("0123456789"))
+    tail = len(returned) - len(returned.rstrip("0123456789"))
+    return (len(returned) != len(sent) or returned[:head] != sent[:head]
+            or returned[len(returned) - tail:] != sent[len(sent) - tail:])
+
+
+def _account_problem(line: bankfiles.ReturnLine, sent: str) -> FieldError:
+    said = "已支付" if line.status == "success" else "支付失败"
+    tail = (line.account or "")[-4:]
+    return FieldError("account_number", f"{line.reference}：回单中的收款账号（尾号 {tail}）与发送给银行的账号（尾号 "
+                                        f"{sent[-4:]}）不一致，不能记为{said}：请向银行核实这笔款项实际付入的账户",
+                      row=line.row)
+
+
 def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnLine], *, file_sha256: str,
                   filename: str, principal: Principal, clock: Clock,
-                  line_problems: Sequence[FieldError] = ()) -> tuple[ReturnOut, bool]:
+                  line_problems: Sequence[FieldError] = (), vault: Vault | None = None) -> tuple[ReturnOut, bool]:
     """Apply a parsed return file to a released batch: all of it, or (422 listing every bad line) none of it.
 
     `line_problems` are what reading the file found (`bankfiles.read_return`): they are reported together with
@@ -161,6 +195,9 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     succeeded: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
     failed: list[tuple[bankfiles.ReturnLine, tuple[Any, ...]]] = []
     already = 0
+    # A line naming the account paid (the optional account_number column) is compared with the account sent.
+    sent_to = _sent_accounts(session, batch, [ln.reference for ln in lines if ln.account and ln.reference in items],
+                             vault)
     for line in lines:
         if not line.reference:
             continue  # reported as missing
@@ -183,6 +220,9 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         if line.amount is not None and line.amount != amount:
             problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
                                                  f"sent for {line.reference}", row=line.row))
+            continue
+        if line.account and line.reference in sent_to and account_differs(line.account, sent_to[line.reference]):
+            problems.append(_account_problem(line, sent_to[line.reference]))
             continue
         result = "succeeded" if line.status == "success" else "failed"
         if status in ("succeeded", "failed"):
@@ -259,6 +299,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         "return_id": return_id, "file_sha256": file_sha256, "lines": len(lines), "succeeded": len(succeeded),
         "failed": len(failed), "already_settled": already, "paid": format_yuan(paid), "released": format_yuan(released),
         "service_fee": format_yuan(posted["fee"]), "results_sha256": _digest(f"{r},{s}" for r, s in results),
+        "accounts_compared": len(sent_to),
         "from": before, "to": batch.status,
     }))
     audit.append_many(session, entries, clock=clock)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from ..uploads import RowCounter, check_size
 
 BANK_FILE_HEADER = ("reference", "account_name", "account_number", "bank", "amount", "memo")
 RETURN_HEADER = ("reference", "status", "bank_reference", "reason")
-RETURN_OPTIONAL = ("amount",)
+RETURN_OPTIONAL = ("amount", "settled_on", "account_number")
 
 _RETURN_ALIASES = {
     "reference": "reference", "参考号": "reference", "业务编号": "reference", "业务参考号": "reference",
@@ -43,7 +44,10 @@ _RETURN_ALIASES = {
     "reason": "reason", "原因": "reason", "失败原因": "reason",
     "amount": "amount", "金额": "amount",
     "settled_on": "settled_on", "到账日期": "settled_on", "入账日期": "settled_on", "交易日期": "settled_on",
+    "account_number": "account_number", "账号": "account_number", "收款账号": "account_number",
+    "收款人账号": "account_number", "收款账户": "account_number",
 }
+_RETURN_ACCOUNT = re.compile(r"\d{8,30}|\d{0,10}[*xX]{2,26}\d{4,10}")  # as sent, or masked by the bank (tail shown)
 _STATUSES = {"success": "success", "succeeded": "success", "成功": "success",
              "failed": "failed", "failure": "failed", "fail": "failed", "失败": "failed"}
 
@@ -120,6 +124,7 @@ class ReturnLine:
     amount: int | None  # fen, when the file has an amount column
     flawed: bool = False  # the line has a problem of its own (reported); only its reference is checked further
     settled_on: date | None = None  # the day the bank settled it, when the file has a settled_on (到账日期) column
+    account: str | None = None  # the account the bank says it paid, when the file has an account_number (账号) column
 
 
 def _decode(data: bytes) -> str:
@@ -175,8 +180,8 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
     for i, name in enumerate(header):
         key = _RETURN_ALIASES.get(name.lower(), _RETURN_ALIASES.get(name))
         if key is None:
-            problems.append(FieldError("header", f"unknown column {name!r}; expected "
-                                                 f"{','.join(RETURN_HEADER)} and optionally amount, settled_on", row=1))
+            problems.append(FieldError("header", f"unknown column {name!r}; expected {','.join(RETURN_HEADER)} "
+                                                 f"and optionally {', '.join(RETURN_OPTIONAL)}", row=1))
         elif key in columns:
             problems.append(FieldError("header", f"column {name!r} appears twice", row=1))
         else:
@@ -192,6 +197,7 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
     ref_i, st_i, br_i, rs_i = (columns[c] for c in RETURN_HEADER)
     amount_i = columns.get("amount")
     settled_i = columns.get("settled_on")
+    account_i = columns.get("account_number")
     for number, raw in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in raw):
             continue  # blank lines, such as a trailing one
@@ -222,10 +228,15 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
                 settled_on = date.fromisoformat(day.replace("/", "-"))
             except ValueError:
                 problems.append(FieldError("settled_on", f"a date YYYY-MM-DD, got {day!r}", row=number))
+        account = ("".join(raw[account_i].split()) or None) if account_i is not None else None
+        if account is not None and not _RETURN_ACCOUNT.fullmatch(account):
+            problems.append(FieldError("account_number", "回单中的收款账号应为 8 至 30 位数字（或银行遮盖中间、露出末尾至少"
+                                                         "4 位的账号）", row=number))
+            account = None
         if len(raw[br_i]) > 100:
             problems.append(FieldError("bank_reference", "longer than 100 characters", row=number))
         lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount,
-                                flawed=len(problems) > before, settled_on=settled_on))
+                                flawed=len(problems) > before, settled_on=settled_on, account=account))
     if not lines and not problems:
         raise ValidationFailed.one("file", "the return file has a header but no lines")
     return lines, problems

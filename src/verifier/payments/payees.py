@@ -44,7 +44,7 @@ from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from . import one_account
-from .models import PayeeCorrection, PaymentItem
+from .models import PayeeCorrection, PaymentBatch, PaymentItem
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
 
 CHECK_ACCOUNT_COLUMN = "check.payee_account"
@@ -134,12 +134,24 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def refuse_in_batch(session: Session, case: Case, act: str) -> None:
+    """409 while a payment of the case waits in a batch not yet released: the batch pays the payee it was prepared
+    and approved with (the item names that check or change), never one changed after; the change waits until the
+    case is out of the batch (taken out, the batch cancelled, or its transfer failed)."""
+    code = session.scalar(select(PaymentBatch.code).join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                          .where(PaymentItem.case_id == case.id, PaymentItem.status == "pending").limit(1))
+    if code is not None:
+        raise InvalidState(f"案件 {case.number} 已列入支付批次 {code}（尚未发放）：该批次按生成并经审批时的收款账户支付，"
+                           f"不能在此期间{act}收款人变更；待该案件移出批次或批次撤销后再办理。本次未做任何更改。")
+
+
 def request_change(session: Session, case_id: str, *, account_name: str, bank: str, account_number: str,
                    reason: str = "", principal: Principal, vault: Vault, clock: Clock) -> PayeeChangeOut:
     """Record a pending change of the case's payee (before payment, or after a failed transfer)."""
     case = load_case(session, case_id, principal, for_update=True)
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_request", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
+    refuse_in_batch(session, case, "申请")
     if case.status not in PAYEE_STATUSES:
         raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
                            f"{case.status}")
@@ -278,6 +290,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         if principal.id in staff_accounts.owners(session, [change.account_index or ""]).get(change.account_index or "",
                                                                                               set()):
             raise ValidationFailed.one("account_number", staff_accounts.OWN_ACCOUNT_REFUSED)
+        refuse_in_batch(session, case, "批准")
         if case.status not in PAYEE_STATUSES:
             raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
                                f"{case.id} is {case.status}")

@@ -18,7 +18,7 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..uploads import check_size, size_of
-from . import bankfiles, one_account, payees, recoveries, service
+from . import bankfiles, batch_recheck, one_account, payees, recoveries, service
 from .schemas import (
     ReasonIn,
     RepaymentIn,
@@ -50,6 +50,9 @@ def bank_file_response(ctx: Any, batch_id: str, principal: Principal, fmt: str) 
     """A released batch's bank file, its download recorded (the API's and the batch page's)."""
     with ctx.db.read() as session:
         file = service.bank_file(session, batch_id, principal=principal, vault=ctx.vault, fmt=fmt)
+        # a payee account shared or declared a staff member's own since release: not handed to the bank uncleared
+        batch_recheck.refuse_held_accounts(session, service.get_batch(session, batch_id, principal), "bank file",
+                                           ctx.clock.today())
     with ctx.db.begin() as session:
         service.record_bank_file(session, batch_id, file, fmt=fmt, principal=principal, clock=ctx.clock)
     return Response(content=file.content, media_type=file.media_type, headers={
@@ -161,7 +164,7 @@ class PaymentBatchController(Controller):
         def run(session: Any) -> ReturnOut:
             out, _repeated = service.import_return(session, batch_id, lines, file_sha256=digest,
                                                    filename=_clean(upload.filename) or "return.csv", principal=request.user,
-                                                   clock=ctx.clock, line_problems=line_problems)
+                                                   clock=ctx.clock, line_problems=line_problems, vault=ctx.vault)
             return out
 
         return idempotent(ctx.db, request, run, body=content, clock=ctx.clock)

@@ -61,7 +61,7 @@ from ..domain.cells import formula_cells
 from ..sampling.models import CaseHold
 from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
-from . import bankfiles, ledger, one_account, payees
+from . import bankfiles, batch_recheck, ledger, one_account, payees
 from .models import FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
@@ -417,6 +417,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     _refuse_recused(session, batch, principal, "batch_approve", clock)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
+    batch_recheck.refuse_held_accounts(session, batch, "approve", clock.today())  # shared or staff's since prepared
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
         raise InvalidState(f"the batch's items ({n}, {format_yuan(total)}) no longer match what was prepared "
@@ -468,6 +469,7 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, vau
     contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
     _signoff_checks(session, batch, principal, "sign off", vault)
     target = next_batch_status(batch.status, "county_signoff")
+    batch_recheck.refuse_held_accounts(session, batch, "sign off", clock.today())
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
     batch.signoff_opinion = opinion.strip() or None
@@ -611,6 +613,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     before = batch.status
     target = next_batch_status(batch.status, "release")
     _refuse_held(session, batch, "release")
+    batch_recheck.refuse_held_accounts(session, batch, "release", clock.today())
     sent = session.execute(
         update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
     ).rowcount

@@ -627,8 +627,7 @@ class Database:
                 return reader.run(steps)
         if self._async_readers is None:
             self._async_readers = AsyncReaders(self.quick_engine, seen=self.readers.seen)
-        async with self._async_readers.open() as reader:
-            return await reader.run(steps)
+        return await self._async_readers.run(steps)
 
     @property
     def quick_engine(self) -> Engine:

@@ -28,14 +28,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import timezone
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 from psycopg import pq
 from psycopg.errors import InvalidSqlStatementName
-from psycopg.waiting import wait, wait_async
+from psycopg.waiting import wait
 from sqlalchemy import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -43,6 +43,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import Compiled
 
 from .base import UtcDateTime
+from .loopwait import wait_on_loop
 from .pgwire import INTERVAL, Statement, exchange, forget
 
 Processor = Callable[[Any], Any] | None
@@ -302,10 +303,10 @@ class AsyncReader:
         compiled = [(reader._prepare(prepared), params) for prepared, params in statements]
         try:
             try:
-                answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+                answers = await wait_on_loop(reader._wired(compiled), self._connection.fileno())
             except InvalidSqlStatementName:  # our statements were deallocated: prepared again, once
                 forget(self._connection)
-                answers = await wait_async(reader._wired(compiled), self._connection.fileno(), INTERVAL)
+                answers = await wait_on_loop(reader._wired(compiled), self._connection.fileno())
         except reader._dialect.loaded_dbapi.Error as exc:
             raise reader._failed(exc, "; ".join(c.sql for c, _ in compiled), None, None) from exc
         return [_rows(c, rows) for (c, _), rows in zip(compiled, answers)]
@@ -351,24 +352,34 @@ class AsyncReaders:
             raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=True,
                                       dialect=dialect) from exc
 
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[AsyncReader]:
-        async with self._semaphore():
+    async def run(self, steps: Steps[T]) -> T:
+        """`steps` run on a reader of the pool: a connection taken (at most `size` at once), given back when whole
+        and quiet, else closed (written out, not as an async context manager, whose own work was a measurable share
+        of a case read's CPU in the process)."""
+        slots = self._semaphore()
+        await slots.acquire()
+        try:
             connection = self._idle.pop() if self._idle else await self._connect()
             reader = AsyncReader(connection, self._engine.dialect, self.seen)
             try:
-                yield reader
+                return await reader.run(steps)
             except BaseException:
                 if reader.disconnected:
                     self.reset()
                 raise
             finally:
-                pg = connection.pgconn
-                if (pg.status == pq.ConnStatus.OK and pg.transaction_status == pq.TransactionStatus.IDLE
-                        and pg.pipeline_status == pq.PipelineStatus.OFF and len(self._idle) < self._size):
-                    self._idle.append(connection)
-                else:
-                    pg.finish()
+                self._give_back(connection)
+        finally:
+            slots.release()
+
+    def _give_back(self, connection: Any) -> None:
+        """A connection back to the idle ones when it is whole and quiet, else closed."""
+        pg = connection.pgconn
+        if (pg.status == pq.ConnStatus.OK and pg.transaction_status == pq.TransactionStatus.IDLE
+                and pg.pipeline_status == pq.PipelineStatus.OFF and len(self._idle) < self._size):
+            self._idle.append(connection)
+        else:
+            pg.finish()
 
     def reset(self) -> None:
         """Close every idle connection (the database was disposed of, or its server went away)."""

@@ -177,7 +177,7 @@ def action_label(action: str) -> str:
 
 FIELD_LABELS = {
     "visited_on": "核查日期", "late_entry_reason": "补录原因", "officers": "核查人员", "members": "家庭成员", "photos": "照片", "evidence": "照片",
-    "payee.account_name": "收款人", "payee.bank": "开户银行", "payee.account_number": "银行账号",
+    "items": "批次明细", "payee.account_name": "收款人", "payee.bank": "开户银行", "payee.account_number": "银行账号",
     "stable_income": "稳定收入来源", "note": "备注", "decision": "初筛结论", "reason": "原因", "roles": "角色",
     "held_on": "评议日期", "result": "评议结果", "posted_on": "公示日期", "town": "乡镇", "village": "村",
     "county_code": "县（区）", "received_on": "收到日期", "summary": "异议内容", "case_id": "案件", "outcome": "处理结果",

@@ -12,7 +12,7 @@ from ...cases import numbers as case_numbers
 from ...cases import service as case_service
 from ...domain.errors import FieldError
 from ...domain.money import parse_yuan
-from ...payments import batch_list, payees
+from ...payments import batch_list, batch_recheck, payees
 from ...payments import service as pay
 from ...payments.schemas import BatchOut, ChangedPayeeOut
 from ...contract_review import reads as contract_reads
@@ -107,6 +107,9 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
         shared = pay.shared_accounts(session, batch, ctx.vault)
+        held_accounts = [(cid, number, batch_recheck.reason_zh(reason))
+                         for cid, number, reason in batch_recheck.held_items(session, batch, ctx.clock.today())
+                         ] if batch.status in batch_recheck.CHECKED else []
         statuses = case_service.statuses_of(session, [i.case_id for i in items.items])
         returns = batch_list.bank_returns_of(session, batch.id)
         created = batch_list.creation_payload(session, batch.id)
@@ -128,7 +131,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                 pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
                 steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
-                changed=changed, shared=shared, heads=heads, numbers=numbers, split=_split(b), typed=typed or {})
+                changed=changed, shared=shared, held_accounts=held_accounts, heads=heads, numbers=numbers,
+                split=_split(b), typed=typed or {})
 
 
 def _split(b: BatchOut) -> bool:

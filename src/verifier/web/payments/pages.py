@@ -205,7 +205,7 @@ class PaymentPages(Controller):
             with ctx.db.begin() as session:
                 _, repeated = pay.import_return(session, batch_id, lines, file_sha256=hashlib.sha256(content).hexdigest(),
                                                 filename=filename, principal=request.user, clock=ctx.clock,
-                                                line_problems=line_problems)
+                                                line_problems=line_problems, vault=ctx.vault)
         except ValidationFailed as exc:
             return render_batch(request, ctx, batch_id, status_code=exc.status, return_errors=exc.errors)
         except InvalidState as exc:

@@ -1,0 +1,68 @@
+"""A batch's payee accounts checked again at every later step (一账多户, 工作人员本人账户).
+
+Batch preparation holds out a case whose payee account is shared with another household or is a staff member's own
+declared account, until a county reviewer clears it (one_account.py). A batch prepared before that became so (household
+B's payee change or check naming A's account, a staff member declaring it) would otherwise go on to be paid: so
+approval, the county's sign-off, release (when the bank file is written) and each download of the bank file read the
+batch's live items' accounts again (`one_account.held_reasons`, the item's own blind index: the account the item
+pays) and refuse (422, nothing written) naming each held item's case number, until the same county reviewer's
+clearance as at preparation. A refusal changes nothing of the batch: its count, total and digest stay those its
+approver and the county saw; the way out besides the clearance is the one the batch already has (take the case
+out before approval, cancel the batch after it, or the county refuses its sign-off)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain.errors import FieldError, ValidationFailed
+from ..store.tables import Case
+from . import one_account
+from .models import PaymentBatch, PaymentItem
+
+VERBS = {"approve": "审批批次 {code}", "sign off": "签批批次 {code}", "release": "发放批次 {code}",
+         "bank file": "下载批次 {code} 的银行文件"}
+SHARED_WORDS = "收款账户与其他家庭相同（一账多户）"
+MAX_NAMED = 50
+CHECKED = ("prepared", "approved", "signed_off", "released")  # a step (or the bank file's download) still to come
+
+
+def reason_zh(reason: str) -> str:
+    """The hold's reason as the refusal and the batch page say it (the staff hold's never says whose)."""
+    return SHARED_WORDS if reason == one_account.HOLD_REASON else reason
+
+
+def _way_out(status: str) -> str:
+    if status == "prepared":
+        return "；也可将该案件移出本批次"
+    if status in ("approved", "signed_off"):
+        return "；也可撤销本批次后重新生成"
+    return ""
+
+
+def held_items(session: Session, batch: PaymentBatch, today: date) -> list[tuple[str, str, str]]:
+    """(case id, case number, reason) of each live item of the batch whose payee account is held now."""
+    live = ("pending",) if batch.status in ("prepared", "approved", "signed_off") else ("sent",)
+    rows = session.execute(
+        select(PaymentItem.case_id, PaymentItem.payee_account_index, Case.number)
+        .join(Case, Case.id == PaymentItem.case_id)
+        .where(PaymentItem.batch_id == batch.id, PaymentItem.status.in_(live)).order_by(PaymentItem.seq)).all()
+    held = one_account.held_reasons(session, [(case_id, ix) for case_id, ix, _ in rows], today)
+    return [(case_id, number, held[case_id]) for case_id, _, number in rows if case_id in held]
+
+
+def refuse_held_accounts(session: Session, batch: PaymentBatch, verb: str, today: date) -> None:
+    """422 naming each held item's case number when the batch may not be `verb`ed (approve, sign off, release,
+    bank file) because its payee account is held now and not cleared."""
+    found = held_items(session, batch, today)
+    if not found:
+        return
+    act = VERBS[verb].format(code=batch.code)
+    problems = [FieldError("items", f"案件 {number}：{reason_zh(reason)}，须经县级审核人员在“一账多户”中核实放行后"
+                                    f"才能{act}{_way_out(batch.status)}。本次未做任何更改。")
+                for _, number, reason in found[:MAX_NAMED]]
+    if len(found) > MAX_NAMED:
+        problems.append(FieldError("items", f"另有 {len(found) - MAX_NAMED} 个案件同样暂缓。"))
+    raise ValidationFailed(problems)
