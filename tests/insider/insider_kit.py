@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from factories import COUNTY, new_id_number
 from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
+from sqlalchemy import func, select
+
+from verifier.audit.models import AuditEntry
 
 
 _bill_numbers = itertools.count(1)
@@ -69,3 +73,18 @@ def scheduled_visit(ctx: Any, client: Any, users: Any, case_id: str) -> Visit:
 
 __all__ = ["COUNTY", "Visit", "check_body", "dated_photo", "head_of", "member_met", "schedule", "scheduled_visit",
            "signed_form", "upload", "visit_api"]
+
+
+def entries_but_refusals(ctx: Any) -> int:
+    """Audit entries other than the 回避 refusals' own trace (`recusal.refused`): what a refused action must not add."""
+    with ctx.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action != "recusal.refused")))
+
+
+def refusals_of(ctx: Any, actor: str) -> list[dict[str, Any]]:
+    """The `recusal.refused` entries of one person, oldest first: (subject, payload)."""
+    with ctx.db.read() as session:
+        rows = session.execute(select(AuditEntry.subject, AuditEntry.entry, AuditEntry.county_code).where(
+            AuditEntry.action == "recusal.refused", AuditEntry.actor == actor).order_by(AuditEntry.idx)).all()
+    return [{"subject": s, "county_code": c, **json.loads(e)["payload"]} for s, e, c in rows]

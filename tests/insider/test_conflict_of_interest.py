@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from deviation_helpers import person, ready_case
 from factories import make_case, new_id_number, staff
-from insider_kit import COUNTY, check_body, schedule
+from insider_kit import COUNTY, check_body, entries_but_refusals, refusals_of, schedule
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -62,7 +62,7 @@ def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) 
     mine = _declare(client, users.headers("son"), "parent", mother)
     assert mine["entries"][0]["id_number"] == mask_id(mother) and mother not in json.dumps(mine)
     sup, today = users.headers("sup"), ctx.clock.today().isoformat()
-    visits, entries = _count(ctx, Visit), _count(ctx, AuditEntry)
+    visits, entries = _count(ctx, Visit), entries_but_refusals(ctx)
 
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
         "officers": [users.ids["son"], users.ids["other1"]], "visit_on": today, "vehicle": "车01", "reason": "熟悉路线"})
@@ -70,7 +70,10 @@ def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) 
     assert r.json()["errors"] == [{"field": "officers[0]", "message": "该核查员与本户成员存在回避关系，不能走访或核查本户："
                                                                       "请选择其他核查员"}]
     _no_leak(r.text, members)
-    assert (_count(ctx, Visit), _count(ctx, AuditEntry)) == (visits, entries)  # nothing written
+    assert (_count(ctx, Visit), entries_but_refusals(ctx)) == (visits, entries)  # nothing written
+    # but the refusal is on record: the supervisor, the case, the officer sent (a probe leaves a trace)
+    assert [(r["subject"], r["step"], r["officers"]) for r in refusals_of(ctx, users.ids["sup"])] == [
+        (case_id, "schedule", [users.ids["son"]])]
     # The schedule form says it under the officer chosen.
     from web.pagekit import Pages
     pages = Pages(client, users)
@@ -271,7 +274,7 @@ def test_attack_a_person_deletes_his_own_declaration_alone(ctx, client, users) -
         kept = session.scalars(select(StaffTie)).one()  # never deleted: removed, by whom
         assert kept.removed_by == users.ids["adm2"]
         audit = [json.loads(e.entry) for e in session.scalars(select(AuditEntry).where(
-            AuditEntry.action.like("recusal.%")).order_by(AuditEntry.idx))]
+            AuditEntry.action.like("recusal.%"), AuditEntry.action != "recusal.refused").order_by(AuditEntry.idx))]
     assert [e["action"] for e in audit] == ["recusal.declare", "recusal.removal_requested", "recusal.removal_refused",
                                             "recusal.removal_requested", "recusal.removal_confirmed"]
     assert all(e["payload"]["id_number"] == mask_id(mother) for e in audit)

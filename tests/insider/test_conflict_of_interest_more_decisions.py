@@ -9,9 +9,9 @@ import io
 
 from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case
+from insider_kit import entries_but_refusals, refusals_of
 from sqlalchemy import func, select
 
-from verifier.audit.models import AuditEntry
 from verifier.payments.models import BankReturn
 from verifier.store.tables import Case, Household, Member
 
@@ -33,8 +33,8 @@ def _declare(client, headers, id_number: str) -> None:  # type: ignore[no-untype
 
 
 def _entries(ctx) -> int:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(AuditEntry)))
+    """The audit entries but the refusals' own trace (`recusal.refused`, insider_kit)."""
+    return entries_but_refusals(ctx)
 
 
 def test_attack_finance_writes_the_bank_answer_for_a_batch_paying_his_sister(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -61,6 +61,7 @@ def test_attack_finance_writes_the_bank_answer_for_a_batch_paying_his_sister(ctx
                     files={"file": ("r.csv", out.getvalue().encode(), "text/csv")})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
     assert _entries(ctx) == before
+    assert [r["step"] for r in refusals_of(ctx, users.ids["fin3"])] == ["bank_return"]
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(BankReturn)) == 0
 
@@ -83,6 +84,7 @@ def test_attack_a_supervisor_moves_his_relative_out_of_the_household(ctx, client
                     json={"from_household_id": household, "reason": "合户"})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
     assert _entries(ctx) == before
+    assert [r["step"] for r in refusals_of(ctx, users.ids["sup"])] == ["member_move", "household_merge"]
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Household).where(Household.id == household)) == 1
         assert s.scalar(select(Member.household_id).where(Member.id == member_id)) == household

@@ -193,4 +193,6 @@ def test_attack_a_supervisor_lifts_the_hold_on_his_brothers_case(ctx, client, ro
     assert relief_of(ctx, case_id) == relief
     with ctx.db.read() as s:
         assert s.scalars(select(CaseHold.status).where(CaseHold.case_id == case_id)).one() == "open"
-        assert s.scalar(select(func.count()).select_from(AuditEntry)) == before  # nothing written
+        # nothing written but the refusal's own trace (recusal.refused, in a transaction of its own)
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == before + 1
+        assert s.scalars(select(AuditEntry.action).order_by(AuditEntry.idx.desc())).first() == "recusal.refused"

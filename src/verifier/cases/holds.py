@@ -47,7 +47,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if not principal.has(ROLE):
         raise Forbidden("only an insurer supervisor re-determines a held case")
     case = load_case(session, case_id, principal, for_update=True)
-    recusal.refuse_principal(session, principal, [case.household_id])  # not a relative's case (回避)
+    recusal.refuse_principal(session, principal, [case.household_id], step="redetermination", case_id=case.id,
+                             clock=clock)  # not a relative's case (回避)
     problems: list[FieldError] = []
     reason = reason.strip()
     if outcome not in OUTCOMES:

@@ -20,6 +20,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
+from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
@@ -59,6 +60,8 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
     never asked, so nobody would miss it) it is first a proposal, and another clerk or the county reviewer confirms
     it (不通过 again) or overturns it (通过). The clerk who proposed it never confirms it."""
     case = load_case(session, case_id, principal, for_update=True)
+    # 回避: a relative's case is screened (in or out) by another clerk
+    recusal.refuse_principal(session, principal, [case.household_id], step="screening", case_id=case.id, clock=clock)
     if decision not in ("pass", "reject"):
         raise ValidationFailed.one("decision", "must be pass or reject")
     if decision == "reject" and not reason.strip():
@@ -268,7 +271,11 @@ def schedule(
                   for v in others],
     )
     if problems:
-        raise ValidationFailed(problems)
+        exc = ValidationFailed(problems)
+        if recused:  # on record: sending officers by hand one after another shows whose kin a household is
+            recusal_refusals.refused(exc, principal, "schedule", [case.household_id], case_id=case.id,
+                                     officers=sorted(recused), clock=clock)
+        raise exc
     return _assign(session, case, ids, visit_on, vehicle, due, principal, clock, by_hand=True, reason=reason)
 
 

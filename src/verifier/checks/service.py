@@ -39,6 +39,7 @@ from ..store.base import new_id
 from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
+from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
@@ -328,8 +329,12 @@ def record_check(
     counted_bills, bill_problems = bills.problems_of(session, case, data.bills, data.rigid)
     problems += bill_problems
     if problems:
-        raise conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
+        exc = conflicts.refuse(ValidationFailed(problems), sightings, vault=vault, principal=principal,
                                role="field_officer", clock=clock)
+        if recused:  # 回避 on record (recusal/refusals.py)
+            recusal_refusals.refused(exc, principal, "check", [case.household_id], case_id=case.id,
+                                     officers=sorted(recused - {principal.id}), clock=clock)
+        raise exc
 
     seq = (case.last_seq or 0) + 1
     late = days_late(data.visited_on, due)
@@ -529,7 +534,8 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     if principal.id == a.check.recorded_by or principal.id in a.check.officer_ids:
         raise Forbidden("four-eyes rule: you made the check this determination rests on; another supervisor "
                         "confirms it")
-    recusal.refuse_principal(session, principal, [case.household_id])
+    recusal.refuse_principal(session, principal, [case.household_id], step="determination", case_id=case.id,
+                             clock=clock)
     # Registers imported since the check are consulted now; a finding still open holds the determination.
     match = registers.match_check(session, case, a.check, rules=a.contract.register_rules, clock=clock,
                                   actor=principal.id, role="insurer_supervisor")

@@ -33,6 +33,8 @@ REFUSED = "与本户成员存在回避关系"
 YOU_ARE_RECUSED = f"回避：您{REFUSED}（本人或申报的近亲属），不能办理本户的此项业务，请交由其他人员办理"
 OFFICER_RECUSED = f"该核查员{REFUSED}，不能走访或核查本户：请选择其他核查员"
 TEAM_RECUSED = f"回避：本次走访的核查员中有人{REFUSED}，不能由其录入本户的核查：请由主管改派其他核查员"
+NOTICE_RECUSED = (f"回避：该公示中有农户的家庭成员与您存在回避关系（{REFUSED}），该公示的这一步（上传张贴照片、结束公示）"
+                  "须由其他人员办理")
 MAX_ENTRIES = 50
 """At most this many live entries per account (a declaration is a person's family, not a list of a village)."""
 

@@ -201,7 +201,7 @@ def merge_households(session: Session, household_id: str, from_household_id: str
               for h in (first, second)}
     # not a relative's households (回避): a merge or a move could take the relative out of the household whose case
     # the same person then decides
-    recusal.refuse_principal(session, principal, [first, second])
+    recusal.refuse_principal(session, principal, [first, second], step="household_merge", clock=clock)
     into, other = locked[household_id], locked[from_household_id]
     _same_county(into, other, "合并家庭")
     moving = _members(session, other.id, for_update=True)
@@ -292,7 +292,7 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
     if to_household_id == household_id:
         raise ValidationFailed.one("to_household_id", "该成员已在这一户：请选择另一户")
     ids = sorted(h for h in (household_id, to_household_id) if h)
-    recusal.refuse_principal(session, principal, ids)  # not a relative's households (回避; see merge_households)
+    recusal.refuse_principal(session, principal, ids, step="member_move", clock=clock)  # not a relative's households (回避; see merge_households)
     locked = {h: _household(session, h, principal, for_update=True, which="" if h == household_id else "（迁入的一户）")
               for h in ids}
     source = locked[household_id]

@@ -26,6 +26,7 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.recusal import REFUSED
 from ..domain.village_meeting import attendance_problems, attendee_names
+from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal
 from ..store.base import new_id
 from ..store.db import Database
@@ -183,7 +184,11 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
         elif len((e.note or "").strip()) > LIMITS["note"]:
             problems.append(FieldError(f"note_{n}", f"理由超过 {LIMITS['note']} 个字", n))
     if problems:
-        raise ValidationFailed(problems)
+        exc = ValidationFailed(problems)
+        tied = sorted(h for h in recused if any(c.household_id == h for c in cases.values()))
+        if tied:  # 回避 on record (recusal/refusals.py)
+            recusal_refusals.refused(exc, principal, "meeting", tied, clock=clock)
+        raise exc
     meeting = VillageMeeting(id=new_id("mtg"), county_code=request.county_code, town=request.town,
                              village=request.village, held_on=request.held_on, venue=venue, attendees=attendees,
                              minutes=minutes, households=len(entries), households_key=households_key(seen),

@@ -40,6 +40,8 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
     problems: list[FieldError] = []
     if item is None:
         problems.append(FieldError("case_id", f"case {case_id!r} is not on this notice"))
+    else:  # 回避: an objection to a relative's case is written down by another person (its words are what is judged)
+        recusal.refuse_case(session, principal, case_id, step="objection_record", field="case_id", clock=clock)
     if received_on > clock.today():
         problems.append(FieldError("received_on", f"{received_on} is in the future"))
     if received_on < notice.posted_on:
@@ -98,7 +100,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
     if problems:
         raise ValidationFailed(problems)
     if outcome == "dismissed":  # dismissing keeps the case on its way to payment: not by a relative (回避)
-        recusal.refuse_case(session, principal, objection.case_id)
+        recusal.refuse_case(session, principal, objection.case_id, step="objection_dismiss", clock=clock)
     if outcome == "dismissed" and principal.id in (objection.recorded_by, notice.posted_by):
         # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
         # against the notice they posted. Upholding only sends the case back to be checked again.

@@ -60,6 +60,7 @@ from ..checks.service import accepted_file, captured_at
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain import photo_times
+from ..domain import recusal as recusal_rules
 from ..domain.photo_times import taken_on
 from ..recusal import service as recusal
 from ..store.base import new_id
@@ -181,6 +182,9 @@ def upload_wall_photo(session: Session, notice_id: str, sealed: Upload, *, princ
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.posting_confirmed_by is not None:
         raise InvalidState("公示张贴已确认，不再上传照片")
+    recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
+        NoticeItem.notice_id == notice.id))), step="notice_photo", field="file", message=recusal_rules.NOTICE_RECUSED,
+        clock=clock)  # 回避: the wall's evidence is not a relative's
     if not sealed.content_type.startswith("image/"):
         raise ValidationFailed.one("file", "公示张贴须上传照片（JPEG、PNG 或 WebP）")
     found = _refuse_reused(session, sealed, "file", notice_id=notice.id)
@@ -286,7 +290,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
         raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
                         "另一人确认")
     recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
-        NoticeItem.notice_id == notice.id))), message=RECUSED_FROM_NOTICE)  # 回避
+        NoticeItem.notice_id == notice.id))), step="notice_posting", message=RECUSED_FROM_NOTICE, clock=clock)  # 回避
     bare = bare_reviews(session, notice.id)
     named = "、".join(f"{head}户" for _, head in bare[:10]) + (f"等 {len(bare)} 户" if len(bare) > 10 else "")
     if bare and not principal.has("county_reviewer"):

@@ -33,6 +33,7 @@ from ..contract import Contract
 from ..documents.notice import NoticeDocument, NoticeRow, render_notice
 from ..domain.cell_values import BadCell, phone_text
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain import recusal as recusal_rules
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..recusal import service as recusal
@@ -100,7 +101,8 @@ def record_review(
     overturns it (通过: a passing review recorded by them, the case goes on to its notice). The clerk who proposed it
     never confirms it."""
     case = load_case(session, case_id, principal, for_update=True)
-    recusal.refuse_principal(session, principal, [case.household_id])  # 回避
+    recusal.refuse_principal(session, principal, [case.household_id], step="village_review", case_id=case.id,
+                             clock=clock)  # 回避
     if case.status != "determined":
         raise InvalidState(f"cannot record a village review for a case that is {case.status}")
     if result not in ("pass", "fail"):
@@ -382,6 +384,9 @@ def close_notice(session: Session, notice_id: str, *, principal: Principal, cloc
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.status != "open":
         raise InvalidState("the notice is already closed")
+    # 回避: closing sends the listed cases to payment: not by a relative of one of their households
+    recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
+        NoticeItem.notice_id == notice.id))), step="notice_close", message=recusal_rules.NOTICE_RECUSED, clock=clock)
     today = clock.today()
     if today < notice.ends_on:
         raise InvalidState(f"the notice period runs until {last_day(notice.ends_on)}: it can be closed from "

@@ -149,7 +149,8 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
                    reason: str = "", principal: Principal, vault: Vault, clock: Clock) -> PayeeChangeOut:
     """Record a pending change of the case's payee (before payment, or after a failed transfer)."""
     case = load_case(session, case_id, principal, for_update=True)
-    recusal.refuse_principal(session, principal, [case.household_id])  # 回避: not for one's own family's case
+    recusal.refuse_principal(session, principal, [case.household_id], step="payee_request", case_id=case.id,
+                             clock=clock)  # 回避: not for one's own family's case
     refuse_in_batch(session, case, "申请")
     if case.status not in PAYEE_STATUSES:
         raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
@@ -275,7 +276,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise InvalidState(f"payee change {change.id} is already {change.status}")
     if principal.id == change.requested_by:
         raise Forbidden(f"four-eyes rule: you requested payee change {change.id}; another person must {verb} it")
-    recusal.refuse_principal(session, principal, [case.household_id])  # 回避: not for one's own family's case
+    recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id)  # 回避: not for one's own family's case
     note = note.strip()
     if len(note) > MAX_REASON:
         raise ValidationFailed.one("note", f"at most {MAX_REASON} characters")

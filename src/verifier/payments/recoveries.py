@@ -234,7 +234,7 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
         raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
     if rec.waiver_requested_by == principal.id:
         raise Forbidden("you asked for this waiver: another county reviewer confirms it")
-    recusal.refuse_case(session, principal, rec.case_id)  # neither of the two is a relative's (回避)
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver")  # neither of the two is a relative's (回避)
     return rec, reason
 
 

@@ -51,6 +51,7 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.money import format_yuan
+from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
@@ -322,9 +323,20 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     if shared:  # 收款账户与其他家庭相同, 或为工作人员本人账户: held out until a county reviewer clears the account
         skipped += [SkippedCase(c.case_id, shared[c.case_id]) for c in candidates if c.case_id in shared]
         candidates = [c for c in candidates if c.case_id not in shared]
+    # 回避: the preparer's own family is left out (paid by a batch another person prepares), on record
+    recused = recusal.recused_cases(session, principal, [c.case_id for c in candidates])
+    if recused:
+        skipped += [SkippedCase(c.case_id, PREPARER_RECUSED) for c in candidates if c.case_id in recused]
+        candidates = [c for c in candidates if c.case_id not in recused]
     if not candidates:
-        raise ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
+        exc = ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
                                + [FieldError(f"case {s.case_id}", s.reason) for s in skipped])
+        for case_id, household in sorted(recused.items()):
+            recusal_refusals.refused(exc, principal, "batch_prepare", [household], case_id=case_id, clock=clock)
+        raise exc
+    for case_id, household in sorted(recused.items()):
+        recusal_refusals.record(session, actor=principal.id, role=principal.main_role, step="batch_prepare",
+                                households=[household], case_id=case_id, clock=clock)
     if len(candidates) > MAX_ITEMS:
         raise ValidationFailed.one("county_code", f"{len(candidates)} cases are ready: a batch holds at most {MAX_ITEMS}")
     now = clock.now()
@@ -377,14 +389,17 @@ def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
     return int(n), int(total)
 
 
-def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal) -> None:
+def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal, step: str,
+                    clock: Clock | None = None) -> None:
     """回避: 422 when the caller is a member, or a declared relative of a member, of a household the batch pays (the
     case is not named, nor the member)."""
     cases = list(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id,
                                                                    PaymentItem.status != "cancelled")))
-    recusal.refuse_cases(session, principal, cases, message=RECUSED_FROM_BATCH)
+    recusal.refuse_cases(session, principal, cases, step=step, message=RECUSED_FROM_BATCH, clock=clock)
 
 
+PREPARER_RECUSED = "回避：您与本户成员存在回避关系，本户未列入您生成的支付批次，须由其他人员生成支付批次"
+"""Why a case is left out of the batch its preparer is tied to (the member and the relation are not said)."""
 RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
                       "请交由其他人员办理")
 
@@ -399,7 +414,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault)
-    _refuse_recused(session, batch, principal)
+    _refuse_recused(session, batch, principal, "batch_approve", clock)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
     batch_recheck.refuse_held_accounts(session, batch, "approve", clock.today())  # shared or staff's since prepared
@@ -444,7 +459,7 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                         "the batch")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
     if what == "sign off":
-        _refuse_recused(session, batch, principal)
+        _refuse_recused(session, batch, principal, "batch_signoff")
 
 
 def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
@@ -589,7 +604,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault)
-    _refuse_recused(session, batch, principal)
+    _refuse_recused(session, batch, principal, "batch_release", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(

@@ -28,9 +28,10 @@ from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
 from ..store.paged import fold_search
-from ..store.tables import Case, Member, User
+from ..households.models import HouseholdChange
+from ..store.tables import CLOSED_STATUSES, Case, Member, User
 from ..store.vault import Vault
-from . import removal
+from . import refusals, removal
 from .models import StaffTie, StaffTieRemoval
 
 ID_COLUMN = "staff_tie.id_number"
@@ -53,13 +54,39 @@ def _ties(session: Session, user_ids: Iterable[str]) -> dict[str, set[str]]:
 
 
 def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Per household, the blind indexes of its members, and of those moved out of it (`household_change`, a move)
+    during the year of its cases: from 1 January of the earliest contract year among its open cases (its latest
+    case's when none is open). Moving the relative out first, by a colleague's hand, does not clear the way."""
     households = sorted(set(household_ids))
     out: dict[str, set[str]] = {h: set() for h in households}
-    if households:
-        for household, bidx in session.execute(select(Member.household_id, Member.id_number_bidx).where(
-                Member.household_id.in_(households))):
-            out[household].add(bidx)
+    if not households:
+        return out
+    for household, bidx in session.execute(select(Member.household_id, Member.id_number_bidx).where(
+            Member.household_id.in_(households))):
+        out[household].add(bidx)
+    left = session.execute(select(HouseholdChange.from_household_id, HouseholdChange.changed_at, Member.id_number_bidx)
+                           .join(Member, Member.id == HouseholdChange.member_id)
+                           .where(HouseholdChange.kind == "move",
+                                  HouseholdChange.from_household_id.in_(households))).all()
+    if left:
+        since = _cases_years(session, {h for h, _, _ in left})
+        for household, changed_at, bidx in left:
+            year = since.get(household)
+            if year is not None and changed_at.year >= year:
+                out[household].add(bidx)
     return out
+
+
+def _cases_years(session: Session, households: Iterable[str]) -> dict[str, int]:
+    """Per household, the year from which members who left it still count (see `_household_indexes`)."""
+    open_years: dict[str, int] = {}
+    latest: dict[str, int] = {}
+    for household, year, status in session.execute(select(Case.household_id, Case.contract_year, Case.status).where(
+            Case.household_id.in_(sorted(households)))):
+        latest[household] = max(latest.get(household, year), year)
+        if status not in CLOSED_STATUSES:
+            open_years[household] = min(open_years.get(household, year), year)
+    return {h: open_years.get(h, y) for h, y in latest.items()}
 
 
 def conflicted(session: Session, user_ids: Iterable[str], household_id: str,
@@ -93,42 +120,61 @@ def recused_households(session: Session, user_id: str, household_ids: Iterable[s
     return {h for h, members in _household_indexes(session, household_ids).items() if members & ties}
 
 
-def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *,
-                     field: str = "recusal", extra_indexes: Iterable[str] = (),
-                     message: str = rules.YOU_ARE_RECUSED) -> None:
+def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str]) -> dict[str, str]:
+    """Those of the cases whose household the caller is a member of, or a declared relative of one: case → household
+    (a batch's preparer leaves them out)."""
+    if principal.has_ties is False or not case_ids:
+        return {}
+    ties = _ties(session, [principal.id]).get(principal.id)
+    if not ties:
+        return {}
+    households = dict(session.execute(select(Case.id, Case.household_id).where(
+        Case.id.in_(list(case_ids)))).tuples().all())
+    members = _household_indexes(session, households.values())
+    return {c: h for c, h in households.items() if members[h] & ties}
+
+
+def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *, step: str,
+                     case_id: str | None = None, field: str = "recusal", extra_indexes: Iterable[str] = (),
+                     message: str = rules.YOU_ARE_RECUSED, clock: Clock | None = None) -> None:
     """422 (nothing written) when the caller is a member of one of the households or a declared relative of one.
+    The refusal is recorded (`refusals.refused`: the step tried, the households refused) once the refused transaction
+    has rolled back.
 
     A caller whose session lookup found no live declaration (`principal.has_ties` False, almost everyone) is refused
     nothing and nothing is read."""
     if principal.has_ties is False:
         return
-    ties = _ties(session, [principal.id])
+    ties = _ties(session, [principal.id]).get(principal.id)
     if not ties:
         return
     members = _household_indexes(session, household_ids)
-    everyone = set().union(*members.values()) | set(extra_indexes) if members else set(extra_indexes)
-    if rules.conflicted(ties, everyone):
-        raise ValidationFailed.one(field, message)
+    extra = set(extra_indexes)
+    tied = [h for h, indexes in members.items() if indexes & ties]
+    if tied or extra & ties:
+        raise refusals.refused(ValidationFailed.one(field, message), principal, step, tied or list(members),
+                               case_id=case_id, clock=clock)
 
 
-def refuse_case(session: Session, principal: Principal, case_id: str, *, field: str = "recusal") -> None:
+def refuse_case(session: Session, principal: Principal, case_id: str, *, step: str, field: str = "recusal",
+                clock: Clock | None = None) -> None:
     if principal.has_ties is False:
         return
     household = session.scalar(select(Case.household_id).where(Case.id == case_id))
     if household is not None:
-        refuse_principal(session, principal, [household], field=field)
+        refuse_principal(session, principal, [household], step=step, case_id=case_id, field=field, clock=clock)
 
 
-def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str], *, field: str = "recusal",
-                 message: str | None = None) -> None:
+def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str], *, step: str,
+                 field: str = "recusal", message: str | None = None, clock: Clock | None = None) -> None:
     """For a batch: 422 when the caller is recused from any of its cases' households (the case is not named: the
     message is the batch's)."""
     if principal.has_ties is False:
         return
     households = set(session.scalars(select(Case.household_id).where(Case.id.in_(list(case_ids)))))
     if households:
-        refuse_principal(session, principal, households, field=field,
-                         message=message or rules.YOU_ARE_RECUSED)
+        refuse_principal(session, principal, households, step=step, field=field,
+                         message=message or rules.YOU_ARE_RECUSED, clock=clock)
 
 
 # ---- declaring

@@ -19,4 +19,4 @@ def require_independent(session: Session, case_id: str, principal: Principal) ->
     if principal.id in confirmed or any(principal.id in officers or principal.id == by for officers, by in checks):
         raise Forbidden("four-eyes rule: you took part in the insurer's check or determination of this case; another "
                         "county reviewer records its re-check")
-    recusal.refuse_case(session, principal, case_id)  # 回避: nor a member, or declared relative of one, of the household
+    recusal.refuse_case(session, principal, case_id, step="recheck")  # 回避: nor a member, or declared relative of one, of the household

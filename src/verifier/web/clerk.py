@@ -320,6 +320,9 @@ class NoticePages(Controller):
         try:
             with ctx.db.begin() as session:
                 notice_service.close_notice(session, notice_id, principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:  # 回避: said on the notice, in place
+            return render_notice(request, ctx, notice_id, status_code=422,
+                                 message="；".join(labels.message_zh(e.message) for e in exc.errors))
         except InvalidState as exc:
             return render_notice(request, ctx, notice_id, status_code=409, message=exc.detail)
         return see_other(f"/notices/{notice_id}", done="closed")

@@ -139,6 +139,7 @@ ACTIONS = {
     "user.role.refuse": "拒绝角色授权",
     "recusal.declare": "回避申报：增加一项", "recusal.removal_requested": "回避申报：提出删除一项",
     "recusal.removal_confirmed": "回避申报：另一管理员确认删除", "recusal.removal_refused": "回避申报：另一管理员不同意删除",
+    "recusal.refused": "回避：因与本户成员存在回避关系被拒绝办理",
     "staff_account.declare": "工作人员本人账户：增加一个", "staff_account.removal_requested": "工作人员本人账户：提出删除",
     "staff_account.removal_confirmed": "工作人员本人账户：另一管理员确认删除",
     "staff_account.removal_refused": "工作人员本人账户：另一管理员不同意删除",
@@ -708,3 +709,31 @@ ERROR_TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405:
 # What an error page says when a service's message has no Chinese yet: never the English itself.
 ERROR_UNSAID = {403: "您不能进行此操作。", 404: "没有找到要找的内容，或不在您的权限范围内。",
                 409: "当前状态不允许此操作，请刷新页面查看最新情况。", 422: "提交的内容有误。"}
+
+
+RECUSAL_STEPS = {
+    "schedule": "安排走访（选派核查员）",
+    "check": "录入入户核查",
+    "determination": "确认核查认定",
+    "redetermination": "解除抽样暂缓、重新认定",
+    "screening": "初筛",
+    "village_review": "录入村级评议",
+    "meeting": "录入村级评议会议",
+    "notice_posting": "确认公示张贴",
+    "notice_photo": "上传公示张贴照片",
+    "notice_close": "结束公示",
+    "objection_record": "登记公示异议",
+    "objection_dismiss": "驳回公示异议",
+    "recheck": "县级抽样复核",
+    "payee_request": "申请变更收款人",
+    "payee_decide": "审批收款人变更",
+    "batch_prepare": "生成支付批次",
+    "batch_approve": "审批支付批次",
+    "batch_signoff": "县级签批支付批次",
+    "batch_release": "发放支付批次",
+    "bank_return": "导入银行回盘",
+    "recovery_waiver": "追回款减免",
+    "household_merge": "合并家庭",
+    "member_move": "迁移家庭成员",
+}
+"""What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""

@@ -21,6 +21,7 @@ from .caching import NoStoreMiddleware
 from .cases import CasePages
 from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
+from .recusal_refusals import RecusalRefusalPages
 from .contracts import ContractPages
 from .deviations import RecoveryPages, RedeterminationPages
 from .errors import EXCEPTION_HANDLERS
@@ -54,7 +55,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     VisitAttemptPages,
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
-                    RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
+                    RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages]
 

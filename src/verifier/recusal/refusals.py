@@ -1,0 +1,155 @@
+"""回避 refusals kept on the record, and the reviewers' list of them.
+
+A refusal (与本户成员存在回避关系) answers the person who tried, and by itself says which households their declared
+relatives belong to: trying one step on many cases and watching which are refused is a probe. So every refusal is
+recorded where the auditors and county reviewers see it: an audit entry `recusal.refused` (who, the case or
+household, the step tried), appended in a transaction of its own once the refused one has rolled back
+(`store.db.keep_after_rollback`): nothing of the refused action is written, the trace is. The person refused is
+told nothing more than before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..audit.canonical import CanonicalError, decode_entry
+from ..audit.models import AuditEntry
+from ..clock import Clock
+from ..store.db import keep_after_rollback
+from ..store.paged import fold_search
+from ..store.tables import Case, Household, User
+
+ACTION = "recusal.refused"
+READERS = ("county_reviewer", "auditor")
+
+STEPS = (
+    "schedule",
+    "check",
+    "determination",
+    "redetermination",
+    "screening",
+    "village_review",
+    "meeting",
+    "notice_posting",
+    "notice_photo",
+    "notice_close",
+    "objection_record",
+    "objection_dismiss",
+    "recheck",
+    "payee_request",
+    "payee_decide",
+    "batch_prepare",
+    "batch_approve",
+    "batch_signoff",
+    "batch_release",
+    "bank_return",
+    "recovery_waiver",
+    "household_merge",
+    "member_move",
+)
+"""The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
+
+
+def refused(exc: BaseException, principal: Principal, step: str, households: Iterable[str], *,
+            case_id: str | None = None, officers: Sequence[str] = (), clock: Clock | None = None) -> BaseException:
+    """`exc` (the refusal), carrying its trace to append once its transaction has rolled back."""
+    assert step in STEPS, step
+    tied = sorted(set(households))
+    named = list(officers)
+    role = principal.main_role
+    keep_after_rollback(exc, lambda session: record(session, actor=principal.id, role=role, step=step,
+                                                    households=tied, case_id=case_id, officers=named, clock=clock))
+    return exc
+
+
+def record(session: Session, *, actor: str, role: str, step: str, households: Sequence[str],
+           case_id: str | None = None, officers: Sequence[str] = (), clock: Clock | None = None) -> int:
+    """The audit entry of one refusal: the subject is the case (or the first household) refused; the county is the
+    household's, for the county's reviewers."""
+    county = None
+    if case_id is not None:
+        county = session.scalar(select(Case.county_code).where(Case.id == case_id))
+    if county is None and households:
+        county = session.scalar(select(Household.county_code).where(Household.id == households[0]))
+    payload: dict[str, object] = {"step": step, "households": list(households)}
+    if case_id is not None:
+        payload["case_id"] = case_id
+    if officers:  # someone else sent to a household they are tied to (a supervisor's schedule)
+        payload["officers"] = list(officers)
+    return audit.append(session, actor=actor, role=role, action=ACTION,
+                        subject=case_id or (households[0] if households else actor), payload=payload,
+                        county_code=county, clock=clock)
+
+
+@dataclass(frozen=True)
+class PersonRefusals:
+    """One person's refusals: how many, on how many cases or households, by step, and the last."""
+
+    user_id: str
+    username: str
+    display_name: str
+    count: int
+    subjects: int
+    steps: list[tuple[str, int]]  # (step code, count), most first
+    last_at: datetime
+
+
+def by_person(session: Session, principal: Principal, *, q: str = "") -> list[PersonRefusals]:
+    """The county reviewers' and auditors' list: per person refused (within the reader's counties), the refusals,
+    most first; `q` narrows it to people whose name or username holds it."""
+    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time).where(
+        AuditEntry.action == ACTION)
+    if principal.counties:
+        stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
+    rows = session.execute(stmt.order_by(AuditEntry.idx)).all()
+    if not rows:
+        return []
+    people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({r.actor for r in rows})))}
+    text = fold_search(q).casefold()
+    found: dict[str, _Tally] = {}
+    for actor, subject, entry, time in rows:
+        user = people.get(actor)
+        name, username = (user.display_name, user.username) if user is not None else (actor, actor)
+        if text and text not in fold_search(name).casefold() and text not in username.casefold():
+            continue
+        found.setdefault(actor, _Tally(name, username, time)).add(subject, _step_of(entry), time)
+    return sorted((t.out(actor) for actor, t in found.items()), key=lambda p: (-p.count, p.username))
+
+
+class _Tally:
+    def __init__(self, name: str, username: str, time: datetime) -> None:
+        self.name, self.username, self.last = name, username, time
+        self.count = 0
+        self.subjects: set[str] = set()
+        self.steps: dict[str, int] = {}
+
+    def add(self, subject: str, step: str, time: datetime) -> None:
+        self.count += 1
+        self.subjects.add(subject)
+        self.steps[step] = self.steps.get(step, 0) + 1
+        self.last = max(self.last, time)
+
+    def out(self, actor: str) -> PersonRefusals:
+        return PersonRefusals(user_id=actor, username=self.username, display_name=self.name, count=self.count,
+                              subjects=len(self.subjects), last_at=self.last,
+                              steps=sorted(self.steps.items(), key=lambda s: (-s[1], s[0])))
+
+
+def _step_of(entry: bytes) -> str:
+    try:
+        payload = decode_entry(entry).payload
+    except CanonicalError:
+        return ""
+    return str(payload.get("step", "")) if isinstance(payload, dict) else ""
+
+
+def count(session: Session) -> int:
+    """How many refusals are on record (tests)."""
+    return int(session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == ACTION)) or 0)

@@ -1,0 +1,271 @@
+"""回避, the steps it did not reach, and its trace.
+
+- A refusal said which households a person's declared relatives belong to, and left nothing: a supervisor could try
+  one step on many cases and read the refusals as a map of his family. Each refusal is now an audit entry
+  (`recusal.refused`: who, the case, the step), kept after the refused transaction rolls back, and the county
+  reviewers and auditors see them by person (回避拦截记录, `/recusal-refusals`).
+- Screening, recording an objection, the notice's wall photo and its close, and preparing a batch: a relative took
+  part unchecked. Each is refused now (or, the batch, left out with the reason), a colleague is not.
+- A relative moved out of the household by a colleague's hand (分户) then matched no member: members who left
+  during the year of the household's case still count.
+Every refusal says only 与本户成员存在回避关系."""
+
+from __future__ import annotations
+
+from deviation_helpers import person, ready_case
+from factories import COUNTY, make_case
+from insider_kit import entries_but_refusals, refusals_of
+from sqlalchemy import func, select
+
+from verifier.notices.models import Notice, Objection, VillageFile
+from verifier.payments.models import PaymentBatch, PaymentItem
+from verifier.store.tables import Case, Determination, Member
+
+REFUSAL = "与本户成员存在回避关系"
+
+
+def _member(ctx, case_id: str, head: bool = True) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """(household id, member id, the member's ID number in clear): the head, or another member."""
+    with ctx.db.read() as session:
+        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+        member = session.scalars(select(Member).where(Member.household_id == household,
+                                                      (Member.relation == "head") if head else
+                                                      (Member.relation != "head")).order_by(Member.id)).first()
+        return household, member.id, ctx.vault.open(member.id_number_enc, "member.id_number")
+
+
+def _declare(client, headers, *id_numbers: str) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/recusal/mine", headers=headers,
+                    json={"entries": [{"relation": "other", "id_number": n} for n in id_numbers]})
+    assert r.status_code == 200, r.text
+
+
+def _count(ctx, model, *where) -> int:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return str(session.scalar(select(Case.status).where(Case.id == case_id)))
+
+
+def test_attack_a_clerk_probes_ten_cases_and_leaves_ten_entries(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("probe", "town_clerk", counties=(COUNTY,))
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("far", "county_reviewer", counties=("340000",))
+    users.add("aud", "auditor", counties=(COUNTY,))
+    cases = [make_case(ctx, stage="received") for _ in range(10)]
+    _declare(client, users.headers("probe"), *[_member(ctx, c)[2] for c in cases])
+    before = entries_but_refusals(ctx)
+    for case_id in cases:  # screening each of them (初筛): refused, every time, naming no one
+        r = client.post(f"/api/cases/{case_id}/screening", headers=users.headers("probe"),
+                        json={"decision": "pass", "reason": ""})
+        assert r.status_code == 422 and REFUSAL in r.text, r.text
+    # nothing of the screening written; ten entries on record, each naming the case and the step
+    assert entries_but_refusals(ctx) == before
+    assert {_status(ctx, c) for c in cases} == {"received"}
+    found = refusals_of(ctx, users.ids["probe"])
+    assert [(e["subject"], e["step"], e["case_id"]) for e in found] == [(c, "screening", c) for c in cases]
+    assert {e["county_code"] for e in found} == {COUNTY}
+    # a colleague without ties screens the same case
+    r = client.post(f"/api/cases/{cases[0]}/screening", headers=users.headers("clerk2"),
+                    json={"decision": "pass", "reason": ""})
+    assert r.status_code == 200, r.text
+    assert _status(ctx, cases[0]) == "screened" and refusals_of(ctx, users.ids["clerk2"]) == []
+
+    # The county reviewer's page: the person, ten refusals on ten cases, the step in Chinese; searched by name.
+    from web.pagekit import Pages
+    pages = Pages(client, users)
+    pages.login("rev")
+    page = pages.get("/recusal-refusals")
+    row = page.text.split('id="refusals"')[1]
+    assert "probe" in row and ">10<" in row and "初筛 10 次" in row and "clerk2" not in row, row
+    assert "probe" not in pages.get("/recusal-refusals?q=clerk2").text.split("查找人员")[1]
+    assert "probe" in pages.get("/recusal-refusals?q=PROBE").text.split("查找人员")[1]
+    # the audit page lists them under their own action, in Chinese
+    audit = pages.get("/audit?action=recusal.refused").text
+    assert audit.count("回避：因与本户成员存在回避关系被拒绝办理") >= 10
+    # the auditor sees them; a reviewer of another county does not; the clerk has no such page
+    pages.login("aud")
+    assert "初筛 10 次" in pages.get("/recusal-refusals").text
+    pages.login("far")
+    assert "probe" not in pages.get("/recusal-refusals").text
+    assert client.get("/recusal-refusals", headers=users.headers("probe")).status_code in (401, 403, 404)
+
+
+def _noticed(ctx, client, users, clerk: str = "clerk") -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """Two cases of 东村 reviewed and on a notice posted today by `clerk`: (notice id, case ids)."""
+    headers, today = users.headers(clerk), ctx.clock.today().isoformat()
+    cases = [make_case(ctx, village="东村"), make_case(ctx, village="东村")]
+    for case_id in cases:
+        r = client.post(f"/api/cases/{case_id}/village-review", headers=headers,
+                        json={"held_on": today, "result": "pass", "note": ""})
+        assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=headers,
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    assert r.status_code == 201, r.text
+    return r.json()["id"], cases
+
+
+def test_attack_a_clerk_records_the_objection_to_her_sisters_case(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Whoever writes the objection down chooses its words (what the dismissal then judges): not a relative."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("kin", "town_clerk", counties=(COUNTY,))
+    notice_id, cases = _noticed(ctx, client, users)
+    _declare(client, users.headers("kin"), _member(ctx, cases[1])[2])
+    today, before = ctx.clock.today().isoformat(), entries_but_refusals(ctx)
+    r = client.post(f"/api/notices/{notice_id}/objections", headers=users.headers("kin"),
+                    json={"case_id": cases[1], "received_on": today, "summary": "反映该户有经营收入"})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert _count(ctx, Objection) == 0 and entries_but_refusals(ctx) == before
+    assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("objection_record", cases[1])]
+    # the other case of the notice is not her family's: she records its objection; the colleague records hers
+    for who, case_id in (("kin", cases[0]), ("clerk", cases[1])):
+        r = client.post(f"/api/notices/{notice_id}/objections", headers=users.headers(who),
+                        json={"case_id": case_id, "received_on": today, "summary": "反映该户有经营收入"})
+        assert r.status_code == 201, r.text
+    assert _count(ctx, Objection) == 2
+
+
+def test_attack_a_reviewer_photographs_the_wall_of_a_notice_listing_his_brother(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from village_kit import wall_photo
+
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("kin", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    notice_id, cases = _noticed(ctx, client, users)
+    _declare(client, users.headers("kin"), _member(ctx, cases[0])[2])
+    photo = {"file": ("公示张贴.jpg", wall_photo(ctx.clock.today()), "image/jpeg")}
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/notices/{notice_id}/photos", headers=users.headers("kin"), files=photo)
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert _count(ctx, VillageFile, VillageFile.kind == "wall_photo") == 0 and entries_but_refusals(ctx) == before
+    assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["notice_photo"]
+    r = client.post(f"/api/notices/{notice_id}/photos", headers=users.headers("rev2"), files=photo)
+    assert r.status_code == 201, r.text
+
+
+def test_attack_a_clerk_closes_the_notice_listing_her_mother(ctx, client, users, clock) -> None:  # type: ignore[no-untyped-def]
+    """Closing sends the listed cases on to payment."""
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    users.add("kin", "town_clerk", counties=(COUNTY,))
+    notice_id, cases = _noticed(ctx, client, users)
+    _declare(client, users.headers("kin"), _member(ctx, cases[0])[2])
+    clock.advance(days=8)  # the period is over, no objection
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/notices/{notice_id}/close", headers=users.headers("kin"))
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert entries_but_refusals(ctx) == before and {_status(ctx, c) for c in cases} == {"in_notice"}
+    assert _count(ctx, Notice, Notice.status == "open") == 1
+    assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["notice_close"]
+    # the notice's page says it in place, in Chinese
+    from web.pagekit import Pages
+    pages = Pages(client, users)
+    pages.login("kin")
+    pages.get(f"/notices/{notice_id}")
+    r = pages.post(f"/notices/{notice_id}/close", {"confirm": "yes"})
+    assert r.status_code == 422 and "回避：该公示中有农户的家庭成员与您存在回避关系" in r.text, r.text
+    assert len(refusals_of(ctx, users.ids["kin"])) == 2 and _count(ctx, Notice, Notice.status == "open") == 1
+    r = client.post(f"/api/notices/{notice_id}/close", headers=users.headers("clerk"))
+    assert r.status_code == 200, r.text
+    assert _count(ctx, Notice, Notice.status == "closed") == 1
+
+
+def test_attack_claims_prepares_the_batch_that_pays_his_father(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The preparer chooses what a batch pays: his family's case is left out (the reason shown, on record) and paid by
+    a batch another person prepares."""
+    person(ctx, users, "kin", "insurer_claims")
+    person(ctx, users, "claims2", "insurer_claims")
+    father, other = ready_case(ctx), ready_case(ctx)
+    _declare(client, users.headers("kin"), _member(ctx, father)[2])
+    # his family's case alone: nothing to pay, refused, nothing written, on record
+    before = entries_but_refusals(ctx)
+    r = client.post("/api/payment-batches", headers=users.headers("kin"),
+                    json={"county_code": COUNTY, "case_ids": [father]})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert _count(ctx, PaymentBatch) == 0 and entries_but_refusals(ctx) == before
+    # with another case: the batch pays the other, his family's is skipped with the reason
+    r = client.post("/api/payment-batches", headers=users.headers("kin"),
+                    json={"county_code": COUNTY, "case_ids": [father, other]})
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    assert [s["case_id"] for s in batch["skipped"]] == [father] and REFUSAL in batch["skipped"][0]["reason"]
+    with ctx.db.read() as session:
+        assert set(session.scalars(select(PaymentItem.case_id).where(PaymentItem.batch_id == batch["id"]))) == {other}
+    assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [
+        ("batch_prepare", father), ("batch_prepare", father)]
+    # a colleague's batch pays it
+    r = client.post("/api/payment-batches", headers=users.headers("claims2"),
+                    json={"county_code": COUNTY, "case_ids": [father]})
+    assert r.status_code == 201 and r.json()["skipped"] == [], r.text
+    assert refusals_of(ctx, users.ids["claims2"]) == []
+
+
+def test_attack_a_colleague_moves_the_relative_out_and_the_supervisor_then_confirms(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """分户 by a colleague's hand took the relative out of the household; the supervisor's determination of its case
+    was then not refused. A member who left during the year of the household's case still counts."""
+    users.add("kin", "insurer_supervisor", counties=(COUNTY,))
+    users.add("mover", "insurer_supervisor", counties=(COUNTY,))
+    users.add("sup3", "insurer_supervisor", counties=(COUNTY,))
+    case_id = make_case(ctx, stage="checked")
+    household, member_id, relative = _member(ctx, case_id, head=False)
+    _declare(client, users.headers("kin"), relative)
+    r = client.post(f"/api/households/{household}/members/{member_id}/move", headers=users.headers("mover"),
+                    json={"reason": "分户", "new_household": True})
+    assert r.status_code in (200, 201), r.text
+    with ctx.db.read() as session:
+        assert session.scalar(select(Member.household_id).where(Member.id == member_id)) != household
+    r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("kin"), json={"confirm": True})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert _count(ctx, Determination) == 0
+    assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("determination", case_id)]
+    r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("sup3"), json={"confirm": True})
+    assert r.status_code == 200, r.text
+
+
+def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The history reaches back to the year of the household's open case, not for ever: a move in an earlier year
+    is not a tie now."""
+    from datetime import UTC, datetime
+
+    from verifier.accounts.auth import principal_of
+    from verifier.households.models import HouseholdChange
+    from verifier.recusal import service
+    from verifier.store.tables import User
+
+    case_id = make_case(ctx, stage="checked")
+    household, member_id, relative = _member(ctx, case_id, head=False)
+    other = make_case(ctx, stage="checked")
+    elsewhere, _, _ = _member(ctx, other)
+    with ctx.db.begin() as session:
+        uid = session.scalar(select(User.id).order_by(User.id).limit(1))
+        year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
+        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=elsewhere))
+        change = HouseholdChange(id="hhc_test_left", kind="move", county_code=COUNTY, from_household_id=household,
+                                 to_household_id=elsewhere, member_id=member_id, members=[member_id],
+                                 new_household=False, merged_cases=[], moved_cases=[], reason="迁出",
+                                 changed_by=uid, changed_at=datetime(year, 1, 2, tzinfo=UTC))
+        session.add(change)
+    from verifier.recusal.models import StaffTie
+    with ctx.db.begin() as session:
+        session.add(StaffTie(id="tie_test_left", user_id=uid, relation="other",
+                             id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
+                             id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
+                             declared_at=datetime(year, 1, 1, tzinfo=UTC)))
+    with ctx.db.read() as session:
+        me = principal_of(session.get(User, uid))
+        assert service.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
+    with ctx.db.begin() as session:  # the move a year before the case's contract year
+        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 1, 12, 31, tzinfo=UTC)
+    with ctx.db.read() as session:
+        assert service.recused_cases(session, me, [case_id, other]) == {other: elsewhere}
+
+
+def test_every_refused_step_has_a_chinese_name() -> None:
+    from verifier.recusal import refusals
+    from verifier.web.labels import RECUSAL_STEPS
+
+    assert set(RECUSAL_STEPS) == set(refusals.STEPS)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in RECUSAL_STEPS.values())
