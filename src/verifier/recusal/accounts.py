@@ -66,14 +66,10 @@ def declare(session: Session, user_id: str, numbers: Sequence[str], *, principal
             problems.append(FieldError(f"accounts[{i}]", "银行账号应为 8 至 30 位数字"))
         clean.append(number)
     indexes = [account_index(vault, n) for n in clean]
-    live = set(session.scalars(select(StaffAccount.account_index).where(StaffAccount.user_id == owner.id,
-                                                                       StaffAccount.removed_at.is_(None))))
-    seen: set[str] = set()
-    for i, ix in enumerate(indexes):
-        if ix in live or ix in seen:
-            problems.append(FieldError(f"accounts[{i}]", "该银行账号已在申报中"))
-        seen.add(ix)
-    if len(live) + len(clean) > MAX_ACCOUNTS:
+    live, repeats = removal.repeated(session, StaffAccount.account_index, owner.id, indexes,
+                                     lambda i: f"accounts[{i}]", "该银行账号已在申报中")
+    problems += repeats
+    if live + len(clean) > MAX_ACCOUNTS:
         problems.append(FieldError("accounts", f"每个账号最多申报 {MAX_ACCOUNTS} 个本人银行账户"))
     if problems:
         raise ValidationFailed(problems)

@@ -161,18 +161,14 @@ def declare(session: Session, user_id: str, entries: Sequence[Entry], *, princip
     owner, role = removal.declarer(session, user_id, principal, refused="只有本人或管理员可以填写回避申报")
     clean, problems = _clean(entries, clock.today())
     indexes = [vault.blind_index(idn, INDEX_KIND) for _, idn in clean]
-    live = set(session.scalars(select(StaffTie.id_number_bidx).where(StaffTie.user_id == owner.id,
-                                                                    StaffTie.removed_at.is_(None))))
-    seen: set[str] = set()
-    for i, b in enumerate(indexes):
-        if b in live or b in seen:
-            problems.append(FieldError(f"entries[{i}].id_number", "该身份证号已在申报中"))
-        seen.add(b)
+    live, repeats = removal.repeated(session, StaffTie.id_number_bidx, owner.id, indexes,
+                                     lambda i: f"entries[{i}].id_number", "该身份证号已在申报中")
+    problems += repeats
     has_self = session.scalar(select(StaffTie.id).where(StaffTie.user_id == owner.id, StaffTie.relation == "self",
                                                         StaffTie.removed_at.is_(None)).limit(1)) is not None
     if sum(1 for r, _ in clean if r == "self") + has_self > 1:
         problems.append(FieldError("entries", "本人的身份证号只申报一项"))
-    if len(live) + len(clean) > rules.MAX_ENTRIES:
+    if live + len(clean) > rules.MAX_ENTRIES:
         problems.append(FieldError("entries", f"每个账号最多申报 {rules.MAX_ENTRIES} 项"))
     if problems:
         raise ValidationFailed(problems)
