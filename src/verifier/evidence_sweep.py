@@ -25,8 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .audit import log as audit
+from .clock import Clock
 from .notices.models import VillageFile, VillageMeeting
 from .sampling.models import RecheckEvidence
+from .store.db import Database
 from .store.tables import Evidence
 
 MIN_AGE = timedelta(days=1)
@@ -102,7 +104,7 @@ def find(session: Session, evidence_dir: Path, min_age: timedelta = MIN_AGE) -> 
     return swept
 
 
-def sweep(db, evidence_dir: Path, *, clock, actor: str = "system", dry_run: bool = False,  # type: ignore[no-untyped-def]
+def sweep(db: Database, evidence_dir: Path, *, clock: Clock, actor: str = "system", dry_run: bool = False,
           min_age: timedelta = MIN_AGE) -> Swept:
     """Remove what `find` finds (each file looked at again just before), then audit one entry with the count."""
     with db.read() as session:
