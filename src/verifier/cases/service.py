@@ -20,7 +20,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 

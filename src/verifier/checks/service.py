@@ -39,7 +39,7 @@ from ..store.base import new_id
 from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..payments import one_account

@@ -35,7 +35,7 @@ from ..domain.cell_values import BadCell, phone_text
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader

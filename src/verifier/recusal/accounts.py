@@ -101,8 +101,6 @@ ACCOUNT = removal.Kind(
     forbidden=lambda why: why.replace("本人的回避申报", "您本人申报的银行账户").replace("回避申报", "工作人员本人账户"))
 
 
-# ---- read models (masked)
-
 
 @dataclass(frozen=True)
 class AccountOut:
