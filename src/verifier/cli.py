@@ -709,9 +709,11 @@ def sampling() -> None:
 def _mount_stage_commands() -> None:
     from .audit.cli import audit
     from .backups.cli import backup, restore
+    from .evidence_cli import evidence
     from .sampling.cli import replay, secret
 
     main.add_command(audit)
+    main.add_command(evidence)
     main.add_command(backup)
     main.add_command(restore)
     sampling.add_command(replay)

@@ -475,10 +475,10 @@ def test_a_check_by_officers_without_ties_sends_no_recusal_statement(ctx, client
     """The guard costs the common case nothing: whether the visit's officers declared anything is read with the
     case (`checks/recording.py`, `officers_tied`), the members are matched only when one has. An officer with a
     declaration that matches nobody of the household is matched (a read of the ties), and records the check."""
-    from verifier.recusal import service as recusal
+    from verifier.recusal import guard
 
     calls: list[object] = []
-    real = recusal._ties
+    real = guard._ties
 
     def spy(session, user_ids):  # type: ignore[no-untyped-def]
         calls.append(sorted(user_ids))
@@ -492,7 +492,7 @@ def test_a_check_by_officers_without_ties_sends_no_recusal_statement(ctx, client
     for case_id in (plain, tied):
         schedule(client, users.headers("sup"), case_id, officers, today)
     off1 = users.headers("off1")
-    monkeypatch.setattr(recusal, "_ties", spy)
+    monkeypatch.setattr(guard, "_ties", spy)
     body = check_body(_members(ctx, plain)[0][0], officers, today)
     r: list[object] = []
     statements = _statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{plain}/check", headers=off1,

@@ -232,7 +232,7 @@ def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None: 
 
     from verifier.accounts.auth import principal_of
     from verifier.households.models import HouseholdChange
-    from verifier.recusal import service
+    from verifier.recusal import guard
     from verifier.store.tables import User
 
     case_id = make_case(ctx, stage="checked")
@@ -256,11 +256,11 @@ def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None: 
                              declared_at=datetime(year, 1, 1, tzinfo=UTC)))
     with ctx.db.read() as session:
         me = principal_of(session.get(User, uid))
-        assert service.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
+        assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
     with ctx.db.begin() as session:  # the move a year before the case's contract year
         session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 1, 12, 31, tzinfo=UTC)
     with ctx.db.read() as session:
-        assert service.recused_cases(session, me, [case_id, other]) == {other: elsewhere}
+        assert guard.recused_cases(session, me, [case_id, other]) == {other: elsewhere}
 
 
 def test_every_refused_step_has_a_chinese_name() -> None:

@@ -43,7 +43,7 @@ def open_session_user(session: Session, session_id: str, user_id: str) -> User |
 # Prepared once: the lookup every request makes. Columns, not the User entity: the Principal is all a request needs.
 # `tied`: whether the user has a live 回避 declaration (an index probe of `ix_staff_tie_user_id`, no row for almost
 # everyone): a Principal without one is refused nothing by the recusal guard without reading ties again
-# (recusal/service.py, `refuse_principal`). Read with the session, so a tie declared is in force from the next request.
+# (recusal/guard.py, `refuse_principal`). Read with the session, so a tie declared is in force from the next request.
 _TIED = exists().where(StaffTie.user_id == User.id, StaffTie.removed_at.is_(None)).label("tied")
 _OPEN_SESSION_USER = Prepared(
     select(User.id, User.username, User.display_name, User.roles, User.counties, User.password_change_required,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 import msgspec
@@ -14,6 +16,8 @@ from ..cli_text import Refused
 from ..settings import Settings
 from ..zhtable import Chinese, Table, translate
 from .notes_zh import note_zh
+
+T = TypeVar("T")
 
 
 def _read(path: str) -> str:
@@ -163,22 +167,27 @@ def check_consistency(old_file: str, new_file: str, proof_file: str, key: str) -
                "此前的记录未被改动")
 
 
+def _from_db(read: Callable[[Any], T]) -> T:
+    """What `read` finds in the database (a proof, a checkpoint); its refusal said plainly (`Refused`)."""
+    from ..domain.errors import DomainError
+
+    db = _database(Settings.from_env())
+    try:
+        return read(db)
+    except DomainError as exc:
+        raise Refused(exc.detail) from None
+    finally:
+        db.dispose()
+
+
 @audit.command("export-entry")
 @click.argument("index", type=int)
 @click.option("--tree-size", type=int, default=None, help="按这个日志长度证明（默认：最新的检查点）。")
 def export_entry(index: int, tree_size: int | None) -> None:
     """以 JSON 输出一条记录及其包含证明（与接口的返回相同）。"""
-    from ..domain.errors import DomainError
     from . import service
 
-    settings = Settings.from_env()
-    db = _database(settings)
-    try:
-        doc = service.entry_with_proof(db, index, tree_size)
-    except DomainError as exc:
-        raise Refused(exc.detail) from None
-    finally:
-        db.dispose()
+    doc = _from_db(lambda db: service.entry_with_proof(db, index, tree_size))
     click.echo(json.dumps(msgspec.to_builtins(doc), indent=2))
 
 
@@ -187,35 +196,18 @@ def export_entry(index: int, tree_size: int | None) -> None:
 @click.argument("second", type=int)
 def export_consistency(first: int, second: int) -> None:
     """以 JSON 输出两个日志长度之间的一致性证明（与接口的返回相同）。"""
-    from ..domain.errors import DomainError
     from . import service
 
-    settings = Settings.from_env()
-    db = _database(settings)
-    try:
-        doc = service.consistency(db, first, second)
-    except DomainError as exc:
-        raise Refused(exc.detail) from None
-    finally:
-        db.dispose()
+    doc = _from_db(lambda db: service.consistency(db, first, second))
     click.echo(json.dumps(msgspec.to_builtins(doc), indent=2))
 
 
 @audit.command()
 def checkpoint() -> None:
     """输出最新的签名检查点。"""
-    from ..domain.errors import DomainError
     from . import service
 
-    settings = Settings.from_env()
-    db = _database(settings)
-    try:
-        text = service.checkpoint_text(db)
-    except DomainError as exc:
-        raise Refused(exc.detail) from None
-    finally:
-        db.dispose()
-    click.echo(text, nl=False)
+    click.echo(_from_db(service.checkpoint_text), nl=False)
 
 
 @audit.command("public-key")

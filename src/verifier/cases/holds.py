@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.models import PaymentBatch, PaymentItem

@@ -20,8 +20,8 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
+from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..recusal import service as recusal
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 

@@ -44,9 +44,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def store(evidence_dir: Path, vault: Vault, data: bytes, sha256: str) -> Path:
-    """Seal `data` (whose SHA-256 is `sha256`) under its hash's name, unless a file is already there."""
+    """Seal `data` (whose SHA-256 is `sha256`) under its hash's name, unless a file is already there: then it is
+    touched, so that a save in flight (its row not committed yet) reads as young to `verifier evidence sweep`."""
     path = path_of(evidence_dir, sha256)
-    if not path.exists():
+    try:
+        os.utime(path)
+    except FileNotFoundError:
         _write_atomically(path, MAGIC + vault.seal_bytes(data, _label(sha256)))
     return path
 

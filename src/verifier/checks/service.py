@@ -39,8 +39,8 @@ from ..store.base import new_id
 from ..cases import numbers as case_numbers
 from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
 from ..store.vault import Vault
+from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..recusal import service as recusal
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..payments import one_account

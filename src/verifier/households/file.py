@@ -199,7 +199,7 @@ def _risk(ctx: Ctx) -> list[dict[str, Any]]:
 
 
 def _changes(ctx: Ctx) -> list[dict[str, Any]]:
-    """The household's merges and member moves (households/service.py), oldest first."""
+    """The household's merges and member moves (households/service/reading.py), oldest first."""
     from .service import household_changes
 
     rows = []

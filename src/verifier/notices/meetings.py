@@ -26,8 +26,8 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.recusal import REFUSED
 from ..domain.village_meeting import attendance_problems, attendee_names
+from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..recusal import service as recusal
 from ..store.base import new_id
 from ..store.db import Database
 from ..store.twins import write_or_find

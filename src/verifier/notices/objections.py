@@ -13,7 +13,7 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from .models import NoticeItem, Objection

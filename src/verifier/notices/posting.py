@@ -62,7 +62,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain import photo_times
 from ..domain import recusal as recusal_rules
 from ..domain.photo_times import taken_on
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
 from ..store.vault import Vault

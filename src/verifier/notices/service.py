@@ -36,7 +36,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..domain import recusal as recusal_rules
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan

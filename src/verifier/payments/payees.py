@@ -37,7 +37,7 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search

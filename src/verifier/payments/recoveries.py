@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store.loading import row_in_counties

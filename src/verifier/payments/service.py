@@ -51,8 +51,8 @@ from ..domain.errors import (
     ValidationFailed,
 )
 from ..domain.money import format_yuan
+from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..recusal import service as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Household

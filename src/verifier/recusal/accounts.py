@@ -66,14 +66,10 @@ def declare(session: Session, user_id: str, numbers: Sequence[str], *, principal
             problems.append(FieldError(f"accounts[{i}]", "银行账号应为 8 至 30 位数字"))
         clean.append(number)
     indexes = [account_index(vault, n) for n in clean]
-    live = set(session.scalars(select(StaffAccount.account_index).where(StaffAccount.user_id == owner.id,
-                                                                       StaffAccount.removed_at.is_(None))))
-    seen: set[str] = set()
-    for i, ix in enumerate(indexes):
-        if ix in live or ix in seen:
-            problems.append(FieldError(f"accounts[{i}]", "该银行账号已在申报中"))
-        seen.add(ix)
-    if len(live) + len(clean) > MAX_ACCOUNTS:
+    live, repeats = removal.repeated(session, StaffAccount.account_index, owner.id, indexes,
+                                     lambda i: f"accounts[{i}]", "该银行账号已在申报中")
+    problems += repeats
+    if live + len(clean) > MAX_ACCOUNTS:
         problems.append(FieldError("accounts", f"每个账号最多申报 {MAX_ACCOUNTS} 个本人银行账户"))
     if problems:
         raise ValidationFailed(problems)
@@ -104,8 +100,6 @@ ACCOUNT = removal.Kind(
     no_reason="请说明删除的原因（如账号填错、账户已注销）", already_pending="该账户已提出删除，正在等待管理员确认",
     forbidden=lambda why: why.replace("本人的回避申报", "您本人申报的银行账户").replace("回避申报", "工作人员本人账户"))
 
-
-# ---- read models (masked)
 
 
 @dataclass(frozen=True)

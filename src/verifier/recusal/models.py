@@ -10,9 +10,10 @@ keyed blind index as a household member's (`member.id_number_bidx`), so the two 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from ..store.base import Base, UtcDateTime
 
@@ -22,9 +23,21 @@ RELATION_CODES = ("self", "spouse", "parent", "child", "sibling", "grandparent",
 
 
 class RemovalColumns:
-    """The columns every removal table shares (after its id and the column naming its entry): the flow of
-    `recusal/removal.py`. The tables themselves stay two (`staff_tie_removal`, `staff_account_removal`)."""
+    """What every removal table shares: its id, a pending removal at most per entry (`uq_<table>_pending` on the
+    column naming the entry, `entry_column`), and the columns of the flow of `recusal/removal.py` (after the entry's
+    column). The tables themselves stay two (`staff_tie_removal`, `staff_account_removal`)."""
 
+    entry_column: ClassVar[str]
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (
+            CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
+            Index(f"uq_{cls.__tablename__}_pending", cls.entry_column, unique=True, postgresql_where=_PENDING,
+                  sqlite_where=_PENDING),
+        )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, sort_order=-10)
     user_id: Mapped[str] = mapped_column(String(40), index=True, sort_order=10)  # the owner of the entry
     reason: Mapped[str] = mapped_column(Text, sort_order=10)
     status: Mapped[str] = mapped_column(String(16), sort_order=10)
@@ -57,13 +70,8 @@ class StaffTie(Base):
 
 class StaffTieRemoval(RemovalColumns, Base):
     __tablename__ = "staff_tie_removal"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
-        Index("uq_staff_tie_removal_pending", "tie_id", unique=True, postgresql_where=_PENDING,
-              sqlite_where=_PENDING),
-    )
+    entry_column = "tie_id"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tie_id: Mapped[str] = mapped_column(ForeignKey("staff_tie.id"), index=True)
 
 
@@ -92,11 +100,6 @@ class StaffAccountRemoval(RemovalColumns, Base):
     """A removal of a declared account asked for, as `staff_tie_removal` is for a tie (the same four eyes)."""
 
     __tablename__ = "staff_account_removal"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending', 'confirmed', 'refused')", name="status_known"),
-        Index("uq_staff_account_removal_pending", "account_id", unique=True, postgresql_where=_PENDING,
-              sqlite_where=_PENDING),
-    )
+    entry_column = "account_id"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("staff_account.id"), index=True)

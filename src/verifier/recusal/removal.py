@@ -4,7 +4,7 @@ who asked (`domain/recusal.removal_problem`), every step audited. A `Kind` says 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from ..accounts.service import manageable_user, visible_user, visible_users
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain import recusal as rules
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import User
 from ..store.vault import Vault
@@ -54,6 +54,21 @@ def declarer(session: Session, user_id: str, principal: Principal, *, refused: s
     if principal.has("admin"):
         return manageable_user(session, principal, user_id), "admin"
     raise Forbidden(refused)
+
+
+def repeated(session: Session, index: Any, owner_id: str, indexes: Sequence[str], field: Callable[[int], str],
+             message: str) -> tuple[int, list[FieldError]]:
+    """How many entries `owner_id` has in force in `index`'s table (either kind), and a problem (`field(i)`,
+    `message`) for each of `indexes` already among them or twice in the list."""
+    table = index.class_
+    live = set(session.scalars(select(index).where(table.user_id == owner_id, table.removed_at.is_(None))))
+    problems: list[FieldError] = []
+    seen: set[str] = set()
+    for i, ix in enumerate(indexes):
+        if ix in live or ix in seen:
+            problems.append(FieldError(field(i), message))
+        seen.add(ix)
+    return len(live), problems
 
 
 def entry_for(session: Session, kind: Kind, entry_id: str, principal: Principal, *, for_update: bool = False) -> Any:

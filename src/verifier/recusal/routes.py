@@ -93,18 +93,32 @@ def _removal(r: Any, kind: removal.Kind) -> RemovalOut:
                       requested_by=r.requested_by, decided_by=r.decided_by)
 
 
-def _ask(ctx: Ctx, request: AnyRequest, kind: removal.Kind, entry_id: str, reason: str) -> RemovalOut:
-    with ctx.db.begin() as session:
-        return _removal(removal.request_removal(session, kind, entry_id, reason=reason, principal=request.user,
-                                                vault=ctx.vault, clock=ctx.clock), kind)
+def _removal_routes(kind: removal.Kind, entries: str, removals: str, what: str) -> tuple[Any, Any, Any]:
+    """The three routes of one kind's removals (`recusal/removal.py`): asked for at `entries`/{id}/removal (the
+    owner, or an admin), confirmed or refused at `removals`/{id}/… by an admin neither the owner nor who asked."""
 
+    @post(f"{entries}/{{entry_id:str}}/removal", opt=ANY, status_code=201, summary=f"Ask that {what} be removed",
+          description="Asked by its owner or an admin; it stays in force until another admin confirms.")
+    def ask(self: Any, entry_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[RemovalIn]) -> RemovalOut:
+        with ctx.db.begin() as session:
+            return _removal(removal.request_removal(session, kind, entry_id, reason=data.reason,
+                                                    principal=request.user, vault=ctx.vault, clock=ctx.clock), kind)
 
-def _decide(ctx: Ctx, request: AnyRequest, kind: removal.Kind, removal_id: str, confirm: bool,
-            data: RemovalDecisionIn | None) -> RemovalOut:
-    with ctx.db.begin() as session:
-        return _removal(removal.decide_removal(session, kind, removal_id, confirm=confirm,
-                                               note=data.note if data else "", principal=request.user,
-                                               vault=ctx.vault, clock=ctx.clock), kind)
+    def decide(confirm: bool) -> Any:
+        verb = "confirm" if confirm else "refuse"
+        @post(f"{removals}/{{removal_id:str}}/{verb}", opt=ADMIN, status_code=200,
+              summary=f"{verb.title()} the removal of {what}",
+              description="By an admin who is neither its owner nor who asked"
+                          f"{': it is removed' if confirm else ''}.")
+        def decision(self: Any, removal_id: Id, ctx: Ctx, request: AnyRequest,
+                    data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
+            with ctx.db.begin() as session:
+                return _removal(removal.decide_removal(session, kind, removal_id, confirm=confirm,
+                                                       note=data.note if data else "", principal=request.user,
+                                                       vault=ctx.vault, clock=ctx.clock), kind)
+        return decision
+
+    return ask, decide(True), decide(False)
 
 
 def _entries(data: DeclareIn) -> list[service.Entry]:
@@ -143,21 +157,8 @@ class RecusalController(Controller):
                             clock=ctx.clock)
             return _out(service.declaration_of(session, request.user, ctx.vault, user_id), session, ctx.vault)
 
-    @post("/entries/{tie_id:str}/removal", opt=ANY, status_code=201)
-    def ask_removal(self, tie_id: Id, ctx: Ctx, request: AnyRequest, data: JSONBody[RemovalIn]) -> RemovalOut:
-        """Ask that an entry be removed (its owner, or an admin); it stays in force until another admin confirms."""
-        return _ask(ctx, request, service.TIE, tie_id, data.reason)
-
-    @post("/removals/{removal_id:str}/confirm", opt=ADMIN, status_code=200)
-    def confirm_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
-                        data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
-        """An admin who is neither the entry's owner nor who asked confirms: the entry is removed."""
-        return _decide(ctx, request, service.TIE, removal_id, True, data)
-
-    @post("/removals/{removal_id:str}/refuse", opt=ADMIN, status_code=200)
-    def refuse_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
-                       data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
-        return _decide(ctx, request, service.TIE, removal_id, False, data)
+    ask_removal, confirm_removal, refuse_removal = _removal_routes(
+        service.TIE, "/entries", "/removals", "an entry")
 
     @post("/mine/accounts", opt=ANY, status_code=200)
     def declare_my_accounts(self, ctx: Ctx, request: AnyRequest, data: JSONBody[AccountsIn]) -> DeclarationOut:
@@ -177,19 +178,5 @@ class RecusalController(Controller):
                              clock=ctx.clock)
             return _out(service.declaration_of(session, request.user, ctx.vault, user_id), session, ctx.vault)
 
-    @post("/accounts/{account_id:str}/removal", opt=ANY, status_code=201)
-    def ask_account_removal(self, account_id: Id, ctx: Ctx, request: AnyRequest,
-                            data: JSONBody[RemovalIn]) -> RemovalOut:
-        """Ask that a declared own account be removed; it stays in force until another admin confirms."""
-        return _ask(ctx, request, accounts.ACCOUNT, account_id, data.reason)
-
-    @post("/account-removals/{removal_id:str}/confirm", opt=ADMIN, status_code=200)
-    def confirm_account_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
-                                data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
-        """An admin who is neither the account's owner nor who asked confirms: the account is removed."""
-        return _decide(ctx, request, accounts.ACCOUNT, removal_id, True, data)
-
-    @post("/account-removals/{removal_id:str}/refuse", opt=ADMIN, status_code=200)
-    def refuse_account_removal(self, removal_id: Id, ctx: Ctx, request: AnyRequest,
-                               data: JSONBody[RemovalDecisionIn | None] = None) -> RemovalOut:
-        return _decide(ctx, request, accounts.ACCOUNT, removal_id, False, data)
+    ask_account_removal, confirm_account_removal, refuse_account_removal = _removal_routes(
+        accounts.ACCOUNT, "/accounts", "/account-removals", "a declared own account")

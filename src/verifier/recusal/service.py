@@ -1,17 +1,16 @@
-"""回避申报 and the recusal guard.
+"""回避申报: declaring and removing entries, and the declarations read (masked).
 
 Declaring: a person adds entries (their own ID number, their relatives') for their own account; an admin of their
 counties may add for them. Nothing is removed by one person: a removal (or the first half of a correction: the
 right entry is added, the wrong one asked to be removed) is asked for by the owner or an admin and confirmed by an
 admin who is neither the owner nor who asked. Every step is audited with the ID number masked 6+4.
 
-The guard (`refuse_*`, `conflicts_by_case`): staff whose declared blind indexes meet a household member's
-(`member.id_number_bidx`, the same keyed index) take no part in its case; the refusal says only 与本户成员存在回避关系.
+The guard that keeps a recused person out of a case is `recusal/guard.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -28,156 +27,14 @@ from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
 from ..store.paged import fold_search
-from ..households.models import HouseholdChange
-from ..store.tables import CLOSED_STATUSES, Case, Member, User
+from ..store.tables import User
 from ..store.vault import Vault
-from . import refusals, removal
+from . import removal
 from .models import StaffTie, StaffTieRemoval
 
 ID_COLUMN = "staff_tie.id_number"
 INDEX_KIND = "id_number"  # the members' index: a tie and a member with the same ID number have the same index
 ADMIN = ("admin",)
-
-
-# ---- the guard
-
-
-def _ties(session: Session, user_ids: Iterable[str]) -> dict[str, set[str]]:
-    users = sorted(set(user_ids))
-    if not users:
-        return {}
-    out: dict[str, set[str]] = {}
-    for user, bidx in session.execute(select(StaffTie.user_id, StaffTie.id_number_bidx).where(
-            StaffTie.user_id.in_(users), StaffTie.removed_at.is_(None))):
-        out.setdefault(user, set()).add(bidx)
-    return out
-
-
-def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Per household, the blind indexes of its members, and of those moved out of it (`household_change`, a move)
-    during the year of its cases: from 1 January of the earliest contract year among its open cases (its latest
-    case's when none is open). Moving the relative out first, by a colleague's hand, does not clear the way."""
-    households = sorted(set(household_ids))
-    out: dict[str, set[str]] = {h: set() for h in households}
-    if not households:
-        return out
-    for household, bidx in session.execute(select(Member.household_id, Member.id_number_bidx).where(
-            Member.household_id.in_(households))):
-        out[household].add(bidx)
-    left = session.execute(select(HouseholdChange.from_household_id, HouseholdChange.changed_at, Member.id_number_bidx)
-                           .join(Member, Member.id == HouseholdChange.member_id)
-                           .where(HouseholdChange.kind == "move",
-                                  HouseholdChange.from_household_id.in_(households))).all()
-    if left:
-        since = _cases_years(session, {h for h, _, _ in left})
-        for household, changed_at, bidx in left:
-            year = since.get(household)
-            if year is not None and changed_at.year >= year:
-                out[household].add(bidx)
-    return out
-
-
-def _cases_years(session: Session, households: Iterable[str]) -> dict[str, int]:
-    """Per household, the year from which members who left it still count (see `_household_indexes`)."""
-    open_years: dict[str, int] = {}
-    latest: dict[str, int] = {}
-    for household, year, status in session.execute(select(Case.household_id, Case.contract_year, Case.status).where(
-            Case.household_id.in_(sorted(households)))):
-        latest[household] = max(latest.get(household, year), year)
-        if status not in CLOSED_STATUSES:
-            open_years[household] = min(open_years.get(household, year), year)
-    return {h: open_years.get(h, y) for h, y in latest.items()}
-
-
-def conflicted(session: Session, user_ids: Iterable[str], household_id: str,
-               extra_indexes: Iterable[str] = ()) -> frozenset[str]:
-    """The users among `user_ids` who are a member of the household, or a declared relative of one (`extra_indexes`:
-    members a check is recording now, not yet stored)."""
-    ties = _ties(session, user_ids)
-    if not ties:
-        return frozenset()
-    members = _household_indexes(session, [household_id])[household_id] | set(extra_indexes)
-    return rules.conflicted(ties, members)
-
-
-def conflicts_by_case(session: Session, case_ids: Sequence[str], user_ids: Iterable[str]) -> dict[str, frozenset[str]]:
-    """For the planner: per case, the users among `user_ids` recused from it (cases with none are left out)."""
-    ties = _ties(session, user_ids)
-    if not ties or not case_ids:
-        return {}
-    households = dict(session.execute(select(Case.id, Case.household_id).where(
-        Case.id.in_(list(case_ids)))).tuples().all())
-    members = _household_indexes(session, households.values())
-    out = {case_id: rules.conflicted(ties, members[h]) for case_id, h in households.items()}
-    return {k: v for k, v in out.items() if v}
-
-
-def recused_households(session: Session, user_id: str, household_ids: Iterable[str]) -> set[str]:
-    """Those of the households of which the user is a member, or a declared relative of one."""
-    ties = _ties(session, [user_id]).get(user_id)
-    if not ties:
-        return set()
-    return {h for h, members in _household_indexes(session, household_ids).items() if members & ties}
-
-
-def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str]) -> dict[str, str]:
-    """Those of the cases whose household the caller is a member of, or a declared relative of one: case → household
-    (a batch's preparer leaves them out)."""
-    if principal.has_ties is False or not case_ids:
-        return {}
-    ties = _ties(session, [principal.id]).get(principal.id)
-    if not ties:
-        return {}
-    households = dict(session.execute(select(Case.id, Case.household_id).where(
-        Case.id.in_(list(case_ids)))).tuples().all())
-    members = _household_indexes(session, households.values())
-    return {c: h for c, h in households.items() if members[h] & ties}
-
-
-def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *, step: str,
-                     case_id: str | None = None, field: str = "recusal", extra_indexes: Iterable[str] = (),
-                     message: str = rules.YOU_ARE_RECUSED, clock: Clock | None = None) -> None:
-    """422 (nothing written) when the caller is a member of one of the households or a declared relative of one.
-    The refusal is recorded (`refusals.refused`: the step tried, the households refused) once the refused transaction
-    has rolled back.
-
-    A caller whose session lookup found no live declaration (`principal.has_ties` False, almost everyone) is refused
-    nothing and nothing is read."""
-    if principal.has_ties is False:
-        return
-    ties = _ties(session, [principal.id]).get(principal.id)
-    if not ties:
-        return
-    members = _household_indexes(session, household_ids)
-    extra = set(extra_indexes)
-    tied = [h for h, indexes in members.items() if indexes & ties]
-    if tied or extra & ties:
-        raise refusals.refused(ValidationFailed.one(field, message), principal, step, tied or list(members),
-                               case_id=case_id, clock=clock)
-
-
-def refuse_case(session: Session, principal: Principal, case_id: str, *, step: str, field: str = "recusal",
-                clock: Clock | None = None) -> None:
-    if principal.has_ties is False:
-        return
-    household = session.scalar(select(Case.household_id).where(Case.id == case_id))
-    if household is not None:
-        refuse_principal(session, principal, [household], step=step, case_id=case_id, field=field, clock=clock)
-
-
-def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str], *, step: str,
-                 field: str = "recusal", message: str | None = None, clock: Clock | None = None) -> None:
-    """For a batch: 422 when the caller is recused from any of its cases' households (the case is not named: the
-    message is the batch's)."""
-    if principal.has_ties is False:
-        return
-    households = set(session.scalars(select(Case.household_id).where(Case.id.in_(list(case_ids)))))
-    if households:
-        refuse_principal(session, principal, households, step=step, field=field,
-                         message=message or rules.YOU_ARE_RECUSED, clock=clock)
-
-
-# ---- declaring
 
 
 @dataclass(frozen=True)
@@ -207,18 +64,14 @@ def declare(session: Session, user_id: str, entries: Sequence[Entry], *, princip
     owner, role = removal.declarer(session, user_id, principal, refused="只有本人或管理员可以填写回避申报")
     clean, problems = _clean(entries, clock.today())
     indexes = [vault.blind_index(idn, INDEX_KIND) for _, idn in clean]
-    live = set(session.scalars(select(StaffTie.id_number_bidx).where(StaffTie.user_id == owner.id,
-                                                                    StaffTie.removed_at.is_(None))))
-    seen: set[str] = set()
-    for i, b in enumerate(indexes):
-        if b in live or b in seen:
-            problems.append(FieldError(f"entries[{i}].id_number", "该身份证号已在申报中"))
-        seen.add(b)
+    live, repeats = removal.repeated(session, StaffTie.id_number_bidx, owner.id, indexes,
+                                     lambda i: f"entries[{i}].id_number", "该身份证号已在申报中")
+    problems += repeats
     has_self = session.scalar(select(StaffTie.id).where(StaffTie.user_id == owner.id, StaffTie.relation == "self",
                                                         StaffTie.removed_at.is_(None)).limit(1)) is not None
     if sum(1 for r, _ in clean if r == "self") + has_self > 1:
         problems.append(FieldError("entries", "本人的身份证号只申报一项"))
-    if len(live) + len(clean) > rules.MAX_ENTRIES:
+    if live + len(clean) > rules.MAX_ENTRIES:
         problems.append(FieldError("entries", f"每个账号最多申报 {rules.MAX_ENTRIES} 项"))
     if problems:
         raise ValidationFailed(problems)
@@ -248,8 +101,6 @@ TIE = removal.Kind(
     requested="recusal.removal_requested", confirmed="recusal.removal_confirmed", refused="recusal.removal_refused",
     no_reason="请说明删除的原因（如身份证号填错、关系已不存在）", already_pending="该项已提出删除，正在等待管理员确认")
 
-
-# ---- read models (masked)
 
 
 @dataclass(frozen=True)

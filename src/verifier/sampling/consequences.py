@@ -162,6 +162,16 @@ def _open_hold(session: Session, case: Case, rnd: SamplingRound, finding: str, *
     return hold
 
 
+def _withdrawn(session: Session, case_id: str, action: str, payload: dict[str, Any], *, principal: Principal,
+               clock: Clock) -> None:
+    """A consequence withdrawn (its row changed): written, then audited on its case."""
+    session.flush()
+    case = session.get(Case, case_id)
+    assert case is not None
+    audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)), action=action,
+                 subject=case_id, contract_hash=case.contract_hash, clock=clock, payload=payload)
+
+
 def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str, principal: Principal,
              clock: Clock) -> dict[str, Any] | None:
     """Withdraw the consequence of a result about to be corrected; 409 when something was done on it."""
@@ -181,12 +191,8 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
             if not others:
                 hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
                 hold.decision_reason = reason
-                session.flush()
-                case = session.get(Case, case_id)
-                assert case is not None
-                audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
-                             action=HOLD_WITHDRAWN, subject=case_id, contract_hash=case.contract_hash, clock=clock,
-                             payload={"hold_id": hold.id, "round_id": rnd.id, "reason": reason})
+                _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id, "reason": reason},
+                           principal=principal, clock=clock)
                 out["hold_withdrawn"] = hold.id
     if dev.recovery_id is not None:
         rec = session.get(Recovery, dev.recovery_id)
@@ -200,12 +206,8 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
             raise InvalidState("the supplementary payment opened on this result is in a payment batch or paid: the "
                                "result can no longer be corrected")
         sup.status, sup.withdrawn_reason = "withdrawn", reason
-        session.flush()
-        case = session.get(Case, case_id)
-        assert case is not None
-        audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
-                     action=SUPPLEMENT_WITHDRAWN, subject=case_id, contract_hash=case.contract_hash, clock=clock,
-                     payload={"supplement_id": sup.id, "round_id": rnd.id, "reason": reason})
+        _withdrawn(session, case_id, SUPPLEMENT_WITHDRAWN, {"supplement_id": sup.id, "round_id": rnd.id,
+                                                            "reason": reason}, principal=principal, clock=clock)
         out["supplement_withdrawn"] = sup.id
     session.delete(dev)
     session.flush()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..domain.errors import Forbidden
-from ..recusal import service as recusal
+from ..recusal import guard as recusal
 from ..store.tables import Check, Determination
 
 

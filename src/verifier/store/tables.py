@@ -196,7 +196,7 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
-    # Status merged: the case it was merged into when two households were found to be one (households/service.py).
+    # Status merged: the case it was merged into when two households were found to be one (households/service/changes.py).
     merged_into_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     household: Mapped[Household] = relationship()

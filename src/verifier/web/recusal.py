@@ -3,6 +3,8 @@ account's entries (masked), adding for an account, and the removals waiting for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller
@@ -31,88 +33,91 @@ def _entry(data: dict[str, Any]) -> tuple[list[service.Entry], dict[str, str]]:
     return [service.Entry(relation=relation, id_number=id_number)], {"relation": relation, "id_number": id_number}
 
 
-class OwnRecusalPages(Controller):
+class FormPages(Controller):
+    """What the 回避申报 pages' forms share (here and in staff_accounts.py): a form is one write in its own
+    transaction, `write(session, principal=, vault=, clock=)`; done, back to `back` with `done`'s message; refused
+    with one of `errors` (nothing written), the page again as `_refused` draws it."""
+
+    back = ""
+
+    def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
+        raise NotImplementedError
+
+    def _write(self, ctx: Ctx, request: Req, write: Callable[..., object], done: str,
+               values: dict[str, Any] | None = None, errors: tuple[type[Exception], ...] = (ValidationFailed,),
+               **shown: Any) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                write(session, principal=request.user, vault=ctx.vault, clock=ctx.clock)
+        except errors as exc:
+            return self._refused(ctx, request, values or {}, exc, **shown)
+        return see_other(self.back, done=done)
+
+
+def asking(kind: removal.Kind, entry_id: str, data: dict[str, Any]) -> Callable[..., object]:
+    """A removal asked for from a page (a tie or an own account: `kind`), as a `FormPages._write`."""
+    return partial(removal.request_removal, kind=kind, entry_id=entry_id, reason=str(data.get("reason") or ""))
+
+
+def deciding(kind: removal.Kind, removal_id: str, confirm: bool) -> Callable[..., object]:
+    return partial(removal.decide_removal, kind=kind, removal_id=removal_id, confirm=confirm)
+
+
+def _declaring(user_id: str, entries: list[service.Entry]) -> Callable[..., object]:
+    return partial(service.declare, user_id=user_id, entries=entries)
+
+
+class OwnRecusalPages(FormPages):
     path = "/account/recusal"
+    back = "/account/recusal"
 
     @get("/", opt=ANY)
     def mine(self, ctx: Ctx, request: Req) -> Template:
-        return self._page(ctx, request, FormState())
+        return render_mine(ctx, request, FormState())
 
     @post("/", opt=ANY, status_code=303)
     def declare(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         entries, values = _entry(data)
-        try:
-            with ctx.db.begin() as session:
-                service.declare(session, request.user.id, entries, principal=request.user, vault=ctx.vault,
-                                clock=ctx.clock)
-        except ValidationFailed as exc:
-            return self._page(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), status_code=422)
-        return see_other("/account/recusal", done="recusal_declared")
+        return self._write(ctx, request, _declaring(request.user.id, entries), "recusal_declared", values)
 
     @post("/{tie_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        try:
-            ask_removal(ctx, request, service.TIE, tie_id, data)
-        except ValidationFailed as exc:
-            return self._page(ctx, request, form_state({}, exc, fields=_FIELDS), status_code=422, removing=tie_id)
-        return see_other("/account/recusal", done="recusal_removal_asked")
+        return self._write(ctx, request, asking(service.TIE, tie_id, data), "recusal_removal_asked", removing=tie_id)
 
-    def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200, removing: str = "") -> Template:
-        return render_mine(ctx, request, form, status_code, removing)
+    def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
+        return render_mine(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), 422, **shown)
 
 
-class RecusalAdminPages(Controller):
+class RecusalAdminPages(FormPages):
     path = "/recusal"
+    back = "/recusal"
 
     @get("/", opt=ADMIN)
     def overview(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=100)] = "") -> Template:
-        return self._page(ctx, request, FormState(), q=q.strip())
+        return render_admin(ctx, request, FormState(), q=q.strip())
 
     @post("/add", opt=ADMIN, status_code=303)
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         entries, values = _entry(data)
-        user_id = str(data.get("user_id") or "")
-        values["user_id"] = user_id
-        try:
-            with ctx.db.begin() as session:
-                service.declare(session, user_id, entries, principal=request.user, vault=ctx.vault, clock=ctx.clock)
-        except ValidationFailed as exc:
-            return self._page(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), status_code=422)
-        return see_other("/recusal", done="recusal_declared")
+        values["user_id"] = user_id = str(data.get("user_id") or "")
+        return self._write(ctx, request, _declaring(user_id, entries), "recusal_declared", values)
 
     @post("/entries/{tie_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        try:
-            ask_removal(ctx, request, service.TIE, tie_id, data)
-        except ValidationFailed as exc:
-            return self._page(ctx, request, form_state({}, exc, fields=_FIELDS), status_code=422)
-        return see_other("/recusal", done="recusal_removal_asked")
+        return self._write(ctx, request, asking(service.TIE, tie_id, data), "recusal_removal_asked")
 
     @post("/removals/{removal_id:str}/confirm", opt=ADMIN, status_code=303)
     def confirm(self, removal_id: Id, ctx: Ctx, request: Req) -> Any:
-        decide_removal(ctx, request, service.TIE, removal_id, confirm=True)
-        return see_other("/recusal", done="recusal_removal_confirmed")
+        return self._write(ctx, request, deciding(service.TIE, removal_id, True), "recusal_removal_confirmed",
+                           errors=())
 
     @post("/removals/{removal_id:str}/refuse", opt=ADMIN, status_code=303)
     def refuse(self, removal_id: Id, ctx: Ctx, request: Req) -> Any:
-        decide_removal(ctx, request, service.TIE, removal_id, confirm=False)
-        return see_other("/recusal", done="recusal_removal_refused")
+        return self._write(ctx, request, deciding(service.TIE, removal_id, False), "recusal_removal_refused",
+                           errors=())
 
-    def _page(self, ctx: Ctx, request: Req, form: FormState, status_code: int = 200, q: str = "") -> Template:
-        return render_admin(ctx, request, form, status_code, q=q)
-
-
-def ask_removal(ctx: Any, request: Req, kind: removal.Kind, entry_id: str, data: dict[str, Any]) -> None:
-    """A removal asked for from a page (a tie or an own account: `kind`)."""
-    with ctx.db.begin() as session:
-        removal.request_removal(session, kind, entry_id, reason=str(data.get("reason") or ""),
-                                principal=request.user, vault=ctx.vault, clock=ctx.clock)
-
-
-def decide_removal(ctx: Any, request: Req, kind: removal.Kind, removal_id: str, *, confirm: bool) -> None:
-    with ctx.db.begin() as session:
-        removal.decide_removal(session, kind, removal_id, confirm=confirm, principal=request.user, vault=ctx.vault,
-                               clock=ctx.clock)
+    def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
+        return render_admin(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), 422)
 
 
 def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200, removing: str = "",

@@ -4,17 +4,19 @@ refusing removals (by an admin who is neither the owner nor who asked). Numbers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
-from litestar import Controller
 from litestar.params import Parameter, URLEncodedBody
+from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, post
 from ..recusal import accounts as staff_accounts
 from . import stagelabels as sl
-from .common import FormState, Req, form_state, see_other
-from .recusal import ask_removal, decide_removal, render_admin, render_mine
+from .common import FormState, Req, form_state
+from .recusal import FormPages, asking, deciding, render_admin, render_mine
 
 ANY: dict[str, Any] = {"roles": "any"}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -31,63 +33,55 @@ def _refused(values: dict[str, Any], exc: Exception) -> FormState:
     return state
 
 
-class OwnAccountPages(Controller):
+def _declaring(user_id: str, number: str) -> Callable[..., object]:
+    return partial(staff_accounts.declare, user_id=user_id, numbers=[number])
+
+
+class OwnAccountPages(FormPages):
     path = "/account/recusal/accounts"
+    back = "/account/recusal"
 
     @post("/", opt=ANY, status_code=303)
     def declare(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        # a refused form shows the number typed again in its box (one digit wrong is not nineteen to type again), as
+        # the ID number's form does; the lists show accounts masked only
         number = str(data.get("account_number") or "")
-        try:
-            with ctx.db.begin() as session:
-                staff_accounts.declare(session, request.user.id, [number], principal=request.user, vault=ctx.vault,
-                                       clock=ctx.clock)
-        except ValidationFailed as exc:
-            # the number typed is shown again in its box (one digit wrong is not nineteen to type again), as the
-            # ID number's form does; the lists show accounts masked only
-            return render_mine(ctx, request, FormState(), status_code=422,
-                               account_form=_refused({"account_number": number}, exc))
-        return see_other("/account/recusal", done="staff_account_declared")
+        return self._write(ctx, request, _declaring(request.user.id, number), "staff_account_declared",
+                           {"account_number": number})
 
     @post("/{account_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        try:
-            ask_removal(ctx, request, staff_accounts.ACCOUNT, account_id, data)
-        except (ValidationFailed, InvalidState) as exc:
-            return render_mine(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
-                               account_form=_refused({}, exc))
-        return see_other("/account/recusal", done="recusal_removal_asked")
+        return self._write(ctx, request, asking(staff_accounts.ACCOUNT, account_id, data), "recusal_removal_asked",
+                           errors=(ValidationFailed, InvalidState))
+
+    def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
+        return render_mine(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
+                           account_form=_refused(values, exc))
 
 
-class AdminAccountPages(Controller):
+class AdminAccountPages(FormPages):
     path = "/recusal/accounts"
+    back = "/recusal"
 
     @post("/add", opt=ADMIN, status_code=303)
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         user_id, number = str(data.get("user_id") or ""), str(data.get("account_number") or "")
-        try:
-            with ctx.db.begin() as session:
-                staff_accounts.declare(session, user_id, [number], principal=request.user, vault=ctx.vault,
-                                       clock=ctx.clock)
-        except ValidationFailed as exc:
-            return render_admin(ctx, request, FormState(), status_code=422,
-                                account_form=_refused({"user_id": user_id, "account_number": number}, exc))
-        return see_other("/recusal", done="staff_account_declared")
+        return self._write(ctx, request, _declaring(user_id, number), "staff_account_declared",
+                           {"user_id": user_id, "account_number": number})
 
     @post("/{account_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        try:
-            ask_removal(ctx, request, staff_accounts.ACCOUNT, account_id, data)
-        except (ValidationFailed, InvalidState) as exc:
-            return render_admin(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
-                                account_form=_refused({}, exc))
-        return see_other("/recusal", done="recusal_removal_asked")
+        return self._write(ctx, request, asking(staff_accounts.ACCOUNT, account_id, data), "recusal_removal_asked",
+                           errors=(ValidationFailed, InvalidState))
 
     @post("/removals/{removal_id:str}/{verb:str}", opt=ADMIN, status_code=303)
     def decide(self, removal_id: Id, verb: Annotated[str, Parameter(pattern=r"^(confirm|refuse)$")], ctx: Ctx,
                request: Req) -> Any:
-        try:
-            decide_removal(ctx, request, staff_accounts.ACCOUNT, removal_id, confirm=verb == "confirm")
-        except (Forbidden, InvalidState, NotFound) as exc:
-            return render_admin(ctx, request, FormState(), status_code=exc.status, account_form=_refused({}, exc))
-        return see_other("/recusal", done="recusal_removal_confirmed" if verb == "confirm"
-                         else "recusal_removal_refused")
+        confirm = verb == "confirm"
+        return self._write(ctx, request, deciding(staff_accounts.ACCOUNT, removal_id, confirm),
+                           "recusal_removal_confirmed" if confirm else "recusal_removal_refused",
+                           errors=(Forbidden, InvalidState, NotFound))
+
+    def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
+        return render_admin(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
+                            account_form=_refused(values, exc))

@@ -18,29 +18,24 @@ show them as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 
-import msgspec
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..accounts.auth import Principal
-from ..audit import log as audit
-from ..cases.numbers import NUMBER, format_number, seq_suffixes
-from ..cases.workflow import advance
-from ..clock import Clock
-from ..recusal import service as recusal
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ..domain.lifecycle import STATUS_LABELS_ZH
-from ..domain.masking import mask_id, mask_name
-from ..payments.models import PaymentBatch, PaymentItem
-from ..payments.service import BATCH_STATUS_LABELS_ZH
-from ..store.base import new_id
-from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral, Visit
-from ..store.vault import Vault
-from .models import HouseholdChange
+from ...accounts.auth import Principal
+from ...audit import log as audit
+from ...cases.workflow import advance
+from ...clock import Clock
+from ...recusal import guard as recusal
+from ...domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ...payments.models import PaymentBatch, PaymentItem
+from ...payments.service import BATCH_STATUS_LABELS_ZH
+from ...store.base import new_id
+from ...store.tables import CLOSED_STATUSES, Case, Household, Referral, Visit
+from ..models import HouseholdChange
+from .rows import cases_of, load_household, members_of
 
 ROLE = "insurer_supervisor"
 RELATIONS = ("spouse", "child", "parent", "other")
@@ -71,37 +66,6 @@ def _reason(reason: str) -> str:
     if len(text) > MAX_REASON:
         raise ValidationFailed.one("reason", f"最多 {MAX_REASON} 个字符")
     return text
-
-
-def _household(session: Session, household_id: str, principal: Principal | None, *, for_update: bool = False,
-               which: str = "") -> Household:
-    """The household, if it lies in the caller's counties (otherwise 404: nothing leaks)."""
-    stmt = select(Household).where(Household.id == household_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    found = session.scalar(stmt) if household_id else None
-    if found is None or (principal is not None and not principal.may_see_county(found.county_code)):
-        raise NotFound(f"没有这个家庭{which}")
-    return found
-
-
-def _cases(session: Session, household_ids: Sequence[str], *, for_update: bool = False) -> list[Case]:
-    stmt = select(Case).where(Case.household_id.in_(list(household_ids))).order_by(Case.number)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return list(session.scalars(stmt))
-
-
-def _members(session: Session, household_id: str, *, for_update: bool = False) -> list[Member]:
-    stmt = select(Member).where(Member.household_id == household_id).order_by(Member.relation != "head", Member.id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return list(session.scalars(stmt))
-
-
-def household_members(session: Session, household_id: str) -> list[Member]:
-    """The members of a household, head first (the check form offers them to be confirmed at the door)."""
-    return _members(session, household_id)
 
 
 def _refuse_during_live_batches(session: Session, cases: Iterable[Case], what: str) -> None:
@@ -197,23 +161,24 @@ def merge_households(session: Session, household_id: str, from_household_id: str
     if household_id == from_household_id:
         raise ValidationFailed.one("from_household_id", "不能把一个家庭并入它自己：请选择另一户")
     first, second = sorted((household_id, from_household_id))  # one locking order for every writer
-    locked = {h: _household(session, h, principal, for_update=True, which="" if h == household_id else "（并入的一户）")
+    locked = {h: load_household(session, h, principal, for_update=True,
+                                which="" if h == household_id else "（并入的一户）")
               for h in (first, second)}
     # not a relative's households (回避): a merge or a move could take the relative out of the household whose case
     # the same person then decides
     recusal.refuse_principal(session, principal, [first, second], step="household_merge", clock=clock)
     into, other = locked[household_id], locked[from_household_id]
     _same_county(into, other, "合并家庭")
-    moving = _members(session, other.id, for_update=True)
+    moving = members_of(session, other.id, for_update=True)
     if not moving:
         raise _already_merged(session, other)
-    staying = _members(session, into.id, for_update=True)
+    staying = members_of(session, into.id, for_update=True)
     if not staying:  # a household merged away earlier is not revived: merge into the one that was kept
         raise _already_merged(session, into)
     twice = {m.id_number_bidx for m in staying} & {m.id_number_bidx for m in moving}
     if twice:
         raise InvalidState("同一人不能在一个家庭中登记两次：两户有相同的成员")
-    cases = _cases(session, [into.id, other.id], for_update=True)
+    cases = cases_of(session, [into.id, other.id], for_update=True)
     _refuse_during_live_batches(session, cases, "合并家庭")
     keep = [c for c in cases if c.household_id == into.id]
     theirs = [c for c in cases if c.household_id == other.id]
@@ -293,13 +258,14 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         raise ValidationFailed.one("to_household_id", "该成员已在这一户：请选择另一户")
     ids = sorted(h for h in (household_id, to_household_id) if h)
     recusal.refuse_principal(session, principal, ids, step="member_move", clock=clock)  # not a relative's households (回避; see merge_households)
-    locked = {h: _household(session, h, principal, for_update=True, which="" if h == household_id else "（迁入的一户）")
+    locked = {h: load_household(session, h, principal, for_update=True,
+                                which="" if h == household_id else "（迁入的一户）")
               for h in ids}
     source = locked[household_id]
     target = locked.get(to_household_id or "")
     if target is not None:
         _same_county(source, target, "迁移成员")
-    members = _members(session, source.id, for_update=True)
+    members = members_of(session, source.id, for_update=True)
     member = next((m for m in members if m.id == member_id), None)
     if member is None:
         if not members:
@@ -313,10 +279,10 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         if new_head is None:
             raise ValidationFailed.one("new_head_member_id", "迁出的是户主：请选择留在原户的成员中谁任户主")
     if target is not None:
-        staying = _members(session, target.id, for_update=True)
+        staying = members_of(session, target.id, for_update=True)
         if any(m.id_number_bidx == member.id_number_bidx for m in staying):
             raise InvalidState("同一人不能在一个家庭中登记两次：迁入户已有此人")
-    cases = _cases(session, ids, for_update=True)
+    cases = cases_of(session, ids, for_update=True)
     _refuse_during_live_batches(session, cases, "迁移成员")
 
     now = clock.now()
@@ -346,142 +312,3 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
                           "reason_sha256": audit.text_digest(reason)},
                  clock=clock)
     return MoveResult(change.id, member.id, source.id, target.id, new_household)
-
-
-# ---- reading: a household's history, a household in brief, finding households --------------------------------
-
-class HouseholdChangeOut(msgspec.Struct):
-    id: str
-    kind: str  # merge | move
-    from_household_id: str
-    to_household_id: str
-    member_id: str | None
-    member_name: str | None
-    members: list[str]
-    new_household: bool
-    merged_cases: list[dict[str, str]]  # case_id, number, into_case_id, into_number
-    moved_cases: list[str]
-    reason: str
-    changed_by: str
-    changed_at: datetime
-
-
-def household_changes(session: Session, household_id: str, *, principal: Principal | None = None
-                      ) -> list[HouseholdChangeOut]:
-    """Every merge and move that concerns the household (from it or into it), oldest first. With `principal`,
-    a household outside the caller's counties is 404."""
-    if principal is not None:
-        _household(session, household_id, principal)
-    rows = list(session.scalars(
-        select(HouseholdChange).where(or_(HouseholdChange.from_household_id == household_id,
-                                          HouseholdChange.to_household_id == household_id))
-        .order_by(HouseholdChange.changed_at, HouseholdChange.id)))
-    names = dict(session.execute(select(Member.id, Member.name).where(
-        Member.id.in_([r.member_id for r in rows if r.member_id]))).tuples().all())
-    return [HouseholdChangeOut(id=r.id, kind=r.kind, from_household_id=r.from_household_id,
-                               to_household_id=r.to_household_id, member_id=r.member_id,
-                               member_name=names.get(r.member_id) if r.member_id else None, members=list(r.members),
-                               new_household=r.new_household, merged_cases=list(r.merged_cases),
-                               moved_cases=list(r.moved_cases), reason=r.reason, changed_by=r.changed_by,
-                               changed_at=r.changed_at)
-            for r in rows]
-
-
-class MemberBrief(msgspec.Struct):
-    id: str
-    name: str
-    id_number: str  # masked 6+4
-    relation: str
-
-
-class CaseBrief(msgspec.Struct):
-    id: str
-    number: str
-    cause: str
-    contract_year: int
-    status: str
-    status_label: str
-
-
-class HouseholdBrief(msgspec.Struct):
-    id: str
-    county_code: str
-    town: str
-    village: str
-    head_name: str
-    household_group: str
-    members: list[MemberBrief]
-    cases: list[CaseBrief]
-    """Open cases first, then closed ones; newest number first within each."""
-
-
-def _brief(session: Session, vault: Vault, household: Household, *, mask_names: bool = False) -> HouseholdBrief:
-    def name(n: str) -> str:
-        return mask_name(n) if mask_names else n
-
-    members = [MemberBrief(id=m.id, name=name(m.name), id_number=mask_id(vault.open(m.id_number_enc, "member.id_number")),
-                           relation=m.relation) for m in _members(session, household.id)]
-    cases = sorted(_cases(session, [household.id]), key=lambda c: (c.status in CLOSED_STATUSES, c.number))
-    return HouseholdBrief(id=household.id, county_code=household.county_code, town=household.town,
-                          village=household.village, head_name=name(household.head_name),
-                          household_group=household.household_group, members=members,
-                          cases=[CaseBrief(id=c.id, number=c.number, cause=c.cause, contract_year=c.contract_year,
-                                           status=c.status, status_label=STATUS_LABELS_ZH.get(c.status, c.status))
-                                 for c in cases])
-
-
-def household_brief(session: Session, vault: Vault, household_id: str, principal: Principal) -> HouseholdBrief:
-    """The household with its members (ID numbers masked) and cases, within the caller's counties."""
-    return _brief(session, vault, _household(session, household_id, principal))
-
-
-MAX_FOUND = 20
-
-
-def find_households(session: Session, vault: Vault, principal: Principal, q: str, *, county_code: str,
-                    exclude: str | None = None) -> list[HouseholdBrief]:
-    """Households of `county_code` (within the caller's counties) found by a case number (whole, or its trailing
-    sequence digits) or a name (part of the head's or a member's name); at most MAX_FOUND."""
-    text = (q or "").strip()
-    if not text or not principal.may_see_county(county_code):
-        return []
-    if len(text) > 50:
-        raise ValidationFailed.one("q", "搜索内容最多 50 个字符")
-    compact = text.upper().replace(" ", "")
-    found = []
-    whole = NUMBER.match(compact)
-    if whole:
-        county, year, seq = whole.groups()
-        found.append(Household.id.in_(select(Case.household_id).where(
-            Case.number == format_number(county, int(year), int(seq)))))
-    suffixes = list(seq_suffixes(compact))
-    if suffixes:
-        found.append(Household.id.in_(select(Case.household_id).where(
-            or_(*(Case.number.endswith(s) for s in suffixes)))))
-    if not any(ch.isdigit() for ch in text):
-        found.append(Household.head_name.contains(text, autoescape=True))
-        found.append(Household.id.in_(select(Member.household_id).where(Member.name.contains(text, autoescape=True))))
-    if not found:
-        return []
-    stmt = (select(Household).where(Household.county_code == county_code, or_(*found),
-                                    Household.id.in_(select(Member.household_id)))
-            .order_by(Household.head_name, Household.id).limit(MAX_FOUND))
-    if exclude:
-        stmt = stmt.where(Household.id != exclude)
-    return [_brief(session, vault, h) for h in session.scalars(stmt)]
-
-
-def conflict_household(session: Session, vault: Vault, principal: Principal, household_id: str,
-                       id_number: str) -> HouseholdBrief | None:
-    """The other household of the same county in which a person named at a check of `household_id` is recorded,
-    masked for the check form (names to the family name, ID numbers 6+4), or None (nobody, the same household, or
-    another county's: that one stays unnamed, as the check's refusal is)."""
-    home = _household(session, household_id, principal)
-    other_id = session.scalar(select(Member.household_id).where(
-        Member.id_number_bidx == vault.blind_index(id_number, "id_number")))
-    if other_id is None or other_id == home.id:
-        return None
-    other = session.get(Household, other_id)
-    if other is None or other.county_code != home.county_code:
-        return None
-    return _brief(session, vault, other, mask_names=True)

@@ -1,0 +1,155 @@
+"""The recusal guard: staff whose declared blind indexes (回避申报, `recusal/service.py`) meet a household member's
+(`member.id_number_bidx`, the same keyed index) take no part in its case (`refuse_*`, `conflicted`,
+`conflicts_by_case`, `recused_households`); the refusal says only 与本户成员存在回避关系.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..clock import Clock
+from ..domain import recusal as rules
+from ..domain.errors import ValidationFailed
+from ..households.models import HouseholdChange
+from ..store.tables import CLOSED_STATUSES, Case, Member
+from . import refusals
+from .models import StaffTie
+
+
+def _ties(session: Session, user_ids: Iterable[str]) -> dict[str, set[str]]:
+    users = sorted(set(user_ids))
+    if not users:
+        return {}
+    out: dict[str, set[str]] = {}
+    for user, bidx in session.execute(select(StaffTie.user_id, StaffTie.id_number_bidx).where(
+            StaffTie.user_id.in_(users), StaffTie.removed_at.is_(None))):
+        out.setdefault(user, set()).add(bidx)
+    return out
+
+
+def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Per household, the blind indexes of its members, and of those moved out of it (`household_change`, a move)
+    during the year of its cases: from 1 January of the earliest contract year among its open cases (its latest
+    case's when none is open). Moving the relative out first, by a colleague's hand, does not clear the way."""
+    households = sorted(set(household_ids))
+    out: dict[str, set[str]] = {h: set() for h in households}
+    if not households:
+        return out
+    for household, bidx in session.execute(select(Member.household_id, Member.id_number_bidx).where(
+            Member.household_id.in_(households))):
+        out[household].add(bidx)
+    left = session.execute(select(HouseholdChange.from_household_id, HouseholdChange.changed_at, Member.id_number_bidx)
+                           .join(Member, Member.id == HouseholdChange.member_id)
+                           .where(HouseholdChange.kind == "move",
+                                  HouseholdChange.from_household_id.in_(households))).all()
+    if left:
+        since = _cases_years(session, {h for h, _, _ in left})
+        for household, changed_at, bidx in left:
+            year = since.get(household)
+            if year is not None and changed_at.year >= year:
+                out[household].add(bidx)
+    return out
+
+
+def _cases_years(session: Session, households: Iterable[str]) -> dict[str, int]:
+    """Per household, the year from which members who left it still count (see `_household_indexes`)."""
+    open_years: dict[str, int] = {}
+    latest: dict[str, int] = {}
+    for household, year, status in session.execute(select(Case.household_id, Case.contract_year, Case.status).where(
+            Case.household_id.in_(sorted(households)))):
+        latest[household] = max(latest.get(household, year), year)
+        if status not in CLOSED_STATUSES:
+            open_years[household] = min(open_years.get(household, year), year)
+    return {h: open_years.get(h, y) for h, y in latest.items()}
+
+
+def conflicted(session: Session, user_ids: Iterable[str], household_id: str,
+               extra_indexes: Iterable[str] = ()) -> frozenset[str]:
+    """The users among `user_ids` who are a member of the household, or a declared relative of one (`extra_indexes`:
+    members a check is recording now, not yet stored)."""
+    ties = _ties(session, user_ids)
+    if not ties:
+        return frozenset()
+    members = _household_indexes(session, [household_id])[household_id] | set(extra_indexes)
+    return rules.conflicted(ties, members)
+
+
+def conflicts_by_case(session: Session, case_ids: Sequence[str], user_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+    """For the planner: per case, the users among `user_ids` recused from it (cases with none are left out)."""
+    ties = _ties(session, user_ids)
+    if not ties or not case_ids:
+        return {}
+    households = dict(session.execute(select(Case.id, Case.household_id).where(
+        Case.id.in_(list(case_ids)))).tuples().all())
+    members = _household_indexes(session, households.values())
+    out = {case_id: rules.conflicted(ties, members[h]) for case_id, h in households.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def recused_households(session: Session, user_id: str, household_ids: Iterable[str]) -> set[str]:
+    """Those of the households of which the user is a member, or a declared relative of one."""
+    ties = _ties(session, [user_id]).get(user_id)
+    if not ties:
+        return set()
+    return {h for h, members in _household_indexes(session, household_ids).items() if members & ties}
+
+
+def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str]) -> dict[str, str]:
+    """Those of the cases whose household the caller is a member of, or a declared relative of one: case → household
+    (a batch's preparer leaves them out)."""
+    if principal.has_ties is False or not case_ids:
+        return {}
+    ties = _ties(session, [principal.id]).get(principal.id)
+    if not ties:
+        return {}
+    households = dict(session.execute(select(Case.id, Case.household_id).where(
+        Case.id.in_(list(case_ids)))).tuples().all())
+    members = _household_indexes(session, households.values())
+    return {c: h for c, h in households.items() if members[h] & ties}
+
+
+def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *, step: str,
+                     case_id: str | None = None, field: str = "recusal", extra_indexes: Iterable[str] = (),
+                     message: str = rules.YOU_ARE_RECUSED, clock: Clock | None = None) -> None:
+    """422 (nothing written) when the caller is a member of one of the households or a declared relative of one.
+    The refusal is recorded (`refusals.refused`: the step tried, the households refused) once the refused transaction
+    has rolled back.
+
+    A caller whose session lookup found no live declaration (`principal.has_ties` False, almost everyone) is refused
+    nothing and nothing is read."""
+    if principal.has_ties is False:
+        return
+    ties = _ties(session, [principal.id]).get(principal.id)
+    if not ties:
+        return
+    members = _household_indexes(session, household_ids)
+    extra = set(extra_indexes)
+    tied = [h for h, indexes in members.items() if indexes & ties]
+    if tied or extra & ties:
+        raise refusals.refused(ValidationFailed.one(field, message), principal, step, tied or list(members),
+                               case_id=case_id, clock=clock)
+
+
+def refuse_case(session: Session, principal: Principal, case_id: str, *, step: str, field: str = "recusal",
+                clock: Clock | None = None) -> None:
+    if principal.has_ties is False:
+        return
+    household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+    if household is not None:
+        refuse_principal(session, principal, [household], step=step, case_id=case_id, field=field, clock=clock)
+
+
+def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str], *, step: str,
+                 field: str = "recusal", message: str | None = None, clock: Clock | None = None) -> None:
+    """For a batch: 422 when the caller is recused from any of its cases' households (the case is not named: the
+    message is the batch's)."""
+    if principal.has_ties is False:
+        return
+    households = set(session.scalars(select(Case.household_id).where(Case.id.in_(list(case_ids)))))
+    if households:
+        refuse_principal(session, principal, households, step=step, field=field,
+                         message=message or rules.YOU_ARE_RECUSED, clock=clock)
