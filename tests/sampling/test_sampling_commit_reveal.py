@@ -305,7 +305,7 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
         ctx, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
     """The county reviewer opens two rounds over the same checks (the same period twice is refused while the first
     is open: one a day shorter); the insurer commits to both as routine. With one drawn, freezing the other (for a
-    second sample to choose from) is refused; a round of another period is not."""
+    second sample to choose from) is refused, and so is opening a third; a round of another period is not."""
     make_population(ctx, TOWNS)
     first = rounds.open()["id"]
     assert first in rounds.open(status=409)["detail"]
@@ -319,6 +319,9 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
     assert rounds.get(second)["status"] == "open"
     rounds.draw(first)
     rounds.freeze(second, status=409)  # drawn or not
+    # a third round over these checks is refused when opened, before the parties commit to it in vain
+    third = rounds.open(checked_from="2020-05-03", status=409)
+    assert first in third["detail"]
     # A later period's checks are sampled on their own.
     clock.advance(days=45)
     make_population(ctx, TOWNS)

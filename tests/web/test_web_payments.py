@@ -135,7 +135,11 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert re.findall(r'<td class="num">(\d+)</td>', table) == ["3", "4"]  # every bad line, by its line number
     assert "不是本批次的明细" in table and "与第 2 行重复" in table
     r = pages.post(url + "/bank-return", files={"file": ("worse.csv", b"reference,status\nx,ok\n", "text/csv")})
-    assert r.status_code == 422 and "缺少列 bank_reference, reason" in r.text
+    assert r.status_code == 422 and "缺少列 银行流水号、原因" in r.text  # the columns as the Chinese header names them
+    # the bank file itself picked instead of the bank's return: told so, not the columns it lacks
+    r = pages.post(url + "/bank-return", files={"file": ("bank.csv", bank.content, "text/csv")})
+    assert r.status_code == 422 and "这是发放时生成、交给银行的银行文件，不是银行返回的回单" in r.text
+    assert "无法识别的列" not in r.text and "缺少列" not in r.text
     assert status_of(ctx, a) == "in_batch"  # nothing was applied
     good = _return_file([(refs["甲户主"], "成功", "B001", ""), (refs["乙户主"], "失败", "B002", "账户已销户")])
     r = pages.post(url + "/bank-return", files={"file": ("return.csv", good, "text/csv")})

@@ -1,5 +1,7 @@
 """The audit page's list of entries: newest first, those of the reader's counties, by action, searched by the
-subject (a case, a batch, a user...) or by who acted (username or name); counted and cut into numbered pages."""
+subject (a case, a batch, a user...) or by who acted (username or name); counted and cut into numbered pages. A
+subject is found by its id or by what the pages show for it: a case by its number (340223-2026-000023), a payment
+batch by its code (P261205…)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import User
+from ..payments.models import PaymentBatch
+from ..store.tables import Case, User
 from .models import AuditEntry
 
 
@@ -26,5 +29,8 @@ def find_entries(session: Session, principal: Principal, *, action: str = "", q:
     text = fold_search(q)
     if text:
         who = select(User.id).where(text_search(text, (User.username, User.display_name)))
-        stmt = stmt.where(or_(AuditEntry.subject.contains(text, autoescape=True), AuditEntry.actor.in_(who)))
+        cases = select(Case.id).where(Case.number.contains(text, autoescape=True))
+        batches = select(PaymentBatch.id).where(PaymentBatch.code.contains(text.upper(), autoescape=True))
+        stmt = stmt.where(or_(AuditEntry.subject.contains(text, autoescape=True), AuditEntry.actor.in_(who),
+                              AuditEntry.subject.in_(cases), AuditEntry.subject.in_(batches)))
     return page_of(session, stmt, page, page_size, rows=True)

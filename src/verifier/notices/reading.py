@@ -86,6 +86,15 @@ def villages_awaiting_notice(session: Session, principal: Principal) -> list[tup
     return villages_with(session, principal, "reviewed")
 
 
+def notice_names(session: Session, notice_ids: list[str]) -> dict[str, str]:
+    """Each notice as the notices list names it, by id: its town and village and the day it was posted
+    (城关镇东村 2026-12-05 公示; a whole town's 城关镇（全镇）), for pages that show notices beside other things."""
+    wanted = sorted({n for n in notice_ids if n})
+    rows = session.execute(select(Notice.id, Notice.town, Notice.village, Notice.posted_on)
+                           .where(Notice.id.in_(wanted))).all() if wanted else []
+    return {i: f"{town}{village or '（全镇）'} {posted.isoformat()} 公示" for i, town, village, posted in rows}
+
+
 def objections_of(session: Session, notice_id: str) -> list[Objection]:
     return list(session.scalars(select(Objection).where(Objection.notice_id == notice_id)
                                 .order_by(Objection.recorded_at, Objection.id)))

@@ -175,6 +175,9 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
     except csv.Error as exc:
         raise ValidationFailed.one("file", f"not a readable CSV file: {exc}") from None
     header = [h.strip() for h in rows[0]] if rows else []
+    if {"account_name", "account_number"} <= {h.lower() for h in header} and "status" not in header:
+        # the batch's own bank file (or its GBK copy), picked by mistake: say so, not every column it lacks
+        raise ValidationFailed.one("file", "this is the bank file sent to the bank, not the bank's return")
     problems: list[FieldError] = []
     columns: dict[str, int] = {}
     for i, name in enumerate(header):

@@ -7,7 +7,7 @@ is frozen and reveal it after, and the seed hashes both (`verifier.domain.sampli
 Conventions
 -----------
 * **Open.** `open_round` checks the request (the period holds checked cases under one contract, the rates make a
-  sample size) and stores the round `open` with the contract's `reveal_within_days`. It may name a value to be
+  sample size, no frozen or drawn round of the county and kind samples part of the period) and stores the round `open` with the contract's `reveal_within_days`. It may name a value to be
   published after the freeze (a lottery draw of a stated date, after today).
 * **Commit.** Each party once, while the round is open, by its own role: `county` by a county reviewer,
   `insurer` by an insurer supervisor; one person may not commit for both. The commitment is the hex SHA-256 of
@@ -180,6 +180,7 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     twin = open_twin(session, req, principal)
     if twin is not None:
         raise InvalidState(f"round {twin} of this county, kind and period is open already: continue that round")
+    _refuse_second_sample(session, req)
     problems: list[FieldError] = []
     if req.kind not in ("attribute", "monetary"):
         problems.append(FieldError("kind", "must be attribute or monetary"))
@@ -292,11 +293,14 @@ def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, 
     return _step(session, rnd, party)
 
 
-def _refuse_second_sample(session: Session, rnd: SamplingRound) -> None:
+def _refuse_second_sample(session: Session, rnd: SamplingRound | RoundRequest) -> None:
     """409 when another round of the county and kind, frozen or drawn, covers part of this round's period: two
-    samples of the same checks would let whoever records the results keep the one that suits them."""
+    samples of the same checks would let whoever records the results keep the one that suits them. Asked when a
+    round is opened too (`rnd` is then its request): a round that could never be frozen is not started, and the two
+    parties do not commit to it in vain."""
     other = session.scalar(select(SamplingRound).where(
-        SamplingRound.county_code == rnd.county_code, SamplingRound.kind == rnd.kind, SamplingRound.id != rnd.id,
+        SamplingRound.county_code == rnd.county_code, SamplingRound.kind == rnd.kind,
+        SamplingRound.id != (rnd.id if isinstance(rnd, SamplingRound) else ""),
         SamplingRound.status.in_(("frozen", "drawn")), SamplingRound.checked_from <= rnd.checked_to,
         SamplingRound.checked_to >= rnd.checked_from).order_by(SamplingRound.created_at).limit(1))
     if other is not None:

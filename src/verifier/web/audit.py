@@ -18,6 +18,8 @@ from ..audit import merkle, service
 from ..audit.checkpoints import checkpoint_at, latest_checkpoint
 from ..audit.notes import NoteError, VerifierKey, open_checkpoint
 from ..cases.numbers import numbers_of
+from ..notices.reading import notice_names
+from ..payments.batch_list import batch_codes
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..http import Ctx, get
 from ..sampling.service import round_titles
@@ -26,6 +28,7 @@ from . import labels, paging, stagelabels
 from . import exports
 from .common import AUDIT_READERS, FormState, Req, page, parse_day, user_names
 from .paging import Pager, page_param
+from .payments.roles import READER_ROLES as BATCH_READERS
 from .sampling import READERS as ROUND_READERS
 from .templating import moment
 
@@ -81,6 +84,8 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
         names = user_names(session, [row.actor for row in found.items])
         case_numbers = numbers_of(session, [row.subject for row in found.items if row.subject.startswith("case_")])
         rounds = round_titles(session, [row.subject for row in found.items if row.subject.startswith("smp_")])
+        batches = batch_codes(session, {row.subject for row in found.items if row.subject.startswith("pb_")})
+        notices = notice_names(session, [row.subject for row in found.items if row.subject.startswith("ntc_")])
     signature_ok = False
     if checkpoint and key:
         try:
@@ -103,7 +108,8 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
                 pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
                 action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers,
-                rounds=rounds, sees_rounds=request.user.has(*ROUND_READERS["roles"]))
+                rounds=rounds, sees_rounds=request.user.has(*ROUND_READERS["roles"]), batches=batches, notices=notices,
+                sees_batches=request.user.has(*BATCH_READERS))
 
 
 class AuditPages(Controller):

@@ -99,6 +99,20 @@ FIELD_LABELS = {
 }
 
 
+_RETURN_COLUMNS = {"reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因"}
+
+
+def _county(code: str) -> str:
+    """A county in a message as the pages name it (示范县（340223）), or 县（区）340223 when no contract names it."""
+    name = labels.COUNTIES.get(code)
+    return f"{name}（{code}）" if name else f"县（区）{code} "
+
+
+def _return_columns(names: str) -> str:
+    """`status, bank_reference` as the bank return's Chinese header names them: 状态、银行流水号."""
+    return "、".join(_RETURN_COLUMNS.get(n.strip(), n.strip()) for n in names.split(","))
+
+
 def _status(code: str) -> str:
     return labels.STATUS_LABELS.get(code, code)
 
@@ -280,8 +294,10 @@ _MESSAGES: Table = compile_table([
     (r"unknown column '(.*)'; expected .*", lambda m: f"无法识别的列「{m.group(1)}」"),
     (r"column '(.*)' appears twice", lambda m: f"列「{m.group(1)}」重复"),
     (r"missing column\(s\) (.*); the header must be .*",
-     lambda m: f"缺少列 {m.group(1)}；表头应为 reference,status,bank_reference,reason（或 参考号,状态,银行流水号,原因）"),
+     lambda m: f"缺少列 {_return_columns(m.group(1))}；表头应为 reference,status,bank_reference,reason（或 参考号,状态,银行流水号,原因）"),
     (r"the return file is empty", "回单文件为空"),
+    (r"this is the bank file sent to the bank, not the bank's return",
+     "这是发放时生成、交给银行的银行文件，不是银行返回的回单；请选择银行返回的回单文件"),
     (r"send the bank return as CSV text, not a spreadsheet", "请上传 CSV 格式的回单（不是 Excel 文件）"),
     (r"the return file is neither UTF-8 nor GB18030 text", "无法识别文件编码（应为 UTF-8 或 GB18030）"),
     (r"the return file holds NUL characters: it is not a text file", "不是文本文件"),
@@ -309,6 +325,10 @@ _MESSAGES: Table = compile_table([
     (r"only a user with the role (\w+) acts for the (county|insurer) party",
      lambda m: f"只有{PARTIES[m.group(2)]}的人员才能代表该方操作。"),
     (r"the round's population is frozen already", "本轮总体已冻结。"),
+    (r"round \S+ \((\w+)\) already samples the checks of (\S+)\.\.(\S+) in this county: .*",
+     lambda m: f"本县（区）已有一轮同一抽样方式的轮次（{ROUND_STATUS.get(m.group(1), m.group(1))}，核查期间 {m.group(2)} 至 "
+               f"{m.group(3)}）抽取了这段期间的核查：同一批核查不能抽取两次样本（否则可以在两个样本中挑选）。"
+               "请另选与之不重叠的核查期间，或在该轮次中扩大样本。"),
     (r"the population is frozen only after both parties have committed to a secret; missing: (.*)",
      lambda m: "双方都提交承诺后才能冻结总体；尚缺："
                + "、".join(PARTIES.get(p.strip(), p) for p in m.group(1).split(",")) + "。"),
@@ -343,7 +363,7 @@ _MESSAGES: Table = compile_table([
     (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
     ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
       r"from (\S+) to (\S+)"),
-     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，县（区）{m.group(1)} 没有完成入户核查"
+     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，{_county(m.group(1))}没有完成入户核查"
                + ("且认定保障金大于零" if m.group(2) else "") + "的案件"),
     (r"the period's checks fall under several contracts \((.*)\): choose a period within one contract",
      lambda m: f"所选期间的核查分属多个服务合同（{m.group(1)}）：请选择同一合同期内的期间"),

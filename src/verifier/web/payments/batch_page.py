@@ -39,8 +39,10 @@ def _steps(b: BatchOut) -> list[dict[str, Any]]:
     return steps
 
 
-def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tuple[dict[str, bool], list[str]]:
-    """What the user may do with the batch now, and notes on what they may not (and what the batch waits for)."""
+def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
+             numbers: dict[str, str]) -> tuple[dict[str, bool], list[str]]:
+    """What the user may do with the batch now, and notes on what they may not (and what the batch waits for); a
+    case is named by its number (`numbers`), as its row shows it."""
     st = b.status
     acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return", "remove"), False)
     acts["remove"] = st == "prepared" and user.has("insurer_claims") and b.item_count > 1
@@ -52,7 +54,7 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut]) -> tu
             what = "重新核查（其登记的收款人与首次记录的不同）"
         else:
             did, what = ("申请" if user.id == mine.requested_by else "批准"), "收款人变更"
-        notes.append(f"您{did}了本批次中案件 {mine.case_id} 的{what}：按职责分离规定，不能审批或发放本批次，"
+        notes.append(f"您{did}了本批次中案件 {numbers.get(mine.case_id, mine.case_id)} 的{what}：按职责分离规定，不能审批或发放本批次，"
                      "须由其他财务人员办理。")
     if st == "prepared":
         if user.has("finance") and user.id == b.prepared_by:
@@ -124,7 +126,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])])
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
-    acts, notes = _actions(b, user, changed)
+    acts, notes = _actions(b, user, changed, numbers)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
     return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items, q=q,
