@@ -43,6 +43,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import Compiled
 
 from .base import UtcDateTime
+from .binds import bind_processor
 from .pgwire import INTERVAL, Statement, exchange, forget
 
 Processor = Callable[[Any], Any] | None
@@ -124,8 +125,7 @@ def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Callable[
     binds = compiled.binds
     if any(getattr(b, "expanding", False) for b in binds.values()):
         raise ValueError("a prepared statement cannot have an expanding IN parameter")
-    return {name: process for name, b in binds.items()
-            if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+    return {name: process for name, b in binds.items() if (process := bind_processor(b.type, dialect)) is not None}
 
 
 class Reader:
