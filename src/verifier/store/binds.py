@@ -1,11 +1,11 @@
 """A prepared statement's parameter processors (store/reader.py, store/writer.py): SQLAlchemy's own, but for SQLite's
-dates and moments, whose text is made by `datetime.isoformat` instead.
+dates and moments, whose text is made without SQLAlchemy's `%` format of a dict.
 
 SQLAlchemy's SQLite `DATE` and `DATETIME` write their text with a `%` format of a dict of the value's fields (a dict
-built and a format parsed for every value; a check binds nine dates and moments). `isoformat` writes the same text:
-`YYYY-MM-DD` for a date, and for a moment `YYYY-MM-DD HH:MM:SS.ffffff` with the microseconds always written (the
-`timespec`), the year zero-padded to four digits as `%04d` does (years 1 to 9999). A moment's zone is not written by
-SQLAlchemy's format, so it is dropped first. `UtcDateTime` (store/base.py) moves the moment to UTC before, with the
+built and a format parsed for every value; a check binds seven). The same text is made here: a date's by
+`date.isoformat` (`YYYY-MM-DD`, the year zero-padded to four digits as `%04d` does), a moment's from its fields with
+the two-digit ones looked up (`YYYY-MM-DD HH:MM:SS.ffffff`, the microseconds always written, the zone not: as
+SQLAlchemy's format; `datetime.isoformat` with a `timespec` costs more than the format it would replace). `UtcDateTime` (store/base.py) moves the moment to UTC before, with the
 same refusal of a moment without a zone. Anything else (a subclass, a date given for a moment, a storage format of
 its own, None is answered directly) goes SQLAlchemy's way. `tests/store/test_binds.py` compares both for any value.
 """
@@ -50,10 +50,20 @@ def _plain_moment(impl: Any) -> bool:
     return type(impl) in _MOMENTS and impl._storage_format == DATETIME._storage_format
 
 
+_TWO = [f"{i:02d}" for i in range(100)]
+
+
+def _text(v: datetime) -> str:
+    """`YYYY-MM-DD HH:MM:SS.ffffff` of the moment's fields (its zone not written), as SQLAlchemy's format."""
+    two, year = _TWO, v.year
+    return (f"{year if year >= 1000 else f'{year:04d}'}-{two[v.month]}-{two[v.day]} "
+            f"{two[v.hour]}:{two[v.minute]}:{two[v.second]}.{v.microsecond:06d}")
+
+
 def _moment(slow: Processor) -> Processor:
     def process(value: Any) -> Any:
         if type(value) is datetime:
-            return (value if value.tzinfo is None else value.replace(tzinfo=None)).isoformat(" ", "microseconds")
+            return _text(value)
         return None if value is None else slow(value)
 
     return process
@@ -64,7 +74,7 @@ def _utc_moment(slow: Processor) -> Processor:
 
     def process(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is not None:
-            return value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            return _text(value.astimezone(utc))
         return None if value is None else slow(value)  # (a moment without a zone: refused there)
 
     return process
