@@ -522,20 +522,25 @@ class Database:
 
     def _roll_back_loop(self, session: Session, connection: Connection, transaction: Any) -> None:
         """`_write_now`'s rollback: the session's joined transaction (which rolls back the connection's), the
-        connection's, the session closed; a connection still in a transaction on the driver (a failed COMMIT) is
-        let go of, and the pool's reset rolls it back."""
+        connection's (ended on the connection even when no longer active: a COMMIT refused), the session closed.
+        A COMMIT that SQLite refused (a deferred foreign key, a full disk) leaves the driver's connection in its
+        transaction, which SQLAlchemy then no longer rolls back, nor its pool when the connection is given back: it
+        is rolled back here, or the connection invalidated (and then let go of) when that fails too."""
         try:
             try:
                 if session.in_transaction():
                     session.rollback()
             finally:
-                if transaction.is_active:
+                if connection.get_transaction() is transaction:  # (not when the session's rollback ended it)
                     transaction.rollback()
         finally:
             session.close()
             raw = None if connection.invalidated or connection.closed else connection.connection.dbapi_connection
             if raw is not None and raw.in_transaction:
-                self._drop_held()
+                try:
+                    raw.rollback()
+                except Exception:  # noqa: BLE001 — the write's own error is the one raised
+                    connection.invalidate()
 
     def _loop_session(self) -> Session:
         """SQLite: the session of the writes run on the event loop, on one connection held out of the write engine's
