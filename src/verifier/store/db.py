@@ -676,7 +676,7 @@ class Database:
         on the loop's own connection (a short indexed read under WAL never waits for a writer), on PostgreSQL on a
         psycopg AsyncConnection (`AsyncReaders`)."""
         if self.is_sqlite:
-            with self.reader() as reader:
+            with self.readers.open() as reader:  # (`reader`'s, without its own context manager around it)
                 return reader.run(steps)
         if self._async_readers is None:
             self._async_readers = AsyncReaders(self.quick_engine, seen=self.readers.seen)
