@@ -4,10 +4,11 @@ dates and moments, whose text is made without SQLAlchemy's `%` format of a dict.
 SQLAlchemy's SQLite `DATE` and `DATETIME` write their text with a `%` format of a dict of the value's fields (a dict
 built and a format parsed for every value; a check binds seven). The same text is made here: a date's by
 `date.isoformat` (`YYYY-MM-DD`, the year zero-padded to four digits as `%04d` does), a moment's from its fields with
-the two-digit ones looked up (`YYYY-MM-DD HH:MM:SS.ffffff`, the microseconds always written, the zone not: as
-SQLAlchemy's format; `datetime.isoformat` with a `timespec` costs more than the format it would replace). `UtcDateTime` (store/base.py) moves the moment to UTC before, with the
-same refusal of a moment without a zone. Anything else (a subclass, a date given for a moment, a storage format of
-its own, None is answered directly) goes SQLAlchemy's way. `tests/store/test_binds.py` compares both for any value.
+the two-digit ones looked up (`YYYY-MM-DD HH:MM:SS.ffffff`, the microseconds always written, the zone not, as
+SQLAlchemy's format; `datetime.isoformat` with a `timespec` parses its arguments and costs more than the format).
+`UtcDateTime` (store/base.py) moves the moment to UTC first, and refuses a moment without a zone as before. Anything
+else (a subclass, a date given for a moment, a storage format of its own) goes SQLAlchemy's way; None is None.
+`tests/store/test_binds.py` compares both for any value.
 """
 
 from __future__ import annotations
