@@ -497,7 +497,8 @@ class Database:
             info[LOOP_CONNECTION] = connection
             try:
                 result = run(session)
-                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                # (objects changed or deleted are in the identity map; objects added and not flushed are `new`)
+                if session.in_transaction() or session.identity_map or session.new:
                     session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one
                 transaction.commit()
             except BaseException as exc:
@@ -508,7 +509,7 @@ class Database:
                 raise
             del info[LOOP_CONNECTION]
             done = dict(info)
-            if session.identity_map or session.new or session.deleted:
+            if session.identity_map or session.new:
                 session.close()
         finally:
             info.clear()  # nothing of this write kept until the next one
