@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from verifier.idempotency import IdempotencyKey
 from verifier.store.db import Database
+from verifier.store.reader import LOOP_CONNECTION
 
 
 def _key(n: int) -> IdempotencyKey:
@@ -107,7 +108,10 @@ def test_the_loops_writes_share_one_connection_and_leave_nothing_in_it(db: Datab
     def look(n: int):  # type: ignore[no-untyped-def]
         def run(session: Session) -> int:
             connection = session.connection()
-            seen.append((connection.connection.dbapi_connection, dict(session.info), len(session.identity_map)))
+            info = dict(session.info)
+            # the write's own connection, in whose transaction the session's joins (`Database._write_now`)
+            assert info.pop(LOOP_CONNECTION) is connection
+            seen.append((connection.connection.dbapi_connection, info, len(session.identity_map)))
             session.info["mark"] = n
             return _insert(n)(session)
 

@@ -62,7 +62,8 @@ _CHUNK = 500
 
 def account_index(vault: Vault, number: str) -> str:
     """The blind index of an account number: its digits only, keyed by the Vault's index key."""
-    return vault.blind_index("".join(ch for ch in number if ch.isdigit()), KIND)
+    digits = number if number.isascii() and number.isdigit() else "".join(ch for ch in number if ch.isdigit())
+    return vault.blind_index(digits, KIND)
 
 
 def window_start(today: date) -> datetime:

@@ -29,7 +29,7 @@ from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
 from .pgwire import drop_pending, pending_on
-from .reader import AsyncReaders, Reader, Readers, Steps
+from .reader import LOOP_CONNECTION, AsyncReaders, Reader, Readers, Steps
 from .writer import DEFERRED, send_deferred
 
 T = TypeVar("T")
@@ -477,17 +477,71 @@ class Database:
 
     def _write_now(self, run: Callable[[Session], T]) -> T:
         """SQLite, on the event loop, with the writers' turn (`WriterQueue.here`): `run` in a transaction on the
-        loop's held connection and session (`_loop_session`)."""
+        loop's held connection and session (`_loop_session`).
+
+        The transaction is the held connection's own (`Connection.begin`, whose `begin` event sends `BEGIN
+        IMMEDIATE`), not the session's: a session's transaction (its begin, state changes, commit and close) cost
+        about ten times the `BEGIN IMMEDIATE` and `COMMIT` it wraps, for a write that mostly runs prepared
+        statements on the connection (`transaction_connection` finds it in `session.info`). The ORM work a write
+        does (objects added, queried, flushed) runs in a session transaction that joins this one (the session's
+        `join_transaction_mode="rollback_only"`): it is flushed and ended before the connection commits, and its
+        rollback rolls the whole transaction back. As
+        `begin`: committed whole or rolled back whole, then the after-commit hooks with the session's `info`, the
+        kept trace of a refusal (`keep_after_rollback`) written after the rollback, and nothing left in the session."""
         session = self._loop_session()
+        connection = self._held[0]  # type: ignore[index]
+        info = session.info
         try:
-            with self._transaction(session):
-                session.connection()  # BEGIN IMMEDIATE before anything else: LockBusy leaves nothing done
-                return run(session)
+            # BEGIN IMMEDIATE before anything else: LockBusy leaves nothing done
+            transaction = connection.begin()
+            info[LOOP_CONNECTION] = connection
+            try:
+                result = run(session)
+                # (objects changed or deleted are in the identity map; objects added and not flushed are `new`)
+                if session.in_transaction() or session.identity_map or session.new:
+                    session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one
+                transaction.commit()
+            except BaseException as exc:
+                self._roll_back_loop(session, connection, transaction)
+                kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+                if kept:
+                    self._write_kept(kept)
+                raise
+            del info[LOOP_CONNECTION]
+            done = dict(info)
+            if session.identity_map or session.new:
+                session.close()
         finally:
-            session.info.clear()  # nothing of this write kept until the next one
-            connection = self._held[0] if self._held is not None else None
-            if connection is not None and (connection.invalidated or connection.closed):
+            info.clear()  # nothing of this write kept until the next one
+            if connection.invalidated or connection.closed:
                 self._drop_held()  # a connection found broken: the next write takes a new one from the pool
+        if self.wal_checkpoints is not None:
+            self.wal_checkpoints.poke()
+        for hook in self.after_commit:
+            hook(done)
+        return result
+
+    def _roll_back_loop(self, session: Session, connection: Connection, transaction: Any) -> None:
+        """`_write_now`'s rollback: the session's joined transaction (which rolls back the connection's), the
+        connection's (ended on the connection even when no longer active: a COMMIT refused), the session closed.
+        A COMMIT that SQLite refused (a deferred foreign key, a full disk) leaves the driver's connection in its
+        transaction, which SQLAlchemy then no longer rolls back, nor its pool when the connection is given back: it
+        is rolled back here, or the connection invalidated (and then let go of) when that fails too."""
+        try:
+            try:
+                if session.in_transaction():
+                    session.rollback()
+            finally:
+                if connection.get_transaction() is transaction:  # (not when the session's rollback ended it)
+                    transaction.rollback()
+        finally:
+            session.close()
+            raw = None if connection.invalidated or connection.closed else connection.connection.dbapi_connection
+            if raw is not None and raw.in_transaction:
+                try:
+                    raw.rollback()
+                except Exception:  # noqa: BLE001 — the write's own error is the one raised
+                    connection.invalidate()
 
     def _loop_session(self) -> Session:
         """SQLite: the session of the writes run on the event loop, on one connection held out of the write engine's
@@ -504,7 +558,7 @@ class Database:
             return session
         self._drop_held()
         connection = self.engine.connect()
-        session = Session(bind=connection, expire_on_commit=False)
+        session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
         self._held = (connection, session, self.engine.pool)
         return session
 
@@ -623,7 +677,7 @@ class Database:
         on the loop's own connection (a short indexed read under WAL never waits for a writer), on PostgreSQL on a
         psycopg AsyncConnection (`AsyncReaders`)."""
         if self.is_sqlite:
-            with self.reader() as reader:
+            with self.readers.open() as reader:  # (`reader`'s, without its own context manager around it)
                 return reader.run(steps)
         if self._async_readers is None:
             self._async_readers = AsyncReaders(self.quick_engine, seen=self.readers.seen)

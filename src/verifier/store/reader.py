@@ -44,6 +44,7 @@ from sqlalchemy.sql.compiler import Compiled
 
 from .base import UtcDateTime
 from .loopwait import wait_on_loop
+from .binds import bind_processor
 from .pgwire import INTERVAL, Statement, exchange, forget
 
 Processor = Callable[[Any], Any] | None
@@ -128,8 +129,7 @@ def bind_processors(compiled: Compiled, dialect: Dialect) -> dict[str, Callable[
     binds = compiled.binds
     if any(getattr(b, "expanding", False) for b in binds.values()):
         raise ValueError("a prepared statement cannot have an expanding IN parameter")
-    return {name: process for name, b in binds.items()
-            if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+    return {name: process for name, b in binds.items() if (process := bind_processor(b.type, dialect)) is not None}
 
 
 class Reader:
@@ -400,14 +400,21 @@ def session_reader(session: Session) -> Reader:
 
 _CONNECTION = "transaction_connection"
 """Key in `session.info`: (the session's transaction, its connection), `transaction_connection`'s."""
+LOOP_CONNECTION = "loop_connection"
+"""Key in `session.info`: the connection whose own transaction a write on the event loop runs in (SQLite,
+`Database._write_now`): the session's transaction, when it has one, joins that one."""
 
 
 def transaction_connection(session: Session) -> Connection:
     """`session.connection()`, found again without SQLAlchemy's look-up for the rest of the session's transaction
     (the same connection: a transaction keeps the one it began on; a write asks for it several times, each time
     through the session's transaction machinery). A new transaction (after a commit or a rollback) looks it up anew."""
+    info = session.info
+    loop = info.get(LOOP_CONNECTION)
+    if loop is not None:
+        return loop  # type: ignore[no-any-return]
     transaction = session.get_transaction()
-    kept = session.info.get(_CONNECTION)
+    kept = info.get(_CONNECTION)
     if kept is not None and transaction is not None and kept[0] is transaction and transaction.is_active:
         return kept[1]  # type: ignore[no-any-return]
     connection = session.connection()

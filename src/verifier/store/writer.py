@@ -178,20 +178,18 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
         many = not isinstance(params, Mapping)
         values: Any = [_parameters(c, p) for p in params] if many else _parameters(c, params)  # type: ignore[union-attr]
         runs.append((c.sql, values, many))
-    cursors: list[Any] = []
+    counts = []
     sql, values = runs[0][:2]
-    cursor = None
+    cursor = dbapi_connection.cursor()  # one for the batch, each statement's count read after it
     try:
         for sql, values, many in runs:
-            cursor = dbapi_connection.cursor()
-            cursors.append(cursor)
             if watchers:
                 watchers(connection, cursor, sql, values, None, many)
             if many:
                 cursor.executemany(sql, values)
             else:
                 cursor.execute(sql, values)
-        counts = [int(c.rowcount) for c in cursors]
+            counts.append(int(cursor.rowcount))
     except dialect.loaded_dbapi.Error as exc:
         gone = dialect.is_disconnect(exc, dbapi_connection, cursor)
         if gone:
@@ -199,8 +197,7 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
         raise DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone,
                                   dialect=dialect) from exc
     finally:
-        for c in cursors:
-            c.close()
+        cursor.close()
     if told is not None:
         told(counts)
     return counts
