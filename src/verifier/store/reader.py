@@ -43,8 +43,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import Compiled
 
 from .base import UtcDateTime
-from .loopwait import wait_on_loop
 from .binds import bind_processor
+from .loopwait import wait_on_loop
 from .pgwire import INTERVAL, Statement, exchange, forget
 
 Processor = Callable[[Any], Any] | None
