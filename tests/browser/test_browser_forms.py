@@ -136,7 +136,10 @@ def test_a_sampling_round_started_again_from_a_stale_tab_is_the_same_round(staff
     desk = staff.desk("reviewer", start="/sampling")
     stale = desk.second_tab("/sampling")
     before = int(re.search(r"共 (\d+) 条", desk.text()).group(1))  # type: ignore[union-attr]
-    for tab in (desk, stale):  # the year so far, with the demo's checks in it
+    for tab in (desk, stale):  # the year so far, with the demo's checks in it, sampled by amount: the demo's round by
+        # household has drawn from these weeks already (a period is sampled once per kind), its round by amount is
+        # not frozen yet
+        tab.page.check("input[name=kind][value=monetary]")
         tab.fill({"#f-checked_from": f"{DEMO_YEAR}-01-01"})
     assert desk.submit("#start", expect=r"/sampling/smp_\w+\?done=round$") == 1
     started = desk.path.split("?")[0]
