@@ -23,6 +23,7 @@ from litestar.plugins.problem_details import (
 )
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 
+from .audit.log import LogCorrupt
 from .context import Context
 from .domain.errors import DomainError, ValidationFailed
 from .headers import add_security_headers
@@ -66,9 +67,22 @@ def _data_error_to_problem(exc: DataError) -> ProblemDetailsException:
 
 
 def _integrity_to_problem(exc: IntegrityError) -> ProblemDetailsException:
+    from .store import faults
+
+    if faults.log_failed(exc):  # the audit log's own rows refused the append: not a race, see store/faults.py
+        return _log_failed_to_problem(exc)
     # The constraints are the truth (one open case, one live payment, ...): a race lost to another writer.
     return ProblemDetailsException(status_code=409, title="Conflict",
                                    detail="this conflicts with a record written at the same moment; reload and retry")
+
+
+def _log_failed_to_problem(exc: Exception) -> ProblemDetailsException:
+    """The audit log cannot take entries (`LogCorrupt`, or its rows' constraint refused an append): 503, nothing
+    written, the administrator told by the log (no stack: the cause is the log's rows, not the code)."""
+    from .store import faults
+
+    _log.error("the audit log refused an append: %s", str(getattr(exc, "orig", None) or exc).splitlines()[0])
+    return ProblemDetailsException(status_code=503, title="Service Unavailable", detail=faults.LOG_FAILED_DETAIL)
 
 
 def _database_fault_to_problem(exc: Exception) -> ProblemDetailsException:
@@ -167,6 +181,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
                 DomainError: _domain_to_problem,
                 DataError: _data_error_to_problem,
                 IntegrityError: _integrity_to_problem,
+                LogCorrupt: _log_failed_to_problem,
                 DBAPIError: _database_fault_to_problem,
                 DisconnectionError: _database_fault_to_problem,
                 NotAuthorizedException: _http_to_problem,

@@ -163,3 +163,55 @@ def test_on_postgresql_the_head_is_not_held_before_the_commit(db: Database, data
     with db.read() as session:
         assert log.tree_size(session) == 2
     assert verify_log(db, {}, strict=False).ok
+
+
+def _rows(db: Database) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Every row of the log (a head missing as none)."""
+    with db.read() as session:
+        return tuple([tuple(r) for r in session.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))]
+                     for table in ("audit_entry", "audit_node", "audit_head"))  # type: ignore[return-value]
+
+
+def _damage_missing(session) -> None:  # type: ignore[no-untyped-def]
+    session.execute(text("DELETE FROM audit_head"))
+
+
+def _compact_and(session, extra: bytes) -> None:  # type: ignore[no-untyped-def]
+    compact = bytes(session.execute(text("SELECT compact FROM audit_head")).scalar_one())
+    session.execute(text("UPDATE audit_head SET compact = :c"), {"c": compact + extra})
+
+
+def _damage_hash_too_many(session) -> None:  # type: ignore[no-untyped-def]
+    _compact_and(session, bytes(32))
+
+
+def _damage_hash_too_few(session) -> None:  # type: ignore[no-untyped-def]
+    session.execute(text("UPDATE audit_head SET size = size + 2"))  # 5 → 7: three set bits for two hashes
+
+
+def _damage_partial_hash(session) -> None:  # type: ignore[no-untyped-def]
+    _compact_and(session, bytes(31))
+
+
+@pytest.mark.parametrize("at_commit", [True, False], ids=["at_commit", "append"])
+@pytest.mark.parametrize("damage", [_damage_missing, _damage_hash_too_many, _damage_hash_too_few, _damage_partial_hash],
+                         ids=["missing", "hash_too_many", "hash_too_few", "partial_hash"])
+def test_a_missing_or_damaged_head_refuses_the_append_and_nothing_commits(
+        db: Database, clock: FixedClock, damage, at_commit: bool) -> None:  # type: ignore[no-untyped-def]
+    # The server's statement refuses what `CompactRange` refuses (one hash per set bit of the size), and a missing
+    # head, as the process refuses it: the append fails, as a failing log (`faults.log_failed`) or `LogCorrupt`.
+    from sqlalchemy.exc import IntegrityError
+
+    from verifier.store import faults
+
+    with db.begin() as session:
+        log.ensure_head(session)
+        for k in range(5):
+            log.append(session, clock=clock, **_entry(k))
+    with db.begin() as session:
+        damage(session)
+    before = _rows(db)
+    with pytest.raises((IntegrityError, log.LogCorrupt)) as refused, db.begin() as session:
+        (log.append_at_commit if at_commit else log.append)(session, clock=clock, **_entry(5))
+    assert isinstance(refused.value, log.LogCorrupt) or faults.log_failed(refused.value), refused.value
+    assert _rows(db) == before  # nothing of the append

@@ -57,3 +57,82 @@ def test_a_read_cancelled_mid_wait_leaves_no_reader_on_the_loop_and_its_connecti
     assert not still_registered
     assert after != first
     assert cancelled.closed and cancelled not in ctx.db._async_readers._idle
+
+
+def _high_pair() -> tuple[Any, int]:
+    """A connected socket pair, one end's descriptor at 1500 (beyond what `select` takes)."""
+    import os
+    import resource
+    import socket
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft <= 1500:
+        if hard != resource.RLIM_INFINITY and hard <= 1500:
+            pytest.skip("this process may not open a descriptor at 1500")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
+    a, b = socket.socketpair()
+    high = os.dup2(a.fileno(), 1500)
+    a.close()
+    return b, high
+
+
+def test_a_socket_with_a_descriptor_from_1024_on_is_waited_for() -> None:
+    # `select.select` refuses such a descriptor (ValueError): a busy process's connection would fail as a 500.
+    import os
+
+    from psycopg.waiting import Ready, Wait
+
+    from verifier.store.loopwait import wait_on_loop
+
+    other, high = _high_pair()
+    got: list[Ready] = []
+
+    def exchange():  # type: ignore[no-untyped-def]
+        got.append((yield Wait.RW))  # writable at once: the poll without waiting
+        other.send(b"x")
+        got.append((yield Wait.R))
+        return os.read(high, 1)
+
+    try:
+        assert asyncio.run(wait_on_loop(exchange(), high)) == b"x"
+    finally:
+        os.close(high)
+        other.close()
+    assert got[0] & Ready.W and got[1] == Ready.R
+
+
+def test_a_registration_that_fails_leaves_nothing_on_the_loop() -> None:
+    import socket
+
+    from psycopg.waiting import Wait
+
+    from verifier.store.loopwait import wait_on_loop
+
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    try:
+        while True:  # the send buffer full: the write waits on the loop
+            a.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+
+    def exchange():  # type: ignore[no-untyped-def]
+        yield Wait.RW
+        return None
+
+    async def scenario() -> bool:
+        loop = asyncio.get_running_loop()
+
+        def refuse(*_: Any) -> None:
+            raise RuntimeError("no reader")
+
+        loop.add_reader = refuse  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError):
+            await wait_on_loop(exchange(), a.fileno())
+        return loop.remove_writer(a.fileno())  # True: a writer was left registered
+
+    try:
+        assert asyncio.run(scenario()) is False
+    finally:
+        a.close()
+        b.close()

@@ -110,7 +110,7 @@ def test_the_loops_writes_share_one_connection_and_leave_nothing_in_it(db: Datab
             connection = session.connection()
             info = dict(session.info)
             # the write's own connection, in whose transaction the session's joins (`Database._write_now`)
-            assert info.pop(LOOP_CONNECTION) is connection
+            assert info.pop(LOOP_CONNECTION)[0] is connection
             seen.append((connection.connection.dbapi_connection, info, len(session.identity_map)))
             session.info["mark"] = n
             return _insert(n)(session)
@@ -271,3 +271,54 @@ def test_on_postgresql_a_held_connection_left_in_a_transaction_is_not_joined_by_
     assert len(pids) == 2  # (the connection let go of goes back to the pool, rolled back: it may come back)
     with db.read() as session:
         assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k1", "k2"]
+
+
+def _prepared_key(n: int):  # type: ignore[no-untyped-def]
+    from sqlalchemy import insert
+
+    from verifier.store.writer import PreparedWrite
+
+    table = IdempotencyKey.__table__
+    row = {c.name: getattr(_key(n), c.key) for c in table.columns}
+    return PreparedWrite(insert(table)), row
+
+
+@pytest.mark.parametrize("ended_by", ["session", "sqlite"])
+def test_a_write_whose_transaction_ended_midway_writes_nothing_more_and_commits_nothing(db: Database,
+                                                                                       ended_by: str) -> None:
+    """SQLite, on the event loop: the session rolled back within the write, or SQLite itself rolling back (as after
+    a full disk): a prepared write after it is refused (its connection, in autocommit, would have committed it at
+    once, alone), and so is ORM work after the session's rollback (it would begin and commit a transaction of its
+    own); nothing of the write is kept."""
+    if not db.is_sqlite:
+        pytest.skip("the event loop's own write transaction is SQLite's")
+    from verifier.store.reader import LoopTransactionEnded
+    from verifier.store.writer import run_batch
+
+    def end(session: Session) -> None:
+        if ended_by == "session":
+            session.scalar(select(func.count()).select_from(IdempotencyKey))  # the session joins the transaction
+            session.rollback()  # and its rollback ends it
+        else:
+            session.info[LOOP_CONNECTION][2].execute("ROLLBACK")
+
+    def prepared(session: Session) -> None:
+        run_batch(session, [_prepared_key(1)])
+        end(session)
+        run_batch(session, [_prepared_key(2)])
+
+    def orm(session: Session) -> None:
+        run_batch(session, [_prepared_key(3)])
+        end(session)
+        _insert(4)(session)
+
+    async def main() -> None:
+        # (ORM work after SQLite's own rollback is not looked at: it runs on the connection as SQLAlchemy sees it)
+        for write in (prepared, orm) if ended_by == "session" else (prepared,):
+            with pytest.raises(LoopTransactionEnded):
+                await db.write(write)
+        assert await db.write(_insert(5)) == 5  # the next write as usual
+
+    asyncio.run(main())
+    with db.read() as session:
+        assert sorted(session.scalars(select(IdempotencyKey.key))) == ["k5"]

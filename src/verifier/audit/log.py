@@ -88,7 +88,10 @@ def _lock_head(session: Session) -> merkle.CompactRange:
         row = session_reader(session).first(_LOCK_HEAD)
         if row is None:
             raise LogCorrupt("the log's head row is missing and could not be made")
-    return merkle.CompactRange.from_bytes(row.size, row.compact)
+    try:
+        return merkle.CompactRange.from_bytes(row.size, row.compact)
+    except ValueError as exc:  # as audit/pgappend.py's statement refuses it
+        raise LogCorrupt(f"the log's head is damaged: {exc}") from exc
 
 
 def read_head(session: Session) -> merkle.CompactRange:

@@ -21,6 +21,12 @@ The head is read `FOR UPDATE` inside the statement. In READ COMMITTED (every wri
 locked after waiting for another transaction is the row as that transaction committed it (PostgreSQL re-reads the
 newest version of a locked row), so the entry is numbered after the append it waited for; the head's UPDATE then
 writes that version's successor from the same values, not from the statement's snapshot.
+
+A head missing or damaged makes the statement fail, as `log._lock_head` refuses it (`LogCorrupt`): the head is
+joined to one row of nothing, so a missing head is a row of NULLs, and the entry's index is the head's size only
+when its compact range holds one hash per set bit of the size (`CompactRange.__init__`'s rule), NULL otherwise; a
+NULL index is refused by `audit_entry`'s primary key (a not-null violation on `audit_entry.idx`), so nothing of the
+transaction commits and the error is answered as a failing log (`store/faults.py`, `log_failed`).
 """
 
 from __future__ import annotations
@@ -35,10 +41,14 @@ from ..store.writer import PreparedWrite
 _INDEX = b',"index":'
 
 _APPEND = PreparedWrite(text("""
-WITH RECURSIVE head AS (
-    SELECT size, compact, octet_length(compact) / 32 AS hashes FROM audit_head WHERE id = 1 FOR UPDATE
+WITH RECURSIVE locked AS (
+    SELECT size, compact FROM audit_head WHERE id = 1 FOR UPDATE
+), head AS (
+    SELECT size, compact, octet_length(compact) / 32 AS hashes FROM (SELECT) AS one LEFT JOIN locked ON true
 ), leaf AS (
-    SELECT size AS idx, bytes, sha256('\\x00'::bytea || bytes) AS hash
+    SELECT CASE WHEN size >= 0 AND octet_length(compact) = 32 * length(replace(size::bit(64)::text, '0', ''))
+                THEN size END AS idx,
+           bytes, sha256('\\x00'::bytea || bytes) AS hash
     FROM head, LATERAL (SELECT CAST(:before AS BYTEA) || convert_to(size::text, 'UTF8')
                                || CAST(:after AS BYTEA) AS bytes) AS entry
 ), up(level, idx, rest, kept, hash) AS (

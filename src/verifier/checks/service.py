@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..audit.counties import as_county
+from ..audit.counties import as_county, county_of
 from ..cases.service import active_visit, due_date
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
@@ -381,10 +381,8 @@ def record_check(
         sent_back_by=None, sent_back_at=None, sent_back_reason=None,
         recorded_days_after=entered_after, late_entry_reason=late_reason or None,
     ), now=clock.now())
-    # Numbered by the server with the COMMIT on PostgreSQL (audit/pgappend.py): the log's head is not held between
-    # round trips. Nothing after it needs the entry's index.
-    audit.append_at_commit(
-        session, actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
+    entry = dict(
+        actor=principal.id, role="field_officer", action="case.record_check", subject=case.id,
         contract_hash=case.contract_hash, county_code=as_county(case.county_code), clock=clock, payload={
         "from": case.status, "to": after,
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
@@ -397,12 +395,23 @@ def record_check(
         "evidence": list(data.evidence),
         **({"bills": bills.record(session, case, check, counted_bills)} if counted_bills else {}),
     })
+    found = None
     if case.register_in_force or any(c["finding"] == "inconsistent" for c in data.cross_checks):
-        # Otherwise there is nothing to find (`registers.match_check` would say so after reading the same).
+        # Otherwise there is nothing to find (`registers.match_check` would say so after reading the same). Read
+        # before the check's entry is queued: a read after it would send it, and lock the log's head, early.
         stored = session.get(Check, check.id)
         assert stored is not None
-        registers.match_check(session, load_case(session, case.id, None), stored, rules=contract.register_rules,
-                              clock=clock, actor=principal.id, role="field_officer")
+        _, found = registers.find_for_check(session, load_case(session, case.id, None), stored,
+                                            rules=contract.register_rules, clock=clock, actor=principal.id,
+                                            role="field_officer")
+        if found is not None:  # `append` derives it; derived now, as the same read would send the entry
+            found["county_code"] = county_of(session, found["subject"], found["payload"])
+    # Numbered by the server with the COMMIT on PostgreSQL (audit/pgappend.py): the log's head is held only from
+    # that statement to the COMMIT. The check's entry first, then the findings', as `match_check` after it appended
+    # them; nothing after them needs their indices.
+    audit.append_at_commit(session, **entry)
+    if found is not None:
+        audit.append_at_commit(session, **found)
     return check
 
 

@@ -186,12 +186,23 @@ def match_check(session: Session, case: Case, check: Check, *, rules: RegisterRu
                 actor: str, role: str) -> Match:
     """Compare every member of the check with every register in force today (and its manual cross-checks), adding
     the findings not yet on the check. Findings already there (answered or not) stay as they are."""
+    match, entry = find_for_check(session, case, check, rules=rules, clock=clock, actor=actor, role=role)
+    if entry is not None:
+        audit.append(session, **entry)
+    return match
+
+
+def find_for_check(session: Session, case: Case, check: Check, *, rules: RegisterRules, clock: Clock,
+                   actor: str, role: str) -> tuple[Match, dict[str, Any] | None]:
+    """`match_check` but its audit entry: the findings added (and flushed), and the arguments of `audit.append`
+    for the entry `match_check` appends (None when nothing was found anew). For a caller that appends its own
+    entry first, when all the reading is done (checks/service.py `record_check`)."""
     today = clock.today()
     registers = in_force(session, case.county_code, today)
     member_ids = [m["member_id"] for m in check.members]
     if not registers and not any(c.get("finding") == "inconsistent" for c in check.cross_checks or []):
         # no register in force and no cross-check inconsistent: nothing to find
-        return Match([], 0, 0)
+        return Match([], 0, 0), None
     bidx_of = dict(session.execute(select(Member.id, Member.id_number_bidx).where(Member.id.in_(member_ids))).all())
     names = {m["member_id"]: m["name"] for m in check.members}
     member_of = {b: mid for mid, b in bidx_of.items()}
@@ -235,14 +246,15 @@ def match_check(session: Session, case: Case, check: Check, *, rules: RegisterRu
                                     found_at=now, **c))
     consulted = consulted_of(registers)
     comparisons = len(member_ids) * len(registers)
+    entry = None
     if new:
         session.flush()
-        audit.append(session, actor=actor, role=role, action="registers.match", subject=case.id,
+        entry = dict(actor=actor, role=role, action="registers.match", subject=case.id,
                      contract_hash=case.contract_hash, clock=clock,
                      payload={"case_id": case.id, "check_id": check.id, "comparisons": comparisons,
                               "registers": [r["import_id"] for r in consulted],
                               "new_findings": dict(sorted(Counter(f"{c['kind']}:{c['effect']}" for c in new).items()))})
-    return Match(consulted, comparisons, len(new))
+    return Match(consulted, comparisons, len(new)), entry
 
 
 def rematch_case(session: Session, case_id: str, *, principal: Principal, clock: Clock) -> Match | None:

@@ -29,7 +29,8 @@ from sqlalchemy.pool import SingletonThreadPool
 
 from ..settings import normalise_database_url
 from .pgwire import drop_pending, pending_on
-from .reader import LOOP_CONNECTION, AsyncReaders, Reader, Readers, Steps
+from .reader import (LOOP_CONNECTION, AsyncReaders, LoopTransactionEnded, Reader, Readers, Steps,
+                     loop_transaction_ended)
 from .writer import DEFERRED, send_deferred
 
 T = TypeVar("T")
@@ -487,16 +488,21 @@ class Database:
         `join_transaction_mode="rollback_only"`): it is flushed and ended before the connection commits, and its
         rollback rolls the whole transaction back. As
         `begin`: committed whole or rolled back whole, then the after-commit hooks with the session's `info`, the
-        kept trace of a refusal (`keep_after_rollback`) written after the rollback, and nothing left in the session."""
+        kept trace of a refusal (`keep_after_rollback`) written after the rollback, and nothing left in the session.
+        A transaction ended before its commit (the session rolled back within `run`, or SQLite rolled it back after
+        an error) is not committed, nor is anything written after it: `transaction_connection` refuses further
+        prepared writes, and the write is rolled back whole (`LoopTransactionEnded`)."""
         session = self._loop_session()
         connection = self._held[0]  # type: ignore[index]
         info = session.info
         try:
             # BEGIN IMMEDIATE before anything else: LockBusy leaves nothing done
             transaction = connection.begin()
-            info[LOOP_CONNECTION] = connection
+            loop = info[LOOP_CONNECTION] = (connection, transaction, connection.connection.dbapi_connection)
             try:
                 result = run(session)
+                if loop_transaction_ended(loop):  # ORM work after it would begin and commit a transaction of its own
+                    raise LoopTransactionEnded("the write's transaction was rolled back before its end")
                 # (objects changed or deleted are in the identity map; objects added and not flushed are `new`)
                 if session.in_transaction() or session.identity_map or session.new:
                     session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one

@@ -8,7 +8,7 @@ once the database is back the next request is served without restarting anything
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 
 RETRY_AFTER_SECONDS = 5
 
@@ -34,7 +34,26 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and not storage_full(exc)
 
 
+_LOG_TABLES = ("audit_entry", "audit_node", "audit_head")
+
+
+def log_failed(exc: BaseException) -> bool:
+    """The audit log refused an append because of its own rows (a constraint of its tables): its head missing or
+    damaged (audit/pgappend.py then numbers the entry NULL), or an entry or node already where the head says the
+    next one goes. Appends lock the head (or the database), so no race with another writer ends here: the log's
+    rows disagree, and every append fails until an administrator looks (`verifier audit verify`), as `LogCorrupt`."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    table = getattr(getattr(exc.orig, "diag", None), "table_name", None)  # PostgreSQL's
+    if table is not None:
+        return table in _LOG_TABLES
+    text = str(exc.orig)  # SQLite's: "UNIQUE constraint failed: audit_entry.idx"
+    return any(f"failed: {name}." in text for name in _LOG_TABLES)
+
+
 STORAGE_FULL_DETAIL = "the database cannot grow (disk full); nothing was saved; tell the administrator"
 UNAVAILABLE_DETAIL = f"the database cannot be reached just now; nothing was saved; retry in {RETRY_AFTER_SECONDS} s"
 STORAGE_FULL_ZH = "数据库存储空间已满，本次操作未保存。请联系系统管理员。"
 UNAVAILABLE_ZH = "数据库暂时无法连接，本次操作未保存。请稍后重试。"
+LOG_FAILED_DETAIL = "the audit log cannot take entries (its stored rows disagree); nothing was saved; tell the administrator"
+LOG_FAILED_ZH = "审计日志无法写入（日志数据不一致），本次操作未保存。请联系系统管理员。"

@@ -14,6 +14,7 @@ never sent `Ready.NONE` here, which `exchange` would take as "wait on" anyway.
 from __future__ import annotations
 
 import asyncio
+import errno
 import select
 from collections.abc import Generator
 from typing import TypeVar
@@ -35,6 +36,28 @@ def _mark(fut: asyncio.Future[None], ready: list[Ready], state: Ready) -> None:
     _wake(fut)
 
 
+_IN, _OUT, _BROKEN = select.POLLIN, select.POLLOUT, select.POLLERR | select.POLLHUP
+
+
+def _polled(fileno: int, s: Wait) -> Ready:
+    """What the socket is ready for of what `s` asks, without waiting (a socket in error counts as ready for both,
+    as `select` reports it: psycopg then meets the error)."""
+    poll = select.poll()
+    poll.register(fileno, (_IN if s & _R else 0) | _OUT)
+    events = poll.poll(0)
+    if not events:
+        return Ready.NONE
+    got = events[0][1]
+    if got & select.POLLNVAL:  # as `select` raises it: the socket was closed
+        raise OSError(errno.EBADF, "the connection's socket is closed")
+    ready = Ready.NONE
+    if got & (_IN | _BROKEN) and s & _R:
+        ready |= Ready.R
+    if got & (_OUT | _BROKEN):
+        ready |= Ready.W
+    return ready
+
+
 async def wait_on_loop(gen: Generator[Wait, Ready, T], fileno: int) -> T:
     """Run `gen` to its end on the running loop, awaiting the socket `fileno` whenever it asks to wait."""
     try:
@@ -43,17 +66,17 @@ async def wait_on_loop(gen: Generator[Wait, Ready, T], fileno: int) -> T:
         while True:
             if s & _W:
                 # A socket asked for writing is nearly always writable at once (a batch larger than its buffer
-                # is the exception): a poll without waiting, as psycopg's own wait does.
-                readable, writable, _ = select.select([fileno] if s & _R else [], [fileno], [], 0)
-                if writable or readable:
-                    s = gen.send((Ready.R if readable else Ready.NONE) | (Ready.W if writable else Ready.NONE))
+                # is the exception): a poll without waiting, as psycopg's own wait does (`poll`, not `select`,
+                # which refuses a descriptor from 1024 on).
+                ready = [_polled(fileno, s)]
+                if ready[0]:
+                    s = gen.send(ready[0])
                     continue
-                ready = [Ready.NONE]
                 fut = loop.create_future()
-                loop.add_writer(fileno, _mark, fut, ready, Ready.W)
-                if s & _R:  # the server may be waiting for us to read before it reads more
-                    loop.add_reader(fileno, _mark, fut, ready, Ready.R)
-                try:
+                try:  # registered within: whatever fails (or is cancelled) leaves nothing on the loop
+                    loop.add_writer(fileno, _mark, fut, ready, Ready.W)
+                    if s & _R:  # the server may be waiting for us to read before it reads more
+                        loop.add_reader(fileno, _mark, fut, ready, Ready.R)
                     await fut
                 finally:
                     loop.remove_writer(fileno)
@@ -62,8 +85,8 @@ async def wait_on_loop(gen: Generator[Wait, Ready, T], fileno: int) -> T:
                 s = gen.send(ready[0])
                 continue
             fut = loop.create_future()
-            loop.add_reader(fileno, _wake, fut)
             try:
+                loop.add_reader(fileno, _wake, fut)
                 await fut
             finally:
                 loop.remove_reader(fileno)

@@ -37,7 +37,7 @@ from psycopg import pq
 from psycopg.errors import InvalidSqlStatementName
 from psycopg.waiting import wait
 from sqlalchemy import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import Compiled
@@ -401,8 +401,21 @@ def session_reader(session: Session) -> Reader:
 _CONNECTION = "transaction_connection"
 """Key in `session.info`: (the session's transaction, its connection), `transaction_connection`'s."""
 LOOP_CONNECTION = "loop_connection"
-"""Key in `session.info`: the connection whose own transaction a write on the event loop runs in (SQLite,
-`Database._write_now`): the session's transaction, when it has one, joins that one."""
+"""Key in `session.info`: (the connection, its transaction, its sqlite3 connection) of the transaction a write on the
+event loop runs in (SQLite, `Database._write_now`): the session's transaction, when it has one, joins that one."""
+
+
+def loop_transaction_ended(loop: tuple[Any, Any, Any]) -> bool:
+    """Whether the event loop's write transaction (`LOOP_CONNECTION`'s) has ended before its commit: rolled back by
+    the session (its joined transaction's rollback ends it) or by SQLite itself (it rolls back on its own after a
+    full disk or an I/O error). Its connection is then in autocommit (sqlite3's `isolation_level` None): a write on
+    it would commit at once, alone."""
+    return not (loop[1].is_active and loop[2].in_transaction)
+
+
+class LoopTransactionEnded(PendingRollbackError):
+    """A write on the event loop went on after its transaction had ended (`loop_transaction_ended`): refused, and
+    the whole write rolled back."""
 
 
 def transaction_connection(session: Session) -> Connection:
@@ -412,7 +425,9 @@ def transaction_connection(session: Session) -> Connection:
     info = session.info
     loop = info.get(LOOP_CONNECTION)
     if loop is not None:
-        return loop  # type: ignore[no-any-return]
+        if loop[1].is_active and loop[2].in_transaction:
+            return loop[0]  # type: ignore[no-any-return]
+        raise LoopTransactionEnded("the write's transaction was rolled back: nothing more is written in it")
     transaction = session.get_transaction()
     kept = info.get(_CONNECTION)
     if kept is not None and transaction is not None and kept[0] is transaction and transaction.is_active:

@@ -22,6 +22,7 @@ from litestar.response import Redirect
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 
 from ..accounts.auth import PasswordChangeRequired
+from ..audit.log import LogCorrupt
 from ..domain.errors import DomainError, ValidationFailed
 from . import labels, stagelabels
 from .common import is_htmx, page
@@ -153,6 +154,10 @@ def database_refused(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return _with_retry(error_page(request, 507, faults.STORAGE_FULL_ZH))
     if faults.unavailable(exc):
         return _with_retry(error_page(request, 503, faults.UNAVAILABLE_ZH))
+    if isinstance(exc, LogCorrupt) or faults.log_failed(exc):  # the audit log's rows disagree: not a race
+        logging.getLogger("verifier").error("the audit log refused an append: %s",
+                                            str(getattr(exc, "orig", None) or exc).splitlines()[0])
+        return error_page(request, 503, faults.LOG_FAILED_ZH)
     if isinstance(exc, IntegrityError):  # a race lost to another writer: the constraints are the truth
         return error_page(request, 409, "与他人同时提交的操作冲突，未保存。请刷新页面后重试。")
     if isinstance(exc, DataError):
@@ -173,6 +178,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DataError: database_refused,
     DBAPIError: database_refused,
     DisconnectionError: database_refused,
+    LogCorrupt: database_refused,
     NotAuthorizedException: not_logged_in,
     PermissionDeniedException: http_error,
     NotFoundException: http_error,
