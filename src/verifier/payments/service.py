@@ -454,7 +454,8 @@ def _refusals(session: Session, batch_id: str) -> int:
         FundMovement.batch_id == batch_id, FundMovement.key.like(f"release:refused:{batch_id}:%"))) or 0
 
 
-def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault) -> None:
+def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault,
+                    clock: Clock) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
@@ -464,7 +465,7 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                         "the batch")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
     if what == "sign off":
-        _refuse_recused(session, batch, principal, "batch_signoff")
+        _refuse_recused(session, batch, principal, "batch_signoff", clock)
 
 
 def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
@@ -472,7 +473,7 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     # Only the sign-off waits for the county's acceptance of the contract: refusing it (below) is always open.
     contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
-    _signoff_checks(session, batch, principal, "sign off", vault)
+    _signoff_checks(session, batch, principal, "sign off", vault, clock)
     target = next_batch_status(batch.status, "county_signoff")
     batch_recheck.refuse_held_accounts(session, batch, "sign off", clock.today())
     now = clock.now()
@@ -496,7 +497,7 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     opinion = opinion.strip()
     if not opinion:
         raise ValidationFailed.one("opinion", "required: say why the batch is not signed off")
-    _signoff_checks(session, batch, principal, "sign off", vault)
+    _signoff_checks(session, batch, principal, "sign off", vault, clock)
     target = next_batch_status(batch.status, "refuse_signoff")
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
