@@ -7,13 +7,16 @@ through their row), but it holds personal papers for nothing.
 
 A file is removed only when (1) no row of `REFERENCES` names its hash and (2) it was last written more than
 `MIN_AGE` ago. The age is what keeps a save in flight safe: its row is not committed yet, but its file was written
-(or, when already there, touched: `evidence_files.store`) moments ago; a file is looked at again just before it is
-removed, so one touched while the rows were read is kept. Leftover temporary files of an interrupted write
+(or, when already there, touched: `evidence_files.store`) moments ago. Just before it is removed a file is renamed
+aside (`<name>.sweeping`): a save from then on finds it absent and writes it anew; the file aside is then asked again
+(its age, and whether a row names it now) and removed, or put back when a save touched it or committed a row naming
+it meanwhile. A file left aside by an interrupted sweep is put back by the next one. Leftover temporary files of an interrupted write
 (`tmp…`, never named by a row) are removed on the same terms; anything else in the store is left alone.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -38,6 +41,7 @@ REFERENCES = (Evidence.sha256, VillageFile.sha256, RecheckEvidence.sha256, Villa
 _SHA = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 500  # hashes asked about in one IN (…)
 _LISTED = 200  # hashes named in the audit entry at the most (the count is always whole)
+ASIDE = ".sweeping"  # a file being removed, renamed aside first
 
 
 @dataclass
@@ -107,6 +111,8 @@ def find(session: Session, evidence_dir: Path, min_age: timedelta = MIN_AGE) -> 
 def sweep(db: Database, evidence_dir: Path, *, clock: Clock, actor: str = "system", dry_run: bool = False,
           min_age: timedelta = MIN_AGE) -> Swept:
     """Remove what `find` finds (each file looked at again just before), then audit one entry with the count."""
+    if not dry_run:
+        _put_back_left_aside(evidence_dir)
     with db.read() as session:
         found = find(session, evidence_dir, min_age)
     if dry_run:
@@ -114,13 +120,14 @@ def sweep(db: Database, evidence_dir: Path, *, clock: Clock, actor: str = "syste
     cutoff = _cutoff(min_age)
     removed = Swept(kept_referenced=found.kept_referenced, kept_young=found.kept_young)
     for path in found.files:
-        is_old, size = _older(path, cutoff)
-        if not is_old:  # written again (a save in flight) since it was listed
+        outcome, size = _remove(db, path, cutoff)
+        if outcome == "young":  # written again (a save in flight) since it was listed
             removed.kept_young += 1
-            continue
-        path.unlink(missing_ok=True)
-        removed.files.append(path)
-        removed.size += size
+        elif outcome == "named":  # a save committed a row naming it since it was listed
+            removed.kept_referenced += 1
+        elif outcome == "removed":
+            removed.files.append(path)
+            removed.size += size
     _remove_empty_dirs({p.parent for p in removed.files}, evidence_dir)
     hashes = sorted(p.name for p in removed.files)
     with db.begin() as session:
@@ -128,6 +135,49 @@ def sweep(db: Database, evidence_dir: Path, *, clock: Clock, actor: str = "syste
                      payload={"removed": len(hashes), "bytes": removed.size,
                               "min_age_hours": min_age // timedelta(hours=1), "files": hashes[:_LISTED]}, clock=clock)
     return removed
+
+
+def _remove(db: Database, path: Path, cutoff: float) -> tuple[str, int]:
+    """Remove one listed file, or keep it: ("removed", its size), ("young" | "named" | "gone", 0). It is renamed
+    aside first, so that a save from now on writes it anew (`evidence_files.store`) rather than touch what is about to
+    go; then the file aside is asked again: touched by a save since it was listed (young), or named by a row committed
+    since, it is put back."""
+    aside = path.with_name(path.name + ASIDE)
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return "gone", 0
+    is_old, size = _older(aside, cutoff)
+    if not is_old:
+        _put_back(aside, path)
+        return "young", 0
+    if _SHA.fullmatch(path.name):
+        with db.read() as session:
+            if referenced(session, [path.name]):
+                _put_back(aside, path)
+                return "named", 0
+    aside.unlink(missing_ok=True)
+    return "removed", size
+
+
+def _put_back(aside: Path, path: Path) -> None:
+    """The file aside back under its name, unless a save wrote it anew meanwhile (then that one stays: the same
+    content, sealed again)."""
+    try:
+        os.link(aside, path)  # never over a file written meanwhile
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links
+        if not path.exists():
+            os.replace(aside, path)
+    aside.unlink(missing_ok=True)
+
+
+def _put_back_left_aside(evidence_dir: Path) -> None:
+    if evidence_dir.is_dir():
+        for aside in sorted(evidence_dir.glob(f"??/*{ASIDE}")):
+            if aside.is_file() and not aside.is_symlink() and _SHA.fullmatch(aside.name[:-len(ASIDE)]):
+                _put_back(aside, aside.with_name(aside.name[:-len(ASIDE)]))
 
 
 def _remove_empty_dirs(dirs: Iterable[Path], evidence_dir: Path) -> None:

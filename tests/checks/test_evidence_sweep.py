@@ -121,6 +121,63 @@ def test_a_file_written_while_the_rows_are_read_is_kept(ctx, monkeypatch) -> Non
     assert _sweeps(ctx)[-1]["removed"] == 0
 
 
+def test_a_row_committed_after_the_listing_keeps_the_file(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Listed as old and unnamed, the file is renamed aside and the rows asked again: a save that touched nothing
+    (its file already old) but committed its row meanwhile keeps it, put back under its name."""
+    held = _held(ctx)
+    _age(held)
+    asked, calls = evidence_sweep.referenced, []
+
+    def committed_meanwhile(session, hashes):  # type: ignore[no-untyped-def]
+        calls.append(sorted(hashes))
+        found = asked(session, hashes)
+        return found | ({held.name} if len(calls) > 1 else set())  # the row is there by the second asking
+
+    monkeypatch.setattr(evidence_sweep, "referenced", committed_meanwhile)
+    swept = evidence_sweep.sweep(ctx.db, ctx.settings.evidence_dir, clock=ctx.clock)
+    assert calls == [[held.name], [held.name]]  # asked when listed, and again once renamed aside
+    assert swept.files == [] and swept.kept_referenced == 1 and held.exists()
+    assert not held.with_name(held.name + evidence_sweep.ASIDE).exists()
+    assert evidence_files.read(ctx.settings.evidence_dir, ctx.vault, held.name) is not None
+    assert _sweeps(ctx)[-1]["removed"] == 0
+
+
+def test_a_save_while_the_file_is_aside_writes_it_anew_and_it_stays(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A save arriving once the file is renamed aside finds it absent and writes it again (`evidence_files.store`);
+    the sweep then removes only the copy aside."""
+    store_dir = ctx.settings.evidence_dir
+    held = _held(ctx)
+    plain = evidence_files.read(store_dir, ctx.vault, held.name)
+    assert plain is not None
+    _age(held)
+    asked, calls = evidence_sweep.referenced, []
+
+    def saved_meanwhile(session, hashes):  # type: ignore[no-untyped-def]
+        calls.append(sorted(hashes))
+        if len(calls) > 1:  # the re-check: the file is aside now, a save (row not committed yet) writes it anew
+            assert not held.exists()
+            evidence_files.store(store_dir, ctx.vault, plain, held.name)
+        return asked(session, hashes)
+
+    monkeypatch.setattr(evidence_sweep, "referenced", saved_meanwhile)
+    evidence_sweep.sweep(ctx.db, store_dir, clock=ctx.clock)
+    assert len(calls) == 2 and held.exists() and not held.with_name(held.name + evidence_sweep.ASIDE).exists()
+    assert evidence_files.read(store_dir, ctx.vault, held.name) == plain
+    # the next sweep finds it young: kept
+    monkeypatch.setattr(evidence_sweep, "referenced", asked)
+    again = evidence_sweep.sweep(ctx.db, store_dir, clock=ctx.clock)
+    assert again.files == [] and held.exists()
+
+
+def test_a_file_left_aside_by_an_interrupted_sweep_is_put_back(ctx) -> None:  # type: ignore[no-untyped-def]
+    named = evidence_files.path_of(ctx.settings.evidence_dir, _evidence_of_a_case(ctx))
+    aside = named.with_name(named.name + evidence_sweep.ASIDE)
+    os.rename(named, aside)
+    evidence_sweep.sweep(ctx.db, ctx.settings.evidence_dir, clock=ctx.clock)
+    assert named.exists() and not aside.exists()
+    assert evidence_files.read(ctx.settings.evidence_dir, ctx.vault, named.name) == PNG
+
+
 def test_each_table_that_names_a_file_keeps_it() -> None:
     """Every stored file's row is asked about: a check's evidence, a village file, a meeting's minutes, a re-check's
     photo."""

@@ -61,7 +61,7 @@ def test_a_line_naming_another_account_is_refused(ctx, people: People, status: s
 
 def test_the_account_sent_or_masked_alike_is_accepted_and_counted_in_the_audit(ctx, people: People) -> None:  # type: ignore[no-untyped-def]
     batch_id, ref = _released(ctx, people)
-    for wrong in ("6217" + "*" * 11 + "9999", "62170011****5667", "6218" + "*" * 11 + "5667"):  # tail, length, head
+    for wrong in ("6217" + "*" * 11 + "9999", "62170012****5667", "6218" + "*" * 11 + "5667"):  # tail, head, head
         data = f"参考号,状态,银行流水号,原因,收款账号\n{ref},成功,B1,,{wrong}\n".encode()
         with pytest.raises(ValidationFailed, match="不一致"):
             _import(ctx, people, batch_id, data)
@@ -72,6 +72,13 @@ def test_the_account_sent_or_masked_alike_is_accepted_and_counted_in_the_audit(c
     with ctx.db.read() as s:
         [entry] = s.scalars(select(AuditEntry.entry).where(AuditEntry.action == "payment_batch.bank_return"))
     assert json.loads(entry)["payload"]["accounts_compared"] == 1 and SENT.encode() not in entry
+
+
+def test_a_bank_masking_with_four_stars_whatever_the_length_is_accepted(ctx, people: People) -> None:  # type: ignore[no-untyped-def]
+    batch_id, ref = _released(ctx, people)
+    data = f"参考号,状态,银行流水号,原因,收款账号\n{ref},成功,B1,,6217****5667\n".encode()
+    out = _import(ctx, people, batch_id, data)
+    assert out.succeeded == 1 and out.batch_status == "reconciled"
 
 
 def test_a_return_without_the_column_is_read_as_before(ctx, people: People) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +97,18 @@ def test_an_account_cell_that_is_no_account_is_a_line_problem() -> None:
 def test_account_differs() -> None:
     assert not account_differs(SENT, SENT) and account_differs(OTHER, SENT)
     assert not account_differs("6217***********5667", SENT) and not account_differs("***************5667", SENT)
-    assert account_differs("6217**********5667", SENT)  # one digit short: not the same account
+    assert account_differs("6217*********5668", SENT) and account_differs("6218***********5667", SENT)
+
+
+def test_a_mask_of_a_fixed_number_of_stars_compares_the_digits_it_shows() -> None:
+    """A bank masking with 4 stars whatever the length (`6217****5667` for a 19-digit account): the leading and
+    trailing digits shown are compared, at least 4 trailing; a mask showing fewer, or other digits, differs."""
+    assert len(SENT) != len("6217****5667")
+    assert not account_differs("6217****5667", SENT) and not account_differs("****5667", SENT)
+    assert not account_differs(SENT[:6] + "****" + SENT[-4:], SENT)
+    assert account_differs("6217****5668", SENT) and account_differs("6218****5667", SENT)
+    assert account_differs("6217****667", SENT)  # 3 trailing digits: too few to tell
+    assert account_differs("62171234567890123456****5667", SENT)  # more shown than the account holds
 
 
 def test_the_api_compares_the_account(ctx, client, users, people: People) -> None:  # type: ignore[no-untyped-def]

@@ -58,14 +58,15 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
 
     # The bank file: full accounts, for finance only; the listing masks them.
     assert client.get(f"/api/payment-batches/{bid}/bank-file", headers=h["super"]).status_code == 403
-    r = client.get(f"/api/payment-batches/{bid}/bank-file", headers=h["fin1"])
+    # (fin2, who released it, takes it to the bank; fin1 then imports the return: who took the file does not)
+    r = client.get(f"/api/payment-batches/{bid}/bank-file", headers=h["fin2"])
     assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.content.startswith(b"reference,account_name,account_number,bank,amount,memo\r\n")
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8"))))
     assert sorted(x["account_number"] for x in rows) == [f"62220202001122334{i}" for i in range(3)]
     assert sum(_yuan(x["amount"]) for x in rows) == _yuan(batch["total"])
     assert {x["memo"] for x in rows} == {"2020年防贫帮困保障金"}
-    x = client.get(f"/api/payment-batches/{bid}/bank-file", params={"format": "xlsx"}, headers=h["fin1"])
+    x = client.get(f"/api/payment-batches/{bid}/bank-file", params={"format": "xlsx"}, headers=h["fin2"])
     sheet = load_workbook(io.BytesIO(x.content), read_only=True).active
     cells = [[c.value for c in row] for row in sheet.iter_rows()][1:]
     assert [r[:4] + r[5:] for r in cells] == [[*list(v.values())[:4], v["memo"]] for v in rows]

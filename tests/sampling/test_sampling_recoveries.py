@@ -232,3 +232,53 @@ def test_attack_a_reviewer_waives_what_her_brothers_household_owes(ctx, rounds, 
         recoveries.waive(s, rec.id, reason="无力偿还", principal=sister, clock=ctx.clock)
     after = _recovery(ctx, case_id)
     assert (after.status, after.waiver_requested_by) == ("open", None)
+
+
+def test_attack_finance_records_and_confirms_what_his_sisters_household_paid_back(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """A repayment recorded, or confirmed, by a relative of the household could be one the bank never saw: neither
+    may be tied to it (回避; 422, nothing written, the refusal on record at the injected clock's time)."""
+    import json
+
+    from verifier.audit.models import AuditEntry
+    from verifier.payments.models import RecoveryRepayment
+    from verifier.store.tables import Member
+
+    claims = person(ctx, users, "claims1", "insurer_claims")
+    fin1 = person(ctx, users, "fin1", "finance")
+    fin2 = person(ctx, users, "fin2", "finance")
+    kin = person(ctx, users, "kin", "finance")
+    case_id = ready_case(ctx)
+    pay(ctx, claims, fin1, [case_id])
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    rec = _recovery(ctx, case_id)
+    with ctx.db.read() as s:
+        household = s.get(Case, case_id).household_id
+        member = s.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
+        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
+    r = rounds.client.post("/api/recusal/mine", headers=users.headers("kin"),
+                           json={"entries": [{"relation": "sibling", "id_number": id_number}]})
+    assert r.status_code == 200, r.text
+    ctx.clock.advance(hours=1)
+    with pytest.raises(ValidationFailed, match="与本户成员存在回避关系"), ctx.db.begin() as s:
+        recoveries.record_repayment(s, rec.id, amount="100.00", paid_on=date(2020, 6, 1), reference="RK1",
+                                    principal=kin, clock=ctx.clock)
+    with ctx.db.read() as s:
+        assert s.scalars(select(RecoveryRepayment)).all() == []
+        [at] = s.scalars(select(AuditEntry.time).where(AuditEntry.action == "recusal.refused",
+                                                       AuditEntry.actor == kin.id)).all()
+    assert at == ctx.clock.now()  # the system's clock, not the machine's
+    with ctx.db.begin() as s:
+        row = recoveries.record_repayment(s, rec.id, amount="100.00", paid_on=date(2020, 6, 1), reference="RK1",
+                                          principal=fin2, clock=ctx.clock)
+    with pytest.raises(ValidationFailed, match="与本户成员存在回避关系"), ctx.db.begin() as s:
+        recoveries.confirm_repayment(s, row["id"], principal=kin, clock=ctx.clock)
+    with ctx.db.read() as s:
+        assert s.get(RecoveryRepayment, row["id"]).status == "pending"
+    with ctx.db.read() as s:
+        steps = [json.loads(e)["payload"]["step"] for e in s.scalars(select(AuditEntry.entry).where(
+            AuditEntry.action == "recusal.refused", AuditEntry.actor == kin.id).order_by(AuditEntry.idx))]
+    assert steps == ["recovery_repayment", "recovery_repayment"]
+    with ctx.db.begin() as s:
+        recoveries.confirm_repayment(s, row["id"], principal=fin1, clock=ctx.clock)
+    assert _recovery(ctx, case_id).repaid == 10_000

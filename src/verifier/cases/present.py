@@ -19,6 +19,7 @@ from ..domain.planning import days_late
 from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
 from ..payments.models import PaymentItem
 from ..payments.service import CASE_ITEMS, payment_rows
+from ..recusal.refusals import ACTION as REFUSED
 from ..store.db import Database
 from ..store.reader import Batch, Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Determination, Evidence, Household, Referral, Visit, VisitAttempt
@@ -173,13 +174,15 @@ _ATTEMPTS = Prepared(select(*_without(_attempt, "case_id", "visit_id")).where(_a
 
 
 # The history: the case's own entries, and those of the imports and payment batches it was part of, found by the
-# database from the case's referrals and payment items (so it is read in the same batch as the rest).
+# database from the case's referrals and payment items (so it is read in the same batch as the rest). A 回避 refusal
+# (`recusal.refused`) is left out: it would tell every reader of the case who is related to the household (it stays
+# in the audit log and the reviewers' 回避拦截记录).
 _SUBJECTS = union_all(
     select(_CASE_ID.label("subject")),
     select(_referral.c.import_id).where(_referral.c.case_id == _CASE_ID, _referral.c.import_id.is_not(None)),
     select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
 _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
-                    .where(_entry.c.subject.in_(_SUBJECTS)).order_by(_entry.c.idx))
+                    .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != REFUSED).order_by(_entry.c.idx))
 # The case's uploaded files' kinds and capture times, for the checks' photo findings (domain/photo_times.py).
 _EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
                      .where(_evidence.c.case_id == _CASE_ID))

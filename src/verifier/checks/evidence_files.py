@@ -45,7 +45,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def store(evidence_dir: Path, vault: Vault, data: bytes, sha256: str) -> Path:
     """Seal `data` (whose SHA-256 is `sha256`) under its hash's name, unless a file is already there: then it is
-    touched, so that a save in flight (its row not committed yet) reads as young to `verifier evidence sweep`."""
+    touched, so that a save in flight (its row not committed yet) reads as young to `verifier evidence sweep`. A file
+    missing (or renamed aside by the sweep, about to be removed) is absent: it is written anew."""
     path = path_of(evidence_dir, sha256)
     try:
         os.utime(path)

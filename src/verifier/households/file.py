@@ -39,6 +39,7 @@ from ..cases.schemas import CaseDetail
 from ..domain.masking import mask_id, mask_phone
 from ..domain.money import format_yuan
 from ..roster import service as roster_service
+from ..recusal.refusals import ACTION as REFUSED
 from ..sampling.models import SamplingResult
 from ..store.tables import Case, Household, Member, User
 from ..store.vault import Vault
@@ -321,7 +322,8 @@ SECTIONS: list[SectionSource] = [
 
 def _timeline(ctx: Ctx) -> list[Step]:
     """Every audit entry of the household's cases (with those of their imports and payment batches) and of the
-    household itself, oldest first; the exports of the file are left out (they are no step of the household)."""
+    household itself, oldest first; the exports of the file are left out (they are no step of the household), and so
+    are 回避 refusals (they would name who is related to it; the audit log keeps them)."""
     steps: dict[int, Step] = {}
     for c in ctx.cases:
         for e in ctx.details[c.id].history:
@@ -330,7 +332,7 @@ def _timeline(ctx: Ctx) -> list[Step]:
     numbers = {c.id: c.number for c in ctx.cases}
     own = select(AuditEntry.idx, AuditEntry.time, AuditEntry.actor, AuditEntry.role, AuditEntry.action,
                  AuditEntry.subject, AuditEntry.entry).where(AuditEntry.subject == ctx.id,
-                                                             AuditEntry.action != EXPORT_ACTION)
+                                                             AuditEntry.action.not_in((EXPORT_ACTION, REFUSED)))
     sampled = select(SamplingResult.round_id).where(SamplingResult.case_id.in_(list(numbers)))
     rounds = (select(AuditEntry.idx, AuditEntry.time, AuditEntry.actor, AuditEntry.role, AuditEntry.action,
                      AuditEntry.subject, AuditEntry.entry)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
+from ..audit.models import AuditEntry
 from ..clock import SCHEME_TZ, Clock
 from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
@@ -124,6 +125,23 @@ def refuse_releaser(batch: PaymentBatch, principal: Principal) -> None:
                         "bank return")
 
 
+BANK_FILE_TAKER = ("按“四眼原则”，本批次的银行文件由您下载：银行回单须由另一名财务人员导入")
+
+
+def took_bank_file(session: Session, batch_id: str, user_id: str) -> bool:
+    """Whether the user downloaded the batch's bank file (a `payment_batch.bank_file` entry of theirs)."""
+    return session.scalar(select(AuditEntry.idx).where(
+        AuditEntry.subject == batch_id, AuditEntry.action == "payment_batch.bank_file",
+        AuditEntry.actor == user_id).limit(1)) is not None
+
+
+def refuse_bank_file_taker(session: Session, batch: PaymentBatch, principal: Principal) -> None:
+    """422 for whoever downloaded the batch's bank file: the return's account column is optional, so who knows what
+    was sent (and could leave the column out) does not also write what the bank answered."""
+    if took_bank_file(session, batch.id, principal.id):
+        raise ValidationFailed.one("file", BANK_FILE_TAKER)
+
+
 def _sent_accounts(session: Session, batch: PaymentBatch, references: Sequence[str],
                    vault: Vault | None) -> dict[str, str]:
     """The account each of `references` was sent to (as the bank file wrote it), by reference."""
@@ -140,14 +158,19 @@ def _sent_accounts(session: Session, batch: PaymentBatch, references: Sequence[s
 
 
 def account_differs(returned: str, sent: str) -> bool:
-    """Whether the account the bank's return names is not the one sent: the same digits, or, masked by the bank
-    (`6217****5667`), the same length with the digits it shows at the same places."""
+    """Whether the account the bank's return names is not the one sent: the same digits, or, masked by the bank, the
+    digits it shows: at the same places when the lengths agree (`6217*********5667`), else (a fixed number of stars,
+    `6217****5667` for a 19-digit account) its leading and trailing digits, of which at least 4 trailing."""
     if returned.isdigit():
         return returned != sent
     head = len(returned) - len(returned.lstrip("0123456789"))
     tail = len(returned) - len(returned.rstrip("0123456789"))
-    return (len(returned) != len(sent) or returned[:head] != sent[:head]
-            or returned[len(returned) - tail:] != sent[len(sent) - tail:])
+    if len(returned) == len(sent):
+        return returned[:head] != sent[:head] or returned[len(returned) - tail:] != sent[len(sent) - tail:]
+    inner = returned[head:len(returned) - tail]
+    if tail < 4 or any(ch.isdigit() for ch in inner) or head + tail > len(sent):
+        return True  # too little shown (or digits inside the mask) to tell it is the account sent
+    return returned[:head] != sent[:head] or returned[len(returned) - tail:] != sent[len(sent) - tail:]
 
 
 def _account_problem(line: bankfiles.ReturnLine, sent: str) -> FieldError:
@@ -170,6 +193,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     """
     batch = get_batch(session, batch_id, principal, for_update=True)
     refuse_releaser(batch, principal)
+    refuse_bank_file_taker(session, batch, principal)
     # what the bank did with a relative's transfer is not written by that relative (回避): a made-up failure is paid
     # again
     recusal.refuse_cases(session, principal, list(session.scalars(

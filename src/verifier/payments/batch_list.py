@@ -108,10 +108,16 @@ def count_waiting(session: Session, principal: Principal, todo: str) -> int:
 
 
 def creation_payload(session: Session, batch_id: str) -> dict[str, Any]:
-    """The payload of the batch's creation in the audit log: it lists the cases left out, with the reason."""
+    """The payload of the batch's creation in the audit log: it lists the cases left out, with the reason. A case
+    left out of an older batch because its preparer was related to the household (a reason saying 回避) is not
+    shown: it would tell every reader who is related (the auditors read it in the audit log)."""
     raw = session.scalar(select(AuditEntry.entry).where(AuditEntry.subject == batch_id,
                                                         AuditEntry.action == "payment_batch.create").limit(1))
-    return json.loads(raw)["payload"] if raw else {}
+    payload = json.loads(raw)["payload"] if raw else {}
+    if isinstance(payload.get("skipped"), list):
+        payload["skipped"] = [s for s in payload["skipped"]
+                              if not (isinstance(s, dict) and str(s.get("reason", "")).startswith("回避"))]
+    return payload
 
 
 def bank_returns_of(session: Session, batch_id: str) -> list[BankReturn]:

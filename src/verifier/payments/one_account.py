@@ -347,6 +347,10 @@ def clear(session: Session, index: str, *, note: str, principal: Principal, vaul
                         "another county reviewer clears it")
     if group.cleared is not None:
         raise InvalidState("this account is already cleared for these households")
+    # 回避: a reviewer related to one of the households (or of the staff member's) does not clear the hold alone
+    from ..recusal import guard as recusal
+
+    recusal.refuse_principal(session, principal, group.households, step="account_clear", clock=clock)
     county = sorted(group.counties)[0]
     row = AccountClearance(id=new_id("acl"), account_index=index, account_masked=group.account_masked,
                            households=group.households, case_ids=sorted(c.case_id for c in group.cases),

@@ -268,7 +268,7 @@ def get_change(session: Session, change_id: str, principal: Principal, vault: Va
 
 
 def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bool, note: str,
-              principal: Principal, vault: Vault) -> tuple[str, str]:
+              principal: Principal, vault: Vault, clock: Clock | None = None) -> tuple[str, str]:
     """What deciding the change asks before anything is written: (the note as kept, the role acting), or the refusal
     (InvalidState, Forbidden, ValidationFailed)."""
     verb = "approve" if approve else "reject"
@@ -276,7 +276,8 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise InvalidState(f"payee change {change.id} is already {change.status}")
     if principal.id == change.requested_by:
         raise Forbidden(f"four-eyes rule: you requested payee change {change.id}; another person must {verb} it")
-    recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id)  # 回避: not for one's own family's case
+    recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
+                             clock=clock)  # 回避: not for one's own family's case
     note = note.strip()
     if len(note) > MAX_REASON:
         raise ValidationFailed.one("note", f"at most {MAX_REASON} characters")
@@ -305,18 +306,18 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
 
 
 def may_decide(session: Session, change_id: str, *, approve: bool, note: str = "", principal: Principal,
-               vault: Vault) -> None:
+               vault: Vault, clock: Clock | None = None) -> None:
     """Raise what deciding the change would raise now (NotFound, InvalidState, Forbidden, ValidationFailed), writing
     nothing: a page asks it before it reads the confirmation box, so whoever may not decide is told that first."""
     change, case = _load_change(session, change_id, principal)
-    _decision(session, change, case, approve, note, principal, vault)
+    _decision(session, change, case, approve, note, principal, vault, clock)
 
 
 def _decide(session: Session, change_id: str, approve: bool, note: str, principal: Principal, vault: Vault,
             clock: Clock) -> PayeeChangeOut:
     change, case = _load_change(session, change_id, principal, for_update=True)
     verb = "approve" if approve else "reject"
-    note, role = _decision(session, change, case, approve, note, principal, vault)
+    note, role = _decision(session, change, case, approve, note, principal, vault, clock)
     failed_item = change.failed_item_id
     now = clock.now()
     change.status = "approved" if approve else "rejected"

@@ -106,6 +106,8 @@ def record_repayment(session: Session, recovery_id: str, *, amount: str, paid_on
     if not principal.has(RECORDER):
         raise Forbidden("only finance records a repayment")
     rec = load_recovery(session, recovery_id, principal, for_update=True)
+    # 回避: money a relative's household paid back is not recorded by the relative (nor confirmed, below)
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     problems: list[FieldError] = []
     fen = 0
     try:
@@ -173,6 +175,7 @@ def confirm_repayment(session: Session, repayment_id: str, *, principal: Princip
     """A second person confirms a recorded repayment: it counts, and comes back to the fund (once)."""
     row, rec = _load_repayment(session, repayment_id, principal)
     role = _second_person(principal, row, "confirms")
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     if row.status != "pending":
         raise InvalidState(f"the repayment is {row.status} already")
     if rec.status != "open":
@@ -220,7 +223,7 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
 
 
 def _waiver(session: Session, recovery_id: str, reason: str, principal: Principal, *,
-            for_update: bool = False) -> tuple[Recovery, str]:
+            for_update: bool = False, clock: Clock | None = None) -> tuple[Recovery, str]:
     """What waiving asks before anything is written: (the recovery, the reason as kept), or the refusal."""
     if not principal.has(WAIVER):
         raise Forbidden("only a county reviewer waives a recovery")
@@ -234,23 +237,24 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
         raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
     if rec.waiver_requested_by == principal.id:
         raise Forbidden("you asked for this waiver: another county reviewer confirms it")
-    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver")  # neither of the two is a relative's (回避)
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)  # neither of the two is a relative's (回避)
     return rec, reason
 
 
-def waive_writes_off(session: Session, recovery_id: str, *, reason: str, principal: Principal) -> bool:
+def waive_writes_off(session: Session, recovery_id: str, *, reason: str, principal: Principal,
+                     clock: Clock | None = None) -> bool:
     """Whether `waive` by this person would write the recovery off now (the second reviewer's confirmation) rather
     than ask for it; raises what `waive` would raise, writing nothing. A page asks it before it reads the
     confirmation box, so whoever may not waive is told that first, in the transaction that then waives (the
     recovery locked, so the answer holds for the write)."""
-    rec, _ = _waiver(session, recovery_id, reason, principal, for_update=True)
+    rec, _ = _waiver(session, recovery_id, reason, principal, for_update=True, clock=clock)
     return rec.waiver_requested_by is not None
 
 
 def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock) -> dict[str, Any]:
     """Waive what is outstanding: one county reviewer asks for it with a reason, another confirms it with theirs (one
     person alone never writes off money owed to the fund). The first call asks, the next by someone else waives."""
-    rec, reason = _waiver(session, recovery_id, reason, principal, for_update=True)
+    rec, reason = _waiver(session, recovery_id, reason, principal, for_update=True, clock=clock)
     outstanding = {"amount": format_yuan(rec.amount), "repaid": format_yuan(rec.repaid),
                    "waived": format_yuan(rec.amount - rec.repaid)}
     if rec.waiver_requested_by is None:

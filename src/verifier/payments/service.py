@@ -78,6 +78,7 @@ from .bank import (  # noqa: F401  (callers find the bank file and return here t
     import_return,
     record_bank_file,
     shared_accounts,
+    took_bank_file,
 )
 from .batch_read import (  # noqa: F401  (and the batches' reading)
     BANK_FILE_COLUMN,
@@ -323,14 +324,17 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     if shared:  # 收款账户与其他家庭相同, 或为工作人员本人账户: held out until a county reviewer clears the account
         skipped += [SkippedCase(c.case_id, shared[c.case_id]) for c in candidates if c.case_id in shared]
         candidates = [c for c in candidates if c.case_id not in shared]
-    # 回避: the preparer's own family is left out (paid by a batch another person prepares), on record
+    # 回避: the preparer's own family is left out (paid by a batch another person prepares), on record for the
+    # auditors (`recusal.refused`). The preparer is told with a neutral reason; the batch's creation entry, which six
+    # roles read (制单时未列入的案件), does not list these cases at all: a listed case would tell who is related.
     recused = recusal.recused_cases(session, principal, [c.case_id for c in candidates])
+    told = list(skipped)
     if recused:
-        skipped += [SkippedCase(c.case_id, PREPARER_RECUSED) for c in candidates if c.case_id in recused]
+        told += [SkippedCase(c.case_id, PREPARER_RECUSED) for c in candidates if c.case_id in recused]
         candidates = [c for c in candidates if c.case_id not in recused]
     if not candidates:
         exc = ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
-                               + [FieldError(f"case {s.case_id}", s.reason) for s in skipped])
+                               + [FieldError(f"case {s.case_id}", s.reason) for s in told])
         for case_id, household in sorted(recused.items()):
             recusal_refusals.refused(exc, principal, "batch_prepare", [household], case_id=case_id, clock=clock)
         raise exc
@@ -378,7 +382,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
                      "supplements": [r["supplement_id"] for r in rows if r["supplement_id"]],
                      **({"chosen": len(case_ids)} if case_ids is not None else {}),
                  })
-    return batch_out(session, batch, skipped, counts={"pending": len(rows)})
+    return batch_out(session, batch, told, counts={"pending": len(rows)})
 
 
 def _pending_total(session: Session, batch: PaymentBatch) -> tuple[int, int]:
@@ -398,8 +402,9 @@ def _refuse_recused(session: Session, batch: PaymentBatch, principal: Principal,
     recusal.refuse_cases(session, principal, cases, step=step, message=RECUSED_FROM_BATCH, clock=clock)
 
 
-PREPARER_RECUSED = "回避：您与本户成员存在回避关系，本户未列入您生成的支付批次，须由其他人员生成支付批次"
-"""Why a case is left out of the batch its preparer is tied to (the member and the relation are not said)."""
+PREPARER_RECUSED = "须由其他经办人制单"
+"""Why a case is left out of the batch its preparer is tied to, told to the preparer only: neutral (no 回避, no member,
+no relation), and not kept in the batch's creation entry."""
 RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
                       "请交由其他人员办理")
 
@@ -449,7 +454,8 @@ def _refusals(session: Session, batch_id: str) -> int:
         FundMovement.batch_id == batch_id, FundMovement.key.like(f"release:refused:{batch_id}:%"))) or 0
 
 
-def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault) -> None:
+def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault,
+                    clock: Clock) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
@@ -459,7 +465,7 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                         "the batch")
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
     if what == "sign off":
-        _refuse_recused(session, batch, principal, "batch_signoff")
+        _refuse_recused(session, batch, principal, "batch_signoff", clock)
 
 
 def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
@@ -467,7 +473,7 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     # Only the sign-off waits for the county's acceptance of the contract: refusing it (below) is always open.
     contract_store.require_accepted(session, batch.contract_id, "按它的签批金额签批支付批次")
-    _signoff_checks(session, batch, principal, "sign off", vault)
+    _signoff_checks(session, batch, principal, "sign off", vault, clock)
     target = next_batch_status(batch.status, "county_signoff")
     batch_recheck.refuse_held_accounts(session, batch, "sign off", clock.today())
     now = clock.now()
@@ -491,7 +497,7 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     opinion = opinion.strip()
     if not opinion:
         raise ValidationFailed.one("opinion", "required: say why the batch is not signed off")
-    _signoff_checks(session, batch, principal, "sign off", vault)
+    _signoff_checks(session, batch, principal, "sign off", vault, clock)
     target = next_batch_status(batch.status, "refuse_signoff")
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..clock import Clock
 from ..domain import recusal as rules
+from ..domain.scheme_calendar import SCHEME_TZ
 from ..domain.errors import ValidationFailed
 from ..households.models import HouseholdChange
 from ..store.tables import CLOSED_STATUSES, Case, Member
@@ -50,9 +52,15 @@ def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[s
         since = _cases_years(session, {h for h, _, _ in left})
         for household, changed_at, bidx in left:
             year = since.get(household)
-            if year is not None and changed_at.year >= year:
+            if year is not None and _scheme_year(changed_at) >= year:
                 out[household].add(bidx)
     return out
+
+
+def _scheme_year(moment: datetime) -> int:
+    """The year of a moment on the scheme's calendar (Beijing time): a move at 00:30 on 1 January is of the new
+    year, though it is still 31 December in UTC."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(SCHEME_TZ).year
 
 
 def _cases_years(session: Session, households: Iterable[str]) -> dict[str, int]:

@@ -51,6 +51,8 @@ STEPS = (
     "batch_release",
     "bank_return",
     "recovery_waiver",
+    "recovery_repayment",
+    "account_clear",
     "household_merge",
     "member_move",
 )

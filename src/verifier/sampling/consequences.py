@@ -234,7 +234,7 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     if principal.id == sup.opened_by:
         raise Forbidden("four-eyes rule: your re-check opened this supplementary payment; another county reviewer "
                         "confirms it")
-    independence.require_independent(session, sup.case_id, principal)
+    independence.require_independent(session, sup.case_id, principal, clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
     session.flush()
     case = session.get(Case, sup.case_id)

@@ -8,15 +8,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..clock import Clock
 from ..domain.errors import Forbidden
 from ..recusal import guard as recusal
 from ..store.tables import Check, Determination
 
 
-def require_independent(session: Session, case_id: str, principal: Principal) -> None:
+def require_independent(session: Session, case_id: str, principal: Principal, clock: Clock | None = None) -> None:
     checks = session.execute(select(Check.officer_ids, Check.recorded_by).where(Check.case_id == case_id)).all()
     confirmed = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)))
     if principal.id in confirmed or any(principal.id in officers or principal.id == by for officers, by in checks):
         raise Forbidden("four-eyes rule: you took part in the insurer's check or determination of this case; another "
                         "county reviewer records its re-check")
-    recusal.refuse_case(session, principal, case_id, step="recheck")  # 回避: nor a member, or declared relative of one, of the household
+    recusal.refuse_case(session, principal, case_id, step="recheck", clock=clock)  # 回避: nor a member, or declared relative of one, of the household

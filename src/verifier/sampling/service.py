@@ -267,7 +267,7 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
     _assessed_figures_only(data)
     if session.get(SamplingItem, (rnd.id, data.case_id)) is None:
         raise ValidationFailed.one("case_id", "this case is not in the round's sample")
-    independence.require_independent(session, data.case_id, principal)
+    independence.require_independent(session, data.case_id, principal, clock)
     if session.get(SamplingResult, (rnd.id, data.case_id)) is not None:
         raise InvalidState("a re-check result for this case is recorded already")
     case = session.get(Case, data.case_id)
@@ -331,7 +331,7 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
     row = session.get(SamplingResult, (rnd.id, case_id))
     if row is None:
         raise NotFound(f"no re-check result for case {case_id!r} in this round")
-    independence.require_independent(session, case_id, principal)
+    independence.require_independent(session, case_id, principal, clock)
     if row.visited_on is not None:
         raise InvalidState("this re-check result has its visit already")
     if not visits.awaiting_visit(row):
@@ -395,7 +395,7 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     row = session.get(SamplingResult, (rnd.id, data.case_id))
     if row is None:
         raise NotFound(f"no re-check result for case {data.case_id!r} in this round")
-    independence.require_independent(session, data.case_id, principal)
+    independence.require_independent(session, data.case_id, principal, clock)
     reason = reason.strip()
     problems = [] if reason else [FieldError("reason", "required")]
     try:

@@ -75,7 +75,7 @@ def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, de
           evidence_dir: Path, vault: Vault, max_bytes: int, principal: Principal, clock: Clock) -> RecheckEvidence:
     """A file of the re-check of a sampled case (the round is loaded, locked and in the caller's counties)."""
     _sampled(session, rnd, case_id)
-    independence.require_independent(session, case_id, principal)
+    independence.require_independent(session, case_id, principal, clock)
     recorded = session.get(SamplingResult, (rnd.id, case_id))
     if recorded is not None and not awaiting_visit(recorded):  # a result without its visit takes the visit's files
         raise InvalidState("a re-check result for this case is recorded already")

@@ -151,7 +151,8 @@ class RecoveryPages(Controller):
             with ctx.db.begin() as session:
                 # Who may not waive, or comes too late, is told so before the box; a write-off waits for the box.
                 if confirmed(data) or not recoveries.waive_writes_off(
-                        session, recovery_id, reason=state.values["reason"], principal=request.user):
+                        session, recovery_id, reason=state.values["reason"], principal=request.user,
+                        clock=ctx.clock):
                     done = recoveries.waive(session, recovery_id, reason=state.values["reason"],
                                             principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:

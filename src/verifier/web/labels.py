@@ -734,6 +734,8 @@ RECUSAL_STEPS = {
     "batch_release": "发放支付批次",
     "bank_return": "导入银行回盘",
     "recovery_waiver": "追回款减免",
+    "recovery_repayment": "登记或确认追回款退回",
+    "account_clear": "核实一账多户或工作人员本人账户",
     "household_merge": "合并家庭",
     "member_move": "迁移家庭成员",
 }

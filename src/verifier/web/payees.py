@@ -152,7 +152,7 @@ class PayeeChangePages(Controller):
             if not confirm:  # who may not approve, or comes too late, is told so before the box
                 with ctx.db.read() as session:
                     payees.may_decide(session, change_id, approve=approve, note=note, principal=request.user,
-                                      vault=ctx.vault)
+                                      vault=ctx.vault, clock=ctx.clock)
             else:
                 with ctx.db.begin() as session:
                     decide(session, change_id, note=note, principal=request.user, vault=ctx.vault, clock=ctx.clock)

@@ -257,10 +257,12 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
     if to_household_id == household_id:
         raise ValidationFailed.one("to_household_id", "该成员已在这一户：请选择另一户")
     ids = sorted(h for h in (household_id, to_household_id) if h)
-    recusal.refuse_principal(session, principal, ids, step="member_move", clock=clock)  # not a relative's households (回避; see merge_households)
     locked = {h: load_household(session, h, principal, for_update=True,
                                 which="" if h == household_id else "（迁入的一户）")
               for h in ids}
+    # not a relative's households (回避; see merge_households): asked once both are found within the caller's counties
+    # and locked, so another county's household answers 404 and leaves no refusal in that county's audit
+    recusal.refuse_principal(session, principal, ids, step="member_move", clock=clock)
     source = locked[household_id]
     target = locked.get(to_household_id or "")
     if target is not None:

@@ -1,0 +1,236 @@
+"""回避 refusals that told others who is related, and steps the guard did not reach.
+
+- A refusal (`recusal.refused`) was filed under the case or household, so the case's history (its page, the API's
+  case read) and the household file showed "回避…被拒绝办理 — 经办人 X" to every reader: who is related to whom. It stays
+  in the audit log and 回避拦截记录 only.
+- A batch's preparer's family's case was listed among 制单时未列入的案件 with a reason saying 回避, for six roles to read.
+- Clearing a 一账多户 hold had no 回避 guard; moving a member refused before finding the households (another county's
+  household answered 422, and left a refusal in that county's audit).
+- Whoever downloaded a batch's bank file could import its return, leaving out the optional account column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+from deviation_helpers import person, ready_case
+from factories import COUNTY, make_case
+from insider_kit import entries_but_refusals, refusals_of
+from sqlalchemy import func, select
+
+from verifier.audit.models import AuditEntry
+from verifier.payments.models import AccountClearance, BankReturn
+from verifier.store.tables import Case, Member
+
+REFUSAL = "与本户成员存在回避关系"
+SHOWN = "回避：因与本户成员存在回避关系被拒绝办理"  # the refusal's label wherever an entry is listed
+
+
+def _member(ctx, case_id: str, head: bool = True) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """(household id, member id, the member's ID number in clear)."""
+    with ctx.db.read() as session:
+        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+        member = session.scalars(select(Member).where(Member.household_id == household,
+                                                      (Member.relation == "head") if head else
+                                                      (Member.relation != "head")).order_by(Member.id)).first()
+        return household, member.id, ctx.vault.open(member.id_number_enc, "member.id_number")
+
+
+def _declare(client, headers, *id_numbers: str) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/recusal/mine", headers=headers,
+                    json={"entries": [{"relation": "other", "id_number": n} for n in id_numbers]})
+    assert r.status_code == 200, r.text
+
+
+def test_a_refusal_is_not_in_the_case_history_nor_the_household_file(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    users.add("kin", "town_clerk", counties=(COUNTY,))
+    users.add("clerk2", "town_clerk", counties=(COUNTY,))
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    case_id = make_case(ctx, stage="received")
+    household, _, relative = _member(ctx, case_id)
+    _declare(client, users.headers("kin"), relative)
+    r = client.post(f"/api/cases/{case_id}/screening", headers=users.headers("kin"),
+                    json={"decision": "pass", "reason": ""})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["screening"]
+    # a household-level refusal too (a merge into another household)
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    _declare(client, users.headers("sup"), relative)
+    other_household, _, _ = _member(ctx, make_case(ctx))
+    r = client.post(f"/api/households/{other_household}/merge", headers=users.headers("sup"),
+                    json={"from_household_id": household, "reason": "合户"})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert [e["subject"] for e in refusals_of(ctx, users.ids["sup"])] == [household]
+
+    r = client.get(f"/api/cases/{case_id}", headers=users.headers("clerk2"))
+    assert r.status_code == 200, r.text
+    assert "recusal.refused" not in r.text and users.ids["kin"] not in r.text
+    assert r.json()["history"], r.text  # the history is there (the case's creation), without the refusal
+    r = client.get(f"/api/households/{household}/file", headers=users.headers("rev"))
+    assert r.status_code == 200, r.text
+    assert "recusal.refused" not in r.text and users.ids["sup"] not in r.text
+    pages = Pages(client, users)
+    for who in ("clerk2", "rev"):
+        pages.login(who)
+        case_page = pages.get(f"/cases/{case_id}").text
+        assert SHOWN not in case_page
+        assert SHOWN not in pages.get(f"/households/{household}").text
+    # the county reviewer still finds both in the audit log and the refusals' page
+    pages.login("rev")
+    assert pages.get("/audit?action=recusal.refused").text.count(SHOWN) >= 2
+    assert "kin" in pages.get("/recusal-refusals").text
+
+
+def test_the_preparers_family_case_is_left_out_without_saying_why_to_others(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    person(ctx, users, "kin", "insurer_claims")
+    users.add("fin", "finance", counties=(COUNTY,))
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    father, other = ready_case(ctx), ready_case(ctx)
+    _declare(client, users.headers("kin"), _member(ctx, father)[2])
+    r = client.post("/api/payment-batches", headers=users.headers("kin"),
+                    json={"county_code": COUNTY, "case_ids": [father, other]})
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    # the preparer is told, neutrally
+    assert [(s["case_id"], s["reason"]) for s in batch["skipped"]] == [(father, "须由其他经办人制单")]
+    assert "回避" not in json.dumps(batch, ensure_ascii=False)
+    # the batch's creation entry (read by six roles) does not list the case; the refusal keeps the truth
+    with ctx.db.read() as session:
+        created = json.loads(session.scalar(select(AuditEntry.entry).where(
+            AuditEntry.subject == batch["id"], AuditEntry.action == "payment_batch.create")))["payload"]
+    assert created["skipped"] == [] and father not in json.dumps(created)
+    assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("batch_prepare", father)]
+    with ctx.db.read() as session:
+        number = session.scalar(select(Case.number).where(Case.id == father))
+    pages = Pages(client, users)
+    for who in ("fin", "rev"):
+        pages.login(who)
+        page = pages.get(f"/payments/{batch['id']}").text
+        main = page.split("<main", 1)[-1]
+        assert number not in main and "回避" not in main and "制单时未列入" not in main, main[main.find(number) - 300:][:600]
+    # his family's case alone: refused, neutrally
+    r = client.post("/api/payment-batches", headers=users.headers("kin"),
+                    json={"county_code": COUNTY, "case_ids": [father]})
+    assert r.status_code == 422 and "须由其他经办人制单" in r.text and "回避" not in r.text, r.text
+
+
+def test_attack_a_reviewer_clears_the_shared_account_of_his_brothers_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from insider_kit import head_of
+
+    shared = "6217998877665544332"
+    first, second = ready_case(ctx), ready_case(ctx)
+    users.add("sup1", "insurer_supervisor", counties=(COUNTY,))
+    users.add("sup2", "insurer_supervisor", counties=(COUNTY,))
+    users.add("kin", "county_reviewer", counties=(COUNTY,))
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    for case_id in (first, second):
+        r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup1"), json={
+            "account_name": head_of(client, users.headers("sup1"), case_id), "bank": "农村商业银行",
+            "account_number": shared, "reason": "换卡"})
+        assert r.status_code == 201, r.text
+        r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
+        assert r.status_code == 200, r.text
+    _declare(client, users.headers("kin"), _member(ctx, second)[2])
+    [group] = client.get("/api/shared-accounts", headers=users.headers("rev")).json()["items"]
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/shared-accounts/{group['account']}/clear", headers=users.headers("kin"),
+                    json={"note": "两户均由监护人代收，已核实"})
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert entries_but_refusals(ctx) == before
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(AccountClearance)) == 0
+    assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["account_clear"]
+    r = client.post(f"/api/shared-accounts/{group['account']}/clear", headers=users.headers("rev"),
+                    json={"note": "两户均由监护人代收，已核实"})
+    assert r.status_code == 200, r.text
+
+
+def test_a_move_in_another_county_is_not_found_and_leaves_no_refusal(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("far", "insurer_supervisor", counties=("340999",))
+    case_id = make_case(ctx)
+    household, member_id, relative = _member(ctx, case_id, head=False)
+    _declare(client, users.headers("far"), relative)
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/households/{household}/members/{member_id}/move", headers=users.headers("far"),
+                    json={"reason": "分户", "new_household": True})
+    assert r.status_code == 404, r.text
+    assert refusals_of(ctx, users.ids["far"]) == [] and entries_but_refusals(ctx) == before
+
+
+def test_a_move_at_half_past_midnight_on_new_years_day_counts_in_the_new_year(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Beijing 1 January 00:30 is 31 December 16:30 in UTC: the move is of the new year, the year of the case."""
+    from verifier.accounts.auth import principal_of
+    from verifier.households.models import HouseholdChange
+    from verifier.recusal import guard
+    from verifier.recusal.models import StaffTie
+    from verifier.store.tables import User
+
+    case_id = make_case(ctx, stage="checked")
+    household, member_id, relative = _member(ctx, case_id, head=False)
+    other = make_case(ctx, stage="checked")
+    elsewhere, _, _ = _member(ctx, other)
+    with ctx.db.begin() as session:
+        uid = session.scalar(select(User.id).order_by(User.id).limit(1))
+        year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
+        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=elsewhere))
+        session.add(HouseholdChange(id="hhc_test_newyear", kind="move", county_code=COUNTY,
+                                    from_household_id=household, to_household_id=elsewhere, member_id=member_id,
+                                    members=[member_id], new_household=False, merged_cases=[], moved_cases=[],
+                                    reason="迁出", changed_by=uid,
+                                    changed_at=datetime(year - 1, 12, 31, 16, 30, tzinfo=UTC)))
+        session.add(StaffTie(id="tie_test_newyear", user_id=uid, relation="other",
+                             id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
+                             id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
+                             declared_at=datetime(year, 1, 1, tzinfo=UTC)))
+    with ctx.db.read() as session:
+        me = principal_of(session.get(User, uid))
+        assert guard.recused_cases(session, me, [case_id]) == {case_id: household}
+    with ctx.db.begin() as session:  # a minute before midnight in Beijing: the year before, no longer a tie
+        session.execute(HouseholdChange.__table__.update().where(HouseholdChange.id == "hhc_test_newyear").values(
+            changed_at=datetime(year - 1, 12, 31, 15, 59, tzinfo=UTC)))
+    with ctx.db.read() as session:
+        me = principal_of(session.get(User, uid))
+        assert guard.recused_cases(session, me, [case_id]) == {}
+
+
+def test_attack_finance_downloads_the_bank_file_then_writes_the_answer_without_accounts(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The return's account column is optional: who took the bank file (knows what was sent) does not also write
+    what the bank answered."""
+    from web.pagekit import Pages
+
+    cases = [ready_case(ctx)]
+    for name, role in (("claims1", "insurer_claims"), ("fin1", "finance"), ("fin2", "finance"),
+                       ("fin3", "finance")):
+        person(ctx, users, name, role)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": cases})
+    bid = r.json()["id"]
+    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
+    assert client.post(f"/api/payment-batches/{bid}/release", headers=users.headers("fin1")).status_code == 200
+    bank = client.get(f"/api/payment-batches/{bid}/bank-file", headers=users.headers("fin2"))
+    assert bank.status_code == 200
+    refs = [row[0] for row in csv.reader(io.StringIO(bank.content.decode("utf-8")))][1:]
+    out = io.StringIO()
+    csv.writer(out).writerows([["reference", "status", "bank_reference", "reason"], [refs[0], "failed", "", "账户异常"]])
+    body = {"file": ("r.csv", out.getvalue().encode(), "text/csv")}
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/payment-batches/{bid}/bank-return", headers=users.headers("fin2"), files=body)
+    assert r.status_code == 422 and "银行文件由您下载" in r.text, r.text
+    assert entries_but_refusals(ctx) == before
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(BankReturn)) == 0
+    # the batch page offers fin2 no import form, and says why
+    pages = Pages(client, users)
+    pages.login("fin2")
+    page = pages.get(f"/payments/{bid}").text
+    assert "您下载了本批次的银行文件" in page and f'action="/payments/{bid}/bank-return"' not in page
+    # fin3 neither released nor downloaded it: imports it
+    r = client.post(f"/api/payment-batches/{bid}/bank-return", headers=users.headers("fin3"), files=body)
+    assert r.status_code in (200, 201), r.text
