@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from sampling_helpers import INSURER_SECRET, make_population
+from sampling_helpers import make_population
 from factories import make_case
 
 from verifier.sampling import replay as replays
