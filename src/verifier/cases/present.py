@@ -181,8 +181,11 @@ _SUBJECTS = union_all(
     select(_CASE_ID.label("subject")),
     select(_referral.c.import_id).where(_referral.c.case_id == _CASE_ID, _referral.c.import_id.is_not(None)),
     select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
+# Written into the statement, not bound: the statement keeps its one parameter (the case) and its plan.
+assert REFUSED.replace(".", "").isalnum()
+_REFUSED = literal_column(f"'{REFUSED}'")
 _HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
-                    .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != REFUSED).order_by(_entry.c.idx))
+                    .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != _REFUSED).order_by(_entry.c.idx))
 # The case's uploaded files' kinds and capture times, for the checks' photo findings (domain/photo_times.py).
 _EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
                      .where(_evidence.c.case_id == _CASE_ID))
