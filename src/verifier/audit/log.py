@@ -127,11 +127,18 @@ def append(
 
     `county_code` names the county the entry concerns (None: no county); when not given it is derived.
     """
+    item = _item(actor, role, action, subject, payload, contract_hash, county_code)
+    return append_many(session, [item], clock=clock)[0]
+
+
+def _item(actor: str, role: str, action: str, subject: str, payload: dict[str, Any], contract_hash: str | None,
+          county_code: str | None | Derived) -> dict[str, Any]:
+    """`append`'s keyword arguments as one of `append_many`'s entries (no `county_code` key: derived)."""
     item: dict[str, Any] = {"actor": actor, "role": role, "action": action, "subject": subject, "payload": payload,
-            "contract_hash": contract_hash}
+                            "contract_hash": contract_hash}
     if county_code is not DERIVED:
         item["county_code"] = county_code
-    return append_many(session, [item], clock=clock)[0]
+    return item
 
 
 def append_at_commit(
@@ -153,10 +160,7 @@ def append_at_commit(
     server runs after it, not for a round trip and the process's work as `append` holds it. The writes deferred
     before it whose counts are yet to be judged are sent first (one round trip, where `append` sent them with its
     lock of the head). The log holds the same bytes either way. On SQLite, `append`."""
-    item: dict[str, Any] = {"actor": actor, "role": role, "action": action, "subject": subject, "payload": payload,
-                            "contract_hash": contract_hash}
-    if county_code is not DERIVED:
-        item["county_code"] = county_code
+    item = _item(actor, role, action, subject, payload, contract_hash, county_code)
     if session.get_bind().dialect.driver != "psycopg":
         append_many(session, [item], clock=clock)
         return
