@@ -88,3 +88,22 @@ def refusals_of(ctx: Any, actor: str) -> list[dict[str, Any]]:
         rows = session.execute(select(AuditEntry.subject, AuditEntry.entry, AuditEntry.county_code).where(
             AuditEntry.action == "recusal.refused", AuditEntry.actor == actor).order_by(AuditEntry.idx)).all()
     return [{"subject": s, "county_code": c, **json.loads(e)["payload"]} for s, e, c in rows]
+
+
+def household_member(ctx: Any, case_id: str, head: bool = True) -> tuple[str, str, str]:
+    """(household id, member id, the member's ID number in clear): the case's head, or another member."""
+    from verifier.store.tables import Case, Member
+
+    with ctx.db.read() as session:
+        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+        member = session.scalars(select(Member).where(Member.household_id == household,
+                                                      (Member.relation == "head") if head else
+                                                      (Member.relation != "head")).order_by(Member.id)).first()
+        return household, member.id, ctx.vault.open(member.id_number_enc, "member.id_number")
+
+
+def declare_ties(client: Any, headers: dict[str, str], *id_numbers: str) -> None:
+    """The caller declares these ID numbers as relatives (回避申报, through the API)."""
+    r = client.post("/api/recusal/mine", headers=headers,
+                    json={"entries": [{"relation": "other", "id_number": n} for n in id_numbers]})
+    assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case
-from insider_kit import entries_but_refusals, refusals_of
+from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
 from sqlalchemy import func, select
 
 from verifier.notices.models import Notice, Objection, VillageFile
@@ -22,22 +22,6 @@ from verifier.payments.models import PaymentBatch, PaymentItem
 from verifier.store.tables import Case, Determination, Member
 
 REFUSAL = "与本户成员存在回避关系"
-
-
-def _member(ctx, case_id: str, head: bool = True) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
-    """(household id, member id, the member's ID number in clear): the head, or another member."""
-    with ctx.db.read() as session:
-        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
-        member = session.scalars(select(Member).where(Member.household_id == household,
-                                                      (Member.relation == "head") if head else
-                                                      (Member.relation != "head")).order_by(Member.id)).first()
-        return household, member.id, ctx.vault.open(member.id_number_enc, "member.id_number")
-
-
-def _declare(client, headers, *id_numbers: str) -> None:  # type: ignore[no-untyped-def]
-    r = client.post("/api/recusal/mine", headers=headers,
-                    json={"entries": [{"relation": "other", "id_number": n} for n in id_numbers]})
-    assert r.status_code == 200, r.text
 
 
 def _count(ctx, model, *where) -> int:  # type: ignore[no-untyped-def]
@@ -57,7 +41,7 @@ def test_attack_a_clerk_probes_ten_cases_and_leaves_ten_entries(ctx, client, use
     users.add("far", "county_reviewer", counties=("340000",))
     users.add("aud", "auditor", counties=(COUNTY,))
     cases = [make_case(ctx, stage="received") for _ in range(10)]
-    _declare(client, users.headers("probe"), *[_member(ctx, c)[2] for c in cases])
+    declare_ties(client, users.headers("probe"), *[household_member(ctx, c)[2] for c in cases])
     before = entries_but_refusals(ctx)
     for case_id in cases:  # screening each of them (初筛): refused, every time, naming no one
         r = client.post(f"/api/cases/{case_id}/screening", headers=users.headers("probe"),
@@ -114,7 +98,7 @@ def test_attack_a_clerk_records_the_objection_to_her_sisters_case(ctx, client, u
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     users.add("kin", "town_clerk", counties=(COUNTY,))
     notice_id, cases = _noticed(ctx, client, users)
-    _declare(client, users.headers("kin"), _member(ctx, cases[1])[2])
+    declare_ties(client, users.headers("kin"), household_member(ctx, cases[1])[2])
     today, before = ctx.clock.today().isoformat(), entries_but_refusals(ctx)
     r = client.post(f"/api/notices/{notice_id}/objections", headers=users.headers("kin"),
                     json={"case_id": cases[1], "received_on": today, "summary": "反映该户有经营收入"})
@@ -136,7 +120,7 @@ def test_attack_a_reviewer_photographs_the_wall_of_a_notice_listing_his_brother(
     users.add("kin", "county_reviewer", counties=(COUNTY,))
     users.add("rev2", "county_reviewer", counties=(COUNTY,))
     notice_id, cases = _noticed(ctx, client, users)
-    _declare(client, users.headers("kin"), _member(ctx, cases[0])[2])
+    declare_ties(client, users.headers("kin"), household_member(ctx, cases[0])[2])
     photo = {"file": ("公示张贴.jpg", wall_photo(ctx.clock.today()), "image/jpeg")}
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/notices/{notice_id}/photos", headers=users.headers("kin"), files=photo)
@@ -152,7 +136,7 @@ def test_attack_a_clerk_closes_the_notice_listing_her_mother(ctx, client, users,
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     users.add("kin", "town_clerk", counties=(COUNTY,))
     notice_id, cases = _noticed(ctx, client, users)
-    _declare(client, users.headers("kin"), _member(ctx, cases[0])[2])
+    declare_ties(client, users.headers("kin"), household_member(ctx, cases[0])[2])
     clock.advance(days=8)  # the period is over, no objection
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/notices/{notice_id}/close", headers=users.headers("kin"))
@@ -179,7 +163,7 @@ def test_attack_claims_prepares_the_batch_that_pays_his_father(ctx, client, user
     person(ctx, users, "kin", "insurer_claims")
     person(ctx, users, "claims2", "insurer_claims")
     father, other = ready_case(ctx), ready_case(ctx)
-    _declare(client, users.headers("kin"), _member(ctx, father)[2])
+    declare_ties(client, users.headers("kin"), household_member(ctx, father)[2])
     # his family's case alone: nothing to pay, refused, nothing written, on record
     before = entries_but_refusals(ctx)
     r = client.post("/api/payment-batches", headers=users.headers("kin"),
@@ -210,8 +194,8 @@ def test_attack_a_colleague_moves_the_relative_out_and_the_supervisor_then_confi
     users.add("mover", "insurer_supervisor", counties=(COUNTY,))
     users.add("sup3", "insurer_supervisor", counties=(COUNTY,))
     case_id = make_case(ctx, stage="checked")
-    household, member_id, relative = _member(ctx, case_id, head=False)
-    _declare(client, users.headers("kin"), relative)
+    household, member_id, relative = household_member(ctx, case_id, head=False)
+    declare_ties(client, users.headers("kin"), relative)
     r = client.post(f"/api/households/{household}/members/{member_id}/move", headers=users.headers("mover"),
                     json={"reason": "分户", "new_household": True})
     assert r.status_code in (200, 201), r.text
@@ -236,9 +220,9 @@ def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None: 
     from verifier.store.tables import User
 
     case_id = make_case(ctx, stage="checked")
-    household, member_id, relative = _member(ctx, case_id, head=False)
+    household, member_id, relative = household_member(ctx, case_id, head=False)
     other = make_case(ctx, stage="checked")
-    elsewhere, _, _ = _member(ctx, other)
+    elsewhere, _, _ = household_member(ctx, other)
     with ctx.db.begin() as session:
         uid = session.scalar(select(User.id).order_by(User.id).limit(1))
         year = session.scalar(select(Case.contract_year).where(Case.id == case_id))

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case
-from insider_kit import entries_but_refusals, refusals_of
+from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -29,22 +29,6 @@ REFUSAL = "与本户成员存在回避关系"
 SHOWN = "回避：因与本户成员存在回避关系被拒绝办理"  # the refusal's label wherever an entry is listed
 
 
-def _member(ctx, case_id: str, head: bool = True) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
-    """(household id, member id, the member's ID number in clear)."""
-    with ctx.db.read() as session:
-        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
-        member = session.scalars(select(Member).where(Member.household_id == household,
-                                                      (Member.relation == "head") if head else
-                                                      (Member.relation != "head")).order_by(Member.id)).first()
-        return household, member.id, ctx.vault.open(member.id_number_enc, "member.id_number")
-
-
-def _declare(client, headers, *id_numbers: str) -> None:  # type: ignore[no-untyped-def]
-    r = client.post("/api/recusal/mine", headers=headers,
-                    json={"entries": [{"relation": "other", "id_number": n} for n in id_numbers]})
-    assert r.status_code == 200, r.text
-
-
 def test_a_refusal_is_not_in_the_case_history_nor_the_household_file(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 
@@ -52,16 +36,16 @@ def test_a_refusal_is_not_in_the_case_history_nor_the_household_file(ctx, client
     users.add("clerk2", "town_clerk", counties=(COUNTY,))
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     case_id = make_case(ctx, stage="received")
-    household, _, relative = _member(ctx, case_id)
-    _declare(client, users.headers("kin"), relative)
+    household, _, relative = household_member(ctx, case_id)
+    declare_ties(client, users.headers("kin"), relative)
     r = client.post(f"/api/cases/{case_id}/screening", headers=users.headers("kin"),
                     json={"decision": "pass", "reason": ""})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
     assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["screening"]
     # a household-level refusal too (a merge into another household)
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))
-    _declare(client, users.headers("sup"), relative)
-    other_household, _, _ = _member(ctx, make_case(ctx))
+    declare_ties(client, users.headers("sup"), relative)
+    other_household, _, _ = household_member(ctx, make_case(ctx))
     r = client.post(f"/api/households/{other_household}/merge", headers=users.headers("sup"),
                     json={"from_household_id": household, "reason": "合户"})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
@@ -93,7 +77,7 @@ def test_the_preparers_family_case_is_left_out_without_saying_why_to_others(ctx,
     users.add("fin", "finance", counties=(COUNTY,))
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     father, other = ready_case(ctx), ready_case(ctx)
-    _declare(client, users.headers("kin"), _member(ctx, father)[2])
+    declare_ties(client, users.headers("kin"), household_member(ctx, father)[2])
     r = client.post("/api/payment-batches", headers=users.headers("kin"),
                     json={"county_code": COUNTY, "case_ids": [father, other]})
     assert r.status_code == 201, r.text
@@ -137,7 +121,7 @@ def test_attack_a_reviewer_clears_the_shared_account_of_his_brothers_household(c
         assert r.status_code == 201, r.text
         r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
         assert r.status_code == 200, r.text
-    _declare(client, users.headers("kin"), _member(ctx, second)[2])
+    declare_ties(client, users.headers("kin"), household_member(ctx, second)[2])
     [group] = client.get("/api/shared-accounts", headers=users.headers("rev")).json()["items"]
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/shared-accounts/{group['account']}/clear", headers=users.headers("kin"),
@@ -155,8 +139,8 @@ def test_attack_a_reviewer_clears_the_shared_account_of_his_brothers_household(c
 def test_a_move_in_another_county_is_not_found_and_leaves_no_refusal(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     users.add("far", "insurer_supervisor", counties=("340999",))
     case_id = make_case(ctx)
-    household, member_id, relative = _member(ctx, case_id, head=False)
-    _declare(client, users.headers("far"), relative)
+    household, member_id, relative = household_member(ctx, case_id, head=False)
+    declare_ties(client, users.headers("far"), relative)
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/households/{household}/members/{member_id}/move", headers=users.headers("far"),
                     json={"reason": "分户", "new_household": True})
@@ -173,9 +157,9 @@ def test_a_move_at_half_past_midnight_on_new_years_day_counts_in_the_new_year(ct
     from verifier.store.tables import User
 
     case_id = make_case(ctx, stage="checked")
-    household, member_id, relative = _member(ctx, case_id, head=False)
+    household, member_id, relative = household_member(ctx, case_id, head=False)
     other = make_case(ctx, stage="checked")
-    elsewhere, _, _ = _member(ctx, other)
+    elsewhere, _, _ = household_member(ctx, other)
     with ctx.db.begin() as session:
         uid = session.scalar(select(User.id).order_by(User.id).limit(1))
         year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
