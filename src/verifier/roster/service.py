@@ -113,7 +113,7 @@ def categories_in(session: Session, import_id: str, bidxs: Iterable[str]) -> dic
 
 
 def imports(session: Session, principal: Principal) -> list[RosterImport]:
-    stmt = select(RosterImport).order_by(RosterImport.imported_at.desc())
+    stmt = select(RosterImport).order_by(RosterImport.imported_at.desc(), RosterImport.id.desc())
     if principal.counties:
         stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
     return list(session.scalars(stmt.limit(200)))
