@@ -21,9 +21,9 @@ from ..store.tables import CLOSED_STATUSES, Case, Member
 from . import refusals
 from .models import TIES_READ, StaffTie
 
-
 YEARS_BACK = 1
 """A member moved out counts from 1 January of the year before the case's contract year (`_household_indexes`)."""
+
 
 def _ties(session: Session, user_ids: Iterable[str]) -> dict[str, set[str]]:
     """The live declared indexes of each of the users (those with none left out). Read once per user per
