@@ -210,8 +210,9 @@ def test_attack_a_colleague_moves_the_relative_out_and_the_supervisor_then_confi
 
 
 def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None:  # type: ignore[no-untyped-def]
-    """The history reaches back to the year of the household's open case, not for ever: a move in an earlier year
-    is not a tie now."""
+    """The history reaches back to the year before the household's open case, not for ever: a move in December for
+    a case of January (the year whose income the case's check records) still counts, a move two years back is not a
+    tie now."""
     from datetime import UTC, datetime
 
     from verifier.accounts.auth import principal_of
@@ -241,8 +242,16 @@ def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None: 
     with ctx.db.read() as session:
         me = principal_of(session.get(User, uid))
         assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
-    with ctx.db.begin() as session:  # the move a year before the case's contract year
-        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 1, 12, 31, tzinfo=UTC)
+    with ctx.db.begin() as session:  # the move in December of the year before the case's contract year: it counts
+        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 1, 12, 31, 15, 59, tzinfo=UTC)
+    with ctx.db.read() as session:
+        assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
+    with ctx.db.begin() as session:  # on 1 January of the year before, Beijing time: still
+        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 2, 12, 31, 16, 0, tzinfo=UTC)
+    with ctx.db.read() as session:
+        assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
+    with ctx.db.begin() as session:  # a minute earlier, 31 December two years back: no longer
+        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 2, 12, 31, 15, 59, tzinfo=UTC)
     with ctx.db.read() as session:
         assert guard.recused_cases(session, me, [case_id, other]) == {other: elsewhere}
 

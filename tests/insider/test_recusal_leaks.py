@@ -149,7 +149,8 @@ def test_a_move_in_another_county_is_not_found_and_leaves_no_refusal(ctx, client
 
 
 def test_a_move_at_half_past_midnight_on_new_years_day_counts_in_the_new_year(ctx) -> None:  # type: ignore[no-untyped-def]
-    """Beijing 1 January 00:30 is 31 December 16:30 in UTC: the move is of the new year, the year of the case."""
+    """Beijing 1 January 00:30 is 31 December 16:30 in UTC: the move is of the new year. Moves count from 1 January
+    of the year before the case's (`recusal.guard.YEARS_BACK`): that is the midnight that matters."""
     from verifier.accounts.auth import principal_of
     from verifier.households.models import HouseholdChange
     from verifier.recusal import guard
@@ -168,7 +169,7 @@ def test_a_move_at_half_past_midnight_on_new_years_day_counts_in_the_new_year(ct
                                     from_household_id=household, to_household_id=elsewhere, member_id=member_id,
                                     members=[member_id], new_household=False, merged_cases=[], moved_cases=[],
                                     reason="迁出", changed_by=uid,
-                                    changed_at=datetime(year - 1, 12, 31, 16, 30, tzinfo=UTC)))
+                                    changed_at=datetime(year - 2, 12, 31, 16, 30, tzinfo=UTC)))
         session.add(StaffTie(id="tie_test_newyear", user_id=uid, relation="other",
                              id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
                              id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
@@ -176,9 +177,9 @@ def test_a_move_at_half_past_midnight_on_new_years_day_counts_in_the_new_year(ct
     with ctx.db.read() as session:
         me = principal_of(session.get(User, uid))
         assert guard.recused_cases(session, me, [case_id]) == {case_id: household}
-    with ctx.db.begin() as session:  # a minute before midnight in Beijing: the year before, no longer a tie
+    with ctx.db.begin() as session:  # a minute before midnight in Beijing: two years before, no longer a tie
         session.execute(HouseholdChange.__table__.update().where(HouseholdChange.id == "hhc_test_newyear").values(
-            changed_at=datetime(year - 1, 12, 31, 15, 59, tzinfo=UTC)))
+            changed_at=datetime(year - 2, 12, 31, 15, 59, tzinfo=UTC)))
     with ctx.db.read() as session:
         me = principal_of(session.get(User, uid))
         assert guard.recused_cases(session, me, [case_id]) == {}

@@ -25,6 +25,7 @@ from ..clock import SCHEME_TZ, Clock
 from ..contract import FollowupSection
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..payments.models import PaymentItem
+from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import text_search
@@ -166,6 +167,8 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     if not principal.has(*RECORDERS):
         raise Forbidden("只有核查员可以录入回访")
     case = load_case(session, data.case_id, principal, for_update=True)
+    # 回避: a follow-up says whether the risk remains and what the household still needs: not by a relative
+    recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
     items = list(session.execute(
         select(PaymentItem.id, PaymentItem.settled_at, Followup.id.label("followup_id"))
         .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)

@@ -25,6 +25,7 @@ from ..store.tables import Case
 from . import posting, service
 from .models import Notice, Objection
 from .schemas import (
+    LeftOutOut,
     NoticeBrief,
     NoticeIn,
     NoticeItemOut,
@@ -121,8 +122,10 @@ class NoticeController(Controller):
             contract_id=data.contract_id, issuing_body=data.issuing_body, objection_place=data.objection_place,
             objection_phone=data.objection_phone, number=data.number)
         def run(session: Session) -> NoticeOut:
-            notice = service.post_notice(session, req, principal=request.user, clock=ctx.clock)
-            return notice_out(session, notice, ctx.clock.today())
+            posted = service.posted_notice(session, req, principal=request.user, clock=ctx.clock)
+            out = notice_out(session, posted.notice, ctx.clock.today())
+            out.left_out = [LeftOutOut(case_id=c, reason=service.LEFT_OUT) for c in posted.left_out]
+            return out
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
 

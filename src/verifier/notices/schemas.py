@@ -128,6 +128,13 @@ class PostingConfirmationIn(msgspec.Struct, forbid_unknown_fields=True):
     without_dated_photo: bool = False
 
 
+class LeftOutOut(msgspec.Struct):
+    """A case of the village not put on this notice (told to its poster only): `reason` is neutral."""
+
+    case_id: str
+    reason: str
+
+
 class NoticeOut(NoticeBrief):
     issuing_body: str = ""
     objection_place: str = ""
@@ -137,6 +144,7 @@ class NoticeOut(NoticeBrief):
     items: list[NoticeItemOut] = []
     objections: list[ObjectionOut] = []
     posting: PostingOut | None = None
+    left_out: list[LeftOutOut] = []  # in the answer to posting it only
 
 
 class NoticePage(msgspec.Struct):

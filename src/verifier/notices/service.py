@@ -37,6 +37,7 @@ from ..domain import recusal as recusal_rules
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader
@@ -285,9 +286,29 @@ def notice_document(notice: Notice, items: Sequence[NoticeItem] | None = None,
     )
 
 
+LEFT_OUT = "须由其他经办人列入公示"
+"""Why a case is left out of the notice its poster is tied to (回避), told to the poster only: neutral, as a batch's
+preparer is told (`payments.service.PREPARER_RECUSED`)."""
+
+
+@dataclass(frozen=True)
+class Posted:
+    notice: Notice
+    left_out: list[str]  # the cases left for another clerk's notice (回避), told to the poster alone
+
+
 def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, clock: Clock) -> Notice:
+    return posted_notice(session, req, principal=principal, clock=clock).notice
+
+
+def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal, clock: Clock) -> Posted:
     """Gather the village's (or town's) reviewed cases into a notice, render and store its document, and move each
-    case into the notice."""
+    case into the notice.
+
+    回避: a case whose household the poster is a member of, or a declared relative of one, is left out (it stays
+    reviewed, for a notice another clerk posts; the poster dates the notice and so its objection period), told to the
+    poster with the neutral `LEFT_OUT`, on record (`recusal.refused`, step `notice_gather`) in the notice's
+    transaction; refused (422, nothing written, still on record) when nothing else is left."""
     principal.require_county(req.county_code, "county")
     town = req.town.strip()
     village = _blank(req.village)
@@ -324,6 +345,17 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
             raise ValidationFailed.one("village", f"no case of {place} passed village review and awaits a notice")
     else:
         village = None  # a town-wide notice covers every village of the town
+    recused = recusal.recused_cases(session, principal, [c.id for c in candidates])
+    if recused:
+        candidates = [c for c in candidates if c.id not in recused]
+        if not candidates:
+            exc = ValidationFailed.one("village", f"{place}待公示的案件{LEFT_OUT}")
+            for case_id, household in sorted(recused.items()):
+                recusal_refusals.refused(exc, principal, "notice_gather", [household], case_id=case_id, clock=clock)
+            raise exc
+        for case_id, household in sorted(recused.items()):
+            recusal_refusals.record(session, actor=principal.id, role=principal.main_role, step="notice_gather",
+                                    households=[household], case_id=case_id, clock=clock)
 
     reviews = {c.id: latest_review(session, c.id) for c in candidates}
     last_review = max((r.held_on for r in reviews.values() if r is not None), default=None)
@@ -375,7 +407,7 @@ def post_notice(session: Session, req: NoticeRequest, *, principal: Principal, c
                  "cases": [i.case_id for i in items], "households": notice.households, "persons": notice.persons,
                  "total": format_yuan(notice.total), "document_sha256": notice.document_sha256},
     )
-    return notice
+    return Posted(notice, sorted(recused))
 
 
 def close_notice(session: Session, notice_id: str, *, principal: Principal, clock: Clock) -> Notice:

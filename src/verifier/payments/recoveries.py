@@ -209,6 +209,8 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
     """A second person rejects a recorded repayment the bank does not show; it never counts."""
     row, rec = _load_repayment(session, repayment_id, principal)
     role = _second_person(principal, row, "rejects")
+    # 回避: a rejected repayment never counts (the household is asked again for what it paid): not by a relative
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     reason = reason.strip()
     if not reason:
         raise ValidationFailed.one("reason", "required: say why the repayment is not confirmed")

@@ -19,24 +19,46 @@ from ..domain.errors import ValidationFailed
 from ..households.models import HouseholdChange
 from ..store.tables import CLOSED_STATUSES, Case, Member
 from . import refusals
-from .models import StaffTie
+from .models import TIES_READ, StaffTie
+
+YEARS_BACK = 1
+"""A member moved out counts from 1 January of the year before the case's contract year (`_household_indexes`)."""
 
 
 def _ties(session: Session, user_ids: Iterable[str]) -> dict[str, set[str]]:
+    """The live declared indexes of each of the users (those with none left out). Read once per user per
+    transaction: a request whose steps call several `refuse_*` reads its caller's ties once. Kept on the session's
+    `info` with the transaction it was read in, so a session held across requests (the event loop's, a worker
+    thread's) reads again in the next one; `forget` drops it when a declaration changes within the transaction."""
     users = sorted(set(user_ids))
     if not users:
         return {}
-    out: dict[str, set[str]] = {}
-    for user, bidx in session.execute(select(StaffTie.user_id, StaffTie.id_number_bidx).where(
-            StaffTie.user_id.in_(users), StaffTie.removed_at.is_(None))):
-        out.setdefault(user, set()).add(bidx)
-    return out
+    transaction = session.get_transaction()
+    kept = session.info.get(TIES_READ)  # (the transaction they were read in, user → indexes)
+    known: dict[str, frozenset[str]] = kept[1] if kept is not None and kept[0] is transaction else {}
+    missing = [u for u in users if u not in known]
+    if missing:
+        found: dict[str, set[str]] = {u: set() for u in missing}
+        for user, bidx in session.execute(select(StaffTie.user_id, StaffTie.id_number_bidx).where(
+                StaffTie.user_id.in_(missing), StaffTie.removed_at.is_(None))):
+            found[user].add(bidx)
+        known = {**known, **{u: frozenset(b) for u, b in found.items()}}
+        if transaction is not None:
+            session.info[TIES_READ] = (transaction, known)
+    return {u: set(known[u]) for u in users if known[u]}
+
+
+def forget(session: Session) -> None:
+    """Drop the ties read in this transaction (a declaration or a removal was just written in it)."""
+    session.info.pop(TIES_READ, None)
 
 
 def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[str, set[str]]:
     """Per household, the blind indexes of its members, and of those moved out of it (`household_change`, a move)
-    during the year of its cases: from 1 January of the earliest contract year among its open cases (its latest
-    case's when none is open). Moving the relative out first, by a colleague's hand, does not clear the way."""
+    during the year of its cases or the year before: from 1 January of the year before the earliest contract year
+    among its open cases (its latest case's when none is open). Moving the relative out first, by a colleague's hand,
+    does not clear the way, nor does moving them out in December for a case of January: the year before is the year
+    whose income a case's check records, when the relative was still of the household (`YEARS_BACK`)."""
     households = sorted(set(household_ids))
     out: dict[str, set[str]] = {h: set() for h in households}
     if not households:
@@ -52,7 +74,7 @@ def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[s
         since = _cases_years(session, {h for h, _, _ in left})
         for household, changed_at, bidx in left:
             year = since.get(household)
-            if year is not None and _scheme_year(changed_at) >= year:
+            if year is not None and _scheme_year(changed_at) >= year - YEARS_BACK:
                 out[household].add(bidx)
     return out
 
@@ -122,7 +144,8 @@ def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str
 
 def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *, step: str,
                      case_id: str | None = None, field: str = "recusal", extra_indexes: Iterable[str] = (),
-                     message: str = rules.YOU_ARE_RECUSED, clock: Clock | None = None) -> None:
+                     message: str = rules.YOU_ARE_RECUSED, county_code: str | None = None,
+                     clock: Clock | None = None) -> None:
     """422 (nothing written) when the caller is a member of one of the households or a declared relative of one.
     The refusal is recorded (`refusals.refused`: the step tried, the households refused) once the refused transaction
     has rolled back.
@@ -139,7 +162,7 @@ def refuse_principal(session: Session, principal: Principal, household_ids: Iter
     tied = [h for h, indexes in members.items() if indexes & ties]
     if tied or extra & ties:
         raise refusals.refused(ValidationFailed.one(field, message), principal, step, tied or list(members),
-                               case_id=case_id, clock=clock)
+                               case_id=case_id, county_code=county_code, clock=clock)
 
 
 def refuse_case(session: Session, principal: Principal, case_id: str, *, step: str, field: str = "recusal",

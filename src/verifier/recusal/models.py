@@ -19,6 +19,9 @@ from ..store.base import Base, UtcDateTime
 
 _LIVE = text("removed_at IS NULL")
 _PENDING = text("status = 'pending'")
+TIES_READ = "recusal.ties"
+"""`session.info` key of the declared ties read in the session's current transaction (`recusal/guard._ties`), dropped
+where a declaration changes (`recusal/service.declare`, `recusal/removal.decide_removal`)."""
 RELATION_CODES = ("self", "spouse", "parent", "child", "sibling", "grandparent", "grandchild", "in_law", "other")
 
 

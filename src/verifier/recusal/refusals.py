@@ -30,6 +30,7 @@ ACTION = "recusal.refused"
 READERS = ("county_reviewer", "auditor")
 
 STEPS = (
+    "application",
     "schedule",
     "check",
     "determination",
@@ -37,12 +38,14 @@ STEPS = (
     "screening",
     "village_review",
     "meeting",
+    "notice_gather",
     "notice_posting",
     "notice_photo",
     "notice_close",
     "objection_record",
     "objection_dismiss",
     "recheck",
+    "followup",
     "payee_request",
     "payee_decide",
     "batch_prepare",
@@ -60,26 +63,32 @@ STEPS = (
 
 
 def refused(exc: BaseException, principal: Principal, step: str, households: Iterable[str], *,
-            case_id: str | None = None, officers: Sequence[str] = (), clock: Clock | None = None) -> BaseException:
+            case_id: str | None = None, officers: Sequence[str] = (), county_code: str | None = None,
+            clock: Clock | None = None) -> BaseException:
     """`exc` (the refusal), carrying its trace to append once its transaction has rolled back."""
     assert step in STEPS, step
     tied = sorted(set(households))
     named = list(officers)
     role = principal.main_role
     keep_after_rollback(exc, lambda session: record(session, actor=principal.id, role=role, step=step,
-                                                    households=tied, case_id=case_id, officers=named, clock=clock))
+                                                    households=tied, case_id=case_id, officers=named,
+                                                    county_code=county_code, clock=clock))
     return exc
 
 
 def record(session: Session, *, actor: str, role: str, step: str, households: Sequence[str],
-           case_id: str | None = None, officers: Sequence[str] = (), clock: Clock | None = None) -> int:
+           case_id: str | None = None, officers: Sequence[str] = (), county_code: str | None = None,
+           clock: Clock | None = None) -> int:
     """The audit entry of one refusal: the subject is the case (or the first household) refused; the county is the
-    household's, for the county's reviewers."""
+    household's, for the county's reviewers (`county_code` when there is neither: an application of a household not
+    yet known)."""
     county = None
     if case_id is not None:
         county = session.scalar(select(Case.county_code).where(Case.id == case_id))
     if county is None and households:
         county = session.scalar(select(Household.county_code).where(Household.id == households[0]))
+    if county is None:
+        county = county_code
     payload: dict[str, object] = {"step": step, "households": list(households)}
     if case_id is not None:
         payload["case_id"] = case_id

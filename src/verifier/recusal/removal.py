@@ -20,6 +20,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..store.base import new_id
 from ..store.tables import User
 from ..store.vault import Vault
+from .models import TIES_READ
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bo
     removal.decided_by, removal.decided_at, removal.note = principal.id, now, (note or "").strip() or None
     if confirm:
         row.removed_at, row.removed_by = now, principal.id
+        session.info.pop(TIES_READ, None)  # the ties read in this transaction (recusal/guard.py) are stale now
     session.flush()
     action = kind.confirmed if confirm else kind.refused
     audit.append(session, actor=principal.id, role="admin", action=action, subject=owner.id,

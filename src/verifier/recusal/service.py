@@ -29,7 +29,7 @@ from ..store.base import new_id
 from ..store.paged import fold_search
 from ..store.tables import User
 from ..store.vault import Vault
-from . import removal
+from . import guard, removal
 from .models import StaffTie, StaffTieRemoval
 
 ID_COLUMN = "staff_tie.id_number"
@@ -81,6 +81,7 @@ def declare(session: Session, user_id: str, entries: Sequence[Entry], *, princip
             for (r, idn), b in zip(clean, indexes, strict=True)]
     session.add_all(rows)
     session.flush()
+    guard.forget(session)
     audit.append_many(session, [
         {"actor": principal.id, "role": role, "action": "recusal.declare", "subject": owner.id,
          "payload": {"tie_id": t.id, "user": owner.username, "relation": t.relation, "id_number": mask_id(idn),

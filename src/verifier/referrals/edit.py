@@ -24,6 +24,7 @@ from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.masking import mask_phone
 from ..domain.money import format_yuan
 from ..places import service as places
+from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.tables import CLOSED_STATUSES, Case, Household, Member, Referral
 from ..store.vault import Vault
@@ -80,6 +81,9 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     case = load_case(session, case_id, principal, for_update=True)
     ref = _application(session, case)
     _editable(case)
+    # 回避: correcting the application (its amount, its cause) is entering it: not by a relative of the household
+    recusal.refuse_principal(session, principal, [case.household_id], step="application", case_id=case.id,
+                             clock=clock)
     problems: list[FieldError] = [FieldError(str(k), "unknown field") for k in payload if k not in EDITABLE]
     form_problems = list(form_problems or [])
     id_number = vault.open(ref.id_number_enc, "referral.id_number")

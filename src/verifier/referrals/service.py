@@ -28,6 +28,7 @@ from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..domain.roster import group_for
 from ..places import service as places
+from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..settings import ImportLimits
 from ..store.base import new_id, new_ids
@@ -692,6 +693,21 @@ def import_referral_file(
         return run(session)
 
 
+def _refuse_relative(session: Session, vault: Vault, principal: Principal, county_code: str, id_number: str,
+                     clock: Clock) -> None:
+    """回避: 422 (nothing written, the refusal on record) when the clerk entering the application is the applicant, a
+    declared relative of the applicant, or of a member of the applicant's household in the county (found by the ID
+    number, as `_merge` finds it; a member moved out of it lately counts, `recusal.guard`). Whoever enters it chooses
+    its cause and amount."""
+    if principal.has_ties is False:
+        return
+    applicant = vault.blind_index(id_number, "id_number")
+    households = list(session.scalars(select(Member.household_id).join(Household, Household.id == Member.household_id)
+                                      .where(Member.id_number_bidx == applicant, Household.county_code == county_code)))
+    recusal.refuse_principal(session, principal, households, step="application", field="id_number",
+                             extra_indexes=[applicant], county_code=county_code, clock=clock)
+
+
 def enter_application(
     session: Session,
     *,
@@ -714,6 +730,7 @@ def enter_application(
         errors.append(wrong)
     if errors:
         raise ValidationFailed([FieldError(e.field, e.message) for e in errors])
+    _refuse_relative(session, vault, principal, county_code, row.id_number, clock)
     sightings: list[conflicts.Sighting] = []
     new_cases, merged, touched, refused = _merge(session, vault, county_code, "application", [row],
                                                  contracts,  # type: ignore[arg-type]

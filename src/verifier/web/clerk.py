@@ -260,15 +260,15 @@ class NoticePages(Controller):
                 objection_place=clean(data.get("objection_place")) or None,
                 objection_phone=folded(data.get("objection_phone")) or None, number=clean(data.get("number")) or None)
             with ctx.db.begin() as session:
-                notice = notice_service.post_notice(session, req, principal=request.user, clock=ctx.clock)
-                notice_id = notice.id
+                posted = notice_service.posted_notice(session, req, principal=request.user, clock=ctx.clock)
+                notice_id = posted.notice.id
         except ValidationFailed as exc:
             return _notice_form(request, ctx, form_state(data, exc, NOTICE_FIELDS), status_code=422)
         except InvalidState as exc:
             state = form_state(data, None, NOTICE_FIELDS)
             state.general.append(exc.detail)
             return _notice_form(request, ctx, state, status_code=409)
-        return see_other(f"/notices/{notice_id}", done="notice")
+        return see_other(f"/notices/{notice_id}", done="notice_left_out" if posted.left_out else "notice")
 
     @get("/{notice_id:str}", opt=ANY)
     def show(self, notice_id: Id, ctx: Ctx, request: Req) -> Template:
