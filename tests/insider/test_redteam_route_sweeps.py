@@ -7,7 +7,7 @@ admin), and read by each single role of the county itself.
 
 - Another county: a route naming one of this county's cases, households, notices, batches or users answers exactly as
   for an id that does not exist (same status), no page or file of any route shows a head of household's name, a case
-  number or a case id of this county, and no write (an empty or a confirming form, an empty JSON body) leaves an
+  number or a case id of this county (asked with `county`/`county_code` of this county too), and no write (an empty or a confirming form, an empty JSON body) leaves an
   audit entry.
 - The county's own roles: no page, fragment or download shows a member's full ID number, the household's phone or a
   payee's account number; the one exception is the bank file, which finance sends to the bank.
@@ -118,6 +118,10 @@ def test_attack_another_countys_person_reads_every_route(ctx, client, users, off
             # the route's own ids aside, nothing of the county
             leaked = [s for s in secrets if s in shown.replace(url, "") and s not in ids.values()]
             assert not leaked, (who, url, r.status_code, leaked)
+            if not names_ours:  # a list, export or fragment asked for this county by name
+                asked = f"{url}?county={COUNTY}&county_code={COUNTY}&period=2020&month=2020-06"
+                shown = _text(_get(client, pages, asked, headers))
+                assert not [s for s in secrets if s in shown], (who, asked)
             if names_ours:
                 nothing = _get(client, pages, missing, headers)
                 assert r.status_code == nothing.status_code and r.status_code in (403, 404), (who, url, r.status_code,
