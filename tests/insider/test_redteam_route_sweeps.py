@@ -11,6 +11,7 @@ admin), and read by each single role of the county itself.
   audit entry.
 - The county's own roles: no page, fragment or download shows a member's full ID number, the household's phone or a
   payee's account number; the one exception is the bank file, which finance sends to the bank.
+- The county's own auditor writes nothing through any route.
 - The audit log's entries hold none of them either (its notes are digests, its numbers masked).
 """
 
@@ -215,3 +216,25 @@ def test_the_audit_log_holds_no_full_id_number_phone_or_account(ctx, client, use
                                                                                          AuditEntry.entry))]
     assert len(entries) > 40
     assert [(a, kind) for a, e in entries for value, kind in secret.items() if value in e] == []
+
+
+def test_attack_the_countys_auditor_writes_to_every_route(ctx, client, users, office) -> None:  # type: ignore[no-untyped-def]
+    """An auditor reads everything in their counties and changes nothing: every write of the application, with ids
+    of the county's own cases, notices and batches, leaves no audit entry."""
+    from web.pagekit import Pages
+
+    ids = _ids(ctx, office)
+    users.add("aud", "auditor", counties=(COUNTY,))
+    pages = Pages(client, users)
+    pages.login("aud")
+    headers = users.headers("aud")
+    form = {"confirm": "1", "decision": "pass", "reason": "核实", "note": "核实", "county_code": COUNTY,
+            "case_ids": ids["case_id"]}
+    for url, _, _ in _urls(client, "POST", ids):
+        if url in ("/login", "/logout", "/api/auth/login", "/api/auth/logout"):
+            continue
+        before = _entries(ctx)
+        r = (client.post(url, headers=headers, json={"county_code": COUNTY}) if url.startswith("/api")
+             else pages.post(url, form))
+        after = _entries(ctx)
+        assert after[len(before):] == [], (url, r.status_code, after[len(before):])
