@@ -7,12 +7,12 @@ admin), and read by each single role of the county itself.
 
 - Another county: a route naming one of this county's cases, households, notices, batches or users answers exactly as
   for an id that does not exist (same status), no page or file of any route shows a head of household's name, a case
-  number or a case id of this county (asked with `county`/`county_code` of this county too), and no write (an empty or a confirming form, an empty JSON body) leaves an
-  audit entry.
+  number or a case id of this county (asked with `county`/`county_code` of this county too), and no write (an empty
+  or a confirming form, an empty JSON body) leaves an audit entry.
 - The county's own roles: no page, fragment or download shows a member's full ID number, the household's phone or a
   payee's account number; the one exception is the bank file, which finance sends to the bank.
-- The county's own auditor writes nothing through any route.
 - The audit log's entries hold none of them either (its notes are digests, its numbers masked).
+- The county's own auditor writes nothing through any route.
 """
 
 from __future__ import annotations
