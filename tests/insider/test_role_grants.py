@@ -56,31 +56,34 @@ def test_attack_an_admin_opens_a_puppet_account_with_money_roles_and_confirms_it
         "roles": ["field_officer", "finance", "insurer_claims", "insurer_supervisor", "county_reviewer"]})
     assert r.status_code == 201, r.text
     puppet = r.json()["id"]
-    assert r.json()["roles"] == ["field_officer"]
-    assert r.json()["pending_roles"] == ["county_reviewer", "finance", "insurer_claims", "insurer_supervisor"]
+    # the field officer is a second person too (the notice on the wall): proposed like the money roles
+    assert r.json()["roles"] == []
+    assert r.json()["pending_roles"] == ["county_reviewer", "field_officer", "finance", "insurer_claims",
+                                         "insurer_supervisor"]
     taken = _own_password(client, "puppet")
-    assert client.get("/api/auth/me", headers=taken).json()["roles"] == ["field_officer"]
+    assert client.get("/api/auth/me", headers=taken).json()["roles"] == []
     assert client.get("/api/payment-batches", headers=taken).status_code == 403
     assert client.post("/api/payment-batches/pb_x/approve", headers=taken).status_code == 403
 
     grants = _pending(client, h1, "puppet")
-    assert sorted(g["role"] for g in grants) == ["county_reviewer", "finance", "insurer_claims", "insurer_supervisor"]
+    assert sorted(g["role"] for g in grants) == ["county_reviewer", "field_officer", "finance", "insurer_claims",
+                                                 "insurer_supervisor"]
     finance = next(g for g in grants if g["role"] == "finance")
     # The proposer cannot confirm; the puppet (holding no confirming role) cannot either.
     r = client.post(f"/api/role-grants/{finance['id']}/confirm", headers=h1)
     assert r.status_code == 403 and "proposed" in r.json()["detail"], r.text
     assert client.post(f"/api/role-grants/{finance['id']}/confirm", headers=taken).status_code == 403
-    assert client.get(f"/api/users/{puppet}", headers=h1).json()["roles"] == ["field_officer"]
+    assert client.get(f"/api/users/{puppet}", headers=h1).json()["roles"] == []
 
     # A second admin confirms: from then on the account holds finance, at its next request.
     r = client.post(f"/api/role-grants/{finance['id']}/confirm", headers=users.headers("admin2"))
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
-    assert client.get("/api/auth/me", headers=taken).json()["roles"] == ["field_officer", "finance"]
+    assert client.get("/api/auth/me", headers=taken).json()["roles"] == ["finance"]
     assert client.get("/api/payment-batches", headers=taken).status_code == 200
     # Confirmed once: a second confirmation (say, a replay) is refused.
     assert client.post(f"/api/role-grants/{finance['id']}/confirm", headers=users.headers("admin2")).status_code == 409
     actions = _actions(ctx, puppet)
-    assert actions[0] == "user.add" and actions.count("user.role.propose") == 4
+    assert actions[0] == "user.add" and actions.count("user.role.propose") == 5
     assert actions.count("user.role.confirm") == 1
 
 
@@ -237,7 +240,7 @@ def test_attack_the_command_line_alone_grants_no_money_role_once_two_confirmers_
     r = _cli(env, "users", "grant", "first", "--role", "finance")
     assert r.exit_code == 0 and "待另一位管理员或县级复核员" in r.output, r.output
     listed = _cli(env, "users", "list").output
-    assert "核查员(field_officer)（待确认：财务(finance)）" in listed and "管理员(admin)（待确认：财务(finance)）" in listed
+    assert "（待确认：核查员(field_officer)、财务(finance)）" in listed and "管理员(admin)（待确认：财务(finance)）" in listed
     assert "puppet" in _cli(env, "users", "grants").output
     ctx, client = cli_client(env)
     try:

@@ -11,8 +11,9 @@ told nothing more than before.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from ..audit.canonical import CanonicalError, decode_entry
 from ..audit.models import AuditEntry
 from ..clock import Clock
 from ..store.db import keep_after_rollback
-from ..store.paged import fold_search
+from ..store.paged import Paged, fold_search, page_of_list
 from ..store.tables import Case, Household, User
 
 ACTION = "recusal.refused"
@@ -99,9 +100,17 @@ def record(session: Session, *, actor: str, role: str, step: str, households: Se
                         county_code=county, clock=clock)
 
 
+PROBE_WINDOW = timedelta(days=7)
+PROBE_REFUSALS = 3
+PROBE_HOUSEHOLDS = 2
+"""A person is shown to the county's reviewers and auditors as probing (回避拦截预警) when, within the last
+`PROBE_WINDOW`, they were refused `PROBE_REFUSALS` times or more, or on `PROBE_HOUSEHOLDS` households or more."""
+
+
 @dataclass(frozen=True)
 class PersonRefusals:
-    """One person's refusals: how many, on how many cases or households, by step, and the last."""
+    """One person's refusals: how many, on how many cases or households, by step, and the last; `recent` and
+    `recent_households`: within the last `PROBE_WINDOW` (when the reader's clock was given)."""
 
     user_id: str
     username: str
@@ -110,55 +119,129 @@ class PersonRefusals:
     subjects: int
     steps: list[tuple[str, int]]  # (step code, count), most first
     last_at: datetime
+    recent: int = 0
+    recent_households: int = 0
+
+    @property
+    def probing(self) -> bool:
+        return self.recent >= PROBE_REFUSALS or self.recent_households >= PROBE_HOUSEHOLDS
 
 
-def by_person(session: Session, principal: Principal, *, q: str = "") -> list[PersonRefusals]:
-    """The county reviewers' and auditors' list: per person refused (within the reader's counties), the refusals,
-    most first; `q` narrows it to people whose name or username holds it."""
+@dataclass(frozen=True)
+class Refusal:
+    """One refusal of a person, for the page filtered to them."""
+
+    at: datetime
+    step: str
+    case_id: str | None
+    households: int
+
+
+@dataclass(frozen=True)
+class RefusalPage:
+    """The page of the list asked for; `person` and `refusals`: the one person it was filtered to (or None)."""
+
+    people: Paged[PersonRefusals]
+    person: PersonRefusals | None = None
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def _rows(session: Session, principal: Principal, *, actor: str | None = None,
+          since: datetime | None = None) -> list[Any]:
     stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time).where(
         AuditEntry.action == ACTION)
     if principal.counties:
         stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
-    rows = session.execute(stmt.order_by(AuditEntry.idx)).all()
+    if actor is not None:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if since is not None:
+        stmt = stmt.where(AuditEntry.time >= since)
+    return list(session.execute(stmt.order_by(AuditEntry.idx)).all())
+
+
+def _tally(session: Session, rows: Sequence[Any], *, q: str = "", now: datetime | None = None
+           ) -> list[PersonRefusals]:
     if not rows:
         return []
     people = {u.id: u for u in session.scalars(select(User).where(User.id.in_({r.actor for r in rows})))}
     text = fold_search(q).casefold()
+    since = now - PROBE_WINDOW if now is not None else None
     found: dict[str, _Tally] = {}
     for actor, subject, entry, time in rows:
         user = people.get(actor)
         name, username = (user.display_name, user.username) if user is not None else (actor, actor)
         if text and text not in fold_search(name).casefold() and text not in username.casefold():
             continue
-        found.setdefault(actor, _Tally(name, username, time)).add(subject, _step_of(entry), time)
+        payload = _payload_of(entry)
+        found.setdefault(actor, _Tally(name, username, time)).add(
+            subject, payload, time, recent=since is not None and time >= since)
     return sorted((t.out(actor) for actor, t in found.items()), key=lambda p: (-p.count, p.username))
+
+
+def by_person(session: Session, principal: Principal, *, q: str = "", now: datetime | None = None
+              ) -> list[PersonRefusals]:
+    """The county reviewers' and auditors' list: per person refused (within the reader's counties), the refusals,
+    most first; `q` narrows it to people whose name or username holds it; `now` counts the recent ones."""
+    return _tally(session, _rows(session, principal), q=q, now=now)
+
+
+def refusal_page(session: Session, principal: Principal, *, q: str = "", person: str = "", page: int = 1,
+                 page_size: int = 50, now: datetime | None = None) -> RefusalPage:
+    """A page of `by_person`; with `person` (a username) only that person, with each of their refusals, newest
+    first (nobody of that username within the reader's counties: an empty list)."""
+    if not person:
+        return RefusalPage(people=page_of_list(by_person(session, principal, q=q, now=now), page, page_size))
+    user_id = session.scalar(select(User.id).where(User.username == person))
+    rows = _rows(session, principal, actor=user_id) if user_id is not None else []
+    people = _tally(session, rows, now=now)
+    refusals = [Refusal(at=time, step=str(p.get("step", "")),
+                        case_id=str(p["case_id"]) if p.get("case_id") else None,
+                        households=len(p.get("households") or ()))
+                for _, _, entry, time in reversed(rows) for p in [_payload_of(entry)]]
+    return RefusalPage(people=page_of_list(people, 1, page_size), person=people[0] if people else None,
+                       refusals=refusals)
+
+
+def probing(session: Session, principal: Principal, now: datetime) -> list[PersonRefusals]:
+    """The people the reader's home page warns of: refused `PROBE_REFUSALS` times or on `PROBE_HOUSEHOLDS`
+    households within the last `PROBE_WINDOW`, in the reader's counties; most recent refusals first."""
+    rows = _rows(session, principal, since=now - PROBE_WINDOW)
+    return sorted((p for p in _tally(session, rows, now=now) if p.probing),
+                  key=lambda p: (-p.recent, -p.recent_households, p.username))
 
 
 class _Tally:
     def __init__(self, name: str, username: str, time: datetime) -> None:
         self.name, self.username, self.last = name, username, time
         self.count = 0
+        self.recent = 0
         self.subjects: set[str] = set()
+        self.recent_households: set[str] = set()
         self.steps: dict[str, int] = {}
 
-    def add(self, subject: str, step: str, time: datetime) -> None:
+    def add(self, subject: str, payload: dict[str, Any], time: datetime, *, recent: bool) -> None:
+        step = str(payload.get("step", ""))
         self.count += 1
         self.subjects.add(subject)
         self.steps[step] = self.steps.get(step, 0) + 1
         self.last = max(self.last, time)
+        if recent:
+            self.recent += 1
+            self.recent_households.update(str(h) for h in payload.get("households") or () if h)
 
     def out(self, actor: str) -> PersonRefusals:
         return PersonRefusals(user_id=actor, username=self.username, display_name=self.name, count=self.count,
                               subjects=len(self.subjects), last_at=self.last,
-                              steps=sorted(self.steps.items(), key=lambda s: (-s[1], s[0])))
+                              steps=sorted(self.steps.items(), key=lambda s: (-s[1], s[0])),
+                              recent=self.recent, recent_households=len(self.recent_households))
 
 
-def _step_of(entry: bytes) -> str:
+def _payload_of(entry: bytes) -> dict[str, Any]:
     try:
         payload = decode_entry(entry).payload
     except CanonicalError:
-        return ""
-    return str(payload.get("step", "")) if isinstance(payload, dict) else ""
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def count(session: Session) -> int:

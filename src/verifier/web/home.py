@@ -30,6 +30,7 @@ from ..http import Ctx, get, post
 from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
 from ..notices.reading import posting_unconfirmed
 from ..payments import one_account
+from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal_service
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
@@ -192,8 +193,11 @@ class HomePage(Controller):
             # Failed village reviews one clerk recorded for eligible households, waiting for a second person
             review_proposals = (review_fail_proposals(session, user) if user.has(*REVIEW_FAIL_CONFIRMERS) else [])
             names = user_names(session, {p["proposed_by"] for p in proposals + review_proposals})
+            # People refused by 回避 again and again lately: a probe of whose kin the households are (recusal/refusals.py)
+            probes = (recusal_refusals.probing(session, user, ctx.clock.now())
+                      if user.has(*recusal_refusals.READERS) else [])
         summary = [(STATUS_LABELS.get(s, s), s, counts.get(s, 0)) for s in STATUS_LABELS if counts.get(s)]
         return page(request, "home.html", cards=cards, summary=summary, today=today, board=board,
                     roles=list(user.roles), feeds=feeds, proposals=proposals, review_proposals=review_proposals,
                     names=names, shares=shares, share_names=share_names, share_days=HAND_PICKED_DAYS,
-                    flagged=flagged)
+                    flagged=flagged, probes=probes, probe_days=recusal_refusals.PROBE_WINDOW.days)
