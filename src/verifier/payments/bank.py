@@ -196,9 +196,8 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     refuse_bank_file_taker(session, batch, principal)
     # what the bank did with a relative's transfer is not written by that relative (回避): a made-up failure is paid
     # again
-    recusal.refuse_cases(session, principal, list(session.scalars(
-        select(PaymentItem.case_id).where(PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled"))),
-        step="bank_return", clock=clock)
+    recusal.refuse_cases_in(session, principal, select(PaymentItem.case_id).where(
+        PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled"), step="bank_return", clock=clock)
     prior = session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
                                                     BankReturn.file_sha256 == file_sha256))
     if prior is not None:
