@@ -13,7 +13,14 @@ same database (target: at most 3× the plain SQL, i.e. a ratio of 33% or more):
   (latest check of each case in the period) and an INSERT of the same member rows;
 - payment batch: `payments.service.create_batch` over the county's backlog of ready cases (100,000 at --scale 1)
   — against the candidates SELECT (case, determination, check), the INSERT of the items and the UPDATE of the
-  cases. Writes are timed in a transaction rolled back afterwards, so each can be measured more than once.
+  cases. Writes are timed in a transaction rolled back afterwards, so each can be measured more than once;
+- the batch's later steps, with the re-check of its items' payee accounts (`payments/batch_recheck.py`) and the
+  回避 guard: the backlog's batch (100,000 items at --scale 1, or VERIFIER_BENCH_BACKLOG) approved, signed off by
+  the county, released, its bank file downloaded, and its page's reads — each against the plain SQL returning the
+  same rows: the step's own statements (the batch row's UPDATE, the items' count and sum; at release the items'
+  UPDATE and the bank file's rows with their sealed accounts; the bank file's rows; the page's count and first
+  fifty rows) plus one hand-written SELECT of the batch's items whose account is named by another household's case
+  in the window or is a staff member's (what the re-check must find; the data's shared accounts are cleared).
 
 The data comes from `benchmarks/scale_data.py`. SQLite (a file in a temporary directory) by default; set
 VERIFIER_BENCH_DATABASE_URL to run on PostgreSQL (a schema of its own, dropped afterwards).
@@ -316,13 +323,144 @@ def _batch(db: Any, contract: Any, clock: Any) -> Result:
                   "candidates SELECT + INSERT of the items + UPDATE of the cases", target=TARGET)
 
 
+# The items of the batch whose payee account another household's case names in the window, or a staff member's
+# declared account: the rows the re-check looks for, as one plain statement (clearances aside).
+PLAIN_HELD = """
+SELECT i.case_id, c.number, i.payee_account_index FROM payment_item i JOIN relief_case c ON c.id = i.case_id
+WHERE i.batch_id = :b AND i.status = :live AND i.payee_account_index IS NOT NULL AND (
+  EXISTS (SELECT 1 FROM home_check k JOIN relief_case o ON o.id = k.case_id
+          WHERE k.payee_account_index = i.payee_account_index AND k.recorded_at >= :since
+            AND o.household_id <> c.household_id)
+  OR EXISTS (SELECT 1 FROM payee_correction p JOIN relief_case o ON o.id = p.case_id
+             WHERE p.account_index = i.payee_account_index AND p.status = 'approved'
+               AND coalesce(p.decided_at, p.requested_at) >= :since AND o.household_id <> c.household_id)
+  OR EXISTS (SELECT 1 FROM payment_item j JOIN relief_case o ON o.id = j.case_id
+             WHERE j.payee_account_index = i.payee_account_index AND j.status <> 'cancelled'
+               AND j.created_at >= :since AND o.household_id <> c.household_id)
+  OR EXISTS (SELECT 1 FROM staff_account s WHERE s.account_index = i.payee_account_index AND s.removed_at IS NULL))
+ORDER BY i.seq
+"""
+
+
+def _batch_steps(db: Any, vault: Any, contract: Any, clock: Any, shared: int) -> list[Result]:
+    from verifier.accounts.auth import Principal
+    from verifier.payments import batch_list, batch_recheck, one_account, payees, service
+    from verifier.store.paged import PAGE_SIZE
+
+    def who(uid: str, role: str) -> Principal:
+        return Principal(id=uid, username=uid, display_name=uid, roles=(role,), counties=("340223",))
+
+    claims, fin1, fin2 = who("u_claims_b", "insurer_claims"), who("u_fin_b1", "finance"), who("u_fin_b2", "finance")
+    reviewer = who("u_reviewer_b", "county_reviewer")
+    with db.begin() as session:
+        batch_id = service.create_batch(session, county_code="340223", contract_id=contract.id, principal=claims,
+                                        clock=clock).id
+    with db.read() as session:
+        batch = service.get_batch(session, batch_id, claims)
+        n = batch.item_count
+    since = one_account.window_start(clock.today())
+    results: list[Result] = []
+    found: list[Any] = []
+
+    def plain_held(conn: Any, live: str) -> list[Any]:
+        rows = conn.execute(text(PLAIN_HELD), {"b": batch_id, "live": live, "since": since}).all()
+        found.append(len(rows))
+        return rows
+
+    def plain_figures(conn: Any) -> None:
+        conn.execute(text("SELECT count(*), coalesce(sum(amount), 0) FROM payment_item WHERE batch_id = :b "
+                          "AND status = 'pending'"), {"b": batch_id}).one()
+
+    def step(name: str, ours: Any, plain: Any, then: Any, what: str) -> None:
+        ours_s = min(_rolled_back(db, ours) for _ in range(2))
+        base_s = min(_rolled_back(db, plain) for _ in range(2))
+        results.append(Result(f"batch.{name}", n, "items", ours_s, base_s, what, target=TARGET))
+        print(results[-1].line(), flush=True)
+        if then is not None:
+            with db.begin() as session:
+                then(session)
+
+    def approve(session: Session) -> None:
+        service.approve(session, batch_id, principal=fin1, vault=vault, clock=clock)
+
+    def plain_approve(session: Session) -> None:
+        conn = session.connection()
+        plain_held(conn, "pending")
+        plain_figures(conn)
+        conn.execute(text("UPDATE payment_batch SET status = 'approved' WHERE id = :b"), {"b": batch_id})
+
+    step("approve", approve, plain_approve, approve, "UPDATE batch + count/sum of items + held items SELECT")
+
+    def signoff(session: Session) -> None:
+        service.county_signoff(session, batch_id, principal=reviewer, vault=vault, clock=clock)
+
+    def plain_signoff(session: Session) -> None:
+        conn = session.connection()
+        plain_held(conn, "pending")
+        conn.execute(text("UPDATE payment_batch SET status = 'signed_off' WHERE id = :b"), {"b": batch_id})
+
+    step("signoff", signoff, plain_signoff, signoff, "UPDATE batch + held items SELECT")
+
+    def release(session: Session) -> None:
+        service.release(session, batch_id, principal=fin2, vault=vault, clock=clock)
+
+    def plain_release(session: Session) -> None:
+        conn = session.connection()
+        plain_held(conn, "pending")
+        conn.execute(text("UPDATE payment_item SET status = 'sent' WHERE batch_id = :b AND status = 'pending'"),
+                     {"b": batch_id})
+        conn.execute(text("SELECT i.reference, i.payee_name, k.payee_account_enc, i.payee_bank, i.amount "
+                          "FROM payment_item i JOIN home_check k ON k.id = i.payee_check_id WHERE i.batch_id = :b "
+                          "ORDER BY i.seq"), {"b": batch_id}).all()
+        conn.execute(text("UPDATE payment_batch SET status = 'released' WHERE id = :b"), {"b": batch_id})
+
+    step("release", release, plain_release, release,
+         "UPDATE items + the bank file's rows with sealed accounts + UPDATE batch + held items SELECT")
+
+    def download(session: Session) -> None:
+        service.bank_file(session, batch_id, principal=fin1, vault=vault)
+        batch_recheck.refuse_held_accounts(session, service.get_batch(session, batch_id, fin1), "bank file",
+                                           clock.today())
+
+    def plain_download(session: Session) -> None:
+        conn = session.connection()
+        conn.execute(text("SELECT i.reference, i.payee_name, i.payee_bank, i.amount FROM payment_item i "
+                          "WHERE i.batch_id = :b ORDER BY i.seq"), {"b": batch_id}).all()
+        plain_held(conn, "sent")
+
+    step("bank_file", download, plain_download, None, "the bank file's rows + held items SELECT")
+
+    with db.begin() as session:  # back to prepared for the page (the shared accounts' warning is read until release)
+        session.execute(text("UPDATE payment_item SET status = 'pending' WHERE batch_id = :b"), {"b": batch_id})
+        session.execute(text("UPDATE payment_batch SET status = 'signed_off' WHERE id = :b"), {"b": batch_id})
+
+    def page(session: Session) -> None:
+        b = service.get_batch(session, batch_id, fin1)
+        service.batch_out(session, b)
+        batch_list.find_batch_items(session, batch_id, fin1, vault, page=1, page_size=PAGE_SIZE)
+        payees.changed_items(session, batch_id, vault)
+        service.shared_accounts(session, b, vault)
+        batch_recheck.held_items(session, b, clock.today())
+
+    def plain_page(session: Session) -> None:
+        conn = session.connection()
+        conn.execute(text("SELECT count(*) FROM payment_item WHERE batch_id = :b"), {"b": batch_id}).one()
+        conn.execute(text("SELECT * FROM payment_item WHERE batch_id = :b ORDER BY seq LIMIT :n"),
+                     {"b": batch_id, "n": PAGE_SIZE}).all()
+        plain_held(conn, "pending")
+
+    step("page", page, plain_page, None, "count + first page of items + held items SELECT")
+    assert set(found) == {shared * 2} or not shared, found  # each cleared shared account: both its items found
+    return results
+
+
 def run(scale: float = 1.0) -> list[Result]:
     from verifier.clock import FixedClock
     from verifier.store.db import Database
     from verifier.store.vault import Vault
 
     n = max(20_000, int(CASES * scale))
-    backlog = max(2_000, int(BACKLOG * scale))
+    backlog = int(os.environ.get("VERIFIER_BENCH_BACKLOG") or max(2_000, int(BACKLOG * scale)))
     url, drop = _database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"))
     db = Database(url)
     keys = Path(tempfile.mkdtemp(prefix="bench-scale-keys-"))
@@ -338,6 +476,7 @@ def run(scale: float = 1.0) -> list[Result]:
             result = measure()
             print(result.line(), flush=True)
             results.append(result)
+        results += _batch_steps(db, vault, filled.contracts[data.CURRENT_YEAR], clock, filled.shared)
         return []  # printed as they came
     finally:
         db.dispose()

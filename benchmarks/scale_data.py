@@ -8,7 +8,10 @@ confirmed determination from `determined` on, a village review from `reviewed` o
 its county and month) when in a batch, paid or failed, and a follow-up for most payments settled
 more than 25 days ago. On top of the mix, `backlog` cases of county 340223 are
 ready to pay under the current contract (the 100,000-item batch). Rows go in with Core executemany in chunks;
-sealed personal data reuses a few pre-sealed values; no audit entries are written for the generated rows.
+sealed ID numbers reuse a few pre-sealed values; no audit entries are written for the generated rows. Each household
+has its own payee account (sealed, with its blind index on the check and the payment item), except that one backlog
+case in a thousand is paid into the account of another backlog household, an account a county reviewer has cleared
+for the two (`account_clearance`): the batch's account re-check finds them and lets them pass.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Filled:
     cases: int = 0
     rows: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     contracts: dict[int, Any] = field(default_factory=dict)  # year -> Contract
+    shared: int = 0  # backlog accounts shared by two households, cleared
 
 
 def _pick(rng: random.Random, weights: dict[Any, float], k: int) -> list[Any]:
@@ -99,13 +103,16 @@ def fill(engine: Any, vault: Any, n: int, backlog: int, demo_contract: Path, *, 
     """Write the cases; returns what was written (the contracts must already be stored: `contracts`)."""
     from verifier.followups.models import Followup
     from verifier.notices.models import VillageReview
-    from verifier.payments.models import PaymentBatch, PaymentItem
+    from verifier.payments.models import AccountClearance, PaymentBatch, PaymentItem
+    from verifier.payments.one_account import account_index
     from verifier.store.tables import Case, CaseNumberCounter, Check, Determination, Household, Referral, Visit
 
     rng = random.Random(seed)
     filled = Filled(contracts=contracts(demo_contract))
     sealed_ids = [vault.seal(f"34022319{60 + i}0101{i:03d}X", "referral.id_number") for i in range(8)]
-    sealed_accounts = [vault.seal(f"6217{i:015d}", "check.payee_account") for i in range(8)]
+    first_backlog = n - backlog
+    backlog_households: dict[int, tuple[str, str]] = {}  # backlog case's position -> (household, case)
+    clearances: list[dict[str, Any]] = []
     seqs: dict[tuple[str, int], int] = defaultdict(int)
     batches: dict[tuple[str, int, int, str], str] = {}
     batch_rows: dict[str, dict[str, Any]] = {}
@@ -153,8 +160,20 @@ def fill(engine: Any, vault: Any, n: int, backlog: int, demo_contract: Path, *, 
                     "visit_on": TODAY + timedelta(days=rng.randrange(-3, 10)),
                     "due_on": referred + timedelta(days=10), "officer_ids": officers, "vehicle": None,
                     "active": True, "planned_by": "seed", "created_at": created})
+            if i >= first_backlog:
+                backlog_households[i] = (hh_id, case_id)
             if status not in CHECKED:
                 continue
+            owner = i - 500 if i >= first_backlog + 500 and i % 1000 == 7 else i  # a shared account, cleared
+            account_no = f"6217{owner:015d}"
+            account_ix = account_index(vault, account_no)
+            if owner != i:
+                households = sorted({backlog_households[owner][0], hh_id})
+                clearances.append({
+                    "id": f"acl_{i:020x}", "account_index": account_ix, "account_masked": f"****{account_no[-4:]}",
+                    "households": households, "case_ids": sorted({backlog_households[owner][1], case_id}),
+                    "county_code": county, "note": "监护人代收", "cleared_by": "u_reviewer",
+                    "cleared_at": _at(TODAY, 9)})
             visited = min(referred + timedelta(days=rng.randrange(2, 13)), TODAY)
             check_id = f"chk_{stamp:012x}{i:014x}"
             medical = rng.randrange(0, 12_000_000)
@@ -165,7 +184,8 @@ def fill(engine: Any, vault: Any, n: int, backlog: int, demo_contract: Path, *, 
                 "business_net": 0, "property_net": 0, "transfer_net": 0, "productive_costs": 0,
                 "medical_self_paid": medical, "schooling": 0, "disaster_loss": 0, "other_rigid": 0,
                 "stable_income": False, "payee_name": head, "payee_bank": "农村商业银行",
-                "payee_account_enc": sealed_accounts[i % 8], "cross_checks": [], "evidence": [], "note": None,
+                "payee_account_enc": vault.seal(account_no, "check.payee_account"),
+                "payee_account_index": account_ix, "cross_checks": [], "evidence": [], "note": None,
                 "recorded_by": officers[0], "recorded_at": _at(visited, 16), "sent_back_by": None,
                 "sent_back_at": None, "sent_back_reason": None})
             if status not in DETERMINED:
@@ -210,6 +230,7 @@ def fill(engine: Any, vault: Any, n: int, backlog: int, demo_contract: Path, *, 
                 "reference": f"{batch['code']}{batch['item_count']:07d}", "case_id": case_id,
                 "determination_id": det_id, "amount": relief, "payee_name": head, "payee_bank": "农村商业银行",
                 "payee_check_id": check_id, "payee_correction_id": None, "status": ITEM_STATUS[status],
+                "payee_account_index": account_ix,
                 "bank_reference": f"B{i}" if status == "paid" else None,
                 "failure_reason": "账户已冻结" if status == "payment_failed" else None, "return_id": None,
                 "settled_at": _at(settled, 18) if done else None, "settled_on": settled if done else None,
@@ -240,7 +261,10 @@ def fill(engine: Any, vault: Any, n: int, backlog: int, demo_contract: Path, *, 
         for b in batch_rows.values():
             conn.execute(batch_t.update().where(batch_t.c.id == b["id"]).values(item_count=b["item_count"],
                                                                                   total=b["total"]))
+        if clearances:
+            conn.execute(insert(AccountClearance.__table__), clearances)
         conn.execute(insert(CaseNumberCounter.__table__),
                      [{"county_code": c, "year": y, "last_seq": s} for (c, y), s in seqs.items()])
     filled.rows["payment_batch"] = len(batch_rows)
+    filled.rows["account_clearance"] = filled.shared = len(clearances)
     return filled

@@ -262,3 +262,47 @@ def test_every_refused_step_has_a_chinese_name() -> None:
 
     assert set(RECUSAL_STEPS) == set(refusals.STEPS)
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in RECUSAL_STEPS.values())
+
+
+def test_a_batch_step_finds_the_relative_moved_out_of_one_of_its_households(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A batch's 回避 guard (`refuse_cases_in`) looks for the caller's tied households among the batch's cases by the
+    members' index, not case by case: a relative moved out of a household of the batch during its case's year by a
+    colleague still refuses the approval, alone; another finance officer approves it."""
+    from datetime import UTC, datetime
+
+    from verifier.households.models import HouseholdChange
+    from verifier.recusal import guard
+
+    person(ctx, users, "claims1", "insurer_claims")
+    person(ctx, users, "kin", "finance")
+    person(ctx, users, "fin2", "finance")
+    family, other, elsewhere = ready_case(ctx), ready_case(ctx), make_case(ctx, stage="checked")
+    household, member_id, relative = household_member(ctx, family, head=False)
+    target, _, _ = household_member(ctx, elsewhere)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [family, other]})
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+    with ctx.db.begin() as session:  # moved out by a colleague this year, to a household the batch does not pay
+        year = session.scalar(select(Case.contract_year).where(Case.id == family))
+        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=target))
+        session.add(HouseholdChange(id="hhc_batch_left", kind="move", county_code=COUNTY, from_household_id=household,
+                                    to_household_id=target, member_id=member_id, members=[member_id],
+                                    new_household=False, merged_cases=[], moved_cases=[], reason="迁出",
+                                    changed_by=users.ids["claims1"], changed_at=datetime(year, 3, 1, tzinfo=UTC)))
+    declare_ties(client, users.headers("kin"), relative)
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("kin"))
+    assert r.status_code == 422 and REFUSAL in r.text, r.text
+    assert entries_but_refusals(ctx) == before and _count(ctx, PaymentBatch, PaymentBatch.status == "prepared") == 1
+    assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["batch_approve"]
+    # the same answer as asking household by household, and nothing for a batch of other households only
+    from verifier.accounts.auth import principal_of
+    from verifier.payments.models import PaymentItem as Item
+    from verifier.store.tables import User
+
+    with ctx.db.read() as session:
+        me = principal_of(session.get(User, users.ids["kin"]))
+        assert set(guard.recused_cases(session, me, [family, other]).values()) == {household}
+        guard.refuse_cases_in(session, me, select(Item.case_id).where(Item.case_id == other), step="batch_approve")
+    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200

@@ -64,6 +64,24 @@ def test_distinct_accounts_get_no_warning(ctx, client, users) -> None:  # type: 
     assert warning["cases"] == 2
 
 
+def test_an_item_without_an_account_index_is_compared_with_the_indexed_ones(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The warning compares the items' blind indexes; an item sealed before they were kept (index NULL) is opened and
+    indexed on reading, so it still counts beside the indexed items on the same account, and alone it warns of
+    nothing."""
+    from sqlalchemy import update
+
+    from verifier.payments.models import PaymentItem
+
+    old, new = ready_case(ctx, account_number=SHARED), ready_case(ctx, account_number=SHARED)
+    lone = ready_case(ctx, account_number="6217000000000000009")
+    _, bid = _batch(client, users, [])
+    with ctx.db.begin() as s:
+        s.execute(update(PaymentItem).where(PaymentItem.case_id.in_([old, lone])).values(payee_account_index=None))
+    [warning] = client.get(f"/api/payment-batches/{bid}", headers=users.headers("fin1")).json()["shared_accounts"]
+    assert warning["cases"] == 2 and sorted(warning["case_ids"]) == sorted([old, new])
+    assert warning["account_number"].endswith("5678")
+
+
 def _page(client, users, path: str) -> str:  # type: ignore[no-untyped-def]
     token = users.headers("fin1")
     r = client.get(path, headers={**token, "Accept": "text/html"})

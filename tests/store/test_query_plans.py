@@ -190,6 +190,26 @@ def test_the_batch_candidates_are_read_through_the_county_and_status_index(scale
     assert whole_reads(found) == []
 
 
+def test_a_batchs_account_recheck_reads_each_account_through_its_index(scaled: Any) -> None:
+    """Approving a batch re-checks its items' payee accounts (`batch_recheck._suspects`): one statement, each item's
+    account looked up in the checks', changes', items' and staff accounts' indexes, never a whole table; the 回避
+    guard and the re-determination holds read by the batch's items alike."""
+    from verifier.payments import service
+
+    def approve(session: Any) -> None:
+        batch = service.create_batch(session, county_code=COUNTY, contract_id=scaled.contract.id,
+                                     principal=_who("insurer_claims"), clock=scaled.clock)
+        service.approve(session, batch.id, principal=_who("finance"), vault=scaled.vault, clock=scaled.clock)
+
+    found = plans(scaled, approve)
+    recheck = [(sql, nodes) for sql, nodes in found if "staff_account" in sql and "EXISTS" in sql.upper()]
+    assert len(recheck) == 1
+    # (the payee changes and staff accounts are empty here: which of their indexes is the planner's choice)
+    assert {"ix_home_check_payee_account_index", "ix_payment_item_payee_account_index",
+            "ix_payment_item_batch_status"} <= indexes_used(recheck)
+    assert whole_reads(found) == []
+
+
 def test_the_case_detail_reads_every_part_through_an_index(scaled: Any) -> None:
     """`GET /api/cases/{id}`: its one batch of prepared statements, each explained as it is sent. The history's
     subjects are found by the database from the case's referrals and payment items; with the audit log as large as a

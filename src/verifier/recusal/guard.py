@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -181,6 +182,34 @@ def refuse_cases(session: Session, principal: Principal, case_ids: Sequence[str]
     if principal.has_ties is False:
         return
     households = set(session.scalars(select(Case.household_id).where(Case.id.in_(list(case_ids)))))
+    if households:
+        refuse_principal(session, principal, households, step=step, field=field,
+                         message=message or rules.YOU_ARE_RECUSED, clock=clock)
+
+
+def refuse_cases_in(session: Session, principal: Principal, case_ids: Select[Any], *, step: str,
+                    field: str = "recusal", message: str | None = None, clock: Clock | None = None) -> None:
+    """`refuse_cases` for the cases a statement selects (a batch's hundred thousand): the caller's ties are read
+    first, then only the households where one of them is a member or moved out of are looked for among the cases'
+    (by the members' index, not household by household); a household without one cannot be refused."""
+    if principal.has_ties is False:
+        return
+    ties = _ties(session, [principal.id]).get(principal.id)
+    if not ties:
+        return
+    related: set[str] = set()
+    members: list[str] = []
+    for member_id, household in session.execute(select(Member.id, Member.household_id).where(
+            Member.id_number_bidx.in_(sorted(ties)))):
+        members.append(member_id)
+        related.add(household)
+    if members:
+        related.update(session.scalars(select(HouseholdChange.from_household_id).where(
+            HouseholdChange.kind == "move", HouseholdChange.member_id.in_(members))))
+    if not related:
+        return
+    households = set(session.scalars(select(Case.household_id).where(Case.household_id.in_(sorted(related)),
+                                                                     Case.id.in_(case_ids)).distinct()))
     if households:
         refuse_principal(session, principal, households, step=step, field=field,
                          message=message or rules.YOU_ARE_RECUSED, clock=clock)
