@@ -64,6 +64,7 @@ def test_finance_approves_releases_and_reconciles_a_batch(staff, walk, tmp_path:
     desk.follow(f"main a[href='{batch}']")
     shot(desk, "f1-batch-to-approve")
     assert badge(desk) == "待审批"
+    desk.fill({"#approve input[name=confirm]": True})
     assert desk.submit("#approve", expect=r"done=batch_approved") == 1  # a double click: approved once
     assert badge(desk) == "已审批" and "批次已审批" in desk.flash()
 

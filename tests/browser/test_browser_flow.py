@@ -333,9 +333,11 @@ def test_finance_approves_once(staff, flow) -> None:  # type: ignore[no-untyped-
     desk = staff.desk("finance1", start="/payments?todo=approve")
     desk.follow(f"main a[href='{flow['batch']}']")
     stale = desk.second_tab(flow["batch"])
+    assert desk.submit("#approve", blocked=True) == 0  # the fund is committed: the box first
+    desk.fill({"#approve input[name=confirm]": True})
     assert desk.submit("#approve", expect=r"done=batch_approved") == 1
     assert "批次已审批" in desk.flash() and badge(desk) == "已审批"
-    again(stale, "#approve")
+    again(stale, "#approve", confirm=True)
     desk.go(flow["batch"])
     assert badge(desk) == "已审批"
     assert not [p for p in desk.posts + stale.posts if p.endswith("/cancel")]
