@@ -1,0 +1,32 @@
+"""Refusals a clerk reads name a county by its name and a case by its number, never by a code or a stored id."""
+
+from __future__ import annotations
+
+from verifier.web import labels
+from verifier.web import stagelabels as sl
+from verifier.web.payments.batch_page import _numbered
+
+
+def test_payment_refusals_name_the_county(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("claims1", "insurer_claims")  # the pages' app has loaded the demo contract, which names 示范县
+    assert labels.COUNTIES.get("340223") == "示范县"
+    for message, said in [
+        ("no case of county 340223 is ready to pay", "示范县（340223）没有待支付的案件。"),
+        ("nothing to pay in county 340223", "示范县（340223）没有可以支付的案件。"),
+        ("cases of several contracts are ready to pay in county 340223 (a, b): prepare one batch per contract",
+         "示范县（340223）有多个服务合同（a, b）的待支付案件：请按合同分别生成批次。"),
+    ]:
+        assert sl.zh(message) == said
+    assert labels.message_zh("'周文军' is not a field officer of county 340223") == "不是示范县（340223）的核查员"
+    assert (labels.message_zh("no contract covers county 340223 on 2019-05-01")
+            == "2019-05-01 没有覆盖示范县（340223）的服务合同")
+    # a county no contract names keeps its code, said as a county
+    assert sl.zh("nothing to pay in county 999999") == "县（区）999999没有可以支付的案件。"
+
+
+def test_a_batch_refusal_names_the_case_by_its_number() -> None:
+    said = sl.zh("you recorded check chk_01 of case case_01a2, which named a payee other than the one first "
+                 "recorded, and batch P2612 pays it: another finance user must approve it")
+    assert said.startswith("您登记了案件 case_01a2 的重新核查") and "批次 P2612" in said
+    assert _numbered(said, {"case_01a2": "340223-2026-000001"}).startswith("您登记了案件 340223-2026-000001 的重新核查")
+    assert "case_" not in (_numbered(said, {}) or "") and "chk_" not in said
