@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from factories import make_case
+
+from verifier.cases.numbers import numbers_of
 from verifier.web import labels
 from verifier.web import stagelabels as sl
-from verifier.web.payments.batch_page import _numbered
+from verifier.web.common import numbered
 
 
 def test_payment_refusals_name_the_county(pages) -> None:  # type: ignore[no-untyped-def]
@@ -24,9 +27,15 @@ def test_payment_refusals_name_the_county(pages) -> None:  # type: ignore[no-unt
     assert sl.zh("nothing to pay in county 999999") == "县（区）999999没有可以支付的案件。"
 
 
-def test_a_batch_refusal_names_the_case_by_its_number() -> None:
+def test_a_batch_refusal_names_the_case_by_its_number(ctx) -> None:  # type: ignore[no-untyped-def]
     said = sl.zh("you recorded check chk_01 of case case_01a2, which named a payee other than the one first "
                  "recorded, and batch P2612 pays it: another finance user must approve it")
     assert said.startswith("您登记了案件 case_01a2 的重新核查") and "批次 P2612" in said
-    assert _numbered(said, {"case_01a2": "340223-2026-000001"}).startswith("您登记了案件 340223-2026-000001 的重新核查")
-    assert "case_" not in (_numbered(said, {}) or "") and "chk_" not in said
+    case = make_case(ctx, stage="checked")
+    with ctx.db.read() as session:
+        number = numbers_of(session, [case])[case]
+        named = numbered(session, said.replace("case_01a2", case))
+        unknown = numbered(session, said)
+    assert named is not None and named.startswith(f"您登记了案件 {number} 的重新核查")
+    assert unknown is not None and "case_" not in unknown
+    assert "chk_" not in said

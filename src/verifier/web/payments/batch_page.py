@@ -3,7 +3,6 @@ items (and those whose payee was changed), its bank returns."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from litestar.response import Template
@@ -20,19 +19,10 @@ from ...contract_review import reads as contract_reads
 from ...store.paged import fold_search
 from .. import paging
 from .. import stagelabels as sl
-from ..common import Req, page, user_names
+from ..common import Req, numbered, page, user_names
 from ..paging import Pager, page_param
 from ..templating import yuan
 from .roles import PAYEE_EDITORS
-
-
-# A case's stored id in a refusal (案件 case_0174…): the page names the case by its number instead.
-CASE_ID = re.compile(r"\bcase_[0-9a-f]+\b")
-
-
-def _numbered(message: str | None, numbers: dict[str, str]) -> str | None:
-    """`message` with each case's stored id replaced by its number (本案件 when it has none)."""
-    return CASE_ID.sub(lambda m: numbers.get(m.group(0)) or "本案件", message) if message else None
 
 
 def _steps(b: BatchOut) -> list[dict[str, Any]]:
@@ -135,18 +125,17 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
         shared_cases = case_service.cases_by_id(session, [c for a in shared for c in a.case_ids])
         heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
-        said = sl.zh(message) if message else None
+        said = numbered(session, sl.zh(message) if message else None)
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
                                           + [c for a in shared for c in a.case_ids]
-                                          + [s["case_id"] for s in created.get("skipped", [])]
-                                          + CASE_ID.findall(said or ""))
+                                          + [s["case_id"] for s in created.get("skipped", [])])
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
     acts, notes = _actions(b, user, changed, numbers, took_file)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
     return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items, q=q,
                 pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
-                steps=steps, names=names, acts=acts, notes=notes, message=_numbered(said, numbers),
+                steps=steps, names=names, acts=acts, notes=notes, message=said,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 changed=changed, shared=shared, held_accounts=held_accounts, heads=heads, numbers=numbers,
                 split=_split(b), typed=typed or {})
