@@ -136,6 +136,10 @@ def test_the_notice_and_the_drawn_sample_on_a_phone(staff, walk) -> None:  # typ
         phone.follow("main tr:has-text('已抽取样本') a[href^='/sampling/smp_']")
         if SHOTS:
             phone.page.screenshot(path=f"{SHOTS}/round-phone.png", full_page=True)
+            print("a folded and an opened form, px:", phone.page.evaluate("""() => {
+              const d = document.querySelector('details.result-entry'); if (!d) return null;
+              const folded = d.getBoundingClientRect().height; d.open = true;
+              const opened = d.getBoundingClientRect().height; d.open = false; return [folded, opened]; }"""))
         assert phone.page.evaluate(FITS)
         # the counts first, within the first screens; the forms folded
         assert phone.page.locator("#round-summary").bounding_box()["y"] < 844 * 2
