@@ -212,7 +212,7 @@ def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_pa
     assert f"{bad}：有 3 处问题，未导入任何内容" in r.output
     assert "第 3 行，“身份证号”列：校验位应为" in r.output
     assert "第 3 行，“金额”列：不能为负数" in r.output
-    assert "第 4 行，“日期”列：2019-05-01 没有覆盖县（区）340223 的服务合同" in r.output
+    assert "第 4 行，“日期”列：2019-05-01 没有覆盖示范县（340223）的服务合同" in r.output
     good = _referral_file(tmp_path / "good.csv", [
         [a, "张三", "城关镇", "东村", "low_income", "illness", "30000.00", "2020-05-01"],
         [a, "张三", "城关镇", "东村", "low_income", "illness", "12000.00", "2020-05-02"],

@@ -34,6 +34,7 @@ def test_a_double_click_on_approve_approves_once_and_cancel_needs_a_confirmation
     _shot(page, "batch-to-approve.png")
 
     posts.clear()
+    page.check("#approve input[name=confirm]")
     page.dblclick("#approve button[type=submit]")
     page.wait_for_url(url + "?done=batch_approved")
     page.wait_for_load_state("load")

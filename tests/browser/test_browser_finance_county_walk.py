@@ -64,6 +64,7 @@ def test_finance_approves_releases_and_reconciles_a_batch(staff, walk, tmp_path:
     desk.follow(f"main a[href='{batch}']")
     shot(desk, "f1-batch-to-approve")
     assert badge(desk) == "待审批"
+    desk.fill({"#approve input[name=confirm]": True})
     assert desk.submit("#approve", expect=r"done=batch_approved") == 1  # a double click: approved once
     assert badge(desk) == "已审批" and "批次已审批" in desk.flash()
 
@@ -199,8 +200,13 @@ def test_the_reviewer_runs_a_sampling_round_to_its_verdict(staff, walk) -> None:
         # the two commitments wrap inside their table: who committed and when are read without scrolling sideways
         wrap = phone.page.locator("#commitments").evaluate("t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]")
         assert wrap[0] <= wrap[1], wrap
+        # the counts come first; each household's form is folded under its name, opened by its 录入 link
+        assert phone.page.locator("#round-summary").bounding_box()["y"] < 900
         form = phone.page.locator("form[id^='result-']").first
         case = (form.get_attribute("id") or "")[len("result-"):]
+        assert not form.is_visible()
+        phone.page.locator(f"#item-{case} a[href='#result-{case}']").click()
+        assert form.is_visible()
         form.locator("input[name=eligible][value=yes]").check()
         form.locator("input[name=per_capita_income]").fill("3,000")
         form.locator("input[name=relief_amount]").fill("20000")

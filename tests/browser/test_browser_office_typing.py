@@ -85,6 +85,7 @@ def test_a_recheck_and_the_planner_take_amounts_and_days_as_typed(english) -> No
     desk = english("reviewer", "/sampling")
     desk.follow("main tr:has-text('已抽取样本') a[href^='/sampling/smp_']")
     result = "main form[id^='result-']"
+    desk.page.evaluate("() => document.querySelectorAll('details.result-entry').forEach(d => d.open = true)")
     for name in ("per_capita_income", "relief_amount"):
         assert _validity(desk, f"{result} input[name={name}]", TYPED_MONEY) == [True, ""], name
         assert _validity(desk, f"{result} input[name={name}]", "约三千") == [False, MONEY_TITLE], name

@@ -49,7 +49,7 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     assert "200,000.00" in text and len(_item_ids(text)) == 2
 
     pages.as_("fin1", "finance")
-    assert pages.post(url + "/approve").status_code == 303
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 303
     pages.as_("claims1", "insurer_claims")
     r = pages.post(f"{url}/items/{items[0]}/remove", {"reason": "x", "confirm": "yes"})
     assert r.status_code == 409 and "只能在审批前移出明细" in r.text
@@ -71,7 +71,7 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     pages.as_("fin2", "finance")
     r = pages.post(url + "/release", {"confirm": "yes"})
     assert r.status_code == 409 and "不能发放" in r.text
-    assert pages.post(url + "/approve").status_code == 303
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 303
     pages.as_("rev1", "county_reviewer")
     r = pages.post(url + "/signoff", {"opinion": "同意发放", "confirm": "yes"})
     assert r.status_code == 303

@@ -70,8 +70,9 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert "需要（金额达到 200,000.00 元）" in text
     # the preparer sees no approve button, and why
     assert f'action="{url}/approve"' not in text and "四眼原则" in text and "您是本批次的制单人" in text
-    r = pages.post(url + "/approve")
-    assert r.status_code == 403 and "制单人不能审批" in r.text
+    for body in ({"confirm": "yes"}, {}):  # told who may not approve, with or without the box
+        r = pages.post(url + "/approve", body)
+        assert r.status_code == 403 and "制单人不能审批" in r.text
     assert card_count(pages.get("/").text, "待审批批次") == 0  # not theirs to approve
     assert status_of(ctx, a) == "in_batch" and status_of(ctx, c) == "ready_to_pay"
 
@@ -81,7 +82,7 @@ def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: 
     assert url.split("/")[-1] in pages.get("/payments?todo=approve").text
     text = pages.get(url).text
     assert f'action="{url}/approve"' in text
-    r = pages.post(url + "/approve")
+    r = pages.post(url + "/approve", {"confirm": "yes"})
     assert r.status_code == 303 and r.headers["location"] == url + "?done=batch_approved"
     text = pages.get(url + "?done=batch_approved").text
     assert "批次已审批" in text and f'action="{url}/release"' not in text
@@ -224,7 +225,7 @@ def test_creating_a_batch_with_nothing_to_pay_says_why(pages, ctx) -> None:  # t
     pages.as_("claims1", "insurer_claims")
     assert "目前没有待支付的案件" in pages.get("/payments").text
     r = pages.post("/payments", {"county_code": COUNTY})
-    assert r.status_code == 422 and "县（区）340223 没有待支付的案件" in r.text
+    assert r.status_code == 422 and "示范县（340223）没有待支付的案件" in r.text and "县（区）340223" not in r.text
     r = pages.post("/payments", {"county_code": "12"})
     assert r.status_code == 422 and "县（区）代码为 6 位数字" in r.text
 
@@ -244,12 +245,12 @@ def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: i
     assert pages.post("/payments", {"county_code": other_county}).status_code == 404
     for path in (url + "/bank-file", "/cases/" + ours + "/payee"):
         assert pages.get(path).status_code == 403, path
-    assert pages.post(url + "/approve").status_code == 403
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 403
 
     pages.as_("sup1", "insurer_supervisor")
     assert pages.get(f"/cases/{theirs}/payee").status_code == 404
     assert pages.get(f"/cases/{ours}/payee").status_code == 200
-    assert pages.post(url + "/approve").status_code == 403
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 403
 
     pages.as_("fin1", "finance")
     assert pages.get("/fund?contract_id=other-2020").status_code == 404

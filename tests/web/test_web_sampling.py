@@ -357,3 +357,44 @@ def test_rounds_are_found_by_their_name_county_kind_and_period(pages, ctx) -> No
     assert found(COUNTY) == {both, june} and found(june.rsplit("/", 1)[1].upper()) == {june}  # code and id still
     r = pages.get("/sampling", params={"q": "黄山区"})
     assert '没有符合条件的抽样轮次。<a href="/sampling">显示全部轮次</a>' in r.text  # a way back to every round
+
+
+def test_a_drawn_round_reads_on_a_phone_summary_first_searched_and_folded(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    ids = _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "min_rate": "1"}))
+    _commit_and_freeze(pages, url)
+    _reveal_both(pages, url)
+    text = pages.get(url).text
+    sampled = re.findall(r'id="item-(case_\w+)"', text)
+    assert sorted(sampled) == sorted(ids)
+    _recheck(pages, ctx, url, sampled[0])
+    text = pages.get(url).text
+    # the counts before the sample: each town with what is left to re-check there
+    summary = text.split('id="round-summary"')[1].split("</section>")[0]
+    assert text.index('id="round-summary"') < text.index('id="draw-facts"') < text.index('id="sample"')
+    assert "抽样 <strong>6</strong> 户，已复核 <strong>1</strong> 户" in summary and "待录入 <strong>5</strong> 户" in summary
+    assert "城关镇</a> 3 户" in summary and "南山镇</a> 3 户" in summary
+    # one folded form per household still to re-check, none opened (the summary names each)
+    assert text.count('<details class="panel result-entry"') == 5 and 'result-entry" id="entry-' in text
+    assert ' open>' not in text.split('id="to-recheck"')[1].split('id="report"')[0]
+    # searched by the head's name, a number's tail, a town: the rows and the forms narrowed alike
+    with ctx.db.read() as session:
+        from verifier.cases.numbers import numbers_of
+        numbers = numbers_of(session, ids)
+    town_of = {cid: ("城关镇" if i < 3 else "南山镇") for i, cid in enumerate(ids)}
+    target = ids[4]
+    for q in ("南山乙", numbers[target][-3:].lstrip("0") or numbers[target][-1], numbers[target]):
+        found = pages.get(url, params={"q": q}).text
+        assert re.findall(r'id="item-(case_\w+)"', found) == [target], q
+        assert _pending(found) == [target] and "显示 1 / 6 户" in found
+        assert f'id="entry-{target}" open>' in found  # the one form left is opened
+    found = pages.get(url, params={"town": "南山镇"}).text
+    assert sorted(re.findall(r'id="item-(case_\w+)"', found)) == sorted(c for c in ids if town_of[c] == "南山镇")
+    assert '<option value="南山镇" selected>' in found and "显示 3 / 6 户" in found
+    nothing = pages.get(url, params={"q": "无此人"}).text
+    assert "没有符合条件的样本" in nothing and _pending(nothing) == []
+    # a refused form is opened again with what was typed
+    r = post_recheck(pages, ctx, url, {"case_id": target, "eligible": "yes", "per_capita_income": "三千"})
+    assert r.status_code == 422 and f'id="entry-{target}" open>' in r.text

@@ -37,12 +37,18 @@ def test_cancelling_a_batch_needs_a_ticked_confirmation_and_stands_apart(pages, 
         assert status_of(ctx, a) == "in_batch"
     assert "待审批" in pages.get(url).text
 
-    # the finance officer's approval is the main action: one click, no box; a second post is refused, not a cancel
+    # the finance officer's approval commits the fund (undone only by cancelling the batch): it asks first, naming
+    # the items and total; without the box nothing is approved and no money committed; a second post is refused
     pages.as_("fin1", "finance")
     approve = _section(pages.get(url).text, 'id="actions"')
-    assert f'action="{url}/approve"' in approve and "confirm" not in approve.split(f'action="{url}/approve"')[1][:300]
-    assert pages.post(url + "/approve").status_code == 303
-    again = pages.post(url + "/approve")
+    form = approve.split(f'action="{url}/approve"')[1].split("</form>")[0]
+    assert 'name="confirm"' in form and "required" in form and "我已核对本批次 1 笔明细" in form
+    for body in ({}, {"confirm": ""}):
+        r = pages.post(url + "/approve", body)
+        assert r.status_code == 422 and "审批通过后只能撤销整个批次：请先勾选确认框" in r.text, body
+        assert "待审批" in pages.get(url).text and status_of(ctx, a) == "in_batch"
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 303
+    again = pages.post(url + "/approve", {"confirm": "yes"})
     assert again.status_code == 409 and "已审批" in again.text
     assert status_of(ctx, a) == "in_batch" and "已审批" in pages.get(url).text
     r = pages.post(url + "/cancel")
@@ -57,7 +63,7 @@ def test_signoff_and_release_need_their_confirmation(pages, ctx) -> None:  # typ
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     pages.as_("fin1", "finance")
-    assert pages.post(url + "/approve").status_code == 303
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 303
 
     pages.as_("rev1", "county_reviewer")
     form = pages.get(url).text.split(f'action="{url}/signoff"')[1].split("</form>")[0]
@@ -88,7 +94,7 @@ def test_the_case_page_shows_its_payments_and_history_in_chinese(pages, ctx, use
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     pages.as_("fin1", "finance")
-    assert pages.post(url + "/approve").status_code == 303
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 303
     pages.as_("fin2", "finance")
     assert pages.post(url + "/release", {"confirm": "yes"}).status_code == 303
 
@@ -115,7 +121,7 @@ def test_the_audit_page_says_what_an_entry_records_in_chinese(pages, ctx, users)
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     pages.as_("fin1", "finance")
-    assert pages.post(url + "/approve").status_code == 303
+    assert pages.post(url + "/approve", {"confirm": "yes"}).status_code == 303
     with ctx.db.read() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "payment_batch.approve"))
         index, at = entry.idx, entry.time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -235,3 +236,17 @@ def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
 def counties_of(session: Session, user: Principal) -> list[str]:
     """The counties a user may pick from: their own, or every county under a contract when unrestricted."""
     return contract_reads.counties_for(session, user)
+
+
+# A case's stored id in a refusal (案件 case_0174…): a page names the case by its number instead.
+CASE_ID = re.compile(r"\bcase_[0-9a-f]+\b")
+
+
+def numbered(session: Session, message: str | None) -> str | None:
+    """`message` with each case's stored id replaced by the case's number (本案件 when it has none)."""
+    if not message or not CASE_ID.search(message):
+        return message
+    from ..cases.numbers import numbers_of
+
+    numbers = numbers_of(session, CASE_ID.findall(message))
+    return CASE_ID.sub(lambda m: numbers.get(m.group(0)) or "本案件", message)

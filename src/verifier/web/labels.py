@@ -59,6 +59,14 @@ class ContractNames(dict[str, str]):
 CAUSES = ContractNames("causes", dict(CAUSE_LABELS))
 GROUPS = ContractNames("groups", DEFAULT_TABLE.group_names())
 COUNTIES = ContractNames("counties", {})  # a county's name as its contract gives it (南陵县), for `|county`
+
+
+def county_named(code: str) -> str:
+    """A county in a message as the pages name it (示范县（340223）), or 县（区）340223 when no contract names it."""
+    name = COUNTIES.get(code)
+    return f"{name}（{code}）" if name else f"县（区）{code}"
+
+
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
@@ -338,7 +346,7 @@ _MESSAGES: Table = compile_table([
     (r"must be pass or reject", "请选择通过或不通过"),
     (r"must be pass or fail", "请选择通过或未通过"),
     (r"must be upheld or dismissed", "请选择异议成立或不成立"),
-    (r"'?(.*?)'? is not a field officer of county (\d+)", lambda m: f"不是 {m.group(2)} 的核查员"),
+    (r"'?(.*?)'? is not a field officer of county (\d+)", lambda m: f"不是{county_named(m.group(2))}的核查员"),
     (r"exactly two officers are needed, got \d+", "须选择两名核查员"),
     (r"the two officers must be different people", "两名核查员不能是同一人"),
     (r"a vehicle is needed", "请填写车辆"),
@@ -413,7 +421,7 @@ _MESSAGES: Table = compile_table([
      lambda m: f"文件编码有误（约第 {m.group(2)} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入"),
     (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
     (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
-    (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖县（区）{m.group(1)} 的服务合同"),
+    (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖{county_named(m.group(1))}的服务合同"),
     (r"the county's roster gives (\S+) for this person, not (\S+)",
      lambda m: f"县里的防返贫监测名单上此人应为{GROUPS.get(m.group(1), m.group(1))}，不是{GROUPS.get(m.group(2), m.group(2))}："
                "农户申请的户类型以县名单为准"),

@@ -25,8 +25,8 @@ from ..store.paged import fold_search
 from . import paging
 from . import stagelabels as sl
 from .labels import labelled
-from .common import (FormState, Req, clean, confirmed, counties_of, folded, form_state, page, see_other,
-                     user_names)
+from .common import (FormState, Req, clean, confirmed, counties_of, folded, form_state, numbered, page,
+                     see_other, user_names)
 from .paging import Pager, page_param
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -105,11 +105,12 @@ def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_co
         warnings = payees.warnings_for(session, changes, user, ctx.vault, ctx.clock.today())
         staff_own = payees.staff_warnings_for(session, changes)
         counties = counties_of(session, user)
+        said = numbered(session, sl.zh(message) if message else None)
     pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q}, found)
     return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
                 counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl, warnings=warnings,
                 staff_own=staff_own, staff_words=OWN_ACCOUNT,
-                message=sl.zh(message) if message else None, may=lambda c: _may_decide(c, user))
+                message=said, may=lambda c: _may_decide(c, user))
 
 
 def _may_decide(change: PayeeChangeOut, user: Any) -> dict[str, Any]:

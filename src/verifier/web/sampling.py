@@ -95,9 +95,30 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
                 counties=counties, defaults=defaults, current=current, sl=sl, can_start=user.has("county_reviewer"))
 
 
+def _sample_view(items: list[Any], heads: dict[str, str], numbers: dict[str, str], q: str, town: str,
+                 kind: str) -> dict[str, Any]:
+    """The drawn sample as a phone reads it: each town's counts (sampled, to re-check, deviations) first, then the rows
+    a search (户主姓名、案件编号或末几位、乡镇) and a town leave."""
+    towns: dict[str, dict[str, int]] = {}
+    for i in items:
+        t = towns.setdefault(i.town or "", {"sampled": 0, "pending": 0, "deviations": 0})
+        t["sampled"] += 1
+        t["pending"] += i.result is None and (kind != "monetary" or i.units > 0)
+        t["deviations"] += bool(i.result and i.result.deviation)
+    folded = fold_search(q)
+
+    def matches(i: Any) -> bool:
+        number = numbers.get(i.case_id, "")
+        return (not town or i.town == town) and (not folded or folded in heads.get(i.case_id, "")
+                                                 or folded in (i.town or "") or number.endswith(folded)
+                                                 or folded in number)
+    return {"towns": towns, "q": folded, "town": town if town in towns else "",
+            "shown": {i.case_id for i in items if matches(i)}}
+
+
 def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 200, message: str | None = None,
                  forms: dict[str, FormState] | None = None,
-                 uploaded: dict[str, tuple[list[str], str]] | None = None) -> Template:
+                 uploaded: dict[str, tuple[list[str], str]] | None = None, q: str = "", town: str = "") -> Template:
     user = request.user
     with ctx.db.read() as session:
         r = smp.round_view(session, round_id, user)
@@ -131,7 +152,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
                 fixable=fixable if writer else set(), assessment=assessment, visits=shown_visits, members=members,
-                kept=kept, uploaded=uploaded or {},
+                kept=kept, uploaded=uploaded or {}, view=_sample_view(r.items, heads, numbers, q, town, r.kind),
                 audit_links=user.has(*AUDIT_READERS["roles"]))
 
 
@@ -186,8 +207,9 @@ class SamplingPages(Controller):
         return see_other(f"/sampling/{round_id}", done="round_already" if twin else "round")
 
     @get("/{round_id:str}", opt=READERS)
-    def show(self, round_id: Id, ctx: Ctx, request: Req) -> Template:
-        return render_round(request, ctx, round_id)
+    def show(self, round_id: Id, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=64)] = "",
+             town: Annotated[str, Parameter(max_length=64)] = "") -> Template:
+        return render_round(request, ctx, round_id, q=q, town=clean(town))
 
     @get("/{round_id:str}/samples.xlsx", opt=READERS)
     def samples_xlsx(self, round_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:

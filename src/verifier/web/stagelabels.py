@@ -102,10 +102,7 @@ FIELD_LABELS = {
 _RETURN_COLUMNS = {"reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因"}
 
 
-def _county(code: str) -> str:
-    """A county in a message as the pages name it (示范县（340223）), or 县（区）340223 when no contract names it."""
-    name = labels.COUNTIES.get(code)
-    return f"{name}（{code}）" if name else f"县（区）{code} "
+_county = labels.county_named
 
 
 def _return_columns(names: str) -> str:
@@ -218,10 +215,10 @@ _MESSAGES: Table = compile_table([
     (r"the database refused to record a second payment of the same determined relief; nothing was changed",
      "同一认定的保障金不能重复支付，未做任何更改。"),
     (r"no case of county (\d+) is ready to pay(?: under contract (\S+))?",
-     lambda m: f"县（区）{m.group(1)} 没有待支付的案件" + (f"（服务合同 {m.group(2)}）" if m.group(2) else "") + "。"),
-    (r"nothing to pay in county (\d+)", lambda m: f"县（区）{m.group(1)} 没有可以支付的案件。"),
+     lambda m: f"{_county(m.group(1))}没有待支付的案件" + (f"（服务合同 {m.group(2)}）" if m.group(2) else "") + "。"),
+    (r"nothing to pay in county (\d+)", lambda m: f"{_county(m.group(1))}没有可以支付的案件。"),
     (r"cases of several contracts are ready to pay in county (\d+) \((.*)\): prepare one batch per contract",
-     lambda m: f"县（区）{m.group(1)} 有多个服务合同（{m.group(2)}）的待支付案件：请按合同分别生成批次。"),
+     lambda m: f"{_county(m.group(1))}有多个服务合同（{m.group(2)}）的待支付案件：请按合同分别生成批次。"),
     (r"(\d+) cases are ready: a batch holds at most (\d+)", lambda m: f"待支付案件 {m.group(1)} 件，每批最多 {m.group(2)} 件。"),
     (r"no payment batch .*", "支付批次不存在"),
     (r"items are removed from a batch before approval; batch (\S+) is (\w+)",
@@ -236,7 +233,7 @@ _MESSAGES: Table = compile_table([
      "您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。"),
     (r"choose at least one case ready to pay", "请至少选择一户待支付案件"),
     (r"case (\S+) is not ready to pay in county (\d+)",
-     lambda m: f"案件 {m.group(1)} 不是县（区）{m.group(2)} 的待支付案件（可能已列入其他批次）"),
+     lambda m: f"案件 {m.group(1)} 不是{_county(m.group(2))}的待支付案件（可能已列入其他批次）"),
     (r"no contract .*", "服务合同不存在"),
     (r"required: which contract's fund.*", "请选择服务合同"),
     # payees
@@ -266,6 +263,10 @@ _MESSAGES: Table = compile_table([
     (r"you (requested|approved) payee change (\S+) of case (\S+), which batch (\S+) holds: .*",
      lambda m: f"您{'申请' if m.group(1) == 'requested' else '批准'}了案件 {m.group(3)} 的收款人变更，"
                f"按职责分离规定不能审批或发放包含该案件的批次 {m.group(4)}，须由其他财务人员办理。"),
+    (r"you (recorded|confirmed) check (\S+) of case (\S+), which named a payee other than the one first recorded, "
+     r"and batch (\S+) pays it: .*",
+     lambda m: f"您{'登记' if m.group(1) == 'recorded' else '确认'}了案件 {m.group(3)} 的重新核查（其登记的收款人与首次记录的"
+               f"不同），按职责分离规定不能审批或发放包含该案件的批次 {m.group(4)}，须由其他财务人员办理。"),
     (r"the bank file was not written: (.*?): cancel the batch, .*",
      lambda m: "银行文件未生成：" + "；".join(
          re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",

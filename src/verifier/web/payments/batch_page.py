@@ -19,7 +19,7 @@ from ...contract_review import reads as contract_reads
 from ...store.paged import fold_search
 from .. import paging
 from .. import stagelabels as sl
-from ..common import Req, page, user_names
+from ..common import Req, numbered, page, user_names
 from ..paging import Pager, page_param
 from ..templating import yuan
 from .roles import PAYEE_EDITORS
@@ -125,6 +125,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
         shared_cases = case_service.cases_by_id(session, [c for a in shared for c in a.case_ids])
         heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
+        said = numbered(session, sl.zh(message) if message else None)
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items.items] + [c.case_id for c in changed]
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])])
@@ -134,7 +135,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                  for e in (return_errors or [])]
     return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items, q=q,
                 pager=Pager.over(f"/payments/{b.id}", {"q": q}, items), statuses=statuses, returns=returns, skipped=skipped,
-                steps=steps, names=names, acts=acts, notes=notes, message=sl.zh(message) if message else None,
+                steps=steps, names=names, acts=acts, notes=notes, message=said,
                 bad_lines=bad_lines, contract=contract, sl=sl, can_correct=user.has(*PAYEE_EDITORS["roles"]),
                 changed=changed, shared=shared, held_accounts=held_accounts, heads=heads, numbers=numbers,
                 split=_split(b), typed=typed or {})

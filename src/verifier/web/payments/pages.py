@@ -26,6 +26,11 @@ from ..paging import Pager, page_param
 from .batch_page import render_batch
 from .roles import CANCELLERS, CLAIMS, FINANCE, PAYEE_EDITORS, READERS, REVIEWER, Id
 
+
+class _NotConfirmed(Exception):
+    """An action taken without its box: what it wrote is rolled back."""
+
+
 def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str | None = None,
                county_code: str | None = None, q: str = "", page_no: str | None = None, status_code: int = 200,
                create_errors: list[str] | None = None, create_skipped: list[tuple[str, str]] | None = None) -> Template:
@@ -116,15 +121,24 @@ class PaymentPages(Controller):
         return render_batch(request, ctx, batch_id, q=q, page_no=page_no)
 
     def _act(self, ctx: Any, request: Req, batch_id: str, run: Any, done: str,
-             confirm: str | None = None, data: Any = None, typed: dict[str, str] | None = None) -> Any:
-        """Run a batch action; one that cannot be undone (`confirm` names it) only with its confirmation box ticked.
+             confirm: str | None = None, data: Any = None, typed: dict[str, str] | None = None,
+             undone_by: str = "") -> Any:
+        """Run a batch action; one that cannot be undone (`confirm` names it) only with its confirmation box ticked
+        (one undone only by another step, `undone_by`, asks too, money being committed meanwhile; who may not take it
+        at all is told so first, as without the box).
         Refused, the page shows its form again with what was `typed` in it."""
-        if confirm is not None and not confirmed(data):
+        unconfirmed = confirm is not None and not confirmed(data)
+        if unconfirmed and not undone_by:
             return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
                                 message=f"{confirm}不能撤回：请先勾选确认框，再点击按钮。本次未做任何更改。")
         try:
             with ctx.db.begin() as session:
                 run(session)
+                if unconfirmed:  # who may not act is told why before the box: the action tried, and rolled back
+                    raise _NotConfirmed
+        except _NotConfirmed:
+            return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
+                                message=f"{confirm}后只能{undone_by}：请先勾选确认框，再点击按钮。本次未做任何更改。")
         except (InvalidState, Forbidden) as exc:
             return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail, typed=typed)
         except ValidationFailed as exc:  # 回避 (the batch holds a household of the caller's family)
@@ -133,10 +147,10 @@ class PaymentPages(Controller):
         return see_other(f"/payments/{batch_id}", done=done)
 
     @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)
-    def approve(self, batch_id: Id, ctx: Ctx, request: Req) -> Any:
+    def approve(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._act(ctx, request, batch_id, lambda s: pay.approve(s, batch_id, principal=request.user,
                                                                        vault=ctx.vault, clock=ctx.clock),
-                         "batch_approved")
+                         "batch_approved", confirm="审批通过", data=data, undone_by="撤销整个批次")
 
     @post("/{batch_id:str}/signoff", opt=REVIEWER, status_code=303)
     def signoff(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

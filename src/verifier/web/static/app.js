@@ -355,5 +355,14 @@
     if (done) { try { localStorage.removeItem("verifier-draft:" + done); } catch (e) { /* ignore */ } }
     document.querySelectorAll("form[data-draft][data-draft-restore]").forEach(restoreDraft);
     lateEntries();
+    openNamed();
   });
+  // A link to a part folded away (#result-… inside a closed <details>, a sampled household's form): open it.
+  function openNamed() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    var folded = target && target.closest("details");
+    if (folded && !folded.open) { folded.open = true; target.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", openNamed);
 })();

@@ -1,0 +1,41 @@
+"""Refusals a clerk reads name a county by its name and a case by its number, never by a code or a stored id."""
+
+from __future__ import annotations
+
+from factories import make_case
+
+from verifier.cases.numbers import numbers_of
+from verifier.web import labels
+from verifier.web import stagelabels as sl
+from verifier.web.common import numbered
+
+
+def test_payment_refusals_name_the_county(pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("claims1", "insurer_claims")  # the pages' app has loaded the demo contract, which names 示范县
+    assert labels.COUNTIES.get("340223") == "示范县"
+    for message, said in [
+        ("no case of county 340223 is ready to pay", "示范县（340223）没有待支付的案件。"),
+        ("nothing to pay in county 340223", "示范县（340223）没有可以支付的案件。"),
+        ("cases of several contracts are ready to pay in county 340223 (a, b): prepare one batch per contract",
+         "示范县（340223）有多个服务合同（a, b）的待支付案件：请按合同分别生成批次。"),
+    ]:
+        assert sl.zh(message) == said
+    assert labels.message_zh("'周文军' is not a field officer of county 340223") == "不是示范县（340223）的核查员"
+    assert (labels.message_zh("no contract covers county 340223 on 2019-05-01")
+            == "2019-05-01 没有覆盖示范县（340223）的服务合同")
+    # a county no contract names keeps its code, said as a county
+    assert sl.zh("nothing to pay in county 999999") == "县（区）999999没有可以支付的案件。"
+
+
+def test_a_batch_refusal_names_the_case_by_its_number(ctx) -> None:  # type: ignore[no-untyped-def]
+    said = sl.zh("you recorded check chk_01 of case case_01a2, which named a payee other than the one first "
+                 "recorded, and batch P2612 pays it: another finance user must approve it")
+    assert said.startswith("您登记了案件 case_01a2 的重新核查") and "批次 P2612" in said
+    case = make_case(ctx, stage="checked")
+    with ctx.db.read() as session:
+        number = numbers_of(session, [case])[case]
+        named = numbered(session, said.replace("case_01a2", case))
+        unknown = numbered(session, said)
+    assert named is not None and named.startswith(f"您登记了案件 {number} 的重新核查")
+    assert unknown is not None and "case_" not in unknown
+    assert "chk_" not in said
