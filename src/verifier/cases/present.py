@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, literal_column, select, true, union_all
+from sqlalchemy import bindparam, func, literal_column, select, true, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -184,8 +184,16 @@ _SUBJECTS = union_all(
 # Written into the statement, not bound: the statement keeps its one parameter (the case) and its plan.
 assert REFUSED.replace(".", "").isalnum()
 _REFUSED = literal_column(f"'{REFUSED}'")
-_HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
-                    .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != _REFUSED).order_by(_entry.c.idx))
+def _history_read(entry: Any) -> Any:
+    return (select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, entry)
+            .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != _REFUSED).order_by(_entry.c.idx))
+
+
+# On PostgreSQL each entry's bytes (its canonical JSON, UTF-8) come as text: a bytea column comes in hex, twice its
+# size, which the process unescaped (libpq's PQunescapeBytea, about 3% of a case read's instructions).
+_HISTORY = Prepared(_history_read(_entry.c.entry),
+                    postgresql=_history_read(func.convert_from(_entry.c.entry, literal_column("'UTF8'"))
+                                             .label("entry")))
 # The case's uploaded files' kinds and capture times, for the checks' photo findings (domain/photo_times.py).
 _EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
                      .where(_evidence.c.case_id == _CASE_ID))
