@@ -198,8 +198,10 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
     # On PostgreSQL as one statement (store/writer.py, `fold`: the members, the household and the check written by
     # data-modifying CTEs of the case's guarded move, whose row count is the statement's), unless two changes name
     # one member (one statement would make only one of them).
+    # On PostgreSQL the folded statement fails unless the case moved (`one_row`): nothing is judged in the process,
+    # and it goes with the audit append and the COMMIT, in their round trip. The case's row was locked by the read.
     run_batch(session, writes, later=True, told=advanced,
-              fold=len({m["member_id"] for m in changed}) == len(changed))
+              fold=len({m["member_id"] for m in changed}) == len(changed), one_row=True)
     if session.identity_map:  # (a check's own session usually holds no object: nothing to look up)
         _expire(session, Household, [household_id])
         _expire(session, Member, [m["member_id"] for m in changed])
