@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -293,7 +293,7 @@ def record_check(
                            first=None if admission is None else admission.lookup)
     if admission is not None:
         principal = admission.admit(found.first[0] if found.first else None)
-    assert isinstance(principal, Principal)
+    principal = cast(Principal, principal)
     case = found.case
     if case is None or not principal.may_see_county(case.county_code):
         raise NotFound(f"no case {case_id!r}")
