@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
-from ..cases.service import active_visit, due_date
+from ..cases.service import active_visit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
@@ -38,7 +38,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared
 from ..cases import numbers as case_numbers
-from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
+from ..store.tables import Case, Check, Determination, Evidence, Member, User
 from ..store.vault import Vault
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
