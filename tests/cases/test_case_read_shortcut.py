@@ -88,3 +88,39 @@ def test_anything_but_a_plain_successful_read_goes_to_litestar(ctx, client, user
     assert client.post("/api/auth/logout", headers=near).status_code in (200, 201)
     short, plain, went_on = routed(f"/api/cases/{case_id}", near)
     assert went_on and short[0] == 401 and short == plain
+
+
+def test_on_postgresql_the_session_is_read_in_the_cases_own_statement_and_an_ended_one_gets_nothing(
+        ctx, client, users, routed, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The shortcut's read on PostgreSQL: the session lookup is a part of the case's row's statement, not a statement
+    of its own; a session ended elsewhere (another worker's logout: the row ended by SQL here) gets nothing from
+    the shortcut, Litestar answers 401."""
+    from verifier.accounts.models import UserSession
+    from verifier.accounts.sessions import OPEN_SESSION_USER
+    from verifier.store import pgwire
+
+    if ctx.db.is_sqlite:
+        pytest.skip("PostgreSQL's form of the read")
+    case_id = make_case(ctx, stage="determined")
+    users.add("sup-one", "insurer_supervisor", counties=("340223",))
+    headers = users.headers("sup-one")
+    sent: list[bytes] = []
+    real = pgwire.send
+
+    def send(pg: Any, w: Any, statement: Any, *a: Any) -> None:
+        sent.append(statement if type(statement) is bytes else statement.sql)
+        real(pg, w, statement, *a)
+
+    monkeypatch.setattr(pgwire, "send", send)
+    short, plain, went_on = routed(f"/api/cases/{case_id}", headers)
+    assert short[0] == 200 and not went_on and short == plain
+    lookup = OPEN_SESSION_USER.compiled(ctx.db.engine.dialect).wire.sql
+    sent.clear()
+    assert client.get(f"/api/cases/{case_id}", headers=headers).status_code == 200  # the shortcut's answer
+    assert lookup not in sent and any(b"user_session" in s and b"relief_case" in s for s in sent)
+
+    with ctx.db.begin() as session:
+        session.execute(UserSession.__table__.update().where(UserSession.ended_at.is_(None))
+                        .values(ended_at=ctx.clock.now(), ended_by="logout"))
+    short, plain, went_on = routed(f"/api/cases/{case_id}", headers)
+    assert went_on and short[0] == 401 and short == plain

@@ -275,3 +275,49 @@ def test_a_check_whose_fate_cannot_be_looked_up_is_answered_503_as_litestar_answ
     monkeypatch.setattr(ctx.db, "write", unreachable)
     plain, _ = posted(f"/api/cases/{other}/check", other_me, _body(ctx, others, other_head, other_idn), plain=True)
     assert plain == short
+
+
+def test_the_session_is_looked_up_with_the_checks_reads_and_an_ended_one_writes_nothing(
+        ctx, client, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The shortcut reads the caller's session in the check's own transaction, in the batch of its first reads (no
+    read of its own before the write); a session ended meanwhile by anyone (another worker's logout: the row ended
+    by SQL here) is refused there, Litestar answers 401, and nothing of the check is written."""
+    from verifier.accounts.models import UserSession
+    from verifier.checks import recording
+
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    batches: list[Any] = []
+    real_read = recording.read
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        found = real_read(*args, **kwargs)
+        batches.append((kwargs.get("first"), found.first))
+        return found
+
+    async def no_read(steps: Any) -> Any:
+        raise AssertionError("the check's session is read with its reads, not apart")
+
+    monkeypatch.setattr(recording, "read", read)
+    with monkeypatch.context() as m:
+        m.setattr(ctx.db, "ask", no_read)
+        (status, _, body), went_on = posted(f"/api/cases/{case_id}/check", me, _body(ctx, officers, head, idn))
+    assert (status, went_on) == (201, False), body
+    (lookup, rows), = batches
+    assert lookup is not None and len(rows) == 1  # the session's row, read with the case's
+
+    second, second_officers, second_head, second_idn = _scheduled(ctx)
+    other = _login(client, second_officers[0])
+    with ctx.db.begin() as session:  # ended elsewhere (another process), not through this app
+        ended = session.execute(UserSession.__table__.update().where(UserSession.ended_at.is_(None))
+                                .values(ended_at=ctx.clock.now(), ended_by="logout")).rowcount
+    assert ended >= 1
+    log = _log(ctx)
+    batches.clear()
+    (status, _, body), went_on = posted(f"/api/cases/{second}/check", other,
+                                        _body(ctx, second_officers, second_head, second_idn))
+    assert went_on and status == 401, body
+    assert batches[0][1] == []  # the shortcut's batch found no open session; Litestar refused before reading
+    assert _log(ctx) == log and _checks(ctx, second) == []
+    with ctx.db.read() as session:
+        assert session.get(Case, second).status == "scheduled"

@@ -143,3 +143,53 @@ def test_writes_too_many_for_one_statement_go_unfolded(db: Database, monkeypatch
     if not db.is_sqlite:
         ours = [s for s in sent if b"idempotency_key" in s]
         assert len(ours) == 3 and not any(s.startswith(b"WITH") for s in ours)  # a row each, as unfolded
+
+
+def test_a_guarded_fold_is_judged_by_the_server_and_goes_with_the_commit(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run_batch(one_row=True)` (a check's writes): on PostgreSQL the folded statement fails unless its last write
+    wrote one row, so nothing is judged in the process and the batch goes with the COMMIT (one round trip, where a
+    judged one is sent apart first: `send_judged`); refused, nothing of it nor of the transaction is written. On
+    SQLite `told` judges, as before."""
+    from sqlalchemy.exc import DBAPIError
+
+    from verifier.store import writer
+    from verifier.store.writer import NOT_ONE_ROW, send_judged
+
+    told: list[list[int]] = []
+
+    def one(counts: list[int]) -> None:
+        told.append(counts)
+        if counts[-1] != 1:
+            raise InvalidState("nothing to rename")
+
+    exchanges: list[bool] = []
+    real = writer.send_writes
+
+    def send_writes(*args: Any, **kwargs: Any) -> Any:
+        exchanges.append(bool(kwargs.get("commit")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "send_writes", send_writes)
+    with db.begin() as session:
+        run_batch(session, [(INSERT, row(0))])
+    exchanges.clear()
+    with db.begin() as session:
+        run_batch(session, [(INSERT, [row(1), row(2)]), (RENAME, {"old": "k0", "new": "k9"})],
+                  later=True, told=one, fold=True, one_row=True)
+        send_judged(session)  # what an append before the COMMIT does: nothing left to send apart
+    assert keys(db) == ["k1", "k2", "k9"]
+    if db.is_sqlite:
+        assert told == [[2, 1]]
+    else:
+        assert told == [] and exchanges == [True]  # the batch sent with the COMMIT, nothing before it
+
+    refused: type[BaseException] = InvalidState if db.is_sqlite else DBAPIError
+    with pytest.raises(refused) as caught:
+        with db.begin() as session:
+            run_batch(session, [(INSERT, row(3)), (RENAME, {"old": "nobody", "new": "k8"})],
+                      later=True, told=one, fold=True, one_row=True)
+            send_judged(session)
+    assert keys(db) == ["k1", "k2", "k9"]
+    if not db.is_sqlite:
+        assert NOT_ONE_ROW in str(caught.value)

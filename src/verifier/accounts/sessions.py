@@ -45,7 +45,7 @@ def open_session_user(session: Session, session_id: str, user_id: str) -> User |
 # everyone): a Principal without one is refused nothing by the recusal guard without reading ties again
 # (recusal/guard.py, `refuse_principal`). Read with the session, so a tie declared is in force from the next request.
 _TIED = exists().where(StaffTie.user_id == User.id, StaffTie.removed_at.is_(None)).label("tied")
-_OPEN_SESSION_USER = Prepared(
+OPEN_SESSION_USER = Prepared(
     select(User.id, User.username, User.display_name, User.roles, User.counties, User.password_change_required,
            _TIED)
     .join(UserSession, UserSession.user_id == User.id)
@@ -56,7 +56,7 @@ _OPEN_SESSION_USER = Prepared(
 def open_session_steps(session_id: str, user_id: str) -> Steps[Any | None]:
     """`open_session_user`'s test, as a prepared read in steps (store/reader.py; the event loop runs it with
     `Database.ask`): (id, username, display_name, roles, counties, password_change_required, tied) or None."""
-    rows, = yield [_lookup(session_id, user_id)]
+    rows, = yield [session_lookup(session_id, user_id)]
     return rows[0] if rows else None
 
 
@@ -65,7 +65,7 @@ def open_session_and_steps(session_id: str, user_id: str, steps: Steps[T]) -> St
     PostgreSQL, one read transaction on SQLite): (the session's row, what `steps` read). A session refused has
     nothing more: what was read with it is dropped here, never handed on, and `steps` go no further."""
     first = next(steps)
-    rows, *read = yield [_lookup(session_id, user_id), *first]
+    rows, *read = yield [session_lookup(session_id, user_id), *first]
     if not rows:
         steps.close()
         return None, None
@@ -77,8 +77,10 @@ def open_session_and_steps(session_id: str, user_id: str, steps: Steps[T]) -> St
         return rows[0], done.value
 
 
-def _lookup(session_id: str, user_id: str) -> tuple[Prepared, dict[str, Any]]:
-    return _OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()}
+def session_lookup(session_id: str, user_id: str) -> tuple[Prepared, dict[str, Any]]:
+    """The session lookup as a prepared read with its values, for a batch of other reads (one row as
+    `open_session_steps` reads it, or none: the session is refused)."""
+    return OPEN_SESSION_USER, {"session_id": session_id, "user_id": user_id, "now": REAL_TIME.now()}
 
 
 def end_sessions(session: Session, user_id: str, *, why: str, keep: str | None = None) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, literal_column, select, true, union_all
+from sqlalchemy import bindparam, func, literal_column, select, true, union_all
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
+from ..accounts.sessions import OPEN_SESSION_USER, session_lookup
 from ..audit.models import AuditEntry
 from ..domain import late_entry, photo_times
 from ..domain.errors import NotFound
@@ -184,8 +185,16 @@ _SUBJECTS = union_all(
 # Written into the statement, not bound: the statement keeps its one parameter (the case) and its plan.
 assert REFUSED.replace(".", "").isalnum()
 _REFUSED = literal_column(f"'{REFUSED}'")
-_HISTORY = Prepared(select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, _entry.c.entry)
-                    .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != _REFUSED).order_by(_entry.c.idx))
+def _history_read(entry: Any) -> Any:
+    return (select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, entry)
+            .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != _REFUSED).order_by(_entry.c.idx))
+
+
+# On PostgreSQL each entry's bytes (its canonical JSON, UTF-8) come as text: a bytea column comes in hex, twice its
+# size, which the process unescaped (libpq's PQunescapeBytea, about 3% of a case read's instructions).
+_HISTORY = Prepared(_history_read(_entry.c.entry),
+                    postgresql=_history_read(func.convert_from(_entry.c.entry, literal_column("'UTF8'"))
+                                             .label("entry")))
 # The case's uploaded files' kinds and capture times, for the checks' photo findings (domain/photo_times.py).
 _EVIDENCE = Prepared(select(_evidence.c.sha256, _evidence.c.content_type, _evidence.c.captured_at)
                      .where(_evidence.c.case_id == _CASE_ID))
@@ -223,8 +232,9 @@ _BESIDE = (_DETERMINATION, CASE_REVIEW, CASE_NOTICE)
 _COMMON_APART = tuple(s for s in _COMMON if s not in _BESIDE)
 
 
-def _beside_case() -> tuple[Prepared, list[tuple[Prepared, int, int]]]:
-    """The case's row with the rare parts' probes and the `_BESIDE` parts' columns; where each part's columns are."""
+def _beside_case(session: Prepared | None = None) -> tuple[Prepared, list[tuple[Prepared, int, int]]]:
+    """The case's row with the rare parts' probes and the `_BESIDE` parts' columns; where each part's columns are.
+    With `session` (the session lookup), its columns after them all (`_SESSION_AT`)."""
     columns: list[Any] = [*_CASE_RARE_PROBED.statement.selected_columns]
     joined: Any = _case.join(_household, _household.c.id == _case.c.household_id)
     parts = []
@@ -234,10 +244,18 @@ def _beside_case() -> tuple[Prepared, list[tuple[Prepared, int, int]]]:
         joined = joined.outerjoin(sub, true())
         parts.append((part, len(columns), len(keys)))
         columns += [sub.c[k].label(f"b{i}_{k}") for k in keys] + [sub.c.there.label(f"b{i}_there")]
+    if session is not None:
+        sub = session.statement.subquery("beside_session")
+        joined = joined.outerjoin(sub, true())
+        columns += [c.label(f"s_{c.key}") for c in sub.c]
     return Prepared(select(*columns).select_from(joined).where(_case.c.id == _CASE_ID)), parts
 
 
 _CASE_BESIDE, _BESIDE_AT = _beside_case()
+# On PostgreSQL the case read before routing (cases/shortcut.py) reads the caller's session lookup beside the case's
+# row too: one statement fewer per read (its columns last; no row at all when there is no such case).
+_CASE_BESIDE_SESSION, _ = _beside_case(OPEN_SESSION_USER)
+_SESSION_AT = len(_CASE_BESIDE.statement.selected_columns)
 _CASE_ROW = len(_CASE_RARE_PROBED.statement.selected_columns)  # the case's columns and the rare parts' probes
 
 
@@ -301,13 +319,7 @@ def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
     by_case = {"case_id": case_id}
     if not probe:
         *common, beside = yield [(s, by_case) for s in (*_COMMON_APART, _CASE_BESIDE)]
-        case, singles = _apart(beside)
-        found = case[0][-len(_RARE):] if case else [False] * len(_RARE)
-        wanted = [s for s, has in zip(_RARE, found) if has]
-        rare = iter((yield [(s, by_case) for s in wanted]) if wanted else ())
-        first, single = iter(common), iter(singles)
-        return [(next(rare) if found[_RARE.index(s)] else []) if s in _RARE else
-                next(single) if s in _BESIDE else next(first) for s in _DETAIL] + [case]
+        return (yield from _rest_of_case(case_id, common, beside))
     case, = yield [(_CASE_PROBED, by_case)]
     if not case:
         return [[] for _ in _DETAIL] + [case]
@@ -315,6 +327,33 @@ def case_rows_steps(case_id: str, *, probe: bool) -> Steps[list[list[Any]]]:
     wanted = [s for s, has in zip(_PROBED, found) if has]
     read = iter((yield [(s, by_case) for s in (*wanted, _HISTORY)]))
     return [next(read) if has else [] for has in found] + [next(read), case]
+
+
+def session_and_case_rows_steps(session_id: str, user_id: str,
+                                case_id: str) -> Steps[tuple[Any | None, list[list[Any]] | None]]:
+    """PostgreSQL: `open_session_and_steps(session_id, user_id, case_rows_steps(case_id, probe=False))` with the
+    session lookup read beside the case's row, in its statement (one statement fewer): (the session's row, the
+    rows `case_detail_of` takes). A session refused, or no such case (then the session is not known): (None, None),
+    nothing more read and nothing of the case handed on."""
+    by_case = {"case_id": case_id}
+    lookup, values = session_lookup(session_id, user_id)
+    *common, beside = yield [*((s, by_case) for s in _COMMON_APART), (_CASE_BESIDE_SESSION, {**by_case, **values})]
+    session = None if not beside or beside[0][_SESSION_AT] is None else tuple(beside[0][_SESSION_AT:])
+    if session is None:
+        return None, None
+    return session, (yield from _rest_of_case(case_id, common, beside))
+
+
+def _rest_of_case(case_id: str, common: list[list[Any]], beside: list[Any]) -> Steps[list[list[Any]]]:
+    """`case_rows_steps` on PostgreSQL after its first batch: the seldom parts the case has rows of, and the rows."""
+    by_case = {"case_id": case_id}
+    case, singles = _apart(beside)
+    found = case[0][-len(_RARE):] if case else [False] * len(_RARE)
+    wanted = [s for s, has in zip(_RARE, found) if has]
+    rare = iter((yield [(s, by_case) for s in wanted]) if wanted else ())
+    first, single = iter(common), iter(singles)
+    return [(next(rare) if found[_RARE.index(s)] else []) if s in _RARE else
+            next(single) if s in _BESIDE else next(first) for s in _DETAIL] + [case]
 
 
 def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal, vault: Vault,

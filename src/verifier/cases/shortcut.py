@@ -5,7 +5,8 @@ middleware, the guard, which copies the handler on each call, the handler's argu
 about as much as reading and building the case. This shortcut answers the plain, successful case read itself, with
 the very same steps: the token's signature already checked by the authentication middleware in this process
 (`bearer_session`: `known_token`, its expiry checked again), the session looked up on every request with the case's
-first reads in the same batch (`open_session_and_steps`, `case_rows_steps`), the route's role rule (any logged-in user whose
+first reads in the same batch (`open_session_and_steps`, `case_rows_steps`; on PostgreSQL in the case's own statement,
+`session_and_case_rows_steps`), the route's role rule (any logged-in user whose
 password is their own), the county checked before anything of the case is used (`case_detail_of`), the body
 encoded as the route's `EncodedJSON` encodes it, and the same headers (`before_send` adds the security headers to
 this answer as to every other).
@@ -26,7 +27,7 @@ from litestar.serialization import encode_json
 from ..accounts.auth import bearer_session, principal_of_row
 from ..accounts.sessions import open_session_and_steps
 from ..http import JSON_SERIALIZER, json_headers, send_answer
-from .present import case_detail_of
+from .present import case_detail_of, session_and_case_rows_steps
 from .routes import MAX_ID, case_rows_steps
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
@@ -64,7 +65,9 @@ class CaseReadShortcut:
             return None
         db = self._ctx.db
         try:
-            row, rows = await db.ask(open_session_and_steps(*session, case_rows_steps(case_id, probe=db.is_sqlite)))
+            # On PostgreSQL the session lookup is read beside the case's row (one statement fewer)
+            row, rows = await db.ask(open_session_and_steps(*session, case_rows_steps(case_id, probe=True))
+                                     if db.is_sqlite else session_and_case_rows_steps(*session, case_id))
             if row is None:
                 return None
             principal = principal_of_row(row)

@@ -121,13 +121,18 @@ class Found:
     known_evidence: set[str]
     people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known
     members: dict[str, Any]  # the household's members named in the form, by blind index
+    first: list[Any] | None = None  # the rows of the statement sent first (`read`'s `first`), when there was one
 
 
 def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequence[str], evidence: bool,
-         today: date) -> Found:
+         today: date, first: tuple[Prepared, Mapping[str, Any]] | None = None) -> Found:
+    """What a check is decided on, in one batch; with `first`, that statement ahead of them in the same batch (the
+    caller's session lookup: one round trip on PostgreSQL for both), its rows in `Found.first`."""
     reader = session_reader(session)
     one = {"case_id": case_id}
     statements: list[tuple[Prepared, Mapping[str, Any]]] = [(_CASE, {"case_id": case_id, "on": today})]
+    if first is not None:
+        statements.insert(0, first)
     names = list(dict.fromkeys(named))
     if names:
         statements.append((_team(len(names)), {f"u{i}": u for i, u in enumerate(names)}))
@@ -136,6 +141,7 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
     if evidence:
         statements.append((_EVIDENCE, one))
     rows = reader.batch(statements)
+    ahead = rows.pop(0) if first is not None else None
     case = rows[0][0] if rows[0] else None
     rest = iter(rows[1:])
     team = next(rest) if names else []
@@ -145,7 +151,7 @@ def read(session: Session, case_id: str, *, named: Sequence[str], bidxs: Sequenc
     return Found(case=case, usernames={r.username: r.id for r in team},
                  known_evidence={r.sha256 for r in hashes},
                  people=[(r.id_number_bidx, r.household_id, r.county_code) for r in people],
-                 members={r.id_number_bidx: r for r in people if r.household_id == household})
+                 members={r.id_number_bidx: r for r in people if r.household_id == household}, first=ahead)
 
 
 @dataclass(frozen=True)
@@ -192,8 +198,10 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
     # On PostgreSQL as one statement (store/writer.py, `fold`: the members, the household and the check written by
     # data-modifying CTEs of the case's guarded move, whose row count is the statement's), unless two changes name
     # one member (one statement would make only one of them).
+    # On PostgreSQL the folded statement fails unless the case moved (`one_row`): nothing is judged in the process,
+    # and it goes with the audit append and the COMMIT, in their round trip. The case's row was locked by the read.
     run_batch(session, writes, later=True, told=advanced,
-              fold=len({m["member_id"] for m in changed}) == len(changed))
+              fold=len({m["member_id"] for m in changed}) == len(changed), one_row=True)
     if session.identity_map:  # (a check's own session usually holds no object: nothing to look up)
         _expire(session, Household, [household_id])
         _expire(session, Member, [m["member_id"] for m in changed])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
-from ..cases.service import active_visit, due_date
+from ..cases.service import active_visit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
@@ -36,8 +36,9 @@ from ..domain.registers import finding_reason
 from ..domain.relief import ReliefQuote, relief_for
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.reader import Prepared
 from ..cases import numbers as case_numbers
-from ..store.tables import Case, Check, Determination, Evidence, Household, Member, User
+from ..store.tables import Case, Check, Determination, Evidence, Member, User
 from ..store.vault import Vault
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
@@ -258,8 +259,18 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
     return normalised, seen, problems
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A check's caller not yet looked up (the check's shortcut, checks/shortcut.py): the session's lookup, read in the
+    batch of the check's own first reads, and the rule that makes the caller of its row (None: no open session),
+    raising when the caller is refused; nothing of the case is used before."""
+
+    lookup: tuple[Prepared, Mapping[str, Any]]
+    admit: Callable[[Any | None], Principal]
+
+
 def record_check(
-    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal, clock: Clock
+    session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock
 ) -> recording.Recorded:
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`).
@@ -276,8 +287,13 @@ def record_check(
                                                                                       "account_number")),
                                             prefix="payee.")
     bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
+    admission = principal if isinstance(principal, Admission) else None
     found = recording.read(session, case_id, named=data.officers, bidxs=list(bidx.values()),
-                           evidence=bool(data.evidence), today=today)
+                           evidence=bool(data.evidence), today=today,
+                           first=None if admission is None else admission.lookup)
+    if admission is not None:
+        principal = admission.admit(found.first[0] if found.first else None)
+    principal = cast(Principal, principal)
     case = found.case
     if case is None or not principal.may_see_county(case.county_code):
         raise NotFound(f"no case {case_id!r}")

@@ -4,7 +4,7 @@ Recording a check is the API's most frequent write, and Litestar's work around i
 middleware, the guard, the handler's arguments, the response objects) cost about a fifth of it. This shortcut records
 the plain, successful check itself, with the very same steps as the route: the token's signature already checked by
 the authentication middleware in this process (`bearer_session`: `known_token`, its expiry checked again), the session looked up
-(`open_session_steps`, on every request), the route's role rule (a field officer whose password is their own), the
+on every request (`session_lookup`, in the check's write transaction with its first reads: `service.Admission`), the route's role rule (a field officer whose password is their own), the
 body decoded and converted by the route's own signature model as Litestar does it (`decode_json`, then msgspec's
 `convert` with Litestar's options), the same input check (`check_input`), the same write (`check_recorder`, through
 `Database.write`, so the check, its case's move and its audit entry in one transaction), and the route's answer:
@@ -36,7 +36,7 @@ from litestar._signature.model import _deserializer
 from litestar.serialization import decode_json
 
 from ..accounts.auth import bearer_session, principal_of_row
-from ..accounts.sessions import open_session_steps
+from ..accounts.sessions import session_lookup
 from ..cases.routes import MAX_ID
 from ..http import json_headers, send_answer
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -44,6 +44,7 @@ from ..store import faults
 from ..store.db import drop_kept
 from ..store.tables import Check
 from .routes import check_input, check_recorder
+from .service import Admission
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
 PREFIX = "/api/cases/"
@@ -104,18 +105,16 @@ class CheckShortcut:
         case_id, (session_id, user_id) = call
         ctx = self._ctx
         try:
-            row = await ctx.db.ask(open_session_steps(session_id, user_id))
-            if row is None:
-                return None
-            principal = principal_of_row(row)
-            if principal.must_change_password or not principal.has(ROLE):
-                return None
             # As Litestar: the body decoded (an empty one as null), then the arguments converted by the route's model.
             data = msgspec.convert({"case_id": case_id, "data": decode_json(body or b"null",
                                                                                type_decoders=self._type_decoders),
                                     "ctx": None, "request": None},
                                    self._model, strict=False, dec_hook=self._dec_hook, str_keys=True).data
-            record = check_recorder(ctx, case_id, check_input(data), principal)
+            # The session is looked up in the check's transaction, with its first reads (one round trip on
+            # PostgreSQL): refused there, before anything of the case is used, the write is rolled back and Litestar
+            # answers (looking the session up again).
+            record = check_recorder(ctx, case_id, check_input(data),
+                                    Admission(session_lookup(session_id, user_id), _admit))
         except Exception:  # noqa: BLE001 — a 400, 401, 403, 422, a database fault: Litestar answers it
             return None
 
@@ -135,6 +134,20 @@ class CheckShortcut:
             if recorded and faults.unavailable(exc):  # the connection lost at COMMIT: it may have landed
                 return await _after_lost_commit(ctx, recorded[0])
             return None
+
+
+class _Refused(Exception):
+    """The caller is not one the route takes (no open session, a password to change, another role): Litestar answers."""
+
+
+def _admit(row: Any | None) -> Any:
+    """The route's rule for its caller: an open session (`row`) of a field officer whose password is their own."""
+    if row is None:
+        raise _Refused("no open session")
+    principal = principal_of_row(row)
+    if principal.must_change_password or not principal.has(ROLE):
+        raise _Refused("not a field officer with their own password")
+    return principal
 
 
 # Litestar's answer to a database it cannot reach (app.py `_database_fault_to_problem`), as its problem handler sends it.

@@ -20,7 +20,7 @@ from typing import Any
 from psycopg.waiting import wait
 from functools import lru_cache
 
-from sqlalchemy import Dialect, bindparam, insert
+from sqlalchemy import Dialect, Integer, bindparam, case, cast, func, insert, literal_column, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
@@ -76,12 +76,19 @@ def _renamed(statement: Any, prefix: str) -> Any:
     return visitors.replacement_traverse(statement, {}, rename)
 
 
+# The text a guarded fold (`_fold(…, guarded=True)`) fails to read as a number when its last write wrote no row: the
+# statement's error (invalid_text_representation) names what happened in the server's log.
+NOT_ONE_ROW = "the last write of a guarded batch wrote no row"
+
+
 @lru_cache(maxsize=256)
-def _fold(shape: tuple[tuple[PreparedWrite, int], ...]) -> PreparedWrite:
+def _fold(shape: tuple[tuple[PreparedWrite, int], ...], guarded: bool = False) -> PreparedWrite:
     """PostgreSQL: the writes of `shape` (each write with its number of rows) as one statement: every write but the
     last as a data-modifying CTE (an INSERT of several rows as one INSERT of their values; each row of an UPDATE an
     UPDATE of its own), the last as the statement itself, whose row count is the statement's. The parameters of write
-    `i`'s row `j` are named `w{i}r{j}_` + their names (`_fold_params`)."""
+    `i`'s row `j` are named `w{i}r{j}_` + their names (`_fold_params`). `guarded`: the last write too is a CTE
+    (`RETURNING 1`) and the statement a SELECT that fails unless it wrote exactly one row (`NOT_ONE_ROW` cast to an
+    integer): the check is the server's, so nothing is left for the process to judge before the COMMIT."""
     *ahead, (last, last_rows) = shape
     if last_rows != 1:
         raise ValueError("a folded batch's last write is of one row")
@@ -96,7 +103,11 @@ def _fold(shape: tuple[tuple[PreparedWrite, int], ...]) -> PreparedWrite:
     ctes = [part.cte(f"w{i}p{k}") for i, (write, rows) in enumerate(ahead)
             for k, part in enumerate(rows_of(write.statement, i, rows))]
     main, = rows_of(last.statement, len(ahead), 1)
-    return PreparedWrite(main.add_cte(*ctes))
+    if not guarded:
+        return PreparedWrite(main.add_cte(*ctes))
+    wrote = main.returning(literal_column("1")).cte("wlast")
+    verdict = case((func.count() == 1, literal_column("'1'")), else_=literal_column(f"'{NOT_ONE_ROW}'"))
+    return PreparedWrite(select(cast(verdict, Integer)).select_from(wrote).add_cte(*ctes))  # type: ignore[arg-type]
 
 
 def _fold_params(writes: Sequence[Write]) -> dict[str, Any]:
@@ -109,7 +120,7 @@ def _fold_params(writes: Sequence[Write]) -> dict[str, Any]:
     return out
 
 
-def folded(writes: Sequence[Write]) -> Write | None:
+def folded(writes: Sequence[Write], guarded: bool = False) -> Write | None:
     """The writes as one statement on PostgreSQL (`_fold`), with its parameters; None when they cannot be (a last
     write of several rows, a write of none). The caller folds only writes of distinct rows: two UPDATEs of one row
     in one statement make only one of them."""
@@ -123,7 +134,7 @@ def folded(writes: Sequence[Write]) -> Write | None:
         shape.append((write, rows))
     if shape[-1][1] != 1 or values > FOLD_MAX_PARAMETERS:
         return None
-    return _fold(tuple(shape)), _fold_params(writes)
+    return _fold(tuple(shape), guarded), _fold_params(writes)
 
 
 # PostgreSQL takes at most 65,535 parameters in one statement: writes carrying more go as they would unfolded (an
@@ -134,7 +145,8 @@ DEFERRED = "deferred_writes_on"
 
 
 def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
-              told: Callable[[list[int]], None] | None = None, fold: bool = False) -> list[int]:
+              told: Callable[[list[int]], None] | None = None, fold: bool = False,
+              one_row: bool = False) -> list[int]:
     """Several prepared writes, in order, in the session's transaction (its pending changes flushed first); the
     number of rows each wrote (also given to `told`). On PostgreSQL (psycopg) they go in one libpq pipeline below
     psycopg's cursors (store/pgwrite.py): one round trip instead of one each; a statement's error is raised when the
@@ -150,7 +162,14 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     counts (returned and told) are the last write's alone, a list of one. One statement is one snapshot: a folded
     write does not see the rows the others write, and two UPDATEs of one row make only one of them; so only writes
     of rows apart, none depending on another, are to be folded. A last write of several rows is not folded. SQLite has no data-modifying
-    CTE: there the writes run one by one as without `fold`, with every write's count."""
+    CTE: there the writes run one by one as without `fold`, with every write's count.
+
+    With `one_row` (and `fold`, `later`), `told` only refuses a last write that wrote other than one row: on
+    PostgreSQL a folded batch then checks that itself (`_fold(guarded=True)`: the statement fails, and with it the
+    transaction, whose COMMIT in the same pipeline is then not run), `told` is not called, and the batch, having no
+    count to judge, goes with the COMMIT's round trip instead of one of its own (`send_judged`). Its refusal is then
+    the driver's error (`NOT_ONE_ROW` in its message), not `told`'s: for a last write that cannot fail but for a
+    broken rule (a row locked earlier in the transaction and found as expected). Elsewhere `told` judges as before."""
     if not writes:
         return []
     session.flush()
@@ -161,9 +180,11 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     watchers = connection.engine.dispatch.before_cursor_execute
     if dialect.driver == "psycopg":
         if fold and len(writes) > 1:
-            one = folded(writes)
+            one = folded(writes, guarded=one_row and later)
             if one is not None:
                 writes = [one]
+                if one_row and later:
+                    told = None  # judged by the server (the statement fails unless its last write wrote one row)
         if later:
             _queue_wired(connection, dbapi_connection, writes, watchers, told)
             session.info[DEFERRED] = dbapi_connection
