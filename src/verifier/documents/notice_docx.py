@@ -20,17 +20,8 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 
 from . import make_templates as T
-from .notice import (
-    _CONTROL,
-    HEADERS,
-    NoticeDocument,
-    chinese_date,
-    intro_text,
-    period_text,
-    table_rows,
-    title_lines,
-    total_cells,
-)
+from .notice import (_CONTROL, HEADERS, NoticeDocument, chinese_date, intro_text, period_text, table_rows, title_lines,
+                     total_cells)
 
 # Column widths in twips; they add up to the 156 mm type area (8844 twips).
 COLUMN_WIDTHS = (794, 1588, 1361, 1361, 1361, 2379)

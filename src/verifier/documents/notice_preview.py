@@ -5,17 +5,8 @@ from __future__ import annotations
 import html
 import unicodedata
 
-from .notice import (
-    _CONTROL,
-    HEADERS,
-    NoticeDocument,
-    chinese_date,
-    intro_text,
-    period_text,
-    table_rows,
-    title_lines,
-    total_cells,
-)
+from .notice import (_CONTROL, HEADERS, NoticeDocument, chinese_date, intro_text, period_text, table_rows, title_lines,
+                     total_cells)
 
 
 def _width(text: str) -> int:
