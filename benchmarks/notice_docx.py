@@ -13,7 +13,8 @@ from datetime import date
 
 import docx
 
-from verifier.documents.notice import HEADERS, NoticeDocument, NoticeRow, render_notice, table_rows, total_cells
+from verifier.documents.notice import HEADERS, NoticeDocument, NoticeRow, table_rows, total_cells
+from verifier.documents.notice_docx import render_notice
 
 from .harness import Result, best_of
 

@@ -1,12 +1,15 @@
 """Helpers of the deviation-consequence tests: people as principals, cases ready to pay, in a batch, or paid
-(through the real payment services), and a drawn round holding every case of the period."""
+(through the real payment services), a drawn round holding every case of the period, a paid case the round finds
+ineligible (its recovery open), and a relative's declared tie to a case's household."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from factories import COUNTY, make_case, staff
+from recheck_kit import visit_api
 from sqlalchemy import select
 
 from verifier.accounts.auth import Principal, principal_of
@@ -15,7 +18,8 @@ from verifier.store.tables import User
 from verifier.cases.workflow import advance, load_case
 from verifier.payments import bankfiles
 from verifier.payments import service as payments
-from verifier.store.tables import Determination
+from verifier.payments.models import Recovery
+from verifier.store.tables import Case, Determination, Member
 
 
 def person(ctx: Any, users: Any, username: str, *roles: str, counties: tuple[str, ...] = (COUNTY,)) -> Principal:
@@ -108,3 +112,66 @@ def drawn_round_api(client: Any, reviewer: dict[str, str], insurer: dict[str, st
                         json={"party": party, "secret": secret})
         assert r.status_code == 200, r.text
     return round_id, r.json()["case_ids"]
+
+
+@dataclass(frozen=True)
+class HeldAndPaid:
+    """A round drawn over the API (`round_id`, its cases `drawn`) holding two ready cases: `held` (not paid) and
+    `paid`; `reviewer` and `insurer`: the headers of the county reviewer and the insurer supervisor who drew it."""
+
+    round_id: str
+    drawn: list[str]
+    held: str
+    paid: str
+    reviewer: dict[str, str]
+    insurer: dict[str, str]
+
+
+def held_and_paid_in_a_round(ctx: Any, client: Any, users: Any) -> HeldAndPaid:
+    """Users `reviewer` and `insurer`, `claims1` and `fin1`; two ready cases, the second paid; the round drawn."""
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    reviewer, insurer = users.headers("reviewer"), users.headers("insurer")
+    claims, fin1 = person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance")
+    held, paid = ready_case(ctx), ready_case(ctx)
+    pay(ctx, claims, fin1, [paid])
+    round_id, drawn = drawn_round_api(client, reviewer, insurer)
+    return HeldAndPaid(round_id, drawn, held, paid, reviewer, insurer)
+
+
+def both_found_ineligible(ctx: Any, client: Any, round_: HeldAndPaid, income: str) -> None:
+    """The round's re-check (with its visit) finds both cases ineligible: the held one is held, the paid one's
+    recovery opens."""
+    for case_id in (round_.held, round_.paid):
+        r = client.post(f"/api/sampling-rounds/{round_.round_id}/results", headers=round_.reviewer,
+                        json={"case_id": case_id, "per_capita_income": income, "eligible": False,
+                              **visit_api(ctx, client, round_.reviewer, round_.round_id, case_id)})
+        assert r.status_code == 201, r.text
+
+
+def recovery_of(ctx: Any, case_id: str) -> Recovery:
+    with ctx.db.read() as session:
+        return session.scalars(select(Recovery).where(Recovery.case_id == case_id)).one()
+
+
+def paid_then_found_ineligible(ctx: Any, rounds: Any, claims: Principal, finance: Principal,
+                               income: str) -> tuple[str, Recovery]:
+    """A ready case paid by `claims` and `finance`, drawn in a round whose re-check finds it ineligible: (the case,
+    its open recovery)."""
+    case_id = ready_case(ctx)
+    pay(ctx, claims, finance, [case_id])
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income=income, eligible=False)
+    return case_id, recovery_of(ctx, case_id)
+
+
+def declare_sibling(ctx: Any, client: Any, headers: dict[str, str], case_id: str) -> None:
+    """The holder of `headers` declares the first member (by id) of the case's household a sibling (回避申报,
+    through the API): the tie that bars them from the case's later steps."""
+    with ctx.db.read() as session:
+        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+        member = session.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
+        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
+    r = client.post("/api/recusal/mine", headers=headers,
+                    json={"entries": [{"relation": "sibling", "id_number": id_number}]})
+    assert r.status_code == 200, r.text

@@ -1,11 +1,14 @@
-"""Two writers at once, each with its own `Database`: both look for the row already stored before either writes (on
-PostgreSQL; SQLite's write lock lets one in at a time, so there the second looks after the first committed)."""
+"""Writers at once. Two, each with its own `Database`: both look for the row already stored before either writes (on
+PostgreSQL; SQLite's write lock lets one in at a time, so there the second looks after the first committed). Several,
+released together (`at_once`). And whether the audit log's head is locked by someone else (`head_free`)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from typing import Any
+
+import psycopg
 
 from verifier.store.db import Database
 
@@ -44,3 +47,33 @@ def race_twice(monkeypatch: Any, module: Any, look: str, url: str, write: Callab
         t.join()
     assert not failures, failures
     return answers
+
+
+def at_once(count: int, work: Callable[[int], Any]) -> list[BaseException]:
+    """`work(0)` … `work(count - 1)` in threads released together (waited for up to 120 s each): what they raised."""
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            start.wait()
+            work(n)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return errors
+
+
+def head_free(database_url: str) -> bool:
+    """Whether another connection can lock the audit log's head at once (PostgreSQL)."""
+    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as other:
+        try:
+            other.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT")
+            return True
+        except psycopg.errors.LockNotAvailable:
+            return False

@@ -12,7 +12,7 @@ import pytest
 
 from verifier import demo
 from verifier.contract import check_contract_text, load_contract
-from verifier.documents.notice import render_notice_html
+from verifier.documents.notice_preview import render_notice_html
 from verifier.domain.errors import ValidationFailed
 YUAN = 100  # fen
 from verifier.notices import service as notices

@@ -500,13 +500,13 @@ def places() -> None:
 @click.option("--county", "county_code", required=True, help="县（区）的 6 位代码。")
 def places_import(file: Path, county_code: str) -> None:
     """从 csv 或 xlsx 文件（列为“乡镇”和“村”）导入县（区）的乡镇和村：全部导入或全不导入，列出每一处错误；同一文件再导入不会改变任何内容。"""
-    from .places import service as place_service
+    from .places.county_file import import_places
 
     ctx = _context()
     try:
         with _nothing_imported_if_refused(file), ctx.db.begin() as session:
-            outcome = place_service.import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock,
-                                                  limits=ctx.settings.imports)
+            outcome = import_places(session, county_code, file.read_bytes(), file.name, clock=ctx.clock,
+                                    limits=ctx.settings.imports)
     finally:
         ctx.close()
     if outcome.added:

@@ -42,7 +42,7 @@ from .notices import service as notices
 from .payments import bankfiles, one_account, payees
 from .payments import service as payments
 from .payments.models import PaymentItem
-from .places import service as places
+from .places import county_file
 from .referrals import service as referrals
 from .sampling import flow as sampling
 from .store import contracts as contract_store
@@ -317,8 +317,9 @@ def load_demo(ctx: Context) -> Iterator[str]:
             contract_review.accept(session, contract.id, principal=_principal(session, "reviewer"), clock=ctx.clock)
             yield f"示范县的县级复核员（reviewer）已核对并确认服务合同 {contract.id}（sha256 {contract.content_hash}）"
     with ctx.db.begin() as session:  # as `verifier places import` would, from the county's file
-        listed = places.import_places(session, DEMO_COUNTY, ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES))
-                                      .encode("utf-8"), "demo-places.csv", clock=ctx.clock)
+        listed = county_file.import_places(session, DEMO_COUNTY,
+                                           ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES)).encode("utf-8"),
+                                           "demo-places.csv", clock=ctx.clock)
     yield f"示范县的乡镇村名单：{listed.added} 个村（社区）"
     with ctx.db.read() as session:
         teams = [Team(*(_principal(session, u) for u in ("clerk", "supervisor", a, b)))

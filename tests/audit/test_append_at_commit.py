@@ -4,11 +4,10 @@ held between the transaction's round trips. On SQLite it is `append`."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
-import psycopg
 import pytest
+from race_kit import at_once, head_free
 from sqlalchemy import select, text
 
 from verifier.audit import log, merkle
@@ -104,28 +103,18 @@ def test_concurrent_writers_appending_at_commit_keep_the_log_gap_free(db: Databa
         log.ensure_head(session)
     other = Database(database_url)  # as another process would
     writers, each = 6, 20
-    start = threading.Barrier(writers)
-    errors: list[BaseException] = []
 
     def write(writer: int) -> None:
         target = db if writer % 2 else other
-        try:
-            start.wait()
-            for k in range(each):
-                with target.begin() as session:
-                    item = dict(_entry(k), subject=f"case_{writer}_{k}")
-                    if (writer + k) % 3:
-                        log.append_at_commit(session, **item)
-                    else:
-                        log.append(session, **item)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for k in range(each):
+            with target.begin() as session:
+                item = dict(_entry(k), subject=f"case_{writer}_{k}")
+                if (writer + k) % 3:
+                    log.append_at_commit(session, **item)
+                else:
+                    log.append(session, **item)
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors = at_once(writers, write)
     other.dispose()
     assert not errors, errors
     entries, nodes, head = _stored(db)
@@ -138,16 +127,6 @@ def test_concurrent_writers_appending_at_commit_keep_the_log_gap_free(db: Databa
     assert result.ok, result.message
 
 
-def _head_free(database_url: str) -> bool:
-    """Whether another connection can lock the log's head at once."""
-    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as other:
-        try:
-            other.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT")
-            return True
-        except psycopg.errors.LockNotAvailable:
-            return False
-
-
 def test_on_postgresql_the_head_is_not_held_before_the_commit(db: Database, database_url: str, clock: FixedClock) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL: the head's row lock")
@@ -156,10 +135,10 @@ def test_on_postgresql_the_head_is_not_held_before_the_commit(db: Database, data
     with db.begin() as session:
         log.append(session, clock=clock, **_entry(0))
         session.execute(text("SELECT 1"))  # sends the append: the head is locked until the commit
-        assert not _head_free(database_url)
+        assert not head_free(database_url)
     with db.begin() as session:
         log.append_at_commit(session, clock=clock, **_entry(1))
-        assert _head_free(database_url)  # nothing sent yet: the append goes with the COMMIT
+        assert head_free(database_url)  # nothing sent yet: the append goes with the COMMIT
     with db.read() as session:
         assert log.tree_size(session) == 2
     assert verify_log(db, {}, strict=False).ok

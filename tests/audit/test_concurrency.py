@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 
+from race_kit import at_once
 from sqlalchemy import select
 
 from verifier.audit import log
@@ -23,28 +23,18 @@ def test_concurrent_writers_produce_a_gap_free_verifiable_log(db: Database, data
     # second Database on the same file or schema, as another process would.
     other = Database(database_url)
     other.after_commit.append(hook)
-    start = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
     returned: dict[int, list[int]] = {}
 
     def write(writer: int) -> None:
         target = db if writer % 2 else other
         mine: list[int] = []
-        try:
-            start.wait()
-            for k in range(EACH):
-                with target.begin() as session:
-                    mine.append(log.append(session, actor=f"u_{writer}", role="field_officer", action="case.check",
-                                           subject=f"case_{writer}_{k}", payload={"k": k}))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
         returned[writer] = mine
+        for k in range(EACH):
+            with target.begin() as session:
+                mine.append(log.append(session, actor=f"u_{writer}", role="field_officer", action="case.check",
+                                       subject=f"case_{writer}_{k}", payload={"k": k}))
 
-    threads = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors = at_once(WRITERS, write)
     other.dispose()
     assert not errors, errors
     assert not caplog.records, [r.getMessage() for r in caplog.records]  # every checkpoint was signed

@@ -8,9 +8,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from factories import make_case
+from race_kit import head_free
 from sqlalchemy import func, select, text
 
 from verifier import demo
@@ -112,15 +112,6 @@ def _household_at(ctx: Any) -> tuple[Any, Any, str]:
     return team, hh, case_id
 
 
-def _head_free(database_url: str) -> bool:
-    with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as other:
-        try:
-            other.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE NOWAIT")
-            return True
-        except psycopg.errors.LockNotAvailable:
-            return False
-
-
 def test_with_registers_in_force_the_checks_entries_go_with_the_commit(ctx, database_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from verifier.accounts.auth import Principal
     from verifier.domain.income import HouseholdIncome, RigidExpenditure
@@ -137,7 +128,7 @@ def test_with_registers_in_force_the_checks_entries_go_with_the_commit(ctx, data
 
     def send_deferred(dbapi_connection: Any, dialect: Any, **kw: Any) -> None:
         if kw.get("commit"):
-            free_at_commit.append(_head_free(database_url))  # nothing of the log sent before the COMMIT's pipeline
+            free_at_commit.append(head_free(database_url))  # nothing of the log sent before the COMMIT's pipeline
         sending(dbapi_connection, dialect, **kw)
 
     monkeypatch.setattr(store_db, "send_deferred", send_deferred)

@@ -1,5 +1,5 @@
 """The contract API's answer: each relief rule is encoded straight from the terms the service reads
-(`contract_zh.ReliefTerms`), with the fields, their order and their values the answer always had."""
+(`contract_terms_zh.ReliefTerms`), with the fields, their order and their values the answer always had."""
 
 from __future__ import annotations
 

@@ -17,15 +17,9 @@ from lxml import etree
 
 from verifier.domain.errors import ValidationFailed
 from verifier.documents import make_templates
-from verifier.documents.notice import (
-    DEFAULT_TEMPLATE,
-    HEADERS,
-    NoticeDocument,
-    NoticeRow,
-    render_notice,
-    render_notice_html,
-    render_notice_text,
-)
+from verifier.documents.notice import HEADERS, NoticeDocument, NoticeRow
+from verifier.documents.notice_docx import DEFAULT_TEMPLATE, render_notice
+from verifier.documents.notice_preview import render_notice_html, render_notice_text
 
 ID_LIKE = re.compile(r"\d{17}[\dX]")
 FULL_NAMES = ("张三丰", "欧阳娜娜", "李四", "王五")

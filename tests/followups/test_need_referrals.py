@@ -14,6 +14,7 @@ from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
 from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from verifier.followups import service as fu
+from verifier.needs import figures as need_figures
 from verifier.needs import service as needs
 from verifier.needs.models import NeedReferral
 from verifier.store.tables import User
@@ -56,7 +57,7 @@ def test_referred_answered_once_by_another_person_and_counted(ctx) -> None:  # t
     with ctx.db.read() as session:
         overdue = needs.list_referrals(session, reviewer, today=today, state="overdue")
         assert [r.referral.id for r in overdue] == [housing_id] and overdue[0].overdue_days(today) == 5
-        assert needs.count_open(session, reviewer, today) == (2, 1)
+        assert need_figures.count_open(session, reviewer, today) == (2, 1)
     answer = needs.AnswerInput(outcome="met", answer="已纳入危房改造计划", answered_on=today)
     clerk = person(ctx, "nd-clerk", "town_clerk")
     far = person(ctx, "nd-far", "county_reviewer", counties=("340224",))
@@ -81,7 +82,7 @@ def test_referred_answered_once_by_another_person_and_counted(ctx) -> None:  # t
             needs.answer_referral(session, housing_id, answer, principal=reviewer, clock=ctx.clock)
     with ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == entries + 1
-        month = needs.referral_summary(session, COUNTY, today.replace(day=1), today, today=today)
+        month = need_figures.referral_summary(session, COUNTY, today.replace(day=1), today, today=today)
         assert [r.referral.id for r in needs.list_referrals(session, reviewer, today=today, state="open")] == \
             [medical_id]
     assert (month.referred, month.answered, month.answered_late, month.open, month.overdue) == (2, 1, 1, 1, 0)

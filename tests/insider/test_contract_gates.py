@@ -19,7 +19,8 @@ from sqlalchemy import func, select, update
 
 from verifier.audit.models import AuditEntry
 from verifier.contract import check_contract_text
-from verifier.payments.models import FundMovement, PaymentBatch
+from verifier.payments.ledger_models import FundMovement
+from verifier.payments.models import PaymentBatch
 from verifier.sampling.models import SamplingRound
 from verifier.store import contracts as contract_store
 from verifier.store.tables import ContractRow

@@ -5,6 +5,7 @@ the case back to be checked again) stays open to the clerk."""
 
 from __future__ import annotations
 
+from deviation_helpers import declare_sibling
 from factories import COUNTY, make_case
 from sqlalchemy import select
 
@@ -77,19 +78,11 @@ def test_attack_a_clerk_dismisses_the_objection_to_her_sisters_case(ctx, client,
     """Another clerk of the town, not the notice's, dismissing an objection keeps the case on its way to payment: not
     when the household is her relative's (回避; 422, nothing written). Upholding (sent back to be checked again) is
     not money decided, and stays open to her."""
-    from verifier.store.tables import Case, Member
-
     notice_id, case_id = _noticed(ctx, client, users)
     today = ctx.clock.today().isoformat()
     objection = _object(client, users.headers("clerk"), notice_id, case_id, today)
     users.add("sister", "town_clerk", counties=(COUNTY,))
-    with ctx.db.read() as session:
-        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
-        member = session.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
-        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
-    r = client.post("/api/recusal/mine", headers=users.headers("sister"),
-                    json={"entries": [{"relation": "sibling", "id_number": id_number}]})
-    assert r.status_code == 200, r.text
+    declare_sibling(ctx, client, users.headers("sister"), case_id)
     r = client.post(f"/api/objections/{objection}/resolution", headers=users.headers("sister"),
                     json={"outcome": "dismissed", "note": "经核实无经营收入"})
     assert r.status_code == 422 and "与本户成员存在回避关系" in r.text, r.text

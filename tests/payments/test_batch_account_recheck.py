@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from verifier.audit.models import AuditEntry
 from verifier.domain.errors import ValidationFailed
 from verifier.payments import one_account, service
-from verifier.payments.models import FundMovement, PaymentBatch
+from verifier.payments.ledger_models import FundMovement
+from verifier.payments.models import PaymentBatch
 from verifier.recusal import accounts as staff_accounts
 from verifier.store.tables import Case
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from verifier.store.reader import session_reader
 from verifier.domain.errors import InvalidState, ValidationFailed
 from verifier.payments import bankfiles, ledger, payees, service
-from verifier.payments.models import BankReturn, FundMovement, PaymentItem
+from verifier.payments.ledger_models import FundMovement
+from verifier.payments.models import BankReturn, PaymentItem
 from verifier.store.tables import Case
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from verifier.domain.errors import DomainError
 from verifier.payments import bankfiles, ledger, service
-from verifier.payments.models import BankReturn, FundMovement, PaymentBatch, PaymentItem
+from verifier.payments.ledger_models import FundMovement
+from verifier.payments.models import BankReturn, PaymentBatch, PaymentItem
 from verifier.store.db import Database
 
 

@@ -22,7 +22,8 @@ from verifier.audit.checkpoints import known_keys
 from verifier.audit.verify import verify_log
 from verifier.domain.errors import InvalidState
 from verifier.payments import bankfiles, ledger, service
-from verifier.payments.models import BankReturn, FundMovement, PaymentBatch, PaymentItem
+from verifier.payments.ledger_models import FundMovement
+from verifier.payments.models import BankReturn, PaymentBatch, PaymentItem
 from verifier.store.tables import Case
 
 WORKER = Path(__file__).with_name("crash_worker.py")

@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 
 from verifier.domain.errors import DomainError, InvalidState
 from verifier.payments import bankfiles, ledger, service
-from verifier.payments.models import FundMovement, FundPosting, PaymentBatch, PaymentItem
+from verifier.payments.ledger_models import FundMovement, FundPosting
+from verifier.payments.models import PaymentBatch, PaymentItem
 from verifier.store.tables import Case
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from verifier.audit.models import AuditEntry
 from verifier.cli import main
 from verifier.domain.errors import NotFound, ValidationFailed
+from verifier.places import county_file
 from verifier.places import service as places
 from verifier.places.models import Place
 from verifier.referrals.service import enter_application, import_file
@@ -31,7 +32,7 @@ def _count(ctx, table=Place) -> int:  # type: ignore[no-untyped-def]
 
 def _import(ctx, data: bytes = LIST_CSV, name: str = "list.csv", county: str = "340223"):  # type: ignore[no-untyped-def]
     with ctx.db.begin() as session:
-        return places.import_places(session, county, data, name, clock=ctx.clock)
+        return county_file.import_places(session, county, data, name, clock=ctx.clock)
 
 
 def test_import_once_and_again_changes_nothing(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ by an approved batch's release, until an insurer supervisor (four eyes) re-deter
 from __future__ import annotations
 
 import pytest
-from deviation_helpers import approve, batch, drawn_round, person, ready_case, relief_of
+from deviation_helpers import approve, batch, declare_sibling, drawn_round, person, ready_case, relief_of
 from factories import COUNTY, staff
 from sqlalchemy import func, select
 
@@ -16,7 +16,7 @@ from verifier.domain.money import format_yuan
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentBatch, PaymentItem
 from verifier.sampling.models import CaseHold, SamplingDeviation
-from verifier.store.tables import Case, Determination, Member
+from verifier.store.tables import Case, Determination
 
 INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
 
@@ -179,13 +179,8 @@ def test_attack_a_supervisor_lifts_the_hold_on_his_brothers_case(ctx, client, ro
     round_id = drawn_round(rounds, {case_id})
     rounds.result(round_id, case_id, per_capita_income="3000.00", eligible=True, relief_amount=format_yuan(relief + 10_000))
     with ctx.db.read() as s:
-        household = s.scalar(select(Case.household_id).where(Case.id == case_id))
-        member = s.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
-        sibling = ctx.vault.open(member.id_number_enc, "member.id_number")
         before = s.scalar(select(func.count()).select_from(AuditEntry))
-    r = client.post("/api/recusal/mine", headers=users.headers("brother"),
-                    json={"entries": [{"relation": "sibling", "id_number": sibling}]})
-    assert r.status_code == 200, r.text
+    declare_sibling(ctx, client, users.headers("brother"), case_id)
     before += 1  # the declaration's own entry
     r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("brother"),
                     json={"outcome": "proceed", "reason": "复核后调整", "relief_amount": format_yuan(relief + 10_000)})

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from deviation_helpers import drawn_round, pay, person, ready_case, relief_of
+from deviation_helpers import (declare_sibling, drawn_round, paid_then_found_ineligible, pay, person, ready_case,
+                               recovery_of, relief_of)
 from factories import COUNTY
 from sqlalchemy import select
 
@@ -22,11 +23,6 @@ from verifier.sampling.assessment import assessment_summary
 from verifier.store.tables import Case
 
 INCOME = "2666.67"
-
-
-def _recovery(ctx, case_id: str) -> Recovery:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as s:
-        return s.scalars(select(Recovery).where(Recovery.case_id == case_id)).one()
 
 
 def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_the_assessment(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +42,7 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     rounds.result(round_id, ineligible, per_capita_income=INCOME, eligible=False)
     rounds.result(round_id, reduced, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(relief - 50_000))
     rounds.result(round_id, short, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(relief + 20_000))
-    full, part = _recovery(ctx, ineligible), _recovery(ctx, reduced)
+    full, part = recovery_of(ctx, ineligible), recovery_of(ctx, reduced)
     assert (full.amount, full.paid_amount, full.due_amount, full.status) == (relief, relief, 0, "open")
     assert part.amount == 50_000
     with ctx.db.read() as s:
@@ -109,7 +105,7 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     with pytest.raises(InvalidState, match="waits for confirmation"), ctx.db.begin() as s:
         recoveries.waive(s, full.id, reason="无力偿还", principal=reviewer2, clock=ctx.clock)
     confirm(reviewer2, rest["id"])
-    assert (_recovery(ctx, ineligible).status, _recovery(ctx, ineligible).repaid) == ("repaid", relief)
+    assert (recovery_of(ctx, ineligible).status, recovery_of(ctx, ineligible).repaid) == ("repaid", relief)
     with pytest.raises(InvalidState):
         record(fin1, full.id, "1.00", "R3")
     with ctx.db.read() as s:
@@ -134,12 +130,12 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     assert asked["status"] == "open" and asked["waiver_requested_by"] == reviewer2.id
     with pytest.raises(Forbidden, match="another county reviewer"), ctx.db.begin() as s:  # nor by asking twice
         recoveries.waive(s, part.id, reason="同意", principal=reviewer2, clock=ctx.clock)
-    assert _recovery(ctx, reduced).status == "open"
+    assert recovery_of(ctx, reduced).status == "open"
     reviewer3 = person(ctx, users, "rev3", "county_reviewer")
     with ctx.db.begin() as s:  # another confirms it
         recoveries.waive(s, part.id, reason="已核实，同意核销", principal=reviewer3, clock=ctx.clock)
-    assert (_recovery(ctx, reduced).status, _recovery(ctx, reduced).repaid) == ("waived", 0)
-    assert _recovery(ctx, reduced).waive_reason == "户主重病，经县级批准免于追回"
+    assert (recovery_of(ctx, reduced).status, recovery_of(ctx, reduced).repaid) == ("waived", 0)
+    assert recovery_of(ctx, reduced).waive_reason == "户主重病，经县级批准免于追回"
     with ctx.db.read() as s:
         assert ledger.balances(s, contract_id).recovered == relief  # the rejected 10.00 never came in
 
@@ -211,26 +207,14 @@ def test_attack_a_reviewer_opens_a_supplement_of_any_size_on_a_sampled_paid_case
 def test_attack_a_reviewer_waives_what_her_brothers_household_owes(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
     """A recovery's waiver writes off money owed to the fund: neither the reviewer who asks for it nor the one who
     confirms it may be tied to the household (回避; 422, nothing written)."""
-    from verifier.store.tables import Member
-
     claims = person(ctx, users, "claims1", "insurer_claims")
     fin1 = person(ctx, users, "fin1", "finance")
     sister = person(ctx, users, "rev2", "county_reviewer")
-    case_id = ready_case(ctx)
-    pay(ctx, claims, fin1, [case_id])
-    round_id = drawn_round(rounds, {case_id})
-    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
-    rec = _recovery(ctx, case_id)
-    with ctx.db.read() as s:
-        household = s.get(Case, case_id).household_id
-        member = s.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
-        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
-    r = rounds.client.post("/api/recusal/mine", headers=users.headers("rev2"),
-                           json={"entries": [{"relation": "sibling", "id_number": id_number}]})
-    assert r.status_code == 200, r.text
+    case_id, rec = paid_then_found_ineligible(ctx, rounds, claims, fin1, INCOME)
+    declare_sibling(ctx, rounds.client, users.headers("rev2"), case_id)
     with pytest.raises(ValidationFailed, match="与本户成员存在回避关系"), ctx.db.begin() as s:
         recoveries.waive(s, rec.id, reason="无力偿还", principal=sister, clock=ctx.clock)
-    after = _recovery(ctx, case_id)
+    after = recovery_of(ctx, case_id)
     assert (after.status, after.waiver_requested_by) == ("open", None)
 
 
@@ -241,24 +225,13 @@ def test_attack_finance_records_and_confirms_what_his_sisters_household_paid_bac
 
     from verifier.audit.models import AuditEntry
     from verifier.payments.models import RecoveryRepayment
-    from verifier.store.tables import Member
 
     claims = person(ctx, users, "claims1", "insurer_claims")
     fin1 = person(ctx, users, "fin1", "finance")
     fin2 = person(ctx, users, "fin2", "finance")
     kin = person(ctx, users, "kin", "finance")
-    case_id = ready_case(ctx)
-    pay(ctx, claims, fin1, [case_id])
-    round_id = drawn_round(rounds, {case_id})
-    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
-    rec = _recovery(ctx, case_id)
-    with ctx.db.read() as s:
-        household = s.get(Case, case_id).household_id
-        member = s.scalars(select(Member).where(Member.household_id == household).order_by(Member.id)).first()
-        id_number = ctx.vault.open(member.id_number_enc, "member.id_number")
-    r = rounds.client.post("/api/recusal/mine", headers=users.headers("kin"),
-                           json={"entries": [{"relation": "sibling", "id_number": id_number}]})
-    assert r.status_code == 200, r.text
+    case_id, rec = paid_then_found_ineligible(ctx, rounds, claims, fin1, INCOME)
+    declare_sibling(ctx, rounds.client, users.headers("kin"), case_id)
     ctx.clock.advance(hours=1)
     with pytest.raises(ValidationFailed, match="与本户成员存在回避关系"), ctx.db.begin() as s:
         recoveries.record_repayment(s, rec.id, amount="100.00", paid_on=date(2020, 6, 1), reference="RK1",
@@ -281,4 +254,4 @@ def test_attack_finance_records_and_confirms_what_his_sisters_household_paid_bac
     assert steps == ["recovery_repayment", "recovery_repayment"]
     with ctx.db.begin() as s:
         recoveries.confirm_repayment(s, row["id"], principal=fin1, clock=ctx.clock)
-    assert _recovery(ctx, case_id).repaid == 10_000
+    assert recovery_of(ctx, case_id).repaid == 10_000

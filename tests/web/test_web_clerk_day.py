@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from deviation_helpers import drawn_round_api, pay, person, ready_case
-from recheck_kit import visit_api
+from deviation_helpers import both_found_ineligible, held_and_paid_in_a_round, ready_case
 from factories import make_case, staff
 from sqlalchemy import select
 
@@ -26,18 +25,9 @@ def _visible(html: str) -> str:
 
 
 def test_a_sampling_round_is_named_by_county_kind_and_period(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
-    users.add("reviewer", "county_reviewer", counties=("340223",))
-    users.add("insurer", "insurer_supervisor", counties=("340223",))
-    reviewer, insurer = users.headers("reviewer"), users.headers("insurer")
-    claims, fin1 = person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance")
-    held, paid = ready_case(ctx), ready_case(ctx)
-    pay(ctx, claims, fin1, [paid])
-    round_id, _ = drawn_round_api(pages.client, reviewer, insurer)
-    for case_id in (held, paid):
-        r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
-                              json={"case_id": case_id, "per_capita_income": "2666.67", "eligible": False,
-                                    **visit_api(ctx, pages.client, reviewer, round_id, case_id)})
-        assert r.status_code == 201, r.text
+    sampled = held_and_paid_in_a_round(ctx, pages.client, users)
+    held, paid, round_id = sampled.held, sampled.paid, sampled.round_id
+    both_found_ineligible(ctx, pages.client, sampled, "2666.67")
 
     pages.login("reviewer")
     listing = pages.get("/sampling").text

@@ -87,7 +87,7 @@ def test_the_api_refuses_to_edit_after_screening_and_outside_the_county(client, 
 
 def test_an_edited_village_must_be_on_the_countys_list(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
     """Correcting an application cannot make a village of a typo, as entering one cannot (the county's list)."""
-    from verifier.places.service import import_places
+    from verifier.places.county_file import import_places
 
     case_id = make_case(ctx, stage="received", head_name="周九")
     with ctx.db.begin() as session:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from deviation_helpers import drawn_round_api, pay, person, ready_case
-from recheck_kit import visit_api
+from deviation_helpers import both_found_ineligible, held_and_paid_in_a_round, person
 from sqlalchemy import select
 
 from verifier.payments.models import Recovery
@@ -17,20 +16,11 @@ INCOME = "2666.67"
 
 
 def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
-    users.add("reviewer", "county_reviewer", counties=("340223",))
-    users.add("insurer", "insurer_supervisor", counties=("340223",))
-    reviewer, insurer = users.headers("reviewer"), users.headers("insurer")
-    claims, fin1 = person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance")
+    sampled = held_and_paid_in_a_round(ctx, pages.client, users)
     person(ctx, users, "fin2", "finance")
-    held, paid = ready_case(ctx), ready_case(ctx)
-    pay(ctx, claims, fin1, [paid])
-    round_id, drawn = drawn_round_api(pages.client, reviewer, insurer)
-    assert {held, paid} <= set(drawn)
-    for case_id in (held, paid):
-        r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
-                              json={"case_id": case_id, "per_capita_income": INCOME, "eligible": False,
-                                    **visit_api(ctx, pages.client, reviewer, round_id, case_id)})
-        assert r.status_code == 201, r.text
+    held, paid, round_id = sampled.held, sampled.paid, sampled.round_id
+    assert {held, paid} <= set(sampled.drawn)
+    both_found_ineligible(ctx, pages.client, sampled, INCOME)
 
     # the supervisor sees the hold on the case page and re-determines it; a refused form keeps what was typed
     pages.as_("sup2", "insurer_supervisor")

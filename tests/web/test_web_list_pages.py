@@ -180,13 +180,13 @@ def test_conflicts_are_paged_and_searched_by_a_whole_id_number_that_stays_out_of
 
 
 def test_places_are_paged_by_town_and_searched_by_town_or_village(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from verifier.places import service as places
+    from verifier.places import county_file
     from verifier.web import paging
 
     monkeypatch.setattr(paging, "PAGE_SIZE", 1)
     rows = "乡镇,村\n河口镇,河口村\n河口镇,柳树村\n城关镇,东村\n城关镇,柳河村\n".encode("utf-8")
     with ctx.db.begin() as session:
-        places.import_places(session, COUNTY, rows, "list.csv", clock=ctx.clock)
+        county_file.import_places(session, COUNTY, rows, "list.csv", clock=ctx.clock)
     pages.as_("clerk-p", "town_clerk")
     first = pages.get("/places").text
     assert "共 2 条" in first and "<td>城关镇</td>" in first and "<td>河口镇</td>" not in first

@@ -137,7 +137,7 @@ OUTSIDE_WEB = {
     ("cli_click_zh.py", "TYPES"): "click's parameter types",
     ("contract_zh.py", "_TYPES"): "the contract's terms", ("contract_zh.py", "_KINDS"): "the contract's terms",
     ("contract_zh.py", "CHANNEL_ZH"): "the contract's channels (labels.CHANNELS reads it)",
-    ("contract_zh.py", "MODES"): "the contract's terms",
+    ("contract_terms_zh.py", "MODES"): "the contract's terms",
     ("audit/notes_zh.py", "_FILES"): "the audit check's file names",
 }
 

@@ -9,10 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from deviation_helpers import drawn_round_api, pay, person, ready_case
+from deviation_helpers import both_found_ineligible, held_and_paid_in_a_round
 from factories import make_case, new_id_number
 from pagekit import FACTORY_PASSWORD, officers_of
-from recheck_kit import visit_api
 from sqlalchemy import select
 
 from verifier.domain.errors import ValidationFailed
@@ -150,13 +149,8 @@ def test_the_check_form_uses_the_shared_amount_box(pages, ctx) -> None:  # type:
 
 
 def test_repayment_redetermination_and_recheck_take_amounts_and_days_as_typed(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
-    users.add("reviewer", "county_reviewer", counties=("340223",))
-    users.add("insurer", "insurer_supervisor", counties=("340223",))
-    reviewer, insurer = users.headers("reviewer"), users.headers("insurer")
-    claims, fin1 = person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance")
-    held, paid = ready_case(ctx), ready_case(ctx)
-    pay(ctx, claims, fin1, [paid])
-    round_id, drawn = drawn_round_api(pages.client, reviewer, insurer)
+    sampled = held_and_paid_in_a_round(ctx, pages.client, users)
+    held, paid, round_id = sampled.held, sampled.paid, sampled.round_id
     # the re-check's page form: its amounts and visit day are the shared boxes, read by the one reader
     pages.login("reviewer")
     text = pages.get(f"/sampling/{round_id}").text
@@ -166,11 +160,7 @@ def test_repayment_redetermination_and_recheck_take_amounts_and_days_as_typed(pa
     read = sampling_pages._result_input(held, {"per_capita_income": "２，６６６．６７元", "eligible": "yes",
                                                "relief_amount": "￥１，２００元"})
     assert (read.per_capita_income, read.relief_amount) == ("2666.67", "1200")
-    for case_id in (held, paid):
-        r = pages.client.post(f"/api/sampling-rounds/{round_id}/results", headers=reviewer,
-                              json={"case_id": case_id, "per_capita_income": "2666.67", "eligible": False,
-                                    **visit_api(ctx, pages.client, reviewer, round_id, case_id)})
-        assert r.status_code == 201, r.text
+    both_found_ineligible(ctx, pages.client, sampled, "2666.67")
 
     # the supervisor re-determines the held case with an amount typed the office's way
     pages.as_("sup2", "insurer_supervisor")

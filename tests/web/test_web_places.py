@@ -9,7 +9,7 @@ from factories import new_id_number
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
-from verifier.places import service as places
+from verifier.places import county_file
 
 LIST_CSV = "乡镇,村\n河口镇,河口村\n河口镇,柳树村\n城关镇,东村\n".encode("utf-8")
 APPLICATION = {"county_code": "340223", "name": "赵大山", "household_group": "low_income", "cause": "illness",
@@ -18,7 +18,7 @@ APPLICATION = {"county_code": "340223", "name": "赵大山", "household_group": 
 
 def _import(ctx) -> None:  # type: ignore[no-untyped-def]
     with ctx.db.begin() as session:
-        places.import_places(session, "340223", LIST_CSV, "list.csv", clock=ctx.clock)
+        county_file.import_places(session, "340223", LIST_CSV, "list.csv", clock=ctx.clock)
 
 
 def test_without_a_list_the_form_keeps_free_text_and_says_so(pages) -> None:  # type: ignore[no-untyped-def]
@@ -54,8 +54,8 @@ def test_with_a_list_the_form_picks_town_then_village_and_refuses_one_not_on_it(
 
 def test_fields_of_another_county_show_nothing_of_its_list(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]
     with ctx.db.begin() as session:
-        places.import_places(session, other_county, "乡镇,村\n远山乡,秘密村\n".encode("utf-8"), "l.csv",
-                             clock=ctx.clock)
+        county_file.import_places(session, other_county, "乡镇,村\n远山乡,秘密村\n".encode("utf-8"), "l.csv",
+                                  clock=ctx.clock)
     pages.as_("clerk1", "town_clerk")
     fields = pages.get(f"/places/fields?county_code={other_county}", headers={"HX-Request": "true"}).text
     assert "秘密村" not in fields and "远山乡" not in fields

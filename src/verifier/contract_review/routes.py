@@ -11,7 +11,7 @@ from litestar.params import Parameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..contract_zh import ReliefTerms
+from ..contract_terms_zh import ReliefTerms
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import service

@@ -4,7 +4,7 @@ A contract is loaded by whoever holds the server's shell (`verifier contracts ad
 administrator, as often as not. So a loaded contract is `pending` (待县审核确认) and prices nothing, opens no sampling
 round and signs off nothing (`store.contracts.require_accepted`) until a county reviewer of every county it covers
 has accepted it, having seen its id, title, period, counties, SHA-256 (to compare with the signed paper contract) and
-its figures in Chinese (`contract_zh.terms_zh`). One refusal, with a reason, and it never comes into force. A county's
+its figures in Chinese (`contract_terms_zh.terms_zh`). One refusal, with a reason, and it never comes into force. A county's
 answer is given once: an accepted contract cannot be un-accepted. Each answer is an audit entry in its transaction.
 
 A county answers through a reviewer limited to it: a reviewer without a county limit (a city's, `--all-counties`)
@@ -27,7 +27,7 @@ from ..accounts.service import display_names
 from ..audit import log as audit
 from ..clock import Clock
 from ..contract import Contract
-from ..contract_zh import ContractTerms, terms_zh
+from ..contract_terms_zh import ContractTerms, terms_zh
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..referrals.service import contract_problem
 from ..store import contracts as contract_store

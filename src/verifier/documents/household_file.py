@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from . import make_templates as T
-from .notice import _LONG_DIGITS, _open_template, _width, _para, _style_ids, _title_para, _x, chinese_date, replace_body
+from .notice import _LONG_DIGITS, chinese_date
+from .notice_docx import _open_template, _para, _style_ids, _title_para, _x, replace_body
+from .notice_preview import _width
 
 TYPE_AREA = 8844  # twips: 210 mm less the 28 mm and 26 mm margins
 SMALL = '<w:rPr><w:sz w:val="21"/><w:szCs w:val="21"/></w:rPr>'  # 五号

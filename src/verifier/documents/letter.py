@@ -16,18 +16,8 @@ from datetime import date, datetime, time
 from verifier.domain.errors import FieldError, ValidationFailed
 
 from . import make_templates as T
-from .notice import (
-    _CONTROL,
-    _LONG_DIGITS,
-    CAUSE_LABELS,
-    _open_template,
-    _para,
-    _style_ids,
-    _title_para,
-    _x,
-    chinese_date,
-    replace_body,
-)
+from .notice import _CONTROL, _LONG_DIGITS, CAUSE_LABELS, chinese_date
+from .notice_docx import _open_template, _para, _style_ids, _title_para, _x, replace_body
 
 
 @dataclass(frozen=True, kw_only=True)

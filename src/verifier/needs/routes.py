@@ -12,7 +12,7 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import service
+from . import figures, service
 from .schemas import ReferralOut, referral_out
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -60,9 +60,9 @@ class NeedReferralController(Controller):
     @get("/summary", opt={"roles": ("insurer_supervisor", "county_reviewer", "auditor")})
     def summary(self, ctx: Ctx, request: Request[Principal, Any, Any],
                 county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")],
-                month: Annotated[str, Parameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]) -> service.ReferralSummary:
+                month: Annotated[str, Parameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]) -> figures.ReferralSummary:
         """The county's referral figures for a month."""
         request.user.require_county(county_code, "county")
         first, last = parse_month(month)
         with ctx.db.read() as session:
-            return service.referral_summary(session, county_code, first, last, today=ctx.clock.today())
+            return figures.referral_summary(session, county_code, first, last, today=ctx.clock.today())

@@ -1,6 +1,6 @@
 """Needs passed to departments (发点球): a need found at a home check or a follow-up is referred to the department
 that meets it, with a due date; the county reviewer records the department's answer; open and overdue referrals are
-listed and counted for the monthly report.
+listed, and counted for the monthly report (`figures`).
 
 Who may do what, and what one person cannot do alone:
 - field officers and insurer supervisors of the case's county pass a need (another county's case: 404);
@@ -11,13 +11,12 @@ Who may do what, and what one person cannot do alone:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -228,51 +227,3 @@ def find_case_id(session: Session, principal: Principal, text: str) -> str:
         raise NotFound(f"no case {text!r}")
     load_case(session, found, principal)
     return found
-
-
-# --- the monthly report's figures ----------------------------------------------------------------------------------
-
-
-class ReferralSummary(msgspec.Struct):
-    county_code: str
-    first: date
-    last: date
-    as_of: date
-    referred: int
-    """Needs passed to departments in the period."""
-    answered: int
-    """Answers recorded in the period (by the day the department answered)."""
-    answered_late: int
-    """Of those, answered after the due date."""
-    open: int
-    """Every referral of the county without an answer at `as_of`, whenever passed."""
-    overdue: int
-    """Of those, past their due date."""
-    by_need: dict[str, int]
-    """Needs passed in the period, per need."""
-    open_by_need: dict[str, int]
-    outcomes: dict[str, int]
-    """Answers in the period, per outcome."""
-
-
-def referral_summary(session: Session, county_code: str, first: date, last: date, *, today: date) -> ReferralSummary:
-    """The county's referral figures for `first`..`last` as of `min(today, last)` (the caller checks the county)."""
-    as_of = min(today, last)
-    rows = list(session.scalars(select(NeedReferral).where(NeedReferral.county_code == county_code,
-                                                           NeedReferral.referred_on <= as_of)))
-    passed = [r for r in rows if first <= r.referred_on <= last]
-    answered = [r for r in rows if r.answered_on is not None and first <= r.answered_on <= as_of]
-    still = [r for r in rows if r.answered_on is None or r.answered_on > as_of]
-    return ReferralSummary(
-        county_code=county_code, first=first, last=last, as_of=as_of, referred=len(passed), answered=len(answered),
-        answered_late=sum(1 for r in answered if r.answered_on and r.answered_on > r.due_on), open=len(still),
-        overdue=sum(1 for r in still if r.due_on < as_of), by_need=dict(Counter(r.need for r in passed)),
-        open_by_need=dict(Counter(r.need for r in still)), outcomes=dict(Counter(r.outcome for r in answered)))
-
-
-def count_open(session: Session, principal: Principal, today: date) -> tuple[int, int]:
-    """(open, overdue) referrals within the caller's counties: the home page's cards."""
-    stmt = select(func.count()).select_from(NeedReferral).where(NeedReferral.status == "open")
-    if principal.counties:
-        stmt = stmt.where(NeedReferral.county_code.in_(principal.counties))
-    return int(session.scalar(stmt) or 0), int(session.scalar(stmt.where(NeedReferral.due_on < today)) or 0)

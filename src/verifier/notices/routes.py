@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..documents.notice import CAUSE_LABELS, render_notice_html
+from ..documents.notice import CAUSE_LABELS
+from ..documents.notice_preview import render_notice_html
 from ..domain.errors import ValidationFailed
 from ..domain.money import format_yuan
 from ..http import DOCX, Ctx, JSONBody, get, post

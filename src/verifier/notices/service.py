@@ -30,7 +30,8 @@ from ..cases.workflow import advance, load_case
 from ..checks.service import latest_check
 from ..clock import Clock
 from ..contract import Contract
-from ..documents.notice import NoticeDocument, NoticeRow, render_notice
+from ..documents.notice import NoticeDocument, NoticeRow
+from ..documents.notice_docx import render_notice
 from ..domain.cell_values import BadCell, phone_text
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain import recusal as recusal_rules

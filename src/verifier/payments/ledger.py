@@ -47,7 +47,8 @@ from ..contract import Contract
 from ..domain.errors import InvalidState
 from ..domain.money import apply_rate, format_yuan
 from ..store.paged import Paged, fold_search, page_of, text_search
-from .models import Fund, FundMovement, FundPosting, PaymentBatch
+from .ledger_models import Fund, FundMovement, FundPosting
+from .models import PaymentBatch
 
 GRANT = "grant"
 AVAILABLE = "available"

@@ -62,7 +62,8 @@ from ..sampling.models import CaseHold
 from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
 from . import bankfiles, batch_recheck, ledger, one_account, payees
-from .models import FundMovement, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
+from .ledger_models import FundMovement
+from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
     CORRECTION_ACCOUNT_COLUMN,

@@ -11,6 +11,7 @@ from verifier.followups import models as _followups  # noqa: E402,F401
 from verifier.needs import models as _needs  # noqa: E402,F401
 from verifier.notices import models as _notices  # noqa: E402,F401
 from verifier.payments import models as _payments  # noqa: E402,F401
+from verifier.payments import ledger_models as _ledger  # noqa: E402,F401
 from verifier.places import models as _places  # noqa: E402,F401
 from verifier.reports import models as _reports  # noqa: E402,F401
 from verifier.registers import models as _registers  # noqa: E402,F401

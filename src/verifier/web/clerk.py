@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from ..cases import numbers as case_numbers
 from ..cases import service as case_service
-from ..documents.notice import render_notice_html
+from ..documents.notice_preview import render_notice_html
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import DOCX, Ctx, get, post
 from ..notices import posting

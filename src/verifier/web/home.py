@@ -25,6 +25,7 @@ from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
 from ..dashboard import service as dashboard_service
 from ..followups import service as followup_service
+from ..needs import figures as need_figures
 from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
@@ -133,7 +134,7 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("逾期未回访", "/followups", overdue, "保障金到账后超过合同期限、尚未回访")
         card("待回访", "/followups", due, "保障金已到账、在期限内待回访")
     if user.has(*need_service.READERS) and not user.has("auditor"):
-        still, late = need_service.count_open(session, user, today)
+        still, late = need_figures.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")
         card("部门逾期未答复", "/need-referrals?state=overdue", late)
     cards.extend(payment_cards(session, user, counts))

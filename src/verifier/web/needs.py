@@ -12,6 +12,7 @@ from litestar.response import Template
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..cases.workflow import load_case
 from ..http import Ctx, get, post
+from ..needs import figures as need_figures
 from ..needs import service as need_service
 from ..store.paged import fold_search
 from . import labels, paging
@@ -68,7 +69,7 @@ class NeedPages(Controller):
         with ctx.db.read() as session:
             found = need_service.find_referrals(session, request.user, today=today, state=which or "open", q=q,
                                                 page=page_param(page_no), page_size=paging.PAGE_SIZE)
-            counts = need_service.count_open(session, request.user, today)
+            counts = need_figures.count_open(session, request.user, today)
         pager = Pager.over("/need-referrals", {"state": which or "open", "q": q}, found)
         return page(request, "needs.html", rows=found.items, state=which or "open", states=labels.NEED_STATES, counts=counts,
                     today=today, referrer=request.user.has(*need_service.REFERRERS), q=q, pager=pager)
