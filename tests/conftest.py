@@ -105,18 +105,21 @@ def _emptying(admin: Any, schema: str) -> str:
     """One round trip that empties every table of the schema and restarts its sequences.
 
     TRUNCATE makes new files for each of the 45 tables and their indexes (about 120 ms a test); deleting the few rows
-    a test wrote takes about a millisecond. With foreign keys' triggers off for the transaction (a superuser's
-    session_replication_role) the order of the tables does not matter. Other roles keep TRUNCATE."""
+    a test wrote takes about a millisecond. The tables are locked first against writers (EXCLUSIVE: a transaction
+    some earlier test left open must end, or the lock times out and the test gets a schema of its own, as TRUNCATE's
+    lock did), so no late write survives into the next test. With foreign keys' triggers off for the transaction (a
+    superuser's session_replication_role) the order of the tables does not matter. Other roles keep TRUNCATE."""
     tables = [f'"{schema}"."{t.name}"' for t in Base.metadata.sorted_tables]
     with admin.connect() as conn:
         superuser = conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
-        sequences = conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
-                                 {"s": schema}).scalars().all()
+        sequences = conn.execute(text("SELECT sequencename, start_value FROM pg_sequences WHERE schemaname = :s"),
+                                 {"s": schema}).all()
     if not superuser:
         return f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
-    statements = ["SET LOCAL session_replication_role = replica"]
+    statements = [f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE",
+                  "SET LOCAL session_replication_role = replica"]
     statements += [f"DELETE FROM {t}" for t in reversed(tables)]
-    statements += [f"SELECT setval('\"{schema}\".\"{s}\"', 1, false)" for s in sequences]
+    statements += [f"SELECT setval('\"{schema}\".\"{name}\"', {int(start)}, false)" for name, start in sequences]
     return "; ".join(statements)
 
 
@@ -200,7 +203,7 @@ def _share_compiled_statements(database: Database) -> None:
             _SHARED_STATEMENTS[kind] = LRUCache(5000)
             shared = engine.dialect
         engine.dialect = shared
-        engine.pool._dialect = shared
+        engine.pool._dialect = shared  # SQLAlchemy 2.0's pool keeps its own reference (tests/test_conftest_sharing.py)
         engine._compiled_cache = _SHARED_STATEMENTS[kind]
 
 
