@@ -4,7 +4,9 @@ Recording a check is the API's most frequent write, and Litestar's work around i
 middleware, the guard, the handler's arguments, the response objects) cost about a fifth of it. This shortcut records
 the plain, successful check itself, with the very same steps as the route: the token's signature already checked by
 the authentication middleware in this process (`bearer_session`: `known_token`, its expiry checked again), the session looked up
-on every request (`session_lookup`, in the check's write transaction with its first reads: `service.Admission`), the route's role rule (a field officer whose password is their own), the
+on every request (on PostgreSQL `session_lookup`, in the check's write transaction with its first reads:
+`service.Admission`; on SQLite `open_session_steps`, before the write lock is taken), the route's role rule (a field
+officer whose password is their own), the
 body decoded and converted by the route's own signature model as Litestar does it (`decode_json`, then msgspec's
 `convert` with Litestar's options), the same input check (`check_input`), the same write (`check_recorder`, through
 `Database.write`, so the check, its case's move and its audit entry in one transaction), and the route's answer:
@@ -36,7 +38,7 @@ from litestar._signature.model import _deserializer
 from litestar.serialization import decode_json
 
 from ..accounts.auth import bearer_session, principal_of_row
-from ..accounts.sessions import session_lookup
+from ..accounts.sessions import open_session_steps, session_lookup
 from ..cases.routes import MAX_ID
 from ..http import json_headers, send_answer
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -110,11 +112,18 @@ class CheckShortcut:
                                                                                type_decoders=self._type_decoders),
                                     "ctx": None, "request": None},
                                    self._model, strict=False, dec_hook=self._dec_hook, str_keys=True).data
-            # The session is looked up in the check's transaction, with its first reads (one round trip on
-            # PostgreSQL): refused there, before anything of the case is used, the write is rolled back and Litestar
-            # answers (looking the session up again).
-            record = check_recorder(ctx, case_id, check_input(data),
-                                    Admission(session_lookup(session_id, user_id), _admit))
+            payload = check_input(data)
+            if ctx.db.is_sqlite:
+                # SQLite: the caller is admitted before the write (`BEGIN IMMEDIATE`, the only write lock, is
+                # never taken for a caller the route refuses); folding saves no round trip there.
+                caller: Any = _admit(await ctx.db.ask(open_session_steps(session_id, user_id)))
+            else:
+                # PostgreSQL: the session is looked up in the check's transaction, with its first reads (one round
+                # trip saved): refused there, before anything of the case is used (its row, locked by the same
+                # batch, only until the rollback), the write is rolled back and Litestar answers (looking the
+                # session up again).
+                caller = Admission(session_lookup(session_id, user_id), _admit)
+            record = check_recorder(ctx, case_id, payload, caller)
         except Exception:  # noqa: BLE001 — a 400, 401, 403, 422, a database fault: Litestar answers it
             return None
 
