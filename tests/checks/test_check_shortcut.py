@@ -377,3 +377,57 @@ def test_on_sqlite_a_refused_caller_never_takes_the_write_lock(ctx, client, user
     assert [(status, went_on) for (status, _, _), went_on in answers] == [(401, True), (403, True)]
     assert writes == []  # neither the shortcut nor Litestar began a write
     assert _log(ctx) == log and _checks(ctx, case_id) == []
+
+
+def _broken_rule(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The check's guarded write made to find its case moved (a rule broken): `real`, the case's move asked of a
+    status it is not in (PostgreSQL: the folded statement's own refusal; SQLite: the process's), or `error`, the
+    driver's error PostgreSQL raises then, on either database."""
+    from sqlalchemy.exc import DataError
+
+    from verifier.checks import recording
+    from verifier.store.faults import NOT_ONE_ROW
+
+    real = recording.write
+
+    def write(session: Any, **kwargs: Any) -> Any:
+        if how == "error":
+            raise DataError("SELECT CAST(...)", {}, Exception(
+                f'invalid input syntax for type integer: "{NOT_ONE_ROW}"\nCONTEXT: unnamed portal'))
+        return real(session, **{**kwargs, "before": "nowhere"})
+
+    monkeypatch.setattr(recording, "write", write)
+
+
+@pytest.mark.parametrize("how", ["error", "real"])
+def test_a_guarded_write_that_wrote_no_row_is_answered_409_in_chinese_and_not_made_again(
+        ctx, client, posted, monkeypatch, caplog, how) -> None:  # type: ignore[no-untyped-def]
+    """The case's move wrote no row although its row was locked (never expected: a rule broken). On PostgreSQL the
+    folded statement refuses it (`NOT_ONE_ROW`, a DataError): the shortcut answers it itself, 409 in Chinese as
+    Litestar does, without handing it on to be made again; logged as an error; nothing written, no database words
+    shown. On SQLite the process judges it (409 as a state refusal)."""
+    import logging
+
+    from verifier.store.faults import BROKEN_RULE_ZH
+
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    body = _body(ctx, officers, head, idn)
+    log = _log(ctx)
+    _broken_rule(monkeypatch, how)
+    server_judges = how == "error" or not ctx.db.is_sqlite
+    with caplog.at_level(logging.ERROR, logger="verifier"):
+        short, went_on = posted(f"/api/cases/{case_id}/check", me, body)
+        assert short[0] == 409, short
+        if server_judges:
+            problem = json.loads(short[2])
+            assert problem["detail"] == BROKEN_RULE_ZH and "invalid input" not in short[2].decode(), problem
+            assert not went_on  # answered by the shortcut, not made again by Litestar
+            assert [r for r in caplog.records if r.levelno == logging.ERROR and "rule broken" in r.getMessage()]
+            caplog.clear()
+            plain, _ = posted(f"/api/cases/{case_id}/check", me, body, plain=True)
+            assert plain == short  # Litestar answers it the same
+            assert [r for r in caplog.records if r.levelno == logging.ERROR and "rule broken" in r.getMessage()]
+    assert _log(ctx) == log and _checks(ctx, case_id) == []
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "scheduled"

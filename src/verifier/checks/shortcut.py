@@ -16,7 +16,8 @@ Anything else goes to Litestar untouched, with the body it was sent: another met
 a body larger than `MAX_BODY`, not exactly one `Authorization: Bearer` header, a token not yet
 checked here or expired, an `Idempotency-Key` header (the route stores and replays the answer), a session refused, a
 password to change, another role, a body the route would refuse, and any refusal of the write itself (404, 403, 409,
-422, a database error). A refused write changed nothing (its transaction rolled back), and the trace a refusal keeps
+422, a database error) but a rule found broken (`faults.broken_rule`: the case's locked row found moved), answered
+409 here as Litestar answers it, and not made again. A refused write changed nothing (its transaction rolled back), and the trace a refusal keeps
 (`keep_after_rollback`, a county conflict's sighting) is dropped here: Litestar then makes the same request, refuses
 it as before and keeps the trace once. But a connection lost at COMMIT, after the check was written, is not handed on
 (Litestar's re-try of a check that landed would be refused, 409): the check is looked up on a new connection, and
@@ -28,6 +29,7 @@ look-up cannot be made (`_after_lost_commit`). The answers are byte for byte Lit
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -49,6 +51,7 @@ from .routes import check_input, check_recorder
 from .service import Admission
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+_log = logging.getLogger("verifier")
 PREFIX = "/api/cases/"
 SUFFIX = "/check"
 ROUTE = PREFIX + "{case_id:str}" + SUFFIX
@@ -142,6 +145,9 @@ class CheckShortcut:
         except Exception as exc:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
             if recorded and faults.unavailable(exc):  # the connection lost at COMMIT: it may have landed
                 return await _after_lost_commit(ctx, recorded[0])
+            if faults.broken_rule(exc):  # a rule broken, not a refusal: answered here, as Litestar would, not redone
+                _log.error("a guarded write wrote no row (a rule broken): %s", str(exc.orig).splitlines()[0])
+                return _Problem(409, [], BROKEN_RULE)
             return None
 
 
@@ -161,6 +167,8 @@ def _admit(row: Any | None) -> Any:
 
 # Litestar's answer to a database it cannot reach (app.py `_database_fault_to_problem`), as its problem handler sends it.
 LOST = msgspec.json.encode({"status": 503, "title": "Service Unavailable", "detail": faults.UNAVAILABLE_DETAIL})
+# Litestar's answer to a guarded write that wrote no row (app.py `_broken_rule_to_problem`).
+BROKEN_RULE = msgspec.json.encode({"status": 409, "title": "Conflict", "detail": faults.BROKEN_RULE_ZH})
 
 
 async def _after_lost_commit(ctx: Any, recorded: Any) -> bytes | _Problem | None:
