@@ -60,7 +60,21 @@ def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
                                    headers=getattr(exc, "headers", None))
 
 
+def _broken_rule_to_problem(exc: Exception) -> ProblemDetailsException:
+    """A guarded write found its row moved (`faults.broken_rule`): never expected, so logged as an error; nothing was
+    written, and the caller is told in Chinese that the case changed (409), never the database's words."""
+    from .store import faults
+
+    _log.error("a guarded write wrote no row (a rule broken): %s",
+               str(getattr(exc, "orig", None) or exc).splitlines()[0])
+    return ProblemDetailsException(status_code=409, title="Conflict", detail=faults.BROKEN_RULE_ZH)
+
+
 def _data_error_to_problem(exc: DataError) -> ProblemDetailsException:
+    from .store import faults
+
+    if faults.broken_rule(exc):
+        return _broken_rule_to_problem(exc)
     # The database refused a value (a NUL character, a text longer than its column, a number out of range).
     reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "a value cannot be stored"
     return ProblemDetailsException(status_code=422, title="Invalid input", detail=f"a value cannot be stored: {reason}")
@@ -89,6 +103,8 @@ def _database_fault_to_problem(exc: Exception) -> ProblemDetailsException:
     """The database unreachable (503) or full (507): nothing was written; see store/faults.py."""
     from .store import faults
 
+    if faults.broken_rule(exc):
+        return _broken_rule_to_problem(exc)
     headers = {"Retry-After": str(faults.RETRY_AFTER_SECONDS)}
     if faults.storage_full(exc):
         return ProblemDetailsException(status_code=507, title="Insufficient Storage", detail=faults.STORAGE_FULL_DETAIL,

@@ -198,3 +198,23 @@ def test_the_route_sheet_fits_a_phone(server, browser) -> None:  # type: ignore[
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width  # no sideways scrolling of the page
     context.close()
+
+
+def test_a_malformed_address_hash_breaks_no_script(server, browser) -> None:  # type: ignore[no-untyped-def]
+    """app.js opens a folded part an address's #hash names (`openNamed`); a hash that is no valid percent-encoding (a
+    link cut short, #%E4%B8) is ignored, at load and on a later hashchange, and a good one still opens its part."""
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/login#%E4%B8")
+    page.wait_for_load_state("load")
+    page.evaluate("""() => { const d = document.createElement('details');
+        d.innerHTML = '<summary>折叠</summary><p id="named-part">内容</p>'; document.querySelector('main').append(d); }""")
+    page.evaluate("() => { location.hash = '%'; }")
+    page.wait_for_timeout(100)
+    page.evaluate("() => { location.hash = 'named-part'; }")
+    page.wait_for_function("() => document.getElementById('named-part').closest('details').open")
+    assert errors == []
+    context.close()

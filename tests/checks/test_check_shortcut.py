@@ -279,9 +279,10 @@ def test_a_check_whose_fate_cannot_be_looked_up_is_answered_503_as_litestar_answ
 
 def test_the_session_is_looked_up_with_the_checks_reads_and_an_ended_one_writes_nothing(
         ctx, client, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The shortcut reads the caller's session in the check's own transaction, in the batch of its first reads (no
-    read of its own before the write); a session ended meanwhile by anyone (another worker's logout: the row ended
-    by SQL here) is refused there, Litestar answers 401, and nothing of the check is written."""
+    """On PostgreSQL the shortcut reads the caller's session in the check's own transaction, in the batch of its first
+    reads (no read of its own before the write); on SQLite apart, before the write (whose `BEGIN IMMEDIATE` is the
+    only write lock). A session ended meanwhile by anyone (another worker's logout: the row ended by SQL here) is
+    refused, Litestar answers 401, and nothing of the check is written."""
     from verifier.accounts.models import UserSession
     from verifier.checks import recording
 
@@ -295,16 +296,23 @@ def test_the_session_is_looked_up_with_the_checks_reads_and_an_ended_one_writes_
         batches.append((kwargs.get("first"), found.first))
         return found
 
-    async def no_read(steps: Any) -> Any:
-        raise AssertionError("the check's session is read with its reads, not apart")
+    asked: list[Any] = []
+    real_ask = ctx.db.ask
+
+    async def ask(steps: Any) -> Any:
+        asked.append(steps)
+        return await real_ask(steps)
 
     monkeypatch.setattr(recording, "read", read)
     with monkeypatch.context() as m:
-        m.setattr(ctx.db, "ask", no_read)
+        m.setattr(ctx.db, "ask", ask)
         (status, _, body), went_on = posted(f"/api/cases/{case_id}/check", me, _body(ctx, officers, head, idn))
     assert (status, went_on) == (201, False), body
     (lookup, rows), = batches
-    assert lookup is not None and len(rows) == 1  # the session's row, read with the case's
+    if ctx.db.is_sqlite:
+        assert len(asked) == 1 and lookup is None  # the session read apart, before the write
+    else:
+        assert asked == [] and lookup is not None and len(rows) == 1  # the session's row, read with the case's
 
     second, second_officers, second_head, second_idn = _scheduled(ctx)
     other = _login(client, second_officers[0])
@@ -317,7 +325,109 @@ def test_the_session_is_looked_up_with_the_checks_reads_and_an_ended_one_writes_
     (status, _, body), went_on = posted(f"/api/cases/{second}/check", other,
                                         _body(ctx, second_officers, second_head, second_idn))
     assert went_on and status == 401, body
-    assert batches[0][1] == []  # the shortcut's batch found no open session; Litestar refused before reading
+    if ctx.db.is_sqlite:
+        assert batches == []  # refused before the write: nothing of the case read; Litestar refused before reading
+    else:
+        assert batches[0][1] == []  # the shortcut's batch found no open session; Litestar refused before reading
     assert _log(ctx) == log and _checks(ctx, second) == []
     with ctx.db.read() as session:
         assert session.get(Case, second).status == "scheduled"
+
+
+def test_on_sqlite_a_refused_caller_never_takes_the_write_lock(ctx, client, users, posted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite has one write lock (`BEGIN IMMEDIATE`): a validly signed token whose session has ended, or of another
+    role, is refused before the check's write is begun, so it neither takes the lock nor waits behind a writer that
+    holds it; the writer goes on undisturbed. (On PostgreSQL the caller is admitted in the write's first batch:
+    `test_the_session_is_looked_up_with_the_checks_reads_and_an_ended_one_writes_nothing`.)"""
+    import concurrent.futures
+
+    from verifier.accounts.models import UserSession
+
+    if not ctx.db.is_sqlite:
+        pytest.skip("SQLite's single write lock")
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    sup_id = users.add("sup-lock", "insurer_supervisor", counties=("340223",))
+    sup = users.headers("sup-lock")
+    assert client.get("/api/auth/me", headers=sup).status_code == 200
+    with ctx.db.begin() as session:  # the officer's session ended elsewhere (another process's logout)
+        session.execute(UserSession.__table__.update().where(UserSession.ended_at.is_(None),
+                                                              UserSession.user_id != sup_id)
+                        .values(ended_at=ctx.clock.now(), ended_by="logout"))
+    writes: list[Any] = []
+    real_write = ctx.db.write
+
+    async def write(run: Any) -> Any:
+        writes.append(run)
+        return await real_write(run)
+
+    monkeypatch.setattr(ctx.db, "write", write)
+    body = _body(ctx, officers, head, idn)
+    log = _log(ctx)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with ctx.db.begin() as session:  # another writer holds the write lock meanwhile
+            session.execute(select(func.count()).select_from(Case))
+            answers = []
+            for headers in (me, sup):
+                sent = pool.submit(posted, f"/api/cases/{case_id}/check", headers, body)
+                try:
+                    answers.append(sent.result(timeout=15))  # not waiting for the writer's lock (60 s)
+                except concurrent.futures.TimeoutError:
+                    pytest.fail("a refused caller waited for the write lock")
+    assert [(status, went_on) for (status, _, _), went_on in answers] == [(401, True), (403, True)]
+    assert writes == []  # neither the shortcut nor Litestar began a write
+    assert _log(ctx) == log and _checks(ctx, case_id) == []
+
+
+def _broken_rule(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """The check's guarded write made to find its case moved (a rule broken): `real`, the case's move asked of a
+    status it is not in (PostgreSQL: the folded statement's own refusal; SQLite: the process's), or `error`, the
+    driver's error PostgreSQL raises then, on either database."""
+    from sqlalchemy.exc import DataError
+
+    from verifier.checks import recording
+    from verifier.store.faults import NOT_ONE_ROW
+
+    real = recording.write
+
+    def write(session: Any, **kwargs: Any) -> Any:
+        if how == "error":
+            raise DataError("SELECT CAST(...)", {}, Exception(
+                f'invalid input syntax for type integer: "{NOT_ONE_ROW}"\nCONTEXT: unnamed portal'))
+        return real(session, **{**kwargs, "before": "nowhere"})
+
+    monkeypatch.setattr(recording, "write", write)
+
+
+@pytest.mark.parametrize("how", ["error", "real"])
+def test_a_guarded_write_that_wrote_no_row_is_answered_409_in_chinese_and_not_made_again(
+        ctx, client, posted, monkeypatch, caplog, how) -> None:  # type: ignore[no-untyped-def]
+    """The case's move wrote no row although its row was locked (never expected: a rule broken). On PostgreSQL the
+    folded statement refuses it (`NOT_ONE_ROW`, a DataError): the shortcut answers it itself, 409 in Chinese as
+    Litestar does, without handing it on to be made again; logged as an error; nothing written, no database words
+    shown. On SQLite the process judges it (409 as a state refusal)."""
+    import logging
+
+    from verifier.store.faults import BROKEN_RULE_ZH
+
+    case_id, officers, head, idn = _scheduled(ctx)
+    me = _login(client, officers[0])
+    body = _body(ctx, officers, head, idn)
+    log = _log(ctx)
+    _broken_rule(monkeypatch, how)
+    server_judges = how == "error" or not ctx.db.is_sqlite
+    with caplog.at_level(logging.ERROR, logger="verifier"):
+        short, went_on = posted(f"/api/cases/{case_id}/check", me, body)
+        assert short[0] == 409, short
+        if server_judges:
+            problem = json.loads(short[2])
+            assert problem["detail"] == BROKEN_RULE_ZH and "invalid input" not in short[2].decode(), problem
+            assert not went_on  # answered by the shortcut, not made again by Litestar
+            assert [r for r in caplog.records if r.levelno == logging.ERROR and "rule broken" in r.getMessage()]
+            caplog.clear()
+            plain, _ = posted(f"/api/cases/{case_id}/check", me, body, plain=True)
+            assert plain == short  # Litestar answers it the same
+            assert [r for r in caplog.records if r.levelno == logging.ERROR and "rule broken" in r.getMessage()]
+    assert _log(ctx) == log and _checks(ctx, case_id) == []
+    with ctx.db.read() as session:
+        assert session.get(Case, case_id).status == "scheduled"

@@ -206,3 +206,21 @@ def test_on_postgresql_the_head_is_let_go_of_before_the_disk_write_and_the_commi
     with db.begin() as session:
         assert session.connection().exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     assert keys(db) == ["k1"]
+
+
+def test_a_deferred_error_met_by_the_next_statement_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
+    """A deferred write's refusal raised at the next statement an ORM session runs (the pages' writes): a
+    SQLAlchemy error (IntegrityError here, DataError for a guarded write's), as every answer knows it, never the
+    driver's own exception (which SQLAlchemy does not wrap when its `before_cursor_execute` raises it: a 500)."""
+    from sqlalchemy.exc import IntegrityError
+
+    with db.begin() as session:
+        run_batch(session, [(INSERT, row(1))])
+    with pytest.raises(IntegrityError):
+        with db.begin() as session:
+            run_batch(session, [(INSERT, row(1))], later=True)
+            session.execute(select(1))  # sent ahead of this statement, in its round trip
+    assert keys(db) == ["k1"]
+    with db.begin() as session:  # the connection serves the next transaction
+        run_batch(session, [(INSERT, row(2))], later=True)
+    assert keys(db) == ["k1", "k2"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from factories import make_case
 
 from verifier.cases.numbers import numbers_of
@@ -35,7 +37,21 @@ def test_a_batch_refusal_names_the_case_by_its_number(ctx) -> None:  # type: ign
     with ctx.db.read() as session:
         number = numbers_of(session, [case])[case]
         named = numbered(session, said.replace("case_01a2", case))
-        unknown = numbered(session, said)
+        unknown = numbered(session, said.replace("case_01a2", "case_" + "0" * 26))  # an id of no case
     assert named is not None and named.startswith(f"您登记了案件 {number} 的重新核查")
-    assert unknown is not None and "case_" not in unknown
+    assert unknown is not None and "case_" not in unknown and "本案件" in unknown
     assert "chk_" not in said
+
+
+def test_a_case_id_is_named_right_against_chinese_text_and_never_inside_a_word(ctx) -> None:  # type: ignore[no-untyped-def]
+    """`\b` takes Chinese characters for word characters: an id written against them (案件case_…的) was left as it
+    was; and a longer name beginning with case_ and hex letters (case_added) is no id."""
+    case = make_case(ctx, stage="checked")
+    assert re.fullmatch(r"case_[0-9a-f]{26}", case)  # the ids `store.base.new_id` makes
+    with ctx.db.read() as session:
+        number = numbers_of(session, [case])[case]
+        said = numbered(session, f"案件{case}已被改变；（{case}）、{case}。")
+        english = "case_added case_faded case_" + "a" * 26 + "b" + " x_" + case + " " + case + "_x " + case[:-1]
+        kept = numbered(session, english)
+    assert said == f"案件{number}已被改变；（{number}）、{number}。"
+    assert kept == english  # nothing in it is a case's id standing alone

@@ -148,3 +148,38 @@ def test_a_visit_dated_more_than_three_days_back_needs_a_reason_for_the_late_ent
     assert status_of(ctx, case_id) == "checked"
     page = pages.get(f"/cases/{case_id}").text
     assert "第 10 天才录入" in page and "村里没有信号，回乡镇后补录" in page
+
+
+def test_a_check_whose_guarded_write_wrote_no_row_is_refused_409_in_chinese(pages, ctx, clock, monkeypatch,
+                                                                             caplog) -> None:  # type: ignore[no-untyped-def]
+    """The case's move wrote no row although its row was locked (never expected: a rule broken; on PostgreSQL the
+    folded statement's refusal, a DataError naming `NOT_ONE_ROW`): 409 in Chinese, logged as an error, nothing saved,
+    never the database's words nor 有内容无法保存."""
+    import logging
+
+    from sqlalchemy.exc import DataError
+
+    from verifier.checks import recording
+    from verifier.store.faults import BROKEN_RULE_ZH, NOT_ONE_ROW
+
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = good_check(_form(case_id, pages), clock)
+    real = recording.write
+    for how in ("error", "real"):
+        def write(session, how=how, **kwargs):  # type: ignore[no-untyped-def]
+            if how == "error":  # the driver's error as PostgreSQL raises it, on either database
+                raise DataError("SELECT CAST(...)", {},
+                                Exception(f'invalid input syntax for type integer: "{NOT_ONE_ROW}"'))
+            return real(session, **{**kwargs, "before": "nowhere"})  # the case's move asked of a status it is not in
+
+        monkeypatch.setattr(recording, "write", write)
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="verifier"):
+            r = pages.post(f"/cases/{case_id}/check", data)
+        assert r.status_code == 409, r.text
+        assert "invalid input" not in r.text and "有内容无法保存" not in r.text
+        if how == "error" or not ctx.db.is_sqlite:  # (SQLite judges the real one itself: a state refusal)
+            assert BROKEN_RULE_ZH in r.text
+            assert any("rule broken" in rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR)
+        assert status_of(ctx, case_id) == "scheduled"

@@ -398,3 +398,56 @@ def test_a_drawn_round_reads_on_a_phone_summary_first_searched_and_folded(pages,
     # a refused form is opened again with what was typed
     r = post_recheck(pages, ctx, url, {"case_id": target, "eligible": "yes", "per_capita_income": "三千"})
     assert r.status_code == 422 and f'id="entry-{target}" open>' in r.text
+
+
+def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its_own(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The rows are narrowed by the town the page says it shows: a town the sample does not hold is no filter (every
+    row, the select at 全部乡镇, no 显示 notice), and 未填乡镇 has a value of its own (an empty one means 全部乡镇)."""
+    from sqlalchemy import update
+
+    from verifier.store.tables import Case
+    from verifier.web.sampling import NO_TOWN
+
+    ids = _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "min_rate": "1"}))
+    _commit_and_freeze(pages, url)
+    _reveal_both(pages, url)
+    blank = ids[0]
+    with ctx.db.begin() as session:  # a household whose town was never filled in (as an old import may have it)
+        session.execute(update(Case).where(Case.id == blank).values(town=""))
+    rows = re.compile(r'id="item-(case_\w+)"')
+    text = pages.get(url).text
+    summary = text.split('id="round-summary"')[1].split("</section>")[0]
+    assert f'href="?town={NO_TOWN}#sample" class="name">未填乡镇</a> 1 户' in summary
+    assert f'<option value="{NO_TOWN}">未填乡镇</option>' in text
+    found = pages.get(url, params={"town": NO_TOWN}).text
+    assert rows.findall(found) == [blank] and "显示 1 / 6 户" in found
+    assert f'<option value="{NO_TOWN}" selected>未填乡镇</option>' in found
+    for asked in ("北山镇", ""):  # a town not in the sample, none: every row, said as 全部乡镇
+        found = pages.get(url, params={"town": asked}).text
+        assert sorted(rows.findall(found)) == sorted(ids), asked
+        assert 'id="sample-shown"' not in found, asked
+        assert " selected>" not in found.split('id="f-town"')[1].split("</select>")[0], asked
+    found = pages.get(url, params={"town": "南山镇"}).text
+    assert sorted(rows.findall(found)) == sorted(ids[3:]) and "显示 3 / 6 户" in found
+
+
+def test_only_those_who_record_results_are_sent_to_the_results_forms(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The summary's 待录入 links to the results' forms (#to-recheck) for a county reviewer; a reader (an auditor, the
+    insurer's supervisor) reads the count, with no link to a heading their page does not have."""
+    _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              "min_rate": "1"}))
+    _commit_and_freeze(pages, url)
+    _reveal_both(pages, url)
+    text = pages.get(url).text
+    assert '<a href="#to-recheck">待录入 <strong>6</strong> 户</a>' in text and 'id="to-recheck"' in text
+    for reader in (("aud1", "auditor"), ("sup1", "insurer_supervisor")):
+        pages.as_(*reader)
+        text = pages.get(url).text
+        summary = text.split('id="round-summary"')[1].split("</section>")[0]
+        assert "待录入 <strong>6</strong> 户" in summary, reader
+        assert 'href="#to-recheck"' not in text and 'id="to-recheck"' not in text, reader

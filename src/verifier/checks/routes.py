@@ -64,7 +64,7 @@ def check_input(data: JSONBody[CheckIn]) -> service.CheckInput:
 def check_recorder(ctx: Any, case_id: str, payload: service.CheckInput,
                    principal: Principal | service.Admission) -> Callable[[Session], CheckRecorded]:
     """The write of `POST /api/cases/{id}/check` (the route's and its shortcut's, checks/shortcut.py, whose caller
-    is looked up with the check's first reads: `service.Admission`)."""
+    is looked up with the check's first reads on PostgreSQL: `service.Admission`)."""
     def run(session: Session) -> CheckRecorded:
         # No word about the payee account here: a shared account's warning is read by `GET /api/cases/{id}` and
         # the pages (payments/one_account.py `case_warning`), not on this write.

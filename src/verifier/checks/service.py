@@ -261,9 +261,10 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
 
 @dataclass(frozen=True)
 class Admission:
-    """A check's caller not yet looked up (the check's shortcut, checks/shortcut.py): the session's lookup, read in the
-    batch of the check's own first reads, and the rule that makes the caller of its row (None: no open session),
-    raising when the caller is refused; nothing of the case is used before."""
+    """A check's caller not yet looked up (the check's shortcut on PostgreSQL, checks/shortcut.py): the session's
+    lookup, read in the batch of the check's own first reads, and the rule that makes the caller of its row (None: no
+    open session), raising when the caller is refused; nothing of the case is used before. Not on SQLite: there the
+    write's transaction takes the only write lock first (`BEGIN IMMEDIATE`), so a caller is admitted before it."""
 
     lookup: tuple[Prepared, Mapping[str, Any]]
     admit: Callable[[Any | None], Principal]

@@ -4,7 +4,9 @@ Recording a check is the API's most frequent write, and Litestar's work around i
 middleware, the guard, the handler's arguments, the response objects) cost about a fifth of it. This shortcut records
 the plain, successful check itself, with the very same steps as the route: the token's signature already checked by
 the authentication middleware in this process (`bearer_session`: `known_token`, its expiry checked again), the session looked up
-on every request (`session_lookup`, in the check's write transaction with its first reads: `service.Admission`), the route's role rule (a field officer whose password is their own), the
+on every request (on PostgreSQL `session_lookup`, in the check's write transaction with its first reads:
+`service.Admission`; on SQLite `open_session_steps`, before the write lock is taken), the route's role rule (a field
+officer whose password is their own), the
 body decoded and converted by the route's own signature model as Litestar does it (`decode_json`, then msgspec's
 `convert` with Litestar's options), the same input check (`check_input`), the same write (`check_recorder`, through
 `Database.write`, so the check, its case's move and its audit entry in one transaction), and the route's answer:
@@ -14,7 +16,8 @@ Anything else goes to Litestar untouched, with the body it was sent: another met
 a body larger than `MAX_BODY`, not exactly one `Authorization: Bearer` header, a token not yet
 checked here or expired, an `Idempotency-Key` header (the route stores and replays the answer), a session refused, a
 password to change, another role, a body the route would refuse, and any refusal of the write itself (404, 403, 409,
-422, a database error). A refused write changed nothing (its transaction rolled back), and the trace a refusal keeps
+422, a database error) but a rule found broken (`faults.broken_rule`: the case's locked row found moved), answered
+409 here as Litestar answers it, and not made again. A refused write changed nothing (its transaction rolled back), and the trace a refusal keeps
 (`keep_after_rollback`, a county conflict's sighting) is dropped here: Litestar then makes the same request, refuses
 it as before and keeps the trace once. But a connection lost at COMMIT, after the check was written, is not handed on
 (Litestar's re-try of a check that landed would be refused, 409): the check is looked up on a new connection, and
@@ -26,6 +29,7 @@ look-up cannot be made (`_after_lost_commit`). The answers are byte for byte Lit
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
@@ -36,7 +40,7 @@ from litestar._signature.model import _deserializer
 from litestar.serialization import decode_json
 
 from ..accounts.auth import bearer_session, principal_of_row
-from ..accounts.sessions import session_lookup
+from ..accounts.sessions import open_session_steps, session_lookup
 from ..cases.routes import MAX_ID
 from ..http import json_headers, send_answer
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -47,6 +51,7 @@ from .routes import check_input, check_recorder
 from .service import Admission
 
 ASGI = Callable[[Any, Any, Any], Awaitable[None]]
+_log = logging.getLogger("verifier")
 PREFIX = "/api/cases/"
 SUFFIX = "/check"
 ROUTE = PREFIX + "{case_id:str}" + SUFFIX
@@ -110,11 +115,18 @@ class CheckShortcut:
                                                                                type_decoders=self._type_decoders),
                                     "ctx": None, "request": None},
                                    self._model, strict=False, dec_hook=self._dec_hook, str_keys=True).data
-            # The session is looked up in the check's transaction, with its first reads (one round trip on
-            # PostgreSQL): refused there, before anything of the case is used, the write is rolled back and Litestar
-            # answers (looking the session up again).
-            record = check_recorder(ctx, case_id, check_input(data),
-                                    Admission(session_lookup(session_id, user_id), _admit))
+            payload = check_input(data)
+            if ctx.db.is_sqlite:
+                # SQLite: the caller is admitted before the write (`BEGIN IMMEDIATE`, the only write lock, is
+                # never taken for a caller the route refuses); folding saves no round trip there.
+                caller: Any = _admit(await ctx.db.ask(open_session_steps(session_id, user_id)))
+            else:
+                # PostgreSQL: the session is looked up in the check's transaction, with its first reads (one round
+                # trip saved): refused there, before anything of the case is used (its row, locked by the same
+                # batch, only until the rollback), the write is rolled back and Litestar answers (looking the
+                # session up again).
+                caller = Admission(session_lookup(session_id, user_id), _admit)
+            record = check_recorder(ctx, case_id, payload, caller)
         except Exception:  # noqa: BLE001 — a 400, 401, 403, 422, a database fault: Litestar answers it
             return None
 
@@ -133,6 +145,9 @@ class CheckShortcut:
         except Exception as exc:  # noqa: BLE001 — refused and rolled back: Litestar answers it (doing it all again)
             if recorded and faults.unavailable(exc):  # the connection lost at COMMIT: it may have landed
                 return await _after_lost_commit(ctx, recorded[0])
+            if faults.broken_rule(exc):  # a rule broken, not a refusal: answered here, as Litestar would, not redone
+                _log.error("a guarded write wrote no row (a rule broken): %s", str(exc.orig).splitlines()[0])
+                return _Problem(409, [], BROKEN_RULE)
             return None
 
 
@@ -152,6 +167,8 @@ def _admit(row: Any | None) -> Any:
 
 # Litestar's answer to a database it cannot reach (app.py `_database_fault_to_problem`), as its problem handler sends it.
 LOST = msgspec.json.encode({"status": 503, "title": "Service Unavailable", "detail": faults.UNAVAILABLE_DETAIL})
+# Litestar's answer to a guarded write that wrote no row (app.py `_broken_rule_to_problem`).
+BROKEN_RULE = msgspec.json.encode({"status": 409, "title": "Conflict", "detail": faults.BROKEN_RULE_ZH})
 
 
 async def _after_lost_commit(ctx: Any, recorded: Any) -> bytes | _Problem | None:

@@ -344,7 +344,9 @@ def _send_deferred_first(engine: Engine) -> None:
         if cursor is not None:  # None: a prepared write seen as it is queued or sent (store/writer.py)
             raw = conn.connection.dbapi_connection
             if pending_on(raw):
-                send_deferred(raw, conn.dialect, wrap=False)  # SQLAlchemy wraps what this raises
+                # raised as SQLAlchemy raises a driver's error (its own statement's execution does not wrap what
+                # this event raises: a raw psycopg error would reach the answers as an unknown exception, a 500)
+                send_deferred(raw, conn.dialect, connection=conn)
 
     @event.listens_for(engine, "commit")
     def _commit(conn):  # type: ignore[no-untyped-def]

@@ -34,6 +34,18 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and not storage_full(exc)
 
 
+# The text a guarded write (store/writer.py, `_fold(guarded=True)`) fails to read as a number when its last write wrote
+# no row: PostgreSQL raises it as a DataError (invalid_text_representation), whose message names it.
+NOT_ONE_ROW = "the last write of a guarded batch wrote no row"
+
+
+def broken_rule(exc: BaseException) -> bool:
+    """A guarded write found its row moved although the transaction had locked it (`NOT_ONE_ROW`): never expected, a
+    rule broken somewhere, not the request's bad input. Answered 409 (nothing written), logged as an error, and
+    never tried again (the check's shortcut answers it itself)."""
+    return isinstance(exc, DBAPIError) and NOT_ONE_ROW in str(exc.orig)
+
+
 _LOG_TABLES = ("audit_entry", "audit_node", "audit_head")
 
 
@@ -57,3 +69,4 @@ STORAGE_FULL_ZH = "数据库存储空间已满，本次操作未保存。请联�
 UNAVAILABLE_ZH = "数据库暂时无法连接，本次操作未保存。请稍后重试。"
 LOG_FAILED_DETAIL = "the audit log cannot take entries (its stored rows disagree); nothing was saved; tell the administrator"
 LOG_FAILED_ZH = "审计日志无法写入（日志数据不一致），本次操作未保存。请联系系统管理员。"
+BROKEN_RULE_ZH = "案件状态已被他人改变，本次操作未保存。请刷新页面后重试。"

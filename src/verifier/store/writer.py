@@ -26,6 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import TextClause
 
+# NOT_ONE_ROW: the text a guarded fold (`_fold(…, guarded=True)`) fails to read as a number when its last write wrote
+# no row: the statement's error (invalid_text_representation) names what happened in the server's log;
+# `faults.broken_rule` knows it, and it is answered 409 (app.py, web/errors.py, checks/shortcut.py).
+from .faults import NOT_ONE_ROW
 from .pgwire import INTERVAL, Settle, Statement, wire
 from .pgwrite import defer, send_writes
 from .reader import _Compiled, _in_wire_order, _parameters, bind_processors, transaction_connection
@@ -75,10 +79,6 @@ def _renamed(statement: Any, prefix: str) -> Any:
 
     return visitors.replacement_traverse(statement, {}, rename)
 
-
-# The text a guarded fold (`_fold(…, guarded=True)`) fails to read as a number when its last write wrote no row: the
-# statement's error (invalid_text_representation) names what happened in the server's log.
-NOT_ONE_ROW = "the last write of a guarded batch wrote no row"
 
 
 @lru_cache(maxsize=256)
@@ -169,7 +169,8 @@ def run_batch(session: Session, writes: Sequence[Write], *, later: bool = False,
     transaction, whose COMMIT in the same pipeline is then not run), `told` is not called, and the batch, having no
     count to judge, goes with the COMMIT's round trip instead of one of its own (`send_judged`). Its refusal is then
     the driver's error (`NOT_ONE_ROW` in its message), not `told`'s: for a last write that cannot fail but for a
-    broken rule (a row locked earlier in the transaction and found as expected). Elsewhere `told` judges as before."""
+    broken rule (a row locked earlier in the transaction and found as expected), answered 409 and logged as an error
+    (`faults.broken_rule`). Elsewhere `told` judges as before."""
     if not writes:
         return []
     session.flush()

@@ -238,8 +238,10 @@ def counties_of(session: Session, user: Principal) -> list[str]:
     return contract_reads.counties_for(session, user)
 
 
-# A case's stored id in a refusal (案件 case_0174…): a page names the case by its number instead.
-CASE_ID = re.compile(r"\bcase_[0-9a-f]+\b")
+# A case's stored id in a refusal (案件 case_0174…): a page names the case by its number instead. The id as
+# `store.base.new_id` makes it (26 hex digits), standing alone: right against Chinese text (which `\b` takes for
+# word characters), never a part of a longer name (`case_added`).
+CASE_ID = re.compile(r"(?<![0-9A-Za-z_])case_[0-9a-f]{26}(?![0-9A-Za-z_])")
 
 
 def numbered(session: Session, message: str | None) -> str | None:

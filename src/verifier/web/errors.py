@@ -158,6 +158,10 @@ def database_refused(request: Request[Any, Any, Any], exc: Exception) -> Respons
         logging.getLogger("verifier").error("the audit log refused an append: %s",
                                             str(getattr(exc, "orig", None) or exc).splitlines()[0])
         return error_page(request, 503, faults.LOG_FAILED_ZH)
+    if faults.broken_rule(exc):  # a guarded write found its locked row moved: never expected
+        logging.getLogger("verifier").error("a guarded write wrote no row (a rule broken): %s",
+                                            str(getattr(exc, "orig", None) or exc).splitlines()[0])
+        return error_page(request, 409, faults.BROKEN_RULE_ZH)
     if isinstance(exc, IntegrityError):  # a race lost to another writer: the constraints are the truth
         return error_page(request, 409, "与他人同时提交的操作冲突，未保存。请刷新页面后重试。")
     if isinstance(exc, DataError):

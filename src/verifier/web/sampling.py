@@ -95,6 +95,9 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
                 counties=counties, defaults=defaults, current=current, sl=sl, can_start=user.has("county_reviewer"))
 
 
+NO_TOWN = "-"  # the town filter's value for the sampled households with no town (an empty value is no filter)
+
+
 def _sample_view(items: list[Any], heads: dict[str, str], numbers: dict[str, str], q: str, town: str,
                  kind: str) -> dict[str, Any]:
     """The drawn sample as a phone reads it: each town's counts (sampled, to re-check, deviations) first, then the rows
@@ -106,13 +109,15 @@ def _sample_view(items: list[Any], heads: dict[str, str], numbers: dict[str, str
         t["pending"] += i.result is None and (kind != "monetary" or i.units > 0)
         t["deviations"] += bool(i.result and i.result.deviation)
     folded = fold_search(q)
+    # the town asked for, as the sample names it ("": no town); None: no filter (none asked, or not in the sample)
+    picked = {(name or NO_TOWN): name for name in towns}.get(town) if town else None
 
     def matches(i: Any) -> bool:
         number = numbers.get(i.case_id, "")
-        return (not town or i.town == town) and (not folded or folded in heads.get(i.case_id, "")
-                                                 or folded in (i.town or "") or number.endswith(folded)
-                                                 or folded in number)
-    return {"towns": towns, "q": folded, "town": town if town in towns else "",
+        return (picked is None or (i.town or "") == picked) and (not folded or folded in heads.get(i.case_id, "")
+                                                                 or folded in (i.town or "")
+                                                                 or number.endswith(folded) or folded in number)
+    return {"towns": towns, "q": folded, "town": "" if picked is None else picked or NO_TOWN, "no_town": NO_TOWN,
             "shown": {i.case_id for i in items if matches(i)}}
 
 

@@ -359,7 +359,8 @@
   });
   // A link to a part folded away (#result-… inside a closed <details>, a sampled household's form): open it.
   function openNamed() {
-    var id = decodeURIComponent(location.hash.slice(1));
+    var id;
+    try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }  // a malformed #%… names nothing
     var target = id && document.getElementById(id);
     var folded = target && target.closest("details");
     if (folded && !folded.open) { folded.open = true; target.scrollIntoView(); }
