@@ -183,7 +183,6 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     if twin is not None:
         raise InvalidState(f"round {twin} of this county, kind and period is open already: continue that round")
     _refuse_second_sample(session, req)
-    _refuse_gap(session, req)
     problems: list[FieldError] = []
     if req.kind not in ("attribute", "monetary"):
         problems.append(FieldError("kind", "must be attribute or monetary"))
@@ -207,6 +206,7 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     stratified = req.kind == "attribute" and req.stratify_by_town is not False
     contract_id, members = _population(session, county_code=req.county_code, start=req.checked_from,
                                        end=req.checked_to, kind=req.kind, stratified=stratified)
+    _refuse_gap(session, req)  # after the period's own errors (no checks in it: 422), as a round it would be
     contract_store.require_accepted(session, contract_id, "按它的抽样参数开始抽样复核")
     contract = contract_store.get_contract(session, contract_id)
     spec = contract.spec.sampling
