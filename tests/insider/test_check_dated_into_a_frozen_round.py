@@ -112,7 +112,7 @@ def test_a_late_check_is_taken_in_by_the_next_round_under_the_next_years_contrac
                           "late_entry_reason": "年底系统维护，纸质记录补录"})
     assert r.status_code == 201, r.text
     this_year = make_case(ctx, stage="checked")  # under the 2021 contract, visited day1
-    second = _round(client, reviewer, insurer, day1, day1)
+    second = _round(client, reviewer, insurer, day0 + timedelta(days=1), day1)  # from the day after the first's end
     r = client.get(f"/api/sampling-rounds/{second}", headers=reviewer)
     assert r.status_code == 200 and r.json()["contract_id"] == "demo-2021", r.text
     assert _population(client, reviewer, second) == {this_year, late}

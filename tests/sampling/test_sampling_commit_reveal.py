@@ -322,11 +322,11 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
     # a third round over these checks is refused when opened, before the parties commit to it in vain
     third = rounds.open(checked_from="2020-05-03", status=409)
     assert first in third["detail"]
-    # A later period's checks are sampled on their own.
+    # A later period's checks are sampled on their own (from the day after the drawn round's period).
     clock.advance(days=45)
     make_population(ctx, TOWNS)
     day = clock.today().isoformat()
-    later = rounds.open(checked_from=day, checked_to=day)["id"]
+    later = rounds.open(checked_from="2020-07-01", checked_to=day)["id"]
     rounds.commit(later, "county", RANDOMNESS)
     rounds.commit(later, "insurer", INSURER_SECRET)
     assert rounds.freeze(later)["population_size"] == sum(TOWNS.values())

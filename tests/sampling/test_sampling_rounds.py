@@ -346,3 +346,18 @@ def test_writes_repeated_with_an_idempotency_key_change_nothing(ctx, client, rou
     assert [r.status_code for r in results] == [201, 201] and results[0].json() == results[1].json()
     assert rounds.report(round_id)["rechecked"] == 1
     assert CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx)).exit_code == 0
+
+
+def test_a_round_starts_the_day_after_the_previous_round_of_its_kind(ctx, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    """The next round of the county and kind may not leave days between the periods (their checks would fall into no
+    sample); the county's first round of a kind is free."""
+    make_population(ctx, {"城关镇": 3})
+    rounds.create()  # 2020-05-01..2020-06-30: the first, free
+    clock.advance(days=45)
+    make_population(ctx, {"城关镇": 3}, stage="determined", medical=20_000_000)
+    day = clock.today().isoformat()
+    refused = rounds.open(checked_from="2020-07-02", checked_to=day, status=409)["detail"]
+    assert "must start on 2020-07-01" in refused and "2020-07-01..2020-07-01" in refused
+    # The monetary kind has no previous round: its first is free.
+    rounds.open(checked_from="2020-07-10", checked_to=day, kind="monetary")
+    assert rounds.create(checked_from="2020-07-01", checked_to=day)["population_size"] == 3

@@ -451,3 +451,22 @@ def test_only_those_who_record_results_are_sent_to_the_results_forms(pages, ctx)
         summary = text.split('id="round-summary"')[1].split("</section>")[0]
         assert "待录入 <strong>6</strong> 户" in summary, reader
         assert 'href="#to-recheck"' not in text and 'id="to-recheck"' not in text, reader
+
+
+def test_a_round_leaving_days_unsampled_is_refused_and_the_form_keeps_its_input(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    _population(ctx)  # checked on 2020-06-01
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute"}))
+    _commit_and_freeze(pages, url)
+    clock.advance(days=50)
+    make_case(ctx, stage="checked")
+    end = clock.today().isoformat()
+    r = pages.post("/sampling", {"county_code": COUNTY, "checked_from": "2020-07-15", "checked_to": end,
+                                 "kind": "attribute"})
+    assert r.status_code == 409, r.text
+    assert ("上一轮抽样（示范县 · 按户抽样 · 2020-05-01 至 2020-06-30）截至 2020-06-30，本轮须自 2020-07-01 起，"
+            "不能留下未纳入抽样的日期（2020-07-01 至 2020-07-14）") in r.text
+    assert 'value="2020-07-15"' in r.text and f'value="{end}"' in r.text
+    assert "previous round" not in r.text  # no English leaks
+    _round_url(pages.post("/sampling", {"county_code": COUNTY, "checked_from": "2020-07-01", "checked_to": end,
+                                        "kind": "attribute"}))

@@ -7,7 +7,9 @@ is frozen and reveal it after, and the seed hashes both (`verifier.domain.sampli
 Conventions
 -----------
 * **Open.** `open_round` checks the request (the period holds checked cases under one contract, the rates make a
-  sample size, no frozen or drawn round of the county and kind samples part of the period) and stores the round `open` with the contract's `reveal_within_days`. It may name a value to be
+  sample size, no frozen or drawn round of the county and kind samples part of the period, and the period starts
+  at the latest on the day after the period of the county's previous frozen or drawn round of that kind, so no
+  day's checks are left out of every sample: `_refuse_gap`) and stores the round `open` with the contract's `reveal_within_days`. It may name a value to be
   published after the freeze (a lottery draw of a stated date, after today).
 * **Commit.** Each party once, while the round is open, by its own role: `county` by a county reviewer,
   `insurer` by an insurer supervisor; one person may not commit for both. The commitment is the hex SHA-256 of
@@ -33,7 +35,7 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -204,6 +206,7 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     stratified = req.kind == "attribute" and req.stratify_by_town is not False
     contract_id, members = _population(session, county_code=req.county_code, start=req.checked_from,
                                        end=req.checked_to, kind=req.kind, stratified=stratified)
+    _refuse_gap(session, req)  # after the period's own errors (no checks in it: 422), as a round it would be
     contract_store.require_accepted(session, contract_id, "按它的抽样参数开始抽样复核")
     contract = contract_store.get_contract(session, contract_id)
     spec = contract.spec.sampling
@@ -309,6 +312,26 @@ def _refuse_second_sample(session: Session, rnd: SamplingRound | RoundRequest) -
                            "checks would let one choose between samples; widen that round (expand) instead")
 
 
+def _refuse_gap(session: Session, rnd: SamplingRound | RoundRequest) -> None:
+    """409 when the county's previous round of the kind (frozen or drawn, the latest whose period ends before this
+    one starts) ends more than a day before this period starts: the checks of the days between would fall into no
+    sample, and whoever sets a round's start could leave a chosen week unsampled. The county's first round is free.
+    Same scope as `_refuse_second_sample`; asked at the opening and again at the freeze."""
+    previous = session.scalar(select(SamplingRound).where(
+        SamplingRound.county_code == rnd.county_code, SamplingRound.kind == rnd.kind,
+        SamplingRound.id != (rnd.id if isinstance(rnd, SamplingRound) else ""),
+        SamplingRound.status.in_(("frozen", "drawn")), SamplingRound.checked_to < rnd.checked_from)
+        .order_by(SamplingRound.checked_to.desc(), SamplingRound.created_at).limit(1))
+    if previous is None:
+        return
+    first_free = previous.checked_to + timedelta(days=1)
+    if rnd.checked_from > first_free:
+        raise InvalidState(f"the previous round {previous.id} of county {previous.county_code} ({previous.kind}, "
+                           f"checks of {previous.checked_from}..{previous.checked_to}) ends on "
+                           f"{previous.checked_to}: this round must start on {first_free}, not leave the checks of "
+                           f"{first_free}..{rnd.checked_from - timedelta(days=1)} in no sample")
+
+
 def freeze(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Freeze the population, once both parties have committed, and append the freezing entry."""
     rnd = load_round(session, round_id, principal, for_update=True)
@@ -320,6 +343,7 @@ def freeze(session: Session, round_id: str, *, principal: Principal, clock: Cloc
         raise InvalidState(f"the population is frozen only after both parties have committed to a secret; "
                            f"missing: {', '.join(missing)}")
     _refuse_second_sample(session, rnd)
+    _refuse_gap(session, rnd)
     contract_id, members = _population(session, county_code=rnd.county_code, start=rnd.checked_from,
                                        end=rnd.checked_to, kind=rnd.kind, stratified=rnd.stratified)
     if contract_id != rnd.contract_id:

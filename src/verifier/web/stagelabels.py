@@ -330,6 +330,11 @@ _MESSAGES: Table = compile_table([
      lambda m: f"本县（区）已有一轮同一抽样方式的轮次（{ROUND_STATUS.get(m.group(1), m.group(1))}，核查期间 {m.group(2)} 至 "
                f"{m.group(3)}）抽取了这段期间的核查：同一批核查不能抽取两次样本（否则可以在两个样本中挑选）。"
                "请另选与之不重叠的核查期间，或在该轮次中扩大样本。"),
+    (r"the previous round \S+ of county (\S+) \((\w+), checks of (\S+)\.\.(\S+)\) ends on \S+: this round must start "
+     r"on (\S+), not leave the checks of (\S+)\.\.(\S+) in no sample",
+     lambda m: f"上一轮抽样（{labels.COUNTIES.get(m.group(1), m.group(1))} · "
+               f"{ROUND_KIND_NAMES.get(m.group(2), m.group(2))} · {m.group(3)} 至 {m.group(4)}）截至 {m.group(4)}，"
+               f"本轮须自 {m.group(5)} 起，不能留下未纳入抽样的日期（{m.group(6)} 至 {m.group(7)}）。"),
     (r"the population is frozen only after both parties have committed to a secret; missing: (.*)",
      lambda m: "双方都提交承诺后才能冻结总体；尚缺："
                + "、".join(PARTIES.get(p.strip(), p) for p in m.group(1).split(",")) + "。"),
