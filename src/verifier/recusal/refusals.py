@@ -53,6 +53,7 @@ STEPS = (
     "batch_approve",
     "batch_signoff",
     "batch_release",
+    "bank_file",
     "bank_return",
     "recovery_waiver",
     "recovery_repayment",
