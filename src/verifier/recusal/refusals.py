@@ -104,14 +104,18 @@ def record(session: Session, *, actor: str, role: str, step: str, households: Se
 PROBE_WINDOW = timedelta(days=7)
 PROBE_REFUSALS = 3
 PROBE_HOUSEHOLDS = 2
+LEFT_OUT_STEPS = ("notice_gather", "batch_prepare")
 """A person is shown to the county's reviewers and auditors as probing (回避拦截预警) when, within the last
-`PROBE_WINDOW`, they were refused `PROBE_REFUSALS` times or more, or on `PROBE_HOUSEHOLDS` households or more."""
+`PROBE_WINDOW`, they were refused `PROBE_REFUSALS` times or more, or on `PROBE_HOUSEHOLDS` households or more.
+Cases left out of a notice or a batch (`LEFT_OUT_STEPS`) are not counted: the system leaves them out of what was
+asked for a village or a county, the person did not try them (they stay on the refusals page)."""
 
 
 @dataclass(frozen=True)
 class PersonRefusals:
     """One person's refusals: how many, on how many cases or households, by step, and the last; `recent` and
-    `recent_households`: within the last `PROBE_WINDOW` (when the reader's clock was given)."""
+    `recent_households`: within the last `PROBE_WINDOW` (when the reader's clock was given), but the cases left out
+    (`LEFT_OUT_STEPS`)."""
 
     user_id: str
     username: str
@@ -226,7 +230,7 @@ class _Tally:
         self.subjects.add(subject)
         self.steps[step] = self.steps.get(step, 0) + 1
         self.last = max(self.last, time)
-        if recent:
+        if recent and step not in LEFT_OUT_STEPS:
             self.recent += 1
             self.recent_households.update(str(h) for h in payload.get("households") or () if h)
 
