@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -37,6 +38,9 @@ LogIndex = BigInteger().with_variant(Integer(), "sqlite")
 
 class AuditEntry(Base):
     __tablename__ = "audit_entry"
+    # The 回避 refusals of the last days, on every reviewer's and auditor's home page (`recusal/refusals.probing`):
+    # one action within a time, not the whole log (migration 0048).
+    __table_args__ = (Index("ix_audit_entry_action_time", "action", "time"),)
 
     idx: Mapped[int] = mapped_column(LogIndex, primary_key=True, autoincrement=False)
     time: Mapped[datetime] = mapped_column(UtcDateTime())
