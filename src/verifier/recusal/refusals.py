@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.canonical import CanonicalError, decode_entry
-from ..audit.models import AuditEntry
+from ..audit.models import REFUSED as REFUSED_ENTRY, AuditEntry
 from ..clock import Clock
 from ..store.db import keep_after_rollback
 from ..store.paged import Paged, fold_search, page_of_list
 from ..store.tables import Case, Household, User
 
-ACTION = "recusal.refused"
+ACTION = "recusal.refused"  # also in the partial index of its entries (`audit.models.REFUSED`)
 READERS = ("county_reviewer", "auditor")
 
 STEPS = (
@@ -153,8 +153,9 @@ class RefusalPage:
 
 def _rows(session: Session, principal: Principal, *, actor: str | None = None,
           since: datetime | None = None) -> list[Any]:
-    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time).where(
-        AuditEntry.action == ACTION)
+    # the action as the partial index `ix_audit_entry_refused_time` names it (a literal: a bound value would not
+    # match its predicate in a prepared statement's generic plan, nor on SQLite)
+    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time).where(REFUSED_ENTRY)
     if principal.counties:
         stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
     if actor is not None:
