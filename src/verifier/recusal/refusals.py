@@ -153,16 +153,19 @@ class RefusalPage:
 
 def _rows(session: Session, principal: Principal, *, actor: str | None = None,
           since: datetime | None = None) -> list[Any]:
-    # the action as the partial index `ix_audit_entry_refused_time` names it (a literal: a bound value would not
-    # match its predicate in a prepared statement's generic plan, nor on SQLite)
-    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time).where(REFUSED_ENTRY)
+    """The refusals in the reader's counties (of one actor, since a time), in the log's order: read through the partial
+    index of refusals (`audit.models.REFUSED`), by county and time; named by the same literal (a bound value would not
+    match its predicate in a prepared statement's generic plan, nor on SQLite), and put in order here: ordered by the
+    log's index, SQLite would rather walk the whole log in that order."""
+    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time, AuditEntry.idx).where(
+        REFUSED_ENTRY)
     if principal.counties:
         stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)
     if since is not None:
         stmt = stmt.where(AuditEntry.time >= since)
-    return list(session.execute(stmt.order_by(AuditEntry.idx)).all())
+    return sorted(session.execute(stmt).all(), key=lambda row: row.idx)
 
 
 def _tally(session: Session, rows: Sequence[Any], *, q: str = "", now: datetime | None = None
@@ -173,7 +176,7 @@ def _tally(session: Session, rows: Sequence[Any], *, q: str = "", now: datetime 
     text = fold_search(q).casefold()
     since = now - PROBE_WINDOW if now is not None else None
     found: dict[str, _Tally] = {}
-    for actor, subject, entry, time in rows:
+    for actor, subject, entry, time, _ in rows:
         user = people.get(actor)
         name, username = (user.display_name, user.username) if user is not None else (actor, actor)
         if text and text not in fold_search(name).casefold() and text not in username.casefold():
@@ -203,7 +206,7 @@ def refusal_page(session: Session, principal: Principal, *, q: str = "", person:
     refusals = [Refusal(at=time, step=str(p.get("step", "")),
                         case_id=str(p["case_id"]) if p.get("case_id") else None,
                         households=len(p.get("households") or ()))
-                for _, _, entry, time in reversed(rows) for p in [_payload_of(entry)]]
+                for _, _, entry, time, _ in reversed(rows) for p in [_payload_of(entry)]]
     return RefusalPage(people=page_of_list(people, 1, page_size), person=people[0] if people else None,
                        refusals=refusals)
 
