@@ -287,3 +287,15 @@ def test_offline_checks_and_the_signing_key_refuse_in_chinese(tmp_path: Path, da
                                  "JSON", "entry", "proof", "inclusion_proof", "tree-size")
                 for what, text in said.items()}
     assert not {what: words for what, words in problems.items() if words}, said
+
+
+def test_the_users_help_names_every_role_that_takes_a_second_person() -> None:
+    """`users add` and `users grant` say which roles are only proposed: every guarded role (accounts/grants.py), the
+    town clerk and the field officer too, by its Chinese name."""
+    from verifier.accounts.grants import GUARDED_ROLES
+    from verifier.web.labels import ROLE_LABELS
+
+    for command in ("add", "grant"):
+        said = re.sub(r"\s+", "", CliRunner().invoke(main, ["users", command, "--help"]).output)
+        missing = [r for r in GUARDED_ROLES if ROLE_LABELS[r] not in said and ROLE_LABELS[r][:2] not in said]
+        assert not missing, (command, missing, said)

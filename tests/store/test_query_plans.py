@@ -432,3 +432,49 @@ def test_a_cases_checks_are_read_through_the_unique_index_of_case_and_number(sca
     ties = [n for n in nodes if n.get("Relation Name") == "staff_tie"
             or n.get("Index Name", "") in ("ix_staff_tie_user_id", "uq_staff_tie_live")]
     assert ties and all(n.get("Index Name") in ("ix_staff_tie_user_id", "uq_staff_tie_live") for n in ties), ties
+
+
+def test_the_refusal_warning_reads_the_weeks_refusals_through_their_partial_index(scaled: Any) -> None:
+    """Every county reviewer's and auditor's home page asks for the 回避 refusals of the last 7 days
+    (`recusal/refusals.probing`): with the log as large as a million cases make it (rows added for the test, then
+    rolled back), a county's reader and an auditor of all counties find them through the refusals' index by time
+    (partial: no other append pays for it; the query names the action as a literal, as the index's predicate does),
+    never by reading the county's entries or the whole log."""
+    from sqlalchemy.orm import Session
+
+    from verifier.accounts.auth import Principal
+    from verifier.recusal import refusals
+
+    now = scaled.clock.now()
+    readers = [_who("county_reviewer"), Principal(id="u_aud", username="aud", display_name="aud", roles=("auditor",),
+                                                  counties=())]
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "audit_entry" in statement:
+            seen.append((statement, parameters))
+
+    with scaled.engine.connect() as conn:
+        conn.execute(text("INSERT INTO audit_entry (idx, time, actor, role, action, subject, entry, leaf_hash, "
+                          "county_code) SELECT 20000000 + g, CAST(:now AS timestamptz) - make_interval(mins => g), "
+                          "'a', 'r', CASE WHEN g % 1000 = 0 THEN 'recusal.refused' ELSE 'x' END, 'case_' || g, '', "
+                          "'', :county FROM generate_series(1, 300000) g"), {"now": now, "county": COUNTY})
+        conn.execute(text("ANALYZE audit_entry"))
+        event.listen(conn, "before_cursor_execute", record)
+        session = Session(bind=conn)
+        for who in readers:
+            refusals.probing(session, who, now)
+        session.close()
+        event.remove(conn, "before_cursor_execute", record)
+        conn.execute(text("SET enable_seqscan = off"))
+        found = []
+        for statement, parameters in seen:
+            raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()
+            found.append((statement, list(_nodes((raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]))))
+        conn.rollback()
+    with scaled.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE audit_entry"))  # its statistics as they were, for the other tests
+    assert len(found) == 2, [sql for sql, _ in found]
+    for sql, nodes in found:
+        assert indexes_used([(sql, nodes)]) == {"ix_audit_entry_refused_county_time"}, (nodes, sql)
+        assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], (nodes, sql)

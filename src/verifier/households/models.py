@@ -33,7 +33,8 @@ class HouseholdChange(Base):
     from_household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
     to_household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
     # move: the member moved; merge: NULL (every member of the absorbed household, listed in `members`)
-    member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True)
+    # indexed: the 回避 guard finds the moves of a declared relative by it (`recusal/guard._related_households`)
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True, index=True)
     members: Mapped[list[str]] = mapped_column(JSON)  # the ids of the members moved
     new_household: Mapped[bool] = mapped_column(Boolean, default=False)  # a move that made a new household (分户)
     # merge: [{"case_id", "number", "into_case_id", "into_number"}] for each case joined into another

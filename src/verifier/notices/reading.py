@@ -16,6 +16,7 @@ from ..domain.money import format_yuan
 from ..store.loading import row_in_counties
 from ..store.reader import Prepared, Reader
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
+from ..recusal import guard as recusal
 from ..store.tables import Case
 from .models import Notice, NoticeItem, Objection
 
@@ -81,9 +82,22 @@ def villages_with(session: Session, principal: Principal, status: str) -> list[t
     return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
 
 
-def villages_awaiting_notice(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
-    """(county, town, village, cases) of reviewed cases that no notice lists yet."""
-    return villages_with(session, principal, "reviewed")
+def villages_awaiting_notice(session: Session, principal: Principal) -> list[tuple[str, str, str, int, int]]:
+    """(county, town, village, cases, left for others) of reviewed cases that no notice lists yet; left for others:
+    how many of them the caller would leave out of a notice (回避, `recusal.guard.recused_cases`): a village where that
+    is all of them is one for another clerk to post (须由其他经办人列入公示), not her."""
+    villages = villages_with(session, principal, "reviewed")
+    reviewed = select(Case.id).where(Case.status == "reviewed")
+    if principal.counties:
+        reviewed = reviewed.where(Case.county_code.in_(principal.counties))
+    recused = recusal.recused_cases(session, principal, reviewed) if villages else {}
+    others: dict[tuple[str, str, str], int] = {}
+    if recused:
+        for county, town, village, n in session.execute(
+                select(Case.county_code, Case.town, Case.village, func.count()).where(Case.id.in_(sorted(recused)))
+                .group_by(Case.county_code, Case.town, Case.village)):
+            others[(county, town, village)] = n
+    return [(county, town, village, n, others.get((county, town, village), 0)) for county, town, village, n in villages]
 
 
 def notice_names(session: Session, notice_ids: list[str]) -> dict[str, str]:

@@ -61,13 +61,24 @@ class BankFile:
     items: int
 
 
-def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv") -> BankFile:
-    """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it."""
+BANK_FILE_RECUSED = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能下载本批次的银行文件："
+                     "请交由其他财务人员办理")
+
+
+def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: Vault, fmt: str = "csv",
+              clock: Clock | None = None) -> BankFile:
+    """The bank file written at release (CSV as written; xlsx with the same cells); call `record_bank_file` to log it.
+
+    回避: refused (422, nothing given, nothing logged but the refusal) to a person tied to a household the batch pays:
+    the file is the instruction the bank pays by, and whoever takes it hands it over."""
     if fmt not in bankfiles.FORMATS:
         raise ValidationFailed.one("format", "one of " + ", ".join(bankfiles.FORMATS))
     batch = get_batch(session, batch_id, principal)
     if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
         raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
+    recusal.refuse_cases_in(session, principal, select(PaymentItem.case_id).where(
+        PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled"), step="bank_file",
+        message=BANK_FILE_RECUSED, clock=clock)
     content = vault.open(batch.bank_file_enc, BANK_FILE_COLUMN).encode("utf-8")
     if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
         raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")

@@ -49,7 +49,8 @@ AnyRequest = Request[Principal, Any, Any]
 def bank_file_response(ctx: Any, batch_id: str, principal: Principal, fmt: str) -> Response[bytes]:
     """A released batch's bank file, its download recorded (the API's and the batch page's)."""
     with ctx.db.read() as session:
-        file = service.bank_file(session, batch_id, principal=principal, vault=ctx.vault, fmt=fmt)
+        # 回避 first (before the file is opened): a refusal's trace is written once this read ends
+        file = service.bank_file(session, batch_id, principal=principal, vault=ctx.vault, fmt=fmt, clock=ctx.clock)
         # a payee account shared or declared a staff member's own since release: not handed to the bank uncleared
         batch_recheck.refuse_held_accounts(session, service.get_batch(session, batch_id, principal), "bank file",
                                            ctx.clock.today())

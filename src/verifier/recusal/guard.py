@@ -54,12 +54,15 @@ def forget(session: Session) -> None:
     session.info.pop(TIES_READ, None)
 
 
-def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[str, set[str]]:
+def _household_indexes(session: Session, household_ids: Iterable[str],
+                       clock: Clock | None = None) -> dict[str, set[str]]:
     """Per household, the blind indexes of its members, and of those moved out of it (`household_change`, a move)
     during the year of its cases or the year before: from 1 January of the year before the earliest contract year
-    among its open cases (its latest case's when none is open). Moving the relative out first, by a colleague's hand,
-    does not clear the way, nor does moving them out in December for a case of January: the year before is the year
-    whose income a case's check records, when the relative was still of the household (`YEARS_BACK`)."""
+    among its open cases (its latest case's when none is open; this year's on the scheme's calendar, by `clock`, for a
+    household with no case yet: an application for it is being entered). Moving the relative out first, by a
+    colleague's hand, does not clear the way, nor does moving them out in December for a case of January: the year
+    before is the year whose income a case's check records, when the relative was still of the household
+    (`YEARS_BACK`)."""
     households = sorted(set(household_ids))
     out: dict[str, set[str]] = {h: set() for h in households}
     if not households:
@@ -73,9 +76,10 @@ def _household_indexes(session: Session, household_ids: Iterable[str]) -> dict[s
                                   HouseholdChange.from_household_id.in_(households))).all()
     if left:
         since = _cases_years(session, {h for h, _, _ in left})
+        this_year = (clock or Clock()).today().year
         for household, changed_at, bidx in left:
-            year = since.get(household)
-            if year is not None and _scheme_year(changed_at) >= year - YEARS_BACK:
+            year = since.get(household, this_year)
+            if _scheme_year(changed_at) >= year - YEARS_BACK:
                 out[household].add(bidx)
     return out
 
@@ -129,18 +133,48 @@ def recused_households(session: Session, user_id: str, household_ids: Iterable[s
     return {h for h, members in _household_indexes(session, household_ids).items() if members & ties}
 
 
-def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str]) -> dict[str, str]:
+def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str] | Select[Any],
+                  clock: Clock | None = None) -> dict[str, str]:
     """Those of the cases whose household the caller is a member of, or a declared relative of one: case → household
-    (a batch's preparer leaves them out)."""
-    if principal.has_ties is False or not case_ids:
+    (a batch's preparer leaves them out; a notice's poster). `case_ids`: the ids, or a statement selecting them.
+
+    Ties first, as `refuse_cases_in`: the caller's households (`_related_households`) are few, so the cases are read
+    by them and only then kept when among `case_ids`: no bind per case (a preparer with a hundred thousand candidates
+    stays under PostgreSQL's 65,535 parameters)."""
+    if principal.has_ties is False:
+        return {}
+    if not isinstance(case_ids, Select) and not case_ids:
         return {}
     ties = _ties(session, [principal.id]).get(principal.id)
     if not ties:
         return {}
-    households = dict(session.execute(select(Case.id, Case.household_id).where(
-        Case.id.in_(list(case_ids)))).tuples().all())
-    members = _household_indexes(session, households.values())
+    related = _related_households(session, ties)
+    if not related:
+        return {}
+    stmt = select(Case.id, Case.household_id).where(Case.household_id.in_(sorted(related)))
+    if isinstance(case_ids, Select):
+        households = dict(session.execute(stmt.where(Case.id.in_(case_ids))).tuples().all())
+    else:
+        wanted = set(case_ids)
+        households = {c: h for c, h in session.execute(stmt).tuples() if c in wanted}
+    members = _household_indexes(session, households.values(), clock)
     return {c: h for c, h in households.items() if members[h] & ties}
+
+
+def _related_households(session: Session, ties: Iterable[str]) -> set[str]:
+    """The households where one of the declared indexes is a member, or was one and moved out (whenever: whether the
+    move still counts is `_household_indexes`'s to say). By the members' index and the moves' member index, not
+    household by household."""
+    related: set[str] = set()
+    members: list[str] = []
+    for member_id, household in session.execute(select(Member.id, Member.household_id).where(
+            Member.id_number_bidx.in_(sorted(ties)))):
+        members.append(member_id)
+        related.add(household)
+    if members:
+        related.update(session.scalars(select(HouseholdChange.from_household_id).where(
+            HouseholdChange.kind == "move", HouseholdChange.member_id.in_(members))))
+    return related
 
 
 def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *, step: str,
@@ -158,7 +192,7 @@ def refuse_principal(session: Session, principal: Principal, household_ids: Iter
     ties = _ties(session, [principal.id]).get(principal.id)
     if not ties:
         return
-    members = _household_indexes(session, household_ids)
+    members = _household_indexes(session, household_ids, clock)
     extra = set(extra_indexes)
     tied = [h for h, indexes in members.items() if indexes & ties]
     if tied or extra & ties:
@@ -197,15 +231,7 @@ def refuse_cases_in(session: Session, principal: Principal, case_ids: Select[Any
     ties = _ties(session, [principal.id]).get(principal.id)
     if not ties:
         return
-    related: set[str] = set()
-    members: list[str] = []
-    for member_id, household in session.execute(select(Member.id, Member.household_id).where(
-            Member.id_number_bidx.in_(sorted(ties)))):
-        members.append(member_id)
-        related.add(household)
-    if members:
-        related.update(session.scalars(select(HouseholdChange.from_household_id).where(
-            HouseholdChange.kind == "move", HouseholdChange.member_id.in_(members))))
+    related = _related_households(session, ties)
     if not related:
         return
     households = set(session.scalars(select(Case.household_id).where(Case.household_id.in_(sorted(related)),

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.canonical import CanonicalError, decode_entry
-from ..audit.models import AuditEntry
+from ..audit.models import REFUSED as REFUSED_ENTRY, AuditEntry
 from ..clock import Clock
 from ..store.db import keep_after_rollback
 from ..store.paged import Paged, fold_search, page_of_list
 from ..store.tables import Case, Household, User
 
-ACTION = "recusal.refused"
+ACTION = "recusal.refused"  # also in the partial index of its entries (`audit.models.REFUSED`)
 READERS = ("county_reviewer", "auditor")
 
 STEPS = (
@@ -53,6 +53,7 @@ STEPS = (
     "batch_approve",
     "batch_signoff",
     "batch_release",
+    "bank_file",
     "bank_return",
     "recovery_waiver",
     "recovery_repayment",
@@ -103,14 +104,18 @@ def record(session: Session, *, actor: str, role: str, step: str, households: Se
 PROBE_WINDOW = timedelta(days=7)
 PROBE_REFUSALS = 3
 PROBE_HOUSEHOLDS = 2
+LEFT_OUT_STEPS = ("notice_gather", "batch_prepare")
 """A person is shown to the county's reviewers and auditors as probing (回避拦截预警) when, within the last
-`PROBE_WINDOW`, they were refused `PROBE_REFUSALS` times or more, or on `PROBE_HOUSEHOLDS` households or more."""
+`PROBE_WINDOW`, they were refused `PROBE_REFUSALS` times or more, or on `PROBE_HOUSEHOLDS` households or more.
+Cases left out of a notice or a batch (`LEFT_OUT_STEPS`) are not counted: the system leaves them out of what was
+asked for a village or a county, the person did not try them (they stay on the refusals page)."""
 
 
 @dataclass(frozen=True)
 class PersonRefusals:
     """One person's refusals: how many, on how many cases or households, by step, and the last; `recent` and
-    `recent_households`: within the last `PROBE_WINDOW` (when the reader's clock was given)."""
+    `recent_households`: within the last `PROBE_WINDOW` (when the reader's clock was given), but the cases left out
+    (`LEFT_OUT_STEPS`)."""
 
     user_id: str
     username: str
@@ -148,15 +153,19 @@ class RefusalPage:
 
 def _rows(session: Session, principal: Principal, *, actor: str | None = None,
           since: datetime | None = None) -> list[Any]:
-    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time).where(
-        AuditEntry.action == ACTION)
+    """The refusals in the reader's counties (of one actor, since a time), in the log's order: read through the partial
+    index of refusals (`audit.models.REFUSED`), by county and time; named by the same literal (a bound value would not
+    match its predicate in a prepared statement's generic plan, nor on SQLite), and put in order here: ordered by the
+    log's index, SQLite would rather walk the whole log in that order."""
+    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time, AuditEntry.idx).where(
+        REFUSED_ENTRY)
     if principal.counties:
         stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)
     if since is not None:
         stmt = stmt.where(AuditEntry.time >= since)
-    return list(session.execute(stmt.order_by(AuditEntry.idx)).all())
+    return sorted(session.execute(stmt).all(), key=lambda row: row.idx)
 
 
 def _tally(session: Session, rows: Sequence[Any], *, q: str = "", now: datetime | None = None
@@ -167,7 +176,7 @@ def _tally(session: Session, rows: Sequence[Any], *, q: str = "", now: datetime 
     text = fold_search(q).casefold()
     since = now - PROBE_WINDOW if now is not None else None
     found: dict[str, _Tally] = {}
-    for actor, subject, entry, time in rows:
+    for actor, subject, entry, time, _ in rows:
         user = people.get(actor)
         name, username = (user.display_name, user.username) if user is not None else (actor, actor)
         if text and text not in fold_search(name).casefold() and text not in username.casefold():
@@ -197,7 +206,7 @@ def refusal_page(session: Session, principal: Principal, *, q: str = "", person:
     refusals = [Refusal(at=time, step=str(p.get("step", "")),
                         case_id=str(p["case_id"]) if p.get("case_id") else None,
                         households=len(p.get("households") or ()))
-                for _, _, entry, time in reversed(rows) for p in [_payload_of(entry)]]
+                for _, _, entry, time, _ in reversed(rows) for p in [_payload_of(entry)]]
     return RefusalPage(people=page_of_list(people, 1, page_size), person=people[0] if people else None,
                        refusals=refusals)
 
@@ -225,7 +234,7 @@ class _Tally:
         self.subjects.add(subject)
         self.steps[step] = self.steps.get(step, 0) + 1
         self.last = max(self.last, time)
-        if recent:
+        if recent and step not in LEFT_OUT_STEPS:
             self.recent += 1
             self.recent_households.update(str(h) for h in payload.get("households") or () if h)
 

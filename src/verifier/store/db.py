@@ -44,7 +44,7 @@ def keep_after_rollback(exc: BaseException, write: KeptWrite) -> BaseException:
     """Have `write` run in a transaction of its own once the transaction that `exc` ends has rolled back.
 
     For the trace a refusal must leave (who tried what, and when): the refused change rolls back, the trace does
-    not. Returns `exc`, to be raised out of `Database.begin`.
+    not. Returns `exc`, to be raised out of `Database.begin` (or `Database.read`).
     """
     kept: list[KeptWrite] = exc.__dict__.setdefault(_KEPT, [])
     kept.append(write)
@@ -659,10 +659,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        """A read transaction. A refusal raised in it that carries a trace to keep (`keep_after_rollback`: a 回避
+        refusal of a download) has it written in a write transaction of its own, as `begin` does."""
         session = self._read_sessions()
         try:
             with session.begin():
                 yield session
+        except BaseException as exc:
+            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+            if kept:
+                session.close()
+                self._write_kept(kept)
+            raise
         finally:
             session.close()
 

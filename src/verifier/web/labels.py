@@ -744,6 +744,7 @@ RECUSAL_STEPS = {
     "batch_approve": "审批支付批次",
     "batch_signoff": "县级签批支付批次",
     "batch_release": "发放支付批次",
+    "bank_file": "下载银行文件",
     "bank_return": "导入银行回盘",
     "recovery_waiver": "追回款减免",
     "recovery_repayment": "登记、确认或驳回追回还款",
