@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from verifier.settings import Settings, normalise_database_url
 from verifier.store.base import Base
 from verifier.store.db import Database
+from engine_sharing import share_compiled_statements
 
 PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
 
@@ -173,38 +174,11 @@ def db(database_url: str) -> Iterator[Database]:
     """A Database with every table (from the models; migrations are tested on their own) and no rows."""
     _import_all_models()
     database = Database(database_url)
-    _share_compiled_statements(database)
+    share_compiled_statements(database)
     if database_url not in _PREPARED:
         Base.metadata.create_all(database.engine)
     yield database
     database.dispose()
-
-
-_SHARED_DIALECTS: dict[str, Any] = {}
-_SHARED_STATEMENTS: dict[str, Any] = {}
-
-
-def _share_compiled_statements(database: Database) -> None:
-    """Each test's engines compile their statements into one cache per test process, as one engine would.
-
-    SQLAlchemy keeps compiled statements per engine, keyed by its dialect object, and each test makes new engines: a
-    test compiled every statement it sent again (about a sixth of the suite's time). Each new engine here speaks
-    through the process's first dialect of its kind (made the same way by `Database`, initialised by a first
-    connection before it is shared) and its cache; only the compiling is shared, not connections or state."""
-    from sqlalchemy.util import LRUCache
-
-    for engine in {database.engine, database.read_engine}:
-        kind = engine.url.drivername
-        shared = _SHARED_DIALECTS.get(kind)
-        if shared is None:
-            with engine.connect():
-                pass  # the dialect reads the server's version and features on its first connection
-            _SHARED_DIALECTS[kind] = engine.dialect
-            _SHARED_STATEMENTS[kind] = LRUCache(5000)
-            shared = engine.dialect
-        engine.dialect = shared
-        engine.pool._dialect = shared  # SQLAlchemy 2.0's pool keeps its own reference (tests/test_conftest_sharing.py)
-        engine._compiled_cache = _SHARED_STATEMENTS[kind]
 
 
 # --- The application, on a fresh database, with the demo contract and a fixed clock ---------------------------

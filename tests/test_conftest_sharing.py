@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from conftest import _SHARED_DIALECTS, _SHARED_STATEMENTS, _share_compiled_statements
+from engine_sharing import _SHARED_DIALECTS, _SHARED_STATEMENTS, share_compiled_statements
 from verifier.roster.models import RosterEntry, RosterImport
 from verifier.store.db import Database
 
@@ -44,7 +44,7 @@ def test_engines_compile_into_one_cache_per_kind(db, database_url) -> None:  # t
     cached = len(_SHARED_STATEMENTS[kind])
     other = Database(database_url)
     try:
-        _share_compiled_statements(other)
+        share_compiled_statements(other)
         with other.engine.connect() as conn:
             conn.execute(statement).all()
         assert len(_SHARED_STATEMENTS[kind]) == cached  # found compiled, not compiled again
