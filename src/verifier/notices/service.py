@@ -351,12 +351,9 @@ def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal,
         candidates = [c for c in candidates if c.id not in recused]
         if not candidates:
             exc = ValidationFailed.one("village", f"{place}待公示的案件{LEFT_OUT}")
-            for case_id, household in sorted(recused.items()):
-                recusal_refusals.refused(exc, principal, "notice_gather", [household], case_id=case_id, clock=clock)
+            recusal_refusals.left_out(session, principal, recused, "notice_gather", refusal=exc, clock=clock)
             raise exc
-        for case_id, household in sorted(recused.items()):
-            recusal_refusals.record(session, actor=principal.id, role=principal.main_role, step="notice_gather",
-                                    households=[household], case_id=case_id, clock=clock)
+        recusal_refusals.left_out(session, principal, recused, "notice_gather", clock=clock)
 
     reviews = {c.id: latest_review(session, c.id) for c in candidates}
     last_review = max((r.held_on for r in reviews.values() if r is not None), default=None)

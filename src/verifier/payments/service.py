@@ -336,12 +336,9 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     if not candidates:
         exc = ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
                                + [FieldError(f"case {s.case_id}", s.reason) for s in told])
-        for case_id, household in sorted(recused.items()):
-            recusal_refusals.refused(exc, principal, "batch_prepare", [household], case_id=case_id, clock=clock)
+        recusal_refusals.left_out(session, principal, recused, "batch_prepare", refusal=exc, clock=clock)
         raise exc
-    for case_id, household in sorted(recused.items()):
-        recusal_refusals.record(session, actor=principal.id, role=principal.main_role, step="batch_prepare",
-                                households=[household], case_id=case_id, clock=clock)
+    recusal_refusals.left_out(session, principal, recused, "batch_prepare", clock=clock)
     if len(candidates) > MAX_ITEMS:
         raise ValidationFailed.one("county_code", f"{len(candidates)} cases are ready: a batch holds at most {MAX_ITEMS}")
     now = clock.now()

@@ -10,7 +10,7 @@ told nothing more than before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +76,19 @@ def refused(exc: BaseException, principal: Principal, step: str, households: Ite
                                                     households=tied, case_id=case_id, officers=named,
                                                     county_code=county_code, clock=clock))
     return exc
+
+
+def left_out(session: Session, principal: Principal, recused: Mapping[str, str], step: str, *,
+             refusal: BaseException | None = None, clock: Clock | None = None) -> None:
+    """Each case (case → household) left out of what the caller gathers (a batch, a notice) for 回避, on record: in
+    this transaction, or, with `refusal` (nothing else was left to gather), once that refusal's transaction has rolled
+    back."""
+    for case_id, household in sorted(recused.items()):
+        if refusal is not None:
+            refused(refusal, principal, step, [household], case_id=case_id, clock=clock)
+        else:
+            record(session, actor=principal.id, role=principal.main_role, step=step, households=[household],
+                   case_id=case_id, clock=clock)
 
 
 def record(session: Session, *, actor: str, role: str, step: str, households: Sequence[str],
