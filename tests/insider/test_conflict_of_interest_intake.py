@@ -6,8 +6,8 @@ written, the refusal on record; a colleague without ties does it."""
 from __future__ import annotations
 
 from factories import COUNTY, make_case, new_id_number
-from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
-from sqlalchemy import func, select
+from insider_kit import count_rows, case_status, declare_ties, entries_but_refusals, household_member, refusals_of
+from sqlalchemy import select
 from sampling import sampling_helpers
 from web.pagekit import Pages
 
@@ -19,14 +19,6 @@ rounds = sampling_helpers.rounds  # the sampling tests' fixture
 LEFT_OUT = "须由其他经办人列入公示"
 
 
-def _count(ctx, model, *where) -> int:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
-
-
-def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return str(session.scalar(select(Case.status).where(Case.id == case_id)))
 
 
 def _application(ctx, id_number: str, name: str = "王秀英", **kw: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -47,7 +39,7 @@ def test_attack_a_clerk_enters_her_brothers_application(ctx, client, users) -> N
     fresh = make_case(ctx, stage="received")  # not yet screened: its application may still be corrected
     fresh_household, _, fresh_head = household_member(ctx, fresh)
     declare_ties(client, users.headers("kin"), brother, other_member, fresh_head)
-    cases, households, referrals = _count(ctx, Case), _count(ctx, Household), _count(ctx, Referral)
+    cases, households, referrals = count_rows(ctx, Case), count_rows(ctx, Household), count_rows(ctx, Referral)
     before = entries_but_refusals(ctx)
     # a new household: the applicant is her brother
     r = client.post("/api/referrals", headers=users.headers("kin"), json=_application(ctx, brother))
@@ -68,7 +60,7 @@ def test_attack_a_clerk_enters_her_brothers_application(ctx, client, users) -> N
     r = pages.post(f"/applications/{fresh}/edit", _application(ctx, fresh_head, "户主", amount="90000.00"))
     assert r.status_code == 422 and REFUSAL in r.text, r.text
     # nothing written; four refusals on record, in the county, the known household named, the new one not (none)
-    assert (_count(ctx, Case), _count(ctx, Household), _count(ctx, Referral)) == (cases, households, referrals)
+    assert (count_rows(ctx, Case), count_rows(ctx, Household), count_rows(ctx, Referral)) == (cases, households, referrals)
     assert entries_but_refusals(ctx) == before
     with ctx.db.read() as session:
         assert session.scalar(select(Referral.amount).where(Referral.case_id == fresh)) == 100_000
@@ -81,7 +73,7 @@ def test_attack_a_clerk_enters_her_brothers_application(ctx, client, users) -> N
     for id_number in (brother, head):
         r = client.post("/api/referrals", headers=users.headers("clerk2"), json=_application(ctx, id_number))
         assert r.status_code == 201, r.text
-    assert _count(ctx, Case) == cases + 1 and refusals_of(ctx, users.ids["clerk2"]) == []
+    assert count_rows(ctx, Case) == cases + 1 and refusals_of(ctx, users.ids["clerk2"]) == []
 
 
 def _reviewed(ctx, client, users, n: int = 2) -> list[str]:  # type: ignore[no-untyped-def]
@@ -113,7 +105,7 @@ def test_attack_a_clerk_posts_the_notice_that_lists_her_mother(ctx, client, user
     with ctx.db.read() as session:
         listed = list(session.scalars(select(NoticeItem.case_id)))
         posted = session.scalars(select(Notice)).one()
-    assert listed == [other] and _status(ctx, mother) == "reviewed" and _status(ctx, other) == "in_notice"
+    assert listed == [other] and case_status(ctx, mother) == "reviewed" and case_status(ctx, other) == "in_notice"
     # the notice's own entry (which its readers see) does not name the case left out
     from verifier.audit.models import AuditEntry
     with ctx.db.read() as session:
@@ -127,7 +119,7 @@ def test_attack_a_clerk_posts_the_notice_that_lists_her_mother(ctx, client, user
     assert r.status_code == 422 and LEFT_OUT in r.text and "回避" not in r.text, r.text
     r = pages.post("/notices/new", body)
     assert r.status_code == 422 and LEFT_OUT in r.text, r.text
-    assert _count(ctx, Notice) == 1 and entries_but_refusals(ctx) == before and _status(ctx, mother) == "reviewed"
+    assert count_rows(ctx, Notice) == 1 and entries_but_refusals(ctx) == before and case_status(ctx, mother) == "reviewed"
     assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["notice_gather"] * 3
     # a colleague's notice lists it (and tells her nothing left out)
     r = client.post("/api/notices", headers=users.headers("clerk"), json=body)
@@ -176,7 +168,7 @@ def test_attack_an_officer_records_the_followup_of_his_fathers_household(ctx, cl
     r = pages.post("/followups", {"payment_item_id": item, "done_on": today, "method": "visit", "income_change": "up",
                                   "risk_remains": "no", "satisfaction": "satisfied", "note": "已脱离风险"})
     assert r.status_code == 422 and REFUSAL in r.text and "已脱离风险" in r.text, r.text
-    assert _count(ctx, Followup) == 0 and entries_but_refusals(ctx) == before
+    assert count_rows(ctx, Followup) == 0 and entries_but_refusals(ctx) == before
     assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("followup", case_id)] * 2
     r = client.post("/api/followups", headers=users.headers("off2"), json=body)
     assert r.status_code == 201, r.text

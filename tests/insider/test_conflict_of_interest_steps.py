@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case
-from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
-from sqlalchemy import func, select
+from insider_kit import count_rows, case_status, declare_ties, entries_but_refusals, household_member, refusals_of
+from sqlalchemy import select
 
 from verifier.notices.models import Notice, Objection, VillageFile
 from verifier.payments.models import PaymentBatch, PaymentItem
@@ -24,14 +24,6 @@ from verifier.store.tables import Case, Determination, Member
 REFUSAL = "与本户成员存在回避关系"
 
 
-def _count(ctx, model, *where) -> int:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
-
-
-def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return str(session.scalar(select(Case.status).where(Case.id == case_id)))
 
 
 def test_attack_a_clerk_probes_ten_cases_and_leaves_ten_entries(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -49,7 +41,7 @@ def test_attack_a_clerk_probes_ten_cases_and_leaves_ten_entries(ctx, client, use
         assert r.status_code == 422 and REFUSAL in r.text, r.text
     # nothing of the screening written; ten entries on record, each naming the case and the step
     assert entries_but_refusals(ctx) == before
-    assert {_status(ctx, c) for c in cases} == {"received"}
+    assert {case_status(ctx, c) for c in cases} == {"received"}
     found = refusals_of(ctx, users.ids["probe"])
     assert [(e["subject"], e["step"], e["case_id"]) for e in found] == [(c, "screening", c) for c in cases]
     assert {e["county_code"] for e in found} == {COUNTY}
@@ -57,7 +49,7 @@ def test_attack_a_clerk_probes_ten_cases_and_leaves_ten_entries(ctx, client, use
     r = client.post(f"/api/cases/{cases[0]}/screening", headers=users.headers("clerk2"),
                     json={"decision": "pass", "reason": ""})
     assert r.status_code == 200, r.text
-    assert _status(ctx, cases[0]) == "screened" and refusals_of(ctx, users.ids["clerk2"]) == []
+    assert case_status(ctx, cases[0]) == "screened" and refusals_of(ctx, users.ids["clerk2"]) == []
 
     # The county reviewer's page: the person, ten refusals on ten cases, the step in Chinese; searched by name.
     from web.pagekit import Pages
@@ -103,14 +95,14 @@ def test_attack_a_clerk_records_the_objection_to_her_sisters_case(ctx, client, u
     r = client.post(f"/api/notices/{notice_id}/objections", headers=users.headers("kin"),
                     json={"case_id": cases[1], "received_on": today, "summary": "反映该户有经营收入"})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
-    assert _count(ctx, Objection) == 0 and entries_but_refusals(ctx) == before
+    assert count_rows(ctx, Objection) == 0 and entries_but_refusals(ctx) == before
     assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("objection_record", cases[1])]
     # the other case of the notice is not her family's: she records its objection; the colleague records hers
     for who, case_id in (("kin", cases[0]), ("clerk", cases[1])):
         r = client.post(f"/api/notices/{notice_id}/objections", headers=users.headers(who),
                         json={"case_id": case_id, "received_on": today, "summary": "反映该户有经营收入"})
         assert r.status_code == 201, r.text
-    assert _count(ctx, Objection) == 2
+    assert count_rows(ctx, Objection) == 2
 
 
 def test_attack_a_reviewer_photographs_the_wall_of_a_notice_listing_his_brother(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -125,7 +117,7 @@ def test_attack_a_reviewer_photographs_the_wall_of_a_notice_listing_his_brother(
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/notices/{notice_id}/photos", headers=users.headers("kin"), files=photo)
     assert r.status_code == 422 and REFUSAL in r.text, r.text
-    assert _count(ctx, VillageFile, VillageFile.kind == "wall_photo") == 0 and entries_but_refusals(ctx) == before
+    assert count_rows(ctx, VillageFile, VillageFile.kind == "wall_photo") == 0 and entries_but_refusals(ctx) == before
     assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["notice_photo"]
     r = client.post(f"/api/notices/{notice_id}/photos", headers=users.headers("rev2"), files=photo)
     assert r.status_code == 201, r.text
@@ -141,8 +133,8 @@ def test_attack_a_clerk_closes_the_notice_listing_her_mother(ctx, client, users,
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/notices/{notice_id}/close", headers=users.headers("kin"))
     assert r.status_code == 422 and REFUSAL in r.text, r.text
-    assert entries_but_refusals(ctx) == before and {_status(ctx, c) for c in cases} == {"in_notice"}
-    assert _count(ctx, Notice, Notice.status == "open") == 1
+    assert entries_but_refusals(ctx) == before and {case_status(ctx, c) for c in cases} == {"in_notice"}
+    assert count_rows(ctx, Notice, Notice.status == "open") == 1
     assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["notice_close"]
     # the notice's page says it in place, in Chinese
     from web.pagekit import Pages
@@ -151,10 +143,10 @@ def test_attack_a_clerk_closes_the_notice_listing_her_mother(ctx, client, users,
     pages.get(f"/notices/{notice_id}")
     r = pages.post(f"/notices/{notice_id}/close", {"confirm": "yes"})
     assert r.status_code == 422 and "回避：该公示中有农户的家庭成员与您存在回避关系" in r.text, r.text
-    assert len(refusals_of(ctx, users.ids["kin"])) == 2 and _count(ctx, Notice, Notice.status == "open") == 1
+    assert len(refusals_of(ctx, users.ids["kin"])) == 2 and count_rows(ctx, Notice, Notice.status == "open") == 1
     r = client.post(f"/api/notices/{notice_id}/close", headers=users.headers("clerk"))
     assert r.status_code == 200, r.text
-    assert _count(ctx, Notice, Notice.status == "closed") == 1
+    assert count_rows(ctx, Notice, Notice.status == "closed") == 1
 
 
 def test_attack_claims_prepares_the_batch_that_pays_his_father(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -169,7 +161,7 @@ def test_attack_claims_prepares_the_batch_that_pays_his_father(ctx, client, user
     r = client.post("/api/payment-batches", headers=users.headers("kin"),
                     json={"county_code": COUNTY, "case_ids": [father]})
     assert r.status_code == 422 and "须由其他经办人制单" in r.text, r.text
-    assert _count(ctx, PaymentBatch) == 0 and entries_but_refusals(ctx) == before
+    assert count_rows(ctx, PaymentBatch) == 0 and entries_but_refusals(ctx) == before
     # with another case: the batch pays the other, his family's is skipped with a neutral reason (no 回避 said)
     r = client.post("/api/payment-batches", headers=users.headers("kin"),
                     json={"county_code": COUNTY, "case_ids": [father, other]})
@@ -203,7 +195,7 @@ def test_attack_a_colleague_moves_the_relative_out_and_the_supervisor_then_confi
         assert session.scalar(select(Member.household_id).where(Member.id == member_id)) != household
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("kin"), json={"confirm": True})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
-    assert _count(ctx, Determination) == 0
+    assert count_rows(ctx, Determination) == 0
     assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("determination", case_id)]
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("sup3"), json={"confirm": True})
     assert r.status_code == 200, r.text
@@ -294,7 +286,7 @@ def test_a_batch_step_finds_the_relative_moved_out_of_one_of_its_households(ctx,
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("kin"))
     assert r.status_code == 422 and REFUSAL in r.text, r.text
-    assert entries_but_refusals(ctx) == before and _count(ctx, PaymentBatch, PaymentBatch.status == "prepared") == 1
+    assert entries_but_refusals(ctx) == before and count_rows(ctx, PaymentBatch, PaymentBatch.status == "prepared") == 1
     assert [e["step"] for e in refusals_of(ctx, users.ids["kin"])] == ["batch_approve"]
     # the same answer as asking household by household, and nothing for a batch of other households only
     from verifier.accounts.auth import principal_of
