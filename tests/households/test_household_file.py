@@ -57,15 +57,14 @@ def removal(**kw):  # type: ignore[no-untyped-def]
 
 
 def test_the_file_gathers_the_household_masked_and_its_steps_with_their_audit_entries(ctx) -> None:  # type: ignore[no-untyped-def]
-    from verifier.roster.service import import_roster
+    from roster_kit import import_confirmed
 
     case_id = make_case(ctx, stage="determined")
     household = household_of(ctx, case_id)
     head = id_numbers(ctx, household)[0]
     reviewer = principal(ctx, "hf-rev", "county_reviewer")
     csv = f"证件号码,类别\r\n{head},监测对象-边缘易致贫户\r\n".encode("gbk")
-    import_roster(ctx.db, vault=ctx.vault, data=csv, filename="名册.csv", county_code=COUNTY, principal=reviewer,
-                  clock=ctx.clock, limits=ctx.settings.imports)
+    import_confirmed(ctx, csv, county=COUNTY, importer=reviewer)
     supervisor = staff(ctx).supervisor
     with ctx.db.read() as session:
         file = household_file(session, household, supervisor, ctx.vault)

@@ -14,6 +14,7 @@ from typing import Any
 
 from factories import COUNTY, new_id_number
 from insider_kit import check_body, head_of, schedule
+from roster_kit import post_confirmed
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -51,9 +52,7 @@ def test_attack_one_clerk_carries_an_application_through_to_its_notice(ctx, clie
 
     # The county's roster: the applicant is on none (a 非贫低收入户 candidate); someone else left poverty.
     applicant, exited = new_id_number(), new_id_number()
-    r = client.post("/api/roster/imports", headers=users.headers("reviewer"), data={"county_code": COUNTY},
-                    files={"file": ("名册.csv", _roster([(exited, "脱贫户")]), "application/octet-stream")})
-    assert r.status_code == 201, r.text
+    post_confirmed(client, ctx, users.headers("reviewer"), _roster([(exited, "脱贫户")]))
 
     # The clerk names the group with the lower deductible: refused, naming the roster's group; nothing written.
     before = _written(ctx)

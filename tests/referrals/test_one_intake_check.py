@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from factories import new_id_number
+from roster_kit import post_confirmed
 from sqlalchemy import event
 
 from verifier.contract import check_contract_text
@@ -73,9 +74,7 @@ def test_the_application_group_is_checked_with_one_roster_lookup(ctx, client, us
     users.add("rev", "county_reviewer", counties=("340223",))
     exited = new_id_number()
     roster = f"序号,姓名,证件号码,与户主关系,监测对象类别\r\n1,人员1,{exited},户主,脱贫户\r\n".encode("gbk")
-    r = client.post("/api/roster/imports", files={"file": ("名册.csv", roster, "application/octet-stream")},
-                    data={"county_code": "340223"}, headers=users.headers("rev"))
-    assert r.status_code == 201, r.text
+    post_confirmed(client, ctx, users.headers("rev"), roster, county="340223")
     selects: list[str] = []
 
     def seen(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]

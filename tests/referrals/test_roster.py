@@ -2,7 +2,8 @@
 
 A referral file may leave out the household group; each person's group then comes from the county's current roster:
 registered as having left poverty (stable or not) → 非高标准脱贫户; at the edge, in sudden hardship or on no roster →
-非贫低收入户. Only a county reviewer imports a roster: it decides groups, and so relief tiers."""
+非贫低收入户. Only a county reviewer imports a roster: it decides groups, and so relief tiers; it is in force once
+another county reviewer confirms it (`roster_kit`; the confirmation itself: test_roster_confirmation.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from factories import new_id_number
+from roster_kit import confirm, second_reviewer
 from verifier.audit.models import AuditEntry
 from verifier.domain.roster import group_for, parse_category
 from verifier.roster.models import RosterEntry, RosterImport
@@ -68,6 +70,8 @@ def test_a_file_without_groups_takes_them_from_the_roster(ctx, client, users) ->
                     roster_csv([(exited, "脱贫户"), (unstable, "监测对象-脱贫不稳定户"), (edge, "边缘易致贫户")]))
     assert r.status_code == 201, r.text
     assert r.json()["rows"] == 3 and r.json()["categories"] == {"edge": 1, "exited": 1, "exited_unstable": 1}
+    assert r.json()["status"] == "pending"
+    confirm(ctx, r.json()["import_id"])
 
     r = client.post("/api/referrals/imports", headers=users.headers("sup"),
                     files={"file": ("医保局.csv", referral_csv_without_groups([exited, unstable, edge, nobody]),
@@ -84,6 +88,7 @@ def test_a_file_without_groups_takes_them_from_the_roster(ctx, client, users) ->
     r = post_roster(client, users.headers("rev"), roster_csv([(later, "脱贫户"), (edge, "脱贫户")], "utf-8"),
                     "名册-12月.csv")
     assert r.status_code == 201, r.text
+    confirm(ctx, r.json()["import_id"])
     r = client.post("/api/referrals/imports", headers=users.headers("sup"),
                     files={"file": ("民政局.csv", referral_csv_without_groups([later]), "text/csv")},
                     data={"channel": "civil_affairs", "county_code": COUNTY})
@@ -91,6 +96,8 @@ def test_a_file_without_groups_takes_them_from_the_roster(ctx, client, users) ->
     assert group_of(ctx, ctx.vault, later) == "exited_low_standard"
     listed = client.get("/api/roster/imports", headers=users.headers("sup"))
     assert listed.status_code == 200 and [i["rows"] for i in listed.json()] == [2, 3]
+    assert [i["status"] for i in listed.json()] == ["confirmed", "confirmed"]
+    assert {i["confirmed_by"] for i in listed.json()} == {second_reviewer(ctx).id}
 
 
 def test_a_group_given_in_the_file_stands(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -135,6 +142,7 @@ def test_only_the_county_imports_its_roster_and_the_same_file_changes_nothing(ct
     again = post_roster(client, users.headers("rev"), data)
     assert first.status_code == again.status_code == 201
     assert again.json()["repeated"] is True and again.json()["import_id"] == first.json()["import_id"]
+    assert again.json()["status"] == "pending"
     assert count(ctx, RosterImport) == 1 and count(ctx, RosterEntry) == 1
     with ctx.db.read() as session:
         actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.action == "roster.import")))
@@ -162,6 +170,7 @@ def test_an_xlsx_roster_and_the_command_line(ctx, tmp_path, monkeypatch) -> None
     runner = CliRunner()
     done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
     assert done.exit_code == 0 and "突发严重困难户 1 人" in done.output, done.output
+    assert "另一名县级复核员确认后生效" in done.output, done.output
     refused = runner.invoke(main, ["roster", "import", str(bad), "--county", COUNTY])
     assert refused.exit_code == 1 and "未导入任何内容" in refused.output and "第 2 行，“身份证号”列" in refused.output
     with ctx.db.read() as session:

@@ -1,12 +1,13 @@
 """The county rosters: each import is a whole snapshot of a county's registered households as the monitoring system
-exported it; the county's roster is its latest import. People are kept by their ID number's blind index only (the
+exported it. An import is pending until another county reviewer confirms it; the county's roster is its latest
+confirmed import (a rejected one is kept, never in force). People are kept by their ID number's blind index only (the
 roster is looked up, never read back as a list of ID numbers)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -17,6 +18,12 @@ class RosterImport(Base):
     __table_args__ = (
         UniqueConstraint("county_code", "file_sha256", name="uq_roster_import_file"),
         Index("ix_roster_import_county_at", "county_code", "imported_at"),
+        CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status_known"),
+        # The county's roster: its newest confirmed import, one index lookup.
+        Index("ix_roster_import_county_status_at", "county_code", "status", "imported_at", "id"),
+        # One import of a county waits for its second reviewer at a time.
+        Index("uq_roster_import_one_pending", "county_code", unique=True,
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -26,6 +33,12 @@ class RosterImport(Base):
     rows: Mapped[int] = mapped_column(Integer)
     imported_by: Mapped[str] = mapped_column(String(40))
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    confirmed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    rejected_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rejected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RosterEntry(Base):

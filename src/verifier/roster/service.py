@@ -1,9 +1,15 @@
-"""Importing a county's roster, and looking people up in it.
+"""Importing a county's roster, confirming it, and looking people up in it.
 
-An import is the county's whole roster as exported that day: all or nothing, in the audit log, and it replaces the
-county's roster for every lookup after it (earlier imports are kept, so a household's file can say what the roster
-said when). The same file sent again changes nothing. Only a county reviewer (or the operator at the command line)
-imports: the roster decides a household's group and so which relief tiers apply, which the insurer must not steer.
+An import is the county's whole roster as exported that day: all or nothing, in the audit log (`roster.import`). It
+is stored pending and changes no lookup until another county reviewer of the county confirms it (`roster.confirm`,
+`confirm`): the roster decides a household's group and so which relief tiers apply, which neither the insurer nor one
+reviewer alone may steer. Refused to confirm: its importer, an account whose password the importer last set and an
+account that last set the importer's (they knew a password of the other), anyone outside the county (404, as for an
+id that does not exist), anyone but a county reviewer. Either reviewer rejects a pending import with a reason
+(`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
+it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
+household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
+again changes nothing (whatever became of it).
 """
 
 from __future__ import annotations
@@ -13,23 +19,33 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
-from ..domain.errors import Forbidden, NotFound, ValidationFailed
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.roster import RosterCategory
 from ..settings import ImportLimits
 from ..store.base import new_id
 from ..store.db import Database
+from ..store.tables import User
 from ..store.vault import Vault
 from .models import RosterEntry, RosterImport
 from .parsing import read_roster
 
 IMPORT_ROLES = ("county_reviewer",)
+CONFIRM_ROLES = ("county_reviewer",)
+READERS = ("county_reviewer", "insurer_supervisor", "auditor")
+STATUSES = ("pending", "confirmed", "rejected")
 _CHUNK = 5_000
+NO_SUCH_IMPORT = "没有这份名册导入"
+OWN_IMPORT = "四眼原则：这份名册是您导入的，须由本县另一名县级复核员确认后才生效"
+LINKED_ACCOUNT = ("四眼原则：您的账号与导入人的账号有关联（一方的密码最近一次由另一方设置），这份名册须由本县另一名"
+                  "县级复核员确认")
+ONE_PENDING = "本县已有一份名册在等待确认（{id}）：请先由另一名县级复核员确认，或将其退回，再导入新的名册"
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class RosterResult:
     rows: int
     categories: dict[str, int]
     repeated: bool = False
+    status: str = "pending"
 
 
 def _check_county(county_code: str, principal: Principal) -> None:
@@ -65,10 +82,17 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
         earlier = _earlier(session, county_code, sha)  # the same file, imported while this one was read
         if earlier is not None:
             return earlier
+        waiting = pending_import(session, county_code)
+        if waiting is not None:
+            raise InvalidState(ONE_PENDING.format(id=waiting.id))
         import_id = new_id("ros")
         session.add(RosterImport(id=import_id, county_code=county_code, filename=filename[:255], file_sha256=sha,
-                                 rows=len(keyed), imported_by=principal.id, imported_at=clock.now()))
-        session.flush()
+                                 rows=len(keyed), imported_by=principal.id, imported_at=clock.now(),
+                                 status="pending"))
+        try:
+            session.flush()
+        except IntegrityError:  # another import of the county became pending meanwhile (one pending a county)
+            raise InvalidState(ONE_PENDING.format(id="另一份")) from None
         for i in range(0, len(keyed), _CHUNK):
             session.execute(insert(RosterEntry), [
                 {"import_id": import_id, "county_code": county_code, "id_number_bidx": b, "category": c}
@@ -86,12 +110,87 @@ def _earlier(session: Session, county_code: str, sha: str) -> RosterResult | Non
     if row is None:
         return None
     counts = Counter(session.scalars(select(RosterEntry.category).where(RosterEntry.import_id == row.id)))
-    return RosterResult(row.id, row.rows, dict(sorted(counts.items())), repeated=True)
+    return RosterResult(row.id, row.rows, dict(sorted(counts.items())), repeated=True, status=row.status)
 
 
 def current_import(session: Session, county_code: str) -> RosterImport | None:
-    return session.scalar(select(RosterImport).where(RosterImport.county_code == county_code)
+    """The county's roster: its newest confirmed import (one lookup of `ix_roster_import_county_status_at`)."""
+    return session.scalar(select(RosterImport).where(RosterImport.county_code == county_code,
+                                                     RosterImport.status == "confirmed")
                           .order_by(RosterImport.imported_at.desc(), RosterImport.id.desc()).limit(1))
+
+
+def pending_import(session: Session, county_code: str) -> RosterImport | None:
+    return session.scalar(select(RosterImport).where(RosterImport.county_code == county_code,
+                                                     RosterImport.status == "pending"))
+
+
+def load(session: Session, import_id: str, principal: Principal, *, for_update: bool = False) -> RosterImport:
+    """An import of the caller's counties; another county's is not found, as an id that does not exist."""
+    stmt = select(RosterImport).where(RosterImport.id == import_id)
+    row = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if row is None or not principal.may_see_county(row.county_code):
+        raise NotFound(NO_SUCH_IMPORT)
+    return row
+
+
+def _linked(session: Session, a: str, b: str) -> bool:
+    """Whether account `b` had its password last set by `a` (so `a` knew a password of it)."""
+    return bool(session.scalar(select(User.id).where(User.id == b, User.password_set_by == a)))
+
+
+def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock) -> RosterImport:
+    """The pending import becomes the county's roster. Confirming it again changes nothing (a second click)."""
+    row = load(session, import_id, principal, for_update=True)
+    if not principal.has(*CONFIRM_ROLES):
+        raise Forbidden("只有本县的县级复核员可以确认名册")
+    if row.status == "confirmed":
+        return row
+    if row.status != "pending":
+        raise InvalidState("这份名册已退回，不能再确认：如需使用，请重新导入")
+    if principal.id == row.imported_by:
+        raise Forbidden(OWN_IMPORT)
+    own = session.get(User, principal.id)
+    if own is None or not own.active:
+        raise Forbidden("只有在用的县级复核员账号可以确认名册")
+    if _linked(session, row.imported_by, principal.id) or _linked(session, principal.id, row.imported_by):
+        raise Forbidden(LINKED_ACCOUNT)
+    current = current_import(session, row.county_code)
+    if current is not None and (current.imported_at, current.id) > (row.imported_at, row.id):
+        raise InvalidState(f"本县现行名册（{current.id}）比这份名册导入得晚，不能用较早的名册替换它：请将这份名册退回")
+    from .comparison import figures
+
+    change = figures(session, row.id, current.id if current is not None else None)
+    row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
+    session.flush()
+    audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
+                 payload={"county_code": row.county_code, "imported_by": row.imported_by, "rows": row.rows,
+                          "sha256": row.file_sha256, "replaces": current.id if current is not None else None,
+                          "added": change.added_total, "removed": change.removed_total,
+                          "changed": change.changed_total},
+                 clock=clock)
+    return row
+
+
+def reject(session: Session, import_id: str, *, principal: Principal, reason: str, clock: Clock) -> RosterImport:
+    """A pending import is set aside (never in force), by its importer (withdrawn) or another county reviewer."""
+    reason = (reason or "").strip()
+    row = load(session, import_id, principal, for_update=True)
+    if not principal.has(*CONFIRM_ROLES):
+        raise Forbidden("只有本县的县级复核员可以退回名册")
+    if row.status != "pending":
+        raise InvalidState("这份名册已确认生效，不能退回" if row.status == "confirmed" else "这份名册已退回")
+    if not reason:
+        raise ValidationFailed.one("reason", "请说明退回的原因")
+    if len(reason) > 1000:
+        raise ValidationFailed.one("reason", "原因最多 1000 字")
+    row.status, row.rejected_by, row.rejected_at, row.rejection_reason = "rejected", principal.id, clock.now(), reason
+    session.flush()
+    audit.append(session, actor=principal.id, role="county_reviewer", action="roster.reject", subject=row.id,
+                 payload={"county_code": row.county_code, "imported_by": row.imported_by,
+                          "withdrawn": principal.id == row.imported_by, "reason": audit.text_digest(reason)},
+                 clock=clock)
+    return row
 
 
 def categories_of(session: Session, county_code: str, bidxs: Iterable[str]) -> dict[str, RosterCategory]:
@@ -112,8 +211,16 @@ def categories_in(session: Session, import_id: str, bidxs: Iterable[str]) -> dic
     return found
 
 
-def imports(session: Session, principal: Principal) -> list[RosterImport]:
+def imports(session: Session, principal: Principal, *, limit: int = 200) -> list[RosterImport]:
     stmt = select(RosterImport).order_by(RosterImport.imported_at.desc(), RosterImport.id.desc())
     if principal.counties:
         stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
-    return list(session.scalars(stmt.limit(200)))
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def previous_confirmed(session: Session, row: RosterImport) -> RosterImport | None:
+    """The confirmed import of the county just before `row` (what it replaced, or would replace)."""
+    return session.scalar(select(RosterImport).where(
+        RosterImport.county_code == row.county_code, RosterImport.status == "confirmed",
+        tuple_(RosterImport.imported_at, RosterImport.id) < tuple_(row.imported_at, row.id))
+        .order_by(RosterImport.imported_at.desc(), RosterImport.id.desc()).limit(1))

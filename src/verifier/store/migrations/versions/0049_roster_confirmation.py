@@ -1,0 +1,50 @@
+"""roster_import.status, confirmed_by/at, rejected_by/at, rejection_reason: a county's roster takes effect only when a
+second county reviewer confirms it
+
+An import is `pending` until another county reviewer of the county confirms it (`confirmed`) or either of them
+rejects it (`rejected`); the county's roster is its newest confirmed import, found by one lookup of
+`ix_roster_import_county_status_at`. At most one pending import per county (`uq_roster_import_one_pending`). Every
+import made before was in force: it becomes `confirmed`, confirmed by its importer at its import time.
+
+Revision ID: 0049
+Revises: 0048
+Create Date: 2026-12-05
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0049"
+down_revision = "0048"
+branch_labels = None
+depends_on = None
+PENDING = sa.text("status = 'pending'")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("roster_import", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("status", sa.String(length=12), server_default="pending", nullable=False))
+        batch_op.add_column(sa.Column("confirmed_by", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("rejected_by", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("rejection_reason", sa.Text(), nullable=True))
+    # Every import so far was in force from the moment it was made.
+    op.execute("UPDATE roster_import SET status = 'confirmed', confirmed_by = imported_by, confirmed_at = imported_at")
+    with op.batch_alter_table("roster_import", schema=None) as batch_op:
+        batch_op.create_check_constraint(op.f("ck_roster_import_status_known"),
+                                         "status IN ('pending', 'confirmed', 'rejected')")
+    op.create_index("ix_roster_import_county_status_at", "roster_import",
+                    ["county_code", "status", "imported_at", "id"], unique=False)
+    op.create_index("uq_roster_import_one_pending", "roster_import", ["county_code"], unique=True,
+                    postgresql_where=PENDING, sqlite_where=PENDING)
+
+
+def downgrade() -> None:
+    op.drop_index("uq_roster_import_one_pending", table_name="roster_import")
+    op.drop_index("ix_roster_import_county_status_at", table_name="roster_import")
+    op.execute("DELETE FROM roster_entry WHERE import_id IN (SELECT id FROM roster_import WHERE status <> 'confirmed')")
+    op.execute("DELETE FROM roster_import WHERE status <> 'confirmed'")
+    with op.batch_alter_table("roster_import", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_roster_import_status_known"), type_="check")
+        for name in ("rejection_reason", "rejected_at", "rejected_by", "confirmed_at", "confirmed_by", "status"):
+            batch_op.drop_column(name)
