@@ -12,7 +12,31 @@ from factories import COUNTY
 from verifier.accounts.auth import Principal, principal_of
 from verifier.roster import service
 from verifier.roster.service import RosterResult
-from verifier.store.tables import User
+from verifier.store.tables import Case, Member, User
+
+
+def roster_csv(rows: list[tuple[str, str]], encoding: str = "gbk") -> bytes:
+    lines = ["序号,姓名,证件号码,与户主关系,监测对象类别"] + [
+        f"{i},人员{i},{idn},户主,{category}" for i, (idn, category) in enumerate(rows, start=1)]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def post_roster(client, headers, data: bytes, name: str = "名册.csv", county: str = COUNTY):  # type: ignore[no-untyped-def]
+    return client.post("/api/roster/imports", files={"file": (name, data, "application/octet-stream")},
+                       data={"county_code": county}, headers=headers)
+
+
+def referral_csv_without_groups(people: list[str]) -> bytes:
+    lines = ["身份证号,姓名,乡镇,村,原因,金额,日期"] + [
+        f"{idn},患者{i},城关镇,东村,因病,30000.00,2020-05-20" for i, idn in enumerate(people)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def group_of(ctx, vault, id_number: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        bidx = vault.blind_index(id_number, "id_number")
+        household = session.scalar(select(Member.household_id).where(Member.id_number_bidx == bidx))
+        return session.scalar(select(Case.household_group).where(Case.household_id == household))
 
 
 def reviewer(ctx: Any, username: str, county: str = COUNTY) -> Principal:

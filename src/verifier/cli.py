@@ -639,7 +639,9 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
     finally:
         ctx.close()
     if result.repeated:
-        click.echo(f"这份名册此前已导入（{result.import_id}，{ROSTER_STATUS_ZH.get(result.status, result.status)}），"
+        from .web.labels import ROSTER_STATUS
+
+        click.echo(f"这份名册此前已导入（{result.import_id}，{ROSTER_STATUS.get(result.status, result.status)}），"
                    "没有更改")
         return
     from .domain.roster import CATEGORY_NAMES
@@ -648,9 +650,6 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
     click.echo(f"已导入县（区）{county_code} 的名册：共 {result.rows} 人（{shown}），编号 {result.import_id}；"
                f"须由本县另一名县级复核员确认后生效（verifier roster confirm {result.import_id} --username 用户名，"
                "或在“名册”页确认），此前仍按现行名册办理")
-
-
-ROSTER_STATUS_ZH = {"pending": "待确认", "confirmed": "已确认生效", "rejected": "已退回"}
 
 
 def _roster_decider(ctx: Any, username: str) -> Any:

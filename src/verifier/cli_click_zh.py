@@ -100,6 +100,7 @@ ARGUMENTS = {
     "dest": "目标目录",
     "src": "备份目录",
     "round_id": "轮次编号",
+    "import_id": "导入编号",
     "index": "序号",
     "first": "较早长度",
     "second": "较新长度",

@@ -14,37 +14,12 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from factories import new_id_number
-from roster_kit import confirm, second_reviewer
+from roster_kit import confirm, group_of, post_roster, referral_csv_without_groups, roster_csv, second_reviewer
 from verifier.audit.models import AuditEntry
 from verifier.domain.roster import group_for, parse_category
 from verifier.roster.models import RosterEntry, RosterImport
-from verifier.store.tables import Case, Member
 
 COUNTY = "340223"
-
-
-def roster_csv(rows: list[tuple[str, str]], encoding: str = "gbk") -> bytes:
-    lines = ["序号,姓名,证件号码,与户主关系,监测对象类别"] + [
-        f"{i},人员{i},{idn},户主,{category}" for i, (idn, category) in enumerate(rows, start=1)]
-    return ("\r\n".join(lines) + "\r\n").encode(encoding)
-
-
-def post_roster(client, headers, data: bytes, name: str = "名册.csv", county: str = COUNTY):  # type: ignore[no-untyped-def]
-    return client.post("/api/roster/imports", files={"file": (name, data, "application/octet-stream")},
-                       data={"county_code": county}, headers=headers)
-
-
-def referral_csv_without_groups(people: list[str]) -> bytes:
-    lines = ["身份证号,姓名,乡镇,村,原因,金额,日期"] + [
-        f"{idn},患者{i},城关镇,东村,因病,30000.00,2020-05-20" for i, idn in enumerate(people)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def group_of(ctx, vault, id_number: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        bidx = vault.blind_index(id_number, "id_number")
-        household = session.scalar(select(Member.household_id).where(Member.id_number_bidx == bidx))
-        return session.scalar(select(Case.household_group).where(Case.household_id == household))
 
 
 def count(ctx, model) -> int:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ the two household groups (which decides the relief tiers). The read model of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
+from ..store.tables import User
 from .models import RosterEntry, RosterImport
 from .service import current_import, imports, load, previous_confirmed
 
@@ -98,12 +99,27 @@ class ImportRow:
     rejected_by: str | None
     rejected_at: datetime | None
     rejection_reason: str | None
+    names: dict[str, str] = field(default_factory=dict)  # user id → username, for the pages (`cli:…`: the operator)
+
+    def who(self, user_id: str | None) -> str:
+        if not user_id:
+            return ""
+        if user_id.startswith("cli:"):
+            return f"命令行（服务器操作员 {user_id[4:]}）"
+        return self.names.get(user_id, user_id)
 
 
-def import_row(row: RosterImport) -> ImportRow:
+def import_row(row: RosterImport, names: dict[str, str] | None = None) -> ImportRow:
     return ImportRow(row.id, row.county_code, row.filename, row.file_sha256, row.rows, row.status, row.imported_by,
                      row.imported_at, row.confirmed_by, row.confirmed_at, row.rejected_by, row.rejected_at,
-                     row.rejection_reason)
+                     row.rejection_reason, names or {})
+
+
+def _names(session: Session, rows: list[RosterImport]) -> dict[str, str]:
+    ids = {u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by) if u and not u.startswith("cli:")}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).tuples().all())
 
 
 @dataclass(frozen=True)
@@ -123,11 +139,23 @@ def review(session: Session, import_id: str, principal: Principal) -> Review:
     base = current_import(session, row.county_code) if row.status == "pending" else previous_confirmed(session, row)
     older = (row.status == "pending" and base is not None
              and (base.imported_at, base.id) > (row.imported_at, row.id))
-    return Review(subject=import_row(row), base=import_row(base) if base is not None else None,
+    names = _names(session, [row] + ([base] if base is not None else []))
+    return Review(subject=import_row(row, names), base=import_row(base, names) if base is not None else None,
                   figures=figures(session, row.id, base.id if base is not None else None),
                   may_decide=row.status == "pending" and principal.has("county_reviewer"),
                   own=row.imported_by == principal.id, older_than_current=older)
 
 
 def listing(session: Session, principal: Principal, *, limit: int = 200) -> list[ImportRow]:
-    return [import_row(r) for r in imports(session, principal, limit=limit)]
+    """The imports of the caller's counties, newest first, with who imported, confirmed or rejected each."""
+    rows = imports(session, principal, limit=limit)
+    names = _names(session, rows)
+    return [import_row(r, names) for r in rows]
+
+
+def pending_count(session: Session, principal: Principal) -> int:
+    """Imports of the caller's counties waiting for a second county reviewer (the home page's card)."""
+    stmt = select(func.count()).select_from(RosterImport).where(RosterImport.status == "pending")
+    if principal.counties:
+        stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
+    return session.scalar(stmt) or 0

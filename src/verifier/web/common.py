@@ -65,6 +65,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("审计日志", "/audit", ("auditor", "county_reviewer", "admin")),
     NavItem("用户管理", "/users", ("admin",)),
     NavItem("角色授权", "/role-grants", ("admin", "county_reviewer")),
+    NavItem("名册", "/roster", ("county_reviewer", "auditor")),
     NavItem("回避申报管理", "/recusal", ("admin",)),
     NavItem("回避拦截记录", "/recusal-refusals", ("county_reviewer", "auditor")),
     NavItem("服务合同", "/contracts", ("county_reviewer", "admin", "auditor", "insurer_supervisor")),

@@ -94,6 +94,7 @@ CONTRACT_LIST_DECISION = {"accepted": "已确认", "refused": "已拒绝", "befo
 INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", "property_net": "财产净收入",
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
 ROSTER = {**CATEGORY_NAMES, "none": "不在名册"}
+ROSTER_STATUS = {"pending": "待确认", "confirmed": "已确认生效", "rejected": "已退回"}
 RISK_STATUS = dict(risk.STATUS_NAMES)
 RISK_EVIDENCE = dict(risk.EVIDENCE_KINDS)
 RIGID_FIELDS = {"medical_self_paid": BASES["medical_self_paid"], "schooling": BASES["schooling"],
@@ -134,7 +135,8 @@ ACTIONS = {
     "objection.record": "登记异议", "objection.resolve": "处理异议",
     "notice.post": "发布公示", "notice.close": "结束公示",
     "notice.wall_photo": "上传公示张贴照片", "notice.posting_confirm": "确认公示已张贴", "referrals.application": "录入农户申请",
-    "referrals.import": "导入监测信息", "roster.import": "导入脱贫户和监测对象名册", "case.determine_no_relief": "认定符合条件但无需发放保障金",
+    "referrals.import": "导入监测信息", "roster.import": "导入脱贫户和监测对象名册（待另一名县级复核员确认）",
+    "roster.confirm": "另一名县级复核员确认名册，名册生效", "roster.reject": "退回待确认的名册（导入人撤回或另一名县级复核员退回）", "case.determine_no_relief": "认定符合条件但无需发放保障金",
     "payment_batch.create": "生成支付批次", "payment_batch.approve": "审批支付批次",
     "payment_batch.county_signoff": "县级签批支付批次", "payment_batch.release": "发放支付批次（生成银行文件）",
     "payment_batch.bank_file": "下载银行文件", "payment_batch.bank_return": "导入银行回单",
@@ -668,6 +670,8 @@ DONE_MESSAGES = {
     "password_own": "密码已修改，您在其他设备上的登录已全部退出。",
     "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
     "user_enabled": "账号已启用。",
+    "roster_confirmed": "名册已确认，即为本县现行名册，并已写入审计日志。",
+    "roster_rejected": "名册已退回，不会生效；现行名册不变。",
     "grant_confirmed": "角色授权已确认，该账号即时获得此角色，并已写入审计日志。",
     "grant_refused": "角色授权已拒绝，该账号不会获得此角色，并已写入审计日志。",
     "contract_accepted": "已确认服务合同，并写入审计日志；合同所覆盖的每个县（区）都确认后即生效。确认不能撤回。",

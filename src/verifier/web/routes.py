@@ -48,6 +48,7 @@ from .recusal import OwnRecusalPages, RecusalAdminPages
 from .staff_accounts import AdminAccountPages, OwnAccountPages
 from .templating import STATIC_DIR, static_url
 from .role_grants import RoleGrantPages, UserRolePages
+from .roster import RosterPages
 from .users import UserPages
 
 PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPages, NoticePages, ObjectionPages, SchedulePages,
@@ -57,7 +58,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
                     RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
                     HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
-                    RegisterPages, FindingPages, ContractPages]
+                    RegisterPages, FindingPages, ContractPages, RosterPages]
 
 
 

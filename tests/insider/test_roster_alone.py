@@ -1,0 +1,120 @@
+"""One county reviewer alone puts people on the county's roster: the roster decides each household's group
+(非高标准脱贫户 or 非贫低收入户) and so which relief tiers apply. An import is pending until another county reviewer of
+the county confirms it; the importer cannot (nor an account whose password the importer set, or that set the
+importer's), another county's reviewer does not even find it, a supervisor or clerk cannot; nothing changes the
+roster any lookup reads until then."""
+
+from __future__ import annotations
+
+import pytest
+from factories import COUNTY, new_id_number
+from roster_kit import confirm as kit_confirm
+from sqlalchemy import select
+
+from verifier.accounts.auth import principal_of
+from verifier.accounts.service import add_user
+from verifier.audit.models import AuditEntry
+from verifier.domain.errors import Forbidden
+from verifier.referrals import service as referrals
+from verifier.roster import service as roster
+from verifier.roster.models import RosterImport
+
+OTHER = "340224"
+
+
+def _csv(rows: list[tuple[str, str]]) -> bytes:
+    return ("证件号码,类别\r\n" + "".join(f"{i},{c}\r\n" for i, c in rows)).encode("gbk")
+
+
+def _post(client, headers, data: bytes, county: str = COUNTY):  # type: ignore[no-untyped-def]
+    return client.post("/api/roster/imports", files={"file": ("名册.csv", data, "application/octet-stream")},
+                       data={"county_code": county}, headers=headers)
+
+
+def _groups(ctx, people: list[str]) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return referrals.roster_groups(session, ctx.vault, COUNTY, people)  # None: the county has no roster in force
+
+
+def _state(ctx) -> tuple[list[tuple[str, str]], list[str]]:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        imports = [(r.id, r.status) for r in session.scalars(select(RosterImport).order_by(RosterImport.id))]
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("roster.%"))
+                                       .order_by(AuditEntry.idx)))
+    return imports, actions
+
+
+def test_attack_a_reviewer_puts_her_friend_on_the_roster_and_confirms_it_herself(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    friend = new_id_number()
+    assert _groups(ctx, [friend]) is None
+    r = _post(client, users.headers("rev"), _csv([(friend, "脱贫户")]))
+    assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+    import_id = r.json()["import_id"]
+    assert _groups(ctx, [friend]) is None  # pending: not the county's roster
+    before = _state(ctx)
+
+    r = client.post(f"/api/roster/imports/{import_id}/confirm", headers=users.headers("rev"))
+    assert r.status_code == 403 and "四眼原则" in r.text and "另一名县级复核员" in r.text, r.text
+    page = client.post(f"/roster/{import_id}/confirm", headers=users.headers("rev"))
+    assert page.status_code == 403 and "须由本县另一名县级复核员确认" in page.text
+    assert _state(ctx) == before and before[1] == ["roster.import"]
+    assert _groups(ctx, [friend]) is None
+
+
+def test_attack_the_reviewer_confirms_with_an_account_whose_password_she_set(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    rev_id = users.add("rev", "county_reviewer", "admin", counties=(COUNTY,))
+    friend = new_id_number()
+    r = _post(client, users.headers("rev"), _csv([(friend, "脱贫户")]))
+    import_id = r.json()["import_id"]
+    with ctx.db.begin() as session:  # an account she opened with a password of her choosing
+        puppet = principal_of(add_user(session, username="puppet", password="given-by-rev", roles=["county_reviewer"],
+                                       counties=[COUNTY], actor=rev_id, change_required=True, clock=ctx.clock))
+    with pytest.raises(Forbidden, match="有关联"), ctx.db.begin() as session:
+        roster.confirm(session, import_id, principal=puppet, clock=ctx.clock)
+    # and the other way round: the puppet account imports, she confirms
+    with ctx.db.begin() as session:
+        roster.reject(session, import_id, principal=principal_of_id(ctx, rev_id), reason="换一份", clock=ctx.clock)
+    second = roster.import_roster(ctx.db, vault=ctx.vault, data=_csv([(friend, "脱贫不稳定户")]), filename="b.csv",
+                                  county_code=COUNTY, principal=puppet, clock=ctx.clock, limits=ctx.settings.imports)
+    r = client.post(f"/api/roster/imports/{second.import_id}/confirm", headers=users.headers("rev"))
+    assert r.status_code == 403 and "有关联" in r.text, r.text
+    assert _groups(ctx, [friend]) is None
+
+
+def principal_of_id(ctx, user_id: str):  # type: ignore[no-untyped-def]
+    from verifier.store.tables import User
+
+    with ctx.db.read() as session:
+        return principal_of(session.get(User, user_id))
+
+
+def test_another_countys_reviewer_a_supervisor_or_a_clerk_cannot_confirm(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("far", "county_reviewer", counties=(OTHER,))
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    friend = new_id_number()
+    import_id = _post(client, users.headers("rev"), _csv([(friend, "脱贫户")])).json()["import_id"]
+    before = _state(ctx)
+    far = users.headers("far")
+    for path in (f"/api/roster/imports/{import_id}/confirm", "/api/roster/imports/ros_made_up/confirm"):
+        r = client.post(path, headers=far)
+        assert r.status_code == 404 and "没有这份名册导入" in r.text, r.text
+    real = client.get(f"/api/roster/imports/{import_id}/change", headers=far)
+    made_up = client.get("/api/roster/imports/ros_made_up/change", headers=far)
+    assert real.status_code == made_up.status_code == 404 and real.json() == made_up.json()
+    assert client.get(f"/roster/{import_id}", headers=far).status_code == 404
+    assert client.get("/api/roster/imports", headers=far).json() == []
+    r = client.post(f"/api/roster/imports/{import_id}/reject", headers=far, json={"reason": "不对"})
+    assert r.status_code == 404
+    for who in ("sup", "clerk"):
+        assert client.post(f"/api/roster/imports/{import_id}/confirm", headers=users.headers(who)).status_code == 403
+        assert client.post(f"/api/roster/imports/{import_id}/reject", headers=users.headers(who),
+                           json={"reason": "不对"}).status_code == 403
+    assert _state(ctx) == before
+    assert _groups(ctx, [friend]) is None
+
+    kit_confirm(ctx, import_id)  # another reviewer of the county: now it is the county's roster
+    assert _groups(ctx, [friend]) == {friend: "exited_low_standard"}
+    assert _state(ctx)[1] == ["roster.import", "roster.confirm"]

@@ -1,0 +1,172 @@
+"""A roster import is pending until a second county reviewer confirms it: what it changes (counted by blind index,
+no person named), a referral file read against the roster in force, rejecting and withdrawing, confirming twice,
+one pending import a county, and never an import older than the county's roster. The insider attacks on it:
+tests/insider/test_roster_alone.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from factories import COUNTY, new_id_number
+from roster_kit import (group_of, import_confirmed, post_roster, referral_csv_without_groups, reviewer, roster_csv,
+                        second_reviewer)
+from sqlalchemy import func, select, update
+
+from verifier.audit.models import AuditEntry
+from verifier.domain.errors import InvalidState
+from verifier.roster import service as roster
+from verifier.roster.comparison import figures, review
+from verifier.roster.models import RosterImport
+
+
+def _actions(ctx) -> list[str]:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return list(session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("roster.%"))
+                                    .order_by(AuditEntry.idx)))
+
+
+def test_the_change_is_counted_by_category_on_a_hand_built_example(ctx) -> None:  # type: ignore[no-untyped-def]
+    stay, moved_up, moved_down, same_group, gone, gone_edge, new, new_edge = (new_id_number() for _ in range(8))
+    first = import_confirmed(ctx, roster_csv([
+        (stay, "脱贫户"), (moved_up, "边缘易致贫户"), (moved_down, "脱贫户"), (same_group, "脱贫户"),
+        (gone, "脱贫不稳定户"), (gone_edge, "突发严重困难户")]))
+    rev = reviewer(ctx, "rev-a")
+    second = roster.import_roster(ctx.db, vault=ctx.vault, filename="12月.csv", county_code=COUNTY, principal=rev,
+                                  clock=ctx.clock, limits=ctx.settings.imports, data=roster_csv([
+                                      (stay, "脱贫户"), (moved_up, "脱贫户"), (moved_down, "突发严重困难户"),
+                                      (same_group, "脱贫不稳定户"), (new, "脱贫户"), (new_edge, "边缘易致贫户")]))
+    with ctx.db.read() as session:
+        f = figures(session, second.import_id, first.import_id)
+        seen = review(session, second.import_id, rev)
+    assert f.before == {"exited": 3, "edge": 1, "exited_unstable": 1, "sudden_hardship": 1}
+    assert f.after == {"exited": 3, "exited_unstable": 1, "sudden_hardship": 1, "edge": 1}
+    assert f.added == {"exited": 1, "edge": 1} and f.removed == {"exited_unstable": 1, "sudden_hardship": 1}
+    assert f.changed == {("edge", "exited"): 1, ("exited", "sudden_hardship"): 1, ("exited", "exited_unstable"): 1}
+    assert (f.added_total, f.removed_total, f.changed_total) == (2, 2, 3)
+    # into 非高标准脱贫户: moved_up, new; into 非贫低收入户: moved_down, gone (off the roster); the rest keep theirs
+    assert f.group_moves() == {"exited_low_standard": 2, "low_income": 2}
+    assert seen.base is not None and seen.base.id == first.import_id and seen.may_decide and seen.own
+    with ctx.db.read() as session:  # a county's first roster: everyone is added
+        alone = figures(session, first.import_id, None)
+    assert alone.added == alone.after and alone.removed == {} and alone.changed == {}
+
+
+def test_a_pending_roster_changes_no_referral_and_a_confirmed_one_does(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    early, late = new_id_number(), new_id_number()
+    r = post_roster(client, users.headers("rev"), roster_csv([(early, "脱贫户"), (late, "脱贫户")]))
+    import_id = r.json()["import_id"]
+    r = client.post("/api/referrals/imports", headers=users.headers("sup"),
+                    files={"file": ("医保局.csv", referral_csv_without_groups([early]), "text/csv")},
+                    data={"channel": "medical_insurance", "county_code": COUNTY})
+    assert r.status_code == 201, r.text
+    assert group_of(ctx, ctx.vault, early) == "low_income"  # the pending roster is not the county's
+
+    change = client.get(f"/api/roster/imports/{import_id}/change", headers=users.headers("rev2"))
+    assert change.status_code == 200 and change.json()["added"] == 2 and change.json()["compared_with"] is None
+    page = client.get(f"/roster/{import_id}", headers=users.headers("rev2"))
+    assert page.status_code == 200 and "确认名册生效" in page.text and "本县此前没有名册" in page.text
+    assert early not in page.text and late not in page.text  # counts only
+    r = client.post(f"/api/roster/imports/{import_id}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+    assert r.json()["confirmed_by"] == users.ids["rev2"] and r.json()["imported_by"] == users.ids["rev"]
+    again = client.post(f"/api/roster/imports/{import_id}/confirm", headers=users.headers("rev2"))  # a double click
+    assert again.status_code == 200 and again.json()["confirmed_at"] == r.json()["confirmed_at"]
+    assert _actions(ctx) == ["roster.import", "roster.confirm"]
+
+    r = client.post("/api/referrals/imports", headers=users.headers("sup"),
+                    files={"file": ("民政局.csv", referral_csv_without_groups([late]), "text/csv")},
+                    data={"channel": "civil_affairs", "county_code": COUNTY})
+    assert r.status_code == 201, r.text
+    assert group_of(ctx, ctx.vault, late) == "exited_low_standard"
+    listed = client.get("/api/roster/imports", headers=users.headers("sup")).json()
+    assert [(i["status"], i["confirmed_by"]) for i in listed] == [("confirmed", users.ids["rev2"])]
+
+
+def test_a_rejected_roster_leaves_the_old_one_in_force_and_one_is_pending_at_a_time(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    person = new_id_number()
+    old = import_confirmed(ctx, roster_csv([(person, "脱贫户")]))
+    wrong = post_roster(client, users.headers("rev"), roster_csv([(person, "边缘易致贫户")])).json()["import_id"]
+    busy = post_roster(client, users.headers("rev2"), roster_csv([(new_id_number(), "脱贫户")]))
+    assert busy.status_code == 409 and wrong in busy.json()["detail"] and "等待确认" in busy.json()["detail"]
+
+    r = client.post(f"/api/roster/imports/{wrong}/reject", headers=users.headers("rev2"), json={"reason": ""})
+    assert r.status_code in (400, 422)
+    page = client.post(f"/roster/{wrong}/reject", headers=users.headers("rev2"), data={"reason": " "})
+    assert page.status_code == 422 and "请说明退回的原因" in page.text
+    r = client.post(f"/api/roster/imports/{wrong}/reject", headers=users.headers("rev2"),
+                    json={"reason": "边缘易致贫户的名单不是本月的"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected" and r.json()["rejected_by"] == users.ids["rev2"]
+    assert client.post(f"/api/roster/imports/{wrong}/confirm", headers=users.headers("rev2")).status_code == 409
+    with ctx.db.read() as session:
+        assert roster.current_import(session, COUNTY).id == old.import_id  # type: ignore[union-attr]
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "roster.reject"))
+    assert entry is not None and "边缘" not in entry.entry.decode()  # the reason is logged by its digest
+
+    # The importer withdraws her own; then the next import may wait for confirmation.
+    mine = post_roster(client, users.headers("rev"), roster_csv([(person, "突发严重困难户")])).json()["import_id"]
+    r = client.post(f"/roster/{mine}/reject", headers=users.headers("rev"), data={"reason": "文件选错了"})
+    assert r.status_code == 200 and "名册已退回，不会生效" in r.text  # after its 303
+    with ctx.db.read() as session:
+        row = session.get(RosterImport, mine)
+        assert row is not None and row.status == "rejected" and row.rejected_by == users.ids["rev"]
+    assert post_roster(client, users.headers("rev"), roster_csv([(new_id_number(), "脱贫户")])).status_code == 201
+    assert _actions(ctx) == ["roster.import", "roster.confirm", "roster.import", "roster.reject", "roster.import",
+                             "roster.reject", "roster.import"]
+    assert "导入人撤回" in client.get(f"/roster/{mine}", headers=users.headers("rev2")).text
+
+
+def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None:  # type: ignore[no-untyped-def]
+    rev = reviewer(ctx, "rev-a")
+    older = roster.import_roster(ctx.db, vault=ctx.vault, data=roster_csv([(new_id_number(), "脱贫户")]),
+                                 filename="a.csv", county_code=COUNTY, principal=rev, clock=ctx.clock,
+                                 limits=ctx.settings.imports)
+    # (as if a newer one had been confirmed meanwhile: one pending a county makes it rare, not impossible by hand)
+    with ctx.db.begin() as session:
+        session.execute(update(RosterImport).where(RosterImport.id == older.import_id)
+                        .values(imported_at=ctx.clock.now() - timedelta(days=30)))
+    with ctx.db.begin() as session:
+        session.execute(update(RosterImport).where(RosterImport.id == older.import_id).values(status="rejected"))
+    newer = import_confirmed(ctx, roster_csv([(new_id_number(), "边缘易致贫户")]))
+    with ctx.db.begin() as session:
+        session.execute(update(RosterImport).where(RosterImport.id == older.import_id).values(status="pending"))
+    with pytest.raises(InvalidState, match="较早的名册"), ctx.db.begin() as session:
+        roster.confirm(session, older.import_id, principal=second_reviewer(ctx), clock=ctx.clock)
+    with ctx.db.read() as session:
+        assert roster.current_import(session, COUNTY).id == newer.import_id  # type: ignore[union-attr]
+        assert review(session, older.import_id, second_reviewer(ctx)).older_than_current
+
+
+def test_the_command_line_imports_pending_and_another_reviewer_confirms_or_rejects(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from verifier.cli import main
+
+    reviewer(ctx, "rev-a")
+    second_reviewer(ctx)
+    monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
+    runner = CliRunner()
+    path = tmp_path / "名册.csv"
+    path.write_bytes(roster_csv([(new_id_number(), "脱贫户")]))
+    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY, "--username", "rev-a"])
+    assert done.exit_code == 0 and "须由本县另一名县级复核员确认后生效" in done.output, done.output
+    with ctx.db.read() as session:
+        import_id = session.scalar(select(RosterImport.id))
+    own = runner.invoke(main, ["roster", "confirm", import_id, "--username", "rev-a"])
+    assert own.exit_code == 1 and "四眼原则" in own.output, own.output
+    ok = runner.invoke(main, ["roster", "confirm", import_id, "--username", f"roster-second-{COUNTY}"])
+    assert ok.exit_code == 0 and "已确认" in ok.output and "新增 1 人" in ok.output, ok.output
+    path.write_bytes(roster_csv([(new_id_number(), "边缘易致贫户")]))
+    assert runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY]).exit_code == 0  # the operator's
+    with ctx.db.read() as session:
+        pending = session.scalar(select(RosterImport.id).where(RosterImport.status == "pending"))
+        assert session.scalar(select(func.count()).select_from(RosterImport)) == 2
+    no = runner.invoke(main, ["roster", "reject", pending, "--username", "rev-a", "--reason", "不是本月的"])
+    assert no.exit_code == 0 and "已退回" in no.output, no.output
+    with ctx.db.read() as session:
+        assert roster.current_import(session, COUNTY).id == import_id  # type: ignore[union-attr]
