@@ -170,3 +170,47 @@ def test_the_command_line_imports_pending_and_another_reviewer_confirms_or_rejec
     assert no.exit_code == 0 and "已退回" in no.output, no.output
     with ctx.db.read() as session:
         assert roster.current_import(session, COUNTY).id == import_id  # type: ignore[union-attr]
+
+
+def test_two_confirmations_at_once_confirm_once_and_two_imports_at_once_leave_one_pending(ctx) -> None:  # type: ignore[no-untyped-def]
+    from race_kit import at_once
+
+    from verifier.store.db import Database
+
+    rev = reviewer(ctx, "rev-a")
+    first = roster.import_roster(ctx.db, vault=ctx.vault, data=roster_csv([(new_id_number(), "脱贫户")]),
+                                 filename="a.csv", county_code=COUNTY, principal=rev, clock=ctx.clock,
+                                 limits=ctx.settings.imports)
+    second = second_reviewer(ctx)
+    answers: list[str] = []
+
+    def confirm(_: int) -> None:
+        db = Database(ctx.settings.database_url)
+        try:
+            with db.begin() as session:
+                answers.append(roster.confirm(session, first.import_id, principal=second, clock=ctx.clock).status)
+        finally:
+            db.dispose()
+
+    assert at_once(2, confirm) == [] and answers == ["confirmed", "confirmed"]
+    assert _actions(ctx) == ["roster.import", "roster.confirm"]
+
+    others = [reviewer(ctx, "rev-b"), reviewer(ctx, "rev-c")]
+    outcomes: list[str] = []
+
+    def send(n: int) -> None:
+        db = Database(ctx.settings.database_url)
+        try:
+            roster.import_roster(db, vault=ctx.vault, data=roster_csv([(new_id_number(), "脱贫户")]),
+                                 filename=f"{n}.csv", county_code=COUNTY, principal=others[n], clock=ctx.clock,
+                                 limits=ctx.settings.imports)
+            outcomes.append("pending")
+        except InvalidState as exc:
+            outcomes.append("refused" if "等待确认" in exc.detail else exc.detail)
+        finally:
+            db.dispose()
+
+    assert at_once(2, send) == [] and sorted(outcomes) == ["pending", "refused"]
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(RosterImport)
+                              .where(RosterImport.status == "pending")) == 1

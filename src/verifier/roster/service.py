@@ -92,7 +92,7 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
         try:
             session.flush()
         except IntegrityError:  # another import of the county became pending meanwhile (one pending a county)
-            raise InvalidState(ONE_PENDING.format(id="另一份")) from None
+            raise InvalidState("本县已有另一份名册在等待确认：请先由另一名县级复核员确认，或将其退回，再导入新的名册") from None
         for i in range(0, len(keyed), _CHUNK):
             session.execute(insert(RosterEntry), [
                 {"import_id": import_id, "county_code": county_code, "id_number_bidx": b, "category": c}
