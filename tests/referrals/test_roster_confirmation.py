@@ -116,7 +116,10 @@ def test_a_rejected_roster_leaves_the_old_one_in_force_and_one_is_pending_at_a_t
     with ctx.db.read() as session:
         row = session.get(RosterImport, mine)
         assert row is not None and row.status == "rejected" and row.rejected_by == users.ids["rev"]
-    assert post_roster(client, users.headers("rev"), roster_csv([(new_id_number(), "脱贫户")])).status_code == 201
+    # A rejected file sent again is a new import, pending like any other (a file in force sent again: nothing).
+    again = post_roster(client, users.headers("rev"), roster_csv([(person, "突发严重困难户")]))
+    assert again.status_code == 201 and again.json()["repeated"] is False and again.json()["import_id"] != mine
+    assert post_roster(client, users.headers("rev2"), roster_csv([(person, "脱贫户")])).json()["repeated"] is True
     assert _actions(ctx) == ["roster.import", "roster.confirm", "roster.import", "roster.reject", "roster.import",
                              "roster.reject", "roster.import"]
     assert "导入人撤回" in client.get(f"/roster/{mine}", headers=users.headers("rev2")).text

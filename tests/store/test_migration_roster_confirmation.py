@@ -47,6 +47,11 @@ def test_imports_made_before_stay_in_force_and_later_ones_wait(database_url: str
             conn.execute(pending, {"id": "ros_4", "sha": "4" * 64})
         with pytest.raises(IntegrityError), db.engine.begin() as conn:
             conn.execute(text("UPDATE roster_import SET status = 'maybe' WHERE id = 'ros_3'"))
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:  # a file once a county …
+            conn.execute(INSERT, {"id": "ros_5", "county": "340223", "sha": "1" * 64, "at": "2026-03-02 00:00:00+00"})
+        with db.engine.begin() as conn:  # … unless it was rejected
+            conn.execute(text("UPDATE roster_import SET status = 'rejected' WHERE id = 'ros_3'"))
+            conn.execute(pending, {"id": "ros_6", "sha": "3" * 64})
         with Session(db.engine) as session:  # the pending one is no county's roster
             assert current_import(session, "340223").id == "ros_1"  # type: ignore[union-attr]
     finally:

@@ -9,7 +9,7 @@ id that does not exist), anyone but a county reviewer. Either reviewer rejects a
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
-again changes nothing (whatever became of it).
+again changes nothing, unless it was rejected: then it is a new import, pending like any other.
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
 
 
 def _earlier(session: Session, county_code: str, sha: str) -> RosterResult | None:
+    """The county's import of this file, unless it was rejected (a rejected file may be sent again)."""
     row = session.scalar(select(RosterImport).where(RosterImport.county_code == county_code,
-                                                    RosterImport.file_sha256 == sha))
+                                                    RosterImport.file_sha256 == sha,
+                                                    RosterImport.status != "rejected"))
     if row is None:
         return None
     counts = Counter(session.scalars(select(RosterEntry.category).where(RosterEntry.import_id == row.id)))
@@ -147,7 +149,7 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
     if row.status == "confirmed":
         return row
     if row.status != "pending":
-        raise InvalidState("这份名册已退回，不能再确认：如需使用，请重新导入")
+        raise InvalidState("这份名册已退回，不能再确认：如需使用，请重新导入该文件")
     if principal.id == row.imported_by:
         raise Forbidden(OWN_IMPORT)
     own = session.get(User, principal.id)

@@ -4,7 +4,9 @@ second county reviewer confirms it
 An import is `pending` until another county reviewer of the county confirms it (`confirmed`) or either of them
 rejects it (`rejected`); the county's roster is its newest confirmed import, found by one lookup of
 `ix_roster_import_county_status_at`. At most one pending import per county (`uq_roster_import_one_pending`). Every
-import made before was in force: it becomes `confirmed`, confirmed by its importer at its import time.
+import made before was in force: it becomes `confirmed`, confirmed by its importer at its import time. A file is
+imported once per county unless it was rejected (`uq_roster_import_file` becomes a unique index over the imports not
+rejected): a rejected file may be sent again for another reviewer to look at.
 
 Revision ID: 0049
 Revises: 0048
@@ -18,6 +20,7 @@ down_revision = "0048"
 branch_labels = None
 depends_on = None
 PENDING = sa.text("status = 'pending'")
+NOT_REJECTED = sa.text("status <> 'rejected'")
 
 
 def upgrade() -> None:
@@ -33,6 +36,9 @@ def upgrade() -> None:
     with op.batch_alter_table("roster_import", schema=None) as batch_op:
         batch_op.create_check_constraint(op.f("ck_roster_import_status_known"),
                                          "status IN ('pending', 'confirmed', 'rejected')")
+        batch_op.drop_constraint("uq_roster_import_file", type_="unique")
+    op.create_index("uq_roster_import_file", "roster_import", ["county_code", "file_sha256"], unique=True,
+                    postgresql_where=NOT_REJECTED, sqlite_where=NOT_REJECTED)
     op.create_index("ix_roster_import_county_status_at", "roster_import",
                     ["county_code", "status", "imported_at", "id"], unique=False)
     op.create_index("uq_roster_import_one_pending", "roster_import", ["county_code"], unique=True,
@@ -40,11 +46,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("uq_roster_import_file", table_name="roster_import")
     op.drop_index("uq_roster_import_one_pending", table_name="roster_import")
     op.drop_index("ix_roster_import_county_status_at", table_name="roster_import")
     op.execute("DELETE FROM roster_entry WHERE import_id IN (SELECT id FROM roster_import WHERE status <> 'confirmed')")
     op.execute("DELETE FROM roster_import WHERE status <> 'confirmed'")
     with op.batch_alter_table("roster_import", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_roster_import_status_known"), type_="check")
+        batch_op.create_unique_constraint("uq_roster_import_file", ["county_code", "file_sha256"])
         for name in ("rejection_reason", "rejected_at", "rejected_by", "confirmed_at", "confirmed_by", "status"):
             batch_op.drop_column(name)
