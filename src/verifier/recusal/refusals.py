@@ -61,6 +61,7 @@ STEPS = (
     "household_merge",
     "member_move",
     "referral_import",
+    "register_finding",
 )
 """The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
 

@@ -752,5 +752,6 @@ RECUSAL_STEPS = {
     "household_merge": "合并家庭",
     "member_move": "迁移家庭成员",
     "referral_import": "导入转介文件（相关行留待他人导入）",
+    "register_finding": "处理部门信息比对发现",
 }
 """What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""
