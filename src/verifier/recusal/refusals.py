@@ -62,6 +62,7 @@ STEPS = (
     "member_move",
     "referral_import",
     "register_finding",
+    "check_send_back",
 )
 """The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
 

@@ -753,5 +753,6 @@ RECUSAL_STEPS = {
     "member_move": "迁移家庭成员",
     "referral_import": "导入转介文件（相关行留待他人导入）",
     "register_finding": "处理部门信息比对发现",
+    "check_send_back": "退回入户核查",
 }
 """What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""
