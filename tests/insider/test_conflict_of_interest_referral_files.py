@@ -170,3 +170,25 @@ def test_the_guard_reads_by_ties_not_by_row(ctx, users) -> None:  # type: ignore
         counted.append(len([s for s in statements if "staff_tie" in s or "household_change" in s]))
     assert [(r.rows, r.left_out) for r in results] == [(300, 1), (3000, 1)]
     assert counted[0] == counted[1] and counted[0] <= 4, counted
+
+
+def test_the_command_line_says_how_many_rows_are_left(ctx, client, users, tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+    """`verifier import --as` a tied person: the rest imported, and how many rows are left for another, no one named."""
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    users.add("kin", "county_reviewer", counties=(COUNTY,))
+    users.add("colleague", "county_reviewer", counties=(COUNTY,))
+    sister = new_id_number()
+    declare_ties(client, users.headers("kin"), sister)
+    path = tmp_path / "民政局名单.xlsx"
+    path.write_bytes(_file(ctx, [(sister, "李妹"), (new_id_number(), "张三")]))
+    env = {"VERIFIER_HOME": str(ctx.settings.home), "VERIFIER_DATABASE_URL": database_url}
+    args = ["import", str(path), "--channel", "civil_affairs", "--county", COUNTY]
+    r = CliRunner().invoke(main, [*args, "--as", "kin"], env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "已导入 1 行" in r.output and f"另有 1 行{LEFT}" in r.output, r.output
+    assert sister not in r.output and "李妹" not in r.output
+    r = CliRunner().invoke(main, [*args, "--as", "colleague"], env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "已导入 1 行" in r.output and LEFT not in r.output, r.output
+    assert _referred(ctx, sister) == 1
