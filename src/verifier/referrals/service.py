@@ -1,5 +1,6 @@
 """Referral intake: bureau files and households' own applications, merged into one open case per household,
-cause and contract year. All or nothing: any bad row and nothing is stored; the same file again changes nothing.
+cause and contract year. All or nothing: any bad row and nothing is stored; the same file again changes nothing,
+but for the rows an import of it left out for 回避 (`store_file`), which the same file brings in by another hand.
 """
 
 from __future__ import annotations
