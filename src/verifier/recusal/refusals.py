@@ -63,6 +63,7 @@ STEPS = (
     "referral_import",
     "register_finding",
     "check_send_back",
+    "review_request",
 )
 """The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
 
