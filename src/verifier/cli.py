@@ -613,6 +613,8 @@ def import_(file: Path, channel: str, county_code: str, username: str | None) ->
     else:
         click.echo(f"已导入 {result.rows} 行（批次 {result.batch_id}）：新建 {result.new_cases} 个案件，"
                    f"{result.merged} 行并入已有的未办结案件")
+    if result.left_out:
+        click.echo(f"另有 {result.left_out} 行须由其他经办人导入，本次未导入；其他经办人导入同一文件时只导入这些行")
 
 
 @main.group()

@@ -120,3 +120,39 @@ def case_status(ctx: Any, case_id: str) -> str:
 
     with ctx.db.read() as session:
         return str(session.scalar(select(Case.status).where(Case.id == case_id)))
+
+
+def move_out(ctx: Any, member_id: str, household: str, to: str, when: Any, change_id: str) -> None:
+    """A member moved from `household` to `to` at `when` (a `household_change` of kind move, as the move step writes)."""
+    from verifier.households.models import HouseholdChange
+    from verifier.store.tables import Member
+
+    with ctx.db.begin() as session:
+        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=to))
+        session.add(HouseholdChange(id=change_id, kind="move", county_code=COUNTY, from_household_id=household,
+                                    to_household_id=to, member_id=member_id, members=[member_id],
+                                    new_household=False, merged_cases=[], moved_cases=[], reason="迁出",
+                                    changed_by="u_someone", changed_at=when))
+
+
+def statements_of(ctx: Any, action: Any) -> list[str]:
+    """Every statement sent while `action` runs: the ORM's and Core's (`before_cursor_execute`, every engine) and the
+    prepared reads' (`readers.seen`: the session lookup)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engines = {ctx.db.engine, ctx.db.read_engine, ctx.db.quick_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    ctx.db.readers.seen.append(statements.append)
+    try:
+        action()
+    finally:
+        ctx.db.readers.seen.remove(statements.append)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    return statements

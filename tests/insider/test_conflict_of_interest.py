@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from deviation_helpers import person, ready_case
 from factories import make_case, new_id_number, staff
-from insider_kit import COUNTY, check_body, entries_but_refusals, refusals_of, schedule
+from insider_kit import COUNTY, check_body, entries_but_refusals, refusals_of, schedule, statements_of
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -442,29 +442,6 @@ def test_a_meeting_recorded_by_a_kin_clerk_names_the_row_and_writes_nothing(ctx)
     assert _count(ctx, VillageMeeting) == 1
 
 
-def _statements_of(ctx, action) -> list[str]:  # type: ignore[no-untyped-def]
-    """Every statement sent while `action` runs: the ORM's and Core's (`before_cursor_execute`, every engine) and the
-    prepared reads' (`readers.seen`: the session lookup)."""
-    from sqlalchemy import event
-
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    engines = {ctx.db.engine, ctx.db.read_engine, ctx.db.quick_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", seen)
-    ctx.db.readers.seen.append(statements.append)
-    try:
-        action()
-    finally:
-        ctx.db.readers.seen.remove(statements.append)
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", seen)
-    return statements
-
-
 def _tie_reads(statements: list[str]) -> list[str]:
     """The statements that read the declarations apart from the session lookup (which says whether the caller has
     any, `accounts/sessions.py`)."""
@@ -495,14 +472,14 @@ def test_a_check_by_officers_without_ties_sends_no_recusal_statement(ctx, client
     monkeypatch.setattr(guard, "_ties", spy)
     body = check_body(_members(ctx, plain)[0][0], officers, today)
     r: list[object] = []
-    statements = _statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{plain}/check", headers=off1,
+    statements = statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{plain}/check", headers=off1,
                                                                   json=body)))
     assert r[0].status_code == 201, r[0].text  # type: ignore[attr-defined]
     assert _tie_reads(statements) == [] and calls == [], statements
     # The partner declares a stranger: the next check is matched (and passes: the stranger is no member).
     _declare(client, users.headers("off2"), "sibling", new_id_number())
     body = check_body(_members(ctx, tied)[0][0], officers, today)
-    statements = _statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{tied}/check", headers=off1,
+    statements = statements_of(ctx, lambda: r.append(client.post(f"/api/cases/{tied}/check", headers=off1,
                                                                   json=body)))
     assert r[1].status_code == 201, r[1].text  # type: ignore[attr-defined]
     assert len(_tie_reads(statements)) == 1 and calls == [sorted(officers)], statements

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case, new_id_number
-from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
+from insider_kit import declare_ties, entries_but_refusals, household_member, move_out, refusals_of
 from sqlalchemy import event, func, select
 from web.pagekit import Pages
 
@@ -164,17 +164,6 @@ def _me(ctx, user_id: str):  # type: ignore[no-untyped-def]
         return principal_of(session.get(User, user_id))
 
 
-def _move_out(ctx, member_id: str, household: str, to: str, when: datetime, change_id: str) -> None:  # type: ignore[no-untyped-def]
-    from verifier.households.models import HouseholdChange
-
-    with ctx.db.begin() as session:
-        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=to))
-        session.add(HouseholdChange(id=change_id, kind="move", county_code=COUNTY, from_household_id=household,
-                                    to_household_id=to, member_id=member_id, members=[member_id],
-                                    new_household=False, merged_cases=[], moved_cases=[], reason="迁出",
-                                    changed_by="u_someone", changed_at=when))
-
-
 def test_recused_cases_reads_by_ties_with_the_same_answer_and_no_bind_per_case(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """The same mapping as asking household by household (`conflicts_by_case`): a member, a relative moved out this
     year, one moved out three years before (no longer), a household not tied; given as ids or as a statement; and
@@ -186,7 +175,7 @@ def test_recused_cases_reads_by_ties_with_the_same_answer_and_no_bind_per_case(c
     for case_id, when, change in ((moved_case, datetime(2020, 3, 1, tzinfo=UTC), "hhc_sr_moved"),
                                   (long_ago_case, datetime(2017, 3, 1, tzinfo=UTC), "hhc_sr_long_ago")):
         household, member_id, id_number = household_member(ctx, case_id, head=False)
-        _move_out(ctx, member_id, household, elsewhere, when, change)
+        move_out(ctx, member_id, household, elsewhere, when, change)
         ties.append(id_number)
     declare_ties(client, users.headers("prep"), *ties)
     me = _me(ctx, users.ids["prep"])
@@ -234,8 +223,8 @@ def test_attack_a_clerk_enters_the_application_of_the_household_her_brother_just
             session.add(Member(id=mid, household_id=hid, name="王某", relation=relation,
                                id_number_enc=vault.seal(number, "member.id_number"),
                                id_number_bidx=vault.blind_index(number, "id_number")))
-    _move_out(ctx, "mem_sr_brother", "hh_sr_home", "hh_sr_new", datetime(2020, 2, 1, tzinfo=UTC), "hhc_sr_brother")
-    _move_out(ctx, "mem_sr_cousin", "hh_sr_home", "hh_sr_far", datetime(2017, 2, 1, tzinfo=UTC), "hhc_sr_cousin")
+    move_out(ctx, "mem_sr_brother", "hh_sr_home", "hh_sr_new", datetime(2020, 2, 1, tzinfo=UTC), "hhc_sr_brother")
+    move_out(ctx, "mem_sr_cousin", "hh_sr_home", "hh_sr_far", datetime(2017, 2, 1, tzinfo=UTC), "hhc_sr_cousin")
     application = {"county_code": COUNTY, "id_number": head, "name": "王秀英", "town": "城关镇", "village": "东村",
                    "household_group": "exited_low_standard", "cause": "illness", "amount": "30000.00",
                    "referred_on": ctx.clock.today().isoformat()}

@@ -17,6 +17,7 @@ from ..documents.letter import ResultLetter, render_letter
 from ..domain.eligibility import reason_in_chinese
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..notices.service import DEFAULT_OBJECTION_PHONE, county_name
+from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import CLOSED_STATUSES, Case, Determination, ReviewRequest
@@ -66,6 +67,9 @@ def request_review(session: Session, case_id: str, *, received_on: date, summary
     """Record a review request received on paper by the town; the case goes back to be scheduled and checked."""
     case = load_case(session, case_id, principal, for_update=True)
     decision = ineligible_decision(session, case)
+    # 回避: the request reopens the decision; not recorded by a relative of the household (as an objection is not)
+    recusal.refuse_principal(session, principal, [case.household_id], step="review_request", field="summary",
+                             case_id=case.id, clock=clock)
     problems: list[FieldError] = []
     text = summary.strip()
     if not text:

@@ -437,7 +437,8 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
     check stays (marked as sent back) and the case is to be scheduled again. Its two officers may not make the next
     visit (`cases.service.barred_officers`), and the supervisor who sent it back may not confirm the determination
     of the case's next check (`determine`): one person can neither redo a check they doubt with the same hands,
-    nor send checks back until one suits them and determine it alone."""
+    nor send checks back until one suits them and determine it alone; nor may a supervisor tied to the household
+    (回避) send back at all."""
     case = load_case(session, case_id, principal, for_update=True)
     reason = reason.strip()
     if not reason:
@@ -448,6 +449,9 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
     assert check is not None
     if principal.id in check.officer_ids:
         raise Forbidden("you made this check: another supervisor decides whether it is sent back")
+    # 回避: sending back discards what the check found; a relative could send back each check until one suited him
+    recusal.refuse_principal(session, principal, [case.household_id], step="check_send_back", field="reason",
+                             case_id=case.id, clock=clock)
     now = clock.now()
     check.sent_back_by, check.sent_back_at, check.sent_back_reason = principal.id, now, reason
     visit = active_visit(session, case.id)

@@ -18,7 +18,7 @@ from ..domain import recusal as rules
 from ..domain.scheme_calendar import SCHEME_TZ
 from ..domain.errors import ValidationFailed
 from ..households.models import HouseholdChange
-from ..store.tables import CLOSED_STATUSES, Case, Member
+from ..store.tables import CLOSED_STATUSES, Case, Household, Member
 from . import refusals
 from .models import TIES_READ, StaffTie
 
@@ -159,6 +159,31 @@ def recused_cases(session: Session, principal: Principal, case_ids: Sequence[str
         households = {c: h for c, h in session.execute(stmt).tuples() if c in wanted}
     members = _household_indexes(session, households.values(), clock)
     return {c: h for c, h in households.items() if members[h] & ties}
+
+
+def recused_people(session: Session, principal: Principal, county_code: str,
+                   clock: Clock | None = None) -> dict[str, str | None]:
+    """For a bureau's file (`referrals.service.store_file`): the people whose rows the caller leaves out, by blind
+    index → their household of the county (None: not of one). Those she declared, and every member of a household of
+    the county she is recused from (a declared relative is a member, or moved out lately: `_household_indexes`, as
+    every other guard counts it). Ties first, as `recused_cases`: a few statements whatever the file's length, and
+    nothing read for a caller without ties."""
+    if principal.has_ties is False:
+        return {}
+    ties = _ties(session, [principal.id]).get(principal.id)
+    if not ties:
+        return {}
+    out: dict[str, str | None] = dict.fromkeys(ties)
+    related = _related_households(session, ties)
+    if related:
+        related = set(session.scalars(select(Household.id).where(Household.id.in_(sorted(related)),
+                                                                 Household.county_code == county_code)))
+    tied = sorted(h for h, members in _household_indexes(session, related, clock).items() if members & ties)
+    if tied:
+        for household, bidx in session.execute(select(Member.household_id, Member.id_number_bidx).where(
+                Member.household_id.in_(tied))):
+            out[bidx] = household
+    return out
 
 
 def _related_households(session: Session, ties: Iterable[str]) -> set[str]:

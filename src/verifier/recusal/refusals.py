@@ -60,6 +60,10 @@ STEPS = (
     "account_clear",
     "household_merge",
     "member_move",
+    "referral_import",
+    "register_finding",
+    "check_send_back",
+    "review_request",
 )
 """The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
 
@@ -79,21 +83,27 @@ def refused(exc: BaseException, principal: Principal, step: str, households: Ite
 
 
 def left_out(session: Session, principal: Principal, recused: Mapping[str, str], step: str, *,
-             refusal: BaseException | None = None, clock: Clock | None = None) -> None:
+             refusal: BaseException | None = None, clock: Clock | None = None,
+             rows: Mapping[int, str | None] | None = None, import_id: str | None = None,
+             county_code: str | None = None) -> None:
     """Each case (case → household) left out of what the caller gathers (a batch, a notice) for 回避, on record: in
     this transaction, or, with `refusal` (nothing else was left to gather), once that refusal's transaction has rolled
-    back."""
+    back. A bureau's file (`import_id`) leaves out rows, not cases: `rows`, row number → the household of the person
+    it names (None: none yet), one entry each, the import as subject, the row in the payload."""
     for case_id, household in sorted(recused.items()):
         if refusal is not None:
             refused(refusal, principal, step, [household], case_id=case_id, clock=clock)
         else:
             record(session, actor=principal.id, role=principal.main_role, step=step, households=[household],
                    case_id=case_id, clock=clock)
+    for row, of in sorted((rows or {}).items()):
+        record(session, actor=principal.id, role=principal.main_role, step=step, households=[of] if of else [],
+               county_code=county_code, clock=clock, subject=import_id, extra={"import_id": import_id, "row": row})
 
 
 def record(session: Session, *, actor: str, role: str, step: str, households: Sequence[str],
            case_id: str | None = None, officers: Sequence[str] = (), county_code: str | None = None,
-           clock: Clock | None = None) -> int:
+           clock: Clock | None = None, subject: str | None = None, extra: Mapping[str, object] | None = None) -> int:
     """The audit entry of one refusal: the subject is the case (or the first household) refused; the county is the
     household's, for the county's reviewers (`county_code` when there is neither: an application of a household not
     yet known)."""
@@ -109,19 +119,21 @@ def record(session: Session, *, actor: str, role: str, step: str, households: Se
         payload["case_id"] = case_id
     if officers:  # someone else sent to a household they are tied to (a supervisor's schedule)
         payload["officers"] = list(officers)
+    payload.update(extra or {})
     return audit.append(session, actor=actor, role=role, action=ACTION,
-                        subject=case_id or (households[0] if households else actor), payload=payload,
+                        subject=subject or case_id or (households[0] if households else actor), payload=payload,
                         county_code=county, clock=clock)
 
 
 PROBE_WINDOW = timedelta(days=7)
 PROBE_REFUSALS = 3
 PROBE_HOUSEHOLDS = 2
-LEFT_OUT_STEPS = ("notice_gather", "batch_prepare")
+LEFT_OUT_STEPS = ("notice_gather", "batch_prepare", "referral_import")
 """A person is shown to the county's reviewers and auditors as probing (回避拦截预警) when, within the last
 `PROBE_WINDOW`, they were refused `PROBE_REFUSALS` times or more, or on `PROBE_HOUSEHOLDS` households or more.
-Cases left out of a notice or a batch (`LEFT_OUT_STEPS`) are not counted: the system leaves them out of what was
-asked for a village or a county, the person did not try them (they stay on the refusals page)."""
+Cases left out of a notice or a batch, and rows of a bureau's file (`LEFT_OUT_STEPS`), are not counted: the system
+leaves them out of what was asked for a village, a county or sent by a bureau, the person did not try them (they stay
+on the refusals page)."""
 
 
 @dataclass(frozen=True)

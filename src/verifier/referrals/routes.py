@@ -24,6 +24,7 @@ class ImportOut(msgspec.Struct):
     new_cases: int
     merged: int
     repeated: bool = False
+    left_out: int = 0  # rows left for another staff member to import (回避), not named
 
 
 class ApplicationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,7 +69,8 @@ class ReferralController(Controller):
             def answer(session: Session) -> ImportOut:
                 result = run(session)
                 return ImportOut(batch_id=result.batch_id, rows=result.rows, new_cases=result.new_cases,
-                                 merged=result.merged, repeated=result.repeated)
+                                 merged=result.merged, repeated=result.repeated,
+                                 left_out=result.left_out)
 
             return idempotent(ctx.db, request, answer, status_code=201, clock=ctx.clock, body=body)
 

@@ -1,5 +1,6 @@
 """Referral intake: bureau files and households' own applications, merged into one open case per household,
-cause and contract year. All or nothing: any bad row and nothing is stored; the same file again changes nothing.
+cause and contract year. All or nothing: any bad row and nothing is stored; the same file again changes nothing,
+but for the rows an import of it left out for 回避 (`store_file`), which the same file brings in by another hand.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
+from ..audit.canonical import decode_entry
+from ..audit.models import AuditEntry
 from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
@@ -28,7 +31,7 @@ from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
 from ..domain.roster import group_for
 from ..places import service as places
-from ..recusal import guard as recusal
+from ..recusal import guard as recusal, refusals
 from ..store import contracts as contract_store
 from ..settings import ImportLimits
 from ..store.base import new_id, new_ids
@@ -47,6 +50,7 @@ from ..uploads import check_size, size_of
 from . import settlements
 from .parsing import ReferralRow, ReferralStream, iter_referrals, parse_application
 
+IMPORT_ACTION = "referrals.import"
 CHANNELS = ("medical_insurance", "civil_affairs", "emergency_management", "education", "application")
 _CHUNK = 500
 
@@ -59,6 +63,8 @@ class ImportResult:
     merged: int
     case_ids: tuple[str, ...] = ()
     repeated: bool = False
+    left_out: int = 0
+    """Rows of the file left for another staff member to import (回避: the importer is tied to their household)."""
 
 
 def _check_target(channel: str, county_code: str, principal: Principal) -> None:
@@ -499,16 +505,43 @@ class CheckedFile:
     chunks: list[bytes] = field(default_factory=list)
     repeated: ImportResult | None = None
     """Set when the same file was imported before: then nothing was read and nothing will be written."""
+    pending: frozenset[int] | None = None
+    """Set when the same file was imported before but rows of it were left out (回避): only those rows were read."""
 
     def row_chunks(self) -> Iterator[list[ReferralRow]]:
         for chunk in self.chunks:
             yield _READ_ROWS.decode(chunk)
 
 
-def _earlier(session: Session, county_code: str, channel: str, sha: str) -> ImportResult | None:
-    earlier = session.scalar(select(ReferralImport).where(
-        ReferralImport.county_code == county_code, ReferralImport.channel == channel, ReferralImport.file_sha256 == sha))
-    return None if earlier is None else ImportResult(earlier.id, earlier.rows, 0, 0, repeated=True)
+@dataclass(frozen=True)
+class _Pending:
+    """An import of this file that left rows out for 回避 (`store_file`): its id and the rows still to import."""
+
+    import_id: str
+    rows: frozenset[int]
+
+
+def _earlier(session: Session, county_code: str, channel: str, sha: str,
+             lock: bool = False) -> ImportResult | _Pending | None:
+    """The same file imported before: done (every row in, `repeated`), or with rows left out for 回避 (`_Pending`:
+    then the file is imported again, those rows only). The rows still to import are those the last import of the
+    file left out, as its audit entry says (`left_out_rows`); each row brought in counts once, as a new case or merged
+    (`rows` is the file's), so a file is done when `new_cases + merged` reach its rows. `lock`: in the write
+    transaction, so that two colleagues do not both bring in the same rows."""
+    stmt = select(ReferralImport).where(ReferralImport.county_code == county_code, ReferralImport.channel == channel,
+                                        ReferralImport.file_sha256 == sha)
+    earlier = session.scalar(stmt.with_for_update() if lock else stmt)
+    if earlier is None:
+        return None
+    if earlier.new_cases + earlier.merged >= earlier.rows:
+        return ImportResult(earlier.id, earlier.rows, 0, 0, repeated=True)
+    last = session.scalar(select(AuditEntry.entry).where(AuditEntry.subject == earlier.id,
+                                                         AuditEntry.action == IMPORT_ACTION)
+                          .order_by(AuditEntry.idx.desc()).limit(1))
+    left = decode_entry(last).payload.get("left_out_rows") if last is not None else None
+    if not left:  # not expected: an import that is not done says which rows it left
+        return ImportResult(earlier.id, earlier.rows, 0, 0, repeated=True)
+    return _Pending(earlier.id, frozenset(int(r) for r in left))
 
 
 def check_file(
@@ -537,14 +570,21 @@ def check_file(
     check_size(size_of(source), limits)
     sha = sha256_of(source)
     checked = CheckedFile(sha256=sha, filename=filename, channel=channel, county_code=county_code)
-    checked.repeated = _earlier(session, county_code, channel, sha)
-    if checked.repeated is not None:
+    earlier = _earlier(session, county_code, channel, sha)
+    if isinstance(earlier, ImportResult):
+        checked.repeated = earlier
         return checked
+    if earlier is not None:  # rows left out for 回避 by an earlier import: only those are read and checked
+        checked.pending = earlier.rows
     contracts = _county_contracts(session, county_code)
     place_list = places.place_list(session, county_code)  # empty: the county keeps free-text towns and villages
     errors: list[FieldError] = []
 
     def take(chunk: list[ReferralRow]) -> None:
+        if checked.pending is not None:
+            chunk = [r for r in chunk if r.row in checked.pending]
+            if not chunk:
+                return
         checked.rows += len(chunk)
         if any(r.household_group is None for r in chunk):
             chunk = _groups_from_roster(session, vault, county_code, chunk)
@@ -586,30 +626,47 @@ def store_file(
     clock: Clock,
 ) -> ImportResult:
     """Write a checked file's referrals in the caller's write transaction: all of them, or (ValidationFailed)
-    none. What needs the database (the contracts, people registered in another county) is checked again here."""
+    none. What needs the database (the contracts, people registered in another county) is checked again here.
+
+    回避: the rows naming a person of a household the importer is tied to (`recusal.guard.recused_people`) are left
+    out and put on record (`refusals.left_out`, step `referral_import`), the rest imported; the answer counts them
+    (`left_out`). The same file imported again by someone else brings in those rows only, under the same import
+    (`_earlier`)."""
     if checked.repeated is not None:
         return checked.repeated
     now, today = clock.now(), clock.today()
     county_code, channel, sha = checked.county_code, checked.channel, checked.sha256
     _check_target(channel, county_code, principal)
-    earlier = _earlier(session, county_code, channel, sha)  # the same file, imported while this one was read
-    if earlier is not None:
+    earlier = _earlier(session, county_code, channel, sha, lock=True)  # also the same file, imported meanwhile
+    if isinstance(earlier, ImportResult):
         return earlier
+    pending = earlier.rows if earlier is not None else None
     contracts = _county_contracts(session, county_code)
-    import_id = new_id("imp")
-    session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
-                               filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
-                               imported_by=principal.id, imported_at=now))
-    session.flush()
+    if earlier is not None:
+        import_id = earlier.import_id
+    else:
+        import_id = new_id("imp")
+        session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
+                                   filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
+                                   imported_by=principal.id, imported_at=now))
+        session.flush()
+    recused = recusal.recused_people(session, principal, county_code, clock)
     errors: list[FieldError] = []
     rows = new_cases = merged = 0
+    left: dict[int, str | None] = {}
     known = _Known()
     sightings: list[conflicts.Sighting] = []
     hashes: set[str] = set()
     cases_digest = hashlib.sha256()
     with _bulk_settings(session):
         for chunk in checked.row_chunks():
+            if pending is not None:
+                chunk = [r for r in chunk if r.row in pending]
             rows += len(chunk)
+            if recused:
+                chunk = _leave_out(vault, chunk, recused, known, left)
+            if not chunk:
+                continue
             bound = _bind_contracts(contracts, county_code, channel, chunk, today,
                                     errors if len(errors) < _MAX_ERRORS else [])
             if not errors:
@@ -628,13 +685,38 @@ def store_file(
         raise ValidationFailed.one("file", "the file has no rows")
     record = session.get(ReferralImport, import_id)
     assert record is not None
-    record.rows, record.new_cases, record.merged = rows, new_cases, merged
-    audit.append(session, actor=principal.id, role=role, action="referrals.import", subject=import_id,
-                 contract_hash=next(iter(hashes)) if len(hashes) == 1 else None,
-                 payload={"county_code": county_code, "channel": channel, "file_sha256": sha, "rows": rows,
-                          "new_cases": new_cases, "merged": merged, "row_cases_sha256": cases_digest.hexdigest()},
-                 clock=clock)
-    return ImportResult(import_id, rows, new_cases, merged)
+    if earlier is None:
+        record.rows = rows
+    record.new_cases, record.merged = record.new_cases + new_cases, record.merged + merged
+    refusals.left_out(session, principal, {}, "referral_import", rows=left, import_id=import_id,
+                      county_code=county_code, clock=clock)
+    payload: dict[str, Any] = {"county_code": county_code, "channel": channel, "file_sha256": sha, "rows": rows,
+                               "new_cases": new_cases, "merged": merged,
+                               "row_cases_sha256": cases_digest.hexdigest()}
+    if earlier is not None:
+        payload["continues"] = True  # the rows an earlier import of the file left out
+    if left:
+        payload["left_out_rows"] = sorted(left)  # what `_earlier` reads: the rows still to import
+    audit.append(session, actor=principal.id, role=role, action=IMPORT_ACTION, subject=import_id,
+                 contract_hash=next(iter(hashes)) if len(hashes) == 1 else None, payload=payload, clock=clock)
+    return ImportResult(import_id, new_cases + merged, new_cases, merged, left_out=len(left))
+
+
+def _leave_out(vault: Vault, rows: list[ReferralRow], recused: dict[str, str | None], known: _Known,
+               left: dict[int, str | None]) -> list[ReferralRow]:
+    """The rows the importer may import; the others (the person named is one of `recused`) go to `left`, row →
+    household. The blind indexes are computed once per person (`known`, which `_merge` then reads)."""
+    blind_of = known.blind_of
+    kept: list[ReferralRow] = []
+    for r in rows:
+        b = blind_of.get(r.id_number)
+        if b is None:
+            b = blind_of[r.id_number] = vault.blind_index(r.id_number, "id_number")
+        if b in recused:
+            left[r.row or 0] = recused[b]
+        else:
+            kept.append(r)
+    return kept
 
 
 def import_file(

@@ -7,8 +7,8 @@ insurer must not steer. A register is in force from its data date to its validit
 kind from one bureau the latest in force is consulted.
 
 Findings are made when a check is recorded and again at determination (registers imported in between are
-consulted then); each is answered by an insurer supervisor who did not make or record the check: explained (with a
-note) or upheld (the household is ineligible, the finding being the reason).
+consulted then); each is answered by an insurer supervisor who did not make or record the check, nor is tied to the
+household (回避): explained (with a note) or upheld (the household is ineligible, the finding being the reason).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.registers import KINDS, RegisterRules, effect_of, medical_disagrees
+from ..recusal import guard as recusal
 from ..settings import ImportLimits
 from ..store import contracts as contract_store
 from ..store.base import new_id
@@ -319,6 +320,9 @@ def answer_finding(session: Session, finding_id: str, *, outcome: str, note: str
         raise InvalidState("这一比对发现已经处理过")
     if principal.id in check.officer_ids or principal.id == check.recorded_by:
         raise Forbidden("四眼原则：您参与了这次入户核查，比对发现须由其他审核人员处理")
+    # 回避: explaining a finding away is what keeps the household eligible; upholding it excludes the household
+    recusal.refuse_principal(session, principal, [case.household_id], step="register_finding", field="outcome",
+                             case_id=case.id, clock=clock)
     finding.status, finding.note = outcome, text or None
     finding.answered_by, finding.answered_at = principal.id, clock.now()
     session.flush()

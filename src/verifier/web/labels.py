@@ -755,5 +755,9 @@ RECUSAL_STEPS = {
     "account_clear": "核实一账多户或工作人员本人账户",
     "household_merge": "合并家庭",
     "member_move": "迁移家庭成员",
+    "referral_import": "导入转介文件（相关行留待他人导入）",
+    "register_finding": "处理部门信息比对发现",
+    "check_send_back": "退回入户核查",
+    "review_request": "登记复核申请",
 }
 """What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""

@@ -263,6 +263,9 @@ class DeterminationPages(Controller):
         except (Forbidden, InvalidState) as exc:
             state.general.append(message_zh(exc.detail))
             return _determination_page(request, ctx, case_id, status_code=exc.status, send_back=state)
+        except ValidationFailed as exc:  # 回避: said in place, as the determination's refusal is
+            state.general.extend(message_zh(e.message) for e in exc.errors)
+            return _determination_page(request, ctx, case_id, status_code=exc.status, send_back=state)
         return see_other(f"/cases/{case_id}", done="sent_back")
 
 
