@@ -61,6 +61,8 @@ def test_a_refused_merge_keeps_the_households_found_and_names_every_missing_choi
     assert refused.status_code == 422
     assert f'value="{other_hh}"' in refused.text and 'name="q" value="' + q + '"' in refused.text  # found again
     assert set(field_errors(refused.text)) == {"other", "reason", "confirm"}, field_errors(refused.text)
+    # the box to tick is marked as the field to correct (app.js brings the first such field into view)
+    assert 'name="confirm" value="yes" required aria-invalid="true" aria-describedby="confirm-error"' in refused.text
     alone = pages.post(url, {"case": home_case, "keep": "this", "reason": "夫妻重复登记"})  # no search behind it
     assert alone.status_code == 422 and "请先查找并选择另一户" in alone.text and "勾选确认" in alone.text
 
