@@ -367,3 +367,26 @@ def test_the_merged_households_members_are_put_in_relation_to_the_kept_head(ctx:
     assert {before[m]: after[m] for m in before} == {"head": "spouse", "child": "child", "spouse": "other"}
     assert list(after.values()).count("spouse") == 1  # one spouse of the kept head
     assert {v["before"]: v["after"] for v in payload["relations"].values()} == {"head": "spouse", "spouse": "other"}
+
+
+def test_when_the_head_moves_out_those_who_stay_are_put_in_relation_to_the_new_head(ctx: Any) -> None:
+    """The father moves out and the son heads the household: the mother is the new head's parent (not his spouse);
+    with the mother heading it instead, the son stays her child."""
+    from verifier.audit.canonical import decode_entry
+
+    supervisor = staff(ctx).supervisor
+    _, hh, found = _family(ctx)
+    head, spouse, child = (next(m for m in found if m.relation == r) for r in ("head", "spouse", "child"))
+    _move(ctx, hh, head.id, supervisor, new_household=True, new_head_member_id=child.id)
+    with ctx.db.read() as session:
+        relations = {m.id: m.relation for m in session.scalars(select(Member).where(Member.household_id == hh))}
+        payload = decode_entry(session.scalar(select(AuditEntry.entry).where(
+            AuditEntry.action == "household.member_move").order_by(AuditEntry.idx.desc()).limit(1))).payload
+    assert relations == {child.id: "head", spouse.id: "parent"}
+    assert payload["relations"] == {spouse.id: {"before": "spouse", "after": "parent"}}
+    _, hh, found = _family(ctx)
+    head, spouse, child = (next(m for m in found if m.relation == r) for r in ("head", "spouse", "child"))
+    _move(ctx, hh, head.id, supervisor, new_household=True, new_head_member_id=spouse.id)
+    with ctx.db.read() as session:
+        relations = {m.id: m.relation for m in session.scalars(select(Member).where(Member.household_id == hh))}
+    assert relations == {spouse.id: "head", child.id: "child"}

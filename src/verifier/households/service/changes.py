@@ -43,8 +43,13 @@ RELATIONS = ("spouse", "child", "parent", "other")
 # What a member of a household merged into another becomes to the kept household's head, by what the merged
 # household's head becomes (`head_relation`) and what the member was to that head: the children of a spouse are the
 # couple's, the spouse of a parent is the other parent; anyone else is 其他 until the next home check says more
-# (never the former head's spouse shown as a second spouse of the kept head).
+# (never the former head's spouse shown as a second spouse of the kept head). The same, with the old head's
+# relation to the new one, for those who stay when the head moves out.
 JOINED_RELATIONS = {("spouse", "child"): "child", ("parent", "spouse"): "parent"}
+
+
+# What the old head is to a member who was their spouse, child or parent (who heads the household after a move).
+INVERSE_RELATIONS = {"spouse": "spouse", "child": "parent", "parent": "child"}
 
 
 def joined_relation(head_relation: str, relation: str) -> str:
@@ -314,7 +319,15 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         relation = "head"
     member.household_id = target.id
     member.relation = relation
-    if new_head is not None:
+    relations = {}
+    if new_head is not None:  # those who stay, in relation to their new head (what the old head was to them)
+        old_head_was = INVERSE_RELATIONS.get(new_head.relation, "other")
+        for m in members:
+            if m.id not in (member.id, new_head.id):
+                now_is = joined_relation(old_head_was, m.relation)
+                if now_is != m.relation:
+                    relations[m.id] = {"before": m.relation, "after": now_is}
+                m.relation = now_is
         new_head.relation = "head"
         source.head_name = new_head.name
     change = HouseholdChange(
@@ -327,7 +340,7 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
                  county_code=source.county_code,
                  payload={"change_id": change.id, "member_id": member.id, "from_household_id": source.id,
                           "to_household_id": target.id, "new_household": new_household, "relation": relation,
-                          "new_head_member_id": new_head.id if new_head else None,
+                          "new_head_member_id": new_head.id if new_head else None, "relations": relations,
                           "reason_sha256": audit.text_digest(reason)},
                  clock=clock)
     return MoveResult(change.id, member.id, source.id, target.id, new_household)
