@@ -22,14 +22,17 @@ Usage, for a new page:
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from browserkit import DEMO_PASSWORD
 
 from verifier.clock import Clock
@@ -402,3 +405,40 @@ class Staff:
         for desk in self.desks.values():
             desk.close()
         self.desks.clear()
+
+
+@pytest.fixture(scope="module")
+def staff(server, browser) -> Iterator[Staff]:  # type: ignore[no-untyped-def]
+    """A walk's people, each logged in once for the module (a walk takes it as `staff = desk.staff`)."""
+    people = Staff(browser, server)
+    yield people
+    people.close()
+
+
+@pytest.fixture(scope="module")
+def walk() -> dict[str, Any]:
+    """What one step of a walk leaves for the next (a notice's address, a household's name)."""
+    return {}
+
+
+# Whether the page fits the screen's width (nothing to scroll sideways on a phone).
+FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
+# A folder to keep each step's screenshot in, when looking at a walk by eye.
+SHOTS = os.environ.get("WALK_SHOTS")
+# A stored id (a case's, a notice's, a household's, a member's ...) as it would leak into a page's text.
+ID = re.compile(r"\b(?:case|ntc|obj|usr|smp|pb|hh|mem|nref|fu|ref)_[0-9a-f]{6,}")
+
+
+def shot(desk: Desk, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        desk.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def no_ids(desk: Desk) -> None:
+    """No stored id in what the page says (links may carry them; the text may not; an id shown on purpose as a
+    reference, in `.mono`, is left out as `Desk.checked` leaves it)."""
+    said = desk.page.evaluate("""() => { const m = document.querySelector('main').cloneNode(true);
+      m.querySelectorAll('.mono, code, pre, .hash').forEach(e => e.remove()); return m.innerText; }""")
+    found = ID.findall(said)
+    assert found == [], f"{desk.path}: {found}"

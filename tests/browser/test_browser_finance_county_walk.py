@@ -11,39 +11,19 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-from desk import DEMO_YEAR, Desk, Staff
+import desk as walks
+from desk import DEMO_YEAR, FITS, Desk, shot
 
-SHOTS = os.environ.get("WALK_SHOTS")  # a folder to keep each step's screenshot in, when looking at the walk by eye
+staff, walk = walks.staff, walks.walk  # the walks' module fixtures
+
 
 # How many lines each matching visible element's text takes (a word broken over lines takes more than one).
 LINES = """els => els.filter(e => e.offsetParent !== null).map(e => {
   const r = document.createRange(); r.selectNodeContents(e);
   const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
   return [e.textContent.trim(), tops.size]; })"""
-FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
-
-
-def shot(desk: Desk, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        desk.page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-@pytest.fixture(scope="module")
-def staff(server, browser) -> Iterator[Staff]:  # type: ignore[no-untyped-def]
-    people = Staff(browser, server)
-    yield people
-    people.close()
-
-
-@pytest.fixture(scope="module")
-def walk() -> dict[str, Any]:
-    return {}
 
 
 def badge(desk: Desk) -> str:

@@ -339,3 +339,54 @@ def test_the_merge_survives_a_second_person_in_one_household_check(ctx: Any) -> 
         homes = {m.household_id for m in session.scalars(select(Member).where(
             Member.id_number_bidx.in_([ctx.vault.blind_index(c[k], "id_number") for k in ("husband_id", "wife_id")])))}
     assert homes == {c["h_household"]}
+
+
+def test_the_merged_households_members_are_put_in_relation_to_the_kept_head(ctx: Any) -> None:
+    """The wife's household brings her child and her former spouse's record: the child becomes the couple's child,
+    anyone the page cannot place becomes 其他, never a second spouse of the kept head; the audit says what changed."""
+    from verifier.audit.canonical import decode_entry
+    from verifier.households.service.changes import joined_relation
+
+    assert [joined_relation("spouse", r) for r in ("head", "child", "spouse", "parent")] == [
+        "spouse", "child", "other", "other"]
+    assert [joined_relation("parent", r) for r in ("head", "spouse", "child")] == ["parent", "parent", "other"]
+    assert joined_relation("child", "child") == "other" and joined_relation("other", "spouse") == "other"
+    husband = make_case(ctx, stage="received", members=1, head_name="王建国")
+    wife = make_case(ctx, stage="checked", members=3, head_name="李秀英")
+    h_household, w_household = _household_of(ctx, husband), _household_of(ctx, wife)
+    with ctx.db.read() as session:
+        before = {m.id: m.relation for m in session.scalars(select(Member).where(
+            Member.household_id == w_household))}
+    assert sorted(before.values()) == ["child", "head", "spouse"]
+    supervisor = staff(ctx).supervisor
+    _merge(ctx, h_household, w_household, supervisor, head_relation="spouse")
+    with ctx.db.read() as session:
+        after = {m.id: m.relation for m in session.scalars(select(Member).where(Member.id.in_(list(before))))}
+        payload = decode_entry(session.scalar(select(AuditEntry.entry).where(
+            AuditEntry.action == "household.merge").order_by(AuditEntry.idx.desc()).limit(1))).payload
+    assert {before[m]: after[m] for m in before} == {"head": "spouse", "child": "child", "spouse": "other"}
+    assert list(after.values()).count("spouse") == 1  # one spouse of the kept head
+    assert {v["before"]: v["after"] for v in payload["relations"].values()} == {"head": "spouse", "spouse": "other"}
+
+
+def test_when_the_head_moves_out_those_who_stay_are_put_in_relation_to_the_new_head(ctx: Any) -> None:
+    """The father moves out and the son heads the household: the mother is the new head's parent (not his spouse);
+    with the mother heading it instead, the son stays her child."""
+    from verifier.audit.canonical import decode_entry
+
+    supervisor = staff(ctx).supervisor
+    _, hh, found = _family(ctx)
+    head, spouse, child = (next(m for m in found if m.relation == r) for r in ("head", "spouse", "child"))
+    _move(ctx, hh, head.id, supervisor, new_household=True, new_head_member_id=child.id)
+    with ctx.db.read() as session:
+        relations = {m.id: m.relation for m in session.scalars(select(Member).where(Member.household_id == hh))}
+        payload = decode_entry(session.scalar(select(AuditEntry.entry).where(
+            AuditEntry.action == "household.member_move").order_by(AuditEntry.idx.desc()).limit(1))).payload
+    assert relations == {child.id: "head", spouse.id: "parent"}
+    assert payload["relations"] == {spouse.id: {"before": "spouse", "after": "parent"}}
+    _, hh, found = _family(ctx)
+    head, spouse, child = (next(m for m in found if m.relation == r) for r in ("head", "spouse", "child"))
+    _move(ctx, hh, head.id, supervisor, new_household=True, new_head_member_id=spouse.id)
+    with ctx.db.read() as session:
+        relations = {m.id: m.relation for m in session.scalars(select(Member).where(Member.household_id == hh))}
+    assert relations == {spouse.id: "head", child.id: "child"}

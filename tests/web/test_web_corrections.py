@@ -100,3 +100,20 @@ def test_an_edited_village_must_be_on_the_countys_list(client, users, ctx) -> No
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "village", r.text
     r = client.post(url, json={**body, "village": "西村"}, headers=users.headers("clerk"))
     assert r.status_code == 200 and r.json()["village"] == "西村", r.text
+
+
+def test_a_day_the_calendar_has_not_is_said_so_beside_the_day_on_both_forms(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="received", head_name="钱七", town="城关镇", village="河口村")
+    pages.as_("clerk1", "town_clerk")
+    url = f"/applications/{case_id}/edit"
+    fields = {"name": "钱七", "town": "城关镇", "village": "河口村", "household_group": "exited_low_standard",
+              "cause": "illness", "amount": "1000.00", "household_size": "3", "note": "户主住院"}
+    for typed, said in (("2020/5/32", "没有这一天：2020年5月32日"), ("2020-02-30", "没有这一天：2020年2月30日")):
+        r = pages.post(url, {**fields, "referred_on": typed, "name": ""})
+        assert r.status_code == 422 and said in r.text, typed
+        assert r.text.count('id="referred_on-error"') == 1 and 'id="name-error"' in r.text  # both, at once
+        assert f'value="{typed}"' in r.text and "户主住院" in r.text
+    r = pages.post("/applications/new", {**fields, "county_code": "340223", "id_number": "340223199001011234",
+                                         "referred_on": "2020/5/32"})
+    assert r.status_code == 422 and "没有这一天：2020年5月32日" in r.text
+    assert r.text.count('id="referred_on-error"') == 1

@@ -29,7 +29,7 @@ def test_the_application_edit_names_every_wrong_field_at_once(pages, ctx) -> Non
     errors = field_errors(r.text)
     assert set(errors) == {"household_size", "amount", "phone", "referred_on"}, errors
     assert errors["household_size"] == "应为整数"
-    assert "两位小数" in errors["amount"] and "11 位" in errors["phone"] and "日期不存在" in errors["referred_on"]
+    assert "两位小数" in errors["amount"] and "11 位" in errors["phone"] and "没有这一天：2020年2月30日" in errors["referred_on"]
     assert 'value="三口"' in r.text and 'value="12.345"' in r.text and "邻居反映情况属实" in r.text
     r = pages.post(url, {**fields, "household_size": "三口"})  # the size alone: still refused, nothing written
     assert r.status_code == 422 and set(field_errors(r.text)) == {"household_size"}
@@ -61,6 +61,8 @@ def test_a_refused_merge_keeps_the_households_found_and_names_every_missing_choi
     assert refused.status_code == 422
     assert f'value="{other_hh}"' in refused.text and 'name="q" value="' + q + '"' in refused.text  # found again
     assert set(field_errors(refused.text)) == {"other", "reason", "confirm"}, field_errors(refused.text)
+    # the box to tick is marked as the field to correct (app.js brings the first such field into view)
+    assert 'name="confirm" value="yes" required aria-invalid="true" aria-describedby="confirm-error"' in refused.text
     alone = pages.post(url, {"case": home_case, "keep": "this", "reason": "夫妻重复登记"})  # no search behind it
     assert alone.status_code == 422 and "请先查找并选择另一户" in alone.text and "勾选确认" in alone.text
 

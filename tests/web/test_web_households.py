@@ -109,3 +109,15 @@ def test_the_supervisor_moves_a_member_to_a_new_household(pages, ctx) -> None:  
     assert done.status_code == 303 and "done=member_moved" in done.headers["location"]
     with ctx.db.read() as session:
         assert session.get(Member, child.id).household_id != hh
+
+
+def test_a_refused_move_says_what_is_wrong_once_beside_its_field(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked", members=3)
+    hh, _ = _household(ctx, case_id)
+    with ctx.db.read() as session:
+        head = session.query(Member).filter_by(household_id=hh, relation="head").one()
+    pages.as_("sup", "insurer_supervisor")
+    refused = pages.post(f"/households/{hh}/move", {"member": head.id, "to": "new", "reason": "分户", "case": case_id})
+    assert refused.status_code == 422
+    assert refused.text.count("未能保存") == 1 and refused.text.count("请选择留在原户的成员中谁任户主") == 1
+    assert 'id="new_head-error"' in refused.text and f'value="{head.id}" checked' in refused.text

@@ -42,7 +42,7 @@ from . import exports, labels
 from . import paging
 from .paging import Pager, page_param
 from .places import places_for_form
-from .typed import typed_day, typed_yuan
+from .typed import typed_yuan
 
 Id = Annotated[str, Parameter(max_length=40)]
 APPLICATION_FIELDS = ("county_code", "id_number", "name", "town", "village", "household_group", "cause", "amount",
@@ -74,8 +74,11 @@ def _application_fields(data: Mapping[str, Any], names: Iterable[str], problems:
             value = "".join(value.split()).upper()
         if name == "amount":
             value = typed_yuan(value)
-        if name == "referred_on":
-            value = typed_day(value)
+        if name == "referred_on":  # a day the calendar has not (2026/2/30, 2026/5/32) said so, as on every form
+            day = parse_day(value, name, problems)
+            if day is None:
+                continue
+            value = day.isoformat()
         if name == "household_size":
             if not (value.isascii() and value.isdigit() and len(value) <= 3):
                 problems.append(FieldError(name, "must be a whole number"))
@@ -110,8 +113,8 @@ class ApplicationPages(Controller):
                                                                ctx.clock.today())
                 parse_application({k: v for k, v in payload.items() if k != "county_code"}, today=ctx.clock.today(),
                                   table=table)
-            except ValidationFailed as exc:
-                problems += exc.errors
+            except ValidationFailed as exc:  # a field the form already found wrong is said once
+                problems += [e for e in exc.errors if e.field not in {p.field for p in problems}]
             if problems:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:

@@ -163,8 +163,27 @@ def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 2
         template_name=template,
         status_code=status_code,
         media_type="text/html",  # whatever the handler's declared return type
-        context={**layout_context(request), "done": done_message(request), **context},
+        context={**layout_context(request), "done": done_message(request),
+                 "form_page": form_page(request, status_code), **context},
     )
+
+
+def form_page(request: Request[Any, Any, Any], status_code: int) -> str | None:
+    """The address a refused form's answer stands in the browser's history as (app.js: `history.replaceState`): the
+    page of this site the form was sent from, else the form's own address. Pages are never cached (caching.py), so
+    Back or Forward onto the answer of a POST would show the browser's own 确认重新提交表单 page; under a GET address
+    they load the form's page again instead. The answer itself still shows everything as typed. None for any other
+    answer (a GET, a success's redirect, a part of a page htmx asked for)."""
+    if request.method != "POST" or status_code < 400 or is_htmx(request):
+        return None
+    from urllib.parse import parse_qsl, urlsplit
+
+    came = urlsplit(request.headers.get("referer", ""))
+    if came.path and came.netloc == request.headers.get("host", "") and came.scheme in ("http", "https"):
+        # without `done`: the earlier success's message is not said again when the page loads anew
+        query = urlencode([(k, v) for k, v in parse_qsl(came.query, keep_blank_values=True) if k != "done"])
+        return safe_next(came.path + (f"?{query}" if query else ""))
+    return request.url.path
 
 
 def see_other(path: str, **query: Any) -> Redirect:

@@ -9,14 +9,14 @@ from litestar import Controller
 from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..cases.workflow import load_case
 from ..http import Ctx, get, post
 from ..needs import figures as need_figures
 from ..needs import service as need_service
 from ..store.paged import fold_search
 from . import labels, paging
-from .common import FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+from .common import FormState, Req, clean, folded, form_state, page, parse_day, see_other, user_names
 from .paging import Pager, page_param
 
 READERS: dict[str, Any] = {"roles": need_service.READERS}
@@ -57,6 +57,20 @@ def _detail(request: Req, ctx: Any, referral_id: str, state: FormState, status_c
                 outcomes=list(labels.NEED_OUTCOMES.items()))
 
 
+def _list(request: Req, ctx: Any, which: str, q: str, page_no: str | None, *, case_form: FormState | None = None,
+          status_code: int = 200) -> Template:
+    today = ctx.clock.today()
+    q = fold_search(q)
+    with ctx.db.read() as session:
+        found = need_service.find_referrals(session, request.user, today=today, state=which, q=q,
+                                            page=page_param(page_no), page_size=paging.PAGE_SIZE)
+        counts = need_figures.count_open(session, request.user, today)
+    pager = Pager.over("/need-referrals", {"state": which, "q": q}, found)
+    return page(request, "needs.html", status_code=status_code, rows=found.items, state=which,
+                states=labels.NEED_STATES, counts=counts, today=today, q=q, pager=pager,
+                referrer=request.user.has(*need_service.REFERRERS), case_form=case_form or FormState())
+
+
 class NeedPages(Controller):
     path = "/need-referrals"
 
@@ -64,20 +78,20 @@ class NeedPages(Controller):
     def list_referrals(self, ctx: Ctx, request: Req, which: State = "open",
                        q: Annotated[str, Parameter(max_length=200)] = "",
                        page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
-        today = ctx.clock.today()
-        q = fold_search(q)
-        with ctx.db.read() as session:
-            found = need_service.find_referrals(session, request.user, today=today, state=which or "open", q=q,
-                                                page=page_param(page_no), page_size=paging.PAGE_SIZE)
-            counts = need_figures.count_open(session, request.user, today)
-        pager = Pager.over("/need-referrals", {"state": which or "open", "q": q}, found)
-        return page(request, "needs.html", rows=found.items, state=which or "open", states=labels.NEED_STATES, counts=counts,
-                    today=today, referrer=request.user.has(*need_service.REFERRERS), q=q, pager=pager)
+        return _list(request, ctx, which or "open", q, page_no)
 
     @get("/new", opt=REFERRERS)
-    def new(self, ctx: Ctx, request: Req, case: Text = "", followup: Id = "") -> Any:
-        with ctx.db.read() as session:
-            case_id = need_service.find_case_id(session, request.user, case)
+    def new(self, ctx: Ctx, request: Req, case: Annotated[str, Parameter(max_length=80)] = "",
+            followup: Id = "") -> Any:
+        typed = "".join(folded(case).split())  # as a phone's input method types it: full-width, with spaces
+        try:
+            with ctx.db.read() as session:
+                case_id = need_service.find_case_id(session, request.user, typed[:40])
+        except NotFound:  # a mistyped number: the list again, the number as typed, what is wrong beside it
+            state = FormState(values={"case": case})
+            state.add("case", "没有这个案件编号（或不在您负责的地区），请核对，如 340223-2020-000012"
+                      if typed else "请填写案件编号")
+            return _list(request, ctx, "open", "", None, case_form=state, status_code=404 if typed else 422)
         values = {"source": "followup" if followup else "check", "followup_id": followup}
         return _new_form(request, ctx, case_id, followup, FormState(values=values))
 
@@ -87,6 +101,8 @@ class NeedPages(Controller):
         followup_id = clean(data.get("followup_id"))[:40]
         problems: list[FieldError] = []
         due_on = parse_day(data.get("due_on"), "due_on", problems, required=False)
+        if problems and clean(data.get("need")) not in labels.NEEDS:  # every problem at once, the service's too
+            problems.append(FieldError("need", "请选择需求"))
         try:
             if problems:
                 raise ValidationFailed(problems)

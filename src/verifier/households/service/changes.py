@@ -40,6 +40,25 @@ from .rows import cases_of, load_household, members_of
 ROLE = "insurer_supervisor"
 RELATIONS = ("spouse", "child", "parent", "other")
 """What a member who joins a household may be to its head (the head is chosen by the next home check)."""
+# What a member of a household merged into another becomes to the kept household's head, by what the merged
+# household's head becomes (`head_relation`) and what the member was to that head: the children of a spouse are the
+# couple's, the spouse of a parent is the other parent; anyone else is 其他 until the next home check says more
+# (never the former head's spouse shown as a second spouse of the kept head). The same, with the old head's
+# relation to the new one, for those who stay when the head moves out.
+JOINED_RELATIONS = {("spouse", "child"): "child", ("parent", "spouse"): "parent"}
+
+
+# What the old head is to a member who was their spouse, child or parent (who heads the household after a move).
+INVERSE_RELATIONS = {"spouse": "spouse", "child": "parent", "parent": "child"}
+
+
+def joined_relation(head_relation: str, relation: str) -> str:
+    """What a member of the merged household is to the kept household's head (see `JOINED_RELATIONS`)."""
+    if relation == "head":
+        return head_relation
+    return JOINED_RELATIONS.get((head_relation, relation), "other")
+
+
 LIVE_BATCH_STATUSES = ("prepared", "approved", "signed_off", "released")
 """A batch not yet reconciled or cancelled: its cases may still be paid, so their household stays as it is."""
 MAX_REASON = 2000
@@ -210,11 +229,13 @@ def merge_households(session: Session, household_id: str, from_household_id: str
     moved_cases = [c.id for c in theirs]
     if moved_cases:
         session.execute(update(Case).where(Case.id.in_(moved_cases)).values(household_id=into.id))
-    member_ids = []
+    member_ids, relations = [], {}
     for m in moving:
         m.household_id = into.id
-        if m.relation == "head":
-            m.relation = head_relation
+        joined = joined_relation(head_relation, m.relation)
+        if joined != m.relation:
+            relations[m.id] = {"before": m.relation, "after": joined}
+        m.relation = joined
         member_ids.append(m.id)
     change = HouseholdChange(
         id=new_id("hhc"), kind="merge", county_code=into.county_code, from_household_id=other.id,
@@ -228,7 +249,8 @@ def merge_households(session: Session, household_id: str, from_household_id: str
                  county_code=into.county_code,
                  payload={"change_id": change.id, "household_id": into.id, "from_household_id": other.id,
                           "members": member_ids, "merged_cases": change.merged_cases, "moved_cases": moved_cases,
-                          "head_relation": head_relation, "reason_sha256": audit.text_digest(reason)},
+                          "head_relation": head_relation, "relations": relations,
+                          "reason_sha256": audit.text_digest(reason)},
                  clock=clock)
     return MergeResult(change.id, into.id, other.id, member_ids, merged, moved_cases)
 
@@ -297,7 +319,15 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         relation = "head"
     member.household_id = target.id
     member.relation = relation
-    if new_head is not None:
+    relations = {}
+    if new_head is not None:  # those who stay, in relation to their new head (what the old head was to them)
+        old_head_was = INVERSE_RELATIONS.get(new_head.relation, "other")
+        for m in members:
+            if m.id not in (member.id, new_head.id):
+                now_is = joined_relation(old_head_was, m.relation)
+                if now_is != m.relation:
+                    relations[m.id] = {"before": m.relation, "after": now_is}
+                m.relation = now_is
         new_head.relation = "head"
         source.head_name = new_head.name
     change = HouseholdChange(
@@ -310,7 +340,7 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
                  county_code=source.county_code,
                  payload={"change_id": change.id, "member_id": member.id, "from_household_id": source.id,
                           "to_household_id": target.id, "new_household": new_household, "relation": relation,
-                          "new_head_member_id": new_head.id if new_head else None,
+                          "new_head_member_id": new_head.id if new_head else None, "relations": relations,
                           "reason_sha256": audit.text_digest(reason)},
                  clock=clock)
     return MoveResult(change.id, member.id, source.id, target.id, new_household)

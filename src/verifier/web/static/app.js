@@ -334,7 +334,17 @@
     if (event.target.closest && event.target.closest("[data-print]")) window.print();
   });
 
+  // A refused form's answer (shown again as typed, with what is wrong) stands in the history as the form's page, a GET
+  // address: pages are never cached, so Back or Forward onto the answer of a POST would show the browser's own
+  // "Confirm Form Resubmission" page, and a resubmission from there would send the form again.
+  function forgetThePost() {
+    var address = document.body && document.body.getAttribute("data-form-page");
+    if (!address || address.charAt(0) !== "/" || !window.history || !history.replaceState) return;
+    try { history.replaceState(history.state, "", address + location.hash); } catch (e) { /* another origin */ }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    forgetThePost();
     document.querySelectorAll("[data-js]").forEach(function (el) { el.hidden = false; });
     dressFileInputs();
     // With the add button working, one empty member row is enough: drop the spare ones the server sent.
