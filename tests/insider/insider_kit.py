@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from factories import COUNTY, new_id_number
+from factories import COUNTY, make_case, new_id_number
 from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
 from sqlalchemy import func, select
 
@@ -120,3 +122,61 @@ def case_status(ctx: Any, case_id: str) -> str:
 
     with ctx.db.read() as session:
         return str(session.scalar(select(Case.status).where(Case.id == case_id)))
+
+
+@dataclass(frozen=True)
+class MovedOut:
+    """A member of `case_id`'s household (`household`) moved into `elsewhere`, the household of `other` (both cases
+    checked), by the household change `change_id`; the first user (`uid`) declared the member a tie on 1 January
+    of the case's contract year (`year`)."""
+
+    case_id: str
+    household: str
+    other: str
+    elsewhere: str
+    uid: str
+    year: int
+    change_id: str
+
+
+def moved_out_member(ctx: Any, name: str, changed_at: Callable[[int], datetime]) -> MovedOut:
+    """`MovedOut` with the move dated `changed_at(year)`; its change is `hhc_test_<name>`, the tie `tie_test_<name>`."""
+    from verifier.households.models import HouseholdChange
+    from verifier.recusal.models import StaffTie
+    from verifier.store.tables import Case, Member, User
+
+    case_id = make_case(ctx, stage="checked")
+    household, member_id, relative = household_member(ctx, case_id, head=False)
+    other = make_case(ctx, stage="checked")
+    elsewhere, _, _ = household_member(ctx, other)
+    with ctx.db.begin() as session:
+        uid = session.scalar(select(User.id).order_by(User.id).limit(1))
+        year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
+        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=elsewhere))
+        session.add(HouseholdChange(id=f"hhc_test_{name}", kind="move", county_code=COUNTY,
+                                    from_household_id=household, to_household_id=elsewhere, member_id=member_id,
+                                    members=[member_id], new_household=False, merged_cases=[], moved_cases=[],
+                                    reason="迁出", changed_by=uid, changed_at=changed_at(year)))
+        session.add(StaffTie(id=f"tie_test_{name}", user_id=uid, relation="other",
+                             id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
+                             id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
+                             declared_at=datetime(year, 1, 1, tzinfo=UTC)))
+    return MovedOut(case_id, household, other, elsewhere, uid, year, f"hhc_test_{name}")
+
+
+def redate_move(ctx: Any, moved: MovedOut, changed_at: datetime) -> None:
+    from verifier.households.models import HouseholdChange
+
+    with ctx.db.begin() as session:
+        session.execute(HouseholdChange.__table__.update().where(HouseholdChange.id == moved.change_id)
+                        .values(changed_at=changed_at))
+
+
+def recused_cases(ctx: Any, moved: MovedOut, case_ids: list[str]) -> dict[str, str]:
+    """The 回避 guard's answer for the user who declared the tie: which of `case_ids` are tied, and by what household."""
+    from verifier.accounts.auth import principal_of
+    from verifier.recusal import guard
+    from verifier.store.tables import User
+
+    with ctx.db.read() as session:
+        return guard.recused_cases(session, principal_of(session.get(User, moved.uid)), case_ids)
