@@ -1,16 +1,20 @@
-"""Build cases at a given stage through the real services (not HTTP), for tests of later stages."""
+"""Build cases at a given stage through the real services (not HTTP), for tests of later stages; and read back what
+the tests check (`count_rows`, `case_status`)."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
 
 from verifier import demo
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
 from verifier.domain.idnumber import make_id_number
-from verifier.store.tables import ContractRow, User
+from verifier.store.tables import Case, ContractRow, User
 
 COUNTY = "340223"
 _seq = itertools.count(1)
@@ -112,3 +116,14 @@ def make_case(
                         vehicle=f"车{team:03d}", cause=cause, cost=medical, wages=wages, stable_income=stable_income,
                         account_number=account_number, billed=billed)
     return case_id
+
+
+def count_rows(ctx: Any, model: Any, *where: Any) -> int:
+    """How many rows of `model` match `where` (nothing written by a refused step: the count stays)."""
+    with ctx.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def case_status(ctx: Any, case_id: str) -> str:
+    with ctx.db.read() as session:
+        return str(session.scalar(select(Case.status).where(Case.id == case_id)))

@@ -111,19 +111,6 @@ def declare_ties(client: Any, headers: dict[str, str], *id_numbers: str) -> None
     assert r.status_code == 200, r.text
 
 
-def count_rows(ctx: Any, model: Any, *where: Any) -> int:
-    """How many rows of `model` match `where` (nothing written by a refused step: the count stays)."""
-    with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
-
-
-def case_status(ctx: Any, case_id: str) -> str:
-    from verifier.store.tables import Case
-
-    with ctx.db.read() as session:
-        return str(session.scalar(select(Case.status).where(Case.id == case_id)))
-
-
 @dataclass(frozen=True)
 class MovedOut:
     """A member of `case_id`'s household (`household`) moved into `elsewhere`, the household of `other` (both cases

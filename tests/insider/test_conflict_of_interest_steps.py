@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from deviation_helpers import person, ready_case
-from factories import COUNTY, make_case
-from insider_kit import (case_status, count_rows, declare_ties, entries_but_refusals, household_member, moved_out_member,
-                         recused_cases, redate_move, refusals_of)
+from factories import COUNTY, case_status, count_rows, make_case
+from insider_kit import (declare_ties, entries_but_refusals, household_member, moved_out_member, recused_cases,
+                         redate_move, refusals_of)
 from sqlalchemy import select
 
 from verifier.notices.models import Notice, Objection, VillageFile
