@@ -30,7 +30,7 @@ from verifier.accounts.auth import Principal  # noqa: E402
 from verifier.cases.workflow import advance, load_case  # noqa: E402
 from verifier.contract import Contract  # noqa: E402
 
-__all__ = ["People", "add_contract", "change_payee", "new_county", "ready_case", "seed_ready_cases", "tx"]
+__all__ = ["People", "add_contract", "change_payee", "new_county", "people_of", "ready_case", "seed_ready_cases", "tx"]
 
 T = TypeVar("T")
 DEMO_COUNTY = "340223"
@@ -65,7 +65,8 @@ def add_contract(ctx: Any, *, county: str | None = None, budget: str = "4500000.
     county = county or new_county()
     contract: Contract = demo_contract_variant(
         ctx, ('id = "demo-2020"', f'id = "pay-{county}"'),
-        ('county_codes = ["340223"]', f'county_codes = ["{county}"]'), ('budget = "4500000.00"', f'budget = "{budget}"'),
+        ('county_codes = ["340223"]', f'county_codes = ["{county}"]'),
+        ('budget = "4500000.00"', f'budget = "{budget}"'),
         ('service_fee_rate = "0.15"', f'service_fee_rate = "{fee_rate}"'),
         ('county_signoff_at = "200000.00"', f'county_signoff_at = "{signoff_at}"'))
     return contract
@@ -78,6 +79,20 @@ class People:
     finance2: Principal
     reviewer: Principal
     supervisor: Principal
+
+
+def people_of(ctx: Any, prefix: str, password: str) -> People:
+    """One person per payment role, in every county (users `<prefix>-claims`, `<prefix>-finance1`, ...)."""
+    from verifier.accounts.auth import principal_of
+    from verifier.accounts.service import add_user
+
+    made = {}
+    with ctx.db.begin() as session:
+        for key, role in (("claims", "insurer_claims"), ("finance1", "finance"), ("finance2", "finance"),
+                          ("reviewer", "county_reviewer"), ("supervisor", "insurer_supervisor")):
+            made[key] = principal_of(add_user(session, username=f"{prefix}-{key}", password=password,
+                                              roles=[role], all_counties=True, clock=ctx.clock))
+    return People(**made)
 
 
 def change_payee(ctx: Any, case_id: str, *, requester: Principal, approver: Principal, account_name: str,
