@@ -1,18 +1,24 @@
-"""Build cases at a given stage through the real services (not HTTP), for tests of later stages."""
+"""Build cases at a given stage through the real services (not HTTP), for tests of later stages; and read back what
+the tests check (`count_rows`, `case_status`)."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
 
 from verifier import demo
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
 from verifier.domain.idnumber import make_id_number
-from verifier.store.tables import ContractRow, User
+from verifier.store.tables import Case, ContractRow, User
 
 COUNTY = "340223"
+DEMO_CONTRACT = Path(__file__).resolve().parents[1] / "contracts" / "demo-2020.toml"
 _seq = itertools.count(1)
 
 
@@ -112,3 +118,39 @@ def make_case(
                         vehicle=f"车{team:03d}", cause=cause, cost=medical, wages=wages, stable_income=stable_income,
                         account_number=account_number, billed=billed)
     return case_id
+
+
+def demo_contract_variant(ctx, *replacements: tuple[str, str]) -> Any:  # type: ignore[no-untyped-def]
+    """The demo contract with each (old, new) of its text replaced (each old must be in it), loaded and accepted as
+    the county would; returns the contract."""
+    from verifier.contract import check_contract_text
+    from verifier.store.contracts import add_contract
+
+    text = DEMO_CONTRACT.read_text("utf-8")
+    for old, new in replacements:
+        assert old in text
+        text = text.replace(old, new)
+    contract, problems = check_contract_text(text.encode("utf-8"))
+    assert contract is not None, problems
+    with ctx.db.begin() as session:
+        add_contract(session, contract, actor="test", role="admin", clock=ctx.clock)
+        accept_contract(session, contract.id, ctx.clock)
+    return contract
+
+
+def other_county_contract(ctx, county: str) -> str:  # type: ignore[no-untyped-def]
+    """A second county under a contract of its own (`other-2020`, the demo's terms), for county-scoping tests."""
+    demo_contract_variant(ctx, ('id = "demo-2020"', 'id = "other-2020"'),
+                          ('county_codes = ["340223"]', f'county_codes = ["{county}"]'))
+    return county
+
+
+def count_rows(ctx: Any, model: Any, *where: Any) -> int:
+    """How many rows of `model` match `where` (nothing written by a refused step: the count stays)."""
+    with ctx.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def case_status(ctx: Any, case_id: str) -> str:
+    with ctx.db.read() as session:
+        return str(session.scalar(select(Case.status).where(Case.id == case_id)))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, func, insert, select
 
-from verifier.audit import log
+from verifier.audit import log, proofs
 from verifier.audit.checkpoints import (
     KEY_FILE,
     CheckpointConflict,
@@ -48,7 +48,7 @@ def test_each_commit_that_appends_gets_a_signed_checkpoint(db: Database, hook, a
     with db.read() as session:
         latest = latest_checkpoint(session)
         count = session.scalar(select(func.count()).select_from(AuditCheckpoint))
-        root = log.root_at(session, 3)
+        root = proofs.root_at(session, 3)
     assert count == 4  # sizes 0, 1, 2, 3
     assert latest is not None and latest.tree_size == 3 and latest.key_id == signer.key_id_hex
     checkpoint, _ = open_checkpoint(latest.note, [VerifierKey.parse(signer.verifier_key)])

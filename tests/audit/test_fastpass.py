@@ -170,7 +170,7 @@ def test_a_write_while_workers_read(db: Database, signer: Signer, monkeypatch: p
     is for the log as it was; on SQLite they cannot, so the answer is dropped and the sequential pass runs."""
     caplog.set_level(logging.WARNING)
     build(db, signer, 12, {4, 12})
-    run_workers = fastpass._run_workers
+    run_workers = fastpass.run_workers
 
     def append_first(shares: list, meanwhile: object) -> object:
         with db.begin() as session:
@@ -178,7 +178,7 @@ def test_a_write_while_workers_read(db: Database, signer: Signer, monkeypatch: p
                        payload={}, contract_hash=None)
         return run_workers(shares, meanwhile)
 
-    monkeypatch.setattr(fastpass, "_run_workers", append_first)
+    monkeypatch.setattr(fastpass, "run_workers", append_first)
     two = Plan(processes=2, chunk_levels=1, span_level=2, parallel_from=0)
     outcome = fast_pass(db, [signer.verifier], two, batch=2)
     if db.dialect == "postgresql":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, func, select
 
-from verifier.audit import log, merkle
+from verifier.audit import log, merkle, proofs
 from verifier.audit.canonical import CanonicalError, decode_entry
 from verifier.audit.models import AuditEntry, AuditNode
 from verifier.clock import FixedClock
@@ -25,16 +25,16 @@ def test_stored_tree_matches_the_reference_at_every_size(db: Database, add_entri
     reference = merkle.MemoryTree(leaves)
     with db.read() as session:
         for size in range(74):
-            assert log.root_at(session, size) == merkle.root_of(leaves[:size])
+            assert proofs.root_at(session, size) == merkle.root_of(leaves[:size])
         node_count = session.scalar(select(func.count()).select_from(AuditNode))
         assert node_count == 73 - (73).bit_count()  # every complete interior node, exactly once
         for size in (1, 2, 5, 8, 31, 32, 33, 64, 73):
             for index in {0, 1, size // 2, size - 1} & set(range(size)):
-                proof = log.inclusion_proof(session, index, size)
+                proof = proofs.inclusion_proof(session, index, size)
                 assert proof == merkle.reference_inclusion_proof(leaves[:size], index)
                 merkle.verify_inclusion(leaves[index], index, size, proof, reference.root(size))
             for first in (0, 1, size // 3, size - 1, size):
-                proof = log.consistency_proof(session, first, size)
+                proof = proofs.consistency_proof(session, first, size)
                 assert proof == merkle.reference_consistency_proof(leaves[:size], first)
                 merkle.verify_consistency(first, size, proof, reference.root(first), reference.root(size))
 
@@ -42,7 +42,7 @@ def test_stored_tree_matches_the_reference_at_every_size(db: Database, add_entri
 def test_entries_hold_the_exact_hashed_bytes(db: Database, add_entries, clock: FixedClock) -> None:
     add_entries(3)
     with db.read() as session:
-        row = log.get_entry(session, 1)
+        row = proofs.get_entry(session, 1)
         assert row is not None
         assert merkle.leaf_hash(row.entry) == row.leaf_hash
         decoded = decode_entry(row.entry)
@@ -104,8 +104,8 @@ def test_each_append_costs_the_same_few_statements(db: Database, add_entries) ->
 
         event.listen(db.read_engine, "before_cursor_execute", count_read)
         try:
-            log.inclusion_proof(session, 37, 70)
-            log.consistency_proof(session, 13, 70)
+            proofs.inclusion_proof(session, 37, 70)
+            proofs.consistency_proof(session, 13, 70)
         finally:
             event.remove(db.read_engine, "before_cursor_execute", count_read)
     assert proof_statements <= 6  # per proof: the head, the leaves it needs, the nodes it needs
@@ -115,14 +115,14 @@ def test_readers_refuse_sizes_beyond_the_log(db: Database, add_entries) -> None:
     add_entries(5)
     with db.read() as session:
         with pytest.raises(ValueError, match="outside"):
-            log.root_at(session, 6)
+            proofs.root_at(session, 6)
         with pytest.raises(ValueError, match="outside"):
-            log.inclusion_proof(session, 5, 5)
+            proofs.inclusion_proof(session, 5, 5)
         with pytest.raises(ValueError, match="outside"):
-            log.consistency_proof(session, 4, 6)
+            proofs.consistency_proof(session, 4, 6)
         with pytest.raises(ValueError, match="outside"):
-            log.consistency_proof(session, 5, 4)
-        assert log.root_at(session, 0) == merkle.EMPTY_ROOT
+            proofs.consistency_proof(session, 5, 4)
+        assert proofs.root_at(session, 0) == merkle.EMPTY_ROOT
 
 
 def test_ensure_head_is_idempotent_and_an_empty_log_reads_as_size_zero(db: Database) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from factories import make_case
+from pipeline_spy import statements_sent
 from shortcut_kit import count_litestar, seen
 
 from verifier.cases.shortcut import CaseReadShortcut
@@ -97,21 +98,13 @@ def test_on_postgresql_the_session_is_read_in_the_cases_own_statement_and_an_end
     the shortcut, Litestar answers 401."""
     from verifier.accounts.models import UserSession
     from verifier.accounts.sessions import OPEN_SESSION_USER
-    from verifier.store import pgwire
 
     if ctx.db.is_sqlite:
         pytest.skip("PostgreSQL's form of the read")
     case_id = make_case(ctx, stage="determined")
     users.add("sup-one", "insurer_supervisor", counties=("340223",))
     headers = users.headers("sup-one")
-    sent: list[bytes] = []
-    real = pgwire.send
-
-    def send(pg: Any, w: Any, statement: Any, *a: Any) -> None:
-        sent.append(statement if type(statement) is bytes else statement.sql)
-        real(pg, w, statement, *a)
-
-    monkeypatch.setattr(pgwire, "send", send)
+    sent = statements_sent(monkeypatch)
     short, plain, went_on = routed(f"/api/cases/{case_id}", headers)
     assert short[0] == 200 and not went_on and short == plain
     lookup = OPEN_SESSION_USER.compiled(ctx.db.engine.dialect).wire.sql

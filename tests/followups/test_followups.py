@@ -15,6 +15,7 @@ from verifier.clock import SCHEME_TZ
 from verifier.contract import check_contract_text
 from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from verifier.followups import service as fu
+from verifier.followups import summary as fu_summary
 from verifier.followups.models import Followup
 from verifier.store.tables import User
 
@@ -53,7 +54,7 @@ def test_due_from_settlement_listed_recorded_once_and_summarised(ctx) -> None:  
     with ctx.db.read() as session:
         overdue = fu.due_followups(session, supervisor)
         assert all(d.overdue_days(today) == 5 for d in overdue)
-        month = fu.followup_summary(session, COUNTY, settled_on.replace(day=1), today, today=today)
+        month = fu_summary.followup_summary(session, COUNTY, settled_on.replace(day=1), today, today=today)
     assert (month.due, month.pending, month.overdue_open, month.done) == (2, 2, 2, 0)
 
     with ctx.db.begin() as session:  # bad input: every problem named, nothing written
@@ -79,8 +80,8 @@ def test_due_from_settlement_listed_recorded_once_and_summarised(ctx) -> None:  
             fu.record_followup(session, _input(due[0].case_id, today), principal=officer, clock=ctx.clock)
     with ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Followup)) == 1
-        month = fu.followup_summary(session, COUNTY, settled_on.replace(day=1), today, today=today)
-        assert sorted(fu.followup_cases(session, COUNTY, settled_on.replace(day=1), today, today=today,
+        month = fu_summary.followup_summary(session, COUNTY, settled_on.replace(day=1), today, today=today)
+        assert sorted(fu_summary.followup_cases(session, COUNTY, settled_on.replace(day=1), today, today=today,
                                         which="overdue_open")) == [due[1].case_id]
     assert (month.due, month.done_late, month.done_on_time, month.pending, month.overdue_open) == (2, 1, 0, 1, 1)
     assert (month.done, month.risk_remains, month.new_needs, month.by_method) == (1, 1, {"employment": 1},

@@ -13,11 +13,10 @@ from factories import make_case, staff
 
 from verifier.demo import demo_bills
 from verifier.households.file import household_file
-from payment_helpers import People, add_contract, ready_case, tx
+from payment_helpers import People, add_contract, people_of, ready_case, tx
 from sqlalchemy import select
 
 from verifier.accounts.auth import principal_of
-from verifier.accounts.service import add_user
 from verifier.cases import service as cases
 from verifier.audit.models import AuditEntry
 from verifier.cases.workflow import advance, load_case
@@ -33,13 +32,7 @@ REASON = "夫妻二人分别被医保局和村里报送，实为一户"
 
 @pytest.fixture
 def people(ctx: Any) -> People:
-    made = {}
-    with ctx.db.begin() as session:
-        for key, role in (("claims", "insurer_claims"), ("finance1", "finance"), ("finance2", "finance"),
-                          ("reviewer", "county_reviewer"), ("supervisor", "insurer_supervisor")):
-            made[key] = principal_of(add_user(session, username=f"h-{key}", password="households-password",
-                                              roles=[role], all_counties=True, clock=ctx.clock))
-    return People(**made)
+    return people_of(ctx, "h", "households-password")
 
 
 def _household_of(ctx: Any, case_id: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from factories import COUNTY, new_id_number
+from factories import COUNTY, make_case, new_id_number
 from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
 from sqlalchemy import func, select
 
@@ -109,20 +111,61 @@ def declare_ties(client: Any, headers: dict[str, str], *id_numbers: str) -> None
     assert r.status_code == 200, r.text
 
 
-def count_rows(ctx: Any, model: Any, *where: Any) -> int:
-    """How many rows of `model` match `where` (nothing written by a refused step: the count stays)."""
+@dataclass(frozen=True)
+class MovedOut:
+    """A member of `case_id`'s household (`household`) moved into `elsewhere`, the household of `other` (both cases
+    checked), by the household change `change_id`; the first user (`uid`) declared the member a tie on 1 January
+    of the case's contract year (`year`)."""
+
+    case_id: str
+    household: str
+    other: str
+    elsewhere: str
+    uid: str
+    year: int
+    change_id: str
+
+
+def moved_out_member(ctx: Any, name: str, changed_at: Callable[[int], datetime]) -> MovedOut:
+    """`MovedOut` with the move dated `changed_at(year)`; its change is `hhc_test_<name>`, the tie `tie_test_<name>`."""
+    from verifier.recusal.models import StaffTie
+    from verifier.store.tables import Case, User
+
+    case_id = make_case(ctx, stage="checked")
+    household, member_id, relative = household_member(ctx, case_id, head=False)
+    other = make_case(ctx, stage="checked")
+    elsewhere, _, _ = household_member(ctx, other)
+    with ctx.db.begin() as session:
+        uid = session.scalar(select(User.id).order_by(User.id).limit(1))
+        year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
+        session.add(StaffTie(id=f"tie_test_{name}", user_id=uid, relation="other",
+                             id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
+                             id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
+                             declared_at=datetime(year, 1, 1, tzinfo=UTC)))
+    move_out(ctx, member_id, household, elsewhere, changed_at(year), f"hhc_test_{name}", by=uid)
+    return MovedOut(case_id, household, other, elsewhere, uid, year, f"hhc_test_{name}")
+
+
+def redate_move(ctx: Any, moved: MovedOut, changed_at: datetime) -> None:
+    from verifier.households.models import HouseholdChange
+
+    with ctx.db.begin() as session:
+        session.execute(HouseholdChange.__table__.update().where(HouseholdChange.id == moved.change_id)
+                        .values(changed_at=changed_at))
+
+
+def recused_cases(ctx: Any, moved: MovedOut, case_ids: list[str]) -> dict[str, str]:
+    """The 回避 guard's answer for the user who declared the tie: which of `case_ids` are tied, and by what household."""
+    from verifier.accounts.auth import principal_of
+    from verifier.recusal import guard
+    from verifier.store.tables import User
+
     with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)))
+        return guard.recused_cases(session, principal_of(session.get(User, moved.uid)), case_ids)
 
 
-def case_status(ctx: Any, case_id: str) -> str:
-    from verifier.store.tables import Case
-
-    with ctx.db.read() as session:
-        return str(session.scalar(select(Case.status).where(Case.id == case_id)))
-
-
-def move_out(ctx: Any, member_id: str, household: str, to: str, when: Any, change_id: str) -> None:
+def move_out(ctx: Any, member_id: str, household: str, to: str, when: Any, change_id: str, *,
+             by: str = "u_someone") -> None:
     """A member moved from `household` to `to` at `when` (a `household_change` of kind move, as the move step writes)."""
     from verifier.households.models import HouseholdChange
     from verifier.store.tables import Member
@@ -132,7 +175,7 @@ def move_out(ctx: Any, member_id: str, household: str, to: str, when: Any, chang
         session.add(HouseholdChange(id=change_id, kind="move", county_code=COUNTY, from_household_id=household,
                                     to_household_id=to, member_id=member_id, members=[member_id],
                                     new_household=False, merged_cases=[], moved_cases=[], reason="迁出",
-                                    changed_by="u_someone", changed_at=when))
+                                    changed_by=by, changed_at=when))
 
 
 def statements_of(ctx: Any, action: Any) -> list[str]:

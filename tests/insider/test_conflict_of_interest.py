@@ -10,9 +10,9 @@ import json
 from datetime import timedelta
 
 from deviation_helpers import person, ready_case
-from factories import make_case, new_id_number, staff
+from factories import count_rows, make_case, new_id_number, staff
 from insider_kit import COUNTY, check_body, entries_but_refusals, refusals_of, schedule, statements_of
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
 from verifier.domain.masking import mask_id
@@ -47,11 +47,6 @@ def _no_leak(text: str, members: list[tuple[str, str, str]]) -> None:
         assert word not in text, text
 
 
-def _count(ctx, model) -> int:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model)))
-
-
 def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="screened")
     members = _members(ctx, case_id)
@@ -62,7 +57,7 @@ def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) 
     mine = _declare(client, users.headers("son"), "parent", mother)
     assert mine["entries"][0]["id_number"] == mask_id(mother) and mother not in json.dumps(mine)
     sup, today = users.headers("sup"), ctx.clock.today().isoformat()
-    visits, entries = _count(ctx, Visit), entries_but_refusals(ctx)
+    visits, entries = count_rows(ctx, Visit), entries_but_refusals(ctx)
 
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
         "officers": [users.ids["son"], users.ids["other1"]], "visit_on": today, "vehicle": "车01", "reason": "熟悉路线"})
@@ -70,7 +65,7 @@ def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) 
     assert r.json()["errors"] == [{"field": "officers[0]", "message": "该核查员与本户成员存在回避关系，不能走访或核查本户："
                                                                       "请选择其他核查员"}]
     _no_leak(r.text, members)
-    assert (_count(ctx, Visit), entries_but_refusals(ctx)) == (visits, entries)  # nothing written
+    assert (count_rows(ctx, Visit), entries_but_refusals(ctx)) == (visits, entries)  # nothing written
     # but the refusal is on record: the supervisor, the case, the officer sent (a probe leaves a trace)
     assert [(r["subject"], r["step"], r["officers"]) for r in refusals_of(ctx, users.ids["sup"])] == [
         (case_id, "schedule", [users.ids["son"]])]
@@ -82,7 +77,7 @@ def test_attack_an_officer_is_sent_to_his_mothers_household(ctx, client, users) 
     r = pages.post(f"/cases/{case_id}/schedule", {"officer_1": "son", "officer_2": "other1", "visit_on": today,
                                                   "vehicle": "车01", "reason": "熟悉路线"})
     assert r.status_code == 422 and "该核查员与本户成员存在回避关系" in r.text, r.text
-    assert _count(ctx, Visit) == visits
+    assert count_rows(ctx, Visit) == visits
 
     # Other officers: taken.
     t1 = staff(ctx, COUNTY, 7)
@@ -169,7 +164,7 @@ def test_attack_a_supervisor_confirms_his_brothers_determination(ctx, client, us
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("bro"), json={"confirm": True})
     assert r.status_code == 422 and REFUSAL in r.text, r.text
     _no_leak(r.text, members)
-    assert _count(ctx, Determination) == 0
+    assert count_rows(ctx, Determination) == 0
     # The page says it where he would confirm, in Chinese, naming no one.
     from web.pagekit import Pages
     pages = Pages(client, users)
@@ -179,7 +174,7 @@ def test_attack_a_supervisor_confirms_his_brothers_determination(ctx, client, us
     assert r.status_code == 422 and "回避：您与本户成员存在回避关系" in r.text, r.text
     said = r.text.split("回避：")[1].split("<")[0]  # the refusal itself (the page shows the household, as before)
     assert "兄弟" not in said and members[0][0] not in said and mask_id(members[0][2]) not in said, said
-    assert _count(ctx, Determination) == 0
+    assert count_rows(ctx, Determination) == 0
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("sup2"), json={"confirm": True})
     assert r.status_code == 200, r.text
 
@@ -304,7 +299,7 @@ def test_an_admin_adds_for_a_person_and_it_binds_at_once(ctx, client, users) -> 
                                                                                    "id_number": members[1][2]}]})
     assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {
         "entries[0].id_number", "entries[1].relation"}, r.text
-    assert _count(ctx, StaffTie) == 1
+    assert count_rows(ctx, StaffTie) == 1
 
 
 def test_the_pages_show_the_declaration_masked_and_the_admin_view(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -436,10 +431,10 @@ def test_a_meeting_recorded_by_a_kin_clerk_names_the_row_and_writes_nothing(ctx)
         meetings.record_meeting(session, request(ids), principal=clerk, clock=ctx.clock)
     assert [(e.field, e.row) for e in refused.value.errors] == [("result_2", 2)]
     assert REFUSAL in refused.value.errors[0].message and kin[0][2] not in str(refused.value)
-    assert _count(ctx, VillageMeeting) == 0
+    assert count_rows(ctx, VillageMeeting) == 0
     with ctx.db.begin() as session:
         meetings.record_meeting(session, request(ids[:1]), principal=clerk, clock=ctx.clock)
-    assert _count(ctx, VillageMeeting) == 1
+    assert count_rows(ctx, VillageMeeting) == 1
 
 
 def _tie_reads(statements: list[str]) -> list[str]:

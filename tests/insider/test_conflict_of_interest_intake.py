@@ -5,8 +5,8 @@ written, the refusal on record; a colleague without ties does it."""
 
 from __future__ import annotations
 
-from factories import COUNTY, make_case, new_id_number
-from insider_kit import count_rows, case_status, declare_ties, entries_but_refusals, household_member, refusals_of
+from factories import COUNTY, case_status, count_rows, make_case, new_id_number
+from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
 from sqlalchemy import select
 from sampling import sampling_helpers
 from web.pagekit import Pages

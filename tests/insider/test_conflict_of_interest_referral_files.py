@@ -9,9 +9,8 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from factories import COUNTY, make_case, new_id_number
-from insider_kit import (count_rows, declare_ties, entries_but_refusals, household_member, move_out, refusals_of,
-                         statements_of)
+from factories import COUNTY, count_rows, make_case, new_id_number
+from insider_kit import declare_ties, entries_but_refusals, household_member, move_out, refusals_of, statements_of
 from openpyxl import Workbook
 from sqlalchemy import select
 from web.pagekit import Pages

@@ -12,9 +12,12 @@ Every refusal says only 与本户成员存在回避关系."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from deviation_helpers import person, ready_case
-from factories import COUNTY, make_case
-from insider_kit import count_rows, case_status, declare_ties, entries_but_refusals, household_member, refusals_of
+from factories import COUNTY, case_status, count_rows, make_case
+from insider_kit import (declare_ties, entries_but_refusals, household_member, moved_out_member, recused_cases,
+                         redate_move, refusals_of)
 from sqlalchemy import select
 
 from verifier.notices.models import Notice, Objection, VillageFile
@@ -205,47 +208,18 @@ def test_a_member_who_left_before_the_cases_year_no_longer_counts(ctx) -> None: 
     """The history reaches back to the year before the household's open case, not for ever: a move in December for
     a case of January (the year whose income the case's check records) still counts, a move two years back is not a
     tie now."""
-    from datetime import UTC, datetime
-
-    from verifier.accounts.auth import principal_of
-    from verifier.households.models import HouseholdChange
-    from verifier.recusal import guard
-    from verifier.store.tables import User
-
-    case_id = make_case(ctx, stage="checked")
-    household, member_id, relative = household_member(ctx, case_id, head=False)
-    other = make_case(ctx, stage="checked")
-    elsewhere, _, _ = household_member(ctx, other)
-    with ctx.db.begin() as session:
-        uid = session.scalar(select(User.id).order_by(User.id).limit(1))
-        year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
-        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=elsewhere))
-        change = HouseholdChange(id="hhc_test_left", kind="move", county_code=COUNTY, from_household_id=household,
-                                 to_household_id=elsewhere, member_id=member_id, members=[member_id],
-                                 new_household=False, merged_cases=[], moved_cases=[], reason="迁出",
-                                 changed_by=uid, changed_at=datetime(year, 1, 2, tzinfo=UTC))
-        session.add(change)
-    from verifier.recusal.models import StaffTie
-    with ctx.db.begin() as session:
-        session.add(StaffTie(id="tie_test_left", user_id=uid, relation="other",
-                             id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
-                             id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
-                             declared_at=datetime(year, 1, 1, tzinfo=UTC)))
-    with ctx.db.read() as session:
-        me = principal_of(session.get(User, uid))
-        assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
-    with ctx.db.begin() as session:  # the move in December of the year before the case's contract year: it counts
-        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 1, 12, 31, 15, 59, tzinfo=UTC)
-    with ctx.db.read() as session:
-        assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
-    with ctx.db.begin() as session:  # on 1 January of the year before, Beijing time: still
-        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 2, 12, 31, 16, 0, tzinfo=UTC)
-    with ctx.db.read() as session:
-        assert guard.recused_cases(session, me, [case_id, other]) == {case_id: household, other: elsewhere}
-    with ctx.db.begin() as session:  # a minute earlier, 31 December two years back: no longer
-        session.get(HouseholdChange, "hhc_test_left").changed_at = datetime(year - 2, 12, 31, 15, 59, tzinfo=UTC)
-    with ctx.db.read() as session:
-        assert guard.recused_cases(session, me, [case_id, other]) == {other: elsewhere}
+    moved = moved_out_member(ctx, "left", lambda year: datetime(year, 1, 2, tzinfo=UTC))
+    both = [moved.case_id, moved.other]
+    assert recused_cases(ctx, moved, both) == {moved.case_id: moved.household, moved.other: moved.elsewhere}
+    # the move in December of the year before the case's contract year: it counts
+    redate_move(ctx, moved, datetime(moved.year - 1, 12, 31, 15, 59, tzinfo=UTC))
+    assert recused_cases(ctx, moved, both) == {moved.case_id: moved.household, moved.other: moved.elsewhere}
+    # on 1 January of the year before, Beijing time: still
+    redate_move(ctx, moved, datetime(moved.year - 2, 12, 31, 16, 0, tzinfo=UTC))
+    assert recused_cases(ctx, moved, both) == {moved.case_id: moved.household, moved.other: moved.elsewhere}
+    # a minute earlier, 31 December two years back: no longer
+    redate_move(ctx, moved, datetime(moved.year - 2, 12, 31, 15, 59, tzinfo=UTC))
+    assert recused_cases(ctx, moved, both) == {moved.other: moved.elsewhere}
 
 
 def test_every_refused_step_has_a_chinese_name() -> None:

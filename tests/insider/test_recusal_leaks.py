@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 
 from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case
-from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
+from insider_kit import (declare_ties, entries_but_refusals, household_member, moved_out_member, recused_cases,
+                         redate_move, refusals_of)
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
 from verifier.payments.models import AccountClearance, BankReturn
-from verifier.store.tables import Case, Member
+from verifier.store.tables import Case
 
 REFUSAL = "与本户成员存在回避关系"
 SHOWN = "回避：因与本户成员存在回避关系被拒绝办理"  # the refusal's label wherever an entry is listed
@@ -151,38 +152,11 @@ def test_a_move_in_another_county_is_not_found_and_leaves_no_refusal(ctx, client
 def test_a_move_at_half_past_midnight_on_new_years_day_counts_in_the_new_year(ctx) -> None:  # type: ignore[no-untyped-def]
     """Beijing 1 January 00:30 is 31 December 16:30 in UTC: the move is of the new year. Moves count from 1 January
     of the year before the case's (`recusal.guard.YEARS_BACK`): that is the midnight that matters."""
-    from verifier.accounts.auth import principal_of
-    from verifier.households.models import HouseholdChange
-    from verifier.recusal import guard
-    from verifier.recusal.models import StaffTie
-    from verifier.store.tables import User
-
-    case_id = make_case(ctx, stage="checked")
-    household, member_id, relative = household_member(ctx, case_id, head=False)
-    other = make_case(ctx, stage="checked")
-    elsewhere, _, _ = household_member(ctx, other)
-    with ctx.db.begin() as session:
-        uid = session.scalar(select(User.id).order_by(User.id).limit(1))
-        year = session.scalar(select(Case.contract_year).where(Case.id == case_id))
-        session.execute(Member.__table__.update().where(Member.id == member_id).values(household_id=elsewhere))
-        session.add(HouseholdChange(id="hhc_test_newyear", kind="move", county_code=COUNTY,
-                                    from_household_id=household, to_household_id=elsewhere, member_id=member_id,
-                                    members=[member_id], new_household=False, merged_cases=[], moved_cases=[],
-                                    reason="迁出", changed_by=uid,
-                                    changed_at=datetime(year - 2, 12, 31, 16, 30, tzinfo=UTC)))
-        session.add(StaffTie(id="tie_test_newyear", user_id=uid, relation="other",
-                             id_number_enc=ctx.vault.seal(relative, "staff_tie.id_number"),
-                             id_number_bidx=ctx.vault.blind_index(relative, "id_number"), declared_by=uid,
-                             declared_at=datetime(year, 1, 1, tzinfo=UTC)))
-    with ctx.db.read() as session:
-        me = principal_of(session.get(User, uid))
-        assert guard.recused_cases(session, me, [case_id]) == {case_id: household}
-    with ctx.db.begin() as session:  # a minute before midnight in Beijing: two years before, no longer a tie
-        session.execute(HouseholdChange.__table__.update().where(HouseholdChange.id == "hhc_test_newyear").values(
-            changed_at=datetime(year - 2, 12, 31, 15, 59, tzinfo=UTC)))
-    with ctx.db.read() as session:
-        me = principal_of(session.get(User, uid))
-        assert guard.recused_cases(session, me, [case_id]) == {}
+    moved = moved_out_member(ctx, "newyear", lambda year: datetime(year - 2, 12, 31, 16, 30, tzinfo=UTC))
+    assert recused_cases(ctx, moved, [moved.case_id]) == {moved.case_id: moved.household}
+    # a minute before midnight in Beijing: two years before, no longer a tie
+    redate_move(ctx, moved, datetime(moved.year - 2, 12, 31, 15, 59, tzinfo=UTC))
+    assert recused_cases(ctx, moved, [moved.case_id]) == {}
 
 
 def test_attack_finance_downloads_the_bank_file_then_writes_the_answer_without_accounts(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

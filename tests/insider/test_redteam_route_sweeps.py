@@ -20,11 +20,10 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import COUNTY, accept_contract
+from factories import COUNTY, other_county_contract
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
@@ -34,7 +33,6 @@ from verifier.store.tables import Case, Check, Household, Member, Referral, User
 OTHER = "340224"
 EVERY_ROLE = ("town_clerk", "insurer_supervisor", "county_reviewer", "auditor", "finance", "insurer_claims",
               "field_officer")
-DEMO_CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml"
 SKIPPED = ("/schema",)  # the OpenAPI description: the same for everyone
 BANK_FILES = re.compile(r"^(/api/payment-batches|/payments)/[^/]+/bank-file$")
 
@@ -44,16 +42,7 @@ def office(ctx, users):  # type: ignore[no-untyped-def]
     """The county's month of work, and a second county under a contract of its own."""
     from web.officekit import build_office
 
-    from verifier.contract import check_contract_text
-    from verifier.store.contracts import add_contract
-
-    text = DEMO_CONTRACT.read_text("utf-8").replace('id = "demo-2020"', 'id = "other-2020"').replace(
-        'county_codes = ["340223"]', f'county_codes = ["{OTHER}"]')
-    contract, problems = check_contract_text(text.encode("utf-8"))
-    assert contract is not None, problems
-    with ctx.db.begin() as session:
-        add_contract(session, contract, actor="test", role="admin", clock=ctx.clock)
-        accept_contract(session, contract.id, ctx.clock)
+    other_county_contract(ctx, OTHER)
     return build_office(ctx, users)
 
 

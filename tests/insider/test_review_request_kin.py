@@ -6,8 +6,8 @@ she may not record an objection to their notice (回避, step `review_request`):
 
 from __future__ import annotations
 
-from factories import COUNTY, make_case
-from insider_kit import case_status, declare_ties, entries_but_refusals, household_member, refusals_of
+from factories import COUNTY, case_status, make_case
+from insider_kit import declare_ties, entries_but_refusals, household_member, refusals_of
 from web.pagekit import Pages
 
 REFUSAL = "与本户成员存在回避关系"

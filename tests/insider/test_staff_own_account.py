@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 
 from deviation_helpers import ready_case
-from factories import COUNTY, make_case
+from factories import COUNTY, case_status, make_case
 from insider_kit import check_body, head_of, scheduled_visit
 from sqlalchemy import event, select
 
 from verifier.audit.models import AuditEntry
 from verifier.payments import one_account
 from verifier.recusal import accounts as staff_accounts
-from verifier.store.tables import Case
 
 SALARY = "6228480012345678901"  # the finance officer's salary account
 
@@ -29,11 +28,6 @@ def _actions(ctx, action: str) -> list[dict]:  # type: ignore[type-arg, no-untyp
         return [json.loads(e)["payload"] | {"actor": json.loads(e)["actor"]}
                 for e in s.scalars(select(AuditEntry.entry).where(AuditEntry.action == action)
                                    .order_by(AuditEntry.idx))]
-
-
-def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as s:
-        return str(s.scalar(select(Case.status).where(Case.id == case_id)))
 
 
 def test_attack_a_payee_change_to_the_finance_officers_own_account_is_held(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -84,7 +78,7 @@ def test_attack_a_payee_change_to_the_finance_officers_own_account_is_held(ctx, 
     assert r.json()["item_count"] == 1
     assert {s["case_id"]: s["reason"] for s in r.json()["skipped"]} == {steered: one_account.STAFF_HOLD_REASON}
     assert "fin1" not in r.text
-    assert _status(ctx, steered) == "ready_to_pay" and _status(ctx, honest) == "in_batch"
+    assert case_status(ctx, steered) == "ready_to_pay" and case_status(ctx, honest) == "in_batch"
     assert client.post("/api/payment-batches", headers=claims,
                        json={"county_code": COUNTY, "case_ids": [steered]}).status_code == 422
 
@@ -123,7 +117,7 @@ def test_attack_a_payee_change_to_the_finance_officers_own_account_is_held(ctx, 
     assert nxt["item_count"] == 1 and nxt["skipped"] == []
     assert client.post(f"/api/payment-batches/{nxt['id']}/approve", headers=users.headers("fin2")).status_code == 200
     assert client.post(f"/api/payment-batches/{nxt['id']}/release", headers=users.headers("fin3")).status_code == 200
-    assert _status(ctx, steered) == "in_batch" or _status(ctx, steered) == "paid"
+    assert case_status(ctx, steered) == "in_batch" or case_status(ctx, steered) == "paid"
 
 
 def test_removal_of_a_declared_account_takes_another_admin(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -193,7 +187,7 @@ def test_a_shared_account_cleared_before_a_staff_member_declared_it_is_held_agai
                        json={"note": "已核实：监护人并非本单位工作人员，人事名单有误"}).status_code == 200
     r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY})
     assert r.status_code == 201 and r.json()["item_count"] == 2, r.text
-    assert _status(ctx, a) == _status(ctx, b) == "in_batch"
+    assert case_status(ctx, a) == case_status(ctx, b) == "in_batch"
 
 
 def test_a_check_naming_a_staff_account_reads_no_staff_account_on_its_write(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from factories import make_case
+from factories import case_status, make_case
 from insider_kit import check_body, head_of, schedule, scheduled_visit
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
-from verifier.store.tables import Case, Determination
+from verifier.store.tables import Determination
 
 INVOICE = {"kind": "medical", "issuer": "县人民医院", "number": "ZY-2020-7781", "amount": "25000.00"}
 REST = {"kind": "medical", "issuer": "市第二人民医院", "number": "B-0091", "amount": "15000.00"}
@@ -33,11 +33,6 @@ def _determine(client: Any, v: Any, confirm: bool) -> Any:
     return client.post(f"/api/cases/{v.case_id}/determination", headers=v.sup, json={"confirm": confirm})
 
 
-def _status(ctx: Any, case_id: str) -> str:
-    with ctx.db.read() as session:
-        return str(session.get(Case, case_id).status)
-
-
 def test_attack_an_officer_claims_medical_costs_with_no_bill_to_raise_the_relief(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     v = _unbilled_check(ctx, client, users)
     preview = _determine(client, v, confirm=False).json()
@@ -47,7 +42,7 @@ def test_attack_an_officer_claims_medical_costs_with_no_bill_to_raise_the_relief
     r = _determine(client, v, confirm=True)
     assert r.status_code == 409, r.text
     assert "合规自付医疗费用申报 40,000.00 元，票据合计 0.00 元，差 40,000.00 元" in r.json()["detail"]
-    assert _status(ctx, v.case_id) == "checked"
+    assert case_status(ctx, v.case_id) == "checked"
 
     # The supervisor may not supply the bills they would confirm; nor may an officer who did not make the check.
     bill = {"bills": [INVOICE]}
@@ -91,7 +86,7 @@ def test_attack_unbilled_costs_make_a_household_with_income_eligible_by_the_burd
     assert preview["eligible"] is False and preview["rests_on_unbilled"] is True
     r = _determine(client, v, confirm=True)
     assert r.status_code == 409 and "差 40,000.00 元" in r.json()["detail"], r.text
-    assert _status(ctx, v.case_id) == "checked"
+    assert case_status(ctx, v.case_id) == "checked"
 
 
 def test_a_determination_that_does_not_rest_on_the_unbilled_amount_is_confirmed_on_the_billed_figures(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,6 @@ Test shortcuts (each stage before payment has tests of its own):
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,14 +24,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.payments import seed_ready_cases  # noqa: E402
-from factories import accept_contract, make_case, staff  # noqa: E402
+from factories import demo_contract_variant, make_case, staff  # noqa: E402
 
 from verifier.accounts.auth import Principal  # noqa: E402
 from verifier.cases.workflow import advance, load_case  # noqa: E402
-from verifier.contract import Contract, check_contract_text  # noqa: E402
-from verifier.store import contracts as contract_store  # noqa: E402
+from verifier.contract import Contract  # noqa: E402
 
-__all__ = ["People", "add_contract", "change_payee", "new_county", "ready_case", "seed_ready_cases", "tx"]
+__all__ = ["People", "add_contract", "change_payee", "new_county", "people_of", "ready_case", "seed_ready_cases", "tx"]
 
 T = TypeVar("T")
 DEMO_COUNTY = "340223"
@@ -65,20 +63,12 @@ def add_contract(ctx: Any, *, county: str | None = None, budget: str = "4500000.
                  signoff_at: str = "200000.00") -> Contract:
     """A copy of the demo contract under a new id, for `county` (default: a fresh one), with these figures."""
     county = county or new_county()
-    source = (ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
-    subs = [(r'(?m)^id\s*=\s*"[^"]*"', f'id = "pay-{county}"'),
-            (r'(?m)^county_codes\s*=\s*\[[^\]]*\]', f'county_codes = ["{county}"]'),
-            (r'(?m)^budget\s*=\s*"[^"]*"', f'budget = "{budget}"'),
-            (r'(?m)^service_fee_rate\s*=\s*"[^"]*"', f'service_fee_rate = "{fee_rate}"'),
-            (r'(?m)^county_signoff_at\s*=\s*"[^"]*"', f'county_signoff_at = "{signoff_at}"')]
-    for pattern, replacement in subs:
-        source, n = re.subn(pattern, replacement, source)
-        assert n == 1, pattern
-    contract, problems = check_contract_text(source.encode("utf-8"))
-    assert contract is not None, problems
-    with ctx.db.begin() as session:
-        contract_store.add_contract(session, contract, actor="system", role="admin", clock=ctx.clock)
-        accept_contract(session, contract.id, ctx.clock)  # as the county would
+    contract: Contract = demo_contract_variant(
+        ctx, ('id = "demo-2020"', f'id = "pay-{county}"'),
+        ('county_codes = ["340223"]', f'county_codes = ["{county}"]'),
+        ('budget = "4500000.00"', f'budget = "{budget}"'),
+        ('service_fee_rate = "0.15"', f'service_fee_rate = "{fee_rate}"'),
+        ('county_signoff_at = "200000.00"', f'county_signoff_at = "{signoff_at}"'))
     return contract
 
 
@@ -89,6 +79,20 @@ class People:
     finance2: Principal
     reviewer: Principal
     supervisor: Principal
+
+
+def people_of(ctx: Any, prefix: str, password: str) -> People:
+    """One person per payment role, in every county (users `<prefix>-claims`, `<prefix>-finance1`, ...)."""
+    from verifier.accounts.auth import principal_of
+    from verifier.accounts.service import add_user
+
+    made = {}
+    with ctx.db.begin() as session:
+        for key, role in (("claims", "insurer_claims"), ("finance1", "finance"), ("finance2", "finance"),
+                          ("reviewer", "county_reviewer"), ("supervisor", "insurer_supervisor")):
+            made[key] = principal_of(add_user(session, username=f"{prefix}-{key}", password=password,
+                                              roles=[role], all_counties=True, clock=ctx.clock))
+    return People(**made)
 
 
 def change_payee(ctx: Any, case_id: str, *, requester: Principal, approver: Principal, account_name: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
+from factories import case_status
 import pytest
 from payment_helpers import add_contract, seed_ready_cases, tx
 from sqlalchemy import func, select
@@ -37,11 +38,6 @@ def _items(ctx, batch_id: str) -> list[PaymentItem]:  # type: ignore[no-untyped-
         return list(s.scalars(select(PaymentItem).where(PaymentItem.batch_id == batch_id).order_by(PaymentItem.seq)))
 
 
-def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as s:
-        return s.get(Case, case_id).status
-
-
 def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -> None:  # type: ignore[no-untyped-def]
     contract = add_contract(ctx, signoff_at="100000.00")
     county = contract.county_codes[0]
@@ -61,7 +57,7 @@ def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None, principal=people.claims,
                                                    clock=ctx.clock, case_ids=ids[:3]))
     assert (batch.item_count, batch.total) == (3, "9000.00")
-    assert _status(ctx, ids[3]) == "ready_to_pay"  # not chosen: still ready
+    assert case_status(ctx, ids[3]) == "ready_to_pay"  # not chosen: still ready
 
     items = _items(ctx, batch.id)
     with pytest.raises(ValidationFailed, match="reason"):
@@ -71,7 +67,7 @@ def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -
                                                     principal=people.claims, clock=ctx.clock))
     assert (smaller.item_count, smaller.total, smaller.counts) == (2, "6000.00", {"pending": 2, "cancelled": 1})
     assert smaller.items_sha256 != batch.items_sha256
-    assert _status(ctx, items[1].case_id) == "ready_to_pay"
+    assert case_status(ctx, items[1].case_id) == "ready_to_pay"
     removed = _items(ctx, batch.id)[1]
     assert (removed.status, removed.removed_by, removed.removed_reason) == ("cancelled", people.claims.id,
                                                                              "户主已去世，待核实收款人")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from factories import case_status
 import pytest
 from payment_helpers import add_contract, change_payee, ready_case, seed_ready_cases, tx
 from sqlalchemy import insert, select, update
@@ -22,11 +23,6 @@ COUNTY = "340223"
 def _create(ctx, who, county=COUNTY, contract_id=None):  # type: ignore[no-untyped-def]
     return tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=contract_id, principal=who,
                                                   clock=ctx.clock))
-
-
-def _status(ctx, case_id):  # type: ignore[no-untyped-def]
-    with ctx.db.read() as s:
-        return s.get(Case, case_id).status
 
 
 def test_a_batch_takes_every_ready_case_of_the_county_and_nothing_else(ctx, people) -> None:
@@ -48,8 +44,8 @@ def test_a_batch_takes_every_ready_case_of_the_county_and_nothing_else(ctx, peop
         payload = json.loads(entry.entry)["payload"]
         assert entry.action == "payment_batch.create" and payload["items_sha256"] == batch.items_sha256
         assert "6222" not in entry.entry.decode()  # no account in the log
-    assert all(_status(ctx, c) == "in_batch" for c in ready)
-    assert _status(ctx, not_ready) == "in_notice"
+    assert all(case_status(ctx, c) == "in_batch" for c in ready)
+    assert case_status(ctx, not_ready) == "in_notice"
     # Nothing is left to pay: a second batch is refused, and says so.
     with pytest.raises(ValidationFailed, match="no case of county"):
         _create(ctx, people.claims)
@@ -63,7 +59,7 @@ def test_cases_without_a_payee_or_relief_are_listed_not_paid(ctx, people) -> Non
     batch = _create(ctx, people.claims)
     assert batch.item_count == 1
     assert [(x.case_id, "0.00" in x.reason) for x in batch.skipped] == [(zero, True)]
-    assert _status(ctx, ok) == "in_batch" and _status(ctx, zero) == "ready_to_pay"
+    assert case_status(ctx, ok) == "in_batch" and case_status(ctx, zero) == "ready_to_pay"
     with pytest.raises(ValidationFailed) as err:
         _create(ctx, people.claims)
     assert any(zero in e.field for e in err.value.errors)
@@ -150,7 +146,7 @@ def test_cancel_returns_cases_and_commitment(ctx, people) -> None:
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     cancelled = tx(ctx, lambda s: service.cancel(s, batch.id, principal=people.finance2, clock=ctx.clock))
     assert cancelled.status == "cancelled" and cancelled.counts == {"cancelled": 3}
-    assert {_status(ctx, i) for i in ids} == {"ready_to_pay"}
+    assert {case_status(ctx, i) for i in ids} == {"ready_to_pay"}
     with ctx.db.read() as s:
         b = ledger.balances(s, c.id)
         assert (b.committed, b.balance) == (0, c.budget)

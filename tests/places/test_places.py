@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from factories import new_id_number, staff
-from sqlalchemy import func, select
+from factories import count_rows, new_id_number, staff
+from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
 from verifier.cli import main
@@ -25,11 +25,6 @@ from verifier.store.tables import Case
 LIST_CSV = "乡镇,村\n河口镇,河口村\n河口镇,柳树村\n城关镇,东村\n\n城关镇,西村\n".encode("utf-8")
 
 
-def _count(ctx, table=Place) -> int:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return session.scalar(select(func.count()).select_from(table))
-
-
 def _import(ctx, data: bytes = LIST_CSV, name: str = "list.csv", county: str = "340223"):  # type: ignore[no-untyped-def]
     with ctx.db.begin() as session:
         return county_file.import_places(session, county, data, name, clock=ctx.clock)
@@ -38,10 +33,10 @@ def _import(ctx, data: bytes = LIST_CSV, name: str = "list.csv", county: str = "
 def test_import_once_and_again_changes_nothing(ctx) -> None:  # type: ignore[no-untyped-def]
     first = _import(ctx)
     assert (first.added, first.already) == (4, 0)
-    audit_entries = _count(ctx, AuditEntry)
+    audit_entries = count_rows(ctx, AuditEntry)
     again = _import(ctx)
     assert (again.added, again.already) == (0, 4)
-    assert _count(ctx) == 4 and _count(ctx, AuditEntry) == audit_entries  # nothing written, nothing logged
+    assert count_rows(ctx, Place) == 4 and count_rows(ctx, AuditEntry) == audit_entries  # nothing written, nothing logged
     with ctx.db.read() as session:
         found = places.place_list(session, "340223")
         assert found.towns == {"城关镇": ["东村", "西村"], "河口镇": ["柳树村", "河口村"]}
@@ -61,7 +56,7 @@ def test_an_xlsx_in_gbk_free_form_with_every_bad_row_reported_in_chinese_stores_
     messages = [e.message for e in info.value.errors]
     assert messages == ["第 3 行：缺少乡镇名称", "第 4 行：缺少村名称", "第 5 行：村名称超过 100 个字"]
     assert [e.row for e in info.value.errors] == [3, 4, 5]
-    assert _count(ctx) == 0
+    assert count_rows(ctx, Place) == 0
     # A GBK csv (as Excel on Chinese Windows saves it) reads the same as UTF-8.
     assert _import(ctx, LIST_CSV.decode("utf-8").encode("gbk")).added == 4
     with pytest.raises(ValidationFailed) as info:
@@ -77,7 +72,7 @@ def test_a_village_not_on_the_list_is_refused_naming_it(ctx) -> None:  # type: i
     with ctx.db.begin() as session:  # no list yet: free text, as before
         enter_application(session, vault=ctx.vault, payload=application, principal=s.clerk, clock=ctx.clock)
     _import(ctx)
-    cases = _count(ctx, Case)
+    cases = count_rows(ctx, Case)
     with pytest.raises(ValidationFailed) as info, ctx.db.begin() as session:
         enter_application(session, vault=ctx.vault, payload={**application, "id_number": new_id_number()},
                           principal=s.clerk, clock=ctx.clock)
@@ -88,12 +83,12 @@ def test_a_village_not_on_the_list_is_refused_naming_it(ctx) -> None:  # type: i
                                                             "id_number": new_id_number()},
                           principal=s.clerk, clock=ctx.clock)
     assert info.value.errors[0].field == "town" and "“河囗镇”不是本县名单上的乡镇" in info.value.errors[0].message
-    assert _count(ctx, Case) == cases
+    assert count_rows(ctx, Case) == cases
     with ctx.db.begin() as session:
         enter_application(session, vault=ctx.vault, payload={**application, "village": "河口村",
                                                             "id_number": new_id_number()},
                           principal=s.clerk, clock=ctx.clock)
-    assert _count(ctx, Case) == cases + 1
+    assert count_rows(ctx, Case) == cases + 1
 
 
 def test_a_referral_file_naming_an_unknown_village_is_refused_with_each_row(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -113,7 +108,7 @@ def test_a_referral_file_naming_an_unknown_village_is_refused_with_each_row(ctx)
     assert [(e.row, e.field) for e in info.value.errors] == [(3, "village"), (4, "village")]
     assert "“河口材”不是河口镇的村" in info.value.errors[0].message
     assert "“柳树村”不是城关镇的村" in info.value.errors[1].message
-    assert _count(ctx, Case) == 0
+    assert count_rows(ctx, Case) == 0
 
 
 def test_adding_a_village_is_for_an_admin_or_supervisor_of_the_county_and_is_audited(ctx, users) -> None:  # type: ignore[no-untyped-def]
@@ -140,7 +135,7 @@ def test_adding_a_village_is_for_an_admin_or_supervisor_of_the_county_and_is_aud
     with ctx.db.begin() as session:
         admin = principal_of(session.scalar(select(User).where(User.username == "admin1")))
         places.add_place(session, "340224", "青山乡", "石桥村", principal=admin, clock=ctx.clock)
-    assert _count(ctx) == 2
+    assert count_rows(ctx, Place) == 2
 
 
 def test_the_command_imports_once_and_lists_every_bad_row_in_chinese(tmp_path: Path, ctx) -> None:  # type: ignore[no-untyped-def]
@@ -159,4 +154,4 @@ def test_the_command_imports_once_and_lists_every_bad_row_in_chinese(tmp_path: P
     assert first.exit_code == 0 and "新增 4 个村" in first.output, first.output
     second = runner.invoke(main, ["places", "import", str(good), "--county", "340223"], env=env)
     assert second.exit_code == 0 and "都已在名单上，没有更改" in second.output
-    assert _count(ctx) == 4
+    assert count_rows(ctx, Place) == 4

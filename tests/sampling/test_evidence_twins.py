@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from factories import COUNTY, free_team, make_case, staff
+from factories import COUNTY, count_rows, free_team, make_case, staff
 from race_kit import race_twice
 from recheck_kit import dated_photo
-from sqlalchemy import func, select
 
 from verifier.accounts.auth import principal_of
 from verifier.audit.models import AuditEntry
@@ -27,11 +26,6 @@ from verifier.store.tables import Evidence, User
 def _files(ctx) -> list[str]:  # type: ignore[no-untyped-def]
     root = ctx.settings.evidence_dir
     return sorted(p.name for p in root.glob("??/*") if len(p.name) == 64) if root.is_dir() else []
-
-
-def _count(ctx, model, *where) -> int:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def _drawn_round(client, reviewer, insurer, day: str, secrets: tuple[str, str]) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
@@ -89,8 +83,8 @@ def test_one_desk_photo_for_two_rechecks_at_once(ctx, client, users, monkeypatch
     answers = race_twice(monkeypatch, visits, "stored", ctx.db.url, upload)
     assert sorted(a[0] for a in answers) == ["refused", "stored"], answers
     assert ("refused", visits.ANOTHER_RECHECK) in answers
-    assert _count(ctx, RecheckEvidence) == 1
-    assert _count(ctx, AuditEntry, AuditEntry.action == visits.UPLOADED) == 1
+    assert count_rows(ctx, RecheckEvidence) == 1
+    assert count_rows(ctx, AuditEntry, AuditEntry.action == visits.UPLOADED) == 1
     assert written == [sha] and _files(ctx) == [sha]  # the upload that lost wrote no file
 
 
@@ -100,7 +94,7 @@ def test_one_photo_sent_twice_at_once_for_a_check(ctx, monkeypatch) -> None:  # 
     officer = staff(ctx, COUNTY, team).officer1
     photo = dated_photo(f"{ctx.clock.today():%Y:%m:%d} 09:00:00")
     sha = hashlib.sha256(photo).hexdigest()
-    before = _count(ctx, AuditEntry, AuditEntry.action == "evidence.upload")
+    before = count_rows(ctx, AuditEntry, AuditEntry.action == "evidence.upload")
 
     def upload(db):  # type: ignore[no-untyped-def]
         with db.begin() as session:
@@ -111,7 +105,7 @@ def test_one_photo_sent_twice_at_once_for_a_check(ctx, monkeypatch) -> None:  # 
 
     answers = race_twice(monkeypatch, checks, "stored_evidence", ctx.db.url, upload)
     assert len(answers) == 2 and answers[0] == answers[1], answers  # both answer the one row
-    assert _count(ctx, Evidence, Evidence.case_id == case_id, Evidence.sha256 == sha) == 1
-    assert _count(ctx, AuditEntry, AuditEntry.action == "evidence.upload") == before + 1
+    assert count_rows(ctx, Evidence, Evidence.case_id == case_id, Evidence.sha256 == sha) == 1
+    assert count_rows(ctx, AuditEntry, AuditEntry.action == "evidence.upload") == before + 1
     assert sha in _files(ctx)
     assert evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha) == photo

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from deviation_helpers import approve, batch, declare_sibling, drawn_round, person, ready_case, relief_of
-from factories import COUNTY, staff
+from factories import COUNTY, case_status, staff
 from sqlalchemy import func, select
 
 from verifier.audit.canonical import decode_entry
@@ -16,14 +16,9 @@ from verifier.domain.money import format_yuan
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentBatch, PaymentItem
 from verifier.sampling.models import CaseHold, SamplingDeviation
-from verifier.store.tables import Case, Determination
+from verifier.store.tables import Determination
 
 INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
-
-
-def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as s:
-        return s.get(Case, case_id).status
 
 
 def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_it(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +51,7 @@ def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_
         entries = [decode_entry(e) for e in s.scalars(select(AuditEntry.entry)
                                                     .where(AuditEntry.action == "case.held"))]
         assert {e.subject for e in entries} == {ready, in_prepared, alone, in_approved}
-    assert _status(ctx, in_prepared) == _status(ctx, alone) == "ready_to_pay"
+    assert case_status(ctx, in_prepared) == case_status(ctx, alone) == "ready_to_pay"
 
     # held cases are not offered, cannot be pushed into a batch, and an approved batch holding one is not released
     with ctx.db.read() as s:
@@ -110,7 +105,7 @@ def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_
     with ctx.db.begin() as s:
         holds.redetermine(s, in_prepared, outcome="ineligible", reason="复核发现有稳定工资收入", principal=sup2,
                           clock=ctx.clock)
-    assert _status(ctx, in_prepared) == "ineligible"
+    assert case_status(ctx, in_prepared) == "ineligible"
     with ctx.db.read() as s:
         decided = [decode_entry(e) for e in s.scalars(select(AuditEntry.entry)
                                                     .where(AuditEntry.action == "case.hold_redetermined"))]

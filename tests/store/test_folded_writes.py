@@ -11,33 +11,18 @@ import pytest
 from sqlalchemy import select
 
 from idempotency_rows import INSERT, RENAME, keys, row
+from pipeline_spy import statements_sent
 from verifier.audit import log as audit
 from verifier.audit.models import AuditHead, AuditNode
 from verifier.audit.verify import verify_log
 from verifier.domain.errors import InvalidState
-from verifier.store import pgwire, pgwrite
 from verifier.store.db import Database
 from verifier.store.writer import run_batch
 
 
-
-def _sent(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The SQL of every statement queued on a pipeline from now on (the COMMIT and its setting are sent apart)."""
-    sent: list[bytes] = []
-    real = pgwire.send
-
-    def send(pg: Any, w: Any, statement: Any, *a: Any) -> None:
-        sent.append(statement if type(statement) is bytes else statement.sql)
-        real(pg, w, statement, *a)
-
-    monkeypatch.setattr(pgwire, "send", send)
-    monkeypatch.setattr(pgwrite, "send", send)
-    return sent
-
-
 def test_folded_writes_are_one_statement_on_postgresql_and_its_count_is_the_last_writes(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent = _sent(monkeypatch)
+    sent = statements_sent(monkeypatch)
     told: list[list[int]] = []
     with db.begin() as session:
         counts = run_batch(session, [(INSERT, [row(1), row(2)]), (INSERT, row(3)),
@@ -52,7 +37,7 @@ def test_folded_writes_are_one_statement_on_postgresql_and_its_count_is_the_last
 
 
 def test_writes_folded_before_an_insert_are_written_with_it(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent = _sent(monkeypatch)
+    sent = statements_sent(monkeypatch)
     with db.begin() as session:
         run_batch(session, [(INSERT, row(0))])
     with db.begin() as session:
@@ -106,7 +91,7 @@ def test_on_postgresql_an_append_is_one_statement_with_its_nodes_and_the_log_ver
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     with db.begin() as session:
         audit.ensure_head(session)
-    sent = _sent(monkeypatch)
+    sent = statements_sent(monkeypatch)
     per_append = []
     for n in range(8):  # 1, 3, 5, 7 complete nodes (7: three of them)
         at = len(sent)
@@ -136,7 +121,7 @@ def test_writes_too_many_for_one_statement_go_unfolded(db: Database, monkeypatch
     from verifier.store import writer
 
     monkeypatch.setattr(writer, "FOLD_MAX_PARAMETERS", 20)  # three rows of seven values each
-    sent = _sent(monkeypatch)
+    sent = statements_sent(monkeypatch)
     with db.begin() as session:
         counts = run_batch(session, [(INSERT, [row(1), row(2)]), (INSERT, row(3))], fold=True)
     assert keys(db) == ["k1", "k2", "k3"] and counts == [2, 1]

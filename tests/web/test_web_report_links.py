@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import pytest
-from factories import COUNTY, make_case
+from factories import COUNTY, DEMO_CONTRACT, make_case
 
 from verifier.contract import check_contract_text
 from verifier.reports.service import FIGURES, figure_cases
 from verifier.store.contracts import county_names
-
-DEMO_CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "demo-2020.toml"
 
 
 def _links(text: str) -> dict[str, str]:

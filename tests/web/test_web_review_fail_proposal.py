@@ -7,14 +7,8 @@ from __future__ import annotations
 
 import re
 
-from factories import make_case
+from factories import case_status, make_case
 
-from verifier.store.tables import Case
-
-
-def _status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
-    with ctx.db.read() as session:
-        return session.get(Case, case_id).status
 
 
 def test_a_failed_review_waits_for_a_second_person(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
@@ -27,13 +21,13 @@ def test_a_failed_review_waits_for_a_second_person(pages, ctx, clock) -> None:  
     assert r.status_code == 303
     text = pages.get(r.headers["location"]).text
     assert "须由本县其他经办人或县级复核人员确认后才结案" in text and 'id="review-fail-proposal"' in text
-    assert "村民代表认为该户子女有稳定工资收入" in text and _status(ctx, case_id) == "determined"
+    assert "村民代表认为该户子女有稳定工资收入" in text and case_status(ctx, case_id) == "determined"
     # Confirming it themselves: refused in Chinese beside the form, what was typed kept, nothing closed.
     again = {"held_on": today, "result": "fail", "note": "再次确认未通过"}
     r = pages.post(f"/cases/{case_id}/review", again)
     assert r.status_code == 403 and "本户的村级评议未通过由您记录" in r.text and "four-eyes" not in r.text
     assert "再次确认未通过</textarea>" in r.text and 'value="fail" checked' in r.text
-    assert _status(ctx, case_id) == "determined"
+    assert case_status(ctx, case_id) == "determined"
     # The county reviewer: on the home page with its reason and who recorded it; decided on the case page.
     pages.as_("rev-review", "county_reviewer")
     home = pages.get("/").text
@@ -47,7 +41,7 @@ def test_a_failed_review_waits_for_a_second_person(pages, ctx, clock) -> None:  
     assert r.status_code == 422 and "否决评议未通过的记录，须写明理由" in r.text and 'value="pass" checked' in r.text
     r = pages.post(f"/cases/{case_id}/review", {"held_on": today, "result": "pass",
                                                 "note": "核实：子女已分户，收入不计入本户"})
-    assert r.status_code == 303 and _status(ctx, case_id) == "reviewed"
+    assert r.status_code == 303 and case_status(ctx, case_id) == "reviewed"
     assert 'id="review-fail-proposals"' not in pages.get("/").text
 
 
@@ -59,6 +53,6 @@ def test_a_second_clerk_confirms_and_the_case_closes(pages, ctx, clock) -> None:
     pages.as_("clerk-b", "town_clerk")
     assert "待确认的村级评议未通过" in pages.get("/").text
     r = pages.post(f"/cases/{case_id}/review", {"held_on": today, "result": "fail"})
-    assert r.status_code == 303 and _status(ctx, case_id) == "review_failed"
+    assert r.status_code == 303 and case_status(ctx, case_id) == "review_failed"
     text = pages.get(f"/cases/{case_id}").text
     assert "家中新购轿车" in text and 'id="review-fail-proposal"' not in text

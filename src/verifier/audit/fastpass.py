@@ -37,22 +37,17 @@ committed in between, the result is discarded and the sequential pass decides.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import pickle
-import re
-import subprocess
-import sys
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import Any
 
 from ..store.db import Database
 from . import merkle
+from .fastrange import Mismatch, check_range
+from .fastworkers import Result, Task, run_workers
 from .notes import VerifierKey
-from .scan import Bad, CheckpointCheck, Streams, gc_paused, reader
+from .scan import Bad, CheckpointCheck, Streams, reader
 
 CHUNK_LEVELS = 11          # chunks of 2,048 entries
 SPAN_LEVELS = 16           # ranges of at most 65,536 entries: a range's nodes and checkpoints are held at once
@@ -61,12 +56,6 @@ MAX_PROCESSES = 8
 RANGES_PER_PROCESS = 4     # more ranges than processes, so that one slow range holds up little
 
 _logger = logging.getLogger(__name__)
-_NODES_IN = "SELECT idx, hash FROM audit_node WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx"
-
-
-class Mismatch(Exception):
-    """Something in the stored log is off; the sequential pass says what."""
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -180,7 +169,7 @@ class _Parent:
                             "(SELECT count(*) FROM audit_checkpoint)")
 
     def _in_processes(self, processes: int, span: int,
-                      ranges: list[tuple[int, int]]) -> tuple[list[_Result], tuple[Any, ...] | None]:
+                      ranges: list[tuple[int, int]]) -> tuple[list[Result], tuple[Any, ...] | None]:
         """The ranges' results from worker processes, and the counts, taken here while they work."""
         snapshot = None
         if self.db.dialect == "postgresql":
@@ -188,11 +177,11 @@ class _Parent:
             assert row is not None
             snapshot = str(row[0])
         keys = tuple(str(k) for k in self.keys)
-        tasks = [_Task(self.db.url, snapshot, keys, lo, hi, span, self.plan.chunk_levels, self.s.batch)
+        tasks = [Task(self.db.url, snapshot, keys, lo, hi, span, self.plan.chunk_levels, self.s.batch)
                  for lo, hi in ranges]
         # Ranges are of equal size (but the last), so dealing them out in turn shares the work evenly.
         shares = [tasks[k::processes] for k in range(processes)]
-        return _run_workers(shares, self._counts)
+        return run_workers(shares, self._counts)
 
     def _merge(self, size: int, span: int, ranges: list[tuple[int, int]], compacts: list[list[bytes]]) -> list[bytes]:
         """The compact range of the whole log from the ranges' ones, comparing each node above the ranges
@@ -216,239 +205,3 @@ class _Parent:
                     raise Mismatch
             stack.append(h)
         return stack
-
-
-# --- One range -----------------------------------------------------------------------------------------------
-
-
-def _within(levels: list[list[bytes]], m: int) -> list[bytes]:
-    """The subtrees over a chunk's first m leaves, largest first, from the chunk's levels."""
-    nodes, offset = [], 0
-    for level in range(len(levels) - 1, -1, -1):
-        if m >> level & 1:
-            nodes.append(levels[level][offset >> level])
-            offset += 1 << level
-    return nodes
-
-
-def _stored_prefix(streams: Streams, lo: int) -> list[bytes]:
-    """The compact range of [0, lo) as stored: the subtrees left of a range (the parent checks them)."""
-    hashes = []
-    for level, i in merkle.range_nodes(0, lo):
-        row = streams.first("SELECT hash FROM audit_node WHERE level = ? AND idx = ?", (level, i))
-        if row is None:
-            raise Mismatch
-        hashes.append(bytes(row[0]))
-    return hashes
-
-
-def _stored_nodes(streams: Streams, lo: int, hi: int, top: int) -> list[list[tuple[Any, ...]]]:
-    """The stored (idx, hash) rows inside [lo, hi) on levels 1..top (index 0: no level), in index order.
-    Each level must hold as many as it should; `check_range` compares them in turn with the expected ones."""
-    nodes: list[list[tuple[Any, ...]]] = [[]]
-    for level in range(1, top + 1):
-        first, end = lo >> level, hi >> level
-        rows = streams.all(_NODES_IN, (level, first, end))
-        if len(rows) != end - first:
-            raise Mismatch
-        nodes.append(rows)
-    return nodes
-
-
-def check_range(streams: Streams, checker: CheckpointCheck, lo: int, hi: int, span: int,
-                chunk_levels: int) -> list[bytes]:
-    """Check entries [lo, hi), the stored nodes over them and the checkpoints of sizes in (lo, hi].
-    `lo` is a multiple of 2**span, and hi - lo is at most that. Returns the compact range of [lo, hi).
-
-    The range's checkpoints and nodes are read first (at most 2**span of each), then the entries stream in.
-    """
-    chunk = 1 << chunk_levels
-    top = min(span, (hi - lo).bit_length() - 1)  # the highest level with a node inside the range
-    checkpoints = iter(streams.all(
-        "SELECT tree_size, root, key_id, note FROM audit_checkpoint WHERE tree_size > ? AND tree_size <= ? "
-        "ORDER BY tree_size", (lo, hi)))
-    pending = next(checkpoints, None)
-    prefix = _stored_prefix(streams, lo) if pending is not None else []
-    stored = _stored_nodes(streams, lo, hi, top)
-
-    sha256 = hashlib.sha256
-    stack: list[bytes] = []
-    c = lo
-    for rows in streams.chunks("SELECT idx, entry, leaf_hash FROM audit_entry WHERE idx >= ? AND idx < ? "
-                               "ORDER BY idx", (lo, hi), chunk):
-        m = len(rows)
-        idxs, datas, stored_leaves = zip(*rows)
-        # The rows' own indices. While the primary key holds, the index inside each entry's bytes would show
-        # any gap as well; without it, this is what shows an index rewritten in place.
-        if idxs != tuple(range(c, c + m)):
-            raise Mismatch
-        leaves = [sha256(b"\x00" + data).digest() for data in datas]
-        if leaves != list(stored_leaves):
-            raise Mismatch
-        # The index member, read in place as the sequential pass does (canonical.entry_index).
-        for n, data in zip(idxs, datas):
-            if not (data.startswith(b'{"action":')
-                    and data.startswith(b'%d,"payload":' % n, data.find(b',"index":') + 9)):
-                raise Mismatch
-
-        levels, nodes, level = [leaves], leaves, 0
-        while len(nodes) > 1:
-            level += 1
-            nodes = [sha256(b"\x01" + left + right).digest() for left, right in zip(nodes[0::2], nodes[1::2])]
-            levels.append(nodes)
-            at, first = (c - lo) >> level, c >> level  # (as rows: the expected indices beside the hashes)
-            if stored[level][at:at + len(nodes)] != list(zip(range(first, first + len(nodes)), nodes)):
-                raise Mismatch
-
-        end = c + m
-        while pending is not None and pending[0] <= end:
-            if type(pending[0]) is not int:  # SQLite would store a fractional size
-                raise Mismatch
-            checker.check(pending, merkle.fold_right(prefix + stack + _within(levels, pending[0] - c)))
-            pending = next(checkpoints, None)
-        if m == chunk:
-            h, level, i = levels[-1][0], chunk_levels, c >> chunk_levels
-            while i & 1 and level < span:
-                h = sha256(b"\x01" + stack.pop() + h).digest()
-                level += 1
-                i >>= 1
-                if stored[level][i - (lo >> level)] != (i, h):
-                    raise Mismatch
-            stack.append(h)
-        else:  # the range's last chunk, shorter
-            stack += _within(levels, m)
-        c = end
-    return stack  # (if entries were missing, the parent's counts show it)
-
-
-# --- Worker processes ----------------------------------------------------------------------------------------
-#
-# Plain child processes of the same Python, with the parent's import path: unlike multiprocessing's spawn
-# they do not import the caller's main module, and unlike fork they inherit no connections or threads. Each
-# reads its list of tasks from stdin and writes its list of results to stdout, both pickled (parent and
-# child are the same program).
-
-_Result = tuple[list[bytes], int, "str | None"]
-_T = TypeVar("_T")
-_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
-_CHILD = "import json, sys; sys.path[:] = json.loads(sys.argv[1]); from verifier.audit.fastpass import _child; _child()"
-
-
-@dataclass(frozen=True)
-class _Task:
-    url: str
-    snapshot: str | None  # PostgreSQL: the parent's exported snapshot
-    keys: tuple[str, ...]
-    lo: int
-    hi: int
-    span: int
-    chunk_levels: int
-    batch: int
-
-
-def _run_workers(shares: list[list[_Task]], meanwhile: Callable[[], _T]) -> tuple[list[_Result], _T]:
-    """Run each share of tasks in a child process, and `meanwhile` here while they run. The results in the
-    order of the tasks' ranges, and what `meanwhile` returned. Raises Mismatch if a range is off, or if a
-    child cannot run (the sequential pass then runs here)."""
-    command = [sys.executable, "-P", "-c", _CHILD, json.dumps(sys.path)]  # -P: not the working directory
-    children: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-    try:
-        try:
-            for share in shares:
-                errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child cannot block on it
-                try:
-                    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
-                except BaseException:
-                    errors.close()
-                    raise
-                children.append((child, errors))
-                assert child.stdin is not None
-                with child.stdin:
-                    child.stdin.write(pickle.dumps(share))  # a few hundred bytes: the pipe takes them at once
-        except OSError as exc:
-            _logger.warning("cannot start an audit verification worker (%s); checking in one process", exc)
-            raise Mismatch from None
-        done_here = meanwhile()
-        outputs = [_output(child, errors) for child, errors in children]
-    finally:
-        for child, errors in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-            for pipe in (child.stdin, child.stdout):
-                if pipe is not None:
-                    pipe.close()
-            errors.close()
-    results: list[_Result] = []
-    for k in range(len(shares[0])):  # deal the results back in task order
-        for output in outputs:
-            if k < len(output):
-                if output[k] is None:
-                    raise Mismatch
-                results.append(output[k])
-    return results, done_here
-
-
-def _output(child: subprocess.Popen[bytes], errors: IO[bytes]) -> list[_Result | None]:
-    """What a child wrote, once it has ended; Mismatch if it failed."""
-    assert child.stdout is not None
-    out = child.stdout.read()
-    if child.wait() == 0:
-        try:
-            output: list[_Result | None] = pickle.loads(out)
-            return output
-        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-            problem = f"unreadable output: {exc}"
-    else:
-        errors.seek(0)
-        lines = errors.read().decode(errors="replace").strip().splitlines()
-        problem = lines[-1] if lines else f"exit status {child.returncode}"
-    _logger.warning("an audit verification worker failed (%s); checking in one process", problem)
-    raise Mismatch
-
-
-def _run_share(share: list[_Task]) -> list[_Result | None]:
-    """In a child: check its ranges in turn, stopping at the first that is off (None)."""
-    results: list[_Result | None] = []
-    for task in share:
-        results.append(_run_task(task))
-        if results[-1] is None:
-            break
-    return results
-
-
-def _run_task(task: _Task) -> _Result | None:
-    db = _databases.get(task.url)
-    if db is None:
-        db = _databases[task.url] = Database(task.url)
-    checker = CheckpointCheck(VerifierKey.parse(k) for k in task.keys)
-    with reader(db) as conn, conn.begin():
-        if task.snapshot is not None:
-            if not _SNAPSHOT_ID.fullmatch(task.snapshot):
-                raise ValueError(f"not a snapshot id: {task.snapshot!r}")
-            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{task.snapshot}'")
-        streams = Streams(conn, task.batch)
-        try:
-            compact = check_range(streams, checker, task.lo, task.hi, task.span, task.chunk_levels)
-        except (Mismatch, Bad):
-            return None
-        finally:
-            streams.close()
-    return compact, checker.checkpoints, checker.origin
-
-
-_databases: dict[str, Database] = {}
-
-
-def _child() -> None:
-    """A worker process's main: tasks from stdin, results to stdout."""
-    results_out = sys.stdout.buffer
-    sys.stdout = sys.stderr  # stdout carries the results and nothing else
-    try:
-        with gc_paused():
-            results = _run_share(pickle.loads(sys.stdin.buffer.read()))
-    finally:
-        for db in _databases.values():
-            db.dispose()
-    results_out.write(pickle.dumps(results))
-    results_out.flush()

@@ -1,4 +1,4 @@
-"""The append-only audit log: appends inside the caller's transaction, and reads for proofs.
+"""The append-only audit log: appends inside the caller's transaction (its reads for proofs: proofs.py).
 
 Every state change calls `append` in the transaction that makes the change, so the entry commits or rolls
 back with it. An append locks the single head row (`SELECT ... FOR UPDATE`; on SQLite the write
@@ -19,11 +19,11 @@ named by the caller, or derived from the subject or payload (`counties.county_of
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -224,62 +224,3 @@ def append_many(session: Session, entries: Iterable[Mapping[str, Any]], *, clock
     run_batch(session, writes, later=True, fold=True)
     session.info[APPENDED] = True
     return [row["idx"] for row in entry_rows]
-
-
-# --- Readers -----------------------------------------------------------------------------------------------
-
-
-def get_entry(session: Session, index: int) -> AuditEntry | None:
-    return session.get(AuditEntry, index)
-
-
-def node_source(session: Session) -> merkle.NodeSource:
-    """Complete-node hashes from the database: leaves from audit_entry, the rest from audit_node."""
-
-    def fetch(ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
-        found: dict[merkle.NodeId, bytes] = {}
-        leaves = [index for level, index in ids if level == 0]
-        inner = [(level, index) for level, index in ids if level > 0]
-        if leaves:
-            rows = session.execute(select(_entry.c.idx, _entry.c.leaf_hash).where(_entry.c.idx.in_(leaves)))
-            found.update(((0, idx), bytes(h)) for idx, h in rows)
-        if inner:
-            rows = session.execute(
-                select(_node.c.level, _node.c.idx, _node.c.hash).where(tuple_(_node.c.level, _node.c.idx).in_(inner))
-            )
-            found.update(((level, idx), bytes(h)) for level, idx, h in rows)
-        missing = [node for node in ids if node not in found]
-        if missing:
-            raise LogCorrupt(f"stored tree lacks node(s) {missing[:5]} (level, index)")
-        return found
-
-    return fetch
-
-
-def _check_size(session: Session, size: int, what: str) -> merkle.CompactRange:
-    head = read_head(session)
-    if not 0 <= size <= head.size:
-        raise ValueError(f"{what} {size} is outside 0..{head.size}, the log's size")
-    return head
-
-
-def root_at(session: Session, size: int) -> bytes:
-    """The tree's root when it held `size` entries (O(log n) node reads)."""
-    head = _check_size(session, size, "tree size")
-    if size == head.size:
-        return head.root()
-    return merkle.root_from_source(size, node_source(session))
-
-
-def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
-    _check_size(session, tree_size, "tree size")
-    if not 0 <= index < tree_size:
-        raise ValueError(f"entry {index} is outside a tree of size {tree_size}")
-    return merkle.inclusion_proof(index, tree_size, node_source(session))
-
-
-def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
-    _check_size(session, second, "second tree size")
-    if not 0 <= first <= second:
-        raise ValueError(f"first tree size {first} is outside 0..{second}")
-    return merkle.consistency_proof(first, second, node_source(session))

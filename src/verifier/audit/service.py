@@ -16,7 +16,7 @@ import msgspec
 from ..accounts.auth import Principal
 from ..domain.errors import NotFound, ValidationFailed
 from ..store.db import Database
-from . import log
+from . import log, proofs
 from .checkpoints import Signer, issue_checkpoint, latest_checkpoint
 
 
@@ -86,7 +86,7 @@ def entry_with_proof(
     With a principal, an entry they may not read is answered as absent."""
     with db.read() as session:
         size = log.tree_size(session)
-        row = log.get_entry(session, index) if 0 <= index < size else None
+        row = proofs.get_entry(session, index) if 0 <= index < size else None
         hidden = row is not None and not may_read(principal, row.county_code)
     if not 0 <= index < size:
         raise NotFound(f"audit entry {index} does not exist (the log holds entries 0..{size - 1})"
@@ -99,10 +99,10 @@ def entry_with_proof(
         raise ValidationFailed.one("tree_size", f"must be greater than the entry's index {index} "
                                                 f"and at most the log's size {size}")
     with db.read() as session:
-        row = log.get_entry(session, index)
+        row = proofs.get_entry(session, index)
         if row is None:
             raise NotFound(f"audit entry {index} does not exist")
-        proof = log.inclusion_proof(session, index, tree_size)
+        proof = proofs.inclusion_proof(session, index, tree_size)
         return EntryWithProof(
             index=index,
             entry=base64.b64encode(bytes(row.entry)).decode("ascii"),
@@ -120,7 +120,7 @@ def consistency(db: Database, first: int, second: int) -> ConsistencyProof:
             raise ValidationFailed.one("second", f"must be a tree size from 0 to the log's size {size}")
         if not 0 <= first <= second:
             raise ValidationFailed.one("first", f"must be a tree size from 0 to second ({second})")
-        proof = log.consistency_proof(session, first, second)
+        proof = proofs.consistency_proof(session, first, second)
     return ConsistencyProof(first=first, second=second, proof=[h.hex() for h in proof])
 
 

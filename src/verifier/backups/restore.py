@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 
 from ..audit import merkle
 from ..audit.checkpoints import KEY_FILE, Signer, known_keys
-from ..audit.log import consistency_proof
+from ..audit.proofs import consistency_proof
 from ..audit.notes import NoteError, open_checkpoint
 from ..audit.verify import verify_log
 from ..settings import Settings

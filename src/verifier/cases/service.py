@@ -15,7 +15,7 @@ from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
 from ..domain import planning
 from ..domain import recusal as recusal_rules
-from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -191,6 +191,16 @@ _LATEST_REVIEW_REQUEST = (select(ReviewRequest.case_id, func.max(ReviewRequest.r
 
 def active_visit(session: Session, case_id: str) -> Visit | None:
     return session.scalar(_ACTIVE_VISIT, {"case_id": case_id})
+
+
+def assigned_visit(session: Session, case_id: str, user: Principal) -> tuple[Case, Visit]:
+    """The case (in the user's counties) and its active visit, which the user is one of the officers of; 404
+    otherwise, as to a case the user may not see (the pages where officers record a visit or a check)."""
+    case = load_case(session, case_id, user)
+    visit = active_visit(session, case.id)
+    if visit is None or user.id not in visit.officer_ids:
+        raise NotFound(f"no case {case_id!r} assigned to you")
+    return case, visit
 
 
 def case_status(session: Session, case_id: str) -> str | None:

@@ -8,7 +8,7 @@ Figures (for the period: the year, or a month of it):
 - relief by cause and household group: what the bank settled in the period;
 - the fund's use: the contract's ledger (budget, committed, paid, service fee, balance), whole-contract figures;
 - sampling deviation rates: the rounds of the county whose checked period starts in the year;
-- follow-ups: `followups.service.followup_summary` for the period.
+- follow-ups: `followups.summary.followup_summary` for the period.
 
 `chart_cases` gives, for the case list, a SELECT of the ids of the cases behind a chart's bar (`within`).
 """
@@ -28,7 +28,7 @@ from ..clock import SCHEME_TZ
 from ..contract import CAUSES, GROUPS
 from ..domain.errors import ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
-from ..followups import service as followups
+from ..followups import summary as followups
 from ..payments import ledger
 from ..payments.models import PaymentItem
 from ..sampling.visits import counts_in_verdict_sql

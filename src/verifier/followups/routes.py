@@ -12,7 +12,7 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import service
+from . import service, summary
 from .schemas import FollowupListOut, FollowupOut, due_out, followup_out
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
@@ -51,9 +51,9 @@ class FollowupController(Controller):
 
     @get("/summary", opt={"roles": service.SUMMARY_READERS})
     def summary(self, ctx: Ctx, request: Request[Principal, Any, Any],
-                county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")], month: Month) -> service.FollowupSummary:
+                county_code: Annotated[str, Parameter(pattern=r"^\d{6}$")], month: Month) -> summary.FollowupSummary:
         """The county's follow-up figures for a month (as the monthly report shows them)."""
         request.user.require_county(county_code, "county")
         first, last = parse_month(month)
         with ctx.db.read() as session:
-            return service.followup_summary(session, county_code, first, last, today=ctx.clock.today())
+            return summary.followup_summary(session, county_code, first, last, today=ctx.clock.today())

@@ -1,4 +1,4 @@
-"""Follow-ups (回访) after a payment: what is due, recording one, and the figures for the monthly report.
+"""Follow-ups (回访) after a payment: what is due and recording one (the monthly report's figures: summary.py).
 
 A settled payment (the bank confirmed it) of a contract whose `[followup] required` is true is due for a follow-up
 `within_days` after the bank's settlement day (in the scheme's time zone). A field officer of the case's county
@@ -8,7 +8,6 @@ visits or phones the household and records how it is doing; the due and overdue 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -49,7 +48,8 @@ def settlement_day(item: PaymentItem | Any) -> date:
     return item.settled_at.astimezone(SCHEME_TZ).date()
 
 
-def _terms(session: Session, contract_id: str, cache: dict[str, FollowupSection]) -> FollowupSection:
+def contract_terms(session: Session, contract_id: str, cache: dict[str, FollowupSection]) -> FollowupSection:
+    """A contract's follow-up terms, read once per `cache`."""
     if contract_id not in cache:
         cache[contract_id] = contract_store.get_contract(session, contract_id).spec.followup
     return cache[contract_id]
@@ -80,7 +80,8 @@ SEARCHED = (Household.head_name, Case.number, Case.town, Case.village)
 """What the follow-up lists' search box looks in."""
 
 
-def _paid_items(principal: Principal | None, county_code: str | None, q: str = "") -> Select[Any]:
+def paid_items(principal: Principal | None, county_code: str | None, q: str = "") -> Select[Any]:
+    """The settled payments (with their case, household and follow-up, if any), the earliest settled first."""
     stmt = (select(PaymentItem.id, PaymentItem.case_id, PaymentItem.amount, PaymentItem.settled_at, Case.number,
                    Case.county_code, Case.town, Case.village, Case.cause, Case.contract_id, Household.head_name,
                    Followup.id.label("followup_id"), Followup.done_on)
@@ -115,11 +116,11 @@ def due_followups(session: Session, principal: Principal | None, *, county_code:
     number, a town or a village containing it."""
     cache: dict[str, FollowupSection] = {}
     # Only the payments nobody followed up, in SQL: the settled payments of past years are all read otherwise.
-    rows = list(session.execute(_paid_items(principal, county_code, q).where(Followup.id.is_(None))))
+    rows = list(session.execute(paid_items(principal, county_code, q).where(Followup.id.is_(None))))
     officers = _checkers(session, (r.case_id for r in rows))
     out = []
     for r in rows:
-        terms = _terms(session, r.contract_id, cache)
+        terms = contract_terms(session, r.contract_id, cache)
         if not terms.required:
             continue
         settled = r.settled_at.astimezone(SCHEME_TZ).date()
@@ -245,93 +246,6 @@ def recorded_query(principal: Principal | None, *, county_code: str | None = Non
     if principal is not None and principal.counties:
         stmt = stmt.where(Followup.county_code.in_(principal.counties))
     return stmt
-
-
-# --- the monthly report's figures ----------------------------------------------------------------------------------
-
-
-class FollowupSummary(msgspec.Struct):
-    """A county's follow-ups for a period (a month for the monthly report), as of a day."""
-
-    county_code: str
-    first: date
-    last: date
-    as_of: date
-    due: int
-    """Follow-ups falling due in the period."""
-    done_on_time: int
-    """Of those, recorded by their due day."""
-    done_late: int
-    """Of those, recorded after their due day."""
-    pending: int
-    """Of those, not recorded by `as_of`."""
-    overdue_open: int
-    """Every follow-up of the county past its due day and not recorded by `as_of`, whenever it fell due."""
-    done: int
-    """Follow-ups recorded (visited or phoned) in the period."""
-    by_method: dict[str, int]
-    risk_remains: int
-    income_change: dict[str, int]
-    satisfaction: dict[str, int]
-    new_needs: dict[str, int]
-
-
-def _timeline(session: Session, county_code: str) -> list[tuple[str, str, date, date | None]]:
-    """(case id, payment item id, due day, done day or None) of every settled payment of the county due a follow-up."""
-    cache: dict[str, FollowupSection] = {}
-    out = []
-    for r in session.execute(_paid_items(None, county_code)):
-        terms = _terms(session, r.contract_id, cache)
-        if not terms.required and r.followup_id is None:
-            continue
-        due = r.settled_at.astimezone(SCHEME_TZ).date() + timedelta(days=terms.within_days)
-        out.append((r.case_id, r.id, due, r.done_on))
-    return out
-
-
-def followup_summary(session: Session, county_code: str, first: date, last: date, *, today: date) -> FollowupSummary:
-    """The county's follow-up figures for the days `first`..`last` (inclusive), as of `min(today, last)`.
-
-    For the monthly report: pass the month's first and last day and the clock's today. No caller check here: the
-    caller's route has already checked that it may read `county_code`."""
-    as_of = min(today, last)
-    timeline = _timeline(session, county_code)
-    in_period = [t for t in timeline if first <= t[2] <= last]
-    done_rows = [f for f in session.scalars(select(Followup).where(Followup.county_code == county_code,
-                                                                   Followup.done_on.between(first, last)))]
-    return FollowupSummary(
-        county_code=county_code, first=first, last=last, as_of=as_of, due=len(in_period),
-        done_on_time=sum(1 for t in in_period if t[3] is not None and t[3] <= as_of and t[3] <= t[2]),
-        done_late=sum(1 for t in in_period if t[3] is not None and t[3] <= as_of and t[3] > t[2]),
-        pending=sum(1 for t in in_period if t[3] is None or t[3] > as_of),
-        overdue_open=sum(1 for t in timeline if t[2] < as_of and (t[3] is None or t[3] > as_of)),
-        done=len(done_rows),
-        by_method=dict(Counter(f.method for f in done_rows)),
-        risk_remains=sum(1 for f in done_rows if f.risk_remains),
-        income_change=dict(Counter(f.income_change for f in done_rows)),
-        satisfaction=dict(Counter(f.satisfaction for f in done_rows)),
-        new_needs=dict(Counter(n for f in done_rows for n in f.new_needs)),
-    )
-
-
-def followup_cases(session: Session, county_code: str, first: date, last: date, *, today: date,
-                   which: str) -> list[str]:
-    """The case ids behind a figure of `followup_summary` (`due`, `pending`, `overdue_open`, `done`), for the case
-    list's links."""
-    as_of = min(today, last)
-    timeline = _timeline(session, county_code)
-    if which == "due":
-        return sorted({t[0] for t in timeline if first <= t[2] <= last})
-    if which == "pending":
-        return sorted({t[0] for t in timeline if first <= t[2] <= last and (t[3] is None or t[3] > as_of)})
-    if which == "overdue_open":
-        return sorted({t[0] for t in timeline if t[2] < as_of and (t[3] is None or t[3] > as_of)})
-    if which == "done":
-        return sorted(set(session.scalars(select(Followup.case_id).where(Followup.county_code == county_code,
-                                                                        Followup.done_on.between(first, last)))))
-    raise ValidationFailed.one("figure", f"不认识的回访数字：{which}")
-
-
 
 
 def home_counts(session: Session, principal: Principal, today: date, *, mine: bool) -> tuple[int, int]:

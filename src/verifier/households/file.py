@@ -220,7 +220,7 @@ def _changes(ctx: Ctx) -> list[dict[str, Any]]:
 
 def _recoveries(ctx: Ctx) -> list[dict[str, Any]]:
     """Recoveries (追回) opened after a sampling deviation, per case."""
-    from ..payments.recoveries import recoveries_for_case
+    from ..payments.recovery_reading import recoveries_for_case
 
     return [{"case_id": c.id, "case": c.number, "opened_at": r["opened_at"], "amount": r["amount"],
              "repaid": r["repaid"], "outstanding": r["outstanding"], "status": r["status"]}

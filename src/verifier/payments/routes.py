@@ -18,7 +18,7 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent
 from ..uploads import check_size, size_of
-from . import bankfiles, batch_recheck, one_account, payees, recoveries, service
+from . import bankfiles, batch_recheck, one_account, payees, recoveries, recovery_reading, service
 from .schemas import (
     ReasonIn,
     RepaymentIn,
@@ -298,13 +298,13 @@ class RecoveryController(Controller):
                         status: FromQuery[str | None] = None, limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
                         offset: Annotated[int, Parameter(ge=0)] = 0) -> dict[str, Any]:
         with ctx.db.read() as session:
-            return recoveries.list_recoveries(session, request.user, county_code=county_code, status=status,
+            return recovery_reading.list_recoveries(session, request.user, county_code=county_code, status=status,
                                               limit=limit, offset=offset)
 
     @get("/{recovery_id:str}", opt={"roles": RECOVERY_READERS})
     def get_recovery(self, recovery_id: Id, ctx: Ctx, request: AnyRequest) -> dict[str, Any]:
         with ctx.db.read() as session:
-            return recoveries.get_recovery(session, recovery_id, request.user)
+            return recovery_reading.get_recovery(session, recovery_id, request.user)
 
     @post("/{recovery_id:str}/repayments", opt={"roles": (recoveries.RECORDER,)}, status_code=201)
     def record_repayment(self, recovery_id: Id, data: JSONBody[RepaymentIn], ctx: Ctx,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..audit import checkpoints as audit_checkpoints
 from ..audit import log as audit
 from ..audit import merkle
+from ..audit import proofs as audit_proofs
 from ..audit.canonical import CanonicalError, decode_entry
 from ..audit.models import AuditEntry
 from ..audit.notes import NoteError, VerifierKey, open_checkpoint
@@ -265,7 +266,7 @@ def _check_checkpoint(session: Session, rnd: SamplingRound, frozen: tuple[int, A
         return
     index, _, leaf = frozen
     try:
-        proof = audit.inclusion_proof(session, index, checkpoint.size)
+        proof = audit_proofs.inclusion_proof(session, index, checkpoint.size)
         merkle.verify_inclusion(leaf, index, checkpoint.size, proof, checkpoint.root)
     except (ValueError, audit.LogCorrupt) as exc:
         rep.differences.append(f"冻结记录（第 {index} 条）不在长度 {checkpoint.size} 的签名检查点内："

@@ -305,13 +305,19 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
                      "counts_in_verdict": visit["visited_on"] is not None})
     # A result without the county's visit holds nothing and opens no recovery or supplement: no household's relief
     # is stopped or claimed back on figures nobody went to see.
-    outcome = None if visit["visited_on"] is None else consequences.apply(session, rnd, row, principal=principal,
-                                                                         clock=clock)
+    if visit["visited_on"] is not None:
+        _apply_consequences(session, rnd, row, principal=principal, clock=clock)
+    return result_out(row)
+
+
+def _apply_consequences(session: Session, rnd: SamplingRound, row: SamplingResult, *, principal: Principal,
+                        clock: Clock) -> None:
+    """A deviating result's consequence (sampling/consequences.py), if it has one, put on record."""
+    outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
     if outcome is not None:
         audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
                      subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
-                     payload={"case_id": data.case_id, **outcome})
-    return result_out(row)
+                     payload={"case_id": row.case_id, **outcome})
 
 
 VISIT_ADDED = "sampling.result_visit_added"
@@ -349,13 +355,8 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
                      "case_id": case_id, "recorded_by": row.recorded_by, "deviation": row.deviation,
                      "visited_on": got["visited_on"].isoformat(), "met_member_id": got["met_member_id"],
                      "signed_form": got["signed_form"], "evidence": got["evidence"], "counts_in_verdict": True})
-    outcome = None
     if session.get(SamplingDeviation, (rnd.id, case_id)) is None:
-        outcome = consequences.apply(session, rnd, row, principal=principal, clock=clock)
-    if outcome is not None:
-        audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
-                     subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
-                     payload={"case_id": case_id, **outcome})
+        _apply_consequences(session, rnd, row, principal=principal, clock=clock)
     return result_out(row)
 
 
@@ -427,12 +428,8 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
                      **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
                      **({"consequence_withdrawn": withdrawn} if withdrawn else {})})
     # A correction keeps the result's visit: one without the county's visit still holds and opens nothing.
-    outcome = None if row.visited_on is None else consequences.apply(session, rnd, row, principal=principal,
-                                                                    clock=clock)
-    if outcome is not None:
-        audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=DEVIATION,
-                     subject=rnd.id, contract_hash=rnd.contract_hash, clock=clock,
-                     payload={"case_id": data.case_id, **outcome})
+    if row.visited_on is not None:
+        _apply_consequences(session, rnd, row, principal=principal, clock=clock)
     return result_out(row)
 
 

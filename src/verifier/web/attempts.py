@@ -11,10 +11,10 @@ from litestar import Controller
 from litestar.params import Parameter, URLEncodedBody
 from litestar.response import Template
 
-from ..cases.service import active_visit
+from ..cases.service import active_visit, assigned_visit
 from ..cases.workflow import load_case
 from ..checks import attempts
-from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..http import Ctx, get, post
 from . import labels
 from .common import OFFICER, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
@@ -28,10 +28,7 @@ class VisitAttemptPages(Controller):
 
     def _render(self, request: Req, ctx: Any, case_id: str, state: FormState, status_code: int = 200) -> Template:
         with ctx.db.read() as session:
-            case = load_case(session, case_id, request.user)
-            visit = active_visit(session, case.id)
-            if visit is None or request.user.id not in visit.officer_ids:
-                raise NotFound(f"no case {case_id!r} assigned to you")
+            case, visit = assigned_visit(session, case_id, request.user)
             names = user_names(session, visit.officer_ids)
             head = case.household.head_name
         if not state.values:

@@ -19,7 +19,7 @@ from ..accounts.auth import Principal
 from ..cases import holds
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
-from ..payments import recoveries
+from ..payments import recoveries, recovery_reading
 from ..payments.routes import RECOVERY_READERS
 from ..sampling import service as smp
 from ..store.paged import fold_search
@@ -53,7 +53,7 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     """What the case page shows of sampled deviations: its holds and recoveries, and whether the user may
     re-determine it (the case is read, and its county checked, by the case page itself)."""
     held = holds.holds_for_case(session, case_id)
-    recs = recoveries.recoveries_for_case(session, case_id)
+    recs = recovery_reading.recoveries_for_case(session, case_id)
     names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held])
     open_hold = next((h for h in held if h["status"] == "open"), None)
     rechecks = smp.visits_of_case(session, case_id) if user.has(*smp.RECHECK_READERS) else []
@@ -70,7 +70,7 @@ def _list(request: Req, ctx: Any, *, status: str, county_code: str, q: str, page
           message: str | None = None) -> Template:
     q = fold_search(q)
     with ctx.db.read() as session:
-        found = recoveries.find_recoveries(session, request.user, county_code=county_code or None,
+        found = recovery_reading.find_recoveries(session, request.user, county_code=county_code or None,
                                            status=status or None, q=q, page=page_no, page_size=paging.PAGE_SIZE)
         counties = counties_of(session, request.user)
     pager = Pager.over("/recoveries", {"status": status, "county_code": county_code, "q": q}, found)
@@ -82,7 +82,7 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
             form: FormState | None = None, waive_form: FormState | None = None) -> Template:
     user = request.user
     with ctx.db.read() as session:
-        rec = recoveries.get_recovery(session, recovery_id, user)
+        rec = recovery_reading.get_recovery(session, recovery_id, user)
         names = user_names(session, [rec["opened_by"], rec["closed_by"] or "", rec["waiver_requested_by"] or ""]
                            + [r["recorded_by"] for r in rec["repayments"]]
                            + [r["decided_by"] or "" for r in rec["repayments"]])
@@ -172,7 +172,7 @@ class RecoveryPages(Controller):
                 reason: str) -> Any:
         try:
             with ctx.db.begin() as session:
-                rec = recoveries.load_recovery(session, recovery_id, request.user)
+                rec = recovery_reading.load_recovery(session, recovery_id, request.user)
                 if confirm:
                     out = recoveries.confirm_repayment(session, repayment_id, principal=request.user, clock=ctx.clock)
                 else:

@@ -19,14 +19,14 @@ from litestar.params import MultipartBody, Parameter
 from litestar.response import Template
 
 from ..cases import fieldlist
-from ..cases.service import active_visit, case_status, field_officers
+from ..cases.service import assigned_visit, case_status, field_officers
 from ..cases.workflow import load_case
 from ..cases import route_sheet
 from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain import late_entry
 from ..domain.causes import CauseDef
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
@@ -274,10 +274,7 @@ class CheckPages(Controller):
                 conflicts: list[dict[str, Any]] | None = None, bills: int = BILL_ROWS) -> Template:
         user = request.user
         with ctx.db.read() as session:
-            case = load_case(session, case_id, user)
-            visit = active_visit(session, case.id)
-            if visit is None or user.id not in visit.officer_ids:
-                raise NotFound(f"no case {case_id!r} assigned to you")
+            case, visit = assigned_visit(session, case_id, user)
             if case.status != "scheduled" and state is None:
                 raise InvalidState(f"cannot record a check for a case that is {case.status}")
             names = user_names(session, visit.officer_ids)
@@ -323,10 +320,7 @@ class CheckPages(Controller):
     def submit(self, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         user = request.user
         with ctx.db.read() as session:
-            case = load_case(session, case_id, user)
-            visit = active_visit(session, case.id)
-            if visit is None or user.id not in visit.officer_ids:
-                raise NotFound(f"no case {case_id!r} assigned to you")
+            case, visit = assigned_visit(session, case_id, user)
             officers = list(visit.officer_ids)
         values = {k: v for k, v in data.items() if isinstance(v, str)}
         rows = max([MEMBER_ROWS, *(i + 1 for i in member_rows(values))])
