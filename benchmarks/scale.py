@@ -278,7 +278,8 @@ def _freeze(db: Any, clock: Any) -> Result:
 
 
 CANDIDATES = """
-SELECT c.id, d.id AS det, d.relief, k.id AS chk, k.payee_name, k.payee_bank FROM relief_case c
+SELECT c.id, d.id AS det, d.relief, k.id AS chk, k.payee_name, k.payee_bank, k.payee_account_index AS ix
+FROM relief_case c
 JOIN determination d ON d.case_id = c.id JOIN home_check k ON k.id = d.check_id
 WHERE c.county_code = :county AND c.contract_id = :contract AND c.status = 'ready_to_pay'
 ORDER BY c.id
@@ -303,7 +304,8 @@ def _batch(db: Any, contract: Any, clock: Any) -> Result:
         conn.execute(insert(PaymentItem.__table__), [
             {"id": f"pi_plain{i}", "batch_id": "pb_plain", "seq": i, "reference": f"PLAIN{i:08d}", "case_id": r.id,
              "determination_id": r.det, "amount": r.relief, "payee_name": r.payee_name, "payee_bank": r.payee_bank,
-             "payee_check_id": r.chk, "status": "pending", "created_at": clock.now()} for i, r in enumerate(rows)])
+             "payee_check_id": r.chk, "payee_account_index": r.ix, "status": "pending", "created_at": clock.now()}
+            for i, r in enumerate(rows)])
         case_t = Case.__table__
         ids = [r.id for r in rows]
         for start in range(0, len(ids), 5000):
