@@ -12,8 +12,9 @@ same database (target: at most 3× the plain SQL, i.e. a ratio of 33% or more):
 - sampling freeze: `sampling.flow.freeze` of a round over a quarter of checks — against the population SELECT
   (latest check of each case in the period) and an INSERT of the same member rows;
 - payment batch: `payments.service.create_batch` over the county's backlog of ready cases (100,000 at --scale 1)
-  — against the candidates SELECT (case, determination, check), the INSERT of the items and the UPDATE of the
-  cases. Writes are timed in a transaction rolled back afterwards, so each can be measured more than once;
+  — against the candidates SELECT (case, determination, check), the INSERT of the items (with the payee account
+  index the service's items carry) and the UPDATE of the cases. Writes are timed in a transaction rolled back
+  afterwards, so each can be measured more than once;
 - the batch's later steps, with the re-check of its items' payee accounts (`payments/batch_recheck.py`) and the
   回避 guard: the backlog's batch (100,000 items at --scale 1, or VERIFIER_BENCH_BACKLOG) approved, signed off by
   the county, released, its bank file downloaded, and its page's reads — each against the plain SQL returning the
