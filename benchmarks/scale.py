@@ -12,8 +12,9 @@ same database (target: at most 3× the plain SQL, i.e. a ratio of 33% or more):
 - sampling freeze: `sampling.flow.freeze` of a round over a quarter of checks — against the population SELECT
   (latest check of each case in the period) and an INSERT of the same member rows;
 - payment batch: `payments.service.create_batch` over the county's backlog of ready cases (100,000 at --scale 1)
-  — against the candidates SELECT (case, determination, check), the INSERT of the items and the UPDATE of the
-  cases. Writes are timed in a transaction rolled back afterwards, so each can be measured more than once;
+  — against the candidates SELECT (case, determination, check), the INSERT of the items (with the payee account
+  index the service's items carry) and the UPDATE of the cases. Writes are timed in a transaction rolled back
+  afterwards, so each can be measured more than once;
 - the batch's later steps, with the re-check of its items' payee accounts (`payments/batch_recheck.py`) and the
   回避 guard: the backlog's batch (100,000 items at --scale 1, or VERIFIER_BENCH_BACKLOG) approved, signed off by
   the county, released, its bank file downloaded, and its page's reads — each against the plain SQL returning the
@@ -278,7 +279,8 @@ def _freeze(db: Any, clock: Any) -> Result:
 
 
 CANDIDATES = """
-SELECT c.id, d.id AS det, d.relief, k.id AS chk, k.payee_name, k.payee_bank FROM relief_case c
+SELECT c.id, d.id AS det, d.relief, k.id AS chk, k.payee_name, k.payee_bank, k.payee_account_index AS ix
+FROM relief_case c
 JOIN determination d ON d.case_id = c.id JOIN home_check k ON k.id = d.check_id
 WHERE c.county_code = :county AND c.contract_id = :contract AND c.status = 'ready_to_pay'
 ORDER BY c.id
@@ -303,7 +305,8 @@ def _batch(db: Any, contract: Any, clock: Any) -> Result:
         conn.execute(insert(PaymentItem.__table__), [
             {"id": f"pi_plain{i}", "batch_id": "pb_plain", "seq": i, "reference": f"PLAIN{i:08d}", "case_id": r.id,
              "determination_id": r.det, "amount": r.relief, "payee_name": r.payee_name, "payee_bank": r.payee_bank,
-             "payee_check_id": r.chk, "status": "pending", "created_at": clock.now()} for i, r in enumerate(rows)])
+             "payee_check_id": r.chk, "payee_account_index": r.ix, "status": "pending", "created_at": clock.now()}
+            for i, r in enumerate(rows)])
         case_t = Case.__table__
         ids = [r.id for r in rows]
         for start in range(0, len(ids), 5000):

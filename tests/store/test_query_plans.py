@@ -188,6 +188,11 @@ def test_the_batch_candidates_are_read_through_the_county_and_status_index(scale
     found = plans(scaled, create)
     assert BY_COUNTY & indexes_used(found)
     assert whole_reads(found) == []
+    # The hold's one statement (`batch_recheck.ready_suspects`): the county's ready cases, each of their checks' and
+    # changes' accounts looked up in the checks', items' (and changes', staff accounts') account indexes.
+    hold = [(sql, nodes) for sql, nodes in found if "staff_account" in sql and "EXISTS" in sql.upper()]
+    assert len(hold) == 1
+    assert {"ix_home_check_payee_account_index", "ix_payment_item_payee_account_index"} <= indexes_used(hold)
 
 
 def test_a_batchs_account_recheck_reads_each_account_through_its_index(scaled: Any) -> None:
@@ -202,7 +207,8 @@ def test_a_batchs_account_recheck_reads_each_account_through_its_index(scaled: A
         service.approve(session, batch.id, principal=_who("finance"), vault=scaled.vault, clock=scaled.clock)
 
     found = plans(scaled, approve)
-    recheck = [(sql, nodes) for sql, nodes in found if "staff_account" in sql and "EXISTS" in sql.upper()]
+    recheck = [(sql, nodes) for sql, nodes in found
+               if "staff_account" in sql and "EXISTS" in sql.upper() and "batch_id" in sql]  # not preparation's
     assert len(recheck) == 1
     # (the payee changes and staff accounts are empty here: which of their indexes is the planner's choice)
     assert {"ix_home_check_payee_account_index", "ix_payment_item_payee_account_index",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from ..domain.errors import FieldError, ValidationFailed
@@ -44,30 +44,52 @@ def _way_out(status: str) -> str:
     return ""
 
 
-def _suspects(batch_id: str, live: str, today: date) -> Any:
-    """(case id, account index) of the batch's live items whose account is named in the window by a case of another
-    household (a check, an approved change, a payment item not cancelled: `one_account.records`) or is a live staff
-    account, in the items' order: one statement, each item's account looked up in those tables' account indexes."""
+def _named(ix: Any, own: Any, today: date) -> Any:
+    """Whether the account `ix` is named in the window by a case of a household other than `own`'s (a check, an
+    approved change, a payment item not cancelled: `one_account.records`) or is a live staff account: EXISTS
+    lookups in those tables' account indexes."""
     since = one_account.window_start(today)
-    item = PaymentItem
-    own = aliased(Case, name="own")
     other = aliased(Case, name="other")
+    c = aliased(Check, name="c")  # aliases: never correlated with the outer statement's own check or change
+    p = aliased(PayeeCorrection, name="p")
     j = aliased(PaymentItem, name="j")
-    ix = item.payee_account_index
 
     def named(table: Any, column: Any, case_col: Any, *where: Any) -> Any:
         return select(1).select_from(table).join(other, other.id == case_col).where(
             column == ix, other.household_id != own.household_id, *where).exists()
 
+    return (named(c, c.payee_account_index, c.case_id, c.recorded_at >= since)
+            | named(p, p.account_index, p.case_id, p.status == "approved",
+                    func.coalesce(p.decided_at, p.requested_at) >= since)
+            | named(j, j.payee_account_index, j.case_id, j.status != "cancelled", j.created_at >= since)
+            | select(1).where(StaffAccount.account_index == ix, StaffAccount.removed_at.is_(None)).exists())
+
+
+def _suspects(batch_id: str, live: str, today: date) -> Any:
+    """(case id, account index) of the batch's live items whose account is named in the window by a case of another
+    household or is a live staff account (`_named`), in the items' order: one statement."""
+    item = PaymentItem
+    own = aliased(Case, name="own")
+    ix = item.payee_account_index
     return (select(item.case_id, ix).join(own, own.id == item.case_id)
-            .where(item.batch_id == batch_id, item.status == live, ix.is_not(None), named(
-                Check, Check.payee_account_index, Check.case_id, Check.recorded_at >= since)
-                | named(PayeeCorrection, PayeeCorrection.account_index, PayeeCorrection.case_id,
-                        PayeeCorrection.status == "approved",
-                        func.coalesce(PayeeCorrection.decided_at, PayeeCorrection.requested_at) >= since)
-                | named(j, j.payee_account_index, j.case_id, j.status != "cancelled", j.created_at >= since)
-                | select(1).where(StaffAccount.account_index == ix, StaffAccount.removed_at.is_(None)).exists())
+            .where(item.batch_id == batch_id, item.status == live, ix.is_not(None), _named(ix, own, today))
             .order_by(item.seq))
+
+
+def ready_suspects(session: Session, county_code: str, contract_id: str, status: str, today: date) -> set[str]:
+    """The cases of the county and contract at `status` (ready to pay) with a check or an approved payee change
+    naming an account that another household's case names in the window or that is a live staff account
+    (`_named`): one statement, no case id sent. Whatever a case's payee now is, it is one of those records' accounts,
+    so batch preparation need only read the accounts of these cases (`one_account.held_reasons`) to hold out the
+    same cases for the same reasons as reading every candidate's."""
+    own = aliased(Case, name="own")
+    ready = (own.county_code == county_code, own.status == status, own.contract_id == contract_id)
+    by_check = (select(own.id).join(Check, Check.case_id == own.id)
+                .where(*ready, Check.payee_account_index.is_not(None), _named(Check.payee_account_index, own, today)))
+    by_change = (select(own.id).join(PayeeCorrection, PayeeCorrection.case_id == own.id)
+                 .where(*ready, PayeeCorrection.status == "approved", PayeeCorrection.account_index.is_not(None),
+                        _named(PayeeCorrection.account_index, own, today)))
+    return set(session.scalars(union(by_check, by_change)))
 
 
 def held_items(session: Session, batch: PaymentBatch, today: date) -> list[tuple[str, str, str]]:

@@ -92,6 +92,7 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     _digest,
     _entry,
     _item,
+    _move_batch_cases,
     _move_cases,
     _needs_signoff,
     _prepared_same_day,
@@ -123,6 +124,7 @@ class _Candidate:
     check_id: str | None
     correction_id: str | None
     supplement_id: str | None = None
+    account_index: str | None = None  # the paid account's blind index (from the check or the change it pays)
 
 
 _HELD = select(CaseHold.case_id).where(CaseHold.status == "open").union(UNCONFIRMED_CASES)
@@ -171,22 +173,22 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
     ):
         if case_id not in dets or (at, det_id) > dets[case_id][:2]:
             dets[case_id] = (at, det_id, relief, eligible)
-    checks: dict[str, tuple[int, str, str | None, str | None, bool, Any]] = {}
-    for case_id, check_id, seq, name, bank, has_account, recorded_at in session.execute(
+    checks: dict[str, tuple[int, str, str | None, str | None, bool, Any, str | None]] = {}
+    for case_id, check_id, seq, name, bank, has_account, recorded_at, index in session.execute(
         select(Check.case_id, Check.id, Check.seq, Check.payee_name, Check.payee_bank,
-               Check.payee_account_enc.is_not(None), Check.recorded_at)
+               Check.payee_account_enc.is_not(None), Check.recorded_at, Check.payee_account_index)
         .join(Case, Case.id == Check.case_id).where(*ready)
     ):
         if case_id not in checks or seq > checks[case_id][0]:
-            checks[case_id] = (seq, check_id, name, bank, bool(has_account), recorded_at)
-    corrections: dict[str, tuple[Any, str, str, str]] = {}
-    for case_id, corr_id, at, name, bank in session.execute(
+            checks[case_id] = (seq, check_id, name, bank, bool(has_account), recorded_at, index)
+    corrections: dict[str, tuple[Any, str, str, str, str | None]] = {}
+    for case_id, corr_id, at, name, bank, index in session.execute(
         select(PayeeCorrection.case_id, PayeeCorrection.id, PayeeCorrection.decided_at, PayeeCorrection.account_name,
-               PayeeCorrection.bank).join(Case, Case.id == PayeeCorrection.case_id)
+               PayeeCorrection.bank, PayeeCorrection.account_index).join(Case, Case.id == PayeeCorrection.case_id)
         .where(*ready, PayeeCorrection.status == "approved")  # a pending or rejected change pays no one
     ):
         if case_id not in corrections or (at, corr_id) > corrections[case_id][:2]:
-            corrections[case_id] = (at, corr_id, name, bank)
+            corrections[case_id] = (at, corr_id, name, bank, index)
     out: list[_Candidate] = []
     skipped: list[SkippedCase] = []
     for case_id in case_ids:
@@ -202,29 +204,13 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
             chk = None  # a check that recorded no payee account names no one
         corr = corrections.get(case_id)
         if corr is not None and correction_wins(corr[0], None if chk is None else chk[5]):
-            out.append(_Candidate(case_id, det[1], det[2], corr[2], corr[3], None, corr[1]))
+            out.append(_Candidate(case_id, det[1], det[2], corr[2], corr[3], None, corr[1], account_index=corr[4]))
             continue
         if chk is None:
             skipped.append(SkippedCase(case_id, "the check recorded no payee account"))
             continue
-        out.append(_Candidate(case_id, det[1], det[2], chk[2], chk[3] or "", chk[1], None))
+        out.append(_Candidate(case_id, det[1], det[2], chk[2], chk[3] or "", chk[1], None, account_index=chk[6]))
     return out, skipped
-
-
-def _account_indexes(session: Session, candidates: list[_Candidate]) -> dict[str, str | None]:
-    """Each candidate's payee account's blind index (from the check or the payee change it pays), by case."""
-    checks = [c.check_id for c in candidates if c.check_id]
-    changes = [c.correction_id for c in candidates if c.correction_id]
-    by_check: dict[str, str | None] = {}
-    by_change: dict[str, str | None] = {}
-    for chunk in _chunks(checks):
-        by_check.update(session.execute(select(Check.id, Check.payee_account_index).where(Check.id.in_(chunk)))
-                        .tuples().all())
-    for chunk in _chunks(changes):
-        by_change.update(session.execute(select(PayeeCorrection.id, PayeeCorrection.account_index)
-                                         .where(PayeeCorrection.id.in_(chunk))).tuples().all())
-    return {c.case_id: by_check.get(c.check_id) if c.check_id else by_change.get(c.correction_id or "")
-            for c in candidates}
 
 
 def _open_supplements(session: Session, county_code: str, contract_id: str | None) -> list[SupplementaryPayment]:
@@ -243,9 +229,12 @@ def _supplement_candidates(session: Session, supplements: list[SupplementaryPaym
                            contract_id: str) -> tuple[list[_Candidate], list[SkippedCase]]:
     """Each supplementary payment as an item: its amount, for its determination, to the case's current payee."""
     by_case = {sp.case_id: sp for sp in supplements if sp.contract_id == contract_id}
+    if not by_case:
+        return [], []
     found, skipped = _candidates(session, list(by_case), county_code, contract_id, status="paid")
     out = [_Candidate(c.case_id, by_case[c.case_id].determination_id, by_case[c.case_id].amount, c.payee_name,
-                      c.payee_bank, c.check_id, c.correction_id, by_case[c.case_id].id) for c in found]
+                      c.payee_bank, c.check_id, c.correction_id, by_case[c.case_id].id, c.account_index)
+           for c in found]
     return out, skipped
 
 
@@ -319,9 +308,11 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     candidates, skipped = _candidates(session, [cid for cid, _ in ready], county_code, contract.id)
     more, more_skipped = _supplement_candidates(session, supplements, county_code, contract.id)
     candidates, skipped = candidates + more, skipped + more_skipped
-    indexes = _account_indexes(session, candidates)
-    shared = one_account.held_reasons(session, [(c.case_id, indexes.get(c.case_id)) for c in candidates],
-                                      clock.today())
+    # 一账多户: only the candidates that one statement finds with an account another household's case names (or a
+    # staff member's) have their accounts read (a supplement's case, paid already, is read as it is).
+    suspects = batch_recheck.ready_suspects(session, county_code, contract.id, "ready_to_pay", clock.today())
+    shared = one_account.held_reasons(session, [(c.case_id, c.account_index) for c in candidates
+                                                if c.case_id in suspects or c.supplement_id], clock.today())
     if shared:  # 收款账户与其他家庭相同, 或为工作人员本人账户: held out until a county reviewer clears the account
         skipped += [SkippedCase(c.case_id, shared[c.case_id]) for c in candidates if c.case_id in shared]
         candidates = [c for c in candidates if c.case_id not in shared]
@@ -352,7 +343,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
             "determination_id": c.determination_id, "amount": c.amount, "payee_name": c.payee_name,
             "payee_bank": c.payee_bank, "payee_check_id": c.check_id, "payee_correction_id": c.correction_id,
             "status": "pending", "bank_reference": None, "failure_reason": None, "return_id": None, "settled_at": None,
-            "created_at": now, "supplement_id": c.supplement_id, "payee_account_index": indexes.get(c.case_id),
+            "created_at": now, "supplement_id": c.supplement_id, "payee_account_index": c.account_index,
         })
     items_sha256 = _digest(f"{r['reference']},{r['case_id']},{r['determination_id']},{format_yuan(r['amount'])}"
                            for r in rows)
@@ -368,8 +359,8 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         session.execute(insert(_item), rows)
     except IntegrityError:
         raise InvalidState("a case of this batch is already in another live batch; nothing was changed") from None
-    _move_cases(session, [r["case_id"] for r in rows if r["supplement_id"] is None], "ready_to_pay", "add_to_batch",
-                clock)
+    _move_batch_cases(session, batch_id, sum(1 for r in rows if r["supplement_id"] is None), "ready_to_pay",
+                      "add_to_batch", clock)
     _set_supplements(session, [r["supplement_id"] for r in rows if r["supplement_id"]], "open", "in_batch", clock)
     audit.append(session, actor=principal.id, role="insurer_claims", action="payment_batch.create", subject=batch_id,
                  contract_hash=contract.content_hash, clock=clock, payload={
