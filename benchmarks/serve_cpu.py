@@ -27,9 +27,11 @@ HEALTH = 20_000
 WARM = 20
 
 
-def _cpu(pid: int) -> float:
+def _cpu(pid: int) -> tuple[float, float]:
+    """A process's user and system CPU so far (all its threads), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _spent(before: dict[int, float] | None, after: dict[int, float] | None) -> float:
@@ -66,11 +68,13 @@ def main() -> None:
                 db0, app0, wall0 = _backends_cpu(pg), _cpu(pid), time.perf_counter()
                 done = loop.run_until_complete(load._run_phase(server.port, name, load._once(requests), expect,
                                                                duration=3600.0, warmup=0.0, clients=args.clients))
-                wall, app = time.perf_counter() - wall0, _cpu(pid) - app0
+                (user0, system0), (user1, system1) = app0, _cpu(pid)
+                wall, user, system = time.perf_counter() - wall0, user1 - user0, system1 - system0
+                app = user + system
                 db = _spent(db0, _backends_cpu(pg))
                 n = done.count
                 lines.append(f"{name}: {n} requests, {n / wall:,.0f}/s; server process CPU {app / n * 1000:.3f} ms "
-                             f"each" + (f", database backends {db / n * 1000:.3f} ms, together "
+                             f"each (user {user / n * 1000:.3f}, system {system / n * 1000:.3f})" + (f", database backends {db / n * 1000:.3f} ms, together "
                                         f"{(app + db) / n * 1000:.3f} ms" if pg else "")
                              + f", p50 {done.percentile(0.5) * 1000:.1f} ms, p99 {done.percentile(0.99) * 1000:.1f} ms;"
                              f" load average {os.getloadavg()[0]:.2f}")
