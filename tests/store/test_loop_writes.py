@@ -166,7 +166,10 @@ def test_on_postgresql_a_worker_threads_writes_share_one_connection_and_come_bac
     def look(n: int):  # type: ignore[no-untyped-def]
         def run(session: Session) -> int:
             pid = session.execute(select(func.pg_backend_pid())).scalar_one()
-            seen.append((threading.get_ident(), pid, "", dict(session.info), len(session.identity_map)))
+            info = dict(session.info)
+            # the write's own transaction, on the thread's held connection (`Database._write_held`)
+            assert info.pop(LOOP_CONNECTION)[0] is session.get_bind()
+            seen.append((threading.get_ident(), pid, "", info, len(session.identity_map)))
             session.info["mark"] = n
             return _insert(n)(session)
 

@@ -304,6 +304,15 @@ def _ping_when_spoken_to(engine: Engine) -> None:
                 raise DisconnectionError(str(exc)) from exc
 
 
+class _Open:
+    """PostgreSQL: what `LOOP_CONNECTION` holds in place of a sqlite3 connection (`loop_transaction_ended` asks it
+    whether the driver's transaction is still open): psycopg opens its transaction with the first statement, so its
+    own state says nothing before that; whether the write's transaction ended is its SQLAlchemy transaction's."""
+
+    in_transaction = True
+
+
+_OPEN = _Open()
 _HELD_WRITE_CONNECTIONS = 8  # PostgreSQL: worker threads that hold a write connection (`Database._thread_session`)
 
 
@@ -585,13 +594,71 @@ class Database:
             with self.begin() as session:
                 return run(session)
         try:
-            with self._transaction(session):
-                return run(session)
+            return self._write_held(run, session)
         finally:
             session.info.clear()  # nothing of this write kept until the next one
             held = getattr(self._thread_held, "held", None)
             if held is not None and (held[0].invalidated or held[0].closed):
                 self._drop_thread_held()  # a connection found broken: the next write takes a new one
+
+    def _write_held(self, run: Callable[[Session], T], session: Session) -> T:
+        """PostgreSQL, in a worker thread: `run` in a transaction on the thread's held connection and session
+        (`_thread_session`), as SQLite's loop writes (`_write_now`): the transaction is the held connection's own
+        (`Connection.begin`; psycopg sends its BEGIN with the first statement), not the session's, whose begin, state
+        changes, commit and close cost a check more than its transaction's own statements. ORM work within `run`
+        joins it (`join_transaction_mode="rollback_only"`) and is flushed before the end; the writes deferred to the
+        end (the audit append's) go with the COMMIT in one round trip (`send_deferred`), then the connection's
+        transaction ends (psycopg, finding none open, sends nothing). As `begin`: committed whole or rolled back whole,
+        then the after-commit hooks with the session's `info`, the kept trace of a refusal (`keep_after_rollback`)
+        written after the rollback, and nothing left in the session. A transaction rolled back within `run` (the
+        session's rollback ends it) is not committed, nor is anything written after it (`LoopTransactionEnded`)."""
+        held = self._thread_held.held
+        connection = held[0]
+        info = session.info
+        transaction = connection.begin()
+        loop = info[LOOP_CONNECTION] = (connection, transaction, _OPEN)
+        try:
+            result = run(session)
+            if loop_transaction_ended(loop):  # ORM work after it would begin and commit a transaction of its own
+                raise LoopTransactionEnded("the write's transaction was rolled back before its end")
+            if session.in_transaction() or session.identity_map or session.new:
+                session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one
+            if info.get(DEFERRED) is not None:
+                # the writes deferred to the end (the audit append's) and the COMMIT in one round trip
+                del info[DEFERRED]
+                send_deferred(connection.connection.dbapi_connection, connection.dialect, commit=True,
+                              connection=connection)
+            transaction.commit()
+        except BaseException as exc:
+            self._roll_back_held(session, connection, transaction)
+            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+            if kept:
+                self._write_kept(kept)
+            raise
+        del info[LOOP_CONNECTION]
+        done = dict(info)
+        if session.identity_map or session.new:
+            session.close()
+        for hook in self.after_commit:
+            hook(done)
+        return result
+
+    @staticmethod
+    def _roll_back_held(session: Session, connection: Connection, transaction: Any) -> None:
+        """`_write_held`'s rollback: the session's joined transaction (which rolls back the connection's), the
+        connection's, the session closed. A rollback that fails (the connection lost) leaves the connection
+        invalidated, so that it is let go of; the write's own error is the one raised."""
+        try:
+            if session.in_transaction():
+                session.rollback()
+            if connection.get_transaction() is transaction:  # (not when the session's rollback ended it)
+                transaction.rollback()
+        except Exception:  # noqa: BLE001 — the write's own error is the one raised
+            log.debug("could not roll back a held write connection", exc_info=True)
+            if not connection.invalidated and not connection.closed:
+                connection.invalidate()
+        finally:
+            session.close()
 
     def _thread_session(self) -> Session | None:
         """PostgreSQL: the session of `write`'s transactions in this worker thread, on one connection held out of the
@@ -628,7 +695,8 @@ class Database:
             with self._held_guard:
                 self._all_held = [h for h in self._all_held if h is not held]
             raise
-        taken, held = held, (connection, Session(bind=connection, expire_on_commit=False), pool, held[3])
+        session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+        taken, held = held, (connection, session, pool, held[3])
         with self._held_guard:  # (`dispose` meanwhile: the held one is let go of after this write, its pool gone)
             self._all_held = [held if h is taken else h for h in self._all_held]
         local.held = held
