@@ -5,8 +5,9 @@ refusal and after the success showing normal pages, never the browser's 确认�
 phone hands a household's need to a department (转交部门: a mistyped case number said beside the box, a wrong day
 and no need chosen said together, one referral for a double click and for the form sent again after Back); the
 supervisor merges two households and moves a member out (searched by name, refused without a reason, one change for
-a double click, the form sent again after Back refused in Chinese). Every page shown is checked by `Desk.checked()`
-(Chinese only, no raw code, no console error) and `no_ids`."""
+a double click, the merged household not offered again after Back, its form sent again from an old link refused in
+Chinese). Every page shown is checked by `Desk.checked()` (Chinese only, no raw code, no console error) and
+`no_ids`."""
 
 from __future__ import annotations
 
@@ -154,6 +155,7 @@ def test_the_supervisor_merges_two_households_and_moves_a_member(staff, walk) ->
     desk.follow("main table tbody tr:first-child a[href^='/cases/case_']")
     case = desk.path
     desk.follow("#household-actions a[href*='/merge']")
+    merge_page = desk.path.split("?")[0]
     form = "#merge"
     assert desk.page.locator(form).count() == 0  # nothing to merge with before a search
     desk.fill({"#f-q": "查无此人"})
@@ -176,18 +178,28 @@ def test_the_supervisor_merges_two_households_and_moves_a_member(staff, walk) ->
     back(desk, forward=True)
     desk.fill({f"{form} input[name=other]": True, "#f-reason": "夫妻二人分别登记为两户",
                f"{form} input[name=confirm]": True})
+    absorbed = desk.page.locator(f"{form} input[name=other]:checked").get_attribute("value")
     assert desk.submit(form, expect=r"done=household_merged") == 1  # a double click: merged once
     assert desk.path.startswith(case)
     no_ids(desk)
     back(desk)  # the form found again by its search: the merged household is no longer offered, or refused
     # the other household's head joins as the spouse; its own spouse does not become a second one (其他)
     assert relations(desk).count("配偶") == spouses + 1 and "其他" in relations(desk)
-    if desk.page.locator(form).count():
-        desk.fill({f"{form} input[name=other]": True, "#f-reason": "夫妻二人分别登记为两户",
-                   f"{form} input[name=confirm]": True})
-        with desk.refusal(404, 409, 422):
-            assert desk.submit(form, double=False) == 1
-        assert "合并" in desk.text("main")
+    assert desk.page.locator(form).count() == 0  # the merged household has no members left: not found again
+    assert desk.text("#none-found") == "没有找到符合的家庭。"
+    changes = desk.page.locator("#household-history li").count()
+    no_ids(desk)
+    # The check page's link to merge that household (other=…), followed after the merge (a tab left open): the
+    # household is shown, but the form sent again is refused, saying where it went, and nothing is merged twice.
+    desk.go(f"{merge_page}?other={absorbed}&case={case.split('/')[-1]}")
+    desk.fill({f"{form} input[name=other]": True, "#f-reason": "夫妻二人分别登记为两户",
+               f"{form} input[name=confirm]": True})
+    with desk.refusal(409):
+        assert desk.submit(form, double=False) == 1
+    refused = desk.text("main .flash.warn")
+    assert refused.startswith("该户已于此前并入") and refused.endswith(
+        "户（不再有成员），不能再次合并或迁移；请到保留的那一户办理"), refused
+    assert desk.page.locator("#household-history li").count() == changes >= 1
     no_ids(desk)
 
     desk.go(case)

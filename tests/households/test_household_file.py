@@ -260,7 +260,7 @@ def test_pages_link_the_file_from_the_case_and_the_search_and_export_it_logged(c
     assert pages.get(f"/households/{household}/file.docx").status_code == 404
 
 
-KINDS = {"text", "int", "money", "day", "moment", "user", "case", "bool", "people"}
+KINDS = {"text", "int", "money", "day", "moment", "user", "case", "bool", "people", "relations"}
 
 
 def test_every_column_of_every_section_is_shown_in_words() -> None:

@@ -214,7 +214,9 @@ def _changes(ctx: Ctx) -> list[dict[str, Any]]:
             who = c.member_name or ""
         merged = "、".join(f"{m['number']}→{m['into_number']}" for m in c.merged_cases)
         rows.append({"moment": c.changed_at.isoformat(), "what": what, "who": who, "merged": merged,
-                     "reason": c.reason, "changed_by": ctx.user(c.changed_by)})
+                     "relations": [{"name": r["name"], "before": r["before"], "after": r["after"]}
+                                   for r in c.relations],
+                     "head": c.head_name or "", "reason": c.reason, "changed_by": ctx.user(c.changed_by)})
     return rows
 
 
@@ -267,7 +269,8 @@ SECTIONS: list[SectionSource] = [
         _member_history),
     SectionSource("changes", "家庭合并和成员迁移", [
         C("moment", "时间", "moment"), C("what", "变动"), C("who", "成员"), C("merged", "合并的案件"),
-        C("reason", "原因"), C("changed_by", "办理人", "user")], _changes),
+        C("relations", "与户主关系变化", "relations"), C("head", "变动后户主"), C("reason", "原因"),
+        C("changed_by", "办理人", "user")], _changes),
     SectionSource("risk", "风险消除", [
         C("day", "日期", "day"), C("status", "状态", "label:RISK_STATUS"),
         C("evidence_kind", "依据", "label:RISK_EVIDENCE"), C("months", "连续月数", "int"), C("note", "说明"),

@@ -63,8 +63,9 @@ class Column(msgspec.Struct, frozen=True):
     key: str
     title: str  # the column's Chinese heading
     # How a value is shown: text, int, money ("0.00"), day, moment, user (an id), case (a case number, linked by
-    # the row's case_id), bool, people ([{name, relation}]), or label:<TABLE> (a code of web/labels.py's TABLE;
-    # label:stage:<TABLE> for web/stagelabels.py's).
+    # the row's case_id), bool, people ([{name, relation}]), relations ([{name, before, after}], shown as
+    # "张三：配偶→父母"), or label:<TABLE> (a code of web/labels.py's TABLE; label:stage:<TABLE> for
+    # web/stagelabels.py's).
     kind: str = "text"
 
 

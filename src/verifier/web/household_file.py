@@ -56,6 +56,9 @@ def _text(col: Column, value: Any, names: dict[str, str]) -> str:
         return "、".join(names.get(v, labels.ROLE_LABELS.get(v, v)) for v in values)
     if kind == "people":
         return "、".join(f"{p['name']}（{labels.RELATIONS.get(p.get('relation'), '其他')}）" for p in value)
+    if kind == "relations":
+        said = labels.RELATIONS
+        return "；".join(f"{r['name']}：{said.get(r['before'], '其他')}→{said.get(r['after'], '其他')}" for r in value)
     if kind == "day":
         return _local(value).date().isoformat() if len(str(value)) > 10 else str(value)
     if kind == "moment":

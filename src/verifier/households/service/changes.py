@@ -120,6 +120,11 @@ def _already_merged(session: Session, household: Household) -> InvalidState:
                         f"请到保留的那一户办理")
 
 
+def _relation_rows(changed: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """`household_change.relations`: the relations that changed, in the order they were changed."""
+    return [{"member_id": member_id, "before": c["before"], "after": c["after"]} for member_id, c in changed.items()]
+
+
 @dataclass(frozen=True)
 class MergedCase:
     case_id: str
@@ -230,6 +235,7 @@ def merge_households(session: Session, household_id: str, from_household_id: str
     if moved_cases:
         session.execute(update(Case).where(Case.id.in_(moved_cases)).values(household_id=into.id))
     member_ids, relations = [], {}
+    head = next((m.id for m in staying if m.relation == "head"), None)
     for m in moving:
         m.household_id = into.id
         joined = joined_relation(head_relation, m.relation)
@@ -242,7 +248,8 @@ def merge_households(session: Session, household_id: str, from_household_id: str
         to_household_id=into.id, member_id=None, members=member_ids, new_household=False,
         merged_cases=[{"case_id": m.case_id, "number": m.number, "into_case_id": m.into_case_id,
                        "into_number": m.into_number} for m in merged],
-        moved_cases=moved_cases, reason=reason, changed_by=principal.id, changed_at=clock.now())
+        moved_cases=moved_cases, relations=_relation_rows(relations), head_member_id=head, reason=reason,
+        changed_by=principal.id, changed_at=clock.now())
     session.add(change)
     session.flush()
     audit.append(session, actor=principal.id, role=ROLE, action="household.merge", subject=into.id,
@@ -302,6 +309,7 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         new_head = next((m for m in members if m.id == new_head_member_id and m.id != member.id), None)
         if new_head is None:
             raise ValidationFailed.one("new_head_member_id", "迁出的是户主：请选择留在原户的成员中谁任户主")
+    staying = []
     if target is not None:
         staying = members_of(session, target.id, for_update=True)
         if any(m.id_number_bidx == member.id_number_bidx for m in staying):
@@ -318,6 +326,11 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         session.flush()
         relation = "head"
     member.household_id = target.id
+    # every relation that changed, for the household's history (the audit entry keeps its own fields)
+    changed: dict[str, dict[str, str]] = {}
+    if relation != member.relation:
+        changed[member.id] = {"before": member.relation, "after": relation}
+    head = member.id if relation == "head" else next((m.id for m in staying if m.relation == "head"), None)
     member.relation = relation
     relations = {}
     if new_head is not None:  # those who stay, in relation to their new head (what the old head was to them)
@@ -328,12 +341,16 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
                 if now_is != m.relation:
                     relations[m.id] = {"before": m.relation, "after": now_is}
                 m.relation = now_is
+        changed[new_head.id] = {"before": new_head.relation, "after": "head"}
+        changed.update(relations)
         new_head.relation = "head"
         source.head_name = new_head.name
+        head = new_head.id
     change = HouseholdChange(
         id=new_id("hhc"), kind="move", county_code=source.county_code, from_household_id=source.id,
         to_household_id=target.id, member_id=member.id, members=[member.id], new_household=new_household,
-        merged_cases=[], moved_cases=[], reason=reason, changed_by=principal.id, changed_at=now)
+        merged_cases=[], moved_cases=[], relations=_relation_rows(changed), head_member_id=head, reason=reason,
+        changed_by=principal.id, changed_at=now)
     session.add(change)
     session.flush()
     audit.append(session, actor=principal.id, role=ROLE, action="household.member_move", subject=member.id,

@@ -34,6 +34,9 @@ class HouseholdChangeOut(msgspec.Struct):
     reason: str
     changed_by: str
     changed_at: datetime
+    relations: list[dict[str, str]] = []  # member_id, name, before, after: each relation to the head that changed
+    head_member_id: str | None = None  # who heads the members concerned after the change (see HouseholdChange)
+    head_name: str | None = None
 
 
 def household_changes(session: Session, household_id: str, *, principal: Principal | None = None
@@ -46,14 +49,19 @@ def household_changes(session: Session, household_id: str, *, principal: Princip
         select(HouseholdChange).where(or_(HouseholdChange.from_household_id == household_id,
                                           HouseholdChange.to_household_id == household_id))
         .order_by(HouseholdChange.changed_at, HouseholdChange.id)))
+    named = {r.member_id for r in rows} | {r.head_member_id for r in rows} | {
+        c["member_id"] for r in rows for c in r.relations or []}
     names = dict(session.execute(select(Member.id, Member.name).where(
-        Member.id.in_([r.member_id for r in rows if r.member_id]))).tuples().all())
+        Member.id.in_([m for m in named if m]))).tuples().all())
     return [HouseholdChangeOut(id=r.id, kind=r.kind, from_household_id=r.from_household_id,
                                to_household_id=r.to_household_id, member_id=r.member_id,
                                member_name=names.get(r.member_id) if r.member_id else None, members=list(r.members),
                                new_household=r.new_household, merged_cases=list(r.merged_cases),
                                moved_cases=list(r.moved_cases), reason=r.reason, changed_by=r.changed_by,
-                               changed_at=r.changed_at)
+                               changed_at=r.changed_at,
+                               relations=[{**c, "name": names.get(c["member_id"], "")} for c in r.relations or []],
+                               head_member_id=r.head_member_id,
+                               head_name=names.get(r.head_member_id) if r.head_member_id else None)
             for r in rows]
 
 
