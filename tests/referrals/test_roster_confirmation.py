@@ -14,6 +14,7 @@ from roster_kit import (group_of, import_confirmed, post_roster, referral_csv_wi
                         second_reviewer)
 from sqlalchemy import func, select, update
 
+from verifier.audit.canonical import decode_entry
 from verifier.audit.models import AuditEntry
 from verifier.domain.errors import InvalidState
 from verifier.roster import service as roster
@@ -146,33 +147,46 @@ def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None
         assert review(session, older.import_id, second_reviewer(ctx)).older_than_current
 
 
-def test_the_command_line_imports_pending_and_another_reviewer_confirms_or_rejects(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_line_imports_as_its_operator_and_never_confirms_or_rejects(ctx, client, users, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """As for role grants, the command line stands for the server's operator and never acts for an account: it
+    holds no password of one. So it neither confirms nor rejects (the page and API do, behind a password login), it
+    imports as `cli:<operator>` only, and the import's page and `change` answer say no reviewer vouches for it."""
     from verifier.cli import main
 
-    reviewer(ctx, "rev-a")
-    second_reviewer(ctx)
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
     monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
     monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
     runner = CliRunner()
     path = tmp_path / "名册.csv"
     path.write_bytes(roster_csv([(new_id_number(), "脱贫户")]))
-    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY, "--username", "rev-a"])
-    assert done.exit_code == 0 and "须由本县另一名县级复核员确认后生效" in done.output, done.output
+    acting = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY, "--username", "rev"])
+    assert acting.exit_code == 2 and "没有选项" in acting.output, acting.output
+    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
+    assert done.exit_code == 0 and "由服务器命令行导入" in done.output and "“名册”页" in done.output, done.output
     with ctx.db.read() as session:
-        import_id = session.scalar(select(RosterImport.id))
-    own = runner.invoke(main, ["roster", "confirm", import_id, "--username", "rev-a"])
-    assert own.exit_code == 1 and "四眼原则" in own.output, own.output
-    ok = runner.invoke(main, ["roster", "confirm", import_id, "--username", f"roster-second-{COUNTY}"])
-    assert ok.exit_code == 0 and "已确认" in ok.output and "新增 1 人" in ok.output, ok.output
-    path.write_bytes(roster_csv([(new_id_number(), "边缘易致贫户")]))
-    assert runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY]).exit_code == 0  # the operator's
+        row = session.scalar(select(RosterImport))
+    assert row is not None and row.imported_by.startswith("cli:") and row.status == "pending"
+    for words in (["confirm", row.id, "--username", "rev"], ["reject", row.id, "--username", "rev", "--reason", "不对"]):
+        refused = runner.invoke(main, ["roster", *words])
+        assert refused.exit_code == 2 and "没有命令" in refused.output, refused.output
     with ctx.db.read() as session:
-        pending = session.scalar(select(RosterImport.id).where(RosterImport.status == "pending"))
-        assert session.scalar(select(func.count()).select_from(RosterImport)) == 2
-    no = runner.invoke(main, ["roster", "reject", pending, "--username", "rev-a", "--reason", "不是本月的"])
-    assert no.exit_code == 0 and "已退回" in no.output, no.output
+        assert session.get(RosterImport, row.id).status == "pending"  # type: ignore[union-attr]
+
+    page = client.get(f"/roster/{row.id}", headers=users.headers("rev"))
+    assert page.status_code == 200 and "由服务器命令行导入" in page.text and "没有哪位复核员为它担保" in page.text
+    change = client.get(f"/api/roster/imports/{row.id}/change", headers=users.headers("rev")).json()
+    assert change["imported_at_command_line"] is True
+    r = client.post(f"/api/roster/imports/{row.id}/confirm", headers=users.headers("rev"))
+    assert r.status_code == 200 and r.json()["confirmed_by"] == users.ids["rev"], r.text
     with ctx.db.read() as session:
-        assert roster.current_import(session, COUNTY).id == import_id  # type: ignore[union-attr]
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "roster.confirm"))
+    assert entry is not None and decode_entry(entry.entry).payload["imported_at_command_line"] is True
+    # an import by a reviewer at the page or API says nothing of the kind
+    second = post_roster(client, users.headers("rev2"), roster_csv([(new_id_number(), "边缘易致贫户")])).json()
+    assert "由服务器命令行导入" not in client.get(f"/roster/{second['import_id']}", headers=users.headers("rev")).text
+    assert client.get(f"/api/roster/imports/{second['import_id']}/change",
+                      headers=users.headers("rev")).json()["imported_at_command_line"] is False
 
 
 def test_two_confirmations_at_once_confirm_once_and_two_imports_at_once_leave_one_pending(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from .models import RosterEntry, RosterImport
 from .service import current_import, imports, load, previous_confirmed
 
 CATEGORIES = tuple(CATEGORY_NAMES)
+COMMAND_LINE = "cli:"  # the id prefix of what the server's operator did at the command line
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,15 @@ class ImportRow:
     rejection_reason: str | None
     names: dict[str, str] = field(default_factory=dict)  # user id → username, for the pages (`cli:…`: the operator)
 
+    @property
+    def from_command_line(self) -> bool:
+        """Imported by the server's operator at the command line: no reviewer's login stands behind it."""
+        return self.imported_by.startswith(COMMAND_LINE)
+
     def who(self, user_id: str | None) -> str:
         if not user_id:
             return ""
-        if user_id.startswith("cli:"):
+        if user_id.startswith(COMMAND_LINE):
             return f"命令行（服务器操作员 {user_id[4:]}）"
         return self.names.get(user_id, user_id)
 
@@ -116,7 +122,8 @@ def import_row(row: RosterImport, names: dict[str, str] | None = None) -> Import
 
 
 def _names(session: Session, rows: list[RosterImport]) -> dict[str, str]:
-    ids = {u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by) if u and not u.startswith("cli:")}
+    ids = {u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by)
+           if u and not u.startswith(COMMAND_LINE)}
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).tuples().all())

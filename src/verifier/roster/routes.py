@@ -62,6 +62,7 @@ class RosterChange(msgspec.Struct):
     changed: int
     changed_by_category: list[dict[str, Any]]  # {"from", "to", "people"}
     group_moves: dict[str, int]  # people whose household group changes, by the group they move to
+    imported_at_command_line: bool = False  # by the server's operator: no reviewer's login vouches for it
 
 
 def row_out(r: comparison.ImportRow) -> RosterImportRow:
@@ -107,7 +108,7 @@ class RosterController(Controller):
             compared_with=seen.base.id if seen.base is not None else None, before=f.before, after=f.after,
             added=f.added_total, removed=f.removed_total, changed=f.changed_total,
             changed_by_category=[{"from": a, "to": b, "people": n} for (a, b), n in sorted(f.changed.items())],
-            group_moves=f.group_moves())
+            group_moves=f.group_moves(), imported_at_command_line=seen.subject.from_command_line)
 
     @post("/imports/{import_id:str}/confirm", opt=DECIDERS, status_code=200)
     def confirm(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[RosterImportRow]:

@@ -3,9 +3,11 @@
 An import is the county's whole roster as exported that day: all or nothing, in the audit log (`roster.import`). It
 is stored pending and changes no lookup until another county reviewer of the county confirms it (`roster.confirm`,
 `confirm`): the roster decides a household's group and so which relief tiers apply, which neither the insurer nor one
-reviewer alone may steer. Refused to confirm: its importer, an account whose password the importer last set and an
-account that last set the importer's (they knew a password of the other), anyone outside the county (404, as for an
-id that does not exist), anyone but a county reviewer. Either reviewer rejects a pending import with a reason
+reviewer alone may steer. Confirmed only on the page or by the API, where a password login stands behind the user
+(the command line imports as the server's operator, `cli:<name>`, and neither confirms nor rejects). Refused to
+confirm: its importer, an account whose password the importer last set and an account that last set the importer's
+(they knew a password of the other), anyone outside the county (404, as for an id that does not exist), anyone but
+a county reviewer. Either reviewer rejects a pending import with a reason
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
@@ -169,7 +171,8 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
                  payload={"county_code": row.county_code, "imported_by": row.imported_by, "rows": row.rows,
                           "sha256": row.file_sha256, "replaces": current.id if current is not None else None,
                           "added": change.added_total, "removed": change.removed_total,
-                          "changed": change.changed_total},
+                          "changed": change.changed_total,
+                          **({"imported_at_command_line": True} if row.imported_by.startswith("cli:") else {})},
                  clock=clock)
     return row
 
