@@ -14,6 +14,7 @@ from roster_kit import (group_of, import_confirmed, post_roster, referral_csv_wi
                         second_reviewer)
 from sqlalchemy import func, select, update
 
+from verifier.audit import log as audit
 from verifier.audit.canonical import decode_entry
 from verifier.audit.models import AuditEntry
 from verifier.domain.errors import InvalidState
@@ -124,6 +125,43 @@ def test_a_rejected_roster_leaves_the_old_one_in_force_and_one_is_pending_at_a_t
     assert _actions(ctx) == ["roster.import", "roster.confirm", "roster.import", "roster.reject", "roster.import",
                              "roster.reject", "roster.import"]
     assert "导入人撤回" in client.get(f"/roster/{mine}", headers=users.headers("rev2")).text
+
+
+def test_a_rejected_file_sent_again_shows_its_earlier_rejection_before_it_is_confirmed(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    users.add("rev3", "county_reviewer", counties=(COUNTY,))
+    data = roster_csv([(new_id_number(), "脱贫户"), (new_id_number(), "边缘易致贫户")])
+    first = post_roster(client, users.headers("rev"), data).json()["import_id"]
+    reason = "第 2 行的人已迁出本县，名单不是本月的"
+    assert client.post(f"/api/roster/imports/{first}/reject", headers=users.headers("rev2"),
+                       json={"reason": reason}).status_code == 200
+    fresh = post_roster(client, users.headers("rev3"), roster_csv([(new_id_number(), "脱贫户")])).json()["import_id"]
+    assert "earlier-rejections" not in client.get(f"/roster/{fresh}", headers=users.headers("rev2")).text
+    assert client.get(f"/api/roster/imports/{fresh}/change",
+                      headers=users.headers("rev2")).json()["earlier_rejections"] == []
+    assert client.post(f"/api/roster/imports/{fresh}/reject", headers=users.headers("rev3"),
+                       json={"reason": "撤回"}).status_code == 200
+
+    again = post_roster(client, users.headers("rev"), data).json()["import_id"]  # the same file, sent again
+    assert again != first
+    page = client.get(f"/roster/{again}", headers=users.headers("rev3"))
+    assert page.status_code == 200 and "同一文件此前被退回过 1 次" in page.text, page.text
+    assert "rev2" in page.text and reason in page.text and first in page.text
+    change = client.get(f"/api/roster/imports/{again}/change", headers=users.headers("rev3")).json()
+    assert [(e["import_id"], e["rejected_by"], e["reason"]) for e in change["earlier_rejections"]] == [
+        (first, users.ids["rev2"], reason)]
+    assert change["earlier_rejections"][0]["rejected_at"]
+    r = client.post(f"/api/roster/imports/{again}/confirm", headers=users.headers("rev3"))
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "roster.confirm"))
+    assert entry is not None and reason not in entry.entry.decode()  # the reason by its digest, as when rejected
+    logged = decode_entry(entry.entry).payload["earlier_rejections"]
+    assert [(e["import_id"], e["rejected_by"], e["reason"]) for e in logged] == [
+        (first, users.ids["rev2"], audit.text_digest(reason))] and logged[0]["rejected_at"]
+    # the rejected import itself: no other import of its file was rejected
+    assert "earlier-rejections" not in client.get(f"/roster/{first}", headers=users.headers("rev3")).text
 
 
 def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None:  # type: ignore[no-untyped-def]

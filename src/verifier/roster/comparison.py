@@ -15,7 +15,7 @@ from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
 from ..store.tables import User
 from .models import RosterEntry, RosterImport
-from .service import current_import, imports, load, previous_confirmed
+from .service import current_import, earlier_rejections, imports, load, previous_confirmed
 
 CATEGORIES = tuple(CATEGORY_NAMES)
 COMMAND_LINE = "cli:"  # the id prefix of what the server's operator did at the command line
@@ -139,6 +139,7 @@ class Review:
     may_decide: bool  # a county reviewer, and the import is pending
     own: bool  # the viewer imported it (may withdraw it, never confirm it)
     older_than_current: bool  # pending, yet the county's roster is newer: it can only be rejected
+    rejections: list[ImportRow] = field(default_factory=list)  # the same file's other imports, rejected
 
 
 def review(session: Session, import_id: str, principal: Principal) -> Review:
@@ -146,11 +147,13 @@ def review(session: Session, import_id: str, principal: Principal) -> Review:
     base = current_import(session, row.county_code) if row.status == "pending" else previous_confirmed(session, row)
     older = (row.status == "pending" and base is not None
              and (base.imported_at, base.id) > (row.imported_at, row.id))
-    names = _names(session, [row] + ([base] if base is not None else []))
+    rejected = earlier_rejections(session, row)
+    names = _names(session, [row] + ([base] if base is not None else []) + rejected)
     return Review(subject=import_row(row, names), base=import_row(base, names) if base is not None else None,
                   figures=figures(session, row.id, base.id if base is not None else None),
                   may_decide=row.status == "pending" and principal.has("county_reviewer"),
-                  own=row.imported_by == principal.id, older_than_current=older)
+                  own=row.imported_by == principal.id, older_than_current=older,
+                  rejections=[import_row(r, names) for r in rejected])
 
 
 def listing(session: Session, principal: Principal, *, limit: int = 200) -> list[ImportRow]:

@@ -11,7 +11,8 @@ a county reviewer. Either reviewer rejects a pending import with a reason
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
-again changes nothing, unless it was rejected: then it is a new import, pending like any other.
+again changes nothing, unless it was rejected: then it is a new import, pending like any other, whose page and
+confirmation show (and log, the reasons by digest) the file's earlier rejections.
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
     from .comparison import figures
 
     change = figures(session, row.id, current.id if current is not None else None)
+    rejected = earlier_rejections(session, row)  # what the confirmer was shown of the file's earlier rejections
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
@@ -172,7 +174,12 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
                           "sha256": row.file_sha256, "replaces": current.id if current is not None else None,
                           "added": change.added_total, "removed": change.removed_total,
                           "changed": change.changed_total,
-                          **({"imported_at_command_line": True} if row.imported_by.startswith("cli:") else {})},
+                          **({"imported_at_command_line": True} if row.imported_by.startswith("cli:") else {}),
+                          **({"earlier_rejections": [
+                              {"import_id": r.id, "rejected_by": r.rejected_by,
+                               "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
+                               "reason": audit.text_digest(r.rejection_reason or "")} for r in rejected]}
+                             if rejected else {})},
                  clock=clock)
     return row
 
@@ -221,6 +228,15 @@ def imports(session: Session, principal: Principal, *, limit: int = 200) -> list
     if principal.counties:
         stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
     return list(session.scalars(stmt.limit(limit)))
+
+
+def earlier_rejections(session: Session, row: RosterImport) -> list[RosterImport]:
+    """The county's other imports of the same file that were rejected (a rejected file sent again), newest first:
+    the confirmer sees who rejected it, when and why before confirming it now."""
+    return list(session.scalars(select(RosterImport).where(
+        RosterImport.county_code == row.county_code, RosterImport.status == "rejected",
+        RosterImport.file_sha256 == row.file_sha256, RosterImport.id != row.id)
+        .order_by(RosterImport.rejected_at.desc(), RosterImport.id.desc())))
 
 
 def previous_confirmed(session: Session, row: RosterImport) -> RosterImport | None:
