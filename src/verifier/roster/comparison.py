@@ -15,7 +15,7 @@ from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
 from ..store.tables import User
 from .models import RosterEntry, RosterImport
-from .service import current_import, earlier_rejections, imports, load, previous_confirmed
+from .service import current_import, earlier_rejections, imports, load, previous_confirmed, shared_password_setter
 
 CATEGORIES = tuple(CATEGORY_NAMES)
 COMMAND_LINE = "cli:"  # the id prefix of what the server's operator did at the command line
@@ -121,8 +121,8 @@ def import_row(row: RosterImport, names: dict[str, str] | None = None) -> Import
                      row.rejection_reason, names or {})
 
 
-def _names(session: Session, rows: list[RosterImport]) -> dict[str, str]:
-    ids = {u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by)
+def _names(session: Session, rows: list[RosterImport], *more: str | None) -> dict[str, str]:
+    ids = {u for u in [*(u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by)), *more]
            if u and not u.startswith(COMMAND_LINE)}
     if not ids:
         return {}
@@ -140,6 +140,7 @@ class Review:
     own: bool  # the viewer imported it (may withdraw it, never confirm it)
     older_than_current: bool  # pending, yet the county's roster is newer: it can only be rejected
     rejections: list[ImportRow] = field(default_factory=list)  # the same file's other imports, rejected
+    shared_setter: str | None = None  # who last set both the importer's and the viewer's passwords (pending only)
 
 
 def review(session: Session, import_id: str, principal: Principal) -> Review:
@@ -148,12 +149,13 @@ def review(session: Session, import_id: str, principal: Principal) -> Review:
     older = (row.status == "pending" and base is not None
              and (base.imported_at, base.id) > (row.imported_at, row.id))
     rejected = earlier_rejections(session, row)
-    names = _names(session, [row] + ([base] if base is not None else []) + rejected)
+    setter = shared_password_setter(session, row.imported_by, principal.id) if row.status == "pending" else None
+    names = _names(session, [row] + ([base] if base is not None else []) + rejected, setter)
     return Review(subject=import_row(row, names), base=import_row(base, names) if base is not None else None,
                   figures=figures(session, row.id, base.id if base is not None else None),
                   may_decide=row.status == "pending" and principal.has("county_reviewer"),
                   own=row.imported_by == principal.id, older_than_current=older,
-                  rejections=[import_row(r, names) for r in rejected])
+                  rejections=[import_row(r, names) for r in rejected], shared_setter=setter)
 
 
 def listing(session: Session, principal: Principal, *, limit: int = 200) -> list[ImportRow]:

@@ -7,7 +7,8 @@ reviewer alone may steer. Confirmed only on the page or by the API, where a pass
 (the command line imports as the server's operator, `cli:<name>`, and neither confirms nor rejects). Refused to
 confirm: its importer, an account whose password the importer last set and an account that last set the importer's
 (they knew a password of the other), anyone outside the county (404, as for an id that does not exist), anyone but
-a county reviewer. Either reviewer rejects a pending import with a reason
+a county reviewer. Two accounts whose passwords one person last set (`password_set_by`) may confirm each other's
+imports, warned on the page and logged (`same_password_setter`). Either reviewer rejects a pending import with a reason
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
@@ -144,6 +145,16 @@ def _linked(session: Session, a: str, b: str) -> bool:
     return bool(session.scalar(select(User.id).where(User.id == b, User.password_set_by == a)))
 
 
+def shared_password_setter(session: Session, a: str, b: str) -> str | None:
+    """Who last set the passwords of both accounts `a` and `b` (opened or reset both), if one person did: not a refusal
+    (an admin opens most accounts of a county), but the confirmer is warned and the confirmation logs it."""
+    if a == b:
+        return None
+    setters = dict(session.execute(select(User.id, User.password_set_by).where(User.id.in_((a, b)))).tuples().all())
+    setter = setters.get(a)
+    return setter if setter is not None and setter == setters.get(b) else None
+
+
 def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock) -> RosterImport:
     """The pending import becomes the county's roster. Confirming it again changes nothing (a second click)."""
     row = load(session, import_id, principal, for_update=True)
@@ -167,6 +178,7 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
 
     change = figures(session, row.id, current.id if current is not None else None)
     rejected = earlier_rejections(session, row)  # what the confirmer was shown of the file's earlier rejections
+    setter = shared_password_setter(session, row.imported_by, principal.id)
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
@@ -179,7 +191,8 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
                               {"import_id": r.id, "rejected_by": r.rejected_by,
                                "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
                                "reason": audit.text_digest(r.rejection_reason or "")} for r in rejected]}
-                             if rejected else {})},
+                             if rejected else {}),
+                          **({"same_password_setter": setter} if setter is not None else {})},
                  clock=clock)
     return row
 
