@@ -20,7 +20,7 @@ from verifier.audit.models import AuditEntry
 from verifier.domain.errors import InvalidState
 from verifier.roster import service as roster
 from verifier.roster.comparison import figures, review
-from verifier.roster.models import RosterImport
+from verifier.roster.models import MIGRATED, RosterImport
 
 
 def _actions(ctx) -> list[str]:  # type: ignore[no-untyped-def]
@@ -162,6 +162,18 @@ def test_a_rejected_file_sent_again_shows_its_earlier_rejection_before_it_is_con
         (first, users.ids["rev2"], audit.text_digest(reason))] and logged[0]["rejected_at"]
     # the rejected import itself: no other import of its file was rejected
     assert "earlier-rejections" not in client.get(f"/roster/{first}", headers=users.headers("rev3")).text
+
+
+def test_an_import_in_force_before_confirmations_reads_as_such(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    done = import_confirmed(ctx, roster_csv([(new_id_number(), "脱贫户")]))
+    with ctx.db.begin() as session:  # as migration 0049 leaves an import made before it
+        session.execute(update(RosterImport).where(RosterImport.id == done.import_id).values(confirmed_by=MIGRATED))
+    page = client.get(f"/roster/{done.import_id}", headers=users.headers("rev"))
+    assert page.status_code == 200 and "迁移前已生效" in page.text and "没有第二名县级复核员确认" in page.text
+    assert "迁移前已生效" in client.get("/roster", headers=users.headers("rev")).text
+    listed = client.get("/api/roster/imports", headers=users.headers("rev")).json()
+    assert [(r["status"], r["confirmed_by"]) for r in listed] == [("confirmed", "migration:0049")]
 
 
 def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
 from ..store.tables import User
-from .models import RosterEntry, RosterImport
+from .models import MIGRATED, RosterEntry, RosterImport
 from .service import current_import, earlier_rejections, imports, load, previous_confirmed, shared_password_setter
 
 CATEGORIES = tuple(CATEGORY_NAMES)
@@ -107,9 +107,16 @@ class ImportRow:
         """Imported by the server's operator at the command line: no reviewer's login stands behind it."""
         return self.imported_by.startswith(COMMAND_LINE)
 
+    @property
+    def migrated(self) -> bool:
+        """In force before confirmations existed (migration 0049): nobody but its importer saw it."""
+        return self.confirmed_by == MIGRATED
+
     def who(self, user_id: str | None) -> str:
         if not user_id:
             return ""
+        if user_id == MIGRATED:
+            return "迁移前已生效（无第二人确认）"
         if user_id.startswith(COMMAND_LINE):
             return f"命令行（服务器操作员 {user_id[4:]}）"
         return self.names.get(user_id, user_id)
@@ -123,7 +130,7 @@ def import_row(row: RosterImport, names: dict[str, str] | None = None) -> Import
 
 def _names(session: Session, rows: list[RosterImport], *more: str | None) -> dict[str, str]:
     ids = {u for u in [*(u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by)), *more]
-           if u and not u.startswith(COMMAND_LINE)}
+           if u and not u.startswith(COMMAND_LINE) and u != MIGRATED}
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).tuples().all())

@@ -13,6 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..store.base import Base, UtcDateTime
 
 
+MIGRATED = "migration:0049"
+"""`confirmed_by` of an import in force before confirmations existed (migration 0049): 迁移前已生效, no second reviewer."""
+
+
 class RosterImport(Base):
     __tablename__ = "roster_import"
     __table_args__ = (
