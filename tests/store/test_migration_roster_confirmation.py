@@ -5,7 +5,7 @@ roster stays what it was; an import made after waits as pending, one a county.""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,8 @@ def test_imports_made_before_stay_in_force_and_later_ones_wait(database_url: str
                                   "VALUES (:id, :county, 'b', 'exited')"), {"id": f"ros_{i}", "county": county})
         upgrade(db)
         assert current_revision(db) == head_revision()
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("roster_import")}
+        assert "ix_roster_import_county_status_at" in indexes and "ix_roster_import_county_at" not in indexes
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, status, confirmed_by, confirmed_at IS NOT NULL FROM roster_import "
                                      "ORDER BY id")).all()

@@ -23,7 +23,6 @@ class RosterImport(Base):
         # A file is taken once per county, unless it was rejected (then it may be sent again).
         Index("uq_roster_import_file", "county_code", "file_sha256", unique=True,
               postgresql_where=text("status <> 'rejected'"), sqlite_where=text("status <> 'rejected'")),
-        Index("ix_roster_import_county_at", "county_code", "imported_at"),
         CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status_known"),
         # The county's roster: its newest confirmed import, one index lookup.
         Index("ix_roster_import_county_status_at", "county_code", "status", "imported_at", "id"),

@@ -7,7 +7,8 @@ rejects it (`rejected`); the county's roster is its newest confirmed import, fou
 import made before was in force: it becomes `confirmed` at its import time, `confirmed_by` the marker `migration:0049`
 (no second reviewer saw it; the pages say 迁移前已生效). A file is imported once per county unless it was rejected
 (`uq_roster_import_file` becomes a unique index over the imports not rejected): a rejected file may be sent again for
-another reviewer to look at.
+another reviewer to look at. `ix_roster_import_county_at` goes: every lookup of a county's imports names their status
+(`ix_roster_import_county_status_at`), and the list of imports is a few rows a county.
 
 Revision ID: 0049
 Revises: 0048
@@ -44,6 +45,7 @@ def upgrade() -> None:
                     postgresql_where=NOT_REJECTED, sqlite_where=NOT_REJECTED)
     op.create_index("ix_roster_import_county_status_at", "roster_import",
                     ["county_code", "status", "imported_at", "id"], unique=False)
+    op.drop_index("ix_roster_import_county_at", table_name="roster_import")  # redundant beside county_status_at
     op.create_index("uq_roster_import_one_pending", "roster_import", ["county_code"], unique=True,
                     postgresql_where=PENDING, sqlite_where=PENDING)
 
@@ -51,6 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_roster_import_file", table_name="roster_import")
     op.drop_index("uq_roster_import_one_pending", table_name="roster_import")
+    op.create_index("ix_roster_import_county_at", "roster_import", ["county_code", "imported_at"], unique=False)
     op.drop_index("ix_roster_import_county_status_at", table_name="roster_import")
     op.execute("DELETE FROM roster_entry WHERE import_id IN (SELECT id FROM roster_import WHERE status <> 'confirmed')")
     op.execute("DELETE FROM roster_import WHERE status <> 'confirmed'")
