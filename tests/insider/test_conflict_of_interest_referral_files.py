@@ -191,3 +191,63 @@ def test_the_command_line_says_how_many_rows_are_left(ctx, client, users, tmp_pa
     r = CliRunner().invoke(main, [*args, "--as", "colleague"], env=env, catch_exceptions=False)
     assert r.exit_code == 0 and "已导入 1 行" in r.output and LEFT not in r.output, r.output
     assert _referred(ctx, sister) == 1
+
+
+def _principal(ctx, user_id: str):  # type: ignore[no-untyped-def]
+    from verifier.accounts.auth import principal_of
+    from verifier.store.tables import User
+
+    with ctx.db.read() as session:
+        return principal_of(session.get(User, user_id))
+
+
+def _race(ctx, monkeypatch, data: bytes, people: list) -> list:  # type: ignore[no-untyped-def]
+    """The same new file imported by `people` (two) at once, both looking for it before either writes (PostgreSQL)."""
+    import threading
+
+    from race_kit import race_twice
+
+    from verifier.referrals import service
+
+    lock = threading.Lock()
+
+    def write(db):  # type: ignore[no-untyped-def]
+        with lock:
+            who = people.pop()
+        return who.id, service.import_referral_file(
+            db, vault=ctx.vault, source=io.BytesIO(data), filename="list.xlsx", channel="civil_affairs",
+            county_code=COUNTY, principal=who, role="county_reviewer", clock=ctx.clock, limits=ctx.settings.imports)
+
+    return race_twice(monkeypatch, service, "_earlier", ctx.db.url, write)
+
+
+def test_two_colleagues_importing_the_same_new_file_at_once_get_one_import(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Neither finds the file, both write it: the second meets the first's import under its unique key and is told the
+    file was imported (not a 500), nothing brought in twice."""
+    people = [_principal(ctx, users.add(n, "county_reviewer", counties=(COUNTY,))) for n in ("rev-a", "rev-b")]
+    strangers = [new_id_number(), new_id_number()]
+    answers = _race(ctx, monkeypatch, _file(ctx, [(strangers[0], "张三"), (strangers[1], "李四")]), people)
+    assert sorted(r.repeated for _, r in answers) == [False, True]
+    assert len({r.batch_id for _, r in answers}) == 1
+    assert [_referred(ctx, p) for p in strangers] == [1, 1] and count_rows(ctx, ReferralImport) == 1
+
+
+def test_a_tied_importer_and_a_colleague_importing_the_same_file_at_once_bring_in_each_row_once(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Whoever's insert comes second continues the first's import: the colleague brings in the rows the tied importer
+    left out, or the tied importer finds the file done."""
+    kin, colleague = (users.add(n, "county_reviewer", counties=(COUNTY,)) for n in ("kin", "colleague"))
+    brother = new_id_number()
+    declare_ties(client, users.headers("kin"), brother)
+    strangers = [new_id_number(), new_id_number()]
+    data = _file(ctx, [(strangers[0], "张三"), (brother, "李兄"), (strangers[1], "李四")])
+    answers = dict(_race(ctx, monkeypatch, data, [_principal(ctx, kin), _principal(ctx, colleague)]))
+    assert len({r.batch_id for r in answers.values()}) == 1
+    assert [_referred(ctx, p) for p in (*strangers, brother)] == [1, 1, 1]
+    with ctx.db.read() as session:
+        record = session.scalar(select(ReferralImport))
+        assert record is not None and (record.rows, record.new_cases + record.merged) == (3, 3)
+    assert count_rows(ctx, ReferralImport) == 1
+    if answers[kin].repeated:  # the colleague's came first: all three rows are hers
+        assert (answers[colleague].rows, answers[colleague].left_out) == (3, 0)
+    else:  # hers first: the brother's row left for the colleague, who continues her import
+        assert (answers[kin].rows, answers[kin].left_out, answers[colleague].rows) == (2, 1, 1)

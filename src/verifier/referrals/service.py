@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import msgspec
 from sqlalchemy import String, and_, any_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -638,18 +639,23 @@ def store_file(
     county_code, channel, sha = checked.county_code, checked.channel, checked.sha256
     _check_target(channel, county_code, principal)
     earlier = _earlier(session, county_code, channel, sha, lock=True)  # also the same file, imported meanwhile
+    if earlier is None:
+        import_id = new_id("imp")
+        try:
+            with session.begin_nested():
+                session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
+                                           filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
+                                           imported_by=principal.id, imported_at=now))
+        except IntegrityError:  # a colleague's import of the same file committed meanwhile (PostgreSQL): continue it
+            earlier = _earlier(session, county_code, channel, sha, lock=True)
+            if earlier is None:
+                raise
     if isinstance(earlier, ImportResult):
         return earlier
-    pending = earlier.rows if earlier is not None else None
-    contracts = _county_contracts(session, county_code)
     if earlier is not None:
         import_id = earlier.import_id
-    else:
-        import_id = new_id("imp")
-        session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
-                                   filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
-                                   imported_by=principal.id, imported_at=now))
-        session.flush()
+    pending = earlier.rows if earlier is not None else None
+    contracts = _county_contracts(session, county_code)
     recused = recusal.recused_people(session, principal, county_code, clock)
     errors: list[FieldError] = []
     rows = new_cases = merged = 0
