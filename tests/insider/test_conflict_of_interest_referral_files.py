@@ -251,3 +251,24 @@ def test_a_tied_importer_and_a_colleague_importing_the_same_file_at_once_bring_i
         assert (answers[colleague].rows, answers[colleague].left_out) == (3, 0)
     else:  # hers first: the brother's row left for the colleague, who continues her import
         assert (answers[kin].rows, answers[kin].left_out, answers[colleague].rows) == (2, 1, 1)
+
+
+def test_a_row_without_its_number_is_never_left_out_silently(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A left-out row is known by its number alone (the import's `left_out_rows`): one without a number would have
+    gone in as row 0 and never be brought in; the parsers number every row, so such a row is a fault, raised."""
+    import pytest
+
+    from verifier.domain.money import Fen
+    from verifier.referrals import service
+    from verifier.referrals.parsing import ReferralRow
+
+    person = new_id_number()
+    row = ReferralRow(None, person, "李兄", "城关镇", "东村", "low_income", "illness", Fen(3000000))
+    left: dict[int, str | None] = {}
+    with pytest.raises(AssertionError, match="numbered"):
+        service._leave_out(ctx.vault, [row], {ctx.vault.blind_index(person, "id_number"): "hh_1"}, service._Known(),
+                           left)
+    assert left == {}
+    numbered = ReferralRow(7, *(getattr(row, f) for f in ReferralRow.__struct_fields__[1:]))
+    assert service._leave_out(ctx.vault, [numbered], {ctx.vault.blind_index(person, "id_number"): "hh_1"},
+                              service._Known(), left) == [] and left == {7: "hh_1"}

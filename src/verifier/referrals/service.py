@@ -715,11 +715,13 @@ def _leave_out(vault: Vault, rows: list[ReferralRow], recused: dict[str, str | N
     blind_of = known.blind_of
     kept: list[ReferralRow] = []
     for r in rows:
+        # a left-out row is known by its number alone (`left_out_rows`): a row without one would be lost for good
+        assert r.row is not None, "a file's rows are numbered by its parser"
         b = blind_of.get(r.id_number)
         if b is None:
             b = blind_of[r.id_number] = vault.blind_index(r.id_number, "id_number")
         if b in recused:
-            left[r.row or 0] = recused[b]
+            left[r.row] = recused[b]
         else:
             kept.append(r)
     return kept
