@@ -272,3 +272,31 @@ def test_a_row_without_its_number_is_never_left_out_silently(ctx) -> None:  # ty
     numbered = ReferralRow(7, *(getattr(row, f) for f in ReferralRow.__struct_fields__[1:]))
     assert service._leave_out(ctx.vault, [numbered], {ctx.vault.blind_index(person, "id_number"): "hh_1"},
                               service._Known(), left) == [] and left == {7: "hh_1"}
+
+
+def test_the_import_page_lists_the_files_still_waiting_for_another_staff_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Only the tied importer's answer said rows were left out: the import page lists, to everyone of the county who
+    imports, each import still waiting, who first imported it and how many rows wait (no row or person named); a
+    colleague continuing it is told whose import she continued; then the file leaves the list."""
+    users.add("kin", "county_reviewer", counties=(COUNTY,))
+    users.add("colleague", "insurer_supervisor", counties=(COUNTY,))
+    users.add("far", "county_reviewer", counties=("340224",))
+    brother, sister = new_id_number(), new_id_number()
+    declare_ties(client, users.headers("kin"), brother, sister)
+    data = _file(ctx, [(new_id_number(), "张三"), (brother, "李兄"), (sister, "李妹")])
+    assert _import(client, users.headers("kin"), data, name="民政局3月.xlsx").json()["left_out"] == 2
+    pages = Pages(client, users)
+    pages.login("colleague")
+    listed = pages.get("/referrals/import")
+    assert "waiting-imports" in listed.text and f"{LEFT} 2 行" in listed.text, listed.text
+    assert "民政局3月.xlsx" in listed.text and "kin" in listed.text
+    for said in (brother, sister, "李兄", "李妹"):
+        assert said not in listed.text
+    assert "waiting-imports" not in client.get("/referrals/import", headers=users.headers("far")).text
+
+    r = pages.post("/referrals/import", {"channel": "civil_affairs", "county_code": COUNTY},
+                   files={"file": ("民政局3月.xlsx", data, "application/octet-stream")})
+    assert r.status_code == 200 and "已导入 2 行" in r.text, r.text
+    assert "此前已由kin于" in r.text and "只导入当时留待其他经办人导入的行" in r.text
+    assert "waiting-imports" not in r.text and LEFT not in r.text
+    assert "waiting-imports" not in client.get("/referrals/import", headers=users.headers("kin")).text

@@ -66,6 +66,8 @@ class ImportResult:
     repeated: bool = False
     left_out: int = 0
     """Rows of the file left for another staff member to import (回避: the importer is tied to their household)."""
+    continues: bool = False
+    """The rows an earlier import of the same file left out for 回避, brought in under its id (`referrals.waiting`)."""
 
 
 def _check_target(channel: str, county_code: str, principal: Principal) -> None:
@@ -705,7 +707,8 @@ def store_file(
         payload["left_out_rows"] = sorted(left)  # what `_earlier` reads: the rows still to import
     audit.append(session, actor=principal.id, role=role, action=IMPORT_ACTION, subject=import_id,
                  contract_hash=next(iter(hashes)) if len(hashes) == 1 else None, payload=payload, clock=clock)
-    return ImportResult(import_id, new_cases + merged, new_cases, merged, left_out=len(left))
+    return ImportResult(import_id, new_cases + merged, new_cases, merged, left_out=len(left),
+                        continues=earlier is not None)
 
 
 def _leave_out(vault: Vault, rows: list[ReferralRow], recused: dict[str, str | None], known: _Known,
