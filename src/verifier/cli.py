@@ -68,21 +68,6 @@ def _nothing_imported_if_refused(file: Path, before: Callable[[], object] | None
         _fail(f"{file}：未导入任何内容：{message_zh(exc.detail)}")
 
 
-@contextmanager
-def _refused_says_why() -> Iterator[None]:
-    """A step refused inside the block prints why, in Chinese, and exits 1 (nothing was changed)."""
-    from .domain.errors import DomainError, ValidationFailed
-    from .web.labels import file_problem, message_zh
-
-    try:
-        yield
-    except ValidationFailed as exc:
-        _print_problems([file_problem(e) for e in exc.errors], "未作任何更改：")
-        sys.exit(1)
-    except DomainError as exc:
-        _fail(f"未作任何更改：{message_zh(exc.detail)}")
-
-
 def _checked_contract(file: Path, refusal: str):  # type: ignore[no-untyped-def]
     """The contract in `file`, or every problem with it printed and exit 1."""
     from .contract import check_contract_text
@@ -625,15 +610,15 @@ def roster() -> None:
 @roster.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--county", "county_code", required=True, help="名册所属的县（区）代码。")
-@click.option("--as", "--username", "username", default=None,
-              help="以这个用户的名义记录导入（县级复核员）；默认：操作人。")
-def roster_import(file: Path, county_code: str, username: str | None) -> None:
-    """导入县（区）的完整名册（csv 或 xlsx：每人的身份证号和类别），全部导入或全不导入；导入后待本县另一名县级复核员确认，确认后才生效。"""
+def roster_import(file: Path, county_code: str) -> None:
+    """导入县（区）的完整名册（csv 或 xlsx：每人的身份证号和类别），全部导入或全不导入。导入记为服务器命令行（操作人）导入，没有哪位县级复核员为它担保；须由本县的县级复核员在“名册”页（或通过接口）核对后确认，确认后才生效。命令行不能确认或退回名册。"""
     from .roster.service import IMPORT_ROLES, import_roster
 
     ctx = _context()
     try:
-        principal = _importer(ctx, username, IMPORT_ROLES, "名册")
+        # As for role grants: the command line stands for the server's operator, never for an account of the
+        # application (it holds no password of one), so the import is recorded as made at the command line.
+        principal = _importer(ctx, None, IMPORT_ROLES, "名册")
         with _nothing_imported_if_refused(file):
             result = import_roster(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name,
                                    county_code=county_code, principal=principal, clock=ctx.clock,
@@ -650,60 +635,12 @@ def roster_import(file: Path, county_code: str, username: str | None) -> None:
 
     shown = "，".join(f"{CATEGORY_NAMES.get(k, k)} {v} 人" for k, v in result.categories.items())
     click.echo(f"已导入县（区）{county_code} 的名册：共 {result.rows} 人（{shown}），编号 {result.import_id}；"
-               f"须由本县另一名县级复核员确认后生效（verifier roster confirm {result.import_id} --username 用户名，"
-               "或在“名册”页确认），此前仍按现行名册办理")
-
-
-def _roster_decider(ctx: Any, username: str) -> Any:
-    from .roster.service import CONFIRM_ROLES
-
-    return _importer(ctx, username, CONFIRM_ROLES, "名册", verb="确认或退回")
-
-
-@roster.command("confirm")
-@click.argument("import_id")
-@click.option("--username", required=True, help="确认人（本县的县级复核员，不能是导入人）。")
-def roster_confirm(import_id: str, username: str) -> None:
-    """确认一份待确认的名册：确认后即为本县现行名册。"""
-    from .roster.comparison import figures
-    from .roster.service import confirm, previous_confirmed
-
-    ctx = _context()
-    try:
-        principal = _roster_decider(ctx, username)
-        with _refused_says_why():
-            with ctx.db.begin() as session:
-                row = confirm(session, import_id, principal=principal, clock=ctx.clock)
-            with ctx.db.read() as session:
-                before = previous_confirmed(session, row)
-                change = figures(session, row.id, before.id if before is not None else None)
-    finally:
-        ctx.close()
-    click.echo(f"名册 {import_id} 已确认，即为县（区）{row.county_code} 的现行名册：共 {row.rows} 人；与此前的名册相比，"
-               f"新增 {change.added_total} 人，移出 {change.removed_total} 人，类别变化 {change.changed_total} 人")
-
-
-@roster.command("reject")
-@click.argument("import_id")
-@click.option("--username", required=True, help="退回人（本县的县级复核员；导入人也可撤回自己导入的名册）。")
-@click.option("--reason", required=True, help="退回的原因。")
-def roster_reject(import_id: str, username: str, reason: str) -> None:
-    """退回一份待确认的名册：它不会生效，现行名册不变。"""
-    from .roster.service import reject
-
-    ctx = _context()
-    try:
-        principal = _roster_decider(ctx, username)
-        with _refused_says_why():
-            with ctx.db.begin() as session:
-                reject(session, import_id, principal=principal, reason=reason, clock=ctx.clock)
-    finally:
-        ctx.close()
-    click.echo(f"名册 {import_id} 已退回，现行名册不变")
+               "记为由服务器命令行导入。须由本县的县级复核员登录后在“名册”页核对并确认后生效（命令行不能确认），"
+               "此前仍按现行名册办理")
 
 
 def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
-              operator_roles: tuple[str, ...] | None = None, verb: str = "导入") -> Any:
+              operator_roles: tuple[str, ...] | None = None) -> Any:
     """Who an import from the command line is recorded as: the named active user, who must hold one of `roles`, or
     the operator at the server (no county limit) acting in `operator_roles` (default: `roles`)."""
     import getpass
@@ -719,13 +656,12 @@ def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
     with ctx.db.read() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
-        _fail(f"没有在用的用户“{username}”，" + ("未导入任何内容" if verb == "导入" else "未作任何更改"))
+        _fail(f"没有在用的用户“{username}”，未导入任何内容")
     principal = principal_of(user)
     if not principal.has(*roles):
         from .web.labels import ROLE_LABELS
 
-        _fail(f"用户“{username}”不能{verb}{what}（须为{'或'.join(ROLE_LABELS.get(r, r) for r in roles)}），"
-              + ("未导入任何内容" if verb == "导入" else "未作任何更改"))
+        _fail(f"用户“{username}”不能导入{what}（须为{'或'.join(ROLE_LABELS.get(r, r) for r in roles)}），未导入任何内容")
     return principal
 
 

@@ -191,3 +191,112 @@ def test_the_command_line_says_how_many_rows_are_left(ctx, client, users, tmp_pa
     r = CliRunner().invoke(main, [*args, "--as", "colleague"], env=env, catch_exceptions=False)
     assert r.exit_code == 0 and "已导入 1 行" in r.output and LEFT not in r.output, r.output
     assert _referred(ctx, sister) == 1
+
+
+def _principal(ctx, user_id: str):  # type: ignore[no-untyped-def]
+    from verifier.accounts.auth import principal_of
+    from verifier.store.tables import User
+
+    with ctx.db.read() as session:
+        return principal_of(session.get(User, user_id))
+
+
+def _race(ctx, monkeypatch, data: bytes, people: list) -> list:  # type: ignore[no-untyped-def]
+    """The same new file imported by `people` (two) at once, both looking for it before either writes (PostgreSQL)."""
+    import threading
+
+    from race_kit import race_twice
+
+    from verifier.referrals import service
+
+    lock = threading.Lock()
+
+    def write(db):  # type: ignore[no-untyped-def]
+        with lock:
+            who = people.pop()
+        return who.id, service.import_referral_file(
+            db, vault=ctx.vault, source=io.BytesIO(data), filename="list.xlsx", channel="civil_affairs",
+            county_code=COUNTY, principal=who, role="county_reviewer", clock=ctx.clock, limits=ctx.settings.imports)
+
+    return race_twice(monkeypatch, service, "_earlier", ctx.db.url, write)
+
+
+def test_two_colleagues_importing_the_same_new_file_at_once_get_one_import(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Neither finds the file, both write it: the second meets the first's import under its unique key and is told the
+    file was imported (not a 500), nothing brought in twice."""
+    people = [_principal(ctx, users.add(n, "county_reviewer", counties=(COUNTY,))) for n in ("rev-a", "rev-b")]
+    strangers = [new_id_number(), new_id_number()]
+    answers = _race(ctx, monkeypatch, _file(ctx, [(strangers[0], "张三"), (strangers[1], "李四")]), people)
+    assert sorted(r.repeated for _, r in answers) == [False, True]
+    assert len({r.batch_id for _, r in answers}) == 1
+    assert [_referred(ctx, p) for p in strangers] == [1, 1] and count_rows(ctx, ReferralImport) == 1
+
+
+def test_a_tied_importer_and_a_colleague_importing_the_same_file_at_once_bring_in_each_row_once(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Whoever's insert comes second continues the first's import: the colleague brings in the rows the tied importer
+    left out, or the tied importer finds the file done."""
+    kin, colleague = (users.add(n, "county_reviewer", counties=(COUNTY,)) for n in ("kin", "colleague"))
+    brother = new_id_number()
+    declare_ties(client, users.headers("kin"), brother)
+    strangers = [new_id_number(), new_id_number()]
+    data = _file(ctx, [(strangers[0], "张三"), (brother, "李兄"), (strangers[1], "李四")])
+    answers = dict(_race(ctx, monkeypatch, data, [_principal(ctx, kin), _principal(ctx, colleague)]))
+    assert len({r.batch_id for r in answers.values()}) == 1
+    assert [_referred(ctx, p) for p in (*strangers, brother)] == [1, 1, 1]
+    with ctx.db.read() as session:
+        record = session.scalar(select(ReferralImport))
+        assert record is not None and (record.rows, record.new_cases + record.merged) == (3, 3)
+    assert count_rows(ctx, ReferralImport) == 1
+    if answers[kin].repeated:  # the colleague's came first: all three rows are hers
+        assert (answers[colleague].rows, answers[colleague].left_out) == (3, 0)
+    else:  # hers first: the brother's row left for the colleague, who continues her import
+        assert (answers[kin].rows, answers[kin].left_out, answers[colleague].rows) == (2, 1, 1)
+
+
+def test_a_row_without_its_number_is_never_left_out_silently(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A left-out row is known by its number alone (the import's `left_out_rows`): one without a number would have
+    gone in as row 0 and never be brought in; the parsers number every row, so such a row is a fault, raised."""
+    import pytest
+
+    from verifier.domain.money import Fen
+    from verifier.referrals import service
+    from verifier.referrals.parsing import ReferralRow
+
+    person = new_id_number()
+    row = ReferralRow(None, person, "李兄", "城关镇", "东村", "low_income", "illness", Fen(3000000))
+    left: dict[int, str | None] = {}
+    with pytest.raises(AssertionError, match="numbered"):
+        service._leave_out(ctx.vault, [row], {ctx.vault.blind_index(person, "id_number"): "hh_1"}, service._Known(),
+                           left)
+    assert left == {}
+    numbered = ReferralRow(7, *(getattr(row, f) for f in ReferralRow.__struct_fields__[1:]))
+    assert service._leave_out(ctx.vault, [numbered], {ctx.vault.blind_index(person, "id_number"): "hh_1"},
+                              service._Known(), left) == [] and left == {7: "hh_1"}
+
+
+def test_the_import_page_lists_the_files_still_waiting_for_another_staff_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Only the tied importer's answer said rows were left out: the import page lists, to everyone of the county who
+    imports, each import still waiting, who first imported it and how many rows wait (no row or person named); a
+    colleague continuing it is told whose import she continued; then the file leaves the list."""
+    users.add("kin", "county_reviewer", counties=(COUNTY,))
+    users.add("colleague", "insurer_supervisor", counties=(COUNTY,))
+    users.add("far", "county_reviewer", counties=("340224",))
+    brother, sister = new_id_number(), new_id_number()
+    declare_ties(client, users.headers("kin"), brother, sister)
+    data = _file(ctx, [(new_id_number(), "张三"), (brother, "李兄"), (sister, "李妹")])
+    assert _import(client, users.headers("kin"), data, name="民政局3月.xlsx").json()["left_out"] == 2
+    pages = Pages(client, users)
+    pages.login("colleague")
+    listed = pages.get("/referrals/import")
+    assert "waiting-imports" in listed.text and f"{LEFT} 2 行" in listed.text, listed.text
+    assert "民政局3月.xlsx" in listed.text and "kin" in listed.text
+    for said in (brother, sister, "李兄", "李妹"):
+        assert said not in listed.text
+    assert "waiting-imports" not in client.get("/referrals/import", headers=users.headers("far")).text
+
+    r = pages.post("/referrals/import", {"channel": "civil_affairs", "county_code": COUNTY},
+                   files={"file": ("民政局3月.xlsx", data, "application/octet-stream")})
+    assert r.status_code == 200 and "已导入 2 行" in r.text, r.text
+    assert "此前已由kin于" in r.text and "只导入当时留待其他经办人导入的行" in r.text
+    assert "waiting-imports" not in r.text and LEFT not in r.text
+    assert "waiting-imports" not in client.get("/referrals/import", headers=users.headers("kin")).text

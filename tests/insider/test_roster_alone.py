@@ -118,3 +118,38 @@ def test_another_countys_reviewer_a_supervisor_or_a_clerk_cannot_confirm(ctx, cl
     kit_confirm(ctx, import_id)  # another reviewer of the county: now it is the county's roster
     assert _groups(ctx, [friend]) == {friend: "exited_low_standard"}
     assert _state(ctx)[1] == ["roster.import", "roster.confirm"]
+
+
+def test_importer_and_confirmer_whose_passwords_one_admin_set_are_warned_not_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """An admin who opened (or reset) both reviewers' accounts knew a password of each: not a refusal (an admin opens
+    most accounts of a county, and each then chose their own), but the confirmer is warned and the entry says so."""
+    from sqlalchemy import update
+
+    from verifier.audit.canonical import decode_entry
+    from verifier.store.tables import User
+
+    admin = users.add("adm", "admin", counties=(COUNTY,))
+    rev, rev2 = users.add("rev", "county_reviewer", counties=(COUNTY,)), users.add("rev2", "county_reviewer",
+                                                                                    counties=(COUNTY,))
+    users.add("rev3", "county_reviewer", counties=(COUNTY,))
+    with ctx.db.begin() as session:  # kept after each chose their own password (accounts.service.set_password)
+        session.execute(update(User).where(User.id.in_((rev, rev2))).values(password_set_by=admin))
+    import_id = _post(client, users.headers("rev"), _csv([(new_id_number(), "脱贫户")])).json()["import_id"]
+    page = client.get(f"/roster/{import_id}", headers=users.headers("rev2"))
+    assert page.status_code == 200 and "密码最近一次都是由同一人（adm）设置的" in page.text, page.text
+    assert "确认名册生效" in page.text  # still allowed
+    assert "shared-setter" not in client.get(f"/roster/{import_id}", headers=users.headers("rev3")).text
+    r = client.post(f"/roster/{import_id}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200 and "shared-setter" not in r.text, r.text  # after its 303: confirmed
+    with ctx.db.read() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "roster.confirm"))
+    assert entry is not None and decode_entry(entry.entry).payload["same_password_setter"] == admin
+
+    # two reviewers nobody set a password of, or set by different people: no warning, nothing logged
+    other = _post(client, users.headers("rev3"), _csv([(new_id_number(), "边缘易致贫户")])).json()["import_id"]
+    assert "shared-setter" not in client.get(f"/roster/{other}", headers=users.headers("rev")).text
+    assert client.post(f"/api/roster/imports/{other}/confirm", headers=users.headers("rev")).status_code == 200
+    with ctx.db.read() as session:
+        last = session.scalars(select(AuditEntry).where(AuditEntry.action == "roster.confirm")
+                               .order_by(AuditEntry.idx.desc())).first()
+    assert last is not None and "same_password_setter" not in decode_entry(last.entry).payload

@@ -14,11 +14,13 @@ from roster_kit import (group_of, import_confirmed, post_roster, referral_csv_wi
                         second_reviewer)
 from sqlalchemy import func, select, update
 
+from verifier.audit import log as audit
+from verifier.audit.canonical import decode_entry
 from verifier.audit.models import AuditEntry
 from verifier.domain.errors import InvalidState
 from verifier.roster import service as roster
 from verifier.roster.comparison import figures, review
-from verifier.roster.models import RosterImport
+from verifier.roster.models import MIGRATED, RosterImport
 
 
 def _actions(ctx) -> list[str]:  # type: ignore[no-untyped-def]
@@ -125,6 +127,55 @@ def test_a_rejected_roster_leaves_the_old_one_in_force_and_one_is_pending_at_a_t
     assert "导入人撤回" in client.get(f"/roster/{mine}", headers=users.headers("rev2")).text
 
 
+def test_a_rejected_file_sent_again_shows_its_earlier_rejection_before_it_is_confirmed(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    users.add("rev3", "county_reviewer", counties=(COUNTY,))
+    data = roster_csv([(new_id_number(), "脱贫户"), (new_id_number(), "边缘易致贫户")])
+    first = post_roster(client, users.headers("rev"), data).json()["import_id"]
+    reason = "第 2 行的人已迁出本县，名单不是本月的"
+    assert client.post(f"/api/roster/imports/{first}/reject", headers=users.headers("rev2"),
+                       json={"reason": reason}).status_code == 200
+    fresh = post_roster(client, users.headers("rev3"), roster_csv([(new_id_number(), "脱贫户")])).json()["import_id"]
+    assert "earlier-rejections" not in client.get(f"/roster/{fresh}", headers=users.headers("rev2")).text
+    assert client.get(f"/api/roster/imports/{fresh}/change",
+                      headers=users.headers("rev2")).json()["earlier_rejections"] == []
+    assert client.post(f"/api/roster/imports/{fresh}/reject", headers=users.headers("rev3"),
+                       json={"reason": "撤回"}).status_code == 200
+
+    again = post_roster(client, users.headers("rev"), data).json()["import_id"]  # the same file, sent again
+    assert again != first
+    page = client.get(f"/roster/{again}", headers=users.headers("rev3"))
+    assert page.status_code == 200 and "同一文件此前被退回过 1 次" in page.text, page.text
+    assert "rev2" in page.text and reason in page.text and first in page.text
+    change = client.get(f"/api/roster/imports/{again}/change", headers=users.headers("rev3")).json()
+    assert [(e["import_id"], e["rejected_by"], e["reason"]) for e in change["earlier_rejections"]] == [
+        (first, users.ids["rev2"], reason)]
+    assert change["earlier_rejections"][0]["rejected_at"]
+    r = client.post(f"/api/roster/imports/{again}/confirm", headers=users.headers("rev3"))
+    assert r.status_code == 200, r.text
+    with ctx.db.read() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "roster.confirm"))
+    assert entry is not None and reason not in entry.entry.decode()  # the reason by its digest, as when rejected
+    logged = decode_entry(entry.entry).payload["earlier_rejections"]
+    assert [(e["import_id"], e["rejected_by"], e["reason"]) for e in logged] == [
+        (first, users.ids["rev2"], audit.text_digest(reason))] and logged[0]["rejected_at"]
+    # the rejected import itself: no other import of its file was rejected
+    assert "earlier-rejections" not in client.get(f"/roster/{first}", headers=users.headers("rev3")).text
+
+
+def test_an_import_in_force_before_confirmations_reads_as_such(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    done = import_confirmed(ctx, roster_csv([(new_id_number(), "脱贫户")]))
+    with ctx.db.begin() as session:  # as migration 0049 leaves an import made before it
+        session.execute(update(RosterImport).where(RosterImport.id == done.import_id).values(confirmed_by=MIGRATED))
+    page = client.get(f"/roster/{done.import_id}", headers=users.headers("rev"))
+    assert page.status_code == 200 and "迁移前已生效" in page.text and "没有第二名县级复核员确认" in page.text
+    assert "迁移前已生效" in client.get("/roster", headers=users.headers("rev")).text
+    listed = client.get("/api/roster/imports", headers=users.headers("rev")).json()
+    assert [(r["status"], r["confirmed_by"]) for r in listed] == [("confirmed", "migration:0049")]
+
+
 def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None:  # type: ignore[no-untyped-def]
     rev = reviewer(ctx, "rev-a")
     older = roster.import_roster(ctx.db, vault=ctx.vault, data=roster_csv([(new_id_number(), "脱贫户")]),
@@ -146,33 +197,46 @@ def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None
         assert review(session, older.import_id, second_reviewer(ctx)).older_than_current
 
 
-def test_the_command_line_imports_pending_and_another_reviewer_confirms_or_rejects(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_command_line_imports_as_its_operator_and_never_confirms_or_rejects(ctx, client, users, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """As for role grants, the command line stands for the server's operator and never acts for an account: it
+    holds no password of one. So it neither confirms nor rejects (the page and API do, behind a password login), it
+    imports as `cli:<operator>` only, and the import's page and `change` answer say no reviewer vouches for it."""
     from verifier.cli import main
 
-    reviewer(ctx, "rev-a")
-    second_reviewer(ctx)
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
     monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
     monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
     runner = CliRunner()
     path = tmp_path / "名册.csv"
     path.write_bytes(roster_csv([(new_id_number(), "脱贫户")]))
-    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY, "--username", "rev-a"])
-    assert done.exit_code == 0 and "须由本县另一名县级复核员确认后生效" in done.output, done.output
+    acting = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY, "--username", "rev"])
+    assert acting.exit_code == 2 and "没有选项" in acting.output, acting.output
+    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
+    assert done.exit_code == 0 and "由服务器命令行导入" in done.output and "“名册”页" in done.output, done.output
     with ctx.db.read() as session:
-        import_id = session.scalar(select(RosterImport.id))
-    own = runner.invoke(main, ["roster", "confirm", import_id, "--username", "rev-a"])
-    assert own.exit_code == 1 and "四眼原则" in own.output, own.output
-    ok = runner.invoke(main, ["roster", "confirm", import_id, "--username", f"roster-second-{COUNTY}"])
-    assert ok.exit_code == 0 and "已确认" in ok.output and "新增 1 人" in ok.output, ok.output
-    path.write_bytes(roster_csv([(new_id_number(), "边缘易致贫户")]))
-    assert runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY]).exit_code == 0  # the operator's
+        row = session.scalar(select(RosterImport))
+    assert row is not None and row.imported_by.startswith("cli:") and row.status == "pending"
+    for words in (["confirm", row.id, "--username", "rev"], ["reject", row.id, "--username", "rev", "--reason", "不对"]):
+        refused = runner.invoke(main, ["roster", *words])
+        assert refused.exit_code == 2 and "没有命令" in refused.output, refused.output
     with ctx.db.read() as session:
-        pending = session.scalar(select(RosterImport.id).where(RosterImport.status == "pending"))
-        assert session.scalar(select(func.count()).select_from(RosterImport)) == 2
-    no = runner.invoke(main, ["roster", "reject", pending, "--username", "rev-a", "--reason", "不是本月的"])
-    assert no.exit_code == 0 and "已退回" in no.output, no.output
+        assert session.get(RosterImport, row.id).status == "pending"  # type: ignore[union-attr]
+
+    page = client.get(f"/roster/{row.id}", headers=users.headers("rev"))
+    assert page.status_code == 200 and "由服务器命令行导入" in page.text and "没有哪位复核员为它担保" in page.text
+    change = client.get(f"/api/roster/imports/{row.id}/change", headers=users.headers("rev")).json()
+    assert change["imported_at_command_line"] is True
+    r = client.post(f"/api/roster/imports/{row.id}/confirm", headers=users.headers("rev"))
+    assert r.status_code == 200 and r.json()["confirmed_by"] == users.ids["rev"], r.text
     with ctx.db.read() as session:
-        assert roster.current_import(session, COUNTY).id == import_id  # type: ignore[union-attr]
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "roster.confirm"))
+    assert entry is not None and decode_entry(entry.entry).payload["imported_at_command_line"] is True
+    # an import by a reviewer at the page or API says nothing of the kind
+    second = post_roster(client, users.headers("rev2"), roster_csv([(new_id_number(), "边缘易致贫户")])).json()
+    assert "由服务器命令行导入" not in client.get(f"/roster/{second['import_id']}", headers=users.headers("rev")).text
+    assert client.get(f"/api/roster/imports/{second['import_id']}/change",
+                      headers=users.headers("rev")).json()["imported_at_command_line"] is False
 
 
 def test_two_confirmations_at_once_confirm_once_and_two_imports_at_once_leave_one_pending(ctx) -> None:  # type: ignore[no-untyped-def]

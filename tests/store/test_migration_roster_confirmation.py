@@ -1,13 +1,16 @@
-"""Migration 0049: every roster import made before was in force, so it becomes confirmed (by its importer, at its
-import time) and the county's roster stays what it was; an import made after waits as pending, one a county."""
+"""Migration 0049: every roster import made before was in force, so it becomes confirmed at its import time, by the
+marker `migration:0049` (never by its importer: nobody confirmed it, and the pages say 迁移前已生效), and the county's
+roster stays what it was; an import made after waits as pending, one a county."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from verifier.accounts.auth import Principal
+from verifier.roster.comparison import listing, review
 from verifier.roster.service import current_import
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
@@ -29,15 +32,22 @@ def test_imports_made_before_stay_in_force_and_later_ones_wait(database_url: str
                                   "VALUES (:id, :county, 'b', 'exited')"), {"id": f"ros_{i}", "county": county})
         upgrade(db)
         assert current_revision(db) == head_revision()
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("roster_import")}
+        assert "ix_roster_import_county_status_at" in indexes and "ix_roster_import_county_at" not in indexes
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, status, confirmed_by, confirmed_at IS NOT NULL FROM roster_import "
                                      "ORDER BY id")).all()
-        assert [tuple(r) for r in rows] == [("ros_0", "confirmed", "usr_rev", True),
-                                            ("ros_1", "confirmed", "usr_rev", True),
-                                            ("ros_2", "confirmed", "usr_rev", True)]
+        assert [tuple(r) for r in rows] == [("ros_0", "confirmed", "migration:0049", True),
+                                            ("ros_1", "confirmed", "migration:0049", True),
+                                            ("ros_2", "confirmed", "migration:0049", True)]
+        everyone = Principal(id="usr_aud", username="aud", display_name="aud", roles=("auditor",), counties=())
         with Session(db.engine) as session:
             assert current_import(session, "340223").id == "ros_1"  # type: ignore[union-attr]
             assert current_import(session, "340224").id == "ros_2"  # type: ignore[union-attr]
+            listed = listing(session, everyone)
+            seen = review(session, "ros_1", everyone)
+        assert {r.who(r.confirmed_by) for r in listed} == {"迁移前已生效（无第二人确认）"}
+        assert seen.subject.migrated and not seen.subject.from_command_line
         pending = text("INSERT INTO roster_import (id, county_code, filename, file_sha256, rows, imported_by, "
                        "imported_at, status) VALUES (:id, '340223', 'n.csv', :sha, 1, 'usr_rev', "
                        "'2026-03-01 00:00:00+00', 'pending')")

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 import msgspec
 from sqlalchemy import String, and_, any_, bindparam, insert, select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -65,6 +66,8 @@ class ImportResult:
     repeated: bool = False
     left_out: int = 0
     """Rows of the file left for another staff member to import (回避: the importer is tied to their household)."""
+    continues: bool = False
+    """The rows an earlier import of the same file left out for 回避, brought in under its id (`referrals.waiting`)."""
 
 
 def _check_target(channel: str, county_code: str, principal: Principal) -> None:
@@ -638,18 +641,23 @@ def store_file(
     county_code, channel, sha = checked.county_code, checked.channel, checked.sha256
     _check_target(channel, county_code, principal)
     earlier = _earlier(session, county_code, channel, sha, lock=True)  # also the same file, imported meanwhile
+    if earlier is None:
+        import_id = new_id("imp")
+        try:
+            with session.begin_nested():
+                session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
+                                           filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
+                                           imported_by=principal.id, imported_at=now))
+        except IntegrityError:  # a colleague's import of the same file committed meanwhile (PostgreSQL): continue it
+            earlier = _earlier(session, county_code, channel, sha, lock=True)
+            if earlier is None:
+                raise
     if isinstance(earlier, ImportResult):
         return earlier
-    pending = earlier.rows if earlier is not None else None
-    contracts = _county_contracts(session, county_code)
     if earlier is not None:
         import_id = earlier.import_id
-    else:
-        import_id = new_id("imp")
-        session.add(ReferralImport(id=import_id, county_code=county_code, channel=channel, file_sha256=sha,
-                                   filename=checked.filename[:255], rows=0, new_cases=0, merged=0,
-                                   imported_by=principal.id, imported_at=now))
-        session.flush()
+    pending = earlier.rows if earlier is not None else None
+    contracts = _county_contracts(session, county_code)
     recused = recusal.recused_people(session, principal, county_code, clock)
     errors: list[FieldError] = []
     rows = new_cases = merged = 0
@@ -699,7 +707,8 @@ def store_file(
         payload["left_out_rows"] = sorted(left)  # what `_earlier` reads: the rows still to import
     audit.append(session, actor=principal.id, role=role, action=IMPORT_ACTION, subject=import_id,
                  contract_hash=next(iter(hashes)) if len(hashes) == 1 else None, payload=payload, clock=clock)
-    return ImportResult(import_id, new_cases + merged, new_cases, merged, left_out=len(left))
+    return ImportResult(import_id, new_cases + merged, new_cases, merged, left_out=len(left),
+                        continues=earlier is not None)
 
 
 def _leave_out(vault: Vault, rows: list[ReferralRow], recused: dict[str, str | None], known: _Known,
@@ -709,11 +718,13 @@ def _leave_out(vault: Vault, rows: list[ReferralRow], recused: dict[str, str | N
     blind_of = known.blind_of
     kept: list[ReferralRow] = []
     for r in rows:
+        # a left-out row is known by its number alone (`left_out_rows`): a row without one would be lost for good
+        assert r.row is not None, "a file's rows are numbered by its parser"
         b = blind_of.get(r.id_number)
         if b is None:
             b = blind_of[r.id_number] = vault.blind_index(r.id_number, "id_number")
         if b in recused:
-            left[r.row or 0] = recused[b]
+            left[r.row] = recused[b]
         else:
             kept.append(r)
     return kept

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, aliased
 from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
 from ..store.tables import User
-from .models import RosterEntry, RosterImport
-from .service import current_import, imports, load, previous_confirmed
+from .models import MIGRATED, RosterEntry, RosterImport
+from .service import current_import, earlier_rejections, imports, load, previous_confirmed, shared_password_setter
 
 CATEGORIES = tuple(CATEGORY_NAMES)
+COMMAND_LINE = "cli:"  # the id prefix of what the server's operator did at the command line
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,22 @@ class ImportRow:
     rejection_reason: str | None
     names: dict[str, str] = field(default_factory=dict)  # user id → username, for the pages (`cli:…`: the operator)
 
+    @property
+    def from_command_line(self) -> bool:
+        """Imported by the server's operator at the command line: no reviewer's login stands behind it."""
+        return self.imported_by.startswith(COMMAND_LINE)
+
+    @property
+    def migrated(self) -> bool:
+        """In force before confirmations existed (migration 0049): nobody but its importer saw it."""
+        return self.confirmed_by == MIGRATED
+
     def who(self, user_id: str | None) -> str:
         if not user_id:
             return ""
-        if user_id.startswith("cli:"):
+        if user_id == MIGRATED:
+            return "迁移前已生效（无第二人确认）"
+        if user_id.startswith(COMMAND_LINE):
             return f"命令行（服务器操作员 {user_id[4:]}）"
         return self.names.get(user_id, user_id)
 
@@ -115,8 +128,9 @@ def import_row(row: RosterImport, names: dict[str, str] | None = None) -> Import
                      row.rejection_reason, names or {})
 
 
-def _names(session: Session, rows: list[RosterImport]) -> dict[str, str]:
-    ids = {u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by) if u and not u.startswith("cli:")}
+def _names(session: Session, rows: list[RosterImport], *more: str | None) -> dict[str, str]:
+    ids = {u for u in [*(u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by)), *more]
+           if u and not u.startswith(COMMAND_LINE) and u != MIGRATED}
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).tuples().all())
@@ -132,6 +146,8 @@ class Review:
     may_decide: bool  # a county reviewer, and the import is pending
     own: bool  # the viewer imported it (may withdraw it, never confirm it)
     older_than_current: bool  # pending, yet the county's roster is newer: it can only be rejected
+    rejections: list[ImportRow] = field(default_factory=list)  # the same file's other imports, rejected
+    shared_setter: str | None = None  # who last set both the importer's and the viewer's passwords (pending only)
 
 
 def review(session: Session, import_id: str, principal: Principal) -> Review:
@@ -139,11 +155,14 @@ def review(session: Session, import_id: str, principal: Principal) -> Review:
     base = current_import(session, row.county_code) if row.status == "pending" else previous_confirmed(session, row)
     older = (row.status == "pending" and base is not None
              and (base.imported_at, base.id) > (row.imported_at, row.id))
-    names = _names(session, [row] + ([base] if base is not None else []))
+    rejected = earlier_rejections(session, row)
+    setter = shared_password_setter(session, row.imported_by, principal.id) if row.status == "pending" else None
+    names = _names(session, [row] + ([base] if base is not None else []) + rejected, setter)
     return Review(subject=import_row(row, names), base=import_row(base, names) if base is not None else None,
                   figures=figures(session, row.id, base.id if base is not None else None),
                   may_decide=row.status == "pending" and principal.has("county_reviewer"),
-                  own=row.imported_by == principal.id, older_than_current=older)
+                  own=row.imported_by == principal.id, older_than_current=older,
+                  rejections=[import_row(r, names) for r in rejected], shared_setter=setter)
 
 
 def listing(session: Session, principal: Principal, *, limit: int = 200) -> list[ImportRow]:

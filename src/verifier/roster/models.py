@@ -13,13 +13,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..store.base import Base, UtcDateTime
 
 
+MIGRATED = "migration:0049"
+"""`confirmed_by` of an import in force before confirmations existed (migration 0049): 迁移前已生效, no second reviewer."""
+
+
 class RosterImport(Base):
     __tablename__ = "roster_import"
     __table_args__ = (
         # A file is taken once per county, unless it was rejected (then it may be sent again).
         Index("uq_roster_import_file", "county_code", "file_sha256", unique=True,
               postgresql_where=text("status <> 'rejected'"), sqlite_where=text("status <> 'rejected'")),
-        Index("ix_roster_import_county_at", "county_code", "imported_at"),
         CheckConstraint("status IN ('pending', 'confirmed', 'rejected')", name="status_known"),
         # The county's roster: its newest confirmed import, one index lookup.
         Index("ix_roster_import_county_status_at", "county_code", "status", "imported_at", "id"),

@@ -51,6 +51,13 @@ class Rejection(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 
 
+class EarlierRejection(msgspec.Struct):
+    import_id: str
+    rejected_by: str | None
+    rejected_at: datetime | None
+    reason: str | None  # as the rejecting reviewer wrote it
+
+
 class RosterChange(msgspec.Struct):
     import_id: str
     status: str
@@ -62,6 +69,8 @@ class RosterChange(msgspec.Struct):
     changed: int
     changed_by_category: list[dict[str, Any]]  # {"from", "to", "people"}
     group_moves: dict[str, int]  # people whose household group changes, by the group they move to
+    imported_at_command_line: bool = False  # by the server's operator: no reviewer's login vouches for it
+    earlier_rejections: list[EarlierRejection] = []  # the county's rejected imports of the same file
 
 
 def row_out(r: comparison.ImportRow) -> RosterImportRow:
@@ -107,7 +116,9 @@ class RosterController(Controller):
             compared_with=seen.base.id if seen.base is not None else None, before=f.before, after=f.after,
             added=f.added_total, removed=f.removed_total, changed=f.changed_total,
             changed_by_category=[{"from": a, "to": b, "people": n} for (a, b), n in sorted(f.changed.items())],
-            group_moves=f.group_moves())
+            group_moves=f.group_moves(), imported_at_command_line=seen.subject.from_command_line,
+            earlier_rejections=[EarlierRejection(r.id, r.rejected_by, r.rejected_at, r.rejection_reason)
+                                for r in seen.rejections])
 
     @post("/imports/{import_id:str}/confirm", opt=DECIDERS, status_code=200)
     def confirm(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[RosterImportRow]:

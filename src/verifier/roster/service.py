@@ -3,13 +3,17 @@
 An import is the county's whole roster as exported that day: all or nothing, in the audit log (`roster.import`). It
 is stored pending and changes no lookup until another county reviewer of the county confirms it (`roster.confirm`,
 `confirm`): the roster decides a household's group and so which relief tiers apply, which neither the insurer nor one
-reviewer alone may steer. Refused to confirm: its importer, an account whose password the importer last set and an
-account that last set the importer's (they knew a password of the other), anyone outside the county (404, as for an
-id that does not exist), anyone but a county reviewer. Either reviewer rejects a pending import with a reason
+reviewer alone may steer. Confirmed only on the page or by the API, where a password login stands behind the user
+(the command line imports as the server's operator, `cli:<name>`, and neither confirms nor rejects). Refused to
+confirm: its importer, an account whose password the importer last set and an account that last set the importer's
+(they knew a password of the other), anyone outside the county (404, as for an id that does not exist), anyone but
+a county reviewer. Two accounts whose passwords one person last set (`password_set_by`) may confirm each other's
+imports, warned on the page and logged (`same_password_setter`). Either reviewer rejects a pending import with a reason
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
-again changes nothing, unless it was rejected: then it is a new import, pending like any other.
+again changes nothing, unless it was rejected: then it is a new import, pending like any other, whose page and
+confirmation show (and log, the reasons by digest) the file's earlier rejections.
 """
 
 from __future__ import annotations
@@ -141,6 +145,16 @@ def _linked(session: Session, a: str, b: str) -> bool:
     return bool(session.scalar(select(User.id).where(User.id == b, User.password_set_by == a)))
 
 
+def shared_password_setter(session: Session, a: str, b: str) -> str | None:
+    """Who last set the passwords of both accounts `a` and `b` (opened or reset both), if one person did: not a refusal
+    (an admin opens most accounts of a county), but the confirmer is warned and the confirmation logs it."""
+    if a == b:
+        return None
+    setters = dict(session.execute(select(User.id, User.password_set_by).where(User.id.in_((a, b)))).tuples().all())
+    setter = setters.get(a)
+    return setter if setter is not None and setter == setters.get(b) else None
+
+
 def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock) -> RosterImport:
     """The pending import becomes the county's roster. Confirming it again changes nothing (a second click)."""
     row = load(session, import_id, principal, for_update=True)
@@ -163,13 +177,22 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
     from .comparison import figures
 
     change = figures(session, row.id, current.id if current is not None else None)
+    rejected = earlier_rejections(session, row)  # what the confirmer was shown of the file's earlier rejections
+    setter = shared_password_setter(session, row.imported_by, principal.id)
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
                  payload={"county_code": row.county_code, "imported_by": row.imported_by, "rows": row.rows,
                           "sha256": row.file_sha256, "replaces": current.id if current is not None else None,
                           "added": change.added_total, "removed": change.removed_total,
-                          "changed": change.changed_total},
+                          "changed": change.changed_total,
+                          **({"imported_at_command_line": True} if row.imported_by.startswith("cli:") else {}),
+                          **({"earlier_rejections": [
+                              {"import_id": r.id, "rejected_by": r.rejected_by,
+                               "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
+                               "reason": audit.text_digest(r.rejection_reason or "")} for r in rejected]}
+                             if rejected else {}),
+                          **({"same_password_setter": setter} if setter is not None else {})},
                  clock=clock)
     return row
 
@@ -218,6 +241,15 @@ def imports(session: Session, principal: Principal, *, limit: int = 200) -> list
     if principal.counties:
         stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
     return list(session.scalars(stmt.limit(limit)))
+
+
+def earlier_rejections(session: Session, row: RosterImport) -> list[RosterImport]:
+    """The county's other imports of the same file that were rejected (a rejected file sent again), newest first:
+    the confirmer sees who rejected it, when and why before confirming it now."""
+    return list(session.scalars(select(RosterImport).where(
+        RosterImport.county_code == row.county_code, RosterImport.status == "rejected",
+        RosterImport.file_sha256 == row.file_sha256, RosterImport.id != row.id)
+        .order_by(RosterImport.rejected_at.desc(), RosterImport.id.desc())))
 
 
 def previous_confirmed(session: Session, row: RosterImport) -> RosterImport | None:

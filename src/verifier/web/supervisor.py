@@ -27,6 +27,7 @@ from ..http import Ctx, get, post
 from ..payments import payees
 from ..referrals import service as referral_service
 from ..referrals import template as import_template
+from ..referrals import waiting as referral_waiting
 from .common import (
     IMPORTERS,
     SUPERVISOR,
@@ -277,9 +278,13 @@ class ImportPages(Controller):
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
             table = referral_service.county_vocabulary(session, counties, ctx.clock.today())
+            waiting = referral_waiting.waiting_imports(session, request.user)
+            continued = (referral_waiting.first_import(session, request.user, result.batch_id)
+                         if result is not None and result.continues else None)
         channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
         return page(request, "import.html", status_code=status_code, form=state, counties=counties,
-                    channels=channels, bad_rows=rows or [], result=result, columns=import_template.columns(table))
+                    channels=channels, bad_rows=rows or [], result=result, columns=import_template.columns(table),
+                    waiting=waiting, continued=continued, channel_names=CHANNELS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:

@@ -4,9 +4,11 @@ second county reviewer confirms it
 An import is `pending` until another county reviewer of the county confirms it (`confirmed`) or either of them
 rejects it (`rejected`); the county's roster is its newest confirmed import, found by one lookup of
 `ix_roster_import_county_status_at`. At most one pending import per county (`uq_roster_import_one_pending`). Every
-import made before was in force: it becomes `confirmed`, confirmed by its importer at its import time. A file is
-imported once per county unless it was rejected (`uq_roster_import_file` becomes a unique index over the imports not
-rejected): a rejected file may be sent again for another reviewer to look at.
+import made before was in force: it becomes `confirmed` at its import time, `confirmed_by` the marker `migration:0049`
+(no second reviewer saw it; the pages say 迁移前已生效). A file is imported once per county unless it was rejected
+(`uq_roster_import_file` becomes a unique index over the imports not rejected): a rejected file may be sent again for
+another reviewer to look at. `ix_roster_import_county_at` goes: every lookup of a county's imports names their status
+(`ix_roster_import_county_status_at`), and the list of imports is a few rows a county.
 
 Revision ID: 0049
 Revises: 0048
@@ -21,6 +23,7 @@ branch_labels = None
 depends_on = None
 PENDING = sa.text("status = 'pending'")
 NOT_REJECTED = sa.text("status <> 'rejected'")
+MIGRATED = "migration:0049"  # roster.models.MIGRATED: confirmed_by of the imports in force before it
 
 
 def upgrade() -> None:
@@ -31,8 +34,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("rejected_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("rejection_reason", sa.Text(), nullable=True))
-    # Every import so far was in force from the moment it was made.
-    op.execute("UPDATE roster_import SET status = 'confirmed', confirmed_by = imported_by, confirmed_at = imported_at")
+    # Every import so far was in force from the moment it was made; no second reviewer confirmed it.
+    op.execute(f"UPDATE roster_import SET status = 'confirmed', confirmed_by = '{MIGRATED}', "
+               "confirmed_at = imported_at")
     with op.batch_alter_table("roster_import", schema=None) as batch_op:
         batch_op.create_check_constraint(op.f("ck_roster_import_status_known"),
                                          "status IN ('pending', 'confirmed', 'rejected')")
@@ -41,6 +45,7 @@ def upgrade() -> None:
                     postgresql_where=NOT_REJECTED, sqlite_where=NOT_REJECTED)
     op.create_index("ix_roster_import_county_status_at", "roster_import",
                     ["county_code", "status", "imported_at", "id"], unique=False)
+    op.drop_index("ix_roster_import_county_at", table_name="roster_import")  # redundant beside county_status_at
     op.create_index("uq_roster_import_one_pending", "roster_import", ["county_code"], unique=True,
                     postgresql_where=PENDING, sqlite_where=PENDING)
 
@@ -48,6 +53,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_roster_import_file", table_name="roster_import")
     op.drop_index("uq_roster_import_one_pending", table_name="roster_import")
+    op.create_index("ix_roster_import_county_at", "roster_import", ["county_code", "imported_at"], unique=False)
     op.drop_index("ix_roster_import_county_status_at", table_name="roster_import")
     op.execute("DELETE FROM roster_entry WHERE import_id IN (SELECT id FROM roster_import WHERE status <> 'confirmed')")
     op.execute("DELETE FROM roster_import WHERE status <> 'confirmed'")
