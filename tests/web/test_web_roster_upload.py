@@ -88,3 +88,24 @@ def test_who_reads_but_does_not_import_sees_no_form(pages) -> None:  # type: ign
     r = pages.get("/roster")
     assert r.status_code == 200 and 'action="/roster"' not in r.text
     assert _send(pages, roster_csv([(new_id_number(), "脱贫户")])).status_code in (403, 404)
+
+
+
+def test_the_pages_name_the_reviewers_as_people_know_them_and_the_list_shows_no_id(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Found in the browser walk: the importer was shown by account name (`rev-wu`), not as the header names them
+    (县复核 吴刚); the list led with the stored id, which on a phone took the row's width."""
+    from pagekit import PASSWORD
+
+    from verifier.accounts.service import add_user
+
+    with ctx.db.begin() as session:
+        add_user(session, username="rev-wu", password=PASSWORD, roles=["county_reviewer"], counties=[COUNTY],
+                 display_name="县复核 吴刚", clock=ctx.clock)
+    pages.login("rev-wu")
+    where = _send(pages, roster_csv([(new_id_number(), "脱贫户")])).headers["location"]
+    review = pages.get(where).text
+    assert "县复核 吴刚" in review and "rev-wu" not in review.split("</header>")[-1]
+    listing = pages.get("/roster").text
+    assert "县复核 吴刚" in listing
+    table = listing.split("<table>")[1]
+    assert not ID.search(re.sub(r'href="[^"]*"', "", table)), "a stored id in the list"

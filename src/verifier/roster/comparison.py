@@ -99,7 +99,7 @@ class ImportRow:
     rejected_by: str | None
     rejected_at: datetime | None
     rejection_reason: str | None
-    names: dict[str, str] = field(default_factory=dict)  # user id → username, for the pages (`cli:…`: the operator)
+    names: dict[str, str] = field(default_factory=dict)  # user id → display name, for the pages (`cli:…`: the operator)
 
     def who(self, user_id: str | None) -> str:
         if not user_id:
@@ -119,7 +119,9 @@ def _names(session: Session, rows: list[RosterImport]) -> dict[str, str]:
     ids = {u for r in rows for u in (r.imported_by, r.confirmed_by, r.rejected_by) if u and not u.startswith("cli:")}
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).tuples().all())
+    # the name people know each other by (as the pages' header shows it), else the account's username
+    return {i: shown or username for i, username, shown in session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(sorted(ids))))}
 
 
 @dataclass(frozen=True)
