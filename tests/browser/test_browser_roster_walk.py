@@ -165,3 +165,19 @@ def test_a_tied_supervisor_leaves_her_fathers_row_to_a_colleague(staff, walk, tm
     said = colleague.flash()
     assert "已导入 1 行" in said and "须由其他经办人导入" not in said, said
     no_ids(colleague)
+
+
+def test_back_after_a_password_shown_once_loads_the_empty_form(staff, second_reviewer) -> None:  # type: ignore[no-untyped-def]
+    """The admin has a password generated for the second reviewer (the page must show it, this once); she goes on to
+    the list, then Back: the empty form by GET, neither the browser's 确认重新提交表单 page nor the password again."""
+    desk = staff.desk("admin", start=f"/users?q={second_reviewer}")
+    desk.follow("main a[href$='/password']")
+    form = desk.path
+    assert desk.submit(f"form[action='{form}']", double=False) == 1
+    shown = desk.text("#new-password")
+    assert len(shown) >= 8 and desk.path == form  # the address stands as the form's, with nothing of the password
+    desk.go("/users")
+    back(desk)
+    assert desk.path == form and desk.page.locator("#new-password").count() == 0 and shown not in desk.page.content()
+    back(desk, forward=True)
+    assert desk.path == "/users"
