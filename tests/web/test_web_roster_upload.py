@@ -109,3 +109,15 @@ def test_the_pages_name_the_reviewers_as_people_know_them_and_the_list_shows_no_
     assert "县复核 吴刚" in listing
     table = listing.split("<table>")[1]
     assert not ID.search(re.sub(r'href="[^"]*"', "", table)), "a stored id in the list"
+
+
+def test_a_roster_over_the_row_limit_is_said_beside_the_field(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from verifier.settings import ImportLimits
+
+    pages.as_("rev-big", "county_reviewer")
+    ctx.settings = replace(ctx.settings, imports=ImportLimits(max_rows=2))
+    r = _send(pages, roster_csv([(new_id_number(), "脱贫户") for _ in range(3)]))
+    assert r.status_code == 413 and "文件超过 2 行的上限" in _errors(r.text), r.text
+    assert count_rows(ctx, RosterImport) == 0
