@@ -425,8 +425,46 @@ def walk() -> dict[str, Any]:
 FITS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 # A folder to keep each step's screenshot in, when looking at a walk by eye.
 SHOTS = os.environ.get("WALK_SHOTS")
-# A stored id (a case's, a notice's, a household's, a member's ...) as it would leak into a page's text.
-ID = re.compile(r"\b(?:case|ntc|obj|usr|smp|pb|hh|mem|nref|fu|ref)_[0-9a-f]{6,}")
+# A stored id (a case's, a notice's, a household's, a member's, a roster import's ...) as it would leak into a page's
+# text.
+ID = re.compile(r"\b(?:case|ntc|obj|usr|smp|pb|hh|mem|nref|fu|ref|ros)_[0-9a-f]{6,}")
+
+
+_ADD_PERSON = """import sys
+from verifier.accounts.service import add_user
+from verifier.context import Context
+from verifier.settings import Settings
+ctx = Context.open(Settings.from_env())
+with ctx.db.begin() as session:
+    add_user(session, username=sys.argv[1], password=sys.argv[2], roles=[sys.argv[3]], counties=[sys.argv[4]],
+             display_name=sys.argv[5], clock=ctx.clock)
+ctx.close()
+"""
+
+
+def add_person(base: str, username: str, role: str, display_name: str, county: str = "340223") -> None:
+    """Another person of the demo county on the module's server (the demo has one of each role; a second county
+    reviewer, say, who confirms what the first imported), with the demo's password, as the server's operator adds
+    one; done once per module."""
+    import subprocess
+    import sys
+
+    from browserkit import SERVER_HOMES
+
+    env = {k: v for k, v in os.environ.items() if k != "VERIFIER_DATABASE_URL"}
+    env["VERIFIER_HOME"] = str(SERVER_HOMES[base])
+    subprocess.run([sys.executable, "-c", _ADD_PERSON, username, DEMO_PASSWORD, role, county, display_name],
+                   env=env, check=True, capture_output=True, timeout=120)
+
+
+def audit_count(base: str, action: str) -> int:
+    """How many entries of `action` the module's server has on record (its SQLite database, read only)."""
+    import sqlite3
+
+    from browserkit import SERVER_HOMES
+
+    with sqlite3.connect(f"file:{SERVER_HOMES[base] / 'verifier.db'}?mode=ro", uri=True) as db:
+        return int(db.execute("select count(*) from audit_entry where action = ?", (action,)).fetchone()[0])
 
 
 def shot(desk: Desk, name: str) -> None:
@@ -442,3 +480,17 @@ def no_ids(desk: Desk) -> None:
       m.querySelectorAll('.mono, code, pre, .hash').forEach(e => e.remove()); return m.innerText; }""")
     found = ID.findall(said)
     assert found == [], f"{desk.path}: {found}"
+
+
+# What the browser shows instead of a page when Back or Forward lands on the answer of a POST.
+RESUBMIT = ("确认重新提交", "ERR_CACHE_MISS", "Confirm Form Resubmission")
+
+
+def back(desk: Desk, forward: bool = False) -> None:
+    """The browser's Back (or Forward): a normal page of the site, loaded by GET; nothing sent."""
+    posts = len(desk.posts)
+    desk.page.go_forward() if forward else desk.page.go_back()
+    desk.checked()
+    content = desk.page.content()
+    assert not any(s in content for s in RESUBMIT), desk.path
+    assert len(desk.posts) == posts, f"{desk.path}: going back sent a form"

@@ -14,23 +14,11 @@ from __future__ import annotations
 from datetime import date
 
 import desk as walks
-from desk import FITS, Desk, flow_day, no_ids, shot
+from desk import FITS, Desk, back, flow_day, no_ids, shot
 
 from verifier.domain.idnumber import make_id_number
 
 staff, walk = walks.staff, walks.walk  # the walks' module fixtures
-
-RESUBMIT = ("确认重新提交", "ERR_CACHE_MISS", "Confirm Form Resubmission")
-
-
-def back(desk: Desk, forward: bool = False) -> None:
-    """The browser's Back (or Forward): a normal page of the site, loaded by GET; nothing sent."""
-    posts = len(desk.posts)
-    desk.page.go_forward() if forward else desk.page.go_back()
-    desk.checked()
-    content = desk.page.content()
-    assert not any(s in content for s in RESUBMIT), desk.path
-    assert len(desk.posts) == posts, f"{desk.path}: going back sent a form"
 
 
 def relations(desk: Desk) -> list[str]:

@@ -73,6 +73,8 @@ def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pag
         r = pages.post("/payments/new", {**BASE, "do": "find", "q": q, "case_ids": [east[0]]})
         assert _shown(r.text) == [named], q
         assert _ticked(r.text) == {east[0]}, q  # found, not chosen by being found
+        # in the history as the page's GET address (Back: no 确认重新提交表单), the search kept out of it
+        assert f'data-form-page="{PAGE.replace("&", "&amp;")}"' in r.text, q
     r = pages.post("/payments/new", {**BASE, "do": "find", "q": "无此人", "case_ids": [east[0]]})
     assert "没有找到符合条件的待支付案件" in r.text and _ticked(r.text) == {east[0]}
 

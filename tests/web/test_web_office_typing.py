@@ -204,7 +204,8 @@ def test_a_registers_days_are_read_as_written_and_both_told_at_once(pages, ctx) 
     r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223", "as_of": "2020/5/31",
                                   "valid_until": "２０２０年８月３１日"},
                    files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
-    assert r.status_code == 200 and "已导入 1 条车辆登记记录" in r.text
+    assert r.status_code == 303
+    assert "已导入 1 条车辆登记记录" in pages.get(r.headers["location"]).text
 
 
 def test_every_number_box_takes_the_full_width_digits_the_server_folds() -> None:

@@ -23,7 +23,9 @@ def test_the_reviewer_imports_on_the_page_and_sees_the_feed_calendar(pages, ctx)
     good = f"身份证号,号牌号码,车辆价值\r\n{demo.new_household('城关镇', '东村').id_numbers[0]},皖B1,80000\r\n"
     r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223"},
                    files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
-    assert r.status_code == 200 and "已导入 1 条车辆登记记录" in r.text and "公安局交通管理部门" in r.text
+    assert r.status_code == 303
+    r = pages.get(r.headers["location"])
+    assert "已导入 1 条车辆登记记录" in r.text and "公安局交通管理部门" in r.text
     pages.as_("sup", "insurer_supervisor")
     assert pages.get("/registers").status_code == 403
 
@@ -36,7 +38,7 @@ def test_the_supervisor_answers_a_finding_on_the_case_page(pages, ctx) -> None: 
     pages.as_("rev", "county_reviewer")
     data = f"身份证号,工作单位\r\n{hh.id_numbers[1]},县财政局\r\n".encode()
     assert pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
-                      files={"file": ("人社.csv", data, "text/csv")}).status_code == 200
+                      files={"file": ("人社.csv", data, "text/csv")}).status_code == 303
     demo.advance_to(ctx, team, case_id, hh, "checked", on=ctx.clock.today(), vehicle="车001")
     pages.login(s.supervisor.username, FACTORY_PASSWORD)
     page = pages.get(f"/cases/{case_id}").text

@@ -80,9 +80,9 @@ def test_importing_a_referral_file(pages, ctx) -> None:  # type: ignore[no-untyp
     good = _csv([[new_id_number(), "甲", "城关镇", "东村", "low_income", "illness", "100.00", "2020-05-20"],
                  [new_id_number(), "乙", "城关镇", "西村", "exited_low_standard", "因病", "200", "2020-05-21"]])
     r = pages.post("/referrals/import", form, files={"file": ("good.csv", good, "text/csv")})
-    assert r.status_code == 200 and "已导入 2 行：新建案件 2 件" in r.text
+    assert r.status_code == 303 and "已导入 2 行：新建案件 2 件" in pages.get(r.headers["location"]).text
     r = pages.post("/referrals/import", form, files={"file": ("good.csv", good, "text/csv")})
-    assert "此前已导入" in r.text
+    assert "此前已导入" in pages.get(r.headers["location"]).text
     r = pages.post("/referrals/import", form)
     assert r.status_code == 422 and "请选择要导入的文件" in r.text
 

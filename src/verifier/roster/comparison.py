@@ -100,7 +100,7 @@ class ImportRow:
     rejected_by: str | None
     rejected_at: datetime | None
     rejection_reason: str | None
-    names: dict[str, str] = field(default_factory=dict)  # user id → username, for the pages (`cli:…`: the operator)
+    names: dict[str, str] = field(default_factory=dict)  # user id → display name, for the pages (`cli:…`: the operator)
 
     @property
     def from_command_line(self) -> bool:
@@ -133,7 +133,9 @@ def _names(session: Session, rows: list[RosterImport], *more: str | None) -> dic
            if u and not u.startswith(COMMAND_LINE) and u != MIGRATED}
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(sorted(ids)))).tuples().all())
+    # the name people know each other by (as the pages' header shows it), else the account's username
+    return {i: shown or username for i, username, shown in session.execute(
+        select(User.id, User.username, User.display_name).where(User.id.in_(sorted(ids))))}
 
 
 @dataclass(frozen=True)

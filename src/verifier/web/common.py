@@ -195,6 +195,20 @@ def see_other(path: str, **query: Any) -> Redirect:
     return Redirect(path=path + (("?" + urlencode(q)) if q else "") + hash_ + fragment, status_code=303)
 
 
+def import_outcome(request: Request[Any, Any, Any], done: tuple[str, str], *counts: str) -> dict[str, Any] | None:
+    """What a successful import said, read back from the address its 303 led to (Post/Redirect/Get: Back, Forward
+    and a reload then show a normal page, never the browser's 确认重新提交表单): `done` is (imported, the same file
+    again), `counts` the whole numbers the import reported. None when the address says no import."""
+    said = request.query_params.get("done")
+    if said not in done:
+        return None
+    outcome: dict[str, Any] = {"repeated": said == done[1]}
+    for name in counts:
+        raw = request.query_params.get(name) or "0"
+        outcome[name] = int(raw) if raw.isdigit() and len(raw) <= 9 else 0
+    return outcome
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never another host (an open redirect)."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):

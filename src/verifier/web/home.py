@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request
 from litestar.datastructures import Cookie
@@ -76,8 +77,10 @@ class LoginPages(Controller):
             shown.headers.update(exc.headers)
             return shown
         if done is None:
-            # The form again, with the message (200: a page answering a form, like any other re-shown form).
-            return page(request, "login.html", next=target, username=username, failed=True)
+            # The form again, with the message (200: a page answering a form, like any other re-shown form); in the
+            # history as the login page's address (app.js), so Back onto it never asks to send the form again.
+            return page(request, "login.html", next=target, username=username, failed=True,
+                        form_page="/login?" + urlencode({"next": target}))
         auth = request.app.state.auth
         token = issue_token(auth, done.principal.id, done.session_id)
         cookie = Cookie(key=auth.key, value=token, path="/", httponly=True, secure=auth.secure,

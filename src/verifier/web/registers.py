@@ -17,11 +17,12 @@ from ..domain.registers import KINDS, fact_summary
 from ..http import Ctx, MultipartBody, get, post
 from ..registers import feeds, service
 from ..registers.parsing import KIND_COLUMNS
-from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_refused, page,
-                     parse_day, see_other)
+from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_outcome,
+                     import_refused, page, parse_day, see_other)
 from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
+REGISTER_DONE = ("register_imported", "register_repeated")  # what /registers' address says after a file
 FIELDS = ("kind", "county_code", "bureau", "as_of", "valid_until", "file")
 
 
@@ -62,10 +63,17 @@ class RegisterPages(Controller):
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
-        return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
+        values = {"county_code": counties[0] if len(counties) == 1 else ""}
+        result = import_outcome(request, REGISTER_DONE, "rows")
+        if result is not None:  # after a file (Post/Redirect/Get): its kind, and the form as it was sent
+            kind = request.query_params.get("kind") or ""
+            result["kind"] = kind if kind in KINDS else ""
+            values.update({"kind": result["kind"], "county_code": folded(request.query_params.get("county_code"))
+                           or values["county_code"]})
+        return self._form(request, ctx, FormState(values=values), result=result)
 
-    @post("/", opt=IMPORTERS, status_code=200)
-    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
+    @post("/", opt=IMPORTERS, status_code=303)
+    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         upload, state = import_file(data)
         if upload is None:
             return self._form(request, ctx, state, status_code=422)
@@ -84,7 +92,8 @@ class RegisterPages(Controller):
         except ValidationFailed as exc:
             state, in_rows = import_refused(values, exc, FIELDS)
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
-        return self._form(request, ctx, FormState(values=values), result=result)
+        return see_other("/registers", done=REGISTER_DONE[1] if result.repeated else REGISTER_DONE[0],
+                         rows=result.rows, kind=result.kind, county_code=values.get("county_code"))
 
 
 Id = Annotated[str, PathParameter(max_length=40)]

@@ -1,24 +1,31 @@
 """Pages of the county's roster (/roster): the imports with their status, and an import against the county's roster
-(counts only, no person named) where a second county reviewer confirms it or either reviewer rejects it. Importing
-stays on the API and the command line; see roster/service.py for who may confirm."""
+(counts only, no person named) where a second county reviewer confirms it or either reviewer rejects it. A county
+reviewer uploads a roster file on /roster (as on the API and the command line); a refused file is said beside the file
+field, row by row, in Chinese. See roster/service.py for who may confirm."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import MultipartBody, Parameter, URLEncodedBody
 from litestar.response import Template
 
-from ..domain.errors import Forbidden, InvalidState, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.roster import CATEGORY_NAMES
 from ..http import Ctx, get, post
 from ..roster import comparison, service
-from .common import FormState, Req, clean, form_state, page, see_other
-from .labels import GROUPS, ROSTER, ROSTER_STATUS, message_zh
+from ..uploads import check_size, size_of
+from .common import FormState, Req, clean, counties_of, folded, form_state, import_file, page, see_other
+from .labels import GROUPS, ROSTER, ROSTER_STATUS, field_label, message_zh
 
 READERS: dict[str, Any] = {"roles": service.READERS}
 DECIDERS: dict[str, Any] = {"roles": service.CONFIRM_ROLES}
+IMPORTERS: dict[str, Any] = {"roles": service.IMPORT_ROLES}
+SHOWN_ROWS = 30  # a refused file's problems said beside its field; the rest counted
+# The stored id of the import already waiting, in the service's refusal: the page links to it instead.
+_WAITING_ID = re.compile(r"（ros_[0-9a-f]+）")
 Id = Annotated[str, Parameter(max_length=40)]
 
 
@@ -34,14 +41,67 @@ def _table(f: comparison.Figures) -> list[dict[str, Any]]:
     return rows
 
 
+def file_problems(errors: list[FieldError]) -> list[str]:
+    """A refused roster file's problems as said beside its field: 第 3 行「身份证号」：…, then how many more."""
+    said = []
+    for e in errors[:SHOWN_ROWS]:
+        where = f"第 {e.row} 行「{field_label(e.field)}」：" if e.row is not None else ""
+        said.append(where + message_zh(e.message))
+    if len(errors) > SHOWN_ROWS:
+        said.append(f"另有 {len(errors) - SHOWN_ROWS} 处问题未列出，请一并检查")
+    return said
+
+
 class RosterPages(Controller):
     path = "/roster"
 
     @get("/", opt=READERS)
     def imports(self, ctx: Ctx, request: Req) -> Template:
+        return self._imports(ctx, request, FormState())
+
+    def _imports(self, ctx: Ctx, request: Req, form: FormState, *, status_code: int = 200,
+                 waiting: str | None = None, problems: list[str] | None = None) -> Template:
         with ctx.db.read() as session:
             rows = comparison.listing(session, request.user, limit=100)
-        return page(request, "roster.html", rows=rows, statuses=ROSTER_STATUS)
+            counties = counties_of(session, request.user) if request.user.has(*service.IMPORT_ROLES) else []
+        if len(counties) == 1:
+            form.values.setdefault("county_code", counties[0])
+        return page(request, "roster.html", status_code=status_code, rows=rows, statuses=ROSTER_STATUS, form=form,
+                    counties=counties, waiting=waiting, problems=problems or [])
+
+    @post("/", opt=IMPORTERS, status_code=303)
+    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
+        """A county's roster file, pending until another county reviewer confirms it; the same file again changes
+        nothing (a double click, a Back and send again)."""
+        upload, form = import_file(data)
+        county = folded(data.get("county_code"))
+        form.values["county_code"] = county
+        if upload is None:
+            return self._imports(ctx, request, form, status_code=422)
+        try:
+            check_size(size_of(upload.file), ctx.settings.imports)
+            upload.file.seek(0)
+            result = service.import_roster(ctx.db, vault=ctx.vault, data=upload.file.read(),
+                                           filename=upload.filename or "roster", county_code=county,
+                                           principal=request.user, clock=ctx.clock, limits=ctx.settings.imports)
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                if e.field == "county_code":
+                    form.add("county_code", message_zh(e.message))
+            in_file = [e for e in exc.errors if e.field != "county_code"]
+            if in_file:
+                form.add("file", f"文件有误，未导入任何数据（共 {len(in_file)} 处问题），请修改后重新上传：")
+            return self._imports(ctx, request, form, status_code=exc.status, problems=file_problems(in_file))
+        except NotFound:  # a county the reviewer is not of: as one that does not exist
+            form.add("county_code", "请选择您负责的县（区）")
+            return self._imports(ctx, request, form, status_code=422)
+        except InvalidState as exc:
+            with ctx.db.read() as session:
+                waiting = service.pending_import(session, county)
+            form.general.append(_WAITING_ID.sub("", message_zh(exc.detail)))
+            return self._imports(ctx, request, form, status_code=exc.status,
+                                 waiting=waiting.id if waiting is not None else None)
+        return see_other(f"/roster/{result.import_id}", done="roster_repeated" if result.repeated else "roster_imported")
 
     @get("/{import_id:str}", opt=READERS)
     def review(self, import_id: Id, ctx: Ctx, request: Req) -> Template:

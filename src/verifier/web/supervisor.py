@@ -39,6 +39,7 @@ from .common import (
     counties_of,
     form_state,
     import_file,
+    import_outcome,
     import_refused,
     page,
     parse_day,
@@ -52,6 +53,7 @@ from .paging import Pager, page_param
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Id = Annotated[str, Parameter(max_length=40)]
 SCHEDULE_FIELDS = ("officer_1", "officer_2", "vehicle", "visit_on", "officers", "reason")
+IMPORT_DONE = ("referrals_imported", "referrals_repeated")  # what the import page's address says after a file
 PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
 
 
@@ -77,7 +79,7 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
-               status_code: int = 200, q: str = "", page_no: int = 1) -> Template:
+               status_code: int = 200, q: str = "", page_no: int = 1, stands_as: str | None = None) -> Template:
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
@@ -109,7 +111,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
-                pager=Pager.over("/schedule", {"q": q}, found))
+                pager=Pager.over("/schedule", {"q": q}, found),
+                **({"form_page": stands_as} if stands_as else {}))
 
 
 class SchedulePages(Controller):
@@ -145,8 +148,10 @@ class SchedulePages(Controller):
             return _plan_page(request, ctx, form_state(data, exc, PLAN_FIELDS), status_code=422)
         if apply:
             return see_other("/schedule", done="plan")
+        # a proposal, nothing saved: in the history as the planner's address (app.js), so Back and Forward load it by
+        # GET instead of the browser's 确认重新提交表单 page
         return _plan_page(request, ctx, FormState(values={k: v for k, v in data.items() if isinstance(v, str)}),
-                          proposal=result)
+                          proposal=result, stands_as="/schedule")
 
     @get("/cases/{case_id:str}/schedule", opt=SUPERVISOR)
     def schedule_form(self, case_id: Id, ctx: Ctx, request: Req) -> Template:
@@ -289,7 +294,12 @@ class ImportPages(Controller):
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
-        return self._form(request, ctx, FormState(values={"county_code": counties[0] if len(counties) == 1 else ""}))
+        values = {"county_code": counties[0] if len(counties) == 1 else ""}
+        result = import_outcome(request, IMPORT_DONE, "rows", "new_cases", "merged", "left_out")
+        if result is not None:  # the form as it was sent: the next file is often of the same bureau and county
+            values.update({k: clean(request.query_params.get(k)) for k in ("channel", "county_code")
+                           if request.query_params.get(k)})
+        return self._form(request, ctx, FormState(values=values), result=result)
 
     @get("/template.xlsx", opt=IMPORTERS)
     def template(self, ctx: Ctx, request: Req) -> Response[bytes]:
@@ -300,8 +310,8 @@ class ImportPages(Controller):
         return Response(content=import_template.template_xlsx(table), media_type=XLSX, headers={
             "Content-Disposition": f"attachment; filename=\"import-template.xlsx\"; filename*=UTF-8''{name}"})
 
-    @post("/", opt=IMPORTERS, status_code=200)
-    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Template:
+    @post("/", opt=IMPORTERS, status_code=303)
+    def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         upload, state = import_file(data)
         if upload is None:
             return self._form(request, ctx, state, status_code=422)
@@ -316,4 +326,7 @@ class ImportPages(Controller):
         except ValidationFailed as exc:
             state, in_rows = import_refused(values, exc, ("channel", "county_code", "file"))
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
-        return self._form(request, ctx, FormState(values=values), result=result)
+        return see_other("/referrals/import", done=IMPORT_DONE[1] if result.repeated else IMPORT_DONE[0],
+                         rows=result.rows, new_cases=result.new_cases, merged=result.merged,
+                         left_out=result.left_out or None, channel=values.get("channel"),
+                         county_code=values.get("county_code"))

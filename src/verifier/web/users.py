@@ -102,6 +102,9 @@ class UserPages(Controller):
         # Set by an administrator, the account's money and admin roles wait for a second person again.
         suspended = [] if person.id == request.user.id else grants.guarded(list(person.roles or ()))
         shown = page(request, "user_password.html", person=person, form=FormState(), ended=ended,
-                     password=None if typed else new, changed=True, suspended=suspended)
+                     password=None if typed else new, changed=True, suspended=suspended,
+                     # shown this once: in the history as the form's own address (app.js), so Back and Forward load
+                     # the empty form by GET, never the browser's 确认重新提交表单 page nor the password again
+                     form_page=f"/users/{user_id}/password")
         shown.headers["Cache-Control"] = "no-store"  # a generated password is shown this once
         return shown

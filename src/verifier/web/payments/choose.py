@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller
 from litestar.params import Parameter, URLEncodedBody
@@ -35,7 +36,7 @@ def _place(value: str) -> tuple[str, str]:
 
 def _render(request: Req, ctx: Any, *, county: str, contract: str, q: str, place: str, chosen: list[str] | None,
             errors: list[str] | None = None, skipped: list[tuple[str, str]] | None = None,
-            status_code: int = 200, pick_shown: bool | None = None) -> Template:
+            status_code: int = 200, pick_shown: bool | None = None, form_page: str | None = None) -> Template:
     """The page; `pick_shown` ticks (True) or clears (False) every case shown, the others' choice kept."""
     town, village = _place(place)
     message = None
@@ -58,7 +59,8 @@ def _render(request: Req, ctx: Any, *, county: str, contract: str, q: str, place
                 chosen=picked, hidden=[cid for cid in choice.chosen if cid not in shown_ids],
                 errors=([message] if message else []) + (errors or []), skipped=skipped or [],
                 numbers=numbers,
-                hidden_fen=choice.chosen_fen - sum(r.relief or 0 for r in choice.shown if r.case_id in picked))
+                hidden_fen=choice.chosen_fen - sum(r.relief or 0 for r in choice.shown if r.case_id in picked),
+                **({"form_page": form_page} if form_page else {}))
 
 
 class BatchChoicePages(Controller):
@@ -88,10 +90,13 @@ class BatchChoicePages(Controller):
         chosen = list(dict.fromkeys(folded(v)[:40] for v in (raw if isinstance(raw, list) else [raw] if raw else [])))
         q, place, action = folded(data.get("q"))[:200], clean(data.get("place"))[:200], clean(data.get("do"))
         keep = {"county": county, "contract": contract, "q": q, "place": place, "chosen": chosen}
+        # a search or a tick-all saves nothing: in the history as the county's and contract's page (app.js), so
+        # Back and Forward load it by GET; the search stays out of the address (an ID number typed)
+        stands_as = "/payments/new?" + urlencode({"county_code": county, "contract_id": contract})
         if action in ("all_shown", "none_shown"):
-            return _render(request, ctx, **keep, pick_shown=action == "all_shown")
+            return _render(request, ctx, **keep, pick_shown=action == "all_shown", form_page=stands_as)
         if action != "create":
-            return _render(request, ctx, **keep)
+            return _render(request, ctx, **keep, form_page=stands_as)
         try:
             if not chosen:
                 raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")

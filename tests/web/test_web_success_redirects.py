@@ -1,0 +1,125 @@
+"""After a successful POST, Back and Forward show a normal page, never the browser's 确认重新提交表单 page (pages are
+never cached): every page form's success answers 303 to a GET address (Post/Redirect/Get, with `done=`), or, where the
+answer must be a page of its own (a password shown this once, a proposal that saves nothing), the page names the GET
+address it stands as in the history (`data-form-page`, put in place by app.js's `history.replaceState`) and that
+address carries nothing of what was sent.
+
+The sweep walks the application's route table, so a page form added later is held to the same rule: a POST page route
+is declared 303, or is one of `SHOWN_ONCE`; and no handler returns a page (`page(...)`, `self._form(...)`, a
+`_…_page(...)`) without a refusal's status or the address it stands as."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import textwrap
+from typing import Any
+
+from factories import COUNTY, make_case, new_id_number
+
+# A success answered by a page of its own, and the GET address it stands as in the history.
+SHOWN_ONCE = {"/users/{user_id:str}/password": "a generated password, shown this once",
+              "/schedule/plan": "the planner's proposal (applying it is a 303)"}
+PAGE_CALLS = re.compile(r"^(page|self\._\w+|_\w*page|_render|render_\w+)$")
+
+
+def _page_routes(app: Any) -> list[tuple[str, Any]]:
+    out = []
+    for route in app.routes:
+        if route.path.startswith("/api") or route.path.startswith("/schema"):
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if "POST" in handler.http_methods:
+                out.append((route.path, handler))
+    return out
+
+
+def _source(handler: Any) -> str:
+    fn = handler.fn
+    fn = getattr(fn, "ref", None) or getattr(fn, "value", None) or fn
+    fn = getattr(fn, "func", fn)
+    return textwrap.dedent(inspect.getsource(fn))
+
+
+def _pages_without_status(source: str) -> list[str]:
+    """The handler's `return <page call>(...)` that answer 200 without saying what address they stand as."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+            name = ast.unparse(node.value.func)
+            said = {k.arg for k in node.value.keywords}
+            if PAGE_CALLS.match(name) and not said & {"status_code", "form_page", "stands_as"} \
+                    and not name.startswith(("self._act", "self._write", "self._decide", "self._change")):
+                found.append(ast.unparse(node)[:120])
+    return found
+
+
+def test_every_page_form_answers_its_success_with_a_redirect(client) -> None:  # type: ignore[no-untyped-def]
+    routes = _page_routes(client.app)
+    assert len(routes) > 60  # the whole table, not a part of it
+    answered_200 = sorted(p for p, h in routes if h.status_code != 303 and p not in SHOWN_ONCE)
+    assert answered_200 == [], "POST pages answering a success with 200 (Back shows 确认重新提交表单)"
+    assert sorted({p for p, h in routes if h.status_code != 303}) == sorted(SHOWN_ONCE)  # the list is current
+    pages_200 = {p: found for p, h in routes if (found := _pages_without_status(_source(h)))}
+    assert pages_200 == {}, "a page answering a POST with 200, standing as no GET address"
+
+
+def _stands_as(html: str) -> str | None:
+    body = re.search(r"<body[^>]*>", html)
+    assert body is not None
+    m = re.search(r'data-form-page="([^"]*)"', body.group(0))
+    return None if m is None else m.group(1).replace("&amp;", "&")
+
+
+def test_a_referral_file_and_a_register_answer_with_a_redirect_that_says_what_came_in(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("sup-prg", "insurer_supervisor")
+    head = "身份证号,姓名,乡镇,村,户类型,原因,金额,日期\r\n"
+    rows = "".join(f"{new_id_number()},张{i},城关镇,东村,非贫低收入户,因病,30000,{ctx.clock.today()}\r\n"
+                   for i in range(2))
+    form = {"channel": "civil_affairs", "county_code": COUNTY}
+    r = pages.post("/referrals/import", form, files={"file": ("名单.csv", (head + rows).encode(), "text/csv")})
+    assert r.status_code == 303, r.text
+    where = r.headers["location"]
+    assert where.startswith("/referrals/import?done=referrals_imported") and "rows=2" in where
+    shown = pages.get(where)
+    assert shown.status_code == 200 and "已导入 2 行：新建案件 2 件" in shown.text
+    assert _stands_as(shown.text) is None and 'value="civil_affairs" selected' in shown.text  # kept for the next
+    r = pages.post("/referrals/import", form, files={"file": ("名单.csv", (head + rows).encode(), "text/csv")})
+    assert r.status_code == 303 and "done=referrals_repeated" in r.headers["location"]
+    assert "此前已导入" in pages.get(r.headers["location"]).text
+    assert "已导入" not in pages.get("/referrals/import?rows=9").text  # counts alone say nothing
+
+    pages.as_("rev-prg", "county_reviewer")
+    good = f"身份证号,号牌号码,车辆价值\r\n{new_id_number()},皖B1,80000\r\n"
+    r = pages.post("/registers", {"kind": "vehicle", "county_code": COUNTY},
+                   files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
+    assert r.status_code == 303 and r.headers["location"].startswith("/registers?done=register_imported")
+    assert "已导入 1 条车辆登记记录" in pages.get(r.headers["location"]).text
+    assert "记录" not in pages.get("/registers?done=register_imported&rows=1&kind=x").text.split("<form")[0] \
+        .split("已导入 1 条")[-1][:3]  # an unknown kind is not shown as a code
+
+
+def test_a_password_shown_once_stands_as_the_empty_form(pages, users) -> None:  # type: ignore[no-untyped-def]
+    users.add("fin-prg", "finance", counties=(COUNTY,))
+    target = users.ids["fin-prg"]
+    pages.as_("admin-prg", "admin", counties=())
+    r = pages.post(f"/users/{target}/password", {"password": "", "password_again": ""})
+    assert r.status_code == 200 and 'id="new-password"' in r.text
+    assert _stands_as(r.text) == f"/users/{target}/password"  # the address carries nothing of the password
+    again = pages.get(f"/users/{target}/password")
+    assert again.status_code == 200 and 'id="new-password"' not in again.text  # Back: the empty form, by GET
+
+
+def test_a_planner_proposal_stands_as_the_planner(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    make_case(ctx, stage="screened")
+    pages.as_("sup-plan", "insurer_supervisor")
+    r = pages.post("/schedule/plan", {"county_code": COUNTY, "from": ctx.clock.today().isoformat(), "days": "5"})
+    assert r.status_code == 200 and "排期预览" in r.text and _stands_as(r.text) == "/schedule"
+
+
+def test_a_refused_login_stands_as_the_login_page(pages, users) -> None:  # type: ignore[no-untyped-def]
+    pages.get("/login")
+    r = pages.post("/login", {"username": "nobody", "password": "wrong password", "next": "/cases?status=received"})
+    assert "用户名或密码不正确" in r.text
+    assert _stands_as(r.text) == "/login?next=%2Fcases%3Fstatus%3Dreceived"
