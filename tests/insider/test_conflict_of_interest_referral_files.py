@@ -298,6 +298,8 @@ def test_the_import_page_lists_the_files_still_waiting_for_another_staff_member(
 
     r = pages.post("/referrals/import", {"channel": "civil_affairs", "county_code": COUNTY},
                    files={"file": ("民政局3月.xlsx", data, "application/octet-stream")})
+    assert r.status_code == 303, r.text  # Post/Redirect/Get: what came in, and whose import it continued, in the address
+    r = pages.get(r.headers["location"])
     assert r.status_code == 200 and "已导入 2 行" in r.text, r.text
     assert "此前已由kin于" in r.text and "只导入当时留待其他经办人导入的行" in r.text
     assert "waiting-imports" not in r.text and LEFT not in r.text

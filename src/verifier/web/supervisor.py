@@ -279,13 +279,13 @@ class ImportPages(Controller):
     path = "/referrals/import"
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
-              rows: list[FieldError] | None = None, result: Any = None) -> Template:
+              rows: list[FieldError] | None = None, result: Any = None, continued_id: str = "") -> Template:
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
             table = referral_service.county_vocabulary(session, counties, ctx.clock.today())
             waiting = referral_waiting.waiting_imports(session, request.user)
-            continued = (referral_waiting.first_import(session, request.user, result.batch_id)
-                         if result is not None and result.continues else None)
+            # a colleague who brought in rows an earlier import left out is told whose import she continued
+            continued = referral_waiting.first_import(session, request.user, continued_id) if continued_id else None
         channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
         return page(request, "import.html", status_code=status_code, form=state, counties=counties,
                     channels=channels, bad_rows=rows or [], result=result, columns=import_template.columns(table),
@@ -299,7 +299,8 @@ class ImportPages(Controller):
         if result is not None:  # the form as it was sent: the next file is often of the same bureau and county
             values.update({k: clean(request.query_params.get(k)) for k in ("channel", "county_code")
                            if request.query_params.get(k)})
-        return self._form(request, ctx, FormState(values=values), result=result)
+        continued = clean(request.query_params.get("continued")) if result is not None else ""
+        return self._form(request, ctx, FormState(values=values), result=result, continued_id=continued[:40])
 
     @get("/template.xlsx", opt=IMPORTERS)
     def template(self, ctx: Ctx, request: Req) -> Response[bytes]:
@@ -328,5 +329,6 @@ class ImportPages(Controller):
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
         return see_other("/referrals/import", done=IMPORT_DONE[1] if result.repeated else IMPORT_DONE[0],
                          rows=result.rows, new_cases=result.new_cases, merged=result.merged,
-                         left_out=result.left_out or None, channel=values.get("channel"),
+                         left_out=result.left_out or None, continued=result.batch_id if result.continues else None,
+                         channel=values.get("channel"),
                          county_code=values.get("county_code"))

@@ -339,7 +339,8 @@
   // "Confirm Form Resubmission" page, and a resubmission from there would send the form again.
   function forgetThePost() {
     var address = document.body && document.body.getAttribute("data-form-page");
-    if (!address || address.charAt(0) !== "/" || !window.history || !history.replaceState) return;
+    if (!address || address.charAt(0) !== "/" || /^\/[\/\\]/.test(address) || !window.history ||
+        !history.replaceState) return;  // a path on this site only, never "//host" or "/\\host"
     try { history.replaceState(history.state, "", address + location.hash); } catch (e) { /* another origin */ }
   }
 
