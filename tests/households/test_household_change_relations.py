@@ -1,6 +1,6 @@
 """What a merge or a move did to the members' relations to their head is kept with the change (`household_change`:
 `relations`, `head_member_id`) and shown in the household file (the page, the .docx): "李秀英：户主→配偶" and who
-heads them after it, by name, never an ID number. Changes recorded before migration 0052 keep an empty list."""
+heads them after it, by name, never an ID number. Changes recorded before migration 0050 keep an empty list."""
 
 from __future__ import annotations
 

@@ -42,11 +42,11 @@ class HouseholdChange(Base):
     moved_cases: Mapped[list[str]] = mapped_column(JSON)  # the ids of the cases that changed household
     # [{"member_id", "before", "after"}] for each member whose relation to their head changed (the member moved, the
     # merged household's members, those who stay under a new head, the new head itself: "after" is "head"); [] for
-    # changes recorded before 0052 (the audit entry's `relations` has what those changed)
+    # changes recorded before 0050 (the audit entry's `relations` has what those changed)
     relations: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     # who heads the members concerned after the change: merge, the kept household's head; move, the new head of those
     # who stay when the head moved out, else the member in a new household (分户), else the joined household's head.
-    # NULL before 0052, or when that household had no member recorded as head.
+    # NULL before 0050, or when that household had no member recorded as head.
     head_member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True)
     reason: Mapped[str] = mapped_column(Text)
     changed_by: Mapped[str] = mapped_column(String(40))

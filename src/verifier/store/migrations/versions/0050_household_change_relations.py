@@ -5,14 +5,14 @@ those who stay in relation to the new head; the household file shows these chang
 the members concerned after the change. Changes recorded before get an empty list and no head (their audit entries
 keep what changed).
 
-Revision ID: 0052
+Revision ID: 0050
 Revises: 0049
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0052"
+revision = "0050"
 down_revision = "0049"
 branch_labels = None
 depends_on = None
