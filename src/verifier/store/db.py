@@ -509,25 +509,8 @@ class Database:
         try:
             # BEGIN IMMEDIATE before anything else: LockBusy leaves nothing done
             transaction = connection.begin()
-            loop = info[LOOP_CONNECTION] = (connection, transaction, connection.connection.dbapi_connection)
-            try:
-                result = run(session)
-                if loop_transaction_ended(loop):  # ORM work after it would begin and commit a transaction of its own
-                    raise LoopTransactionEnded("the write's transaction was rolled back before its end")
-                # (objects changed or deleted are in the identity map; objects added and not flushed are `new`)
-                if session.in_transaction() or session.identity_map or session.new:
-                    session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one
-                transaction.commit()
-            except BaseException as exc:
-                self._roll_back_loop(session, connection, transaction)
-                kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
-                if kept:
-                    self._write_kept(kept)
-                raise
-            del info[LOOP_CONNECTION]
-            done = dict(info)
-            if session.identity_map or session.new:
-                session.close()
+            info[LOOP_CONNECTION] = (connection, transaction, connection.connection.dbapi_connection)
+            result, done = self._run_joined(run, session, connection, transaction, self._roll_back_loop)
         finally:
             info.clear()  # nothing of this write kept until the next one
             if connection.invalidated or connection.closed:
@@ -537,6 +520,40 @@ class Database:
         for hook in self.after_commit:
             hook(done)
         return result
+
+    def _run_joined(self, run: Callable[[Session], T], session: Session, connection: Connection, transaction: Any,
+                    roll_back: Callable[[Session, Connection, Any], None]) -> tuple[T, dict[Any, Any]]:
+        """The body of a write in a held connection's own transaction (`_write_now` on SQLite, `_write_held` on
+        PostgreSQL; `LOOP_CONNECTION` already in the session's `info`): `run`, the session's joined ORM work flushed
+        and ended, the writes deferred to the end (the audit append's, PostgreSQL) sent with the COMMIT in one round
+        trip, the connection's transaction committed; on any error rolled back whole by `roll_back` and the kept trace
+        of a refusal written after it. Returns `run`'s result and the session's `info` as the commit left it (for the
+        after-commit hooks); the session is closed when the ORM kept objects."""
+        info = session.info
+        try:
+            result = run(session)
+            if loop_transaction_ended(info[LOOP_CONNECTION]):  # ORM work after it would begin and commit its own
+                raise LoopTransactionEnded("the write's transaction was rolled back before its end")
+            # (objects changed or deleted are in the identity map; objects added and not flushed are `new`)
+            if session.in_transaction() or session.identity_map or session.new:
+                session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one
+            if info.get(DEFERRED) is not None:
+                # the writes deferred to the end (the audit append's) and the COMMIT in one round trip
+                del info[DEFERRED]
+                send_deferred(connection.connection.dbapi_connection, connection.dialect, commit=True,
+                              connection=connection)
+            transaction.commit()
+        except BaseException as exc:
+            roll_back(session, connection, transaction)
+            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
+            if kept:
+                self._write_kept(kept)
+            raise
+        del info[LOOP_CONNECTION]
+        done = dict(info)
+        if session.identity_map or session.new:
+            session.close()
+        return result, done
 
     def _roll_back_loop(self, session: Session, connection: Connection, transaction: Any) -> None:
         """`_write_now`'s rollback: the session's joined transaction (which rolls back the connection's), the
@@ -616,29 +633,8 @@ class Database:
         connection = held[0]
         info = session.info
         transaction = connection.begin()
-        loop = info[LOOP_CONNECTION] = (connection, transaction, _OPEN)
-        try:
-            result = run(session)
-            if loop_transaction_ended(loop):  # ORM work after it would begin and commit a transaction of its own
-                raise LoopTransactionEnded("the write's transaction was rolled back before its end")
-            if session.in_transaction() or session.identity_map or session.new:
-                session.commit()  # the ORM's work flushed; joined, its transaction does not commit this one
-            if info.get(DEFERRED) is not None:
-                # the writes deferred to the end (the audit append's) and the COMMIT in one round trip
-                del info[DEFERRED]
-                send_deferred(connection.connection.dbapi_connection, connection.dialect, commit=True,
-                              connection=connection)
-            transaction.commit()
-        except BaseException as exc:
-            self._roll_back_held(session, connection, transaction)
-            kept: list[KeptWrite] = getattr(exc, "__dict__", {}).pop(_KEPT, [])
-            if kept:
-                self._write_kept(kept)
-            raise
-        del info[LOOP_CONNECTION]
-        done = dict(info)
-        if session.identity_map or session.new:
-            session.close()
+        info[LOOP_CONNECTION] = (connection, transaction, _OPEN)
+        result, done = self._run_joined(run, session, connection, transaction, self._roll_back_held)
         for hook in self.after_commit:
             hook(done)
         return result
