@@ -199,3 +199,25 @@ def statements_of(ctx: Any, action: Any) -> list[str]:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", seen)
     return statements
+
+
+KIN_REFUSAL = "与本户成员存在回避关系"
+
+
+def refused_both_ways(ctx: Any, client: Any, users: Any, who: str, *, api: str, body: dict[str, Any], opened: str,
+                      page: str, form: dict[str, Any]) -> Any:
+    """A step `who` is tied to refused both ways, in Chinese, with nothing but the refusals written: the API's POST of
+    `body` to `api`, then, logged in, the page `opened` and its form `form` posted to `page`. Returns the page's
+    answer (for what else it should say)."""
+    from web.pagekit import Pages
+
+    before = entries_but_refusals(ctx)
+    r = client.post(api, headers=users.headers(who), json=body)
+    assert r.status_code == 422 and KIN_REFUSAL in r.text, r.text
+    pages = Pages(client, users)
+    pages.login(who)
+    pages.get(opened)
+    r = pages.post(page, form)
+    assert r.status_code == 422 and KIN_REFUSAL in r.text, r.text
+    assert entries_but_refusals(ctx) == before
+    return r
