@@ -16,7 +16,6 @@ from verifier import demo
 from verifier.registers.models import RegisterFinding
 
 
-
 def _checked_with_a_vehicle(ctx, client, users):  # type: ignore[no-untyped-def]
     """A household checked after the vehicle register listed its second member: (case id, the member's ID number,
     the finding's id)."""

@@ -10,7 +10,6 @@ from factories import COUNTY, case_status, make_case
 from insider_kit import declare_ties, household_member, refusals_of, refused_both_ways
 
 
-
 def test_attack_a_clerk_records_a_review_request_for_her_fathers_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, wages=9_000_000, stable_income=True)  # ineligible
     assert case_status(ctx, case_id) == "ineligible"

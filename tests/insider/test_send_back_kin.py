@@ -10,7 +10,6 @@ from factories import COUNTY, case_status, make_case
 from insider_kit import declare_ties, household_member, refusals_of, refused_both_ways
 
 
-
 def test_attack_a_supervisor_sends_back_the_check_of_his_mothers_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="checked")
     _, _, mother = household_member(ctx, case_id, head=False)
