@@ -7,8 +7,9 @@ reviewer alone may steer. Confirmed only on the page or by the API, where a pass
 (the command line imports as the server's operator, `cli:<name>`, and neither confirms nor rejects). Refused to
 confirm: its importer, an account whose password the importer last set and an account that last set the importer's
 (they knew a password of the other), anyone outside the county (404, as for an id that does not exist), anyone but
-a county reviewer. Two accounts whose passwords one person last set (`password_set_by`) may confirm each other's
-imports, warned on the page and logged (`same_password_setter`). Either reviewer rejects a pending import with a reason
+a county reviewer, and two accounts whose passwords one person last set (`password_set_by`) while either has not
+since chosen its own (`password_change_required`: that person can still log in as it). Once both have, they may
+confirm each other's imports, warned on the page and logged (`same_password_setter`). Either reviewer rejects a pending import with a reason
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
@@ -49,6 +50,8 @@ NO_SUCH_IMPORT = "没有这份名册导入"
 OWN_IMPORT = "四眼原则：这份名册是您导入的，须由本县另一名县级复核员确认后才生效"
 LINKED_ACCOUNT = ("四眼原则：您的账号与导入人的账号有关联（一方的密码最近一次由另一方设置），这份名册须由本县另一名"
                   "县级复核员确认")
+FRESH_PASSWORD = ("四眼原则：导入人和您的密码最近一次都是由同一人（{setter}）设置的，而{who}至今还没有改成自己的密码，"
+                  "设置密码的人仍可登录该账号：请{who}先修改自己的密码，或由本县另一名县级复核员确认")
 ONE_PENDING = "本县已有一份名册在等待确认（{id}）：请先由另一名县级复核员确认，或将其退回，再导入新的名册"
 
 
@@ -155,6 +158,10 @@ def shared_password_setter(session: Session, a: str, b: str) -> str | None:
     return setter if setter is not None and setter == setters.get(b) else None
 
 
+def _username(session: Session, user_id: str) -> str:
+    return session.scalar(select(User.username).where(User.id == user_id)) or user_id
+
+
 def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock) -> RosterImport:
     """The pending import becomes the county's roster. Confirming it again changes nothing (a second click)."""
     row = load(session, import_id, principal, for_update=True)
@@ -171,6 +178,12 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
         raise Forbidden("只有在用的县级复核员账号可以确认名册")
     if _linked(session, row.imported_by, principal.id) or _linked(session, principal.id, row.imported_by):
         raise Forbidden(LINKED_ACCOUNT)
+    setter = shared_password_setter(session, row.imported_by, principal.id)
+    if setter is not None:
+        unchanged = [who for who, uid in (("导入人", row.imported_by), ("您", principal.id))
+                     if session.scalar(select(User.password_change_required).where(User.id == uid))]
+        if unchanged:
+            raise Forbidden(FRESH_PASSWORD.format(setter=_username(session, setter), who="和".join(unchanged)))
     current = current_import(session, row.county_code)
     if current is not None and (current.imported_at, current.id) > (row.imported_at, row.id):
         raise InvalidState(f"本县现行名册（{current.id}）比这份名册导入得晚，不能用较早的名册替换它：请将这份名册退回")
@@ -178,7 +191,6 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
 
     change = figures(session, row.id, current.id if current is not None else None)
     rejected = earlier_rejections(session, row)  # what the confirmer was shown of the file's earlier rejections
-    setter = shared_password_setter(session, row.imported_by, principal.id)
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
