@@ -4,7 +4,8 @@ An import is the county's whole roster as exported that day: all or nothing, in 
 is stored pending and changes no lookup until another county reviewer of the county confirms it (`roster.confirm`,
 `confirm`): the roster decides a household's group and so which relief tiers apply, which neither the insurer nor one
 reviewer alone may steer. Confirmed only on the page or by the API, where a password login stands behind the user
-(the command line imports as the server's operator, `cli:<name>`, and neither confirms nor rejects). Refused to
+(the command line imports as the server's operator, `cli:<name>`, only while the county has no active county
+reviewer, and neither confirms nor rejects). Refused to
 confirm: its importer, an account whose password the importer last set and an account that last set the importer's
 (they knew a password of the other), anyone outside the county (404, as for an id that does not exist), anyone but
 a county reviewer, and two accounts whose passwords one person last set (`password_set_by`) while either has not
@@ -52,6 +53,8 @@ LINKED_ACCOUNT = ("四眼原则：您的账号与导入人的账号有关联（�
                   "县级复核员确认")
 FRESH_PASSWORD = ("四眼原则：导入人和您的密码最近一次都是由同一人（{setter}）设置的，而{who}至今还没有改成自己的密码，"
                   "设置密码的人仍可登录该账号：请{who}先修改自己的密码，或由本县另一名县级复核员确认")
+CLI_AFTER_SETUP = ("本县（区）{county}已有在用的县级复核员：名册须由县级复核员登录后在“名册”页（或通过接口）导入，"
+                   "命令行导入只用于尚无县级复核员的县（区）")
 ONE_PENDING = "本县已有一份名册在等待确认（{id}）：请先由另一名县级复核员确认，或将其退回，再导入新的名册"
 
 
@@ -71,6 +74,20 @@ def _check_county(county_code: str, principal: Principal) -> None:
         raise NotFound(f"no county {county_code!r}")
 
 
+def county_has_reviewer(session: Session, county_code: str) -> bool:
+    """Whether an active account reviews the county (a county reviewer of it, or of every county)."""
+    return any("county_reviewer" in (roles or ()) and (not counties or county_code in counties)
+               for roles, counties in session.execute(select(User.roles, User.counties)
+                                                      .where(User.active.is_(True))).tuples())
+
+
+def _command_line_only_while_setting_up(session: Session, county_code: str, principal: Principal) -> None:
+    """As role grants (accounts.grants.bootstrap_allowed): the operator at the command line, who may also hold a
+    reviewer account, imports only for a county being set up; once it has a reviewer, the reviewers import."""
+    if principal.id.startswith("cli:") and county_has_reviewer(session, county_code):
+        raise Forbidden(CLI_AFTER_SETUP.format(county=county_code))
+
+
 def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, county_code: str, principal: Principal,
                   clock: Clock, limits: ImportLimits) -> RosterResult:
     """Read and check the whole file first (no transaction open), then write it in one transaction."""
@@ -79,6 +96,7 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
         raise Forbidden("only a county reviewer imports the county's roster")
     sha = hashlib.sha256(data).hexdigest()
     with db.read() as session:
+        _command_line_only_while_setting_up(session, county_code, principal)
         earlier = _earlier(session, county_code, sha)
     if earlier is not None:
         return earlier
@@ -86,6 +104,7 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
     keyed = [(vault.blind_index(r.id_number, "id_number"), r.category) for r in rows]
     counts = dict(sorted(Counter(c for _, c in keyed).items()))
     with db.begin() as session:
+        _command_line_only_while_setting_up(session, county_code, principal)
         earlier = _earlier(session, county_code, sha)  # the same file, imported while this one was read
         if earlier is not None:
             return earlier
