@@ -164,6 +164,47 @@ def test_a_rejected_file_sent_again_shows_its_earlier_rejection_before_it_is_con
     assert "earlier-rejections" not in client.get(f"/roster/{first}", headers=users.headers("rev3")).text
 
 
+
+def test_a_rejected_roster_sent_again_with_one_byte_changed_still_shows_the_countys_rejections(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The file's SHA-256 changes with one byte: the confirmer also sees, apart and marked so, the county's imports
+    of any other file rejected since its roster was confirmed (page, `change`, the `roster.confirm` entry)."""
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    rows = [(new_id_number(), "脱贫户"), (new_id_number(), "边缘易致贫户")]
+    old = import_confirmed(ctx, roster_csv([(new_id_number(), "脱贫户")]))  # the county's roster
+    ctx.clock.advance(minutes=1)
+    first = post_roster(client, users.headers("rev"), roster_csv(rows)).json()["import_id"]
+    reason = "第 2 行的人已迁出本县"
+    assert client.post(f"/api/roster/imports/{first}/reject", headers=users.headers("rev2"),
+                       json={"reason": reason}).status_code == 200
+    ctx.clock.advance(minutes=1)
+    data = roster_csv(rows) + b"\n"  # one byte more: another SHA-256, the same people
+    again = post_roster(client, users.headers("rev"), data)
+    assert again.status_code == 201 and again.json()["repeated"] is False, again.text
+    again_id = again.json()["import_id"]
+    page = client.get(f"/roster/{again_id}", headers=users.headers("rev2"))
+    assert page.status_code == 200 and "earlier-rejections" not in page.text
+    assert "本县现行名册确认以来还退回过 1 份其他文件的名册" in page.text and first in page.text and reason in page.text
+    change = client.get(f"/api/roster/imports/{again_id}/change", headers=users.headers("rev2")).json()
+    assert change["earlier_rejections"] == []
+    assert [(e["import_id"], e["rejected_by"], e["reason"]) for e in change["rejections_since_roster"]] == [
+        (first, users.ids["rev2"], reason)]
+    assert client.post(f"/api/roster/imports/{again_id}/confirm", headers=users.headers("rev2")).status_code == 200
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "roster.confirm")
+                                .order_by(AuditEntry.idx.desc())).first()
+    payload = decode_entry(entry.entry).payload  # type: ignore[union-attr]
+    assert "earlier_rejections" not in payload and payload["replaces"] == old.import_id
+    assert [(e["import_id"], e["reason"]) for e in payload["rejections_since_roster"]] == [
+        (first, audit.text_digest(reason))]
+    # rejected before the roster now in force was confirmed: no longer listed for the next import
+    ctx.clock.advance(minutes=1)
+    later = post_roster(client, users.headers("rev"), roster_csv([(new_id_number(), "脱贫户")])).json()["import_id"]
+    assert client.get(f"/api/roster/imports/{later}/change",
+                      headers=users.headers("rev2")).json()["rejections_since_roster"] == []
+    assert "rejections-since-roster" not in client.get(f"/roster/{later}", headers=users.headers("rev2")).text
+
+
 def test_an_import_in_force_before_confirmations_reads_as_such(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     done = import_confirmed(ctx, roster_csv([(new_id_number(), "脱贫户")]))

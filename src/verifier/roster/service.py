@@ -15,7 +15,8 @@ confirm each other's imports, warned on the page and logged (`same_password_sett
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
 again changes nothing, unless it was rejected: then it is a new import, pending like any other, whose page and
-confirmation show (and log, the reasons by digest) the file's earlier rejections.
+confirmation show (and log, the reasons by digest) the file's earlier rejections, and, apart, the county's imports
+of other files rejected since its roster was confirmed (a file changed by one byte is another file).
 """
 
 from __future__ import annotations
@@ -210,6 +211,7 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
 
     change = figures(session, row.id, current.id if current is not None else None)
     rejected = earlier_rejections(session, row)  # what the confirmer was shown of the file's earlier rejections
+    others = rejections_since(session, row, current)  # and of the county's other files rejected since its roster
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
@@ -218,11 +220,8 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
                           "added": change.added_total, "removed": change.removed_total,
                           "changed": change.changed_total,
                           **({"imported_at_command_line": True} if row.imported_by.startswith("cli:") else {}),
-                          **({"earlier_rejections": [
-                              {"import_id": r.id, "rejected_by": r.rejected_by,
-                               "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
-                               "reason": audit.text_digest(r.rejection_reason or "")} for r in rejected]}
-                             if rejected else {}),
+                          **({"earlier_rejections": _rejection_entries(rejected)} if rejected else {}),
+                          **({"rejections_since_roster": _rejection_entries(others)} if others else {}),
                           **({"same_password_setter": setter} if setter is not None else {})},
                  clock=clock)
     return row
@@ -281,6 +280,25 @@ def earlier_rejections(session: Session, row: RosterImport) -> list[RosterImport
         RosterImport.county_code == row.county_code, RosterImport.status == "rejected",
         RosterImport.file_sha256 == row.file_sha256, RosterImport.id != row.id)
         .order_by(RosterImport.rejected_at.desc(), RosterImport.id.desc())))
+
+
+def rejections_since(session: Session, row: RosterImport, base: RosterImport | None, *,
+                     limit: int = 50) -> list[RosterImport]:
+    """The county's other rejected imports since its roster `base` was confirmed (all, without one), of any other
+    file, newest first: a file changed by one byte has another SHA-256, so `earlier_rejections` alone would not show
+    that the same roster, or nearly, was rejected a moment ago."""
+    stmt = select(RosterImport).where(
+        RosterImport.county_code == row.county_code, RosterImport.status == "rejected", RosterImport.id != row.id,
+        RosterImport.file_sha256 != row.file_sha256)
+    if base is not None:
+        stmt = stmt.where(RosterImport.rejected_at >= (base.confirmed_at or base.imported_at))
+    return list(session.scalars(stmt.order_by(RosterImport.rejected_at.desc(), RosterImport.id.desc()).limit(limit)))
+
+
+def _rejection_entries(rows: list[RosterImport]) -> list[dict[str, object]]:
+    return [{"import_id": r.id, "rejected_by": r.rejected_by,
+             "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
+             "reason": audit.text_digest(r.rejection_reason or "")} for r in rows]
 
 
 def previous_confirmed(session: Session, row: RosterImport) -> RosterImport | None:
