@@ -80,3 +80,14 @@ def post_confirmed(client: Any, ctx: Any, headers: dict[str, str], data: bytes, 
     assert r.status_code == 201, r.text
     confirm(ctx, r.json()["import_id"], county)
     return r
+
+
+def county_being_set_up(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The county as before its first reviewer: the contract's reviewer account (factories.accept_contract) set
+    inactive, so the operator's command-line roster import is allowed (roster.service.county_has_reviewer)."""
+    from sqlalchemy import update
+
+    from verifier.store.tables import User
+
+    with ctx.db.begin() as session:
+        session.execute(update(User).where(User.username.like("f-reviewer-%")).values(active=False))

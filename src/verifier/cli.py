@@ -611,7 +611,7 @@ def roster() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--county", "county_code", required=True, help="名册所属的县（区）代码。")
 def roster_import(file: Path, county_code: str) -> None:
-    """导入县（区）的完整名册（csv 或 xlsx：每人的身份证号和类别），全部导入或全不导入。导入记为服务器命令行（操作人）导入，没有哪位县级复核员为它担保；须由本县的县级复核员在“名册”页（或通过接口）核对后确认，确认后才生效。命令行不能确认或退回名册。"""
+    """导入县（区）的完整名册（csv 或 xlsx：每人的身份证号和类别），全部导入或全不导入。只用于尚无在用县级复核员的县（区）（开通时）：已有县级复核员的，须由复核员在“名册”页（或通过接口）导入，这里拒绝。导入记为服务器命令行（操作人）导入，没有哪位县级复核员为它担保；须由本县的县级复核员在“名册”页（或通过接口）核对后确认，确认后才生效。命令行不能确认或退回名册。"""
     from .roster.service import IMPORT_ROLES, import_roster
 
     ctx = _context()

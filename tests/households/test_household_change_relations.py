@@ -91,10 +91,13 @@ def test_moves_keep_the_relations_they_changed_and_the_new_head(ctx: Any) -> Non
     out = move(hh, family["head"].id, new_household=True, new_head_member_id=family["child"].id)
     assert _change(ctx, out.change_id) == ([{"member_id": family["child"].id, "before": "child", "after": "head"},
                                             {"member_id": family["spouse"].id, "before": "spouse", "after": "parent"}],
-                                           family["child"].id)
+                                           family["head"].id)
     [row] = _changes_cells(ctx, hh, supervisor)
     assert row["与户主关系变化"] == f"{family['child'].name}：子女→户主；{family['spouse'].name}：配偶→父母"
     assert row["变动后户主"] == family["child"].name and row["成员"] == family["head"].name
+    # each household's file names its own head: the father heads the household he set up, not his son
+    [row] = _changes_cells(ctx, out.household_id, supervisor)
+    assert row["变动后户主"] == family["head"].name and row["成员"] == family["head"].name
 
     # A daughter marries into another household: her relation there, under that household's head.
     hh = _household(ctx, make_case(ctx, stage="checked", members=3))
@@ -106,6 +109,21 @@ def test_moves_keep_the_relations_they_changed_and_the_new_head(ctx: Any) -> Non
     for household in (hh, groom_hh):
         [row] = _changes_cells(ctx, household, supervisor)
         assert (row["与户主关系变化"], row["变动后户主"]) == (f"{family['child'].name}：子女→配偶", groom.name)
+
+    # A head moves into another household (as its head's parent): there, that household's head; in the one he left,
+    # the son who heads it now.
+    home = _household(ctx, make_case(ctx, stage="checked", members=3))
+    elder = _members(ctx, home)
+    out = move(home, elder["head"].id, to_household_id=groom_hh, relation="parent",
+               new_head_member_id=elder["child"].id)
+    assert _change(ctx, out.change_id)[1] == groom.id
+    for household, head in ((home, elder["child"]), (groom_hh, groom)):
+        row = _changes_cells(ctx, household, supervisor)[-1]
+        assert (row["成员"], row["变动后户主"]) == (elder["head"].name, head.name)
+    with ctx.db.begin() as session:  # as such a move was recorded before: the head of those who stay
+        session.get(HouseholdChange, out.change_id).head_member_id = elder["child"].id
+    assert _changes_cells(ctx, home, supervisor)[-1]["变动后户主"] == elder["child"].name
+    assert _changes_cells(ctx, groom_hh, supervisor)[-1]["变动后户主"] == ""  # not known, rather than wrong
 
     # The mother leaves to a household of her own: she heads it; nobody else's relation changed.
     out = move(hh, family["spouse"].id, new_household=True)

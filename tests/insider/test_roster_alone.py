@@ -153,3 +153,32 @@ def test_importer_and_confirmer_whose_passwords_one_admin_set_are_warned_not_ref
         last = session.scalars(select(AuditEntry).where(AuditEntry.action == "roster.confirm")
                                .order_by(AuditEntry.idx.desc())).first()
     assert last is not None and "same_password_setter" not in decode_entry(last.entry).payload
+
+
+def test_attack_an_admin_resets_two_reviewers_passwords_and_imports_with_one_and_confirms_with_the_other(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """An admin who just reset both reviewers' passwords can log in as either (neither has chosen their own since):
+    the confirmation is refused, nothing written; once both chose their own, it is only warned (above)."""
+    from sqlalchemy import update
+
+    from verifier.store.tables import User
+
+    admin = users.add("adm", "admin", counties=(COUNTY,))
+    rev, rev2 = users.add("rev", "county_reviewer", counties=(COUNTY,)), users.add("rev2", "county_reviewer",
+                                                                                    counties=(COUNTY,))
+    friend = new_id_number()
+    import_id = _post(client, users.headers("rev"), _csv([(friend, "脱贫户")])).json()["import_id"]
+    with ctx.db.begin() as session:  # as accounts.service.set_password by the admin leaves them
+        session.execute(update(User).where(User.id.in_((rev, rev2))).values(password_set_by=admin))
+    before = _state(ctx)
+    for who, fresh in (((rev, rev2), True), ((rev,), True), ((rev2,), True)):
+        with ctx.db.begin() as session:
+            session.execute(update(User).where(User.id.in_((rev, rev2))).values(password_change_required=False))
+            session.execute(update(User).where(User.id.in_(who)).values(password_change_required=fresh))
+        with pytest.raises(Forbidden, match="还没有改成自己的密码"), ctx.db.begin() as session:
+            roster.confirm(session, import_id, principal=principal_of_id(ctx, rev2), clock=ctx.clock)
+        assert _state(ctx) == before and _groups(ctx, [friend]) is None
+    with ctx.db.begin() as session:  # both chose their own since: warned, not refused
+        session.execute(update(User).where(User.id.in_((rev, rev2))).values(password_change_required=False))
+    with ctx.db.begin() as session:
+        roster.confirm(session, import_id, principal=principal_of_id(ctx, rev2), clock=ctx.clock)
+    assert _groups(ctx, [friend]) == {friend: "exited_low_standard"}

@@ -14,7 +14,8 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from factories import new_id_number
-from roster_kit import confirm, group_of, post_roster, referral_csv_without_groups, roster_csv, second_reviewer
+from roster_kit import (confirm, county_being_set_up, group_of, post_roster, referral_csv_without_groups, roster_csv,
+                        second_reviewer)
 from verifier.audit.models import AuditEntry
 from verifier.domain.roster import group_for, parse_category
 from verifier.roster.models import RosterEntry, RosterImport
@@ -140,6 +141,7 @@ def test_an_xlsx_roster_and_the_command_line(ctx, tmp_path, monkeypatch) -> None
     bad = tmp_path / "坏.csv"
     bad.write_bytes(roster_csv([("123", "脱贫户")]))
 
+    county_being_set_up(ctx)
     monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
     monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
     runner = CliRunner()

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 from factories import COUNTY, new_id_number
-from roster_kit import (group_of, import_confirmed, post_roster, referral_csv_without_groups, reviewer, roster_csv,
-                        second_reviewer)
+from roster_kit import (county_being_set_up, group_of, import_confirmed, post_roster, referral_csv_without_groups,
+                        reviewer, roster_csv, second_reviewer)
 from sqlalchemy import func, select, update
 
 from verifier.audit import log as audit
@@ -164,6 +164,47 @@ def test_a_rejected_file_sent_again_shows_its_earlier_rejection_before_it_is_con
     assert "earlier-rejections" not in client.get(f"/roster/{first}", headers=users.headers("rev3")).text
 
 
+
+def test_a_rejected_roster_sent_again_with_one_byte_changed_still_shows_the_countys_rejections(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The file's SHA-256 changes with one byte: the confirmer also sees, apart and marked so, the county's imports
+    of any other file rejected since its roster was confirmed (page, `change`, the `roster.confirm` entry)."""
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    rows = [(new_id_number(), "脱贫户"), (new_id_number(), "边缘易致贫户")]
+    old = import_confirmed(ctx, roster_csv([(new_id_number(), "脱贫户")]))  # the county's roster
+    ctx.clock.advance(minutes=1)
+    first = post_roster(client, users.headers("rev"), roster_csv(rows)).json()["import_id"]
+    reason = "第 2 行的人已迁出本县"
+    assert client.post(f"/api/roster/imports/{first}/reject", headers=users.headers("rev2"),
+                       json={"reason": reason}).status_code == 200
+    ctx.clock.advance(minutes=1)
+    data = roster_csv(rows) + b"\n"  # one byte more: another SHA-256, the same people
+    again = post_roster(client, users.headers("rev"), data)
+    assert again.status_code == 201 and again.json()["repeated"] is False, again.text
+    again_id = again.json()["import_id"]
+    page = client.get(f"/roster/{again_id}", headers=users.headers("rev2"))
+    assert page.status_code == 200 and "earlier-rejections" not in page.text
+    assert "本县现行名册确认以来还退回过 1 份其他文件的名册" in page.text and first in page.text and reason in page.text
+    change = client.get(f"/api/roster/imports/{again_id}/change", headers=users.headers("rev2")).json()
+    assert change["earlier_rejections"] == []
+    assert [(e["import_id"], e["rejected_by"], e["reason"]) for e in change["rejections_since_roster"]] == [
+        (first, users.ids["rev2"], reason)]
+    assert client.post(f"/api/roster/imports/{again_id}/confirm", headers=users.headers("rev2")).status_code == 200
+    with ctx.db.read() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "roster.confirm")
+                                .order_by(AuditEntry.idx.desc())).first()
+    payload = decode_entry(entry.entry).payload  # type: ignore[union-attr]
+    assert "earlier_rejections" not in payload and payload["replaces"] == old.import_id
+    assert [(e["import_id"], e["reason"]) for e in payload["rejections_since_roster"]] == [
+        (first, audit.text_digest(reason))]
+    # rejected before the roster now in force was confirmed: no longer listed for the next import
+    ctx.clock.advance(minutes=1)
+    later = post_roster(client, users.headers("rev"), roster_csv([(new_id_number(), "脱贫户")])).json()["import_id"]
+    assert client.get(f"/api/roster/imports/{later}/change",
+                      headers=users.headers("rev2")).json()["rejections_since_roster"] == []
+    assert "rejections-since-roster" not in client.get(f"/roster/{later}", headers=users.headers("rev2")).text
+
+
 def test_an_import_in_force_before_confirmations_reads_as_such(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     done = import_confirmed(ctx, roster_csv([(new_id_number(), "脱贫户")]))
@@ -203,8 +244,8 @@ def test_the_command_line_imports_as_its_operator_and_never_confirms_or_rejects(
     imports as `cli:<operator>` only, and the import's page and `change` answer say no reviewer vouches for it."""
     from verifier.cli import main
 
-    users.add("rev", "county_reviewer", counties=(COUNTY,))
-    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    county_being_set_up(ctx)
+    users.add("far", "county_reviewer", counties=("340299",))  # another county's reviewer: this one is being set up
     monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
     monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
     runner = CliRunner()
@@ -223,6 +264,8 @@ def test_the_command_line_imports_as_its_operator_and_never_confirms_or_rejects(
     with ctx.db.read() as session:
         assert session.get(RosterImport, row.id).status == "pending"  # type: ignore[union-attr]
 
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
     page = client.get(f"/roster/{row.id}", headers=users.headers("rev"))
     assert page.status_code == 200 and "由服务器命令行导入" in page.text and "没有哪位复核员为它担保" in page.text
     change = client.get(f"/api/roster/imports/{row.id}/change", headers=users.headers("rev")).json()
@@ -237,6 +280,34 @@ def test_the_command_line_imports_as_its_operator_and_never_confirms_or_rejects(
     assert "由服务器命令行导入" not in client.get(f"/roster/{second['import_id']}", headers=users.headers("rev")).text
     assert client.get(f"/api/roster/imports/{second['import_id']}/change",
                       headers=users.headers("rev")).json()["imported_at_command_line"] is False
+
+
+
+def test_the_command_line_imports_a_roster_only_for_a_county_without_a_reviewer(ctx, users, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The operator may also hold a reviewer account: his command-line import and that account would be one person
+    importing and confirming. As role grants (bootstrap_allowed), the command line serves only a county being set up;
+    once the county has an active county reviewer (of it, or of every county), the reviewers import on the page."""
+    from verifier.cli import main
+    from verifier.store.tables import User
+
+    county_being_set_up(ctx)
+    monkeypatch.setenv("VERIFIER_HOME", str(ctx.settings.home))
+    monkeypatch.setenv("VERIFIER_DATABASE_URL", ctx.settings.database_url)
+    runner = CliRunner()
+    path = tmp_path / "名册.csv"
+    path.write_bytes(roster_csv([(new_id_number(), "脱贫户")]))
+    for name, counties in (("rev", (COUNTY,)), ("everywhere", ())):
+        uid = users.add(name, "county_reviewer", counties=counties)
+        refused = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
+        assert refused.exit_code == 1 and "未导入任何内容" in refused.output, refused.output
+        assert "已有在用的县级复核员" in refused.output and "“名册”页" in refused.output, refused.output
+        with ctx.db.read() as session:
+            assert session.scalar(select(func.count()).select_from(RosterImport)) == 0
+            assert session.scalar(select(func.count()).where(AuditEntry.action == "roster.import")) == 0
+        with ctx.db.begin() as session:  # a disabled reviewer does not count
+            session.execute(update(User).where(User.id == uid).values(active=False))
+    done = runner.invoke(main, ["roster", "import", str(path), "--county", COUNTY])
+    assert done.exit_code == 0 and "由服务器命令行导入" in done.output, done.output
 
 
 def test_two_confirmations_at_once_confirm_once_and_two_imports_at_once_leave_one_pending(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -44,9 +44,10 @@ class HouseholdChange(Base):
     # merged household's members, those who stay under a new head, the new head itself: "after" is "head"); [] for
     # changes recorded before 0050 (the audit entry's `relations` has what those changed)
     relations: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    # who heads the members concerned after the change: merge, the kept household's head; move, the new head of those
-    # who stay when the head moved out, else the member in a new household (分户), else the joined household's head.
-    # NULL before 0050, or when that household had no member recorded as head.
+    # who heads the members concerned after the change: merge, the kept household's head; move, the member moved in a
+    # new household (分户), else the joined household's head (when the head moved out, the new head of those who stay
+    # is in `relations`; rows written before this held that one: see service.reading.head_in). NULL before 0050, or
+    # when that household had no member recorded as head.
     head_member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True)
     reason: Mapped[str] = mapped_column(Text)
     changed_by: Mapped[str] = mapped_column(String(40))

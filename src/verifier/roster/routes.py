@@ -71,6 +71,8 @@ class RosterChange(msgspec.Struct):
     group_moves: dict[str, int]  # people whose household group changes, by the group they move to
     imported_at_command_line: bool = False  # by the server's operator: no reviewer's login vouches for it
     earlier_rejections: list[EarlierRejection] = []  # the county's rejected imports of the same file
+    # the county's rejected imports of other files since the roster compared with was confirmed (not the same file)
+    rejections_since_roster: list[EarlierRejection] = []
 
 
 def row_out(r: comparison.ImportRow) -> RosterImportRow:
@@ -118,7 +120,9 @@ class RosterController(Controller):
             changed_by_category=[{"from": a, "to": b, "people": n} for (a, b), n in sorted(f.changed.items())],
             group_moves=f.group_moves(), imported_at_command_line=seen.subject.from_command_line,
             earlier_rejections=[EarlierRejection(r.id, r.rejected_by, r.rejected_at, r.rejection_reason)
-                                for r in seen.rejections])
+                                for r in seen.rejections],
+            rejections_since_roster=[EarlierRejection(r.id, r.rejected_by, r.rejected_at, r.rejection_reason)
+                                     for r in seen.other_rejections])
 
     @post("/imports/{import_id:str}/confirm", opt=DECIDERS, status_code=200)
     def confirm(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[RosterImportRow]:

@@ -4,16 +4,19 @@ An import is the county's whole roster as exported that day: all or nothing, in 
 is stored pending and changes no lookup until another county reviewer of the county confirms it (`roster.confirm`,
 `confirm`): the roster decides a household's group and so which relief tiers apply, which neither the insurer nor one
 reviewer alone may steer. Confirmed only on the page or by the API, where a password login stands behind the user
-(the command line imports as the server's operator, `cli:<name>`, and neither confirms nor rejects). Refused to
+(the command line imports as the server's operator, `cli:<name>`, only while the county has no active county
+reviewer, and neither confirms nor rejects). Refused to
 confirm: its importer, an account whose password the importer last set and an account that last set the importer's
 (they knew a password of the other), anyone outside the county (404, as for an id that does not exist), anyone but
-a county reviewer. Two accounts whose passwords one person last set (`password_set_by`) may confirm each other's
-imports, warned on the page and logged (`same_password_setter`). Either reviewer rejects a pending import with a reason
+a county reviewer, and two accounts whose passwords one person last set (`password_set_by`) while either has not
+since chosen its own (`password_change_required`: that person can still log in as it). Once both have, they may
+confirm each other's imports, warned on the page and logged (`same_password_setter`). Either reviewer rejects a pending import with a reason
 (`roster.reject`; by its importer: withdrawn). One import of a county is pending at a time: another is refused until
 it is confirmed or rejected. The county's roster is its newest confirmed import (earlier imports are kept, so a
 household's file can say what the roster said when); an import older than it is never confirmed. The same file sent
 again changes nothing, unless it was rejected: then it is a new import, pending like any other, whose page and
-confirmation show (and log, the reasons by digest) the file's earlier rejections.
+confirmation show (and log, the reasons by digest) the file's earlier rejections, and, apart, the county's imports
+of other files rejected since its roster was confirmed (a file changed by one byte is another file).
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ NO_SUCH_IMPORT = "没有这份名册导入"
 OWN_IMPORT = "四眼原则：这份名册是您导入的，须由本县另一名县级复核员确认后才生效"
 LINKED_ACCOUNT = ("四眼原则：您的账号与导入人的账号有关联（一方的密码最近一次由另一方设置），这份名册须由本县另一名"
                   "县级复核员确认")
+FRESH_PASSWORD = ("四眼原则：导入人和您的密码最近一次都是由同一人（{setter}）设置的，而{who}至今还没有改成自己的密码，"
+                  "设置密码的人仍可登录该账号：请{who}先修改自己的密码，或由本县另一名县级复核员确认")
+CLI_AFTER_SETUP = ("本县（区）{county}已有在用的县级复核员：名册须由县级复核员登录后在“名册”页（或通过接口）导入，"
+                   "命令行导入只用于尚无县级复核员的县（区）")
 ONE_PENDING = "本县已有一份名册在等待确认（{id}）：请先由另一名县级复核员确认，或将其退回，再导入新的名册"
 
 
@@ -68,6 +75,20 @@ def _check_county(county_code: str, principal: Principal) -> None:
         raise NotFound(f"no county {county_code!r}")
 
 
+def county_has_reviewer(session: Session, county_code: str) -> bool:
+    """Whether an active account reviews the county (a county reviewer of it, or of every county)."""
+    return any("county_reviewer" in (roles or ()) and (not counties or county_code in counties)
+               for roles, counties in session.execute(select(User.roles, User.counties)
+                                                      .where(User.active.is_(True))).tuples())
+
+
+def _command_line_only_while_setting_up(session: Session, county_code: str, principal: Principal) -> None:
+    """As role grants (accounts.grants.bootstrap_allowed): the operator at the command line, who may also hold a
+    reviewer account, imports only for a county being set up; once it has a reviewer, the reviewers import."""
+    if principal.id.startswith("cli:") and county_has_reviewer(session, county_code):
+        raise Forbidden(CLI_AFTER_SETUP.format(county=county_code))
+
+
 def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, county_code: str, principal: Principal,
                   clock: Clock, limits: ImportLimits) -> RosterResult:
     """Read and check the whole file first (no transaction open), then write it in one transaction."""
@@ -76,6 +97,7 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
         raise Forbidden("only a county reviewer imports the county's roster")
     sha = hashlib.sha256(data).hexdigest()
     with db.read() as session:
+        _command_line_only_while_setting_up(session, county_code, principal)
         earlier = _earlier(session, county_code, sha)
     if earlier is not None:
         return earlier
@@ -83,6 +105,7 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
     keyed = [(vault.blind_index(r.id_number, "id_number"), r.category) for r in rows]
     counts = dict(sorted(Counter(c for _, c in keyed).items()))
     with db.begin() as session:
+        _command_line_only_while_setting_up(session, county_code, principal)
         earlier = _earlier(session, county_code, sha)  # the same file, imported while this one was read
         if earlier is not None:
             return earlier
@@ -155,6 +178,10 @@ def shared_password_setter(session: Session, a: str, b: str) -> str | None:
     return setter if setter is not None and setter == setters.get(b) else None
 
 
+def _username(session: Session, user_id: str) -> str:
+    return session.scalar(select(User.username).where(User.id == user_id)) or user_id
+
+
 def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock) -> RosterImport:
     """The pending import becomes the county's roster. Confirming it again changes nothing (a second click)."""
     row = load(session, import_id, principal, for_update=True)
@@ -171,6 +198,12 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
         raise Forbidden("只有在用的县级复核员账号可以确认名册")
     if _linked(session, row.imported_by, principal.id) or _linked(session, principal.id, row.imported_by):
         raise Forbidden(LINKED_ACCOUNT)
+    setter = shared_password_setter(session, row.imported_by, principal.id)
+    if setter is not None:
+        unchanged = [who for who, uid in (("导入人", row.imported_by), ("您", principal.id))
+                     if session.scalar(select(User.password_change_required).where(User.id == uid))]
+        if unchanged:
+            raise Forbidden(FRESH_PASSWORD.format(setter=_username(session, setter), who="和".join(unchanged)))
     current = current_import(session, row.county_code)
     if current is not None and (current.imported_at, current.id) > (row.imported_at, row.id):
         raise InvalidState(f"本县现行名册（{current.id}）比这份名册导入得晚，不能用较早的名册替换它：请将这份名册退回")
@@ -178,7 +211,7 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
 
     change = figures(session, row.id, current.id if current is not None else None)
     rejected = earlier_rejections(session, row)  # what the confirmer was shown of the file's earlier rejections
-    setter = shared_password_setter(session, row.imported_by, principal.id)
+    others = rejections_since(session, row, current)  # and of the county's other files rejected since its roster
     row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="roster.confirm", subject=row.id,
@@ -187,11 +220,8 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
                           "added": change.added_total, "removed": change.removed_total,
                           "changed": change.changed_total,
                           **({"imported_at_command_line": True} if row.imported_by.startswith("cli:") else {}),
-                          **({"earlier_rejections": [
-                              {"import_id": r.id, "rejected_by": r.rejected_by,
-                               "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
-                               "reason": audit.text_digest(r.rejection_reason or "")} for r in rejected]}
-                             if rejected else {}),
+                          **({"earlier_rejections": _rejection_entries(rejected)} if rejected else {}),
+                          **({"rejections_since_roster": _rejection_entries(others)} if others else {}),
                           **({"same_password_setter": setter} if setter is not None else {})},
                  clock=clock)
     return row
@@ -250,6 +280,25 @@ def earlier_rejections(session: Session, row: RosterImport) -> list[RosterImport
         RosterImport.county_code == row.county_code, RosterImport.status == "rejected",
         RosterImport.file_sha256 == row.file_sha256, RosterImport.id != row.id)
         .order_by(RosterImport.rejected_at.desc(), RosterImport.id.desc())))
+
+
+def rejections_since(session: Session, row: RosterImport, base: RosterImport | None, *,
+                     limit: int = 50) -> list[RosterImport]:
+    """The county's other rejected imports since its roster `base` was confirmed (all, without one), of any other
+    file, newest first: a file changed by one byte has another SHA-256, so `earlier_rejections` alone would not show
+    that the same roster, or nearly, was rejected a moment ago."""
+    stmt = select(RosterImport).where(
+        RosterImport.county_code == row.county_code, RosterImport.status == "rejected", RosterImport.id != row.id,
+        RosterImport.file_sha256 != row.file_sha256)
+    if base is not None:
+        stmt = stmt.where(RosterImport.rejected_at >= (base.confirmed_at or base.imported_at))
+    return list(session.scalars(stmt.order_by(RosterImport.rejected_at.desc(), RosterImport.id.desc()).limit(limit)))
+
+
+def _rejection_entries(rows: list[RosterImport]) -> list[dict[str, object]]:
+    return [{"import_id": r.id, "rejected_by": r.rejected_by,
+             "rejected_at": r.rejected_at.isoformat() if r.rejected_at else None,
+             "reason": audit.text_digest(r.rejection_reason or "")} for r in rows]
 
 
 def previous_confirmed(session: Session, row: RosterImport) -> RosterImport | None:

@@ -1,7 +1,7 @@
 """Pages of the county's roster (/roster): the imports with their status, and an import against the county's roster
 (counts only, no person named) where a second county reviewer confirms it or either reviewer rejects it. A county
-reviewer uploads a roster file on /roster (as on the API and the command line); a refused file is said beside the file
-field, row by row, in Chinese. See roster/service.py for who may confirm."""
+reviewer uploads a roster file on /roster (as on the API; the command line only for a county without one); a refused
+file is said beside the file field, row by row, in Chinese. See roster/service.py for who may confirm."""
 
 from __future__ import annotations
 

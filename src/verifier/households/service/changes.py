@@ -344,8 +344,7 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         changed[new_head.id] = {"before": new_head.relation, "after": "head"}
         changed.update(relations)
         new_head.relation = "head"
-        source.head_name = new_head.name
-        head = new_head.id
+        source.head_name = new_head.name  # `relations` names him (after: head); `head` stays the member's own head
     change = HouseholdChange(
         id=new_id("hhc"), kind="move", county_code=source.county_code, from_household_id=source.id,
         to_household_id=target.id, member_id=member.id, members=[member.id], new_household=new_household,

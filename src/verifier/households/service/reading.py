@@ -35,8 +35,26 @@ class HouseholdChangeOut(msgspec.Struct):
     changed_by: str
     changed_at: datetime
     relations: list[dict[str, str]] = []  # member_id, name, before, after: each relation to the head that changed
-    head_member_id: str | None = None  # who heads the members concerned after the change (see HouseholdChange)
+    # who heads the members concerned after the change, in this household (`head_in`): its new head when the head
+    # moved out of it, else as HouseholdChange.head_member_id
+    head_member_id: str | None = None
     head_name: str | None = None
+
+
+def head_in(r: HouseholdChange, household_id: str) -> str | None:
+    """Who heads the members the change concerns in `household_id`. When the head moved out, two households got a
+    head: the one left has the new head named in `relations` (after "head", not the member moved), the one joined
+    the change's `head_member_id` (rows recorded before it was the joined household's head held the left one's new
+    head: then the member who set up a new household heads it, else the joined household's head is not known)."""
+    stayed = next((c["member_id"] for c in r.relations or [] if r.kind == "move" and c.get("after") == "head"
+                   and c.get("member_id") != r.member_id), None)
+    if stayed is None:
+        return r.head_member_id
+    if household_id == r.from_household_id:
+        return stayed
+    if r.head_member_id != stayed:
+        return r.head_member_id
+    return r.member_id if r.new_household else None
 
 
 def household_changes(session: Session, household_id: str, *, principal: Principal | None = None
@@ -49,7 +67,8 @@ def household_changes(session: Session, household_id: str, *, principal: Princip
         select(HouseholdChange).where(or_(HouseholdChange.from_household_id == household_id,
                                           HouseholdChange.to_household_id == household_id))
         .order_by(HouseholdChange.changed_at, HouseholdChange.id)))
-    named = {r.member_id for r in rows} | {r.head_member_id for r in rows} | {
+    heads = {r.id: head_in(r, household_id) for r in rows}
+    named = {r.member_id for r in rows} | set(heads.values()) | {
         c["member_id"] for r in rows for c in r.relations or []}
     names = dict(session.execute(select(Member.id, Member.name).where(
         Member.id.in_([m for m in named if m]))).tuples().all())
@@ -60,8 +79,7 @@ def household_changes(session: Session, household_id: str, *, principal: Princip
                                moved_cases=list(r.moved_cases), reason=r.reason, changed_by=r.changed_by,
                                changed_at=r.changed_at,
                                relations=[{**c, "name": names.get(c["member_id"], "")} for c in r.relations or []],
-                               head_member_id=r.head_member_id,
-                               head_name=names.get(r.head_member_id) if r.head_member_id else None)
+                               head_member_id=heads[r.id], head_name=names.get(heads[r.id] or ""))
             for r in rows]
 
 
