@@ -156,7 +156,7 @@ def test_a_tied_supervisor_leaves_her_fathers_row_to_a_colleague(staff, walk, tm
     back(desk)  # the import form, by GET: no 确认重新提交表单
     assert desk.path == "/referrals/import"
     back(desk, forward=True)
-    assert LEFT in desk.flash()  # the import's answer again, read from its address: nothing sent
+    assert LEFT in desk.flash()  # the import's answer again, read back from the store: nothing sent
 
     colleague = staff.desk("reviewer", start="/referrals/import")
     colleague.fill({"#f-channel": "civil_affairs"})

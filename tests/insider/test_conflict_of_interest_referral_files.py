@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from web.pagekit import Pages
 
-from verifier.store.tables import Case, Referral, ReferralImport
+from verifier.store.tables import Case, Referral, ReferralImport, User
 
 LEFT = "须由其他经办人导入"
 
@@ -279,28 +279,40 @@ def test_a_row_without_its_number_is_never_left_out_silently(ctx) -> None:  # ty
 def test_the_import_page_lists_the_files_still_waiting_for_another_staff_member(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """Only the tied importer's answer said rows were left out: the import page lists, to everyone of the county who
     imports, each import still waiting, who first imported it and how many rows wait (no row or person named); a
-    colleague continuing it is told whose import she continued; then the file leaves the list."""
-    users.add("kin", "county_reviewer", counties=(COUNTY,))
+    colleague continuing it is told whose import she continued (named as people know her, no stored id shown); then
+    the file leaves the list. The page after each run says what THAT run brought in (its audit entry), not the
+    import's totals."""
+    import re
+
+    kin = users.add("kin", "county_reviewer", counties=(COUNTY,))
+    with ctx.db.begin() as session:
+        session.get(User, kin).display_name = "县复核 金晓"
     users.add("colleague", "insurer_supervisor", counties=(COUNTY,))
     users.add("far", "county_reviewer", counties=("340224",))
     brother, sister = new_id_number(), new_id_number()
     declare_ties(client, users.headers("kin"), brother, sister)
     data = _file(ctx, [(new_id_number(), "张三"), (brother, "李兄"), (sister, "李妹")])
-    assert _import(client, users.headers("kin"), data, name="民政局3月.xlsx").json()["left_out"] == 2
+    first = _import(client, users.headers("kin"), data, name="民政局3月.xlsx").json()
+    assert first["left_out"] == 2
     pages = Pages(client, users)
     pages.login("colleague")
     listed = pages.get("/referrals/import")
     assert "waiting-imports" in listed.text and f"{LEFT} 2 行" in listed.text, listed.text
-    assert "民政局3月.xlsx" in listed.text and "kin" in listed.text
+    assert "民政局3月.xlsx" in listed.text and "县复核 金晓" in listed.text
+    assert not re.search(r"[>\s]kin[<\s]", listed.text) and "imp_" not in listed.text  # no account name, no id
     for said in (brother, sister, "李兄", "李妹"):
         assert said not in listed.text
     assert "waiting-imports" not in client.get("/referrals/import", headers=users.headers("far")).text
 
     r = pages.post("/referrals/import", {"channel": "civil_affairs", "county_code": COUNTY},
                    files={"file": ("民政局3月.xlsx", data, "application/octet-stream")})
-    assert r.status_code == 303, r.text  # Post/Redirect/Get: what came in, and whose import it continued, in the address
+    assert r.status_code == 303, r.text  # Post/Redirect/Get: the import's id in the address, the rest in the store
+    assert r.headers["location"].endswith(f"import={first['batch_id']}")
     r = pages.get(r.headers["location"])
-    assert r.status_code == 200 and "已导入 2 行" in r.text, r.text
-    assert "此前已由kin于" in r.text and "只导入当时留待其他经办人导入的行" in r.text
-    assert "waiting-imports" not in r.text and LEFT not in r.text
+    assert r.status_code == 200 and "已导入 2 行：新建案件 2 件" in r.text, r.text  # her run's 2, not the file's 3
+    assert "此前已由县复核 金晓于" in r.text and "只导入当时留待其他经办人导入的行" in r.text
+    assert "waiting-imports" not in r.text and LEFT not in r.text and "imp_" not in r.text
     assert "waiting-imports" not in client.get("/referrals/import", headers=users.headers("kin")).text
+    pages.login("kin")  # her own run, as its page said it: one row, two left for another staff member
+    mine = pages.get(f"/referrals/import?done=referrals_imported&import={first['batch_id']}").text
+    assert "已导入 1 行：新建案件 1 件" in mine and f"另有 2 行{LEFT}" in mine and "此前已由" not in mine

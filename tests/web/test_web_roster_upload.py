@@ -83,6 +83,28 @@ def test_a_second_upload_while_one_waits_links_to_it_and_names_no_id(pages, ctx)
     assert r.status_code == 422 and "请选择您负责的县（区）" in r.text
 
 
+def test_the_roster_page_links_the_import_waiting_in_the_reviewers_county_before_any_upload(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The link to the county's import waiting for confirmation was on the page only after an upload it refused: a
+    second reviewer opening /roster to confirm it, or the importer coming back, now sees it at once; a reviewer of
+    another county does not."""
+    from factories import other_county_contract
+
+    waiting_note = "本县已有一份名册在等待确认"
+    pages.as_("rev-d", "county_reviewer")
+    assert waiting_note not in pages.get("/roster").text  # nothing waiting yet
+    waiting = _send(pages, roster_csv([(new_id_number(), "脱贫户")])).headers["location"].split("?")[0]
+    for who in ("rev-d", "rev-e"):
+        pages.as_(who, "county_reviewer")
+        r = pages.get("/roster")
+        note = r.text.split(waiting_note)[1].split("</p>")[0] if waiting_note in r.text else ""
+        assert f'href="{waiting}"' in note, r.text
+    other_county_contract(ctx, OTHER_COUNTY)
+    pages.as_("rev-f", "county_reviewer", counties=(COUNTY, OTHER_COUNTY))  # two counties: the one named
+    assert f'已有一份名册在等待确认：<a href="{waiting}"' in pages.get("/roster").text
+    pages.as_("rev-g", "county_reviewer", counties=(OTHER_COUNTY,))
+    assert "等待确认：<a" not in pages.get("/roster").text
+
+
 def test_who_reads_but_does_not_import_sees_no_form(pages) -> None:  # type: ignore[no-untyped-def]
     pages.as_("aud", "auditor")
     r = pages.get("/roster")

@@ -56,6 +56,7 @@ class ImportResult:
     kind: str
     rows: int
     repeated: bool = False
+    county_code: str = ""  # set by `import_run`, for the form the page shows again
 
 
 def _check_county(county_code: str, principal: Principal) -> None:
@@ -126,6 +127,19 @@ def _earlier(session: Session, county_code: str, kind: str, sha: str) -> ImportR
     row = session.scalar(select(RegisterImport).where(RegisterImport.county_code == county_code,
                                                       RegisterImport.kind == kind, RegisterImport.file_sha256 == sha))
     return None if row is None else ImportResult(row.id, row.kind, row.rows, repeated=True)
+
+
+def import_run(session: Session, principal: Principal, import_id: str, *, repeated: bool) -> ImportResult | None:
+    """What the page after a file says (Post/Redirect/Get: the address names the import, never its counts): the
+    viewer's own import, or (`repeated`, the same file sent again, which writes nothing) an import of the viewer's
+    counties. None for another county's import, one someone else made, or no such import: an address alone never
+    makes the page say that something was imported."""
+    row = session.get(RegisterImport, import_id)
+    if row is None or not principal.may_see_county(row.county_code):
+        return None
+    if not repeated and row.imported_by != principal.id:
+        return None
+    return ImportResult(row.id, row.kind, row.rows, repeated=repeated, county_code=row.county_code)
 
 
 def imports(session: Session, principal: Principal, *, county_code: str | None = None,

@@ -195,18 +195,17 @@ def see_other(path: str, **query: Any) -> Redirect:
     return Redirect(path=path + (("?" + urlencode(q)) if q else "") + hash_ + fragment, status_code=303)
 
 
-def import_outcome(request: Request[Any, Any, Any], done: tuple[str, str], *counts: str) -> dict[str, Any] | None:
-    """What a successful import said, read back from the address its 303 led to (Post/Redirect/Get: Back, Forward
-    and a reload then show a normal page, never the browser's 确认重新提交表单): `done` is (imported, the same file
-    again), `counts` the whole numbers the import reported. None when the address says no import."""
+def import_outcome(request: Request[Any, Any, Any], done: tuple[str, str]) -> tuple[str, bool] | None:
+    """Which import a successful file led to (Post/Redirect/Get: Back, Forward and a reload then show a normal page,
+    never the browser's 确认重新提交表单): the import's id, and whether the file was the same again (`done` is
+    (imported, the same file again)). The address carries nothing else: what the import brought in is read back from
+    the store by the page's stage service, which says nothing of an import the viewer may not see or did not run.
+    None when the address names no import."""
     said = request.query_params.get("done")
-    if said not in done:
+    import_id = request.query_params.get("import") or ""
+    if said not in done or not import_id or len(import_id) > 40:
         return None
-    outcome: dict[str, Any] = {"repeated": said == done[1]}
-    for name in counts:
-        raw = request.query_params.get(name) or "0"
-        outcome[name] = int(raw) if raw.isdigit() and len(raw) <= 9 else 0
-    return outcome
+    return import_id, said == done[1]
 
 
 def safe_next(target: str | None) -> str:

@@ -48,10 +48,14 @@ class RegisterPages(Controller):
     path = "/registers"
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
-              rows: list[Any] | None = None, result: Any = None) -> Template:
+              rows: list[Any] | None = None, done: tuple[str, bool] | None = None) -> Template:
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
             listed = service.imports(session, request.user, limit=50)
+            # after a file: the import, read back from the store, never from the address
+            result = service.import_run(session, request.user, done[0], repeated=done[1]) if done else None
+        if result is not None:  # its kind and county, as the form was sent
+            state.values.update({"kind": result.kind, "county_code": result.county_code})
         kinds = [(k, REGISTER_KINDS[k]) for k in KINDS]
         columns = {k: [c.headers[0] + ("" if c.required else "（可选）") for c in cols.values()]
                    for k, cols in KIND_COLUMNS.items()}
@@ -64,13 +68,7 @@ class RegisterPages(Controller):
     def form(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
-        result = import_outcome(request, REGISTER_DONE, "rows")
-        if result is not None:  # after a file (Post/Redirect/Get): its kind, and the form as it was sent
-            kind = request.query_params.get("kind") or ""
-            result["kind"] = kind if kind in KINDS else ""
-            values.update({"kind": result["kind"], "county_code": folded(request.query_params.get("county_code"))
-                           or values["county_code"]})
-        return self._form(request, ctx, FormState(values=values), result=result)
+        return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE))
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
@@ -93,7 +91,7 @@ class RegisterPages(Controller):
             state, in_rows = import_refused(values, exc, FIELDS)
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
         return see_other("/registers", done=REGISTER_DONE[1] if result.repeated else REGISTER_DONE[0],
-                         rows=result.rows, kind=result.kind, county_code=values.get("county_code"))
+                         **{"import": result.import_id})
 
 
 Id = Annotated[str, PathParameter(max_length=40)]

@@ -60,10 +60,13 @@ class RosterPages(Controller):
         return self._imports(ctx, request, FormState())
 
     def _imports(self, ctx: Ctx, request: Req, form: FormState, *, status_code: int = 200,
-                 waiting: str | None = None, problems: list[str] | None = None) -> Template:
+                 problems: list[str] | None = None) -> Template:
         with ctx.db.read() as session:
             rows = comparison.listing(session, request.user, limit=100)
             counties = counties_of(session, request.user) if request.user.has(*service.IMPORT_ROLES) else []
+            # the import each of the reviewer's counties already has waiting (one at a time): linked above the form,
+            # on the page itself as after an upload it refused
+            waiting = [(c, w.id) for c in counties if (w := service.pending_import(session, c)) is not None]
         if len(counties) == 1:
             form.values.setdefault("county_code", counties[0])
         return page(request, "roster.html", status_code=status_code, rows=rows, statuses=ROSTER_STATUS, form=form,
@@ -95,12 +98,9 @@ class RosterPages(Controller):
         except NotFound:  # a county the reviewer is not of: as one that does not exist
             form.add("county_code", "请选择您负责的县（区）")
             return self._imports(ctx, request, form, status_code=422)
-        except InvalidState as exc:
-            with ctx.db.read() as session:
-                waiting = service.pending_import(session, county)
+        except InvalidState as exc:  # the import already waiting is linked above the form
             form.general.append(_WAITING_ID.sub("", message_zh(exc.detail)))
-            return self._imports(ctx, request, form, status_code=exc.status,
-                                 waiting=waiting.id if waiting is not None else None)
+            return self._imports(ctx, request, form, status_code=exc.status)
         return see_other(f"/roster/{result.import_id}", done="roster_repeated" if result.repeated else "roster_imported")
 
     @get("/{import_id:str}", opt=READERS)

@@ -279,28 +279,26 @@ class ImportPages(Controller):
     path = "/referrals/import"
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
-              rows: list[FieldError] | None = None, result: Any = None, continued_id: str = "") -> Template:
+              rows: list[FieldError] | None = None, done: tuple[str, bool] | None = None) -> Template:
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
             table = referral_service.county_vocabulary(session, counties, ctx.clock.today())
             waiting = referral_waiting.waiting_imports(session, request.user)
-            # a colleague who brought in rows an earlier import left out is told whose import she continued
-            continued = referral_waiting.first_import(session, request.user, continued_id) if continued_id else None
+            # after a file: what the viewer's run of the import brought in (a colleague who brought in rows an
+            # earlier import left out is told whose import she continued), from the store, never from the address
+            result = referral_waiting.import_run(session, request.user, done[0], repeated=done[1]) if done else None
+        if result is not None:  # the form as it was sent: the next file is often of the same bureau and county
+            state.values.update({"channel": result.channel, "county_code": result.county_code})
         channels = [(k, v) for k, v in CHANNELS.items() if k != "application"]
         return page(request, "import.html", status_code=status_code, form=state, counties=counties,
                     channels=channels, bad_rows=rows or [], result=result, columns=import_template.columns(table),
-                    waiting=waiting, continued=continued, channel_names=CHANNELS)
+                    waiting=waiting, channel_names=CHANNELS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req) -> Template:
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
-        result = import_outcome(request, IMPORT_DONE, "rows", "new_cases", "merged", "left_out")
-        if result is not None:  # the form as it was sent: the next file is often of the same bureau and county
-            values.update({k: clean(request.query_params.get(k)) for k in ("channel", "county_code")
-                           if request.query_params.get(k)})
-        continued = clean(request.query_params.get("continued")) if result is not None else ""
-        return self._form(request, ctx, FormState(values=values), result=result, continued_id=continued[:40])
+        return self._form(request, ctx, FormState(values=values), done=import_outcome(request, IMPORT_DONE))
 
     @get("/template.xlsx", opt=IMPORTERS)
     def template(self, ctx: Ctx, request: Req) -> Response[bytes]:
@@ -327,8 +325,6 @@ class ImportPages(Controller):
         except ValidationFailed as exc:
             state, in_rows = import_refused(values, exc, ("channel", "county_code", "file"))
             return self._form(request, ctx, state, status_code=exc.status, rows=in_rows)
+        # the import's id alone: the page reads what this run brought in back from the store (`import_run`)
         return see_other("/referrals/import", done=IMPORT_DONE[1] if result.repeated else IMPORT_DONE[0],
-                         rows=result.rows, new_cases=result.new_cases, merged=result.merged,
-                         left_out=result.left_out or None, continued=result.batch_id if result.continues else None,
-                         channel=values.get("channel"),
-                         county_code=values.get("county_code"))
+                         **{"import": result.batch_id})
