@@ -564,16 +564,13 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
               help="来源渠道：医保 medical_insurance ，民政 civil_affairs ，应急管理 emergency_management ，"
                    "教育 education 。")
 @click.option("--county", "county_code", required=True, help="文件所属的县（区）代码。")
-@click.option("--as", "username", default=None,
-              help="以这个用户的名义记录导入（保险公司主管或县级复核员）；默认：操作人。")
-def import_(file: Path, channel: str, county_code: str, username: str | None) -> None:
-    """导入转介文件（csv 或 xlsx），全部导入或全不导入，规则与接口相同。"""
+def import_(file: Path, channel: str, county_code: str) -> None:
+    """导入转介文件（csv 或 xlsx），全部导入或全不导入，规则与接口相同。导入记为服务器命令行（操作人）导入，不能以其他用户的名义导入。"""
     from .referrals.service import import_referral_file
 
     ctx = _context()
     try:
-        principal = _importer(ctx, username, ("insurer_supervisor", "county_reviewer"), "转介文件",
-                              operator_roles=("insurer_supervisor",))
+        principal = _importer(("insurer_supervisor",))
         role = principal.acting_role(("insurer_supervisor", "county_reviewer"))
         size = file.stat().st_size
         with file.open("rb") as source, click.progressbar(length=size, label=f"正在导入 {file.name}",
@@ -616,9 +613,7 @@ def roster_import(file: Path, county_code: str) -> None:
 
     ctx = _context()
     try:
-        # As for role grants: the command line stands for the server's operator, never for an account of the
-        # application (it holds no password of one), so the import is recorded as made at the command line.
-        principal = _importer(ctx, None, IMPORT_ROLES, "名册")
+        principal = _importer(IMPORT_ROLES)
         with _nothing_imported_if_refused(file):
             result = import_roster(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name,
                                    county_code=county_code, principal=principal, clock=ctx.clock,
@@ -639,30 +634,13 @@ def roster_import(file: Path, county_code: str) -> None:
                "此前仍按现行名册办理")
 
 
-def _importer(ctx: Any, username: str | None, roles: tuple[str, ...], what: str,
-              operator_roles: tuple[str, ...] | None = None) -> Any:
-    """Who an import from the command line is recorded as: the named active user, who must hold one of `roles`, or
-    the operator at the server (no county limit) acting in `operator_roles` (default: `roles`)."""
-    import getpass
+def _importer(roles: tuple[str, ...]) -> Any:
+    """Who an import from the command line is recorded as: as for role grants, the command line stands for the
+    server's operator, never for an account of the application (it holds no password of one), so every import is
+    recorded as made by `cli:<operator>` (no county limit) acting in `roles`; there is no `--as`."""
+    from .accounts.auth import Principal
 
-    from sqlalchemy import select
-
-    from .accounts.auth import Principal, principal_of
-    from .store.tables import User
-
-    if not username:
-        return Principal(id=f"cli:{getpass.getuser()}", username="operator", display_name="operator",
-                         roles=operator_roles or roles, counties=())
-    with ctx.db.read() as session:
-        user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None:
-        _fail(f"没有在用的用户“{username}”，未导入任何内容")
-    principal = principal_of(user)
-    if not principal.has(*roles):
-        from .web.labels import ROLE_LABELS
-
-        _fail(f"用户“{username}”不能导入{what}（须为{'或'.join(ROLE_LABELS.get(r, r) for r in roles)}），未导入任何内容")
-    return principal
+    return Principal(id=_operator(), username="operator", display_name="operator", roles=roles, counties=())
 
 
 @main.group()
@@ -681,16 +659,13 @@ def registers() -> None:
               help="部门数据的日期（默认：今天）。")
 @click.option("--valid-until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="可用到哪一天（默认：数据日期后 90 天）。")
-@click.option("--as", "username", default=None,
-              help="以这个用户的名义记录导入（县级复核员）；默认：操作人。")
-def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any,
-                     username: str | None) -> None:
-    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。"""
+def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any) -> None:
+    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。导入记为服务器命令行（操作人）导入，不能以其他用户的名义导入。"""
     from .registers.service import IMPORT_ROLES, import_register
 
     ctx = _context()
     try:
-        principal = _importer(ctx, username, IMPORT_ROLES, "部门名单")
+        principal = _importer(IMPORT_ROLES)
         with _nothing_imported_if_refused(file):
             result = import_register(ctx.db, vault=ctx.vault, data=file.read_bytes(), filename=file.name, kind=kind,
                                      county_code=county_code, principal=principal, clock=ctx.clock,

@@ -173,14 +173,15 @@ def test_the_guard_reads_by_ties_not_by_row(ctx, users) -> None:  # type: ignore
     assert counted[0] == counted[1] and counted[0] <= 4, counted
 
 
-def test_the_command_line_says_how_many_rows_are_left(ctx, client, users, tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
-    """`verifier import --as` a tied person: the rest imported, and how many rows are left for another, no one named."""
+def test_the_command_line_imports_as_its_operator_and_refuses_as(ctx, client, users, tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+    """`verifier import` records the import as the operator (`cli:<operator>`), whose ties (none) the guard reads:
+    naming a tied user with `--as` is refused in Chinese and imports nothing, so the audit log never says a user
+    imported what the operator did, and the 回避 guard is never applied to another person's ties."""
     from click.testing import CliRunner
 
     from verifier.cli import main
 
     users.add("kin", "county_reviewer", counties=(COUNTY,))
-    users.add("colleague", "county_reviewer", counties=(COUNTY,))
     sister = new_id_number()
     declare_ties(client, users.headers("kin"), sister)
     path = tmp_path / "民政局名单.xlsx"
@@ -188,10 +189,17 @@ def test_the_command_line_says_how_many_rows_are_left(ctx, client, users, tmp_pa
     env = {"VERIFIER_HOME": str(ctx.settings.home), "VERIFIER_DATABASE_URL": database_url}
     args = ["import", str(path), "--channel", "civil_affairs", "--county", COUNTY]
     r = CliRunner().invoke(main, [*args, "--as", "kin"], env=env, catch_exceptions=False)
-    assert r.exit_code == 0 and "已导入 1 行" in r.output and f"另有 1 行{LEFT}" in r.output, r.output
-    assert sister not in r.output and "李妹" not in r.output
-    r = CliRunner().invoke(main, [*args, "--as", "colleague"], env=env, catch_exceptions=False)
-    assert r.exit_code == 0 and "已导入 1 行" in r.output and LEFT not in r.output, r.output
+    assert r.exit_code == 2 and "错误：没有选项 --as。" in r.output, r.output
+    assert count_rows(ctx, ReferralImport) == 0 and _referred(ctx, sister) == 0
+    r = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert r.exit_code == 0 and "已导入 2 行" in r.output and LEFT not in r.output, r.output
+    from verifier.audit.models import AuditEntry
+
+    with ctx.db.read() as session:
+        batch = session.scalar(select(ReferralImport))
+        actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "referrals.import")))
+    assert batch is not None and batch.imported_by.startswith("cli:"), batch
+    assert actors == {batch.imported_by}, actors
     assert _referred(ctx, sister) == 1
 
 
