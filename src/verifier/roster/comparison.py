@@ -15,8 +15,8 @@ from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
 from ..store.tables import User
 from .models import MIGRATED, RosterEntry, RosterImport
-from .service import (current_import, earlier_rejections, imports, load, previous_confirmed, rejections_since,
-                      shared_password_setter)
+from .service import (current_import, earlier_rejections, imports, load, may_confirm, previous_confirmed,
+                      rejections_since, shared_password_setter)
 
 CATEGORIES = tuple(CATEGORY_NAMES)
 COMMAND_LINE = "cli:"  # the id prefix of what the server's operator did at the command line
@@ -153,6 +153,8 @@ class Review:
     # the county's imports of other files rejected since the roster compared with was confirmed
     other_rejections: list[ImportRow] = field(default_factory=list)
     shared_setter: str | None = None  # who last set both the importer's and the viewer's passwords (pending only)
+    # why the viewer may not confirm it (`service.may_confirm`, shown instead of the button), pending only
+    refusal: str | None = None
 
 
 def review(session: Session, import_id: str, principal: Principal) -> Review:
@@ -163,10 +165,12 @@ def review(session: Session, import_id: str, principal: Principal) -> Review:
     rejected = earlier_rejections(session, row)
     others = rejections_since(session, row, base)
     setter = shared_password_setter(session, row.imported_by, principal.id) if row.status == "pending" else None
+    may_decide = row.status == "pending" and principal.has("county_reviewer")
+    refusal = may_confirm(session, row, principal) if may_decide else None
     names = _names(session, [row] + ([base] if base is not None else []) + rejected + others, setter)
     return Review(subject=import_row(row, names), base=import_row(base, names) if base is not None else None,
                   figures=figures(session, row.id, base.id if base is not None else None),
-                  may_decide=row.status == "pending" and principal.has("county_reviewer"),
+                  may_decide=may_decide, refusal=refusal,
                   own=row.imported_by == principal.id, older_than_current=older,
                   rejections=[import_row(r, names) for r in rejected],
                   other_rejections=[import_row(r, names) for r in others], shared_setter=setter)

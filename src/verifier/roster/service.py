@@ -182,6 +182,30 @@ def _username(session: Session, user_id: str) -> str:
     return session.scalar(select(User.username).where(User.id == user_id)) or user_id
 
 
+def may_confirm(session: Session, row: RosterImport, principal: Principal) -> str | None:
+    """Whether `principal` may confirm the import `row` (its status aside): None, or why not in Chinese. The one
+    rule, read by `confirm` (refused 403 with this reason) and by the confirmation page (the reason instead of the
+    button): a county reviewer with an active account, not its importer, not linked to the importer's account by a
+    password either set for the other, and not sharing with it a password setter while either still has the
+    password that person set."""
+    if not principal.has(*CONFIRM_ROLES):
+        return "只有本县的县级复核员可以确认名册"
+    if principal.id == row.imported_by:
+        return OWN_IMPORT
+    own = session.get(User, principal.id)
+    if own is None or not own.active:
+        return "只有在用的县级复核员账号可以确认名册"
+    if _linked(session, row.imported_by, principal.id) or _linked(session, principal.id, row.imported_by):
+        return LINKED_ACCOUNT
+    setter = shared_password_setter(session, row.imported_by, principal.id)
+    if setter is not None:
+        unchanged = [who for who, uid in (("导入人", row.imported_by), ("您", principal.id))
+                     if session.scalar(select(User.password_change_required).where(User.id == uid))]
+        if unchanged:
+            return FRESH_PASSWORD.format(setter=_username(session, setter), who="和".join(unchanged))
+    return None
+
+
 def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock) -> RosterImport:
     """The pending import becomes the county's roster. Confirming it again changes nothing (a second click)."""
     row = load(session, import_id, principal, for_update=True)
@@ -191,19 +215,10 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
         return row
     if row.status != "pending":
         raise InvalidState("这份名册已退回，不能再确认：如需使用，请重新导入该文件")
-    if principal.id == row.imported_by:
-        raise Forbidden(OWN_IMPORT)
-    own = session.get(User, principal.id)
-    if own is None or not own.active:
-        raise Forbidden("只有在用的县级复核员账号可以确认名册")
-    if _linked(session, row.imported_by, principal.id) or _linked(session, principal.id, row.imported_by):
-        raise Forbidden(LINKED_ACCOUNT)
-    setter = shared_password_setter(session, row.imported_by, principal.id)
-    if setter is not None:
-        unchanged = [who for who, uid in (("导入人", row.imported_by), ("您", principal.id))
-                     if session.scalar(select(User.password_change_required).where(User.id == uid))]
-        if unchanged:
-            raise Forbidden(FRESH_PASSWORD.format(setter=_username(session, setter), who="和".join(unchanged)))
+    refusal = may_confirm(session, row, principal)
+    if refusal is not None:
+        raise Forbidden(refusal)
+    setter = shared_password_setter(session, row.imported_by, principal.id)  # not refused: warned, and logged
     current = current_import(session, row.county_code)
     if current is not None and (current.imported_at, current.id) > (row.imported_at, row.id):
         raise InvalidState(f"本县现行名册（{current.id}）比这份名册导入得晚，不能用较早的名册替换它：请将这份名册退回")
