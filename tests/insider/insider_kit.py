@@ -221,3 +221,20 @@ def refused_both_ways(ctx: Any, client: Any, users: Any, who: str, *, api: str, 
     assert r.status_code == 422 and KIN_REFUSAL in r.text, r.text
     assert entries_but_refusals(ctx) == before
     return r
+
+
+def released_batch(ctx: Any, client: Any, users: Any, *others: tuple[str, str]) -> tuple[str, list[str]]:
+    """A batch of two ready cases prepared by claims1, approved by fin2 and released by fin1 (each made here, with
+    `others`' (name, role) people besides): its id and its cases."""
+    from deviation_helpers import person, ready_case
+
+    cases = [ready_case(ctx), ready_case(ctx)]
+    for name, role in (("claims1", "insurer_claims"), ("fin1", "finance"), ("fin2", "finance"), *others):
+        person(ctx, users, name, role)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"), json={"county_code": COUNTY,
+                                                                                     "case_ids": cases})
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
+    assert client.post(f"/api/payment-batches/{bid}/release", headers=users.headers("fin1")).status_code == 200
+    return bid, cases

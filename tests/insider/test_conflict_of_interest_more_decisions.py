@@ -7,9 +7,9 @@ from __future__ import annotations
 import csv
 import io
 
-from deviation_helpers import person, ready_case
-from factories import COUNTY, make_case
-from insider_kit import entries_but_refusals, refusals_of
+from deviation_helpers import person
+from factories import make_case
+from insider_kit import entries_but_refusals, refusals_of, released_batch
 from sqlalchemy import func, select
 
 from verifier.payments.models import BankReturn
@@ -38,17 +38,7 @@ def _entries(ctx) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_attack_finance_writes_the_bank_answer_for_a_batch_paying_his_sister(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    cases = [ready_case(ctx), ready_case(ctx)]
-    person(ctx, users, "claims1", "insurer_claims")
-    person(ctx, users, "fin1", "finance")
-    person(ctx, users, "fin2", "finance")
-    person(ctx, users, "fin3", "finance")
-    r = client.post("/api/payment-batches", headers=users.headers("claims1"), json={"county_code": COUNTY,
-                                                                                     "case_ids": cases})
-    assert r.status_code == 201, r.text
-    bid = r.json()["id"]
-    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
-    assert client.post(f"/api/payment-batches/{bid}/release", headers=users.headers("fin1")).status_code == 200
+    bid, cases = released_batch(ctx, client, users, ("fin3", "finance"))
     bank = client.get(f"/api/payment-batches/{bid}/bank-file", headers=users.headers("fin1"))
     refs = [row[0] for row in csv.reader(io.StringIO(bank.content.decode("utf-8")))][1:]
     _, sister = _relative(ctx, cases[1])

@@ -16,9 +16,8 @@ import csv
 import io
 from datetime import UTC, datetime
 
-from deviation_helpers import person, ready_case
 from factories import COUNTY, make_case, new_id_number
-from insider_kit import declare_ties, entries_but_refusals, household_member, move_out, refusals_of
+from insider_kit import declare_ties, entries_but_refusals, household_member, move_out, refusals_of, released_batch
 from sqlalchemy import event, func, select
 from web.pagekit import Pages
 
@@ -37,24 +36,11 @@ def _downloads(ctx) -> int:  # type: ignore[no-untyped-def]
             AuditEntry.action == "payment_batch.bank_file")))
 
 
-def _released_batch(ctx, client, users) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
-    cases = [ready_case(ctx), ready_case(ctx)]
-    for name, role in (("claims1", "insurer_claims"), ("fin1", "finance"), ("fin2", "finance"), ("kin", "finance")):
-        person(ctx, users, name, role)
-    r = client.post("/api/payment-batches", headers=users.headers("claims1"), json={"county_code": COUNTY,
-                                                                                     "case_ids": cases})
-    assert r.status_code == 201, r.text
-    bid = r.json()["id"]
-    assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
-    assert client.post(f"/api/payment-batches/{bid}/release", headers=users.headers("fin1")).status_code == 200
-    return bid, cases
-
-
 def test_attack_finance_downloads_the_bank_file_of_a_batch_paying_his_sister(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """Whoever takes the bank file hands the bank its instruction (and could hand over another): not a relative of a
     household it pays. Refused over the API and on the page, alone; nothing handed out, no download logged, each try
     on record; a colleague takes it."""
-    bid, cases = _released_batch(ctx, client, users)
+    bid, cases = released_batch(ctx, client, users, ("kin", "finance"))
     declare_ties(client, users.headers("kin"), household_member(ctx, cases[1])[2])
     before, downloads = entries_but_refusals(ctx), _downloads(ctx)
     for fmt in ("csv", "xlsx"):
