@@ -76,7 +76,7 @@ def test_attack_the_officer_who_changed_the_payee_follows_up_and_says_received(c
                                   "income_change": "same", "risk_remains": "no", "satisfaction": "satisfied",
                                   "received": "yes", "note": "户主说钱收到了"})
     assert r.status_code == 403 and "回访须由其他核查员" in r.text and "户主说钱收到了" in r.text, r.text
-    assert _count(ctx, Followup) == 0 and entries_but_refusals(ctx) - before == 4  # the refusals, on record
+    assert _count(ctx, Followup) == 0 and entries_but_refusals(ctx) - before == 5  # the refusals, on record
     with ctx.db.read() as session:
         refused = list(session.scalars(select(AuditEntry.actor).where(AuditEntry.action == "followup.refused")))
     assert refused.count(users.ids["sly"]) == 2 and users.ids["sup2"] in refused
