@@ -698,6 +698,7 @@ DONE_MESSAGES = {
     "followup": "回访已记录。",
     "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",
     "followup_already": "这笔保障金已经回访过了（重复提交未再保存）。",
+    "receipt_resolved": "核实情况已记录。",
     "need_referred": "需求已转交责任部门，部门答复后由县级复核人员录入。",
     "need_already": "该户的这项需求已转交部门、尚未答复（重复提交未再保存）。",
     "need_answered": "部门答复已录入。",
