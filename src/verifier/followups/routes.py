@@ -17,6 +17,7 @@ from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertOut, ReceiptRevi
                       followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
+FollowupId = Annotated[str, Parameter(max_length=40)]
 AlertStatus = Annotated[str, Parameter(pattern=r"^(open|resolved|all)$")]
 Month = Annotated[str, Parameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
@@ -73,7 +74,7 @@ class FollowupController(Controller):
         return [alert_out(a) for a in found]
 
     @post("/{followup_id:str}/receipt-review", opt={"roles": receipt.RESOLVERS}, status_code=200)
-    def review_receipt(self, followup_id: str, data: JSONBody[ReceiptReviewIn], ctx: Ctx,
+    def review_receipt(self, followup_id: FollowupId, data: JSONBody[ReceiptReviewIn], ctx: Ctx,
                        request: Request[Principal, Any, Any]) -> dict[str, str]:
         """A county reviewer closes the alert with a note (not one who took part in paying it or recorded the
         follow-up: 403; once: 409)."""

@@ -5,10 +5,10 @@ form, the service decides."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Controller
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
@@ -19,6 +19,7 @@ from .common import Req, clean, page, see_other, user_names
 
 READERS: dict[str, Any] = {"roles": receipt.ALERT_READERS}
 RESOLVERS: dict[str, Any] = {"roles": receipt.RESOLVERS}
+FollowupId = Annotated[str, Parameter(max_length=40)]
 STATUSES = (("open", "待核实"), ("resolved", "已核实"), ("all", "全部"))
 
 
@@ -43,11 +44,11 @@ class ReceiptAlertPages(Controller):
         return render_alerts(request, ctx, status=status or "open")
 
     @post("/{followup_id:str}/resolve", opt=RESOLVERS, status_code=303)
-    def resolve(self, followup_id: str, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+    def resolve(self, followup_id: FollowupId, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         note = clean(data.get("note"))
         try:
             with ctx.db.begin() as session:
-                receipt.resolve(session, followup_id[:40], note, principal=request.user, clock=ctx.clock)
+                receipt.resolve(session, followup_id, note, principal=request.user, clock=ctx.clock)
         except (InvalidState, Forbidden, NotFound) as exc:
             return render_alerts(request, ctx, status_code=exc.status, message=sl.zh(exc.detail),
                                  typed={followup_id: note})
