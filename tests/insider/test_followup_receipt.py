@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from verifier.audit.models import AuditEntry
 from verifier.followups.models import Followup
 from verifier.payments.models import PaymentItem
-from verifier.store.tables import Check, User
+from verifier.store.tables import Case, Check, User
 
 SLY_ACCOUNT = "6222020000000099991"
 
@@ -119,6 +119,12 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     pages.login("rev")
     home = pages.get("/")
     assert "未收到救助金待核实" in home.text
+    case_page = pages.get(f"/cases/{cases[1]}")  # the case page and the household file say what was answered
+    assert 'id="case-followups"' in case_page.text and "未收到救助金待核实" in case_page.text
+    with ctx.db.read() as session:
+        household = session.scalar(select(Case.household_id).where(Case.id == cases[1]))
+    file = pages.get(f"/households/{household}")
+    assert file.status_code == 200 and "是否收到救助金" in file.text and "未收到" in file.text
     listed = pages.get("/receipt-alerts")
     assert listed.status_code == 200 and f"/cases/{cases[1]}" in listed.text and alert["account"] in listed.text
 

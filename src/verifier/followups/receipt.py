@@ -280,3 +280,34 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
                           "received": f.received, "note_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
                  county_code=case.county_code, clock=clock)
     return row
+
+
+@dataclass(frozen=True)
+class CaseFollowup:
+    """A follow-up as the case page shows it: whether the household received the relief, and the county's finding."""
+
+    id: str
+    done_on: date
+    method: str
+    received: str  # yes, no, partly; unknown before the question was asked (未询问)
+    received_amount: int | None
+    recorded_by: str
+    resolved_by: str | None
+    resolved_at: datetime | None
+    note: str | None
+
+    @property
+    def waiting(self) -> bool:
+        return self.received in NOT_RECEIVED and self.resolved_by is None
+
+
+def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
+    """The case's follow-ups, oldest first, each with the county's finding when one was recorded."""
+    stmt = (select(Followup, FollowupReceiptReview)
+            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .where(Followup.case_id == case_id).order_by(Followup.done_on, Followup.recorded_at))
+    return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
+                         received_amount=f.received_amount, recorded_by=f.recorded_by,
+                         resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
+                         note=r.note if r else None)
+            for f, r in session.execute(stmt).tuples()]
