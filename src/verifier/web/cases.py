@@ -23,7 +23,7 @@ from ..cases import id_search, ledger, listing, personal, search_token
 from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import one_account, payees
 from ..cases import service as case_service
-from ..cases.present import case_detail, case_out
+from ..cases.present import case_detail
 from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
