@@ -149,3 +149,45 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     summary = client.get(f"/api/followups/summary?county_code={COUNTY}&month={month}",
                          headers=users.headers("rev")).json()
     assert summary["not_received"] == 1
+
+
+def test_a_guardians_account_the_releaser_may_not_follow_up_and_the_approver_may_not_close(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The payee is not a household member (a guardian's account, approved by a county reviewer): the releaser, who
+    also works as a field officer, may not be the one who asks; the household says it got part; the reviewer who
+    approved the change may not close the alert, another may."""
+    person(ctx, users, "fin1", "finance", "field_officer")
+    person(ctx, users, "sup", "insurer_supervisor")
+    person(ctx, users, "rev1", "county_reviewer")
+    person(ctx, users, "rev2", "county_reviewer")
+    person(ctx, users, "off9", "field_officer")
+
+    def guardian(cases: list[str]) -> None:
+        r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup"), json={
+            "account_name": "王监护", "bank": "农村商业银行", "account_number": SLY_ACCOUNT,
+            "reason": "户主年老，由监护人代收"})
+        assert r.status_code == 201, r.text
+        r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("rev1"))
+        assert r.status_code == 200, r.text
+
+    bid, cases = released_batch(ctx, client, users, before=guardian)
+    settled(client, users, bid)
+    today = ctx.clock.today().isoformat()
+    r = client.post("/api/followups", headers=users.headers("fin1"), json=_body(cases[0], today, received="yes"))
+    assert r.status_code == 403 and "收款人不是本户成员" in r.text and "发放了支付批次" in r.text, r.text
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=_body(cases[0], today, received="partly", received_amount="100000.00"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "received_amount", r.text  # not less than paid
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=_body(cases[0], today, received="partly", received_amount="500.00", note="监护人只给了五百元"))
+    assert r.status_code == 201 and r.json()["received_amount"] == "500.00", r.text
+    fid = r.json()["id"]
+    [alert] = client.get("/api/followups/receipt-alerts", headers=users.headers("rev2")).json()
+    assert alert["payee_outside_household"] and alert["account"].endswith(SLY_ACCOUNT[-4:])
+    assert sorted(alert["payee_changed_by"]) == sorted([users.ids["sup"], users.ids["rev1"]])
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"), json={"note": "已核实"})
+    assert r.status_code == 403 and "批准了该案件的收款人变更" in r.text, r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev2"),
+                    json={"note": "监护人截留，已移交追回"})
+    assert r.status_code == 200, r.text
+    resolved = client.get("/api/followups/receipt-alerts?status=resolved", headers=users.headers("rev2")).json()
+    assert [(a["followup_id"], a["resolved_by"]) for a in resolved] == [(fid, users.ids["rev2"])]

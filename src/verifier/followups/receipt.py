@@ -141,7 +141,8 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
     part = who.part_of(principal.id)
     if part is None:
         return
-    why = "保障金付入的账户与首次入户核查登记的不同" if who.changed else "收款人不是本户成员"
+    why = "，且".join(w for w, yes in (("保障金付入的账户与首次入户核查登记的不同", who.changed),
+                                      ("收款人不是本户成员", who.outside)) if yes)
     exc = Forbidden(f"回访须由其他核查员办理：该案件{why}，而您{_did(part, who)}。"
                     "请由未参与收款人变更、入户核查和支付的核查员回访")
     case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session
