@@ -125,6 +125,12 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
         household = session.scalar(select(Case.household_id).where(Case.id == cases[1]))
     file = pages.get(f"/households/{household}")
     assert file.status_code == 200 and "是否收到救助金" in file.text and "未收到" in file.text
+    assert "回访称未收到救助金" in home.text  # the month's figure, its bar leading to the case
+    month = ctx.clock.today().strftime("%Y-%m")
+    behind = pages.get(f"/cases?county_code={COUNTY}&period={month}&chart=followups:not_received")
+    with ctx.db.read() as session:
+        number = session.scalar(select(Case.number).where(Case.id == cases[1]))
+    assert behind.status_code == 200 and "回访：称未收到救助金" in behind.text and number in behind.text
     listed = pages.get("/receipt-alerts")
     assert listed.status_code == 200 and f"/cases/{cases[1]}" in listed.text and alert["account"] in listed.text
 
@@ -145,7 +151,6 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     with ctx.db.read() as session:
         actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == fid)))
     assert actions == ["followup.record", "followup.receipt_resolved"]
-    month = ctx.clock.today().strftime("%Y-%m")
     summary = client.get(f"/api/followups/summary?county_code={COUNTY}&month={month}",
                          headers=users.headers("rev")).json()
     assert summary["not_received"] == 1
