@@ -63,40 +63,27 @@ def _accounts(ctx, *ids: str) -> None:  # type: ignore[no-untyped-def]
 
 @contextmanager
 def _timed_writes(ctx, spans: list[float]) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Each write transaction's span from its BEGIN to the end of its COMMIT (not the hooks run after it); on
-    PostgreSQL the reads share the engine, so only the transactions of `Database.begin` blocks count."""
+    """Each write transaction's span from its first statement to the end of its COMMIT (not the hooks run after it):
+    the events of the write sessions (`Database.begin`'s; on PostgreSQL the reads share the engine, not the sessions)."""
     from sqlalchemy import event
 
-    real = ctx.db.begin
+    writes = ctx.db._write_sessions
     began: list[float] = []
-    writing = [0]
 
-    @contextmanager
-    def begin() -> Iterator[object]:
-        writing[0] += 1
-        try:
-            with real() as session:
-                yield session
-        finally:
-            writing[0] -= 1
+    def on_begin(session, transaction, connection) -> None:  # type: ignore[no-untyped-def]
+        began.append(time.perf_counter())
 
-    def on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        if writing[0]:
-            began.append(time.perf_counter())
-
-    def on_commit(conn) -> None:  # type: ignore[no-untyped-def]
+    def on_commit(session) -> None:  # type: ignore[no-untyped-def]
         if began:
             spans.append(time.perf_counter() - began.pop())
 
-    ctx.db.begin = begin
-    event.listen(ctx.db.engine, "begin", on_begin)
-    event.listen(ctx.db.engine, "commit", on_commit)
+    event.listen(writes, "after_begin", on_begin)
+    event.listen(writes, "after_commit", on_commit)
     try:
         yield
     finally:
-        event.remove(ctx.db.engine, "begin", on_begin)
-        event.remove(ctx.db.engine, "commit", on_commit)
-        del ctx.db.begin
+        event.remove(writes, "after_begin", on_begin)
+        event.remove(writes, "after_commit", on_commit)
 
 
 def _confirm(ctx, import_id: str, *, inside: bool) -> tuple[float, float]:  # type: ignore[no-untyped-def]
