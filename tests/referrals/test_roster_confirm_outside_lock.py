@@ -22,10 +22,11 @@ from verifier.roster.models import RosterImport
 
 
 @contextmanager
-def _write_transactions_spied(ctx, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+def _write_transactions_spied(ctx) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """The SQL of every statement sent inside a write transaction (`Database.begin`) while the block runs, on either
     database (SQLAlchemy's cursor, and on PostgreSQL the pipelined writes of store/pgwrite.py)."""
     inside: list[str] = []
+    monkeypatch = pytest.MonkeyPatch()
     piped = statements_sent(monkeypatch)
     open_blocks = [0]
     real_begin = ctx.db.begin
@@ -63,7 +64,7 @@ def _confirm_entries(ctx) -> list[dict]:  # type: ignore[no-untyped-def]
             select(AuditEntry).where(AuditEntry.action == "roster.confirm").order_by(AuditEntry.idx))]
 
 
-def test_the_change_is_counted_before_the_write_transaction_and_logged_as_before(ctx, client, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_change_is_counted_before_the_write_transaction_and_logged_as_before(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     stay, move, leave, come = (new_id_number() for _ in range(4))
     import_confirmed(ctx, roster_csv([(stay, "脱贫户"), (move, "脱贫户"), (leave, "边缘易致贫户")]))
     users.add("rev-a", "county_reviewer", counties=(COUNTY,))
@@ -71,7 +72,7 @@ def test_the_change_is_counted_before_the_write_transaction_and_logged_as_before
     r = post_roster(client, users.headers("rev-a"), roster_csv([(stay, "脱贫户"), (move, "边缘易致贫户"), (come, "脱贫户")]))
     assert r.status_code == 201, r.text
     import_id = r.json()["import_id"]
-    with _write_transactions_spied(ctx, monkeypatch) as inside:
+    with _write_transactions_spied(ctx) as inside:
         r = client.post(f"/api/roster/imports/{import_id}/confirm", headers=users.headers("rev-b"))
     assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
     assert inside, "the confirmation wrote in a transaction"

@@ -3,7 +3,8 @@
 An import is the county's whole roster as exported that day: all or nothing, in the audit log (`roster.import`). It
 is stored pending and changes no lookup until another county reviewer of the county confirms it (`roster.confirm`,
 `confirm`): the roster decides a household's group and so which relief tiers apply, which neither the insurer nor one
-reviewer alone may steer. Confirmed only on the page or by the API, where a password login stands behind the user
+reviewer alone may steer; what it changes is counted before the write transaction (`compare`), never holding the write
+lock. Confirmed only on the page or by the API, where a password login stands behind the user
 (the command line imports as the server's operator, `cli:<name>`, only while the county has no active county
 reviewer, and neither confirms nor rejects). Refused to
 confirm: its importer, an account whose password the importer last set and an account that last set the importer's
