@@ -23,6 +23,10 @@ def test_another_countys_officer_and_auditor_cannot_read_the_countys_entries(cli
         assert r.status_code == 404, (i, r.text)
     beyond = client.get(f"/api/audit/entries/{len(log) + 5}", headers=auditor)
     assert beyond.status_code == 404
+    # Worded alike: an entry of this county reads to them as one past the log's end.
+    theirs = client.get(f"/api/audit/entries/{of_here[0]}", headers=auditor).json()["detail"]
+    assert theirs.replace(str(of_here[0]), "<i>") == beyond.json()["detail"].replace(str(len(log) + 5), "<i>")
+    assert "没有第" in theirs
     # The county's own auditor reads them, with proofs that check against the public checkpoint.
     here = users.headers("auditor-here")
     for i in of_here:

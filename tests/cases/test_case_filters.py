@@ -4,7 +4,7 @@ builder: for the same filters they give the same cases, within the caller's coun
 from __future__ import annotations
 
 import pytest
-from factories import make_case, staff
+from factories import COUNTY, make_case, staff
 from sqlalchemy import select
 
 from verifier.cases import listing, service
@@ -58,3 +58,15 @@ def test_by_officer_and_within_a_set_too(ctx, cases) -> None:  # type: ignore[no
     within = select(Visit.case_id).where(Visit.case_id.in_(cases[2:4]))
     api, page = _both(ctx, principal, {"within": within, "status": "scheduled"})
     assert api == page == [cases[2]]
+
+
+def test_a_search_for_a_masked_id_number_finds_nothing_without_failing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A search the list cannot read as a name, number or ID number (a masked ID number copied from a page) finds
+    nothing: the ledger and the list answer, never a 500."""
+    make_case(ctx, stage="determined")
+    users.add("searcher", "auditor", counties=(COUNTY,))
+    headers = users.headers("searcher")
+    for url in ("/api/cases/ledger.xlsx", "/api/cases"):
+        r = client.get(url, params={"q": "340223********0035"}, headers=headers)
+        assert r.status_code == 200, (url, r.status_code, r.text[:200])
+    assert client.get("/api/cases", params={"q": "340223********0035"}, headers=headers).json()["items"] == []

@@ -77,6 +77,11 @@ def _checkpointed_size(db: Database, index: int, signer: Signer | None) -> int:
     raise NotFound(f"audit entry {index} is not covered by a checkpoint yet (the latest covers {covered} entries)")
 
 
+def unreadable_entry(index: int) -> str:
+    """What a reader is told of an entry they may not read, or that is not in the log: the same words."""
+    return f"没有第 {index} 条审计记录（或不在您负责的地区）"
+
+
 def entry_with_proof(
     db: Database, index: int, tree_size: int | None = None, *, signer: Signer | None = None,
     principal: Principal | None = None,
@@ -88,11 +93,12 @@ def entry_with_proof(
         size = log.tree_size(session)
         row = proofs.get_entry(session, index) if 0 <= index < size else None
         hidden = row is not None and not may_read(principal, row.county_code)
+    if principal is not None and (hidden or not 0 <= index < size):
+        # A reader's refusal of another county's entry is worded as for an index past the log's end.
+        raise NotFound(unreadable_entry(index))
     if not 0 <= index < size:
         raise NotFound(f"audit entry {index} does not exist (the log holds entries 0..{size - 1})"
                        if size else f"audit entry {index} does not exist (the log is empty)")
-    if hidden:
-        raise NotFound(f"audit entry {index} does not exist")
     if tree_size is None:
         tree_size = _checkpointed_size(db, index, signer)
     elif not index < tree_size <= size:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, String, bindparam, case, false, func, literal_column, or_, select, text, type_coerce
 from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.sql.elements import False_
 
 from ..accounts.auth import Principal
 from ..domain.errors import FieldError, ValidationFailed
@@ -182,7 +183,8 @@ def _where(shape: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _bound(shape: tuple[Any, ...], values: dict[str, Any]) -> list[Any]:
-    return [c.params(values) for c in _where(shape)]
+    # A search read as nothing (a masked ID number, say) is `false()`: a constant, it takes no parameters.
+    return [c if isinstance(c, False_) else c.params(values) for c in _where(shape)]
 
 
 def filter_conditions(session: Session, principal: Principal, f: CaseFilters) -> list[Any]:
