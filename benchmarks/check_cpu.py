@@ -146,21 +146,27 @@ def _schedstat() -> tuple[float, float] | None:
     return int(fields[0]) / 1e9, int(fields[1]) / 1e9
 
 
-def _backends_cpu(url: str | None) -> dict[int, float] | None:
-    """CPU seconds used so far by each server process of the database at `url` (PostgreSQL on this machine)."""
+def _backends_pids(url: str | None) -> list[int]:
+    """The server processes of the database at `url` but the asker's own (PostgreSQL on this machine; none else)."""
     if url is None or not url.startswith("postgresql"):
-        return None
+        return []
     import psycopg
 
     from verifier.settings import normalise_database_url
 
     libpq = normalise_database_url(url).replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(libpq, autocommit=True) as conn:
-        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                                            "AND pid <> pg_backend_pid()")]
+
+
+def _backends_cpu(url: str | None) -> dict[int, float] | None:
+    """CPU seconds used so far by each server process of the database at `url` (PostgreSQL on this machine)."""
+    if url is None or not url.startswith("postgresql"):
+        return None
     tick = os.sysconf("SC_CLK_TCK")
     out = {}
-    for pid in pids:
+    for pid in _backends_pids(url):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
