@@ -69,3 +69,19 @@ def test_the_sampling_parameters_table_names_the_county(pages) -> None:  # type:
     pages.as_("rev-params", "county_reviewer")
     text = pages.get("/sampling").text
     assert "<tr><td>demo-2020</td><td>示范县（340223）</td>" in text
+
+
+def test_the_household_files_names_days_and_times_are_read_whole_on_a_phone(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px the file's tables broke 李秀/英 and 2026-/10-07 over two lines (the case list's names were kept
+    whole already): a name, a day and a time cell is `td.name` (or `.when`), which never wraps."""
+    case_id = make_case(ctx, stage="checked", head_name="钱日常")
+    pages.as_("rev-whole", "county_reviewer")
+    household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{case_id}").text).group(1)
+    page = pages.get(household).text
+    members = page.split('id="section-members"')[1].split("</table>")[0]
+    assert '<td class="name">钱日常</td>' in members
+    checks = page.split('id="section-checks"')[1].split("</table>")[0]
+    assert re.search(r'<td class="name">\d{4}-\d\d-\d\d</td>', checks), checks
+    timeline = page.split('id="timeline"')[1].split("</table>")[0]
+    assert re.search(r'<td class="when">\d{4}-\d\d-\d\d \d\d:\d\d</td>', timeline)
+    assert '<td class="name">身份证号' not in page  # other cells are as they were
