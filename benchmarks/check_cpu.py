@@ -31,10 +31,8 @@ import cProfile
 import json
 import os
 import pstats
-import shutil
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -270,11 +268,8 @@ def main() -> None:
     parser.add_argument("--callgrind", action="store_true",
                         help="under valgrind --tool=callgrind --instr-atstart=no: instrument the measured checks only")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-check-cpu-"))
-    url, drop = load._scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
-    env.update(VERIFIER_HOME=str(home / "home"), VERIFIER_DATABASE_URL=url)
-    try:
+    with load.scratch("bench-check-cpu-") as site:
+        env, url = site.env, site.url
         load._cli(env, "init", "--demo")
         prepared = load._prepare(env, args.n + WARM)
         from verifier.app import create_app
@@ -287,10 +282,6 @@ def main() -> None:
                                  args.concurrent, url, args.callgrind))
         finally:
             ctx.close()
-    finally:
-        if drop is not None:
-            drop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

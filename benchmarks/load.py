@@ -36,7 +36,8 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -218,6 +219,45 @@ def _scratch_database(url: str | None, home: Path) -> tuple[str, Callable[[], No
     return urllib.parse.urlunsplit(parts._replace(path=f"/{name}")), drop
 
 
+@dataclass
+class Scratch:
+    """A benchmark's scratch home and database (`scratch`), the environment of the commands run on them, and the
+    server once one is started."""
+
+    home: Path
+    url: str
+    env: dict[str, str]
+    server: _Server | None = None
+
+    def stop_and_verify(self, after: str) -> None:
+        """Stop the server and check that the audit log still verifies (`after`: what was run, for the error)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        out = _cli(self.env, "audit", "verify")
+        if "审计日志完整" not in out:
+            raise RuntimeError(f"the audit log does not verify after {after}:\n{out}")
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[Scratch]:
+    """A fresh home and database (VERIFIER_BENCH_DATABASE_URL's server, else SQLite in the home), the demo not yet
+    loaded; on leaving, the server stopped if it still runs, the database dropped and the home removed."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    url, drop = _scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
+    env.update(VERIFIER_HOME=str(home / "home"), VERIFIER_DATABASE_URL=url)
+    site = Scratch(home, url, env)
+    try:
+        yield site
+    finally:
+        if site.server is not None:
+            site.server.stop()
+        if drop is not None:
+            drop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def _cli(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     run = subprocess.run([sys.executable, "-c", CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
     if run.returncode != 0:
@@ -397,15 +437,11 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 def run(scale: float = 1.0) -> list[Result]:
     duration = max(2.0, DURATION * scale)
     check_cases = max(200, int(CHECK_CASES * scale))
-    home = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    url, drop = _scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
-    env.update(VERIFIER_HOME=str(home / "home"), VERIFIER_DATABASE_URL=url)
-    server = None
-    try:
+    with scratch("bench-load-") as site:
+        env = site.env
         _cli(env, "init", "--demo")
         prepared = _prepare(env, check_cases)
-        server = _Server(env, home / "server.log")
+        server = site.server = _Server(env, site.home / "server.log")
         reader_token = server.token("supervisor", "demo-pass-2020")
         cookie = server.page_cookie("supervisor", "demo-pass-2020")
         tokens = {u: server.token(u, PASSWORD) for u in prepared["officers"]}
@@ -433,11 +469,7 @@ def run(scale: float = 1.0) -> list[Result]:
             ]
         finally:
             loop.close()
-        server.stop()
-        server = None
-        out = _cli(env, "audit", "verify")
-        if "审计日志完整" not in out:
-            raise RuntimeError(f"the audit log does not verify after the load:\n{out}")
+        site.stop_and_verify("the load")
         base = measured[0]
         base_rate = base.count / base.seconds
         results: list[Result] = []
@@ -448,9 +480,3 @@ def run(scale: float = 1.0) -> list[Result]:
                 f"GET /api/health, {base.count / base.seconds:,.0f}/s", target=target,
                 p50=p.percentile(0.50), p99=p.percentile(0.99), p99_target=p99_target))
         return results
-    finally:
-        if server is not None:
-            server.stop()
-        if drop is not None:
-            drop()
-        shutil.rmtree(home, ignore_errors=True)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,16 +43,12 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2000, help="checks measured")
     parser.add_argument("--clients", type=int, default=32)
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-serve-cpu-"))
-    url, drop = load._scratch_database(os.environ.get("VERIFIER_BENCH_DATABASE_URL"), home)
-    pg = url if url.startswith("postgresql") else None
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
-    env.update(VERIFIER_HOME=str(home / "home"), VERIFIER_DATABASE_URL=url)
-    server = None
-    try:
+    with load.scratch("bench-serve-cpu-") as site:
+        env = site.env
+        pg = site.url if site.url.startswith("postgresql") else None
         load._cli(env, "init", "--demo")
         prepared = load._prepare(env, args.n + WARM)
-        server = load._Server(env, home / "server.log")
+        server = site.server = load._Server(env, site.home / "server.log")
         tokens = {u: server.token(u, load.PASSWORD) for u in prepared["officers"]}
         checks = [load._post_json(f"/api/cases/{cid}/check", {"Authorization": f"Bearer {tokens[who]}"},
                                   json.dumps(body, ensure_ascii=False).encode("utf-8"))
@@ -85,20 +79,10 @@ def main() -> None:
             phase("check", checks[WARM:], 201)
         finally:
             loop.close()
-        server.stop()
-        server = None
-        out = load._cli(env, "audit", "verify")
-        if "审计日志完整" not in out:
-            raise RuntimeError(f"the audit log does not verify after the checks:\n{out}")
+        site.stop_and_verify("the checks")
         for line in lines:
             print(line)
         print("audit verify: intact")
-    finally:
-        if server is not None:
-            server.stop()
-        if drop is not None:
-            drop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -58,8 +58,7 @@ def second_reviewer(ctx: Any, county: str = COUNTY) -> Principal:
 
 def confirm(ctx: Any, import_id: str, county: str = COUNTY) -> None:
     """Another county reviewer of `county` confirms the pending import: it becomes the county's roster."""
-    with ctx.db.begin() as session:
-        service.confirm(session, import_id, principal=second_reviewer(ctx, county), clock=ctx.clock)
+    service.confirm_import(ctx.db, import_id, principal=second_reviewer(ctx, county), clock=ctx.clock)
 
 
 def import_confirmed(ctx: Any, data: bytes, *, county: str = COUNTY, filename: str = "名册.csv",

@@ -93,5 +93,7 @@ def test_a_file_over_the_limit_and_an_importer_named_by_as_are_refused_in_chines
                                         *COMMANDS[command][1 if command == "referrals" else 2:], "--as", "clerk9"],
                                  env=env)
         assert out.exit_code == 2 and "错误：没有选项 --as。" in out.output, out.output
+        # said plainly, the same for each (not click's suggestion of `registers import --as-of`)
+        assert "不能以其他用户的名义导入（--as 已取消）" in out.output and "as-of" not in out.output, out.output
         said = re.sub(r"'?--[a-z-]+'?", "", out.output.split("错误：", 1)[1])  # option names stay as typed
         assert not ENGLISH.search(said), out.output

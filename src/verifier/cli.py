@@ -495,7 +495,22 @@ def places() -> None:
     """县（区）的乡镇、村名单，供表单和转介文件选用。"""
 
 
+NO_AS = ("没有选项 --as。命令行导入一律记为服务器操作人的导入，不能以其他用户的名义导入（--as 已取消）；要以自己的账号导入，"
+         "请登录后在页面上（或通过接口）导入。")
+
+
+def _refuse_as(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError(NO_AS, ctx)
+
+
+# Imports are the operator's (`_importer`): an old `--as NAME` is refused saying so, not met with click's "no such
+# option" and, where another option starts with it (`--as-of`), a suggestion to use that instead.
+no_as = click.option("--as", "as_user", hidden=True, expose_value=False, callback=_refuse_as)
+
+
 @places.command("import")
+@no_as
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--county", "county_code", required=True, help="县（区）的 6 位代码。")
 def places_import(file: Path, county_code: str) -> None:
@@ -559,6 +574,7 @@ def contracts_simulate(file: Path, xlsx_out: Path | None) -> None:
 
 
 @main.command("import")
+@no_as
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--channel", required=True,
               help="来源渠道：医保 medical_insurance ，民政 civil_affairs ，应急管理 emergency_management ，"
@@ -605,6 +621,7 @@ def roster() -> None:
 
 
 @roster.command("import")
+@no_as
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--county", "county_code", required=True, help="名册所属的县（区）代码。")
 def roster_import(file: Path, county_code: str) -> None:
@@ -649,6 +666,7 @@ def registers() -> None:
 
 
 @registers.command("import")
+@no_as
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", required=True,
               type=click.Choice(["vehicle", "business", "housing", "public_employment", "assets", "medical"]),

@@ -1,6 +1,7 @@
 """What the walk through every role's day left (README "A walk through every role's day…"), done and walked in
 Chromium: a village meeting refused for its attendance keeps its scanned minutes (sent again without choosing the
-file), claims chooses a batch's cases by search and village with the count and total following each tick, and the
+file), claims chooses a batch's cases by search and village with the count and total following each tick (and kept
+through Back, Forward and a reload), and the
 search boxes of the lists an officer uses on a 390 px phone show their whole placeholder."""
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def test_claims_finds_a_village_ticks_it_and_sees_the_count_and_total(server, br
         assert desk.submit("form[data-choose]", button="form[data-choose] button[value=find]") == 1
         assert desk.page.locator("[data-chosen-count]").inner_text() == "1"  # the choice kept by the server
         assert desk.page.locator("[data-chosen-total]").inner_text() == total
+        # Back onto the page ticked by hand, Forward onto the search's answer (a GET address, app.js): each is loaded
+        # anew, every case chosen by the server, and takes back the choice it showed
+        for move in (desk.page.go_back, desk.page.go_forward, desk.page.reload):
+            move()
+            assert desk.page.locator("[data-chosen-count]").inner_text() == "1", move
+            assert desk.page.locator("[data-chosen-total]").inner_text() == total, move
+        assert desk.page.locator("form[data-choose] input[name=case_ids]:checked").count() <= 1
     finally:
         desk.close()
 

@@ -41,7 +41,8 @@ def test_due_and_recorded_follow_ups_are_paged_and_searched(ctx, client, users, 
     with ctx.db.begin() as session:
         fu.record_followup(session, fu.FollowupInput(
             case_id=due[0].case_id, done_on=ctx.clock.today() - timedelta(days=1), method="phone",
-            income_change="same", risk_remains=False, satisfaction="satisfied", new_needs=[], note=""),
+            income_change="same", risk_remains=False, satisfaction="satisfied", new_needs=[], note="",
+            received="yes"),
             principal=principal_of(officer), clock=ctx.clock)
     pages = Pages(client, users)
     pages.login("fl-sup")

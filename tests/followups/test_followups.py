@@ -24,7 +24,7 @@ COUNTY = "340223"
 
 def _input(case_id: str, done_on: date, **kw) -> fu.FollowupInput:  # type: ignore[no-untyped-def]
     base = dict(case_id=case_id, done_on=done_on, method="phone", income_change="same", risk_remains=True,
-                satisfaction="satisfied", new_needs=["employment"], note="已返岗务工")
+                satisfaction="satisfied", new_needs=["employment"], note="已返岗务工", received="yes")
     return fu.FollowupInput(**{**base, **kw})
 
 
@@ -86,6 +86,7 @@ def test_due_from_settlement_listed_recorded_once_and_summarised(ctx) -> None:  
     assert (month.due, month.done_late, month.done_on_time, month.pending, month.overdue_open) == (2, 1, 0, 1, 1)
     assert (month.done, month.risk_remains, month.new_needs, month.by_method) == (1, 1, {"employment": 1},
                                                                                   {"phone": 1})
+    assert (month.received, month.not_received) == ({"yes": 1}, 0)
 
 
 def test_insiders_cannot_record_follow_ups_outside_their_office(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -139,7 +140,7 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
     users.add("fu-api-reviewer-far", "county_reviewer", counties=("340224",))
     today = ctx.clock.today().isoformat()
     body = {"case_id": first, "done_on": today, "method": "visit", "income_change": "up", "risk_remains": False,
-            "satisfaction": "basic", "new_needs": ["dibao"]}
+            "satisfaction": "basic", "new_needs": ["dibao"], "received": "yes"}
     listed = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()
     assert first in {d["case_id"] for d in listed["due"]} and listed["due"][0]["amount"].count(".") == 1
     assert client.post("/api/followups", json=body, headers=users.headers("fu-api-clerk")).status_code == 403
@@ -173,7 +174,8 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
                                       "note": "家中老人接的电话"})
     assert wrong.status_code == 422 and "家中老人接的电话" in wrong.text and "请选择收入变化" in wrong.text
     form = {"payment_item_id": item, "done_on": today, "method": "phone", "income_change": "down",
-            "risk_remains": "yes", "satisfaction": "satisfied", "new_needs": ["medical_assistance", "employment"]}
+            "risk_remains": "yes", "satisfaction": "satisfied", "new_needs": ["medical_assistance", "employment"],
+            "received": "partly", "received_amount": "￥1,000.00"}
     done = pages.post("/followups", form)
     assert done.status_code == 303 and "done=followup_needs" in done.headers["location"]
     repeat = pages.post("/followups", form)
@@ -181,5 +183,6 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
     with ctx.db.read() as session:
         rows = list(session.scalars(select(Followup).order_by(Followup.recorded_at)))
     assert [r.new_needs for r in rows] == [["dibao"], ["medical_assistance", "employment"]]
+    assert [(r.received, r.received_amount) for r in rows] == [("yes", None), ("partly", 100000)]
     text = pages.get("/followups").text  # both followed up: each empty list says what it is waiting for
     assert "已逾期" in text and "没有逾期未回访的农户。" in text and "没有待回访的农户（保障金到账后在此列出）。" in text

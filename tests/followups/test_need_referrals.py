@@ -107,7 +107,7 @@ def test_from_a_follow_up_over_the_api_and_the_pages(ctx, client, users) -> None
     with ctx.db.begin() as session:
         followup = fu.record_followup(session, fu.FollowupInput(
             case_id=case_id, done_on=ctx.clock.today(), method="visit", income_change="down", risk_remains=True,
-            satisfaction="basic", new_needs=["schooling_aid"]), principal=officer, clock=ctx.clock)
+            satisfaction="basic", new_needs=["schooling_aid"], received="yes"), principal=officer, clock=ctx.clock)
         followup_id = followup.id
     users.add("nd-api-sup", "insurer_supervisor", counties=(COUNTY,))
     users.add("nd-api-rev", "county_reviewer", counties=(COUNTY,))

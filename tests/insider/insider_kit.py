@@ -223,14 +223,19 @@ def refused_both_ways(ctx: Any, client: Any, users: Any, who: str, *, api: str, 
     return r
 
 
-def released_batch(ctx: Any, client: Any, users: Any, *others: tuple[str, str]) -> tuple[str, list[str]]:
-    """A batch of two ready cases prepared by claims1, approved by fin2 and released by fin1 (each made here, with
-    `others`' (name, role) people besides): its id and its cases."""
+def released_batch(ctx: Any, client: Any, users: Any, *others: tuple[str, str],
+                   before: Callable[[list[str]], None] | None = None) -> tuple[str, list[str]]:
+    """A batch of two ready cases prepared by claims1, approved by fin2 and released by fin1 (each made here unless
+    made already, with `others`' (name, role) people besides): its id and its cases. `before(cases)` runs before the
+    batch is prepared (a payee change, say)."""
     from deviation_helpers import person, ready_case
 
     cases = [ready_case(ctx), ready_case(ctx)]
     for name, role in (("claims1", "insurer_claims"), ("fin1", "finance"), ("fin2", "finance"), *others):
-        person(ctx, users, name, role)
+        if name not in users.ids:
+            person(ctx, users, name, role)
+    if before is not None:
+        before(cases)
     r = client.post("/api/payment-batches", headers=users.headers("claims1"), json={"county_code": COUNTY,
                                                                                      "case_ids": cases})
     assert r.status_code == 201, r.text
@@ -238,3 +243,21 @@ def released_batch(ctx: Any, client: Any, users: Any, *others: tuple[str, str]) 
     assert client.post(f"/api/payment-batches/{bid}/approve", headers=users.headers("fin2")).status_code == 200
     assert client.post(f"/api/payment-batches/{bid}/release", headers=users.headers("fin1")).status_code == 200
     return bid, cases
+
+
+def settled(client: Any, users: Any, batch_id: str, by: str = "fin2") -> list[str]:
+    """The bank's return of a released batch, every transfer a success, imported by `by` (not its releaser): the
+    items' references."""
+    import csv
+    import io
+
+    bank = client.get(f"/api/payment-batches/{batch_id}/bank-file", headers=users.headers("fin1"))
+    assert bank.status_code == 200, bank.text
+    refs = [row[0] for row in csv.reader(io.StringIO(bank.content.decode("utf-8")))][1:]
+    out = io.StringIO()
+    csv.writer(out).writerows([["reference", "status", "bank_reference", "reason"],
+                               *[[ref, "success", f"BK{i}", ""] for i, ref in enumerate(refs)]])
+    r = client.post(f"/api/payment-batches/{batch_id}/bank-return", headers=users.headers(by),
+                    files={"file": ("r.csv", out.getvalue().encode(), "text/csv")})
+    assert r.status_code in (200, 201), r.text
+    return refs

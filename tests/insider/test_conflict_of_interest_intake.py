@@ -158,7 +158,7 @@ def test_attack_an_officer_records_the_followup_of_his_fathers_household(ctx, cl
     declare_ties(client, users.headers("kin"), household_member(ctx, case_id)[2])
     today = ctx.clock.today().isoformat()
     body = {"case_id": case_id, "done_on": today, "method": "visit", "income_change": "up", "risk_remains": False,
-            "satisfaction": "satisfied", "new_needs": []}
+            "satisfaction": "satisfied", "new_needs": [], "received": "yes"}
     before = entries_but_refusals(ctx)
     r = client.post("/api/followups", headers=users.headers("kin"), json=body)
     assert r.status_code == 422 and REFUSAL in r.text, r.text
@@ -166,7 +166,8 @@ def test_attack_an_officer_records_the_followup_of_his_fathers_household(ctx, cl
     pages.login("kin")
     pages.get(f"/followups/new?item={item}")
     r = pages.post("/followups", {"payment_item_id": item, "done_on": today, "method": "visit", "income_change": "up",
-                                  "risk_remains": "no", "satisfaction": "satisfied", "note": "已脱离风险"})
+                                  "risk_remains": "no", "satisfaction": "satisfied", "received": "yes",
+                                  "note": "已脱离风险"})
     assert r.status_code == 422 and REFUSAL in r.text and "已脱离风险" in r.text, r.text
     assert count_rows(ctx, Followup) == 0 and entries_but_refusals(ctx) == before
     assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, users.ids["kin"])] == [("followup", case_id)] * 2

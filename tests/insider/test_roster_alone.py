@@ -70,8 +70,8 @@ def test_attack_the_reviewer_confirms_with_an_account_whose_password_she_set(ctx
     with ctx.db.begin() as session:  # an account she opened with a password of her choosing
         puppet = principal_of(add_user(session, username="puppet", password="given-by-rev", roles=["county_reviewer"],
                                        counties=[COUNTY], actor=rev_id, change_required=True, clock=ctx.clock))
-    with pytest.raises(Forbidden, match="有关联"), ctx.db.begin() as session:
-        roster.confirm(session, import_id, principal=puppet, clock=ctx.clock)
+    with pytest.raises(Forbidden, match="有关联"):
+        roster.confirm_import(ctx.db, import_id, principal=puppet, clock=ctx.clock)
     # and the other way round: the puppet account imports, she confirms
     with ctx.db.begin() as session:
         roster.reject(session, import_id, principal=principal_of_id(ctx, rev_id), reason="换一份", clock=ctx.clock)
@@ -174,11 +174,10 @@ def test_attack_an_admin_resets_two_reviewers_passwords_and_imports_with_one_and
         with ctx.db.begin() as session:
             session.execute(update(User).where(User.id.in_((rev, rev2))).values(password_change_required=False))
             session.execute(update(User).where(User.id.in_(who)).values(password_change_required=fresh))
-        with pytest.raises(Forbidden, match="还没有改成自己的密码"), ctx.db.begin() as session:
-            roster.confirm(session, import_id, principal=principal_of_id(ctx, rev2), clock=ctx.clock)
+        with pytest.raises(Forbidden, match="还没有改成自己的密码"):
+            roster.confirm_import(ctx.db, import_id, principal=principal_of_id(ctx, rev2), clock=ctx.clock)
         assert _state(ctx) == before and _groups(ctx, [friend]) is None
     with ctx.db.begin() as session:  # both chose their own since: warned, not refused
         session.execute(update(User).where(User.id.in_((rev, rev2))).values(password_change_required=False))
-    with ctx.db.begin() as session:
-        roster.confirm(session, import_id, principal=principal_of_id(ctx, rev2), clock=ctx.clock)
+    roster.confirm_import(ctx.db, import_id, principal=principal_of_id(ctx, rev2), clock=ctx.clock)
     assert _groups(ctx, [friend]) == {friend: "exited_low_standard"}

@@ -231,8 +231,8 @@ def test_an_import_older_than_the_countys_roster_is_never_confirmed(ctx) -> None
     newer = import_confirmed(ctx, roster_csv([(new_id_number(), "边缘易致贫户")]))
     with ctx.db.begin() as session:
         session.execute(update(RosterImport).where(RosterImport.id == older.import_id).values(status="pending"))
-    with pytest.raises(InvalidState, match="较早的名册"), ctx.db.begin() as session:
-        roster.confirm(session, older.import_id, principal=second_reviewer(ctx), clock=ctx.clock)
+    with pytest.raises(InvalidState, match="较早的名册"):
+        roster.confirm_import(ctx.db, older.import_id, principal=second_reviewer(ctx), clock=ctx.clock)
     with ctx.db.read() as session:
         assert roster.current_import(session, COUNTY).id == newer.import_id  # type: ignore[union-attr]
         assert review(session, older.import_id, second_reviewer(ctx)).older_than_current
@@ -325,8 +325,7 @@ def test_two_confirmations_at_once_confirm_once_and_two_imports_at_once_leave_on
     def confirm(_: int) -> None:
         db = Database(ctx.settings.database_url)
         try:
-            with db.begin() as session:
-                answers.append(roster.confirm(session, first.import_id, principal=second, clock=ctx.clock).status)
+            answers.append(roster.confirm_import(db, first.import_id, principal=second, clock=ctx.clock).status)
         finally:
             db.dispose()
 

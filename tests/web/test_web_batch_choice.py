@@ -24,7 +24,7 @@ def _shown(html: str) -> list[str]:
 
 def _ticked(html: str) -> set[str]:
     return set(re.findall(r'<input type="checkbox" name="case_ids" value="(\w+)"[^>]* checked>', html)) | set(
-        re.findall(r'<input type="hidden" name="case_ids" value="(\w+)">', html))
+        re.findall(r'<input type="hidden" name="case_ids" value="(\w+)"', html))
 
 
 def _sum(html: str) -> tuple[int, str]:
@@ -102,3 +102,33 @@ def test_only_claims_of_the_county_chooses(pages, ctx, other_county) -> None:  #
     assert pages.get(PAGE).status_code in (403, 404)
     r = pages.post("/payments/new", {**BASE, "do": "find"})
     assert r.status_code in (403, 404)
+
+
+def test_a_refused_search_stands_as_a_page_that_can_take_back_every_choice(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Back, Forward or a reload onto a search's answer loads its GET address, which the server answers with every
+    case ready chosen; app.js keeps the choice in the history entry and puts it back (walked in Chromium by
+    tests/browser/test_browser_clerk_walk_left.py). What it needs of the server: every case ready is on that page, as
+    a row or a hidden field, each with its relief, so any choice among them is counted right in the browser."""
+    cases = [ready(ctx, village="东村") for _ in range(5)] + [ready(ctx, village="西村", medical=BIG) for _ in range(3)]
+    monkeypatch.setattr(choosing, "SHOW_AT_MOST", 4)
+    pages.as_("claims1", "insurer_claims")
+    chosen = [cases[0], cases[5], cases[6]]
+    r = pages.post("/payments/new", {**BASE, "do": "find", "q": "查" * 51, "case_ids": chosen})  # too long a search
+    assert r.status_code == 200 and "搜索内容最多 50 个字符" in r.text
+    assert f'data-form-page="{PAGE.replace("&", "&amp;")}"' in r.text and _ticked(r.text) == set(chosen)
+    fen = _fields(r.text)
+    assert set(chosen) <= set(fen) and _sum(r.text) == (3, _yuan(sum(fen[c] for c in chosen)))
+    assert "（其中 <span data-hidden-count>2</span> 户不在当前显示中）" in r.text  # 西村's: not among the 4 shown
+    back = pages.get(PAGE).text  # what Back loads: every case ready, each with its relief, as in the answer
+    assert _ticked(back) == set(_fields(back)) == set(cases) and fen.items() <= _fields(back).items()
+    assert 'src="/static/app.js' in back and "<script>" not in back  # the script is the site's file (CSP)
+
+
+def _fields(html: str) -> dict[str, int]:
+    """Each case on the page (a row's box or a hidden field of a case not shown) → its relief in fen."""
+    return {cid: int(f) for cid, f in re.findall(
+        r'<input type="(?:checkbox|hidden)" name="case_ids" value="(\w+)"[^>]* data-fen="(\d+)"', html)}
+
+
+def _yuan(fen: int) -> str:
+    return "¥" + f"{fen // 100:,}.{fen % 100:02d}"

@@ -48,6 +48,18 @@ def _population(ctx) -> list[str]:  # type: ignore[no-untyped-def]
             for town in ("城关镇", "南山镇") for i in range(3)]
 
 
+def _drawn_round(pages, ctx, **form: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+    """The six cases of `_population` and a round of them, committed, frozen and drawn: (the case ids, the round's
+    address). Every household is sampled (`min_rate` 1) unless `form` says otherwise."""
+    ids = _population(ctx)
+    pages.as_("rev1", "county_reviewer")
+    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
+                                              **(form or {"min_rate": "1"})}))
+    _commit_and_freeze(pages, url)
+    _reveal_both(pages, url)
+    return ids, url
+
+
 def _round_url(r) -> str:  # type: ignore[no-untyped-def]
     assert r.status_code == 303, r.text
     m = re.fullmatch(r"(/sampling/smp_\w+)\?done=round", r.headers["location"])
@@ -276,12 +288,7 @@ def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, cl
 
 
 def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the_verdict(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    _population(ctx)
-    pages.as_("rev1", "county_reviewer")
-    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
-                                              "confidence": "0.80", "tolerable_rate": "0.40"}))
-    _commit_and_freeze(pages, url)
-    _reveal_both(pages, url)
+    _, url = _drawn_round(pages, ctx, confidence="0.80", tolerable_rate="0.40")
     sampled = _pending(pages.get(url).text)
     r = post_recheck(pages, ctx, url, {"case_id": sampled[0], "eligible": "no", "per_capita_income": "2666.67"})
     assert r.status_code == 303 and r.headers["location"] == f"{url}?done=recheck#item-{sampled[0]}"
@@ -360,12 +367,7 @@ def test_rounds_are_found_by_their_name_county_kind_and_period(pages, ctx) -> No
 
 
 def test_a_drawn_round_reads_on_a_phone_summary_first_searched_and_folded(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    ids = _population(ctx)
-    pages.as_("rev1", "county_reviewer")
-    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
-                                              "min_rate": "1"}))
-    _commit_and_freeze(pages, url)
-    _reveal_both(pages, url)
+    ids, url = _drawn_round(pages, ctx)
     text = pages.get(url).text
     sampled = re.findall(r'id="item-(case_\w+)"', text)
     assert sorted(sampled) == sorted(ids)
@@ -408,12 +410,7 @@ def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its
     from verifier.store.tables import Case
     from verifier.web.sampling import NO_TOWN
 
-    ids = _population(ctx)
-    pages.as_("rev1", "county_reviewer")
-    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
-                                              "min_rate": "1"}))
-    _commit_and_freeze(pages, url)
-    _reveal_both(pages, url)
+    ids, url = _drawn_round(pages, ctx)
     blank = ids[0]
     with ctx.db.begin() as session:  # a household whose town was never filled in (as an old import may have it)
         session.execute(update(Case).where(Case.id == blank).values(town=""))
@@ -437,12 +434,7 @@ def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its
 def test_only_those_who_record_results_are_sent_to_the_results_forms(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """The summary's 待录入 links to the results' forms (#to-recheck) for a county reviewer; a reader (an auditor, the
     insurer's supervisor) reads the count, with no link to a heading their page does not have."""
-    _population(ctx)
-    pages.as_("rev1", "county_reviewer")
-    url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
-                                              "min_rate": "1"}))
-    _commit_and_freeze(pages, url)
-    _reveal_both(pages, url)
+    _, url = _drawn_round(pages, ctx)
     text = pages.get(url).text
     assert '<a href="#to-recheck">待录入 <strong>6</strong> 户</a>' in text and 'id="to-recheck"' in text
     for reader in (("aud1", "auditor"), ("sup1", "insurer_supervisor")):

@@ -38,7 +38,7 @@ from ..store.tables import Case, Check
 
 VIEWERS = ("county_reviewer", "insurer_supervisor")
 STATUSES = tuple(str(s) for s in STATUS_LABELS_ZH)
-FOLLOWUP_FIGURES = ("due", "pending", "overdue_open", "done")
+FOLLOWUP_FIGURES = ("due", "pending", "overdue_open", "done", "not_received")
 
 
 @dataclass(frozen=True)

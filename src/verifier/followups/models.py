@@ -4,6 +4,10 @@ visit or phone the household within `[followup] within_days` and record how it i
 A follow-up answers one settled payment item (`payment_item_id`, unique): the due date is the bank's settlement
 day (in the scheme's time zone) plus the contract's days, so what is due is derived from the payments, and only
 what was done is stored here.
+
+Whether the household received the relief (是否收到救助金, `received`): asked at every follow-up since migration 0051
+(NULL on the rows before it: 未询问). A "no" or "partly" is an alert to the county until a county reviewer records
+what they found (`FollowupReceiptReview`, one per follow-up).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -19,6 +23,8 @@ from ..store.base import Base, UtcDateTime
 METHODS = ("visit", "phone")
 INCOME_CHANGES = ("up", "same", "down")
 SATISFACTION = ("satisfied", "basic", "dissatisfied")
+RECEIVED = ("yes", "no", "partly")
+NOT_RECEIVED = ("no", "partly")  # an alert to the county until reviewed
 
 
 class Followup(Base):
@@ -27,6 +33,9 @@ class Followup(Base):
         CheckConstraint("method IN ('visit', 'phone')", name="method_known"),
         CheckConstraint("income_change IN ('up', 'same', 'down')", name="income_change_known"),
         CheckConstraint("satisfaction IN ('satisfied', 'basic', 'dissatisfied')", name="satisfaction_known"),
+        CheckConstraint("received IS NULL OR received IN ('yes', 'no', 'partly')", name="received_known"),
+        CheckConstraint("received_amount IS NULL OR (received_amount >= 0 AND received IN ('no', 'partly'))",
+                        name="received_amount_when_not_all"),
         Index("ix_followup_county_done", "county_code", "done_on"),
     )
 
@@ -43,5 +52,23 @@ class Followup(Base):
     satisfaction: Mapped[str] = mapped_column(String(16))
     new_needs: Mapped[list[Any]] = mapped_column(JSON)  # need codes (needs/models.py NEEDS)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # 是否收到救助金: yes, no, partly; NULL: a follow-up recorded before the question was asked (未询问).
+    received: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    received_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # fen the household says it got
     recorded_by: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class FollowupReceiptReview(Base):
+    """A county reviewer's finding on a follow-up whose household said it did not receive the relief (or only part):
+    the alert closed, with a note. Once per follow-up, refused twice by the database."""
+
+    __tablename__ = "followup_receipt_review"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    followup_id: Mapped[str] = mapped_column(ForeignKey("followup.id"), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    note: Mapped[str] = mapped_column(Text)
+    resolved_by: Mapped[str] = mapped_column(String(40))
+    resolved_at: Mapped[datetime] = mapped_column(UtcDateTime())

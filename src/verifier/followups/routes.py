@@ -12,10 +12,13 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import service, summary
-from .schemas import FollowupListOut, FollowupOut, due_out, followup_out
+from . import receipt, service, summary
+from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertOut, ReceiptReviewIn, alert_out, due_out,
+                      followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
+FollowupId = Annotated[str, Parameter(max_length=40)]
+AlertStatus = Annotated[str, Parameter(pattern=r"^(open|resolved|all)$")]
 Month = Annotated[str, Parameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -57,3 +60,24 @@ class FollowupController(Controller):
         first, last = parse_month(month)
         with ctx.db.read() as session:
             return summary.followup_summary(session, county_code, first, last, today=ctx.clock.today())
+
+    @get("/receipt-alerts", opt={"roles": receipt.ALERT_READERS})
+    def receipt_alerts(self, ctx: Ctx, request: Request[Principal, Any, Any], status: AlertStatus = "open",
+                       county_code: County = "") -> list[ReceiptAlertOut]:
+        """Follow-ups whose household said it did not receive the relief (or only part), within the caller's
+        counties: `open` (未收到救助金待核实), `resolved` or `all`; each with its payee's account masked, the batch and
+        who changed the payee."""
+        if county_code:
+            request.user.require_county(county_code, "county")
+        with ctx.db.read() as session:
+            found = receipt.alerts(session, request.user, ctx.vault, status=status, county_code=county_code or None)
+        return [alert_out(a) for a in found]
+
+    @post("/{followup_id:str}/receipt-review", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def review_receipt(self, followup_id: FollowupId, data: JSONBody[ReceiptReviewIn], ctx: Ctx,
+                       request: Request[Principal, Any, Any]) -> dict[str, str]:
+        """A county reviewer closes the alert with a note (not one who took part in paying it or recorded the
+        follow-up: 403; once: 409)."""
+        with ctx.db.begin() as session:
+            row = receipt.resolve(session, followup_id, data.note, principal=request.user, clock=ctx.clock)
+            return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by}

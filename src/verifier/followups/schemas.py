@@ -8,6 +8,7 @@ import msgspec
 
 from ..domain.money import format_yuan
 from .models import Followup
+from .receipt import ReceiptAlert
 from .service import DueFollowup
 
 
@@ -40,6 +41,8 @@ class FollowupOut(msgspec.Struct):
     satisfaction: str
     new_needs: list[str]
     note: str | None
+    received: str  # "yes" | "no" | "partly"; "unknown" for a follow-up recorded before the question (未询问)
+    received_amount: str | None
     recorded_by: str
     recorded_at: datetime
 
@@ -57,4 +60,43 @@ def due_out(d: DueFollowup, today: date) -> DueOut:
 def followup_out(f: Followup) -> FollowupOut:
     return FollowupOut(f.id, f.case_id, f.payment_item_id, f.county_code, f.due_on, f.done_on, f.done_on > f.due_on,
                        f.method, f.income_change, f.risk_remains, f.satisfaction, list(f.new_needs), f.note,
-                       f.recorded_by, f.recorded_at)
+                       f.received or "unknown",
+                       None if f.received_amount is None else format_yuan(f.received_amount), f.recorded_by,
+                       f.recorded_at)
+
+
+class ReceiptAlertOut(msgspec.Struct):
+    followup_id: str
+    case_id: str
+    case_number: str
+    county_code: str
+    town: str
+    village: str
+    head_name: str
+    received: str
+    received_amount: str | None
+    paid_amount: str
+    done_on: date
+    recorded_by: str
+    payee_name: str
+    account: str
+    batch_id: str
+    batch_code: str
+    account_changed: bool
+    payee_outside_household: bool
+    payee_changed_by: list[str]
+    resolved_by: str | None
+    resolved_at: datetime | None
+    note: str | None
+
+
+class ReceiptReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: str = ""
+
+
+def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
+    return ReceiptAlertOut(a.followup_id, a.case_id, a.case_number, a.county_code, a.town, a.village, a.head_name,
+                           a.received, None if a.received_amount is None else format_yuan(a.received_amount),
+                           format_yuan(a.paid_amount), a.done_on, a.recorded_by, a.payee_name, a.account, a.batch_id,
+                           a.batch_code, a.changed, a.outside, a.payee_changed_by, a.resolved_by, a.resolved_at,
+                           a.note)

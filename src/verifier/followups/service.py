@@ -2,7 +2,9 @@
 
 A settled payment (the bank confirmed it) of a contract whose `[followup] required` is true is due for a follow-up
 `within_days` after the bank's settlement day (in the scheme's time zone). A field officer of the case's county
-visits or phones the household and records how it is doing; the due and overdue ones appear on the officer's list
+visits or phones the household and records how it is doing and whether it received the relief (是否收到救助金: a
+"no" or "partly" is the county's alert, receipt.py; where the account paid was changed, or the payee is no household
+member, not by anyone who took part in paying it); the due and overdue ones appear on the officer's list
 (the cases they checked) and on the supervisor's and county reviewer's lists (the whole county).
 """
 
@@ -23,13 +25,15 @@ from ..cases.workflow import load_case
 from ..clock import SCHEME_TZ, Clock
 from ..contract import FollowupSection
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.money import format_yuan, parse_yuan
 from ..payments.models import PaymentItem
 from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import text_search
 from ..store.tables import Case, Check, Household
-from .models import INCOME_CHANGES, METHODS, SATISFACTION, Followup
+from . import receipt
+from .models import INCOME_CHANGES, METHODS, RECEIVED, SATISFACTION, Followup
 
 RECORDERS = ("field_officer",)
 READERS = ("field_officer", "insurer_supervisor", "county_reviewer", "auditor")
@@ -160,6 +164,33 @@ class FollowupInput(msgspec.Struct, forbid_unknown_fields=True):
     new_needs: list[str] = []
     note: str = ""
     payment_item_id: str | None = None  # absent: the case's earliest settled payment not yet followed up
+    # 是否收到救助金: required (an old client without it: 422 naming it); None only so the message is ours.
+    received: str | None = None
+    received_amount: str | None = None  # "no"/"partly": the yuan the household says it got (a string, never float)
+
+
+def _receipt(data: FollowupInput, paid: int, problems: list[FieldError]) -> int | None:
+    """The amount the household says it got (fen), with every problem of the answer added to `problems`."""
+    if data.received not in RECEIVED:
+        problems.append(FieldError("received", "请选择是否收到救助金：已收到、未收到或部分收到"))
+        return None
+    text = (data.received_amount or "").strip()
+    if not text:
+        return None
+    if data.received == "yes":
+        problems.append(FieldError("received_amount", "已收到全部救助金时不填户称收到的金额"))
+        return None
+    try:
+        fen = parse_yuan(text, "received_amount")
+    except ValidationFailed:
+        problems.append(FieldError("received_amount", f"户称收到的金额应为元，最多两位小数，如 1200.00：{text}"))
+        return None
+    if data.received == "no" and fen != 0:
+        problems.append(FieldError("received_amount", "未收到时金额只能为 0；收到一部分请选“部分收到”"))
+    elif data.received == "partly" and not 0 < fen < paid:
+        problems.append(FieldError("received_amount",
+                                   f"部分收到的金额应大于 0、少于支付的 {format_yuan(paid)} 元"))
+    return fen
 
 
 def record_followup(session: Session, data: FollowupInput, *, principal: Principal, clock: Clock) -> Followup:
@@ -171,7 +202,7 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     # 回避: a follow-up says whether the risk remains and what the household still needs: not by a relative
     recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
     items = list(session.execute(
-        select(PaymentItem.id, PaymentItem.settled_at, Followup.id.label("followup_id"))
+        select(PaymentItem.id, PaymentItem.settled_at, PaymentItem.amount, Followup.id.label("followup_id"))
         .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
         .where(PaymentItem.case_id == case.id, PaymentItem.status == "succeeded", PaymentItem.settled_at.is_not(None))
         .order_by(PaymentItem.settled_at, PaymentItem.id)))
@@ -185,6 +216,8 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
             raise InvalidState("该案件的保障金已经回访过了（重复提交不会再保存）")
         raise InvalidState("该案件的保障金尚未到账，还不需要回访")
     target = pending[0]
+    # Where the money went elsewhere than the first check recorded, those who sent it there do not ask if it arrived.
+    receipt.refuse_involved(session, principal, case, target.id, role=principal.acting_role(RECORDERS), clock=clock)
     settled = target.settled_at.astimezone(SCHEME_TZ).date()
     problems: list[FieldError] = []
     today = clock.today()
@@ -205,6 +238,7 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     note = data.note.strip()
     if len(note) > MAX_NOTE:
         problems.append(FieldError("note", f"备注不能超过 {MAX_NOTE} 个字"))
+    got = _receipt(data, target.amount, problems)
     if problems:
         raise ValidationFailed(problems)
     terms = contract_store.get_contract(session, case.contract_id).spec.followup
@@ -212,7 +246,7 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
                    due_on=settled + timedelta(days=terms.within_days), done_on=data.done_on, method=data.method,
                    income_change=data.income_change, risk_remains=data.risk_remains, satisfaction=data.satisfaction,
                    new_needs=sorted(set(data.new_needs), key=needs.index), note=note or None,
-                   recorded_by=principal.id, recorded_at=clock.now())
+                   received=data.received, received_amount=got, recorded_by=principal.id, recorded_at=clock.now())
     session.add(row)
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RECORDERS), action="followup.record",
@@ -220,7 +254,8 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
                                           "due_on": row.due_on.isoformat(), "done_on": row.done_on.isoformat(),
                                           "method": row.method,
                                           "income_change": row.income_change, "risk_remains": row.risk_remains,
-                                          "satisfaction": row.satisfaction, "new_needs": row.new_needs},
+                                          "satisfaction": row.satisfaction, "new_needs": row.new_needs,
+                                          "received": row.received, "received_amount": got},
                  county_code=case.county_code, clock=clock)
     return row
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..clock import SCHEME_TZ
 from ..contract import FollowupSection
 from ..domain.errors import ValidationFailed
-from .models import Followup
+from .models import NOT_RECEIVED, Followup
 from .service import contract_terms, paid_items
 
 
@@ -41,6 +41,11 @@ class FollowupSummary(msgspec.Struct):
     income_change: dict[str, int]
     satisfaction: dict[str, int]
     new_needs: dict[str, int]
+    received: dict[str, int]
+    """Of the follow-ups recorded in the period, whether the household received the relief (yes, no, partly;
+    unknown: recorded before the question was asked)."""
+    not_received: int
+    """Of those, the households that said they did not receive it, or only part (回访称未收到救助金)."""
 
 
 def _timeline(session: Session, county_code: str) -> list[tuple[str, str, date, date | None]]:
@@ -78,13 +83,15 @@ def followup_summary(session: Session, county_code: str, first: date, last: date
         income_change=dict(Counter(f.income_change for f in done_rows)),
         satisfaction=dict(Counter(f.satisfaction for f in done_rows)),
         new_needs=dict(Counter(n for f in done_rows for n in f.new_needs)),
+        received=dict(Counter(f.received or "unknown" for f in done_rows)),
+        not_received=sum(1 for f in done_rows if f.received in NOT_RECEIVED),
     )
 
 
 def followup_cases(session: Session, county_code: str, first: date, last: date, *, today: date,
                    which: str) -> list[str]:
-    """The case ids behind a figure of `followup_summary` (`due`, `pending`, `overdue_open`, `done`), for the case
-    list's links."""
+    """The case ids behind a figure of `followup_summary` (`due`, `pending`, `overdue_open`, `done`,
+    `not_received`), for the case list's links."""
     as_of = min(today, last)
     timeline = _timeline(session, county_code)
     if which == "due":
@@ -96,4 +103,8 @@ def followup_cases(session: Session, county_code: str, first: date, last: date, 
     if which == "done":
         return sorted(set(session.scalars(select(Followup.case_id).where(Followup.county_code == county_code,
                                                                         Followup.done_on.between(first, last)))))
+    if which == "not_received":
+        return sorted(set(session.scalars(select(Followup.case_id).where(
+            Followup.county_code == county_code, Followup.done_on.between(first, last),
+            Followup.received.in_(NOT_RECEIVED)))))
     raise ValidationFailed.one("figure", f"不认识的回访数字：{which}")

@@ -239,6 +239,8 @@ def _followups(ctx: Ctx) -> list[dict[str, Any]]:
             rows.append({"day": f.done_on.isoformat(), "case_id": c.id, "case": c.number, "method": f.method,
                          "income_change": f.income_change, "risk_remains": f.risk_remains,
                          "satisfaction": f.satisfaction, "needs": list(f.new_needs or []),
+                         "received": f.received or "unknown",
+                         "received_amount": None if f.received_amount is None else format_yuan(f.received_amount),
                          "recorded_by": ctx.user(f.recorded_by)})
     return sorted(rows, key=lambda r: r["day"])
 
@@ -315,6 +317,7 @@ SECTIONS: list[SectionSource] = [
         C("day", "回访日期", "day"), CASE, C("method", "方式", "label:FOLLOWUP_METHODS"),
         C("income_change", "收入变化", "label:INCOME_CHANGES"), C("risk_remains", "风险仍在", "bool"),
         C("satisfaction", "满意度", "label:SATISFACTION"), C("needs", "新的需求", "label:NEEDS"),
+        C("received", "是否收到救助金", "label:RECEIVED"), C("received_amount", "户称收到（元）", "money"),
         C("recorded_by", "回访人", "user")], _followups),
     SectionSource("needs", "转交部门的需求（发点球）", [
         C("day", "转交日期", "day"), CASE, C("need", "需求", "label:NEEDS"), C("department", "责任部门"),

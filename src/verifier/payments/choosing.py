@@ -41,6 +41,7 @@ class Choice:
     places: list[tuple[str, str]] = field(default_factory=list)  # (town, village) of the cases ready
     chosen: list[str] = field(default_factory=list)  # chosen and still ready, in the order of the list
     chosen_fen: int = 0  # their relief added up
+    chosen_relief: dict[str, int] = field(default_factory=dict)  # each one's relief, fen (none determined: 0)
     gone: list[str] = field(default_factory=list)  # chosen but no longer ready (paid, held, another county's)
 
     @property
@@ -84,4 +85,5 @@ def choose_cases(session: Session, principal: Principal, vault: Vault, *, county
     return Choice(county_code=county_code, contract_id=contract_id, ready=len(cases), matching=len(matching),
                   shown=matching[:show_at_most], places=sorted({(c.town, c.village) for c in cases}),
                   chosen=[c.case_id for c in kept], chosen_fen=sum(c.relief or 0 for c in kept),
+                  chosen_relief={c.case_id: c.relief or 0 for c in kept},
                   gone=[cid for cid in dict.fromkeys(chosen or ()) if cid not in by_id])

@@ -47,6 +47,7 @@ STEPS = (
     "objection_dismiss",
     "recheck",
     "followup",
+    "receipt_review",
     "payee_request",
     "payee_decide",
     "batch_prepare",

@@ -128,9 +128,11 @@ class RosterController(Controller):
     def confirm(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[RosterImportRow]:
         """The import becomes the county's roster: 403 for its importer (and an account linked to theirs), 404
         outside the caller's counties; confirming it again changes nothing."""
+        compared = service.compare(ctx.db, import_id, request.user)  # before the write transaction, not in it
+
         def run(session: Session) -> RosterImportRow:
             return row_out(comparison.import_row(service.confirm(session, import_id, principal=request.user,
-                                                                 clock=ctx.clock)))
+                                                                 clock=ctx.clock, compared=compared)))
 
         return idempotent(ctx.db, request, run, clock=ctx.clock)
 

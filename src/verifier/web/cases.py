@@ -23,7 +23,7 @@ from ..cases import id_search, ledger, listing, personal, search_token
 from ..cases.approval_form import approval_form as build_approval_form
 from ..payments import one_account, payees
 from ..cases import service as case_service
-from ..cases.present import case_detail, case_out
+from ..cases.present import case_detail
 from ..cases.workflow import load_case
 from ..checks import evidence_files
 from ..checks import review as review_service
@@ -33,6 +33,7 @@ from ..domain import photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_id
+from ..followups import receipt
 from ..http import DOCX, Ctx, get, post, quick
 from ..cases.ledger import XLSX
 from ..notices import service as notice_service
@@ -168,6 +169,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         # 收款账户与其他家庭相同: said here, after the check is recorded, not by the check's write
         shared_warning = one_account.case_warning(session, case.id, user, ctx.vault, ctx.clock.today()) \
             if detail.checks else None
+        followups = receipt.for_case(session, case.id) if detail.payments else []
+        names |= user_names(session, {p for f in followups for p in (f.recorded_by, f.resolved_by) if p})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {
@@ -196,7 +199,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
                 photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
                 staff_words=one_account.STAFF_HOLD_REASON,
-                shared_warning=shared_warning,
+                shared_warning=shared_warning, followups=followups,
                 sees_shared=user.has("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor"))
 
 

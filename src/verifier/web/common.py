@@ -58,6 +58,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("支付批次", "/payments", ("insurer_claims", "finance", "county_reviewer", "insurer_supervisor", "auditor")),
     NavItem("收款人变更", "/payee-changes", ("insurer_supervisor", "finance", "county_reviewer")),
     NavItem("一账多户", "/shared-accounts", ("county_reviewer",)),
+    NavItem("未收到救助金", "/receipt-alerts", ("county_reviewer", "auditor")),
     NavItem("资金", "/fund", ("finance", "county_reviewer", "auditor")),
     NavItem("追回", "/recoveries", ("finance", "county_reviewer", "auditor")),
     NavItem("抽样复核", "/sampling", ("county_reviewer", "insurer_supervisor", "auditor")),

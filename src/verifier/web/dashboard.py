@@ -74,6 +74,8 @@ def charts_of(d: dash.Dashboard) -> list[Chart]:
         Point("逾期未回访（累计）", s.overdue_open, f"{s.overdue_open} 户", _cases(c, p, "followups:overdue_open"),
               "warn"),
         Point("本期完成回访", s.done, f"{s.done} 户", _cases(c, p, "followups:done"), "good"),
+        Point("回访称未收到救助金", s.not_received, f"{s.not_received} 户", _cases(c, p, "followups:not_received"),
+              "warn"),
     ], label_width=130))
     return out
 

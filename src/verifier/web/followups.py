@@ -9,12 +9,12 @@ from litestar import Controller
 from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups import listing as followup_listing
 from ..followups import service as followup_service
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
-from . import labels, paging
+from . import labels, paging, typed
 from .common import FormState, Req, add_error, clean, page, parse_day, see_other, user_names
 from .paging import Pager, page_param
 
@@ -22,7 +22,8 @@ READERS: dict[str, Any] = {"roles": followup_service.READERS}
 RECORDERS: dict[str, Any] = {"roles": followup_service.RECORDERS}
 Id = Annotated[str, Parameter(max_length=40)]
 RECENT = 10  # the latest follow-ups recorded, under the list of those due
-FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", "new_needs", "note")
+FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", "new_needs", "note", "received",
+          "received_amount")
 
 
 def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code: int = 200,
@@ -32,7 +33,8 @@ def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code
     return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
                 message=message, methods=list(labels.FOLLOWUP_METHODS.items()),
                 income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
-                needs=list(labels.NEEDS.items()))
+                needs=list(labels.NEEDS.items()),
+                received=[(k, v) for k, v in labels.RECEIVED.items() if k != "unknown"])
 
 
 class FollowupPages(Controller):
@@ -92,7 +94,7 @@ class FollowupPages(Controller):
         if risk not in ("yes", "no"):
             problems.append(FieldError("risk_remains", "请选择致贫风险是否仍在"))
         for name, table in (("method", labels.FOLLOWUP_METHODS), ("income_change", labels.INCOME_CHANGES),
-                            ("satisfaction", labels.SATISFACTION)):
+                            ("satisfaction", labels.SATISFACTION), ("received", labels.RECEIVED)):
             if clean(data.get(name)) not in table:
                 problems.append(FieldError(name, f"请选择{labels.field_label(name)}"))
         try:
@@ -105,7 +107,12 @@ class FollowupPages(Controller):
                     case_id=due.case_id, payment_item_id=item_id, done_on=done_on,  # type: ignore[arg-type]
                     method=clean(data.get("method")), income_change=clean(data.get("income_change")),
                     risk_remains=risk == "yes", satisfaction=clean(data.get("satisfaction")), new_needs=needs,
-                    note=clean(data.get("note"))), principal=request.user, clock=ctx.clock)
+                    note=clean(data.get("note")), received=clean(data.get("received")),
+                    received_amount=typed.typed_yuan(data.get("received_amount")) or None),
+                    principal=request.user, clock=ctx.clock)
+        except Forbidden as exc:
+            # Someone who took part in paying it: told why, what was typed kept for a colleague to see.
+            return _form(request, ctx, item_id, state, status_code=403, message=exc.detail)
         except ValidationFailed as exc:
             if any(e.field == "payment_item_id" for e in exc.errors):
                 raise NotFound("no such payment") from None

@@ -25,6 +25,7 @@ from ..cases.service import (HAND_PICKED_DAYS, SCREEN_OUT_CONFIRMERS, count_by_s
 from ..clock import SCHEME_TZ
 from ..conflicts import service as conflict_service
 from ..dashboard import service as dashboard_service
+from ..followups import receipt
 from ..followups import service as followup_service
 from ..needs import figures as need_figures
 from ..needs import service as need_service
@@ -137,6 +138,9 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         overdue, due = followup_service.home_counts(session, user, today, mine=mine)
         card("逾期未回访", "/followups", overdue, "保障金到账后超过合同期限、尚未回访")
         card("待回访", "/followups", due, "保障金已到账、在期限内待回访")
+    if user.has("county_reviewer"):
+        card("未收到救助金待核实", "/receipt-alerts", receipt.open_count(session, user),
+             "回访时农户称未收到或只收到部分保障金，待县级审核人员核实")
     if user.has(*need_service.READERS) and not user.has("auditor"):
         still, late = need_figures.count_open(session, user, today)
         card("转交部门待答复", "/need-referrals", still, "已转交责任部门、尚未答复的需求")

@@ -103,6 +103,7 @@ RIGID_FIELDS = {"medical_self_paid": BASES["medical_self_paid"], "schooling": BA
 FOLLOWUP_METHODS = {"visit": "入户回访", "phone": "电话回访"}
 INCOME_CHANGES = {"up": "增加", "same": "基本持平", "down": "减少"}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+RECEIVED = {"yes": "已收到", "no": "未收到", "partly": "部分收到", "unknown": "未询问"}  # 是否收到救助金
 NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repair": "危房改造", "schooling_aid": "教育资助",
          "employment": "就业帮扶"}
 NEED_SOURCES = {"check": "入户核查", "followup": "回访"}
@@ -175,7 +176,8 @@ ACTIONS = {
     "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回", "recovery.waiver_requested": "申请核销追回",
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "复核结果更正，撤销补发",
     "case.supplement_confirmed": "另一名县级复核人员确认补发",
-    "followup.record": "录入回访", "need_referral.create": "需求转交部门（发点球）",
+    "followup.record": "录入回访", "followup.refused": "回访被拒绝：本人参与了改变收款账户或支付",
+    "followup.receipt_resolved": "核实回访中未收到救助金", "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
     "case.add_bills": "补录核查票据",
     "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
@@ -204,7 +206,7 @@ FIELD_LABELS = {
     "done_on": "回访日期", "method": "回访方式", "income_change": "收入变化", "risk_remains": "致贫风险是否仍在",
     "satisfaction": "满意度", "new_needs": "新的需求", "payment_item_id": "支付", "need": "需求",
     "department": "责任部门", "due_on": "答复期限", "answer": "部门答复", "answered_on": "答复日期",
-    "followup_id": "回访", "month": "月份",
+    "followup_id": "回访", "month": "月份", "received": "是否收到救助金", "received_amount": "户称收到的金额",
     "kind": "名单类型", "bureau": "报送部门", "as_of": "数据日期",
     "valid_until": "有效期至", "capital": "注册资本", "company": "企业名称", "plate": "号牌号码", "value": "车辆价值",
     "price": "成交价格", "address": "房屋坐落", "area": "建筑面积", "employer": "工作单位", "since": "入职日期",
@@ -696,6 +698,7 @@ DONE_MESSAGES = {
     "followup": "回访已记录。",
     "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",
     "followup_already": "这笔保障金已经回访过了（重复提交未再保存）。",
+    "receipt_resolved": "核实情况已记录。",
     "need_referred": "需求已转交责任部门，部门答复后由县级复核人员录入。",
     "need_already": "该户的这项需求已转交部门、尚未答复（重复提交未再保存）。",
     "need_answered": "部门答复已录入。",
@@ -706,7 +709,8 @@ DONE_MESSAGES = {
 CHART_LABELS = {"new": "新受理案件", "checks:on_time": "入户核查按期完成", "checks:late": "入户核查逾期完成",
                 "fund:paid": "资金：已支付", "fund:committed": "资金：支付中占用",
                 "followups:due": "回访：本期到期", "followups:pending": "回访：本期到期未回访",
-                "followups:overdue_open": "回访：逾期未回访", "followups:done": "回访：本期完成"}
+                "followups:overdue_open": "回访：逾期未回访", "followups:done": "回访：本期完成",
+                "followups:not_received": "回访：称未收到救助金"}
 
 # The accounts page (`users.py`): why a change of an account is refused, and its confirmation (title, text, button).
 ACCOUNT_REFUSALS = {
@@ -745,6 +749,7 @@ RECUSAL_STEPS = {
     "objection_dismiss": "驳回公示异议",
     "recheck": "县级抽样复核",
     "followup": "录入回访",
+    "receipt_review": "核实回访中未收到救助金",
     "payee_request": "申请变更收款人",
     "payee_decide": "审批收款人变更",
     "batch_prepare": "生成支付批次",

@@ -113,8 +113,7 @@ class RosterPages(Controller):
     @post("/{import_id:str}/confirm", opt=DECIDERS, status_code=303)
     def confirm(self, import_id: Id, ctx: Ctx, request: Req) -> Any:
         try:
-            with ctx.db.begin() as session:
-                service.confirm(session, import_id, principal=request.user, clock=ctx.clock)
+            service.confirm_import(ctx.db, import_id, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState) as exc:
             return self._review(ctx, request, import_id, FormState(), status_code=exc.status,
                                 message=message_zh(exc.detail))

@@ -42,6 +42,7 @@ from .registers import FindingPages, RegisterPages
 from .reports import ReportPages
 from .sampling import SamplingPages
 from .security import PageCSRFMiddleware
+from .receipts import ReceiptAlertPages
 from .shared_accounts import SharedAccountPages
 from .supervisor import DeterminationPages, ImportPages, SchedulePages
 from .recusal import OwnRecusalPages, RecusalAdminPages
@@ -57,7 +58,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
                     RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
-                    HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, NeedPages,
+                    HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, ReceiptAlertPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages, RosterPages]
 
 

@@ -55,12 +55,11 @@ def _render(request: Req, ctx: Any, *, county: str, contract: str, q: str, place
         numbers = case_numbers.numbers_of(session, [case_id for case_id, _ in skipped or []])
     shown_ids = {c.case_id for c in choice.shown}
     picked = set(choice.chosen)
+    # the chosen not shown ride as hidden fields, each with its relief (app.js adds them up with the ticks)
     return page(request, "payments_new.html", status_code=status_code, choice=choice, q=q, place=place,
-                chosen=picked, hidden=[cid for cid in choice.chosen if cid not in shown_ids],
+                chosen=picked, hidden=[(cid, choice.chosen_relief[cid]) for cid in choice.chosen if cid not in shown_ids],
                 errors=([message] if message else []) + (errors or []), skipped=skipped or [],
-                numbers=numbers,
-                hidden_fen=choice.chosen_fen - sum(r.relief or 0 for r in choice.shown if r.case_id in picked),
-                **({"form_page": form_page} if form_page else {}))
+                numbers=numbers, **({"form_page": form_page} if form_page else {}))
 
 
 class BatchChoicePages(Controller):

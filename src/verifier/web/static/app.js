@@ -211,17 +211,53 @@
     var whole = Math.floor(fen / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     return "¥" + whole + "." + ("0" + (fen % 100)).slice(-2);
   }
+  function chosenFields(form) {  // the chosen cases: those not shown (hidden fields) and the ticked rows
+    return Array.prototype.filter.call(form.querySelectorAll("input[name=case_ids]"), function (i) {
+      return i.type === "hidden" || i.checked;
+    });
+  }
   function chosenSum(form) {
-    var boxes = form.querySelectorAll("input[type=checkbox][name=case_ids]:checked");
-    var count = Number(form.getAttribute("data-hidden-count") || 0) + boxes.length;
-    var fen = Number(form.getAttribute("data-hidden-fen") || 0);
-    boxes.forEach(function (b) { fen += Number(b.getAttribute("data-fen") || 0); });
-    form.querySelector("[data-chosen-count]").textContent = String(count);
+    var chosen = chosenFields(form), fen = 0;
+    var notShown = form.querySelectorAll("input[type=hidden][name=case_ids]").length;
+    chosen.forEach(function (i) { fen += Number(i.getAttribute("data-fen") || 0); });
+    form.querySelector("[data-chosen-count]").textContent = String(chosen.length);
     form.querySelector("[data-chosen-total]").textContent = yuanOf(fen);
+    form.querySelector("[data-hidden-count]").textContent = String(notShown);
+    form.querySelector("[data-hidden-note]").hidden = !notShown;
+  }
+  // The choice survives Back, Forward and a reload. A search's or a refused batch's answer stands in the history as
+  // the page's GET address (forgetThePost), which the server answers with every case ready chosen; so the choice made
+  // on a page is kept in its history entry's state and put back when the entry's page is loaded again. A case no
+  // longer on the page (paid or held meanwhile: every case ready is on the GET page) is not put back.
+  function choiceKey(form) { return form.elements.county_code.value + "/" + form.elements.contract_id.value; }
+  function keepChoice(form) {
+    if (!window.history || !history.replaceState) return;
+    var state = {}, old = history.state;
+    if (old && typeof old === "object") Object.keys(old).forEach(function (k) { state[k] = old[k]; });
+    state.choice = { key: choiceKey(form), ids: chosenFields(form).map(function (i) { return i.value; }) };
+    try { history.replaceState(state, ""); } catch (e) { /* too large, or another origin: the server's choice */ }
+  }
+  function restoreChoice(form) {
+    var kept = history.state && history.state.choice;
+    if (!kept || kept.key !== choiceKey(form) || !kept.ids) return;
+    var ids = {};
+    kept.ids.forEach(function (id) { ids[id] = true; });
+    form.querySelectorAll("input[name=case_ids]").forEach(function (i) {
+      if (i.type !== "hidden") i.checked = !!ids[i.value];
+      else if (!ids[i.value]) i.remove();
+    });
+  }
+  function choosers() {  // a POST's answer says what was chosen; a page loaded by GET takes back its entry's choice
+    var answer = document.body && document.body.getAttribute("data-form-page");
+    document.querySelectorAll("form[data-choose]").forEach(function (form) {
+      if (!answer) restoreChoice(form);
+      chosenSum(form);
+      keepChoice(form);
+    });
   }
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("form[data-choose]");
-    if (form && event.target.name === "case_ids") chosenSum(form);
+    if (form && event.target.name === "case_ids") { chosenSum(form); keepChoice(form); }
   });
   document.addEventListener("click", function (event) {
     var pick = event.target.closest && event.target.closest("form[data-choose] [data-pick]");
@@ -231,6 +267,7 @@
     var on = pick.getAttribute("data-pick") === "all";
     form.querySelectorAll("input[type=checkbox][name=case_ids]").forEach(function (b) { b.checked = on; });
     chosenSum(form);
+    keepChoice(form);
   });
 
   // Forms: one submission at a time, on the whole page (a slow network invites a second tap, and a second tap must
@@ -366,6 +403,7 @@
     if (done) { try { localStorage.removeItem("verifier-draft:" + done); } catch (e) { /* ignore */ } }
     document.querySelectorAll("form[data-draft][data-draft-restore]").forEach(restoreDraft);
     lateEntries();
+    choosers();
     openNamed();
   });
   // A link to a part folded away (#result-… inside a closed <details>, a sampled household's form): open it.

@@ -1,0 +1,314 @@
+"""Whether the household received the relief (是否收到救助金): who may hear it, and the county's alert when it did not.
+
+A changed bank account is the classic way relief is stolen, and the follow-up is the one time after payment someone
+talks to the household. So:
+
+- `involved` reads who took part in paying a settled item: who asked for and approved a payee change the item paid
+  (or recorded and confirmed a later check naming another payee), the officers of the case's checks, and the batch's
+  preparer, approver, county sign-off and releaser; and whether the account paid differs from the one the case's
+  first check recorded, or the payee is not a household member.
+- `refuse_involved`: where it differs (or the payee is no member), none of them records the follow-up (403, nothing
+  written; the try is kept on the record as `followup.refused`, in a transaction of its own, as 回避 refusals are).
+  Otherwise the check's officer follows up as before.
+- A follow-up answering "no" or "partly" is an alert (`alerts`, the county reviewer's 未收到救助金待核实) until a county
+  reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import load_case
+from ..clock import Clock
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.masking import mask_account
+from ..domain.payee import is_household_member
+from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
+from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
+from ..recusal import guard as recusal
+from ..store.base import new_id
+from ..store.db import keep_after_rollback
+from ..store.tables import Case, Check, Determination, Household
+from ..store.vault import Vault
+from .models import NOT_RECEIVED, Followup, FollowupReceiptReview
+
+RESOLVERS = ("county_reviewer",)
+ALERT_READERS = ("county_reviewer", "auditor")
+REFUSED = "followup.refused"
+MAX_NOTE = 2000
+
+DID = {
+    "payee_requested": "申请了该案件的收款人变更",
+    "payee_approved": "批准了该案件的收款人变更",
+    "payee_check_recorded": "录入了改变收款账户的复查",
+    "payee_check_confirmed": "确认了改变收款账户的复查认定",
+    "check_officer": "参与了该案件的入户核查",
+    "batch_prepared": "制作了支付批次",
+    "batch_approved": "审批了支付批次",
+    "batch_signed_off": "签批了支付批次",
+    "batch_released": "发放了支付批次",
+    "followup_recorded": "录入了这次回访",
+}
+
+
+@dataclass(frozen=True)
+class Involved:
+    """Who took part in paying one settled item, and why its follow-up needs someone else."""
+
+    changed: bool  # the account paid is not the one the case's first check recorded
+    outside: bool  # the payee is not a member of the household (by the case's latest check)
+    batch_code: str
+    changers: dict[str, str] = field(default_factory=dict)  # user id → what they did (DID key)
+    officers: frozenset[str] = frozenset()
+    batch: dict[str, str] = field(default_factory=dict)
+
+    def part_of(self, user_id: str) -> str | None:
+        """What `user_id` did in paying the item (a DID key), or None."""
+        if user_id in self.changers:
+            return self.changers[user_id]
+        if user_id in self.batch:
+            return self.batch[user_id]
+        return "check_officer" if user_id in self.officers else None
+
+    @property
+    def changed_by(self) -> list[str]:
+        return sorted(self.changers)
+
+
+def involved(session: Session, item: PaymentItem) -> Involved:
+    checks = list(session.scalars(select(Check).where(Check.case_id == item.case_id).order_by(Check.seq)))
+    first = next((c for c in checks if c.payee_account_enc is not None), None)
+    changers: dict[str, str] = {}
+    changed = False
+    if item.payee_correction_id is not None:
+        change = session.get(PayeeCorrection, item.payee_correction_id)
+        assert change is not None
+        changed = (first is None or change.account_index is None
+                   or change.account_index != first.payee_account_index)
+    elif item.payee_check_id is not None and first is not None and item.payee_check_id != first.id:
+        changed = (item.payee_account_index is None or first.payee_account_index is None
+                   or item.payee_account_index != first.payee_account_index)
+        if changed:
+            paid = session.get(Check, item.payee_check_id)
+            det = session.get(Determination, item.determination_id)
+            if det is not None and det.confirmed_by:
+                changers[det.confirmed_by] = "payee_check_confirmed"
+            if paid is not None:
+                changers[paid.recorded_by] = "payee_check_recorded"
+    # Every approved change of the case before the item was made: one may have changed the account and another
+    # changed it back to look the same.
+    for c in session.scalars(select(PayeeCorrection).where(PayeeCorrection.case_id == item.case_id,
+                                                           PayeeCorrection.status == "approved")):
+        if c.decided_at is not None and c.decided_at <= item.created_at:
+            if c.decided_by:
+                changers.setdefault(c.decided_by, "payee_approved")
+            changers[c.requested_by] = "payee_requested"
+    latest = checks[-1] if checks else None
+    members = [str(m.get("name") or "") for m in (latest.members if latest is not None else [])]
+    outside = not is_household_member(item.payee_name, members)
+    officers = frozenset(o for c in checks for o in [*(c.officer_ids or []), c.recorded_by])
+    batch = session.get(PaymentBatch, item.batch_id)
+    assert batch is not None
+    people: dict[str, str] = {}
+    for who, did in ((batch.prepared_by, "batch_prepared"), (batch.approved_by, "batch_approved"),
+                     (batch.signed_off_by, "batch_signed_off"), (batch.released_by, "batch_released")):
+        if who:
+            people[who] = did  # the last step one person took wins: the releaser is told they released
+    return Involved(changed=changed, outside=outside, batch_code=batch.code, changers=changers, officers=officers,
+                    batch=people)
+
+
+def _did(part: str, who: Involved) -> str:
+    return DID[part] + (f" {who.batch_code}" if part.startswith("batch_") else "")
+
+
+def refuse_involved(session: Session, principal: Principal, case: Case, item_id: str, *, role: str,
+                    clock: Clock | None) -> None:
+    """403 when the item's account was changed (or its payee is no household member) and the caller took part in
+    paying it; the try is kept (`followup.refused`) once the refused transaction has rolled back."""
+    item = session.get(PaymentItem, item_id)
+    assert item is not None
+    who = involved(session, item)
+    if not (who.changed or who.outside):
+        return
+    part = who.part_of(principal.id)
+    if part is None:
+        return
+    why = "，且".join(w for w, yes in (("保障金付入的账户与首次入户核查登记的不同", who.changed),
+                                      ("收款人不是本户成员", who.outside)) if yes)
+    exc = Forbidden(f"回访须由其他核查员办理：该案件{why}，而您{_did(part, who)}。"
+                    "请由未参与收款人变更、入户核查和支付的核查员回访")
+    case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session
+    payload = {"case_id": case_id, "payment_item_id": item_id, "part": part, "changed": who.changed,
+               "outside": who.outside}
+    keep_after_rollback(exc, lambda s: audit.append(s, actor=principal.id, role=role, action=REFUSED,
+                                                    subject=case_id, payload=payload, county_code=county,
+                                                    clock=clock))
+    raise exc
+
+
+@dataclass(frozen=True)
+class ReceiptAlert:
+    """A follow-up whose household said it did not receive the relief (or only part), with what paid it."""
+
+    followup_id: str
+    case_id: str
+    case_number: str
+    county_code: str
+    town: str
+    village: str
+    head_name: str
+    received: str
+    received_amount: int | None
+    paid_amount: int
+    done_on: date
+    recorded_by: str
+    payee_name: str
+    account: str  # masked
+    batch_id: str
+    batch_code: str
+    changed: bool
+    outside: bool
+    payee_changed_by: list[str]
+    barred: frozenset[str]  # who may not close it
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+
+
+def _account(vault: Vault, item: PaymentItem, session: Session) -> str:
+    if item.payee_correction_id is not None:
+        change = session.get(PayeeCorrection, item.payee_correction_id)
+        return mask_account(vault.open(change.account_number_enc, CORRECTION_ACCOUNT_COLUMN)) if change else ""
+    if item.payee_check_id is not None:
+        check = session.get(Check, item.payee_check_id)
+        if check is not None and check.payee_account_enc is not None:
+            return mask_account(vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
+    return ""
+
+
+def _barred(who: Involved, followup: Followup) -> frozenset[str]:
+    return frozenset({*who.changers, *who.batch, followup.recorded_by})
+
+
+def alerts(session: Session, principal: Principal, vault: Vault, *, status: str = "open",
+           county_code: str | None = None, limit: int = 500) -> list[ReceiptAlert]:
+    """The follow-ups answered "no" or "partly" within the caller's counties, newest first: `open` (not yet closed),
+    `resolved` or `all`."""
+    stmt = (select(Followup, Case, Household.head_name, FollowupReceiptReview)
+            .join(Case, Case.id == Followup.case_id).join(Household, Household.id == Case.household_id)
+            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .where(Followup.received.in_(NOT_RECEIVED))
+            .order_by(Followup.done_on.desc(), Followup.id.desc()).limit(limit))
+    if status == "open":
+        stmt = stmt.where(FollowupReceiptReview.id.is_(None))
+    elif status == "resolved":
+        stmt = stmt.where(FollowupReceiptReview.id.is_not(None))
+    if county_code:
+        stmt = stmt.where(Followup.county_code == county_code)
+    if principal.counties:
+        stmt = stmt.where(Followup.county_code.in_(principal.counties))
+    out = []
+    for f, case, head, review in session.execute(stmt).tuples():
+        item = session.get(PaymentItem, f.payment_item_id)
+        assert item is not None
+        who = involved(session, item)
+        out.append(ReceiptAlert(
+            followup_id=f.id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
+            village=case.village, head_name=head, received=f.received or "", received_amount=f.received_amount,
+            paid_amount=item.amount, done_on=f.done_on, recorded_by=f.recorded_by, payee_name=item.payee_name,
+            account=_account(vault, item, session), batch_id=item.batch_id, batch_code=who.batch_code,
+            changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by, barred=_barred(who, f),
+            resolved_by=review.resolved_by if review else None, resolved_at=review.resolved_at if review else None,
+            note=review.note if review else None))
+    return out
+
+
+def open_count(session: Session, principal: Principal) -> int:
+    """How many alerts wait within the caller's counties: the county reviewer's home page card."""
+    from sqlalchemy import func
+
+    stmt = (select(func.count()).select_from(Followup)
+            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .where(Followup.received.in_(NOT_RECEIVED), FollowupReceiptReview.id.is_(None)))
+    if principal.counties:
+        stmt = stmt.where(Followup.county_code.in_(principal.counties))
+    return int(session.scalar(stmt) or 0)
+
+
+def resolve(session: Session, followup_id: str, note: str, *, principal: Principal,
+            clock: Clock) -> FollowupReceiptReview:
+    """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
+    or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
+    follow-up (403); once (409); with a note (422)."""
+    if not principal.has(*RESOLVERS):
+        raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
+    f = session.get(Followup, followup_id)
+    if f is None:
+        raise NotFound("没有这次回访")
+    case = load_case(session, f.case_id, principal, for_update=True)
+    if f.received not in NOT_RECEIVED:
+        raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
+    if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id)):
+        raise InvalidState("这次回访的未收到救助金已经核实过了")
+    item = session.get(PaymentItem, f.payment_item_id)
+    assert item is not None
+    who = involved(session, item)
+    part = "followup_recorded" if principal.id == f.recorded_by else who.part_of(principal.id)
+    if part is not None and part != "check_officer":
+        raise Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
+    recusal.refuse_principal(session, principal, [case.household_id], step="receipt_review", case_id=case.id,
+                             clock=clock)
+    text = note.strip()
+    if not text:
+        raise ValidationFailed.one("note", "请填写核实情况（如查询银行流水、与户主核对的结果）")
+    if len(text) > MAX_NOTE:
+        raise ValidationFailed.one("note", f"核实情况不能超过 {MAX_NOTE} 个字")
+    row = FollowupReceiptReview(id=new_id("frr"), followup_id=f.id, case_id=case.id, county_code=case.county_code,
+                                note=text, resolved_by=principal.id, resolved_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS),
+                 action="followup.receipt_resolved", subject=f.id,
+                 payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
+                          "received": f.received, "note_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
+                 county_code=case.county_code, clock=clock)
+    return row
+
+
+@dataclass(frozen=True)
+class CaseFollowup:
+    """A follow-up as the case page shows it: whether the household received the relief, and the county's finding."""
+
+    id: str
+    done_on: date
+    method: str
+    received: str  # yes, no, partly; unknown before the question was asked (未询问)
+    received_amount: int | None
+    recorded_by: str
+    resolved_by: str | None
+    resolved_at: datetime | None
+    note: str | None
+
+    @property
+    def waiting(self) -> bool:
+        return self.received in NOT_RECEIVED and self.resolved_by is None
+
+
+def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
+    """The case's follow-ups, oldest first, each with the county's finding when one was recorded."""
+    stmt = (select(Followup, FollowupReceiptReview)
+            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .where(Followup.case_id == case_id).order_by(Followup.done_on, Followup.recorded_at))
+    return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
+                         received_amount=f.received_amount, recorded_by=f.recorded_by,
+                         resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
+                         note=r.note if r else None)
+            for f, r in session.execute(stmt).tuples()]

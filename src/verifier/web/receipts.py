@@ -1,0 +1,58 @@
+"""The county's list of follow-ups whose household said it did not receive the relief, or only part (未收到救助金待核实):
+each with its case, the account paid (masked), the batch and who changed the payee, and a form for a county reviewer
+to close it with a note. The rules are the follow-up service's (verifier.followups.receipt): the page offers the
+form, the service decides."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller
+from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..followups import receipt
+from ..http import Ctx, get, post
+from . import stagelabels as sl
+from .common import Req, clean, page, see_other, user_names
+
+READERS: dict[str, Any] = {"roles": receipt.ALERT_READERS}
+RESOLVERS: dict[str, Any] = {"roles": receipt.RESOLVERS}
+FollowupId = Annotated[str, Parameter(max_length=40)]
+STATUSES = (("open", "待核实"), ("resolved", "已核实"), ("all", "全部"))
+
+
+def render_alerts(request: Req, ctx: Any, *, status: str = "open", status_code: int = 200,
+                  message: str | None = None, typed: dict[str, str] | None = None) -> Template:
+    user = request.user
+    with ctx.db.read() as session:
+        found = receipt.alerts(session, user, ctx.vault, status=status)
+        names = user_names(session, [p for a in found for p in (a.recorded_by, a.resolved_by, *a.payee_changed_by)
+                                     if p])
+    return page(request, "receipt_alerts.html", status_code=status_code, alerts=found, names=names, status=status,
+                statuses=STATUSES, message=message, typed=typed or {}, may_resolve=user.has(*receipt.RESOLVERS),
+                me=user.id)
+
+
+class ReceiptAlertPages(Controller):
+    path = "/receipt-alerts"
+
+    @get("/", opt=READERS)
+    def list_alerts(self, ctx: Ctx, request: Req,
+                    status: FromQuery[Literal["open", "resolved", "all", ""]] = "open") -> Template:
+        return render_alerts(request, ctx, status=status or "open")
+
+    @post("/{followup_id:str}/resolve", opt=RESOLVERS, status_code=303)
+    def resolve(self, followup_id: FollowupId, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        note = clean(data.get("note"))
+        try:
+            with ctx.db.begin() as session:
+                receipt.resolve(session, followup_id, note, principal=request.user, clock=ctx.clock)
+        except (InvalidState, Forbidden, NotFound) as exc:
+            return render_alerts(request, ctx, status_code=exc.status, message=sl.zh(exc.detail),
+                                 typed={followup_id: note})
+        except ValidationFailed as exc:
+            return render_alerts(request, ctx, status_code=422, typed={followup_id: note},
+                                 message="；".join(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+        return see_other("/receipt-alerts", done="receipt_resolved")

@@ -1,0 +1,96 @@
+"""Migration 0051: a follow-up recorded before it was never asked whether the household received the relief: its
+`received` stays NULL, read as 未询问 (`unknown`) and raising no alert; the database refuses an answer it does not know
+and an amount beside "yes"; the downgrade takes the columns and the review table away and keeps the follow-up."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from migration_rows import NOW, insert_case
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from verifier.accounts.auth import Principal
+from verifier.followups import receipt
+from verifier.followups.schemas import followup_out
+from verifier.followups.models import Followup
+from verifier.store.db import Database
+from verifier.store.migrate import alembic_config, current_revision, head_revision, upgrade
+
+ROWS = [
+    "INSERT INTO home_check (id, case_id, seq, visited_on, officer_ids, members, member_count, wages, business_net, "
+    "property_net, transfer_net, productive_costs, medical_self_paid, schooling, disaster_loss, stable_income, "
+    "cross_checks, evidence, recorded_by, recorded_at) VALUES ('chk_1', 'case_1', 1, '2020-05-10', '[]', '[]', 1, "
+    "0, 0, 0, 0, 0, 0, 0, 0, false, '[]', '[]', 'u', :now)",
+    "INSERT INTO determination (id, case_id, check_id, eligible, rule, reason, per_capita_income, basis, "
+    "already_paid, relief, breakdown, capped, contract_hash, confirmed_by, confirmed_at) VALUES ('det_1', 'case_1', "
+    "'chk_1', true, 'income', '', 0, 0, 0, 100000, '[]', false, 'h', 's', :now)",
+    "INSERT INTO payment_batch (id, code, county_code, contract_id, contract_hash, status, item_count, total, "
+    "items_sha256, signoff_required, prepared_by, prepared_at, updated_at) VALUES ('pb_1', 'B1', '340223', 'c', 'h', "
+    "'reconciled', 1, 100000, 'x', false, 'p', :now, :now)",
+    "INSERT INTO payment_item (id, batch_id, seq, reference, case_id, determination_id, amount, payee_name, "
+    "payee_bank, payee_check_id, status, created_at, settled_at) VALUES ('pi_1', 'pb_1', 1, 'B1-1', 'case_1', "
+    "'det_1', 100000, 'h', '农村商业银行', 'chk_1', 'succeeded', :now, :now)",
+    "INSERT INTO followup (id, case_id, payment_item_id, county_code, due_on, done_on, method, income_change, "
+    "risk_remains, satisfaction, new_needs, recorded_by, recorded_at) VALUES ('fup_1', 'case_1', 'pi_1', '340223', "
+    "'2020-07-01', '2020-06-20', 'phone', 'same', false, 'satisfied', '[]', 'o', :now)",
+]
+
+
+def _downgrade(db: Database, revision: str) -> None:
+    cfg = alembic_config()
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # as `upgrade` does: SQLite copies the altered table
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def test_follow_ups_recorded_before_read_as_not_asked(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        upgrade(db, "0011")
+        with db.engine.begin() as conn:
+            insert_case(conn, county="340223", status="paid")
+        upgrade(db, "0050")
+        with db.engine.begin() as conn:
+            for row in ROWS:
+                conn.execute(text(row), {"now": NOW})
+        upgrade(db)
+        assert current_revision(db) == head_revision()
+        everyone = Principal(id="usr_rev", username="rev", display_name="rev", roles=("county_reviewer",),
+                             counties=())
+        with Session(db.engine) as session:
+            row = session.get(Followup, "fup_1")
+            assert row is not None and (row.received, row.received_amount) == (None, None)
+            assert followup_out(row).received == "unknown"
+            assert [f.received for f in receipt.for_case(session, "case_1")] == ["unknown"]
+            assert receipt.open_count(session, everyone) == 0  # never asked: no alert
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(text("UPDATE followup SET received = 'maybe' WHERE id = 'fup_1'"))
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:  # an amount only beside no or partly
+            conn.execute(text("UPDATE followup SET received = 'yes', received_amount = 100 WHERE id = 'fup_1'"))
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE followup SET received = 'partly', received_amount = 5000 WHERE id = 'fup_1'"))
+        with Session(db.engine) as session:
+            assert receipt.open_count(session, everyone) == 1
+
+        _downgrade(db, "0050")
+        assert current_revision(db) == "0050"
+        columns = {c["name"] for c in inspect(db.engine).get_columns("followup")}
+        assert not {"received", "received_amount"} & columns
+        assert "followup_receipt_review" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM followup")).scalars().all() == ["fup_1"]
+        upgrade(db)  # and up again
+        assert current_revision(db) == head_revision()
+    finally:
+        db.dispose()
