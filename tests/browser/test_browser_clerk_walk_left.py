@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from desk import Desk
+from desk import FITS, Desk
 
 CUT = """els => els.filter(e => e.offsetParent !== null && e.placeholder).map(e => {
   const cs = getComputedStyle(e); const c = document.createElement('canvas').getContext('2d'); c.font = cs.font;
@@ -25,6 +25,9 @@ def test_a_refused_meeting_keeps_its_scan_and_is_sent_again_without_choosing_it(
     desk = Desk.login_as(browser, server, "clerk", start="/meetings/new")
     try:
         desk.follow("main a[href^='/meetings/new?']")
+        desk.page.set_viewport_size({"width": 390, "height": 844})  # on a clerk's phone the households' table scrolls
+        assert desk.page.evaluate(FITS), "the meeting form is wider than a phone"  # in its box (hidden legends did not)
+        desk.page.set_viewport_size({"width": 1280, "height": 900})
         rows = desk.page.locator("input[name^=case_]").count()
         desk.fill({"#f-venue": "村委会", "#f-members_expected": "7", "#f-attendees": "张三\n李四",
                    "#f-minutes": "逐户评议，均同意"})

@@ -118,3 +118,17 @@ def test_a_city_reviewer_reads_but_each_county_answers_through_its_own(ctx, page
     shown = pages.get("/contracts/two-2020").text
     assert 'action="/contracts/two-2020/accept"' in shown  # the other county is theirs too, but not alone
     assert "至少两名县级复核员" in shown
+
+
+def test_the_contracts_hash_wraps_on_a_reviewers_phone(ctx, pages) -> None:  # type: ignore[no-untyped-def]
+    """Its 64 digits were one unbroken line (td.mono never wraps): at 390 px the page was 602 px wide and the
+    labels beside it were squeezed to a character a line (合/同/编/号)."""
+    contract = _load(ctx, "hash-2020", "340224")
+    pages.as_("rev24", "county_reviewer", counties=("340224",))
+    shown = pages.get("/contracts/hash-2020").text
+    cell = shown.split('id="content-hash"')[0].rsplit("<td", 1)[1]
+    assert 'class="mono hash"' in cell and contract.content_hash in shown
+    css = pages.get("/static/app.css").text
+    rule = next(line for line in css.splitlines() if "td.mono.hash" in line)
+    assert "word-break: break-all" in rule and "white-space: normal" in rule
+    assert css.index("td.mono {") < css.index("td.mono.hash")  # the later rule wins over td.mono's nowrap

@@ -193,3 +193,12 @@ def test_attack_a_held_scan_kept_for_a_second_meeting_of_the_village(pages, ctx)
     assert r.status_code == 422 and "这个文件已用于另一次评议或另一份公示" in r.text
     assert status_of(ctx, later) == "determined"
     assert "minutes_scan_token" not in r.text  # a file refused for itself is not offered back
+
+
+def test_a_tables_hidden_legends_stay_in_its_scrolling_box(pages) -> None:  # type: ignore[no-untyped-def]
+    """The meeting form's 评议结果 legends (.visually-hidden, absolute) escaped the table's box and made the
+    clerk's phone page scroll sideways (397 px at 390): the box is positioned, so they stay in it."""
+    pages.as_("clerk1", "town_clerk")
+    css = pages.get("/static/app.css").text
+    rule = next(line for line in css.splitlines() if line.startswith(".table-wrap {"))
+    assert "overflow-x: auto" in rule and "position: relative" in rule

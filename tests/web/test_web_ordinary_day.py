@@ -69,3 +69,42 @@ def test_the_sampling_parameters_table_names_the_county(pages) -> None:  # type:
     pages.as_("rev-params", "county_reviewer")
     text = pages.get("/sampling").text
     assert "<tr><td>demo-2020</td><td>示范县（340223）</td>" in text
+
+
+def test_the_household_files_names_days_and_times_are_read_whole_on_a_phone(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px the file's tables broke 李秀/英 and 2026-/10-07 over two lines (the case list's names were kept
+    whole already): a name, a day and a time cell is `td.name` (or `.when`), which never wraps."""
+    case_id = make_case(ctx, stage="checked", head_name="钱日常")
+    pages.as_("rev-whole", "county_reviewer")
+    household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{case_id}").text).group(1)
+    page = pages.get(household).text
+    members = page.split('id="section-members"')[1].split("</table>")[0]
+    assert '<td class="name">钱日常</td>' in members
+    checks = page.split('id="section-checks"')[1].split("</table>")[0]
+    assert re.search(r'<td class="name">\d{4}-\d\d-\d\d</td>', checks), checks
+    timeline = page.split('id="timeline"')[1].split("</table>")[0]
+    assert re.search(r'<td class="when">\d{4}-\d\d-\d\d \d\d:\d\d</td>', timeline)
+    assert '<td class="name">身份证号' not in page  # other cells are as they were
+
+
+def test_the_notices_list_reads_its_meeting_and_status_whole_on_a_phone(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The notice's 名单 on a 390 px phone broke 评议会 2026-/10-/16 and 公示/中 a character or a few a line, each
+    row 143 px tall: the meeting's link and the status are read whole (the table scrolls in its box)."""
+    from factories import staff
+
+    from verifier.notices import service as notices
+
+    ids = [make_case(ctx, village="东村")]
+    pages.as_("clerk-wall", "town_clerk")
+    r = pages.post("/meetings/new", {"county_code": "340223", "town": "城关镇", "village": "东村",
+                                     "held_on": "2020-06-01", "venue": "东村村委会", "attendees": ATTENDEES,
+                                     "members_expected": MEMBERS, "minutes": "逐户评议。", "case_1": ids[0],
+                                     "result_1": "pass"}, files=meeting_files())
+    assert r.status_code == 303, r.text
+    with ctx.db.begin() as session:
+        notice = notices.post_notice(session, notices.NoticeRequest(county_code="340223", town="城关镇", village="东村",
+                                                                    posted_on=ctx.clock.today()),
+                                     principal=staff(ctx).clerk, clock=ctx.clock)
+    listed = pages.get(f"/notices/{notice.id}").text.split("<h2>名单</h2>")[1].split("</table>")[0]
+    assert re.search(r'<a class="when" href="/meetings/mtg_\w+">评议会 2020-06-01</a>', listed), listed
+    assert '<td class="name">公示中</td>' in listed

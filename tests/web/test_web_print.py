@@ -57,6 +57,10 @@ def test_the_approval_form_shows_the_household_the_relief_tiers_and_who_did_what
     assert "usr_" not in body
     for title in ("核查人", "审核人", "村委会意见", "乡镇意见", "县级审核意见"):
         assert f'<p class="signature-title">{title}</p>' in body
+    # On an officer's phone the wide tables scroll in their own box: the sheet was 510 px wide at 390 (printed,
+    # .table-wrap lets them be whole).
+    for wide in ("members", "relief", "steps"):
+        assert re.search(r'<div class="table-wrap"><table(?: class="form-grid")? id="%s">' % wide, body), wide
     # A case not yet checked prints what there is.
     fresh = make_case(ctx, stage="received")
     assert "尚未入户核查" in pages.get(f"/cases/{fresh}/approval-form").text

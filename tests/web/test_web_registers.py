@@ -50,3 +50,26 @@ def test_the_supervisor_answers_a_finding_on_the_case_page(pages, ctx) -> None: 
     assert r.status_code == 303
     page = pages.get(f"/cases/{case_id}").text
     assert "已说明" in page and "已于去年离职" in page and action not in page
+
+
+def test_the_imported_registers_are_listed_a_page_at_a_time(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The list showed the latest 50 imports and nothing said there were more (a year of monthly files from six
+    bureaus is 72): it has numbered pages, the total and the way to the older ones."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from verifier.registers.models import RegisterImport
+
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with ctx.db.begin() as session:
+        for n in range(53):
+            session.add(RegisterImport(id=f"rim_{n:04d}", county_code="340223", kind="vehicle", bureau="交警大队",
+                                       as_of=date(2020, 1, 1), valid_until=date(2020, 12, 31),
+                                       filename=f"车辆{n:02d}.csv", file_sha256=f"{n:064d}", rows=1,
+                                       imported_by="usr_x", imported_at=start + timedelta(hours=n)))
+    pages.as_("rev-pages", "county_reviewer")
+    first = pages.get("/registers").text
+    assert "车辆52.csv" in first and "车辆02.csv" not in first and "共 53 条，第 1–50 条" in first
+    assert 'href="/registers?page=2"' in first
+    second = pages.get("/registers?page=2").text
+    assert "车辆02.csv" in second and "车辆00.csv" in second and "车辆52.csv" not in second
+    assert "车辆52.csv" in pages.get("/registers?page=x").text  # a page that is not one: the first

@@ -44,7 +44,9 @@ def test_the_monthly_report_as_tables_and_as_a_spreadsheet(pages, ctx) -> None: 
 def test_bad_input_other_counties_and_roles(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]
     pages.as_("rev1", "county_reviewer")
     r = pages.get(f"/reports?county_code={COUNTY}&month=2020-13")
-    assert r.status_code == 422 and "月份格式应为" in r.text
+    assert r.status_code == 422 and "没有这个月：2020年13月" in r.text
+    r = pages.get(f"/reports?county_code={COUNTY}&month=六月")
+    assert r.status_code == 422 and "月份格式应为 年-月，如 2026-12" in r.text
     r = pages.get(f"/reports?county_code={other_county}&month=2020-06")
     assert r.status_code == 404
     assert pages.get(f"/reports/monthly.xlsx?county_code={other_county}&month=2020-06").status_code == 404
@@ -58,3 +60,14 @@ def test_bad_input_other_counties_and_roles(pages, ctx, other_county) -> None:  
         r = pages.get("/reports")
         assert r.status_code == 403 and "无权访问" in r.text, role
         assert "月报" not in pages.get("/").text.split("<main")[0]
+
+
+def test_a_month_that_is_not_one_is_told_so_not_that_its_format_is_wrong(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """A tired clerk's 2026-13 (or 2026年13月) was written right: the page said 月份格式应为 年-月，如 2020-06."""
+    pages.as_("rev1", "county_reviewer")
+    for typed in ("2020-13", "2020年13月", "202000"):
+        r = pages.get(f"/reports?county_code={COUNTY}&month={typed}")
+        assert r.status_code == 422, typed
+        error = r.text.split('id="month-error">')[1].split("</p>")[0]
+        assert "没有这个月" in error and "月份应为 1 至 12" in error and "格式" not in error, (typed, error)
+    assert "没有这个月：2020年13月" in pages.get(f"/reports?county_code={COUNTY}&month=2020年13月").text

@@ -143,3 +143,22 @@ def test_a_roster_over_the_row_limit_is_said_beside_the_field(pages, ctx) -> Non
     r = _send(pages, roster_csv([(new_id_number(), "脱贫户") for _ in range(3)]))
     assert r.status_code == 413 and "文件超过 2 行的上限" in _errors(r.text), r.text
     assert count_rows(ctx, RosterImport) == 0
+
+
+def test_the_roster_imports_are_listed_a_page_at_a_time(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The page showed the latest 100 imports and nothing said there were more: numbered pages and the total."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with ctx.db.begin() as session:
+        for n in range(53):
+            session.add(RosterImport(id=f"rim_{n:04d}", county_code=COUNTY, filename=f"名册{n:02d}.csv",
+                                     file_sha256=f"{n:064d}", rows=1, imported_by="usr_x",
+                                     imported_at=start + timedelta(hours=n), status="rejected", rejected_by="usr_y",
+                                     rejected_at=start + timedelta(hours=n, minutes=5)))
+    pages.as_("rev-roster-pages", "county_reviewer")
+    first = pages.get("/roster").text
+    assert "名册52.csv" in first and "名册02.csv" not in first and "共 53 条，第 1–50 条" in first
+    assert 'href="/roster?page=2"' in first
+    second = pages.get("/roster?page=2").text
+    assert "名册02.csv" in second and "名册00.csv" in second and "名册52.csv" not in second

@@ -33,6 +33,7 @@ from ..settings import ImportLimits
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
+from ..store.paged import PAGE_SIZE, Paged, page_of
 from ..store.tables import Case, Check, Member
 from ..store.vault import Vault
 from .models import RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
@@ -142,14 +143,23 @@ def import_run(session: Session, principal: Principal, import_id: str, *, repeat
     return ImportResult(row.id, row.kind, row.rows, repeated=repeated, county_code=row.county_code)
 
 
-def imports(session: Session, principal: Principal, *, county_code: str | None = None,
-            limit: int = 200) -> list[RegisterImport]:
+def _imports(principal: Principal, county_code: str | None) -> Any:
     stmt = select(RegisterImport).order_by(RegisterImport.imported_at.desc(), RegisterImport.id.desc())
     if principal.counties:
         stmt = stmt.where(RegisterImport.county_code.in_(principal.counties))
     if county_code:
         stmt = stmt.where(RegisterImport.county_code == county_code)
-    return list(session.scalars(stmt.limit(limit)))
+    return stmt
+
+
+def imports(session: Session, principal: Principal, *, county_code: str | None = None,
+            limit: int = 200) -> list[RegisterImport]:
+    return list(session.scalars(_imports(principal, county_code).limit(limit)))
+
+
+def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Any]:
+    """The imports the page lists, newest first, a page at a time (it showed the latest 50 and no more)."""
+    return page_of(session, _imports(principal, None), page, page_size)
 
 
 _IN_FORCE = (select(RegisterImport).where(RegisterImport.county_code == bindparam("county_code"),

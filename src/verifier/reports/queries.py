@@ -67,9 +67,12 @@ class Period:
 def parse_month(text: str) -> tuple[date, date]:
     try:
         year, month = (int(part) for part in text.split("-"))
-        first = date(year, month, 1)
     except ValueError:
         raise ValidationFailed.one("month", f"a month is written YYYY-MM, got {text!r}") from None
+    if not 1 <= month <= 12 or not 1 <= year <= 9999:
+        # written right, a month that is not one (2026-13): said so, not "the format is wrong"
+        raise ValidationFailed.one("month", f"{year}-{month} is not a month of the calendar")
+    first = date(year, month, 1)
     return first, date(year, month, monthrange(year, month)[1])
 
 

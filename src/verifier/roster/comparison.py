@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, aliased
 
 from ..accounts.auth import Principal
 from ..domain.roster import CATEGORY_NAMES, group_for
+from ..store.paged import Paged
 from ..store.tables import User
 from .models import MIGRATED, RosterEntry, RosterImport
-from .service import (current_import, earlier_rejections, imports, load, may_confirm, previous_confirmed,
+from .service import (current_import, earlier_rejections, imports, imports_page, load, may_confirm, previous_confirmed,
                       rejections_since, shared_password_setter)
 
 CATEGORIES = tuple(CATEGORY_NAMES)
@@ -181,6 +182,13 @@ def listing(session: Session, principal: Principal, *, limit: int = 200) -> list
     rows = imports(session, principal, limit=limit)
     names = _names(session, rows)
     return [import_row(r, names) for r in rows]
+
+
+def listing_page(session: Session, principal: Principal, page: int = 1) -> Paged[ImportRow]:
+    """`listing` a page at a time (the page showed the latest 100 and nothing said there were more)."""
+    found = imports_page(session, principal, page)
+    names = _names(session, found.items)
+    return found.map(lambda r: import_row(r, names))
 
 
 def pending_count(session: Session, principal: Principal) -> int:

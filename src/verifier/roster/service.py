@@ -26,6 +26,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,7 @@ from ..domain.roster import RosterCategory
 from ..settings import ImportLimits
 from ..store.base import new_id
 from ..store.db import Database
+from ..store.paged import PAGE_SIZE, Paged, page_of
 from ..store.tables import User
 from ..store.vault import Vault
 from .models import RosterEntry, RosterImport
@@ -321,11 +323,20 @@ def categories_in(session: Session, import_id: str, bidxs: Iterable[str]) -> dic
     return found
 
 
-def imports(session: Session, principal: Principal, *, limit: int = 200) -> list[RosterImport]:
+def _imports(principal: Principal) -> Any:
     stmt = select(RosterImport).order_by(RosterImport.imported_at.desc(), RosterImport.id.desc())
     if principal.counties:
         stmt = stmt.where(RosterImport.county_code.in_(principal.counties))
-    return list(session.scalars(stmt.limit(limit)))
+    return stmt
+
+
+def imports(session: Session, principal: Principal, *, limit: int = 200) -> list[RosterImport]:
+    return list(session.scalars(_imports(principal).limit(limit)))
+
+
+def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Any]:
+    """The imports the roster page lists, newest first, a page at a time."""
+    return page_of(session, _imports(principal), page, page_size)
 
 
 def earlier_rejections(session: Session, row: RosterImport) -> list[RosterImport]:

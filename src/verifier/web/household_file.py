@@ -15,6 +15,9 @@ from ..households.schemas import Column, HouseholdFile, Section
 from . import labels, stagelabels
 from .templating import county
 
+# The cells read whole (never broken over two lines in a phone's narrow column): days, times and people's names.
+WHOLE_KINDS = frozenset({"day", "moment"})
+WHOLE_KEYS = frozenset({"name", "head_name"})
 TIMELINE_HEADER = ("时间", "事项", "案件编号", "经办人", "状态变化", "审计日志序号")
 
 
@@ -23,6 +26,7 @@ class Cell:
     text: str
     href: str | None = None
     money: str | None = None  # "0.00", for a number cell in the xlsx
+    whole: bool = False  # a name, a day or a time: read whole on a phone (李秀/英, 2026-/10-07 were broken)
 
 
 def label_table(name: str) -> dict[str, str]:
@@ -76,7 +80,8 @@ def cells(section: Section, names: dict[str, str]) -> list[list[Cell]]:
             value = row.get(col.key)
             href = f"/cases/{row['case_id']}" if col.kind == "case" and row.get("case_id") else None
             line.append(Cell(_text(col, value, names), href,
-                             value if col.kind == "money" and isinstance(value, str) else None))
+                             value if col.kind == "money" and isinstance(value, str) else None,
+                             col.kind in WHOLE_KINDS or col.key in WHOLE_KEYS))
         out.append(line)
     return out
 

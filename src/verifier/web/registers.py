@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import PathParameter, URLEncodedBody
+from litestar.params import PathParameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from ..registers.parsing import KIND_COLUMNS
 from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_outcome,
                      import_refused, page, parse_day, see_other)
 from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
+from .paging import Pager, page_param
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
 REGISTER_DONE = ("register_imported", "register_repeated")  # what /registers' address says after a file
@@ -48,10 +49,10 @@ class RegisterPages(Controller):
     path = "/registers"
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
-              rows: list[Any] | None = None, done: tuple[str, bool] | None = None) -> Template:
+              rows: list[Any] | None = None, done: tuple[str, bool] | None = None, at: int = 1) -> Template:
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
-            listed = service.imports(session, request.user, limit=50)
+            listed = service.imports_page(session, request.user, at)
             # after a file: the import, read back from the store, never from the address
             result = service.import_run(session, request.user, done[0], repeated=done[1]) if done else None
         if result is not None:  # its kind and county, as the form was sent
@@ -61,14 +62,17 @@ class RegisterPages(Controller):
                    for k, cols in KIND_COLUMNS.items()}
         columns["medical"] = ["结算日期 或 年度", "个人自付 或 总费用、统筹支付、大病保险、医疗救助"]
         return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
-                    bad_rows=rows or [], result=result, imports=listed, columns=columns,
+                    bad_rows=rows or [], result=result, imports=listed.items, columns=columns,
+                    pager=Pager.over("/registers", {}, listed),
                     bureaus=service.DEFAULT_BUREAUS)
 
     @get("/", opt=IMPORTERS)
-    def form(self, ctx: Ctx, request: Req) -> Template:
+    def form(self, ctx: Ctx, request: Req,
+             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
-        return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE))
+        return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE),
+                          at=page_param(page_no))
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:

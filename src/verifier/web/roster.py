@@ -9,7 +9,7 @@ import re
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import MultipartBody, Parameter, URLEncodedBody
+from litestar.params import MultipartBody, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
@@ -19,6 +19,7 @@ from ..roster import comparison, service
 from ..uploads import check_size, size_of
 from .common import FormState, Req, clean, counties_of, folded, form_state, import_file, page, see_other
 from .labels import GROUPS, ROSTER, ROSTER_STATUS, field_label, message_zh
+from .paging import Pager, page_param
 
 READERS: dict[str, Any] = {"roles": service.READERS}
 DECIDERS: dict[str, Any] = {"roles": service.CONFIRM_ROLES}
@@ -56,20 +57,22 @@ class RosterPages(Controller):
     path = "/roster"
 
     @get("/", opt=READERS)
-    def imports(self, ctx: Ctx, request: Req) -> Template:
-        return self._imports(ctx, request, FormState())
+    def imports(self, ctx: Ctx, request: Req,
+                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        return self._imports(ctx, request, FormState(), at=page_param(page_no))
 
     def _imports(self, ctx: Ctx, request: Req, form: FormState, *, status_code: int = 200,
-                 problems: list[str] | None = None) -> Template:
+                 problems: list[str] | None = None, at: int = 1) -> Template:
         with ctx.db.read() as session:
-            rows = comparison.listing(session, request.user, limit=100)
+            found = comparison.listing_page(session, request.user, at)
             counties = counties_of(session, request.user) if request.user.has(*service.IMPORT_ROLES) else []
             # the import each of the reviewer's counties already has waiting (one at a time): linked above the form,
             # on the page itself as after an upload it refused
             waiting = [(c, w.id) for c in counties if (w := service.pending_import(session, c)) is not None]
         if len(counties) == 1:
             form.values.setdefault("county_code", counties[0])
-        return page(request, "roster.html", status_code=status_code, rows=rows, statuses=ROSTER_STATUS, form=form,
+        return page(request, "roster.html", status_code=status_code, rows=found.items, statuses=ROSTER_STATUS,
+                    form=form, pager=Pager.over("/roster", {}, found),
                     counties=counties, waiting=waiting, problems=problems or [])
 
     @post("/", opt=IMPORTERS, status_code=303)

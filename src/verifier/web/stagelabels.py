@@ -422,7 +422,9 @@ _MESSAGES: Table = compile_table([
     (r"after the day the figures were recorded \((\S+)\): correct the result with the visit's figures first",
      lambda m: f"晚于复核数据录入日期（{m.group(1)}）：走访前在办公室录入的数据不算走访结果，请先按走访所得更正复核结果，再补录走访证据"),
     # reports
-    (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2020-06"),
+    (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2026-12、2026年12月 或 202612"),
+    (r"(\d+)-(\d+) is not a month of the calendar",
+     lambda m: f"没有这个月：{m.group(1)}年{m.group(2)}月，月份应为 1 至 12，请核对"),
 ])
 
 

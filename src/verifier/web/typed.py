@@ -95,7 +95,8 @@ def typed_day(value: Any) -> str:
 
 
 def typed_month(value: Any) -> str:
-    """A month as typed, as 2026-12 when it is one of the ways offices write a month; otherwise the text folded."""
+    """A month as typed, as 2026-12 when it is one of the ways offices write a month (2026年13月 as 2026-13, to be
+    refused as a month that is not one); otherwise the text folded."""
     text = _folded(value)
     if m := _MONTH.fullmatch(text):
         year, month = m.group(1), m.group(2) or m.group(3)
@@ -103,4 +104,4 @@ def typed_month(value: Any) -> str:
         year, month = m.groups()
     else:
         return text
-    return f"{int(year):04d}-{int(month):02d}" if 1 <= int(month) <= 12 else text
+    return f"{int(year):04d}-{int(month):02d}"
