@@ -69,9 +69,11 @@ def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pag
 
     # the case lists' search: a name, the end of a case number, an ID number's last four
     (_, _, head_id), *_ = members_of(ctx, named)
-    for q in ("欧阳秀", number_of(ctx, named)[-6:], head_id[-4:]):
+    # random ID numbers: another case may hold a member with the same last four, and is then found too
+    same_tail = sorted(c for c in everyone if any(i[-4:] == head_id[-4:] for _, _, i in members_of(ctx, c)))
+    for q, found in (("欧阳秀", [named]), (number_of(ctx, named)[-6:], [named]), (head_id[-4:], same_tail)):
         r = pages.post("/payments/new", {**BASE, "do": "find", "q": q, "case_ids": [east[0]]})
-        assert _shown(r.text) == [named], q
+        assert sorted(_shown(r.text)) == found, q
         assert _ticked(r.text) == {east[0]}, q  # found, not chosen by being found
         # in the history as the page's GET address (Back: no 确认重新提交表单), the search kept out of it
         assert f'data-form-page="{PAGE.replace("&", "&amp;")}"' in r.text, q
