@@ -65,6 +65,7 @@ def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(
         r = client.get("/api/followups/receipt-alerts?status=all", headers=users.headers("rev"))
         assert r.status_code == 200, r.text
 
+    read()  # the connection's first statements are not the list's
     one = len(statements_of(ctx, read))
     for case_id in (first[1], *more):
         r = client.post("/api/followups", headers=users.headers(_officer_of(ctx, client, users, case_id)),
@@ -90,7 +91,7 @@ def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(
     head = head_of(client, users.headers("sly"), first[0])
     by_head = pages.get(f"/receipt-alerts?q={head}&status=all")
     assert f"/cases/{first[0]}" in by_head.text
-    assert pages.get("/receipt-alerts?status=resolved").text.count("/cases/") == 0
+    assert 'id="alert-' not in pages.get("/receipt-alerts?status=resolved").text
     paged = pages.get("/receipt-alerts?page=7")  # past the last: the last
     assert paged.status_code == 200 and paged.text.count('id="alert-') == 4
 

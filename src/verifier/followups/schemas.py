@@ -90,6 +90,13 @@ class ReceiptAlertOut(msgspec.Struct):
     note: str | None
 
 
+class ReceiptAlertListOut(msgspec.Struct):
+    items: list[ReceiptAlertOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class ReceiptReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     note: str = ""
 
