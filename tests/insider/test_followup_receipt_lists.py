@@ -112,7 +112,7 @@ def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users
     assert cases[0] in marks and "收款账户已变更" in marks[cases[0]] and "入户核查" in marks[cases[0]], marks
     assert all(v is None for k, v in marks.items() if k != cases[0])
     pages = Pages(client, users)
-    pages.login(officer)
+    pages.login(officer, "factory-password")
     page = pages.get("/followups")
     assert page.status_code == 200 and "须由其他人员回访" in page.text
     assert f"/followups/new?item={items[cases[0]]}" not in page.text

@@ -30,13 +30,15 @@ class FollowupController(Controller):
     def list_followups(self, ctx: Ctx, request: Request[Principal, Any, Any], county_code: County = "",
                        mine: FromQuery[bool] = False) -> FollowupListOut:
         """Settled payments waiting for their follow-up (earliest due first, with days overdue) and the latest
-        recorded ones, within the caller's counties; `mine=true`: only the cases the caller checked."""
+        recorded ones, within the caller's counties; `mine=true`: only the cases the caller checked. Each due one the
+        caller will be refused says why (`refused`, 须由其他人员回访)."""
         user = request.user
         if county_code:
             user.require_county(county_code, "county")
         today = ctx.clock.today()
         with ctx.db.read() as session:
-            due = service.due_followups(session, user, county_code=county_code or None, mine=mine)
+            due = service.marked(session, user,
+                                 service.due_followups(session, user, county_code=county_code or None, mine=mine))
             done = service.recorded(session, user, county_code=county_code or None)
         if mine:
             done = [d for d in done if d[0].recorded_by == user.id]
