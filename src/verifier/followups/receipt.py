@@ -34,6 +34,7 @@ from ..domain.payee import is_household_member
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
@@ -43,7 +44,7 @@ from .models import NOT_RECEIVED, Followup, FollowupReceiptReview
 
 RESOLVERS = ("county_reviewer",)
 ALERT_READERS = ("county_reviewer", "auditor")
-REFUSED = "followup.refused"
+REFUSED = recusal_refusals.FOLLOWUP_ACTION  # listed on 回避拦截记录 with the 回避 refusals
 MAX_NOTE = 2000
 
 DID = {
@@ -213,7 +214,7 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
                     "请由未参与收款人变更、入户核查和支付的核查员回访")
     case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session
     payload = {"case_id": case_id, "payment_item_id": item_id, "part": part, "changed": who.changed,
-               "outside": who.outside}
+               "outside": who.outside, "households": [case.household_id]}  # for 回避拦截记录's count of households
     keep_after_rollback(exc, lambda s: audit.append(s, actor=principal.id, role=role, action=REFUSED,
                                                     subject=case_id, payload=payload, county_code=county,
                                                     clock=clock))
