@@ -17,7 +17,8 @@ def _definition(db: Database) -> str:
     with db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             return str(conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": INDEX}))
-        return str(conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": INDEX}))
+        return str(conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+                                    " AND schemaname = current_schema()"), {"n": INDEX}))  # each test has its schema
 
 
 def test_the_refusals_index_holds_the_follow_up_refusals(database_url: str) -> None:
