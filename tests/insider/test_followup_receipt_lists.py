@@ -123,6 +123,10 @@ def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users
 def test_followup_refusals_show_on_the_refusals_page_and_its_warning(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 
+    from verifier.followups import receipt
+    from verifier.recusal import refusals
+
+    assert receipt.REFUSED == refusals.FOLLOWUP_ACTION  # the entry the refusals page reads is the one written
     person(ctx, users, "sly", "field_officer", "insurer_supervisor")
     person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
     person(ctx, users, "rev", "county_reviewer")

@@ -34,7 +34,6 @@ from ..domain.payee import is_household_member
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal
-from ..recusal import refusals as recusal_refusals
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
@@ -44,7 +43,7 @@ from .models import NOT_RECEIVED, Followup, FollowupReceiptReview
 
 RESOLVERS = ("county_reviewer",)
 ALERT_READERS = ("county_reviewer", "auditor")
-REFUSED = recusal_refusals.FOLLOWUP_ACTION  # listed on 回避拦截记录 with the 回避 refusals
+REFUSED = "followup.refused"  # listed on 回避拦截记录 with the 回避 refusals (`recusal.refusals.FOLLOWUP_ACTION`)
 MAX_NOTE = 2000
 
 DID = {
