@@ -112,7 +112,7 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
 
     alerts = client.get("/api/followups/receipt-alerts", headers=users.headers("rev"))
     assert alerts.status_code == 200, alerts.text
-    [alert] = alerts.json()
+    [alert] = alerts.json()["items"]
     assert (alert["followup_id"], alert["case_id"], alert["received"]) == (fid, cases[1], "no")
     assert "*" in alert["account"] and alert["batch_code"] and alert["payee_changed_by"] == []
     pages = Pages(client, users)
@@ -145,7 +145,7 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
                     json={"note": "银行流水显示已入账，户主不知道卡里有钱"})
     assert r.status_code == 200, r.text
-    assert client.get("/api/followups/receipt-alerts", headers=users.headers("rev")).json() == []
+    assert client.get("/api/followups/receipt-alerts", headers=users.headers("rev")).json()["items"] == []
     assert client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
                        json={"note": "再次"}).status_code == 409
     with ctx.db.read() as session:
@@ -186,7 +186,7 @@ def test_a_guardians_account_the_releaser_may_not_follow_up_and_the_approver_may
                     json=_body(cases[0], today, received="partly", received_amount="500.00", note="监护人只给了五百元"))
     assert r.status_code == 201 and r.json()["received_amount"] == "500.00", r.text
     fid = r.json()["id"]
-    [alert] = client.get("/api/followups/receipt-alerts", headers=users.headers("rev2")).json()
+    [alert] = client.get("/api/followups/receipt-alerts", headers=users.headers("rev2")).json()["items"]
     assert alert["payee_outside_household"] and alert["account"].endswith(SLY_ACCOUNT[-4:])
     assert sorted(alert["payee_changed_by"]) == sorted([users.ids["sup"], users.ids["rev1"]])
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"), json={"note": "已核实"})
@@ -194,5 +194,5 @@ def test_a_guardians_account_the_releaser_may_not_follow_up_and_the_approver_may
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev2"),
                     json={"note": "监护人截留，已移交追回"})
     assert r.status_code == 200, r.text
-    resolved = client.get("/api/followups/receipt-alerts?status=resolved", headers=users.headers("rev2")).json()
+    resolved = client.get("/api/followups/receipt-alerts?status=resolved", headers=users.headers("rev2")).json()["items"]
     assert [(a["followup_id"], a["resolved_by"]) for a in resolved] == [(fid, users.ids["rev2"])]

@@ -33,7 +33,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
 
-REFUSED = text("action = 'recusal.refused'")  # a 回避 refusal's entry (`recusal/refusals.ACTION`)
+# A refusal's entry: 回避 (`recusal/refusals.ACTION`) or a follow-up refused to who took part in paying it
+# (`followups/receipt.REFUSED`); the refusals page and its warning read both (migration 0052).
+REFUSED = text("action IN ('recusal.refused', 'followup.refused')")
 
 # On SQLite an INTEGER PRIMARY KEY is the rowid itself: appends and in-order scans need no second index.
 LogIndex = BigInteger().with_variant(Integer(), "sqlite")

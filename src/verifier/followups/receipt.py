@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -34,6 +35,7 @@ from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal
 from ..store.base import new_id
+from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
@@ -41,7 +43,7 @@ from .models import NOT_RECEIVED, Followup, FollowupReceiptReview
 
 RESOLVERS = ("county_reviewer",)
 ALERT_READERS = ("county_reviewer", "auditor")
-REFUSED = "followup.refused"
+REFUSED = "followup.refused"  # listed on 回避拦截记录 with the 回避 refusals (`recusal.refusals.FOLLOWUP_ACTION`)
 MAX_NOTE = 2000
 
 DID = {
@@ -82,13 +84,50 @@ class Involved:
         return sorted(self.changers)
 
 
-def involved(session: Session, item: PaymentItem) -> Involved:
-    checks = list(session.scalars(select(Check).where(Check.case_id == item.case_id).order_by(Check.seq)))
+@dataclass(frozen=True)
+class _Paid:
+    """What paying some items involved, read in a fixed number of statements whatever their count: the cases'
+    checks, their payee changes, the items' determinations and batches."""
+
+    checks: dict[str, list[Check]]  # case id → its checks, in order
+    changes: dict[str, PayeeCorrection]  # by id
+    by_case: dict[str, list[PayeeCorrection]]  # case id → its approved changes
+    confirmers: dict[str, str | None]  # determination id → who confirmed it
+    batches: dict[str, PaymentBatch]
+
+
+def _paid(session: Session, items: list[PaymentItem]) -> _Paid:
+    cases = sorted({i.case_id for i in items})
+    checks: dict[str, list[Check]] = {c: [] for c in cases}
+    changes: dict[str, PayeeCorrection] = {}
+    by_case: dict[str, list[PayeeCorrection]] = {c: [] for c in cases}
+    confirmers: dict[str, str | None] = {}
+    batches: dict[str, PaymentBatch] = {}
+    if items:
+        for check in session.scalars(select(Check).where(Check.case_id.in_(cases)).order_by(Check.case_id, Check.seq)):
+            checks[check.case_id].append(check)
+        wanted = sorted({i.payee_correction_id for i in items if i.payee_correction_id})
+        for c in session.scalars(select(PayeeCorrection).where(or_(
+                and_(PayeeCorrection.case_id.in_(cases), PayeeCorrection.status == "approved"),
+                PayeeCorrection.id.in_(wanted)))):
+            changes[c.id] = c
+            if c.status == "approved" and c.case_id in by_case:
+                by_case[c.case_id].append(c)
+        dets = sorted({i.determination_id for i in items if i.determination_id})
+        confirmers = dict(session.execute(select(Determination.id, Determination.confirmed_by)
+                                          .where(Determination.id.in_(dets))).tuples().all()) if dets else {}
+        batches = {b.id: b for b in session.scalars(select(PaymentBatch).where(
+            PaymentBatch.id.in_(sorted({i.batch_id for i in items}))))}
+    return _Paid(checks, changes, by_case, confirmers, batches)
+
+
+def _involved(paid: _Paid, item: PaymentItem) -> Involved:
+    checks = paid.checks.get(item.case_id, [])
     first = next((c for c in checks if c.payee_account_enc is not None), None)
     changers: dict[str, str] = {}
     changed = False
     if item.payee_correction_id is not None:
-        change = session.get(PayeeCorrection, item.payee_correction_id)
+        change = paid.changes.get(item.payee_correction_id)
         assert change is not None
         changed = (first is None or change.account_index is None
                    or change.account_index != first.payee_account_index)
@@ -96,16 +135,15 @@ def involved(session: Session, item: PaymentItem) -> Involved:
         changed = (item.payee_account_index is None or first.payee_account_index is None
                    or item.payee_account_index != first.payee_account_index)
         if changed:
-            paid = session.get(Check, item.payee_check_id)
-            det = session.get(Determination, item.determination_id)
-            if det is not None and det.confirmed_by:
-                changers[det.confirmed_by] = "payee_check_confirmed"
-            if paid is not None:
-                changers[paid.recorded_by] = "payee_check_recorded"
+            paid_by = next((c for c in checks if c.id == item.payee_check_id), None)
+            confirmed_by = paid.confirmers.get(item.determination_id) if item.determination_id else None
+            if confirmed_by:
+                changers[confirmed_by] = "payee_check_confirmed"
+            if paid_by is not None:
+                changers[paid_by.recorded_by] = "payee_check_recorded"
     # Every approved change of the case before the item was made: one may have changed the account and another
     # changed it back to look the same.
-    for c in session.scalars(select(PayeeCorrection).where(PayeeCorrection.case_id == item.case_id,
-                                                           PayeeCorrection.status == "approved")):
+    for c in sorted(paid.by_case.get(item.case_id, []), key=lambda c: c.id):
         if c.decided_at is not None and c.decided_at <= item.created_at:
             if c.decided_by:
                 changers.setdefault(c.decided_by, "payee_approved")
@@ -114,7 +152,7 @@ def involved(session: Session, item: PaymentItem) -> Involved:
     members = [str(m.get("name") or "") for m in (latest.members if latest is not None else [])]
     outside = not is_household_member(item.payee_name, members)
     officers = frozenset(o for c in checks for o in [*(c.officer_ids or []), c.recorded_by])
-    batch = session.get(PaymentBatch, item.batch_id)
+    batch = paid.batches.get(item.batch_id)
     assert batch is not None
     people: dict[str, str] = {}
     for who, did in ((batch.prepared_by, "batch_prepared"), (batch.approved_by, "batch_approved"),
@@ -123,6 +161,38 @@ def involved(session: Session, item: PaymentItem) -> Involved:
             people[who] = did  # the last step one person took wins: the releaser is told they released
     return Involved(changed=changed, outside=outside, batch_code=batch.code, changers=changers, officers=officers,
                     batch=people)
+
+
+def involved(session: Session, item: PaymentItem) -> Involved:
+    return _involved(_paid(session, [item]), item)
+
+
+def refused_part(who: Involved, user_id: str) -> str | None:
+    """The one rule of who may not record the follow-up: where the account paid was changed (or the payee is no
+    household member), whoever took part in paying it; what they did (a DID key), or None when they may."""
+    if not (who.changed or who.outside):
+        return None
+    return who.part_of(user_id)
+
+
+def _why(who: Involved) -> str:
+    return "，且".join(w for w, yes in (("保障金付入的账户与首次入户核查登记的不同", who.changed),
+                                      ("收款人不是本户成员", who.outside)) if yes)
+
+
+def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]:
+    """Of `item_ids`, those `user_id` will be refused the follow-up of (`refused_part`), each with why in one phrase
+    (the due lists' 须由其他人员回访): read in a fixed number of statements."""
+    items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(sorted(set(item_ids)))))) \
+        if item_ids else []
+    paid = _paid(session, items)
+    out = {}
+    for item in items:
+        who = _involved(paid, item)
+        part = refused_part(who, user_id)
+        if part is not None:
+            out[item.id] = ("收款账户已变更" if who.changed else "收款人不是本户成员") + "，您" + _did(part, who)
+    return out
 
 
 def _did(part: str, who: Involved) -> str:
@@ -136,18 +206,14 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
     item = session.get(PaymentItem, item_id)
     assert item is not None
     who = involved(session, item)
-    if not (who.changed or who.outside):
-        return
-    part = who.part_of(principal.id)
+    part = refused_part(who, principal.id)
     if part is None:
         return
-    why = "，且".join(w for w, yes in (("保障金付入的账户与首次入户核查登记的不同", who.changed),
-                                      ("收款人不是本户成员", who.outside)) if yes)
-    exc = Forbidden(f"回访须由其他核查员办理：该案件{why}，而您{_did(part, who)}。"
+    exc = Forbidden(f"回访须由其他核查员办理：该案件{_why(who)}，而您{_did(part, who)}。"
                     "请由未参与收款人变更、入户核查和支付的核查员回访")
     case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session
     payload = {"case_id": case_id, "payment_item_id": item_id, "part": part, "changed": who.changed,
-               "outside": who.outside}
+               "outside": who.outside, "households": [case.household_id]}  # for 回避拦截记录's count of households
     keep_after_rollback(exc, lambda s: audit.append(s, actor=principal.id, role=role, action=REFUSED,
                                                     subject=case_id, payload=payload, county_code=county,
                                                     clock=clock))
@@ -183,12 +249,12 @@ class ReceiptAlert:
     note: str | None = None
 
 
-def _account(vault: Vault, item: PaymentItem, session: Session) -> str:
+def _account(vault: Vault, item: PaymentItem, paid: _Paid) -> str:
     if item.payee_correction_id is not None:
-        change = session.get(PayeeCorrection, item.payee_correction_id)
+        change = paid.changes.get(item.payee_correction_id)
         return mask_account(vault.open(change.account_number_enc, CORRECTION_ACCOUNT_COLUMN)) if change else ""
     if item.payee_check_id is not None:
-        check = session.get(Check, item.payee_check_id)
+        check = next((c for c in paid.checks.get(item.case_id, []) if c.id == item.payee_check_id), None)
         if check is not None and check.payee_account_enc is not None:
             return mask_account(vault.open(check.payee_account_enc, CHECK_ACCOUNT_COLUMN))
     return ""
@@ -198,15 +264,20 @@ def _barred(who: Involved, followup: Followup) -> frozenset[str]:
     return frozenset({*who.changers, *who.batch, followup.recorded_by})
 
 
-def alerts(session: Session, principal: Principal, vault: Vault, *, status: str = "open",
-           county_code: str | None = None, limit: int = 500) -> list[ReceiptAlert]:
-    """The follow-ups answered "no" or "partly" within the caller's counties, newest first: `open` (not yet closed),
-    `resolved` or `all`."""
-    stmt = (select(Followup, Case, Household.head_name, FollowupReceiptReview)
+ALERT_SEARCHED = (Case.number, Household.head_name, Case.village)
+"""What the alerts' search box looks in: the case number, the household head's name, the village."""
+
+
+def alert_query(principal: Principal, *, status: str = "open", county_code: str | None = None,
+                q: str = "") -> Select[Any]:
+    """The follow-ups answered "no" or "partly" within the caller's counties, newest first, each with its case, head,
+    closing (if any) and the item paid: `open` (not yet closed), `resolved` or `all`; `q` in `ALERT_SEARCHED`."""
+    stmt = (select(Followup, Case, Household.head_name, FollowupReceiptReview, PaymentItem)
             .join(Case, Case.id == Followup.case_id).join(Household, Household.id == Case.household_id)
+            .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
             .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
             .where(Followup.received.in_(NOT_RECEIVED))
-            .order_by(Followup.done_on.desc(), Followup.id.desc()).limit(limit))
+            .order_by(Followup.done_on.desc(), Followup.id.desc()))
     if status == "open":
         stmt = stmt.where(FollowupReceiptReview.id.is_(None))
     elif status == "resolved":
@@ -215,26 +286,51 @@ def alerts(session: Session, principal: Principal, vault: Vault, *, status: str 
         stmt = stmt.where(Followup.county_code == county_code)
     if principal.counties:
         stmt = stmt.where(Followup.county_code.in_(principal.counties))
+    text = fold_search(q)
+    if text:
+        stmt = stmt.where(text_search(text, ALERT_SEARCHED))
+    return stmt
+
+
+def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptAlert]:
+    """The alerts of one page's rows: what paid them read for all at once (`_paid`), never one alert at a time."""
+    paid = _paid(session, [item for *_, item in rows])
     out = []
-    for f, case, head, review in session.execute(stmt).tuples():
-        item = session.get(PaymentItem, f.payment_item_id)
-        assert item is not None
-        who = involved(session, item)
+    for f, case, head, review, item in rows:
+        who = _involved(paid, item)
         out.append(ReceiptAlert(
             followup_id=f.id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
             village=case.village, head_name=head, received=f.received or "", received_amount=f.received_amount,
             paid_amount=item.amount, done_on=f.done_on, recorded_by=f.recorded_by, payee_name=item.payee_name,
-            account=_account(vault, item, session), batch_id=item.batch_id, batch_code=who.batch_code,
+            account=_account(vault, item, paid), batch_id=item.batch_id, batch_code=who.batch_code,
             changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by, barred=_barred(who, f),
             resolved_by=review.resolved_by if review else None, resolved_at=review.resolved_at if review else None,
             note=review.note if review else None))
     return out
 
 
+def find_alerts(session: Session, principal: Principal, vault: Vault, *, status: str = "open",
+                county_code: str | None = None, q: str = "", page: int = 1,
+                page_size: int = PAGE_SIZE) -> Paged[ReceiptAlert]:
+    """One numbered page of `alert_query` (the list page), in a fixed number of statements whatever its length."""
+    found = page_of(session, alert_query(principal, status=status, county_code=county_code, q=q), page, page_size,
+                    rows=True)
+    return Paged(items=_alerts_of(session, vault, found.items), total=found.total, page=found.page,
+                 pages=found.pages, page_size=found.page_size)
+
+
+def alerts(session: Session, principal: Principal, vault: Vault, *, status: str = "open",
+           county_code: str | None = None, q: str = "", limit: int = PAGE_SIZE,
+           offset: int = 0) -> tuple[list[ReceiptAlert], int]:
+    """`limit` alerts from `offset` (the API) and how many there are in all."""
+    stmt = alert_query(principal, status=status, county_code=county_code, q=q)
+    total = count_of(session, stmt)
+    rows = list(session.execute(stmt.limit(limit).offset(offset)).tuples())
+    return _alerts_of(session, vault, rows), total
+
+
 def open_count(session: Session, principal: Principal) -> int:
     """How many alerts wait within the caller's counties: the county reviewer's home page card."""
-    from sqlalchemy import func
-
     stmt = (select(func.count()).select_from(Followup)
             .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
             .where(Followup.received.in_(NOT_RECEIVED), FollowupReceiptReview.id.is_(None)))

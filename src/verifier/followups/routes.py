@@ -13,7 +13,7 @@ from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
 from . import receipt, service, summary
-from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertOut, ReceiptReviewIn, alert_out, due_out,
+from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReviewIn, alert_out, due_out,
                       followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
@@ -30,13 +30,15 @@ class FollowupController(Controller):
     def list_followups(self, ctx: Ctx, request: Request[Principal, Any, Any], county_code: County = "",
                        mine: FromQuery[bool] = False) -> FollowupListOut:
         """Settled payments waiting for their follow-up (earliest due first, with days overdue) and the latest
-        recorded ones, within the caller's counties; `mine=true`: only the cases the caller checked."""
+        recorded ones, within the caller's counties; `mine=true`: only the cases the caller checked. Each due one the
+        caller will be refused says why (`refused`, 须由其他人员回访)."""
         user = request.user
         if county_code:
             user.require_county(county_code, "county")
         today = ctx.clock.today()
         with ctx.db.read() as session:
-            due = service.due_followups(session, user, county_code=county_code or None, mine=mine)
+            due = service.marked(session, user,
+                                 service.due_followups(session, user, county_code=county_code or None, mine=mine))
             done = service.recorded(session, user, county_code=county_code or None)
         if mine:
             done = [d for d in done if d[0].recorded_by == user.id]
@@ -63,15 +65,19 @@ class FollowupController(Controller):
 
     @get("/receipt-alerts", opt={"roles": receipt.ALERT_READERS})
     def receipt_alerts(self, ctx: Ctx, request: Request[Principal, Any, Any], status: AlertStatus = "open",
-                       county_code: County = "") -> list[ReceiptAlertOut]:
+                       county_code: County = "", q: Annotated[str, Parameter(max_length=100)] = "",
+                       limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+                       offset: Annotated[int, Parameter(ge=0)] = 0) -> ReceiptAlertListOut:
         """Follow-ups whose household said it did not receive the relief (or only part), within the caller's
-        counties: `open` (未收到救助金待核实), `resolved` or `all`; each with its payee's account masked, the batch and
-        who changed the payee."""
+        counties, newest first: `open` (未收到救助金待核实), `resolved` or `all`; `q`: a case number, a household
+        head's name or a village containing it; `limit` from `offset`, with the `total`. Each with its payee's
+        account masked, the batch and who changed the payee."""
         if county_code:
             request.user.require_county(county_code, "county")
         with ctx.db.read() as session:
-            found = receipt.alerts(session, request.user, ctx.vault, status=status, county_code=county_code or None)
-        return [alert_out(a) for a in found]
+            found, total = receipt.alerts(session, request.user, ctx.vault, status=status,
+                                          county_code=county_code or None, q=q, limit=limit, offset=offset)
+        return ReceiptAlertListOut([alert_out(a) for a in found], total, limit, offset)
 
     @post("/{followup_id:str}/receipt-review", opt={"roles": receipt.RESOLVERS}, status_code=200)
     def review_receipt(self, followup_id: FollowupId, data: JSONBody[ReceiptReviewIn], ctx: Ctx,

@@ -25,6 +25,7 @@ class DueOut(msgspec.Struct):
     settled_on: date
     due_on: date
     overdue_days: int
+    refused: str | None  # why the caller must leave it to someone else (须由其他人员回访)
 
 
 class FollowupOut(msgspec.Struct):
@@ -54,7 +55,7 @@ class FollowupListOut(msgspec.Struct):
 
 def due_out(d: DueFollowup, today: date) -> DueOut:
     return DueOut(d.payment_item_id, d.case_id, d.case_number, d.county_code, d.town, d.village, d.head_name, d.cause,
-                  format_yuan(d.amount), d.settled_on, d.due_on, d.overdue_days(today))
+                  format_yuan(d.amount), d.settled_on, d.due_on, d.overdue_days(today), d.refused)
 
 
 def followup_out(f: Followup) -> FollowupOut:
@@ -88,6 +89,13 @@ class ReceiptAlertOut(msgspec.Struct):
     resolved_by: str | None
     resolved_at: datetime | None
     note: str | None
+
+
+class ReceiptAlertListOut(msgspec.Struct):
+    items: list[ReceiptAlertOut]
+    total: int
+    limit: int
+    offset: int
 
 
 class ReceiptReviewIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -11,7 +11,7 @@ member, not by anyone who took part in paying it); the due and overdue ones appe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -75,6 +75,7 @@ class DueFollowup:
     settled_on: date
     due_on: date
     officer_ids: tuple[str, ...]  # who made the case's latest check
+    refused: str | None = None  # why the reader may not record it (须由其他人员回访), when `marked` says so
 
     def overdue_days(self, today: date) -> int:
         return max(0, (today - self.due_on).days)
@@ -137,6 +138,13 @@ def due_followups(session: Session, principal: Principal | None, *, county_code:
         out.append(item)
     out.sort(key=lambda d: (d.due_on, d.case_number))
     return out
+
+
+def marked(session: Session, principal: Principal, due: list[DueFollowup]) -> list[DueFollowup]:
+    """`due` with those the reader will be refused marked (`refused`, why in one phrase): the refusal's own rule
+    (`receipt.refused_part`), read for the whole list at once."""
+    held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due])
+    return [replace(d, refused=held[d.payment_item_id]) if d.payment_item_id in held else d for d in due]
 
 
 def due_item(session: Session, principal: Principal, payment_item_id: str) -> DueFollowup:

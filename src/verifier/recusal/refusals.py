@@ -65,8 +65,13 @@ STEPS = (
     "register_finding",
     "check_send_back",
     "review_request",
+    "followup_paid",
 )
-"""The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`)."""
+"""The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`); `followup_paid` is the
+follow-up refused to who took part in paying a changed or outside account, kept under its own action
+(`FOLLOWUP_ACTION`, `followups/receipt.refuse_involved`) and listed here with the rest."""
+FOLLOWUP_ACTION = "followup.refused"
+FOLLOWUP_STEP = "followup_paid"
 
 
 def refused(exc: BaseException, principal: Principal, step: str, households: Iterable[str], *,
@@ -179,12 +184,13 @@ class RefusalPage:
 
 def _rows(session: Session, principal: Principal, *, actor: str | None = None,
           since: datetime | None = None) -> list[Any]:
-    """The refusals in the reader's counties (of one actor, since a time), in the log's order: read through the partial
+    """The refusals in the reader's counties (of one actor, since a time), 回避's and the follow-ups' refused to who
+    took part in paying them (`FOLLOWUP_ACTION`), in the log's order: read through the partial
     index of refusals (`audit.models.REFUSED`), by county and time; named by the same literal (a bound value would not
     match its predicate in a prepared statement's generic plan, nor on SQLite), and put in order here: ordered by the
     log's index, SQLite would rather walk the whole log in that order."""
-    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time, AuditEntry.idx).where(
-        REFUSED_ENTRY)
+    stmt = select(AuditEntry.actor, AuditEntry.subject, AuditEntry.entry, AuditEntry.time, AuditEntry.idx,
+                  AuditEntry.action).where(REFUSED_ENTRY)
     if principal.counties:
         stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
     if actor is not None:
@@ -202,12 +208,12 @@ def _tally(session: Session, rows: Sequence[Any], *, q: str = "", now: datetime 
     text = fold_search(q).casefold()
     since = now - PROBE_WINDOW if now is not None else None
     found: dict[str, _Tally] = {}
-    for actor, subject, entry, time, _ in rows:
+    for actor, subject, entry, time, _, action in rows:
         user = people.get(actor)
         name, username = (user.display_name, user.username) if user is not None else (actor, actor)
         if text and text not in fold_search(name).casefold() and text not in username.casefold():
             continue
-        payload = _payload_of(entry)
+        payload = _payload_of(entry, action)
         found.setdefault(actor, _Tally(name, username, time)).add(
             subject, payload, time, recent=since is not None and time >= since)
     return sorted((t.out(actor) for actor, t in found.items()), key=lambda p: (-p.count, p.username))
@@ -232,7 +238,7 @@ def refusal_page(session: Session, principal: Principal, *, q: str = "", person:
     refusals = [Refusal(at=time, step=str(p.get("step", "")),
                         case_id=str(p["case_id"]) if p.get("case_id") else None,
                         households=len(p.get("households") or ()))
-                for _, _, entry, time, _ in reversed(rows) for p in [_payload_of(entry)]]
+                for _, _, entry, time, _, action in reversed(rows) for p in [_payload_of(entry, action)]]
     return RefusalPage(people=page_of_list(people, 1, page_size), person=people[0] if people else None,
                        refusals=refusals)
 
@@ -271,12 +277,14 @@ class _Tally:
                               recent=self.recent, recent_households=len(self.recent_households))
 
 
-def _payload_of(entry: bytes) -> dict[str, Any]:
+def _payload_of(entry: bytes, action: str) -> dict[str, Any]:
+    """The refusal's payload; a follow-up's refusal (which names no step) as the step `FOLLOWUP_STEP`."""
     try:
         payload = decode_entry(entry).payload
     except CanonicalError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    return {**payload, "step": FOLLOWUP_STEP} if action == FOLLOWUP_ACTION else payload
 
 
 def count(session: Session) -> int:

@@ -8,14 +8,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Controller
-from litestar.params import FromQuery, Parameter, URLEncodedBody
+from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups import receipt
 from ..http import Ctx, get, post
+from ..store.paged import fold_search
+from . import paging
 from . import stagelabels as sl
 from .common import Req, clean, page, see_other, user_names
+from .paging import Pager, page_param
 
 READERS: dict[str, Any] = {"roles": receipt.ALERT_READERS}
 RESOLVERS: dict[str, Any] = {"roles": receipt.RESOLVERS}
@@ -23,16 +26,18 @@ FollowupId = Annotated[str, Parameter(max_length=40)]
 STATUSES = (("open", "待核实"), ("resolved", "已核实"), ("all", "全部"))
 
 
-def render_alerts(request: Req, ctx: Any, *, status: str = "open", status_code: int = 200,
-                  message: str | None = None, typed: dict[str, str] | None = None) -> Template:
+def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", at: int = 1,
+                  status_code: int = 200, message: str | None = None, typed: dict[str, str] | None = None) -> Template:
     user = request.user
+    q = fold_search(q)
     with ctx.db.read() as session:
-        found = receipt.alerts(session, user, ctx.vault, status=status)
-        names = user_names(session, [p for a in found for p in (a.recorded_by, a.resolved_by, *a.payee_changed_by)
-                                     if p])
-    return page(request, "receipt_alerts.html", status_code=status_code, alerts=found, names=names, status=status,
-                statuses=STATUSES, message=message, typed=typed or {}, may_resolve=user.has(*receipt.RESOLVERS),
-                me=user.id)
+        found = receipt.find_alerts(session, user, ctx.vault, status=status, q=q, page=at, page_size=paging.PAGE_SIZE)
+        names = user_names(session, [p for a in found.items
+                                     for p in (a.recorded_by, a.resolved_by, *a.payee_changed_by) if p])
+    pager = Pager.over("/receipt-alerts", {"status": "" if status == "open" else status, "q": q}, found)
+    return page(request, "receipt_alerts.html", status_code=status_code, alerts=found.items, names=names,
+                status=status, statuses=STATUSES, message=message, typed=typed or {},
+                may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager)
 
 
 class ReceiptAlertPages(Controller):
@@ -40,8 +45,10 @@ class ReceiptAlertPages(Controller):
 
     @get("/", opt=READERS)
     def list_alerts(self, ctx: Ctx, request: Req,
-                    status: FromQuery[Literal["open", "resolved", "all", ""]] = "open") -> Template:
-        return render_alerts(request, ctx, status=status or "open")
+                    status: FromQuery[Literal["open", "resolved", "all", ""]] = "open",
+                    q: Annotated[str, Parameter(max_length=100)] = "",
+                    page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        return render_alerts(request, ctx, status=status or "open", q=q, at=page_param(page_no))
 
     @post("/{followup_id:str}/resolve", opt=RESOLVERS, status_code=303)
     def resolve(self, followup_id: FollowupId, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:

@@ -1,0 +1,146 @@
+"""The lists around the follow-up's 是否收到救助金: the county's alerts (read in a fixed number of statements, paged
+and searched), an officer's own due list marking the follow-ups they will be refused (须由其他人员回访), and those
+refusals on the 回避拦截记录 page and its warning."""
+
+from __future__ import annotations
+
+from deviation_helpers import person
+from insider_kit import head_of, released_batch, settled, statements_of
+from sqlalchemy import select
+
+from verifier.payments.models import PaymentItem
+from verifier.store.tables import Case, Check, User
+
+SLY_ACCOUNT = "6222020000000099991"
+
+
+def _body(case_id: str, today: str, **kw: object) -> dict[str, object]:
+    return {"case_id": case_id, "done_on": today, "method": "visit", "income_change": "same", "risk_remains": False,
+            "satisfaction": "satisfied", "new_needs": [], "note": "户主说没收到钱", **kw}
+
+
+def _officer_of(ctx, client, users, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        ids = session.scalars(select(Check.officer_ids).where(Check.case_id == case_id)).first()
+        name = session.get(User, ids[0]).username
+    if name not in users._tokens:
+        r = client.post("/api/auth/login", json={"username": name, "password": "factory-password"})
+        assert r.status_code == 200, r.text
+        users._tokens[name] = r.json()["token"]
+    return name
+
+
+def _changed_onto(client, users, case_id: str) -> None:  # type: ignore[no-untyped-def]
+    """sly asks for the case's payee to be his account; sup2 approves."""
+    head = head_of(client, users.headers("sly"), case_id)
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json={
+        "account_name": head, "bank": "农村商业银行", "account_number": SLY_ACCOUNT, "reason": "户主说旧卡丢了"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
+    assert r.status_code == 200, r.text
+
+
+def _number(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return str(session.scalar(select(Case.number).where(Case.id == case_id)))
+
+
+def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    person(ctx, users, "sly", "field_officer", "insurer_supervisor")
+    person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
+    person(ctx, users, "off9", "field_officer")
+    person(ctx, users, "rev", "county_reviewer")
+    bid, first = released_batch(ctx, client, users, before=lambda cases: _changed_onto(client, users, cases[0]))
+    settled(client, users, bid)
+    bid2, more = released_batch(ctx, client, users)
+    settled(client, users, bid2)
+    today = ctx.clock.today().isoformat()
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=_body(first[0], today, received="no", received_amount="0"))
+    assert r.status_code == 201, r.text
+
+    def read() -> None:
+        r = client.get("/api/followups/receipt-alerts?status=all", headers=users.headers("rev"))
+        assert r.status_code == 200, r.text
+
+    read()  # the connection's first statements are not the list's
+    one = len(statements_of(ctx, read))
+    for case_id in (first[1], *more):
+        r = client.post("/api/followups", headers=users.headers(_officer_of(ctx, client, users, case_id)),
+                        json=_body(case_id, today, received="partly", received_amount="1.00"))
+        assert r.status_code == 201, r.text
+    assert len(statements_of(ctx, read)) == one  # four alerts, one with a payee change, cost what one did
+
+    got = client.get("/api/followups/receipt-alerts?limit=3&offset=0", headers=users.headers("rev")).json()
+    assert got["total"] == 4 and len(got["items"]) == 3 and (got["limit"], got["offset"]) == (3, 0)
+    rest = client.get("/api/followups/receipt-alerts?limit=3&offset=3", headers=users.headers("rev")).json()
+    assert rest["total"] == 4 and len(rest["items"]) == 1
+    assert {a["case_id"] for a in got["items"] + rest["items"]} == {*first, *more}
+    number = _number(ctx, more[1])
+    found = client.get(f"/api/followups/receipt-alerts?q={number}", headers=users.headers("rev")).json()
+    assert [a["case_id"] for a in found["items"]] == [more[1]] and found["total"] == 1
+    assert client.get("/api/followups/receipt-alerts?limit=0", headers=users.headers("rev")).status_code == 400
+
+    pages = Pages(client, users)
+    pages.login("rev")
+    listed = pages.get(f"/receipt-alerts?q={number}")
+    assert listed.status_code == 200 and f"/cases/{more[1]}" in listed.text and f"/cases/{more[0]}" not in listed.text
+    assert 'name="q"' in listed.text and "共 1 条" in listed.text
+    head = head_of(client, users.headers("sly"), first[0])
+    by_head = pages.get(f"/receipt-alerts?q={head}&status=all")
+    assert f"/cases/{first[0]}" in by_head.text
+    assert 'id="alert-' not in pages.get("/receipt-alerts?status=resolved").text
+    paged = pages.get("/receipt-alerts?page=7")  # past the last: the last
+    assert paged.status_code == 200 and paged.text.count('id="alert-') == 4
+
+
+def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    person(ctx, users, "sly", "field_officer", "insurer_supervisor")
+    person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
+    bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto(client, users, cases[0]))
+    settled(client, users, bid)
+    officer = _officer_of(ctx, client, users, cases[0])
+    with ctx.db.read() as session:
+        items = dict(session.execute(select(PaymentItem.case_id, PaymentItem.id)
+                                     .where(PaymentItem.case_id.in_(cases))).tuples().all())
+    due = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()["due"]
+    marks = {d["case_id"]: d["refused"] for d in due}
+    assert cases[0] in marks and "收款账户已变更" in marks[cases[0]] and "入户核查" in marks[cases[0]], marks
+    assert all(v is None for k, v in marks.items() if k != cases[0])
+    pages = Pages(client, users)
+    pages.login(officer, "factory-password")
+    page = pages.get("/followups")
+    assert page.status_code == 200 and "须由其他人员回访" in page.text
+    assert f"/followups/new?item={items[cases[0]]}" not in page.text
+    if cases[1] in marks:
+        assert f"/followups/new?item={items[cases[1]]}" in page.text
+
+
+def test_followup_refusals_show_on_the_refusals_page_and_its_warning(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    from verifier.followups import receipt
+    from verifier.recusal import refusals
+
+    assert receipt.REFUSED == refusals.FOLLOWUP_ACTION  # the entry the refusals page reads is the one written
+    person(ctx, users, "sly", "field_officer", "insurer_supervisor")
+    person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
+    person(ctx, users, "rev", "county_reviewer")
+    bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto(client, users, cases[0]))
+    settled(client, users, bid)
+    today = ctx.clock.today().isoformat()
+    for _ in range(3):
+        r = client.post("/api/followups", headers=users.headers("sly"), json=_body(cases[0], today, received="yes"))
+        assert r.status_code == 403, r.text
+    pages = Pages(client, users)
+    pages.login("rev")
+    listed = pages.get("/recusal-refusals")
+    assert listed.status_code == 200 and "sly" in listed.text and "录入回访（参与了该笔保障金的支付）" in listed.text
+    one = pages.get("/recusal-refusals?person=sly")
+    assert one.text.count("录入回访（参与了该笔保障金的支付）") >= 4 and f"/cases/{cases[0]}" in one.text
+    home = pages.get("/")
+    assert "回避拦截预警" in home.text and "sly" in home.text
