@@ -156,6 +156,37 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     assert summary["not_received"] == 1
 
 
+def test_a_reviewer_of_another_county_cannot_tell_a_follow_up_exists(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Closing another county's alert answers exactly as closing a made-up one: same status, same words, no case id
+    (the API and the page alike)."""
+    from web.pagekit import Pages
+
+    person(ctx, users, "far", "county_reviewer", counties=("340224",))
+    bid, cases = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    today = ctx.clock.today().isoformat()
+    officer = _officers_of(ctx, client, users, cases[1])[0]
+    r = client.post("/api/followups", headers=users.headers(officer),
+                    json=_body(cases[1], today, received="no", received_amount="0", note="户主说没收到钱"))
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    answers = {}
+    for target in (fid, "fu_madeup"):
+        r = client.post(f"/api/followups/{target}/receipt-review", headers=users.headers("far"),
+                        json={"note": "已核实"})
+        answers[target] = (r.status_code, r.json()["detail"])
+        assert "case_" not in r.text and cases[1] not in r.text, r.text
+    assert answers[fid] == answers["fu_madeup"] == (404, "没有这次回访"), answers
+    pages = Pages(client, users)
+    pages.login("far")
+    shown = {}
+    for target in (fid, "fu_madeup"):
+        r = pages.post(f"/receipt-alerts/{target}/resolve", {"note": "已核实"})
+        shown[target] = r.status_code
+        assert "没有这次回访" in r.text and "案件不存在" not in r.text and cases[1] not in r.text
+    assert shown[fid] == shown["fu_madeup"] == 404, shown
+
+
 def test_a_guardians_account_the_releaser_may_not_follow_up_and_the_approver_may_not_close(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """The payee is not a household member (a guardian's account, approved by a county reviewer): the releaser, who
     also works as a field officer, may not be the one who asks; the household says it got part; the reviewer who

@@ -347,9 +347,12 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
-    if f is None:
-        raise NotFound("没有这次回访")
-    case = load_case(session, f.case_id, principal, for_update=True)
+    if f is None or not principal.may_see_county(f.county_code):
+        raise NotFound("没有这次回访")  # another county's follow-up reads as one that does not exist
+    try:
+        case = load_case(session, f.case_id, principal, for_update=True)
+    except NotFound:
+        raise NotFound("没有这次回访") from None
     if f.received not in NOT_RECEIVED:
         raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
     if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id)):
