@@ -6,7 +6,7 @@ someone who took part in paying it."""
 from __future__ import annotations
 
 from deviation_helpers import person
-from insider_kit import COUNTY, entries_but_refusals, head_of, released_batch, settled
+from insider_kit import COUNTY, entries_but_refusals, head_of, refusals_of, released_batch, settled
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -92,7 +92,7 @@ def test_attack_the_officer_who_changed_the_payee_follows_up_and_says_received(c
 def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 
-    person(ctx, users, "fin1", "finance", "county_reviewer")  # released the batch; also a county reviewer
+    fin1 = person(ctx, users, "fin1", "finance", "county_reviewer")  # released the batch; also a county reviewer
     person(ctx, users, "rev", "county_reviewer")
     bid, cases = released_batch(ctx, client, users)
     settled(client, users, bid)
@@ -137,6 +137,8 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("fin1"), json={"note": "已核实"})
     assert r.status_code == 403 and "发放" in r.text, r.text
+    [kept] = refusals_of(ctx, fin1.id)  # the refused closing is on record (回避拦截记录), once it rolled back
+    assert (kept["step"], kept["subject"], kept["households"]) == ("receipt_review", cases[1], [household]), kept
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers(officer), json={"note": "已核实"})
     assert r.status_code == 403, r.text
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"), json={"note": " "})

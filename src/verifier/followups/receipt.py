@@ -33,7 +33,7 @@ from ..domain.masking import mask_account
 from ..domain.payee import is_household_member
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
-from ..recusal import guard as recusal
+from ..recusal import guard as recusal, refusals
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
@@ -362,7 +362,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     who = involved(session, item)
     part = "followup_recorded" if principal.id == f.recorded_by else who.part_of(principal.id)
     if part is not None and part != "check_officer":
-        raise Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
+        exc = Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
+        raise refusals.refused(exc, principal, "receipt_review", [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="receipt_review", case_id=case.id,
                              clock=clock)
     text = note.strip()
