@@ -118,6 +118,23 @@ def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users
     assert f"/followups/new?item={items[cases[0]]}" not in page.text
     if cases[1] in marks:
         assert f"/followups/new?item={items[cases[1]]}" in page.text
+    # A long unpaged due list is read in chunks (SQLite caps the values one statement binds): the mark still found,
+    # no statement binding more than a chunk's values.
+    from verifier.followups import receipt
+
+    with ctx.db.read() as session:
+        officer_id = session.scalar(select(User.id).where(User.username == officer))
+        many = [f"pi_none{n:05d}" for n in range(1_200)] + [items[cases[0]]]
+        held: dict[str, str] = {}
+        sent = statements_of(ctx, lambda: held.update(receipt.held_back(session, officer_id, many)))
+    assert list(held) == [items[cases[0]]] and "收款账户已变更" in held[items[cases[0]]]
+    assert max(s.count("?") + s.count("%(") for s in sent) <= receipt.HELD_CHUNK + 5
+
+    with ctx.db.read() as session:
+        officer_id = session.scalar(select(User.id).where(User.username == officer))
+        many = [f"pi_none{n:05d}" for n in range(33_000)] + [items[cases[0]]]
+        held = receipt.held_back(session, officer_id, many)
+    assert list(held) == [items[cases[0]]] and "收款账户已变更" in held[items[cases[0]]]
 
 
 def test_followup_refusals_show_on_the_refusals_page_and_its_warning(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

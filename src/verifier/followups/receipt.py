@@ -180,18 +180,23 @@ def _why(who: Involved) -> str:
                                       ("收款人不是本户成员", who.outside)) if yes)
 
 
+HELD_CHUNK = 500  # items read in one go by `held_back`
+
+
 def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]:
     """Of `item_ids`, those `user_id` will be refused the follow-up of (`refused_part`), each with why in one phrase
-    (the due lists' 须由其他人员回访): read in a fixed number of statements."""
-    items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(sorted(set(item_ids)))))) \
-        if item_ids else []
-    paid = _paid(session, items)
+    (the due lists' 须由其他人员回访): read in a fixed number of statements for each `HELD_CHUNK` items (a long unpaged
+    due list would otherwise bind more values in one IN (…) than SQLite takes)."""
+    wanted = sorted(set(item_ids))
     out = {}
-    for item in items:
-        who = _involved(paid, item)
-        part = refused_part(who, user_id)
-        if part is not None:
-            out[item.id] = ("收款账户已变更" if who.changed else "收款人不是本户成员") + "，您" + _did(part, who)
+    for at in range(0, len(wanted), HELD_CHUNK):
+        items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(wanted[at:at + HELD_CHUNK]))))
+        paid = _paid(session, items)
+        for item in items:
+            who = _involved(paid, item)
+            part = refused_part(who, user_id)
+            if part is not None:
+                out[item.id] = ("收款账户已变更" if who.changed else "收款人不是本户成员") + "，您" + _did(part, who)
     return out
 
 
