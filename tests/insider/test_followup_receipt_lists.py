@@ -94,6 +94,22 @@ def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(
     assert 'id="alert-' not in pages.get("/receipt-alerts?status=resolved").text
     paged = pages.get("/receipt-alerts?page=7")  # past the last: the last
     assert paged.status_code == 200 and paged.text.count('id="alert-') == 4
+    bogus = pages.get("/receipt-alerts?status=bogus")  # an unknown status is 待核实, as a bad page is page 1
+    assert bogus.status_code == 200 and bogus.text.count('id="alert-') == 4
+
+    # A closing refused under a search: the list comes back under that search, the note named as the form names it.
+    fid = next(a["followup_id"] for a in found["items"])
+    kept = {"status": "all", "q": number, "page": "1"}
+    assert f'name="q" value="{number}"' in listed.text and 'name="page" value="1"' in listed.text
+    refused = pages.post(f"/receipt-alerts/{fid}/resolve", {"note": " ", **kept})
+    assert refused.status_code == 422 and "核实情况：请填写" in refused.text and "备注" not in refused.text
+    assert f"/cases/{more[1]}" in refused.text and f"/cases/{more[0]}" not in refused.text
+    assert f'value="{number}"' in refused.text and "共 1 条" in refused.text
+    done = pages.post(f"/receipt-alerts/{fid}/resolve", {"note": "银行流水显示已入账", **kept, "page": "2"})
+    assert done.status_code == 303, done.text
+    where = done.headers["location"]
+    assert where.startswith("/receipt-alerts?") and "status=all" in where and f"q={number}" in where
+    assert "page=2" in where and "done=receipt_resolved" in where
 
 
 def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
