@@ -226,13 +226,16 @@ def compare(db: Database, import_id: str, principal: Principal) -> Compared | No
     """Count what confirming the import changes, in a read transaction (at 100,000 people a second or more on SQLite:
     never inside the write lock). None when the import is not pending (confirming it changes nothing, or is refused).
     Only that pending import can change the county's roster, so `confirm` re-checks that the roster in force is still
-    `base_id` rather than counting again."""
+    `base_id` rather than counting again. Nor is anything counted for a caller `confirm` refuses (not a county
+    reviewer, or `may_confirm` says no)."""
     from .comparison import figures
 
     with db.read() as session:
         row = load(session, import_id, principal)
         if row.status != "pending":
             return None
+        if not principal.has(*CONFIRM_ROLES) or may_confirm(session, row, principal) is not None:
+            return None  # refused: `confirm` says why, nothing counted for it
         current = current_import(session, row.county_code)
         base_id = current.id if current is not None else None
         change = figures(session, row.id, base_id)
