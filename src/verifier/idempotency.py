@@ -223,6 +223,16 @@ def idempotent(
     )
 
 
+def replayed(db: Database, request: Request[Any, Any, Any], *, body: Any = None) -> Response[bytes] | None:
+    """The stored answer to this request's key, if there is one (what `idempotent` would replay): for a route that
+    does costly reading before its write, to skip it on a repeat. None without a key or before a first answer."""
+    key = key_of(request)
+    if key is None:
+        return None
+    method_path = f"{request.method} {request.url.path}"
+    return _stored(db, request.user.id, key, method_path, request_hash(method_path, body))
+
+
 def prune(session: Session, older_than: datetime) -> int:
     """Forget keys stored before `older_than` (clients retry within minutes; keep at least a day)."""
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < older_than))

@@ -6,7 +6,7 @@ someone who took part in paying it."""
 from __future__ import annotations
 
 from deviation_helpers import person
-from insider_kit import COUNTY, entries_but_refusals, head_of, released_batch, settled
+from insider_kit import COUNTY, entries_but_refusals, head_of, refusals_of, released_batch, settled
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -92,7 +92,7 @@ def test_attack_the_officer_who_changed_the_payee_follows_up_and_says_received(c
 def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 
-    person(ctx, users, "fin1", "finance", "county_reviewer")  # released the batch; also a county reviewer
+    fin1 = person(ctx, users, "fin1", "finance", "county_reviewer")  # released the batch; also a county reviewer
     person(ctx, users, "rev", "county_reviewer")
     bid, cases = released_batch(ctx, client, users)
     settled(client, users, bid)
@@ -137,6 +137,8 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("fin1"), json={"note": "已核实"})
     assert r.status_code == 403 and "发放" in r.text, r.text
+    [kept] = refusals_of(ctx, fin1.id)  # the refused closing is on record (回避拦截记录), once it rolled back
+    assert (kept["step"], kept["subject"], kept["households"]) == ("receipt_review", cases[1], [household]), kept
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers(officer), json={"note": "已核实"})
     assert r.status_code == 403, r.text
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"), json={"note": " "})
@@ -154,6 +156,37 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     summary = client.get(f"/api/followups/summary?county_code={COUNTY}&month={month}",
                          headers=users.headers("rev")).json()
     assert summary["not_received"] == 1
+
+
+def test_a_reviewer_of_another_county_cannot_tell_a_follow_up_exists(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Closing another county's alert answers exactly as closing a made-up one: same status, same words, no case id
+    (the API and the page alike)."""
+    from web.pagekit import Pages
+
+    person(ctx, users, "far", "county_reviewer", counties=("340224",))
+    bid, cases = released_batch(ctx, client, users)
+    settled(client, users, bid)
+    today = ctx.clock.today().isoformat()
+    officer = _officers_of(ctx, client, users, cases[1])[0]
+    r = client.post("/api/followups", headers=users.headers(officer),
+                    json=_body(cases[1], today, received="no", received_amount="0", note="户主说没收到钱"))
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    answers = {}
+    for target in (fid, "fu_madeup"):
+        r = client.post(f"/api/followups/{target}/receipt-review", headers=users.headers("far"),
+                        json={"note": "已核实"})
+        answers[target] = (r.status_code, r.json()["detail"])
+        assert "case_" not in r.text and cases[1] not in r.text, r.text
+    assert answers[fid] == answers["fu_madeup"] == (404, "没有这次回访"), answers
+    pages = Pages(client, users)
+    pages.login("far")
+    shown = {}
+    for target in (fid, "fu_madeup"):
+        r = pages.post(f"/receipt-alerts/{target}/resolve", {"note": "已核实"})
+        shown[target] = r.status_code
+        assert "没有这次回访" in r.text and "案件不存在" not in r.text and cases[1] not in r.text
+    assert shown[fid] == shown["fu_madeup"] == 404, shown
 
 
 def test_a_guardians_account_the_releaser_may_not_follow_up_and_the_approver_may_not_close(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -96,6 +96,22 @@ def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(
     assert 'id="alert-' not in pages.get("/receipt-alerts?status=resolved").text
     paged = pages.get("/receipt-alerts?page=7")  # past the last: the last
     assert paged.status_code == 200 and paged.text.count('id="alert-') == 4
+    bogus = pages.get("/receipt-alerts?status=bogus")  # an unknown status is 待核实, as a bad page is page 1
+    assert bogus.status_code == 200 and bogus.text.count('id="alert-') == 4
+
+    # A closing refused under a search: the list comes back under that search, the note named as the form names it.
+    fid = next(a["followup_id"] for a in found["items"])
+    kept = {"status": "all", "q": number, "page": "1"}
+    assert f'name="q" value="{number}"' in listed.text and 'name="page" value="1"' in listed.text
+    refused = pages.post(f"/receipt-alerts/{fid}/resolve", {"note": " ", **kept})
+    assert refused.status_code == 422 and "核实情况：请填写" in refused.text and "备注" not in refused.text
+    assert f"/cases/{more[1]}" in refused.text and f"/cases/{more[0]}" not in refused.text
+    assert f'value="{number}"' in refused.text and "共 1 条" in refused.text
+    done = pages.post(f"/receipt-alerts/{fid}/resolve", {"note": "银行流水显示已入账", **kept, "page": "2"})
+    assert done.status_code == 303, done.text
+    where = done.headers["location"]
+    assert where.startswith("/receipt-alerts?") and "status=all" in where and f"q={number}" in where
+    assert "page=2" in where and "done=receipt_resolved" in where
 
 
 def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -120,6 +136,23 @@ def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users
     assert f"/followups/new?item={items[cases[0]]}" not in page.text
     if cases[1] in marks:
         assert f"/followups/new?item={items[cases[1]]}" in page.text
+    # A long unpaged due list is read in chunks (SQLite caps the values one statement binds): the mark still found,
+    # no statement binding more than a chunk's values.
+    from verifier.followups import receipt
+
+    with ctx.db.read() as session:
+        officer_id = session.scalar(select(User.id).where(User.username == officer))
+        many = [f"pi_none{n:05d}" for n in range(1_200)] + [items[cases[0]]]
+        held: dict[str, str] = {}
+        sent = statements_of(ctx, lambda: held.update(receipt.held_back(session, officer_id, many)))
+    assert list(held) == [items[cases[0]]] and "收款账户已变更" in held[items[cases[0]]]
+    assert max(s.count("?") + s.count("%(") for s in sent) <= receipt.HELD_CHUNK + 5
+
+    with ctx.db.read() as session:
+        officer_id = session.scalar(select(User.id).where(User.username == officer))
+        many = [f"pi_none{n:05d}" for n in range(33_000)] + [items[cases[0]]]
+        held = receipt.held_back(session, officer_id, many)
+    assert list(held) == [items[cases[0]]] and "收款账户已变更" in held[items[cases[0]]]
 
 
 def test_followup_refusals_show_on_the_refusals_page_and_its_warning(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -125,3 +125,49 @@ def test_a_roster_put_in_force_between_the_count_and_the_write_is_refused_and_no
     with ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(RosterImport)
                               .where(RosterImport.status == "confirmed")) == 2
+
+
+@contextmanager
+def _all_statements(ctx) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """The SQL of every statement sent while the block runs (reads and writes, either database)."""
+    seen: list[str] = []
+    monkeypatch = pytest.MonkeyPatch()
+    piped = statements_sent(monkeypatch)
+
+    def on_execute(conn, cursor, statement, *rest) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engines = {ctx.db.engine, ctx.db.read_engine, ctx.db.quick_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        seen.extend(s.decode(errors="replace") for s in piped)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", on_execute)
+        monkeypatch.undo()
+
+
+def test_a_refused_or_repeated_confirm_counts_nothing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The count of the roster (100,000 people) runs only for a confirm that may go ahead: not for the importer's,
+    refused as before, nor for a repeat of an answered confirm under the same Idempotency-Key."""
+    stay, come = new_id_number(), new_id_number()
+    import_confirmed(ctx, roster_csv([(stay, "脱贫户")]))
+    users.add("rev-a", "county_reviewer", counties=(COUNTY,))
+    users.add("rev-b", "county_reviewer", counties=(COUNTY,))
+    r = post_roster(client, users.headers("rev-a"), roster_csv([(stay, "脱贫户"), (come, "脱贫户")]))
+    assert r.status_code == 201, r.text
+    import_id = r.json()["import_id"]
+    with _all_statements(ctx) as sent:
+        r = client.post(f"/api/roster/imports/{import_id}/confirm", headers=users.headers("rev-a"))
+    assert r.status_code == 403 and "导入" in r.text, r.text
+    assert sent and not any("roster_entry" in s for s in sent), sent
+    keyed = {**users.headers("rev-b"), "Idempotency-Key": "confirm-once"}
+    first = client.post(f"/api/roster/imports/{import_id}/confirm", headers=keyed)
+    assert first.status_code == 200 and first.json()["status"] == "confirmed", first.text
+    with _all_statements(ctx) as sent:
+        again = client.post(f"/api/roster/imports/{import_id}/confirm", headers=keyed)
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.content == first.content
+    assert sent and not any("roster_entry" in s for s in sent), sent

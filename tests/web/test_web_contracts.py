@@ -128,7 +128,3 @@ def test_the_contracts_hash_wraps_on_a_reviewers_phone(ctx, pages) -> None:  # t
     shown = pages.get("/contracts/hash-2020").text
     cell = shown.split('id="content-hash"')[0].rsplit("<td", 1)[1]
     assert 'class="mono hash"' in cell and contract.content_hash in shown
-    css = pages.get("/static/app.css").text
-    rule = next(line for line in css.splitlines() if "td.mono.hash" in line)
-    assert "word-break: break-all" in rule and "white-space: normal" in rule
-    assert css.index("td.mono {") < css.index("td.mono.hash")  # the later rule wins over td.mono's nowrap

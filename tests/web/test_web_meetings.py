@@ -195,10 +195,14 @@ def test_attack_a_held_scan_kept_for_a_second_meeting_of_the_village(pages, ctx)
     assert "minutes_scan_token" not in r.text  # a file refused for itself is not offered back
 
 
-def test_a_tables_hidden_legends_stay_in_its_scrolling_box(pages) -> None:  # type: ignore[no-untyped-def]
+def test_a_tables_hidden_legends_stay_in_its_scrolling_box(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """The meeting form's 评议结果 legends (.visually-hidden, absolute) escaped the table's box and made the
-    clerk's phone page scroll sideways (397 px at 390): the box is positioned, so they stay in it."""
+    clerk's phone page scroll sideways (397 px at 390): each legend sits inside the table's scrolling box."""
+    make_case(ctx, village="东村")
     pages.as_("clerk1", "town_clerk")
-    css = pages.get("/static/app.css").text
-    rule = next(line for line in css.splitlines() if line.startswith(".table-wrap {"))
-    assert "overflow-x: auto" in rule and "position: relative" in rule
+    form = pages.get("/meetings/new?county_code=340223&town=城关镇&village=东村").text
+    boxed = form.split('<div class="table-wrap">', 1)
+    assert len(boxed) == 2, "the cases' table has its scrolling box"
+    before, inside = boxed[0], boxed[1].split("</table></div>", 1)[0]
+    assert '<legend class="visually-hidden">' in inside and "户的评议结果</legend>" in inside
+    assert '<legend class="visually-hidden">' not in before and "</table></div>" in boxed[1]

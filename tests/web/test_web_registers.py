@@ -73,3 +73,37 @@ def test_the_imported_registers_are_listed_a_page_at_a_time(pages, ctx) -> None:
     second = pages.get("/registers?page=2").text
     assert "车辆02.csv" in second and "车辆00.csv" in second and "车辆52.csv" not in second
     assert "车辆52.csv" in pages.get("/registers?page=x").text  # a page that is not one: the first
+
+
+def test_the_imported_registers_are_searched_by_file_bureau_or_kind(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Paged, and searched too: by the file's name, the bureau or the register's kind (its Chinese name); the pager
+    keeps the search."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from verifier.registers.models import RegisterImport
+
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with ctx.db.begin() as session:
+        for n in range(53):
+            kind, bureau = ("vehicle", "交警大队") if n % 2 else ("housing", "住建局房产科")
+            session.add(RegisterImport(id=f"rim_{n:04d}", county_code="340223", kind=kind, bureau=bureau,
+                                       as_of=date(2020, 1, 1), valid_until=date(2020, 12, 31),
+                                       filename=f"名单{n:02d}.csv", file_sha256=f"{n:064d}", rows=1,
+                                       imported_by="usr_x", imported_at=start + timedelta(hours=n)))
+    pages.as_("rev-search", "county_reviewer")
+    by_file = pages.get("/registers?q=名单07").text
+    assert "名单07.csv" in by_file and "名单08.csv" not in by_file and "共 1 条" in by_file
+    assert 'name="q" value="名单07"' in by_file
+    by_bureau = pages.get("/registers?q=交警").text
+    assert "名单51.csv" in by_bureau and "名单52.csv" not in by_bureau and "共 26 条" in by_bureau
+    by_kind = pages.get("/registers?q=车辆").text  # the kind's Chinese name
+    assert "名单51.csv" in by_kind and "名单52.csv" not in by_kind
+    with ctx.db.begin() as session:  # 27 more homes: two pages once more than 50 match
+        for n in range(53, 80):
+            session.add(RegisterImport(id=f"rim_{n:04d}", county_code="340223", kind="housing", bureau="住建局房产科",
+                                       as_of=date(2020, 1, 1), valid_until=date(2020, 12, 31),
+                                       filename=f"名单{n:02d}.csv", file_sha256=f"{n:064d}", rows=1,
+                                       imported_by="usr_x", imported_at=start + timedelta(hours=n)))
+    homes = pages.get("/registers?q=房产").text
+    assert "共 54 条" in homes and re.search(r'href="/registers\?q=[^"&]+&amp;page=2"', homes), homes[-3000:]
+    assert "没有符合查找条件的名单" in pages.get("/registers?q=无此文件").text

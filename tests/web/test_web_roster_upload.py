@@ -108,7 +108,7 @@ def test_the_roster_page_links_the_import_waiting_in_the_reviewers_county_before
 def test_who_reads_but_does_not_import_sees_no_form(pages) -> None:  # type: ignore[no-untyped-def]
     pages.as_("aud", "auditor")
     r = pages.get("/roster")
-    assert r.status_code == 200 and 'action="/roster"' not in r.text
+    assert r.status_code == 200 and 'method="post" action="/roster"' not in r.text and 'id="roster-filter"' in r.text
     assert _send(pages, roster_csv([(new_id_number(), "脱贫户")])).status_code in (403, 404)
 
 
@@ -162,3 +162,29 @@ def test_the_roster_imports_are_listed_a_page_at_a_time(pages, ctx) -> None:  # 
     assert 'href="/roster?page=2"' in first
     second = pages.get("/roster?page=2").text
     assert "名册02.csv" in second and "名册00.csv" in second and "名册52.csv" not in second
+
+
+def test_the_roster_imports_are_searched_by_file_name_and_filtered_by_status(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Paged, searched by the file's name and filtered by status (待确认, 已确认生效, 已退回); the pager keeps both."""
+    from datetime import datetime, timedelta, timezone
+
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    with ctx.db.begin() as session:
+        for n in range(60):
+            done = {"status": "rejected", "rejected_by": "usr_y", "rejected_at": start + timedelta(hours=n)} \
+                if n % 3 else {"status": "confirmed", "confirmed_by": "usr_y", "confirmed_at": start + timedelta(hours=n)}
+            session.add(RosterImport(id=f"rim_{n:04d}", county_code=COUNTY, filename=f"名册{n:02d}.csv",
+                                     file_sha256=f"{n:064d}", rows=1, imported_by="usr_x",
+                                     imported_at=start + timedelta(hours=n), **done))
+    pages.as_("rev-roster-find", "county_reviewer")
+    one = pages.get("/roster?q=名册07").text
+    assert "名册07.csv" in one and "名册08.csv" not in one and "共 1 条" in one and 'value="名册07"' in one
+    confirmed = pages.get("/roster?status=confirmed").text  # 0, 3, … 57
+    assert "名册57.csv" in confirmed and "名册58.csv" not in confirmed and "共 20 条" in confirmed
+    assert '<option value="confirmed" selected>已确认生效</option>' in confirmed
+    rejected = pages.get("/roster?status=rejected&q=名册").text  # 40 of them, on one page
+    assert "共 40 条" in rejected and "名册58.csv" in rejected and "名册57.csv" not in rejected
+    everything = pages.get("/roster?status=bogus&q=.csv").text  # an unknown status: all
+    assert "共 60 条" in everything
+    assert re.search(r'href="/roster\?q=\.csv&amp;page=2"', everything), everything[-2000:]
+    assert "没有符合条件的导入记录" in pages.get("/roster?status=pending").text

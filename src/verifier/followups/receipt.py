@@ -33,7 +33,7 @@ from ..domain.masking import mask_account
 from ..domain.payee import is_household_member
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
-from ..recusal import guard as recusal
+from ..recusal import guard as recusal, refusals
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
@@ -180,18 +180,23 @@ def _why(who: Involved) -> str:
                                       ("收款人不是本户成员", who.outside)) if yes)
 
 
+HELD_CHUNK = 500  # items read in one go by `held_back`
+
+
 def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]:
     """Of `item_ids`, those `user_id` will be refused the follow-up of (`refused_part`), each with why in one phrase
-    (the due lists' 须由其他人员回访): read in a fixed number of statements."""
-    items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(sorted(set(item_ids)))))) \
-        if item_ids else []
-    paid = _paid(session, items)
+    (the due lists' 须由其他人员回访): read in a fixed number of statements for each `HELD_CHUNK` items (a long unpaged
+    due list would otherwise bind more values in one IN (…) than SQLite takes)."""
+    wanted = sorted(set(item_ids))
     out = {}
-    for item in items:
-        who = _involved(paid, item)
-        part = refused_part(who, user_id)
-        if part is not None:
-            out[item.id] = ("收款账户已变更" if who.changed else "收款人不是本户成员") + "，您" + _did(part, who)
+    for at in range(0, len(wanted), HELD_CHUNK):
+        items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(wanted[at:at + HELD_CHUNK]))))
+        paid = _paid(session, items)
+        for item in items:
+            who = _involved(paid, item)
+            part = refused_part(who, user_id)
+            if part is not None:
+                out[item.id] = ("收款账户已变更" if who.changed else "收款人不是本户成员") + "，您" + _did(part, who)
     return out
 
 
@@ -362,9 +367,12 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
-    if f is None:
-        raise NotFound("没有这次回访")
-    case = load_case(session, f.case_id, principal, for_update=True)
+    if f is None or not principal.may_see_county(f.county_code):
+        raise NotFound("没有这次回访")  # another county's follow-up reads as one that does not exist
+    try:
+        case = load_case(session, f.case_id, principal, for_update=True)
+    except NotFound:
+        raise NotFound("没有这次回访") from None
     if f.received not in NOT_RECEIVED:
         raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
     if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id)):
@@ -374,7 +382,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     who = involved(session, item)
     part = "followup_recorded" if principal.id == f.recorded_by else who.part_of(principal.id)
     if part is not None and part != "check_officer":
-        raise Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
+        exc = Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
+        raise refusals.refused(exc, principal, "receipt_review", [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="receipt_review", case_id=case.id,
                              clock=clock)
     text = note.strip()

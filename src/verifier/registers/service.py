@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -33,7 +33,7 @@ from ..settings import ImportLimits
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
-from ..store.paged import PAGE_SIZE, Paged, page_of
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Member
 from ..store.vault import Vault
 from .models import RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
@@ -157,9 +157,16 @@ def imports(session: Session, principal: Principal, *, county_code: str | None =
     return list(session.scalars(_imports(principal, county_code).limit(limit)))
 
 
-def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Any]:
-    """The imports the page lists, newest first, a page at a time (it showed the latest 50 and no more)."""
-    return page_of(session, _imports(principal, None), page, page_size)
+def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE, *, q: str = "",
+                 kinds: Sequence[str] = ()) -> Paged[Any]:
+    """The imports the page lists, newest first, a page at a time (it showed the latest 50 and no more); with `q`,
+    those whose file name or bureau holds it, or of `kinds` (the kinds whose Chinese name holds it)."""
+    stmt = _imports(principal, None)
+    q = fold_search(q)
+    if q:
+        stmt = stmt.where(or_(text_search(q, [RegisterImport.filename, RegisterImport.bureau, RegisterImport.kind]),
+                              RegisterImport.kind.in_(sorted(set(kinds)))))
+    return page_of(session, stmt, page, page_size)
 
 
 _IN_FORCE = (select(RegisterImport).where(RegisterImport.county_code == bindparam("county_code"),

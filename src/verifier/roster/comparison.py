@@ -184,9 +184,11 @@ def listing(session: Session, principal: Principal, *, limit: int = 200) -> list
     return [import_row(r, names) for r in rows]
 
 
-def listing_page(session: Session, principal: Principal, page: int = 1) -> Paged[ImportRow]:
-    """`listing` a page at a time (the page showed the latest 100 and nothing said there were more)."""
-    found = imports_page(session, principal, page)
+def listing_page(session: Session, principal: Principal, page: int = 1, *, q: str = "",
+                 status: str = "") -> Paged[ImportRow]:
+    """`listing` a page at a time (the page showed the latest 100 and nothing said there were more), searched by
+    file name and filtered by status (`imports_page`)."""
+    found = imports_page(session, principal, page, q=q, status=status)
     names = _names(session, found.items)
     return found.map(lambda r: import_row(r, names))
 

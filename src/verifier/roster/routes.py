@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..domain.errors import ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
-from ..idempotency import idempotent
+from ..idempotency import idempotent, replayed
 from ..uploads import check_size, size_of
 from . import comparison, service
 
@@ -128,6 +128,9 @@ class RosterController(Controller):
     def confirm(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[RosterImportRow]:
         """The import becomes the county's roster: 403 for its importer (and an account linked to theirs), 404
         outside the caller's counties; confirming it again changes nothing."""
+        replay = replayed(ctx.db, request)  # a repeat of an answered confirm: its answer, without counting again
+        if replay is not None:
+            return replay
         compared = service.compare(ctx.db, import_id, request.user)  # before the write transaction, not in it
 
         def run(session: Session) -> RosterImportRow:

@@ -40,7 +40,7 @@ from ..domain.roster import RosterCategory
 from ..settings import ImportLimits
 from ..store.base import new_id
 from ..store.db import Database
-from ..store.paged import PAGE_SIZE, Paged, page_of
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import User
 from ..store.vault import Vault
 from .models import RosterEntry, RosterImport
@@ -226,13 +226,16 @@ def compare(db: Database, import_id: str, principal: Principal) -> Compared | No
     """Count what confirming the import changes, in a read transaction (at 100,000 people a second or more on SQLite:
     never inside the write lock). None when the import is not pending (confirming it changes nothing, or is refused).
     Only that pending import can change the county's roster, so `confirm` re-checks that the roster in force is still
-    `base_id` rather than counting again."""
+    `base_id` rather than counting again. Nor is anything counted for a caller `confirm` refuses (not a county
+    reviewer, or `may_confirm` says no)."""
     from .comparison import figures
 
     with db.read() as session:
         row = load(session, import_id, principal)
         if row.status != "pending":
             return None
+        if not principal.has(*CONFIRM_ROLES) or may_confirm(session, row, principal) is not None:
+            return None  # refused: `confirm` says why, nothing counted for it
         current = current_import(session, row.county_code)
         base_id = current.id if current is not None else None
         change = figures(session, row.id, base_id)
@@ -334,9 +337,20 @@ def imports(session: Session, principal: Principal, *, limit: int = 200) -> list
     return list(session.scalars(_imports(principal).limit(limit)))
 
 
-def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE) -> Paged[Any]:
-    """The imports the roster page lists, newest first, a page at a time."""
-    return page_of(session, _imports(principal), page, page_size)
+IMPORT_STATUSES = ("pending", "confirmed", "rejected")
+
+
+def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE, *, q: str = "",
+                 status: str = "") -> Paged[Any]:
+    """The imports the roster page lists, newest first, a page at a time: with `q`, those whose file name holds it;
+    with `status` (one of `IMPORT_STATUSES`; anything else is all), those in it."""
+    stmt = _imports(principal)
+    q = fold_search(q)
+    if q:
+        stmt = stmt.where(text_search(q, [RosterImport.filename]))
+    if status in IMPORT_STATUSES:
+        stmt = stmt.where(RosterImport.status == status)
+    return page_of(session, stmt, page, page_size)
 
 
 def earlier_rejections(session: Session, row: RosterImport) -> list[RosterImport]:

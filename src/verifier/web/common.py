@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeAlias
@@ -19,8 +19,8 @@ from ..accounts import service as account_service
 from ..accounts.auth import PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
 from ..contract_review import reads as contract_reads
-from ..domain.errors import FieldError, ValidationFailed
-from . import labels
+from ..domain.errors import DomainError, FieldError, ValidationFailed
+from . import labels, stagelabels as sl
 from .typed import day_parts, typed_day
 
 Req: TypeAlias = Request[Principal, Any, Any]
@@ -194,6 +194,18 @@ def see_other(path: str, **query: Any) -> Redirect:
     # never read `done` (the photo uploaded without its message)
     path, hash_, fragment = path.partition("#")
     return Redirect(path=path + (("?" + urlencode(q)) if q else "") + hash_ + fragment, status_code=303)
+
+
+def refusal_page(render: Callable[..., Template], exc: DomainError, *, fields: Mapping[str, str] | None = None,
+                 **keep: Any) -> Template:
+    """A list's row form refused, its page drawn again by `render` with why in Chinese (a 422 naming each field, by
+    `fields`' words where the form labels it otherwise; a 403, 404 or 409 as the service said it) and `keep` (what
+    was typed)."""
+    if isinstance(exc, ValidationFailed):
+        named = fields or {}
+        message = "；".join(f"{named.get(e.field) or sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors)
+        return render(status_code=422, message=message, **keep)
+    return render(status_code=exc.status, message=sl.zh(exc.detail), **keep)
 
 
 def import_outcome(request: Request[Any, Any, Any], done: tuple[str, str]) -> tuple[str, bool] | None:

@@ -61,6 +61,15 @@ GROUPS = ContractNames("groups", DEFAULT_TABLE.group_names())
 COUNTIES = ContractNames("counties", {})  # a county's name as its contract gives it (南陵县), for `|county`
 
 
+REVIEW_STATUSES = (("open", "待核实"), ("done", "已核实"), ("all", "全部"))
+"""The status choice of a county reviewer's list of things to look into (一账多户, 未收到救助金): `review_statuses`."""
+
+
+def review_statuses(done: str) -> tuple[tuple[str, str], ...]:
+    """`REVIEW_STATUSES` with 已核实 under the list's own code (`resolved`, `cleared`)."""
+    return tuple((done if code == "done" else code, label) for code, label in REVIEW_STATUSES)
+
+
 def county_named(code: str) -> str:
     """A county in a message as the pages name it (示范县（340223）), or 县（区）340223 when no contract names it."""
     name = COUNTIES.get(code)

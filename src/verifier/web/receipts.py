@@ -5,25 +5,29 @@ form, the service decides."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import FromQuery, Parameter, QueryParameter, URLEncodedBody
+from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups import receipt
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
-from . import paging
-from . import stagelabels as sl
-from .common import Req, clean, page, see_other, user_names
+from . import labels, paging
+from .common import Req, clean, page, refusal_page, see_other, user_names
 from .paging import Pager, page_param
 
 READERS: dict[str, Any] = {"roles": receipt.ALERT_READERS}
 RESOLVERS: dict[str, Any] = {"roles": receipt.RESOLVERS}
 FollowupId = Annotated[str, Parameter(max_length=40)]
-STATUSES = (("open", "待核实"), ("resolved", "已核实"), ("all", "全部"))
+STATUSES = labels.review_statuses("resolved")
+
+
+def status_of(value: str) -> str:
+    """The list's status from the address bar or the form: anything unknown is 待核实 (as a bad page is page 1)."""
+    return value if value in dict(STATUSES) else "open"
 
 
 def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", at: int = 1,
@@ -44,22 +48,22 @@ class ReceiptAlertPages(Controller):
     path = "/receipt-alerts"
 
     @get("/", opt=READERS)
-    def list_alerts(self, ctx: Ctx, request: Req,
-                    status: FromQuery[Literal["open", "resolved", "all", ""]] = "open",
+    def list_alerts(self, ctx: Ctx, request: Req, status: Annotated[str, Parameter(max_length=12)] = "open",
                     q: Annotated[str, Parameter(max_length=100)] = "",
                     page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
-        return render_alerts(request, ctx, status=status or "open", q=q, at=page_param(page_no))
+        return render_alerts(request, ctx, status=status_of(status), q=q, at=page_param(page_no))
 
     @post("/{followup_id:str}/resolve", opt=RESOLVERS, status_code=303)
     def resolve(self, followup_id: FollowupId, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Close an alert; refused, the list is drawn again where the note was typed (its status, search and page,
+        carried by the form), the note kept; done, back to that list."""
         note = clean(data.get("note"))
+        status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
         try:
             with ctx.db.begin() as session:
                 receipt.resolve(session, followup_id, note, principal=request.user, clock=ctx.clock)
-        except (InvalidState, Forbidden, NotFound) as exc:
-            return render_alerts(request, ctx, status_code=exc.status, message=sl.zh(exc.detail),
-                                 typed={followup_id: note})
-        except ValidationFailed as exc:
-            return render_alerts(request, ctx, status_code=422, typed={followup_id: note},
-                                 message="；".join(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
-        return see_other("/receipt-alerts", done="receipt_resolved")
+        except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
+            return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc,
+                                fields={"note": "核实情况"}, typed={followup_id: note})
+        return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
+                         page=at if at > 1 else None, done="receipt_resolved")

@@ -17,6 +17,7 @@ from ..domain.registers import KINDS, fact_summary
 from ..http import Ctx, MultipartBody, get, post
 from ..registers import feeds, service
 from ..registers.parsing import KIND_COLUMNS
+from ..store.paged import fold_search
 from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_outcome,
                      import_refused, page, parse_day, see_other)
 from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
@@ -49,10 +50,13 @@ class RegisterPages(Controller):
     path = "/registers"
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
-              rows: list[Any] | None = None, done: tuple[str, bool] | None = None, at: int = 1) -> Template:
+              rows: list[Any] | None = None, done: tuple[str, bool] | None = None, at: int = 1,
+              q: str = "") -> Template:
+        q = fold_search(q)
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
-            listed = service.imports_page(session, request.user, at)
+            listed = service.imports_page(session, request.user, at, q=q,
+                                          kinds=[k for k, name in REGISTER_KINDS.items() if q and q in name])
             # after a file: the import, read back from the store, never from the address
             result = service.import_run(session, request.user, done[0], repeated=done[1]) if done else None
         if result is not None:  # its kind and county, as the form was sent
@@ -63,16 +67,17 @@ class RegisterPages(Controller):
         columns["medical"] = ["结算日期 或 年度", "个人自付 或 总费用、统筹支付、大病保险、医疗救助"]
         return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
                     bad_rows=rows or [], result=result, imports=listed.items, columns=columns,
-                    pager=Pager.over("/registers", {}, listed),
+                    pager=Pager.over("/registers", {"q": q}, listed), q=q,
                     bureaus=service.DEFAULT_BUREAUS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req,
-             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+             q: Annotated[str, QueryParameter(max_length=100)] = "") -> Template:
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
         return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE),
-                          at=page_param(page_no))
+                          at=page_param(page_no), q=q)
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:

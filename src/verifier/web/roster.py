@@ -16,6 +16,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.roster import CATEGORY_NAMES
 from ..http import Ctx, get, post
 from ..roster import comparison, service
+from ..store.paged import fold_search
 from ..uploads import check_size, size_of
 from .common import FormState, Req, clean, counties_of, folded, form_state, import_file, page, see_other
 from .labels import GROUPS, ROSTER, ROSTER_STATUS, field_label, message_zh
@@ -58,13 +59,16 @@ class RosterPages(Controller):
 
     @get("/", opt=READERS)
     def imports(self, ctx: Ctx, request: Req,
-                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
-        return self._imports(ctx, request, FormState(), at=page_param(page_no))
+                page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+                q: Annotated[str, QueryParameter(max_length=100)] = "",
+                status: Annotated[str, QueryParameter(max_length=12)] = "") -> Template:
+        return self._imports(ctx, request, FormState(), at=page_param(page_no), q=q, status=status)
 
     def _imports(self, ctx: Ctx, request: Req, form: FormState, *, status_code: int = 200,
-                 problems: list[str] | None = None, at: int = 1) -> Template:
+                 problems: list[str] | None = None, at: int = 1, q: str = "", status: str = "") -> Template:
+        q, status = fold_search(q), status if status in ROSTER_STATUS else ""  # an unknown status: all
         with ctx.db.read() as session:
-            found = comparison.listing_page(session, request.user, at)
+            found = comparison.listing_page(session, request.user, at, q=q, status=status)
             counties = counties_of(session, request.user) if request.user.has(*service.IMPORT_ROLES) else []
             # the import each of the reviewer's counties already has waiting (one at a time): linked above the form,
             # on the page itself as after an upload it refused
@@ -72,7 +76,7 @@ class RosterPages(Controller):
         if len(counties) == 1:
             form.values.setdefault("county_code", counties[0])
         return page(request, "roster.html", status_code=status_code, rows=found.items, statuses=ROSTER_STATUS,
-                    form=form, pager=Pager.over("/roster", {}, found),
+                    form=form, pager=Pager.over("/roster", {"q": q, "status": status}, found), q=q, status=status,
                     counties=counties, waiting=waiting, problems=problems or [])
 
     @post("/", opt=IMPORTERS, status_code=303)

@@ -15,13 +15,13 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import one_account
 from ..store.paged import fold_search
-from . import stagelabels as sl
-from .common import Req, clean, page, see_other, user_names
+from . import labels, stagelabels as sl
+from .common import Req, clean, page, refusal_page, see_other, user_names
 
 READERS: dict[str, Any] = {"roles": ("county_reviewer", "finance", "insurer_claims", "insurer_supervisor", "auditor")}
 CLEARERS: dict[str, Any] = {"roles": (one_account.CLEARER,)}
 Account = Annotated[str, Parameter(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")]
-STATUSES = (("open", "待核实"), ("cleared", "已核实"), ("all", "全部"))
+STATUSES = labels.review_statuses("cleared")
 
 
 def render_shared(request: Req, ctx: Any, *, status: str = "open", q: str = "", status_code: int = 200,
@@ -52,10 +52,7 @@ class SharedAccountPages(Controller):
             with ctx.db.begin() as session:
                 one_account.clear(session, account, note=note, principal=request.user, vault=ctx.vault,
                                   clock=ctx.clock)
-        except (InvalidState, Forbidden, NotFound) as exc:
-            return render_shared(request, ctx, status_code=exc.status, message=sl.zh(exc.detail),
-                                 typed={account: note})
-        except ValidationFailed as exc:
-            return render_shared(request, ctx, status_code=422, typed={account: note},
-                                 message="；".join(f"{sl.field_zh(e.field)}：{sl.zh(e.message)}" for e in exc.errors))
+        except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
+            return refusal_page(lambda **kw: render_shared(request, ctx, **kw), exc, fields={"note": "核实说明"},
+                                typed={account: note})
         return see_other("/shared-accounts", done="account_cleared")
