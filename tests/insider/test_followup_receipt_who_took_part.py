@@ -1,13 +1,14 @@
 """Who took part in paying a settled item, for its follow-up (回访) and its receipt alert: a payee changed by a later
-check is traced whichever check paid, the batch's people never hear the household, and an account linked by a
+check is traced whichever check paid, the refusals stay out of the case's history, the batch's people never hear the household, and an account linked by a
 password to someone refused is refused too (the roster's rule, `roster.service.password_links`)."""
 
 from __future__ import annotations
 
 from deviation_helpers import person
 from insider_kit import released_batch, settled
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from verifier.audit.models import AuditEntry
 from verifier.followups import receipt
 from verifier.payments.models import PaymentItem
 from verifier.store.base import new_id
@@ -60,6 +61,20 @@ def test_attack_a_reviewer_confirms_a_check_that_changes_the_account_and_a_routi
         r = client.post("/api/followups", headers=users.headers(name), json=_body(cases[0], today, received="no",
                                                                                    received_amount="0"))
         assert r.status_code == 403 and "改变收款账户" in r.text, (name, r.text)
+    # The refusals name the colleagues who tried: kept for the county reviewers' 回避拦截记录, not the case's history.
+    from web.pagekit import Pages
+
+    person(ctx, users, "sup7", "insurer_supervisor")
+    r = client.get(f"/api/cases/{cases[0]}", headers=users.headers("sup7"))
+    assert r.status_code == 200 and r.json()["history"], r.text
+    assert "followup.refused" not in r.text and not [h for h in r.json()["history"] if h["action"] == "followup.refused"]
+    pages = Pages(client, users)
+    pages.login("sup7")
+    page = pages.get(f"/cases/{cases[0]}")
+    assert page.status_code == 200 and "回访被拒绝" not in page.text, page.text
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "followup.refused", AuditEntry.subject == cases[0])) == 3
     person(ctx, users, "off9", "field_officer")  # took no part
     r = client.post("/api/followups", headers=users.headers("off9"), json=_body(cases[0], today, received="no",
                                                                                  received_amount="0"))
