@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import os
 import secrets
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,7 +178,9 @@ def db(database_url: str) -> Iterator[Database]:
     share_compiled_statements(database)
     if database_url not in _PREPARED:
         Base.metadata.create_all(database.engine)
+    _EVERY_TABLE.add(id(database))
     yield database
+    _EVERY_TABLE.discard(id(database))
     database.dispose()
 
 
@@ -197,8 +200,15 @@ def clock():  # type: ignore[no-untyped-def]
     return FixedClock(datetime(2020, 6, 1, 2, 0, tzinfo=timezone.utc))  # 10:00 in Asia/Shanghai
 
 
-@pytest.fixture
-def ctx(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
+_EVERY_TABLE: set[int] = set()  # the Databases the `db` fixture above made (every table), by id, while in use
+_STARTED: dict[datetime, Path] = {}
+"""Per test process, SQLite only: a home (keys) and a database as `ctx` leaves them at each fixed time, copied for the
+next test at that time. Loading, checking, storing and accepting the demo contract (and signing the log's first
+checkpoint) cost more than most tests; a copy of its result is the same rows, keys and log."""
+
+
+def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
+    """The context of a test: its keys and signer, the checkpoint hook, the demo contract loaded and accepted."""
     from verifier.audit import checkpoints
     from verifier.bootstrap import bootstrap
     from verifier.context import Context
@@ -206,14 +216,59 @@ def ctx(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def
     from verifier.store.vault import Vault
     from factories import accept_contract
 
+    started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) else None
+    if started is not None:  # the same keys, rows and log as below, copied
+        shutil.copytree(started / "home", settings.home, dirs_exist_ok=True)
+        _sqlite_copy(started / "test.db", Path(db.engine.url.database))
     signer = checkpoints.Signer.load(settings, create=True)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
     checkpoints.install(db, signer)
-    bootstrap(context, [load_contract(DEMO_CONTRACT)])
-    with db.begin() as session:  # loaded contracts are pending until the county accepts them
-        accept_contract(session, "demo-2020", clock)
-    yield context
+    if started is None:
+        bootstrap(context, [load_contract(DEMO_CONTRACT)])
+        with db.begin() as session:  # loaded contracts are pending until the county accepts them
+            accept_contract(session, "demo-2020", clock)
+    return context
+
+
+def _copies_a_start(db: Database, clock) -> bool:  # type: ignore[no-untyped-def]
+    """On SQLite, for a database with every table (the `db` fixture's) and a fixed clock, whose time names the copy."""
+    from verifier.clock import FixedClock
+
+    return not PG_URL and type(clock) is FixedClock and id(db) in _EVERY_TABLE and db.is_sqlite
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def _keep_the_start(clock, factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
+    """The first test at this fixed time: `ctx` is made once more in a folder of its own, kept for the next ones."""
+    at = clock.now()
+    folder = factory.mktemp("started")
+    (folder / "home").mkdir()
+    _sqlite_with_tables(folder / "test.db", factory)
+    database = Database(f"sqlite:///{folder / 'test.db'}")
+    share_compiled_statements(database)
+    try:
+        context = _start(Settings(home=folder / "home", database_url=database.url), database, type(clock)(at))
+        context.db.dispose()
+    except BaseException:
+        database.dispose()
+        raise
+    _STARTED[at] = folder
+
+
+@pytest.fixture
+def ctx(settings: Settings, db: Database, clock, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    if _copies_a_start(db, clock) and clock.now() not in _STARTED:
+        _keep_the_start(clock, tmp_path_factory)
+    yield _start(settings, db, clock)
 
 
 class Users:

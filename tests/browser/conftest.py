@@ -1,6 +1,7 @@
 """A real server for the browser tests: `verifier init --demo` in a temporary home (once, copied for each module),
 then `verifier serve` on a free port, in a subprocess (stopped after the module). Chromium is Debian's: Playwright's
-own download cannot work here; `browser` is one Chromium per module (Playwright's sync API runs one at a time)."""
+own download cannot work here; `browser` is one Chromium per test process while it runs browser modules, with the
+contexts each module opened closed after it (Playwright's sync API runs one at a time)."""
 
 from __future__ import annotations
 
@@ -92,14 +93,56 @@ def server(tmp_path_factory, demo_home: Path) -> Iterator[str]:  # type: ignore[
                 process.wait()
 
 
+class _Chromium:
+    """One Chromium per test process for a run of browser modules (launching it costs a second or two of the two cores
+    each time): each module still gets contexts of its own, closed after it (`browser`), and it is closed when the
+    process turns to tests outside this folder."""
+
+    playwright = None
+    browser = None
+    sync_api = None
+
+    @classmethod
+    def get(cls):  # type: ignore[no-untyped-def]
+        from browserkit import CHROMIUM, CHROMIUM_ARGS
+
+        if cls.browser is None:
+            if cls.sync_api is None:
+                cls.sync_api = pytest.importorskip("playwright.sync_api",
+                                                   reason="the browser tests need the playwright package")
+            cls.playwright = cls.sync_api.sync_playwright()
+            cls.browser = cls.playwright.__enter__().chromium.launch(executable_path=str(CHROMIUM),
+                                                                     args=CHROMIUM_ARGS)
+        return cls.browser
+
+    @classmethod
+    def close(cls) -> None:
+        if cls.browser is not None:
+            browser, playwright, cls.browser, cls.playwright = cls.browser, cls.playwright, None, None
+            try:
+                browser.close()
+            finally:
+                playwright.__exit__(None, None, None)
+
+
 @pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
-    from browserkit import CHROMIUM, CHROMIUM_ARGS
+    """Chromium for the module: the process's one (see `_Chromium`); every context the module opened is closed after
+    it, as if its browser were closed."""
+    from browserkit import CHROMIUM
 
     if not CHROMIUM.exists():
         pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+    b = _Chromium.get()
+    before = set(b.contexts)
+    yield b
+    for context in b.contexts:
+        if context not in before:
+            context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):  # type: ignore[no-untyped-def]
+    yield  # the module's fixtures (its contexts, its server) are finalised first
+    if nextitem is None or HERE not in Path(str(nextitem.path)).resolve().parents:
+        _Chromium.close()

@@ -56,11 +56,11 @@ def test_claims_finds_a_village_ticks_it_and_sees_the_count_and_total(server, br
         count = desk.page.locator("[data-chosen-count]")
         assert count.inner_text() == str(ready)
         desk.page.locator("[data-pick=none]").click()  # no round trip: the rows shown cleared here
-        assert count.inner_text() == "0" and desk.page.locator("[data-chosen-total]").inner_text() == "¥0.00"
+        assert count.inner_text() == "0" and desk.page.locator("[data-chosen-total]").inner_text() == "0.00 元"
         boxes.first.check()
         assert count.inner_text() == "1"
         total = desk.page.locator("[data-chosen-total]").inner_text()
-        assert re.fullmatch(r"¥\d{1,3}(,\d{3})*\.\d\d", total) and total != "¥0.00"
+        assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d\d 元", total) and total != "0.00 元"
         place = desk.page.locator("#f-place option").nth(1).get_attribute("value")
         desk.page.select_option("#f-place", place)
         assert desk.submit("form[data-choose]", button="form[data-choose] button[value=find]") == 1

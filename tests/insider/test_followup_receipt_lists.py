@@ -1,12 +1,14 @@
 """The lists around the follow-up's 是否收到救助金: the county's alerts (read in a fixed number of statements, paged
 and searched), an officer's own due list marking the follow-ups they will be refused (须由其他人员回访), and those
-refusals on the 回避拦截记录 page and its warning."""
+refusals on the 回避拦截记录 page and its warning; the form of one they will be refused says so instead of asking."""
 
 from __future__ import annotations
 
+import re
+
 from deviation_helpers import person
 from insider_kit import head_of, released_batch, settled, statements_of
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from verifier.payments.models import PaymentItem
 from verifier.store.tables import Case, Check, User
@@ -144,3 +146,42 @@ def test_followup_refusals_show_on_the_refusals_page_and_its_warning(ctx, client
     assert one.text.count("录入回访（参与了该笔保障金的支付）") >= 4 and f"/cases/{cases[0]}" in one.text
     home = pages.get("/")
     assert "回避拦截预警" in home.text and "sly" in home.text
+
+
+def test_the_form_of_a_follow_up_they_will_be_refused_says_so_instead(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """/followups/new?item=… (a bookmark, an address kept from before the list marked it) showed the form, and the
+    refusal came only once it was filled in and sent. The page now says why, by the refusal's own rule and words,
+    with the way back to the list; sent anyway, it is refused as before."""
+    from web.pagekit import Pages
+
+    from verifier.followups.models import Followup
+
+    person(ctx, users, "sly", "field_officer", "insurer_supervisor")
+    person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
+    bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto(client, users, cases[0]))
+    settled(client, users, bid)
+    officer = _officer_of(ctx, client, users, cases[0])
+    with ctx.db.read() as session:
+        items = dict(session.execute(select(PaymentItem.case_id, PaymentItem.id)
+                                     .where(PaymentItem.case_id.in_(cases))).tuples().all())
+    today = ctx.clock.today().isoformat()
+    pages = Pages(client, users)
+    for who, did in (("sly", "申请了该案件的收款人变更"), (officer, "入户核查")):
+        pages.login(who, *(("factory-password",) if who == officer else ()))
+        r = pages.get(f"/followups/new?item={items[cases[0]]}")
+        assert r.status_code == 200 and 'id="followup-refused"' in r.text and "须由其他人员回访" in r.text, r.text
+        assert "回访须由其他核查员办理" in r.text and did in r.text and 'href="/followups">返回回访列表' in r.text
+        assert 'action="/followups"' not in r.text and "保存回访" not in r.text  # no form to fill in for nothing
+        sent = pages.post("/followups", {"payment_item_id": items[cases[0]], "done_on": today, "method": "visit",
+                                         "income_change": "same", "risk_remains": "no", "satisfaction": "satisfied",
+                                         "received": "yes", "note": "户主说钱收到了"})
+        assert sent.status_code == 403 and "户主说钱收到了" in sent.text and 'action="/followups"' in sent.text
+        said = re.search(r'id="followup-refused"><strong>须由其他人员回访：</strong>([^<]+)<', r.text)
+        assert said and said.group(1) in sent.text  # the very words the refusal answers with
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Followup)) == 0
+    # the other case's payee was never changed: its officer gets the form, as the list offers it
+    other = _officer_of(ctx, client, users, cases[1])
+    pages.login(other, "factory-password")
+    r = pages.get(f"/followups/new?item={items[cases[1]]}")
+    assert r.status_code == 200 and "保存回访" in r.text and 'id="followup-refused"' not in r.text

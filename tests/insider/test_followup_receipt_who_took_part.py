@@ -108,6 +108,11 @@ def test_the_batch_s_people_and_whoever_a_refused_person_set_a_password_for_neve
                                                                                         "opener")}
     assert "发放了支付批次" in held["fin1"][item] and "密码关联" in held["pal"][item] and "密码关联" in held["pal2"][item]
     assert "密码关联" in held["opener"][item]  # set the releaser's password: knew it
+    from web.pagekit import Pages
+
+    pages = Pages(client, users)
+    pages.login("pal")  # the form's address says so before anything is typed
+    assert "密码关联" in pages.get(f"/followups/new?item={item}").text
     for name in ("fin1", "pal", "opener"):  # pal2 must choose a password before anything: its refusal is the list's
         r = client.post("/api/followups", headers=users.headers(name), json=_body(cases[0], today, received="yes"))
         assert r.status_code == 403 and "回访须由其他核查员" in r.text, (name, r.text)

@@ -1,17 +1,22 @@
 """生成支付批次 for a county with many cases ready to pay: claims searches them as the case lists are searched (姓名、
 案件编号、身份证号后四位), limits them to a town or a village, ticks or clears every case shown at once, sees the count
-and total of the chosen (added up by the server, ¥ with thousands), and keeps every choice across a search and a
+and total of the chosen (added up by the server, with thousands and 元 as every page writes money), and keeps every choice across a search and a
 refused batch."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 
 from caselist_helpers import members_of, number_of
 from factories import COUNTY
 from test_web_payments import BIG, _batch_url, ready
 
+from verifier.domain.money import grouped_yuan
 from verifier.payments import choosing
+from verifier.web.templating import STATIC_DIR
 
 PAGE = f"/payments/new?county_code={COUNTY}&contract_id=demo-2020"
 BASE = {"county_code": COUNTY, "contract_id": "demo-2020"}
@@ -28,7 +33,7 @@ def _ticked(html: str) -> set[str]:
 
 
 def _sum(html: str) -> tuple[int, str]:
-    m = re.search(r"已选 <strong data-chosen-count>(\d+)</strong> 户，认定保障金合计 <strong data-chosen-total>(¥[\d,.]+)<",
+    m = re.search(r"已选 <strong data-chosen-count>(\d+)</strong> 户，认定保障金合计 <strong data-chosen-total>([\d,.]+ 元)<",
                   html)
     assert m, html
     return int(m.group(1)), m.group(2)
@@ -57,7 +62,7 @@ def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pag
     cells = re.findall(r'<td class="num">([\d,]+)\.(\d\d)</td>', r.text)
     fen = sum(int(y.replace(",", "")) * 100 + int(f) for y, f in cells)
     assert len(cells) == 7 and fen >= 100_000_00  # the server's total is the rows' shown, grouped by thousands
-    assert _sum(r.text) == (7, "¥" + f"{fen // 100:,}.{fen % 100:02d}")
+    assert _sum(r.text) == (7, f"{fen // 100:,}.{fen % 100:02d} 元")
     # clear what is shown: the seven of 西村 leave the choice, the others stay
     r = pages.post("/payments/new", {**BASE, "do": "none_shown", "place": "城关镇/西村", "case_ids": everyone})
     assert _ticked(r.text) == set(east + river) and _sum(r.text)[0] == EAST + 8
@@ -133,4 +138,27 @@ def _fields(html: str) -> dict[str, int]:
 
 
 def _yuan(fen: int) -> str:
-    return "¥" + f"{fen // 100:,}.{fen % 100:02d}"
+    return f"{fen // 100:,}.{fen % 100:02d} 元"
+
+
+def test_the_totals_are_written_as_every_other_page_writes_money(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The chooser wrote its total ¥28,200.00, on the server and in app.js as boxes are ticked, where every other
+    page writes 28,200.00 元 (`|yuan`, then 元)."""
+    cases = [ready(ctx, village="西村", medical=BIG) for _ in range(3)]
+    pages.as_("claims1", "insurer_claims")
+    html = pages.get(PAGE).text
+    fen = _fields(html)
+    assert set(fen) == set(cases) and _sum(html) == (3, grouped_yuan(sum(fen.values())) + " 元")
+    assert "¥" not in html and "￥" not in html
+    script = (STATIC_DIR / "app.js").read_text("utf-8")
+    assert "¥" not in script and "￥" not in script
+    body = re.search(r"function yuanOf\(fen\) \{.*?\n  \}", script, flags=re.S)
+    assert body, "app.js has no yuanOf"
+    node = shutil.which("node")
+    if node is None:  # the function's text at least ends as the pages do
+        assert '+ " 元";' in body.group(0)
+        return
+    amounts = [0, 5, 99, 100, 123456, 2_820_000, 123_456_789_01]
+    run = body.group(0) + f"\nconsole.log(JSON.stringify({amounts}.map(yuanOf)));"
+    out = subprocess.run([node, "-e", run], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert json.loads(out) == [grouped_yuan(f) + " 元" for f in amounts]

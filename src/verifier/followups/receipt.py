@@ -227,6 +227,28 @@ def _did(part: str, who: Involved) -> str:
     return DID[part] + (f" {who.batch_code}" if part.startswith("batch_") else "")
 
 
+def _refusal(who: Involved, part: str) -> str:
+    why = _why(who)
+    return (f"回访须由其他核查员办理：{'该案件' + why + '，而' if why else ''}您{_did(part, who)}。"
+            "请由未参与收款人变更、入户核查和支付的核查员回访")
+
+
+def _part(session: Session, who: Involved, user_id: str) -> str | None:
+    """`refused_part` with `user_id`'s password links to the people it refuses (one statement)."""
+    return refused_part(who, user_id, password_links(session, user_id, barred_from_followup(who)))
+
+
+def refusal_of(session: Session, user_id: str, item_id: str) -> str | None:
+    """What recording the follow-up of `item_id` would answer `user_id` (`refuse_involved`'s message, by the same
+    rule), or None when they may: the form's page says it before anything is typed."""
+    item = session.get(PaymentItem, item_id)
+    if item is None:
+        return None
+    who = involved(session, item)
+    part = _part(session, who, user_id)
+    return None if part is None else _refusal(who, part)
+
+
 def refuse_involved(session: Session, principal: Principal, case: Case, item_id: str, *, role: str,
                     clock: Clock | None) -> None:
     """403 when the item's account was changed (or its payee is no household member) and the caller took part in
@@ -234,12 +256,10 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
     item = session.get(PaymentItem, item_id)
     assert item is not None
     who = involved(session, item)
-    part = refused_part(who, principal.id, password_links(session, principal.id, barred_from_followup(who)))
+    part = _part(session, who, principal.id)
     if part is None:
         return
-    why = _why(who)
-    exc = Forbidden(f"回访须由其他核查员办理：{'该案件' + why + '，而' if why else ''}您{_did(part, who)}。"
-                    "请由未参与收款人变更、入户核查和支付的核查员回访")
+    exc = Forbidden(_refusal(who, part))
     case_id, county = case.id, case.county_code  # read now: the case's row is gone with the rolled-back session
     payload = {"case_id": case_id, "payment_item_id": item_id, "part": part, "changed": who.changed,
                "outside": who.outside, "households": [case.household_id]}  # for 回避拦截记录's count of households

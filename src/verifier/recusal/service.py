@@ -26,7 +26,7 @@ from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.idnumber import validate_id_number
 from ..domain.masking import mask_id
 from ..store.base import new_id
-from ..store.paged import fold_search
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of_list
 from ..store.tables import User
 from ..store.vault import Vault
 from . import guard, removal
@@ -171,13 +171,17 @@ def declaration_of(session: Session, principal: Principal, vault: Vault, user_id
     return _declarations(session, vault, [visible_user(session, principal, user_id)])[0]
 
 
-def all_declarations(session: Session, principal: Principal, vault: Vault, *, q: str = "") -> list[Declaration]:
-    """The admin's overview: every account of their counties with its live entries (masked); `q` narrows it to the
-    accounts whose name or username holds it (a county has hundreds of accounts)."""
+def find_declarations(session: Session, principal: Principal, vault: Vault, *, q: str = "", page: int = 1,
+                      page_size: int = PAGE_SIZE) -> Paged[Declaration]:
+    """The admin's overview: one page of the accounts of their counties (by username) with their live entries
+    (masked; only the page's are opened); `q` narrows it to the accounts whose name or username holds it (a county
+    has hundreds of accounts). Counties are a JSON list, so the accounts are filtered here, as the users page does."""
     text = fold_search(q).casefold()
-    users = [u for u in visible_users(session, principal)
-             if not text or text in fold_search(u.display_name).casefold() or text in u.username.casefold()]
-    return _declarations(session, vault, users)
+    users = page_of_list([u for u in visible_users(session, principal)
+                          if not text or text in fold_search(u.display_name).casefold()
+                          or text in u.username.casefold()], page, page_size)
+    return Paged(items=_declarations(session, vault, users.items), total=users.total, page=users.page,
+                 pages=users.pages, page_size=users.page_size)
 
 
 def count_removals_to_decide(session: Session, principal: Principal) -> int:

@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups import listing as followup_listing
+from ..followups import receipt
 from ..followups import service as followup_service
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
@@ -27,11 +28,14 @@ FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", 
 
 
 def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code: int = 200,
-          message: str = "") -> Template:
+          message: str = "", ask_first: bool = False) -> Template:
+    """The form, or (`ask_first`, an opened page) instead of it why the reader will be refused recording it; a
+    refused send shows the form again with `message` and what was typed."""
     with ctx.db.read() as session:
         due = followup_service.due_item(session, request.user, item_id)
+        refusal = receipt.refusal_of(session, request.user.id, item_id) if ask_first else None
     return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
-                message=message, methods=list(labels.FOLLOWUP_METHODS.items()),
+                message=message, refusal=refusal, methods=list(labels.FOLLOWUP_METHODS.items()),
                 income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
                 needs=list(labels.NEEDS.items()),
                 received=[(k, v) for k, v in labels.RECEIVED.items() if k != "unknown"])
@@ -75,7 +79,8 @@ class FollowupPages(Controller):
     @get("/new", opt=RECORDERS)
     def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)]) -> Any:
         try:
-            return _form(request, ctx, item, FormState(values={"done_on": ctx.clock.today().isoformat()}))
+            return _form(request, ctx, item, FormState(values={"done_on": ctx.clock.today().isoformat()}),
+                         ask_first=True)
         except InvalidState:
             return see_other("/followups", done="followup_already")
         except ValidationFailed:

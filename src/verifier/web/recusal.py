@@ -8,7 +8,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller
-from litestar.params import Parameter, URLEncodedBody
+from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain import recusal as rules
@@ -16,7 +16,9 @@ from ..domain.errors import ValidationFailed
 from ..http import Ctx, get, post
 from ..recusal import accounts as staff_accounts
 from ..recusal import removal, service
+from . import paging
 from .common import FormState, Req, form_state, page, see_other
+from .paging import Pager, page_param
 
 ANY: dict[str, Any] = {"roles": "any"}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -93,14 +95,15 @@ class RecusalAdminPages(FormPages):
     back = "/recusal"
 
     @get("/", opt=ADMIN)
-    def overview(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=100)] = "") -> Template:
-        return render_admin(ctx, request, FormState(), q=q.strip())
+    def overview(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=100)] = "",
+                 page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        return render_admin(ctx, request, FormState(), q=q.strip(), at=page_param(page_no))
 
     @post("/add", opt=ADMIN, status_code=303)
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         entries, values = _entry(data)
         values["user_id"] = user_id = str(data.get("user_id") or "")
-        return self._write(ctx, request, _declaring(user_id, entries), "recusal_declared", values)
+        return self._write(ctx, request, _declaring(user_id, entries), "recusal_declared", values, **listed(data))
 
     @post("/entries/{tie_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -117,7 +120,13 @@ class RecusalAdminPages(FormPages):
                            errors=())
 
     def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
-        return render_admin(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), 422)
+        return render_admin(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), 422, **shown)
+
+
+def listed(data: dict[str, Any]) -> dict[str, Any]:
+    """The search and page an admin's add form was sent from (its hidden fields): a refused form is drawn on that
+    page again, so that the account chosen is still among the choices."""
+    return {"q": str(data.get("q") or "").strip()[:100], "at": page_param(data.get("page"))}
 
 
 def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200, removing: str = "",
@@ -131,12 +140,13 @@ def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200,
 
 
 def render_admin(ctx: Any, request: Req, form: FormState, status_code: int = 200,
-                 account_form: FormState | None = None, q: str = "") -> Template:
+                 account_form: FormState | None = None, q: str = "", at: int = 1) -> Template:
     with ctx.db.read() as session:
-        everyone = service.all_declarations(session, request.user, ctx.vault, q=q)
+        found = service.find_declarations(session, request.user, ctx.vault, q=q, page=at, page_size=paging.PAGE_SIZE)
         pending = service.pending_removals(session, request.user, ctx.vault)
-        own = staff_accounts.accounts_of(session, ctx.vault, [d.user_id for d in everyone])
+        own = staff_accounts.accounts_of(session, ctx.vault, [d.user_id for d in found.items])
         pending_accounts = staff_accounts.pending_removals(session, request.user, ctx.vault)
-    return page(request, "recusal_admin.html", status_code=status_code, everyone=everyone, pending=pending,
-                form=form, q=q, relations=RELATIONS, relation_names=rules.RELATIONS, own_accounts=own,
-                pending_accounts=pending_accounts, account_form=account_form or FormState())
+    return page(request, "recusal_admin.html", status_code=status_code, everyone=found.items, pending=pending,
+                form=form, q=q, pager=Pager.over("/recusal", {"q": q}, found), relations=RELATIONS,
+                relation_names=rules.RELATIONS, own_accounts=own, pending_accounts=pending_accounts,
+                account_form=account_form or FormState())

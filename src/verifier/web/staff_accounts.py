@@ -16,7 +16,7 @@ from ..http import Ctx, post
 from ..recusal import accounts as staff_accounts
 from . import stagelabels as sl
 from .common import FormState, Req, form_state
-from .recusal import FormPages, asking, deciding, render_admin, render_mine
+from .recusal import FormPages, asking, deciding, listed, render_admin, render_mine
 
 ANY: dict[str, Any] = {"roles": "any"}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -67,7 +67,7 @@ class AdminAccountPages(FormPages):
     def add_for(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         user_id, number = str(data.get("user_id") or ""), str(data.get("account_number") or "")
         return self._write(ctx, request, _declaring(user_id, number), "staff_account_declared",
-                           {"user_id": user_id, "account_number": number})
+                           {"user_id": user_id, "account_number": number}, **listed(data))
 
     @post("/{account_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -84,4 +84,4 @@ class AdminAccountPages(FormPages):
 
     def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
         return render_admin(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
-                            account_form=_refused(values, exc))
+                            account_form=_refused(values, exc), **shown)

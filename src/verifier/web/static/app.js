@@ -207,9 +207,9 @@
 
   // 生成支付批次: the count and total of the cases chosen follow each tick (the server adds them up again on every
   // send); 全选显示的 / 取消选择显示的 tick or clear the rows shown here without a round trip.
-  function yuanOf(fen) {
+  function yuanOf(fen) {  // as the pages write money (domain.money.grouped_yuan, then 元): 28,200.00 元
     var whole = Math.floor(fen / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return "¥" + whole + "." + ("0" + (fen % 100)).slice(-2);
+    return whole + "." + ("0" + (fen % 100)).slice(-2) + " 元";
   }
   function chosenFields(form) {  // the chosen cases: those not shown (hidden fields) and the ticked rows
     return Array.prototype.filter.call(form.querySelectorAll("input[name=case_ids]"), function (i) {
