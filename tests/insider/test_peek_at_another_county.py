@@ -196,7 +196,8 @@ def _victim(ctx: Any, client: Any) -> Victim:
         paid_officer = session.scalar(select(User.username).where(User.id == settled_by[0]))
     r = client.post("/api/followups", headers=_login(client, paid_officer), json={
         "case_id": paid, "done_on": today.isoformat(), "method": "visit", "income_change": "same",
-        "risk_remains": False, "satisfaction": "satisfied", "note": "回访时户主说明情况"})
+        "risk_remains": False, "satisfaction": "satisfied", "note": "回访时户主说明情况",
+        "received": "no", "received_amount": "0"})  # an open alert (未收到救助金待核实) for the sweep to look for
     assert r.status_code == 201, r.text
     followup = r.json()["id"]
     with ctx.db.begin() as session:  # a recovery, as a re-check finding a paid case overpaid opens it
@@ -361,6 +362,12 @@ def test_attack_a_county_limited_person_peeks_at_another_county_on_every_get_rou
     answered = {path: (client.get(url, headers=headers) if url.startswith("/api") else pages.get(url)).status_code
                 for path, _ in routes if PARAM.search(path) for url in [_fill(path, victim.ids, False)]}
     assert {p: s for p, s in answered.items() if s not in (200, 303)} == NOT_ANSWERED_TO_ITS_OWN, repr({p: s for p, s in answered.items() if s not in (200, 303)})
+    # The victim's open receipt alert is there to be leaked: its own reader sees it on both lists the sweep walked.
+    head = victim.ids["head"]
+    assert head in _text(pages.get("/receipt-alerts")), "the victim's receipt alert is not on its own list"
+    alerts = client.get("/api/followups/receipt-alerts", headers=headers).json()
+    assert [a for a in alerts["items"] if a["followup_id"] == victim.ids["followup"]], alerts
+    assert {"/receipt-alerts", "/api/followups/receipt-alerts"} <= {p for p, _ in routes}
 
 
 def _leaks(victim: Victim, role: str, url: str, asked: dict[str, str], r: Any) -> list[tuple[Any, ...]]:

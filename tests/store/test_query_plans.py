@@ -482,5 +482,5 @@ def test_the_refusal_warning_reads_the_weeks_refusals_through_their_partial_inde
         conn.execute(text("VACUUM ANALYZE audit_entry"))  # its statistics as they were, for the other tests
     assert len(found) == 2, [sql for sql, _ in found]
     for sql, nodes in found:
-        assert indexes_used([(sql, nodes)]) == {"ix_audit_entry_refused_county_time"}, (nodes, sql)
+        assert indexes_used([(sql, nodes)]) == {"ix_audit_entry_refusals_county_time"}, (nodes, sql)
         assert not [n for n in nodes if n["Node Type"] == "Seq Scan"], (nodes, sql)

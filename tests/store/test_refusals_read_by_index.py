@@ -1,5 +1,5 @@
 """The home page's 回避 warning (`recusal/refusals.probing`) reads the week's refusals through their partial index
-(`ix_audit_entry_refused_county_time`, migration 0048) on SQLite too, with no statistics: never a walk of the whole
+(`ix_audit_entry_refusals_county_time`, migration 0048) on SQLite too, with no statistics: never a walk of the whole
 log. (PostgreSQL: tests/store/test_query_plans.py, with the log made large.)"""
 
 from __future__ import annotations
@@ -38,4 +38,4 @@ def test_the_refusals_are_read_through_their_index_on_sqlite(db) -> None:  # typ
         for statement, parameters in seen:
             plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
                                                                         parameters))
-            assert "ix_audit_entry_refused_county_time" in plan, (plan, statement)
+            assert "ix_audit_entry_refusals_county_time" in plan, (plan, statement)

@@ -46,7 +46,7 @@ class AuditEntry(Base):
     # The 回避 refusals of the last days, on every reviewer's and auditor's home page (`recusal/refusals.probing`):
     # those entries by county and time, not the whole log (migration 0048). Partial: the other appends (every write
     # of the system) insert into no more indexes than before; the query names the action as this predicate does.
-    __table_args__ = (Index("ix_audit_entry_refused_county_time", "county_code", "time", postgresql_where=REFUSED,
+    __table_args__ = (Index("ix_audit_entry_refusals_county_time", "county_code", "time", postgresql_where=REFUSED,
                             sqlite_where=REFUSED),)
 
     idx: Mapped[int] = mapped_column(LogIndex, primary_key=True, autoincrement=False)

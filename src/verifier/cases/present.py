@@ -20,7 +20,7 @@ from ..domain.planning import days_late
 from ..notices.service import CASE_NOTICE, CASE_OBJECTIONS, CASE_REVIEW, notice_summary, review_summary
 from ..payments.models import PaymentItem
 from ..payments.service import CASE_ITEMS, payment_rows
-from ..recusal.refusals import ACTION as REFUSED
+from ..recusal.refusals import ACTION as REFUSED, FOLLOWUP_ACTION
 from ..store.db import Database
 from ..store.reader import Batch, Prepared, Steps, session_reader
 from ..store.tables import Case, Check, Determination, Evidence, Household, Referral, Visit, VisitAttempt
@@ -176,18 +176,19 @@ _ATTEMPTS = Prepared(select(*_without(_attempt, "case_id", "visit_id")).where(_a
 
 # The history: the case's own entries, and those of the imports and payment batches it was part of, found by the
 # database from the case's referrals and payment items (so it is read in the same batch as the rest). A 回避 refusal
-# (`recusal.refused`) is left out: it would tell every reader of the case who is related to the household (it stays
-# in the audit log and the reviewers' 回避拦截记录).
+# (`recusal.refused`) is left out: it would tell every reader of the case who is related to the household; so is a
+# follow-up refused to one who took part in paying it (`followup.refused`): it names the colleague who tried (both
+# stay in the audit log and the county reviewers' 回避拦截记录).
 _SUBJECTS = union_all(
     select(_CASE_ID.label("subject")),
     select(_referral.c.import_id).where(_referral.c.case_id == _CASE_ID, _referral.c.import_id.is_not(None)),
     select(_item.c.batch_id).where(_item.c.case_id == _CASE_ID))
 # Written into the statement, not bound: the statement keeps its one parameter (the case) and its plan.
-assert REFUSED.replace(".", "").isalnum()
-_REFUSED = literal_column(f"'{REFUSED}'")
+assert all(a.replace(".", "").isalnum() for a in (REFUSED, FOLLOWUP_ACTION))
+_REFUSED = [literal_column(f"'{a}'") for a in (REFUSED, FOLLOWUP_ACTION)]
 def _history_read(entry: Any) -> Any:
     return (select(_entry.c.idx, _entry.c.time, _entry.c.actor, _entry.c.role, _entry.c.action, entry)
-            .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action != _REFUSED).order_by(_entry.c.idx))
+            .where(_entry.c.subject.in_(_SUBJECTS), _entry.c.action.not_in(_REFUSED)).order_by(_entry.c.idx))
 
 
 # On PostgreSQL each entry's bytes (its canonical JSON, UTF-8) come as text: a bytea column comes in hex, twice its

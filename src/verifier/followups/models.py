@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -25,6 +25,9 @@ INCOME_CHANGES = ("up", "same", "down")
 SATISFACTION = ("satisfied", "basic", "dissatisfied")
 RECEIVED = ("yes", "no", "partly")
 NOT_RECEIVED = ("no", "partly")  # an alert to the county until reviewed
+NOT_RECEIVED_WHERE = text("received IN ('no', 'partly')")
+RECEIVED_AMOUNT_CHECK = ("received_amount IS NULL OR (received IS NOT NULL AND received IN ('no', 'partly')"
+                         " AND received_amount >= 0)")
 
 
 class Followup(Base):
@@ -34,9 +37,13 @@ class Followup(Base):
         CheckConstraint("income_change IN ('up', 'same', 'down')", name="income_change_known"),
         CheckConstraint("satisfaction IN ('satisfied', 'basic', 'dissatisfied')", name="satisfaction_known"),
         CheckConstraint("received IS NULL OR received IN ('yes', 'no', 'partly')", name="received_known"),
-        CheckConstraint("received_amount IS NULL OR (received_amount >= 0 AND received IN ('no', 'partly'))",
-                        name="received_amount_when_not_all"),
+        # `received IS NOT NULL` spelled out: `NULL IN (...)` is unknown, and a check that is unknown passes.
+        CheckConstraint(RECEIVED_AMOUNT_CHECK, name="received_amount_when_not_all"),
         Index("ix_followup_county_done", "county_code", "done_on"),
+        # The county's open alerts (the reviewer's home page card, 未收到救助金待核实): only the follow-ups answered no
+        # or partly, by county; the other follow-ups insert into no more indexes.
+        Index("ix_followup_not_received_county", "county_code", postgresql_where=NOT_RECEIVED_WHERE,
+              sqlite_where=NOT_RECEIVED_WHERE),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -34,6 +34,7 @@ from ..domain.payee import is_household_member
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal, refusals
+from ..roster.service import password_links
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
@@ -51,12 +52,14 @@ DID = {
     "payee_approved": "批准了该案件的收款人变更",
     "payee_check_recorded": "录入了改变收款账户的复查",
     "payee_check_confirmed": "确认了改变收款账户的复查认定",
+    "payee_check_officer": "参与了改变收款账户的入户核查",
     "check_officer": "参与了该案件的入户核查",
     "batch_prepared": "制作了支付批次",
     "batch_approved": "审批了支付批次",
     "batch_signed_off": "签批了支付批次",
     "batch_released": "发放了支付批次",
     "followup_recorded": "录入了这次回访",
+    "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
 }
 
 
@@ -92,7 +95,7 @@ class _Paid:
     checks: dict[str, list[Check]]  # case id → its checks, in order
     changes: dict[str, PayeeCorrection]  # by id
     by_case: dict[str, list[PayeeCorrection]]  # case id → its approved changes
-    confirmers: dict[str, str | None]  # determination id → who confirmed it
+    confirmers: dict[str, str | None]  # check id → who confirmed its determination
     batches: dict[str, PaymentBatch]
 
 
@@ -113,9 +116,8 @@ def _paid(session: Session, items: list[PaymentItem]) -> _Paid:
             changes[c.id] = c
             if c.status == "approved" and c.case_id in by_case:
                 by_case[c.case_id].append(c)
-        dets = sorted({i.determination_id for i in items if i.determination_id})
-        confirmers = dict(session.execute(select(Determination.id, Determination.confirmed_by)
-                                          .where(Determination.id.in_(dets))).tuples().all()) if dets else {}
+        confirmers = dict(session.execute(select(Determination.check_id, Determination.confirmed_by)
+                                          .where(Determination.case_id.in_(cases))).tuples().all())
         batches = {b.id: b for b in session.scalars(select(PaymentBatch).where(
             PaymentBatch.id.in_(sorted({i.batch_id for i in items}))))}
     return _Paid(checks, changes, by_case, confirmers, batches)
@@ -128,19 +130,28 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
     changed = False
     if item.payee_correction_id is not None:
         change = paid.changes.get(item.payee_correction_id)
-        assert change is not None
+        if change is None:
+            raise InvalidState(f"支付明细 {item.id} 所付的收款人变更记录不存在，无法判断谁参与了支付")
         changed = (first is None or change.account_index is None
                    or change.account_index != first.payee_account_index)
     elif item.payee_check_id is not None and first is not None and item.payee_check_id != first.id:
         changed = (item.payee_account_index is None or first.payee_account_index is None
                    or item.payee_account_index != first.payee_account_index)
-        if changed:
-            paid_by = next((c for c in checks if c.id == item.payee_check_id), None)
-            confirmed_by = paid.confirmers.get(item.determination_id) if item.determination_id else None
+    # Every check recorded before the item was made that names another account than the check before it: a change of
+    # payee, whichever later check paid (a routine check may keep the new account), so its officers, its recorder and
+    # whoever confirmed its determination took part in it.
+    before = None
+    for check in checks:
+        if check.payee_account_enc is None or check.recorded_at > item.created_at:
+            continue
+        if before is not None and check.payee_account_index != before.payee_account_index:
+            for officer in check.officer_ids or []:
+                changers.setdefault(officer, "payee_check_officer")
+            confirmed_by = paid.confirmers.get(check.id)
             if confirmed_by:
                 changers[confirmed_by] = "payee_check_confirmed"
-            if paid_by is not None:
-                changers[paid_by.recorded_by] = "payee_check_recorded"
+            changers[check.recorded_by] = "payee_check_recorded"
+        before = check
     # Every approved change of the case before the item was made: one may have changed the account and another
     # changed it back to look the same.
     for c in sorted(paid.by_case.get(item.case_id, []), key=lambda c: c.id):
@@ -153,7 +164,8 @@ def _involved(paid: _Paid, item: PaymentItem) -> Involved:
     outside = not is_household_member(item.payee_name, members)
     officers = frozenset(o for c in checks for o in [*(c.officer_ids or []), c.recorded_by])
     batch = paid.batches.get(item.batch_id)
-    assert batch is not None
+    if batch is None:
+        raise InvalidState(f"支付明细 {item.id} 所属的支付批次不存在，无法判断谁参与了支付")
     people: dict[str, str] = {}
     for who, did in ((batch.prepared_by, "batch_prepared"), (batch.approved_by, "batch_approved"),
                      (batch.signed_off_by, "batch_signed_off"), (batch.released_by, "batch_released")):
@@ -167,12 +179,23 @@ def involved(session: Session, item: PaymentItem) -> Involved:
     return _involved(_paid(session, [item]), item)
 
 
-def refused_part(who: Involved, user_id: str) -> str | None:
-    """The one rule of who may not record the follow-up: where the account paid was changed (or the payee is no
-    household member), whoever took part in paying it; what they did (a DID key), or None when they may."""
-    if not (who.changed or who.outside):
-        return None
-    return who.part_of(user_id)
+def refused_part(who: Involved, user_id: str, linked: frozenset[str] = frozenset()) -> str | None:
+    """The one rule of who may not record the follow-up; what they did (a DID key), or None when they may: whoever
+    changed the payee or prepared, approved, signed off or released the batch; the case's check officers too where the
+    account paid was changed (or the payee is no household member): otherwise they know the household and follow it
+    up as before. `linked`: the accounts linked to `user_id` by a password (`roster.service.password_links`, the
+    roster's rule): one linked to a person refused is refused too."""
+    part = who.part_of(user_id)
+    if part == "check_officer" and not (who.changed or who.outside):
+        part = None
+    if part is not None:
+        return part
+    return "password_linked" if linked & barred_from_followup(who) else None
+
+
+def barred_from_followup(who: Involved) -> frozenset[str]:
+    """Whom `refused_part` refuses by what they did (before any password link)."""
+    return frozenset({*who.changers, *who.batch, *(who.officers if who.changed or who.outside else ())})
 
 
 def _why(who: Involved) -> str:
@@ -181,6 +204,10 @@ def _why(who: Involved) -> str:
 
 
 HELD_CHUNK = 500  # items read in one go by `held_back`
+
+
+def _reason(who: Involved) -> str:
+    return "收款账户已变更" if who.changed else "收款人不是本户成员" if who.outside else "须由未参与支付的人员回访"
 
 
 def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, str]:
@@ -192,11 +219,12 @@ def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, 
     for at in range(0, len(wanted), HELD_CHUNK):
         items = list(session.scalars(select(PaymentItem).where(PaymentItem.id.in_(wanted[at:at + HELD_CHUNK]))))
         paid = _paid(session, items)
-        for item in items:
-            who = _involved(paid, item)
-            part = refused_part(who, user_id)
+        everyone = [_involved(paid, item) for item in items]
+        linked = password_links(session, user_id, {p for who in everyone for p in barred_from_followup(who)})
+        for item, who in zip(items, everyone):
+            part = refused_part(who, user_id, linked)
             if part is not None:
-                out[item.id] = ("收款账户已变更" if who.changed else "收款人不是本户成员") + "，您" + _did(part, who)
+                out[item.id] = _reason(who) + "，您" + _did(part, who)
     return out
 
 
@@ -205,8 +233,14 @@ def _did(part: str, who: Involved) -> str:
 
 
 def _refusal(who: Involved, part: str) -> str:
-    return (f"回访须由其他核查员办理：该案件{_why(who)}，而您{_did(part, who)}。"
+    why = _why(who)
+    return (f"回访须由其他核查员办理：{'该案件' + why + '，而' if why else ''}您{_did(part, who)}。"
             "请由未参与收款人变更、入户核查和支付的核查员回访")
+
+
+def _part(session: Session, who: Involved, user_id: str) -> str | None:
+    """`refused_part` with `user_id`'s password links to the people it refuses (one statement)."""
+    return refused_part(who, user_id, password_links(session, user_id, barred_from_followup(who)))
 
 
 def refusal_of(session: Session, user_id: str, item_id: str) -> str | None:
@@ -216,7 +250,7 @@ def refusal_of(session: Session, user_id: str, item_id: str) -> str | None:
     if item is None:
         return None
     who = involved(session, item)
-    part = refused_part(who, user_id)
+    part = _part(session, who, user_id)
     return None if part is None else _refusal(who, part)
 
 
@@ -225,9 +259,10 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
     """403 when the item's account was changed (or its payee is no household member) and the caller took part in
     paying it; the try is kept (`followup.refused`) once the refused transaction has rolled back."""
     item = session.get(PaymentItem, item_id)
-    assert item is not None
+    if item is None:
+        raise InvalidState("这次回访所对应的支付明细已不存在")
     who = involved(session, item)
-    part = refused_part(who, principal.id)
+    part = _part(session, who, principal.id)
     if part is None:
         return
     exc = Forbidden(_refusal(who, part))
@@ -378,9 +413,12 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id)):
         raise InvalidState("这次回访的未收到救助金已经核实过了")
     item = session.get(PaymentItem, f.payment_item_id)
-    assert item is not None
+    if item is None:
+        raise InvalidState("这次回访所对应的支付明细已不存在，无法核实")
     who = involved(session, item)
     part = "followup_recorded" if principal.id == f.recorded_by else who.part_of(principal.id)
+    if part is None and password_links(session, principal.id, {*who.changers, *who.batch, f.recorded_by}):
+        part = "password_linked"  # the roster's rule: linked by a password to one who may not close it
     if part is not None and part != "check_officer":
         exc = Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
         raise refusals.refused(exc, principal, "receipt_review", [case.household_id], case_id=case.id, clock=clock)

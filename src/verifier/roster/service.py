@@ -182,6 +182,26 @@ def shared_password_setter(session: Session, a: str, b: str) -> str | None:
     return setter if setter is not None and setter == setters.get(b) else None
 
 
+def password_links(session: Session, user_id: str, others: set[str] | frozenset[str]) -> frozenset[str]:
+    """Of `others`, the accounts linked to `user_id` as `may_confirm` refuses them, read in one statement: either set a
+    password of the other, or one person set both passwords and either still has the password that person set.
+    The follow-up's 回避 reads it too (`followups/receipt.refused_part`)."""
+    others = set(others) - {user_id}
+    if not others:
+        return frozenset()
+    rows = {uid: (setter, bool(fresh)) for uid, setter, fresh in session.execute(
+        select(User.id, User.password_set_by, User.password_change_required)
+        .where(User.id.in_(sorted({user_id, *others})))).tuples()}
+    own_setter, own_fresh = rows.get(user_id, (None, False))
+    out = set()
+    for other in others:
+        setter, fresh = rows.get(other, (None, False))
+        if setter == user_id or own_setter == other or (
+                setter is not None and setter == own_setter and (fresh or own_fresh)):
+            out.add(other)
+    return frozenset(out)
+
+
 def _username(session: Session, user_id: str) -> str:
     return session.scalar(select(User.username).where(User.id == user_id)) or user_id
 
