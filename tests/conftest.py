@@ -44,6 +44,32 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (files under tmp)'}"
 
 
+_NAMES_THE_DATABASE = ("database_url", "VERIFIER_TEST_DATABASE_URL", "PG_URL")
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """On PostgreSQL, only the tests that reach the database under test: a test that asks for no database (no
+    `database_url` among its fixtures, none named in its module) runs the same on either, and ran in the SQLite pass
+    (the rules, the contract file, the Merkle vectors, the templates' guards). `.ci/run` runs both passes."""
+    if not PG_URL:
+        return
+    sources: dict[str, str] = {}
+    kept, left = [], []
+    for item in items:
+        path = str(item.fspath)
+        if path not in sources:
+            try:
+                sources[path] = Path(path).read_text(encoding="utf-8")
+            except OSError:
+                sources[path] = "database_url"  # unreadable: kept
+        reaches = "database_url" in getattr(item, "fixturenames", ()) or any(
+            name in sources[path] for name in _NAMES_THE_DATABASE)
+        (kept if reaches else left).append(item)
+    if left:
+        items[:] = kept
+        config.hook.pytest_deselected(items=left)
+
+
 def _import_all_models() -> None:
     # Every table must be registered on Base.metadata before create_all.
     from verifier.store import models  # noqa: F401

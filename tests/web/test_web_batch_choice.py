@@ -20,7 +20,7 @@ from verifier.web.templating import STATIC_DIR
 
 PAGE = f"/payments/new?county_code={COUNTY}&contract_id=demo-2020"
 BASE = {"county_code": COUNTY, "contract_id": "demo-2020"}
-EAST = 110  # with 西村 and 河口镇南村, 125 cases ready to pay
+EAST = 50  # with 西村 and 河口镇南村, 65 cases ready to pay: more than the page shows (60, below)
 
 
 def _shown(html: str) -> list[str]:
