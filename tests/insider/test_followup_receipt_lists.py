@@ -114,9 +114,9 @@ def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(
     assert "page=2" in where and "done=receipt_resolved" in where
 
 
-def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    from web.pagekit import Pages
-
+def _paid_after_a_payee_change(ctx, client, users):  # type: ignore[no-untyped-def]
+    """A released and settled batch whose first case's payee `sly` changed (approved by `sup2`): the cases, the first
+    case's check officer and each case's payment item."""
     person(ctx, users, "sly", "field_officer", "insurer_supervisor")
     person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
     bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto(client, users, cases[0]))
@@ -125,6 +125,13 @@ def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users
     with ctx.db.read() as session:
         items = dict(session.execute(select(PaymentItem.case_id, PaymentItem.id)
                                      .where(PaymentItem.case_id.in_(cases))).tuples().all())
+    return cases, officer, items
+
+
+def test_an_officers_own_list_marks_what_they_will_be_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from web.pagekit import Pages
+
+    cases, officer, items = _paid_after_a_payee_change(ctx, client, users)
     due = client.get("/api/followups?mine=true", headers=users.headers(officer)).json()["due"]
     marks = {d["case_id"]: d["refused"] for d in due}
     assert cases[0] in marks and "收款账户已变更" in marks[cases[0]] and "入户核查" in marks[cases[0]], marks
@@ -189,14 +196,7 @@ def test_the_form_of_a_follow_up_they_will_be_refused_says_so_instead(ctx, clien
 
     from verifier.followups.models import Followup
 
-    person(ctx, users, "sly", "field_officer", "insurer_supervisor")
-    person(ctx, users, "sup2", "insurer_supervisor", "field_officer")
-    bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto(client, users, cases[0]))
-    settled(client, users, bid)
-    officer = _officer_of(ctx, client, users, cases[0])
-    with ctx.db.read() as session:
-        items = dict(session.execute(select(PaymentItem.case_id, PaymentItem.id)
-                                     .where(PaymentItem.case_id.in_(cases))).tuples().all())
+    cases, officer, items = _paid_after_a_payee_change(ctx, client, users)
     today = ctx.clock.today().isoformat()
     pages = Pages(client, users)
     for who, did in (("sly", "申请了该案件的收款人变更"), (officer, "入户核查")):
