@@ -71,7 +71,7 @@ class FollowupPages(Controller):
         pager = Pager.over("/followups", params, done if due is None else due)
         overdue = [d for d in due.items if d.due_on < today] if due else []
         coming = [d for d in due.items if d.due_on >= today] if due else []
-        return page(request, "followups.html", overdue=overdue, coming=coming, done=done.items, names=names,
+        return page(request, "followups.html", overdue=overdue, coming=coming, recorded=done.items, names=names,
                     today=today, mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
                     referrer=user.has("field_officer", "insurer_supervisor"), show=show or "due", q=q, pager=pager,
                     overdue_total=overdue_total, coming_total=(due.total - overdue_total) if due else 0,
