@@ -118,3 +118,14 @@ def test_the_list_says_the_follow_up_saved_and_a_search_that_found_nothing(ctx, 
     typo = pages.get("/followups", params={"q": "城关振"}).text
     assert "没有户主姓名、案件编号、乡镇或村含“城关振”的待回访农户" in typo and "保障金到账后在此列出" not in typo
     assert 'href="/followups">清除查找</a>' in typo
+
+
+def test_the_form_without_its_payment_leads_to_the_list(client, users) -> None:  # type: ignore[no-untyped-def]
+    """/followups/new kept without its ?item= (a bookmark, an address typed) answered 请求参数有误."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+    from pagekit import Pages
+
+    pages = Pages(client, users)
+    pages.as_("fl-officer", "field_officer")
+    r = pages.get("/followups/new")
+    assert r.status_code == 303 and r.headers["location"] == "/followups", r.headers

@@ -78,7 +78,9 @@ class FollowupPages(Controller):
                     done_total=done.total, keep=params)
 
     @get("/new", opt=RECORDERS)
-    def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)]) -> Any:
+    def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)] = "") -> Any:
+        if not item:  # a bookmark of the form without its payment: the list, where each has its link
+            return see_other("/followups")
         try:
             return _form(request, ctx, item, FormState(values={"done_on": ctx.clock.today().isoformat()}),
                          ask_first=True)
