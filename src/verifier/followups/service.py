@@ -24,7 +24,6 @@ from ..audit import log as audit
 from ..cases.workflow import load_case
 from ..clock import SCHEME_TZ, Clock
 from ..contract import FollowupSection
-from ..domain import recusal as rules
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.models import PaymentItem
@@ -78,7 +77,6 @@ class DueFollowup:
     due_on: date
     officer_ids: tuple[str, ...]  # who made the case's latest check
     refused: str | None = None  # why the reader may not record it (须由其他人员回访), when `marked` says so
-    household_id: str = ""
 
     def overdue_days(self, today: date) -> int:
         return max(0, (today - self.due_on).days)
@@ -91,8 +89,7 @@ SEARCHED = (Household.head_name, Case.number, Case.town, Case.village)
 def paid_items(principal: Principal | None, county_code: str | None, q: str = "") -> Select[Any]:
     """The settled payments (with their case, household and follow-up, if any), the earliest settled first."""
     stmt = (select(PaymentItem.id, PaymentItem.case_id, PaymentItem.amount, PaymentItem.settled_at, Case.number,
-                   Case.county_code, Case.town, Case.village, Case.cause, Case.contract_id, Case.household_id,
-                   Household.head_name,
+                   Case.county_code, Case.town, Case.village, Case.cause, Case.contract_id, Household.head_name,
                    Followup.id.label("followup_id"), Followup.done_on)
             .join(Case, Case.id == PaymentItem.case_id).join(Household, Household.id == Case.household_id)
             .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
@@ -136,7 +133,7 @@ def due_followups(session: Session, principal: Principal | None, *, county_code:
         item = DueFollowup(payment_item_id=r.id, case_id=r.case_id, case_number=r.number, county_code=r.county_code,
                            town=r.town, village=r.village, head_name=r.head_name, cause=r.cause, amount=r.amount,
                            settled_on=settled, due_on=settled + timedelta(days=terms.within_days),
-                           officer_ids=officers.get(r.case_id, ()), household_id=r.household_id)
+                           officer_ids=officers.get(r.case_id, ()))
         if mine and principal is not None and principal.id not in item.officer_ids:
             continue
         out.append(item)
@@ -144,18 +141,13 @@ def due_followups(session: Session, principal: Principal | None, *, county_code:
     return out
 
 
-RECUSED = f"回避：您{rules.REFUSED}"
-"""Why a follow-up due is marked 须由其他人员回访 for a member or declared relative of the household."""
-
-
 def marked(session: Session, principal: Principal, due: list[DueFollowup]) -> list[DueFollowup]:
-    """`due` with those the reader will be refused marked (`refused`, why in one phrase), by the refusals' own rules,
-    read for the whole list at once: 回避 (`recusal.tied_households`, as `refuse_recorder` refuses) first, then who
-    took part in paying it (`receipt.refused_part`)."""
-    tied = recusal.tied_households(session, principal, {d.household_id for d in due})
-    held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due if d.household_id not in tied])
-    return [replace(d, refused=RECUSED) if d.household_id in tied
-            else replace(d, refused=held[d.payment_item_id]) if d.payment_item_id in held else d for d in due]
+    """`due` with those the reader will be refused for a part in paying them marked (`refused`, why in one phrase):
+    the refusal's own rule (`receipt.refused_part`), read for the whole list at once. A 回避 (relative) is not marked
+    here: a list marking every household of one's declared relatives would map them onto the county unrecorded (any
+    number may be declared); the form's page says it, and that is kept on 回避拦截记录 (`refusal_before`)."""
+    held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due])
+    return [replace(d, refused=held[d.payment_item_id]) if d.payment_item_id in held else d for d in due]
 
 
 def due_item(session: Session, principal: Principal, payment_item_id: str) -> DueFollowup:
@@ -188,17 +180,16 @@ def refuse_recorder(session: Session, principal: Principal, case: Case, item_id:
 def refusal_before(session: Session, principal: Principal, payment_item_id: str, *,
                    clock: Clock | None = None) -> str | None:
     """What sending the follow-up of `payment_item_id` would be refused with (`refuse_recorder`: the same rule and
-    words), or None when the reader may record it: the form's page says it instead of the form. Opening a page is not
-    a try: the refusal's trace is dropped here, and only a form sent is kept on 回避拦截记录."""
+    words), or None when the reader may record it: the form's page says it instead of the form. A 回避 refusal is
+    raised (ValidationFailed) with its trace, which the read keeps on 回避拦截记录 as for a form sent: a page that
+    tells an account its relative's household is as much a try as the form (the page catches it and shows it). The
+    refusal of a part in paying it tells nothing of anyone's family and is not kept for a page looked at."""
     item = session.get(PaymentItem, payment_item_id)
     if item is None:
         return None
     case = load_case(session, item.case_id, principal)
     try:
         refuse_recorder(session, principal, case, payment_item_id, clock=clock)
-    except ValidationFailed as exc:
-        drop_kept(exc)
-        return "；".join(e.message for e in exc.errors)
     except Forbidden as exc:
         drop_kept(exc)
         return exc.detail

@@ -202,29 +202,6 @@ def _related_households(session: Session, ties: Iterable[str]) -> set[str]:
     return related
 
 
-def _members_and_ties(session: Session, principal: Principal, household_ids: Iterable[str],
-                      clock: Clock | None) -> tuple[set[str], dict[str, set[str]]]:
-    """The caller's live declared indexes and, only when there are some, each household's member indexes."""
-    if principal.has_ties is False:
-        return set(), {}
-    ties = _ties(session, [principal.id]).get(principal.id)
-    if not ties:
-        return set(), {}
-    return ties, _household_indexes(session, household_ids, clock)
-
-
-def _tied(ties: set[str], members: dict[str, set[str]]) -> set[str]:
-    return {h for h, indexes in members.items() if indexes & ties}
-
-
-def tied_households(session: Session, principal: Principal, household_ids: Iterable[str],
-                    clock: Clock | None = None) -> set[str]:
-    """Those of the households `refuse_principal` refuses the caller, by the same rule, refusing and recording
-    nothing: for a list that marks them before anything is tried (the follow-ups due, 须由其他人员回访)."""
-    ties, members = _members_and_ties(session, principal, household_ids, clock)
-    return _tied(ties, members) if ties else set()
-
-
 def refuse_principal(session: Session, principal: Principal, household_ids: Iterable[str], *, step: str,
                      case_id: str | None = None, field: str = "recusal", extra_indexes: Iterable[str] = (),
                      message: str = rules.YOU_ARE_RECUSED, county_code: str | None = None,
@@ -235,11 +212,14 @@ def refuse_principal(session: Session, principal: Principal, household_ids: Iter
 
     A caller whose session lookup found no live declaration (`principal.has_ties` False, almost everyone) is refused
     nothing and nothing is read."""
-    ties, members = _members_and_ties(session, principal, household_ids, clock)
+    if principal.has_ties is False:
+        return
+    ties = _ties(session, [principal.id]).get(principal.id)
     if not ties:
         return
+    members = _household_indexes(session, household_ids, clock)
     extra = set(extra_indexes)
-    tied = sorted(_tied(ties, members))
+    tied = [h for h, indexes in members.items() if indexes & ties]
     if tied or extra & ties:
         raise refusals.refused(ValidationFailed.one(field, message), principal, step, tied or list(members),
                                case_id=case_id, county_code=county_code, clock=clock)

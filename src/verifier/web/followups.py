@@ -29,12 +29,18 @@ FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", 
 def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code: int = 200,
           message: str = "", ask_first: bool = False) -> Template:
     """The form, or (`ask_first`, an opened page) instead of it why the reader will be refused recording it (回避, or
-    a part in paying it: `followup_service.refusal_before`, the rule the form sent is refused by; the page view is not
-    kept on 回避拦截记录); a refused send shows the form again with `message` and what was typed."""
+    a part in paying it: `followup_service.refusal_before`, the rule the form sent is refused by; a 回避 refusal shown
+    is kept on 回避拦截记录 by the read, as a form sent is); a refused send shows the form again with `message` and
+    what was typed."""
     with ctx.db.read() as session:
         due = followup_service.due_item(session, request.user, item_id)
-        refusal = (followup_service.refusal_before(session, request.user, item_id, clock=ctx.clock) if ask_first
-                   else None)
+    refusal = None
+    if ask_first:
+        try:
+            with ctx.db.read() as session:
+                refusal = followup_service.refusal_before(session, request.user, item_id, clock=ctx.clock)
+        except ValidationFailed as exc:
+            refusal = "；".join(e.message for e in exc.errors)
     return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
                 message=message, refusal=refusal, methods=list(labels.FOLLOWUP_METHODS.items()),
                 income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
