@@ -1,6 +1,8 @@
 """The day's new pages walked in Chromium from an English browser: the county reviewer reaches 一账多户 from a home
 card with its count, and the admin 回避申报管理 from one; on claims' phone the cases to choose for a batch show
-their head, town and village whole (河口村, not 河/口/村) and the shared-accounts list its case numbers on one line."""
+their head, town and village whole (河口村, not 河/口/村) and the shared-accounts list its case numbers on one line;
+an officer's follow-up saying the money did not arrive, recorded on a phone, is said saved and its row reads whole,
+and so do the amounts on the county reviewer's 未收到救助金 list on hers."""
 
 from __future__ import annotations
 
@@ -38,5 +40,28 @@ def test_names_villages_and_case_numbers_are_whole_on_a_phone(server, browser) -
     try:
         numbers = desk.page.locator("main td .mono").evaluate_all(LINES)
         assert numbers and all(lines == 1 for _, lines in numbers), numbers
+    finally:
+        desk.close()
+
+
+def test_a_follow_up_told_the_money_did_not_arrive_reads_whole_on_two_phones(server, browser) -> None:  # type: ignore[no-untyped-def]
+    desk = Desk.login_as(browser, server, "officer1", phone=True, start="/followups")
+    try:
+        desk.follow("main a:has-text('录入回访')")
+        desk.fill({"input[name=method][value=phone]": True, "input[name=received][value=no]": True,
+                   "#f-received_amount": "0", "input[name=income_change][value=same]": True,
+                   "input[name=risk_remains][value=yes]": True, "input[name=satisfaction][value=satisfied]": True,
+                   "#f-note": "户主说卡里没见到钱"})
+        assert desk.submit("form[action='/followups']", expect=r"done=followup") == 1
+        assert "回访已记录" in desk.flash() and "object at" not in desk.text()  # not the rows' repr
+        head, number = (desk.page.locator(f"main table tbody tr:first-child {cell}").evaluate_all(LINES)
+                        for cell in ("td.name", "td .mono"))
+        assert head and number and all(lines == 1 for _, lines in head + number), (head, number)
+    finally:
+        desk.close()
+    desk = Desk.login_as(browser, server, "reviewer", phone=True, start="/receipt-alerts")
+    try:
+        amounts = desk.page.locator("#receipt-alerts .num").evaluate_all(LINES)  # 支付 35,200.00 元, not 35,200.00/元
+        assert amounts and all(lines == 1 for _, lines in amounts), amounts
     finally:
         desk.close()

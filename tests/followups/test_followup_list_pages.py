@@ -88,3 +88,44 @@ def test_need_referrals_are_paged_and_searched_keeping_the_state(ctx, client, us
     by_department = pages.get("/need-referrals", params={"q": "医疗保障"}).text
     assert "共 2 条" in by_department
     assert "没有符合查找条件" in pages.get("/need-referrals", params={"state": "answered", "q": "钱二"}).text
+
+
+def test_the_list_says_the_follow_up_saved_and_a_search_that_found_nothing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The list handed its recorded follow-ups to the page as `done`, the layout's name for the message of what was
+    just done: once one was recorded, the top of the page read `[(<verifier.followups.models.Followup object at …>`
+    and 回访已记录 was never said. And a search with a typo said 没有待回访的农户（保障金到账后在此列出）, as if nothing
+    were due; it says what was looked for, with the way back to the whole list."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+    from pagekit import Pages
+
+    from verifier.accounts.auth import principal_of
+
+    pay_cases(ctx, 2)
+    person(ctx, "fl-sup2", "insurer_supervisor")
+    with ctx.db.read() as session:
+        due = fu.due_followups(session, None)
+        officer = session.get(User, due[0].officer_ids[0])
+    with ctx.db.begin() as session:
+        fu.record_followup(session, fu.FollowupInput(
+            case_id=due[0].case_id, done_on=ctx.clock.today(), method="phone", income_change="same",
+            risk_remains=False, satisfaction="satisfied", new_needs=[], note="", received="yes"),
+            principal=principal_of(officer), clock=ctx.clock)
+    pages = Pages(client, users)
+    pages.login("fl-sup2")
+    listed = pages.get("/followups", params={"done": "followup"}).text
+    assert "object at" not in listed and "回访已记录" in listed, listed
+    assert "object at" not in pages.get("/followups").text
+    typo = pages.get("/followups", params={"q": "城关振"}).text
+    assert "没有户主姓名、案件编号、乡镇或村含“城关振”的待回访农户" in typo and "保障金到账后在此列出" not in typo
+    assert 'href="/followups">清除查找</a>' in typo
+
+
+def test_the_form_without_its_payment_leads_to_the_list(client, users) -> None:  # type: ignore[no-untyped-def]
+    """/followups/new kept without its ?item= (a bookmark, an address typed) answered 请求参数有误."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+    from pagekit import Pages
+
+    pages = Pages(client, users)
+    pages.as_("fl-officer", "field_officer")
+    r = pages.get("/followups/new")
+    assert r.status_code == 303 and r.headers["location"] == "/followups", r.headers

@@ -57,7 +57,7 @@ def test_attack_a_clerk_probing_two_households_is_shown_to_the_countys_reviewers
     assert "clerk2" not in one
     # the same person asked for by a reader of another county: nothing
     pages.login("far")
-    assert "没有符合查找条件的人员" in pages.get("/recusal-refusals?person=probe").text
+    assert "账号“probe”没有被拒绝的记录" in pages.get("/recusal-refusals?person=probe").text
 
     # a week later the warning is gone; the record stays
     ctx.clock.advance(days=8)

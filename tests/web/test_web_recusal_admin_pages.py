@@ -74,3 +74,60 @@ def test_a_refused_add_form_comes_back_on_its_page_with_the_account_chosen(pages
     r = pages.post("/recusal/accounts/add", {"user_id": chosen, "account_number": "12", "q": "officer", "page": "2"})
     assert r.status_code == 422 and 'aria-current="page">2<' in r.text
     assert f'<option value="{chosen}" selected>' in r.text.split('id="f-account-user_id"', 1)[1]
+
+
+def _action(html: str, pattern: str) -> str:
+    m = re.search(rf'action="({pattern})"', html)
+    assert m, pattern
+    return m.group(1)
+
+
+def test_the_removal_forms_keep_the_search_and_page_refused_or_done(pages, users, client, small_pages) -> None:  # type: ignore[no-untyped-def]
+    """An admin asking, on page 2 of a search, for a relative's entry (or an own account) to be removed came back on
+    page 1 without the search when refused, the reason typed gone and why said at the top; and after success too.
+    Each removal form, and each confirm and refuse, now carries the search and page: refused, the same page again,
+    the reason typed in its box and why beside it; done, back to that page; a second click said in place."""
+    from factories import new_id_number
+
+    for i in range(9):
+        users.add(f"officer{i:02d}", "field_officer", counties=("340223",))
+    pages.as_("adm1", "admin")
+    users.add("adm2", "admin", counties=("340223",))
+    chosen = users.ids["officer05"]
+    r = client.post(f"/api/recusal/users/{chosen}", headers=users.headers("adm1"),
+                    json={"entries": [{"relation": "parent", "id_number": new_id_number()}]})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/recusal/users/{chosen}/accounts", headers=users.headers("adm1"),
+                    json={"accounts": ["6222020000000012345"]})
+    assert r.status_code == 200, r.text
+    second = pages.get("/recusal", params={"q": "officer", "page": "2"}).text
+    tie = _action(second, r"/recusal/entries/[^/\"]+/removal")
+    account = _action(second, r"/recusal/accounts/(?!add|removals)[^/\"]+/removal")
+    keep = {"q": "officer", "page": "2"}
+    form = second.split(f'action="{tie}"', 1)[1].split("</form>", 1)[0]
+    assert '<input type="hidden" name="q" value="officer">' in form and 'name="page" value="2"' in form
+
+    r = pages.post(tie, {"reason": "   ", **keep})  # blank: the box's `required` lets spaces through
+    assert r.status_code == 422 and 'aria-current="page">2<' in r.text and "共 9 条" in r.text, r.text
+    row = r.text.split(f'action="{tie}"', 1)[1].split("</form>", 1)[0]
+    assert "请说明删除的原因" in row and 'aria-invalid="true"' in row  # beside its box, not at the page's top
+
+    r = pages.post(tie, {"reason": "身份证号填错了", **keep})
+    assert r.status_code == 303 and r.headers["location"].startswith("/recusal?"), r.headers
+    assert "q=officer" in r.headers["location"] and "page=2" in r.headers["location"]
+    again = pages.post(tie, {"reason": "身份证号填错了", **keep})  # a double click's second send
+    assert again.status_code == 409 and 'aria-current="page">2<' in again.text and "已提出删除" in again.text
+
+    r = pages.post(account, {"reason": "账户已注销", **keep})
+    assert r.status_code == 303 and "q=officer" in r.headers["location"] and "page=2" in r.headers["location"]
+
+    pages.login("adm2")
+    listed = pages.get("/recusal", params=keep).text
+    confirm = _action(listed, r"/recusal/removals/[^/\"]+/confirm")
+    refuse = _action(listed, r"/recusal/accounts/removals/[^/\"]+/refuse")
+    r = pages.post(confirm, keep)
+    assert r.status_code == 303 and "q=officer" in r.headers["location"] and "page=2" in r.headers["location"]
+    twice = pages.post(confirm, keep)
+    assert twice.status_code == 409 and "该删除申请已处理" in twice.text and 'aria-current="page">2<' in twice.text
+    r = pages.post(refuse, keep)
+    assert r.status_code == 303 and "page=2" in r.headers["location"]

@@ -243,17 +243,6 @@ def _part(session: Session, who: Involved, user_id: str) -> str | None:
     return refused_part(who, user_id, password_links(session, user_id, barred_from_followup(who)))
 
 
-def refusal_of(session: Session, user_id: str, item_id: str) -> str | None:
-    """What recording the follow-up of `item_id` would answer `user_id` (`refuse_involved`'s message, by the same
-    rule), or None when they may: the form's page says it before anything is typed."""
-    item = session.get(PaymentItem, item_id)
-    if item is None:
-        return None
-    who = involved(session, item)
-    part = _part(session, who, user_id)
-    return None if part is None else _refusal(who, part)
-
-
 def refuse_involved(session: Session, principal: Principal, case: Case, item_id: str, *, role: str,
                     clock: Clock | None) -> None:
     """403 when the item's account was changed (or its payee is no household member) and the caller took part in

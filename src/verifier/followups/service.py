@@ -30,6 +30,7 @@ from ..payments.models import PaymentItem
 from ..recusal import guard as recusal
 from ..store import contracts as contract_store
 from ..store.base import new_id
+from ..store.db import drop_kept
 from ..store.paged import text_search
 from ..store.tables import Case, Check, Household
 from . import receipt
@@ -141,8 +142,10 @@ def due_followups(session: Session, principal: Principal | None, *, county_code:
 
 
 def marked(session: Session, principal: Principal, due: list[DueFollowup]) -> list[DueFollowup]:
-    """`due` with those the reader will be refused marked (`refused`, why in one phrase): the refusal's own rule
-    (`receipt.refused_part`), read for the whole list at once."""
+    """`due` with those the reader will be refused for a part in paying them marked (`refused`, why in one phrase):
+    the refusal's own rule (`receipt.refused_part`), read for the whole list at once. A 回避 (relative) is not marked
+    here: a list marking every household of one's declared relatives would map them onto the county unrecorded (any
+    number may be declared); the form's page says it, and that is kept on 回避拦截记录 (`refusal_before`)."""
     held = receipt.held_back(session, principal.id, [d.payment_item_id for d in due])
     return [replace(d, refused=held[d.payment_item_id]) if d.payment_item_id in held else d for d in due]
 
@@ -160,6 +163,37 @@ def due_item(session: Session, principal: Principal, payment_item_id: str) -> Du
         if due.payment_item_id == payment_item_id:
             return due
     raise InvalidState("这笔保障金尚未到账，还不需要回访")
+
+
+def refuse_recorder(session: Session, principal: Principal, case: Case, item_id: str | None, *,
+                    clock: Clock | None) -> None:
+    """The one rule of who may not record a case's follow-up, asked by the form sent (`record_followup`) and by its
+    page before anything is typed (`refusal_before`): a member or declared relative of the household (回避: a
+    follow-up says whether the risk remains and what the household still needs; 422 under `recusal`), then, for the
+    payment `item_id`, whoever took part in paying it where its account was changed (`receipt.refuse_involved`, 403).
+    The refusal carries its trace, appended once the refused transaction has rolled back."""
+    recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
+    if item_id is not None:
+        receipt.refuse_involved(session, principal, case, item_id, role=principal.acting_role(RECORDERS), clock=clock)
+
+
+def refusal_before(session: Session, principal: Principal, payment_item_id: str, *,
+                   clock: Clock | None = None) -> str | None:
+    """What sending the follow-up of `payment_item_id` would be refused with (`refuse_recorder`: the same rule and
+    words), or None when the reader may record it: the form's page says it instead of the form. A 回避 refusal is
+    raised (ValidationFailed) with its trace, which the read keeps on 回避拦截记录 as for a form sent: a page that
+    tells an account its relative's household is as much a try as the form (the page catches it and shows it). The
+    refusal of a part in paying it tells nothing of anyone's family and is not kept for a page looked at."""
+    item = session.get(PaymentItem, payment_item_id)
+    if item is None:
+        return None
+    case = load_case(session, item.case_id, principal)
+    try:
+        refuse_recorder(session, principal, case, payment_item_id, clock=clock)
+    except Forbidden as exc:
+        drop_kept(exc)
+        return exc.detail
+    return None
 
 
 class FollowupInput(msgspec.Struct, forbid_unknown_fields=True):
@@ -207,8 +241,6 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
     if not principal.has(*RECORDERS):
         raise Forbidden("只有核查员可以录入回访")
     case = load_case(session, data.case_id, principal, for_update=True)
-    # 回避: a follow-up says whether the risk remains and what the household still needs: not by a relative
-    recusal.refuse_principal(session, principal, [case.household_id], step="followup", case_id=case.id, clock=clock)
     items = list(session.execute(
         select(PaymentItem.id, PaymentItem.settled_at, PaymentItem.amount, Followup.id.label("followup_id"))
         .outerjoin(Followup, Followup.payment_item_id == PaymentItem.id)
@@ -216,16 +248,17 @@ def record_followup(session: Session, data: FollowupInput, *, principal: Princip
         .order_by(PaymentItem.settled_at, PaymentItem.id)))
     if data.payment_item_id is not None:
         items = [r for r in items if r.id == data.payment_item_id]
-        if not items:
-            raise ValidationFailed.one("payment_item_id", "这笔支付不属于该案件，或尚未到账")
     pending = [r for r in items if r.followup_id is None]
+    # 回避 before anything else is said of the case's payments; then, for the payment followed up, who paid it: where
+    # the money went elsewhere than the first check recorded, those who sent it there do not ask if it arrived.
+    refuse_recorder(session, principal, case, pending[0].id if pending else None, clock=clock)
+    if data.payment_item_id is not None and not items:
+        raise ValidationFailed.one("payment_item_id", "这笔支付不属于该案件，或尚未到账")
     if not pending:
         if items:
             raise InvalidState("该案件的保障金已经回访过了（重复提交不会再保存）")
         raise InvalidState("该案件的保障金尚未到账，还不需要回访")
     target = pending[0]
-    # Where the money went elsewhere than the first check recorded, those who sent it there do not ask if it arrived.
-    receipt.refuse_involved(session, principal, case, target.id, role=principal.acting_role(RECORDERS), clock=clock)
     settled = target.settled_at.astimezone(SCHEME_TZ).date()
     problems: list[FieldError] = []
     today = clock.today()

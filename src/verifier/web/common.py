@@ -160,6 +160,8 @@ def done_message(request: Request[Any, Any, Any]) -> str | None:
 
 
 def page(request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any) -> Template:
+    if "done" in context:  # the follow-ups' list once drew its rows' repr as the flash message, and hid 回访已记录
+        raise TypeError("`done` is the layout's message of what was just done: give the page's value another name")
     return Template(
         template_name=template,
         status_code=status_code,

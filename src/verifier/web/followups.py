@@ -11,7 +11,6 @@ from litestar.response import Template
 
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups import listing as followup_listing
-from ..followups import receipt
 from ..followups import service as followup_service
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
@@ -29,11 +28,19 @@ FIELDS = ("done_on", "method", "income_change", "risk_remains", "satisfaction", 
 
 def _form(request: Req, ctx: Any, item_id: str, state: FormState, *, status_code: int = 200,
           message: str = "", ask_first: bool = False) -> Template:
-    """The form, or (`ask_first`, an opened page) instead of it why the reader will be refused recording it; a
-    refused send shows the form again with `message` and what was typed."""
+    """The form, or (`ask_first`, an opened page) instead of it why the reader will be refused recording it (回避, or
+    a part in paying it: `followup_service.refusal_before`, the rule the form sent is refused by; a 回避 refusal shown
+    is kept on 回避拦截记录 by the read, as a form sent is); a refused send shows the form again with `message` and
+    what was typed."""
     with ctx.db.read() as session:
         due = followup_service.due_item(session, request.user, item_id)
-        refusal = receipt.refusal_of(session, request.user.id, item_id) if ask_first else None
+    refusal = None
+    if ask_first:
+        try:
+            with ctx.db.read() as session:
+                refusal = followup_service.refusal_before(session, request.user, item_id, clock=ctx.clock)
+        except ValidationFailed as exc:
+            refusal = "；".join(e.message for e in exc.errors)
     return page(request, "followup_new.html", status_code=status_code, due=due, form=state, today=ctx.clock.today(),
                 message=message, refusal=refusal, methods=list(labels.FOLLOWUP_METHODS.items()),
                 income_changes=list(labels.INCOME_CHANGES.items()), satisfaction=list(labels.SATISFACTION.items()),
@@ -70,14 +77,16 @@ class FollowupPages(Controller):
         pager = Pager.over("/followups", params, done if due is None else due)
         overdue = [d for d in due.items if d.due_on < today] if due else []
         coming = [d for d in due.items if d.due_on >= today] if due else []
-        return page(request, "followups.html", overdue=overdue, coming=coming, done=done.items, names=names,
+        return page(request, "followups.html", overdue=overdue, coming=coming, recorded=done.items, names=names,
                     today=today, mine=mine, officer_only=officer_only, recorder=user.has(*followup_service.RECORDERS),
                     referrer=user.has("field_officer", "insurer_supervisor"), show=show or "due", q=q, pager=pager,
                     overdue_total=overdue_total, coming_total=(due.total - overdue_total) if due else 0,
                     done_total=done.total, keep=params)
 
     @get("/new", opt=RECORDERS)
-    def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)]) -> Any:
+    def new(self, ctx: Ctx, request: Req, item: Annotated[str, Parameter(max_length=40)] = "") -> Any:
+        if not item:  # a bookmark of the form without its payment: the list, where each has its link
+            return see_other("/followups")
         try:
             return _form(request, ctx, item, FormState(values={"done_on": ctx.clock.today().isoformat()}),
                          ask_first=True)

@@ -499,6 +499,8 @@ _MESSAGES: Table = compile_table([
     (r"unknown role .*", "角色不正确"),
     (r"user '(.*)' already exists", lambda m: f"用户名“{m.group(1)}”已被使用"),
     (r"no such user", "没有这个用户"),
+    (r"no such entry", "没有这条申报，或已经删除"),
+    (r"no such removal request", "没有这条删除申请"),
     (r"the account is already (disabled|enabled)", lambda m: f"该账号已是{'停用' if m.group(1) == 'disabled' else '在用'}状态"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
     (r"2 to 64 characters: lower-case letters, digits, '\.', '_' or '-'",

@@ -12,11 +12,12 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain import recusal as rules
-from ..domain.errors import ValidationFailed
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..recusal import accounts as staff_accounts
 from ..recusal import removal, service
 from . import paging
+from . import stagelabels as sl
 from .common import FormState, Req, form_state, page, see_other
 from .paging import Pager, page_param
 
@@ -37,8 +38,9 @@ def _entry(data: dict[str, Any]) -> tuple[list[service.Entry], dict[str, str]]:
 
 class FormPages(Controller):
     """What the 回避申报 pages' forms share (here and in staff_accounts.py): a form is one write in its own
-    transaction, `write(session, principal=, vault=, clock=)`; done, back to `back` with `done`'s message; refused
-    with one of `errors` (nothing written), the page again as `_refused` draws it."""
+    transaction, `write(session, principal=, vault=, clock=)`; done, back to `back` with `done`'s message (and the
+    admins' search and page the form was sent from, `q` and `at` in `shown`); refused with one of `errors` (nothing
+    written), the page again as `_refused` draws it, on that search and page."""
 
     back = ""
 
@@ -53,7 +55,23 @@ class FormPages(Controller):
                 write(session, principal=request.user, vault=ctx.vault, clock=ctx.clock)
         except errors as exc:
             return self._refused(ctx, request, values or {}, exc, **shown)
-        return see_other(self.back, done=done)
+        at = shown.get("at") or 1
+        return see_other(self.back, q=shown.get("q") or None, page=at if at > 1 else None, done=done)
+
+
+REFUSALS = (ValidationFailed, InvalidState, Forbidden, NotFound)
+"""What an admin's form on 回避申报管理 may be refused with, said on the page (a removal another admin asked for or
+decided a moment before, a double click's second send), never an error page."""
+
+
+def refused_state(values: dict[str, Any], exc: Exception, fields: tuple[str, ...],
+                  rename: dict[str, str]) -> FormState:
+    """What was typed, with why it was refused: beside its field (a 422), or at the top in Chinese (the rest)."""
+    if isinstance(exc, ValidationFailed):
+        return form_state(values, exc, fields=fields, rename=rename)
+    state = form_state(values, None, fields=fields)
+    state.general.append(sl.zh(getattr(exc, "detail", str(exc))))
+    return state
 
 
 def asking(kind: removal.Kind, entry_id: str, data: dict[str, Any]) -> Callable[..., object]:
@@ -84,10 +102,13 @@ class OwnRecusalPages(FormPages):
 
     @post("/{tie_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        return self._write(ctx, request, asking(service.TIE, tie_id, data), "recusal_removal_asked", removing=tie_id)
+        return self._write(ctx, request, asking(service.TIE, tie_id, data), "recusal_removal_asked",
+                           {"reason": str(data.get("reason") or "")}, errors=(ValidationFailed, InvalidState, NotFound),
+                           removing=tie_id)
 
     def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
-        return render_mine(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), 422, **shown)
+        return render_mine(ctx, request, refused_state(values, exc, _FIELDS, _RENAME), getattr(exc, "status", 422),
+                           **shown)
 
 
 class RecusalAdminPages(FormPages):
@@ -107,25 +128,29 @@ class RecusalAdminPages(FormPages):
 
     @post("/entries/{tie_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, tie_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        return self._write(ctx, request, asking(service.TIE, tie_id, data), "recusal_removal_asked")
+        return self._write(ctx, request, asking(service.TIE, tie_id, data), "recusal_removal_asked",
+                           {"reason": str(data.get("reason") or "")}, errors=REFUSALS, removing=tie_id,
+                           **listed(data))
 
     @post("/removals/{removal_id:str}/confirm", opt=ADMIN, status_code=303)
-    def confirm(self, removal_id: Id, ctx: Ctx, request: Req) -> Any:
+    def confirm(self, removal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._write(ctx, request, deciding(service.TIE, removal_id, True), "recusal_removal_confirmed",
-                           errors=())
+                           errors=REFUSALS, **listed(data))
 
     @post("/removals/{removal_id:str}/refuse", opt=ADMIN, status_code=303)
-    def refuse(self, removal_id: Id, ctx: Ctx, request: Req) -> Any:
+    def refuse(self, removal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._write(ctx, request, deciding(service.TIE, removal_id, False), "recusal_removal_refused",
-                           errors=())
+                           errors=REFUSALS, **listed(data))
 
     def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
-        return render_admin(ctx, request, form_state(values, exc, fields=_FIELDS, rename=_RENAME), 422, **shown)
+        return render_admin(ctx, request, refused_state(values, exc, _FIELDS, _RENAME),
+                            getattr(exc, "status", 422), **shown)
 
 
 def listed(data: dict[str, Any]) -> dict[str, Any]:
-    """The search and page an admin's add form was sent from (its hidden fields): a refused form is drawn on that
-    page again, so that the account chosen is still among the choices."""
+    """The search and page an admin's form was sent from (its hidden fields): a refused form is drawn on that page
+    again (the account chosen still among the choices, the entry whose removal was asked for still in view), and a
+    form done goes back to it."""
     return {"q": str(data.get("q") or "").strip()[:100], "at": page_param(data.get("page"))}
 
 
@@ -140,7 +165,7 @@ def render_mine(ctx: Any, request: Req, form: FormState, status_code: int = 200,
 
 
 def render_admin(ctx: Any, request: Req, form: FormState, status_code: int = 200,
-                 account_form: FormState | None = None, q: str = "", at: int = 1) -> Template:
+                 account_form: FormState | None = None, q: str = "", at: int = 1, removing: str = "") -> Template:
     with ctx.db.read() as session:
         found = service.find_declarations(session, request.user, ctx.vault, q=q, page=at, page_size=paging.PAGE_SIZE)
         pending = service.pending_removals(session, request.user, ctx.vault)
@@ -149,4 +174,4 @@ def render_admin(ctx: Any, request: Req, form: FormState, status_code: int = 200
     return page(request, "recusal_admin.html", status_code=status_code, everyone=found.items, pending=pending,
                 form=form, q=q, pager=Pager.over("/recusal", {"q": q}, found), relations=RELATIONS,
                 relation_names=rules.RELATIONS, own_accounts=own, pending_accounts=pending_accounts,
-                account_form=account_form or FormState())
+                account_form=account_form or FormState(), removing=removing)

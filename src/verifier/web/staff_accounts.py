@@ -11,12 +11,11 @@ from typing import Annotated, Any
 from litestar.params import Parameter, URLEncodedBody
 from litestar.response import Template
 
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import InvalidState, ValidationFailed
 from ..http import Ctx, post
 from ..recusal import accounts as staff_accounts
-from . import stagelabels as sl
-from .common import FormState, Req, form_state
-from .recusal import FormPages, asking, deciding, listed, render_admin, render_mine
+from .common import FormState, Req
+from .recusal import REFUSALS, FormPages, asking, deciding, listed, refused_state, render_admin, render_mine
 
 ANY: dict[str, Any] = {"roles": "any"}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -26,11 +25,7 @@ _RENAME = {"accounts[0]": "account_number", "accounts": "account_number"}
 
 
 def _refused(values: dict[str, Any], exc: Exception) -> FormState:
-    if isinstance(exc, ValidationFailed):
-        return form_state(values, exc, fields=_FIELDS, rename=_RENAME)
-    state = form_state(values, None, fields=_FIELDS)
-    state.general.append(sl.zh(getattr(exc, "detail", str(exc))))
-    return state
+    return refused_state(values, exc, _FIELDS, _RENAME)
 
 
 def _declaring(user_id: str, number: str) -> Callable[..., object]:
@@ -52,11 +47,12 @@ class OwnAccountPages(FormPages):
     @post("/{account_id:str}/removal", opt=ANY, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._write(ctx, request, asking(staff_accounts.ACCOUNT, account_id, data), "recusal_removal_asked",
-                           errors=(ValidationFailed, InvalidState))
+                           {"reason": str(data.get("reason") or "")}, errors=(ValidationFailed, InvalidState),
+                           removing=account_id)
 
     def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
         return render_mine(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
-                           account_form=_refused(values, exc))
+                           account_form=_refused(values, exc), **shown)
 
 
 class AdminAccountPages(FormPages):
@@ -72,15 +68,16 @@ class AdminAccountPages(FormPages):
     @post("/{account_id:str}/removal", opt=ADMIN, status_code=303)
     def ask_removal(self, account_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         return self._write(ctx, request, asking(staff_accounts.ACCOUNT, account_id, data), "recusal_removal_asked",
-                           errors=(ValidationFailed, InvalidState))
+                           {"reason": str(data.get("reason") or "")}, errors=REFUSALS, removing=account_id,
+                           **listed(data))
 
     @post("/removals/{removal_id:str}/{verb:str}", opt=ADMIN, status_code=303)
     def decide(self, removal_id: Id, verb: Annotated[str, Parameter(pattern=r"^(confirm|refuse)$")], ctx: Ctx,
-               request: Req) -> Any:
+               request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         confirm = verb == "confirm"
         return self._write(ctx, request, deciding(staff_accounts.ACCOUNT, removal_id, confirm),
                            "recusal_removal_confirmed" if confirm else "recusal_removal_refused",
-                           errors=(Forbidden, InvalidState, NotFound))
+                           errors=REFUSALS, **listed(data))
 
     def _refused(self, ctx: Ctx, request: Req, values: dict[str, Any], exc: Exception, **shown: Any) -> Template:
         return render_admin(ctx, request, FormState(), status_code=getattr(exc, "status", 422),
