@@ -35,7 +35,9 @@ def test_the_closing_asks_the_outcome_keeps_what_was_typed_and_closes_once(ctx, 
     from web.pagekit import Pages
 
     fid, case_id = _alert(ctx, client, users)
-    pages = Pages(client, users)
+    pages = Pages(client, users)  # one browser: each login replaces the one before
+    pages.login("fin1")
+    assert pages.get(f"/cases/{case_id}/payee").status_code == 409  # paid: no payee change, yet
     pages.login("rev1")
     listed = pages.get("/receipt-alerts")
     assert listed.status_code == 200
@@ -69,10 +71,17 @@ def test_the_closing_asks_the_outcome_keeps_what_was_typed_and_closes_once(ctx, 
     shown = pages.get(f"/recoveries/{rec}")
     assert shown.status_code == 200 and "回访核实未收到救助金" in shown.text and "农户称收到" in shown.text
 
+    # The paid case's payee may now be changed, from the case page (the supplement is never paid to the old one).
+    pages.login("fin1")
+    assert f'href="/cases/{case_id}/payee"' in pages.get(f"/cases/{case_id}").text
+    form = pages.get(f"/cases/{case_id}/payee")
+    assert form.status_code == 200 and 'name="account_number"' in form.text
+    pages.login("rev1")
+
     # The closer confirming anyway (a form from another tab) is refused in Chinese; another reviewer confirms it.
     mine = pages.post(f"/receipt-alerts/{fid}/confirm-supplement", {"status": "resolved"})
     assert mine.status_code == 403 and "四眼原则" in mine.text, mine.text
-    other = Pages(client, users)
+    other = pages
     other.login("rev2")
     offered = other.get("/receipt-alerts?status=resolved")
     assert f'action="/receipt-alerts/{fid}/confirm-supplement"' in offered.text

@@ -72,6 +72,12 @@ def misdirected_waiting(session: Session, case_id: str) -> bool:
                           .limit(1)) is not None
 
 
+def may_change(session: Session, case: Case) -> bool:
+    """Whether the case's payee may be changed now: before payment, after a failed transfer, or while a supplement
+    of a misdirected payment waits (`misdirected_waiting`)."""
+    return case.status in PAYEE_STATUSES or (case.status == "paid" and misdirected_waiting(session, case.id))
+
+
 def correction_wins(decided_at: Any, check_recorded_at: Any | None) -> bool:
     """The newer payee record wins: an approved change over the check it changes, and a re-check (after an upheld
     objection) that records a payee over a change approved before it. A tie goes to the change."""
@@ -166,7 +172,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_request", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
     refuse_in_batch(session, case, "申请")
-    if case.status not in PAYEE_STATUSES and not misdirected_waiting(session, case.id):
+    if not may_change(session, case):
         raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
                            f"{case.status}")
     new, problems = check_payee(account_name, bank, account_number)
