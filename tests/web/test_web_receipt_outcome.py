@@ -68,6 +68,8 @@ def test_the_closing_asks_the_outcome_keeps_what_was_typed_and_closes_once(ctx, 
     assert "核实未收到" in closed.text and f'href="/recoveries/{rec}"' in closed.text and "追回中" in closed.text
     assert f'id="supplement-{sup}"' in closed.text and "待另一名县级复核人员确认" in closed.text
     assert "核实后确认补发" not in closed.text  # not to the reviewer who opened it
+    case_page = pages.get(f"/cases/{case_id}")
+    assert 'id="case-followups"' in case_page.text and "核实未收到" in case_page.text
     shown = pages.get(f"/recoveries/{rec}")
     assert shown.status_code == 200 and "回访核实未收到救助金" in shown.text and "农户称收到" in shown.text
 

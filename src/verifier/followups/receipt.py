@@ -515,6 +515,7 @@ class CaseFollowup:
     resolved_by: str | None
     resolved_at: datetime | None
     note: str | None
+    outcome: str | None = None  # closed: received, misdirected, or unknown (closed before the question, 未记录)
 
     @property
     def waiting(self) -> bool:
@@ -529,5 +530,5 @@ def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
     return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
                          received_amount=f.received_amount, recorded_by=f.recorded_by,
                          resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
-                         note=r.note if r else None)
+                         note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None)
             for f, r in session.execute(stmt).tuples()]
