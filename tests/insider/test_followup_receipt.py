@@ -141,11 +141,12 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     assert (kept["step"], kept["subject"], kept["households"]) == ("receipt_review", cases[1], [household]), kept
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers(officer), json={"note": "已核实"})
     assert r.status_code == 403, r.text
-    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"), json={"note": " "})
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
+                    json={"note": " ", "outcome": "received"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note", r.text
     assert entries_but_refusals(ctx) == before
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
-                    json={"note": "银行流水显示已入账，户主不知道卡里有钱"})
+                    json={"note": "银行流水显示已入账，户主不知道卡里有钱", "outcome": "received"})
     assert r.status_code == 200, r.text
     assert client.get("/api/followups/receipt-alerts", headers=users.headers("rev")).json()["items"] == []
     assert client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
@@ -225,7 +226,7 @@ def test_a_guardians_account_the_releaser_may_not_follow_up_and_the_approver_may
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"), json={"note": "已核实"})
     assert r.status_code == 403 and "批准了该案件的收款人变更" in r.text, r.text
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev2"),
-                    json={"note": "监护人截留，已移交追回"})
+                    json={"note": "监护人截留，已移交追回", "outcome": "misdirected"})
     assert r.status_code == 200, r.text
     resolved = client.get("/api/followups/receipt-alerts?status=resolved", headers=users.headers("rev2")).json()["items"]
     assert [(a["followup_id"], a["resolved_by"]) for a in resolved] == [(fid, users.ids["rev2"])]

@@ -107,7 +107,7 @@ def test_the_alerts_are_read_in_a_fixed_number_of_statements_paged_and_searched(
     assert refused.status_code == 422 and "核实情况：请填写" in refused.text and "备注" not in refused.text
     assert f"/cases/{more[1]}" in refused.text and f"/cases/{more[0]}" not in refused.text
     assert f'value="{number}"' in refused.text and "共 1 条" in refused.text
-    done = pages.post(f"/receipt-alerts/{fid}/resolve", {"note": "银行流水显示已入账", **kept, "page": "2"})
+    done = pages.post(f"/receipt-alerts/{fid}/resolve", {"note": "银行流水显示已入账", "outcome": "received", **kept, "page": "2"})
     assert done.status_code == 303, done.text
     where = done.headers["location"]
     assert where.startswith("/receipt-alerts?") and "status=all" in where and f"q={number}" in where

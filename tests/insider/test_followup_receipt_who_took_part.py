@@ -144,5 +144,5 @@ def test_a_reviewer_whose_password_the_releaser_set_does_not_close_the_alert(ctx
                     json={"note": "查询银行流水，已到账"})
     assert r.status_code == 403 and "密码关联" in r.text, r.text
     r = client.post(f"/api/followups/{followup}/receipt-review", headers=users.headers("rvw_free"),
-                    json={"note": "查询银行流水，已到账"})
+                    json={"note": "查询银行流水，已到账", "outcome": "received"})
     assert r.status_code == 200 and r.json()["resolved_by"] == users.ids["rvw_free"], r.text

@@ -25,6 +25,12 @@ INCOME_CHANGES = ("up", "same", "down")
 SATISFACTION = ("satisfied", "basic", "dissatisfied")
 RECEIVED = ("yes", "no", "partly")
 NOT_RECEIVED = ("no", "partly")  # an alert to the county until reviewed
+OUTCOMES = ("received", "misdirected")  # a closed alert: 核实已收到, 核实未收到 (the money went elsewhere)
+OUTCOME_KNOWN = "outcome IS NULL OR outcome IN ('received', 'misdirected')"
+# A misdirected closing names its recovery and supplement; no other closing names either.
+LINKS_WHEN_MISDIRECTED = ("(outcome IS NOT NULL AND outcome = 'misdirected' AND recovery_id IS NOT NULL"
+                          " AND supplement_id IS NOT NULL) OR (recovery_id IS NULL AND supplement_id IS NULL"
+                          " AND (outcome IS NULL OR outcome <> 'misdirected'))")
 NOT_RECEIVED_WHERE = text("received IN ('no', 'partly')")
 RECEIVED_AMOUNT_CHECK = ("received_amount IS NULL OR (received IS NOT NULL AND received IN ('no', 'partly')"
                          " AND received_amount >= 0)")
@@ -71,11 +77,20 @@ class FollowupReceiptReview(Base):
     the alert closed, with a note. Once per follow-up, refused twice by the database."""
 
     __tablename__ = "followup_receipt_review"
+    __table_args__ = (CheckConstraint(OUTCOME_KNOWN, name="outcome_known"),
+                      CheckConstraint(LINKS_WHEN_MISDIRECTED, name="links_when_misdirected"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     followup_id: Mapped[str] = mapped_column(ForeignKey("followup.id"), unique=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     note: Mapped[str] = mapped_column(Text)
+    # What the reviewer found (migration 0053): `received` (核实已收到: nothing follows) or `misdirected` (核实未收到:
+    # the recovery and the supplementary payment of what the household did not get, opened with it). NULL: closed
+    # before the question (未记录).
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    recovery_id: Mapped[str | None] = mapped_column(ForeignKey("recovery.id"), nullable=True, unique=True)
+    supplement_id: Mapped[str | None] = mapped_column(ForeignKey("supplementary_payment.id"), nullable=True,
+                                                      unique=True)
     resolved_by: Mapped[str] = mapped_column(String(40))
     resolved_at: Mapped[datetime] = mapped_column(UtcDateTime())

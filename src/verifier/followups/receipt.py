@@ -28,19 +28,22 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..cases.workflow import load_case
 from ..clock import Clock
-from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
+from ..domain.money import format_yuan
 from ..domain.payee import is_household_member
-from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem
+from ..payments import recoveries
+from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem, Recovery, SupplementaryPayment
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal, refusals
 from ..roster.service import password_links
+from ..sampling import consequences
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.db import keep_after_rollback
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
-from .models import NOT_RECEIVED, Followup, FollowupReceiptReview
+from .models import NOT_RECEIVED, OUTCOMES, Followup, FollowupReceiptReview
 
 RESOLVERS = ("county_reviewer",)
 ALERT_READERS = ("county_reviewer", "auditor")
@@ -291,6 +294,18 @@ class ReceiptAlert:
     resolved_by: str | None = None
     resolved_at: datetime | None = None
     note: str | None = None
+    outcome: str | None = None  # closed: received, misdirected, or unknown (closed before the question, 未记录)
+    recovery_id: str | None = None  # misdirected: the recovery (追回) and the supplement (补发) it opened
+    recovery_status: str | None = None
+    supplement_id: str | None = None
+    supplement_status: str | None = None
+    supplement_opened_by: str | None = None
+    supplement_confirmed_by: str | None = None
+
+    @property
+    def supplement_waits(self) -> bool:
+        """The supplement waits for a second county reviewer's confirmation (核实后确认补发)."""
+        return self.supplement_status == "open" and self.supplement_confirmed_by is None
 
 
 def _account(vault: Vault, item: PaymentItem, paid: _Paid) -> str:
@@ -316,10 +331,13 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
                 q: str = "") -> Select[Any]:
     """The follow-ups answered "no" or "partly" within the caller's counties, newest first, each with its case, head,
     closing (if any) and the item paid: `open` (not yet closed), `resolved` or `all`; `q` in `ALERT_SEARCHED`."""
-    stmt = (select(Followup, Case, Household.head_name, FollowupReceiptReview, PaymentItem)
+    stmt = (select(Followup, Case, Household.head_name, FollowupReceiptReview, Recovery.status,
+                   SupplementaryPayment, PaymentItem)
             .join(Case, Case.id == Followup.case_id).join(Household, Household.id == Case.household_id)
             .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
             .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .outerjoin(Recovery, Recovery.id == FollowupReceiptReview.recovery_id)
+            .outerjoin(SupplementaryPayment, SupplementaryPayment.id == FollowupReceiptReview.supplement_id)
             .where(Followup.received.in_(NOT_RECEIVED))
             .order_by(Followup.done_on.desc(), Followup.id.desc()))
     if status == "open":
@@ -340,7 +358,7 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
     """The alerts of one page's rows: what paid them read for all at once (`_paid`), never one alert at a time."""
     paid = _paid(session, [item for *_, item in rows])
     out = []
-    for f, case, head, review, item in rows:
+    for f, case, head, review, recovery_status, sup, item in rows:
         who = _involved(paid, item)
         out.append(ReceiptAlert(
             followup_id=f.id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
@@ -349,7 +367,11 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             account=_account(vault, item, paid), batch_id=item.batch_id, batch_code=who.batch_code,
             changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by, barred=_barred(who, f),
             resolved_by=review.resolved_by if review else None, resolved_at=review.resolved_at if review else None,
-            note=review.note if review else None))
+            note=review.note if review else None, outcome=(review.outcome or "unknown") if review else None,
+            recovery_id=review.recovery_id if review else None, recovery_status=recovery_status,
+            supplement_id=sup.id if sup else None, supplement_status=sup.status if sup else None,
+            supplement_opened_by=sup.opened_by if sup else None,
+            supplement_confirmed_by=sup.confirmed_by if sup else None))
     return out
 
 
@@ -383,11 +405,17 @@ def open_count(session: Session, principal: Principal) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def resolve(session: Session, followup_id: str, note: str, *, principal: Principal,
-            clock: Clock) -> FollowupReceiptReview:
+OUTCOME_MISSING = "请选择核实结果：核实已收到（农户误会或钱已找到），或核实未收到（钱付到了别处，将追回并补发）"
+
+
+def resolve(session: Session, followup_id: str, note: str, *, principal: Principal, clock: Clock,
+            outcome: str | None = None) -> FollowupReceiptReview:
     """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
     or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
-    follow-up (403); once (409); with a note (422)."""
+    follow-up (403); once (409); with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
+    (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
+    (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
+    county reviewer confirms before a batch pays it, and only to another account than the one this item paid."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
@@ -414,20 +442,53 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     recusal.refuse_principal(session, principal, [case.household_id], step="receipt_review", case_id=case.id,
                              clock=clock)
     text = note.strip()
+    problems = []
+    if outcome not in OUTCOMES:
+        problems.append(FieldError("outcome", OUTCOME_MISSING))
     if not text:
-        raise ValidationFailed.one("note", "请填写核实情况（如查询银行流水、与户主核对的结果）")
-    if len(text) > MAX_NOTE:
-        raise ValidationFailed.one("note", f"核实情况不能超过 {MAX_NOTE} 个字")
+        problems.append(FieldError("note", "请填写核实情况（如查询银行流水、与户主核对的结果）"))
+    elif len(text) > MAX_NOTE:
+        problems.append(FieldError("note", f"核实情况不能超过 {MAX_NOTE} 个字"))
+    if problems:
+        raise ValidationFailed(problems)
     row = FollowupReceiptReview(id=new_id("frr"), followup_id=f.id, case_id=case.id, county_code=case.county_code,
-                                note=text, resolved_by=principal.id, resolved_at=clock.now())
+                                note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now())
+    missing = 0
+    if outcome == "misdirected":
+        got = f.received_amount or 0
+        missing = item.amount - got
+        if missing <= 0:
+            raise InvalidState("农户称收到的金额不少于支付金额，没有未收到的部分可追回、补发")
+        source = {"followup_id": f.id, "payment_item_id": item.id}
+        rec = recoveries.open_recovery(session, case, None, paid=item.amount, due=got, principal=principal,
+                                       clock=clock, source=source)
+        sup = consequences.open_supplement(session, case, missing, item.determination_id, round_id=None,
+                                           principal=principal, clock=clock, source=source)
+        row.recovery_id, row.supplement_id = rec.id, sup.id
     session.add(row)
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS),
                  action="followup.receipt_resolved", subject=f.id,
                  payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
-                          "received": f.received, "note_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
+                          "received": f.received, "outcome": outcome,
+                          "note_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                          **({"amount": format_yuan(missing), "recovery_id": row.recovery_id,
+                              "supplement_id": row.supplement_id} if missing else {})},
                  county_code=case.county_code, clock=clock)
     return row
+
+
+def confirm_supplement(session: Session, followup_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
+    """Another county reviewer confirms the supplementary payment a misdirected closing of `followup_id` opened
+    (`sampling.consequences.confirm_supplement`: never the one who opened it, nor one who took part in the case's
+    check; 404 outside the caller's counties)."""
+    f = session.get(Followup, followup_id)
+    if f is None or not principal.may_see_county(f.county_code):
+        raise NotFound("没有这次回访")
+    sup = session.scalar(select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id))
+    if sup is None:
+        raise InvalidState("这次回访没有核实为未收到，没有待确认的补发")
+    return consequences.confirm_supplement(session, sup, principal=principal, clock=clock)
 
 
 @dataclass(frozen=True)
@@ -443,6 +504,7 @@ class CaseFollowup:
     resolved_by: str | None
     resolved_at: datetime | None
     note: str | None
+    outcome: str | None = None  # closed: received, misdirected, or unknown (closed before the question, 未记录)
 
     @property
     def waiting(self) -> bool:
@@ -457,5 +519,5 @@ def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
     return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
                          received_amount=f.received_amount, recorded_by=f.recorded_by,
                          resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
-                         note=r.note if r else None)
+                         note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None)
             for f, r in session.execute(stmt).tuples()]

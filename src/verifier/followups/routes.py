@@ -81,9 +81,12 @@ class FollowupController(Controller):
 
     @post("/{followup_id:str}/receipt-review", opt={"roles": receipt.RESOLVERS}, status_code=200)
     def review_receipt(self, followup_id: FollowupId, data: JSONBody[ReceiptReviewIn], ctx: Ctx,
-                       request: Request[Principal, Any, Any]) -> dict[str, str]:
-        """A county reviewer closes the alert with a note (not one who took part in paying it or recorded the
-        follow-up: 403; once: 409)."""
+                       request: Request[Principal, Any, Any]) -> dict[str, str | None]:
+        """A county reviewer closes the alert with an outcome and a note (not one who took part in paying it or
+        recorded the follow-up: 403; once: 409): `received`, or `misdirected`, which opens the recovery and the
+        supplementary payment of what the household did not get."""
         with ctx.db.begin() as session:
-            row = receipt.resolve(session, followup_id, data.note, principal=request.user, clock=ctx.clock)
-            return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by}
+            row = receipt.resolve(session, followup_id, data.note, principal=request.user, clock=ctx.clock,
+                                  outcome=data.outcome)
+            return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by,
+                    "outcome": row.outcome, "recovery_id": row.recovery_id, "supplement_id": row.supplement_id}

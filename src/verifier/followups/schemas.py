@@ -89,6 +89,11 @@ class ReceiptAlertOut(msgspec.Struct):
     resolved_by: str | None
     resolved_at: datetime | None
     note: str | None
+    outcome: str | None  # closed: "received" | "misdirected" | "unknown" (closed before the question, 未记录)
+    recovery_id: str | None  # misdirected: the recovery (追回) and the supplementary payment (补发) opened
+    supplement_id: str | None
+    supplement_status: str | None
+    supplement_confirmed_by: str | None
 
 
 class ReceiptAlertListOut(msgspec.Struct):
@@ -100,6 +105,7 @@ class ReceiptAlertListOut(msgspec.Struct):
 
 class ReceiptReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     note: str = ""
+    outcome: str | None = None  # "received" (核实已收到) | "misdirected" (核实未收到); missing: 422 naming it
 
 
 def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
@@ -107,4 +113,5 @@ def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
                            a.received, None if a.received_amount is None else format_yuan(a.received_amount),
                            format_yuan(a.paid_amount), a.done_on, a.recorded_by, a.payee_name, a.account, a.batch_id,
                            a.batch_code, a.changed, a.outside, a.payee_changed_by, a.resolved_by, a.resolved_at,
-                           a.note)
+                           a.note, a.outcome, a.recovery_id, a.supplement_id, a.supplement_status,
+                           a.supplement_confirmed_by)

@@ -226,7 +226,9 @@ class Recovery(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"))
+    # The sampling round whose re-check opened it; NULL: a follow-up's household did not receive the relief and a
+    # county reviewer found it went elsewhere (回访核实未收到, `FollowupReceiptReview.recovery_id`, migration 0053).
+    round_id: Mapped[str | None] = mapped_column(ForeignKey("sampling_round.id"), nullable=True)
     county_code: Mapped[str] = mapped_column(String(6))
     contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
     amount: Mapped[int] = mapped_column(BigInteger)  # fen overpaid
@@ -282,7 +284,9 @@ class SupplementaryPayment(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
-    round_id: Mapped[str] = mapped_column(ForeignKey("sampling_round.id"))
+    # NULL: opened by a follow-up closed as misdirected (回访核实未收到, `FollowupReceiptReview.supplement_id`,
+    # migration 0053), paid only to another account than the one the misdirected item paid.
+    round_id: Mapped[str | None] = mapped_column(ForeignKey("sampling_round.id"), nullable=True)
     county_code: Mapped[str] = mapped_column(String(6))
     contract_id: Mapped[str] = mapped_column(ForeignKey("contract.id"))
     determination_id: Mapped[str] = mapped_column(ForeignKey("determination.id"))

@@ -44,7 +44,8 @@ from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from . import one_account
-from .models import PayeeCorrection, PaymentBatch, PaymentItem
+from ..followups.models import FollowupReceiptReview
+from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
 
 CHECK_ACCOUNT_COLUMN = "check.payee_account"
@@ -56,6 +57,25 @@ REQUESTERS = ("insurer_supervisor", "finance")
 APPROVERS = ("insurer_supervisor", "finance", "county_reviewer")
 MAX_REASON = 500
 STATUS_LABELS_ZH = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+
+PAID_CASE_APPROVER = ("该案件的保障金已付到了别处（回访核实未收到），补发前的收款人变更只能由县级审核人员批准")
+
+
+def misdirected_waiting(session: Session, case_id: str) -> bool:
+    """Whether a paid case waits for a supplementary payment that a follow-up closed as misdirected opened (回访核实
+    未收到), not yet in a batch: its payee may be changed then (requested as before, approved only by a county
+    reviewer), for the supplement is never paid to the account the misdirected money went to."""
+    return session.scalar(select(SupplementaryPayment.id)
+                          .join(FollowupReceiptReview, FollowupReceiptReview.supplement_id == SupplementaryPayment.id)
+                          .where(SupplementaryPayment.case_id == case_id, SupplementaryPayment.status == "open")
+                          .limit(1)) is not None
+
+
+def may_change(session: Session, case: Case) -> bool:
+    """Whether the case's payee may be changed now: before payment, after a failed transfer, or while a supplement
+    of a misdirected payment waits (`misdirected_waiting`)."""
+    return case.status in PAYEE_STATUSES or (case.status == "paid" and misdirected_waiting(session, case.id))
 
 
 def correction_wins(decided_at: Any, check_recorded_at: Any | None) -> bool:
@@ -152,7 +172,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_request", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
     refuse_in_batch(session, case, "申请")
-    if case.status not in PAYEE_STATUSES:
+    if not may_change(session, case):
         raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
                            f"{case.status}")
     new, problems = check_payee(account_name, bank, account_number)
@@ -284,7 +304,8 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
     if approve and not change.name_in_household and not principal.has("county_reviewer"):
         raise Forbidden(f"the new account name of payee change {change.id} is not a member of the household: only "
                         "a county reviewer may approve it")
-    role = "county_reviewer" if approve and not change.name_in_household else principal.acting_role(APPROVERS)
+    role = ("county_reviewer" if approve and (not change.name_in_household or case.status not in PAYEE_STATUSES)
+            else principal.acting_role(APPROVERS))
     if approve:
         from ..recusal import accounts as staff_accounts
 
@@ -293,8 +314,11 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
             raise ValidationFailed.one("account_number", staff_accounts.OWN_ACCOUNT_REFUSED)
         refuse_in_batch(session, case, "批准")
         if case.status not in PAYEE_STATUSES:
-            raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
-                               f"{case.id} is {case.status}")
+            if not misdirected_waiting(session, case.id):
+                raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
+                                   f"{case.id} is {case.status}")
+            if not principal.has("county_reviewer"):
+                raise Forbidden(PAID_CASE_APPROVER)
         now_payee = _payee_of(session, case.id, vault)
         old = None if change.old_account_number_enc is None else Payee(
             change.old_account_name or "", change.old_bank or "",

@@ -1,4 +1,5 @@
-"""Recoveries (追回) of relief overpaid, found by a sampling round's re-check of a paid case.
+"""Recoveries (追回) of relief overpaid, found by a sampling round's re-check of a paid case, or of relief a household
+did not receive because it went to another account (a follow-up closed as misdirected, followups/receipt.py).
 
 Conventions
 -----------
@@ -61,9 +62,10 @@ def _log(session: Session, rec: Recovery, principal: Principal | str, role: str,
                  payload={"case_id": rec.case_id, "round_id": rec.round_id, **payload})
 
 
-def open_recovery(session: Session, case: Case, round_id: str, *, paid: int, due: int, principal: Principal,
-                  clock: Clock) -> Recovery:
-    """Open the recovery of `paid - due` (> 0) for a paid case (called by sampling/consequences.py)."""
+def open_recovery(session: Session, case: Case, round_id: str | None, *, paid: int, due: int, principal: Principal,
+                  clock: Clock, source: dict[str, Any] | None = None) -> Recovery:
+    """Open the recovery of `paid - due` (> 0) for a paid case (called by sampling/consequences.py with its round, and
+    by followups/receipt.py without one: `source` names the follow-up in the entry)."""
     amount = paid - due
     assert amount > 0
     rec = Recovery(id=new_id("rcv"), case_id=case.id, round_id=round_id, county_code=case.county_code,
@@ -72,7 +74,7 @@ def open_recovery(session: Session, case: Case, round_id: str, *, paid: int, due
     session.add(rec)
     session.flush()
     _log(session, rec, principal, principal.acting_role(("county_reviewer",)), OPENED,
-         {"amount": format_yuan(amount), "paid": format_yuan(paid), "due": format_yuan(due)}, clock)
+         {"amount": format_yuan(amount), "paid": format_yuan(paid), "due": format_yuan(due), **(source or {})}, clock)
     return rec
 
 

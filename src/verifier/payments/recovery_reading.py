@@ -13,6 +13,7 @@ from ..domain.money import format_yuan
 from ..store.loading import row_in_counties
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.tables import Case, Household
+from ..followups.models import FollowupReceiptReview
 from .models import Recovery, RecoveryRepayment
 
 STATUSES = ("open", "repaid", "waived", "withdrawn")
@@ -52,7 +53,11 @@ def get_recovery(session: Session, recovery_id: str, principal: Principal) -> di
     rec = load_recovery(session, recovery_id, principal)
     case = session.get(Case, rec.case_id)
     head = session.get(Household, case.household_id).head_name if case is not None else None
-    return recovery_out(session, rec, head_name=head, case_number=case.number if case is not None else None)
+    out = recovery_out(session, rec, head_name=head, case_number=case.number if case is not None else None)
+    # No round: a follow-up closed as misdirected opened it (回访核实未收到); the one whose household said so.
+    out["followup_id"] = None if rec.round_id is not None else session.scalar(
+        select(FollowupReceiptReview.followup_id).where(FollowupReceiptReview.recovery_id == rec.id))
+    return out
 
 
 def list_recoveries(session: Session, principal: Principal, *, county_code: str | None = None,

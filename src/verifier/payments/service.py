@@ -63,6 +63,7 @@ from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
 from . import bankfiles, batch_recheck, ledger, one_account, payees
 from .ledger_models import FundMovement
+from ..followups.models import Followup, FollowupReceiptReview
 from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
@@ -232,10 +233,41 @@ def _supplement_candidates(session: Session, supplements: list[SupplementaryPaym
     if not by_case:
         return [], []
     found, skipped = _candidates(session, list(by_case), county_code, contract_id, status="paid")
-    out = [_Candidate(c.case_id, by_case[c.case_id].determination_id, by_case[c.case_id].amount, c.payee_name,
-                      c.payee_bank, c.check_id, c.correction_id, by_case[c.case_id].id, c.account_index)
-           for c in found]
+    astray = misdirected_payees(session, [sp.id for sp in by_case.values()])
+    out = []
+    for c in found:
+        wrong = astray.get(by_case[c.case_id].id)
+        if wrong is not None and _same_payee(c, wrong):
+            skipped.append(SkippedCase(c.case_id, MISDIRECTED_PAYEE))
+            continue
+        out.append(_Candidate(c.case_id, by_case[c.case_id].determination_id, by_case[c.case_id].amount,
+                              c.payee_name, c.payee_bank, c.check_id, c.correction_id, by_case[c.case_id].id,
+                              c.account_index))
     return out, skipped
+
+
+MISDIRECTED_PAYEE = ("补发暂不支付：案件的收款账户仍是回访核实未收到的那笔保障金付入的账户；请先申请收款人变更，"
+                     "经县级审核人员批准改为农户本人的账户后再补发")
+
+
+def misdirected_payees(session: Session, supplement_ids: Sequence[str]) -> dict[str, PaymentItem]:
+    """Of `supplement_ids`, those a follow-up closed as misdirected opened (回访核实未收到), each with the item whose
+    money went elsewhere: the supplement is never paid to that item's payee."""
+    if not supplement_ids:
+        return {}
+    return dict(session.execute(
+        select(FollowupReceiptReview.supplement_id, PaymentItem)
+        .join(Followup, Followup.id == FollowupReceiptReview.followup_id)
+        .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
+        .where(FollowupReceiptReview.supplement_id.in_(list(supplement_ids)))).tuples().all())
+
+
+def _same_payee(c: _Candidate, wrong: PaymentItem) -> bool:
+    """Whether `c` would pay the payee `wrong` paid: the same change or check named, or the same account by its blind
+    index (changed away and back again)."""
+    return ((c.correction_id is not None and c.correction_id == wrong.payee_correction_id)
+            or (c.check_id is not None and c.check_id == wrong.payee_check_id)
+            or (c.account_index is not None and c.account_index == wrong.payee_account_index))
 
 
 def _batch_code(clock: Clock) -> str:

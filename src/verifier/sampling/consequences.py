@@ -130,18 +130,26 @@ def apply(session: Session, rnd: SamplingRound, row: SamplingResult, *, principa
 def _open_supplement(session: Session, case: Case, rnd: SamplingRound, amount: int, *, principal: Principal,
                      clock: Clock) -> SupplementaryPayment:
     """A supplementary payment of `amount` for a paid case, paid by the next batch of its county (payments)."""
-    det = session.scalar(select(Determination).where(Determination.case_id == case.id)
+    det = session.scalar(select(Determination.id).where(Determination.case_id == case.id)
                          .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
     assert det is not None  # a paid case was determined
-    sup = SupplementaryPayment(id=new_id("sup"), case_id=case.id, round_id=rnd.id, county_code=case.county_code,
-                               contract_id=case.contract_id, determination_id=det.id, amount=amount, status="open",
-                               opened_by=principal.id, opened_at=clock.now())
+    return open_supplement(session, case, amount, det, round_id=rnd.id, principal=principal, clock=clock)
+
+
+def open_supplement(session: Session, case: Case, amount: int, determination_id: str, *, round_id: str | None,
+                    principal: Principal, clock: Clock, source: dict[str, Any] | None = None) -> SupplementaryPayment:
+    """Open a supplementary payment of `amount` for a paid case under `determination_id`, waiting for another county
+    reviewer's confirmation (`confirm_supplement`): a round's, or (no round; `source` names it in the entry) a
+    follow-up's closed as misdirected (followups/receipt.py)."""
+    sup = SupplementaryPayment(id=new_id("sup"), case_id=case.id, round_id=round_id, county_code=case.county_code,
+                               contract_id=case.contract_id, determination_id=determination_id, amount=amount,
+                               status="open", opened_by=principal.id, opened_at=clock.now())
     session.add(sup)
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(("county_reviewer",)),
                  action=SUPPLEMENT_OPENED, subject=case.id, contract_hash=case.contract_hash, clock=clock,
-                 payload={"supplement_id": sup.id, "round_id": rnd.id, "amount": format_yuan(amount),
-                          "determination_id": det.id})
+                 payload={"supplement_id": sup.id, "round_id": round_id, "amount": format_yuan(amount),
+                          "determination_id": determination_id, **(source or {})})
     return sup
 
 
@@ -232,6 +240,9 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     if sup.status != "open":
         raise InvalidState(f"the supplementary payment is {sup.status}: only an open one is confirmed")
     if principal.id == sup.opened_by:
+        if sup.round_id is None:  # a follow-up's alert closed as misdirected (followups/receipt.py)
+            raise Forbidden("four-eyes rule: your closing of the follow-up opened this supplementary payment; "
+                            "another county reviewer confirms it")
         raise Forbidden("four-eyes rule: your re-check opened this supplementary payment; another county reviewer "
                         "confirms it")
     independence.require_independent(session, sup.case_id, principal, clock)

@@ -170,6 +170,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         shared_warning = one_account.case_warning(session, case.id, user, ctx.vault, ctx.clock.today()) \
             if detail.checks else None
         followups = receipt.for_case(session, case.id) if detail.payments else []
+        payee_changeable = payees.may_change(session, case)
         names |= user_names(session, {p for f in followups for p in (f.recorded_by, f.resolved_by) if p})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
@@ -189,7 +190,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         "evidence": reads_evidence,
         "letter": user.has(*LETTER_ROLES) and detail.status == "ineligible",
         "review_request": user.has("town_clerk") and detail.status == "ineligible",
-        "payee": user.has(*payees.REQUESTERS) and detail.status in payees.PAYEE_STATUSES,
+        "payee": user.has(*payees.REQUESTERS) and payee_changeable,
         "household": user.has("insurer_supervisor"),  # 合并家庭, 迁移成员 (web/households.py)
         "findings": user.has("insurer_supervisor") and detail.status == "checked",
     }

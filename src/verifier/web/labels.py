@@ -113,6 +113,10 @@ FOLLOWUP_METHODS = {"visit": "入户回访", "phone": "电话回访"}
 INCOME_CHANGES = {"up": "增加", "same": "基本持平", "down": "减少"}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 RECEIVED = {"yes": "已收到", "no": "未收到", "partly": "部分收到", "unknown": "未询问"}  # 是否收到救助金
+# A closed receipt alert's finding (回访核实); `unknown`: closed before the question was asked.
+RECEIPT_OUTCOMES = {"received": "核实已收到", "misdirected": "核实未收到", "unknown": "未记录"}
+RECEIPT_OUTCOME_HINTS = {"received": "农户误会或钱已找到，不再处理",
+                         "misdirected": "钱付到了别处：追回未收到的部分，并向农户补发（须另一名县级审核人员确认）"}
 NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repair": "危房改造", "schooling_aid": "教育资助",
          "employment": "就业帮扶"}
 NEED_SOURCES = {"check": "入户核查", "followup": "回访"}
@@ -709,7 +713,7 @@ DONE_MESSAGES = {
     "followup": "回访已记录。",
     "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",
     "followup_already": "这笔保障金已经回访过了（重复提交未再保存）。",
-    "receipt_resolved": "核实情况已记录。",
+    "receipt_resolved": "核实结果已记录；核实未收到的，已开立追回和补发（补发待另一名县级审核人员确认）。",
     "need_referred": "需求已转交责任部门，部门答复后由县级复核人员录入。",
     "need_already": "该户的这项需求已转交部门、尚未答复（重复提交未再保存）。",
     "need_answered": "部门答复已录入。",

@@ -46,9 +46,10 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
         warnings = payees.warnings_for(session, changes, request.user, ctx.vault, ctx.clock.today())
         staff_own = payees.staff_warnings_for(session, changes)
+        changeable = payees.may_change(session, case)
     pending = next((c for c in changes if c.status == "pending"), None)
-    allowed = case.status in payees.PAYEE_STATUSES and pending is None
-    if case.status not in payees.PAYEE_STATUSES and message is None:
+    allowed = changeable and pending is None
+    if not changeable and message is None:
         status_code = 409
         message = (f"a payee change is requested before payment or after a failed transfer; this case is "
                    f"{case.status}")

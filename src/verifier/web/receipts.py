@@ -15,7 +15,7 @@ from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups import receipt
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
-from . import labels, paging
+from . import labels, paging, stagelabels
 from .common import Req, clean, page, refusal_page, see_other, user_names
 from .paging import Pager, page_param
 
@@ -31,16 +31,19 @@ def status_of(value: str) -> str:
 
 
 def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", at: int = 1,
-                  status_code: int = 200, message: str | None = None, typed: dict[str, str] | None = None) -> Template:
+                  status_code: int = 200, message: str | None = None, typed: dict[str, str] | None = None,
+                  chosen: dict[str, str] | None = None) -> Template:
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
         found = receipt.find_alerts(session, user, ctx.vault, status=status, q=q, page=at, page_size=paging.PAGE_SIZE)
         names = user_names(session, [p for a in found.items
-                                     for p in (a.recorded_by, a.resolved_by, *a.payee_changed_by) if p])
+                                     for p in (a.recorded_by, a.resolved_by, a.supplement_confirmed_by,
+                                               *a.payee_changed_by) if p])
     pager = Pager.over("/receipt-alerts", {"status": "" if status == "open" else status, "q": q}, found)
     return page(request, "receipt_alerts.html", status_code=status_code, alerts=found.items, names=names,
-                status=status, statuses=STATUSES, message=message, typed=typed or {},
+                status=status, statuses=STATUSES, message=message, typed=typed or {}, chosen=chosen or {},
+                outcomes=labels.RECEIPT_OUTCOMES, hints=labels.RECEIPT_OUTCOME_HINTS, sl=stagelabels,
                 may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager)
 
 
@@ -57,13 +60,29 @@ class ReceiptAlertPages(Controller):
     def resolve(self, followup_id: FollowupId, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Close an alert; refused, the list is drawn again where the note was typed (its status, search and page,
         carried by the form), the note kept; done, back to that list."""
-        note = clean(data.get("note"))
+        note, outcome = clean(data.get("note")), clean(data.get("outcome"))
         status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
         try:
             with ctx.db.begin() as session:
-                receipt.resolve(session, followup_id, note, principal=request.user, clock=ctx.clock)
+                receipt.resolve(session, followup_id, note, principal=request.user, clock=ctx.clock,
+                                outcome=outcome or None)
         except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
             return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc,
-                                fields={"note": "核实情况"}, typed={followup_id: note})
+                                fields={"note": "核实情况", "outcome": "核实结果"},
+                                typed={followup_id: note}, chosen={followup_id: outcome})
         return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
                          page=at if at > 1 else None, done="receipt_resolved")
+
+    @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
+    def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                           data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Another county reviewer confirms the supplementary payment a misdirected closing opened (never its
+        closer: the service refuses them); refused, the list comes back with why; done, back to that list."""
+        status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
+        try:
+            with ctx.db.begin() as session:
+                receipt.confirm_supplement(session, followup_id, principal=request.user, clock=ctx.clock)
+        except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
+            return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc)
+        return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
+                         page=at if at > 1 else None, done="supplement_confirmed")

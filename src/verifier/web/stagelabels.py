@@ -135,6 +135,8 @@ _MESSAGES: Table = compile_table([
      lambda m: f"案件 {m.group(1)} 的补发须经另一名县级复核人员确认后才能列入支付批次。"),
     (r"four-eyes rule: your re-check opened this supplementary payment; .*",
      "按“四眼原则”，这笔补发由您录入的复核结果产生，须由另一名县级复核人员确认。"),
+    (r"four-eyes rule: your closing of the follow-up opened this supplementary payment; .*",
+     "按“四眼原则”，这笔补发由您核实回访未收到救助金时开立，须由另一名县级审核人员确认。"),
     (r"only a county reviewer confirms a supplementary payment", "只有县级复核人员可以确认补发。"),
     (r"the supplementary payment is confirmed already", "这笔补发已经确认。"),
     (r"the supplementary payment is (\w+): only an open one is confirmed",

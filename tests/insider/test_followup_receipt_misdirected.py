@@ -1,0 +1,190 @@
+"""Relief paid into an insider's account: the household tells the follow-up it got nothing (or only part), and the
+county reviewer who looks into it finds the money went elsewhere. Closing the alert with a note alone left the
+household unpaid and the fund short. Closing it as 核实未收到 (`misdirected`) now opens, in the same transaction, the
+recovery (追回) of what the household did not get and a supplementary payment (补发) of it, which another county
+reviewer confirms and which is never paid to the account the money went to: its payee is changed first (a change on
+the paid case that only a county reviewer approves). No one person sends money anywhere."""
+
+from __future__ import annotations
+
+import json
+
+from deviation_helpers import person
+from insider_kit import COUNTY, head_of, released_batch, settled
+from sqlalchemy import func, select
+
+from verifier.audit.models import AuditEntry
+from verifier.followups.models import FollowupReceiptReview
+from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
+
+SLY_ACCOUNT = "6222020000000099991"
+HOME_ACCOUNT = "6217000000000012345"
+
+
+def _body(case_id: str, today: str, **kw: object) -> dict[str, object]:
+    return {"case_id": case_id, "done_on": today, "method": "visit", "income_change": "same", "risk_remains": False,
+            "satisfaction": "satisfied", "new_needs": [], "note": "户主说没收到钱", **kw}
+
+
+def _changed_onto_sly(client, users, case_id: str) -> None:  # type: ignore[no-untyped-def]
+    head = head_of(client, users.headers("sly"), case_id)
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json={
+        "account_name": head, "bank": "农村商业银行", "account_number": SLY_ACCOUNT, "reason": "户主说旧卡丢了"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
+    assert r.status_code == 200, r.text
+
+
+def _paid_onto_sly(ctx, client, users):  # type: ignore[no-untyped-def]
+    """sly (supervisor) changed the first case's payee onto his own account, sup2 approved, the batch was paid: the
+    cases and each one's item (id, amount)."""
+    for name, *roles in (("sly", "field_officer", "insurer_supervisor"), ("sup2", "insurer_supervisor", "field_officer"),
+                         ("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer")):
+        if name not in users.ids:
+            person(ctx, users, name, *roles)
+    bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto_sly(client, users, cases[0]))
+    settled(client, users, bid)
+    with ctx.db.read() as s:
+        items = {c: s.execute(select(PaymentItem.id, PaymentItem.amount).where(PaymentItem.case_id == c)).one()
+                 for c in cases}
+    return cases, items
+
+
+def _followup(client, users, case_id: str, today: str, received: str, amount: str) -> str:  # type: ignore[no-untyped-def]
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=_body(case_id, today, received=received, received_amount=amount))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def _counts(ctx) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as s:
+        return tuple(int(s.scalar(select(func.count()).select_from(m)))  # type: ignore[return-value]
+                     for m in (FollowupReceiptReview, Recovery, SupplementaryPayment))
+
+
+def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    cases, items = _paid_onto_sly(ctx, client, users)
+    item_id, paid = items[cases[0]]
+    today = ctx.clock.today().isoformat()
+    fid = _followup(client, users, cases[0], today, "no", "0")
+
+    # An old client sending only the note: 422 naming the outcome, in Chinese; nothing written.
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "outcome", r.text
+    assert "请选择核实结果" in r.text, r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "maybe"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "outcome", r.text
+    assert _counts(ctx) == (0, 0, 0)
+
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    closed = r.json()
+    assert closed["outcome"] == "misdirected" and closed["recovery_id"] and closed["supplement_id"], closed
+    # Closing twice: 409, and still one of each.
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev2"),
+                    json={"note": "再次", "outcome": "misdirected"})
+    assert r.status_code == 409, r.text
+    assert _counts(ctx) == (1, 1, 1)
+    with ctx.db.read() as s:
+        rec = s.get(Recovery, closed["recovery_id"])
+        sup = s.get(SupplementaryPayment, closed["supplement_id"])
+        assert (rec.case_id, rec.amount, rec.paid_amount, rec.due_amount, rec.status, rec.round_id) == (
+            cases[0], paid, paid, 0, "open", None)
+        assert (sup.case_id, sup.amount, sup.status, sup.confirmed_by, sup.round_id) == (
+            cases[0], paid, "open", None, None)
+        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.action.in_(
+            ("recovery.opened", "case.supplement_opened", "followup.receipt_resolved"))).order_by(AuditEntry.idx)))
+        resolved = s.scalars(select(AuditEntry).where(AuditEntry.action == "followup.receipt_resolved")).one()
+    assert actions == ["recovery.opened", "case.supplement_opened", "followup.receipt_resolved"]
+    said = json.loads(resolved.entry)["payload"]
+    assert (said["outcome"], said["recovery_id"], said["supplement_id"]) == ("misdirected", rec.id, sup.id)
+    [alert] = client.get("/api/followups/receipt-alerts?status=resolved", headers=users.headers("rev2")).json()["items"]
+    assert (alert["outcome"], alert["recovery_id"], alert["supplement_id"], alert["supplement_status"]) == (
+        "misdirected", rec.id, sup.id, "open")
+    r = client.get(f"/api/recoveries/{rec.id}", headers=users.headers("fin1"))
+    assert r.status_code == 200 and r.json()["outstanding"] == r.json()["amount"], r.text
+
+    # Nothing is paid on one reviewer's word: a batch does not take the supplement, its closer may not confirm it.
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [cases[0]]})
+    assert r.status_code == 422 and "second county reviewer" in r.text, r.text
+    r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev1"))
+    assert r.status_code == 403 and "four-eyes" in r.text, r.text
+    r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200 and r.json()["confirmed_by"] == users.ids["rev2"], r.text
+
+    # Confirmed, it is still not paid to sly's account: the batch leaves it out, saying why.
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [cases[0]]})
+    assert r.status_code == 422 and "补发暂不支付" in r.text, r.text
+    # The payee of the paid case may now be changed; sly (a supervisor) may not approve it, a county reviewer does.
+    head = head_of(client, users.headers("sup2"), cases[0])
+    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup2"), json={
+        "account_name": head, "bank": "农村商业银行", "account_number": HOME_ACCOUNT, "reason": "改回户主本人账户"})
+    assert r.status_code == 201, r.text
+    change = r.json()["id"]
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("sly"))
+    assert r.status_code == 403 and "县级审核人员" in r.text, r.text
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev1"))
+    assert r.status_code == 200, r.text
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [cases[0]]})
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as s:
+        [again] = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == r.json()["id"])).all()
+        first = s.get(PaymentItem, item_id)
+        assert (again.case_id, again.amount, again.supplement_id, again.payee_correction_id) == (
+            cases[0], paid, sup.id, change)
+        assert again.payee_account_index != first.payee_account_index
+
+    # The recovery's repayment is recorded by finance and confirmed by another person, as any recovery's.
+    r = client.post(f"/api/recoveries/{rec.id}/repayments", headers=users.headers("fin1"), json={
+        "amount": alert["paid_amount"], "paid_on": today, "reference": "BKRET0001"})
+    assert r.status_code in (200, 201), r.text
+    r = client.post(f"/api/recovery-repayments/{r.json()['id']}/confirm", headers=users.headers("fin2"))
+    assert r.status_code == 200, r.text
+    assert client.get(f"/api/recoveries/{rec.id}", headers=users.headers("fin1")).json()["status"] == "repaid"
+
+
+def test_partly_received_recovers_only_the_difference_and_received_opens_nothing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    cases, items = _paid_onto_sly(ctx, client, users)
+    today = ctx.clock.today().isoformat()
+    partly = _followup(client, users, cases[0], today, "partly", "500.00")
+    no = _followup(client, users, cases[1], today, "no", "0")
+    r = client.post(f"/api/followups/{no}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示已入账，户主不知道卡里有钱", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["outcome"] == "received", r.text
+    assert (r.json()["recovery_id"], r.json()["supplement_id"]) == (None, None)
+    assert _counts(ctx) == (1, 0, 0)
+    r = client.post(f"/api/followups/{partly}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "监护人只转交了五百元", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    paid = items[cases[0]][1]
+    with ctx.db.read() as s:
+        rec = s.get(Recovery, r.json()["recovery_id"])
+        sup = s.get(SupplementaryPayment, r.json()["supplement_id"])
+        assert (rec.amount, rec.paid_amount, rec.due_amount) == (paid - 50000, paid, 50000)
+        assert sup.amount == paid - 50000
+    got = client.get("/api/followups/receipt-alerts?status=resolved", headers=users.headers("rev2")).json()["items"]
+    assert {a["followup_id"]: a["outcome"] for a in got} == {no: "received", partly: "misdirected"}
+
+
+def test_whoever_took_part_in_paying_it_opens_nothing(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Who may close stays as before: the releaser who is also a county reviewer, and the approver of the change who is
+    one too, are refused the misdirected closing (403) and nothing is opened; a reviewer who took no part closes it."""
+    person(ctx, users, "fin1", "finance", "county_reviewer")
+    person(ctx, users, "sup2", "insurer_supervisor", "county_reviewer")
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    fid = _followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    for who, said in (("fin1", "发放了支付批次"), ("sup2", "批准了该案件的收款人变更"), ("sly", "your role may not")):
+        r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers(who),
+                        json={"note": "已核实", "outcome": "misdirected"})
+        assert r.status_code == 403 and said in r.text, (who, r.text)
+    assert _counts(ctx) == (0, 0, 0)
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200 and _counts(ctx) == (1, 1, 1), r.text
