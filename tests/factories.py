@@ -51,14 +51,16 @@ class Staff:
 
 def staff(ctx, county: str = COUNTY, team: int = 0) -> Staff:  # type: ignore[no-untyped-def]
     """The clerk, supervisor and officer pair `team` of a county (each created once per database)."""
+    names = {key: f"f-{key}-{county}" + (f"-{team}" if key.startswith("officer") else "")
+             for key in ("clerk", "supervisor", "officer1", "officer2")}
     made = {}
     with ctx.db.begin() as session:
+        found = {u.username: u for u in session.scalars(select(User).where(User.username.in_(names.values())))}
         for key, role in (("clerk", "town_clerk"), ("supervisor", "insurer_supervisor"),
                           ("officer1", "field_officer"), ("officer2", "field_officer")):
-            username = f"f-{key}-{county}" + (f"-{team}" if key.startswith("officer") else "")
-            user = session.query(User).filter_by(username=username).one_or_none()
+            user = found.get(names[key])
             if user is None:
-                user = add_user(session, username=username, password="factory-password", roles=[role],
+                user = add_user(session, username=names[key], password="factory-password", roles=[role],
                                 counties=[county], clock=ctx.clock)
             made[key] = principal_of(user)
     return Staff(**made)
@@ -70,20 +72,20 @@ def new_id_number(born: date = date(1970, 1, 1)) -> str:
 
 
 def free_team(ctx, county: str = COUNTY) -> int:  # type: ignore[no-untyped-def]
-    """The first team of the county whose officers have room for one more visit today."""
-    from sqlalchemy import select
-
+    """The first team of the county whose officers have room for one more visit today (a team not made yet has)."""
     from verifier.contract import VisitsSection
     from verifier.store.tables import Visit
 
     today = ctx.clock.today()
+    prefix = f"f-officer1-{county}-"
     with ctx.db.read() as session:
         booked = [v.officer_ids for v in session.scalars(select(Visit).where(Visit.active.is_(True),
                                                                             Visit.visit_on == today))]
+        officers = dict(session.execute(select(User.username, User.id).where(User.username.startswith(prefix))).all())
     team = 0
     while True:
-        officer = staff(ctx, county, team).officer1.id
-        if sum(officer in ids for ids in booked) < VisitsSection().capacity_per_day:
+        officer = officers.get(f"{prefix}{team}")
+        if officer is None or sum(officer in ids for ids in booked) < VisitsSection().capacity_per_day:
             return team
         team += 1
 

@@ -13,9 +13,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from factories import new_id_number
+from factories import accept_contract, new_id_number
 
 CLI = "from verifier.cli import main; main()"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -36,12 +37,30 @@ def call(base: str, method: str, path: str, body: dict | None = None,
         return e.code, json.loads(e.read() or b"{}"), dict(e.headers)
 
 
-def demo_env(home: Path, database_url: str) -> dict[str, str]:
-    """The environment of a demo deployment in `home` on `database_url`, initialised."""
+def clerk_env(home: Path, database_url: str) -> dict[str, str]:
+    """The environment of a deployment in `home` on `database_url`, initialised (`verifier init` with the repository's
+    contracts, run in this process), the demo contract accepted by the county and its town clerk `clerk` (the demo's
+    password): what the servers under test need, without the demo's cases."""
+    from click.testing import CliRunner
+
+    from verifier.accounts.service import add_user
+    from verifier.cli import main
+    from verifier.context import Context
+    from verifier.demo import DEMO_PASSWORD
+    from verifier.settings import Settings
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
     env.update(VERIFIER_HOME=str(home), VERIFIER_DATABASE_URL=database_url)
-    subprocess.run([sys.executable, "-c", CLI, "init", "--demo"], env=env, check=True, capture_output=True,
-                   timeout=180)
+    done = CliRunner().invoke(main, ["init", "--contracts", str(ROOT / "contracts")], env=env)
+    assert done.exit_code == 0, done.output
+    ctx = Context.open(Settings.from_env(env))
+    try:
+        with ctx.db.begin() as session:
+            add_user(session, username="clerk", password=DEMO_PASSWORD, roles=["town_clerk"], counties=["340223"],
+                     display_name="乡镇经办", clock=ctx.clock)
+            accept_contract(session, "demo-2020", ctx.clock)
+    finally:
+        ctx.close()
     return env
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cli_kit import init_home
 
 from verifier.cli import main
 from verifier.domain.idnumber import make_id_number
@@ -21,6 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def initialised(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`env`'s home and database after `verifier init --contracts contracts/`."""
+    init_home(env, tmp_path_factory)
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
@@ -58,8 +65,8 @@ def test_contracts_check_lists_every_problem(tmp_path: Path) -> None:
     assert "键 budget：不是最多两位小数的元金额：“lots”" in result.output
 
 
+@pytest.mark.usefixtures("initialised")
 def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> None:
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     overlapping = tmp_path / "mine.toml"
     overlapping.write_text((ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
                            .replace('id = "demo-2020"', 'id = "county-2020b"'), encoding="utf-8")
@@ -75,8 +82,8 @@ def test_contracts_add_refuses_overlaps(env: dict[str, str], tmp_path: Path) -> 
     assert again.exit_code == 0 and "服务合同已在库中，未更改" in again.output
 
 
+@pytest.mark.usefixtures("initialised")
 def test_users_add_with_a_password_from_stdin_or_generated(env: dict[str, str]) -> None:
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     r = run(env, "users", "add", "wang.qiang", "--role", "field_officer", "--county", "340223",
             input="a good password\n")
     assert r.exit_code == 0, r.output
@@ -89,9 +96,9 @@ def test_users_add_with_a_password_from_stdin_or_generated(env: dict[str, str]) 
     assert r.exit_code == 1 and "没有“wizard”这个角色" in r.output and "核查员(field_officer)" in r.output
 
 
+@pytest.mark.usefixtures("initialised")
 def test_users_add_without_a_county_choice_is_refused(env: dict[str, str]) -> None:
     """No county limit is granted on purpose: leaving out --county does not quietly grant every county."""
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     r = run(env, "users", "add", "sun", "--role", "auditor", input="a good password\n")
     assert r.exit_code == 1 and "--all-counties" in r.output and "--county" in r.output
     r = run(env, "users", "add", "sun", "--role", "auditor", "--county", "340223", "--all-counties",
@@ -119,9 +126,9 @@ def _cli_login(env: dict[str, str], username: str, password: str):  # type: igno
     return ctx, client, r
 
 
+@pytest.mark.usefixtures("initialised")
 def test_a_user_added_on_the_command_line_must_choose_their_own_password_first(env: dict[str, str]) -> None:
     """Whoever ran `users add` knows the password: until its owner has chosen their own it opens nothing else."""
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     r = run(env, "users", "add", "qian", "--role", "finance", "--county", "340223", input="typed by the operator\n")
     assert r.exit_code == 0 and "首次登录时须先设置自己的密码" in r.output
     ctx, client, r = _cli_login(env, "qian", "typed by the operator")
@@ -139,8 +146,8 @@ def test_a_user_added_on_the_command_line_must_choose_their_own_password_first(e
         ctx.close()
 
 
+@pytest.mark.usefixtures("initialised")
 def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     assert run(env, "users", "add", "zhou", "--role", "finance", "--county", "340223",
                input="first password\n").exit_code == 0
     ctx, client, r = _cli_login(env, "zhou", "first password")
@@ -177,12 +184,12 @@ def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
         ctx.close()
 
 
+@pytest.mark.usefixtures("initialised")
 def test_serve_trusts_forwarded_headers_only_from_the_listed_proxies(env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import uvicorn
 
     calls: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     assert run(env, "serve").exit_code == 0
     assert calls[-1]["proxy_headers"] is False  # by default nobody's X-Forwarded-For is believed
     assert run({**env, "VERIFIER_TRUSTED_PROXIES": "10.0.0.7, 192.168.1.0/24"}, "serve").exit_code == 0
@@ -198,8 +205,8 @@ def _referral_file(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("initialised")
 def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     a = make_id_number("340223", date(1960, 1, 1), 1)
     b = make_id_number("340223", date(1961, 1, 1), 2)
     bad = _referral_file(tmp_path / "bad.csv", [
@@ -226,6 +233,7 @@ def test_import_all_or_nothing_from_the_command_line(env: dict[str, str], tmp_pa
     assert run(env, "audit", "verify").exit_code == 0
 
 
+@pytest.mark.usefixtures("initialised")
 def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, str], tmp_path: Path) -> None:
     from factories import accept_contract, make_case
 
@@ -233,7 +241,6 @@ def test_simulate_prices_determined_cases_under_another_contract(env: dict[str, 
     from verifier.context import Context
     from verifier.settings import Settings
 
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     ctx = Context.open(Settings.from_env(env))
     try:
         from datetime import datetime, timezone
@@ -295,6 +302,7 @@ def test_sampling_secret_prints_a_fresh_secret_and_its_commitment() -> None:
     assert CliRunner().invoke(main, ["sampling", "secret", "--bytes", "8"]).exit_code == 2
 
 
+@pytest.mark.usefixtures("initialised")
 def test_contracts_list_shows_each_county_answer_lined_up(env: dict[str, str], tmp_path: Path) -> None:
     from verifier.accounts.auth import principal_of
     from verifier.accounts.service import add_user
@@ -303,7 +311,6 @@ def test_contracts_list_shows_each_county_answer_lined_up(env: dict[str, str], t
     from verifier.contract_review import service as review
     from verifier.settings import Settings
 
-    run(env, "init", "--contracts", str(ROOT / "contracts"))
     other = tmp_path / "next-year.toml"
     other.write_text((ROOT / "contracts" / "demo-2020.toml").read_text(encoding="utf-8")
                      .replace('id = "demo-2020"', 'id = "county-2021"').replace("2020-01-01", "2021-01-01")

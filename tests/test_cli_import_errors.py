@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cli_kit import init_home
 
 from verifier.cli import main
 
@@ -33,10 +34,10 @@ ENGLISH = re.compile(r"\b(?!xlsx\b|csv\b|xls\b|txt\b|CSV\b|UTF\b|GBK\b|Excel\b|W
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
+def env(tmp_path: Path, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url,
            "VERIFIER_MAX_IMPORT_ROWS": "5"}
-    assert CliRunner().invoke(main, ["init", "--contracts", str(ROOT / "contracts")], env=env).exit_code == 0
+    init_home(env, tmp_path_factory)  # verifier init --contracts contracts/
     return env
 
 

@@ -9,7 +9,9 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from cli_kit import init_home
 
 from verifier.cli import main
 
@@ -136,7 +138,8 @@ def test_replay_and_verify_say_every_check_in_chinese(tmp_path: Path, database_u
         assert not english(said), said
 
 
-def test_contract_problems_name_their_key_in_chinese(tmp_path: Path, database_url: str) -> None:
+def test_contract_problems_name_their_key_in_chinese(tmp_path: Path, database_url: str,
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
     """Each kind of problem a contract file can have, through `contracts check`, `contracts add` and `init`."""
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
     run = _runner(env)
@@ -161,7 +164,7 @@ def test_contract_problems_name_their_key_in_chinese(tmp_path: Path, database_ur
         path.write_text(text, encoding="utf-8")
         said[name] = run("contracts", "check", str(path), code=1)
     said["add"] = run("contracts", "add", str(tmp_path / "rules.toml"), code=1)
-    run("init", "--contracts", str(ROOT / "contracts"))
+    init_home(env, tmp_path_factory)  # verifier init --contracts contracts/
     overlapping = tmp_path / "mine.toml"
     overlapping.write_text(demo.replace('id = "demo-2020"', 'id = "mine-2020"'), encoding="utf-8")
     said["overlap"] = run("contracts", "add", str(overlapping), code=1)
@@ -240,14 +243,15 @@ def test_usage_errors_and_help_are_chinese(tmp_path: Path) -> None:
     assert not {what: words for what, words in found.items() if words}, found
 
 
-def test_offline_checks_and_the_signing_key_refuse_in_chinese(tmp_path: Path, database_url: str) -> None:
+def test_offline_checks_and_the_signing_key_refuse_in_chinese(tmp_path: Path, database_url: str,
+                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
     """`audit check-proof` and `audit check-consistency` on files that prove nothing (a bad key, a file that is not
     JSON, an entry of another log size, a changed entry, checkpoints in the wrong order), and `audit public-key` and
     `audit rotate-key` where there is no key: each says why in Chinese."""
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
     run = _runner(env)
     said = {"no key": run("audit", "public-key", code=1), "rotate without key": run("audit", "rotate-key", code=1)}
-    run("init", "--contracts", str(ROOT / "contracts"))
+    init_home(env, tmp_path_factory)  # verifier init --contracts contracts/
     key = run("audit", "public-key").strip()
     entry = json.loads(run("audit", "export-entry", "0"))
     older = tmp_path / "older.txt"

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from serving import CLI, Server, application, call, demo_env
+from serving import CLI, Server, application, call, clerk_env
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
@@ -41,7 +41,7 @@ def _cases(database_url: str) -> set[str]:
 
 
 def test_a_killed_server_keeps_every_acknowledged_write(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
-    env = demo_env(tmp_path / "home", database_url)
+    env = clerk_env(tmp_path / "home", database_url)
     server = Server(env, tmp_path / "server.log")
     acknowledged: list[str] = []
     stop = threading.Event()

@@ -11,7 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from serving import CLI, Server, application, call, demo_env
+from serving import CLI, Server, application, call, clerk_env
 
 from verifier.audit.checkpoints import latest_checkpoint
 from verifier.audit.log import tree_size
@@ -19,7 +19,7 @@ from verifier.store.db import Database
 
 
 def test_two_processes_write_one_database_and_the_log_stays_whole(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
-    env = demo_env(tmp_path / "home", database_url)
+    env = clerk_env(tmp_path / "home", database_url)
     servers = [Server(env, tmp_path / "multi.log", "--workers", "2"), Server(env, tmp_path / "single.log")]
     try:
         multi, single = (s.base for s in servers)

@@ -4,9 +4,8 @@ line. A guarded role is held only once a second person (another admin or a count
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from click.testing import CliRunner
+from cli_kit import init_home
 from factories import COUNTY
 from sqlalchemy import select
 
@@ -17,7 +16,6 @@ from verifier.cli import main
 PASSWORD = "correct horse battery"  # what tests/conftest.py's users get
 GIVEN = "the admin chose this one"
 OWN = "the puppet's own password"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _login(client, username: str, password: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -224,12 +222,12 @@ def _cli(env: dict[str, str], *args: str, input: str | None = None):  # type: ig
     return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
 
 
-def test_attack_the_command_line_alone_grants_no_money_role_once_two_confirmers_exist(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_attack_the_command_line_alone_grants_no_money_role_once_two_confirmers_exist(tmp_path, database_url, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """The installation's first admin and county reviewer are made on the command line at once (nobody could
     confirm: the bootstrap, logged as such); from then on the command line only proposes. Its operator set those two
     accounts' passwords, so neither confirms what the command line proposes: a person the application knows does."""
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
-    assert _cli(env, "init", "--contracts", str(ROOT / "contracts")).exit_code == 0
+    init_home(env, tmp_path_factory)  # verifier init --contracts contracts/
     r = _cli(env, "users", "add", "first", "--role", "admin", "--all-counties", input=GIVEN + "\n")
     assert r.exit_code == 0 and "系统初次开通" in r.output, r.output
     r = _cli(env, "users", "add", "rev", "--role", "county_reviewer", "--all-counties", input=GIVEN + "\n")
