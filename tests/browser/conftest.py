@@ -1,5 +1,6 @@
 """A real server for the browser tests: `verifier init --demo` in a temporary home (once, copied for each module),
-then `verifier serve` on a free port, in a subprocess (stopped after the module). Chromium is Debian's: Playwright's
+then `verifier serve` on a free port, in a process forked from the test process's starter (browserkit.Starter: the
+app imported once per process; stopped after the module). Chromium is Debian's: Playwright's
 own download cannot work here; `browser` is one Chromium per test process while it runs browser modules, with the
 contexts each module opened closed after it (Playwright's sync API runs one at a time)."""
 
