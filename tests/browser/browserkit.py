@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -24,6 +27,162 @@ def move_server_days(base: str, days: int) -> None:
     (SERVER_HOMES[base] / CLOCK_DAYS_FILE).write_text(str(days), encoding="utf-8")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 DEMO_PASSWORD = "demo-pass-2020"  # what `verifier init --demo` gives its users
+
+# A test process's server starter: one Python that has imported the app once and forks a process for each command
+# it is asked to run (`verifier serve` on a module's home, `verifier init --demo`). A forked server is the same
+# `verifier serve` as one started afresh (the same code from `main()` on, its own home, database, keys and clock) but
+# skips the second or two of imports each fresh Python spends before it listens, for each of the 31 modules.
+# It answers one JSON line for each JSON line asked, on its stdin and stdout; it stops what is still running and
+# exits when its stdin closes.
+_STARTER = r"""
+import importlib, json, os, pkgutil, signal, sys, threading, time, traceback
+import uvicorn, uvicorn.config, uvicorn.main, uvicorn.server
+import verifier, verifier.app, verifier.cli
+for found in pkgutil.walk_packages(verifier.__path__, "verifier."):
+    if ".migrations" not in found.name and not found.name.endswith("__main__"):
+        importlib.import_module(found.name)
+assert threading.active_count() == 1, threading.enumerate()  # nothing running that a fork would leave half-copied
+answer_fd = sys.stdout.fileno()
+
+
+def answer(what):
+    os.write(answer_fd, (json.dumps(what) + "\n").encode())
+
+
+def run(asked):
+    fd = os.open(asked["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.environ["VERIFIER_HOME"] = asked["home"]
+    sys.argv = ["verifier", *asked["args"]]
+    code = 1
+    try:
+        exec(compile(asked["code"], "<command>", "exec"), {"__name__": "__main__"})
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def ended(pid, wait):
+    deadline = time.monotonic() + wait
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
+
+
+running = set()
+answer({"ready": True})
+for line in sys.stdin.buffer:
+    asked = json.loads(line)
+    if asked["op"] == "start":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            run(asked)
+        running.add(pid)
+        answer({"pid": pid})
+    elif asked["op"] == "wait":  # until it exits by itself (a command), or at most `timeout` s
+        code = ended(asked["pid"], asked["timeout"])
+        if code is None:
+            os.kill(asked["pid"], signal.SIGKILL)
+            os.waitpid(asked["pid"], 0)
+        running.discard(asked["pid"])
+        answer({"code": code})
+    elif asked["op"] == "running":
+        code = ended(asked["pid"], 0)
+        if code is not None:
+            running.discard(asked["pid"])
+        answer({"running": code is None, "code": code})
+    elif asked["op"] == "stop":  # as `terminate()` then `kill()` after 10 s
+        os.kill(asked["pid"], signal.SIGTERM)
+        code = ended(asked["pid"], 10)
+        if code is None:
+            os.kill(asked["pid"], signal.SIGKILL)
+            code = os.waitstatus_to_exitcode(os.waitpid(asked["pid"], 0)[1])
+        running.discard(asked["pid"])
+        answer({"code": code})
+for pid in running:
+    os.kill(pid, signal.SIGTERM)
+for pid in running:
+    if ended(pid, 10) is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+"""
+
+
+class Starter:
+    """The test process's server starter (`_STARTER`), started with the first browser module and stopped when the
+    process turns to tests outside this folder (conftest.py, as its Chromium)."""
+
+    process: subprocess.Popen[bytes] | None = None
+    errors: Path | None = None
+
+    @classmethod
+    def ask(cls, **asked: object) -> dict:  # type: ignore[type-arg]
+        import json
+        import tempfile
+
+        if cls.process is None:
+            cls.errors = Path(tempfile.mkstemp(prefix="verifier-starter-", suffix=".log")[1])
+            with open(cls.errors, "wb") as errors:
+                cls.process = subprocess.Popen([sys.executable, "-c", _STARTER], env=_bare_env(), stdin=subprocess.PIPE,
+                                               stdout=subprocess.PIPE, stderr=errors)
+            cls._answer()
+        assert cls.process.stdin is not None
+        cls.process.stdin.write((json.dumps(asked) + "\n").encode())
+        cls.process.stdin.flush()
+        return cls._answer()
+
+    @classmethod
+    def _answer(cls) -> dict:  # type: ignore[type-arg]
+        import json
+
+        assert cls.process is not None and cls.process.stdout is not None and cls.errors is not None
+        line = cls.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the server starter stopped:\n" + cls.errors.read_text("utf-8", "replace"))
+        return dict(json.loads(line))
+
+    @classmethod
+    def close(cls) -> None:
+        if cls.process is not None:
+            process, cls.process = cls.process, None
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()  # the one process this class started
+                process.wait()
+            if cls.errors is not None:
+                cls.errors.unlink(missing_ok=True)
+
+    @classmethod
+    def run(cls, code: str, args: list[str], home: Path, log: Path, timeout: float = 120) -> int:
+        """Run `code` (`main()` of the command line, say) with `args` in `home`, forked, to its end: its exit code;
+        what it wrote is in `log`; killed past `timeout` s."""
+        pid = cls.ask(op="start", code=code, args=args, home=str(home), log=str(log))["pid"]
+        code = cls.ask(op="wait", pid=pid, timeout=timeout)["code"]
+        if code is None:
+            raise TimeoutError(f"{args} ran past {timeout} s:\n" + log.read_text("utf-8", "replace"))
+        return int(code)
+
+
+def _bare_env() -> dict[str, str]:
+    """The environment the servers start from: the test process's, without its database or home."""
+    return {k: v for k, v in os.environ.items() if k not in ("VERIFIER_DATABASE_URL", "VERIFIER_HOME")}
 
 
 def log_in_at(page, base: str, username: str, target: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,22 +1,20 @@
 """A real server for the browser tests: `verifier init --demo` in a temporary home (once, copied for each module),
-then `verifier serve` on a free port, in a subprocess (stopped after the module). Chromium is Debian's: Playwright's
+then `verifier serve` on a free port, in a process forked from the test process's starter (browserkit.Starter: the
+app imported once per process; stopped after the module). Chromium is Debian's: Playwright's
 own download cannot work here; `browser` is one Chromium per test process while it runs browser modules, with the
 contexts each module opened closed after it (Playwright's sync API runs one at a time)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browserkit import SERVE, SERVER_HOMES
+from browserkit import SERVE, SERVER_HOMES, Starter
 
 CLI = "from verifier.cli import main; main()"
 HERE = Path(__file__).resolve().parent
@@ -43,19 +41,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "VERIFIER_DATABASE_URL"}
-    env["VERIFIER_HOME"] = str(home)
-    return env
-
-
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     """`verifier init --demo` once per run; each module's server starts from a copy of it (a few seconds saved per
     module on a busy machine, and every module still sees the demo as loaded)."""
     home = tmp_path_factory.mktemp("verifier-demo")
-    subprocess.run([sys.executable, "-c", CLI, "init", "--demo"], env=_env(home), check=True, capture_output=True,
-                   timeout=180)
+    log = home.parent / (home.name + "-init.log")
+    code = Starter.run(CLI, ["init", "--demo"], home, log, timeout=180)
+    assert code == 0, f"verifier init --demo: exit {code}\n" + log.read_text("utf-8", "replace")
     return home
 
 
@@ -63,34 +56,27 @@ def demo_home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 def server(tmp_path_factory, demo_home: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     home = tmp_path_factory.mktemp("verifier-home")
     shutil.copytree(demo_home, home, dirs_exist_ok=True)
-    env = _env(home)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    with open(home / "server.log", "wb") as log:
-        SERVER_HOMES[base] = home
-        process = subprocess.Popen([sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start:\n"
-                                       + (home / "server.log").read_text("utf-8", "replace"))
-                time.sleep(0.2)
-            yield base
-        finally:
-            process.terminate()  # the one process this fixture started
+    SERVER_HOMES[base] = home
+    pid = Starter.ask(op="start", code=SERVE, args=["serve", "--host", "127.0.0.1", "--port", str(port)],
+                       home=str(home), log=str(home / "server.log"))["pid"]
+    try:
+        deadline = time.monotonic() + 30
+        while True:
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if not Starter.ask(op="running", pid=pid)["running"] or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start:\n"
+                                   + (home / "server.log").read_text("utf-8", "replace"))
+            time.sleep(0.1)
+        yield base
+    finally:
+        Starter.ask(op="stop", pid=pid)  # the one process this fixture had started
 
 
 class _Chromium:
@@ -146,3 +132,4 @@ def pytest_runtest_teardown(item, nextitem):  # type: ignore[no-untyped-def]
     yield  # the module's fixtures (its contexts, its server) are finalised first
     if nextitem is None or HERE not in Path(str(nextitem.path)).resolve().parents:
         _Chromium.close()
+        Starter.close()

@@ -446,15 +446,12 @@ def add_person(base: str, username: str, role: str, display_name: str, county: s
     """Another person of the demo county on the module's server (the demo has one of each role; a second county
     reviewer, say, who confirms what the first imported), with the demo's password, as the server's operator adds
     one; done once per module."""
-    import subprocess
-    import sys
+    from browserkit import SERVER_HOMES, Starter
 
-    from browserkit import SERVER_HOMES
-
-    env = {k: v for k, v in os.environ.items() if k != "VERIFIER_DATABASE_URL"}
-    env["VERIFIER_HOME"] = str(SERVER_HOMES[base])
-    subprocess.run([sys.executable, "-c", _ADD_PERSON, username, DEMO_PASSWORD, role, county, display_name],
-                   env=env, check=True, capture_output=True, timeout=120)
+    home = SERVER_HOMES[base]
+    log = home / f"add-person-{username}.log"
+    code = Starter.run(_ADD_PERSON, [username, DEMO_PASSWORD, role, county, display_name], home, log)
+    assert code == 0, log.read_text("utf-8", "replace")
 
 
 def audit_count(base: str, action: str) -> int:
