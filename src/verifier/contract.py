@@ -316,10 +316,12 @@ def table_of(spec: ContractSpec) -> CauseTable:
 _DECLARED: dict[str, dict[str, str]] = {"causes": {}, "groups": {}, "counties": {}}
 
 
-def remember_names(table: CauseTable, counties: dict[str, str] | None = None) -> None:
-    _DECLARED["causes"].update(table.cause_names())
-    _DECLARED["groups"].update(table.group_names())
-    _DECLARED["counties"].update(counties or {})
+def remember_names(contract: "Contract") -> None:
+    """Remember the names a *stored* contract declares (store/contracts.py, as it parses one): a text only checked
+    (`verifier contracts check`, an upload refused) names nothing on any page."""
+    _DECLARED["causes"].update(contract.cause_table.cause_names())
+    _DECLARED["groups"].update(contract.cause_table.group_names())
+    _DECLARED["counties"].update({c: n for c in contract.county_codes if (n := contract.county_name(c))})
 
 
 _SOURCE: list[Callable[[], object]] = []  # reads every stored contract (set by whoever opens the database)
@@ -591,9 +593,7 @@ def check_contract_text(data: bytes, *, source: str = "contract") -> tuple[Contr
     problems = unknown + _semantic_problems(spec)
     if problems:
         return None, problems
-    contract = Contract(spec=spec, content_hash=content_hash(data), source=data.decode("utf-8"))
-    remember_names(contract.cause_table, {c: n for c in contract.county_codes if (n := contract.county_name(c))})
-    return contract, []
+    return Contract(spec=spec, content_hash=content_hash(data), source=data.decode("utf-8")), []
 
 
 def load_contract(path: Path) -> Contract:

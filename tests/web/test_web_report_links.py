@@ -108,3 +108,17 @@ def test_the_year_so_far_and_the_breakdowns_lead_to_their_cases(pages, ctx) -> N
     assert village and _listed(pages, html.unescape(village.group(1))) == {west}
     group = re.search(r'href="([^"]+figure=cum_checks%3Alow_income)"', text)
     assert group and _listed(pages, html.unescape(group.group(1))) == {west}
+
+
+def test_a_contract_only_checked_names_no_county_on_the_pages(pages) -> None:  # type: ignore[no-untyped-def]
+    """A text checked (`verifier contracts check`, an upload that fails) is not a stored contract: the names it
+    declares must not rename the county on every page of the process (it once did, until the process ended)."""
+    from verifier.web import labels
+
+    text = DEMO_CONTRACT.read_text("utf-8").replace('county_codes = ["340223"]', 'county_codes = ["340223", "340224"]')
+    named = text.replace('budget =', 'county_names = { "340223" = "南陵县", "340224" = "繁昌区" }\nbudget =')
+    checked, problems = check_contract_text(named.encode("utf-8"))
+    assert checked is not None and checked.county_name(COUNTY) == "南陵县", problems
+    assert labels.COUNTIES.get(COUNTY) == "示范县"
+    pages.as_("rev-names", "county_reviewer")
+    assert "南陵县" not in pages.get("/sampling").text

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import log as audit
 from ..clock import Clock
-from ..contract import Contract, check_contract_text, overlap_problems
+from ..contract import Contract, check_contract_text, overlap_problems, remember_names
 from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
 from .reader import Prepared, Reader, Steps, session_reader
 from .tables import ContractRow
@@ -24,6 +24,7 @@ def _parse(source: str) -> Contract:
     contract, problems = check_contract_text(source.encode("utf-8"))
     if contract is None:  # stored contracts were checked on the way in
         raise ValidationFailed(problems)
+    remember_names(contract)
     return contract
 
 
@@ -180,6 +181,7 @@ def add_contract(session: Session, contract: Contract, *, actor: str, role: str,
                  "start": contract.start.isoformat(), "end": contract.end.isoformat(), "status": PENDING},
         clock=clock,
     )
+    remember_names(contract)  # stored now: its names are the pages' as if read back
     return True
 
 
