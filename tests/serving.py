@@ -39,14 +39,16 @@ def call(base: str, method: str, path: str, body: dict | None = None,
 
 def clerk_env(home: Path, database_url: str) -> dict[str, str]:
     """The environment of a deployment in `home` on `database_url`, initialised (`verifier init` with the repository's
-    contracts, run in this process), the demo contract accepted by the county and its town clerk `clerk` (the demo's
-    password): what the servers under test need, without the demo's cases."""
+    contracts, run in this process), the demo contract accepted by the county, the demo's list of towns and villages
+    (as `verifier init --demo` imports it, so a referral is checked against it as in any deployment) and its town
+    clerk `clerk` (the demo's password): what the servers under test need, without the demo's cases."""
     from click.testing import CliRunner
 
     from verifier.accounts.service import add_user
     from verifier.cli import main
     from verifier.context import Context
-    from verifier.demo import DEMO_PASSWORD
+    from verifier.demo import DEMO_COUNTY, DEMO_PASSWORD, PLACES
+    from verifier.places import county_file
     from verifier.settings import Settings
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
@@ -59,6 +61,9 @@ def clerk_env(home: Path, database_url: str) -> dict[str, str]:
             add_user(session, username="clerk", password=DEMO_PASSWORD, roles=["town_clerk"], counties=["340223"],
                      display_name="乡镇经办", clock=ctx.clock)
             accept_contract(session, "demo-2020", ctx.clock)
+            county_file.import_places(session, DEMO_COUNTY,
+                                      ("乡镇,村\n" + "".join(f"{t},{v}\n" for t, v in PLACES)).encode("utf-8"),
+                                      "demo-places.csv", clock=ctx.clock)
     finally:
         ctx.close()
     return env
