@@ -71,54 +71,80 @@ def run(asked):
 
 
 def ended(pid, wait):
+    # `pid`'s exit code once it has exited (reaped here once, kept in `exited` after), or None while it runs past
+    # `wait` s; a pid this starter never started is not waited for (nor ever signalled: its number may be anyone's).
+    if pid in exited:
+        return exited[pid]
+    if pid not in running:
+        raise LookupError(f"no process {pid} was started here")
     deadline = time.monotonic() + wait
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return os.waitstatus_to_exitcode(status)
+            running.discard(pid)
+            exited[pid] = os.waitstatus_to_exitcode(status)
+            return exited[pid]
         if time.monotonic() > deadline:
             return None
         time.sleep(0.02)
 
 
+def signal_running(pid, sig):
+    # Only a child not yet reaped is signalled: until it is reaped its pid cannot be given to another process.
+    if pid in running:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def stopped(pid, wait):
+    # As `terminate()`, then `kill()` past `wait` s: the exit code; one that has already exited keeps its own.
+    code = ended(pid, 0)
+    if code is None:
+        signal_running(pid, signal.SIGTERM)
+        code = ended(pid, wait)
+    if code is None:
+        signal_running(pid, signal.SIGKILL)
+        code = ended(pid, 60)
+    return code
+
+
 running = set()
-answer({"ready": True})
-for line in sys.stdin.buffer:
-    asked = json.loads(line)
-    if asked["op"] == "start":
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            run(asked)
-        running.add(pid)
-        answer({"pid": pid})
-    elif asked["op"] == "wait":  # until it exits by itself (a command), or at most `timeout` s
-        code = ended(asked["pid"], asked["timeout"])
-        if code is None:
-            os.kill(asked["pid"], signal.SIGKILL)
-            os.waitpid(asked["pid"], 0)
-        running.discard(asked["pid"])
-        answer({"code": code})
-    elif asked["op"] == "running":
-        code = ended(asked["pid"], 0)
-        if code is not None:
-            running.discard(asked["pid"])
-        answer({"running": code is None, "code": code})
-    elif asked["op"] == "stop":  # as `terminate()` then `kill()` after 10 s
-        os.kill(asked["pid"], signal.SIGTERM)
-        code = ended(asked["pid"], 10)
-        if code is None:
-            os.kill(asked["pid"], signal.SIGKILL)
-            code = os.waitstatus_to_exitcode(os.waitpid(asked["pid"], 0)[1])
-        running.discard(asked["pid"])
-        answer({"code": code})
-for pid in running:
-    os.kill(pid, signal.SIGTERM)
-for pid in running:
-    if ended(pid, 10) is None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+exited = {}
+try:
+    answer({"ready": True})
+    for line in sys.stdin.buffer:
+        asked = json.loads(line)
+        try:
+            if asked["op"] == "start":
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    run(asked)
+                running.add(pid)
+                answer({"pid": pid})
+            elif asked["op"] == "wait":  # until it exits by itself (a command), or at most `timeout` s
+                code = ended(asked["pid"], asked["timeout"])
+                if code is None:
+                    signal_running(asked["pid"], signal.SIGKILL)
+                    ended(asked["pid"], 60)
+                answer({"code": code})
+            elif asked["op"] == "running":
+                code = ended(asked["pid"], 0)
+                answer({"running": code is None, "code": code})
+            elif asked["op"] == "stop":  # as `terminate()` then `kill()` after 10 s
+                answer({"code": stopped(asked["pid"], 10)})
+            else:
+                raise ValueError(f"no such op: {asked['op']!r}")
+        except Exception:
+            answer({"error": traceback.format_exc()})
+finally:
+    for pid in list(running):
+        signal_running(pid, signal.SIGTERM)
+    for pid in list(running):
+        stopped(pid, 10)
 """
 
 
@@ -131,19 +157,30 @@ class Starter:
 
     @classmethod
     def ask(cls, **asked: object) -> dict:  # type: ignore[type-arg]
+        """The starter's answer to `asked`. A starter that has stopped is replaced by a new one for the next
+        question (the question it could not answer fails with what it wrote), so one failure costs one module."""
         import json
         import tempfile
 
+        if cls.process is not None and cls.process.poll() is not None:
+            cls._drop()
         if cls.process is None:
-            cls.errors = Path(tempfile.mkstemp(prefix="verifier-starter-", suffix=".log")[1])
-            with open(cls.errors, "wb") as errors:
+            fd, name = tempfile.mkstemp(prefix="verifier-starter-", suffix=".log")
+            cls.errors = Path(name)
+            with os.fdopen(fd, "wb") as errors:
                 cls.process = subprocess.Popen([sys.executable, "-c", _STARTER], env=_bare_env(), stdin=subprocess.PIPE,
                                                stdout=subprocess.PIPE, stderr=errors)
             cls._answer()
-        assert cls.process.stdin is not None
-        cls.process.stdin.write((json.dumps(asked) + "\n").encode())
-        cls.process.stdin.flush()
-        return cls._answer()
+        assert cls.process is not None and cls.process.stdin is not None
+        try:
+            cls.process.stdin.write((json.dumps(asked) + "\n").encode())
+            cls.process.stdin.flush()
+        except BrokenPipeError:
+            raise RuntimeError("the server starter stopped:\n" + cls._drop()) from None
+        answered = cls._answer()
+        if "error" in answered:
+            raise RuntimeError(f"the server starter could not do {asked.get('op')!r}:\n" + str(answered["error"]))
+        return answered
 
     @classmethod
     def _answer(cls) -> dict:  # type: ignore[type-arg]
@@ -152,22 +189,35 @@ class Starter:
         assert cls.process is not None and cls.process.stdout is not None and cls.errors is not None
         line = cls.process.stdout.readline()
         if not line:
-            raise RuntimeError("the server starter stopped:\n" + cls.errors.read_text("utf-8", "replace"))
+            raise RuntimeError("the server starter stopped:\n" + cls._drop())
         return dict(json.loads(line))
 
     @classmethod
-    def close(cls) -> None:
-        if cls.process is not None:
-            process, cls.process = cls.process, None
-            assert process.stdin is not None
-            process.stdin.close()
+    def _drop(cls) -> str:
+        """Forget a starter that has stopped (or is stopping), the next `ask` starting a new one: what it wrote."""
+        process, errors, cls.process, cls.errors = cls.process, cls.errors, None, None
+        if process is not None:
+            for pipe in (process.stdin, process.stdout):
+                try:
+                    if pipe is not None:
+                        pipe.close()
+                except OSError:
+                    pass
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()  # the one process this class started
                 process.wait()
-            if cls.errors is not None:
-                cls.errors.unlink(missing_ok=True)
+        written = ""
+        if errors is not None:
+            written = errors.read_text("utf-8", "replace") if errors.exists() else ""
+            errors.unlink(missing_ok=True)
+        return written
+
+    @classmethod
+    def close(cls) -> None:
+        """Stop the starter (closing its stdin: it stops what still runs and exits)."""
+        cls._drop()
 
     @classmethod
     def run(cls, code: str, args: list[str], home: Path, log: Path, timeout: float = 120) -> int:
