@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
 from verifier.followups.models import FollowupReceiptReview
-from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
+from verifier.payments.models import PayeeCorrection, PaymentItem, Recovery, SupplementaryPayment
+from verifier.store.tables import User
 
 SLY_ACCOUNT = "6222020000000099991"
 HOME_ACCOUNT = "6217000000000012345"
@@ -121,15 +122,17 @@ def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_hous
     r = client.post("/api/payment-batches", headers=users.headers("claims1"),
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
     assert r.status_code == 422 and "补发暂不支付" in r.text, r.text
-    # The payee of the paid case may now be changed; sly (a supervisor) may not approve it, a county reviewer does.
-    head = head_of(client, users.headers("sup2"), cases[0])
-    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup2"), json={
+    # The payee of the paid case may now be changed, by people who took no part in paying it nor in its follow-up:
+    # a supervisor who took no part asks, a county reviewer who did not close the alert approves.
+    person(ctx, users, "sup3", "insurer_supervisor")
+    head = head_of(client, users.headers("sup3"), cases[0])
+    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup3"), json={
         "account_name": head, "bank": "农村商业银行", "account_number": HOME_ACCOUNT, "reason": "改回户主本人账户"})
     assert r.status_code == 201, r.text
     change = r.json()["id"]
     r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("sly"))
-    assert r.status_code == 403 and "县级审核人员" in r.text, r.text
-    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev1"))
+    assert r.status_code == 403 and "申请了该案件的收款人变更" in r.text, r.text
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
     r = client.post("/api/payment-batches", headers=users.headers("claims1"),
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
@@ -188,3 +191,56 @@ def test_whoever_took_part_in_paying_it_opens_nothing(ctx, client, users) -> Non
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
                     json={"note": "钱进了别人的卡", "outcome": "misdirected"})
     assert r.status_code == 200 and _counts(ctx) == (1, 1, 1), r.text
+
+
+SECOND_ACCOUNT = "6222020000000088882"
+
+
+def _closed_misdirected(ctx, client, users):  # type: ignore[no-untyped-def]
+    """sly's change paid the first case onto his card; off9 recorded the follow-up, rev1 closed it as misdirected and
+    rev2 confirmed the supplement: the case."""
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    fid = _followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    return cases[0]
+
+
+def _pending(ctx) -> int:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(PayeeCorrection).where(
+            PayeeCorrection.status == "pending")))
+
+
+def test_attack_who_moved_the_money_does_not_choose_where_the_supplement_goes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """sly, whose change sent the relief to his card, asks for a new change to a second account of his; the closing
+    reviewer would approve it and the supplement be paid there. Neither may: 403 in Chinese naming why, nothing
+    written; nor may the follow-up's recorder or the closer reject a fair change."""
+    case_id = _closed_misdirected(ctx, client, users)
+    head = head_of(client, users.headers("sly"), case_id)
+    body = {"account_name": head, "bank": "农村商业银行", "account_number": SECOND_ACCOUNT, "reason": "户主换卡"}
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json=body)
+    assert r.status_code == 403 and "您申请了该案件的收款人变更" in r.text, r.text
+    assert _pending(ctx) == 0
+    person(ctx, users, "sup3", "insurer_supervisor")
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup3"), json=body)
+    assert r.status_code == 201, r.text
+    change = r.json()["id"]
+    for who, verb, said in (("rev1", "approve", "核实了这次未收到救助金的回访"),
+                            ("rev1", "reject", "核实了这次未收到救助金的回访"),
+                            ("sup2", "reject", "批准了该案件的收款人变更"),
+                            ("fin1", "reject", "发放了支付批次")):
+        r = client.post(f"/api/payee-changes/{change}/{verb}", headers=users.headers(who), json={})
+        assert r.status_code == 403 and said in r.text, (who, verb, r.text)
+    # Nor an account whose password the closer set: the roster's password link, as the follow-up's 回避 reads it.
+    person(ctx, users, "rev_pal", "county_reviewer")
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev_pal"))
+    assert r.status_code == 403 and "密码关联" in r.text, r.text
+    assert _pending(ctx) == 1
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text

@@ -62,6 +62,7 @@ DID = {
     "batch_signed_off": "签批了支付批次",
     "batch_released": "发放了支付批次",
     "followup_recorded": "录入了这次回访",
+    "receipt_resolved": "核实了这次未收到救助金的回访（核实未收到）",
     "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
 }
 
@@ -265,6 +266,39 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
                                                     subject=case_id, payload=payload, county_code=county,
                                                     clock=clock))
     raise exc
+
+
+PAID_CASE_CHANGE = ("该案件的保障金付到了别处（回访核实未收到），补发前的收款人变更不能由参与这笔支付或其核实的人员"
+                    "申请、批准或驳回：您{did}")
+
+
+def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | None:
+    """The one rule of who may not request, approve or reject a payee change of a paid case (the change before a
+    misdirected supplement is paid): for each follow-up of the case closed as misdirected, whoever `refused_part`
+    refuses for its item (the payee changers, the check officers where the account was changed, the batch's
+    preparer, approver, sign-off and releaser), the follow-up's recorder, the alert's closer, and the accounts linked
+    to any of them by a password. The refusal in Chinese naming why, or None when they may (or the case is not paid):
+    else the one who moved the money, or the closer alone, would choose where the supplement goes."""
+    if case.status != "paid":
+        return None
+    rows = session.execute(select(Followup, FollowupReceiptReview, PaymentItem)
+                           .join(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+                           .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
+                           .where(Followup.case_id == case.id, FollowupReceiptReview.outcome == "misdirected")
+                           .order_by(Followup.id)).tuples().all()
+    for f, review, item in rows:
+        who = involved(session, item)
+        part = refused_part(who, user_id)
+        if part is None and user_id == f.recorded_by:
+            part = "followup_recorded"
+        if part is None and user_id == review.resolved_by:
+            part = "receipt_resolved"
+        if part is None and password_links(session, user_id, {*barred_from_followup(who), f.recorded_by,
+                                                               review.resolved_by}):
+            part = "password_linked"
+        if part is not None:
+            return PAID_CASE_CHANGE.format(did=_did(part, who))
+    return None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,16 @@ def misdirected_waiting(session: Session, case_id: str) -> bool:
                           .limit(1)) is not None
 
 
+def refuse_paid_change(session: Session, case: Case, principal: Principal) -> None:
+    """403 when the case is paid and the caller took part in paying the misdirected item or in its follow-up
+    (`followups.receipt.paid_change_refusal`: one rule for requesting, approving and rejecting)."""
+    from ..followups import receipt  # receipt reads the payee columns from here
+
+    said = receipt.paid_change_refusal(session, case, principal.id)
+    if said is not None:
+        raise Forbidden(said)
+
+
 def may_change(session: Session, case: Case) -> bool:
     """Whether the case's payee may be changed now: before payment, after a failed transfer, or while a supplement
     of a misdirected payment waits (`misdirected_waiting`)."""
@@ -175,6 +185,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
     if not may_change(session, case):
         raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
                            f"{case.status}")
+    refuse_paid_change(session, case, principal)
     new, problems = check_payee(account_name, bank, account_number)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
@@ -298,6 +309,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise Forbidden(f"four-eyes rule: you requested payee change {change.id}; another person must {verb} it")
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
+    refuse_paid_change(session, case, principal)
     note = note.strip()
     if len(note) > MAX_REASON:
         raise ValidationFailed.one("note", f"at most {MAX_REASON} characters")
