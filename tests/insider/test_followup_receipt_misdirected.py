@@ -244,3 +244,21 @@ def test_attack_who_moved_the_money_does_not_choose_where_the_supplement_goes(ct
     assert _pending(ctx) == 1
     r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
+
+
+def test_partly_with_no_amount_is_not_closed_as_misdirected(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """部分收到 with no amount: closing it as misdirected would recover and pay again the whole sum. 422 naming the
+    amount, in Chinese, nothing written; closing it as received still works."""
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=_body(cases[0], ctx.clock.today().isoformat(), received="partly"))
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说只拿到一部分", "outcome": "misdirected"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "outcome", r.text
+    assert "没有记录户称收到的金额" in r.text, r.text
+    assert _counts(ctx) == (0, 0, 0)
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示全额入账", "outcome": "received"})
+    assert r.status_code == 200 and _counts(ctx) == (1, 0, 0), r.text

@@ -442,6 +442,10 @@ def open_count(session: Session, principal: Principal) -> int:
 OUTCOME_MISSING = "请选择核实结果：核实已收到（农户误会或钱已找到），或核实未收到（钱付到了别处，将追回并补发）"
 
 
+PARTLY_NO_AMOUNT = ("农户说部分收到，但这次回访没有记录户称收到的金额，无法确定应追回、补发多少：不能核实为未收到。"
+                    "请重新回访并记录收到的金额，再核实那次回访")
+
+
 def resolve(session: Session, followup_id: str, note: str, *, principal: Principal, clock: Clock,
             outcome: str | None = None) -> FollowupReceiptReview:
     """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
@@ -449,7 +453,9 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     follow-up (403); once (409); with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
     (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
     (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
-    county reviewer confirms before a batch pays it, and only to another account than the one this item paid."""
+    county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
+    follow-up answered "partly" with no amount is not closed as misdirected (422, `PARTLY_NO_AMOUNT`): the whole sum
+    would be recovered and paid again; a new follow-up records the amount and is closed instead."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
@@ -479,6 +485,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     problems = []
     if outcome not in OUTCOMES:
         problems.append(FieldError("outcome", OUTCOME_MISSING))
+    if outcome == "misdirected" and f.received == "partly" and f.received_amount is None:
+        problems.append(FieldError("outcome", PARTLY_NO_AMOUNT))
     if not text:
         problems.append(FieldError("note", "请填写核实情况（如查询银行流水、与户主核对的结果）"))
     elif len(text) > MAX_NOTE:
