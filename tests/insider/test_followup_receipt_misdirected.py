@@ -8,6 +8,7 @@ the paid case that only a county reviewer approves). No one person sends money a
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from deviation_helpers import person
 from insider_kit import COUNTY, head_of, released_batch, settled
@@ -262,3 +263,66 @@ def test_partly_with_no_amount_is_not_closed_as_misdirected(ctx, client, users) 
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
                     json={"note": "银行流水显示全额入账", "outcome": "received"})
     assert r.status_code == 200 and _counts(ctx) == (1, 0, 0), r.text
+
+
+def _another_supplement(ctx, users, case_id: str, amount: int = 10000) -> str:  # type: ignore[no-untyped-def]
+    """A second supplementary payment of the case (as a sampling round's re-check opens one), confirmed, opened after
+    the misdirected one."""
+    with ctx.db.begin() as s:
+        first = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == case_id)).one()
+        sup = SupplementaryPayment(id="sup_other", case_id=case_id, round_id=None, county_code=first.county_code,
+                                   contract_id=first.contract_id, determination_id=first.determination_id,
+                                   amount=amount, status="open", opened_by=users.ids["rev2"],
+                                   opened_at=first.opened_at + timedelta(seconds=1), confirmed_by=users.ids["rev1"],
+                                   confirmed_at=first.opened_at + timedelta(seconds=2))
+        s.add(sup)
+    return "sup_other"
+
+
+def _change_home(ctx, client, users, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    if "sup3" not in users.ids:
+        person(ctx, users, "sup3", "insurer_supervisor")
+    head = head_of(client, users.headers("sup3"), case_id)
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup3"), json={
+        "account_name": head, "bank": "农村商业银行", "account_number": HOME_ACCOUNT, "reason": "改回户主本人账户"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+def test_attack_another_supplement_of_the_case_is_not_paid_to_the_misdirected_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The misdirected supplement set aside, another supplement of the same case (a sampling round's) would be paid
+    to the case's payee, still sly's account: the batch leaves it out saying why, until the payee is changed."""
+    case_id = _closed_misdirected(ctx, client, users)
+    with ctx.db.begin() as s:
+        first = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == case_id)).one()
+        first.status, first.withdrawn_reason = "withdrawn", "复核结果更正"
+    other = _another_supplement(ctx, users, case_id)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 422 and "补发暂不支付" in r.text, r.text
+    change = _change_home(ctx, client, users, case_id)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as s:
+        [item] = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == r.json()["id"])).all()
+        assert (item.supplement_id, item.payee_correction_id, item.amount) == (other, change, 10000)
+
+
+def test_a_second_supplement_of_a_case_is_told_as_skipped_not_dropped(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Two confirmed supplements open on one case: the batch pays the older and tells the other as skipped, with why
+    (a batch pays a case once)."""
+    case_id = _closed_misdirected(ctx, client, users)
+    _change_home(ctx, client, users, case_id)
+    other = _another_supplement(ctx, users, case_id, amount=12345)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 201, r.text
+    assert [(k["case_id"], "123.45 元" in k["reason"] and "留待下一个批次" in k["reason"])
+            for k in r.json()["skipped"]] == [(case_id, True)], r.text
+    with ctx.db.read() as s:
+        [item] = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == r.json()["id"])).all()
+        assert item.supplement_id != other
+        assert s.get(SupplementaryPayment, other).status == "open"

@@ -63,12 +63,15 @@ PAID_CASE_APPROVER = ("该案件的保障金已付到了别处（回访核实未
 
 
 def misdirected_waiting(session: Session, case_id: str) -> bool:
-    """Whether a paid case waits for a supplementary payment that a follow-up closed as misdirected opened (回访核实
-    未收到), not yet in a batch: its payee may be changed then (requested as before, approved only by a county
-    reviewer), for the supplement is never paid to the account the misdirected money went to."""
+    """Whether a paid case that a follow-up closed as misdirected (回访核实未收到) waits for a supplementary payment not
+    yet in a batch (that closing's, or another, e.g. a sampling round's): its payee may be changed then (requested as
+    before, approved only by a county reviewer, neither by anyone `refuse_paid_change` refuses), for no supplement of
+    the case is paid to the account the misdirected money went to."""
+    misdirected = select(FollowupReceiptReview.id).where(FollowupReceiptReview.case_id == case_id,
+                                                         FollowupReceiptReview.outcome == "misdirected")
     return session.scalar(select(SupplementaryPayment.id)
-                          .join(FollowupReceiptReview, FollowupReceiptReview.supplement_id == SupplementaryPayment.id)
-                          .where(SupplementaryPayment.case_id == case_id, SupplementaryPayment.status == "open")
+                          .where(SupplementaryPayment.case_id == case_id, SupplementaryPayment.status == "open",
+                                 misdirected.exists())
                           .limit(1)) is not None
 
 
