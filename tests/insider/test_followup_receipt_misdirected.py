@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from verifier.audit.models import AuditEntry
 from verifier.followups.models import FollowupReceiptReview
 from verifier.payments.models import PayeeCorrection, PaymentItem, Recovery, SupplementaryPayment
-from verifier.store.tables import User
+from verifier.store.tables import Case, User
 
 SLY_ACCOUNT = "6222020000000099991"
 HOME_ACCOUNT = "6217000000000012345"
@@ -326,3 +326,28 @@ def test_a_second_supplement_of_a_case_is_told_as_skipped_not_dropped(ctx, clien
         [item] = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == r.json()["id"])).all()
         assert item.supplement_id != other
         assert s.get(SupplementaryPayment, other).status == "open"
+
+
+def test_the_closers_password_link_does_not_confirm_and_a_case_no_longer_paid_is_not_closed_misdirected(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The supplement's confirmation: not by an account whose password its opener (the closer) set (403, Chinese).
+    A misdirected closing of a case no longer paid: 409 in Chinese, nothing written."""
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    today = ctx.clock.today().isoformat()
+    fid = _followup(client, users, cases[0], today, "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    sup = r.json()["supplement_id"]
+    person(ctx, users, "rev_pal", "county_reviewer")
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    r = client.post(f"/api/supplements/{sup}/confirm", headers=users.headers("rev_pal"))
+    assert r.status_code == 403 and "密码关联" in r.text, r.text
+
+    other = _followup(client, users, cases[1], today, "no", "0")
+    with ctx.db.begin() as session:
+        session.get(Case, cases[1]).status = "withdrawn"
+    r = client.post(f"/api/followups/{other}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 409 and "已支付" in r.text, r.text
+    assert _counts(ctx) == (1, 1, 1)

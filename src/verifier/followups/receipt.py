@@ -442,6 +442,8 @@ def open_count(session: Session, principal: Principal) -> int:
 OUTCOME_MISSING = "请选择核实结果：核实已收到（农户误会或钱已找到），或核实未收到（钱付到了别处，将追回并补发）"
 
 
+NOT_PAID = ("案件已不是“已支付”状态（已撤销、重新认定或转入其他流程），不能核实为未收到并追回、补发；"
+            "请先查明案件现状，或核实已收到后另行处理")
 PARTLY_NO_AMOUNT = ("农户说部分收到，但这次回访没有记录户称收到的金额，无法确定应追回、补发多少：不能核实为未收到。"
                     "请重新回访并记录收到的金额，再核实那次回访")
 
@@ -455,7 +457,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
     county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
     follow-up answered "partly" with no amount is not closed as misdirected (422, `PARTLY_NO_AMOUNT`): the whole sum
-    would be recovered and paid again; a new follow-up records the amount and is closed instead."""
+    would be recovered and paid again; a new follow-up records the amount and is closed instead. Nor one of a case no
+    longer paid (409, `NOT_PAID`)."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
@@ -497,6 +500,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
                                 note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now())
     missing = 0
     if outcome == "misdirected":
+        if case.status != "paid":
+            raise InvalidState(NOT_PAID)
         got = f.received_amount or 0
         missing = item.amount - got
         if missing <= 0:
