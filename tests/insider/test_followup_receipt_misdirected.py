@@ -8,6 +8,7 @@ the paid case that only a county reviewer approves). No one person sends money a
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from deviation_helpers import person
 from insider_kit import COUNTY, head_of, released_batch, settled
@@ -15,7 +16,8 @@ from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
 from verifier.followups.models import FollowupReceiptReview
-from verifier.payments.models import PaymentItem, Recovery, SupplementaryPayment
+from verifier.payments.models import PayeeCorrection, PaymentItem, Recovery, SupplementaryPayment
+from verifier.store.tables import Case, User
 
 SLY_ACCOUNT = "6222020000000099991"
 HOME_ACCOUNT = "6217000000000012345"
@@ -121,15 +123,17 @@ def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_hous
     r = client.post("/api/payment-batches", headers=users.headers("claims1"),
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
     assert r.status_code == 422 and "补发暂不支付" in r.text, r.text
-    # The payee of the paid case may now be changed; sly (a supervisor) may not approve it, a county reviewer does.
-    head = head_of(client, users.headers("sup2"), cases[0])
-    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup2"), json={
+    # The payee of the paid case may now be changed, by people who took no part in paying it nor in its follow-up:
+    # a supervisor who took no part asks, a county reviewer who did not close the alert approves.
+    person(ctx, users, "sup3", "insurer_supervisor")
+    head = head_of(client, users.headers("sup3"), cases[0])
+    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup3"), json={
         "account_name": head, "bank": "农村商业银行", "account_number": HOME_ACCOUNT, "reason": "改回户主本人账户"})
     assert r.status_code == 201, r.text
     change = r.json()["id"]
     r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("sly"))
-    assert r.status_code == 403 and "县级审核人员" in r.text, r.text
-    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev1"))
+    assert r.status_code == 403 and "申请了该案件的收款人变更" in r.text, r.text
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
     r = client.post("/api/payment-batches", headers=users.headers("claims1"),
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
@@ -188,3 +192,162 @@ def test_whoever_took_part_in_paying_it_opens_nothing(ctx, client, users) -> Non
     r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
                     json={"note": "钱进了别人的卡", "outcome": "misdirected"})
     assert r.status_code == 200 and _counts(ctx) == (1, 1, 1), r.text
+
+
+SECOND_ACCOUNT = "6222020000000088882"
+
+
+def _closed_misdirected(ctx, client, users):  # type: ignore[no-untyped-def]
+    """sly's change paid the first case onto his card; off9 recorded the follow-up, rev1 closed it as misdirected and
+    rev2 confirmed the supplement: the case."""
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    fid = _followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    return cases[0]
+
+
+def _pending(ctx) -> int:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(PayeeCorrection).where(
+            PayeeCorrection.status == "pending")))
+
+
+def test_attack_who_moved_the_money_does_not_choose_where_the_supplement_goes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """sly, whose change sent the relief to his card, asks for a new change to a second account of his; the closing
+    reviewer would approve it and the supplement be paid there. Neither may: 403 in Chinese naming why, nothing
+    written; nor may the follow-up's recorder or the closer reject a fair change."""
+    case_id = _closed_misdirected(ctx, client, users)
+    head = head_of(client, users.headers("sly"), case_id)
+    body = {"account_name": head, "bank": "农村商业银行", "account_number": SECOND_ACCOUNT, "reason": "户主换卡"}
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json=body)
+    assert r.status_code == 403 and "您申请了该案件的收款人变更" in r.text, r.text
+    assert _pending(ctx) == 0
+    person(ctx, users, "sup3", "insurer_supervisor")
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup3"), json=body)
+    assert r.status_code == 201, r.text
+    change = r.json()["id"]
+    for who, verb, said in (("rev1", "approve", "核实了这次未收到救助金的回访"),
+                            ("rev1", "reject", "核实了这次未收到救助金的回访"),
+                            ("sup2", "reject", "批准了该案件的收款人变更"),
+                            ("fin1", "reject", "发放了支付批次")):
+        r = client.post(f"/api/payee-changes/{change}/{verb}", headers=users.headers(who), json={})
+        assert r.status_code == 403 and said in r.text, (who, verb, r.text)
+    # Nor an account whose password the closer set: the roster's password link, as the follow-up's 回避 reads it.
+    person(ctx, users, "rev_pal", "county_reviewer")
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev_pal"))
+    assert r.status_code == 403 and "密码关联" in r.text, r.text
+    assert _pending(ctx) == 1
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+
+
+def test_partly_with_no_amount_is_not_closed_as_misdirected(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """部分收到 with no amount: closing it as misdirected would recover and pay again the whole sum. 422 naming the
+    amount, in Chinese, nothing written; closing it as received still works."""
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=_body(cases[0], ctx.clock.today().isoformat(), received="partly"))
+    assert r.status_code == 201, r.text
+    fid = r.json()["id"]
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说只拿到一部分", "outcome": "misdirected"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "outcome", r.text
+    assert "没有记录户称收到的金额" in r.text, r.text
+    assert _counts(ctx) == (0, 0, 0)
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示全额入账", "outcome": "received"})
+    assert r.status_code == 200 and _counts(ctx) == (1, 0, 0), r.text
+
+
+def _another_supplement(ctx, users, case_id: str, amount: int = 10000) -> str:  # type: ignore[no-untyped-def]
+    """A second supplementary payment of the case (as a sampling round's re-check opens one), confirmed, opened after
+    the misdirected one."""
+    with ctx.db.begin() as s:
+        first = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == case_id)).one()
+        sup = SupplementaryPayment(id="sup_other", case_id=case_id, round_id=None, county_code=first.county_code,
+                                   contract_id=first.contract_id, determination_id=first.determination_id,
+                                   amount=amount, status="open", opened_by=users.ids["rev2"],
+                                   opened_at=first.opened_at + timedelta(seconds=1), confirmed_by=users.ids["rev1"],
+                                   confirmed_at=first.opened_at + timedelta(seconds=2))
+        s.add(sup)
+    return "sup_other"
+
+
+def _change_home(ctx, client, users, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    if "sup3" not in users.ids:
+        person(ctx, users, "sup3", "insurer_supervisor")
+    head = head_of(client, users.headers("sup3"), case_id)
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup3"), json={
+        "account_name": head, "bank": "农村商业银行", "account_number": HOME_ACCOUNT, "reason": "改回户主本人账户"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
+def test_attack_another_supplement_of_the_case_is_not_paid_to_the_misdirected_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The misdirected supplement set aside, another supplement of the same case (a sampling round's) would be paid
+    to the case's payee, still sly's account: the batch leaves it out saying why, until the payee is changed."""
+    case_id = _closed_misdirected(ctx, client, users)
+    with ctx.db.begin() as s:
+        first = s.scalars(select(SupplementaryPayment).where(SupplementaryPayment.case_id == case_id)).one()
+        first.status, first.withdrawn_reason = "withdrawn", "复核结果更正"
+    other = _another_supplement(ctx, users, case_id)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 422 and "补发暂不支付" in r.text, r.text
+    change = _change_home(ctx, client, users, case_id)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as s:
+        [item] = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == r.json()["id"])).all()
+        assert (item.supplement_id, item.payee_correction_id, item.amount) == (other, change, 10000)
+
+
+def test_a_second_supplement_of_a_case_is_told_as_skipped_not_dropped(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Two confirmed supplements open on one case: the batch pays the older and tells the other as skipped, with why
+    (a batch pays a case once)."""
+    case_id = _closed_misdirected(ctx, client, users)
+    _change_home(ctx, client, users, case_id)
+    other = _another_supplement(ctx, users, case_id, amount=12345)
+    r = client.post("/api/payment-batches", headers=users.headers("claims1"),
+                    json={"county_code": COUNTY, "case_ids": [case_id]})
+    assert r.status_code == 201, r.text
+    assert [(k["case_id"], "123.45 元" in k["reason"] and "留待下一个批次" in k["reason"])
+            for k in r.json()["skipped"]] == [(case_id, True)], r.text
+    with ctx.db.read() as s:
+        [item] = s.scalars(select(PaymentItem).where(PaymentItem.batch_id == r.json()["id"])).all()
+        assert item.supplement_id != other
+        assert s.get(SupplementaryPayment, other).status == "open"
+
+
+def test_the_closers_password_link_does_not_confirm_and_a_case_no_longer_paid_is_not_closed_misdirected(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The supplement's confirmation: not by an account whose password its opener (the closer) set (403, Chinese).
+    A misdirected closing of a case no longer paid: 409 in Chinese, nothing written."""
+    cases, _ = _paid_onto_sly(ctx, client, users)
+    today = ctx.clock.today().isoformat()
+    fid = _followup(client, users, cases[0], today, "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    sup = r.json()["supplement_id"]
+    person(ctx, users, "rev_pal", "county_reviewer")
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    r = client.post(f"/api/supplements/{sup}/confirm", headers=users.headers("rev_pal"))
+    assert r.status_code == 403 and "密码关联" in r.text, r.text
+
+    other = _followup(client, users, cases[1], today, "no", "0")
+    with ctx.db.begin() as session:
+        session.get(Case, cases[1]).status = "withdrawn"
+    r = client.post(f"/api/followups/{other}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 409 and "已支付" in r.text, r.text
+    assert _counts(ctx) == (1, 1, 1)

@@ -62,6 +62,7 @@ DID = {
     "batch_signed_off": "签批了支付批次",
     "batch_released": "发放了支付批次",
     "followup_recorded": "录入了这次回访",
+    "receipt_resolved": "核实了这次未收到救助金的回访（核实未收到）",
     "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
 }
 
@@ -267,6 +268,39 @@ def refuse_involved(session: Session, principal: Principal, case: Case, item_id:
     raise exc
 
 
+PAID_CASE_CHANGE = ("该案件的保障金付到了别处（回访核实未收到），补发前的收款人变更不能由参与这笔支付或其核实的人员"
+                    "申请、批准或驳回：您{did}")
+
+
+def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | None:
+    """The one rule of who may not request, approve or reject a payee change of a paid case (the change before a
+    misdirected supplement is paid): for each follow-up of the case closed as misdirected, whoever `refused_part`
+    refuses for its item (the payee changers, the check officers where the account was changed, the batch's
+    preparer, approver, sign-off and releaser), the follow-up's recorder, the alert's closer, and the accounts linked
+    to any of them by a password. The refusal in Chinese naming why, or None when they may (or the case is not paid):
+    else the one who moved the money, or the closer alone, would choose where the supplement goes."""
+    if case.status != "paid":
+        return None
+    rows = session.execute(select(Followup, FollowupReceiptReview, PaymentItem)
+                           .join(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+                           .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
+                           .where(Followup.case_id == case.id, FollowupReceiptReview.outcome == "misdirected")
+                           .order_by(Followup.id)).tuples().all()
+    for f, review, item in rows:
+        who = involved(session, item)
+        part = refused_part(who, user_id)
+        if part is None and user_id == f.recorded_by:
+            part = "followup_recorded"
+        if part is None and user_id == review.resolved_by:
+            part = "receipt_resolved"
+        if part is None and password_links(session, user_id, {*barred_from_followup(who), f.recorded_by,
+                                                               review.resolved_by}):
+            part = "password_linked"
+        if part is not None:
+            return PAID_CASE_CHANGE.format(did=_did(part, who))
+    return None
+
+
 @dataclass(frozen=True)
 class ReceiptAlert:
     """A follow-up whose household said it did not receive the relief (or only part), with what paid it."""
@@ -408,6 +442,12 @@ def open_count(session: Session, principal: Principal) -> int:
 OUTCOME_MISSING = "请选择核实结果：核实已收到（农户误会或钱已找到），或核实未收到（钱付到了别处，将追回并补发）"
 
 
+NOT_PAID = ("案件已不是“已支付”状态（已撤销、重新认定或转入其他流程），不能核实为未收到并追回、补发；"
+            "请先查明案件现状，或核实已收到后另行处理")
+PARTLY_NO_AMOUNT = ("农户说部分收到，但这次回访没有记录户称收到的金额，无法确定应追回、补发多少：不能核实为未收到。"
+                    "请重新回访并记录收到的金额，再核实那次回访")
+
+
 def resolve(session: Session, followup_id: str, note: str, *, principal: Principal, clock: Clock,
             outcome: str | None = None) -> FollowupReceiptReview:
     """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
@@ -415,7 +455,10 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     follow-up (403); once (409); with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
     (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
     (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
-    county reviewer confirms before a batch pays it, and only to another account than the one this item paid."""
+    county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
+    follow-up answered "partly" with no amount is not closed as misdirected (422, `PARTLY_NO_AMOUNT`): the whole sum
+    would be recovered and paid again; a new follow-up records the amount and is closed instead. Nor one of a case no
+    longer paid (409, `NOT_PAID`)."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
@@ -445,6 +488,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     problems = []
     if outcome not in OUTCOMES:
         problems.append(FieldError("outcome", OUTCOME_MISSING))
+    if outcome == "misdirected" and f.received == "partly" and f.received_amount is None:
+        problems.append(FieldError("outcome", PARTLY_NO_AMOUNT))
     if not text:
         problems.append(FieldError("note", "请填写核实情况（如查询银行流水、与户主核对的结果）"))
     elif len(text) > MAX_NOTE:
@@ -455,6 +500,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
                                 note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now())
     missing = 0
     if outcome == "misdirected":
+        if case.status != "paid":
+            raise InvalidState(NOT_PAID)
         got = f.received_amount or 0
         missing = item.amount - got
         if missing <= 0:

@@ -63,13 +63,26 @@ PAID_CASE_APPROVER = ("该案件的保障金已付到了别处（回访核实未
 
 
 def misdirected_waiting(session: Session, case_id: str) -> bool:
-    """Whether a paid case waits for a supplementary payment that a follow-up closed as misdirected opened (回访核实
-    未收到), not yet in a batch: its payee may be changed then (requested as before, approved only by a county
-    reviewer), for the supplement is never paid to the account the misdirected money went to."""
+    """Whether a paid case that a follow-up closed as misdirected (回访核实未收到) waits for a supplementary payment not
+    yet in a batch (that closing's, or another, e.g. a sampling round's): its payee may be changed then (requested as
+    before, approved only by a county reviewer, neither by anyone `refuse_paid_change` refuses), for no supplement of
+    the case is paid to the account the misdirected money went to."""
+    misdirected = select(FollowupReceiptReview.id).where(FollowupReceiptReview.case_id == case_id,
+                                                         FollowupReceiptReview.outcome == "misdirected")
     return session.scalar(select(SupplementaryPayment.id)
-                          .join(FollowupReceiptReview, FollowupReceiptReview.supplement_id == SupplementaryPayment.id)
-                          .where(SupplementaryPayment.case_id == case_id, SupplementaryPayment.status == "open")
+                          .where(SupplementaryPayment.case_id == case_id, SupplementaryPayment.status == "open",
+                                 misdirected.exists())
                           .limit(1)) is not None
+
+
+def refuse_paid_change(session: Session, case: Case, principal: Principal) -> None:
+    """403 when the case is paid and the caller took part in paying the misdirected item or in its follow-up
+    (`followups.receipt.paid_change_refusal`: one rule for requesting, approving and rejecting)."""
+    from ..followups import receipt  # receipt reads the payee columns from here
+
+    said = receipt.paid_change_refusal(session, case, principal.id)
+    if said is not None:
+        raise Forbidden(said)
 
 
 def may_change(session: Session, case: Case) -> bool:
@@ -175,6 +188,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
     if not may_change(session, case):
         raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
                            f"{case.status}")
+    refuse_paid_change(session, case, principal)
     new, problems = check_payee(account_name, bank, account_number)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
@@ -298,6 +312,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise Forbidden(f"four-eyes rule: you requested payee change {change.id}; another person must {verb} it")
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
+    refuse_paid_change(session, case, principal)
     note = note.strip()
     if len(note) > MAX_REASON:
         raise ValidationFailed.one("note", f"at most {MAX_REASON} characters")

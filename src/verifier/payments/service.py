@@ -216,11 +216,12 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
 
 def _open_supplements(session: Session, county_code: str, contract_id: str | None) -> list[SupplementaryPayment]:
     """The county's supplementary payments not yet in a batch and confirmed by a second county reviewer, locked for
-    this transaction."""
+    this transaction, by case and within a case oldest first."""
     stmt = (select(SupplementaryPayment).where(SupplementaryPayment.county_code == county_code,
                                                SupplementaryPayment.status == "open",
                                                SupplementaryPayment.confirmed_by.is_not(None))
-            .order_by(SupplementaryPayment.case_id).with_for_update())
+            .order_by(SupplementaryPayment.case_id, SupplementaryPayment.opened_at, SupplementaryPayment.id)
+            .with_for_update())
     if contract_id:
         stmt = stmt.where(SupplementaryPayment.contract_id == contract_id)
     return list(session.scalars(stmt))
@@ -228,38 +229,54 @@ def _open_supplements(session: Session, county_code: str, contract_id: str | Non
 
 def _supplement_candidates(session: Session, supplements: list[SupplementaryPayment], county_code: str,
                            contract_id: str) -> tuple[list[_Candidate], list[SkippedCase]]:
-    """Each supplementary payment as an item: its amount, for its determination, to the case's current payee."""
-    by_case = {sp.case_id: sp for sp in supplements if sp.contract_id == contract_id}
+    """Each supplementary payment as an item: its amount, for its determination, to the case's current payee. One per
+    case in a batch (the oldest): another of the case is told as skipped, paid by a later batch. None is paid to a
+    payee a misdirected follow-up's money went to (`misdirected_items`: by case, whatever opened the supplement)."""
+    by_case: dict[str, SupplementaryPayment] = {}
+    later: list[SkippedCase] = []
+    for sp in supplements:
+        if sp.contract_id != contract_id:
+            continue
+        if sp.case_id in by_case:
+            later.append(SkippedCase(sp.case_id, SECOND_SUPPLEMENT.format(amount=format_yuan(sp.amount))))
+        else:
+            by_case[sp.case_id] = sp
     if not by_case:
-        return [], []
+        return [], later
     found, skipped = _candidates(session, list(by_case), county_code, contract_id, status="paid")
-    astray = misdirected_payees(session, [sp.id for sp in by_case.values()])
+    astray = misdirected_items(session, list(by_case))
     out = []
     for c in found:
-        wrong = astray.get(by_case[c.case_id].id)
-        if wrong is not None and _same_payee(c, wrong):
+        if any(_same_payee(c, wrong) for wrong in astray.get(c.case_id, [])):
             skipped.append(SkippedCase(c.case_id, MISDIRECTED_PAYEE))
             continue
         out.append(_Candidate(c.case_id, by_case[c.case_id].determination_id, by_case[c.case_id].amount,
                               c.payee_name, c.payee_bank, c.check_id, c.correction_id, by_case[c.case_id].id,
                               c.account_index))
-    return out, skipped
+    return out, skipped + later
 
 
 MISDIRECTED_PAYEE = ("补发暂不支付：案件的收款账户仍是回访核实未收到的那笔保障金付入的账户；请先申请收款人变更，"
                      "经县级审核人员批准改为农户本人的账户后再补发")
+SECOND_SUPPLEMENT = ("同一案件还有一笔较早开立的补发待支付；一个批次每个案件只付一笔补发，这笔补发（{amount} 元）"
+                     "留待下一个批次支付")
 
 
-def misdirected_payees(session: Session, supplement_ids: Sequence[str]) -> dict[str, PaymentItem]:
-    """Of `supplement_ids`, those a follow-up closed as misdirected opened (回访核实未收到), each with the item whose
-    money went elsewhere: the supplement is never paid to that item's payee."""
-    if not supplement_ids:
-        return {}
-    return dict(session.execute(
-        select(FollowupReceiptReview.supplement_id, PaymentItem)
-        .join(Followup, Followup.id == FollowupReceiptReview.followup_id)
-        .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
-        .where(FollowupReceiptReview.supplement_id.in_(list(supplement_ids)))).tuples().all())
+def misdirected_items(session: Session, case_ids: Sequence[str]) -> dict[str, list[PaymentItem]]:
+    """Of `case_ids`, those with a follow-up closed as misdirected (回访核实未收到), each with the items whose money
+    went elsewhere: no supplement of the case, whatever opened it, is paid to those items' payees."""
+    out: dict[str, list[PaymentItem]] = {}
+    if not case_ids:
+        return out
+    for case_id, item in session.execute(
+            select(FollowupReceiptReview.case_id, PaymentItem)
+            .join(Followup, Followup.id == FollowupReceiptReview.followup_id)
+            .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
+            .where(FollowupReceiptReview.case_id.in_(sorted(set(case_ids))),
+                   FollowupReceiptReview.outcome == "misdirected")
+            .order_by(PaymentItem.id)).tuples():
+        out.setdefault(case_id, []).append(item)
+    return out
 
 
 def _same_payee(c: _Candidate, wrong: PaymentItem) -> bool:

@@ -40,6 +40,7 @@ from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
 from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
+from ..roster.service import password_links
 from ..store.base import new_id
 from ..store.tables import Case, Determination
 from . import independence
@@ -226,9 +227,14 @@ def open_hold_of(session: Session, case_id: str) -> CaseHold | None:
     return session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))
 
 
+OPENER_LINKED = ("补发须由另一位县级审核人员确认：您的账号与开立这笔补发的人员有密码关联（一方为另一方设置过密码，"
+                 "或由同一人设置的密码尚未修改）")
+
+
 def confirm_supplement(session: Session, supplement_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
     """A second county reviewer confirms a supplementary payment a re-check opened; only then does a batch pay it.
-    One reviewer alone would otherwise turn a typed relief into money paid to a household (up to the yearly cap)."""
+    One reviewer alone would otherwise turn a typed relief into money paid to a household (up to the yearly cap).
+    Nor an account linked to the opener by a password (`roster.service.password_links`, 403)."""
     sup = session.scalar(select(SupplementaryPayment).where(SupplementaryPayment.id == supplement_id)
                          .with_for_update())
     if sup is None or not principal.may_see_county(sup.county_code):
@@ -245,6 +251,8 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
                             "another county reviewer confirms it")
         raise Forbidden("four-eyes rule: your re-check opened this supplementary payment; another county reviewer "
                         "confirms it")
+    if password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
+        raise Forbidden(OPENER_LINKED)
     independence.require_independent(session, sup.case_id, principal, clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
     session.flush()
