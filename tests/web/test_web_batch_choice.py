@@ -74,8 +74,11 @@ def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pag
 
     # the case lists' search: a name, the end of a case number, an ID number's last four
     (_, _, head_id), *_ = members_of(ctx, named)
-    # random ID numbers: another case may hold a member with the same last four, and is then found too
-    same_tail = sorted(c for c in everyone if any(i[-4:] == head_id[-4:] for _, _, i in members_of(ctx, c)))
+    # random ID numbers: another case may hold a member with the same last four, and is then found too, as is the
+    # case those digits number (0048 also names case …-000048, as a typed sequence number does)
+    tail = head_id[-4:]
+    same_tail = sorted(c for c in everyone if any(i[-4:] == tail for _, _, i in members_of(ctx, c))
+                       or (tail.isdigit() and number_of(ctx, c).endswith(f"-{int(tail):06d}")))
     for q, found in (("欧阳秀", [named]), (number_of(ctx, named)[-6:], [named]), (head_id[-4:], same_tail)):
         r = pages.post("/payments/new", {**BASE, "do": "find", "q": q, "case_ids": [east[0]]})
         assert sorted(_shown(r.text)) == found, q
