@@ -1,11 +1,15 @@
 """Rows put into a database at an older revision by the migration tests, in the columns every revision since 0001
-has (a contract, a household and its case)."""
+has (a contract, a household and its case; the case's check, determination and settled payment), and a downgrade."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from alembic import command
 from sqlalchemy import text
+
+from verifier.store.db import Database
+from verifier.store.migrate import alembic_config
 
 NOW = "2020-06-01 02:00:00"
 
@@ -23,3 +27,39 @@ def insert_case(conn: Any, *, county: str, status: str) -> None:
                       "created_at, updated_at, version) VALUES ('case_1', 'hh_1', :county, 't', 'v', "
                       "'low_income', 'illness', 'c', 'h', 2020, :status, '2020-05-01', 0, :now, :now, 1)"),
                  {"now": NOW, "county": county, "status": status})
+
+
+PAID_ITEM = [
+    "INSERT INTO home_check (id, case_id, seq, visited_on, officer_ids, members, member_count, wages, business_net, "
+    "property_net, transfer_net, productive_costs, medical_self_paid, schooling, disaster_loss, stable_income, "
+    "cross_checks, evidence, recorded_by, recorded_at) VALUES ('chk_1', 'case_1', 1, '2020-05-10', '[]', '[]', 1, "
+    "0, 0, 0, 0, 0, 0, 0, 0, false, '[]', '[]', 'u', :now)",
+    "INSERT INTO determination (id, case_id, check_id, eligible, rule, reason, per_capita_income, basis, "
+    "already_paid, relief, breakdown, capped, contract_hash, confirmed_by, confirmed_at) VALUES ('det_1', 'case_1', "
+    "'chk_1', true, 'income', '', 0, 0, 0, 100000, '[]', false, 'h', 's', :now)",
+    "INSERT INTO payment_batch (id, code, county_code, contract_id, contract_hash, status, item_count, total, "
+    "items_sha256, signoff_required, prepared_by, prepared_at, updated_at) VALUES ('pb_1', 'B1', '340223', 'c', 'h', "
+    "'reconciled', 1, 100000, 'x', false, 'p', :now, :now)",
+    "INSERT INTO payment_item (id, batch_id, seq, reference, case_id, determination_id, amount, payee_name, "
+    "payee_bank, payee_check_id, status, created_at, settled_at) VALUES ('pi_1', 'pb_1', 1, 'B1-1', 'case_1', "
+    "'det_1', 100000, 'h', '农村商业银行', 'chk_1', 'succeeded', :now, :now)",
+]
+"""After `insert_case` (status paid): check 'chk_1', determination 'det_1', batch 'pb_1' and its settled item 'pi_1'
+(100,000 fen), in the columns of revision 0050 (statements with `:now`)."""
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Alembic's downgrade to `revision`, on SQLite with foreign keys off as `upgrade` has them."""
+    cfg = alembic_config()
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")  # as `upgrade` does: SQLite copies the altered table
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.downgrade(cfg, revision)
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")

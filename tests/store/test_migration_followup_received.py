@@ -5,8 +5,7 @@ and an amount beside "yes" or beside no answer; the open alerts are counted thro
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from migration_rows import NOW, insert_case
+from migration_rows import NOW, PAID_ITEM, downgrade, insert_case
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,42 +15,14 @@ from verifier.followups import receipt
 from verifier.followups.schemas import followup_out
 from verifier.followups.models import Followup
 from verifier.store.db import Database
-from verifier.store.migrate import alembic_config, current_revision, head_revision, upgrade
+from verifier.store.migrate import current_revision, head_revision, upgrade
 
 ROWS = [
-    "INSERT INTO home_check (id, case_id, seq, visited_on, officer_ids, members, member_count, wages, business_net, "
-    "property_net, transfer_net, productive_costs, medical_self_paid, schooling, disaster_loss, stable_income, "
-    "cross_checks, evidence, recorded_by, recorded_at) VALUES ('chk_1', 'case_1', 1, '2020-05-10', '[]', '[]', 1, "
-    "0, 0, 0, 0, 0, 0, 0, 0, false, '[]', '[]', 'u', :now)",
-    "INSERT INTO determination (id, case_id, check_id, eligible, rule, reason, per_capita_income, basis, "
-    "already_paid, relief, breakdown, capped, contract_hash, confirmed_by, confirmed_at) VALUES ('det_1', 'case_1', "
-    "'chk_1', true, 'income', '', 0, 0, 0, 100000, '[]', false, 'h', 's', :now)",
-    "INSERT INTO payment_batch (id, code, county_code, contract_id, contract_hash, status, item_count, total, "
-    "items_sha256, signoff_required, prepared_by, prepared_at, updated_at) VALUES ('pb_1', 'B1', '340223', 'c', 'h', "
-    "'reconciled', 1, 100000, 'x', false, 'p', :now, :now)",
-    "INSERT INTO payment_item (id, batch_id, seq, reference, case_id, determination_id, amount, payee_name, "
-    "payee_bank, payee_check_id, status, created_at, settled_at) VALUES ('pi_1', 'pb_1', 1, 'B1-1', 'case_1', "
-    "'det_1', 100000, 'h', '农村商业银行', 'chk_1', 'succeeded', :now, :now)",
+    *PAID_ITEM,
     "INSERT INTO followup (id, case_id, payment_item_id, county_code, due_on, done_on, method, income_change, "
     "risk_remains, satisfaction, new_needs, recorded_by, recorded_at) VALUES ('fup_1', 'case_1', 'pi_1', '340223', "
     "'2020-07-01', '2020-06-20', 'phone', 'same', false, 'satisfied', '[]', 'o', :now)",
 ]
-
-
-def _downgrade(db: Database, revision: str) -> None:
-    cfg = alembic_config()
-    with db.engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        raw = conn.connection.driver_connection if sqlite else None
-        if raw is not None:
-            raw.execute("PRAGMA foreign_keys=OFF")  # as `upgrade` does: SQLite copies the altered table
-        try:
-            with conn.begin():
-                cfg.attributes["connection"] = conn
-                command.downgrade(cfg, revision)
-        finally:
-            if raw is not None:
-                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def test_follow_ups_recorded_before_read_as_not_asked(database_url: str) -> None:
@@ -93,7 +64,7 @@ def test_follow_ups_recorded_before_read_as_not_asked(database_url: str) -> None
         with Session(db.engine) as session:
             assert receipt.open_count(session, everyone) == 1
 
-        _downgrade(db, "0050")
+        downgrade(db, "0050")
         assert current_revision(db) == "0050"
         columns = {c["name"] for c in inspect(db.engine).get_columns("followup")}
         assert not {"received", "received_amount"} & columns
