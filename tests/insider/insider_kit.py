@@ -63,6 +63,18 @@ class Visit:
     today: str
 
 
+def payee_changed(client: Any, users: Any, case_id: str, *, by: str, approver: str, account: str,
+                  reason: str = "户主说旧卡丢了") -> str:
+    """`by` asks for the case's payee to be `account` in the head's name, `approver` approves: the change's id."""
+    head = head_of(client, users.headers(by), case_id)
+    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers(by), json={
+        "account_name": head, "bank": "农村商业银行", "account_number": account, "reason": reason})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers(approver))
+    assert r.status_code == 200, r.text
+    return str(r.json()["id"])
+
+
 def scheduled_visit(ctx: Any, client: Any, users: Any, case_id: str) -> Visit:
     """`case_id` (screened) scheduled today for `off1` and `off2` by `sup`, the three added to the county."""
     users.add("sup", "insurer_supervisor", counties=(COUNTY,))

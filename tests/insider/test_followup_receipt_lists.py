@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from deviation_helpers import person
-from insider_kit import head_of, released_batch, settled, statements_of
+from insider_kit import head_of, payee_changed, released_batch, settled, statements_of
 from sqlalchemy import func, select
 
 from verifier.payments.models import PaymentItem
@@ -34,12 +34,7 @@ def _officer_of(ctx, client, users, case_id: str) -> str:  # type: ignore[no-unt
 
 def _changed_onto(client, users, case_id: str) -> None:  # type: ignore[no-untyped-def]
     """sly asks for the case's payee to be his account; sup2 approves."""
-    head = head_of(client, users.headers("sly"), case_id)
-    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json={
-        "account_name": head, "bank": "农村商业银行", "account_number": SLY_ACCOUNT, "reason": "户主说旧卡丢了"})
-    assert r.status_code == 201, r.text
-    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
-    assert r.status_code == 200, r.text
+    payee_changed(client, users, case_id, by="sly", approver="sup2", account=SLY_ACCOUNT)
 
 
 def _number(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 
 from deviation_helpers import person
-from insider_kit import COUNTY, head_of, released_batch, settled
+from insider_kit import COUNTY, head_of, payee_changed, released_batch, settled
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -29,12 +29,7 @@ def _body(case_id: str, today: str, **kw: object) -> dict[str, object]:
 
 
 def _changed_onto_sly(client, users, case_id: str) -> None:  # type: ignore[no-untyped-def]
-    head = head_of(client, users.headers("sly"), case_id)
-    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sly"), json={
-        "account_name": head, "bank": "农村商业银行", "account_number": SLY_ACCOUNT, "reason": "户主说旧卡丢了"})
-    assert r.status_code == 201, r.text
-    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
-    assert r.status_code == 200, r.text
+    payee_changed(client, users, case_id, by="sly", approver="sup2", account=SLY_ACCOUNT)
 
 
 def _paid_onto_sly(ctx, client, users):  # type: ignore[no-untyped-def]
@@ -282,13 +277,8 @@ def _another_supplement(ctx, users, case_id: str, amount: int = 10000) -> str:  
 def _change_home(ctx, client, users, case_id: str) -> str:  # type: ignore[no-untyped-def]
     if "sup3" not in users.ids:
         person(ctx, users, "sup3", "insurer_supervisor")
-    head = head_of(client, users.headers("sup3"), case_id)
-    r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup3"), json={
-        "account_name": head, "bank": "农村商业银行", "account_number": HOME_ACCOUNT, "reason": "改回户主本人账户"})
-    assert r.status_code == 201, r.text
-    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("rev2"))
-    assert r.status_code == 200, r.text
-    return str(r.json()["id"])
+    return payee_changed(client, users, case_id, by="sup3", approver="rev2", account=HOME_ACCOUNT,
+                         reason="改回户主本人账户")
 
 
 def test_attack_another_supplement_of_the_case_is_not_paid_to_the_misdirected_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
