@@ -1,6 +1,7 @@
 """Shared fixtures. Tests use SQLite files by default; set VERIFIER_TEST_DATABASE_URL to run them on PostgreSQL.
 
-On PostgreSQL each test gets a schema of its own (dropped afterwards), so tests never see each other's rows.
+On PostgreSQL a test that wants tables gets the process's schema, emptied (or, when it cannot be emptied, a schema of
+its own); any other test gets a schema of its own, dropped afterwards. Tests never see each other's rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -227,10 +228,18 @@ def clock():  # type: ignore[no-untyped-def]
 
 
 _EVERY_TABLE: set[int] = set()  # the Databases the `db` fixture above made (every table), by id, while in use
-_STARTED: dict[datetime, Path] = {}
-"""Per test process, SQLite only: a home (keys) and a database as `ctx` leaves them at each fixed time, copied for the
-next test at that time. Loading, checking, storing and accepting the demo contract (and signing the log's first
-checkpoint) cost more than most tests; a copy of its result is the same rows, keys and log."""
+
+
+class _Start(NamedTuple):
+    folder: Path  # home/ (the keys) and, on SQLite, test.db
+    url: str  # the kept database: that file, or on PostgreSQL a schema of its own
+    restoring: str  # PostgreSQL: the statements that copy the kept schema's rows into the schema on the search path
+
+
+_STARTED: dict[datetime, _Start] = {}
+"""Per test process: a home (keys) and a database as `ctx` leaves them at each fixed time, copied for the next test at
+that time. Loading, checking, storing and accepting the demo contract (and signing the log's first checkpoint) cost
+more than most tests; a copy of its result is the same rows, keys and log (tests/test_conftest_sharing.py)."""
 
 
 def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
@@ -244,8 +253,12 @@ def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-
 
     started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) else None
     if started is not None:  # the same keys, rows and log as below, copied
-        shutil.copytree(started / "home", settings.home, dirs_exist_ok=True)
-        _sqlite_copy(started / "test.db", Path(db.engine.url.database))
+        shutil.copytree(started.folder / "home", settings.home, dirs_exist_ok=True)
+        if db.is_sqlite:
+            _sqlite_copy(started.folder / "test.db", Path(db.engine.url.database))
+        else:
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(started.restoring)
     signer = checkpoints.Signer.load(settings, create=True)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
@@ -258,10 +271,10 @@ def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-
 
 
 def _copies_a_start(db: Database, clock) -> bool:  # type: ignore[no-untyped-def]
-    """On SQLite, for a database with every table (the `db` fixture's) and a fixed clock, whose time names the copy."""
+    """For a database with every table and no rows (the `db` fixture's) and a fixed clock, whose time names the copy."""
     from verifier.clock import FixedClock
 
-    return not PG_URL and type(clock) is FixedClock and id(db) in _EVERY_TABLE and db.is_sqlite
+    return type(clock) is FixedClock and id(db) in _EVERY_TABLE
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -274,20 +287,51 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 
 def _keep_the_start(clock, factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
-    """The first test at this fixed time: `ctx` is made once more in a folder of its own, kept for the next ones."""
+    """The first test at this fixed time: `ctx` is made once more in a folder (and, on PostgreSQL, a schema) of its
+    own, kept for the next ones."""
     at = clock.now()
     folder = factory.mktemp("started")
     (folder / "home").mkdir()
-    _sqlite_with_tables(folder / "test.db", factory)
-    database = Database(f"sqlite:///{folder / 'test.db'}")
+    if PG_URL:
+        base = normalise_database_url(PG_URL)
+        schema = f"s_{secrets.token_hex(6)}"
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        atexit.register(_drop_schema, admin, schema)
+        database = Database(_schema_url(base, schema))
+    else:
+        _sqlite_with_tables(folder / "test.db", factory)
+        database = Database(f"sqlite:///{folder / 'test.db'}")
     share_compiled_statements(database)
     try:
+        if PG_URL:
+            _import_all_models()
+            Base.metadata.create_all(database.engine)
         context = _start(Settings(home=folder / "home", database_url=database.url), database, type(clock)(at))
+        restoring = _restoring(admin, schema) if PG_URL else ""
         context.db.dispose()
     except BaseException:
         database.dispose()
         raise
-    _STARTED[at] = folder
+    _STARTED[at] = _Start(folder, database.url, restoring)
+
+
+def _restoring(admin: Any, schema: str) -> str:
+    """One round trip that copies the kept schema's rows into the (emptied) schema on the connection's search path,
+    and moves its sequences on to where the kept schema's stand, so ids continue as after a start of its own.
+
+    Only the tables that hold rows are named, parents before children (no foreign key is deferred or switched off)."""
+    statements = []
+    with admin.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if conn.execute(text(f'SELECT EXISTS (SELECT FROM "{schema}"."{table.name}")')).scalar():
+                columns, name = ", ".join(f'"{c.name}"' for c in table.columns), table.name
+                statements.append(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{schema}"."{name}"')
+        for name, last in conn.execute(text("SELECT sequencename, last_value FROM pg_sequences "
+                                            "WHERE schemaname = :s AND last_value IS NOT NULL"), {"s": schema}):
+            statements.append(f"SELECT setval('\"{name}\"', {int(last)}, true)")
+    return "; ".join(statements)
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The suite's own shortcuts hold: each test starts on empty tables with restarted sequences (PostgreSQL deletes the
-rows of the process's schema instead of recreating it), and engines share the process's compiled statements."""
+rows of the process's schema instead of recreating it), engines share the process's compiled statements, and `ctx`
+at a fixed time is a copy of a start kept per process (SQLite: the file; PostgreSQL: rows copied from a schema of
+their own, sequences moved on) that is what a start of its own would be."""
 
 from __future__ import annotations
 
@@ -50,3 +52,91 @@ def test_engines_compile_into_one_cache_per_kind(db, database_url) -> None:  # t
         assert len(_SHARED_STATEMENTS[kind]) == cached  # found compiled, not compiled again
     finally:
         other.dispose()
+
+
+def _rows(db) -> dict[str, list[tuple]]:  # type: ignore[no-untyped-def]
+    """Every table's rows, in primary-key order."""
+    from verifier.store.base import Base
+
+    with db.engine.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
+                for t in Base.metadata.sorted_tables}
+
+
+def _numbering(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Where each id sequence stands (PostgreSQL; SQLite numbers from the rows themselves)."""
+    if db.is_sqlite:
+        return {}
+    with db.engine.connect() as conn:
+        return dict(conn.exec_driver_sql("SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences "
+                                         "WHERE schemaname = current_schema()").all())
+
+
+def _fresh_start(settings, tmp_path, clock):  # type: ignore[no-untyped-def]
+    """`ctx` built the long way, in a database of its own (a schema on PostgreSQL)."""
+    import conftest
+    from sqlalchemy import create_engine, text
+
+    from verifier.settings import Settings
+
+    if conftest.PG_URL:
+        base = conftest.normalise_database_url(conftest.PG_URL)
+        schema = f"f_{conftest.secrets.token_hex(6)}"
+        with create_engine(base).begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = conftest._schema_url(base, schema)
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    database = Database(url)
+    conftest.Base.metadata.create_all(database.engine)
+    (tmp_path / "fresh").mkdir()
+    fresh = conftest._start(Settings(home=tmp_path / "fresh", database_url=url), database, clock)
+    assert id(database) not in conftest._EVERY_TABLE  # so _start built it rather than copying
+
+    def drop() -> None:
+        database.dispose()
+        if conftest.PG_URL:
+            conftest._drop_schema(create_engine(base), schema)
+    return fresh, drop
+
+
+def test_a_copied_start_is_the_kept_one_row_for_row_and_key_for_key(ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    import conftest
+
+    kept = conftest._STARTED[clock.now()]
+    source = Database(kept.url)
+    try:
+        assert _rows(ctx.db) == _rows(source) and _numbering(ctx.db) == _numbering(source)
+    finally:
+        source.dispose()
+    home = kept.folder / "home"
+    files = sorted(p.relative_to(home) for p in home.rglob("*") if p.is_file())
+    mine = sorted(p.relative_to(ctx.settings.home) for p in ctx.settings.home.rglob("*") if p.is_file())
+    assert files and files == mine
+    assert all((home / f).read_bytes() == (ctx.settings.home / f).read_bytes() for f in files)
+
+
+def test_a_copied_start_is_what_a_fresh_start_makes(ctx, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same tables hold the same number of rows, the ids go on from the same numbers, the log is as long and
+    verifies with the copy's own key (and not with another start's): the rows and keys came together."""
+    from verifier.accounts.service import add_user
+    from verifier.audit.verify import verify_log
+
+    fresh, drop = _fresh_start(ctx.settings, tmp_path, type(clock)(clock.now()))
+    try:
+        copied, built = _rows(ctx.db), _rows(fresh.db)
+        assert {t: len(r) for t, r in copied.items()} == {t: len(r) for t, r in built.items()}
+        assert sum(len(r) for r in built.values()) > 0
+        assert _numbering(ctx.db) == _numbering(fresh.db)
+        assert copied["contract"] == built["contract"] and copied["audit_head"][0][1] == built["audit_head"][0][1]
+        assert verify_log(ctx.db, [ctx.signer.verifier], strict=True).ok
+        assert not verify_log(ctx.db, [fresh.signer.verifier], strict=True).ok
+        for context in (ctx, fresh):  # and the next write lands the same way on both
+            with context.db.begin() as session:
+                add_user(session, username="next-one", password="a long password", roles=["town_clerk"],
+                         counties=["340223"], all_counties=False, clock=context.clock)
+        assert _numbering(ctx.db) == _numbering(fresh.db)
+        assert verify_log(ctx.db, [ctx.signer.verifier], strict=True).ok
+        assert len(_rows(ctx.db)["audit_entry"]) == len(_rows(fresh.db)["audit_entry"])
+    finally:
+        drop()
