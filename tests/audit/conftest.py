@@ -21,6 +21,8 @@ from verifier.settings import Settings
 from verifier.store.base import Base
 from verifier.store.db import Database
 
+from tamper_helpers import append_entries
+
 Appender = Callable[..., list[int]]
 
 
@@ -61,22 +63,6 @@ def add_entries(db: Database, clock: FixedClock) -> Appender:
     """Append `count` entries, one transaction each (so one checkpoint each when the hook is installed)."""
 
     def add(count: int, *, database: Database | None = None, actor: str = "u_clerk", per_transaction: int = 1) -> list[int]:
-        target = database or db
-        indices: list[int] = []
-        for start in range(0, count, per_transaction):
-            with target.begin() as session:
-                for k in range(start, min(count, start + per_transaction)):
-                    indices.append(log.append(
-                        session,
-                        actor=actor,
-                        role="town_clerk",
-                        action="case.screen",
-                        subject=f"case_{k:04d}",
-                        payload={"decision": "pass", "amount": f"{k * 100}.00", "note": "村民代表评议通过"},
-                        contract_hash="c" * 64 if k % 2 else None,
-                        clock=clock,
-                    ))
-                    clock.advance(seconds=1)
-        return indices
+        return append_entries(database or db, clock, count, actor=actor, per_transaction=per_transaction)
 
     return add

@@ -1,11 +1,30 @@
-"""Shared by the tamper tests: raw SQL on the log's tables, and a forger's recomputed tree."""
+"""Shared by the tamper tests: raw SQL on the log's tables, a forger's recomputed tree, and a populated log built
+once per test process and copied for each test that tampers with it."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
+import atexit
+import os
+import secrets
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from verifier.audit import merkle
+import pytest
+from sqlalchemy import create_engine, text
+
+from verifier.audit import log, merkle
+from verifier.audit.checkpoints import Signer, install, issue_checkpoint
+from verifier.audit.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKey, AuditNode
+from verifier.clock import FixedClock
+from verifier.settings import Settings, normalise_database_url
+from verifier.store.base import Base
 from verifier.store.db import Database
+
+LOG_TABLES = [model.__table__ for model in (AuditEntry, AuditNode, AuditHead, AuditCheckpoint, AuditKey)]
+START = datetime(2020, 6, 3, 8, 30, tzinfo=UTC)  # the audit tests' fixed clock
 
 
 def sql(db: Database, statement: str, **params: object) -> list:
@@ -25,3 +44,101 @@ def rewrite_tree(db: Database) -> None:
             conn.execute(text("INSERT INTO audit_node (level, idx, hash) VALUES (:l, :i, :h)"),
                          [{"l": lvl, "i": i, "h": h} for lvl, i, h in nodes])
         conn.execute(text("UPDATE audit_head SET size = :s, compact = :c"), {"s": compact.size, "c": compact.to_bytes()})
+
+
+def append_entries(db: Database, clock: FixedClock, count: int, *, actor: str = "u_clerk",
+                   per_transaction: int = 1) -> list[int]:
+    """Append `count` entries, `per_transaction` to a transaction (so one checkpoint each when the hook is
+    installed), a second apart."""
+    indices: list[int] = []
+    for start in range(0, count, per_transaction):
+        with db.begin() as session:
+            for k in range(start, min(count, start + per_transaction)):
+                indices.append(log.append(
+                    session,
+                    actor=actor,
+                    role="town_clerk",
+                    action="case.screen",
+                    subject=f"case_{k:04d}",
+                    payload={"decision": "pass", "amount": f"{k * 100}.00", "note": "村民代表评议通过"},
+                    contract_hash="c" * 64 if k % 2 else None,
+                    clock=clock,
+                ))
+                clock.advance(seconds=1)
+    return indices
+
+
+def build_log(db: Database, settings: Settings, size: int) -> None:
+    """`size` entries, one transaction each, with a signed checkpoint of the empty log and one after each
+    commit, signed by a key made under `settings.home`."""
+    Base.metadata.create_all(db.engine, tables=LOG_TABLES)  # type: ignore[arg-type]
+    signer = Signer.load(settings, create=True)
+    clock = FixedClock(START)
+    with db.begin() as session:
+        log.ensure_head(session)
+    issue_checkpoint(db, signer, clock=clock)
+    hook = install(db, signer, clock=clock)
+    try:
+        append_entries(db, clock, size)
+    finally:
+        hook.close()
+
+
+_KEPT: dict[tuple[str, int], tuple[Path, Any]] = {}
+"""Per test process: the log of each size as `build_log` leaves it (a home with its key, and a SQLite file or a
+PostgreSQL schema), copied for each test. Its twenty-odd signed transactions cost more than most tamper tests."""
+
+
+def copy_of_a_log(db: Database, settings: Settings, size: int, factory: pytest.TempPathFactory) -> Signer:
+    """Into this test's database (the log's tables, empty) and home: the rows and key `build_log(size)` makes, from the process's
+    copy (made the first time). Each test tampers with its own copy. Returns its signer."""
+    kept = _KEPT.get((db.dialect, size))
+    if kept is None:
+        kept = _KEPT[db.dialect, size] = _keep(db, size, factory.mktemp("log"))
+    home, source = kept
+    shutil.copytree(home, settings.home, dirs_exist_ok=True)
+    columns = {t.name: ", ".join(c.name for c in t.columns) for t in LOG_TABLES}
+    if db.is_sqlite:
+        conn = sqlite3.connect(str(db.engine.url.database), isolation_level=None)
+        try:
+            conn.execute("ATTACH DATABASE ? AS kept", (str(source),))
+            conn.executescript("BEGIN; " + "; ".join(f"INSERT INTO main.{name} ({cols}) SELECT {cols} FROM kept.{name}"
+                                                     for name, cols in columns.items()) + "; COMMIT")
+            conn.execute("DETACH DATABASE kept")
+        finally:
+            conn.close()
+    else:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("; ".join(f'INSERT INTO {name} ({cols}) SELECT {cols} FROM "{source}".{name}'
+                                           for name, cols in columns.items()))
+    return Signer.load(settings)
+
+
+def _keep(db: Database, size: int, folder: Path) -> tuple[Path, Any]:
+    (folder / "home").mkdir()
+    if db.is_sqlite:
+        url = f"sqlite:///{folder / 'log.db'}"
+        source: Any = folder / "log.db"
+    else:
+        base = normalise_database_url(os.environ["VERIFIER_TEST_DATABASE_URL"])
+        source = f"k_{secrets.token_hex(6)}"
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{source}"'))
+        atexit.register(_drop_schema, admin, source)
+        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{source}"
+    kept = Database(url)
+    try:
+        build_log(kept, Settings(home=folder / "home", database_url=url), size)
+    finally:
+        kept.dispose()
+    return folder / "home", source
+
+
+def _drop_schema(admin: Any, schema: str) -> None:
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+    except Exception:
+        pass

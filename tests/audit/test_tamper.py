@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -12,15 +12,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier.audit import merkle
 from verifier.audit.canonical import encode_entry
-from verifier.audit.checkpoints import Signer, known_keys
+from verifier.audit.checkpoints import Signer, install, known_keys
 from verifier.audit.cli import audit, problem_zh
 from verifier.audit.fastpass import Plan, fast_pass
 from verifier.audit.notes import VerifierKey, sign_note
 from verifier.audit.verify import verify_log
+from verifier.clock import FixedClock
 from verifier.settings import Settings
 from verifier.store.db import Database
 
-from tamper_helpers import rewrite_tree, sql
+from tamper_helpers import copy_of_a_log, rewrite_tree, sql
 
 SIZE = 20
 
@@ -116,9 +117,19 @@ CASES: dict[str, tuple[Callable[[Database], None], int, str]] = {
 
 
 @pytest.fixture
-def full_log(db: Database, hook, add_entries) -> Database:
-    add_entries(SIZE)
-    return db
+def full_log(db: Database, settings: Settings, clock: FixedClock,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """SIZE entries, one transaction each, with a signed checkpoint of the empty log and one after each commit
+    (`build_log`, copied), and the checkpoint hook installed as the `hook` fixture leaves it."""
+    installed = install(db, copy_of_a_log(db, settings, SIZE, tmp_path_factory), clock=clock)
+    yield db
+    installed.close()
+
+
+@pytest.fixture
+def signer(full_log: Database, settings: Settings) -> Signer:
+    """The copied log's key, under this test's home."""
+    return Signer.load(settings)
 
 
 def trusted(db: Database) -> list[VerifierKey]:

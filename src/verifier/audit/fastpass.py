@@ -45,7 +45,7 @@ from typing import Any
 from ..store.db import Database
 from . import merkle
 from .fastrange import Mismatch, check_range
-from .fastworkers import Result, Task, run_workers
+from .fastworkers import Connect, Result, Task, run_workers
 from .notes import VerifierKey
 from .scan import Bad, CheckpointCheck, Streams, reader
 
@@ -177,11 +177,22 @@ class _Parent:
             assert row is not None
             snapshot = str(row[0])
         keys = tuple(str(k) for k in self.keys)
-        tasks = [Task(self.db.url, snapshot, keys, lo, hi, span, self.plan.chunk_levels, self.s.batch)
+        connect = self._connect()
+        tasks = [Task(connect, snapshot, keys, lo, hi, span, self.plan.chunk_levels, self.s.batch)
                  for lo, hi in ranges]
         # Ranges are of equal size (but the last), so dealing them out in turn shares the work evenly.
         shares = [tasks[k::processes] for k in range(processes)]
         return run_workers(shares, self._counts)
+
+    def _connect(self) -> Connect:
+        """How the workers connect: with the driver arguments of this database's read engine."""
+        engine = self.db.read_engine
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        kwargs.pop("context", None)  # SQLAlchemy's own psycopg adapters: the workers' rows need only psycopg's
+        if self.db.dialect == "postgresql":
+            return Connect(True, tuple(args), kwargs)
+        busy = self.s.first("PRAGMA busy_timeout")
+        return Connect(False, tuple(args), kwargs, int(busy[0]) if busy else 0)
 
     def _merge(self, size: int, span: int, ranges: list[tuple[int, int]], compacts: list[list[bytes]]) -> list[bytes]:
         """The compact range of the whole log from the ranges' ones, comparing each node above the ranges

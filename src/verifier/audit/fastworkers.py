@@ -4,6 +4,10 @@ Plain child processes of the same Python, with the parent's import path: unlike 
 they do not import the caller's main module, and unlike fork they inherit no connections or threads. Each
 reads its list of tasks from stdin and writes its list of results to stdout, both pickled (parent and
 child are the same program).
+
+A child reads through the database driver alone (sqlite3 or psycopg), with the arguments the parent's engine
+connects with (`Connect`): it imports neither SQLAlchemy nor the application's store, which would take longer
+to import than a child takes to check a log of a few thousand entries.
 """
 
 from __future__ import annotations
@@ -17,12 +21,11 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
-from ..store.db import Database
 from .fastrange import Mismatch, check_range
 from .notes import VerifierKey
-from .scan import Bad, CheckpointCheck, Streams, gc_paused, reader
+from .scan import Bad, CheckpointCheck, Streams, gc_paused
 
 _logger = logging.getLogger(__name__)
 Result = tuple[list[bytes], int, "str | None"]
@@ -33,8 +36,19 @@ _CHILD = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
 
 
 @dataclass(frozen=True)
+class Connect:
+    """How a child connects: the driver's arguments as the parent's read engine passes them, and on SQLite the
+    busy timeout the parent's connection has."""
+
+    postgresql: bool
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    busy_timeout_ms: int = 0
+
+
+@dataclass(frozen=True)
 class Task:
-    url: str
+    connect: Connect
     snapshot: str | None  # PostgreSQL: the parent's exported snapshot
     keys: tuple[str, ...]
     lo: int
@@ -106,47 +120,67 @@ def _output(child: subprocess.Popen[bytes], errors: IO[bytes]) -> list[Result | 
 
 
 def _run_share(share: list[Task]) -> list[Result | None]:
-    """In a child: check its ranges in turn, stopping at the first that is off (None)."""
+    """In a child: check its ranges in turn, on one connection, stopping at the first that is off (None)."""
     results: list[Result | None] = []
-    for task in share:
-        results.append(_run_task(task))
-        if results[-1] is None:
-            break
+    if not share:
+        return results
+    raw = _connect(share[0].connect)
+    try:
+        for task in share:
+            results.append(_run_task(raw, task))
+            if results[-1] is None:
+                break
+    finally:
+        raw.close()
     return results
 
 
-def _run_task(task: Task) -> Result | None:
-    db = _databases.get(task.url)
-    if db is None:
-        db = _databases[task.url] = Database(task.url)
+def _connect(connect: Connect) -> Any:
+    """A driver connection whose transactions are read-only snapshots, as `scan.reader` gives the parent."""
+    if connect.postgresql:
+        import psycopg
+
+        raw = psycopg.connect(*connect.args, **connect.kwargs)
+        raw.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        raw.read_only = True
+        return raw
+    import sqlite3
+
+    raw = sqlite3.connect(*connect.args, **connect.kwargs, isolation_level=None)  # BEGIN and ROLLBACK: `_run_task`
+    raw.execute(f"PRAGMA busy_timeout={int(connect.busy_timeout_ms)}")
+    return raw
+
+
+def _run_task(raw: Any, task: Task) -> Result | None:
     checker = CheckpointCheck(VerifierKey.parse(k) for k in task.keys)
-    with reader(db) as conn, conn.begin():
-        if task.snapshot is not None:
+    postgresql = task.connect.postgresql
+    if not postgresql:
+        raw.execute("BEGIN")
+    try:
+        if task.snapshot is not None:  # the first statement of the transaction psycopg begins
             if not _SNAPSHOT_ID.fullmatch(task.snapshot):
                 raise ValueError(f"not a snapshot id: {task.snapshot!r}")
-            conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{task.snapshot}'")
-        streams = Streams(conn, task.batch)
+            raw.execute(f"SET TRANSACTION SNAPSHOT '{task.snapshot}'")
+        streams = Streams(None, task.batch, raw=raw, pg=postgresql)
         try:
             compact = check_range(streams, checker, task.lo, task.hi, task.span, task.chunk_levels)
         except (Mismatch, Bad):
             return None
         finally:
             streams.close()
+    finally:  # it only read
+        if postgresql:
+            raw.rollback()
+        else:
+            raw.execute("ROLLBACK")
     return compact, checker.checkpoints, checker.origin
-
-
-_databases: dict[str, Database] = {}
 
 
 def _child() -> None:
     """A worker process's main: tasks from stdin, results to stdout."""
     results_out = sys.stdout.buffer
     sys.stdout = sys.stderr  # stdout carries the results and nothing else
-    try:
-        with gc_paused():
-            results = _run_share(pickle.loads(sys.stdin.buffer.read()))
-    finally:
-        for db in _databases.values():
-            db.dispose()
+    with gc_paused():
+        results = _run_share(pickle.loads(sys.stdin.buffer.read()))
     results_out.write(pickle.dumps(results))
     results_out.flush()

@@ -11,12 +11,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from itertools import chain, islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
-from ..store.db import Database
 from .notes import NoteError, VerifierKey, open_checkpoint
+
+if TYPE_CHECKING:  # not imported at run time: the fast pass's workers read through the driver alone (fastworkers.py)
+    from sqlalchemy import Connection
+
+    from ..store.db import Database
 
 
 def _libpq_version() -> int:
@@ -27,7 +29,14 @@ def _libpq_version() -> int:
     return int(psycopg.pq.version())
 
 
-_CHUNKED_ROWS = _libpq_version() >= 170000
+_CHUNKED_ROWS: bool | None = None  # libpq 17 or later; looked up at the first stream from PostgreSQL
+
+
+def _chunked_rows() -> bool:
+    global _CHUNKED_ROWS
+    if _CHUNKED_ROWS is None:
+        _CHUNKED_ROWS = _libpq_version() >= 170000
+    return _CHUNKED_ROWS
 
 
 class Bad(Exception):
@@ -72,9 +81,10 @@ def gc_paused() -> Iterator[None]:
 class Streams:
     """Row streams straight from the driver (the hot loop needs no ORM rows), fetched in batches."""
 
-    def __init__(self, conn: Connection, batch: int) -> None:
-        self.raw: Any = conn.connection.dbapi_connection
-        self.pg = conn.dialect.name == "postgresql"
+    def __init__(self, conn: Connection | None, batch: int, *, raw: Any = None, pg: bool = False) -> None:
+        """Over `conn`'s driver connection, or (`conn` None) over the driver connection `raw`, PostgreSQL's if `pg`."""
+        self.raw: Any = conn.connection.dbapi_connection if conn is not None else raw
+        self.pg = conn.dialect.name == "postgresql" if conn is not None else pg
         self.batch = batch
         self.cursors: list[Any] = []
         self.streams: list[Iterator[Any]] = []
@@ -122,7 +132,7 @@ class Streams:
         return chunks
 
     def _chunks(self, sql: str, params: tuple[Any, ...], size: int) -> Iterator[list[tuple[Any, ...]]]:
-        if self.pg and _CHUNKED_ROWS:
+        if self.pg and _chunked_rows():
             cur = self.raw.cursor(binary=True)
             rows = cur.stream(self._sql(sql), params, size=size)
             try:
