@@ -6,6 +6,7 @@ contexts each module opened closed after it (Playwright's sync API runs one at a
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import time
@@ -24,8 +25,6 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
     """Every test here is a `browser` test: its server runs on SQLite in its own home whatever database the rest of
     the run uses, so the run on PostgreSQL (VERIFIER_TEST_DATABASE_URL) skips them: they ran in the SQLite pass.
     `-m "not browser"` leaves them out of any run."""
-    import os
-
     on_postgresql = bool(os.environ.get("VERIFIER_TEST_DATABASE_URL"))
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
@@ -44,11 +43,24 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     """`verifier init --demo` once per run; each module's server starts from a copy of it (a few seconds saved per
-    module on a busy machine, and every module still sees the demo as loaded)."""
-    home = tmp_path_factory.mktemp("verifier-demo")
-    log = home.parent / (home.name + "-init.log")
-    code = Starter.run(CLI, ["init", "--demo"], home, log, timeout=180)
-    assert code == 0, f"verifier init --demo: exit {code}\n" + log.read_text("utf-8", "replace")
+    module on a busy machine, and every module still sees the demo as loaded). Under xdist the workers share one
+    run's temporary root: the first worker to need it builds it there (the others wait on its lock), so the run
+    builds one demo, not one per worker."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's root, beside each worker's own folder
+    home, built = shared / "verifier-browser-demo", shared / "verifier-browser-demo.built"
+    with open(shared / "verifier-browser-demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not built.exists():
+            shutil.rmtree(home, ignore_errors=True)  # what a worker that failed half-way left
+            home.mkdir()
+            log = shared / "verifier-browser-demo-init.log"
+            code = Starter.run(CLI, ["init", "--demo"], home, log, timeout=180)
+            assert code == 0, f"verifier init --demo: exit {code}\n" + log.read_text("utf-8", "replace")
+            built.touch()
     return home
 
 
