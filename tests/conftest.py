@@ -22,6 +22,7 @@ from verifier.settings import Settings, normalise_database_url
 from verifier.store.base import Base
 from verifier.store.db import Database
 from engine_sharing import share_compiled_statements
+import kept_rows
 
 PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
 
@@ -233,8 +234,9 @@ next test at that time. Loading, checking, storing and accepting the demo contra
 checkpoint) cost more than most tests; a copy of its result is the same rows, keys and log."""
 
 
-def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
-    """The context of a test: its keys and signer, the checkpoint hook, the demo contract loaded and accepted."""
+def _start(settings: Settings, db: Database, clock, restored: bool = False):  # type: ignore[no-untyped-def]
+    """The context of a test: its keys and signer, the checkpoint hook, the demo contract loaded and accepted
+    (`restored`: the home and rows of a kept start are already copied in, the contract among them)."""
     from verifier.audit import checkpoints
     from verifier.bootstrap import bootstrap
     from verifier.context import Context
@@ -242,7 +244,7 @@ def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-
     from verifier.store.vault import Vault
     from factories import accept_contract
 
-    started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) else None
+    started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) and not restored else None
     if started is not None:  # the same keys, rows and log as below, copied
         shutil.copytree(started / "home", settings.home, dirs_exist_ok=True)
         _sqlite_copy(started / "test.db", Path(db.engine.url.database))
@@ -250,7 +252,7 @@ def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
     checkpoints.install(db, signer)
-    if started is None:
+    if started is None and not restored:
         bootstrap(context, [load_contract(DEMO_CONTRACT)])
         with db.begin() as session:  # loaded contracts are pending until the county accepts them
             accept_contract(session, "demo-2020", clock)
@@ -291,10 +293,21 @@ def _keep_the_start(clock, factory: pytest.TempPathFactory) -> None:  # type: ig
 
 
 @pytest.fixture
-def ctx(settings: Settings, db: Database, clock, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    if _copies_a_start(db, clock) and clock.now() not in _STARTED:
+def ctx(request: pytest.FixtureRequest, settings: Settings, db: Database, clock,  # type: ignore[no-untyped-def]
+        tmp_path_factory: pytest.TempPathFactory):
+    """The test's context; for a test that asks for a kept start (tests/kept_rows.py), with its rows: copied, or
+    built now and kept for the next tests that ask for them."""
+    kept = kept_rows.asked(request.fixturenames)
+    at = clock.now()
+    if kept is not None and kept_rows.restore(kept, at, settings, db):
+        yield _start(settings, db, clock, restored=True)
+        return
+    if _copies_a_start(db, clock) and at not in _STARTED:
         _keep_the_start(clock, tmp_path_factory)
-    yield _start(settings, db, clock)
+    context = _start(settings, db, clock)
+    if kept is not None:
+        kept_rows.keep(kept, at, context, tmp_path_factory)
+    yield context
 
 
 class Users:
