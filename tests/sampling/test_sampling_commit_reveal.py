@@ -22,6 +22,7 @@ from verifier.sampling.cli import replay as replay_command
 from verifier.sampling.models import SamplingParty, SamplingRound
 
 TOWNS = {"城关镇": 12, "河口镇": 8}
+LATER = {"城关镇": 2, "河口镇": 1}  # a later period's checks: a round of their own, whatever their number
 # The checked cases of TOWNS, built once and copied for each test that starts from them.
 twenty_checked = kept("twenty_checked", lambda ctx: make_population(ctx, TOWNS))
 
@@ -327,9 +328,9 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
     assert first in third["detail"]
     # A later period's checks are sampled on their own (from the day after the drawn round's period).
     clock.advance(days=45)
-    make_population(ctx, TOWNS)
+    make_population(ctx, LATER)
     day = clock.today().isoformat()
     later = rounds.open(checked_from="2020-07-01", checked_to=day)["id"]
     rounds.commit(later, "county", RANDOMNESS)
     rounds.commit(later, "insurer", INSURER_SECRET)
-    assert rounds.freeze(later)["population_size"] == sum(TOWNS.values())
+    assert rounds.freeze(later)["population_size"] == sum(LATER.values())
