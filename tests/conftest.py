@@ -234,9 +234,8 @@ next test at that time. Loading, checking, storing and accepting the demo contra
 checkpoint) cost more than most tests; a copy of its result is the same rows, keys and log."""
 
 
-def _start(settings: Settings, db: Database, clock, restored: bool = False):  # type: ignore[no-untyped-def]
-    """The context of a test: its keys and signer, the checkpoint hook, the demo contract loaded and accepted
-    (`restored`: the home and rows of a kept start are already copied in, the contract among them)."""
+def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-def]
+    """The context of a test: its keys and signer, the checkpoint hook, the demo contract loaded and accepted."""
     from verifier.audit import checkpoints
     from verifier.bootstrap import bootstrap
     from verifier.context import Context
@@ -244,7 +243,7 @@ def _start(settings: Settings, db: Database, clock, restored: bool = False):  # 
     from verifier.store.vault import Vault
     from factories import accept_contract
 
-    started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) and not restored else None
+    started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) else None
     if started is not None:  # the same keys, rows and log as below, copied
         shutil.copytree(started / "home", settings.home, dirs_exist_ok=True)
         _sqlite_copy(started / "test.db", Path(db.engine.url.database))
@@ -252,7 +251,7 @@ def _start(settings: Settings, db: Database, clock, restored: bool = False):  # 
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
     checkpoints.install(db, signer)
-    if started is None and not restored:
+    if started is None:
         bootstrap(context, [load_contract(DEMO_CONTRACT)])
         with db.begin() as session:  # loaded contracts are pending until the county accepts them
             accept_contract(session, "demo-2020", clock)
@@ -299,8 +298,9 @@ def ctx(request: pytest.FixtureRequest, settings: Settings, db: Database, clock,
     built now and kept for the next tests that ask for them."""
     kept = kept_rows.asked(request.fixturenames)
     at = clock.now()
-    if kept is not None and kept_rows.restore(kept, at, settings, db):
-        yield _start(settings, db, clock, restored=True)
+    restored = kept_rows.restore(kept, at, settings, db, clock) if kept is not None else None
+    if restored is not None:
+        yield restored
         return
     if _copies_a_start(db, clock) and at not in _STARTED:
         _keep_the_start(clock, tmp_path_factory)

@@ -59,19 +59,27 @@ def asked(fixturenames: Any) -> str | None:
     return names[0] if names else None
 
 
-def restore(name: str, at: datetime, settings: Any, db: Any) -> bool:
-    """Copy the kept rows and home of `name` at time `at` into this test's database and home: False when none are
-    kept yet (the test builds them)."""
+def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any) -> Any:
+    """The test's context on a copy of the kept rows and home of `name` at time `at` (its keys and signer, the
+    checkpoint hook, as conftest's `_start` makes it); None when none are kept yet (the test builds them)."""
+    from verifier.audit import checkpoints
+    from verifier.context import Context
+    from verifier.store.vault import Vault
+
     found = _KEPT.get((name, at))
     if found is None:
-        return False
+        return None
     shutil.copytree(found.folder / "home", settings.home, dirs_exist_ok=True)
     if found.schema is None:
         _sqlite_copy(found.folder / "test.db", Path(db.engine.url.database))
     else:
         _pg_fill(settings.database_url, found)
     _GIVEN[name] = found.value
-    return True
+    signer = checkpoints.Signer.load(settings, create=False)
+    context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=False), clock=clock,
+                      signer=signer)
+    checkpoints.install(db, signer)
+    return context
 
 
 def keep(name: str, at: datetime, context: Any, factory: pytest.TempPathFactory) -> None:
