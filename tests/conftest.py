@@ -23,6 +23,7 @@ from verifier.settings import Settings, normalise_database_url
 from verifier.store.base import Base
 from verifier.store.db import Database
 from engine_sharing import share_compiled_statements
+import kept_rows
 
 PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
 
@@ -335,10 +336,22 @@ def _restoring(admin: Any, schema: str) -> str:
 
 
 @pytest.fixture
-def ctx(settings: Settings, db: Database, clock, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    if _copies_a_start(db, clock) and clock.now() not in _STARTED:
+def ctx(request: pytest.FixtureRequest, settings: Settings, db: Database, clock,  # type: ignore[no-untyped-def]
+        tmp_path_factory: pytest.TempPathFactory):
+    """The test's context; for a test that asks for a kept start (tests/kept_rows.py), with its rows: copied, or
+    built now and kept for the next tests that ask for them."""
+    kept = kept_rows.asked(request.fixturenames)
+    at = clock.now()
+    restored = kept_rows.restore(kept, at, settings, db, clock) if kept is not None else None
+    if restored is not None:
+        yield restored
+        return
+    if _copies_a_start(db, clock) and at not in _STARTED:
         _keep_the_start(clock, tmp_path_factory)
-    yield _start(settings, db, clock)
+    context = _start(settings, db, clock)
+    if kept is not None:
+        kept_rows.keep(kept, at, context, tmp_path_factory)
+    yield context
 
 
 class Users:

@@ -65,7 +65,12 @@ def visit_if_possible(client: Any, headers: dict[str, str], round_id: str, case_
     item = next((i for i in r.json()["items"] if i["case_id"] == case_id), None)
     if item is None or item["result"] is not None:
         return {}
-    return visit_api(None, client, headers, round_id, case_id)
+    return visit_api(None, client, headers, round_id, case_id, day=_drawn_on(r.json()))
+
+
+def _drawn_on(detail: dict[str, Any]) -> date:
+    """The day (Asia/Shanghai) the round of `detail` (its API answer) was drawn."""
+    return datetime.fromisoformat(detail["drawn_at"]).astimezone(SCHEME_TZ).date()
 
 
 def visit_api(ctx: Any, client: Any, headers: dict[str, str], round_id: str, case_id: str,
@@ -75,7 +80,7 @@ def visit_api(ctx: Any, client: Any, headers: dict[str, str], round_id: str, cas
     if day is None:
         r = client.get(f"/api/sampling-rounds/{round_id}", headers=headers)
         assert r.status_code == 200, r.text
-        day = datetime.fromisoformat(r.json()["drawn_at"]).astimezone(SCHEME_TZ).date()
+        day = _drawn_on(r.json())
     photo = upload(client, headers, round_id, case_id, dated_photo(f"{day:%Y:%m:%d} 09:30:00"))["sha256"]
     form = upload(client, headers, round_id, case_id, signed_form(), "application/pdf")["sha256"]
     if ctx is not None:

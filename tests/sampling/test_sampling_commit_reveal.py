@@ -10,6 +10,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 from factories import COUNTY
 from sampling_helpers import INSURER_SECRET, RANDOMNESS, commitment, make_population
+from kept_rows import kept
 from sqlalchemy import select, update
 
 from verifier.audit.canonical import decode_entry
@@ -21,6 +22,9 @@ from verifier.sampling.cli import replay as replay_command
 from verifier.sampling.models import SamplingParty, SamplingRound
 
 TOWNS = {"城关镇": 12, "河口镇": 8}
+LATER = {"城关镇": 2, "河口镇": 1}  # a later period's checks: a round of their own, whatever their number
+# The checked cases of TOWNS, built once and copied for each test that starts from them.
+twenty_checked = kept("twenty_checked", lambda ctx: make_population(ctx, TOWNS))
 
 
 def _cli_env(ctx) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -41,8 +45,8 @@ def _sampler(ctx, round_id: str):  # type: ignore[no-untyped-def]
     return lambda seed: [p.case_id for p in service.compute_selection("attribute", True, seed, members, plans)]
 
 
-def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, client, users, rounds) -> None:  # type: ignore[no-untyped-def]
-    ids = make_population(ctx, TOWNS)
+def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, twenty_checked, client, users, rounds) -> None:  # type: ignore[no-untyped-def]
+    ids = list(twenty_checked)
     victims = set(sorted(ids)[:3])  # the households the reviewer wants left out
     loose = {"confidence": "0.80", "tolerable_rate": "0.20", "min_rate": "0.10"}  # a sample of about a third
     opened = rounds.open(**loose)
@@ -111,8 +115,8 @@ def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, client, users, r
     assert actions[-1][1]["withheld"] == []
 
 
-def test_a_party_is_passed_over_only_after_its_deadline_and_it_is_recorded(ctx, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
-    make_population(ctx, TOWNS)
+def test_a_party_is_passed_over_only_after_its_deadline_and_it_is_recorded(ctx, twenty_checked, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    assert len(twenty_checked) == sum(TOWNS.values())
     created = rounds.create()
     round_id = created["id"]
     detail = rounds.get(round_id)
@@ -150,8 +154,8 @@ def test_a_party_is_passed_over_only_after_its_deadline_and_it_is_recorded(ctx, 
     assert "保险公司逾期未揭示，已越过（有日志）" in report.confirmed
 
 
-def test_a_public_value_is_entered_after_the_freeze_and_before_the_reveals(ctx, clock, rounds) -> None:  # type: ignore[no-untyped-def]
-    make_population(ctx, TOWNS)
+def test_a_public_value_is_entered_after_the_freeze_and_before_the_reveals(ctx, twenty_checked, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    assert len(twenty_checked) == sum(TOWNS.values())
     today = clock.today()
     rounds.open(public_value={"description": "福彩 3D", "available_on": today.isoformat()}, status=422)
     rounds.open(public_value={"description": " ", "available_on": "2020-06-05"}, status=422)
@@ -181,8 +185,8 @@ def test_a_public_value_is_entered_after_the_freeze_and_before_the_reveals(ctx, 
         assert replays.replay(session, round_id).ok
 
 
-def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, rounds) -> None:  # type: ignore[no-untyped-def]
-    make_population(ctx, TOWNS)
+def test_replay_catches_a_tampered_secret_commitment_or_seed(ctx, twenty_checked, rounds) -> None:  # type: ignore[no-untyped-def]
+    assert len(twenty_checked) == sum(TOWNS.values())
     round_id = rounds.create()["id"]
     drawn = rounds.draw(round_id)
     env = _cli_env(ctx)
@@ -261,10 +265,10 @@ def _database_text(ctx) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_attack_the_insurer_reads_the_countys_revealed_secret_from_the_database_before_revealing(
-        ctx, client, rounds) -> None:  # type: ignore[no-untyped-def]
+        ctx, twenty_checked, client, rounds) -> None:  # type: ignore[no-untyped-def]
     """The county reveals first; the insurer's side, reading the database, would know the seed before choosing to
     reveal or withhold: the secret is sealed until the draw and nothing in the database holds it."""
-    make_population(ctx, TOWNS)
+    assert len(twenty_checked) == sum(TOWNS.values())
     round_id = rounds.create()["id"]
     rounds.reveal(round_id, "county", RANDOMNESS)
     dump = _database_text(ctx)
@@ -288,8 +292,8 @@ def test_attack_the_insurer_reads_the_countys_revealed_secret_from_the_database_
     assert CliRunner().invoke(replay_command, [round_id], env=_cli_env(ctx)).exit_code == 0
 
 
-def test_a_sealed_reveal_is_opened_when_the_other_party_is_passed_over(ctx, clock, rounds) -> None:  # type: ignore[no-untyped-def]
-    make_population(ctx, TOWNS)
+def test_a_sealed_reveal_is_opened_when_the_other_party_is_passed_over(ctx, twenty_checked, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+    assert len(twenty_checked) == sum(TOWNS.values())
     round_id = rounds.create()["id"]
     rounds.reveal(round_id, "insurer", INSURER_SECRET)
     clock.advance(days=8)
@@ -302,11 +306,11 @@ def test_a_sealed_reveal_is_opened_when_the_other_party_is_passed_over(ctx, cloc
 
 
 def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_one_that_suits(
-        ctx, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
+        ctx, twenty_checked, client, clock, rounds) -> None:  # type: ignore[no-untyped-def]
     """The county reviewer opens two rounds over the same checks (the same period twice is refused while the first
     is open: one a day shorter); the insurer commits to both as routine. With one drawn, freezing the other (for a
     second sample to choose from) is refused, and so is opening a third; a round of another period is not."""
-    make_population(ctx, TOWNS)
+    assert len(twenty_checked) == sum(TOWNS.values())
     first = rounds.open()["id"]
     assert first in rounds.open(status=409)["detail"]
     second = rounds.open(checked_from="2020-05-02")["id"]
@@ -324,9 +328,9 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
     assert first in third["detail"]
     # A later period's checks are sampled on their own (from the day after the drawn round's period).
     clock.advance(days=45)
-    make_population(ctx, TOWNS)
+    make_population(ctx, LATER)
     day = clock.today().isoformat()
     later = rounds.open(checked_from="2020-07-01", checked_to=day)["id"]
     rounds.commit(later, "county", RANDOMNESS)
     rounds.commit(later, "insurer", INSURER_SECRET)
-    assert rounds.freeze(later)["population_size"] == sum(TOWNS.values())
+    assert rounds.freeze(later)["population_size"] == sum(LATER.values())

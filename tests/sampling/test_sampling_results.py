@@ -5,6 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sampling_helpers import make_population
 from factories import make_case
+from kept_rows import kept
 
 from verifier.sampling import replay as replays
 from verifier.sampling import service
@@ -12,6 +13,11 @@ from verifier.sampling.cli import replay as replay_command
 from verifier.store.tables import Determination
 
 INSURER_PER_CAPITA = "2666.67"  # the factory's 8,000 yuan of wages over 3 members
+
+
+# A hundred checked cases in three towns (60, 30, 10), for the rounds whose sample size the table and the minimum
+# rate decide: built once, copied for each test that asks for them.
+hundred_checked = kept("hundred_checked", lambda ctx: make_population(ctx, {"城关镇": 60, "河口镇": 30, "山前乡": 10}))
 
 
 def _yuan(fen: int) -> str:
@@ -68,8 +74,8 @@ def test_the_system_decides_deviations(ctx, rounds) -> None:  # type: ignore[no-
     assert sum(1 for i in detail["items"] if i["result"] and i["result"]["deviation"]) == 3
 
 
-def test_accept_at_59_and_expand_when_too_many(ctx, rounds) -> None:  # type: ignore[no-untyped-def]
-    make_population(ctx, {"城关镇": 60, "河口镇": 30, "山前乡": 10})
+def test_accept_at_59_and_expand_when_too_many(ctx, hundred_checked, rounds) -> None:  # type: ignore[no-untyped-def]
+    assert len(hundred_checked) == 100
 
     # 59 re-checks without a deviation: accepted
     first = rounds.create(stratify_by_town=False, min_rate="0.59")
@@ -90,8 +96,8 @@ def test_accept_at_59_and_expand_when_too_many(ctx, rounds) -> None:  # type: ig
     assert first["id"] in again["detail"]
 
 
-def test_expand_when_too_many(ctx, rounds) -> None:  # type: ignore[no-untyped-def]
-    make_population(ctx, {"城关镇": 60, "河口镇": 30, "山前乡": 10})
+def test_expand_when_too_many(ctx, hundred_checked, rounds) -> None:  # type: ignore[no-untyped-def]
+    assert len(hundred_checked) == 100
     # a stratified round of the contract's size finds 2 deviations: widened, then accepted
     second = rounds.create(county="d1ce" * 8)
     n1 = second["sample_size"]

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 from factories import COUNTY, make_case
+from kept_rows import kept
 from recheck_kit import post_recheck
 from pagekit import card_count
 
@@ -48,10 +49,13 @@ def _population(ctx) -> list[str]:  # type: ignore[no-untyped-def]
             for town in ("城关镇", "南山镇") for i in range(3)]
 
 
-def _drawn_round(pages, ctx, **form: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
-    """The six cases of `_population` and a round of them, committed, frozen and drawn: (the case ids, the round's
-    address). Every household is sampled (`min_rate` 1) unless `form` says otherwise."""
-    ids = _population(ctx)
+# The six cases of `_population`, built once and copied for each test that starts from them.
+six_checked = kept("six_checked", _population)
+
+
+def _drawn_round(pages, ids: list[str], **form: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+    """The six cases of `_population` (`ids`) and a round of them, committed, frozen and drawn: (the case ids, the
+    round's address). Every household is sampled (`min_rate` 1) unless `form` says otherwise."""
     pages.as_("rev1", "county_reviewer")
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
                                               **(form or {"min_rate": "1"})}))
@@ -77,8 +81,8 @@ def _recheck(pages, ctx, url: str, case_id: str, *, eligible: str = "yes") -> No
     assert r.status_code == 303, r.text
 
 
-def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    ids = _population(ctx)
+def test_a_round_from_start_to_verdict(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
+    ids = list(six_checked)
     pages.as_("rev1", "county_reviewer")
     listing = pages.get("/sampling").text
     assert "开始新一轮抽样" in listing and "尚无抽样轮次" in listing
@@ -172,8 +176,8 @@ def test_a_round_from_start_to_verdict(pages, ctx) -> None:  # type: ignore[no-u
     assert card_count(pages.get("/").text, "进行中的抽样复核") == 0
 
 
-def test_a_deviation_widens_the_sample(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    _population(ctx)
+def test_a_deviation_widens_the_sample(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
+    assert len(six_checked) == 6
     pages.as_("rev1", "county_reviewer")
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
                                               "confidence": "0.80", "tolerable_rate": "0.40"}))
@@ -251,8 +255,8 @@ def test_a_monetary_unit_round(pages, ctx) -> None:  # type: ignore[no-untyped-d
     assert "结论：接受" in pages.get(url).text
 
 
-def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
-    _population(ctx)
+def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, six_checked, clock) -> None:  # type: ignore[no-untyped-def]
+    assert len(six_checked) == 6
     pages.as_("rev1", "county_reviewer")
     published = clock.today() + timedelta(days=2)
     r = pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute",
@@ -287,8 +291,8 @@ def test_public_value_then_a_party_passed_over_after_its_deadline(pages, ctx, cl
     assert "03 11 19 24 28 33 + 07" in text and 'id="seed"' in text and 'id="sample"' in text
 
 
-def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the_verdict(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    _, url = _drawn_round(pages, ctx, confidence="0.80", tolerable_rate="0.40")
+def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the_verdict(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
+    _, url = _drawn_round(pages, six_checked, confidence="0.80", tolerable_rate="0.40")
     sampled = _pending(pages.get(url).text)
     r = post_recheck(pages, ctx, url, {"case_id": sampled[0], "eligible": "no", "per_capita_income": "2666.67"})
     assert r.status_code == 303 and r.headers["location"] == f"{url}?done=recheck#item-{sampled[0]}"
@@ -314,10 +318,10 @@ def test_saving_a_result_returns_to_its_row_and_a_result_is_corrected_before_the
     assert r.status_code == 409 and "本轮已得出结论，复核结果不能再更正" in r.text
 
 
-def test_freezing_and_passing_over_ask_for_the_confirmation_box(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+def test_freezing_and_passing_over_ask_for_the_confirmation_box(pages, ctx, six_checked, clock) -> None:  # type: ignore[no-untyped-def]
     """Neither a stray click nor a hand-made POST freezes a round or draws without a late party's secret: both
     cannot be undone, so the page asks for its box and a POST without it changes nothing."""
-    _population(ctx)
+    assert len(six_checked) == 6
     pages.as_("rev1", "county_reviewer")
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute"}))
     pages.as_("rev1", "county_reviewer")
@@ -344,8 +348,8 @@ def test_freezing_and_passing_over_ask_for_the_confirmation_box(pages, ctx, cloc
     assert r.status_code == 303 and r.headers["location"] == url + "?done=passed_over"
 
 
-def test_rounds_are_found_by_their_name_county_kind_and_period(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    _population(ctx)  # checked on 2020-06-01
+def test_rounds_are_found_by_their_name_county_kind_and_period(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
+    assert len(six_checked) == 6  # checked on 2020-06-01
     pages.as_("rev1", "county_reviewer")
     both = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute"}))
     june = _round_url(pages.post("/sampling", {"county_code": COUNTY, "checked_from": "2020-06-01",
@@ -366,8 +370,8 @@ def test_rounds_are_found_by_their_name_county_kind_and_period(pages, ctx) -> No
     assert '没有符合条件的抽样轮次。<a href="/sampling">显示全部轮次</a>' in r.text  # a way back to every round
 
 
-def test_a_drawn_round_reads_on_a_phone_summary_first_searched_and_folded(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    ids, url = _drawn_round(pages, ctx)
+def test_a_drawn_round_reads_on_a_phone_summary_first_searched_and_folded(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
+    ids, url = _drawn_round(pages, six_checked)
     text = pages.get(url).text
     sampled = re.findall(r'id="item-(case_\w+)"', text)
     assert sorted(sampled) == sorted(ids)
@@ -402,7 +406,7 @@ def test_a_drawn_round_reads_on_a_phone_summary_first_searched_and_folded(pages,
     assert r.status_code == 422 and f'id="entry-{target}" open>' in r.text
 
 
-def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its_own(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its_own(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
     """The rows are narrowed by the town the page says it shows: a town the sample does not hold is no filter (every
     row, the select at 全部乡镇, no 显示 notice), and 未填乡镇 has a value of its own (an empty one means 全部乡镇)."""
     from sqlalchemy import update
@@ -410,7 +414,7 @@ def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its
     from verifier.store.tables import Case
     from verifier.web.sampling import NO_TOWN
 
-    ids, url = _drawn_round(pages, ctx)
+    ids, url = _drawn_round(pages, six_checked)
     blank = ids[0]
     with ctx.db.begin() as session:  # a household whose town was never filled in (as an old import may have it)
         session.execute(update(Case).where(Case.id == blank).values(town=""))
@@ -431,10 +435,10 @@ def test_the_town_filter_is_the_one_shown_and_a_household_without_a_town_has_its
     assert sorted(rows.findall(found)) == sorted(ids[3:]) and "显示 3 / 6 户" in found
 
 
-def test_only_those_who_record_results_are_sent_to_the_results_forms(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+def test_only_those_who_record_results_are_sent_to_the_results_forms(pages, ctx, six_checked) -> None:  # type: ignore[no-untyped-def]
     """The summary's 待录入 links to the results' forms (#to-recheck) for a county reviewer; a reader (an auditor, the
     insurer's supervisor) reads the count, with no link to a heading their page does not have."""
-    _, url = _drawn_round(pages, ctx)
+    _, url = _drawn_round(pages, six_checked)
     text = pages.get(url).text
     assert '<a href="#to-recheck">待录入 <strong>6</strong> 户</a>' in text and 'id="to-recheck"' in text
     for reader in (("aud1", "auditor"), ("sup1", "insurer_supervisor")):
@@ -445,8 +449,8 @@ def test_only_those_who_record_results_are_sent_to_the_results_forms(pages, ctx)
         assert 'href="#to-recheck"' not in text and 'id="to-recheck"' not in text, reader
 
 
-def test_a_round_leaving_days_unsampled_is_refused_and_the_form_keeps_its_input(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
-    _population(ctx)  # checked on 2020-06-01
+def test_a_round_leaving_days_unsampled_is_refused_and_the_form_keeps_its_input(pages, ctx, six_checked, clock) -> None:  # type: ignore[no-untyped-def]
+    assert len(six_checked) == 6  # checked on 2020-06-01
     pages.as_("rev1", "county_reviewer")
     url = _round_url(pages.post("/sampling", {"county_code": COUNTY, **PERIOD, "kind": "attribute"}))
     _commit_and_freeze(pages, url)
