@@ -390,7 +390,6 @@ _MESSAGES: Table = compile_table([
     (r"unknown household group '(.*)': use (.*)",
      lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
-    (r"no payee change.*", "收款人变更申请不存在"),
     (r"no payment batch.*", "支付批次不存在"),
     (r"no sampling round.*", "抽查轮次不存在"),
     (r"no recovery.*", "追回记录不存在"),
