@@ -80,7 +80,7 @@ def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_hous
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
     assert r.status_code == 422 and "second county reviewer" in r.text, r.text
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev1"))
-    assert r.status_code == 403 and "four-eyes" in r.text, r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev2"))
     assert r.status_code == 200 and r.json()["confirmed_by"] == users.ids["rev2"], r.text
 

@@ -38,7 +38,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.lifecycle import STATUS_LABELS_ZH as CASE_STATUS_ZH
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
-from ..recusal import guard as recusal
+from ..recusal import guard as recusal, refusals
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -77,14 +77,16 @@ def misdirected_waiting(session: Session, case_id: str) -> bool:
                           .limit(1)) is not None
 
 
-def refuse_paid_change(session: Session, case: Case, principal: Principal) -> None:
+def refuse_paid_change(session: Session, case: Case, principal: Principal, *, step: str,
+                       clock: Clock | None) -> None:
     """403 when the case is paid and the caller took part in paying the misdirected item or in its follow-up
-    (`followups.receipt.paid_change_refusal`: one rule for requesting, approving and rejecting)."""
+    (`followups.receipt.paid_change_refusal`: one rule for requesting, approving and rejecting); the try is kept on
+    回避拦截记录 under `step` (payee_request, payee_decide) once the refused transaction has rolled back."""
     from ..followups import receipt  # receipt reads the payee columns from here
 
     said = receipt.paid_change_refusal(session, case, principal.id)
     if said is not None:
-        raise Forbidden(said)
+        raise refusals.refused(Forbidden(said), principal, step, [case.household_id], case_id=case.id, clock=clock)
 
 
 def may_change(session: Session, case: Case) -> bool:
@@ -194,7 +196,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
     refuse_in_batch(session, case, "申请")
     if not may_change(session, case):
         raise InvalidState(not_changeable(case))
-    refuse_paid_change(session, case, principal)
+    refuse_paid_change(session, case, principal, step="payee_request", clock=clock)
     new, problems = check_payee(account_name, bank, account_number)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
@@ -315,7 +317,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise Forbidden("按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。")
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
-    refuse_paid_change(session, case, principal)
+    refuse_paid_change(session, case, principal, step="payee_decide", clock=clock)
     note = note.strip()
     if len(note) > MAX_REASON:
         raise ValidationFailed.one("note", f"最多 {MAX_REASON} 个字")
