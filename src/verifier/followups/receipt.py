@@ -11,7 +11,9 @@ talks to the household. So:
   written; the try is kept on the record as `followup.refused`, in a transaction of its own, as 回避 refusals are).
   Otherwise the check's officer follows up as before.
 - A follow-up answering "no" or "partly" is an alert (`alerts`, the county reviewer's 未收到救助金待核实) until a county
-  reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`).
+  reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`); a 核实已收到
+  of an account changed after the check stays open (待复核) until a second county reviewer confirms it
+  (`confirm_closing`, `second_look_refusal`).
 """
 
 from __future__ import annotations
