@@ -273,3 +273,54 @@ def settled(client: Any, users: Any, batch_id: str, by: str = "fin2") -> list[st
                     files={"file": ("r.csv", out.getvalue().encode(), "text/csv")})
     assert r.status_code in (200, 201), r.text
     return refs
+
+
+SLY_ACCOUNT = "6222020000000099991"
+
+
+def followup_body(case_id: str, today: str, **kw: object) -> dict[str, object]:
+    """A follow-up's body (the household's answers), `kw` over them (`received`, `received_amount`)."""
+    return {"case_id": case_id, "done_on": today, "method": "visit", "income_change": "same", "risk_remains": False,
+            "satisfaction": "satisfied", "new_needs": [], "note": "户主说没收到钱", **kw}
+
+
+def paid_onto_sly(ctx: Any, client: Any, users: Any) -> tuple[list[str], dict[str, Any]]:
+    """sly (supervisor) changed the first case's payee onto his own account, sup2 approved, the batch was paid
+    (`released_batch`, `settled`); off9 (officer), rev1 and rev2 (county reviewers) added: the cases and each one's
+    item (id, amount)."""
+    from deviation_helpers import person
+
+    from verifier.payments.models import PaymentItem
+
+    for name, *roles in (("sly", "field_officer", "insurer_supervisor"), ("sup2", "insurer_supervisor", "field_officer"),
+                         ("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer")):
+        if name not in users.ids:
+            person(ctx, users, name, *roles)
+    bid, cases = released_batch(ctx, client, users, before=lambda cases: payee_changed(
+        client, users, cases[0], by="sly", approver="sup2", account=SLY_ACCOUNT))
+    settled(client, users, bid)
+    with ctx.db.read() as s:
+        items = {c: s.execute(select(PaymentItem.id, PaymentItem.amount).where(PaymentItem.case_id == c)).one()
+                 for c in cases}
+    return cases, items
+
+
+def receipt_followup(client: Any, users: Any, case_id: str, today: str, received: str, amount: str) -> str:
+    """off9 records the case's follow-up: the household says `received` (no, partly) and got `amount` yuan."""
+    r = client.post("/api/followups", headers=users.headers("off9"),
+                    json=followup_body(case_id, today, received=received, received_amount=amount))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def closed_misdirected(ctx: Any, client: Any, users: Any) -> str:
+    """sly's change paid the first case onto his card (`paid_onto_sly`); off9 recorded the follow-up, rev1 closed it
+    as misdirected and rev2 confirmed the supplement: the case."""
+    cases, _ = paid_onto_sly(ctx, client, users)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    return cases[0]

@@ -11,7 +11,8 @@ import json
 from datetime import timedelta
 
 from deviation_helpers import person
-from insider_kit import COUNTY, head_of, payee_changed, released_batch, settled
+from insider_kit import (COUNTY, closed_misdirected, followup_body, head_of, paid_onto_sly, payee_changed,
+                         receipt_followup)
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -19,39 +20,8 @@ from verifier.followups.models import FollowupReceiptReview
 from verifier.payments.models import PayeeCorrection, PaymentItem, Recovery, SupplementaryPayment
 from verifier.store.tables import Case, User
 
-SLY_ACCOUNT = "6222020000000099991"
 HOME_ACCOUNT = "6217000000000012345"
-
-
-def _body(case_id: str, today: str, **kw: object) -> dict[str, object]:
-    return {"case_id": case_id, "done_on": today, "method": "visit", "income_change": "same", "risk_remains": False,
-            "satisfaction": "satisfied", "new_needs": [], "note": "户主说没收到钱", **kw}
-
-
-def _changed_onto_sly(client, users, case_id: str) -> None:  # type: ignore[no-untyped-def]
-    payee_changed(client, users, case_id, by="sly", approver="sup2", account=SLY_ACCOUNT)
-
-
-def _paid_onto_sly(ctx, client, users):  # type: ignore[no-untyped-def]
-    """sly (supervisor) changed the first case's payee onto his own account, sup2 approved, the batch was paid: the
-    cases and each one's item (id, amount)."""
-    for name, *roles in (("sly", "field_officer", "insurer_supervisor"), ("sup2", "insurer_supervisor", "field_officer"),
-                         ("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer")):
-        if name not in users.ids:
-            person(ctx, users, name, *roles)
-    bid, cases = released_batch(ctx, client, users, before=lambda cases: _changed_onto_sly(client, users, cases[0]))
-    settled(client, users, bid)
-    with ctx.db.read() as s:
-        items = {c: s.execute(select(PaymentItem.id, PaymentItem.amount).where(PaymentItem.case_id == c)).one()
-                 for c in cases}
-    return cases, items
-
-
-def _followup(client, users, case_id: str, today: str, received: str, amount: str) -> str:  # type: ignore[no-untyped-def]
-    r = client.post("/api/followups", headers=users.headers("off9"),
-                    json=_body(case_id, today, received=received, received_amount=amount))
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+_body, _paid_onto_sly, _followup = followup_body, paid_onto_sly, receipt_followup
 
 
 def _counts(ctx) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
@@ -110,7 +80,7 @@ def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_hous
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
     assert r.status_code == 422 and "second county reviewer" in r.text, r.text
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev1"))
-    assert r.status_code == 403 and "four-eyes" in r.text, r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev2"))
     assert r.status_code == 200 and r.json()["confirmed_by"] == users.ids["rev2"], r.text
 
@@ -192,17 +162,7 @@ def test_whoever_took_part_in_paying_it_opens_nothing(ctx, client, users) -> Non
 SECOND_ACCOUNT = "6222020000000088882"
 
 
-def _closed_misdirected(ctx, client, users):  # type: ignore[no-untyped-def]
-    """sly's change paid the first case onto his card; off9 recorded the follow-up, rev1 closed it as misdirected and
-    rev2 confirmed the supplement: the case."""
-    cases, _ = _paid_onto_sly(ctx, client, users)
-    fid = _followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
-    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
-                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
-    assert r.status_code == 200, r.text
-    r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
-    assert r.status_code == 200, r.text
-    return cases[0]
+_closed_misdirected = closed_misdirected
 
 
 def _pending(ctx) -> int:  # type: ignore[no-untyped-def]

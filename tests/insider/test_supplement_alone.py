@@ -44,7 +44,7 @@ def test_attack_one_reviewer_opens_a_supplement_and_has_it_paid(ctx, rounds, use
     assert r.status_code == 422, r.text
     # The reviewer who recorded the re-check confirms it themselves: refused, nothing written.
     r = rounds.client.post(f"/api/supplements/{sup.id}/confirm", headers=rounds.headers)
-    assert r.status_code == 403 and "four-eyes" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     assert _supplement(ctx, paid).confirmed_by is None
     with ctx.db.read() as s:
         assert not s.scalar(select(AuditEntry.idx).where(AuditEntry.action == "case.supplement_confirmed"))

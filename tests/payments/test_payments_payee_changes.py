@@ -76,9 +76,9 @@ def test_attack_finance_sets_their_own_account_on_a_case_in_notice(ctx, client, 
     assert change["old_payee"]["account_number"].endswith("3445") and OWN not in r.text
     # They cannot approve it themselves, nor can another finance officer (the name is not a household member).
     r = client.post(f"/api/payee-changes/{change['id']}/approve", headers=h["fin1"])
-    assert r.status_code == 403 and "you requested" in r.json()["detail"]
+    assert r.status_code == 403 and "您不能审批自己提出的收款人变更申请" in r.json()["detail"]
     r = client.post(f"/api/payee-changes/{change['id']}/approve", headers=h["fin2"])
-    assert r.status_code == 403 and "county reviewer" in r.json()["detail"]
+    assert r.status_code == 403 and "只能由县级审核人员批准" in r.json()["detail"]
     assert client.get(f"/api/payee-changes/{change['id']}", headers=h["fin1"]).json()["status"] == "pending"
 
     # The notice closes; claims prepares the batch; finance1 approves and releases it: the pending change pays no one.
@@ -203,17 +203,17 @@ def test_the_requester_can_neither_approve_nor_reject_their_own_change(ctx, peop
                                                     account_number="6228480012341111", principal=people.finance1,
                                                     vault=ctx.vault, clock=ctx.clock))
     for decide in (payees.approve_change, payees.reject_change):
-        with pytest.raises(Forbidden, match="you requested"):
+        with pytest.raises(Forbidden, match="您不能审批自己提出的收款人变更申请"):
             tx(ctx, lambda s: decide(s, asked.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     # One pending change at a time, for the database as for the code.
-    with pytest.raises(InvalidState, match="waiting for approval"):
+    with pytest.raises(InvalidState, match="已有一项收款人变更申请待审批"):
         tx(ctx, lambda s: payees.request_change(s, case_id, account_name="己户主", bank="农业银行",
                                                 account_number="6228480012342222", principal=people.supervisor,
                                                 vault=ctx.vault, clock=ctx.clock))
     rejected = tx(ctx, lambda s: payees.reject_change(s, asked.id, note="账号与户主身份证不符",
                                                       principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     assert rejected.status == "rejected" and rejected.decided_by == people.finance2.id
-    with pytest.raises(InvalidState, match="already rejected"):
+    with pytest.raises(InvalidState, match="该变更申请已驳回"):
         tx(ctx, lambda s: payees.approve_change(s, asked.id, principal=people.reviewer, vault=ctx.vault,
                                                 clock=ctx.clock))
     with ctx.db.read() as s:
@@ -237,7 +237,7 @@ def test_a_name_outside_the_household_needs_a_reason_and_the_county_reviewer(ctx
     assert [e.field for e in bad.value.errors] == ["reason"]
     asked = ask("庚监护人", "户主年迈，由监护人代收")
     for approver in (people.finance2, people.supervisor):
-        with pytest.raises(Forbidden, match="only a county reviewer"):
+        with pytest.raises(Forbidden, match="只能由县级审核人员批准"):
             tx(ctx, lambda s: payees.approve_change(s, asked.id, principal=approver, vault=ctx.vault, clock=ctx.clock))
     done = tx(ctx, lambda s: payees.approve_change(s, asked.id, principal=people.reviewer, vault=ctx.vault,
                                                    clock=ctx.clock))
@@ -283,7 +283,7 @@ def test_a_change_approved_after_the_payee_moved_on_is_refused(ctx, people: Peop
                  bank="农业银行", account_number="6228480012346666")
     with ctx.db.begin() as session:  # the first request, put back to pending, now names a stale old payee
         session.get(PayeeCorrection, first.id).status = "pending"
-    with pytest.raises(InvalidState, match="changed after payee change"):
+    with pytest.raises(InvalidState, match="收款信息在申请提出后已发生变化"):
         tx(ctx, lambda s: payees.approve_change(s, first.id, principal=people.reviewer, vault=ctx.vault,
                                                 clock=ctx.clock))
 

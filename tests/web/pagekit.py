@@ -10,6 +10,16 @@ CSRF_COOKIE = "verifier_csrf"
 OTHER_COUNTY = "340224"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 _TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){2,}\b")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def english_in(message: str) -> str | None:
+    """What is not Chinese in a message shown to a person (a page's, or an API's problem detail), or None."""
+    if re.search(r"[A-Za-z]", message) and not HAN.search(message):
+        return message
+    m = ENGLISH.search(message)
+    return m.group(0) if m else None
 
 
 def csrf_of(html: str) -> str:

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from factories import make_case
-from pagekit import FACTORY_PASSWORD, Pages, officers_of
+from pagekit import FACTORY_PASSWORD, Pages, english_in, officers_of
 
 BAD_VALUES = ["", "abc", "0", "-1", "99999999999", "2020-13-45", "12345", "1234567890123456789X", "1.234",
               "=SUM(A1)", "x" * 3000]
@@ -17,8 +17,6 @@ BAD_FILES = [("empty.csv", b""), ("header.csv", b"reference,status\nx,ok\n"), ("
              ("lines.csv", "reference,status,bank_reference,reason,amount\nR1,maybe,,,abc\n,success,B,,1.00\nx,y\n"
                            .encode()),
              ("sheet.csv", b"PK\x03\x04rest")]
-ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){2,}\b")
-HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class _Messages(HTMLParser):
@@ -53,14 +51,6 @@ def messages_of(html: str) -> list[str]:
     parser = _Messages()
     parser.feed(html)
     return [m for m in parser.found if m]
-
-
-def english_in(message: str) -> str | None:
-    """What is not Chinese in a message shown to a person, or None."""
-    if re.search(r"[A-Za-z]", message) and not HAN.search(message):
-        return message
-    m = ENGLISH.search(message)
-    return m.group(0) if m else None
 
 
 def test_the_checker_finds_english() -> None:  # the walk below must be able to fail

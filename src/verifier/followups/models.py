@@ -7,7 +7,8 @@ what was done is stored here.
 
 Whether the household received the relief (是否收到救助金, `received`): asked at every follow-up since migration 0051
 (NULL on the rows before it: 未询问). A "no" or "partly" is an alert to the county until a county reviewer records
-what they found (`FollowupReceiptReview`, one per follow-up).
+what they found (`FollowupReceiptReview`, one per follow-up; a 核实已收到 of a changed account also waits for another
+county reviewer's confirmation, `second_needed`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ LINKS_WHEN_MISDIRECTED = ("(outcome IS NOT NULL AND outcome = 'misdirected' AND 
                           " AND supplement_id IS NOT NULL) OR (recovery_id IS NULL AND supplement_id IS NULL"
                           " AND (outcome IS NULL OR outcome <> 'misdirected'))")
 NOT_RECEIVED_WHERE = text("received IN ('no', 'partly')")
+# A 核实已收到 closing of an account changed after the check waits for a second county reviewer (migration 0054);
+# no other closing does, and only such a closing is confirmed, by someone other than its closer.
+SECOND_ONLY_RECEIVED = "NOT second_needed OR (outcome IS NOT NULL AND outcome = 'received')"
+CONFIRMED_WHEN_NEEDED = ("(confirmed_by IS NULL AND confirmed_at IS NULL) OR (second_needed"
+                         " AND confirmed_by IS NOT NULL AND confirmed_at IS NOT NULL AND confirmed_by <> resolved_by)")
 RECEIVED_AMOUNT_CHECK = ("received_amount IS NULL OR (received IS NOT NULL AND received IN ('no', 'partly')"
                          " AND received_amount >= 0)")
 
@@ -78,7 +84,9 @@ class FollowupReceiptReview(Base):
 
     __tablename__ = "followup_receipt_review"
     __table_args__ = (CheckConstraint(OUTCOME_KNOWN, name="outcome_known"),
-                      CheckConstraint(LINKS_WHEN_MISDIRECTED, name="links_when_misdirected"))
+                      CheckConstraint(LINKS_WHEN_MISDIRECTED, name="links_when_misdirected"),
+                      CheckConstraint(SECOND_ONLY_RECEIVED, name="second_only_received"),
+                      CheckConstraint(CONFIRMED_WHEN_NEEDED, name="confirmed_when_needed"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     followup_id: Mapped[str] = mapped_column(ForeignKey("followup.id"), unique=True)
@@ -94,3 +102,9 @@ class FollowupReceiptReview(Base):
                                                       unique=True)
     resolved_by: Mapped[str] = mapped_column(String(40))
     resolved_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # 核实已收到 where the account paid is not the one the case's first check recorded (migration 0054): the one
+    # signal of a diverted payment is not buried by one reviewer; the alert stays open (待复核) until another county
+    # reviewer confirms it (`confirmed_by`, `confirmed_at`). False for every closing before it.
+    second_needed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

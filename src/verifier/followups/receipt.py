@@ -11,7 +11,9 @@ talks to the household. So:
   written; the try is kept on the record as `followup.refused`, in a transaction of its own, as 回避 refusals are).
   Otherwise the check's officer follows up as before.
 - A follow-up answering "no" or "partly" is an alert (`alerts`, the county reviewer's 未收到救助金待核实) until a county
-  reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`).
+  reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`); a 核实已收到
+  of an account changed after the check stays open (待复核) until a second county reviewer confirms it
+  (`confirm_closing`, `second_look_refusal`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ DID = {
     "batch_released": "发放了支付批次",
     "followup_recorded": "录入了这次回访",
     "receipt_resolved": "核实了这次未收到救助金的回访（核实未收到）",
+    "receipt_closed": "核实了这次未收到救助金的回访（核实已收到）",
     "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
 }
 
@@ -335,6 +338,15 @@ class ReceiptAlert:
     supplement_status: str | None = None
     supplement_opened_by: str | None = None
     supplement_confirmed_by: str | None = None
+    second_needed: bool = False  # 核实已收到 of a changed account: another county reviewer confirms it (待复核)
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    second_barred: frozenset[str] = frozenset()  # who may not confirm it (the closer too; password links aside)
+
+    @property
+    def second_waits(self) -> bool:
+        """Closed as 核实已收到 where the account was changed, not yet confirmed: still open (待复核)."""
+        return self.second_needed and self.confirmed_by is None
 
     @property
     def supplement_waits(self) -> bool:
@@ -357,6 +369,10 @@ def _barred(who: Involved, followup: Followup) -> frozenset[str]:
     return frozenset({*who.changers, *who.batch, followup.recorded_by})
 
 
+STILL_OPEN = or_(FollowupReceiptReview.id.is_(None),
+                 and_(FollowupReceiptReview.second_needed.is_(True), FollowupReceiptReview.confirmed_by.is_(None)))
+"""An alert not closed yet (outer-joined to its closing): none, or a 核实已收到 that waits for its second look."""
+
 ALERT_SEARCHED = (Case.number, Household.head_name, Case.village)
 """What the alerts' search box looks in: the case number, the household head's name, the village."""
 
@@ -375,9 +391,9 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
             .where(Followup.received.in_(NOT_RECEIVED))
             .order_by(Followup.done_on.desc(), Followup.id.desc()))
     if status == "open":
-        stmt = stmt.where(FollowupReceiptReview.id.is_(None))
+        stmt = stmt.where(STILL_OPEN)
     elif status == "resolved":
-        stmt = stmt.where(FollowupReceiptReview.id.is_not(None))
+        stmt = stmt.where(~STILL_OPEN)
     if county_code:
         stmt = stmt.where(Followup.county_code == county_code)
     if principal.counties:
@@ -405,7 +421,10 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             recovery_id=review.recovery_id if review else None, recovery_status=recovery_status,
             supplement_id=sup.id if sup else None, supplement_status=sup.status if sup else None,
             supplement_opened_by=sup.opened_by if sup else None,
-            supplement_confirmed_by=sup.confirmed_by if sup else None))
+            supplement_confirmed_by=sup.confirmed_by if sup else None,
+            second_needed=bool(review.second_needed) if review else False,
+            confirmed_by=review.confirmed_by if review else None, confirmed_at=review.confirmed_at if review else None,
+            second_barred=_barred(who, f) | {review.resolved_by} if review else frozenset()))
     return out
 
 
@@ -433,7 +452,7 @@ def open_count(session: Session, principal: Principal) -> int:
     """How many alerts wait within the caller's counties: the county reviewer's home page card."""
     stmt = (select(func.count()).select_from(Followup)
             .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
-            .where(Followup.received.in_(NOT_RECEIVED), FollowupReceiptReview.id.is_(None)))
+            .where(Followup.received.in_(NOT_RECEIVED), STILL_OPEN))
     if principal.counties:
         stmt = stmt.where(Followup.county_code.in_(principal.counties))
     return int(session.scalar(stmt) or 0)
@@ -497,7 +516,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     if problems:
         raise ValidationFailed(problems)
     row = FollowupReceiptReview(id=new_id("frr"), followup_id=f.id, case_id=case.id, county_code=case.county_code,
-                                note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now())
+                                note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now(),
+                                second_needed=outcome == "received" and who.changed)
     missing = 0
     if outcome == "misdirected":
         if case.status != "paid":
@@ -517,12 +537,76 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS),
                  action="followup.receipt_resolved", subject=f.id,
                  payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
-                          "received": f.received, "outcome": outcome,
+                          "received": f.received, "outcome": outcome, "second_needed": row.second_needed,
                           "note_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
                           **({"amount": format_yuan(missing), "recovery_id": row.recovery_id,
                               "supplement_id": row.supplement_id} if missing else {})},
                  county_code=case.county_code, clock=clock)
     return row
+
+
+SECOND_LOOK = "核实已收到须由另一名县级审核人员复核（该笔保障金付入的账户与首次入户核查登记的不同）：您{did}"
+
+
+def second_look_refusal(session: Session, who: Involved, f: Followup, review: FollowupReceiptReview,
+                        user_id: str) -> str | None:
+    """The one rule of who may not confirm a 核实已收到 closing of a changed account (a DID key), or None when they may:
+    its closer, whoever `resolve` refuses (the follow-up's recorder, who took part in paying the item), and an
+    account linked to any of them by a password (the roster's rule, as the supplement's confirmation reads it)."""
+    if user_id == review.resolved_by:
+        return "receipt_closed"
+    if user_id == f.recorded_by:
+        return "followup_recorded"
+    part = who.part_of(user_id)
+    if part is not None and part != "check_officer":
+        return part
+    if password_links(session, user_id, {*who.changers, *who.batch, f.recorded_by, review.resolved_by}):
+        return "password_linked"
+    return None
+
+
+def confirm_closing(session: Session, followup_id: str, *, principal: Principal,
+                    clock: Clock) -> FollowupReceiptReview:
+    """Another county reviewer confirms a 核实已收到 closing of an alert whose account was changed after the check
+    (`second_needed`): until then the alert is open (待复核), for one reviewer alone would otherwise bury the one
+    signal of a diverted payment. Refused (403, kept on 回避拦截记录 under `receipt_confirm`) to whoever
+    `second_look_refusal` names, and to a relative (回避); a closing that needs none, or is confirmed already: 409;
+    another county's: 404."""
+    if not principal.has(*RESOLVERS):
+        raise Forbidden("只有县级审核人员可以复核回访核实结果")
+    f = session.get(Followup, followup_id)
+    if f is None or not principal.may_see_county(f.county_code):
+        raise NotFound("没有这次回访")
+    try:
+        case = load_case(session, f.case_id, principal, for_update=True)
+    except NotFound:
+        raise NotFound("没有这次回访") from None
+    review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id)
+                            .with_for_update())
+    if review is None:
+        raise InvalidState("这次回访还没有核实，无需复核")
+    if not review.second_needed:
+        raise InvalidState("这次核实无需复核：只有收款账户已变更而核实已收到的，才须另一名县级审核人员复核")
+    if review.confirmed_by is not None:
+        raise InvalidState("这次核实已经复核过了")
+    item = session.get(PaymentItem, f.payment_item_id)
+    if item is None:
+        raise InvalidState("这次回访所对应的支付明细已不存在，无法复核")
+    who = involved(session, item)
+    part = second_look_refusal(session, who, f, review, principal.id)
+    if part is not None:
+        exc = Forbidden(SECOND_LOOK.format(did=_did(part, who)))
+        raise refusals.refused(exc, principal, "receipt_confirm", [case.household_id], case_id=case.id, clock=clock)
+    recusal.refuse_principal(session, principal, [case.household_id], step="receipt_confirm", case_id=case.id,
+                             clock=clock)
+    review.confirmed_by, review.confirmed_at = principal.id, clock.now()
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS),
+                 action="followup.receipt_confirmed", subject=f.id,
+                 payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
+                          "review_id": review.id, "resolved_by": review.resolved_by, "outcome": review.outcome},
+                 county_code=case.county_code, clock=clock)
+    return review
 
 
 def confirm_supplement(session: Session, followup_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
@@ -552,6 +636,8 @@ class CaseFollowup:
     resolved_at: datetime | None
     note: str | None
     outcome: str | None = None  # closed: received, misdirected, or unknown (closed before the question, 未记录)
+    second_waits: bool = False  # closed as 核实已收到 of a changed account, not yet confirmed (待复核)
+    confirmed_by: str | None = None
 
     @property
     def waiting(self) -> bool:
@@ -566,5 +652,7 @@ def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
     return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
                          received_amount=f.received_amount, recorded_by=f.recorded_by,
                          resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
-                         note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None)
+                         note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None,
+                         second_waits=bool(r and r.second_needed and r.confirmed_by is None),
+                         confirmed_by=r.confirmed_by if r else None)
             for f, r in session.execute(stmt).tuples()]

@@ -89,4 +89,18 @@ class FollowupController(Controller):
             row = receipt.resolve(session, followup_id, data.note, principal=request.user, clock=ctx.clock,
                                   outcome=data.outcome)
             return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by,
-                    "outcome": row.outcome, "recovery_id": row.recovery_id, "supplement_id": row.supplement_id}
+                    "outcome": row.outcome, "recovery_id": row.recovery_id, "supplement_id": row.supplement_id,
+                    "second_needed": row.second_needed}
+
+    @post("/{followup_id:str}/receipt-review/confirm", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def confirm_receipt_review(self, followup_id: FollowupId, ctx: Ctx,
+                               request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """Another county reviewer confirms a 核实已收到 closing of an alert whose account was changed after the check
+        (`second_needed`; until then the alert is open, 待复核): never its closer, the follow-up's recorder, who took
+        part in paying it, nor an account linked to one of them by a password (403, kept on 回避拦截记录); a closing
+        that needs no second look, or has had it: 409."""
+        with ctx.db.begin() as session:
+            row = receipt.confirm_closing(session, followup_id, principal=request.user, clock=ctx.clock)
+            return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by,
+                    "outcome": row.outcome, "second_needed": row.second_needed, "confirmed_by": row.confirmed_by,
+                    "confirmed_at": row.confirmed_at}

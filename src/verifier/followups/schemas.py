@@ -94,6 +94,11 @@ class ReceiptAlertOut(msgspec.Struct):
     supplement_id: str | None
     supplement_status: str | None
     supplement_confirmed_by: str | None
+    # 核实已收到 of an account changed after the check: open (待复核) until another county reviewer confirms it.
+    second_needed: bool = False
+    second_waits: bool = False
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
 
 
 class ReceiptAlertListOut(msgspec.Struct):
@@ -114,4 +119,5 @@ def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
                            format_yuan(a.paid_amount), a.done_on, a.recorded_by, a.payee_name, a.account, a.batch_id,
                            a.batch_code, a.changed, a.outside, a.payee_changed_by, a.resolved_by, a.resolved_at,
                            a.note, a.outcome, a.recovery_id, a.supplement_id, a.supplement_status,
-                           a.supplement_confirmed_by)
+                           a.supplement_confirmed_by, a.second_needed, a.second_waits, a.confirmed_by,
+                           a.confirmed_at)

@@ -35,9 +35,10 @@ from ..audit import log as audit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH as CASE_STATUS_ZH
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
-from ..recusal import guard as recusal
+from ..recusal import guard as recusal, refusals
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -57,6 +58,7 @@ REQUESTERS = ("insurer_supervisor", "finance")
 APPROVERS = ("insurer_supervisor", "finance", "county_reviewer")
 MAX_REASON = 500
 STATUS_LABELS_ZH = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
+NO_CHANGE = "收款人变更申请不存在"
 
 
 PAID_CASE_APPROVER = ("该案件的保障金已付到了别处（回访核实未收到），补发前的收款人变更只能由县级审核人员批准")
@@ -75,20 +77,27 @@ def misdirected_waiting(session: Session, case_id: str) -> bool:
                           .limit(1)) is not None
 
 
-def refuse_paid_change(session: Session, case: Case, principal: Principal) -> None:
+def refuse_paid_change(session: Session, case: Case, principal: Principal, *, step: str,
+                       clock: Clock | None) -> None:
     """403 when the case is paid and the caller took part in paying the misdirected item or in its follow-up
-    (`followups.receipt.paid_change_refusal`: one rule for requesting, approving and rejecting)."""
+    (`followups.receipt.paid_change_refusal`: one rule for requesting, approving and rejecting); the try is kept on
+    回避拦截记录 under `step` (payee_request, payee_decide) once the refused transaction has rolled back."""
     from ..followups import receipt  # receipt reads the payee columns from here
 
     said = receipt.paid_change_refusal(session, case, principal.id)
     if said is not None:
-        raise Forbidden(said)
+        raise refusals.refused(Forbidden(said), principal, step, [case.household_id], case_id=case.id, clock=clock)
 
 
 def may_change(session: Session, case: Case) -> bool:
     """Whether the case's payee may be changed now: before payment, after a failed transfer, or while a supplement
     of a misdirected payment waits (`misdirected_waiting`)."""
     return case.status in PAYEE_STATUSES or (case.status == "paid" and misdirected_waiting(session, case.id))
+
+
+def not_changeable(case: Case) -> str:
+    """Why `may_change` refuses the case (409 to a request or an approval)."""
+    return f"收款人只能在支付前或支付失败后变更；该案件当前为「{CASE_STATUS_ZH.get(case.status, case.status)}」。"
 
 
 def correction_wins(decided_at: Any, check_recorded_at: Any | None) -> bool:
@@ -186,27 +195,24 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
                              clock=clock)  # 回避: not for one's own family's case
     refuse_in_batch(session, case, "申请")
     if not may_change(session, case):
-        raise InvalidState(f"a payee change is requested before payment or after a failed transfer; this case is "
-                           f"{case.status}")
-    refuse_paid_change(session, case, principal)
+        raise InvalidState(not_changeable(case))
+    refuse_paid_change(session, case, principal, step="payee_request", clock=clock)
     new, problems = check_payee(account_name, bank, account_number)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
-        problems.append(FieldError("reason", f"at most {MAX_REASON} characters"))
+        problems.append(FieldError("reason", f"最多 {MAX_REASON} 个字"))
     member = is_household_member(new.account_name, _members(session, case.id))
     if not member and not reason and not any(p.field == "account_name" for p in problems):
-        problems.append(FieldError("reason", "required: the account name is not a member of the household by the "
-                                             "latest check; say why (a guardian, an account in a relative's name)"))
+        problems.append(FieldError("reason", "收款人不是本户家庭成员（按最近一次入户核查），必须填写原因（如监护人、亲属代收）"))
     old = _payee_of(session, case.id, vault)
     if old is not None and old[0] == new:
-        problems.append(FieldError("account_number", "this is already the case's payee"))
+        problems.append(FieldError("account_number", "与当前收款信息相同"))
     if problems:
         raise ValidationFailed(problems)
     waiting = session.scalar(select(PayeeCorrection.id).where(PayeeCorrection.case_id == case.id,
                                                               PayeeCorrection.status == "pending"))
     if waiting is not None:
-        raise InvalidState(f"payee change {waiting} of this case is waiting for approval: approve or reject it "
-                           "before asking for another")
+        raise InvalidState("该案件已有一项收款人变更申请待审批：审批或驳回后才能再次申请。")
     failed_item = None
     if case.status == "payment_failed":
         failed_item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == case.id,
@@ -287,12 +293,12 @@ def change_warning(session: Session, change: PayeeCorrection, principal: Princip
 
 def _load_change(session: Session, change_id: str, principal: Principal, *,
                  for_update: bool = False) -> tuple[PayeeCorrection, Case]:
-    change = row_in_counties(session, PayeeCorrection, change_id, None, missing=f"no payee change {change_id!r}",
+    change = row_in_counties(session, PayeeCorrection, change_id, None, missing=NO_CHANGE,
                              for_update=for_update)
     try:
         case = load_case(session, change.case_id, principal, for_update=for_update)
     except NotFound:
-        raise NotFound(f"no payee change {change_id!r}") from None
+        raise NotFound(NO_CHANGE) from None
     return change, case
 
 
@@ -305,20 +311,18 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
               principal: Principal, vault: Vault, clock: Clock | None = None) -> tuple[str, str]:
     """What deciding the change asks before anything is written: (the note as kept, the role acting), or the refusal
     (InvalidState, Forbidden, ValidationFailed)."""
-    verb = "approve" if approve else "reject"
     if change.status != "pending":
-        raise InvalidState(f"payee change {change.id} is already {change.status}")
+        raise InvalidState(f"该变更申请已{STATUS_LABELS_ZH.get(change.status, change.status).lstrip('已')}，不能再审批。")
     if principal.id == change.requested_by:
-        raise Forbidden(f"four-eyes rule: you requested payee change {change.id}; another person must {verb} it")
+        raise Forbidden("按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。")
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
-    refuse_paid_change(session, case, principal)
+    refuse_paid_change(session, case, principal, step="payee_decide", clock=clock)
     note = note.strip()
     if len(note) > MAX_REASON:
-        raise ValidationFailed.one("note", f"at most {MAX_REASON} characters")
+        raise ValidationFailed.one("note", f"最多 {MAX_REASON} 个字")
     if approve and not change.name_in_household and not principal.has("county_reviewer"):
-        raise Forbidden(f"the new account name of payee change {change.id} is not a member of the household: only "
-                        "a county reviewer may approve it")
+        raise Forbidden("新收款人不是本户家庭成员：只能由县级审核人员批准。")
     role = ("county_reviewer" if approve and (not change.name_in_household or case.status not in PAYEE_STATUSES)
             else principal.acting_role(APPROVERS))
     if approve:
@@ -328,19 +332,17 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
                                                                                               set()):
             raise ValidationFailed.one("account_number", staff_accounts.OWN_ACCOUNT_REFUSED)
         refuse_in_batch(session, case, "批准")
-        if case.status not in PAYEE_STATUSES:
-            if not misdirected_waiting(session, case.id):
-                raise InvalidState(f"a payee change is approved before payment or after a failed transfer; case "
-                                   f"{case.id} is {case.status}")
-            if not principal.has("county_reviewer"):
-                raise Forbidden(PAID_CASE_APPROVER)
+        if not may_change(session, case):  # the one rule the request and the pages ask too
+            raise InvalidState(not_changeable(case))
+        if case.status not in PAYEE_STATUSES and not principal.has("county_reviewer"):
+            raise Forbidden(PAID_CASE_APPROVER)  # a paid case's change before its misdirected supplement
         now_payee = _payee_of(session, case.id, vault)
         old = None if change.old_account_number_enc is None else Payee(
             change.old_account_name or "", change.old_bank or "",
             vault.open(change.old_account_number_enc, CORRECTION_ACCOUNT_COLUMN))
         if (now_payee[0] if now_payee else None) != old:
-            raise InvalidState(f"the payee of case {case.id} changed after payee change {change.id} was requested: "
-                               "reject it and ask again from the payee as it is now")
+            raise InvalidState(f"案件 {case.number} 的收款信息在申请提出后已发生变化：请驳回本申请，"
+                               "按当前收款信息重新申请。")
     return note, role
 
 

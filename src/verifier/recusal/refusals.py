@@ -48,6 +48,8 @@ STEPS = (
     "recheck",
     "followup",
     "receipt_review",
+    "receipt_confirm",
+    "supplement_confirm",
     "payee_request",
     "payee_decide",
     "batch_prepare",

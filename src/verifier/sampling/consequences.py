@@ -40,6 +40,7 @@ from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
 from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
+from ..recusal import refusals
 from ..roster.service import password_links
 from ..store.base import new_id
 from ..store.tables import Case, Determination
@@ -227,6 +228,9 @@ def open_hold_of(session: Session, case_id: str) -> CaseHold | None:
     return session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))
 
 
+OPENED_BY_CLOSER = "按“四眼原则”，这笔补发由您核实回访未收到救助金时开立，须由另一名县级审核人员确认"
+OPENED_BY_RECHECK = "按“四眼原则”，这笔补发由您录入的复核结果产生，须由另一名县级复核人员确认"
+CHECKED_IT = "补发须由另一位县级审核人员确认：您参与了该案件的入户核查或认定"
 OPENER_LINKED = ("补发须由另一位县级审核人员确认：您的账号与开立这笔补发的人员有密码关联（一方为另一方设置过密码，"
                  "或由同一人设置的密码尚未修改）")
 
@@ -238,22 +242,27 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
     sup = session.scalar(select(SupplementaryPayment).where(SupplementaryPayment.id == supplement_id)
                          .with_for_update())
     if sup is None or not principal.may_see_county(sup.county_code):
-        raise NotFound("no such supplementary payment")
+        raise NotFound("没有这笔补发")
     if not principal.has(CONFIRMER):
-        raise Forbidden("only a county reviewer confirms a supplementary payment")
+        raise Forbidden("只有县级审核人员可以确认补发")
     if sup.confirmed_by is not None:
-        raise InvalidState("the supplementary payment is confirmed already")
+        raise InvalidState("这笔补发已经确认")
     if sup.status != "open":
-        raise InvalidState(f"the supplementary payment is {sup.status}: only an open one is confirmed")
+        raise InvalidState("这笔补发已列入支付批次、已补发或已撤销：只有待列入支付批次的补发才需确认")
+    took_part = None
     if principal.id == sup.opened_by:
-        if sup.round_id is None:  # a follow-up's alert closed as misdirected (followups/receipt.py)
-            raise Forbidden("four-eyes rule: your closing of the follow-up opened this supplementary payment; "
-                            "another county reviewer confirms it")
-        raise Forbidden("four-eyes rule: your re-check opened this supplementary payment; another county reviewer "
-                        "confirms it")
-    if password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
-        raise Forbidden(OPENER_LINKED)
-    independence.require_independent(session, sup.case_id, principal, clock)
+        took_part = OPENED_BY_CLOSER if sup.round_id is None else OPENED_BY_RECHECK
+    elif password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
+        took_part = OPENER_LINKED
+    else:
+        try:
+            independence.require_independent(session, sup.case_id, principal, clock)
+        except Forbidden:
+            took_part = CHECKED_IT
+    if took_part is not None:  # on 回避拦截记录 with the other refusals to who took part
+        household = session.scalar(select(Case.household_id).where(Case.id == sup.case_id))
+        raise refusals.refused(Forbidden(took_part), principal, "supplement_confirm",
+                               [household] if household else [], case_id=sup.case_id, clock=clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
     session.flush()
     case = session.get(Case, sup.case_id)

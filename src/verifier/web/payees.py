@@ -51,8 +51,7 @@ def render_request(request: Req, ctx: Any, case_id: str, state: FormState, *, st
     allowed = changeable and pending is None
     if not changeable and message is None:
         status_code = 409
-        message = (f"a payee change is requested before payment or after a failed transfer; this case is "
-                   f"{case.status}")
+        message = payees.not_changeable(case)
     return page(request, "payee.html", status_code=status_code, case=case, head=head, payee=payee,
                 payments=payments, allowed=allowed, form=state, message=sl.zh(message) if message else None, sl=sl,
                 failed=case.status == "payment_failed", changes=changes, pending=pending, names=names,

@@ -38,7 +38,7 @@ def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
     with ctx.db.read() as session:
         found = receipt.find_alerts(session, user, ctx.vault, status=status, q=q, page=at, page_size=paging.PAGE_SIZE)
         names = user_names(session, [p for a in found.items
-                                     for p in (a.recorded_by, a.resolved_by, a.supplement_confirmed_by,
+                                     for p in (a.recorded_by, a.resolved_by, a.supplement_confirmed_by, a.confirmed_by,
                                                *a.payee_changed_by) if p])
     pager = Pager.over("/receipt-alerts", {"status": "" if status == "open" else status, "q": q}, found)
     return page(request, "receipt_alerts.html", status_code=status_code, alerts=found.items, names=names,
@@ -72,6 +72,20 @@ class ReceiptAlertPages(Controller):
                                 typed={followup_id: note}, chosen={followup_id: outcome})
         return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
                          page=at if at > 1 else None, done="receipt_resolved")
+
+    @post("/{followup_id:str}/confirm-closing", opt=RESOLVERS, status_code=303)
+    def confirm_closing(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                        data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Another county reviewer confirms a 核实已收到 closing of a changed account (待复核); refused, the list comes
+        back with why; done, back to that list."""
+        status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
+        try:
+            with ctx.db.begin() as session:
+                receipt.confirm_closing(session, followup_id, principal=request.user, clock=ctx.clock)
+        except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
+            return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc)
+        return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
+                         page=at if at > 1 else None, done="receipt_confirmed")
 
     @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
     def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,

@@ -133,15 +133,6 @@ _MESSAGES: Table = compile_table([
     # Supplementary payments confirmed by a second county reviewer (sampling/consequences.py).
     (r"case (\S+)'s supplementary payment waits for a second county reviewer's confirmation",
      lambda m: f"案件 {m.group(1)} 的补发须经另一名县级复核人员确认后才能列入支付批次。"),
-    (r"four-eyes rule: your re-check opened this supplementary payment; .*",
-     "按“四眼原则”，这笔补发由您录入的复核结果产生，须由另一名县级复核人员确认。"),
-    (r"four-eyes rule: your closing of the follow-up opened this supplementary payment; .*",
-     "按“四眼原则”，这笔补发由您核实回访未收到救助金时开立，须由另一名县级审核人员确认。"),
-    (r"only a county reviewer confirms a supplementary payment", "只有县级复核人员可以确认补发。"),
-    (r"the supplementary payment is confirmed already", "这笔补发已经确认。"),
-    (r"the supplementary payment is (\w+): only an open one is confirmed",
-     lambda m: f"这笔补发现在是“{SUPPLEMENT_STATUS.get(m.group(1), m.group(1))}”，只有待列入支付批次的补发才需确认。"),
-    (r"no such supplementary payment", "没有这笔补发。"),
     (r"four-eyes rule: you confirmed the determination under re-check; .*",
      "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"),
     (r"four-eyes rule: you checked this household; .*", "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"),
@@ -238,13 +229,6 @@ _MESSAGES: Table = compile_table([
      lambda m: f"案件 {m.group(1)} 不是{_county(m.group(2))}的待支付案件（可能已列入其他批次）"),
     (r"no contract .*", "服务合同不存在"),
     (r"required: which contract's fund.*", "请选择服务合同"),
-    # payees
-    (r"a payee change is (?:requested|approved) before payment or after a failed transfer; (?:this case|case \S+) is (\w+)",
-     lambda m: f"收款人只能在支付前或支付失败后变更；该案件当前为「{_status(m.group(1))}」。"),
-    (r"payee change (\S+) of this case is waiting for approval: .*",
-     "该案件已有一项收款人变更申请待审批：审批或驳回后才能再次申请。"),
-    (r"payee change (\S+) is already (\w+)",
-     lambda m: f"该变更申请已{ {'approved': '批准', 'rejected': '驳回'}.get(m.group(2), m.group(2)) }，不能再审批。"),
     # one account, several households (payments/one_account.py)
     (r"only a county reviewer clears an account paying several households",
      "只有县级审核人员可以核实一账多户（收款账户与其他家庭相同）。"),
@@ -256,12 +240,6 @@ _MESSAGES: Table = compile_table([
      "按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。"),
     (r"this account is already cleared for these households", "该账户已就这些家庭核实过，无需再核实。"),
     (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
-    (r"four-eyes rule: you requested payee change (\S+); another person must (approve|reject) it",
-     "按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。"),
-    (r"the new account name of payee change (\S+) is not a member of the household: .*",
-     "新收款人不是本户家庭成员：只能由县级审核人员批准。"),
-    (r"the payee of case (\S+) changed after payee change (\S+) was requested: .*",
-     lambda m: f"案件 {m.group(1)} 的收款信息在申请提出后已发生变化：请驳回本申请，按当前收款信息重新申请。"),
     (r"you (requested|approved) payee change (\S+) of case (\S+), which batch (\S+) holds: .*",
      lambda m: f"您{'申请' if m.group(1) == 'requested' else '批准'}了案件 {m.group(3)} 的收款人变更，"
                f"按职责分离规定不能审批或发放包含该案件的批次 {m.group(4)}，须由其他财务人员办理。"),
@@ -274,10 +252,6 @@ _MESSAGES: Table = compile_table([
          re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",
                 lambda x: f"第 {x.group(1)} 行「{field_zh(x.group(2))}」以公式字符开头", part)
          for part in m.group(1).split("; ")) + "。请撤销批次，经审批变更收款人后重新制单。"),
-    (r"required: the account name is not a member of the household by the latest check; .*",
-     "收款人不是本户家庭成员（按最近一次入户核查），必须填写原因（如监护人、亲属代收）"),
-    (r"this is already the case's payee", "与当前收款信息相同"),
-    (r"no payee change .*", "收款人变更申请不存在"),
     # the bank's return file
     (r"(\S+) is already on line (\d+): duplicate line", lambda m: f"参考号 {m.group(1)} 与第 {m.group(2)} 行重复"),
     (r"(\S+) differs from the (\S+) sent for (\S+)",
