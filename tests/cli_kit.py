@@ -58,11 +58,11 @@ def _new_database(url: str, template: str | None = None) -> str:
 
 
 def _drop_made() -> None:
+    """Drops the databases made here (conftest's pytest_sessionfinish: an xdist worker ends without atexit)."""
     try:
         with _ADMIN[0].connect() as conn:
-            for name in _MADE:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        _ADMIN[0].dispose()
+            while _MADE:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{_MADE.pop()}" WITH (FORCE)'))
     except Exception:
         pass
 

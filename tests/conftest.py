@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,13 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     if left:
         items[:] = kept
         config.hook.pytest_deselected(items=left)
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    """The PostgreSQL databases cli_kit made (initialised homes' copies) go with the test process."""
+    kit = sys.modules.get("cli_kit")
+    if kit is not None:
+        kit._drop_made()
 
 
 def _import_all_models() -> None:
