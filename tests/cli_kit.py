@@ -1,45 +1,96 @@
 """The command line on a home and database `verifier init --contracts contracts/` has made ready.
 
-On SQLite, each test process runs that init once and copies its home (keys) and database file for the next test: the
-same keys, rows and log (migrating an empty database costs more than most command line tests). On PostgreSQL the
-init runs for each test, in the test's own schema."""
+Each test process runs that init (with the same options, e.g. `--demo`) once and copies its result for the next test:
+the same keys, rows and log (migrating an empty database costs more than most command line tests). On SQLite the home
+(keys) and the database file are copied; on PostgreSQL the home, and a new database made from the first one as its
+template (`CREATE DATABASE … TEMPLATE …`), which the test's environment then names."""
 
 from __future__ import annotations
 
+import atexit
+import secrets
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 
 from verifier.cli import main
+from verifier.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-_READY: dict[tuple[tuple[str, str], ...], Path] = {}
+_READY: dict[tuple[object, ...], tuple[Path, str, str]] = {}
+"""Per test process: (folder with the home, the database's URL, what init printed), by init's options and the rest of
+the environment."""
+_ADMIN: list[Engine] = []
+_MADE: list[str] = []  # the PostgreSQL databases made here, dropped when the process ends
 
 
-def _init(env: dict[str, str]) -> None:
-    result = CliRunner().invoke(main, ["init", "--contracts", str(ROOT / "contracts")], env=env)
+def _init(env: dict[str, str], options: tuple[str, ...]) -> str:
+    result = CliRunner().invoke(main, ["init", *options, "--contracts", str(ROOT / "contracts")], env=env)
     assert result.exit_code == 0, result.output
+    return result.output
 
 
-def init_home(env: dict[str, str], factory: pytest.TempPathFactory) -> None:
-    """`verifier init --contracts contracts/` for `env`'s home and database (SQLite: a copy of an earlier one)."""
-    url = env["VERIFIER_DATABASE_URL"]
-    if not url.startswith("sqlite:///"):
-        _init(env)
-        return
-    key = tuple(sorted((k, v) for k, v in env.items() if k not in ("VERIFIER_HOME", "VERIFIER_DATABASE_URL")))
-    folder = _READY.get(key)
-    if folder is None:
-        folder = factory.mktemp("initialised")
-        _init({**env, "VERIFIER_HOME": str(folder / "home"), "VERIFIER_DATABASE_URL": f"sqlite:///{folder / 'test.db'}"})
-        _READY[key] = folder
-    shutil.copytree(folder / "home", env["VERIFIER_HOME"], dirs_exist_ok=True)
-    source, target = sqlite3.connect(folder / "test.db"), sqlite3.connect(url.removeprefix("sqlite:///"))
+def _admin(url: str) -> Engine:
+    if not _ADMIN:
+        _ADMIN.append(create_engine(_plain(url), isolation_level="AUTOCOMMIT"))
+        atexit.register(_drop_made)
+    return _ADMIN[0]
+
+
+def _plain(url: str, database: str | None = None) -> str:
+    """`url` without a schema of its own (`options=-csearch_path=…`), naming `database` if given."""
+    plain = make_url(url).difference_update_query(["options"])
+    return (plain.set(database=database) if database else plain).render_as_string(hide_password=False)
+
+
+def _new_database(url: str, template: str | None = None) -> str:
+    """A new PostgreSQL database beside the one `url` names (copied from `template`, else empty): its URL."""
+    name = f"{make_url(url).database}_{secrets.token_hex(5)}"
+    with _admin(url).connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    _MADE.append(name)
+    return _plain(url, database=name)
+
+
+def _drop_made() -> None:
+    """Drops the databases made here (conftest's pytest_sessionfinish: an xdist worker ends without atexit)."""
     try:
-        source.backup(target)
+        with _ADMIN[0].connect() as conn:
+            while _MADE:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{_MADE.pop()}" WITH (FORCE)'))
+    except Exception:
+        pass
+
+
+def init_home(env: dict[str, str], factory: pytest.TempPathFactory, *options: str) -> str:
+    """`verifier init [options] --contracts contracts/` for `env`'s home and database: what it printed (a copy of an
+    earlier one). On PostgreSQL `env`'s VERIFIER_DATABASE_URL is changed to name the test's copy."""
+    settings = Settings.from_env(env)
+    url = settings.database_url
+    sqlite = url.startswith("sqlite:///")
+    key = (options, sqlite, *sorted((k, v) for k, v in env.items() if k not in ("VERIFIER_HOME", "VERIFIER_DATABASE_URL")))
+    ready = _READY.get(key)
+    if ready is None:
+        folder = factory.mktemp("initialised")
+        made = f"sqlite:///{folder / 'test.db'}" if sqlite else _new_database(url)
+        said = _init({**env, "VERIFIER_HOME": str(folder / "home"), "VERIFIER_DATABASE_URL": made}, options)
+        ready = _READY[key] = (folder, made, said)
+    folder, made, said = ready
+    shutil.copytree(folder / "home", settings.home, dirs_exist_ok=True)
+    if not sqlite:
+        env["VERIFIER_DATABASE_URL"] = _new_database(url, template=make_url(made).database)
+        return said
+    target = Path(url.removeprefix("sqlite:///"))
+    source, copy = sqlite3.connect(folder / "test.db"), sqlite3.connect(target)
+    try:
+        source.backup(copy)
     finally:
         source.close()
-        target.close()
+        copy.close()
+    shutil.copymode(folder / "test.db", target)  # private, as init leaves it
+    return said

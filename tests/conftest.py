@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,13 +47,14 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite (files under tmp)'}"
 
 
-_NAMES_THE_DATABASE = ("database_url", "VERIFIER_TEST_DATABASE_URL", "PG_URL")
+_NAMES_THE_DATABASE = ("database_url", "VERIFIER_TEST_DATABASE_URL", "PG_URL", "module_kit")
 
 
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
     """On PostgreSQL, only the tests that reach the database under test: a test that asks for no database (no
-    `database_url` among its fixtures, none named in its module) runs the same on either, and ran in the SQLite pass
-    (the rules, the contract file, the Merkle vectors, the templates' guards). `.ci/run` runs both passes."""
+    `database_url` among its fixtures, none named in its module, no module_kit context of its module) runs the same on
+    either, and ran in the SQLite pass (the rules, the contract file, the Merkle vectors, the templates' guards).
+    `.ci/run` runs both passes."""
     if not PG_URL:
         return
     sources: dict[str, str] = {}
@@ -70,6 +72,13 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     if left:
         items[:] = kept
         config.hook.pytest_deselected(items=left)
+
+
+def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
+    """The PostgreSQL databases cli_kit made (initialised homes' copies) go with the test process."""
+    kit = sys.modules.get("cli_kit")
+    if kit is not None:
+        kit._drop_made()
 
 
 def _import_all_models() -> None:
@@ -380,54 +389,16 @@ class Users:
         return {"Authorization": f"Bearer {self._tokens[username]}"}
 
 
-def _current_context():  # type: ignore[no-untyped-def]
-    from verifier.context import Context
-
-    class CurrentContext(Context):
-        """Stands for the running test's Context: the one application a test process builds (see `client`) reads its
-        context through this, so each test's requests reach that test's database, keys, clock and settings. A
-        Context itself, so the application's typed dependencies accept it."""
-
-        target: Context | None = None
-
-        def __init__(self) -> None:  # no fields of its own: every attribute is the target's
-            pass
-
-        def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
-            return getattr(type(self).target, name)
-
-        def __setattr__(self, name: str, value) -> None:  # type: ignore[no-untyped-def]
-            setattr(type(self).target, name, value)
-
-    return CurrentContext
-
-
-_APP: list = []
-
-
 @pytest.fixture
 def client(ctx):  # type: ignore[no-untyped-def]
-    """A test client of the application on this test's context.
-
-    Building the application (its routes, signature models, templates) costs more than most tests, and nothing in it
-    depends on the test: it is built once per test process and reads the context through a CurrentContext. A test that
-    needs an application of its own (other settings at start-up) calls `create_app(ctx)` itself."""
+    """A test client of the application on this test's context: the one application a test process builds
+    (app_kit.the_app), reading this test's context."""
     from litestar.testing import TestClient
 
-    from verifier.app import create_app
+    from app_kit import the_app
 
-    if not _APP:
-        current = _current_context()
-        current.target = ctx
-        _APP.append((create_app(current()), current))
-    app, current = _APP[0]
-    current.target = ctx
-    app.state.ctx = ctx
-    try:
-        with TestClient(app=app) as test_client:
-            yield test_client
-    finally:
-        current.target = None
+    with the_app(ctx) as app, TestClient(app=app) as test_client:
+        yield test_client
 
 
 @pytest.fixture

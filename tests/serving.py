@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from factories import accept_contract, new_id_number
 
@@ -37,11 +38,13 @@ def call(base: str, method: str, path: str, body: dict | None = None,
         return e.code, json.loads(e.read() or b"{}"), dict(e.headers)
 
 
-def clerk_env(home: Path, database_url: str) -> dict[str, str]:
+def clerk_env(home: Path, database_url: str, factory: Any = None) -> dict[str, str]:
     """The environment of a deployment in `home` on `database_url`, initialised (`verifier init` with the repository's
-    contracts, run in this process), the demo contract accepted by the county, the demo's list of towns and villages
-    (as `verifier init --demo` imports it, so a referral is checked against it as in any deployment) and its town
-    clerk `clerk` (the demo's password): what the servers under test need, without the demo's cases."""
+    contracts, run in this process; given the tmp_path_factory, a copy of one init per test process, cli_kit.init_home,
+    whose environment names the copy's database on PostgreSQL), the demo contract accepted by the county, the demo's
+    list of towns and villages (as `verifier init --demo` imports it, so a referral is checked against it as in any
+    deployment) and its town clerk `clerk` (the demo's password): what the servers under test need, without the
+    demo's cases."""
     from click.testing import CliRunner
 
     from verifier.accounts.service import add_user
@@ -53,8 +56,13 @@ def clerk_env(home: Path, database_url: str) -> dict[str, str]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VERIFIER_")}
     env.update(VERIFIER_HOME=str(home), VERIFIER_DATABASE_URL=database_url)
-    done = CliRunner().invoke(main, ["init", "--contracts", str(ROOT / "contracts")], env=env)
-    assert done.exit_code == 0, done.output
+    if factory is not None:
+        from cli_kit import init_home
+
+        init_home(env, factory)
+    else:
+        done = CliRunner().invoke(main, ["init", "--contracts", str(ROOT / "contracts")], env=env)
+        assert done.exit_code == 0, done.output
     ctx = Context.open(Settings.from_env(env))
     try:
         with ctx.db.begin() as session:

@@ -6,6 +6,7 @@ import csv
 import os
 import re
 import stat
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -40,13 +41,14 @@ def test_help_lists_the_commands() -> None:
         assert command in out
 
 
-def test_init_is_idempotent_and_keys_are_private(env: dict[str, str]) -> None:
-    first = run(env, "init", "--contracts", str(ROOT / "contracts"))
-    assert first.exit_code == 0, first.output
-    assert "新载入 1 份" in first.output
+def test_init_is_idempotent_and_keys_are_private(env: dict[str, str],
+                                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    first = init_home(env, tmp_path_factory)  # init on an empty home (once per test process; its keys copied as made)
+    assert "新载入 1 份" in first
     second = run(env, "init", "--contracts", str(ROOT / "contracts"))
     assert second.exit_code == 0 and "新载入 0 份" in second.output
     keys = Path(env["VERIFIER_HOME"]) / "keys"
+    assert len(os.listdir(keys)) >= 2
     for name in os.listdir(keys):
         assert stat.S_IMODE(os.stat(keys / name).st_mode) == 0o600, name
     assert run(env, "audit", "verify").exit_code == 0
@@ -111,19 +113,22 @@ def test_users_add_without_a_county_choice_is_refused(env: dict[str, str]) -> No
     assert re.search(r"sun\s+在用\s+0\s+全部\s+审计\(auditor\)", run(env, "users", "list").output)
 
 
+@contextmanager
 def _cli_login(env: dict[str, str], username: str, password: str):  # type: ignore[no-untyped-def]
-    """A TestClient on the same database and keys the command line uses, logged in as `username`."""
+    """A TestClient on the same database and keys the command line uses (the test process's application), and its
+    answer to `username` logging in."""
+    from app_kit import the_app
     from litestar.testing import TestClient
 
-    from verifier.app import create_app
     from verifier.context import Context
     from verifier.settings import Settings
 
     ctx = Context.open(Settings.from_env(env))
-    client = TestClient(app=create_app(ctx))
-    client.__enter__()
-    r = client.post("/api/auth/login", json={"username": username, "password": password})
-    return ctx, client, r
+    try:
+        with the_app(ctx) as app, TestClient(app=app) as client:
+            yield client, client.post("/api/auth/login", json={"username": username, "password": password})
+    finally:
+        ctx.close()
 
 
 @pytest.mark.usefixtures("initialised")
@@ -131,8 +136,7 @@ def test_a_user_added_on_the_command_line_must_choose_their_own_password_first(e
     """Whoever ran `users add` knows the password: until its owner has chosen their own it opens nothing else."""
     r = run(env, "users", "add", "qian", "--role", "finance", "--county", "340223", input="typed by the operator\n")
     assert r.exit_code == 0 and "首次登录时须先设置自己的密码" in r.output
-    ctx, client, r = _cli_login(env, "qian", "typed by the operator")
-    try:
+    with _cli_login(env, "qian", "typed by the operator") as (client, r):
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
         assert client.get("/api/auth/me", headers=headers).json()["must_change_password"] is True
         assert client.get("/api/payment-batches", headers=headers).status_code == 403
@@ -141,17 +145,13 @@ def test_a_user_added_on_the_command_line_must_choose_their_own_password_first(e
         assert changed.status_code == 200, changed.text
         token = client.post("/api/auth/login", json={"username": "qian", "password": "my own secret words"}).json()["token"]
         assert client.get("/api/payment-batches", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    finally:
-        client.__exit__(None, None, None)
-        ctx.close()
 
 
 @pytest.mark.usefixtures("initialised")
 def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
     assert run(env, "users", "add", "zhou", "--role", "finance", "--county", "340223",
                input="first password\n").exit_code == 0
-    ctx, client, r = _cli_login(env, "zhou", "first password")
-    try:
+    with _cli_login(env, "zhou", "first password") as (client, r):
         assert r.status_code == 200
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
         assert client.get("/api/auth/me", headers=headers).status_code == 200
@@ -179,18 +179,21 @@ def test_users_list_disable_enable_and_password(env: dict[str, str]) -> None:
         generated = r.output.split("密码（只显示这一次）：")[1].strip()
         assert client.post("/api/auth/login", json={"username": "zhou", "password": generated}).status_code == 200
         assert run(env, "users", "disable", "nobody").exit_code == 1
-    finally:
-        client.__exit__(None, None, None)
-        ctx.close()
 
 
-@pytest.mark.usefixtures("initialised")
 def test_serve_trusts_forwarded_headers_only_from_the_listed_proxies(env: dict[str, str], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """What `serve` hands the server; the application it builds is the one every other test uses (and test_workers
+    starts `serve` itself), so here it is a stand-in."""
     import uvicorn
 
+    from verifier import app as app_module
+
+    built: list[object] = []
+    monkeypatch.setattr(app_module, "create_app", lambda *args: built.append(args) or built)
     calls: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
     assert run(env, "serve").exit_code == 0
+    assert calls[-1]["app"] is built and built == [()]  # the application, built from the environment
     assert calls[-1]["proxy_headers"] is False  # by default nobody's X-Forwarded-For is believed
     assert run({**env, "VERIFIER_TRUSTED_PROXIES": "10.0.0.7, 192.168.1.0/24"}, "serve").exit_code == 0
     assert calls[-1]["proxy_headers"] is True

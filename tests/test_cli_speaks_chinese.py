@@ -37,7 +37,8 @@ def test_the_checker_finds_english() -> None:
     assert english_in("已创建用户 li.na（角色：财务(finance)；全部县（区））", "li.na") == []
 
 
-def test_everyday_commands_answer_in_chinese(tmp_path: Path, database_url: str) -> None:
+def test_everyday_commands_answer_in_chinese(tmp_path: Path, database_url: str,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
 
     def run(*args: str, input: str | None = None, code: int = 0) -> str:
@@ -46,7 +47,7 @@ def test_everyday_commands_answer_in_chinese(tmp_path: Path, database_url: str) 
         return result.output
 
     said = {
-        "init": run("init", "--contracts", str(ROOT / "contracts")),
+        "init": init_home(env, tmp_path_factory),  # verifier init --contracts contracts/, on an empty home
         "add admin": run("users", "add", "first.admin", "--role", "admin", "--all-counties", input="a long password\n"),
         "add": run("users", "add", "li.na", "--role", "finance", "--role", "field_officer", "--county", "340223",
                    input=""),
@@ -103,12 +104,14 @@ def _sql(database_url: str, statement: str, **params: object) -> list[object]:
         db.dispose()
 
 
-def test_replay_and_verify_say_every_check_in_chinese(tmp_path: Path, database_url: str) -> None:
+def test_replay_and_verify_say_every_check_in_chinese(tmp_path: Path, database_url: str,
+                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
     """`sampling replay -v` on the demo's drawn round, then with its seed and a party's commitment rewritten; `audit
     verify` on a log with a forged checkpoint signature and with an entry deleted."""
     env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
     run = _runner(env)
-    demo = run("init", "--demo", "--contracts", str(ROOT / "contracts"))
+    demo = init_home(env, tmp_path_factory, "--demo")  # verifier init --demo --contracts contracts/
+    database_url = env["VERIFIER_DATABASE_URL"]  # on PostgreSQL, the test's copy
     round_id = re.search(r"轮次 (\S+) 已抽取", demo).group(1)  # type: ignore[union-attr]
     hexes = re.compile(r"\b[0-9a-f]{8,}\b")
 

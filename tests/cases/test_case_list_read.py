@@ -9,22 +9,24 @@ from datetime import timedelta
 
 import msgspec
 import pytest
-from factories import make_case, staff
+from factories import make_case, other_county_contract, staff
+from module_kit import module_context
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from verifier.accounts.auth import Principal
+from verifier.audit.log import tree_size
 from verifier.cases import listing
 from verifier.cases import service as case_service
 from verifier.store.base import new_id
 from verifier.store.contracts import all_contracts
 from verifier.store.tables import Case, Determination, ReviewRequest
 
+OTHER_COUNTY = "340224"  # cases/conftest.py's
 SORTS = [s for name in listing.SORTS for s in (name, f"-{name}")]
 
 
-@pytest.fixture
-def cases(ctx, other_county):  # type: ignore[no-untyped-def]
+def _cases(ctx, other_county: str) -> list[str]:  # type: ignore[no-untyped-def]
     today = ctx.clock.today()
     made = [make_case(ctx, stage="received", village="西村", head_name="欧阳修远", referred_on=today - timedelta(days=9)),
             make_case(ctx, stage="scheduled", head_name="司马光明", referred_on=today - timedelta(days=2)),
@@ -40,6 +42,20 @@ def cases(ctx, other_county):  # type: ignore[no-untyped-def]
                                   received_on=today - timedelta(days=1), summary="复核", recorded_by="test",
                                   recorded_at=ctx.clock.now()))
     return made
+
+
+@pytest.fixture(scope="module")
+def listed(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The module's context (module_kit: a database of its own) and the cases above, made once: the tests that use
+    them only read, and the audit log is checked afterwards to be as long as they found it."""
+    with module_context(tmp_path_factory) as ctx:
+        made = _cases(ctx, other_county_contract(ctx, OTHER_COUNTY))
+        staff(ctx)  # the readers below, made before the first test
+        with ctx.db.read() as session:
+            entries = tree_size(session)
+        yield ctx, made
+        with ctx.db.read() as session:
+            assert tree_size(session) == entries, "a test that only reads wrote"
 
 
 QUERIES = [
@@ -71,7 +87,8 @@ def _read(ctx, principal, query):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[f"q{i}" for i in range(len(QUERIES))])
-def test_the_page_reads_what_the_session_reads(ctx, cases, query) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_reads_what_the_session_reads(listed, query) -> None:  # type: ignore[no-untyped-def]
+    ctx, _ = listed
     for principal in (staff(ctx).supervisor, staff(ctx).clerk):
         page, found, objects, due = _read(ctx, principal, query)
         assert (page.found.total, page.found.page, page.found.pages) == (found.total, found.page, found.pages)
@@ -86,7 +103,8 @@ def test_the_page_reads_what_the_session_reads(ctx, cases, query) -> None:  # ty
             assert row.due == due[row.id].isoformat() and full.due == due[row.id]
 
 
-def test_the_default_order_total_and_last_page_against_the_cases_themselves(ctx, cases) -> None:  # type: ignore[no-untyped-def]
+def test_the_default_order_total_and_last_page_against_the_cases_themselves(listed) -> None:  # type: ignore[no-untyped-def]
+    ctx, _ = listed
     principal = staff(ctx).supervisor
     with ctx.db.read() as session:
         numbers = sorted(session.scalars(select(Case.number).where(Case.county_code.in_(principal.counties))))
@@ -98,7 +116,8 @@ def test_the_default_order_total_and_last_page_against_the_cases_themselves(ctx,
         assert (read.found.total, read.found.page, read.found.pages) == (6, min(page, 2), 2)
 
 
-def test_the_review_request_moves_the_due_date(ctx, cases) -> None:  # type: ignore[no-untyped-def]
+def test_the_review_request_moves_the_due_date(listed) -> None:  # type: ignore[no-untyped-def]
+    ctx, cases = listed
     read, _, _, _ = _read(ctx, staff(ctx).supervisor, listing.CaseQuery(sort="due"))
     row = next(r for r in read.found.cases if r.id == cases[3])
     with ctx.db.read() as session:
@@ -107,7 +126,8 @@ def test_the_review_request_moves_the_due_date(ctx, cases) -> None:  # type: ign
     assert row.due == (ctx.clock.today() - timedelta(days=1) + timedelta(days=within)).isoformat()
 
 
-def test_villages_and_contracts_come_with_the_page(ctx, cases) -> None:  # type: ignore[no-untyped-def]
+def test_villages_and_contracts_come_with_the_page(listed) -> None:  # type: ignore[no-untyped-def]
+    ctx, _ = listed
     with ctx.db.reader() as reader:
         read = listing.read_page(reader, staff(ctx).supervisor, listing.CaseQuery(), ctx.vault,
                                  sqlite=ctx.db.is_sqlite)
@@ -117,15 +137,17 @@ def test_villages_and_contracts_come_with_the_page(ctx, cases) -> None:  # type:
         assert [c.id for c in read.contracts] == [c.id for c in all_contracts(session)]
 
 
-def test_a_reader_does_not_filter_by_officer_or_within(ctx, cases) -> None:  # type: ignore[no-untyped-def]
+def test_a_reader_does_not_filter_by_officer_or_within(listed) -> None:  # type: ignore[no-untyped-def]
+    ctx, _ = listed
     with ctx.db.reader() as reader, pytest.raises(ValueError):
         listing.read_page(reader, staff(ctx).supervisor, listing.CaseQuery(officer="u_x"), ctx.vault,
                           sqlite=ctx.db.is_sqlite)
 
 
 @pytest.mark.parametrize("q, wanted", [("_小%", [2]), ("%", [2]), ("_", [2]), ("欧阳别县", [])])
-def test_a_name_is_matched_as_typed(ctx, cases, q, wanted) -> None:  # type: ignore[no-untyped-def]
+def test_a_name_is_matched_as_typed(listed, q, wanted) -> None:  # type: ignore[no-untyped-def]
     """LIKE's wildcards in a search are the characters themselves; another county's name is not found."""
+    ctx, cases = listed
     read, _, _, _ = _read(ctx, staff(ctx).supervisor, listing.CaseQuery(q=q))
     assert sorted(r.id for r in read.found.cases) == sorted(cases[i] for i in wanted)
 

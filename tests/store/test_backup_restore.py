@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
 from verifier.accounts.auth import principal_of
@@ -24,7 +23,6 @@ from verifier.backups.restore import restore
 from verifier.cases.service import active_visit
 from verifier.checks import evidence_files
 from verifier.checks.service import store_evidence
-from verifier.cli import main
 from verifier.settings import Settings, normalise_database_url
 from verifier.store.base import Base
 from verifier.store.db import Database
@@ -166,25 +164,3 @@ def test_a_home_in_use_and_a_stranger_checkpoint_are_refused(ctx, tmp_path, targ
     with pytest.raises(BackupError, match="cannot be checked with this log's keys"):
         restore(target, tmp_path / "backup", since=foreign)
     assert not target.keys_dir.exists()
-
-
-def test_the_command_line_backs_up_and_restores_a_demo_home(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The commands as the README gives them, on the embedded database (the service tests cover PostgreSQL)."""
-    runner = CliRunner()
-    home = tmp_path / "home"
-    monkeypatch.delenv("VERIFIER_DATABASE_URL", raising=False)
-    monkeypatch.setenv("VERIFIER_HOME", str(home))
-    assert runner.invoke(main, ["init", "--demo"]).exit_code == 0
-    cp = runner.invoke(main, ["audit", "checkpoint"])
-    assert cp.exit_code == 0, cp.output
-    (tmp_path / "cp.txt").write_text(cp.output, "utf-8")
-    made = runner.invoke(main, ["backup", str(tmp_path / "b")])
-    assert made.exit_code == 0 and "请与数据分开保管" in made.output, made.output
-
-    monkeypatch.setenv("VERIFIER_HOME", str(tmp_path / "home2"))
-    done = runner.invoke(main, ["restore", str(tmp_path / "b"), "--since", str(tmp_path / "cp.txt")])
-    assert done.exit_code == 0 and "一致性证明已核对" in done.output, done.output
-    again = runner.invoke(main, ["restore", str(tmp_path / "b")])
-    assert again.exit_code == 1 and "empty home" in again.output
-    verify = runner.invoke(main, ["audit", "verify"])
-    assert verify.exit_code == 0 and "审计日志完整" in verify.output, verify.output
