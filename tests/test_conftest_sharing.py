@@ -72,9 +72,16 @@ def _numbering(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
                                          "WHERE schemaname = current_schema()").all())
 
 
-def _fresh_start(settings, tmp_path, clock):  # type: ignore[no-untyped-def]
+def _suite_conftest(config):  # type: ignore[no-untyped-def]
+    """tests/conftest.py as loaded: `import conftest` may find a folder's own conftest when several folders run."""
+    from pathlib import Path
+
+    here = Path(__file__).with_name("conftest.py")
+    return next(m for m in config.pluginmanager.get_plugins() if Path(getattr(m, "__file__", None) or "/") == here)
+
+
+def _fresh_start(conftest, settings, tmp_path, clock):  # type: ignore[no-untyped-def]
     """`ctx` built the long way, in a database of its own (a schema on PostgreSQL)."""
-    import conftest
     from sqlalchemy import create_engine, text
 
     from verifier.settings import Settings
@@ -100,8 +107,9 @@ def _fresh_start(settings, tmp_path, clock):  # type: ignore[no-untyped-def]
     return fresh, drop
 
 
-def test_a_copied_start_is_the_kept_one_row_for_row_and_key_for_key(ctx, clock) -> None:  # type: ignore[no-untyped-def]
-    import conftest
+def test_a_copied_start_is_the_kept_one_row_for_row_and_key_for_key(  # type: ignore[no-untyped-def]
+        ctx, clock, pytestconfig) -> None:
+    conftest = _suite_conftest(pytestconfig)
 
     kept = conftest._STARTED[clock.now()]
     source = Database(kept.url)
@@ -116,13 +124,14 @@ def test_a_copied_start_is_the_kept_one_row_for_row_and_key_for_key(ctx, clock) 
     assert all((home / f).read_bytes() == (ctx.settings.home / f).read_bytes() for f in files)
 
 
-def test_a_copied_start_is_what_a_fresh_start_makes(ctx, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_copied_start_is_what_a_fresh_start_makes(  # type: ignore[no-untyped-def]
+        ctx, clock, tmp_path, pytestconfig) -> None:
     """The same tables hold the same number of rows, the ids go on from the same numbers, the log is as long and
     verifies with the copy's own key (and not with another start's): the rows and keys came together."""
     from verifier.accounts.service import add_user
     from verifier.audit.verify import verify_log
 
-    fresh, drop = _fresh_start(ctx.settings, tmp_path, type(clock)(clock.now()))
+    fresh, drop = _fresh_start(_suite_conftest(pytestconfig), ctx.settings, tmp_path, type(clock)(clock.now()))
     try:
         copied, built = _rows(ctx.db), _rows(fresh.db)
         assert {t: len(r) for t, r in copied.items()} == {t: len(r) for t, r in built.items()}
