@@ -2,7 +2,8 @@
 card with its count, and the admin 回避申报管理 from one; on claims' phone the cases to choose for a batch show
 their head, town and village whole (河口村, not 河/口/村) and the shared-accounts list its case numbers on one line;
 an officer's follow-up saying the money did not arrive, recorded on a phone, is said saved and its row reads whole,
-and so do the amounts on the county reviewer's 未收到救助金 list on hers."""
+and so do the amounts on the county reviewer's 未收到救助金 list on hers, each alert a card of its own there (no
+sideways scrolling to the note box)."""
 
 from __future__ import annotations
 
@@ -63,5 +64,10 @@ def test_a_follow_up_told_the_money_did_not_arrive_reads_whole_on_two_phones(ser
     try:
         amounts = desk.page.locator("#receipt-alerts .num").evaluate_all(LINES)  # 支付 35,200.00 元, not 35,200.00/元
         assert amounts and all(lines == 1 for _, lines in amounts), amounts
+        # each alert is a card of its own on the phone: nothing of it (the note box, the button) is beyond the screen
+        wide = desk.page.evaluate("""() => { const t = document.querySelector('#receipt-alerts');
+          return [t.scrollWidth, t.parentElement.clientWidth, document.documentElement.scrollWidth, innerWidth]; }""")
+        assert wide[0] <= wide[1] and wide[2] <= wide[3], wide
+        assert desk.page.locator("#receipt-alerts td[data-label='核实']").first.is_visible()
     finally:
         desk.close()
