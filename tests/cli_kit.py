@@ -23,8 +23,8 @@ from verifier.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 _READY: dict[tuple[object, ...], tuple[Path, str, str]] = {}
-"""Per test process: (folder with the home, the database's URL, what init printed), by init's options and the rest of
-the environment."""
+"""Per test process: (folder with the home, the database's URL, what init printed), by init's options and the
+environment's other VERIFIER_ settings."""
 _ADMIN: list[Engine] = []
 _MADE: list[str] = []  # the PostgreSQL databases made here, dropped when the process ends
 
@@ -52,19 +52,21 @@ def _new_database(url: str, template: str | None = None) -> str:
     """A new PostgreSQL database beside the one `url` names (copied from `template`, else empty): its URL."""
     name = f"{make_url(url).database}_{secrets.token_hex(5)}"
     with _admin(url).connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        # an empty one from template0: template1 may have someone connected, and then CREATE DATABASE fails
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template or "template0"}"'))
     _MADE.append(name)
     return _plain(url, database=name)
 
 
 def _drop_made() -> None:
     """Drops the databases made here (conftest's pytest_sessionfinish: an xdist worker ends without atexit)."""
-    try:
-        with _ADMIN[0].connect() as conn:
-            while _MADE:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{_MADE.pop()}" WITH (FORCE)'))
-    except Exception:
-        pass
+    while _MADE:  # each drop on its own: one that fails leaves the others to be dropped (.ci/run drops what is left)
+        name = _MADE.pop()
+        try:
+            with _ADMIN[0].connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        except Exception:
+            pass
 
 
 def init_home(env: dict[str, str], factory: pytest.TempPathFactory, *options: str) -> str:
@@ -73,7 +75,9 @@ def init_home(env: dict[str, str], factory: pytest.TempPathFactory, *options: st
     settings = Settings.from_env(env)
     url = settings.database_url
     sqlite = url.startswith("sqlite:///")
-    key = (options, sqlite, *sorted((k, v) for k, v in env.items() if k not in ("VERIFIER_HOME", "VERIFIER_DATABASE_URL")))
+    # the deployment's own settings name the init (not the rest of the process's environment, which differs per test)
+    key = (options, sqlite, *sorted((k, v) for k, v in env.items()
+                                    if k.startswith("VERIFIER_") and k not in ("VERIFIER_HOME", "VERIFIER_DATABASE_URL")))
     ready = _READY.get(key)
     if ready is None:
         folder = factory.mktemp("initialised")
