@@ -25,6 +25,7 @@ from verifier.store.db import Database
 from engine_sharing import share_compiled_statements
 import copykit
 import kept_rows
+from users_kit import Users
 
 PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
 
@@ -217,7 +218,6 @@ from datetime import datetime, timezone  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONTRACT = ROOT / "contracts" / "demo-2020.toml"
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -320,32 +320,6 @@ def ctx(request: pytest.FixtureRequest, settings: Settings, db: Database, clock,
     if kept is not None:
         kept_rows.keep(kept, at, context, tmp_path_factory)
     yield context
-
-
-class Users:
-    """Creates users on demand and logs them in; `headers(name)` gives the Authorization header."""
-
-    def __init__(self, ctx, client) -> None:  # type: ignore[no-untyped-def]
-        self.ctx, self.client = ctx, client
-        self.ids: dict[str, str] = {}
-        self._tokens: dict[str, str] = {}
-
-    def add(self, username: str, *roles: str, counties: tuple[str, ...] = ()) -> str:
-        """A user limited to `counties`; named without any, a user with no county limit, on purpose."""
-        from verifier.accounts.service import add_user
-
-        with self.ctx.db.begin() as session:
-            user = add_user(session, username=username, password=PASSWORD, roles=list(roles), counties=list(counties),
-                            all_counties=not counties, clock=self.ctx.clock)
-        self.ids[username] = user.id
-        return user.id
-
-    def headers(self, username: str) -> dict[str, str]:
-        if username not in self._tokens:
-            r = self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            self._tokens[username] = r.json()["token"]
-        return {"Authorization": f"Bearer {self._tokens[username]}"}
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ A kept start is a fixture made by `kept(name, build)`: the first test (in its pr
 for it has `ctx` started as usual and `build(ctx)` run through the real services; the database and the home (its
 keys, its log's signer) are then kept, and every later test that asks for it starts from a copy of them instead (on
 SQLite the file, copied with the backup API; on PostgreSQL every table's rows, copied from a schema of their own,
-with the sequences where they were: tests/copykit.py). The fixture hands out what `build` returned (e.g. the case ids). A copy is the
-same rows, keys and log the build left: a test from a copy sees what the first test saw.
+with the sequences where they were: tests/copykit.py). The fixture hands out what `build` returned (e.g. the case
+ids). A copy is the same rows, keys and log the build left, at the time the build left a fixed clock: a test from a
+copy sees what the first test saw.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Kept:
     folder: Path  # home/ (and test.db on SQLite)
     value: Any
     schema: copykit.KeptSchema | None = None  # PostgreSQL: the schema holding the rows, and the sequences
+    clock_at: datetime | None = None  # a fixed clock's time where the build left it
 
 
 _KEPT: dict[tuple[str, datetime], Kept] = {}
@@ -57,7 +59,8 @@ def asked(fixturenames: Any) -> str | None:
 
 def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any) -> Any:
     """The test's context on a copy of the kept rows and home of `name` at time `at` (its keys and signer, the
-    checkpoint hook, as conftest's `_start` makes it); None when none are kept yet (the test builds them)."""
+    checkpoint hook, as conftest's `_start` makes it), its fixed clock where the build left it; None when none are
+    kept yet (the test builds them)."""
     from verifier.audit import checkpoints
     from verifier.context import Context
     from verifier.store.vault import Vault
@@ -71,6 +74,8 @@ def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any) -> Any:
     else:
         copykit.pg_restore(db.engine, found.schema)
     _GIVEN[name] = found.value
+    if found.clock_at is not None and hasattr(clock, "at"):
+        clock.at = found.clock_at  # the time the build left, as the first test has it
     signer = checkpoints.Signer.load(settings, create=False)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=False), clock=clock,
                       signer=signer)
@@ -83,7 +88,7 @@ def keep(name: str, at: datetime, context: Any, factory: pytest.TempPathFactory)
     value = BUILDS[name](context)
     folder = factory.mktemp("kept")
     shutil.copytree(context.settings.home, folder / "home")
-    found = Kept(folder=folder, value=value)
+    found = Kept(folder=folder, value=value, clock_at=getattr(context.clock, "at", None))
     if context.db.is_sqlite:
         copykit.sqlite_copy(Path(context.db.engine.url.database), folder / "test.db")
     else:

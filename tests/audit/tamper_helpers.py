@@ -89,8 +89,8 @@ PostgreSQL schema), copied for each test. Its twenty-odd signed transactions cos
 
 
 def copy_of_a_log(db: Database, settings: Settings, size: int, factory: pytest.TempPathFactory) -> Signer:
-    """Into this test's database (the log's tables, empty) and home: the rows and key `build_log(size)` makes, from the process's
-    copy (made the first time; tests/copykit.py copies it). Each test tampers with its own copy. Returns its signer."""
+    """Into this test's database (the log's tables, empty) and home: the rows and key `build_log(size)` makes, from
+    the process's copy (made the first time; tests/copykit.py copies it). Each test tampers with its own copy. Returns its signer."""
     kept = _KEPT.get((db.dialect, size))
     if kept is None:
         kept = _KEPT[db.dialect, size] = _keep(db, size, factory.mktemp("log"))
