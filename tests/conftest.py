@@ -10,7 +10,6 @@ import atexit
 import os
 import secrets
 import shutil
-import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,9 @@ from verifier.settings import Settings, normalise_database_url
 from verifier.store.base import Base
 from verifier.store.db import Database
 from engine_sharing import share_compiled_statements
+import copykit
 import kept_rows
+from users_kit import Users
 
 PG_URL = os.environ.get("VERIFIER_TEST_DATABASE_URL")
 
@@ -101,17 +102,7 @@ def _sqlite_with_tables(path: Path, factory: pytest.TempPathFactory) -> None:
         Base.metadata.create_all(database.engine)
         database.dispose()
         _READY["sqlite"] = template
-    source, copy = sqlite3.connect(template), sqlite3.connect(path)
-    try:
-        source.backup(copy)
-    finally:
-        source.close()
-        copy.close()
-
-
-def _schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
+    copykit.sqlite_copy(template, path)
 
 
 def _postgres_with_tables(base: str) -> str | None:
@@ -123,13 +114,13 @@ def _postgres_with_tables(base: str) -> str | None:
         admin = create_engine(base)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        database = Database(_schema_url(base, schema))
+        database = Database(copykit.schema_url(base, schema))
         Base.metadata.create_all(database.engine)
         database.dispose()
         ready = _READY["pg"] = (admin, schema, _emptying(admin, schema))
         atexit.register(_drop_schema, admin, schema)
-        _PREPARED.add(_schema_url(base, schema))
-        return _schema_url(base, schema)
+        _PREPARED.add(copykit.schema_url(base, schema))
+        return copykit.schema_url(base, schema)
     admin, schema, emptying = ready
     try:
         with admin.begin() as conn:
@@ -137,7 +128,7 @@ def _postgres_with_tables(base: str) -> str | None:
             conn.exec_driver_sql(emptying)
     except Exception:  # a connection some earlier test left behind still holds a lock: use a schema of its own
         return None
-    return _schema_url(base, schema)
+    return copykit.schema_url(base, schema)
 
 
 def _emptying(admin: Any, schema: str) -> str:
@@ -194,7 +185,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield _schema_url(base, schema)
+    yield copykit.schema_url(base, schema)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
@@ -227,7 +218,6 @@ from datetime import datetime, timezone  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONTRACT = ROOT / "contracts" / "demo-2020.toml"
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -243,7 +233,7 @@ _EVERY_TABLE: set[int] = set()  # the Databases the `db` fixture above made (eve
 class _Start(NamedTuple):
     folder: Path  # home/ (the keys) and, on SQLite, test.db
     url: str  # the kept database: that file, or on PostgreSQL a schema of its own
-    restoring: str  # PostgreSQL: the statements that copy the kept schema's rows into the schema on the search path
+    kept: copykit.KeptSchema | None  # PostgreSQL: that schema's rows and sequences, to copy (tests/copykit.py)
 
 
 _STARTED: dict[datetime, _Start] = {}
@@ -264,11 +254,10 @@ def _start(settings: Settings, db: Database, clock):  # type: ignore[no-untyped-
     started = _STARTED.get(clock.now()) if _copies_a_start(db, clock) else None
     if started is not None:  # the same keys, rows and log as below, copied
         shutil.copytree(started.folder / "home", settings.home, dirs_exist_ok=True)
-        if db.is_sqlite:
-            _sqlite_copy(started.folder / "test.db", Path(db.engine.url.database))
+        if started.kept is None:
+            copykit.sqlite_copy(started.folder / "test.db", Path(db.engine.url.database))
         else:
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql(started.restoring)
+            copykit.pg_restore(db.engine, started.kept)
     signer = checkpoints.Signer.load(settings, create=True)
     context = Context(settings=settings, db=db, vault=Vault.from_dir(settings.keys_dir, create=True), clock=clock,
                       signer=signer)
@@ -287,15 +276,6 @@ def _copies_a_start(db: Database, clock) -> bool:  # type: ignore[no-untyped-def
     return type(clock) is FixedClock and id(db) in _EVERY_TABLE
 
 
-def _sqlite_copy(source: Path, target: Path) -> None:
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-
-
 def _keep_the_start(clock, factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
     """The first test at this fixed time: `ctx` is made once more in a folder (and, on PostgreSQL, a schema) of its
     own, kept for the next ones."""
@@ -304,12 +284,8 @@ def _keep_the_start(clock, factory: pytest.TempPathFactory) -> None:  # type: ig
     (folder / "home").mkdir()
     if PG_URL:
         base = normalise_database_url(PG_URL)
-        schema = f"s_{secrets.token_hex(6)}"
-        admin = create_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        atexit.register(_drop_schema, admin, schema)
-        database = Database(_schema_url(base, schema))
+        schema = copykit.new_schema(base, "s")
+        database = Database(copykit.schema_url(base, schema))
     else:
         _sqlite_with_tables(folder / "test.db", factory)
         database = Database(f"sqlite:///{folder / 'test.db'}")
@@ -319,29 +295,12 @@ def _keep_the_start(clock, factory: pytest.TempPathFactory) -> None:  # type: ig
             _import_all_models()
             Base.metadata.create_all(database.engine)
         context = _start(Settings(home=folder / "home", database_url=database.url), database, type(clock)(at))
-        restoring = _restoring(admin, schema) if PG_URL else ""
+        kept = copykit.pg_kept(base, schema) if PG_URL else None
         context.db.dispose()
     except BaseException:
         database.dispose()
         raise
-    _STARTED[at] = _Start(folder, database.url, restoring)
-
-
-def _restoring(admin: Any, schema: str) -> str:
-    """One round trip that copies the kept schema's rows into the (emptied) schema on the connection's search path,
-    and moves its sequences on to where the kept schema's stand, so ids continue as after a start of its own.
-
-    Only the tables that hold rows are named, parents before children (no foreign key is deferred or switched off)."""
-    statements = []
-    with admin.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            if conn.execute(text(f'SELECT EXISTS (SELECT FROM "{schema}"."{table.name}")')).scalar():
-                columns, name = ", ".join(f'"{c.name}"' for c in table.columns), table.name
-                statements.append(f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{schema}"."{name}"')
-        for name, last in conn.execute(text("SELECT sequencename, last_value FROM pg_sequences "
-                                            "WHERE schemaname = :s AND last_value IS NOT NULL"), {"s": schema}):
-            statements.append(f"SELECT setval('\"{name}\"', {int(last)}, true)")
-    return "; ".join(statements)
+    _STARTED[at] = _Start(folder, database.url, kept)
 
 
 @pytest.fixture
@@ -361,32 +320,6 @@ def ctx(request: pytest.FixtureRequest, settings: Settings, db: Database, clock,
     if kept is not None:
         kept_rows.keep(kept, at, context, tmp_path_factory)
     yield context
-
-
-class Users:
-    """Creates users on demand and logs them in; `headers(name)` gives the Authorization header."""
-
-    def __init__(self, ctx, client) -> None:  # type: ignore[no-untyped-def]
-        self.ctx, self.client = ctx, client
-        self.ids: dict[str, str] = {}
-        self._tokens: dict[str, str] = {}
-
-    def add(self, username: str, *roles: str, counties: tuple[str, ...] = ()) -> str:
-        """A user limited to `counties`; named without any, a user with no county limit, on purpose."""
-        from verifier.accounts.service import add_user
-
-        with self.ctx.db.begin() as session:
-            user = add_user(session, username=username, password=PASSWORD, roles=list(roles), counties=list(counties),
-                            all_counties=not counties, clock=self.ctx.clock)
-        self.ids[username] = user.id
-        return user.id
-
-    def headers(self, username: str) -> dict[str, str]:
-        if username not in self._tokens:
-            r = self.client.post("/api/auth/login", json={"username": username, "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            self._tokens[username] = r.json()["token"]
-        return {"Authorization": f"Bearer {self._tokens[username]}"}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
+import copykit
 from verifier.settings import normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,17 +29,8 @@ def own_database_url(factory: pytest.TempPathFactory) -> Iterator[str]:
     if not pg_url:
         yield f"sqlite:///{factory.mktemp('module-db') / 'test.db'}"
         return
-    base = normalise_database_url(pg_url)
-    schema = f"m_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with copykit.own_schema(normalise_database_url(pg_url), "m") as url:
+        yield url
 
 
 @contextmanager

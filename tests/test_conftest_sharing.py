@@ -91,7 +91,7 @@ def _fresh_start(conftest, settings, tmp_path, clock):  # type: ignore[no-untype
         schema = f"f_{conftest.secrets.token_hex(6)}"
         with create_engine(base).begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = conftest._schema_url(base, schema)
+        url = conftest.copykit.schema_url(base, schema)
     else:
         url = f"sqlite:///{tmp_path / 'fresh.db'}"
     database = Database(url)

@@ -13,6 +13,8 @@ from verifier.audit.verify import verify_log
 from verifier.store.tables import Case, Member, User
 
 two_received = kept("two_received", lambda ctx: [make_case(ctx, stage="received") for _ in range(2)])
+three_days_on = kept("three_days_on", lambda ctx: (make_case(ctx, stage="received"), ctx.clock.advance(days=3),
+                                                   ctx.clock.now())[2])
 SEEN: dict[str, object] = {}
 
 
@@ -46,3 +48,11 @@ def test_a_first_test_starts_from_the_rows_and_writes_more(ctx, two_received) ->
 
 def test_the_next_starts_from_the_same_rows_without_them(ctx, two_received) -> None:  # type: ignore[no-untyped-def]
     _check_and_write(ctx, two_received)
+
+
+def test_a_build_that_moves_the_clock_leaves_it_there(ctx, three_days_on) -> None:  # type: ignore[no-untyped-def]
+    assert ctx.clock.now() == three_days_on
+
+
+def test_a_copy_of_it_is_at_the_same_time(ctx, three_days_on) -> None:  # type: ignore[no-untyped-def]
+    assert ctx.clock.now() == three_days_on  # not the fixed time the copy's test began at

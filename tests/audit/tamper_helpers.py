@@ -3,17 +3,14 @@ once per test process and copied for each test that tampers with it."""
 
 from __future__ import annotations
 
-import atexit
 import os
-import secrets
 import shutil
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from verifier.audit import log, merkle
 from verifier.audit.checkpoints import Signer, install, issue_checkpoint
@@ -22,6 +19,8 @@ from verifier.clock import FixedClock
 from verifier.settings import Settings, normalise_database_url
 from verifier.store.base import Base
 from verifier.store.db import Database
+
+import copykit
 
 LOG_TABLES = [model.__table__ for model in (AuditEntry, AuditNode, AuditHead, AuditCheckpoint, AuditKey)]
 START = datetime(2020, 6, 3, 8, 30, tzinfo=UTC)  # the audit tests' fixed clock
@@ -90,27 +89,17 @@ PostgreSQL schema), copied for each test. Its twenty-odd signed transactions cos
 
 
 def copy_of_a_log(db: Database, settings: Settings, size: int, factory: pytest.TempPathFactory) -> Signer:
-    """Into this test's database (the log's tables, empty) and home: the rows and key `build_log(size)` makes, from the process's
-    copy (made the first time). Each test tampers with its own copy. Returns its signer."""
+    """Into this test's database (the log's tables, empty) and home: the rows and key `build_log(size)` makes, from
+    the process's copy (made the first time; tests/copykit.py copies it). Each test tampers with its own copy. Returns its signer."""
     kept = _KEPT.get((db.dialect, size))
     if kept is None:
         kept = _KEPT[db.dialect, size] = _keep(db, size, factory.mktemp("log"))
     home, source = kept
     shutil.copytree(home, settings.home, dirs_exist_ok=True)
-    columns = {t.name: ", ".join(c.name for c in t.columns) for t in LOG_TABLES}
     if db.is_sqlite:
-        conn = sqlite3.connect(str(db.engine.url.database), isolation_level=None)
-        try:
-            conn.execute("ATTACH DATABASE ? AS kept", (str(source),))
-            conn.executescript("BEGIN; " + "; ".join(f"INSERT INTO main.{name} ({cols}) SELECT {cols} FROM kept.{name}"
-                                                     for name, cols in columns.items()) + "; COMMIT")
-            conn.execute("DETACH DATABASE kept")
-        finally:
-            conn.close()
+        copykit.sqlite_copy(source, Path(db.engine.url.database), LOG_TABLES)
     else:
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("; ".join(f'INSERT INTO {name} ({cols}) SELECT {cols} FROM "{source}".{name}'
-                                           for name, cols in columns.items()))
+        copykit.pg_restore(db.engine, source)
     return Signer.load(settings)
 
 
@@ -118,27 +107,14 @@ def _keep(db: Database, size: int, folder: Path) -> tuple[Path, Any]:
     (folder / "home").mkdir()
     if db.is_sqlite:
         url = f"sqlite:///{folder / 'log.db'}"
-        source: Any = folder / "log.db"
     else:
         base = normalise_database_url(os.environ["VERIFIER_TEST_DATABASE_URL"])
-        source = f"k_{secrets.token_hex(6)}"
-        admin = create_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{source}"'))
-        atexit.register(_drop_schema, admin, source)
-        url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{source}"
+        schema = copykit.new_schema(base, "k")
+        url = copykit.schema_url(base, schema)
     kept = Database(url)
     try:
         build_log(kept, Settings(home=folder / "home", database_url=url), size)
     finally:
         kept.dispose()
+    source: Any = folder / "log.db" if db.is_sqlite else copykit.pg_kept(base, schema, LOG_TABLES)
     return folder / "home", source
-
-
-def _drop_schema(admin: Any, schema: str) -> None:
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-    except Exception:
-        pass

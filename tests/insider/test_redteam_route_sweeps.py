@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from factories import COUNTY, other_county_contract
+from kept_rows import kept
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
@@ -37,13 +38,26 @@ SKIPPED = ("/schema",)  # the OpenAPI description: the same for everyone
 BANK_FILES = re.compile(r"^(/api/payment-batches|/payments)/[^/]+/bank-file$")
 
 
-@pytest.fixture
-def office(ctx, users):  # type: ignore[no-untyped-def]
-    """The county's month of work, and a second county under a contract of its own."""
+def _build_office(ctx):  # type: ignore[no-untyped-def]
+    """The county's month of work, and a second county under a contract of its own; the users it added, by name."""
+    from users_kit import Users
     from web.officekit import build_office
 
+    users = Users(ctx, None)  # adds users only: no one logs in while building
     other_county_contract(ctx, OTHER)
-    return build_office(ctx, users)
+    return build_office(ctx, users), dict(users.ids)
+
+
+built_office = kept("built_office", _build_office)
+
+
+@pytest.fixture
+def office(users, built_office):  # type: ignore[no-untyped-def]
+    """The office, built by the process's first test that asks for it and kept (the tests only add to it): the next
+    start from a copy of its rows, keys, log and time (tests/kept_rows.py)."""
+    built, ids = built_office
+    users.ids.update(ids)
+    return built
 
 
 def _ids(ctx, office) -> dict[str, str]:  # type: ignore[no-untyped-def]
