@@ -36,6 +36,7 @@ class Kept:
 
 _KEPT: dict[tuple[str, datetime], Kept] = {}
 _GIVEN: dict[str, Any] = {}  # what the running test's kept start handed out, by its name
+COPIED: set[str] = set()  # the kept starts the running test's context is a copy of (not built in it)
 
 
 def kept(name: str, build: Callable[[Any], Any]) -> Any:
@@ -66,8 +67,10 @@ def restore(name: str, at: datetime, settings: Any, db: Any, clock: Any) -> Any:
     from verifier.store.vault import Vault
 
     found = _KEPT.get((name, at))
+    COPIED.discard(name)
     if found is None:
         return None
+    COPIED.add(name)
     shutil.copytree(found.folder / "home", settings.home, dirs_exist_ok=True)
     if found.schema is None:
         copykit.sqlite_copy(found.folder / "test.db", Path(db.engine.url.database))

@@ -4,9 +4,11 @@ where the build left it."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from factories import make_case
+import kept_rows
 from kept_rows import kept
 from verifier.accounts.service import add_user
 from verifier.audit.verify import verify_log
@@ -47,6 +49,10 @@ def test_a_first_test_starts_from_the_rows_and_writes_more(ctx, two_received) ->
 
 
 def test_the_next_starts_from_the_same_rows_without_them(ctx, two_received) -> None:  # type: ignore[no-untyped-def]
+    if "two_received" not in kept_rows.COPIED:  # built here: the test before it ran in another process
+        _check_and_write(ctx, two_received)
+        pytest.skip("the first test of this file ran in another test process, so no copy was made here to compare "
+                    "(the suite runs a file in one process: scripts/test's --dist loadfile)")
     _check_and_write(ctx, two_received)
 
 

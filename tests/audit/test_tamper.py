@@ -122,6 +122,7 @@ def full_log(db: Database, settings: Settings, clock: FixedClock,
     """SIZE entries, one transaction each, with a signed checkpoint of the empty log and one after each commit
     (`build_log`, copied), and the checkpoint hook installed as the `hook` fixture leaves it."""
     installed = install(db, copy_of_a_log(db, settings, SIZE, tmp_path_factory), clock=clock)
+    clock.advance(seconds=SIZE)  # where appending the entries a second apart leaves it, as if built in this test
     yield db
     installed.close()
 
