@@ -14,7 +14,7 @@ from web.pagekit import Pages, card_count
 
 from verifier.audit.models import AuditEntry
 from verifier.followups.models import FollowupReceiptReview
-from verifier.store.tables import Case, User
+from verifier.store.tables import Case, Check, User
 
 CARD = "未收到救助金待核实"
 
@@ -84,3 +84,30 @@ def test_attack_one_reviewer_closes_a_diverted_payment_as_received(ctx, client, 
     for fid in (diverted, plain):
         r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev_pal"))
         assert r.status_code == 409 and "复核" in r.json()["detail"], r.text
+
+
+def test_attack_a_payee_outside_the_household_registered_at_the_door_is_closed_by_one(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check itself named a payee who is no household member (never a change): the follow-up rule already treats
+    it as a changed account, and so does the second look; the 403 and the 409 say why in Chinese."""
+    from insider_kit import released_batch, settled
+
+    for name, role in (("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer")):
+        person(ctx, users, name, role)
+
+    def outsider(cases: list[str]) -> None:
+        with ctx.db.begin() as session:
+            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
+                check.payee_name = "王代收"
+
+    bid, cases = released_batch(ctx, client, users, before=outsider)
+    settled(client, users, bid)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    assert _open(client, users) == [fid]
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev1"))
+    assert r.status_code == 403 and "收款人不是本户成员" in r.json()["detail"], r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    assert _open(client, users) == []
