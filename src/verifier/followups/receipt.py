@@ -425,7 +425,7 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             supplement_confirmed_by=sup.confirmed_by if sup else None,
             second_needed=bool(review.second_needed) if review else False,
             confirmed_by=review.confirmed_by if review else None, confirmed_at=review.confirmed_at if review else None,
-            second_barred=_barred(who, f) | {review.resolved_by} if review else frozenset()))
+            second_barred=second_barred(who, f, review) if review else frozenset()))
     return out
 
 
@@ -553,18 +553,24 @@ SECOND_LOOK = "核实已收到须由另一名县级审核人员复核（{why}）
 def second_look_refusal(session: Session, who: Involved, f: Followup, review: FollowupReceiptReview,
                         user_id: str) -> str | None:
     """The one rule of who may not confirm a 核实已收到 closing of a changed account (a DID key), or None when they may:
-    its closer, whoever `resolve` refuses (the follow-up's recorder, who took part in paying the item), and an
-    account linked to any of them by a password (the roster's rule, as the supplement's confirmation reads it)."""
+    its closer, the follow-up's recorder, whoever `barred_from_followup` bars from the follow-up itself (who took part
+    in paying the item; the case's check officers, for the account was changed or the payee is no household member),
+    and an account linked to any of them by a password (the roster's rule, read against that same set)."""
     if user_id == review.resolved_by:
         return "receipt_closed"
     if user_id == f.recorded_by:
         return "followup_recorded"
-    part = who.part_of(user_id)
-    if part is not None and part != "check_officer":
-        return part
-    if password_links(session, user_id, {*who.changers, *who.batch, f.recorded_by, review.resolved_by}):
+    barred = second_barred(who, f, review)
+    if user_id in barred:
+        return who.part_of(user_id) or "check_officer"
+    if password_links(session, user_id, barred):
         return "password_linked"
     return None
+
+
+def second_barred(who: Involved, f: Followup, review: FollowupReceiptReview) -> frozenset[str]:
+    """Whom `second_look_refusal` refuses by what they did (before any password link)."""
+    return barred_from_followup(who) | {f.recorded_by, review.resolved_by}
 
 
 def confirm_closing(session: Session, followup_id: str, *, principal: Principal,
