@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Litestar, get
@@ -34,17 +35,32 @@ from .settings import Settings
 _log = logging.getLogger("verifier")
 
 
+_TOO_LONG = re.compile(r"^Expected `str` of length <= (\d+)(?: - at `\$\.([A-Za-z_]+)`)?$")
+
+
 def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
+    """A body the schema refused: 400 with each field's message. A text over a schema's cap (a huge body refused before
+    the service reads it) is said in Chinese, naming the field, the detail too."""
     errors = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("field") or "body")
-            errors.append({"field": field.removeprefix("$."), "message": str(item.get("message", ""))})
+            field = str(item.get("key") or item.get("field") or "body").removeprefix("$.")
+            message = str(item.get("message", ""))
+            long = _TOO_LONG.match(message)
+            if long:
+                field = long.group(2) or field
+                message = f"不能超过 {long.group(1)} 个字"
+            errors.append({"field": field, "message": message, **({"too_long": True} if long else {})})
+    detail = str(exc.detail)
+    if errors and all(e.pop("too_long", False) for e in errors):
+        detail = "内容过长，未被受理：" + "；".join(f"{e['field']} {e['message']}" for e in errors)
+    for e in errors:
+        e.pop("too_long", None)
     return ProblemDetailsException(
         status_code=400,
         title="Invalid request",
-        detail=str(exc.detail),
+        detail=detail,
         extra={"errors": errors},
     )
 

@@ -62,6 +62,9 @@ def test_every_refusal_on_the_receipt_and_payee_paths_is_chinese(ctx, client, us
     post("approved the batch", decide.format(change, "approve"), "fin2", 403)
     post("not a county reviewer", decide.format(change, "approve"), "sup2", 403)
     post("long note", decide.format(change, "reject"), "rev2", 422, {"note": "长" * 600})
+    post("note of 501", decide.format(change, "reject"), "rev2", 422, {"note": "长" * 501})
+    huge = post("huge note", decide.format(change, "reject"), "rev2", 400, {"note": "长" * 3000}).json()
+    assert [(e["field"], e["message"]) for e in huge["errors"]] == [("note", "不能超过 2000 个字")], huge
     post("approved", decide.format(change, "approve"), "rev2", 200)
     post("approved twice", decide.format(change, "reject"), "rev2", 409)
 
