@@ -35,28 +35,34 @@ from .settings import Settings
 _log = logging.getLogger("verifier")
 
 
-_TOO_LONG = re.compile(r"^Expected `str` of length <= (\d+)(?: - at `\$\.([A-Za-z_]+)`)?$")
+_AT = r"(?: - at `\$\.(?P<at>[A-Za-z_]+)`)?$"
+_SCHEMA_ZH = ((re.compile(r"^Expected `str` of length <= (\d+)" + _AT), lambda m: f"不能超过 {m.group(1)} 个字"),
+              (re.compile(r"^Expected `str` of length >= 1" + _AT), lambda m: "必填"),
+              (re.compile(r"^Expected `str` matching regex .*?" + _AT), lambda m: "格式有误（含不允许的字符）"))
+"""A schema's refusal of a text (too long, empty, a character it does not take) in Chinese: the rest stay as said."""
 
 
 def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
-    """A body the schema refused: 400 with each field's message. A text over a schema's cap (a huge body refused before
-    the service reads it) is said in Chinese, naming the field, the detail too."""
+    """A body the schema refused: 400 with each field's message. A text the schema refuses (`_SCHEMA_ZH`: over its
+    cap, a huge body refused before the service reads it; empty; a character it does not take) is said in Chinese,
+    naming the field, the detail too when every message is."""
     errors = []
+    said = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
             field = str(item.get("key") or item.get("field") or "body").removeprefix("$.")
             message = str(item.get("message", ""))
-            long = _TOO_LONG.match(message)
-            if long:
-                field = long.group(2) or field
-                message = f"不能超过 {long.group(1)} 个字"
-            errors.append({"field": field, "message": message, **({"too_long": True} if long else {})})
+            for pattern, zh in _SCHEMA_ZH:
+                m = pattern.match(message)
+                if m:
+                    field, message = m.group("at") or field, zh(m)
+                    said.append(True)
+                    break
+            errors.append({"field": field, "message": message})
     detail = str(exc.detail)
-    if errors and all(e.pop("too_long", False) for e in errors):
-        detail = "内容过长，未被受理：" + "；".join(f"{e['field']} {e['message']}" for e in errors)
-    for e in errors:
-        e.pop("too_long", None)
+    if errors and len(said) == len(errors):
+        detail = "请求内容有误，未被受理：" + "；".join(f"{e['field']} {e['message']}" for e in errors)
     return ProblemDetailsException(
         status_code=400,
         title="Invalid request",
