@@ -118,7 +118,7 @@ def test_whoever_asked_for_or_approved_a_change_may_not_approve_or_release_its_b
     assert other not in str(seen)
     # ...and the requester may neither approve nor release it.
     r = client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin1"])
-    assert r.status_code == 403 and case_id in r.json()["detail"] and "requested" in r.json()["detail"]
+    assert r.status_code == 403 and case_id in r.json()["detail"] and "您申请了案件" in r.json()["detail"]
     assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin2"]).status_code == 200
     r = client.post(f"/api/payment-batches/{batch['id']}/release", headers=h["fin1"])
     assert r.status_code == 403 and case_id in r.json()["detail"]
@@ -418,7 +418,7 @@ def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, cli
     # One person who both recorded (or confirmed) the re-check and holds the finance role may not pass the batch.
     for who in (officer, supervisor):
         both = staff(ctx).clerk.__class__(id=who, username="x", display_name="", roles=("finance",), counties=())
-        with pytest.raises(Forbidden, match=f"check .* of case {steered}"):
+        with pytest.raises(Forbidden, match=f"了案件 {steered} 的重新核查"):
             tx(ctx, lambda s, p=both: service.approve(s, batch["id"], principal=p, vault=ctx.vault, clock=ctx.clock))
     assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin1"]).status_code == 200
 
