@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Litestar, get
@@ -34,17 +35,38 @@ from .settings import Settings
 _log = logging.getLogger("verifier")
 
 
+_AT = r"(?: - at `\$\.(?P<at>[A-Za-z_]+)`)?$"
+_SCHEMA_ZH = ((re.compile(r"^Expected `str` of length <= (\d+)" + _AT), lambda m: f"不能超过 {m.group(1)} 个字"),
+              (re.compile(r"^Expected `str` of length >= 1" + _AT), lambda m: "必填"),
+              (re.compile(r"^Expected `str` matching regex .*?" + _AT), lambda m: "格式有误（含不允许的字符）"))
+"""A schema's refusal of a text (too long, empty, a character it does not take) in Chinese: the rest stay as said."""
+
+
 def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
+    """A body the schema refused: 400 with each field's message. A text the schema refuses (`_SCHEMA_ZH`: over its
+    cap, a huge body refused before the service reads it; empty; a character it does not take) is said in Chinese,
+    naming the field, the detail too when every message is."""
     errors = []
+    said = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            field = str(item.get("key") or item.get("field") or "body")
-            errors.append({"field": field.removeprefix("$."), "message": str(item.get("message", ""))})
+            field = str(item.get("key") or item.get("field") or "body").removeprefix("$.")
+            message = str(item.get("message", ""))
+            for pattern, zh in _SCHEMA_ZH:
+                m = pattern.match(message)
+                if m:
+                    field, message = m.group("at") or field, zh(m)
+                    said.append(True)
+                    break
+            errors.append({"field": field, "message": message})
+    detail = str(exc.detail)
+    if errors and len(said) == len(errors):
+        detail = "请求内容有误，未被受理：" + "；".join(f"{e['field']} {e['message']}" for e in errors)
     return ProblemDetailsException(
         status_code=400,
         title="Invalid request",
-        detail=str(exc.detail),
+        detail=detail,
         extra={"errors": errors},
     )
 

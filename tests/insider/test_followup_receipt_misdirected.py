@@ -301,3 +301,24 @@ def test_the_closers_password_link_does_not_confirm_and_a_case_no_longer_paid_is
                     json={"note": "钱进了别人的卡", "outcome": "misdirected"})
     assert r.status_code == 409 and "已支付" in r.text, r.text
     assert _counts(ctx) == (1, 1, 1)
+
+
+def test_a_relative_confirming_the_supplement_is_refused_under_its_own_step(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A county reviewer who declared a member of the household as a relative confirms its 补发: refused (回避), kept on
+    回避拦截记录 under 确认补发 (`supplement_confirm`), not under the re-check's step; nothing confirmed."""
+    from insider_kit import declare_ties, household_member, refusals_of
+
+    cases, _ = paid_onto_sly(ctx, client, users)
+    person(ctx, users, "rev_kin", "county_reviewer")
+    _, _, id_number = household_member(ctx, cases[0])
+    declare_ties(client, users.headers("rev_kin"), id_number)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    sup = r.json()["supplement_id"]
+    r = client.post(f"/api/supplements/{sup}/confirm", headers=users.headers("rev_kin"))
+    assert r.status_code in (403, 422) and "回避" in r.text, r.text
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev_kin"])] == ["supplement_confirm"]
+    with ctx.db.read() as session:
+        assert session.get(SupplementaryPayment, sup).confirmed_by is None

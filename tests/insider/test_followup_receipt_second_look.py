@@ -14,7 +14,7 @@ from web.pagekit import Pages, card_count
 
 from verifier.audit.models import AuditEntry
 from verifier.followups.models import FollowupReceiptReview
-from verifier.store.tables import Case, User
+from verifier.store.tables import Case, Check, User
 
 CARD = "未收到救助金待核实"
 
@@ -84,3 +84,54 @@ def test_attack_one_reviewer_closes_a_diverted_payment_as_received(ctx, client, 
     for fid in (diverted, plain):
         r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev_pal"))
         assert r.status_code == 409 and "复核" in r.json()["detail"], r.text
+
+
+def test_attack_a_payee_outside_the_household_registered_at_the_door_is_closed_by_one(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check itself named a payee who is no household member (never a change): the follow-up rule already treats
+    it as a changed account, and so does the second look; the 403 and the 409 say why in Chinese."""
+    from insider_kit import released_batch, settled
+
+    for name, role in (("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer")):
+        person(ctx, users, name, role)
+
+    def outsider(cases: list[str]) -> None:
+        with ctx.db.begin() as session:
+            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
+                check.payee_name = "王代收"
+
+    bid, cases = released_batch(ctx, client, users, before=outsider)
+    settled(client, users, bid)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    assert _open(client, users) == [fid]
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev1"))
+    assert r.status_code == 403 and "收款人不是本户成员" in r.json()["detail"], r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    assert _open(client, users) == []
+
+
+def test_attack_a_check_officer_confirms_the_closing_of_a_changed_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Where the account was changed the case's check officers may not even record the follow-up; nor may they, or an
+    account linked to one of them by a password, be the second look at its 核实已收到."""
+    cases, _ = paid_onto_sly(ctx, client, users)
+    person(ctx, users, "rev_off", "county_reviewer", "field_officer")
+    person(ctx, users, "rev_pal", "county_reviewer")
+    with ctx.db.begin() as session:
+        [check] = session.scalars(select(Check).where(Check.case_id == cases[0]))
+        officer = check.officer_ids[0]
+        check.officer_ids = [*check.officer_ids, users.ids["rev_off"]]
+        session.get(User, users.ids["rev_pal"]).password_set_by = officer
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说卡在自己手里，钱应该到了", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    for who, said in (("rev_off", "参与了该案件的入户核查"), ("rev_pal", "密码关联")):
+        r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers(who))
+        assert r.status_code == 403 and said in r.json()["detail"], (who, r.text)
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev_off"])] == ["receipt_confirm"]
+    assert _open(client, users) == [fid]
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text

@@ -54,6 +54,12 @@ def test_every_refusal_on_the_receipt_and_payee_paths_is_chinese(ctx, client, us
             "account_number": "6217000000000012345", "reason": "户主换卡"}
     post("paid, nothing misdirected", f"/api/cases/{cases[0]}/payee", "sup3", 409, body)
     body["account_name"] = head_of(client, users.headers("sup3"), cases[1])
+    for name, bad in (("no name", {"account_name": " "}), ("no bank", {"bank": ""}), ("formula", {"bank": "=银行"}),
+                      ("long name", {"account_name": "长" * 101}), ("short number", {"account_number": "1234"}),
+                      ("letters", {"account_number": "62220abc"})):
+        r = client.post(f"/api/cases/{cases[1]}/payee", headers=users.headers("sup3"), json={**body, **bad})
+        assert r.status_code in (400, 422) and [e["field"] for e in r.json()["errors"]] == list(bad), (name, r.text)
+        seen.append((name, r.status_code, _said(r)))
     change = post("asked", f"/api/cases/{cases[1]}/payee", "sup3", 201, body).json()["id"]
     post("asked twice", f"/api/cases/{cases[1]}/payee", "sup2", 409, body)
     decide = "/api/payee-changes/{}/{}"
@@ -62,6 +68,9 @@ def test_every_refusal_on_the_receipt_and_payee_paths_is_chinese(ctx, client, us
     post("approved the batch", decide.format(change, "approve"), "fin2", 403)
     post("not a county reviewer", decide.format(change, "approve"), "sup2", 403)
     post("long note", decide.format(change, "reject"), "rev2", 422, {"note": "长" * 600})
+    post("note of 501", decide.format(change, "reject"), "rev2", 422, {"note": "长" * 501})
+    huge = post("huge note", decide.format(change, "reject"), "rev2", 400, {"note": "长" * 3000}).json()
+    assert [(e["field"], e["message"]) for e in huge["errors"]] == [("note", "不能超过 2000 个字")], huge
     post("approved", decide.format(change, "approve"), "rev2", 200)
     post("approved twice", decide.format(change, "reject"), "rev2", 409)
 

@@ -118,7 +118,7 @@ def test_whoever_asked_for_or_approved_a_change_may_not_approve_or_release_its_b
     assert other not in str(seen)
     # ...and the requester may neither approve nor release it.
     r = client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin1"])
-    assert r.status_code == 403 and case_id in r.json()["detail"] and "requested" in r.json()["detail"]
+    assert r.status_code == 403 and case_id in r.json()["detail"] and "您申请了案件" in r.json()["detail"]
     assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin2"]).status_code == 200
     r = client.post(f"/api/payment-batches/{batch['id']}/release", headers=h["fin1"])
     assert r.status_code == 403 and case_id in r.json()["detail"]
@@ -133,7 +133,7 @@ def test_an_approver_of_the_change_may_not_release_the_batch_either(ctx, people:
                  bank="农业银行", account_number="6228480012340000")
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    with pytest.raises(Forbidden, match=f"you approved payee change .* of case {case_id}"):
+    with pytest.raises(Forbidden, match=f"您批准了案件 {case_id} 的收款人变更"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(Forbidden, match=case_id):
@@ -147,7 +147,7 @@ def test_the_county_reviewer_who_approved_a_change_may_not_sign_off_its_batch(ct
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(Forbidden, match=f"you approved payee change .* of case {case_id}"):
+    with pytest.raises(Forbidden, match=f"您批准了案件 {case_id} 的收款人变更"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
 
@@ -418,7 +418,7 @@ def test_attack_a_recheck_after_an_upheld_objection_names_a_new_account(ctx, cli
     # One person who both recorded (or confirmed) the re-check and holds the finance role may not pass the batch.
     for who in (officer, supervisor):
         both = staff(ctx).clerk.__class__(id=who, username="x", display_name="", roles=("finance",), counties=())
-        with pytest.raises(Forbidden, match=f"check .* of case {steered}"):
+        with pytest.raises(Forbidden, match=f"了案件 {steered} 的重新核查"):
             tx(ctx, lambda s, p=both: service.approve(s, batch["id"], principal=p, vault=ctx.vault, clock=ctx.clock))
     assert client.post(f"/api/payment-batches/{batch['id']}/approve", headers=h["fin1"]).status_code == 200
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .cells import formula_problem
+from .cells import starts_like_formula
 from .errors import FieldError
 
 MAX_NAME = 100
@@ -21,24 +21,26 @@ class Payee:
 
 def check_payee(account_name: str, bank: str, account_number: str, *,
                 prefix: str = "") -> tuple[Payee, list[FieldError]]:
-    """The payee as stored (names trimmed, the number without spaces) and every problem with it."""
+    """The payee as stored (names trimmed, the number without spaces) and every problem with it, said in Chinese (the
+    payee-change API shows them as they are; the pages' tables pass Chinese through)."""
     problems: list[FieldError] = []
     for key, raw in (("account_name", account_name), ("bank", bank)):
         text = raw.strip()
         if not text:
-            problems.append(FieldError(prefix + key, "required"))
+            problems.append(FieldError(prefix + key, "必填"))
             continue
         # Checked before and after trimming: a leading tab or carriage return is refused, not quietly dropped.
-        why = formula_problem(raw) or formula_problem(text)
-        if why:
-            problems.append(FieldError(prefix + key, why))
+        lead = raw if starts_like_formula(raw) else text if starts_like_formula(text) else ""
+        if lead:
+            said = {"\t": "制表符", "\r": "回车符"}.get(lead[0], lead[0])
+            problems.append(FieldError(prefix + key, f"不能以{said}开头（表格软件会把它当作公式）"))
         elif len(text) > MAX_NAME:
-            problems.append(FieldError(prefix + key, f"at most {MAX_NAME} characters"))
+            problems.append(FieldError(prefix + key, f"最多 {MAX_NAME} 个字符"))
     number = "".join(account_number.split())
     if not number:
-        problems.append(FieldError(prefix + "account_number", "required"))
+        problems.append(FieldError(prefix + "account_number", "必填"))
     elif not (number.isdigit() and number.isascii() and 8 <= len(number) <= 30):
-        problems.append(FieldError(prefix + "account_number", "8 to 30 digits"))
+        problems.append(FieldError(prefix + "account_number", "应为 8 至 30 位数字"))
     return Payee(account_name.strip(), bank.strip(), number), problems
 
 

@@ -338,14 +338,15 @@ class ReceiptAlert:
     supplement_status: str | None = None
     supplement_opened_by: str | None = None
     supplement_confirmed_by: str | None = None
-    second_needed: bool = False  # 核实已收到 of a changed account: another county reviewer confirms it (待复核)
+    second_needed: bool = False  # 核实已收到, account changed or payee outside: another reviewer confirms it (待复核)
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
     second_barred: frozenset[str] = frozenset()  # who may not confirm it (the closer too; password links aside)
 
     @property
     def second_waits(self) -> bool:
-        """Closed as 核实已收到 where the account was changed, not yet confirmed: still open (待复核)."""
+        """Closed as 核实已收到 where the account was changed (or the payee is no household member), not yet
+        confirmed: still open (待复核)."""
         return self.second_needed and self.confirmed_by is None
 
     @property
@@ -424,7 +425,7 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             supplement_confirmed_by=sup.confirmed_by if sup else None,
             second_needed=bool(review.second_needed) if review else False,
             confirmed_by=review.confirmed_by if review else None, confirmed_at=review.confirmed_at if review else None,
-            second_barred=_barred(who, f) | {review.resolved_by} if review else frozenset()))
+            second_barred=second_barred(who, f, review) if review else frozenset()))
     return out
 
 
@@ -517,7 +518,7 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
         raise ValidationFailed(problems)
     row = FollowupReceiptReview(id=new_id("frr"), followup_id=f.id, case_id=case.id, county_code=case.county_code,
                                 note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now(),
-                                second_needed=outcome == "received" and who.changed)
+                                second_needed=outcome == "received" and (who.changed or who.outside))
     missing = 0
     if outcome == "misdirected":
         if case.status != "paid":
@@ -545,33 +546,40 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     return row
 
 
-SECOND_LOOK = "核实已收到须由另一名县级审核人员复核（该笔保障金付入的账户与首次入户核查登记的不同）：您{did}"
+SECOND_LOOK = "核实已收到须由另一名县级审核人员复核（{why}）：您{did}"
+"""`why`: `_why` of the item (its account changed after the check, or its payee is no household member)."""
 
 
 def second_look_refusal(session: Session, who: Involved, f: Followup, review: FollowupReceiptReview,
                         user_id: str) -> str | None:
     """The one rule of who may not confirm a 核实已收到 closing of a changed account (a DID key), or None when they may:
-    its closer, whoever `resolve` refuses (the follow-up's recorder, who took part in paying the item), and an
-    account linked to any of them by a password (the roster's rule, as the supplement's confirmation reads it)."""
+    its closer, the follow-up's recorder, whoever `barred_from_followup` bars from the follow-up itself (who took part
+    in paying the item; the case's check officers, for the account was changed or the payee is no household member),
+    and an account linked to any of them by a password (the roster's rule, read against that same set)."""
     if user_id == review.resolved_by:
         return "receipt_closed"
     if user_id == f.recorded_by:
         return "followup_recorded"
-    part = who.part_of(user_id)
-    if part is not None and part != "check_officer":
-        return part
-    if password_links(session, user_id, {*who.changers, *who.batch, f.recorded_by, review.resolved_by}):
+    barred = second_barred(who, f, review)
+    if user_id in barred:
+        return who.part_of(user_id) or "check_officer"
+    if password_links(session, user_id, barred):
         return "password_linked"
     return None
+
+
+def second_barred(who: Involved, f: Followup, review: FollowupReceiptReview) -> frozenset[str]:
+    """Whom `second_look_refusal` refuses by what they did (before any password link)."""
+    return barred_from_followup(who) | {f.recorded_by, review.resolved_by}
 
 
 def confirm_closing(session: Session, followup_id: str, *, principal: Principal,
                     clock: Clock) -> FollowupReceiptReview:
     """Another county reviewer confirms a 核实已收到 closing of an alert whose account was changed after the check
-    (`second_needed`): until then the alert is open (待复核), for one reviewer alone would otherwise bury the one
-    signal of a diverted payment. Refused (403, kept on 回避拦截记录 under `receipt_confirm`) to whoever
-    `second_look_refusal` names, and to a relative (回避); a closing that needs none, or is confirmed already: 409;
-    another county's: 404."""
+    or whose payee is no household member (`second_needed`): until then the alert is open (待复核), for one reviewer
+    alone would otherwise bury the one signal of a diverted payment. Refused (403, kept on 回避拦截记录 under
+    `receipt_confirm`) to whoever `second_look_refusal` names, and to a relative (回避); a closing that needs none, or
+    is confirmed already: 409; another county's: 404."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以复核回访核实结果")
     f = session.get(Followup, followup_id)
@@ -586,7 +594,8 @@ def confirm_closing(session: Session, followup_id: str, *, principal: Principal,
     if review is None:
         raise InvalidState("这次回访还没有核实，无需复核")
     if not review.second_needed:
-        raise InvalidState("这次核实无需复核：只有收款账户已变更而核实已收到的，才须另一名县级审核人员复核")
+        raise InvalidState(("这次核实无需复核：只有收款账户已变更或收款人不是本户成员而核实已收到的，"
+                           "才须另一名县级审核人员复核"))
     if review.confirmed_by is not None:
         raise InvalidState("这次核实已经复核过了")
     item = session.get(PaymentItem, f.payment_item_id)
@@ -595,7 +604,7 @@ def confirm_closing(session: Session, followup_id: str, *, principal: Principal,
     who = involved(session, item)
     part = second_look_refusal(session, who, f, review, principal.id)
     if part is not None:
-        exc = Forbidden(SECOND_LOOK.format(did=_did(part, who)))
+        exc = Forbidden(SECOND_LOOK.format(why=_why(who), did=_did(part, who)))
         raise refusals.refused(exc, principal, "receipt_confirm", [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="receipt_confirm", case_id=case.id,
                              clock=clock)
@@ -636,7 +645,7 @@ class CaseFollowup:
     resolved_at: datetime | None
     note: str | None
     outcome: str | None = None  # closed: received, misdirected, or unknown (closed before the question, 未记录)
-    second_waits: bool = False  # closed as 核实已收到 of a changed account, not yet confirmed (待复核)
+    second_waits: bool = False  # closed as 核实已收到 of a changed account (or outside payee), not yet confirmed (待复核)
     confirmed_by: str | None = None
 
     @property

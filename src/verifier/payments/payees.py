@@ -513,15 +513,14 @@ def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, prin
     check that named another payee (or confirmed the determination on it)."""
     for _, change in _batch_changes(session, batch_id):
         if principal.id in (change.requested_by, change.decided_by):
-            did = "requested" if principal.id == change.requested_by else "approved"
-            raise Forbidden(f"you {did} payee change {change.id} of case {change.case_id}, which batch {batch_code} "
-                            f"holds: another finance user must {verb} it")
+            did = "申请" if principal.id == change.requested_by else "批准"
+            raise Forbidden(f"您{did}了案件 {change.case_id} 的收款人变更，按职责分离规定不能审批或发放包含该案件的批次 "
+                            f"{batch_code}，须由其他财务人员办理。")
     for _, _, check, det in _batch_rechecks(session, batch_id, vault):
         if principal.id in (check.recorded_by, det.confirmed_by):
-            did = "confirmed" if principal.id == det.confirmed_by else "recorded"
-            raise Forbidden(f"you {did} check {check.id} of case {check.case_id}, which named a payee other than "
-                            f"the one first recorded, and batch {batch_code} pays it: another finance user must "
-                            f"{verb} it")
+            did = "确认" if principal.id == det.confirmed_by else "登记"
+            raise Forbidden(f"您{did}了案件 {check.case_id} 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定"
+                            f"不能审批或发放包含该案件的批次 {batch_code}，须由其他财务人员办理。")
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:

@@ -36,8 +36,9 @@ class PayeeIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
-    # Its length is the service's to refuse (422 naming `note`, in Chinese), not the schema's (400, in English).
-    note: Annotated[str, msgspec.Meta(pattern=r"^[^\x00]*$")] = ""
+    # The service refuses more than 500 characters (422 naming `note`, in Chinese); the schema only caps a huge body
+    # early (a refused text over it is said in Chinese: `app._validation_to_problem`).
+    note: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^[^\x00]*$")] = ""
 
 
 class SharedAccount(msgspec.Struct):

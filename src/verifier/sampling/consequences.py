@@ -40,6 +40,7 @@ from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments import service as payments
 from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
+from ..recusal import guard as recusal
 from ..recusal import refusals
 from ..roster.service import password_links
 from ..store.base import new_id
@@ -254,15 +255,14 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
         took_part = OPENED_BY_CLOSER if sup.round_id is None else OPENED_BY_RECHECK
     elif password_links(session, principal.id, {sup.opened_by}):  # the roster's rule, as the follow-up's 回避 reads it
         took_part = OPENER_LINKED
-    else:
-        try:
-            independence.require_independent(session, sup.case_id, principal, clock)
-        except Forbidden:
-            took_part = CHECKED_IT
+    elif independence.took_part(session, sup.case_id, principal.id):
+        took_part = CHECKED_IT
     if took_part is not None:  # on 回避拦截记录 with the other refusals to who took part
         household = session.scalar(select(Case.household_id).where(Case.id == sup.case_id))
         raise refusals.refused(Forbidden(took_part), principal, "supplement_confirm",
                                [household] if household else [], case_id=sup.case_id, clock=clock)
+    # 回避: nor a member, or declared relative of one, of the household, kept under this step (not the re-check's).
+    recusal.refuse_case(session, principal, sup.case_id, step="supplement_confirm", clock=clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
     session.flush()
     case = session.get(Case, sup.case_id)

@@ -14,10 +14,15 @@ from ..recusal import guard as recusal
 from ..store.tables import Check, Determination
 
 
-def require_independent(session: Session, case_id: str, principal: Principal, clock: Clock | None = None) -> None:
+def took_part(session: Session, case_id: str, user_id: str) -> bool:
+    """Whether `user_id` was an officer of one of the case's checks, recorded one, or confirmed its determination."""
     checks = session.execute(select(Check.officer_ids, Check.recorded_by).where(Check.case_id == case_id)).all()
     confirmed = set(session.scalars(select(Determination.confirmed_by).where(Determination.case_id == case_id)))
-    if principal.id in confirmed or any(principal.id in officers or principal.id == by for officers, by in checks):
+    return user_id in confirmed or any(user_id in (officers or []) or user_id == by for officers, by in checks)
+
+
+def require_independent(session: Session, case_id: str, principal: Principal, clock: Clock | None = None) -> None:
+    if took_part(session, case_id, principal.id):
         raise Forbidden("four-eyes rule: you took part in the insurer's check or determination of this case; another "
                         "county reviewer records its re-check")
     recusal.refuse_case(session, principal, case_id, step="recheck", clock=clock)  # 回避: nor a member, or declared relative of one, of the household

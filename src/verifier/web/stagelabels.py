@@ -240,13 +240,6 @@ _MESSAGES: Table = compile_table([
      "按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。"),
     (r"this account is already cleared for these households", "该账户已就这些家庭核实过，无需再核实。"),
     (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
-    (r"you (requested|approved) payee change (\S+) of case (\S+), which batch (\S+) holds: .*",
-     lambda m: f"您{'申请' if m.group(1) == 'requested' else '批准'}了案件 {m.group(3)} 的收款人变更，"
-               f"按职责分离规定不能审批或发放包含该案件的批次 {m.group(4)}，须由其他财务人员办理。"),
-    (r"you (recorded|confirmed) check (\S+) of case (\S+), which named a payee other than the one first recorded, "
-     r"and batch (\S+) pays it: .*",
-     lambda m: f"您{'登记' if m.group(1) == 'recorded' else '确认'}了案件 {m.group(3)} 的重新核查（其登记的收款人与首次记录的"
-               f"不同），按职责分离规定不能审批或发放包含该案件的批次 {m.group(4)}，须由其他财务人员办理。"),
     (r"the bank file was not written: (.*?): cancel the batch, .*",
      lambda m: "银行文件未生成：" + "；".join(
          re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",

@@ -1,6 +1,7 @@
 """followup_receipt_review.second_needed, confirmed_by and confirmed_at: a 核实已收到 closing of an alert whose
-account was changed after the check (the money went to an account that is not the one recorded at the door) waits
-for a second county reviewer's confirmation (待复核) before the alert counts as closed
+account was changed after the check (the money went to an account that is not the one recorded at the door), or
+whose payee is no household member, waits for a second county reviewer's confirmation (待复核) before the alert
+counts as closed
 
 Closings before it need none (second_needed false) and name no confirmer. The database refuses a second look on any
 closing but 核实已收到, a confirmation of a closing that needs none, a confirmer without a time, and the closer
