@@ -76,27 +76,27 @@ class ReceiptAlertPages(Controller):
     @post("/{followup_id:str}/confirm-closing", opt=RESOLVERS, status_code=303)
     def confirm_closing(self, followup_id: FollowupId, ctx: Ctx, request: Req,
                         data: URLEncodedBody[dict[str, Any]]) -> Any:
-        """Another county reviewer confirms a 核实已收到 closing of a changed account (待复核); refused, the list comes
-        back with why; done, back to that list."""
-        status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
-        try:
-            with ctx.db.begin() as session:
-                receipt.confirm_closing(session, followup_id, principal=request.user, clock=ctx.clock)
-        except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
-            return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc)
-        return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
-                         page=at if at > 1 else None, done="receipt_confirmed")
+        """Another county reviewer confirms a 核实已收到 closing of a changed account (待复核)."""
+        return _second_person(request, ctx, data, lambda session: receipt.confirm_closing(
+            session, followup_id, principal=request.user, clock=ctx.clock), done="receipt_confirmed")
 
     @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
     def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,
                            data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Another county reviewer confirms the supplementary payment a misdirected closing opened (never its
-        closer: the service refuses them); refused, the list comes back with why; done, back to that list."""
-        status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
-        try:
-            with ctx.db.begin() as session:
-                receipt.confirm_supplement(session, followup_id, principal=request.user, clock=ctx.clock)
-        except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
-            return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc)
-        return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
-                         page=at if at > 1 else None, done="supplement_confirmed")
+        closer: the service refuses them)."""
+        return _second_person(request, ctx, data, lambda session: receipt.confirm_supplement(
+            session, followup_id, principal=request.user, clock=ctx.clock), done="supplement_confirmed")
+
+
+def _second_person(request: Req, ctx: Any, data: dict[str, Any], confirm: Any, *, done: str) -> Any:
+    """A second reviewer's confirmation from the list: refused, the list comes back (its status, search and page,
+    carried by the form) with why; done, back to that list."""
+    status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
+    try:
+        with ctx.db.begin() as session:
+            confirm(session)
+    except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
+        return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc)
+    return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
+                     page=at if at > 1 else None, done=done)
