@@ -127,10 +127,10 @@ class _Chromium:
 def browser():  # type: ignore[no-untyped-def]
     """Chromium for the module: the process's one (see `_Chromium`); every context the module opened is closed after
     it, as if its browser were closed."""
-    from browserkit import CHROMIUM
+    from browserkit import CHROMIUM, NO_CHROMIUM
 
     if not CHROMIUM.exists():
-        pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(NO_CHROMIUM)
     b = _Chromium.get()
     before = set(b.contexts)
     yield b

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browserkit import CHROMIUM, move_server_days
+from browserkit import CHROMIUM, NO_CHROMIUM, move_server_days
 
 if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+    pytest.skip(NO_CHROMIUM,
                 allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package "
                                                     "(pip install 'playwright>=1.40')")

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from browserkit import CHROMIUM
+from browserkit import CHROMIUM, NO_CHROMIUM
 
 if not CHROMIUM.exists():
-    pytest.skip(f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+    pytest.skip(NO_CHROMIUM,
                 allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
 
