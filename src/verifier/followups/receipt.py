@@ -420,6 +420,7 @@ def returned_closers(session: Session, followup_id: str) -> frozenset[str]:
     return frozenset(session.scalars(select(FollowupReceiptReview.resolved_by).where(
         FollowupReceiptReview.followup_id == followup_id, FollowupReceiptReview.returned_by.is_not(None))))
 
+
 ALERT_SEARCHED = (Case.number, Household.head_name, Case.village)
 """What the alerts' search box looks in: the case number, the household head's name, the village."""
 
@@ -523,7 +524,9 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
             outcome: str | None = None) -> FollowupReceiptReview:
     """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
     or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
-    follow-up (403); once (409); with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
+    follow-up, nor who closed it in a closing since returned (退回, `receipt_second.return_closing`), nor an account
+    linked to one of them by a password (403); once, while its closing stands (409: a returned one no longer does);
+    with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
     (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
     (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
     county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
