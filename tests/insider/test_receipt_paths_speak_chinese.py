@@ -1,7 +1,7 @@
-"""The receipt alert's closing and its second look, the supplement's confirmation and the payee change before it
-answer a program in Chinese: every problem detail (and every field's message) these paths give, refused for each
-reason they refuse, holds Chinese and no English sentence (the pages translate by their tables; the API shows the
-service's own words)."""
+"""The receipt alert's closing and its second look (confirmed or returned), the supplement's confirmation and the
+payee change before it answer a program in Chinese: every problem detail (and every field's message) these paths
+give, refused for each reason they refuse, holds Chinese and no English sentence (the pages translate by their
+tables; the API shows the service's own words)."""
 
 from __future__ import annotations
 
@@ -34,14 +34,18 @@ def test_every_refusal_on_the_receipt_and_payee_paths_is_chinese(ctx, client, us
         return r
 
     review, confirm = "/api/followups/{}/receipt-review", "/api/followups/{}/receipt-review/confirm"
+    back = "/api/followups/{}/receipt-review/return"
     post("no such follow-up", review.format("fup_none"), "rev1", 404, {"note": "x", "outcome": "received"})
     post("took part", review.format(diverted), "fin1", 403, {"note": "已核实", "outcome": "received"})
     post("no outcome", review.format(diverted), "rev1", 422, {"note": "已核实"})
     post("not closed yet", confirm.format(diverted), "rev2", 409)
     post("closed", review.format(diverted), "rev1", 200, {"note": "户主说钱到了", "outcome": "received"})
     post("closer's second look", confirm.format(diverted), "rev1", 403)
+    post("closer returns", back.format(diverted), "rev1", 403, {"note": "钱没到"})
+    post("return without why", back.format(diverted), "rev2", 422, {"note": " "})
     post("second look", confirm.format(diverted), "rev2", 200)
     post("looked twice", confirm.format(diverted), "rev2", 409)
+    post("returned after the second look", back.format(diverted), "rev2", 409, {"note": "钱没到"})
     post("closed twice", review.format(diverted), "rev2", 409, {"note": "再次", "outcome": "received"})
     sup = post("misdirected", review.format(missing), "rev1", 200,
                {"note": "钱进了别人的卡", "outcome": "misdirected"}).json()["supplement_id"]

@@ -9,7 +9,7 @@ from alembic import command
 from sqlalchemy import text
 
 from verifier.store.db import Database
-from verifier.store.migrate import alembic_config
+from verifier.store.migrate import alembic_config, current_revision, head_revision, upgrade
 
 NOW = "2020-06-01 02:00:00"
 
@@ -46,6 +46,21 @@ PAID_ITEM = [
 ]
 """After `insert_case` (status paid): check 'chk_1', determination 'det_1', batch 'pb_1' and its settled item 'pi_1'
 (100,000 fen), in the columns of revision 0050 (statements with `:now`)."""
+
+
+def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "paid") -> None:
+    """The opening of a migration's test with data: `db` at revision 0011 with one case (`insert_case`, at `status`),
+    upgraded to `before` (the revision before the one tested), `rows` inserted there (statements with `:now`), then
+    upgraded to the head."""
+    upgrade(db, "0011")
+    with db.engine.begin() as conn:
+        insert_case(conn, county="340223", status=status)
+    upgrade(db, before)
+    with db.engine.begin() as conn:
+        for row in rows:
+            conn.execute(text(row), {"now": NOW})
+    upgrade(db)
+    assert current_revision(db) == head_revision()
 
 
 def downgrade(db: Database, revision: str) -> None:

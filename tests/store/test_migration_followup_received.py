@@ -5,7 +5,7 @@ and an amount beside "yes" or beside no answer; the open alerts are counted thro
 from __future__ import annotations
 
 import pytest
-from migration_rows import NOW, PAID_ITEM, downgrade, insert_case
+from migration_rows import PAID_ITEM, downgrade, upgraded_with
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,15 +28,7 @@ ROWS = [
 def test_follow_ups_recorded_before_read_as_not_asked(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
-        with db.engine.begin() as conn:
-            insert_case(conn, county="340223", status="paid")
-        upgrade(db, "0050")
-        with db.engine.begin() as conn:
-            for row in ROWS:
-                conn.execute(text(row), {"now": NOW})
-        upgrade(db)
-        assert current_revision(db) == head_revision()
+        upgraded_with(db, "0050", ROWS)
         everyone = Principal(id="usr_rev", username="rev", display_name="rev", roles=("county_reviewer",),
                              counties=())
         with Session(db.engine) as session:

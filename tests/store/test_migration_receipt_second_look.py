@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from migration_rows import NOW, PAID_ITEM, downgrade, insert_case
+from migration_rows import PAID_ITEM, downgrade, upgraded_with
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,15 +39,7 @@ def _resolved(db: Database) -> int:
 def test_closings_before_stay_closed_and_the_database_keeps_the_second_look_honest(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db, "0011")
-        with db.engine.begin() as conn:
-            insert_case(conn, county="340223", status="paid")
-        upgrade(db, "0053")
-        with db.engine.begin() as conn:
-            for row in ROWS:
-                conn.execute(text(row), {"now": NOW})
-        upgrade(db)
-        assert current_revision(db) == head_revision()
+        upgraded_with(db, "0053", ROWS)
         assert _resolved(db) == 1
         for bad in ("UPDATE followup_receipt_review SET confirmed_by = 'x', confirmed_at = resolved_at",  # none needed
                     "UPDATE followup_receipt_review SET second_needed = true, confirmed_by = 'r', "

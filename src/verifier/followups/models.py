@@ -7,8 +7,9 @@ what was done is stored here.
 
 Whether the household received the relief (是否收到救助金, `received`): asked at every follow-up since migration 0051
 (NULL on the rows before it: 未询问). A "no" or "partly" is an alert to the county until a county reviewer records
-what they found (`FollowupReceiptReview`, one per follow-up; a 核实已收到 of a changed account also waits for another
-county reviewer's confirmation, `second_needed`).
+what they found (`FollowupReceiptReview`; a 核实已收到 of a changed account also waits for another county reviewer's
+confirmation, `second_needed`, who may instead return it, `returned_by`: the alert is open again, the returned closing
+kept, and another reviewer closes it anew. One closing a follow-up not returned: its current one).
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ NOT_RECEIVED_WHERE = text("received IN ('no', 'partly')")
 SECOND_ONLY_RECEIVED = "NOT second_needed OR (outcome IS NOT NULL AND outcome = 'received')"
 CONFIRMED_WHEN_NEEDED = ("(confirmed_by IS NULL AND confirmed_at IS NULL) OR (second_needed"
                          " AND confirmed_by IS NOT NULL AND confirmed_at IS NOT NULL AND confirmed_by <> resolved_by)")
+# A closing waiting for its second look may be returned (退回, migration 0055) instead of confirmed: by someone other
+# than its closer, with a note and a time; it stays on record, and the follow-up has one closing not returned.
+RETURNED_WHEN_WAITING = ("(returned_by IS NULL AND returned_at IS NULL AND return_note IS NULL) OR (second_needed"
+                         " AND confirmed_by IS NULL AND returned_by IS NOT NULL AND returned_at IS NOT NULL"
+                         " AND return_note IS NOT NULL AND returned_by <> resolved_by)")
+NOT_RETURNED_WHERE = text("returned_by IS NULL")
 RECEIVED_AMOUNT_CHECK = ("received_amount IS NULL OR (received IS NOT NULL AND received IN ('no', 'partly')"
                          " AND received_amount >= 0)")
 
@@ -80,16 +87,20 @@ class Followup(Base):
 
 class FollowupReceiptReview(Base):
     """A county reviewer's finding on a follow-up whose household said it did not receive the relief (or only part):
-    the alert closed, with a note. Once per follow-up, refused twice by the database."""
+    the alert closed, with a note. One per follow-up not returned (its current closing), refused twice by the
+    database; a returned one is kept beside the closing that followed it."""
 
     __tablename__ = "followup_receipt_review"
     __table_args__ = (CheckConstraint(OUTCOME_KNOWN, name="outcome_known"),
                       CheckConstraint(LINKS_WHEN_MISDIRECTED, name="links_when_misdirected"),
                       CheckConstraint(SECOND_ONLY_RECEIVED, name="second_only_received"),
-                      CheckConstraint(CONFIRMED_WHEN_NEEDED, name="confirmed_when_needed"))
+                      CheckConstraint(CONFIRMED_WHEN_NEEDED, name="confirmed_when_needed"),
+                      CheckConstraint(RETURNED_WHEN_WAITING, name="returned_when_waiting"),
+                      Index("uq_followup_receipt_review_current", "followup_id", unique=True,
+                            postgresql_where=NOT_RETURNED_WHERE, sqlite_where=NOT_RETURNED_WHERE))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    followup_id: Mapped[str] = mapped_column(ForeignKey("followup.id"), unique=True)
+    followup_id: Mapped[str] = mapped_column(ForeignKey("followup.id"), index=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     note: Mapped[str] = mapped_column(Text)
@@ -108,3 +119,8 @@ class FollowupReceiptReview(Base):
     second_needed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Returned (退回, migration 0055): the second reviewer disagreed with a closing waiting for them (the money did not
+    # arrive); the alert is open again and this closing stays on record as it was, with who returned it and why.
+    returned_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    return_note: Mapped[str | None] = mapped_column(Text, nullable=True)

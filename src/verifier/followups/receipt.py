@@ -12,8 +12,9 @@ talks to the household. So:
   Otherwise the check's officer follows up as before.
 - A follow-up answering "no" or "partly" is an alert (`alerts`, the county reviewer's 未收到救助金待核实) until a county
   reviewer who took no part in paying it, nor recorded the follow-up, closes it with a note (`resolve`); a 核实已收到
-  of an account changed after the check stays open (待复核) until a second county reviewer confirms it
-  (`confirm_closing`, `second_look_refusal`).
+  of an account changed after the check stays open (待复核) until a second county reviewer confirms it, or returns
+  it (退回: open again, the closing kept; `receipt_second`). The alert's current closing is its one not returned
+  (`CURRENT`); the closer of a returned one does not close it again.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ DID = {
     "followup_recorded": "录入了这次回访",
     "receipt_resolved": "核实了这次未收到救助金的回访（核实未收到）",
     "receipt_closed": "核实了这次未收到救助金的回访（核实已收到）",
+    "receipt_returned": "核实了这次未收到救助金的回访（核实已收到），已被另一名县级审核人员退回",
     "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
 }
 
@@ -205,7 +207,7 @@ def barred_from_followup(who: Involved) -> frozenset[str]:
     return frozenset({*who.changers, *who.batch, *(who.officers if who.changed or who.outside else ())})
 
 
-def _why(who: Involved) -> str:
+def why_of(who: Involved) -> str:
     return "，且".join(w for w, yes in (("保障金付入的账户与首次入户核查登记的不同", who.changed),
                                       ("收款人不是本户成员", who.outside)) if yes)
 
@@ -231,17 +233,17 @@ def held_back(session: Session, user_id: str, item_ids: list[str]) -> dict[str, 
         for item, who in zip(items, everyone):
             part = refused_part(who, user_id, linked)
             if part is not None:
-                out[item.id] = _reason(who) + "，您" + _did(part, who)
+                out[item.id] = _reason(who) + "，您" + did_of(part, who)
     return out
 
 
-def _did(part: str, who: Involved) -> str:
+def did_of(part: str, who: Involved) -> str:
     return DID[part] + (f" {who.batch_code}" if part.startswith("batch_") else "")
 
 
 def _refusal(who: Involved, part: str) -> str:
-    why = _why(who)
-    return (f"回访须由其他核查员办理：{'该案件' + why + '，而' if why else ''}您{_did(part, who)}。"
+    why = why_of(who)
+    return (f"回访须由其他核查员办理：{'该案件' + why + '，而' if why else ''}您{did_of(part, who)}。"
             "请由未参与收款人变更、入户核查和支付的核查员回访")
 
 
@@ -300,7 +302,7 @@ def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | Non
                                                                review.resolved_by}):
             part = "password_linked"
         if part is not None:
-            return PAID_CASE_CHANGE.format(did=_did(part, who))
+            return PAID_CASE_CHANGE.format(did=did_of(part, who))
     return None
 
 
@@ -342,6 +344,7 @@ class ReceiptAlert:
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
     second_barred: frozenset[str] = frozenset()  # who may not confirm it (the closer too; password links aside)
+    returned: tuple[ReturnedClosing, ...] = ()  # its closings a second reviewer returned, oldest first
 
     @property
     def second_waits(self) -> bool:
@@ -366,13 +369,57 @@ def _account(vault: Vault, item: PaymentItem, paid: _Paid) -> str:
     return ""
 
 
-def _barred(who: Involved, followup: Followup) -> frozenset[str]:
-    return frozenset({*who.changers, *who.batch, followup.recorded_by})
+def _barred(who: Involved, followup: Followup, earlier: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Whom `resolve` refuses the closing by what they did (before any password link); `earlier`: the closers of its
+    returned closings."""
+    return frozenset({*who.changers, *who.batch, followup.recorded_by, *earlier})
 
+
+CURRENT = and_(FollowupReceiptReview.followup_id == Followup.id, FollowupReceiptReview.returned_by.is_(None))
+"""A follow-up's current closing, to outer-join it by: the one not returned (one a follow-up, the database's
+`uq_followup_receipt_review_current`); a returned one is history (`returned_closings`)."""
 
 STILL_OPEN = or_(FollowupReceiptReview.id.is_(None),
                  and_(FollowupReceiptReview.second_needed.is_(True), FollowupReceiptReview.confirmed_by.is_(None)))
-"""An alert not closed yet (outer-joined to its closing): none, or a 核实已收到 that waits for its second look."""
+"""An alert not closed yet (outer-joined to its closing by `CURRENT`): none (never closed, or its closing returned),
+or a 核实已收到 that waits for its second look."""
+
+
+@dataclass(frozen=True)
+class ReturnedClosing:
+    """A closing the second reviewer returned (退回重新核实): kept as it was, with who returned it, when and why."""
+
+    id: str
+    resolved_by: str
+    resolved_at: datetime
+    note: str
+    outcome: str
+    returned_by: str
+    returned_at: datetime
+    return_note: str
+
+
+def returned_closings(session: Session, followup_ids: list[str]) -> dict[str, tuple[ReturnedClosing, ...]]:
+    """The returned closings of `followup_ids`, oldest first, in one statement (a page's follow-ups at once)."""
+    out: dict[str, list[ReturnedClosing]] = {}
+    if followup_ids:
+        for r in session.scalars(select(FollowupReceiptReview).where(
+                FollowupReceiptReview.followup_id.in_(sorted(set(followup_ids))),
+                FollowupReceiptReview.returned_by.is_not(None)).order_by(FollowupReceiptReview.returned_at,
+                                                                          FollowupReceiptReview.id)):
+            out.setdefault(r.followup_id, []).append(ReturnedClosing(
+                id=r.id, resolved_by=r.resolved_by, resolved_at=r.resolved_at, note=r.note,
+                outcome=r.outcome or "unknown", returned_by=r.returned_by or "",
+                returned_at=r.returned_at or r.resolved_at, return_note=r.return_note or ""))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def returned_closers(session: Session, followup_id: str) -> frozenset[str]:
+    """Who closed the follow-up's alert in a closing since returned: none of them closes it again (`resolve`), nor
+    gives the second look at the closing that followed (`receipt_second.second_look_refusal`)."""
+    return frozenset(session.scalars(select(FollowupReceiptReview.resolved_by).where(
+        FollowupReceiptReview.followup_id == followup_id, FollowupReceiptReview.returned_by.is_not(None))))
+
 
 ALERT_SEARCHED = (Case.number, Household.head_name, Case.village)
 """What the alerts' search box looks in: the case number, the household head's name, the village."""
@@ -386,7 +433,7 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
                    SupplementaryPayment, PaymentItem)
             .join(Case, Case.id == Followup.case_id).join(Household, Household.id == Case.household_id)
             .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
-            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .outerjoin(FollowupReceiptReview, CURRENT)
             .outerjoin(Recovery, Recovery.id == FollowupReceiptReview.recovery_id)
             .outerjoin(SupplementaryPayment, SupplementaryPayment.id == FollowupReceiptReview.supplement_id)
             .where(Followup.received.in_(NOT_RECEIVED))
@@ -407,16 +454,21 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
 
 def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptAlert]:
     """The alerts of one page's rows: what paid them read for all at once (`_paid`), never one alert at a time."""
+    from .receipt_second import second_barred  # the second look's module reads this one
+
     paid = _paid(session, [item for *_, item in rows])
+    history = returned_closings(session, [f.id for f, *_ in rows])
     out = []
     for f, case, head, review, recovery_status, sup, item in rows:
         who = _involved(paid, item)
+        returned = history.get(f.id, ())
+        earlier = frozenset(r.resolved_by for r in returned)
         out.append(ReceiptAlert(
             followup_id=f.id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
             village=case.village, head_name=head, received=f.received or "", received_amount=f.received_amount,
             paid_amount=item.amount, done_on=f.done_on, recorded_by=f.recorded_by, payee_name=item.payee_name,
             account=_account(vault, item, paid), batch_id=item.batch_id, batch_code=who.batch_code,
-            changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by, barred=_barred(who, f),
+            changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by, barred=_barred(who, f, earlier),
             resolved_by=review.resolved_by if review else None, resolved_at=review.resolved_at if review else None,
             note=review.note if review else None, outcome=(review.outcome or "unknown") if review else None,
             recovery_id=review.recovery_id if review else None, recovery_status=recovery_status,
@@ -425,7 +477,7 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             supplement_confirmed_by=sup.confirmed_by if sup else None,
             second_needed=bool(review.second_needed) if review else False,
             confirmed_by=review.confirmed_by if review else None, confirmed_at=review.confirmed_at if review else None,
-            second_barred=second_barred(who, f, review) if review else frozenset()))
+            second_barred=second_barred(who, f, review, earlier) if review else frozenset(), returned=returned))
     return out
 
 
@@ -452,7 +504,7 @@ def alerts(session: Session, principal: Principal, vault: Vault, *, status: str 
 def open_count(session: Session, principal: Principal) -> int:
     """How many alerts wait within the caller's counties: the county reviewer's home page card."""
     stmt = (select(func.count()).select_from(Followup)
-            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .outerjoin(FollowupReceiptReview, CURRENT)
             .where(Followup.received.in_(NOT_RECEIVED), STILL_OPEN))
     if principal.counties:
         stmt = stmt.where(Followup.county_code.in_(principal.counties))
@@ -472,7 +524,9 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
             outcome: str | None = None) -> FollowupReceiptReview:
     """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
     or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
-    follow-up (403); once (409); with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
+    follow-up, nor who closed it in a closing since returned (退回, `receipt_second.return_closing`), nor an account
+    linked to one of them by a password (403); once, while its closing stands (409: a returned one no longer does);
+    with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
     (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
     (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
     county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
@@ -490,17 +544,20 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
         raise NotFound("没有这次回访") from None
     if f.received not in NOT_RECEIVED:
         raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
-    if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id)):
+    if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id,
+                                                             FollowupReceiptReview.returned_by.is_(None))):
         raise InvalidState("这次回访的未收到救助金已经核实过了")
     item = session.get(PaymentItem, f.payment_item_id)
     if item is None:
         raise InvalidState("这次回访所对应的支付明细已不存在，无法核实")
     who = involved(session, item)
-    part = "followup_recorded" if principal.id == f.recorded_by else who.part_of(principal.id)
-    if part is None and password_links(session, principal.id, {*who.changers, *who.batch, f.recorded_by}):
+    earlier = returned_closers(session, f.id)
+    part = ("followup_recorded" if principal.id == f.recorded_by else
+            "receipt_returned" if principal.id in earlier else who.part_of(principal.id))
+    if part is None and password_links(session, principal.id, _barred(who, f, earlier)):
         part = "password_linked"  # the roster's rule: linked by a password to one who may not close it
     if part is not None and part != "check_officer":
-        exc = Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{_did(part, who)}")
+        exc = Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{did_of(part, who)}")
         raise refusals.refused(exc, principal, "receipt_review", [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="receipt_review", case_id=case.id,
                              clock=clock)
@@ -546,78 +603,6 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     return row
 
 
-SECOND_LOOK = "核实已收到须由另一名县级审核人员复核（{why}）：您{did}"
-"""`why`: `_why` of the item (its account changed after the check, or its payee is no household member)."""
-
-
-def second_look_refusal(session: Session, who: Involved, f: Followup, review: FollowupReceiptReview,
-                        user_id: str) -> str | None:
-    """The one rule of who may not confirm a 核实已收到 closing of a changed account (a DID key), or None when they may:
-    its closer, the follow-up's recorder, whoever `barred_from_followup` bars from the follow-up itself (who took part
-    in paying the item; the case's check officers, for the account was changed or the payee is no household member),
-    and an account linked to any of them by a password (the roster's rule, read against that same set)."""
-    if user_id == review.resolved_by:
-        return "receipt_closed"
-    if user_id == f.recorded_by:
-        return "followup_recorded"
-    barred = second_barred(who, f, review)
-    if user_id in barred:
-        return who.part_of(user_id) or "check_officer"
-    if password_links(session, user_id, barred):
-        return "password_linked"
-    return None
-
-
-def second_barred(who: Involved, f: Followup, review: FollowupReceiptReview) -> frozenset[str]:
-    """Whom `second_look_refusal` refuses by what they did (before any password link)."""
-    return barred_from_followup(who) | {f.recorded_by, review.resolved_by}
-
-
-def confirm_closing(session: Session, followup_id: str, *, principal: Principal,
-                    clock: Clock) -> FollowupReceiptReview:
-    """Another county reviewer confirms a 核实已收到 closing of an alert whose account was changed after the check
-    or whose payee is no household member (`second_needed`): until then the alert is open (待复核), for one reviewer
-    alone would otherwise bury the one signal of a diverted payment. Refused (403, kept on 回避拦截记录 under
-    `receipt_confirm`) to whoever `second_look_refusal` names, and to a relative (回避); a closing that needs none, or
-    is confirmed already: 409; another county's: 404."""
-    if not principal.has(*RESOLVERS):
-        raise Forbidden("只有县级审核人员可以复核回访核实结果")
-    f = session.get(Followup, followup_id)
-    if f is None or not principal.may_see_county(f.county_code):
-        raise NotFound("没有这次回访")
-    try:
-        case = load_case(session, f.case_id, principal, for_update=True)
-    except NotFound:
-        raise NotFound("没有这次回访") from None
-    review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id)
-                            .with_for_update())
-    if review is None:
-        raise InvalidState("这次回访还没有核实，无需复核")
-    if not review.second_needed:
-        raise InvalidState(("这次核实无需复核：只有收款账户已变更或收款人不是本户成员而核实已收到的，"
-                           "才须另一名县级审核人员复核"))
-    if review.confirmed_by is not None:
-        raise InvalidState("这次核实已经复核过了")
-    item = session.get(PaymentItem, f.payment_item_id)
-    if item is None:
-        raise InvalidState("这次回访所对应的支付明细已不存在，无法复核")
-    who = involved(session, item)
-    part = second_look_refusal(session, who, f, review, principal.id)
-    if part is not None:
-        exc = Forbidden(SECOND_LOOK.format(why=_why(who), did=_did(part, who)))
-        raise refusals.refused(exc, principal, "receipt_confirm", [case.household_id], case_id=case.id, clock=clock)
-    recusal.refuse_principal(session, principal, [case.household_id], step="receipt_confirm", case_id=case.id,
-                             clock=clock)
-    review.confirmed_by, review.confirmed_at = principal.id, clock.now()
-    session.flush()
-    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS),
-                 action="followup.receipt_confirmed", subject=f.id,
-                 payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
-                          "review_id": review.id, "resolved_by": review.resolved_by, "outcome": review.outcome},
-                 county_code=case.county_code, clock=clock)
-    return review
-
-
 def confirm_supplement(session: Session, followup_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
     """Another county reviewer confirms the supplementary payment a misdirected closing of `followup_id` opened
     (`sampling.consequences.confirm_supplement`: never the one who opened it, nor one who took part in the case's
@@ -625,7 +610,8 @@ def confirm_supplement(session: Session, followup_id: str, *, principal: Princip
     f = session.get(Followup, followup_id)
     if f is None or not principal.may_see_county(f.county_code):
         raise NotFound("没有这次回访")
-    sup = session.scalar(select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id))
+    sup = session.scalar(select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id,
+                                                                           FollowupReceiptReview.returned_by.is_(None)))
     if sup is None:
         raise InvalidState("这次回访没有核实为未收到，没有待确认的补发")
     return consequences.confirm_supplement(session, sup, principal=principal, clock=clock)
@@ -647,6 +633,7 @@ class CaseFollowup:
     outcome: str | None = None  # closed: received, misdirected, or unknown (closed before the question, 未记录)
     second_waits: bool = False  # closed as 核实已收到 of a changed account (or outside payee), not yet confirmed (待复核)
     confirmed_by: str | None = None
+    returned: tuple[ReturnedClosing, ...] = ()  # closings a second reviewer returned (退回), oldest first
 
     @property
     def waiting(self) -> bool:
@@ -654,14 +641,17 @@ class CaseFollowup:
 
 
 def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
-    """The case's follow-ups, oldest first, each with the county's finding when one was recorded."""
+    """The case's follow-ups, oldest first, each with the county's current finding when one was recorded and the
+    findings returned before it."""
     stmt = (select(Followup, FollowupReceiptReview)
-            .outerjoin(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
+            .outerjoin(FollowupReceiptReview, CURRENT)
             .where(Followup.case_id == case_id).order_by(Followup.done_on, Followup.recorded_at))
+    rows = session.execute(stmt).tuples().all()
+    history = returned_closings(session, [f.id for f, _ in rows])
     return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
                          received_amount=f.received_amount, recorded_by=f.recorded_by,
                          resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
                          note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None,
                          second_waits=bool(r and r.second_needed and r.confirmed_by is None),
-                         confirmed_by=r.confirmed_by if r else None)
-            for f, r in session.execute(stmt).tuples()]
+                         confirmed_by=r.confirmed_by if r else None, returned=history.get(f.id, ()))
+            for f, r in rows]

@@ -12,9 +12,9 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import receipt, service, summary
-from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReviewIn, alert_out, due_out,
-                      followup_out)
+from . import receipt, receipt_second, service, summary
+from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReturnIn, ReceiptReviewIn, alert_out,
+                      due_out, followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
 FollowupId = Annotated[str, Parameter(max_length=40)]
@@ -100,7 +100,21 @@ class FollowupController(Controller):
         part in paying it, nor an account linked to one of them by a password (403, kept on 回避拦截记录); a closing
         that needs no second look, or has had it: 409."""
         with ctx.db.begin() as session:
-            row = receipt.confirm_closing(session, followup_id, principal=request.user, clock=ctx.clock)
+            row = receipt_second.confirm_closing(session, followup_id, principal=request.user, clock=ctx.clock)
             return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by,
                     "outcome": row.outcome, "second_needed": row.second_needed, "confirmed_by": row.confirmed_by,
                     "confirmed_at": row.confirmed_at}
+
+    @post("/{followup_id:str}/receipt-review/return", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def return_receipt_review(self, followup_id: FollowupId, data: JSONBody[ReceiptReturnIn], ctx: Ctx,
+                              request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """The second county reviewer returns a 核实已收到 closing waiting for them (退回重新核实) with a note: the same
+        people the confirmation refuses are refused (403, kept on 回避拦截记录); a blank note: 422; once (409 after a
+        confirmation or a return). The closing is kept, marked returned, and the alert is open again for another
+        county reviewer to close (never its closer)."""
+        with ctx.db.begin() as session:
+            row = receipt_second.return_closing(session, followup_id, data.note, principal=request.user,
+                                                clock=ctx.clock)
+            return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by,
+                    "outcome": row.outcome, "returned_by": row.returned_by, "returned_at": row.returned_at,
+                    "return_note": row.return_note}

@@ -8,7 +8,7 @@ import msgspec
 
 from ..domain.money import format_yuan
 from .models import Followup
-from .receipt import ReceiptAlert
+from .receipt import ReceiptAlert, ReturnedClosing
 from .service import DueFollowup
 
 
@@ -66,6 +66,24 @@ def followup_out(f: Followup) -> FollowupOut:
                        f.recorded_at)
 
 
+class ReturnedClosingOut(msgspec.Struct):
+    """A closing the second county reviewer returned (退回重新核实), kept as it was."""
+
+    id: str
+    resolved_by: str
+    resolved_at: datetime
+    outcome: str
+    note: str
+    returned_by: str
+    returned_at: datetime
+    return_note: str
+
+
+def returned_out(r: ReturnedClosing) -> ReturnedClosingOut:
+    return ReturnedClosingOut(r.id, r.resolved_by, r.resolved_at, r.outcome, r.note, r.returned_by, r.returned_at,
+                              r.return_note)
+
+
 class ReceiptAlertOut(msgspec.Struct):
     followup_id: str
     case_id: str
@@ -99,6 +117,8 @@ class ReceiptAlertOut(msgspec.Struct):
     second_waits: bool = False
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
+    # Its closings a second reviewer returned (退回), oldest first: the alert was open again after each.
+    returned: list[ReturnedClosingOut] = msgspec.field(default_factory=list)
 
 
 class ReceiptAlertListOut(msgspec.Struct):
@@ -113,6 +133,10 @@ class ReceiptReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     outcome: str | None = None  # "received" (核实已收到) | "misdirected" (核实未收到); missing: 422 naming it
 
 
+class ReceiptReturnIn(msgspec.Struct, forbid_unknown_fields=True):
+    note: str = ""  # why the closing is returned (退回的理由); missing or blank: 422 naming it
+
+
 def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
     return ReceiptAlertOut(a.followup_id, a.case_id, a.case_number, a.county_code, a.town, a.village, a.head_name,
                            a.received, None if a.received_amount is None else format_yuan(a.received_amount),
@@ -120,4 +144,4 @@ def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
                            a.batch_code, a.changed, a.outside, a.payee_changed_by, a.resolved_by, a.resolved_at,
                            a.note, a.outcome, a.recovery_id, a.supplement_id, a.supplement_status,
                            a.supplement_confirmed_by, a.second_needed, a.second_waits, a.confirmed_by,
-                           a.confirmed_at)
+                           a.confirmed_at, [returned_out(r) for r in a.returned])

@@ -49,6 +49,7 @@ STEPS = (
     "followup",
     "receipt_review",
     "receipt_confirm",
+    "receipt_return",
     "supplement_confirm",
     "payee_request",
     "payee_decide",

@@ -172,7 +172,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         followups = receipt.for_case(session, case.id) if detail.payments else []
         payee_changeable = payees.may_change(session, case)
         names |= user_names(session, {p for f in followups
-                                      for p in (f.recorded_by, f.resolved_by, f.confirmed_by) if p})
+                                      for p in (f.recorded_by, f.resolved_by, f.confirmed_by,
+                                                *(q for r in f.returned for q in (r.resolved_by, r.returned_by)))
+                                      if p})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
     actions = {

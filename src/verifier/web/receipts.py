@@ -12,7 +12,7 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ..followups import receipt
+from ..followups import receipt, receipt_second
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
 from . import labels, paging, stagelabels
@@ -32,17 +32,20 @@ def status_of(value: str) -> str:
 
 def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", at: int = 1,
                   status_code: int = 200, message: str | None = None, typed: dict[str, str] | None = None,
-                  chosen: dict[str, str] | None = None) -> Template:
+                  chosen: dict[str, str] | None = None, returning: dict[str, str] | None = None) -> Template:
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
         found = receipt.find_alerts(session, user, ctx.vault, status=status, q=q, page=at, page_size=paging.PAGE_SIZE)
         names = user_names(session, [p for a in found.items
                                      for p in (a.recorded_by, a.resolved_by, a.supplement_confirmed_by, a.confirmed_by,
-                                               *a.payee_changed_by) if p])
+                                               *a.payee_changed_by,
+                                               *(q for r in a.returned for q in (r.resolved_by, r.returned_by)))
+                                     if p])
     pager = Pager.over("/receipt-alerts", {"status": "" if status == "open" else status, "q": q}, found)
     return page(request, "receipt_alerts.html", status_code=status_code, alerts=found.items, names=names,
                 status=status, statuses=STATUSES, message=message, typed=typed or {}, chosen=chosen or {},
+                returning=returning or {},
                 outcomes=labels.RECEIPT_OUTCOMES, hints=labels.RECEIPT_OUTCOME_HINTS, sl=stagelabels,
                 may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager)
 
@@ -77,8 +80,18 @@ class ReceiptAlertPages(Controller):
     def confirm_closing(self, followup_id: FollowupId, ctx: Ctx, request: Req,
                         data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Another county reviewer confirms a 核实已收到 closing of a changed account (待复核)."""
-        return _second_person(request, ctx, data, lambda session: receipt.confirm_closing(
+        return _second_person(request, ctx, data, lambda session: receipt_second.confirm_closing(
             session, followup_id, principal=request.user, clock=ctx.clock), done="receipt_confirmed")
+
+    @post("/{followup_id:str}/return-closing", opt=RESOLVERS, status_code=303)
+    def return_closing(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                       data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """The second county reviewer returns a 核实已收到 closing of a changed account (待复核) with why (退回重新核实):
+        the alert is open again; refused, the list comes back with the reason typed."""
+        note = clean(data.get("note"))
+        return _second_person(request, ctx, data, lambda session: receipt_second.return_closing(
+            session, followup_id, note, principal=request.user, clock=ctx.clock), done="receipt_returned",
+            fields={"note": "退回理由"}, returning={followup_id: note})
 
     @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
     def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,
@@ -89,14 +102,17 @@ class ReceiptAlertPages(Controller):
             session, followup_id, principal=request.user, clock=ctx.clock), done="supplement_confirmed")
 
 
-def _second_person(request: Req, ctx: Any, data: dict[str, Any], confirm: Any, *, done: str) -> Any:
-    """A second reviewer's confirmation from the list: refused, the list comes back (its status, search and page,
-    carried by the form) with why; done, back to that list."""
+def _second_person(request: Req, ctx: Any, data: dict[str, Any], confirm: Any, *, done: str,
+                   fields: dict[str, str] | None = None, **keep: Any) -> Any:
+    """A second reviewer's confirmation (or return) from the list: refused, the list comes back (its status, search
+    and page, carried by the form) with why, a field named by `fields`' words and `keep` (what was typed); done, back
+    to that list."""
     status, q, at = status_of(clean(data.get("status"))), clean(data.get("q"))[:100], page_param(data.get("page"))
     try:
         with ctx.db.begin() as session:
             confirm(session)
     except (InvalidState, Forbidden, NotFound, ValidationFailed) as exc:
-        return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc)
+        return refusal_page(lambda **kw: render_alerts(request, ctx, status=status, q=q, at=at, **kw), exc,
+                            fields=fields, **keep)
     return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
                      page=at if at > 1 else None, done=done)
