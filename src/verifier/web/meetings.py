@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller
 from litestar.datastructures import UploadFile
-from litestar.params import FromQuery, MultipartBody, Parameter
+from litestar.params import FromQuery, MultipartBody, Parameter, QueryParameter
 from litestar.response import Template
 
 from ..domain.errors import FieldError, ValidationFailed
@@ -14,7 +14,9 @@ from ..domain.village_meeting import MIN_ATTENDANCE
 from ..http import Ctx, get, post
 from ..notices import meetings as meeting_service
 from ..notices import posting
+from ..store.paged import fold_search
 from .common import ANY, CLERK, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+from .paging import Pager, page_param
 from .typed import typed_count
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -45,6 +47,17 @@ def _entries(data: dict[str, Any]) -> list[meeting_service.MeetingEntry]:
 
 class MeetingPages(Controller):
     path = "/meetings"
+
+    @get("/", opt=ANY)
+    def held(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=200)] = "",
+             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        """The meetings held (已召开的评议会), the latest first, searched by town, village or venue."""
+        q = fold_search(q)
+        with ctx.db.read() as session:
+            found = meeting_service.find_meetings(session, request.user, q=q, page=page_param(page_no))
+            names = user_names(session, [m.recorded_by for m in found.items])
+        return page(request, "meetings.html", meetings=found.items, names=names, q=q,
+                    pager=Pager.over("/meetings", {"q": q}, found), clerk=request.user.has("town_clerk"))
 
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None,
