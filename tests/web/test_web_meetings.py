@@ -229,6 +229,7 @@ def test_the_meetings_held_are_listed_searched_and_paged(pages, ctx, users) -> N
     west_url = r.headers["location"].split("?")[0]
     assert 'href="/meetings"' in pages.get("/meetings/new").text  # reached from the clerk's page
     listed = pages.get("/meetings").text
+    assert '<a href="/meetings/new" aria-current="page">村级评议会</a>' in listed  # the clerk's tab stays chosen
     assert listed.index(west_url) < listed.index(east_url)  # the latest first (the same day: the one recorded last)
     assert "城关镇东村" in listed and "2020-06-01" in listed and "共 2 条" in listed
     found = pages.get("/meetings?q=东村").text
@@ -237,6 +238,7 @@ def test_the_meetings_held_are_listed_searched_and_paged(pages, ctx, users) -> N
     assert "没有符合查找条件的评议会" in pages.get("/meetings?q=北村").text
     shown = pages.get(east_url).text
     assert 'href="/meetings"' in shown  # the way back to the list
+    assert '<a href="/meetings/new" aria-current="page">村级评议会</a>' in shown
     # A page of one: the second page is the other meeting, the search's page the one it finds.
     with ctx.db.read() as session:
         clerk = principal_of(session.get(User, users.ids["clerk-held"]))

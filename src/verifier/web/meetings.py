@@ -20,6 +20,8 @@ from .paging import Pager, page_param
 from .typed import typed_count
 
 Id = Annotated[str, Parameter(max_length=40)]
+# The clerk's tab (村级评议会) stays marked on the meetings held and on each meeting's page.
+CLERKS_TAB = "/meetings/new"
 MEETING_FIELDS = ("held_on", "venue", "members_expected", "attendees", "minutes", "minutes_scan")
 
 
@@ -56,7 +58,7 @@ class MeetingPages(Controller):
         with ctx.db.read() as session:
             found = meeting_service.find_meetings(session, request.user, q=q, page=page_param(page_no))
             names = user_names(session, [m.recorded_by for m in found.items])
-        return page(request, "meetings.html", meetings=found.items, names=names, q=q,
+        return page(request, "meetings.html", active=CLERKS_TAB, meetings=found.items, names=names, q=q,
                     pager=Pager.over("/meetings", {"q": q}, found), clerk=request.user.has("town_clerk"))
 
     @get("/new", opt=CLERK)
@@ -106,7 +108,7 @@ class MeetingPages(Controller):
             heads = {case.id: case.household.head_name for _, case in reviews}
             names = user_names(session, [meeting.recorded_by])
             scan = meeting_service.minutes_of(session, meeting)
-        return page(request, "meeting.html", meeting=meeting, reviews=reviews, heads=heads, names=names, scan=scan)
+        return page(request, "meeting.html", active=CLERKS_TAB, meeting=meeting, reviews=reviews, heads=heads, names=names, scan=scan)
 
     @get("/{meeting_id:str}/minutes/{sha256:str}", opt=ANY)
     def minutes_scan(self, meeting_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
