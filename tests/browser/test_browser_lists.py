@@ -96,3 +96,22 @@ def test_a_whole_id_number_searched_is_in_no_address(staff, tmp_path: Path) -> N
     download.value.save_as(path)
     rows = [[c.value for c in row] for row in load_workbook(path).active.iter_rows()]
     assert len(rows) == 2 and PERSON["name"] in rows[1] and PERSON["id"] not in [str(v) for v in rows[1]]
+
+
+_LOOK = "e => { const s = getComputedStyle(e); return [s.backgroundColor, s.boxShadow, s.fontWeight].join(' | '); }"
+
+
+@pytest.mark.parametrize(("who", "path", "shown", "other"), [
+    ("clerk", "/notices?status=open", "公示中", "全部"), ("clerk", "/notices", "全部", "公示中"),
+    ("supervisor", "/followups?show=done", "回访记录", "待回访"),
+])
+def test_the_filter_a_list_shows_is_marked_as_chosen(staff, who: str, path: str, shown: str,  # type: ignore[no-untyped-def]
+                                                     other: str) -> None:
+    """The filters above 公示, 支付批次, 回访 and 资金情况 are buttons alike: 公示中 chosen looked the same as 全部 and
+    已结束 (only `aria-current` said which), so a clerk could not tell what the list was narrowed to."""
+    desk = staff.desk(who, start=path)
+    bar = desk.page.locator("main p.actions").first
+    chosen = bar.locator("a[aria-current=page]")
+    assert chosen.count() == 1 and chosen.inner_text() == shown
+    rest = bar.get_by_role("link", name=other, exact=True)
+    assert chosen.evaluate(_LOOK) != rest.evaluate(_LOOK)

@@ -35,6 +35,8 @@ def test_a_reviewer_reads_the_figures_and_accepts_with_the_box_ticked(ctx, pages
     assert "公示期</th><td>3 天" in shown and "家庭年人均纯收入不高于 5,200.00 元" in shown
     assert "10,000.00 至 30,000.00 元：60%" in shown and "县级签批金额" in shown and "最低抽样比例 10%" in shown
     assert 'action="/contracts/page-2020/accept"' in shown and "不计算保障金" in shown
+    # The status and what it means read as one sentence (it said 待县审核确认 ：在…, a space before the colon).
+    assert "<strong>待县审核确认</strong>：在合同所覆盖的每个县（区）" in shown
 
     r = pages.post("/contracts/page-2020/accept", {})
     assert r.status_code == 422 and "请先勾选确认框" in r.text

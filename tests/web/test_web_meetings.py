@@ -9,6 +9,10 @@ from factories import make_case
 from pagekit import status_of
 from village_kit import ATTENDEES, MEMBERS, meeting_files
 
+from verifier.accounts.auth import principal_of
+from verifier.notices import meetings as meeting_service
+from verifier.store.tables import User
+
 
 def _meeting(ids, **rows):  # type: ignore[no-untyped-def]
     data = {"county_code": "340223", "town": "城关镇", "village": "东村", "held_on": "2020-06-01",
@@ -206,3 +210,45 @@ def test_a_tables_hidden_legends_stay_in_its_scrolling_box(pages, ctx) -> None: 
     before, inside = boxed[0], boxed[1].split("</table></div>", 1)[0]
     assert '<legend class="visually-hidden">' in inside and "户的评议结果</legend>" in inside
     assert '<legend class="visually-hidden">' not in before and "</table></div>" in boxed[1]
+
+def test_the_meetings_held_are_listed_searched_and_paged(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
+    """村级评议会 offered only the villages still waiting: once recorded, a meeting was found again only through one of
+    its cases (a clerk asked for last month's minutes had to remember a household). Held meetings are listed, newest
+    first, searched by town or village, within the clerk's counties, the search kept across pages."""
+    east = [make_case(ctx, village="东村") for _ in range(2)]
+    west = [make_case(ctx, village="西村")]
+    pages.as_("clerk-held", "town_clerk")
+    empty = pages.get("/meetings").text
+    assert "还没有记录过村级评议会" in empty and 'href="/meetings/new"' in empty  # what to do next
+    r = pages.post("/meetings/new", _meeting(east, result_1="pass", result_2="pass"), files=meeting_files())
+    assert r.status_code == 303
+    east_url = r.headers["location"].split("?")[0]
+    r = pages.post("/meetings/new", _meeting(west, village="西村", venue="西村村委会",
+                                             result_1="pass"), files=meeting_files())
+    assert r.status_code == 303, re.findall(r'class="error"[^>]*>([^<]+)', r.text)
+    west_url = r.headers["location"].split("?")[0]
+    assert 'href="/meetings"' in pages.get("/meetings/new").text  # reached from the clerk's page
+    listed = pages.get("/meetings").text
+    assert '<a href="/meetings/new" aria-current="page">村级评议会</a>' in listed  # the clerk's tab stays chosen
+    assert listed.index(west_url) < listed.index(east_url)  # the latest first (the same day: the one recorded last)
+    assert "城关镇东村" in listed and "2020-06-01" in listed and "共 2 条" in listed
+    found = pages.get("/meetings?q=东村").text
+    assert east_url in found and west_url not in found and "共 1 条" in found
+    assert 'value="东村"' in found and '清除查找' in found
+    assert "没有符合查找条件的评议会" in pages.get("/meetings?q=北村").text
+    shown = pages.get(east_url).text
+    assert 'href="/meetings"' in shown  # the way back to the list
+    assert '<a href="/meetings/new" aria-current="page">村级评议会</a>' in shown
+    # A page of one: the second page is the other meeting, the search's page the one it finds.
+    with ctx.db.read() as session:
+        clerk = principal_of(session.get(User, users.ids["clerk-held"]))
+        second = meeting_service.find_meetings(session, clerk, page=2, page_size=1)
+        searched = meeting_service.find_meetings(session, clerk, q="东村", page=2, page_size=1)
+    assert (second.total, second.pages, [m.village for m in second.items]) == (2, 2, ["东村"])
+    assert (searched.total, searched.page, [m.village for m in searched.items]) == (1, 1, ["东村"])
+    # Another county's clerk sees none of them; another role of the county reads them (the meeting page is theirs).
+    pages.as_("clerk-other", "town_clerk", counties=("340224",))
+    assert east_url not in pages.get("/meetings").text
+    pages.as_("rev-held", "county_reviewer")
+    assert east_url in pages.get("/meetings").text
+

@@ -3,6 +3,8 @@ insurer's officer at the village uploading a photo and confirming; the home card
 
 from __future__ import annotations
 
+import re
+
 from factories import make_case, staff
 from village_kit import wall_photo
 
@@ -106,3 +108,15 @@ def test_the_county_reviewer_confirms_a_wall_nobody_photographed_in_time(
     page = pages.get(url).text
     assert "已确认张贴" in page and 'id="without-dated-photo"' in page and "无公示期内照片" in page
     assert "村委会出具书面说明" in page
+
+
+def test_a_search_within_the_walls_waiting_keeps_that_filter(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Searching the list filtered to 张贴待第二人确认 searched every notice: the search box kept the status, not the
+    posting filter, and 清除查找 dropped it too."""
+    _notice(ctx)
+    pages.as_("clerk-walls", "town_clerk")
+    listed = pages.get("/notices?posting=unconfirmed&q=东村").text
+    search = re.search(r'<form method="get" action="/notices"[^>]*role="search">(.*?)</form>', listed, re.S)
+    assert search, "the list's search box"
+    assert '<input type="hidden" name="posting" value="unconfirmed">' in search.group(1)
+    assert 'href="/notices?posting=unconfirmed">清除查找</a>' in search.group(1)

@@ -71,3 +71,23 @@ def test_a_month_that_is_not_one_is_told_so_not_that_its_format_is_wrong(pages, 
         error = r.text.split('id="month-error">')[1].split("</p>")[0]
         assert "没有这个月" in error and "月份应为 1 至 12" in error and "格式" not in error, (typed, error)
     assert "没有这个月：2020年13月" in pages.get(f"/reports?county_code={COUNTY}&month=2020年13月").text
+
+
+def test_the_breakdowns_read_each_town_village_and_group_whole(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """按乡镇、村 beside sixteen figure columns: at 1280 px the town and village were broken a character a line
+    (城关/镇, 柳/树/村) and 非高标准脱贫户 over three; every row's names are cells read whole (td.name), the table
+    scrolling in its box instead."""
+    make_case(ctx, stage="determined", village="东村")
+    pages.as_("rev-whole", "county_reviewer")
+    text = pages.get(f"/reports?county_code={COUNTY}&month=2020-06").text
+    tables = re.findall(r'<table class="breakdown">.*?</table>', text, re.S)
+    assert len(tables) >= 3
+    for table in tables:
+        body = table.split("<tbody>")[1]
+        rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+        assert rows
+        for row in rows:
+            keys = row.split('<td class="num">')[0]
+            assert keys and re.fullmatch(r'(?:<td class="name">[^<]+</td>)+', keys), keys
+    css = pages.get("/static/app.css").text
+    assert re.search(r"td \.mono, td\.name \{ white-space: nowrap; \}", css)

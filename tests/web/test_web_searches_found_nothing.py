@@ -20,3 +20,21 @@ def test_the_receipt_alerts_say_what_was_looked_for(pages) -> None:  # type: ign
     r = pages.get("/receipt-alerts", params={"q": "王五x"})
     assert r.status_code == 200 and "没有案件编号、户主姓名或村含“王五x”的待核实回访" in r.text, r.text
     assert 'href="/receipt-alerts">清除查找</a>' in r.text
+
+
+def test_the_case_list_found_nothing_says_what_and_the_way_back(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The case list's search with a name mistyped (or a status and a village that have none) said 没有符合条件的案件
+    and nothing else: not what to check, nor the way back to every case. It points at the search box (which keeps
+    the text; the answer itself never repeats it, as a search for another county's person says nothing) and offers
+    清除筛选; a county with no case yet is told how cases come in."""
+    from factories import make_case
+
+    pages.as_("clerk-none", "town_clerk")
+    empty = pages.get("/cases").text
+    assert "还没有案件" in empty and "录入农户申请" in empty
+    make_case(ctx, head_name="李秀英")
+    found = pages.get("/cases", params={"q": "李秀瑛"}).text
+    assert "没有符合条件的案件。请核对上面查找框中的文字" in found and 'value="李秀瑛"' in found
+    assert '<a href="/cases">清除筛选，显示全部案件</a>' in found
+    narrowed = pages.get("/cases", params={"status": "paid"}).text
+    assert "没有符合条件的案件" in narrowed and '<a href="/cases">清除筛选，显示全部案件</a>' in narrowed

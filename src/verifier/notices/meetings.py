@@ -29,6 +29,7 @@ from ..domain.village_meeting import attendance_problems, attendee_names
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from ..store.base import new_id
+from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.tables import Case, Determination
@@ -238,6 +239,20 @@ def load_meeting(session: Session, meeting_id: str, principal: Principal) -> Vil
     if meeting is None or not principal.may_see_county(meeting.county_code):
         raise NotFound("no such meeting")
     return meeting
+
+
+def find_meetings(session: Session, principal: Principal, *, q: str = "", page: int = 1,
+                  page_size: int = PAGE_SIZE) -> Paged[VillageMeeting]:
+    """The meetings held in the caller's counties, the latest sitting first, searched by town, village or venue: the
+    list a clerk finds last month's meeting (its minutes, who attended) in."""
+    stmt = select(VillageMeeting).order_by(VillageMeeting.held_on.desc(), VillageMeeting.recorded_at.desc(),
+                                           VillageMeeting.id.desc())
+    if principal.counties:
+        stmt = stmt.where(VillageMeeting.county_code.in_(principal.counties))
+    q = fold_search(q)
+    if q:
+        stmt = stmt.where(text_search(q, (VillageMeeting.town, VillageMeeting.village, VillageMeeting.venue)))
+    return page_of(session, stmt, page, page_size)
 
 
 def meeting_reviews(session: Session, meeting_id: str) -> list[tuple[VillageReview, Case]]:

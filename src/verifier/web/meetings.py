@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller
 from litestar.datastructures import UploadFile
-from litestar.params import FromQuery, MultipartBody, Parameter
+from litestar.params import FromQuery, MultipartBody, Parameter, QueryParameter
 from litestar.response import Template
 
 from ..domain.errors import FieldError, ValidationFailed
@@ -14,10 +14,14 @@ from ..domain.village_meeting import MIN_ATTENDANCE
 from ..http import Ctx, get, post
 from ..notices import meetings as meeting_service
 from ..notices import posting
+from ..store.paged import fold_search
 from .common import ANY, CLERK, FormState, Req, clean, form_state, page, parse_day, see_other, user_names
+from .paging import Pager, page_param
 from .typed import typed_count
 
 Id = Annotated[str, Parameter(max_length=40)]
+# The clerk's tab (村级评议会) stays marked on the meetings held and on each meeting's page.
+CLERKS_TAB = "/meetings/new"
 MEETING_FIELDS = ("held_on", "venue", "members_expected", "attendees", "minutes", "minutes_scan")
 
 
@@ -45,6 +49,17 @@ def _entries(data: dict[str, Any]) -> list[meeting_service.MeetingEntry]:
 
 class MeetingPages(Controller):
     path = "/meetings"
+
+    @get("/", opt=ANY)
+    def held(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=200)] = "",
+             page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        """The meetings held (已召开的评议会), the latest first, searched by town, village or venue."""
+        q = fold_search(q)
+        with ctx.db.read() as session:
+            found = meeting_service.find_meetings(session, request.user, q=q, page=page_param(page_no))
+            names = user_names(session, [m.recorded_by for m in found.items])
+        return page(request, "meetings.html", active=CLERKS_TAB, meetings=found.items, names=names, q=q,
+                    pager=Pager.over("/meetings", {"q": q}, found), clerk=request.user.has("town_clerk"))
 
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None,
@@ -93,7 +108,7 @@ class MeetingPages(Controller):
             heads = {case.id: case.household.head_name for _, case in reviews}
             names = user_names(session, [meeting.recorded_by])
             scan = meeting_service.minutes_of(session, meeting)
-        return page(request, "meeting.html", meeting=meeting, reviews=reviews, heads=heads, names=names, scan=scan)
+        return page(request, "meeting.html", active=CLERKS_TAB, meeting=meeting, reviews=reviews, heads=heads, names=names, scan=scan)
 
     @get("/{meeting_id:str}/minutes/{sha256:str}", opt=ANY)
     def minutes_scan(self, meeting_id: Id, sha256: Annotated[str, Parameter(pattern=r"^[0-9a-f]{64}$")], ctx: Ctx,
