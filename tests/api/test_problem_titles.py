@@ -78,8 +78,6 @@ def test_every_status_answers_with_a_chinese_title_and_detail(client, users, ctx
     monkeypatch.setattr(places, "place_list", lost)
     r = client.get("/api/places/?county=340223", headers=rev)
     assert _said(r, 503) and r.headers["retry-after"]
-    seen = {400, 401, 403, 404, 405, 409, 410, 413, 422, 429, 500, 503}
-    assert seen <= set(ERROR_TITLES)
 
 
 def test_litestars_own_refusals_are_titled_by_status() -> None:
