@@ -20,7 +20,7 @@ def demo_text() -> str:
 def problems_of(text: str) -> list[str]:
     contract, problems = check_contract_text(text.encode("utf-8"))
     assert (contract is None) == bool(problems)
-    return [str(p) for p in problems]
+    return [f"{p.field}: {p.message}" for p in problems]
 
 
 def test_demo_contract_loads_with_every_cause_and_group() -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from verifier.audit.checkpoints import install, known_keys
 from verifier.audit.verify import verify_log
+from verifier.store import faults
 from verifier.store.db import Database
 from verifier.store.tables import Case
 
@@ -181,7 +182,8 @@ def test_a_database_that_goes_away_is_answered_503_and_served_again_when_back(re
         r = client.post("/api/referrals", json=application("断线"), headers=auth)
         assert r.status_code == 503, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
-        assert r.headers["retry-after"] == "5" and "retry" in r.json()["detail"]
+        assert r.headers["retry-after"] == "5" and r.json()["detail"] == faults.UNAVAILABLE_ZH
+        assert r.json()["title"] == "暂时无法服务"
         page = client.get("/cases", headers={**auth, "Accept": "text/html"})
         assert page.status_code == 503 and "数据库暂时无法连接" in page.text
 
@@ -227,7 +229,8 @@ def test_a_full_disk_is_answered_507_and_leaves_the_database_whole(ctx, client, 
             event.remove(engine, "connect", cap)
             engine.dispose()
     assert r.status_code == 507, r.text
-    assert r.headers["content-type"].startswith("application/problem+json") and "disk full" in r.json()["detail"]
+    assert r.headers["content-type"].startswith("application/problem+json") and "存储空间已满" in r.json()["detail"]
+    assert r.json()["title"] == "存储空间已满"
     assert _count(ctx.db) == before
     with ctx.db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from litestar import Litestar, get
@@ -11,9 +10,7 @@ from litestar.di import Provide
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
-    NotAuthorizedException,
     NotFoundException,
-    PermissionDeniedException,
     ValidationException,
 )
 from litestar.openapi import OpenAPIConfig
@@ -29,23 +26,19 @@ from .context import Context
 from .domain.errors import DomainError, ValidationFailed
 from .headers import add_security_headers
 from .http import Ctx
+from .problems import problem
 from .settings import Settings
 
 
 _log = logging.getLogger("verifier")
 
 
-_AT = r"(?: - at `\$\.(?P<at>[A-Za-z_]+)`)?$"
-_SCHEMA_ZH = ((re.compile(r"^Expected `str` of length <= (\d+)" + _AT), lambda m: f"不能超过 {m.group(1)} 个字"),
-              (re.compile(r"^Expected `str` of length >= 1" + _AT), lambda m: "必填"),
-              (re.compile(r"^Expected `str` matching regex .*?" + _AT), lambda m: "格式有误（含不允许的字符）"))
-"""A schema's refusal of a text (too long, empty, a character it does not take) in Chinese: the rest stay as said."""
-
-
 def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
-    """A body the schema refused: 400 with each field's message. A text the schema refuses (`_SCHEMA_ZH`: over its
-    cap, a huge body refused before the service reads it; empty; a character it does not take) is said in Chinese,
-    naming the field, the detail too when every message is."""
+    """A request the schema refused: 400 with each field's message, in Chinese where `labels.schema_message` knows it
+    (a text over its cap, empty, a character it does not take, a wrong type, a missing or unknown field ...), and a
+    detail in Chinese naming every field by its label."""
+    from .web.labels import field_label, schema_message
+
     errors = []
     said = []
     extra = exc.extra if isinstance(exc.extra, list) else []
@@ -53,33 +46,29 @@ def _validation_to_problem(exc: ValidationException) -> ProblemDetailsException:
         if isinstance(item, dict):
             field = str(item.get("key") or item.get("field") or "body").removeprefix("$.")
             message = str(item.get("message", ""))
-            for pattern, zh in _SCHEMA_ZH:
-                m = pattern.match(message)
-                if m:
-                    field, message = m.group("at") or field, zh(m)
-                    said.append(True)
-                    break
-            errors.append({"field": field, "message": message})
-    detail = str(exc.detail)
-    if errors and len(said) == len(errors):
-        detail = "请求内容有误，未被受理：" + "；".join(f"{e['field']} {e['message']}" for e in errors)
-    return ProblemDetailsException(
-        status_code=400,
-        title="Invalid request",
-        detail=detail,
-        extra={"errors": errors},
-    )
+            field, zh = schema_message(field, message)
+            errors.append({"field": field, "message": zh or message})
+            said.append(f"{field_label(field)} {zh or '格式有误'}")
+    detail = "请求内容有误，未被受理" + ("：" + "；".join(said) if said else "。")
+    return problem(400, detail, extra={"errors": errors})
 
 
 def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
+    """A rule's refusal: its status, and its detail in Chinese as an error page says it (`stagelabels.detail_zh`: the
+    pages' tables of messages; a list of bad fields names each by its label, 第 N 行 for a file's); each bad field's
+    code and message as the rule said them."""
+    from .web import stagelabels
+
     extra: dict[str, Any] = {}
+    detail = stagelabels.detail_zh(exc.detail, exc.status)
     if isinstance(exc, ValidationFailed):
         extra["errors"] = [
             {"field": e.field, "message": e.message, **({"row": e.row} if e.row is not None else {})}
             for e in exc.errors
         ]
-    return ProblemDetailsException(status_code=exc.status, title=exc.title, detail=exc.detail, extra=extra or None,
-                                   headers=getattr(exc, "headers", None))
+        if exc.listing:
+            detail = exc.listed(stagelabels.field_problem)
+    return problem(exc.status, detail, extra=extra or None, headers=getattr(exc, "headers", None))
 
 
 def _broken_rule_to_problem(exc: Exception) -> ProblemDetailsException:
@@ -89,7 +78,7 @@ def _broken_rule_to_problem(exc: Exception) -> ProblemDetailsException:
 
     _log.error("a guarded write wrote no row (a rule broken): %s",
                str(getattr(exc, "orig", None) or exc).splitlines()[0])
-    return ProblemDetailsException(status_code=409, title="Conflict", detail=faults.BROKEN_RULE_ZH)
+    return problem(409, faults.BROKEN_RULE_ZH)
 
 
 def _data_error_to_problem(exc: DataError) -> ProblemDetailsException:
@@ -98,8 +87,9 @@ def _data_error_to_problem(exc: DataError) -> ProblemDetailsException:
     if faults.broken_rule(exc):
         return _broken_rule_to_problem(exc)
     # The database refused a value (a NUL character, a text longer than its column, a number out of range).
-    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "a value cannot be stored"
-    return ProblemDetailsException(status_code=422, title="Invalid input", detail=f"a value cannot be stored: {reason}")
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "?"
+    _log.warning("the database refused a value: %s", reason)
+    return problem(422, faults.VALUE_REFUSED_ZH)
 
 
 def _integrity_to_problem(exc: IntegrityError) -> ProblemDetailsException:
@@ -108,8 +98,7 @@ def _integrity_to_problem(exc: IntegrityError) -> ProblemDetailsException:
     if faults.log_failed(exc):  # the audit log's own rows refused the append: not a race, see store/faults.py
         return _log_failed_to_problem(exc)
     # The constraints are the truth (one open case, one live payment, ...): a race lost to another writer.
-    return ProblemDetailsException(status_code=409, title="Conflict",
-                                   detail="this conflicts with a record written at the same moment; reload and retry")
+    return problem(409, faults.RACE_LOST_ZH)
 
 
 def _log_failed_to_problem(exc: Exception) -> ProblemDetailsException:
@@ -118,7 +107,7 @@ def _log_failed_to_problem(exc: Exception) -> ProblemDetailsException:
     from .store import faults
 
     _log.error("the audit log refused an append: %s", str(getattr(exc, "orig", None) or exc).splitlines()[0])
-    return ProblemDetailsException(status_code=503, title="Service Unavailable", detail=faults.LOG_FAILED_DETAIL)
+    return problem(503, faults.LOG_FAILED_ZH)
 
 
 def _database_fault_to_problem(exc: Exception) -> ProblemDetailsException:
@@ -129,19 +118,27 @@ def _database_fault_to_problem(exc: Exception) -> ProblemDetailsException:
         return _broken_rule_to_problem(exc)
     headers = {"Retry-After": str(faults.RETRY_AFTER_SECONDS)}
     if faults.storage_full(exc):
-        return ProblemDetailsException(status_code=507, title="Insufficient Storage", detail=faults.STORAGE_FULL_DETAIL,
-                                       headers=headers)
+        return problem(507, faults.STORAGE_FULL_ZH, headers=headers)
     if faults.unavailable(exc):
-        return ProblemDetailsException(status_code=503, title="Service Unavailable", detail=faults.UNAVAILABLE_DETAIL,
-                                       headers=headers)
+        return problem(503, faults.UNAVAILABLE_ZH, headers=headers)
     _log.error("database error", exc_info=exc)
-    return ProblemDetailsException(status_code=500, title="Internal Server Error", detail="an unexpected database error")
+    return problem(500, faults.DATABASE_ERROR_ZH)
 
 
 def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
-    return ProblemDetailsException(
-        status_code=exc.status_code, title=str(exc.detail), detail=str(exc.detail), headers=exc.headers
-    )
+    from .web.labels import http_message
+
+    return problem(exc.status_code, http_message(exc.status_code, str(exc.detail)), headers=exc.headers)
+
+
+def _unexpected(request: Any, exc: Exception) -> Any:
+    """Anything else that went wrong (a fault in the code, a 500 of Litestar's own): logged with its trace; the caller
+    told in Chinese that nothing was done (an error page for a browser, a problem for a program)."""
+    from .web.errors import error_page
+    from .web.labels import ERROR_UNSAID
+
+    _log.error("unexpected error answering %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, 500, ERROR_UNSAID[500])
 
 
 @get("/api/health", opt={"public": True}, sync_to_thread=False)
@@ -222,8 +219,7 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
                 LogCorrupt: _log_failed_to_problem,
                 DBAPIError: _database_fault_to_problem,
                 DisconnectionError: _database_fault_to_problem,
-                NotAuthorizedException: _http_to_problem,
-                PermissionDeniedException: _http_to_problem,
+                HTTPException: _http_to_problem,
             },
         )
     )
@@ -237,7 +233,8 @@ def create_app(ctx: Context | None = None, *, debug: bool = False) -> Litestar:
             "signer": Provide(provide_signer, sync_to_thread=False),
         },
         plugins=[problems],
-        exception_handlers={MethodNotAllowedException: method_not_allowed, NotFoundException: no_such_address},
+        exception_handlers={MethodNotAllowedException: method_not_allowed, NotFoundException: no_such_address,
+                            500: _unexpected},
         before_send=[add_security_headers],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="verifier", version="0.1.0", path="/schema"),

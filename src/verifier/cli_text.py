@@ -34,9 +34,7 @@ def problem(error: Any) -> str:
     (a message no table knows is printed as it is)."""
     from .web import stagelabels
 
-    field = stagelabels.field_zh(error.field) if error.field else ""
-    message = stagelabels.zh(error.message)
-    return f"{field}：{message}" if field else message
+    return stagelabels.field_problem(error)
 
 
 def message(text: str) -> str:

@@ -99,7 +99,7 @@ def test_the_last_active_admin_cannot_be_disabled(client, users) -> None:  # typ
     assert client.post(f"/api/users/{second}/disable", headers=h1).status_code == 200
     assert me(client, h2) == 401
     r = client.post(f"/api/users/{first}/disable", headers=h1)  # themselves, the last one left
-    assert r.status_code == 409 and "last active admin" in r.json()["detail"]
+    assert r.status_code == 409 and "最后一个启用的管理员账号" in r.json()["detail"]
     assert me(client, h1) == 200
     assert client.post(f"/api/users/{second}/enable", headers=h1).status_code == 200
     h2 = login(client, "admin2")

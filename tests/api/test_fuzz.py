@@ -1,13 +1,18 @@
-"""Fuzz every operation of the OpenAPI schema with generated requests: bad input never gets a 500."""
+"""Fuzz every operation of the OpenAPI schema with generated requests: bad input never gets a 500, and every
+refusal is a problem in Chinese: the status's title (`labels.ERROR_TITLES`) and a detail with Chinese in it."""
 
 from __future__ import annotations
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+import re
+
 from verifier.accounts.service import ROLES
+from verifier.web.labels import ERROR_TITLES
 
 EXAMPLES_PER_OPERATION = 12
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_no_operation_answers_generated_input_with_a_server_error(client, users) -> None:  # type: ignore[no-untyped-def]
@@ -17,6 +22,7 @@ def test_no_operation_answers_generated_input_with_a_server_error(client, users)
     failures: list[str] = []
     operations = 0
     calls: list[int] = []
+    english: set[str] = set()
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
@@ -30,8 +36,13 @@ def test_no_operation_answers_generated_input_with_a_server_error(client, users)
             if response.status_code >= 500:
                 failures.append(f"{case.method} {case.formatted_path} {case.body!r:.200}: {response.status_code}"
                                 f" {response.text[:300]}")
+            elif response.status_code >= 400 and "problem+json" in str(response.headers.get("content-type")):
+                said = response.json()
+                if said.get("title") != ERROR_TITLES.get(response.status_code) or not HAN.search(said.get("detail", "")):
+                    english.add(f"{case.method} {case.formatted_path}: {response.status_code} {said}"[:300])
 
         fuzz()
     assert operations >= 15
     assert len(calls) >= operations * 3  # every operation was really exercised
     assert failures == []
+    assert sorted(english) == []

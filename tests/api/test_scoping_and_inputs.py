@@ -86,7 +86,7 @@ def test_actions_in_the_wrong_state_are_409(client, users, ctx) -> None:  # type
     r = client.post(f"/api/cases/{case_id}/screening", headers=users.headers("clerk3"),
                     json={"decision": "pass", "reason": ""})
     assert r.status_code == 409
-    assert "checked" in r.json()["detail"]
+    assert "已核查" in r.json()["detail"]  # the case's status, said in Chinese
 
 
 def test_values_the_database_cannot_store_are_bad_input(client, users) -> None:  # type: ignore[no-untyped-def]

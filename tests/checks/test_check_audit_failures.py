@@ -63,7 +63,7 @@ def _refused_as_a_failing_log(ctx: Any, client: Any, case_id: str, officers: lis
         r = client.post(f"/api/cases/{case_id}/check", json=_body(ctx, officers, head, idn),
                         headers=_login(client, officers[0]))
     assert r.status_code == 503, r.text
-    assert r.json()["detail"] == faults.LOG_FAILED_DETAIL
+    assert r.json()["detail"] == faults.LOG_FAILED_ZH
     assert _state(ctx, case_id) == before  # neither the check, nor the case's move, nor an entry
     assert not [rec for rec in caplog.records if rec.exc_info]  # answered, not a stack
     assert any("audit log refused an append" in rec.getMessage() for rec in caplog.records)

@@ -86,7 +86,7 @@ def test_referral_file_to_confirmed_determination(client, users, ctx, clock) -> 
     assert client.get(f"/api/cases/{case_id}", headers=users.headers("o3")).status_code == 200
     r = client.post(f"/api/cases/{case_id}/evidence", headers=users.headers("o3"),
                     files={"file": ("c.png", PNG, "image/png")})
-    assert r.status_code == 403 and "not assigned" in r.json()["detail"]
+    assert r.status_code == 403 and "未分配给您" in r.json()["detail"]
     check = {
         "visited_on": "2020-06-03", "officers": [o1, "o2"],  # by id or by username, as the schedule takes them
         "members": [

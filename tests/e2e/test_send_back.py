@@ -74,7 +74,7 @@ def test_a_check_sent_back_is_visited_again_by_others_and_determined_by_another(
 
     # the one who sent it back does not confirm the next determination: another supervisor does
     r = client.post(f"/api/cases/{case_id}/determination", json={"confirm": True}, headers=sup1)
-    assert r.status_code == 403 and "another supervisor" in r.json()["detail"]
+    assert r.status_code == 403 and "须由其他审核人员确认" in r.json()["detail"]
     preview = client.post(f"/api/cases/{case_id}/determination", json={"confirm": False}, headers=sup1)
     assert preview.status_code == 200  # seeing the computation is fine
     r = client.post(f"/api/cases/{case_id}/determination", json={"confirm": True}, headers=sup2)

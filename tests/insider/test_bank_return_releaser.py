@@ -57,7 +57,7 @@ def test_attack_the_releaser_imports_a_made_up_return_of_their_own_batch(ctx, cl
     made_up = _return([(refs[0], "failed"), (refs[1], "success")])
     r = client.post(f"/api/payment-batches/{bid}/bank-return", headers=fin1,
                     files={"file": ("r.csv", made_up, "text/csv")})
-    assert r.status_code == 403 and "released" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "本批次由您发放" in r.json()["detail"], r.text
     assert _state(ctx, bid) == before  # nothing applied, nothing stored
 
     # The other finance officer (who approved) imports the bank's return: one transfer really failed.

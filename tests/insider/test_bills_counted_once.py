@@ -74,7 +74,7 @@ def test_attack_the_bills_of_a_paid_case_are_recorded_again_on_a_new_case(ctx, c
     r = _check(ctx, client, users, second, [again, renamed], "40000.00")
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
-    assert detail.count(f"already counted in case {first_no} (determined)") == 2, detail
+    assert detail.count(f"已在案件 {first_no}（已认定）中计入") == 2, detail
     # Nothing of the refused check was written: no check, no bill, no entry; the case waits for its check.
     assert _bill_rows(ctx, second) == 0
     assert client.get(f"/api/cases/{second}", headers=users.headers("sup")).json()["status"] == "scheduled"
@@ -90,7 +90,7 @@ def test_attack_the_bills_of_a_paid_case_are_recorded_again_on_a_new_case(ctx, c
             advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock)
     pay(ctx, person(ctx, users, "claims1", "insurer_claims"), person(ctx, users, "fin1", "finance"), [first])
     r = _check(ctx, client, users, second, [again], "25000.00")
-    assert r.status_code == 422 and f"case {first_no} (paid)" in r.json()["detail"], r.text
+    assert r.status_code == 422 and f"已在案件 {first_no}（已支付）中计入" in r.json()["detail"], r.text
     # A new bill of its own is fine.
     new = {**X, "number": "3401-0099999"}
     assert _check(ctx, client, users, second, [new], "25000.00").status_code == 201
@@ -108,7 +108,7 @@ def test_two_cases_checked_with_the_same_bill_are_determined_once(ctx, client, u
     preview = _determine(client, users, b, confirm=False)
     assert preview.status_code == 200 and preview.json()["bills"][0]["counted_in"] == a_no
     r = _determine(client, users, b)
-    assert r.status_code == 409 and f"case {a_no} (determined)" in r.json()["detail"], r.text
+    assert r.status_code == 409 and f"已在案件 {a_no}（已认定）中计入" in r.json()["detail"], r.text
     with ctx.db.read() as session:
         assert session.get(Case, b).status == "checked"
 
@@ -116,9 +116,9 @@ def test_two_cases_checked_with_the_same_bill_are_determined_once(ctx, client, u
 def test_the_bills_add_up_to_the_amount_and_are_listed_once(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="screened")
     r = _check(ctx, client, users, case_id, [X, Y], "90000.00")  # the bills show 40,000.00
-    assert r.status_code == 422 and "add up to 40000.00, not 90000.00" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "票据合计 40,000.00 元，与填写的金额 90,000.00 元不一致" in r.json()["detail"], r.text
     r = _check(ctx, client, users, case_id, [X, {**X, "number": "3401 0012345".replace(" ", "-")}], "50000.00")
-    assert r.status_code == 422 and "the same bill as bills[0]" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "第 2 张票据号码：与第 1 张票据相同" in r.json()["detail"], r.text
     r = _check(ctx, client, users, case_id, [{**X, "amount": "-1.00"}], "0.00")
     assert r.status_code == 422
     assert _bill_rows(ctx, case_id) == 0
@@ -143,7 +143,7 @@ def test_a_bill_counted_in_another_county_is_refused_without_naming_the_case(ctx
 
     here = make_case(ctx, stage="screened")
     r = _check(ctx, client, users, here, [X], "25000.00")
-    assert r.status_code == 422 and "a case of another county" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "已在其他县（区）的案件中计入" in r.json()["detail"], r.text
     assert other_no not in r.text
 
 

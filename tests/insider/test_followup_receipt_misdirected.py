@@ -149,7 +149,7 @@ def test_whoever_took_part_in_paying_it_opens_nothing(ctx, client, users) -> Non
     person(ctx, users, "sup2", "insurer_supervisor", "county_reviewer")
     cases, _ = _paid_onto_sly(ctx, client, users)
     fid = _followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
-    for who, said in (("fin1", "发放了支付批次"), ("sup2", "批准了该案件的收款人变更"), ("sly", "your role may not")):
+    for who, said in (("fin1", "发放了支付批次"), ("sup2", "批准了该案件的收款人变更"), ("sly", "此功能仅限")):
         r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers(who),
                         json={"note": "已核实", "outcome": "misdirected"})
         assert r.status_code == 403 and said in r.text, (who, r.text)

@@ -42,7 +42,7 @@ def test_attack_the_clerk_records_an_objection_and_dismisses_it_alone(ctx, clien
     clerk = users.headers("clerk")
     objection = _object(client, clerk, notice_id, case_id, today)
     r = client.post(f"/api/objections/{objection}/resolution", headers=clerk, json={"outcome": "dismissed"})
-    assert r.status_code == 403 and "four-eyes" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     with ctx.db.read() as session:
         assert session.get(Objection, objection).status == "open"
         assert not session.scalar(select(AuditEntry.idx).where(AuditEntry.action == "objection.resolve"))

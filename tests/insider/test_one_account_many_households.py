@@ -94,7 +94,7 @@ def test_attack_two_households_steered_to_one_account_are_held_until_the_county_
     # The requester (who also holds the county reviewer's role) may not clear it; the approver is no reviewer;
     # another county's reviewer does not see it; a clearance needs a note.
     r = client.post(f"/api/shared-accounts/{account}/clear", headers=sup1, json={"note": "监护人代收"})
-    assert r.status_code == 403 and "four-eyes" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     assert client.post(f"/api/shared-accounts/{account}/clear", headers=sup2,
                        json={"note": "监护人代收"}).status_code == 403
     assert client.post(f"/api/shared-accounts/{account}/clear", headers=users.headers("elsewhere"),

@@ -26,7 +26,7 @@ def test_attack_an_officer_who_is_also_a_supervisor_confirms_their_own_check(ctx
     assert r.status_code == 201, r.text
 
     r = client.post(f"/api/cases/{case_id}/determination", headers=both, json={"confirm": True})
-    assert r.status_code == 403 and "four-eyes" in r.json()["detail"]
+    assert r.status_code == 403 and "本认定所依据的核查由您进行" in r.json()["detail"]
     assert client.get(f"/api/cases/{case_id}", headers=other).json()["status"] == "checked"
     # A preview (not confirmed) is still theirs to see; another supervisor confirms.
     assert client.post(f"/api/cases/{case_id}/determination", headers=both, json={"confirm": False}).status_code == 200

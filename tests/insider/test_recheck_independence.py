@@ -45,7 +45,7 @@ def test_attack_the_officer_and_the_confirming_supervisor_record_the_recheck_of_
     assert case_id in sampled
     for who in ("officer-reviewer", "sup-reviewer"):
         r = _result(client, users.headers(who), round_id, case_id, relief_amount=relief)  # "the result stands"
-        assert r.status_code == 403 and "four-eyes" in r.json()["detail"], (who, r.text)
+        assert r.status_code == 403 and "四眼原则" in r.json()["detail"], (who, r.text)
         # nor upload the files of a visit to it
         upload(client, users.headers(who), round_id, case_id, dated_photo(f"{today.replace('-', ':')} 09:00:00"),
                status=403)

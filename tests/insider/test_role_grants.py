@@ -69,7 +69,7 @@ def test_attack_an_admin_opens_a_puppet_account_with_money_roles_and_confirms_it
     finance = next(g for g in grants if g["role"] == "finance")
     # The proposer cannot confirm; the puppet (holding no confirming role) cannot either.
     r = client.post(f"/api/role-grants/{finance['id']}/confirm", headers=h1)
-    assert r.status_code == 403 and "proposed" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "这项角色授权是您提出的" in r.json()["detail"], r.text
     assert client.post(f"/api/role-grants/{finance['id']}/confirm", headers=taken).status_code == 403
     assert client.get(f"/api/users/{puppet}", headers=h1).json()["roles"] == []
 
@@ -97,7 +97,7 @@ def test_attack_an_admin_gives_their_own_account_a_money_role(client, users) -> 
     assert r.json()["pending_roles"] == ["finance"]
     grant = _pending(client, h, "admin1")[0]
     r = client.post(f"/api/role-grants/{grant['id']}/confirm", headers=h)
-    assert r.status_code == 403 and "own account" in r.json()["detail"]
+    assert r.status_code == 403 and "给自己账号的角色授权" in r.json()["detail"]
     assert client.get("/api/auth/me", headers=h).json()["roles"] == ["admin", "auditor"]
 
 
@@ -139,7 +139,7 @@ def test_attack_an_admin_resets_another_admins_password_and_confirms_as_them(cli
     assert client.post(f"/api/role-grants/{restore['id']}/confirm", headers=h1).status_code == 403
     assert client.post(f"/api/role-grants/{restore['id']}/confirm", headers=h3).status_code == 200
     r = client.post(f"/api/role-grants/{grant['id']}/confirm", headers=as_other)
-    assert r.status_code == 403 and "last set your password" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "密码最近一次是由提出人设置的" in r.json()["detail"], r.text
     # Anyone else may confirm it.
     assert client.post(f"/api/role-grants/{grant['id']}/confirm", headers=h3).status_code == 200
     assert "user.role.confirm" in _actions(ctx, other)
@@ -252,7 +252,7 @@ def test_attack_the_command_line_alone_grants_no_money_role_once_two_confirmers_
         assert theirs["proposed_by"].startswith("cli:")
         for h in (first, rev):  # the operator gave both their first password
             r = client.post(f"/api/role-grants/{theirs['id']}/confirm", headers=h)
-            assert r.status_code == 403 and "last set your password" in r.json()["detail"], r.text
+            assert r.status_code == 403 and "密码最近一次是由提出人设置的" in r.json()["detail"], r.text
         # A second admin opened in the application by the first, confirmed by the county reviewer, confirms it.
         r = client.post("/api/users", headers=first, json={"username": "second", "password": GIVEN,
                                                            "roles": ["admin"], "all_counties": True})

@@ -54,7 +54,9 @@ def test_attack_the_reviewer_leaves_a_week_between_rounds_unsampled(ctx, client,
     before_rounds, before_entries = _rounds(ctx), entries_but_refusals(ctx)
     refused = _open(client, reviewer, day0 + timedelta(days=8), today, status=409)["detail"]
     gap_from, gap_to = day0 + timedelta(days=1), day0 + timedelta(days=7)
-    assert first in refused and f"must start on {gap_from}" in refused and f"{gap_from}..{gap_to}" in refused
+    # the first round, by its period (the detail names rounds as the pages do, not by their codes)
+    assert f"上一轮抽样（示范县 · 按户抽样 · {day0 - timedelta(days=10)} 至 {day0}）" in refused
+    assert f"本轮须自 {gap_from} 起" in refused and f"（{gap_from} 至 {gap_to}）" in refused
     assert _rounds(ctx) == before_rounds and entries_but_refusals(ctx) == before_entries  # nothing written
 
     # The contiguous round is accepted and takes in the checks of every day since.
@@ -81,6 +83,6 @@ def test_attack_a_gap_opened_before_the_previous_round_froze_is_refused_at_the_f
     assert client.post(f"/api/sampling-rounds/{early}/freeze", headers=reviewer).status_code == 200
     before = entries_but_refusals(ctx)
     r = client.post(f"/api/sampling-rounds/{late}/freeze", headers=reviewer)
-    assert r.status_code == 409 and early in r.json()["detail"], r.text
+    assert r.status_code == 409 and f"上一轮抽样（示范县 · 按户抽样 · {day0} 至 {day0}）" in r.json()["detail"], r.text
     assert entries_but_refusals(ctx) == before
     assert client.get(f"/api/sampling-rounds/{late}", headers=reviewer).json()["status"] == "open"

@@ -65,7 +65,7 @@ def test_attack_a_clerk_screens_out_a_bureau_referred_household_alone(ctx, clien
     # The same clerk confirming their own proposal: refused, nothing written.
     r = client.post(f"/api/cases/{case_id}/screening", headers=clerk,
                     json={"decision": "reject", "reason": "家庭收入稳定"})
-    assert r.status_code == 403 and "four-eyes" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     case = _case(ctx, case_id)
     assert (case.status, case.closed_reason, case.screen_out_proposed_by) == ("received", None, users.ids["clerk"])
     assert _actions(ctx, case_id)[-1] == "case.screen_out_propose"

@@ -68,7 +68,7 @@ def test_attack_a_clerk_fails_an_eligible_household_alone(ctx, client, users) ->
     assert detail["village_review"]["note"] == "村民代表认为该户有稳定收入"
     # The same clerk confirming their own 未通过: refused, nothing written.
     r = _review(client, clerk, case_id, "fail", "再次确认")
-    assert r.status_code == 403 and "four-eyes" in r.json()["detail"], r.text
+    assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     case = _case(ctx, case_id)
     assert (case.status, case.closed_reason, case.review_fail_proposed_by) == ("determined", None, users.ids["clerk"])
     assert _last(ctx, case_id).action == "case.review_fail_propose"

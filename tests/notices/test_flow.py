@@ -136,7 +136,7 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
                        json={"case_id": c, "received_on": "2020-06-08", "summary": "逾期反映"})
     assert late.status_code == 422 and "received_on" in late.text
     r = client.post(f"/api/notices/{nid}/close", headers=clerk)
-    assert r.status_code == 409 and "open" in r.json()["detail"]  # the objection on c is still open
+    assert r.status_code == 409 and "还有 1 条异议未处理" in r.json()["detail"]  # the objection on c is still open
     got = client.get(f"/api/notices/{nid}", headers=clerk).json()
     assert got["open_objections"] == 1 and got["period_over"] is True
     r = client.post(f"/api/objections/{obj_c.json()['id']}/resolution", headers=clerk2, json={"outcome": "dismissed"})

@@ -44,7 +44,7 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
 
     # The preparer may not approve, whatever roles they hold; another finance officer approves.
     r = client.post(f"/api/payment-batches/{bid}/approve", headers=h["claims"])
-    assert r.status_code == 403 and "prepared" in r.json()["detail"]
+    assert r.status_code == 403 and "制单人不能审批自己制作的批次" in r.json()["detail"]
     assert client.post(f"/api/payment-batches/{bid}/approve", headers=h["outsider"]).status_code == 404
     assert client.get(f"/api/payment-batches/{bid}/bank-file", headers=h["fin1"]).status_code == 409
     r = client.post(f"/api/payment-batches/{bid}/approve", headers=h["fin1"])
@@ -159,7 +159,7 @@ def test_release_waits_for_the_county_signoff_over_http(ctx, client, users) -> N
     assert (repeat.status_code, repeat.content) == (200, first.content)
     assert client.post(f"/api/payment-batches/{bid}/approve", headers=h["fin"]).status_code == 409
     r = client.post(f"/api/payment-batches/{bid}/release", headers=h["fin"])
-    assert r.status_code == 409 and "sign it off" in r.json()["detail"]
+    assert r.status_code == 409 and "须经县级审核人员签批后方可发放" in r.json()["detail"]
     assert client.post(f"/api/payment-batches/{bid}/county-signoff", headers=h["fin"]).status_code == 403
     r = client.post(f"/api/payment-batches/{bid}/county-signoff", headers=h["rev"])
     assert r.status_code == 200 and r.json()["signed_off_by"] == users.ids["rev"]

@@ -133,10 +133,12 @@ def test_an_approver_of_the_change_may_not_release_the_batch_either(ctx, people:
                  bank="农业银行", account_number="6228480012340000")
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
-    with pytest.raises(Forbidden, match=f"您批准了案件 {case_id} 的收款人变更"):
+    with pytest.raises(Forbidden, match=f"您批准了案件 {case_id} 的收款人变更，按职责分离规定不能审批包含该案件的批次 "
+                                        f"{batch.code}，须由其他财务人员办理。$"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(Forbidden, match=case_id):
+    with pytest.raises(Forbidden, match=f"{case_id} 的收款人变更，按职责分离规定不能发放包含该案件的批次 {batch.code}，"
+                                        "须由其他财务人员办理。$"):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
 
 
@@ -147,8 +149,13 @@ def test_the_county_reviewer_who_approved_a_change_may_not_sign_off_its_batch(ct
     batch = tx(ctx, lambda s: service.create_batch(s, county_code="340223", contract_id=None,
                                                    principal=people.claims, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(Forbidden, match=f"您批准了案件 {case_id} 的收款人变更"):
+    # said as the sign-off it refuses (not 审批或发放, a finance officer's steps), naming who else may sign off
+    with pytest.raises(Forbidden, match=f"您批准了案件 {case_id} 的收款人变更，按职责分离规定不能签批（或退回）包含该案件的"
+                                        f"批次 {batch.code}，须由其他县级复核人员办理。$"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
+                                                 vault=ctx.vault, clock=ctx.clock))
+    with pytest.raises(Forbidden, match="不能签批（或退回）包含该案件的批次"):
+        tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="不同意", principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
 
 

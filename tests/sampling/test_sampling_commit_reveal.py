@@ -57,7 +57,7 @@ def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, twenty_checked, 
     rounds.freeze(round_id, status=409)
     rounds.commit(round_id, "county", RANDOMNESS)
     r = client.post(f"/api/sampling-rounds/{round_id}/freeze", headers=rounds.headers)
-    assert r.status_code == 409 and "insurer" in r.json()["detail"]
+    assert r.status_code == 409 and "尚缺：保险公司" in r.json()["detail"]
     rounds.reveal(round_id, "county", RANDOMNESS, status=409)  # not frozen yet
     # Each party by its own role, once: the reviewer cannot commit for the insurer, nor commit twice.
     rounds.commit(round_id, "insurer", INSURER_SECRET, headers=rounds.headers, status=403)
@@ -69,7 +69,7 @@ def test_a_reviewer_grinding_secrets_cannot_steer_the_draw(ctx, twenty_checked, 
     rounds.commit(other, "county", RANDOMNESS, headers=users.headers("both"))
     r = client.post(f"/api/sampling-rounds/{other}/commitments",
                     json={"party": "insurer", "commitment": commitment(INSURER_SECRET)}, headers=users.headers("both"))
-    assert r.status_code == 403 and "both" in r.json()["detail"]
+    assert r.status_code == 403 and "同一人不能代表双方" in r.json()["detail"]
 
     rounds.commit(round_id, "insurer", INSURER_SECRET)
     frozen = rounds.freeze(round_id)
@@ -319,13 +319,14 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
         rounds.commit(round_id, "insurer", INSURER_SECRET)
     rounds.freeze(first)
     r = client.post(f"/api/sampling-rounds/{second}/freeze", headers=rounds.headers)
-    assert r.status_code == 409 and first in r.json()["detail"]
+    # the first round named by its state and period (the second's starts on 05-02), as the pages name it
+    assert r.status_code == 409 and "（已冻结总体，待揭示，核查期间 2020-05-01 至 2020-06-30）" in r.json()["detail"]
     assert rounds.get(second)["status"] == "open"
     rounds.draw(first)
     rounds.freeze(second, status=409)  # drawn or not
     # a third round over these checks is refused when opened, before the parties commit to it in vain
     third = rounds.open(checked_from="2020-05-03", status=409)
-    assert first in third["detail"]
+    assert "（已抽取样本，核查期间 2020-05-01 至 2020-06-30）" in third["detail"]  # the first, drawn
     # A later period's checks are sampled on their own (from the day after the drawn round's period).
     clock.advance(days=45)
     make_population(ctx, LATER)

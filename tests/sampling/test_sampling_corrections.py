@@ -62,6 +62,6 @@ def test_a_result_is_corrected_with_a_reason_until_the_verdict(ctx, rounds, user
         rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=True)
     assert rounds.report(round_id)["verdict"] == "accept"
     refused = _correct(rounds, round_id, cases[0], 409, per_capita_income=INCOME, eligible=False, reason="再改")
-    assert "verdict is final" in refused["detail"]
+    assert "本轮已得出结论" in refused["detail"]
     item = next(i for i in rounds.get(round_id)["items"] if i["case_id"] == cases[0])
     assert item["result"]["eligible"] is True  # the refused correction changed nothing

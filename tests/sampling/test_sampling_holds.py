@@ -135,7 +135,7 @@ def test_a_correction_withdraws_an_untouched_hold_and_is_refused_after_the_redet
         assert s.get(SamplingDeviation, (round_id, second)).consequence == "hold"
     with ctx.db.begin() as s:
         holds.redetermine(s, second, outcome="proceed", reason="核实无误", principal=sup2, clock=ctx.clock)
-    assert "re-determined" in correct(second, 409)["detail"]
+    assert "已重新认定" in correct(second, 409)["detail"]
 
 
 def test_attack_a_supervisor_lifts_a_hold_with_a_relief_of_their_choosing(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]

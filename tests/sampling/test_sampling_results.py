@@ -93,7 +93,7 @@ def test_accept_at_59_and_expand_when_too_many(ctx, hundred_checked, rounds) -> 
     # The same checks are not sampled a second time (one could keep the sample that suits them): a round over them
     # is refused when opened, before the parties commit to it in vain.
     again = rounds.open(stratify_by_town=False, status=409)
-    assert first["id"] in again["detail"]
+    assert "同一抽样方式的轮次（已抽取样本，核查期间 2020-05-01 至 2020-06-30）" in again["detail"]  # the first
 
 
 def test_expand_when_too_many(ctx, hundred_checked, rounds) -> None:  # type: ignore[no-untyped-def]

@@ -357,7 +357,7 @@ def test_a_round_starts_the_day_after_the_previous_round_of_its_kind(ctx, clock,
     make_population(ctx, {"城关镇": 3}, stage="determined", medical=20_000_000)
     day = clock.today().isoformat()
     refused = rounds.open(checked_from="2020-07-02", checked_to=day, status=409)["detail"]
-    assert "must start on 2020-07-01" in refused and "2020-07-01..2020-07-01" in refused
+    assert "本轮须自 2020-07-01 起" in refused and "（2020-07-01 至 2020-07-01）" in refused
     # The monetary kind has no previous round: its first is free.
     rounds.open(checked_from="2020-07-10", checked_to=day, kind="monetary")
     assert rounds.create(checked_from="2020-07-01", checked_to=day)["population_size"] == 3

@@ -118,6 +118,7 @@ OUTSIDE_WEB = {
     ("payments/batch_read.py", "BATCH_STATUS_LABELS_ZH"): "BatchOut.status_label; a household merge's refusal",
     ("payments/payees.py", "STATUS_LABELS_ZH"): "PayeeChangeOut.status_label",
     ("payments/batch_recheck.py", "VERBS"): "the step a held batch's refusal names, in its message",
+    ("payments/payees.py", "_BATCH_STEPS"): "the step a payee changer's refusal names, and who else takes it",
     ("followups/receipt.py", "DID"): "what a follow-up's or a receipt review's refusal says the person did",
     ("sampling/replay.py", "_NAMES"): "the replay's findings name the round's fields",
     ("sampling/replay.py", "_PARTIES"): "the replay's findings name the parties",

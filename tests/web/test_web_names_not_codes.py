@@ -31,7 +31,7 @@ def test_payment_refusals_name_the_county(pages) -> None:  # type: ignore[no-unt
 
 def test_a_batch_refusal_names_the_case_by_its_number(ctx) -> None:  # type: ignore[no-untyped-def]
     # `payments.payees.refuse_payee_changers` says it in Chinese itself; the page passes it through.
-    said = sl.zh("您登记了案件 case_01a2 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定不能审批或发放包含该案件的批次 "
+    said = sl.zh("您登记了案件 case_01a2 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定不能发放包含该案件的批次 "
                  "P2612，须由其他财务人员办理。")
     assert said.startswith("您登记了案件 case_01a2 的重新核查") and "批次 P2612" in said
     case = make_case(ctx, stage="checked")

@@ -105,12 +105,16 @@ def _steps_with_session(connection: ASGIConnection[Any, Any, Any, Any], db: Any)
     return None if plan is None else plan(connection.scope.get("path_params") or {}, db)
 
 
+NOT_LOGGED_IN = "请先登录。"
+SESSION_ENDED = "登录已失效，请重新登录。"
+
+
 class PasswordChangeRequired(PermissionDeniedException):
     """An administrator set this account's password (so knows it): its owner must choose their own first."""
 
     def __init__(self) -> None:
-        super().__init__("an administrator set this account's password: choose your own first "
-                         "(POST /api/auth/password), nothing else is open until then")
+        super().__init__("管理员为此账户设置了密码：请先修改为您自己的密码（POST /api/auth/password），"
+                         "在此之前不能进行其他操作。")
 
 
 async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -124,13 +128,15 @@ async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     wanted = handler.opt.get("roles")
     user = connection.user if "user" in connection.scope else None
     if not isinstance(user, Principal):
-        raise NotAuthorizedException("log in first")
+        raise NotAuthorizedException(NOT_LOGGED_IN)
     if user.must_change_password and not handler.opt.get(PASSWORD_CHANGE):
         raise PasswordChangeRequired()
     if wanted == "any":
         return
     if not wanted or not user.has(*wanted):
-        raise PermissionDeniedException("your role may not do this")
+        from ..web.labels import role_refusal
+
+        raise PermissionDeniedException(role_refusal(wanted))
 
 
 class Credential(msgspec.Struct, frozen=True):
@@ -155,15 +161,15 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
         if bearer:
             encoded = encoded.strip()
         elif connection.scope["path"] == "/api" or connection.scope["path"].startswith("/api/"):
-            raise NotAuthorizedException("send the token in an Authorization: Bearer header")
+            raise NotAuthorizedException("请在 Authorization 请求头中以 Bearer 方式提供登录令牌（POST /api/auth/login 取得）。")
         else:
             encoded = connection.cookies.get(self.auth_cookie_key, "")
             if not encoded:
-                raise NotAuthorizedException("log in first")
+                raise NotAuthorizedException(NOT_LOGGED_IN)
         token = self.verified_token(encoded)
         user = await self.retrieve_user_handler(token, connection)
         if not user:
-            raise NotAuthorizedException()
+            raise NotAuthorizedException(SESSION_ENDED)
         return AuthenticationResult(user=user, auth=Credential(session_id=str(token.jti), bearer=bearer))
 
     def verified_token(self, encoded: str) -> Token:
@@ -184,7 +190,7 @@ class SessionAuthMiddleware(JWTCookieAuthenticationMiddleware):
             _verified[key] = token
         elif token.exp.timestamp() <= time.time():
             del _verified[key]
-            raise NotAuthorizedException("Invalid token")
+            raise NotAuthorizedException(SESSION_ENDED)
         return token
 
 

@@ -31,7 +31,6 @@ class TooManyAttempts(DomainError):
     """Too many failed logins for this account or from this address (HTTP 429, with Retry-After)."""
 
     status = 429
-    title = "Too many login attempts"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed login attempts; try again in {retry_after} seconds")

@@ -141,7 +141,7 @@ class AuthController(Controller):
         done = log_in(ctx.db, limiter_for(ctx), username=data.username, password=data.password,
                       client=request_client(ctx, request), clock=ctx.clock)
         if done is None:
-            raise NotAuthorizedException("wrong username or password")
+            raise NotAuthorizedException("用户名或密码错误。")
         token = issue_token(request.app.state.auth, done.principal.id, done.session_id)
         # The token's expiry is real time (it is checked against the real clock), not the scheme's business clock.
         expires = jwt.decode(token, options={"verify_signature": False})["exp"]

@@ -27,7 +27,6 @@ PER_WINDOW = 30
 
 class TooManyIdSearches(DomainError):
     status = 429
-    title = "Too many searches by ID number"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many searches by ID number; try again in {retry_after} seconds")

@@ -44,6 +44,7 @@ from ..accounts.sessions import open_session_steps, session_lookup
 from ..cases.routes import MAX_ID
 from ..http import json_headers, send_answer
 from ..idempotency import HEADER as IDEMPOTENCY_HEADER
+from ..problems import problem_body
 from ..store import faults
 from ..store.db import drop_kept
 from ..store.tables import Check
@@ -166,9 +167,9 @@ def _admit(row: Any | None) -> Any:
 
 
 # Litestar's answer to a database it cannot reach (app.py `_database_fault_to_problem`), as its problem handler sends it.
-LOST = msgspec.json.encode({"status": 503, "title": "Service Unavailable", "detail": faults.UNAVAILABLE_DETAIL})
+LOST = msgspec.json.encode(problem_body(503, faults.UNAVAILABLE_ZH))
 # Litestar's answer to a guarded write that wrote no row (app.py `_broken_rule_to_problem`).
-BROKEN_RULE = msgspec.json.encode({"status": 409, "title": "Conflict", "detail": faults.BROKEN_RULE_ZH})
+BROKEN_RULE = msgspec.json.encode(problem_body(409, faults.BROKEN_RULE_ZH))
 
 
 async def _after_lost_commit(ctx: Any, recorded: Any) -> bytes | _Problem | None:

@@ -20,10 +20,11 @@ def starts_like_formula(text: str) -> bool:
 
 
 def formula_problem(text: str) -> str | None:
-    """Why `text` may not be a name in a payee or bank field, or None when it may."""
+    """Why `text` may not be a name in a payee or bank field, in Chinese (不能以=开头（表格软件会把它当作公式）), or
+    None when it may."""
     if starts_like_formula(text):
-        lead = {"\t": "a tab", "\r": "a carriage return"}.get(text[0], repr(text[0]))
-        return f"may not begin with {lead}: a spreadsheet would read it as a formula"
+        lead = {"\t": "制表符", "\r": "回车符"}.get(text[0], text[0])
+        return f"不能以{lead}开头（表格软件会把它当作公式）"
     return None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .cells import starts_like_formula
+from .cells import formula_problem
 from .errors import FieldError
 
 MAX_NAME = 100
@@ -30,10 +30,9 @@ def check_payee(account_name: str, bank: str, account_number: str, *,
             problems.append(FieldError(prefix + key, "必填"))
             continue
         # Checked before and after trimming: a leading tab or carriage return is refused, not quietly dropped.
-        lead = raw if starts_like_formula(raw) else text if starts_like_formula(text) else ""
-        if lead:
-            said = {"\t": "制表符", "\r": "回车符"}.get(lead[0], lead[0])
-            problems.append(FieldError(prefix + key, f"不能以{said}开头（表格软件会把它当作公式）"))
+        formula = formula_problem(raw) or formula_problem(text)
+        if formula:
+            problems.append(FieldError(prefix + key, formula))
         elif len(text) > MAX_NAME:
             problems.append(FieldError(prefix + key, f"最多 {MAX_NAME} 个字符"))
     number = "".join(account_number.split())

@@ -507,20 +507,27 @@ def _batch_rechecks(session: Session, batch_id: str,
     return out
 
 
+# What each step that refuses a payee's changer does to a batch, and who else does it (`refuse_payee_changers`).
+_BATCH_STEPS = {"approve": ("审批", "财务人员"), "release": ("发放", "财务人员"),
+                "sign off": ("签批（或退回）", "县级复核人员")}
+
+
 def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str,
                           vault: Vault) -> None:
     """403 when the caller requested or approved a payee change of a case the batch holds, or recorded a later
-    check that named another payee (or confirmed the determination on it)."""
+    check that named another payee (or confirmed the determination on it). `verb` is the step refused ("approve",
+    "sign off", "release"): the message says that step, and who else may take it."""
+    act, others = _BATCH_STEPS[verb]
     for _, change in _batch_changes(session, batch_id):
         if principal.id in (change.requested_by, change.decided_by):
             did = "申请" if principal.id == change.requested_by else "批准"
-            raise Forbidden(f"您{did}了案件 {change.case_id} 的收款人变更，按职责分离规定不能审批或发放包含该案件的批次 "
-                            f"{batch_code}，须由其他财务人员办理。")
+            raise Forbidden(f"您{did}了案件 {change.case_id} 的收款人变更，按职责分离规定不能{act}包含该案件的批次 "
+                            f"{batch_code}，须由其他{others}办理。")
     for _, _, check, det in _batch_rechecks(session, batch_id, vault):
         if principal.id in (check.recorded_by, det.confirmed_by):
             did = "确认" if principal.id == det.confirmed_by else "登记"
             raise Forbidden(f"您{did}了案件 {check.case_id} 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定"
-                            f"不能审批或发放包含该案件的批次 {batch_code}，须由其他财务人员办理。")
+                            f"不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:

@@ -66,7 +66,6 @@ def visit_file_response(ctx: Any, user: Principal, round_id: str, case_id: str, 
 
 class DrawWithdrawn(DomainError):
     status = 410
-    title = "Withdrawn"
 
 
 class SamplingController(Controller):
@@ -147,9 +146,9 @@ class SamplingController(Controller):
     def draw(self, round_id: Id, ctx: Ctx, request: AnyRequest) -> None:
         """Withdrawn: one party choosing randomness after seeing the population can steer the sample."""
         raise DrawWithdrawn(
-            "the single-party draw is withdrawn: whoever gives the only randomness after seeing the population can "
-            "try values until the sample suits them. Each party commits (POST .../commitments) before the freeze "
-            "(POST .../freeze) and reveals (POST .../reveals) after it; the sample is drawn with the last input.")
+            "单方抽取已停用：看到总体后独自给出随机数的一方可以反复尝试，直到样本合其心意。请双方在冻结总体"
+            "（POST .../freeze）之前各自提交承诺（POST .../commitments），冻结之后揭示（POST .../reveals），"
+            "最后一方揭示后即抽取样本。")
 
     @post("/{round_id:str}/results", opt={"roles": WRITERS}, status_code=201)
     def results(self, round_id: Id, data: JSONBody[ResultIn], ctx: Ctx, request: AnyRequest) -> Response[ResultOut]:

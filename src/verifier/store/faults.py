@@ -63,10 +63,11 @@ def log_failed(exc: BaseException) -> bool:
     return any(f"failed: {name}." in text for name in _LOG_TABLES)
 
 
-STORAGE_FULL_DETAIL = "the database cannot grow (disk full); nothing was saved; tell the administrator"
-UNAVAILABLE_DETAIL = f"the database cannot be reached just now; nothing was saved; retry in {RETRY_AFTER_SECONDS} s"
+# What a page and a problem's detail say of each (in Chinese; the API answers a 503 and 507 with Retry-After).
 STORAGE_FULL_ZH = "数据库存储空间已满，本次操作未保存。请联系系统管理员。"
 UNAVAILABLE_ZH = "数据库暂时无法连接，本次操作未保存。请稍后重试。"
-LOG_FAILED_DETAIL = "the audit log cannot take entries (its stored rows disagree); nothing was saved; tell the administrator"
 LOG_FAILED_ZH = "审计日志无法写入（日志数据不一致），本次操作未保存。请联系系统管理员。"
 BROKEN_RULE_ZH = "案件状态已被他人改变，本次操作未保存。请刷新页面后重试。"
+RACE_LOST_ZH = "与他人同时提交的操作冲突，未保存。请刷新页面后重试。"
+VALUE_REFUSED_ZH = "有内容无法保存（过长或含有不可用的字符），请检查后重试。"
+DATABASE_ERROR_ZH = "系统出错，本次操作未保存。请稍后重试，仍不行请联系系统管理员。"

@@ -17,13 +17,13 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
 
 from ..accounts.auth import PasswordChangeRequired
 from ..audit.log import LogCorrupt
 from ..domain.errors import DomainError, ValidationFailed
+from ..problems import problem
 from . import labels, stagelabels
 from .common import is_htmx, page
 
@@ -47,13 +47,13 @@ def not_logged_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) 
     if _wants_html(request):
         return Redirect(path=login, status_code=303 if request.method != "GET" else 302,
                         headers={"Cache-Control": "no-store"})
-    return ProblemDetailsException(status_code=401, title=str(exc.detail), detail=str(exc.detail)).to_response(request)
+    return problem(401, labels.http_message(401, str(exc.detail))).to_response(request)
 
 
 def error_page(request: Request[Any, Any, Any], status: int, message: str, details: list[str] | None = None) -> Response[Any]:
     if not _wants_html(request):
-        return ProblemDetailsException(status_code=status, title=labels.ERROR_TITLES.get(status, "错误"), detail=message).to_response(request)
-    return page(request, "error.html", status_code=status, status=status, title=labels.ERROR_TITLES.get(status, "出错了"),
+        return problem(status, message).to_response(request)
+    return page(request, "error.html", status_code=status, status=status, title=labels.error_title(status),
                 message=message, details=details or [], back=way_back(request))
 
 
@@ -82,18 +82,15 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         if _wants_html(request):
             return Redirect(path=OWN_PASSWORD_PAGE, status_code=303 if request.method != "GET" else 302,
                             headers={"Cache-Control": "no-store"})
-        message = "管理员为此账户设置了密码：请先修改为您自己的密码（POST /api/auth/password），在此之前不能进行其他操作。"
-    elif isinstance(exc, PermissionDeniedException):
-        if "CSRF" in str(exc.detail):
-            message = "表单已过期或来源不明，未被受理。请返回上一页、刷新后重新提交。"
-        else:
-            message = "您的角色不能使用此功能。"
+        message = str(exc.detail)
+    elif isinstance(exc, PermissionDeniedException):  # a form from elsewhere (CSRF), or the role guard's refusal
+        message = labels.http_message(403, str(exc.detail))
     elif isinstance(exc, NotFoundException):
         message = "没有找到这个页面。"
     elif isinstance(exc, ValidationException):
         message = "请求参数有误。"
     else:
-        message = str(exc.detail)
+        message = labels.http_message(status, str(exc.detail))
     return error_page(request, status, message)
 
 
@@ -114,8 +111,7 @@ def method_not_allowed(request: Request[Any, Any, Any], exc: MethodNotAllowedExc
     reload asks for it with GET): back to the page that holds the form. Any other wrong method: a Chinese page.
     Programs (the API, non-HTML clients) get the problem details as before."""
     if not _wants_html(request):
-        return ProblemDetailsException(status_code=405, title=str(exc.detail), detail=str(exc.detail),
-                                       headers=exc.headers).to_response(request)
+        return problem(405, f"此地址不支持 {request.method} 请求。", headers=exc.headers).to_response(request)
     if request.method in ("GET", "HEAD"):
         return Redirect(path=_page_for_get(request), status_code=303)
     return error_page(request, 405, "此地址不能这样访问，请从页面上的按钮或表单操作。")
@@ -125,18 +121,13 @@ def no_such_address(request: Request[Any, Any, Any], exc: NotFoundException) -> 
     """An address no route answers (a mistyped or outdated bookmark): a Chinese page with the way home for a browser,
     problem details for programs."""
     if not _wants_html(request):
-        return ProblemDetailsException(status_code=404, title=str(exc.detail), detail=str(exc.detail),
-                                       headers=exc.headers).to_response(request)
+        return problem(404, "没有这个地址，请核对请求的路径。", headers=exc.headers).to_response(request)
     return error_page(request, 404, "没有找到这个页面。请从首页或导航栏进入。")
-
-
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _chinese(message: str, status: int) -> str:
     """A service's message in Chinese (the tables of every stage), or a plain Chinese sentence for its status."""
-    shown = stagelabels.zh(message)
-    return shown if _HAN.search(shown) else labels.ERROR_UNSAID.get(status, "无法完成此操作。")
+    return stagelabels.detail_zh(message, status)
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -163,11 +154,11 @@ def database_refused(request: Request[Any, Any, Any], exc: Exception) -> Respons
                                             str(getattr(exc, "orig", None) or exc).splitlines()[0])
         return error_page(request, 409, faults.BROKEN_RULE_ZH)
     if isinstance(exc, IntegrityError):  # a race lost to another writer: the constraints are the truth
-        return error_page(request, 409, "与他人同时提交的操作冲突，未保存。请刷新页面后重试。")
+        return error_page(request, 409, faults.RACE_LOST_ZH)
     if isinstance(exc, DataError):
-        return error_page(request, 422, "有内容无法保存（过长或含有不可用的字符），请检查后重试。")
+        return error_page(request, 422, faults.VALUE_REFUSED_ZH)
     logging.getLogger("verifier").error("database error", exc_info=exc)
-    return error_page(request, 500, "系统出错，本次操作未保存。请稍后重试，仍不行请联系系统管理员。")
+    return error_page(request, 500, faults.DATABASE_ERROR_ZH)
 
 
 def _with_retry(response: Response[Any]) -> Response[Any]:

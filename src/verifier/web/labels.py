@@ -213,7 +213,7 @@ FIELD_LABELS = {
     "visit_on": "走访日期", "vehicle": "车辆", "days": "天数", "file": "文件", "category": "名册类别", "channel": "来源渠道",
     "recusal": "回避", "id_number": "身份证号", "name": "姓名", "household_group": "户类型", "cause": "原因", "amount": "金额",
     "referred_on": "日期", "household_size": "家庭人口", "phone": "联系电话", "contract_id": "服务合同",
-    "tree_size": "树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
+    "tree_size": "树大小", "first": "较早的树大小", "second": "较晚的树大小", "index": "序号", "raised_by": "反映人", "received_via": "收到方式",
     "resolved_on": "处理日期", "venue": "评议地点", "attendees": "参会人员", "minutes": "会议记录",
     "entries": "评议农户", "confirm": "确认",
     "household_id": "家庭", "from_household_id": "并入的家庭", "to_household_id": "迁入的家庭", "member_id": "家庭成员",
@@ -308,9 +308,6 @@ _MESSAGES: Table = compile_table([
     (r"one of head, .*", "请选择与户主关系"),
     (r"one of full, .*", "请选择劳动能力"),
     (r"8 to 30 digits", "应为 8 至 30 位数字"),
-    (r"may not begin with (.*): a spreadsheet would read it as a formula",
-     lambda m: "不能以" + {"a tab": "制表符", "a carriage return": "回车符"}.get(m.group(1), m.group(1).strip("'\""))
-               + "开头（表格软件会把它当作公式）"),
     (r"at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
     (r"a home check is made by two different officers", "入户核查须由两名不同的核查员进行"),
     (r"'?(.*?)'? is not assigned to this case", "不是本案的核查人员"),
@@ -481,6 +478,70 @@ _MESSAGES: Table = compile_table([
     (r"no need referral.*", "这项转交部门的需求不存在"),
     (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
+    # Refusals the API answered in English until its details went through these tables (the pages never met them).
+    (r"the last active admin cannot be disabled: nobody could manage accounts any more",
+     "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用"),
+    (r"audit entry (\d+) is not covered by a checkpoint yet \(the latest covers (\d+) entries\)",
+     lambda m: f"审计日志第 {m.group(1)} 条尚未被检查点覆盖（最新检查点覆盖 {m.group(2)} 条）"),
+    (r"the audit log has no checkpoint yet", "审计日志还没有检查点"),
+    (r"must be greater than the entry's index (\d+) and at most the log's size (\d+)",
+     lambda m: f"应大于该条目的序号 {m.group(1)}，且不超过日志现有条数 {m.group(2)}"),
+    (r"audit entry (\d+) does not exist", lambda m: f"审计日志第 {m.group(1)} 条不存在"),
+    (r"at most ([\d,.]+): the larger of the relief determined and the one the county's re-check found; more needs a "
+     r"new check and determination",
+     lambda m: f"最多 {m.group(1)} 元（认定的保障金与县级复核核定的保障金中较大者），更多须重新核查并认定"),
+    (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
+    (r"cannot record a visit for a case that is (\w+)", lambda m: f"案件当前状态为「{_status(m)}」，不能登记走访"),
+    (r"the case is no longer (\w+)", lambda m: f"案件已不再是「{_status(m)}」状态，请刷新后重试"),
+    (r"the case has no ineligible determination", "本案没有“不符合条件”的认定"),
+    (r"send the (?:evidence|photo|bank's return|referral file|roster) as a multipart field named file",
+     "请以 multipart 表单字段 file 上传文件"),
+    (r"four-eyes rule: you made the check this determination rests on; another supervisor confirms it",
+     "按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认"),
+    (r"no such (?:contract|meeting|file|evidence)", "要找的内容不存在，或不在您的权限范围内"),
+    (r"must be 1 to 255 visible ASCII characters \(a UUID is a good choice\)",
+     "应为 1 至 255 个可见 ASCII 字符（建议使用 UUID）"),
+    (r"this key was already used for a different request \((.*)\); use a new key for a new request",
+     lambda m: f"此幂等键已用于另一个请求（{m.group(1)}），新的请求请使用新的键"),
+    (r"only the town clerk records a village review", "只有乡镇经办人可以录入村级评议"),
+    (r"the same objection against this case is already recorded and open", "对本案的同一异议已登记且尚未处理"),
+    (r"only a town clerk, the county reviewer or the insurer's field staff photograph a notice",
+     "只有乡镇经办人、县级复核员或保险公司核查人员可以拍摄公示照片"),
+    (r"only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting",
+     "只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴"),
+    (r"the cases of (.*) fall under contracts (.*): name the one this notice is for",
+     lambda m: f"{m.group(1)} 的案件分属服务合同 {m.group(2)}，请指明本公示所按的合同"),
+    (r"case (\S+) has no eligible determination", lambda m: f"案件 {m.group(1)} 没有“符合条件”的认定"),
+    (r"case (\S+) has no passing village review", lambda m: f"案件 {m.group(1)} 没有通过村级评议"),
+    (r"settling ([\d,.]+) exceeds the ([\d,.]+) committed in the fund",
+     lambda m: f"结算金额 {m.group(1)} 元超过资金中已占用的 {m.group(2)} 元"),
+    (r"only finance or a county reviewer (?:confirms|rejects) a repayment", "只有财务或县级复核员可以确认或驳回追回还款"),
+    (r"four-eyes rule: you recorded this repayment; another person (?:confirms|rejects) it",
+     "按“四眼原则”，这笔还款由您登记，须由其他人员确认或驳回"),
+    (r"the repayment is more than is outstanding", "还款金额超过尚欠金额"),
+    (r"this repayment came back to the fund already", "这笔还款已退回资金"),
+    (r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \((.*)\): they cannot be "
+     r"paid until a supervisor re-determines them; take them out of the batch \(or cancel it\) before you (\w+(?: \w+)?) it",
+     lambda m: f"批次 {m.group(1)} 含 {m.group(2)} 个因抽样复核暂停支付、待重新认定的案件（{m.group(3)}），重新认定前不能支付；"
+               f"请先将其移出批次（或撤销批次）再{ {'approve': '审批', 'release': '发放'}.get(m.group(4), '办理')}"),
+    (r"batch (\S+) was prepared by you: another finance user must release it \(four eyes\)",
+     lambda m: f"按“四眼原则”，批次 {m.group(1)} 由您制作，须由其他财务人员发放"),
+    (r"must be a JSON object", "应为 JSON 对象"),
+    (r"applications are entered one at a time, not imported from a file", "农户申请须逐一录入，不能从文件导入"),
+    (r"unknown report figure .*", "没有这项报表数字"),
+    (r"required: the county's six-digit code", "必填：县（区）的六位代码"),
+    (r"only a county reviewer imports the county's roster", "只有县级复核员可以导入本县名册"),
+    (r"round (\S+) of this county, kind and period is open already: continue that round",
+     lambda m: f"本县（区）同一抽样方式、同一核查期间的轮次 {m.group(1)} 已经开启，请继续该轮次"),
+    (r"a secret is revealed already: the public value comes first", "已有一方揭示了秘密值：公开随机值须在揭示之前录入"),
+    (r"the case has no home check", "本案没有入户核查记录"),
+    (r"at most ([\d,.]+): the contract's yearly cap for this cause and household group",
+     lambda m: f"最多 {m.group(1)} 元（服务合同对该致贫原因和户类型的年度上限）"),
+    (r"the csv cannot be read: .*", "无法读取该 CSV 文件"),
+    (r"must be a tree size from 0 to the log's size (\d+)", lambda m: f"应为 0 至日志现有条数 {m.group(1)} 之间的树大小"),
+    (r"must be a tree size from 0 to second \((\d+)\)", lambda m: f"应为 0 至较晚的树大小（{m.group(1)}）之间"),
+    (r"too many failed login attempts; try again in (\d+) seconds",
+     lambda m: f"登录失败次数过多，请 {-(-int(m.group(1)) // 60)} 分钟后再试"),
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
     (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
@@ -744,12 +805,83 @@ ACCOUNT_ACTIONS = {
     "enable": ("启用账号", "启用后该用户可以用原密码重新登录。", "确定启用"),
 }
 
-# An error page's title by its status (`errors.error_page`; the API's problem title of a page error).
-ERROR_TITLES = {400: "请求有误", 403: "无权访问", 404: "未找到", 405: "请从页面操作", 409: "当前状态不允许此操作",
-                422: "填写有误", 503: "暂时无法服务", 507: "存储空间已满"}
-# What an error page says when a service's message has no Chinese yet: never the English itself.
-ERROR_UNSAID = {403: "您不能进行此操作。", 404: "没有找到要找的内容，或不在您的权限范围内。",
-                409: "当前状态不允许此操作，请刷新页面查看最新情况。", 422: "提交的内容有误。"}
+# The title of every error by its status: an error page's, and every problem the API answers (RFC 9457 `title`,
+# the same for every problem of a status: programs switch on `status`, people read the title and the detail).
+ERROR_TITLES = {400: "请求有误", 401: "未登录", 403: "无权访问", 404: "未找到", 405: "不支持此访问方式",
+                409: "当前状态不允许此操作", 410: "已停用", 413: "内容过大", 422: "填写有误", 429: "操作过于频繁", 500: "系统出错",
+                503: "暂时无法服务", 507: "存储空间已满"}
+
+
+def error_title(status: int) -> str:
+    """The Chinese title of an error of `status` (`ERROR_TITLES`; 出错了 for a status it does not list)."""
+    return ERROR_TITLES.get(status, "出错了")
+
+
+def role_refusal(wanted: Any) -> str:
+    """Why a route is refused to a logged-in user whose roles it does not take, naming the roles it takes."""
+    named = "、".join(ROLE_LABELS.get(r, r) for r in wanted or ()) if not isinstance(wanted, str) else ""
+    if not named:
+        return "此功能不对任何角色开放。"
+    return f"此功能仅限{named}使用，您的账号没有{'该角色' if len(wanted) == 1 else '其中任何一个角色'}。"
+
+
+# The schema's refusals of a request (msgspec's and Litestar's words for a body, query or path that does not fit the
+# declared types), said of the field they name: `schema_message`.
+_TYPES = {"str": "文字", "int": "整数", "float": "数字", "bool": "true 或 false", "array": "列表", "object": "对象",
+          "null": "空值", "decimal": "数字"}
+_SCHEMA_MESSAGES: Table = compile_table([
+    (r"Expected `str` of length <= (\d+)", lambda m: f"不能超过 {m.group(1)} 个字"),
+    (r"Expected `str` of length >= 1", "必填"),
+    (r"Expected `str` of length >= (\d+)", lambda m: f"至少 {m.group(1)} 个字"),
+    (r"Expected `str` matching regex .*", "格式有误（含不允许的字符）"),
+    (r"Expected `array` of length <= (\d+)", lambda m: f"最多 {m.group(1)} 项"),
+    (r"Expected `array` of length >= (\d+)", lambda m: f"至少 {m.group(1)} 项"),
+    (r"Expected `(?:int|float|decimal)` >= (-?[\d.]+)", lambda m: f"不能小于 {m.group(1)}"),
+    (r"Expected `(?:int|float|decimal)` <= (-?[\d.]+)", lambda m: f"不能大于 {m.group(1)}"),
+    (r"Expected `(?:int|float|decimal)` > (-?[\d.]+)", lambda m: f"应大于 {m.group(1)}"),
+    (r"Expected `(?:int|float|decimal)` < (-?[\d.]+)", lambda m: f"应小于 {m.group(1)}"),
+    (r"Expected `(\w+)(?: \| null)?`, got `\w+`",
+     lambda m: f"应为{_TYPES[m.group(1)]}" if m.group(1) in _TYPES else "类型不对"),
+    (r"Object missing required field `[^`]+`", "必填"),
+    (r"Object contains unknown field `[^`]+`", "不接受此字段"),
+    (r"Invalid enum value .*", "不是可选的值"),
+    (r"Invalid RFC3339 encoded date", "日期应写作 YYYY-MM-DD"),
+    (r"Invalid RFC3339 encoded datetime", "时间应写作 ISO 8601 格式（含时区）"),
+    (r"Missing required (?:query|path|header|cookie) parameter.*", "必填"),
+    (r"JSON is malformed.*|Input data was truncated.*", "不是有效的 JSON"),
+])
+_SCHEMA_AT = re.compile(r"(?P<said>.*?)(?: - at `\$\.?(?P<at>[^`]*)`)?")
+_SCHEMA_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `(?P<at>[^`]+)`")
+
+
+def schema_message(field: str, message: str) -> tuple[str, str | None]:
+    """A schema's refusal as (the field it is about, its message in Chinese, or None when no row of
+    `_SCHEMA_MESSAGES` says it): the field a message names (`- at $.name`, a missing or unknown field) wins."""
+    m = _SCHEMA_AT.fullmatch(message.strip())
+    said, at = (m.group("said"), m.group("at")) if m else (message, None)
+    named = _SCHEMA_FIELD.fullmatch(said)
+    return (at or (named.group("at") if named else None) or field), translate(_SCHEMA_MESSAGES, said)
+
+
+# What an error says when its message has no Chinese yet (a service's, or Litestar's own): never the English itself.
+ERROR_UNSAID = {400: "请求有误，未被受理。", 401: "请先登录。", 403: "您不能进行此操作。",
+                404: "没有找到要找的内容，或不在您的权限范围内。", 405: "此地址不支持这种请求方式。",
+                409: "当前状态不允许此操作，请刷新页面查看最新情况。", 413: "提交的内容过大，未被受理。",
+                422: "提交的内容有误。", 429: "操作过于频繁，请稍后再试。",
+                500: "系统出错，本次操作未完成。请稍后重试，仍不行请联系系统管理员。", 503: "暂时无法服务，请稍后重试。"}
+# Litestar's own messages (its authentication, CSRF check, routing, body limits) that say more than their status.
+_HTTP_MESSAGES: Table = compile_table([
+    (r"CSRF.*", "表单已过期或来源不明，未被受理。请返回上一页、刷新后重新提交。"),
+    (r"Invalid token", "登录已失效或令牌无效，请重新登录。"),
+])
+
+
+def http_message(status: int, message: str) -> str:
+    """An HTTP error's message in Chinese: as it is when it is Chinese already, else Litestar's own said in Chinese
+    (`_HTTP_MESSAGES`), else the status's plain sentence (`ERROR_UNSAID`)."""
+    if _HAN.search(message):
+        return message
+    return translate(_HTTP_MESSAGES, message.strip()) or ERROR_UNSAID.get(status, "无法完成此操作。")
 
 
 RECUSAL_STEPS = {

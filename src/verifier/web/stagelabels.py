@@ -6,6 +6,7 @@ so a message it does not know is still shown, as it is.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -404,6 +405,20 @@ def zh(message: str | None) -> str:
     return labels.message_zh(text) if said is None else said
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def detail_zh(message: str | None, status: int) -> str:
+    """A refusal's detail as an error page and the API say it: the Chinese of the message (`zh`), or, when no table
+    says it, the status's plain sentence (`labels.ERROR_UNSAID`), never the English itself (logged, so the table of
+    messages gets its line)."""
+    said = zh(message)
+    if _HAN.search(said):
+        return said
+    logging.getLogger("verifier.web").warning("a message without Chinese reached a refusal: %s", message)
+    return labels.ERROR_UNSAID.get(status, "无法完成此操作。")
+
+
 def eligibility_zh(eligible: bool) -> str:
     return ELIGIBILITY["yes" if eligible else "no"]
 
@@ -417,6 +432,18 @@ def field_zh(field: str) -> str:
     if field.startswith("case "):
         return "案件 " + field[5:]
     return FIELD_LABELS.get(field) or labels.field_label(field)
+
+
+def field_problem(error: Any) -> str:
+    """A `FieldError` said in Chinese (its `str`, the command line's line, a refusal's detail): 第 N 行，字段：问题,
+    the row when it has one, the field's label (none for the whole file or body) and the message in Chinese."""
+    message = zh(error.message)
+    where = []
+    if error.row is not None and not re.match(r"第 ?\d+ ?行", message):
+        where.append(f"第 {error.row} 行")
+    if error.field and error.field not in ("file", "body"):
+        where.append(field_zh(error.field))
+    return f"{'，'.join(where)}：{message}" if where else message
 
 
 def skip_reason_zh(reason: str) -> str:

@@ -1,0 +1,110 @@
+"""Every problem the API answers has a Chinese title, the one `labels.ERROR_TITLES` gives its status, and a detail
+in Chinese, whatever raised it: a rule (404, 409, 410, 413, 422, 429), the schema (400), the login and role guard
+(401, 403), Litestar's routing (404, 405), the database (503) or a fault in the code (500). The shapes stay: status,
+title, detail, and `errors` for bad fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from factories import make_case
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from sqlalchemy.exc import OperationalError
+
+from verifier.app import _http_to_problem
+from verifier.domain.errors import FieldError, ValidationFailed
+from verifier.settings import ImportLimits
+from verifier.web import stagelabels
+from verifier.web.labels import ERROR_TITLES
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+# Two English words in a row ("Not Found", "log in first"): a detail says nothing in English but codes and paths.
+ENGLISH = re.compile(r"\b[A-Za-z]{2,}\b[ ,;:]+\b[A-Za-z]{2,}\b")
+
+
+def _said(r, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert r.status_code == status, (status, r.text)
+    assert r.headers["content-type"].startswith("application/problem+json"), r.headers
+    body = r.json()
+    assert body["status"] == status and body["title"] == ERROR_TITLES[status], body
+    assert HAN.search(body["detail"]) and not ENGLISH.search(body["detail"]), body
+    return body
+
+
+def test_every_status_answers_with_a_chinese_title_and_detail(client, users, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    users.add("clerk", "town_clerk")
+    users.add("rev", "county_reviewer")
+    users.add("sup", "insurer_supervisor")
+    clerk, rev, sup = users.headers("clerk"), users.headers("rev"), users.headers("sup")
+
+    body = _said(client.post("/api/auth/login", json={"username": 5}), 400)  # the schema's refusal
+    assert body["errors"] and set(body["errors"][0]) >= {"field", "message"}
+    _said(client.get("/api/cases"), 401)  # no login
+    assert "登录" in _said(client.get("/api/cases", headers={"Authorization": "Bearer x.y.z"}), 401)["detail"]
+    body = _said(client.post("/api/referrals/imports", headers=clerk), 403)  # the role guard
+    assert "县级复核员、保险公司主管" in body["detail"], body  # names the roles the route takes, as the pages do
+    _said(client.get("/api/no-such-thing", headers=clerk), 404)  # no route
+    _said(client.get("/api/cases/case_" + "0" * 26, headers=clerk), 404)  # a rule's NotFound
+    body = _said(client.delete("/api/health"), 405)
+    assert "DELETE" in body["detail"] and "GET" in client.delete("/api/health").headers["allow"]
+    case_id = make_case(ctx, stage="checked")
+    _said(client.post(f"/api/cases/{case_id}/screening", headers=clerk, json={"decision": "pass", "reason": ""}), 409)
+    _said(client.post("/api/sampling-rounds/r1/draw", headers=rev), 410)
+    received = make_case(ctx, stage="received")
+    body = _said(client.post(f"/api/cases/{received}/screening", headers=clerk,
+                             json={"decision": "reject", "reason": " "}), 422)
+    assert body["errors"][0]["field"] == "reason" and body["detail"].startswith("原因："), body  # the field's label
+    ctx.settings = replace(ctx.settings, imports=ImportLimits(max_bytes=1024))
+    body = _said(client.post("/api/referrals/imports", headers=sup, files={"file": ("a.csv", b"x" * 4096, "text/csv")},
+                             data={"channel": "civil_affairs", "county_code": "340223"}), 413)
+    assert "errors" in body
+    for _ in range(5):
+        client.post("/api/auth/login", json={"username": "clerk", "password": "wrong password!"})
+    r = client.post("/api/auth/login", json={"username": "clerk", "password": "wrong password!"})
+    assert int(_said(r, 429) and r.headers["retry-after"]) > 0
+
+    from verifier.places import service as places
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a fault in the code")
+
+    monkeypatch.setattr(places, "place_list", broken)
+    assert "RuntimeError" not in _said(client.get("/api/places/?county=340223", headers=rev), 500)["detail"]
+
+    def lost(*args: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(places, "place_list", lost)
+    r = client.get("/api/places/?county=340223", headers=rev)
+    assert _said(r, 503) and r.headers["retry-after"]
+
+
+def test_litestars_own_refusals_are_titled_by_status() -> None:
+    """A body over the application's limit (256 MiB: too large to send in a test) is refused by Litestar itself."""
+    said = _http_to_problem(RequestEntityTooLarge())
+    assert (said.status_code, said.title) == (413, ERROR_TITLES[413]) and HAN.search(said.detail)
+
+
+def test_a_list_of_bad_fields_is_said_in_chinese() -> None:
+    """`ValidationFailed`'s detail (the command line's and the API's): 第 N 行 and the field, every problem up to 20,
+    then how many more; the API names each field by its label and says its message in Chinese."""
+    one = FieldError("amount", "必填", row=3)
+    assert str(one) == "第 3 行，amount：必填" and str(FieldError("file", "空文件")) == "file：空文件"
+    many = ValidationFailed([FieldError("amount", "必填", row=n) for n in range(2, 27)])
+    assert many.detail.startswith("第 2 行，amount：必填；第 3 行") and many.detail.endswith("；另有 5 处问题")
+    assert many.listing and ValidationFailed([]).detail == "提交的内容有误"
+    assert not ValidationFailed([one], detail="另说").listing
+    said = many.listed(stagelabels.field_problem)
+    assert said.startswith("第 2 行，金额：必填；") and said.endswith("另有 5 处问题")
+    assert stagelabels.field_problem(FieldError("reason", "required")) == "原因：必填"
+    assert stagelabels.field_problem(FieldError("file", "required", row=4)) == "第 4 行：必填"
+
+
+def test_a_refusal_no_table_says_is_answered_by_its_status_not_in_english(caplog) -> None:  # type: ignore[no-untyped-def]
+    from verifier.web.labels import ERROR_UNSAID
+
+    assert stagelabels.detail_zh("the last active admin cannot be disabled: nobody could manage accounts any more",
+                                 409).startswith("这是最后一个启用的管理员账号")
+    assert stagelabels.detail_zh("a sentence no table knows", 409) == ERROR_UNSAID[409]
+    assert "a sentence no table knows" in caplog.text  # logged, so the table gets its line
