@@ -9,7 +9,7 @@ a password, a relative), each refused try kept on 回避拦截记录 under 退�
 from __future__ import annotations
 
 from deviation_helpers import person
-from insider_kit import (declare_ties, entries_but_refusals, household_member, paid_onto_sly, receipt_followup,
+from insider_kit import (declare_ties, entries_but_refusals, head_of, household_member, paid_onto_sly, receipt_followup,
                          refusals_of)
 from sqlalchemy import select
 from web.pagekit import Pages, card_count
@@ -221,3 +221,41 @@ def test_the_page_returns_once_with_a_note(ctx, client, users) -> None:  # type:
     assert _actions(ctx, fid).count("followup.receipt_returned") == 1
     shown = pages.get(done.headers["location"]).text
     assert "已退回" in shown and WHY in shown and "原核实人不能再核实" in shown
+
+
+def test_attack_the_returned_closer_chooses_where_the_supplement_goes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev1 closed the alert as 核实已收到 (the money was with sly); rev2 returned it and rev3 found it misdirected,
+    which opens the supplement. The payee change before the supplement is refused to the misdirected closing's closer
+    and to who took part in paying it, so the one who moved the money does not choose where the supplement goes. The
+    closer whose 核实已收到 was returned stood by the diversion as much: he, and his password-linked account, may not
+    approve (nor reject) that change either — 403 naming the returned closing, kept on 回避拦截记录 under 审批收款人变更.
+    Another county reviewer may."""
+    person(ctx, users, "rev3", "county_reviewer")
+    person(ctx, users, "rev_pal", "county_reviewer")
+    person(ctx, users, "sup3", "insurer_supervisor")
+    cases, fid = _closed_received(ctx, client, users)
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev3"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200 and r.json()["supplement_id"], r.text
+    r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    head = head_of(client, users.headers("sup3"), cases[0])
+    body = {"account_name": head, "bank": "农村商业银行", "account_number": "6222020000000088882", "reason": "户主换卡"}
+    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup3"), json=body)
+    assert r.status_code == 201, r.text
+    change = r.json()["id"]
+
+    before = entries_but_refusals(ctx)
+    for who, verb, said in (("rev1", "approve", RETURNED), ("rev1", "reject", RETURNED),
+                            ("rev_pal", "approve", "密码关联")):
+        r = client.post(f"/api/payee-changes/{change}/{verb}", headers=users.headers(who), json={})
+        assert r.status_code == 403 and "补发前的收款人变更" in r.json()["detail"] and said in r.text, (who, r.text)
+    assert entries_but_refusals(ctx) == before
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev1"])] == ["payee_decide", "payee_decide"]
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev_pal"])] == ["payee_decide"]
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"), json={})
+    assert r.status_code == 200, r.text

@@ -281,7 +281,8 @@ def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | Non
     """The one rule of who may not request, approve or reject a payee change of a paid case (the change before a
     misdirected supplement is paid): for each follow-up of the case closed as misdirected, whoever `refused_part`
     refuses for its item (the payee changers, the check officers where the account was changed, the batch's
-    preparer, approver, sign-off and releaser), the follow-up's recorder, the alert's closer, and the accounts linked
+    preparer, approver, sign-off and releaser), the follow-up's recorder, the alert's closer, the closer of a 核实已收到
+    of that alert since returned (`returned_closers`: they vouched for the diverted payment), and the accounts linked
     to any of them by a password. The refusal in Chinese naming why, or None when they may (or the case is not paid):
     else the one who moved the money, or the closer alone, would choose where the supplement goes."""
     if case.status != "paid":
@@ -298,8 +299,11 @@ def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | Non
             part = "followup_recorded"
         if part is None and user_id == review.resolved_by:
             part = "receipt_resolved"
+        earlier = returned_closers(session, f.id)
+        if part is None and user_id in earlier:
+            part = "receipt_returned"
         if part is None and password_links(session, user_id, {*barred_from_followup(who), f.recorded_by,
-                                                               review.resolved_by}):
+                                                               review.resolved_by, *earlier}):
             part = "password_linked"
         if part is not None:
             return PAID_CASE_CHANGE.format(did=did_of(part, who))
