@@ -259,3 +259,47 @@ def test_attack_the_returned_closer_chooses_where_the_supplement_goes(ctx, clien
     assert [k["step"] for k in refusals_of(ctx, users.ids["rev_pal"])] == ["payee_decide"]
     r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"), json={})
     assert r.status_code == 200, r.text
+
+
+def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check named a payee who is no household member (王代收): rev1's 核实已收到 waited for a second look and rev2
+    returned it, the money not arrived. A later check then lists 王代收 among the members, so the alert no longer
+    reads as an outside payee: rev3's 核实已收到 closed it alone, the disagreement of two reviewers buried by a third.
+    After a return a 核实已收到 waits for a second look whatever the account reads now, and rev2 may give it."""
+    from insider_kit import released_batch, settled
+
+    from verifier.store.tables import Check
+
+    for name, role in (("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer"),
+                       ("rev3", "county_reviewer")):
+        person(ctx, users, name, role)
+
+    def outsider(cases: list[str]) -> None:
+        with ctx.db.begin() as session:
+            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
+                check.payee_name = "王代收"
+
+    bid, cases = released_batch(ctx, client, users, before=outsider)
+    settled(client, users, bid)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
+    assert r.status_code == 200, r.text
+    with ctx.db.begin() as session:  # the latest check now lists the payee as a member
+        latest = session.scalars(select(Check).where(Check.case_id == cases[0]).order_by(Check.seq.desc())).first()
+        latest.members = [*latest.members, {**latest.members[0], "name": "王代收"}]
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev3"),
+                    json={"note": "代收人说钱已交给户主", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    assert _open(client, users) == [fid]
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev3"))
+    assert r.status_code == 403 and "（这次回访此前的核实已收到被退回）" in r.json()["detail"], r.text
+    pages = Pages(client, users)
+    pages.login("rev2")
+    listed = pages.get("/receipt-alerts").text
+    assert f'id="second-{fid}">此前的核实已被退回：' in listed and f"/receipt-alerts/{fid}/confirm-closing" in listed
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    assert _open(client, users) == []

@@ -530,7 +530,8 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
     follow-up, nor who closed it in a closing since returned (退回, `receipt_second.return_closing`), nor an account
     linked to one of them by a password (403); once, while its closing stands (409: a returned one no longer does);
-    with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
+    with a note and an outcome (422). `received` (核实已收到) closes it (waiting for a second look where the account
+    was changed, the payee is no household member, or a closing of it was returned: two reviewers disagreed); `misdirected`
     (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
     (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
     county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
@@ -579,7 +580,7 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
         raise ValidationFailed(problems)
     row = FollowupReceiptReview(id=new_id("frr"), followup_id=f.id, case_id=case.id, county_code=case.county_code,
                                 note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now(),
-                                second_needed=outcome == "received" and (who.changed or who.outside))
+                                second_needed=outcome == "received" and (who.changed or who.outside or bool(earlier)))
     missing = 0
     if outcome == "misdirected":
         if case.status != "paid":
