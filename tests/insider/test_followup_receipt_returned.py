@@ -303,3 +303,20 @@ def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, 
     r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
     assert _open(client, users) == []
+
+
+def test_the_page_keeps_the_typed_reason_when_the_return_is_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev_pal's password was set by rev1, the closer: his list offers the second look (password links are read on
+    submit), he types why and presses 退回重新核实: 403 naming the link, the reason still in its box, kept on
+    回避拦截记录 under 退回; the closing not returned."""
+    person(ctx, users, "rev_pal", "county_reviewer")
+    _, fid = _closed_received(ctx, client, users)
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    pages = Pages(client, users)
+    pages.login("rev_pal")
+    refused = pages.post(f"/receipt-alerts/{fid}/return-closing", {"note": WHY, "status": "open", "q": "", "page": "1"})
+    assert refused.status_code == 403 and "密码关联" in refused.text, refused.text
+    assert f'name="note" maxlength="2000" required rows="2" placeholder="例如：银行流水显示钱进了别人的卡，户主本人没有收到">{WHY}</textarea>' in refused.text
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev_pal"])] == ["receipt_return"]
+    assert [back for _, back, _ in _reviews(ctx, fid)] == [None]
