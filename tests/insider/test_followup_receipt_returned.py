@@ -321,3 +321,45 @@ def test_the_page_keeps_the_typed_reason_when_the_return_is_refused(ctx, client,
     assert box.endswith(f">{WHY}"), box
     assert [k["step"] for k in refusals_of(ctx, users.ids["rev_pal"])] == ["receipt_return"]
     assert [back for _, back, _ in _reviews(ctx, fid)] == [None]
+
+
+def test_a_return_and_a_confirmation_at_once_one_of_them_stands(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev2 returns the closing while rev3 confirms it, at the same moment (two connections): one wins, the other is
+    told the closing is returned or confirmed already (409), one audit entry; never a closing both returned and
+    confirmed, nor an alert closed after it was returned."""
+    from race_kit import at_once
+
+    from verifier.accounts.auth import principal_of
+    from verifier.domain.errors import InvalidState
+    from verifier.followups import receipt_second
+    from verifier.store.db import Database
+
+    person(ctx, users, "rev3", "county_reviewer")
+    _, fid = _closed_received(ctx, client, users)
+    with ctx.db.read() as session:
+        who = {n: principal_of(session.get(User, users.ids[n])) for n in ("rev2", "rev3")}
+    done: list[str] = []
+    refused: list[str] = []
+
+    def act(n: int) -> None:
+        db = Database(ctx.settings.database_url)
+        try:
+            with db.begin() as session:
+                if n == 0:
+                    receipt_second.return_closing(session, fid, WHY, principal=who["rev2"], clock=ctx.clock)
+                else:
+                    receipt_second.confirm_closing(session, fid, principal=who["rev3"], clock=ctx.clock)
+            done.append("returned" if n == 0 else "confirmed")
+        except InvalidState as exc:
+            refused.append(str(exc))
+        finally:
+            db.dispose()
+
+    assert at_once(2, act) == []
+    assert len(done) == 1 and len(refused) == 1, (done, refused)
+    with ctx.db.read() as session:
+        [row] = session.scalars(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == fid))
+        assert (row.returned_by is None) != (row.confirmed_by is None), (row.returned_by, row.confirmed_by)
+    actions = _actions(ctx, fid)
+    assert actions.count("followup.receipt_returned") + actions.count("followup.receipt_confirmed") == 1, actions
+    assert _open(client, users) == ([fid] if done == ["returned"] else [])
