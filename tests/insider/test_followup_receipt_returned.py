@@ -9,7 +9,7 @@ a password, a relative), each refused try kept on 回避拦截记录 under 退�
 from __future__ import annotations
 
 from deviation_helpers import person
-from insider_kit import (declare_ties, entries_but_refusals, household_member, paid_onto_sly, receipt_followup,
+from insider_kit import (declare_ties, entries_but_refusals, head_of, household_member, paid_onto_sly, receipt_followup,
                          refusals_of)
 from sqlalchemy import select
 from web.pagekit import Pages, card_count
@@ -221,3 +221,145 @@ def test_the_page_returns_once_with_a_note(ctx, client, users) -> None:  # type:
     assert _actions(ctx, fid).count("followup.receipt_returned") == 1
     shown = pages.get(done.headers["location"]).text
     assert "已退回" in shown and WHY in shown and "原核实人不能再核实" in shown
+
+
+def test_attack_the_returned_closer_chooses_where_the_supplement_goes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev1 closed the alert as 核实已收到 (the money was with sly); rev2 returned it and rev3 found it misdirected,
+    which opens the supplement. The payee change before the supplement is refused to the misdirected closing's closer
+    and to who took part in paying it, so the one who moved the money does not choose where the supplement goes. The
+    closer whose 核实已收到 was returned stood by the diversion as much: he, and his password-linked account, may not
+    approve (nor reject) that change either — 403 naming the returned closing, kept on 回避拦截记录 under 审批收款人变更.
+    Another county reviewer may."""
+    person(ctx, users, "rev3", "county_reviewer")
+    person(ctx, users, "rev_pal", "county_reviewer")
+    person(ctx, users, "sup3", "insurer_supervisor")
+    cases, fid = _closed_received(ctx, client, users)
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev3"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200 and r.json()["supplement_id"], r.text
+    r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    head = head_of(client, users.headers("sup3"), cases[0])
+    body = {"account_name": head, "bank": "农村商业银行", "account_number": "6222020000000088882", "reason": "户主换卡"}
+    r = client.post(f"/api/cases/{cases[0]}/payee", headers=users.headers("sup3"), json=body)
+    assert r.status_code == 201, r.text
+    change = r.json()["id"]
+
+    before = entries_but_refusals(ctx)
+    for who, verb, said in (("rev1", "approve", RETURNED), ("rev1", "reject", RETURNED),
+                            ("rev_pal", "approve", "密码关联")):
+        r = client.post(f"/api/payee-changes/{change}/{verb}", headers=users.headers(who), json={})
+        assert r.status_code == 403 and "补发前的收款人变更" in r.json()["detail"] and said in r.text, (who, r.text)
+    assert entries_but_refusals(ctx) == before
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev1"])] == ["payee_decide", "payee_decide"]
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev_pal"])] == ["payee_decide"]
+    r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("rev2"), json={})
+    assert r.status_code == 200, r.text
+
+
+def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The check named a payee who is no household member (王代收): rev1's 核实已收到 waited for a second look and rev2
+    returned it, the money not arrived. A later check then lists 王代收 among the members, so the alert no longer
+    reads as an outside payee: rev3's 核实已收到 closed it alone, the disagreement of two reviewers buried by a third.
+    After a return a 核实已收到 waits for a second look whatever the account reads now, and rev2 may give it."""
+    from insider_kit import released_batch, settled
+
+    from verifier.store.tables import Check
+
+    for name, role in (("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer"),
+                       ("rev3", "county_reviewer")):
+        person(ctx, users, name, role)
+
+    def outsider(cases: list[str]) -> None:
+        with ctx.db.begin() as session:
+            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
+                check.payee_name = "王代收"
+
+    bid, cases = released_batch(ctx, client, users, before=outsider)
+    settled(client, users, bid)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
+    assert r.status_code == 200, r.text
+    with ctx.db.begin() as session:  # the latest check now lists the payee as a member
+        latest = session.scalars(select(Check).where(Check.case_id == cases[0]).order_by(Check.seq.desc())).first()
+        latest.members = [*latest.members, {**latest.members[0], "name": "王代收"}]
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev3"),
+                    json={"note": "代收人说钱已交给户主", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    assert _open(client, users) == [fid]
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev3"))
+    assert r.status_code == 403 and "（这次回访此前的核实已收到被退回）" in r.json()["detail"], r.text
+    pages = Pages(client, users)
+    pages.login("rev2")
+    listed = pages.get("/receipt-alerts").text
+    assert f'id="second-{fid}">此前的核实已被退回：' in listed and f"/receipt-alerts/{fid}/confirm-closing" in listed
+    r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200, r.text
+    assert _open(client, users) == []
+
+
+def test_the_page_keeps_the_typed_reason_when_the_return_is_refused(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev_pal's password was set by rev1, the closer: his list offers the second look (password links are read on
+    submit), he types why and presses 退回重新核实: 403 naming the link, the reason still in its box, kept on
+    回避拦截记录 under 退回; the closing not returned."""
+    person(ctx, users, "rev_pal", "county_reviewer")
+    _, fid = _closed_received(ctx, client, users)
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev1"]
+    pages = Pages(client, users)
+    pages.login("rev_pal")
+    refused = pages.post(f"/receipt-alerts/{fid}/return-closing", {"note": WHY, "status": "open", "q": "", "page": "1"})
+    assert refused.status_code == 403 and "密码关联" in refused.text, refused.text
+    box = refused.text.split(f'id="return-{fid}"', 1)[1].split("</textarea>", 1)[0]
+    assert box.endswith(f">{WHY}"), box
+    assert [k["step"] for k in refusals_of(ctx, users.ids["rev_pal"])] == ["receipt_return"]
+    assert [back for _, back, _ in _reviews(ctx, fid)] == [None]
+
+
+def test_a_return_and_a_confirmation_at_once_one_of_them_stands(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev2 returns the closing while rev3 confirms it, at the same moment (two connections): one wins, the other is
+    told the closing is returned or confirmed already (409), one audit entry; never a closing both returned and
+    confirmed, nor an alert closed after it was returned."""
+    from race_kit import at_once
+
+    from verifier.accounts.auth import principal_of
+    from verifier.domain.errors import InvalidState
+    from verifier.followups import receipt_second
+    from verifier.store.db import Database
+
+    person(ctx, users, "rev3", "county_reviewer")
+    _, fid = _closed_received(ctx, client, users)
+    with ctx.db.read() as session:
+        who = {n: principal_of(session.get(User, users.ids[n])) for n in ("rev2", "rev3")}
+    done: list[str] = []
+    refused: list[str] = []
+
+    def act(n: int) -> None:
+        db = Database(ctx.settings.database_url)
+        try:
+            with db.begin() as session:
+                if n == 0:
+                    receipt_second.return_closing(session, fid, WHY, principal=who["rev2"], clock=ctx.clock)
+                else:
+                    receipt_second.confirm_closing(session, fid, principal=who["rev3"], clock=ctx.clock)
+            done.append("returned" if n == 0 else "confirmed")
+        except InvalidState as exc:
+            refused.append(str(exc))
+        finally:
+            db.dispose()
+
+    assert at_once(2, act) == []
+    assert len(done) == 1 and len(refused) == 1, (done, refused)
+    with ctx.db.read() as session:
+        [row] = session.scalars(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == fid))
+        assert (row.returned_by is None) != (row.confirmed_by is None), (row.returned_by, row.confirmed_by)
+    actions = _actions(ctx, fid)
+    assert actions.count("followup.receipt_returned") + actions.count("followup.receipt_confirmed") == 1, actions
+    assert _open(client, users) == ([fid] if done == ["returned"] else [])

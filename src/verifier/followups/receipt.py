@@ -281,7 +281,8 @@ def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | Non
     """The one rule of who may not request, approve or reject a payee change of a paid case (the change before a
     misdirected supplement is paid): for each follow-up of the case closed as misdirected, whoever `refused_part`
     refuses for its item (the payee changers, the check officers where the account was changed, the batch's
-    preparer, approver, sign-off and releaser), the follow-up's recorder, the alert's closer, and the accounts linked
+    preparer, approver, sign-off and releaser), the follow-up's recorder, the alert's closer, the closer of a 核实已收到
+    of that alert since returned (`returned_closers`: they vouched for the diverted payment), and the accounts linked
     to any of them by a password. The refusal in Chinese naming why, or None when they may (or the case is not paid):
     else the one who moved the money, or the closer alone, would choose where the supplement goes."""
     if case.status != "paid":
@@ -298,8 +299,11 @@ def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | Non
             part = "followup_recorded"
         if part is None and user_id == review.resolved_by:
             part = "receipt_resolved"
+        earlier = returned_closers(session, f.id)
+        if part is None and user_id in earlier:
+            part = "receipt_returned"
         if part is None and password_links(session, user_id, {*barred_from_followup(who), f.recorded_by,
-                                                               review.resolved_by}):
+                                                               review.resolved_by, *earlier}):
             part = "password_linked"
         if part is not None:
             return PAID_CASE_CHANGE.format(did=did_of(part, who))
@@ -526,10 +530,12 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
     or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
     follow-up, nor who closed it in a closing since returned (退回, `receipt_second.return_closing`), nor an account
     linked to one of them by a password (403); once, while its closing stands (409: a returned one no longer does);
-    with a note and an outcome (422). `received` (核实已收到) closes it; `misdirected`
-    (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction, the recovery
-    (追回) of what the household did not get and a supplementary payment (补发) of it to the household, which another
-    county reviewer confirms before a batch pays it, and only to another account than the one this item paid. A
+    with a note and an outcome (422). `received` (核实已收到) closes it (waiting for a second look where the account
+    was changed, the payee is no household member, or a closing of it was returned: two reviewers disagreed);
+    `misdirected` (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction,
+    the recovery (追回) of what the household did not get and a supplementary payment (补发) of it to the household,
+    which another county reviewer confirms before a batch pays it, and only to another account than the one this item
+    paid. A
     follow-up answered "partly" with no amount is not closed as misdirected (422, `PARTLY_NO_AMOUNT`): the whole sum
     would be recovered and paid again; a new follow-up records the amount and is closed instead. Nor one of a case no
     longer paid (409, `NOT_PAID`)."""
@@ -575,7 +581,7 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
         raise ValidationFailed(problems)
     row = FollowupReceiptReview(id=new_id("frr"), followup_id=f.id, case_id=case.id, county_code=case.county_code,
                                 note=text, outcome=outcome, resolved_by=principal.id, resolved_at=clock.now(),
-                                second_needed=outcome == "received" and (who.changed or who.outside))
+                                second_needed=outcome == "received" and (who.changed or who.outside or bool(earlier)))
     missing = 0
     if outcome == "misdirected":
         if case.status != "paid":

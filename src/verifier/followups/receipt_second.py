@@ -28,6 +28,9 @@ CONFIRM_STEP = "receipt_confirm"
 RETURN_STEP = "receipt_return"
 SECOND_LOOK = "核实已收到须由另一名县级审核人员复核（{why}）：您{did}"
 """`why`: `why_of` the item (its account changed after the check, or its payee is no household member)."""
+AFTER_RETURN = "这次回访此前的核实已收到被退回"
+"""The second look's `why` when the item reads neither changed nor outside now: a closing after a return waits for it
+all the same (`receipt.resolve`)."""
 RETURNED_ALREADY = "这次回访的核实已被退回，待其他县级审核人员重新核实"
 NO_RETURN_NOTE = "请填写退回的理由（如银行流水显示钱没有到户主的账户、与户主本人核对的结果）"
 
@@ -99,7 +102,7 @@ def _waiting(session: Session, followup_id: str, principal: Principal, *, step: 
     who = involved(session, item)
     part = second_look_refusal(session, who, f, review, principal.id, earlier)
     if part is not None:
-        exc = Forbidden(SECOND_LOOK.format(why=why_of(who), did=did_of(part, who)))
+        exc = Forbidden(SECOND_LOOK.format(why=why_of(who) or AFTER_RETURN, did=did_of(part, who)))
         raise refusals.refused(exc, principal, step, [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step=step, case_id=case.id, clock=clock)
     return _Waiting(f, case, review)
