@@ -61,7 +61,7 @@ def test_attack_one_reviewer_steers_the_verdict_from_the_desk(ctx, client, users
 
     # The round is not concluded on them, nor widened: 409 naming the cases.
     r = client.post(f"/api/sampling-rounds/{round_id}/expand", headers=reviewer)
-    assert r.status_code == 409 and "visit" in r.text and all(n in r.text for n in numbers), r.text
+    assert r.status_code == 409 and "走访证据" in r.text and all(n in r.text for n in numbers), r.text
 
     # The assessment record counts none of them as checked.
     record = client.get(f"/api/sampling-rounds/{round_id}/assessment", headers=reviewer).json()
