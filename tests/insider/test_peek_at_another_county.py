@@ -19,6 +19,9 @@ objection, follow-up, register or referral import; no 5xx. Lists, searches, expo
 victim's county code, town, village, a head's name, a case number or a masked ID number show nothing of it, and
 the monthly report of the victim's county is refused. The victim's own reader is answered on every filled address
 (a few are refused for the paid case's state, listed), so a filler naming nothing cannot make the sweep pass.
+A role a route's declaration refuses is answered by the role guard, which reads neither the path nor the query
+(tests/api/test_roles.py asks every role on every route): each route is asked by one of the roles it refuses (they
+take turns), which must be refused (403) alike for the victim's and a made-up id, and by every role it allows.
 About 25 s on SQLite: the demo is built once, the eight roles walk it in one test.
 """
 
@@ -99,6 +102,14 @@ def _get_handlers(app: Any) -> list[tuple[str, Any]]:
 def _query_of(path: str, handler: Any) -> list[str]:
     path_names = set(PARAM.findall(path))
     return [n for n in handler.parsed_fn_signature.parameters if n not in DEPENDENCIES and n not in path_names]
+
+
+def _refusing(handler: Any) -> tuple[str, ...]:
+    """The roles of ROLES the role guard refuses on the handler, by its declaration (auth.role_guard)."""
+    wanted = handler.opt.get("roles")
+    if handler.opt.get("public") or wanted == "any":
+        return ()
+    return tuple(role for role in ROLES if not wanted or role not in wanted)
 
 
 def _get_routes(app: Any) -> list[str]:
@@ -313,8 +324,12 @@ def test_attack_a_county_limited_person_peeks_at_another_county_on_every_get_rou
     from web.pagekit import Pages
 
     victim = _victim(ctx, client)
-    routes = [(path, _query_of(path, handler)) for path, handler in _get_handlers(client.app)
+    walked = [(path, _query_of(path, handler), _refusing(handler)) for path, handler in _get_handlers(client.app)
               if path not in NOT_COUNTY_DATA and path != "/logout"]
+    routes = [(path, query) for path, query, _ in walked]
+    # the one role of those the route refuses that asks it (the guard's answer depends on the role alone)
+    refused_asker = {path: refused[n % len(refused)] for n, (path, _, refused) in enumerate(walked) if refused}
+    refused_by = {path: refused for path, _, refused in walked}
     pages = Pages(client, users)
     problems: list[tuple[Any, ...]] = []
     tried = 0
@@ -331,12 +346,17 @@ def test_attack_a_county_limited_person_peeks_at_another_county_on_every_get_rou
             return pages.get(url, params=params)
 
         for path, query in routes:
+            refused = role in refused_by[path]
+            if refused and refused_asker[path] != role:
+                continue  # another role the route refuses asked it
             params = {name: victim.ids[QUERY_FILLERS[name]] for name in query if name in QUERY_FILLERS}
             if PARAM.search(path):
                 url, missing = _fill(path, victim.ids, False), _fill(path, victim.ids, True)
                 theirs, nothing = get(url, params), get(missing, params)
                 tried += 1
                 problems += _leaks(victim, role, url, params, theirs)
+                if refused and theirs.status_code != 403:
+                    problems.append((role, url, theirs.status_code, "not refused by the role guard"))
                 if theirs.status_code not in (403, 404) or theirs.status_code != nothing.status_code:
                     problems.append((role, url, theirs.status_code, "status", nothing.status_code))
                 elif (a := _neutral(_text(theirs), url, path)) != (b := _neutral(_text(nothing), missing, path)):
@@ -344,9 +364,12 @@ def test_attack_a_county_limited_person_peeks_at_another_county_on_every_get_rou
                 continue
             for q in ("head", "case_number", "masked_id"):  # searched by name, by case number, by a masked ID number
                 asked = {**params, "q": victim.ids[q]} if "q" in query else params
-                problems += _leaks(victim, role, path, asked, get(path, asked))
+                answer = get(path, asked)
+                problems += _leaks(victim, role, path, asked, answer)
                 tried += 1
-                if "q" not in query:
+                if refused and answer.status_code != 403:
+                    problems.append((role, path, answer.status_code, "not refused by the role guard"))
+                if "q" not in query or refused:  # the guard reads no query
                     break
     assert tried > 1000
     # The report and the dashboard of the victim's county, asked for by its code: refused, or the caller's own (empty).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import stat
 from collections.abc import Iterator
@@ -42,23 +43,46 @@ def _row_counts(database_url: str) -> dict[str, int]:
         db.dispose()
 
 
-@pytest.fixture
-def target(tmp_path: Path, database_url: str) -> Iterator[Settings]:
-    """An empty home, and an empty database of the same kind (PostgreSQL: a new database; the dump recreates the
-    source's schema in it, so the URL names that schema)."""
-    home = tmp_path / "restored-home"
-    if database_url.startswith("sqlite"):
-        yield Settings(home=home, database_url=f"sqlite:///{home / 'verifier.db'}")
+@pytest.fixture(scope="module")
+def restore_database() -> Iterator[str | None]:
+    """PostgreSQL: a database the module's restores go into, made once (each test's restore recreates its source's
+    schema there, dropped after the test: `target`); None on SQLite."""
+    pg_url = os.environ.get("VERIFIER_TEST_DATABASE_URL")
+    if not pg_url:
+        yield None
         return
-    base = normalise_database_url(database_url)
+    root = normalise_database_url(pg_url).split("?")[0]
     name = f"restore_{secrets.token_hex(5)}"
-    admin = create_engine(base.split("?")[0], isolation_level="AUTOCOMMIT")
+    admin = create_engine(root, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    root, _, query = base.partition("?")
-    yield Settings(home=home, database_url=f"{root.rsplit('/', 1)[0]}/{name}?{query}")
+    yield f"{root.rsplit('/', 1)[0]}/{name}"
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def target(tmp_path: Path, database_url: str, restore_database: str | None) -> Iterator[Settings]:
+    """An empty home, and an empty database of the same kind (PostgreSQL: the module's restore database, without the
+    source's schema, which the dump recreates in it, so the URL names that schema; dropped after the test, with
+    whatever a restore left in it)."""
+    home = tmp_path / "restored-home"
+    if restore_database is None:
+        yield Settings(home=home, database_url=f"sqlite:///{home / 'verifier.db'}")
+        return
+    query = normalise_database_url(database_url).partition("?")[2]
+    source = create_engine(database_url)
+    with source.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+    source.dispose()
+    assert schema and schema != "public", schema
+    yield Settings(home=home, database_url=f"{restore_database}?{query}")
+    admin = create_engine(restore_database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # as DROP DATABASE WITH (FORCE): no connection a restore left holds the schema
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
 
 

@@ -15,11 +15,16 @@ from ..store.db import Database
 from ..store.tables import User
 from .auth import Principal, principal_of
 from .limits import Limiter, LoginLimits, client_address
+from . import passwords
 from .passwords import hash_password, verify_password
 from .sessions import end_sessions, start_session
 
-# A fixed hash to spend the same time on unknown usernames (and disabled users) as on known ones.
-_DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+def dummy_hash() -> str:
+    """A hash of nothing, to spend the same time on unknown usernames (and disabled users) as on known ones: made
+    with the parameters users' hashes are made with now (`passwords.N, R, P`), so it costs what theirs cost."""
+    return (f"scrypt${passwords.N}${passwords.R}${passwords.P}$AAAAAAAAAAAAAAAAAAAAAA=="
+            "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ def log_in(db: Database, limiter: Limiter, *, username: str, password: str, clie
     with db.read() as session:
         user = session.scalar(select(User).where(User.username == username)) if username else None
         usable = user is not None and user.active
-        ok = verify_password(password, user.password_hash if usable and user else _DUMMY_HASH) and usable
+        ok = verify_password(password, user.password_hash if usable and user else dummy_hash()) and usable
     if not ok or user is None:
         return None
     with db.begin() as session:

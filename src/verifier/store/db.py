@@ -12,7 +12,6 @@ import logging
 import sqlite3
 import select
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from functools import partial
@@ -182,6 +181,7 @@ class WalCheckpoints:
     def __init__(self, path: str, turn: threading.Lock, delay: float = _CHECKPOINT_AFTER) -> None:
         self._path, self._turn, self._delay = path, turn, delay
         self._poked = threading.Event()
+        self._closing = threading.Event()  # set by `close`: ends the thread's wait at once
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -209,7 +209,10 @@ class WalCheckpoints:
                 self._poked.wait()
                 if self._stopping:
                     return
-                time.sleep(self._delay)
+                # `close` ends the wait (the last connection's close checkpoints what is left): closing does not
+                # sit out the delay
+                if self._closing.wait(self._delay):
+                    return
                 self._poked.clear()
                 try:
                     self._checkpoint(connection)
@@ -232,12 +235,14 @@ class WalCheckpoints:
         with self._guard:
             self._stopping = True
             thread = self._thread
+        self._closing.set()
         self._poked.set()
         if thread is not None:
             thread.join(timeout=self._delay + 30)
         with self._guard:  # a write after `Database.dispose` starts it again
             self._thread, self._stopping = None, False
             self._poked.clear()
+            self._closing.clear()
 
 
 def _sqlite_engine(url: str, *, immediate: bool, echo: bool, queue: WriterQueue | None = None,
