@@ -196,3 +196,22 @@ def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chose
     scoped = by_header(sheets(client.get("/api/audit/entries.xlsx", headers=users.headers("rev-api")))["审计日志"])
     assert scoped and {r["县（区）"] for r in scoped} == {"340223"}
     assert len(scoped) < len(rows)
+
+
+def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter(office, pages) -> None:  # type: ignore[no-untyped-def]
+    pages.as_("clerk-x", "town_clerk")
+    listing = pages.get("/notices?q=西村").text
+    assert "西村" in listing and "东村" not in listing
+    link = re.search(r'href="(/notices/export\.xlsx[^"]*)"', listing).group(1).replace("&amp;", "&")
+    assert "q=" in link  # the link carries the search
+    found = by_header(sheets(pages.get(link))["公示"])
+    assert [n["村"] for n in found] == ["西村"]
+    assert {n["村"] for n in by_header(sheets(pages.get("/notices/export.xlsx?q=北村&status=closed"))["公示"])} == {
+        "北村"}
+    # 张贴待第二人确认: the notices the page lists under it, and no others.
+    waiting = pages.get("/notices?posting=unconfirmed").text
+    link = re.search(r'href="(/notices/export\.xlsx[^"]*)"', waiting).group(1).replace("&amp;", "&")
+    assert "posting=unconfirmed" in link
+    shown = set(re.findall(r'<a href="/notices/[^"/]+">城关镇(.)村</a>', waiting))
+    exported = {n["村"][0] for n in by_header(sheets(pages.get(link))["公示"])}
+    assert exported == shown and len(exported) < 3

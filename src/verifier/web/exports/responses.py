@@ -21,6 +21,8 @@ from .samples import samples_xlsx
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOTICE_STATUS = Literal["open", "closed", ""]
+NOTICE_POSTING = Literal["unconfirmed", ""]
+Search = Annotated[str, Parameter(max_length=200)]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
 SAMPLING_READERS = SAMPLING_READER_ROLES["roles"]
 
@@ -36,10 +38,13 @@ def _logged(ctx: Any, user: Principal, what: str, filters: dict[str, Any], conte
                                 county_code=county_code, clock=ctx.clock)
 
 
-def notices_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
+def notices_response(ctx: Any, user: Principal, status: str, county_code: str, q: str = "",
+                     posting: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
-        content = notices_xlsx(session, user, status=status, county_code=county_code)
-    _logged(ctx, user, "notices", {"status": status, "county_code": county_code}, content, county_code)
+        content = notices_xlsx(session, user, status=status, county_code=county_code, q=q,
+                               unconfirmed=posting == "unconfirmed")
+    _logged(ctx, user, "notices", {"status": status, "county_code": county_code, "q": q or None,
+                                   "posting": posting or None}, content, county_code)
     return xlsx_response(content, "notices.xlsx", "公示.xlsx")
 
 
@@ -86,8 +91,9 @@ class ExportController(Controller):
 
     @get("/notices/export.xlsx", opt={"roles": "any"}, media_type=XLSX)
     def notices(self, ctx: Ctx, request: AnyRequest, status: FromQuery[NOTICE_STATUS] = "",
-                county_code: County = "") -> Response[bytes]:
-        return notices_response(ctx, request.user, status, county_code)
+                county_code: County = "", q: Search = "",
+                posting: FromQuery[NOTICE_POSTING] = "") -> Response[bytes]:
+        return notices_response(ctx, request.user, status, county_code, q, posting)
 
     @get("/payment-batches/export.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batches(self, ctx: Ctx, request: AnyRequest, status: FromQuery[BATCH_STATUS] = "",
