@@ -215,3 +215,21 @@ def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter
     shown = set(re.findall(r'<a href="/notices/[^"/]+">城关镇(.)村</a>', waiting))
     exported = {n["村"][0] for n in by_header(sheets(pages.get(link))["公示"])}
     assert exported == shown and len(exported) < 3
+
+
+def test_batches_export_holds_what_the_list_shows_its_todo_and_search(ctx, office, pages) -> None:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        code = session.get(PaymentBatch, office.released_batch).code
+    pages.as_("fin-x", "finance")
+    waiting = pages.get("/payments?todo=approve").text
+    link = re.search(r'href="(/payments/export\.xlsx[^"]*)"', waiting).group(1).replace("&amp;", "&")
+    assert "todo=approve" in link
+    batches = by_header(sheets(pages.get(link))["支付批次"])
+    assert [b["状态"] for b in batches] == ["待审批"]
+    searched = pages.get(f"/payments?q={code.lower()}").text
+    assert code in searched
+    link = re.search(r'href="(/payments/export\.xlsx[^"]*)"', searched).group(1).replace("&amp;", "&")
+    found = sheets(pages.get(link))
+    assert [b["批次"] for b in by_header(found["支付批次"])] == [code]
+    assert {r["批次"] for r in by_header(found["支付明细"])} == {code}
+    assert all(re.fullmatch(r"\*+\d{4}", r["账号"]) for r in by_header(found["支付明细"]))  # masked as before

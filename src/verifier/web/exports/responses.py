@@ -24,6 +24,7 @@ NOTICE_STATUS = Literal["open", "closed", ""]
 NOTICE_POSTING = Literal["unconfirmed", ""]
 Search = Annotated[str, Parameter(max_length=200)]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
+BATCH_TODO = Literal["approve", "signoff", "release", "return", ""]
 SAMPLING_READERS = SAMPLING_READER_ROLES["roles"]
 
 
@@ -48,10 +49,12 @@ def notices_response(ctx: Any, user: Principal, status: str, county_code: str, q
     return xlsx_response(content, "notices.xlsx", "公示.xlsx")
 
 
-def batches_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
+def batches_response(ctx: Any, user: Principal, status: str, county_code: str, todo: str = "",
+                     q: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
-        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code)
-    _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code}, content, county_code)
+        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q)
+    _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code, "todo": todo or None,
+                                           "q": q or None}, content, county_code)
     return xlsx_response(content, "payment-batches.xlsx", "支付批次.xlsx")
 
 
@@ -97,8 +100,8 @@ class ExportController(Controller):
 
     @get("/payment-batches/export.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batches(self, ctx: Ctx, request: AnyRequest, status: FromQuery[BATCH_STATUS] = "",
-                county_code: County = "") -> Response[bytes]:
-        return batches_response(ctx, request.user, status, county_code)
+                county_code: County = "", todo: FromQuery[BATCH_TODO] = "", q: Search = "") -> Response[bytes]:
+        return batches_response(ctx, request.user, status, county_code, todo, q)
 
     @get("/payment-batches/{batch_id:str}/items.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batch_items(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[bytes]:
