@@ -233,3 +233,6 @@ def test_batches_export_holds_what_the_list_shows_its_todo_and_search(ctx, offic
     assert [b["批次"] for b in by_header(found["支付批次"])] == [code]
     assert {r["批次"] for r in by_header(found["支付明细"])} == {code}
     assert all(re.fullmatch(r"\*+\d{4}", r["账号"]) for r in by_header(found["支付明细"]))  # masked as before
+    # A batch's own items export is the whole batch (the bank's file is reconciled against it), and says so.
+    batch_page = pages.get(f"/payments/{office.released_batch}", params={"q": "李西二"}).text
+    assert 'id="items-export-scope"' in batch_page and "不按查找筛选" in batch_page
