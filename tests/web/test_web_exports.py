@@ -198,7 +198,8 @@ def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chose
     assert len(scoped) < len(rows)
 
 
-def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter(office, pages) -> None:  # type: ignore[no-untyped-def]
+def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter(office, pages, users,  # type: ignore[no-untyped-def]
+                                                                                client) -> None:
     pages.as_("clerk-x", "town_clerk")
     listing = pages.get("/notices?q=西村").text
     assert "西村" in listing and "东村" not in listing
@@ -215,6 +216,9 @@ def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter
     shown = set(re.findall(r'<a href="/notices/[^"/]+">城关镇(.)村</a>', waiting))
     exported = {n["村"][0] for n in by_header(sheets(pages.get(link))["公示"])}
     assert exported == shown and len(exported) < 3
+    users.add("clerk-api", "town_clerk", counties=(COUNTY,))  # the API takes the same filters
+    api = sheets(client.get("/api/notices/export.xlsx", params={"q": "西村"}, headers=users.headers("clerk-api")))
+    assert [n["村"] for n in by_header(api["公示"])] == ["西村"]
 
 
 def test_batches_export_holds_what_the_list_shows_its_todo_and_search(ctx, office, pages) -> None:  # type: ignore[no-untyped-def]

@@ -95,8 +95,8 @@ class ExportController(Controller):
     @get("/notices/export.xlsx", opt={"roles": "any"}, media_type=XLSX)
     def notices(self, ctx: Ctx, request: AnyRequest, status: FromQuery[NOTICE_STATUS] = "",
                 county_code: County = "", q: Search = "",
-                posting: FromQuery[NOTICE_POSTING] = "") -> Response[bytes]:
-        return notices_response(ctx, request.user, status, county_code, q, posting)
+                posting_filter: Annotated[NOTICE_POSTING, QueryParameter(name="posting")] = "") -> Response[bytes]:
+        return notices_response(ctx, request.user, status, county_code, q, posting_filter)
 
     @get("/payment-batches/export.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batches(self, ctx: Ctx, request: AnyRequest, status: FromQuery[BATCH_STATUS] = "",
