@@ -73,13 +73,13 @@ QUERY_FILLERS = {
 }
 # ... or why it names nothing of a county: a choice among fixed words, a date, a page, a count, a token of the caller's.
 QUERY_NAMING_NO_COUNTY = {
-    "action": "an audit action's name", "all": "a switch", "bills": "a count of rows", "cause": "a cause's name",
+    "account_state": "a fixed word (在用, 已停用)", "action": "an audit action's name", "all": "a switch", "bills": "a count of rows", "cause": "a cause's name",
     "chart": "a chart's name", "cursor": "a position in the caller's own list", "date_from": "a date",
     "date_to": "a date", "day": "a date", "figure": "a report figure's name", "first": "a tree size",
     "fmt": "a file format", "format": "a file format", "from_": "a date", "kind": "a movement's kind",
     "limit": "a count", "mine": "a switch", "month": "a month", "next": "an address of this site",
     "offset": "a count", "page": "a page number", "page_no": "a page number", "period": "a year or month",
-    "posting_filter": "a fixed word", "rows": "a count of rows", "second": "a tree size", "show": "a fixed word",
+    "posting_filter": "a fixed word", "role": "a role's name", "rows": "a count of rows", "second": "a tree size", "show": "a fixed word",
     "sort": "a column's name", "status": "a status", "to": "a date", "todo": "a fixed word",
     "tree_size": "a tree size", "unsaved": "a switch", "which": "a state",
     "qt": "a search token the server issued to the searcher, read within the searcher's counties",

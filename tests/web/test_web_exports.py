@@ -196,3 +196,47 @@ def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chose
     scoped = by_header(sheets(client.get("/api/audit/entries.xlsx", headers=users.headers("rev-api")))["审计日志"])
     assert scoped and {r["县（区）"] for r in scoped} == {"340223"}
     assert len(scoped) < len(rows)
+
+
+def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter(office, pages, users,  # type: ignore[no-untyped-def]
+                                                                                client) -> None:
+    pages.as_("clerk-x", "town_clerk")
+    listing = pages.get("/notices?q=西村").text
+    assert "西村" in listing and "东村" not in listing
+    link = re.search(r'href="(/notices/export\.xlsx[^"]*)"', listing).group(1).replace("&amp;", "&")
+    assert "q=" in link  # the link carries the search
+    found = by_header(sheets(pages.get(link))["公示"])
+    assert [n["村"] for n in found] == ["西村"]
+    assert {n["村"] for n in by_header(sheets(pages.get("/notices/export.xlsx?q=北村&status=closed"))["公示"])} == {
+        "北村"}
+    # 张贴待第二人确认: the notices the page lists under it, and no others.
+    waiting = pages.get("/notices?posting=unconfirmed").text
+    link = re.search(r'href="(/notices/export\.xlsx[^"]*)"', waiting).group(1).replace("&amp;", "&")
+    assert "posting=unconfirmed" in link
+    shown = set(re.findall(r'<a href="/notices/[^"/]+">城关镇(.)村</a>', waiting))
+    exported = {n["村"][0] for n in by_header(sheets(pages.get(link))["公示"])}
+    assert exported == shown and len(exported) < 3
+    users.add("clerk-api", "town_clerk", counties=(COUNTY,))  # the API takes the same filters
+    api = sheets(client.get("/api/notices/export.xlsx", params={"q": "西村"}, headers=users.headers("clerk-api")))
+    assert [n["村"] for n in by_header(api["公示"])] == ["西村"]
+
+
+def test_batches_export_holds_what_the_list_shows_its_todo_and_search(ctx, office, pages) -> None:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        code = session.get(PaymentBatch, office.released_batch).code
+    pages.as_("fin-x", "finance")
+    waiting = pages.get("/payments?todo=approve").text
+    link = re.search(r'href="(/payments/export\.xlsx[^"]*)"', waiting).group(1).replace("&amp;", "&")
+    assert "todo=approve" in link
+    batches = by_header(sheets(pages.get(link))["支付批次"])
+    assert [b["状态"] for b in batches] == ["待审批"]
+    searched = pages.get(f"/payments?q={code.lower()}").text
+    assert code in searched
+    link = re.search(r'href="(/payments/export\.xlsx[^"]*)"', searched).group(1).replace("&amp;", "&")
+    found = sheets(pages.get(link))
+    assert [b["批次"] for b in by_header(found["支付批次"])] == [code]
+    assert {r["批次"] for r in by_header(found["支付明细"])} == {code}
+    assert all(re.fullmatch(r"\*+\d{4}", r["账号"]) for r in by_header(found["支付明细"]))  # masked as before
+    # A batch's own items export is the whole batch (the bank's file is reconciled against it), and says so.
+    batch_page = pages.get(f"/payments/{office.released_batch}", params={"q": "李西二"}).text
+    assert 'id="items-export-scope"' in batch_page and "不按查找筛选" in batch_page

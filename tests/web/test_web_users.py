@@ -73,3 +73,33 @@ def test_only_admins_reach_the_user_pages(pages, users) -> None:  # type: ignore
     pages.as_("admin1", "admin", counties=())
     assert 'href="/users"' in pages.get("/").text
     assert pages.get("/users/nope/disable").status_code == 404
+
+
+def test_the_users_list_filters_by_role_and_account_state_across_pages(pages, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from verifier.web import users as user_pages
+
+    def row(username: str) -> str:
+        return f'<td class="mono">{username}</td>'
+
+    monkeypatch.setattr(user_pages, "USERS_PAGE", 2)
+    clerks = [users.add(f"clerk{n}", "town_clerk", counties=("340223",)) for n in range(3)]
+    users.add("officer1", "field_officer", counties=("340223",))
+    users.add("clerk-far", "town_clerk", counties=("340225",))
+    pages.as_("admin-l", "admin", counties=("340223",))
+    assert pages.post(f"/users/{clerks[2]}/disable").status_code == 303
+
+    listed = pages.get("/users", params={"role": "town_clerk"}).text
+    assert '<option value="town_clerk" selected>乡镇经办人</option>' in listed  # the labels table's words, kept
+    # the admin's county only, the role chosen only
+    assert "共 3 条" in listed and row("officer1") not in listed and row("clerk-far") not in listed
+    nxt_url = re.search(r'href="([^"]+)" rel="next"', listed).group(1).replace("&amp;", "&")
+    assert "role=town_clerk" in nxt_url and "page=2" in nxt_url
+    second = pages.get(nxt_url).text
+    assert row("clerk2") in second and row("officer1") not in second and row("admin-l") not in second
+
+    in_use = pages.get("/users", params={"role": "town_clerk", "state": "active", "q": "clerk"}).text
+    assert "共 2 条" in in_use and row("clerk2") not in in_use
+    assert '<option value="active" selected>在用</option>' in in_use and 'name="q" value="clerk"' in in_use
+    disabled = pages.get("/users", params={"state": "disabled"}).text
+    assert row("clerk2") in disabled and row("clerk0") not in disabled and row("admin-l") not in disabled
+    assert row("clerk0") in pages.get("/users", params={"role": "no-such-role"}).text  # an unknown role is no filter

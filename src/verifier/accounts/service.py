@@ -213,11 +213,13 @@ def shares_a_county(viewer: Principal, user: User) -> bool:
     return bool(set(viewer.counties) & set(user.counties))
 
 
-def find_users(session: Session, viewer: Principal, *, search: str = "", page: int = 1,
-               page_size: int = PAGE_SIZE) -> Paged[User]:
+def find_users(session: Session, viewer: Principal, *, search: str = "", role: str = "", active: bool | None = None,
+               page: int = 1, page_size: int = PAGE_SIZE) -> Paged[User]:
     """The users page: one page of the users `viewer` may see (`shares_a_county`), by username, searched by
-    username or display name. Counties are a JSON list, so that filter runs here (the table is a county's staff)."""
-    seen = [u for u in list_users(session, search=search, limit=None) if shares_a_county(viewer, u)]
+    username or display name; `role`: those holding it (confirmed, one of ROLES); `active`: in use (True) or
+    disabled (False). Counties and roles are JSON lists, so those filters run here (the table is a county's staff)."""
+    seen = [u for u in list_users(session, search=search, limit=None) if shares_a_county(viewer, u)
+            and (not role or role in (u.roles or ())) and (active is None or bool(u.active) == active)]
     return page_of_list(seen, page, page_size)
 
 

@@ -41,7 +41,7 @@ def load_notice(session: Session, notice_id: str, principal: Principal | None, *
 
 
 def _notices(principal: Principal, *, county_code: str | None = None, status: str | None = None,
-             town: str | None = None, village: str | None = None, q: str = "") -> Any:
+             town: str | None = None, village: str | None = None, q: str = "", unconfirmed: bool = False) -> Any:
     stmt = select(Notice).order_by(Notice.posted_on.desc(), Notice.posted_at.desc(), Notice.id.desc())
     if principal.counties:
         stmt = stmt.where(Notice.county_code.in_(principal.counties))
@@ -51,14 +51,18 @@ def _notices(principal: Principal, *, county_code: str | None = None, status: st
             stmt = stmt.where(column == value)
     if q:
         stmt = stmt.where(text_search(q, (Notice.town, Notice.village, Notice.title)))
+    if unconfirmed:
+        stmt = stmt.where(Notice.awaiting_second_person)
     return stmt
 
 
 def list_notices(session: Session, principal: Principal, *, county_code: str | None = None,
                  status: str | None = None, town: str | None = None, village: str | None = None,
-                 limit: int = 100) -> list[Notice]:
-    """Notices in the caller's counties, newest posting first."""
-    stmt = _notices(principal, county_code=county_code, status=status, town=town, village=village)
+                 q: str = "", unconfirmed: bool = False, limit: int = 100) -> list[Notice]:
+    """Notices in the caller's counties, newest posting first; `q` and `unconfirmed` as the notices list's
+    (`find_notices`), so that its export holds what the list shows, on every page."""
+    stmt = _notices(principal, county_code=county_code, status=status, town=town, village=village,
+                    q=fold_search(q), unconfirmed=unconfirmed)
     return list(session.scalars(stmt.limit(limit)))
 
 
@@ -66,9 +70,7 @@ def find_notices(session: Session, principal: Principal, *, status: str | None =
                  page: int = 1, page_size: int = PAGE_SIZE, unconfirmed: bool = False) -> Paged[Notice]:
     """The notices list's page: the caller's counties, by status, searched by town, village or title; `unconfirmed`:
     only those whose posting on the wall waits for a second person (notices/posting.py)."""
-    stmt = _notices(principal, status=status, q=fold_search(q))
-    if unconfirmed:
-        stmt = stmt.where(Notice.awaiting_second_person)
+    stmt = _notices(principal, status=status, q=fold_search(q), unconfirmed=unconfirmed)
     return page_of(session, stmt, page, page_size)
 
 

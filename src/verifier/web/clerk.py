@@ -226,14 +226,20 @@ class NoticePages(Controller):
                                                  unconfirmed=posting_filter == "unconfirmed")
             clerk = request.user.has("town_clerk")
             awaiting = notice_service.villages_awaiting_notice(session, request.user) if clerk else []
-        pager = Pager.over("/notices", {"status": status or "", "q": q, "posting": posting_filter}, found)
+        filters = {"status": status or "", "q": q, "posting": posting_filter}
+        pager = Pager.over("/notices", filters, found)
+        export = Pager.of("/notices/export.xlsx", filters, page=1, pages=1, total=0)  # as the case list's ledger
         return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
-                    posting=posting_filter,
+                    posting=posting_filter, export_url=export.url(),
                     pager=pager, today=ctx.clock.today())
 
     @get("/export.xlsx", opt=ANY)
-    def export(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed", ""]] = "") -> Response[bytes]:
-        return exports.notices_response(ctx, request.user, status, "")
+    def export(self, ctx: Ctx, request: Req, status: FromQuery[Literal["open", "closed", ""]] = "",
+               q: Annotated[str, Parameter(max_length=200)] = "",
+               posting_filter: Annotated[Literal["unconfirmed", ""], QueryParameter(name="posting")] = "",
+               ) -> Response[bytes]:
+        """The list's notices, all its pages: its status, search and 张贴待第二人确认 (the link carries them)."""
+        return exports.notices_response(ctx, request.user, status, "", fold_search(q), posting_filter)
 
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None, town: FromQuery[str | None] = None,

@@ -27,6 +27,8 @@ from ..zhtable import Table, compile_table, translate
 ROLE_LABELS = {"field_officer": "核查员", "insurer_supervisor": "保险公司主管", "insurer_claims": "理赔专员", "finance": "财务",
                "town_clerk": "乡镇经办人", "county_reviewer": "县级复核员", "auditor": "审计", "admin": "管理员",
                "system": "系统", "none": "无角色（待确认授权）"}
+# The users list's filter on accounts: in use or disabled (停用).
+ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
 GRANT_STATUS = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
 BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}

@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from ..accounts import grants
 from ..accounts.passwords import generate_password
-from ..accounts.service import disable_user, enable_user, find_users, manageable_user, set_password
+from ..accounts.service import ROLES, disable_user, enable_user, find_users, manageable_user, set_password
 from ..accounts.sessions import open_session_counts
 from ..domain.errors import InvalidState
 from ..http import Ctx, get, post
@@ -31,13 +31,24 @@ class UserPages(Controller):
 
     @get("/", opt=ADMIN)
     def users(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=64)] = "",
+              role: Annotated[str, Parameter(max_length=32)] = "",
+              account_state: Annotated[str, QueryParameter(name="state", max_length=16)] = "",
               page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
+        """The users of the admin's counties, searched by name, filtered by role and by 在用/已停用; the filters stay
+        in the form and in every page's link."""
+        role = role if role in ROLES else ""  # an unknown role (an old link) is no filter
+        state = account_state if account_state in labels.ACCOUNT_STATES else ""
+        active = None if not state else state == "active"
         with ctx.db.read() as session:
-            found = find_users(session, request.user, search=q, page=page_param(page_no), page_size=USERS_PAGE)
+            found = find_users(session, request.user, search=q, role=role, active=active, page=page_param(page_no),
+                               page_size=USERS_PAGE)
             sessions = open_session_counts(session)
             pending = grants.pending_roles(session, [u.id for u in found.items])
-        pager = Pager.over("/users", {"q": q.strip()}, found)
-        return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q.strip(), pager=pager)
+        pager = Pager.over("/users", {"q": q.strip(), "role": role, "state": state}, found)
+        return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q.strip(),
+                    pager=pager, role=role, state=state,
+                    roles=[(r, labels.ROLE_LABELS.get(r, r)) for r in ROLES],
+                    states=list(labels.ACCOUNT_STATES.items()))
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:

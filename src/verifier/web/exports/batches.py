@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from ...accounts.auth import Principal
 from ...documents.sheets import Money, Sheet, workbook
 from ...domain.money import parse_yuan
+from ...payments import batch_list
 from ...payments import service as pay
 from ...store.vault import Vault
 from .. import stagelabels as sl
@@ -42,15 +43,11 @@ def batch_items_xlsx(session: Session, user: Principal, vault: Vault, batch_id: 
 
 
 def batches_xlsx(session: Session, user: Principal, vault: Vault, *, status: str | None = None,
-                 county_code: str | None = None) -> bytes:
-    """Sheet 支付批次: one row a batch (the list's filters); sheet 支付明细: the items of those batches."""
-    batches, cursor = [], None
-    while True:
-        got, cursor = pay.list_batches(session, user, county_code=county_code or None, status=status or None,
-                                       limit=500, cursor=cursor)
-        batches += got
-        if cursor is None or len(batches) >= MAX_ROWS:
-            break
+                 county_code: str | None = None, todo: str | None = None, q: str = "") -> bytes:
+    """Sheet 支付批次: one row a batch (the list's filters: status or 待办, county, search; all its pages, read as the
+    list reads them, `batch_list.find_batches`); sheet 支付明细: the items of those batches."""
+    batches = batch_list.find_batches(session, user, status=status or None, todo=todo or None,
+                                      county_code=county_code or None, q=q, page=1, page_size=MAX_ROWS).items
     names = user_names(session, [p for b in batches for p in (b.prepared_by, b.approved_by, b.released_by) if p])
     batch_rows = [[b.code, b.county_code, b.contract_id, sl.BATCH_STATUS.get(b.status, b.status), b.item_count,
                    Money(parse_yuan(b.total)), names.get(b.prepared_by, b.prepared_by), b.prepared_at,

@@ -21,7 +21,10 @@ from .samples import samples_xlsx
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOTICE_STATUS = Literal["open", "closed", ""]
+NOTICE_POSTING = Literal["unconfirmed", ""]
+Search = Annotated[str, Parameter(max_length=200)]
 BATCH_STATUS = Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]
+BATCH_TODO = Literal["approve", "signoff", "release", "return", ""]
 SAMPLING_READERS = SAMPLING_READER_ROLES["roles"]
 
 
@@ -36,17 +39,22 @@ def _logged(ctx: Any, user: Principal, what: str, filters: dict[str, Any], conte
                                 county_code=county_code, clock=ctx.clock)
 
 
-def notices_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
+def notices_response(ctx: Any, user: Principal, status: str, county_code: str, q: str = "",
+                     posting: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
-        content = notices_xlsx(session, user, status=status, county_code=county_code)
-    _logged(ctx, user, "notices", {"status": status, "county_code": county_code}, content, county_code)
+        content = notices_xlsx(session, user, status=status, county_code=county_code, q=q,
+                               unconfirmed=posting == "unconfirmed")
+    _logged(ctx, user, "notices", {"status": status, "county_code": county_code, "q": q or None,
+                                   "posting": posting or None}, content, county_code)
     return xlsx_response(content, "notices.xlsx", "公示.xlsx")
 
 
-def batches_response(ctx: Any, user: Principal, status: str, county_code: str) -> Response[bytes]:
+def batches_response(ctx: Any, user: Principal, status: str, county_code: str, todo: str = "",
+                     q: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
-        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code)
-    _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code}, content, county_code)
+        content = batches_xlsx(session, user, ctx.vault, status=status, county_code=county_code, todo=todo, q=q)
+    _logged(ctx, user, "payment_batches", {"status": status, "county_code": county_code, "todo": todo or None,
+                                           "q": q or None}, content, county_code)
     return xlsx_response(content, "payment-batches.xlsx", "支付批次.xlsx")
 
 
@@ -86,13 +94,14 @@ class ExportController(Controller):
 
     @get("/notices/export.xlsx", opt={"roles": "any"}, media_type=XLSX)
     def notices(self, ctx: Ctx, request: AnyRequest, status: FromQuery[NOTICE_STATUS] = "",
-                county_code: County = "") -> Response[bytes]:
-        return notices_response(ctx, request.user, status, county_code)
+                county_code: County = "", q: Search = "",
+                posting_filter: Annotated[NOTICE_POSTING, QueryParameter(name="posting")] = "") -> Response[bytes]:
+        return notices_response(ctx, request.user, status, county_code, q, posting_filter)
 
     @get("/payment-batches/export.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batches(self, ctx: Ctx, request: AnyRequest, status: FromQuery[BATCH_STATUS] = "",
-                county_code: County = "") -> Response[bytes]:
-        return batches_response(ctx, request.user, status, county_code)
+                county_code: County = "", todo: FromQuery[BATCH_TODO] = "", q: Search = "") -> Response[bytes]:
+        return batches_response(ctx, request.user, status, county_code, todo, q)
 
     @get("/payment-batches/{batch_id:str}/items.xlsx", opt={"roles": PAYMENT_READERS}, media_type=XLSX)
     def batch_items(self, batch_id: Id, ctx: Ctx, request: AnyRequest) -> Response[bytes]:

@@ -49,9 +49,11 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         numbers = case_numbers.numbers_of(session, [case_id for case_id, _ in create_skipped or []])
         names = user_names(session, [b.prepared_by for b in batches])
         counties = counties_of(session, user)
-    pager = Pager.over("/payments", {"status": "" if todo else status or "", "todo": todo or "",
-                                     "county_code": county_code or "", "q": q}, found)
+    filters = {"status": "" if todo else status or "", "todo": todo or "", "county_code": county_code or "", "q": q}
+    pager = Pager.over("/payments", filters, found)
+    export = Pager.of("/payments/export.xlsx", filters, page=1, pages=1, total=0)  # as the case list's ledger
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
+                export_url=export.url(),
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
                 ready=ready, failed=failed, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [],
@@ -79,10 +81,13 @@ class PaymentPages(Controller):
         self, ctx: Ctx, request: Req,
         status: FromQuery[Literal["prepared", "approved", "signed_off", "released", "reconciled", "cancelled", ""]] = "",
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
+        todo: FromQuery[Literal["approve", "signoff", "release", "return", ""]] = "",
+        q: Annotated[str, Parameter(max_length=200)] = "",
     ) -> Response[bytes]:
+        """The list's batches, all its pages: status or 待办, county and search (the link carries them)."""
         from .. import exports
 
-        return exports.batches_response(ctx, request.user, status, county_code)
+        return exports.batches_response(ctx, request.user, "" if todo else status, county_code, todo, fold_search(q))
 
     @get("/{batch_id:str}/items.xlsx", opt=READERS)
     def items_xlsx(self, batch_id: Id, ctx: Ctx, request: Req) -> Response[bytes]:
