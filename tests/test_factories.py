@@ -36,3 +36,32 @@ def test_factory_teams_are_chosen_by_the_day_not_by_earlier_tests(ctx) -> None: 
         officers = {v.case_id: tuple(v.officer_ids) for v in session.scalars(select(Visit))}
     assert officers[determined][0] == staff(ctx, team=1).officer1.id
     assert officers[explicit][0] == staff(ctx, team=3).officer1.id
+
+
+def test_a_factory_case_is_signed_by_one_checkpoint_and_later_writes_each_by_theirs(ctx) -> None:  # type: ignore[no-untyped-def]
+    """make_case's steps (referral, screening, visit, check, determination: each its own commit and entries) end
+    under one checkpoint of the log's head, as the running application signs a second's commits; the log verifies,
+    and a write after it is signed after its own commit again (the tests' hook is back)."""
+    from sqlalchemy import select
+
+    from verifier.audit.checkpoints import latest_checkpoint
+    from verifier.audit.log import tree_size
+    from verifier.audit.models import AuditCheckpoint
+    from verifier.audit.verify import verify_log
+    from verifier.cases.workflow import advance, load_case
+    from factories import staff
+
+    with ctx.db.read() as session:
+        before = set(session.scalars(select(AuditCheckpoint.tree_size)))
+    case_id = make_case(ctx, stage="determined")
+    with ctx.db.read() as session:
+        size = tree_size(session)
+        made = set(session.scalars(select(AuditCheckpoint.tree_size))) - before
+    assert made == {size} and size - max(before, default=0) >= 5  # five steps' entries, one checkpoint at the end
+    clerk = staff(ctx).clerk
+    with ctx.db.begin() as session:
+        advance(session, load_case(session, case_id, None, for_update=True), "review_pass", actor=clerk,
+                role="town_clerk", clock=ctx.clock, payload={})
+    with ctx.db.read() as session:
+        assert latest_checkpoint(session).tree_size == tree_size(session) > size  # type: ignore[union-attr]
+    assert verify_log(ctx.db, [ctx.signer.verifier]).ok

@@ -8,7 +8,7 @@ from typing import Any
 import hashlib
 
 import pytest
-from factories import COUNTY, make_case
+from factories import COUNTY, make_case, one_checkpoint
 from recheck_kit import visit_api, visit_if_possible
 
 PERIOD = {"checked_from": "2020-05-01", "checked_to": "2020-06-30"}
@@ -21,11 +21,13 @@ def commitment(secret_hex: str) -> str:
 
 
 def make_population(ctx: Any, towns: dict[str, int], *, stage: str = "checked", **kwargs: Any) -> list[str]:
-    """Cases at `stage` (checked on the clock's day), `towns[name]` of them in each town; returns their ids."""
+    """Cases at `stage` (checked on the clock's day), `towns[name]` of them in each town; returns their ids. Their
+    commits are signed by one checkpoint (factories.one_checkpoint)."""
     ids = []
-    for town, count in towns.items():
-        for i in range(count):
-            ids.append(make_case(ctx, stage=stage, town=town, village=f"{town}{i % 3}村", **kwargs))
+    with one_checkpoint(ctx):
+        for town, count in towns.items():
+            for i in range(count):
+                ids.append(make_case(ctx, stage=stage, town=town, village=f"{town}{i % 3}村", **kwargs))
     return ids
 
 

@@ -8,7 +8,7 @@ import csv
 import io
 import re
 
-from factories import COUNTY, make_case, staff
+from factories import COUNTY, make_case, one_checkpoint, staff
 from pagekit import card_count, status_of
 from sqlalchemy import update
 
@@ -20,14 +20,16 @@ ACCOUNT = "6222020200112233445"  # a payee's account (each household has its own
 
 
 def ready(ctx, **kwargs) -> str:  # type: ignore[no-untyped-def]
-    """A case at ready_to_pay: determined by the services, then reviewed, noticed and closed (shortcut)."""
-    case_id = make_case(ctx, stage="determined", **kwargs)
-    clerk = staff(ctx, kwargs.get("county", COUNTY)).clerk
-    with ctx.db.begin() as session:
-        case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice"):
-            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
-                    payload={"shortcut": "tests/web"})
+    """A case at ready_to_pay: determined by the services, then reviewed, noticed and closed (shortcut); its commits
+    signed by one checkpoint (factories.one_checkpoint)."""
+    with one_checkpoint(ctx):
+        case_id = make_case(ctx, stage="determined", **kwargs)
+        clerk = staff(ctx, kwargs.get("county", COUNTY)).clerk
+        with ctx.db.begin() as session:
+            case = load_case(session, case_id, None, for_update=True)
+            for action in ("review_pass", "post_notice", "close_notice"):
+                advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
+                        payload={"shortcut": "tests/web"})
     return case_id
 
 
