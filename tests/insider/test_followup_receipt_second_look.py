@@ -106,6 +106,9 @@ def test_attack_a_payee_outside_the_household_registered_at_the_door_is_closed_b
                     json={"note": "户主说卡在代收人手里", "outcome": "received"})
     assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
     assert _open(client, users) == [fid]
+    pages = Pages(client, users)
+    pages.login("rev2")  # the list says why it waits: the payee, not the account (it said 收款账户已变更)
+    assert f'id="second-{fid}">收款人不是本户成员：' in pages.get("/receipt-alerts").text
     r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev1"))
     assert r.status_code == 403 and "收款人不是本户成员" in r.json()["detail"], r.text
     r = client.post(f"/api/followups/{fid}/receipt-review/confirm", headers=users.headers("rev2"))

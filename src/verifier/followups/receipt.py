@@ -351,6 +351,12 @@ class ReceiptAlert:
     returned: tuple[ReturnedClosing, ...] = ()  # its closings a second reviewer returned, oldest first
 
     @property
+    def second_why(self) -> str:
+        """Why its 核实已收到 waits for a second look, as the list says it."""
+        said = "，且".join(w for w, yes in (("收款账户已变更", self.changed), ("收款人不是本户成员", self.outside)) if yes)
+        return said or ("此前的核实已被退回" if self.returned else "收款账户已变更或收款人不是本户成员")
+
+    @property
     def second_waits(self) -> bool:
         """Closed as 核实已收到 where the account was changed (or the payee is no household member), not yet
         confirmed: still open (待复核)."""
