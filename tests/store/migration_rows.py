@@ -47,6 +47,14 @@ PAID_ITEM = [
 """After `insert_case` (status paid): check 'chk_1', determination 'det_1', batch 'pb_1' and its settled item 'pi_1'
 (100,000 fen), in the columns of revision 0050 (statements with `:now`)."""
 
+# The paid item's follow-up (at a revision that asks whether the money arrived): the household says it got none.
+NOT_RECEIVED = (
+    "INSERT INTO followup (id, case_id, payment_item_id, county_code, due_on, done_on, method, income_change, "
+    "risk_remains, satisfaction, new_needs, received, received_amount, recorded_by, recorded_at) VALUES ('fup_1', "
+    "'case_1', 'pi_1', '340223', '2020-07-01', '2020-06-20', 'phone', 'same', false, 'satisfied', '[]', 'no', 0, "
+    "'o', :now)"
+)
+
 
 def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "paid") -> None:
     """The opening of a migration's test with data: `db` at revision 0011 with one case (`insert_case`, at `status`),

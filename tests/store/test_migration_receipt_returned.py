@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from migration_rows import PAID_ITEM, downgrade, upgraded_with
+from migration_rows import NOT_RECEIVED, PAID_ITEM, downgrade, upgraded_with
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,10 +22,7 @@ from verifier.store.vault import Vault
 
 ROWS = [
     *PAID_ITEM,
-    "INSERT INTO followup (id, case_id, payment_item_id, county_code, due_on, done_on, method, income_change, "
-    "risk_remains, satisfaction, new_needs, received, received_amount, recorded_by, recorded_at) VALUES ('fup_1', "
-    "'case_1', 'pi_1', '340223', '2020-07-01', '2020-06-20', 'phone', 'same', false, 'satisfied', '[]', 'no', 0, "
-    "'o', :now)",
+    NOT_RECEIVED,
     "INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, resolved_by, "
     "resolved_at, second_needed) VALUES ('frr_1', 'fup_1', 'case_1', '340223', '已核实', 'received', 'r', :now, true)",
 ]
