@@ -313,6 +313,26 @@ def receipt_followup(client: Any, users: Any, case_id: str, today: str, received
     return str(r.json()["id"])
 
 
+def outside_payee_received(ctx: Any, client: Any, users: Any) -> tuple[str, list[str]]:
+    """The first case's check named a payee outside the household (王代收; never a change); its batch released and
+    settled, off9 recorded a follow-up where the household got nothing, and rev1 closed it as 核实已收到, which waits
+    for a second look: the follow-up and the cases (off9, rev1 made by the caller)."""
+    from verifier.store.tables import Check
+
+    def outsider(cases: list[str]) -> None:
+        with ctx.db.begin() as session:
+            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
+                check.payee_name = "王代收"
+
+    bid, cases = released_batch(ctx, client, users, before=outsider)
+    settled(client, users, bid)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
+    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    return fid, cases
+
+
 def closed_misdirected(ctx: Any, client: Any, users: Any) -> str:
     """sly's change paid the first case onto his card (`paid_onto_sly`); off9 recorded the follow-up, rev1 closed it
     as misdirected and rev2 confirmed the supplement: the case."""

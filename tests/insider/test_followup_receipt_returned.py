@@ -266,7 +266,7 @@ def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, 
     returned it, the money not arrived. A later check then lists 王代收 among the members, so the alert no longer
     reads as an outside payee: rev3's 核实已收到 closed it alone, the disagreement of two reviewers buried by a third.
     After a return a 核实已收到 waits for a second look whatever the account reads now, and rev2 may give it."""
-    from insider_kit import released_batch, settled
+    from insider_kit import outside_payee_received
 
     from verifier.store.tables import Check
 
@@ -274,17 +274,7 @@ def test_attack_after_a_return_one_reviewer_closes_it_as_received_for_good(ctx, 
                        ("rev3", "county_reviewer")):
         person(ctx, users, name, role)
 
-    def outsider(cases: list[str]) -> None:
-        with ctx.db.begin() as session:
-            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
-                check.payee_name = "王代收"
-
-    bid, cases = released_batch(ctx, client, users, before=outsider)
-    settled(client, users, bid)
-    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
-    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
-                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
-    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    fid, cases = outside_payee_received(ctx, client, users)
     r = client.post(f"/api/followups/{fid}/receipt-review/return", headers=users.headers("rev2"), json={"note": WHY})
     assert r.status_code == 200, r.text
     with ctx.db.begin() as session:  # the latest check now lists the payee as a member

@@ -89,22 +89,12 @@ def test_attack_one_reviewer_closes_a_diverted_payment_as_received(ctx, client, 
 def test_attack_a_payee_outside_the_household_registered_at_the_door_is_closed_by_one(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """The check itself named a payee who is no household member (never a change): the follow-up rule already treats
     it as a changed account, and so does the second look; the 403 and the 409 say why in Chinese."""
-    from insider_kit import released_batch, settled
+    from insider_kit import outside_payee_received
 
     for name, role in (("off9", "field_officer"), ("rev1", "county_reviewer"), ("rev2", "county_reviewer")):
         person(ctx, users, name, role)
 
-    def outsider(cases: list[str]) -> None:
-        with ctx.db.begin() as session:
-            for check in session.scalars(select(Check).where(Check.case_id == cases[0])):
-                check.payee_name = "王代收"
-
-    bid, cases = released_batch(ctx, client, users, before=outsider)
-    settled(client, users, bid)
-    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
-    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
-                    json={"note": "户主说卡在代收人手里", "outcome": "received"})
-    assert r.status_code == 200 and r.json()["second_needed"] is True, r.text
+    fid, _ = outside_payee_received(ctx, client, users)
     assert _open(client, users) == [fid]
     pages = Pages(client, users)
     pages.login("rev2")  # the list says why it waits: the payee, not the account (it said 收款账户已变更)
