@@ -9,7 +9,8 @@ Whether the household received the relief (是否收到救助金, `received`): a
 (NULL on the rows before it: 未询问). A "no" or "partly" is an alert to the county until a county reviewer records
 what they found (`FollowupReceiptReview`; a 核实已收到 of a changed account also waits for another county reviewer's
 confirmation, `second_needed`, who may instead return it, `returned_by`: the alert is open again, the returned closing
-kept, and another reviewer closes it anew. One closing a follow-up not returned: its current one).
+kept, and another reviewer closes it anew; a 核实未收到 may be withdrawn by two county reviewers, `withdrawn_by`, the
+alert open again. One closing a follow-up neither returned nor withdrawn: its current one).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -44,7 +45,17 @@ CONFIRMED_WHEN_NEEDED = ("(confirmed_by IS NULL AND confirmed_at IS NULL) OR (se
 RETURNED_WHEN_WAITING = ("(returned_by IS NULL AND returned_at IS NULL AND return_note IS NULL) OR (second_needed"
                          " AND confirmed_by IS NULL AND returned_by IS NOT NULL AND returned_at IS NOT NULL"
                          " AND return_note IS NOT NULL AND returned_by <> resolved_by)")
-NOT_RETURNED_WHERE = text("returned_by IS NULL")
+# A 核实未收到 closing may be withdrawn (撤回, migration 0056): one county reviewer proposes it with a reason, another
+# (never the proposer, nor the closer) confirms it; it stays on record, and the follow-up's current closing is the one
+# neither returned nor withdrawn.
+WITHDRAWN_WHEN_PROPOSED = ("(withdraw_proposed_by IS NULL AND withdraw_proposed_at IS NULL AND withdraw_reason IS NULL"
+                           " AND withdrawn_by IS NULL AND withdrawn_at IS NULL) OR (outcome IS NOT NULL"
+                           " AND outcome = 'misdirected' AND withdraw_proposed_by IS NOT NULL"
+                           " AND withdraw_proposed_at IS NOT NULL AND withdraw_reason IS NOT NULL"
+                           " AND ((withdrawn_by IS NULL AND withdrawn_at IS NULL) OR (withdrawn_by IS NOT NULL"
+                           " AND withdrawn_at IS NOT NULL AND withdrawn_by <> withdraw_proposed_by"
+                           " AND withdrawn_by <> resolved_by)))")
+NOT_RETURNED_WHERE = text("returned_by IS NULL AND withdrawn_at IS NULL")
 RECEIVED_AMOUNT_CHECK = ("received_amount IS NULL OR (received IS NOT NULL AND received IN ('no', 'partly')"
                          " AND received_amount >= 0)")
 
@@ -96,6 +107,7 @@ class FollowupReceiptReview(Base):
                       CheckConstraint(SECOND_ONLY_RECEIVED, name="second_only_received"),
                       CheckConstraint(CONFIRMED_WHEN_NEEDED, name="confirmed_when_needed"),
                       CheckConstraint(RETURNED_WHEN_WAITING, name="returned_when_waiting"),
+                      CheckConstraint(WITHDRAWN_WHEN_PROPOSED, name="withdrawn_when_proposed"),
                       Index("uq_followup_receipt_review_current", "followup_id", unique=True,
                             postgresql_where=NOT_RETURNED_WHERE, sqlite_where=NOT_RETURNED_WHERE))
 
@@ -124,3 +136,19 @@ class FollowupReceiptReview(Base):
     returned_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     return_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Withdrawn (撤回核实未收到, migration 0056): a 核实未收到 closing made by mistake (or by an insider who wants a second
+    # payment to flow) is withdrawn by two county reviewers: one proposes it with a reason (`withdraw_proposed_by`,
+    # `withdraw_proposed_at`, `withdraw_reason`), another confirms it (`withdrawn_by`, `withdrawn_at`), which
+    # withdraws its recovery and its supplement and opens the alert again; the closing stays on record as it was.
+    withdraw_proposed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    withdraw_proposed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    withdraw_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+STANDS = and_(FollowupReceiptReview.returned_by.is_(None), FollowupReceiptReview.withdrawn_at.is_(None))
+"""A closing that stands: neither returned (退回) nor withdrawn (撤回); a follow-up has at most one
+(`uq_followup_receipt_review_current`), its current closing."""
+MISDIRECTED_STANDS = and_(FollowupReceiptReview.outcome == "misdirected", FollowupReceiptReview.withdrawn_at.is_(None))
+"""A 核实未收到 closing not withdrawn: the case's money went elsewhere (a withdrawn one no longer says so)."""

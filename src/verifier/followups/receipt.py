@@ -46,7 +46,7 @@ from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text
 from ..store.db import keep_after_rollback
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
-from .models import NOT_RECEIVED, OUTCOMES, Followup, FollowupReceiptReview
+from .models import MISDIRECTED_STANDS, NOT_RECEIVED, OUTCOMES, STANDS, Followup, FollowupReceiptReview
 
 RESOLVERS = ("county_reviewer",)
 ALERT_READERS = ("county_reviewer", "auditor")
@@ -68,6 +68,7 @@ DID = {
     "receipt_resolved": "核实了这次未收到救助金的回访（核实未收到）",
     "receipt_closed": "核实了这次未收到救助金的回访（核实已收到）",
     "receipt_returned": "核实了这次未收到救助金的回访（核实已收到），已被另一名县级审核人员退回",
+    "receipt_withdrawn": "核实了这次未收到救助金的回访（核实未收到），已被两名县级审核人员撤回",
     "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
 }
 
@@ -290,7 +291,7 @@ def paid_change_refusal(session: Session, case: Case, user_id: str) -> str | Non
     rows = session.execute(select(Followup, FollowupReceiptReview, PaymentItem)
                            .join(FollowupReceiptReview, FollowupReceiptReview.followup_id == Followup.id)
                            .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
-                           .where(Followup.case_id == case.id, FollowupReceiptReview.outcome == "misdirected")
+                           .where(Followup.case_id == case.id, MISDIRECTED_STANDS)
                            .order_by(Followup.id)).tuples().all()
     for f, review, item in rows:
         who = involved(session, item)
@@ -349,6 +350,21 @@ class ReceiptAlert:
     confirmed_at: datetime | None = None
     second_barred: frozenset[str] = frozenset()  # who may not confirm it (the closer too; password links aside)
     returned: tuple[ReturnedClosing, ...] = ()  # its closings a second reviewer returned, oldest first
+    # 撤回核实未收到 (`receipt_withdraw`): proposed by one county reviewer with a reason, waiting for another's
+    # confirmation; `withdraw_barred`: who may not confirm it (password links aside); `withdrawn`: its 核实未收到
+    # closings withdrawn, oldest first; `withdrawn_closers`: their closers, who may not close it again.
+    withdraw_proposed_by: str | None = None
+    withdraw_proposed_at: datetime | None = None
+    withdraw_reason: str | None = None
+    withdraw_barred: frozenset[str] = frozenset()
+    withdrawn: tuple[Any, ...] = ()
+
+    @property
+    def may_withdraw(self) -> bool:
+        """A 核实未收到 whose supplement is in no batch and whose recovery is open: its withdrawal may be proposed
+        (the service reads the repayments too)."""
+        return (self.outcome == "misdirected" and self.supplement_status == "open"
+                and self.recovery_status == "open")
 
     @property
     def second_why(self) -> str:
@@ -385,9 +401,10 @@ def _barred(who: Involved, followup: Followup, earlier: frozenset[str] = frozens
     return frozenset({*who.changers, *who.batch, followup.recorded_by, *earlier})
 
 
-CURRENT = and_(FollowupReceiptReview.followup_id == Followup.id, FollowupReceiptReview.returned_by.is_(None))
-"""A follow-up's current closing, to outer-join it by: the one not returned (one a follow-up, the database's
-`uq_followup_receipt_review_current`); a returned one is history (`returned_closings`)."""
+CURRENT = and_(FollowupReceiptReview.followup_id == Followup.id, STANDS)
+"""A follow-up's current closing, to outer-join it by: the one neither returned nor withdrawn (one a follow-up, the
+database's `uq_followup_receipt_review_current`); a returned one is history (`returned_closings`), and so is a
+withdrawn one (`receipt_withdraw.withdrawn_closings`)."""
 
 STILL_OPEN = or_(FollowupReceiptReview.id.is_(None),
                  and_(FollowupReceiptReview.second_needed.is_(True), FollowupReceiptReview.confirmed_by.is_(None)))
@@ -431,6 +448,13 @@ def returned_closers(session: Session, followup_id: str) -> frozenset[str]:
         FollowupReceiptReview.followup_id == followup_id, FollowupReceiptReview.returned_by.is_not(None))))
 
 
+def withdrawn_closers(session: Session, followup_id: str) -> frozenset[str]:
+    """Who closed the follow-up's alert as 核实未收到 in a closing since withdrawn (撤回, `receipt_withdraw`): none of
+    them closes it again (`resolve`), so one reviewer does not reopen the recovery and the supplement alone."""
+    return frozenset(session.scalars(select(FollowupReceiptReview.resolved_by).where(
+        FollowupReceiptReview.followup_id == followup_id, FollowupReceiptReview.withdrawn_at.is_not(None))))
+
+
 ALERT_SEARCHED = (Case.number, Household.head_name, Case.village)
 """What the alerts' search box looks in: the case number, the household head's name, the village."""
 
@@ -465,20 +489,25 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
 def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptAlert]:
     """The alerts of one page's rows: what paid them read for all at once (`_paid`), never one alert at a time."""
     from .receipt_second import second_barred  # the second look's module reads this one
+    from .receipt_withdraw import withdrawn_closings
 
     paid = _paid(session, [item for *_, item in rows])
     history = returned_closings(session, [f.id for f, *_ in rows])
+    undone = withdrawn_closings(session, [f.id for f, *_ in rows])
     out = []
     for f, case, head, review, recovery_status, sup, item in rows:
         who = _involved(paid, item)
         returned = history.get(f.id, ())
+        withdrawn = undone.get(f.id, ())
         earlier = frozenset(r.resolved_by for r in returned)
+        barred = second_barred(who, f, review, earlier) if review else frozenset()
         out.append(ReceiptAlert(
             followup_id=f.id, case_id=case.id, case_number=case.number, county_code=case.county_code, town=case.town,
             village=case.village, head_name=head, received=f.received or "", received_amount=f.received_amount,
             paid_amount=item.amount, done_on=f.done_on, recorded_by=f.recorded_by, payee_name=item.payee_name,
             account=_account(vault, item, paid), batch_id=item.batch_id, batch_code=who.batch_code,
-            changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by, barred=_barred(who, f, earlier),
+            changed=who.changed, outside=who.outside, payee_changed_by=who.changed_by,
+            barred=_barred(who, f, earlier) | {w.resolved_by for w in withdrawn},
             resolved_by=review.resolved_by if review else None, resolved_at=review.resolved_at if review else None,
             note=review.note if review else None, outcome=(review.outcome or "unknown") if review else None,
             recovery_id=review.recovery_id if review else None, recovery_status=recovery_status,
@@ -487,7 +516,13 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             supplement_confirmed_by=sup.confirmed_by if sup else None,
             second_needed=bool(review.second_needed) if review else False,
             confirmed_by=review.confirmed_by if review else None, confirmed_at=review.confirmed_at if review else None,
-            second_barred=second_barred(who, f, review, earlier) if review else frozenset(), returned=returned))
+            second_barred=barred, returned=returned,
+            withdraw_proposed_by=review.withdraw_proposed_by if review else None,
+            withdraw_proposed_at=review.withdraw_proposed_at if review else None,
+            withdraw_reason=review.withdraw_reason if review else None,
+            withdraw_barred=(barred | {review.withdraw_proposed_by}
+                             if review is not None and review.withdraw_proposed_by else barred),
+            withdrawn=withdrawn))
     return out
 
 
@@ -556,17 +591,18 @@ def resolve(session: Session, followup_id: str, note: str, *, principal: Princip
         raise NotFound("没有这次回访") from None
     if f.received not in NOT_RECEIVED:
         raise InvalidState("这次回访中农户没有说未收到救助金，无需核实")
-    if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id,
-                                                             FollowupReceiptReview.returned_by.is_(None))):
+    if session.scalar(select(FollowupReceiptReview.id).where(FollowupReceiptReview.followup_id == f.id, STANDS)):
         raise InvalidState("这次回访的未收到救助金已经核实过了")
     item = session.get(PaymentItem, f.payment_item_id)
     if item is None:
         raise InvalidState("这次回访所对应的支付明细已不存在，无法核实")
     who = involved(session, item)
     earlier = returned_closers(session, f.id)
+    undone = withdrawn_closers(session, f.id)
     part = ("followup_recorded" if principal.id == f.recorded_by else
-            "receipt_returned" if principal.id in earlier else who.part_of(principal.id))
-    if part is None and password_links(session, principal.id, _barred(who, f, earlier)):
+            "receipt_returned" if principal.id in earlier else
+            "receipt_withdrawn" if principal.id in undone else who.part_of(principal.id))
+    if part is None and password_links(session, principal.id, _barred(who, f, earlier) | undone):
         part = "password_linked"  # the roster's rule: linked by a password to one who may not close it
     if part is not None and part != "check_officer":
         exc = Forbidden(f"未收到救助金的核实须由其他县级审核人员办理：您{did_of(part, who)}")
@@ -623,7 +659,7 @@ def confirm_supplement(session: Session, followup_id: str, *, principal: Princip
     if f is None or not principal.may_see_county(f.county_code):
         raise NotFound("没有这次回访")
     sup = session.scalar(select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id,
-                                                                           FollowupReceiptReview.returned_by.is_(None)))
+                                                                           STANDS))
     if sup is None:
         raise InvalidState("这次回访没有核实为未收到，没有待确认的补发")
     return consequences.confirm_supplement(session, sup, principal=principal, clock=clock)

@@ -21,7 +21,7 @@ from ..payments.models import PaymentItem
 from ..recusal import guard as recusal, refusals
 from ..roster.service import password_links
 from ..store.tables import Case
-from .models import Followup, FollowupReceiptReview
+from .models import STANDS, Followup, FollowupReceiptReview
 from .receipt import MAX_NOTE, RESOLVERS, Involved, barred_from_followup, did_of, involved, returned_closers, why_of
 
 CONFIRM_STEP = "receipt_confirm"
@@ -85,8 +85,7 @@ def _waiting(session: Session, followup_id: str, principal: Principal, *, step: 
         case = load_case(session, f.case_id, principal, for_update=True)
     except NotFound:
         raise NotFound("没有这次回访") from None
-    review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id,
-                                                                FollowupReceiptReview.returned_by.is_(None))
+    review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id, STANDS)
                             .with_for_update())
     earlier = returned_closers(session, f.id)
     if review is None:

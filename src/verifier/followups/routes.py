@@ -12,8 +12,9 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..reports.service import parse_month
-from . import receipt, receipt_second, service, summary
-from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReturnIn, ReceiptReviewIn, alert_out,
+from . import receipt, receipt_second, receipt_withdraw, service, summary
+from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReturnIn, ReceiptReviewIn,
+                      ReceiptWithdrawIn, alert_out,
                       due_out, followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
@@ -118,3 +119,33 @@ class FollowupController(Controller):
             return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by,
                     "outcome": row.outcome, "returned_by": row.returned_by, "returned_at": row.returned_at,
                     "return_note": row.return_note}
+
+    @post("/{followup_id:str}/receipt-review/withdraw", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def propose_withdrawal(self, followup_id: FollowupId, data: JSONBody[ReceiptWithdrawIn], ctx: Ctx,
+                           request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """A county reviewer proposes withdrawing a 核实未收到 closing (撤回核实未收到) with a reason: nothing is
+        withdrawn until another county reviewer confirms it (not one who took part in paying it or recorded the
+        follow-up: 403, kept on 回避拦截记录; a blank reason: 422; once: 409; the supplement in a batch or the recovery
+        with money recorded: 409 naming why)."""
+        with ctx.db.begin() as session:
+            row = receipt_withdraw.propose(session, followup_id, data.reason, principal=request.user,
+                                           clock=ctx.clock)
+            return _withdrawal_out(row)
+
+    @post("/{followup_id:str}/receipt-review/withdraw/confirm", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def confirm_withdrawal(self, followup_id: FollowupId, ctx: Ctx,
+                           request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """Another county reviewer confirms the proposed withdrawal (never its proposer, the closer, who took part in
+        paying the item, the follow-up's recorder, nor an account linked to one of them by a password: 403, kept on
+        回避拦截记录): the recovery and the supplement withdrawn and the alert open again, in one transaction; the
+        supplement in a batch or paid, or the recovery with money recorded: 409 naming why."""
+        with ctx.db.begin() as session:
+            row = receipt_withdraw.confirm(session, followup_id, principal=request.user, clock=ctx.clock)
+            return _withdrawal_out(row)
+
+
+def _withdrawal_out(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by, "outcome": row.outcome,
+            "recovery_id": row.recovery_id, "supplement_id": row.supplement_id,
+            "withdraw_proposed_by": row.withdraw_proposed_by, "withdraw_proposed_at": row.withdraw_proposed_at,
+            "withdraw_reason": row.withdraw_reason, "withdrawn_by": row.withdrawn_by, "withdrawn_at": row.withdrawn_at}

@@ -9,6 +9,7 @@ import msgspec
 from ..domain.money import format_yuan
 from .models import Followup
 from .receipt import ReceiptAlert, ReturnedClosing
+from .receipt_withdraw import WithdrawnClosing
 from .service import DueFollowup
 
 
@@ -84,6 +85,23 @@ def returned_out(r: ReturnedClosing) -> ReturnedClosingOut:
                               r.return_note)
 
 
+class WithdrawnClosingOut(msgspec.Struct):
+    id: str
+    resolved_by: str
+    resolved_at: datetime
+    note: str
+    withdraw_proposed_by: str
+    withdraw_proposed_at: datetime
+    withdraw_reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
+
+
+def withdrawn_out(w: WithdrawnClosing) -> WithdrawnClosingOut:
+    return WithdrawnClosingOut(w.id, w.resolved_by, w.resolved_at, w.note, w.proposed_by, w.proposed_at, w.reason,
+                               w.withdrawn_by, w.withdrawn_at)
+
+
 class ReceiptAlertOut(msgspec.Struct):
     followup_id: str
     case_id: str
@@ -119,6 +137,12 @@ class ReceiptAlertOut(msgspec.Struct):
     confirmed_at: datetime | None = None
     # Its closings a second reviewer returned (退回), oldest first: the alert was open again after each.
     returned: list[ReturnedClosingOut] = msgspec.field(default_factory=list)
+    # 撤回核实未收到: proposed by one county reviewer with a reason, waiting for another's confirmation (null: none).
+    withdraw_proposed_by: str | None = None
+    withdraw_proposed_at: datetime | None = None
+    withdraw_reason: str | None = None
+    # Its 核实未收到 closings withdrawn by two county reviewers, oldest first: the alert was open again after each.
+    withdrawn: list[WithdrawnClosingOut] = msgspec.field(default_factory=list)
 
 
 class ReceiptAlertListOut(msgspec.Struct):
@@ -137,6 +161,10 @@ class ReceiptReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     note: str = ""  # why the closing is returned (退回的理由); missing or blank: 422 naming it
 
 
+class ReceiptWithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = ""  # why the 核实未收到 is withdrawn (撤回的理由); missing or blank: 422 naming it
+
+
 def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
     return ReceiptAlertOut(a.followup_id, a.case_id, a.case_number, a.county_code, a.town, a.village, a.head_name,
                            a.received, None if a.received_amount is None else format_yuan(a.received_amount),
@@ -144,4 +172,5 @@ def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
                            a.batch_code, a.changed, a.outside, a.payee_changed_by, a.resolved_by, a.resolved_at,
                            a.note, a.outcome, a.recovery_id, a.supplement_id, a.supplement_status,
                            a.supplement_confirmed_by, a.second_needed, a.second_waits, a.confirmed_by,
-                           a.confirmed_at, [returned_out(r) for r in a.returned])
+                           a.confirmed_at, [returned_out(r) for r in a.returned], a.withdraw_proposed_by,
+                           a.withdraw_proposed_at, a.withdraw_reason, [withdrawn_out(w) for w in a.withdrawn])

@@ -45,7 +45,7 @@ from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from . import one_account
-from ..followups.models import FollowupReceiptReview
+from ..followups.models import MISDIRECTED_STANDS, FollowupReceiptReview
 from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
 
@@ -69,8 +69,7 @@ def misdirected_waiting(session: Session, case_id: str) -> bool:
     yet in a batch (that closing's, or another, e.g. a sampling round's): its payee may be changed then (requested as
     before, approved only by a county reviewer, neither by anyone `refuse_paid_change` refuses), for no supplement of
     the case is paid to the account the misdirected money went to."""
-    misdirected = select(FollowupReceiptReview.id).where(FollowupReceiptReview.case_id == case_id,
-                                                         FollowupReceiptReview.outcome == "misdirected")
+    misdirected = select(FollowupReceiptReview.id).where(FollowupReceiptReview.case_id == case_id, MISDIRECTED_STANDS)
     return session.scalar(select(SupplementaryPayment.id)
                           .where(SupplementaryPayment.case_id == case_id, SupplementaryPayment.status == "open",
                                  misdirected.exists())

@@ -63,7 +63,7 @@ from ..notices.models import NoticeItem
 from ..notices.posting import UNCONFIRMED_CASES
 from . import bankfiles, batch_recheck, ledger, one_account, payees
 from .ledger_models import FundMovement
-from ..followups.models import Followup, FollowupReceiptReview
+from ..followups.models import MISDIRECTED_STANDS, Followup, FollowupReceiptReview
 from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
@@ -272,8 +272,7 @@ def misdirected_items(session: Session, case_ids: Sequence[str]) -> dict[str, li
             select(FollowupReceiptReview.case_id, PaymentItem)
             .join(Followup, Followup.id == FollowupReceiptReview.followup_id)
             .join(PaymentItem, PaymentItem.id == Followup.payment_item_id)
-            .where(FollowupReceiptReview.case_id.in_(sorted(set(case_ids))),
-                   FollowupReceiptReview.outcome == "misdirected")
+            .where(FollowupReceiptReview.case_id.in_(sorted(set(case_ids))), MISDIRECTED_STANDS)
             .order_by(PaymentItem.id)).tuples():
         out.setdefault(case_id, []).append(item)
     return out

@@ -50,6 +50,8 @@ STEPS = (
     "receipt_review",
     "receipt_confirm",
     "receipt_return",
+    "receipt_withdraw_propose",
+    "receipt_withdraw_confirm",
     "supplement_confirm",
     "payee_request",
     "payee_decide",

@@ -12,7 +12,7 @@ from litestar.params import Parameter, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ..followups import receipt, receipt_second
+from ..followups import receipt, receipt_second, receipt_withdraw
 from ..http import Ctx, get, post
 from ..store.paged import fold_search
 from . import labels, paging, stagelabels
@@ -23,6 +23,7 @@ READERS: dict[str, Any] = {"roles": receipt.ALERT_READERS}
 RESOLVERS: dict[str, Any] = {"roles": receipt.RESOLVERS}
 FollowupId = Annotated[str, Parameter(max_length=40)]
 STATUSES = labels.review_statuses("resolved")
+CONFIRM_UNTICKED = "请勾选确认：撤回后追回和补发将撤销，这次回访重新待核实"
 
 
 def status_of(value: str) -> str:
@@ -32,7 +33,8 @@ def status_of(value: str) -> str:
 
 def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", at: int = 1,
                   status_code: int = 200, message: str | None = None, typed: dict[str, str] | None = None,
-                  chosen: dict[str, str] | None = None, returning: dict[str, str] | None = None) -> Template:
+                  chosen: dict[str, str] | None = None, returning: dict[str, str] | None = None,
+                  withdrawing: dict[str, str] | None = None) -> Template:
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
@@ -40,12 +42,15 @@ def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
         names = user_names(session, [p for a in found.items
                                      for p in (a.recorded_by, a.resolved_by, a.supplement_confirmed_by, a.confirmed_by,
                                                *a.payee_changed_by,
-                                               *(q for r in a.returned for q in (r.resolved_by, r.returned_by)))
+                                               *(q for r in a.returned for q in (r.resolved_by, r.returned_by)),
+                                               a.withdraw_proposed_by,
+                                               *(q for w in a.withdrawn
+                                                 for q in (w.resolved_by, w.proposed_by, w.withdrawn_by)))
                                      if p])
     pager = Pager.over("/receipt-alerts", {"status": "" if status == "open" else status, "q": q}, found)
     return page(request, "receipt_alerts.html", status_code=status_code, alerts=found.items, names=names,
                 status=status, statuses=STATUSES, message=message, typed=typed or {}, chosen=chosen or {},
-                returning=returning or {},
+                returning=returning or {}, withdrawing=withdrawing or {},
                 outcomes=labels.RECEIPT_OUTCOMES, hints=labels.RECEIPT_OUTCOME_HINTS, sl=stagelabels,
                 may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager)
 
@@ -92,6 +97,28 @@ class ReceiptAlertPages(Controller):
         return _second_person(request, ctx, data, lambda session: receipt_second.return_closing(
             session, followup_id, note, principal=request.user, clock=ctx.clock), done="receipt_returned",
             fields={"note": "退回理由"}, returning={followup_id: note})
+
+    @post("/{followup_id:str}/propose-withdrawal", opt=RESOLVERS, status_code=303)
+    def propose_withdrawal(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                           data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """A county reviewer proposes withdrawing a 核实未收到 closing with why (撤回核实未收到); refused, the list
+        comes back with the reason typed."""
+        reason = clean(data.get("reason"))
+        return _second_person(request, ctx, data, lambda session: receipt_withdraw.propose(
+            session, followup_id, reason, principal=request.user, clock=ctx.clock), done="receipt_withdraw_proposed",
+            fields={"reason": "撤回理由"}, withdrawing={followup_id: reason})
+
+    @post("/{followup_id:str}/confirm-withdrawal", opt=RESOLVERS, status_code=303)
+    def confirm_withdrawal(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                           data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Another county reviewer confirms the proposed withdrawal, ticking that the recovery and the supplement will
+        be withdrawn (the confirm step: left unticked, 422 and nothing written)."""
+        def confirm(session: Any) -> Any:
+            if clean(data.get("confirm")) != "yes":
+                raise ValidationFailed.one("confirm", CONFIRM_UNTICKED)
+            return receipt_withdraw.confirm(session, followup_id, principal=request.user, clock=ctx.clock)
+
+        return _second_person(request, ctx, data, confirm, done="receipt_withdrawn", fields={"confirm": "确认撤回"})
 
     @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
     def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,

@@ -1,0 +1,281 @@
+"""Withdrawing a 核实未收到 closing (撤回核实未收到): two county reviewers, never one.
+
+A 核实未收到 (`misdirected`) closing opens a recovery of what the household did not get and a supplementary payment
+(补发) of it. Made by mistake, or by an insider who wants a second payment to flow, it could not be undone. Now one
+county reviewer proposes its withdrawal with a reason (`propose`), and another confirms it (`confirm`): never the
+proposer, nor the closer, nor anyone the second look's rule bars (`receipt_second.second_barred`: who took part in
+paying the item, the follow-up's recorder, the closers of its returned closings; an account linked to one of them, or
+to the proposer, by a password), nor a relative (回避). A refused try is kept on 回避拦截记录 under its step.
+
+The confirmation, in one transaction with its audit entries, withdraws the recovery and the supplement (only while
+the supplement is in no payment batch and the recovery has collected nothing: otherwise 409 naming why) and marks the
+closing withdrawn, kept on record (who proposed it, when and why, who confirmed it): the alert is open again, and
+another county reviewer closes it anew (never the closer of the withdrawn closing, `receipt.resolve`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..cases.workflow import load_case
+from ..clock import Clock
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.money import format_yuan
+from ..payments import recoveries
+from ..payments.models import PaymentBatch, PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
+from ..recusal import guard as recusal, refusals
+from ..roster.service import password_links
+from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
+from ..store.tables import Case
+from .models import STANDS, Followup, FollowupReceiptReview
+from .receipt import (MAX_NOTE, RESOLVERS, Involved, barred_from_followup, did_of, involved, refused_part,
+                      returned_closers)
+from .receipt_second import second_barred
+
+PROPOSE_STEP = "receipt_withdraw_propose"
+CONFIRM_STEP = "receipt_withdraw_confirm"
+PROPOSED = "followup.receipt_withdraw_proposed"
+WITHDRAWN = "followup.receipt_withdrawn"
+
+NOT_MISDIRECTED = "这次回访没有核实未收到（或已撤回），没有可撤回的核实"
+NO_REASON = "请填写撤回的理由（如核实时看错了银行流水、农户后来找到了这笔钱）"
+PROPOSED_ALREADY = "这次核实未收到的撤回已有人提议，待另一名县级审核人员确认"
+NOT_PROPOSED = "还没有人提议撤回这次核实未收到：须先由一名县级审核人员提议撤回并写明理由"
+PROPOSE_REFUSED = "撤回核实未收到不能由参与这笔支付或这次回访的人员提议：您{did}"
+CONFIRM_REFUSED = "撤回核实未收到须由另一名县级审核人员确认：您{did}"
+PROPOSER = "提议了撤回这次核实未收到"
+CLOSER = "核实了这次未收到救助金的回访（核实未收到）"
+LINKED = "的账号与提议撤回或参与支付、核实的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）"
+
+IN_BATCH = ("不能撤回：这笔补发（{amount} 元）已列入支付批次 {batch}。请先将它移出批次（或撤销批次）、补发重新待支付后，"
+            "再确认撤回")
+PAID = "不能撤回：这笔补发（{amount} 元）已付给农户，撤回核实不能收回已付出的钱"
+SUPPLEMENT_GONE = "不能撤回：这笔补发已撤销"
+COLLECTED = ("不能撤回：追回已登记还款 {amount} 元（含待确认的），钱已开始收回。只有追回分文未收、补发尚未列入支付批次时，"
+             "才能撤回核实未收到")
+RECOVERY_CLOSED = "不能撤回：追回已{status}"
+RECOVERY_STATUS = {"repaid": "全部追回", "waived": "核销", "withdrawn": "撤销"}
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """The follow-up's standing 核实未收到 closing, locked with its case, and what paid its item."""
+
+    followup: Followup
+    case: Case
+    review: FollowupReceiptReview
+    who: Involved
+
+
+def _standing(session: Session, followup_id: str, principal: Principal, *, confirming: bool = False) -> _Standing:
+    if not principal.has(*RESOLVERS):
+        raise Forbidden("只有县级审核人员可以撤回核实未收到")
+    f = session.get(Followup, followup_id)
+    if f is None or not principal.may_see_county(f.county_code):
+        raise NotFound("没有这次回访")  # another county's follow-up reads as one that does not exist
+    if confirming:
+        # The supplement's row is locked before the case's, in the order a batch takes them (the supplement, then its
+        # item's key share on the case): the other order deadlocks a withdrawal and a batch taking the supplement.
+        sup = select(FollowupReceiptReview.supplement_id).where(FollowupReceiptReview.followup_id == f.id, STANDS)
+        session.execute(select(SupplementaryPayment.id).where(SupplementaryPayment.id.in_(sup)).with_for_update())
+    try:
+        case = load_case(session, f.case_id, principal, for_update=True)
+    except NotFound:
+        raise NotFound("没有这次回访") from None
+    review = session.scalar(select(FollowupReceiptReview).where(FollowupReceiptReview.followup_id == f.id, STANDS)
+                            .with_for_update().execution_options(populate_existing=True))
+    if review is None or review.outcome != "misdirected":
+        raise InvalidState(NOT_MISDIRECTED)
+    item = session.get(PaymentItem, f.payment_item_id)
+    if item is None:
+        raise InvalidState("这次回访所对应的支付明细已不存在，无法撤回")
+    return _Standing(f, case, review, involved(session, item))
+
+
+def undo_refusal(session: Session, review: FollowupReceiptReview, *, lock: bool = False) -> str | None:
+    """Why the closing's recovery and supplement can no longer be withdrawn (in Chinese), or None: the supplement is
+    in a payment batch or paid, or the recovery has a repayment recorded (waiting or confirmed) or is closed.
+    `lock`: both rows locked first (the confirmation's transaction), so a batch taking the supplement, or finance
+    recording a repayment, waits for it or is waited for."""
+    sup_q = select(SupplementaryPayment).where(SupplementaryPayment.id == review.supplement_id)
+    rec_q = select(Recovery).where(Recovery.id == review.recovery_id)
+    if lock:
+        sup_q = sup_q.with_for_update().execution_options(populate_existing=True)
+        rec_q = rec_q.with_for_update().execution_options(populate_existing=True)
+    sup, rec = session.scalar(sup_q), session.scalar(rec_q)
+    if sup is None or rec is None:
+        raise InvalidState("这次核实未收到所开立的追回或补发已不存在，无法撤回")
+    if sup.status == "in_batch":
+        batch = session.scalar(select(PaymentBatch.code).join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                               .where(PaymentItem.supplement_id == sup.id, PaymentItem.status != "cancelled")
+                               .order_by(PaymentItem.created_at.desc()).limit(1))
+        return IN_BATCH.format(amount=format_yuan(sup.amount), batch=batch or "")
+    if sup.status == "paid":
+        return PAID.format(amount=format_yuan(sup.amount))
+    if sup.status != "open":
+        return SUPPLEMENT_GONE
+    recorded = int(session.scalar(select(func.coalesce(func.sum(RecoveryRepayment.amount), 0)).where(
+        RecoveryRepayment.recovery_id == rec.id, RecoveryRepayment.status != "rejected")) or 0)
+    if rec.repaid or recorded:
+        return COLLECTED.format(amount=format_yuan(max(rec.repaid, recorded)))
+    if rec.status != "open":
+        return RECOVERY_CLOSED.format(status=RECOVERY_STATUS.get(rec.status, rec.status))
+    return None
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed([FieldError("reason", NO_REASON)])
+    if len(text) > MAX_NOTE:
+        raise ValidationFailed([FieldError("reason", f"撤回理由不能超过 {MAX_NOTE} 个字")])
+    return text
+
+
+def propose_refusal(session: Session, who: Involved, f: Followup, user_id: str) -> str | None:
+    """Who may not propose the withdrawal (what they did, in words after 您), or None: whoever took part in paying
+    the item (`receipt.refused_part`: the payee changers, the batch's people, the check officers where the account was
+    changed or the payee is no member), the follow-up's recorder, and an account linked to one of them by a password.
+    The closer may propose it (a mistake of their own); the confirmation is another reviewer's."""
+    if user_id == f.recorded_by:
+        return did_of("followup_recorded", who)
+    part = refused_part(who, user_id)
+    if part is not None:
+        return did_of(part, who)
+    if password_links(session, user_id, barred_from_followup(who) | {f.recorded_by}):
+        return did_of("password_linked", who)
+    return None
+
+
+def confirm_refusal(session: Session, who: Involved, f: Followup, review: FollowupReceiptReview,
+                    user_id: str) -> str | None:
+    """Who may not confirm the withdrawal (what they did, in words after 您), or None: its proposer, the closer, and
+    whoever the second look's rule bars (`receipt_second.second_barred`), and an account linked by a password to any
+    of them or to the proposer."""
+    if user_id == review.withdraw_proposed_by:
+        return PROPOSER
+    if user_id == review.resolved_by:
+        return CLOSER
+    earlier = returned_closers(session, f.id)
+    barred = second_barred(who, f, review, earlier)
+    if user_id == f.recorded_by:
+        return did_of("followup_recorded", who)
+    if user_id in earlier:
+        return did_of("receipt_returned", who)
+    if user_id in barred:
+        return did_of(who.part_of(user_id) or "check_officer", who)
+    if password_links(session, user_id, barred | {review.withdraw_proposed_by or ""}):
+        return LINKED
+    return None
+
+
+def propose(session: Session, followup_id: str, reason: str | None, *, principal: Principal,
+            clock: Clock) -> FollowupReceiptReview:
+    """A county reviewer proposes withdrawing the follow-up's standing 核实未收到 closing, with a reason (422 naming
+    `reason`): not one who took part in paying the item or recorded the follow-up (403, kept on 回避拦截记录 under
+    `receipt_withdraw_propose`), nor a relative (回避); once (409); a closing whose supplement is in a batch or whose
+    recovery has collected money: 409 naming why; another county's: 404. Nothing is withdrawn until another county
+    reviewer confirms it (`confirm`)."""
+    s = _standing(session, followup_id, principal)
+    f, case, review = s.followup, s.case, s.review
+    did = propose_refusal(session, s.who, f, principal.id)
+    if did is not None:
+        raise refusals.refused(Forbidden(PROPOSE_REFUSED.format(did=did)), principal, PROPOSE_STEP,
+                               [case.household_id], case_id=case.id, clock=clock)
+    recusal.refuse_principal(session, principal, [case.household_id], step=PROPOSE_STEP, case_id=case.id,
+                             clock=clock)
+    if review.withdraw_proposed_by is not None:
+        raise InvalidState(PROPOSED_ALREADY)
+    text = _reason(reason)
+    why = undo_refusal(session, review)
+    if why is not None:
+        raise InvalidState(why)
+    review.withdraw_proposed_by, review.withdraw_proposed_at, review.withdraw_reason = principal.id, clock.now(), text
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=PROPOSED, subject=f.id,
+                 payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
+                          "review_id": review.id, "resolved_by": review.resolved_by,
+                          "recovery_id": review.recovery_id, "supplement_id": review.supplement_id,
+                          "reason_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
+                 county_code=case.county_code, clock=clock)
+    return review
+
+
+def confirm(session: Session, followup_id: str, *, principal: Principal, clock: Clock) -> FollowupReceiptReview:
+    """Another county reviewer confirms the proposed withdrawal: refused (403, kept on 回避拦截记录 under
+    `receipt_withdraw_confirm`) to whoever `confirm_refusal` names, and to a relative (回避); none proposed, or done
+    already: 409; the supplement in a batch or paid, or the recovery with money recorded: 409 naming why, nothing
+    written. Otherwise, in this transaction: the recovery and the supplement withdrawn (each audited), the closing
+    marked withdrawn, and `followup.receipt_withdrawn`; the alert is open again."""
+    s = _standing(session, followup_id, principal, confirming=True)
+    f, case, review = s.followup, s.case, s.review
+    if review.withdraw_proposed_by is None:
+        raise InvalidState(NOT_PROPOSED)
+    did = confirm_refusal(session, s.who, f, review, principal.id)
+    if did is not None:
+        raise refusals.refused(Forbidden(CONFIRM_REFUSED.format(did=did)), principal, CONFIRM_STEP,
+                               [case.household_id], case_id=case.id, clock=clock)
+    recusal.refuse_principal(session, principal, [case.household_id], step=CONFIRM_STEP, case_id=case.id,
+                             clock=clock)
+    why = undo_refusal(session, review, lock=True)
+    if why is not None:
+        raise InvalidState(why)
+    reason = review.withdraw_reason or ""
+    withdrawn = f"撤回核实未收到：{reason}"
+    sup = session.get(SupplementaryPayment, review.supplement_id)
+    rec = session.get(Recovery, review.recovery_id)
+    assert sup is not None and rec is not None  # `undo_refusal` read both
+    recoveries.withdraw_recovery(session, rec, reason=withdrawn, principal=principal, clock=clock)
+    sup.status, sup.withdrawn_reason = "withdrawn", withdrawn
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=SUPPLEMENT_WITHDRAWN,
+                 subject=case.id, contract_hash=case.contract_hash, clock=clock,
+                 payload={"supplement_id": sup.id, "round_id": None, "followup_id": f.id,
+                          "amount": format_yuan(sup.amount), "reason": withdrawn})
+    review.withdrawn_by, review.withdrawn_at = principal.id, clock.now()
+    session.flush()
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=WITHDRAWN, subject=f.id,
+                 payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
+                          "review_id": review.id, "resolved_by": review.resolved_by,
+                          "proposed_by": review.withdraw_proposed_by, "recovery_id": rec.id, "supplement_id": sup.id,
+                          "amount": format_yuan(sup.amount)},
+                 county_code=case.county_code, clock=clock)
+    return review
+
+
+@dataclass(frozen=True)
+class WithdrawnClosing:
+    """A 核实未收到 closing withdrawn by two county reviewers: kept as it was, with who proposed it, when and why, and
+    who confirmed it."""
+
+    id: str
+    resolved_by: str
+    resolved_at: datetime
+    note: str
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
+
+
+def withdrawn_closings(session: Session, followup_ids: list[str]) -> dict[str, tuple[WithdrawnClosing, ...]]:
+    """The withdrawn closings of `followup_ids`, oldest first, in one statement (a page's follow-ups at once)."""
+    out: dict[str, list[WithdrawnClosing]] = {}
+    if followup_ids:
+        for r in session.scalars(select(FollowupReceiptReview).where(
+                FollowupReceiptReview.followup_id.in_(sorted(set(followup_ids))),
+                FollowupReceiptReview.withdrawn_at.is_not(None)).order_by(FollowupReceiptReview.withdrawn_at,
+                                                                           FollowupReceiptReview.id)):
+            out.setdefault(r.followup_id, []).append(WithdrawnClosing(
+                id=r.id, resolved_by=r.resolved_by, resolved_at=r.resolved_at, note=r.note,
+                proposed_by=r.withdraw_proposed_by or "", proposed_at=r.withdraw_proposed_at or r.resolved_at,
+                reason=r.withdraw_reason or "", withdrawn_by=r.withdrawn_by or "",
+                withdrawn_at=r.withdrawn_at or r.resolved_at))
+    return {k: tuple(v) for k, v in out.items()}
