@@ -1,7 +1,7 @@
-"""The receipt alert's closing and its second look (confirmed or returned), the supplement's confirmation and the
-payee change before it answer a program in Chinese: every problem detail (and every field's message) these paths
-give, refused for each reason they refuse, holds Chinese and no English sentence (the pages translate by their
-tables; the API shows the service's own words)."""
+"""The receipt alert's closing and its second look (confirmed or returned), the supplement's confirmation, the
+payee change before it and the withdrawal of a 核实未收到 (proposed, confirmed) answer a program in Chinese: every
+problem detail (and every field's message) these paths give, refused for each reason they refuse, holds Chinese and
+no English sentence (the pages translate by their tables; the API shows the service's own words)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,23 @@ def test_every_refusal_on_the_receipt_and_payee_paths_is_chinese(ctx, client, us
     post("approved", decide.format(change, "approve"), "rev2", 200)
     post("approved twice", decide.format(change, "reject"), "rev2", 409)
 
-    assert len(seen) >= 18
+    # 撤回核实未收到: proposed by one county reviewer, confirmed by another.
+    person(ctx, users, "rev3", "county_reviewer")
+    person(ctx, users, "rev4", "county_reviewer")
+    withdraw = "/api/followups/{}/receipt-review/withdraw"
+    confirm_withdrawal = withdraw + "/confirm"
+    post("withdrawal confirmed before asked", confirm_withdrawal.format(missing), "rev3", 409)
+    post("withdrawal by who took part", withdraw.format(missing), "fin1", 403, {"reason": "看错了流水"})
+    post("withdrawal without why", withdraw.format(missing), "rev3", 422, {"reason": " "})
+    post("withdrawal of a 核实已收到", withdraw.format(diverted), "rev3", 409, {"reason": "看错了流水"})
+    post("withdrawal proposed", withdraw.format(missing), "rev3", 200, {"reason": "看错了流水"})
+    post("withdrawal proposed twice", withdraw.format(missing), "rev4", 409, {"reason": "看错了流水"})
+    post("proposer confirms", confirm_withdrawal.format(missing), "rev3", 403)
+    post("closer confirms the withdrawal", confirm_withdrawal.format(missing), "rev1", 403)
+    post("withdrawn", confirm_withdrawal.format(missing), "rev4", 200)
+    post("withdrawn twice", confirm_withdrawal.format(missing), "rev4", 409)
+
+    assert len(seen) >= 26
     bad = [(name, status, text) for name, status, said in seen for text in said
            if text and (not HAN.search(text) or english_in(text))]
     assert bad == [], bad
