@@ -145,8 +145,8 @@ def test_attack_one_person_alone_cannot_withdraw_the_closing(ctx, client, users)
 def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_open_again(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """rev3 proposes, rev2 confirms: one transaction withdraws the recovery and the supplement and marks the closing
     withdrawn (kept: who proposed, when, why, who confirmed), each audited; the alert is open again on the API, the
-    list and the home count, the withdrawn closing shown. Again: 409. The closer of the withdrawn closing (and his
-    password-linked account) may not close it again; another reviewer closes it anew."""
+    list, the case page and the home count, the withdrawn closing shown. Again: 409. The closer of the withdrawn
+    closing (and his password-linked account) may not close it again; another reviewer closes it anew."""
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev4", "county_reviewer")
     person(ctx, users, "rev_mate", "county_reviewer")
@@ -186,6 +186,8 @@ def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_op
     assert card_count(pages.get("/").text, CARD) == 1
     listed = pages.get("/receipt-alerts").text
     assert "已撤回" in listed and WHY in listed and f'action="/receipt-alerts/{fid}/resolve"' in listed
+    case_page = pages.get(f"/cases/{case}").text
+    assert "已撤回" in case_page and WHY in case_page and "未收到救助金待核实" in case_page
 
     # The withdrawn closing's closer does not close it again (nor his password-linked account).
     before = entries_but_refusals(ctx)

@@ -173,7 +173,9 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         payee_changeable = payees.may_change(session, case)
         names |= user_names(session, {p for f in followups
                                       for p in (f.recorded_by, f.resolved_by, f.confirmed_by,
-                                                *(q for r in f.returned for q in (r.resolved_by, r.returned_by)))
+                                                *(q for r in f.returned for q in (r.resolved_by, r.returned_by)),
+                                                *(q for w in f.withdrawn
+                                                  for q in (w.resolved_by, w.proposed_by, w.withdrawn_by)))
                                       if p})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers
