@@ -248,6 +248,10 @@ def test_a_supplement_in_a_batch_or_money_collected_is_not_withdrawn(ctx, client
     assert r.status_code == 409 and "已列入支付批次" in r.json()["detail"], r.text
     assert entries_but_refusals(ctx) == before
     assert _state(ctx, fid, rec, sup) == ([(users.ids["rev3"], None)], "open", "in_batch")
+    pages = Pages(client, users)
+    pages.login("rev2")  # the list says so, and offers no confirmation
+    listed = pages.get("/receipt-alerts?status=resolved").text
+    assert "撤回待确认" in listed and "暂不能撤回" in listed and "confirm-withdrawal" not in listed
     r = client.post(f"/api/payment-batches/{batch}/cancel", headers=users.headers("claims1"))
     assert r.status_code == 200, r.text
     r = _confirm(client, users, fid, "rev2")
