@@ -418,15 +418,17 @@ def load_demo(ctx: Context) -> Iterator[str]:
         payments.import_return(session, paid_batch, bankfiles.parse_return(data),
                                file_sha256=hashlib.sha256(data).hexdigest(), filename="bank-return.csv",
                                principal=finance1, clock=ctx.clock)
-    # The failed transfer's household gave a new account: finance asked for the change, which waits for a second
-    # person's approval (the supervisor, the other finance officer or the county reviewer) on 收款人变更.
+    # The failed transfer's household gave a new account: the supervisor asked for the change (finance1, who imported
+    # the return that says it failed, may not), which waits for a second person's approval (the other finance officer
+    # or the county reviewer) on 收款人变更.
     with ctx.db.begin() as session:
         failed_case = session.scalar(select(PaymentItem.case_id).where(PaymentItem.batch_id == paid_batch,
                                                                        PaymentItem.status == "failed"))
         head = load_case(session, failed_case, None).household.head_name
         payees.request_change(session, failed_case, account_name=head, bank="农村商业银行",
                               account_number="6230" + "".join(str((n * 7) % 10) for n in range(12)),
-                              reason="原账户已销户，户主新开账户", principal=finance1, vault=ctx.vault, clock=ctx.clock)
+                              reason="原账户已销户，户主新开账户", principal=_principal(session, "supervisor"),
+                              vault=ctx.vault, clock=ctx.clock)
     # 柳树村: noticed and put in a batch that waits for approval. Its two households are paid into one guardian's
     # account: held out of batches until the county reviewer, having seen the guardianship papers, clears it.
     notice_for(*VILLAGES[4], day + timedelta(days=17), close=True)

@@ -45,7 +45,8 @@ def _form(officers: list[str], members: list[dict[str, str]], **kw: Any) -> chec
         visited_on=kw.pop("visited_on"), officers=officers, members=members,
         income=HouseholdIncome(wages=600_000, transfer_net=12_345, productive_costs=1_000),
         rigid=RigidExpenditure(medical_self_paid=4_200_000, schooling=300_000), stable_income=False,
-        payee={"account_name": " 王建国 ", "bank": "农村商业银行", "account_number": "6222 0202 0011 2233 445"},
+        payee={"account_name": members[0]["name"] if members else "王建国", "bank": "农村商业银行",
+               "account_number": "6222 0202 0011 2233 445"},
         cross_checks=[{"source": "medical_insurance", "finding": "consistent"}], evidence=[], note="", **kw)
 
 

@@ -314,9 +314,10 @@ def receipt_followup(client: Any, users: Any, case_id: str, today: str, received
 
 
 def outside_payee_received(ctx: Any, client: Any, users: Any) -> tuple[str, list[str]]:
-    """The first case's check named a payee outside the household (王代收; never a change); its batch released and
-    settled, off9 recorded a follow-up where the household got nothing, and rev1 closed it as 核实已收到, which waits
-    for a second look: the follow-up and the cases (off9, rev1 made by the caller)."""
+    """The first case's check named a payee outside the household (王代收; never a change: written into the stored
+    check, as one recorded before the door refused such a payee, test_payee_outside_at_the_door.py); its batch
+    released and settled, off9 recorded a follow-up where the household got nothing, and rev1 closed it as 核实已收到,
+    which waits for a second look: the follow-up and the cases (off9, rev1 made by the caller)."""
     from verifier.store.tables import Check
 
     def outsider(cases: list[str]) -> None:

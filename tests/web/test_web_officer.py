@@ -27,7 +27,7 @@ def good_check(html: str, clock) -> dict[str, str]:  # type: ignore[no-untyped-d
                  "members[1].name": "王小明", "members[1].id_number": new_id_number(), "members[1].relation": "child",
                  "members[1].labour": "none", "income.wages": "3,000", "income.transfer_net": "1200.5",
                  "rigid_expenditure.medical_self_paid": "42000", "stable_income": "no",
-                 "payee.account_name": "王户主", "payee.bank": "农村商业银行", "payee.account_number": "6222 0202 0011 2233",
+                 "payee.account_name": data.get("members[0].name", ""), "payee.bank": "农村商业银行", "payee.account_number": "6222 0202 0011 2233",
                  "cross.medical_insurance": "consistent", "cross.bank": "inconsistent", "cross.bank.note": "有存款",
                  "note": "门口核对了医疗票据"})
     return data
@@ -108,6 +108,19 @@ def test_a_good_check_in_one_go_with_a_photo(pages, ctx, clock) -> None:  # type
     assert case.count("SHA-256") >= 2 and "王小明" in case and "不一致" in case
     again = pages.get(f"/cases/{case_id}/check")  # the form opened again: the case, with the check shown
     assert again.status_code == 303 and again.headers["location"].endswith("done=check_done")
+
+
+def test_a_payee_outside_the_household_is_refused_beside_the_payee_field(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """代收 by someone outside the household is a payee change (a reason, the county reviewer), not the door's."""
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    data = {**good_check(_form(case_id, pages), clock), "payee.account_name": "李代收"}
+    r = pages.post(f"/cases/{case_id}/check", data)
+    assert r.status_code == 422
+    beside = r.text.split('id="f-payee-account_name"')[1].split("</div>")[0]
+    assert "收款人不是本户家庭成员" in beside and "申请变更收款人" in beside, beside
+    assert 'value="李代收"' in r.text and 'value="王小明"' in r.text
+    assert status_of(ctx, case_id) == "scheduled"
 
 
 def test_a_bad_photo_is_refused_beside_the_photo_field(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]

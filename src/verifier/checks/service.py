@@ -27,7 +27,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
-from ..domain.payee import check_payee
+from ..domain.payee import check_payee, door_problems
 from ..domain import backing, late_entry, photo_times, planning
 from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status
@@ -287,6 +287,9 @@ def record_check(
         payee, payee_problems = check_payee(*(str(data.payee.get(k) or "") for k in ("account_name", "bank",
                                                                                       "account_number")),
                                             prefix="payee.")
+        # 代收 (a name outside the household) only by a payee change, with its reason and the county reviewer
+        if not any(p.field == "payee.account_name" for p in payee_problems):
+            payee_problems += door_problems(payee, [str(m.get("name") or "") for m in data.members])
     bidx = {idn: vault.blind_index(idn, "id_number") for _, idn in normalised}
     admission = principal if isinstance(principal, Admission) else None
     found = recording.read(session, case_id, named=data.officers, bidxs=list(bidx.values()),

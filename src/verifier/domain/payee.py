@@ -50,3 +50,16 @@ def same_person_name(a: str, b: str) -> bool:
 
 def is_household_member(account_name: str, member_names: Iterable[str]) -> bool:
     return any(same_person_name(account_name, name) for name in member_names)
+
+
+OUTSIDE_AT_THE_DOOR = ("收款人不是本户家庭成员（按本次核查登记的成员）：入户核查只登记本户成员本人的收款账户。由监护人、亲属等代收的，"
+                       "此处不填收款账户，认定后由主管或财务申请变更收款人，写明原因，经县级审核人员批准。")
+"""Why a home check refuses a payee outside the household: a change to such a name needs a reason and a county
+reviewer (`payments.payees.request_change`), so the door, where one officer types the account, does not take it."""
+
+
+def door_problems(payee: Payee | None, member_names: Iterable[str], *, prefix: str = "payee.") -> list[FieldError]:
+    """A check's payee must be one of the members the same check records (compared as `same_person_name` does)."""
+    if payee is None or not payee.account_name or is_household_member(payee.account_name, member_names):
+        return []
+    return [FieldError(prefix + "account_name", OUTSIDE_AT_THE_DOOR)]

@@ -46,7 +46,7 @@ from ..store.tables import Case, Check, Determination, Household
 from ..store.vault import Vault
 from . import one_account
 from ..followups.models import MISDIRECTED_STANDS, FollowupReceiptReview
-from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
+from .models import BankReturn, PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
 from .schemas import ChangedPayeeOut, PayeeChangeOut, PayeeOut
 
 CHECK_ACCOUNT_COLUMN = "check.payee_account"
@@ -86,6 +86,35 @@ def refuse_paid_change(session: Session, case: Case, principal: Principal, *, st
     said = receipt.paid_change_refusal(session, case, principal.id)
     if said is not None:
         raise refusals.refused(Forbidden(said), principal, step, [case.household_id], case_id=case.id, clock=clock)
+
+
+def failed_item_of(session: Session, case: Case) -> str | None:
+    """The item whose failed transfer a change of a `payment_failed` case corrects (its latest failed one)."""
+    if case.status != "payment_failed":
+        return None
+    return session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == case.id, PaymentItem.status == "failed")
+                          .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
+
+
+_ACTS = {"payee_request": "申请", "payee_decide": "审批"}
+
+
+def refuse_failure_importer(session: Session, case: Case, failed_item: str | None, principal: Principal, *,
+                            step: str, clock: Clock | None) -> None:
+    """403 when the caller imported the bank return that marked `failed_item` (the transfer the change corrects)
+    failed: who wrote the bank's 失败 does not also choose, nor decide, where the money goes instead (a made-up
+    failure then the requester's own card would be paid once by the bank and once again). Kept on 回避拦截记录 under
+    `step`, as `refuse_paid_change` keeps its refusals."""
+    if failed_item is None:
+        return
+    code = session.scalar(select(PaymentBatch.code).join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                          .join(BankReturn, BankReturn.id == PaymentItem.return_id)
+                          .where(PaymentItem.id == failed_item, BankReturn.imported_by == principal.id))
+    if code is not None:
+        raise refusals.refused(Forbidden(
+            f"案件 {case.number} 的转账是由您导入的银行回单（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
+            "该案件的收款人变更，须由其他人员办理。"), principal, step, [case.household_id], case_id=case.id,
+            clock=clock)
 
 
 def may_change(session: Session, case: Case) -> bool:
@@ -196,6 +225,8 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
     if not may_change(session, case):
         raise InvalidState(not_changeable(case))
     refuse_paid_change(session, case, principal, step="payee_request", clock=clock)
+    failed_item = failed_item_of(session, case)
+    refuse_failure_importer(session, case, failed_item, principal, step="payee_request", clock=clock)
     new, problems = check_payee(account_name, bank, account_number)
     reason = reason.strip()
     if len(reason) > MAX_REASON:
@@ -212,11 +243,6 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
                                                               PayeeCorrection.status == "pending"))
     if waiting is not None:
         raise InvalidState("该案件已有一项收款人变更申请待审批：审批或驳回后才能再次申请。")
-    failed_item = None
-    if case.status == "payment_failed":
-        failed_item = session.scalar(select(PaymentItem.id).where(PaymentItem.case_id == case.id,
-                                                                  PaymentItem.status == "failed")
-                                     .order_by(PaymentItem.settled_at.desc(), PaymentItem.id.desc()).limit(1))
     role = principal.acting_role(REQUESTERS)
     change = PayeeCorrection(
         id=new_id("pc"), case_id=case.id, failed_item_id=failed_item, status="pending",
@@ -317,6 +343,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
     refuse_paid_change(session, case, principal, step="payee_decide", clock=clock)
+    refuse_failure_importer(session, case, change.failed_item_id, principal, step="payee_decide", clock=clock)
     note = note.strip()
     if len(note) > MAX_REASON:
         raise ValidationFailed.one("note", f"最多 {MAX_REASON} 个字")
