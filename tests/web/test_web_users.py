@@ -118,6 +118,8 @@ def test_an_action_from_a_filtered_list_lands_on_that_same_list(pages, users, mo
     pages.as_("admin-b", "admin", counties=("340223",))
     listed = pages.get("/users", params={"role": "town_clerk", "state": "active", "q": "clerk", "page": "2"}).text
     kept = {"role": "town_clerk", "state": "active", "q": "clerk", "page": "2"}
+    # each row's state in the filter's words (在用, not 启用 beside a filter saying 在用), a card on a phone
+    assert '<td data-label="账号状态">在用</td>' in listed and 'class="phone-cards"' in listed
 
     def follow(html: str, label: str) -> str:
         return unescape(re.search(rf'href="([^"]+)">{label}</a>', html).group(1))

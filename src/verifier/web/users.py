@@ -50,7 +50,7 @@ class UserPages(Controller):
         return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q.strip(),
                     pager=pager, kept=back.query, role=role, state=state,
                     roles=[(r, labels.ROLE_LABELS.get(r, r)) for r in ROLES],
-                    states=list(labels.ACCOUNT_STATES.items()))
+                    states=list(labels.ACCOUNT_STATES.items()), state_labels=labels.ACCOUNT_STATES)
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
