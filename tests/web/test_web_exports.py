@@ -206,7 +206,7 @@ def test_the_audit_export_form_starts_from_the_lists_filters(office, pages) -> N
 
     def listed(html: str) -> list[int]:
         table = html.split('id="entry-list"', 1)[1]
-        return [int(n) for n in re.findall(r'<td class="num"><a href="/audit\?index=(\d+)">', table)]
+        return [int(n) for n in re.findall(r'<td class="num"><a href="/audit\?index=(\d+)[^"]*">', table)]
 
     def export_form(html: str) -> dict[str, str]:
         form = re.search(r'<form method="get" action="/audit/export.xlsx".*?</form>', html, re.S).group(0)
@@ -230,6 +230,14 @@ def test_the_audit_export_form_starts_from_the_lists_filters(office, pages) -> N
     assert form == {"from": "", "to": "", "action": "payment_batch.approve", "q": batch}
     exported = by_header(sheets(pages.get("/audit/export.xlsx", params=form))["审计日志"])
     assert sorted(r["序号"] for r in exported) == sorted(listed(page)) and len(exported) == 1
+
+    # an entry opened from the list: shown above that same list, its export form still filled from it
+    entry = unescape(re.search(r'<td class="num"><a href="(/audit\?index=[^"]+)">', page).group(1))
+    opened = pages.get(entry).text
+    assert 'id="entry-summary"' in opened and listed(opened) == listed(page) and export_form(opened) == form
+    lookup = re.search(r'<form method="get" action="/audit" class="panel filters" hx-get.*?</form>', opened, re.S)
+    assert dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', lookup.group(0))) == {
+        "action": "payment_batch.approve", "q": batch}
 
     # a bad day keeps both the list's filters and the form as typed
     bad = pages.get("/audit/export.xlsx", params={**form, "from": "2020-13-01"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller
 from litestar.params import Parameter, QueryParameter
@@ -103,12 +104,19 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 entry = _entry_view(ctx, int(text), request.user)
             except (NotFound, ValidationFailed):
                 lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
+    pager = Pager.over("/audit", {"action": action, "q": q}, found)
+    kept = [*pager.params, *([("page", str(pager.page))] if pager.page > 1 else [])]
+
+    def entry_url(idx: int) -> str:
+        """An entry of the list, shown above the list as it is (its 事项, search and page kept)."""
+        return "/audit?" + urlencode([("index", str(idx)), *kept])
+
     # the export form starts from what the list shows (its 事项 and search): exporting what one sees is one click
     export = export or FormState(values={"from": "", "to": "", "action": action, "q": q})
     return page(request, "audit.html", status_code=status_code, checkpoint=checkpoint, key=key, size=size,
                 latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
                 actions=exports.audit_actions(), export=export, rows=found.items, names=names,
-                pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
+                pager=pager, kept=kept, entry_url=entry_url, action=action, q=q,
                 action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers,
                 rounds=rounds, sees_rounds=request.user.has(*ROUND_READERS["roles"]), batches=batches, notices=notices,
                 sees_batches=request.user.has(*BATCH_READERS))
