@@ -17,6 +17,8 @@ def test_the_admin_lists_searches_disables_and_enables(pages, users, client) -> 
     assert "核查员" in text  # roles in Chinese
     found = pages.get("/users?q=WANG").text
     assert "wang.officer" in found and "li.clerk" not in found
+    wide = pages.get("/users?q=%EF%BD%97%EF%BD%81%EF%BD%8E%EF%BD%87").text  # ｗａｎｇ: an input method's full width
+    assert "wang.officer" in wide and "li.clerk" not in wide and 'name="q" value="wang"' in wide
     assert "没有符合条件的用户" in pages.get("/users?q=50%25_").text  # LIKE wildcards are searched as text
 
     confirm = pages.get(f"/users/{target}/disable")

@@ -16,6 +16,7 @@ from ..accounts.service import ROLES, disable_user, enable_user, find_users, man
 from ..accounts.sessions import open_session_counts
 from ..domain.errors import InvalidState
 from ..http import Ctx, get, post
+from ..store.paged import fold_search
 from . import labels
 from .common import FormState, Req, page
 from .paging import PAGE_SIZE, Pager, page_param
@@ -37,6 +38,7 @@ class UserPages(Controller):
               page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None) -> Template:
         """The users of the admin's counties, searched by name, filtered by role and by 在用/已停用; the filters stay
         in the form and in every page's link."""
+        q = fold_search(q)  # ｗａｎｇ typed in an input method's full-width mode is wang
         role = role if role in ROLES else ""  # an unknown role (an old link) is no filter
         state = account_state if account_state in labels.ACCOUNT_STATES else ""
         active = None if not state else state == "active"
@@ -45,9 +47,9 @@ class UserPages(Controller):
                                page_size=USERS_PAGE)
             sessions = open_session_counts(session)
             pending = grants.pending_roles(session, [u.id for u in found.items])
-        pager = Pager.over("/users", {"q": q.strip(), "role": role, "state": state}, found)
+        pager = Pager.over("/users", {"q": q, "role": role, "state": state}, found)
         back = ListBack.of({"role": role, "state": state, "q": q, "page": str(found.page)})
-        return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q.strip(),
+        return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q,
                     pager=pager, kept=back.query, role=role, state=state,
                     roles=[(r, labels.ROLE_LABELS.get(r, r)) for r in ROLES],
                     states=list(labels.ACCOUNT_STATES.items()), state_labels=labels.ACCOUNT_STATES)
