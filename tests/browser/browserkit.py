@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Debian's old headless shell (`apt-get install chromium-headless-shell`) where it is installed: the same Chromium
@@ -248,3 +253,37 @@ def log_in_at(page, base: str, username: str, target: str) -> None:  # type: ign
     page.fill("#f-password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(base + target)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(home: Path, database_url: str | None = None) -> Iterator[str]:
+    """`verifier serve` on `home` (its keys; its database, or `database_url`: a test's own, built with the kits
+    through `ctx`) on a free port, until the block ends: its base URL."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    SERVER_HOMES[base] = home
+    code = SERVE if database_url is None else (
+        f"import os\nos.environ['VERIFIER_DATABASE_URL'] = {database_url!r}\n" + SERVE)
+    pid = Starter.ask(op="start", code=code, args=["serve", "--host", "127.0.0.1", "--port", str(port)],
+                      home=str(home), log=str(home / "server.log"))["pid"]
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if not Starter.ask(op="running", pid=pid)["running"] or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start:\n" + (home / "server.log").read_text("utf-8", "replace"))
+            time.sleep(0.1)
+        yield base
+    finally:
+        Starter.ask(op="stop", pid=pid)  # the one process this block had started

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browserkit import SERVE, SERVER_HOMES, Starter
+from browserkit import Starter, serving
 
 CLI = "from verifier.cli import main; main()"
 HERE = Path(__file__).resolve().parent
@@ -32,12 +29,6 @@ def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-unt
             if on_postgresql:
                 item.add_marker(pytest.mark.skip(reason="the browser tests' server runs on SQLite: they run in the "
                                                         "SQLite pass, not again here"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -68,27 +59,8 @@ def demo_home(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 def server(tmp_path_factory, demo_home: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     home = tmp_path_factory.mktemp("verifier-home")
     shutil.copytree(demo_home, home, dirs_exist_ok=True)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    SERVER_HOMES[base] = home
-    pid = Starter.ask(op="start", code=SERVE, args=["serve", "--host", "127.0.0.1", "--port", str(port)],
-                       home=str(home), log=str(home / "server.log"))["pid"]
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/api/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if not Starter.ask(op="running", pid=pid)["running"] or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start:\n"
-                                   + (home / "server.log").read_text("utf-8", "replace"))
-            time.sleep(0.1)
+    with serving(home) as base:
         yield base
-    finally:
-        Starter.ask(op="stop", pid=pid)  # the one process this fixture had started
 
 
 class _Chromium:

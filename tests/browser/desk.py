@@ -180,9 +180,10 @@ class Desk:
     # ---- starting -----------------------------------------------------------------------------------------------
     @classmethod
     def login_as(cls, browser: Any, base: str, username: str, *, phone: bool = False, start: str = "/",
-                 locale: str = "zh-CN") -> Desk:
+                 locale: str = "zh-CN", password: str = DEMO_PASSWORD) -> Desk:
         """A fresh context (no cookies), logged in through the login page, on `start`; `locale` is the browser's
-        language (an office's borrowed computer may speak English)."""
+        language (an office's borrowed computer may speak English); `password`: the demo's, or the kits' (a server
+        on a test's own database, browserkit.serving)."""
         if phone:
             context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale=locale,
                                           timezone_id="Asia/Shanghai")
@@ -194,7 +195,7 @@ class Desk:
         page.goto(base + "/login?next=" + start)
         desk.checked()
         page.fill("#f-username", username)
-        page.fill("#f-password", DEMO_PASSWORD)
+        page.fill("#f-password", password)
         with page.expect_navigation():
             page.click("main button[type=submit]")
         assert page.url == base + start, f"{username} did not land on {start}: {page.url}"

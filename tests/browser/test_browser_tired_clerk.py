@@ -56,3 +56,20 @@ def test_an_empty_list_says_what_is_missing_and_shows_every_row_on_a_click(staff
     assert "没有符合条件的收款人变更" in desk.text("#changes-none")
     desk.follow("#changes-none a")
     assert desk.page.locator("#f-status").input_value() == "all" and desk.page.locator("#payee-changes").count() == 1
+
+
+def test_the_way_back_from_a_batch_or_a_round_is_the_list_as_it_was_left(staff) -> None:  # type: ignore[no-untyped-def]
+    """← 支付批次 on a batch, ← 抽样复核 on a round: back to the list as filtered and searched, not its first page."""
+    desk = staff.desk("finance1", start="/payments")
+    desk.go("/payments?status=reconciled&q=p26")
+    desk.follow("main table a[href^='/payments/pb_']")
+    desk.follow("main a[data-list='/payments']")
+    assert desk.path == "/payments?status=reconciled&q=p26"
+    desk.go("/payments")  # the list opened plain again: its way back is plain too
+    desk.follow("main table a[href^='/payments/pb_']")
+    assert desk.page.locator("main a[data-list='/payments']").get_attribute("href") == "/payments"
+
+    desk = staff.desk("reviewer", start="/sampling?q=%E6%8C%89%E9%87%91%E9%A2%9D")
+    desk.follow("main table a[href^='/sampling/smp_']")
+    desk.follow("main a[data-list='/sampling']")
+    assert desk.path == "/sampling?q=%E6%8C%89%E9%87%91%E9%A2%9D"

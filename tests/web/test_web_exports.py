@@ -198,6 +198,53 @@ def test_audit_export_has_local_times_names_and_chinese_actions_within_the_chose
     assert len(scoped) < len(rows)
 
 
+def test_the_audit_export_form_starts_from_the_lists_filters(office, pages) -> None:  # type: ignore[no-untyped-def]
+    """事项 and 查找 chosen on the list: the export form holds them, and its one click exports what the list shows."""
+    from html import unescape
+
+    pages.as_("aud-f", "auditor", counties=())
+
+    def listed(html: str) -> list[int]:
+        table = html.split('id="entry-list"', 1)[1]
+        return [int(n) for n in re.findall(r'<td class="num"><a href="/audit\?index=(\d+)[^"]*">', table)]
+
+    def export_form(html: str) -> dict[str, str]:
+        form = re.search(r'<form method="get" action="/audit/export.xlsx".*?</form>', html, re.S).group(0)
+        fields = {k: unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+        chosen = re.search(r'<select id="f-action" name="action">.*?</select>', form, re.S).group(0)
+        picked = re.findall(r'<option value="([^"]*)" selected>', chosen)
+        return {**fields, "action": picked[0] if picked else ""}
+
+    approvals = pages.get("/audit", params={"action": "payment_batch.approve"}).text
+    batch = re.search(r'<span class="mono small">(pb_[^<]+)</span>', approvals).group(1)
+    page = pages.get("/audit", params={"action": "", "q": batch}).text  # every step of one batch
+    shown = listed(page)
+    assert len(shown) > 1 and len(shown) < len(listed(pages.get("/audit").text))
+    form = export_form(page)
+    assert form == {"from": "", "to": "", "action": "", "q": batch}
+    exported = by_header(sheets(pages.get("/audit/export.xlsx", params=form))["审计日志"])
+    assert sorted(r["序号"] for r in exported) == sorted(shown)  # the very rows the list shows
+
+    page = pages.get("/audit", params={"action": "payment_batch.approve", "q": batch}).text
+    form = export_form(page)
+    assert form == {"from": "", "to": "", "action": "payment_batch.approve", "q": batch}
+    exported = by_header(sheets(pages.get("/audit/export.xlsx", params=form))["审计日志"])
+    assert sorted(r["序号"] for r in exported) == sorted(listed(page)) and len(exported) == 1
+
+    # an entry opened from the list: shown above that same list, its export form still filled from it
+    entry = unescape(re.search(r'<td class="num"><a href="(/audit\?index=[^"]+)">', page).group(1))
+    opened = pages.get(entry).text
+    assert 'id="entry-summary"' in opened and listed(opened) == listed(page) and export_form(opened) == form
+    lookup = re.search(r'<form method="get" action="/audit" class="panel filters" hx-get.*?</form>', opened, re.S)
+    assert dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', lookup.group(0))) == {
+        "action": "payment_batch.approve", "q": batch}
+
+    # a bad day keeps both the list's filters and the form as typed
+    bad = pages.get("/audit/export.xlsx", params={**form, "from": "2020-13-01"})
+    assert bad.status_code == 422 and export_form(bad.text)["q"] == batch
+    assert listed(bad.text) == listed(page) and 'name="q" value="%s"' % batch in bad.text.split('id="entries"')[1]
+
+
 def test_notices_export_holds_what_the_list_shows_its_search_and_the_wall_filter(office, pages, users,  # type: ignore[no-untyped-def]
                                                                                 client) -> None:
     pages.as_("clerk-x", "town_clerk")

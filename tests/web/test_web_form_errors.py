@@ -254,3 +254,34 @@ def test_an_objection_or_a_visit_attempt_with_a_bad_day_names_the_other_mistakes
     pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
     r = pages.post(f"/cases/{case_id}/visit-attempt", {"visited_on": "2020-02-30", "outcome": "other", "note": ""})
     assert r.status_code == 422 and set(field_errors(r.text)) == {"visited_on", "note"}, field_errors(r.text)
+
+
+def test_a_refused_new_round_comes_back_over_the_rounds_list_as_it_was(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """The start form sits above the rounds list: sent from the list searched for 按金额, a typo in a day comes back
+    with what was typed and over that same searched list (the form carries the list's status, search and page),
+    not over every round while the address still says the search."""
+    from html import unescape
+
+    from factories import COUNTY
+
+    for town in ("城关镇", "南山镇"):
+        make_case(ctx, stage="determined", town=town, village=f"{town}一村")
+    pages.as_("rev1", "county_reviewer")
+    period = {"county_code": COUNTY, "checked_from": "2020-05-01", "checked_to": "2020-06-30"}
+    for kind in ("attribute", "monetary"):
+        r = pages.post("/sampling", {**period, "kind": kind})
+        assert r.status_code == 303, field_errors(r.text)
+    every = pages.get("/sampling").text.split('id="round-search"', 1)[1]
+    assert "按户抽样" in every and "按金额抽样" in every
+    searched = pages.get("/sampling", params={"q": "按金额"}).text
+    start = re.search(r'<form method="post" action="/sampling".*?</form>', searched, re.S).group(0)
+    carried = dict(re.findall(r'<input type="hidden" name="(status|q|page)" value="([^"]*)">', start))
+    assert carried == {"status": "", "q": "按金额", "page": "1"}
+    refused = pages.post("/sampling", {**carried, **period, "checked_from": "2020-13-01", "kind": "monetary",
+                                       "tolerable_rate": "0.07"})
+    assert refused.status_code == 422 and set(field_errors(refused.text)) == {"checked_from"}
+    assert 'value="2020-13-01"' in refused.text and 'value="0.07"' in refused.text  # as typed
+    rounds = refused.text.split('id="round-search"', 1)[1]
+    assert 'name="q" value="按金额"' in rounds
+    listed = [unescape(t) for t in re.findall(r'<a href="/sampling/smp_[^"]+"[^>]*>([^<]+)</a>', rounds)]
+    assert listed and all("按金额抽样" in t for t in listed), listed

@@ -17,6 +17,8 @@ def test_the_admin_lists_searches_disables_and_enables(pages, users, client) -> 
     assert "核查员" in text  # roles in Chinese
     found = pages.get("/users?q=WANG").text
     assert "wang.officer" in found and "li.clerk" not in found
+    wide = pages.get("/users?q=%EF%BD%97%EF%BD%81%EF%BD%8E%EF%BD%87").text  # ｗａｎｇ: an input method's full width
+    assert "wang.officer" in wide and "li.clerk" not in wide and 'name="q" value="wang"' in wide
     assert "没有符合条件的用户" in pages.get("/users?q=50%25_").text  # LIKE wildcards are searched as text
 
     confirm = pages.get(f"/users/{target}/disable")
@@ -103,3 +105,69 @@ def test_the_users_list_filters_by_role_and_account_state_across_pages(pages, us
     disabled = pages.get("/users", params={"state": "disabled"}).text
     assert row("clerk2") in disabled and row("clerk0") not in disabled and row("admin-l") not in disabled
     assert row("clerk0") in pages.get("/users", params={"role": "no-such-role"}).text  # an unknown role is no filter
+
+
+def test_an_action_from_a_filtered_list_lands_on_that_same_list(pages, users, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """停用、启用、设置密码、增加角色 from page 2 of 乡镇经办人·在用·“clerk”: the admin lands back there, not on the
+    whole unfiltered list (each link, form and redirect follows the page, as a browser would)."""
+    from html import unescape
+
+    from verifier.web import users as user_pages
+
+    monkeypatch.setattr(user_pages, "USERS_PAGE", 2)
+    for n in range(3):
+        users.add(f"clerk{n}", "town_clerk", counties=("340223",))
+    pages.as_("admin-b", "admin", counties=("340223",))
+    listed = pages.get("/users", params={"role": "town_clerk", "state": "active", "q": "clerk", "page": "2"}).text
+    kept = {"role": "town_clerk", "state": "active", "q": "clerk", "page": "2"}
+    # each row's state in the filter's words (在用, not 启用 beside a filter saying 在用), a card on a phone
+    assert '<td data-label="账号状态">在用</td>' in listed and 'class="phone-cards"' in listed
+
+    def follow(html: str, label: str) -> str:
+        return unescape(re.search(rf'href="([^"]+)">{label}</a>', html).group(1))
+
+    def form_fields(html: str) -> dict[str, str]:
+        return {k: unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html)
+                if k != "_csrf_token"}
+
+    def lands(location: str, done: str) -> None:
+        path, _, query = location.partition("?")
+        from urllib.parse import parse_qsl
+        assert path == "/users" and dict(parse_qsl(query)) == {**kept, "done": done}
+
+    confirm = pages.get(follow(listed, "停用")).text
+    assert form_fields(confirm) == kept
+    assert unescape(re.search(r'href="([^"]+)">返回用户列表', confirm).group(1)).startswith("/users?role=town_clerk")
+    r = pages.post(re.search(r'action="(/users/[^"]+/disable)"', confirm).group(1), form_fields(confirm))
+    assert r.status_code == 303
+    lands(r.headers["location"], "user_disabled")
+    after = pages.get(r.headers["location"]).text
+    assert "账号已停用" in after and '<option value="active" selected>在用</option>' in after
+    assert 'name="q" value="clerk"' in after
+
+    disabled = pages.get("/users", params={**kept, "state": "disabled", "page": ""}).text
+    confirm = pages.get(follow(disabled, "启用")).text
+    r = pages.post(re.search(r'action="(/users/[^"]+/enable)"', confirm).group(1), form_fields(confirm))
+    kept = {"role": "town_clerk", "state": "disabled", "q": "clerk"}
+    lands(r.headers["location"], "user_enabled")
+
+    form = pages.get(follow(listed, "设置密码")).text
+    sent = {**form_fields(form), "password": "short", "password_again": "short"}
+    refused = pages.post(re.search(r'action="(/users/[^"]+/password)"', form).group(1), sent)
+    assert refused.status_code == 422 and form_fields(refused.text) == form_fields(form)  # kept through the error
+    done = pages.post(re.search(r'action="(/users/[^"]+/password)"', form).group(1),
+                      {**form_fields(form), "password": "", "password_again": ""})
+    assert "返回用户列表" in done.text
+    assert unescape(re.search(r'href="([^"]+)">返回用户列表', done.text).group(1)) == (
+        "/users?role=town_clerk&state=active&q=clerk&page=2")
+
+    form = pages.get(follow(listed, "增加角色")).text
+    r = pages.post(re.search(r'action="(/users/[^"]+/roles)"', form).group(1),
+                   {**form_fields(form), "roles": "field_officer"})
+    kept = {"role": "town_clerk", "state": "active", "q": "clerk", "page": "2"}
+    lands(r.headers["location"], "roles_proposed")
+
+    # only the list's own filters ride along: an unknown role, a page that is no number, another field are dropped
+    odd = pages.get(f"/users/{users.ids['clerk0']}/disable",
+                    params={"role": "root", "state": "x", "page": "-1", "next": "//evil", "q": " clerk "}).text
+    assert form_fields(odd) == {"q": "clerk"}

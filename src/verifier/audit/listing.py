@@ -26,11 +26,20 @@ def find_entries(session: Session, principal: Principal, *, action: str = "", q:
         stmt = stmt.where(AuditEntry.county_code.in_(principal.counties))
     if action:
         stmt = stmt.where(AuditEntry.action == action)
-    text = fold_search(q)
-    if text:
-        who = select(User.id).where(text_search(text, (User.username, User.display_name)))
-        cases = select(Case.id).where(Case.number.contains(text, autoescape=True))
-        batches = select(PaymentBatch.id).where(PaymentBatch.code.contains(text.upper(), autoescape=True))
-        stmt = stmt.where(or_(AuditEntry.subject.contains(text, autoescape=True), AuditEntry.actor.in_(who),
-                              AuditEntry.subject.in_(cases), AuditEntry.subject.in_(batches)))
+    found = searched(q)
+    if found is not None:
+        stmt = stmt.where(found)
     return page_of(session, stmt, page, page_size, rows=True)
+
+
+def searched(q: str) -> Any:
+    """The entries a search finds (None: no search), the list's and the export's alike: by the subject's id, a
+    case's number, a batch's code, or who acted (username or name)."""
+    text = fold_search(q)
+    if not text:
+        return None
+    who = select(User.id).where(text_search(text, (User.username, User.display_name)))
+    cases = select(Case.id).where(Case.number.contains(text, autoescape=True))
+    batches = select(PaymentBatch.id).where(PaymentBatch.code.contains(text.upper(), autoescape=True))
+    return or_(AuditEntry.subject.contains(text, autoescape=True), AuditEntry.actor.in_(who),
+               AuditEntry.subject.in_(cases), AuditEntry.subject.in_(batches))

@@ -135,12 +135,14 @@ EXPORT_LIMIT = 100_000
 
 
 def list_entries(session: Any, principal: Principal, *, since: datetime | None = None,
-                 until: datetime | None = None, action: str | None = None,
+                 until: datetime | None = None, action: str | None = None, q: str = "",
                  limit: int = EXPORT_LIMIT) -> list[Any]:
     """The entries `principal` may read (see `may_read`), oldest first: from `since` (inclusive) to `until`
-    (exclusive), of one action when given. Rows of `audit_entry` (their repeated columns; no proof)."""
+    (exclusive), of one action when given, found by the audit page's search `q` when given (listing.py). Rows of
+    `audit_entry` (their repeated columns; no proof)."""
     from sqlalchemy import select
 
+    from .listing import searched
     from .models import AuditEntry
 
     stmt = (select(AuditEntry.idx, AuditEntry.time, AuditEntry.actor, AuditEntry.role, AuditEntry.action,
@@ -153,6 +155,9 @@ def list_entries(session: Any, principal: Principal, *, since: datetime | None =
         stmt = stmt.where(AuditEntry.time < until)
     if action:
         stmt = stmt.where(AuditEntry.action == action)
+    found = searched(q)
+    if found is not None:
+        stmt = stmt.where(found)
     return list(session.execute(stmt).all())
 
 

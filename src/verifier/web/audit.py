@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller
 from litestar.params import Parameter, QueryParameter
@@ -103,10 +104,19 @@ def _audit_page(ctx: Any, request: Req, index: str | None, *, export: FormState 
                 entry = _entry_view(ctx, int(text), request.user)
             except (NotFound, ValidationFailed):
                 lookup_error = f"没有序号为 {text} 的记录（日志共 {size} 条，序号 0 至 {size - 1}）。"
+    pager = Pager.over("/audit", {"action": action, "q": q}, found)
+    kept = [*pager.params, *([("page", str(pager.page))] if pager.page > 1 else [])]
+
+    def entry_url(idx: int) -> str:
+        """An entry of the list, shown above the list as it is (its 事项, search and page kept)."""
+        return "/audit?" + urlencode([("index", str(idx)), *kept])
+
+    # the export form starts from what the list shows (its 事项 and search): exporting what one sees is one click
+    export = export or FormState(values={"from": "", "to": "", "action": action, "q": q})
     return page(request, "audit.html", status_code=status_code, checkpoint=checkpoint, key=key, size=size,
                 latest=latest, signature_ok=signature_ok, index=text, entry=entry, lookup_error=lookup_error,
-                actions=exports.audit_actions(), export=export or FormState(), rows=found.items, names=names,
-                pager=Pager.over("/audit", {"action": action, "q": q}, found), action=action, q=q,
+                actions=exports.audit_actions(), export=export, rows=found.items, names=names,
+                pager=pager, kept=kept, entry_url=entry_url, action=action, q=q,
                 action_label=labels.action_label, role_labels=labels.ROLE_LABELS, case_numbers=case_numbers,
                 rounds=rounds, sees_rounds=request.user.has(*ROUND_READERS["roles"]), batches=batches, notices=notices,
                 sees_batches=request.user.has(*BATCH_READERS))
@@ -126,8 +136,10 @@ class AuditPages(Controller):
     @get("/export.xlsx", opt=AUDIT_READERS)
     def export(self, ctx: Ctx, request: Req, from_: Annotated[str, QueryParameter(name="from", max_length=20)] = "",
                to: Annotated[str, QueryParameter(max_length=20)] = "",
-               action: Annotated[str, QueryParameter(max_length=100)] = "") -> Any:
-        """The entries of the chosen days (and action) as a workbook; a bad choice re-renders the page, in Chinese."""
+               action: Annotated[str, QueryParameter(max_length=100)] = "",
+               q: Annotated[str, QueryParameter(max_length=200)] = "") -> Any:
+        """The entries of the chosen days (and action, and the list's search) as a workbook; a bad choice re-renders
+        the page, in Chinese, with the list as it was and the form as typed."""
         problems: list[FieldError] = []
         since = parse_day(from_, "from", problems, required=False)
         until = parse_day(to, "to", problems, required=False)
@@ -136,8 +148,8 @@ class AuditPages(Controller):
         if action and action not in labels.ACTIONS:
             problems.append(FieldError("action", "unknown action"))
         if not problems:
-            return exports.audit_response(ctx, request.user, since, until, action)
-        state = FormState(values={"from": from_, "to": to, "action": action})
+            return exports.audit_response(ctx, request.user, since, until, action, fold_search(q))
+        state = FormState(values={"from": from_, "to": to, "action": action, "q": q})
         for problem in problems:
             state.add(problem.field, labels.message_zh(problem.message))
-        return _audit_page(ctx, request, None, export=state, status_code=422)
+        return _audit_page(ctx, request, None, export=state, status_code=422, action=action, q=q)

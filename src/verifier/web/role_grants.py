@@ -16,6 +16,7 @@ from ..http import Ctx, get, post
 from . import labels
 from .common import FormState, Req, form_state, page, see_other
 from .paging import PAGE_SIZE, Pager, page_param
+from .user_list import ListBack
 
 DECIDERS: dict[str, Any] = {"roles": grants.CONFIRMER_ROLES}
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -71,23 +72,25 @@ class UserRolePages(Controller):
 
     @get("/", opt=ADMIN)
     def form(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
-        return self._form(ctx, request, user_id, FormState())
+        return self._form(ctx, request, user_id, FormState(), ListBack.of(request.query_params))
 
     @post("/", opt=ADMIN, status_code=303)
     def propose(self, user_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         chosen = data.get("roles") or []
         chosen = [chosen] if isinstance(chosen, str) else [str(r) for r in chosen]
         form = FormState(values={"roles": chosen})
+        back = ListBack.of(data)
         if not chosen:
             form.add("roles", "请至少选择一个角色。")
-            return self._form(ctx, request, user_id, form, status_code=422)
+            return self._form(ctx, request, user_id, form, back, status_code=422)
         with ctx.db.begin() as session:
             add_roles(session, request.user, user_id, chosen, clock=ctx.clock)
-        return see_other("/users", done="roles_proposed")
+        return back.redirect("roles_proposed")
 
-    def _form(self, ctx: Ctx, request: Req, user_id: str, form: FormState, status_code: int = 200) -> Template:
+    def _form(self, ctx: Ctx, request: Req, user_id: str, form: FormState, back: ListBack,
+              status_code: int = 200) -> Template:
         with ctx.db.read() as session:
             person = manageable_user(session, request.user, user_id)
             pending = grants.pending_roles(session, [person.id]).get(person.id, [])
         return page(request, "user_roles.html", status_code=status_code, person=person, pending=pending, form=form,
-                    roles=ROLES, guarded=grants.GUARDED_ROLES, own=person.id == request.user.id)
+                    roles=ROLES, guarded=grants.GUARDED_ROLES, own=person.id == request.user.id, back=back)

@@ -95,6 +95,15 @@ def _list_page(request: Req, ctx: Any, state: FormState, *, status_code: int = 2
                 counties=counties, defaults=defaults, current=current, sl=sl, can_start=user.has("county_reviewer"))
 
 
+def _listed(data: Any) -> dict[str, Any]:
+    """The rounds list as it was when the start form was sent (its status, search and page, carried by the form): a
+    refused form comes back over that same list, as its address says (common.form_page)."""
+    status = clean(data.get("status"))
+    return {"status": status if status in ROUND_LIST_STATUSES else "", "q": clean(data.get("q"))[:200],
+            "page_no": clean(data.get("page")) or None}
+
+
+ROUND_LIST_STATUSES = ("open", "frozen", "drawn")
 NO_TOWN = "-"  # the town filter's value for the sampled households with no town (an empty value is no filter)
 
 
@@ -204,11 +213,12 @@ class SamplingPages(Controller):
             errors = [FieldError(e.field.replace("public_value.description", "public_value_description")
                                  .replace("public_value.available_on", "public_value_available_on"), e.message)
                       for e in exc.errors]
-            return _list_page(request, ctx, _add(FormState(values=values), errors, ROUND_FIELDS), status_code=422)
+            return _list_page(request, ctx, _add(FormState(values=values), errors, ROUND_FIELDS), status_code=422,
+                              **_listed(data))
         except InvalidState as exc:
             state = FormState(values=values)
             state.general.append(sl.zh(exc.detail))
-            return _list_page(request, ctx, state, status_code=409)
+            return _list_page(request, ctx, state, status_code=409, **_listed(data))
         return see_other(f"/sampling/{round_id}", done="round_already" if twin else "round")
 
     @get("/{round_id:str}", opt=READERS)

@@ -1,4 +1,4 @@
-"""The audit entries workbook, by days and action."""
+"""The audit entries workbook, by days, action and the audit page's search."""
 
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None,
 
 
 def audit_xlsx(session: Session, user: Principal, *, since: date | None = None, until: date | None = None,
-               action: str | None = None) -> bytes:
+               action: str | None = None, q: str = "") -> bytes:
     if since and until and since > until:
         raise ValidationFailed.one("to", "must not be before from")
     start, end = day_bounds(since, until)
-    rows = audit_service.list_entries(session, user, since=start, until=end, action=action or None)
+    rows = audit_service.list_entries(session, user, since=start, until=end, action=action or None, q=q)
     names = user_names(session, [r.actor for r in rows] + [r.subject for r in rows if r.subject.startswith("usr_")])
     return workbook(Sheet("审计日志", ["序号", "时间（北京时间）", "经办人", "角色", "事项", "对象", "县（区）"], [
         [r.idx, r.time, names.get(r.actor, r.actor), labels.ROLE_LABELS.get(r.role, r.role),

@@ -73,11 +73,12 @@ def samples_response(ctx: Any, user: Principal, round_id: str) -> Response[bytes
 
 
 def audit_response(ctx: Any, user: Principal, since: date | None, until: date | None,
-                   action: str) -> Response[bytes]:
+                   action: str, q: str = "") -> Response[bytes]:
     with ctx.db.read() as session:
-        content = audit_xlsx(session, user, since=since, until=until, action=action)
+        content = audit_xlsx(session, user, since=since, until=until, action=action, q=q)
     _logged(ctx, user, "audit_entries", {"from": since.isoformat() if since else None,
-                                         "to": until.isoformat() if until else None, "action": action}, content, None)
+                                         "to": until.isoformat() if until else None, "action": action,
+                                         "q": q or None}, content, None)
     return xlsx_response(content, "audit-entries.xlsx", "审计日志.xlsx")
 
 
@@ -113,8 +114,8 @@ class ExportController(Controller):
 
     @get("/audit/entries.xlsx", opt={"roles": audit_service.READERS}, media_type=XLSX)
     def audit(self, ctx: Ctx, request: AnyRequest, from_: Annotated[date | None, QueryParameter(name="from")] = None,
-              to: FromQuery[date | None] = None, action: Action = "") -> Response[bytes]:
-        return audit_response(ctx, request.user, from_, to, action)
+              to: FromQuery[date | None] = None, action: Action = "", q: Search = "") -> Response[bytes]:
+        return audit_response(ctx, request.user, from_, to, action, q)
 
 
 ROUTES: list[Any] = [ExportController]

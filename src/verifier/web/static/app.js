@@ -415,4 +415,27 @@
     if (folded && !folded.open) { folded.open = true; target.scrollIntoView(); }
   }
   window.addEventListener("hashchange", openNamed);
+
+  // A list's way back. A list page (one with its own search form) keeps, for this tab, the query it was last shown
+  // with: its filters, search and page, never a `done` message. A link marked data-list (← 支付批次 on a batch, say)
+  // leads back to that list as it was left, not to its unfiltered first page; without a kept query (another tab,
+  // storage refused) it stays the plain list.
+  function listKey(path) { return "verifier:list:" + path; }
+  function keepList() {
+    if (!document.querySelector("main form[role=search]")) return;
+    var query = new URLSearchParams(location.search);
+    query.delete("done");
+    try { sessionStorage.setItem(listKey(location.pathname), query.toString()); } catch (e) { /* storage refused */ }
+  }
+  function listLinks() {
+    document.querySelectorAll("a[data-list]").forEach(function (a) {
+      var path = a.getAttribute("data-list"), query = null;
+      try { query = sessionStorage.getItem(listKey(path)); } catch (e) { /* storage refused */ }
+      a.setAttribute("href", query ? path + "?" + query : path);
+    });
+  }
+  keepList();
+  listLinks();
+  document.addEventListener("htmx:pushedIntoHistory", keepList);
+  window.addEventListener("pageshow", listLinks);
 })();
