@@ -39,6 +39,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH as CASE_STATUS_ZH
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
 from ..recusal import guard as recusal, refusals
+from ..roster.service import PASSWORD_LINK, password_links
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -340,6 +341,10 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise InvalidState(f"该变更申请已{STATUS_LABELS_ZH.get(change.status, change.status).lstrip('已')}，不能再审批。")
     if principal.id == change.requested_by:
         raise Forbidden("按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。")
+    if password_links(session, principal.id, {change.requested_by}):
+        raise refusals.refused(Forbidden(f"四眼原则：您的账号与这份收款人变更申请的申请人的账号有密码关联{PASSWORD_LINK}，"
+                                         "不能审批该申请，须由其他人员审批。"), principal, "payee_decide",
+                               [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
     refuse_paid_change(session, case, principal, step="payee_decide", clock=clock)
@@ -534,26 +539,45 @@ def _batch_rechecks(session: Session, batch_id: str,
 
 
 # What each step that refuses a payee's changer does to a batch, and who else does it (`refuse_payee_changers`).
-_BATCH_STEPS = {"approve": ("审批", "财务人员"), "release": ("发放", "财务人员"),
+BATCH_STEPS = {"approve": ("审批", "财务人员"), "release": ("发放", "财务人员"),
                 "sign off": ("签批（或退回）", "县级复核人员")}
 
 
 def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str,
-                          vault: Vault) -> None:
+                          vault: Vault, *, clock: Clock | None = None) -> None:
     """403 when the caller requested or approved a payee change of a case the batch holds, or recorded a later
-    check that named another payee (or confirmed the determination on it). `verb` is the step refused ("approve",
-    "sign off", "release"): the message says that step, and who else may take it."""
-    act, others = _BATCH_STEPS[verb]
+    check that named another payee (or confirmed the determination on it), or when the caller's account is linked by
+    a password (`roster.service.password_links`) to an account that did (kept on 回避拦截记录, the case as its
+    subject). `verb` is the step refused ("approve", "sign off", "release"): the message says that step, and who
+    else may take it."""
+    act, others = BATCH_STEPS[verb]
+    changed: list[tuple[str, str, str, str]] = []  # (who, what they did, the case, its household's case id)
     for _, change in _batch_changes(session, batch_id):
         if principal.id in (change.requested_by, change.decided_by):
             did = "申请" if principal.id == change.requested_by else "批准"
             raise Forbidden(f"您{did}了案件 {change.case_id} 的收款人变更，按职责分离规定不能{act}包含该案件的批次 "
                             f"{batch_code}，须由其他{others}办理。")
+        changed += [(change.requested_by, "收款人变更的申请人", change.case_id, change.case_id),
+                    (change.decided_by or "", "收款人变更的批准人", change.case_id, change.case_id)]
     for _, _, check, det in _batch_rechecks(session, batch_id, vault):
         if principal.id in (check.recorded_by, det.confirmed_by):
             did = "确认" if principal.id == det.confirmed_by else "登记"
             raise Forbidden(f"您{did}了案件 {check.case_id} 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定"
                             f"不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
+        changed += [(check.recorded_by, "改变收款人的重新核查的登记人", check.case_id, check.case_id),
+                    (det.confirmed_by, "改变收款人的重新核查的确认人", check.case_id, check.case_id)]
+    linked = password_links(session, principal.id, {who for who, *_ in changed if who})
+    for who, part, case_id, _ in changed:
+        if who in linked:
+            case = session.get(Case, case_id)
+            raise refusals.refused(Forbidden(
+                f"四眼原则：您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联{PASSWORD_LINK}，"
+                f"按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。"),
+                principal, _BATCH_STEP_NAMES[verb], [case.household_id] if case else [], case_id=case_id,
+                clock=clock)
+
+
+_BATCH_STEP_NAMES = {"approve": "batch_approve", "sign off": "batch_signoff", "release": "batch_release"}
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:

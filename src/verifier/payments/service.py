@@ -53,6 +53,7 @@ from ..domain.errors import (
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK, password_links
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Household
@@ -443,6 +444,33 @@ PREPARER_RECUSED = "须由其他经办人制单"
 no relation), and not kept in the batch's creation entry."""
 RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
                       "请交由其他人员办理")
+LINKED_TO_BATCH = ("四眼原则：您的账号与本批次{part}的账号有密码关联" + PASSWORD_LINK
+                   + "，按职责分离规定不能{act}批次 {code}，须由其他{others}办理。")
+
+
+def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, parts: dict[str, str], step: str,
+                   clock: Clock | None) -> None:
+    """The batch's four eyes held by one person through two accounts: 403 when the caller's account is linked by a
+    password (`roster.service.password_links`: either set a password of the other, or one person set both and
+    either has not changed it) to an account whose part in the batch (`parts`: user id → that part, in Chinese)
+    the caller's step checks. Kept on 回避拦截记录 under `step`, the batch as its subject."""
+    linked = password_links(session, principal.id, set(parts) - {""})
+    if not linked:
+        return
+    act, others = payees.BATCH_STEPS[_STEP_VERBS[step]]
+    part = parts[min(linked)]
+    raise recusal_refusals.refused(Forbidden(LINKED_TO_BATCH.format(part=part, act=act, code=batch.code, others=others)),
+                           principal, step, [], county_code=batch.county_code, subject=batch.id,
+                           extra={"batch_id": batch.id, "why": "password_linked"}, clock=clock)
+
+
+_STEP_VERBS = {"batch_approve": "approve", "batch_signoff": "sign off", "batch_release": "release"}
+
+
+def _removers(session: Session, batch: PaymentBatch) -> list[str]:
+    """Who took items out of the batch since it was prepared."""
+    return [u for u in session.scalars(select(PaymentItem.removed_by).where(
+        PaymentItem.batch_id == batch.id, PaymentItem.removed_by.is_not(None)).distinct()) if u]
 
 
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
@@ -454,7 +482,9 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault)
+    _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
+                                               batch.prepared_by: "制单人"}, "batch_approve", clock)
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_approve", clock)
     target = next_batch_status(batch.status, "approve")
     _refuse_held(session, batch, "approve")
@@ -499,7 +529,10 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                                                  PaymentItem.removed_by == principal.id)):
         raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
                         "the batch")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault)
+    _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
+                                               batch.approved_by or "": "审批人", batch.prepared_by: "制单人"},
+                   "batch_signoff", clock)
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault, clock=clock)
     if what == "sign off":
         _refuse_recused(session, batch, principal, "batch_signoff", clock)
 
@@ -645,7 +678,8 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
-    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault)
+    _refuse_linked(session, batch, principal, {batch.prepared_by: "制单人"}, "batch_release", clock)
+    payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_release", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
     if batch.status == "approved" and batch.signoff_required:

@@ -81,15 +81,18 @@ FOLLOWUP_STEP = "followup_paid"
 
 def refused(exc: BaseException, principal: Principal, step: str, households: Iterable[str], *,
             case_id: str | None = None, officers: Sequence[str] = (), county_code: str | None = None,
-            clock: Clock | None = None) -> BaseException:
-    """`exc` (the refusal), carrying its trace to append once its transaction has rolled back."""
+            clock: Clock | None = None, subject: str | None = None,
+            extra: Mapping[str, object] | None = None) -> BaseException:
+    """`exc` (the refusal), carrying its trace to append once its transaction has rolled back (`subject` and
+    `extra` as `record` takes them: a payment batch refused as a whole, say)."""
     assert step in STEPS, step
     tied = sorted(set(households))
     named = list(officers)
     role = principal.main_role
     keep_after_rollback(exc, lambda session: record(session, actor=principal.id, role=role, step=step,
                                                     households=tied, case_id=case_id, officers=named,
-                                                    county_code=county_code, clock=clock))
+                                                    county_code=county_code, clock=clock, subject=subject,
+                                                    extra=extra))
     return exc
 
 

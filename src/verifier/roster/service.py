@@ -182,6 +182,10 @@ def shared_password_setter(session: Session, a: str, b: str) -> str | None:
     return setter if setter is not None and setter == setters.get(b) else None
 
 
+PASSWORD_LINK = "（一方为另一方设置过密码，或由同一人设置的密码尚未修改）"
+"""What `password_links` finds, as the refusals that read it say it after 有密码关联."""
+
+
 def password_links(session: Session, user_id: str, others: set[str] | frozenset[str]) -> frozenset[str]:
     """Of `others`, the accounts linked to `user_id` as `may_confirm` refuses them, read in one statement: either set a
     password of the other, or one person set both passwords and either still has the password that person set.
