@@ -164,7 +164,8 @@ def _chinese_errors(body: dict) -> dict:
     return body
 
 
-def test_the_bad_fields_of_the_rules_said_at_the_raise_are_chinese(client, users, ctx) -> None:  # type: ignore[no-untyped-def]
+def test_the_bad_fields_of_the_rules_said_at_the_raise_are_chinese(  # type: ignore[no-untyped-def]
+        client, users, ctx) -> None:
     """`errors[].message` as the rule says it, each field named by its code as before."""
     from datetime import timedelta
 

@@ -186,7 +186,8 @@ def _require_assigned(session: Session, case: Case, principal: Principal) -> lis
 def visit_team(session: Session, case: Case, assigned: list[str], visited_on: date, named: list[str],
                principal: Principal, clock: Clock, what: str) -> tuple[list[str], list[FieldError]]:
     """The two officers of a visit at the door (named by user id or username, as the schedule takes them; returned
-    by id) and every problem with them or with the visit's date. `what` is "check" or "visit" (the refusals say 录入人 of either alike)."""
+    by id) and every problem with them or with the visit's date. `what` is "check" or "visit" (the refusals say
+    录入人 of either alike)."""
     usernames = {username: uid for uid, username in session.execute(_TEAM, {"ids": list(assigned)})}
     return team_of(case.referred_on, assigned, usernames, visited_on, named, principal, clock.today(), what)
 
