@@ -95,7 +95,6 @@ CONFLICT_SOURCES = {"referral_import": "部门名单导入", "application": "农
 OBJECTION_RAISERS = {"anonymous": "匿名", "household": "本户家庭成员", "relative": "亲属", "neighbour": "邻居",
                      "villager": "同村村民", "village_cadre": "村干部", "other": "其他"}
 OBJECTION_VIA = {"in_person": "当面反映", "phone": "电话", "letter": "信件", "box": "村意见箱"}
-OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
 # `verifier contracts list`: a contract's county review, and each county's answer (the contracts' page says them
 # at length: contract_review.service.STATUS_ZH, DECISION_ZH).
 CONTRACT_LIST_STATUS = {"pending": "待县审核确认", "accepted": "已确认", "refused": "已拒绝"}
@@ -256,14 +255,8 @@ _MESSAGES: Table = compile_table([
     (r"the current password is wrong", "当前密码不正确"),
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
-    (r"one of anonymous, .*", "请选择反映人"),
-    (r"one of in_person, .*", "请选择收到方式"),
-    (r"\S+ is before the objection was received on (\S+)", lambda m: f"不能早于异议收到日期 {m.group(1)}"),
     (r".* is in the future", "不能晚于今天"),
     (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
-    (r"\S+ is before the notice was posted on (\S+)", lambda m: f"不能早于公示发布日期 {m.group(1)}"),
-    (r"\S+ is after the notice period, whose last day was (\S+)",
-     lambda m: f"晚于公示期最后一天 {m.group(1)}：只登记公示期内收到的异议，请核对收到日期"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
     (r"not an amount of yuan", "请填写金额（元），最多两位小数，如 1200.50"),
@@ -340,7 +333,6 @@ _MESSAGES: Table = compile_table([
     (r"no repayment.*", "还款记录不存在"),
     (r"no county .*", "县（区）不存在"),
     (r"no (?:such )?user.*", "用户不存在"),
-    (r"case '(.*)' is not on this notice", "该案件不在本次公示名单中"),
     (r"unknown channel .*", "请选择来源渠道"),
     (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
     (r"the file has no rows.*", "文件没有数据行"),
@@ -401,9 +393,6 @@ _MESSAGES: Table = compile_table([
     # states (409)
     (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
      lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
-    (r"the notice is closed: it takes no more objections", "公示已结束，不再受理异议"),
-    (r"an objection against this case was already upheld: it is no longer on the notice", "该案件的异议已成立，已撤出公示"),
-    (r"the objection was already resolved \((\w+)\)", lambda m: f"该异议已处理（{OBJECTION_STATUS.get(m.group(1), m.group(1))}）"),
     (r"no (?:such )?case.*", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
@@ -510,8 +499,6 @@ _MESSAGES: Table = compile_table([
     (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
     (r"the bills of this kind add up to (\S+), not (\S+)",
      lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
-    (r"four-eyes rule: you recorded this objection or posted its notice; .*",
-     "按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。"),
     (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",
      "按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。"),
     # Bills added before the determination (checks/late_bills.py).
