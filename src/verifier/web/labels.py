@@ -15,6 +15,7 @@ from ..contract import county_named as contract_county_named
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
+from ..notices.objections import STATUS_ZH as OBJECTION_STATUS_ZH
 from ..domain.photo_times import WALL_UPLOAD_GRACE_DAYS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
@@ -95,6 +96,7 @@ CONFLICT_SOURCES = {"referral_import": "部门名单导入", "application": "农
 OBJECTION_RAISERS = {"anonymous": "匿名", "household": "本户家庭成员", "relative": "亲属", "neighbour": "邻居",
                      "villager": "同村村民", "village_cadre": "村干部", "other": "其他"}
 OBJECTION_VIA = {"in_person": "当面反映", "phone": "电话", "letter": "信件", "box": "村意见箱"}
+OBJECTION_STATUS = dict(OBJECTION_STATUS_ZH)  # as the rule names them in its refusals (notices.objections)
 # `verifier contracts list`: a contract's county review, and each county's answer (the contracts' page says them
 # at length: contract_review.service.STATUS_ZH, DECISION_ZH).
 CONTRACT_LIST_STATUS = {"pending": "待县审核确认", "accepted": "已确认", "refused": "已拒绝"}
