@@ -348,6 +348,12 @@ def declared_name(kind: str, code: str) -> str | None:
     return found
 
 
+def county_named(code: str) -> str:
+    """A county in a message as the pages name it (示范县（340223）), or 县（区）340223 when no contract names it."""
+    name = declared_name("counties", code) if isinstance(code, str) else None
+    return f"{name}（{code}）" if name else f"县（区）{code}"
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -108,3 +108,83 @@ def test_a_refusal_no_table_says_is_answered_by_its_status_not_in_english(caplog
                                  409).startswith("这是最后一个启用的管理员账号")
     assert stagelabels.detail_zh("a sentence no table knows", 409) == ERROR_UNSAID[409]
     assert "a sentence no table knows" in caplog.text  # logged, so the table gets its line
+
+
+# The rules that say their refusals in Chinese where they raise them, not through the pages' tables of messages: the
+# API's `errors[].message` (programs, and the pages that show them) is the rule's own Chinese.
+SAID_AT_THE_RAISE = ("checks/service.py", "checks/attempts.py", "cases/service.py", "notices/service.py",
+                     "notices/objections.py", "domain/idnumber.py")
+_RAISES = {"FieldError": 1, "one": 1, "InvalidState": 0, "NotFound": 0, "Forbidden": 0, "DomainError": 0}
+
+
+def english_refusals(source: str) -> list[str]:
+    """The messages of a module's refusals (`FieldError`, `ValidationFailed.one`, `InvalidState`, `NotFound`,
+    `Forbidden`: a string, an f-string, or a constant of the module) that are not Chinese, or that say English words."""
+    import ast
+
+    tree = ast.parse(source)
+    constants = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                 for t in node.targets if isinstance(t, ast.Name)}
+    said = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        at = _RAISES.get(name)
+        if at is None or len(node.args) <= at:
+            continue
+        message = node.args[at]
+        if isinstance(message, ast.Name) and message.id in constants:
+            message = constants[message.id]
+        if isinstance(message, ast.Constant) and isinstance(message.value, str):
+            said.append(message.value)
+        elif isinstance(message, ast.JoinedStr):
+            said.append("".join(v.value if isinstance(v, ast.Constant) else "0" for v in message.values))
+    return [m for m in said if not HAN.search(m) or ENGLISH.search(m)]
+
+
+def test_the_rules_said_at_the_raise_raise_no_english() -> None:
+    from pathlib import Path
+
+    import verifier
+
+    root = Path(verifier.__file__).parent
+    assert {module: english_refusals((root / module).read_text(encoding="utf-8")) for module in SAID_AT_THE_RAISE} \
+        == {module: [] for module in SAID_AT_THE_RAISE}
+    # the check can fail: a refusal in English (as these rules said theirs) is caught, a Chinese one is not
+    assert english_refusals('raise InvalidState(f"cannot determine a case that is {case.status}")\n'
+                            'FieldError("members", "至少填写一名家庭成员")\n'
+                            'ValidationFailed.one("file", "the file is empty")\n') == [
+        "cannot determine a case that is 0", "the file is empty"]
+
+
+def _chinese_errors(body: dict) -> dict:
+    for error in body["errors"]:
+        assert HAN.search(error["message"]) and not ENGLISH.search(error["message"]), body
+    return body
+
+
+def test_the_bad_fields_of_the_rules_said_at_the_raise_are_chinese(  # type: ignore[no-untyped-def]
+        client, users, ctx) -> None:
+    """`errors[].message` as the rule says it, each field named by its code as before."""
+    from datetime import timedelta
+
+    users.add("clerk", "town_clerk")
+    users.add("sup", "insurer_supervisor")
+    clerk, sup = users.headers("clerk"), users.headers("sup")
+    later = (ctx.clock.today() + timedelta(days=3)).isoformat()
+    received = make_case(ctx, stage="received")
+    body = _chinese_errors(_said(client.post(f"/api/cases/{received}/screening", headers=clerk,
+                                             json={"decision": "reject", "reason": " "}), 422))
+    assert [e["field"] for e in body["errors"]] == ["reason"] and body["errors"][0]["message"] == "不通过时须填写原因"
+    screened = make_case(ctx, stage="screened")
+    body = _chinese_errors(_said(client.post(f"/api/cases/{screened}/schedule", headers=sup, json={
+        "officers": ["nobody", "nobody2"], "visit_on": later, "vehicle": "皖B"}), 422))
+    assert {"officers[0]", "officers[1]"} <= {e["field"] for e in body["errors"]}, body
+    determined = make_case(ctx, stage="determined")
+    body = _chinese_errors(_said(client.post(f"/api/cases/{determined}/village-review", headers=clerk,
+                                             json={"held_on": later, "result": "fail", "note": ""}), 422))
+    assert [e["field"] for e in body["errors"]] == ["held_on", "note"], body
+    body = _said(client.post(f"/api/cases/{determined}/screening", headers=clerk,
+                             json={"decision": "pass", "reason": ""}), 409)
+    assert body["detail"].startswith("案件当前状态为「") and body["detail"].endswith("」，不能进行此操作"), body

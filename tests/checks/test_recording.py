@@ -180,7 +180,7 @@ def test_two_officers_recording_the_same_case_at_once_make_one_check(ctx: Any, d
             for t in threads:
                 t.join(120)
             assert unexpected == []
-            assert len(made) == 1 and len(refused) == 1 and "checked" in str(refused[0])
+            assert len(made) == 1 and len(refused) == 1 and "已核查" in str(refused[0])
             with ctx.db.read() as session:
                 assert session.scalars(select(Check.id).where(Check.case_id == case_id)).all() == made
                 assert session.scalar(select(func.count()).select_from(AuditEntry).where(
@@ -201,7 +201,7 @@ def test_a_refused_check_writes_nothing_and_the_next_write_does_not_wait(ctx: An
             checks.record_check(session, case_id, _form([o.id for o in officers], [], visited_on=ctx.clock.today()),
                                 vault=ctx.vault, principal=officers[0], clock=ctx.clock)
     except Exception as exc:  # noqa: BLE001
-        assert "at least one household member" in str(getattr(exc, "errors", exc))
+        assert "至少填写一名家庭成员" in str(getattr(exc, "errors", exc))
     else:
         raise AssertionError("a check without members was recorded")
     done = threading.Event()

@@ -41,20 +41,21 @@ def test_check_digit() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("1101051949123100", "must be 18 characters, got 16"),
-        ("11010519491231002XX", "must be 18 characters, got 19"),
-        ("1101051949123100A2", "the first 17 characters must be digits"),
-        ("１１0105194912310022", "the first 17 characters must be digits"),  # full-width digits
-        ("11010519491231002Y", "the last character must be a digit or X"),
-        ("010105194912310029", "region code 010105 is not valid (it must start with 1 to 8)"),
-        ("910105194912310029", "region code 910105 is not valid (it must start with 1 to 8)"),
-        ("110105199902310020", "birth date 19990231 is not a date"),
-        ("110105189912310020", "birth date 18991231 is before 1900"),
-        ("110105203001010020", "birth date 20300101 is in the future"),
-        ("110105194912310023", "check digit should be X, not 3"),
+        ("1101051949123100", "应为 18 位，现为 16 位"),
+        ("11010519491231002XX", "应为 18 位，现为 19 位"),
+        ("1101051949123100A2", "前 17 位应为数字"),
+        ("１１0105194912310022", "前 17 位应为数字"),  # full-width digits
+        ("11010519491231002Y", "最后一位应为数字或 X"),
+        ("010105194912310029", "地区码无效"),
+        ("910105194912310029", "地区码无效"),
+        ("110105199902310020", "出生日期无效"),
+        ("110105189912310020", "出生日期早于 1900 年"),
+        ("110105203001010020", "出生日期晚于今天"),
+        ("110105194912310023", "校验位应为 X，请核对"),
     ],
 )
 def test_bad_numbers_say_what_is_wrong(text: str, expected: str) -> None:
+    """In Chinese, as the rule says it to the API's `errors[].message` and to the pages."""
     assert message(text, today=TODAY) == expected
 
 
@@ -65,7 +66,7 @@ def test_error_names_the_field() -> None:
 
 
 def test_not_a_string() -> None:
-    assert message(110105194912310023) == "must be a string of 18 characters"
+    assert message(110105194912310023) == "应为 18 位身份证号"
 
 
 def test_born_today_is_valid() -> None:

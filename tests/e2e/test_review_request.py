@@ -71,7 +71,7 @@ def test_letter_then_review_by_other_officers(client, users, ctx, clock) -> None
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup,
                     json={"officers": first_names, "visit_on": "2020-06-22", "vehicle": "车01"})
     assert r.status_code == 422
-    assert all("made an earlier check of this case" in e["message"] for e in r.json()["errors"])
+    assert all("参加过本案首次核查" in e["message"] for e in r.json()["errors"])
     other = staff(ctx, COUNTY, team=90)
     r = client.post("/api/schedule/plan", headers=sup, json={"county_code": COUNTY, "from": "2020-06-22", "days": 3})
     assert r.status_code == 200, r.text

@@ -64,7 +64,7 @@ def test_a_check_sent_back_is_visited_again_by_others_and_determined_by_another(
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup1,
                     json={"officers": names, "visit_on": "2020-06-03", "vehicle": "车01"})
     assert r.status_code == 422
-    assert all("sent back is visited again by other officers" in e["message"] for e in r.json()["errors"])
+    assert all("参加过被退回的核查" in e["message"] for e in r.json()["errors"])
     others = staff(ctx, COUNTY, team=77)
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup1,
                     json={"officers": [others.officer1.id, others.officer2.id], "visit_on": "2020-06-03",
@@ -88,5 +88,5 @@ def test_an_officer_supervisor_does_not_send_back_their_own_check(ctx) -> None: 
     with ctx.db.read() as session:
         officer = principal_of(session.get(User, _team(ctx, case_id)[0]))
     both = msgspec.structs.replace(officer, roles=("field_officer", "insurer_supervisor"))
-    with pytest.raises(Forbidden, match="you made this check"), ctx.db.begin() as session:
+    with pytest.raises(Forbidden, match="您参加了这次核查"), ctx.db.begin() as session:
         checks.send_back(session, case_id, reason="自己退回", principal=both, clock=ctx.clock)

@@ -87,7 +87,7 @@ def test_the_couple_merged_is_one_household_with_one_case_and_the_check_listing_
     c = _couple(ctx)
     supervisor = staff(ctx).supervisor
     _schedule(ctx, c["husband"])
-    with pytest.raises(ValidationFailed, match="recorded in another household"):
+    with pytest.raises(ValidationFailed, match="此人已登记在其他家庭"):
         _check_both(ctx, c["husband"], c["husband_id"], c["wife_id"])
 
     result = _merge(ctx, c["h_household"], c["w_household"], supervisor, head_relation="spouse")

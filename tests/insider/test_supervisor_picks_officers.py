@@ -58,8 +58,8 @@ def test_attack_the_supervisor_sends_the_household_to_the_same_officer_again(ctx
         "officers": [team0.officer1.id, team1.officer1.id], "visit_on": today, "vehicle": "车01",
         "reason": "熟悉该户情况"})
     assert r.status_code == 422, r.text
-    assert r.json()["errors"] == [{"field": "officers[0]", "message": f"{team0.officer1.id!r} made the household's "
-                                   "last check (another of its cases): its next visit is made by other officers"}]
+    assert r.json()["errors"] == [{"field": "officers[0]", "message": "该核查员上次核查过该户（另一案件）：按轮换规则，"
+                                   "本次须由其他核查员走访"}]
     assert _counts(ctx) == before
 
     # The planner does not send them either.
@@ -135,7 +135,7 @@ def test_a_county_with_too_few_other_officers_sends_the_same_ones_with_a_reason(
     body = {"officers": [team0.officer1.id, team0.officer2.id], "visit_on": today, "vehicle": "车01"}
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json=body)
     assert r.status_code == 422, r.text
-    assert [e["field"] for e in r.json()["errors"]] == ["reason"] and "too few other field officers" in r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["reason"] and "本县其他核查员不足" in r.text
     assert _counts(ctx) == before
     r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={**body, "reason": "本县仅有两名核查员"})
     assert r.status_code == 200 and r.json()["by_hand"] is True and r.json()["reason"] == "本县仅有两名核查员", r.text
@@ -152,8 +152,8 @@ def test_attack_a_supervisor_who_is_also_an_officer_picks_himself(ctx, client, u
         r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("supoff"), json={
             "officers": named, "visit_on": ctx.clock.today().isoformat(), "vehicle": "车01", "reason": "熟悉路线"})
         assert r.status_code == 422, r.text
-        assert r.json()["errors"] == [{"field": "officers[0]", "message": "you may not choose yourself as an officer "
-                                       "of a visit you schedule by hand"}], r.text
+        assert r.json()["errors"] == [{"field": "officers[0]", "message": "您不能把自己选为您手动安排的走访的核查员："
+                                       "请选择其他核查员（自动排期仍可安排您）"}], r.text
         assert _counts(ctx) == before
     # The page says it in Chinese.
     pages = Pages(client, users)

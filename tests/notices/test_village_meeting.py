@@ -97,7 +97,7 @@ def test_a_row_refused_by_the_review_service_undoes_the_rows_already_written(ctx
         meetings.record_meeting(session, _request(ctx, entries, held_on=meeting_day), principal=clerk,
                                 clock=ctx.clock)
     assert [(e.field, e.row) for e in info.value.errors] == [("held_on", 2), ("result_2", 2)]
-    assert "is before the home check" in info.value.errors[0].message and "户不能按这个评议日期评议" in \
+    assert "不能早于入户核查日期" in info.value.errors[0].message and "户不能按这个评议日期评议" in \
         info.value.errors[1].message
     assert _counts(ctx) == before and _statuses(ctx, [first, later]) == ["determined", "determined"]
 

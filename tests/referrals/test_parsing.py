@@ -365,7 +365,7 @@ def test_every_bad_row_reported_with_row_field_and_reason() -> None:
         (6, "cause"),
         (6, "referred_on"),
     ]
-    assert "check digit" in result.errors[0].message
+    assert "校验位" in result.errors[0].message
     assert "negative" in result.errors[1].message
     assert "因穷" in result.errors[2].message
     assert "calendar date" in result.errors[3].message

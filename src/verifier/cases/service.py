@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, joinedload
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
+from ..contract import county_named
 from ..domain import planning
 from ..domain import recusal as recusal_rules
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.lifecycle import refused_in_status
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -63,18 +65,16 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
     # 回避: a relative's case is screened (in or out) by another clerk
     recusal.refuse_principal(session, principal, [case.household_id], step="screening", case_id=case.id, clock=clock)
     if decision not in ("pass", "reject"):
-        raise ValidationFailed.one("decision", "must be pass or reject")
+        raise ValidationFailed.one("decision", "请选择通过或不通过")
     if decision == "reject" and not reason.strip():
-        raise ValidationFailed.one("reason", "a rejected case needs the reason it was screened out")
+        raise ValidationFailed.one("reason", "不通过时须填写原因")
     if case.status != "received":
-        raise InvalidState(f"cannot {'screen_pass' if decision == 'pass' else 'screen_reject'} a case that is "
-                           f"{case.status}")
+        raise InvalidState(refused_in_status(case.status))
     proposed_by = case.screen_out_proposed_by
     if proposed_by is None and not principal.has("town_clerk"):
-        raise Forbidden("the county reviewer only confirms or overturns a screen-out a clerk proposed")
+        raise Forbidden("县级复核人员只确认或否决乡镇经办人提出的初筛不通过，初步筛选由乡镇经办人办理")
     if decision == "reject" and proposed_by == principal.id:
-        raise Forbidden("four-eyes rule: you proposed screening out this case; another clerk of the town or the county "
-                        "reviewer confirms it")
+        raise Forbidden("按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。")
     role = principal.acting_role(SCREEN_OUT_CONFIRMERS if proposed_by else ("town_clerk",))
     payload: dict[str, Any] = {"decision": decision, "reason_sha256": audit.text_digest(reason)}
     if decision == "reject" and proposed_by is None and bureau_referred(session, case.id):
@@ -199,7 +199,7 @@ def assigned_visit(session: Session, case_id: str, user: Principal) -> tuple[Cas
     case = load_case(session, case_id, user)
     visit = active_visit(session, case.id)
     if visit is None or user.id not in visit.officer_ids:
-        raise NotFound(f"no case {case_id!r} assigned to you")
+        raise NotFound("该案件未分配给您")
     return case, visit
 
 
@@ -234,19 +234,18 @@ def schedule(
     `reason_required`, as the page asks)."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status not in ("screened", "scheduled"):
-        raise InvalidState(f"cannot schedule a case that is {case.status}")
+        raise InvalidState(refused_in_status(case.status))
     eligible = {u.id: u for u in field_officers(session, case.county_code)}
     by_name = {u.username: u.id for u in eligible.values()}
     ids = [by_name.get(o, o) for o in officers]
-    problems = [FieldError(f"officers[{i}]", f"{o!r} is not a field officer of county {case.county_code}")
+    problems = [FieldError(f"officers[{i}]", f"不是{county_named(case.county_code)}的核查员")
                 for i, o in enumerate(officers) if by_name.get(o, o) not in eligible]
     barred = _barred_by_own_checks(session, [case.id]).get(case.id, frozenset())
     last_time = last_household_officers(session, [case.id]).get(case.id, frozenset())
     sent_back = barred and session.scalar(select(Check.id).where(Check.case_id == case.id,
                                                                  Check.sent_back_at.is_not(None)).limit(1))
-    problems += [FieldError(f"officers[{i}]", f"{o!r} made an earlier check of this case: "
-                                              + ("a check sent back is visited again by other officers" if sent_back
-                                                 else "a review is checked by other officers"))
+    problems += [FieldError(f"officers[{i}]", "该核查员参加过被退回的核查，重新入户须由其他核查员进行" if sent_back
+                                              else "该核查员参加过本案首次核查，复核须由其他核查员进行")
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
     # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
     # check that pays, and whoever chose its officers should not be one of them (nor does the planner send the
@@ -262,14 +261,13 @@ def schedule(
     again = [i for i, o in enumerate(officers) if by_name.get(o, o) in last_time - barred]
     spare = [u for u in eligible if u not in last_time and u not in barred]
     if len(spare) >= len(officers):  # the county has others enough: the household's last officers do not go again
-        problems += [FieldError(f"officers[{i}]", f"{officers[i]!r} made the household's last check (another of its "
-                                                  "cases): its next visit is made by other officers") for i in again]
+        problems += [FieldError(f"officers[{i}]", "该核查员上次核查过该户（另一案件）：按轮换规则，本次须由其他核查员走访") for i in again]
     elif again and not reason:  # too few others (a small county): they may go again, with the reason on record
         problems.append(FieldError("reason", SAME_OFFICERS_REASON))
     if reason_required and not reason:
         problems.append(FieldError("reason", REASON_REQUIRED))
     if len(reason) > 500:
-        problems.append(FieldError("reason", "at most 500 characters"))
+        problems.append(FieldError("reason", "最多 500 个字符"))
     due = due_date(session, case)
     others = [v for v in session.scalars(select(Visit).where(Visit.active.is_(True), Visit.visit_on == visit_on))
               if v.case_id != case.id]
@@ -305,10 +303,9 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
     return visit
 
 
-REASON_REQUIRED = "required: why you choose these officers rather than the planner"
-SELF_PICKED = "you may not choose yourself as an officer of a visit you schedule by hand"
-SAME_OFFICERS_REASON = ("required: the county has too few other field officers, so the household's last officers may "
-                        "visit again; say why")
+REASON_REQUIRED = "必填：请说明不用自动排期、由您选定这两名核查员的原因"
+SELF_PICKED = "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"
+SAME_OFFICERS_REASON = "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"
 HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days
 
 
@@ -348,10 +345,10 @@ def plan(
 ) -> dict[str, Any]:
     principal.require_county(county_code, "county")
     if not 1 <= days <= 60:
-        raise ValidationFailed.one("days", "plan between 1 and 60 days")
+        raise ValidationFailed.one("days", "排期天数应在 1 至 60 天之间")
     contract = contract_store.contract_for(session, county_code, start)
     if contract is None:
-        raise ValidationFailed.one("from", f"no contract covers county {county_code} on {start}")
+        raise ValidationFailed.one("from", f"{start} 没有覆盖{county_named(county_code)}的服务合同")
     calendar = visit_calendar(session, contract.id)
     cases = list(session.scalars(
         select(Case).where(Case.county_code == county_code, Case.status == "screened").order_by(Case.id)

@@ -21,7 +21,8 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import VisitAttempt
-from .service import visit_team
+from ..domain.lifecycle import status_zh
+from .service import NOT_ASSIGNED, visit_team
 
 OUTCOMES = ("not_home", "refused", "moved_away", "other")
 
@@ -40,16 +41,16 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
     case = load_case(session, case_id, principal, for_update=True)
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:
-        raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its visits")
+        raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
-        raise InvalidState(f"cannot record a visit for a case that is {case.status}")
+        raise InvalidState(f"案件当前状态为「{status_zh(case.status)}」，不能登记走访")
     officers, problems = visit_team(session, case, list(visit.officer_ids), data.visited_on, data.officers, principal,
                                     clock, "visit")
     if data.outcome not in OUTCOMES:
-        problems.append(FieldError("outcome", f"one of {', '.join(OUTCOMES)}"))
+        problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()
     if data.outcome == "other" and not note:
-        problems.append(FieldError("note", "say what happened at the door"))
+        problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
     if problems:
         raise ValidationFailed(problems)
     attempt = VisitAttempt(id=new_id("att"), case_id=case.id, visit_id=visit.id, visited_on=data.visited_on,

@@ -30,7 +30,7 @@ from ..domain.money import format_yuan
 from ..domain.payee import check_payee, door_problems
 from ..domain import backing, late_entry, photo_times, planning
 from ..domain import recusal as recusal_rules
-from ..domain.lifecycle import next_status
+from ..domain.lifecycle import next_status, refused_in_status, status_zh
 from ..domain.planning import days_late
 from ..domain.registers import finding_reason
 from ..domain.relief import ReliefQuote, relief_for
@@ -55,6 +55,10 @@ EVIDENCE_TYPES = {
 }
 RELATIONS = ("head", "spouse", "child", "parent", "other")
 LABOUR = ("full", "partial", "none")
+# The refusals other modules recognise: a person of another household (the check's page names that household),
+# a case not assigned to the officer recording its check.
+ANOTHER_HOUSEHOLD = "此人已登记在其他家庭"
+NOT_ASSIGNED = "该案件未分配给您，只有派定的两名核查员可以录入核查结果"
 SOURCES = ("medical_insurance", "housing", "market_regulation", "bank", "vehicle", "other")
 
 
@@ -71,14 +75,14 @@ def accepted_file(data: bytes, declared_type: str | None, max_bytes: int) -> tup
     """(content type, SHA-256) of an uploaded photo or scan, as the evidence of a check or a re-check takes it; a 422
     naming `file` when it is empty, too large, of another kind, or not what it says it is."""
     if not data:
-        raise ValidationFailed.one("file", "the file is empty")
+        raise ValidationFailed.one("file", "文件为空")
     if len(data) > max_bytes:
-        raise ValidationFailed.one("file", f"the file is {len(data)} bytes; at most {max_bytes} are accepted")
+        raise ValidationFailed.one("file", f"文件过大（最大 {max_bytes // 1048576} MB）")
     actual = _sniff(data)
     if actual is None:
-        raise ValidationFailed.one("file", "only JPEG, PNG, WebP photos and PDF scans are accepted")
+        raise ValidationFailed.one("file", "只接受 JPEG、PNG、WebP 照片或 PDF 扫描件")
     if declared_type and declared_type.split(";")[0].strip() not in (actual, "application/octet-stream"):
-        raise ValidationFailed.one("file", f"the file says it is {declared_type} but its content is {actual}")
+        raise ValidationFailed.one("file", "文件类型与内容不符")
     return actual, hashlib.sha256(data).hexdigest()
 
 
@@ -175,14 +179,15 @@ def _require_assigned(session: Session, case: Case, principal: Principal) -> lis
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:
         # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
-        raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its check")
+        raise Forbidden(NOT_ASSIGNED)
     return list(visit.officer_ids)
 
 
 def visit_team(session: Session, case: Case, assigned: list[str], visited_on: date, named: list[str],
                principal: Principal, clock: Clock, what: str) -> tuple[list[str], list[FieldError]]:
     """The two officers of a visit at the door (named by user id or username, as the schedule takes them; returned
-    by id) and every problem with them or with the visit's date. `what` is "check" or "visit", for the messages."""
+    by id) and every problem with them or with the visit's date. `what` is "check" or "visit" (the refusals say
+    录入人 of either alike)."""
     usernames = {username: uid for uid, username in session.execute(_TEAM, {"ids": list(assigned)})}
     return team_of(case.referred_on, assigned, usernames, visited_on, named, principal, clock.today(), what)
 
@@ -193,16 +198,16 @@ def team_of(referred_on: date, assigned: list[str], usernames: dict[str, str], v
     may be there, only the assigned ones count)."""
     problems: list[FieldError] = []
     if visited_on > today:
-        problems.append(FieldError("visited_on", f"{visited_on} is in the future"))
+        problems.append(FieldError("visited_on", "不能晚于今天"))
     if visited_on < referred_on:
-        problems.append(FieldError("visited_on", f"{visited_on} is before the referral of {referred_on}"))
+        problems.append(FieldError("visited_on", f"不能早于接收日期 {referred_on}"))
     officers = [uid if (uid := usernames.get(o)) is not None and uid in assigned else o for o in named]
     if len(officers) != 2 or len(set(officers)) != 2:
-        problems.append(FieldError("officers", "a home check is made by two different officers"))
-    problems += [FieldError(f"officers[{i}]", f"{o!r} is not assigned to this case")
+        problems.append(FieldError("officers", "入户核查须由两名不同的核查员进行"))
+    problems += [FieldError(f"officers[{i}]", "不是本案的核查人员")
                  for i, (o, officer_id) in enumerate(zip(named, officers)) if officer_id not in assigned]
     if principal.id not in officers:
-        problems.append(FieldError("officers", f"the officer recording the {what} must be one of its two officers"))
+        problems.append(FieldError("officers", "录入人须是两名核查员之一"))
     return officers, problems
 
 
@@ -228,10 +233,10 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
     their normalised ID numbers, the index of each ID number in the form, and the problems."""
     problems: list[FieldError] = []
     if not data.members:
-        problems.append(FieldError("members", "at least one household member"))
+        problems.append(FieldError("members", "至少填写一名家庭成员"))
     heads = [m for m in data.members if m.get("relation") == "head"]
     if data.members and len(heads) != 1:
-        problems.append(FieldError("members", f"exactly one member is the household head, found {len(heads)}"))
+        problems.append(FieldError("members", f"须有且只有一名户主（现有 {len(heads)} 名）"))
     seen: dict[str, int] = {}
     normalised: list[tuple[dict[str, Any], str]] = []
     for i, m in enumerate(data.members):
@@ -241,21 +246,21 @@ def _input_problems(data: CheckInput, today: date) -> tuple[list[tuple[dict[str,
             problems += exc.errors
             continue
         if idn in seen:
-            problems.append(FieldError(f"members[{i}].id_number", f"the same ID number as members[{seen[idn]}]"))
+            problems.append(FieldError(f"members[{i}].id_number", f"与第 {seen[idn] + 1} 名成员的身份证号重复"))
         seen[idn] = i
         if not str(m.get("name") or "").strip():
-            problems.append(FieldError(f"members[{i}].name", "required"))
+            problems.append(FieldError(f"members[{i}].name", "必填"))
         if m.get("relation") not in RELATIONS:
-            problems.append(FieldError(f"members[{i}].relation", f"one of {', '.join(RELATIONS)}"))
+            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
         if m.get("labour") not in LABOUR:
-            problems.append(FieldError(f"members[{i}].labour", f"one of {', '.join(LABOUR)}"))
+            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
         normalised.append((m, idn))
     problems += data.income.validate("income") + data.rigid.validate("rigid_expenditure")
     for i, c in enumerate(data.cross_checks):
         if c.get("source") not in SOURCES:
-            problems.append(FieldError(f"cross_checks[{i}].source", f"one of {', '.join(SOURCES)}"))
+            problems.append(FieldError(f"cross_checks[{i}].source", "请选择比对信息来源"))
         if c.get("finding") not in ("consistent", "inconsistent"):
-            problems.append(FieldError(f"cross_checks[{i}].finding", "consistent or inconsistent"))
+            problems.append(FieldError(f"cross_checks[{i}].finding", "请选择比对结果（一致或不一致）"))
     return normalised, seen, problems
 
 
@@ -300,13 +305,13 @@ def record_check(
     principal = cast(Principal, principal)
     case = found.case
     if case is None or not principal.may_see_county(case.county_code):
-        raise NotFound(f"no case {case_id!r}")
+        raise NotFound("案件不存在")
     assigned = None if case.assigned is None else list(case.assigned)
     if assigned is None or principal.id not in assigned:
         # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
-        raise Forbidden(f"case {case.id!r} is not assigned to you: only its two assigned officers record its check")
+        raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
-        raise InvalidState(f"cannot record a check for a case that is {case.status}")
+        raise InvalidState(refused_in_status(case.status))
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -320,7 +325,7 @@ def record_check(
     scheduled_on = (None if case.assigned_at is None or data.visited_on >= today or late_entry.explained(late_reason)
                     else min(late_entry.recorded_on(_moment(case.assigned_at)), today))
     problems += late_entry.problems(data.visited_on, today, late_reason, scheduled_on=scheduled_on, due_on=due)
-    problems += [FieldError(f"evidence[{i}]", "no such file was uploaded for this case")
+    problems += [FieldError(f"evidence[{i}]", "照片未上传成功，请重新选择")
                  for i, h in enumerate(data.evidence) if h not in found.known_evidence]
     problems += payee_problems
     # Members already known in another household: a person belongs to one household. Another county's household
@@ -331,7 +336,7 @@ def record_check(
             idn = next(idn for idn, bb in bidx.items() if bb == b)
             field = f"members[{seen[idn]}].id_number"
             if hh_county == case.county_code:
-                problems.append(FieldError(field, "this person is recorded in another household"))
+                problems.append(FieldError(field, ANOTHER_HOUSEHOLD))
             else:
                 problems.append(conflicts.refusal(field))
                 sightings.append(conflicts.Sighting("home_check", case.county_code, hh_county, b, idn, case.id))
@@ -445,13 +450,13 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
     case = load_case(session, case_id, principal, for_update=True)
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed.one("reason", "required: say what the next visit must check again")
+        raise ValidationFailed.one("reason", "必填：请说明退回原因和重新核查的内容")
     if case.status != "checked":
-        raise InvalidState(f"only a checked case not yet determined is sent back for another visit; it is {case.status}")
+        raise InvalidState(f"只有已核查、尚未认定的案件才能退回重新核查（当前状态：{status_zh(case.status)}）")
     check = latest_check(session, case.id)
     assert check is not None
     if principal.id in check.officer_ids:
-        raise Forbidden("you made this check: another supervisor decides whether it is sent back")
+        raise Forbidden("您参加了这次核查：是否退回须由其他审核人员决定")
     # 回避: sending back discards what the check found; a relative could send back each check until one suited him
     recusal.refuse_principal(session, principal, [case.household_id], step="check_send_back", field="reason",
                              case_id=case.id, clock=clock)
@@ -518,7 +523,7 @@ def assess_case(session: Session, case: Case) -> Assessment:
     (`domain.backing`); `rests_on_unbilled` when the amounts as claimed would give another result."""
     check = latest_check(session, case.id)
     if check is None:
-        raise InvalidState("the case has no home check yet")
+        raise InvalidState("案件还没有入户核查记录")
     contract = contract_store.get_contract(session, case.contract_id)
     claimed = rigid_of(check)
     findings = registers.findings_of(session, check.id)
@@ -556,17 +561,15 @@ def _result(session: Session, case: Case, check: Check, contract: Contract, find
 def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
     case = load_case(session, case_id, principal, for_update=confirm)
     if case.status != "checked":
-        raise InvalidState(f"cannot determine a case that is {case.status}")
+        raise InvalidState(refused_in_status(case.status))
     contract_store.require_accepted(session, case.contract_id, "按它认定和计算保障金")
     a = assess_case(session, case)
     if not confirm:
         return a
     if principal.id in sent_back_by(session, case.id):
-        raise Forbidden("four-eyes rule: you sent a check of this case back for another visit; another supervisor "
-                        "confirms the determination")
+        raise Forbidden("按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认")
     if principal.id == a.check.recorded_by or principal.id in a.check.officer_ids:
-        raise Forbidden("four-eyes rule: you made the check this determination rests on; another supervisor "
-                        "confirms it")
+        raise Forbidden("按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认")
     recusal.refuse_principal(session, principal, [case.household_id], step="determination", case_id=case.id,
                              clock=clock)
     # Registers imported since the check are consulted now; a finding still open holds the determination.

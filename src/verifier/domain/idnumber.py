@@ -46,27 +46,27 @@ def validate_id_number(text: object, field: str = "id_number", *, today: date | 
     Raises `ValidationFailed` naming `field`, with the first problem found.
     """
     if not isinstance(text, str):
-        raise ValidationFailed.one(field, "must be a string of 18 characters")
+        raise ValidationFailed.one(field, "应为 18 位身份证号")
     value = text.strip().upper()
     if len(value) != 18:
-        raise ValidationFailed.one(field, f"must be 18 characters, got {len(value)}")
+        raise ValidationFailed.one(field, f"应为 18 位，现为 {len(value)} 位")
     head = value[:17]
     if not (head.isascii() and head.isdigit()):  # exactly [0-9]{17}: no other ASCII character is a digit
-        raise ValidationFailed.one(field, "the first 17 characters must be digits")
+        raise ValidationFailed.one(field, "前 17 位应为数字")
     if value[17] not in "0123456789X":
-        raise ValidationFailed.one(field, "the last character must be a digit or X")
+        raise ValidationFailed.one(field, "最后一位应为数字或 X")
     if value[0] not in "12345678":
-        raise ValidationFailed.one(field, f"region code {value[:6]} is not valid (it must start with 1 to 8)")
+        raise ValidationFailed.one(field, "地区码无效")
     born = _parse_birth(value[6:14])
     if born is None:
-        raise ValidationFailed.one(field, f"birth date {value[6:14]} is not a date")
+        raise ValidationFailed.one(field, "出生日期无效")
     if born < _EARLIEST:
-        raise ValidationFailed.one(field, f"birth date {value[6:14]} is before 1900")
+        raise ValidationFailed.one(field, "出生日期早于 1900 年")
     if today is not None and born > today:
-        raise ValidationFailed.one(field, f"birth date {value[6:14]} is in the future")
+        raise ValidationFailed.one(field, "出生日期晚于今天")
     expected = _check_char(head)
     if value[17] != expected:
-        raise ValidationFailed.one(field, f"check digit should be {expected}, not {value[17]}")
+        raise ValidationFailed.one(field, f"校验位应为 {expected}，请核对")
     return value
 
 
@@ -75,7 +75,7 @@ def birth_date(id_number: str, field: str = "id_number") -> date:
     digits = id_number.strip()[6:14]
     born = _parse_birth(digits) if re.fullmatch(r"[0-9]{8}", digits) else None
     if born is None:
-        raise ValidationFailed.one(field, f"birth date {digits} is not a date")
+        raise ValidationFailed.one(field, "出生日期无效")
     return born
 
 

@@ -134,3 +134,13 @@ STATUS_LABELS_ZH: dict[CaseStatus, str] = {
 
 
 del S, A
+
+
+def status_zh(status: str) -> str:
+    """A case's status as a refusal names it (已核查): `STATUS_LABELS_ZH`, the code itself for one it does not know."""
+    return STATUS_LABELS_ZH.get(status, status)  # type: ignore[call-overload]
+
+
+def refused_in_status(status: str) -> str:
+    """Why an action is refused to a case in `status`: 案件当前状态为「已核查」，不能进行此操作."""
+    return f"案件当前状态为「{status_zh(status)}」，不能进行此操作"

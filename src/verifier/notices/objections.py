@@ -22,6 +22,7 @@ from .reading import CLERK, RESOLVE_ROLES, last_day, load_notice, load_objection
 
 RAISERS = ("anonymous", "household", "relative", "neighbour", "villager", "village_cadre", "other")
 RECEIVED_VIA = ("in_person", "phone", "letter", "box")
+STATUS_ZH = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}  # an objection's status
 
 
 class RepeatedObjection(InvalidState):
@@ -35,32 +36,32 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
     or their relation to the household) and how it was received (in person, phone, letter, the village's box)."""
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.status != "open":
-        raise InvalidState("the notice is closed: it takes no more objections")
+        raise InvalidState("公示已结束，不再受理异议")
     item = session.scalar(select(NoticeItem).where(NoticeItem.notice_id == notice.id, NoticeItem.case_id == case_id))
     problems: list[FieldError] = []
     if item is None:
-        problems.append(FieldError("case_id", f"case {case_id!r} is not on this notice"))
+        problems.append(FieldError("case_id", "该案件不在本次公示名单中"))
     else:  # 回避: an objection to a relative's case is written down by another person (its words are what is judged)
         recusal.refuse_case(session, principal, case_id, step="objection_record", field="case_id", clock=clock)
     if received_on > clock.today():
-        problems.append(FieldError("received_on", f"{received_on} is in the future"))
+        problems.append(FieldError("received_on", "不能晚于今天"))
     if received_on < notice.posted_on:
-        problems.append(FieldError("received_on", f"{received_on} is before the notice was posted on {notice.posted_on}"))
+        problems.append(FieldError("received_on", f"不能早于公示发布日期 {notice.posted_on}"))
     if received_on >= notice.ends_on:
-        problems.append(FieldError("received_on", f"{received_on} is after the notice period, whose last day was "
-                                                  f"{last_day(notice.ends_on)}"))
+        problems.append(FieldError("received_on", f"晚于公示期最后一天 {last_day(notice.ends_on)}：只登记公示期内收到的异议，"
+                                                  "请核对收到日期"))
     summary = (summary or "").strip()
     if not summary:
-        problems.append(FieldError("summary", "say what the objection is about"))
+        problems.append(FieldError("summary", "请填写异议内容"))
     if raised_by is not None and raised_by not in RAISERS:
-        problems.append(FieldError("raised_by", f"one of {', '.join(RAISERS)}"))
+        problems.append(FieldError("raised_by", "请选择反映人"))
     if received_via is not None and received_via not in RECEIVED_VIA:
-        problems.append(FieldError("received_via", f"one of {', '.join(RECEIVED_VIA)}"))
+        problems.append(FieldError("received_via", "请选择收到方式"))
     if problems:
         raise ValidationFailed(problems)
     assert item is not None
     if item.status != "listed":
-        raise InvalidState("an objection against this case was already upheld: it is no longer on the notice")
+        raise InvalidState("该案件的异议已成立，已撤出公示")
     if session.scalar(select(Objection.id).where(
             Objection.item_id == item.id, Objection.status == "open", Objection.received_on == received_on,
             Objection.summary == summary, Objection.raised_by.is_(None) if raised_by is None
@@ -87,16 +88,15 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
     `resolved_on` is the day it was decided (today when not given): not before it was received, not in the future."""
     objection, notice = load_objection(session, objection_id, principal, for_update=True)
     if objection.status != "open":
-        raise InvalidState(f"the objection was already resolved ({objection.status})")
+        raise InvalidState(f"该异议已处理（{STATUS_ZH.get(objection.status, objection.status)}）")
     problems: list[FieldError] = []
     if outcome not in ("upheld", "dismissed"):
-        problems.append(FieldError("outcome", "must be upheld or dismissed"))
+        problems.append(FieldError("outcome", "请选择异议成立或不成立"))
     resolved_on = resolved_on or clock.today()
     if resolved_on > clock.today():
-        problems.append(FieldError("resolved_on", f"{resolved_on} is in the future"))
+        problems.append(FieldError("resolved_on", "不能晚于今天"))
     if resolved_on < objection.received_on:
-        problems.append(FieldError("resolved_on", f"{resolved_on} is before the objection was received on "
-                                                  f"{objection.received_on}"))
+        problems.append(FieldError("resolved_on", f"不能早于异议收到日期 {objection.received_on}"))
     if problems:
         raise ValidationFailed(problems)
     if outcome == "dismissed":  # dismissing keeps the case on its way to payment: not by a relative (回避)
@@ -104,8 +104,7 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
     if outcome == "dismissed" and principal.id in (objection.recorded_by, notice.posted_by):
         # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
         # against the notice they posted. Upholding only sends the case back to be checked again.
-        raise Forbidden("four-eyes rule: you recorded this objection or posted its notice; another clerk of the town "
-                        "or the county reviewer dismisses it")
+        raise Forbidden("按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
     role = principal.acting_role(RESOLVE_ROLES)
     note = (note or "").strip()
     objection.status = outcome

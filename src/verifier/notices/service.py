@@ -34,6 +34,7 @@ from ..documents.notice import NoticeDocument, NoticeRow
 from ..documents.notice_docx import render_notice
 from ..domain.cell_values import BadCell, phone_text
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.lifecycle import refused_in_status
 from ..domain import recusal as recusal_rules
 from ..domain.masking import mask_name
 from ..domain.money import format_yuan
@@ -106,37 +107,36 @@ def record_review(
     recusal.refuse_principal(session, principal, [case.household_id], step="village_review", case_id=case.id,
                              clock=clock)  # 回避
     if case.status != "determined":
-        raise InvalidState(f"cannot record a village review for a case that is {case.status}")
+        raise InvalidState(refused_in_status(case.status))
     if result not in ("pass", "fail"):
-        raise ValidationFailed.one("result", "must be pass or fail")
+        raise ValidationFailed.one("result", "请选择通过或未通过")
     proposed_by = case.review_fail_proposed_by
     if proposed_by is None and not principal.has(*REVIEW_ROLES):
-        raise Forbidden("the county reviewer only confirms or overturns a failed village review a clerk recorded")
+        raise Forbidden("县级复核人员只确认或否决乡镇经办人记录的村级评议未通过，村级评议由乡镇经办人记录")
     if proposed_by is not None and meeting_id:
-        raise InvalidState("this case's failed village review waits for a second person")
+        raise InvalidState("本户的村级评议未通过已记录，正等待本县其他经办人或县级复核人员确认，不能再列入评议会")
     if result == "fail" and proposed_by == principal.id:
-        raise Forbidden("four-eyes rule: you recorded this case's failed village review; another clerk of the county "
-                        "or the county reviewer confirms it")
+        raise Forbidden("按“四眼原则”，本户的村级评议未通过由您记录，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。")
     role = principal.acting_role(REVIEW_FAIL_CONFIRMERS if proposed_by else REVIEW_ROLES)
     confirming = proposed_by is not None and result == "fail"
     note = (note or "").strip()
     problems: list[FieldError] = []
     today = clock.today()
     if held_on > today:
-        problems.append(FieldError("held_on", f"{held_on} is in the future"))
+        problems.append(FieldError("held_on", "不能晚于今天"))
     check = latest_check(session, case.id)
     if check is not None and held_on < check.visited_on:
-        problems.append(FieldError("held_on", f"{held_on} is before the home check of {check.visited_on}"))
+        problems.append(FieldError("held_on", f"不能早于入户核查日期 {check.visited_on}"))
     if result == "fail" and not note and not confirming:
-        problems.append(FieldError("note", "a failed review needs the reason the villagers gave"))
+        problems.append(FieldError("note", "未通过时须填写村民代表的意见"))
     if proposed_by is not None and result == "pass" and not note:
-        problems.append(FieldError("note", "overturning a failed village review needs its reason"))
+        problems.append(FieldError("note", "否决评议未通过的记录，须写明理由"))
     if problems:
         raise ValidationFailed(problems)
     now = clock.now()
     proposed = latest_review(session, case.id) if proposed_by is not None else None
     if proposed_by is not None and (proposed is None or proposed.result != "fail"):
-        raise InvalidState("this case's proposed failed village review is missing")
+        raise InvalidState("找不到待确认的村级评议未通过记录，请刷新页面")
     if confirming and proposed is not None:  # the proposal's review stands: only the confirmation is new
         review = proposed
     else:
@@ -247,14 +247,13 @@ def _notice_contract(session: Session, cases: Sequence[Case], req: NoticeRequest
     ids = sorted({c.contract_id for c in cases})
     if req.contract_id:
         if req.contract_id not in ids:
-            raise ValidationFailed.one("contract_id", f"no case of {place} under contract {req.contract_id} awaits a notice")
+            raise ValidationFailed.one("contract_id", f"{place}没有按服务合同 {req.contract_id} 待公示的案件")
         return contract_store.get_contract(session, req.contract_id)
     if not ids:
         field = "village" if req.village else "town"
-        raise ValidationFailed.one(field, f"no case of {place} passed village review and awaits a notice")
+        raise ValidationFailed.one(field, f"{place}没有已通过村级评议、待公示的案件")
     if len(ids) > 1:
-        raise ValidationFailed.one("contract_id", f"the cases of {place} fall under contracts {', '.join(ids)}: "
-                                                  "name the one this notice is for")
+        raise ValidationFailed.one("contract_id", f"{place} 的案件分属服务合同 {', '.join(ids)}，请指明本公示所按的合同")
     return contract_store.get_contract(session, ids[0])
 
 
@@ -264,7 +263,7 @@ def _determination(session: Session, case_id: str) -> tuple[Determination, Check
         .where(Determination.case_id == case_id).order_by(Check.seq.desc()).limit(1)
     ).first()
     if row is None or not row[0].eligible:  # a reviewed case always has an eligible determination
-        raise InvalidState(f"case {case_id} has no eligible determination")
+        raise InvalidState(f"案件 {case_id} 没有“符合条件”的认定")
     return row[0], row[1]
 
 
@@ -314,7 +313,7 @@ def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal,
     town = req.town.strip()
     village = _blank(req.village)
     if not town:
-        raise ValidationFailed.one("town", "must not be empty")
+        raise ValidationFailed.one("town", "不能为空")
     objection_phone = _blank(req.objection_phone)
     if objection_phone:  # printed on the wall for villagers to call: a number they can dial
         try:
@@ -323,11 +322,11 @@ def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal,
             raise ValidationFailed.one("objection_phone", str(exc)) from None
     today = clock.today()
     if req.posted_on > today:
-        raise ValidationFailed.one("posted_on", f"{req.posted_on} is in the future")
+        raise ValidationFailed.one("posted_on", "不能晚于今天")
     if req.posted_on < today - timedelta(days=LATE_ENTRY_DAYS):
         # A notice dated further back would run its period (and close) before anyone could read it or object.
-        raise ValidationFailed.one("posted_on", f"{req.posted_on} is more than {LATE_ENTRY_DAYS} day before today "
-                                                f"({today}): a notice is entered the day it goes up, or the day after")
+        raise ValidationFailed.one("posted_on", f"公示日期 {req.posted_on} 早于昨天：公示须在张贴当天或次日录入，不能补记更早的日期"
+                                                "（否则公示期未满就已结束）")
 
     # Lock the candidates: a second clerk posting the same village at once finds them taken (and on PostgreSQL
     # the unique index on live notice items refuses a case in two notices whatever happens).
@@ -340,10 +339,10 @@ def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal,
     scope = contract.spec.notice.scope
     if scope == "village":
         if village is None:
-            raise ValidationFailed.one("village", f"contract {contract.id} posts one notice per village: name the village")
+            raise ValidationFailed.one("village", "按合同每个村单独公示：请填写村名")
         candidates = [c for c in candidates if c.village == village]
         if not candidates:
-            raise ValidationFailed.one("village", f"no case of {place} passed village review and awaits a notice")
+            raise ValidationFailed.one("village", f"{place}没有已通过村级评议、待公示的案件")
     else:
         village = None  # a town-wide notice covers every village of the town
     recused = recusal.recused_cases(session, principal, [c.id for c in candidates])
@@ -359,8 +358,7 @@ def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal,
     last_review = max((r.held_on for r in reviews.values() if r is not None), default=None)
     if last_review is not None and req.posted_on < last_review:
         late = sum(1 for r in reviews.values() if r is not None and r.held_on > req.posted_on)
-        raise ValidationFailed.one("posted_on", f"{req.posted_on} is before the village review of {late} of its cases "
-                                                f"(the last held on {last_review})")
+        raise ValidationFailed.one("posted_on", f"早于其中 {late} 户的村级评议日期（最晚 {last_review}）")
 
     ends_on = req.posted_on + timedelta(days=contract.spec.deadlines.notice_days)
     mask = contract.spec.notice.mask_names
@@ -380,7 +378,7 @@ def posted_notice(session: Session, req: NoticeRequest, *, principal: Principal,
         det, check = _determination(session, case.id)
         review = reviews[case.id]
         if review is None or review.result != "pass":  # reviewed means a passing review was recorded
-            raise InvalidState(f"case {case.id} has no passing village review")
+            raise InvalidState(f"案件 {case.id} 没有通过村级评议")
         head = case.household.head_name
         items.append(NoticeItem(
             id=new_id("nti"), notice_id=notice.id, case_id=case.id, seq=seq, village=case.village,
@@ -413,17 +411,16 @@ def close_notice(session: Session, notice_id: str, *, principal: Principal, cloc
     to pay; cases withdrawn after an upheld objection are left where they are."""
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.status != "open":
-        raise InvalidState("the notice is already closed")
+        raise InvalidState("公示已结束")
     # 回避: closing sends the listed cases to payment: not by a relative of one of their households
     recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
         NoticeItem.notice_id == notice.id))), step="notice_close", message=recusal_rules.NOTICE_RECUSED, clock=clock)
     today = clock.today()
     if today < notice.ends_on:
-        raise InvalidState(f"the notice period runs until {last_day(notice.ends_on)}: it can be closed from "
-                           f"{notice.ends_on}")
+        raise InvalidState(f"公示期至 {last_day(notice.ends_on)}，{notice.ends_on} 起方可结束公示")
     pending = open_objection_count(session, notice.id)
     if pending:
-        raise InvalidState(f"{pending} objection(s) against this notice are still open: resolve them first")
+        raise InvalidState(f"还有 {pending} 条异议未处理，请先处理异议")
     cleared, withdrawn, total = [], [], 0
     for item in session.scalars(select(NoticeItem).where(NoticeItem.notice_id == notice.id)
                                 .order_by(NoticeItem.seq).with_for_update()):

@@ -11,9 +11,11 @@ import re
 
 from typing import Any
 
+from ..contract import county_named as contract_county_named
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
+from ..notices.objections import STATUS_ZH as OBJECTION_STATUS_ZH
 from ..domain.photo_times import WALL_UPLOAD_GRACE_DAYS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
@@ -72,10 +74,7 @@ def review_statuses(done: str) -> tuple[tuple[str, str], ...]:
     return tuple((done if code == "done" else code, label) for code, label in REVIEW_STATUSES)
 
 
-def county_named(code: str) -> str:
-    """A county in a message as the pages name it (示范县（340223）), or 县（区）340223 when no contract names it."""
-    name = COUNTIES.get(code)
-    return f"{name}（{code}）" if name else f"县（区）{code}"
+county_named = contract_county_named  # 示范县（340223）, or 县（区）340223: the rules say it so too
 
 
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
@@ -97,7 +96,7 @@ CONFLICT_SOURCES = {"referral_import": "部门名单导入", "application": "农
 OBJECTION_RAISERS = {"anonymous": "匿名", "household": "本户家庭成员", "relative": "亲属", "neighbour": "邻居",
                      "villager": "同村村民", "village_cadre": "村干部", "other": "其他"}
 OBJECTION_VIA = {"in_person": "当面反映", "phone": "电话", "letter": "信件", "box": "村意见箱"}
-OBJECTION_STATUS = {"open": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
+OBJECTION_STATUS = dict(OBJECTION_STATUS_ZH)  # as the rule names them in its refusals (notices.objections)
 # `verifier contracts list`: a contract's county review, and each county's answer (the contracts' page says them
 # at length: contract_review.service.STATUS_ZH, DECISION_ZH).
 CONTRACT_LIST_STATUS = {"pending": "待县审核确认", "accepted": "已确认", "refused": "已拒绝"}
@@ -251,10 +250,6 @@ def _headers(listed: str) -> str:
     return "、".join(h.strip().strip("'\"") for h in listed.split(","))
 
 
-def _row(m: re.Match[str]) -> str:
-    return str(int(m.group(1)) + 1)
-
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     (r"required(, but empty)?", "必填"),
@@ -264,19 +259,8 @@ _MESSAGES: Table = compile_table([
     (r"the current password is wrong", "当前密码不正确"),
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
-    (r"one of anonymous, .*", "请选择反映人"),
-    (r"one of in_person, .*", "请选择收到方式"),
-    (r"\S+ is before the objection was received on (\S+)", lambda m: f"不能早于异议收到日期 {m.group(1)}"),
     (r".* is in the future", "不能晚于今天"),
     (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
-    (r"visit \S+ is after the due date (\S+)", lambda m: f"不能晚于核查期限 {m.group(1)}"),
-    (r"\S+ is before the home check of (\S+)", lambda m: f"不能早于入户核查日期 {m.group(1)}"),
-    (r"\S+ is before the notice was posted on (\S+)", lambda m: f"不能早于公示发布日期 {m.group(1)}"),
-    (r"\S+ is after the notice period ended on (\S+)", lambda m: f"公示期已于 {m.group(1)} 结束"),
-    (r"\S+ is after the notice period, whose last day was (\S+)",
-     lambda m: f"晚于公示期最后一天 {m.group(1)}：只登记公示期内收到的异议，请核对收到日期"),
-    (r"\S+ is before the village review of (\d+) of its cases \(the last held on (\S+)\)",
-     lambda m: f"早于其中 {m.group(1)} 户的村级评议日期（最晚 {m.group(2)}）"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
     (r"not an amount of yuan", "请填写金额（元），最多两位小数，如 1200.50"),
@@ -292,31 +276,13 @@ _MESSAGES: Table = compile_table([
     (r"(?:'?.*?'? is )?not a whole number of people", "家庭人口应为整数"),
     (r"not a phone number", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"must not be negative.*", "不能为负数"),
-    (r"must be 18 characters, got (\d+)", lambda m: f"应为 18 位，现为 {m.group(1)} 位"),
-    (r"must be a string of 18 characters", "应为 18 位身份证号"),
-    (r"the first 17 characters must be digits", "前 17 位应为数字"),
-    (r"the last character must be a digit or X", "最后一位应为数字或 X"),
-    (r"region code \S+ is not valid.*", "地区码无效"),
-    (r"birth date \S+ is not a date", "出生日期无效"),
-    (r"birth date \S+ is before 1900", "出生日期早于 1900 年"),
-    (r"birth date \S+ is in the future", "出生日期晚于今天"),
-    (r"check digit should be (\S+), not \S+", lambda m: f"校验位应为 {m.group(1)}，请核对"),
-    (r"the same ID number as members\[(\d+)\]", lambda m: f"与第 {_row(m)} 名成员的身份证号重复"),
-    (r"this person is recorded in another household", "此人已登记在其他家庭"),
     (r"this ID number cannot be registered in this county; contact the county reviewer",
      "该身份证号无法在本县登记，请联系县级复核员"),
     (r"an officer sees a case's evidence only while the check they are assigned to is still to be recorded",
      "核查员只能在录入所负责案件的核查结果之前查看证明材料"),
-    (r"at least one household member", "至少填写一名家庭成员"),
-    (r"exactly one member is the household head, found (\d+)", lambda m: f"须有且只有一名户主（现有 {m.group(1)} 名）"),
     (r"one of head, .*", "请选择与户主关系"),
     (r"one of full, .*", "请选择劳动能力"),
-    (r"8 to 30 digits", "应为 8 至 30 位数字"),
     (r"at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
-    (r"a home check is made by two different officers", "入户核查须由两名不同的核查员进行"),
-    (r"'?(.*?)'? is not assigned to this case", "不是本案的核查人员"),
-    (r"the officer recording the check must be one of its two officers", "录入人须是两名核查员之一"),
-    (r"the officer recording the visit must be one of its two officers", "录入人须是两名核查员之一"),
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
     (r"say what the household disputes", "请填写申请理由"),
@@ -326,19 +292,6 @@ _MESSAGES: Table = compile_table([
     (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
     (r"the household already has an open case (\S+) for this cause and year: it is checked there",
      "该户本年度同类原因已有办理中的案件，请在该案件中核查"),
-    (r"'?(.*?)'? made an earlier check of this case: a review is checked by other officers",
-     "该核查员参加过本案首次核查，复核须由其他核查员进行"),
-    (r"'?(.*?)'? made an earlier check of this case: a check sent back is visited again by other officers",
-     "该核查员参加过被退回的核查，重新入户须由其他核查员进行"),
-    (r"'?(.*?)'? made the household's last check \(another of its cases\): its next visit is made by other officers",
-     "该核查员上次核查过该户（另一案件）：按轮换规则，本次须由其他核查员走访"),
-    (r"required: the county has too few other field officers, so the household's last officers may visit again; "
-     r"say why", "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"),
-    (r"you may not choose yourself as an officer of a visit you schedule by hand",
-     "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"),
-    (r"required: why you choose these officers rather than the planner",
-     "必填：请说明不用自动排期、由您选定这两名核查员的原因"),
-    (r"required: say what the next visit must check again", "必填：请说明退回原因和重新核查的内容"),
     (r"this case came from an imported file, not an application entered by hand: it is corrected at its source",
      "本案件来自导入的监测信息，不是手工录入的申请：请在数据来源处更正"),
     (r"an application is corrected until the case is screened; this case is (\w+)",
@@ -347,27 +300,14 @@ _MESSAGES: Table = compile_table([
     (r"(\S+) is outside contract (\S+) of this case \((\S+) to (\S+)\)",
      lambda m: f"{m.group(1)} 不在本案件服务合同的期限内（{m.group(3)} 至 {m.group(4)}）"),
     (r"the household already has an open case for this cause and year", "该户本年度同类原因已有办理中的案件"),
-    (r"only a checked case not yet determined is sent back for another visit; it is (\w+)",
-     lambda m: f"只有已核查、尚未认定的案件才能退回重新核查（当前状态：{_status(m)}）"),
-    (r"you made this check: another supervisor decides whether it is sent back",
-     "您参加了这次核查：是否退回须由其他审核人员决定"),
     (r"four-eyes rule: you released batch \S+; another finance officer imports its bank return",
      "按“四眼原则”，本批次由您发放，银行回单须由另一名财务人员导入"),
-    (r"four-eyes rule: you sent a check of this case back for another visit; another supervisor confirms the "
-     r"determination", "按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认"),
     (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
      lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
-    (r"no such file was uploaded for this case", "照片未上传成功，请重新选择"),
-    (r"the file is empty", "文件为空"),
-    (r"the file is \d+ bytes; at most (\d+) are accepted", lambda m: f"文件过大（最大 {int(m.group(1)) // 1048576} MB）"),
-    (r"only JPEG, PNG, WebP photos and PDF scans are accepted", "只接受 JPEG、PNG、WebP 照片或 PDF 扫描件"),
-    (r"the file says it is .* but its content is .*", "文件类型与内容不符"),
     (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
-    (r"a failed review needs the reason the villagers gave", "未通过时须填写村民代表的意见"),
     (r"must be pass or reject", "请选择通过或不通过"),
     (r"must be pass or fail", "请选择通过或未通过"),
     (r"must be upheld or dismissed", "请选择异议成立或不成立"),
-    (r"'?(.*?)'? is not a field officer of county (\d+)", lambda m: f"不是{county_named(m.group(2))}的核查员"),
     (r"exactly two officers are needed, got \d+", "须选择两名核查员"),
     (r"the two officers must be different people", "两名核查员不能是同一人"),
     (r"a vehicle is needed", "请填写车辆"),
@@ -375,7 +315,6 @@ _MESSAGES: Table = compile_table([
      lambda m: f"该核查员 {m.group(2)} 已有 {m.group(1)} 户走访（每日最多 {m.group(3)} 户）"),
     (r"vehicle (\S+) already carries .* on (\S+)", lambda m: f"车辆 {m.group(1)} 在 {m.group(2)} 已安排给其他核查员"),
     (r"officer \S+ already travels in vehicle (\S+) on (\S+)", lambda m: f"该核查员 {m.group(2)} 已乘坐车辆 {m.group(1)}"),
-    (r"plan between 1 and 60 days", "排期天数应在 1 至 60 天之间"),
     (r"visit (\S+) is before the referral date (\S+)", lambda m: f"走访日期 {m.group(1)} 早于接收日期 {m.group(2)}"),
     (r"due date (\S+) is before the referral date (\S+)",
      lambda m: f"核查期限 {m.group(1)} 早于接收日期 {m.group(2)}，请核对案件日期"),
@@ -391,8 +330,6 @@ _MESSAGES: Table = compile_table([
     (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
     (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
-    (r"unknown household group '(.*)': use (.*)",
-     lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
     (r"no payment batch.*", "支付批次不存在"),
     (r"no sampling round.*", "抽查轮次不存在"),
@@ -400,9 +337,6 @@ _MESSAGES: Table = compile_table([
     (r"no repayment.*", "还款记录不存在"),
     (r"no county .*", "县（区）不存在"),
     (r"no (?:such )?user.*", "用户不存在"),
-    (r"no case of (.*) passed village review and awaits a notice", lambda m: f"{m.group(1)}没有已通过村级评议、待公示的案件"),
-    (r"contract \S+ posts one notice per village: name the village", "按合同每个村单独公示：请填写村名"),
-    (r"case '(.*)' is not on this notice", "该案件不在本次公示名单中"),
     (r"unknown channel .*", "请选择来源渠道"),
     (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
     (r"the file has no rows.*", "文件没有数据行"),
@@ -454,7 +388,6 @@ _MESSAGES: Table = compile_table([
      lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
                f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
-    (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",
@@ -464,18 +397,6 @@ _MESSAGES: Table = compile_table([
     # states (409)
     (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
      lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
-    (r"the case has no home check yet", "案件还没有入户核查记录"),
-    (r"the notice is closed: it takes no more objections", "公示已结束，不再受理异议"),
-    (r"an objection against this case was already upheld: it is no longer on the notice", "该案件的异议已成立，已撤出公示"),
-    (r"the objection was already resolved \((\w+)\)", lambda m: f"该异议已处理（{OBJECTION_STATUS.get(m.group(1), m.group(1))}）"),
-    (r"the notice is already closed", "公示已结束"),
-    (r"the notice period runs until (\S+): it can be closed from (\S+)",
-     lambda m: f"公示期至 {m.group(1)}，{m.group(2)} 起方可结束公示"),
-    (r"(\d+) objection\(s\) against this notice are still open: resolve them first",
-     lambda m: f"还有 {m.group(1)} 条异议未处理，请先处理异议"),
-    (r"no case '.*' assigned to you", "该案件未分配给您"),
-    (r"case '.*' is not assigned to you(?:: only its two assigned officers record its (?:check|visits))?",
-     "该案件未分配给您，只有派定的两名核查员可以录入核查结果"),
     (r"no (?:such )?case.*", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
@@ -495,13 +416,10 @@ _MESSAGES: Table = compile_table([
      r"new check and determination",
      lambda m: f"最多 {m.group(1)} 元（认定的保障金与县级复核核定的保障金中较大者），更多须重新核查并认定"),
     (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
-    (r"cannot record a visit for a case that is (\w+)", lambda m: f"案件当前状态为「{_status(m)}」，不能登记走访"),
     (r"the case is no longer (\w+)", lambda m: f"案件已不再是「{_status(m)}」状态，请刷新后重试"),
     (r"the case has no ineligible determination", "本案没有“不符合条件”的认定"),
     (r"send the (?:evidence|photo|bank's return|referral file|roster) as a multipart field named file",
      "请以 multipart 表单字段 file 上传文件"),
-    (r"four-eyes rule: you made the check this determination rests on; another supervisor confirms it",
-     "按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认"),
     (r"no such (?:contract|meeting|file|evidence)", "要找的内容不存在，或不在您的权限范围内"),
     (r"must be 1 to 255 visible ASCII characters \(a UUID is a good choice\)",
      "应为 1 至 255 个可见 ASCII 字符（建议使用 UUID）"),
@@ -513,10 +431,6 @@ _MESSAGES: Table = compile_table([
      "只有乡镇经办人、县级复核员或保险公司核查人员可以拍摄公示照片"),
     (r"only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting",
      "只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴"),
-    (r"the cases of (.*) fall under contracts (.*): name the one this notice is for",
-     lambda m: f"{m.group(1)} 的案件分属服务合同 {m.group(2)}，请指明本公示所按的合同"),
-    (r"case (\S+) has no eligible determination", lambda m: f"案件 {m.group(1)} 没有“符合条件”的认定"),
-    (r"case (\S+) has no passing village review", lambda m: f"案件 {m.group(1)} 没有通过村级评议"),
     (r"settling ([\d,.]+) exceeds the ([\d,.]+) committed in the fund",
      lambda m: f"结算金额 {m.group(1)} 元超过资金中已占用的 {m.group(2)} 元"),
     (r"only finance or a county reviewer (?:confirms|rejects) a repayment", "只有财务或县级复核员可以确认或驳回追回还款"),
@@ -589,23 +503,6 @@ _MESSAGES: Table = compile_table([
     (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
     (r"the bills of this kind add up to (\S+), not (\S+)",
      lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
-    (r"(\S+) is more than 1 day before today \((\S+)\): a notice is entered the day it goes up, or the day after",
-     lambda m: f"公示日期 {m.group(1)} 早于昨天：公示须在张贴当天或次日录入，不能补记更早的日期（否则公示期未满就已结束）"),
-    (r"four-eyes rule: you proposed screening out this case; .*",
-     "按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。"),
-    (r"the county reviewer only confirms or overturns a screen-out a clerk proposed",
-     "县级复核人员只确认或否决乡镇经办人提出的初筛不通过，初步筛选由乡镇经办人办理"),
-    (r"four-eyes rule: you recorded this case's failed village review; .*",
-     "按“四眼原则”，本户的村级评议未通过由您记录，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。"),
-    (r"the county reviewer only confirms or overturns a failed village review a clerk recorded",
-     "县级复核人员只确认或否决乡镇经办人记录的村级评议未通过，村级评议由乡镇经办人记录"),
-    (r"overturning a failed village review needs its reason", "否决评议未通过的记录，须写明理由"),
-    (r"this case's failed village review waits for a second person",
-     "本户的村级评议未通过已记录，正等待本县其他经办人或县级复核人员确认，不能再列入评议会"),
-    (r"this case's proposed failed village review is missing",
-     "找不到待确认的村级评议未通过记录，请刷新页面"),
-    (r"four-eyes rule: you recorded this objection or posted its notice; .*",
-     "按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。"),
     (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",
      "按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。"),
     # Bills added before the determination (checks/late_bills.py).

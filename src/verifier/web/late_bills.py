@@ -31,7 +31,7 @@ def _render(request: Req, ctx: Any, case_id: str, state: FormState | None = None
         case = load_case(session, case_id, request.user)
         check = check_service.latest_check(session, case.id)
         if check is None:
-            raise InvalidState("the case has no home check yet")
+            raise InvalidState("案件还没有入户核查记录")
         listed = check_bills.bills_of(session, check.id)
         short = backing.shortfalls(check_service.rigid_of(check), check_bills.billed_totals(session, check.id))
         cause = check_service.cause_of(session, case)

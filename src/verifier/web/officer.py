@@ -27,6 +27,7 @@ from ..checks import service as check_service
 from ..domain import late_entry
 from ..domain.causes import CauseDef
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.lifecycle import refused_in_status
 from ..domain.idnumber import validate_id_number
 from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
@@ -276,7 +277,7 @@ class CheckPages(Controller):
         with ctx.db.read() as session:
             case, visit = assigned_visit(session, case_id, user)
             if case.status != "scheduled" and state is None:
-                raise InvalidState(f"cannot record a check for a case that is {case.status}")
+                raise InvalidState(refused_in_status(case.status))
             names = user_names(session, visit.officer_ids)
             photos = check_service.evidence_of(session, case.id, evidence or [])
             head = case.household.head_name
@@ -379,7 +380,7 @@ class CheckPages(Controller):
         return see_other(f"/cases/{case_id}", done="check")
 
 
-ANOTHER_HOUSEHOLD = "this person is recorded in another household"
+ANOTHER_HOUSEHOLD = check_service.ANOTHER_HOUSEHOLD
 
 
 def _other_households(ctx: Any, request: Req, case_id: str, parsed: ParsedCheck,

@@ -1,0 +1,143 @@
+"""The pages' tables of messages (`labels._MESSAGES`, `stagelabels._MESSAGES`) translate English a rule still says.
+A rule that says its message in Chinese at the raise leaves its row unused: the row is deleted, never kept "in case".
+So every row must match a message the code can say: a string of the source (outside the tables), an f-string with
+its values filled in, or, for a message put together at run time, the example `SAID_AT_RUN_TIME` gives, which must
+fit the shape of a string of the source (its values standing for any text)."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from pathlib import Path
+
+from verifier.web import labels, stagelabels
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "verifier"
+TABLES = {"web/labels.py", "web/stagelabels.py"}
+# What a value of an f-string is taken to be, one at a time, when its text is matched against the rows.
+FILLINGS = ("0", "2026-01-01", "x", "a b", "340223", "'x'", "x (y)", "1,200.00", "county", "approve")
+# Messages the code puts together from pieces (a joined list, a word chosen by a variable): the module that says each
+# and the message as it says it, which must match its row and fit a string of that module.
+SAID_AT_RUN_TIME = {
+    r"one of head, .*": ("web/officer.py",
+        "one of head, spouse, child, parent, other"),
+    r"one of full, .*": ("web/officer.py",
+        "one of full, partial, none"),
+    r"unsupported file type 'without an extension'.*": ("referrals/parsing/files.py",
+        "unsupported file type 'without an extension': send a .csv or .xlsx file"),
+    r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar": ("web/common.py",
+        "2026-2-30 is not a day of the calendar"),
+    r"only finance or a county reviewer (?:confirms|rejects) a repayment": ("payments/recoveries.py",
+        "only finance or a county reviewer confirms a repayment"),
+    r"only finance or a county reviewer (confirms|rejects) a repayment": ("payments/recoveries.py",
+        "only finance or a county reviewer rejects a repayment"),
+    r"must be one of number, head, village, status, received, due.*": ("cases/listing.py",
+        "must be one of number, head, village, status, received, due, -number, -head, with a leading - for descending"),
+    r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once": ("checks/bills.py",
+        "bill 0012 of 县医院 is already counted in case case_01 (paid): a bill is counted once"),
+    r"bill (.+) of (.+) is already counted in a case of another county: a bill is counted once": ("checks/bills.py",
+        "bill 0012 of 县医院 is already counted in a case of another county: a bill is counted once"),
+    r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
+    r"of its earlier check free) before the planning window ends (\S+) \(due date (\S+)\)": ("domain/planning/planner.py",
+        "no officers free before the planning window ends 2026-01-31 (due date 2026-02-10)"),
+    r"the file is (\S+ \S+): the limit is (\S+ \S+) \((\w+)\)": ("uploads.py",
+        "the file is 40 MiB: the limit is 32 MiB (VERIFIER_MAX_IMPORT_BYTES)"),
+    r"the file has more than (\S+) rows: the limit is .* \((\w+)\)": ("uploads.py",
+        "the file has more than 200,000 rows: the limit is 200,000 (VERIFIER_MAX_IMPORT_ROWS)"),
+    r"the file has more than (\S+) cells \(by row (\d+)\): the limit is .* \((\w+)\)": ("uploads.py",
+        "the file has more than 4,000,000 cells (by row 9): the limit is 4,000,000 (VERIFIER_MAX_IMPORT_CELLS)"),
+    r"the workbook unpacks to (\S+ \S+): the limit is (\S+ \S+) \((\w+)\)": ("uploads.py",
+        "the workbook unpacks to 300 MiB: the limit is 256 MiB (VERIFIER_MAX_XLSX_UNPACKED_BYTES)"),
+    r"the workbook has more than (\S+) shared strings: the limit is .* \((\w+)\)": ("uploads.py",
+        "the workbook has more than 1,000,000 shared strings: the limit is 1,000,000 "
+        "(VERIFIER_MAX_XLSX_SHARED_STRINGS)"),
+    r"empty is not a roster category \(known: (.*)\)": ("roster/parsing.py",
+        "empty is not a roster category (known: 脱贫户、监测对象)"),
+    r"four-eyes rule: you recorded this repayment; another person (?:confirms|rejects) it": ("payments/recoveries.py",
+        "four-eyes rule: you recorded this repayment; another person confirms it"),
+    r"the bank file was not written: (.*?): cancel the batch, .*": ("payments/service.py",
+        "the bank file was not written: line 2, account_name begins like a spreadsheet formula: cancel the batch, "
+        "change the payee (a payee change, approved by a second person), and prepare a new batch"),
+    r"(\S+) is not in batch (\S+): it belongs to batch (\S+)": ("payments/bank.py",
+        "PAY-01-0001 is not in batch PB-01: it belongs to batch PB-02"),
+    r"(\S+) is not in batch (\S+): no such item": ("payments/bank.py",
+        "PAY-01-0009 is not in batch PB-01: no such item"),
+    r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \(.*\): .* before you "
+    r"(approve|release) it": ("payments/service.py",
+        "batch PB-01 holds 1 case(s) held for re-determination after a sampling round (case_01): they cannot be paid "
+        "until a supervisor re-determines them; take them out of the batch (or cancel it) before you approve it"),
+}
+
+
+def _shape(node: ast.AST) -> str | None:
+    """A string of the source as a regular expression: its text, each value (an f-string's, a `format` field, the
+    other side of a `+`) standing for any text; None for what is not a string."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return ".+".join(re.escape(part) for part in re.split(r"\{[^{}]*\}|%s|%d", node.value))
+    if isinstance(node, ast.JoinedStr):
+        return "".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _shape(node.left), _shape(node.right)
+        if left is None and right is None:
+            return None
+        return (left or ".+") + (right or ".+")
+    return None
+
+
+@functools.cache
+def _source_strings() -> tuple[frozenset[str], dict[str, list[re.Pattern[str]]]]:
+    """The English strings of the source (f-strings filled in), and each module's shapes of strings with values."""
+    texts: set[str] = set()
+    shapes: dict[str, list[re.Pattern[str]]] = {}
+    for path in SRC.rglob("*.py"):
+        module = path.relative_to(SRC).as_posix()
+        if module in TABLES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                texts.add(node.value)
+            elif isinstance(node, ast.JoinedStr):
+                texts.update("".join(v.value if isinstance(v, ast.Constant) else filling for v in node.values)
+                             for filling in FILLINGS)
+            shape = _shape(node)
+            if shape is not None and ".+" in shape:
+                shapes.setdefault(module, []).append(re.compile(shape, re.DOTALL))
+    return frozenset(t for t in texts if _ENGLISH.search(t)), shapes
+
+
+_ENGLISH = re.compile(r"[a-z]{3}")  # a message the tables could translate: English
+
+
+def unreached(rows: list[re.Pattern[str]]) -> list[str]:
+    """The rows no message of the code reaches (see the module's docstring)."""
+    texts, shapes = _source_strings()
+    dead = []
+    for pattern in rows:
+        if any(pattern.fullmatch(text) for text in texts):
+            assert pattern.pattern not in SAID_AT_RUN_TIME, f"a string of the source says it: {pattern.pattern}"
+            continue
+        module, example = SAID_AT_RUN_TIME.get(pattern.pattern, ("", ""))
+        if not pattern.fullmatch(example) or not any(s.fullmatch(example) for s in shapes.get(module, ())):
+            dead.append(pattern.pattern)
+    return dead
+
+
+def _rows() -> list[re.Pattern[str]]:
+    return [pattern for pattern, _ in labels._MESSAGES] + [pattern for pattern, _ in stagelabels._MESSAGES]
+
+
+def test_every_row_of_the_message_tables_translates_a_message_the_code_says() -> None:
+    assert unreached(_rows()) == [], "rows no message of the code reaches: delete them"
+
+
+def test_the_examples_are_rows_of_the_tables() -> None:
+    assert set(SAID_AT_RUN_TIME) <= {pattern.pattern for pattern in _rows()}
+
+
+def test_a_row_for_a_sentence_the_code_does_not_say_is_caught() -> None:
+    """The check can fail: a row whose sentence the rule now says in Chinese (the check's visit day), or one no code
+    ever said, is reported."""
+    gone = [re.compile(r"\S+ is before the referral of (\S+)"), re.compile(r"a rule's new English sentence")]
+    kept = re.compile(r"must be pass or reject")  # the case page's screening form still says it
+    assert unreached(gone + [kept]) == [p.pattern for p in gone]
