@@ -388,6 +388,7 @@ _MESSAGES: Table = compile_table([
      lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
                f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
+    (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",
