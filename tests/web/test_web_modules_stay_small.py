@@ -118,7 +118,11 @@ OUTSIDE_WEB = {
     ("payments/batch_read.py", "BATCH_STATUS_LABELS_ZH"): "BatchOut.status_label; a household merge's refusal",
     ("payments/payees.py", "STATUS_LABELS_ZH"): "PayeeChangeOut.status_label",
     ("payments/batch_recheck.py", "VERBS"): "the step a held batch's refusal names, in its message",
-    ("payments/payees.py", "_BATCH_STEPS"): "the step a payee changer's refusal names, and who else takes it",
+    ("payments/payees.py", "BATCH_STEPS"): "the step a payee changer's (or a linked account's) refusal names, and "
+                                           "who else takes it",
+    ("payments/payees.py", "_ACTS"): "the step a failed transfer's importer is refused, in its message",
+    ("payments/recoveries.py", "STATUS_ZH"): "a recovery's status, in refusals (stagelabels.RECOVERY_STATUS reads it)",
+    ("notices/objections.py", "STATUS_ZH"): "an objection's status, in its refusals (labels.OBJECTION_STATUS reads it)",
     ("followups/receipt.py", "DID"): "what a follow-up's or a receipt review's refusal says the person did",
     ("sampling/replay.py", "_NAMES"): "the replay's findings name the round's fields",
     ("sampling/replay.py", "_PARTIES"): "the replay's findings name the parties",

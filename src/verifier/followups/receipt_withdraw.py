@@ -59,8 +59,7 @@ PAID = "不能撤回：这笔补发（{amount} 元）已付给农户，撤回核
 SUPPLEMENT_GONE = "不能撤回：这笔补发已撤销"
 COLLECTED = ("不能撤回：追回已登记还款 {amount} 元（含待确认的），钱已开始收回。只有追回分文未收、补发尚未列入支付批次时，"
              "才能撤回核实未收到")
-RECOVERY_CLOSED = "不能撤回：追回已{status}"
-RECOVERY_STATUS = {"repaid": "全部追回", "waived": "核销", "withdrawn": "撤销"}
+RECOVERY_CLOSED = "不能撤回：追回当前为「{status}」"
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ def undo_refusal(session: Session, review: FollowupReceiptReview, *, lock: bool 
     if rec.repaid or recorded:
         return COLLECTED.format(amount=format_yuan(max(rec.repaid, recorded)))
     if rec.status != "open":
-        return RECOVERY_CLOSED.format(status=RECOVERY_STATUS.get(rec.status, rec.status))
+        return RECOVERY_CLOSED.format(status=recoveries.STATUS_ZH.get(rec.status, rec.status))
     return None
 
 

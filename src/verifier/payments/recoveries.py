@@ -40,6 +40,9 @@ from . import ledger
 from .models import Recovery, RecoveryRepayment
 from .recovery_reading import load_recovery, recovery_out, repayment_out
 
+STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（核实结果更正）"}
+"""A recovery's status in words: its pages (`stagelabels.RECOVERY_STATUS` reads it) and the refusals that name it."""
+
 OPENED = "recovery.opened"
 WITHDRAWN = "recovery.withdrawn"
 REPAYMENT_RECORDED = "recovery.repayment_recorded"

@@ -330,6 +330,8 @@ _MESSAGES: Table = compile_table([
     (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
     (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
+    (r"unknown household group '(.*)': use (.*)",
+     lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
     (r"no payment batch.*", "支付批次不存在"),
     (r"no sampling round.*", "抽查轮次不存在"),

@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+from ..payments import recoveries
 from ..payments.service import BATCH_STATUS_LABELS_ZH
 from ..zhtable import Table, compile_table, translate
 from . import labels
@@ -46,10 +47,10 @@ DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障�
 DEVIATION_KINDS = {"eligibility": "认定结论偏差", "amount": "金额偏差", "income": "收入偏差（不涉及金额）"}
 CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "supplement": "补发少发金额",
                 "none": "无需处理"}
-SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（复核结果更正）"}
+SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（核实结果更正）"}
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
-RECOVERY_STATUS = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（复核结果更正）"}
+RECOVERY_STATUS = dict(recoveries.STATUS_ZH)  # as the rules name them in their refusals
 REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
 SKIP_REASONS = {
@@ -331,6 +332,10 @@ _MESSAGES: Table = compile_table([
     (r"must be at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
     (r"the round's population is not committed to a checkpoint yet", "本轮总体尚未写入签名检查点。"),
     (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
+    ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
+      r"from (\S+) to (\S+)"),
+     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，{_county(m.group(1))}没有完成入户核查"
+               + ("且认定保障金大于零" if m.group(2) else "") + "的案件"),
     (r"the period's checks fall under several contracts \((.*)\): choose a period within one contract",
      lambda m: f"所选期间的核查分属多个服务合同（{m.group(1)}）：请选择同一合同期内的期间"),
     (r"must not be before checked_from", "不能早于开始日期"),
