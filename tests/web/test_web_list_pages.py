@@ -92,7 +92,7 @@ def test_a_batchs_items_are_numbered_pages_searched_by_head_or_case_number(offic
 
 
 def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, users, small_pages) -> None:  # type: ignore[no-untyped-def]
-    from test_web_payee_changes import _ready
+    from factories import ready_case
 
     from verifier.accounts.auth import principal_of
     from verifier.payments import payees
@@ -100,7 +100,7 @@ def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, user
 
     asker = users.add("fin-ask", "finance", counties=(COUNTY,))
     for n, head in enumerate(("甲一", "乙二", "丙三")):
-        case_id = _ready(ctx, head)
+        case_id = ready_case(ctx, head_name=head)
         with ctx.db.begin() as session:
             payees.request_change(session, case_id, account_name=f"代收{head}", bank="工商银行",
                                   account_number=f"621226000000009{n:04d}", reason="亲属代收",
