@@ -8,13 +8,11 @@ import re
 
 import pytest
 from factories import COUNTY
-from officekit import Office, build_office
-from sampling.sampling_helpers import rounds  # noqa: F401  (the fixture)
+from web import officekit  # one module however the test is reached (tests/insider imports it so too)
+from sampling import sampling_helpers
 
-
-@pytest.fixture
-def office(ctx, users) -> Office:  # type: ignore[no-untyped-def]
-    return build_office(ctx, users)
+office, office_month = officekit.office, officekit.office_month  # the fixtures: the office built once, kept
+rounds = sampling_helpers.rounds  # the fixture
 
 
 @pytest.fixture
