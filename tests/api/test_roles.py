@@ -37,11 +37,13 @@ def _all_routes(app):  # type: ignore[no-untyped-def]
                 yield method, path, handler.opt
 
 
+@pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only
 def test_every_route_declares_who_may_call_it(client) -> None:  # type: ignore[no-untyped-def]
     undeclared = [(m, p) for m, p, opt in _routes(client.app) if not opt.get("public") and not opt.get("roles")]
     assert undeclared == []
 
 
+@pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only
 def test_without_a_login_only_public_routes_answer(client) -> None:  # type: ignore[no-untyped-def]
     for method, path, opt in _routes(client.app):
         r = client.request(method, path, json={})
@@ -71,6 +73,7 @@ def test_each_role_gets_exactly_its_routes(client, users, role) -> None:  # type
             assert r.status_code == 403, (role, method, path, r.status_code, r.text)
 
 
+@pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only
 def test_the_auditor_reads_but_changes_nothing(client) -> None:  # type: ignore[no-untyped-def]
     writes = [(m, p) for m, p, opt in _routes(client.app)
               if m != "GET" and not opt.get("public") and opt.get("roles") not in (None, "any")
