@@ -55,7 +55,9 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     """On PostgreSQL, only the tests that reach the database under test: a test that asks for no database (no
     `database_url` among its fixtures, none named in its module, no module_kit context of its module) runs the same on
     either, and ran in the SQLite pass (the rules, the contract file, the Merkle vectors, the templates' guards).
-    `.ci/run` runs both passes."""
+    So does a test marked `same_on_either`: it reaches the database only to have something to look at, and what it
+    asserts is decided above it (the pages' and the command line's wording, masks, the role guards' declarations),
+    while the statements it runs are run on PostgreSQL by other tests that assert on them. `.ci/run` runs both passes."""
     if not PG_URL:
         return
     sources: dict[str, str] = {}
@@ -69,6 +71,8 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
                 sources[path] = "database_url"  # unreadable: kept
         reaches = "database_url" in getattr(item, "fixturenames", ()) or any(
             name in sources[path] for name in _NAMES_THE_DATABASE)
+        if item.get_closest_marker("same_on_either") is not None:
+            reaches = False
         (kept if reaches else left).append(item)
     if left:
         items[:] = kept

@@ -8,14 +8,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from factories import COUNTY, make_case, staff
+from factories import COUNTY, ready_case  # noqa: F401  (the payment shortcut, named here for these tests)
 from recheck_kit import visit_api
 from sqlalchemy import select
 
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
 from verifier.store.tables import User
-from verifier.cases.workflow import advance, load_case
 from verifier.payments import bankfiles
 from verifier.payments import service as payments
 from verifier.payments.models import Recovery
@@ -27,19 +26,6 @@ def person(ctx: Any, users: Any, username: str, *roles: str, counties: tuple[str
     uid = users.add(username, *roles, counties=counties)
     with ctx.db.read() as session:
         return principal_of(session.get(User, uid))
-
-
-def ready_case(ctx: Any, **kwargs: Any) -> str:
-    """A determined case taken through review, notice and its close (the lifecycle shortcut the payment tests use);
-    `kwargs` go to `make_case` (an `account_number`, say)."""
-    case_id = make_case(ctx, stage="determined", **kwargs)
-    clerk = staff(ctx).clerk
-    with ctx.db.begin() as session:
-        case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice"):
-            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
-                    payload={"shortcut": "tests"})
-    return case_id
 
 
 def relief_of(ctx: Any, case_id: str) -> int:

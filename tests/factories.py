@@ -162,6 +162,23 @@ def make_case(
         return case_id
 
 
+def ready_case(ctx, **kwargs: Any) -> str:  # type: ignore[no-untyped-def]
+    """A case at ready_to_pay: determined by the real services (make_case), then the lifecycle actions review_pass,
+    post_notice and close_notice (verifier.cases.workflow.advance) standing in for the village review and the notice
+    stage, which have tests of their own; its commits signed by one checkpoint. `kwargs` go to make_case."""
+    from verifier.cases.workflow import advance, load_case
+
+    with one_checkpoint(ctx):
+        case_id = make_case(ctx, stage="determined", **kwargs)
+        clerk = staff(ctx, kwargs.get("county", COUNTY)).clerk
+        with ctx.db.begin() as session:
+            case = load_case(session, case_id, None, for_update=True)
+            for action in ("review_pass", "post_notice", "close_notice"):
+                advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
+                        payload={"shortcut": "tests/factories.ready_case"})
+    return case_id
+
+
 def demo_contract_variant(ctx, *replacements: tuple[str, str]) -> Any:  # type: ignore[no-untyped-def]
     """The demo contract with each (old, new) of its text replaced (each old must be in it), loaded and accepted as
     the county would; returns the contract."""

@@ -15,6 +15,10 @@ from cli_kit import init_home
 
 from verifier.cli import main
 
+# The wording is the command line's own, the same whatever database it runs on (tests/test_cli.py runs the same
+# commands on PostgreSQL and checks what they do there): the SQLite pass runs these, not the PostgreSQL one.
+pytestmark = pytest.mark.same_on_either
+
 ROOT = Path(__file__).resolve().parent.parent
 # A word of English: two letters or more that are not part of a path, an id, a code or a hex string.
 WORD = re.compile(r"(?<![\w/.:_@+=-])[A-Za-z]{2,}(?![\w/._:@+-])")

@@ -1,4 +1,5 @@
-"""Walk every route with every role: each role gets exactly the routes its declaration allows."""
+"""Walk every route with every role: each role gets exactly the routes its declaration allows (answered on those, refused
+the others)."""
 
 from __future__ import annotations
 
@@ -37,11 +38,13 @@ def _all_routes(app):  # type: ignore[no-untyped-def]
                 yield method, path, handler.opt
 
 
+@pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only
 def test_every_route_declares_who_may_call_it(client) -> None:  # type: ignore[no-untyped-def]
     undeclared = [(m, p) for m, p, opt in _routes(client.app) if not opt.get("public") and not opt.get("roles")]
     assert undeclared == []
 
 
+@pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only
 def test_without_a_login_only_public_routes_answer(client) -> None:  # type: ignore[no-untyped-def]
     for method, path, opt in _routes(client.app):
         r = client.request(method, path, json={})
@@ -52,14 +55,19 @@ def test_without_a_login_only_public_routes_answer(client) -> None:  # type: ign
             assert r.headers["content-type"].startswith("application/problem+json")
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_each_role_gets_exactly_its_routes(client, users, role) -> None:  # type: ignore[no-untyped-def]
+def _walk(client, users, role: str, *, given: bool) -> int:  # type: ignore[no-untyped-def]
+    """Ask, as a user holding only `role`, every route its declaration gives it (`given`) or every route it refuses
+    it, with empty input: a given route is answered (no 401 or 403, no 5xx), a refused one is refused (403). How many
+    routes were asked."""
     name = f"r-{role.replace('_', '-')}"
     users.add(name, role)
     headers = users.headers(name)
+    asked = 0
     for method, path, opt in _routes(client.app):
         wanted = opt.get("roles")
-        allowed = bool(opt.get("public")) or wanted == "any" or (wanted and role in wanted)
+        allowed = bool(opt.get("public")) or wanted == "any" or bool(wanted and role in wanted)
+        if allowed != given:
+            continue
         if path in LOGOUTS:  # each logout ends every session: log in afresh for it
             token = client.post("/api/auth/login", json={"username": name, "password": PASSWORD}).json()["token"]
             headers = {"Authorization": f"Bearer {token}"}
@@ -69,8 +77,23 @@ def test_each_role_gets_exactly_its_routes(client, users, role) -> None:  # type
             assert r.status_code < 500, (role, method, path, r.status_code, r.text)
         else:
             assert r.status_code == 403, (role, method, path, r.status_code, r.text)
+        asked += 1
+    return asked
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_answered_on_every_route_it_is_given(client, users, role) -> None:  # type: ignore[no-untyped-def]
+    """The handlers behind the guard, reached with ids that name nothing and empty bodies: on either database."""
+    assert _walk(client, users, role, given=True) > 10
+
+
+@pytest.mark.same_on_either  # the role guard refuses before any handler reads the database: SQLite pass only
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_refused_every_route_it_is_not_given(client, users, role) -> None:  # type: ignore[no-untyped-def]
+    _walk(client, users, role, given=False)
+
+
+@pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only
 def test_the_auditor_reads_but_changes_nothing(client) -> None:  # type: ignore[no-untyped-def]
     writes = [(m, p) for m, p, opt in _routes(client.app)
               if m != "GET" and not opt.get("public") and opt.get("roles") not in (None, "any")

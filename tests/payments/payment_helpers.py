@@ -2,9 +2,9 @@
 
 Test shortcuts (each stage before payment has tests of its own):
 
-- `ready_case` takes a determined case from `factories.make_case` and applies the lifecycle actions review_pass,
-  post_notice and close_notice through `verifier.cases.workflow.advance`, standing in for the village review and
-  the notice stage;
+- `ready_case` (`factories.ready_case`, the page tests' too) takes a determined case from `factories.make_case` and
+  applies the lifecycle actions review_pass, post_notice and close_notice through `verifier.cases.workflow.advance`,
+  standing in for the village review and the notice stage, its commits signed by one checkpoint;
 - `seed_ready_cases` (shared with benchmarks/payments.py) inserts many ready-to-pay cases straight into the tables;
 - `add_contract` adds a copy of the demo contract for another county, with its own budget, fee rate and threshold,
   so that a test (or a hypothesis example) gets a fund of its own.
@@ -24,16 +24,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.payments import seed_ready_cases  # noqa: E402
-from factories import demo_contract_variant, make_case, staff  # noqa: E402
+from factories import demo_contract_variant, ready_case  # noqa: E402
 
 from verifier.accounts.auth import Principal  # noqa: E402
-from verifier.cases.workflow import advance, load_case  # noqa: E402
 from verifier.contract import Contract  # noqa: E402
 
 __all__ = ["People", "add_contract", "change_payee", "new_county", "people_of", "ready_case", "seed_ready_cases", "tx"]
 
 T = TypeVar("T")
-DEMO_COUNTY = "340223"
 _counties = itertools.count(1)
 
 
@@ -41,18 +39,6 @@ def tx(ctx: Any, fn: Callable[[Any], T]) -> T:
     """Run `fn(session)` in one write transaction."""
     with ctx.db.begin() as session:
         return fn(session)
-
-
-def ready_case(ctx: Any, **kwargs: Any) -> str:
-    """A case at ready_to_pay: determined by the real services, then reviewed, noticed and closed (shortcut)."""
-    case_id = make_case(ctx, stage="determined", **kwargs)
-    clerk = staff(ctx, kwargs.get("county", DEMO_COUNTY)).clerk
-    with ctx.db.begin() as session:
-        case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice"):
-            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
-                    payload={"shortcut": "tests/payments"})
-    return case_id
 
 
 def new_county() -> str:

@@ -1,13 +1,18 @@
 """A county office's month of work for the export and print tests, through the real services: three notices (东村
-still open; 西村 and 北村 closed), a batch released by finance (西村) and one waiting for approval (北村)."""
+still open; 西村 and 北村 closed), a batch released by finance (西村) and one waiting for approval (北村).
+
+The fixture `office` is it built once per test process and copied for each test that asks for it (tests/kept_rows.py),
+with the users it added known to the test's `users`: a test module imports this one as `web.officekit` (one module
+whichever directory's tests run) and names `office` and `office_month` among its own."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from factories import COUNTY, make_case, staff
-from sqlalchemy import select
+from kept_rows import kept
 from village_kit import confirm_posting
 
 from verifier.accounts.auth import principal_of
@@ -69,3 +74,23 @@ def build_office(ctx: Any, users: Any) -> Office:
     prepared = close_and_batch("北村")
     return Office(open_notice=posted["东村"], closed_notices=[posted["西村"], posted["北村"]],
                   released_batch=released, prepared_batch=prepared, cases=cases)
+
+
+def _kept_office(ctx: Any) -> tuple[Office, dict[str, str]]:
+    """The office, and the users it added by name (no one logs in while it is built)."""
+    from users_kit import Users
+
+    users = Users(ctx, None)
+    return build_office(ctx, users), dict(users.ids)
+
+
+office_month = kept("office_month", _kept_office)
+
+
+@pytest.fixture
+def office(users, office_month) -> Office:  # type: ignore[no-untyped-def]
+    """The office, built by the process's first test that asks for it and kept; the next start from a copy of its
+    rows, keys, log and time."""
+    built, ids = office_month
+    users.ids.update(ids)
+    return built

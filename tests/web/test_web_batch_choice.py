@@ -11,8 +11,8 @@ import shutil
 import subprocess
 
 from caselist_helpers import members_of, number_of
-from factories import COUNTY
-from test_web_payments import BIG, _batch_url, ready
+from factories import COUNTY, ready_case
+from test_web_payments import BIG, _batch_url
 
 from verifier.domain.money import grouped_yuan
 from verifier.payments import choosing
@@ -40,10 +40,10 @@ def _sum(html: str) -> tuple[int, str]:
 
 
 def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pages, ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    east = [ready(ctx, village="东村") for _ in range(EAST)]
-    west = [ready(ctx, village="西村", medical=BIG) for _ in range(6)]
-    river = [ready(ctx, town="河口镇", village="南村") for _ in range(8)]
-    named = ready(ctx, village="西村", head_name="欧阳秀英", medical=BIG)
+    east = [ready_case(ctx, village="东村") for _ in range(EAST)]
+    west = [ready_case(ctx, village="西村", medical=BIG) for _ in range(6)]
+    river = [ready_case(ctx, town="河口镇", village="南村") for _ in range(8)]
+    named = ready_case(ctx, village="西村", head_name="欧阳秀英", medical=BIG)
     west.append(named)
     everyone = east + west + river
     monkeypatch.setattr(choosing, "SHOW_AT_MOST", 60)  # a county larger than a page: the rest found by a search
@@ -104,7 +104,7 @@ def test_claims_finds_ticks_and_counts_among_many_cases_and_keeps_the_choice(pag
 
 
 def test_only_claims_of_the_county_chooses(pages, ctx, other_county) -> None:  # type: ignore[no-untyped-def]
-    ready(ctx)
+    ready_case(ctx)
     for user, role, counties in (("fin1", "finance", (COUNTY,)), ("officer1", "field_officer", (COUNTY,))):
         pages.as_(user, role, counties=counties)
         assert pages.get(PAGE).status_code in (403, 404)
@@ -119,7 +119,7 @@ def test_a_refused_search_stands_as_a_page_that_can_take_back_every_choice(pages
     case ready chosen; app.js keeps the choice in the history entry and puts it back (walked in Chromium by
     tests/browser/test_browser_clerk_walk_left.py). What it needs of the server: every case ready is on that page, as
     a row or a hidden field, each with its relief, so any choice among them is counted right in the browser."""
-    cases = [ready(ctx, village="东村") for _ in range(5)] + [ready(ctx, village="西村", medical=BIG) for _ in range(3)]
+    cases = [ready_case(ctx, village="东村") for _ in range(5)] + [ready_case(ctx, village="西村", medical=BIG) for _ in range(3)]
     monkeypatch.setattr(choosing, "SHOW_AT_MOST", 4)
     pages.as_("claims1", "insurer_claims")
     chosen = [cases[0], cases[5], cases[6]]
@@ -147,7 +147,7 @@ def _yuan(fen: int) -> str:
 def test_the_totals_are_written_as_every_other_page_writes_money(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """The chooser wrote its total ¥28,200.00, on the server and in app.js as boxes are ticked, where every other
     page writes 28,200.00 元 (`|yuan`, then 元)."""
-    cases = [ready(ctx, village="西村", medical=BIG) for _ in range(3)]
+    cases = [ready_case(ctx, village="西村", medical=BIG) for _ in range(3)]
     pages.as_("claims1", "insurer_claims")
     html = pages.get(PAGE).text
     fen = _fields(html)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from factories import COUNTY
-from test_web_payments import BIG, _batch_url, ready
+from factories import COUNTY, ready_case
+from test_web_payments import BIG, _batch_url
 
 
 def _item_ids(text: str) -> list[str]:
@@ -14,10 +14,10 @@ def _item_ids(text: str) -> list[str]:
 
 
 def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signoff(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    a = ready(ctx, medical=BIG, head_name="甲户主")
-    b = ready(ctx, medical=BIG, head_name="乙户主")
-    c = ready(ctx, medical=BIG, head_name="丙户主")
-    d = ready(ctx, head_name="丁户主")
+    a = ready_case(ctx, medical=BIG, head_name="甲户主")
+    b = ready_case(ctx, medical=BIG, head_name="乙户主")
+    c = ready_case(ctx, medical=BIG, head_name="丙户主")
+    d = ready_case(ctx, head_name="丁户主")
     pages.as_("claims1", "insurer_claims")
     assert f"/payments/new?county_code={COUNTY}&amp;contract_id=demo-2020" in pages.get("/payments").text
     listing = pages.get(f"/payments/new?county_code={COUNTY}&contract_id=demo-2020").text

@@ -9,23 +9,21 @@ from decimal import Decimal
 from typing import Any
 
 import openpyxl
-import pytest
 from pagekit import OTHER_COUNTY
 from sqlalchemy import select
 
 from factories import COUNTY
 from recheck_kit import post_recheck
-from officekit import Office, build_office
-from sampling.sampling_helpers import make_population, rounds  # noqa: F401  (the fixture)
+from web import officekit  # one module however the test is reached (tests/insider imports it so too)
+from sampling import sampling_helpers
+from sampling.sampling_helpers import make_population
 
 from verifier.documents.sheets import Money, Sheet, workbook
 from verifier.payments.models import PaymentBatch, PaymentItem
 from verifier.store.tables import Case
 
-
-@pytest.fixture
-def office(ctx, users) -> Office:  # type: ignore[no-untyped-def]
-    return build_office(ctx, users)
+office, office_month = officekit.office, officekit.office_month  # the fixtures: the office built once, kept
+rounds = sampling_helpers.rounds  # the fixture
 
 
 def sheets(response: Any) -> dict[str, list[tuple[Any, ...]]]:

@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from factories import make_case
+from factories import make_case, ready_case
 from pagekit import FACTORY_PASSWORD, PASSWORD, Pages, english_in, officers_of
 
 BAD_VALUES = ["", "abc", "0", "-1", "99999999999", "2020-13-45", "12345", "1234567890123456789X", "1.234",
@@ -99,18 +99,7 @@ def _post_routes(client: Any) -> list[tuple[str, tuple[str, ...], bool]]:
     return sorted(out)
 
 
-def _ready(ctx: Any, village: str) -> str:
-    from factories import staff
 
-    from verifier.cases.workflow import advance, load_case
-
-    case_id = make_case(ctx, stage="determined", village=village)
-    clerk = staff(ctx, "340223").clerk
-    with ctx.db.begin() as session:
-        case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice"):
-            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock, payload={})
-    return case_id
 
 
 def _world(ctx: Any, pages: Pages, users: Any) -> dict[str, str]:
@@ -134,12 +123,12 @@ def _world(ctx: Any, pages: Pages, users: Any) -> dict[str, str]:
     assert r.status_code == 303
     ids["objection_id"] = re.search(r"/objections/(obj_\w+)/resolution", pages.get(f"/notices/{ids['notice_id']}").text
                                     ).group(1)
-    ids["case:ready"] = _ready(ctx, "待付村")
+    ids["case:ready"] = ready_case(ctx, village="待付村")
     pages.as_("walk-insurer_claims", "insurer_claims")
     r = pages.post("/payments", {"county_code": "340223"})
     assert r.status_code == 303, r.text
     ids["batch_id"] = r.headers["location"].split("?")[0].rsplit("/", 1)[1]
-    changed = _ready(ctx, "变更村")
+    changed = ready_case(ctx, village="变更村")
     ids["case:changed"] = changed
     users.add("walk-requester", "finance", counties=("340223",))
     with ctx.db.begin() as session:

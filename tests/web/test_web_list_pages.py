@@ -8,13 +8,11 @@ import re
 
 import pytest
 from factories import COUNTY
-from officekit import Office, build_office
-from sampling.sampling_helpers import rounds  # noqa: F401  (the fixture)
+from web import officekit  # one module however the test is reached (tests/insider imports it so too)
+from sampling import sampling_helpers
 
-
-@pytest.fixture
-def office(ctx, users) -> Office:  # type: ignore[no-untyped-def]
-    return build_office(ctx, users)
+office, office_month = officekit.office, officekit.office_month  # the fixtures: the office built once, kept
+rounds = sampling_helpers.rounds  # the fixture
 
 
 @pytest.fixture
@@ -92,7 +90,7 @@ def test_a_batchs_items_are_numbered_pages_searched_by_head_or_case_number(offic
 
 
 def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, users, small_pages) -> None:  # type: ignore[no-untyped-def]
-    from test_web_payee_changes import _ready
+    from factories import ready_case
 
     from verifier.accounts.auth import principal_of
     from verifier.payments import payees
@@ -100,7 +98,7 @@ def test_payee_changes_are_paged_and_searched_by_household_head(pages, ctx, user
 
     asker = users.add("fin-ask", "finance", counties=(COUNTY,))
     for n, head in enumerate(("甲一", "乙二", "丙三")):
-        case_id = _ready(ctx, head)
+        case_id = ready_case(ctx, head_name=head)
         with ctx.db.begin() as session:
             payees.request_change(session, case_id, account_name=f"代收{head}", bank="工商银行",
                                   account_number=f"621226000000009{n:04d}", reason="亲属代收",

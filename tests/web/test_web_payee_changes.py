@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import re
 
-from factories import make_case, staff
+from factories import make_case, ready_case
 from pagekit import FACTORY_PASSWORD, card_count, officers_of, status_of
 from test_web_officer import _form, good_check
 
 from verifier.cases.numbers import numbers_of
-from verifier.cases.workflow import advance, load_case
 
 OWN = "6212260000000099999"
-
-
-def _ready(ctx, head: str) -> str:  # type: ignore[no-untyped-def]
-    case_id = make_case(ctx, stage="determined", head_name=head)
-    clerk = staff(ctx).clerk
-    with ctx.db.begin() as session:
-        case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice"):
-            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock)
-    return case_id
 
 
 def _row(html: str, change_id: str) -> str:
@@ -30,7 +19,7 @@ def _row(html: str, change_id: str) -> str:
 
 
 def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    case_id = _ready(ctx, "甲户主")
+    case_id = ready_case(ctx, head_name="甲户主")
     pages.as_("fin1", "finance")
     assert f'href="/cases/{case_id}/payee"' in pages.get(f"/cases/{case_id}").text
     r = pages.post(f"/cases/{case_id}/payee", {"account_name": "财务甲", "bank": "工商银行", "account_number": OWN})
@@ -78,8 +67,8 @@ def test_a_change_outside_the_household_waits_for_the_county_reviewer(pages, ctx
 
 
 def test_the_batch_page_lists_changed_payees_and_bars_who_changed_them(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    changed = _ready(ctx, "乙户主")
-    plain = _ready(ctx, "丙户主")
+    changed = ready_case(ctx, head_name="乙户主")
+    plain = ready_case(ctx, head_name="丙户主")
     pages.as_("fin1", "finance")
     assert pages.post(f"/cases/{changed}/payee", {"account_name": "乙户主", "bank": "工商银行",
                                                   "account_number": OWN}).status_code == 303

@@ -1,6 +1,6 @@
 """The payment pages: batches through every step, the bank file and return, the payee form, the fund, roles and
 counties. Cases reach ready_to_pay through the real services up to their determination, then the lifecycle
-actions of the village review and the notice (those stages have page tests of their own)."""
+actions of the village review and the notice (factories.ready_case: those stages have page tests of their own)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,14 @@ import csv
 import io
 import re
 
-from factories import COUNTY, make_case, one_checkpoint, staff
+from factories import COUNTY, ready_case
 from pagekit import card_count, status_of
 from sqlalchemy import update
 
-from verifier.cases.workflow import advance, load_case
 from verifier.store.tables import Check
 
 BIG = 200_000_000  # 2,000,000.00 yuan of medical costs: the relief reaches its cap of 100,000.00
 ACCOUNT = "6222020200112233445"  # a payee's account (each household has its own: payments/one_account.py)
-
-
-def ready(ctx, **kwargs) -> str:  # type: ignore[no-untyped-def]
-    """A case at ready_to_pay: determined by the services, then reviewed, noticed and closed (shortcut); its commits
-    signed by one checkpoint (factories.one_checkpoint)."""
-    with one_checkpoint(ctx):
-        case_id = make_case(ctx, stage="determined", **kwargs)
-        clerk = staff(ctx, kwargs.get("county", COUNTY)).clerk
-        with ctx.db.begin() as session:
-            case = load_case(session, case_id, None, for_update=True)
-            for action in ("review_pass", "post_notice", "close_notice"):
-                advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock,
-                        payload={"shortcut": "tests/web"})
-    return case_id
 
 
 def _batch_url(r) -> str:  # type: ignore[no-untyped-def]
@@ -49,9 +34,9 @@ def _return_file(lines: list[tuple[str, str, str, str]]) -> bytes:
 
 
 def test_the_whole_payment_path_through_the_pages(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    a = ready(ctx, medical=BIG, head_name="甲户主")
-    b = ready(ctx, medical=BIG, head_name="乙户主")
-    c = ready(ctx, head_name="丙户主")
+    a = ready_case(ctx, medical=BIG, head_name="甲户主")
+    b = ready_case(ctx, medical=BIG, head_name="乙户主")
+    c = ready_case(ctx, head_name="丙户主")
     with ctx.db.begin() as session:  # a check that recorded no payee: the batch leaves the case out
         session.execute(update(Check).where(Check.case_id == c).values(payee_name=None, payee_bank=None,
                                                                          payee_account_enc=None))
@@ -233,9 +218,9 @@ def test_creating_a_batch_with_nothing_to_pay_says_why(pages, ctx) -> None:  # t
 
 
 def test_roles_and_counties(pages, ctx, clock, other_county) -> None:  # type: ignore[no-untyped-def]
-    ours = ready(ctx, head_name="本县户")
+    ours = ready_case(ctx, head_name="本县户")
     clock.advance(days=1)  # the factories' officers of both counties share a vehicle name: not on the same day
-    theirs = ready(ctx, county=other_county, head_name="外县户")
+    theirs = ready_case(ctx, county=other_county, head_name="外县户")
     pages.as_("claims-all", "insurer_claims", counties=())
     url = _batch_url(pages.post("/payments", {"county_code": other_county}))
     assert "外县户" in pages.get(url).text

@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import re
 
-from typing import Any
-
 from deviation_helpers import person
-from factories import make_case, staff
+from factories import make_case, ready_case
 from sqlalchemy import select
 
-from verifier.cases.workflow import advance, load_case
 from verifier.payments import one_account, payees
 from verifier.store.tables import Case
 
 SHARED = "6228480012345678"
-
-
-def ready_case(ctx: Any, **kwargs: Any) -> str:
-    case_id = make_case(ctx, stage="determined", **kwargs)
-    clerk = staff(ctx).clerk
-    with ctx.db.begin() as session:
-        case = load_case(session, case_id, None, for_update=True)
-        for action in ("review_pass", "post_notice", "close_notice"):
-            advance(session, case, action, actor=clerk, role="town_clerk", clock=ctx.clock)
-    return case_id
 
 
 def _number(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]

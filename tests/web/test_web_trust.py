@@ -4,10 +4,10 @@ times, labels), and no page is kept by the browser after 退出."""
 
 from __future__ import annotations
 
-from factories import COUNTY
+from factories import COUNTY, ready_case
 from pagekit import status_of
 from sqlalchemy import select
-from test_web_payments import BIG, _batch_url, ready
+from test_web_payments import BIG, _batch_url
 
 from verifier.audit.models import AuditEntry
 from verifier.web.templating import STATIC_DIR, moment
@@ -20,7 +20,7 @@ def _section(html: str, anchor: str) -> str:
 
 
 def test_cancelling_a_batch_needs_a_ticked_confirmation_and_stands_apart(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    a = ready(ctx, head_name="甲户主")
+    a = ready_case(ctx, head_name="甲户主")
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     text = pages.get(url).text
@@ -58,8 +58,8 @@ def test_cancelling_a_batch_needs_a_ticked_confirmation_and_stands_apart(pages, 
 
 
 def test_signoff_and_release_need_their_confirmation(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    a = ready(ctx, medical=BIG, head_name="甲户主")
-    ready(ctx, medical=BIG, head_name="乙户主")  # together at the county sign-off threshold
+    a = ready_case(ctx, medical=BIG, head_name="甲户主")
+    ready_case(ctx, medical=BIG, head_name="乙户主")  # together at the county sign-off threshold
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     pages.as_("fin1", "finance")
@@ -90,7 +90,7 @@ def test_a_form_being_sent_moves_no_button() -> None:
 
 
 def test_the_case_page_shows_its_payments_and_history_in_chinese(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
-    a = ready(ctx, head_name="甲户主")
+    a = ready_case(ctx, head_name="甲户主")
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     pages.as_("fin1", "finance")
@@ -117,7 +117,7 @@ def test_the_case_page_shows_its_payments_and_history_in_chinese(pages, ctx, use
 
 
 def test_the_audit_page_says_what_an_entry_records_in_chinese(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
-    ready(ctx, head_name="甲户主")
+    ready_case(ctx, head_name="甲户主")
     pages.as_("claims1", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY}))
     pages.as_("fin1", "finance")
@@ -133,7 +133,7 @@ def test_the_audit_page_says_what_an_entry_records_in_chinese(pages, ctx, users)
 
 
 def test_no_page_is_kept_by_the_browser(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    a = ready(ctx, head_name="甲户主")
+    a = ready_case(ctx, head_name="甲户主")
     pages.as_("sup1", "insurer_supervisor")
     for path in ("/", "/cases", f"/cases/{a}", "/payments", "/notices", "/audit", "/cases/c_nope", "/users"):
         r = pages.get(path)

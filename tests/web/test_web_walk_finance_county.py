@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 
-from factories import COUNTY
+from factories import COUNTY, ready_case
 from test_web_notice_posting import _notice
-from test_web_payments import _batch_url, ready
+from test_web_payments import _batch_url
 
 from verifier.cases.numbers import numbers_of
 
 
 def test_the_audit_list_names_batches_and_notices_and_finds_them_by_what_pages_show(pages, ctx) -> None:  # type: ignore[no-untyped-def]
-    case_id = ready(ctx, head_name="甲户主")
+    case_id = ready_case(ctx, head_name="甲户主")
     with ctx.db.read() as session:
         number = numbers_of(session, [case_id])[case_id]
     pages.as_("claims-walk", "insurer_claims")

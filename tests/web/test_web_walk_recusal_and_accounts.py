@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from factories import make_case
+from factories import make_case, ready_case
 
 from verifier.domain.idnumber import make_id_number
 from verifier.payments import one_account
-from test_web_shared_accounts import SHARED, ready_case
+from test_web_shared_accounts import SHARED
 
 
 def _card(html: str, title: str) -> int:
