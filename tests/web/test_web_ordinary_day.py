@@ -29,7 +29,8 @@ def test_the_household_file_names_its_county_and_says_when_no_phone_is_known(pag
 
 def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """A saved village meeting leads the clerk back to the villages still waiting; anyone else, and the household
-    file, back to the case list."""
+    file, back to the case list; the case list and the meetings held as this tab last showed them (`data-list`:
+    app.js puts back the filters, search and page it kept for that list)."""
     ids = [make_case(ctx, village="东村")]
     pages.as_("clerk-day", "town_clerk")
     r = pages.post("/meetings/new", {"county_code": "340223", "town": "城关镇", "village": "东村",
@@ -38,11 +39,13 @@ def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:
                                      "result_1": "pass"}, files=meeting_files())
     assert r.status_code == 303, r.text
     meeting = r.headers["location"].split("?")[0]
-    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in pages.get(meeting).text
+    shown = pages.get(meeting).text
+    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in shown
+    assert '<a href="/meetings" data-list="/meetings">已召开的村级评议会</a>' in shown
     pages.as_("rev-back", "county_reviewer")
-    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(meeting).text)
+    assert re.search(r'id="way-back"><a href="/cases" data-list="/cases">← 案件列表</a>', pages.get(meeting).text)
     household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{ids[0]}").text).group(1)
-    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(household).text)
+    assert re.search(r'id="way-back"><a href="/cases" data-list="/cases">← 案件列表</a>', pages.get(household).text)
 
 
 def test_screening_out_asks_for_the_confirmation_box(pages, ctx) -> None:  # type: ignore[no-untyped-def]
