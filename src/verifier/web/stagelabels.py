@@ -331,6 +331,10 @@ _MESSAGES: Table = compile_table([
     (r"must be at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
     (r"the round's population is not committed to a checkpoint yet", "本轮总体尚未写入签名检查点。"),
     (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
+    ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
+      r"from (\S+) to (\S+)"),
+     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，{_county(m.group(1))}没有完成入户核查"
+               + ("且认定保障金大于零" if m.group(2) else "") + "的案件"),
     (r"the period's checks fall under several contracts \((.*)\): choose a period within one contract",
      lambda m: f"所选期间的核查分属多个服务合同（{m.group(1)}）：请选择同一合同期内的期间"),
     (r"must not be before checked_from", "不能早于开始日期"),
