@@ -111,3 +111,25 @@ def test_the_notices_list_reads_its_meeting_and_status_whole_on_a_phone(pages, c
     listed = pages.get(f"/notices/{notice.id}").text.split("<h2>名单</h2>")[1].split("</table>")[0]
     assert re.search(r'<a class="when" href="/meetings/mtg_\w+">评议会 2020-06-01</a>', listed), listed
     assert '<td class="name">公示中</td>' in listed
+
+
+def test_the_notices_list_marks_the_notice_with_objections_to_resolve(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """待处理异议 1 on the clerk's home led to every open notice, none saying which had the objection: the clerk opened
+    each. The list marks the notice whose objections wait (how many), linked to its 异议; a notice without, no mark."""
+    a = make_case(ctx, stage="determined", village="东村", head_name="甲异议")
+    b = make_case(ctx, stage="determined", village="西村", head_name="乙无异议")
+    pages.as_("clerk-obj", "town_clerk")
+    today = clock.today().isoformat()
+    urls = []
+    for case_id, village in ((a, "东村"), (b, "西村")):
+        assert pages.post(f"/cases/{case_id}/review", {"held_on": today, "result": "pass"}).status_code == 303
+        r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": village,
+                                        "posted_on": today})
+        urls.append(r.headers["location"].split("?")[0])
+    for summary in ("家中有营运车辆", "家中有人在外务工"):
+        r = pages.post(urls[0] + "/objections", {"case_id": a, "received_on": today, "summary": summary})
+        assert r.status_code == 303, r.text
+    listed = pages.get("/notices", params={"status": "open"}).text
+    marks = re.findall(r'<a class="badge no" href="(/notices/ntc_\w+)#objections">待处理异议 (\d+) 条</a>', listed)
+    assert marks == [(urls[0], "2")], marks
+    assert f'href="{urls[0]}#objections"' in listed and 'id="objections"' in pages.get(urls[0]).text
