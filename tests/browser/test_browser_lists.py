@@ -17,6 +17,13 @@ PERSON = {"name": "钱有余", "id": make_id_number("340223", date(1971, 3, 9), 
 MASKED = PERSON["id"][:6] + "********" + PERSON["id"][-4:]
 
 
+# A text box's placeholder against the room inside the box, in the box's own font (px).
+FITS_PLACEHOLDER = """selector => { const box = document.querySelector(selector), style = getComputedStyle(box);
+  const pen = document.createElement('canvas').getContext('2d'); pen.font = style.font;
+  return {text: pen.measureText(box.placeholder).width,
+          room: box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)}; }"""
+
+
 @pytest.fixture(scope="module")
 def staff(server, browser):  # type: ignore[no-untyped-def]
     people = Staff(browser, server)
@@ -26,6 +33,9 @@ def staff(server, browser):  # type: ignore[no-untyped-def]
 
 def test_the_audit_list_pages_and_keeps_its_filter(staff) -> None:  # type: ignore[no-untyped-def]
     desk = staff.desk("auditor", start="/audit")
+    # the export's search says in its box what it finds, whole at 1280 px (it read 案件编号、批次号或经办人…, cut)
+    fits = desk.page.evaluate(FITS_PLACEHOLDER, "#f-export-q")
+    assert fits["text"] > 0 and fits["text"] <= fits["room"], fits
     pager = desk.page.locator("#entries ~ nav.pager")
     assert re.search(r"共 \d+ 条，第 1–50 条", pager.inner_text())
     desk.follow("#entries ~ nav.pager a[rel=next]")

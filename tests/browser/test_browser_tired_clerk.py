@@ -59,7 +59,8 @@ def test_an_empty_list_says_what_is_missing_and_shows_every_row_on_a_click(staff
 
 
 def test_the_way_back_from_a_batch_or_a_round_is_the_list_as_it_was_left(staff) -> None:  # type: ignore[no-untyped-def]
-    """← 支付批次 on a batch, ← 抽样复核 on a round: back to the list as filtered and searched, not its first page."""
+    """← 支付批次 on a batch, ← 抽样复核 on a round, ← 案件列表 on a household file: back to the list as filtered and
+    searched, not its first page."""
     desk = staff.desk("finance1", start="/payments")
     desk.go("/payments?status=reconciled&q=p26")
     desk.follow("main table a[href^='/payments/pb_']")
@@ -73,3 +74,9 @@ def test_the_way_back_from_a_batch_or_a_round_is_the_list_as_it_was_left(staff) 
     desk.follow("main table a[href^='/sampling/smp_']")
     desk.follow("main a[data-list='/sampling']")
     assert desk.path == "/sampling?q=%E6%8C%89%E9%87%91%E9%A2%9D"
+    # the household file (一户一档) reached from a case of a filtered list leads back to that list, not all cases
+    desk.go("/cases?status=paid")
+    desk.follow("main table a[href^='/cases/case_']")
+    desk.follow("#household-file-link")
+    desk.follow("#way-back a[data-list='/cases']")
+    assert desk.path == "/cases?status=paid"

@@ -169,7 +169,9 @@ def test_the_api_and_the_officers_phone_pages(ctx, client, users) -> None:  # ty
     shown = pages.get("/followups")
     assert shown.status_code == 200 and due[second].head_name in shown.text and "录入回访" in shown.text
     item = due[second].payment_item_id
-    assert pages.get(f"/followups/new?item={item}").status_code == 200
+    form = pages.get(f"/followups/new?item={item}")
+    assert form.status_code == 200  # its way back is the list as this tab left it (app.js, data-list)
+    assert '<a href="/followups" data-list="/followups">← 返回回访列表</a>' in form.text
     wrong = pages.post("/followups", {"payment_item_id": item, "done_on": today, "method": "phone",
                                       "note": "家中老人接的电话"})
     assert wrong.status_code == 422 and "家中老人接的电话" in wrong.text and "请选择收入变化" in wrong.text

@@ -142,6 +142,7 @@ def test_from_a_follow_up_over_the_api_and_the_pages(ctx, client, users) -> None
     assert "转交部门" in pages.get("/followups").text
     form = pages.get(f"/need-referrals/new?case={case_id}&followup={followup_id}")
     assert form.status_code == 200 and "教育资助" in form.text
+    assert '<a href="/need-referrals" data-list="/need-referrals">← 返回需求列表</a>' in form.text  # as left
     again = pages.post("/need-referrals/new", {"case_id": case_id, "followup_id": followup_id,
                                                "need": "schooling_aid"})
     assert again.status_code == 303 and "done=need_already" in again.headers["location"]

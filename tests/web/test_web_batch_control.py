@@ -76,3 +76,27 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     r = pages.post(url + "/signoff", {"opinion": "同意发放", "confirm": "yes"})
     assert r.status_code == 303
     assert "同意发放" in pages.get(url).text
+
+
+def test_approving_or_cancelling_a_searched_batch_keeps_its_item_search(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """Finance searched the batch's items for one payee, checked it and approved: the page came back with every item,
+    the search gone. Each action's form carries the search (and page): refused or done, the batch comes back so."""
+    ready(ctx, head_name="甲户主")
+    ready(ctx, head_name="乙户主")
+    pages.as_("claims-q", "insurer_claims")
+    url = _batch_url(pages.post("/payments", {"county_code": COUNTY, "contract_id": "demo-2020"}))
+    pages.as_("fin-q", "finance")
+    searched = pages.get(url, params={"q": "甲户主"}).text
+    approve = re.search(r'<form method="post" action="[^"]*/approve".*?</form>', searched, re.S).group(0)
+    assert '<input type="hidden" name="q" value="甲户主">' in approve
+    refused = pages.post(url + "/approve", {"q": "甲户主"})  # the box not ticked
+    assert refused.status_code == 422 and 'id="f-q" name="q" value="甲户主"' in refused.text
+    assert "乙户主" not in refused.text.split('id="items"')[1]
+    r = pages.post(url + "/approve", {"q": "甲户主", "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?q=%E7%94%B2%E6%88%B7%E4%B8%BB&done=batch_approved"
+    shown = pages.get(r.headers["location"]).text
+    assert "乙户主" not in shown.split('id="items"')[1] and '<input type="hidden" name="q" value="甲户主">' in shown
+    r = pages.post(url + "/cancel", {"q": "甲户主", "page": "1", "confirm": "yes"})
+    assert r.status_code == 303 and r.headers["location"] == url + "?q=%E7%94%B2%E6%88%B7%E4%B8%BB&done=batch_cancelled"
+    r = pages.post(url + "/cancel", {"q": "乙户主", "page": "2", "confirm": "yes"})  # sent again: refused, kept
+    assert r.status_code == 409 and 'id="f-q" name="q" value="乙户主"' in r.text

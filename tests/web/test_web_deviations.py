@@ -58,7 +58,7 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     assert "没有符合条件的追回" in none and '<a href="/recoveries?status=all">显示全部追回</a>' in none
     url = f"/recoveries/{rec.id}"
     assert 'id="repayment-form"' in pages.get(url).text
-    assert '<a href="/recoveries">← 追回</a>' in pages.get(url).text  # the way back to the list
+    assert '<a href="/recoveries" data-list="/recoveries">← 追回</a>' in pages.get(url).text  # back to the list as left
     r = pages.post(url + "/repayments", {"amount": "abc", "paid_on": "2020-06-01", "reference": "BK-001"})
     assert r.status_code == 422 and 'value="BK-001"' in r.text
     # a day that does not exist is told with the other mistakes, not alone first

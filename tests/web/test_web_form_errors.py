@@ -104,6 +104,33 @@ def test_a_sampling_rate_is_taken_as_the_table_beside_it_shows_it(pages, ctx) ->
         assert (row.tolerable_rate, row.confidence, row.expected_rate) == ("0.05", "0.95", "0.01")
 
 
+def test_a_new_sampling_round_names_its_wrong_days_and_rates_at_once(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """开始新一轮抽样 with a day that does not exist and a rate in words said the day alone; the rate was refused
+    only on the next send. Every wrong field is said at once: a day, a period backwards or without checks, and the
+    rates, each beside its field, nothing opened."""
+    from sqlalchemy import func, select
+
+    from factories import COUNTY
+
+    from verifier.sampling.models import SamplingRound
+
+    make_case(ctx, stage="checked")
+    pages.as_("rev-once", "county_reviewer")
+    period = {"county_code": COUNTY, "checked_from": "2020-05-01", "checked_to": "2020-06-30", "kind": "attribute"}
+    rates = {"tolerable_rate": "五%", "confidence": "1.5", "expected_rate": "0.01"}
+    for days, wrong in (({"checked_from": "2020-13-01"}, "checked_from"),  # the page's own check of the day
+                        ({"checked_from": "2020-07-01"}, "checked_to"),  # backwards: the service's check
+                        ({"checked_from": "2019-01-01", "checked_to": "2019-01-31"}, "checked_from")):  # no checks
+        r = pages.post("/sampling", {**period, **days, **rates})
+        assert r.status_code == 422 and set(field_errors(r.text)) == {wrong, "tolerable_rate", "confidence"}, (
+            days, field_errors(r.text))
+        assert 'value="五%"' in r.text and 'value="1.5"' in r.text
+    assert "2019-01-01 至 2019-01-31 期间，示范县（340223）没有完成入户核查的案件" in r.text  # not 案件不存在
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(SamplingRound)) == 0
+    assert pages.post("/sampling", {**period, "tolerable_rate": "5%"}).status_code == 303
+
+
 def test_an_objection_sent_again_is_kept_once(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
     """The back button (the browser keeps what was typed) or a stale tab sends the same objection again: it used to
     be recorded twice, and the clerk had two objections to resolve. Another objection against the same household,

@@ -29,7 +29,8 @@ def test_the_household_file_names_its_county_and_says_when_no_phone_is_known(pag
 
 def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """A saved village meeting leads the clerk back to the villages still waiting; anyone else, and the household
-    file, back to the case list."""
+    file, back to the case list; the case list and the meetings held as this tab last showed them (`data-list`:
+    app.js puts back the filters, search and page it kept for that list)."""
     ids = [make_case(ctx, village="东村")]
     pages.as_("clerk-day", "town_clerk")
     r = pages.post("/meetings/new", {"county_code": "340223", "town": "城关镇", "village": "东村",
@@ -38,11 +39,13 @@ def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:
                                      "result_1": "pass"}, files=meeting_files())
     assert r.status_code == 303, r.text
     meeting = r.headers["location"].split("?")[0]
-    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in pages.get(meeting).text
+    shown = pages.get(meeting).text
+    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in shown
+    assert '<a href="/meetings" data-list="/meetings">已召开的村级评议会</a>' in shown
     pages.as_("rev-back", "county_reviewer")
-    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(meeting).text)
+    assert re.search(r'id="way-back"><a href="/cases" data-list="/cases">← 案件列表</a>', pages.get(meeting).text)
     household = re.search(r'href="(/households/hh_\w+)"', pages.get(f"/cases/{ids[0]}").text).group(1)
-    assert re.search(r'id="way-back"><a href="/cases">← 案件列表</a>', pages.get(household).text)
+    assert re.search(r'id="way-back"><a href="/cases" data-list="/cases">← 案件列表</a>', pages.get(household).text)
 
 
 def test_screening_out_asks_for_the_confirmation_box(pages, ctx) -> None:  # type: ignore[no-untyped-def]
@@ -108,3 +111,25 @@ def test_the_notices_list_reads_its_meeting_and_status_whole_on_a_phone(pages, c
     listed = pages.get(f"/notices/{notice.id}").text.split("<h2>名单</h2>")[1].split("</table>")[0]
     assert re.search(r'<a class="when" href="/meetings/mtg_\w+">评议会 2020-06-01</a>', listed), listed
     assert '<td class="name">公示中</td>' in listed
+
+
+def test_the_notices_list_marks_the_notice_with_objections_to_resolve(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """待处理异议 1 on the clerk's home led to every open notice, none saying which had the objection: the clerk opened
+    each. The list marks the notice whose objections wait (how many), linked to its 异议; a notice without, no mark."""
+    a = make_case(ctx, stage="determined", village="东村", head_name="甲异议")
+    b = make_case(ctx, stage="determined", village="西村", head_name="乙无异议")
+    pages.as_("clerk-obj", "town_clerk")
+    today = clock.today().isoformat()
+    urls = []
+    for case_id, village in ((a, "东村"), (b, "西村")):
+        assert pages.post(f"/cases/{case_id}/review", {"held_on": today, "result": "pass"}).status_code == 303
+        r = pages.post("/notices/new", {"county_code": "340223", "town": "城关镇", "village": village,
+                                        "posted_on": today})
+        urls.append(r.headers["location"].split("?")[0])
+    for summary in ("家中有营运车辆", "家中有人在外务工"):
+        r = pages.post(urls[0] + "/objections", {"case_id": a, "received_on": today, "summary": summary})
+        assert r.status_code == 303, r.text
+    listed = pages.get("/notices", params={"status": "open"}).text
+    marks = re.findall(r'<a class="badge no" href="(/notices/ntc_\w+)#objections">待处理异议 (\d+) 条</a>', listed)
+    assert marks == [(urls[0], "2")], marks
+    assert f'href="{urls[0]}#objections"' in listed and 'id="objections"' in pages.get(urls[0]).text

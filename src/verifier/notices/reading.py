@@ -191,6 +191,16 @@ def posting_unconfirmed(session: Session, user: Principal) -> int:
     return session.scalar(stmt) or 0
 
 
+def open_objections_of(session: Session, notice_ids: list[str]) -> dict[str, int]:
+    """How many objections of each of these notices (already read within the caller's counties) wait to be resolved:
+    the notices list marks them, so that 待处理异议 on the clerk's home leads to the notice that has them."""
+    if not notice_ids:
+        return {}
+    rows = session.execute(select(Objection.notice_id, func.count()).where(
+        Objection.notice_id.in_(sorted(set(notice_ids))), Objection.status == "open").group_by(Objection.notice_id))
+    return {notice_id: int(n) for notice_id, n in rows}
+
+
 def clerk_home(session: Session, user: Principal) -> ClerkHome:
     objections = select(func.count()).select_from(Objection).join(Notice, Notice.id == Objection.notice_id) \
         .where(Objection.status == "open")

@@ -68,6 +68,7 @@ from .reading import (  # noqa: F401  (and the notices' reading)
     load_objection,
     notice_summary,
     notice_summary_for_case,
+    open_objections_of,
     objections_of,
     open_objection_count,
     villages_awaiting_notice,

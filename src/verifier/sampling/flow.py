@@ -176,6 +176,20 @@ def start_round(db: Database, req: RoundRequest, *, principal: Principal, clock:
                          lambda s: open_round(s, req, principal=principal, clock=clock).id)
 
 
+def given_rate_problems(rates: dict[str, str | None]) -> list[FieldError]:
+    """What is wrong with each rate given (None: the contract's), all at once: a form sent with a wrong day and a
+    wrong rate is told both, not the day first and the rate on the next send."""
+    problems: list[FieldError] = []
+    for name in RATE_FIELDS:
+        given = rates.get(name)
+        if given is not None:
+            try:
+                parse_rate(given, name)
+            except ValidationFailed as exc:
+                problems += exc.errors
+    return problems
+
+
 def open_round(session: Session, req: RoundRequest, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Store a round, open for the parties' commitments; nothing is frozen yet. 409 while its twin is open."""
     principal.require_county(req.county_code, "county")
@@ -201,11 +215,16 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
         elif req.public_value_available_on <= clock.today():
             problems.append(FieldError("public_value.available_on", "must be after today: a value known before "
                                                                     "the commitments adds nothing"))
+    problems += given_rate_problems({name: getattr(req, name) for name in RATE_FIELDS})
+    stratified = req.kind == "attribute" and req.stratify_by_town is not False
+    if req.kind in ("attribute", "monetary") and req.checked_to >= req.checked_from:
+        try:  # a period without checks is said with the form's other mistakes, not alone first
+            contract_id, members = _population(session, county_code=req.county_code, start=req.checked_from,
+                                               end=req.checked_to, kind=req.kind, stratified=stratified)
+        except ValidationFailed as exc:
+            problems += exc.errors
     if problems:
         raise ValidationFailed(problems)
-    stratified = req.kind == "attribute" and req.stratify_by_town is not False
-    contract_id, members = _population(session, county_code=req.county_code, start=req.checked_from,
-                                       end=req.checked_to, kind=req.kind, stratified=stratified)
     _refuse_gap(session, req)  # after the period's own errors (no checks in it: 422), as a round it would be
     contract_store.require_accepted(session, contract_id, "按它的抽样参数开始抽样复核")
     contract = contract_store.get_contract(session, contract_id)

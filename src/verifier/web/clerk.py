@@ -226,10 +226,12 @@ class NoticePages(Controller):
                                                  unconfirmed=posting_filter == "unconfirmed")
             clerk = request.user.has("town_clerk")
             awaiting = notice_service.villages_awaiting_notice(session, request.user) if clerk else []
+            objections = notice_service.open_objections_of(session, [n.id for n in found.items])
         filters = {"status": status or "", "q": q, "posting": posting_filter}
         pager = Pager.over("/notices", filters, found)
         export = Pager.of("/notices/export.xlsx", filters, page=1, pages=1, total=0)  # as the case list's ledger
         return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
+                    objections=objections,
                     posting=posting_filter, export_url=export.url(),
                     pager=pager, today=ctx.clock.today())
 

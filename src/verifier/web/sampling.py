@@ -203,8 +203,8 @@ class SamplingPages(Controller):
         if description or clean(data.get("public_value_available_on")):
             available_on = parse_day(data.get("public_value_available_on"), "public_value_available_on", problems)
         try:
-            if problems or start is None or end is None:
-                raise ValidationFailed(problems)
+            if problems or start is None or end is None:  # the rates typed are told with the days, at once
+                raise ValidationFailed(problems + flow.given_rate_problems(rates))
             req = flow.RoundRequest(county_code=county, checked_from=start, checked_to=end, kind=kind,
                                     stratify_by_town=stratify, public_value_description=description,
                                     public_value_available_on=available_on, **rates)

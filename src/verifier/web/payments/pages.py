@@ -62,6 +62,14 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
                 can_see_changes=user.has(*payees.APPROVERS))
 
 
+def _items(data: Any) -> dict[str, Any]:
+    """The item search and page a batch action's form carried (the page's `listed()`), for the page it comes back to:
+    approving or cancelling a batch searched for one payee kept that search."""
+    form = data if isinstance(data, dict) else {}
+    number = folded(form.get("page"))
+    return {"q": clean(form.get("q"))[:200], "page_no": number if number.isdigit() and number != "1" else None}
+
+
 class PaymentPages(Controller):
     path = "/payments"
 
@@ -131,10 +139,12 @@ class PaymentPages(Controller):
         """Run a batch action; one that cannot be undone (`confirm` names it) only with its confirmation box ticked
         (one undone only by another step, `undone_by`, asks too, money being committed meanwhile; who may not take it
         at all is told so first, as without the box).
-        Refused, the page shows its form again with what was `typed` in it."""
+        Refused, the page shows its form again with what was `typed` in it. Done or refused, the batch comes back
+        with the item search and page its form carried (`_items`)."""
         unconfirmed = confirm is not None and not confirmed(data)
+        items = _items(data)
         if unconfirmed and not undone_by:
-            return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
+            return render_batch(request, ctx, batch_id, status_code=422, typed=typed, **items,
                                 message=f"{confirm}不能撤回：请先勾选确认框，再点击按钮。本次未做任何更改。")
         try:
             with ctx.db.begin() as session:
@@ -142,14 +152,15 @@ class PaymentPages(Controller):
                 if unconfirmed:  # who may not act is told why before the box: the action tried, and rolled back
                     raise _NotConfirmed
         except _NotConfirmed:
-            return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
+            return render_batch(request, ctx, batch_id, status_code=422, typed=typed, **items,
                                 message=f"{confirm}后只能{undone_by}：请先勾选确认框，再点击按钮。本次未做任何更改。")
         except (InvalidState, Forbidden) as exc:
-            return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail, typed=typed)
+            return render_batch(request, ctx, batch_id, status_code=exc.status, message=exc.detail, typed=typed,
+                                **items)
         except ValidationFailed as exc:  # 回避 (the batch holds a household of the caller's family)
-            return render_batch(request, ctx, batch_id, status_code=422, typed=typed,
+            return render_batch(request, ctx, batch_id, status_code=422, typed=typed, **items,
                                 message="；".join(e.message for e in exc.errors))
-        return see_other(f"/payments/{batch_id}", done=done)
+        return see_other(f"/payments/{batch_id}", q=items["q"] or None, page=items["page_no"], done=done)
 
     @post("/{batch_id:str}/approve", opt=FINANCE, status_code=303)
     def approve(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -169,7 +180,7 @@ class PaymentPages(Controller):
         """Refuse the sign-off with an opinion: the batch goes back to prepared (its commitment released)."""
         opinion = clean(data.get("opinion"))[:2000]
         if not opinion:
-            return render_batch(request, ctx, batch_id, status_code=422,
+            return render_batch(request, ctx, batch_id, status_code=422, **_items(data),
                                 message="请填写审核意见，说明不同意签批的理由。本次未做任何更改。")
         return self._act(ctx, request, batch_id, lambda s: pay.refuse_signoff(
             s, batch_id, opinion=opinion, principal=request.user, vault=ctx.vault, clock=ctx.clock), "signoff_refused",
@@ -181,14 +192,14 @@ class PaymentPages(Controller):
         """Take a case out of the batch before approval, with a reason: the case is ready to pay again."""
         reason = clean(data.get("reason"))[:500]
         if not reason:
-            return render_batch(request, ctx, batch_id, status_code=422,
+            return render_batch(request, ctx, batch_id, status_code=422, **_items(data),
                                 message="请填写移出原因。本次未做任何更改。")
         try:
             return self._act(ctx, request, batch_id, lambda s: pay.remove_item(
                 s, batch_id, item_id, reason=reason, principal=request.user, clock=ctx.clock), "item_removed",
                 confirm="移出批次", data=data, typed={f"remove-{item_id}": reason})
         except NotFound as exc:
-            return render_batch(request, ctx, batch_id, status_code=404, message=exc.detail)
+            return render_batch(request, ctx, batch_id, status_code=404, message=exc.detail, **_items(data))
 
     @post("/{batch_id:str}/release", opt=FINANCE, status_code=303)
     def release(self, batch_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
