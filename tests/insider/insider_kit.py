@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from factories import COUNTY, make_case
+from factories import COUNTY, head_on_record, make_case
 from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
 from sqlalchemy import func, select
 
@@ -106,17 +106,6 @@ def refusals_of(ctx: Any, actor: str) -> list[dict[str, Any]]:
         rows = session.execute(select(AuditEntry.subject, AuditEntry.entry, AuditEntry.county_code).where(
             AuditEntry.action == "recusal.refused", AuditEntry.actor == actor).order_by(AuditEntry.idx)).all()
     return [{"subject": s, "county_code": c, **json.loads(e)["payload"]} for s, e, c in rows]
-
-
-def head_on_record(ctx: Any, case_id: str) -> tuple[str, str]:
-    """(name, ID number in clear) of the case's household's head as stored (what a check at the door records)."""
-    from verifier.store.tables import Case, Member
-
-    with ctx.db.read() as session:
-        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
-        head = session.scalars(select(Member).where(Member.household_id == household, Member.relation == "head")
-                               .order_by(Member.id)).first()
-        return head.name, ctx.vault.open(head.id_number_enc, "member.id_number")
 
 
 def household_member(ctx: Any, case_id: str, head: bool = True) -> tuple[str, str, str]:
