@@ -7,7 +7,6 @@ how related), the planner passes them over, and a declaration shrinks only with 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from deviation_helpers import person, ready_case
 from factories import count_rows, make_case, new_id_number, staff
@@ -18,7 +17,7 @@ from verifier.audit.models import AuditEntry
 from verifier.domain.masking import mask_id
 from verifier.payments.models import PaymentBatch
 from verifier.recusal.models import StaffTie
-from verifier.store.tables import Case, Determination, Household, Member, Visit
+from verifier.store.tables import Case, Determination, Member, Visit
 
 REFUSAL = "与本户成员存在回避关系"
 
@@ -330,7 +329,7 @@ def test_the_pages_show_the_declaration_masked_and_the_admin_view(ctx, client, u
     admin.login("adm1")
     html = admin.get("/recusal").text
     assert "回避申报管理" in html and mask_id(mother) in html and mother not in html and "填错了" in html
-    assert f"/recusal/removals/" in html
+    assert "/recusal/removals/" in html
     other = Pages(client, users)
     other.login("adm2")
     with ctx.db.read() as session:
