@@ -210,6 +210,18 @@ def count_rows(ctx: Any, model: Any, *where: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(model).where(*where)))
 
 
+def head_on_record(ctx: Any, case_id: str) -> tuple[str, str]:
+    """(name, ID number in clear) of the case's household's head as stored: what a check at the door records (its
+    payee is a member the household had, under the name it had)."""
+    from verifier.store.tables import Member
+
+    with ctx.db.read() as session:
+        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+        head = session.scalars(select(Member).where(Member.household_id == household, Member.relation == "head")
+                               .order_by(Member.id)).first()
+        return head.name, ctx.vault.open(head.id_number_enc, "member.id_number")
+
+
 def case_status(ctx: Any, case_id: str) -> str:
     with ctx.db.read() as session:
         return str(session.scalar(select(Case.status).where(Case.id == case_id)))

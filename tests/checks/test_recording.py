@@ -25,8 +25,9 @@ from verifier.store.tables import Case, Check, Household, Member, User
 
 
 def _scheduled(ctx: Any) -> tuple[str, list[Principal], list[tuple[Member, str]]]:
-    """A scheduled case, its two officers, and its household's members with their ID numbers."""
-    case_id = make_case(ctx, stage="scheduled", members=2)
+    """A scheduled case, its two officers, and its household's members with their ID numbers (its head 王建国: a
+    check's payee is a member on record under the name it had)."""
+    case_id = make_case(ctx, stage="scheduled", members=2, head_name="王建国")
     with ctx.db.read() as session:
         case = session.get(Case, case_id)
         officer_ids = list(active_visit(session, case_id).officer_ids)
@@ -41,12 +42,13 @@ def _scheduled(ctx: Any) -> tuple[str, list[Principal], list[tuple[Member, str]]
 
 
 def _form(officers: list[str], members: list[dict[str, str]], **kw: Any) -> checks.CheckInput:
+    payee_name = kw.pop("payee_name", members[0]["name"] if members else "王建国")
     return checks.CheckInput(
         visited_on=kw.pop("visited_on"), officers=officers, members=members,
         income=HouseholdIncome(wages=600_000, transfer_net=12_345, productive_costs=1_000),
         rigid=RigidExpenditure(medical_self_paid=4_200_000, schooling=300_000), stable_income=False,
-        payee={"account_name": members[0]["name"] if members else "王建国", "bank": "农村商业银行",
-               "account_number": "6222 0202 0011 2233 445"},
+        payee=None if payee_name is None else {"account_name": payee_name, "bank": "农村商业银行",
+                                               "account_number": "6222 0202 0011 2233 445"},
         cross_checks=[{"source": "medical_insurance", "finding": "consistent"}], evidence=[], note="", **kw)
 
 
@@ -143,7 +145,8 @@ def test_a_session_that_held_the_case_reads_what_the_check_changed(ctx: Any) -> 
         assert case.status == "scheduled"
         checks.record_check(session, case_id, _form(
             [o.id for o in officers], [{"name": "改名户主", "id_number": first_idn, "relation": "head",
-                                        "labour": "none"}], visited_on=ctx.clock.today()),
+                                        "labour": "none"}], visited_on=ctx.clock.today(),
+            payee_name=None),  # a renamed head is no payee at the door (a payee change)
             vault=ctx.vault, principal=officers[1], clock=ctx.clock)
         assert case.status == "checked"
         assert household.head_name == member.name == "改名户主"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from factories import COUNTY, make_case, new_id_number
+from factories import COUNTY, head_on_record, make_case
 from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
 from sqlalchemy import func, select
 
@@ -20,13 +20,15 @@ from verifier.audit.models import AuditEntry
 _bill_numbers = itertools.count(1)
 
 
-def check_body(head: str, officers: list[str], visited_on: str, account: str | None = None,
+def check_body(head: str, head_id: str, officers: list[str], visited_on: str, account: str | None = None,
                **income: str) -> dict[str, Any]:
-    """A check's body; `account`: the payee's, by default the household's own (one account per household)."""
+    """A check's body recording the head under the ID number the household has on record (`head_on_record`: the
+    payee at the door is a member the household had, under the name it had); `account`: the payee's, by default the
+    household's own (one account per household)."""
     account = account or f"622202{secrets.randbelow(10**9):09d}3445"
     return {
         "visited_on": visited_on, "officers": officers,
-        "members": [{"name": head, "id_number": new_id_number(), "relation": "head", "labour": "partial"}],
+        "members": [{"name": head, "id_number": head_id, "relation": "head", "labour": "partial"}],
         "income": {"wages": "3000.00", "business_net": "0.00", "property_net": "0.00", "transfer_net": "0.00",
                    "productive_costs": "0.00", **income},
         "rigid_expenditure": {"medical_self_paid": "40000.00", "schooling": "0.00", "disaster_loss": "0.00"},
@@ -60,6 +62,7 @@ class Visit:
     off: dict[str, str]  # the first officer's headers
     officers: list[str]
     head: str
+    head_id: str  # the head's ID number on record, in clear
     today: str
 
 
@@ -82,10 +85,11 @@ def scheduled_visit(ctx: Any, client: Any, users: Any, case_id: str) -> Visit:
     users.add("off2", "field_officer", counties=(COUNTY,))
     sup, today, officers = users.headers("sup"), ctx.clock.today().isoformat(), [users.ids["off1"], users.ids["off2"]]
     schedule(client, sup, case_id, officers, today)
-    return Visit(case_id, sup, users.headers("off1"), officers, head_of(client, sup, case_id), today)
+    return Visit(case_id, sup, users.headers("off1"), officers, head_of(client, sup, case_id),
+                 head_on_record(ctx, case_id)[1], today)
 
 
-__all__ = ["COUNTY", "Visit", "check_body", "dated_photo", "head_of", "member_met", "schedule", "scheduled_visit",
+__all__ = ["COUNTY", "Visit", "check_body", "dated_photo", "head_of", "head_on_record", "member_met", "schedule", "scheduled_visit",
            "signed_form", "upload", "visit_api"]
 
 

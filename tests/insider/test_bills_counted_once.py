@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from deviation_helpers import pay, person
 from factories import make_case, staff
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, head_on_record, schedule
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -33,7 +33,7 @@ def _check(ctx, client, users, case_id: str, bills: list[dict], medical: str,  #
     sup = users.headers("sup")
     if client.get(f"/api/cases/{case_id}", headers=sup).json()["status"] == "screened":
         schedule(client, sup, case_id, officers, today)
-    body = check_body(head_of(client, sup, case_id), officers, today)
+    body = check_body(*head_on_record(ctx, case_id), officers, today)
     body["rigid_expenditure"]["medical_self_paid"] = medical
     body["bills"] = bills
     if photo is not None:
@@ -134,7 +134,7 @@ def test_a_bill_counted_in_another_county_is_refused_without_naming_the_case(ctx
     today = ctx.clock.today().isoformat()
     tsup = users.headers("tsup")
     schedule(client, tsup, there, [users.ids["t1"], users.ids["t2"]], today, vehicle="车09")
-    body = check_body(head_of(client, tsup, there), [users.ids["t1"], users.ids["t2"]], today)
+    body = check_body(*head_on_record(ctx, there), [users.ids["t1"], users.ids["t2"]], today)
     body["rigid_expenditure"]["medical_self_paid"] = "25000.00"
     body["bills"] = [X]
     assert client.post(f"/api/cases/{there}/check", headers=users.headers("t1"), json=body).status_code == 201

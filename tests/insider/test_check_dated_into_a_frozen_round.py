@@ -8,7 +8,7 @@ import hashlib
 from datetime import timedelta
 
 from factories import accept_contract, make_case
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, head_on_record, schedule
 
 
 def _round(client, reviewer, insurer, start, end) -> str:  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def test_attack_a_check_recorded_after_the_freeze_is_dated_into_the_frozen_perio
     ctx.clock.advance(days=1)
     day1 = ctx.clock.today()
     r = client.post(f"/api/cases/{late}/check", headers=users.headers("off1"),
-                    json={**check_body(head_of(client, insurer, late), officers,
+                    json={**check_body(*head_on_record(ctx, late), officers,
                                        (day0 - timedelta(days=10)).isoformat()),
                           "late_entry_reason": "村里没有手机信号，回到乡镇才录入"})
     assert r.status_code == 201, r.text
@@ -108,7 +108,7 @@ def test_a_late_check_is_taken_in_by_the_next_round_under_the_next_years_contrac
     ctx.clock.advance(days=(date(2021, 1, 5) - day0).days)
     day1 = ctx.clock.today()
     r = client.post(f"/api/cases/{late}/check", headers=users.headers("off1"),
-                    json={**check_body(head_of(client, insurer, late), officers, day0.isoformat()),
+                    json={**check_body(*head_on_record(ctx, late), officers, day0.isoformat()),
                           "late_entry_reason": "年底系统维护，纸质记录补录"})
     assert r.status_code == 201, r.text
     this_year = make_case(ctx, stage="checked")  # under the 2021 contract, visited day1

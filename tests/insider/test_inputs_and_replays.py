@@ -13,15 +13,15 @@ def test_attack_amounts_with_many_decimals_or_a_minus_sign_are_refused_naming_th
     case_id = make_case(ctx, stage="screened")
     v = scheduled_visit(ctx, client, users, case_id)
     users.add("clerk", "town_clerk", counties=(COUNTY,))
-    sup, off, officers, head, today = v.sup, v.off, v.officers, v.head, v.today
+    sup, off, officers, head, today = v.sup, v.off, v.officers, (v.head, v.head_id), v.today
     for field, value in (("wages", "3000.001"), ("wages", "-3000.00"), ("business_net", "1e5"),
                          ("property_net", "0.0000001"), ("transfer_net", "NaN"), ("wages", "99999999999999999999")):
-        r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(head, officers, today,
+        r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(*head, officers, today,
                                                                                     **{field: value}))
         assert r.status_code == 422, (field, value, r.text)
         assert any(field in e["field"] for e in r.json()["errors"]), (field, value, r.json())
     assert client.get(f"/api/cases/{case_id}", headers=sup).json()["status"] == "scheduled"
-    r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(head, officers, today))
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(*head, officers, today))
     assert r.status_code == 201, r.text
 
     # A referral's amount the same way.
@@ -58,12 +58,12 @@ def test_attack_an_officer_records_a_second_check_after_the_determination(ctx, c
     the case is no longer waiting for a check (409), and the determination stands on the first."""
     case_id = make_case(ctx, stage="screened")
     v = scheduled_visit(ctx, client, users, case_id)
-    sup, off, officers, head, today = v.sup, v.off, v.officers, v.head, v.today
+    sup, off, officers, head, today = v.sup, v.off, v.officers, (v.head, v.head_id), v.today
     assert client.post(f"/api/cases/{case_id}/check", headers=off,
-                       json=check_body(head, officers, today)).status_code == 201
+                       json=check_body(*head, officers, today)).status_code == 201
     confirmed = client.post(f"/api/cases/{case_id}/determination", headers=sup, json={"confirm": True})
     assert confirmed.status_code == 200, confirmed.text
-    r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(head, officers, today, wages="0.00"))
+    r = client.post(f"/api/cases/{case_id}/check", headers=off, json=check_body(*head, officers, today, wages="0.00"))
     assert r.status_code == 409, r.text
     detail = client.get(f"/api/cases/{case_id}", headers=sup).json()
     assert len(detail["checks"]) == 1 and detail["status"] != "scheduled"

@@ -14,7 +14,7 @@ import json
 
 from deviation_helpers import ready_case
 from factories import COUNTY, make_case
-from insider_kit import check_body, head_of, schedule, scheduled_visit
+from insider_kit import check_body, head_of, head_on_record, schedule, scheduled_visit
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
@@ -174,7 +174,7 @@ def test_an_officer_recording_another_households_account_is_warned_not_refused(c
         account = payees.current_payee(s, first, ctx.vault, full=True)["account_number"]  # type: ignore[index]
     visit = scheduled_visit(ctx, client, users, make_case(ctx, stage="screened"))
     r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off,
-                    json=check_body(visit.head, visit.officers, visit.today, account=account))
+                    json=check_body(visit.head, visit.head_id, visit.officers, visit.today, account=account))
     assert r.status_code == 201 and "payee_warning" not in r.json(), r.text
     from web.pagekit import Pages
 
@@ -188,7 +188,7 @@ def test_an_officer_recording_another_households_account_is_warned_not_refused(c
     other = make_case(ctx, stage="screened")
     schedule(client, visit.sup, other, visit.officers, visit.today)
     r = client.post(f"/api/cases/{other}/check", headers=visit.off,
-                    json=check_body(head_of(client, visit.sup, other), visit.officers, visit.today))
+                    json=check_body(*head_on_record(ctx, other), visit.officers, visit.today))
     assert r.status_code == 201, r.text
     pages = Pages(client, users)
     pages.login("sup")

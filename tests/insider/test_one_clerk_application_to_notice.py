@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from factories import COUNTY, new_id_number
-from insider_kit import check_body, head_of, schedule
+from insider_kit import check_body, head_on_record, schedule
 from roster_kit import post_confirmed
 from sqlalchemy import func, select
 
@@ -79,15 +79,15 @@ def test_attack_one_clerk_carries_an_application_through_to_its_notice(ctx, clie
     r = client.post(f"/api/cases/{case_id}/schedule", headers=clerk,
                     json={"officers": officers, "visit_on": today, "vehicle": "车01"})
     assert r.status_code == 403, r.text
-    head = head_of(client, sup, case_id)
-    r = client.post(f"/api/cases/{case_id}/check", headers=clerk, json=check_body(head, officers, today))
+    head = head_on_record(ctx, case_id)
+    r = client.post(f"/api/cases/{case_id}/check", headers=clerk, json=check_body(*head, officers, today))
     assert r.status_code == 403, r.text
     r = client.post(f"/api/cases/{case_id}/determination", headers=clerk, json={"confirm": True})
     assert r.status_code == 403, r.text
     assert _written(ctx) == before
     schedule(client, sup, case_id, officers, today)
     r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("off1"),
-                    json=check_body(head, officers, today, account="6222020200998877665"))
+                    json=check_body(*head, officers, today, account="6222020200998877665"))
     assert r.status_code == 201, r.text
     r = client.post(f"/api/cases/{case_id}/determination", headers=users.headers("sup2"), json={"confirm": True})
     assert r.status_code == 200 and r.json()["eligible"], r.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from factories import make_case
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, head_on_record, schedule
 
 
 def test_attack_an_officer_who_is_also_a_supervisor_confirms_their_own_check(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -22,7 +22,7 @@ def test_attack_an_officer_who_is_also_a_supervisor_confirms_their_own_check(ctx
     assert r.status_code == 422, r.text
     schedule(client, other, case_id, [users.ids["both"], users.ids["peer"]], today)
     r = client.post(f"/api/cases/{case_id}/check", headers=both,
-                    json=check_body(head_of(client, both, case_id), [users.ids["both"], users.ids["peer"]], today))
+                    json=check_body(*head_on_record(ctx, case_id), [users.ids["both"], users.ids["peer"]], today))
     assert r.status_code == 201, r.text
 
     r = client.post(f"/api/cases/{case_id}/determination", headers=both, json={"confirm": True})

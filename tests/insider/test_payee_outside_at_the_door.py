@@ -29,7 +29,7 @@ def test_attack_an_officer_names_his_own_card_under_another_name_at_the_door(ctx
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     users.add("fin", "finance", counties=(COUNTY,))
     before = _written(ctx, visit.case_id)
-    body = check_body(visit.head, visit.officers, visit.today, account=OFFICERS_CARD)
+    body = check_body(visit.head, visit.head_id, visit.officers, visit.today, account=OFFICERS_CARD)
     for name in ("李代收", "赵核查"):  # a made-up 代收, or the officer's own name
         r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off,
                         json={**body, "payee": {**body["payee"], "account_name": name}})
@@ -53,7 +53,7 @@ def test_a_guardian_receiving_goes_through_the_change_and_the_county_reviewer(ct
     visit = scheduled_visit(ctx, client, users, make_case(ctx, stage="screened"))
     users.add("rev", "county_reviewer", counties=(COUNTY,))
     users.add("fin", "finance", counties=(COUNTY,))
-    body = {**check_body(visit.head, visit.officers, visit.today), "payee": None}
+    body = {**check_body(visit.head, visit.head_id, visit.officers, visit.today), "payee": None}
     r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off, json=body)
     assert r.status_code == 201, r.text
     r = client.post(f"/api/cases/{visit.case_id}/determination", headers=visit.sup, json={"confirm": True})

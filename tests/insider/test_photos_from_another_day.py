@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 
 from factories import make_case
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, head_on_record, schedule
 from PIL import Image
 from sqlalchemy import select
 from web.pagekit import Pages
@@ -46,7 +46,7 @@ def _team(ctx, client, users):  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="screened", referred_on=today - timedelta(days=12))
     officers = [users.ids["off1"], users.ids["off2"]]
     schedule(client, users.headers("sup"), case_id, officers, today.isoformat())
-    return case_id, officers, head_of(client, users.headers("sup"), case_id)
+    return case_id, officers, head_on_record(ctx, case_id)
 
 
 def test_attack_an_officer_dates_a_visit_back_with_photos_from_another_day(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +66,7 @@ def test_attack_an_officer_dates_a_visit_back_with_photos_from_another_day(ctx, 
     assert stored == {at_door: f"{today.isoformat()}T08:30:00", later: f"{today.isoformat()}T02:30:00+00:00"}
 
     dated_back = today - timedelta(days=2)
-    body = {**check_body(head, officers, dated_back.isoformat()), "evidence": [at_door, later]}
+    body = {**check_body(*head, officers, dated_back.isoformat()), "evidence": [at_door, later]}
     r = client.post(f"/api/cases/{case_id}/check", headers=off, json=body)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "late_entry_reason", r.text
     r = client.post(f"/api/cases/{case_id}/check", headers=off, json={**body, "late_entry_reason": "手机没电了"})
@@ -113,7 +113,7 @@ def test_photos_taken_on_the_visit_day_raise_nothing(ctx, client, users) -> None
     today = ctx.clock.today()
     on_the_day = _upload(client, off, case_id, exif_jpeg(f"{today:%Y:%m:%d} 09:10:00", "+08:00"))
     stripped = _upload(client, off, case_id, exif_jpeg(None, colour=(1, 2, 3)))  # one without a time among them
-    body = {**check_body(head, officers, today.isoformat()), "evidence": [on_the_day, stripped]}
+    body = {**check_body(*head, officers, today.isoformat()), "evidence": [on_the_day, stripped]}
     assert client.post(f"/api/cases/{case_id}/check", headers=off, json=body).status_code == 201
     assert client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]["photo_findings"] == []
     pages = Pages(client, users)
@@ -126,7 +126,7 @@ def test_photos_without_any_capture_time_are_named(ctx, client, users) -> None: 
     case_id, officers, head = _team(ctx, client, users)
     off, sup = users.headers("off1"), users.headers("sup")
     photos = [_upload(client, off, case_id, exif_jpeg(None, colour=(i, 2, 3))) for i in (1, 200)]
-    body = {**check_body(head, officers, ctx.clock.today().isoformat()), "evidence": photos}
+    body = {**check_body(*head, officers, ctx.clock.today().isoformat()), "evidence": photos}
     assert client.post(f"/api/cases/{case_id}/check", headers=off, json=body).status_code == 201
     findings = client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]["photo_findings"]
     assert [(f["kind"], f["photos"]) for f in findings] == [("no_capture_time", 2)]

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from deviation_helpers import drawn_round_api
 from factories import make_case
-from insider_kit import COUNTY, check_body, dated_photo, head_of, member_met, schedule, signed_form, upload, visit_api
+from insider_kit import COUNTY, check_body, dated_photo, head_on_record, member_met, schedule, signed_form, upload, visit_api
 from sqlalchemy import func, select, update
 from web.pagekit import Pages
 
@@ -129,7 +129,7 @@ def test_attack_the_insurers_photo_or_one_desk_photo_for_every_household(ctx, cl
     r = client.post(f"/api/cases/{checked}/evidence", headers=users.headers("off1"),
                     files={"file": ("p.jpg", insurers_photo, "image/jpeg")})
     assert r.status_code == 201, r.text
-    body = check_body(head_of(client, sup, checked), officers, today.isoformat())
+    body = check_body(*head_on_record(ctx, checked), officers, today.isoformat())
     body["evidence"] = [r.json()["sha256"]]
     assert client.post(f"/api/cases/{checked}/check", headers=users.headers("off1"), json=body).status_code == 201
     other = make_case(ctx)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from deviation_helpers import drawn_round_api
 from factories import make_case
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, head_on_record, schedule
 from recheck_kit import dated_photo, upload, visit_api
 from sqlalchemy import func, select
 
@@ -35,7 +35,7 @@ def test_attack_the_officer_and_the_confirming_supervisor_record_the_recheck_of_
     officers, today = [users.ids["officer-reviewer"], users.ids["peer"]], ctx.clock.today().isoformat()
     schedule(client, sup, case_id, officers, today)
     r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("officer-reviewer"),
-                    json=check_body(head_of(client, sup, case_id), officers, today))
+                    json=check_body(*head_on_record(ctx, case_id), officers, today))
     assert r.status_code == 201, r.text
     r = client.post(f"/api/cases/{case_id}/determination", headers=sup, json={"confirm": True})
     assert r.status_code == 200, r.text

@@ -36,7 +36,7 @@ def test_attack_the_officer_adds_bills_after_the_relief_was_confirmed(ctx, clien
     case_id = make_case(ctx, stage="screened")
     v = scheduled_visit(ctx, client, users, case_id)
     assert client.post(f"/api/cases/{case_id}/check", headers=v.off,
-                       json=check_body(v.head, v.officers, v.today)).status_code == 201
+                       json=check_body(v.head, v.head_id, v.officers, v.today)).status_code == 201
     assert client.post(f"/api/cases/{case_id}/determination", headers=v.sup,
                        json={"confirm": True}).status_code == 200
     relief = client.get(f"/api/cases/{case_id}", headers=v.sup).json()["determination"]

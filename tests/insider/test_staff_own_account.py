@@ -207,7 +207,7 @@ def test_a_check_naming_a_staff_account_reads_no_staff_account_on_its_write(ctx,
     event.listen(engine, "before_cursor_execute", seen)
     try:
         r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off,
-                        json=check_body(visit.head, visit.officers, visit.today, account=SALARY))
+                        json=check_body(visit.head, visit.head_id, visit.officers, visit.today, account=SALARY))
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert r.status_code == 201, r.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from factories import case_status, make_case
-from insider_kit import check_body, head_of, schedule, scheduled_visit
+from insider_kit import check_body, head_on_record, schedule, scheduled_visit
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
@@ -21,7 +21,7 @@ REST = {"kind": "medical", "issuer": "市第二人民医院", "number": "B-0091"
 def _unbilled_check(ctx: Any, client: Any, users: Any, **figures: Any) -> Any:
     """A screened case scheduled and checked with 40,000 yuan of medical costs and no bill."""
     v = scheduled_visit(ctx, client, users, make_case(ctx, stage="screened"))
-    body = check_body(v.head, v.officers, v.today, **figures.get("income", {}))
+    body = check_body(v.head, v.head_id, v.officers, v.today, **figures.get("income", {}))
     body["bills"] = []
     body["stable_income"] = figures.get("stable_income", False)
     r = client.post(f"/api/cases/{v.case_id}/check", headers=v.off, json=body)
@@ -107,7 +107,7 @@ def test_a_bill_added_later_is_counted_once_like_one_listed_at_the_door(ctx, cli
     # The next household's check, recorded without bills, then given the first household's invoice.
     case_id = make_case(ctx, stage="screened")
     schedule(client, v.sup, case_id, v.officers, v.today)
-    body = check_body(head_of(client, v.sup, case_id), v.officers, v.today)
+    body = check_body(*head_on_record(ctx, case_id), v.officers, v.today)
     body["bills"] = []
     assert client.post(f"/api/cases/{case_id}/check", headers=v.off, json=body).status_code == 201
     r = client.post(f"/api/cases/{case_id}/check/bills", headers=v.off, json={"bills": [INVOICE]})

@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 
 from factories import make_case
-from insider_kit import COUNTY, check_body, head_of, schedule
+from insider_kit import COUNTY, check_body, head_on_record, schedule
 from sqlalchemy import select
 from web.pagekit import Pages
 
@@ -30,11 +30,11 @@ def test_attack_an_officer_dates_a_late_visit_back(ctx, client, users) -> None: 
     case_id = make_case(ctx, stage="screened", referred_on=referred)
     officers, sup, off = [users.ids["off1"], users.ids["off2"]], users.headers("sup"), users.headers("off1")
     schedule(client, sup, case_id, officers, today.isoformat())
-    head = head_of(client, sup, case_id)
+    head = head_on_record(ctx, case_id)
 
     # The visit made today, dated back to five days after the referral: on time on paper, no reason given.
     dated_back = (referred + timedelta(days=5)).isoformat()
-    body = check_body(head, officers, dated_back)
+    body = check_body(*head, officers, dated_back)
     for reason in (None, "", "   ", "补录"):  # none, blank, or too short to say anything
         sent = body if reason is None else {**body, "late_entry_reason": reason}
         r = client.post(f"/api/cases/{case_id}/check", headers=off, json=sent)
@@ -83,7 +83,7 @@ def test_a_visit_recorded_within_three_days_needs_no_reason(ctx, client, users) 
     ctx.clock.advance(days=3)  # visited on the day scheduled, recorded 3 days later (still before the due date)
     visited = day.isoformat()
     r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("off1"),
-                    json=check_body(head_of(client, sup, case_id), officers, visited))
+                    json=check_body(*head_on_record(ctx, case_id), officers, visited))
     assert r.status_code == 201, r.text
     shown = client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]
     assert (shown["recorded_days_after"], shown["late_entry"], shown["late_entry_reason"]) == (3, False, None)
@@ -108,7 +108,7 @@ def test_attack_an_officer_dates_an_overdue_visit_back_within_three_days(ctx, cl
     officers, sup, off = [users.ids["off1"], users.ids["off2"]], users.headers("sup"), users.headers("off1")
     schedule(client, sup, case_id, officers, day.isoformat())
     ctx.clock.advance(days=2)  # visited 2 days after scheduling (4 days late), recorded that day
-    body = check_body(head_of(client, sup, case_id), officers, day.isoformat())  # dated back to the schedule's day
+    body = check_body(*head_on_record(ctx, case_id), officers, day.isoformat())  # dated back to the schedule's day
     r = client.post(f"/api/cases/{case_id}/check", headers=off, json=body)
     assert r.status_code == 422, r.text
     (error,) = r.json()["errors"]
@@ -132,7 +132,7 @@ def test_attack_a_visit_dated_before_it_was_scheduled(ctx, client, users) -> Non
     case_id = make_case(ctx, stage="screened", referred_on=today - timedelta(days=5))  # on time either way
     officers, sup, off = [users.ids["off1"], users.ids["off2"]], users.headers("sup"), users.headers("off1")
     schedule(client, sup, case_id, officers, today.isoformat())
-    body = check_body(head_of(client, sup, case_id), officers, (today - timedelta(days=1)).isoformat())
+    body = check_body(*head_on_record(ctx, case_id), officers, (today - timedelta(days=1)).isoformat())
     r = client.post(f"/api/cases/{case_id}/check", headers=off, json=body)
     assert r.status_code == 422, r.text
     assert "早于本次走访的安排日期" in r.json()["errors"][0]["message"] and _checks(ctx) == 0

@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from factories import make_case, staff
+from factories import head_on_record, make_case, staff
 from payment_helpers import People, add_contract, change_payee, ready_case, tx
 from sqlalchemy import select
 
@@ -364,12 +364,10 @@ def test_a_case_of_another_contract_county_is_scoped_too(ctx, people: People) ->
 def _recheck(ctx, case_id: str, account_number: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """An objection upheld, the case checked again by its officer naming `account_number` (in the head's name) and
     the determination confirmed by the supervisor; the case then goes through its notice. (officer, supervisor)"""
-    from factories import new_id_number
-
     from verifier.accounts.auth import principal_of
     from verifier.checks import service as checks
     from verifier.domain.income import HouseholdIncome, RigidExpenditure
-    from verifier.store.tables import Case, User
+    from verifier.store.tables import User
 
     s = staff(ctx)
     with ctx.db.begin() as session:
@@ -378,10 +376,10 @@ def _recheck(ctx, case_id: str, account_number: str) -> tuple[str, str]:  # type
     ctx.clock.advance(days=1)
     with ctx.db.read() as session:
         officer = principal_of(session.get(User, active_visit_officers(ctx, case_id)[0]))
-        head = session.get(Case, case_id).household.head_name
+    head, head_id = head_on_record(ctx, case_id)
     data = checks.CheckInput(
         visited_on=ctx.clock.today(), officers=active_visit_officers(ctx, case_id),
-        members=[{"name": head, "id_number": new_id_number(), "relation": "head", "labour": "full"}],
+        members=[{"name": head, "id_number": head_id, "relation": "head", "labour": "full"}],
         income=HouseholdIncome(wages=300_000), rigid=RigidExpenditure(medical_self_paid=4_200_000),
         stable_income=False, payee={"account_name": head, "bank": "农村商业银行", "account_number": account_number},
         cross_checks=[], evidence=[], note="异议成立后重新核查",

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from factories import COUNTY, accept_contract, make_case, new_id_number, staff
+from factories import COUNTY, accept_contract, head_on_record, make_case, staff
 
 from verifier.contract import check_contract_text
 from verifier.store.contracts import add_contract
@@ -22,16 +22,17 @@ def _demo_without_calendar() -> str:
     return text
 
 
-def _check_body(case: dict, officers: list[str], visited_on: str) -> dict:
-    head = case["referrals"][0]
+def _check_body(head: tuple[str, str], officers: list[str], visited_on: str) -> dict:
+    """`head`: (name, ID number) on record (`head_on_record`)."""
+    name, id_number = head
     return {
         "visited_on": visited_on, "officers": officers,
-        "members": [{"name": head["name"], "id_number": new_id_number(), "relation": "head", "labour": "partial"}],
+        "members": [{"name": name, "id_number": id_number, "relation": "head", "labour": "partial"}],
         "income": {"wages": "3000.00", "business_net": "0.00", "property_net": "0.00", "transfer_net": "0.00",
                    "productive_costs": "0.00"},
         "rigid_expenditure": {"medical_self_paid": "40000.00", "schooling": "0.00", "disaster_loss": "0.00"},
         "stable_income": False,
-        "payee": {"account_name": head["name"], "bank": "农村商业银行", "account_number": "6222020200112233445"},
+        "payee": {"account_name": name, "bank": "农村商业银行", "account_number": "6222020200112233445"},
         "cross_checks": [], "evidence": [], "note": "",
     }
 
@@ -67,9 +68,8 @@ def test_an_overdue_case_is_planned_first_scheduled_late_and_its_check_counted_l
     # The check at the door, two days after scheduling: 14 days late, recorded on the check.
     clock.advance(days=2)
     officer = _login(client, team.officer1.username)
-    detail = client.get(f"/api/cases/{late_case}", headers=sup).json()
     r = client.post(f"/api/cases/{late_case}/check", headers=officer,
-                    json=_check_body(detail, [team.officer1.id, team.officer2.id], "2020-06-03"))
+                    json=_check_body(head_on_record(ctx, late_case), [team.officer1.id, team.officer2.id], "2020-06-03"))
     assert r.status_code in (200, 201), r.text
     check = client.get(f"/api/cases/{late_case}", headers=sup).json()["checks"][0]
     assert (check["due_on"], check["days_late"]) == ("2020-05-20", 14)

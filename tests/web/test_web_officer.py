@@ -123,6 +123,32 @@ def test_a_payee_outside_the_household_is_refused_beside_the_payee_field(pages, 
     assert status_of(ctx, case_id) == "scheduled"
 
 
+def test_a_payee_added_or_renamed_at_the_door_is_refused_beside_the_payee_field(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """A member new in this check, or one whose name it changes, is no payee at the door: a payee change once the
+    check is recorded (reason and county reviewer); the form keeps what was typed."""
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    good = good_check(_form(case_id, pages), clock)
+    r = pages.post(f"/cases/{case_id}/check", {**good, "payee.account_name": "王小明"})  # the member added today
+    assert r.status_code == 422
+    beside = r.text.split('id="f-payee-account_name"')[1].split("</div>")[0]
+    assert "新登记的家庭成员" in beside and "收款人变更" in beside and "县级审核人员" in beside, beside
+    assert 'value="王小明"' in r.text and 'value="6222 0202 0011 2233"' in r.text and 'value="3,000"' in r.text
+    assert status_of(ctx, case_id) == "scheduled"
+
+    renamed = {**good, "members[0].name": "钱同伙", "payee.account_name": "钱同伙"}
+    r = pages.post(f"/cases/{case_id}/check", renamed)
+    assert r.status_code == 422
+    beside = r.text.split('id="f-payee-account_name"')[1].split("</div>")[0]
+    assert "姓名由本次核查更改" in beside and "收款人变更" in beside, beside
+    assert r.text.count('value="钱同伙"') == 2  # the member's name and the payee's, as typed
+    assert status_of(ctx, case_id) == "scheduled"
+
+    r = pages.post(f"/cases/{case_id}/check", good)  # the head under the name on record
+    assert r.status_code == 303 and "done=check" in r.headers["location"], r.text
+    assert status_of(ctx, case_id) == "checked"
+
+
 def test_a_bad_photo_is_refused_beside_the_photo_field(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
     case_id = make_case(ctx, stage="scheduled")
     pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)

@@ -65,6 +65,8 @@ def _case_read(active: Any, join_on: Any, elements: str) -> Any:
                    .label("last_seq"),
                    select(func.max(_review.c.received_on)).where(_review.c.case_id == _case.c.id)
                    .scalar_subquery().label("review_received"),
+                   # whether the household had any member on record (a check's payee is one of them, checks/service.py)
+                   exists().where(_member.c.household_id == _case.c.household_id).label("had_members"),
                    exists().where(_register.c.county_code == _case.c.county_code,
                                   _register.c.as_of <= bindparam("on"),
                                   _register.c.valid_until >= bindparam("on")).label("register_in_force"),

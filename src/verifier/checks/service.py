@@ -27,7 +27,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
-from ..domain.payee import check_payee, door_problems
+from ..domain.payee import check_payee, door_problems, on_record_problems
 from ..domain import backing, late_entry, photo_times, planning
 from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status, refused_in_status, status_zh
@@ -327,6 +327,13 @@ def record_check(
     problems += late_entry.problems(data.visited_on, today, late_reason, scheduled_on=scheduled_on, due_on=due)
     problems += [FieldError(f"evidence[{i}]", "照片未上传成功，请重新选择")
                  for i, h in enumerate(data.evidence) if h not in found.known_evidence]
+    if payee is not None and not any(p.field == "payee.account_name" for p in payee_problems):
+        # and one the household had before this check, under the name it had (matched by ID number): not a member
+        # added or renamed at the door, where one officer types the account
+        payee_problems = on_record_problems(
+            payee, [(str(m.get("name") or "").strip(), getattr(found.members.get(bidx[idn]), "name", None))
+                    for m, idn in normalised],
+            had_members=bool(case.had_members), head_on_record=case.head_name or "")
     problems += payee_problems
     # Members already known in another household: a person belongs to one household. Another county's household
     # is not named (a neutral refusal); the reviewers of both counties see the conflict.

@@ -63,3 +63,36 @@ def door_problems(payee: Payee | None, member_names: Iterable[str], *, prefix: s
     if payee is None or not payee.account_name or is_household_member(payee.account_name, member_names):
         return []
     return [FieldError(prefix + "account_name", OUTSIDE_AT_THE_DOOR)]
+
+
+NEW_AT_THE_DOOR = ("收款人是本次核查新登记的家庭成员（按身份证号，本户此前没有此人）：入户核查只登记本户原有成员本人的收款账户。"
+                   "新登记成员作收款人的，此处不填收款账户，核查录入后由主管或财务申请收款人变更，写明原因，经县级审核人员批准。")
+RENAMED_AT_THE_DOOR = ("收款人的姓名由本次核查更改（按身份证号，本户登记的该成员原为另一姓名）：入户核查只登记本户原有成员按原登记姓名的收款账户。"
+                       "更正姓名后由其收款的，此处不填收款账户，核查录入后由主管或财务申请收款人变更，写明原因，经县级审核人员批准。")
+NOT_THE_REFERRED_AT_THE_DOOR = ("本户此前没有登记成员，收款人须是接收时登记的户主（申请人）本人：入户核查不登记其他人的收款账户。"
+                                "由其他成员收款的，此处不填收款账户，核查录入后由主管或财务申请收款人变更，写明原因，经县级审核人员批准。")
+"""Why a home check refuses a payee the household did not have before it: one officer at the door could add a
+made-up member, or rename a member, and name that person payee (his own card); such a payee goes through the payee
+change, with its reason and the county reviewer."""
+
+
+def on_record_problems(payee: Payee | None, members: Iterable[tuple[str, str | None]], *, had_members: bool,
+                       head_on_record: str, prefix: str = "payee.") -> list[FieldError]:
+    """A check's payee must be a member the household already had before this check, under the name it had.
+    `members`: each member this check records, as (its name in the check, its stored name — None when its ID number
+    is new to the household). A household with no member on record (known only from its referral) takes the person
+    its record names as head (the referral's applicant), `head_on_record`. Called once `door_problems` found the
+    payee among the check's members."""
+    if payee is None or not payee.account_name:
+        return []
+    named = [(name, stored) for name, stored in members if same_person_name(payee.account_name, name)]
+    if not named:
+        return []  # not a member of this check at all: `door_problems` says so
+    if any(stored is not None and same_person_name(stored, name) for name, stored in named):
+        return []
+    if not had_members:
+        return [] if same_person_name(payee.account_name, head_on_record) else [
+            FieldError(prefix + "account_name", NOT_THE_REFERRED_AT_THE_DOOR)]
+    if any(stored is not None for _, stored in named):
+        return [FieldError(prefix + "account_name", RENAMED_AT_THE_DOOR)]
+    return [FieldError(prefix + "account_name", NEW_AT_THE_DOOR)]
