@@ -34,6 +34,9 @@ from ..settings import ImportLimits
 from ..uploads import RowCounter, check_size
 
 BANK_FILE_HEADER = ("reference", "account_name", "account_number", "bank", "amount", "memo")
+# The bank file's columns as a refusal names them (the pages' field labels).
+BANK_FILE_COLUMNS_ZH = {"reference": "参考号", "account_name": "收款人", "account_number": "银行账号", "bank": "开户银行",
+                        "amount": "金额", "memo": "摘要"}
 RETURN_HEADER = ("reference", "status", "bank_reference", "reason")
 RETURN_OPTIONAL = ("amount", "settled_on", "account_number")
 

@@ -438,12 +438,6 @@ _MESSAGES: Table = compile_table([
      "按“四眼原则”，这笔还款由您登记，须由其他人员确认或驳回"),
     (r"the repayment is more than is outstanding", "还款金额超过尚欠金额"),
     (r"this repayment came back to the fund already", "这笔还款已退回资金"),
-    (r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \((.*)\): they cannot be "
-     r"paid until a supervisor re-determines them; take them out of the batch \(or cancel it\) before you (\w+(?: \w+)?) it",
-     lambda m: f"批次 {m.group(1)} 含 {m.group(2)} 个因抽样复核暂停支付、待重新认定的案件（{m.group(3)}），重新认定前不能支付；"
-               f"请先将其移出批次（或撤销批次）再{ {'approve': '审批', 'release': '发放'}.get(m.group(4), '办理')}"),
-    (r"batch (\S+) was prepared by you: another finance user must release it \(four eyes\)",
-     lambda m: f"按“四眼原则”，批次 {m.group(1)} 由您制作，须由其他财务人员发放"),
     (r"must be a JSON object", "应为 JSON 对象"),
     (r"applications are entered one at a time, not imported from a file", "农户申请须逐一录入，不能从文件导入"),
     (r"unknown report figure .*", "没有这项报表数字"),

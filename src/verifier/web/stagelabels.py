@@ -10,13 +10,12 @@ import logging
 import re
 from typing import Any
 
-from ..payments.service import BATCH_STATUS_LABELS_ZH
+from ..payments.service import BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH
 from ..zhtable import Table, compile_table, translate
 from . import labels
 
 BATCH_STATUS = dict(BATCH_STATUS_LABELS_ZH)
-ITEM_STATUS = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
-               "cancelled": "已撤销"}
+ITEM_STATUS = dict(ITEM_STATUS_LABELS_ZH)
 MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用", "pay": "银行确认支付", "release": "释放回余额",
                   "fee": "服务费", "recover": "追回款退回资金"}
 LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
@@ -124,16 +123,8 @@ _ACTIONS = {"approve": "审批", "county signoff": "县级签批", "refuse signo
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     # a sampled deviation's consequences: holds, re-determinations, recoveries
-    (r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \(.*\): .* before you "
-     r"(approve|release) it",
-     lambda m: f"批次 {m.group(1)} 中有 {m.group(2)} 户因抽样复核发现偏差而暂停支付，须待重新认定：请先将其移出批次"
-               f"（或撤销批次）再{'审批' if m.group(3) == 'approve' else '发放'}。"),
-    (r"case (\S+) is held for re-determination after a sampling round: .*",
-     lambda m: f"案件 {m.group(1)} 因抽样复核发现偏差而暂停支付，须待保险公司主管重新认定。"),
     (r"only an insurer supervisor re-determines a held case", "只有保险公司主管可以重新认定暂停支付的案件。"),
     # Supplementary payments confirmed by a second county reviewer (sampling/consequences.py).
-    (r"case (\S+)'s supplementary payment waits for a second county reviewer's confirmation",
-     lambda m: f"案件 {m.group(1)} 的补发须经另一名县级复核人员确认后才能列入支付批次。"),
     (r"four-eyes rule: you confirmed the determination under re-check; .*",
      "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"),
     (r"four-eyes rule: you checked this household; .*", "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"),
@@ -179,15 +170,8 @@ _MESSAGES: Table = compile_table([
     (r"repayments were recorded on the recovery opened on this result: .*",
      "依据该复核结果发起的追回已登记还款，复核结果不能再更正。"),
     # batches
-    (r"four-eyes rule: the person who prepared a payment batch may not approve it; .*",
-     "按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。"),
-    (r"four-eyes rule: the county sign-off must come from someone who neither prepared nor approved the batch",
-     "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"),
     (r"cannot (approve|county signoff|refuse signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
      lambda m: f"批次当前状态为「{_batch(m.group(2))}」，不能{_ACTIONS.get(m.group(1), m.group(1))}。"),
-    (r"batch (\S+) totals (\S+), at or above the contract's county sign-off threshold of (\S+): .*",
-     lambda m: f"批次 {m.group(1)} 金额 {m.group(2)} 元，达到合同规定的县级签批金额 {m.group(3)} 元，"
-               "须经县级审核人员签批后方可发放。"),
     ((r".* would take the fund below zero: it needs (\S+) of relief plus up to (\S+) of service fee, "
       r"and the balance is (\S+) .*"),
      lambda m: f"资金余额不足：需保障金 {m.group(1)} 元及服务费至多 {m.group(2)} 元，当前余额 {m.group(3)} 元。"),
@@ -197,37 +181,14 @@ _MESSAGES: Table = compile_table([
      lambda m: f"批次 {m.group(1)} 保存的银行文件与发放时记录的哈希不符，请联系系统管理员。"),
     (r"batch (\S+) is (\w+): a bank return applies to a released batch",
      lambda m: f"银行回单只能导入已发放的批次（本批次当前为「{_batch(m.group(2))}」）。"),
-    (r"the batch's items \(.*\) no longer match what was prepared \(.*\)", "批次明细与制单时不一致，请撤销后重新制单。"),
-    (r"\d+ of the batch's \d+ items were pending; nothing was released", "批次明细状态已变化，未发放，请刷新后重试。"),
     (r"\d+ items changed meanwhile; nothing was applied, try again", "有明细同时被修改，未导入，请刷新后重试。"),
     (r"a date YYYY-MM-DD, got (.*)", lambda m: f"日期应写作 YYYY-MM-DD（如 2020-06-29），收到的是 {m.group(1)}"),
     (r"(\S+) is not between the batch's release on (\S+) and today (\S+)",
      lambda m: f"到账日期 {m.group(1)} 应在批次发放日 {m.group(2)} 与今天 {m.group(3)} 之间"),
     (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
-    (r"a case of this batch is already in another live batch; nothing was changed",
-     "有案件已在其他未完成的批次中，未做任何更改。"),
     (r"the database refused to record a second payment of the same determined relief; nothing was changed",
      "同一认定的保障金不能重复支付，未做任何更改。"),
-    (r"no case of county (\d+) is ready to pay(?: under contract (\S+))?",
-     lambda m: f"{_county(m.group(1))}没有待支付的案件" + (f"（服务合同 {m.group(2)}）" if m.group(2) else "") + "。"),
-    (r"nothing to pay in county (\d+)", lambda m: f"{_county(m.group(1))}没有可以支付的案件。"),
-    (r"cases of several contracts are ready to pay in county (\d+) \((.*)\): prepare one batch per contract",
-     lambda m: f"{_county(m.group(1))}有多个服务合同（{m.group(2)}）的待支付案件：请按合同分别生成批次。"),
-    (r"(\d+) cases are ready: a batch holds at most (\d+)", lambda m: f"待支付案件 {m.group(1)} 件，每批最多 {m.group(2)} 件。"),
     (r"no payment batch .*", "支付批次不存在"),
-    (r"items are removed from a batch before approval; batch (\S+) is (\w+)",
-     lambda m: f"只能在审批前移出明细；批次 {m.group(1)} 当前为「{_batch(m.group(2))}」。"),
-    (r"item (\S+) is (\w+): only a pending item is removed",
-     lambda m: f"明细 {m.group(1)} 当前为「{ITEM_STATUS.get(m.group(2), m.group(2))}」，只能移出待发放的明细。"),
-    (r"item (\S+) is the batch's last: cancel the batch instead", "这是批次中的最后一笔明细：请撤销整个批次。"),
-    (r"no item .* in batch .*", "批次中没有这笔明细"),
-    (r"required: say why the case is taken out of the batch", "必填：请说明移出原因"),
-    (r"required: say why the batch is not signed off", "必填：请说明不同意签批的理由"),
-    (r"four-eyes rule: you removed items from this batch; another finance officer must approve it",
-     "您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。"),
-    (r"choose at least one case ready to pay", "请至少选择一户待支付案件"),
-    (r"case (\S+) is not ready to pay in county (\d+)",
-     lambda m: f"案件 {m.group(1)} 不是{_county(m.group(2))}的待支付案件（可能已列入其他批次）"),
     (r"no contract .*", "服务合同不存在"),
     (r"required: which contract's fund.*", "请选择服务合同"),
     # one account, several households (payments/one_account.py)
@@ -241,11 +202,6 @@ _MESSAGES: Table = compile_table([
      "按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。"),
     (r"this account is already cleared for these households", "该账户已就这些家庭核实过，无需再核实。"),
     (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
-    (r"the bank file was not written: (.*?): cancel the batch, .*",
-     lambda m: "银行文件未生成：" + "；".join(
-         re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",
-                lambda x: f"第 {x.group(1)} 行「{field_zh(x.group(2))}」以公式字符开头", part)
-         for part in m.group(1).split("; ")) + "。请撤销批次，经审批变更收款人后重新制单。"),
     # the bank's return file
     (r"(\S+) is already on line (\d+): duplicate line", lambda m: f"参考号 {m.group(1)} 与第 {m.group(2)} 行重复"),
     (r"(\S+) differs from the (\S+) sent for (\S+)",
