@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+from ..payments.recoveries import RECOVERY_STATUS_ZH
 from ..payments.service import BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH
 from ..zhtable import Table, compile_table, translate
 from . import labels
@@ -48,7 +49,7 @@ CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多
 SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
-RECOVERY_STATUS = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（复核结果更正）"}
+RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
 SKIP_REASONS = {
@@ -139,36 +140,11 @@ _MESSAGES: Table = compile_table([
     (r"an ineligible case has no relief", "认定不符合条件时不填保障金额"),
     (r"must be more than 0\.00 \(a case due nothing is re-determined ineligible\)",
      "须大于 0.00；无需发放的请选择“认定不符合条件”"),
-    (r"must be more than 0\.00", "须大于 0.00"),
-    (r"only finance records a repayment", "只有财务人员可以登记还款。"),
-    (r"required: the bank's reference of the repayment", "请填写还款的银行流水号"),
-    (r"at most 100 characters", "最多 100 个字符"),
-    (r"\S+ is before the recovery was opened on (\S+)", lambda m: f"不能早于追回发起日期 {m.group(1)}"),
-    (r"the recovery is (\w+): no repayment is recorded on it",
-     lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，不能再登记还款。"),
-    (r"(\S+) is more than the (\S+) still to be repaid \(.*\)",
-     lambda m: f"还款 {m.group(1)} 元超过尚未追回的 {m.group(2)} 元（已计入待确认的还款）。"),
-    (r"a repayment with the bank reference (.+) is recorded already",
-     lambda m: f"银行流水号 {m.group(1)} 的还款已经登记过，不能重复登记。"),
-    (r"only finance or a county reviewer (confirms|rejects) a repayment", "只有财务人员或县级复核人员可以确认或驳回还款。"),
-    (r"four-eyes rule: you recorded this repayment; .*", "按“四眼原则”，这笔还款由您登记，须由其他人员确认。"),
-    (r"the repayment is (\w+) already",
-     lambda m: f"这笔还款已{ {'confirmed': '确认', 'rejected': '驳回'}.get(m.group(1), m.group(1)) }，不能重复处理。"),
-    (r"the recovery is (\w+)", lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」。"),
-    (r"required: say why the repayment is not confirmed", "请填写驳回原因"),
-    (r"only a county reviewer waives a recovery", "只有县级复核人员可以核销追回。"),
-    (r"you asked for this waiver: another county reviewer confirms it", "核销由您申请，须由另一名县级复核人员确认。"),
-    (r"required: say why the recovery is waived", "请填写核销原因"),
-    (r"the recovery is (\w+): only an open recovery is waived",
-     lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，只能核销追回中的款项。"),
     (r"the supplementary payment opened on this result is in a payment batch or paid: .*",
      "依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。"),
     (r"\d+ supplementary payments changed meanwhile; nothing was changed, try again",
      "有补发款状态已变化，未做任何更改，请刷新后重试。"),
-    (r"a repayment waits for confirmation: .*", "有还款登记等待确认：请先确认或驳回，再核销剩余部分。"),
     (r"the case held on this result has been re-determined: .*", "依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。"),
-    (r"repayments were recorded on the recovery opened on this result: .*",
-     "依据该复核结果发起的追回已登记还款，复核结果不能再更正。"),
     # batches
     (r"cannot (approve|county signoff|refuse signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
      lambda m: f"批次当前状态为「{_batch(m.group(2))}」，不能{_ACTIONS.get(m.group(1), m.group(1))}。"),
