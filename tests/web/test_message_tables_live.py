@@ -50,10 +50,6 @@ SAID_AT_RUN_TIME = {
         "(VERIFIER_MAX_XLSX_SHARED_STRINGS)"),
     r"empty is not a roster category \(known: (.*)\)": ("roster/parsing.py",
         "empty is not a roster category (known: 脱贫户、监测对象)"),
-    r"(\S+) is not in batch (\S+): it belongs to batch (\S+)": ("payments/bank.py",
-        "PAY-01-0001 is not in batch PB-01: it belongs to batch PB-02"),
-    r"(\S+) is not in batch (\S+): no such item": ("payments/bank.py",
-        "PAY-01-0009 is not in batch PB-01: no such item"),
 }
 
 

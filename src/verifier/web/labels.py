@@ -300,8 +300,6 @@ _MESSAGES: Table = compile_table([
     (r"(\S+) is outside contract (\S+) of this case \((\S+) to (\S+)\)",
      lambda m: f"{m.group(1)} 不在本案件服务合同的期限内（{m.group(3)} 至 {m.group(4)}）"),
     (r"the household already has an open case for this cause and year", "该户本年度同类原因已有办理中的案件"),
-    (r"four-eyes rule: you released batch \S+; another finance officer imports its bank return",
-     "按“四眼原则”，本批次由您发放，银行回单须由另一名财务人员导入"),
     (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
      lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
     (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
