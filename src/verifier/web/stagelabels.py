@@ -100,17 +100,6 @@ FIELD_LABELS = {
 }
 
 
-_RETURN_COLUMNS = {"reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因"}
-
-
-_county = labels.county_named
-
-
-def _return_columns(names: str) -> str:
-    """`status, bank_reference` as the bank return's Chinese header names them: 状态、银行流水号."""
-    return "、".join(_RETURN_COLUMNS.get(n.strip(), n.strip()) for n in names.split(","))
-
-
 def _status(code: str) -> str:
     return labels.STATUS_LABELS.get(code, code)
 
@@ -151,7 +140,6 @@ _MESSAGES: Table = compile_table([
     ((r".* would take the fund below zero: it needs (\S+) of relief plus up to (\S+) of service fee, "
       r"and the balance is (\S+) .*"),
      lambda m: f"资金余额不足：需保障金 {m.group(1)} 元及服务费至多 {m.group(2)} 元，当前余额 {m.group(3)} 元。"),
-    (r"a date YYYY-MM-DD, got (.*)", lambda m: f"日期应写作 YYYY-MM-DD（如 2020-06-29），收到的是 {m.group(1)}"),
     (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
     (r"no payment batch .*", "支付批次不存在"),
     (r"no contract .*", "服务合同不存在"),
@@ -169,20 +157,6 @@ _MESSAGES: Table = compile_table([
     (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
     # the bank's return file
     (r"missing", "缺失"),
-    (r"must be success or failed, got '(.*)'", lambda m: f"应为“成功”或“失败”，实为「{m.group(1)}」"),
-    (r"has (\d+) fields, the header has (\d+)", lambda m: f"有 {m.group(1)} 列，表头有 {m.group(2)} 列"),
-    (r"unknown column '(.*)'; expected .*", lambda m: f"无法识别的列「{m.group(1)}」"),
-    (r"column '(.*)' appears twice", lambda m: f"列「{m.group(1)}」重复"),
-    (r"missing column\(s\) (.*); the header must be .*",
-     lambda m: f"缺少列 {_return_columns(m.group(1))}；表头应为 reference,status,bank_reference,reason（或 参考号,状态,银行流水号,原因）"),
-    (r"the return file is empty", "回单文件为空"),
-    (r"this is the bank file sent to the bank, not the bank's return",
-     "这是发放时生成、交给银行的银行文件，不是银行返回的回单；请选择银行返回的回单文件"),
-    (r"send the bank return as CSV text, not a spreadsheet", "请上传 CSV 格式的回单（不是 Excel 文件）"),
-    (r"the return file is neither UTF-8 nor GB18030 text", "无法识别文件编码（应为 UTF-8 或 GB18030）"),
-    (r"the return file holds NUL characters: it is not a text file", "不是文本文件"),
-    (r"not a readable CSV file: .*", "无法读取的 CSV 文件"),
-    (r"the return file has a header but no lines", "回单只有表头，没有数据行"),
     (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
     # sampling
     (r"must have an even number of hex digits \(whole bytes\)", "位数须为偶数"),
