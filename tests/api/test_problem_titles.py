@@ -113,7 +113,9 @@ def test_a_refusal_no_table_says_is_answered_by_its_status_not_in_english(caplog
 # The rules that say their refusals in Chinese where they raise them, not through the pages' tables of messages: the
 # API's `errors[].message` (programs, and the pages that show them) is the rule's own Chinese.
 SAID_AT_THE_RAISE = ("checks/service.py", "checks/attempts.py", "cases/service.py", "notices/service.py",
-                     "notices/objections.py", "domain/idnumber.py")
+                     "notices/objections.py", "domain/idnumber.py", "payments/service.py",
+                     "payments/recoveries.py", "payments/bank.py",
+                     "payments/bankfiles.py")
 _RAISES = {"FieldError": 1, "one": 1, "InvalidState": 0, "NotFound": 0, "Forbidden": 0, "DomainError": 0}
 
 

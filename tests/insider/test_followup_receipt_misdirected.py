@@ -78,7 +78,7 @@ def test_attack_money_sent_to_an_insider_is_recovered_and_paid_again_to_the_hous
     # Nothing is paid on one reviewer's word: a batch does not take the supplement, its closer may not confirm it.
     r = client.post("/api/payment-batches", headers=users.headers("claims1"),
                     json={"county_code": COUNTY, "case_ids": [cases[0]]})
-    assert r.status_code == 422 and "second county reviewer" in r.text, r.text
+    assert r.status_code == 422 and "另一名县级复核人员确认" in r.text, r.text
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev1"))
     assert r.status_code == 403 and "四眼原则" in r.json()["detail"], r.text
     r = client.post(f"/api/supplements/{sup.id}/confirm", headers=users.headers("rev2"))

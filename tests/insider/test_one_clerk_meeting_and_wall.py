@@ -76,7 +76,7 @@ def test_attack_one_clerk_attests_the_wall_alone_and_nothing_is_paid(ctx, client
         assert session.get(Case, case_id).status == "ready_to_pay"
     # ...but no batch pays the case: neither "every case ready" nor the case chosen by hand.
     r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY})
-    assert r.status_code == 422 and "no case of county" in r.text, r.text
+    assert r.status_code == 422 and "没有待支付的案件" in r.text, r.text
     r = client.post("/api/payment-batches", headers=claims, json={"county_code": COUNTY, "case_ids": [case_id]})
     assert r.status_code == 422 and "公示张贴待第二人确认" in r.text, r.text
     with ctx.db.read() as session:  # the claims page says why, and where to look

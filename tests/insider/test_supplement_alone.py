@@ -39,7 +39,7 @@ def test_attack_one_reviewer_opens_a_supplement_and_has_it_paid(ctx, rounds, use
     # Claims asks for it: refused, naming why; asked for nothing in particular, the county has nothing to pay.
     r = rounds.client.post("/api/payment-batches", headers=users.headers("claims1"),
                            json={"county_code": COUNTY, "case_ids": [paid]})
-    assert r.status_code == 422 and "second county reviewer" in r.text, r.text
+    assert r.status_code == 422 and "另一名县级复核人员确认" in r.text, r.text
     r = rounds.client.post("/api/payment-batches", headers=users.headers("claims1"), json={"county_code": COUNTY})
     assert r.status_code == 422, r.text
     # The reviewer who recorded the re-check confirms it themselves: refused, nothing written.

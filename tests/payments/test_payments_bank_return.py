@@ -107,8 +107,8 @@ def test_unknown_duplicate_conflicting_and_mismatched_lines_are_all_reported_and
     ))
     assert [(row, field) for row, field, _ in errors] == [(3, "reference"), (5, "reference"), (6, "status"),
                                                           (7, "reference")]
-    assert "duplicate" in errors[1][2] and "already on line 2" in errors[1][2]
-    assert "already settled as failed" in errors[2][2]
+    assert errors[1][2] == f"参考号 {refs[0]} 与第 2 行重复"
+    assert errors[2][2] == f"{refs[3]} 已按「支付失败」入账，不能再改为「支付成功」"
     assert other.code in errors[3][2]
     # Amounts, when the bank lists them, must be what was sent.
     with_amounts = ("reference,status,bank_reference,reason,amount\n"
@@ -123,7 +123,7 @@ def test_a_return_for_a_batch_not_released_is_refused(ctx, people) -> None:
                                                    principal=people.claims, clock=ctx.clock))
     with ctx.db.read() as s:
         ref = s.scalar(select(PaymentItem.reference).where(PaymentItem.batch_id == batch.id))
-    with pytest.raises(InvalidState, match="released batch"):
+    with pytest.raises(InvalidState, match="银行回单只能导入已发放的批次（本批次当前为「待审批」）"):
         _import(ctx, people.finance1, batch.id, _csv(f"{ref},success,B,"))
 
 

@@ -48,10 +48,10 @@ def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -
     assert len(ids) == 4 and all(c["relief"] == "3000.00" for c in listed)
     start = _fund(ctx, contract)
 
-    with pytest.raises(ValidationFailed, match="not ready to pay"):
+    with pytest.raises(ValidationFailed, match="不是.*的待支付案件"):
         tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None, principal=people.claims,
                                                clock=ctx.clock, case_ids=[ids[0], "case_nosuch"]))
-    with pytest.raises(ValidationFailed, match="at least one"):
+    with pytest.raises(ValidationFailed, match="请至少选择一户待支付案件"):
         tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None, principal=people.claims,
                                                clock=ctx.clock, case_ids=[]))
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None, principal=people.claims,
@@ -79,7 +79,7 @@ def test_claims_chooses_the_cases_and_removes_one_before_approval(ctx, people) -
     fund = _fund(ctx, contract)
     assert fund.committed == 600_000 == _live_committed(ctx) and fund.balance == fund.budget - 600_000
     left = _items(ctx, batch.id)[0]
-    with pytest.raises(InvalidState, match="before approval"):
+    with pytest.raises(InvalidState, match="只能在审批前移出明细"):
         tx(ctx, lambda s: service.remove_item(s, batch.id, left.id, reason="再移出", principal=people.claims,
                                               clock=ctx.clock))
 
@@ -107,9 +107,9 @@ def test_the_last_item_is_not_removed_and_the_remover_does_not_approve(ctx, peop
     # someone holding both the claims and the finance role shapes the batch: another person approves it
     both = msgspec.structs.replace(people.finance2, roles=("finance", "insurer_claims"))
     tx(ctx, lambda s: service.remove_item(s, batch.id, items[0].id, reason="重复", principal=both, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="last"):
+    with pytest.raises(InvalidState, match="最后一笔明细"):
         tx(ctx, lambda s: service.remove_item(s, batch.id, items[1].id, reason="x", principal=both, clock=ctx.clock))
-    with pytest.raises(Forbidden, match="removed items"):
+    with pytest.raises(Forbidden, match="您移出过本批次的明细"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock))
     assert tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1,
                                              vault=ctx.vault, clock=ctx.clock)).total == "1000.00"
@@ -131,7 +131,7 @@ def test_a_refused_signoff_goes_back_to_prepared_and_cannot_be_released(ctx, peo
     with pytest.raises(ValidationFailed, match="opinion"):
         tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="", principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(Forbidden, match="four-eyes"):  # the approver does not decide the sign-off
+    with pytest.raises(Forbidden, match="四眼原则"):  # the approver does not decide the sign-off
         tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="x", principal=people.finance1,
                                                  vault=ctx.vault, clock=ctx.clock))
     refused = tx(ctx, lambda s: service.refuse_signoff(s, batch.id, opinion="第 2 户收入核查存疑，请移出后重报",

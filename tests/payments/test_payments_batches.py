@@ -47,7 +47,7 @@ def test_a_batch_takes_every_ready_case_of_the_county_and_nothing_else(ctx, peop
     assert all(case_status(ctx, c) == "in_batch" for c in ready)
     assert case_status(ctx, not_ready) == "in_notice"
     # Nothing is left to pay: a second batch is refused, and says so.
-    with pytest.raises(ValidationFailed, match="no case of county"):
+    with pytest.raises(ValidationFailed, match="没有待支付的案件"):
         _create(ctx, people.claims)
 
 
@@ -71,14 +71,14 @@ def test_four_eyes_preparer_never_approves_and_signer_is_a_third_person(ctx, peo
     # Someone holding both roles still may not approve what they prepared.
     both = people.claims.__class__(id=people.claims.id, username="x", display_name="", roles=("insurer_claims", "finance"),
                                    counties=())
-    with pytest.raises(Forbidden, match="prepared"):
+    with pytest.raises(Forbidden, match="制单人不能审批"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=both, vault=ctx.vault, clock=ctx.clock))
     approved = tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1,
                                                  vault=ctx.vault, clock=ctx.clock))
     assert approved.status == "approved" and approved.approved_by == people.finance1.id
     approver_as_reviewer = people.finance1.__class__(id=people.finance1.id, username="y", display_name="",
                                                      roles=("county_reviewer",), counties=())
-    with pytest.raises(Forbidden, match="neither prepared nor approved"):
+    with pytest.raises(Forbidden, match="既未制单、也未审批"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=approver_as_reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
     with pytest.raises(InvalidState, match="cannot approve"):
@@ -96,7 +96,7 @@ def test_county_signoff_is_required_at_the_threshold(ctx, people) -> None:
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="county reviewer must sign it off"):
+    with pytest.raises(InvalidState, match="须经县级审核人员签批后方可发放"):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     signed = tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
                                                       vault=ctx.vault, clock=ctx.clock))
@@ -319,7 +319,7 @@ def test_attack_claims_splits_a_large_payment_into_batches_under_the_signoff_thr
     second = prepare(cases[3:4])
     assert second.total == "3000.00" and second.signoff_required
     tx(ctx, lambda s: service.approve(s, second.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="county reviewer must sign it off"):
+    with pytest.raises(InvalidState, match="须经县级审核人员签批后方可发放"):
         tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.cancel(s, second.id, principal=people.finance2, clock=ctx.clock))
     assert prepare(cases[3:4]).signoff_required  # prepared again the same day

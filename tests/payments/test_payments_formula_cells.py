@@ -85,8 +85,9 @@ def test_the_bank_file_is_not_written_with_a_formula_cell(ctx, people: People) -
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:
         line = 1 + s.scalar(select(PaymentItem.seq).where(PaymentItem.batch_id == batch.id, PaymentItem.case_id == bad))
-    with pytest.raises(InvalidState, match=f"line {line}, account_name begins like a spreadsheet formula"):
+    with pytest.raises(InvalidState, match=f"^银行文件未生成：第 {line} 行「收款人」以公式字符开头") as refused:
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
+    assert str(refused.value).endswith("。请撤销批次，经审批变更收款人后重新制单。"), refused.value  # said by the rule
     with ctx.db.read() as s:  # nothing half done: still approved, items pending, no file
         b = s.get(PaymentBatch, batch.id)
         assert (b.status, b.bank_file_enc) == ("approved", None)
@@ -132,14 +133,3 @@ def test_a_downloaded_bank_file_released_before_the_check_is_escaped(ctx, people
         given = service.bank_file(s, batch.id, principal=people.finance2, vault=ctx.vault).content.decode()
     assert "'=HYPERLINK" in given and ",=HYPERLINK" not in given
     assert case_id
-
-
-def test_the_refused_bank_file_is_told_in_chinese() -> None:
-    from verifier.web.stagelabels import zh
-
-    message = ("the bank file was not written: line 3, account_name begins like a spreadsheet formula; line 5, "
-               "account_no begins like a spreadsheet formula: cancel the batch, change the payee (a payee change, "
-               "approved by a second person), and prepare a new batch")
-    told = zh(message)
-    assert told.startswith("银行文件未生成：第 3 行「") and "第 5 行「" in told and "以公式字符开头" in told
-    assert "line" not in told and told.endswith("请撤销批次，经审批变更收款人后重新制单。")

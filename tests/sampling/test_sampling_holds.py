@@ -60,11 +60,11 @@ def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_
     with pytest.raises(ValidationFailed) as refused, ctx.db.begin() as s:
         payments.create_batch(s, county_code=COUNTY, contract_id=None, principal=claims, clock=ctx.clock,
                               case_ids=[ready])
-    assert "held for re-determination" in refused.value.errors[0].message
+    assert "因抽样复核发现偏差而暂停支付" in refused.value.errors[0].message
     with pytest.raises(ValidationFailed), ctx.db.begin() as s:  # nothing else is ready: the held cases are not taken
         payments.create_batch(s, county_code=COUNTY, contract_id=None, principal=claims, clock=ctx.clock)
     finance2 = person(ctx, users, "fin2", "finance")
-    with pytest.raises(InvalidState, match="held for re-determination"), ctx.db.begin() as s:
+    with pytest.raises(InvalidState, match="因抽样复核发现偏差而暂停支付.*再发放"), ctx.db.begin() as s:
         payments.release(s, approved_id, principal=finance2, vault=ctx.vault, clock=ctx.clock)
 
     # who may not lift a hold: an officer, the county reviewer, the supervisor who confirmed the determination,

@@ -86,23 +86,23 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
         record(other_finance, full.id, "100.00", "R1")
 
     first = record(fin1, full.id, "100.00", "R1")
-    with pytest.raises(InvalidState, match="recorded already"):
+    with pytest.raises(InvalidState, match="已经登记过，不能重复登记"):
         record(fin2, full.id, "100.00", "R1")  # the same bank reference twice
-    with pytest.raises(InvalidState, match="still to be repaid"):
+    with pytest.raises(InvalidState, match="超过尚未追回的"):
         record(fin1, full.id, format_yuan(relief), "R2")  # more than is outstanding, the pending 100.00 counted
-    with pytest.raises(Forbidden, match="four-eyes"):
+    with pytest.raises(Forbidden, match="四眼原则"):
         confirm(fin1, first["id"])  # finance confirming its own record
     with pytest.raises(NotFound):
         confirm(other_finance, first["id"])
     confirm(fin2, first["id"])
-    with pytest.raises(InvalidState, match="confirmed already"):
+    with pytest.raises(InvalidState, match="这笔还款已确认"):
         confirm(reviewer2, first["id"])  # repaid twice: refused
     with ctx.db.read() as s:
         after_one = ledger.balances(s, contract_id)
     assert (after_one.recovered, after_one.balance - before.balance, after_one.paid) == (10_000, 10_000, before.paid)
 
     rest = record(fin1, full.id, format_yuan(relief - 10_000), "R2")
-    with pytest.raises(InvalidState, match="waits for confirmation"), ctx.db.begin() as s:
+    with pytest.raises(InvalidState, match="有还款登记等待确认"), ctx.db.begin() as s:
         recoveries.waive(s, full.id, reason="无力偿还", principal=reviewer2, clock=ctx.clock)
     confirm(reviewer2, rest["id"])
     assert (recovery_of(ctx, ineligible).status, recovery_of(ctx, ineligible).repaid) == ("repaid", relief)
@@ -128,7 +128,7 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
     with ctx.db.begin() as s:  # one county reviewer asks; nothing is written off yet
         asked = recoveries.waive(s, part.id, reason="户主重病，经县级批准免于追回", principal=reviewer2, clock=ctx.clock)
     assert asked["status"] == "open" and asked["waiver_requested_by"] == reviewer2.id
-    with pytest.raises(Forbidden, match="another county reviewer"), ctx.db.begin() as s:  # nor by asking twice
+    with pytest.raises(Forbidden, match="另一名县级复核人员确认"), ctx.db.begin() as s:  # nor by asking twice
         recoveries.waive(s, part.id, reason="同意", principal=reviewer2, clock=ctx.clock)
     assert recovery_of(ctx, reduced).status == "open"
     reviewer3 = person(ctx, users, "rev3", "county_reviewer")

@@ -118,11 +118,17 @@ OUTSIDE_WEB = {
     ("payments/batch_read.py", "BATCH_STATUS_LABELS_ZH"): "BatchOut.status_label; a household merge's refusal",
     ("payments/payees.py", "STATUS_LABELS_ZH"): "PayeeChangeOut.status_label",
     ("payments/batch_recheck.py", "VERBS"): "the step a held batch's refusal names, in its message",
-    ("payments/payees.py", "BATCH_STEPS"): "the step a payee changer's (or a linked account's) refusal names, and "
-                                           "who else takes it",
+    ("payments/payees.py", "BATCH_STEPS"): "the step a payee changer's (or a linked account's) refusal names, "
+                                           "and who else takes it",
     ("payments/payees.py", "_ACTS"): "the step a failed transfer's importer is refused, in its message",
-    ("payments/recoveries.py", "STATUS_ZH"): "a recovery's status, in refusals (stagelabels.RECOVERY_STATUS reads it)",
-    ("notices/objections.py", "STATUS_ZH"): "an objection's status, in its refusals (labels.OBJECTION_STATUS reads it)",
+    # The statuses and columns a rule's refusal names where it raises it (README: "Chinese said where the rule raises
+    # it"); the pages' labels read the same dicts.
+    ("notices/objections.py", "STATUS_ZH"): "an objection's status, in a refusal (labels.OBJECTION_STATUS reads it)",
+    ("payments/batch_read.py", "ITEM_STATUS_LABELS_ZH"): "an item's status, in a refusal (stagelabels.ITEM_STATUS)",
+    ("payments/recoveries.py", "RECOVERY_STATUS_ZH"): "a recovery's status, in a refusal (stagelabels.RECOVERY_STATUS)",
+    ("payments/recoveries.py", "_DECIDED_ZH"): "a decided repayment, in a refusal",
+    ("payments/bankfiles.py", "BANK_FILE_COLUMNS_ZH"): "the bank file's columns, in a release's refusal",
+    ("payments/bankfiles.py", "RETURN_COLUMNS_ZH"): "a bank return's columns, in its refusal",
     ("followups/receipt.py", "DID"): "what a follow-up's or a receipt review's refusal says the person did",
     ("sampling/replay.py", "_NAMES"): "the replay's findings name the round's fields",
     ("sampling/replay.py", "_PARTIES"): "the replay's findings name the parties",

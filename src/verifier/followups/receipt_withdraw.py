@@ -124,7 +124,7 @@ def undo_refusal(session: Session, review: FollowupReceiptReview, *, lock: bool 
     if rec.repaid or recorded:
         return COLLECTED.format(amount=format_yuan(max(rec.repaid, recorded)))
     if rec.status != "open":
-        return RECOVERY_CLOSED.format(status=recoveries.STATUS_ZH.get(rec.status, rec.status))
+        return RECOVERY_CLOSED.format(status=recoveries.RECOVERY_STATUS_ZH.get(rec.status, rec.status))
     return None
 
 

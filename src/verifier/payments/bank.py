@@ -31,8 +31,8 @@ from . import bankfiles, ledger
 from .models import BankReturn, PaymentBatch, PaymentItem
 from .payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from .schemas import ReturnOut, SharedAccount
-from .batch_read import (BANK_FILE_COLUMN, _account_of, _digest, _entry, _item, _item_rows_stmt, _move_cases,
-    _set_supplements, get_batch, next_batch_status)
+from .batch_read import (BANK_FILE_COLUMN, BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH, _account_of, _digest,
+    _entry, _item, _item_rows_stmt, _move_cases, _set_supplements, get_batch, next_batch_status)
 
 
 def _bank_rows(session: Session, batch: PaymentBatch, vault: Vault) -> list[bankfiles.BankRow]:
@@ -72,16 +72,16 @@ def bank_file(session: Session, batch_id: str, *, principal: Principal, vault: V
     回避: refused (422, nothing given, nothing logged but the refusal) to a person tied to a household the batch pays:
     the file is the instruction the bank pays by, and whoever takes it hands it over."""
     if fmt not in bankfiles.FORMATS:
-        raise ValidationFailed.one("format", "one of " + ", ".join(bankfiles.FORMATS))
+        raise ValidationFailed.one("format", "格式应为以下之一：" + "、".join(bankfiles.FORMATS))
     batch = get_batch(session, batch_id, principal)
     if batch.status not in ("released", "reconciled") or batch.bank_file_enc is None:
-        raise InvalidState(f"the bank file of batch {batch.code} is available once it is released; it is {batch.status}")
+        raise InvalidState(f"批次发放后方可下载银行文件（当前为「{_batch_zh(batch.status)}」）。")
     recusal.refuse_cases_in(session, principal, select(PaymentItem.case_id).where(
         PaymentItem.batch_id == batch.id, PaymentItem.status != "cancelled"), step="bank_file",
         message=BANK_FILE_RECUSED, clock=clock)
     content = vault.open(batch.bank_file_enc, BANK_FILE_COLUMN).encode("utf-8")
     if hashlib.sha256(content).hexdigest() != batch.bank_file_sha256:
-        raise InvalidState(f"the stored bank file of batch {batch.code} does not match the hash recorded at release")
+        raise InvalidState(f"批次 {batch.code} 保存的银行文件与发放时记录的哈希不符，请联系系统管理员。")
     media = "text/csv"  # the response adds "; charset=utf-8"
     rows = list(csv.reader(io.StringIO(content.decode("utf-8"), newline="")))[1:]
     if fmt == "xlsx":
@@ -144,12 +144,19 @@ def record_bank_file(session: Session, batch_id: str, file: BankFile, *, fmt: st
                           "csv_sha256": batch.bank_file_sha256})
 
 
+def _batch_zh(status: str) -> str:
+    return BATCH_STATUS_LABELS_ZH.get(status, status)
+
+
+def _item_zh(status: str) -> str:
+    return ITEM_STATUS_LABELS_ZH.get(status, status)
+
+
 def refuse_releaser(batch: PaymentBatch, principal: Principal) -> None:
     """403 for the person who released the batch: who sent the money does not also write what the bank did with it
     (a transfer marked failed is paid again, perhaps to a new payee; a failed one marked succeeded hides it)."""
     if batch.released_by is not None and principal.id == batch.released_by:
-        raise Forbidden(f"four-eyes rule: you released batch {batch.code}; another finance officer imports its "
-                        "bank return")
+        raise Forbidden("按“四眼原则”，本批次由您发放，银行回单须由另一名财务人员导入")
 
 
 BANK_FILE_TAKER = ("按“四眼原则”，本批次的银行文件由您下载：银行回单须由另一名财务人员导入")
@@ -230,7 +237,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     if prior is not None:
         return ReturnOut(**prior.result), True
     if batch.status not in ("released", "reconciled"):
-        raise InvalidState(f"batch {batch.code} is {batch.status}: a bank return applies to a released batch")
+        raise InvalidState(f"银行回单只能导入已发放的批次（本批次当前为「{_batch_zh(batch.status)}」）。")
     items = {
         ref: (item_id, case_id, amount, status, bank_ref, supplement_id)
         for item_id, ref, case_id, amount, status, bank_ref, supplement_id in session.execute(
@@ -252,8 +259,8 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         if not line.reference:
             continue  # reported as missing
         if line.reference in seen:
-            problems.append(FieldError("reference", f"{line.reference} is already on line {seen[line.reference]}: "
-                                                    "duplicate line", row=line.row))
+            problems.append(FieldError("reference", f"参考号 {line.reference} 与第 {seen[line.reference]} 行重复",
+                                       row=line.row))
             continue
         seen[line.reference] = line.row
         item = items.get(line.reference)
@@ -263,13 +270,13 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         if line.flawed:
             continue  # its own problem is reported; its status or amount cannot be compared
         if line.settled_on is not None and not released_on <= line.settled_on <= today:
-            problems.append(FieldError("settled_on", f"{line.settled_on} is not between the batch's release on "
-                                                     f"{released_on} and today {today}", row=line.row))
+            problems.append(FieldError("settled_on", f"到账日期 {line.settled_on} 应在批次发放日 {released_on} 与今天 "
+                                                     f"{today} 之间", row=line.row))
             continue
         _, _, amount, status, _, _ = item
         if line.amount is not None and line.amount != amount:
-            problems.append(FieldError("amount", f"{format_yuan(line.amount)} differs from the {format_yuan(amount)} "
-                                                 f"sent for {line.reference}", row=line.row))
+            problems.append(FieldError("amount", f"金额 {format_yuan(line.amount)} 元与发送给银行的 {format_yuan(amount)} "
+                                                 f"元不符（{line.reference}）", row=line.row))
             continue
         if line.account and line.reference in sent_to and account_differs(line.account, sent_to[line.reference]):
             problems.append(_account_problem(line, sent_to[line.reference]))
@@ -277,22 +284,25 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         result = "succeeded" if line.status == "success" else "failed"
         if status in ("succeeded", "failed"):
             if status != result:
-                problems.append(FieldError("status", f"{line.reference} was already settled as {status}; the bank "
-                                                     f"cannot now report it {line.status}", row=line.row))
+                problems.append(FieldError("status", f"{line.reference} 已按「{_item_zh(status)}」入账，不能再改为"
+                                                     f"「{'支付成功' if line.status == 'success' else '支付失败'}」",
+                                           row=line.row))
             else:
                 already += 1
         elif status == "sent":
             (succeeded if result == "succeeded" else failed).append((line, item))
         else:
-            problems.append(FieldError("reference", f"{line.reference} is {status}, not sent to the bank", row=line.row))
+            problems.append(FieldError("reference", f"{line.reference} 的状态为「{_item_zh(status)}」，并未发送银行",
+                                       row=line.row))
     if unknown:
         elsewhere = dict(session.execute(
             select(_item.c.reference, PaymentBatch.code).join(PaymentBatch, PaymentBatch.id == _item.c.batch_id)
             .where(_item.c.reference.in_([u.reference for u in unknown]))
         ).all()) if len(unknown) <= 1000 else {}
         for u in unknown:
-            where = f"it belongs to batch {elsewhere[u.reference]}" if u.reference in elsewhere else "no such item"
-            problems.append(FieldError("reference", f"{u.reference} is not in batch {batch.code}: {where}", row=u.row))
+            problems.append(FieldError("reference", f"{u.reference} 不是本批次的明细（属于批次 {elsewhere[u.reference]}）"
+                                       if u.reference in elsewhere else f"{u.reference} 不是本批次的明细，也不属于任何批次",
+                                       row=u.row))
     if problems:
         problems.sort(key=lambda p: p.row or 0)
         raise ValidationFailed(problems)
@@ -315,10 +325,9 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
         try:
             changed = session.connection().execute(stmt, params).rowcount
         except IntegrityError:
-            raise InvalidState("the database refused to record a second payment of the same determined relief; "
-                               "nothing was changed") from None
+            raise InvalidState("同一认定的保障金不能重复支付，未做任何更改。") from None
         if changed != len(params):
-            raise InvalidState(f"{len(params) - changed} items changed meanwhile; nothing was applied, try again")
+            raise InvalidState("有明细同时被修改，未导入，请刷新后重试。")
     _move_cases(session, [item[1] for _, item in succeeded if item[5] is None], "in_batch", "payment_succeeded", clock)
     _move_cases(session, [item[1] for _, item in failed if item[5] is None], "in_batch", "payment_failed", clock)
     # A supplementary payment paid is done; a failed one is open again, for a later batch (the case stays paid).

@@ -34,8 +34,12 @@ from ..settings import ImportLimits
 from ..uploads import RowCounter, check_size
 
 BANK_FILE_HEADER = ("reference", "account_name", "account_number", "bank", "amount", "memo")
+# The bank file's columns as a refusal names them (the pages' field labels).
+BANK_FILE_COLUMNS_ZH = {"reference": "参考号", "account_name": "收款人", "account_number": "银行账号", "bank": "开户银行",
+                        "amount": "金额", "memo": "摘要"}
 RETURN_HEADER = ("reference", "status", "bank_reference", "reason")
 RETURN_OPTIONAL = ("amount", "settled_on", "account_number")
+RETURN_COLUMNS_ZH = {"reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因"}
 
 _RETURN_ALIASES = {
     "reference": "reference", "参考号": "reference", "业务编号": "reference", "业务参考号": "reference",
@@ -137,7 +141,7 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise ValidationFailed.one("file", "the return file is neither UTF-8 nor GB18030 text") from None
+        raise ValidationFailed.one("file", "无法识别文件编码（应为 UTF-8 或 GB18030）") from None
 
 
 NO_REASON = "银行未注明原因"  # recorded for a failed line whose reason the bank left empty
@@ -160,39 +164,40 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
     limits = limits or ImportLimits()
     check_size(len(data), limits)
     if not data.strip():
-        raise ValidationFailed.one("file", "the return file is empty")
+        raise ValidationFailed.one("file", "回单文件为空")
     if data[:4] == b"PK\x03\x04":
-        raise ValidationFailed.one("file", "send the bank return as CSV text, not a spreadsheet")
+        raise ValidationFailed.one("file", "请上传 CSV 格式的回单（不是 Excel 文件）")
     text = _decode(data)
     if "\x00" in text:
-        raise ValidationFailed.one("file", "the return file holds NUL characters: it is not a text file")
+        raise ValidationFailed.one("file", "不是文本文件")
     counter = RowCounter(limits)
     rows = []
     try:
         for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
             counter.count(number, len(row))
             rows.append(row)
-    except csv.Error as exc:
-        raise ValidationFailed.one("file", f"not a readable CSV file: {exc}") from None
+    except csv.Error:
+        raise ValidationFailed.one("file", "无法读取的 CSV 文件") from None
     header = [h.strip() for h in rows[0]] if rows else []
     if {"account_name", "account_number"} <= {h.lower() for h in header} and "status" not in header:
         # the batch's own bank file (or its GBK copy), picked by mistake: say so, not every column it lacks
-        raise ValidationFailed.one("file", "this is the bank file sent to the bank, not the bank's return")
+        raise ValidationFailed.one("file", "这是发放时生成、交给银行的银行文件，不是银行返回的回单；"
+                                           "请选择银行返回的回单文件")
     problems: list[FieldError] = []
     columns: dict[str, int] = {}
     for i, name in enumerate(header):
         key = _RETURN_ALIASES.get(name.lower(), _RETURN_ALIASES.get(name))
         if key is None:
-            problems.append(FieldError("header", f"unknown column {name!r}; expected {','.join(RETURN_HEADER)} "
-                                                 f"and optionally {', '.join(RETURN_OPTIONAL)}", row=1))
+            problems.append(FieldError("header", f"无法识别的列「{name}」", row=1))
         elif key in columns:
-            problems.append(FieldError("header", f"column {name!r} appears twice", row=1))
+            problems.append(FieldError("header", f"列「{name}」重复", row=1))
         else:
             columns[key] = i
     missing = [c for c in RETURN_HEADER if c not in columns]
     if missing:
-        problems.append(FieldError("header", f"missing column(s) {', '.join(missing)}; the header must be "
-                                             f"{','.join(RETURN_HEADER)}", row=1))
+        named = ",".join(RETURN_COLUMNS_ZH[c] for c in RETURN_HEADER)
+        problems.append(FieldError("header", f"缺少列 {'、'.join(RETURN_COLUMNS_ZH.get(c, c) for c in missing)}；"
+                                             f"表头应为 {','.join(RETURN_HEADER)}（或 {named}）", row=1))
     if problems:
         raise ValidationFailed(problems)
     lines: list[ReturnLine] = []
@@ -206,16 +211,16 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
             continue  # blank lines, such as a trailing one
         before = len(problems)
         if len(raw) != width:
-            problems.append(FieldError("line", f"has {len(raw)} fields, the header has {width}", row=number))
+            problems.append(FieldError("line", f"有 {len(raw)} 列，表头有 {width} 列", row=number))
             continue
         reference = raw[ref_i].strip()
         status_text = raw[st_i].strip()
         status = _STATUSES.get(status_text.lower(), _STATUSES.get(status_text))
         reason = raw[rs_i].strip()
         if not reference:
-            problems.append(FieldError("reference", "missing", row=number))
+            problems.append(FieldError("reference", "缺失", row=number))
         if status is None:
-            problems.append(FieldError("status", f"must be success or failed, got {status_text!r}", row=number))
+            problems.append(FieldError("status", f"应为“成功”或“失败”，实为「{status_text}」", row=number))
         elif status == "failed" and not reason:
             reason = NO_REASON  # the bank's file is what it is: the failure stands, staff ask the bank why
         amount = None
@@ -230,16 +235,17 @@ def read_return(data: bytes, limits: ImportLimits | None = None) -> tuple[list[R
             try:
                 settled_on = date.fromisoformat(day.replace("/", "-"))
             except ValueError:
-                problems.append(FieldError("settled_on", f"a date YYYY-MM-DD, got {day!r}", row=number))
+                problems.append(FieldError("settled_on", f"日期应写作 YYYY-MM-DD（如 2020-06-29），收到的是 {day}",
+                                           row=number))
         account = ("".join(raw[account_i].split()) or None) if account_i is not None else None
         if account is not None and not _RETURN_ACCOUNT.fullmatch(account):
             problems.append(FieldError("account_number", "回单中的收款账号应为 8 至 30 位数字（或银行遮盖中间、露出末尾至少"
                                                          "4 位的账号）", row=number))
             account = None
         if len(raw[br_i]) > 100:
-            problems.append(FieldError("bank_reference", "longer than 100 characters", row=number))
+            problems.append(FieldError("bank_reference", "超过 100 个字符", row=number))
         lines.append(ReturnLine(number, reference, status or "", raw[br_i].strip(), reason, amount,
                                 flawed=len(problems) > before, settled_on=settled_on, account=account))
     if not lines and not problems:
-        raise ValidationFailed.one("file", "the return file has a header but no lines")
+        raise ValidationFailed.one("file", "回单只有表头，没有数据行")
     return lines, problems

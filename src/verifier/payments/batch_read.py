@@ -51,6 +51,9 @@ BATCH_STATUS_LABELS_ZH = {
     "reconciled": "已对账",
     "cancelled": "已撤销",
 }
+# An item's status as a refusal and the pages name it.
+ITEM_STATUS_LABELS_ZH = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
+                         "cancelled": "已撤销"}
 
 _item = PaymentItem.__table__
 _case = Case.__table__

@@ -40,8 +40,6 @@ from . import ledger
 from .models import Recovery, RecoveryRepayment
 from .recovery_reading import load_recovery, recovery_out, repayment_out
 
-STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（核实结果更正）"}
-"""A recovery's status in words: its pages (`stagelabels.RECOVERY_STATUS` reads it) and the refusals that name it."""
 
 OPENED = "recovery.opened"
 WITHDRAWN = "recovery.withdrawn"
@@ -54,6 +52,18 @@ WAIVER_REQUESTED = "recovery.waiver_requested"
 RECORDER = "finance"
 CONFIRMERS = ("finance", "county_reviewer")
 WAIVER = "county_reviewer"
+# A recovery's and a repayment's status as the refusals and the pages name them.
+RECOVERY_STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（核实结果更正）"}
+_DECIDED_ZH = {"confirmed": "确认", "rejected": "驳回"}
+_SAME_REFERENCE = "银行流水号 {reference} 的还款已经登记过，不能重复登记。"
+
+
+def _status(rec: Recovery) -> str:
+    return RECOVERY_STATUS_ZH.get(rec.status, rec.status)
+
+
+def _decided(row: RecoveryRepayment) -> str:
+    return f"这笔还款已{_DECIDED_ZH.get(row.status, row.status)}，不能重复处理。"
 
 
 def _log(session: Session, rec: Recovery, principal: Principal | str, role: str, action: str,
@@ -85,8 +95,7 @@ def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal
     """Withdraw a recovery whose result is corrected; 409 once any repayment was recorded."""
     if rec.status != "open" or session.scalar(select(func.count()).where(
             RecoveryRepayment.recovery_id == rec.id, RecoveryRepayment.status != "rejected")):
-        raise InvalidState("repayments were recorded on the recovery opened on this result: the result can no "
-                           "longer be corrected")
+        raise InvalidState("依据该复核结果发起的追回已登记还款，复核结果不能再更正。")
     rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "withdrawn", principal.id, clock.now(), reason
     session.flush()
     _log(session, rec, principal, principal.acting_role(("county_reviewer",)), WITHDRAWN,
@@ -102,7 +111,7 @@ def record_repayment(session: Session, recovery_id: str, *, amount: str, paid_on
                      principal: Principal, clock: Clock) -> dict[str, Any]:
     """Finance records money the household paid back; it counts once another person confirms it."""
     if not principal.has(RECORDER):
-        raise Forbidden("only finance records a repayment")
+        raise Forbidden("只有财务人员可以登记还款。")
     rec = load_recovery(session, recovery_id, principal, for_update=True)
     # 回避: money a relative's household paid back is not recorded by the relative (nor confirmed, below)
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
@@ -111,38 +120,36 @@ def record_repayment(session: Session, recovery_id: str, *, amount: str, paid_on
     try:
         fen = parse_yuan(amount, "amount")
         if fen <= 0:
-            problems.append(FieldError("amount", "must be more than 0.00"))
+            problems.append(FieldError("amount", "须大于 0.00"))
     except ValidationFailed as exc:
         problems += exc.errors
     reference = " ".join((reference or "").split())
     if not reference:
-        problems.append(FieldError("reference", "required: the bank's reference of the repayment"))
+        problems.append(FieldError("reference", "请填写还款的银行流水号"))
     elif len(reference) > 100:
-        problems.append(FieldError("reference", "at most 100 characters"))
+        problems.append(FieldError("reference", "最多 100 个字符"))
     if paid_on is None:
-        problems.append(FieldError("paid_on", "required"))
+        problems.append(FieldError("paid_on", "必填"))
     elif paid_on > clock.today():
-        problems.append(FieldError("paid_on", f"{paid_on} is in the future"))
+        problems.append(FieldError("paid_on", "不能晚于今天"))
     elif paid_on < rec.opened_at.date():
-        problems.append(FieldError("paid_on", f"{paid_on} is before the recovery was opened on "
-                                              f"{rec.opened_at.date()}"))
+        problems.append(FieldError("paid_on", f"不能早于追回发起日期 {rec.opened_at.date()}"))
     if problems:
         raise ValidationFailed(problems)
     if rec.status != "open":
-        raise InvalidState(f"the recovery is {rec.status}: no repayment is recorded on it")
+        raise InvalidState(f"追回当前为「{_status(rec)}」，不能再登记还款。")
     outstanding = rec.amount - rec.repaid - _pending(session, rec.id)
     if fen > outstanding:
-        raise InvalidState(f"{format_yuan(fen)} is more than the {format_yuan(outstanding)} still to be repaid "
-                           "(repayments waiting for confirmation included)")
+        raise InvalidState(f"还款 {format_yuan(fen)} 元超过尚未追回的 {format_yuan(outstanding)} 元（已计入待确认的还款）。")
     if session.scalar(select(RecoveryRepayment.id).where(RecoveryRepayment.reference == reference)) is not None:
-        raise InvalidState(f"a repayment with the bank reference {reference} is recorded already")
+        raise InvalidState(_SAME_REFERENCE.format(reference=reference))
     row = RecoveryRepayment(id=new_id("rpy"), recovery_id=rec.id, amount=fen, paid_on=paid_on, reference=reference,
                             status="pending", recorded_by=principal.id, recorded_at=clock.now())
     session.add(row)
     try:
         session.flush()
     except IntegrityError:  # pragma: no cover - a concurrent record of the same reference
-        raise InvalidState(f"a repayment with the bank reference {reference} is recorded already") from None
+        raise InvalidState(_SAME_REFERENCE.format(reference=reference)) from None
     _log(session, rec, principal, RECORDER, REPAYMENT_RECORDED,
          {"repayment_id": row.id, "amount": format_yuan(fen), "paid_on": paid_on.isoformat() if paid_on else None,
           "reference": reference}, clock)
@@ -153,40 +160,40 @@ def _load_repayment(session: Session, repayment_id: str, principal: Principal) -
     row = session.scalar(select(RecoveryRepayment).where(RecoveryRepayment.id == repayment_id).with_for_update()
                          .execution_options(populate_existing=True))
     if row is None:
-        raise NotFound(f"no repayment {repayment_id!r}")
+        raise NotFound("还款记录不存在")
     try:
         rec = load_recovery(session, row.recovery_id, principal, for_update=True)
     except NotFound:
-        raise NotFound(f"no repayment {repayment_id!r}") from None
+        raise NotFound("还款记录不存在") from None
     return row, rec
 
 
 def _second_person(principal: Principal, row: RecoveryRepayment, what: str) -> str:
     if not principal.has(*CONFIRMERS):
-        raise Forbidden(f"only finance or a county reviewer {what} a repayment")
+        raise Forbidden("只有财务人员或县级复核人员可以确认或驳回还款。")
     if principal.id == row.recorded_by:
-        raise Forbidden(f"four-eyes rule: you recorded this repayment; another person {what} it")
+        raise Forbidden(f"按“四眼原则”，这笔还款由您登记，须由其他人员{what}。")
     return principal.acting_role(CONFIRMERS)
 
 
 def confirm_repayment(session: Session, repayment_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
     """A second person confirms a recorded repayment: it counts, and comes back to the fund (once)."""
     row, rec = _load_repayment(session, repayment_id, principal)
-    role = _second_person(principal, row, "confirms")
+    role = _second_person(principal, row, "确认")
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     if row.status != "pending":
-        raise InvalidState(f"the repayment is {row.status} already")
+        raise InvalidState(_decided(row))
     if rec.status != "open":
-        raise InvalidState(f"the recovery is {rec.status}")
+        raise InvalidState(f"追回当前为「{_status(rec)}」。")
     if rec.repaid + row.amount > rec.amount:  # pragma: no cover - recording keeps within the outstanding amount
-        raise InvalidState("the repayment is more than is outstanding")
+        raise InvalidState("还款金额超过尚欠金额")
     contract = contract_store.get_contract(session, rec.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
     try:
         ledger.post(session, contract.id, "recover", f"recover:{row.id}", row.amount, actor=principal.id,
                     clock=clock, note=f"recovery {rec.id} repaid ({row.reference})")
     except IntegrityError:  # pragma: no cover - the status check above comes first
-        raise InvalidState("this repayment came back to the fund already") from None
+        raise InvalidState("这笔还款已退回资金") from None
     now = clock.now()
     row.status, row.decided_by, row.decided_at = "confirmed", principal.id, now
     rec.repaid += row.amount
@@ -206,14 +213,14 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
                      clock: Clock) -> dict[str, Any]:
     """A second person rejects a recorded repayment the bank does not show; it never counts."""
     row, rec = _load_repayment(session, repayment_id, principal)
-    role = _second_person(principal, row, "rejects")
+    role = _second_person(principal, row, "驳回")
     # 回避: a rejected repayment never counts (the household is asked again for what it paid): not by a relative
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed.one("reason", "required: say why the repayment is not confirmed")
+        raise ValidationFailed.one("reason", "请填写驳回原因")
     if row.status != "pending":
-        raise InvalidState(f"the repayment is {row.status} already")
+        raise InvalidState(_decided(row))
     row.status, row.decided_by, row.decided_at, row.reject_reason = "rejected", principal.id, clock.now(), reason
     session.flush()
     _log(session, rec, principal, role, REPAYMENT_REJECTED,
@@ -226,17 +233,17 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
             for_update: bool = False, clock: Clock | None = None) -> tuple[Recovery, str]:
     """What waiving asks before anything is written: (the recovery, the reason as kept), or the refusal."""
     if not principal.has(WAIVER):
-        raise Forbidden("only a county reviewer waives a recovery")
+        raise Forbidden("只有县级复核人员可以核销追回。")
     rec = load_recovery(session, recovery_id, principal, for_update=for_update)
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed.one("reason", "required: say why the recovery is waived")
+        raise ValidationFailed.one("reason", "请填写核销原因")
     if rec.status != "open":
-        raise InvalidState(f"the recovery is {rec.status}: only an open recovery is waived")
+        raise InvalidState(f"追回当前为「{_status(rec)}」，只能核销追回中的款项。")
     if _pending(session, rec.id):
-        raise InvalidState("a repayment waits for confirmation: confirm or reject it before waiving the rest")
+        raise InvalidState("有还款登记等待确认：请先确认或驳回，再核销剩余部分。")
     if rec.waiver_requested_by == principal.id:
-        raise Forbidden("you asked for this waiver: another county reviewer confirms it")
+        raise Forbidden("核销由您申请，须由另一名县级复核人员确认。")
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)  # neither of the two is a relative's (回避)
     return rec, reason
 

@@ -50,6 +50,7 @@ from ..domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from ..contract import county_named
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
@@ -88,6 +89,7 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     BATCH_STATUS_LABELS_ZH,
     BATCH_TRANSITIONS,
     CASE_ITEMS,
+    ITEM_STATUS_LABELS_ZH,
     MAX_ITEMS,
     _case,
     _chunks,
@@ -147,9 +149,8 @@ def _refuse_held(session: Session, batch: PaymentBatch, what: str) -> None:
         select(CaseHold.case_id).join(PaymentItem, PaymentItem.case_id == CaseHold.case_id)
         .where(PaymentItem.batch_id == batch.id, PaymentItem.status == "pending", CaseHold.status == "open"))))
     if held:
-        raise InvalidState(f"batch {batch.code} holds {len(held)} case(s) held for re-determination after a sampling "
-                           f"round ({', '.join(held[:10])}): they cannot be paid until a supervisor re-determines "
-                           f"them; take them out of the batch (or cancel it) before you {what} it")
+        raise InvalidState(f"批次 {batch.code} 中有 {len(held)} 户因抽样复核发现偏差而暂停支付，须待重新认定：请先将其移出批次"
+                           f"（或撤销批次）再{'审批' if what == 'approve' else '发放'}。")
 
 
 def _ready_cases(session: Session, county_code: str, contract_id: str | None) -> list[tuple[str, str]]:
@@ -323,7 +324,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     if case_ids is not None:
         chosen = list(dict.fromkeys(case_ids))
         if not chosen:
-            raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")
+            raise ValidationFailed.one("case_ids", "请至少选择一户待支付案件")
         known = {cid for cid, _ in ready} | {sp.case_id for sp in supplements}
         missing = [cid for cid in chosen if cid not in known]
         if missing:
@@ -332,26 +333,23 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
             waiting = set(session.scalars(select(SupplementaryPayment.case_id).where(
                 SupplementaryPayment.case_id.in_(missing), SupplementaryPayment.county_code == county_code,
                 SupplementaryPayment.status == "open", SupplementaryPayment.confirmed_by.is_(None))))
-            raise ValidationFailed([FieldError("case_ids", f"case {cid}'s notice waits for a second person to confirm "
-                                                           "it was posted on the wall (公示张贴待第二人确认)"
+            raise ValidationFailed([FieldError("case_ids", f"案件 {cid} 的公示张贴待第二人确认，确认前不能支付"
                                                if cid in unposted else
-                                               f"case {cid} is held for re-determination after a sampling "
-                                                           "round: it cannot be paid until a supervisor re-determines it"
+                                               f"案件 {cid} 因抽样复核发现偏差而暂停支付，须待保险公司主管重新认定。"
                                                if cid in held else
-                                               f"case {cid}'s supplementary payment waits for a second county "
-                                               "reviewer's confirmation" if cid in waiting
-                                               else f"case {cid} is not ready to pay in county {county_code}")
+                                               f"案件 {cid} 的补发须经另一名县级复核人员确认后才能列入支付批次。" if cid in waiting
+                                               else f"案件 {cid} 不是{county_named(county_code)}的待支付案件（可能已列入其他批次）")
                                     for cid in missing[:50]])
         wanted = set(chosen)
         ready = [(cid, kid) for cid, kid in ready if cid in wanted]
         supplements = [sp for sp in supplements if sp.case_id in wanted]
     contract_ids = sorted({kid for _, kid in ready} | {sp.contract_id for sp in supplements})
     if len(contract_ids) > 1:
-        raise ValidationFailed.one("contract_id", f"cases of several contracts are ready to pay in county {county_code} "
-                                                  f"({', '.join(contract_ids)}): prepare one batch per contract")
+        raise ValidationFailed.one("contract_id", f"{county_named(county_code)}有多个服务合同（{', '.join(contract_ids)}）"
+                                                  "的待支付案件：请按合同分别生成批次。")
     if not contract_ids:
-        raise ValidationFailed.one("county_code", f"no case of county {county_code} is ready to pay"
-                                                  + (f" under contract {contract_id}" if contract_id else ""))
+        raise ValidationFailed.one("county_code", f"{county_named(county_code)}没有待支付的案件"
+                                                  + (f"（服务合同 {contract_id}）" if contract_id else "") + "。")
     contract_store.require_accepted(session, contract_ids[0], "按它生成支付批次")
     contract = contract_store.get_contract(session, contract_ids[0])
     candidates, skipped = _candidates(session, [cid for cid, _ in ready], county_code, contract.id)
@@ -374,13 +372,13 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
         told += [SkippedCase(c.case_id, PREPARER_RECUSED) for c in candidates if c.case_id in recused]
         candidates = [c for c in candidates if c.case_id not in recused]
     if not candidates:
-        exc = ValidationFailed([FieldError("county_code", f"nothing to pay in county {county_code}")]
+        exc = ValidationFailed([FieldError("county_code", f"{county_named(county_code)}没有可以支付的案件。")]
                                + [FieldError(f"case {s.case_id}", s.reason) for s in told])
         recusal_refusals.left_out(session, principal, recused, "batch_prepare", refusal=exc, clock=clock)
         raise exc
     recusal_refusals.left_out(session, principal, recused, "batch_prepare", clock=clock)
     if len(candidates) > MAX_ITEMS:
-        raise ValidationFailed.one("county_code", f"{len(candidates)} cases are ready: a batch holds at most {MAX_ITEMS}")
+        raise ValidationFailed.one("county_code", f"待支付案件 {len(candidates)} 件，每批最多 {MAX_ITEMS} 件。")
     now = clock.now()
     batch_id = new_id("pb")
     code = _batch_code(clock)
@@ -407,7 +405,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     try:
         session.execute(insert(_item), rows)
     except IntegrityError:
-        raise InvalidState("a case of this batch is already in another live batch; nothing was changed") from None
+        raise InvalidState("有案件已在其他未完成的批次中，未做任何更改。") from None
     _move_batch_cases(session, batch_id, sum(1 for r in rows if r["supplement_id"] is None), "ready_to_pay",
                       "add_to_batch", clock)
     _set_supplements(session, [r["supplement_id"] for r in rows if r["supplement_id"]], "open", "in_batch", clock)
@@ -464,6 +462,7 @@ def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, 
                            extra={"batch_id": batch.id, "why": "password_linked"}, clock=clock)
 
 
+SIGNOFF_FOUR_EYES = "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"
 _STEP_VERBS = {"batch_approve": "approve", "batch_signoff": "sign off", "batch_release": "release"}
 
 
@@ -476,11 +475,10 @@ def _removers(session: Session, batch: PaymentBatch) -> list[str]:
 def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock) -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
-        raise Forbidden("four-eyes rule: the person who prepared a payment batch may not approve it; "
-                        "another finance officer must approve it")
+        raise Forbidden("按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。")
     if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
                                                  PaymentItem.removed_by == principal.id)):
-        raise Forbidden("four-eyes rule: you removed items from this batch; another finance officer must approve it")
+        raise Forbidden("您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。")
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
     _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
                                                batch.prepared_by: "制单人"}, "batch_approve", clock)
@@ -491,8 +489,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch_recheck.refuse_held_accounts(session, batch, "approve", clock.today())  # shared or staff's since prepared
     n, total = _pending_total(session, batch)
     if (n, total) != (batch.item_count, batch.total):
-        raise InvalidState(f"the batch's items ({n}, {format_yuan(total)}) no longer match what was prepared "
-                           f"({batch.item_count}, {format_yuan(batch.total)})")
+        raise InvalidState("批次明细与制单时不一致，请撤销后重新制单。")
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
     current = ledger.balances(session, contract.id)
@@ -523,12 +520,10 @@ def _refusals(session: Session, batch_id: str) -> int:
 def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal, what: str, vault: Vault,
                     clock: Clock) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
-        raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
-                        "the batch")
+        raise Forbidden(SIGNOFF_FOUR_EYES)
     if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
                                                  PaymentItem.removed_by == principal.id)):
-        raise Forbidden("four-eyes rule: the county sign-off must come from someone who neither prepared nor approved "
-                        "the batch")
+        raise Forbidden(SIGNOFF_FOUR_EYES)
     _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
                                                batch.approved_by or "": "审批人", batch.prepared_by: "制单人"},
                    "batch_signoff", clock)
@@ -565,7 +560,7 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     batch = get_batch(session, batch_id, principal, for_update=True)
     opinion = opinion.strip()
     if not opinion:
-        raise ValidationFailed.one("opinion", "required: say why the batch is not signed off")
+        raise ValidationFailed.one("opinion", "必填：请说明不同意签批的理由")
     _signoff_checks(session, batch, principal, "sign off", vault, clock)
     target = next_batch_status(batch.status, "refuse_signoff")
     contract = contract_store.get_contract(session, batch.contract_id)
@@ -594,17 +589,19 @@ def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, p
     batch = get_batch(session, batch_id, principal, for_update=True)
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed.one("reason", "required: say why the case is taken out of the batch")
+        raise ValidationFailed.one("reason", "必填：请说明移出原因")
     if batch.status != "prepared":
-        raise InvalidState(f"items are removed from a batch before approval; batch {batch.code} is {batch.status}")
+        raise InvalidState(f"只能在审批前移出明细；批次 {batch.code} 当前为"
+                           f"「{BATCH_STATUS_LABELS_ZH.get(batch.status, batch.status)}」。")
     item = session.scalar(select(PaymentItem).where(PaymentItem.id == item_id, PaymentItem.batch_id == batch.id)
                           .with_for_update())
     if item is None:
-        raise NotFound(f"no item {item_id!r} in batch {batch.code}")
+        raise NotFound("批次中没有这笔明细")
     if item.status != "pending":
-        raise InvalidState(f"item {item.reference} is {item.status}: only a pending item is removed")
+        raise InvalidState(f"明细 {item.reference} 当前为「{ITEM_STATUS_LABELS_ZH.get(item.status, item.status)}」，"
+                           "只能移出待发放的明细。")
     if batch.item_count <= 1:
-        raise InvalidState(f"item {item.reference} is the batch's last: cancel the batch instead")
+        raise InvalidState("这是批次中的最后一笔明细：请撤销整个批次。")
     now = clock.now()
     item.status, item.removed_by, item.removed_at, item.removed_reason = "cancelled", principal.id, now, reason
     session.flush()
@@ -677,15 +674,15 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     """Release an approved (and, when required, signed-off) batch to the bank: its bank file is written now."""
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
-        raise Forbidden(f"batch {batch.code} was prepared by you: another finance user must release it (four eyes)")
+        raise Forbidden(f"按“四眼原则”，批次 {batch.code} 由您制作，须由其他财务人员发放")
     _refuse_linked(session, batch, principal, {batch.prepared_by: "制单人"}, "batch_release", clock)
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_release", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
     if batch.status == "approved" and batch.signoff_required:
         raise InvalidState(
-            f"batch {batch.code} totals {format_yuan(batch.total)}, at or above the contract's county sign-off "
-            f"threshold of {format_yuan(_threshold(session, batch))}: a county reviewer must sign it off before release")
+            f"批次 {batch.code} 金额 {format_yuan(batch.total)} 元，达到合同规定的县级签批金额 "
+            f"{format_yuan(_threshold(session, batch))} 元，须经县级审核人员签批后方可发放。")
     before = batch.status
     target = next_batch_status(batch.status, "release")
     _refuse_held(session, batch, "release")
@@ -694,15 +691,15 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
         update(_item).where(_item.c.batch_id == batch.id, _item.c.status == "pending").values(status="sent")
     ).rowcount
     if sent != batch.item_count:
-        raise InvalidState(f"{sent} of the batch's {batch.item_count} items were pending; nothing was released")
+        raise InvalidState("批次明细状态已变化，未发放，请刷新后重试。")
     rows = _bank_rows(session, batch, vault)
     bad = formula_cells(rows, bankfiles.BANK_FILE_HEADER)
     if bad:
-        raise InvalidState("the bank file was not written: " + "; ".join(
-            f"line {line}, {column} begins like a spreadsheet formula" for line, column in bad[:20])
-            + ("" if len(bad) <= 20 else f"; and {len(bad) - 20} more")
-            + ": cancel the batch, change the payee (a payee change, approved by a second person), and "
-            "prepare a new batch")
+        raise InvalidState("银行文件未生成：" + "；".join(
+            f"第 {line} 行「{bankfiles.BANK_FILE_COLUMNS_ZH.get(column, column)}」以公式字符开头"
+            for line, column in bad[:20])
+            + ("" if len(bad) <= 20 else f"；另有 {len(bad) - 20} 处")
+            + "。请撤销批次，经审批变更收款人后重新制单。")
     content = bankfiles.bank_file_csv(rows)
     now = clock.now()
     batch.status, batch.released_by, batch.released_at, batch.updated_at = target, principal.id, now, now

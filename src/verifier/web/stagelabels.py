@@ -10,14 +10,13 @@ import logging
 import re
 from typing import Any
 
-from ..payments import recoveries
-from ..payments.service import BATCH_STATUS_LABELS_ZH
+from ..payments.recoveries import RECOVERY_STATUS_ZH
+from ..payments.service import BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH
 from ..zhtable import Table, compile_table, translate
 from . import labels
 
 BATCH_STATUS = dict(BATCH_STATUS_LABELS_ZH)
-ITEM_STATUS = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
-               "cancelled": "已撤销"}
+ITEM_STATUS = dict(ITEM_STATUS_LABELS_ZH)
 MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用", "pay": "银行确认支付", "release": "释放回余额",
                   "fee": "服务费", "recover": "追回款退回资金"}
 LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
@@ -50,7 +49,7 @@ CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多
 SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（核实结果更正）"}
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
-RECOVERY_STATUS = dict(recoveries.STATUS_ZH)  # as the rules name them in their refusals
+RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
 SKIP_REASONS = {
@@ -101,17 +100,6 @@ FIELD_LABELS = {
 }
 
 
-_RETURN_COLUMNS = {"reference": "参考号", "status": "状态", "bank_reference": "银行流水号", "reason": "原因"}
-
-
-_county = labels.county_named
-
-
-def _return_columns(names: str) -> str:
-    """`status, bank_reference` as the bank return's Chinese header names them: 状态、银行流水号."""
-    return "、".join(_RETURN_COLUMNS.get(n.strip(), n.strip()) for n in names.split(","))
-
-
 def _status(code: str) -> str:
     return labels.STATUS_LABELS.get(code, code)
 
@@ -125,16 +113,8 @@ _ACTIONS = {"approve": "审批", "county signoff": "县级签批", "refuse signo
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     # a sampled deviation's consequences: holds, re-determinations, recoveries
-    (r"batch (\S+) holds (\d+) case\(s\) held for re-determination after a sampling round \(.*\): .* before you "
-     r"(approve|release) it",
-     lambda m: f"批次 {m.group(1)} 中有 {m.group(2)} 户因抽样复核发现偏差而暂停支付，须待重新认定：请先将其移出批次"
-               f"（或撤销批次）再{'审批' if m.group(3) == 'approve' else '发放'}。"),
-    (r"case (\S+) is held for re-determination after a sampling round: .*",
-     lambda m: f"案件 {m.group(1)} 因抽样复核发现偏差而暂停支付，须待保险公司主管重新认定。"),
     (r"only an insurer supervisor re-determines a held case", "只有保险公司主管可以重新认定暂停支付的案件。"),
     # Supplementary payments confirmed by a second county reviewer (sampling/consequences.py).
-    (r"case (\S+)'s supplementary payment waits for a second county reviewer's confirmation",
-     lambda m: f"案件 {m.group(1)} 的补发须经另一名县级复核人员确认后才能列入支付批次。"),
     (r"four-eyes rule: you confirmed the determination under re-check; .*",
      "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"),
     (r"four-eyes rule: you checked this household; .*", "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"),
@@ -149,86 +129,19 @@ _MESSAGES: Table = compile_table([
     (r"an ineligible case has no relief", "认定不符合条件时不填保障金额"),
     (r"must be more than 0\.00 \(a case due nothing is re-determined ineligible\)",
      "须大于 0.00；无需发放的请选择“认定不符合条件”"),
-    (r"must be more than 0\.00", "须大于 0.00"),
-    (r"only finance records a repayment", "只有财务人员可以登记还款。"),
-    (r"required: the bank's reference of the repayment", "请填写还款的银行流水号"),
-    (r"at most 100 characters", "最多 100 个字符"),
-    (r"\S+ is before the recovery was opened on (\S+)", lambda m: f"不能早于追回发起日期 {m.group(1)}"),
-    (r"the recovery is (\w+): no repayment is recorded on it",
-     lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，不能再登记还款。"),
-    (r"(\S+) is more than the (\S+) still to be repaid \(.*\)",
-     lambda m: f"还款 {m.group(1)} 元超过尚未追回的 {m.group(2)} 元（已计入待确认的还款）。"),
-    (r"a repayment with the bank reference (.+) is recorded already",
-     lambda m: f"银行流水号 {m.group(1)} 的还款已经登记过，不能重复登记。"),
-    (r"only finance or a county reviewer (confirms|rejects) a repayment", "只有财务人员或县级复核人员可以确认或驳回还款。"),
-    (r"four-eyes rule: you recorded this repayment; .*", "按“四眼原则”，这笔还款由您登记，须由其他人员确认。"),
-    (r"the repayment is (\w+) already",
-     lambda m: f"这笔还款已{ {'confirmed': '确认', 'rejected': '驳回'}.get(m.group(1), m.group(1)) }，不能重复处理。"),
-    (r"the recovery is (\w+)", lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」。"),
-    (r"required: say why the repayment is not confirmed", "请填写驳回原因"),
-    (r"only a county reviewer waives a recovery", "只有县级复核人员可以核销追回。"),
-    (r"you asked for this waiver: another county reviewer confirms it", "核销由您申请，须由另一名县级复核人员确认。"),
-    (r"required: say why the recovery is waived", "请填写核销原因"),
-    (r"the recovery is (\w+): only an open recovery is waived",
-     lambda m: f"追回当前为「{RECOVERY_STATUS.get(m.group(1), m.group(1))}」，只能核销追回中的款项。"),
     (r"the supplementary payment opened on this result is in a payment batch or paid: .*",
      "依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。"),
     (r"\d+ supplementary payments changed meanwhile; nothing was changed, try again",
      "有补发款状态已变化，未做任何更改，请刷新后重试。"),
-    (r"a repayment waits for confirmation: .*", "有还款登记等待确认：请先确认或驳回，再核销剩余部分。"),
     (r"the case held on this result has been re-determined: .*", "依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。"),
-    (r"repayments were recorded on the recovery opened on this result: .*",
-     "依据该复核结果发起的追回已登记还款，复核结果不能再更正。"),
     # batches
-    (r"four-eyes rule: the person who prepared a payment batch may not approve it; .*",
-     "按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。"),
-    (r"four-eyes rule: the county sign-off must come from someone who neither prepared nor approved the batch",
-     "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"),
     (r"cannot (approve|county signoff|refuse signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
      lambda m: f"批次当前状态为「{_batch(m.group(2))}」，不能{_ACTIONS.get(m.group(1), m.group(1))}。"),
-    (r"batch (\S+) totals (\S+), at or above the contract's county sign-off threshold of (\S+): .*",
-     lambda m: f"批次 {m.group(1)} 金额 {m.group(2)} 元，达到合同规定的县级签批金额 {m.group(3)} 元，"
-               "须经县级审核人员签批后方可发放。"),
     ((r".* would take the fund below zero: it needs (\S+) of relief plus up to (\S+) of service fee, "
       r"and the balance is (\S+) .*"),
      lambda m: f"资金余额不足：需保障金 {m.group(1)} 元及服务费至多 {m.group(2)} 元，当前余额 {m.group(3)} 元。"),
-    (r"the bank file of batch (\S+) is available once it is released; it is (\w+)",
-     lambda m: f"批次发放后方可下载银行文件（当前为「{_batch(m.group(2))}」）。"),
-    (r"the stored bank file of batch (\S+) does not match the hash recorded at release",
-     lambda m: f"批次 {m.group(1)} 保存的银行文件与发放时记录的哈希不符，请联系系统管理员。"),
-    (r"batch (\S+) is (\w+): a bank return applies to a released batch",
-     lambda m: f"银行回单只能导入已发放的批次（本批次当前为「{_batch(m.group(2))}」）。"),
-    (r"the batch's items \(.*\) no longer match what was prepared \(.*\)", "批次明细与制单时不一致，请撤销后重新制单。"),
-    (r"\d+ of the batch's \d+ items were pending; nothing was released", "批次明细状态已变化，未发放，请刷新后重试。"),
-    (r"\d+ items changed meanwhile; nothing was applied, try again", "有明细同时被修改，未导入，请刷新后重试。"),
-    (r"a date YYYY-MM-DD, got (.*)", lambda m: f"日期应写作 YYYY-MM-DD（如 2020-06-29），收到的是 {m.group(1)}"),
-    (r"(\S+) is not between the batch's release on (\S+) and today (\S+)",
-     lambda m: f"到账日期 {m.group(1)} 应在批次发放日 {m.group(2)} 与今天 {m.group(3)} 之间"),
     (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
-    (r"a case of this batch is already in another live batch; nothing was changed",
-     "有案件已在其他未完成的批次中，未做任何更改。"),
-    (r"the database refused to record a second payment of the same determined relief; nothing was changed",
-     "同一认定的保障金不能重复支付，未做任何更改。"),
-    (r"no case of county (\d+) is ready to pay(?: under contract (\S+))?",
-     lambda m: f"{_county(m.group(1))}没有待支付的案件" + (f"（服务合同 {m.group(2)}）" if m.group(2) else "") + "。"),
-    (r"nothing to pay in county (\d+)", lambda m: f"{_county(m.group(1))}没有可以支付的案件。"),
-    (r"cases of several contracts are ready to pay in county (\d+) \((.*)\): prepare one batch per contract",
-     lambda m: f"{_county(m.group(1))}有多个服务合同（{m.group(2)}）的待支付案件：请按合同分别生成批次。"),
-    (r"(\d+) cases are ready: a batch holds at most (\d+)", lambda m: f"待支付案件 {m.group(1)} 件，每批最多 {m.group(2)} 件。"),
     (r"no payment batch .*", "支付批次不存在"),
-    (r"items are removed from a batch before approval; batch (\S+) is (\w+)",
-     lambda m: f"只能在审批前移出明细；批次 {m.group(1)} 当前为「{_batch(m.group(2))}」。"),
-    (r"item (\S+) is (\w+): only a pending item is removed",
-     lambda m: f"明细 {m.group(1)} 当前为「{ITEM_STATUS.get(m.group(2), m.group(2))}」，只能移出待发放的明细。"),
-    (r"item (\S+) is the batch's last: cancel the batch instead", "这是批次中的最后一笔明细：请撤销整个批次。"),
-    (r"no item .* in batch .*", "批次中没有这笔明细"),
-    (r"required: say why the case is taken out of the batch", "必填：请说明移出原因"),
-    (r"required: say why the batch is not signed off", "必填：请说明不同意签批的理由"),
-    (r"four-eyes rule: you removed items from this batch; another finance officer must approve it",
-     "您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。"),
-    (r"choose at least one case ready to pay", "请至少选择一户待支付案件"),
-    (r"case (\S+) is not ready to pay in county (\d+)",
-     lambda m: f"案件 {m.group(1)} 不是{_county(m.group(2))}的待支付案件（可能已列入其他批次）"),
     (r"no contract .*", "服务合同不存在"),
     (r"required: which contract's fund.*", "请选择服务合同"),
     # one account, several households (payments/one_account.py)
@@ -242,38 +155,8 @@ _MESSAGES: Table = compile_table([
      "按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。"),
     (r"this account is already cleared for these households", "该账户已就这些家庭核实过，无需再核实。"),
     (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
-    (r"the bank file was not written: (.*?): cancel the batch, .*",
-     lambda m: "银行文件未生成：" + "；".join(
-         re.sub(r"line (\d+), (\w+) begins like a spreadsheet formula",
-                lambda x: f"第 {x.group(1)} 行「{field_zh(x.group(2))}」以公式字符开头", part)
-         for part in m.group(1).split("; ")) + "。请撤销批次，经审批变更收款人后重新制单。"),
     # the bank's return file
-    (r"(\S+) is already on line (\d+): duplicate line", lambda m: f"参考号 {m.group(1)} 与第 {m.group(2)} 行重复"),
-    (r"(\S+) differs from the (\S+) sent for (\S+)",
-     lambda m: f"金额 {m.group(1)} 元与发送给银行的 {m.group(2)} 元不符（{m.group(3)}）"),
-    (r"(\S+) was already settled as (\w+); the bank cannot now report it (\w+)",
-     lambda m: f"{m.group(1)} 已按「{ITEM_STATUS.get(m.group(2), m.group(2))}」入账，不能再改为"
-               f"「{'支付成功' if m.group(3) == 'success' else '支付失败'}」"),
-    (r"(\S+) is (\w+), not sent to the bank",
-     lambda m: f"{m.group(1)} 的状态为「{ITEM_STATUS.get(m.group(2), m.group(2))}」，并未发送银行"),
-    (r"(\S+) is not in batch (\S+): it belongs to batch (\S+)",
-     lambda m: f"{m.group(1)} 不是本批次的明细（属于批次 {m.group(3)}）"),
-    (r"(\S+) is not in batch (\S+): no such item", lambda m: f"{m.group(1)} 不是本批次的明细，也不属于任何批次"),
     (r"missing", "缺失"),
-    (r"must be success or failed, got '(.*)'", lambda m: f"应为“成功”或“失败”，实为「{m.group(1)}」"),
-    (r"has (\d+) fields, the header has (\d+)", lambda m: f"有 {m.group(1)} 列，表头有 {m.group(2)} 列"),
-    (r"unknown column '(.*)'; expected .*", lambda m: f"无法识别的列「{m.group(1)}」"),
-    (r"column '(.*)' appears twice", lambda m: f"列「{m.group(1)}」重复"),
-    (r"missing column\(s\) (.*); the header must be .*",
-     lambda m: f"缺少列 {_return_columns(m.group(1))}；表头应为 reference,status,bank_reference,reason（或 参考号,状态,银行流水号,原因）"),
-    (r"the return file is empty", "回单文件为空"),
-    (r"this is the bank file sent to the bank, not the bank's return",
-     "这是发放时生成、交给银行的银行文件，不是银行返回的回单；请选择银行返回的回单文件"),
-    (r"send the bank return as CSV text, not a spreadsheet", "请上传 CSV 格式的回单（不是 Excel 文件）"),
-    (r"the return file is neither UTF-8 nor GB18030 text", "无法识别文件编码（应为 UTF-8 或 GB18030）"),
-    (r"the return file holds NUL characters: it is not a text file", "不是文本文件"),
-    (r"not a readable CSV file: .*", "无法读取的 CSV 文件"),
-    (r"the return file has a header but no lines", "回单只有表头，没有数据行"),
     (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
     # sampling
     (r"must have an even number of hex digits \(whole bytes\)", "位数须为偶数"),
@@ -334,7 +217,7 @@ _MESSAGES: Table = compile_table([
     (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
     ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
       r"from (\S+) to (\S+)"),
-     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，{_county(m.group(1))}没有完成入户核查"
+     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，{labels.county_named(m.group(1))}没有完成入户核查"
                + ("且认定保障金大于零" if m.group(2) else "") + "的案件"),
     (r"the period's checks fall under several contracts \((.*)\): choose a period within one contract",
      lambda m: f"所选期间的核查分属多个服务合同（{m.group(1)}）：请选择同一合同期内的期间"),

@@ -98,7 +98,7 @@ class BatchChoicePages(Controller):
             return _render(request, ctx, **keep, form_page=stands_as)
         try:
             if not chosen:
-                raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")
+                raise ValidationFailed.one("case_ids", "请至少选择一户待支付案件")
             with ctx.db.begin() as session:
                 created = pay.create_batch(session, county_code=county, contract_id=contract or None,
                                            principal=request.user, clock=ctx.clock, case_ids=chosen)

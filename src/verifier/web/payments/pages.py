@@ -115,7 +115,7 @@ class PaymentPages(Controller):
                 raw = data.get("case_ids")
                 case_ids = [folded(v)[:40] for v in (raw if isinstance(raw, list) else [raw] if raw else [])]
                 if not case_ids:
-                    raise ValidationFailed.one("case_ids", "choose at least one case ready to pay")
+                    raise ValidationFailed.one("case_ids", "请至少选择一户待支付案件")
             with ctx.db.begin() as session:
                 created = pay.create_batch(session, county_code=county, contract_id=contract_id,
                                            principal=request.user, clock=ctx.clock, case_ids=case_ids)
