@@ -152,7 +152,8 @@ def test_a_household_that_says_no_raises_an_alert_the_releaser_cannot_close(ctx,
     assert client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev"),
                        json={"note": "再次"}).status_code == 409
     with ctx.db.read() as session:
-        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == fid)))
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.subject == fid)
+                                       .order_by(AuditEntry.idx)))
     assert actions == ["followup.record", "followup.receipt_resolved"]
     summary = client.get(f"/api/followups/summary?county_code={COUNTY}&month={month}",
                          headers=users.headers("rev")).json()

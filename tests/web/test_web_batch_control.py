@@ -81,8 +81,8 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
 def test_approving_or_cancelling_a_searched_batch_keeps_its_item_search(pages, ctx) -> None:  # type: ignore[no-untyped-def]
     """Finance searched the batch's items for one payee, checked it and approved: the page came back with every item,
     the search gone. Each action's form carries the search (and page): refused or done, the batch comes back so."""
-    ready(ctx, head_name="甲户主")
-    ready(ctx, head_name="乙户主")
+    ready_case(ctx, head_name="甲户主")
+    ready_case(ctx, head_name="乙户主")
     pages.as_("claims-q", "insurer_claims")
     url = _batch_url(pages.post("/payments", {"county_code": COUNTY, "contract_id": "demo-2020"}))
     pages.as_("fin-q", "finance")
