@@ -84,3 +84,18 @@ def test_a_household_with_no_member_on_record_takes_only_its_referred_head(ctx, 
     _refused(r, "接收时登记的户主")
     r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off, json=body)
     assert r.status_code == 201, r.text
+
+
+def test_the_door_rule_keeps_the_payees_other_problems(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The member on record named payee: a short account number or a formula in the bank's name is still refused
+    (the on-record rule adds its problems to the payee's, it does not replace them)."""
+    visit = scheduled_visit(ctx, client, users, make_case(ctx, stage="screened"))
+    _, _, head_id = household_member(ctx, visit.case_id)
+    body = check_body(visit.head, visit.head_id, visit.officers, visit.today, account=OFFICERS_CARD)
+    body["members"] = [{**body["members"][0], "id_number": head_id}]
+    before = _written(ctx, visit.case_id)
+    r = client.post(f"/api/cases/{visit.case_id}/check", headers=visit.off,
+                    json={**body, "payee": {**body["payee"], "bank": "=HYPERLINK(\"x\")", "account_number": "123"}})
+    assert r.status_code == 422, r.text
+    assert {e["field"] for e in r.json()["errors"]} == {"payee.bank", "payee.account_number"}, r.text
+    assert _written(ctx, visit.case_id) == before

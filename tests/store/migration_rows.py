@@ -3,12 +3,19 @@ has (a contract, a household and its case; the case's check, determination and s
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from verifier.accounts.auth import Principal
+from verifier.followups import receipt
 from verifier.store.db import Database
+from verifier.store.vault import Vault
 from verifier.store.migrate import alembic_config, current_revision, head_revision, upgrade
 
 NOW = "2020-06-01 02:00:00"
@@ -86,3 +93,25 @@ def downgrade(db: Database, revision: str) -> None:
         finally:
             if raw is not None:
                 raw.execute("PRAGMA foreign_keys=ON")
+
+
+REVIEWER = Principal(id="usr_rev", username="rev", display_name="rev", roles=("county_reviewer",), counties=())
+"""A county reviewer of every county, who reads the alerts."""
+NEXT_CLOSING = ("INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, "
+                "resolved_by, resolved_at) VALUES (:id, 'fup_1', 'case_1', '340223', '重新核实', 'received', 'r2', "
+                "'2020-06-02 02:00:00')")
+"""Another 核实已收到 closing of the kit's follow-up, by another reviewer a day later."""
+
+
+def open_alerts(db: Database, shown: str) -> tuple[int, list[str]]:
+    """The home count of open alerts, and the open list's follow-ups each with how many closings it shows under
+    `shown` (returned, withdrawn)."""
+    with Session(db.engine) as session:
+        alerts, _ = receipt.alerts(session, REVIEWER, Vault(os.urandom(32), os.urandom(32)), status="open")
+        return receipt.open_count(session, REVIEWER), [f"{a.followup_id}:{len(getattr(a, shown))}" for a in alerts]
+
+
+def refused(db: Database, statement: str, **params: str) -> None:
+    """The database refuses `statement` (a check or a unique index)."""
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(text(statement), params)

@@ -6,19 +6,15 @@ the closings, and is refused while a returned one exists."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
-from migration_rows import NOT_RECEIVED, PAID_ITEM, downgrade, upgraded_with
+from migration_rows import NEXT_CLOSING, NOT_RECEIVED, PAID_ITEM, downgrade, open_alerts, refused, upgraded_with
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from verifier.accounts.auth import Principal
 from verifier.followups import receipt
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
-from verifier.store.vault import Vault
 
 ROWS = [
     *PAID_ITEM,
@@ -26,23 +22,10 @@ ROWS = [
     "INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, resolved_by, "
     "resolved_at, second_needed) VALUES ('frr_1', 'fup_1', 'case_1', '340223', '已核实', 'received', 'r', :now, true)",
 ]
-EVERYONE = Principal(id="usr_rev", username="rev", display_name="rev", roles=("county_reviewer",), counties=())
-CLOSING = ("INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, resolved_by, "
-           "resolved_at) VALUES (:id, 'fup_1', 'case_1', '340223', '重新核实', 'received', 'r2', '2020-06-02 02:00:00')")
 RETURN = ("UPDATE followup_receipt_review SET returned_by = 'x', returned_at = resolved_at, return_note = '钱没到' "
           "WHERE id = 'frr_1'")
 
 
-def _open(db: Database) -> tuple[int, list[str]]:
-    """The home count of open alerts, and the open list's follow-ups with the closings they show returned."""
-    with Session(db.engine) as session:
-        alerts, _ = receipt.alerts(session, EVERYONE, Vault(os.urandom(32), os.urandom(32)), status="open")
-        return receipt.open_count(session, EVERYONE), [f"{a.followup_id}:{len(a.returned)}" for a in alerts]
-
-
-def _refused(db: Database, statement: str, **params: str) -> None:
-    with pytest.raises(IntegrityError), db.engine.begin() as conn:
-        conn.execute(text(statement), params)
 
 
 def test_a_returned_closing_is_kept_beside_the_next_and_the_database_keeps_the_return_honest(database_url: str) -> None:
@@ -52,8 +35,8 @@ def test_a_returned_closing_is_kept_beside_the_next_and_the_database_keeps_the_r
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT returned_by, returned_at, return_note FROM followup_receipt_review"
                                      )).all() == [(None, None, None)]  # nothing returned before
-        assert _open(db) == (1, ["fup_1:0"])  # 待复核, as it was
-        _refused(db, CLOSING, id="frr_2")  # one closing not returned a follow-up
+        assert open_alerts(db, "returned") == (1, ["fup_1:0"])  # 待复核, as it was
+        refused(db, NEXT_CLOSING, id="frr_2")  # one closing not returned a follow-up
         for bad in ("UPDATE followup_receipt_review SET returned_by = 'r', returned_at = resolved_at, "
                     "return_note = '钱没到'",  # the closer's own
                     "UPDATE followup_receipt_review SET returned_by = 'x', return_note = '钱没到'",  # no time
@@ -62,15 +45,15 @@ def test_a_returned_closing_is_kept_beside_the_next_and_the_database_keeps_the_r
                     "return_note = '钱没到', confirmed_by = 'y', confirmed_at = resolved_at",  # confirmed and returned
                     "UPDATE followup_receipt_review SET returned_by = 'x', returned_at = resolved_at, "
                     "return_note = '钱没到', second_needed = false"):  # no second look waited
-            _refused(db, bad)
+            refused(db, bad)
 
         with db.engine.begin() as conn:
             conn.execute(text(RETURN))
-        assert _open(db) == (1, ["fup_1:1"])  # open again, the returned closing shown
+        assert open_alerts(db, "returned") == (1, ["fup_1:1"])  # open again, the returned closing shown
         with db.engine.begin() as conn:
-            conn.execute(text(CLOSING), {"id": "frr_2"})  # another reviewer closes it anew
-        assert _open(db) == (0, [])
-        _refused(db, CLOSING, id="frr_3")
+            conn.execute(text(NEXT_CLOSING), {"id": "frr_2"})  # another reviewer closes it anew
+        assert open_alerts(db, "returned") == (0, [])
+        refused(db, NEXT_CLOSING, id="frr_3")
         with Session(db.engine) as session:
             [shown] = receipt.for_case(session, "case_1")
         assert (shown.resolved_by, [r.resolved_by for r in shown.returned]) == ("r2", ["r"])
@@ -88,7 +71,7 @@ def test_a_returned_closing_is_kept_beside_the_next_and_the_database_keeps_the_r
             c["name"] for c in inspect(db.engine).get_columns("followup_receipt_review")}
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT id FROM followup_receipt_review")).scalars().all() == ["frr_1"]
-        _refused(db, CLOSING, id="frr_2")  # one closing a follow-up, as before
+        refused(db, NEXT_CLOSING, id="frr_2")  # one closing a follow-up, as before
         upgrade(db)
         assert current_revision(db) == head_revision()
     finally:

@@ -6,19 +6,15 @@ record, and otherwise keeps the closings."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
-from migration_rows import NOT_RECEIVED, PAID_ITEM, downgrade, upgraded_with
+from migration_rows import NEXT_CLOSING, NOT_RECEIVED, PAID_ITEM, downgrade, open_alerts, refused, upgraded_with
 from sqlalchemy import inspect, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from verifier.accounts.auth import Principal
 from verifier.followups import receipt
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
-from verifier.store.vault import Vault
 
 ROWS = [
     *PAID_ITEM,
@@ -32,23 +28,10 @@ ROWS = [
     "supplement_id, resolved_by, resolved_at) VALUES ('frr_1', 'fup_1', 'case_1', '340223', '钱进了别人的卡', "
     "'misdirected', 'rcv_1', 'sup_1', 'r', :now)",
 ]
-EVERYONE = Principal(id="usr_rev", username="rev", display_name="rev", roles=("county_reviewer",), counties=())
-CLOSING = ("INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, resolved_by, "
-           "resolved_at) VALUES (:id, 'fup_1', 'case_1', '340223', '重新核实', 'received', 'r2', '2020-06-02 02:00:00')")
 PROPOSED = ("UPDATE followup_receipt_review SET withdraw_proposed_by = 'p', withdraw_proposed_at = resolved_at, "
             "withdraw_reason = '看错了流水' WHERE id = 'frr_1'")
 
 
-def _open(db: Database) -> tuple[int, list[str]]:
-    """The home count of open alerts, and the open list's follow-ups with the closings they show withdrawn."""
-    with Session(db.engine) as session:
-        alerts, _ = receipt.alerts(session, EVERYONE, Vault(os.urandom(32), os.urandom(32)), status="open")
-        return receipt.open_count(session, EVERYONE), [f"{a.followup_id}:{len(a.withdrawn)}" for a in alerts]
-
-
-def _refused(db: Database, statement: str, **params: str) -> None:
-    with pytest.raises(IntegrityError), db.engine.begin() as conn:
-        conn.execute(text(statement), params)
 
 
 def test_a_withdrawn_closing_is_kept_beside_the_next_and_the_database_keeps_two_people(database_url: str) -> None:
@@ -58,8 +41,8 @@ def test_a_withdrawn_closing_is_kept_beside_the_next_and_the_database_keeps_two_
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT withdraw_proposed_by, withdraw_reason, withdrawn_by, withdrawn_at "
                                      "FROM followup_receipt_review")).all() == [(None, None, None, None)]
-        assert _open(db) == (0, [])  # closed, as it was
-        _refused(db, CLOSING, id="frr_2")  # one current closing a follow-up
+        assert open_alerts(db, "withdrawn") == (0, [])  # closed, as it was
+        refused(db, NEXT_CLOSING, id="frr_2")  # one current closing a follow-up
         for bad in ("UPDATE followup_receipt_review SET withdraw_proposed_by = 'p', "
                     "withdraw_proposed_at = resolved_at",  # no reason
                     "UPDATE followup_receipt_review SET withdrawn_by = 'x', withdrawn_at = resolved_at",  # unproposed
@@ -68,19 +51,19 @@ def test_a_withdrawn_closing_is_kept_beside_the_next_and_the_database_keeps_two_
                     PROPOSED.replace("WHERE", ", withdrawn_by = 'x' WHERE"),  # no time
                     PROPOSED.replace("WHERE", ", outcome = 'received', recovery_id = NULL, "
                                               "supplement_id = NULL WHERE")):  # not a 核实未收到
-            _refused(db, bad)
+            refused(db, bad)
 
         with db.engine.begin() as conn:
             conn.execute(text(PROPOSED))
-        assert _open(db) == (0, [])  # proposed only: the closing stands
-        _refused(db, CLOSING, id="frr_2")
+        assert open_alerts(db, "withdrawn") == (0, [])  # proposed only: the closing stands
+        refused(db, NEXT_CLOSING, id="frr_2")
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE followup_receipt_review SET withdrawn_by = 'x', withdrawn_at = resolved_at"))
-        assert _open(db) == (1, ["fup_1:1"])  # open again, the withdrawn closing shown
+        assert open_alerts(db, "withdrawn") == (1, ["fup_1:1"])  # open again, the withdrawn closing shown
         with db.engine.begin() as conn:
-            conn.execute(text(CLOSING), {"id": "frr_2"})  # another reviewer closes it anew
-        assert _open(db) == (0, [])
-        _refused(db, CLOSING, id="frr_3")
+            conn.execute(text(NEXT_CLOSING), {"id": "frr_2"})  # another reviewer closes it anew
+        assert open_alerts(db, "withdrawn") == (0, [])
+        refused(db, NEXT_CLOSING, id="frr_3")
         with Session(db.engine) as session:
             [shown] = receipt.for_case(session, "case_1")
         assert (shown.resolved_by, shown.outcome) == ("r2", "received")
@@ -97,7 +80,7 @@ def test_a_withdrawn_closing_is_kept_beside_the_next_and_the_database_keeps_two_
         assert current_revision(db) == "0055"
         assert not {"withdraw_proposed_by", "withdrawn_by", "withdrawn_at"} & {
             c["name"] for c in inspect(db.engine).get_columns("followup_receipt_review")}
-        _refused(db, CLOSING, id="frr_2")  # one closing not returned a follow-up, as before
+        refused(db, NEXT_CLOSING, id="frr_2")  # one closing not returned a follow-up, as before
         upgrade(db)
         assert current_revision(db) == head_revision()
     finally:

@@ -330,7 +330,7 @@ def record_check(
     if payee is not None and not any(p.field == "payee.account_name" for p in payee_problems):
         # and one the household had before this check, under the name it had (matched by ID number): not a member
         # added or renamed at the door, where one officer types the account
-        payee_problems = on_record_problems(
+        payee_problems += on_record_problems(
             payee, [(str(m.get("name") or "").strip(), getattr(found.members.get(bidx[idn]), "name", None))
                     for m, idn in normalised],
             had_members=bool(case.had_members), head_on_record=case.head_name or "")
