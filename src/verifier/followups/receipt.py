@@ -39,7 +39,7 @@ from ..payments import recoveries
 from ..payments.models import PayeeCorrection, PaymentBatch, PaymentItem, Recovery, SupplementaryPayment
 from ..payments.payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
 from ..recusal import guard as recusal, refusals
-from ..roster.service import password_links
+from ..roster.service import PASSWORD_LINK, password_links
 from ..sampling import consequences
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
@@ -69,7 +69,7 @@ DID = {
     "receipt_closed": "核实了这次未收到救助金的回访（核实已收到）",
     "receipt_returned": "核实了这次未收到救助金的回访（核实已收到），已被另一名县级审核人员退回",
     "receipt_withdrawn": "核实了这次未收到救助金的回访（核实未收到），已被两名县级审核人员撤回",
-    "password_linked": "的账号与参与支付的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）",
+    "password_linked": "的账号与参与支付的人员有密码关联" + PASSWORD_LINK,
 }
 
 

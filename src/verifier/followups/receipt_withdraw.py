@@ -30,7 +30,7 @@ from ..domain.money import format_yuan
 from ..payments import recoveries
 from ..payments.models import PaymentBatch, PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
 from ..recusal import guard as recusal, refusals
-from ..roster.service import password_links
+from ..roster.service import PASSWORD_LINK, password_links
 from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
 from ..store.tables import Case
 from .models import STANDS, Followup, FollowupReceiptReview
@@ -51,7 +51,7 @@ PROPOSE_REFUSED = "撤回核实未收到不能由参与这笔支付或这次回�
 CONFIRM_REFUSED = "撤回核实未收到须由另一名县级审核人员确认：您{did}"
 PROPOSER = "提议了撤回这次核实未收到"
 CLOSER = "核实了这次未收到救助金的回访（核实未收到）"
-LINKED = "的账号与提议撤回或参与支付、核实的人员有密码关联（一方为另一方设置过密码，或由同一人设置的密码尚未修改）"
+LINKED = "的账号与提议撤回或参与支付、核实的人员有密码关联" + PASSWORD_LINK
 
 IN_BATCH = ("不能撤回：这笔补发（{amount} 元）已列入支付批次 {batch}。请先将它移出批次（或撤销批次）、补发重新待支付后，"
             "再确认撤回")
