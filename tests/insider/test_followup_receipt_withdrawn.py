@@ -166,6 +166,10 @@ def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_op
     tail = [a for a in _actions(ctx, fid, rec, case) if "withdraw" in a]
     assert tail == ["followup.receipt_withdraw_proposed", "recovery.withdrawn", "case.supplement_withdrawn",
                     "followup.receipt_withdrawn"], tail
+    with ctx.db.read() as session:  # the reason is free text: the log holds its SHA-256, never the words
+        payloads = [bytes(e).decode("utf-8") for e in session.scalars(select(AuditEntry.entry).where(
+            AuditEntry.subject.in_((fid, rec, case))))]
+    assert payloads and not [p for p in payloads if "看错了银行流水" in p], payloads
 
     # Once: again, by anyone, 409; nothing more written.
     for who in ("rev2", "rev4"):

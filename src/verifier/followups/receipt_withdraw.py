@@ -230,13 +230,15 @@ def confirm(session: Session, followup_id: str, *, principal: Principal, clock: 
     sup = session.get(SupplementaryPayment, review.supplement_id)
     rec = session.get(Recovery, review.recovery_id)
     assert sup is not None and rec is not None  # `undo_refusal` read both
-    recoveries.withdraw_recovery(session, rec, reason=withdrawn, principal=principal, clock=clock)
+    # the reason is free text: the log keeps its SHA-256, as the proposal's entry does (the rows keep it to be shown)
+    logged = {"reason": "撤回核实未收到", "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest()}
+    recoveries.withdraw_recovery(session, rec, reason=withdrawn, principal=principal, clock=clock, logged=logged)
     sup.status, sup.withdrawn_reason = "withdrawn", withdrawn
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=SUPPLEMENT_WITHDRAWN,
                  subject=case.id, contract_hash=case.contract_hash, clock=clock,
                  payload={"supplement_id": sup.id, "round_id": None, "followup_id": f.id,
-                          "amount": format_yuan(sup.amount), "reason": withdrawn})
+                          "amount": format_yuan(sup.amount), **logged})
     review.withdrawn_by, review.withdrawn_at = principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=WITHDRAWN, subject=f.id,

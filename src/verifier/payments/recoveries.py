@@ -20,6 +20,7 @@ Conventions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -91,15 +92,17 @@ def open_recovery(session: Session, case: Case, round_id: str | None, *, paid: i
     return rec
 
 
-def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal: Principal, clock: Clock) -> None:
-    """Withdraw a recovery whose result is corrected; 409 once any repayment was recorded."""
+def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal: Principal, clock: Clock,
+                      logged: Mapping[str, str] | None = None) -> None:
+    """Withdraw a recovery whose result is corrected; 409 once any repayment was recorded. `logged`: what the audit
+    entry says of the reason, when it is free text kept out of the log in clear (its SHA-256); else the reason."""
     if rec.status != "open" or session.scalar(select(func.count()).where(
             RecoveryRepayment.recovery_id == rec.id, RecoveryRepayment.status != "rejected")):
         raise InvalidState("依据该复核结果发起的追回已登记还款，复核结果不能再更正。")
     rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "withdrawn", principal.id, clock.now(), reason
     session.flush()
     _log(session, rec, principal, principal.acting_role(("county_reviewer",)), WITHDRAWN,
-         {"amount": format_yuan(rec.amount), "reason": reason}, clock)
+         {"amount": format_yuan(rec.amount), **({"reason": reason} if logged is None else logged)}, clock)
 
 
 def _pending(session: Session, recovery_id: str) -> int:
