@@ -567,18 +567,18 @@ PARTLY_NO_AMOUNT = ("农户说部分收到，但这次回访没有记录户称�
 
 def resolve(session: Session, followup_id: str, note: str, *, principal: Principal, clock: Clock,
             outcome: str | None = None) -> FollowupReceiptReview:
-    """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for
-    or approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the
-    follow-up, nor who closed it in a closing since returned (退回, `receipt_second.return_closing`) or withdrawn (撤回,
+    """A county reviewer closes the alert with what they found: not one who took part in paying the item (asked for or
+    approved its payee change, or prepared, approved, signed off or released its batch), nor who recorded the follow-up,
+    nor who closed it in a closing since returned (退回, `receipt_second.return_closing`) or withdrawn (撤回,
     `receipt_withdraw.confirm`), nor an account linked to one of them by a password (403); once, while its closing
-    stands (409: a returned or withdrawn one no longer does); with a note and an outcome (422). `received` (核实已收到) closes it (waiting for a second look where the account
-    was changed, the payee is no household member, or a closing of it was returned: two reviewers disagreed);
-    `misdirected` (核实未收到: the relief, or the part not received, went elsewhere) also opens, in this transaction,
-    the recovery (追回) of what the household did not get and a supplementary payment (补发) of it to the household,
-    which another county reviewer confirms before a batch pays it, and only to another account than the one this item
-    paid. A follow-up answered "partly" with no amount is not closed as misdirected (422, `PARTLY_NO_AMOUNT`): the whole sum
-    would be recovered and paid again; a new follow-up records the amount and is closed instead. Nor one of a case no
-    longer paid (409, `NOT_PAID`)."""
+    stands (409: a returned or withdrawn one no longer does); with a note and an outcome (422). `received` (核实已收到)
+    closes it (waiting for a second look where the account was changed, the payee is no household member, or a closing
+    of it was returned: two reviewers disagreed); `misdirected` (核实未收到: the relief, or the part not received, went
+    elsewhere) also opens, in this transaction, the recovery (追回) of what the household did not get and a supplementary
+    payment (补发) of it to the household, which another county reviewer confirms before a batch pays it, and only to
+    another account than the one this item paid. A follow-up answered "partly" with no amount is not closed as
+    misdirected (422, `PARTLY_NO_AMOUNT`): the whole sum would be recovered and paid again; a new follow-up records the
+    amount and is closed instead. Nor one of a case no longer paid (409, `NOT_PAID`)."""
     if not principal.has(*RESOLVERS):
         raise Forbidden("只有县级审核人员可以核实农户未收到救助金的回访")
     f = session.get(Followup, followup_id)
