@@ -81,3 +81,25 @@ def test_attack_the_importer_marks_a_transfer_failed_and_asks_for_the_new_payee(
     # Another person approves it: the case is ready to pay again, its re-issue with its own four eyes.
     r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("sup2"), json={})
     assert r.status_code == 200 and r.json()["case_status"] == "ready_to_pay", r.text
+
+
+def test_the_importers_second_account_neither_asks_for_nor_decides_the_new_payee(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """fin3 imported the failure; fin_pal's password was last set by fin3 (who knew it): the rule reads the link."""
+    from verifier.store.tables import User
+
+    for name, role in (("fin3", "finance"), ("fin_pal", "finance"), ("sup", "insurer_supervisor")):
+        person(ctx, users, name, role)
+    with ctx.db.begin() as session:
+        session.get(User, users.ids["fin_pal"]).password_set_by = users.ids["fin3"]
+    bid, cases = released_batch(ctx, client, users)
+    refs = _refs(client, users, bid)
+    r = client.post(f"/api/payment-batches/{bid}/bank-return", headers=users.headers("fin3"),
+                    files={"file": ("bank.csv", _return(refs, refs[0]), "text/csv")})
+    assert r.status_code == 200 and r.json()["failed"] == 1, r.text
+    r = _change(client, users, cases[0], "fin_pal", OWN_CARD)
+    assert r.status_code == 403 and "密码关联" in r.json()["detail"] and "不能申请" in r.json()["detail"], r.text
+    r = _change(client, users, cases[0], "sup", "6222020000000044441")
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("fin_pal"), json={})
+    assert r.status_code == 403 and "密码关联" in r.json()["detail"], r.text
+    assert [k["step"] for k in refusals_of(ctx, users.ids["fin_pal"])] == ["payee_request", "payee_decide"]

@@ -104,18 +104,27 @@ def refuse_failure_importer(session: Session, case: Case, failed_item: str | Non
                             step: str, clock: Clock | None) -> None:
     """403 when the caller imported the bank return that marked `failed_item` (the transfer the change corrects)
     failed: who wrote the bank's 失败 does not also choose, nor decide, where the money goes instead (a made-up
-    failure then the requester's own card would be paid once by the bank and once again). Kept on 回避拦截记录 under
-    `step`, as `refuse_paid_change` keeps its refusals."""
+    failure then the requester's own card would be paid once by the bank and once again), nor does an account linked
+    to the importer's by a password (`roster.service.password_links`). Kept on 回避拦截记录 under `step`, as
+    `refuse_paid_change` keeps its refusals."""
     if failed_item is None:
         return
-    code = session.scalar(select(PaymentBatch.code).join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
-                          .join(BankReturn, BankReturn.id == PaymentItem.return_id)
-                          .where(PaymentItem.id == failed_item, BankReturn.imported_by == principal.id))
-    if code is not None:
-        raise refusals.refused(Forbidden(
-            f"案件 {case.number} 的转账是由您导入的银行回单（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
-            "该案件的收款人变更，须由其他人员办理。"), principal, step, [case.household_id], case_id=case.id,
-            clock=clock)
+    found = session.execute(select(PaymentBatch.code, BankReturn.imported_by)
+                            .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                            .join(BankReturn, BankReturn.id == PaymentItem.return_id)
+                            .where(PaymentItem.id == failed_item)).first()
+    if found is None:
+        return
+    code, importer = found
+    if importer == principal.id:
+        who = "您导入的银行回单"
+    elif password_links(session, principal.id, {importer}):  # the importer's second account, as the batches' rule
+        who = f"与您的账号有密码关联{PASSWORD_LINK}的人员导入的银行回单"
+    else:
+        return
+    raise refusals.refused(Forbidden(
+        f"案件 {case.number} 的转账是由{who}（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
+        "该案件的收款人变更，须由其他人员办理。"), principal, step, [case.household_id], case_id=case.id, clock=clock)
 
 
 def may_change(session: Session, case: Case) -> bool:

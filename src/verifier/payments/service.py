@@ -523,7 +523,7 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
         raise Forbidden(SIGNOFF_FOUR_EYES)
     if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
                                                  PaymentItem.removed_by == principal.id)):
-        raise Forbidden(SIGNOFF_FOUR_EYES)
+        raise Forbidden("您移出过本批次的明细：按“四眼原则”，县级签批须由其他县级复核人员办理。")
     _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
                                                batch.approved_by or "": "审批人", batch.prepared_by: "制单人"},
                    "batch_signoff", clock)
