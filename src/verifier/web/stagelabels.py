@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..payments.recoveries import RECOVERY_STATUS_ZH
+from ..payments.bankfiles import BANK_FILE_COLUMNS_ZH, RETURN_COLUMNS_ZH
 from ..payments.service import BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH
 from ..zhtable import Table, compile_table, translate
 from . import labels
@@ -87,14 +88,13 @@ REPORT_FIGURES = {
 }
 
 FIELD_LABELS = {
-    "reference": "参考号", "settled_on": "到账日期", "status": "状态", "bank_reference": "银行流水号",
-    "line": "行", "header": "表头", "account_name": "收款人", "bank": "开户银行",
-    "account_number": "银行账号", "format": "格式",
+    **BANK_FILE_COLUMNS_ZH, **RETURN_COLUMNS_ZH,  # the bank file's and its return's columns, as the rules name them
+    "settled_on": "到账日期", "line": "行", "header": "表头", "format": "格式",
     "randomness": "随机数", "secret": "秘密值", "commitment": "承诺值", "party": "参与方", "value": "公开随机值",
     "public_value.description": "公开随机值说明", "public_value.available_on": "公布日期", "checked_from": "开始日期", "checked_to": "结束日期", "confidence": "置信度",
     "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例", "kind": "抽样方式",
     "stratify_by_town": "按乡镇分层", "per_capita_income": "人均纯收入", "eligible": "是否符合条件",
-    "relief_amount": "保障金额", "memo": "摘要",
+    "relief_amount": "保障金额",
     "visited_on": "走访日期", "met_member": "见到的家庭成员", "signed_form": "签字的复核记录", "evidence": "走访照片",
     "opinion": "审核意见", "case_ids": "案件",
 }
