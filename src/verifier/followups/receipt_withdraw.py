@@ -41,6 +41,7 @@ from .receipt_second import second_barred
 PROPOSE_STEP = "receipt_withdraw_propose"
 CONFIRM_STEP = "receipt_withdraw_confirm"
 PROPOSED = "followup.receipt_withdraw_proposed"
+WITHDRAWAL = "撤回核实未收到"  # what a withdrawn recovery's and supplement's reason begins with (the log: this alone)
 WITHDRAWN = "followup.receipt_withdrawn"
 
 NOT_MISDIRECTED = "这次回访没有核实未收到（或已撤回），没有可撤回的核实"
@@ -226,12 +227,12 @@ def confirm(session: Session, followup_id: str, *, principal: Principal, clock: 
     if why is not None:
         raise InvalidState(why)
     reason = review.withdraw_reason or ""
-    withdrawn = f"撤回核实未收到：{reason}"
+    withdrawn = f"{WITHDRAWAL}：{reason}"
     sup = session.get(SupplementaryPayment, review.supplement_id)
     rec = session.get(Recovery, review.recovery_id)
     assert sup is not None and rec is not None  # `undo_refusal` read both
     # the reason is free text: the log keeps its SHA-256, as the proposal's entry does (the rows keep it to be shown)
-    logged = {"reason": "撤回核实未收到", "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest()}
+    logged = {"reason": WITHDRAWAL, "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest()}
     recoveries.withdraw_recovery(session, rec, reason=withdrawn, principal=principal, clock=clock, logged=logged)
     sup.status, sup.withdrawn_reason = "withdrawn", withdrawn
     session.flush()
