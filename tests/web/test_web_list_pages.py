@@ -238,3 +238,20 @@ def test_the_users_page_counts_only_the_users_the_admin_may_see(pages, users, mo
     assert "共 3 条" in first and "staff-far" not in first and link(first, "next") == "/users?q=staff&page=2"
     second = pages.get(link(first, "next")).text
     assert "staff2" in second and "staff-far" not in second
+
+
+def test_a_filter_value_a_list_does_not_take_is_dropped_not_refused(pages, client) -> None:  # type: ignore[no-untyped-def]
+    """An old bookmark or a hand-edited address (`/notices?status=all`): the list without that value, its other
+    filters kept, as the case list ignores a filter it does not know; a program still gets the refusal."""
+    pages.as_("clerk-f", "town_clerk")
+    r = pages.get("/notices?status=all&q=北村")
+    assert r.status_code == 303 and r.headers["location"] == "/notices?q=%E5%8C%97%E6%9D%91", r.headers
+    assert pages.get(r.headers["location"]).status_code == 200
+    r = pages.get("/notices?status=all")
+    assert r.status_code == 303 and r.headers["location"] == "/notices"
+    pages.as_("rev-f", "county_reviewer")
+    r = pages.get("/sampling?status=bogus&page=1")
+    assert r.status_code == 303 and r.headers["location"] == "/sampling?page=1", r.headers
+    assert pages.get("/sampling?page=1").status_code == 200
+    program = client.get("/sampling?status=bogus", headers={"Accept": "application/json"}, follow_redirects=False)
+    assert program.status_code == 400, program.text  # not a browser: told, not sent elsewhere

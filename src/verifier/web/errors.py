@@ -88,10 +88,29 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     elif isinstance(exc, NotFoundException):
         message = "没有找到这个页面。"
     elif isinstance(exc, ValidationException):
+        fixed = _without_unknown_filters(request, exc)
+        if fixed is not None:  # an old bookmark's filter value, a hand-edited address: the list without it
+            return Redirect(path=fixed, status_code=303, headers={"Cache-Control": "no-store"})
         message = "请求参数有误。"
     else:
         message = labels.http_message(status, str(exc.detail))
     return error_page(request, status, message)
+
+
+def _without_unknown_filters(request: Request[Any, Any, Any], exc: ValidationException) -> str | None:
+    """A page opened (GET, not htmx) with a query value it does not take (`/notices?status=all` from an old bookmark,
+    a typo in the address): the same page without those values, as the case list ignores a filter it does not know;
+    None when nothing in the address is to blame (then the error page)."""
+    from urllib.parse import urlencode
+
+    if request.method not in ("GET", "HEAD") or is_htmx(request) or not _wants_html(request):
+        return None
+    bad = {e.get("key") for e in (exc.extra or []) if isinstance(e, dict) and e.get("source") == "query"}
+    given = list(request.query_params.multi_items())
+    kept = [(k, v) for k, v in given if k not in bad]
+    if len(kept) == len(given):
+        return None
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def _page_for_get(request: Request[Any, Any, Any]) -> str | None:
