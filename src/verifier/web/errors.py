@@ -97,15 +97,21 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return error_page(request, status, message)
 
 
+LIST_FILTERS = frozenset({"status", "state", "todo", "wall", "role"})
+"""A list's filter buttons (全部, 待办…): a value they do not take is dropped (`_without_unknown_filters`)."""
+
+
 def _without_unknown_filters(request: Request[Any, Any, Any], exc: ValidationException) -> str | None:
-    """A page opened (GET, not htmx) with a query value it does not take (`/notices?status=all` from an old bookmark,
-    a typo in the address): the same page without those values, as the case list ignores a filter it does not know;
-    None when nothing in the address is to blame (then the error page)."""
+    """A list opened (GET, not htmx) with a value its filter buttons do not take (`/notices?status=all` from an old
+    bookmark, a typo in the address): the same list without it, as the case list ignores a filter it does not know;
+    None for any other bad value (a county, a month, a contract: the error page) or none in the address."""
     from urllib.parse import urlencode
 
     if request.method not in ("GET", "HEAD") or is_htmx(request) or not _wants_html(request):
         return None
     bad = {e.get("key") for e in (exc.extra or []) if isinstance(e, dict) and e.get("source") == "query"}
+    if not bad or not bad <= LIST_FILTERS:
+        return None  # a county, a month, a contract named wrong changes what is shown: refused, not dropped
     given = list(request.query_params.multi_items())
     kept = [(k, v) for k, v in given if k not in bad]
     if len(kept) == len(given):
