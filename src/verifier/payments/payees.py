@@ -550,6 +550,8 @@ def _batch_rechecks(session: Session, batch_id: str,
 # What each step that refuses a payee's changer does to a batch, and who else does it (`refuse_payee_changers`).
 BATCH_STEPS = {"approve": ("审批", "财务人员"), "release": ("发放", "财务人员"),
                 "sign off": ("签批（或退回）", "县级复核人员")}
+BATCH_STEP_NAMES = {"approve": "batch_approve", "sign off": "batch_signoff", "release": "batch_release"}
+"""Each such step as 回避拦截记录 keeps it (`recusal.refusals.STEPS`)."""
 
 
 def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, principal: Principal, verb: str,
@@ -560,33 +562,31 @@ def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, prin
     subject). `verb` is the step refused ("approve", "sign off", "release"): the message says that step, and who
     else may take it."""
     act, others = BATCH_STEPS[verb]
-    changed: list[tuple[str, str, str, str]] = []  # (who, what they did, the case, its household's case id)
+    changed: list[tuple[str, str, str]] = []  # (who, their part in the change, the case)
     for _, change in _batch_changes(session, batch_id):
         if principal.id in (change.requested_by, change.decided_by):
             did = "申请" if principal.id == change.requested_by else "批准"
             raise Forbidden(f"您{did}了案件 {change.case_id} 的收款人变更，按职责分离规定不能{act}包含该案件的批次 "
                             f"{batch_code}，须由其他{others}办理。")
-        changed += [(change.requested_by, "收款人变更的申请人", change.case_id, change.case_id),
-                    (change.decided_by or "", "收款人变更的批准人", change.case_id, change.case_id)]
+        changed += [(change.requested_by, "收款人变更的申请人", change.case_id),
+                    (change.decided_by or "", "收款人变更的批准人", change.case_id)]
     for _, _, check, det in _batch_rechecks(session, batch_id, vault):
         if principal.id in (check.recorded_by, det.confirmed_by):
             did = "确认" if principal.id == det.confirmed_by else "登记"
             raise Forbidden(f"您{did}了案件 {check.case_id} 的重新核查（其登记的收款人与首次记录的不同），按职责分离规定"
                             f"不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
-        changed += [(check.recorded_by, "改变收款人的重新核查的登记人", check.case_id, check.case_id),
-                    (det.confirmed_by, "改变收款人的重新核查的确认人", check.case_id, check.case_id)]
+        changed += [(check.recorded_by, "改变收款人的重新核查的登记人", check.case_id),
+                    (det.confirmed_by, "改变收款人的重新核查的确认人", check.case_id)]
     linked = password_links(session, principal.id, {who for who, *_ in changed if who})
-    for who, part, case_id, _ in changed:
+    for who, part, case_id in changed:
         if who in linked:
             case = session.get(Case, case_id)
             raise refusals.refused(Forbidden(
                 f"四眼原则：您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联{PASSWORD_LINK}，"
                 f"按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。"),
-                principal, _BATCH_STEP_NAMES[verb], [case.household_id] if case else [], case_id=case_id,
+                principal, BATCH_STEP_NAMES[verb], [case.household_id] if case else [], case_id=case_id,
                 clock=clock)
 
-
-_BATCH_STEP_NAMES = {"approve": "batch_approve", "sign off": "batch_signoff", "release": "batch_release"}
 
 
 def changed_items(session: Session, batch_id: str, vault: Vault) -> list[ChangedPayeeOut]:

@@ -446,24 +446,25 @@ LINKED_TO_BATCH = ("四眼原则：您的账号与本批次{part}的账号有密
                    + "，按职责分离规定不能{act}批次 {code}，须由其他{others}办理。")
 
 
-def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, parts: dict[str, str], step: str,
+def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, parts: dict[str, str], verb: str,
                    clock: Clock | None) -> None:
     """The batch's four eyes held by one person through two accounts: 403 when the caller's account is linked by a
     password (`roster.service.password_links`: either set a password of the other, or one person set both and
     either has not changed it) to an account whose part in the batch (`parts`: user id → that part, in Chinese)
-    the caller's step checks. Kept on 回避拦截记录 under `step`, the batch as its subject."""
+    the caller's step (`verb`, as `payees.BATCH_STEPS` names it) checks. Kept on 回避拦截记录 under that step, the
+    batch as its subject."""
     linked = password_links(session, principal.id, set(parts) - {""})
     if not linked:
         return
-    act, others = payees.BATCH_STEPS[_STEP_VERBS[step]]
+    act, others = payees.BATCH_STEPS[verb]
     part = parts[min(linked)]
-    raise recusal_refusals.refused(Forbidden(LINKED_TO_BATCH.format(part=part, act=act, code=batch.code, others=others)),
-                           principal, step, [], county_code=batch.county_code, subject=batch.id,
-                           extra={"batch_id": batch.id, "why": "password_linked"}, clock=clock)
+    said = LINKED_TO_BATCH.format(part=part, act=act, code=batch.code, others=others)
+    raise recusal_refusals.refused(Forbidden(said), principal, payees.BATCH_STEP_NAMES[verb], [],
+                                   county_code=batch.county_code, subject=batch.id,
+                                   extra={"batch_id": batch.id, "why": "password_linked"}, clock=clock)
 
 
 SIGNOFF_FOUR_EYES = "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"
-_STEP_VERBS = {"batch_approve": "approve", "batch_signoff": "sign off", "batch_release": "release"}
 
 
 def _removers(session: Session, batch: PaymentBatch) -> list[str]:
@@ -476,12 +477,12 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden("按“四眼原则”，制单人不能审批自己制作的批次，须由另一名财务人员审批。")
-    if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
-                                                 PaymentItem.removed_by == principal.id)):
+    removers = _removers(session, batch)
+    if principal.id in removers:
         raise Forbidden("您移出过本批次的明细：按“四眼原则”，须由另一名财务人员审批。")
     contract_store.require_accepted(session, batch.contract_id, "按它审批支付批次")
-    _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
-                                               batch.prepared_by: "制单人"}, "batch_approve", clock)
+    _refuse_linked(session, batch, principal, {**dict.fromkeys(removers, "移出过案件的人员"),
+                                               batch.prepared_by: "制单人"}, "approve", clock)
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "approve", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_approve", clock)
     target = next_batch_status(batch.status, "approve")
@@ -521,12 +522,12 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
                     clock: Clock) -> None:
     if principal.id in (batch.prepared_by, batch.approved_by):
         raise Forbidden(SIGNOFF_FOUR_EYES)
-    if session.scalar(select(func.count()).where(PaymentItem.batch_id == batch.id,
-                                                 PaymentItem.removed_by == principal.id)):
+    removers = _removers(session, batch)
+    if principal.id in removers:
         raise Forbidden("您移出过本批次的明细：按“四眼原则”，县级签批须由其他县级复核人员办理。")
-    _refuse_linked(session, batch, principal, {**dict.fromkeys(_removers(session, batch), "移出过案件的人员"),
+    _refuse_linked(session, batch, principal, {**dict.fromkeys(removers, "移出过案件的人员"),
                                                batch.approved_by or "": "审批人", batch.prepared_by: "制单人"},
-                   "batch_signoff", clock)
+                   "sign off", clock)
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, what, vault, clock=clock)
     if what == "sign off":
         _refuse_recused(session, batch, principal, "batch_signoff", clock)
@@ -675,7 +676,7 @@ def release(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     batch = get_batch(session, batch_id, principal, for_update=True)
     if principal.id == batch.prepared_by:
         raise Forbidden(f"按“四眼原则”，批次 {batch.code} 由您制作，须由其他财务人员发放")
-    _refuse_linked(session, batch, principal, {batch.prepared_by: "制单人"}, "batch_release", clock)
+    _refuse_linked(session, batch, principal, {batch.prepared_by: "制单人"}, "release", clock)
     payees.refuse_payee_changers(session, batch.id, batch.code, principal, "release", vault, clock=clock)
     _refuse_recused(session, batch, principal, "batch_release", clock)
     contract_store.require_accepted(session, batch.contract_id, "按它发放支付批次")
