@@ -14,6 +14,7 @@ from insider_kit import COUNTY, check_body, head_on_record, schedule
 from sqlalchemy import select
 from web.pagekit import Pages
 
+from verifier.audit.log import text_digest
 from verifier.audit.models import AuditEntry
 from verifier.store.tables import Case, Check
 
@@ -57,7 +58,8 @@ def test_attack_an_officer_dates_a_late_visit_back(ctx, client, users) -> None: 
         assert len(entries) == 1
         payload = json.loads(entries[0].entry)["payload"]
         assert (payload["visited_on"], payload["days_late"]) == (dated_back, 0)
-        assert (payload["recorded_days_after"], payload["late_entry_reason"]) == (25, REASON)
+        assert (payload["recorded_days_after"], payload["late_entry_reason_sha256"]) == (25, text_digest(REASON))
+        assert "late_entry_reason" not in payload  # the check keeps the text; the log its SHA-256
 
     shown = client.get(f"/api/cases/{case_id}", headers=sup).json()["checks"][0]
     assert (shown["recorded_days_after"], shown["late_entry"], shown["late_entry_reason"]) == (25, True, REASON)
@@ -143,4 +145,4 @@ def test_attack_a_visit_dated_before_it_was_scheduled(ctx, client, users) -> Non
     with ctx.db.read() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.subject == case_id,
                                                          AuditEntry.action == "case.record_check")).one()
-    assert json.loads(entry.entry)["payload"]["late_entry_reason"] == REASON
+    assert json.loads(entry.entry)["payload"]["late_entry_reason_sha256"] == text_digest(REASON)

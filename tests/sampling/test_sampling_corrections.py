@@ -7,6 +7,7 @@ from sqlalchemy import select
 from factories import make_case
 
 from verifier.audit.canonical import decode_entry
+from verifier.audit.log import text_digest
 from verifier.audit.models import AuditEntry
 
 INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
@@ -56,7 +57,8 @@ def test_a_result_is_corrected_with_a_reason_until_the_verdict(ctx, rounds, user
     assert len(entries) == 1
     payload = entries[0].payload
     assert payload["previous"]["eligible"] is False and payload["previous"]["deviation"] is True
-    assert payload["eligible"] is True and payload["reason"].startswith("录入时误选")
+    assert payload["eligible"] is True and "reason" not in payload  # the result keeps the text, the log its SHA-256
+    assert payload["reason_sha256"] == text_digest("录入时误选“不符合”，入户记录为符合")
 
     for case_id in cases[1:]:
         rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=True)

@@ -101,7 +101,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
                            "refuse its sign-off and take the case out, before re-determining its relief")
     now = clock.now()
     before = case.status
-    payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": outcome, "reason": reason,
+    payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": outcome,
+                               "reason_sha256": audit.text_digest(reason),
                                "relief_before": format_yuan(det.relief)}
     hold.outcome, hold.decision_reason, hold.decided_by, hold.decided_at = outcome, reason, principal.id, now
     hold.relief_before = det.relief

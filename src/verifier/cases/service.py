@@ -299,7 +299,7 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
     advance(session, case, "schedule", actor=principal, role="insurer_supervisor", clock=clock,
             payload={"visit_id": visit.id, "visit_on": visit_on.isoformat(), "officers": list(officer_ids),
                      "vehicle": vehicle, "due_on": due.isoformat(), "by_hand": by_hand,
-                     **({"reason": reason} if by_hand else {})})
+                     **({"reason_sha256": audit.text_digest(reason)} if by_hand and reason else {})})
     return visit
 
 

@@ -419,7 +419,7 @@ def record_check(
         "from": case.status, "to": after,
         "check_id": check.id, "seq": seq, "visited_on": data.visited_on.isoformat(), "members": len(stored_members),
         "due_on": due.isoformat(), "days_late": late, "recorded_days_after": entered_after,
-        **({"late_entry_reason": late_reason} if late_reason else {}),
+        **({"late_entry_reason_sha256": audit.text_digest(late_reason)} if late_reason else {}),
         "net_income": format_yuan(data.income.wages + data.income.business_net + data.income.property_net
                                   + data.income.transfer_net - data.income.productive_costs),
         "rigid_expenditure": format_yuan(data.rigid.total), "stable_income": data.stable_income,
@@ -474,7 +474,8 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
         visit.active = False
     session.flush()
     advance(session, case, "send_back", actor=principal, role="insurer_supervisor", clock=clock, payload={
-        "check_id": check.id, "seq": check.seq, "reason": reason, "officers": list(check.officer_ids)})
+        "check_id": check.id, "seq": check.seq, "reason_sha256": audit.text_digest(reason),
+        "officers": list(check.officer_ids)})
     return check
 
 

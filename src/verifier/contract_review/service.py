@@ -320,6 +320,7 @@ def refuse(session: Session, contract_id: str, *, principal: Principal, reason: 
     audit.append(session, actor=principal.id, role=REVIEWER, action="contract.refuse", subject=row.id,
                  contract_hash=row.content_hash, clock=clock,
                  county_code=counties[0] if len(counties) == 1 else None,
-                 payload={"county_codes": counties, "content_hash": row.content_hash, "reason": reason})
+                 payload={"county_codes": counties, "content_hash": row.content_hash,
+                          "reason_sha256": audit.text_digest(reason)})
     session.flush()
     return get_review(session, row.id, principal)

@@ -102,7 +102,8 @@ def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal
     rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "withdrawn", principal.id, clock.now(), reason
     session.flush()
     _log(session, rec, principal, principal.acting_role(("county_reviewer",)), WITHDRAWN,
-         {"amount": format_yuan(rec.amount), **({"reason": reason} if logged is None else logged)}, clock)
+         {"amount": format_yuan(rec.amount),
+          **({"reason_sha256": audit.text_digest(reason)} if logged is None else logged)}, clock)
 
 
 def _pending(session: Session, recovery_id: str) -> int:
@@ -227,7 +228,8 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
     row.status, row.decided_by, row.decided_at, row.reject_reason = "rejected", principal.id, clock.now(), reason
     session.flush()
     _log(session, rec, principal, role, REPAYMENT_REJECTED,
-         {"repayment_id": row.id, "amount": format_yuan(row.amount), "reference": row.reference, "reason": reason},
+         {"repayment_id": row.id, "amount": format_yuan(row.amount), "reference": row.reference,
+          "reason_sha256": audit.text_digest(reason)},
          clock)
     return repayment_out(row)
 
@@ -270,11 +272,12 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
     if rec.waiver_requested_by is None:
         rec.waiver_requested_by, rec.waiver_requested_at, rec.waive_reason = principal.id, clock.now(), reason
         session.flush()
-        _log(session, rec, principal, WAIVER, WAIVER_REQUESTED, {**outstanding, "reason": reason}, clock)
+        _log(session, rec, principal, WAIVER, WAIVER_REQUESTED,
+             {**outstanding, "reason_sha256": audit.text_digest(reason)}, clock)
         return recovery_out(session, rec)
     rec.status, rec.closed_by, rec.closed_at = "waived", principal.id, clock.now()
     session.flush()
     _log(session, rec, principal, WAIVER, WAIVED,
-         {**outstanding, "reason": rec.waive_reason, "requested_by": rec.waiver_requested_by,
-          "confirmation": reason}, clock)
+         {**outstanding, "reason_sha256": audit.text_digest(rec.waive_reason or ""),
+          "requested_by": rec.waiver_requested_by, "confirmation_sha256": audit.text_digest(reason)}, clock)
     return recovery_out(session, rec)

@@ -614,7 +614,8 @@ def remove_item(session: Session, batch_id: str, item_id: str, *, reason: str, p
     audit.append(session, actor=principal.id, role=principal.acting_role(("insurer_claims",)),
                  action="payment_batch.remove_item", subject=batch.id, contract_hash=batch.contract_hash, clock=clock,
                  payload={"item_id": item.id, "reference": item.reference, "case_id": item.case_id,
-                          "amount": format_yuan(item.amount), "reason": reason, "before": before,
+                          "amount": format_yuan(item.amount), "reason_sha256": audit.text_digest(reason),
+                          "before": before,
                           "items": batch.item_count, "total": format_yuan(batch.total),
                           "items_sha256": batch.items_sha256, "signoff_required": batch.signoff_required,
                           "case": {"from": "in_batch", "to": "ready_to_pay"}})

@@ -202,7 +202,8 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
             if not others:
                 hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
                 hold.decision_reason = reason
-                _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id, "reason": reason},
+                _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
+                                                                "reason_sha256": audit.text_digest(reason)},
                            principal=principal, clock=clock)
                 out["hold_withdrawn"] = hold.id
     if dev.recovery_id is not None:
@@ -218,7 +219,8 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
                                "result can no longer be corrected")
         sup.status, sup.withdrawn_reason = "withdrawn", reason
         _withdrawn(session, case_id, SUPPLEMENT_WITHDRAWN, {"supplement_id": sup.id, "round_id": rnd.id,
-                                                            "reason": reason}, principal=principal, clock=clock)
+                                                            "reason_sha256": audit.text_digest(reason)},
+                           principal=principal, clock=clock)
         out["supplement_withdrawn"] = sup.id
     session.delete(dev)
     session.flush()

@@ -412,7 +412,8 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     withdrawn = consequences.withdraw(session, rnd, data.case_id, reason=reason, principal=principal, clock=clock)
     previous = {"eligible": row.eligible, "per_capita_income": format_yuan(row.per_capita_income),
                 "relief_amount": None if row.relief_amount is None else format_yuan(row.relief_amount),
-                "note": row.note, "deviation": row.deviation, "reasons": list(row.reasons),
+                "note_sha256": None if row.note is None else audit.text_digest(row.note),
+                "deviation": row.deviation, "reasons": list(row.reasons),
                 "recorded_by": row.recorded_by, "corrected_by": row.corrected_by}
     now = clock.now()
     row.per_capita_income, row.eligible, row.relief_amount = per_capita, data.eligible, relief
@@ -424,7 +425,7 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role((ROLE,)), action=CORRECTED, subject=rnd.id,
                  contract_hash=rnd.contract_hash, clock=clock, payload={
-                     "case_id": data.case_id, "reason": reason, "previous": previous,
+                     "case_id": data.case_id, "reason_sha256": audit.text_digest(reason), "previous": previous,
                      **_result_payload(per_capita, relief, data.eligible, insurer, reasons),
                      **({"consequence_withdrawn": withdrawn} if withdrawn else {})})
     # A correction keeps the result's visit: one without the county's visit still holds and opens nothing.
