@@ -18,6 +18,7 @@ import pytest
 from deviation_helpers import batch, drawn_round, paid_then_found_ineligible, pay, person, ready_case, relief_of
 from factories import COUNTY, make_case
 from insider_kit import check_body, head_on_record, schedule
+from payments.payment_helpers import add_contract, people_of, seed_ready_cases
 from sampling import sampling_helpers
 from sqlalchemy import func, select
 
@@ -29,7 +30,7 @@ from verifier.contract import check_contract_text
 from verifier.domain.money import format_yuan
 from verifier.payments import recoveries
 from verifier.payments import service as payments
-from verifier.payments.models import PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
+from verifier.payments.models import PaymentBatch, PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
 from verifier.sampling import consequences
 from verifier.sampling.models import CaseHold, SamplingResult
 from verifier.store import contracts as contract_store
@@ -222,6 +223,33 @@ def _contract_refused(ctx, client, users, rounds) -> Done:  # type: ignore[no-un
     return Done([Logged("contract.refuse", "reason_sha256", reason)], [(kept, reason)])
 
 
+def _signoff(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
+    """The county reviewer refuses a batch's sign-off with an opinion, then signs it off with another: both opinions
+    enter the log by digest. The batch keeps the latest opinion only (`signoff_opinion`)."""
+    people = people_of(ctx, "rh", "reasons-password")
+    small = add_contract(ctx, signoff_at="10000.00")
+    seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)  # the threshold: sign-off needed
+    with ctx.db.begin() as s:
+        batch_id = payments.create_batch(s, county_code=small.county_codes[0], contract_id=None,
+                                         principal=people.claims, clock=ctx.clock).id
+    refused, signed = said("不同意签批"), said("同意发放")
+    for step in ("approve", "refuse", "approve", "sign off"):
+        with ctx.db.begin() as s:
+            if step == "approve":
+                payments.approve(s, batch_id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock)
+            elif step == "refuse":
+                payments.refuse_signoff(s, batch_id, opinion=refused, principal=people.reviewer, vault=ctx.vault,
+                                        clock=ctx.clock)
+            else:
+                payments.county_signoff(s, batch_id, principal=people.reviewer, vault=ctx.vault, clock=ctx.clock,
+                                        opinion=signed)
+    with ctx.db.read() as s:
+        kept = s.get(PaymentBatch, batch_id)
+        assert kept.status == "signed_off"
+    return Done([Logged("payment_batch.signoff_refused", "opinion_sha256", refused),
+                 Logged("payment_batch.county_signoff", "opinion_sha256", signed)], [(kept.signoff_opinion, signed)])
+
+
 STEPS: dict[str, Step] = {
     "visit scheduled by hand": _schedule_by_hand,
     "check sent back": _send_back,
@@ -232,6 +260,7 @@ STEPS: dict[str, Step] = {
     "sampling result corrected": _correct,
     "hold decided": _hold_decided,
     "contract refused": _contract_refused,
+    "batch sign-off refused, then given": _signoff,
 }
 
 
@@ -252,7 +281,7 @@ def test_a_steps_reason_enters_the_log_only_as_its_sha256(ctx, client, users, ro
         assert text_digest(want.text) in digests, (want, [e.payload for e in appended if e.action == want.action])
         for e in appended:
             if e.action == want.action:
-                assert not {"reason", "confirmation", "late_entry_reason"} & set(e.payload), e.payload
+                assert not {"reason", "confirmation", "late_entry_reason", "opinion"} & set(e.payload), e.payload
     # The text stays in the step's own row: what the pages show.
     for kept, expected in done.kept:
         assert kept == expected

@@ -549,7 +549,7 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, vau
                  subject=batch.id, contract_hash=batch.contract_hash, clock=clock, payload={
                      "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
                      "items_sha256": batch.items_sha256, "required": batch.signoff_required,
-                     **({"opinion": batch.signoff_opinion} if batch.signoff_opinion else {})})
+                     **({"opinion_sha256": audit.text_digest(batch.signoff_opinion)} if batch.signoff_opinion else {})})
     return batch_out(session, batch)
 
 
@@ -576,7 +576,7 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     session.flush()
     entries.append(_entry(principal, "county_reviewer", "payment_batch.signoff_refused", batch.id, batch.contract_hash, {
         "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
-        "items_sha256": batch.items_sha256, "opinion": opinion, "approved_by": approved_by,
+        "items_sha256": batch.items_sha256, "opinion_sha256": audit.text_digest(opinion), "approved_by": approved_by,
         "commitment_released": format_yuan(batch.total)}))
     audit.append_many(session, entries, clock=clock)
     return batch_out(session, batch)
