@@ -35,7 +35,7 @@ def test_failed_payment_is_corrected_and_paid_again() -> None:
 
 
 def test_upheld_objection_sends_the_case_back_to_be_checked() -> None:
-    assert next_status(S.IN_NOTICE, "objection_upheld") == S.SCHEDULED
+    assert next_status(S.IN_NOTICE, "objection_upheld") == S.SCREENED
     assert next_status(S.SCHEDULED, "schedule") == S.SCHEDULED
 
 

@@ -71,7 +71,7 @@ def test_the_clerk_may_uphold_the_objection_they_recorded(ctx, client, users) ->
     clerk = users.headers("clerk")
     objection = _object(client, clerk, notice_id, case_id, ctx.clock.today().isoformat())
     r = client.post(f"/api/objections/{objection}/resolution", headers=clerk, json={"outcome": "upheld"})
-    assert r.status_code == 200 and r.json()["case_status"] == "scheduled", r.text  # back to be visited again
+    assert r.status_code == 200 and r.json()["case_status"] == "screened", r.text  # to be scheduled and visited again
 
 
 def test_attack_a_clerk_dismisses_the_objection_to_her_sisters_case(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from verifier.store.reader import session_reader
 from verifier.accounts.auth import principal_of
 from verifier.audit.checkpoints import known_keys
 from verifier.audit.verify import verify_log
-from verifier.cases.service import active_visit
+from verifier.cases.service import active_visit, schedule
 from verifier.checks import service as checks
 from verifier.documents.notice import HEADERS
 from verifier.domain.income import HouseholdIncome, RigidExpenditure
@@ -115,8 +115,10 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     assert r.status_code == 409  # an objection resolves once
     r = client.post(f"/api/objections/{obj_b.json()['id']}/resolution", headers=clerk,
                     json={"outcome": "upheld", "note": "需重新入户核查"})
-    assert r.status_code == 200 and r.json()["case_status"] == "scheduled"
-    assert status_of(ctx, b) == "scheduled"
+    assert r.status_code == 200 and r.json()["case_status"] == "screened"  # to be scheduled again
+    assert status_of(ctx, b) == "screened"
+    with ctx.db.read() as session:
+        assert active_visit(session, b) is None  # the visit of the check objected to ended
     r = client.post(f"/api/notices/{nid}/objections", headers=clerk,
                     json={"case_id": b, "received_on": "2020-06-02", "summary": "再次反映"})
     assert r.status_code == 409  # b is no longer on the notice
@@ -147,7 +149,7 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
     assert closed["status"] == "closed" and closed["closed_on"] == "2020-06-08" and closed["open_objections"] == 0
     assert {i["case_id"]: i["status"] for i in closed["items"]} == {a: "cleared", b: "withdrawn", c: "cleared"}
     assert [o["status"] for o in closed["objections"]] == ["dismissed", "upheld", "dismissed"]
-    assert [status_of(ctx, x) for x in (a, b, c)] == ["ready_to_pay", "scheduled", "ready_to_pay"]
+    assert [status_of(ctx, x) for x in (a, b, c)] == ["ready_to_pay", "screened", "ready_to_pay"]
 
     # A closed notice takes no objections and does not close twice; its document never changes.
     r = client.post(f"/api/notices/{nid}/objections", headers=clerk,
@@ -169,8 +171,13 @@ def test_review_notice_objections_close(client, users, ctx, clock) -> None:  # t
         assert review_summary_for_case(session_reader(session), a)["result"] == "pass"
         assert review_summary_for_case(session_reader(session), unreviewed) is None
 
-    # The next day, the withdrawn case is checked again, reviewed again and goes on a new notice.
+    # The next day, the withdrawn case is scheduled again for other officers, checked again, reviewed again and
+    # goes on a new notice.
     clock.advance(days=1)
+    others = staff(ctx, team=1)
+    with ctx.db.begin() as session:
+        schedule(session, b, officers=[others.officer1.id, others.officer2.id], visit_on=date(2020, 6, 9),
+                 vehicle="车01", principal=staff(ctx).supervisor, clock=ctx.clock, reason="异议成立，换人重新核查")
     with ctx.db.read() as session:
         officers = [principal_of(session.get(User, uid)) for uid in active_visit(session, b).officer_ids]
     data = checks.CheckInput(

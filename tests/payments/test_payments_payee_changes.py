@@ -369,11 +369,18 @@ def _recheck(ctx, case_id: str, account_number: str) -> tuple[str, str]:  # type
     from verifier.domain.income import HouseholdIncome, RigidExpenditure
     from verifier.store.tables import User
 
+    from verifier.cases import service as cases
+
     s = staff(ctx)
     with ctx.db.begin() as session:
         advance(session, load_case(session, case_id, None, for_update=True), "objection_upheld", actor=s.clerk,
                 role="town_clerk", clock=ctx.clock)
     ctx.clock.advance(days=1)
+    # scheduled again, for officers other than those objected to
+    others = staff(ctx, team=1)
+    with ctx.db.begin() as session:
+        cases.schedule(session, case_id, officers=[others.officer1.id, others.officer2.id], visit_on=ctx.clock.today(),
+                       vehicle="车01", principal=s.supervisor, clock=ctx.clock, reason="异议成立，换人重新核查")
     with ctx.db.read() as session:
         officer = principal_of(session.get(User, active_visit_officers(ctx, case_id)[0]))
     head, head_id = head_on_record(ctx, case_id)

@@ -99,7 +99,7 @@ def test_village_review_then_notice_objection_and_close(pages, ctx, clock) -> No
     r = pages.post(f"/objections/{objection}/resolution", {"outcome": "upheld", "note": "核实有车"})
     assert r.status_code == 422 and "请勾选确认框" in r.text and status_of(ctx, a) == "in_notice"  # not confirmed
     r = pages.post(f"/objections/{objection}/resolution", {"outcome": "upheld", "note": "核实有车", "confirm": "yes"})
-    assert r.status_code == 303 and status_of(ctx, a) == "scheduled"
+    assert r.status_code == 303 and status_of(ctx, a) == "screened"  # to be scheduled again
     r = pages.post(notice_url + "/close")
     assert r.status_code == 422 and "请先勾选确认框" in r.text and status_of(ctx, b) == "in_notice"  # not confirmed
     r = pages.post(notice_url + "/close", {"confirm": "yes"})

@@ -22,6 +22,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
+from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from .listing import CaseFilters, filter_cases
@@ -146,7 +147,8 @@ def visit_calendar(session: Session, contract_id: str) -> Calendar:
 def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
     """The officers who may not make a case's next visit: for a case under review (the household asked for a review
     of an ineligible decision), those who made its earlier checks; for a case whose check the supervisor sent back,
-    the officers of the sent-back check (the doubt is settled by other eyes)."""
+    the officers of the sent-back check; for a case an objection to its notice was upheld against, the officers of
+    the checks recorded before it was upheld (the doubt is settled by other eyes)."""
     barred = {k: set(v) for k, v in _barred_by_own_checks(session, case_ids).items()}
     for case_id, officers in last_household_officers(session, case_ids).items():
         barred.setdefault(case_id, set()).update(officers)
@@ -157,9 +159,22 @@ def _barred_by_own_checks(session: Session, case_ids: list[str]) -> dict[str, fr
     reviewed = select(ReviewRequest.case_id).where(ReviewRequest.case_id.in_(case_ids))
     barred: dict[str, set[str]] = {}
     for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(
-            Check.case_id.in_(case_ids), or_(Check.case_id.in_(reviewed), Check.sent_back_at.is_not(None)))):
+            Check.case_id.in_(case_ids), or_(Check.case_id.in_(reviewed), Check.sent_back_at.is_not(None),
+                                             _OBJECTED_TO))):
         barred.setdefault(case_id, set()).update(officers)
     return {k: frozenset(v) for k, v in barred.items()}
+
+
+# A check recorded before an objection to the case's notice was upheld: the objection is against its figures.
+_OBJECTED_TO = (select(Objection.id).where(Objection.case_id == Check.case_id, Objection.status == "upheld",
+                                           Objection.resolved_at >= Check.recorded_at).exists())
+
+
+def _objected_officers(session: Session, case_id: str) -> frozenset[str]:
+    """The officers of the case's checks that an upheld objection was against (see `_barred_by_own_checks`)."""
+    return frozenset(o for officers in session.scalars(select(Check.officer_ids).where(Check.case_id == case_id,
+                                                                                        _OBJECTED_TO))
+                     for o in officers)
 
 
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -244,8 +259,10 @@ def schedule(
     last_time = last_household_officers(session, [case.id]).get(case.id, frozenset())
     sent_back = barred and session.scalar(select(Check.id).where(Check.case_id == case.id,
                                                                  Check.sent_back_at.is_not(None)).limit(1))
-    problems += [FieldError(f"officers[{i}]", "该核查员参加过被退回的核查，重新入户须由其他核查员进行" if sent_back
-                                              else "该核查员参加过本案首次核查，复核须由其他核查员进行")
+    objected = _objected_officers(session, case.id) if barred else frozenset()
+    problems += [FieldError(f"officers[{i}]", OBJECTED_OFFICER if by_name.get(o, o) in objected
+                            else "该核查员参加过被退回的核查，重新入户须由其他核查员进行" if sent_back
+                            else "该核查员参加过本案首次核查，复核须由其他核查员进行")
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
     # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
     # check that pays, and whoever chose its officers should not be one of them (nor does the planner send the
@@ -304,6 +321,7 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
 
 
 REASON_REQUIRED = "必填：请说明不用自动排期、由您选定这两名核查员的原因"
+OBJECTED_OFFICER = "该核查员参加过异议成立的核查，重新核查须由其他核查员进行"
 SELF_PICKED = "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"
 SAME_OFFICERS_REASON = "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"
 HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days

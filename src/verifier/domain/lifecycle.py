@@ -75,7 +75,8 @@ TRANSITIONS: dict[tuple[CaseStatus, str], CaseStatus] = {
     (S.DETERMINED, A.REVIEW_PASS): S.REVIEWED,
     (S.DETERMINED, A.REVIEW_FAIL): S.REVIEW_FAILED,
     (S.REVIEWED, A.POST_NOTICE): S.IN_NOTICE,
-    (S.IN_NOTICE, A.OBJECTION_UPHELD): S.SCHEDULED,  # to be checked again
+    # to be scheduled and checked again, by officers other than those of the checks objected to (not the old visit)
+    (S.IN_NOTICE, A.OBJECTION_UPHELD): S.SCREENED,
     (S.IN_NOTICE, A.CLOSE_NOTICE): S.READY_TO_PAY,
     (S.READY_TO_PAY, A.ADD_TO_BATCH): S.IN_BATCH,
     (S.IN_BATCH, A.REMOVE_FROM_BATCH): S.READY_TO_PAY,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -16,6 +16,7 @@ from ..clock import Clock
 from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
+from ..store.tables import Visit
 from .models import NoticeItem, Objection
 
 from .reading import CLERK, RESOLVE_ROLES, last_day, load_notice, load_objection
@@ -119,8 +120,14 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
         assert item is not None
         if item.status == "listed":  # a second upheld objection against the same case finds it already withdrawn
             case = load_case(session, item.case_id, principal, for_update=True)
+            # The visit of the checks objected to ends: the case is scheduled again, and their officers (barred,
+            # cases/service.barred_officers) do not record the re-check of their own figures.
+            ended = list(session.scalars(select(Visit.id).where(Visit.case_id == case.id, Visit.active.is_(True))))
+            if ended:
+                session.execute(update(Visit).where(Visit.id.in_(ended)).values(active=False))
             advance(session, case, "objection_upheld", actor=principal, role=role, clock=clock,
-                    payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id})
+                    payload={"objection_id": objection.id, "notice_id": notice.id, "item_id": item.id,
+                             "visit_ended": sorted(ended)})
             item.status = "withdrawn"
             withdrawn = True
     payload: dict[str, Any] = {"objection_id": objection.id, "notice_id": notice.id, "outcome": outcome,

@@ -32,6 +32,8 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
 from ..recusal import guard as recusal
+from ..recusal import refusals
+from ..roster.service import PASSWORD_LINK, password_links
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store import contracts as contract_store
@@ -172,18 +174,33 @@ def _load_repayment(session: Session, repayment_id: str, principal: Principal) -
     return row, rec
 
 
-def _second_person(principal: Principal, row: RecoveryRepayment, what: str) -> str:
+def _second_person(session: Session, principal: Principal, row: RecoveryRepayment, rec: Recovery, what: str,
+                   clock: Clock) -> str:
     if not principal.has(*CONFIRMERS):
         raise Forbidden("只有财务人员或县级复核人员可以确认或驳回还款。")
     if principal.id == row.recorded_by:
         raise Forbidden(f"按“四眼原则”，这笔还款由您登记，须由其他人员{what}。")
+    # nor the recorder's second account: a repayment the bank never saw, confirmed so, writes the debt off alone
+    _refuse_linked(session, principal, row.recorded_by, rec, "recovery_repayment",
+                   f"这笔还款的登记人的账号有密码关联{PASSWORD_LINK}，不能{what}这笔还款", clock)
     return principal.acting_role(CONFIRMERS)
+
+
+def _refuse_linked(session: Session, principal: Principal, other: str, rec: Recovery, step: str, said: str,
+                   clock: Clock | None) -> None:
+    """403 when the caller's account is linked by a password (`roster.service.password_links`) to `other`'s, whose
+    act the caller's step is the second person of; kept on 回避拦截记录 under `step`, the case as its subject."""
+    if not password_links(session, principal.id, {other}):
+        return
+    household = session.scalar(select(Case.household_id).where(Case.id == rec.case_id))
+    raise refusals.refused(Forbidden(f"四眼原则：您的账号与{said}，须由其他人员办理。"), principal, step,
+                           [household] if household else [], case_id=rec.case_id, clock=clock)
 
 
 def confirm_repayment(session: Session, repayment_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
     """A second person confirms a recorded repayment: it counts, and comes back to the fund (once)."""
     row, rec = _load_repayment(session, repayment_id, principal)
-    role = _second_person(principal, row, "确认")
+    role = _second_person(session, principal, row, rec, "确认", clock)
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     if row.status != "pending":
         raise InvalidState(_decided(row))
@@ -217,7 +234,7 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
                      clock: Clock) -> dict[str, Any]:
     """A second person rejects a recorded repayment the bank does not show; it never counts."""
     row, rec = _load_repayment(session, repayment_id, principal)
-    role = _second_person(principal, row, "驳回")
+    role = _second_person(session, principal, row, rec, "驳回", clock)
     # 回避: a rejected repayment never counts (the household is asked again for what it paid): not by a relative
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_repayment", clock=clock)
     reason = reason.strip()
@@ -249,6 +266,9 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
         raise InvalidState("有还款登记等待确认：请先确认或驳回，再核销剩余部分。")
     if rec.waiver_requested_by == principal.id:
         raise Forbidden("核销由您申请，须由另一名县级复核人员确认。")
+    if rec.waiver_requested_by is not None:  # nor the asker's second account (the waiver is two reviewers')
+        _refuse_linked(session, principal, rec.waiver_requested_by, rec, "recovery_waiver",
+                       f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能确认核销", clock)
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)  # neither of the two is a relative's (回避)
     return rec, reason
 

@@ -36,7 +36,7 @@ from ..audit import log as audit
 from ..checks.service import assess_case
 from ..clock import Clock
 from ..domain import sampling
-from ..domain.errors import FieldError, InvalidState, NotFound, ValidationFailed
+from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
@@ -81,6 +81,8 @@ PASSED_OVER = "sampling.passed_over"
 DRAWN = "sampling.drawn"
 RESULT = "sampling.result_recorded"
 CORRECTED = "sampling.result_corrected"
+NOT_THE_RECORDER = ("按“四眼原则”，该复核结果附有录入人入户走访的证据，只能由录入该复核结果的复核人员本人更正：由他人改写，"
+                    "依据它发起的追回、暂停支付或补发会被一人撤销。追回确需减免的，请按减免流程由两名县级审核人员办理")
 EXPANDED = "sampling.expanded"
 DEVIATION = "sampling.deviation_recorded"  # a deviating result's consequence (sampling/consequences.py)
 
@@ -375,21 +377,25 @@ def _assessed_figures_only(data: ResultInput) -> None:
         raise ValidationFailed(problems)
 
 
-def correctable(session: Session, rnd: SamplingRound) -> set[str]:
+def correctable(session: Session, rnd: SamplingRound, by: Principal | None = None) -> set[str]:
     """The cases whose recorded result may still be corrected: while the round's verdict is pending, the results
-    of the latest stage's cases (an earlier stage's results already made the verdict that widened the round)."""
+    of the latest stage's cases (an earlier stage's results already made the verdict that widened the round).
+    `by`: of those, the ones this person may correct (a result that counts, only its recorder: `correct_result`)."""
     if rnd.status != "drawn" or evaluate(session, rnd).verdict != "pending":
         return set()
     stages = _stages(session, rnd.id)
     latest = stages[-1].stage if stages else 1
     results = _results(session, rnd.id)
-    return {i.case_id for i in _items(session, rnd.id) if i.stage == latest and i.case_id in results}
+    return {i.case_id for i in _items(session, rnd.id) if i.stage == latest and i.case_id in results
+            and (by is None or results[i.case_id].recorded_by == by.id or visits.awaiting_visit(results[i.case_id]))}
 
 
 def correct_result(session: Session, round_id: str, data: ResultInput, *, reason: str, principal: Principal,
                    clock: Clock) -> schemas.ResultOut:
     """Correct a recorded re-check result, with a reason, until the round's verdict is final. The row keeps the
-    latest figures and who corrected it, when and why; the audit entry keeps what it replaced."""
+    latest figures and who corrected it, when and why; the audit entry keeps what it replaced. A result that counts
+    (with its visit, or from before the visit was asked for) is corrected only by the reviewer who recorded it (403):
+    another's figures over its visit would withdraw its recovery, hold or supplement alone."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
         raise InvalidState("the round's sample has not been drawn yet")
@@ -397,6 +403,10 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     if row is None:
         raise NotFound(f"no re-check result for case {data.case_id!r} in this round")
     independence.require_independent(session, data.case_id, principal, clock)
+    if principal.id != row.recorded_by and not visits.awaiting_visit(row):
+        # A result that counts carries its recorder's visit: another reviewer rewriting its figures from the desk would
+        # withdraw, alone, the recovery, hold or supplement it opened (a recovery is written off by two reviewers).
+        raise Forbidden(NOT_THE_RECORDER)
     reason = reason.strip()
     problems = [] if reason else [FieldError("reason", "required")]
     try:

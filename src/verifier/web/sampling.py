@@ -146,7 +146,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
             people += [p.committed_by, p.revealed_by or "", p.passed_over_by or ""]
         names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result]
                            + [i.result.corrected_by or "" for i in r.items if i.result])
-        fixable = smp.correctable(session, smp.load_round(session, round_id, user))
+        fixable = smp.correctable(session, smp.load_round(session, round_id, user), by=user)
         shown_visits = smp.visits_of_round(session, round_id)
         members = {c.id: [m.name for m in sorted(c.household.members, key=lambda m: (m.relation != "head", m.id))]
                    for c in sampled}
