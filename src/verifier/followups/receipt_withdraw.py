@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -65,8 +66,8 @@ PROPOSER = "提议了撤回这次核实未收到"
 CLOSER = "核实了这次未收到救助金的回访（核实未收到）"
 NOTHING_TO_END = "没有待确认的撤回提议：可能已被撤销、驳回或确认，请刷新页面后查看"
 STALE = ("您看到的撤回提议已被撤销或驳回，现在待确认的是另一条提议（第 {now} 条），请刷新页面、核对其理由后再操作")
-NO_END_REASON = {"dropped": "请填写撤销提议的理由（如复核后确认钱确实没有到户）",
-                 "declined": "请填写驳回撤回的理由（如银行流水确实显示钱进了别人的卡）"}
+NO_DROP_REASON = "请填写撤销提议的理由（如复核后确认钱确实没有到户）"
+NO_DECLINE_REASON = "请填写驳回撤回的理由（如银行流水确实显示钱进了别人的卡）"
 DROP_REFUSED = "只有提议人可以撤销自己的撤回提议：不同意撤回的县级审核人员可填写理由驳回"
 DECLINE_REFUSED = "驳回撤回核实未收到须由另一名县级审核人员作出：您{did}"
 PROPOSER_DECLINES = "提议了撤回这次核实未收到（不再撤回的，请撤销自己的提议）"
@@ -320,8 +321,11 @@ def drop(session: Session, followup_id: str, reason: str | None, *, principal: P
     if principal.id != s.review.withdraw_proposed_by:
         raise refusals.refused(Forbidden(DROP_REFUSED), principal, DROP_STEP, [s.case.household_id],
                                case_id=s.case.id, clock=clock)
-    text = _reason(reason, blank=NO_END_REASON["dropped"], named="撤销理由")
-    return _end(session, s, number, "dropped", text, principal=principal, clock=clock)
+    text = _reason(reason, blank=NO_DROP_REASON, named="撤销理由")
+    payload = _end(session, s, number, "dropped", text, principal=principal, clock=clock)
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=DROPPED,
+                 subject=s.followup.id, payload=payload, county_code=s.case.county_code, clock=clock)
+    return s.review
 
 
 def decline(session: Session, followup_id: str, reason: str | None, *, principal: Principal, clock: Clock,
@@ -340,14 +344,18 @@ def decline(session: Session, followup_id: str, reason: str | None, *, principal
                                [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step=DECLINE_STEP, case_id=case.id,
                              clock=clock)
-    text = _reason(reason, blank=NO_END_REASON["declined"], named="驳回理由")
-    return _end(session, s, number, "declined", text, principal=principal, clock=clock)
+    text = _reason(reason, blank=NO_DECLINE_REASON, named="驳回理由")
+    payload = _end(session, s, number, "declined", text, principal=principal, clock=clock)
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=DECLINED, subject=f.id,
+                 payload=payload, county_code=case.county_code, clock=clock)
+    return review
 
 
 def _end(session: Session, s: _Standing, number: int, how: str, text: str, *, principal: Principal,
-         clock: Clock) -> FollowupReceiptReview:
-    """The waiting proposal ended (`how`: dropped or declined), kept with who ended it, when and why, the closing's
-    proposal columns cleared, and its audit entry (the reasons' SHA-256 only), in this transaction."""
+         clock: Clock) -> dict[str, Any]:
+    """The waiting proposal ended (`how`: dropped or declined), kept with who ended it, when and why, and the
+    closing's proposal columns cleared: the payload of its audit entry (the reasons' SHA-256 only), which the caller
+    appends in this transaction."""
     f, case, review = s.followup, s.case, s.review
     assert review.withdraw_proposed_by is not None and review.withdraw_proposed_at is not None
     ended = FollowupReceiptWithdrawEnded(
@@ -357,15 +365,9 @@ def _end(session: Session, s: _Standing, number: int, how: str, text: str, *, pr
     session.add(ended)
     review.withdraw_proposed_by = review.withdraw_proposed_at = review.withdraw_reason = None
     session.flush()
-    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS),
-                 action=DROPPED if how == "dropped" else DECLINED, subject=f.id,
-                 payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
-                          "review_id": review.id, "resolved_by": review.resolved_by, "proposal": number,
-                          "proposed_by": ended.proposed_by,
-                          "proposal_reason_sha256": audit.text_digest(ended.reason),
-                          "reason_sha256": audit.text_digest(text)},
-                 county_code=case.county_code, clock=clock)
-    return review
+    return {"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id, "review_id": review.id,
+            "resolved_by": review.resolved_by, "proposal": number, "proposed_by": ended.proposed_by,
+            "proposal_reason_sha256": audit.text_digest(ended.reason), "reason_sha256": audit.text_digest(text)}
 
 
 @dataclass(frozen=True)
