@@ -349,3 +349,19 @@ def closed_misdirected(ctx: Any, client: Any, users: Any) -> str:
     r = client.post(f"/api/supplements/{r.json()['supplement_id']}/confirm", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
     return cases[0]
+
+
+def misdirected_closing(ctx: Any, client: Any, users: Any, *, confirmed: bool = True) -> tuple[str, str, str, str]:
+    """sly's change paid the first case onto his card (`paid_onto_sly`); off9 recorded the follow-up (nothing
+    received), rev1 closed it as 核实未收到, and rev2 confirmed the supplement (`confirmed`): the case, the follow-up,
+    the recovery and the supplement."""
+    cases, _ = paid_onto_sly(ctx, client, users)
+    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
+    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
+                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
+    assert r.status_code == 200, r.text
+    rec, sup = r.json()["recovery_id"], r.json()["supplement_id"]
+    if confirmed:
+        r = client.post(f"/api/supplements/{sup}/confirm", headers=users.headers("rev2"))
+        assert r.status_code == 200, r.text
+    return cases[0], fid, rec, sup

@@ -62,6 +62,22 @@ NOT_RECEIVED = (
     "'o', :now)"
 )
 
+MISDIRECTED = [
+    *PAID_ITEM,
+    NOT_RECEIVED,
+    "INSERT INTO recovery (id, case_id, round_id, county_code, contract_id, amount, repaid, status, paid_amount, "
+    "due_amount, opened_by, opened_at) VALUES ('rcv_1', 'case_1', NULL, '340223', 'c', 100000, 0, 'open', 100000, 0, "
+    "'r', :now)",
+    "INSERT INTO supplementary_payment (id, case_id, round_id, county_code, contract_id, determination_id, amount, "
+    "status, opened_by, opened_at) VALUES ('sup_1', 'case_1', NULL, '340223', 'c', 'det_1', 100000, 'open', 'r', :now)",
+    "INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, recovery_id, "
+    "supplement_id, resolved_by, resolved_at) VALUES ('frr_1', 'fup_1', 'case_1', '340223', '钱进了别人的卡', "
+    "'misdirected', 'rcv_1', 'sup_1', 'r', :now)",
+]
+"""After `insert_case` (status paid), at revision 0053 or later: the paid item (`PAID_ITEM`), its follow-up where
+nothing arrived (`NOT_RECEIVED`), and reviewer 'r''s 核实未收到 closing 'frr_1' with its recovery 'rcv_1' and
+supplement 'sup_1'."""
+
 
 def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "paid") -> None:
     """The opening of a migration's test with data: `db` at revision 0011 with one case (`insert_case`, at `status`),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 import pytest
-from migration_rows import NEXT_CLOSING, NOT_RECEIVED, PAID_ITEM, downgrade, open_alerts, refused, upgraded_with
+from migration_rows import MISDIRECTED, NEXT_CLOSING, downgrade, open_alerts, refused, upgraded_with
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
@@ -16,18 +16,7 @@ from verifier.followups import receipt
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
 
-ROWS = [
-    *PAID_ITEM,
-    NOT_RECEIVED,
-    "INSERT INTO recovery (id, case_id, round_id, county_code, contract_id, amount, repaid, status, paid_amount, "
-    "due_amount, opened_by, opened_at) VALUES ('rcv_1', 'case_1', NULL, '340223', 'c', 100000, 0, 'open', 100000, 0, "
-    "'r', :now)",
-    "INSERT INTO supplementary_payment (id, case_id, round_id, county_code, contract_id, determination_id, amount, "
-    "status, opened_by, opened_at) VALUES ('sup_1', 'case_1', NULL, '340223', 'c', 'det_1', 100000, 'open', 'r', :now)",
-    "INSERT INTO followup_receipt_review (id, followup_id, case_id, county_code, note, outcome, recovery_id, "
-    "supplement_id, resolved_by, resolved_at) VALUES ('frr_1', 'fup_1', 'case_1', '340223', '钱进了别人的卡', "
-    "'misdirected', 'rcv_1', 'sup_1', 'r', :now)",
-]
+ROWS = MISDIRECTED
 PROPOSED = ("UPDATE followup_receipt_review SET withdraw_proposed_by = 'p', withdraw_proposed_at = resolved_at, "
             "withdraw_reason = '看错了流水' WHERE id = 'frr_1'")
 

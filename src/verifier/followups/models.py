@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, and_, text
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, and_, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -152,3 +153,36 @@ STANDS = and_(FollowupReceiptReview.returned_by.is_(None), FollowupReceiptReview
 (`uq_followup_receipt_review_current`), its current closing."""
 MISDIRECTED_STANDS = and_(FollowupReceiptReview.outcome == "misdirected", FollowupReceiptReview.withdrawn_at.is_(None))
 """A 核实未收到 closing not withdrawn: the case's money went elsewhere (a withdrawn one no longer says so)."""
+
+
+# A proposal to withdraw a 核实未收到 ended without a withdrawal (migration 0057): dropped by its proposer (撤销提议),
+# or declined by another county reviewer (驳回撤回); never dropped by another, nor declined by its proposer.
+ENDED_HOW = ("dropped", "declined")
+ENDED_HOW_KNOWN = "ended IN ('dropped', 'declined')"
+ENDED_BY_WHOM = "(ended = 'dropped' AND ended_by = proposed_by) OR (ended = 'declined' AND ended_by <> proposed_by)"
+
+
+class FollowupReceiptWithdrawEnded(Base):
+    """A proposal to withdraw a 核实未收到 closing that ended without a withdrawal: kept as it was (its number among
+    the closing's proposals, who proposed it, when and why) with who ended it, when, how and why. The closing's own
+    proposal columns hold only the proposal that waits (or was confirmed): its number is one more than the closing's
+    ended proposals."""
+
+    __tablename__ = "followup_receipt_withdraw_ended"
+    __table_args__ = (CheckConstraint(ENDED_HOW_KNOWN, name="how_known"),
+                      CheckConstraint(ENDED_BY_WHOM, name="who_ends"),
+                      CheckConstraint("proposal >= 1", name="proposal_counted"),
+                      UniqueConstraint("review_id", "proposal"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    review_id: Mapped[str] = mapped_column(ForeignKey("followup_receipt_review.id"))
+    followup_id: Mapped[str] = mapped_column(ForeignKey("followup.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    proposal: Mapped[int] = mapped_column(Integer)
+    proposed_by: Mapped[str] = mapped_column(String(40))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    ended: Mapped[str] = mapped_column(String(8))
+    ended_by: Mapped[str] = mapped_column(String(40))
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    end_reason: Mapped[str] = mapped_column(Text)

@@ -10,13 +10,20 @@ to the proposer, by a password), nor a relative (回避). A refused try is kept 
 The confirmation, in one transaction with its audit entries, withdraws the recovery and the supplement (only while
 the supplement is in no payment batch and the recovery has collected nothing: otherwise 409 naming why) and marks the
 closing withdrawn, kept on record (who proposed it, when and why, who confirmed it): the alert is open again, and
-another county reviewer closes it anew (never the closer of the withdrawn closing, `receipt.resolve`)."""
+another county reviewer closes it anew (never the closer of the withdrawn closing, `receipt.resolve`).
+
+A proposal does not wait forever (migration 0057): its proposer drops it (撤销提议, `drop`), or another county reviewer
+declines it (驳回撤回, `decline`: the same people the confirmation refuses are refused, and whoever declined an earlier
+proposal of the closing, so one reviewer alone cannot keep a closing in place against every proposal), each with a
+reason. The proposal ended is kept (`FollowupReceiptWithdrawEnded`), the closing's proposal columns cleared, and a new
+proposal may be made. The proposals of a closing are numbered: a confirmation, a drop or a decline names the one its
+page showed (`proposal`), and one dropped and proposed anew since (its reason perhaps another) is refused (409)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,14 +40,19 @@ from ..recusal import guard as recusal, refusals
 from ..roster.service import PASSWORD_LINK, password_links
 from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
 from ..store.tables import Case
-from .models import STANDS, Followup, FollowupReceiptReview
+from ..store.base import new_id
+from .models import STANDS, Followup, FollowupReceiptReview, FollowupReceiptWithdrawEnded
 from .receipt import (MAX_NOTE, RESOLVERS, Involved, barred_from_followup, did_of, involved, refused_part,
                       returned_closers)
 from .receipt_second import second_barred
 
 PROPOSE_STEP = "receipt_withdraw_propose"
 CONFIRM_STEP = "receipt_withdraw_confirm"
+DROP_STEP = "receipt_withdraw_drop"
+DECLINE_STEP = "receipt_withdraw_decline"
 PROPOSED = "followup.receipt_withdraw_proposed"
+DROPPED = "followup.receipt_withdraw_dropped"
+DECLINED = "followup.receipt_withdraw_declined"
 WITHDRAWAL = "撤回核实未收到"  # what a withdrawn recovery's and supplement's reason begins with (the log: this alone)
 WITHDRAWN = "followup.receipt_withdrawn"
 
@@ -52,6 +64,14 @@ PROPOSE_REFUSED = "撤回核实未收到不能由参与这笔支付或这次回�
 CONFIRM_REFUSED = "撤回核实未收到须由另一名县级审核人员确认：您{did}"
 PROPOSER = "提议了撤回这次核实未收到"
 CLOSER = "核实了这次未收到救助金的回访（核实未收到）"
+NOTHING_TO_END = "没有待确认的撤回提议：可能已被撤销、驳回或确认，请刷新页面后查看"
+STALE = ("您看到的撤回提议已被撤销或驳回，现在待确认的是另一条提议（第 {now} 条），请刷新页面、核对其理由后再操作")
+NO_DROP_REASON = "请填写撤销提议的理由（如复核后确认钱确实没有到户）"
+NO_DECLINE_REASON = "请填写驳回撤回的理由（如银行流水确实显示钱进了别人的卡）"
+DROP_REFUSED = "只有提议人可以撤销自己的撤回提议：不同意撤回的县级审核人员可填写理由驳回"
+DECLINE_REFUSED = "驳回撤回核实未收到须由另一名县级审核人员作出：您{did}"
+PROPOSER_DECLINES = "提议了撤回这次核实未收到（不再撤回的，请撤销自己的提议）"
+DECLINED_BEFORE = "驳回过这次核实未收到此前的撤回提议，再次驳回须由其他县级审核人员作出"
 LINKED = "的账号与提议撤回或参与支付、核实的人员有密码关联" + PASSWORD_LINK
 
 IN_BATCH = ("不能撤回：这笔补发（{amount} 元）已列入支付批次 {batch}。请先将它移出批次（或撤销批次）、补发重新待支付后，"
@@ -129,13 +149,32 @@ def undo_refusal(session: Session, review: FollowupReceiptReview, *, lock: bool 
     return None
 
 
-def _reason(reason: str | None) -> str:
+def _reason(reason: str | None, *, blank: str = NO_REASON, named: str = "撤回理由") -> str:
     text = (reason or "").strip()
     if not text:
-        raise ValidationFailed([FieldError("reason", NO_REASON)])
+        raise ValidationFailed([FieldError("reason", blank)])
     if len(text) > MAX_NOTE:
-        raise ValidationFailed([FieldError("reason", f"撤回理由不能超过 {MAX_NOTE} 个字")])
+        raise ValidationFailed([FieldError("reason", f"{named}不能超过 {MAX_NOTE} 个字")])
     return text
+
+
+def proposal_number(session: Session, review: FollowupReceiptReview) -> int:
+    """The number of the closing's proposal that waits (or was confirmed), or of the next one: one more than its
+    proposals ended (dropped or declined)."""
+    ended = session.scalar(select(func.count()).select_from(FollowupReceiptWithdrawEnded).where(
+        FollowupReceiptWithdrawEnded.review_id == review.id))
+    return int(ended or 0) + 1
+
+
+def _pending(session: Session, review: FollowupReceiptReview, proposal: int | None, *, none: str) -> int:
+    """The number of the proposal that waits, checked against the one the page showed (`proposal`; None: not said,
+    as the API's confirmation before 0057): none waits, `none` (409); another one since, `STALE` (409)."""
+    if review.withdraw_proposed_by is None:
+        raise InvalidState(none)
+    now = proposal_number(session, review)
+    if proposal is not None and proposal != now:
+        raise InvalidState(STALE.format(now=now))
+    return now
 
 
 def propose_refusal(session: Session, who: Involved, f: Followup, user_id: str) -> str | None:
@@ -175,6 +214,25 @@ def confirm_refusal(session: Session, who: Involved, f: Followup, review: Follow
     return None
 
 
+def decliners(session: Session, review: FollowupReceiptReview) -> frozenset[str]:
+    """Who declined an earlier proposal to withdraw the closing: none of them declines again."""
+    return frozenset(session.scalars(select(FollowupReceiptWithdrawEnded.ended_by).where(
+        FollowupReceiptWithdrawEnded.review_id == review.id, FollowupReceiptWithdrawEnded.ended == "declined")))
+
+
+def decline_refusal(session: Session, who: Involved, f: Followup, review: FollowupReceiptReview,
+                    user_id: str) -> str | None:
+    """Who may not decline the proposal (what they did, in words after 您), or None: a decline keeps the recovery and
+    the supplement going, so it is as much a decision as the confirmation, and refused to the same people
+    (`confirm_refusal`: the closer, who took part in paying the item, an account linked to one of them...; the
+    proposer drops the proposal instead), and to whoever declined an earlier proposal of the closing."""
+    if user_id == review.withdraw_proposed_by:
+        return PROPOSER_DECLINES
+    if user_id in decliners(session, review):
+        return DECLINED_BEFORE
+    return confirm_refusal(session, who, f, review, user_id)
+
+
 def propose(session: Session, followup_id: str, reason: str | None, *, principal: Principal,
             clock: Clock) -> FollowupReceiptReview:
     """A county reviewer proposes withdrawing the follow-up's standing 核实未收到 closing, with a reason (422 naming
@@ -202,21 +260,22 @@ def propose(session: Session, followup_id: str, reason: str | None, *, principal
                  payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
                           "review_id": review.id, "resolved_by": review.resolved_by,
                           "recovery_id": review.recovery_id, "supplement_id": review.supplement_id,
-                          "reason_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
+                          "proposal": proposal_number(session, review), "reason_sha256": audit.text_digest(text)},
                  county_code=case.county_code, clock=clock)
     return review
 
 
-def confirm(session: Session, followup_id: str, *, principal: Principal, clock: Clock) -> FollowupReceiptReview:
+def confirm(session: Session, followup_id: str, *, principal: Principal, clock: Clock,
+            proposal: int | None = None) -> FollowupReceiptReview:
     """Another county reviewer confirms the proposed withdrawal: refused (403, kept on 回避拦截记录 under
     `receipt_withdraw_confirm`) to whoever `confirm_refusal` names, and to a relative (回避); none proposed, or done
     already: 409; the supplement in a batch or paid, or the recovery with money recorded: 409 naming why, nothing
     written. Otherwise, in this transaction: the recovery and the supplement withdrawn (each audited), the closing
-    marked withdrawn, and `followup.receipt_withdrawn`; the alert is open again."""
+    marked withdrawn, and `followup.receipt_withdrawn`; the alert is open again. `proposal`: the number of the
+    proposal the page showed: another one since (dropped and proposed anew): 409."""
     s = _standing(session, followup_id, principal, confirming=True)
     f, case, review = s.followup, s.case, s.review
-    if review.withdraw_proposed_by is None:
-        raise InvalidState(NOT_PROPOSED)
+    number = _pending(session, review, proposal, none=NOT_PROPOSED)
     did = confirm_refusal(session, s.who, f, review, principal.id)
     if did is not None:
         raise refusals.refused(Forbidden(CONFIRM_REFUSED.format(did=did)), principal, CONFIRM_STEP,
@@ -232,7 +291,7 @@ def confirm(session: Session, followup_id: str, *, principal: Principal, clock: 
     rec = session.get(Recovery, review.recovery_id)
     assert sup is not None and rec is not None  # `undo_refusal` read both
     # the reason is free text: the log keeps its SHA-256, as the proposal's entry does (the rows keep it to be shown)
-    logged = {"reason": WITHDRAWAL, "reason_sha256": hashlib.sha256(reason.encode("utf-8")).hexdigest()}
+    logged = {"reason": WITHDRAWAL, "reason_sha256": audit.text_digest(reason)}
     recoveries.withdraw_recovery(session, rec, reason=withdrawn, principal=principal, clock=clock, logged=logged)
     sup.status, sup.withdrawn_reason = "withdrawn", withdrawn
     session.flush()
@@ -245,10 +304,101 @@ def confirm(session: Session, followup_id: str, *, principal: Principal, clock: 
     audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=WITHDRAWN, subject=f.id,
                  payload={"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id,
                           "review_id": review.id, "resolved_by": review.resolved_by,
-                          "proposed_by": review.withdraw_proposed_by, "recovery_id": rec.id, "supplement_id": sup.id,
+                          "proposed_by": review.withdraw_proposed_by, "proposal": number, "recovery_id": rec.id,
+                          "supplement_id": sup.id,
                           "amount": format_yuan(sup.amount)},
                  county_code=case.county_code, clock=clock)
     return review
+
+
+def drop(session: Session, followup_id: str, reason: str | None, *, principal: Principal, clock: Clock,
+         proposal: int | None = None) -> FollowupReceiptReview:
+    """The proposer drops their own proposal (撤销提议) with a reason: none waits, or another one since
+    (`proposal`): 409; anyone else: 403 (kept on 回避拦截记录 under `receipt_withdraw_drop`: another reviewer who
+    disagrees declines it, `decline`); a blank reason: 422. The proposal ended is kept, and a new one may be made."""
+    s = _standing(session, followup_id, principal)
+    number = _pending(session, s.review, proposal, none=NOTHING_TO_END)
+    if principal.id != s.review.withdraw_proposed_by:
+        raise refusals.refused(Forbidden(DROP_REFUSED), principal, DROP_STEP, [s.case.household_id],
+                               case_id=s.case.id, clock=clock)
+    text = _reason(reason, blank=NO_DROP_REASON, named="撤销理由")
+    payload = _end(session, s, number, "dropped", text, principal=principal, clock=clock)
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=DROPPED,
+                 subject=s.followup.id, payload=payload, county_code=s.case.county_code, clock=clock)
+    return s.review
+
+
+def decline(session: Session, followup_id: str, reason: str | None, *, principal: Principal, clock: Clock,
+            proposal: int | None = None) -> FollowupReceiptReview:
+    """Another county reviewer declines the proposal (驳回撤回) with a reason: refused (403, kept on 回避拦截记录
+    under `receipt_withdraw_decline`) to whoever `decline_refusal` names and to a relative (回避); none waits, or
+    another one since (`proposal`): 409; a blank reason: 422. Declined even where the closing can no longer be
+    withdrawn (its supplement batched or paid): the proposal no longer stands beside it. Kept, and a new proposal may
+    be made."""
+    s = _standing(session, followup_id, principal)
+    f, case, review = s.followup, s.case, s.review
+    number = _pending(session, review, proposal, none=NOTHING_TO_END)
+    did = decline_refusal(session, s.who, f, review, principal.id)
+    if did is not None:
+        raise refusals.refused(Forbidden(DECLINE_REFUSED.format(did=did)), principal, DECLINE_STEP,
+                               [case.household_id], case_id=case.id, clock=clock)
+    recusal.refuse_principal(session, principal, [case.household_id], step=DECLINE_STEP, case_id=case.id,
+                             clock=clock)
+    text = _reason(reason, blank=NO_DECLINE_REASON, named="驳回理由")
+    payload = _end(session, s, number, "declined", text, principal=principal, clock=clock)
+    audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=DECLINED, subject=f.id,
+                 payload=payload, county_code=case.county_code, clock=clock)
+    return review
+
+
+def _end(session: Session, s: _Standing, number: int, how: str, text: str, *, principal: Principal,
+         clock: Clock) -> dict[str, Any]:
+    """The waiting proposal ended (`how`: dropped or declined), kept with who ended it, when and why, and the
+    closing's proposal columns cleared: the payload of its audit entry (the reasons' SHA-256 only), which the caller
+    appends in this transaction."""
+    f, case, review = s.followup, s.case, s.review
+    assert review.withdraw_proposed_by is not None and review.withdraw_proposed_at is not None
+    ended = FollowupReceiptWithdrawEnded(
+        id=new_id("fwe"), review_id=review.id, followup_id=f.id, county_code=case.county_code, proposal=number,
+        proposed_by=review.withdraw_proposed_by, proposed_at=review.withdraw_proposed_at,
+        reason=review.withdraw_reason or "", ended=how, ended_by=principal.id, ended_at=clock.now(), end_reason=text)
+    session.add(ended)
+    review.withdraw_proposed_by = review.withdraw_proposed_at = review.withdraw_reason = None
+    session.flush()
+    return {"case_id": case.id, "followup_id": f.id, "payment_item_id": f.payment_item_id, "review_id": review.id,
+            "resolved_by": review.resolved_by, "proposal": number, "proposed_by": ended.proposed_by,
+            "proposal_reason_sha256": audit.text_digest(ended.reason), "reason_sha256": audit.text_digest(text)}
+
+
+@dataclass(frozen=True)
+class EndedProposal:
+    """A proposal to withdraw a 核实未收到 closing that ended without a withdrawal: dropped by its proposer, or
+    declined by another county reviewer."""
+
+    id: str
+    review_id: str
+    proposal: int
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    ended: str  # dropped | declined
+    ended_by: str
+    ended_at: datetime
+    end_reason: str
+
+
+def ended_proposals(session: Session, followup_ids: list[str]) -> dict[str, tuple[EndedProposal, ...]]:
+    """The ended proposals of `followup_ids`' closings, oldest first, in one statement (a page's follow-ups)."""
+    out: dict[str, list[EndedProposal]] = {}
+    if followup_ids:
+        E = FollowupReceiptWithdrawEnded
+        for r in session.scalars(select(E).where(E.followup_id.in_(sorted(set(followup_ids))))
+                                 .order_by(E.ended_at, E.proposal, E.id)):
+            out.setdefault(r.followup_id, []).append(EndedProposal(
+                id=r.id, review_id=r.review_id, proposal=r.proposal, proposed_by=r.proposed_by,
+                proposed_at=r.proposed_at, reason=r.reason, ended=r.ended, ended_by=r.ended_by, ended_at=r.ended_at,
+                end_reason=r.end_reason))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @dataclass(frozen=True)

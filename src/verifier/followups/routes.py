@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response
 from litestar.params import FromQuery, Parameter
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from ..idempotency import idempotent
 from ..reports.service import parse_month
 from . import receipt, receipt_second, receipt_withdraw, service, summary
 from .schemas import (FollowupListOut, FollowupOut, ReceiptAlertListOut, ReceiptReturnIn, ReceiptReviewIn,
-                      ReceiptWithdrawIn, alert_out,
+                      ReceiptWithdrawConfirmIn, ReceiptWithdrawEndIn, ReceiptWithdrawIn, alert_out, ended_out,
                       due_out, followup_out)
 
 County = Annotated[str, Parameter(pattern=r"^(\d{6})?$")]
@@ -130,22 +131,51 @@ class FollowupController(Controller):
         with ctx.db.begin() as session:
             row = receipt_withdraw.propose(session, followup_id, data.reason, principal=request.user,
                                            clock=ctx.clock)
-            return _withdrawal_out(row)
+            return _withdrawal_out(row, session)
 
     @post("/{followup_id:str}/receipt-review/withdraw/confirm", opt={"roles": receipt.RESOLVERS}, status_code=200)
-    def confirm_withdrawal(self, followup_id: FollowupId, ctx: Ctx,
-                           request: Request[Principal, Any, Any]) -> dict[str, Any]:
+    def confirm_withdrawal(self, followup_id: FollowupId, ctx: Ctx, request: Request[Principal, Any, Any],
+                           data: JSONBody[ReceiptWithdrawConfirmIn | None] = None) -> dict[str, Any]:
         """Another county reviewer confirms the proposed withdrawal (never its proposer, the closer, who took part in
         paying the item, the follow-up's recorder, nor an account linked to one of them by a password: 403, kept on
         回避拦截记录): the recovery and the supplement withdrawn and the alert open again, in one transaction; the
-        supplement in a batch or paid, or the recovery with money recorded: 409 naming why."""
+        supplement in a batch or paid, or the recovery with money recorded: 409 naming why. `proposal` (optional):
+        the number of the proposal confirmed; another one waits since: 409."""
         with ctx.db.begin() as session:
-            row = receipt_withdraw.confirm(session, followup_id, principal=request.user, clock=ctx.clock)
-            return _withdrawal_out(row)
+            row = receipt_withdraw.confirm(session, followup_id, principal=request.user, clock=ctx.clock,
+                                           proposal=data.proposal if data is not None else None)
+            return _withdrawal_out(row, session)
+
+    @post("/{followup_id:str}/receipt-review/withdraw/drop", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def drop_withdrawal(self, followup_id: FollowupId, data: JSONBody[ReceiptWithdrawEndIn], ctx: Ctx,
+                        request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """The proposer drops their own proposal to withdraw a 核实未收到 (撤销提议) with a reason: anyone else 403
+        (another reviewer who disagrees declines it); a blank reason: 422; none waits, or `proposal` is not the one
+        that waits: 409. The proposal is kept as ended, and a new one may be made."""
+        with ctx.db.begin() as session:
+            row = receipt_withdraw.drop(session, followup_id, data.reason, principal=request.user, clock=ctx.clock,
+                                        proposal=data.proposal)
+            return _withdrawal_out(row, session)
+
+    @post("/{followup_id:str}/receipt-review/withdraw/decline", opt={"roles": receipt.RESOLVERS}, status_code=200)
+    def decline_withdrawal(self, followup_id: FollowupId, data: JSONBody[ReceiptWithdrawEndIn], ctx: Ctx,
+                           request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """Another county reviewer declines the proposal (驳回撤回) with a reason: the people the confirmation refuses
+        are refused, and whoever declined an earlier proposal of the closing (403, kept on 回避拦截记录); a blank
+        reason: 422; none waits, or `proposal` is not the one that waits: 409. The 核实未收到 stands, its recovery and
+        supplement go on; the proposal is kept as ended, and a new one may be made."""
+        with ctx.db.begin() as session:
+            row = receipt_withdraw.decline(session, followup_id, data.reason, principal=request.user,
+                                           clock=ctx.clock, proposal=data.proposal)
+            return _withdrawal_out(row, session)
 
 
-def _withdrawal_out(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by, "outcome": row.outcome,
+def _withdrawal_out(row: Any, session: Session) -> dict[str, Any]:
+    """The closing after a proposal, a confirmation, a drop or a decline: the number of its proposal that waits (or
+    was confirmed; null: none), and its proposals ended (dropped or declined), oldest first."""
+    ended = [msgspec.to_builtins(ended_out(e)) for e in receipt_withdraw.ended_proposals(session, [row.followup_id])
+             .get(row.followup_id, ()) if e.review_id == row.id]
+    return {"withdraw_proposal": len(ended) + 1 if row.withdraw_proposed_by else None, "withdraw_ended": ended,"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by, "outcome": row.outcome,
             "recovery_id": row.recovery_id, "supplement_id": row.supplement_id,
             "withdraw_proposed_by": row.withdraw_proposed_by, "withdraw_proposed_at": row.withdraw_proposed_at,
             "withdraw_reason": row.withdraw_reason, "withdrawn_by": row.withdrawn_by, "withdrawn_at": row.withdrawn_at}

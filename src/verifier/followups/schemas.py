@@ -9,7 +9,7 @@ import msgspec
 from ..domain.money import format_yuan
 from .models import Followup
 from .receipt import ReceiptAlert, ReturnedClosing
-from .receipt_withdraw import WithdrawnClosing
+from .receipt_withdraw import EndedProposal, WithdrawnClosing
 from .service import DueFollowup
 
 
@@ -143,6 +143,10 @@ class ReceiptAlertOut(msgspec.Struct):
     withdraw_reason: str | None = None
     # Its 核实未收到 closings withdrawn by two county reviewers, oldest first: the alert was open again after each.
     withdrawn: list[WithdrawnClosingOut] = msgspec.field(default_factory=list)
+    # The number of the proposal that waits (to name in a confirmation, a drop or a decline; null: none waits), and
+    # the proposals ended without a withdrawal (dropped by their proposer or declined), oldest first.
+    withdraw_proposal: int | None = None
+    withdraw_ended: list[EndedProposalOut] = msgspec.field(default_factory=list)
 
 
 class ReceiptAlertListOut(msgspec.Struct):
@@ -165,6 +169,35 @@ class ReceiptWithdrawIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = ""  # why the 核实未收到 is withdrawn (撤回的理由); missing or blank: 422 naming it
 
 
+class ReceiptWithdrawConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    # The number of the proposal confirmed (`withdraw_proposal` of the alert read): another one since, 409. Left out,
+    # the one that waits (as before migration 0057).
+    proposal: int | None = None
+
+
+class ReceiptWithdrawEndIn(msgspec.Struct, forbid_unknown_fields=True):
+    proposal: int  # the number of the proposal dropped or declined (`withdraw_proposal`): another one since, 409
+    reason: str = ""  # why it is dropped (撤销的理由) or declined (驳回的理由); missing or blank: 422 naming it
+
+
+class EndedProposalOut(msgspec.Struct):
+    id: str
+    review_id: str
+    proposal: int
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    ended: str  # "dropped" (撤销提议, by its proposer) | "declined" (驳回撤回, by another county reviewer)
+    ended_by: str
+    ended_at: datetime
+    end_reason: str
+
+
+def ended_out(e: EndedProposal) -> EndedProposalOut:
+    return EndedProposalOut(e.id, e.review_id, e.proposal, e.proposed_by, e.proposed_at, e.reason, e.ended,
+                            e.ended_by, e.ended_at, e.end_reason)
+
+
 def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
     return ReceiptAlertOut(a.followup_id, a.case_id, a.case_number, a.county_code, a.town, a.village, a.head_name,
                            a.received, None if a.received_amount is None else format_yuan(a.received_amount),
@@ -173,4 +206,5 @@ def alert_out(a: ReceiptAlert) -> ReceiptAlertOut:
                            a.note, a.outcome, a.recovery_id, a.supplement_id, a.supplement_status,
                            a.supplement_confirmed_by, a.second_needed, a.second_waits, a.confirmed_by,
                            a.confirmed_at, [returned_out(r) for r in a.returned], a.withdraw_proposed_by,
-                           a.withdraw_proposed_at, a.withdraw_reason, [withdrawn_out(w) for w in a.withdrawn])
+                           a.withdraw_proposed_at, a.withdraw_reason, [withdrawn_out(w) for w in a.withdrawn],
+                           a.withdraw_proposal, [ended_out(e) for e in a.withdraw_ended])

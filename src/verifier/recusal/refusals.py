@@ -52,6 +52,8 @@ STEPS = (
     "receipt_return",
     "receipt_withdraw_propose",
     "receipt_withdraw_confirm",
+    "receipt_withdraw_drop",
+    "receipt_withdraw_decline",
     "supplement_confirm",
     "payee_request",
     "payee_decide",

@@ -116,6 +116,9 @@ SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": 
 RECEIVED = {"yes": "已收到", "no": "未收到", "partly": "部分收到", "unknown": "未询问"}  # 是否收到救助金
 # A closed receipt alert's finding (回访核实); `unknown`: closed before the question was asked.
 RECEIPT_OUTCOMES = {"received": "核实已收到", "misdirected": "核实未收到", "unknown": "未记录"}
+# How a proposal to withdraw a 核实未收到 ended without a withdrawal (followups/receipt_withdraw.py, migration 0057).
+WITHDRAW_ENDED = {"dropped": "已撤销提议", "declined": "已驳回撤回"}
+WITHDRAW_ENDED_BY = {"dropped": "撤销提议", "declined": "驳回撤回"}
 RECEIPT_OUTCOME_HINTS = {"received": "农户误会或钱已找到，不再处理",
                          "misdirected": "钱付到了别处：追回未收到的部分，并向农户补发（须另一名县级审核人员确认）"}
 NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repair": "危房改造", "schooling_aid": "教育资助",
@@ -196,6 +199,8 @@ ACTIONS = {
     "followup.receipt_returned": "另一名县级审核人员退回“核实已收到”，重新核实（收款账户已变更或收款人不是本户成员）",
     "followup.receipt_withdraw_proposed": "提议撤回“核实未收到”（待另一名县级审核人员确认）",
     "followup.receipt_withdrawn": "另一名县级审核人员确认撤回“核实未收到”，追回和补发已撤销，重新核实",
+    "followup.receipt_withdraw_dropped": "提议人撤销撤回“核实未收到”的提议，核实未收到照常有效",
+    "followup.receipt_withdraw_declined": "另一名县级审核人员驳回撤回“核实未收到”的提议，核实未收到照常有效",
     "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
     "case.add_bills": "补录核查票据",
@@ -674,6 +679,8 @@ DONE_MESSAGES = {
     "receipt_withdraw_proposed": "撤回已提议：须由另一名县级审核人员确认后，才撤回核实未收到、撤销追回和补发。",
     "receipt_withdrawn": ("已撤回核实未收到：追回和补发已撤销，这次回访重新列入待核实，须由其他县级审核人员重新核实"
                           "（原核实人不能再核实）。"),
+    "receipt_withdraw_dropped": "撤回提议已撤销：核实未收到照常有效，追回和补发继续办理；需要时可重新提议撤回。",
+    "receipt_withdraw_declined": "已驳回撤回提议：核实未收到照常有效，追回和补发继续办理；需要时可重新提议撤回。",
     "need_referred": "需求已转交责任部门，部门答复后由县级复核人员录入。",
     "need_already": "该户的这项需求已转交部门、尚未答复（重复提交未再保存）。",
     "need_answered": "部门答复已录入。",
@@ -800,6 +807,8 @@ RECUSAL_STEPS = {
     "receipt_return": "退回回访核实已收到（收款账户已变更或收款人不是本户成员）",
     "receipt_withdraw_propose": "提议撤回回访核实未收到",
     "receipt_withdraw_confirm": "确认撤回回访核实未收到",
+    "receipt_withdraw_drop": "撤销撤回回访核实未收到的提议",
+    "receipt_withdraw_decline": "驳回撤回回访核实未收到的提议",
     "supplement_confirm": "确认补发",
     "payee_request": "申请变更收款人",
     "payee_decide": "审批收款人变更",

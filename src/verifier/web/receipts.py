@@ -34,7 +34,7 @@ def status_of(value: str) -> str:
 def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", at: int = 1,
                   status_code: int = 200, message: str | None = None, typed: dict[str, str] | None = None,
                   chosen: dict[str, str] | None = None, returning: dict[str, str] | None = None,
-                  withdrawing: dict[str, str] | None = None) -> Template:
+                  withdrawing: dict[str, str] | None = None, ending: dict[str, str] | None = None) -> Template:
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
@@ -44,14 +44,16 @@ def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
                                                *a.payee_changed_by,
                                                *(q for r in a.returned for q in (r.resolved_by, r.returned_by)),
                                                a.withdraw_proposed_by,
+                                               *(q for e in a.withdraw_ended for q in (e.proposed_by, e.ended_by)),
                                                *(q for w in a.withdrawn
                                                  for q in (w.resolved_by, w.proposed_by, w.withdrawn_by)))
                                      if p])
     pager = Pager.over("/receipt-alerts", {"status": "" if status == "open" else status, "q": q}, found)
     return page(request, "receipt_alerts.html", status_code=status_code, alerts=found.items, names=names,
                 status=status, statuses=STATUSES, message=message, typed=typed or {}, chosen=chosen or {},
-                returning=returning or {}, withdrawing=withdrawing or {},
-                outcomes=labels.RECEIPT_OUTCOMES, hints=labels.RECEIPT_OUTCOME_HINTS, sl=stagelabels,
+                returning=returning or {}, withdrawing=withdrawing or {}, ending=ending or {},
+                outcomes=labels.RECEIPT_OUTCOMES, ended_how=labels.WITHDRAW_ENDED,
+                ended_by_how=labels.WITHDRAW_ENDED_BY, hints=labels.RECEIPT_OUTCOME_HINTS, sl=stagelabels,
                 may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager)
 
 
@@ -116,9 +118,30 @@ class ReceiptAlertPages(Controller):
         def confirm(session: Any) -> Any:
             if clean(data.get("confirm")) != "yes":
                 raise ValidationFailed.one("confirm", CONFIRM_UNTICKED)
-            return receipt_withdraw.confirm(session, followup_id, principal=request.user, clock=ctx.clock)
+            return receipt_withdraw.confirm(session, followup_id, principal=request.user, clock=ctx.clock,
+                                            proposal=_proposal(data))
 
         return _second_person(request, ctx, data, confirm, done="receipt_withdrawn", fields={"confirm": "确认撤回"})
+
+    @post("/{followup_id:str}/drop-withdrawal", opt=RESOLVERS, status_code=303)
+    def drop_withdrawal(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                        data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """The proposer drops their own proposal to withdraw a 核实未收到 (撤销提议) with why; refused (another's
+        proposal, or one dropped or declined since), the list comes back with the reason typed."""
+        reason = clean(data.get("reason"))
+        return _second_person(request, ctx, data, lambda session: receipt_withdraw.drop(
+            session, followup_id, reason, principal=request.user, clock=ctx.clock, proposal=_proposal(data)),
+            done="receipt_withdraw_dropped", fields={"reason": "撤销理由"}, ending={followup_id: reason})
+
+    @post("/{followup_id:str}/decline-withdrawal", opt=RESOLVERS, status_code=303)
+    def decline_withdrawal(self, followup_id: FollowupId, ctx: Ctx, request: Req,
+                           data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Another county reviewer declines the proposal (驳回撤回) with why: the 核实未收到 stands; refused, the list
+        comes back with the reason typed."""
+        reason = clean(data.get("reason"))
+        return _second_person(request, ctx, data, lambda session: receipt_withdraw.decline(
+            session, followup_id, reason, principal=request.user, clock=ctx.clock, proposal=_proposal(data)),
+            done="receipt_withdraw_declined", fields={"reason": "驳回理由"}, ending={followup_id: reason})
 
     @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
     def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,
@@ -127,6 +150,12 @@ class ReceiptAlertPages(Controller):
         closer: the service refuses them)."""
         return _second_person(request, ctx, data, lambda session: receipt.confirm_supplement(
             session, followup_id, principal=request.user, clock=ctx.clock), done="supplement_confirmed")
+
+
+def _proposal(data: dict[str, Any]) -> int | None:
+    """The number of the proposal the form was drawn with (a hidden field); anything but a number: not said."""
+    said = clean(data.get("proposal"))
+    return int(said) if said.isdigit() and len(said) < 9 else None
 
 
 def _second_person(request: Req, ctx: Any, data: dict[str, Any], confirm: Any, *, done: str,
