@@ -357,7 +357,7 @@ class ReceiptAlert:
     withdraw_proposed_at: datetime | None = None
     withdraw_reason: str | None = None
     withdraw_barred: frozenset[str] = frozenset()
-    withdrawn: tuple[Any, ...] = ()
+    withdrawn: tuple[WithdrawnClosing, ...] = ()
 
     @property
     def may_withdraw(self) -> bool:
@@ -410,6 +410,22 @@ STILL_OPEN = or_(FollowupReceiptReview.id.is_(None),
                  and_(FollowupReceiptReview.second_needed.is_(True), FollowupReceiptReview.confirmed_by.is_(None)))
 """An alert not closed yet (outer-joined to its closing by `CURRENT`): none (never closed, or its closing returned),
 or a 核实已收到 that waits for its second look."""
+
+
+@dataclass(frozen=True)
+class WithdrawnClosing:
+    """A 核实未收到 closing withdrawn by two county reviewers (`receipt_withdraw.withdrawn_closings`): kept as it was,
+    with who proposed it, when and why, and who confirmed it."""
+
+    id: str
+    resolved_by: str
+    resolved_at: datetime
+    note: str
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
 
 
 @dataclass(frozen=True)
@@ -681,7 +697,7 @@ class CaseFollowup:
     second_waits: bool = False  # closed as 核实已收到 of a changed account (or outside payee), not yet confirmed (待复核)
     confirmed_by: str | None = None
     returned: tuple[ReturnedClosing, ...] = ()  # closings a second reviewer returned (退回), oldest first
-    withdrawn: tuple[Any, ...] = ()  # 核实未收到 closings withdrawn by two reviewers (撤回), oldest first
+    withdrawn: tuple[WithdrawnClosing, ...] = ()  # 核实未收到 closings withdrawn by two reviewers (撤回), oldest first
 
     @property
     def waiting(self) -> bool:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,8 +33,8 @@ from ..roster.service import PASSWORD_LINK, password_links
 from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
 from ..store.tables import Case
 from .models import STANDS, Followup, FollowupReceiptReview
-from .receipt import (MAX_NOTE, RESOLVERS, Involved, barred_from_followup, did_of, involved, refused_part,
-                      returned_closers)
+from .receipt import (MAX_NOTE, RESOLVERS, Involved, WithdrawnClosing, barred_from_followup, did_of, involved,
+                      refused_part, returned_closers)
 from .receipt_second import second_barred
 
 PROPOSE_STEP = "receipt_withdraw_propose"
@@ -249,22 +248,6 @@ def confirm(session: Session, followup_id: str, *, principal: Principal, clock: 
                           "amount": format_yuan(sup.amount)},
                  county_code=case.county_code, clock=clock)
     return review
-
-
-@dataclass(frozen=True)
-class WithdrawnClosing:
-    """A 核实未收到 closing withdrawn by two county reviewers: kept as it was, with who proposed it, when and why, and
-    who confirmed it."""
-
-    id: str
-    resolved_by: str
-    resolved_at: datetime
-    note: str
-    proposed_by: str
-    proposed_at: datetime
-    reason: str
-    withdrawn_by: str
-    withdrawn_at: datetime
 
 
 def withdrawn_closings(session: Session, followup_ids: list[str]) -> dict[str, tuple[WithdrawnClosing, ...]]:

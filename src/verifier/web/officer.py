@@ -281,7 +281,7 @@ class CheckPages(Controller):
         with ctx.db.read() as session:
             case, visit = assigned_visit(session, case_id, user)
             if case.status != "scheduled" and state is None:
-                raise InvalidState(refused_in_status(case.status))
+                raise InvalidState(refused_in_status(case.status, "录入核查结果"))
             names = user_names(session, visit.officer_ids)
             photos = check_service.evidence_of(session, case.id, evidence or [])
             head = case.household.head_name
