@@ -76,9 +76,16 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
     # 补录原因 is asked for only while the visit day chosen is more than 3 days back (app.js; the server decides)
     assert page.locator("#late-entry").is_hidden()
     today = page.input_value("#f-visited_on")
-    page.fill("#f-visited_on", (date.fromisoformat(today) - timedelta(days=10)).isoformat())
+    # the day chosen is said in Chinese beside the phone's date box, whatever order the phone shows it in
+    def said(day: date) -> str:
+        return f"所选日期：{day.year}年{day.month}月{day.day}日"
+    assert page.inner_text("#f-visited_on-read") == said(date.fromisoformat(today))
+    earlier = date.fromisoformat(today) - timedelta(days=10)
+    page.fill("#f-visited_on", earlier.isoformat())
+    assert page.inner_text("#f-visited_on-read") == said(earlier)
     assert page.locator("#late-entry").is_visible() and page.locator("#f-late_entry_reason").is_visible()
     page.fill("#f-visited_on", today)
+    assert page.inner_text("#f-visited_on-read") == said(date.fromisoformat(today))
     assert page.locator("#late-entry").is_hidden()
 
     # the household head is prefilled from the referral; add the spouse with the JavaScript "add" button
