@@ -41,6 +41,8 @@ def test_the_officer_finds_a_visit_by_name_or_case_number_typed_either_way(pages
     assert "李春生户" not in none.text and "今天没有安排走访" not in none.text
     # the ways back to the list keep it as it was left (app.js data-list)
     assert 'data-list="/visits"' in pages.get(f"/cases/{first}/check").text
+    attempt = pages.get(f"/cases/{first}/visit-attempt").text  # opened from the list's card: back to the list too
+    assert '<a href="/visits" data-list="/visits">← 我的走访</a>' in attempt and f"/cases/{first}/check" in attempt
 
 
 def test_the_clerk_finds_the_village_by_a_household_or_its_name_and_keeps_the_search(pages, ctx) -> None:  # type: ignore[no-untyped-def]
