@@ -43,6 +43,8 @@ def test_the_officer_finds_a_visit_by_name_or_case_number_typed_either_way(pages
     assert 'data-list="/visits"' in pages.get(f"/cases/{first}/check").text
     attempt = pages.get(f"/cases/{first}/visit-attempt").text  # opened from the list's card: back to the list too
     assert '<a href="/visits" data-list="/visits">← 我的走访</a>' in attempt and f"/cases/{first}/check" in attempt
+    pages.as_("other-officer", "field_officer")  # an officer not sent there finds none of them
+    assert "李春生户" not in pages.get("/visits", params={"q": "春生"}).text
 
 
 def test_the_clerk_finds_the_village_by_a_household_or_its_name_and_keeps_the_search(pages, ctx) -> None:  # type: ignore[no-untyped-def]
@@ -72,3 +74,6 @@ def test_the_clerk_finds_the_village_by_a_household_or_its_name_and_keeps_the_se
     assert refused.status_code == 422
     assert 'id="f-q" name="q" value="多多"' in refused.text and "城关镇南村" not in refused.text
     assert 'data-list="/meetings/new"' in pages.get("/meetings").text
+    pages.as_("clerk9", "town_clerk", counties=("340224",))  # another county's clerk finds none of them
+    elsewhere = pages.get("/meetings/new", params={"q": "多多"}).text
+    assert "城关镇东村" not in elsewhere and "没有符合查找条件的待评议村" in elsewhere
