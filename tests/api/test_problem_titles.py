@@ -189,4 +189,4 @@ def test_the_bad_fields_of_the_rules_said_at_the_raise_are_chinese(  # type: ign
     assert [e["field"] for e in body["errors"]] == ["held_on", "note"], body
     body = _said(client.post(f"/api/cases/{determined}/screening", headers=clerk,
                              json={"decision": "pass", "reason": ""}), 409)
-    assert body["detail"].startswith("案件当前状态为「") and body["detail"].endswith("」，不能进行此操作"), body
+    assert body["detail"].startswith("案件当前状态为「") and body["detail"].endswith("」，不能初步筛选"), body

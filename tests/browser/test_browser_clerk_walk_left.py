@@ -35,12 +35,12 @@ def test_a_refused_meeting_keeps_its_scan_and_is_sent_again_without_choosing_it(
             desk.fill({f"input[name=result_{n}][value=pass]": True})
         desk.page.set_input_files("input[name=minutes_scan]", str(scan))
         with desk.refusal(422):
-            assert desk.submit("form[action='/meetings/new']") == 1
+            assert desk.submit("form#meeting") == 1
         assert "不足应到 7 人的三分之二" in desk.text()
         assert "已上传：签到表.jpg（重新选择可替换）" in desk.text()
         assert desk.page.locator("#f-minutes_scan").evaluate("e => e.files.length") == 0
         desk.fill({"#f-attendees": "张三\n李四\n王五\n赵六\n钱七"})
-        assert desk.submit("form[action='/meetings/new']", expect=r"/meetings/mtg_\w+\?done=meeting") == 1
+        assert desk.submit("form#meeting", expect=r"/meetings/mtg_\w+\?done=meeting") == 1
         assert "查看扫描件" in desk.text()
     finally:
         desk.close()

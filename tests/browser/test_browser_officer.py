@@ -76,9 +76,16 @@ def test_an_officer_records_a_home_check_on_a_phone(server, browser, tmp_path: P
     # 补录原因 is asked for only while the visit day chosen is more than 3 days back (app.js; the server decides)
     assert page.locator("#late-entry").is_hidden()
     today = page.input_value("#f-visited_on")
-    page.fill("#f-visited_on", (date.fromisoformat(today) - timedelta(days=10)).isoformat())
+    # the day chosen is said in Chinese beside the phone's date box, whatever order the phone shows it in
+    def said(day: date) -> str:
+        return f"所选日期：{day.year}年{day.month}月{day.day}日"
+    assert page.inner_text("#f-visited_on-read") == said(date.fromisoformat(today))
+    earlier = date.fromisoformat(today) - timedelta(days=10)
+    page.fill("#f-visited_on", earlier.isoformat())
+    assert page.inner_text("#f-visited_on-read") == said(earlier)
     assert page.locator("#late-entry").is_visible() and page.locator("#f-late_entry_reason").is_visible()
     page.fill("#f-visited_on", today)
+    assert page.inner_text("#f-visited_on-read") == said(date.fromisoformat(today))
     assert page.locator("#late-entry").is_hidden()
 
     # the household head is prefilled from the referral; add the spouse with the JavaScript "add" button
@@ -217,4 +224,38 @@ def test_a_malformed_address_hash_breaks_no_script(server, browser) -> None:  # 
     page.evaluate("() => { location.hash = 'named-part'; }")
     page.wait_for_function("() => document.getElementById('named-part').closest('details').open")
     assert errors == []
+    context.close()
+
+
+def test_the_visits_searched_on_a_phone_are_the_list_the_way_back_leads_to(server, browser) -> None:  # type: ignore[no-untyped-def]
+    """我的走访 searched on an English phone: by a head's name, the cards found and the search kept in its box;
+    ← 我的走访 on 未能核查 leads back to the list searched as it was left; digits typed full-width are read as digits
+    (nothing found is said so, the search folded in its box)."""
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True,
+                                  locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log_in(page, server, "officer2")
+    first = page.locator(".visit").first
+    head = first.locator(".place").inner_text().split("户")[0]
+    page.fill("main #f-q", head)
+    page.click("main form[role=search] button[type=submit]")
+    page.wait_for_url("**/visits?q=*")
+    assert page.input_value("main #f-q") == head
+    assert page.locator(".visit").count() >= 1
+    assert all(head in t for t in page.locator(".visit .place").all_inner_texts())
+    searched = page.url
+    page.locator(".visit .go a", has_text="未能核查").first.click()
+    page.wait_for_url("**/visit-attempt")
+    assert page.inner_text("#f-visited_on-read").startswith("所选日期：")  # an English phone shows 12/06/2026
+    back = page.locator("#way-back a", has_text="我的走访")
+    assert back.get_attribute("href") == searched[len(server):]
+    back.click()
+    page.wait_for_url(searched)
+    assert page.input_value("main #f-q") == head
+    nothing = "".join(chr(ord(c) + 0xFEE0) for c in "0000000")
+    page.fill("main #f-q", nothing)
+    page.click("main form[role=search] button[type=submit]")
+    page.wait_for_url("**/visits?q=*")
+    assert "没有符合查找条件的走访" in page.inner_text("main") and page.input_value("main #f-q") == "0000000"
     context.close()

@@ -34,7 +34,7 @@ def test_a_meeting_and_its_notice_from_an_english_browser(clerk, tmp_path: Path)
     for n in range(1, rows + 1):
         desk.fill({f"input[name=result_{n}][value=pass]": True})
     desk.page.set_input_files("input[name=minutes_scan]", str(scan))
-    assert desk.submit("form[action='/meetings/new']", expect=r"/meetings/mtg_\w+\?done=meeting") == 1
+    assert desk.submit("form#meeting", expect=r"/meetings/mtg_\w+\?done=meeting") == 1
     # the scanned minutes opened alone: the browser asks /favicon.ico by itself, and finds the icon
     scan_link = desk.page.locator("main a[href*='/minutes/']").first.get_attribute("href")
     desk.page.goto(desk.base + scan_link)

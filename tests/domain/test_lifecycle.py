@@ -90,3 +90,10 @@ def test_any_pair_outside_the_table_is_refused(status: str, action: str) -> None
     else:
         with pytest.raises(InvalidState):
             next_status(status, action)
+
+
+def test_a_refusal_in_a_status_names_the_action_it_refuses() -> None:
+    from verifier.domain.lifecycle import refused_in_status
+
+    assert refused_in_status("determined", "录入核查结果") == "案件当前状态为「已认定」，不能录入核查结果"
+    assert refused_in_status("checked", "录入村级评议") == "案件当前状态为「已核查」，不能录入村级评议"

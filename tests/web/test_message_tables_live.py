@@ -132,3 +132,14 @@ def test_a_row_for_a_sentence_the_code_does_not_say_is_caught() -> None:
     gone = [re.compile(r"\S+ is before the referral of (\S+)"), re.compile(r"a rule's new English sentence")]
     kept = re.compile(r"must be pass or reject")  # the case page's screening form still says it
     assert unreached(gone + [kept]) == [p.pattern for p in gone]
+
+
+def test_no_row_of_one_table_shadows_a_row_of_the_other() -> None:
+    """A message is said the same whichever table is asked first: `labels` answers only the case looked up and not
+    found (no catch-all of every message opening "no case" that stagelabels' rows would have to be asked before)."""
+    period = ("no case of county 340223 with a confirmed relief above zero has a completed home check visited from "
+              "2020-01-01 to 2020-01-02")
+    assert labels.message_zh(period) == period  # not 案件不存在: that table does not know it
+    assert stagelabels.zh(period).startswith("2020-01-01 至 2020-01-02 期间，")
+    assert labels.message_zh("no case 'case_01'") == stagelabels.zh("no case 'case_01'") == "案件不存在"
+    assert labels.message_zh("no case \"case_0'1\"") == "案件不存在"

@@ -47,7 +47,7 @@ def test_screening_needs_a_reason_to_reject(pages, ctx) -> None:  # type: ignore
     r = pages.post(f"/cases/{case_id}/screening", {"decision": "pass"})
     assert r.status_code == 303 and status_of(ctx, case_id) == "screened"
     r = pages.post(f"/cases/{case_id}/screening", {"decision": "pass"})
-    assert r.status_code == 409 and "案件当前状态为「已初筛」" in r.text
+    assert r.status_code == 409 and "案件当前状态为「已初筛」，不能初步筛选" in r.text
 
 
 def test_village_review_then_notice_objection_and_close(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]

@@ -64,7 +64,7 @@ def test_a_check_typed_with_a_phones_keyboard_is_recorded(pages, ctx, clock, cli
     assert r.status_code == 303, r.text
     assert status_of(ctx, case_id) == "checked"
     # the case shown after it leads back to the day's visits, not to the list of every case
-    assert '<p class="small"><a href="/visits">← 我的走访</a></p>' in pages.get(r.headers["location"]).text
+    assert '<p class="small"><a href="/visits" data-list="/visits">← 我的走访</a></p>' in pages.get(r.headers["location"]).text
     assert '<a href="/cases" data-list="/cases">← 案件列表</a>' in pages.get(f"/cases/{case_id}").text
     users.add("sup", "insurer_supervisor", counties=("340223",))
     check = client.get(f"/api/cases/{case_id}", headers=users.headers("sup")).json()["checks"][-1]

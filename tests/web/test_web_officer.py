@@ -222,3 +222,33 @@ def test_a_check_whose_guarded_write_wrote_no_row_is_refused_409_in_chinese(page
             assert BROKEN_RULE_ZH in r.text
             assert any("rule broken" in rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR)
         assert status_of(ctx, case_id) == "scheduled"
+
+
+def test_the_phone_date_boxes_say_the_day_chosen_in_chinese(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    """A phone's date box shows the day in the phone's own order (12/06/2026 in an English phone): the check form and
+    the 未能核查 form say the day beside it as 2026年12月6日, the day chosen again on a refused form."""
+    case_id = make_case(ctx, stage="scheduled")
+    pages.login(officers_of(ctx, case_id)[0], FACTORY_PASSWORD)
+    today = clock.today()
+    words = f"{today.year}年{today.month}月{today.day}日"
+    html = _form(case_id, pages)
+    assert 'type="date" id="f-visited_on"' in html
+    read = html.split('id="f-visited_on-read"')[1].split("</p>")[0]
+    assert f'所选日期：<strong data-day-read="f-visited_on">{words}</strong>' in read
+    data = good_check(html, clock)
+    data.update({"visited_on": "2020-02-03", "income.wages": "3000.123"})
+    r = pages.post(f"/cases/{case_id}/check", data, files={"photos": ("door.png", PNG, "image/png")})
+    assert r.status_code == 422 and 'value="2020-02-03"' in r.text
+    assert '所选日期：<strong data-day-read="f-visited_on">2020年2月3日</strong>' in r.text
+    attempt = pages.get(f"/cases/{case_id}/visit-attempt").text
+    assert f'data-day-read="f-visited_on">{words}</strong>' in attempt
+
+
+def test_a_day_is_said_in_words_only_when_it_is_a_day() -> None:
+    from datetime import date
+
+    from verifier.web.typed import day_in_words
+
+    assert day_in_words("2026-12-06") == day_in_words(date(2026, 12, 6)) == "2026年12月6日"
+    assert day_in_words("２０２６/１/５") == "2026年1月5日"
+    assert day_in_words("2026-02-30") == day_in_words("") == day_in_words(None) == day_in_words("明天") == ""

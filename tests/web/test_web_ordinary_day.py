@@ -40,7 +40,7 @@ def test_the_meeting_and_the_household_file_have_a_way_back(pages, ctx) -> None:
     assert r.status_code == 303, r.text
     meeting = r.headers["location"].split("?")[0]
     shown = pages.get(meeting).text
-    assert '<a href="/meetings/new">← 村级评议会（待评议的村）</a>' in shown
+    assert '<a href="/meetings/new" data-list="/meetings/new">← 村级评议会（待评议的村）</a>' in shown
     assert '<a href="/meetings" data-list="/meetings">已召开的村级评议会</a>' in shown
     pages.as_("rev-back", "county_reviewer")
     assert re.search(r'id="way-back"><a href="/cases" data-list="/cases">← 案件列表</a>', pages.get(meeting).text)

@@ -56,7 +56,7 @@ def test_a_determination_is_shown_before_it_is_confirmed(pages, ctx) -> None:  #
     assert r.status_code == 303 and status_of(ctx, case_id) == "determined"
     assert "认定结果已确认" in pages.get(r.headers["location"]).text
     r = pages.get(f"/cases/{case_id}/determination")
-    assert r.status_code == 409 and "不能进行此操作" in r.text
+    assert r.status_code == 409 and "案件当前状态为「已认定」，不能认定" in r.text
 
 
 def _csv(rows: list[list[str]]) -> bytes:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..domain.masking import mask_phone
+from ..store.paged import fold_search, text_search
 from ..store.tables import Case, Household, Visit
 from ..store.vault import Vault
 from . import personal
@@ -28,14 +29,18 @@ class VisitCard:
     overdue_days: int  # days past the check's due date (0: not overdue)
 
 
-def visit_cards(session: Session, user: Principal, vault: Vault, today: date) -> list[VisitCard]:
+def visit_cards(session: Session, user: Principal, vault: Vault, today: date, q: str = "") -> list[VisitCard]:
     """The user's active visits to cases still waiting for their check, in their counties: overdue first (most
-    overdue first), then by visit day, village and case."""
+    overdue first), then by visit day, village and case. Searched (`q`, folded as every list's search is) by the
+    head's name, the case number (or its last digits), the town or the village."""
     stmt = (select(Visit, Case, Household).join(Case, Case.id == Visit.case_id)
             .join(Household, Household.id == Case.household_id)
             .where(Visit.active.is_(True), Case.status == "scheduled"))
     if user.counties:
         stmt = stmt.where(Case.county_code.in_(user.counties))
+    text = fold_search(q)
+    if text:
+        stmt = stmt.where(text_search(text, (Household.head_name, Case.number, Case.town, Case.village)))
     cards = []
     for visit, case, household in session.execute(stmt).tuples():
         if user.id not in visit.officer_ids:

@@ -70,7 +70,7 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
     if decision == "reject" and not reason.strip():
         raise ValidationFailed.one("reason", "不通过时须填写原因")
     if case.status != "received":
-        raise InvalidState(refused_in_status(case.status))
+        raise InvalidState(refused_in_status(case.status, "初步筛选"))
     proposed_by = case.screen_out_proposed_by
     if proposed_by is None and not principal.has("town_clerk"):
         raise Forbidden("县级复核人员只确认或否决乡镇经办人提出的初筛不通过，初步筛选由乡镇经办人办理")
@@ -249,7 +249,7 @@ def schedule(
     `reason_required`, as the page asks)."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status not in ("screened", "scheduled"):
-        raise InvalidState(refused_in_status(case.status))
+        raise InvalidState(refused_in_status(case.status, "安排走访"))
     eligible = {u.id: u for u in field_officers(session, case.county_code)}
     by_name = {u.username: u.id for u in eligible.values()}
     ids = [by_name.get(o, o) for o in officers]

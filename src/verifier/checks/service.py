@@ -311,7 +311,7 @@ def record_check(
         # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
         raise Forbidden(NOT_ASSIGNED)
     if case.status != "scheduled":
-        raise InvalidState(refused_in_status(case.status))
+        raise InvalidState(refused_in_status(case.status, "录入核查结果"))
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
@@ -569,7 +569,7 @@ def _result(session: Session, case: Case, check: Check, contract: Contract, find
 def determine(session: Session, case_id: str, *, confirm: bool, principal: Principal, clock: Clock) -> Assessment:
     case = load_case(session, case_id, principal, for_update=confirm)
     if case.status != "checked":
-        raise InvalidState(refused_in_status(case.status))
+        raise InvalidState(refused_in_status(case.status, "认定"))
     contract_store.require_accepted(session, case.contract_id, "按它认定和计算保障金")
     a = assess_case(session, case)
     if not confirm:

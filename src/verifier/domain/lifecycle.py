@@ -142,6 +142,7 @@ def status_zh(status: str) -> str:
     return STATUS_LABELS_ZH.get(status, status)  # type: ignore[call-overload]
 
 
-def refused_in_status(status: str) -> str:
-    """Why an action is refused to a case in `status`: 案件当前状态为「已核查」，不能进行此操作."""
-    return f"案件当前状态为「{status_zh(status)}」，不能进行此操作"
+def refused_in_status(status: str, action: str) -> str:
+    """Why `action` (what the caller was asked to do, as a verb: 记录核查) is refused to a case in `status`:
+    案件当前状态为「已认定」，不能记录核查."""
+    return f"案件当前状态为「{status_zh(status)}」，不能{action}"

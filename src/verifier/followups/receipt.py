@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -71,6 +71,9 @@ DID = {
     "receipt_withdrawn": "核实了这次未收到救助金的回访（核实未收到），已被两名县级审核人员撤回",
     "password_linked": "的账号与参与支付的人员有密码关联" + PASSWORD_LINK,
 }
+
+if TYPE_CHECKING:  # receipt_withdraw imports this module
+    from .receipt_withdraw import EndedProposal
 
 
 @dataclass(frozen=True)
@@ -357,13 +360,13 @@ class ReceiptAlert:
     withdraw_proposed_at: datetime | None = None
     withdraw_reason: str | None = None
     withdraw_barred: frozenset[str] = frozenset()
-    withdrawn: tuple[Any, ...] = ()
+    withdrawn: tuple[WithdrawnClosing, ...] = ()
     # Migration 0057: the number of the proposal that waits (the forms name it: another one since is refused), who may
     # not decline it (驳回撤回: as `withdraw_barred`, and who declined an earlier proposal of the closing; the proposer
     # drops it instead, 撤销提议), and the follow-up's proposals ended (dropped or declined), oldest first.
     withdraw_proposal: int | None = None
     decline_barred: frozenset[str] = frozenset()
-    withdraw_ended: tuple[Any, ...] = ()
+    withdraw_ended: tuple[EndedProposal, ...] = ()
 
     @property
     def may_withdraw(self) -> bool:
@@ -416,6 +419,22 @@ STILL_OPEN = or_(FollowupReceiptReview.id.is_(None),
                  and_(FollowupReceiptReview.second_needed.is_(True), FollowupReceiptReview.confirmed_by.is_(None)))
 """An alert not closed yet (outer-joined to its closing by `CURRENT`): none (never closed, or its closing returned),
 or a 核实已收到 that waits for its second look."""
+
+
+@dataclass(frozen=True)
+class WithdrawnClosing:
+    """A 核实未收到 closing withdrawn by two county reviewers (`receipt_withdraw.withdrawn_closings`): kept as it was,
+    with who proposed it, when and why, and who confirmed it."""
+
+    id: str
+    resolved_by: str
+    resolved_at: datetime
+    note: str
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    withdrawn_by: str
+    withdrawn_at: datetime
 
 
 @dataclass(frozen=True)
@@ -694,7 +713,7 @@ class CaseFollowup:
     second_waits: bool = False  # closed as 核实已收到 of a changed account (or outside payee), not yet confirmed (待复核)
     confirmed_by: str | None = None
     returned: tuple[ReturnedClosing, ...] = ()  # closings a second reviewer returned (退回), oldest first
-    withdrawn: tuple[Any, ...] = ()  # 核实未收到 closings withdrawn by two reviewers (撤回), oldest first
+    withdrawn: tuple[WithdrawnClosing, ...] = ()  # 核实未收到 closings withdrawn by two reviewers (撤回), oldest first
 
     @property
     def waiting(self) -> bool:

@@ -42,8 +42,8 @@ from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
 from ..store.tables import Case
 from ..store.base import new_id
 from .models import STANDS, Followup, FollowupReceiptReview, FollowupReceiptWithdrawEnded
-from .receipt import (MAX_NOTE, RESOLVERS, Involved, barred_from_followup, did_of, involved, refused_part,
-                      returned_closers)
+from .receipt import (MAX_NOTE, RESOLVERS, Involved, WithdrawnClosing, barred_from_followup, did_of, involved,
+                      refused_part, returned_closers)
 from .receipt_second import second_barred
 
 PROPOSE_STEP = "receipt_withdraw_propose"
@@ -399,22 +399,6 @@ def ended_proposals(session: Session, followup_ids: list[str]) -> dict[str, tupl
                 proposed_at=r.proposed_at, reason=r.reason, ended=r.ended, ended_by=r.ended_by, ended_at=r.ended_at,
                 end_reason=r.end_reason))
     return {k: tuple(v) for k, v in out.items()}
-
-
-@dataclass(frozen=True)
-class WithdrawnClosing:
-    """A 核实未收到 closing withdrawn by two county reviewers: kept as it was, with who proposed it, when and why, and
-    who confirmed it."""
-
-    id: str
-    resolved_by: str
-    resolved_at: datetime
-    note: str
-    proposed_by: str
-    proposed_at: datetime
-    reason: str
-    withdrawn_by: str
-    withdrawn_at: datetime
 
 
 def withdrawn_closings(session: Session, followup_ids: list[str]) -> dict[str, tuple[WithdrawnClosing, ...]]:

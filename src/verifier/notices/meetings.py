@@ -32,7 +32,7 @@ from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.db import Database
 from ..store.twins import write_or_find
-from ..store.tables import Case, Determination
+from ..store.tables import Case, Determination, Household
 from .models import VillageFile, VillageMeeting, VillageMeetingReview, VillageReview
 from .posting import Upload, attach_minutes
 from .service import REVIEW_ROLES, record_review
@@ -72,16 +72,28 @@ class AwaitingHousehold:
     case_number: str = ""  # two heads of one village often share a name: the number tells them apart
 
 
-def villages_awaiting(session: Session, principal: Principal) -> list[tuple[str, str, str, int]]:
+def villages_awaiting(session: Session, principal: Principal, q: str = "") -> list[tuple[str, str, str, int]]:
     """(county, town, village, households) with cases awaiting the village's review, within the user's counties (a
-    case whose failed review waits for a second person awaits no meeting)."""
+    case whose failed review waits for a second person awaits no meeting). Searched (`q`, folded as every list's
+    search is): the villages whose town or village is named so, or with a household awaiting whose head or case
+    number is; each still counts all its households awaiting (the meeting reviews them all)."""
+    waiting = (Case.status == AWAITING, Case.review_fail_proposed_by.is_(None))
     stmt = (select(Case.county_code, Case.town, Case.village, func.count())
-            .where(Case.status == AWAITING, Case.review_fail_proposed_by.is_(None))
+            .where(*waiting)
             .group_by(Case.county_code, Case.town, Case.village)
             .order_by(Case.county_code, Case.town, Case.village))
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
-    return [tuple(r) for r in session.execute(stmt).all()]  # type: ignore[misc]
+    rows = [tuple(r) for r in session.execute(stmt).all()]
+    text = fold_search(q)
+    if not text:
+        return rows  # type: ignore[return-value]
+    found = select(Case.county_code, Case.town, Case.village).join(Household, Household.id == Case.household_id) \
+        .where(*waiting, text_search(text, (Household.head_name, Case.number, Case.town, Case.village))).distinct()
+    if principal.counties:
+        found = found.where(Case.county_code.in_(principal.counties))
+    matched = {tuple(r) for r in session.execute(found).all()}
+    return [r for r in rows if r[:3] in matched]  # type: ignore[misc]
 
 
 def households_awaiting(session: Session, principal: Principal, county_code: str, town: str,

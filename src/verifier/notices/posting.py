@@ -282,12 +282,12 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     if notice.posting_confirmed_by is not None:
         raise InvalidState("该公示的张贴已由他人确认")
     if principal.id == notice.posted_by:
-        raise Forbidden("四眼原则：公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或未参与这些"
+        raise Forbidden("按“四眼原则”，公示由您发布，张贴须由另一人确认（本县另一名乡镇经办人、县级复核员，或未参与这些"
                         "农户入户核查、核定的保险公司工作人员）")
     if principal.id in village_recorders(session, notice.id):
-        raise Forbidden("四眼原则：您录入了该公示中农户的村级评议，张贴须由另一人确认")
+        raise Forbidden("按“四眼原则”，您录入了该公示中农户的村级评议，张贴须由另一人确认")
     if principal.id in deciders(session, notice.id):
-        raise Forbidden("四眼原则：您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
+        raise Forbidden("按“四眼原则”，您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
                         "另一人确认")
     recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
         NoticeItem.notice_id == notice.id))), step="notice_posting", message=RECUSED_FROM_NOTICE, clock=clock)  # 回避

@@ -108,7 +108,7 @@ def record_review(
     recusal.refuse_principal(session, principal, [case.household_id], step="village_review", case_id=case.id,
                              clock=clock)  # 回避
     if case.status != "determined":
-        raise InvalidState(refused_in_status(case.status))
+        raise InvalidState(refused_in_status(case.status, "录入村级评议"))
     if result not in ("pass", "fail"):
         raise ValidationFailed.one("result", "请选择通过或未通过")
     proposed_by = case.review_fail_proposed_by

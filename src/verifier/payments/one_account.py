@@ -341,7 +341,7 @@ def clear(session: Session, index: str, *, note: str, principal: Principal, vaul
         raise Forbidden("the account also pays a household of another county: a reviewer of every county it pays "
                         "clears it")
     if principal.id in group.staff:
-        raise Forbidden("四眼原则：该账户为您本人申报的账户，须由其他县级审核人员核实")
+        raise Forbidden("按“四眼原则”，该账户为您本人申报的账户，须由其他县级审核人员核实")
     if principal.id in group.people:
         raise Forbidden("four-eyes rule: you recorded or approved this account as a payee of one of these households; "
                         "another county reviewer clears it")

@@ -351,7 +351,7 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
     if principal.id == change.requested_by:
         raise Forbidden("按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。")
     if password_links(session, principal.id, {change.requested_by}):
-        raise refusals.refused(Forbidden(f"四眼原则：您的账号与这份收款人变更申请的申请人的账号有密码关联{PASSWORD_LINK}，"
+        raise refusals.refused(Forbidden(f"按“四眼原则”，您的账号与这份收款人变更申请的申请人的账号有密码关联{PASSWORD_LINK}，"
                                          "不能审批该申请，须由其他人员审批。"), principal, "payee_decide",
                                [case.household_id], case_id=case.id, clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
@@ -582,7 +582,7 @@ def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, prin
         if who in linked:
             case = session.get(Case, case_id)
             raise refusals.refused(Forbidden(
-                f"四眼原则：您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联{PASSWORD_LINK}，"
+                f"按“四眼原则”，您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联{PASSWORD_LINK}，"
                 f"按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。"),
                 principal, BATCH_STEP_NAMES[verb], [case.household_id] if case else [], case_id=case_id,
                 clock=clock)

@@ -442,7 +442,7 @@ PREPARER_RECUSED = "须由其他经办人制单"
 no relation), and not kept in the batch's creation entry."""
 RECUSED_FROM_BATCH = ("回避：本批次中有案件的家庭成员与您存在回避关系（与本户成员存在回避关系），您不能审批、签批或发放本批次："
                       "请交由其他人员办理")
-LINKED_TO_BATCH = ("四眼原则：您的账号与本批次{part}的账号有密码关联" + PASSWORD_LINK
+LINKED_TO_BATCH = ("按“四眼原则”，您的账号与本批次{part}的账号有密码关联" + PASSWORD_LINK
                    + "，按职责分离规定不能{act}批次 {code}，须由其他{others}办理。")
 
 

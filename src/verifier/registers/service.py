@@ -350,7 +350,7 @@ def answer_finding(session: Session, finding_id: str, *, outcome: str, note: str
     if finding.status != "open":
         raise InvalidState("这一比对发现已经处理过")
     if principal.id in check.officer_ids or principal.id == check.recorded_by:
-        raise Forbidden("四眼原则：您参与了这次入户核查，比对发现须由其他审核人员处理")
+        raise Forbidden("按“四眼原则”，您参与了这次入户核查，比对发现须由其他审核人员处理")
     # 回避: explaining a finding away is what keeps the household eligible; upholding it excludes the household
     recusal.refuse_principal(session, principal, [case.household_id], step="register_finding", field="outcome",
                              case_id=case.id, clock=clock)

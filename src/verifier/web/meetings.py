@@ -26,13 +26,13 @@ MEETING_FIELDS = ("held_on", "venue", "members_expected", "attendees", "minutes"
 
 
 def _form(request: Req, ctx: Any, county: str, town: str, village: str, state: FormState,
-          status_code: int = 200, held: dict[str, str] | None = None) -> Template:
+          status_code: int = 200, held: dict[str, str] | None = None, q: str = "") -> Template:
     user = request.user
     with ctx.db.read() as session:
-        villages = meeting_service.villages_awaiting(session, user)
+        villages = meeting_service.villages_awaiting(session, user, q=q)
         households = meeting_service.households_awaiting(session, user, county, town, village) if village else []
     return page(request, "meeting_new.html", status_code=status_code, villages=villages, households=households,
-                county=county, town=town, village=village, form=state, today=ctx.clock.today(),
+                county=county, town=town, village=village, q=q, form=state, today=ctx.clock.today(),
                 min_attendance=MIN_ATTENDANCE, held=held)
 
 
@@ -63,11 +63,14 @@ class MeetingPages(Controller):
 
     @get("/new", opt=CLERK)
     def new(self, ctx: Ctx, request: Req, county_code: FromQuery[str | None] = None,
-            town: FromQuery[str | None] = None, village: FromQuery[str | None] = None) -> Template:
+            town: FromQuery[str | None] = None, village: FromQuery[str | None] = None,
+            q: Annotated[str, Parameter(max_length=200)] = "") -> Template:
+        """The villages awaiting their meeting (searched by town, village, a household's head or case number) and the
+        chosen village's form."""
         counties = request.user.counties
         county = clean(county_code) or (counties[0] if len(counties) == 1 else "")
         state = FormState(values={"held_on": ctx.clock.today().isoformat()})
-        return _form(request, ctx, county, clean(town), clean(village), state)
+        return _form(request, ctx, county, clean(town), clean(village), state, q=fold_search(q))
 
     @post("/new", opt=CLERK, status_code=303)
     def create(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
@@ -97,7 +100,7 @@ class MeetingPages(Controller):
                 held = {"sha256": sealed.sha256, "name": name, "token": posting.held_token(
                     ctx.vault, request.user, (county, town, village), sealed.sha256)}
             return _form(request, ctx, county, town, village, form_state(data, exc, fields), status_code=422,
-                         held=held)
+                         held=held, q=fold_search(clean(data.get("q"))))
         return see_other(f"/meetings/{meeting_id}", done="meeting_already" if before else "meeting")
 
     @get("/{meeting_id:str}", opt=ANY)

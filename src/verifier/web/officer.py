@@ -33,6 +33,7 @@ from ..households import service as households
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan, parse_yuan
 from ..http import Ctx, get, post
+from ..store.paged import fold_search
 from . import labels
 from .typed import typed_yuan
 from .common import (
@@ -66,10 +67,13 @@ class VisitPages(Controller):
     path = "/visits"
 
     @get("/", opt=OFFICER)
-    def visits(self, ctx: Ctx, request: Req) -> Template:
+    def visits(self, ctx: Ctx, request: Req, q: Annotated[str, Parameter(max_length=200)] = "") -> Template:
+        """The officer's visits, grouped (overdue, today, past, later), searched by head, case number, town or
+        village."""
         today = ctx.clock.today()
+        q = fold_search(q)
         with ctx.db.read() as session:
-            cards = fieldlist.visit_cards(session, request.user, ctx.vault, today)
+            cards = fieldlist.visit_cards(session, request.user, ctx.vault, today, q=q)
             names = user_names(session, [o for c in cards for o in c.visit.officer_ids])
         items = [{"visit": c.visit, "case": c.case, "head": c.head, "address": c.address, "phone": c.phone,
                   "tel": c.tel, "overdue": c.overdue_days,
@@ -83,7 +87,7 @@ class VisitPages(Controller):
         ]
         if late:
             groups.insert(0, ("已超过核查期限", late))
-        return page(request, "visits.html", groups=groups, today=today, total=len(items))
+        return page(request, "visits.html", groups=groups, today=today, total=len(items), q=q)
 
 
 ROUTE_READERS: dict[str, Any] = {"roles": route_sheet.READERS}
@@ -277,7 +281,7 @@ class CheckPages(Controller):
         with ctx.db.read() as session:
             case, visit = assigned_visit(session, case_id, user)
             if case.status != "scheduled" and state is None:
-                raise InvalidState(refused_in_status(case.status))
+                raise InvalidState(refused_in_status(case.status, "录入核查结果"))
             names = user_names(session, visit.officer_ids)
             photos = check_service.evidence_of(session, case.id, evidence or [])
             head = case.household.head_name

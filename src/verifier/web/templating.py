@@ -106,7 +106,7 @@ def _msg(message: Any) -> str:
 
 def _register(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
-    env.filters.update(yuan=yuan, day=day, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
+    env.filters.update(yuan=yuan, day=day, day_zh=typed.day_in_words, last_day=last_day, moment=moment, label=label, rate=rate, mask_id=mask_id,
                        mask_name=mask_name, county=county, round_name=round_name, msg=_msg,
                        said=labels.said_in_chinese, field_label=labels.field_label, action=labels.action_label)
     env.globals.update(labels=labels, typed=typed, static_url=static_url, reason_zh=labels.reason_zh, change_zh=stagelabels.change_zh,

@@ -82,6 +82,19 @@ def day_parts(value: Any) -> tuple[int, int, int] | None:
     return int(year), int(month), int(day)
 
 
+def day_in_words(value: Any) -> str:
+    """A day as a Chinese reader reads it whatever the browser shows its date box as (12/06/2026 or 06.12.2026):
+    2026年12月6日, for a day written any way `typed_day` reads; "" for none or a day that does not exist."""
+    parts = day_parts(value.isoformat() if isinstance(value, date) else value)
+    if parts is None:
+        return ""
+    try:
+        day = date(*parts)
+    except ValueError:
+        return ""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def typed_day(value: Any) -> str:
     """A day as typed, as ISO 2026-12-05 when it is one of the ways offices write a day (see the module); otherwise
     the text folded and trimmed (a day that does not exist, 2026-02-30, stays as typed to be refused)."""

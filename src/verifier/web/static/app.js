@@ -346,6 +346,17 @@
     var reason = box.querySelector("textarea");
     box.hidden = !(late || (reason && reason.value.trim()) || box.querySelector(".error"));
   }
+  // A phone's date box shows the day as the phone's language writes it (12/06/2026): the day chosen is said beside
+  // it in Chinese (_forms.html `day`), kept in step here.
+  function dayRead(day) {
+    var read = day.id && document.querySelector('[data-day-read="' + day.id + '"]');
+    if (!read) return;
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day.value);
+    read.textContent = m ? m[1] + "年" + parseInt(m[2], 10) + "月" + parseInt(m[3], 10) + "日" : "未选择";
+  }
+  document.addEventListener("input", function (event) { if (event.target.type === "date") dayRead(event.target); });
+  document.addEventListener("change", function (event) { if (event.target.type === "date") dayRead(event.target); });
+  window.addEventListener("pageshow", function () { document.querySelectorAll("input[type=date]").forEach(dayRead); });
   function lateEntries() { document.querySelectorAll("[data-late-entry]").forEach(lateEntry); }
   document.addEventListener("input", function (event) { if (event.target.type === "date") lateEntries(); });
   document.addEventListener("change", function (event) { if (event.target.type === "date") lateEntries(); });
