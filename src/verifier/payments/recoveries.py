@@ -193,7 +193,7 @@ def _refuse_linked(session: Session, principal: Principal, other: str, rec: Reco
     if not password_links(session, principal.id, {other}):
         return
     household = session.scalar(select(Case.household_id).where(Case.id == rec.case_id))
-    raise refusals.refused(Forbidden(f"四眼原则：您的账号与{said}，须由其他人员办理。"), principal, step,
+    raise refusals.refused(Forbidden(f"按“四眼原则”，您的账号与{said}，须由其他人员办理。"), principal, step,
                            [household] if household else [], case_id=rec.case_id, clock=clock)
 
 
