@@ -223,7 +223,7 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
               display_name: str | None) -> None:
     """新建用户。密码从标准输入读取，或自动生成并只显示这一次；账号本人首次登录时须改成自己的密码（运行本命令的人知道它）。
 
-    动用资金或确认角色的角色（财务、理赔、保险公司主管、县级复核员、管理员），以及作为他人办理事项第二人的角色（乡镇经办人、核查员），只是提出，不立即生效：由另一位管理员或县级复核员在“角色授权”页确认。只有在能确认的在用账号不足两个时（系统的第一位管理员和县级复核员），这些角色才立即授予，并记为初始授权。"""
+    动用资金或确认角色的角色（财务、理赔、保险公司主管、县级复核员、管理员），作为他人办理事项第二人的角色（乡镇经办人、核查员），以及查阅本县全部案件和个人资料的审计，只是提出，不立即生效：由另一位管理员或县级复核员在“角色授权”页确认。只有在能确认的在用账号不足两个时（系统的第一位管理员和县级复核员），这些角色才立即授予，并记为初始授权。"""
     from .accounts import grants
     from .accounts.passwords import generate_password
     from .accounts.service import open_account
@@ -265,7 +265,7 @@ def users_add(name: str, roles: tuple[str, ...], counties: tuple[str, ...], all_
 @click.argument("name")
 @click.option("--role", "roles", multiple=True, required=True, help="角色；多个角色时重复此选项。")
 def users_grant(name: str, roles: tuple[str, ...]) -> None:
-    """给账号增加角色：动用资金或确认角色的角色（财务、理赔、保险公司主管、县级复核员、管理员），以及作为他人办理事项第二人的角色（乡镇经办人、核查员），只是提出，由另一位管理员或县级复核员在“角色授权”页确认；其他角色立即生效。"""
+    """给账号增加角色：动用资金或确认角色的角色（财务、理赔、保险公司主管、县级复核员、管理员），作为他人办理事项第二人的角色（乡镇经办人、核查员），以及查阅本县全部案件和个人资料的审计，只是提出，由另一位管理员或县级复核员在“角色授权”页确认；其他角色立即生效。"""
     from .accounts.auth import Principal
     from .accounts.service import add_roles, user_named
     from .domain.errors import DomainError, ValidationFailed

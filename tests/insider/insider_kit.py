@@ -365,3 +365,41 @@ def misdirected_closing(ctx: Any, client: Any, users: Any, *, confirmed: bool = 
         r = client.post(f"/api/supplements/{sup}/confirm", headers=users.headers("rev2"))
         assert r.status_code == 200, r.text
     return cases[0], fid, rec, sup
+
+
+def objection_upheld(ctx: Any, client: Any, users: Any) -> str:
+    """A case checked by team 0 (`factories.staff`), put on 东村's notice, and an objection to it upheld by the clerk
+    `clerk` (added): the case id; the case is screened again, its visit ended."""
+    case_id = make_case(ctx, village="东村", team=0)
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
+                    json={"held_on": today, "result": "pass", "note": ""})
+    assert r.status_code == 201, r.text
+    r = client.post("/api/notices", headers=clerk,
+                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/notices/{r.json()['id']}/objections", headers=clerk,
+                    json={"case_id": case_id, "received_on": today, "summary": "反映该户儿子在城里有稳定工作，家里有小轿车"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/objections/{r.json()['id']}/resolution", headers=clerk,
+                    json={"outcome": "upheld", "note": "需重新入户核查"})
+    assert r.status_code == 200 and r.json()["case_status"] == "screened", r.text
+    return case_id
+
+
+def as_the_old_code_left_it(ctx: Any, case_id: str, officers: list[str] | None = None) -> None:
+    """`case_id`, whose objection was upheld, as the code before the visit was ended left such a case: scheduled,
+    its last visit still active (`officers`: the visit's officers instead of its own, as a visit scheduled then)."""
+    from verifier.store.tables import Case, Visit as VisitRow
+
+    with ctx.db.begin() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.status == "screened"
+        case.status = "scheduled"
+        visit = session.scalars(select(VisitRow).where(VisitRow.case_id == case_id)
+                                .order_by(VisitRow.created_at.desc())).first()
+        assert visit is not None and not visit.active
+        visit.active = True
+        if officers is not None:
+            visit.officer_ids = list(officers)

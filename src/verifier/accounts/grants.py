@@ -1,9 +1,11 @@
 """Guarded roles take two people: one proposes a grant, another confirms it; until then the account does not hold it.
 
 The guarded roles are those that move or sign off money (finance, claims, the insurer's supervisor, the county
-reviewer), those that confirm grants (admin, county reviewer) and those whose holder is the second person of another's
-act (town clerk, field officer): an administrator alone cannot give themselves, or an account they hold the password
-of, a role that pays, nor make a second administrator to confirm for them, nor open two clerks to be "two people".
+reviewer), those that confirm grants (admin, county reviewer), those whose holder is the second person of another's
+act (town clerk, field officer) and the one that reads everything of its counties (auditor: every case's evidence,
+the households' personal data, the audit log): an administrator alone cannot give themselves, or an account they hold
+the password of, a role that pays, nor make a second administrator to confirm for them, nor open two clerks to be
+"two people", nor open an auditor's account and read a county's households through it.
 
 - A password set by someone other than its owner suspends the account's guarded roles into grants that person
   proposed (`suspend_after_reset`): resetting a finance officer's password does not let an administrator act as them.
@@ -38,8 +40,12 @@ SECOND_PERSON_ROLES = ("town_clerk", "field_officer")
 """Roles whose holder is the second person of another's act (a clerk confirming a screen-out, a failed village review
 or a notice on the wall; the insurer's officer at the wall): granted at once by one admin, two accounts of the same
 admin would be "two people"."""
+READER_ROLES = ("auditor",)
+"""Roles that read everything of their counties (the evidence of every check, the households' ID numbers, accounts
+and phones as their pages show them, the audit log) and change nothing: granted at once by one admin, an admin alone
+would open one and read a county's households through it."""
 CONFIRMER_ROLES = ("admin", "county_reviewer")
-GUARDED_ROLES = MONEY_ROLES + SECOND_PERSON_ROLES + ("admin",)
+GUARDED_ROLES = MONEY_ROLES + SECOND_PERSON_ROLES + READER_ROLES + ("admin",)
 
 
 def guarded(roles: list[str] | tuple[str, ...]) -> list[str]:

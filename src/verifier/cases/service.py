@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,7 +15,7 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import SCHEME_TZ, Clock
 from ..contract import county_named
-from ..domain import planning
+from ..domain import objection_recheck, planning
 from ..domain import recusal as recusal_rules
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import refused_in_status
@@ -25,6 +26,7 @@ from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User
 from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
+from ..roster.service import password_links
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -170,11 +172,22 @@ _OBJECTED_TO = (select(Objection.id).where(Objection.case_id == Check.case_id, O
                                            Objection.resolved_at >= Check.recorded_at).exists())
 
 
-def _objected_officers(session: Session, case_id: str) -> frozenset[str]:
-    """The officers of the case's checks that an upheld objection was against (see `_barred_by_own_checks`)."""
-    return frozenset(o for officers in session.scalars(select(Check.officer_ids).where(Check.case_id == case_id,
-                                                                                        _OBJECTED_TO))
-                     for o in officers)
+def objected_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
+    """The officers of each case's checks that an upheld objection was against (see `_barred_by_own_checks`); a case
+    with none is left out."""
+    out: dict[str, set[str]] = {}
+    for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(
+            Check.case_id.in_(case_ids), _OBJECTED_TO)) if case_ids else ():
+        out.setdefault(case_id, set()).update(officers)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def linked_to_objected(session: Session, objected: frozenset[str], candidates: Iterable[str]) -> frozenset[str]:
+    """Of `candidates`, the accounts linked by a password (`roster.service.password_links`) to one of `objected` (the
+    officers of checks an upheld objection was against): the same person's second account makes no re-check either
+    (`domain.objection_recheck`). Nothing is read when `objected` is empty."""
+    others = set(candidates) - objected
+    return frozenset(a for o in sorted(objected) for a in password_links(session, o, others)) if others else frozenset()
 
 
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -259,11 +272,15 @@ def schedule(
     last_time = last_household_officers(session, [case.id]).get(case.id, frozenset())
     sent_back = barred and session.scalar(select(Check.id).where(Check.case_id == case.id,
                                                                  Check.sent_back_at.is_not(None)).limit(1))
-    objected = _objected_officers(session, case.id) if barred else frozenset()
-    problems += [FieldError(f"officers[{i}]", OBJECTED_OFFICER if by_name.get(o, o) in objected
+    objected = objected_officers(session, [case.id]).get(case.id, frozenset()) if barred else frozenset()
+    linked = linked_to_objected(session, objected, [i for i in ids if i in eligible]) if objected else frozenset()
+    problems += [FieldError(f"officers[{i}]", objection_recheck.OBJECTED_OFFICER if by_name.get(o, o) in objected
                             else "该核查员参加过被退回的核查，重新入户须由其他核查员进行" if sent_back
                             else "该核查员参加过本案首次核查，复核须由其他核查员进行")
                  for i, o in enumerate(officers) if by_name.get(o, o) in barred]
+    # nor the second account of an officer objected to (a password links them)
+    named = {p.field for p in problems}
+    problems += [p for p in objection_recheck.refusals(ids, frozenset(), linked) if p.field not in named]
     # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
     # check that pays, and whoever chose its officers should not be one of them (nor does the planner send the
     # supervisor who plans, `plan` below; another supervisor's plan or hand may).
@@ -321,7 +338,6 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
 
 
 REASON_REQUIRED = "必填：请说明不用自动排期、由您选定这两名核查员的原因"
-OBJECTED_OFFICER = "该核查员参加过异议成立的核查，重新核查须由其他核查员进行"
 SELF_PICKED = "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"
 SAME_OFFICERS_REASON = "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"
 HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days
@@ -380,6 +396,10 @@ def plan(
     # 回避: an officer is not planned onto a household of which he is a member or a declared relative of one (he is
     # left out of that case; other officers, or another day, take it).
     recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])
+    # nor onto a case objected to, the second account of an officer of the checks the objection was against
+    for case_id, objected in objected_officers(session, [c.id for c in cases]).items():
+        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked_to_objected(
+            session, objected, [o.user_id for o in officers]))
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
                                     due_on=due[c.id],
                                     excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from ..domain.errors import InvalidState
+from ..notices.models import Objection
 from ..recusal.models import StaffTie
 from ..registers.models import RegisterImport
 from ..store.reader import Prepared, session_reader
@@ -41,6 +42,7 @@ _evidence: Table = Evidence.__table__  # type: ignore[assignment]
 _review: Table = ReviewRequest.__table__  # type: ignore[assignment]
 _register: Table = RegisterImport.__table__  # type: ignore[assignment]
 _tie: Table = StaffTie.__table__  # type: ignore[assignment]
+_objection: Table = Objection.__table__  # type: ignore[assignment]
 _active = _visit.alias("active_visit")
 
 def _officers_tied(active: Any, elements: str) -> Any:
@@ -54,8 +56,8 @@ def _officers_tied(active: Any, elements: str) -> Any:
 
 
 # The case, locked for the transaction, with what a check needs of its household, contract, active visit (and
-# whether its officers declared any tie), earlier checks, review requests and the county's registers in force: one
-# statement.
+# whether its officers declared any tie), earlier checks, review requests, upheld objections and the county's
+# registers in force: one statement.
 def _case_read(active: Any, join_on: Any, elements: str) -> Any:
     return (select(_case.c.id, _case.c.household_id, _case.c.county_code, _case.c.status, _case.c.referred_on,
                    _case.c.contract_id, _case.c.contract_hash, _case.c.contract_year, _household.c.head_name,
@@ -70,6 +72,10 @@ def _case_read(active: Any, join_on: Any, elements: str) -> Any:
                    exists().where(_register.c.county_code == _case.c.county_code,
                                   _register.c.as_of <= bindparam("on"),
                                   _register.c.valid_until >= bindparam("on")).label("register_in_force"),
+                   # whether an objection to its notice was upheld (then the officers of the checks it was against,
+                   # and their linked accounts, make no re-check: checks/service.py); a probe of its index
+                   exists().where(_objection.c.case_id == _case.c.id, _objection.c.status == "upheld")
+                   .label("objected"),
                    _officers_tied(active, elements))
             .join(_household, _household.c.id == _case.c.household_id)
             .join(_contract, _contract.c.id == _case.c.contract_id)
@@ -118,7 +124,8 @@ class Found:
     """What a check is decided on, read in one batch (one round trip on PostgreSQL)."""
 
     case: Any | None  # the row of `_CASE` (its active visit's officers and whether any has a 回避 declaration, last
-    #                   check's number, latest review request, whether a register is in force); None: no such case
+    #                   check's number, latest review request, whether an objection was upheld, whether a register
+    #                   is in force); None: no such case
     usernames: dict[str, str]  # username → user id of the named officers that exist
     known_evidence: set[str]
     people: list[tuple[str, str, str]]  # (blind index, household id, county) of the named people already known

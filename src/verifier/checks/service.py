@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
-from ..cases.service import active_visit
+from ..cases.service import active_visit, linked_to_objected, objected_officers
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
@@ -28,7 +28,7 @@ from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
 from ..domain.payee import check_payee, door_problems, on_record_problems
-from ..domain import backing, late_entry, photo_times, planning
+from ..domain import backing, late_entry, objection_recheck, photo_times, planning
 from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status, refused_in_status, status_zh
 from ..domain.planning import days_late
@@ -279,7 +279,9 @@ def record_check(
     session: Session, case_id: str, data: CheckInput, *, vault: Vault, principal: Principal | Admission, clock: Clock
 ) -> recording.Recorded:
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
-    found, the check, the case checked, its audit entry; then the registers in force compared (`registers`).
+    found, the check, the case checked, its audit entry; then the registers in force compared (`registers`). Once an
+    objection to the case's notice was upheld, neither an officer of the checks it was against nor an account linked
+    to one by a password is one of the check's two (`domain.objection_recheck`), whatever visit they hold.
 
     The form is checked and its personal data sealed before the first statement (on SQLite before the write lock is
     taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
@@ -315,6 +317,10 @@ def record_check(
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
+    if case.objected:  # an objection was upheld: not its checks' officers again, nor their second accounts
+        objected = objected_officers(session, [case.id]).get(case.id, frozenset())
+        problems += objection_recheck.refusals(officers, objected, linked_to_objected(session, objected, officers)
+                                               if objected else frozenset())
     late_reason = late_entry.clean_reason(data.late_entry_reason)
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)

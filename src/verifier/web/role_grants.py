@@ -1,5 +1,5 @@
 """The pages of role grants: the pending list (search, pages), confirming or refusing one, and proposing more roles
-for an account. A guarded role (money, admin) takes two people: see accounts/grants.py."""
+for an account. A guarded role (money, admin, a second person's, the auditor's) takes two people: see accounts/grants.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,130 @@
+"""An upheld objection now ends the case's visit and bars the officers of the checks it was against from the next
+one (tests/insider/test_objection_recheck_officers.py). Two ways round that remained:
+
+- a case whose objection was upheld before that change still has its old visit, active, held by the officer whose
+  figures were objected to: he recorded the "re-check" himself, the same figures again;
+- the officer's second account, linked to his by a password (he set its password, or one admin set both and
+  neither was changed: `roster.service.password_links`), was neither barred from the visit nor from the check.
+
+The check's recording itself now refuses them (`domain.objection_recheck`, 422 naming the officer, nothing written),
+whatever visit they hold; the scheduling by hand refuses the second account and the planner leaves it out. Other
+officers make the re-check."""
+
+from __future__ import annotations
+
+from factories import staff
+from insider_kit import COUNTY, as_the_old_code_left_it, check_body, head_on_record, objection_upheld
+from sqlalchemy import func, select
+
+from verifier.audit.models import AuditEntry
+from verifier.domain.objection_recheck import LINKED_OFFICER, OBJECTED_OFFICER
+from verifier.roster.service import PASSWORD_LINK
+from verifier.store.tables import Case, Check, User, Visit
+
+
+def _written(ctx, case_id: str) -> tuple[int, int, int, str]:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return (int(session.scalar(select(func.count()).select_from(Check).where(Check.case_id == case_id))),
+                int(session.scalar(select(func.count()).select_from(Visit).where(Visit.case_id == case_id))),
+                int(session.scalar(select(func.count()).select_from(AuditEntry))),
+                str(session.scalar(select(Case.status).where(Case.id == case_id))))
+
+
+def _login(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    r = client.post("/api/auth/login", json={"username": username, "password": "factory-password"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_the_messages_say_the_link_as_the_other_refusals_do() -> None:
+    assert PASSWORD_LINK in LINKED_OFFICER and OBJECTED_OFFICER != LINKED_OFFICER
+
+
+def test_attack_on_an_old_case_the_officer_objected_to_records_the_recheck_on_his_old_visit(  # type: ignore[no-untyped-def]
+        ctx, client, users) -> None:
+    case_id = objection_upheld(ctx, client, users)
+    as_the_old_code_left_it(ctx, case_id)  # scheduled, team 0's visit still active
+    team0, team1 = staff(ctx, COUNTY, 0), staff(ctx, COUNTY, 1)
+    with ctx.db.read() as session:
+        visit = session.scalar(select(Visit).where(Visit.case_id == case_id, Visit.active.is_(True)))
+        assert visit is not None and set(visit.officer_ids) == {team0.officer1.id, team0.officer2.id}
+    head, head_id = head_on_record(ctx, case_id)
+    today = ctx.clock.today().isoformat()
+    before = _written(ctx, case_id)
+    assert before[3] == "scheduled"
+
+    # He records the same figures again, on the visit he still holds: refused, both officers named, nothing written.
+    r = client.post(f"/api/cases/{case_id}/check", headers=_login(client, team0.officer1.username),
+                    json=check_body(head, head_id, [team0.officer1.id, team0.officer2.id], today))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "officers[0]", "message": OBJECTED_OFFICER},
+                                  {"field": "officers[1]", "message": OBJECTED_OFFICER}]
+    # His partner, by username, neither.
+    r = client.post(f"/api/cases/{case_id}/check", headers=_login(client, team0.officer2.username),
+                    json=check_body(head, head_id, [team0.officer2.username, team0.officer1.username], today))
+    assert r.status_code == 422, r.text
+    assert {e["message"] for e in r.json()["errors"]} == {OBJECTED_OFFICER}
+    assert _written(ctx, case_id) == before
+
+    # The supervisor sends other officers; they record the re-check.
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("sup"), json={
+        "officers": [team1.officer1.id, team1.officer2.id], "visit_on": today, "vehicle": "车01",
+        "reason": "异议成立，换人重新核查"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/cases/{case_id}/check", headers=_login(client, team1.officer1.username),
+                    json=check_body(head, head_id, [team1.officer1.id, team1.officer2.id], today, wages="90000.00"))
+    assert r.status_code == 201, r.text
+    assert _written(ctx, case_id)[3] == "checked"
+
+
+def test_attack_the_officer_objected_to_makes_the_recheck_through_his_second_account(  # type: ignore[no-untyped-def]
+        ctx, client, users) -> None:
+    case_id = objection_upheld(ctx, client, users)
+    team0 = staff(ctx, COUNTY, 0)
+    pal = users.add("pal", "field_officer", counties=(COUNTY,))
+    other1 = users.add("other1", "field_officer", counties=(COUNTY,))
+    with ctx.db.begin() as session:  # team 0's first officer set the password of "pal" (his second account)
+        session.get(User, pal).password_set_by = team0.officer1.id
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    sup, today = users.headers("sup"), ctx.clock.today().isoformat()
+    before = _written(ctx, case_id)
+
+    # Not sent by hand, in either place.
+    for officers, field in (([pal, other1], "officers[0]"), ([other1, "pal"], "officers[1]")):
+        r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
+            "officers": officers, "visit_on": today, "vehicle": "车01", "reason": "就近"})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [{"field": field, "message": LINKED_OFFICER}]
+    assert _written(ctx, case_id) == before
+
+    # The planner pairs "pal" with other1 (team 0 left out): it leaves the case unplaced rather than send them.
+    r = client.post("/api/schedule/plan", headers=sup, json={"county_code": COUNTY, "from": today, "days": 3})
+    assert r.status_code == 200, r.text
+    assert [a for a in r.json()["assignments"] if a["case_id"] == case_id] == [], r.json()
+    assert case_id in {u["case_id"] for u in r.json()["unplaced"]}
+
+    # A visit that holds "pal" all the same (an old case's, scheduled before the link was seen): the check's
+    # recording refuses it, by "pal" or by his partner.
+    as_the_old_code_left_it(ctx, case_id, officers=[pal, other1])
+    head, head_id = head_on_record(ctx, case_id)
+    before = _written(ctx, case_id)
+    r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("pal"),
+                    json=check_body(head, head_id, [pal, other1], today))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "officers[0]", "message": LINKED_OFFICER}]
+    r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("other1"),
+                    json=check_body(head, head_id, [other1, pal], today))
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [{"field": "officers[1]", "message": LINKED_OFFICER}]
+    assert _written(ctx, case_id) == before
+
+    # Two officers with no tie to the checks objected to make it.
+    other2 = users.add("other2", "field_officer", counties=(COUNTY,))
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=sup, json={
+        "officers": [other1, other2], "visit_on": today, "vehicle": "车01", "reason": "异议成立，换人重新核查"})
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("other2"),
+                    json=check_body(head, head_id, [other2, other1], today, wages="90000.00"))
+    assert r.status_code == 201, r.text
+    assert _written(ctx, case_id)[3] == "checked"
