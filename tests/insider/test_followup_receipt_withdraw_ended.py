@@ -13,6 +13,7 @@ already on its way."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from deviation_helpers import person
@@ -23,6 +24,7 @@ from web.pagekit import Pages
 
 from verifier.audit.log import text_digest
 from verifier.audit.models import AuditEntry
+from verifier.followups import receipt
 from verifier.followups.models import FollowupReceiptReview, FollowupReceiptWithdrawEnded
 from verifier.payments.models import Recovery, SupplementaryPayment
 from verifier.store.tables import User
@@ -137,6 +139,23 @@ def test_dropped_then_declined_each_kept_and_a_new_proposal_follows(ctx, client,
     [alert] = client.get("/api/followups/receipt-alerts?status=all", headers=users.headers("rev4")).json()["items"]
     assert [(e["proposal"], e["ended"], e["end_reason"]) for e in alert["withdraw_ended"]] == [
         (1, "dropped", DROPPED), (2, "declined", NO)], alert
+
+    # So does the case page's 回访 section (through the stage's read model), as the alerts page shows them: how each
+    # ended, who proposed it, when and why, who ended it, when and why.
+    with ctx.db.read() as session:
+        [shown] = receipt.for_case(session, case)
+    assert [(e.proposal, e.proposed_by, e.reason, e.ended, e.ended_by, e.end_reason) for e in shown.withdraw_ended] == [
+        (1, ids["rev3"], WHY, "dropped", ids["rev3"], DROPPED),
+        (2, ids["rev3"], "户主补登存折，发现钱在自己卡上", "declined", ids["rev4"], NO)]
+    pages = Pages(client, users)
+    pages.login("rev4")
+    page = pages.get(f"/cases/{case}").text
+    ended = re.findall(r'<p class="small withdraw-ended" id="ended-[^"]+">(.*?)</p>', page, re.S)
+    assert len(ended) == 2, page
+    assert "已撤销提议" in ended[0] and "rev3 提议撤回核实未收到" in ended[0] and WHY in ended[0]
+    assert "rev3 撤销提议" in ended[0] and DROPPED in ended[0]
+    assert "已驳回撤回" in ended[1] and "户主补登存折" in ended[1] and "rev4 驳回撤回" in ended[1] and NO in ended[1]
+    assert 'class="small withdrawn-closing"' in page  # beside the closing the third proposal withdrew
 
 
 def test_attack_one_person_alone_cannot_end_a_proposal(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -157,7 +157,8 @@ def _waive(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
         assert kept.status == "waived"
     return Done([Logged(recoveries.WAIVER_REQUESTED, "reason_sha256", asked),
                  Logged(recoveries.WAIVED, "reason_sha256", asked),
-                 Logged(recoveries.WAIVED, "confirmation_sha256", confirmed)], [(kept.waive_reason, asked)])
+                 Logged(recoveries.WAIVED, "confirmation_sha256", confirmed)],
+                [(kept.waive_reason, asked), (kept.waiver_confirm_note, confirmed)])
 
 
 def _correct(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
@@ -225,7 +226,7 @@ def _contract_refused(ctx, client, users, rounds) -> Done:  # type: ignore[no-un
 
 def _signoff(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
     """The county reviewer refuses a batch's sign-off with an opinion, then signs it off with another: both opinions
-    enter the log by digest. The batch keeps the latest opinion only (`signoff_opinion`)."""
+    enter the log by digest. The batch keeps the latest opinion (`signoff_opinion`), its sign-off history both."""
     people = people_of(ctx, "rh", "reasons-password")
     small = add_contract(ctx, signoff_at="10000.00")
     seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)  # the threshold: sign-off needed
@@ -246,8 +247,11 @@ def _signoff(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def
     with ctx.db.read() as s:
         kept = s.get(PaymentBatch, batch_id)
         assert kept.status == "signed_off"
+        history = [(d.decision, d.opinion) for d in payments.signoffs_of(s, batch_id)]
+    assert history == [("refused", refused), ("given", signed)]
     return Done([Logged("payment_batch.signoff_refused", "opinion_sha256", refused),
-                 Logged("payment_batch.county_signoff", "opinion_sha256", signed)], [(kept.signoff_opinion, signed)])
+                 Logged("payment_batch.county_signoff", "opinion_sha256", signed)],
+                [(kept.signoff_opinion, signed), (history[0][1], refused)])
 
 
 STEPS: dict[str, Step] = {

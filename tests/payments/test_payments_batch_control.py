@@ -12,7 +12,10 @@ from sqlalchemy import func, select
 
 from verifier.domain.errors import Forbidden, InvalidState, ValidationFailed
 from verifier.payments import ledger, service
-from verifier.payments.models import PaymentBatch, PaymentItem
+from verifier.audit.canonical import decode_entry
+from verifier.audit.log import text_digest
+from verifier.audit.models import AuditEntry
+from verifier.payments.models import PaymentBatch, PaymentBatchSignoff, PaymentItem
 from verifier.store.tables import Case
 
 
@@ -160,6 +163,24 @@ def test_a_refused_signoff_goes_back_to_prepared_and_cannot_be_released(ctx, peo
     tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     fund = _fund(ctx, contract)
     assert fund.committed == 600_000 and fund.balance == fund.budget - 600_000  # committed until the bank answers
+
+    # Both decisions kept, the refusal's opinion too (the batch keeps the latest); the refused tries left none. Each
+    # row is named by its decision's audit entry, whose digest is of the row's opinion: an auditor checks the row.
+    with ctx.db.read() as s:
+        history = service.signoffs_of(s, batch.id)
+        entries = {e.payload["signoff_id"]: e for e in map(decode_entry, s.scalars(
+            select(AuditEntry.entry).where(AuditEntry.subject == batch.id, AuditEntry.action.in_(
+                ("payment_batch.signoff_refused", "payment_batch.county_signoff")))))}
+    assert [(d.decision, d.decided_by, d.opinion) for d in history] == [
+        ("refused", people.reviewer.id, "第 2 户收入核查存疑，请移出后重报"), ("given", people.reviewer.id, "同意发放")]
+    assert (history[0].decided_at, history[1].decided_at) == (refused.signoff_refused_at, signed.signed_off_at)
+    with ctx.db.read() as s:
+        ids = list(s.scalars(select(PaymentBatchSignoff.id).where(PaymentBatchSignoff.batch_id == batch.id)
+                             .order_by(PaymentBatchSignoff.decided_at)))
+    assert list(entries) and sorted(entries) == sorted(ids)
+    for row_id, d in zip(ids, history):
+        e = entries[row_id]
+        assert (e.actor, e.payload["opinion_sha256"]) == (d.decided_by, text_digest(d.opinion or ""))
 
 
 def test_the_api_routes(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -136,6 +136,11 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
         recoveries.waive(s, part.id, reason="已核实，同意核销", principal=reviewer3, clock=ctx.clock)
     assert (recovery_of(ctx, reduced).status, recovery_of(ctx, reduced).repaid) == ("waived", 0)
     assert recovery_of(ctx, reduced).waive_reason == "户主重病，经县级批准免于追回"
+    # the second reviewer's words are kept on the recovery (the log keeps their SHA-256 only), and read back by the API
+    shown = rounds.client.get(f"/api/recoveries/{part.id}", headers=users.headers("rev3")).json()
+    assert (shown["waiver_confirm_note"], shown["closed_by"], shown["waiver_requested_by"]) == (
+        "已核实，同意核销", reviewer3.id, reviewer2.id)
+    assert shown["waive_reason"] == "户主重病，经县级批准免于追回"  # the asker's reason is not overwritten by them
     with ctx.db.read() as s:
         assert ledger.balances(s, contract_id).recovered == relief  # the rejected 10.00 never came in
 

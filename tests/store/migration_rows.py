@@ -3,6 +3,8 @@ has (a contract, a household and its case; the case's check, determination and s
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from typing import Any
 
@@ -79,10 +81,11 @@ nothing arrived (`NOT_RECEIVED`), and reviewer 'r''s 核实未收到 closing 'fr
 supplement 'sup_1'."""
 
 
-def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "paid") -> None:
+def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "paid",
+                  entries: list[dict[str, Any]] | None = None) -> None:
     """The opening of a migration's test with data: `db` at revision 0011 with one case (`insert_case`, at `status`),
-    upgraded to `before` (the revision before the one tested), `rows` inserted there (statements with `:now`), then
-    upgraded to the head."""
+    upgraded to `before` (the revision before the one tested), `rows` inserted there (statements with `:now`) and
+    the audit `entries` (`logged`), then upgraded to the head."""
     upgrade(db, "0011")
     with db.engine.begin() as conn:
         insert_case(conn, county="340223", status=status)
@@ -90,6 +93,8 @@ def upgraded_with(db: Database, before: str, rows: list[str], *, status: str = "
     with db.engine.begin() as conn:
         for row in rows:
             conn.execute(text(row), {"now": NOW})
+        for values in entries or []:
+            conn.execute(text(LOGGED), values)
     upgrade(db)
     assert current_revision(db) == head_revision()
 
@@ -131,3 +136,56 @@ def refused(db: Database, statement: str, **params: str) -> None:
     """The database refuses `statement` (a check or a unique index)."""
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(text(statement), params)
+
+
+LOGGED = ("INSERT INTO audit_entry (idx, time, actor, role, action, subject, contract_hash, entry, leaf_hash, "
+          "county_code) VALUES (:idx, :time, :actor, 'county_reviewer', :action, :subject, 'h', :entry, :leaf, "
+          "'340223')")
+"""An audit entry as `logged` gives its values (for `upgraded_with`'s `entries`)."""
+
+
+def logged(idx: int, action: str, subject: str, actor: str, time: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The values of an audit entry of `action` on `subject` whose bytes hold `payload` as the log's JSON does (not a
+    verifiable entry: the migrations read only its payload)."""
+    entry = json.dumps({"payload": payload}, ensure_ascii=False).encode("utf-8")
+    return {"idx": idx, "time": time, "actor": actor, "action": action, "subject": subject, "entry": entry,
+            "leaf": bytes(32)}
+
+
+SIGNOFF_HISTORY = [
+    *PAID_ITEM,
+    # 'pb_1' refused by 'rv1' twice (the first opinion logged in clear, before the log kept digests; the second by its
+    # digest only), then signed off by 'rv2' (its opinion the batch's latest, logged by digest)
+    "UPDATE payment_batch SET signoff_required = true, signoff_opinion = '同意发放', signoff_refused_by = 'rv1', "
+    "signoff_refused_at = '2020-06-01 03:00:00', signed_off_by = 'rv2', signed_off_at = '2020-06-01 04:00:00' "
+    "WHERE id = 'pb_1'",
+    # 'pb_2', refused once, whose decision the log does not name: known from its columns alone
+    "INSERT INTO payment_batch (id, code, county_code, contract_id, contract_hash, status, item_count, total, "
+    "items_sha256, signoff_required, prepared_by, prepared_at, updated_at, signoff_opinion, signoff_refused_by, "
+    "signoff_refused_at) VALUES ('pb_2', 'B2', '340223', 'c', 'h', 'prepared', 0, 0, 'x', true, 'p', :now, :now, "
+    "'请补充票据', 'rv1', '2020-06-01 05:00:00')",
+    # 'rcv_2' and 'rcv_3' waived: the first's confirming words logged in clear, the second's by digest only
+    "INSERT INTO recovery (id, case_id, round_id, county_code, contract_id, amount, repaid, status, paid_amount, "
+    "due_amount, opened_by, opened_at, closed_by, closed_at, waive_reason, waiver_requested_by, waiver_requested_at) "
+    "VALUES ('rcv_2', 'case_1', NULL, '340223', 'c', 100, 0, 'waived', 100, 0, 'r', :now, 'rv2', :now, '无力偿还', "
+    "'rv1', :now)",
+    "INSERT INTO recovery (id, case_id, round_id, county_code, contract_id, amount, repaid, status, paid_amount, "
+    "due_amount, opened_by, opened_at, closed_by, closed_at, waive_reason, waiver_requested_by, waiver_requested_at) "
+    "VALUES ('rcv_3', 'case_1', NULL, '340223', 'c', 100, 0, 'waived', 100, 0, 'r', :now, 'rv2', :now, '无力偿还', "
+    "'rv1', :now)",
+]
+"""After `insert_case` (status paid), at revision 0053 or later: the paid item (`PAID_ITEM`) whose batch 'pb_1' was
+refused and then signed off, batch 'pb_2' refused, and recoveries 'rcv_2' and 'rcv_3' waived; `SIGNOFF_LOG` their
+entries."""
+
+SIGNOFF_LOG = [
+    logged(1, "payment_batch.signoff_refused", "pb_1", "rv1", "2020-06-01 02:30:00", {"opinion": "票据不全"}),
+    logged(2, "payment_batch.signoff_refused", "pb_1", "rv1", "2020-06-01 03:00:00",
+           {"opinion_sha256": hashlib.sha256("金额有误".encode()).hexdigest()}),
+    logged(3, "payment_batch.county_signoff", "pb_1", "rv2", "2020-06-01 04:00:00",
+           {"opinion_sha256": hashlib.sha256("同意发放".encode()).hexdigest()}),
+    logged(4, "recovery.waived", "rcv_2", "rv2", NOW, {"confirmation": "已核实，同意核销"}),
+    logged(5, "recovery.waived", "rcv_3", "rv2", NOW,
+           {"confirmation_sha256": hashlib.sha256("同意".encode()).hexdigest()}),
+]
+"""The audit entries of `SIGNOFF_HISTORY`'s decisions (the JSON of their payload; not a verifiable log)."""

@@ -75,7 +75,20 @@ def test_claims_chooses_cases_and_removes_one_then_the_county_refuses_the_signof
     pages.as_("rev1", "county_reviewer")
     r = pages.post(url + "/signoff", {"opinion": "同意发放", "confirm": "yes"})
     assert r.status_code == 303
-    assert "同意发放" in pages.get(url).text
+    text = pages.get(url).text
+    assert "同意发放" in text
+    # the refusal's opinion, replaced on the batch by the sign-off's, stays in its sign-off history, oldest first
+    history = text.split('id="signoff-history"')[1].split("</section>")[0]
+    rows = re.findall(r'<tr class="signoff-(\w+)">(.*?)</tr>', history, re.S)
+    assert [how for how, _ in rows] == ["refused", "given"]
+    assert "rev1" in rows[0][1] and "不同意签批" in rows[0][1] and "该户医疗费用票据不全" in rows[0][1]
+    assert "同意签批" in rows[1][1] and "同意发放" in rows[1][1] and "该户医疗费用票据不全" not in rows[1][1]
+    # and so does the API's batch (the batch's own `signoff_opinion` as before: the latest)
+    batch_id = url.rsplit("/", 1)[1]
+    shown = pages.client.get(f"/api/payment-batches/{batch_id}", headers=pages.users.headers("rev1")).json()
+    assert shown["signoff_opinion"] == "同意发放"
+    assert [(d["decision"], d["decided_by"], d["opinion"]) for d in shown["signoffs"]] == [
+        ("refused", pages.users.ids["rev1"], "该户医疗费用票据不全"), ("given", pages.users.ids["rev1"], "同意发放")]
 
 
 def test_approving_or_cancelling_a_searched_batch_keeps_its_item_search(pages, ctx) -> None:  # type: ignore[no-untyped-def]

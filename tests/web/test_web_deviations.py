@@ -99,7 +99,14 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     assert "追回中" in pages.get(url).text
     r = pages.post(url + "/waive", {"reason": "已核实，同意核销", "step": "confirm", "confirm": "yes"})
     assert r.status_code == 303 and "done=recovery_waived" in r.headers["location"]
-    assert "已核销" in pages.get(url).text
+    text = pages.get(url).text
+    assert "已核销" in text
+    # who asked and why, who confirmed, when and in what words: both shown beside each other
+    asked = re.search(r'<tr id="waiver-asked">(.*?)</tr>', text, re.S).group(1)  # type: ignore[union-attr]
+    confirmed = re.search(r'<tr id="waiver-confirmed">(.*?)</tr>', text, re.S).group(1)  # type: ignore[union-attr]
+    assert "农户确无偿还能力" in asked and "（reviewer " in asked and "reviewer-b" not in asked and "申请核销" in asked
+    assert "已核实，同意核销" in confirmed and "reviewer-b" in confirmed and "确认核销" in confirmed
+    assert "未保存" not in confirmed
     pages.as_("reviewer-c", "county_reviewer", counties=("340223",))
     r = pages.post(url + "/waive", {"reason": "同意", "step": "confirm"})  # too late, and no box: told it is closed
     assert r.status_code == 409 and "只能核销追回中的款项" in r.text and "请勾选确认框" not in r.text

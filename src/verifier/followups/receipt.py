@@ -714,6 +714,8 @@ class CaseFollowup:
     confirmed_by: str | None = None
     returned: tuple[ReturnedClosing, ...] = ()  # closings a second reviewer returned (退回), oldest first
     withdrawn: tuple[WithdrawnClosing, ...] = ()  # 核实未收到 closings withdrawn by two reviewers (撤回), oldest first
+    # proposals to withdraw a 核实未收到 closing that ended without a withdrawal (撤销提议, 驳回撤回), oldest first
+    withdraw_ended: tuple[EndedProposal, ...] = ()
 
     @property
     def waiting(self) -> bool:
@@ -721,21 +723,23 @@ class CaseFollowup:
 
 
 def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
-    """The case's follow-ups, oldest first, each with the county's current finding when one was recorded and the
-    findings returned or withdrawn before it."""
+    """The case's follow-ups, oldest first, each with the county's current finding when one was recorded, the
+    findings returned or withdrawn before it, and the proposals to withdraw one that ended without a withdrawal
+    (dropped or declined, as the alerts page shows them)."""
     stmt = (select(Followup, FollowupReceiptReview)
             .outerjoin(FollowupReceiptReview, CURRENT)
             .where(Followup.case_id == case_id).order_by(Followup.done_on, Followup.recorded_at))
-    from .receipt_withdraw import withdrawn_closings  # the withdrawal's module reads this one
+    from .receipt_withdraw import ended_proposals, withdrawn_closings  # the withdrawal's module reads this one
 
     rows = session.execute(stmt).tuples().all()
     history = returned_closings(session, [f.id for f, _ in rows])
     undone = withdrawn_closings(session, [f.id for f, _ in rows])
+    ended = ended_proposals(session, [f.id for f, _ in rows])
     return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
                          received_amount=f.received_amount, recorded_by=f.recorded_by,
                          resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
                          note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None,
                          second_waits=bool(r and r.second_needed and r.confirmed_by is None),
                          confirmed_by=r.confirmed_by if r else None, returned=history.get(f.id, ()),
-                         withdrawn=undone.get(f.id, ()))
+                         withdrawn=undone.get(f.id, ()), withdraw_ended=ended.get(f.id, ()))
             for f, r in rows]

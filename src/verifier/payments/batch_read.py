@@ -22,9 +22,9 @@ from ..store import contracts as contract_store
 from ..store.reader import Prepared, Reader
 from ..store.tables import Case, Check
 from ..store.vault import Vault
-from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
+from .models import PayeeCorrection, PaymentBatch, PaymentBatchSignoff, PaymentItem, SupplementaryPayment
 from .payees import CHECK_ACCOUNT_COLUMN, CORRECTION_ACCOUNT_COLUMN
-from .schemas import BatchOut, ItemOut, ItemPage, PayeeOut, SkippedCase
+from .schemas import BatchOut, ItemOut, ItemPage, PayeeOut, SignoffOut, SkippedCase
 
 T = TypeVar("T")
 
@@ -173,6 +173,14 @@ def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] 
         signoff_refused_by=batch.signoff_refused_by, signoff_refused_at=batch.signoff_refused_at,
         counts={str(k): int(v) for k, v in counts.items()}, skipped=skipped or [],
     )
+
+
+def signoffs_of(session: Session, batch_id: str) -> list[SignoffOut]:
+    """The batch's county sign-off decisions, oldest first (`PaymentBatchSignoff`); the batch is read, and its county
+    checked, by the caller."""
+    S = PaymentBatchSignoff
+    return [SignoffOut(decision=r.decision, decided_by=r.decided_by, decided_at=r.decided_at, opinion=r.opinion)
+            for r in session.scalars(select(S).where(S.batch_id == batch_id).order_by(S.decided_at, S.id))]
 
 
 def get_batch(session: Session, batch_id: str, principal: Principal | None, *, for_update: bool = False) -> PaymentBatch:

@@ -94,6 +94,24 @@ class PaymentBatch(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class PaymentBatchSignoff(Base):
+    """Each county sign-off decision on a batch (migration 0059), oldest first: refused (不同意签批, with its opinion;
+    the batch went back to prepared) or given (同意签批, its opinion optional), who and when. The batch's
+    `signoff_opinion` keeps the latest opinion only; a refusal's opinion, overwritten by the sign-off that followed,
+    stays here. Rows from before 0059 are the batch's latest decisions as its columns knew them: an earlier
+    refusal's opinion is kept nowhere in clear (`opinion` NULL), only by its SHA-256 in the audit log."""
+
+    __tablename__ = "payment_batch_signoff"
+    __table_args__ = (CheckConstraint("decision IN ('given', 'refused')", name="known_decision"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("payment_batch.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    decided_by: Mapped[str] = mapped_column(String(40))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    opinion: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class PaymentItem(Base):
     """One transfer to one household: the relief of the case's confirmed determination, to its payee.
 
@@ -244,6 +262,9 @@ class Recovery(Base):
     # A waiver is asked for by one county reviewer and done by another: who asked, and when (None: nobody asked).
     waiver_requested_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     waiver_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The second county reviewer's words confirming the waiver (migration 0059; who and when: `closed_by`,
+    # `closed_at`). The audit entry holds only their SHA-256; None for a waiver confirmed before 0059.
+    waiver_confirm_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RecoveryRepayment(Base):

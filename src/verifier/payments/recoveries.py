@@ -11,8 +11,9 @@ Conventions
   `recover:<repayment id>`, so the money comes back to the fund once. A bank reference is used once (unique), a
   repayment is confirmed or rejected once, and repayments never exceed what is outstanding (recorded ones
   waiting for confirmation included). Repaid in full, the recovery is `repaid`.
-* **Waiver.** A county reviewer may waive what is outstanding, with a reason (the household cannot repay, ...),
-  once no repayment waits for confirmation; the recovery is then `waived`.
+* **Waiver.** A county reviewer may ask to waive what is outstanding, with a reason (the household cannot repay,
+  ...), once no repayment waits for confirmation; another county reviewer confirms it with their own words, kept on
+  the recovery (`waiver_confirm_note`, beside `closed_by` and `closed_at`); the recovery is then `waived`.
 * **Withdrawn** when the result it came from is corrected before anything was repaid (see consequences.py).
 * Every change appends to the audit log in the same transaction; a recovery lies in its case's county and is
   invisible (404) outside the caller's counties.
@@ -295,7 +296,8 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
         _log(session, rec, principal, WAIVER, WAIVER_REQUESTED,
              {**outstanding, "reason_sha256": audit.text_digest(reason)}, clock)
         return recovery_out(session, rec)
-    rec.status, rec.closed_by, rec.closed_at = "waived", principal.id, clock.now()
+    # the confirming words are kept on the recovery (shown on its page); the entry holds their SHA-256 only
+    rec.status, rec.closed_by, rec.closed_at, rec.waiver_confirm_note = "waived", principal.id, clock.now(), reason
     session.flush()
     _log(session, rec, principal, WAIVER, WAIVED,
          {**outstanding, "reason_sha256": audit.text_digest(rec.waive_reason or ""),

@@ -46,6 +46,7 @@ def recovery_out(session: Session, rec: Recovery, *, head_name: str | None = Non
             "closed_at": rec.closed_at.isoformat() if rec.closed_at else None, "waive_reason": rec.waive_reason,
             "waiver_requested_by": rec.waiver_requested_by,
             "waiver_requested_at": rec.waiver_requested_at.isoformat() if rec.waiver_requested_at else None,
+            "waiver_confirm_note": rec.waiver_confirm_note,
             "repayments": [repayment_out(r) for r in repayments]}
 
 

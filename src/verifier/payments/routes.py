@@ -91,6 +91,7 @@ class PaymentBatchController(Controller):
             out = service.batch_out(session, batch)
             out.payee_changes = payees.changed_items(session, batch.id, ctx.vault)
             out.shared_accounts = service.shared_accounts(session, batch, ctx.vault)
+            out.signoffs = service.signoffs_of(session, batch.id)
             return out
 
     @get("/{batch_id:str}/items", opt={"roles": READERS})

@@ -53,6 +53,17 @@ class SkippedCase(msgspec.Struct):
     reason: str
 
 
+class SignoffOut(msgspec.Struct):
+    """One county sign-off decision on a batch: `refused` (不同意签批) or `given` (同意签批), who, when, the opinion
+    (None: a sign-off given without one, or a refusal from before migration 0059 whose opinion the batch no longer
+    kept)."""
+
+    decision: str
+    decided_by: str
+    decided_at: datetime
+    opinion: str | None = None
+
+
 class BatchOut(msgspec.Struct):
     id: str
     code: str
@@ -86,6 +97,9 @@ class BatchOut(msgspec.Struct):
     shared_accounts: list[SharedAccount] = msgspec.field(default_factory=list)
     # Items whose payee was changed, for whoever approves or releases (on reading one batch; None elsewhere).
     payee_changes: list["ChangedPayeeOut"] | None = None
+    # Every county sign-off decision, oldest first (on reading one batch; None elsewhere): a refusal's opinion stays
+    # here after a later sign-off replaced `signoff_opinion`.
+    signoffs: list[SignoffOut] | None = None
 
 
 class BatchPage(msgspec.Struct):

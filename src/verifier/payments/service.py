@@ -34,6 +34,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -66,7 +67,7 @@ from ..notices.posting import UNCONFIRMED_CASES
 from . import bankfiles, batch_recheck, ledger, one_account, payees
 from .ledger_models import FundMovement
 from ..followups.models import MISDIRECTED_STANDS, Followup, FollowupReceiptReview
-from .models import PayeeCorrection, PaymentBatch, PaymentItem, SupplementaryPayment
+from .models import PayeeCorrection, PaymentBatch, PaymentBatchSignoff, PaymentItem, SupplementaryPayment
 from .payees import (  # noqa: F401  (the payee's reading lives with the payee changes; callers find it here too)
     CHECK_ACCOUNT_COLUMN,
     CORRECTION_ACCOUNT_COLUMN,
@@ -111,6 +112,7 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     next_batch_status,
     payment_rows,
     payments_for_case,
+    signoffs_of,
 )
 from .fund import (  # noqa: F401  (and the fund)
     fund_movements,
@@ -533,6 +535,15 @@ def _signoff_checks(session: Session, batch: PaymentBatch, principal: Principal,
         _refuse_recused(session, batch, principal, "batch_signoff", clock)
 
 
+def _decided(session: Session, batch: PaymentBatch, how: str, principal: Principal, now: datetime) -> str:
+    """Keep the sign-off decision (`PaymentBatchSignoff`: refused or given, who, when, the opinion the batch now
+    keeps), which a later decision's opinion does not overwrite; its id, for the audit entry."""
+    row = PaymentBatchSignoff(id=new_id("pbs"), batch_id=batch.id, decision=how, decided_by=principal.id,
+                              decided_at=now, opinion=batch.signoff_opinion)
+    session.add(row)
+    return row.id
+
+
 def county_signoff(session: Session, batch_id: str, *, principal: Principal, vault: Vault, clock: Clock,
                    opinion: str = "") -> BatchOut:
     batch = get_batch(session, batch_id, principal, for_update=True)
@@ -544,11 +555,12 @@ def county_signoff(session: Session, batch_id: str, *, principal: Principal, vau
     now = clock.now()
     batch.status, batch.signed_off_by, batch.signed_off_at, batch.updated_at = target, principal.id, now, now
     batch.signoff_opinion = opinion.strip() or None
+    decided = _decided(session, batch, "given", principal, now)
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="payment_batch.county_signoff",
                  subject=batch.id, contract_hash=batch.contract_hash, clock=clock, payload={
                      "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
-                     "items_sha256": batch.items_sha256, "required": batch.signoff_required,
+                     "items_sha256": batch.items_sha256, "required": batch.signoff_required, "signoff_id": decided,
                      **({"opinion_sha256": audit.text_digest(batch.signoff_opinion)} if batch.signoff_opinion else {})})
     return batch_out(session, batch)
 
@@ -573,10 +585,12 @@ def refuse_signoff(session: Session, batch_id: str, *, opinion: str, principal: 
     approved_by = batch.approved_by
     batch.status, batch.approved_by, batch.approved_at, batch.updated_at = target, None, None, now
     batch.signoff_opinion, batch.signoff_refused_by, batch.signoff_refused_at = opinion, principal.id, now
+    decided = _decided(session, batch, "refused", principal, now)
     session.flush()
     entries.append(_entry(principal, "county_reviewer", "payment_batch.signoff_refused", batch.id, batch.contract_hash, {
         "from": "approved", "to": target, "items": batch.item_count, "total": format_yuan(batch.total),
         "items_sha256": batch.items_sha256, "opinion_sha256": audit.text_digest(opinion), "approved_by": approved_by,
+        "signoff_id": decided,
         "commitment_released": format_yuan(batch.total)}))
     audit.append_many(session, entries, clock=clock)
     return batch_out(session, batch)

@@ -175,7 +175,8 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                                       for p in (f.recorded_by, f.resolved_by, f.confirmed_by,
                                                 *(q for r in f.returned for q in (r.resolved_by, r.returned_by)),
                                                 *(q for w in f.withdrawn
-                                                  for q in (w.resolved_by, w.proposed_by, w.withdrawn_by)))
+                                                  for q in (w.resolved_by, w.proposed_by, w.withdrawn_by)),
+                                                *(q for e in f.withdraw_ended for q in (e.proposed_by, e.ended_by)))
                                       if p})
     active = next((v for v in detail.visits if v.active), None)
     assigned = active is not None and user.id in active.officers

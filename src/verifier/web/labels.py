@@ -119,6 +119,7 @@ RECEIPT_OUTCOMES = {"received": "核实已收到", "misdirected": "核实未收�
 # How a proposal to withdraw a 核实未收到 ended without a withdrawal (followups/receipt_withdraw.py, migration 0057).
 WITHDRAW_ENDED = {"dropped": "已撤销提议", "declined": "已驳回撤回"}
 WITHDRAW_ENDED_BY = {"dropped": "撤销提议", "declined": "驳回撤回"}
+SIGNOFF_DECISIONS = {"given": "同意签批", "refused": "不同意签批"}  # a batch's county sign-off decisions
 RECEIPT_OUTCOME_HINTS = {"received": "农户误会或钱已找到，不再处理",
                          "misdirected": "钱付到了别处：追回未收到的部分，并向农户补发（须另一名县级审核人员确认）"}
 NEEDS = {"medical_assistance": "医疗救助", "dibao": "低保", "housing_repair": "危房改造", "schooling_aid": "教育资助",

@@ -107,6 +107,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
     with ctx.db.read() as session:
         batch = pay.get_batch(session, batch_id, user)
         b = pay.batch_out(session, batch)
+        b.signoffs = pay.signoffs_of(session, batch.id)
         items = batch_list.find_batch_items(session, batch.id, user, ctx.vault, q=q, page=page_param(page_no),
                                             page_size=paging.PAGE_SIZE)
         changed = payees.changed_items(session, batch.id, ctx.vault)
@@ -121,7 +122,8 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         contract = contract_reads.contract(session, batch.contract_id)
         steps = _steps(b)
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
-                           + [b.signoff_refused_by or ""] + [i.removed_by or "" for i in items.items]
+                           + [b.signoff_refused_by or ""] + [d.decided_by for d in b.signoffs]
+                           + [i.removed_by or "" for i in items.items]
                            + [c.requested_by for c in changed] + [c.approved_by for c in changed])
         shared_cases = case_service.cases_by_id(session, [c for a in shared for c in a.case_ids])
         heads = {cid: c.household.head_name for cid, c in shared_cases.items()}
