@@ -216,6 +216,31 @@ def test_attack_one_person_alone_cannot_end_a_proposal(ctx, client, users) -> No
     assert "驳回撤回回访核实未收到的提议" in listed.text and "撤销撤回回访核实未收到的提议" in listed.text
 
 
+def test_attack_a_decliner_declines_the_next_proposal_through_a_linked_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev4 declines proposal 1; rev3 proposes again (2). rev4 may not decline it, nor may rev_pal, whose password
+    rev4 set (one person's second account: 403 naming the link, kept on 回避拦截记录, nothing written); rev2 may."""
+    for name in ("rev3", "rev4", "rev_pal"):
+        person(ctx, users, name, "county_reviewer")
+    case, fid, rec, sup = misdirected_closing(ctx, client, users)
+    ids = users.ids
+    with ctx.db.begin() as session:
+        session.get(User, ids["rev_pal"]).password_set_by = ids["rev4"]
+    assert _propose(client, users, fid, "rev3").status_code == 200
+    assert _decline(client, users, fid, "rev4", 1).status_code == 200
+    assert _propose(client, users, fid, "rev3", "复核银行回单，钱在户主卡上").json()["withdraw_proposal"] == 2
+
+    before = entries_but_refusals(ctx)
+    r = _decline(client, users, fid, "rev_pal", 2)
+    assert r.status_code == 403, r.text
+    assert "驳回过这次核实未收到此前撤回提议的人员有密码关联" in r.json()["detail"], r.text
+    assert [k["step"] for k in refusals_of(ctx, ids["rev_pal"])] == ["receipt_withdraw_decline"]
+    assert entries_but_refusals(ctx) == before
+    assert _state(ctx, fid, rec, sup) == ([(ids["rev3"], None)], [(1, ids["rev3"], "declined", ids["rev4"])],
+                                          "open", "open")
+    r = _decline(client, users, fid, "rev2", 2)
+    assert r.status_code == 200, r.text
+
+
 def test_a_proposal_dropped_and_made_anew_is_not_confirmed_by_a_page_showing_the_old_one(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     """rev2's page shows rev3's proposal (1, its reason); rev3 drops it and proposes anew with another reason (2):
     rev2's confirmation or decline of 1 is refused (409 naming the one that waits), nothing written. rev3 drops it

@@ -72,6 +72,7 @@ DROP_REFUSED = "只有提议人可以撤销自己的撤回提议：不同意撤�
 DECLINE_REFUSED = "驳回撤回核实未收到须由另一名县级审核人员作出：您{did}"
 PROPOSER_DECLINES = "提议了撤回这次核实未收到（不再撤回的，请撤销自己的提议）"
 DECLINED_BEFORE = "驳回过这次核实未收到此前的撤回提议，再次驳回须由其他县级审核人员作出"
+DECLINER_LINKED = "的账号与驳回过这次核实未收到此前撤回提议的人员有密码关联" + PASSWORD_LINK
 LINKED = "的账号与提议撤回或参与支付、核实的人员有密码关联" + PASSWORD_LINK
 
 IN_BATCH = ("不能撤回：这笔补发（{amount} 元）已列入支付批次 {batch}。请先将它移出批次（或撤销批次）、补发重新待支付后，"
@@ -225,11 +226,15 @@ def decline_refusal(session: Session, who: Involved, f: Followup, review: Follow
     """Who may not decline the proposal (what they did, in words after 您), or None: a decline keeps the recovery and
     the supplement going, so it is as much a decision as the confirmation, and refused to the same people
     (`confirm_refusal`: the closer, who took part in paying the item, an account linked to one of them...; the
-    proposer drops the proposal instead), and to whoever declined an earlier proposal of the closing."""
+    proposer drops the proposal instead), and to whoever declined an earlier proposal of the closing, or an account
+    linked to one of them by a password (else one person's second account declines the next proposal)."""
     if user_id == review.withdraw_proposed_by:
         return PROPOSER_DECLINES
-    if user_id in decliners(session, review):
+    earlier = decliners(session, review)
+    if user_id in earlier:
         return DECLINED_BEFORE
+    if password_links(session, user_id, earlier):
+        return DECLINER_LINKED
     return confirm_refusal(session, who, f, review, user_id)
 
 

@@ -175,7 +175,8 @@ def _withdrawal_out(row: Any, session: Session) -> dict[str, Any]:
     was confirmed; null: none), and its proposals ended (dropped or declined), oldest first."""
     ended = [msgspec.to_builtins(ended_out(e)) for e in receipt_withdraw.ended_proposals(session, [row.followup_id])
              .get(row.followup_id, ()) if e.review_id == row.id]
-    return {"withdraw_proposal": len(ended) + 1 if row.withdraw_proposed_by else None, "withdraw_ended": ended,"id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by, "outcome": row.outcome,
+    return {"withdraw_proposal": len(ended) + 1 if row.withdraw_proposed_by else None, "withdraw_ended": ended,
+            "id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by, "outcome": row.outcome,
             "recovery_id": row.recovery_id, "supplement_id": row.supplement_id,
             "withdraw_proposed_by": row.withdraw_proposed_by, "withdraw_proposed_at": row.withdraw_proposed_at,
             "withdraw_reason": row.withdraw_reason, "withdrawn_by": row.withdrawn_by, "withdrawn_at": row.withdrawn_at}
