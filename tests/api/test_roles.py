@@ -8,7 +8,9 @@ import re
 import pytest
 from litestar.routes import HTTPRoute
 
+from verifier.accounts.auth import BEFORE_ROLE, NO_ROLE
 from verifier.accounts.service import ROLES
+from verifier.store.tables import User
 
 PASSWORD = "correct horse battery"  # what tests/conftest.py's users get
 
@@ -91,6 +93,45 @@ def test_each_role_is_answered_on_every_route_it_is_given(client, users, role) -
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_is_refused_every_route_it_is_not_given(client, users, role) -> None:  # type: ignore[no-untyped-def]
     _walk(client, users, role, given=False)
+
+
+BEFORE_ROLE_ROUTES = {
+    ("POST", "/api/auth/logout"), ("GET", "/api/auth/me"), ("POST", "/api/auth/password"),
+    ("POST", "/logout"), ("GET", "/account/password"), ("POST", "/account/password"), ("GET", "/"),
+}
+"""The only routes open to an account holding no confirmed role (its roles wait for a second administrator, or a
+password reset suspended them): who it is, its own password, logging out, its home page (accounts/auth.py)."""
+
+
+@pytest.mark.same_on_either  # the route table, before any query of the service: SQLite pass only
+def test_only_login_password_and_home_are_open_before_a_role_is_confirmed(client) -> None:  # type: ignore[no-untyped-def]
+    opened = {(m, p) for m, p, opt in _routes(client.app) if opt.get(BEFORE_ROLE)}
+    assert opened == BEFORE_ROLE_ROUTES
+    assert all(opt.get("roles") == "any" for m, p, opt in _routes(client.app) if opt.get(BEFORE_ROLE))
+
+
+def test_an_account_holding_no_confirmed_role_is_refused_every_other_route(client, users) -> None:  # type: ignore[no-untyped-def]
+    """Walk every route as an account whose only role was suspended: the `BEFORE_ROLE` ones answer, every other
+    one (those open to "any" role included) is refused 403 saying its role waits for confirmation."""
+    uid = users.add("r-none", "town_clerk")
+    with client.app.state.ctx.db.begin() as session:
+        session.get(User, uid).roles = []  # type: ignore[union-attr]
+    headers = users.headers("r-none")
+    answered = 0
+    for method, path, opt in _routes(client.app):
+        if opt.get("public"):
+            continue
+        if path in LOGOUTS:
+            token = client.post("/api/auth/login", json={"username": "r-none", "password": PASSWORD}).json()["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+        r = client.request(method, path, json={}, headers=headers)
+        if (method, path) in BEFORE_ROLE_ROUTES:
+            assert r.status_code not in (401, 403) and r.status_code < 500, (method, path, r.status_code, r.text)
+            answered += 1
+        else:
+            assert r.status_code == 403, (method, path, r.status_code, r.text)
+            assert NO_ROLE in r.text, (method, path, r.text)
+    assert answered == len(BEFORE_ROLE_ROUTES)
 
 
 @pytest.mark.same_on_either  # the route table and the guard, before any query of the service: SQLite pass only

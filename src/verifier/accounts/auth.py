@@ -7,8 +7,10 @@ token only from an `Authorization: Bearer` header, which a browser never adds to
 pages take the cookie (and check CSRF tokens, see web/security.py).
 
 Every route declares who may call it in its `opt`: `{"public": True}` (no login), `{"roles": "any"}` (any
-logged-in user) or `{"roles": ("finance", ...)}`. A route that declares nothing is refused to everyone, so a
-forgotten declaration fails closed.
+logged-in user holding at least one confirmed role) or `{"roles": ("finance", ...)}`. A route that declares nothing
+is refused to everyone, so a forgotten declaration fails closed. An account holding no role (its roles wait for a
+second person's confirmation, accounts/grants.py, or a password reset suspended them) is refused every route but
+the few that also declare `BEFORE_ROLE` (log in and out, who am I, its own password, the home page).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from ..store.reader import Steps
 from ..store.tables import User
 from .sessions import TOKEN_LIFETIME, open_session_and_steps, open_session_steps
 
-__all__ = ["PASSWORD_CHANGE", "READ_WITH_SESSION", "TOKEN_LIFETIME", "Credential", "PasswordChangeRequired", "Principal",
-           "issue_token", "make_auth", "principal_of", "read_ahead", "role_guard"]
+__all__ = ["BEFORE_ROLE", "NO_ROLE", "PASSWORD_CHANGE", "READ_WITH_SESSION", "TOKEN_LIFETIME", "Credential",
+           "PasswordChangeRequired", "Principal", "RoleNotConfirmed", "issue_token", "make_auth",
+           "principal_of", "read_ahead", "role_guard"]
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -47,6 +50,11 @@ class Principal(msgspec.Struct, frozen=True):
 
     def has(self, *roles: str) -> bool:
         return any(r in self.roles for r in roles)
+
+    @property
+    def holds_role(self) -> bool:
+        """Whether the account holds a confirmed role: without one, only the `BEFORE_ROLE` routes are open to it."""
+        return bool(self.roles)
 
     def may_see_county(self, county_code: str) -> bool:
         return not self.counties or county_code in self.counties
@@ -80,6 +88,13 @@ def principal_of(user: User) -> Principal:
 PASSWORD_CHANGE = "open_before_password_change"
 """The `opt` key of the few routes open to an account whose password an administrator set (change it, log out, who
 am I): everything else answers PasswordChangeRequired until its owner has chosen a password."""
+
+
+BEFORE_ROLE = "open_before_role"
+"""The `opt` key of the few `{"roles": "any"}` routes open to an account holding no confirmed role (log in and out,
+who am I, changing its own password, the home page telling it its role waits): its roles wait for a second person's
+confirmation (accounts/grants.py) or a password reset suspended them, and one administrator alone opened or reset it.
+Every other "any" route refuses it (`RoleNotConfirmed`): the case list, a case, the ledger, notices, contracts..."""
 
 
 READ_WITH_SESSION = "read_with_session"
@@ -117,6 +132,16 @@ class PasswordChangeRequired(PermissionDeniedException):
                          "在此之前不能进行其他操作。")
 
 
+NO_ROLE = "您的账户尚无已确认的角色，不能查看此页面；请等待另一位管理员确认角色。"
+
+
+class RoleNotConfirmed(PermissionDeniedException):
+    """An account holding no confirmed role asked for a route open to any role (not a `BEFORE_ROLE` one)."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_ROLE)
+
+
 async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Who may call the route (async: a plain check, run on the event loop rather than handed to a thread)."""
     if handler.opt.get("public"):
@@ -131,6 +156,8 @@ async def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         raise NotAuthorizedException(NOT_LOGGED_IN)
     if user.must_change_password and not handler.opt.get(PASSWORD_CHANGE):
         raise PasswordChangeRequired()
+    if not user.holds_role and not handler.opt.get(BEFORE_ROLE):
+        raise RoleNotConfirmed()  # "any" too: any account holding a confirmed role
     if wanted == "any":
         return
     if not wanted or not user.has(*wanted):

@@ -16,7 +16,7 @@ from ..domain.errors import Forbidden
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from ..store.tables import User
-from .auth import PASSWORD_CHANGE, Principal, issue_token, principal_of
+from .auth import BEFORE_ROLE, PASSWORD_CHANGE, Principal, issue_token, principal_of
 from .login import change_own_password, limiter_for, log_in, log_out, request_client
 from .passwords import generate_password
 from . import grants
@@ -39,7 +39,8 @@ class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
-OPEN_BEFORE_CHANGE = {"roles": "any", PASSWORD_CHANGE: True}
+# Open to an account whose password an administrator set, and to one holding no confirmed role yet.
+OPEN_BEFORE_CHANGE = {"roles": "any", PASSWORD_CHANGE: True, BEFORE_ROLE: True}
 
 
 class UserOut(msgspec.Struct):

@@ -6,15 +6,15 @@ about as much as reading and building the case. This shortcut answers the plain,
 the very same steps: the token's signature already checked by the authentication middleware in this process
 (`bearer_session`: `known_token`, its expiry checked again), the session looked up on every request with the case's
 first reads in the same batch (`open_session_and_steps`, `case_rows_steps`; on PostgreSQL in the case's own statement,
-`session_and_case_rows_steps`), the route's role rule (any logged-in user whose
-password is their own), the county checked before anything of the case is used (`case_detail_of`), the body
-encoded as the route's `EncodedJSON` encodes it, and the same headers (`before_send` adds the security headers to
-this answer as to every other).
+`session_and_case_rows_steps`), the route's role rule (any logged-in user holding a confirmed role whose password
+is their own), the county checked before anything of the case is used (`case_detail_of`), the body encoded as the
+route's `EncodedJSON` encodes it, and the same headers (`before_send` adds the security headers to this answer as
+to every other).
 
 Anything else goes to Litestar untouched, which then does all of it its own way: another method, path or query,
 a root path, not exactly one `Authorization: Bearer` header, a token not yet checked here or expired, a session
-refused, a password to change, a case not there or outside the caller's counties, any error. The answers are byte
-for byte Litestar's (`tests/cases/test_case_read_shortcut.py`)."""
+refused, a password to change, no confirmed role, a case not there or outside the caller's counties, any error.
+The answers are byte for byte Litestar's (`tests/cases/test_case_read_shortcut.py`)."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ class CaseReadShortcut:
             if row is None:
                 return None
             principal = principal_of_row(row)
-            if principal.must_change_password:
-                return None
+            if principal.must_change_password or not principal.holds_role:
+                return None  # Litestar refuses it (role_guard)
             return encode_json(case_detail_of(rows, case_id, principal, self._ctx.vault), JSON_SERIALIZER)
         except Exception:  # noqa: BLE001 — a 404, a database fault: Litestar answers it (reading again)
             return None

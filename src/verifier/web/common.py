@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from ..accounts import service as account_service
-from ..accounts.auth import PASSWORD_CHANGE, Principal
+from ..accounts.auth import BEFORE_ROLE, PASSWORD_CHANGE, Principal
 from ..audit import service as audit_service
 from ..contract_review import reads as contract_reads
 from ..domain.errors import DomainError, FieldError, ValidationFailed
@@ -25,9 +25,13 @@ from .typed import day_parts, typed_day
 
 Req: TypeAlias = Request[Principal, Any, Any]
 
-ANY: dict[str, Any] = {"roles": "any"}
-# The pages open to an account whose password an administrator set: changing it, and logging out.
-OPEN_BEFORE_CHANGE: dict[str, Any] = {"roles": "any", PASSWORD_CHANGE: True}
+ANY: dict[str, Any] = {"roles": "any"}  # any account holding a confirmed role (accounts/auth.py)
+# The pages open to an account whose password an administrator set: changing it, and logging out (and to an account
+# holding no confirmed role yet).
+OPEN_BEFORE_CHANGE: dict[str, Any] = {"roles": "any", PASSWORD_CHANGE: True, BEFORE_ROLE: True}
+# The home page: open to an account holding no confirmed role yet, which it tells that its role waits for a second
+# administrator (and shows nothing of any case).
+OPEN_BEFORE_ROLE: dict[str, Any] = {"roles": "any", BEFORE_ROLE: True}
 PUBLIC: dict[str, Any] = {"public": True}
 CLERK: dict[str, Any] = {"roles": ("town_clerk",)}
 SUPERVISOR: dict[str, Any] = {"roles": ("insurer_supervisor",)}
@@ -76,6 +80,8 @@ NAV: tuple[NavItem, ...] = (
 def nav_for(user: Principal | None) -> list[NavItem]:
     if user is None:
         return []
+    if not user.holds_role:
+        return []  # every page but its home and its password refuses an account holding no confirmed role
     return [n for n in NAV if n.roles == "any" or user.has(*n.roles)]
 
 

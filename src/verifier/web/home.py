@@ -13,6 +13,7 @@ from litestar.params import FromQuery, Parameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
+from ..accounts import grants
 from ..accounts.auth import TOKEN_LIFETIME, Principal, issue_token
 from ..accounts.limits import TooManyAttempts
 from ..accounts.login import limiter_for, log_in, log_out, request_client
@@ -39,7 +40,7 @@ from ..roster import comparison as roster_comparison
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
 from . import stagelabels
-from .common import ANY, OPEN_BEFORE_CHANGE, PUBLIC, Req, page, safe_next, user_names
+from .common import OPEN_BEFORE_CHANGE, OPEN_BEFORE_ROLE, PUBLIC, Req, page, safe_next, user_names
 from .labels import STATUS_LABELS
 from .payments import home_cards as payment_cards
 from .registers import feed_rows
@@ -172,7 +173,7 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
 class HomePage(Controller):
     path = "/"
 
-    @get("/", opt=ANY)
+    @get("/", opt=OPEN_BEFORE_ROLE)
     def home(self, ctx: Ctx, request: Req,
              period: Annotated[str, Parameter(pattern=r"^(\d{4}(-(0[1-9]|1[0-2]))?)?$")] = "",
              county: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "") -> Template:
@@ -180,6 +181,12 @@ class HomePage(Controller):
         (`period`: YYYY or YYYY-MM, this year by default; `county`: one of the user's, else 404)."""
         user = request.user
         today = ctx.clock.today()
+        if not user.holds_role:
+            # Its roles wait for a second administrator (or a password reset suspended them): which ones, and
+            # nothing of any case (every other page refuses it, accounts/auth.py BEFORE_ROLE).
+            with ctx.db.read() as session:
+                waiting = grants.pending_roles(session, [user.id]).get(user.id, [])
+            return page(request, "home.html", no_role=True, waiting=waiting, today=today)
         board = None
         with ctx.db.read() as session:
             if user.has(*dashboard_service.VIEWERS):

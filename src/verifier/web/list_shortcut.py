@@ -12,7 +12,7 @@ very same steps:
   process last found behind this user id, and used only when this very lookup gives that same caller (every
   column: roles, counties, name, password to change); otherwise they are dropped and read again for the caller
   the lookup gave. A refused session gets nothing (`open_session_and_steps`);
-- the route's role rule (any logged-in user whose password is their own);
+- the route's role rule (any logged-in user holding a confirmed role whose password is their own);
 - the form-protection cookie as Litestar's CSRF middleware takes it on a GET (its value is the page's token);
 - the page filled from the stencil Litestar's route keeps (`LIST_STENCILS`), with the same status, headers (no-store,
   and gzip exactly as the compression middleware does it when the browser accepts it); `before_send` adds the
@@ -20,9 +20,9 @@ very same steps:
 
 Anything else goes to Litestar untouched, which then does all of it its own way: another method or path, a query, a
 root path, more than one cookie, accept-encoding or any Authorization header, a token not yet checked here or
-expired, no form-protection cookie yet (Litestar sets one), a session refused, a password to change, a page whose
-stencil is not kept yet (Litestar renders it and keeps it), any error. The answers are byte for byte Litestar's
-(`tests/web/test_case_list_shortcut.py`)."""
+expired, no form-protection cookie yet (Litestar sets one), a session refused, a password to change, no confirmed
+role, a page whose stencil is not kept yet (Litestar renders it and keeps it), any error. The answers are byte
+for byte Litestar's (`tests/web/test_case_list_shortcut.py`)."""
 
 from __future__ import annotations
 
@@ -142,8 +142,8 @@ class CaseListShortcut:
 
     def _steps(self, session_id: str, user_id: str,
                query: listing.CaseQuery) -> Steps[tuple[Principal | None, listing.ListRead | None]]:
-        """The session's lookup and the page's reads: (the caller, the read), (None, None) for a session refused or
-        a password to change."""
+        """The session's lookup and the page's reads: (the caller, the read), (None, None) for a session refused, a
+        password to change or no confirmed role."""
         db, vault = self._ctx.db, self._ctx.vault
         guess = self._callers.get(user_id)
         if guess is not None:
@@ -153,7 +153,7 @@ class CaseListShortcut:
                 return None, None
             caller = principal_of_row(row)
             if caller == guess:
-                return (None, None) if caller.must_change_password else (caller, read)
+                return (None, None) if _refused(caller) else (caller, read)
         else:
             row = yield from open_session_steps(session_id, user_id)
             if row is None:
@@ -162,10 +162,15 @@ class CaseListShortcut:
         if len(self._callers) >= _CALLERS_MAX:
             self._callers.clear()
         self._callers[user_id] = caller
-        if caller.must_change_password:
+        if _refused(caller):
             return None, None
         read = yield from listing.read_page_steps(caller, query, vault, sqlite=db.is_sqlite)
         return caller, read
+
+
+def _refused(caller: Principal) -> bool:
+    """Whether the route's role rule refuses the caller (Litestar then answers: role_guard)."""
+    return caller.must_change_password or not caller.holds_role
 
 
 def install(app: Any, ctx: Any, token_secret: str, *, token_cookie: str, csrf_cookie: str, compression: Any) -> None:
