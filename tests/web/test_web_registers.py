@@ -37,8 +37,14 @@ def test_the_supervisor_answers_a_finding_on_the_case_page(pages, ctx) -> None: 
     case_id = demo.refer(ctx, team, hh, referred_on=ctx.clock.today() - timedelta(days=3))
     pages.as_("rev", "county_reviewer")
     data = f"身份证号,工作单位\r\n{hh.id_numbers[1]},县财政局\r\n".encode()
-    assert pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
-                      files={"file": ("人社.csv", data, "text/csv")}).status_code == 303
+    r = pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
+                   files={"file": ("人社.csv", data, "text/csv")})
+    assert r.status_code == 303
+    import_id = r.headers["location"].rsplit("import=", 1)[1]
+    pages.as_("rev2", "county_reviewer")  # in force once a second county reviewer confirms it on its page
+    review = pages.get(f"/registers/{import_id}").text
+    replaces = re.search(r'name="replaces" value="([^"]*)"', review).group(1)
+    assert pages.post(f"/registers/{import_id}/confirm", {"replaces": replaces}).status_code == 303
     demo.advance_to(ctx, team, case_id, hh, "checked", on=ctx.clock.today(), vehicle="车001")
     pages.login(s.supervisor.username, FACTORY_PASSWORD)
     page = pages.get(f"/cases/{case_id}").text

@@ -1,5 +1,6 @@
-"""Pages: the county reviewer imports other agencies' registers (/registers); a supervisor answers a case's register
-findings on the case page; the feed calendar on the home page."""
+"""Pages: the county reviewer imports other agencies' registers (/registers), each a proposal another county reviewer
+confirms or declines on its own page (/registers/{id}, what it changes against the version in force shown first); a
+supervisor answers a case's register findings on the case page; the feed calendar on the home page."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from ..registers.parsing import KIND_COLUMNS
 from ..store.paged import fold_search
 from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_outcome,
                      import_refused, page, parse_day, see_other)
-from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
+from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, REGISTER_STATUS, message_zh
 from .paging import Pager, page_param
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
+Id = Annotated[str, PathParameter(max_length=40)]
 REGISTER_DONE = ("register_imported", "register_repeated")  # what /registers' address says after a file
 FIELDS = ("kind", "county_code", "bureau", "as_of", "valid_until", "file")
 
@@ -68,7 +70,7 @@ class RegisterPages(Controller):
         return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
                     bad_rows=rows or [], result=result, imports=listed.items, columns=columns,
                     pager=Pager.over("/registers", {"q": q}, listed), q=q,
-                    bureaus=service.DEFAULT_BUREAUS)
+                    bureaus=service.DEFAULT_BUREAUS, statuses=REGISTER_STATUS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req,
@@ -102,8 +104,42 @@ class RegisterPages(Controller):
         return see_other("/registers", done=REGISTER_DONE[1] if result.repeated else REGISTER_DONE[0],
                          **{"import": result.import_id})
 
+    @get("/{import_id:str}", opt=IMPORTERS)
+    def review(self, import_id: Id, ctx: Ctx, request: Req) -> Template:
+        """One import: what it changes against the version in force, and (pending) its confirmation or decline."""
+        return self._review(ctx, request, import_id, FormState())
 
-Id = Annotated[str, PathParameter(max_length=40)]
+    @post("/{import_id:str}/confirm", opt=IMPORTERS, status_code=303)
+    def confirm(self, import_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        replaces = clean(data.get("replaces")) or None  # the version in force the page showed
+        try:
+            service.confirm_import(ctx.db, import_id, principal=request.user, clock=ctx.clock, replaces=replaces)
+        except (Forbidden, InvalidState, ValidationFailed) as exc:
+            message = exc.errors[0].message if isinstance(exc, ValidationFailed) else exc.detail
+            return self._review(ctx, request, import_id, FormState(), status_code=exc.status,
+                                message=message_zh(message))
+        return see_other(f"/registers/{import_id}", done="register_confirmed")
+
+    @post("/{import_id:str}/decline", opt=IMPORTERS, status_code=303)
+    def decline(self, import_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        reason = clean(data.get("reason"))
+        try:
+            with ctx.db.begin() as session:
+                service.decline(session, import_id, principal=request.user, reason=reason, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return self._review(ctx, request, import_id, form_state({"reason": reason}, exc, ("reason",)),
+                                status_code=422)
+        except (Forbidden, InvalidState) as exc:
+            return self._review(ctx, request, import_id, FormState(values={"reason": reason}),
+                                status_code=exc.status, message=message_zh(exc.detail))
+        return see_other(f"/registers/{import_id}", done="register_declined")
+
+    def _review(self, ctx: Ctx, request: Req, import_id: str, form: FormState, *, status_code: int = 200,
+                message: str = "") -> Template:
+        with ctx.db.read() as session:
+            seen = service.review(session, import_id, request.user, ctx.clock.today())
+        return page(request, "register_review.html", status_code=status_code, seen=seen, form=form,
+                    message=message, statuses=REGISTER_STATUS)
 
 
 class FindingPages(Controller):
