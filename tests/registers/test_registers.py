@@ -110,8 +110,11 @@ def test_the_command_line_imports_an_xlsx_of_assets(ctx, tmp_path, database_url)
             "--valid-until", "2020-12-31"]
     first = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
     assert first.exit_code == 0, first.output
+    assert "待确认" in first.output and "命令行不能确认" in first.output, first.output  # a proposal, said so
+    with ctx.db.read() as session:
+        assert session.scalar(select(RegisterImport.status)) == "pending"
     second = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-    assert "没有更改" in second.output
+    assert "没有更改" in second.output and "仍待县级复核员确认" in second.output
     bad = tmp_path / "坏.csv"
     bad.write_text("证件号码,存款余额,截至日期,金融机构\n123,250000.00,2020-05-31,农商行\n", encoding="utf-8")
     refused = CliRunner().invoke(main, ["registers", "import", str(bad), "--kind", "assets", "--county", COUNTY],
