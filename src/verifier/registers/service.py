@@ -313,9 +313,15 @@ def confirm(session: Session, import_id: str, *, principal: Principal, clock: Cl
     importer by a password (403, kept on 回避拦截记录), nor tied to a household whose findings it clears (422, kept
     too). `replaces` is the version in force the confirmer was shown (None: none), `change` what `compare` counted
     before this transaction: either no longer the version in force, 409; so is a second confirmation."""
-    row = load_import(session, import_id, principal, for_update=True)
+    row = load_import(session, import_id, principal)
     if not principal.has(*CONFIRM_ROLES):
         raise Forbidden(NOT_A_REVIEWER)
+    # Every import of its county, kind and bureau locked, in one order: two proposals confirmed at once each against
+    # the same version in force would otherwise both come in force, one of them against a change nobody saw.
+    session.execute(select(RegisterImport.id).where(
+        RegisterImport.county_code == row.county_code, RegisterImport.kind == row.kind,
+        RegisterImport.bureau == row.bureau).order_by(RegisterImport.id).with_for_update())
+    session.refresh(row)
     if row.status != "pending":
         raise InvalidState(ALREADY_CONFIRMED if row.status == "confirmed" else ALREADY_DECLINED)
     refusal = may_confirm(session, row, principal)
