@@ -147,3 +147,51 @@ def test_a_proposal_is_declined_with_a_reason_kept_as_its_digest(ctx, client, us
     # the same file again is a new proposal for another look, not "already imported"
     again = _post(client, users.headers("rev"), [f"{hh.id_numbers[0]},皖B11111,150000.00"], "车辆.csv")
     assert not again["repeated"] and again["import_id"] != import_id and again["status"] == "pending"
+
+
+def test_two_proposals_confirmed_at_once_bring_one_in_force(ctx, database_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two proposals of one kind and bureau, each counted against the same version in force and confirmed at the same
+    moment: one comes in force; the other is told the version in force changed (409), as its change is stale."""
+    import threading
+
+    import register_kit
+    from race_kit import race_twice
+
+    from verifier.accounts.auth import Principal
+    from verifier.domain.errors import InvalidState
+    from verifier.registers import service
+
+    reviewer = Principal(id="usr_importer", username="rev", display_name="rev", roles=("county_reviewer",),
+                         counties=(COUNTY,))
+    people = [demo.new_household("城关镇", "东村").id_numbers[0] for _ in range(3)]
+
+    def imported(rows: list[str], name: str) -> str:
+        data = ("\r\n".join([HEADER, *rows]) + "\r\n").encode()
+        return service.import_register(ctx.db, vault=ctx.vault, data=data, filename=name, kind="vehicle",
+                                       county_code=COUNTY, principal=reviewer, clock=ctx.clock,
+                                       limits=ctx.settings.imports).import_id
+
+    v1 = imported([f"{p},皖B1{i},150000.00" for i, p in enumerate(people)], "v1.csv")
+    register_kit.confirm(ctx, v1, COUNTY)
+    proposals = [imported([f"{people[0]},皖B10,150000.00"], "p1.csv"), imported([f"{people[1]},皖B11,150000.00"],
+                                                                                "p2.csv")]
+    second = register_kit.second_reviewer(COUNTY)
+    changes = {p: service.compare(ctx.db, p, second, ctx.clock) for p in proposals}
+    turn = iter(proposals)
+    lock = threading.Lock()
+
+    def confirm(db):  # type: ignore[no-untyped-def]
+        with lock:
+            mine = next(turn)
+        try:
+            with db.begin() as session:
+                return service.confirm(session, mine, principal=second, clock=ctx.clock, change=changes[mine],
+                                       replaces=v1).status
+        except InvalidState as exc:
+            return exc.detail
+
+    answers = race_twice(monkeypatch, service, "current_of", database_url, confirm)
+    assert sorted(answers) == sorted(["confirmed", service.REGISTER_MOVED]), answers
+    with ctx.db.read() as session:
+        statuses = sorted(session.scalars(select(RegisterImport.status).where(RegisterImport.id.in_(proposals))))
+    assert statuses == ["confirmed", "pending"]
