@@ -141,6 +141,10 @@ def test_a_second_reviewer_confirms_a_register_on_its_page_after_seeing_what_cle
     pages.as_("rev", "county_reviewer")
     other = demo.new_household("城关镇", "东村").id_numbers[0]
     v2 = imported(f"{other},皖B9,5000\r\n", "车辆2.csv")  # the household's car left out
+    home = pages.get("/").text  # the second look waits: on the reviewers' home page, and the list filtered
+    assert "比对名单待第二人确认" in home and 'href="/registers?status=pending"' in home
+    waiting = pages.get("/registers?status=pending").text
+    assert f'href="/registers/{v2}">待确认' in waiting and v1 not in waiting
     mine = pages.get(f"/registers/{v2}").text
     assert "待确认（未生效）" in mine and "这份名单是您导入的" in mine and 'id="confirm-form"' not in mine
     r = pages.post(f"/registers/{v2}/confirm", {"replaces": v1})
@@ -161,5 +165,6 @@ def test_a_second_reviewer_confirms_a_register_on_its_page_after_seeing_what_cle
     assert 'id="confirm-form"' not in done
     listed = pages.get("/registers").text
     assert f'href="/registers/{v2}">已退回' in listed and f'href="/registers/{v1}">已确认生效' in listed
+    assert v1 not in pages.get("/registers?status=declined").text
     r = pages.post(f"/registers/{v2}/confirm", {"replaces": v1})
     assert r.status_code == 409 and "已退回" in r.text

@@ -43,7 +43,7 @@ from ..store.db import Database
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
 from ..store.tables import Case, Check, Household, Member
 from ..store.vault import Vault
-from .models import MIGRATED, RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
+from .models import MIGRATED, STATUSES, RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
 from .parsing import read_register
 
 IMPORT_ROLES = ("county_reviewer",)
@@ -167,6 +167,14 @@ def import_run(session: Session, principal: Principal, import_id: str, *, repeat
                         status=row.status)
 
 
+def pending_count(session: Session, principal: Principal) -> int:
+    """Imports of the caller's counties waiting for a second county reviewer (the home page's card)."""
+    stmt = select(func.count()).select_from(RegisterImport).where(RegisterImport.status == "pending")
+    if principal.counties:
+        stmt = stmt.where(RegisterImport.county_code.in_(principal.counties))
+    return session.scalar(stmt) or 0
+
+
 def _imports(principal: Principal, county_code: str | None) -> Any:
     stmt = select(RegisterImport).order_by(RegisterImport.imported_at.desc(), RegisterImport.id.desc())
     if principal.counties:
@@ -182,10 +190,13 @@ def imports(session: Session, principal: Principal, *, county_code: str | None =
 
 
 def imports_page(session: Session, principal: Principal, page: int = 1, page_size: int = PAGE_SIZE, *, q: str = "",
-                 kinds: Sequence[str] = ()) -> Paged[Any]:
+                 kinds: Sequence[str] = (), status: str = "") -> Paged[Any]:
     """The imports the page lists, newest first, a page at a time (it showed the latest 50 and no more); with `q`,
-    those whose file name or bureau holds it, or of `kinds` (the kinds whose Chinese name holds it)."""
+    those whose file name or bureau holds it, or of `kinds` (the kinds whose Chinese name holds it); with `status`
+    (pending, confirmed or declined; anything else: all), those in it."""
     stmt = _imports(principal, None)
+    if status in STATUSES:
+        stmt = stmt.where(RegisterImport.status == status)
     q = fold_search(q)
     if q:
         stmt = stmt.where(or_(text_search(q, [RegisterImport.filename, RegisterImport.bureau, RegisterImport.kind]),

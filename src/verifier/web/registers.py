@@ -53,11 +53,11 @@ class RegisterPages(Controller):
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
               rows: list[Any] | None = None, done: tuple[str, bool] | None = None, at: int = 1,
-              q: str = "") -> Template:
-        q = fold_search(q)
+              q: str = "", status: str = "") -> Template:
+        q, status = fold_search(q), status if status in REGISTER_STATUS else ""  # an unknown status: all
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
-            listed = service.imports_page(session, request.user, at, q=q,
+            listed = service.imports_page(session, request.user, at, q=q, status=status,
                                           kinds=[k for k, name in REGISTER_KINDS.items() if q and q in name])
             # after a file: the import, read back from the store, never from the address
             result = service.import_run(session, request.user, done[0], repeated=done[1]) if done else None
@@ -69,17 +69,18 @@ class RegisterPages(Controller):
         columns["medical"] = ["结算日期 或 年度", "个人自付 或 总费用、统筹支付、大病保险、医疗救助"]
         return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
                     bad_rows=rows or [], result=result, imports=listed.items, columns=columns,
-                    pager=Pager.over("/registers", {"q": q}, listed), q=q,
+                    pager=Pager.over("/registers", {"q": q, "status": status}, listed), q=q, status=status,
                     bureaus=service.DEFAULT_BUREAUS, statuses=REGISTER_STATUS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req,
              page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
-             q: Annotated[str, QueryParameter(max_length=100)] = "") -> Template:
+             q: Annotated[str, QueryParameter(max_length=100)] = "",
+             status: Annotated[str, QueryParameter(max_length=12)] = "") -> Template:
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
         return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE),
-                          at=page_param(page_no), q=q)
+                          at=page_param(page_no), q=q, status=status)
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
