@@ -678,7 +678,7 @@ def registers() -> None:
 @click.option("--valid-until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="可用到哪一天（默认：数据日期后 90 天）。")
 def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any) -> None:
-    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。导入记为服务器命令行（操作人）导入，不能以其他用户的名义导入。"""
+    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。导入记为服务器命令行（操作人）导入，不能以其他用户的名义导入；导入后待本县县级复核员在页面上确认才生效。"""
     from .registers.service import IMPORT_ROLES, import_register
 
     ctx = _context()
@@ -693,11 +693,14 @@ def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of
     finally:
         ctx.close()
     if result.repeated:
-        click.echo(f"这份名单此前已导入（{result.import_id}），没有更改")
+        waiting = "，仍待县级复核员确认" if result.status == "pending" else ""
+        click.echo(f"这份名单此前已导入（{result.import_id}{waiting}），没有更改")
         return
     from .web.labels import REGISTER_KINDS
 
-    click.echo(f"已导入县（区）{county_code} 的{REGISTER_KINDS.get(kind, kind)}：{result.rows} 条，编号 {result.import_id}")
+    click.echo(f"已导入县（区）{county_code} 的{REGISTER_KINDS.get(kind, kind)}：{result.rows} 条，编号 {result.import_id}"
+               "。状态为待确认，尚未参与比对：须由本县一名县级复核员登录后在“导入部门比对名单”页核对变化并确认才生效"
+               "（命令行不能确认）")
 
 
 @main.group()

@@ -113,6 +113,7 @@ def _household_at(ctx: Any) -> tuple[Any, Any, str]:
 
 
 def test_with_registers_in_force_the_checks_entries_go_with_the_commit(ctx, database_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import register_kit
     from verifier.accounts.auth import Principal
     from verifier.domain.income import HouseholdIncome, RigidExpenditure
 
@@ -120,8 +121,10 @@ def test_with_registers_in_force_the_checks_entries_go_with_the_commit(ctx, data
     reviewer = Principal(id="rev-test", username="rev", display_name="rev", roles=("county_reviewer",),
                          counties=(COUNTY,))
     data = ("\r\n".join(["身份证号,号牌号码,车辆价值", f"{hh.id_numbers[1]},皖B11111,30000.00"]) + "\r\n").encode()
-    registers.import_register(ctx.db, vault=ctx.vault, data=data, filename="vehicle.csv", kind="vehicle",
-                              county_code=COUNTY, principal=reviewer, clock=ctx.clock, limits=ctx.settings.imports)
+    done = registers.import_register(ctx.db, vault=ctx.vault, data=data, filename="vehicle.csv", kind="vehicle",
+                                     county_code=COUNTY, principal=reviewer, clock=ctx.clock,
+                                     limits=ctx.settings.imports)
+    register_kit.confirm(ctx, done.import_id, COUNTY)
     postgres = not ctx.db.is_sqlite
     free_at_commit: list[bool] = []
     sending = store_db.send_deferred

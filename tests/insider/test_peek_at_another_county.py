@@ -54,6 +54,8 @@ FILLERS = {
     "meeting_id": "meeting", "objection_id": "objection", "recovery_id": "recovery", "referral_id": "need_referral",
     "import_id": "roster_import", "grant_id": "grant", "index": "audit_index", "sha256": "file",
 }
+# An `import_id` is a roster import's but under `registers`, a register import's.
+IMPORT_OF = {"registers": "register_import"}
 SHA256_OF = {"cases": "case_evidence", "notices": "wall_photo", "meetings": "minutes", "sampling": "recheck_file",
              "sampling-rounds": "recheck_file"}
 # ... and the thing such a file belongs to: the case an officer was sent to, the case the round sampled, the notice
@@ -192,6 +194,7 @@ def _victim(ctx: Any, client: Any) -> Victim:
     r = client.post("/api/registers/imports", headers=reviewer, files={"file": ("r.csv", register, "text/csv")},
                     data={"kind": "vehicle", "county_code": DEMO_COUNTY})
     assert r.status_code == 201, r.text
+    register_import = r.json()["import_id"]
     referrals = ("身份证号,姓名,乡镇,村,原因,金额\n" + new_id_number() + ",钱南五,城关镇,南村,因病,31234.00\n").encode()
     r = client.post("/api/referrals/imports", headers=reviewer, files={"file": ("m.csv", referrals, "text/csv")},
                     data={"channel": "medical_insurance", "county_code": DEMO_COUNTY})
@@ -228,6 +231,7 @@ def _victim(ctx: Any, client: Any) -> Victim:
             "user": clerk_id, "meeting": first(select(VillageMeeting.id)),
             "objection": first(select(Objection.id)), "recovery": first(select(Recovery.id)),
             "need_referral": first(select(NeedReferral.id)), "roster_import": first(select(RosterImport.id)),
+            "register_import": register_import,
             "grant": first(select(RoleGrant.id)),
             "audit_index": str(first(select(AuditEntry.idx).where(AuditEntry.county_code == DEMO_COUNTY)
                                      .order_by(AuditEntry.idx.desc()))),
@@ -291,6 +295,8 @@ def _missing(value: str) -> str:
 def _fill(path: str, ids: dict[str, str], miss: bool) -> str:
     def one(m: re.Match[str]) -> str:
         kind = FILLERS[m.group(1)]
+        if kind == "roster_import":
+            kind = IMPORT_OF.get(_segment(path), kind)
         if kind == "file":
             kind = SHA256_OF[_segment(path)]
         elif "{sha256:" in path:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from factories import COUNTY, staff
 from insider_kit import declare_ties, refusals_of, refused_both_ways
+from register_kit import confirm_over_api
 from sqlalchemy import select
 
 from verifier import demo
@@ -29,6 +30,8 @@ def _checked_with_a_vehicle(ctx, client, users):  # type: ignore[no-untyped-def]
                     files={"file": ("车辆.csv", data, "application/octet-stream")},
                     data={"county_code": COUNTY, "kind": "vehicle"})
     assert r.status_code == 201, r.text
+    users.add("rev-second", "county_reviewer", counties=(COUNTY,))  # in force once a second reviewer confirms it
+    assert confirm_over_api(client, users.headers("rev-second"), r.json()["import_id"]).status_code == 200
     demo.advance_to(ctx, team, case_id, hh, "checked", on=ctx.clock.today(), vehicle="车001")
     with ctx.db.read() as session:
         finding = session.scalar(select(RegisterFinding.id).where(RegisterFinding.case_id == case_id))

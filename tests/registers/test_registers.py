@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+import register_kit
 from factories import staff
 from verifier import demo
 from verifier.audit.models import AuditEntry
@@ -63,6 +64,7 @@ def test_a_vehicle_register_in_gbk_is_imported_sealed_once_and_only_by_the_count
     assert r.json()["rows"] == 2 and not r.json()["repeated"]
     again = post_register(client, users.headers("rev"), data, "vehicle")
     assert again.status_code == 201 and again.json() == {**r.json(), "repeated": True}
+    assert r.json()["status"] == "pending"  # a proposal until a second county reviewer confirms it
     assert count(ctx, RegisterImport) == 1 and count(ctx, RegisterEntry) == 2
     with ctx.db.read() as session:
         imp = session.scalar(select(RegisterImport))
@@ -108,8 +110,11 @@ def test_the_command_line_imports_an_xlsx_of_assets(ctx, tmp_path, database_url)
             "--valid-until", "2020-12-31"]
     first = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
     assert first.exit_code == 0, first.output
+    assert "待确认" in first.output and "命令行不能确认" in first.output, first.output  # a proposal, said so
+    with ctx.db.read() as session:
+        assert session.scalar(select(RegisterImport.status)) == "pending"
     second = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
-    assert "没有更改" in second.output
+    assert "没有更改" in second.output and "仍待县级复核员确认" in second.output
     bad = tmp_path / "坏.csv"
     bad.write_text("证件号码,存款余额,截至日期,金融机构\n123,250000.00,2020-05-31,农商行\n", encoding="utf-8")
     refused = CliRunner().invoke(main, ["registers", "import", str(bad), "--kind", "assets", "--county", COUNTY],
@@ -140,9 +145,11 @@ def import_(ctx, kind: str, header: str, rows: list[str], **kw):  # type: ignore
 
     reviewer = Principal(id="rev-test", username="rev", display_name="rev", roles=("county_reviewer",),
                          counties=(COUNTY,))
-    return service.import_register(ctx.db, vault=ctx.vault, data=csv_bytes(header, rows), filename=f"{kind}.csv",
-                                   kind=kind, county_code=COUNTY, principal=reviewer, clock=ctx.clock,
-                                   limits=ctx.settings.imports, **kw)
+    result = service.import_register(ctx.db, vault=ctx.vault, data=csv_bytes(header, rows), filename=f"{kind}.csv",
+                                     kind=kind, county_code=COUNTY, principal=reviewer, clock=ctx.clock,
+                                     limits=ctx.settings.imports, **kw)
+    register_kit.confirm(ctx, result.import_id, COUNTY)  # in force once a second county reviewer confirms it
+    return result
 
 
 def test_findings_hold_the_determination_until_another_supervisor_answers_them(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from factories import staff
 from pagekit import FACTORY_PASSWORD
@@ -37,8 +38,14 @@ def test_the_supervisor_answers_a_finding_on_the_case_page(pages, ctx) -> None: 
     case_id = demo.refer(ctx, team, hh, referred_on=ctx.clock.today() - timedelta(days=3))
     pages.as_("rev", "county_reviewer")
     data = f"身份证号,工作单位\r\n{hh.id_numbers[1]},县财政局\r\n".encode()
-    assert pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
-                      files={"file": ("人社.csv", data, "text/csv")}).status_code == 303
+    r = pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
+                   files={"file": ("人社.csv", data, "text/csv")})
+    assert r.status_code == 303
+    import_id = r.headers["location"].rsplit("import=", 1)[1]
+    pages.as_("rev2", "county_reviewer")  # in force once a second county reviewer confirms it on its page
+    review = pages.get(f"/registers/{import_id}").text
+    replaces = re.search(r'name="replaces" value="([^"]*)"', review).group(1)
+    assert pages.post(f"/registers/{import_id}/confirm", {"replaces": replaces}).status_code == 303
     demo.advance_to(ctx, team, case_id, hh, "checked", on=ctx.clock.today(), vehicle="车001")
     pages.login(s.supervisor.username, FACTORY_PASSWORD)
     page = pages.get(f"/cases/{case_id}").text
@@ -107,3 +114,57 @@ def test_the_imported_registers_are_searched_by_file_bureau_or_kind(pages, ctx) 
     homes = pages.get("/registers?q=房产").text
     assert "共 54 条" in homes and re.search(r'href="/registers\?q=[^"&]+&amp;page=2"', homes), homes[-3000:]
     assert "没有符合查找条件的名单" in pages.get("/registers?q=无此文件").text
+
+
+def test_a_second_reviewer_confirms_a_register_on_its_page_after_seeing_what_clears(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    s = staff(ctx)
+    team = demo.Team(s.clerk, s.supervisor, s.officer1, s.officer2)
+    hh = demo.new_household("城关镇", "东村")
+    demo.refer(ctx, team, hh, referred_on=ctx.clock.today() - timedelta(days=3))
+
+    def imported(rows: str, name: str) -> str:
+        r = pages.post("/registers", {"kind": "vehicle", "county_code": "340223"},
+                       files={"file": (name, f"身份证号,号牌号码,车辆价值\r\n{rows}".encode(), "text/csv")})
+        assert r.status_code == 303
+        assert "状态为待确认" in pages.get(r.headers["location"]).text
+        return str(r.headers["location"].rsplit("import=", 1)[1])
+
+    def confirmed_by_rev2(import_id: str) -> Any:
+        pages.as_("rev2", "county_reviewer")
+        review = pages.get(f"/registers/{import_id}").text
+        replaces = re.search(r'name="replaces" value="([^"]*)"', review).group(1)
+        return pages.post(f"/registers/{import_id}/confirm", {"replaces": replaces})
+
+    pages.as_("rev", "county_reviewer")
+    v1 = imported(f"{hh.id_numbers[0]},皖B1,180000\r\n", "车辆1.csv")
+    assert confirmed_by_rev2(v1).status_code == 303
+    pages.as_("rev", "county_reviewer")
+    other = demo.new_household("城关镇", "东村").id_numbers[0]
+    v2 = imported(f"{other},皖B9,5000\r\n", "车辆2.csv")  # the household's car left out
+    home = pages.get("/").text  # the second look waits: on the reviewers' home page, and the list filtered
+    assert "比对名单待第二人确认" in home and 'href="/registers?status=pending"' in home
+    waiting = pages.get("/registers?status=pending").text
+    assert f'href="/registers/{v2}">待确认' in waiting and v1 not in waiting
+    mine = pages.get(f"/registers/{v2}").text
+    assert "待确认（未生效）" in mine and "这份名单是您导入的" in mine and 'id="confirm-form"' not in mine
+    r = pages.post(f"/registers/{v2}/confirm", {"replaces": v1})
+    assert r.status_code == 403 and "四眼原则" in r.text
+
+    pages.as_("rev2", "county_reviewer")
+    seen = pages.get(f"/registers/{v2}").text
+    assert re.search(r'id="households-clearing">1<', seen) and hh.head in seen and v1 in seen
+    assert 'id="confirm-form"' in seen and "确认名单生效" in seen and "退回这份名单" in seen
+    r = pages.post(f"/registers/{v2}/confirm", {"replaces": ""})  # a page shown before v1 came in force: stale
+    assert r.status_code == 409 and "已经变更" in r.text
+    r = pages.post(f"/registers/{v2}/decline", {"reason": " "})
+    assert r.status_code == 422 and "请说明退回的原因" in r.text
+    r = pages.post(f"/registers/{v2}/decline", {"reason": "交警大队说明此文件漏报"})
+    assert r.status_code == 303
+    done = pages.get(r.headers["location"]).text
+    assert "比对名单已退回" in done and "已退回" in done and "交警大队说明此文件漏报" in done
+    assert 'id="confirm-form"' not in done
+    listed = pages.get("/registers").text
+    assert f'href="/registers/{v2}">已退回' in listed and f'href="/registers/{v1}">已确认生效' in listed
+    assert v1 not in pages.get("/registers?status=declined").text
+    r = pages.post(f"/registers/{v2}/confirm", {"replaces": v1})
+    assert r.status_code == 409 and "已退回" in r.text

@@ -21,6 +21,7 @@ from factories import COUNTY, make_case, new_id_number
 # A success answered by a page of its own, and the GET address it stands as in the history.
 REFERRALS_DONE = ("referrals_imported", "referrals_repeated")
 REGISTERS_DONE = ("register_imported", "register_repeated")
+IMPORTED_ONE = "已导入 1 条车辆登记记录，状态为待确认：须由本县另一名县级复核员 核对变化后确认 才参与比对。"
 SHOWN_ONCE = {"/users/{user_id:str}/password": "a generated password, shown this once",
               "/schedule/plan": "the planner's proposal (applying it is a 303)"}
 PAGE_CALLS = re.compile(r"^(page|self\._\w+|_\w*page|_render|render_\w+)$")
@@ -112,7 +113,7 @@ def test_a_referral_file_and_a_register_answer_with_a_redirect_that_says_what_ca
     assert r.status_code == 303 and re.fullmatch(r"/registers\?done=register_imported&import=reg_\w+",
                                                  r.headers["location"])
     shown = pages.get(r.headers["location"])
-    assert _flash(shown.text) == "已导入 1 条车辆登记记录。" and 'value="vehicle" selected' in shown.text
+    assert _flash(shown.text) == IMPORTED_ONE and 'value="vehicle" selected' in shown.text
     assert _flash(pages.get("/registers?done=register_imported&rows=1&kind=vehicle").text) == ""  # no import named
     r = pages.post("/registers", {"kind": "vehicle", "county_code": COUNTY},
                    files={"file": ("车辆.csv", good.encode("gbk"), "text/csv")})
@@ -163,7 +164,7 @@ def test_an_address_naming_an_import_says_nothing_of_one_the_viewer_did_not_make
     assert said("/registers", far_register) == {d: "" for d in REGISTERS_DONE}
     assert "远县车辆" not in pages.get(f"/registers?done=register_imported&import={far_register}").text
     pages.as_("rev-far", "county_reviewer", counties=(OTHER_COUNTY,))  # who made it
-    assert said("/registers", far_register)["register_imported"] == "已导入 1 条车辆登记记录。"
+    assert said("/registers", far_register)["register_imported"] == IMPORTED_ONE
 
 
 def test_a_password_shown_once_stands_as_the_empty_form(pages, users) -> None:  # type: ignore[no-untyped-def]

@@ -70,6 +70,7 @@ def _case_read(active: Any, join_on: Any, elements: str) -> Any:
                    # whether the household had any member on record (a check's payee is one of them, checks/service.py)
                    exists().where(_member.c.household_id == _case.c.household_id).label("had_members"),
                    exists().where(_register.c.county_code == _case.c.county_code,
+                                  _register.c.status == "confirmed",  # a proposal is consulted by nobody
                                   _register.c.as_of <= bindparam("on"),
                                   _register.c.valid_until >= bindparam("on")).label("register_in_force"),
                    # whether an objection to its notice was upheld (then the officers of the checks it was against,

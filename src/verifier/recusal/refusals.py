@@ -70,6 +70,7 @@ STEPS = (
     "member_move",
     "referral_import",
     "register_finding",
+    "register_confirm",
     "check_send_back",
     "review_request",
     "followup_paid",

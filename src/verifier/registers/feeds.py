@@ -49,6 +49,7 @@ def feed_calendar(session: Session, county_code: str, month: date, today: date) 
             kind = "register"
             stmt = select(func.count(), func.min(RegisterImport.imported_at)).where(
                 RegisterImport.county_code == county_code, RegisterImport.kind == feed.source,
+                RegisterImport.status != "declined",  # arrived: received, confirmed or waiting for its second look
                 RegisterImport.imported_at >= lo, RegisterImport.imported_at < hi)
         else:
             kind = "referral"

@@ -3,6 +3,9 @@ settlements), imported from the bureaus' files, and the findings that matching a
 
 A register entry names a person by ID number, sealed, with its blind index to match by; its facts are kept as the
 file gave them (amounts in fen). Each import keeps its bureau, its data date, its validity and the file's hash.
+
+An import is a proposal (`pending`) until a second county reviewer of the county confirms it (`confirmed`, the only
+imports the cross-checks consult) or either declines it (`declined`, never in force; the same file may be sent again).
 """
 
 from __future__ import annotations
@@ -11,20 +14,33 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
 
 KIND_CHECK = "kind IN ('vehicle', 'business', 'housing', 'public_employment', 'assets', 'medical')"
+STATUSES = ("pending", "confirmed", "declined")
+MIGRATED = "migration:0058"
+"""`confirmed_by` of an import in force before confirmations existed (migration 0058): no second reviewer saw it."""
+NOT_DECLINED = "status <> 'declined'"
 
 
 class RegisterImport(Base):
     __tablename__ = "register_import"
     __table_args__ = (
-        UniqueConstraint("county_code", "kind", "file_sha256", name="uq_register_import_file"),
+        # A file is taken once per county and kind, unless it was declined (then it may be proposed again).
+        Index("uq_register_import_file", "county_code", "kind", "file_sha256", unique=True,
+              postgresql_where=text(NOT_DECLINED), sqlite_where=text(NOT_DECLINED)),
         Index("ix_register_import_county_kind", "county_code", "kind", "valid_until"),
         CheckConstraint(KIND_CHECK, name="kind_known"),
+        CheckConstraint("status IN ('pending', 'confirmed', 'declined')", name="status_known"),
+        # a second person, never the importer; a decision has its who and when
+        CheckConstraint("(status = 'pending' AND confirmed_by IS NULL AND declined_by IS NULL) OR (status = "
+                        "'confirmed' AND confirmed_by IS NOT NULL AND confirmed_at IS NOT NULL AND confirmed_by <> "
+                        "imported_by AND declined_by IS NULL) OR (status = 'declined' AND declined_by IS NOT NULL "
+                        "AND declined_at IS NOT NULL AND decline_reason IS NOT NULL AND confirmed_by IS NULL)",
+                        name="decided_by_another"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -38,6 +54,12 @@ class RegisterImport(Base):
     rows: Mapped[int] = mapped_column(Integer)
     imported_by: Mapped[str] = mapped_column(String(40))
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    declined_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    declined_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RegisterEntry(Base):

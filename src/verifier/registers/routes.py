@@ -1,5 +1,5 @@
-"""HTTP routes: other agencies' registers (import, list), a case's findings and their answers, the feed calendar
-and the counts."""
+"""HTTP routes: other agencies' registers (import, list, what an import changes, its confirmation by a second county
+reviewer or its decline), a case's findings and their answers, the feed calendar and the counts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request
+from litestar import Controller, Request, Response
 from litestar.datastructures import UploadFile
 from litestar.params import FromQuery, Parameter, QueryParameter
 
@@ -17,7 +17,7 @@ from ..cases.workflow import load_case
 from ..domain.errors import FieldError, ValidationFailed
 from ..domain.money import format_yuan
 from ..http import Ctx, JSONBody, MultipartBody, get, post
-from ..idempotency import idempotent
+from ..idempotency import idempotent, replayed
 from ..uploads import check_size, size_of
 from . import feeds, service
 from .models import RegisterFinding
@@ -31,6 +31,7 @@ class RegisterImportOut(msgspec.Struct):
     kind: str
     rows: int
     repeated: bool = False
+    status: str = "pending"  # consulted only once another county reviewer confirms it
 
 
 class RegisterImportRow(msgspec.Struct):
@@ -45,6 +46,41 @@ class RegisterImportRow(msgspec.Struct):
     rows: int
     imported_by: str
     imported_at: datetime
+    status: str = "confirmed"  # pending (a proposal, consulted by nobody), confirmed or declined
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    declined_by: str | None = None
+    declined_at: datetime | None = None
+
+
+def import_row(r: Any) -> RegisterImportRow:
+    return RegisterImportRow(r.id, r.county_code, r.kind, r.bureau, r.as_of, r.valid_until, r.filename,
+                             r.file_sha256, r.rows, r.imported_by, r.imported_at, r.status, r.confirmed_by,
+                             r.confirmed_at, r.declined_by, r.declined_at)
+
+
+class RegisterChange(msgspec.Struct):
+    """A pending import against the version in force of its kind and bureau (`replaces`; null: none): what the
+    confirmer sees first, and sends back as `replaces` to confirm."""
+
+    import_id: str
+    status: str
+    replaces: str | None
+    rows_added: int
+    rows_removed: int
+    people_removed: int
+    households_clearing: int  # the county's households a member of which a removed row named
+    households: list[str]
+    may_confirm: bool
+    refusal: str | None = None
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    replaces: str | None  # the version in force the change was seen against (required: null when there was none)
+
+
+class DeclineIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
 
 
 class FindingOut(msgspec.Struct):
@@ -105,15 +141,52 @@ class RegisterController(Controller):
             bureau=str(data.get("bureau") or ""), as_of=_day(data.get("as_of"), "as_of"),
             valid_until=_day(data.get("valid_until"), "valid_until"), principal=request.user, clock=ctx.clock,
             limits=ctx.settings.imports)
-        return RegisterImportOut(result.import_id, result.kind, result.rows, result.repeated)
+        return RegisterImportOut(result.import_id, result.kind, result.rows, result.repeated, result.status)
 
     @get("/imports", opt={"roles": service.READ_ROLES})
     def list_imports(self, ctx: Ctx, request: Request[Principal, Any, Any]) -> list[RegisterImportRow]:
-        """The register imports of the caller's counties, newest first."""
+        """The register imports of the caller's counties, newest first, with their status."""
         with ctx.db.read() as session:
-            return [RegisterImportRow(r.id, r.county_code, r.kind, r.bureau, r.as_of, r.valid_until, r.filename,
-                                      r.file_sha256, r.rows, r.imported_by, r.imported_at)
-                    for r in service.imports(session, request.user)]
+            return [import_row(r) for r in service.imports(session, request.user)]
+
+    @get("/imports/{import_id:str}/change", opt={"roles": service.IMPORT_ROLES})
+    def change(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> RegisterChange:
+        """What confirming a pending import changes against the version in force; and whether the caller may."""
+        with ctx.db.read() as session:
+            seen = service.review(session, import_id, request.user, ctx.clock.today())
+        c, row = seen.change, seen.subject
+        return RegisterChange(row.id, row.status, seen.base.id if seen.base is not None else None,
+                              c.rows_added if c else 0, c.rows_removed if c else 0, c.people_removed if c else 0,
+                              c.households_clearing if c else 0, list(c.households) if c else [],
+                              seen.may_decide and seen.refusal is None and not seen.older,
+                              seen.refusal or (service.OLDER_THAN_CURRENT.format(id=seen.base.id)
+                                               if seen.older and seen.base is not None else None))
+
+    @post("/imports/{import_id:str}/confirm", opt={"roles": service.CONFIRM_ROLES}, status_code=200)
+    def confirm(self, import_id: Id, data: JSONBody[ConfirmIn], ctx: Ctx,
+                request: Request[Principal, Any, Any]) -> Response[Any]:
+        """`{"replaces": <the version in force seen, or null>}`: the proposal comes in force. 403 for its importer and
+        an account linked to theirs by a password; 409 when already decided or the version in force changed."""
+        replay = replayed(ctx.db, request, body=data)  # a repeat of an answered confirm: its answer, not counted again
+        if replay is not None:
+            return replay
+        change = service.compare(ctx.db, import_id, request.user, ctx.clock)  # before the write transaction
+
+        def run(session: Any) -> RegisterImportRow:
+            return import_row(service.confirm(session, import_id, principal=request.user, clock=ctx.clock,
+                                              change=change, replaces=data.replaces))
+
+        return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)
+
+    @post("/imports/{import_id:str}/decline", opt={"roles": service.CONFIRM_ROLES}, status_code=200)
+    def decline(self, import_id: Id, data: JSONBody[DeclineIn], ctx: Ctx,
+                request: Request[Principal, Any, Any]) -> Response[Any]:
+        """`{"reason"}`: a pending import is set aside, never in force (by its importer: withdrawn)."""
+        def run(session: Any) -> RegisterImportRow:
+            return import_row(service.decline(session, import_id, principal=request.user, reason=data.reason,
+                                              clock=ctx.clock))
+
+        return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)
 
     @get("/feeds", opt={"roles": service.READ_ROLES})
     def feed_calendar(self, ctx: Ctx, request: Request[Principal, Any, Any],

@@ -36,6 +36,7 @@ from ..notices.reading import posting_unconfirmed
 from ..payments import one_account
 from ..recusal import refusals as recusal_refusals
 from ..recusal import service as recusal_service
+from ..registers import service as register_service
 from ..roster import comparison as roster_comparison
 from ..notices.service import REVIEW_FAIL_CONFIRMERS, clerk_home, review_fail_proposals
 from . import dashboard as dashboard_page
@@ -154,6 +155,8 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
     if user.has("county_reviewer"):
         card("名册待第二人确认", "/roster", roster_comparison.pending_count(session, user),
              "导入的脱贫户和监测对象名册，须由导入人以外的县级复核员核对变化后确认才生效")
+        card("比对名单待第二人确认", "/registers?status=pending", register_service.pending_count(session, user),
+             "导入的部门比对名单，须由导入人以外的县级复核员核对变化后确认才参与比对")
         card("导入部门比对名单", "/registers", None, "车辆、市场主体、商品房、财政供养、存款、医保结算")
     if user.has(*REPORT_READERS):
         card("月度报表", "/reports", None, "本县每月的核查、认定、公示、支付和资金")

@@ -105,6 +105,7 @@ INCOME_FIELDS = {"wages": "工资性收入", "business_net": "经营净收入", 
                  "transfer_net": "转移净收入", "productive_costs": "生产经营性支出"}
 ROSTER = {**CATEGORY_NAMES, "none": "不在名册"}
 ROSTER_STATUS = {"pending": "待确认", "confirmed": "已确认生效", "rejected": "已退回"}
+REGISTER_STATUS = {"pending": "待确认（未生效）", "confirmed": "已确认生效", "declined": "已退回"}
 RISK_STATUS = dict(risk.STATUS_NAMES)
 RISK_EVIDENCE = dict(risk.EVIDENCE_KINDS)
 RIGID_FIELDS = {"medical_self_paid": BASES["medical_self_paid"], "schooling": BASES["schooling"],
@@ -205,7 +206,9 @@ ACTIONS = {
     "need_referral.create": "需求转交部门（发点球）",
     "need_referral.answer": "录入部门答复",
     "case.add_bills": "补录核查票据",
-    "registers.import": "导入部门比对名单", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
+    "registers.import": "导入部门比对名单（待另一名县级复核员确认）", "registers.match": "部门信息比对发现", "register_finding.answer": "处理比对发现",
+    "registers.confirm": "另一名县级复核员确认部门比对名单，名单生效",
+    "registers.decline": "退回待确认的部门比对名单（导入人撤回或另一名县级复核员退回）",
 }
 
 
@@ -651,6 +654,8 @@ DONE_MESSAGES = {
     "user_disabled": "账号已停用，该用户已登录的所有设备已退出。",
     "user_enabled": "账号已启用。",
     "roster_confirmed": "名册已确认，即为本县现行名册，并已写入审计日志。",
+    "register_confirmed": "比对名单已确认生效，此后的比对以它为准，并已写入审计日志。",
+    "register_declined": "比对名单已退回，不会生效；现行的同类名单不变。",
     "roster_imported": "名册已上传，状态为待确认：须由本县另一名县级复核员核对名册变化后确认才生效。",
     "roster_repeated": "这个文件此前已上传过，本次未做任何更改。",
     "roster_rejected": "名册已退回，不会生效；现行名册不变。",
@@ -828,6 +833,7 @@ RECUSAL_STEPS = {
     "member_move": "迁移家庭成员",
     "referral_import": "导入转介文件（相关行留待他人导入）",
     "register_finding": "处理部门信息比对发现",
+    "register_confirm": "确认部门比对名单生效",
     "check_send_back": "退回入户核查",
     "review_request": "登记复核申请",
     "followup_paid": "录入回访（参与了该笔保障金的支付）",

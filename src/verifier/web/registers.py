@@ -1,5 +1,6 @@
-"""Pages: the county reviewer imports other agencies' registers (/registers); a supervisor answers a case's register
-findings on the case page; the feed calendar on the home page."""
+"""Pages: the county reviewer imports other agencies' registers (/registers), each a proposal another county reviewer
+confirms or declines on its own page (/registers/{id}, what it changes against the version in force shown first); a
+supervisor answers a case's register findings on the case page; the feed calendar on the home page."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from ..registers.parsing import KIND_COLUMNS
 from ..store.paged import fold_search
 from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_outcome,
                      import_refused, page, parse_day, see_other)
-from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, message_zh
+from .labels import FEED_SOURCES, FEED_STATUS, REGISTER_KINDS, REGISTER_STATUS, message_zh
 from .paging import Pager, page_param
 
 IMPORTERS = {"roles": service.IMPORT_ROLES}
+Id = Annotated[str, PathParameter(max_length=40)]
 REGISTER_DONE = ("register_imported", "register_repeated")  # what /registers' address says after a file
 FIELDS = ("kind", "county_code", "bureau", "as_of", "valid_until", "file")
 
@@ -51,11 +53,11 @@ class RegisterPages(Controller):
 
     def _form(self, request: Req, ctx: Any, state: FormState, *, status_code: int = 200,
               rows: list[Any] | None = None, done: tuple[str, bool] | None = None, at: int = 1,
-              q: str = "") -> Template:
-        q = fold_search(q)
+              q: str = "", status: str = "") -> Template:
+        q, status = fold_search(q), status if status in REGISTER_STATUS else ""  # an unknown status: all
         with ctx.db.read() as session:
             counties = counties_of(session, request.user)
-            listed = service.imports_page(session, request.user, at, q=q,
+            listed = service.imports_page(session, request.user, at, q=q, status=status,
                                           kinds=[k for k, name in REGISTER_KINDS.items() if q and q in name])
             # after a file: the import, read back from the store, never from the address
             result = service.import_run(session, request.user, done[0], repeated=done[1]) if done else None
@@ -67,17 +69,18 @@ class RegisterPages(Controller):
         columns["medical"] = ["结算日期 或 年度", "个人自付 或 总费用、统筹支付、大病保险、医疗救助"]
         return page(request, "registers.html", status_code=status_code, form=state, counties=counties, kinds=kinds,
                     bad_rows=rows or [], result=result, imports=listed.items, columns=columns,
-                    pager=Pager.over("/registers", {"q": q}, listed), q=q,
-                    bureaus=service.DEFAULT_BUREAUS)
+                    pager=Pager.over("/registers", {"q": q, "status": status}, listed), q=q, status=status,
+                    bureaus=service.DEFAULT_BUREAUS, statuses=REGISTER_STATUS)
 
     @get("/", opt=IMPORTERS)
     def form(self, ctx: Ctx, request: Req,
              page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
-             q: Annotated[str, QueryParameter(max_length=100)] = "") -> Template:
+             q: Annotated[str, QueryParameter(max_length=100)] = "",
+             status: Annotated[str, QueryParameter(max_length=12)] = "") -> Template:
         counties = request.user.counties
         values = {"county_code": counties[0] if len(counties) == 1 else ""}
         return self._form(request, ctx, FormState(values=values), done=import_outcome(request, REGISTER_DONE),
-                          at=page_param(page_no), q=q)
+                          at=page_param(page_no), q=q, status=status)
 
     @post("/", opt=IMPORTERS, status_code=303)
     def upload(self, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
@@ -102,8 +105,42 @@ class RegisterPages(Controller):
         return see_other("/registers", done=REGISTER_DONE[1] if result.repeated else REGISTER_DONE[0],
                          **{"import": result.import_id})
 
+    @get("/{import_id:str}", opt=IMPORTERS)
+    def review(self, import_id: Id, ctx: Ctx, request: Req) -> Template:
+        """One import: what it changes against the version in force, and (pending) its confirmation or decline."""
+        return self._review(ctx, request, import_id, FormState())
 
-Id = Annotated[str, PathParameter(max_length=40)]
+    @post("/{import_id:str}/confirm", opt=IMPORTERS, status_code=303)
+    def confirm(self, import_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        replaces = clean(data.get("replaces")) or None  # the version in force the page showed
+        try:
+            service.confirm_import(ctx.db, import_id, principal=request.user, clock=ctx.clock, replaces=replaces)
+        except (Forbidden, InvalidState, ValidationFailed) as exc:
+            message = exc.errors[0].message if isinstance(exc, ValidationFailed) else exc.detail
+            return self._review(ctx, request, import_id, FormState(), status_code=exc.status,
+                                message=message_zh(message))
+        return see_other(f"/registers/{import_id}", done="register_confirmed")
+
+    @post("/{import_id:str}/decline", opt=IMPORTERS, status_code=303)
+    def decline(self, import_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        reason = clean(data.get("reason"))
+        try:
+            with ctx.db.begin() as session:
+                service.decline(session, import_id, principal=request.user, reason=reason, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return self._review(ctx, request, import_id, form_state({"reason": reason}, exc, ("reason",)),
+                                status_code=422)
+        except (Forbidden, InvalidState) as exc:
+            return self._review(ctx, request, import_id, FormState(values={"reason": reason}),
+                                status_code=exc.status, message=message_zh(exc.detail))
+        return see_other(f"/registers/{import_id}", done="register_declined")
+
+    def _review(self, ctx: Ctx, request: Req, import_id: str, form: FormState, *, status_code: int = 200,
+                message: str = "") -> Template:
+        with ctx.db.read() as session:
+            seen = service.review(session, import_id, request.user, ctx.clock.today())
+        return page(request, "register_review.html", status_code=status_code, seen=seen, form=form,
+                    message=message, statuses=REGISTER_STATUS)
 
 
 class FindingPages(Controller):
