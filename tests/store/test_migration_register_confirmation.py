@@ -18,7 +18,7 @@ from verifier.registers.service import in_force
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision, upgrade
 
-BEFORE = "0056"  # the revision before 0058's
+BEFORE = "0057"  # the revision before 0058's
 INSERT = ("INSERT INTO register_import (id, county_code, kind, bureau, as_of, valid_until, filename, file_sha256, "
           "rows, imported_by, imported_at{more}) VALUES (:id, '340223', 'vehicle', '交警', '2026-01-01', "
           "'2026-12-31', 'v.csv', :sha, 1, 'usr_rev', :at{values})")

@@ -10,14 +10,14 @@ it; the pages say 迁移前已生效). A file is imported once per county and ki
 import is pending or declined: the older code would consult it as in force (nothing is dropped silently).
 
 Revision ID: 0058
-Revises: 0056
+Revises: 0057
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0058"
-down_revision = "0056"
+down_revision = "0057"
 branch_labels = None
 depends_on = None
 TABLE = "register_import"

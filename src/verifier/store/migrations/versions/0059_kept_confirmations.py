@@ -17,7 +17,7 @@ The downgrade is refused while a confirming note or an opinion is on record that
 after it (neither in the batch's `signoff_opinion` nor in an entry of the log); otherwise it drops both.
 
 Revision ID: 0059
-Revises: 0057
+Revises: 0058
 Create Date: 2026-12-06
 """
 import hashlib
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0059"
-down_revision = "0057"
+down_revision = "0058"
 branch_labels = None
 depends_on = None
 TABLE = "payment_batch_signoff"
