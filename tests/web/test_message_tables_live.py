@@ -22,10 +22,6 @@ FILLINGS = ("0", "2026-01-01", "x", "a b", "340223", "'x'", "x (y)", "1,200.00",
 SAID_AT_RUN_TIME = {
     r"unknown household group '(.*)': use (.*)": ("domain/cell_values.py",
         "unknown household group '五保户': use 低保户, 特困户"),
-    (r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
-     r"from (\S+) to (\S+)"): ("sampling/flow.py",  # `{what}`: the words of a monetary round, or none
-        "no case of county 340223 with a confirmed relief above zero has a completed home check visited from "
-        "2020-01-01 to 2020-01-02"),
     r"unknown cause '(.*)': use (.*)": ("domain/cell_values.py",  # `unknown {what} …`, what a cell holds
         "unknown cause '因懒': use 因病, 因灾, 因学, 因残"),
     r"one of head, .*": ("web/officer.py",
