@@ -248,5 +248,5 @@ def file_of(session: Session, rnd: SamplingRound, case_id: str, sha256: str) -> 
                                                        RecheckEvidence.case_id == case_id,
                                                        RecheckEvidence.sha256 == sha256))
     if row is None:
-        raise NotFound("no such evidence")
+        raise NotFound("要找的内容不存在，或不在您的权限范围内")
     return row
