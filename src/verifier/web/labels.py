@@ -11,6 +11,8 @@ import re
 
 from typing import Any
 
+from ..accounts.grants import GRANT_STATUS_ZH
+from ..accounts.service import ROLE_NAMES_ZH
 from ..contract import county_named as contract_county_named
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
@@ -26,12 +28,10 @@ from ..domain.roster import CATEGORY_NAMES
 from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 from ..zhtable import Table, compile_table, translate
 
-ROLE_LABELS = {"field_officer": "核查员", "insurer_supervisor": "保险公司主管", "insurer_claims": "理赔专员", "finance": "财务",
-               "town_clerk": "乡镇经办人", "county_reviewer": "县级复核员", "auditor": "审计", "admin": "管理员",
-               "system": "系统", "none": "无角色（待确认授权）"}
+ROLE_LABELS = dict(ROLE_NAMES_ZH)
 # The users list's filter on accounts: in use or disabled (停用).
 ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
-GRANT_STATUS = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
+GRANT_STATUS = dict(GRANT_STATUS_ZH)
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
 BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
 
@@ -258,10 +258,6 @@ def _headers(listed: str) -> str:
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     (r"required(, but empty)?", "必填"),
-    (r"at least 8 characters", "至少 8 个字符"),
-    (r"at most 256 characters", "最多 256 个字符"),
-    (r"must differ from the current password", "新密码不能与当前密码相同"),
-    (r"the current password is wrong", "当前密码不正确"),
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
     (r".* is in the future", "不能晚于今天"),
@@ -291,8 +287,6 @@ _MESSAGES: Table = compile_table([
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
     (r"say what the household disputes", "请填写申请理由"),
-    (r"an admin limited to counties (?:manages|creates) only accounts limited to those counties",
-     "您的管理权限限于本县（区），不能管理权限超出本县（区）的账号"),
     (r"(\S+) is before the decision of (\S+)", lambda m: f"{m.group(1)} 早于认定日期 {m.group(2)}"),
     (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
     (r"the household already has an open case (\S+) for this cause and year: it is checked there",
@@ -410,8 +404,6 @@ _MESSAGES: Table = compile_table([
     (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
     # Refusals the API answered in English until its details went through these tables (the pages never met them).
-    (r"the last active admin cannot be disabled: nobody could manage accounts any more",
-     "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用"),
     (r"audit entry (\d+) is not covered by a checkpoint yet \(the latest covers (\d+) entries\)",
      lambda m: f"审计日志第 {m.group(1)} 条尚未被检查点覆盖（最新检查点覆盖 {m.group(2)} 条）"),
     (r"the audit log has no checkpoint yet", "审计日志还没有检查点"),
@@ -450,37 +442,11 @@ _MESSAGES: Table = compile_table([
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
     (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
-    # Role grants (accounts/grants.py): a guarded role takes two people.
-    (r"nobody grants a role to their own account: another administrator proposes it",
-     "不能给自己的账号增加角色：须由另一位管理员提出"),
-    (r"only an admin or a county reviewer confirms or refuses a role grant", "只有管理员或县级复核员可以确认或拒绝角色授权"),
-    (r"nobody confirms or refuses a role for their own account", "不能确认或拒绝给自己账号的角色授权"),
-    (r"four-eyes rule: you proposed this role grant; another admin or county reviewer confirms it",
-     "双人规则：这项角色授权是您提出的，须由另一位管理员或县级复核员确认"),
-    (r"four-eyes rule: the proposer last set your password; another admin or county reviewer confirms this role grant",
-     "双人规则：您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认"),
-    (r"only an active account confirms a role grant", "已停用的账号不能确认角色授权"),
-    (r"the account is disabled: enable it before confirming a role", "该账号已停用：请先启用，再确认角色授权"),
-    (r"the role grant is already (\w+)", lambda m: f"该角色授权{GRANT_STATUS.get(m.group(1), m.group(1))}"),
-    (r"no such role grant", "没有找到这项角色授权，或不在您的权限范围内"),
-    (r"say why the role is refused", "请填写拒绝的理由"),
-    (r"at least one role is needed", "请至少选择一个角色"),
-    (r"unknown role '(.*)'; known: (.*)",
-     lambda m: f"没有“{m.group(1)}”这个角色，可用的角色："
-               f"{'、'.join(f'{ROLE_LABELS.get(r, r)}({r})' for r in m.group(2).split(', '))}"),
-    (r"unknown role .*", "角色不正确"),
-    (r"user '(.*)' already exists", lambda m: f"用户名“{m.group(1)}”已被使用"),
+    # Recusal declarations (recusal/service.py, removal.py).
     (r"no such user", "没有这个用户"),
     (r"no such entry", "没有这条申报，或已经删除"),
     (r"no such removal request", "没有这条删除申请"),
-    (r"the account is already (disabled|enabled)", lambda m: f"该账号已是{'停用' if m.group(1) == 'disabled' else '在用'}状态"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
-    (r"2 to 64 characters: lower-case letters, digits, '\.', '_' or '-'",
-     "用户名为 2 至 64 个字符：小写字母、数字、“.”“_”或“-”"),
-    (r"choose the counties this user works in, or grant every county on purpose.*",
-     "请写明该用户负责的县（区），或有意授予全部县（区）"),
-    (r"either name the counties or grant every county, not both", "写明县（区）与授予全部县（区）只能二选一"),
-    (r"at most 1000 characters", "最多 1000 个字符"),
     # Bills counted once (checks/bills.py).
     (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",
      lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在案件 {m.group(3)}（{STATUS_LABELS.get(m.group(4), m.group(4))}）"
@@ -499,8 +465,6 @@ _MESSAGES: Table = compile_table([
     (r"only the two officers who made the check add its bills", "只有做本次核查的两名核查员可以补录票据"),
     (r"bills are added to a check before its determination; the case is (\w+)",
      lambda m: f"票据须在认定之前补录，案件现在是“{STATUS_LABELS.get(m.group(1), m.group(1))}”"),
-    (r"an admin limited to counties manages only accounts limited to those counties",
-     "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ])
 
 
@@ -686,13 +650,7 @@ CHART_LABELS = {"new": "新受理案件", "checks:on_time": "入户核查按期�
                 "followups:overdue_open": "回访：逾期未回访", "followups:done": "回访：本期完成",
                 "followups:not_received": "回访：称未收到救助金"}
 
-# The accounts page (`users.py`): why a change of an account is refused, and its confirmation (title, text, button).
-ACCOUNT_REFUSALS = {
-    "the last active admin cannot be disabled: nobody could manage accounts any more":
-        "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用。请先为另一位管理员开通账号。",
-    "the account is already disabled": "该账号已经停用。",
-    "the account is already enabled": "该账号已经启用。",
-}
+# The accounts page (`users.py`): a change of an account's confirmation (title, text, button).
 ACCOUNT_ACTIONS = {
     "disable": ("停用账号", "停用后该用户不能再登录，已登录的所有设备立即退出。", "确定停用"),
     "enable": ("启用账号", "启用后该用户可以用原密码重新登录。", "确定启用"),
