@@ -410,9 +410,6 @@ _MESSAGES: Table = compile_table([
     (r"must be greater than the entry's index (\d+) and at most the log's size (\d+)",
      lambda m: f"应大于该条目的序号 {m.group(1)}，且不超过日志现有条数 {m.group(2)}"),
     (r"audit entry (\d+) does not exist", lambda m: f"审计日志第 {m.group(1)} 条不存在"),
-    (r"at most ([\d,.]+): the larger of the relief determined and the one the county's re-check found; more needs a "
-     r"new check and determination",
-     lambda m: f"最多 {m.group(1)} 元（认定的保障金与县级复核核定的保障金中较大者），更多须重新核查并认定"),
     (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
     (r"the case is no longer (\w+)", lambda m: f"案件已不再是「{_status(m)}」状态，请刷新后重试"),
     (r"the case has no ineligible determination", "本案没有“不符合条件”的认定"),
@@ -456,8 +453,6 @@ _MESSAGES: Table = compile_table([
     (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
     (r"the bills of this kind add up to (\S+), not (\S+)",
      lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
-    (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",
-     "按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。"),
     # Bills added before the determination (checks/late_bills.py).
     (r"bill (.+) is already listed on this check", lambda m: f"票据 {m.group(1)} 已列在本次核查中"),
     (r"the bills of this kind would add up to (\S+), more than the check's (\S+)",

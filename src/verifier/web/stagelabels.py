@@ -95,36 +95,8 @@ FIELD_LABELS = {
 }
 
 
-def _status(code: str) -> str:
-    return labels.STATUS_LABELS.get(code, code)
-
-
-def _batch(code: str) -> str:
-    return BATCH_STATUS.get(code, code)
-
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
-    # a sampled deviation's consequences: holds, re-determinations, recoveries
-    (r"only an insurer supervisor re-determines a held case", "只有保险公司主管可以重新认定暂停支付的案件。"),
-    # Supplementary payments confirmed by a second county reviewer (sampling/consequences.py).
-    (r"four-eyes rule: you confirmed the determination under re-check; .*",
-     "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"),
-    (r"four-eyes rule: you checked this household; .*", "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"),
-    (r"four-eyes rule: you recorded the re-check that found the deviation; .*",
-     "按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。"),
-    (r"the case is not held for re-determination", "该案件没有暂停支付，无需重新认定。"),
-    (r"the case is in payment batch (\S+) \((\w+)\): .*",
-     lambda m: f"该案件在支付批次 {m.group(1)}（{_batch(m.group(2))}）中：请先撤销该批次，或由县级退回签批并移出该案件，"
-               "再重新认定保障金。"),
-    (r"must be proceed or ineligible", "请选择重新认定结论"),
-    (r"required: say why", "请填写理由"),
-    (r"an ineligible case has no relief", "认定不符合条件时不填保障金额"),
-    (r"must be more than 0\.00 \(a case due nothing is re-determined ineligible\)",
-     "须大于 0.00；无需发放的请选择“认定不符合条件”"),
-    (r"the supplementary payment opened on this result is in a payment batch or paid: .*",
-     "依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。"),
-    (r"the case held on this result has been re-determined: .*", "依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。"),
     (r"no contract .*", "服务合同不存在"),  # store/contracts.py
     # the bank's return file
     (r"missing", "缺失"),
@@ -142,10 +114,6 @@ _MESSAGES: Table = compile_table([
     (r"must satisfy (.*), got (\S+)", lambda m: f"超出允许范围（{m.group(1)}）"),
     (r"must be below the tolerable rate", "应低于可容忍偏差率"),
     (r"too close to the tolerable rate: .*", "与可容忍偏差率过于接近，所需样本过大"),
-    (r"the whole population is in the sample already: the sample cannot be widened", "总体已全部抽中，无法再扩大样本。"),
-    (r"every fen of the population is selected already: the sample cannot be widened", "总体金额已全部抽中，无法再扩大样本。"),
-    (r"with (\d+) deviating monetary units no sample .*",
-     lambda m: f"偏差金额单位过多（{m.group(1)} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2026-12、2026年12月 或 202612"),
     (r"(\d+)-(\d+) is not a month of the calendar",
