@@ -28,8 +28,6 @@ SAID_AT_RUN_TIME = {
         "one of head, spouse, child, parent, other"),
     r"one of full, .*": ("web/officer.py",
         "one of full, partial, none"),
-    r"unsupported file type 'without an extension'.*": ("referrals/parsing/files.py",
-        "unsupported file type 'without an extension': send a .csv or .xlsx file"),
     r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar": ("web/common.py",
         "2026-2-30 is not a day of the calendar"),
     r"must be one of number, head, village, status, received, due.*": ("cases/listing.py",

@@ -250,11 +250,6 @@ def _accepted(listed: str) -> str:
     return re.sub(r" \([a-z0-9_]+\)", "", listed)
 
 
-def _headers(listed: str) -> str:
-    """"'姓名', '姓名'" (the repr of each header a file gave) as a page shows it: "姓名、姓名"."""
-    return "、".join(h.strip().strip("'\"") for h in listed.split(","))
-
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     (r"required(, but empty)?", "必填"),
@@ -342,10 +337,6 @@ _MESSAGES: Table = compile_table([
     (r"the workbook declares XML entities.*", "工作簿含有 XML 实体声明，请用 Excel 或 WPS 重新保存后再导入"),
     (r"the workbook holds \S+ parts.*", "工作簿结构异常（部件过多），请用 Excel 或 WPS 重新保存后再导入"),
     (r"the file is not a readable xlsx workbook", "文件不是可读取的 xlsx 工作簿"),
-    (r"the file is named \.xlsx but is not an xlsx workbook", "文件名是 .xlsx，内容却不是 xlsx 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV"),
-    (r"unsupported file type 'without an extension'.*", "文件没有扩展名：请提交 .csv 或 .xlsx 文件"),
-    (r"unsupported file type '(.*)'.*", lambda m: f"不支持 {m.group(1)} 文件：请提交 .csv 或 .xlsx 文件"),
-    (r"old \.xls workbooks are not supported.*", "不支持旧版 .xls 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV"),
     (r"required column missing \(header ([^'\s]+) or ([^'\s]+)\)", lambda m: f"缺少必填列「{m.group(1)}」（或「{m.group(2)}」）"),
     (r"empty is not a roster category \(known: (.*)\)", lambda m: f"未填写名册类别，可填：{m.group(1)}"),
     (r"'?(.*?)'? is not a roster category \(known: (.*)\)",
@@ -354,17 +345,6 @@ _MESSAGES: Table = compile_table([
     (r"more problems not listed \(only the first (\d+) are shown\)", lambda m: f"问题太多，只列出前 {m.group(1)} 处"),
     (r"the csv is neither UTF-8 nor GBK text", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx"),
     (r"the workbook has no worksheet", "工作簿中没有工作表"),
-    (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
-    (r"the column is given more than once \((.*)\)",
-     lambda m: f"同一列出现了多次（{_headers(m.group(1))}），请只保留一列"),
-    (r"the first row holds no known column names.*",
-     "第一行没有可识别的列名：第一行应为表头（如 身份证号、姓名、金额），请下载导入模板对照"),
-    (r"(\d+) more problems not listed \(only the first (\d+) are shown\)",
-     lambda m: f"另有 {m.group(1)} 处问题未列出（只列出前 {m.group(2)} 处）"),
-    (r"the file is not valid (\S+) text \(near row (\d+)\).*",
-     lambda m: f"文件编码有误（约第 {m.group(2)} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入"),
-    (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
-    (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
     (r"contract (\S+) does not take (\S+) referrals from (.+?); referred by: (.*)",
      lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
