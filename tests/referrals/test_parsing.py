@@ -378,9 +378,9 @@ def test_required_values_empty() -> None:
     row = good(name="  ", town="", amount="")
     result = read(english_csv([row]))
     assert [(e.row, e.field, e.message) for e in result.errors] == [
-        (2, "name", "required, but empty"),
-        (2, "town", "required, but empty"),
-        (2, "amount", "required, but empty"),
+        (2, "name", "必填"),
+        (2, "town", "必填"),
+        (2, "amount", "必填"),
     ]
 
 
