@@ -358,7 +358,7 @@ _MESSAGES: Table = compile_table([
     (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
      lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
     # a case id looked up and not found (`no case 'case_…'`, its repr): this message only, not every message that
-    # opens with "no case" (the sampling period's `no case of county …` is stagelabels' row, whichever is asked first)
+    # opens with "no case"
     (r"no case (?:'[^']*'|\"[^\"]*\")", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
