@@ -174,7 +174,7 @@ def test_no_id_number_diagnosis_phone_or_account_column() -> None:
 def test_id_or_account_numbers_in_any_field_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ValidationFailed) as info:
         make_notice(**changes)  # type: ignore[arg-type]
-    assert "ID or account number" in str(info.value)
+    assert "不能含有身份证号或银行账号" in str(info.value)
 
 
 def test_bad_input_is_refused_with_every_problem() -> None:

@@ -59,7 +59,7 @@ def test_attack_one_clerk_carries_an_application_through_to_its_notice(ctx, clie
     r = client.post("/api/referrals", headers=clerk, json=_application(applicant, "exited_low_standard"))
     assert r.status_code == 422, r.text
     assert {e["field"] for e in r.json()["errors"]} == {"household_group"}
-    assert "roster gives low_income" in r.text
+    assert "名单上此人应为非贫低收入户，不是非高标准脱贫户" in r.text
     assert _written(ctx) == before
     r = client.post("/api/referrals", headers=clerk, json=_application(applicant, "low_income"))
     assert r.status_code == 201, r.text
@@ -68,7 +68,7 @@ def test_attack_one_clerk_carries_an_application_through_to_its_notice(ctx, clie
     r = client.post(f"/api/cases/{case_id}/application", headers=clerk, json={
         key: value for key, value in _application(applicant, "exited_low_standard").items()
         if key not in ("county_code", "id_number")})
-    assert r.status_code == 422 and "roster gives low_income" in r.text, r.text  # nor by editing it afterwards
+    assert r.status_code == 422 and "名单上此人应为非贫低收入户" in r.text, r.text  # nor by editing it afterwards
     assert _written(ctx) == before
     r = client.post(f"/api/cases/{case_id}/screening", headers=clerk, json={"decision": "pass"})
     assert r.status_code == 200, r.text

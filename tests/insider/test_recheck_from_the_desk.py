@@ -78,16 +78,16 @@ def test_attack_photos_that_were_not_taken_on_the_visit_day(ctx, client, users) 
     r = _result(client, reviewer, round_id, case_id, visited_on=today.isoformat(), met_member=member_met(ctx, case_id),
                 signed_form=form["sha256"], evidence=[old["sha256"], bare["sha256"]])
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["evidence"], r.text
-    assert "photo taken on the visit day" in r.json()["errors"][0]["message"]
+    assert "走访当天拍摄的照片" in r.json()["errors"][0]["message"]
     # Dating the visit back to the old photo's day: before the sample was drawn, the household was not yet sampled.
     r = _result(client, reviewer, round_id, case_id, visited_on=(today - timedelta(days=40)).isoformat(),
                 met_member=member_met(ctx, case_id), signed_form=form["sha256"], evidence=[old["sha256"]])
-    assert r.status_code == 422 and "before the sample was drawn" in str(r.json()["errors"]), r.text
+    assert r.status_code == 422 and "早于样本抽取日期" in str(r.json()["errors"]), r.text
     # A name that is no member of the household.
     r = _result(client, reviewer, round_id, case_id, **{**visit_api(ctx, client, reviewer, round_id, case_id),
                                                         "met_member": "路人甲"})
     assert r.status_code == 422 and r.json()["errors"] == [
-        {"field": "met_member", "message": "not a member of this household"}], r.text
+        {"field": "met_member", "message": "不是该户的家庭成员"}], r.text
     assert _counts(ctx)[0] == before[0] == 0
 
 
@@ -103,7 +103,7 @@ def test_attack_a_photo_dated_forward_and_sent_the_day_before_the_visit(ctx, cli
     r = _result(client, reviewer, round_id, case_id, visited_on=tomorrow.isoformat(), met_member=member_met(ctx, case_id),
                 signed_form=form["sha256"], evidence=[early["sha256"]])
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["evidence"], r.text
-    assert "uploaded no earlier than that day" in r.json()["errors"][0]["message"]
+    assert "上传日期不早于该日" in r.json()["errors"][0]["message"]
     assert _counts(ctx)[0] == 0
     # the same camera day, sent on that day: taken
     again = upload(client, reviewer, round_id, case_id, dated_photo(f"{tomorrow:%Y:%m:%d} 09:05:00"))
@@ -142,12 +142,12 @@ def test_attack_the_insurers_photo_or_one_desk_photo_for_every_household(ctx, cl
 
     # The insurer officer's photo of the household, taken today, offered as the county's.
     r = upload(client, reviewer, round_id, checked, insurers_photo, status=422)
-    assert r["errors"][0]["message"].startswith("this file is among the insurer's evidence"), r
+    assert r["errors"][0]["message"].startswith("该文件是保险公司核查时上传的证据"), r
     # One photo taken today at the desk, used for a second household.
     desk = dated_photo(f"{today:%Y:%m:%d} 09:00:00")
     upload(client, reviewer, round_id, other, desk)
     r = upload(client, reviewer, round_id, checked, desk, status=422)
-    assert r["errors"][0]["message"] == "this file is the evidence of another re-check", r
+    assert r["errors"][0]["message"] == "该文件已是另一户复核的证据：每户须有自己的走访照片和记录", r
     assert _counts(ctx)[:2] == (before[0], before[1] + 1)
 
 

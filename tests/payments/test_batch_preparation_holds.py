@@ -74,7 +74,7 @@ def test_the_same_cases_are_held_for_the_same_reasons(ctx, people: People) -> No
 
     batch = tx(ctx, lambda s: service.create_batch(s, county_code=COUNTY, contract_id=None, principal=people.claims,
                                                    clock=ctx.clock))
-    assert {s.case_id: s.reason for s in batch.skipped} == {**held, no_account: "the check recorded no payee account"}
+    assert {s.case_id: s.reason for s in batch.skipped} == {**held, no_account: "入户核查未记录收款账户：请先设置收款信息"}
     with ctx.db.read() as s:
         items = dict(s.execute(select(PaymentItem.case_id, PaymentItem.payee_account_index)
                                .where(PaymentItem.batch_id == batch.id)).tuples().all())

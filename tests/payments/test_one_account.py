@@ -79,14 +79,14 @@ def test_the_warning_names_only_cases_within_the_callers_counties(ctx, people: P
     ready_case(ctx)  # a household of its own account, paid
     assert _held(_batch(ctx, people)) == {here}
     reviewer_here = msgspec.structs.replace(people.reviewer, counties=("340223",))
-    with pytest.raises(Forbidden, match="another county"):
+    with pytest.raises(Forbidden, match="其他县家庭"):
         tx(ctx, lambda s: one_account.clear(s, index, note="同一监护人", principal=reviewer_here, vault=ctx.vault,
                                             clock=ctx.clock))
     elsewhere = msgspec.structs.replace(people.reviewer, counties=("999999",))
     with pytest.raises(NotFound):
         tx(ctx, lambda s: one_account.clear(s, index, note="同一监护人", principal=elsewhere, vault=ctx.vault,
                                             clock=ctx.clock))
-    with pytest.raises(Forbidden, match="county reviewer"):
+    with pytest.raises(Forbidden, match="只有县级审核人员"):
         tx(ctx, lambda s: one_account.clear(s, index, note="同一监护人", principal=both, vault=ctx.vault,
                                             clock=ctx.clock))
     tx(ctx, lambda s: one_account.clear(s, index, note="同一监护人", principal=people.reviewer, vault=ctx.vault,
@@ -103,7 +103,7 @@ def test_the_officer_who_recorded_the_account_may_not_clear_it(ctx, people: Peop
         officer = s.scalar(select(Check.recorded_by).where(Check.case_id == a))
     index = one_account.account_index(ctx.vault, SHARED)
     as_reviewer = msgspec.structs.replace(people.reviewer, id=officer)
-    with pytest.raises(Forbidden, match="four-eyes"):
+    with pytest.raises(Forbidden, match="四眼原则”，您录入"):
         tx(ctx, lambda s: one_account.clear(s, index, note="同一监护人", principal=as_reviewer, vault=ctx.vault,
                                             clock=ctx.clock))
     ready_case(ctx)  # a household of its own account, paid

@@ -144,9 +144,9 @@ def test_a_refused_signoff_goes_back_to_prepared_and_cannot_be_released(ctx, peo
     fund = _fund(ctx, contract)
     assert fund.committed == 0 == _live_committed(ctx) and fund.balance == fund.budget > 0
     for who in (people.finance1, people.finance2):
-        with pytest.raises(InvalidState, match="prepared"):
+        with pytest.raises(InvalidState, match="「待审批」，不能发放"):
             tx(ctx, lambda s: service.release(s, batch.id, principal=who, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="approves it first"):
+    with pytest.raises(InvalidState, match="「待审批」，不能(县级签批|退回签批)"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
 

@@ -81,7 +81,7 @@ def test_four_eyes_preparer_never_approves_and_signer_is_a_third_person(ctx, peo
     with pytest.raises(Forbidden, match="既未制单、也未审批"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=approver_as_reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="cannot approve"):
+    with pytest.raises(InvalidState, match="批次当前状态为「已审批」，不能审批"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
 
 
@@ -90,9 +90,9 @@ def test_county_signoff_is_required_at_the_threshold(ctx, people) -> None:
     seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)  # 2 x 5,000.00 = the threshold
     batch = _create(ctx, people.claims, county=small.county_codes[0])
     assert batch.total == "10000.00" and batch.signoff_required and batch.signoff_threshold == "10000.00"
-    with pytest.raises(InvalidState, match="must be approved first"):
+    with pytest.raises(InvalidState, match="批次当前状态为「待审批」，不能发放"):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="approves it first"):
+    with pytest.raises(InvalidState, match="「待审批」，不能(县级签批|退回签批)"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
@@ -122,7 +122,7 @@ def test_approval_beyond_the_balance_is_refused_with_the_figures(ctx, people) ->
     county = tight.county_codes[0]
     seed_ready_cases(ctx.db, ctx.vault, tight, 1, relief=869_566, clock=ctx.clock)
     batch = _create(ctx, people.claims, county=county)
-    with pytest.raises(InvalidState, match=r"below zero.*8695\.66.*1304\.35.*balance is 10000\.00"):
+    with pytest.raises(InvalidState, match=r"资金余额不足：需保障金 8695\.66 元及服务费至多 1304\.35 元，当前余额 10000\.00 元"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:  # the refused approval changed nothing (the fund was not even opened)
         assert s.get(PaymentBatch, batch.id).status == "prepared"
@@ -153,7 +153,7 @@ def test_cancel_returns_cases_and_commitment(ctx, people) -> None:
         assert ledger.problems(s) == []
     again = _create(ctx, people.claims, county=c.county_codes[0])  # the cases can be batched again
     assert again.item_count == 3
-    with pytest.raises(InvalidState, match="must be approved first"):
+    with pytest.raises(InvalidState, match="批次当前状态为「待审批」，不能发放"):
         tx(ctx, lambda s: service.release(s, again.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
 
 

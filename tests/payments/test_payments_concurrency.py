@@ -58,7 +58,7 @@ def test_concurrent_approvals_and_releases_of_one_batch_take_effect_once(ctx, pe
     ok, refused = _race(ctx, database_url, [
         (lambda p: lambda s: service.approve(s, batch.id, principal=p,
                                              vault=ctx.vault, clock=ctx.clock))(p) for p in who])
-    assert len(ok) == 1 and len(refused) == 3 and all("cannot approve" in str(e) for e in refused)
+    assert len(ok) == 1 and len(refused) == 3 and all("不能审批" in str(e) for e in refused)
     with ctx.db.read() as s:
         assert s.scalar(select(func.count()).select_from(FundMovement).where(FundMovement.kind == "commit")) == 1
         assert ledger.balances(s, c.id).committed == 5_000_000
@@ -109,7 +109,7 @@ def test_two_approvals_under_one_contract_never_spend_the_same_balance(ctx, peop
     ok, refused = _race(ctx, database_url, [
         lambda s: service.approve(s, first.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock),
         lambda s: service.approve(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock)])
-    assert len(ok) == 1 and len(refused) == 1 and "below zero" in str(refused[0])
+    assert len(ok) == 1 and len(refused) == 1 and "资金余额不足" in str(refused[0])
     with ctx.db.read() as s:
         fund = ledger.balances(s, c.id)
         assert (fund.committed, fund.balance) == (600_000, 400_000)

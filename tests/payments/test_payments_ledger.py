@@ -36,7 +36,7 @@ def test_fee_reserve_and_commitment_check() -> None:
     b = ledger.Balances(budget=10_000, committed=2_000, paid=3_000, service_fee=450, balance=4_550)
     assert ledger.fee_reserve(b, 1_000, rate) == 900 - 450  # the fee on everything committed once paid
     ledger.check_commitment(b, 3_696, rate, "x")  # 4,550 − 3,696 − (1,304 − 450) = 0
-    with pytest.raises(InvalidState, match="below zero"):
+    with pytest.raises(InvalidState, match="资金余额不足"):
         ledger.check_commitment(b, 3_697, rate, "x")  # 4,550 − 3,697 − (1,305 − 450) < 0
     assert ledger.fee_on(100_001, rate) == 15_000 and ledger.fee_on(100_003, rate) == 15_000  # half up
     assert ledger.fee_on(100_004, rate) == 15_001
@@ -50,7 +50,7 @@ def test_the_fund_opens_once_and_every_movement_balances(ctx, people) -> None:
         ledger.lock_fund(s, c, actor="system", clock=ctx.clock)
         ledger.post(s, c.id, "commit", "commit:x", 30_000, actor="u", clock=ctx.clock)
         ledger.settle(s, c, paid=20_000, released=10_000, key="r1", actor="u", clock=ctx.clock)
-        with pytest.raises(InvalidState, match="exceeds"):
+        with pytest.raises(InvalidState, match="超过资金中已占用"):
             ledger.settle(s, c, paid=1, released=0, key="r2", actor="u", clock=ctx.clock)
     with ctx.db.read() as s:
         assert ledger.balances(s, c.id) == ledger.Balances(budget=100_000, committed=0, paid=20_000, service_fee=3_000,

@@ -92,7 +92,7 @@ def test_the_application_group_is_checked_with_one_roster_lookup(ctx, client, us
         assert referrals.roster_group_problem(session, ctx.vault, "340223", exited, "exited_low_standard") is None
         assert referrals.roster_group_problem(session, ctx.vault, "340299", exited, "low_income") is None
     assert problem == FieldError("household_group",
-                                 "the county's roster gives exited_low_standard for this person, not low_income")
+                                 "县里的防返贫监测名单上此人应为非高标准脱贫户，不是非贫低收入户：农户申请的户类型以县名单为准")
     assert asked == 2, selects
 
 

@@ -189,7 +189,7 @@ def test_missing_required_columns_one_error_each_on_row_1() -> None:
     assert result.rows == []
     # The household group may be left out: the county's roster gives it (tests/referrals/test_roster.py).
     assert where(result.errors) == {(1, "village"), (1, "amount")}
-    assert all("required column missing" in e.message for e in result.errors)
+    assert all(e.message.startswith("缺少必填列「") for e in result.errors)
 
 
 def test_duplicate_header_columns_are_an_error() -> None:
@@ -197,7 +197,7 @@ def test_duplicate_header_columns_are_an_error() -> None:
     result = read(csv_bytes(header, [[*as_list(good()), "新桥村"]]))
     assert result.rows == []
     assert where(result.errors) == {(1, "village")}
-    assert "more than once" in result.errors[0].message
+    assert "同一列出现了多次" in result.errors[0].message
 
 
 def test_a_first_row_that_is_not_a_header() -> None:
@@ -228,7 +228,7 @@ def test_undecodable_bytes_are_a_file_error() -> None:
     data = csv_bytes(CHINESE, [as_list(good())], "gb18030") + b"\xff\xff,\n"
     result = read(data)
     assert [e.field for e in result.errors] == ["file"]
-    assert "GB18030" in result.errors[0].message
+    assert "文件编码有误（约第 1 行）" in result.errors[0].message
     # A bad byte far into a file: the rows before it are read, then the file error.
     data = english_csv([good()] * 2_000) + b"\xff\xff,\n"
     result = read(data)
@@ -290,12 +290,12 @@ def test_xlsx_found_by_content_even_when_named_csv() -> None:
 @pytest.mark.parametrize(
     ("data", "filename", "words"),
     [
-        (b"%PDF-1.4 whatever", "referrals.pdf", "unsupported"),
-        (b"id_number,name\n", "referrals.txt", "unsupported"),
+        (b"%PDF-1.4 whatever", "referrals.pdf", "不支持 .pdf 文件"),
+        (b"id_number,name\n", "referrals.txt", "不支持 .txt 文件"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "referrals.xls", ".xls"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "referrals.xlsx", ".xls"),
-        (b"id_number,name\n", "referrals.xlsx", "not an xlsx"),
-        (b"PK\x03\x04" + b"\x00" * 100, "referrals.xlsx", "not a readable xlsx"),
+        (b"id_number,name\n", "referrals.xlsx", "内容却不是 xlsx 工作簿"),
+        (b"PK\x03\x04" + b"\x00" * 100, "referrals.xlsx", "不是可读取的 xlsx 工作簿"),
     ],
 )
 def test_unsupported_or_unreadable_files(data: bytes, filename: str, words: str) -> None:
@@ -329,7 +329,7 @@ def test_empty_file_or_only_a_header(data: bytes, filename: str) -> None:
     assert result.rows == []
     assert len(result.errors) == 1
     assert result.errors[0].field == "file"
-    assert "has no rows" in result.errors[0].message
+    assert result.errors[0].message == "文件没有数据行"
     with pytest.raises(ValidationFailed):
         result.raise_for_errors()
 
@@ -378,9 +378,9 @@ def test_required_values_empty() -> None:
     row = good(name="  ", town="", amount="")
     result = read(english_csv([row]))
     assert [(e.row, e.field, e.message) for e in result.errors] == [
-        (2, "name", "required, but empty"),
-        (2, "town", "required, but empty"),
-        (2, "amount", "required, but empty"),
+        (2, "name", "必填"),
+        (2, "town", "必填"),
+        (2, "amount", "必填"),
     ]
 
 
@@ -477,7 +477,7 @@ def test_error_list_is_capped_with_a_count_of_the_rest() -> None:
     result = read(english_csv(rows), max_errors=10)
     assert len(result.errors) == 11
     assert result.errors[-1].field == "file"
-    assert "40 more" in result.errors[-1].message
+    assert result.errors[-1].message.startswith("另有 40 处问题未列出")
 
 
 # --- streaming ---------------------------------------------------------------------------------------------------

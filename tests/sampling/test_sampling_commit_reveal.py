@@ -327,6 +327,7 @@ def test_attack_the_reviewer_draws_two_samples_of_the_same_checks_and_keeps_the_
     # a third round over these checks is refused when opened, before the parties commit to it in vain
     third = rounds.open(checked_from="2020-05-03", status=409)
     assert "（已抽取样本，核查期间 2020-05-01 至 2020-06-30）" in third["detail"]  # the first, drawn
+    assert "同一批核查不能抽取两次样本" in third["detail"] and "smp_" not in third["detail"]
     # A later period's checks are sampled on their own (from the day after the drawn round's period).
     clock.advance(days=45)
     make_population(ctx, LATER)

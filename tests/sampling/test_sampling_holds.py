@@ -85,7 +85,7 @@ def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_
         holds.redetermine(s, ready, outcome="maybe", reason=" ", relief_amount="-1", principal=sup2, clock=ctx.clock)
     assert {e.field for e in bad.value.errors} >= {"outcome", "reason"}
     # a case in an approved batch is not re-determined ineligible while the batch holds its committed amount
-    with pytest.raises(InvalidState, match="payment batch"), ctx.db.begin() as s:
+    with pytest.raises(InvalidState, match="该案件在支付批次"), ctx.db.begin() as s:
         holds.redetermine(s, in_approved, outcome="ineligible", reason="复核属实", principal=sup2, clock=ctx.clock)
 
     # proceed with a corrected relief: the hold is lifted and the case can be paid again, at the new amount
@@ -93,7 +93,7 @@ def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_
         out = holds.redetermine(s, ready, outcome="proceed", reason="复核后核减医疗费用", relief_amount="1000.00",
                                 principal=sup2, clock=ctx.clock)
     assert (out["status"], out["outcome"], out["relief_after"]) == ("decided", "proceed", "1000.00")
-    with pytest.raises(InvalidState, match="not held"), ctx.db.begin() as s:
+    with pytest.raises(InvalidState, match="没有暂停支付"), ctx.db.begin() as s:
         holds.redetermine(s, ready, outcome="proceed", reason="再次", principal=sup2, clock=ctx.clock)
     with ctx.db.read() as s:
         assert s.scalars(select(Determination.relief).where(Determination.case_id == ready)).one() == 100_000

@@ -125,6 +125,13 @@ OUTSIDE_WEB = {
     # it"); the pages' labels read the same dicts.
     ("notices/objections.py", "STATUS_ZH"): "an objection's status, in a refusal (labels.OBJECTION_STATUS reads it)",
     ("payments/batch_read.py", "ITEM_STATUS_LABELS_ZH"): "an item's status, in a refusal (stagelabels.ITEM_STATUS)",
+    ("accounts/service.py", "ROLE_NAMES_ZH"): "a role's name, in a refusal (labels.ROLE_LABELS reads it)",
+    ("accounts/grants.py", "GRANT_STATUS_ZH"): "a role grant's status, in a refusal (labels.GRANT_STATUS reads it)",
+    ("payments/batch_read.py", "_ACTIONS_ZH"): "the step a batch in a wrong status cannot take, in its refusal",
+    ("sampling/flow.py", "PARTY_ZH"): "a round's party, in a refusal (stagelabels.PARTIES reads it)",
+    ("sampling/flow.py", "ROUND_STATUS_ZH"): "a round's status, in a refusal (stagelabels.ROUND_STATUS reads it)",
+    ("sampling/flow.py", "ROUND_KIND_NAMES_ZH"): "a round's kind, in a refusal (stagelabels.ROUND_KIND_NAMES reads it)",
+    ("sampling/service.py", "VERDICTS_ZH"): "a round's verdict, in a refusal (stagelabels.VERDICTS reads it)",
     ("payments/recoveries.py", "RECOVERY_STATUS_ZH"): "a recovery's status, in a refusal (stagelabels.RECOVERY_STATUS)",
     ("payments/recoveries.py", "_DECIDED_ZH"): "a decided repayment, in a refusal",
     ("payments/bankfiles.py", "BANK_FILE_COLUMNS_ZH"): "the bank file's columns, in a release's refusal",

@@ -35,6 +35,10 @@ from ..store.tables import User
 from .auth import Principal
 from .models import RoleGrant
 
+# A grant's status, in a refusal (the pages' labels read the same dict).
+GRANT_STATUS_ZH = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
+OWN_GRANT = "不能给自己的账号增加角色：须由另一位管理员提出"
+
 MONEY_ROLES = ("finance", "insurer_claims", "insurer_supervisor", "county_reviewer")
 SECOND_PERSON_ROLES = ("town_clerk", "field_officer")
 """Roles whose holder is the second person of another's act (a clerk confirming a screen-out, a failed village review
@@ -70,7 +74,7 @@ def propose(session: Session, user: User, roles: list[str], *, proposer: str, pr
             clock: Clock) -> list[RoleGrant]:
     """Propose the guarded `roles` for `user` (roles held or already pending are skipped); one audit entry each."""
     if proposer == user.id:
-        raise Forbidden("nobody grants a role to their own account: another administrator proposes it")
+        raise Forbidden(OWN_GRANT)
     pending = set(session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id,
                                                                RoleGrant.status == "pending")))
     made = []
@@ -107,13 +111,13 @@ def _pending(session: Session, grant_id: str, decider: Principal) -> tuple[RoleG
     grant = session.scalar(select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update())
     user = session.scalar(select(User).where(User.id == grant.user_id).with_for_update()) if grant else None
     if grant is None or user is None or not _reaches(decider, user):
-        raise NotFound("no such role grant")
+        raise NotFound("没有找到这项角色授权，或不在您的权限范围内")
     if grant.status != "pending":
-        raise InvalidState(f"the role grant is already {grant.status}")
+        raise InvalidState(f"该角色授权{GRANT_STATUS_ZH.get(grant.status, grant.status)}")
     if not decider.has(*CONFIRMER_ROLES):
-        raise Forbidden("only an admin or a county reviewer confirms or refuses a role grant")
+        raise Forbidden("只有管理员或县级复核员可以确认或拒绝角色授权")
     if decider.id == user.id:
-        raise Forbidden("nobody confirms or refuses a role for their own account")
+        raise Forbidden("不能确认或拒绝给自己账号的角色授权")
     return grant, user
 
 
@@ -121,15 +125,14 @@ def confirm(session: Session, grant_id: str, *, confirmer: Principal, clock: Clo
     """The account holds the role from now on; refused to the proposer and to an account whose password they set."""
     grant, user = _pending(session, grant_id, confirmer)
     if confirmer.id == grant.proposed_by:
-        raise Forbidden("four-eyes rule: you proposed this role grant; another admin or county reviewer confirms it")
+        raise Forbidden("双人规则：这项角色授权是您提出的，须由另一位管理员或县级复核员确认")
     own = session.get(User, confirmer.id)
     if own is None or not own.active:
-        raise Forbidden("only an active account confirms a role grant")
+        raise Forbidden("已停用的账号不能确认角色授权")
     if own.password_set_by is not None and own.password_set_by == grant.proposed_by:
-        raise Forbidden("four-eyes rule: the proposer last set your password; another admin or county reviewer "
-                        "confirms this role grant")
+        raise Forbidden("双人规则：您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认")
     if not user.active:
-        raise InvalidState("the account is disabled: enable it before confirming a role")
+        raise InvalidState("该账号已停用：请先启用，再确认角色授权")
     user.roles = sorted(set(user.roles or ()) | {grant.role})
     grant.status, grant.decided_by, grant.decided_at = "confirmed", confirmer.id, clock.now()
     audit.append(session, actor=confirmer.id, role=confirmer.acting_role(CONFIRMER_ROLES), action="user.role.confirm",
@@ -142,9 +145,9 @@ def refuse(session: Session, grant_id: str, *, refuser: Principal, reason: str, 
     """The grant ends unconfirmed (its proposer may also withdraw it this way); the reason is logged by its hash."""
     reason = reason.strip()
     if not reason:
-        raise ValidationFailed.one("reason", "say why the role is refused")
+        raise ValidationFailed.one("reason", "请填写拒绝的理由")
     if len(reason) > 1000:
-        raise ValidationFailed.one("reason", "at most 1000 characters")
+        raise ValidationFailed.one("reason", "最多 1000 个字符")
     grant, user = _pending(session, grant_id, refuser)
     grant.status, grant.decided_by, grant.decided_at = "refused", refuser.id, clock.now()
     grant.refusal_reason = reason

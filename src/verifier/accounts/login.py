@@ -79,11 +79,11 @@ def change_own_password(db: Database, limiter: Limiter, principal: Principal, *,
     session of the user ends (this one goes on). Returns how many ended. Raises ValidationFailed naming the field."""
     problems = []
     if len(new) < 8:
-        problems.append(FieldError("new_password", "at least 8 characters"))
+        problems.append(FieldError("new_password", "至少 8 个字符"))
     elif len(new) > 256:
-        problems.append(FieldError("new_password", "at most 256 characters"))
+        problems.append(FieldError("new_password", "最多 256 个字符"))
     elif new == current:
-        problems.append(FieldError("new_password", "must differ from the current password"))
+        problems.append(FieldError("new_password", "新密码不能与当前密码相同"))
     if problems:
         raise ValidationFailed(problems)
     attempt = limiter.begin(principal.username, client, clock.now())
@@ -91,7 +91,7 @@ def change_own_password(db: Database, limiter: Limiter, principal: Principal, *,
         user = session.get(User, principal.id)
         ok = user is not None and user.active and verify_password(current, user.password_hash)
     if not ok:
-        raise ValidationFailed.one("current_password", "the current password is wrong")
+        raise ValidationFailed.one("current_password", "当前密码不正确")
     with db.begin() as session:
         limiter.succeeded(session, principal.username, attempt)
         user = session.get(User, principal.id)

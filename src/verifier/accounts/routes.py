@@ -183,7 +183,7 @@ class UserController(Controller):
     @post("/", opt={"roles": ("admin",)})
     def create_user(self, data: JSONBody[NewUser], ctx: Ctx, request: Request[Principal, Any, Any]) -> Response[UserOut]:
         if not may_manage(request.user, [] if data.all_counties else data.counties):
-            raise Forbidden("an admin limited to counties creates only accounts limited to those counties")
+            raise Forbidden("您的管理权限限于本县（区），不能管理权限超出本县（区）的账号")
 
         def run(session: Session) -> UserOut:
             user, pending = open_account(session, username=data.username, password=data.password, roles=data.roles,

@@ -29,8 +29,20 @@ ROLES = (
     "auditor",
     "admin",
 )
-CHOOSE_COUNTIES = ("choose the counties this user works in, or grant every county on purpose "
-                   "(all_counties; --all-counties on the command line)")
+# What the pages, the command line and the refusals call each role.
+ROLE_NAMES_ZH = {"field_officer": "核查员", "insurer_supervisor": "保险公司主管", "insurer_claims": "理赔专员",
+                 "finance": "财务", "town_clerk": "乡镇经办人", "county_reviewer": "县级复核员", "auditor": "审计",
+                 "admin": "管理员", "system": "系统", "none": "无角色（待确认授权）"}
+CHOOSE_COUNTIES = "请写明该用户负责的县（区），或有意授予全部县（区）"
+AT_LEAST_ONE_ROLE = "请至少选择一个角色"
+NO_USER = "用户不存在"
+PASSWORD_SHORT = "至少 8 个字符"
+
+
+def unknown_role(role: str) -> str:
+    """Why a role that is none of `ROLES` is refused, naming those there are."""
+    return f"没有“{role}”这个角色，可用的角色：{'、'.join(f'{ROLE_NAMES_ZH.get(r, r)}({r})' for r in ROLES)}"
+
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -58,23 +70,23 @@ def add_user(
     asked for (some may be pending confirmation, see open_account), checked for being at least one."""
     problems = []
     if not _USERNAME.match(username):
-        problems.append(FieldError("username", "2 to 64 characters: lower-case letters, digits, '.', '_' or '-'"))
+        problems.append(FieldError("username", "用户名为 2 至 64 个字符：小写字母、数字、“.”“_”或“-”"))
     if not (roles if requested is None else requested):
-        problems.append(FieldError("roles", "at least one role is needed"))
-    problems += [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
+        problems.append(FieldError("roles", AT_LEAST_ONE_ROLE))
+    problems += [FieldError("roles", unknown_role(r)) for r in roles if r not in ROLES]
     counties = counties or []
     # No county limit is granted on purpose, never by leaving the counties out.
     if not counties and not all_counties:
         problems.append(FieldError("counties", CHOOSE_COUNTIES))
     if counties and all_counties:
-        problems.append(FieldError("all_counties", "either name the counties or grant every county, not both"))
-    problems += [FieldError("counties", f"a county code is six digits, got {c!r}") for c in counties if not (len(c) == 6 and c.isdigit())]
+        problems.append(FieldError("all_counties", "写明县（区）与授予全部县（区）只能二选一"))
+    problems += [FieldError("counties", "县（区）代码为 6 位数字") for c in counties if not (len(c) == 6 and c.isdigit())]
     if len(password) < 8:
-        problems.append(FieldError("password", "at least 8 characters"))
+        problems.append(FieldError("password", PASSWORD_SHORT))
     if problems:
         raise ValidationFailed(problems)
     if session.scalar(select(User.id).where(User.username == username)):
-        raise ValidationFailed.one("username", f"user {username!r} already exists")
+        raise ValidationFailed.one("username", f"用户名“{username}”已被使用")
     user = User(
         id=new_id("usr"),
         username=username,
@@ -110,7 +122,7 @@ def open_account(session: Session, *, username: str, password: str, roles: list[
     money at once; each guarded role (grants.GUARDED_ROLES) is a proposal another person confirms. Its password
     must be changed at the first login. `bootstrap` (the command line, when no account could confirm): every role
     at once, recorded as such. Returns the account and the roles pending confirmation."""
-    problems = [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
+    problems = [FieldError("roles", unknown_role(r)) for r in roles if r not in ROLES]
     if problems:
         raise ValidationFailed(problems)
     held = list(roles) if bootstrap else [r for r in roles if r not in grants.GUARDED_ROLES]
@@ -136,7 +148,7 @@ def list_users(session: Session, *, search: str = "", limit: int | None = 500) -
 def get_user(session: Session, user_id: str) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(NO_USER)
     return user
 
 
@@ -151,7 +163,7 @@ def display_names(session: Session, user_ids: set[str]) -> dict[str, str]:
 def user_named(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(NO_USER)
     return user
 
 
@@ -161,9 +173,9 @@ def disable_user(session: Session, user_id: str, *, actor: str, actor_role: str,
     active = list(session.scalars(select(User).where(User.active.is_(True)).with_for_update()))
     user = get_user(session, user_id)
     if not user.active:
-        raise InvalidState("the account is already disabled")
+        raise InvalidState("该账号已经停用。")
     if "admin" in user.roles and not any("admin" in u.roles and u.id != user.id for u in active):
-        raise InvalidState("the last active admin cannot be disabled: nobody could manage accounts any more")
+        raise InvalidState("这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用。请先为另一位管理员开通账号。")
     user.active = False
     ended = end_sessions(session, user.id, why="disabled")
     audit.append(session, actor=actor, role=actor_role, action="user.disable", subject=user.id,
@@ -174,7 +186,7 @@ def disable_user(session: Session, user_id: str, *, actor: str, actor_role: str,
 def enable_user(session: Session, user_id: str, *, actor: str, actor_role: str, clock: Clock) -> None:
     user = get_user(session, user_id)
     if user.active:
-        raise InvalidState("the account is already enabled")
+        raise InvalidState("该账号已经启用。")
     user.active = True
     audit.append(session, actor=actor, role=actor_role, action="user.enable", subject=user.id,
                  payload={"username": user.username}, clock=clock)
@@ -189,9 +201,9 @@ def set_password(session: Session, user_id: str, password: str, *, actor: str, a
     a second person's confirmation again (grants.suspend_after_reset), so nobody can act as another user with a
     password they gave them, not even after choosing "their" next one."""
     if len(password) < 8:
-        raise ValidationFailed.one("password", "at least 8 characters")
+        raise ValidationFailed.one("password", PASSWORD_SHORT)
     if len(password) > 256:
-        raise ValidationFailed.one("password", "at most 256 characters")
+        raise ValidationFailed.one("password", "最多 256 个字符")
     user = get_user(session, user_id)
     user.password_hash = hash_password(password)
     user.password_change_required = actor != user.id
@@ -231,7 +243,7 @@ def visible_user(session: Session, viewer: Principal, user_id: str) -> User:
     """The user, if the viewer may see them; another county's user does not exist for them (404)."""
     user = session.get(User, user_id)
     if user is None or not shares_a_county(viewer, user):
-        raise NotFound("no such user")
+        raise NotFound(NO_USER)
     return user
 
 
@@ -248,7 +260,7 @@ def manageable_user(session: Session, viewer: Principal, user_id: str) -> User:
     """The user, if the viewer may change their account: another county's user is 404, one reaching further 403."""
     user = visible_user(session, viewer, user_id)
     if not may_manage(viewer, user.counties or []):
-        raise Forbidden("an admin limited to counties manages only accounts limited to those counties")
+        raise Forbidden("您的管理权限限于本县（区），不能管理权限超出本县（区）的账号")
     return user
 
 
@@ -258,13 +270,13 @@ def add_roles(session: Session, viewer: Principal, user_id: str, roles: list[str
     person confirms (grants.propose). Nobody changes the roles of their own account. Returns the account and the
     roles newly pending."""
     user = manageable_user(session, viewer, user_id)
-    problems = [FieldError("roles", f"unknown role {r!r}; known: {', '.join(ROLES)}") for r in roles if r not in ROLES]
+    problems = [FieldError("roles", unknown_role(r)) for r in roles if r not in ROLES]
     if not roles:
-        problems.append(FieldError("roles", "at least one role is needed"))
+        problems.append(FieldError("roles", AT_LEAST_ONE_ROLE))
     if problems:
         raise ValidationFailed(problems)
     if viewer.id == user.id:
-        raise Forbidden("nobody grants a role to their own account: another administrator proposes it")
+        raise Forbidden(grants.OWN_GRANT)
     at_once = sorted({r for r in roles if r not in grants.GUARDED_ROLES} - set(user.roles or ()))
     if at_once:
         user.roles = sorted(set(user.roles or ()) | set(at_once))

@@ -27,6 +27,7 @@ from ..clock import Clock
 from ..recusal import guard as recusal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
 from ..payments.models import PaymentBatch, PaymentItem
 from ..sampling.models import CaseHold, SamplingResult
 from ..store.tables import Check, Determination
@@ -45,26 +46,25 @@ def _latest_determination(session: Session, case_id: str) -> Determination | Non
 def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, relief_amount: str | None = None,
                 principal: Principal, clock: Clock) -> dict[str, Any]:
     if not principal.has(ROLE):
-        raise Forbidden("only an insurer supervisor re-determines a held case")
+        raise Forbidden("只有保险公司主管可以重新认定暂停支付的案件。")
     case = load_case(session, case_id, principal, for_update=True)
     recusal.refuse_principal(session, principal, [case.household_id], step="redetermination", case_id=case.id,
                              clock=clock)  # not a relative's case (回避)
     problems: list[FieldError] = []
     reason = reason.strip()
     if outcome not in OUTCOMES:
-        problems.append(FieldError("outcome", "must be proceed or ineligible"))
+        problems.append(FieldError("outcome", "请选择重新认定结论"))
     if not reason:
-        problems.append(FieldError("reason", "required: say why"))
+        problems.append(FieldError("reason", "请填写理由"))
     relief: int | None = None
     if relief_amount not in (None, ""):
         if outcome == "ineligible":
-            problems.append(FieldError("relief_amount", "an ineligible case has no relief"))
+            problems.append(FieldError("relief_amount", "认定不符合条件时不填保障金额"))
         else:
             try:
                 relief = parse_yuan(str(relief_amount), "relief_amount")
                 if relief <= 0:
-                    problems.append(FieldError("relief_amount", "must be more than 0.00 (a case due nothing is "
-                                                                "re-determined ineligible)"))
+                    problems.append(FieldError("relief_amount", "须大于 0.00；无需发放的请选择“认定不符合条件”"))
             except ValidationFailed as exc:
                 problems += exc.errors
     if problems:
@@ -72,7 +72,7 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     hold = session.scalar(select(CaseHold).where(CaseHold.case_id == case.id, CaseHold.status == "open")
                           .with_for_update())
     if hold is None:
-        raise InvalidState("the case is not held for re-determination")
+        raise InvalidState("该案件没有暂停支付，无需重新认定。")
     det = _latest_determination(session, case.id)
     assert det is not None  # a hold is opened on determined cases only
     check = session.get(Check, det.check_id)
@@ -80,25 +80,22 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
                                                                 SamplingResult.round_id == hold.round_id)))
     recorders = {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
     if principal.id == det.confirmed_by:
-        raise Forbidden("four-eyes rule: you confirmed the determination under re-check; another supervisor "
-                        "re-determines it")
+        raise Forbidden("按“四眼原则”，原认定由您确认，须由另一名主管重新认定。")
     if check is not None and principal.id in (check.officer_ids or []):
-        raise Forbidden("four-eyes rule: you checked this household; another supervisor re-determines it")
+        raise Forbidden("按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。")
     if principal.id in recorders:
-        raise Forbidden("four-eyes rule: you recorded the re-check that found the deviation; a supervisor of the "
-                        "insurer re-determines it")
+        raise Forbidden("按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。")
     ceiling = max([det.relief, *(r.relief_amount for r in results if r.eligible and r.relief_amount is not None)])
     if relief is not None and relief > ceiling:
-        raise ValidationFailed.one("relief_amount", f"at most {format_yuan(ceiling)}: the larger of the relief "
-                                                    "determined and the one the county's re-check found; more needs "
-                                                    "a new check and determination")
+        raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"
+                                                    "更多须重新核查并认定")
     live = session.execute(select(PaymentBatch.code, PaymentBatch.status)
                            .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
                            .where(PaymentItem.case_id == case.id, PaymentItem.status.in_(("pending", "sent")))).first()
     changes_amount = outcome == "ineligible" or (relief is not None and relief != det.relief)
     if live is not None and changes_amount:
-        raise InvalidState(f"the case is in payment batch {live[0]} ({live[1]}): cancel the batch, or have the county "
-                           "refuse its sign-off and take the case out, before re-determining its relief")
+        raise InvalidState(f"该案件在支付批次 {live[0]}（{BATCH_STATUS_LABELS_ZH.get(live[1], live[1])}）中：请先撤销该批次，"
+                           "或由县级退回签批并移出该案件，再重新认定保障金。")
     now = clock.now()
     before = case.status
     payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": outcome,

@@ -57,26 +57,26 @@ def _check(letter: ResultLetter) -> list[FieldError]:
         if not required and (value is None or (isinstance(value, str) and not value.strip())):
             return
         if not isinstance(value, str) or not value.strip():
-            errors.append(FieldError(name, "must not be empty"))
+            errors.append(FieldError(name, "不能为空"))
             return
         if _CONTROL.search(value) or any(ch in value for ch in "\r\n\t"):
-            errors.append(FieldError(name, "must not contain control characters or line breaks"))
+            errors.append(FieldError(name, "不能含有控制字符或换行"))
         if _LONG_DIGITS.search(value):
-            errors.append(FieldError(name, "must not contain an ID or account number (a run of 15 or more digits)"))
+            errors.append(FieldError(name, "不能含有身份证号或银行账号（连续 15 位以上数字）"))
 
     for name in ("issuing_body", "county", "town", "village", "head_name", "review_place", "review_phone", "title"):
         text(name, getattr(letter, name))
     text("number", letter.number, required=False)
     if not letter.reasons:
-        errors.append(FieldError("reasons", "a decision gives its reason"))
+        errors.append(FieldError("reasons", "认定须写明理由"))
     for i, r in enumerate([*letter.reasons, *letter.extra]):
         text(f"reasons[{i}]", r)
     if not letter.cause_name:
-        errors.append(FieldError("cause", f"must be one of {', '.join(CAUSE_LABELS)}, or name its cause (cause_label)"))
+        errors.append(FieldError("cause", f"应为{'、'.join(CAUSE_LABELS.values())}之一，或写明原因名称（cause_label）"))
     elif letter.cause_label is not None:
         text("cause_label", letter.cause_label)
     if letter.review_by < letter.decided_on:
-        errors.append(FieldError("review_by", "the review period cannot end before the decision"))
+        errors.append(FieldError("review_by", "复核申请期限不能早于认定日期"))
     return errors
 
 

@@ -107,12 +107,12 @@ def _check(doc: NoticeDocument) -> list[FieldError]:
         if not required and (value is None or (isinstance(value, str) and not value.strip())):
             return  # an optional field left blank counts as absent
         if not isinstance(value, str) or not value.strip():
-            errors.append(FieldError(where, "must not be empty", row))
+            errors.append(FieldError(where, "不能为空", row))
             return
         if _CONTROL.search(value) or (not multiline and any(ch in value for ch in "\r\n\t")):
-            errors.append(FieldError(where, "must not contain control characters or line breaks", row))
+            errors.append(FieldError(where, "不能含有控制字符或换行", row))
         if _LONG_DIGITS.search(value):
-            errors.append(FieldError(where, "must not contain an ID or account number (a run of 15 or more digits)", row))
+            errors.append(FieldError(where, "不能含有身份证号或银行账号（连续 15 位以上数字）", row))
 
     text("issuing_body", doc.issuing_body)
     text("title", doc.title, multiline=True)
@@ -126,28 +126,27 @@ def _check(doc: NoticeDocument) -> list[FieldError]:
     for name in ("posted_on", "ends_on", "issued_on"):
         value = getattr(doc, name)
         if not isinstance(value, date) or isinstance(value, datetime):
-            errors.append(FieldError(name, "must be a date"))
+            errors.append(FieldError(name, "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"))
     if isinstance(doc.posted_on, date) and isinstance(doc.ends_on, date) and doc.ends_on < doc.posted_on:
-        errors.append(FieldError("ends_on", "the notice period cannot end before it starts"))
+        errors.append(FieldError("ends_on", "公示结束日期不能早于开始日期"))
     if not isinstance(doc.mask_names, bool):
-        errors.append(FieldError("mask_names", "must be true or false"))
+        errors.append(FieldError("mask_names", "应为 true 或 false"))
     if not doc.rows:
-        errors.append(FieldError("rows", "a notice lists at least one case"))
+        errors.append(FieldError("rows", "公示至少列出一个案件"))
     for i, r in enumerate(doc.rows, start=1):
         if not isinstance(r, NoticeRow):
-            errors.append(FieldError("rows", "must be a NoticeRow", i))
+            errors.append(FieldError("rows", "应为公示行（NoticeRow）", i))
             continue
         text("village", r.village, row=i)
         text("head_name", r.head_name, row=i)
         if not isinstance(r.household_size, int) or isinstance(r.household_size, bool) or r.household_size < 1:
-            errors.append(FieldError("rows.household_size", "must be a whole number of at least 1", i))
+            errors.append(FieldError("rows.household_size", "家庭人口应为不小于 1 的整数", i))
         if not r.cause_name:
-            errors.append(FieldError("rows.cause", f"must be one of {', '.join(CAUSE_LABELS)}, or name its cause "
-                                                   "(cause_label)", i))
+            errors.append(FieldError("rows.cause", f"应为{'、'.join(CAUSE_LABELS.values())}之一，或写明原因名称（cause_label）", i))
         elif r.cause_label is not None:
             text("cause_label", r.cause_label, row=i)
         if not isinstance(r.relief_amount, int) or isinstance(r.relief_amount, bool) or r.relief_amount < 0:
-            errors.append(FieldError("rows.relief_amount", "must be a non-negative whole number of fen", i))
+            errors.append(FieldError("rows.relief_amount", "应为不小于 0 的整数（分）", i))
     return errors
 
 

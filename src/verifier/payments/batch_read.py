@@ -55,6 +55,11 @@ BATCH_STATUS_LABELS_ZH = {
 ITEM_STATUS_LABELS_ZH = {"pending": "待发放", "sent": "已发送银行", "succeeded": "支付成功", "failed": "支付失败",
                          "cancelled": "已撤销"}
 
+# What a refusal calls a step a batch in a wrong status cannot take (`next_batch_status`).
+_ACTIONS_ZH = {"approve": "审批", "county_signoff": "县级签批", "refuse_signoff": "退回签批", "release": "发放",
+               "reconcile": "对账", "cancel": "撤销"}
+STALE_CASES = "有案件状态已变化，未做任何更改，请刷新后重试。"
+
 _item = PaymentItem.__table__
 _case = Case.__table__
 
@@ -62,12 +67,8 @@ _case = Case.__table__
 def next_batch_status(status: str, action: str) -> str:
     target = BATCH_TRANSITIONS.get((status, action))
     if target is None:
-        hint = {
-            ("prepared", "county_signoff"): "; finance approves it first",
-            ("prepared", "release"): "; it must be approved first",
-            ("prepared", "refuse_signoff"): "; finance approves it first",
-        }.get((status, action), "")
-        raise InvalidState(f"cannot {action.replace('_', ' ')} a payment batch that is {status}{hint}")
+        raise InvalidState(f"批次当前状态为「{BATCH_STATUS_LABELS_ZH.get(status, status)}」，"
+                           f"不能{_ACTIONS_ZH.get(action, action)}。")
     return target
 
 
@@ -106,8 +107,7 @@ def _move_cases(session: Session, case_ids: Sequence[str], current: str, action:
         )
         moved += result.rowcount
     if moved != len(case_ids):
-        raise InvalidState(f"{len(case_ids) - moved} of {len(case_ids)} cases are no longer {current}; nothing was "
-                           "changed, try again")
+        raise InvalidState(STALE_CASES)
     return target
 
 
@@ -122,8 +122,7 @@ def _move_batch_cases(session: Session, batch_id: str, expected: int, current: s
     moved = session.execute(update(_case).where(_case.c.id.in_(mine), _case.c.status == current)
                             .values(status=target, updated_at=clock.now(), version=_case.c.version + 1)).rowcount
     if moved != expected:
-        raise InvalidState(f"{expected - moved} of {expected} cases are no longer {current}; nothing was "
-                           "changed, try again")
+        raise InvalidState(STALE_CASES)
     return target
 
 
@@ -185,7 +184,7 @@ def signoffs_of(session: Session, batch_id: str) -> list[SignoffOut]:
 
 def get_batch(session: Session, batch_id: str, principal: Principal | None, *, for_update: bool = False) -> PaymentBatch:
     """The batch, if it exists and lies in the caller's counties (otherwise 404)."""
-    return row_in_counties(session, PaymentBatch, batch_id, principal, missing=f"no payment batch {batch_id!r}",
+    return row_in_counties(session, PaymentBatch, batch_id, principal, missing="支付批次不存在",
                            for_update=for_update, refresh=True)
 
 
@@ -302,5 +301,4 @@ def _set_supplements(session: Session, supplement_ids: Sequence[str], current: s
     moved = session.execute(update(table).where(table.c.id.in_(list(supplement_ids)), table.c.status == current)
                             .values(**values)).rowcount
     if moved != len(supplement_ids):
-        raise InvalidState(f"{len(supplement_ids) - moved} supplementary payments changed meanwhile; nothing was "
-                           "changed, try again")
+        raise InvalidState("有补发款状态已变化，未做任何更改，请刷新后重试。")

@@ -21,12 +21,11 @@ def _visible_contract(session: Session, contract_id: str | None, principal: Prin
         ids = [r.id for r in session.scalars(select(ContractRow).order_by(ContractRow.period_start))
                if not principal.counties or set(r.county_codes) & set(principal.counties)]
         if len(ids) != 1:
-            raise ValidationFailed.one("contract_id", "required: which contract's fund" +
-                                       (f" ({', '.join(ids)})" if ids else ""))
+            raise ValidationFailed.one("contract_id", "请选择服务合同" + (f"（{', '.join(ids)}）" if ids else ""))
         return ids[0]
     row = session.get(ContractRow, contract_id)
     if row is None or (principal.counties and not set(row.county_codes) & set(principal.counties)):
-        raise NotFound(f"no contract {contract_id!r}")
+        raise NotFound("服务合同不存在")
     return row.id
 
 

@@ -162,10 +162,8 @@ def check_commitment(current: Balances, amount: int, rate: Decimal, what: str) -
     reserve = fee_reserve(current, amount, rate)
     if current.balance - amount - reserve < 0:
         raise InvalidState(
-            f"{what} would take the fund below zero: it needs {format_yuan(amount)} of relief plus up to "
-            f"{format_yuan(reserve)} of service fee, and the balance is {format_yuan(current.balance)} "
-            f"(budget {format_yuan(current.budget)}, committed {format_yuan(current.committed)}, paid "
-            f"{format_yuan(current.paid)}, service fee {format_yuan(current.service_fee)})"
+            f"资金余额不足：需保障金 {format_yuan(amount)} 元及服务费至多 {format_yuan(reserve)} 元，"
+            f"当前余额 {format_yuan(current.balance)} 元。"
         )
 
 
@@ -179,8 +177,7 @@ def settle(
     """
     before = balances(session, contract.id)
     if paid + released > before.committed:
-        raise InvalidState(f"settling {format_yuan(paid + released)} exceeds the {format_yuan(before.committed)} "
-                           "committed in the fund")
+        raise InvalidState(f"结算金额 {format_yuan(paid + released)} 元超过资金中已占用的 {format_yuan(before.committed)} 元")
     fee = fee_on(before.paid + paid, contract.service_fee_rate) - before.service_fee
     post(session, contract.id, "pay", f"pay:{key}", paid, actor=actor, clock=clock, batch_id=batch_id,
          return_id=return_id, note="relief confirmed paid by the bank")

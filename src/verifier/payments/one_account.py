@@ -53,7 +53,7 @@ STAFF_HOLD_REASON = "收款账户为工作人员本人账户"  # whose is never 
 
 KIND = "payee_account"  # = payees.ACCOUNT_INDEX: the audit entries' account_hmac is this index
 YEARS = 2  # the window: this calendar year and the two before it
-HOLD_REASON = "the payee account is also the payee of another household's case"
+HOLD_REASON = "收款账户与其他家庭相同：暂缓支付，待县级审核人员核实"
 CLEARER = "county_reviewer"
 CLEARED_ACTION = "payee_account.clear"
 MAX_NOTE = 500
@@ -327,26 +327,24 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
 def clear(session: Session, index: str, *, note: str, principal: Principal, vault: Vault, clock: Clock) -> Group:
     """A county reviewer clears the shared account for the households it names now, with a note."""
     if not principal.has(CLEARER):
-        raise Forbidden("only a county reviewer clears an account paying several households")
+        raise Forbidden("只有县级审核人员可以核实一账多户（收款账户与其他家庭相同）。")
     found = groups(session, principal, vault, clock.today(), status="all", indexes=[index])
     if not found:
-        raise NotFound(f"no shared payee account {index!r}")  # nor a staff member's own account
+        raise NotFound("没有这个与其他家庭相同的收款账户（或已不再相同）。")  # nor a staff member's own account
     group = found[0]
     note = note.strip()
     if not note:
-        raise ValidationFailed.one("note", "required: say why one account may pay these households")
+        raise ValidationFailed.one("note", "必填：请说明为何同一账户可以收这几户的保障金。")
     if len(note) > MAX_NOTE:
-        raise ValidationFailed.one("note", f"at most {MAX_NOTE} characters")
+        raise ValidationFailed.one("note", f"最多 {MAX_NOTE} 个字符")
     if group.elsewhere or not all(principal.may_see_county(c) for c in group.counties):
-        raise Forbidden("the account also pays a household of another county: a reviewer of every county it pays "
-                        "clears it")
+        raise Forbidden("该账户还收取其他县家庭的保障金：须由对所涉各县都有权限的县级审核人员核实。")
     if principal.id in group.staff:
         raise Forbidden("按“四眼原则”，该账户为您本人申报的账户，须由其他县级审核人员核实")
     if principal.id in group.people:
-        raise Forbidden("four-eyes rule: you recorded or approved this account as a payee of one of these households; "
-                        "another county reviewer clears it")
+        raise Forbidden("按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。")
     if group.cleared is not None:
-        raise InvalidState("this account is already cleared for these households")
+        raise InvalidState("该账户已就这些家庭核实过，无需再核实。")
     # 回避: a reviewer related to one of the households (or of the staff member's) does not clear the hold alone
     from ..recusal import guard as recusal
 
@@ -386,7 +384,7 @@ def warning(session: Session, *, case_id: str, index: str, number: str, principa
         return None
     numbers = sorted(session.scalars(select(Case.number).where(Case.id.in_(mine))))
     return {"account_number": mask_account(number), "case_numbers": numbers,
-            "message": "this account is also the payee of another household's case"}
+            "message": "收款账户与其他家庭相同"}
 
 
 def held_ready(session: Session, principal: Principal, today: date) -> int:
@@ -566,7 +564,7 @@ def warning_of(rows: Sequence[Any], principal: Principal, vault: Vault, today: d
     except Exception:  # noqa: BLE001  (a damaged value: the tail is not shown)
         masked = "****"
     return {"account_number": masked, "case_numbers": numbers,
-            "message": "this account is also the payee of another household's case"}
+            "message": "收款账户与其他家庭相同"}
 
 
 def case_warning_steps(case_id: str, principal: Principal, vault: Vault, today: date, *,

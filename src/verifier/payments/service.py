@@ -199,10 +199,10 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
     for case_id in case_ids:
         det = dets.get(case_id)
         if det is None or not det[3]:
-            skipped.append(SkippedCase(case_id, "no confirmed eligible determination"))
+            skipped.append(SkippedCase(case_id, "没有已确认的“符合条件”认定"))
             continue
         if det[2] <= 0:
-            skipped.append(SkippedCase(case_id, "the determined relief is 0.00: nothing to pay"))
+            skipped.append(SkippedCase(case_id, "认定保障金为 0.00 元，无需支付"))
             continue
         chk = checks.get(case_id)
         if chk is not None and not (chk[2] and chk[4]):
@@ -212,7 +212,7 @@ def _candidates(session: Session, case_ids: list[str], county_code: str, contrac
             out.append(_Candidate(case_id, det[1], det[2], corr[2], corr[3], None, corr[1], account_index=corr[4]))
             continue
         if chk is None:
-            skipped.append(SkippedCase(case_id, "the check recorded no payee account"))
+            skipped.append(SkippedCase(case_id, "入户核查未记录收款账户：请先设置收款信息"))
             continue
         out.append(_Candidate(case_id, det[1], det[2], chk[2], chk[3] or "", chk[1], None, account_index=chk[6]))
     return out, skipped

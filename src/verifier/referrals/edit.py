@@ -21,6 +21,7 @@ from ..accounts.auth import Principal
 from ..cases.workflow import load_case
 from ..clock import Clock
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.masking import mask_phone
 from ..domain.money import format_yuan
 from ..places import service as places
@@ -52,14 +53,13 @@ def _application(session: Session, case: Case) -> Referral:
     row = session.scalar(select(Referral).where(Referral.case_id == case.id, Referral.channel == "application")
                          .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(1))
     if row is None:
-        raise InvalidState("this case came from an imported file, not an application entered by hand: it is "
-                           "corrected at its source")
+        raise InvalidState("本案件来自导入的监测信息，不是手工录入的申请：请在数据来源处更正")
     return row
 
 
 def _editable(case: Case) -> None:
     if case.status != "received":
-        raise InvalidState(f"an application is corrected until the case is screened; this case is {case.status}")
+        raise InvalidState(f"初筛之后不能再修改申请信息（当前状态：{STATUS_LABELS_ZH.get(case.status, case.status)}）")
 
 
 def application_view(session: Session, case_id: str, *, vault: Vault, principal: Principal) -> Application:
@@ -84,7 +84,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     # 回避: correcting the application (its amount, its cause) is entering it: not by a relative of the household
     recusal.refuse_principal(session, principal, [case.household_id], step="application", case_id=case.id,
                              clock=clock)
-    problems: list[FieldError] = [FieldError(str(k), "unknown field") for k in payload if k not in EDITABLE]
+    problems: list[FieldError] = [FieldError(str(k), "不接受此字段") for k in payload if k not in EDITABLE]
     form_problems = list(form_problems or [])
     id_number = vault.open(ref.id_number_enc, "referral.id_number")
     fields = {k: v for k, v in payload.items() if k in EDITABLE and v not in (None, "")}
@@ -97,8 +97,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
         raise ValidationFailed(problems + form_problems)
     on = row.referred_on or ref.referred_on
     if not contract.start <= on <= contract.end:
-        problems.append(FieldError("referred_on", f"{on} is outside contract {contract.id} of this case "
-                                                  f"({contract.start} to {contract.end})"))
+        problems.append(FieldError("referred_on", f"{on} 不在本案件服务合同的期限内（{contract.start} 至 {contract.end}）"))
     place = places.place_list(session, case.county_code).problem(row.town, row.village)
     if place is not None:  # a typo must not make a village: the county's list decides, as on a new application
         problems.append(FieldError(*place))
@@ -109,7 +108,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     if row.cause != case.cause and session.scalar(select(Case.id).where(
             Case.household_id == case.household_id, Case.cause == row.cause, Case.contract_year == case.contract_year,
             Case.id != case.id, Case.status.not_in(CLOSED_STATUSES)).limit(1)):
-        problems.append(FieldError("cause", "the household already has an open case for this cause and year"))
+        problems.append(FieldError("cause", "该户本年度同类原因已有办理中的案件"))
     problems += form_problems
     if problems:
         raise ValidationFailed(problems)
@@ -127,7 +126,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
              "household_size": row.household_size, "note": row.note, "phone": mask_phone(phone) if phone else None}
     changed = {k: {"before": before[k], "after": after[k]} for k in before if before[k] != after[k]}
     if not changed:
-        raise ValidationFailed.one("application", "nothing was changed")
+        raise ValidationFailed.one("application", "没有修改任何内容")
 
     ref.name, ref.town, ref.village, ref.household_group = row.name, row.town, row.village, row.household_group
     ref.cause, ref.amount, ref.referred_on, ref.household_size, ref.note = (row.cause, row.amount, on,

@@ -26,7 +26,7 @@ from ..audit.models import AuditEntry
 from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
-from ..contract import Contract
+from ..contract import Contract, county_named, declared_name
 from ..domain.causes import DEFAULT_TABLE, CauseTable, channel_refusal
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
@@ -73,13 +73,21 @@ class ImportResult:
 def _check_target(channel: str, county_code: str, principal: Principal) -> None:
     problems = []
     if channel not in CHANNELS:
-        problems.append(FieldError("channel", f"unknown channel {channel!r}; known: {', '.join(CHANNELS)}"))
+        problems.append(FieldError("channel", "请选择来源渠道"))
     if not (len(county_code) == 6 and county_code.isdigit()):
-        problems.append(FieldError("county_code", f"a county code is six digits, got {county_code!r}"))
+        problems.append(FieldError("county_code", "县（区）代码为 6 位数字"))
     if problems:
         raise ValidationFailed(problems)
     if not principal.may_see_county(county_code):
-        raise NotFound(f"no county {county_code!r}")
+        raise NotFound("县（区）不存在")
+
+
+def _cause_zh(code: str) -> str:
+    return DEFAULT_TABLE.cause_names().get(code) or declared_name("causes", code) or code
+
+
+def _group_zh(code: str) -> str:
+    return DEFAULT_TABLE.group_names().get(code) or declared_name("groups", code) or code
 
 
 def contract_problem(contract: Contract, cause_code: str, group: str, channels: Iterable[str]) -> FieldError | None:
@@ -90,15 +98,15 @@ def contract_problem(contract: Contract, cause_code: str, group: str, channels: 
     channel at all (a case with no referral on record) passes the channel rule."""
     cause = contract.cause_table.cause(cause_code)
     if cause is None:
-        return FieldError("cause", f"contract {contract.id} has no cause {cause_code}; accepted: "
-                                   f"{contract.cause_table.accepted_causes()}")
+        accepted = "、".join(c.name for c in contract.cause_table.causes)
+        return FieldError("cause", f"服务合同 {contract.id} 不含{_cause_zh(cause_code)}，可填：{accepted}")
     came = tuple(channels)
     if came and (refusal := channel_refusal(cause, came, contract.id)) is not None:
         return FieldError("cause", refusal)
     if group not in contract.spec.eligibility.groups:
-        return FieldError("household_group", f"contract {contract.id} does not serve {group}")
+        return FieldError("household_group", f"服务合同 {contract.id} 不含{_group_zh(group)}")
     if (cause_code, group) not in contract.rules:
-        return FieldError("cause", f"contract {contract.id} has no relief for {cause_code}")
+        return FieldError("cause", f"服务合同 {contract.id} 没有{_cause_zh(cause_code)}救助")
     return None
 
 
@@ -118,7 +126,7 @@ def _bind_contracts(
             contract = next((c for c in contracts if c.start <= on <= c.end), None)
             problem: FieldError | None
             if contract is None:
-                problem = FieldError("referred_on", f"no contract covers county {county_code} on {on}")
+                problem = FieldError("referred_on", f"{on} 没有覆盖{county_named(county_code)}的服务合同")
             else:
                 problem = contract_problem(contract, r.cause, r.household_group, (channel,))
             found = decided[key] = (None if problem else contract, problem)
@@ -180,7 +188,8 @@ def roster_group_problem(session: Session, vault: Vault, county_code: str, id_nu
     groups = roster_groups(session, vault, county_code, (id_number,))
     if groups is None or groups[id_number] == group:
         return None
-    return FieldError("household_group", f"the county's roster gives {groups[id_number]} for this person, not {group}")
+    return FieldError("household_group", f"县里的防返贫监测名单上此人应为{_group_zh(groups[id_number])}，不是{_group_zh(group)}："
+                                         "农户申请的户类型以县名单为准")
 
 
 def _check_places(place_list: places.PlaceList, rows: list[ReferralRow], errors: list[FieldError]) -> None:
@@ -569,7 +578,7 @@ def check_file(
     today = clock.today()
     _check_target(channel, county_code, principal)
     if channel == "application":
-        raise ValidationFailed.one("channel", "applications are entered one at a time, not imported from a file")
+        raise ValidationFailed.one("channel", "农户申请须逐一录入，不能从文件导入")
     check_size(size_of(source), limits)
     sha = sha256_of(source)
     checked = CheckedFile(sha256=sha, filename=filename, channel=channel, county_code=county_code)
@@ -615,7 +624,7 @@ def check_file(
         checked.chunks.clear()
         raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
     if checked.rows == 0:
-        raise ValidationFailed.one("file", "the file has no rows")
+        raise ValidationFailed.one("file", "文件没有数据行")
     return checked
 
 
@@ -690,7 +699,7 @@ def store_file(
         raise conflicts.refuse(ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field))), sightings,
                                vault=vault, principal=principal, role=role, clock=clock)
     if rows == 0:
-        raise ValidationFailed.one("file", "the file has no rows")
+        raise ValidationFailed.one("file", "文件没有数据行")
     record = session.get(ReferralImport, import_id)
     assert record is not None
     if earlier is None:

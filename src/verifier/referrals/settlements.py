@@ -99,7 +99,7 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
             if "self_paid" not in columns and "total" not in columns:
                 missing.append("self_paid")
             if missing:
-                raise ValidationFailed([FieldError(f, f"required column missing (header {COLUMNS[f][0]!r})", number)
+                raise ValidationFailed([FieldError(f, f"缺少必填列「{COLUMNS[f][0]}」", number)
                                         for f in missing])
             continue
         cell = {f: (record[i] if i < len(record) else None) for f, i in columns.items()}
@@ -107,7 +107,7 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
         for f, parse in (("id_number", id_number_cell), ("settled_on", date_cell), *texts.items()):
             raw = cell.get(f)
             if raw is None or (isinstance(raw, str) and not raw.strip()):
-                errors.append(FieldError(f, "required, but empty", number))
+                errors.append(FieldError(f, "必填", number))
                 continue
             try:
                 values[f] = parse(raw, today)
@@ -132,14 +132,14 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
             self_paid = None
         elif self_paid is None:
             if money["total"] is None:
-                errors.append(FieldError("self_paid", "neither the self-paid cost nor the total cost is given", number))
+                errors.append(FieldError("self_paid", "个人自付和总费用都没有填写，至少填写一项", number))
             else:
                 self_paid = money["total"] - sum(money[f] or 0 for f in ("pooled", "serious_illness", "assistance"))
                 if self_paid < 0:
-                    errors.append(FieldError("total", f"the payments ({format_yuan(money['total'] - self_paid)}) "
-                                                      f"exceed the total cost ({format_yuan(money['total'])})", number))
+                    errors.append(FieldError("total", f"各项报销合计 {format_yuan(money['total'] - self_paid)} 元，超过总费用 "
+                                                      f"{format_yuan(money['total'])} 元", number))
         if len(errors) >= MAX_ERRORS:
-            errors.append(FieldError("file", f"more problems not listed (only the first {MAX_ERRORS} are shown)"))
+            errors.append(FieldError("file", f"问题太多，只列出前 {MAX_ERRORS} 处"))
             break
         if any(f not in values for f in ("id_number", "settled_on", "name", "town", "village")) or self_paid is None \
                 or self_paid < 0:
@@ -158,15 +158,14 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
         year.total += money["total"] or 0
         year.lines += 1
     if columns is None:
-        raise ValidationFailed.one("file", "the file has no rows")
+        raise ValidationFailed.one("file", "文件没有数据行")
     for year in years.values():
         if len(year.groups) > 1:
-            errors.append(FieldError("household_group", "the same person's settlements name different household "
-                                                        "groups", year.row))
+            errors.append(FieldError("household_group", "同一人的各笔结算填写的户类型不一致", year.row))
     if errors:
         raise ValidationFailed(sorted(errors, key=lambda e: (e.row or 0, e.field)))
     if not years:
-        raise ValidationFailed.one("file", "the file has no rows (only a header)")
+        raise ValidationFailed.one("file", "文件没有数据行")
     rows = []
     for y in sorted(years.values(), key=lambda y: y.row):
         note = f"医保结算{y.lines}笔" + (f"，总费用合计{grouped_yuan(y.total)}元" if y.total else "")

@@ -195,8 +195,7 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         assert hold is not None
         if hold.round_id == rnd.id:
             if hold.status != "open":
-                raise InvalidState("the case held on this result has been re-determined: the result can no longer "
-                                   "be corrected")
+                raise InvalidState("依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。")
             others = session.scalar(select(func.count()).select_from(SamplingDeviation).where(
                 SamplingDeviation.hold_id == hold.id, SamplingDeviation.round_id != rnd.id))
             if not others:
@@ -215,8 +214,7 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         sup = session.get(SupplementaryPayment, dev.supplement_id)
         assert sup is not None
         if sup.status != "open":
-            raise InvalidState("the supplementary payment opened on this result is in a payment batch or paid: the "
-                               "result can no longer be corrected")
+            raise InvalidState("依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。")
         sup.status, sup.withdrawn_reason = "withdrawn", reason
         _withdrawn(session, case_id, SUPPLEMENT_WITHDRAWN, {"supplement_id": sup.id, "round_id": rnd.id,
                                                             "reason_sha256": audit.text_digest(reason)},

@@ -46,6 +46,7 @@ from ..accounts.auth import Principal
 from ..audit import checkpoints as audit_checkpoints
 from ..audit import log as audit
 from ..clock import Clock
+from ..contract import county_named, declared_name
 from ..domain import sampling
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_rate
@@ -86,6 +87,16 @@ from .service import (
 EXCLUDED_STATUSES = ("scheduled", "withdrawn")
 SEALED_SECRET = "sampling_party.secret"  # the Vault's associated data for a sealed reveal
 PARTY_ROLE_NAMES = tuple(PARTY_ROLES.values())
+# What the refusals (and the pages) call a party, a round's status and its kind.
+PARTY_ZH = {"county": "县级复核方", "insurer": "保险公司"}
+ROUND_STATUS_ZH = {"open": "待双方承诺", "frozen": "已冻结总体，待揭示", "drawn": "已抽取样本"}
+ROUND_KIND_NAMES_ZH = {"attribute": "按户抽样", "monetary": "按金额抽样"}
+NOT_FROZEN = "本轮总体尚未冻结。"
+NO_COMMITMENTS = "本轮在启用承诺机制前已冻结：请重新开始一轮。"
+
+
+def _party(code: str) -> str:
+    return PARTY_ZH.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -141,14 +152,13 @@ def _population(session: Session, *, county_code: str, start: date, end: date, k
     """(contract id, members sorted by case id) of the period's population; 422 when empty or across contracts."""
     rows = population_rows(session, county_code, start, end, kind)
     if not rows:
-        what = "with a confirmed relief above zero " if kind == "monetary" else ""
-        raise ValidationFailed.one("checked_from", f"no case of county {county_code} {what}has a completed home "
-                                                   f"check visited from {start} to {end}")
+        what = "且认定保障金大于零" if kind == "monetary" else ""
+        raise ValidationFailed.one("checked_from", f"{start} 至 {end} 期间，{county_named(county_code)}没有完成入户核查"
+                                                   f"{what}的案件")
     # The round's contract is the period's; a late check carried in from another contract's round does not count.
     contract_ids = sorted({r[2] for r in rows if not r[4]} or {r[2] for r in rows})
     if len(contract_ids) > 1:
-        raise ValidationFailed.one("checked_to", "the period's checks fall under several contracts "
-                                                 f"({', '.join(contract_ids)}): choose a period within one contract")
+        raise ValidationFailed.one("checked_to", f"所选期间的核查分属多个服务合同（{', '.join(contract_ids)}）：请选择同一合同期内的期间")
     members = sorted((Member(case_id, town if stratified else "", weight) for case_id, town, _, weight, _ in rows),
                      key=lambda m: m.case_id)
     return contract_ids[0], members
@@ -195,26 +205,24 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     principal.require_county(req.county_code, "county")
     twin = open_twin(session, req, principal)
     if twin is not None:
-        raise InvalidState(f"round {twin} of this county, kind and period is open already: continue that round")
+        raise InvalidState(f"本县（区）同一抽样方式、同一核查期间的轮次 {twin} 已经开启，请继续该轮次")
     _refuse_second_sample(session, req)
     problems: list[FieldError] = []
     if req.kind not in ("attribute", "monetary"):
-        problems.append(FieldError("kind", "must be attribute or monetary"))
+        problems.append(FieldError("kind", "请选择抽样方式"))
     if req.checked_to < req.checked_from:
-        problems.append(FieldError("checked_to", "must not be before checked_from"))
+        problems.append(FieldError("checked_to", "不能早于开始日期"))
     if req.kind == "monetary" and req.stratify_by_town:
-        problems.append(FieldError("stratify_by_town", "a monetary-unit round is not stratified"))
+        problems.append(FieldError("stratify_by_town", "按金额抽样不分层"))
     description = None
     if req.public_value_description is not None or req.public_value_available_on is not None:
         description = " ".join((req.public_value_description or "").split())
         if not description:
-            problems.append(FieldError("public_value.description", "required: say which value and where it is "
-                                                                   "published"))
+            problems.append(FieldError("public_value.description", "必填：说明是哪个公开值、在哪里公布"))
         if req.public_value_available_on is None:
-            problems.append(FieldError("public_value.available_on", "required"))
+            problems.append(FieldError("public_value.available_on", "必填"))
         elif req.public_value_available_on <= clock.today():
-            problems.append(FieldError("public_value.available_on", "must be after today: a value known before "
-                                                                    "the commitments adds nothing"))
+            problems.append(FieldError("public_value.available_on", "须晚于今天：承诺前已知的值不起作用"))
     problems += given_rate_problems({name: getattr(req, name) for name in RATE_FIELDS})
     stratified = req.kind == "attribute" and req.stratify_by_town is not False
     if req.kind in ("attribute", "monetary") and req.checked_to >= req.checked_from:
@@ -270,9 +278,9 @@ def opened_out(rnd: SamplingRound) -> schemas.RoundOpened:
 def _require_party_role(principal: Principal, party: str) -> str:
     role = PARTY_ROLES.get(party)
     if role is None:
-        raise ValidationFailed.one("party", "must be county or insurer")
+        raise ValidationFailed.one("party", "请选择参与方")
     if not principal.has(role):
-        raise Forbidden(f"only a user with the role {role} acts for the {party} party")
+        raise Forbidden(f"只有{_party(party)}的人员才能代表该方操作。")
     return role
 
 
@@ -298,13 +306,12 @@ def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, 
     commitment = sampling.parse_commitment(commitment_hex)
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "open":
-        raise InvalidState("the round's population is frozen: commitments are made before the freeze, and a "
-                           "commitment cannot be changed")
+        raise InvalidState("本轮总体已冻结：承诺须在冻结前提交，提交后不能更改。")
     by_party = parties(session, rnd.id)
     if party in by_party:
-        raise InvalidState(f"the {party} party has committed already: a commitment is made once")
+        raise InvalidState(f"{_party(party)}已提交承诺：每方只能提交一次。")
     if any(row.committed_by == principal.id for row in by_party.values()):
-        raise Forbidden("you committed for the other party: one person may not commit for both")
+        raise Forbidden("您已代表另一方提交承诺：同一人不能代表双方。")
     row = SamplingParty(round_id=rnd.id, party=party, commitment=commitment.hex(), committed_by=principal.id,
                         committed_at=clock.now(), commit_index=0)
     session.add(row)
@@ -326,9 +333,9 @@ def _refuse_second_sample(session: Session, rnd: SamplingRound | RoundRequest) -
         SamplingRound.status.in_(("frozen", "drawn")), SamplingRound.checked_from <= rnd.checked_to,
         SamplingRound.checked_to >= rnd.checked_from).order_by(SamplingRound.created_at).limit(1))
     if other is not None:
-        raise InvalidState(f"round {other.id} ({other.status}) already samples the checks of "
-                           f"{other.checked_from}..{other.checked_to} in this county: a second sample of the same "
-                           "checks would let one choose between samples; widen that round (expand) instead")
+        raise InvalidState(f"本县（区）已有一轮同一抽样方式的轮次（{ROUND_STATUS_ZH.get(other.status, other.status)}，核查期间 "
+                           f"{other.checked_from} 至 {other.checked_to}）抽取了这段期间的核查：同一批核查不能抽取两次样本"
+                           "（否则可以在两个样本中挑选）。请另选与之不重叠的核查期间，或在该轮次中扩大样本。")
 
 
 def _refuse_gap(session: Session, rnd: SamplingRound | RoundRequest) -> None:
@@ -345,29 +352,28 @@ def _refuse_gap(session: Session, rnd: SamplingRound | RoundRequest) -> None:
         return
     first_free = previous.checked_to + timedelta(days=1)
     if rnd.checked_from > first_free:
-        raise InvalidState(f"the previous round {previous.id} of county {previous.county_code} ({previous.kind}, "
-                           f"checks of {previous.checked_from}..{previous.checked_to}) ends on "
-                           f"{previous.checked_to}: this round must start on {first_free}, not leave the checks of "
-                           f"{first_free}..{rnd.checked_from - timedelta(days=1)} in no sample")
+        county = declared_name("counties", previous.county_code) or previous.county_code
+        raise InvalidState(f"上一轮抽样（{county} · {ROUND_KIND_NAMES_ZH.get(previous.kind, previous.kind)} · "
+                           f"{previous.checked_from} 至 {previous.checked_to}）截至 {previous.checked_to}，"
+                           f"本轮须自 {first_free} 起，不能留下未纳入抽样的日期（{first_free} 至 "
+                           f"{rnd.checked_from - timedelta(days=1)}）。")
 
 
 def freeze(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> SamplingRound:
     """Freeze the population, once both parties have committed, and append the freezing entry."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "open":
-        raise InvalidState("the round's population is frozen already")
+        raise InvalidState("本轮总体已冻结。")
     by_party = parties(session, rnd.id)
     missing = [p for p in sampling.PARTIES if p not in by_party]
     if missing:
-        raise InvalidState(f"the population is frozen only after both parties have committed to a secret; "
-                           f"missing: {', '.join(missing)}")
+        raise InvalidState(f"双方都提交承诺后才能冻结总体；尚缺：{'、'.join(_party(p) for p in missing)}。")
     _refuse_second_sample(session, rnd)
     _refuse_gap(session, rnd)
     contract_id, members = _population(session, county_code=rnd.county_code, start=rnd.checked_from,
                                        end=rnd.checked_to, kind=rnd.kind, stratified=rnd.stratified)
     if contract_id != rnd.contract_id:
-        raise InvalidState(f"the period's checks now fall under contract {contract_id}, not {rnd.contract_id}: "
-                           "start a new round")
+        raise InvalidState(f"所选期间的核查现属服务合同 {contract_id}，不再是 {rnd.contract_id}：请重新开始一轮。")
     plan = plan_first_stage(rnd.kind, rnd.stratified, members, _rates_of(rnd))
     now = clock.now()
     rnd.population_size = len(members)
@@ -415,7 +421,7 @@ def commit_round(db: Database, signer: audit_checkpoints.Signer | None, round_id
             return
         freeze_index = rnd.freeze_index
     if signer is None:
-        raise InvalidState("no audit signing key is available: the round cannot be committed")
+        raise InvalidState("没有可用的审计签名密钥，无法固定本轮总体。")
     checkpoint = audit_checkpoints.issue_checkpoint(db, signer, clock=clock)
     if checkpoint.tree_size <= freeze_index:  # pragma: no cover - the entry is committed
         raise RuntimeError("the checkpoint does not cover the round's freezing entry")
@@ -441,7 +447,7 @@ def frozen_view(db: Database, signer: audit_checkpoints.Signer | None, round_id:
     with db.read() as session:
         rnd = load_round(session, round_id, principal)
         if rnd.status == "open":
-            raise InvalidState("the round's population is not frozen yet")
+            raise InvalidState(NOT_FROZEN)
         stage = _stages(session, round_id)[0]
         assert rnd.checkpoint_note is not None and rnd.checkpoint_size is not None and rnd.freeze_index is not None
         assert rnd.population_size is not None and rnd.population_digest is not None
@@ -465,11 +471,11 @@ def freeze_round(db: Database, signer: audit_checkpoints.Signer | None, round_id
 
 def _frozen_for_inputs(rnd: SamplingRound) -> None:
     if rnd.status == "open":
-        raise InvalidState("the round's population is not frozen yet: secrets are revealed after the freeze")
+        raise InvalidState("本轮总体尚未冻结：秘密值在冻结之后揭示。")
     if rnd.status == "drawn":
-        raise InvalidState("the round's sample has been drawn already")
+        raise InvalidState("本轮样本已抽取。")
     if rnd.checkpoint_root is None:
-        raise InvalidState("the round's population is not committed to a checkpoint yet")
+        raise InvalidState("本轮总体尚未写入签名检查点。")
 
 
 def enter_public_value(session: Session, round_id: str, value: str, *, principal: Principal,
@@ -479,17 +485,16 @@ def enter_public_value(session: Session, round_id: str, value: str, *, principal
     rnd = load_round(session, round_id, principal, for_update=True)
     _frozen_for_inputs(rnd)
     if rnd.public_value_description is None or rnd.public_value_available_on is None:
-        raise InvalidState("this round named no public value")
+        raise InvalidState("本轮没有约定公开随机值。")
     if rnd.public_value is not None:
-        raise InvalidState("the public value is entered already")
+        raise InvalidState("公开随机值已录入。")
     if clock.today() < rnd.public_value_available_on:
-        raise InvalidState(f"the public value is published on {rnd.public_value_available_on}: it cannot be "
-                           "entered before")
+        raise InvalidState(f"公开随机值于 {rnd.public_value_available_on} 公布，此前不能录入。")
     by_party = parties(session, rnd.id)
     if not by_party:
-        raise InvalidState("this round was frozen before commitments existed: start a new round")
+        raise InvalidState(NO_COMMITMENTS)
     if any(revealed(row) for row in by_party.values()):  # pragma: no cover - reveals wait for the value
-        raise InvalidState("a secret is revealed already: the public value comes first")
+        raise InvalidState("已有一方揭示了秘密值：公开随机值须在揭示之前录入")
     rnd.public_value, rnd.public_value_by, rnd.public_value_at = text, principal.id, clock.now()
     rnd.reveal_by = sampling.reveal_deadline(clock.today(), rnd.reveal_within_days)
     session.flush()
@@ -509,16 +514,15 @@ def reveal(session: Session, round_id: str, party: str, secret_hex: str, *, prin
     by_party = parties(session, rnd.id)
     row = by_party.get(party)
     if row is None:
-        raise InvalidState("this round was frozen before commitments existed: start a new round")
+        raise InvalidState(NO_COMMITMENTS)
     if rnd.public_value_description is not None and rnd.public_value is None:
-        raise InvalidState("the public value this round named is entered before the secrets are revealed")
+        raise InvalidState("须先录入本轮约定的公开随机值，再揭示秘密值。")
     if revealed(row):
-        raise InvalidState(f"the {party} party has revealed its secret already")
+        raise InvalidState(f"{_party(party)}已揭示秘密值。")
     if row.passed_over_at is not None:
-        raise InvalidState(f"the {party} party was passed over for not revealing by {rnd.reveal_by}")
+        raise InvalidState(f"{_party(party)}未在 {rnd.reveal_by} 前揭示，已被略过。")
     if not sampling.reveal_matches(secret, bytes.fromhex(row.commitment)):
-        raise ValidationFailed.one("secret", "does not hash to the party's commitment (SHA-256 of the secret's "
-                                             "bytes)")
+        raise ValidationFailed.one("secret", "与该方此前提交的承诺值不符（承诺值应为秘密值字节的 SHA-256）")
     # Sealed until the draw, and logged with it: until then the record does not let anyone compute the sample.
     row.sealed_secret = vault.seal(secret.hex(), SEALED_SECRET)
     row.revealed_by, row.revealed_at = principal.id, clock.now()
@@ -533,24 +537,23 @@ def pass_over(session: Session, round_id: str, party: str, *, principal: Princip
               vault: Vault) -> schemas.StepOut:
     """Proceed without a party that has not revealed by its deadline (by the other party, after the deadline)."""
     if party not in PARTY_ROLES:
-        raise ValidationFailed.one("party", "must be county or insurer")
+        raise ValidationFailed.one("party", "请选择参与方")
     other = next(p for p in sampling.PARTIES if p != party)
     role = _require_party_role(principal, other)
     rnd = load_round(session, round_id, principal, for_update=True)
     _frozen_for_inputs(rnd)
     by_party = parties(session, rnd.id)
     if party not in by_party or other not in by_party:
-        raise InvalidState("this round was frozen before commitments existed: start a new round")
+        raise InvalidState(NO_COMMITMENTS)
     row = by_party[party]
     if revealed(row):
-        raise InvalidState(f"the {party} party has revealed its secret: there is nothing to pass over")
+        raise InvalidState(f"{_party(party)}已揭示秘密值，无需略过。")
     if row.passed_over_at is not None:
-        raise InvalidState(f"the {party} party is passed over already")
+        raise InvalidState(f"{_party(party)}已被略过。")
     if not revealed(by_party[other]):
-        raise InvalidState(f"reveal the {other} party's own secret before passing over the {party} party")
+        raise InvalidState(f"请先揭示本方（{_party(other)}）的秘密值，再略过{_party(party)}。")
     if rnd.reveal_by is None or not sampling.may_pass_over(clock.today(), rnd.reveal_by):
-        raise InvalidState(f"the {party} party may reveal until {rnd.reveal_by}: it can be passed over only "
-                           "after that day")
+        raise InvalidState(f"{_party(party)}可在 {rnd.reveal_by} 前（含当日）揭示：过了这一天才能略过。")
     row.passed_over_by, row.passed_over_at = principal.id, clock.now()
     session.flush()
     audit.append(session, actor=principal.id, role=role, action=PASSED_OVER, subject=rnd.id,

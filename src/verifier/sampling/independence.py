@@ -23,6 +23,5 @@ def took_part(session: Session, case_id: str, user_id: str) -> bool:
 
 def require_independent(session: Session, case_id: str, principal: Principal, clock: Clock | None = None) -> None:
     if took_part(session, case_id, principal.id):
-        raise Forbidden("four-eyes rule: you took part in the insurer's check or determination of this case; another "
-                        "county reviewer records its re-check")
+        raise Forbidden("按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。")
     recusal.refuse_case(session, principal, case_id, step="recheck", clock=clock)  # 回避: nor a member, or declared relative of one, of the household

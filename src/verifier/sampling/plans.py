@@ -77,13 +77,11 @@ def plan_expansion(kind: str, stratified: bool, members: Sequence[Member], rates
     if kind == "monetary":
         total = sum(m.weight for m in members)
         if previous.size >= total:
-            raise InvalidState("every fen of the population is selected already: the sample cannot be widened")
+            raise InvalidState("总体金额已全部抽中，无法再扩大样本。")
         try:
             sized = sampling.attribute_sample_size_for_k(conf, tol, deviations)
         except ValidationFailed:
-            raise InvalidState(f"with {deviations} deviating monetary units no sample of at most "
-                               f"{sampling.MAX_BINOMIAL_SAMPLE} reaches the confidence: the work cannot be accepted "
-                               "by widening this sample") from None
+            raise InvalidState(f"偏差金额单位过多（{deviations} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。") from None
         n = max(sized.n, previous.size + 1)
         limited = sized.limited_by
         if n >= total:
@@ -91,7 +89,7 @@ def plan_expansion(kind: str, stratified: bool, members: Sequence[Member], rates
         return Plan(previous.stage + 1, n, {}, "binomial", deviations, limited)
     current = sum(previous.allocation.values()) if stratified else previous.size
     if current >= population:
-        raise InvalidState("the whole population is in the sample already: the sample cannot be widened")
+        raise InvalidState("总体已全部抽中，无法再扩大样本。")
     sized = sampling.attribute_sample_size_for_k(conf, tol, deviations, population)
     target = min(population, max(sized.n, current + 1))
     limited = "population" if target >= population else sized.limited_by

@@ -96,7 +96,7 @@ def format_rate(value: Fraction, places: int = 4, *, up: bool = False) -> str:
 
 def load_round(session: Session, round_id: str, principal: Principal | None, *, for_update: bool = False) -> SamplingRound:
     """The round, if it exists and lies in the caller's counties (otherwise 404)."""
-    return row_in_counties(session, SamplingRound, round_id, principal, missing=f"no sampling round {round_id!r}",
+    return row_in_counties(session, SamplingRound, round_id, principal, missing="抽样轮次不存在",
                            for_update=for_update)
 
 
@@ -178,7 +178,7 @@ class Baseline:
 def insurer_baseline(session: Session, case: Case) -> Baseline:
     check = session.scalar(select(Check).where(Check.case_id == case.id).order_by(Check.seq.desc()).limit(1))
     if check is None:  # pragma: no cover - population members have a check
-        raise InvalidState("the case has no home check")
+        raise InvalidState("本案没有入户核查记录")
     det = session.scalar(select(Determination).where(Determination.check_id == check.id))
     if det is not None:
         return Baseline("determination", check.id, det.eligible, det.per_capita_income, det.relief)
@@ -230,12 +230,10 @@ def _assessed(session: Session, rnd: SamplingRound, data: ResultInput) -> tuple[
     insurer = insurer_baseline(session, case)
     cap = _relief_cap(session, rnd, case)
     if relief is not None and cap is not None and relief > cap:
-        raise ValidationFailed.one("relief_amount", f"at most {format_yuan(cap)}: the contract's yearly cap for this "
-                                                    "cause and household group")
+        raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(cap)} 元（服务合同对该致贫原因和户类型的年度上限）")
     if insurer.relief is not None and relief is None:
         if data.eligible:
-            raise ValidationFailed.one("relief_amount", "give the relief the re-check finds (the insurer's "
-                                                        "determination is confirmed and is compared)")
+            raise ValidationFailed.one("relief_amount", "请填写复核认定的保障金额（保险公司的认定已确认，需比对金额）")
         relief = 0
     reasons = deviation_reasons(eligible=data.eligible, per_capita_income=per_capita, relief=relief, insurer=insurer,
                                 income_tolerance=Decimal(rnd.income_tolerance))
@@ -265,13 +263,13 @@ def record_result(session: Session, round_id: str, data: ResultInput, *, princip
                   clock: Clock) -> schemas.ResultOut:
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
-        raise InvalidState("the round's sample has not been drawn yet")
+        raise InvalidState(visits.NOT_DRAWN)
     _assessed_figures_only(data)
     if session.get(SamplingItem, (rnd.id, data.case_id)) is None:
-        raise ValidationFailed.one("case_id", "this case is not in the round's sample")
+        raise ValidationFailed.one("case_id", visits.NOT_SAMPLED)
     independence.require_independent(session, data.case_id, principal, clock)
     if session.get(SamplingResult, (rnd.id, data.case_id)) is not None:
-        raise InvalidState("a re-check result for this case is recorded already")
+        raise InvalidState(visits.RECORDED_ALREADY)
     case = session.get(Case, data.case_id)
     assert case is not None
     missing: list[FieldError] = []  # the figures' problems and the visit's, reported together
@@ -335,15 +333,15 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
     (it counts as it did), is 409."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
-        raise InvalidState("the round's sample has not been drawn yet")
+        raise InvalidState(visits.NOT_DRAWN)
     row = session.get(SamplingResult, (rnd.id, case_id))
     if row is None:
-        raise NotFound(f"no re-check result for case {case_id!r} in this round")
+        raise NotFound(NO_RESULT)
     independence.require_independent(session, case_id, principal, clock)
     if row.visited_on is not None:
-        raise InvalidState("this re-check result has its visit already")
+        raise InvalidState("该复核结果已有走访证据。")
     if not visits.awaiting_visit(row):
-        raise InvalidState("this re-check result was recorded before the visit was asked for: it counts as it did")
+        raise InvalidState("该复核结果在本控制启用前录入，按原样计入，无需补录走访证据。")
     case = session.get(Case, case_id)
     assert case is not None
     # The visit must come before the figures it backs: figures typed at the desk on day 1 are not those of a visit on
@@ -398,17 +396,17 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     another's figures over its visit would withdraw its recovery, hold or supplement alone."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
-        raise InvalidState("the round's sample has not been drawn yet")
+        raise InvalidState(visits.NOT_DRAWN)
     row = session.get(SamplingResult, (rnd.id, data.case_id))
     if row is None:
-        raise NotFound(f"no re-check result for case {data.case_id!r} in this round")
+        raise NotFound(NO_RESULT)
     independence.require_independent(session, data.case_id, principal, clock)
     if principal.id != row.recorded_by and not visits.awaiting_visit(row):
         # A result that counts carries its recorder's visit: another reviewer rewriting its figures from the desk would
         # withdraw, alone, the recovery, hold or supplement it opened (a recovery is written off by two reviewers).
         raise Forbidden(NOT_THE_RECORDER)
     reason = reason.strip()
-    problems = [] if reason else [FieldError("reason", "required")]
+    problems = [] if reason else [FieldError("reason", "必填")]
     try:
         per_capita, relief, insurer, reasons = _assessed(session, rnd, data)
     except ValidationFailed as exc:
@@ -417,8 +415,8 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
         raise ValidationFailed(problems)
     if data.case_id not in correctable(session, rnd):
         if evaluate(session, rnd).verdict != "pending":
-            raise InvalidState("the round's verdict is final: its re-check results can no longer be corrected")
-        raise InvalidState("this result counted in the verdict of an earlier stage: it can no longer be corrected")
+            raise InvalidState("本轮已得出结论，复核结果不能再更正。")
+        raise InvalidState("该结果已计入前一阶段的结论，不能再更正。")
     withdrawn = consequences.withdraw(session, rnd, data.case_id, reason=reason, principal=principal, clock=clock)
     previous = {"eligible": row.eligible, "per_capita_income": format_yuan(row.per_capita_income),
                 "relief_amount": None if row.relief_amount is None else format_yuan(row.relief_amount),
@@ -536,27 +534,29 @@ def report(session: Session, round_id: str, principal: Principal) -> schemas.Rep
     )
 
 
-WAITS_FOR_VISIT = ("the verdict waits for the county's visit: the re-check results of {cases} were recorded without "
-                   "it (the API's figures-only body) and count as not yet re-checked; add each visit with POST "
-                   ".../results/{{case_id}}/visit")
+WAITS_FOR_VISIT = ("本轮结论须待县级入户走访证据：案件 {cases} 的复核结果经接口只报送了复核数据，没有走访证据，按「尚未复核」计，"
+                   "不计入结论；请为每户补录走访证据后再得出结论。")
+NO_RESULT = "该案件在本轮尚未录入复核结果"
+# What a refusal (and the round's page) calls a round's verdict.
+VERDICTS_ZH = {"accept": "接受", "expand": "扩大样本", "pending": "待完成"}
 
 
 def waits_for_visit(session: Session, cases: Sequence[str]) -> str:
     """The message naming the sampled cases whose result lacks the visit (by their case numbers)."""
     numbers = dict(session.execute(select(Case.id, Case.number).where(Case.id.in_(list(cases)))).tuples().all())
-    return WAITS_FOR_VISIT.format(cases=", ".join(numbers.get(c) or c for c in cases))
+    return WAITS_FOR_VISIT.format(cases="、".join(numbers.get(c) or c for c in cases))
 
 
 def expand(session: Session, round_id: str, *, principal: Principal, clock: Clock) -> schemas.ExpandOut:
     """Draw the next stage from the same frozen population and seed, sized for the deviations found."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn" or rnd.seed is None:
-        raise InvalidState("the round's sample has not been drawn yet")
+        raise InvalidState(visits.NOT_DRAWN)
     ev = evaluate(session, rnd)
     if ev.verdict == "pending" and ev.awaiting_visit:
         raise InvalidState(waits_for_visit(session, ev.awaiting_visit))
     if ev.verdict != "expand":
-        raise InvalidState(f"only a round whose verdict is expand can be widened (its verdict is {ev.verdict})")
+        raise InvalidState(f"只有结论为「扩大样本」的轮次才能扩大样本（当前结论：{VERDICTS_ZH.get(ev.verdict, ev.verdict)}）。")
     members = _members(session, rnd.id)
     stages = [_plan_of(s) for s in _stages(session, rnd.id)]
     found = ev.units[2] if ev.units is not None else ev.deviations

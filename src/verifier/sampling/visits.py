@@ -40,16 +40,18 @@ from .models import RecheckEvidence, SamplingItem, SamplingResult, SamplingRound
 UPLOADED = "sampling.recheck_evidence_uploaded"
 ROLE = "county_reviewer"
 
-VISIT_DAY_REQUIRED = "required: the day the county visited the household"
-MEMBER_REQUIRED = "required: the household member met at the visit, who signed the re-check record"
-NOT_A_MEMBER = "not a member of this household"
-SIGNED_FORM_REQUIRED = ("required: the re-check record signed by the household member met (a photo or a scan "
-                        "uploaded for this re-check)")
-NOT_UPLOADED = "no such file was uploaded for this re-check"
-PHOTO_REQUIRED = ("at least one photo taken on the visit day (by its capture time, uploaded no earlier than that day) is "
-                  "required")
-INSURERS_FILE = "this file is among the insurer's evidence of the case: the re-check needs its own"
-ANOTHER_RECHECK = "this file is the evidence of another re-check"
+VISIT_DAY_REQUIRED = "请填写县级复核人员入户走访的日期"
+MEMBER_REQUIRED = "请填写走访时见到并签字的家庭成员"
+NOT_A_MEMBER = "不是该户的家庭成员"
+SIGNED_FORM_REQUIRED = "请上传该家庭成员签字的复核记录（照片或 PDF 扫描件）"
+NOT_UPLOADED = "该文件不是为本次复核上传的"
+PHOTO_REQUIRED = ("须至少有一张走访当天拍摄的照片（以照片里相机写入的拍摄时间为准，且上传日期不早于该日；截图或删除了拍摄信息的照片"
+                  "不算）")
+INSURERS_FILE = "该文件是保险公司核查时上传的证据：复核须有县级自己走访的照片和记录"
+ANOTHER_RECHECK = "该文件已是另一户复核的证据：每户须有自己的走访照片和记录"
+NOT_DRAWN = "本轮样本尚未抽取。"
+NOT_SAMPLED = "该案件不在本轮样本中"
+RECORDED_ALREADY = "该案件的复核结果已录入。"
 
 @dataclass(frozen=True)
 class VisitInput:
@@ -61,9 +63,9 @@ class VisitInput:
 
 def _sampled(session: Session, rnd: SamplingRound, case_id: str) -> None:
     if rnd.status != "drawn":
-        raise InvalidState("the round's sample has not been drawn yet")
+        raise InvalidState(NOT_DRAWN)
     if session.get(SamplingItem, (rnd.id, case_id)) is None:
-        raise ValidationFailed.one("case_id", "this case is not in the round's sample")
+        raise ValidationFailed.one("case_id", NOT_SAMPLED)
 
 
 def stored(session: Session, sha256: str) -> RecheckEvidence | None:
@@ -78,7 +80,7 @@ def store(session: Session, rnd: SamplingRound, case_id: str, *, data: bytes, de
     independence.require_independent(session, case_id, principal, clock)
     recorded = session.get(SamplingResult, (rnd.id, case_id))
     if recorded is not None and not awaiting_visit(recorded):  # a result without its visit takes the visit's files
-        raise InvalidState("a re-check result for this case is recorded already")
+        raise InvalidState(RECORDED_ALREADY)
     actual, sha = accepted_file(data, declared_type, max_bytes)
     existing = stored(session, sha)
     if existing is None and session.scalar(select(Evidence.id).where(Evidence.sha256 == sha).limit(1)) is not None:
@@ -162,14 +164,13 @@ def require_visit(session: Session, rnd: SamplingRound, case: Case, visit: Visit
     if day is None:
         problems.append(FieldError("visited_on", VISIT_DAY_REQUIRED))
     elif day > today:
-        problems.append(FieldError("visited_on", "may not be after today"))
+        problems.append(FieldError("visited_on", "不能晚于今天"))
     elif figures_typed is not None and day > figures_typed:
-        problems.append(FieldError("visited_on", f"after the day the figures were recorded "
-                                                 f"({figures_typed.isoformat()}): correct the result with the visit's "
-                                                 f"figures first"))
+        problems.append(FieldError("visited_on", f"晚于复核数据录入日期（{figures_typed.isoformat()}）：走访前在办公室录入的"
+                                                 "数据不算走访结果，请先按走访所得更正复核结果，再补录走访证据"))
     elif rnd.drawn_at is not None and day < rnd.drawn_at.astimezone(SCHEME_TZ).date():
-        problems.append(FieldError("visited_on", f"before the sample was drawn "
-                                                 f"({rnd.drawn_at.astimezone(SCHEME_TZ).date().isoformat()})"))
+        problems.append(FieldError("visited_on", f"早于样本抽取日期（{rnd.drawn_at.astimezone(SCHEME_TZ).date().isoformat()}）："
+                                                 "当时该户尚未被抽中"))
     member_id = None
     name = (visit.met_member or "").strip()
     if not name:
@@ -247,5 +248,5 @@ def file_of(session: Session, rnd: SamplingRound, case_id: str, sha256: str) -> 
                                                        RecheckEvidence.case_id == case_id,
                                                        RecheckEvidence.sha256 == sha256))
     if row is None:
-        raise NotFound("no such evidence")
+        raise NotFound("要找的内容不存在，或不在您的权限范围内")
     return row

@@ -11,6 +11,8 @@ import re
 
 from typing import Any
 
+from ..accounts.grants import GRANT_STATUS_ZH
+from ..accounts.service import ROLE_NAMES_ZH
 from ..contract import county_named as contract_county_named
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
@@ -26,12 +28,10 @@ from ..domain.roster import CATEGORY_NAMES
 from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 from ..zhtable import Table, compile_table, translate
 
-ROLE_LABELS = {"field_officer": "核查员", "insurer_supervisor": "保险公司主管", "insurer_claims": "理赔专员", "finance": "财务",
-               "town_clerk": "乡镇经办人", "county_reviewer": "县级复核员", "auditor": "审计", "admin": "管理员",
-               "system": "系统", "none": "无角色（待确认授权）"}
+ROLE_LABELS = dict(ROLE_NAMES_ZH)
 # The users list's filter on accounts: in use or disabled (停用).
 ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
-GRANT_STATUS = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
+GRANT_STATUS = dict(GRANT_STATUS_ZH)
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
 BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
 
@@ -254,18 +254,9 @@ def _accepted(listed: str) -> str:
     return re.sub(r" \([a-z0-9_]+\)", "", listed)
 
 
-def _headers(listed: str) -> str:
-    """"'姓名', '姓名'" (the repr of each header a file gave) as a page shows it: "姓名、姓名"."""
-    return "、".join(h.strip().strip("'\"") for h in listed.split(","))
-
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     (r"required(, but empty)?", "必填"),
-    (r"at least 8 characters", "至少 8 个字符"),
-    (r"at most 256 characters", "最多 256 个字符"),
-    (r"must differ from the current password", "新密码不能与当前密码相同"),
-    (r"the current password is wrong", "当前密码不正确"),
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
     (r".* is in the future", "不能晚于今天"),
@@ -282,8 +273,6 @@ _MESSAGES: Table = compile_table([
     (r"(\S+) is a number, not a date.*",
      lambda m: f"{m.group(1)} 是数字而不是日期：请把单元格设为日期格式，或写成 年-月-日"),
     (r"(?:'.*' is )?not a date \(write it as YYYY-MM-DD\)", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
-    (r"(?:'?.*?'? is )?not a whole number of people", "家庭人口应为整数"),
-    (r"not a phone number", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
     (r"must not be negative.*", "不能为负数"),
     (r"this ID number cannot be registered in this county; contact the county reviewer",
      "该身份证号无法在本县登记，请联系县级复核员"),
@@ -295,20 +284,10 @@ _MESSAGES: Table = compile_table([
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
     (r"say what the household disputes", "请填写申请理由"),
-    (r"an admin limited to counties (?:manages|creates) only accounts limited to those counties",
-     "您的管理权限限于本县（区），不能管理权限超出本县（区）的账号"),
     (r"(\S+) is before the decision of (\S+)", lambda m: f"{m.group(1)} 早于认定日期 {m.group(2)}"),
     (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
     (r"the household already has an open case (\S+) for this cause and year: it is checked there",
      "该户本年度同类原因已有办理中的案件，请在该案件中核查"),
-    (r"this case came from an imported file, not an application entered by hand: it is corrected at its source",
-     "本案件来自导入的监测信息，不是手工录入的申请：请在数据来源处更正"),
-    (r"an application is corrected until the case is screened; this case is (\w+)",
-     lambda m: f"初筛之后不能再修改申请信息（当前状态：{_status(m)}）"),
-    (r"nothing was changed", "没有修改任何内容"),
-    (r"(\S+) is outside contract (\S+) of this case \((\S+) to (\S+)\)",
-     lambda m: f"{m.group(1)} 不在本案件服务合同的期限内（{m.group(3)} 至 {m.group(4)}）"),
-    (r"the household already has an open case for this cause and year", "该户本年度同类原因已有办理中的案件"),
     (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
      lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
     (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
@@ -340,8 +319,6 @@ _MESSAGES: Table = compile_table([
     (r"unknown household group '(.*)': use (.*)",
      lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
-    (r"no payment batch.*", "支付批次不存在"),
-    (r"no sampling round.*", "抽查轮次不存在"),
     (r"no recovery.*", "追回记录不存在"),
     (r"no repayment.*", "还款记录不存在"),
     (r"no county .*", "县（区）不存在"),
@@ -362,10 +339,6 @@ _MESSAGES: Table = compile_table([
     (r"the workbook declares XML entities.*", "工作簿含有 XML 实体声明，请用 Excel 或 WPS 重新保存后再导入"),
     (r"the workbook holds \S+ parts.*", "工作簿结构异常（部件过多），请用 Excel 或 WPS 重新保存后再导入"),
     (r"the file is not a readable xlsx workbook", "文件不是可读取的 xlsx 工作簿"),
-    (r"the file is named \.xlsx but is not an xlsx workbook", "文件名是 .xlsx，内容却不是 xlsx 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV"),
-    (r"unsupported file type 'without an extension'.*", "文件没有扩展名：请提交 .csv 或 .xlsx 文件"),
-    (r"unsupported file type '(.*)'.*", lambda m: f"不支持 {m.group(1)} 文件：请提交 .csv 或 .xlsx 文件"),
-    (r"old \.xls workbooks are not supported.*", "不支持旧版 .xls 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV"),
     (r"required column missing \(header ([^'\s]+) or ([^'\s]+)\)", lambda m: f"缺少必填列「{m.group(1)}」（或「{m.group(2)}」）"),
     (r"empty is not a roster category \(known: (.*)\)", lambda m: f"未填写名册类别，可填：{m.group(1)}"),
     (r"'?(.*?)'? is not a roster category \(known: (.*)\)",
@@ -374,25 +347,6 @@ _MESSAGES: Table = compile_table([
     (r"more problems not listed \(only the first (\d+) are shown\)", lambda m: f"问题太多，只列出前 {m.group(1)} 处"),
     (r"the csv is neither UTF-8 nor GBK text", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx"),
     (r"the workbook has no worksheet", "工作簿中没有工作表"),
-    (r"required column missing \(header '(.*)' or '(.*)'\)", lambda m: f"缺少必填列「{m.group(2)}」"),
-    (r"the column is given more than once \((.*)\)",
-     lambda m: f"同一列出现了多次（{_headers(m.group(1))}），请只保留一列"),
-    (r"the first row holds no known column names.*",
-     "第一行没有可识别的列名：第一行应为表头（如 身份证号、姓名、金额），请下载导入模板对照"),
-    (r"(\d+) more problems not listed \(only the first (\d+) are shown\)",
-     lambda m: f"另有 {m.group(1)} 处问题未列出（只列出前 {m.group(2)} 处）"),
-    (r"the file is not valid (\S+) text \(near row (\d+)\).*",
-     lambda m: f"文件编码有误（约第 {m.group(2)} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入"),
-    (r"the csv cannot be read after row (\d+).*", lambda m: f"第 {m.group(1)} 行之后的内容无法读取，请检查文件是否完整"),
-    (r"the workbook cannot be read after row (\d+)", lambda m: f"工作簿第 {m.group(1)} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入"),
-    (r"no contract covers county (\d+) on (\S+)", lambda m: f"{m.group(2)} 没有覆盖{county_named(m.group(1))}的服务合同"),
-    (r"the county's roster gives (\S+) for this person, not (\S+)",
-     lambda m: f"县里的防返贫监测名单上此人应为{GROUPS.get(m.group(1), m.group(1))}，不是{GROUPS.get(m.group(2), m.group(2))}："
-               "农户申请的户类型以县名单为准"),
-    (r"contract (\S+) does not serve (\S+)", lambda m: f"服务合同 {m.group(1)} 不含{GROUPS.get(m.group(2), m.group(2))}"),
-    (r"contract (\S+) has no relief for (\S+)", lambda m: f"服务合同 {m.group(1)} 没有{CAUSES.get(m.group(2), m.group(2))}救助"),
-    (r"contract (\S+) has no cause (\S+); accepted: (.*)",
-     lambda m: f"服务合同 {m.group(1)} 不含{CAUSES.get(m.group(2), m.group(2))}，可填：{_accepted(m.group(3))}"),
     (r"contract (\S+) does not take (\S+) referrals from (.+?); referred by: (.*)",
      lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
@@ -408,7 +362,7 @@ _MESSAGES: Table = compile_table([
     (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
      lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
     # a case id looked up and not found (`no case 'case_…'`, its repr): this message only, not every message that
-    # opens with "no case" (the sampling period's `no case of county …` is stagelabels' row, whichever is asked first)
+    # opens with "no case"
     (r"no case (?:'[^']*'|\"[^\"]*\")", "案件不存在"),
     (r"no (?:such )?notice.*", "公示不存在"),
     (r"no objection.*", "异议不存在"),
@@ -416,17 +370,12 @@ _MESSAGES: Table = compile_table([
     (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
     # Refusals the API answered in English until its details went through these tables (the pages never met them).
-    (r"the last active admin cannot be disabled: nobody could manage accounts any more",
-     "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用"),
     (r"audit entry (\d+) is not covered by a checkpoint yet \(the latest covers (\d+) entries\)",
      lambda m: f"审计日志第 {m.group(1)} 条尚未被检查点覆盖（最新检查点覆盖 {m.group(2)} 条）"),
     (r"the audit log has no checkpoint yet", "审计日志还没有检查点"),
     (r"must be greater than the entry's index (\d+) and at most the log's size (\d+)",
      lambda m: f"应大于该条目的序号 {m.group(1)}，且不超过日志现有条数 {m.group(2)}"),
     (r"audit entry (\d+) does not exist", lambda m: f"审计日志第 {m.group(1)} 条不存在"),
-    (r"at most ([\d,.]+): the larger of the relief determined and the one the county's re-check found; more needs a "
-     r"new check and determination",
-     lambda m: f"最多 {m.group(1)} 元（认定的保障金与县级复核核定的保障金中较大者），更多须重新核查并认定"),
     (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
     (r"the case is no longer (\w+)", lambda m: f"案件已不再是「{_status(m)}」状态，请刷新后重试"),
     (r"the case has no ineligible determination", "本案没有“不符合条件”的认定"),
@@ -443,19 +392,9 @@ _MESSAGES: Table = compile_table([
      "只有乡镇经办人、县级复核员或保险公司核查人员可以拍摄公示照片"),
     (r"only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting",
      "只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴"),
-    (r"settling ([\d,.]+) exceeds the ([\d,.]+) committed in the fund",
-     lambda m: f"结算金额 {m.group(1)} 元超过资金中已占用的 {m.group(2)} 元"),
-    (r"must be a JSON object", "应为 JSON 对象"),
-    (r"applications are entered one at a time, not imported from a file", "农户申请须逐一录入，不能从文件导入"),
     (r"unknown report figure .*", "没有这项报表数字"),
     (r"required: the county's six-digit code", "必填：县（区）的六位代码"),
     (r"only a county reviewer imports the county's roster", "只有县级复核员可以导入本县名册"),
-    (r"round (\S+) of this county, kind and period is open already: continue that round",
-     lambda m: f"本县（区）同一抽样方式、同一核查期间的轮次 {m.group(1)} 已经开启，请继续该轮次"),
-    (r"a secret is revealed already: the public value comes first", "已有一方揭示了秘密值：公开随机值须在揭示之前录入"),
-    (r"the case has no home check", "本案没有入户核查记录"),
-    (r"at most ([\d,.]+): the contract's yearly cap for this cause and household group",
-     lambda m: f"最多 {m.group(1)} 元（服务合同对该致贫原因和户类型的年度上限）"),
     (r"the csv cannot be read: .*", "无法读取该 CSV 文件"),
     (r"must be a tree size from 0 to the log's size (\d+)", lambda m: f"应为 0 至日志现有条数 {m.group(1)} 之间的树大小"),
     (r"must be a tree size from 0 to second \((\d+)\)", lambda m: f"应为 0 至较晚的树大小（{m.group(1)}）之间"),
@@ -464,37 +403,11 @@ _MESSAGES: Table = compile_table([
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
     (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
-    # Role grants (accounts/grants.py): a guarded role takes two people.
-    (r"nobody grants a role to their own account: another administrator proposes it",
-     "不能给自己的账号增加角色：须由另一位管理员提出"),
-    (r"only an admin or a county reviewer confirms or refuses a role grant", "只有管理员或县级复核员可以确认或拒绝角色授权"),
-    (r"nobody confirms or refuses a role for their own account", "不能确认或拒绝给自己账号的角色授权"),
-    (r"four-eyes rule: you proposed this role grant; another admin or county reviewer confirms it",
-     "双人规则：这项角色授权是您提出的，须由另一位管理员或县级复核员确认"),
-    (r"four-eyes rule: the proposer last set your password; another admin or county reviewer confirms this role grant",
-     "双人规则：您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认"),
-    (r"only an active account confirms a role grant", "已停用的账号不能确认角色授权"),
-    (r"the account is disabled: enable it before confirming a role", "该账号已停用：请先启用，再确认角色授权"),
-    (r"the role grant is already (\w+)", lambda m: f"该角色授权{GRANT_STATUS.get(m.group(1), m.group(1))}"),
-    (r"no such role grant", "没有找到这项角色授权，或不在您的权限范围内"),
-    (r"say why the role is refused", "请填写拒绝的理由"),
-    (r"at least one role is needed", "请至少选择一个角色"),
-    (r"unknown role '(.*)'; known: (.*)",
-     lambda m: f"没有“{m.group(1)}”这个角色，可用的角色："
-               f"{'、'.join(f'{ROLE_LABELS.get(r, r)}({r})' for r in m.group(2).split(', '))}"),
-    (r"unknown role .*", "角色不正确"),
-    (r"user '(.*)' already exists", lambda m: f"用户名“{m.group(1)}”已被使用"),
+    # Recusal declarations (recusal/service.py, removal.py).
     (r"no such user", "没有这个用户"),
     (r"no such entry", "没有这条申报，或已经删除"),
     (r"no such removal request", "没有这条删除申请"),
-    (r"the account is already (disabled|enabled)", lambda m: f"该账号已是{'停用' if m.group(1) == 'disabled' else '在用'}状态"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
-    (r"2 to 64 characters: lower-case letters, digits, '\.', '_' or '-'",
-     "用户名为 2 至 64 个字符：小写字母、数字、“.”“_”或“-”"),
-    (r"choose the counties this user works in, or grant every county on purpose.*",
-     "请写明该用户负责的县（区），或有意授予全部县（区）"),
-    (r"either name the counties or grant every county, not both", "写明县（区）与授予全部县（区）只能二选一"),
-    (r"at most 1000 characters", "最多 1000 个字符"),
     # Bills counted once (checks/bills.py).
     (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",
      lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在案件 {m.group(3)}（{STATUS_LABELS.get(m.group(4), m.group(4))}）"
@@ -504,8 +417,6 @@ _MESSAGES: Table = compile_table([
     (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
     (r"the bills of this kind add up to (\S+), not (\S+)",
      lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
-    (r"four-eyes rule: you took part in the insurer's check or determination of this case; .*",
-     "按“四眼原则”，您参加了保险机构对该户的核查或认定，复核结果须由其他县级复核人员录入。"),
     # Bills added before the determination (checks/late_bills.py).
     (r"bill (.+) is already listed on this check", lambda m: f"票据 {m.group(1)} 已列在本次核查中"),
     (r"the bills of this kind would add up to (\S+), more than the check's (\S+)",
@@ -513,8 +424,6 @@ _MESSAGES: Table = compile_table([
     (r"only the two officers who made the check add its bills", "只有做本次核查的两名核查员可以补录票据"),
     (r"bills are added to a check before its determination; the case is (\w+)",
      lambda m: f"票据须在认定之前补录，案件现在是“{STATUS_LABELS.get(m.group(1), m.group(1))}”"),
-    (r"an admin limited to counties manages only accounts limited to those counties",
-     "限定县（区）的管理员只能管理限定在本县（区）的账号"),
 ])
 
 
@@ -702,13 +611,7 @@ CHART_LABELS = {"new": "新受理案件", "checks:on_time": "入户核查按期�
                 "followups:overdue_open": "回访：逾期未回访", "followups:done": "回访：本期完成",
                 "followups:not_received": "回访：称未收到救助金"}
 
-# The accounts page (`users.py`): why a change of an account is refused, and its confirmation (title, text, button).
-ACCOUNT_REFUSALS = {
-    "the last active admin cannot be disabled: nobody could manage accounts any more":
-        "这是最后一个启用的管理员账号，停用后将无人能管理账号，因此不能停用。请先为另一位管理员开通账号。",
-    "the account is already disabled": "该账号已经停用。",
-    "the account is already enabled": "该账号已经启用。",
-}
+# The accounts page (`users.py`): a change of an account's confirmation (title, text, button).
 ACCOUNT_ACTIONS = {
     "disable": ("停用账号", "停用后该用户不能再登录，已登录的所有设备立即退出。", "确定停用"),
     "enable": ("启用账号", "启用后该用户可以用原密码重新登录。", "确定启用"),

@@ -13,6 +13,8 @@ from typing import Any
 from ..payments.recoveries import RECOVERY_STATUS_ZH
 from ..payments.bankfiles import BANK_FILE_COLUMNS_ZH, RETURN_COLUMNS_ZH
 from ..payments.service import BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH
+from ..sampling.flow import PARTY_ZH, ROUND_KIND_NAMES_ZH, ROUND_STATUS_ZH
+from ..sampling.service import VERDICTS_ZH
 from ..zhtable import Table, compile_table, translate
 from . import labels
 
@@ -22,9 +24,9 @@ MOVEMENT_KINDS = {"budget": "合同预算拨入", "commit": "批次审批占用"
                   "fee": "服务费", "recover": "追回款退回资金"}
 LEDGER_ACCOUNTS = {"grant": "合同拨款", "available": "可用余额", "committed": "已占用", "relief_paid": "已支付保障金",
                    "service_fee": "服务费", "relief_recovered": "已追回保障金"}
-ROUND_STATUS = {"open": "待双方承诺", "frozen": "已冻结总体，待揭示", "drawn": "已抽取样本"}
+ROUND_STATUS = dict(ROUND_STATUS_ZH)
 ROUND_STAGES = (("open", "承诺"), ("frozen", "冻结与揭示"), ("drawn", "已抽取"))
-PARTIES = {"county": "县级复核方", "insurer": "保险公司"}
+PARTIES = dict(PARTY_ZH)
 WAITING_FOR = {"commitment:county": "县级复核方提交承诺", "commitment:insurer": "保险公司提交承诺",
                "freeze": "县级复核人员冻结总体", "public_value": "录入公开随机值",
                "reveal:county": "县级复核方揭示秘密值", "reveal:insurer": "保险公司揭示秘密值"}
@@ -32,11 +34,11 @@ BATCH_TODO = {"approve": "待审批", "signoff": "待县级签批", "release": "
 ELIGIBILITY = {"yes": "符合条件", "no": "不符合条件"}  # a re-check's conclusion, and the insurer's it is compared with
 RECOVERY_FIELDS = {"amount": "还款金额", "paid_on": "还款日期", "reference": "银行流水号", "outcome": "重新认定结论"}
 ROUND_KINDS = {"attribute": "按户抽样（属性抽样）", "monetary": "按金额抽样（金额单位抽样）"}
-ROUND_KIND_NAMES = {"attribute": "按户抽样", "monetary": "按金额抽样"}  # in a round's name
+ROUND_KIND_NAMES = dict(ROUND_KIND_NAMES_ZH)  # in a round's name
 METHODS = {"binomial": "二项分布", "hypergeometric": "超几何分布"}
 LIMITED_BY = {"statistical": "按置信度和可容忍偏差率计算", "minimum_rate": "按合同最低抽样比例",
               "population": "总体全部抽取"}
-VERDICTS = {"accept": "接受", "expand": "扩大样本", "pending": "待完成"}
+VERDICTS = dict(VERDICTS_ZH)
 VERDICT_NOTES = {"accept": "偏差率上限不超过可容忍偏差率：核查工作质量可以接受。",
                  "expand": "偏差率上限超过可容忍偏差率：应扩大样本继续复核。",
                  "pending": "样本尚未全部复核，复核完成后给出结论。"}
@@ -53,13 +55,6 @@ HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
-SKIP_REASONS = {
-    "no confirmed eligible determination": "没有已确认的“符合条件”认定",
-    "the determined relief is 0.00: nothing to pay": "认定保障金为 0.00 元，无需支付",
-    "the check recorded no payee account": "入户核查未记录收款账户：请先设置收款信息",
-    "the payee account is also the payee of another household's case":
-        "收款账户与其他家庭相同：暂缓支付，待县级审核人员核实",
-}
 REPORT_CHANNELS = dict(labels.CHANNELS)
 REPORT_RULES = {"income_line": "人均纯收入不高于收入线", "burden": "刚性支出明显超过收入"}
 # A report's breakdown columns (`report_sheet`, the report page's heads), per figure.
@@ -100,61 +95,9 @@ FIELD_LABELS = {
 }
 
 
-def _status(code: str) -> str:
-    return labels.STATUS_LABELS.get(code, code)
-
-
-def _batch(code: str) -> str:
-    return BATCH_STATUS.get(code, code)
-
-
-_ACTIONS = {"approve": "审批", "county signoff": "县级签批", "refuse signoff": "退回签批", "release": "发放", "reconcile": "对账", "cancel": "撤销"}
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
-    # a sampled deviation's consequences: holds, re-determinations, recoveries
-    (r"only an insurer supervisor re-determines a held case", "只有保险公司主管可以重新认定暂停支付的案件。"),
-    # Supplementary payments confirmed by a second county reviewer (sampling/consequences.py).
-    (r"four-eyes rule: you confirmed the determination under re-check; .*",
-     "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"),
-    (r"four-eyes rule: you checked this household; .*", "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"),
-    (r"four-eyes rule: you recorded the re-check that found the deviation; .*",
-     "按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。"),
-    (r"the case is not held for re-determination", "该案件没有暂停支付，无需重新认定。"),
-    (r"the case is in payment batch (\S+) \((\w+)\): .*",
-     lambda m: f"该案件在支付批次 {m.group(1)}（{_batch(m.group(2))}）中：请先撤销该批次，或由县级退回签批并移出该案件，"
-               "再重新认定保障金。"),
-    (r"must be proceed or ineligible", "请选择重新认定结论"),
-    (r"required: say why", "请填写理由"),
-    (r"an ineligible case has no relief", "认定不符合条件时不填保障金额"),
-    (r"must be more than 0\.00 \(a case due nothing is re-determined ineligible\)",
-     "须大于 0.00；无需发放的请选择“认定不符合条件”"),
-    (r"the supplementary payment opened on this result is in a payment batch or paid: .*",
-     "依据该复核结果的补发款已列入支付批次或已支付，复核结果不能再更正。"),
-    (r"\d+ supplementary payments changed meanwhile; nothing was changed, try again",
-     "有补发款状态已变化，未做任何更改，请刷新后重试。"),
-    (r"the case held on this result has been re-determined: .*", "依据该复核结果暂停支付的案件已重新认定，复核结果不能再更正。"),
-    # batches
-    (r"cannot (approve|county signoff|refuse signoff|release|reconcile|cancel) a payment batch that is (\w+)(?:; .*)?",
-     lambda m: f"批次当前状态为「{_batch(m.group(2))}」，不能{_ACTIONS.get(m.group(1), m.group(1))}。"),
-    ((r".* would take the fund below zero: it needs (\S+) of relief plus up to (\S+) of service fee, "
-      r"and the balance is (\S+) .*"),
-     lambda m: f"资金余额不足：需保障金 {m.group(1)} 元及服务费至多 {m.group(2)} 元，当前余额 {m.group(3)} 元。"),
-    (r"\d+ of \d+ cases are no longer \w+; nothing was changed, try again", "有案件状态已变化，未做任何更改，请刷新后重试。"),
-    (r"no payment batch .*", "支付批次不存在"),
-    (r"no contract .*", "服务合同不存在"),
-    (r"required: which contract's fund.*", "请选择服务合同"),
-    # one account, several households (payments/one_account.py)
-    (r"only a county reviewer clears an account paying several households",
-     "只有县级审核人员可以核实一账多户（收款账户与其他家庭相同）。"),
-    (r"no shared payee account .*", "没有这个与其他家庭相同的收款账户（或已不再相同）。"),
-    (r"required: say why one account may pay these households", "必填：请说明为何同一账户可以收这几户的保障金。"),
-    (r"the account also pays a household of another county: .*",
-     "该账户还收取其他县家庭的保障金：须由对所涉各县都有权限的县级审核人员核实。"),
-    (r"four-eyes rule: you recorded or approved this account as a payee of one of these households; .*",
-     "按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。"),
-    (r"this account is already cleared for these households", "该账户已就这些家庭核实过，无需再核实。"),
-    (r"this account is also the payee of another household's case", "收款账户与其他家庭相同"),
+    (r"no contract .*", "服务合同不存在"),  # store/contracts.py
     # the bank's return file
     (r"missing", "缺失"),
     (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
@@ -165,110 +108,12 @@ _MESSAGES: Table = compile_table([
     (r"must be hexadecimal digits 0-9 and a-f only", "只能包含十六进制数字 0–9 和 a–f"),
     (r"must be at most (\d+) bytes \((\d+) hex digits\)", lambda m: f"最多 {m.group(2)} 位"),
     (r"must be a string of hexadecimal digits", "只能包含十六进制数字"),
-    (r"does not hash to the party's commitment .*", "与该方此前提交的承诺值不符（承诺值应为秘密值字节的 SHA-256）"),
-    (r"the round's population is frozen: commitments are made before the freeze, and a commitment cannot be changed",
-     "本轮总体已冻结：承诺须在冻结前提交，提交后不能更改。"),
-    (r"the (county|insurer) party has committed already: a commitment is made once",
-     lambda m: f"{PARTIES[m.group(1)]}已提交承诺：每方只能提交一次。"),
-    (r"you committed for the other party: one person may not commit for both", "您已代表另一方提交承诺：同一人不能代表双方。"),
-    (r"only a user with the role (\w+) acts for the (county|insurer) party",
-     lambda m: f"只有{PARTIES[m.group(2)]}的人员才能代表该方操作。"),
-    (r"the round's population is frozen already", "本轮总体已冻结。"),
-    (r"round \S+ \((\w+)\) already samples the checks of (\S+)\.\.(\S+) in this county: .*",
-     lambda m: f"本县（区）已有一轮同一抽样方式的轮次（{ROUND_STATUS.get(m.group(1), m.group(1))}，核查期间 {m.group(2)} 至 "
-               f"{m.group(3)}）抽取了这段期间的核查：同一批核查不能抽取两次样本（否则可以在两个样本中挑选）。"
-               "请另选与之不重叠的核查期间，或在该轮次中扩大样本。"),
-    (r"the previous round \S+ of county (\S+) \((\w+), checks of (\S+)\.\.(\S+)\) ends on \S+: this round must start "
-     r"on (\S+), not leave the checks of (\S+)\.\.(\S+) in no sample",
-     lambda m: f"上一轮抽样（{labels.COUNTIES.get(m.group(1), m.group(1))} · "
-               f"{ROUND_KIND_NAMES.get(m.group(2), m.group(2))} · {m.group(3)} 至 {m.group(4)}）截至 {m.group(4)}，"
-               f"本轮须自 {m.group(5)} 起，不能留下未纳入抽样的日期（{m.group(6)} 至 {m.group(7)}）。"),
-    (r"the population is frozen only after both parties have committed to a secret; missing: (.*)",
-     lambda m: "双方都提交承诺后才能冻结总体；尚缺："
-               + "、".join(PARTIES.get(p.strip(), p) for p in m.group(1).split(",")) + "。"),
-    (r"the period's checks now fall under contract (\S+), not (\S+): start a new round",
-     lambda m: f"所选期间的核查现属服务合同 {m.group(1)}，不再是 {m.group(2)}：请重新开始一轮。"),
-    (r"the round's population is not frozen yet: secrets are revealed after the freeze",
-     "本轮总体尚未冻结：秘密值在冻结之后揭示。"),
-    (r"the round's population is not frozen yet", "本轮总体尚未冻结。"),
-    (r"the round's sample has been drawn already", "本轮样本已抽取。"),
-    (r"this round named no public value", "本轮没有约定公开随机值。"),
-    (r"the public value is entered already", "公开随机值已录入。"),
-    (r"the public value is published on (\S+): it cannot be entered before",
-     lambda m: f"公开随机值于 {m.group(1)} 公布，此前不能录入。"),
-    (r"this round was frozen before commitments existed: start a new round", "本轮在启用承诺机制前已冻结：请重新开始一轮。"),
-    (r"the public value this round named is entered before the secrets are revealed",
-     "须先录入本轮约定的公开随机值，再揭示秘密值。"),
-    (r"the (county|insurer) party has revealed its secret already", lambda m: f"{PARTIES[m.group(1)]}已揭示秘密值。"),
-    (r"the (county|insurer) party was passed over for not revealing by (\S+)",
-     lambda m: f"{PARTIES[m.group(1)]}未在 {m.group(2)} 前揭示，已被略过。"),
-    (r"the (county|insurer) party has revealed its secret: there is nothing to pass over",
-     lambda m: f"{PARTIES[m.group(1)]}已揭示秘密值，无需略过。"),
-    (r"the (county|insurer) party is passed over already", lambda m: f"{PARTIES[m.group(1)]}已被略过。"),
-    (r"reveal the (county|insurer) party's own secret before passing over the (county|insurer) party",
-     lambda m: f"请先揭示本方（{PARTIES[m.group(1)]}）的秘密值，再略过{PARTIES[m.group(2)]}。"),
-    (r"the (county|insurer) party may reveal until (\S+): it can be passed over only after that day",
-     lambda m: f"{PARTIES[m.group(1)]}可在 {m.group(2)} 前（含当日）揭示：过了这一天才能略过。"),
-    (r"must be county or insurer", "请选择参与方"),
-    (r"required: say which value and where it is published", "必填：说明是哪个公开值、在哪里公布"),
-    (r"must be after today: a value known before the commitments adds nothing", "须晚于今天：承诺前已知的值不起作用"),
     (r"must be at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
-    (r"the round's population is not committed to a checkpoint yet", "本轮总体尚未写入签名检查点。"),
-    (r"no audit signing key is available: the round cannot be committed", "没有可用的审计签名密钥，无法固定本轮总体。"),
-    ((r"no case of county (\d+) (with a confirmed relief above zero )?has a completed home check visited "
-      r"from (\S+) to (\S+)"),
-     lambda m: f"{m.group(3)} 至 {m.group(4)} 期间，{labels.county_named(m.group(1))}没有完成入户核查"
-               + ("且认定保障金大于零" if m.group(2) else "") + "的案件"),
-    (r"the period's checks fall under several contracts \((.*)\): choose a period within one contract",
-     lambda m: f"所选期间的核查分属多个服务合同（{m.group(1)}）：请选择同一合同期内的期间"),
-    (r"must not be before checked_from", "不能早于开始日期"),
-    (r"a monetary-unit round is not stratified", "按金额抽样不分层"),
-    (r"must be attribute or monetary", "请选择抽样方式"),
     (r"not a decimal rate: .*", "请填写小数，如 0.95"),
     (r"must lie between (\S+) and (\S+), got (\S+)", lambda m: f"应在 {m.group(1)} 至 {m.group(2)} 之间"),
     (r"must satisfy (.*), got (\S+)", lambda m: f"超出允许范围（{m.group(1)}）"),
     (r"must be below the tolerable rate", "应低于可容忍偏差率"),
     (r"too close to the tolerable rate: .*", "与可容忍偏差率过于接近，所需样本过大"),
-    (r"the round's sample has not been drawn yet", "本轮样本尚未抽取。"),
-    (r"this case is not in the round's sample", "该案件不在本轮样本中"),
-    (r"a re-check result for this case is recorded already", "该案件的复核结果已录入。"),
-    (r"give the relief the re-check finds .*", "请填写复核认定的保障金额（保险公司的认定已确认，需比对金额）"),
-    (r"only a round whose verdict is expand can be widened \(its verdict is (\w+)\)",
-     lambda m: f"只有结论为「扩大样本」的轮次才能扩大样本（当前结论：{VERDICTS.get(m.group(1), m.group(1))}）。"),
-    (r"the whole population is in the sample already: the sample cannot be widened", "总体已全部抽中，无法再扩大样本。"),
-    (r"every fen of the population is selected already: the sample cannot be widened", "总体金额已全部抽中，无法再扩大样本。"),
-    (r"with (\d+) deviating monetary units no sample .*",
-     lambda m: f"偏差金额单位过多（{m.group(1)} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。"),
-    (r"no sampling round .*", "抽样轮次不存在"),
-    (r"the round's verdict is final: its re-check results can no longer be corrected",
-     "本轮已得出结论，复核结果不能再更正。"),
-    (r"this result counted in the verdict of an earlier stage: it can no longer be corrected",
-     "该结果已计入前一阶段的结论，不能再更正。"),
-    (r"no re-check result for case .* in this round", "该案件在本轮尚未录入复核结果"),
-    # a result taken without the county's visit counts in no verdict until its visit is added (sampling/service.py)
-    (r"the verdict waits for the county's visit: the re-check results of (.+) were recorded without it .*",
-     lambda m: f"本轮结论须待县级入户走访证据：案件 {m.group(1).replace(', ', '、')} 的复核结果经接口只报送了复核数据，没有"
-               "走访证据，按「尚未复核」计，不计入结论；请为每户补录走访证据后再得出结论。"),
-    (r"this re-check result has its visit already", "该复核结果已有走访证据。"),
-    (r"this re-check result was recorded before the visit was asked for: it counts as it did",
-     "该复核结果在本控制启用前录入，按原样计入，无需补录走访证据。"),
-    # the county's visit behind a re-check (sampling/visits.py)
-    (r"required: the day the county visited the household", "请填写县级复核人员入户走访的日期"),
-    (r"required: the household member met at the visit, who signed the re-check record",
-     "请填写走访时见到并签字的家庭成员"),
-    (r"not a member of this household", "不是该户的家庭成员"),
-    (r"required: the re-check record signed by the household member met .*",
-     "请上传该家庭成员签字的复核记录（照片或 PDF 扫描件）"),
-    (r"no such file was uploaded for this re-check", "该文件不是为本次复核上传的"),
-    (r"at least one photo taken on the visit day \(by its capture time, uploaded no earlier than that day\) is required",
-     "须至少有一张走访当天拍摄的照片（以照片里相机写入的拍摄时间为准，且上传日期不早于该日；截图或删除了拍摄信息的照片不算）"),
-    (r"this file is among the insurer's evidence of the case: the re-check needs its own",
-     "该文件是保险公司核查时上传的证据：复核须有县级自己走访的照片和记录"),
-    (r"this file is the evidence of another re-check", "该文件已是另一户复核的证据：每户须有自己的走访照片和记录"),
-    (r"before the sample was drawn \((\S+)\)", lambda m: f"早于样本抽取日期（{m.group(1)}）：当时该户尚未被抽中"),
-    (r"may not be after today", "不能晚于今天"),
-    (r"after the day the figures were recorded \((\S+)\): correct the result with the visit's figures first",
-     lambda m: f"晚于复核数据录入日期（{m.group(1)}）：走访前在办公室录入的数据不算走访结果，请先按走访所得更正复核结果，再补录走访证据"),
     # reports
     (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2026-12、2026年12月 或 202612"),
     (r"(\d+)-(\d+) is not a month of the calendar",
@@ -325,7 +170,8 @@ def field_problem(error: Any) -> str:
 
 
 def skip_reason_zh(reason: str) -> str:
-    return SKIP_REASONS.get(reason, zh(reason))
+    """Why a case was left out of a batch (the rule says it in Chinese; an older English one through `zh`)."""
+    return zh(reason)
 
 
 def change_zh(action: str, payload: dict[str, Any] | None) -> str:

@@ -94,7 +94,7 @@ class UserPages(Controller):
                 person = manageable_user(session, request.user, user_id)
             return page(request, "user_action.html", status_code=409, person=person, action=action,
                         texts=labels.ACCOUNT_ACTIONS[action],
-                        refusal=labels.ACCOUNT_REFUSALS.get(exc.detail, exc.detail), back=back)
+                        refusal=exc.detail, back=back)
         return back.redirect(f"user_{action}d")
 
     @post("/{user_id:str}/password", opt=ADMIN, status_code=200)

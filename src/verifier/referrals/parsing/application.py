@@ -12,6 +12,9 @@ from .cells import TypeProblem, build_row
 from .rows import FIELDS, ReferralRow
 
 
+NOT_A_DATE = "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"
+
+
 def parse_application(
     payload: object, *, today: date, ignore: tuple[str, ...] = ("county_code",), table: CauseTable | None = None,
 ) -> ReferralRow:
@@ -22,11 +25,11 @@ def parse_application(
     Raises `ValidationFailed` listing every bad field.
     """
     if not isinstance(payload, Mapping):
-        raise ValidationFailed.one("body", "must be a JSON object")
+        raise ValidationFailed.one("body", "应为 JSON 对象")
     errors: list[FieldError] = []
     for key in payload:
         if key not in FIELDS and key not in ignore:
-            errors.append(FieldError(str(key), "unknown field"))
+            errors.append(FieldError(str(key), "不接受此字段"))
 
     def get(name: str) -> object:
         value = payload.get(name)
@@ -34,25 +37,25 @@ def parse_application(
             return None
         if name == "amount":
             if not isinstance(value, str):
-                return TypeProblem('money must be a string of yuan such as "5200.00"')
+                return TypeProblem("请填写金额（元），如 1200.50")
             return value
         if name == "household_size":
             if isinstance(value, bool) or not isinstance(value, int):
-                return TypeProblem("must be a whole number")
+                return TypeProblem("应为整数")
             return value
         if name == "referred_on":
             if not isinstance(value, str):
-                return TypeProblem("must be a date string YYYY-MM-DD")
+                return TypeProblem(NOT_A_DATE)
             if value.strip() and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-                return TypeProblem(f"{value!r} is not a date (write it as YYYY-MM-DD)")
+                return TypeProblem(NOT_A_DATE)
             return value
         if not isinstance(value, str):
-            return TypeProblem("must be a string")
+            return TypeProblem("应为文字")
         return value
 
     row = build_row(None, get, today, errors.append, table)
     if row is not None and row.household_group is None:  # a clerk with the household before them says which
-        errors.append(FieldError("household_group", "required, but empty"))
+        errors.append(FieldError("household_group", "必填"))
     if errors or row is None:
         raise ValidationFailed(errors)
     return row

@@ -40,32 +40,33 @@ def _plain_text(field_name: str) -> Callable[[object, date], str]:
 
 
 _DIGITS = re.compile(r"^\d+$")
+NOT_PEOPLE = "家庭人口应为整数"
 
 
 def _household_size(value: object, today: date) -> int:
     if isinstance(value, bool):
-        raise BadCell("not a whole number of people")
+        raise BadCell(NOT_PEOPLE)
     if isinstance(value, int):
         size = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise BadCell(f"{value!r} is not a whole number of people")
+            raise BadCell(NOT_PEOPLE)
         size = int(value)
     else:
         text = as_text(value)
         assert text is not None
         text = unicodedata.normalize("NFKC", text)
         if not _DIGITS.match(text):
-            raise BadCell(f"{text!r} is not a whole number of people")
+            raise BadCell(NOT_PEOPLE)
         size = int(text)
     if not 1 <= size <= MAX_HOUSEHOLD_SIZE:
-        raise BadCell(f"must be between 1 and {MAX_HOUSEHOLD_SIZE}, got {size}")
+        raise BadCell(f"应在 1 至 {MAX_HOUSEHOLD_SIZE} 之间")
     return size
 
 
 def _phone(value: object, today: date) -> str:
     if isinstance(value, bool):
-        raise BadCell("not a phone number")
+        raise BadCell("电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）")
     text = as_text(value)
     assert text is not None
     return phone_text(text)
@@ -75,7 +76,7 @@ def _note(value: object, today: date) -> str:
     text = as_text(value)
     assert text is not None
     if len(text) > MAX_TEXT["note"]:
-        raise BadCell(f"longer than {MAX_TEXT['note']} characters")
+        raise BadCell(f"超过 {MAX_TEXT['note']} 个字符")
     return text
 
 
@@ -130,7 +131,7 @@ def build_row(
         raw = get(name)
         if raw is None or (raw.__class__ is str and not raw.strip()):  # type: ignore[attr-defined]
             if required:
-                report(FieldError(name, "required, but empty", row))
+                report(FieldError(name, "必填", row))
                 bad = True
             values.append(None)
             continue

@@ -32,6 +32,9 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc) container
 
 
+NO_ROWS = "文件没有数据行"
+
+
 def _unsupported(message: str) -> ValidationFailed:
     return ValidationFailed.one("file", message)
 
@@ -42,15 +45,14 @@ def detect_format(head: bytes, filename: str) -> FileFormat:
     if head.startswith(_ZIP_MAGIC):
         if ext in (".xlsx", ".xlsm", ".csv", ""):
             return "xlsx"
-        raise _unsupported(f"unsupported file type {ext!r}: send a .csv or .xlsx file")
+        raise _unsupported(f"不支持 {ext} 文件：请提交 .csv 或 .xlsx 文件")
     if head.startswith(_OLE_MAGIC) or ext == ".xls":
-        raise _unsupported("old .xls workbooks are not supported: save the file as .xlsx or .csv")
+        raise _unsupported("不支持旧版 .xls 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV")
     if ext in (".xlsx", ".xlsm"):
-        raise _unsupported("the file is named .xlsx but is not an xlsx workbook")
+        raise _unsupported("文件名是 .xlsx，内容却不是 xlsx 工作簿：请用 Excel 或 WPS 另存为 .xlsx 或 CSV")
     if ext == ".csv":
         return "csv"
-    shown = ext or "without an extension"
-    raise _unsupported(f"unsupported file type {shown!r}: send a .csv or .xlsx file")
+    raise _unsupported(f"不支持 {ext} 文件：请提交 .csv 或 .xlsx 文件" if ext else "文件没有扩展名：请提交 .csv 或 .xlsx 文件")
 
 
 class _Prefixed(io.RawIOBase):
@@ -242,13 +244,12 @@ class ReferralStream(Iterator[ReferralRow]):
                 self._report(
                     FieldError(
                         "file",
-                        f"the file is not valid {encoding.upper()} text (near row {number + 1}): "
-                        "save it as a UTF-8 csv",
+                        f"文件编码有误（约第 {number + 1} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入",
                         number + 1,
                     )
                 )
-            except csv.Error as exc:
-                self._report(FieldError("file", f"the csv cannot be read after row {number}: {exc}", number + 1))
+            except csv.Error:
+                self._report(FieldError("file", f"第 {number} 行之后的内容无法读取，请检查文件是否完整", number + 1))
 
         return records()
 
@@ -278,11 +279,11 @@ class ReferralStream(Iterator[ReferralRow]):
             workbook = load_workbook(source, read_only=True, data_only=True)
         except Exception:
             self._release()
-            raise _unsupported("the file is not a readable xlsx workbook") from None
+            raise _unsupported("文件不是可读取的 xlsx 工作簿") from None
         self._closers.append(workbook.close)
         if not workbook.worksheets:
             self._release()
-            raise _unsupported("the workbook has no worksheet")
+            raise _unsupported("工作簿中没有工作表")
         sheet = workbook.worksheets[0]
         declared = sheet.max_row if isinstance(sheet.max_row, int) else None
         self.total_rows_hint = max(declared - 1, 0) if declared else None
@@ -295,7 +296,7 @@ class ReferralStream(Iterator[ReferralRow]):
                     number += 1
                     yield number, values
             except Exception:
-                self._report(FieldError("file", f"the workbook cannot be read after row {number}", number + 1))
+                self._report(FieldError("file", f"工作簿第 {number} 行之后的内容无法读取，请用 Excel 或 WPS 重新保存后再导入", number + 1))
 
         return records()
 
@@ -315,15 +316,13 @@ class ReferralStream(Iterator[ReferralRow]):
         ok = True
         for name, headers in seen.items():
             if len(headers) > 1:
-                listed = ", ".join(repr(h) for h in headers)
-                self._report(FieldError(name, f"the column is given more than once ({listed})", number))
+                self._report(FieldError(name, f"同一列出现了多次（{'、'.join(headers)}），请只保留一列", number))
                 ok = False
         if not seen:
             self._report(
                 FieldError(
                     "file",
-                    "the first row holds no known column names: it must be the header "
-                    "(for example id_number or 身份证号, name or 姓名, amount or 金额)",
+                    "第一行没有可识别的列名：第一行应为表头（如 身份证号、姓名、金额），请下载导入模板对照",
                     number,
                 )
             )
@@ -331,7 +330,7 @@ class ReferralStream(Iterator[ReferralRow]):
         for name in REQUIRED_FIELDS:
             if name not in seen and name not in FROM_ROSTER_WHEN_ABSENT:
                 chinese = HEADER_ALIASES[name][0]
-                self._report(FieldError(name, f"required column missing (header {name!r} or {chinese!r})", number))
+                self._report(FieldError(name, f"缺少必填列「{chinese}」", number))
                 ok = False
         if not ok:
             return None
@@ -349,7 +348,7 @@ class ReferralStream(Iterator[ReferralRow]):
                 break
             else:
                 if len(self.errors) == before:  # not when the file could not be read at all
-                    self._report(FieldError("file", "the file has no rows"))
+                    self._report(FieldError("file", NO_ROWS))
                 return
             if positions is None:
                 return
@@ -374,12 +373,12 @@ class ReferralStream(Iterator[ReferralRow]):
                 if result is not None:
                     yield result
             if self.rows_seen == 0 and len(self.errors) + self.errors_dropped == had_problems:
-                self._report(FieldError("file", "the file has no rows (only a header)"))
+                self._report(FieldError("file", NO_ROWS))
             if self.errors_dropped:
                 self.errors.append(
                     FieldError(
                         "file",
-                        f"{self.errors_dropped} more problems not listed (only the first {self.max_errors} are shown)",
+                        f"另有 {self.errors_dropped} 处问题未列出（只列出前 {self.max_errors} 处）",
                     )
                 )
         finally:
