@@ -176,6 +176,9 @@ def test_an_overpaid_case_is_recovered_once_with_four_eyes_and_the_round_keeps_t
 
     listed = rounds.client.get("/api/recoveries?status=open", headers=users.headers("fin1")).json()
     assert listed["total"] == 0
+    r = rounds.client.get("/api/recoveries?status=closed", headers=users.headers("fin1"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "status", r.text
+    assert r.json()["errors"][0]["message"].startswith("追回状态须为以下之一：open（追回中）、"), r.text
     listed = rounds.client.get("/api/recoveries", headers=users.headers("fin1")).json()
     assert {r["case_id"] for r in listed["items"]} == {ineligible, reduced}
     assert rounds.client.get("/api/recoveries", headers=users.headers("fin9")).json()["total"] == 0

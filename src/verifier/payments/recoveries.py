@@ -42,7 +42,7 @@ from ..store.base import new_id
 from ..store.tables import Case
 from . import ledger
 from .models import Recovery, RecoveryRepayment
-from .recovery_reading import load_recovery, recovery_out, repayment_out
+from .recovery_reading import RECOVERY_STATUS_ZH, load_recovery, recovery_out, repayment_out
 
 
 OPENED = "recovery.opened"
@@ -57,7 +57,6 @@ RECORDER = "finance"
 CONFIRMERS = ("finance", "county_reviewer")
 WAIVER = "county_reviewer"
 # A recovery's and a repayment's status as the refusals and the pages name them.
-RECOVERY_STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（核实结果更正）"}
 _DECIDED_ZH = {"confirmed": "确认", "rejected": "驳回"}
 _SAME_REFERENCE = "银行流水号 {reference} 的还款已经登记过，不能重复登记。"
 

@@ -17,6 +17,7 @@ from ..followups.models import FollowupReceiptReview
 from .models import Recovery, RecoveryRepayment
 
 STATUSES = ("open", "repaid", "waived", "withdrawn")
+RECOVERY_STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（核实结果更正）"}
 
 
 def load_recovery(session: Session, recovery_id: str, principal: Principal, *, for_update: bool = False) -> Recovery:
@@ -86,7 +87,8 @@ def find_recoveries(session: Session, principal: Principal, *, county_code: str 
 def _listed(principal: Principal, county_code: str | None, status: str | None) -> Any:
     """The SELECT of the recoveries (with case number and head) of the caller's counties, newest first."""
     if status is not None and status not in STATUSES:
-        raise ValidationFailed.one("status", "one of " + ", ".join(STATUSES))
+        raise ValidationFailed.one("status", "追回状态须为以下之一：" + "、".join(
+            f"{s}（{RECOVERY_STATUS_ZH[s]}）" for s in STATUSES))
     stmt = (select(Recovery, Case.number, Household.head_name).join(Case, Case.id == Recovery.case_id)
             .join(Household, Household.id == Case.household_id)
             .order_by(Recovery.opened_at.desc(), Recovery.id.desc()))
