@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from verifier.accounts.auth import Principal
-from verifier.registers import service
+from verifier.registers import confirmation
 
 SECOND = "usr_register_second"
 
@@ -20,10 +20,10 @@ def second_reviewer(county: str) -> Principal:
 def confirm(ctx: Any, import_id: str, county: str, *, by: Principal | None = None) -> None:
     """Confirm the import as the page does: its change counted, the version in force it was counted against sent."""
     who = by or second_reviewer(county)
-    change = service.compare(ctx.db, import_id, who, ctx.clock)
+    change = confirmation.compare(ctx.db, import_id, who, ctx.clock)
     assert change is not None, "not pending"
     with ctx.db.begin() as session:
-        service.confirm(session, import_id, principal=who, clock=ctx.clock, change=change, replaces=change.base_id)
+        confirmation.confirm(session, import_id, principal=who, clock=ctx.clock, change=change, replaces=change.base_id)
 
 
 def confirm_over_api(client: Any, headers: dict[str, str], import_id: str) -> Any:

@@ -159,7 +159,7 @@ def test_two_proposals_confirmed_at_once_bring_one_in_force(ctx, database_url, m
 
     from verifier.accounts.auth import Principal
     from verifier.domain.errors import InvalidState
-    from verifier.registers import service
+    from verifier.registers import confirmation, service
 
     reviewer = Principal(id="usr_importer", username="rev", display_name="rev", roles=("county_reviewer",),
                          counties=(COUNTY,))
@@ -176,7 +176,7 @@ def test_two_proposals_confirmed_at_once_bring_one_in_force(ctx, database_url, m
     proposals = [imported([f"{people[0]},皖B10,150000.00"], "p1.csv"), imported([f"{people[1]},皖B11,150000.00"],
                                                                                 "p2.csv")]
     second = register_kit.second_reviewer(COUNTY)
-    changes = {p: service.compare(ctx.db, p, second, ctx.clock) for p in proposals}
+    changes = {p: confirmation.compare(ctx.db, p, second, ctx.clock) for p in proposals}
     turn = iter(proposals)
     lock = threading.Lock()
 
@@ -185,15 +185,15 @@ def test_two_proposals_confirmed_at_once_bring_one_in_force(ctx, database_url, m
             mine = next(turn)
         try:
             with db.begin() as session:
-                return service.confirm(session, mine, principal=second, clock=ctx.clock, change=changes[mine],
+                return confirmation.confirm(session, mine, principal=second, clock=ctx.clock, change=changes[mine],
                                        replaces=v1).status
         except InvalidState as exc:
             return exc.detail
 
-    answers = race_twice(monkeypatch, service, "current_of", database_url, confirm)
+    answers = race_twice(monkeypatch, confirmation, "current_of", database_url, confirm)
     # the other is refused: its change counted against a version no longer in force, or (the later proposal first
     # in force) it is older than the one in force
-    refusals = {service.REGISTER_MOVED, service.OLDER_THAN_CURRENT.format(id=proposals[1])}
+    refusals = {confirmation.REGISTER_MOVED, confirmation.OLDER_THAN_CURRENT.format(id=proposals[1])}
     assert answers.count("confirmed") == 1 and {a for a in answers if a != "confirmed"} <= refusals, answers
     with ctx.db.read() as session:
         statuses = sorted(session.scalars(select(RegisterImport.status).where(RegisterImport.id.in_(proposals))))

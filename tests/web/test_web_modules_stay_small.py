@@ -132,7 +132,7 @@ OUTSIDE_WEB = {
     ("sampling/flow.py", "ROUND_STATUS_ZH"): "a round's status, in a refusal (stagelabels.ROUND_STATUS reads it)",
     ("sampling/flow.py", "ROUND_KIND_NAMES_ZH"): "a round's kind, in a refusal (stagelabels.ROUND_KIND_NAMES reads it)",
     ("sampling/service.py", "VERDICTS_ZH"): "a round's verdict, in a refusal (stagelabels.VERDICTS reads it)",
-    ("payments/recoveries.py", "RECOVERY_STATUS_ZH"): "a recovery's status, in a refusal (stagelabels.RECOVERY_STATUS)",
+    ("payments/recovery_reading.py", "RECOVERY_STATUS_ZH"): "a recovery's status, in a refusal (stagelabels.RECOVERY_STATUS)",
     ("payments/recoveries.py", "_DECIDED_ZH"): "a decided repayment, in a refusal",
     ("payments/bankfiles.py", "BANK_FILE_COLUMNS_ZH"): "the bank file's columns, in a release's refusal",
     ("payments/bankfiles.py", "RETURN_COLUMNS_ZH"): "a bank return's columns, in its refusal",

@@ -19,7 +19,7 @@ from ..domain.money import format_yuan
 from ..http import Ctx, JSONBody, MultipartBody, get, post
 from ..idempotency import idempotent, replayed
 from ..uploads import check_size, size_of
-from . import feeds, service
+from . import confirmation, feeds, service
 from .models import RegisterFinding
 
 Id = Annotated[str, Parameter(max_length=40)]
@@ -153,13 +153,13 @@ class RegisterController(Controller):
     def change(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> RegisterChange:
         """What confirming a pending import changes against the version in force; and whether the caller may."""
         with ctx.db.read() as session:
-            seen = service.review(session, import_id, request.user, ctx.clock.today())
+            seen = confirmation.review(session, import_id, request.user, ctx.clock.today())
         c, row = seen.change, seen.subject
         return RegisterChange(row.id, row.status, seen.base.id if seen.base is not None else None,
                               c.rows_added if c else 0, c.rows_removed if c else 0, c.people_removed if c else 0,
                               c.households_clearing if c else 0, list(c.households) if c else [],
                               seen.may_decide and seen.refusal is None and not seen.older,
-                              seen.refusal or (service.OLDER_THAN_CURRENT.format(id=seen.base.id)
+                              seen.refusal or (confirmation.OLDER_THAN_CURRENT.format(id=seen.base.id)
                                                if seen.older and seen.base is not None else None))
 
     @post("/imports/{import_id:str}/confirm", opt={"roles": service.CONFIRM_ROLES}, status_code=200)
@@ -170,10 +170,10 @@ class RegisterController(Controller):
         replay = replayed(ctx.db, request, body=data)  # a repeat of an answered confirm: its answer, not counted again
         if replay is not None:
             return replay
-        change = service.compare(ctx.db, import_id, request.user, ctx.clock)  # before the write transaction
+        change = confirmation.compare(ctx.db, import_id, request.user, ctx.clock)  # before the write transaction
 
         def run(session: Any) -> RegisterImportRow:
-            return import_row(service.confirm(session, import_id, principal=request.user, clock=ctx.clock,
+            return import_row(confirmation.confirm(session, import_id, principal=request.user, clock=ctx.clock,
                                               change=change, replaces=data.replaces))
 
         return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)
@@ -183,7 +183,7 @@ class RegisterController(Controller):
                 request: Request[Principal, Any, Any]) -> Response[Any]:
         """`{"reason"}`: a pending import is set aside, never in force (by its importer: withdrawn)."""
         def run(session: Any) -> RegisterImportRow:
-            return import_row(service.decline(session, import_id, principal=request.user, reason=data.reason,
+            return import_row(confirmation.decline(session, import_id, principal=request.user, reason=data.reason,
                                               clock=ctx.clock))
 
         return idempotent(ctx.db, request, run, body=data, clock=ctx.clock)

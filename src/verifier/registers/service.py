@@ -18,7 +18,6 @@ household (回避): explained (with a note) or upheld (the household is ineligib
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,16 +33,14 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.registers import KINDS, RegisterRules, effect_of, medical_disagrees
 from ..recusal import guard as recusal
-from ..recusal import refusals
-from ..roster.service import PASSWORD_LINK, password_links
 from ..settings import ImportLimits
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.db import Database
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Household, Member
+from ..store.tables import Case, Check, Member
 from ..store.vault import Vault
-from .models import MIGRATED, STATUSES, RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
+from .models import STATUSES, RegisterEntry, RegisterFinding, RegisterImport  # noqa: F401  (RegisterFinding for pages)
 from .parsing import read_register
 
 IMPORT_ROLES = ("county_reviewer",)
@@ -57,18 +54,6 @@ DEFAULT_BUREAUS = {"vehicle": "公安局交通管理部门", "business": "市场
 _CHUNK = 5_000
 _INSERT_CHUNK = 20_000
 MAX_NOTE = 2000
-MAX_REASON = 1000
-CONFIRM_STEP = "register_confirm"  # on 回避拦截记录
-NO_SUCH_IMPORT = "没有这份比对名单"
-NOT_A_REVIEWER = "只有本县的县级复核员可以确认或退回部门比对名单"
-OWN_IMPORT = "四眼原则：这份名单是您导入的，须由本县另一名县级复核员确认后才生效"
-LINKED_IMPORTER = ("四眼原则：您的账号与这份名单导入人的账号有密码关联" + PASSWORD_LINK
-                   + "，这份名单须由本县另一名县级复核员确认")
-ALREADY_CONFIRMED = "这份名单已确认生效，不能再次确认或退回"
-ALREADY_DECLINED = "这份名单已退回，不能再确认或退回：如需使用，请重新导入该文件"
-REGISTER_MOVED = ("本县现行的同类名单在您核对之后已经变更，刚才看到的增减已不准确：请重新打开这份名单，核对最新的变化后"
-                  "再确认")
-OLDER_THAN_CURRENT = "本县现行的同类名单（{id}）比这份名单新，不能用较早的名单替换它：请将这份名单退回"
 
 
 @dataclass(frozen=True)
@@ -218,218 +203,6 @@ def in_force(session: Session, county_code: str, on: date) -> list[RegisterImpor
     for imp in session.scalars(_IN_FORCE, {"county_code": county_code, "on": on}):
         latest[(imp.kind, imp.bureau)] = imp
     return sorted(latest.values(), key=lambda i: (KINDS.index(i.kind), i.bureau))
-
-
-# --- the second person: what a proposal changes, its confirmation or its decline ---------------------------------
-
-
-def load_import(session: Session, import_id: str, principal: Principal, *,
-                for_update: bool = False) -> RegisterImport:
-    """An import of the caller's counties; another county's is not found, as an id that does not exist."""
-    stmt = select(RegisterImport).where(RegisterImport.id == import_id)
-    row = session.scalar(stmt.with_for_update() if for_update else stmt)
-    if row is None or not principal.may_see_county(row.county_code):
-        raise NotFound(NO_SUCH_IMPORT)
-    return row
-
-
-def current_of(session: Session, row: RegisterImport, on: date) -> RegisterImport | None:
-    """The version in force on `on` of `row`'s county, kind and bureau (the one confirming `row` would replace)."""
-    for imp in in_force(session, row.county_code, on):
-        if imp.kind == row.kind and imp.bureau == row.bureau and imp.id != row.id:
-            return imp
-    return None
-
-
-def _order(row: RegisterImport) -> tuple[Any, ...]:
-    return (row.as_of, row.imported_at, row.id)
-
-
-@dataclass(frozen=True)
-class Change:
-    """A proposal against the version in force of its kind and bureau (`base_id`; None: there is none), counted by
-    `compare` in a read transaction before the write: rows added and removed (a row is a person's fact as the file
-    gave it: a car whose value changed is one removed and one added), the people of the version in force no row of
-    the proposal names any more, and the county's households a member of which is named by a removed row: those whose
-    findings would clear (a later check no longer finds the car; a lowered value no longer excludes)."""
-
-    import_id: str
-    base_id: str | None
-    rows_added: int
-    rows_removed: int
-    people_removed: int
-    households: tuple[str, ...]
-    named: tuple[tuple[str, str], ...] = ()  # the first households (id, head's name), for the page
-
-    @property
-    def households_clearing(self) -> int:
-        return len(self.households)
-
-
-SHOWN_HOUSEHOLDS = 50
-
-
-def _rows_of(session: Session, import_id: str | None) -> Counter[tuple[str, int | None, int | None, str]]:
-    if import_id is None:
-        return Counter()
-    e = RegisterEntry
-    return Counter((bidx, amount, year, json.dumps(facts, sort_keys=True, ensure_ascii=False))
-                   for bidx, amount, year, facts in session.execute(
-                       select(e.id_number_bidx, e.amount, e.year, e.facts).where(e.import_id == import_id)))
-
-
-def change_of(session: Session, row: RegisterImport, base: RegisterImport | None) -> Change:
-    new, old = _rows_of(session, row.id), _rows_of(session, base.id if base is not None else None)
-    added, removed = new - old, old - new
-    named_now = {key[0] for key in new}
-    gone = sorted({key[0] for key in removed})
-    households: dict[str, str] = {}
-    for i in range(0, len(gone), _CHUNK):
-        for hid, head in session.execute(
-                select(Household.id, Household.head_name).join(Member, Member.household_id == Household.id)
-                .where(Household.county_code == row.county_code, Member.id_number_bidx.in_(gone[i:i + _CHUNK]))):
-            households[hid] = head
-    ordered = sorted(households.items(), key=lambda h: (h[1], h[0]))
-    return Change(row.id, base.id if base is not None else None, sum(added.values()), sum(removed.values()),
-                  len({key[0] for key in old} - named_now), tuple(h for h, _ in ordered),
-                  tuple(ordered[:SHOWN_HOUSEHOLDS]))
-
-
-def may_confirm(session: Session, row: RegisterImport, principal: Principal) -> str | None:
-    """Whether `principal` may confirm the proposal `row` (its status aside): None, or why not in Chinese (403). Read
-    by `confirm` and by the page (the reason instead of the button). 回避 is `confirm`'s, on the households the
-    change names."""
-    if not principal.has(*CONFIRM_ROLES):
-        return NOT_A_REVIEWER
-    if principal.id == row.imported_by:
-        return OWN_IMPORT
-    if password_links(session, principal.id, {row.imported_by}):
-        return LINKED_IMPORTER
-    return None
-
-
-def compare(db: Database, import_id: str, principal: Principal, clock: Clock) -> Change | None:
-    """What confirming the import changes, counted in a read transaction (never inside the write lock). None when it
-    is not pending (confirming it is refused anyway)."""
-    with db.read() as session:
-        row = load_import(session, import_id, principal)
-        if row.status != "pending":
-            return None
-        return change_of(session, row, current_of(session, row, clock.today()))
-
-
-def confirm(session: Session, import_id: str, *, principal: Principal, clock: Clock, change: Change | None,
-            replaces: str | None) -> RegisterImport:
-    """The proposal comes in force: by a county reviewer of its county other than its importer, not linked to the
-    importer by a password (403, kept on 回避拦截记录), nor tied to a household whose findings it clears (422, kept
-    too). `replaces` is the version in force the confirmer was shown (None: none), `change` what `compare` counted
-    before this transaction: either no longer the version in force, 409; so is a second confirmation."""
-    row = load_import(session, import_id, principal)
-    if not principal.has(*CONFIRM_ROLES):
-        raise Forbidden(NOT_A_REVIEWER)
-    # Every import of its county, kind and bureau locked, in one order: two proposals confirmed at once each against
-    # the same version in force would otherwise both come in force, one of them against a change nobody saw.
-    session.execute(select(RegisterImport.id).where(
-        RegisterImport.county_code == row.county_code, RegisterImport.kind == row.kind,
-        RegisterImport.bureau == row.bureau).order_by(RegisterImport.id).with_for_update())
-    session.refresh(row)
-    if row.status != "pending":
-        raise InvalidState(ALREADY_CONFIRMED if row.status == "confirmed" else ALREADY_DECLINED)
-    refusal = may_confirm(session, row, principal)
-    if refusal == LINKED_IMPORTER:
-        # one person, two accounts: a register that leaves a car out, proposed by one and confirmed by the other
-        raise refusals.refused(Forbidden(refusal), principal, CONFIRM_STEP, [], county_code=row.county_code,
-                               subject=row.id, clock=clock, extra={"import_id": row.id})
-    if refusal is not None:
-        raise Forbidden(refusal)
-    base = current_of(session, row, clock.today())
-    base_id = base.id if base is not None else None
-    if base is not None and _order(base) > _order(row):
-        raise InvalidState(OLDER_THAN_CURRENT.format(id=base.id))
-    if change is None or change.import_id != row.id or change.base_id != base_id or replaces != base_id:
-        raise InvalidState(REGISTER_MOVED)
-    # 回避: confirming is what clears these households' findings
-    recusal.refuse_principal(session, principal, change.households, step=CONFIRM_STEP, field="confirm",
-                             county_code=row.county_code, clock=clock)
-    row.status, row.confirmed_by, row.confirmed_at = "confirmed", principal.id, clock.now()
-    session.flush()
-    audit.append(session, actor=principal.id, role="county_reviewer", action="registers.confirm", subject=row.id,
-                 county_code=row.county_code, clock=clock,
-                 payload={"county_code": row.county_code, "kind": row.kind, "bureau": row.bureau,
-                          "imported_by": row.imported_by, "rows": row.rows, "sha256": row.file_sha256,
-                          "replaces": base_id, "rows_added": change.rows_added, "rows_removed": change.rows_removed,
-                          "people_removed": change.people_removed,
-                          "households_clearing": change.households_clearing})
-    return row
-
-
-def confirm_import(db: Database, import_id: str, *, principal: Principal, clock: Clock,
-                   replaces: str | None) -> RegisterImport:
-    """`confirm` in a write transaction of its own, the change counted before it (`compare`)."""
-    change = compare(db, import_id, principal, clock)
-    with db.begin() as session:
-        return confirm(session, import_id, principal=principal, clock=clock, change=change, replaces=replaces)
-
-
-def decline(session: Session, import_id: str, *, principal: Principal, reason: str, clock: Clock) -> RegisterImport:
-    """A proposal is set aside, never in force: by its importer (withdrawn) or another county reviewer of the county,
-    with a reason (the log keeps its SHA-256 only). 409 once decided."""
-    row = load_import(session, import_id, principal, for_update=True)
-    if not principal.has(*CONFIRM_ROLES):
-        raise Forbidden(NOT_A_REVIEWER)
-    if row.status != "pending":
-        raise InvalidState(ALREADY_CONFIRMED if row.status == "confirmed" else ALREADY_DECLINED)
-    text = (reason or "").strip()
-    if not text:
-        raise ValidationFailed.one("reason", "请说明退回的原因")
-    if len(text) > MAX_REASON:
-        raise ValidationFailed.one("reason", f"原因最多 {MAX_REASON} 个字")
-    row.status, row.declined_by, row.declined_at, row.decline_reason = "declined", principal.id, clock.now(), text
-    session.flush()
-    audit.append(session, actor=principal.id, role="county_reviewer", action="registers.decline", subject=row.id,
-                 county_code=row.county_code, clock=clock,
-                 payload={"county_code": row.county_code, "kind": row.kind, "imported_by": row.imported_by,
-                          "withdrawn": principal.id == row.imported_by, "reason_sha256": audit.text_digest(text)})
-    return row
-
-
-@dataclass(frozen=True)
-class Review:
-    """The page of one import: the import, the version in force it is compared with, what it changes (pending only),
-    and what the viewer may do (`may_decide`: a county reviewer; `refusal`: why they may not confirm; `older`: the
-    version in force is newer)."""
-
-    subject: RegisterImport
-    base: RegisterImport | None
-    change: Change | None
-    may_decide: bool
-    refusal: str | None
-    older: bool
-    names: dict[str, str]
-
-    def who(self, user_id: str | None) -> str:
-        if user_id is None:
-            return ""
-        if user_id == MIGRATED:
-            return "迁移前已生效（无第二人确认）"
-        if user_id.startswith("cli:"):
-            return f"服务器命令行（操作员 {user_id[4:]}）"
-        return self.names.get(user_id, user_id)
-
-
-def review(session: Session, import_id: str, principal: Principal, today: date) -> Review:
-    from ..store.tables import User
-
-    row = load_import(session, import_id, principal)
-    base = current_of(session, row, today) if row.status == "pending" else None
-    change = change_of(session, row, base) if row.status == "pending" else None
-    people = {u for u in (row.imported_by, row.confirmed_by, row.declined_by) if u}
-    names = {uid: f"{name}（{username}）" for uid, name, username in session.execute(
-        select(User.id, User.display_name, User.username).where(User.id.in_(sorted(people))))}
-    pending = row.status == "pending"
-    return Review(row, base, change, may_decide=pending and principal.has(*CONFIRM_ROLES),
-                  refusal=may_confirm(session, row, principal) if pending else None,
-                  older=base is not None and _order(base) > _order(row), names=names)
 
 
 def entries_of(session: Session, county_code: str, import_ids: Sequence[str],

@@ -16,7 +16,7 @@ from ..accounts.auth import Principal
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.registers import KINDS, fact_summary
 from ..http import Ctx, MultipartBody, get, post
-from ..registers import feeds, service
+from ..registers import confirmation, feeds, service
 from ..registers.parsing import KIND_COLUMNS
 from ..store.paged import fold_search
 from .common import (FormState, Req, clean, counties_of, folded, form_state, import_file, import_outcome,
@@ -114,7 +114,7 @@ class RegisterPages(Controller):
     def confirm(self, import_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
         replaces = clean(data.get("replaces")) or None  # the version in force the page showed
         try:
-            service.confirm_import(ctx.db, import_id, principal=request.user, clock=ctx.clock, replaces=replaces)
+            confirmation.confirm_import(ctx.db, import_id, principal=request.user, clock=ctx.clock, replaces=replaces)
         except (Forbidden, InvalidState, ValidationFailed) as exc:
             message = exc.errors[0].message if isinstance(exc, ValidationFailed) else exc.detail
             return self._review(ctx, request, import_id, FormState(), status_code=exc.status,
@@ -126,7 +126,7 @@ class RegisterPages(Controller):
         reason = clean(data.get("reason"))
         try:
             with ctx.db.begin() as session:
-                service.decline(session, import_id, principal=request.user, reason=reason, clock=ctx.clock)
+                confirmation.decline(session, import_id, principal=request.user, reason=reason, clock=ctx.clock)
         except ValidationFailed as exc:
             return self._review(ctx, request, import_id, form_state({"reason": reason}, exc, ("reason",)),
                                 status_code=422)
@@ -138,7 +138,7 @@ class RegisterPages(Controller):
     def _review(self, ctx: Ctx, request: Req, import_id: str, form: FormState, *, status_code: int = 200,
                 message: str = "") -> Template:
         with ctx.db.read() as session:
-            seen = service.review(session, import_id, request.user, ctx.clock.today())
+            seen = confirmation.review(session, import_id, request.user, ctx.clock.today())
         return page(request, "register_review.html", status_code=status_code, seen=seen, form=form,
                     message=message, statuses=REGISTER_STATUS)
 
