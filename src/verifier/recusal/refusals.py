@@ -46,6 +46,8 @@ STEPS = (
     "objection_record",
     "objection_dismiss",
     "recheck",
+    "recheck_correct",
+    "recheck_visit",
     "followup",
     "receipt_review",
     "receipt_confirm",
