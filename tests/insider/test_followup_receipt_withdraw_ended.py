@@ -419,3 +419,49 @@ def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, monkeypatch
         assert (rows, ended, rec_status, sup_status) == ([(None, None)], [
             (1, users.ids["rev3"], "dropped", users.ids["rev3"])], "open", "open"), (rows, ended)
         assert "还没有人提议撤回" in refused[0], refused
+
+
+def test_the_page_offers_no_decline_the_server_refuses_a_linked_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The page's 驳回撤回 form follows the server's rule, password links too: rev_mate (whose password the closer
+    set) and rev_pal (whose password an earlier decliner set) are offered no decline form, and the server refuses
+    them; rev2, linked to nobody, has it."""
+    for name in ("rev3", "rev4", "rev_mate", "rev_pal"):
+        person(ctx, users, name, "county_reviewer")
+    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    ids = users.ids
+    with ctx.db.begin() as session:
+        session.get(User, ids["rev_mate"]).password_set_by = ids["rev1"]  # the closer's
+        session.get(User, ids["rev_pal"]).password_set_by = ids["rev4"]
+    assert _propose(client, users, fid, "rev3").status_code == 200
+    assert _decline(client, users, fid, "rev4", 1).status_code == 200
+    assert _propose(client, users, fid, "rev3", "复核银行回单，钱在户主卡上").status_code == 200
+    decline_form = f'action="/receipt-alerts/{fid}/decline-withdrawal"'
+    pages = Pages(client, users)
+    for who, offered in (("rev_mate", False), ("rev_pal", False), ("rev4", False), ("rev2", True)):
+        pages.login(who)
+        assert (decline_form in pages.get("/receipt-alerts?status=resolved").text) is offered, who
+        if not offered:
+            assert _decline(client, users, fid, who, 2).status_code == 403, who
+
+
+def test_the_page_form_must_name_the_proposal(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The page always sends the number of the proposal it shows: a form without it, or with a bad one, is refused
+    (409 in Chinese, nothing written) instead of read as "not said"; the API still takes a confirmation without it."""
+    person(ctx, users, "rev3", "county_reviewer")
+    _, fid, rec, sup = misdirected_closing(ctx, client, users)
+    assert _propose(client, users, fid, "rev3").status_code == 200
+    pages = Pages(client, users)
+    pages.login("rev2")
+    before = entries_but_refusals(ctx)
+    base = {"status": "resolved", "q": "", "page": "1"}
+    for step, extra in (("confirm-withdrawal", {"confirm": "yes"}), ("decline-withdrawal", {"reason": NO})):
+        for bad in ({}, {"proposal": ""}, {"proposal": "abc"}, {"proposal": "-1"}):
+            r = pages.post(f"/receipt-alerts/{fid}/{step}", {**base, **extra, **bad})
+            assert r.status_code == 409 and "页面没有带上撤回提议的编号" in r.text, (step, bad, r.text[:300])
+    pages.login("rev3")
+    r = pages.post(f"/receipt-alerts/{fid}/drop-withdrawal", {**base, "reason": DROPPED})
+    assert r.status_code == 409 and "页面没有带上撤回提议的编号" in r.text, r.text[:300]
+    assert entries_but_refusals(ctx) == before
+    assert _state(ctx, fid, rec, sup) == ([(users.ids["rev3"], None)], [], "open", "open")
+    r = _confirm(client, users, fid, "rev2")
+    assert r.status_code == 200 and r.json()["withdraw_proposal"] == 1, r.text

@@ -311,6 +311,8 @@ def test_the_page_proposes_and_confirms_with_a_reason_and_a_tick(ctx, client, us
     pages.login("rev2")
     listed = pages.get("/receipt-alerts?status=resolved").text
     assert f'action="/receipt-alerts/{fid}/confirm-withdrawal"' in listed and "确认撤回核实未收到" in listed
+    assert 'name="proposal" value="1"' in listed
+    form = {**form, "proposal": "1"}  # the number of the proposal the page shows, as its form sends it
     unticked = pages.post(f"/receipt-alerts/{fid}/confirm-withdrawal", form)
     assert unticked.status_code == 422 and "确认撤回：请勾选确认" in unticked.text, unticked.text
     assert _state(ctx, fid, rec, sup) == ([(users.ids["rev3"], None)], "open", "open")

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from deviation_helpers import (HeldAndPaid, both_found_ineligible, drawn_round_api, pay, person, ready_case,
                                recovery_of, relief_of)
-from insider_kit import COUNTY
+from insider_kit import COUNTY, entries_but_refusals, refusals_of, visit_api
 from sqlalchemy import func, select
 from web.pagekit import Pages
 
 from verifier.audit.models import AuditEntry
 from verifier.domain.money import format_yuan
+from verifier.payments.models import Recovery
 from verifier.sampling.models import CaseHold, SamplingDeviation, SamplingResult
+from verifier.web.labels import RECUSAL_STEPS
 
 INCOME = "2666.67"
 
@@ -91,3 +93,61 @@ def test_attack_another_reviewer_corrects_the_visited_result_away_from_the_desk(
     r = _correct(client, sampled.reviewer, sampled.round_id, sampled.held, format_yuan(relief_of(ctx, sampled.held)),
                  reason="录入时误选“不符合”，入户记录为符合")
     assert r.status_code == 200 and r.json()["deviation"] is False, r.text
+
+
+def test_correction_refused_to_another_reviewer_is_kept_on_record(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The refusal to correct another's counted result is kept on 回避拦截记录 (`recheck_correct`), as the other
+    refusals to act on another's part are, the case as its subject."""
+    sampled = _round(ctx, client, users)
+    both_found_ineligible(ctx, client, sampled, INCOME)
+    other_id = users.add("reviewer2", "county_reviewer", counties=(COUNTY,))
+    r = _correct(client, users.headers("reviewer2"), sampled.round_id, sampled.paid,
+                 format_yuan(relief_of(ctx, sampled.paid)))
+    assert r.status_code == 403, r.text
+    assert [(e["step"], e["case_id"], e["subject"]) for e in refusals_of(ctx, other_id)] == [
+        ("recheck_correct", sampled.paid, sampled.paid)]
+    assert RECUSAL_STEPS["recheck_correct"] == "更正他人录入的县级抽样复核结果"
+
+
+def test_attack_another_reviewer_adds_the_visit_then_the_recorder_corrects_it_away(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Reviewer A types an ineligible re-check at the desk (no visit: it counts for nothing); reviewer C adds a visit
+    to it, so it counts and the paid case's recovery opens; then A, who visited nothing, corrects it to "eligible"
+    and the recovery is withdrawn, C's visit left behind figures C never saw. The visit is now added only by the
+    result's recorder (403 in Chinese, kept on 回避拦截记录 under `recheck_visit`, nothing written; the page offers
+    no other reviewer the visit's form): whoever visited is whoever typed the figures."""
+    sampled = _round(ctx, client, users)
+    a = sampled.reviewer
+    r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results", headers=a,
+                    json={"case_id": sampled.paid, "per_capita_income": INCOME, "eligible": False})
+    assert r.status_code == 201, r.text
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Recovery)) == 0
+
+    c_id = users.add("reviewer2", "county_reviewer", counties=(COUNTY,))
+    c = users.headers("reviewer2")
+    pages = Pages(client, users)
+    pages.login("reviewer2")
+    assert f'id="visit-form-{sampled.paid}"' not in pages.get(f"/sampling/{sampled.round_id}").text
+    visit = visit_api(ctx, client, c, sampled.round_id, sampled.paid)
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results/{sampled.paid}/visit", headers=c, json=visit)
+    assert r.status_code == 403 and "只能由录入该复核结果的复核人员本人补录" in r.json()["detail"], r.text
+    assert entries_but_refusals(ctx) == before
+    with ctx.db.read() as session:
+        assert session.get(SamplingResult, (sampled.round_id, sampled.paid)).visited_on is None  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(Recovery)) == 0
+    assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, c_id)] == [("recheck_visit", sampled.paid)]
+    assert RECUSAL_STEPS["recheck_visit"] == "为他人录入的县级抽样复核结果补录走访证据"
+
+    # The recorder sees the form and adds the visit they made: the result counts, the recovery opens; its
+    # correction (by the one who visited) stays theirs alone, another's still refused.
+    mine = Pages(client, users)
+    mine.login("reviewer")
+    assert f'id="visit-form-{sampled.paid}"' in mine.get(f"/sampling/{sampled.round_id}").text
+    r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results/{sampled.paid}/visit", headers=a,
+                    json=visit_api(ctx, client, a, sampled.round_id, sampled.paid))
+    assert r.status_code == 200, r.text
+    assert recovery_of(ctx, sampled.paid).status == "open"
+    r = _correct(client, c, sampled.round_id, sampled.paid, format_yuan(relief_of(ctx, sampled.paid)))
+    assert r.status_code == 403, r.text
+    assert recovery_of(ctx, sampled.paid).status == "open"

@@ -235,11 +235,18 @@ def test_the_phone_date_boxes_say_the_day_chosen_in_chinese(pages, ctx, clock) -
     assert 'type="date" id="f-visited_on"' in html
     read = html.split('id="f-visited_on-read"')[1].split("</p>")[0]
     assert f'所选日期：<strong data-day-read="f-visited_on">{words}</strong>' in read
+    box = html.split('type="date" id="f-visited_on"')[1].split(">")[0]
+    assert 'aria-describedby="f-visited_on-read"' in box, box  # a screen reader says the day with the box
     data = good_check(html, clock)
     data.update({"visited_on": "2020-02-03", "income.wages": "3000.123"})
     r = pages.post(f"/cases/{case_id}/check", data, files={"photos": ("door.png", PNG, "image/png")})
     assert r.status_code == 422 and 'value="2020-02-03"' in r.text
     assert '所选日期：<strong data-day-read="f-visited_on">2020年2月3日</strong>' in r.text
+    box = r.text.split('type="date" id="f-visited_on"')[1].split(">")[0]
+    described = box.split('aria-describedby="')[1].split('"')[0].split()
+    assert described[0] == "f-visited_on-read" and all(f'id="{i}"' in r.text for i in described), box
+    if 'id="visited_on-error"' in r.text:  # the day refused: its error is said with the box too
+        assert "visited_on-error" in described and 'aria-invalid="true"' in box, box
     attempt = pages.get(f"/cases/{case_id}/visit-attempt").text
     assert f'data-day-read="f-visited_on">{words}</strong>' in attempt
 

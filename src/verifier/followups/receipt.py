@@ -362,8 +362,9 @@ class ReceiptAlert:
     withdraw_barred: frozenset[str] = frozenset()
     withdrawn: tuple[WithdrawnClosing, ...] = ()
     # Migration 0057: the number of the proposal that waits (the forms name it: another one since is refused), who may
-    # not decline it (驳回撤回: as `withdraw_barred`, and who declined an earlier proposal of the closing; the proposer
-    # drops it instead, 撤销提议), and the follow-up's proposals ended (dropped or declined), oldest first.
+    # not decline it (驳回撤回, `receipt_withdraw.decline_bar`: as `withdraw_barred`, and who declined an earlier proposal
+    # of the closing; the proposer drops it instead, 撤销提议; with the password links, `declines_refused`), and the
+    # follow-up's proposals ended (dropped or declined), oldest first.
     withdraw_proposal: int | None = None
     decline_barred: frozenset[str] = frozenset()
     withdraw_ended: tuple[EndedProposal, ...] = ()
@@ -514,7 +515,7 @@ def alert_query(principal: Principal, *, status: str = "open", county_code: str 
 def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptAlert]:
     """The alerts of one page's rows: what paid them read for all at once (`_paid`), never one alert at a time."""
     from .receipt_second import second_barred  # the second look's module reads this one
-    from .receipt_withdraw import ended_proposals, withdrawn_closings
+    from .receipt_withdraw import decline_bar, ended_proposals, waiting_proposal, withdrawn_closings
 
     paid = _paid(session, [item for *_, item in rows])
     history = returned_closings(session, [f.id for f, *_ in rows])
@@ -526,7 +527,6 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
         returned = history.get(f.id, ())
         withdrawn = undone.get(f.id, ())
         ended = ended_of.get(f.id, ())
-        mine = [e for e in ended if review is not None and e.review_id == review.id]  # the current closing's
         earlier = frozenset(r.resolved_by for r in returned)
         barred = second_barred(who, f, review, earlier) if review else frozenset()
         out.append(ReceiptAlert(
@@ -551,9 +551,8 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             withdraw_barred=(barred | {review.withdraw_proposed_by}
                              if review is not None and review.withdraw_proposed_by else barred),
             withdrawn=withdrawn,
-            withdraw_proposal=len(mine) + 1 if review is not None and review.withdraw_proposed_by else None,
-            decline_barred=(barred | {review.withdraw_proposed_by or ""}
-                            | {e.ended_by for e in mine if e.ended == "declined"}) if review is not None else barred,
+            withdraw_proposal=waiting_proposal(review, ended),
+            decline_barred=decline_bar(barred, review, ended) if review is not None else barred,
             withdraw_ended=ended))
     return out
 

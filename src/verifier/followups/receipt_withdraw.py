@@ -21,6 +21,7 @@ page showed (`proposal`), and one dropped and proposed anew since (its reason pe
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,7 +43,7 @@ from ..sampling.consequences import SUPPLEMENT_WITHDRAWN
 from ..store.tables import Case
 from ..store.base import new_id
 from .models import STANDS, Followup, FollowupReceiptReview, FollowupReceiptWithdrawEnded
-from .receipt import (MAX_NOTE, RESOLVERS, Involved, WithdrawnClosing, barred_from_followup, did_of, involved,
+from .receipt import (MAX_NOTE, RESOLVERS, Involved, ReceiptAlert, WithdrawnClosing, barred_from_followup, did_of, involved,
                       refused_part, returned_closers)
 from .receipt_second import second_barred
 
@@ -159,12 +160,39 @@ def _reason(reason: str | None, *, blank: str = NO_REASON, named: str = "撤回�
     return text
 
 
+def numbered(review: FollowupReceiptReview, ended: Iterable[EndedProposal]) -> int:
+    """The one rule of a proposal's number: the number of the closing's proposal that waits (or was confirmed), or of
+    the next one, is one more than its proposals ended (dropped or declined). `ended`: the follow-up's ended
+    proposals (`ended_proposals`; those of its other closings are not counted)."""
+    return 1 + sum(1 for e in ended if e.review_id == review.id)
+
+
+def waiting_proposal(review: FollowupReceiptReview | None, ended: Iterable[EndedProposal]) -> int | None:
+    """`numbered` for the proposal that waits (or was confirmed): None when none does (the alert's and the API's
+    `withdraw_proposal`, the number the page's forms send back)."""
+    return numbered(review, ended) if review is not None and review.withdraw_proposed_by else None
+
+
 def proposal_number(session: Session, review: FollowupReceiptReview) -> int:
-    """The number of the closing's proposal that waits (or was confirmed), or of the next one: one more than its
-    proposals ended (dropped or declined)."""
-    ended = session.scalar(select(func.count()).select_from(FollowupReceiptWithdrawEnded).where(
-        FollowupReceiptWithdrawEnded.review_id == review.id))
-    return int(ended or 0) + 1
+    """`numbered`, its ended proposals read from the store."""
+    return numbered(review, ended_proposals(session, [review.followup_id]).get(review.followup_id, ()))
+
+
+def decline_bar(barred: frozenset[str], review: FollowupReceiptReview, ended: Iterable[EndedProposal]
+                ) -> frozenset[str]:
+    """Whom `decline_refusal` refuses by what they did (before any password link): whom the confirmation refuses
+    (`barred`, the second look's rule, and the proposer) and who declined an earlier proposal of the closing."""
+    return barred | {review.withdraw_proposed_by or ""} | {
+        e.ended_by for e in ended if e.review_id == review.id and e.ended == "declined"}
+
+
+def declines_refused(session: Session, alerts: Sequence[ReceiptAlert], user_id: str) -> frozenset[str]:
+    """Of `alerts`, the follow-ups whose waiting proposal `user_id` may not decline, by `decline_refusal`'s rule as a
+    page reads it: who is in the alert's `decline_bar`, or whose account is linked by a password to one who is (the
+    roster's rule, read in one statement). A page offers the others the decline's form."""
+    waiting = [a for a in alerts if a.withdraw_proposed_by]
+    linked = password_links(session, user_id, {p for a in waiting for p in a.decline_barred} - {""})
+    return frozenset(a.followup_id for a in waiting if user_id in a.decline_barred or linked & a.decline_barred)
 
 
 def _pending(session: Session, review: FollowupReceiptReview, proposal: int | None, *, none: str) -> int:

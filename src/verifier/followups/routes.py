@@ -173,9 +173,9 @@ class FollowupController(Controller):
 def _withdrawal_out(row: Any, session: Session) -> dict[str, Any]:
     """The closing after a proposal, a confirmation, a drop or a decline: the number of its proposal that waits (or
     was confirmed; null: none), and its proposals ended (dropped or declined), oldest first."""
-    ended = [msgspec.to_builtins(ended_out(e)) for e in receipt_withdraw.ended_proposals(session, [row.followup_id])
-             .get(row.followup_id, ()) if e.review_id == row.id]
-    return {"withdraw_proposal": len(ended) + 1 if row.withdraw_proposed_by else None, "withdraw_ended": ended,
+    of_followup = receipt_withdraw.ended_proposals(session, [row.followup_id]).get(row.followup_id, ())
+    ended = [msgspec.to_builtins(ended_out(e)) for e in of_followup if e.review_id == row.id]
+    return {"withdraw_proposal": receipt_withdraw.waiting_proposal(row, of_followup), "withdraw_ended": ended,
             "id": row.id, "followup_id": row.followup_id, "resolved_by": row.resolved_by, "outcome": row.outcome,
             "recovery_id": row.recovery_id, "supplement_id": row.supplement_id,
             "withdraw_proposed_by": row.withdraw_proposed_by, "withdraw_proposed_at": row.withdraw_proposed_at,

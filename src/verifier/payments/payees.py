@@ -24,7 +24,7 @@ Audit entries carry the accounts masked and as keyed hashes (the Vault's blind i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,7 +39,7 @@ from ..domain.lifecycle import STATUS_LABELS_ZH as CASE_STATUS_ZH
 from ..domain.masking import mask_account
 from ..domain.payee import Payee, check_payee, is_household_member
 from ..recusal import guard as recusal, refusals
-from ..roster.service import PASSWORD_LINK, password_links
+from ..roster.service import PASSWORD_LINK
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -116,15 +116,17 @@ def refuse_failure_importer(session: Session, case: Case, failed_item: str | Non
     if found is None:
         return
     code, importer = found
+
+    def said(who: str) -> str:
+        return (f"案件 {case.number} 的转账是由{who}（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
+                "该案件的收款人变更，须由其他人员办理。")
     if importer == principal.id:
-        who = "您导入的银行回单"
-    elif password_links(session, principal.id, {importer}):  # the importer's second account, as the batches' rule
-        who = f"与您的账号有密码关联{PASSWORD_LINK}的人员导入的银行回单"
-    else:
-        return
-    raise refusals.refused(Forbidden(
-        f"案件 {case.number} 的转账是由{who}（批次 {code}）标为失败的：按职责分离规定，您不能{_ACTS[step]}"
-        "该案件的收款人变更，须由其他人员办理。"), principal, step, [case.household_id], case_id=case.id, clock=clock)
+        raise refusals.refused(Forbidden(said("您导入的银行回单")), principal, step, [case.household_id],
+                               case_id=case.id, clock=clock)
+    # nor the importer's second account, as the batches' rule
+    refusals.refuse_linked(session, principal, step, [refusals.LinkedPart(
+        importer, said(f"与您的账号有密码关联{PASSWORD_LINK}的人员导入的银行回单"), case_id=case.id,
+        households=[case.household_id])], clock=clock)
 
 
 def may_change(session: Session, case: Case) -> bool:
@@ -350,10 +352,9 @@ def _decision(session: Session, change: PayeeCorrection, case: Case, approve: bo
         raise InvalidState(f"该变更申请已{STATUS_LABELS_ZH.get(change.status, change.status).lstrip('已')}，不能再审批。")
     if principal.id == change.requested_by:
         raise Forbidden("按“四眼原则”，您不能审批自己提出的收款人变更申请，须由其他人员审批。")
-    if password_links(session, principal.id, {change.requested_by}):
-        raise refusals.refused(Forbidden(f"按“四眼原则”，您的账号与这份收款人变更申请的申请人的账号有密码关联{PASSWORD_LINK}，"
-                                         "不能审批该申请，须由其他人员审批。"), principal, "payee_decide",
-                               [case.household_id], case_id=case.id, clock=clock)
+    refusals.refuse_linked(session, principal, "payee_decide", [refusals.LinkedPart(
+        change.requested_by, f"按“四眼原则”，您的账号与这份收款人变更申请的申请人的账号有密码关联{PASSWORD_LINK}，"
+        "不能审批该申请，须由其他人员审批。", case_id=case.id, households=[case.household_id])], clock=clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="payee_decide", case_id=case.id,
                              clock=clock)  # 回避: not for one's own family's case
     refuse_paid_change(session, case, principal, step="payee_decide", clock=clock)
@@ -577,15 +578,15 @@ def refuse_payee_changers(session: Session, batch_id: str, batch_code: str, prin
                             f"不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
         changed += [(check.recorded_by, "改变收款人的重新核查的登记人", check.case_id),
                     (det.confirmed_by, "改变收款人的重新核查的确认人", check.case_id)]
-    linked = password_links(session, principal.id, {who for who, *_ in changed if who})
-    for who, part, case_id in changed:
-        if who in linked:
+    def said(part: str, case_id: str) -> Callable[[], str]:
+        def made() -> str:
             case = session.get(Case, case_id)
-            raise refusals.refused(Forbidden(
-                f"按“四眼原则”，您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联{PASSWORD_LINK}，"
-                f"按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。"),
-                principal, BATCH_STEP_NAMES[verb], [case.household_id] if case else [], case_id=case_id,
-                clock=clock)
+            return (f"按“四眼原则”，您的账号与案件 {case.number if case else case_id} 的{part}的账号有密码关联"
+                    f"{PASSWORD_LINK}，按职责分离规定不能{act}包含该案件的批次 {batch_code}，须由其他{others}办理。")
+        return made
+    refusals.refuse_linked(session, principal, BATCH_STEP_NAMES[verb], [
+        refusals.LinkedPart(who, said(part, case_id), case_id=case_id) for who, part, case_id in changed],
+        clock=clock)
 
 
 

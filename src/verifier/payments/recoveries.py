@@ -34,7 +34,7 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..recusal import guard as recusal
 from ..recusal import refusals
-from ..roster.service import PASSWORD_LINK, password_links
+from ..roster.service import PASSWORD_LINK
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..store import contracts as contract_store
@@ -181,20 +181,15 @@ def _second_person(session: Session, principal: Principal, row: RecoveryRepaymen
     if principal.id == row.recorded_by:
         raise Forbidden(f"按“四眼原则”，这笔还款由您登记，须由其他人员{what}。")
     # nor the recorder's second account: a repayment the bank never saw, confirmed so, writes the debt off alone
-    _refuse_linked(session, principal, row.recorded_by, rec, "recovery_repayment",
-                   f"这笔还款的登记人的账号有密码关联{PASSWORD_LINK}，不能{what}这笔还款", clock)
+    refusals.refuse_linked(session, principal, "recovery_repayment", [refusals.LinkedPart(
+        row.recorded_by, _linked(f"这笔还款的登记人的账号有密码关联{PASSWORD_LINK}，不能{what}这笔还款"),
+        case_id=rec.case_id)], clock=clock)
     return principal.acting_role(CONFIRMERS)
 
 
-def _refuse_linked(session: Session, principal: Principal, other: str, rec: Recovery, step: str, said: str,
-                   clock: Clock | None) -> None:
-    """403 when the caller's account is linked by a password (`roster.service.password_links`) to `other`'s, whose
-    act the caller's step is the second person of; kept on 回避拦截记录 under `step`, the case as its subject."""
-    if not password_links(session, principal.id, {other}):
-        return
-    household = session.scalar(select(Case.household_id).where(Case.id == rec.case_id))
-    raise refusals.refused(Forbidden(f"按“四眼原则”，您的账号与{said}，须由其他人员办理。"), principal, step,
-                           [household] if household else [], case_id=rec.case_id, clock=clock)
+def _linked(said: str) -> str:
+    """The refusal to the account linked by a password to the other person of the step (`refusals.refuse_linked`)."""
+    return f"按“四眼原则”，您的账号与{said}，须由其他人员办理。"
 
 
 def confirm_repayment(session: Session, repayment_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
@@ -267,8 +262,9 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
     if rec.waiver_requested_by == principal.id:
         raise Forbidden("核销由您申请，须由另一名县级复核人员确认。")
     if rec.waiver_requested_by is not None:  # nor the asker's second account (the waiver is two reviewers')
-        _refuse_linked(session, principal, rec.waiver_requested_by, rec, "recovery_waiver",
-                       f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能确认核销", clock)
+        refusals.refuse_linked(session, principal, "recovery_waiver", [refusals.LinkedPart(
+            rec.waiver_requested_by, _linked(f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能确认核销"),
+            case_id=rec.case_id)], clock=clock)
     recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)  # neither of the two is a relative's (回避)
     return rec, reason
 

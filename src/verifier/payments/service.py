@@ -55,7 +55,7 @@ from ..contract import county_named
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import PASSWORD_LINK, password_links
+from ..roster.service import PASSWORD_LINK
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case, Check, Determination, Household
@@ -453,17 +453,14 @@ def _refuse_linked(session: Session, batch: PaymentBatch, principal: Principal, 
     """The batch's four eyes held by one person through two accounts: 403 when the caller's account is linked by a
     password (`roster.service.password_links`: either set a password of the other, or one person set both and
     either has not changed it) to an account whose part in the batch (`parts`: user id → that part, in Chinese)
-    the caller's step (`verb`, as `payees.BATCH_STEPS` names it) checks. Kept on 回避拦截记录 under that step, the
-    batch as its subject."""
-    linked = password_links(session, principal.id, set(parts) - {""})
-    if not linked:
-        return
+    the caller's step (`verb`, as `payees.BATCH_STEPS` names it) checks (of several, the first by user id). Kept on
+    回避拦截记录 under that step, the batch as its subject (`recusal.refusals.refuse_linked`)."""
     act, others = payees.BATCH_STEPS[verb]
-    part = parts[min(linked)]
-    said = LINKED_TO_BATCH.format(part=part, act=act, code=batch.code, others=others)
-    raise recusal_refusals.refused(Forbidden(said), principal, payees.BATCH_STEP_NAMES[verb], [],
-                                   county_code=batch.county_code, subject=batch.id,
-                                   extra={"batch_id": batch.id, "why": "password_linked"}, clock=clock)
+    extra = {"batch_id": batch.id, "why": "password_linked"}
+    recusal_refusals.refuse_linked(session, principal, payees.BATCH_STEP_NAMES[verb], [
+        recusal_refusals.LinkedPart(who, LINKED_TO_BATCH.format(part=part, act=act, code=batch.code, others=others),
+                                    households=[], county_code=batch.county_code, subject=batch.id, extra=extra)
+        for who, part in sorted(parts.items())], clock=clock)
 
 
 SIGNOFF_FOUR_EYES = "按“四眼原则”，县级签批须由既未制单、也未审批本批次的人员办理。"

@@ -10,7 +10,7 @@ told nothing more than before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,8 @@ from ..audit import log as audit
 from ..audit.canonical import CanonicalError, decode_entry
 from ..audit.models import REFUSED as REFUSED_ENTRY, AuditEntry
 from ..clock import Clock
+from ..domain.errors import Forbidden
+from ..roster.service import password_links
 from ..store.db import keep_after_rollback
 from ..store.paged import Paged, fold_search, page_of_list
 from ..store.tables import Case, Household, User
@@ -46,6 +48,8 @@ STEPS = (
     "objection_record",
     "objection_dismiss",
     "recheck",
+    "recheck_correct",
+    "recheck_visit",
     "followup",
     "receipt_review",
     "receipt_confirm",
@@ -97,6 +101,41 @@ def refused(exc: BaseException, principal: Principal, step: str, households: Ite
                                                     county_code=county_code, clock=clock, subject=subject,
                                                     extra=extra))
     return exc
+
+
+@dataclass(frozen=True)
+class LinkedPart:
+    """An account whose act the caller's step is the second person of, and the refusal (`said`, in Chinese, or made
+    when needed) if the caller's account is linked to it by a password. `households`: those the refusal names (None:
+    the household of `case_id`, none without a case); `county_code`, `subject`, `extra` as `record` takes them."""
+
+    user_id: str
+    said: str | Callable[[], str]
+    case_id: str | None = None
+    households: Sequence[str] | None = None
+    county_code: str | None = None
+    subject: str | None = None
+    extra: Mapping[str, object] | None = None
+
+
+def refuse_linked(session: Session, principal: Principal, step: str, parts: Sequence[LinkedPart], *,
+                  clock: Clock | None = None) -> None:
+    """The four eyes held by one person through two accounts: 403 (`Forbidden`, the part's `said`) for the first of
+    `parts` whose account is linked to the caller's by a password (`roster.service.password_links`: either set a
+    password of the other, or one person set both and either has not changed it; read in one statement), kept on
+    回避拦截记录 under `step` once the refused transaction has rolled back. Nothing when none is linked."""
+    linked = password_links(session, principal.id, {p.user_id for p in parts} - {""})
+    for part in parts:
+        if part.user_id not in linked:
+            continue
+        households = part.households
+        if households is None:
+            household = None if part.case_id is None else session.scalar(
+                select(Case.household_id).where(Case.id == part.case_id))
+            households = [household] if household else []
+        said = part.said if isinstance(part.said, str) else part.said()
+        raise refused(Forbidden(said), principal, step, households, case_id=part.case_id,
+                      county_code=part.county_code, clock=clock, subject=part.subject, extra=part.extra)
 
 
 def left_out(session: Session, principal: Principal, recused: Mapping[str, str], step: str, *,

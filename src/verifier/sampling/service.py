@@ -38,6 +38,7 @@ from ..clock import Clock
 from ..domain import sampling
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
+from ..recusal import refusals
 from ..store.loading import row_in_counties
 from ..store import contracts as contract_store
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
@@ -83,6 +84,11 @@ RESULT = "sampling.result_recorded"
 CORRECTED = "sampling.result_corrected"
 NOT_THE_RECORDER = ("按“四眼原则”，该复核结果附有录入人入户走访的证据，只能由录入该复核结果的复核人员本人更正：由他人改写，"
                     "依据它发起的追回、暂停支付或补发会被一人撤销。追回确需减免的，请按减免流程由两名县级审核人员办理")
+NOT_THE_VISITOR = ("按“四眼原则”，走访证据只能由录入该复核结果的复核人员本人补录：入户走访的人须是录入复核数据的人，"
+                   "否则他人的走访会附在自己没有见过的数据上，而录入人可以不经走访更正它。请由录入人补录，"
+                   "或由走访的复核人员本人另行录入复核结果")
+CORRECT_STEP = "recheck_correct"  # refusals kept on 回避拦截记录 (`recusal.refusals.STEPS`)
+VISIT_STEP = "recheck_visit"
 EXPANDED = "sampling.expanded"
 DEVIATION = "sampling.deviation_recorded"  # a deviating result's consequence (sampling/consequences.py)
 
@@ -338,6 +344,10 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
     if row is None:
         raise NotFound(NO_RESULT)
     independence.require_independent(session, case_id, principal, clock)
+    if principal.id != row.recorded_by:
+        # The visitor is the recorder: else one reviewer's visit would make another's desk figures count, and their
+        # recorder, who went nowhere, could then correct them alone (`correct_result`).
+        raise _refused(session, NOT_THE_VISITOR, principal, VISIT_STEP, case_id, clock)
     if row.visited_on is not None:
         raise InvalidState("该复核结果已有走访证据。")
     if not visits.awaiting_visit(row):
@@ -358,6 +368,23 @@ def add_visit(session: Session, round_id: str, case_id: str, visit: visits.Visit
     if session.get(SamplingDeviation, (rnd.id, case_id)) is None:
         _apply_consequences(session, rnd, row, principal=principal, clock=clock)
     return result_out(row)
+
+
+def _refused(session: Session, said: str, principal: Principal, step: str, case_id: str,
+             clock: Clock) -> BaseException:
+    """403 `said`, kept on 回避拦截记录 under `step` (the case as its subject) once the refused transaction has rolled
+    back, as the other refusals to act on another's part."""
+    household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+    return refusals.refused(Forbidden(said), principal, step, [household] if household else [], case_id=case_id,
+                            clock=clock)
+
+
+def visit_adders(session: Session, rnd: SamplingRound, by: Principal) -> set[str]:
+    """The cases whose result waits for its visit and `by` may add it to (`add_visit`: its recorder)."""
+    if rnd.status != "drawn":
+        return set()
+    return {case_id for case_id, r in _results(session, rnd.id).items()
+            if r.recorded_by == by.id and visits.awaiting_visit(r)}
 
 
 def _assessed_figures_only(data: ResultInput) -> None:
@@ -404,7 +431,7 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     if principal.id != row.recorded_by and not visits.awaiting_visit(row):
         # A result that counts carries its recorder's visit: another reviewer rewriting its figures from the desk would
         # withdraw, alone, the recovery, hold or supplement it opened (a recovery is written off by two reviewers).
-        raise Forbidden(NOT_THE_RECORDER)
+        raise _refused(session, NOT_THE_RECORDER, principal, CORRECT_STEP, data.case_id, clock)
     reason = reason.strip()
     problems = [] if reason else [FieldError("reason", "必填")]
     try:

@@ -712,6 +712,8 @@ RECUSAL_STEPS = {
     "objection_record": "登记公示异议",
     "objection_dismiss": "驳回公示异议",
     "recheck": "县级抽样复核",
+    "recheck_correct": "更正他人录入的县级抽样复核结果",
+    "recheck_visit": "为他人录入的县级抽样复核结果补录走访证据",
     "followup": "录入回访",
     "receipt_review": "核实回访中未收到救助金",
     "receipt_confirm": "复核回访核实已收到（收款账户已变更或收款人不是本户成员）",

@@ -39,6 +39,7 @@ def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
     q = fold_search(q)
     with ctx.db.read() as session:
         found = receipt.find_alerts(session, user, ctx.vault, status=status, q=q, page=at, page_size=paging.PAGE_SIZE)
+        no_decline = receipt_withdraw.declines_refused(session, found.items, user.id)  # the server's rule, links too
         names = user_names(session, [p for a in found.items
                                      for p in (a.recorded_by, a.resolved_by, a.supplement_confirmed_by, a.confirmed_by,
                                                *a.payee_changed_by,
@@ -54,7 +55,7 @@ def render_alerts(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
                 returning=returning or {}, withdrawing=withdrawing or {}, ending=ending or {},
                 outcomes=labels.RECEIPT_OUTCOMES, ended_how=labels.WITHDRAW_ENDED,
                 ended_by_how=labels.WITHDRAW_ENDED_BY, hints=labels.RECEIPT_OUTCOME_HINTS, sl=stagelabels,
-                may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager)
+                may_resolve=user.has(*receipt.RESOLVERS), me=user.id, q=q, pager=pager, no_decline=no_decline)
 
 
 class ReceiptAlertPages(Controller):
@@ -152,10 +153,16 @@ class ReceiptAlertPages(Controller):
             session, followup_id, principal=request.user, clock=ctx.clock), done="supplement_confirmed")
 
 
-def _proposal(data: dict[str, Any]) -> int | None:
-    """The number of the proposal the form was drawn with (a hidden field); anything but a number: not said."""
+NO_PROPOSAL = "页面没有带上撤回提议的编号，或编号有误：请刷新页面，核对现在待确认的提议后再操作"
+
+
+def _proposal(data: dict[str, Any]) -> int:
+    """The number of the proposal the form was drawn with (a hidden field the page always sends): missing or anything
+    but a number, 409 (`NO_PROPOSAL`; the API alone keeps it optional, for its callers from before 0057)."""
     said = clean(data.get("proposal"))
-    return int(said) if said.isdigit() and len(said) < 9 else None
+    if not (said.isdigit() and len(said) < 9):
+        raise InvalidState(NO_PROPOSAL)
+    return int(said)
 
 
 def _second_person(request: Req, ctx: Any, data: dict[str, Any], confirm: Any, *, done: str,

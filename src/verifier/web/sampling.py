@@ -146,7 +146,9 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
             people += [p.committed_by, p.revealed_by or "", p.passed_over_by or ""]
         names = user_names(session, people + [i.result.recorded_by for i in r.items if i.result]
                            + [i.result.corrected_by or "" for i in r.items if i.result])
-        fixable = smp.correctable(session, smp.load_round(session, round_id, user), by=user)
+        loaded = smp.load_round(session, round_id, user)
+        fixable = smp.correctable(session, loaded, by=user)
+        visitable = smp.visit_adders(session, loaded, user)  # the visit is added by the result's recorder alone
         shown_visits = smp.visits_of_round(session, round_id)
         members = {c.id: [m.name for m in sorted(c.household.members, key=lambda m: (m.relation != "head", m.id))]
                    for c in sampled}
@@ -165,7 +167,7 @@ def render_round(request: Req, ctx: Any, round_id: str, *, status_code: int = 20
     return page(request, "sampling_round.html", status_code=status_code, r=r, report=report, heads=heads, numbers=numbers,
                 names=names, pending=pending, writer=writer, forms=forms or {}, sl=sl, mine=mine, by_party=by_party,
                 late=late, today=today, message=sl.zh(message) if message else None,
-                fixable=fixable if writer else set(), assessment=assessment, visits=shown_visits, members=members,
+                fixable=fixable if writer else set(), visitable=visitable if writer else set(), assessment=assessment, visits=shown_visits, members=members,
                 kept=kept, uploaded=uploaded or {}, view=_sample_view(r.items, heads, numbers, q, town, r.kind),
                 audit_links=user.has(*AUDIT_READERS["roles"]))
 
