@@ -34,6 +34,10 @@ def test_the_upheld_objection_is_explained_to_the_clerk_and_to_the_supervisor(pa
     assert "异议成立：该户已撤出名单，案件退回待排期，由保险公司主管另派核查员重新入户核查" in shown
 
     pages.as_("sup2", "insurer_supervisor")
+    listed = pages.get("/schedule").text  # the waiting list marks the case, and only it
+    assert listed.count("异议成立，须另派核查员") == 1
+    row = listed.split(f'href="/cases/{case_id}"')[1].split("</tr>")[0]
+    assert "异议成立，须另派核查员" in row
     text = pages.get(f"/cases/{case_id}/schedule").text
     panel = text.split('id="objection-recheck"')[1].split("</div>")[0]
     assert "本案公示期间异议成立，须由其他核查员重新入户核查" in panel

@@ -98,6 +98,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids]}
                 for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
+        # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
+        objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:
@@ -117,6 +119,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
+                objected=objected,
                 pager=Pager.over("/schedule", {"q": q}, found),
                 **({"form_page": stands_as} if stands_as else {}))
 
