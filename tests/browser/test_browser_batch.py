@@ -110,6 +110,6 @@ def test_upholding_an_objection_needs_its_confirmation(server, browser) -> None:
     form.locator("input[value=upheld]").check()
     form.locator("input[name=confirm]").check()
     form.locator("button[type=submit]").click()
-    page.wait_for_url(notice + "?done=resolved")
-    assert "异议成立" in page.content()
+    page.wait_for_url(notice + "?done=objection_upheld")
+    assert "异议成立" in page.content() and "另派核查员重新入户核查" in page.content()
     context.close()

@@ -107,6 +107,12 @@ def test_the_held_case_the_round_and_the_recovery_pages(pages, ctx, users) -> No
     assert "农户确无偿还能力" in asked and "（reviewer " in asked and "reviewer-b" not in asked and "申请核销" in asked
     assert "已核实，同意核销" in confirmed and "reviewer-b" in confirmed and "确认核销" in confirmed
     assert "未保存" not in confirmed
+    # where the money went: what was written off beside what was repaid (尚未追回 reads 0.00 once waived)
+    figures = dict(re.findall(r'<tr(?: id="[^"]+")?><th>([^<]+)</th><td class="num">([0-9,.]+) 元</td></tr>', text))
+    due, repaid = (int(figures[k].replace(",", "").replace(".", "")) for k in ("应追回", "已追回（已确认）"))
+    assert repaid == 10000 and figures["尚未追回"] == "0.00"
+    left = due - repaid
+    assert figures["已核销（不再追回）"] == f"{left // 100:,}.{left % 100:02d}"
     pages.as_("reviewer-c", "county_reviewer", counties=("340223",))
     r = pages.post(url + "/waive", {"reason": "同意", "step": "confirm"})  # too late, and no box: told it is closed
     assert r.status_code == 409 and "只能核销追回中的款项" in r.text and "请勾选确认框" not in r.text

@@ -91,3 +91,13 @@ def test_a_new_password_set_on_the_page_suspends_the_money_roles(pages, users, c
     r = pages.post(f"/users/{fin}/password", {"password": "new password one", "password_again": "new password one"})
     assert r.status_code == 200 and "财务角色已暂停" in r.text and "/role-grants" in r.text
     assert "待确认：财务" in pages.get("/users").text
+
+
+def test_the_pages_name_every_role_that_takes_two_people(pages, users) -> None:  # type: ignore[no-untyped-def]
+    """The pending list and the users list say which roles wait for a second person: every guarded one, the auditor's
+    and the field officer's among them (the text once named only the money roles and the admin's)."""
+    users.add("admin2", "admin", counties=())
+    pages.as_("admin1", "admin", counties=())
+    for path in ("/role-grants", "/users"):
+        text = pages.get(path).text
+        assert "核查员、保险公司主管、理赔专员、财务、乡镇经办人、县级复核员、审计和管理员角色须" in text, path

@@ -190,6 +190,18 @@ def linked_to_objected(session: Session, objected: frozenset[str], candidates: I
     return frozenset(a for o in sorted(objected) for a in password_links(session, o, others)) if others else frozenset()
 
 
+def recheck_bars(session: Session, case_id: str, candidates: Iterable[str]) -> dict[str, str]:
+    """For the scheduling page: of `candidates`, the officers who may not make the re-check of a case whose objection
+    was upheld, each with why (`domain.objection_recheck`, as `schedule` refuses them): "objected", an officer of a
+    check objected to; "linked", an account linked to one by a password. Empty for a case with no upheld objection."""
+    objected = objected_officers(session, [case_id]).get(case_id, frozenset())
+    if not objected:
+        return {}
+    candidates = list(candidates)
+    linked = linked_to_objected(session, objected, candidates)
+    return {o: "objected" if o in objected else "linked" for o in candidates if o in objected or o in linked}
+
+
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
     """Rotation (轮换): the officers of the household's latest check on another of its cases (last year's, another
     cause's), who do not make this case's visits: an officer and a household do not meet twice in a row, so no

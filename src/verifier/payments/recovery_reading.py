@@ -42,6 +42,8 @@ def recovery_out(session: Session, rec: Recovery, *, head_name: str | None = Non
             "amount": format_yuan(rec.amount), "paid_amount": format_yuan(rec.paid_amount),
             "due_amount": format_yuan(rec.due_amount), "repaid": format_yuan(rec.repaid),
             "outstanding": format_yuan(rec.amount - rec.repaid if rec.status == "open" else 0),
+            # what the waiver wrote off (recoveries.waive: the amount less the confirmed repayments), else nothing
+            "waived": format_yuan(rec.amount - rec.repaid if rec.status == "waived" else 0),
             "pending": format_yuan(pending), "status": rec.status, "opened_by": rec.opened_by,
             "opened_at": rec.opened_at.isoformat(), "closed_by": rec.closed_by,
             "closed_at": rec.closed_at.isoformat() if rec.closed_at else None, "waive_reason": rec.waive_reason,

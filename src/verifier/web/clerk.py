@@ -372,4 +372,4 @@ class ObjectionPages(Controller):
             return render_notice(request, ctx, notice_id, status_code=422, forms={f"resolve-{objection_id}": state})
         except (Forbidden, InvalidState) as exc:
             return render_notice(request, ctx, notice_id, status_code=exc.status, message=labels.message_zh(exc.detail))
-        return see_other(f"/notices/{notice_id}", done="resolved")
+        return see_other(f"/notices/{notice_id}", done="objection_upheld" if outcome == "upheld" else "resolved")

@@ -29,6 +29,9 @@ from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 from ..zhtable import Table, compile_table, translate
 
 ROLE_LABELS = dict(ROLE_NAMES_ZH)
+# Why an officer may not make the re-check of a case whose objection was upheld (cases.service.recheck_bars), said
+# beside his name on the scheduling page before the supervisor picks.
+RECHECK_BARS = {"objected": "参加过异议成立的核查", "linked": "账号与参加过异议成立的核查的核查员有密码关联"}
 # The users list's filter on accounts: in use or disabled (停用).
 ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
 GRANT_STATUS = dict(GRANT_STATUS_ZH)
@@ -529,6 +532,8 @@ DONE_MESSAGES = {
     "objection": "异议已登记。",
     "objection_already": "这条异议此前已登记（重复提交未再保存）。",
     "resolved": "异议已处理。",
+    "objection_upheld": ("异议成立：该户已撤出名单，案件退回待排期，由保险公司主管另派核查员重新入户核查"
+                         "（参加过原核查的核查员不能再核查该户）。"),
     "closed": "公示已结束，名单内案件转为待支付。",
     "plan": "排期已应用。",
     "batch": "支付批次已生成，待财务审批。",

@@ -23,6 +23,13 @@ ADMIN: dict[str, Any] = {"roles": ("admin",)}
 Id = Annotated[str, Parameter(max_length=40)]
 
 
+def guarded_roles_text() -> str:
+    """The roles that take two people, named as the pages name them (核查员、…和管理员), from grants.GUARDED_ROLES:
+    the pages' explanations follow the rule when a role joins it (the auditor's did, the text had not)."""
+    names = [labels.ROLE_LABELS.get(r, r) for r in ROLES if r in grants.GUARDED_ROLES]
+    return names[0] if len(names) == 1 else "、".join(names[:-1]) + "和" + names[-1]
+
+
 class RoleGrantPages(Controller):
     path = "/role-grants"
 
@@ -33,7 +40,7 @@ class RoleGrantPages(Controller):
             found = grants.find_grants(session, request.user, search=q, page=page_param(page_no), page_size=PAGE_SIZE)
         pager = Pager.over("/role-grants", {"q": q.strip()}, found)
         return page(request, "role_grants.html", rows=found.items, q=q.strip(), pager=pager,
-                    statuses=labels.GRANT_STATUS)
+                    statuses=labels.GRANT_STATUS, guarded_text=guarded_roles_text())
 
     @post("/{grant_id:str}/confirm", opt=DECIDERS, status_code=303)
     def confirm(self, grant_id: Id, ctx: Ctx, request: Req) -> Any:

@@ -47,7 +47,7 @@ from .common import (
     user_names,
 )
 from . import paging
-from .labels import CHANNELS, message_zh
+from .labels import CHANNELS, RECHECK_BARS, message_zh
 from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -74,8 +74,14 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
         known = user_names(session, list(last_time))
         barred = sorted(known.get(o, o) for o in last_time)
+        # after an upheld objection: who may not go, and why, said before the supervisor picks (not only once refused)
+        objected = case_service.recheck_bars(session, case.id, [o for o, _ in officers])
+    shown = [(dict(officers)[o], RECHECK_BARS[why]) for o, why in objected.items()]
+    officers = [(o, f"{name}（不能安排：{RECHECK_BARS[objected[o]]}）" if o in objected else name)
+                for o, name in officers]
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
-                visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred)
+                visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
+                objected=shown)
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -92,6 +98,8 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids]}
                 for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
+        # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
+        objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
         rows: list[dict[str, Any]] = []
         unplaced: list[dict[str, Any]] = []
         if proposal is not None:
@@ -111,6 +119,7 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
     return page(request, "schedule.html", status_code=status_code, form=state, counties=counties, waiting=waiting,
                 shares=shares, share_names=share_names, share_days=case_service.HAND_PICKED_DAYS,
                 proposal=proposal, rows=rows, unplaced=unplaced, today=ctx.clock.today(), q=q, late=late,
+                objected=objected,
                 pager=Pager.over("/schedule", {"q": q}, found),
                 **({"form_page": stands_as} if stands_as else {}))
 

@@ -20,6 +20,7 @@ from ..store.paged import fold_search
 from . import labels
 from .common import FormState, Req, page
 from .paging import PAGE_SIZE, Pager, page_param
+from .role_grants import guarded_roles_text
 from .user_list import ListBack
 
 ADMIN: dict[str, Any] = {"roles": ("admin",)}
@@ -52,7 +53,8 @@ class UserPages(Controller):
         return page(request, "users.html", people=found.items, sessions=sessions, pending=pending, q=q,
                     pager=pager, kept=back.query, role=role, state=state,
                     roles=[(r, labels.ROLE_LABELS.get(r, r)) for r in ROLES],
-                    states=list(labels.ACCOUNT_STATES.items()), state_labels=labels.ACCOUNT_STATES)
+                    states=list(labels.ACCOUNT_STATES.items()), state_labels=labels.ACCOUNT_STATES,
+                    guarded_text=guarded_roles_text())
 
     @get("/{user_id:str}/disable", opt=ADMIN)
     def confirm_disable(self, user_id: Id, ctx: Ctx, request: Req) -> Template:
