@@ -156,7 +156,7 @@ def test_attack_the_register_in_force_kept_by_declining_its_correction(ctx, clie
     correction with the car: neither rev (the importer of the version in force) nor rev's second account may decline
     it alone and keep their register in force; another reviewer may (its confirmer too), an importer withdraws their
     own."""
-    for name in ("rev", "rev2", "rev3", "rev_pal"):
+    for name in ("rev", "rev2", "rev3", "rev_pal", "rev_kin"):
         users.add(name, "county_reviewer", counties=(COUNTY,))
     with ctx.db.begin() as session:  # rev knows a password of rev_pal's account (set it, as an admin's reset)
         session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev"]
@@ -173,6 +173,14 @@ def test_attack_the_register_in_force_kept_by_declining_its_correction(ctx, clie
     assert r.status_code == 403 and "密码关联" in r.json()["detail"], r.text
     assert [(e["step"], e["subject"]) for e in refusals_of(ctx, users.ids["rev_pal"])] == [
         ("register_decline", fixed_id)]
+    assert _status(ctx, fixed_id) == "pending" and entries_but_refusals(ctx) == before
+    # nor a reviewer who declared a relative in the household whose car the correction adds (回避, kept on record)
+    declare_ties(client, users.headers("rev_kin"), hh.id_numbers[0])
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/registers/imports/{fixed_id}/decline", headers=users.headers("rev_kin"), json=body)
+    assert r.status_code == 422 and KIN_REFUSAL in r.text, r.text
+    assert [(e["step"], e["county_code"]) for e in refusals_of(ctx, users.ids["rev_kin"])] == [
+        ("register_decline", COUNTY)]
     assert _status(ctx, fixed_id) == "pending" and entries_but_refusals(ctx) == before
     # the page's read model says why instead of offering the form; to another reviewer it offers it
     with ctx.db.read() as session:

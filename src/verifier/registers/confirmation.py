@@ -106,17 +106,30 @@ def _rows_of(session: Session, import_id: str | None) -> Counter[tuple[str, int 
                        select(e.id_number_bidx, e.amount, e.year, e.facts).where(e.import_id == import_id)))
 
 
+def _households_naming(session: Session, county_code: str, bidxs: set[str]) -> dict[str, str]:
+    """The county's households (id → head's name) a member of which is one of these people (blind indexes)."""
+    wanted = sorted(bidxs)
+    households: dict[str, str] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        for hid, head in session.execute(
+                select(Household.id, Household.head_name).join(Member, Member.household_id == Household.id)
+                .where(Household.county_code == county_code, Member.id_number_bidx.in_(wanted[i:i + _CHUNK]))):
+            households[hid] = head
+    return households
+
+
+def households_found(session: Session, row: RegisterImport, base: RegisterImport | None) -> list[str]:
+    """The county's households a member of which a row the proposal `row` adds to `base` names: those a later check
+    would find something on once it is in force (declining it keeps them from being found)."""
+    added = _rows_of(session, row.id) - _rows_of(session, base.id if base is not None else None)
+    return sorted(_households_naming(session, row.county_code, {key[0] for key in added}))
+
+
 def change_of(session: Session, row: RegisterImport, base: RegisterImport | None) -> Change:
     new, old = _rows_of(session, row.id), _rows_of(session, base.id if base is not None else None)
     added, removed = new - old, old - new
     named_now = {key[0] for key in new}
-    gone = sorted({key[0] for key in removed})
-    households: dict[str, str] = {}
-    for i in range(0, len(gone), _CHUNK):
-        for hid, head in session.execute(
-                select(Household.id, Household.head_name).join(Member, Member.household_id == Household.id)
-                .where(Household.county_code == row.county_code, Member.id_number_bidx.in_(gone[i:i + _CHUNK]))):
-            households[hid] = head
+    households = _households_naming(session, row.county_code, {key[0] for key in removed})
     ordered = sorted(households.items(), key=lambda h: (h[1], h[0]))
     return Change(row.id, base.id if base is not None else None, sum(added.values()), sum(removed.values()),
                   len({key[0] for key in old} - named_now), tuple(h for h, _ in ordered),
@@ -223,7 +236,8 @@ def may_decline(session: Session, row: RegisterImport, principal: Principal, on:
 def decline(session: Session, import_id: str, *, principal: Principal, reason: str, clock: Clock) -> RegisterImport:
     """A proposal is set aside, never in force: by its importer (withdrawn) or another county reviewer of the county
     but the importer of the version in force it would replace (`may_decline`; 403, a password link kept on
-    回避拦截记录), with a reason (the log keeps its SHA-256 only). 409 once decided."""
+    回避拦截记录), nor one tied to a household a row it adds names (422, kept too), with a reason (the log keeps its
+    SHA-256 only). 409 once decided."""
     row = load_import(session, import_id, principal, for_update=True)
     if not principal.has(*CONFIRM_ROLES):
         raise Forbidden(NOT_A_REVIEWER)
@@ -241,6 +255,12 @@ def decline(session: Session, import_id: str, *, principal: Principal, reason: s
         raise ValidationFailed.one("reason", "请说明退回的原因")
     if len(text) > MAX_REASON:
         raise ValidationFailed.one("reason", f"原因最多 {MAX_REASON} 个字")
+    if principal.id != row.imported_by and principal.has_ties is not False:
+        # 回避: declining keeps what the proposal adds (a car, a business) from being found on these households. Read
+        # in the write transaction for a reviewer who declared ties only (almost nobody: nothing is read otherwise).
+        recusal.refuse_principal(session, principal, households_found(session, row, current_of(
+            session, row, clock.today())), step=DECLINE_STEP, field="reason", county_code=row.county_code,
+            clock=clock)
     row.status, row.declined_by, row.declined_at, row.decline_reason = "declined", principal.id, clock.now(), text
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="registers.decline", subject=row.id,
