@@ -44,6 +44,10 @@ def test_demo_tiers_price_domain_examples() -> None:
     # disaster, 2 members, loss 90,000: excess 80,000 at 100%, capped at 2×30,000 = 60,000.
     quote = relief_for(9_000_000, c.relief_rule("disaster", "low_income"), 2)
     assert (quote.amount, quote.capped) == (6_000_000, True)
+    with pytest.raises(ValidationFailed) as refused:  # a cause and group it prices nothing for: said in Chinese
+        c.relief_rule("illness", "no_such_group")
+    said = refused.value.errors[0]
+    assert (said.field, said.message) == ("cause", f"服务合同 {c.id} 没有因病、no_such_group家庭的救助标准")
 
 
 def test_content_hash_follows_the_bytes() -> None:

@@ -292,7 +292,9 @@ class Contract:
         try:
             return self.rules[(cause, group)]
         except KeyError:
-            raise ValidationFailed.one("cause", f"contract {self.id} has no relief for cause {cause!r} and group {group!r}") from None
+            names = self.cause_table
+            raise ValidationFailed.one("cause", f"服务合同 {self.id} 没有{names.cause_names().get(cause, cause)}、"
+                                                f"{names.group_names().get(group, group)}家庭的救助标准") from None
 
     def overlaps(self, other: "Contract") -> list[str]:
         """The county codes both contracts serve over intersecting periods (empty when they do not overlap)."""

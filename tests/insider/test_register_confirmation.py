@@ -18,7 +18,9 @@ from sqlalchemy import select
 
 from verifier import demo
 from verifier.audit.log import text_digest
+from verifier.accounts.auth import Principal
 from verifier.audit.models import AuditEntry
+from verifier.registers import confirmation
 from verifier.registers.models import RegisterFinding, RegisterImport
 from verifier.store.tables import User
 
@@ -147,6 +149,52 @@ def test_a_proposal_is_declined_with_a_reason_kept_as_its_digest(ctx, client, us
     # the same file again is a new proposal for another look, not "already imported"
     again = _post(client, users.headers("rev"), [f"{hh.id_numbers[0]},皖B11111,150000.00"], "车辆.csv")
     assert not again["repeated"] and again["import_id"] != import_id and again["status"] == "pending"
+
+
+def test_attack_the_register_in_force_kept_by_declining_its_correction(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """rev imports a version leaving a relative's car out and rev2 confirms it unawares. rev3 imports the bureau's
+    correction with the car: neither rev (the importer of the version in force) nor rev's second account may decline
+    it alone and keep their register in force; another reviewer may (its confirmer too), an importer withdraws their
+    own."""
+    for name in ("rev", "rev2", "rev3", "rev_pal", "rev_kin"):
+        users.add(name, "county_reviewer", counties=(COUNTY,))
+    with ctx.db.begin() as session:  # rev knows a password of rev_pal's account (set it, as an admin's reset)
+        session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev"]
+    _, hh, _ = _referred(ctx)
+    other = f"{_referred(ctx)[1].id_numbers[0]},皖B22222,120000.00"
+    v1 = _post(client, users.headers("rev"), [other], "车辆1.csv")["import_id"]
+    assert confirm_over_api(client, users.headers("rev2"), v1).status_code == 200
+    fixed = _post(client, users.headers("rev3"), [other, f"{hh.id_numbers[0]},皖B11111,150000.00"], "车辆2.csv")
+    fixed_id, body = fixed["import_id"], {"reason": "与交警大队核实，此文件不是正式报送版本"}
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/registers/imports/{fixed_id}/decline", headers=users.headers("rev"), json=body)
+    assert r.status_code == 403 and f"现行的同类名单（{v1}）是您导入的" in r.json()["detail"], r.text
+    r = client.post(f"/api/registers/imports/{fixed_id}/decline", headers=users.headers("rev_pal"), json=body)
+    assert r.status_code == 403 and "密码关联" in r.json()["detail"], r.text
+    assert [(e["step"], e["subject"]) for e in refusals_of(ctx, users.ids["rev_pal"])] == [
+        ("register_decline", fixed_id)]
+    assert _status(ctx, fixed_id) == "pending" and entries_but_refusals(ctx) == before
+    # nor a reviewer who declared a relative in the household whose car the correction adds (回避, kept on record)
+    declare_ties(client, users.headers("rev_kin"), hh.id_numbers[0])
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/registers/imports/{fixed_id}/decline", headers=users.headers("rev_kin"), json=body)
+    assert r.status_code == 422 and KIN_REFUSAL in r.text, r.text
+    assert [(e["step"], e["county_code"]) for e in refusals_of(ctx, users.ids["rev_kin"])] == [
+        ("register_decline", COUNTY)]
+    assert _status(ctx, fixed_id) == "pending" and entries_but_refusals(ctx) == before
+    # the page's read model says why instead of offering the form; to another reviewer it offers it
+    with ctx.db.read() as session:
+        seen = {who: confirmation.review(session, fixed_id, Principal(
+            id=users.ids[who], username=who, display_name=who, roles=("county_reviewer",), counties=(COUNTY,)),
+            ctx.clock.today()).decline_refusal for who in ("rev", "rev_pal", "rev2", "rev3")}
+    assert "是您导入的" in seen["rev"] and "密码关联" in seen["rev_pal"]
+    assert seen["rev2"] is None and seen["rev3"] is None
+    # its importer withdraws their own; another reviewer (here the confirmer of the version in force) declines one
+    again = _post(client, users.headers("rev"), [other, f"{hh.id_numbers[0]},皖B33333,150000.00"], "车辆3.csv")
+    r = client.post(f"/api/registers/imports/{again['import_id']}/decline", headers=users.headers("rev"), json=body)
+    assert r.status_code == 200 and r.json()["status"] == "declined", r.text
+    r = client.post(f"/api/registers/imports/{fixed_id}/decline", headers=users.headers("rev2"), json=body)
+    assert r.status_code == 200 and r.json()["declined_by"] == users.ids["rev2"], r.text
 
 
 def test_two_proposals_confirmed_at_once_bring_one_in_force(ctx, database_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -46,6 +46,19 @@ def test_the_supervisor_answers_a_finding_on_the_case_page(pages, ctx) -> None: 
     review = pages.get(f"/registers/{import_id}").text
     replaces = re.search(r'name="replaces" value="([^"]*)"', review).group(1)
     assert pages.post(f"/registers/{import_id}/confirm", {"replaces": replaces}).status_code == 303
+    pages.as_("rev3", "county_reviewer")  # a correction of it: its importer may not decline it alone
+    again = f"身份证号,工作单位\r\n{hh.id_numbers[1]},县财政局\r\n{hh.id_numbers[0]},县教育局\r\n".encode()
+    r = pages.post("/registers", {"kind": "public_employment", "county_code": "340223"},
+                   files={"file": ("人社2.csv", again, "text/csv")})
+    fixed = r.headers["location"].rsplit("import=", 1)[1]
+    pages.as_("rev", "county_reviewer")
+    review = pages.get(f"/registers/{fixed}").text
+    assert 'id="decline-refused"' in review and "是您导入的" in review and 'id="decline-form"' not in review
+    r = pages.post(f"/registers/{fixed}/decline", {"reason": "不是正式报送版本"})
+    assert r.status_code == 403 and "是您导入的" in r.text
+    pages.as_("rev3", "county_reviewer")  # its importer withdraws it
+    assert 'id="decline-form"' in pages.get(f"/registers/{fixed}").text
+    assert pages.post(f"/registers/{fixed}/decline", {"reason": "传错了文件"}).status_code == 303
     demo.advance_to(ctx, team, case_id, hh, "checked", on=ctx.clock.today(), vehicle="车001")
     pages.login(s.supervisor.username, FACTORY_PASSWORD)
     page = pages.get(f"/cases/{case_id}").text

@@ -69,6 +69,8 @@ def test_a_county_reviewer_refuses_with_a_reason(pages, users, client) -> None: 
     r = pages.post(f"/role-grants/{grant}/refuse", {"reason": "未见任命文件"})
     assert r.status_code == 303 and r.headers["location"] == "/role-grants?done=grant_refused"
     assert "没有待确认的角色授权" in pages.get("/role-grants").text
+    gone = pages.get(f"/role-grants/{grant}/refuse")  # decided: no form, and said in Chinese
+    assert gone.status_code == 404 and "没有找到这项角色授权" in gone.text and "no such" not in gone.text
     assert client.get("/api/auth/me", headers=users.headers("new.fin")).json()["roles"] == ["town_clerk"]
 
 

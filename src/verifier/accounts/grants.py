@@ -38,6 +38,7 @@ from .models import RoleGrant
 # A grant's status, in a refusal (the pages' labels read the same dict).
 GRANT_STATUS_ZH = {"pending": "待确认", "confirmed": "已确认", "refused": "已拒绝"}
 OWN_GRANT = "不能给自己的账号增加角色：须由另一位管理员提出"
+NO_GRANT = "没有找到这项角色授权，或不在您的权限范围内"
 
 MONEY_ROLES = ("finance", "insurer_claims", "insurer_supervisor", "county_reviewer")
 SECOND_PERSON_ROLES = ("town_clerk", "field_officer")
@@ -111,7 +112,7 @@ def _pending(session: Session, grant_id: str, decider: Principal) -> tuple[RoleG
     grant = session.scalar(select(RoleGrant).where(RoleGrant.id == grant_id).with_for_update())
     user = session.scalar(select(User).where(User.id == grant.user_id).with_for_update()) if grant else None
     if grant is None or user is None or not _reaches(decider, user):
-        raise NotFound("没有找到这项角色授权，或不在您的权限范围内")
+        raise NotFound(NO_GRANT)
     if grant.status != "pending":
         raise InvalidState(f"该角色授权{GRANT_STATUS_ZH.get(grant.status, grant.status)}")
     if not decider.has(*CONFIRMER_ROLES):

@@ -75,6 +75,7 @@ STEPS = (
     "referral_import",
     "register_finding",
     "register_confirm",
+    "register_decline",
     "check_send_back",
     "review_request",
     "followup_paid",

@@ -3,8 +3,10 @@ confirmation (`confirm`) or its decline (`decline`), and the review page's read 
 
 An import is a proposal (`pending`) that no cross-check consults until another county reviewer of the county confirms
 it: not its importer, nor an account linked to the importer's by a password (`roster.service.password_links`, refused
-on 回避拦截记录), nor a reviewer tied (回避) to a household whose findings it would clear. Either may decline it with a
-reason (the log keeps the reason's SHA-256).
+on 回避拦截记录), nor a reviewer tied (回避) to a household whose findings it would clear. Its importer may withdraw it, another
+reviewer decline it, with a reason (the log keeps the reason's SHA-256): not the importer of the version in force it
+would replace, nor an account linked to theirs by a password (`may_decline`), who would keep their register in force
+alone by declining every correction of it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ ALREADY_DECLINED = "这份名单已退回，不能再确认或退回：如需使
 REGISTER_MOVED = ("本县现行的同类名单在您核对之后已经变更，刚才看到的增减已不准确：请重新打开这份名单，核对最新的变化后"
                   "再确认")
 OLDER_THAN_CURRENT = "本县现行的同类名单（{id}）比这份名单新，不能用较早的名单替换它：请将这份名单退回"
+DECLINE_STEP = "register_decline"  # on 回避拦截记录
+KEEPS_OWN = ("按“四眼原则”，本县现行的同类名单（{id}）是您导入的：退回这份要取代它的名单，等于由您一人让自己导入的名单"
+             "继续生效，须由本县另一名县级复核员退回（这份名单的导入人本人可以撤回）")
+KEEPS_LINKED = ("按“四眼原则”，您的账号与本县现行同类名单（{id}）导入人的账号有密码关联" + PASSWORD_LINK
+                + "，不能退回要取代它的这份名单，须由本县另一名县级复核员退回（这份名单的导入人本人可以撤回）")
 
 
 def load_import(session: Session, import_id: str, principal: Principal, *,
@@ -99,17 +106,30 @@ def _rows_of(session: Session, import_id: str | None) -> Counter[tuple[str, int 
                        select(e.id_number_bidx, e.amount, e.year, e.facts).where(e.import_id == import_id)))
 
 
+def _households_naming(session: Session, county_code: str, bidxs: set[str]) -> dict[str, str]:
+    """The county's households (id → head's name) a member of which is one of these people (blind indexes)."""
+    wanted = sorted(bidxs)
+    households: dict[str, str] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        for hid, head in session.execute(
+                select(Household.id, Household.head_name).join(Member, Member.household_id == Household.id)
+                .where(Household.county_code == county_code, Member.id_number_bidx.in_(wanted[i:i + _CHUNK]))):
+            households[hid] = head
+    return households
+
+
+def households_found(session: Session, row: RegisterImport, base: RegisterImport | None) -> list[str]:
+    """The county's households a member of which a row the proposal `row` adds to `base` names: those a later check
+    would find something on once it is in force (declining it keeps them from being found)."""
+    added = _rows_of(session, row.id) - _rows_of(session, base.id if base is not None else None)
+    return sorted(_households_naming(session, row.county_code, {key[0] for key in added}))
+
+
 def change_of(session: Session, row: RegisterImport, base: RegisterImport | None) -> Change:
     new, old = _rows_of(session, row.id), _rows_of(session, base.id if base is not None else None)
     added, removed = new - old, old - new
     named_now = {key[0] for key in new}
-    gone = sorted({key[0] for key in removed})
-    households: dict[str, str] = {}
-    for i in range(0, len(gone), _CHUNK):
-        for hid, head in session.execute(
-                select(Household.id, Household.head_name).join(Member, Member.household_id == Household.id)
-                .where(Household.county_code == row.county_code, Member.id_number_bidx.in_(gone[i:i + _CHUNK]))):
-            households[hid] = head
+    households = _households_naming(session, row.county_code, {key[0] for key in removed})
     ordered = sorted(households.items(), key=lambda h: (h[1], h[0]))
     return Change(row.id, base.id if base is not None else None, sum(added.values()), sum(removed.values()),
                   len({key[0] for key in old} - named_now), tuple(h for h, _ in ordered),
@@ -192,19 +212,55 @@ def confirm_import(db: Database, import_id: str, *, principal: Principal, clock:
         return confirm(session, import_id, principal=principal, clock=clock, change=change, replaces=replaces)
 
 
+def may_decline(session: Session, row: RegisterImport, principal: Principal, on: date) -> tuple[str, bool] | None:
+    """Whether `principal` may decline the proposal `row` (its status aside): None, or (why not in Chinese, whether
+    by a password link). Its importer may always withdraw it. Anyone else may not when they imported the version in
+    force it would replace, nor through an account linked to the importer's by a password: one reviewer alone would
+    keep the register they chose in force (a relative's car left out stays left out) by declining every correction
+    of it. Its confirmer may (the second look, declining a proposal that leaves a car out). A proposal older than
+    the version in force replaces nothing (it can only be declined): anyone may."""
+    if not principal.has(*CONFIRM_ROLES):
+        return NOT_A_REVIEWER, False
+    if principal.id == row.imported_by:
+        return None
+    base = current_of(session, row, on)
+    if base is None or _order(base) > _order(row):
+        return None
+    if principal.id == base.imported_by:
+        return KEEPS_OWN.format(id=base.id), False
+    if password_links(session, principal.id, {base.imported_by}):
+        return KEEPS_LINKED.format(id=base.id), True
+    return None
+
+
 def decline(session: Session, import_id: str, *, principal: Principal, reason: str, clock: Clock) -> RegisterImport:
-    """A proposal is set aside, never in force: by its importer (withdrawn) or another county reviewer of the county,
-    with a reason (the log keeps its SHA-256 only). 409 once decided."""
+    """A proposal is set aside, never in force: by its importer (withdrawn) or another county reviewer of the county
+    but the importer of the version in force it would replace (`may_decline`; 403, a password link kept on
+    回避拦截记录), nor one tied to a household a row it adds names (422, kept too), with a reason (the log keeps its
+    SHA-256 only). 409 once decided."""
     row = load_import(session, import_id, principal, for_update=True)
     if not principal.has(*CONFIRM_ROLES):
         raise Forbidden(NOT_A_REVIEWER)
     if row.status != "pending":
         raise InvalidState(ALREADY_CONFIRMED if row.status == "confirmed" else ALREADY_DECLINED)
+    refusal = may_decline(session, row, principal, clock.today())
+    if refusal is not None:
+        said, linked = refusal
+        if linked:
+            raise refusals.refused(Forbidden(said), principal, DECLINE_STEP, [], county_code=row.county_code,
+                                   subject=row.id, clock=clock, extra={"import_id": row.id})
+        raise Forbidden(said)
     text = (reason or "").strip()
     if not text:
         raise ValidationFailed.one("reason", "请说明退回的原因")
     if len(text) > MAX_REASON:
         raise ValidationFailed.one("reason", f"原因最多 {MAX_REASON} 个字")
+    if principal.id != row.imported_by and principal.has_ties is not False:
+        # 回避: declining keeps what the proposal adds (a car, a business) from being found on these households. Read
+        # in the write transaction for a reviewer who declared ties only (almost nobody: nothing is read otherwise).
+        recusal.refuse_principal(session, principal, households_found(session, row, current_of(
+            session, row, clock.today())), step=DECLINE_STEP, field="reason", county_code=row.county_code,
+            clock=clock)
     row.status, row.declined_by, row.declined_at, row.decline_reason = "declined", principal.id, clock.now(), text
     session.flush()
     audit.append(session, actor=principal.id, role="county_reviewer", action="registers.decline", subject=row.id,
@@ -227,6 +283,7 @@ class Review:
     refusal: str | None
     older: bool
     names: dict[str, str]
+    decline_refusal: str | None = None  # why the viewer may not decline it (`may_decline`)
 
     def who(self, user_id: str | None) -> str:
         if user_id is None:
@@ -248,6 +305,8 @@ def review(session: Session, import_id: str, principal: Principal, today: date) 
     names = {uid: f"{name}（{username}）" for uid, name, username in session.execute(
         select(User.id, User.display_name, User.username).where(User.id.in_(sorted(people))))}
     pending = row.status == "pending"
+    not_declined = may_decline(session, row, principal, today) if pending else None
     return Review(row, base, change, may_decide=pending and principal.has(*CONFIRM_ROLES),
                   refusal=may_confirm(session, row, principal) if pending else None,
-                  older=base is not None and _order(base) > _order(row), names=names)
+                  older=base is not None and _order(base) > _order(row), names=names,
+                  decline_refusal=not_declined[0] if not_declined else None)

@@ -744,6 +744,7 @@ RECUSAL_STEPS = {
     "referral_import": "导入转介文件（相关行留待他人导入）",
     "register_finding": "处理部门信息比对发现",
     "register_confirm": "确认部门比对名单生效",
+    "register_decline": "退回要取代自己经手的现行名单的部门比对名单",
     "check_send_back": "退回入户核查",
     "review_request": "登记复核申请",
     "followup_paid": "录入回访（参与了该笔保障金的支付）",

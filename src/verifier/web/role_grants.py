@@ -68,7 +68,7 @@ class RoleGrantPages(Controller):
             row = next((r for r in grants.find_grants(session, request.user, page_size=100_000).items
                         if r.grant.id == grant_id), None)
         if row is None:
-            raise NotFound("no such role grant")
+            raise NotFound(grants.NO_GRANT)  # gone, decided or out of reach: in Chinese
         return page(request, "role_grant_refuse.html", status_code=status_code, row=row, form=form)
 
 
