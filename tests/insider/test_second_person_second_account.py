@@ -165,3 +165,34 @@ def test_attack_the_clerk_who_posted_a_notice_confirms_its_wall_through_a_second
     r = client.post(f"/api/notices/{notice_id}/posting-confirmation", headers=users.headers("reviewer"),
                     json={"note": "查阅了纸质会议记录"})
     assert r.status_code == 200 and r.json()["posting"]["confirmed_by"] == users.ids["reviewer"], r.text
+
+
+def test_attack_the_supervisor_who_determined_a_held_case_redetermines_it_through_a_second_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The county's re-check found a household ineligible and its payment is held until another supervisor
+    re-determines it: not the one who confirmed the determination, nor, now, an account linked to theirs."""
+    from deviation_helpers import both_found_ineligible, held_and_paid_in_a_round
+
+    from verifier.sampling.models import CaseHold
+    from verifier.store.tables import Determination
+
+    round_ = held_and_paid_in_a_round(ctx, client, users)
+    both_found_ineligible(ctx, client, round_, "9000.00")
+    with ctx.db.read() as session:
+        determiner = session.scalars(select(Determination.confirmed_by)
+                                     .where(Determination.case_id == round_.held)).one()
+        username = session.get(User, determiner).username
+    users.ids.setdefault(username, determiner)
+    users.add("sup_pal", "insurer_supervisor", counties=(COUNTY,))
+    _set_password_of(ctx, users, "sup_pal", by=username)
+    before = entries_but_refusals(ctx)
+    body = {"outcome": "proceed", "reason": "核实无误，维持原认定"}
+    r = client.post(f"/api/cases/{round_.held}/redetermination", headers=users.headers("sup_pal"), json=body)
+    assert r.status_code == 403, r.text
+    assert "密码关联" in r.json()["detail"] and "原认定" in r.json()["detail"], r.text
+    assert entries_but_refusals(ctx) == before
+    with ctx.db.read() as session:
+        assert session.scalars(select(CaseHold.status).where(CaseHold.case_id == round_.held)).one() == "open"
+    assert [k["step"] for k in refusals_of(ctx, users.ids["sup_pal"])] == ["redetermination"]
+    users.add("sup_other", "insurer_supervisor", counties=(COUNTY,))
+    r = client.post(f"/api/cases/{round_.held}/redetermination", headers=users.headers("sup_other"), json=body)
+    assert r.status_code == 200, r.text
