@@ -196,3 +196,35 @@ def test_attack_the_supervisor_who_determined_a_held_case_redetermines_it_throug
     users.add("sup_other", "insurer_supervisor", counties=(COUNTY,))
     r = client.post(f"/api/cases/{round_.held}/redetermination", headers=users.headers("sup_other"), json=body)
     assert r.status_code == 200, r.text
+
+
+def test_attack_one_person_commits_both_parties_secrets_of_a_sampling_round_through_a_second_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A round's sample is drawn from the county's and the insurer's secrets, each committed before the population is
+    frozen: one person holding both could try pairs of secrets until the sample leaves out the cases they fear. The
+    same account may not commit for both parties; nor, now, an account linked to the other party's committer."""
+    import hashlib
+
+    users.add("reviewer", "county_reviewer", counties=(COUNTY,))
+    users.add("insurer_pal", "insurer_supervisor", counties=(COUNTY,))
+    users.add("insurer", "insurer_supervisor", counties=(COUNTY,))
+    _set_password_of(ctx, users, "insurer_pal", by="reviewer")
+    make_case(ctx)
+    r = client.post("/api/sampling-rounds", headers=users.headers("reviewer"), json={
+        "county_code": COUNTY, "checked_from": "2020-05-01", "checked_to": "2020-06-30", "min_rate": "1.00",
+        "stratify_by_town": False})
+    assert r.status_code == 201, r.text
+    round_id = r.json()["id"]
+    url = f"/api/sampling-rounds/{round_id}/commitments"
+    r = client.post(url, headers=users.headers("reviewer"),
+                    json={"party": "county", "commitment": hashlib.sha256(bytes.fromhex("11" * 32)).hexdigest()})
+    assert r.status_code == 201, r.text
+    before = entries_but_refusals(ctx)
+    insurer_commitment = {"party": "insurer", "commitment": hashlib.sha256(bytes.fromhex("22" * 32)).hexdigest()}
+    r = client.post(url, headers=users.headers("insurer_pal"), json=insurer_commitment)
+    assert r.status_code == 403, r.text
+    assert "密码关联" in r.json()["detail"] and "承诺" in r.json()["detail"], r.text
+    assert entries_but_refusals(ctx) == before
+    assert [(k["step"], k["subject"], k["county_code"]) for k in refusals_of(ctx, users.ids["insurer_pal"])] == [
+        ("sampling_commit", round_id, COUNTY)]
+    r = client.post(url, headers=users.headers("insurer"), json=insurer_commitment)
+    assert r.status_code == 201, r.text
