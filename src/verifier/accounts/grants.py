@@ -13,9 +13,9 @@ the password of, a role that pays, nor make a second administrator to confirm fo
   nor does an account whose password the proposer last set (they knew a password of it).
 - A grant is confirmed by an active admin or county reviewer reaching every county of the account.
 - Every proposal, confirmation and refusal is an audit entry in the same transaction as the change.
-- The command line proposes as `cli:<operator>`; only while fewer than two active accounts could confirm (the first
-  admin and county reviewer of a new installation) does it grant at once, recorded as a bootstrap
-  (`bootstrap_allowed`). The operator set the passwords of the accounts they made, so those never confirm what the
+- The command line proposes as `cli:<operator>`; only while fewer than two accounts ever could confirm (the first
+  admin and county reviewer of a new installation; disabling or resetting them later does not count them out)
+  does it grant at once, recorded as a bootstrap (`bootstrap_allowed`). The operator set the passwords of the accounts they made, so those never confirm what the
   command line proposes: an account opened in the application (by another person) does.
 """
 
@@ -64,11 +64,25 @@ def _reaches(confirmer: Principal | User, user: User) -> bool:
 
 
 def bootstrap_allowed(session: Session) -> bool:
-    """The first guarded accounts of an installation: fewer than two active accounts exist that confirm grants, so no
-    proposal could have a second person to confirm it (the operator sets up the first admin and county reviewer)."""
-    confirmers = sum(any(r in CONFIRMER_ROLES for r in roles or ())
-                     for roles in session.scalars(select(User.roles).where(User.active.is_(True))))
-    return confirmers < 2
+    """The first guarded accounts of an installation: fewer than two accounts ever could confirm grants, so no
+    proposal could have a second person to confirm it (the operator sets up the first admin and county reviewer).
+    Once two accounts have held a confirming role the setup is over for good: counted are the accounts holding one
+    now, active or disabled (disabling one does not bring the setup back), those a grant of one was confirmed for,
+    and those whose grant of one followed a password set by another (`suspend_after_reset` turned the role held into
+    a grant: resetting the confirmers' passwords does not bring it back either). A grant merely proposed for an
+    account that never held the role does not count: the first admin may propose a county reviewer in the
+    application that only the command line's setup can then give a confirmer."""
+    from ..audit.models import AuditEntry
+
+    held = {uid for uid, roles in session.execute(select(User.id, User.roles)).tuples()
+            if any(r in CONFIRMER_ROLES for r in roles or ())}
+    if len(held) >= 2:
+        return False
+    reset = select(AuditEntry.subject).where(AuditEntry.action == "user.password")
+    held |= set(session.scalars(select(RoleGrant.user_id).where(
+        RoleGrant.role.in_(CONFIRMER_ROLES),
+        (RoleGrant.status == "confirmed") | RoleGrant.user_id.in_(reset)).distinct()))
+    return len(held) < 2
 
 
 def propose(session: Session, user: User, roles: list[str], *, proposer: str, proposer_role: str,

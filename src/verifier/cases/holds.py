@@ -25,6 +25,8 @@ from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..clock import Clock
 from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
@@ -34,6 +36,7 @@ from ..store.tables import Check, Determination
 from .workflow import advance, load_case
 
 ROLE = "insurer_supervisor"
+LINKED_REDETERMINER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名主管重新认定。")
 OUTCOMES = ("proceed", "ineligible")
 DECIDED = "case.hold_redetermined"
 
@@ -85,6 +88,13 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
         raise Forbidden("按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。")
     if principal.id in recorders:
         raise Forbidden("按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。")
+    # nor through an account linked to one of theirs by a password
+    parts = {**{r: "录入发现偏差的复核结果的人员" for r in recorders},
+             **{o: "参加该户入户核查的核查员" for o in ((check.officer_ids or []) if check is not None else [])},
+             det.confirmed_by: "确认原认定的主管"}
+    recusal_refusals.refuse_linked(session, principal, "redetermination", [recusal_refusals.LinkedPart(
+        who, LINKED_REDETERMINER.format(part=part), case_id=case.id, households=[case.household_id],
+        extra={"why": "password_linked"}) for who, part in sorted((w, p) for w, p in parts.items() if w)], clock=clock)
     ceiling = max([det.relief, *(r.relief_amount for r in results if r.eligible and r.relief_amount is not None)])
     if relief is not None and relief > ceiling:
         raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"

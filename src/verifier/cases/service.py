@@ -26,7 +26,7 @@ from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User
 from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
-from ..roster.service import password_links
+from ..roster.service import PASSWORD_LINK, password_links
 from .listing import CaseFilters, filter_cases
 from .workflow import advance, load_case
 
@@ -54,6 +54,10 @@ def list_cases(session: Session, principal: Principal, f: CaseFilter) -> tuple[l
 SCREEN_OUT_CONFIRMERS = ("town_clerk", "county_reviewer")
 
 
+LINKED_SCREEN_OUT = ("按“四眼原则”，您的账号与提出本案初筛不通过的经办人的账号有密码关联" + PASSWORD_LINK
+                     + "，不能确认该初筛不通过，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。")
+
+
 def bureau_referred(session: Session, case_id: str) -> bool:
     """Whether a bureau's list referred the case (not only the household's own application)."""
     return session.scalar(select(Referral.id).where(Referral.case_id == case_id,
@@ -78,6 +82,10 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
         raise Forbidden("县级复核人员只确认或否决乡镇经办人提出的初筛不通过，初步筛选由乡镇经办人办理")
     if decision == "reject" and proposed_by == principal.id:
         raise Forbidden("按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。")
+    if decision == "reject" and proposed_by is not None:  # nor through an account linked to the proposer's
+        recusal_refusals.refuse_linked(session, principal, "screening", [recusal_refusals.LinkedPart(
+            proposed_by, LINKED_SCREEN_OUT, case_id=case.id, households=[case.household_id],
+            extra={"why": "password_linked"})], clock=clock)
     role = principal.acting_role(SCREEN_OUT_CONFIRMERS if proposed_by else ("town_clerk",))
     payload: dict[str, Any] = {"decision": decision, "reason_sha256": audit.text_digest(reason)}
     if decision == "reject" and proposed_by is None and bureau_referred(session, case.id):

@@ -44,6 +44,7 @@ from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
 from ..registers import service as registers
 from ..registers.models import RegisterFinding
+from ..roster.service import PASSWORD_LINK
 from ..payments import one_account
 from . import bills, evidence_files, photo_exif, recording
 
@@ -485,6 +486,26 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
     return check
 
 
+LINKED_DETERMINER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK
+                     + "，认定结果须由其他审核人员确认")
+
+
+def refuse_linked_determiner(session: Session, case: Case, check: Check, principal: Principal,
+                             clock: Clock | None) -> None:
+    """The check's four eyes held by one person through two accounts: a supervisor whose account is linked by a
+    password (`roster.service.password_links`) to the account that recorded the check, to one of its officers, or to
+    one that sent a check of the case back, does not confirm its determination (403, kept on 回避拦截记录 under
+    `determination`): else whoever holds an officer's password types the figures that set the relief as that
+    officer and confirms them himself."""
+    parts = {**{b: "退回过本案核查的人员" for b in sent_back_by(session, case.id)},
+             **{o: "本认定所依据核查的核查员" for o in check.officer_ids or []},
+             check.recorded_by: "本认定所依据核查的录入人"}
+    recusal_refusals.refuse_linked(session, principal, "determination", [
+        recusal_refusals.LinkedPart(who, LINKED_DETERMINER.format(part=part), case_id=case.id,
+                                    households=[case.household_id], extra={"why": "password_linked"})
+        for who, part in sorted(parts.items())], clock=clock)
+
+
 def sent_back_by(session: Session, case_id: str) -> set[str]:
     """Who sent a check of the case back for another visit."""
     return {by for by in session.scalars(select(Check.sent_back_by).where(Check.case_id == case_id,
@@ -584,6 +605,7 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
         raise Forbidden("按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认")
     if principal.id == a.check.recorded_by or principal.id in a.check.officer_ids:
         raise Forbidden("按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认")
+    refuse_linked_determiner(session, case, a.check, principal, clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="determination", case_id=case.id,
                              clock=clock)
     # Registers imported since the check are consulted now; a finding still open holds the determination.

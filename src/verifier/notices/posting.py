@@ -63,6 +63,8 @@ from ..domain import photo_times
 from ..domain import recusal as recusal_rules
 from ..domain.photo_times import taken_on
 from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..store.base import new_id
 from ..store.tables import Check, Determination, Evidence, Visit
 from ..store.vault import Vault
@@ -267,6 +269,24 @@ RECUSED_FROM_NOTICE = ("回避：该公示中有农户的家庭成员与您存�
                        "请由其他人员确认")
 
 
+LINKED_TO_NOTICE = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK
+                    + "，张贴须由另一人确认")
+
+
+def refuse_linked_confirmer(session: Session, notice: Notice, principal: Principal, clock: Clock | None) -> None:
+    """The wall's four eyes held by one person through two accounts: an account linked by a password
+    (`roster.service.password_links`) to the notice's poster, to a recorder of its village reviews or to a decider
+    of its cases does not confirm its posting (403, kept on 回避拦截记录 under `notice_posting`, the notice as its
+    subject), as those persons themselves do not."""
+    parts = {**{d: "参与了该公示中农户的入户核查或核定的人员" for d in deciders(session, notice.id)},
+             **{r: "录入了该公示中农户村级评议的人员" for r in village_recorders(session, notice.id)},
+             notice.posted_by: "公示发布人"}
+    recusal_refusals.refuse_linked(session, principal, "notice_posting", [recusal_refusals.LinkedPart(
+        who, LINKED_TO_NOTICE.format(part=part), households=[], county_code=notice.county_code, subject=notice.id,
+        extra={"notice_id": notice.id, "why": "password_linked"}) for who, part in sorted(parts.items())],
+        clock=clock)
+
+
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,
                     without_dated_photo: bool = False) -> Notice:
     """A second person confirms the notice went up on the wall (403 for its poster, a recorder of its village
@@ -289,6 +309,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     if principal.id in deciders(session, notice.id):
         raise Forbidden("按“四眼原则”，您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由"
                         "另一人确认")
+    refuse_linked_confirmer(session, notice, principal, clock)
     recusal.refuse_cases(session, principal, list(session.scalars(select(NoticeItem.case_id).where(
         NoticeItem.notice_id == notice.id))), step="notice_posting", message=RECUSED_FROM_NOTICE, clock=clock)  # 回避
     bare = bare_reviews(session, notice.id)

@@ -40,6 +40,7 @@ from ..domain.masking import mask_name
 from ..domain.money import format_yuan
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared, Reader
@@ -85,6 +86,10 @@ _LATEST_REVIEW = (select(VillageReview).where(VillageReview.case_id == bindparam
                   .order_by(VillageReview.recorded_at.desc(), VillageReview.id.desc()).limit(1))
 
 
+LINKED_REVIEW_FAIL = ("按“四眼原则”，您的账号与记录本户村级评议未通过的经办人的账号有密码关联" + PASSWORD_LINK
+                      + "，不能确认该村级评议未通过，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。")
+
+
 def latest_review(session: Session, case_id: str) -> VillageReview | None:
     return session.scalar(_LATEST_REVIEW, {"case_id": case_id})
 
@@ -118,6 +123,10 @@ def record_review(
         raise InvalidState("本户的村级评议未通过已记录，正等待本县其他经办人或县级复核人员确认，不能再列入评议会")
     if result == "fail" and proposed_by == principal.id:
         raise Forbidden("按“四眼原则”，本户的村级评议未通过由您记录，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。")
+    if result == "fail" and proposed_by is not None:  # nor through an account linked to the proposer's
+        recusal_refusals.refuse_linked(session, principal, "village_review", [recusal_refusals.LinkedPart(
+            proposed_by, LINKED_REVIEW_FAIL, case_id=case.id, households=[case.household_id],
+            extra={"why": "password_linked"})], clock=clock)
     role = principal.acting_role(REVIEW_FAIL_CONFIRMERS if proposed_by else REVIEW_ROLES)
     confirming = proposed_by is not None and result == "fail"
     note = (note or "").strip()

@@ -56,6 +56,8 @@ from ..store.db import Database
 from ..store.twins import write_or_find
 from ..store.vault import Vault
 from ..store.tables import Case, Check, Determination
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from . import late_checks, schemas
 from .models import SamplingMember, SamplingParty, SamplingRound, SamplingStage
 from .plans import RATE_FIELDS, Member, compute_selection, plan_first_stage, strata_sizes
@@ -299,6 +301,10 @@ def _step(session: Session, rnd: SamplingRound, party: str | None) -> schemas.St
     return out
 
 
+LINKED_COMMITTER = ("按“四眼原则”，您的账号与代表{other}提交承诺的人员的账号有密码关联" + PASSWORD_LINK
+                    + "：同一人不能代表双方，须由本方其他人员提交承诺。")
+
+
 def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, principal: Principal,
            clock: Clock) -> schemas.StepOut:
     """Record a party's commitment to its secret, once, while the round is open."""
@@ -312,6 +318,11 @@ def commit(session: Session, round_id: str, party: str, commitment_hex: str, *, 
         raise InvalidState(f"{_party(party)}已提交承诺：每方只能提交一次。")
     if any(row.committed_by == principal.id for row in by_party.values()):
         raise Forbidden("您已代表另一方提交承诺：同一人不能代表双方。")
+    # nor one person through two accounts: both secrets in one hand could be tried until the sample suits them
+    recusal_refusals.refuse_linked(session, principal, "sampling_commit", [recusal_refusals.LinkedPart(
+        row.committed_by, LINKED_COMMITTER.format(other=_party(other)), households=[], county_code=rnd.county_code,
+        subject=rnd.id, extra={"round_id": rnd.id, "why": "password_linked"})
+        for other, row in sorted(by_party.items())], clock=clock)
     row = SamplingParty(round_id=rnd.id, party=party, commitment=commitment.hex(), committed_by=principal.id,
                         committed_at=clock.now(), commit_index=0)
     session.add(row)

@@ -748,5 +748,6 @@ RECUSAL_STEPS = {
     "check_send_back": "退回入户核查",
     "review_request": "登记复核申请",
     "followup_paid": "录入回访（参与了该笔保障金的支付）",
+    "sampling_commit": "代表一方提交抽样承诺",
 }
 """What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""

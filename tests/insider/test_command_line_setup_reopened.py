@@ -1,0 +1,69 @@
+"""The command line grants guarded roles at once only while an installation is being set up: fewer than two accounts
+could confirm a grant (`accounts.grants.bootstrap_allowed`). That was read from the accounts active and holding
+admin or county reviewer now, so the server's operator, alone at the command line, brought the setup back: `users
+disable` the county reviewer (or reset a confirmer's password, which suspends its roles), and the next `users add
+--role finance` was granted at once, logged as the installation's first opening. The setup is now over for good once
+two accounts have held, or been proposed for, a confirming role, whatever became of them since."""
+
+from __future__ import annotations
+
+from cli_kit import init_home
+from factories import COUNTY
+from sqlalchemy import select
+from test_role_grants import GIVEN, _cli, cli_client
+
+from verifier.accounts.models import RoleGrant
+from verifier.store.tables import User
+
+
+def _roles(env, username: str) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """(roles held, roles waiting) of the account, read in the database the command line used."""
+    ctx, client = cli_client(env)
+    try:
+        with ctx.db.read() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            pending = session.scalars(select(RoleGrant.role).where(RoleGrant.user_id == user.id,
+                                                                    RoleGrant.status == "pending"))
+            return sorted(user.roles or ()), sorted(pending)
+    finally:
+        client.__exit__(None, None, None)
+        ctx.close()
+
+
+def test_attack_the_operator_disables_the_reviewer_and_the_command_line_grants_at_once_again(tmp_path, database_url, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+    init_home(env, tmp_path_factory)
+    for name, role in (("first", "admin"), ("rev", "county_reviewer")):
+        r = _cli(env, "users", "add", name, "--role", role, "--all-counties", input=GIVEN + "\n")
+        assert r.exit_code == 0 and "系统初次开通" in r.output, r.output
+    r = _cli(env, "users", "disable", "rev")
+    assert r.exit_code == 0, r.output
+
+    r = _cli(env, "users", "add", "mole", "--role", "finance", "--role", "insurer_claims", "--county", COUNTY,
+             input=GIVEN + "\n")
+    assert r.exit_code == 0, r.output
+    assert "系统初次开通" not in r.output and "待另一位管理员或县级复核员" in r.output, r.output
+    assert _roles(env, "mole") == ([], ["finance", "insurer_claims"])
+    # Nor does a second admin opened now hold its role at once.
+    r = _cli(env, "users", "add", "first2", "--role", "admin", "--all-counties", input=GIVEN + "\n")
+    assert r.exit_code == 0 and "系统初次开通" not in r.output, r.output
+    assert _roles(env, "first2") == ([], ["admin"])
+
+
+def test_attack_the_operator_resets_a_confirmers_password_and_the_command_line_grants_at_once_again(tmp_path, database_url, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    env = {"VERIFIER_HOME": str(tmp_path / "home"), "VERIFIER_DATABASE_URL": database_url}
+    init_home(env, tmp_path_factory)
+    for name, role in (("first", "admin"), ("rev", "county_reviewer")):
+        r = _cli(env, "users", "add", name, "--role", role, "--all-counties", input=GIVEN + "\n")
+        assert r.exit_code == 0, r.output
+    # A reset from the command line suspends the reviewer's role into a grant the operator proposed...
+    r = _cli(env, "users", "password", "rev", input="a password the operator knows\n")
+    assert r.exit_code == 0, r.output
+    assert _roles(env, "rev") == ([], ["county_reviewer"])
+    # ...and the one confirmer left does not make the command line grant at once again.
+    r = _cli(env, "users", "add", "mole", "--role", "finance", "--county", COUNTY, input=GIVEN + "\n")
+    assert r.exit_code == 0 and "系统初次开通" not in r.output, r.output
+    assert _roles(env, "mole") == ([], ["finance"])
+    r = _cli(env, "users", "password", "first", input="another password the operator knows\n")
+    assert r.exit_code == 0, r.output
+    assert _roles(env, "first") == ([], ["admin"])
