@@ -85,6 +85,9 @@ LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
+VISIT_ENDED = {"rescheduled": "已改期", "failed": "未能核查", "sent_back": "核查被退回", "objection_upheld": "异议成立后撤销",
+               "merged": "案件已合并", "ended": "已结束"}
+"""Why a visit no longer current ended (`VisitOut.ended`, derived on the case page's read model)."""
 CHANNELS = dict(CHANNEL_ZH)
 # why a photo of a notice on the wall does or does not count for its posting (domain.photo_times.wall_photo_standing)
 WALL_PHOTO_STANDING = {"in_period": "公示期内", "no_time": "照片没有拍摄时间，不计入",
