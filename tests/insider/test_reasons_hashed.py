@@ -161,6 +161,22 @@ def _waive(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
                 [(kept.waive_reason, asked), (kept.waiver_confirm_note, confirmed)])
 
 
+def _decline_waiver(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
+    _, _, rec = _overpaid(ctx, users, rounds)
+    asker, decliner = person(ctx, users, "rev2", "county_reviewer"), person(ctx, users, "rev3", "county_reviewer")
+    asked, declined = said("申请核销"), said("驳回核销")
+    with ctx.db.begin() as s:
+        recoveries.waive(s, rec.id, reason=asked, principal=asker, clock=ctx.clock)
+    with ctx.db.begin() as s:
+        recoveries.decline_waiver(s, rec.id, reason=declined, principal=decliner, clock=ctx.clock)
+    with ctx.db.read() as s:
+        kept = s.get(Recovery, rec.id)
+        assert kept.status == "open"
+    return Done([Logged(recoveries.WAIVER_DECLINED, "reason_sha256", declined),
+                 Logged(recoveries.WAIVER_DECLINED, "request_reason_sha256", asked)],
+                [(kept.waiver_confirm_note, declined)])
+
+
 def _correct(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
     """A correction withdraws what the corrected result opened: a hold, a recovery and a supplementary payment, each
     with the correction's reason; the corrected result's own note (free text) enters the log by digest too."""
@@ -261,6 +277,7 @@ STEPS: dict[str, Step] = {
     "item taken out of a batch": _remove_item,
     "repayment rejected": _reject_repayment,
     "recovery waived": _waive,
+    "recovery waiver declined": _decline_waiver,
     "sampling result corrected": _correct,
     "hold decided": _hold_decided,
     "contract refused": _contract_refused,

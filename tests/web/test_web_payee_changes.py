@@ -123,3 +123,22 @@ def test_an_empty_list_says_what_is_empty_and_offers_every_change(pages) -> None
     assert '<option value="pending" selected>待审批</option>' in text
     text = pages.get("/payee-changes", params={"q": "王某", "status": "all"}).text
     assert "没有找到与“王某”相符的收款人变更" in text and '<option value="all" selected>全部</option>' in text
+
+
+def test_the_home_card_counts_what_its_list_shows(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    """待审批的收款人变更 links to the changes waiting for this user's approval: not their own, and one outside the
+    household only for a county reviewer; the card's number is that list's."""
+    case_id = ready_case(ctx, head_name="乙户主")
+    pages.as_("fin1", "finance")
+    assert pages.post(f"/cases/{case_id}/payee", {"account_name": "财务甲", "bank": "工商银行", "account_number": OWN,
+                                                  "reason": "亲属代收"}).status_code == 303
+    for who, role, waiting in (("fin1", "finance", 0), ("fin2", "finance", 0), ("rev", "county_reviewer", 1)):
+        pages.as_(who, role)
+        home = pages.get("/").text
+        assert 'href="/payee-changes?todo=decide"' in home
+        assert card_count(home, "待审批的收款人变更") == waiting, who
+        listed = pages.get("/payee-changes?todo=decide").text
+        assert listed.count('id="change-pc_') == waiting, who
+        assert 'id="todo-decide"' in listed
+    pages.as_("fin2", "finance")  # the whole list still shows it, with its reject button
+    assert pages.get("/payee-changes").text.count('id="change-pc_') == 1

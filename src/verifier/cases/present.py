@@ -137,9 +137,43 @@ def check_out(c: Check, vault: Vault, full_ids: bool, full_account: bool,
     )
 
 
-def visit_out(v: Visit) -> VisitOut:
+def visit_out(v: Visit, ended: str | None = None) -> VisitOut:
     return VisitOut(id=v.id, visit_on=v.visit_on, due_on=v.due_on, officers=list(v.officer_ids), vehicle=v.vehicle,
-                    active=v.active, days_late=days_late(v.visit_on, v.due_on), by_hand=v.by_hand, reason=v.reason)
+                    active=v.active, days_late=days_late(v.visit_on, v.due_on), by_hand=v.by_hand, reason=v.reason,
+                    ended=None if v.active else ended or "ended")
+
+
+def visit_endings(history: list[HistoryOut]) -> dict[str, str]:
+    """Why each visit of a case that is no longer current ended, by visit id, from the case's log (visits do not
+    keep it): a later visit planned while it was current (rescheduled), a visit that came to nothing recorded on it
+    (failed), its check sent back (sent_back), an upheld objection that ended it (objection_upheld), the case merged
+    into another (merged). A visit none of these names is left out (the page says only that it ended)."""
+    ended: dict[str, str] = {}
+    current: str | None = None
+
+    def end(visit_id: str | None, why: str) -> None:
+        if visit_id and visit_id not in ended:
+            ended[visit_id] = why
+
+    for entry in history:
+        action, payload = entry.action, entry.payload
+        if action == "case.schedule":
+            end(current, "rescheduled")
+            current = payload.get("visit_id") or None
+        elif action == "case.visit_failed":
+            end(payload.get("visit_id") or current, "failed")
+            current = None
+        elif action == "case.send_back":
+            end(current, "sent_back")
+            current = None
+        elif action == "case.objection_upheld":
+            for visit_id in payload.get("visit_ended") or ([current] if current else []):
+                end(visit_id, "objection_upheld")
+            current = None
+        elif action == "case.merge":
+            end(current, "merged")
+            current = None
+    return ended
 
 
 # The case detail's statements, prepared once (store/reader.py): building and executing a statement through the ORM
@@ -381,9 +415,11 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
     ]
     payments = payment_rows(items, vault)
     stored = [(f.sha256, f.content_type, f.captured_at) for f in files]
+    events = _history(history)
+    endings = visit_endings(events) if any(not v.active for v in visits) else {}
     return CaseDetail(
         **_case_fields(case, head_name), referrals=referrals,
-        visits=[visit_out(v) for v in visits],
+        visits=[visit_out(v, endings.get(v.id)) for v in visits],
         visit_attempts=[VisitAttemptOut(id=a.id, visited_on=a.visited_on, officers=list(a.officer_ids), outcome=a.outcome,
                                         note=a.note, recorded_by=a.recorded_by, recorded_at=a.recorded_at)
                         for a in attempts],
@@ -392,5 +428,5 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
         determination=determination_out(dets[0]) if dets else None,
         village_review=review_summary(reviews[0] if reviews else None),
         notice=notice_summary(notices[0] if notices else None, objections),
-        payments=payments, history=_history(history),
+        payments=payments, history=events,
     )

@@ -463,14 +463,27 @@ def list_changes(session: Session, principal: Principal, vault: Vault, *, status
 
 def find_changes(session: Session, principal: Principal, vault: Vault, *, status: str | None = None,
                  county_code: str | None = None, q: str = "", page: int = 1,
-                 page_size: int = PAGE_SIZE) -> Paged[PayeeChangeOut]:
+                 page_size: int = PAGE_SIZE, to_decide: bool = False) -> Paged[PayeeChangeOut]:
     """The payee changes page: the caller's counties (404 for another county), newest first, searched by case
-    number (whole or its last digits), household head or the new payee's name."""
-    stmt = _changes(principal, county_code, status).join(Household, Household.id == Case.household_id)
+    number (whole or its last digits), household head or the new payee's name. `to_decide`: only the pending
+    changes waiting for the caller's approval (`pending_for`, the home page's card)."""
+    stmt = (_to_decide(principal) if to_decide else _changes(principal, county_code, status))
+    if to_decide and county_code:
+        stmt = stmt.where(Case.county_code == county_code)
+    stmt = stmt.join(Household, Household.id == Case.household_id)
     text = fold_search(q)
     if text:
         stmt = stmt.where(text_search(text, (Case.number, Household.head_name, PayeeCorrection.account_name)))
     return page_of(session, stmt, page, page_size, rows=True).map(lambda row: change_out(row[0], row[1], vault))
+
+
+def _to_decide(principal: Principal) -> Any:
+    """The pending changes of the caller's counties the caller may approve: not their own, and one whose payee is
+    not of the household only for a county reviewer (others may still reject it, but it does not wait for them)."""
+    stmt = _changes(principal, None, "pending").where(PayeeCorrection.requested_by != principal.id)
+    if not principal.has("county_reviewer"):
+        stmt = stmt.where(PayeeCorrection.name_in_household.is_(True))
+    return stmt
 
 
 def cases_waiting_for_approval(session: Session, case_ids: Sequence[str]) -> set[str]:
@@ -482,14 +495,9 @@ def cases_waiting_for_approval(session: Session, case_ids: Sequence[str]) -> set
 
 
 def pending_for(session: Session, principal: Principal) -> int:
-    """How many pending changes of the caller's counties the caller may decide (not their own)."""
-    stmt = (select(func.count()).select_from(PayeeCorrection).join(Case, Case.id == PayeeCorrection.case_id)
-            .where(PayeeCorrection.status == "pending", PayeeCorrection.requested_by != principal.id))
-    if principal.counties:
-        stmt = stmt.where(Case.county_code.in_(principal.counties))
-    if not principal.has("county_reviewer"):
-        stmt = stmt.where(PayeeCorrection.name_in_household.is_(True))
-    return int(session.scalar(stmt) or 0)
+    """How many pending changes of the caller's counties wait for the caller's approval (`_to_decide`): what the list
+    `find_changes(to_decide=True)` shows."""
+    return int(session.scalar(select(func.count()).select_from(_to_decide(principal).order_by(None).subquery())) or 0)
 
 
 def _batch_changes(session: Session, batch_id: str) -> list[tuple[PaymentItem, PayeeCorrection]]:

@@ -13,7 +13,10 @@ Conventions
   waiting for confirmation included). Repaid in full, the recovery is `repaid`.
 * **Waiver.** A county reviewer may ask to waive what is outstanding, with a reason (the household cannot repay,
   ...), once no repayment waits for confirmation; another county reviewer confirms it with their own words, kept on
-  the recovery (`waiver_confirm_note`, beside `closed_by` and `closed_at`); the recovery is then `waived`.
+  the recovery (`waiver_confirm_note`, beside `closed_by` and `closed_at`); the recovery is then `waived`. Another
+  county reviewer may instead decline the request, with a reason (kept in `waiver_confirm_note`: the answer to the
+  last request; the log holds its SHA-256, who declined and whose request it was): the request is cleared, the
+  recovery stays open to be repaid, and the asker may ask again later.
 * **Withdrawn** when the result it came from is corrected before anything was repaid (see consequences.py).
 * Every change appends to the audit log in the same transaction; a recovery lies in its case's county and is
   invisible (404) outside the caller's counties.
@@ -52,6 +55,7 @@ REPAYMENT_CONFIRMED = "recovery.repayment_confirmed"
 REPAYMENT_REJECTED = "recovery.repayment_rejected"
 WAIVED = "recovery.waived"
 WAIVER_REQUESTED = "recovery.waiver_requested"
+WAIVER_DECLINED = "recovery.waiver_declined"
 
 RECORDER = "finance"
 CONFIRMERS = ("finance", "county_reviewer")
@@ -246,9 +250,22 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
     return repayment_out(row)
 
 
+STALE_WAIVER = "这项核销申请已被处理（已驳回或已核销）或已重新提出，请刷新页面后再办理。"
+
+
+def _answering(rec: Recovery, asked_at: str | None) -> None:
+    """An answer (confirm or decline) to the request asked at `asked_at` (as the page showed it): 409 when that
+    request is no longer the one waiting (answered meanwhile, or asked again)."""
+    current = rec.waiver_requested_at.isoformat() if rec.waiver_requested_at else None
+    if rec.waiver_requested_by is None or (asked_at is not None and asked_at != current):
+        raise InvalidState(STALE_WAIVER)
+
+
 def _waiver(session: Session, recovery_id: str, reason: str, principal: Principal, *,
-            for_update: bool = False, clock: Clock | None = None) -> tuple[Recovery, str]:
-    """What waiving asks before anything is written: (the recovery, the reason as kept), or the refusal."""
+            for_update: bool = False, clock: Clock | None = None, asked_at: str | None = None,
+            answering: bool = False) -> tuple[Recovery, str]:
+    """What waiving asks before anything is written: (the recovery, the reason as kept), or the refusal.
+    `answering`: the caller confirms a request (the request of `asked_at`, when given), never asks anew."""
     if not principal.has(WAIVER):
         raise Forbidden("只有县级复核人员可以核销追回。")
     rec = load_recovery(session, recovery_id, principal, for_update=for_update)
@@ -257,6 +274,8 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
         raise ValidationFailed.one("reason", "请填写核销原因")
     if rec.status != "open":
         raise InvalidState(f"追回当前为「{_status(rec)}」，只能核销追回中的款项。")
+    if answering:
+        _answering(rec, asked_at)
     if _pending(session, rec.id):
         raise InvalidState("有还款登记等待确认：请先确认或驳回，再核销剩余部分。")
     if rec.waiver_requested_by == principal.id:
@@ -270,19 +289,24 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
 
 
 def waive_writes_off(session: Session, recovery_id: str, *, reason: str, principal: Principal,
-                     clock: Clock | None = None) -> bool:
+                     clock: Clock | None = None, asked_at: str | None = None, answering: bool = False) -> bool:
     """Whether `waive` by this person would write the recovery off now (the second reviewer's confirmation) rather
     than ask for it; raises what `waive` would raise, writing nothing. A page asks it before it reads the
     confirmation box, so whoever may not waive is told that first, in the transaction that then waives (the
     recovery locked, so the answer holds for the write)."""
-    rec, _ = _waiver(session, recovery_id, reason, principal, for_update=True, clock=clock)
+    rec, _ = _waiver(session, recovery_id, reason, principal, for_update=True, clock=clock, asked_at=asked_at,
+                     answering=answering)
     return rec.waiver_requested_by is not None
 
 
-def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock) -> dict[str, Any]:
+def waive(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock,
+          asked_at: str | None = None, answering: bool = False) -> dict[str, Any]:
     """Waive what is outstanding: one county reviewer asks for it with a reason, another confirms it with theirs (one
-    person alone never writes off money owed to the fund). The first call asks, the next by someone else waives."""
-    rec, reason = _waiver(session, recovery_id, reason, principal, for_update=True, clock=clock)
+    person alone never writes off money owed to the fund). The first call asks, the next by someone else waives.
+    `answering` (a confirmation, from a page that showed the request asked at `asked_at`): 409 when that request
+    is no longer waiting, rather than asking anew."""
+    rec, reason = _waiver(session, recovery_id, reason, principal, for_update=True, clock=clock, asked_at=asked_at,
+                          answering=answering)
     outstanding = {"amount": format_yuan(rec.amount), "repaid": format_yuan(rec.repaid),
                    "waived": format_yuan(rec.amount - rec.repaid)}
     if rec.waiver_requested_by is None:
@@ -297,4 +321,38 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
     _log(session, rec, principal, WAIVER, WAIVED,
          {**outstanding, "reason_sha256": audit.text_digest(rec.waive_reason or ""),
           "requested_by": rec.waiver_requested_by, "confirmation_sha256": audit.text_digest(reason)}, clock)
+    return recovery_out(session, rec)
+
+
+def decline_waiver(session: Session, recovery_id: str, *, reason: str, principal: Principal, clock: Clock,
+                   asked_at: str | None = None) -> dict[str, Any]:
+    """Another county reviewer declines a request to waive, with a reason: the request is cleared, the recovery
+    stays open to be repaid, and the asker may ask again later. The bars are confirming's: not the asker, not an
+    account linked to the asker's by a password, not a relative of the household (回避). `asked_at`: the request
+    the page showed (409 when it is no longer the one waiting)."""
+    if not principal.has(WAIVER):
+        raise Forbidden("只有县级复核人员可以驳回核销申请。")
+    rec = load_recovery(session, recovery_id, principal, for_update=True)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", "请填写驳回核销申请的原因")
+    if rec.status != "open":
+        raise InvalidState(f"追回当前为「{_status(rec)}」，没有待确认的核销申请。")
+    _answering(rec, asked_at)
+    asker = rec.waiver_requested_by
+    assert asker is not None
+    if asker == principal.id:
+        raise Forbidden("核销由您申请，须由另一名县级复核人员确认或驳回。")
+    refusals.refuse_linked(session, principal, "recovery_waiver", [refusals.LinkedPart(
+        asker, _linked(f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能驳回核销申请"),
+        case_id=rec.case_id)], clock=clock)
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)
+    asked_reason = rec.waive_reason or ""
+    asked_on = rec.waiver_requested_at
+    rec.waiver_requested_by, rec.waiver_requested_at, rec.waiver_confirm_note = None, None, reason
+    session.flush()
+    _log(session, rec, principal, WAIVER, WAIVER_DECLINED,
+         {"requested_by": asker, "requested_at": asked_on.isoformat() if asked_on else None,
+          "request_reason_sha256": audit.text_digest(asked_reason), "reason_sha256": audit.text_digest(reason),
+          "outstanding": format_yuan(rec.amount - rec.repaid)}, clock)
     return recovery_out(session, rec)

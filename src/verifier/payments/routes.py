@@ -321,6 +321,14 @@ class RecoveryController(Controller):
         return idempotent(ctx.db, request, lambda s: recoveries.waive(
             s, recovery_id, reason=data.reason, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
 
+    @post("/{recovery_id:str}/waiver/decline", opt={"roles": (recoveries.WAIVER,)}, status_code=200)
+    def decline_waiver(self, recovery_id: Id, data: JSONBody[ReasonIn], ctx: Ctx,
+                       request: AnyRequest) -> Response[Any]:
+        """Another county reviewer declines the request to waive, with a reason: the recovery stays open (409 when
+        no request waits)."""
+        return idempotent(ctx.db, request, lambda s: recoveries.decline_waiver(
+            s, recovery_id, reason=data.reason, principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
 
 class RepaymentController(Controller):
     path = "/api/recovery-repayments"

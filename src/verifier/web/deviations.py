@@ -79,7 +79,8 @@ def _list(request: Req, ctx: Any, *, status: str, county_code: str, q: str, page
 
 
 def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200, message: str | None = None,
-            form: FormState | None = None, waive_form: FormState | None = None) -> Template:
+            form: FormState | None = None, waive_form: FormState | None = None,
+            decline_form: FormState | None = None) -> Template:
     user = request.user
     with ctx.db.read() as session:
         rec = recovery_reading.get_recovery(session, recovery_id, user)
@@ -93,6 +94,7 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
                 may_waive=(user.has(recoveries.WAIVER) and rec["status"] == "open"
                            and rec["waiver_requested_by"] != user.id),  # who asked for a waiver does not confirm it
                 form=form or FormState(), waive_form=waive_form or FormState(),
+                decline_form=decline_form or FormState(),
                 message=sl.zh(message) if message else None, today=ctx.clock.today())
 
 
@@ -146,15 +148,17 @@ class RecoveryPages(Controller):
         state = FormState(values={"reason": clean(data.get("reason"))})
         # The second reviewer's click writes the money off for good: it asks for its box (told with the reason's).
         unconfirmed = data.get("step") == "confirm" and not confirmed(data)
+        # the confirmation answers the request the page showed (`asked_at`): answered or asked again since, 409
+        answer = {"answering": data.get("step") == "confirm", "asked_at": clean(data.get("asked_at")) or None}
         done = None
         try:
             with ctx.db.begin() as session:
                 # Who may not waive, or comes too late, is told so before the box; a write-off waits for the box.
                 if confirmed(data) or not recoveries.waive_writes_off(
                         session, recovery_id, reason=state.values["reason"], principal=request.user,
-                        clock=ctx.clock):
+                        clock=ctx.clock, **answer):
                     done = recoveries.waive(session, recovery_id, reason=state.values["reason"],
-                                            principal=request.user, clock=ctx.clock)
+                                            principal=request.user, clock=ctx.clock, **answer)
         except ValidationFailed as exc:
             state = _errors(state, exc, ("reason",))
             if unconfirmed:
@@ -167,6 +171,23 @@ class RecoveryPages(Controller):
             return _detail(request, ctx, recovery_id, status_code=422, waive_form=state)
         return see_other(f"/recoveries/{recovery_id}",
                          done="recovery_waived" if done["status"] == "waived" else "recovery_waiver_requested")
+
+    @post("/{recovery_id:str}/waiver/decline", opt=WAIVERS, status_code=303)
+    def decline_waiver(self, recovery_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Another county reviewer declines the request to waive, with a reason; the recovery stays open."""
+        state = FormState(values={"reason": clean(data.get("decline_reason"))})
+        try:
+            with ctx.db.begin() as session:
+                recoveries.decline_waiver(session, recovery_id, reason=state.values["reason"], principal=request.user,
+                                          clock=ctx.clock, asked_at=clean(data.get("asked_at")) or None)
+        except ValidationFailed as exc:
+            for e in exc.errors:
+                state.add("decline_reason", sl.zh(e.message))
+            return _detail(request, ctx, recovery_id, status_code=422, decline_form=state)
+        except (InvalidState, Forbidden) as exc:
+            return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail,
+                           decline_form=state)
+        return see_other(f"/recoveries/{recovery_id}", done="recovery_waiver_declined")
 
     def _decide(self, ctx: Any, request: Req, recovery_id: str, repayment_id: str, confirm: bool,
                 reason: str) -> Any:

@@ -32,6 +32,7 @@ from ..needs import figures as need_figures
 from ..needs import service as need_service
 from ..http import Ctx, get, post
 from ..notices.posting import CONFIRMERS as POSTING_CONFIRMERS
+from ..notices import reading as notice_reading
 from ..notices.reading import posting_unconfirmed
 from ..payments import one_account
 from ..recusal import refusals as recusal_refusals
@@ -122,7 +123,10 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("录入农户申请", "/applications/new", None, "农户到村委会提出的申请")
         card("待初筛", "/cases?status=received", counts.get("received", 0))
         card("待村级评议", "/cases?status=determined", counts.get("determined", 0))
-        card("待公示", "/notices", counts.get("reviewed", 0), "已通过村级评议、尚未公示的案件")
+        # the households of the villages the notice form lists (where the clerk posts a village's notice): the same
+        # read as that list, so the card counts exactly what its link shows
+        awaiting = notice_reading.villages_awaiting_notice(session, user)
+        card("待公示", "/notices/new", sum(n for *_, n, _others in awaiting), "已通过村级评议、尚未公示的案件")
         # notices, not cases: the case table below counts the households on them (4 households on 1 notice)
         card("公示中", "/notices?status=open", notices.open_notices, "正在公示的公示（份），期满后结束公示")
         card("待处理异议", "/notices?status=open", notices.open_objections)

@@ -85,6 +85,9 @@ LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
 VISIT_OUTCOMES = {"not_home": "家中无人", "refused": "拒绝核查", "moved_away": "已搬离", "other": "其他原因"}
+VISIT_ENDED = {"rescheduled": "已改期", "failed": "未能核查", "sent_back": "核查被退回", "objection_upheld": "异议成立后撤销",
+               "merged": "案件已合并", "ended": "已结束"}
+"""Why a visit no longer current ended (`VisitOut.ended`, derived on the case page's read model)."""
 CHANNELS = dict(CHANNEL_ZH)
 # why a photo of a notice on the wall does or does not count for its posting (domain.photo_times.wall_photo_standing)
 WALL_PHOTO_STANDING = {"in_period": "公示期内", "no_time": "照片没有拍摄时间，不计入",
@@ -196,6 +199,7 @@ ACTIONS = {
     "recovery.opened": "发起追回", "recovery.withdrawn": "撤销追回（核实结果更正：复核或回访）",
     "recovery.repayment_recorded": "登记追回还款", "recovery.repayment_confirmed": "确认追回还款",
     "recovery.repayment_rejected": "驳回追回还款登记", "recovery.waived": "核销追回", "recovery.waiver_requested": "申请核销追回",
+    "recovery.waiver_declined": "驳回核销申请",
     "case.supplement_opened": "抽样复核发现少发，待补发", "case.supplement_withdrawn": "核实结果更正（复核或回访），撤销补发",
     "case.supplement_confirmed": "另一名县级复核人员确认补发",
     "followup.record": "录入回访", "followup.refused": "回访被拒绝：本人参与了改变收款账户或支付",
@@ -590,6 +594,7 @@ DONE_MESSAGES = {
     "repayment_rejected": "还款登记已驳回，不计入追回金额。",
     "recovery_waived": "未追回部分已核销。",
     "recovery_waiver_requested": "核销申请已提交，须由另一名县级复核人员确认后才核销。",
+    "recovery_waiver_declined": "核销申请已驳回，追回继续进行；申请人可另行申请核销。",
     "redetermined": "已重新认定：继续办理的案件可列入支付批次，认定不符合条件的案件已办结。",
     "followup": "回访已记录。",
     "followup_needs": "回访已记录。发现的新需求，请在下方“最近的回访”中点“转交部门”，转交责任部门。",

@@ -94,22 +94,25 @@ class PayeePages(Controller):
 
 
 def render_changes(request: Req, ctx: Any, *, status: str = "pending", county_code: str = "", q: str = "",
-                   page_no: str | None = None, status_code: int = 200, message: str | None = None) -> Template:
+                   page_no: str | None = None, status_code: int = 200, message: str | None = None,
+                   todo: str = "") -> Template:
     user = request.user
     q = fold_search(q)
     with ctx.db.read() as session:
         found = payees.find_changes(session, user, ctx.vault, status=status or None, county_code=county_code or None,
-                                    q=q, page=page_param(page_no), page_size=paging.PAGE_SIZE)
+                                    q=q, page=page_param(page_no), page_size=paging.PAGE_SIZE,
+                                    to_decide=todo == "decide")
         changes = found.items
         names = user_names(session, [c.requested_by for c in changes] + [c.decided_by or "" for c in changes])
         warnings = payees.warnings_for(session, changes, user, ctx.vault, ctx.clock.today())
         staff_own = payees.staff_warnings_for(session, changes)
         counties = counties_of(session, user)
         said = numbered(session, sl.zh(message) if message else None)
-    pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q}, found)
+    pager = Pager.over("/payee-changes", {"status": status or "all", "county_code": county_code, "q": q,
+                                          "todo": todo}, found)
     return page(request, "payee_changes.html", status_code=status_code, changes=changes, names=names,
                 counties=counties, status=status, county_code=county_code, q=q, pager=pager, sl=sl, warnings=warnings,
-                staff_own=staff_own, staff_words=OWN_ACCOUNT,
+                staff_own=staff_own, staff_words=OWN_ACCOUNT, todo=todo,
                 message=said, may=lambda c: _may_decide(c, user))
 
 
@@ -143,9 +146,11 @@ class PayeeChangePages(Controller):
         county_code: Annotated[str, Parameter(pattern=r"^(\d{6})?$")] = "",
         q: Annotated[str, Parameter(max_length=200)] = "",
         page_no: Annotated[str | None, QueryParameter(name="page", max_length=12)] = None,
+        todo: FromQuery[Literal["decide", ""]] = "",
     ) -> Template:
+        """`todo=decide`: only the pending changes the user may answer (not their own), the home page card's."""
         return render_changes(request, ctx, status="" if status == "all" else status, county_code=county_code, q=q,
-                              page_no=page_no)
+                              page_no=page_no, todo=todo)
 
     def _decide(self, ctx: Any, request: Req, change_id: str, approve: bool, note: str, *, confirm: bool = True) -> Any:
         decide = payees.approve_change if approve else payees.reject_change

@@ -30,7 +30,7 @@ def home_cards(session: Session, user: Principal, counts: dict[str, int]) -> lis
     if user.has("finance", "insurer_supervisor"):
         card("支付失败待更正", "/payments#failed", counts.get("payment_failed", 0), "更正收款信息后重新支付")
     if user.has(*payees.APPROVERS):
-        card("待审批的收款人变更", "/payee-changes", payees.pending_for(session, user),
+        card("待审批的收款人变更", "/payee-changes?todo=decide", payees.pending_for(session, user),
              "收款人变更须由申请人以外的人员批准")
     if user.has("county_reviewer"):
         card("待县级签批批次", "/payments?todo=signoff", batch_list.count_waiting(session, user, "signoff"),
