@@ -678,7 +678,7 @@ def registers() -> None:
 @click.option("--valid-until", "valid_until", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="可用到哪一天（默认：数据日期后 90 天）。")
 def registers_import(file: Path, kind: str, county_code: str, bureau: str, as_of: Any, valid_until: Any) -> None:
-    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。导入记为服务器命令行（操作人）导入，不能以其他用户的名义导入；导入后待本县县级复核员在页面上确认才生效。"""
+    """导入某个部门的登记信息（csv 或 xlsx，每人每项一行），全部导入或全不导入。只用于尚无在用县级复核员的县（区）（开通时）：已有县级复核员的，须由复核员在“导入部门比对名单”页（或通过接口）导入，再由另一名复核员确认，这里拒绝。导入记为服务器命令行（操作人）导入，不能以其他用户的名义导入；导入后待本县县级复核员在页面上确认才生效。"""
     from .registers.service import IMPORT_ROLES, import_register
 
     ctx = _context()

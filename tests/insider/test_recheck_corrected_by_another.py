@@ -151,3 +151,46 @@ def test_attack_another_reviewer_adds_the_visit_then_the_recorder_corrects_it_aw
     r = _correct(client, c, sampled.round_id, sampled.paid, format_yuan(relief_of(ctx, sampled.paid)))
     assert r.status_code == 403, r.text
     assert recovery_of(ctx, sampled.paid).status == "open"
+
+
+def test_attack_another_reviewer_corrects_a_desk_result_then_the_recorder_adds_the_visit(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Reviewer A types an eligible re-check at the desk (no visit: it counts for nothing); reviewer C, who visits
+    nothing, "corrects" it to ineligible, `recorded_by` still A's; A then adds a visit, and C's desk figures count:
+    the recovery opens on C's word and A's visit. A result waiting for its visit is now corrected only by its recorder
+    too (403 in Chinese, kept on 回避拦截记录 under `recheck_correct`, nothing written; the page offers C no
+    correction form), so the figures that count are always those of the reviewer who visited."""
+    sampled = _round(ctx, client, users)
+    a = sampled.reviewer
+    relief = format_yuan(relief_of(ctx, sampled.paid))
+    r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results", headers=a,
+                    json={"case_id": sampled.paid, "per_capita_income": INCOME, "eligible": True,
+                          "relief_amount": relief})
+    assert r.status_code == 201 and r.json()["deviation"] is False, r.text
+
+    c_id = users.add("reviewer2", "county_reviewer", counties=(COUNTY,))
+    c = users.headers("reviewer2")
+    pages = Pages(client, users)
+    pages.login("reviewer2")
+    url = f"/sampling/{sampled.round_id}/results/{sampled.paid}/correct"
+    assert f'action="{url}"' not in pages.get(f"/sampling/{sampled.round_id}").text
+    before, state = entries_but_refusals(ctx), _state(ctx, sampled.round_id, sampled.paid)
+    r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results/{sampled.paid}/corrections", headers=c,
+                    json={"per_capita_income": INCOME, "eligible": False, "reason": "复核认定不符合"})
+    assert r.status_code == 403, r.text
+    assert "待补录走访证据的复核结果也只能由录入该复核结果的复核人员本人更正" in r.json()["detail"], r.text
+    r = pages.post(url, {"per_capita_income": INCOME, "eligible": "no", "reason": "复核认定不符合"})
+    assert r.status_code == 403 and "只能由录入该复核结果的复核人员本人更正" in r.text, r.text[:500]
+    assert entries_but_refusals(ctx) == before and _state(ctx, sampled.round_id, sampled.paid) == state
+    assert [(e["step"], e["case_id"]) for e in refusals_of(ctx, c_id)] == [
+        ("recheck_correct", sampled.paid), ("recheck_correct", sampled.paid)]
+
+    # A, the recorder, is offered the correction form of the result waiting for its visit; then adds the visit they
+    # made, and their own figures count (eligible, nothing owed back).
+    mine = Pages(client, users)
+    mine.login("reviewer")
+    assert f'action="{url}"' in mine.get(f"/sampling/{sampled.round_id}").text
+    r = client.post(f"/api/sampling-rounds/{sampled.round_id}/results/{sampled.paid}/visit", headers=a,
+                    json=visit_api(ctx, client, a, sampled.round_id, sampled.paid))
+    assert r.status_code == 200 and r.json()["deviation"] is False and r.json()["corrected_by"] is None, r.text
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Recovery)) == 0

@@ -98,7 +98,11 @@ def test_every_bad_row_is_reported_and_nothing_is_stored(ctx, client, users) -> 
 
 
 def test_the_command_line_imports_an_xlsx_of_assets(ctx, tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+    from roster_kit import county_being_set_up
+
     from verifier.cli import main
+
+    county_being_set_up(ctx)  # the command line imports only for a county without a reviewer (test_cli_register_import)
 
     wb = Workbook()
     wb.active.append(["证件号码", "存款余额", "截至日期", "金融机构"])

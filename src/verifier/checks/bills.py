@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
 from ..domain.income import RigidExpenditure
-from ..domain.money import format_yuan, parse_yuan
+from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.money import grouped_yuan, parse_yuan
 from ..store.base import new_id
 from ..store.tables import Case, Check, Evidence
 from .models import CheckBill
@@ -78,7 +79,7 @@ def parse_bills(raw: Sequence[dict[str, Any]]) -> tuple[list[BillInput], list[Fi
         bill = BillInput(kind, issuer, number.strip(), amount)
         if issuer and _fold(number):
             if bill.identity in seen:
-                problems.append(FieldError(f"bills[{i}].number", f"the same bill as bills[{seen[bill.identity]}]"))
+                problems.append(FieldError(f"bills[{i}].number", f"与第 {seen[bill.identity] + 1} 张票据相同"))
             seen.setdefault(bill.identity, i)
         out.append(bill)
     return out, problems
@@ -91,8 +92,8 @@ def totals_problems(bills: list[BillInput], rigid: RigidExpenditure) -> list[Fie
         listed = [b.amount for b in bills if b.kind == kind]
         if listed and sum(listed) != rigid.amount_for(field):
             problems.append(FieldError(f"rigid_expenditure.{field}",
-                                       f"the bills of this kind add up to {format_yuan(sum(listed))}, not "
-                                       f"{format_yuan(rigid.amount_for(field))}"))
+                                       f"所列此类票据合计 {grouped_yuan(sum(listed))} 元，"
+                                       f"与填写的金额 {grouped_yuan(rigid.amount_for(field))} 元不一致"))
     return problems
 
 
@@ -141,9 +142,13 @@ def refusals(session: Session, case: Case, bills: list[BillInput]) -> list[Field
             for i, bill in enumerate(bills) if id(bill) in uses]
 
 
+STATUS_NAMES = {str(k): v for k, v in STATUS_LABELS_ZH.items()}  # a case status as the messages say it
+
+
 def _counted_message(use: EarlierUse) -> str:
-    where = f"case {use.case_number} ({use.case_status})" if use.case_number else "a case of another county"
-    return f"bill {use.bill.number} of {use.bill.issuer} is already counted in {where}: a bill is counted once"
+    where = (f"案件 {use.case_number}（{STATUS_NAMES.get(use.case_status, use.case_status)}）"
+             if use.case_number else "其他县（区）的案件")
+    return f"{use.bill.issuer} 开具的票据 {use.bill.number} 已在{where}中计入，同一票据只能计入一次"
 
 
 def record(session: Session, case: Case, check: Check, bills: list[BillInput]) -> list[str]:
@@ -177,7 +182,7 @@ def require_not_counted(session: Session, case: Case, check: Check) -> None:
     session.execute(select(CheckBill.id).where(CheckBill.identity.in_({b.identity for b in own})).with_for_update())
     uses = counted_elsewhere(session, case, own)
     if uses:
-        raise InvalidState("; ".join(_counted_message(u) for u in uses))
+        raise InvalidState("；".join(_counted_message(u) for u in uses))
 
 
 def shown(session: Session, case: Case, check: Check) -> list[dict[str, Any]]:

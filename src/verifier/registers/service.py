@@ -33,6 +33,7 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.registers import KINDS, RegisterRules, effect_of, medical_disagrees
 from ..recusal import guard as recusal
+from ..roster.service import county_has_reviewer
 from ..settings import ImportLimits
 from ..store import contracts as contract_store
 from ..store.base import new_id
@@ -73,6 +74,19 @@ def _check_county(county_code: str, principal: Principal) -> None:
         raise NotFound(f"没有县（区）{county_code}")
 
 
+CLI_AFTER_SETUP = ("本县（区）{county}已有在用的县级复核员：部门比对名单须由县级复核员登录后在“导入部门比对名单”页（或通过接口）"
+                   "导入，再由本县另一名县级复核员确认；命令行导入只用于尚无县级复核员的县（区）")
+
+
+def _command_line_only_while_setting_up(session: Session, county_code: str, principal: Principal) -> None:
+    """As the roster's (`roster.service`): the operator at the command line, who may also hold a reviewer account,
+    imports only for a county being set up. The second person's check compares accounts, and `cli:<operator>` is
+    none of them: the operator could import here and confirm on the page alone. Once the county has an active
+    county reviewer, a reviewer imports on the page, and another confirms."""
+    if principal.id.startswith("cli:") and county_has_reviewer(session, county_code):
+        raise Forbidden(CLI_AFTER_SETUP.format(county=county_code))
+
+
 def import_register(db: Database, *, vault: Vault, data: bytes, filename: str, kind: str, county_code: str,
                     principal: Principal, clock: Clock, limits: ImportLimits, bureau: str = "",
                     as_of: date | None = None, valid_until: date | None = None) -> ImportResult:
@@ -97,6 +111,7 @@ def import_register(db: Database, *, vault: Vault, data: bytes, filename: str, k
         raise ValidationFailed(problems)
     sha = hashlib.sha256(data).hexdigest()
     with db.read() as session:
+        _command_line_only_while_setting_up(session, county_code, principal)
         earlier = _earlier(session, county_code, kind, sha)
     if earlier is not None:
         return earlier
@@ -108,6 +123,7 @@ def import_register(db: Database, *, vault: Vault, data: bytes, filename: str, k
                "id_number_bidx": index(r.id_number, "id_number"), "amount": r.amount, "year": r.year,
                "facts": r.facts} for r, s in zip(rows, sealed)]
     with db.begin() as session:
+        _command_line_only_while_setting_up(session, county_code, principal)
         earlier = _earlier(session, county_code, kind, sha)  # the same file, imported while this one was read
         if earlier is not None:
             return earlier

@@ -87,6 +87,8 @@ NOT_THE_RECORDER = ("按“四眼原则”，该复核结果附有录入人入�
 NOT_THE_VISITOR = ("按“四眼原则”，走访证据只能由录入该复核结果的复核人员本人补录：入户走访的人须是录入复核数据的人，"
                    "否则他人的走访会附在自己没有见过的数据上，而录入人可以不经走访更正它。请由录入人补录，"
                    "或由走访的复核人员本人另行录入复核结果")
+NOT_THE_RECORDER_AWAITING = ("按“四眼原则”，待补录走访证据的复核结果也只能由录入该复核结果的复核人员本人更正：由他人改写，"
+                             "录入人补录走访证据后，他人在案头填写、未经走访的数据就会计入结论。请由录入人本人更正")
 CORRECT_STEP = "recheck_correct"  # refusals kept on 回避拦截记录 (`recusal.refusals.STEPS`)
 VISIT_STEP = "recheck_visit"
 EXPANDED = "sampling.expanded"
@@ -405,22 +407,23 @@ def _assessed_figures_only(data: ResultInput) -> None:
 def correctable(session: Session, rnd: SamplingRound, by: Principal | None = None) -> set[str]:
     """The cases whose recorded result may still be corrected: while the round's verdict is pending, the results
     of the latest stage's cases (an earlier stage's results already made the verdict that widened the round).
-    `by`: of those, the ones this person may correct (a result that counts, only its recorder: `correct_result`)."""
+    `by`: of those, the ones this person may correct (only its recorder: `correct_result`)."""
     if rnd.status != "drawn" or evaluate(session, rnd).verdict != "pending":
         return set()
     stages = _stages(session, rnd.id)
     latest = stages[-1].stage if stages else 1
     results = _results(session, rnd.id)
     return {i.case_id for i in _items(session, rnd.id) if i.stage == latest and i.case_id in results
-            and (by is None or results[i.case_id].recorded_by == by.id or visits.awaiting_visit(results[i.case_id]))}
+            and (by is None or results[i.case_id].recorded_by == by.id)}
 
 
 def correct_result(session: Session, round_id: str, data: ResultInput, *, reason: str, principal: Principal,
                    clock: Clock) -> schemas.ResultOut:
     """Correct a recorded re-check result, with a reason, until the round's verdict is final. The row keeps the
-    latest figures and who corrected it, when and why; the audit entry keeps what it replaced. A result that counts
-    (with its visit, or from before the visit was asked for) is corrected only by the reviewer who recorded it (403):
-    another's figures over its visit would withdraw its recovery, hold or supplement alone."""
+    latest figures and who corrected it, when and why; the audit entry keeps what it replaced. A result is corrected
+    only by the reviewer who recorded it (403): another's figures over its visit would withdraw its recovery, hold or
+    supplement alone, and another's figures over one waiting for its visit would count once its recorder (the only
+    one who may add the visit, `add_visit`) added it: one reviewer's desk figures made to count by another's visit."""
     rnd = load_round(session, round_id, principal, for_update=True)
     if rnd.status != "drawn":
         raise InvalidState(visits.NOT_DRAWN)
@@ -428,10 +431,13 @@ def correct_result(session: Session, round_id: str, data: ResultInput, *, reason
     if row is None:
         raise NotFound(NO_RESULT)
     independence.require_independent(session, data.case_id, principal, clock)
-    if principal.id != row.recorded_by and not visits.awaiting_visit(row):
+    if principal.id != row.recorded_by:
         # A result that counts carries its recorder's visit: another reviewer rewriting its figures from the desk would
         # withdraw, alone, the recovery, hold or supplement it opened (a recovery is written off by two reviewers).
-        raise _refused(session, NOT_THE_RECORDER, principal, CORRECT_STEP, data.case_id, clock)
+        # One waiting for its visit counts once its recorder adds the visit: another's figures would then count on a
+        # visit they did not make. The figures, the visit and any correction are thus always one reviewer's.
+        said = NOT_THE_RECORDER_AWAITING if visits.awaiting_visit(row) else NOT_THE_RECORDER
+        raise _refused(session, said, principal, CORRECT_STEP, data.case_id, clock)
     reason = reason.strip()
     problems = [] if reason else [FieldError("reason", "必填")]
     try:

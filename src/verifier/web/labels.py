@@ -21,7 +21,6 @@ from ..notices.objections import STATUS_ZH as OBJECTION_STATUS_ZH
 from ..domain.photo_times import WALL_UPLOAD_GRACE_DAYS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
-from ..domain.money import grouped_yuan
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
@@ -415,22 +414,6 @@ _MESSAGES: Table = compile_table([
     (r"no such entry", "没有这条申报，或已经删除"),
     (r"no such removal request", "没有这条删除申请"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
-    # Bills counted once (checks/bills.py).
-    (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",
-     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在案件 {m.group(3)}（{STATUS_LABELS.get(m.group(4), m.group(4))}）"
-               "中计入，同一票据只能计入一次"),
-    (r"bill (.+) of (.+) is already counted in a case of another county: a bill is counted once",
-     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在其他县（区）的案件中计入，同一票据只能计入一次"),
-    (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
-    (r"the bills of this kind add up to (\S+), not (\S+)",
-     lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
-    # Bills added before the determination (checks/late_bills.py).
-    (r"bill (.+) is already listed on this check", lambda m: f"票据 {m.group(1)} 已列在本次核查中"),
-    (r"the bills of this kind would add up to (\S+), more than the check's (\S+)",
-     lambda m: f"补录后此类票据合计 {grouped_yuan(m.group(1))} 元，超过核查填写的金额 {grouped_yuan(m.group(2))} 元"),
-    (r"only the two officers who made the check add its bills", "只有做本次核查的两名核查员可以补录票据"),
-    (r"bills are added to a check before its determination; the case is (\w+)",
-     lambda m: f"票据须在认定之前补录，案件现在是“{STATUS_LABELS.get(m.group(1), m.group(1))}”"),
 ])
 
 
