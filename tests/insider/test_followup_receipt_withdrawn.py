@@ -322,11 +322,12 @@ def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, clien
     import threading
     import time
 
+    from race_kit import first_then_other
+
     from verifier.accounts.auth import principal_of
     from verifier.domain.errors import InvalidState, ValidationFailed
     from verifier.followups import receipt_withdraw
     from verifier.payments import service as payments
-    from verifier.store.db import Database
 
     person(ctx, users, "rev3", "county_reviewer")
     case, fid, rec, sup = misdirected_closing(ctx, client, users)
@@ -348,35 +349,12 @@ def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, clien
         monkeypatch.setattr(receipt_withdraw, "undo_refusal", holding(receipt_withdraw.undo_refusal))
     else:
         monkeypatch.setattr(payments, "_open_supplements", holding(payments._open_supplements))
-    done: list[str] = []
-    refused: list[str] = []
-    errors: list[BaseException] = []
-
-    def act(what: str) -> None:
-        if what != first:
-            assert locked.wait(10)
-        db = Database(ctx.settings.database_url)
-        try:
-            with db.begin() as session:
-                if what == "withdrawal":
-                    receipt_withdraw.confirm(session, fid, principal=who["rev2"], clock=ctx.clock)
-                else:
-                    payments.create_batch(session, county_code=COUNTY, contract_id=None, principal=who["claims1"],
-                                          clock=ctx.clock, case_ids=[case])
-            done.append(what)
-        except (InvalidState, ValidationFailed) as exc:
-            refused.append(f"{what}: {exc.detail if isinstance(exc, InvalidState) else exc.errors}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            db.dispose()
-
-    threads = [threading.Thread(target=act, args=(w,)) for w in ("withdrawal", "batch")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == [] and done == [first] and len(refused) == 1, (errors, done, refused)
+    done, refused = first_then_other(ctx.settings.database_url, first, locked, {
+        "withdrawal": lambda session: receipt_withdraw.confirm(session, fid, principal=who["rev2"], clock=ctx.clock),
+        "batch": lambda session: payments.create_batch(session, county_code=COUNTY, contract_id=None,
+                                                       principal=who["claims1"], clock=ctx.clock, case_ids=[case]),
+    }, refusals=(InvalidState, ValidationFailed))
+    assert done == [first] and len(refused) == 1, (done, refused)
     rows, rec_status, sup_status = _state(ctx, fid, rec, sup)
     with ctx.db.read() as session:
         items = session.scalars(select(PaymentItem.status).where(PaymentItem.supplement_id == sup)).all()
