@@ -370,19 +370,26 @@ def misdirected_closing(ctx: Any, client: Any, users: Any, *, confirmed: bool = 
     return cases[0], fid, rec, sup
 
 
-def objection_upheld(ctx: Any, client: Any, users: Any) -> str:
-    """A case checked by team 0 (`factories.staff`), put on 东村's notice, and an objection to it upheld by the clerk
-    `clerk` (added): the case id; the case is screened again, its visit ended."""
-    case_id = make_case(ctx, village="东村", team=0)
-    users.add("clerk", "town_clerk", counties=(COUNTY,))
-    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+def reviewed_and_posted(client: Any, clerk: dict[str, str], case_id: str, today: str) -> dict[str, Any]:
+    """The clerk (`clerk`: their headers) records `case_id`'s village review (passed, `today`) and posts 城关镇东村's
+    notice `today`: the notice as answered."""
     r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
                     json={"held_on": today, "result": "pass", "note": ""})
     assert r.status_code == 201, r.text
     r = client.post("/api/notices", headers=clerk,
                     json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
     assert r.status_code == 201, r.text
-    r = client.post(f"/api/notices/{r.json()['id']}/objections", headers=clerk,
+    return r.json()  # type: ignore[no-any-return]
+
+
+def objection_upheld(ctx: Any, client: Any, users: Any) -> str:
+    """A case checked by team 0 (`factories.staff`), put on 东村's notice, and an objection to it upheld by the clerk
+    `clerk` (added): the case id; the case is screened again, its visit ended."""
+    case_id = make_case(ctx, village="东村", team=0)
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+    notice = reviewed_and_posted(client, clerk, case_id, today)
+    r = client.post(f"/api/notices/{notice['id']}/objections", headers=clerk,
                     json={"case_id": case_id, "received_on": today, "summary": "反映该户儿子在城里有稳定工作，家里有小轿车"})
     assert r.status_code == 201, r.text
     r = client.post(f"/api/objections/{r.json()['id']}/resolution", headers=clerk,

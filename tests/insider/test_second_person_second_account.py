@@ -12,7 +12,7 @@ nothing written, kept on 回避拦截记录 under the step (`recusal.refusals.re
 from __future__ import annotations
 
 from factories import COUNTY, head_on_record, make_case
-from insider_kit import bureau_case, check_body, entries_but_refusals, refusals_of, schedule
+from insider_kit import bureau_case, check_body, entries_but_refusals, refusals_of, reviewed_and_posted, schedule
 from sqlalchemy import select
 from village_kit import wall_photo
 
@@ -124,13 +124,7 @@ def test_attack_the_clerk_who_posted_a_notice_confirms_its_wall_through_a_second
     _set_password_of(ctx, users, "reviewer_pal", by="clerk")
     case_id = make_case(ctx, village="东村")
     clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
-    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
-                    json={"held_on": today, "result": "pass", "note": ""})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/notices", headers=clerk,
-                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
-    assert r.status_code == 201, r.text
-    notice_id = r.json()["id"]
+    notice_id = reviewed_and_posted(client, clerk, case_id, today)["id"]
     r = client.post(f"/api/notices/{notice_id}/photos", headers=clerk,
                     files={"file": ("公示张贴.jpg", wall_photo(ctx.clock.today()), "image/jpeg")})
     assert r.status_code == 201, r.text
