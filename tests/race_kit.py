@@ -1,6 +1,7 @@
 """Writers at once. Two, each with its own `Database`: both look for the row already stored before either writes (on
 PostgreSQL; SQLite's write lock lets one in at a time, so there the second looks after the first committed). Several,
-released together (`at_once`). And whether the audit log's head is locked by someone else (`head_free`)."""
+released together (`at_once`). Two, one holding what it locked while the other starts (`first_then_other`). And
+whether the audit log's head is locked by someone else (`head_free`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from verifier.domain.errors import InvalidState, ValidationFailed
 from verifier.store.db import Database
 
 
@@ -77,3 +79,37 @@ def head_free(database_url: str) -> bool:
             return True
         except psycopg.errors.LockNotAvailable:
             return False
+
+
+def first_then_other(url: str, first: str, locked: threading.Event, acts: dict[str, Callable[[Any], Any]],
+                     refusals: tuple[type[Exception], ...] = (InvalidState,)) -> tuple[list[str], list[str]]:
+    """The two `acts` (name → what it does in a session), each in its own thread, `Database` and transaction: `first`
+    at once, the other once `locked` is set (by `first` holding what it locked; at most 10 s). The names of those that
+    committed and the refusals (`refusals`, as "name: detail", a ValidationFailed's errors as its detail). Fails the
+    test if one raised anything else."""
+    done: list[str] = []
+    refused: list[str] = []
+    errors: list[BaseException] = []
+
+    def act(what: str) -> None:
+        if what != first:
+            assert locked.wait(10)
+        db = Database(url)
+        try:
+            with db.begin() as session:
+                acts[what](session)
+            done.append(what)
+        except refusals as exc:
+            refused.append(f"{what}: {exc.errors if isinstance(exc, ValidationFailed) else exc.detail}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=act, args=(w,)) for w in acts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == [], errors
+    return done, refused

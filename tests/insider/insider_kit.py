@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import secrets
@@ -10,11 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from factories import COUNTY, head_on_record, make_case
+from factories import COUNTY, head_on_record, make_case, new_id_number
+from openpyxl import Workbook
 from recheck_kit import dated_photo, member_met, signed_form, upload, visit_api
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
+from verifier.store.tables import Referral
 
 
 _bill_numbers = itertools.count(1)
@@ -367,19 +370,26 @@ def misdirected_closing(ctx: Any, client: Any, users: Any, *, confirmed: bool = 
     return cases[0], fid, rec, sup
 
 
-def objection_upheld(ctx: Any, client: Any, users: Any) -> str:
-    """A case checked by team 0 (`factories.staff`), put on 东村's notice, and an objection to it upheld by the clerk
-    `clerk` (added): the case id; the case is screened again, its visit ended."""
-    case_id = make_case(ctx, village="东村", team=0)
-    users.add("clerk", "town_clerk", counties=(COUNTY,))
-    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+def reviewed_and_posted(client: Any, clerk: dict[str, str], case_id: str, today: str) -> dict[str, Any]:
+    """The clerk (`clerk`: their headers) records `case_id`'s village review (passed, `today`) and posts 城关镇东村's
+    notice `today`: the notice as answered."""
     r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
                     json={"held_on": today, "result": "pass", "note": ""})
     assert r.status_code == 201, r.text
     r = client.post("/api/notices", headers=clerk,
                     json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
     assert r.status_code == 201, r.text
-    r = client.post(f"/api/notices/{r.json()['id']}/objections", headers=clerk,
+    return r.json()  # type: ignore[no-any-return]
+
+
+def objection_upheld(ctx: Any, client: Any, users: Any) -> str:
+    """A case checked by team 0 (`factories.staff`), put on 东村's notice, and an objection to it upheld by the clerk
+    `clerk` (added): the case id; the case is screened again, its visit ended."""
+    case_id = make_case(ctx, village="东村", team=0)
+    users.add("clerk", "town_clerk", counties=(COUNTY,))
+    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
+    notice = reviewed_and_posted(client, clerk, case_id, today)
+    r = client.post(f"/api/notices/{notice['id']}/objections", headers=clerk,
                     json={"case_id": case_id, "received_on": today, "summary": "反映该户儿子在城里有稳定工作，家里有小轿车"})
     assert r.status_code == 201, r.text
     r = client.post(f"/api/objections/{r.json()['id']}/resolution", headers=clerk,
@@ -403,3 +413,21 @@ def as_the_old_code_left_it(ctx: Any, case_id: str, officers: list[str] | None =
         visit.active = True
         if officers is not None:
             visit.officer_ids = list(officers)
+
+
+def bureau_case(ctx: Any, client: Any, users: Any) -> str:
+    """A case referred by the civil-affairs bureau's list, imported over HTTP by the county reviewer
+    `reviewer`: the case id."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["身份证号", "姓名", "乡镇", "村", "户类型", "原因", "金额", "日期"])
+    sheet.append([new_id_number(), "王秀英", "城关镇", "东村", "非贫低收入户", "因病", 30000,
+                  ctx.clock.today().isoformat()])
+    data = io.BytesIO()
+    book.save(data)
+    r = client.post("/api/referrals/imports", headers=users.headers("reviewer"),
+                    data={"channel": "civil_affairs", "county_code": COUNTY},
+                    files={"file": ("list.xlsx", data.getvalue(), "application/octet-stream")})
+    assert r.status_code == 201 and r.json()["new_cases"] == 1, r.text
+    with ctx.db.read() as session:
+        return str(session.scalar(select(Referral.case_id).where(Referral.channel == "civil_affairs")))

@@ -361,10 +361,10 @@ def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, monkeypatch
     import threading
     import time
 
+    from race_kit import first_then_other
+
     from verifier.accounts.auth import principal_of
-    from verifier.domain.errors import InvalidState
     from verifier.followups import receipt_withdraw
-    from verifier.store.db import Database
 
     person(ctx, users, "rev3", "county_reviewer")
     _, fid, rec, sup = misdirected_closing(ctx, client, users)
@@ -382,34 +382,13 @@ def test_a_confirmation_and_a_drop_race_one_wins(ctx, client, users, monkeypatch
         return found
 
     monkeypatch.setattr(receipt_withdraw, "_pending", holding)
-    done: list[str] = []
-    refused: list[str] = []
-    errors: list[BaseException] = []
-
-    def act(what: str) -> None:
-        if what != first:
-            assert locked.wait(10)
-        db = Database(ctx.settings.database_url)
-        try:
-            with db.begin() as session:
-                if what == "confirm":
-                    receipt_withdraw.confirm(session, fid, principal=who["rev2"], clock=ctx.clock, proposal=1)
-                else:
-                    receipt_withdraw.drop(session, fid, DROPPED, principal=who["rev3"], clock=ctx.clock, proposal=1)
-            done.append(what)
-        except InvalidState as exc:
-            refused.append(f"{what}: {exc.detail}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            db.dispose()
-
-    threads = [threading.Thread(target=act, args=(w,)) for w in ("confirm", "drop")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == [] and done == [first] and len(refused) == 1, (errors, done, refused)
+    done, refused = first_then_other(ctx.settings.database_url, first, locked, {
+        "confirm": lambda session: receipt_withdraw.confirm(session, fid, principal=who["rev2"], clock=ctx.clock,
+                                                            proposal=1),
+        "drop": lambda session: receipt_withdraw.drop(session, fid, DROPPED, principal=who["rev3"], clock=ctx.clock,
+                                                      proposal=1),
+    })
+    assert done == [first] and len(refused) == 1, (done, refused)
     rows, ended, rec_status, sup_status = _state(ctx, fid, rec, sup)
     if first == "confirm":
         assert (rows, ended, rec_status, sup_status) == ([(users.ids["rev3"], users.ids["rev2"])], [], "withdrawn",

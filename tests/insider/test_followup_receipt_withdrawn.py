@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 from deviation_helpers import person
-from insider_kit import (COUNTY, declare_ties, entries_but_refusals, head_of, household_member, paid_onto_sly,
-                         receipt_followup, refusals_of)
+from insider_kit import (COUNTY, declare_ties, entries_but_refusals, head_of, household_member, misdirected_closing,
+                         refusals_of)
 from sqlalchemy import select
 from web.pagekit import Pages, card_count
 
@@ -22,22 +22,6 @@ from verifier.store.tables import User
 
 WHY = "核实时看错了银行流水：钱实际已入户主本人的卡"
 CARD = "未收到救助金待核实"
-
-
-def _misdirected(ctx, client, users, *, confirmed: bool = True) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
-    """sly's change paid the first case onto his card (`paid_onto_sly`); off9 recorded the follow-up (no), rev1
-    closed it as 核实未收到 and rev2 confirmed the supplement (`confirmed`): the case, the follow-up, the recovery and
-    the supplement."""
-    cases, _ = paid_onto_sly(ctx, client, users)
-    fid = receipt_followup(client, users, cases[0], ctx.clock.today().isoformat(), "no", "0")
-    r = client.post(f"/api/followups/{fid}/receipt-review", headers=users.headers("rev1"),
-                    json={"note": "银行流水显示钱进了别人的卡", "outcome": "misdirected"})
-    assert r.status_code == 200, r.text
-    rec, sup = r.json()["recovery_id"], r.json()["supplement_id"]
-    if confirmed:
-        r = client.post(f"/api/supplements/{sup}/confirm", headers=users.headers("rev2"))
-        assert r.status_code == 200, r.text
-    return cases[0], fid, rec, sup
 
 
 def _state(ctx, fid: str, rec: str, sup: str) -> tuple[list[tuple[str | None, str | None]], str, str]:  # type: ignore[no-untyped-def]
@@ -81,7 +65,7 @@ def test_attack_one_person_alone_cannot_withdraw_the_closing(ctx, client, users)
     for name in ("rev3", "rev_pal", "rev_mate", "rev_kin"):
         person(ctx, users, name, "county_reviewer")
     person(ctx, users, "rev_far", "county_reviewer", counties=("340224",))
-    case, fid, rec, sup = _misdirected(ctx, client, users)
+    case, fid, rec, sup = misdirected_closing(ctx, client, users)
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["rev3"]  # the proposer's pal
         session.get(User, users.ids["rev_mate"]).password_set_by = users.ids["rev1"]  # the closer's
@@ -150,7 +134,7 @@ def test_confirmed_the_recovery_and_supplement_are_withdrawn_and_the_alert_is_op
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev4", "county_reviewer")
     person(ctx, users, "rev_mate", "county_reviewer")
-    case, fid, rec, sup = _misdirected(ctx, client, users)
+    case, fid, rec, sup = misdirected_closing(ctx, client, users)
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_mate"]).password_set_by = users.ids["rev1"]
     assert _propose(client, users, fid, "rev3").status_code == 200
@@ -241,7 +225,7 @@ def test_a_supplement_in_a_batch_or_money_collected_is_not_withdrawn(ctx, client
     written), and so is a new proposal's ground; the batch cancelled, the supplement waits again and the withdrawal
     goes through. A repayment recorded on the recovery (waiting for confirmation): refused naming it."""
     person(ctx, users, "rev3", "county_reviewer")
-    case, fid, rec, sup = _misdirected(ctx, client, users)
+    case, fid, rec, sup = misdirected_closing(ctx, client, users)
     assert _propose(client, users, fid, "rev3").status_code == 200
     batch = _change_and_batch(ctx, client, users, case)
     with ctx.db.read() as session:
@@ -269,7 +253,7 @@ def test_a_supplement_in_a_batch_or_money_collected_is_not_withdrawn(ctx, client
 
 def test_money_recorded_on_the_recovery_stops_the_withdrawal(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     person(ctx, users, "rev3", "county_reviewer")
-    case, fid, rec, sup = _misdirected(ctx, client, users, confirmed=False)
+    case, fid, rec, sup = misdirected_closing(ctx, client, users, confirmed=False)
     r = client.post(f"/api/recoveries/{rec}/repayments", headers=users.headers("fin1"), json={
         "amount": "10.00", "paid_on": ctx.clock.today().isoformat(), "reference": "BKRET0009"})
     assert r.status_code in (200, 201), r.text
@@ -286,7 +270,7 @@ def test_the_page_proposes_and_confirms_with_a_reason_and_a_tick(ctx, client, us
     person(ctx, users, "off9", "field_officer", "county_reviewer")
     person(ctx, users, "rev3", "county_reviewer")
     person(ctx, users, "rev_pal", "county_reviewer")
-    _, fid, rec, sup = _misdirected(ctx, client, users)
+    _, fid, rec, sup = misdirected_closing(ctx, client, users)
     with ctx.db.begin() as session:
         session.get(User, users.ids["rev_pal"]).password_set_by = users.ids["off9"]
     form = {"status": "resolved", "q": "", "page": "1"}
@@ -338,14 +322,15 @@ def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, clien
     import threading
     import time
 
+    from race_kit import first_then_other
+
     from verifier.accounts.auth import principal_of
     from verifier.domain.errors import InvalidState, ValidationFailed
     from verifier.followups import receipt_withdraw
     from verifier.payments import service as payments
-    from verifier.store.db import Database
 
     person(ctx, users, "rev3", "county_reviewer")
-    case, fid, rec, sup = _misdirected(ctx, client, users)
+    case, fid, rec, sup = misdirected_closing(ctx, client, users)
     _changed_home(ctx, client, users, case)
     assert _propose(client, users, fid, "rev3").status_code == 200
     with ctx.db.read() as session:
@@ -364,35 +349,12 @@ def test_a_withdrawal_and_a_batch_taking_the_supplement_race_one_wins(ctx, clien
         monkeypatch.setattr(receipt_withdraw, "undo_refusal", holding(receipt_withdraw.undo_refusal))
     else:
         monkeypatch.setattr(payments, "_open_supplements", holding(payments._open_supplements))
-    done: list[str] = []
-    refused: list[str] = []
-    errors: list[BaseException] = []
-
-    def act(what: str) -> None:
-        if what != first:
-            assert locked.wait(10)
-        db = Database(ctx.settings.database_url)
-        try:
-            with db.begin() as session:
-                if what == "withdrawal":
-                    receipt_withdraw.confirm(session, fid, principal=who["rev2"], clock=ctx.clock)
-                else:
-                    payments.create_batch(session, county_code=COUNTY, contract_id=None, principal=who["claims1"],
-                                          clock=ctx.clock, case_ids=[case])
-            done.append(what)
-        except (InvalidState, ValidationFailed) as exc:
-            refused.append(f"{what}: {exc.detail if isinstance(exc, InvalidState) else exc.errors}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            db.dispose()
-
-    threads = [threading.Thread(target=act, args=(w,)) for w in ("withdrawal", "batch")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == [] and done == [first] and len(refused) == 1, (errors, done, refused)
+    done, refused = first_then_other(ctx.settings.database_url, first, locked, {
+        "withdrawal": lambda session: receipt_withdraw.confirm(session, fid, principal=who["rev2"], clock=ctx.clock),
+        "batch": lambda session: payments.create_batch(session, county_code=COUNTY, contract_id=None,
+                                                       principal=who["claims1"], clock=ctx.clock, case_ids=[case]),
+    }, refusals=(InvalidState, ValidationFailed))
+    assert done == [first] and len(refused) == 1, (done, refused)
     rows, rec_status, sup_status = _state(ctx, fid, rec, sup)
     with ctx.db.read() as session:
         items = session.scalars(select(PaymentItem.status).where(PaymentItem.supplement_id == sup)).all()

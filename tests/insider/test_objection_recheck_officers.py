@@ -7,8 +7,8 @@ nor by the planner, as after a check sent back."""
 
 from __future__ import annotations
 
-from factories import make_case, staff
-from insider_kit import COUNTY, check_body, head_on_record
+from factories import staff
+from insider_kit import COUNTY, check_body, head_on_record, objection_upheld
 from sqlalchemy import func, select
 
 from verifier.audit.models import AuditEntry
@@ -30,29 +30,8 @@ def _login(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def _objection_upheld(ctx, client, users) -> str:  # type: ignore[no-untyped-def]
-    """A case checked by team 0, put on 东村's notice, and an objection to it upheld by the clerk: the case id."""
-    case_id = make_case(ctx, village="东村", team=0)
-    users.add("clerk", "town_clerk", counties=(COUNTY,))
-    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
-    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
-                    json={"held_on": today, "result": "pass", "note": ""})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/notices", headers=clerk,
-                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
-    assert r.status_code == 201, r.text
-    r = client.post(f"/api/notices/{r.json()['id']}/objections", headers=clerk,
-                    json={"case_id": case_id, "received_on": today, "summary": "反映该户儿子在城里有稳定工作，家里有小轿车"})
-    assert r.status_code == 201, r.text
-    r = client.post(f"/api/objections/{r.json()['id']}/resolution", headers=clerk,
-                    json={"outcome": "upheld", "note": "需重新入户核查"})
-    assert r.status_code == 200, r.text
-    assert r.json()["case_status"] == "screened"  # to be scheduled again, not back to the old visit
-    return case_id
-
-
 def test_attack_the_officer_objected_to_records_the_recheck_himself(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
-    case_id = _objection_upheld(ctx, client, users)
+    case_id = objection_upheld(ctx, client, users)
     team0, team1 = staff(ctx, COUNTY, 0), staff(ctx, COUNTY, 1)
     head, head_id = head_on_record(ctx, case_id)
     today = ctx.clock.today().isoformat()

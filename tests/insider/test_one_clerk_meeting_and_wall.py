@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from factories import COUNTY, make_case
+from insider_kit import reviewed_and_posted
 from recheck_kit import dated_photo
 from sqlalchemy import func, select
 from village_kit import wall_photo
@@ -40,14 +41,7 @@ def _posted_and_closed(ctx: Any, client: Any, users: Any) -> tuple[str, str]:
     """One clerk records the review (the documented body) and posts the notice; its period runs; the clerk closes it
     (documented: closing is not refused). Returns (case id, notice id)."""
     case_id = make_case(ctx, village="东村")
-    clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
-    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
-                    json={"held_on": today, "result": "pass", "note": ""})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/notices", headers=clerk,
-                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
-    assert r.status_code == 201, r.text
-    notice = r.json()
+    notice = reviewed_and_posted(client, users.headers("clerk"), case_id, ctx.clock.today().isoformat())
     assert notice["posting"] == {"needs_confirmation": True, "awaiting_second_person": True, "confirmed_by": None,
                                  "confirmed_at": None, "note": None, "without_dated_photo": False, "photos": []}
     return case_id, notice["id"]

@@ -7,7 +7,7 @@ one admin and confirmed by another admin or a county reviewer, like the money ro
 from __future__ import annotations
 
 from factories import COUNTY
-from test_screen_out_alone import _bureau_case
+from insider_kit import bureau_case
 
 GIVEN, OWN = "given-by-admin-1", "chosen-by-me-2"
 
@@ -36,7 +36,7 @@ def _status(client, users, case_id: str) -> str:  # type: ignore[no-untyped-def]
 def test_attack_an_admin_opens_two_clerk_accounts_and_screens_out_a_bureau_household_alone(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     users.add("admin1", "admin", counties=(COUNTY,))
     users.add("reviewer", "county_reviewer", counties=(COUNTY,))
-    case_id = _bureau_case(ctx, client, users)
+    case_id = bureau_case(ctx, client, users)
     admin = users.headers("admin1")
     for name in ("puppet1", "puppet2"):
         r = client.post("/api/users", headers=admin, json={"username": name, "password": GIVEN,
@@ -66,7 +66,7 @@ def test_attack_an_admin_resets_a_clerks_password_to_be_the_second_clerk(ctx, cl
     users.add("reviewer", "county_reviewer", counties=(COUNTY,))
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     clerk2 = users.add("clerk2", "town_clerk", counties=(COUNTY,))
-    case_id = _bureau_case(ctx, client, users)
+    case_id = bureau_case(ctx, client, users)
     assert _screen(client, users.headers("clerk"), case_id) == 200  # proposed by the real first clerk
     r = client.post(f"/api/users/{clerk2}/password", headers=users.headers("admin1"), json={"password": GIVEN})
     assert r.status_code == 200 and "town_clerk" not in r.json()["user"]["roles"], r.text

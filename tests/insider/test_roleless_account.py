@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from factories import COUNTY, head_on_record, make_case
+from insider_kit import reviewed_and_posted
 from sqlalchemy import select
 from web.pagekit import BROWSER, Pages
 
@@ -36,17 +37,11 @@ def _noticed(ctx: Any, client: Any, users: Any) -> tuple[str, str, str, int]:
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     clerk = users.headers("clerk")
     case_id = make_case(ctx, village="东村")
-    today = ctx.clock.today().isoformat()
-    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
-                    json={"held_on": today, "result": "pass", "note": ""})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/notices", headers=clerk,
-                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
-    assert r.status_code == 201, r.text
+    notice = reviewed_and_posted(client, clerk, case_id, ctx.clock.today().isoformat())
     with ctx.db.read() as session:
         household = session.scalar(select(Case.household_id).where(Case.id == case_id))
         idx = session.scalar(select(AuditEntry.idx).where(AuditEntry.subject == case_id).limit(1))
-    return case_id, household, r.json()["id"], idx
+    return case_id, household, notice["id"], idx
 
 
 def _api_reads(case_id: str, household: str, notice: str, idx: int) -> list[str]:

@@ -5,31 +5,12 @@ bureau-referred case the clerk's 不通过 is a proposal; another clerk of the t
 
 from __future__ import annotations
 
-import io
-
-from factories import COUNTY, make_case, new_id_number
-from openpyxl import Workbook
+from factories import COUNTY, make_case
+from insider_kit import bureau_case
 from sqlalchemy import select
 
 from verifier.audit.models import AuditEntry
-from verifier.store.tables import Case, Referral
-
-
-def _bureau_case(ctx, client, users) -> str:  # type: ignore[no-untyped-def]
-    """A case referred by the civil-affairs bureau's list, imported over HTTP by the county reviewer."""
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["身份证号", "姓名", "乡镇", "村", "户类型", "原因", "金额", "日期"])
-    sheet.append([new_id_number(), "王秀英", "城关镇", "东村", "非贫低收入户", "因病", 30000,
-                  ctx.clock.today().isoformat()])
-    data = io.BytesIO()
-    book.save(data)
-    r = client.post("/api/referrals/imports", headers=users.headers("reviewer"),
-                    data={"channel": "civil_affairs", "county_code": COUNTY},
-                    files={"file": ("list.xlsx", data.getvalue(), "application/octet-stream")})
-    assert r.status_code == 201 and r.json()["new_cases"] == 1, r.text
-    with ctx.db.read() as session:
-        return str(session.scalar(select(Referral.case_id).where(Referral.channel == "civil_affairs")))
+from verifier.store.tables import Case
 
 
 def _staff(users) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +34,7 @@ def _actions(ctx, case_id: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_attack_a_clerk_screens_out_a_bureau_referred_household_alone(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     _staff(users)
-    case_id = _bureau_case(ctx, client, users)
+    case_id = bureau_case(ctx, client, users)
     clerk = users.headers("clerk")
     r = client.post(f"/api/cases/{case_id}/screening", headers=clerk,
                     json={"decision": "reject", "reason": "家庭收入稳定"})
@@ -85,7 +66,7 @@ def test_attack_a_clerk_screens_out_a_bureau_referred_household_alone(ctx, clien
 
 def test_the_county_reviewer_overturns_a_proposed_screen_out(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     _staff(users)
-    case_id = _bureau_case(ctx, client, users)
+    case_id = bureau_case(ctx, client, users)
     reviewer = users.headers("reviewer")
     # The reviewer screens nothing on their own: only a proposal is theirs to decide.
     r = client.post(f"/api/cases/{case_id}/screening", headers=reviewer, json={"decision": "pass"})

@@ -11,15 +11,12 @@ nothing written, kept on 回避拦截记录 under the step (`recusal.refusals.re
 
 from __future__ import annotations
 
-import io
-
-from factories import COUNTY, head_on_record, make_case, new_id_number
-from insider_kit import check_body, entries_but_refusals, refusals_of, schedule
-from openpyxl import Workbook
+from factories import COUNTY, head_on_record, make_case
+from insider_kit import bureau_case, check_body, entries_but_refusals, refusals_of, reviewed_and_posted, schedule
 from sqlalchemy import select
 from village_kit import wall_photo
 
-from verifier.store.tables import Case, Referral, User
+from verifier.store.tables import Case, User
 
 
 def _set_password_of(ctx, users, account: str, by: str) -> None:  # type: ignore[no-untyped-def]
@@ -72,23 +69,6 @@ def test_attack_a_supervisor_records_the_check_as_an_officer_he_holds_and_confir
     assert _status(ctx, case_id) == "determined"
 
 
-def _bureau_case(ctx, client, users) -> str:  # type: ignore[no-untyped-def]
-    """A case referred by the civil-affairs bureau's list, imported over HTTP by the county reviewer."""
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["身份证号", "姓名", "乡镇", "村", "户类型", "原因", "金额", "日期"])
-    sheet.append([new_id_number(), "王秀英", "城关镇", "东村", "非贫低收入户", "因病", 30000,
-                  ctx.clock.today().isoformat()])
-    data = io.BytesIO()
-    book.save(data)
-    r = client.post("/api/referrals/imports", headers=users.headers("reviewer"),
-                    data={"channel": "civil_affairs", "county_code": COUNTY},
-                    files={"file": ("list.xlsx", data.getvalue(), "application/octet-stream")})
-    assert r.status_code == 201 and r.json()["new_cases"] == 1, r.text
-    with ctx.db.read() as session:
-        return str(session.scalar(select(Referral.case_id).where(Referral.channel == "civil_affairs")))
-
-
 def test_attack_a_clerk_confirms_their_own_screen_out_through_a_second_account(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
     users.add("clerk", "town_clerk", counties=(COUNTY,))
     users.add("clerk_pal", "town_clerk", counties=(COUNTY,))
@@ -96,7 +76,7 @@ def test_attack_a_clerk_confirms_their_own_screen_out_through_a_second_account(c
     users.add("reviewer", "county_reviewer", counties=(COUNTY,))
     _set_password_of(ctx, users, "clerk_pal", by="clerk")
     _set_password_of(ctx, users, "clerk", by="reviewer_pal")  # the other way round: the confirmer set the proposer's
-    case_id = _bureau_case(ctx, client, users)
+    case_id = bureau_case(ctx, client, users)
     r = client.post(f"/api/cases/{case_id}/screening", headers=users.headers("clerk"),
                     json={"decision": "reject", "reason": "家庭收入稳定"})
     assert r.status_code == 200 and r.json()["status"] == "received", r.text
@@ -144,13 +124,7 @@ def test_attack_the_clerk_who_posted_a_notice_confirms_its_wall_through_a_second
     _set_password_of(ctx, users, "reviewer_pal", by="clerk")
     case_id = make_case(ctx, village="东村")
     clerk, today = users.headers("clerk"), ctx.clock.today().isoformat()
-    r = client.post(f"/api/cases/{case_id}/village-review", headers=clerk,
-                    json={"held_on": today, "result": "pass", "note": ""})
-    assert r.status_code == 201, r.text
-    r = client.post("/api/notices", headers=clerk,
-                    json={"county_code": COUNTY, "town": "城关镇", "village": "东村", "posted_on": today})
-    assert r.status_code == 201, r.text
-    notice_id = r.json()["id"]
+    notice_id = reviewed_and_posted(client, clerk, case_id, today)["id"]
     r = client.post(f"/api/notices/{notice_id}/photos", headers=clerk,
                     files={"file": ("公示张贴.jpg", wall_photo(ctx.clock.today()), "image/jpeg")})
     assert r.status_code == 201, r.text

@@ -266,6 +266,16 @@ def decline_refusal(session: Session, who: Involved, f: Followup, review: Follow
     return confirm_refusal(session, who, f, review, user_id)
 
 
+def _refuse(session: Session, s: _Standing, did: str | None, refused: str, step: str, *, principal: Principal,
+            clock: Clock) -> None:
+    """Refuses the step (403 `refused` naming `did`, kept on 回避拦截记录 under `step`) where `did` says what the
+    principal did that bars them, and to a relative of the household (回避)."""
+    if did is not None:
+        raise refusals.refused(Forbidden(refused.format(did=did)), principal, step, [s.case.household_id],
+                               case_id=s.case.id, clock=clock)
+    recusal.refuse_principal(session, principal, [s.case.household_id], step=step, case_id=s.case.id, clock=clock)
+
+
 def propose(session: Session, followup_id: str, reason: str | None, *, principal: Principal,
             clock: Clock) -> FollowupReceiptReview:
     """A county reviewer proposes withdrawing the follow-up's standing 核实未收到 closing, with a reason (422 naming
@@ -276,11 +286,7 @@ def propose(session: Session, followup_id: str, reason: str | None, *, principal
     s = _standing(session, followup_id, principal)
     f, case, review = s.followup, s.case, s.review
     did = propose_refusal(session, s.who, f, principal.id)
-    if did is not None:
-        raise refusals.refused(Forbidden(PROPOSE_REFUSED.format(did=did)), principal, PROPOSE_STEP,
-                               [case.household_id], case_id=case.id, clock=clock)
-    recusal.refuse_principal(session, principal, [case.household_id], step=PROPOSE_STEP, case_id=case.id,
-                             clock=clock)
+    _refuse(session, s, did, PROPOSE_REFUSED, PROPOSE_STEP, principal=principal, clock=clock)
     if review.withdraw_proposed_by is not None:
         raise InvalidState(PROPOSED_ALREADY)
     text = _reason(reason)
@@ -310,11 +316,7 @@ def confirm(session: Session, followup_id: str, *, principal: Principal, clock: 
     f, case, review = s.followup, s.case, s.review
     number = _pending(session, review, proposal, none=NOT_PROPOSED)
     did = confirm_refusal(session, s.who, f, review, principal.id)
-    if did is not None:
-        raise refusals.refused(Forbidden(CONFIRM_REFUSED.format(did=did)), principal, CONFIRM_STEP,
-                               [case.household_id], case_id=case.id, clock=clock)
-    recusal.refuse_principal(session, principal, [case.household_id], step=CONFIRM_STEP, case_id=case.id,
-                             clock=clock)
+    _refuse(session, s, did, CONFIRM_REFUSED, CONFIRM_STEP, principal=principal, clock=clock)
     why = undo_refusal(session, review, lock=True)
     if why is not None:
         raise InvalidState(why)
@@ -372,11 +374,7 @@ def decline(session: Session, followup_id: str, reason: str | None, *, principal
     f, case, review = s.followup, s.case, s.review
     number = _pending(session, review, proposal, none=NOTHING_TO_END)
     did = decline_refusal(session, s.who, f, review, principal.id)
-    if did is not None:
-        raise refusals.refused(Forbidden(DECLINE_REFUSED.format(did=did)), principal, DECLINE_STEP,
-                               [case.household_id], case_id=case.id, clock=clock)
-    recusal.refuse_principal(session, principal, [case.household_id], step=DECLINE_STEP, case_id=case.id,
-                             clock=clock)
+    _refuse(session, s, did, DECLINE_REFUSED, DECLINE_STEP, principal=principal, clock=clock)
     text = _reason(reason, blank=NO_DECLINE_REASON, named="驳回理由")
     payload = _end(session, s, number, "declined", text, principal=principal, clock=clock)
     audit.append(session, actor=principal.id, role=principal.acting_role(RESOLVERS), action=DECLINED, subject=f.id,

@@ -129,20 +129,16 @@ class ReceiptAlertPages(Controller):
                         data: URLEncodedBody[dict[str, Any]]) -> Any:
         """The proposer drops their own proposal to withdraw a 核实未收到 (撤销提议) with why; refused (another's
         proposal, or one dropped or declined since), the list comes back with the reason typed."""
-        reason = clean(data.get("reason"))
-        return _second_person(request, ctx, data, lambda session: receipt_withdraw.drop(
-            session, followup_id, reason, principal=request.user, clock=ctx.clock, proposal=_proposal(data)),
-            done="receipt_withdraw_dropped", fields={"reason": "撤销理由"}, ending={followup_id: reason})
+        return _end_proposal(request, ctx, data, followup_id, receipt_withdraw.drop, done="receipt_withdraw_dropped",
+                             named="撤销理由")
 
     @post("/{followup_id:str}/decline-withdrawal", opt=RESOLVERS, status_code=303)
     def decline_withdrawal(self, followup_id: FollowupId, ctx: Ctx, request: Req,
                            data: URLEncodedBody[dict[str, Any]]) -> Any:
         """Another county reviewer declines the proposal (驳回撤回) with why: the 核实未收到 stands; refused, the list
         comes back with the reason typed."""
-        reason = clean(data.get("reason"))
-        return _second_person(request, ctx, data, lambda session: receipt_withdraw.decline(
-            session, followup_id, reason, principal=request.user, clock=ctx.clock, proposal=_proposal(data)),
-            done="receipt_withdraw_declined", fields={"reason": "驳回理由"}, ending={followup_id: reason})
+        return _end_proposal(request, ctx, data, followup_id, receipt_withdraw.decline,
+                             done="receipt_withdraw_declined", named="驳回理由")
 
     @post("/{followup_id:str}/confirm-supplement", opt=RESOLVERS, status_code=303)
     def confirm_supplement(self, followup_id: FollowupId, ctx: Ctx, request: Req,
@@ -179,3 +175,13 @@ def _second_person(request: Req, ctx: Any, data: dict[str, Any], confirm: Any, *
                             fields=fields, **keep)
     return see_other("/receipt-alerts", status=None if status == "open" else status, q=q or None,
                      page=at if at > 1 else None, done=done)
+
+
+def _end_proposal(request: Req, ctx: Any, data: dict[str, Any], followup_id: str, end: Any, *, done: str,
+                  named: str) -> Any:
+    """Ends the proposal the form was drawn with (`end`: `receipt_withdraw.drop` or `.decline`) with the reason typed
+    (the field `named` so where it is refused); refused, the list comes back with the reason kept."""
+    reason = clean(data.get("reason"))
+    return _second_person(request, ctx, data, lambda session: end(
+        session, followup_id, reason, principal=request.user, clock=ctx.clock, proposal=_proposal(data)),
+        done=done, fields={"reason": named}, ending={followup_id: reason})
