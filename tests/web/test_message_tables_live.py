@@ -32,10 +32,6 @@ SAID_AT_RUN_TIME = {
         "2026-2-30 is not a day of the calendar"),
     r"must be one of number, head, village, status, received, due.*": ("cases/listing.py",
         "must be one of number, head, village, status, received, due, -number, -head, with a leading - for descending"),
-    r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once": ("checks/bills.py",
-        "bill 0012 of 县医院 is already counted in case case_01 (paid): a bill is counted once"),
-    r"bill (.+) of (.+) is already counted in a case of another county: a bill is counted once": ("checks/bills.py",
-        "bill 0012 of 县医院 is already counted in a case of another county: a bill is counted once"),
     r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
     r"of its earlier check free) before the planning window ends (\S+) \(due date (\S+)\)": ("domain/planning/planner.py",
         "no officers free before the planning window ends 2026-01-31 (due date 2026-02-10)"),

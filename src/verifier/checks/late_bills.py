@@ -21,8 +21,9 @@ from ..audit.counties import as_county
 from ..cases.workflow import load_case
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.income import RigidExpenditure
-from ..domain.money import format_yuan
+from ..domain.money import format_yuan, grouped_yuan
 from ..store.tables import Check
 from . import bills
 from .service import latest_check, rigid_of
@@ -34,14 +35,14 @@ def add_bills(session: Session, case_id: str, raw: Sequence[dict[str, Any]], *, 
     """Add bills to the case's latest check (case checked, not yet determined); returns the check's bills."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status != "checked":
-        raise InvalidState(f"bills are added to a check before its determination; the case is {case.status}")
+        raise InvalidState(f"票据须在认定之前补录，案件现在是“{STATUS_LABELS_ZH.get(case.status, case.status)}”")
     check = latest_check(session, case.id)
     assert check is not None
     if principal.id not in check.officer_ids:
-        raise Forbidden("only the two officers who made the check add its bills")
+        raise Forbidden("只有做本次核查的两名核查员可以补录票据")
     parsed, problems = bills.parse_bills(raw)
     if not raw:
-        problems.append(FieldError("bills", "at least one bill"))
+        problems.append(FieldError("bills", "请至少填写一张票据"))
     if not problems:
         problems = _against_check(session, check, parsed, rigid_of(check)) + bills.refusals(session, case, parsed)
     if problems:
@@ -63,13 +64,13 @@ def _against_check(session: Session, check: Check, parsed: list[bills.BillInput]
     listed = {b.identity: b for b in bills.bills_of(session, check.id)}
     for i, bill in enumerate(parsed):
         if bill.identity in listed:
-            problems.append(FieldError(f"bills[{i}].number", f"bill {bill.number} is already listed on this check"))
+            problems.append(FieldError(f"bills[{i}].number", f"票据 {bill.number} 已列在本次核查中"))
     have = bills.billed_totals(session, check.id)
     for kind, field in bills.KINDS.items():
         adding = sum(b.amount for b in parsed if b.kind == kind)
         total = have.get(field, 0) + adding
         if adding and total > rigid.amount_for(field):
             problems.append(FieldError(f"rigid_expenditure.{field}",
-                                       f"the bills of this kind would add up to {format_yuan(total)}, "
-                                       f"more than the check's {format_yuan(rigid.amount_for(field))}"))
+                                       f"补录后{bills.BILL_KINDS_ZH.get(kind, '此类票据')}合计 {grouped_yuan(total)} 元，超过核查填写的"
+                                       f"金额 {grouped_yuan(rigid.amount_for(field))} 元"))
     return problems

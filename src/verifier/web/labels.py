@@ -13,6 +13,7 @@ from typing import Any
 
 from ..accounts.grants import GRANT_STATUS_ZH
 from ..accounts.service import ROLE_NAMES_ZH
+from ..checks.bills import BILL_KINDS_ZH
 from ..contract import county_named as contract_county_named
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
@@ -21,7 +22,6 @@ from ..notices.objections import STATUS_ZH as OBJECTION_STATUS_ZH
 from ..domain.photo_times import WALL_UPLOAD_GRACE_DAYS
 from ..domain.causes import BASES, DEFAULT_TABLE
 from ..domain.eligibility import reason_in_chinese
-from ..domain.money import grouped_yuan
 from ..domain import risk
 from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.roster import CATEGORY_NAMES
@@ -33,7 +33,7 @@ ROLE_LABELS = dict(ROLE_NAMES_ZH)
 ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
 GRANT_STATUS = dict(GRANT_STATUS_ZH)
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
-BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
+BILL_KINDS = dict(BILL_KINDS_ZH)
 
 
 class ContractNames(dict[str, str]):
@@ -280,16 +280,8 @@ _MESSAGES: Table = compile_table([
      "核查员只能在录入所负责案件的核查结果之前查看证明材料"),
     (r"one of head, .*", "请选择与户主关系"),
     (r"one of full, .*", "请选择劳动能力"),
-    (r"at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
-    (r"say what the household disputes", "请填写申请理由"),
-    (r"(\S+) is before the decision of (\S+)", lambda m: f"{m.group(1)} 早于认定日期 {m.group(2)}"),
-    (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
-    (r"the household already has an open case (\S+) for this cause and year: it is checked there",
-     "该户本年度同类原因已有办理中的案件，请在该案件中核查"),
-    (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
-     lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
     (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
     (r"must be pass or reject", "请选择通过或不通过"),
     (r"must be pass or fail", "请选择通过或未通过"),
@@ -348,8 +340,6 @@ _MESSAGES: Table = compile_table([
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
     # Refusals the API answered in English until its details went through these tables (the pages never met them).
     (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
-    (r"the case is no longer (\w+)", lambda m: f"案件已不再是「{_status(m)}」状态，请刷新后重试"),
-    (r"the case has no ineligible determination", "本案没有“不符合条件”的认定"),
     (r"send the (?:evidence|photo|bank's return|referral file|roster) as a multipart field named file",
      "请以 multipart 表单字段 file 上传文件"),
     (r"no such (?:contract|meeting|file|evidence)", "要找的内容不存在，或不在您的权限范围内"),
@@ -370,24 +360,7 @@ _MESSAGES: Table = compile_table([
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
     (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
-    # Recusal declarations (recusal/service.py, removal.py).
     (r"unknown key", "无法识别的设置项，请核对拼写"),
-    # Bills counted once (checks/bills.py).
-    (r"bill (.+) of (.+) is already counted in case (\S+) \((\w+)\): a bill is counted once",
-     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在案件 {m.group(3)}（{STATUS_LABELS.get(m.group(4), m.group(4))}）"
-               "中计入，同一票据只能计入一次"),
-    (r"bill (.+) of (.+) is already counted in a case of another county: a bill is counted once",
-     lambda m: f"{m.group(2)} 开具的票据 {m.group(1)} 已在其他县（区）的案件中计入，同一票据只能计入一次"),
-    (r"the same bill as bills\[(\d+)\]", lambda m: f"与第 {int(m.group(1)) + 1} 张票据相同"),
-    (r"the bills of this kind add up to (\S+), not (\S+)",
-     lambda m: f"所列此类票据合计 {grouped_yuan(m.group(1))} 元，与填写的金额 {grouped_yuan(m.group(2))} 元不一致"),
-    # Bills added before the determination (checks/late_bills.py).
-    (r"bill (.+) is already listed on this check", lambda m: f"票据 {m.group(1)} 已列在本次核查中"),
-    (r"the bills of this kind would add up to (\S+), more than the check's (\S+)",
-     lambda m: f"补录后此类票据合计 {grouped_yuan(m.group(1))} 元，超过核查填写的金额 {grouped_yuan(m.group(2))} 元"),
-    (r"only the two officers who made the check add its bills", "只有做本次核查的两名核查员可以补录票据"),
-    (r"bills are added to a check before its determination; the case is (\w+)",
-     lambda m: f"票据须在认定之前补录，案件现在是“{STATUS_LABELS.get(m.group(1), m.group(1))}”"),
 ])
 
 
