@@ -245,10 +245,6 @@ FIELD_LABELS = {
 }
 
 
-def _status(m: re.Match[str]) -> str:
-    return STATUS_LABELS.get(m.group(1), m.group(1))
-
-
 def _accepted(listed: str) -> str:
     """"因病 (illness)、因灾 (disaster)" as a page shows it: "因病、因灾" (the codes are for programs)."""
     return re.sub(r" \([a-z0-9_]+\)", "", listed)
@@ -327,9 +323,6 @@ _MESSAGES: Table = compile_table([
      lambda m: f"没有这一天：{m.group(1)}年{m.group(2)}月{m.group(3)}日，请核对月份和日期"),
     (r"must not be before from", "结束日期不能早于开始日期"),
     (r"unknown action", "请从列表中选择事项"),
-    # states (409)
-    (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
-     lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
     # a case id looked up and not found (`no case 'case_…'`, its repr): this message only, not every message that
     # opens with "no case"
     (r"no case (?:'[^']*'|\"[^\"]*\")", "案件不存在"),
