@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from .domain.errors import ValidationFailed
 from .referrals.parsing import detect_format
 from .settings import ImportLimits
-from .uploads import RowCounter, check_size, check_workbook
+from .uploads import NOT_A_WORKBOOK, RowCounter, check_size, check_workbook
 
 
 def header_key(cell: object) -> str:
@@ -48,10 +48,10 @@ def read_records(data: bytes, filename: str, limits: ImportLimits) -> Iterator[t
         try:
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:
-            raise ValidationFailed.one("file", "the file is not a readable xlsx workbook") from None
+            raise ValidationFailed.one("file", NOT_A_WORKBOOK) from None
         try:
             if not workbook.worksheets:
-                raise ValidationFailed.one("file", "the workbook has no worksheet")
+                raise ValidationFailed.one("file", "工作簿中没有工作表")
             sheet = workbook.worksheets[0]
             sheet.reset_dimensions()
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -68,12 +68,14 @@ def read_records(data: bytes, filename: str, limits: ImportLimits) -> Iterator[t
         try:
             text = data.decode("gb18030")  # what Chinese Excel writes: GBK, of which GB18030 is a superset
         except UnicodeDecodeError:
-            raise ValidationFailed.one("file", "the csv is neither UTF-8 nor GBK text") from None
+            raise ValidationFailed.one("file", "文件既不是 UTF-8 也不是 GBK（GB18030）编码的文本：请用 Excel 或 WPS 另存为"
+                                               " UTF-8 编码的 CSV 或 .xlsx 后重新导入") from None
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
+    number = 0
     try:
         for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
             counter.count(number, len(record))
             yield number, list(record)
-    except csv.Error as exc:
-        raise ValidationFailed.one("file", f"the csv cannot be read: {exc}") from None
+    except csv.Error:
+        raise ValidationFailed.one("file", f"无法读取该 CSV 文件：第 {number} 行之后的内容有误，请检查文件是否完整") from None

@@ -19,20 +19,21 @@ from .domain.errors import FieldError, TooLarge, ValidationFailed
 from .settings import ImportLimits
 
 MAX_PARTS = 10_000  # zip entries in one workbook (Excel writes a dozen or so)
+NOT_A_WORKBOOK = "文件不是可读取的 xlsx 工作簿"
 
 
 def _mib(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+    return f"{n / (1024 * 1024):.0f} MiB" if n >= 1024 * 1024 else f"{n} 字节"
 
 
-def too_large(what: str, limit: int, setting: str, *, unit: str = "", row: int | None = None) -> TooLarge:
-    shown = _mib(limit) if unit == "bytes" else f"{limit:,}{unit}"
-    return TooLarge([FieldError("file", f"{what}: the limit is {shown} ({setting})", row)])
+def too_large(said: str, setting: str, *, row: int | None = None) -> TooLarge:
+    """413 for a file past a limit: what it is past, and the setting that sets the limit."""
+    return TooLarge([FieldError("file", f"{said}（设置项 {setting}）", row)])
 
 
 def check_size(size: int | None, limits: ImportLimits) -> None:
     if size is not None and size > limits.max_bytes:
-        raise too_large(f"the file is {_mib(size)}", limits.max_bytes, ImportLimits.ENV["max_bytes"], unit="bytes")
+        raise too_large(f"文件过大（{_mib(size)}），上限为 {_mib(limits.max_bytes)}", ImportLimits.ENV["max_bytes"])
 
 
 def size_of(stream: IO[bytes]) -> int | None:
@@ -58,12 +59,11 @@ class RowCounter:
     def count(self, number: int, width: int) -> None:
         """`number` is the record's position in the file (1 for the header), `width` its cells."""
         if number - self.header_rows > self.limits.max_rows:
-            raise too_large(f"the file has more than {self.limits.max_rows:,} rows", self.limits.max_rows,
-                            ImportLimits.ENV["max_rows"], unit=" rows")
+            raise too_large(f"文件超过 {self.limits.max_rows:,} 行的上限", ImportLimits.ENV["max_rows"])
         self.cells += width
         if self.cells > self.limits.max_cells:
-            raise too_large(f"the file has more than {self.limits.max_cells:,} cells (by row {number})",
-                            self.limits.max_cells, ImportLimits.ENV["max_cells"], unit=" cells")
+            raise too_large(f"文件超过 {self.limits.max_cells:,} 个单元格的上限（读到第 {number} 行时）",
+                            ImportLimits.ENV["max_cells"])
 
 
 class _Refused(Exception):
@@ -113,12 +113,11 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ImportLi
         return
     except _Refused as refused:
         if str(refused) == "strings":
-            raise too_large(f"the workbook has more than {limits.max_shared_strings:,} shared strings",
-                            limits.max_shared_strings, ImportLimits.ENV["max_shared_strings"], unit=" strings") from None
-        raise ValidationFailed.one("file", "the workbook declares XML entities, which a spreadsheet never needs: "
-                                           "save it again from Excel or WPS") from None
+            raise too_large(f"工作簿的共享字符串超过 {limits.max_shared_strings:,} 条的上限",
+                            ImportLimits.ENV["max_shared_strings"]) from None
+        raise ValidationFailed.one("file", "工作簿含有 XML 实体声明（电子表格从不需要），请用 Excel 或 WPS 重新保存后再导入") from None
     except (expat.ExpatError, zipfile.BadZipFile, EOFError, OSError, RuntimeError, ValueError):
-        raise ValidationFailed.one("file", "the file is not a readable xlsx workbook") from None
+        raise ValidationFailed.one("file", NOT_A_WORKBOOK) from None
 
 
 def check_workbook(source: IO[bytes], limits: ImportLimits) -> None:
@@ -128,16 +127,16 @@ def check_workbook(source: IO[bytes], limits: ImportLimits) -> None:
         try:
             archive = zipfile.ZipFile(source)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise ValidationFailed.one("file", "the file is not a readable xlsx workbook") from None
+            raise ValidationFailed.one("file", NOT_A_WORKBOOK) from None
         with archive:
             infos = archive.infolist()
             if len(infos) > MAX_PARTS:
-                raise ValidationFailed.one("file", f"the workbook holds {len(infos):,} parts; a spreadsheet has a few "
-                                                   f"dozen at most")
+                raise ValidationFailed.one("file", f"工作簿结构异常：含 {len(infos):,} 个部件（电子表格最多几十个），"
+                                                   "请用 Excel 或 WPS 重新保存后再导入")
             unpacked = sum(i.file_size for i in infos)
             if unpacked > limits.max_xlsx_bytes:
-                raise too_large(f"the workbook unpacks to {_mib(unpacked)}", limits.max_xlsx_bytes,
-                                ImportLimits.ENV["max_xlsx_bytes"], unit="bytes")
+                raise too_large(f"工作簿解压后为 {_mib(unpacked)}，超过上限 {_mib(limits.max_xlsx_bytes)}",
+                                ImportLimits.ENV["max_xlsx_bytes"])
             for info in infos:
                 if not info.is_dir():
                     _scan_part(archive, info, limits)

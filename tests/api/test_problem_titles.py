@@ -104,7 +104,7 @@ def test_a_list_of_bad_fields_is_said_in_chinese() -> None:
 def test_a_refusal_no_table_says_is_answered_by_its_status_not_in_english(caplog) -> None:  # type: ignore[no-untyped-def]
     from verifier.web.labels import ERROR_UNSAID
 
-    assert stagelabels.detail_zh("the audit log has no checkpoint yet", 409) == "审计日志还没有检查点"
+    assert stagelabels.detail_zh("must be one of number, head, village, status, received, due", 422) == "排序方式不正确"
     assert stagelabels.detail_zh("a sentence no table knows", 409) == ERROR_UNSAID[409]
     assert "a sentence no table knows" in caplog.text  # logged, so the table gets its line
 
@@ -120,7 +120,11 @@ SAID_AT_THE_RAISE = ("checks/service.py", "checks/attempts.py", "cases/service.p
                      "sampling/plans.py", "cases/holds.py", "accounts/service.py", "accounts/grants.py", "accounts/login.py",
                      "referrals/edit.py", "documents/letter.py", "documents/notice.py",
                      "referrals/service.py", "referrals/parsing/application.py",  # (files.py names “CSV UTF-8”)
-                     "referrals/settlements.py")
+                     "referrals/settlements.py", "recusal/removal.py", "recusal/service.py", "registers/parsing.py",
+                     "audit/service.py", "uploads.py", "sheets.py", "roster/parsing.py", "roster/service.py",
+                     "roster/routes.py", "checks/bills.py", "checks/late_bills.py", "checks/review.py",
+                     "checks/recording.py", "checks/evidence_files.py", "checks/routes.py",
+                     "domain/lifecycle.py", "domain/masking.py", "domain/income.py", "domain/eligibility.py")
 _RAISES = {"FieldError": 1, "one": 1, "InvalidState": 0, "NotFound": 0, "Forbidden": 0, "DomainError": 0}
 
 

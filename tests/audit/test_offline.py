@@ -138,19 +138,20 @@ def test_export_commands_print_what_the_api_serves(db: Database, county: dict[st
     proof = runner.invoke(audit, ["export-consistency", "6", "13"], env=env)
     assert json.loads(proof.output) == json.loads(read(county, "proof"))
     missing = runner.invoke(audit, ["export-entry", "13"], env=env)
-    assert missing.exit_code != 0 and "does not exist" in missing.output
+    assert missing.exit_code != 0 and "审计日志第 13 条不存在（日志现有第 0 至 12 条）" in missing.output
     note = runner.invoke(audit, ["checkpoint"], env=env)
     assert note.output == read(county, "new")
 
 
 def test_service_errors_name_what_is_out_of_range(db: Database, county: dict[str, Path]) -> None:
-    with pytest.raises(NotFound, match="entry 13 does not exist"):
+    with pytest.raises(NotFound, match=r"审计日志第 13 条不存在（日志现有第 0 至 12 条）"):
         service.entry_with_proof(db, 13)
     with pytest.raises(NotFound):
         service.entry_with_proof(db, -1)
     with pytest.raises(ValidationFailed) as too_big:
         service.entry_with_proof(db, 4, tree_size=14)
-    assert too_big.value.errors[0].field == "tree_size"
+    assert (too_big.value.errors[0].field, too_big.value.errors[0].message) == (
+        "tree_size", "应大于该条目的序号 4，且不超过日志现有条数 13")
     with pytest.raises(ValidationFailed):
         service.entry_with_proof(db, 4, tree_size=4)
     with pytest.raises(ValidationFailed) as second:

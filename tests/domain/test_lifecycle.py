@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from verifier.domain.errors import InvalidState
 from verifier.domain.lifecycle import (
+    ACTION_VERBS_ZH,
     STATUS_LABELS_ZH,
     TERMINAL,
     TRANSITIONS,
@@ -47,9 +48,10 @@ def test_a_check_sent_back_is_scheduled_again_before_it_is_determined() -> None:
 
 
 def test_refusal_message() -> None:
-    with pytest.raises(InvalidState, match="cannot close_notice a case that is paid") as info:
+    with pytest.raises(InvalidState, match="^案件当前状态为「已支付」，不能结束公示：只有「公示中」的案件才能办理$") as info:
         next_status(S.PAID, "close_notice")
     assert info.value.status == 409
+    assert set(ACTION_VERBS_ZH) == {str(a) for a in Action}  # every action has its words
 
 
 def test_withdraw_only_before_the_notice() -> None:

@@ -52,7 +52,8 @@ def test_letter_then_review_by_other_officers(client, users, ctx, clock) -> None
     clock.advance(days=20)
     r = client.post(f"/api/cases/{case_id}/review-request", headers=clerk,
                     json={"received_on": "2020-06-17", "summary": "收入已下降"})
-    assert r.status_code == 409 and "2020-06-16" in r.json()["detail"]
+    assert r.status_code == 409
+    assert r.json()["detail"] == "复核申请期限已于 2020-06-16 截止：2020-06-17 收到的申请已逾期，不能登记"
 
     r = client.post(f"/api/cases/{case_id}/review-request", headers=clerk,
                     json={"received_on": "2020-06-10", "summary": "家中主要劳动力已失业，收入已下降"})
@@ -63,7 +64,7 @@ def test_letter_then_review_by_other_officers(client, users, ctx, clock) -> None
     # A second request for the same decision is refused: the case is no longer ineligible.
     r = client.post(f"/api/cases/{case_id}/review-request", headers=clerk,
                     json={"received_on": "2020-06-10", "summary": "再次申请"})
-    assert r.status_code == 409
+    assert r.status_code == 409 and r.json()["detail"] == "只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：已初筛）"
 
     # The officers of the first check may not make the review's check, by hand or by the planner.
     with ctx.db.read() as session:

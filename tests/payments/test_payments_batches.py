@@ -81,7 +81,7 @@ def test_four_eyes_preparer_never_approves_and_signer_is_a_third_person(ctx, peo
     with pytest.raises(Forbidden, match="既未制单、也未审批"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=approver_as_reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="批次当前状态为「已审批」，不能审批"):
+    with pytest.raises(InvalidState, match="批次当前状态为「已审批」，不能审批：只有「待审批」的批次才能审批。"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
 
 
@@ -90,9 +90,9 @@ def test_county_signoff_is_required_at_the_threshold(ctx, people) -> None:
     seed_ready_cases(ctx.db, ctx.vault, small, 2, relief=500_000, clock=ctx.clock)  # 2 x 5,000.00 = the threshold
     batch = _create(ctx, people.claims, county=small.county_codes[0])
     assert batch.total == "10000.00" and batch.signoff_required and batch.signoff_threshold == "10000.00"
-    with pytest.raises(InvalidState, match="批次当前状态为「待审批」，不能发放"):
+    with pytest.raises(InvalidState, match="批次当前状态为「待审批」，不能发放：请先由财务审批该批次（达到签批金额的还须县级签批）"):
         tx(ctx, lambda s: service.release(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
-    with pytest.raises(InvalidState, match="「待审批」，不能(县级签批|退回签批)"):
+    with pytest.raises(InvalidState, match="「待审批」，不能(县级签批|退回签批)：请先由财务审批该批次"):
         tx(ctx, lambda s: service.county_signoff(s, batch.id, principal=people.reviewer,
                                                  vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
@@ -122,7 +122,8 @@ def test_approval_beyond_the_balance_is_refused_with_the_figures(ctx, people) ->
     county = tight.county_codes[0]
     seed_ready_cases(ctx.db, ctx.vault, tight, 1, relief=869_566, clock=ctx.clock)
     batch = _create(ctx, people.claims, county=county)
-    with pytest.raises(InvalidState, match=r"资金余额不足：需保障金 8695\.66 元及服务费至多 1304\.35 元，当前余额 10000\.00 元"):
+    with pytest.raises(InvalidState, match=r"审批批次 \S+ 将使资金余额不足：需保障金 8695\.66 元及服务费至多 1304\.35 元，当前余额 10000\.00 元"
+                       r"（合同预算 10000\.00 元，已占用 0\.00 元，已支付 0\.00 元，服务费 0\.00 元）。请从批次中移出部分案件"):
         tx(ctx, lambda s: service.approve(s, batch.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
     with ctx.db.read() as s:  # the refused approval changed nothing (the fund was not even opened)
         assert s.get(PaymentBatch, batch.id).status == "prepared"
@@ -326,3 +327,15 @@ def test_attack_claims_splits_a_large_payment_into_batches_under_the_signoff_thr
 
     ctx.clock.advance(days=1)
     assert not prepare(cases[4:5]).signoff_required  # the next day's own batch, alone under the threshold
+
+
+def test_cases_moved_on_meanwhile_are_counted_and_named_by_their_status(ctx, people) -> None:
+    """Moving cases that are no longer where the step expects them refuses, saying how many and in which status they
+    were expected (nothing changed)."""
+    from verifier.payments import batch_read
+
+    c = add_contract(ctx)
+    ids = seed_ready_cases(ctx.db, ctx.vault, c, 3, relief=100_000, clock=ctx.clock)
+    with pytest.raises(InvalidState, match="3 个案件中有 3 个已不再是「支付中」状态（其间已被他人办理）：未做任何更改"):
+        tx(ctx, lambda s: batch_read._move_cases(s, ids, "in_batch", "remove_from_batch", ctx.clock))
+    assert {case_status(ctx, i) for i in ids} == {"ready_to_pay"}

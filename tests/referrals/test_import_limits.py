@@ -79,7 +79,7 @@ def post_file(client, users, name: str, data: bytes):  # type: ignore[no-untyped
 
 
 def limit_named(response, setting: str) -> bool:  # type: ignore[no-untyped-def]
-    return any(setting in e["message"] and "limit" in e["message"] for e in response.json()["errors"])
+    return any(setting in e["message"] and "上限" in e["message"] for e in response.json()["errors"])
 
 
 def test_a_shared_strings_bomb_is_refused_before_it_is_unpacked(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +121,7 @@ def test_an_xlsx_declaring_xml_entities_is_refused(ctx, client, users) -> None: 
                 data = b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>' + data
             dst.writestr(info, data)
     r = post_file(client, users, "entities.xlsx", out.getvalue())
-    assert r.status_code == 422 and "XML entities" in r.text
+    assert r.status_code == 422 and "工作簿含有 XML 实体声明" in r.text
 
 
 def test_an_oversized_csv_is_refused_naming_the_limit_and_nothing_is_stored(ctx, client, users) -> None:  # type: ignore[no-untyped-def]

@@ -189,7 +189,7 @@ def test_missing_required_columns_one_error_each_on_row_1() -> None:
     assert result.rows == []
     # The household group may be left out: the county's roster gives it (tests/referrals/test_roster.py).
     assert where(result.errors) == {(1, "village"), (1, "amount")}
-    assert all(e.message.startswith("缺少必填列「") for e in result.errors)
+    assert {e.message for e in result.errors} == {"缺少必填列「村」（或「village」）", "缺少必填列「金额」（或「amount」）"}
 
 
 def test_duplicate_header_columns_are_an_error() -> None:
@@ -228,13 +228,13 @@ def test_undecodable_bytes_are_a_file_error() -> None:
     data = csv_bytes(CHINESE, [as_list(good())], "gb18030") + b"\xff\xff,\n"
     result = read(data)
     assert [e.field for e in result.errors] == ["file"]
-    assert "文件编码有误（约第 1 行）" in result.errors[0].message
+    assert "文件编码有误（约第 1 行）：按前面的内容应为 GB18030（GBK） 编码，此处却不是" in result.errors[0].message
     # A bad byte far into a file: the rows before it are read, then the file error.
     data = english_csv([good()] * 2_000) + b"\xff\xff,\n"
     result = read(data)
     assert len(result.rows) > 100
     assert [e.field for e in result.errors] == ["file"]
-    assert "UTF-8" in result.errors[0].message
+    assert "按前面的内容应为 UTF-8 编码，此处却不是" in result.errors[0].message
 
 
 def test_xlsx_numeric_amounts_and_date_cells() -> None:
@@ -315,21 +315,21 @@ def test_a_zip_that_is_not_a_workbook() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "filename"),
+    ("data", "filename", "said"),
     [
-        (b"", "a.csv"),
-        (b"\r\n\r\n", "a.csv"),
-        (english_csv([]), "a.csv"),
-        (english_csv([]) + b",,,,,,,,,,\n", "a.csv"),
-        (xlsx_bytes(ENGLISH, []), "a.xlsx"),
+        (b"", "a.csv", "文件没有数据行"),
+        (b"\r\n\r\n", "a.csv", "文件没有数据行"),
+        (english_csv([]), "a.csv", "文件只有表头，没有数据行"),
+        (english_csv([]) + b",,,,,,,,,,\n", "a.csv", "文件只有表头，没有数据行"),
+        (xlsx_bytes(ENGLISH, []), "a.xlsx", "文件只有表头，没有数据行"),
     ],
 )
-def test_empty_file_or_only_a_header(data: bytes, filename: str) -> None:
+def test_empty_file_or_only_a_header(data: bytes, filename: str, said: str) -> None:
     result = read(data, filename)
     assert result.rows == []
     assert len(result.errors) == 1
     assert result.errors[0].field == "file"
-    assert result.errors[0].message == "文件没有数据行"
+    assert result.errors[0].message == said
     with pytest.raises(ValidationFailed):
         result.raise_for_errors()
 
@@ -458,6 +458,8 @@ def test_bad_phones(text: str) -> None:
 def test_bad_household_sizes(text: str) -> None:
     result = read(english_csv([good(household_size=text)]))
     assert where(result.errors) == {(2, "household_size")}
+    said = result.errors[0].message  # the value the clerk typed is named
+    assert said == (f"应在 1 至 99 之间（填写的是 {text}）" if text in ("0", "100") else f"家庭人口应为整数（填写的是“{text}”）")
 
 
 def test_id_number_forced_to_text_and_scientific_notation() -> None:

@@ -35,19 +35,6 @@ SAID_AT_RUN_TIME = {
     r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
     r"of its earlier check free) before the planning window ends (\S+) \(due date (\S+)\)": ("domain/planning/planner.py",
         "no officers free before the planning window ends 2026-01-31 (due date 2026-02-10)"),
-    r"the file is (\S+ \S+): the limit is (\S+ \S+) \((\w+)\)": ("uploads.py",
-        "the file is 40 MiB: the limit is 32 MiB (VERIFIER_MAX_IMPORT_BYTES)"),
-    r"the file has more than (\S+) rows: the limit is .* \((\w+)\)": ("uploads.py",
-        "the file has more than 200,000 rows: the limit is 200,000 (VERIFIER_MAX_IMPORT_ROWS)"),
-    r"the file has more than (\S+) cells \(by row (\d+)\): the limit is .* \((\w+)\)": ("uploads.py",
-        "the file has more than 4,000,000 cells (by row 9): the limit is 4,000,000 (VERIFIER_MAX_IMPORT_CELLS)"),
-    r"the workbook unpacks to (\S+ \S+): the limit is (\S+ \S+) \((\w+)\)": ("uploads.py",
-        "the workbook unpacks to 300 MiB: the limit is 256 MiB (VERIFIER_MAX_XLSX_UNPACKED_BYTES)"),
-    r"the workbook has more than (\S+) shared strings: the limit is .* \((\w+)\)": ("uploads.py",
-        "the workbook has more than 1,000,000 shared strings: the limit is 1,000,000 "
-        "(VERIFIER_MAX_XLSX_SHARED_STRINGS)"),
-    r"empty is not a roster category \(known: (.*)\)": ("roster/parsing.py",
-        "empty is not a roster category (known: 脱贫户、监测对象)"),
 }
 
 

@@ -80,7 +80,8 @@ def add_user(
         problems.append(FieldError("counties", CHOOSE_COUNTIES))
     if counties and all_counties:
         problems.append(FieldError("all_counties", "写明县（区）与授予全部县（区）只能二选一"))
-    problems += [FieldError("counties", "县（区）代码为 6 位数字") for c in counties if not (len(c) == 6 and c.isdigit())]
+    problems += [FieldError("counties", f"县（区）代码为 6 位数字，填写的是“{c}”") for c in counties
+                 if not (len(c) == 6 and c.isdigit())]
     if len(password) < 8:
         problems.append(FieldError("password", PASSWORD_SHORT))
     if problems:
@@ -163,7 +164,7 @@ def display_names(session: Session, user_ids: set[str]) -> dict[str, str]:
 def user_named(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(NO_USER)
+        raise NotFound(f"用户“{username}”不存在")
     return user
 
 

@@ -56,7 +56,7 @@ def checkpoint_text(db: Database, signer: Signer | None = None) -> str:
     if signer is not None and (latest is None or latest.tree_size < size):
         return issue_checkpoint(db, signer).note
     if latest is None:
-        raise NotFound("the audit log has no checkpoint yet")
+        raise NotFound("审计日志还没有检查点")
     return latest.note
 
 
@@ -74,7 +74,7 @@ def _checkpointed_size(db: Database, index: int, signer: Signer | None) -> int:
     if signer is not None:
         return issue_checkpoint(db, signer).tree_size
     covered = 0 if latest is None else latest.tree_size
-    raise NotFound(f"audit entry {index} is not covered by a checkpoint yet (the latest covers {covered} entries)")
+    raise NotFound(f"审计日志第 {index} 条尚未被检查点覆盖（最新检查点覆盖 {covered} 条），请稍后再试")
 
 
 def unreadable_entry(index: int) -> str:
@@ -97,17 +97,16 @@ def entry_with_proof(
         # A reader's refusal of another county's entry is worded as for an index past the log's end.
         raise NotFound(unreadable_entry(index))
     if not 0 <= index < size:
-        raise NotFound(f"audit entry {index} does not exist (the log holds entries 0..{size - 1})"
-                       if size else f"audit entry {index} does not exist (the log is empty)")
+        raise NotFound(f"审计日志第 {index} 条不存在（日志现有第 0 至 {size - 1} 条）"
+                       if size else f"审计日志第 {index} 条不存在（日志还是空的）")
     if tree_size is None:
         tree_size = _checkpointed_size(db, index, signer)
     elif not index < tree_size <= size:
-        raise ValidationFailed.one("tree_size", f"must be greater than the entry's index {index} "
-                                                f"and at most the log's size {size}")
+        raise ValidationFailed.one("tree_size", f"应大于该条目的序号 {index}，且不超过日志现有条数 {size}")
     with db.read() as session:
         row = proofs.get_entry(session, index)
         if row is None:
-            raise NotFound(f"audit entry {index} does not exist")
+            raise NotFound(f"审计日志第 {index} 条不存在")
         proof = proofs.inclusion_proof(session, index, tree_size)
         return EntryWithProof(
             index=index,
@@ -123,9 +122,9 @@ def consistency(db: Database, first: int, second: int) -> ConsistencyProof:
     with db.read() as session:
         size = log.tree_size(session)
         if not 0 <= second <= size:
-            raise ValidationFailed.one("second", f"must be a tree size from 0 to the log's size {size}")
+            raise ValidationFailed.one("second", f"应为 0 至日志现有条数 {size} 之间的树大小")
         if not 0 <= first <= second:
-            raise ValidationFailed.one("first", f"must be a tree size from 0 to second ({second})")
+            raise ValidationFailed.one("first", f"应为 0 至较晚的树大小（{second}）之间")
         proof = proofs.consistency_proof(session, first, second)
     return ConsistencyProof(first=first, second=second, proof=[h.hex() for h in proof])
 

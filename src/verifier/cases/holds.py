@@ -56,7 +56,7 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     problems: list[FieldError] = []
     reason = reason.strip()
     if outcome not in OUTCOMES:
-        problems.append(FieldError("outcome", "请选择重新认定结论"))
+        problems.append(FieldError("outcome", "请选择重新认定结论：继续办理(proceed)或认定不符合条件(ineligible)"))
     if not reason:
         problems.append(FieldError("reason", "请填写理由"))
     relief: int | None = None

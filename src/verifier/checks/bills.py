@@ -25,8 +25,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
-from ..domain.income import RigidExpenditure
 from ..domain.lifecycle import STATUS_LABELS_ZH
+from ..domain.income import RigidExpenditure
 from ..domain.money import grouped_yuan, parse_yuan
 from ..store.base import new_id
 from ..store.tables import Case, Check, Evidence
@@ -34,6 +34,8 @@ from .models import CheckBill
 
 KINDS = {"medical": "medical_self_paid", "schooling": "schooling", "disaster": "disaster_loss",
          "other": "other_rigid"}
+# A bill's kind as the refusals and the pages name it.
+BILL_KINDS_ZH = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
 # A case counts its check's bills once an eligible determination with relief stands (whatever happened after).
 COUNTED = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "paid", "payment_failed")
 
@@ -66,11 +68,11 @@ def parse_bills(raw: Sequence[dict[str, Any]]) -> tuple[list[BillInput], list[Fi
     for i, b in enumerate(raw):
         kind, issuer, number = str(b.get("kind") or ""), str(b.get("issuer") or "").strip(), str(b.get("number") or "")
         if kind not in KINDS:
-            problems.append(FieldError(f"bills[{i}].kind", f"one of {', '.join(KINDS)}"))
+            problems.append(FieldError(f"bills[{i}].kind", "请选择票据类别：" + "、".join(BILL_KINDS_ZH.values())))
         if not issuer:
-            problems.append(FieldError(f"bills[{i}].issuer", "required"))
+            problems.append(FieldError(f"bills[{i}].issuer", "必填：开具票据的单位"))
         if not _fold(number):
-            problems.append(FieldError(f"bills[{i}].number", "required"))
+            problems.append(FieldError(f"bills[{i}].number", "必填：票据号码"))
         try:
             amount = parse_yuan(b.get("amount"), f"bills[{i}].amount")
         except ValidationFailed as exc:
@@ -79,7 +81,7 @@ def parse_bills(raw: Sequence[dict[str, Any]]) -> tuple[list[BillInput], list[Fi
         bill = BillInput(kind, issuer, number.strip(), amount)
         if issuer and _fold(number):
             if bill.identity in seen:
-                problems.append(FieldError(f"bills[{i}].number", f"与第 {seen[bill.identity] + 1} 张票据相同"))
+                problems.append(FieldError(f"bills[{i}].number", f"与第 {seen[bill.identity] + 1} 张票据相同（{issuer} 开具的 {number.strip()}）：同一票据只列一次"))
             seen.setdefault(bill.identity, i)
         out.append(bill)
     return out, problems
@@ -92,8 +94,8 @@ def totals_problems(bills: list[BillInput], rigid: RigidExpenditure) -> list[Fie
         listed = [b.amount for b in bills if b.kind == kind]
         if listed and sum(listed) != rigid.amount_for(field):
             problems.append(FieldError(f"rigid_expenditure.{field}",
-                                       f"所列此类票据合计 {grouped_yuan(sum(listed))} 元，"
-                                       f"与填写的金额 {grouped_yuan(rigid.amount_for(field))} 元不一致"))
+                                       f"所列{BILL_KINDS_ZH[kind]}合计 {grouped_yuan(sum(listed))} 元，与填写的金额 "
+                                       f"{grouped_yuan(rigid.amount_for(field))} 元不一致"))
     return problems
 
 
@@ -142,11 +144,8 @@ def refusals(session: Session, case: Case, bills: list[BillInput]) -> list[Field
             for i, bill in enumerate(bills) if id(bill) in uses]
 
 
-STATUS_NAMES = {str(k): v for k, v in STATUS_LABELS_ZH.items()}  # a case status as the messages say it
-
-
 def _counted_message(use: EarlierUse) -> str:
-    where = (f"案件 {use.case_number}（{STATUS_NAMES.get(use.case_status, use.case_status)}）"
+    where = (f"案件 {use.case_number}（{STATUS_LABELS_ZH.get(use.case_status, use.case_status)}）"  # type: ignore[call-overload]
              if use.case_number else "其他县（区）的案件")
     return f"{use.bill.issuer} 开具的票据 {use.bill.number} 已在{where}中计入，同一票据只能计入一次"
 

@@ -100,6 +100,6 @@ def response(evidence_dir: Path, vault: Vault, sha256: str, content_type: str) -
 
     content = read(evidence_dir, vault, sha256)
     if content is None:
-        raise NotFound("no such file")
+        raise NotFound("要找的内容不存在，或不在您的权限范围内")
     return Response(content=content, media_type=content_type,
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

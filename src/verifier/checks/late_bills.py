@@ -21,6 +21,7 @@ from ..audit.counties import as_county
 from ..cases.workflow import load_case
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..domain.income import RigidExpenditure
 from ..domain.money import format_yuan, grouped_yuan
 from ..store.tables import Check
@@ -34,14 +35,14 @@ def add_bills(session: Session, case_id: str, raw: Sequence[dict[str, Any]], *, 
     """Add bills to the case's latest check (case checked, not yet determined); returns the check's bills."""
     case = load_case(session, case_id, principal, for_update=True)
     if case.status != "checked":
-        raise InvalidState(f"票据须在认定之前补录，案件现在是“{bills.STATUS_NAMES.get(case.status, case.status)}”")
+        raise InvalidState(f"票据须在认定之前补录，案件现在是“{STATUS_LABELS_ZH.get(case.status, case.status)}”")
     check = latest_check(session, case.id)
     assert check is not None
     if principal.id not in check.officer_ids:
         raise Forbidden("只有做本次核查的两名核查员可以补录票据")
     parsed, problems = bills.parse_bills(raw)
     if not raw:
-        problems.append(FieldError("bills", "至少补录一张票据"))
+        problems.append(FieldError("bills", "请至少填写一张票据"))
     if not problems:
         problems = _against_check(session, check, parsed, rigid_of(check)) + bills.refusals(session, case, parsed)
     if problems:
@@ -70,6 +71,6 @@ def _against_check(session: Session, check: Check, parsed: list[bills.BillInput]
         total = have.get(field, 0) + adding
         if adding and total > rigid.amount_for(field):
             problems.append(FieldError(f"rigid_expenditure.{field}",
-                                       f"补录后此类票据合计 {grouped_yuan(total)} 元，"
-                                       f"超过核查填写的金额 {grouped_yuan(rigid.amount_for(field))} 元"))
+                                       f"补录后{bills.BILL_KINDS_ZH.get(kind, '此类票据')}合计 {grouped_yuan(total)} 元，超过核查填写的"
+                                       f"金额 {grouped_yuan(rigid.amount_for(field))} 元"))
     return problems

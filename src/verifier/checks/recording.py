@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from ..domain.errors import InvalidState
+from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..notices.models import Objection
 from ..recusal.models import StaffTie
 from ..registers.models import RegisterImport
@@ -201,7 +202,8 @@ def write(session: Session, *, household_id: str, new: list[dict[str, Any]], cha
     writes.append((_ADVANCE, {"case_id": check["case_id"], "before": before, "after": after, "now": now}))
     def advanced(counts: list[int]) -> None:
         if counts[-1] != 1:
-            raise InvalidState(f"the case is no longer {before}")
+            was = STATUS_LABELS_ZH.get(before, before)  # type: ignore[call-overload]
+            raise InvalidState(f"案件已不再是「{was}」状态（其间已被他人办理），请刷新后重试")
 
     # On PostgreSQL sent with the next round trip (the audit append's head lock): within this transaction, which
     # a refusal then rolls back whole (store/writer.py, `later`).

@@ -16,6 +16,7 @@ from ..clock import SCHEME_TZ, Clock
 from ..documents.letter import ResultLetter, render_letter
 from ..domain.eligibility import reason_in_chinese
 from ..domain.errors import FieldError, InvalidState, ValidationFailed
+from ..domain.lifecycle import STATUS_LABELS_ZH
 from ..notices.service import DEFAULT_OBJECTION_PHONE, county_name
 from ..recusal import guard as recusal
 from ..store import contracts as contract_store
@@ -35,11 +36,12 @@ class Decision:
 def ineligible_decision(session: Session, case: Case) -> Decision:
     """The decision a review would answer: the case's latest determination, which found it ineligible."""
     if case.status != "ineligible":
-        raise InvalidState(f"only an ineligible decision has a result letter and a review; this case is {case.status}")
+        raise InvalidState("只有认定为不符合条件的案件才能出具告知书、申请复核"
+                           f"（当前状态：{STATUS_LABELS_ZH.get(case.status, case.status)}）")  # type: ignore[call-overload]
     det = session.scalar(select(Determination).where(Determination.case_id == case.id)
                          .order_by(Determination.confirmed_at.desc()).limit(1))
     if det is None or det.eligible:
-        raise InvalidState("the case has no ineligible determination")
+        raise InvalidState("本案没有“不符合条件”的认定")
     days = contract_store.get_contract(session, case.contract_id).spec.deadlines.review_request_days
     decided_on = det.confirmed_at.astimezone(SCHEME_TZ).date()
     return Decision(det, decided_on, decided_on + timedelta(days=days))
@@ -73,24 +75,22 @@ def request_review(session: Session, case_id: str, *, received_on: date, summary
     problems: list[FieldError] = []
     text = summary.strip()
     if not text:
-        problems.append(FieldError("summary", "say what the household disputes"))
+        problems.append(FieldError("summary", "请填写申请理由"))
     elif len(text) > MAX_SUMMARY:
-        problems.append(FieldError("summary", f"at most {MAX_SUMMARY} characters"))
+        problems.append(FieldError("summary", f"最多 {MAX_SUMMARY} 个字符（现有 {len(text)} 个）"))
     if received_on > clock.today():
-        problems.append(FieldError("received_on", f"{received_on} is in the future"))
+        problems.append(FieldError("received_on", f"不能晚于今天（填写的是 {received_on}）"))
     elif received_on < decision.decided_on:
-        problems.append(FieldError("received_on", f"{received_on} is before the decision of {decision.decided_on}"))
+        problems.append(FieldError("received_on", f"{received_on} 早于认定日期 {decision.decided_on}"))
     if problems:
         raise ValidationFailed(problems)
     if received_on > decision.review_by:
-        raise InvalidState(f"the review period ended on {decision.review_by}: a request received on {received_on} "
-                           "is too late")
-    other = session.scalar(select(Case.id).where(
+        raise InvalidState(f"复核申请期限已于 {decision.review_by} 截止：{received_on} 收到的申请已逾期，不能登记")
+    other = session.scalar(select(Case.number).where(
         Case.household_id == case.household_id, Case.cause == case.cause, Case.contract_year == case.contract_year,
         Case.id != case.id, Case.status.not_in(CLOSED_STATUSES)))
     if other is not None:
-        raise InvalidState(f"the household already has an open case {other} for this cause and year: it is checked "
-                           "there")
+        raise InvalidState(f"该户本年度同类原因已有办理中的案件 {other}，请在该案件中核查")
     request = ReviewRequest(id=new_id("rvw"), case_id=case.id, determination_id=decision.determination.id,
                             received_on=received_on, summary=text, recorded_by=principal.id, recorded_at=clock.now())
     session.add(request)

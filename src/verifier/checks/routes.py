@@ -106,7 +106,7 @@ class CheckController(Controller):
     ) -> Response[EvidenceOut]:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed.one("file", "send the evidence as a multipart field named file")
+            raise ValidationFailed.one("file", "请以 multipart 表单字段 file 上传证明材料")
         content = upload.file.read(ctx.settings.max_upload_bytes + 1)
         def run(session: Session) -> EvidenceOut:
             ev = service.store_evidence(session, case_id, data=content, declared_type=upload.content_type,

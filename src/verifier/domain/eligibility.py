@@ -39,11 +39,11 @@ def _input_errors(
 ) -> list[FieldError]:
     errors = income.validate() + members_errors(members) + rigid.validate()
     if not isinstance(stable_income, bool):
-        errors.append(FieldError("stable_income", "must be true or false"))
+        errors.append(FieldError("stable_income", "应为 true 或 false（是否有稳定收入）"))
     if not isinstance(income_line, int) or isinstance(income_line, bool) or income_line < 0:
-        errors.append(FieldError("income_line", "must be an amount of fen >= 0"))
+        errors.append(FieldError("income_line", "收入线应为不小于 0 的整数（分）"))
     if not isinstance(burden_ratio, Decimal) or not burden_ratio.is_finite() or burden_ratio < 0:
-        errors.append(FieldError("burden_ratio", "must be a decimal >= 0"))
+        errors.append(FieldError("burden_ratio", "支出收入比应为不小于 0 的小数"))
     return errors
 
 

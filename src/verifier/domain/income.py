@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from .errors import FieldError, ValidationFailed
-from .money import Fen, round_half_up
+from .money import Fen, format_yuan, round_half_up
 
 
 def amount_errors(obj: object, prefix: str) -> list[FieldError]:
@@ -22,9 +22,9 @@ def amount_errors(obj: object, prefix: str) -> list[FieldError]:
         if type(value) is int and value >= 0:
             continue  # the usual
         if not isinstance(value, int) or isinstance(value, bool):
-            errors.append(FieldError(f"{prefix}.{name}", "must be an integer amount of fen"))
+            errors.append(FieldError(f"{prefix}.{name}", "金额应为整数（分）"))
         elif value < 0:
-            errors.append(FieldError(f"{prefix}.{name}", "must not be negative"))
+            errors.append(FieldError(f"{prefix}.{name}", f"不能为负数（填写的是 {format_yuan(value)} 元）"))
     return errors
 
 
@@ -65,7 +65,7 @@ class RigidExpenditure:
     def amount_for(self, basis: str) -> Fen:
         """The amount a relief rule's `basis` ("medical_self_paid", "schooling", "disaster_loss", "other_rigid") refers to."""
         if basis not in {f.name for f in fields(self)}:
-            raise ValidationFailed.one("basis", f"unknown relief basis {basis!r}")
+            raise ValidationFailed.one("basis", f"没有“{basis}”这项保障金计算依据，可用：" + "、".join(f.name for f in fields(self)))
         return getattr(self, basis)  # type: ignore[no-any-return]
 
     def validate(self, prefix: str = "rigid_expenditure") -> list[FieldError]:
@@ -84,9 +84,9 @@ def net_income(income: HouseholdIncome) -> Fen:
 
 def members_errors(members: object, field: str = "members") -> list[FieldError]:
     if not isinstance(members, int) or isinstance(members, bool):
-        return [FieldError(field, "must be a whole number of household members")]
+        return [FieldError(field, "家庭人口应为整数")]
     if members < 1:
-        return [FieldError(field, f"a household has at least 1 member, got {members}")]
+        return [FieldError(field, f"家庭人口至少 1 人（填写的是 {members}）")]
     return []
 
 

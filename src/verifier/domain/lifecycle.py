@@ -109,8 +109,23 @@ def next_status(current: str, action: str) -> CaseStatus:
     """The status `action` leads to from `current`; `InvalidState` when the table does not allow it."""
     target = TRANSITIONS.get((current, action))  # type: ignore[call-overload]
     if target is None:
-        raise InvalidState(f"cannot {action} a case that is {current}")
+        allowed = [status_zh(s) for (s, a) in TRANSITIONS if a == action]
+        said = refused_in_status(current, ACTION_VERBS_ZH.get(action, action))
+        raise InvalidState(said + (f"：只有「{'」或「'.join(allowed)}」的案件才能办理" if allowed else ""))
     return target
+
+
+# What a refusal calls an action of the table (`next_status`), as a verb.
+ACTION_VERBS_ZH = {
+    "screen_pass": "初筛通过", "screen_reject": "初筛不通过", "schedule": "安排入户核查", "record_check": "录入入户核查",
+    "send_back": "退回重新核查", "visit_failed": "登记入户未能核查", "determine_eligible": "认定符合条件",
+    "determine_ineligible": "认定不符合条件", "determine_no_relief": "认定无需发放保障金", "request_review": "登记复核申请",
+    "review_pass": "录入村级评议通过", "review_fail": "录入村级评议未通过", "post_notice": "进入公示",
+    "objection_upheld": "登记异议成立", "close_notice": "结束公示", "add_to_batch": "加入支付批次",
+    "remove_from_batch": "移出支付批次", "payment_succeeded": "登记支付成功", "payment_failed": "登记支付失败",
+    "payee_corrected": "按变更后的收款信息转为待支付", "withdraw": "撤回", "merge": "合并到同户案件",
+    "redetermine_ineligible": "重新认定不符合条件",
+}
 
 
 STATUS_LABELS_ZH: dict[CaseStatus, str] = {

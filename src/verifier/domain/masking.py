@@ -23,10 +23,10 @@ def parse_mask_spec(spec: str, field: str = "id_mask") -> tuple[int, int]:
     """
     m = _SPEC.match(spec) if isinstance(spec, str) else None
     if not m:
-        raise ValidationFailed.one(field, f'must look like "6+4" (characters kept at the start and end), got {spec!r}')
+        raise ValidationFailed.one(field, f"应写成“6+4”的样子（保留开头和末尾的位数），这里是“{spec}”")
     head, tail = int(m.group(1)), int(m.group(2))
     if head + tail >= ID_LENGTH:
-        raise ValidationFailed.one(field, f"{spec.strip()} would show the whole ID number; keep fewer than {ID_LENGTH} characters")
+        raise ValidationFailed.one(field, f"“{spec.strip()}”会显示完整的身份证号：保留的位数合计须少于 {ID_LENGTH} 位")
     return head, tail
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..clock import SCHEME_TZ, Clock
 from ..domain.errors import InvalidState
-from ..domain.lifecycle import next_status
+from ..domain.lifecycle import STATUS_LABELS_ZH, next_status
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan
 from ..store.loading import row_in_counties
@@ -58,7 +58,19 @@ ITEM_STATUS_LABELS_ZH = {"pending": "待发放", "sent": "已发送银行", "suc
 # What a refusal calls a step a batch in a wrong status cannot take (`next_batch_status`).
 _ACTIONS_ZH = {"approve": "审批", "county_signoff": "县级签批", "refuse_signoff": "退回签批", "release": "发放",
                "reconcile": "对账", "cancel": "撤销"}
-STALE_CASES = "有案件状态已变化，未做任何更改，请刷新后重试。"
+# What must happen to a batch in `status` before it can take `action` (the refusal's next step, beside the statuses
+# the action is taken from).
+_FIRST = {("prepared", "county_signoff"): "请先由财务审批该批次，再由县级签批",
+          ("prepared", "refuse_signoff"): "请先由财务审批该批次，县级才能签批或退回",
+          ("prepared", "release"): "请先由财务审批该批次（达到签批金额的还须县级签批）再发放"}
+# A batch's supplements, as a refusal names their status.
+SUPPLEMENT_STATUS_ZH = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（核实结果更正）"}
+
+
+def stale_cases(stale: int, total: int, current: str) -> str:
+    """Why moving a batch's cases on is refused when some left `current` meanwhile (nothing was changed)."""
+    return (f"{total} 个案件中有 {stale} 个已不再是「{STATUS_LABELS_ZH.get(current, current)}」状态"
+            "（其间已被他人办理）：未做任何更改，请刷新后重试。")
 
 _item = PaymentItem.__table__
 _case = Case.__table__
@@ -67,8 +79,11 @@ _case = Case.__table__
 def next_batch_status(status: str, action: str) -> str:
     target = BATCH_TRANSITIONS.get((status, action))
     if target is None:
-        raise InvalidState(f"批次当前状态为「{BATCH_STATUS_LABELS_ZH.get(status, status)}」，"
-                           f"不能{_ACTIONS_ZH.get(action, action)}。")
+        act = _ACTIONS_ZH.get(action, action)
+        sources = [BATCH_STATUS_LABELS_ZH.get(s, s) for (s, a) in BATCH_TRANSITIONS if a == action]
+        first = _FIRST.get((status, action)) or (f"只有「{'」或「'.join(sources)}」的批次才能{act}" if sources else "")
+        raise InvalidState(f"批次当前状态为「{BATCH_STATUS_LABELS_ZH.get(status, status)}」，不能{act}"
+                           + (f"：{first}。" if first else "。"))
     return target
 
 
@@ -107,7 +122,7 @@ def _move_cases(session: Session, case_ids: Sequence[str], current: str, action:
         )
         moved += result.rowcount
     if moved != len(case_ids):
-        raise InvalidState(STALE_CASES)
+        raise InvalidState(stale_cases(len(case_ids) - moved, len(case_ids), current))
     return target
 
 
@@ -122,7 +137,7 @@ def _move_batch_cases(session: Session, batch_id: str, expected: int, current: s
     moved = session.execute(update(_case).where(_case.c.id.in_(mine), _case.c.status == current)
                             .values(status=target, updated_at=clock.now(), version=_case.c.version + 1)).rowcount
     if moved != expected:
-        raise InvalidState(STALE_CASES)
+        raise InvalidState(stale_cases(expected - moved, expected, current))
     return target
 
 
@@ -301,4 +316,5 @@ def _set_supplements(session: Session, supplement_ids: Sequence[str], current: s
     moved = session.execute(update(table).where(table.c.id.in_(list(supplement_ids)), table.c.status == current)
                             .values(**values)).rowcount
     if moved != len(supplement_ids):
-        raise InvalidState("有补发款状态已变化，未做任何更改，请刷新后重试。")
+        raise InvalidState(f"{len(supplement_ids)} 笔补发款中有 {len(supplement_ids) - moved} 笔已不再是"
+                           f"「{SUPPLEMENT_STATUS_ZH.get(current, current)}」状态（其间已被他人办理）：未做任何更改，请刷新后重试。")

@@ -162,8 +162,10 @@ def check_commitment(current: Balances, amount: int, rate: Decimal, what: str) -
     reserve = fee_reserve(current, amount, rate)
     if current.balance - amount - reserve < 0:
         raise InvalidState(
-            f"资金余额不足：需保障金 {format_yuan(amount)} 元及服务费至多 {format_yuan(reserve)} 元，"
-            f"当前余额 {format_yuan(current.balance)} 元。"
+            f"{what} 将使资金余额不足：需保障金 {format_yuan(amount)} 元及服务费至多 {format_yuan(reserve)} 元，"
+            f"当前余额 {format_yuan(current.balance)} 元（合同预算 {format_yuan(current.budget)} 元，已占用 "
+            f"{format_yuan(current.committed)} 元，已支付 {format_yuan(current.paid)} 元，服务费 "
+            f"{format_yuan(current.service_fee)} 元）。请从批次中移出部分案件（或撤销该批次后重新制单）再审批。"
         )
 
 

@@ -493,7 +493,7 @@ def approve(session: Session, batch_id: str, *, principal: Principal, vault: Vau
     contract = contract_store.get_contract(session, batch.contract_id)
     _, entries = ledger.lock_fund(session, contract, actor=principal.id, clock=clock)
     current = ledger.balances(session, contract.id)
-    ledger.check_commitment(current, batch.total, contract.service_fee_rate, f"approving batch {batch.code}")
+    ledger.check_commitment(current, batch.total, contract.service_fee_rate, f"审批批次 {batch.code}")
     # A batch approved again after a refused sign-off commits again, under its own key (each movement happens once).
     refusals = _refusals(session, batch.id)
     key = f"commit:{batch.id}" + (f":{refusals}" if refusals else "")

@@ -50,7 +50,7 @@ def declarer(session: Session, user_id: str, principal: Principal, *, refused: s
     if user_id == principal.id:
         owner = session.get(User, user_id)
         if owner is None:
-            raise NotFound("no such user")
+            raise NotFound("用户不存在")
         return owner, principal.main_role
     if principal.has("admin"):
         return manageable_user(session, principal, user_id), "admin"
@@ -77,10 +77,10 @@ def entry_for(session: Session, kind: Kind, entry_id: str, principal: Principal,
     stmt = select(kind.entry).where(kind.entry.id == entry_id)
     row = session.scalar(stmt.with_for_update() if for_update else stmt)
     if row is None or row.removed_at is not None:
-        raise NotFound("no such entry")
+        raise NotFound("没有这条申报，或已经删除")
     if row.user_id != principal.id:
         if not principal.has("admin"):
-            raise NotFound("no such entry")
+            raise NotFound("没有这条申报，或已经删除")
         manageable_user(session, principal, row.user_id)
     return row
 
@@ -116,7 +116,7 @@ def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bo
     """An admin other than the owner and the requester confirms (the entry is removed) or refuses (it stays)."""
     removal = session.scalar(select(kind.removal).where(kind.removal.id == removal_id).with_for_update())
     if removal is None:
-        raise NotFound("no such removal request")
+        raise NotFound("没有这条删除申请")
     owner = visible_user(session, principal, removal.user_id)
     why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
                                 confirmer_is_admin=principal.has("admin"))

@@ -158,7 +158,7 @@ def _declarations(session: Session, vault: Vault, users: Sequence[User]) -> list
 def own_declaration(session: Session, principal: Principal, vault: Vault) -> Declaration:
     user = session.get(User, principal.id)
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound("用户不存在")
     return _declarations(session, vault, [user])[0]
 
 
@@ -167,7 +167,7 @@ def declaration_of(session: Session, principal: Principal, vault: Vault, user_id
     if user_id == principal.id:
         return own_declaration(session, principal, vault)
     if not principal.has("admin"):
-        raise NotFound("no such user")
+        raise NotFound("用户不存在")
     return _declarations(session, vault, [visible_user(session, principal, user_id)])[0]
 
 

@@ -97,7 +97,7 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
         raise ValidationFailed(problems + form_problems)
     on = row.referred_on or ref.referred_on
     if not contract.start <= on <= contract.end:
-        problems.append(FieldError("referred_on", f"{on} 不在本案件服务合同的期限内（{contract.start} 至 {contract.end}）"))
+        problems.append(FieldError("referred_on", f"{on} 不在本案件服务合同 {contract.id} 的期限内（{contract.start} 至 {contract.end}）"))
     place = places.place_list(session, case.county_code).problem(row.town, row.village)
     if place is not None:  # a typo must not make a village: the county's list decides, as on a new application
         problems.append(FieldError(*place))

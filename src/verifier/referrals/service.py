@@ -27,6 +27,7 @@ from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract, county_named, declared_name
+from ..contract_zh import CHANNEL_ZH
 from ..domain.causes import DEFAULT_TABLE, CauseTable, channel_refusal
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan
@@ -73,9 +74,10 @@ class ImportResult:
 def _check_target(channel: str, county_code: str, principal: Principal) -> None:
     problems = []
     if channel not in CHANNELS:
-        problems.append(FieldError("channel", "请选择来源渠道"))
+        problems.append(FieldError("channel", f"没有“{channel}”这个来源渠道，可选："
+                                              f"{'、'.join(f'{CHANNEL_ZH.get(c, c)}({c})' for c in CHANNELS)}"))
     if not (len(county_code) == 6 and county_code.isdigit()):
-        problems.append(FieldError("county_code", "县（区）代码为 6 位数字"))
+        problems.append(FieldError("county_code", f"县（区）代码为 6 位数字，填写的是“{county_code}”"))
     if problems:
         raise ValidationFailed(problems)
     if not principal.may_see_county(county_code):

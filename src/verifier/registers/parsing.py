@@ -161,7 +161,7 @@ def read_register(data: bytes, filename: str, kind: str, *, today: date, limits:
         bad = False
         try:
             if _empty(raw_id):
-                raise BadCell("required, but empty")
+                raise BadCell("必填")
             id_number = _person(raw_id, today)
         except BadCell as exc:
             errors.append(FieldError("id_number", str(exc), number))
@@ -171,7 +171,7 @@ def read_register(data: bytes, filename: str, kind: str, *, today: date, limits:
             cell = record[at] if at < width else None
             if _empty(cell):
                 if required:
-                    errors.append(FieldError(name, "required, but empty", number))
+                    errors.append(FieldError(name, "必填", number))
                     bad = True
                 continue
             try:
@@ -220,7 +220,7 @@ def _read_medical(data: bytes, filename: str, *, today: date, limits: ImportLimi
         id_number = year = None
         try:
             if _empty(cell["id_number"]):
-                raise BadCell("required, but empty")
+                raise BadCell("必填")
             id_number = id_number_cell(cell["id_number"], today)
         except BadCell as exc:
             problems.append(FieldError("id_number", str(exc), number))
@@ -233,7 +233,7 @@ def _read_medical(data: bytes, filename: str, *, today: date, limits: ImportLimi
                     raise BadCell(f"{text!r} 不是年度，如 {today.year}")
                 year = int(text)
             else:
-                raise BadCell("required, but empty")
+                raise BadCell("必填")
         except BadCell as exc:
             problems.append(FieldError("settled_on" if "settled_on" in cell else "year", str(exc), number))
         money: dict[str, Fen | None] = {}

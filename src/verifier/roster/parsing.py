@@ -41,9 +41,9 @@ def read_roster(data: bytes, filename: str, *, today: date, limits: ImportLimits
             found = find_columns(record, {"id_number": ID_HEADERS, "category": CATEGORY_HEADERS})
             id_at, cat_at = found.get("id_number"), found.get("category")
             if id_at is None:
-                errors.append(FieldError("id_number", "required column missing (header 身份证号 or 证件号码)", number))
+                errors.append(FieldError("id_number", "缺少必填列「身份证号」（或「证件号码」）", number))
             if cat_at is None:
-                errors.append(FieldError("category", "required column missing (header 类别 or 监测对象类别)", number))
+                errors.append(FieldError("category", "缺少必填列「类别」（或「监测对象类别」）", number))
             if id_at is None or cat_at is None:
                 raise ValidationFailed(errors)
             positions = (id_at, cat_at)
@@ -54,7 +54,7 @@ def read_roster(data: bytes, filename: str, *, today: date, limits: ImportLimits
         bad = False
         try:
             if raw_id is None or not str(raw_id).strip():
-                raise BadCell("required, but empty")
+                raise BadCell("必填")
             id_number = id_number_cell(raw_id, today)
         except BadCell as exc:
             errors.append(FieldError("id_number", str(exc), number))
@@ -62,27 +62,28 @@ def read_roster(data: bytes, filename: str, *, today: date, limits: ImportLimits
         category = parse_category(str(raw_cat)) if raw_cat is not None and str(raw_cat).strip() else None
         if category is None:
             known = "、".join(CATEGORY_NAMES.values())
-            shown = "empty" if raw_cat is None or not str(raw_cat).strip() else repr(str(raw_cat).strip())
-            errors.append(FieldError("category", f"{shown} is not a roster category (known: {known})", number))
+            said = (f"未填写名册类别，可填：{known}" if raw_cat is None or not str(raw_cat).strip()
+                    else f"「{str(raw_cat).strip()}」不是名册类别，可填：{known}")
+            errors.append(FieldError("category", said, number))
             bad = True
         if bad:
             if len(errors) >= MAX_ERRORS:
-                errors.append(FieldError("file", f"more problems not listed (only the first {MAX_ERRORS} are shown)"))
+                errors.append(FieldError("file", f"问题太多，只列出前 {MAX_ERRORS} 处"))
                 raise ValidationFailed(errors)
             continue
         row = RosterRow(number, id_number, category)  # type: ignore[arg-type]
         earlier = seen.get(id_number)
         if earlier is not None:
             if earlier.category != category:
-                errors.append(FieldError("category", f"the same person is listed in row {earlier.row} as "
-                                                     f"{CATEGORY_NAMES[earlier.category]}", number))
+                errors.append(FieldError("category", f"同一人已在第 {earlier.row} 行列为{CATEGORY_NAMES[earlier.category]}，"
+                                                     f"此处却是{CATEGORY_NAMES[category]}", number))
             continue
         seen[id_number] = row
         rows.append(row)
     if positions is None:
-        raise ValidationFailed.one("file", "the file has no rows")
+        raise ValidationFailed.one("file", "文件没有数据行")
     if errors:
         raise ValidationFailed(errors)
     if not rows:
-        raise ValidationFailed.one("file", "the file has no rows (only a header)")
+        raise ValidationFailed.one("file", "文件只有表头，没有数据行")
     return rows

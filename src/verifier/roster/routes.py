@@ -92,7 +92,7 @@ class RosterController(Controller):
         (`repeated`); 409 while another import of the county is pending."""
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed.one("file", "send the roster as a multipart field named file")
+            raise ValidationFailed.one("file", "请以 multipart 表单字段 file 上传名册文件")
         check_size(size_of(upload.file), ctx.settings.imports)
         content = upload.file.read()
         result = service.import_roster(ctx.db, vault=ctx.vault, data=content, filename=upload.filename or "roster",

@@ -74,9 +74,9 @@ class RosterResult:
 
 def _check_county(county_code: str, principal: Principal) -> None:
     if not (len(county_code) == 6 and county_code.isdigit()):
-        raise ValidationFailed.one("county_code", f"a county code is six digits, got {county_code!r}")
+        raise ValidationFailed.one("county_code", f"县（区）代码为 6 位数字，填写的是“{county_code}”")
     if not principal.may_see_county(county_code):
-        raise NotFound(f"no county {county_code!r}")
+        raise NotFound("县（区）不存在")
 
 
 def county_has_reviewer(session: Session, county_code: str) -> bool:
@@ -98,7 +98,7 @@ def import_roster(db: Database, *, vault: Vault, data: bytes, filename: str, cou
     """Read and check the whole file first (no transaction open), then write it in one transaction."""
     _check_county(county_code, principal)
     if not principal.has(*IMPORT_ROLES):
-        raise Forbidden("only a county reviewer imports the county's roster")
+        raise Forbidden("只有县级复核员可以导入本县名册")
     sha = hashlib.sha256(data).hexdigest()
     with db.read() as session:
         _command_line_only_while_setting_up(session, county_code, principal)

@@ -94,6 +94,7 @@ PARTY_ZH = {"county": "县级复核方", "insurer": "保险公司"}
 ROUND_STATUS_ZH = {"open": "待双方承诺", "frozen": "已冻结总体，待揭示", "drawn": "已抽取样本"}
 ROUND_KIND_NAMES_ZH = {"attribute": "按户抽样", "monetary": "按金额抽样"}
 NOT_FROZEN = "本轮总体尚未冻结。"
+PARTY_CHOICE = "请选择参与方：县级复核方(county)或保险公司(insurer)"
 NO_COMMITMENTS = "本轮在启用承诺机制前已冻结：请重新开始一轮。"
 
 
@@ -211,7 +212,7 @@ def open_round(session: Session, req: RoundRequest, *, principal: Principal, clo
     _refuse_second_sample(session, req)
     problems: list[FieldError] = []
     if req.kind not in ("attribute", "monetary"):
-        problems.append(FieldError("kind", "请选择抽样方式"))
+        problems.append(FieldError("kind", "请选择抽样方式：" + "或".join(f"{v}({k})" for k, v in ROUND_KIND_NAMES_ZH.items())))
     if req.checked_to < req.checked_from:
         problems.append(FieldError("checked_to", "不能早于开始日期"))
     if req.kind == "monetary" and req.stratify_by_town:
@@ -280,7 +281,7 @@ def opened_out(rnd: SamplingRound) -> schemas.RoundOpened:
 def _require_party_role(principal: Principal, party: str) -> str:
     role = PARTY_ROLES.get(party)
     if role is None:
-        raise ValidationFailed.one("party", "请选择参与方")
+        raise ValidationFailed.one("party", PARTY_CHOICE)
     if not principal.has(role):
         raise Forbidden(f"只有{_party(party)}的人员才能代表该方操作。")
     return role
@@ -548,7 +549,7 @@ def pass_over(session: Session, round_id: str, party: str, *, principal: Princip
               vault: Vault) -> schemas.StepOut:
     """Proceed without a party that has not revealed by its deadline (by the other party, after the deadline)."""
     if party not in PARTY_ROLES:
-        raise ValidationFailed.one("party", "请选择参与方")
+        raise ValidationFailed.one("party", PARTY_CHOICE)
     other = next(p for p in sampling.PARTIES if p != party)
     role = _require_party_role(principal, other)
     rnd = load_round(session, round_id, principal, for_update=True)

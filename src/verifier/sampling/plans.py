@@ -81,7 +81,8 @@ def plan_expansion(kind: str, stratified: bool, members: Sequence[Member], rates
         try:
             sized = sampling.attribute_sample_size_for_k(conf, tol, deviations)
         except ValidationFailed:
-            raise InvalidState(f"偏差金额单位过多（{deviations} 个），扩大样本也无法达到置信度要求：本轮复核不能通过。") from None
+            raise InvalidState(f"偏差金额单位过多（{deviations} 个）：样本扩大到上限 {sampling.MAX_BINOMIAL_SAMPLE} 个也无法达到"
+                               "置信度要求，本轮复核不能以扩大样本的方式通过。") from None
         n = max(sized.n, previous.size + 1)
         limited = sized.limited_by
         if n >= total:

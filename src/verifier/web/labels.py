@@ -13,6 +13,7 @@ from typing import Any
 
 from ..accounts.grants import GRANT_STATUS_ZH
 from ..accounts.service import ROLE_NAMES_ZH
+from ..checks.bills import BILL_KINDS_ZH
 from ..contract import county_named as contract_county_named
 from ..contract import declared_name
 from ..contract_zh import CHANNEL_ZH
@@ -35,7 +36,7 @@ RECHECK_BARS = {"objected": "参加过异议成立的核查", "linked": "账号�
 ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
 GRANT_STATUS = dict(GRANT_STATUS_ZH)
 STATUS_LABELS = {str(k): v for k, v in STATUS_LABELS_ZH.items()}
-BILL_KINDS = {"medical": "医疗费用票据", "schooling": "教育费用票据", "disaster": "灾害损失凭证", "other": "其他刚性支出票据"}
+BILL_KINDS = dict(BILL_KINDS_ZH)
 
 
 class ContractNames(dict[str, str]):
@@ -251,10 +252,6 @@ FIELD_LABELS = {
 }
 
 
-def _status(m: re.Match[str]) -> str:
-    return STATUS_LABELS.get(m.group(1), m.group(1))
-
-
 def _accepted(listed: str) -> str:
     """"因病 (illness)、因灾 (disaster)" as a page shows it: "因病、因灾" (the codes are for programs)."""
     return re.sub(r" \([a-z0-9_]+\)", "", listed)
@@ -286,16 +283,8 @@ _MESSAGES: Table = compile_table([
      "核查员只能在录入所负责案件的核查结果之前查看证明材料"),
     (r"one of head, .*", "请选择与户主关系"),
     (r"one of full, .*", "请选择劳动能力"),
-    (r"at most (\d+) characters", lambda m: f"最多 {m.group(1)} 个字符"),
     (r"one of not_home, .*", "请选择未能核查的原因"),
     (r"say what happened at the door", "选择“其他原因”时请说明情况"),
-    (r"say what the household disputes", "请填写申请理由"),
-    (r"(\S+) is before the decision of (\S+)", lambda m: f"{m.group(1)} 早于认定日期 {m.group(2)}"),
-    (r"the review period ended on (\S+): .*", lambda m: f"复核申请期限已于 {m.group(1)} 截止"),
-    (r"the household already has an open case (\S+) for this cause and year: it is checked there",
-     "该户本年度同类原因已有办理中的案件，请在该案件中核查"),
-    (r"only an ineligible decision has a result letter and a review; this case is (\w+)",
-     lambda m: f"只有认定为不符合条件的案件才能出具告知书、申请复核（当前状态：{_status(m)}）"),
     (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
     (r"must be pass or reject", "请选择通过或不通过"),
     (r"must be pass or fail", "请选择通过或未通过"),
@@ -328,31 +317,8 @@ _MESSAGES: Table = compile_table([
     (r"no recovery.*", "追回记录不存在"),
     (r"no repayment.*", "还款记录不存在"),
     (r"no county .*", "县（区）不存在"),
-    (r"no (?:such )?user.*", "用户不存在"),
     (r"unknown channel .*", "请选择来源渠道"),
     (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
-    (r"the file has no rows.*", "文件没有数据行"),
-    (r"the file is (\S+ \S+): the limit is (\S+ \S+) \((\w+)\)",
-     lambda m: f"文件过大（{m.group(1)}），上限为 {m.group(2)}（设置项 {m.group(3)}）"),
-    (r"the file has more than (\S+) rows: the limit is .* \((\w+)\)",
-     lambda m: f"文件超过 {m.group(1)} 行的上限（设置项 {m.group(2)}）"),
-    (r"the file has more than (\S+) cells \(by row (\d+)\): the limit is .* \((\w+)\)",
-     lambda m: f"文件超过 {m.group(1)} 个单元格的上限（读到第 {m.group(2)} 行时；设置项 {m.group(3)}）"),
-    (r"the workbook unpacks to (\S+ \S+): the limit is (\S+ \S+) \((\w+)\)",
-     lambda m: f"工作簿解压后为 {m.group(1)}，超过上限 {m.group(2)}（设置项 {m.group(3)}）"),
-    (r"the workbook has more than (\S+) shared strings: the limit is .* \((\w+)\)",
-     lambda m: f"工作簿的共享字符串超过 {m.group(1)} 条的上限（设置项 {m.group(2)}）"),
-    (r"the workbook declares XML entities.*", "工作簿含有 XML 实体声明，请用 Excel 或 WPS 重新保存后再导入"),
-    (r"the workbook holds \S+ parts.*", "工作簿结构异常（部件过多），请用 Excel 或 WPS 重新保存后再导入"),
-    (r"the file is not a readable xlsx workbook", "文件不是可读取的 xlsx 工作簿"),
-    (r"required column missing \(header ([^'\s]+) or ([^'\s]+)\)", lambda m: f"缺少必填列「{m.group(1)}」（或「{m.group(2)}」）"),
-    (r"empty is not a roster category \(known: (.*)\)", lambda m: f"未填写名册类别，可填：{m.group(1)}"),
-    (r"'?(.*?)'? is not a roster category \(known: (.*)\)",
-     lambda m: f"「{m.group(1)}」不是名册类别，可填：{m.group(2)}"),
-    (r"the same person is listed in row (\d+) as (.*)", lambda m: f"同一人已在第 {m.group(1)} 行列为{m.group(2)}"),
-    (r"more problems not listed \(only the first (\d+) are shown\)", lambda m: f"问题太多，只列出前 {m.group(1)} 处"),
-    (r"the csv is neither UTF-8 nor GBK text", "文件编码无法识别，请存为 UTF-8 或 GBK 编码的 CSV，或 .xlsx"),
-    (r"the workbook has no worksheet", "工作簿中没有工作表"),
     (r"contract (\S+) does not take (\S+) referrals from (.+?); referred by: (.*)",
      lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
@@ -364,9 +330,6 @@ _MESSAGES: Table = compile_table([
      lambda m: f"没有这一天：{m.group(1)}年{m.group(2)}月{m.group(3)}日，请核对月份和日期"),
     (r"must not be before from", "结束日期不能早于开始日期"),
     (r"unknown action", "请从列表中选择事项"),
-    # states (409)
-    (r"cannot (?:record a check for|determine|schedule|record a village review for|\w+) a case that is (\w+)",
-     lambda m: f"案件当前状态为「{_status(m)}」，不能进行此操作"),
     # a case id looked up and not found (`no case 'case_…'`, its repr): this message only, not every message that
     # opens with "no case"
     (r"no case (?:'[^']*'|\"[^\"]*\")", "案件不存在"),
@@ -376,15 +339,7 @@ _MESSAGES: Table = compile_table([
     (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
     (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
     # Refusals the API answered in English until its details went through these tables (the pages never met them).
-    (r"audit entry (\d+) is not covered by a checkpoint yet \(the latest covers (\d+) entries\)",
-     lambda m: f"审计日志第 {m.group(1)} 条尚未被检查点覆盖（最新检查点覆盖 {m.group(2)} 条）"),
-    (r"the audit log has no checkpoint yet", "审计日志还没有检查点"),
-    (r"must be greater than the entry's index (\d+) and at most the log's size (\d+)",
-     lambda m: f"应大于该条目的序号 {m.group(1)}，且不超过日志现有条数 {m.group(2)}"),
-    (r"audit entry (\d+) does not exist", lambda m: f"审计日志第 {m.group(1)} 条不存在"),
     (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
-    (r"the case is no longer (\w+)", lambda m: f"案件已不再是「{_status(m)}」状态，请刷新后重试"),
-    (r"the case has no ineligible determination", "本案没有“不符合条件”的认定"),
     (r"send the (?:evidence|photo|bank's return|referral file|roster) as a multipart field named file",
      "请以 multipart 表单字段 file 上传文件"),
     (r"no such (?:contract|meeting|file|evidence)", "要找的内容不存在，或不在您的权限范围内"),
@@ -400,19 +355,11 @@ _MESSAGES: Table = compile_table([
      "只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴"),
     (r"unknown report figure .*", "没有这项报表数字"),
     (r"required: the county's six-digit code", "必填：县（区）的六位代码"),
-    (r"only a county reviewer imports the county's roster", "只有县级复核员可以导入本县名册"),
-    (r"the csv cannot be read: .*", "无法读取该 CSV 文件"),
-    (r"must be a tree size from 0 to the log's size (\d+)", lambda m: f"应为 0 至日志现有条数 {m.group(1)} 之间的树大小"),
-    (r"must be a tree size from 0 to second \((\d+)\)", lambda m: f"应为 0 至较晚的树大小（{m.group(1)}）之间"),
     (r"too many failed login attempts; try again in (\d+) seconds",
      lambda m: f"登录失败次数过多，请 {-(-int(m.group(1)) // 60)} 分钟后再试"),
     (r"too many searches by ID number; try again in (\d+) seconds",
      lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
     (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
-    # Recusal declarations (recusal/service.py, removal.py).
-    (r"no such user", "没有这个用户"),
-    (r"no such entry", "没有这条申报，或已经删除"),
-    (r"no such removal request", "没有这条删除申请"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
 ])
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..payments.recoveries import RECOVERY_STATUS_ZH
 from ..payments.bankfiles import BANK_FILE_COLUMNS_ZH, RETURN_COLUMNS_ZH
+from ..payments.batch_read import SUPPLEMENT_STATUS_ZH
 from ..payments.service import BATCH_STATUS_LABELS_ZH, ITEM_STATUS_LABELS_ZH
 from ..sampling.flow import PARTY_ZH, ROUND_KIND_NAMES_ZH, ROUND_STATUS_ZH
 from ..sampling.service import VERDICTS_ZH
@@ -49,7 +50,7 @@ DEVIATION_REASONS = {"eligibility": "认定结论不一致", "relief": "保障�
 DEVIATION_KINDS = {"eligibility": "认定结论偏差", "amount": "金额偏差", "income": "收入偏差（不涉及金额）"}
 CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多发金额", "supplement": "补发少发金额",
                 "none": "无需处理"}
-SUPPLEMENT_STATUS = {"open": "待列入支付批次", "in_batch": "支付中", "paid": "已补发", "withdrawn": "已撤销（核实结果更正）"}
+SUPPLEMENT_STATUS = dict(SUPPLEMENT_STATUS_ZH)
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)

@@ -47,7 +47,7 @@ def parse_application(
             if not isinstance(value, str):
                 return TypeProblem(NOT_A_DATE)
             if value.strip() and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-                return TypeProblem(NOT_A_DATE)
+                return TypeProblem(f"“{value.strip()}”不是日期：{NOT_A_DATE}")
             return value
         if not isinstance(value, str):
             return TypeProblem("应为文字")

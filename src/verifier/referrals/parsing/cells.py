@@ -43,24 +43,28 @@ _DIGITS = re.compile(r"^\d+$")
 NOT_PEOPLE = "家庭人口应为整数"
 
 
+def _not_people(value: object) -> str:
+    return f"{NOT_PEOPLE}（填写的是“{value}”）"
+
+
 def _household_size(value: object, today: date) -> int:
     if isinstance(value, bool):
-        raise BadCell(NOT_PEOPLE)
+        raise BadCell(_not_people(value))
     if isinstance(value, int):
         size = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise BadCell(NOT_PEOPLE)
+            raise BadCell(_not_people(value))
         size = int(value)
     else:
         text = as_text(value)
         assert text is not None
         text = unicodedata.normalize("NFKC", text)
         if not _DIGITS.match(text):
-            raise BadCell(NOT_PEOPLE)
+            raise BadCell(_not_people(text))
         size = int(text)
     if not 1 <= size <= MAX_HOUSEHOLD_SIZE:
-        raise BadCell(f"应在 1 至 {MAX_HOUSEHOLD_SIZE} 之间")
+        raise BadCell(f"应在 1 至 {MAX_HOUSEHOLD_SIZE} 之间（填写的是 {size}）")
     return size
 
 

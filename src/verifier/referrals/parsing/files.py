@@ -33,6 +33,9 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .do
 
 
 NO_ROWS = "文件没有数据行"
+ONLY_A_HEADER = "文件只有表头，没有数据行"
+# The encodings a csv is read in, as a refusal names the one the file was taken to be in (`_sniff_encoding`).
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GB18030（GBK）", "utf-16": "UTF-16"}
 
 
 def _unsupported(message: str) -> ValidationFailed:
@@ -244,7 +247,9 @@ class ReferralStream(Iterator[ReferralRow]):
                 self._report(
                     FieldError(
                         "file",
-                        f"文件编码有误（约第 {number + 1} 行）：请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入",
+                        f"文件编码有误（约第 {number + 1} 行）：按前面的内容应为 "
+                        f"{ENCODING_NAMES.get(encoding, encoding.upper())} 编码，此处却不是；"
+                        "请用 Excel 或 WPS 另存为“CSV UTF-8”格式后重新导入",
                         number + 1,
                     )
                 )
@@ -330,7 +335,7 @@ class ReferralStream(Iterator[ReferralRow]):
         for name in REQUIRED_FIELDS:
             if name not in seen and name not in FROM_ROSTER_WHEN_ABSENT:
                 chinese = HEADER_ALIASES[name][0]
-                self._report(FieldError(name, f"缺少必填列「{chinese}」", number))
+                self._report(FieldError(name, f"缺少必填列「{chinese}」（或「{name}」）", number))
                 ok = False
         if not ok:
             return None
@@ -373,7 +378,7 @@ class ReferralStream(Iterator[ReferralRow]):
                 if result is not None:
                     yield result
             if self.rows_seen == 0 and len(self.errors) + self.errors_dropped == had_problems:
-                self._report(FieldError("file", NO_ROWS))
+                self._report(FieldError("file", ONLY_A_HEADER))
             if self.errors_dropped:
                 self.errors.append(
                     FieldError(
