@@ -60,7 +60,7 @@ def test_attack_an_officer_claims_medical_costs_with_no_bill_to_raise_the_relief
         officer = principal_of(session.get(User, v.officers[0]))
         with pytest.raises(ValidationFailed) as refused:
             late_bills.add_bills(session, v.case_id, [], principal=officer, clock=ctx.clock)
-    assert [(e.field, e.message) for e in refused.value.errors] == [("bills", "至少补录一张票据")]
+    assert [(e.field, e.message) for e in refused.value.errors] == [("bills", "请至少填写一张票据")]
 
     # The check's officer adds part of the bills: the rest is still missing and still refused.
     r = client.post(f"/api/cases/{v.case_id}/check/bills", headers=v.off, json=bill)
