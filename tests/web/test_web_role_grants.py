@@ -34,7 +34,7 @@ def test_a_money_role_proposed_on_the_page_is_confirmed_by_another_admin(pages, 
     assert "zhao.officer" in mine and "您提出的，须由他人确认" in mine and f"/role-grants/{grant}/refuse" in mine
     assert f"/role-grants/{grant}/confirm" not in mine
     r = pages.post(f"/role-grants/{grant}/confirm")  # the form not shown, sent anyway
-    assert r.status_code == 403 and "双人规则" in r.text and "您提出的" in r.text
+    assert r.status_code == 403 and "按“四眼原则”" in r.text and "您提出的" in r.text
     assert client.get("/api/auth/me", headers=users.headers("zhao.officer")).json()["roles"] == ["field_officer"]
 
     pages.login("admin2", PASSWORD)

@@ -140,12 +140,12 @@ def confirm(session: Session, grant_id: str, *, confirmer: Principal, clock: Clo
     """The account holds the role from now on; refused to the proposer and to an account whose password they set."""
     grant, user = _pending(session, grant_id, confirmer)
     if confirmer.id == grant.proposed_by:
-        raise Forbidden("双人规则：这项角色授权是您提出的，须由另一位管理员或县级复核员确认")
+        raise Forbidden("按“四眼原则”，这项角色授权是您提出的，须由另一位管理员或县级复核员确认")
     own = session.get(User, confirmer.id)
     if own is None or not own.active:
         raise Forbidden("已停用的账号不能确认角色授权")
     if own.password_set_by is not None and own.password_set_by == grant.proposed_by:
-        raise Forbidden("双人规则：您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认")
+        raise Forbidden("按“四眼原则”，您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认")
     if not user.active:
         raise InvalidState("该账号已停用：请先启用，再确认角色授权")
     user.roles = sorted(set(user.roles or ()) | {grant.role})
