@@ -32,7 +32,7 @@ from ..domain.money import format_yuan, parse_yuan
 from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
 from ..payments.models import PaymentBatch, PaymentItem
 from ..sampling.models import CaseHold, SamplingResult
-from ..store.tables import Check, Determination
+from ..store.tables import Case, Check, Determination
 from .workflow import advance, load_case
 
 ROLE = "insurer_supervisor"
@@ -44,6 +44,39 @@ DECIDED = "case.hold_redetermined"
 def _latest_determination(session: Session, case_id: str) -> Determination | None:
     return session.scalar(select(Determination).where(Determination.case_id == case_id)
                           .order_by(Determination.confirmed_at.desc(), Determination.id.desc()).limit(1))
+
+
+def _recorders(session: Session, case_id: str, round_id: str) -> tuple[list[SamplingResult], set[str]]:
+    """The re-check results of the hold's round, and who recorded or corrected them."""
+    results = list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case_id,
+                                                                SamplingResult.round_id == round_id)))
+    return results, {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
+
+
+def _parts(case: Case, det: Determination, check: Check | None,
+           recorders: set[str]) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a re-determination is the second person of: the recorders of the deviating re-check results,
+    the officers of the home check, the confirmer of the determination under re-check."""
+    parts = {**{r: "录入发现偏差的复核结果的人员" for r in recorders},
+             **{o: "参加该户入户核查的核查员" for o in ((check.officer_ids or []) if check is not None else [])},
+             det.confirmed_by: "确认原认定的主管"}
+    return [recusal_refusals.LinkedPart(
+        who, LINKED_REDETERMINER.format(part=part), case_id=case.id, households=[case.household_id],
+        extra={"why": "password_linked"}) for who, part in sorted((w, p) for w, p in parts.items() if w)]
+
+
+def linked_redeterminer(session: Session, case_id: str, principal: Principal) -> str | None:
+    """Why `principal` may not re-determine the held case through an account linked by a password to one whose
+    part it is the second person of (what `redetermine` refuses with), or None (also when nothing is held): the case
+    page shows it instead of the button."""
+    hold = session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))
+    det = _latest_determination(session, case_id) if hold is not None else None
+    case = session.get(Case, case_id)
+    if hold is None or det is None or case is None:
+        return None
+    _, recorders = _recorders(session, case.id, hold.round_id)
+    return recusal_refusals.linked_said(session, principal,
+                                        _parts(case, det, session.get(Check, det.check_id), recorders))
 
 
 def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, relief_amount: str | None = None,
@@ -79,9 +112,7 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     det = _latest_determination(session, case.id)
     assert det is not None  # a hold is opened on determined cases only
     check = session.get(Check, det.check_id)
-    results = list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case.id,
-                                                                SamplingResult.round_id == hold.round_id)))
-    recorders = {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
+    results, recorders = _recorders(session, case.id, hold.round_id)
     if principal.id == det.confirmed_by:
         raise Forbidden("按“四眼原则”，原认定由您确认，须由另一名主管重新认定。")
     if check is not None and principal.id in (check.officer_ids or []):
@@ -89,12 +120,8 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if principal.id in recorders:
         raise Forbidden("按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。")
     # nor through an account linked to one of theirs by a password
-    parts = {**{r: "录入发现偏差的复核结果的人员" for r in recorders},
-             **{o: "参加该户入户核查的核查员" for o in ((check.officer_ids or []) if check is not None else [])},
-             det.confirmed_by: "确认原认定的主管"}
-    recusal_refusals.refuse_linked(session, principal, "redetermination", [recusal_refusals.LinkedPart(
-        who, LINKED_REDETERMINER.format(part=part), case_id=case.id, households=[case.household_id],
-        extra={"why": "password_linked"}) for who, part in sorted((w, p) for w, p in parts.items() if w)], clock=clock)
+    recusal_refusals.refuse_linked(session, principal, "redetermination",
+                                   _parts(case, det, check, recorders), clock=clock)
     ceiling = max([det.relief, *(r.relief_amount for r in results if r.eligible and r.relief_amount is not None)])
     if relief is not None and relief > ceiling:
         raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"

@@ -64,6 +64,20 @@ def bureau_referred(session: Session, case_id: str) -> bool:
                                                     Referral.channel != "application").limit(1)) is not None
 
 
+def screen_out_parts(case: Case) -> list[recusal_refusals.LinkedPart]:
+    """The account a screen-out's confirmer is the second person of: its proposer's (none without a proposal)."""
+    if case.screen_out_proposed_by is None:
+        return []
+    return [recusal_refusals.LinkedPart(case.screen_out_proposed_by, LINKED_SCREEN_OUT, case_id=case.id,
+                                        households=[case.household_id], extra={"why": "password_linked"})]
+
+
+def linked_screen_out(session: Session, case: Case, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the screen-out proposed on `case` through an account linked to its proposer's
+    by a password (what `screen` refuses 不通过 with), or None: the case page shows it instead of the 不通过 choice."""
+    return recusal_refusals.linked_said(session, principal, screen_out_parts(case))
+
+
 def screen(session: Session, case_id: str, *, decision: str, reason: str, principal: Principal, clock: Clock) -> Case:
     """The town's preliminary screening. 不通过 closes the case for good; on a case a bureau referred (the household
     never asked, so nobody would miss it) it is first a proposal, and another clerk or the county reviewer confirms
@@ -83,9 +97,7 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
     if decision == "reject" and proposed_by == principal.id:
         raise Forbidden("按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。")
     if decision == "reject" and proposed_by is not None:  # nor through an account linked to the proposer's
-        recusal_refusals.refuse_linked(session, principal, "screening", [recusal_refusals.LinkedPart(
-            proposed_by, LINKED_SCREEN_OUT, case_id=case.id, households=[case.household_id],
-            extra={"why": "password_linked"})], clock=clock)
+        recusal_refusals.refuse_linked(session, principal, "screening", screen_out_parts(case), clock=clock)
     role = principal.acting_role(SCREEN_OUT_CONFIRMERS if proposed_by else ("town_clerk",))
     payload: dict[str, Any] = {"decision": decision, "reason_sha256": audit.text_digest(reason)}
     if decision == "reject" and proposed_by is None and bureau_referred(session, case.id):

@@ -497,13 +497,25 @@ def refuse_linked_determiner(session: Session, case: Case, check: Check, princip
     one that sent a check of the case back, does not confirm its determination (403, kept on 回避拦截记录 under
     `determination`): else whoever holds an officer's password types the figures that set the relief as that
     officer and confirms them himself."""
+    recusal_refusals.refuse_linked(session, principal, "determination", determiner_parts(session, case, check),
+                                   clock=clock)
+
+
+def linked_determiner(session: Session, case: Case, check: Check, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the determination resting on `check` through an account linked by a password
+    (the refusal `refuse_linked_determiner` gives), or None: the determination page shows it instead of the button."""
+    return recusal_refusals.linked_said(session, principal, determiner_parts(session, case, check))
+
+
+def determiner_parts(session: Session, case: Case, check: Check) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a determination's confirmer is the second person of: who sent a check of the case back, the
+    check's officers, its recorder."""
     parts = {**{b: "退回过本案核查的人员" for b in sent_back_by(session, case.id)},
              **{o: "本认定所依据核查的核查员" for o in check.officer_ids or []},
              check.recorded_by: "本认定所依据核查的录入人"}
-    recusal_refusals.refuse_linked(session, principal, "determination", [
-        recusal_refusals.LinkedPart(who, LINKED_DETERMINER.format(part=part), case_id=case.id,
-                                    households=[case.household_id], extra={"why": "password_linked"})
-        for who, part in sorted(parts.items())], clock=clock)
+    return [recusal_refusals.LinkedPart(who, LINKED_DETERMINER.format(part=part), case_id=case.id,
+                                        households=[case.household_id], extra={"why": "password_linked"})
+            for who, part in sorted(parts.items())]
 
 
 def sent_back_by(session: Session, case_id: str) -> set[str]:

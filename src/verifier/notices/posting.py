@@ -278,13 +278,24 @@ def refuse_linked_confirmer(session: Session, notice: Notice, principal: Princip
     (`roster.service.password_links`) to the notice's poster, to a recorder of its village reviews or to a decider
     of its cases does not confirm its posting (403, kept on 回避拦截记录 under `notice_posting`, the notice as its
     subject), as those persons themselves do not."""
+    recusal_refusals.refuse_linked(session, principal, "notice_posting", confirmer_parts(session, notice), clock=clock)
+
+
+def linked_confirmer(session: Session, notice: Notice, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the notice's posting through an account linked by a password (the refusal
+    `refuse_linked_confirmer` gives), or None: the notice page shows it instead of the button."""
+    return recusal_refusals.linked_said(session, principal, confirmer_parts(session, notice))
+
+
+def confirmer_parts(session: Session, notice: Notice) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a posting's confirmer is the second person of: the deciders of its cases, the recorders of their
+    village reviews, its poster."""
     parts = {**{d: "参与了该公示中农户的入户核查或核定的人员" for d in deciders(session, notice.id)},
              **{r: "录入了该公示中农户村级评议的人员" for r in village_recorders(session, notice.id)},
              notice.posted_by: "公示发布人"}
-    recusal_refusals.refuse_linked(session, principal, "notice_posting", [recusal_refusals.LinkedPart(
+    return [recusal_refusals.LinkedPart(
         who, LINKED_TO_NOTICE.format(part=part), households=[], county_code=notice.county_code, subject=notice.id,
-        extra={"notice_id": notice.id, "why": "password_linked"}) for who, part in sorted(parts.items())],
-        clock=clock)
+        extra={"notice_id": notice.id, "why": "password_linked"}) for who, part in sorted(parts.items())]
 
 
 def confirm_posting(session: Session, notice_id: str, *, note: str, principal: Principal, clock: Clock,

@@ -94,6 +94,21 @@ def latest_review(session: Session, case_id: str) -> VillageReview | None:
     return session.scalar(_LATEST_REVIEW, {"case_id": case_id})
 
 
+def review_fail_parts(case: Case) -> list[recusal_refusals.LinkedPart]:
+    """The account a failed review's confirmer is the second person of: who recorded it (none without a proposal)."""
+    if case.review_fail_proposed_by is None:
+        return []
+    return [recusal_refusals.LinkedPart(case.review_fail_proposed_by, LINKED_REVIEW_FAIL, case_id=case.id,
+                                        households=[case.household_id], extra={"why": "password_linked"})]
+
+
+def linked_review_fail(session: Session, case: Case, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the failed review recorded on `case` through an account linked to its
+    recorder's by a password (what `record_review` refuses 未通过 with), or None: the case page shows it instead of
+    the 未通过 choice."""
+    return recusal_refusals.linked_said(session, principal, review_fail_parts(case))
+
+
 # Who confirms or overturns a failed village review another clerk recorded (a county reviewer records no review else).
 REVIEW_FAIL_CONFIRMERS = ("town_clerk", "county_reviewer")
 
@@ -124,9 +139,7 @@ def record_review(
     if result == "fail" and proposed_by == principal.id:
         raise Forbidden("按“四眼原则”，本户的村级评议未通过由您记录，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。")
     if result == "fail" and proposed_by is not None:  # nor through an account linked to the proposer's
-        recusal_refusals.refuse_linked(session, principal, "village_review", [recusal_refusals.LinkedPart(
-            proposed_by, LINKED_REVIEW_FAIL, case_id=case.id, households=[case.household_id],
-            extra={"why": "password_linked"})], clock=clock)
+        recusal_refusals.refuse_linked(session, principal, "village_review", review_fail_parts(case), clock=clock)
     role = principal.acting_role(REVIEW_FAIL_CONFIRMERS if proposed_by else REVIEW_ROLES)
     confirming = proposed_by is not None and result == "fail"
     note = (note or "").strip()

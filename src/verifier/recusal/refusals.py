@@ -120,16 +120,31 @@ class LinkedPart:
     extra: Mapping[str, object] | None = None
 
 
+def linked_part(session: Session, principal: Principal, parts: Sequence[LinkedPart]) -> LinkedPart | None:
+    """The first of `parts` whose account is linked to the caller's by a password (`roster.service.password_links`,
+    read in one statement), or None: the rule `refuse_linked` refuses by, and a page asks before it shows a step's
+    button (`linked_said`)."""
+    linked = password_links(session, principal.id, {p.user_id for p in parts} - {""})
+    return next((part for part in parts if part.user_id in linked), None)
+
+
+def linked_said(session: Session, principal: Principal, parts: Sequence[LinkedPart]) -> str | None:
+    """Why the caller may not do the step `parts` belong to (in Chinese, what `refuse_linked` would answer), or None:
+    a page shows it instead of the button. Nothing is recorded: showing the reason is no attempt."""
+    part = linked_part(session, principal, parts)
+    if part is None:
+        return None
+    return part.said if isinstance(part.said, str) else part.said()
+
+
 def refuse_linked(session: Session, principal: Principal, step: str, parts: Sequence[LinkedPart], *,
                   clock: Clock | None = None) -> None:
     """The four eyes held by one person through two accounts: 403 (`Forbidden`, the part's `said`) for the first of
     `parts` whose account is linked to the caller's by a password (`roster.service.password_links`: either set a
     password of the other, or one person set both and either has not changed it; read in one statement), kept on
     回避拦截记录 under `step` once the refused transaction has rolled back. Nothing when none is linked."""
-    linked = password_links(session, principal.id, {p.user_id for p in parts} - {""})
-    for part in parts:
-        if part.user_id not in linked:
-            continue
+    part = linked_part(session, principal, parts)
+    if part is not None:
         households = part.households
         if households is None:
             household = None if part.case_id is None else session.scalar(

@@ -170,6 +170,10 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
         shared_warning = one_account.case_warning(session, case.id, user, ctx.vault, ctx.clock.today()) \
             if detail.checks else None
         followups = receipt.for_case(session, case.id) if detail.payments else []
+        # why this user may not confirm a proposed 不通过 / 未通过 (said instead of that choice; 通过 stays offered):
+        # an account linked by a password to its proposer's, the rule `screen` and `record_review` refuse by
+        refused = {"screening": case_service.linked_screen_out(session, case, user),
+                   "review": notice_service.linked_review_fail(session, case, user)}
         payee_changeable = payees.may_change(session, case)
         names |= user_names(session, {p for f in followups
                                       for p in (f.recorded_by, f.resolved_by, f.confirmed_by,
@@ -202,7 +206,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
     }
     sees_batches = user.has(*PAYMENT_READERS)
     return page(request, "case.html", status_code=status_code, case=detail, names=names, actions=actions,
-                sees_batches=sees_batches, dev=deviations,
+                sees_batches=sees_batches, dev=deviations, refused=refused,
                 forms=forms or {}, message=message, today=ctx.clock.today(), evidence=evidence, findings=findings,
                 photo_caveat=photo_times.CAVEAT, contract_note=contract_note, shared_account_hold=shared_hold,
                 staff_words=one_account.STAFF_HOLD_REASON,

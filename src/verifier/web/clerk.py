@@ -182,6 +182,10 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         recorders = posting.village_recorders(session, notice.id)
         deciders = posting.deciders(session, notice.id)
         bare = posting.bare_reviews(session, notice.id)
+        # an account linked by a password to the poster's, a recorder's or a decider's: the rule confirm_posting
+        # refuses by, said instead of the button
+        linked = (posting.linked_confirmer(session, notice, request.user)
+                  if request.user.has(*posting.CONFIRMERS) and wall["awaiting_second_person"] else None)
         names = user_names(session, [notice.posted_by, *(o.recorded_by for o in objections),
                                      *(o.resolved_by for o in objections if o.resolved_by),
                                      *(p["uploaded_by"] for p in wall["photos"]),
@@ -195,7 +199,7 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
                "您录入了该公示中农户的村级评议，张贴须由另一人确认" if user.id in recorders else
                "您参与了该公示中农户的入户核查或核定（含安排走访、选派核查员或退回核查），张贴须由另一人确认" if user.id in deciders else
                "有农户的村级评议是单独录入的，本公示的张贴须由县级复核员核实后确认"
-               if bare and not user.has("county_reviewer") else "")
+               if bare and not user.has("county_reviewer") else linked or "")
     # the county reviewer may confirm a wall nobody photographed in its period, saying how they verified it
     may_confirm_undated = user.has("county_reviewer") and not any(p["in_period"] for p in wall["photos"])
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections

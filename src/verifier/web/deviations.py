@@ -60,9 +60,12 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     names |= user_names(session, [r["result"].recorded_by for r in rechecks])
     rounds = smp.round_titles(session, ([open_hold["round_id"]] if open_hold else [])
                               + [r["round_id"] for r in rechecks])
+    may_redetermine = open_hold is not None and user.has(holds.ROLE)
     return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,
             "rechecks": rechecks,
-            "may_redetermine": open_hold is not None and user.has(holds.ROLE),
+            "may_redetermine": may_redetermine,
+            # why not, said instead of the form: an account linked by a password to one whose part it checks
+            "redetermine_refused": holds.linked_redeterminer(session, case_id, user) if may_redetermine else None,
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
 
