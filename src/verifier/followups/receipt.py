@@ -20,7 +20,7 @@ talks to the household. So:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -368,6 +368,9 @@ class ReceiptAlert:
     withdraw_proposal: int | None = None
     decline_barred: frozenset[str] = frozenset()
     withdraw_ended: tuple[EndedProposal, ...] = ()
+    # Of `withdraw_ended`, those of the current closing (`under_closings`): the page shows them under it, and each
+    # withdrawn closing's under that closing (`WithdrawnClosing.ended`).
+    closing_ended: tuple[EndedProposal, ...] = ()
 
     @property
     def may_withdraw(self) -> bool:
@@ -436,6 +439,22 @@ class WithdrawnClosing:
     reason: str
     withdrawn_by: str
     withdrawn_at: datetime
+    # its proposals that ended without a withdrawal (dropped or declined) before the one confirmed, oldest first
+    # (`under_closings`)
+    ended: tuple[EndedProposal, ...] = ()
+
+
+def under_closings(withdrawn: tuple[WithdrawnClosing, ...], ended: tuple[EndedProposal, ...],
+                   current: str | None) -> tuple[tuple[WithdrawnClosing, ...], tuple[EndedProposal, ...]]:
+    """A follow-up's ended proposals (`receipt_withdraw.ended_proposals`) placed under the 核实未收到 closing each
+    belongs to (its `review_id`), oldest first (by their number: one is proposed only once the one before ended): each
+    withdrawn closing with its own (`WithdrawnClosing.ended`), and those of the current closing (`current`: its id, None
+    when none stands). A page prints each under its closing, never all of them above the first."""
+    def of(review_id: str | None) -> tuple[EndedProposal, ...]:
+        return tuple(sorted((e for e in ended if review_id is not None and e.review_id == review_id),
+                            key=lambda e: (e.proposal, e.ended_at, e.id)))
+
+    return tuple(replace(w, ended=of(w.id)) for w in withdrawn), of(current)
 
 
 @dataclass(frozen=True)
@@ -525,8 +544,8 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
     for f, case, head, review, recovery_status, sup, item in rows:
         who = _involved(paid, item)
         returned = history.get(f.id, ())
-        withdrawn = undone.get(f.id, ())
         ended = ended_of.get(f.id, ())
+        withdrawn, closing_ended = under_closings(undone.get(f.id, ()), ended, review.id if review else None)
         earlier = frozenset(r.resolved_by for r in returned)
         barred = second_barred(who, f, review, earlier) if review else frozenset()
         out.append(ReceiptAlert(
@@ -553,7 +572,7 @@ def _alerts_of(session: Session, vault: Vault, rows: list[Any]) -> list[ReceiptA
             withdrawn=withdrawn,
             withdraw_proposal=waiting_proposal(review, ended),
             decline_barred=decline_bar(barred, review, ended) if review is not None else barred,
-            withdraw_ended=ended))
+            withdraw_ended=ended, closing_ended=closing_ended))
     return out
 
 
@@ -713,8 +732,10 @@ class CaseFollowup:
     confirmed_by: str | None = None
     returned: tuple[ReturnedClosing, ...] = ()  # closings a second reviewer returned (退回), oldest first
     withdrawn: tuple[WithdrawnClosing, ...] = ()  # 核实未收到 closings withdrawn by two reviewers (撤回), oldest first
-    # proposals to withdraw a 核实未收到 closing that ended without a withdrawal (撤销提议, 驳回撤回), oldest first
+    # proposals to withdraw a 核实未收到 closing that ended without a withdrawal (撤销提议, 驳回撤回), oldest first; of
+    # them, the current closing's (`under_closings`; a withdrawn closing's are its `ended`)
     withdraw_ended: tuple[EndedProposal, ...] = ()
+    closing_ended: tuple[EndedProposal, ...] = ()
 
     @property
     def waiting(self) -> bool:
@@ -734,11 +755,15 @@ def for_case(session: Session, case_id: str) -> list[CaseFollowup]:
     history = returned_closings(session, [f.id for f, _ in rows])
     undone = withdrawn_closings(session, [f.id for f, _ in rows])
     ended = ended_proposals(session, [f.id for f, _ in rows])
-    return [CaseFollowup(id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
-                         received_amount=f.received_amount, recorded_by=f.recorded_by,
-                         resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
-                         note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None,
-                         second_waits=bool(r and r.second_needed and r.confirmed_by is None),
-                         confirmed_by=r.confirmed_by if r else None, returned=history.get(f.id, ()),
-                         withdrawn=undone.get(f.id, ()), withdraw_ended=ended.get(f.id, ()))
-            for f, r in rows]
+    out = []
+    for f, r in rows:
+        withdrawn, closing_ended = under_closings(undone.get(f.id, ()), ended.get(f.id, ()), r.id if r else None)
+        out.append(CaseFollowup(
+            id=f.id, done_on=f.done_on, method=f.method, received=f.received or "unknown",
+            received_amount=f.received_amount, recorded_by=f.recorded_by,
+            resolved_by=r.resolved_by if r else None, resolved_at=r.resolved_at if r else None,
+            note=r.note if r else None, outcome=(r.outcome or "unknown") if r else None,
+            second_waits=bool(r and r.second_needed and r.confirmed_by is None),
+            confirmed_by=r.confirmed_by if r else None, returned=history.get(f.id, ()),
+            withdrawn=withdrawn, withdraw_ended=ended.get(f.id, ()), closing_ended=closing_ended))
+    return out

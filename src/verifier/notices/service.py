@@ -60,6 +60,7 @@ from .reading import (  # noqa: F401  (and the notices' reading)
     CLERK,
     ClerkHome,
     DEFAULT_OBJECTION_PHONE,
+    NoticeStanding,
     REVIEW_ROLES,
     clerk_home,
     find_notices,
@@ -72,6 +73,8 @@ from .reading import (  # noqa: F401  (and the notices' reading)
     open_objections_of,
     objections_of,
     open_objection_count,
+    standing_of,
+    standings_of,
     villages_awaiting_notice,
     villages_with,
 )

@@ -174,6 +174,7 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
         notice = notice_service.load_notice(session, notice_id, request.user)
         items = list(notice.items)
         objections = notice_service.objections_of(session, notice.id)
+        standing = notice_service.standing_of(session, notice)
         statuses = case_service.statuses_of(session, [i.case_id for i in items])
         numbers = case_numbers.numbers_of(session, [i.case_id for i in items])
         preview = render_notice_html(notice_service.notice_document(notice))
@@ -205,7 +206,7 @@ def render_notice(request: Req, ctx: Any, notice_id: str, *, status_code: int = 
     can_close = notice.status == "open" and today >= notice.ends_on and not open_objections
     return page(request, "notice.html", status_code=status_code, notice=notice, items=items, objections=objections,
                 statuses=statuses, numbers=numbers, preview=preview, names=names, forms=forms or {}, message=message,
-                today=today,
+                today=today, standing=standing,
                 open_objections=open_objections, can_close=can_close, may_confirm_undated=may_confirm_undated,
                 received_default=min(today, notice_service.last_day(notice.ends_on)),
                 clerk=request.user.has("town_clerk"),
@@ -231,11 +232,12 @@ class NoticePages(Controller):
             clerk = request.user.has("town_clerk")
             awaiting = notice_service.villages_awaiting_notice(session, request.user) if clerk else []
             objections = notice_service.open_objections_of(session, [n.id for n in found.items])
+            standings = notice_service.standings_of(session, list(found.items))
         filters = {"status": status or "", "q": q, "posting": posting_filter}
         pager = Pager.over("/notices", filters, found)
         export = Pager.of("/notices/export.xlsx", filters, page=1, pages=1, total=0)  # as the case list's ledger
         return page(request, "notices.html", notices=found.items, awaiting=awaiting, status=status or "", q=q,
-                    objections=objections,
+                    objections=objections, standings=standings,
                     posting=posting_filter, export_url=export.url(),
                     pager=pager, today=ctx.clock.today())
 
