@@ -20,10 +20,6 @@ FILLINGS = ("0", "2026-01-01", "x", "a b", "340223", "'x'", "x (y)", "1,200.00",
 # Messages the code puts together from pieces (a joined list, a word chosen by a variable): the module that says each
 # and the message as it says it, which must match its row and fit a string of that module.
 SAID_AT_RUN_TIME = {
-    r"unknown household group '(.*)': use (.*)": ("domain/cell_values.py",
-        "unknown household group '五保户': use 低保户, 特困户"),
-    r"unknown cause '(.*)': use (.*)": ("domain/cell_values.py",  # `unknown {what} …`, what a cell holds
-        "unknown cause '因懒': use 因病, 因灾, 因学, 因残"),
     r"one of head, .*": ("web/officer.py",
         "one of head, spouse, child, parent, other"),
     r"one of full, .*": ("web/officer.py",

@@ -252,11 +252,6 @@ FIELD_LABELS = {
 }
 
 
-def _accepted(listed: str) -> str:
-    """"因病 (illness)、因灾 (disaster)" as a page shows it: "因病、因灾" (the codes are for programs)."""
-    return re.sub(r" \([a-z0-9_]+\)", "", listed)
-
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
     (r"required(, but empty)?", "必填"),
@@ -266,16 +261,6 @@ _MESSAGES: Table = compile_table([
     (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
-    (r"not an amount of yuan", "请填写金额（元），最多两位小数，如 1200.50"),
-    (r"'?(.*?)'? has more than two decimals: round the amount to the fen",
-     lambda m: f"金额 {m.group(1)} 超过两位小数，请保留到分（如 1200.50）"),
-    (r"the ID number is stored as a number, which loses digits.*",
-     "身份证号被存成了数字，后几位已丢失：请把该列设为“文本”格式，再重新输入身份证号"),
-    (r"'(.*)' is a number in scientific notation.*",
-     lambda m: f"身份证号显示为科学计数法（{m.group(1)}），已丢失位数：请把该列设为“文本”格式，再重新输入身份证号"),
-    (r"(\S+) is a number, not a date.*",
-     lambda m: f"{m.group(1)} 是数字而不是日期：请把单元格设为日期格式，或写成 年-月-日"),
-    (r"(?:'.*' is )?not a date \(write it as YYYY-MM-DD\)", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"must not be negative.*", "不能为负数"),
     (r"this ID number cannot be registered in this county; contact the county reviewer",
      "该身份证号无法在本县登记，请联系县级复核员"),
@@ -306,13 +291,6 @@ _MESSAGES: Table = compile_table([
      r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
                                                  f"{m.group(2)}，核查期限 {m.group(3)}）"),
     (r"must be between 1 and (\d+)(?:, got .*)?", lambda m: f"应在 1 至 {m.group(1)} 之间"),
-    (r"'.*' is not a mobile number \(11 digits starting with 1\)", "手机号应为以 1 开头的 11 位数字"),
-    (r"'.*' is not a phone number \(a landline has 7 to 12 digits with its area code\)", "固定电话应为含区号的 7 至 12 位数字"),
-    (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
-    (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
-    (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
-    (r"unknown household group '(.*)': use (.*)",
-     lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
     (r"no recovery.*", "追回记录不存在"),
     (r"no repayment.*", "还款记录不存在"),
@@ -323,7 +301,6 @@ _MESSAGES: Table = compile_table([
      lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
                f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
                f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
-    (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",

@@ -101,7 +101,6 @@ _MESSAGES: Table = compile_table([
     (r"no contract .*", "服务合同不存在"),  # store/contracts.py
     # the bank's return file
     (r"missing", "缺失"),
-    (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
     # sampling
     (r"must have an even number of hex digits \(whole bytes\)", "位数须为偶数"),
     (r"must be at least (\d+) bytes \((\d+) hex digits\), got (\d+)",
