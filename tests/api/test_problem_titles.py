@@ -125,7 +125,8 @@ SAID_AT_THE_RAISE = ("checks/service.py", "checks/attempts.py", "cases/service.p
                      "roster/routes.py", "checks/bills.py", "checks/late_bills.py", "checks/review.py",
                      "checks/recording.py", "checks/evidence_files.py", "checks/routes.py",
                      "domain/lifecycle.py", "domain/masking.py", "domain/income.py", "domain/eligibility.py",
-                     "domain/cell_values.py")
+                     "domain/cell_values.py", "domain/planning/by_hand.py",
+                     "domain/planning/planner.py")
 _RAISES = {"BadCell": 0, "FieldError": 1, "one": 1, "InvalidState": 0, "NotFound": 0, "Forbidden": 0, "DomainError": 0}
 
 

@@ -28,9 +28,6 @@ SAID_AT_RUN_TIME = {
         "2026-2-30 is not a day of the calendar"),
     r"must be one of number, head, village, status, received, due.*": ("cases/listing.py",
         "must be one of number, head, village, status, received, due, -number, -head, with a leading - for descending"),
-    r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
-    r"of its earlier check free) before the planning window ends (\S+) \(due date (\S+)\)": ("domain/planning/planner.py",
-        "no officers free before the planning window ends 2026-01-31 (due date 2026-02-10)"),
 }
 
 

@@ -258,7 +258,6 @@ _MESSAGES: Table = compile_table([
     (r"must not be empty", "不能为空"),
     (r"say what the objection is about", "请填写异议内容"),
     (r".* is in the future", "不能晚于今天"),
-    (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
     (r"must not be negative.*", "不能为负数"),
@@ -274,22 +273,6 @@ _MESSAGES: Table = compile_table([
     (r"must be pass or reject", "请选择通过或不通过"),
     (r"must be pass or fail", "请选择通过或未通过"),
     (r"must be upheld or dismissed", "请选择异议成立或不成立"),
-    (r"exactly two officers are needed, got \d+", "须选择两名核查员"),
-    (r"the two officers must be different people", "两名核查员不能是同一人"),
-    (r"a vehicle is needed", "请填写车辆"),
-    (r"officer \S+ already has (\d+) visits on (\S+) \(capacity (\d+)\)",
-     lambda m: f"该核查员 {m.group(2)} 已有 {m.group(1)} 户走访（每日最多 {m.group(3)} 户）"),
-    (r"vehicle (\S+) already carries .* on (\S+)", lambda m: f"车辆 {m.group(1)} 在 {m.group(2)} 已安排给其他核查员"),
-    (r"officer \S+ already travels in vehicle (\S+) on (\S+)", lambda m: f"该核查员 {m.group(2)} 已乘坐车辆 {m.group(1)}"),
-    (r"visit (\S+) is before the referral date (\S+)", lambda m: f"走访日期 {m.group(1)} 早于接收日期 {m.group(2)}"),
-    (r"due date (\S+) is before the referral date (\S+)",
-     lambda m: f"核查期限 {m.group(1)} 早于接收日期 {m.group(2)}，请核对案件日期"),
-    (r"referred on (\S+), after the planning window ends (\S+)",
-     lambda m: f"接收日期 {m.group(1)} 晚于排期结束日 {m.group(2)}"),
-    (r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
-     r"of its earlier check free) before the planning window "
-     r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
-                                                 f"{m.group(2)}，核查期限 {m.group(3)}）"),
     (r"must be between 1 and (\d+)(?:, got .*)?", lambda m: f"应在 1 至 {m.group(1)} 之间"),
     (r"unknown household group .*", "请选择户类型"),
     (r"no recovery.*", "追回记录不存在"),
@@ -400,9 +383,6 @@ def field_label(field: str) -> str:
     return FIELD_LABELS.get(field, field)
 
 
-_PLAN_WHY = {"no working day": "排期内没有工作日", "no officers free": "没有两名空闲的核查员",
-             "no vehicle free": "没有空闲车辆", "all teams fully booked": "各组已排满",
-             "no officers other than those of its earlier check free": "复核须由未参加首次核查的核查员进行，但无空闲人员"}
 
 def reason_zh(reason: str | None) -> str:
     """The determination's reason (written by the eligibility rule in English) in Chinese."""

@@ -176,7 +176,7 @@ class SchedulePages(Controller):
                 problems.append(FieldError(f"officer_{i + 1}", "required"))
         vehicle = folded(data.get("vehicle"))
         if not vehicle:
-            problems.append(FieldError("vehicle", "a vehicle is needed"))
+            problems.append(FieldError("vehicle", "请填写车辆"))
         reason = clean(data.get("reason"))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:
