@@ -114,10 +114,6 @@ _MESSAGES: Table = compile_table([
     (r"must satisfy (.*), got (\S+)", lambda m: f"超出允许范围（{m.group(1)}）"),
     (r"must be below the tolerable rate", "应低于可容忍偏差率"),
     (r"too close to the tolerable rate: .*", "与可容忍偏差率过于接近，所需样本过大"),
-    # reports
-    (r"a month is written YYYY-MM, got .*", "月份格式应为 年-月，如 2026-12、2026年12月 或 202612"),
-    (r"(\d+)-(\d+) is not a month of the calendar",
-     lambda m: f"没有这个月：{m.group(1)}年{m.group(2)}月，月份应为 1 至 12，请核对"),
 ])
 
 
