@@ -134,7 +134,8 @@ SAID_AT_THE_RAISE = ("checks/service.py", "checks/attempts.py", "cases/service.p
                      "needs/service.py", "conflicts/service.py", "web/followups.py", "web/deviations.py",
                      "payments/recovery_reading.py", "payments/routes.py", "sampling/assessment.py",
                      "sampling/routes.py", "accounts/auth.py", "accounts/limits.py", "referrals/routes.py",
-                     "contract_review/service.py")
+                     "contract_review/service.py", "domain/sample_draw.py", "domain/sample_sizes.py",
+                     "domain/sample_stats.py")
 _RAISES = {"BadCell": 0, "FieldError": 1, "one": 1, "InvalidState": 0, "NotFound": 0, "Forbidden": 0, "DomainError": 0}
 
 

@@ -85,7 +85,7 @@ class CaseQuery(CaseFilters):
             problems.append(FieldError("page", "must be 1 or more"))
         q = unicodedata.normalize("NFKC", self.q or "").strip()
         if len(q) > MAX_Q:
-            problems.append(FieldError("q", f"must be at most {MAX_Q} characters"))
+            problems.append(FieldError("q", f"最多 {MAX_Q} 个字符（现为 {len(q)} 个）"))
         if problems:
             raise ValidationFailed(problems)
         return replace(self, q=q or None)

@@ -263,10 +263,6 @@ _MESSAGES: Table = compile_table([
     (r"unknown household group .*", "请选择户类型"),
     (r"unknown channel .*", "请选择来源渠道"),
     (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
-    (r"contract (\S+) does not take (\S+) referrals from (.+?); referred by: (.*)",
-     lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
-               f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
-               f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
     (r"must be a whole number.*", "应为整数"),
     (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",
