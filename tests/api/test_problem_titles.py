@@ -97,14 +97,14 @@ def test_a_list_of_bad_fields_is_said_in_chinese() -> None:
     assert not ValidationFailed([one], detail="另说").listing
     said = many.listed(stagelabels.field_problem)
     assert said.startswith("第 2 行，金额：必填；") and said.endswith("另有 5 处问题")
-    assert stagelabels.field_problem(FieldError("reason", "required")) == "原因：必填"
-    assert stagelabels.field_problem(FieldError("file", "required", row=4)) == "第 4 行：必填"
+    assert stagelabels.field_problem(FieldError("reason", "必填")) == "原因：必填"
+    assert stagelabels.field_problem(FieldError("file", "必填", row=4)) == "第 4 行：必填"
 
 
 def test_a_refusal_no_table_says_is_answered_by_its_status_not_in_english(caplog) -> None:  # type: ignore[no-untyped-def]
     from verifier.web.labels import ERROR_UNSAID
 
-    assert stagelabels.detail_zh("must be one of number, head, village, status, received, due", 422) == "排序方式不正确"
+    assert stagelabels.detail_zh("money must be a string of yuan", 422) == "请填写金额（元），如 1200.50"
     assert stagelabels.detail_zh("a sentence no table knows", 409) == ERROR_UNSAID[409]
     assert "a sentence no table knows" in caplog.text  # logged, so the table gets its line
 
@@ -135,7 +135,9 @@ SAID_AT_THE_RAISE = ("checks/service.py", "checks/attempts.py", "cases/service.p
                      "payments/recovery_reading.py", "payments/routes.py", "sampling/assessment.py",
                      "sampling/routes.py", "accounts/auth.py", "accounts/limits.py", "referrals/routes.py",
                      "contract_review/service.py", "domain/sample_draw.py", "domain/sample_sizes.py",
-                     "domain/sample_stats.py")
+                     "domain/sample_stats.py", "cases/listing.py", "web/common.py",
+                     "web/sampling.py", "web/payments/choose.py", "web/payments/pages.py", "web/reports.py",
+                     "web/payments/fund.py", "web/supervisor.py")
 _RAISES = {"BadCell": 0, "FieldError": 1, "one": 1, "InvalidState": 0, "NotFound": 0, "Forbidden": 0, "DomainError": 0}
 
 

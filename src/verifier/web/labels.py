@@ -254,7 +254,6 @@ FIELD_LABELS = {
 
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
-    (r"required(, but empty)?", "必填"),
     (r"must not be empty", "不能为空"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
@@ -263,11 +262,6 @@ _MESSAGES: Table = compile_table([
     (r"unknown household group .*", "请选择户类型"),
     (r"unknown channel .*", "请选择来源渠道"),
     (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
-    (r"must be a whole number.*", "应为整数"),
-    (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
-    (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",
-     lambda m: f"没有这一天：{m.group(1)}年{m.group(2)}月{m.group(3)}日，请核对月份和日期"),
-    (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
 ])
 

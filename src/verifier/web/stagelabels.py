@@ -98,9 +98,6 @@ FIELD_LABELS = {
 
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
-    (r"no contract .*", "服务合同不存在"),  # store/contracts.py
-    # the bank's return file
-    (r"missing", "缺失"),
     # a rate typed on the sampling round's form (domain/money.py says it in English for the contract's problems too)
     (r"not a decimal rate: .*", "请填写小数，如 0.95"),
     (r"must lie between (\S+) and (\S+), got (\S+)", lambda m: f"应在 {m.group(1)} 至 {m.group(2)} 之间"),
