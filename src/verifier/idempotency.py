@@ -89,7 +89,7 @@ def key_of(request: Request[Any, Any, Any]) -> str | None:
     if key is None:
         return None
     if not _KEY.match(key):
-        raise ValidationFailed.one(HEADER, "must be 1 to 255 visible ASCII characters (a UUID is a good choice)")
+        raise ValidationFailed.one(HEADER, "应为 1 至 255 个可见 ASCII 字符（建议使用 UUID）")
     return key
 
 
@@ -106,8 +106,7 @@ def _stored(db: Database, user_id: str, key: str, method_path: str, digest: str)
         if row.method_path != method_path or row.request_hash != digest:
             raise ValidationFailed.one(
                 HEADER,
-                f"this key was already used for a different request ({row.method_path}); "
-                "use a new key for a new request",
+                f"此幂等键已用于另一个请求（{row.method_path}），新的请求请使用新的键",
             )
         return _replay(row)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from verifier.store.tables import Case, Referral, User, Visit
 
-NEUTRAL = "this ID number cannot be registered in this county; contact the county reviewer"
+NEUTRAL = "该身份证号无法在本县登记，请联系县级复核员"
 
 
 def _person_of(ctx, case_id: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -338,7 +338,7 @@ def test_a_case_moves_to_the_corrected_contract_only_through_a_channel_it_allows
     stayed = json.loads(entries["case.contract_not_rebound"].entry)
     assert entries["case.contract_not_rebound"].subject == applied
     assert stayed["payload"]["channels"] == ["application"] and stayed["payload"]["field"] == "cause"
-    assert "does not take illness referrals from application" in stayed["payload"]["why"]  # intake's problem, as coded
+    assert "不受理来自农户申请的因病转介" in stayed["payload"]["why"]  # intake's problem, as said
     assert json.loads(entries["case.contract_rebound"].entry)["payload"]["channels"] == ["application",
                                                                                          "civil_affairs"]
 

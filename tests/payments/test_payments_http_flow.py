@@ -38,7 +38,7 @@ def test_from_ready_to_pay_to_reconciled_over_http(ctx, client, users) -> None: 
     assert again.headers["Idempotent-Replayed"] == "true"
     other = client.post("/api/payment-batches", json={"county_code": "340223", "contract_id": "demo-2020"},
                         headers={**h["claims"], **key})
-    assert other.status_code == 422 and "different request" in other.text
+    assert other.status_code == 422 and "此幂等键已用于另一个请求" in other.json()["errors"][0]["message"]
     assert client.post("/api/payment-batches", json={"county_code": "340223"}, headers=h["fin1"]).status_code == 403
     bid = batch["id"]
 

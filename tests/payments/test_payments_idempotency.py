@@ -47,7 +47,7 @@ def test_the_same_key_for_another_request_is_refused(db) -> None:  # type: ignor
     calls: list[int] = []
     run_once(db, user_id="u1", key="k", method_path="POST /api/x", body={"a": 1}, run=_write("s", calls))
     for path, body in (("POST /api/x", {"a": 2}), ("POST /api/y", {"a": 1}), ("POST /api/x", b"raw")):
-        with pytest.raises(ValidationFailed, match="different request"):
+        with pytest.raises(ValidationFailed, match="此幂等键已用于另一个请求"):
             run_once(db, user_id="u1", key="k", method_path=path, body=body, run=_write("s", calls))
     # Keys belong to their user: another user's identical key is a new request.
     run_once(db, user_id="u2", key="k", method_path="POST /api/x", body={"a": 1}, run=_write("s", calls))

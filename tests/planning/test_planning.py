@@ -179,7 +179,7 @@ def test_booked_visits_use_capacity() -> None:
     assert [(a.officer_ids, a.vehicle_id) for a in plan.assignments] == [(("o0", "o1"), "v0")]
     assert len(plan.unplaced) == 3
     assert set(reasons(plan).values()) == {
-        "all teams fully booked before the planning window ends 2020-06-01 (due date 2020-06-01)"}
+        "各组已排满（排期截至 2020-06-01，核查期限 2020-06-01）"}
     assert_valid_plan(plan, cases, offs, vehs, MON, 1, booked)
 
 
@@ -204,7 +204,7 @@ def test_a_booked_vehicle_or_officer_is_not_given_to_another_team() -> None:
     plan = plan_visits(cases, offs, vehs, MON, 1, existing=booked)
     assert not plan.assignments
     assert set(reasons(plan).values()) == {
-        "no vehicle free before the planning window ends 2020-06-01 (due date 2020-06-01)"}
+        "没有空闲车辆（排期截至 2020-06-01，核查期限 2020-06-01）"}
 
 
 def test_a_booked_team_stays_in_its_village() -> None:
@@ -237,7 +237,7 @@ def test_custom_workdays() -> None:
     assert [a.visit_on for a in plan.assignments] == [sunday]
     plan = plan_visits(cases, officers(2), vehicles(1), MON, 7)
     assert reasons(plan) == {
-        "c1": "no working day from 2020-06-06 before the planning window ends 2020-06-07 (due date 2020-06-07)"}
+        "c1": "排期内 2020-06-06 起没有工作日（排期截至 2020-06-07，核查期限 2020-06-07）"}
     # over the weekend into Monday, it is planned a day late rather than not at all
     plan = plan_visits(cases, officers(2), vehicles(1), MON, 8)
     assert [(a.visit_on, a.days_late) for a in plan.assignments] == [(day(7), 1)]
@@ -301,8 +301,8 @@ def test_earliest_due_first_under_overload() -> None:
     # with a window of two days they are listed, with the reason
     plan = plan_visits(cases, offs, vehs, MON, 2)
     assert plan.unplaced == [
-        Unplaced("c04", "all teams fully booked before the planning window ends 2020-06-02 (due date 2020-06-02)"),
-        Unplaced("c05", "all teams fully booked before the planning window ends 2020-06-02 (due date 2020-06-02)"),
+        Unplaced("c04", "各组已排满（排期截至 2020-06-02，核查期限 2020-06-02）"),
+        Unplaced("c05", "各组已排满（排期截至 2020-06-02，核查期限 2020-06-02）"),
     ]
 
 
@@ -317,8 +317,8 @@ def test_a_review_is_visited_by_officers_who_did_not_make_the_first_check() -> N
     assert teams["review"] == ("o2", "o3")
     # With only the first team at work, it is not placed, and says so.
     plan = plan_visits([review], officers(2), vehicles(1), MON, 5)
-    assert reasons(plan) == {"review": "no officers other than those of its earlier check free before the planning "
-                                       "window ends 2020-06-05 (due date 2020-06-09)"}
+    assert reasons(plan) == {"review": ("复核须由未参加首次核查的核查员进行，但无空闲人员"
+                                       "（排期截至 2020-06-05，核查期限 2020-06-09）")}
 
 
 def test_overdue_cases_are_planned_first_most_overdue_first() -> None:
@@ -349,21 +349,21 @@ def test_unplaced_reasons() -> None:
     ]
     plan = plan_visits(cases, officers(2, capacity=0), vehicles(1), MON, 14)
     assert reasons(plan) == {
-        "bad": "due date 2020-05-30 is before the referral date 2020-06-01",
-        "past": "no officers free before the planning window ends 2020-06-14 (due date 2020-05-31)",
-        "later": "referred on 2020-06-21, after the planning window ends 2020-06-14",
-        "beyond": "no officers free before the planning window ends 2020-06-14 (due date 2020-07-01)",
+        "bad": "核查期限 2020-05-30 早于接收日期 2020-06-01，请核对案件日期",
+        "past": "没有两名空闲的核查员（排期截至 2020-06-14，核查期限 2020-05-31）",
+        "later": "接收日期 2020-06-21 晚于排期结束日 2020-06-14",
+        "beyond": "没有两名空闲的核查员（排期截至 2020-06-14，核查期限 2020-07-01）",
     }
     one = [case("c1", due=9)]
     assert reasons(plan_visits(one, officers(1), vehicles(3), MON, 14)) == {
-        "c1": "no officers free before the planning window ends 2020-06-14 (due date 2020-06-10)"
+        "c1": "没有两名空闲的核查员（排期截至 2020-06-14，核查期限 2020-06-10）"
     }
     assert reasons(plan_visits(one, officers(2), [], MON, 14)) == {
-        "c1": "no vehicle free before the planning window ends 2020-06-14 (due date 2020-06-10)"
+        "c1": "没有空闲车辆（排期截至 2020-06-14，核查期限 2020-06-10）"
     }
     away = [Officer("o0", unavailable=frozenset(day(i) for i in range(14))), Officer("o1")]
     assert reasons(plan_visits(one, away, vehicles(1), MON, 14)) == {
-        "c1": "no officers free before the planning window ends 2020-06-14 (due date 2020-06-10)"
+        "c1": "没有两名空闲的核查员（排期截至 2020-06-14，核查期限 2020-06-10）"
     }
     # away until the due date: visited late, not dropped
     away = [Officer("o0", unavailable=frozenset(day(i) for i in range(10))), Officer("o1")]
@@ -371,7 +371,7 @@ def test_unplaced_reasons() -> None:
         (day(10), 1)]
     repair = [Vehicle("v0", unavailable=frozenset(day(i) for i in range(14)))]
     assert reasons(plan_visits(one, officers(2), repair, MON, 14)) == {
-        "c1": "no vehicle free before the planning window ends 2020-06-14 (due date 2020-06-10)"
+        "c1": "没有空闲车辆（排期截至 2020-06-14，核查期限 2020-06-10）"
     }
 
 
@@ -512,11 +512,11 @@ def test_manual_assignment_ok() -> None:
 
 
 def test_manual_assignment_needs_two_distinct_officers_and_a_vehicle() -> None:
-    assert manual(officer_ids=["u1"]) == [FieldError("officers", "exactly two officers are needed, got 1")]
-    assert manual(officer_ids=["u1", "u2", "u3"])[0].message == "exactly two officers are needed, got 3"
-    assert manual(officer_ids=["u1", "u1"]) == [FieldError("officers", "the two officers must be different people")]
-    assert manual(officer_ids=["u1", " "])[0] == FieldError("officers", "an officer id must not be empty")
-    assert manual(vehicle_id="") == [FieldError("vehicle", "a vehicle is needed")]
+    assert manual(officer_ids=["u1"]) == [FieldError("officers", "须选择两名核查员（选择了 1 名）")]
+    assert manual(officer_ids=["u1", "u2", "u3"])[0].message == "须选择两名核查员（选择了 3 名）"
+    assert manual(officer_ids=["u1", "u1"]) == [FieldError("officers", "两名核查员不能是同一人")]
+    assert manual(officer_ids=["u1", " "])[0] == FieldError("officers", "核查员不能为空")
+    assert manual(vehicle_id="") == [FieldError("vehicle", "请填写车辆")]
 
 
 def test_manual_assignment_dates() -> None:
@@ -525,25 +525,25 @@ def test_manual_assignment_dates() -> None:
     assert days_late(date(2020, 6, 20), date(2020, 6, 12)) == 8
     assert days_late(date(2020, 6, 12), date(2020, 6, 12)) == 0
     assert manual(visit_on=date(2020, 6, 1)) == [
-        FieldError("visit_on", "visit 2020-06-01 is before the referral date 2020-06-02")
+        FieldError("visit_on", "不能早于接收日期 2020-06-02（填写的是 2020-06-01）")
     ]
 
 
 def test_manual_assignment_capacity() -> None:
     d = date(2020, 6, 10)
     assert manual(officer_load={("u2", d): 4, ("u1", d + timedelta(days=1)): 9}) == [
-        FieldError("officers", "officer u2 already has 4 visits on 2020-06-10 (capacity 4)")
+        FieldError("officers[1]", "该核查员 2020-06-10 已有 4 户走访（每日最多 4 户）")
     ]
     assert manual(officer_load={("u1", d): 2}, capacity={"u1": 2, "u2": 6}) == [
-        FieldError("officers", "officer u1 already has 2 visits on 2020-06-10 (capacity 2)")
+        FieldError("officers[0]", "该核查员 2020-06-10 已有 2 户走访（每日最多 2 户）")
     ]
 
 
 def test_manual_assignment_vehicle_and_team_clashes() -> None:
     d = date(2020, 6, 10)
     taken = [ExistingVisit(d, ("u3", "u4"), "car1"), ExistingVisit(d - timedelta(days=1), ("u5", "u6"), "car1")]
-    assert manual(existing=taken) == [FieldError("vehicle", "vehicle car1 already carries u3 and u4 on 2020-06-10")]
+    assert manual(existing=taken) == [FieldError("vehicle", "车辆 car1 在 2020-06-10 已安排给其他核查员")]
     elsewhere = [ExistingVisit(d, ("u1", "u9"), "car2")]
-    assert FieldError("officers", "officer u1 already travels in vehicle car2 on 2020-06-10") in manual(
+    assert FieldError("officers[0]", "该核查员 2020-06-10 已乘坐车辆 car2") in manual(
         existing=elsewhere
     )

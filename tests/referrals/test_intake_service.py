@@ -125,7 +125,7 @@ def test_a_person_of_another_countys_household_is_refused_not_merged(ctx) -> Non
     assert [(e.row, e.field) for e in info.value.errors] == [(2, "id_number")]
     # Neutral: neither where the person is known nor that they are.
     message = info.value.errors[0].message
-    assert message == "this ID number cannot be registered in this county; contact the county reviewer"
+    assert message == "该身份证号无法在本县登记，请联系县级复核员"
     assert counts(ctx)[:5] == before[:5]  # nothing of the file is stored; the log gains the conflict's entry
     assert counts(ctx)[5] == before[5] + 1
     from verifier.conflicts.models import CountyConflict

@@ -68,7 +68,7 @@ def test_the_parts_cannot_be_shifted_between_the_secrets(a: bytes, b: bytes) -> 
 
 
 def test_seed_refusals() -> None:
-    with pytest.raises(ValidationFailed, match="at least one party"):
+    with pytest.raises(ValidationFailed, match="至少须有一方的秘密值"):
         round_seed(DIGEST, ROOT, None, None, "x")
     with pytest.raises(ValidationFailed, match="county_secret"):
         round_seed(DIGEST, ROOT, b"short", INSURER, None)
@@ -89,13 +89,13 @@ def test_commitments_and_reveals() -> None:
 
 def test_secrets_are_hex_of_16_to_512_bytes() -> None:
     assert parse_secret(" " + COUNTY.hex().upper() + "\n") == COUNTY
-    with pytest.raises(ValidationFailed, match="at least 16 bytes"):
+    with pytest.raises(ValidationFailed, match=r"至少 32 位（现为 30 位）"):
         parse_secret("ab" * 15)
-    with pytest.raises(ValidationFailed, match="even number"):
+    with pytest.raises(ValidationFailed, match=r"位数须为偶数（现为 33 位）"):
         parse_secret("a" * 33)
-    with pytest.raises(ValidationFailed, match="hexadecimal"):
+    with pytest.raises(ValidationFailed, match="只能包含十六进制数字"):
         parse_secret("g" * 32)
-    with pytest.raises(ValidationFailed, match="at most 512 bytes"):
+    with pytest.raises(ValidationFailed, match=r"最多 1024 位（现为 1026 位）"):
         parse_secret("ab" * 513)
 
 

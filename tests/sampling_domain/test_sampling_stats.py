@@ -108,7 +108,7 @@ def test_bad_parameters_are_refused(confidence: object, tolerable: object, expec
 
 
 def test_an_expected_rate_too_close_to_the_tolerable_rate_is_refused_without_a_population() -> None:
-    with pytest.raises(ValidationFailed, match="too close"):
+    with pytest.raises(ValidationFailed, match="与可容忍偏差率过于接近"):
         attribute_sample_size(C95, D("0.05"), D("0.049"))
 
 

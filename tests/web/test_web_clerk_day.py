@@ -117,7 +117,7 @@ def test_a_message_without_chinese_never_reaches_a_form_or_a_page(pages, ctx) ->
     assert said_in_chinese("收到日期：an unknown problem", labelled=True) == f"收到日期：{UNSAID}"
     assert said_in_chinese("键 relief[0].cap：不能为负数：“-5.00”", labelled=True) == "键 relief[0].cap：不能为负数：“-5.00”"
     assert said_in_chinese("an unknown problem", labelled=True) == UNSAID and said_in_chinese(None) == ""
-    assert _msg("batch X was changed meanwhile") == UNSAID and _msg("say what the objection is about") == "请填写异议内容"
+    assert _msg("batch X was changed meanwhile") == UNSAID and _msg("money must be a string of yuan") == "请填写金额（元），如 1200.50"
 
 
 def test_the_cases_to_put_in_a_batch_are_named_by_their_numbers(pages, ctx) -> None:  # type: ignore[no-untyped-def]

@@ -62,7 +62,7 @@ class Principal(msgspec.Struct, frozen=True):
     def require_county(self, county_code: str, what: str = "case") -> None:
         """Outside the user's counties a thing does not exist for them: 404, never 403, so nothing leaks."""
         if not self.may_see_county(county_code):
-            raise NotFound(f"no such {what}")
+            raise NotFound(f"{'县（区）' if what == 'county' else '案件'}不存在或不在您的权限范围内")
 
     @property
     def main_role(self) -> str:

@@ -33,7 +33,7 @@ class TooManyAttempts(DomainError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed login attempts; try again in {retry_after} seconds")
+        super().__init__(f"登录失败次数过多，请 {-(-retry_after // 60)} 分钟后再试")
         self.retry_after = retry_after
 
     @property

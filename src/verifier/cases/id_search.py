@@ -29,7 +29,7 @@ class TooManyIdSearches(DomainError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many searches by ID number; try again in {retry_after} seconds")
+        super().__init__(f"按身份证号查找过于频繁，请 {max(1, retry_after // 60)} 分钟后再试")
         self.retry_after = retry_after
 
     @property

@@ -80,12 +80,12 @@ class CaseQuery(CaseFilters):
         ValidationFailed naming the bad field."""
         problems = []
         if self.sort.removeprefix("-") not in SORTS:
-            problems.append(FieldError("sort", f"must be one of {', '.join(SORTS)}, with a leading - for descending"))
+            problems.append(FieldError("sort", f"排序方式不正确（现为 {self.sort}），可选：{'、'.join(SORTS)}，前加 - 为倒序"))
         if self.page < 1:
-            problems.append(FieldError("page", "must be 1 or more"))
+            problems.append(FieldError("page", f"页码应不小于 1（现为 {self.page}）"))
         q = unicodedata.normalize("NFKC", self.q or "").strip()
         if len(q) > MAX_Q:
-            problems.append(FieldError("q", f"must be at most {MAX_Q} characters"))
+            problems.append(FieldError("q", f"最多 {MAX_Q} 个字符（现为 {len(q)} 个）"))
         if problems:
             raise ValidationFailed(problems)
         return replace(self, q=q or None)

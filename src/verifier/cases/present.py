@@ -398,7 +398,7 @@ def case_detail_of(results: list[list[Any]], case_id: str, principal: Principal,
     if known is None:
         rows = results[-1]
         if not rows or not principal.may_see_county(rows[0].county_code):
-            raise NotFound(f"no case {case_id!r}")
+            raise NotFound("案件不存在")
         known = (rows[0], rows[0].head_name)
     case, head_name = known
     visits, referral_rows, check_rows, dets, attempts, items, reviews, notices, objections, files, history = results[:11]

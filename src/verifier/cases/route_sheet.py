@@ -61,7 +61,7 @@ def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: d
     day. An officer may print only their own (Forbidden otherwise)."""
     if not principal.has("insurer_supervisor"):
         if not principal.has("field_officer") or (officer_id or principal.id) != principal.id:
-            raise Forbidden("an officer prints only their own route sheet")
+            raise Forbidden("核查员只能打印本人的走访路线单")
         officer_id = principal.id
     # The day's visits: still planned, or ended by a visit that found nobody (it was walked all the same).
     attempted = select(VisitAttempt.visit_id).where(VisitAttempt.visit_id.is_not(None))

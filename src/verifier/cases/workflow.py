@@ -27,7 +27,7 @@ def load_case(session: Session, case_id: str, principal: Principal | None, *, fo
     """The case, if it exists and lies in the caller's counties (otherwise 404: nothing leaks)."""
     case = session.scalar(_CASE_FOR_UPDATE if for_update else _CASE_READ, {"case_id": case_id})
     if case is None or (principal is not None and not principal.may_see_county(case.county_code)):
-        raise NotFound(f"no case {case_id!r}")
+        raise NotFound("案件不存在")
     return case
 
 

@@ -25,7 +25,7 @@ from ..store.tables import User
 from ..store.vault import Vault
 from .models import CountyConflict
 
-NEUTRAL = "this ID number cannot be registered in this county; contact the county reviewer"
+NEUTRAL = "该身份证号无法在本县登记，请联系县级复核员"
 """What the person entering the ID number is told: the same whichever county holds the household."""
 READERS = ("county_reviewer", "auditor")
 ID_COLUMN = "county_conflict.id_number"

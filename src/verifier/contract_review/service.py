@@ -138,7 +138,7 @@ def list_contracts(session: Session, principal: Principal) -> list[ContractRevie
 def get_review(session: Session, contract_id: str, principal: Principal) -> ContractReview:
     row = session.get(ContractRow, contract_id)
     if row is None or not _visible(row, principal):
-        raise NotFound("no such contract")
+        raise NotFound("服务合同不存在，或不在您的权限范围内")
     return _review(session, row, contract_store.contract_from_row(row), principal)
 
 
@@ -148,7 +148,7 @@ def _answering(session: Session, contract_id: str, principal: Principal, verb: s
     given before; refusals for everyone else."""
     row = session.scalars(select(ContractRow).where(ContractRow.id == contract_id).with_for_update()).first()
     if row is None or not _visible(row, principal):
-        raise NotFound("no such contract")
+        raise NotFound("服务合同不存在，或不在您的权限范围内")
     if not principal.has(REVIEWER):
         raise Forbidden(f"只有合同所覆盖县（区）的县级复核员才能{verb}服务合同")
     if not principal.counties:

@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ..contract_zh import CHANNEL_ZH
 from .errors import FieldError
 
 # The rigid-expenditure bases a cause may be priced on: the amounts a home check records. `other_rigid` is the
@@ -71,8 +72,8 @@ def channel_refusal(cause: CauseDef, channels: str | Iterable[str], contract_id:
     came = (channels,) if isinstance(channels, str) else tuple(channels)
     if any(c in cause.referred_by for c in came):
         return None
-    return (f"contract {contract_id} does not take {cause.code} referrals from {', '.join(came)}; "
-            f"referred by: {', '.join(cause.referred_by)}")
+    return (f"服务合同 {contract_id} 不受理来自{'、'.join(CHANNEL_ZH.get(c, c) for c in came)}的{cause.name}转介，"
+            f"可由：{'、'.join(CHANNEL_ZH.get(c, c) for c in cause.referred_by)}")
 
 
 @dataclass(frozen=True)

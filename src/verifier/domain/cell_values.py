@@ -24,7 +24,11 @@ _SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
 
 
 class BadCell(Exception):
-    """A cell's value is not acceptable; the message says why."""
+    """A cell's value is not acceptable; the message says why, in Chinese."""
+
+
+_NOT_YUAN = "请填写金额（元），最多两位小数，如 1200.50"
+_DATE_FORMAT = "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"
 
 
 def as_text(value: object) -> str | None:
@@ -68,32 +72,27 @@ def phone_text(text: str, *, hotline: bool = False) -> str:
     if text.startswith("+86"):
         text = text[3:].lstrip("-")
     if not _PHONE.match(text):
-        raise BadCell(f"{text!r} is not a phone number (digits and dashes only)")
+        raise BadCell(f"电话号码只能填写数字和短横线（手机 11 位，固定电话含区号），填写的是「{text}」")
     digits = text.replace("-", "")
     if hotline and _HOTLINE.match(text):
         return text
     if text.startswith("1"):
         if not _MOBILE.match(digits):
-            raise BadCell(f"{text!r} is not a mobile number (11 digits starting with 1)")
+            raise BadCell(f"手机号应为以 1 开头的 11 位数字，填写的是「{text}」（{len(digits)} 位）")
         return digits
     if not 7 <= len(digits) <= 12:
-        raise BadCell(f"{text!r} is not a phone number (a landline has 7 to 12 digits with its area code)")
+        raise BadCell(f"固定电话应为含区号的 7 至 12 位数字，填写的是「{text}」（{len(digits)} 位）")
     return text
 
 
 def id_number_cell(value: object, today: date) -> str:
     if isinstance(value, float):
-        raise BadCell(
-            "the ID number is stored as a number, which loses digits; format the column as text and type it again"
-        )
+        raise BadCell("身份证号被存成了数字，后几位已丢失：请把该列设为“文本”格式，再重新输入身份证号")
     text = as_text(value)
     assert text is not None
     text = unwrap_forced_text(unicodedata.normalize("NFKC", text))
     if _SCIENTIFIC.match(text):
-        raise BadCell(
-            f"{text!r} is a number in scientific notation (a spreadsheet dropped digits); "
-            "format the column as text and type the ID number again"
-        )
+        raise BadCell(f"身份证号显示为科学计数法（{text}），已丢失位数：请把该列设为“文本”格式，再重新输入身份证号")
     try:
         return validate_id_number(text, "id_number", today=today)
     except ValidationFailed as exc:
@@ -107,19 +106,23 @@ def text_cell(limit: int) -> Callable[[object, date], str]:
         text = as_text(value)
         assert text is not None
         if len(text) > limit:
-            raise BadCell(f"longer than {limit} characters")
+            raise BadCell(f"超过 {limit} 个字符（填写了 {len(text)} 个）")
         return text
 
     return parse
 
 
 def choice_cell(resolve: Callable[[str], str | None], hint: str, what: str) -> Callable[[object, date], str]:
+    """A reader of a word from a vocabulary: `hint` lists the accepted words ("因病 (illness)、因灾 (disaster)"; the
+    refusal names them without their codes), `what` is what the cell holds, in Chinese (户类型)."""
+    accepted = re.sub(r" \([a-z0-9_]+\)", "", hint)
+
     def parse(value: object, today: date) -> str:
         text = as_text(value)
         assert text is not None
         found = resolve(text)
         if found is None:
-            raise BadCell(f"unknown {what} {text!r}: use {hint}")
+            raise BadCell(f"无法识别的{what}「{text}」，可填：{accepted}")
         return found
 
     return parse
@@ -128,16 +131,16 @@ def choice_cell(resolve: Callable[[str], str | None], hint: str, what: str) -> C
 def money_text(value: object) -> str:
     """A money cell as a decimal string; numbers from a spreadsheet are converted exactly, never through float maths."""
     if isinstance(value, bool):
-        raise BadCell("not an amount of yuan")
+        raise BadCell(_NOT_YUAN)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise BadCell("not an amount of yuan")
+            raise BadCell(_NOT_YUAN)
         exact = Decimal(repr(value))  # the shortest decimal that round-trips, e.g. 1234.5 -> "1234.5"
         exponent = exact.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -2:
-            raise BadCell(f"{value!r} has more than two decimals: round the amount to the fen")
+            raise BadCell(f"金额 {value!r} 超过两位小数，请保留到分（如 1200.50）")
         return format(exact, "f")
     if isinstance(value, Decimal):
         return format(value, "f")
@@ -163,7 +166,7 @@ def calendar_date(year: str, month: str, day: str, text: str) -> date:
     try:
         return date(int(year), int(month), int(day))
     except ValueError:
-        raise BadCell(f"{text!r} is not a calendar date") from None
+        raise BadCell(f"日期不存在（{text}），格式应为 年-月-日") from None
 
 
 def date_cell(value: object, today: date) -> date:
@@ -172,7 +175,7 @@ def date_cell(value: object, today: date) -> date:
     elif isinstance(value, date):
         found = value
     elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise BadCell("not a date (write it as YYYY-MM-DD)")
+        raise BadCell(_DATE_FORMAT)
     else:
         text = as_text(value)
         assert text is not None
@@ -180,9 +183,9 @@ def date_cell(value: object, today: date) -> date:
         m = _DATE_SEP.match(text) or _DATE_CN.match(text) or _DATE_COMPACT.match(text)
         if m is None:
             if isinstance(value, (int, float)):
-                raise BadCell(f"{text} is a number, not a date: format the cell as a date or write YYYY-MM-DD")
-            raise BadCell(f"{text!r} is not a date (write it as YYYY-MM-DD)")
+                raise BadCell(f"{text} 是数字而不是日期：请把单元格设为日期格式，或写成 年-月-日")
+            raise BadCell(f"{_DATE_FORMAT}（填写的是「{text}」）")
         found = calendar_date(*m.groups(), text=text)
     if found > today:
-        raise BadCell(f"{found.isoformat()} is in the future")
+        raise BadCell(f"不能晚于今天（填写的是 {found.isoformat()}）")
     return found

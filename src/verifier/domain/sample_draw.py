@@ -21,17 +21,17 @@ _COUNTER_LIMIT = 1 << 64
 def _check_ids(case_ids: Sequence[str], field: str) -> list[str]:
     for case_id in case_ids:
         if not isinstance(case_id, str) or not case_id or "\n" in case_id:
-            raise ValidationFailed.one(field, f"case ids must be non-empty strings without a line break, got {case_id!r}")
+            raise ValidationFailed.one(field, f"案件编号不能为空、不能含换行（现为 {case_id!r}）")
     ids = sorted(case_ids)
     for before, after in zip(ids, ids[1:]):
         if before == after:
-            raise ValidationFailed.one(field, f"duplicate case id {before!r}")
+            raise ValidationFailed.one(field, f"案件编号重复：{before}")
     return ids
 
 
 def _check_seed(seed: bytes) -> bytes:
     if not isinstance(seed, bytes) or len(seed) != SEED_BYTES:
-        raise ValidationFailed.one("seed", f"must be {SEED_BYTES} bytes")
+        raise ValidationFailed.one("seed", f"应为 {SEED_BYTES} 字节")
     return seed
 
 
@@ -56,16 +56,16 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 def _hex_bytes(text: object, field: str, *, low: int, high: int) -> bytes:
     if not isinstance(text, str):
-        raise ValidationFailed.one(field, "must be a string of hexadecimal digits")
+        raise ValidationFailed.one(field, "只能包含十六进制数字")
     value = text.strip()
     if not value or not set(value) <= _HEX_DIGITS:
-        raise ValidationFailed.one(field, "must be hexadecimal digits 0-9 and a-f only")
+        raise ValidationFailed.one(field, "只能包含十六进制数字 0–9 和 a–f")
     if len(value) % 2:
-        raise ValidationFailed.one(field, "must have an even number of hex digits (whole bytes)")
+        raise ValidationFailed.one(field, f"位数须为偶数（现为 {len(value)} 位）")
     if len(value) < 2 * low:
-        raise ValidationFailed.one(field, f"must be at least {low} bytes ({2 * low} hex digits), got {len(value) // 2}")
+        raise ValidationFailed.one(field, f"至少 {2 * low} 位（现为 {len(value)} 位）")
     if len(value) > 2 * high:
-        raise ValidationFailed.one(field, f"must be at most {high} bytes ({2 * high} hex digits)")
+        raise ValidationFailed.one(field, f"最多 {2 * high} 位（现为 {len(value)} 位）")
     return bytes.fromhex(value)
 
 
@@ -93,12 +93,12 @@ def reveal_matches(secret: bytes, commitment: bytes) -> bool:
 def normalise_public_value(text: object) -> str:
     """A published value as entered: surrounding white space removed, inner runs of white space made one space."""
     if not isinstance(text, str):
-        raise ValidationFailed.one("value", "must be text")
+        raise ValidationFailed.one("value", "应填写文字")
     value = " ".join(text.split())
     if not value:
-        raise ValidationFailed.one("value", "required")
+        raise ValidationFailed.one("value", "必填")
     if len(value) > MAX_PUBLIC_VALUE_CHARS:
-        raise ValidationFailed.one("value", f"must be at most {MAX_PUBLIC_VALUE_CHARS} characters")
+        raise ValidationFailed.one("value", f"最多 {MAX_PUBLIC_VALUE_CHARS} 个字符（现为 {len(value)} 个）")
     return value
 
 
@@ -115,15 +115,15 @@ def round_seed(population_digest: bytes, checkpoint_root: bytes, county_secret: 
     message = bytearray()
     for field, part in (("population_digest", population_digest), ("checkpoint_root", checkpoint_root)):
         if not isinstance(part, bytes) or len(part) != 32:
-            raise ValidationFailed.one(field, "must be 32 bytes")
+            raise ValidationFailed.one(field, "应为 32 字节")
         message += len(part).to_bytes(4, "big") + part
     for field, secret in (("county_secret", county_secret), ("insurer_secret", insurer_secret)):
         if secret is not None and (not isinstance(secret, bytes)
                                    or not MIN_SECRET_BYTES <= len(secret) <= MAX_SECRET_BYTES):
-            raise ValidationFailed.one(field, f"must be {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes")
+            raise ValidationFailed.one(field, f"应为 {MIN_SECRET_BYTES} 至 {MAX_SECRET_BYTES} 字节")
         message += len(secret or b"").to_bytes(4, "big") + (secret or b"")
     if county_secret is None and insurer_secret is None:
-        raise ValidationFailed.one("secret", "at least one party's secret is needed")
+        raise ValidationFailed.one("secret", "至少须有一方的秘密值")
     public = b"" if public_value is None else normalise_public_value(public_value).encode("utf-8")
     message += len(public).to_bytes(4, "big") + public
     return hashlib.sha256(bytes(message)).digest()
@@ -150,7 +150,7 @@ def derive_seed(population_digest: bytes, checkpoint_root: bytes, randomness: by
     message = bytearray()
     for field, part in parts.items():
         if not isinstance(part, bytes) or not part:
-            raise ValidationFailed.one(field, "must be non-empty bytes")
+            raise ValidationFailed.one(field, "不能为空")
         message += len(part).to_bytes(4, "big") + part
     return hashlib.sha256(bytes(message)).digest()
 
@@ -163,13 +163,13 @@ def _rejection_sample(word: Callable[[int], int], bits: int, counter: int, bound
     """
     space = 1 << bits
     if isinstance(bound, bool) or not isinstance(bound, int) or not 1 <= bound <= space:
-        raise ValidationFailed.one("bound", f"must be a whole number between 1 and 2^{bits}, got {bound!r}")
+        raise ValidationFailed.one("bound", f"应为 1 至 2^{bits} 之间的整数（现为 {bound!r}）")
     if isinstance(counter, bool) or not isinstance(counter, int) or counter < 0:
-        raise ValidationFailed.one("counter_start", f"must be a non-negative whole number, got {counter!r}")
+        raise ValidationFailed.one("counter_start", f"应为不小于 0 的整数（现为 {counter!r}）")
     limit = space - space % bound
     while True:
         if counter >= _COUNTER_LIMIT:
-            raise ValidationFailed.one("counter_start", "the 64-bit counter is exhausted")
+            raise ValidationFailed.one("counter_start", "64 位计数器已用尽")
         value = word(counter)
         counter += 1
         if value < limit:
@@ -210,7 +210,7 @@ def draw_sample(seed: bytes, ids_sorted: Sequence[str], n: int, stratum_label: s
     pool = _check_ids(ids_sorted, "ids")
     n = _count(n, "n")
     if n > len(pool):
-        raise ValidationFailed.one("n", f"cannot draw {n} from {len(pool)}")
+        raise ValidationFailed.one("n", f"不能从 {len(pool)} 户中抽取 {n} 户")
     counter = 0
     for i in range(n):
         offset, counter = uniform_below(seed, counter, len(pool) - i)
@@ -228,7 +228,7 @@ def draw_stratified(seed: bytes, strata: Mapping[str, Sequence[str]], allocation
     _check_seed(seed)
     unknown = sorted(set(allocation) - set(strata))
     if unknown:
-        raise ValidationFailed.one("allocation", f"unknown strata: {', '.join(unknown)}")
+        raise ValidationFailed.one("allocation", f"没有这些分层：{'、'.join(unknown)}")
     _check_ids([case_id for ids in strata.values() for case_id in ids], "strata")
     return {name: draw_sample(stratum_seed(seed, name), strata[name], allocation.get(name, 0)) for name in sorted(strata)}
 
@@ -253,7 +253,7 @@ def mus_select(seed: bytes, items: Sequence[tuple[str, Fen]], n: int) -> list[st
     _check_ids([item[0] for item in items], "items")
     for case_id, amount in items:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise ValidationFailed.one("items", f"amount of {case_id!r} must be a non-negative integer of fen")
+            raise ValidationFailed.one("items", f"案件 {case_id} 的金额应为不小于 0 的整数（分）")
     ordered = sorted(items, key=lambda item: item[0])
     total = sum(amount for _, amount in ordered)
     if n == 0 or total == 0:

@@ -122,7 +122,7 @@ def attribute_sample_size_for_k(confidence: Rate, tolerable_rate: Rate, k: int, 
     binomial_n = _binomial_size(k, tol, alpha, MAX_BINOMIAL_SAMPLE)
     if not _needs_hypergeometric(binomial_n, population):
         if binomial_n is None:
-            raise ValidationFailed.one("k", f"no sample of at most {MAX_BINOMIAL_SAMPLE} reaches the confidence")
+            raise ValidationFailed.one("k", f"样本不超过 {MAX_BINOMIAL_SAMPLE} 户时达不到置信度")
         return SampleSize(binomial_n, "binomial", k)
     assert population is not None
     n = _hypergeom_size(k, tol, alpha, population, population)
@@ -141,7 +141,7 @@ def attribute_sample_size(
     conf, tol = _confidence(confidence), _tolerable(tolerable_rate)
     expected = _rate(expected_rate, "expected_rate", allow_one=False)
     if expected >= tol:
-        raise ValidationFailed.one("expected_rate", "must be below the tolerable rate")
+        raise ValidationFailed.one("expected_rate", f"应低于可容忍偏差率（可容忍 {tolerable_rate}，预期 {expected_rate}）")
     alpha = 1 - conf
     if population is not None:
         population = _count(population, "population")
@@ -149,7 +149,7 @@ def attribute_sample_size(
     if not _needs_hypergeometric(None if binomial is None else binomial[0], population):
         if binomial is None:
             raise ValidationFailed.one(
-                "expected_rate", f"too close to the tolerable rate: no sample of at most {MAX_BINOMIAL_SAMPLE} suffices"
+                "expected_rate", f"与可容忍偏差率过于接近，所需样本过大（超过 {MAX_BINOMIAL_SAMPLE} 户）"
             )
         return SampleSize(binomial[0], "binomial", binomial[1])
     assert population is not None
@@ -188,7 +188,7 @@ def clopper_pearson_upper(deviations: int, n: int, confidence: Rate) -> Fraction
     """
     x, n = _count(deviations, "deviations"), _count(n, "n")
     if x > n:
-        raise ValidationFailed.one("deviations", f"must not exceed the sample size ({n})")
+        raise ValidationFailed.one("deviations", f"不能超过样本量（{n}）")
     alpha = 1 - _confidence(confidence)
     if x == n:
         return Fraction(1)
@@ -210,7 +210,7 @@ def hypergeom_upper_rate(deviations: int, n: int, population: int, confidence: R
     """
     x, n, N = _count(deviations, "deviations"), _count(n, "n"), _count(population, "population")
     if x > n or n > N:
-        raise ValidationFailed.one("deviations", f"need deviations ({x}) <= sample ({n}) <= population ({N})")
+        raise ValidationFailed.one("deviations", f"应满足 偏差数（{x}）≤ 样本量（{n}）≤ 总体（{N}）")
     if N == 0:
         return Fraction(0)
     alpha = 1 - _confidence(confidence)
@@ -243,7 +243,7 @@ def verdict(
     """
     sampled, rechecked, found = _count(sampled, "sampled"), _count(rechecked, "rechecked"), _count(deviations, "deviations")
     if not (found <= rechecked <= sampled):
-        raise ValidationFailed.one("deviations", "need deviations <= rechecked <= sampled")
+        raise ValidationFailed.one("deviations", "应满足 偏差数 ≤ 已复核数 ≤ 样本量")
     conf, tol = _confidence(confidence), _tolerable(tolerable)
     alpha = 1 - conf
     if rechecked < sampled:
@@ -254,12 +254,12 @@ def verdict(
             return "accept", min(bound, tol)
         return "expand", bound
     if method != "hypergeometric":
-        raise ValidationFailed.one("method", f"must be binomial or hypergeometric, got {method!r}")
+        raise ValidationFailed.one("method", f"应为二项分布或超几何分布（现为 {method!r}）")
     if population is None:
-        raise ValidationFailed.one("population", "the hypergeometric verdict needs the population size")
+        raise ValidationFailed.one("population", "按超几何分布下结论须有总体数量")
     N = _count(population, "population")
     if sampled > N:
-        raise ValidationFailed.one("sampled", f"must not exceed the population ({N})")
+        raise ValidationFailed.one("sampled", f"不能超过总体数量（{N}）")
     if N == 0:
         return "accept", Fraction(0)
     bound = hypergeom_upper_rate(found, sampled, N, conf)

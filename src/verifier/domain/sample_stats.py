@@ -11,25 +11,29 @@ from fractions import Fraction
 from .errors import ValidationFailed
 
 
+# What a rate's bounds name it (as the round's form does).
+_NAMES = {"confidence": "置信度", "tolerable_rate": "可容忍偏差率", "expected_rate": "预期偏差率", "min_rate": "最低抽样比例"}
+
+
 def _count(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed.one(field, f"must be a whole number, got {value!r}")
+        raise ValidationFailed.one(field, f"应为整数（现为 {value!r}）")
     if value < 0:
-        raise ValidationFailed.one(field, f"must not be negative, got {value}")
+        raise ValidationFailed.one(field, f"不能为负数（现为 {value}）")
     return value
 
 
 def _rate(value: object, field: str, *, allow_zero: bool = True, allow_one: bool = True) -> Fraction:
     """A rate given as Decimal, Fraction or int, as an exact Fraction within [0, 1]."""
     if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (Decimal, Fraction, int)):
-        raise ValidationFailed.one(field, f"must be a Decimal or Fraction such as Decimal(\"0.95\"), got {value!r}")
+        raise ValidationFailed.one(field, f"请填写小数，如 0.95（现为 {value!r}）")
     if isinstance(value, Decimal) and not value.is_finite():
-        raise ValidationFailed.one(field, f"must be a finite number, got {value}")
+        raise ValidationFailed.one(field, f"应为有限的数（现为 {value}）")
     rate = Fraction(value)
     if not (0 <= rate <= 1) or (rate == 0 and not allow_zero) or (rate == 1 and not allow_one):
         low = "0 <=" if allow_zero else "0 <"
         high = "<= 1" if allow_one else "< 1"
-        raise ValidationFailed.one(field, f"must satisfy {low} {field} {high}, got {value}")
+        raise ValidationFailed.one(field, f"超出允许范围（{low} {_NAMES.get(field, field)} {high}），现为 {value}")
     return rate
 
 
@@ -44,7 +48,7 @@ def _tolerable(value: object) -> Fraction:
 def _probability(p: object) -> float | Fraction:
     if isinstance(p, float):
         if not (0.0 <= p <= 1.0):
-            raise ValidationFailed.one("p", f"must lie between 0 and 1, got {p}")
+            raise ValidationFailed.one("p", f"应在 0 至 1 之间（现为 {p}）")
         return p
     return _rate(p, "p")
 
@@ -81,7 +85,7 @@ def binomial_cdf(k: int, n: int, p: float | Fraction | Decimal) -> float:
     n = _count(n, "n")
     prob = _probability(p)
     if isinstance(k, bool) or not isinstance(k, int):
-        raise ValidationFailed.one("k", f"must be a whole number, got {k!r}")
+        raise ValidationFailed.one("k", f"应为整数（现为 {k!r}）")
     if k < 0:
         return 0.0
     if k >= n:
@@ -126,9 +130,9 @@ def hypergeom_cdf(k: int, N: int, K: int, n: int) -> float:
     K = _count(K, "K")
     n = _count(n, "n")
     if K > N or n > N:
-        raise ValidationFailed.one("N", f"K ({K}) and n ({n}) must not exceed N ({N})")
+        raise ValidationFailed.one("N", f"K（{K}）和 n（{n}）不能大于 N（{N}）")
     if isinstance(k, bool) or not isinstance(k, int):
-        raise ValidationFailed.one("k", f"must be a whole number, got {k!r}")
+        raise ValidationFailed.one("k", f"应为整数（现为 {k!r}）")
     low, high = max(0, n - (N - K)), min(n, K)
     if k < low:
         return 0.0

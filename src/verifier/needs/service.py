@@ -115,7 +115,7 @@ def get_referral(session: Session, referral_id: str, principal: Principal | None
     stmt = select(NeedReferral).where(NeedReferral.id == referral_id)
     row = session.scalar(stmt.with_for_update() if for_update else stmt)
     if row is None or (principal is not None and not principal.may_see_county(row.county_code)):
-        raise NotFound(f"no need referral {referral_id!r}")
+        raise NotFound("这项转交部门的需求不存在")
     return row
 
 
@@ -224,6 +224,6 @@ def find_case_id(session: Session, principal: Principal, text: str) -> str:
     text = text.strip()
     found = session.scalar(select(Case.id).where(or_(Case.id == text, Case.number == text)))
     if found is None:
-        raise NotFound(f"no case {text!r}")
+        raise NotFound(f"案件不存在（{text}）")
     load_case(session, found, principal)
     return found

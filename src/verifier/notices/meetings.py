@@ -150,14 +150,14 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
     """Keep the meeting and record each household's result. Raises ValidationFailed listing every problem (a row's
     `row` is its place in the list, from 1); nothing is kept then: the caller's transaction rolls back."""
     if not principal.has(*REVIEW_ROLES):
-        raise Forbidden("only the town clerk records a village review")
+        raise Forbidden("只有乡镇经办人可以录入村级评议")
     principal.require_county(request.county_code, "county")
     problems: list[FieldError] = []
     venue = _text(request.venue, "venue", "评议地点", problems)
     attendees = _text(request.attendees, "attendees", "参会人员", problems)
     minutes = _text(request.minutes, "minutes", "会议记录", problems)
     if request.held_on > clock.today():
-        problems.append(FieldError("held_on", f"{request.held_on} is in the future"))
+        problems.append(FieldError("held_on", f"不能晚于今天（填写的是 {request.held_on}）"))
     names = attendee_names(attendees)
     if attendees:
         problems += [FieldError(f, m) for f, m in attendance_problems(request.members_expected, names)]
@@ -249,7 +249,7 @@ def record_meeting(session: Session, request: MeetingRequest, *, principal: Prin
 def load_meeting(session: Session, meeting_id: str, principal: Principal) -> VillageMeeting:
     meeting = session.get(VillageMeeting, meeting_id)
     if meeting is None or not principal.may_see_county(meeting.county_code):
-        raise NotFound("no such meeting")
+        raise NotFound("村级评议会不存在，或不在您的权限范围内")
     return meeting
 
 

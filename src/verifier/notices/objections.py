@@ -68,7 +68,7 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
             Objection.summary == summary, Objection.raised_by.is_(None) if raised_by is None
             else Objection.raised_by == raised_by, Objection.received_via.is_(None) if received_via is None
             else Objection.received_via == received_via).limit(1)):
-        raise RepeatedObjection("the same objection against this case is already recorded and open")
+        raise RepeatedObjection("对本案的同一异议已登记且尚未处理")
     objection = Objection(id=new_id("obj"), notice_id=notice.id, item_id=item.id, case_id=item.case_id,
                           received_on=received_on, summary=summary, status="open", recorded_by=principal.id,
                           recorded_at=clock.now(), raised_by=raised_by, received_via=received_via)

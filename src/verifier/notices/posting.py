@@ -180,7 +180,7 @@ def upload_wall_photo(session: Session, notice_id: str, sealed: Upload, *, princ
                       clock: Clock) -> VillageFile:
     """A photo of the notice on the wall, until its posting is confirmed."""
     if not principal.has(*CONFIRMERS):
-        raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff photograph a notice")
+        raise Forbidden("只有乡镇经办人、县级复核员或保险公司核查人员可以拍摄公示照片")
     notice = load_notice(session, notice_id, principal, for_update=True)
     if notice.posting_confirmed_by is not None:
         raise InvalidState("公示张贴已确认，不再上传照片")
@@ -306,7 +306,7 @@ def confirm_posting(session: Session, notice_id: str, *, note: str, principal: P
     `without_dated_photo` (asked for in so many words, 403 for anyone else) with a note saying how the posting was
     verified; 409 once confirmed)."""
     if not principal.has(*CONFIRMERS):
-        raise Forbidden("only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting")
+        raise Forbidden("只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴")
     notice = load_notice(session, notice_id, principal, for_update=True)
     if not notice.posting_needs_confirmation:
         raise InvalidState("该公示在张贴确认启用前发布，无需确认")
@@ -387,7 +387,7 @@ def file_of(session: Session, principal: Principal, sha256: str, *, meeting_id: 
     row = session.scalar(select(VillageFile).where(VillageFile.sha256 == sha256))
     if row is None or (row.meeting_id, row.notice_id) != (meeting_id, notice_id) \
             or not principal.may_see_county(row.county_code):
-        raise NotFound("no such file")
+        raise NotFound("公示照片不存在，或不在您的权限范围内")
     return row
 
 

@@ -36,7 +36,7 @@ def last_day(ends_on: date) -> date:
 
 def load_notice(session: Session, notice_id: str, principal: Principal | None, *, for_update: bool = False) -> Notice:
     """The notice, if it exists and lies in the caller's counties (otherwise 404)."""
-    return row_in_counties(session, Notice, notice_id, principal, missing=f"no notice {notice_id!r}",
+    return row_in_counties(session, Notice, notice_id, principal, missing="公示不存在",
                            for_update=for_update)
 
 
@@ -179,12 +179,12 @@ def open_objection_count(session: Session, notice_id: str) -> int:
 
 def load_objection(session: Session, objection_id: str, principal: Principal | None, *,
                    for_update: bool = False) -> tuple[Objection, Notice]:
-    objection = row_in_counties(session, Objection, objection_id, None, missing=f"no objection {objection_id!r}",
+    objection = row_in_counties(session, Objection, objection_id, None, missing="异议不存在",
                                 for_update=for_update)
     try:
         notice = load_notice(session, objection.notice_id, principal, for_update=for_update)
     except NotFound:
-        raise NotFound(f"no objection {objection_id!r}") from None
+        raise NotFound("异议不存在") from None
     return objection, notice
 
 

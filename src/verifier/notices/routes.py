@@ -186,7 +186,7 @@ class NoticeController(Controller):
         """A photo of the notice on the wall (multipart field `file`); its camera capture time is read."""
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed.one("file", "send the photo as a multipart field named file")
+            raise ValidationFailed.one("file", "请以 multipart 表单字段 file 上传公示照片")
         content = upload.file.read(ctx.settings.max_upload_bytes + 1)
 
         def run(session: Session) -> WallPhotoOut:

@@ -21,7 +21,7 @@ RECOVERY_STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived"
 
 
 def load_recovery(session: Session, recovery_id: str, principal: Principal, *, for_update: bool = False) -> Recovery:
-    return row_in_counties(session, Recovery, recovery_id, principal, missing=f"no recovery {recovery_id!r}",
+    return row_in_counties(session, Recovery, recovery_id, principal, missing="追回记录不存在",
                            for_update=for_update, refresh=True)
 
 

@@ -156,7 +156,7 @@ class PaymentBatchController(Controller):
                     data: MultipartBody[dict[str, Any]]) -> Response[ReturnOut]:
         upload = data.get("file") if isinstance(data, dict) else None
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed.one("file", "send the bank's return as a multipart field named file")
+            raise ValidationFailed.one("file", "请以 multipart 表单字段 file 上传银行回单")
         limits = ctx.settings.imports
         check_size(size_of(upload.file), limits)
         content = upload.file.read(limits.max_bytes + 1)

@@ -58,7 +58,7 @@ class ReferralController(Controller):
     ) -> Response[ImportOut]:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed.one("file", "send the referral file as a multipart field named file")
+            raise ValidationFailed.one("file", "请以 multipart 表单字段 file 上传转介文件")
         channel = str(data.get("channel") or "")
         county_code = str(data.get("county_code") or "")
         check_size(size_of(upload.file), ctx.settings.imports)  # before reading it even once

@@ -88,7 +88,7 @@ def read_settlements(data: bytes, filename: str, *, today: date, limits: ImportL
     errors: list[FieldError] = []
     years: dict[tuple[str, int], _Year] = {}
     columns: dict[str, int] | None = None
-    group_of = choice_cell(table.resolve_group, table.accepted_groups(), "household group")
+    group_of = choice_cell(table.resolve_group, table.accepted_groups(), "户类型")
     texts = {name: text_cell(MAX_TEXT[name]) for name in ("name", "town", "village")}
     for number, record in read_records(data, filename, limits):
         if is_empty(record):

@@ -37,7 +37,7 @@ def figure_cases(county_code: str, month: str, figure: str, session: Session | N
     cumulative = name.startswith("cum_")
     name = name.removeprefix("cum_")
     if name not in FIGURES or (detail and detail not in _GROUPS and name not in _DETAILS):
-        raise ValidationFailed.one("figure", f"unknown report figure {figure!r}")
+        raise ValidationFailed.one("figure", f"没有这项报表数字（{figure}）")
     p, _ = period_of(session, county_code, month)
     since = p.since if cumulative else p.first
     start = p.since_at if cumulative else p.start

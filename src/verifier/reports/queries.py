@@ -68,10 +68,10 @@ def parse_month(text: str) -> tuple[date, date]:
     try:
         year, month = (int(part) for part in text.split("-"))
     except ValueError:
-        raise ValidationFailed.one("month", f"a month is written YYYY-MM, got {text!r}") from None
+        raise ValidationFailed.one("month", f"月份格式应为 年-月，如 2026-12、2026年12月 或 202612（填写的是「{text}」）") from None
     if not 1 <= month <= 12 or not 1 <= year <= 9999:
         # written right, a month that is not one (2026-13): said so, not "the format is wrong"
-        raise ValidationFailed.one("month", f"{year}-{month} is not a month of the calendar")
+        raise ValidationFailed.one("month", f"没有这个月：{year}年{month}月，月份应为 1 至 12，请核对")
     first = date(year, month, 1)
     return first, date(year, month, monthrange(year, month)[1])
 

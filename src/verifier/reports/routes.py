@@ -31,7 +31,7 @@ class ReportController(Controller):
         """The month's report (`county_code`, or `county` for short): every figure 本月 and 累计, the breakdowns."""
         code = county_code or county
         if not code:
-            raise ValidationFailed.one("county_code", "required: the county's six-digit code")
+            raise ValidationFailed.one("county_code", "必填：县（区）的六位代码")
         with ctx.db.read() as session:
             report = service.monthly(session, request.user, code, month)
         if format == "xlsx":

@@ -97,7 +97,7 @@ def assessment_summary(session: Session, county_code: str, date_from: date, date
     `{"county_code", "date_from", "date_to", "rounds": [record, ...], "totals": {...}}`; money as yuan strings.
     With a principal, a county outside theirs raises NotFound."""
     if principal is not None and not principal.may_see_county(county_code):
-        raise NotFound(f"no county {county_code!r}")
+        raise NotFound(f"县（区）{county_code} 不存在或不在您的权限范围内")
     start, end = day_bounds(date_from, date_to)
     rounds = list(session.scalars(select(SamplingRound).where(
         SamplingRound.county_code == county_code, SamplingRound.status == "drawn", SamplingRound.drawn_at >= start,

@@ -59,7 +59,7 @@ def visit_file_response(ctx: Any, user: Principal, round_id: str, case_id: str, 
         row = visits.file_of(session, rnd, case_id, sha256)
     content = evidence_files.read(ctx.settings.evidence_dir, ctx.vault, row.sha256)
     if content is None:
-        raise NotFound("no such evidence")
+        raise NotFound("走访证据不存在，或不在您的权限范围内")
     return Response(content=content, media_type=row.content_type,
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
@@ -167,7 +167,7 @@ class SamplingController(Controller):
         there (its capture time is read) or the re-check record signed by the household member met."""
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed.one("file", "send the evidence as a multipart field named file")
+            raise ValidationFailed.one("file", "请以 multipart 表单字段 file 上传走访证据")
         content = upload.file.read(ctx.settings.max_upload_bytes + 1)
 
         def run(session: Session) -> RecheckEvidenceOut:

@@ -82,7 +82,7 @@ def get_contract(session: Session, contract_id: str) -> Contract:
     reader = session_reader(session)
     row = reader.first(_CONTRACT_HASH, {"id": contract_id})
     if row is None:
-        raise NotFound(f"no contract {contract_id!r}")
+        raise NotFound(f"服务合同 {contract_id} 不存在")
     found = _known.get((contract_id, row.content_hash))
     if found is None:
         stored = session.get(ContractRow, contract_id)
@@ -106,7 +106,7 @@ def status_of(session: Session, contract_id: str) -> str:
     """`pending`, `accepted` or `refused` (contract_review/service.py)."""
     row = session_reader(session).first(_CONTRACT_STATUS, {"id": contract_id})
     if row is None:
-        raise NotFound(f"no contract {contract_id!r}")
+        raise NotFound(f"服务合同 {contract_id} 不存在")
     return str(row.status)
 
 
@@ -120,7 +120,7 @@ def require_accepted(session: Session, contract_id: str, what: str) -> None:
     and signs off nothing until a county reviewer of every county it covers accepts it."""
     row = session_reader(session).first(_CONTRACT_STATUS, {"id": contract_id})
     if row is None:
-        raise NotFound(f"no contract {contract_id!r}")
+        raise NotFound(f"服务合同 {contract_id} 不存在")
     if row.status == ACCEPTED:
         return
     if row.status == REFUSED:

@@ -49,9 +49,9 @@ class VisitAttemptPages(Controller):
         visited_on = parse_day(data.get("visited_on"), "visited_on", problems)
         outcome = clean(data.get("outcome"))
         if not outcome:
-            problems.append(FieldError("outcome", "one of not_home, refused, moved_away, other"))
+            problems.append(FieldError("outcome", "请选择未能核查的原因"))
         if problems and outcome == "other" and not clean(data.get("note")):  # with the day's problem, not after it
-            problems.append(FieldError("note", "say what happened at the door"))
+            problems.append(FieldError("note", "选择“其他原因”时请说明情况"))
         try:
             if problems or visited_on is None:
                 raise ValidationFailed(problems)

@@ -144,9 +144,9 @@ class AuditPages(Controller):
         since = parse_day(from_, "from", problems, required=False)
         until = parse_day(to, "to", problems, required=False)
         if since and until and since > until:
-            problems.append(FieldError("to", "must not be before from"))
+            problems.append(FieldError("to", f"结束日期不能早于开始日期（填写的是 {since} 至 {until}）"))
         if action and action not in labels.ACTIONS:
-            problems.append(FieldError("action", "unknown action"))
+            problems.append(FieldError("action", "请从列表中选择事项"))
         if not problems:
             return exports.audit_response(ctx, request.user, since, until, action, fold_search(q))
         state = FormState(values={"from": from_, "to": to, "action": action, "q": q})

@@ -632,12 +632,11 @@ class CasePages(Controller):
         with ctx.db.read() as session:
             case = load_case(session, case_id, request.user)
             if not personal.may_read_evidence(request.user, case, case_service.active_visit(session, case.id)):
-                raise Forbidden("an officer sees a case's evidence only while the check they are assigned to is "
-                                "still to be recorded")
+                raise Forbidden("核查员只能在录入所负责案件的核查结果之前查看证明材料")
             ev = check_service.evidence_file_of(session, case.id, sha256)
         content = None if ev is None else evidence_files.read(ctx.settings.evidence_dir, ctx.vault, sha256)
         if ev is None or content is None:
-            raise NotFound("no such evidence")
+            raise NotFound("证明材料不存在，或不在您的权限范围内")
         return Response(content=content, media_type=ev.content_type,
                         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
@@ -648,11 +647,11 @@ class CasePages(Controller):
         fields = ("decision", "reason", "confirm")
         try:
             if decision not in ("pass", "reject"):
-                raise ValidationFailed.one("decision", "must be pass or reject")
+                raise ValidationFailed.one("decision", "请选择通过或不通过")
             if decision == "reject" and not confirmed(data):  # 不通过 closes the case: no action leads out of it
                 problems = [FieldError("confirm", SCREEN_OUT_UNCONFIRMED)]
                 if not reason:
-                    problems.insert(0, FieldError("reason", "a rejected case needs the reason it was screened out"))
+                    problems.insert(0, FieldError("reason", "不通过时须填写原因"))
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
                 case = case_service.screen(session, case_id, decision=decision, reason=reason,
@@ -703,7 +702,7 @@ class CasePages(Controller):
         held_on = parse_day(data.get("held_on"), "held_on", problems)
         result = clean(data.get("result"))
         if result not in ("pass", "fail"):
-            problems.append(ValidationFailed.one("result", "must be pass or fail").errors[0])
+            problems.append(ValidationFailed.one("result", "请选择通过或未通过").errors[0])
         try:
             if problems or held_on is None:
                 raise ValidationFailed(problems)

@@ -81,7 +81,7 @@ def _application_fields(data: Mapping[str, Any], names: Iterable[str], problems:
             value = day.isoformat()
         if name == "household_size":
             if not (value.isascii() and value.isdigit() and len(value) <= 3):
-                problems.append(FieldError(name, "must be a whole number"))
+                problems.append(FieldError(name, "应为整数"))
                 continue
             payload[name] = int(value)
             continue
@@ -265,9 +265,9 @@ class NoticePages(Controller):
         posted_on = parse_day(data.get("posted_on"), "posted_on", problems)
         county = folded(data.get("county_code"))
         if not county:
-            problems.append(FieldError("county_code", "required"))
+            problems.append(FieldError("county_code", "必填"))
         if not clean(data.get("town")):
-            problems.append(FieldError("town", "required"))
+            problems.append(FieldError("town", "必填"))
         try:
             if problems or posted_on is None:
                 raise ValidationFailed(problems)
@@ -308,9 +308,9 @@ class NoticePages(Controller):
         received_on = parse_day(data.get("received_on"), "received_on", problems)
         if problems:  # told with the day's problem, not after it is put right (the service says the same)
             if not folded(data.get("case_id")):
-                problems.append(FieldError("case_id", "required"))
+                problems.append(FieldError("case_id", "必填"))
             if not clean(data.get("summary")):
-                problems.append(FieldError("summary", "say what the objection is about"))
+                problems.append(FieldError("summary", "请填写异议内容"))
         try:
             if problems or received_on is None:
                 raise ValidationFailed(problems)
@@ -365,7 +365,7 @@ class ObjectionPages(Controller):
         resolved_on = parse_day(data.get("resolved_on"), "resolved_on", problems, required=False)
         try:
             if outcome not in ("upheld", "dismissed"):
-                problems.append(FieldError("outcome", "must be upheld or dismissed"))
+                problems.append(FieldError("outcome", "请选择异议成立或不成立"))
             if outcome == "upheld" and not confirmed(data):
                 problems.append(FieldError("confirm", "异议成立将把该户撤出名单并退回重新核查，不能撤回：请勾选确认框"))
             if problems:

@@ -263,16 +263,16 @@ def parse_day(value: Any, field_name: str, problems: list[FieldError], *, requir
     text = typed_day(value)
     if not text:
         if required:
-            problems.append(FieldError(field_name, "required"))
+            problems.append(FieldError(field_name, "必填"))
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
         parts = day_parts(text)
         if parts is not None:  # written as a day, but the calendar has no such day (2026/2/30, 2026-13-01)
-            problems.append(FieldError(field_name, "{:04d}-{}-{} is not a day of the calendar".format(*parts)))
+            problems.append(FieldError(field_name, "没有这一天：{:04d}年{}月{}日，请核对月份和日期".format(*parts)))
         else:
-            problems.append(FieldError(field_name, "must be a date"))
+            problems.append(FieldError(field_name, "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"))
         return None
 
 

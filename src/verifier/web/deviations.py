@@ -203,7 +203,7 @@ class RecoveryPages(Controller):
                     out = recoveries.reject_repayment(session, repayment_id, reason=reason, principal=request.user,
                                                       clock=ctx.clock)
                 if out["recovery_id"] != rec.id:
-                    raise NotFound(f"no repayment {repayment_id!r}")
+                    raise NotFound("还款记录不存在")
         except (InvalidState, Forbidden) as exc:
             return _detail(request, ctx, recovery_id, status_code=exc.status, message=exc.detail)
         except ValidationFailed as exc:

@@ -93,7 +93,7 @@ class FollowupPages(Controller):
         except InvalidState:
             return see_other("/followups", done="followup_already")
         except ValidationFailed:
-            raise NotFound("no such payment") from None
+            raise NotFound("这笔支付不存在，或不在您的权限范围内") from None
 
     @post("/", opt=RECORDERS, status_code=303)
     def record(self, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
@@ -129,7 +129,7 @@ class FollowupPages(Controller):
             return _form(request, ctx, item_id, state, status_code=403, message=exc.detail)
         except ValidationFailed as exc:
             if any(e.field == "payment_item_id" for e in exc.errors):
-                raise NotFound("no such payment") from None
+                raise NotFound("这笔支付不存在，或不在您的权限范围内") from None
             for e in exc.errors:
                 add_error(state, e, set(FIELDS), {})
             return _form(request, ctx, item_id, state, status_code=422)

@@ -252,114 +252,16 @@ FIELD_LABELS = {
 }
 
 
-def _accepted(listed: str) -> str:
-    """"因病 (illness)、因灾 (disaster)" as a page shows it: "因病、因灾" (the codes are for programs)."""
-    return re.sub(r" \([a-z0-9_]+\)", "", listed)
-
-
 # (pattern, Chinese or a function of the match); the first full match wins.
 _MESSAGES: Table = compile_table([
-    (r"required(, but empty)?", "必填"),
     (r"must not be empty", "不能为空"),
-    (r"say what the objection is about", "请填写异议内容"),
-    (r".* is in the future", "不能晚于今天"),
-    (r"(?:visit )?\S+ is before the referral(?: date)? (?:of )?(\S+)", lambda m: f"不能早于接收日期 {m.group(1)}"),
     (r"not an amount of yuan with at most two decimals: .*", "请填写金额（元），最多两位小数，如 1200.50"),
     (r"money must be .*", "请填写金额（元），如 1200.50"),
-    (r"not an amount of yuan", "请填写金额（元），最多两位小数，如 1200.50"),
-    (r"'?(.*?)'? has more than two decimals: round the amount to the fen",
-     lambda m: f"金额 {m.group(1)} 超过两位小数，请保留到分（如 1200.50）"),
-    (r"the ID number is stored as a number, which loses digits.*",
-     "身份证号被存成了数字，后几位已丢失：请把该列设为“文本”格式，再重新输入身份证号"),
-    (r"'(.*)' is a number in scientific notation.*",
-     lambda m: f"身份证号显示为科学计数法（{m.group(1)}），已丢失位数：请把该列设为“文本”格式，再重新输入身份证号"),
-    (r"(\S+) is a number, not a date.*",
-     lambda m: f"{m.group(1)} 是数字而不是日期：请把单元格设为日期格式，或写成 年-月-日"),
-    (r"(?:'.*' is )?not a date \(write it as YYYY-MM-DD\)", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
     (r"must not be negative.*", "不能为负数"),
-    (r"this ID number cannot be registered in this county; contact the county reviewer",
-     "该身份证号无法在本县登记，请联系县级复核员"),
-    (r"an officer sees a case's evidence only while the check they are assigned to is still to be recorded",
-     "核查员只能在录入所负责案件的核查结果之前查看证明材料"),
-    (r"one of head, .*", "请选择与户主关系"),
-    (r"one of full, .*", "请选择劳动能力"),
-    (r"one of not_home, .*", "请选择未能核查的原因"),
-    (r"say what happened at the door", "选择“其他原因”时请说明情况"),
-    (r"a rejected case needs the reason it was screened out", "不通过时须填写原因"),
-    (r"must be pass or reject", "请选择通过或不通过"),
-    (r"must be pass or fail", "请选择通过或未通过"),
-    (r"must be upheld or dismissed", "请选择异议成立或不成立"),
-    (r"exactly two officers are needed, got \d+", "须选择两名核查员"),
-    (r"the two officers must be different people", "两名核查员不能是同一人"),
-    (r"a vehicle is needed", "请填写车辆"),
-    (r"officer \S+ already has (\d+) visits on (\S+) \(capacity (\d+)\)",
-     lambda m: f"该核查员 {m.group(2)} 已有 {m.group(1)} 户走访（每日最多 {m.group(3)} 户）"),
-    (r"vehicle (\S+) already carries .* on (\S+)", lambda m: f"车辆 {m.group(1)} 在 {m.group(2)} 已安排给其他核查员"),
-    (r"officer \S+ already travels in vehicle (\S+) on (\S+)", lambda m: f"该核查员 {m.group(2)} 已乘坐车辆 {m.group(1)}"),
-    (r"visit (\S+) is before the referral date (\S+)", lambda m: f"走访日期 {m.group(1)} 早于接收日期 {m.group(2)}"),
-    (r"due date (\S+) is before the referral date (\S+)",
-     lambda m: f"核查期限 {m.group(1)} 早于接收日期 {m.group(2)}，请核对案件日期"),
-    (r"referred on (\S+), after the planning window ends (\S+)",
-     lambda m: f"接收日期 {m.group(1)} 晚于排期结束日 {m.group(2)}"),
-    (r"(no working day from \S+|no officers free|no vehicle free|all teams fully booked|no officers other than those "
-     r"of its earlier check free) before the planning window "
-     r"ends (\S+) \(due date (\S+)\)", lambda m: f"{_PLAN_WHY[m.group(1).split(' from ')[0]]}（排期截至 "
-                                                 f"{m.group(2)}，核查期限 {m.group(3)}）"),
     (r"must be between 1 and (\d+)(?:, got .*)?", lambda m: f"应在 1 至 {m.group(1)} 之间"),
-    (r"'.*' is not a mobile number \(11 digits starting with 1\)", "手机号应为以 1 开头的 11 位数字"),
-    (r"'.*' is not a phone number \(a landline has 7 to 12 digits with its area code\)", "固定电话应为含区号的 7 至 12 位数字"),
-    (r"'.*' is not a phone number.*", "电话号码只能填写数字和短横线（手机 11 位，固定电话含区号）"),
-    (r"'.*' is not a calendar date", "日期不存在，格式应为 年-月-日"),
-    (r"longer than (\d+) characters", lambda m: f"超过 {m.group(1)} 个字符"),
-    (r"unknown household group '(.*)': use (.*)",
-     lambda m: f"无法识别的户类型「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
     (r"unknown household group .*", "请选择户类型"),
-    (r"no recovery.*", "追回记录不存在"),
-    (r"no repayment.*", "还款记录不存在"),
-    (r"no county .*", "县（区）不存在"),
     (r"unknown channel .*", "请选择来源渠道"),
     (r"a county code is six digits, got .*", "县（区）代码为 6 位数字"),
-    (r"contract (\S+) does not take (\S+) referrals from (.+?); referred by: (.*)",
-     lambda m: f"服务合同 {m.group(1)} 不受理来自{'、'.join(CHANNELS.get(c, c) for c in m.group(3).split(', '))}的"
-               f"{CAUSES.get(m.group(2), m.group(2))}转介，可由："
-               f"{'、'.join(CHANNELS.get(c, c) for c in m.group(4).split(', '))}"),
-    (r"unknown cause '(.*)': use (.*)", lambda m: f"无法识别的申请原因「{m.group(1)}」，可填：{_accepted(m.group(2))}"),
-    (r"must be a whole number.*", "应为整数"),
-    (r"must be a date.*|.* is not a date.*", "日期格式应为 年-月-日，如 2026-12-05 或 2026年12月5日"),
-    (r"(\d{4})-(\d{1,2})-(\d{1,2}) is not a day of the calendar",
-     lambda m: f"没有这一天：{m.group(1)}年{m.group(2)}月{m.group(3)}日，请核对月份和日期"),
-    (r"must not be before from", "结束日期不能早于开始日期"),
-    (r"unknown action", "请从列表中选择事项"),
-    # a case id looked up and not found (`no case 'case_…'`, its repr): this message only, not every message that
-    # opens with "no case"
-    (r"no case (?:'[^']*'|\"[^\"]*\")", "案件不存在"),
-    (r"no (?:such )?notice.*", "公示不存在"),
-    (r"no objection.*", "异议不存在"),
-    (r"no need referral.*", "这项转交部门的需求不存在"),
-    (r"no such payment.*", "这笔支付不存在，或不在您的权限范围内"),
-    (r"no (?:such )?county.*", "县（区）不存在或不在您的权限范围内"),
-    # Refusals the API answered in English until its details went through these tables (the pages never met them).
-    (r"an officer prints only their own route sheet", "核查员只能打印本人的走访路线单"),
-    (r"send the (?:evidence|photo|bank's return|referral file|roster) as a multipart field named file",
-     "请以 multipart 表单字段 file 上传文件"),
-    (r"no such (?:contract|meeting|file|evidence)", "要找的内容不存在，或不在您的权限范围内"),
-    (r"must be 1 to 255 visible ASCII characters \(a UUID is a good choice\)",
-     "应为 1 至 255 个可见 ASCII 字符（建议使用 UUID）"),
-    (r"this key was already used for a different request \((.*)\); use a new key for a new request",
-     lambda m: f"此幂等键已用于另一个请求（{m.group(1)}），新的请求请使用新的键"),
-    (r"only the town clerk records a village review", "只有乡镇经办人可以录入村级评议"),
-    (r"the same objection against this case is already recorded and open", "对本案的同一异议已登记且尚未处理"),
-    (r"only a town clerk, the county reviewer or the insurer's field staff photograph a notice",
-     "只有乡镇经办人、县级复核员或保险公司核查人员可以拍摄公示照片"),
-    (r"only a town clerk, the county reviewer or the insurer's field staff confirm a notice's posting",
-     "只有乡镇经办人、县级复核员或保险公司核查人员可以确认公示张贴"),
-    (r"unknown report figure .*", "没有这项报表数字"),
-    (r"required: the county's six-digit code", "必填：县（区）的六位代码"),
-    (r"too many failed login attempts; try again in (\d+) seconds",
-     lambda m: f"登录失败次数过多，请 {-(-int(m.group(1)) // 60)} 分钟后再试"),
-    (r"too many searches by ID number; try again in (\d+) seconds",
-     lambda m: f"按身份证号查找过于频繁，请 {max(1, int(m.group(1)) // 60)} 分钟后再试"),
-    (r"must be one of number, head, village, status, received, due.*", "排序方式不正确"),
     (r"unknown key", "无法识别的设置项，请核对拼写"),
 ])
 
@@ -423,9 +325,6 @@ def field_label(field: str) -> str:
     return FIELD_LABELS.get(field, field)
 
 
-_PLAN_WHY = {"no working day": "排期内没有工作日", "no officers free": "没有两名空闲的核查员",
-             "no vehicle free": "没有空闲车辆", "all teams fully booked": "各组已排满",
-             "no officers other than those of its earlier check free": "复核须由未参加首次核查的核查员进行，但无空闲人员"}
 
 def reason_zh(reason: str | None) -> str:
     """The determination's reason (written by the eligibility rule in English) in Chinese."""

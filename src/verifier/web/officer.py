@@ -170,7 +170,7 @@ def _bills(form: Mapping[str, Any], problems: list[FieldError]) -> tuple[list[di
         if not any(typed[k] for k in ("issuer", "number", "amount")):
             continue  # a blank row (its kind alone chosen is nothing to keep)
         if not typed["amount"]:
-            problems.append(FieldError(f"bills[{i}].amount", "required"))
+            problems.append(FieldError(f"bills[{i}].amount", "必填"))
         typed["amount"] = format_yuan(_money(form, f"bills[{i}].amount", problems))
         bills.append(typed)
         rows.append(i)
@@ -188,9 +188,9 @@ def _member_problems(members: list[dict[str, Any]], rows: list[int], today: date
             except ValidationFailed as exc:
                 problems += exc.errors
         if m["relation"] not in check_service.RELATIONS:
-            problems.append(FieldError(f"members[{i}].relation", f"one of {', '.join(check_service.RELATIONS)}"))
+            problems.append(FieldError(f"members[{i}].relation", "请选择与户主关系"))
         if m["labour"] not in check_service.LABOUR:
-            problems.append(FieldError(f"members[{i}].labour", f"one of {', '.join(check_service.LABOUR)}"))
+            problems.append(FieldError(f"members[{i}].labour", "请选择劳动能力"))
     return problems
 
 
@@ -208,9 +208,9 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
         if not name and not idn:
             continue  # a blank row: the form always offers a few
         if not name:
-            problems.append(FieldError(f"members[{i}].name", "required"))
+            problems.append(FieldError(f"members[{i}].name", "必填"))
         if not idn:
-            problems.append(FieldError(f"members[{i}].id_number", "required"))
+            problems.append(FieldError(f"members[{i}].id_number", "必填"))
         members.append({"name": name, "id_number": idn, "relation": clean(form.get(f"members[{i}].relation")),
                         "labour": clean(form.get(f"members[{i}].labour"))})
         rows.append(i)
@@ -218,7 +218,7 @@ def parse_check(form: Mapping[str, Any], officers: list[str], evidence: list[str
     rigid = {k: _money(form, f"rigid_expenditure.{k}", problems) for k in RIGID}
     stable = clean(form.get("stable_income"))
     if stable not in ("yes", "no"):
-        problems.append(FieldError("stable_income", "required"))
+        problems.append(FieldError("stable_income", "必填"))
     payee = {k: clean(form.get(f"payee.{k}")) for k in ("account_name", "bank", "account_number")}
     payee["account_number"] = "".join(folded(payee["account_number"]).split())
     cross: list[dict[str, str]] = []

@@ -107,7 +107,7 @@ class ReportPages(Controller):
         if county:  # one county (or one chosen): this month's report at once, not an empty page with a form
             try:
                 if not (county.isdigit() and len(county) == 6):
-                    raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
+                    raise ValidationFailed.one("county_code", f"县（区）代码为 6 位数字，填写的是“{county}”")
                 with ctx.db.read() as session:
                     report = reports.monthly(session, user, county, chosen)
             except ValidationFailed as exc:

@@ -196,7 +196,7 @@ class SamplingPages(Controller):
         end = parse_day(data.get("checked_to"), "checked_to", problems)
         county = folded(data.get("county_code"))
         if not county:
-            problems.append(FieldError("county_code", "required"))
+            problems.append(FieldError("county_code", "必填"))
         kind = clean(data.get("kind")) or "attribute"
         rates = {name: _rate(data.get(name)) for name in smp.RATE_FIELDS}
         stratify = None if kind == "monetary" else clean(data.get("stratify_by_town")) == "1"
@@ -271,7 +271,7 @@ class SamplingPages(Controller):
 
         def act() -> None:
             if not value:
-                raise ValidationFailed.one("commitment", "required")
+                raise ValidationFailed.one("commitment", "必填")
             with ctx.db.begin() as session:
                 flow.commit(session, round_id, party, value, principal=request.user, clock=ctx.clock)
         return self._act(request, ctx, round_id, f"commit-{party}", ("commitment",), {"commitment": value}, act,
@@ -303,7 +303,7 @@ class SamplingPages(Controller):
 
         def act() -> None:
             if not value:
-                raise ValidationFailed.one("secret", "required")
+                raise ValidationFailed.one("secret", "必填")
             flow.ready_for_inputs(ctx.db, ctx.signer, round_id, principal=request.user, clock=ctx.clock)
             with ctx.db.begin() as session:
                 drawn.append(flow.reveal(session, round_id, party, value, principal=request.user,
@@ -370,7 +370,7 @@ class SamplingPages(Controller):
         values = {k: v for k, v in data.items() if isinstance(v, str)}
         reason = clean(data.get("reason"))[:2000]
         try:
-            payload = _result_input(case_id, data, [] if reason else [FieldError("reason", "required")])
+            payload = _result_input(case_id, data, [] if reason else [FieldError("reason", "必填")])
             with ctx.db.begin() as session:
                 smp.correct_result(session, round_id, payload, reason=reason, principal=request.user,
                                    clock=ctx.clock)
@@ -479,10 +479,10 @@ def _result_input(case_id: str, data: dict[str, Any], problems: list[FieldError]
     problems = list(problems or [])
     income = typed_yuan(data.get("per_capita_income"))
     if not income:
-        problems.append(FieldError("per_capita_income", "required"))
+        problems.append(FieldError("per_capita_income", "必填"))
     eligible = clean(data.get("eligible"))
     if eligible not in ("yes", "no"):
-        problems.append(FieldError("eligible", "required"))
+        problems.append(FieldError("eligible", "必填"))
     if problems:
         raise ValidationFailed(problems)
     return smp.ResultInput(case_id=case_id, per_capita_income=income, eligible=eligible == "yes",

@@ -141,10 +141,10 @@ class SchedulePages(Controller):
         start = parse_day(data.get("from"), "from", problems)
         days_text = folded(data.get("days")) or "10"
         if not days_text.isdigit():
-            problems.append(FieldError("days", "must be a whole number"))
+            problems.append(FieldError("days", f"应为整数（填写的是「{days_text}」）"))
         county = folded(data.get("county_code"))
         if not county:
-            problems.append(FieldError("county_code", "required"))
+            problems.append(FieldError("county_code", "必填"))
         vehicles = [v.strip() for v in folded(data.get("vehicles")).split(",") if v.strip()] or None
         apply = clean(data.get("apply")) == "1"
         try:
@@ -173,10 +173,10 @@ class SchedulePages(Controller):
         officers = [clean(data.get("officer_1")), clean(data.get("officer_2"))]
         for i, o in enumerate(officers):
             if not o:
-                problems.append(FieldError(f"officer_{i + 1}", "required"))
+                problems.append(FieldError(f"officer_{i + 1}", "必填"))
         vehicle = folded(data.get("vehicle"))
         if not vehicle:
-            problems.append(FieldError("vehicle", "a vehicle is needed"))
+            problems.append(FieldError("vehicle", "请填写车辆"))
         reason = clean(data.get("reason"))
         rename = {"officers[0]": "officer_1", "officers[1]": "officer_2"}
         try:

@@ -34,22 +34,22 @@ def validate_manual_assignment(
     problems: list[FieldError] = []
     ids = list(officer_ids)
     if len(ids) != 2:
-        problems.append(FieldError("officers", f"exactly two officers are needed, got {len(ids)}"))
+        problems.append(FieldError("officers", f"须选择两名核查员（选择了 {len(ids)} 名）"))
     if any(not str(i).strip() for i in ids):
-        problems.append(FieldError("officers", "an officer id must not be empty"))
+        problems.append(FieldError("officers", "核查员不能为空"))
     elif len(ids) == 2 and ids[0] == ids[1]:
-        problems.append(FieldError("officers", "the two officers must be different people"))
+        problems.append(FieldError("officers", "两名核查员不能是同一人"))
     if not str(vehicle_id).strip():
-        problems.append(FieldError("vehicle", "a vehicle is needed"))
+        problems.append(FieldError("vehicle", "请填写车辆"))
     if visit_on < referred_on:
-        problems.append(FieldError("visit_on", f"visit {visit_on} is before the referral date {referred_on}"))
+        problems.append(FieldError("visit_on", f"不能早于接收日期 {referred_on}（填写的是 {visit_on}）"))
 
     for officer in dict.fromkeys(ids):
         limit = capacity if isinstance(capacity, int) else capacity.get(officer, DEFAULT_CAPACITY)
         load = officer_load.get((officer, visit_on), 0)
         if load >= limit:
             problems.append(
-                FieldError("officers", f"officer {officer} already has {load} visits on {visit_on} (capacity {limit})")
+                FieldError(f"officers[{ids.index(officer)}]", f"该核查员 {visit_on} 已有 {load} 户走访（每日最多 {limit} 户）")
             )
 
     team = set(ids)
@@ -65,10 +65,10 @@ def validate_manual_assignment(
                 officer_clash.add((officer, visit.vehicle_id))
     for other in sorted(vehicle_clash):
         problems.append(
-            FieldError("vehicle", f"vehicle {vehicle_id} already carries {' and '.join(other)} on {visit_on}")
+            FieldError("vehicle", f"车辆 {vehicle_id} 在 {visit_on} 已安排给其他核查员")
         )
     for officer, other_vehicle in sorted(officer_clash):
         problems.append(
-            FieldError("officers", f"officer {officer} already travels in vehicle {other_vehicle} on {visit_on}")
+            FieldError(f"officers[{ids.index(officer)}]", f"该核查员 {visit_on} 已乘坐车辆 {other_vehicle}")
         )
     return problems

@@ -226,21 +226,21 @@ def _reason(
     teams_formed: set[date],
 ) -> str:
     if case.due_on < case.referred_on:
-        return f"due date {case.due_on} is before the referral date {case.referred_on}"
+        return f"核查期限 {case.due_on} 早于接收日期 {case.referred_on}，请核对案件日期"
     if case.referred_on > window_end:
-        return f"referred on {case.referred_on}, after the planning window ends {window_end}"
+        return f"接收日期 {case.referred_on} 晚于排期结束日 {window_end}"
     first = max(start, case.referred_on)
-    until = f"before the planning window ends {window_end} (due date {case.due_on})"
+    until = f"（排期截至 {window_end}，核查期限 {case.due_on}）"
     days = plan_days[bisect.bisect_left(plan_days, first):]
     if not days:
-        return f"no working day from {first} {until}"
+        return f"排期内 {first} 起没有工作日{until}"
     if not any(d in officers_free for d in days):
-        return f"no officers free {until}"
+        return f"没有两名空闲的核查员{until}"
     if not any(d in teams_formed for d in days):
-        return f"no vehicle free {until}"
+        return f"没有空闲车辆{until}"
     if case.excluded_officers:
-        return f"no officers other than those of its earlier check free {until}"
-    return f"all teams fully booked {until}"
+        return f"复核须由未参加首次核查的核查员进行，但无空闲人员{until}"
+    return f"各组已排满{until}"
 
 
 def _check_input(
@@ -252,19 +252,19 @@ def _check_input(
 ) -> None:
     problems: list[FieldError] = []
     if not 1 <= days <= MAX_PLAN_DAYS:
-        problems.append(FieldError("days", f"must be between 1 and {MAX_PLAN_DAYS}"))
+        problems.append(FieldError("days", f"应在 1 至 {MAX_PLAN_DAYS} 之间（填写的是 {days}）"))
     if any(not 0 <= w <= 6 for w in workdays):
-        problems.append(FieldError("workdays", "must be weekday numbers from 0 (Monday) to 6 (Sunday)"))
+        problems.append(FieldError("workdays", "星期几应为 0（星期一）至 6（星期日）"))
     for name, ids in (
         ("cases", [c.case_id for c in cases]),
         ("officers", [o.user_id for o in officers]),
         ("vehicles", [v.vehicle_id for v in vehicles]),
     ):
         for dup in sorted(k for k, n in Counter(ids).items() if n > 1):
-            problems.append(FieldError(name, f"{dup} appears more than once"))
+            problems.append(FieldError(name, f"{dup} 重复出现"))
     for o in officers:
         if o.capacity_per_day < 0:
-            problems.append(FieldError("officers", f"capacity of {o.user_id} must not be negative"))
+            problems.append(FieldError("officers", f"{o.user_id} 的每日走访户数不能为负数"))
     if problems:
         raise ValidationFailed(problems)
 

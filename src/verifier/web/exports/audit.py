@@ -25,7 +25,7 @@ def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None,
 def audit_xlsx(session: Session, user: Principal, *, since: date | None = None, until: date | None = None,
                action: str | None = None, q: str = "") -> bytes:
     if since and until and since > until:
-        raise ValidationFailed.one("to", "must not be before from")
+        raise ValidationFailed.one("to", f"结束日期不能早于开始日期（填写的是 {since} 至 {until}）")
     start, end = day_bounds(since, until)
     rows = audit_service.list_entries(session, user, since=start, until=end, action=action or None, q=q)
     names = user_names(session, [r.actor for r in rows] + [r.subject for r in rows if r.subject.startswith("usr_")])

@@ -84,7 +84,7 @@ class BatchChoicePages(Controller):
         """查找 / 全选显示的 / 取消显示的 re-show the form with the choices kept; 生成支付批次 makes the batch."""
         county, contract = folded(data.get("county_code")), folded(data.get("contract_id"))
         if not county.isdigit() or len(county) != 6:
-            raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
+            raise ValidationFailed.one("county_code", f"县（区）代码为 6 位数字，填写的是“{county}”")
         raw = data.get("case_ids")
         chosen = list(dict.fromkeys(folded(v)[:40] for v in (raw if isinstance(raw, list) else [raw] if raw else [])))
         q, place, action = folded(data.get("q"))[:200], clean(data.get("place"))[:200], clean(data.get("do"))

@@ -37,7 +37,7 @@ class FundPages(Controller):
             if contract_id:
                 chosen = [c for c in contracts if c.id == contract_id]
                 if not chosen:
-                    raise NotFound(f"no contract {contract_id!r}")
+                    raise NotFound(f"服务合同 {contract_id} 不存在")
             else:
                 chosen = contracts
             funds = []

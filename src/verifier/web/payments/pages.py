@@ -109,7 +109,7 @@ class PaymentPages(Controller):
         contract_id = folded(data.get("contract_id")) or None
         try:
             if not county.isdigit() or len(county) != 6:
-                raise ValidationFailed.one("county_code", "a county code is six digits, got " + repr(county))
+                raise ValidationFailed.one("county_code", f"县（区）代码为 6 位数字，填写的是“{county}”")
             case_ids = None
             if clean(data.get("choose")) == "1":  # the form listed the cases to tick
                 raw = data.get("case_ids")
