@@ -17,9 +17,6 @@ _TYPES = {"str": "文字（加引号）", "int": "整数", "float": "数", "bool
           "object": "表", "date": "日期（如 2026-01-01）", "datetime": "日期时间", "null": "空值", "time": "时刻",
           "decimal": "小数"}
 _KINDS = {"cause": "救助原因", "group": "家庭类别"}
-CHANNEL_ZH = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
-              "education": "教育局", "application": "农户申请"}
-"""The channels a referral comes through (`[[causes]] channel`), as pages name them (`web.labels.CHANNELS`)."""
 
 
 def _type(name: str) -> str:

@@ -158,7 +158,6 @@ OUTSIDE_WEB = {
     ("cli_click_zh.py", "SUBCOMMAND_METAVARS"): "click's help", ("cli_click_zh.py", "ARGUMENTS"): "click's help",
     ("cli_click_zh.py", "TYPES"): "click's parameter types",
     ("contract_zh.py", "_TYPES"): "the contract's terms", ("contract_zh.py", "_KINDS"): "the contract's terms",
-    ("contract_zh.py", "CHANNEL_ZH"): "the contract's channels (labels.CHANNELS reads it)",
     ("contract_terms_zh.py", "MODES"): "the contract's terms",
     ("audit/notes_zh.py", "_FILES"): "the audit check's file names",
     # Who did which part of a case's step, said in its four-eyes refusal through a linked account (refuse_linked).

@@ -18,8 +18,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ..contract_zh import CHANNEL_ZH
 from .errors import FieldError
+
+CHANNEL_ZH = {"medical_insurance": "医保局", "civil_affairs": "民政局", "emergency_management": "应急管理局",
+              "education": "教育局", "application": "农户申请"}
+"""The channels a referral comes through (`[[causes]] channel`), as pages name them (`web.labels.CHANNELS`)."""
 
 # The rigid-expenditure bases a cause may be priced on: the amounts a home check records. `other_rigid` is the
 # generic one for a cause the scheme did not start with (a contract names what it stands for).

@@ -27,7 +27,7 @@ from ..cases import numbers as case_numbers
 from ..clock import Clock
 from ..conflicts import service as conflicts
 from ..contract import Contract, county_named, declared_name
-from ..contract_zh import CHANNEL_ZH
+from ..domain.causes import CHANNEL_ZH
 from ..domain.causes import DEFAULT_TABLE, CauseTable, channel_refusal
 from ..domain.errors import FieldError, NotFound, ValidationFailed
 from ..domain.money import format_yuan

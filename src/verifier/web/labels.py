@@ -16,7 +16,7 @@ from ..accounts.service import ROLE_NAMES_ZH
 from ..checks.bills import BILL_KINDS_ZH
 from ..contract import county_named as contract_county_named
 from ..contract import declared_name
-from ..contract_zh import CHANNEL_ZH
+from ..domain.causes import CHANNEL_ZH
 from ..documents.notice import CAUSE_LABELS
 from ..notices.objections import STATUS_ZH as OBJECTION_STATUS_ZH
 from ..domain.photo_times import WALL_UPLOAD_GRACE_DAYS
