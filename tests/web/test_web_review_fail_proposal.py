@@ -26,7 +26,9 @@ def test_a_failed_review_waits_for_a_second_person(pages, ctx, clock) -> None:  
     again = {"held_on": today, "result": "fail", "note": "再次确认未通过"}
     r = pages.post(f"/cases/{case_id}/review", again)
     assert r.status_code == 403 and "本户的村级评议未通过由您记录" in r.text and "four-eyes" not in r.text
-    assert "再次确认未通过</textarea>" in r.text and 'value="fail" checked' in r.text
+    assert "再次确认未通过</textarea>" in r.text
+    # the form offers the recorder 通过 only, saying why instead of 未通过 (as the page did before the post)
+    assert 'id="review-fail-refused"' in r.text and 'name="result" value="fail"' not in r.text
     assert case_status(ctx, case_id) == "determined"
     # The county reviewer: on the home page with its reason and who recorded it; decided on the case page.
     pages.as_("rev-review", "county_reviewer")

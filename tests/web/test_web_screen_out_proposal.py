@@ -36,7 +36,9 @@ def test_a_proposed_screen_out_waits_for_a_second_person_on_the_pages(pages, ctx
     # Confirming it themselves: refused in Chinese beside the form, what was typed kept, nothing closed.
     r = pages.post(f"/cases/{case_id}/screening", form)
     assert r.status_code == 403 and "本案的初筛不通过由您提出" in r.text and "four-eyes" not in r.text
-    assert "家庭有稳定工资收入</textarea>" in r.text and 'value="reject" checked' in r.text
+    assert "家庭有稳定工资收入</textarea>" in r.text
+    # the form offers the proposer 通过 only, saying why instead of 不通过 (as the page did before the post)
+    assert 'id="screen-out-refused"' in r.text and 'name="decision" value="reject"' not in r.text
     with ctx.db.read() as session:
         assert session.get(Case, case_id).status == "received"
     # The county reviewer: on the home page with its reason and proposer; decided on the case page.

@@ -72,6 +72,21 @@ def screen_out_parts(case: Case) -> list[recusal_refusals.LinkedPart]:
                                         households=[case.household_id], extra={"why": "password_linked"})]
 
 
+def own_screen_out(case: Case, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the screen-out proposed on `case` as its proposer, or None: what `screen`
+    refuses 不通过 with, and the case page shows instead of the 不通过 choice."""
+    if case.screen_out_proposed_by is None or case.screen_out_proposed_by != principal.id:
+        return None
+    return "按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。"
+
+
+def screen_out_refused(session: Session, case: Case, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the screen-out proposed on `case` (its proposer, or an account linked to the
+    proposer's by a password: the refusals `screen` gives 不通过, in its words), or None: the case page shows it
+    instead of the 不通过 choice."""
+    return own_screen_out(case, principal) or linked_screen_out(session, case, principal)
+
+
 def linked_screen_out(session: Session, case: Case, principal: Principal) -> str | None:
     """Why `principal` may not confirm the screen-out proposed on `case` through an account linked to its proposer's
     by a password (what `screen` refuses 不通过 with), or None: the case page shows it instead of the 不通过 choice."""
@@ -94,8 +109,9 @@ def screen(session: Session, case_id: str, *, decision: str, reason: str, princi
     proposed_by = case.screen_out_proposed_by
     if proposed_by is None and not principal.has("town_clerk"):
         raise Forbidden("县级复核人员只确认或否决乡镇经办人提出的初筛不通过，初步筛选由乡镇经办人办理")
-    if decision == "reject" and proposed_by == principal.id:
-        raise Forbidden("按“四眼原则”，本案的初筛不通过由您提出，须由本乡镇其他经办人或县级复核人员确认；您可以改为“通过”。")
+    own = own_screen_out(case, principal) if decision == "reject" else None
+    if own is not None:
+        raise Forbidden(own)
     if decision == "reject" and proposed_by is not None:  # nor through an account linked to the proposer's
         recusal_refusals.refuse_linked(session, principal, "screening", screen_out_parts(case), clock=clock)
     role = principal.acting_role(SCREEN_OUT_CONFIRMERS if proposed_by else ("town_clerk",))

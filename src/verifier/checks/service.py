@@ -501,6 +501,25 @@ def refuse_linked_determiner(session: Session, case: Case, check: Check, princip
                                    clock=clock)
 
 
+def own_part_in_determination(session: Session, case: Case, check: Check, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the determination resting on `check` as its first person (who sent a check of
+    the case back, the check's recorder or an officer of it), or None: what `determine` refuses with, and the
+    determination page shows instead of the button."""
+    if principal.id in sent_back_by(session, case.id):
+        return "按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认"
+    if principal.id == check.recorded_by or principal.id in (check.officer_ids or []):
+        return "按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认"
+    return None
+
+
+def determiner_refused(session: Session, case: Case, check: Check, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the determination resting on `check` (its first person, or an account linked
+    to one by a password: the refusals `determine` gives, in its words), or None: the page shows it instead of the
+    button."""
+    return (own_part_in_determination(session, case, check, principal)
+            or linked_determiner(session, case, check, principal))
+
+
 def linked_determiner(session: Session, case: Case, check: Check, principal: Principal) -> str | None:
     """Why `principal` may not confirm the determination resting on `check` through an account linked by a password
     (the refusal `refuse_linked_determiner` gives), or None: the determination page shows it instead of the button."""
@@ -613,10 +632,9 @@ def determine(session: Session, case_id: str, *, confirm: bool, principal: Princ
     a = assess_case(session, case)
     if not confirm:
         return a
-    if principal.id in sent_back_by(session, case.id):
-        raise Forbidden("按“四眼原则”，您退回过本案的核查，认定结果须由其他审核人员确认")
-    if principal.id == a.check.recorded_by or principal.id in a.check.officer_ids:
-        raise Forbidden("按“四眼原则”，本认定所依据的核查由您进行，须由其他审核人员确认")
+    own = own_part_in_determination(session, case, a.check, principal)
+    if own is not None:
+        raise Forbidden(own)
     refuse_linked_determiner(session, case, a.check, principal, clock)
     recusal.refuse_principal(session, principal, [case.household_id], step="determination", case_id=case.id,
                              clock=clock)

@@ -105,6 +105,21 @@ def review_fail_parts(case: Case) -> list[recusal_refusals.LinkedPart]:
                                         households=[case.household_id], extra={"why": "password_linked"})]
 
 
+def own_review_fail(case: Case, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the failed review recorded on `case` as its recorder, or None: what
+    `record_review` refuses 未通过 with, and the case page shows instead of the 未通过 choice."""
+    if case.review_fail_proposed_by is None or case.review_fail_proposed_by != principal.id:
+        return None
+    return "按“四眼原则”，本户的村级评议未通过由您记录，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。"
+
+
+def review_fail_refused(session: Session, case: Case, principal: Principal) -> str | None:
+    """Why `principal` may not confirm the failed review recorded on `case` (its recorder, or an account linked to the
+    recorder's by a password: the refusals `record_review` gives 未通过, in its words), or None: the case page shows
+    it instead of the 未通过 choice."""
+    return own_review_fail(case, principal) or linked_review_fail(session, case, principal)
+
+
 def linked_review_fail(session: Session, case: Case, principal: Principal) -> str | None:
     """Why `principal` may not confirm the failed review recorded on `case` through an account linked to its
     recorder's by a password (what `record_review` refuses 未通过 with), or None: the case page shows it instead of
@@ -139,8 +154,9 @@ def record_review(
         raise Forbidden("县级复核人员只确认或否决乡镇经办人记录的村级评议未通过，村级评议由乡镇经办人记录")
     if proposed_by is not None and meeting_id:
         raise InvalidState("本户的村级评议未通过已记录，正等待本县其他经办人或县级复核人员确认，不能再列入评议会")
-    if result == "fail" and proposed_by == principal.id:
-        raise Forbidden("按“四眼原则”，本户的村级评议未通过由您记录，须由本县其他经办人或县级复核人员确认；您可以改为“通过”。")
+    own = own_review_fail(case, principal) if result == "fail" else None
+    if own is not None:
+        raise Forbidden(own)
     if result == "fail" and proposed_by is not None:  # nor through an account linked to the proposer's
         recusal_refusals.refuse_linked(session, principal, "village_review", review_fail_parts(case), clock=clock)
     role = principal.acting_role(REVIEW_FAIL_CONFIRMERS if proposed_by else REVIEW_ROLES)

@@ -171,9 +171,10 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
             if detail.checks else None
         followups = receipt.for_case(session, case.id) if detail.payments else []
         # why this user may not confirm a proposed 不通过 / 未通过 (said instead of that choice; 通过 stays offered):
-        # an account linked by a password to its proposer's, the rule `screen` and `record_review` refuse by
-        refused = {"screening": case_service.linked_screen_out(session, case, user),
-                   "review": notice_service.linked_review_fail(session, case, user)}
+        # its proposer, or an account linked by a password to the proposer's, the rule `screen` and `record_review`
+        # refuse by
+        refused = {"screening": case_service.screen_out_refused(session, case, user),
+                   "review": notice_service.review_fail_refused(session, case, user)}
         payee_changeable = payees.may_change(session, case)
         names |= user_names(session, {p for f in followups
                                       for p in (f.recorded_by, f.resolved_by, f.confirmed_by,

@@ -237,9 +237,10 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "staff_account": payees.staff_warning(session, check.payee_account_index),
             # 收款账户与其他家庭相同: the supervisor asks about a shared payee account before confirming
             "shared_account": one_account.case_warning(session, case.id, request.user, ctx.vault, ctx.clock.today()),
-            # why this supervisor may not confirm (said instead of the button): an account linked by a password to
-            # the check's recorder, an officer of it or who sent a check back (the rule `determine` refuses by)
-            "linked": check_service.linked_determiner(session, case, check, request.user),
+            # why this supervisor may not confirm (said instead of the button): who sent a check back, the check's
+            # recorder or an officer of it, or an account linked to theirs by a password (the rule `determine`
+            # refuses by)
+            "refused": check_service.determiner_refused(session, case, check, request.user),
         }
     return page(request, "determination.html", status_code=status_code, case=case, head=head, check=check, d=view,
                 send_back=send_back or FormState(), message=message)
