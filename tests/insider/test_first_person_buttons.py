@@ -131,3 +131,28 @@ def test_the_recorder_of_a_village_fail_reads_why_instead_of_confirming_it(ctx, 
     allowed = _page(client, users, "clerk2", url)
     assert 'name="result" value="fail"' in allowed and 'id="review-fail-refused"' not in allowed
 
+
+def test_the_original_determiner_reads_why_instead_of_the_redetermination_form(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    from deviation_helpers import both_found_ineligible, held_and_paid_in_a_round
+    from sqlalchemy import select
+
+    from verifier.store.tables import Determination
+
+    round_ = held_and_paid_in_a_round(ctx, client, users)
+    both_found_ineligible(ctx, client, round_, "9000.00")
+    users.add("boss", "insurer_supervisor", counties=(COUNTY,))
+    users.add("sup_other", "insurer_supervisor", counties=(COUNTY,))
+    with ctx.db.begin() as session:  # the held case's determination was confirmed by `boss`
+        session.scalars(select(Determination).where(Determination.case_id == round_.held)).one() \
+            .confirmed_by = users.ids["boss"]
+    url = f"/cases/{round_.held}"
+
+    page = _page(client, users, "boss", url)
+    assert 'id="redetermination-refused"' in page and "您不能重新认定本案" in page and "原认定由您确认" in page
+    assert 'id="redetermination-form"' not in page and "保存重新认定</button>" not in page
+    said = _refused(client, users, "boss", f"/api/cases/{round_.held}/redetermination",
+                    {"outcome": "proceed", "reason": "核实无误，维持原认定"})
+    assert said in page
+
+    allowed = _page(client, users, "sup_other", url)
+    assert 'id="redetermination-form"' in allowed and 'id="redetermination-refused"' not in allowed

@@ -65,18 +65,32 @@ def _parts(case: Case, det: Determination, check: Check | None,
         extra={"why": "password_linked"}) for who, part in sorted((w, p) for w, p in parts.items() if w)]
 
 
-def linked_redeterminer(session: Session, case_id: str, principal: Principal) -> str | None:
-    """Why `principal` may not re-determine the held case through an account linked by a password to one whose
-    part it is the second person of (what `redetermine` refuses with), or None (also when nothing is held): the case
-    page shows it instead of the button."""
+def _own_part(det: Determination, check: Check | None, recorders: set[str], principal: Principal) -> str | None:
+    """Why `principal` may not re-determine as a first person of the case (the original determination's confirmer,
+    an officer of its home check, a recorder of the deviating re-check results), or None: what `redetermine`
+    refuses with, and the case page shows instead of the form."""
+    if principal.id == det.confirmed_by:
+        return "按“四眼原则”，原认定由您确认，须由另一名主管重新认定。"
+    if check is not None and principal.id in (check.officer_ids or []):
+        return "按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。"
+    if principal.id in recorders:
+        return "按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。"
+    return None
+
+
+def redeterminer_refused(session: Session, case_id: str, principal: Principal) -> str | None:
+    """Why `principal` may not re-determine the held case: a first person of it, or an account linked by a password
+    to one whose part it is the second person of (what `redetermine` refuses with, in its words), or None (also when
+    nothing is held): the case page shows it instead of the form."""
     hold = session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))
     det = _latest_determination(session, case_id) if hold is not None else None
     case = session.get(Case, case_id)
     if hold is None or det is None or case is None:
         return None
+    check = session.get(Check, det.check_id)
     _, recorders = _recorders(session, case.id, hold.round_id)
-    return recusal_refusals.linked_said(session, principal,
-                                        _parts(case, det, session.get(Check, det.check_id), recorders))
+    return (_own_part(det, check, recorders, principal)
+            or recusal_refusals.linked_said(session, principal, _parts(case, det, check, recorders)))
 
 
 def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, relief_amount: str | None = None,
@@ -113,12 +127,9 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     assert det is not None  # a hold is opened on determined cases only
     check = session.get(Check, det.check_id)
     results, recorders = _recorders(session, case.id, hold.round_id)
-    if principal.id == det.confirmed_by:
-        raise Forbidden("按“四眼原则”，原认定由您确认，须由另一名主管重新认定。")
-    if check is not None and principal.id in (check.officer_ids or []):
-        raise Forbidden("按“四眼原则”，您参加了该户的入户核查，须由另一名主管重新认定。")
-    if principal.id in recorders:
-        raise Forbidden("按“四眼原则”，发现偏差的复核结果由您录入，须由保险公司其他主管重新认定。")
+    own = _own_part(det, check, recorders, principal)
+    if own is not None:
+        raise Forbidden(own)
     # nor through an account linked to one of theirs by a password
     recusal_refusals.refuse_linked(session, principal, "redetermination",
                                    _parts(case, det, check, recorders), clock=clock)

@@ -64,8 +64,9 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     return {"holds": held, "recoveries": recs, "open_hold": open_hold, "names": names, "rounds": rounds,
             "rechecks": rechecks,
             "may_redetermine": may_redetermine,
-            # why not, said instead of the form: an account linked by a password to one whose part it checks
-            "redetermine_refused": holds.linked_redeterminer(session, case_id, user) if may_redetermine else None,
+            # why not, said instead of the form: a first person of the case, or an account linked by a password to
+            # one whose part it checks (the rule `redetermine` refuses by)
+            "redetermine_refused": holds.redeterminer_refused(session, case_id, user) if may_redetermine else None,
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
 
