@@ -278,14 +278,23 @@ def _waiver(session: Session, recovery_id: str, reason: str, principal: Principa
         _answering(rec, asked_at)
     if _pending(session, rec.id):
         raise InvalidState("有还款登记等待确认：请先确认或驳回，再核销剩余部分。")
-    if rec.waiver_requested_by == principal.id:
-        raise Forbidden("核销由您申请，须由另一名县级复核人员确认。")
-    if rec.waiver_requested_by is not None:  # nor the asker's second account (the waiver is two reviewers')
-        refusals.refuse_linked(session, principal, "recovery_waiver", [refusals.LinkedPart(
-            rec.waiver_requested_by, _linked(f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能确认核销"),
-            case_id=rec.case_id)], clock=clock)
-    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)  # neither of the two is a relative's (回避)
+    _not_the_asker(session, rec, principal, clock, own="核销由您申请，须由另一名县级复核人员确认。",
+                   linked=f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能确认核销")
     return rec, reason
+
+
+def _not_the_asker(session: Session, rec: Recovery, principal: Principal, clock: Clock | None, *, own: str,
+                   linked: str) -> None:
+    """The bars of whoever answers a waiver request (confirms or declines it): not the asker (`own`), nor the
+    asker's second account (`linked`: the waiver is two reviewers'), nor, asking or answering, a relative of the
+    household (回避)."""
+    asker = rec.waiver_requested_by
+    if asker == principal.id:
+        raise Forbidden(own)
+    if asker is not None:
+        refusals.refuse_linked(session, principal, "recovery_waiver", [refusals.LinkedPart(
+            asker, _linked(linked), case_id=rec.case_id)], clock=clock)
+    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)
 
 
 def waive_writes_off(session: Session, recovery_id: str, *, reason: str, principal: Principal,
@@ -341,12 +350,8 @@ def decline_waiver(session: Session, recovery_id: str, *, reason: str, principal
     _answering(rec, asked_at)
     asker = rec.waiver_requested_by
     assert asker is not None
-    if asker == principal.id:
-        raise Forbidden("核销由您申请，须由另一名县级复核人员确认或驳回。")
-    refusals.refuse_linked(session, principal, "recovery_waiver", [refusals.LinkedPart(
-        asker, _linked(f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能驳回核销申请"),
-        case_id=rec.case_id)], clock=clock)
-    recusal.refuse_case(session, principal, rec.case_id, step="recovery_waiver", clock=clock)
+    _not_the_asker(session, rec, principal, clock, own="核销由您申请，须由另一名县级复核人员确认或驳回。",
+                   linked=f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能驳回核销申请")
     asked_reason = rec.waive_reason or ""
     asked_on = rec.waiver_requested_at
     rec.waiver_requested_by, rec.waiver_requested_at, rec.waiver_confirm_note = None, None, reason
