@@ -18,6 +18,13 @@ from verifier.store.tables import Case
 SALARY = "6217000099998888777"
 
 
+def _card(home: str) -> int:
+    """The count of the home page's card 回避移除待确认."""
+    found = re.search(r'<div class="count">(\d+)</div>\s*<div class="title">回避移除待确认<', home)
+    assert found is not None, "no card 回避移除待确认"
+    return int(found.group(1))
+
+
 def test_own_account_declared_masked_and_removed_only_by_another_admin(pages, ctx, users) -> None:  # type: ignore[no-untyped-def]
     pages.as_("fin1", "finance", "admin")
     r = pages.post("/account/recusal/accounts", {"account_number": "12ab"})
@@ -42,9 +49,12 @@ def test_own_account_declared_masked_and_removed_only_by_another_admin(pages, ct
         rm = s.scalar(select(StaffAccountRemoval.id))
     r = pages.post(f"/recusal/accounts/removals/{rm}/confirm")
     assert r.status_code == 403 and "不能确认删除您本人申报的银行账户" in r.text
+    assert "待您确认 0 项" in text and _card(pages.get("/").text) == 0  # not the owner's to decide
     pages.as_("adm2", "admin")
     text = pages.get("/recusal").text
     assert f"/recusal/accounts/removals/{rm}/confirm" in text
+    # the other admin's home card counts the removal of an own account too, as the page's line says
+    assert "待您确认 1 项" in text and _card(pages.get("/").text) == 1
     assert pages.post(f"/recusal/accounts/removals/{rm}/confirm").status_code == 303
     with ctx.db.read() as s:
         assert s.get(StaffAccount, account_id).removed_at is not None  # type: ignore[union-attr]

@@ -86,10 +86,19 @@ def waiting_for_the_wall(session: Session, principal: Principal) -> int:
     return int(session.scalar(_scope(stmt, Case.county_code, principal)) or 0)
 
 
-def failed_cases(session: Session, principal: Principal, limit: int = 200) -> list[Case]:
+FAILED_SHOWN = 200  # the batches page lists at most this many failed payments (the case list has them all)
+
+
+def failed_cases(session: Session, principal: Principal, limit: int = FAILED_SHOWN) -> list[Case]:
     """Cases whose payment failed, the longest waiting first."""
     stmt = select(Case).where(Case.status == "payment_failed").order_by(Case.updated_at, Case.id).limit(limit)
     return list(session.scalars(_scope(stmt, Case.county_code, principal)))
+
+
+def count_failed(session: Session, principal: Principal) -> int:
+    """How many cases of the caller's counties wait for their payee to be corrected (the home page's card's count)."""
+    stmt = select(func.count()).select_from(Case).where(Case.status == "payment_failed")
+    return int(session.scalar(_scope(stmt, Case.county_code, principal)) or 0)
 
 
 def count_waiting(session: Session, principal: Principal, todo: str) -> int:

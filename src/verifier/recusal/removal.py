@@ -142,6 +142,15 @@ def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bo
     return removal
 
 
+def count_to_decide(session: Session, kinds: Sequence[Kind], principal: Principal) -> int:
+    """Removals of `kinds` waiting over the accounts `principal` sees that `principal` may decide: neither the
+    entry's owner nor who asked."""
+    users = {u.id for u in visible_users(session, principal)}
+    return sum(1 for kind in kinds for user_id, asked_by in session.execute(
+        select(kind.removal.user_id, kind.removal.requested_by).where(kind.removal.status == "pending"))
+        if user_id in users and principal.id not in (user_id, asked_by))
+
+
 def pending(session: Session, kind: Kind, principal: Principal) -> list[tuple[Any, Any, User, str]]:
     """The removals waiting for a decision over the accounts `principal` sees, oldest first:
     (removal, entry, owner, the requester's display name)."""

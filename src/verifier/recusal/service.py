@@ -29,6 +29,7 @@ from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of_list
 from ..store.tables import User
 from ..store.vault import Vault
+from . import accounts as staff_accounts
 from . import guard, removal
 from .models import StaffTie, StaffTieRemoval
 
@@ -186,11 +187,9 @@ def find_declarations(session: Session, principal: Principal, vault: Vault, *, q
 
 def count_removals_to_decide(session: Session, principal: Principal) -> int:
     """Removals asked for in the admin's counties that this admin may decide (neither the entry's owner nor who
-    asked): the home page's card."""
-    users = {u.id for u in visible_users(session, principal)}
-    return sum(1 for user_id, asked_by in session.execute(
-        select(StaffTieRemoval.user_id, StaffTieRemoval.requested_by).where(StaffTieRemoval.status == "pending"))
-        if user_id in users and principal.id not in (user_id, asked_by))
+    asked), of relatives' ID numbers and of staff's own bank accounts alike: the home page's card and the heading of
+    /recusal's lists of removals."""
+    return removal.count_to_decide(session, (TIE, staff_accounts.ACCOUNT), principal)
 
 
 def pending_removals(session: Session, principal: Principal, vault: Vault) -> list[PendingRemoval]:

@@ -45,6 +45,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
         unposted = batch_list.waiting_for_the_wall(session, user) if user.has("insurer_claims") else 0
         shared_held = one_account.held_ready(session, user, ctx.clock.today()) if user.has("insurer_claims") else 0
         failed = [(c, c.household.head_name) for c in batch_list.failed_cases(session, user)]
+        failed_total = batch_list.count_failed(session, user) if len(failed) == batch_list.FAILED_SHOWN else len(failed)
         asked = payees.cases_waiting_for_approval(session, [c.id for c, _ in failed])
         numbers = case_numbers.numbers_of(session, [case_id for case_id, _ in create_skipped or []])
         names = user_names(session, [b.prepared_by for b in batches])
@@ -55,7 +56,7 @@ def _list_page(request: Req, ctx: Any, *, status: str | None = None, todo: str |
     return page(request, "payments.html", status_code=status_code, batches=batches, pager=pager, q=q,
                 export_url=export.url(),
                 status=status or "", todo=todo or "", county_code=county_code or "", names=names,
-                ready=ready, failed=failed, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
+                ready=ready, failed=failed, failed_total=failed_total, asked=asked, counties=counties, sl=sl, todos=sl.BATCH_TODO,
                 create_errors=create_errors or [], create_skipped=create_skipped or [],
                 numbers=numbers, unposted=unposted, shared_held=shared_held,
                 can_create=user.has("insurer_claims"), can_correct=user.has(*PAYEE_EDITORS["roles"]),
