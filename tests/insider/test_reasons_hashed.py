@@ -28,7 +28,7 @@ from verifier.audit.models import AuditEntry
 from verifier.cases import holds
 from verifier.contract import check_contract_text
 from verifier.domain.money import format_yuan
-from verifier.payments import recoveries
+from verifier.payments import recoveries, recovery_reading
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentBatch, PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
 from verifier.sampling import consequences
@@ -172,9 +172,10 @@ def _decline_waiver(ctx, client, users, rounds) -> Done:  # type: ignore[no-unty
     with ctx.db.read() as s:
         kept = s.get(Recovery, rec.id)
         assert kept.status == "open"
+        (request,) = recovery_reading.waiver_requests_of(s, rec.id)
     return Done([Logged(recoveries.WAIVER_DECLINED, "reason_sha256", declined),
                  Logged(recoveries.WAIVER_DECLINED, "request_reason_sha256", asked)],
-                [(kept.waiver_confirm_note, declined)])
+                [(request["note"], declined), (request["reason"], asked)])
 
 
 def _correct(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from verifier.audit.canonical import decode_entry
 from verifier.audit.log import text_digest
 from verifier.audit.models import AuditEntry
-from verifier.payments import recoveries
+from verifier.payments import recoveries, recovery_reading
 from verifier.store.tables import User
 
 
@@ -21,6 +21,11 @@ def _declined_entries(ctx):  # type: ignore[no-untyped-def]
     with ctx.db.read() as session:
         entries = [decode_entry(e) for e in session.scalars(select(AuditEntry.entry).order_by(AuditEntry.idx))]
     return [e for e in entries if e.action == recoveries.WAIVER_DECLINED]
+
+
+def _requests(ctx, recovery_id):  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return recovery_reading.waiver_requests_of(session, recovery_id)
 
 
 def test_attack_the_asker_or_a_linked_account_or_a_relative_declines_and_another_reviewer_does(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
@@ -63,7 +68,11 @@ def test_attack_the_asker_or_a_linked_account_or_a_relative_declines_and_another
     assert r.status_code == 200, r.text
     kept = recovery_of(ctx, sampled.paid)
     assert (kept.status, kept.waiver_requested_by, kept.waiver_requested_at) == ("open", None, None)
-    assert kept.waiver_confirm_note == "农户有稳定收入，具备偿还能力" and kept.closed_by is None
+    assert kept.waiver_confirm_note is None and kept.closed_by is None  # that column is the confirming words'
+    (first,) = _requests(ctx, recovery.id)  # the request's own row: who declined, when, why
+    assert (first["asked_by"], first["reason"], first["outcome"], first["ended_by"], first["note"]) == (
+        users.ids["reviewer"], "农户确无能力退还", "declined", users.ids["rev2"], "农户有稳定收入，具备偿还能力")
+    assert first["ended_at"] == ctx.clock.now().isoformat()
     (entry,) = _declined_entries(ctx)
     assert entry.actor == users.ids["rev2"] and entry.payload["requested_by"] == users.ids["reviewer"]
     assert entry.payload["reason_sha256"] == text_digest("农户有稳定收入，具备偿还能力")
@@ -87,4 +96,30 @@ def test_attack_the_asker_or_a_linked_account_or_a_relative_declines_and_another
     assert r.status_code == 200 and r.json()["status"] == "waived", r.text
     r = client.post(decline, headers=users.headers("rev2"), json={"reason": "晚了"})
     assert r.status_code == 409 and "已核销" in r.json()["detail"], r.text
+    # both requests kept, each with its end: the later confirmation overwrote nothing of the decline
+    assert [(w["reason"], w["outcome"], w["ended_by"], w["note"]) for w in _requests(ctx, recovery.id)] == [
+        ("农户确无能力退还", "declined", users.ids["rev2"], "农户有稳定收入，具备偿还能力"),
+        ("户主重病", "confirmed", users.ids["rev2"], "同意核销")]
 
+
+
+def test_a_request_still_waiting_when_the_recovery_is_repaid_in_full_ends_withdrawn(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """Repaid in full while a request waits: the request's row ends (withdrawn, by whoever confirmed the last
+    repayment), so no row says a request waits on a recovery that is closed."""
+    from verifier.domain.money import format_yuan
+
+    sampled = held_and_paid_in_a_round(ctx, client, users)
+    both_found_ineligible(ctx, client, sampled, "2666.67")
+    recovery = recovery_of(ctx, sampled.paid)
+    users.add("rev2", "county_reviewer", counties=(COUNTY,))
+    r = client.post(f"/api/recoveries/{recovery.id}/waive", headers=sampled.reviewer, json={"reason": "农户确无能力退还"})
+    assert r.status_code == 200
+    assert [w["outcome"] for w in _requests(ctx, recovery.id)] == [None]
+    r = client.post(f"/api/recoveries/{recovery.id}/repayments", headers=users.headers("fin1"),
+                    json={"amount": format_yuan(recovery.amount), "paid_on": ctx.clock.today().isoformat(),
+                          "reference": "XJ0100"})
+    assert r.status_code == 201, r.text
+    r = client.post(f"/api/recovery-repayments/{r.json()['id']}/confirm", headers=users.headers("rev2"))
+    assert r.status_code == 200 and recovery_of(ctx, sampled.paid).status == "repaid", r.text
+    (request,) = _requests(ctx, recovery.id)
+    assert (request["outcome"], request["ended_by"], request["note"]) == ("withdrawn", users.ids["rev2"], None)

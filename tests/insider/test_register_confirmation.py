@@ -189,6 +189,10 @@ def test_attack_the_register_in_force_kept_by_declining_its_correction(ctx, clie
             ctx.clock.today()).decline_refusal for who in ("rev", "rev_pal", "rev2", "rev3")}
     assert "是您导入的" in seen["rev"] and "密码关联" in seen["rev_pal"]
     assert seen["rev2"] is None and seen["rev3"] is None
+    # the change the API shows says the same, from the same rule
+    for who in ("rev", "rev_pal", "rev2", "rev3"):
+        shown = client.get(f"/api/registers/imports/{fixed_id}/change", headers=users.headers(who)).json()
+        assert (shown["may_decline"], shown["decline_refusal"]) == (seen[who] is None, seen[who]), (who, shown)
     # its importer withdraws their own; another reviewer (here the confirmer of the version in force) declines one
     again = _post(client, users.headers("rev"), [other, f"{hh.id_numbers[0]},皖B33333,150000.00"], "车辆3.csv")
     r = client.post(f"/api/registers/imports/{again['import_id']}/decline", headers=users.headers("rev"), json=body)

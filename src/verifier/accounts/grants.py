@@ -14,7 +14,8 @@ the password of, a role that pays, nor make a second administrator to confirm fo
 - A grant is confirmed by an active admin or county reviewer reaching every county of the account.
 - Every proposal, confirmation and refusal is an audit entry in the same transaction as the change.
 - The command line proposes as `cli:<operator>`; only while fewer than two accounts ever could confirm (the first
-  admin and county reviewer of a new installation; disabling or resetting them later does not count them out)
+  admin and county reviewer of a new installation; disabling or resetting them later does not count them out, and an
+  account whose confirming role was only ever proposed never counts in)
   does it grant at once, recorded as a bootstrap (`bootstrap_allowed`). The operator set the passwords of the accounts they made, so those never confirm what the
   command line proposes: an account opened in the application (by another person) does.
 """
@@ -68,21 +69,33 @@ def bootstrap_allowed(session: Session) -> bool:
     proposal could have a second person to confirm it (the operator sets up the first admin and county reviewer).
     Once two accounts have held a confirming role the setup is over for good: counted are the accounts holding one
     now, active or disabled (disabling one does not bring the setup back), those a grant of one was confirmed for,
-    and those whose grant of one followed a password set by another (`suspend_after_reset` turned the role held into
-    a grant: resetting the confirmers' passwords does not bring it back either). A grant merely proposed for an
-    account that never held the role does not count: the first admin may propose a county reviewer in the
-    application that only the command line's setup can then give a confirmer."""
-    from ..audit.models import AuditEntry
-
+    and those the log says held one (their `user.add`, `user.roles` or `user.role.confirm` entry lists it in the
+    roles the account then held): a role a password reset then suspended into a grant (`suspend_after_reset`) was
+    held, so resetting the confirmers' passwords does not bring the setup back either. A grant never confirmed does
+    not count, whatever happened to its account since (a password reset included): such an account never could
+    confirm, and the first admin may propose a county reviewer in the application that only the command line's
+    setup can then give a confirmer."""
     held = {uid for uid, roles in session.execute(select(User.id, User.roles)).tuples()
             if any(r in CONFIRMER_ROLES for r in roles or ())}
     if len(held) >= 2:
         return False
-    reset = select(AuditEntry.subject).where(AuditEntry.action == "user.password")
     held |= set(session.scalars(select(RoleGrant.user_id).where(
-        RoleGrant.role.in_(CONFIRMER_ROLES),
-        (RoleGrant.status == "confirmed") | RoleGrant.user_id.in_(reset)).distinct()))
-    return len(held) < 2
+        RoleGrant.role.in_(CONFIRMER_ROLES), RoleGrant.status == "confirmed").distinct()))
+    return len(held | _logged_holders(session)) < 2
+
+
+def _logged_holders(session: Session) -> set[str]:
+    """The accounts an entry of the log shows holding a confirming role (the roles held after the step)."""
+    from ..audit.canonical import decode_entry
+    from ..audit.models import AuditEntry
+
+    out = set()
+    for subject, entry in session.execute(select(AuditEntry.subject, AuditEntry.entry).where(
+            AuditEntry.action.in_(("user.add", "user.roles", "user.role.confirm")))).tuples():
+        roles = decode_entry(entry).payload.get("roles")
+        if isinstance(roles, list) and any(r in CONFIRMER_ROLES for r in roles):
+            out.add(subject)
+    return out
 
 
 def propose(session: Session, user: User, roles: list[str], *, proposer: str, proposer_role: str,

@@ -14,9 +14,10 @@ Conventions
 * **Waiver.** A county reviewer may ask to waive what is outstanding, with a reason (the household cannot repay,
   ...), once no repayment waits for confirmation; another county reviewer confirms it with their own words, kept on
   the recovery (`waiver_confirm_note`, beside `closed_by` and `closed_at`); the recovery is then `waived`. Another
-  county reviewer may instead decline the request, with a reason (kept in `waiver_confirm_note`: the answer to the
-  last request; the log holds its SHA-256, who declined and whose request it was): the request is cleared, the
-  recovery stays open to be repaid, and the asker may ask again later.
+  county reviewer may instead decline the request, with a reason: the request is cleared, the recovery stays open
+  to be repaid, and the asker may ask again later. Every request is kept (`RecoveryWaiverRequest`, migration
+  0061): its asker, when and why, and its end (confirmed, declined, or withdrawn when the recovery ended otherwise
+  while it waited), by whom, when and the words said; the log holds the texts' SHA-256 only.
 * **Withdrawn** when the result it came from is corrected before anything was repaid (see consequences.py).
 * Every change appends to the audit log in the same transaction; a recovery lies in its case's county and is
   invisible (404) outside the caller's counties.
@@ -44,7 +45,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.tables import Case
 from . import ledger
-from .models import Recovery, RecoveryRepayment
+from .models import Recovery, RecoveryRepayment, RecoveryWaiverRequest
 from .recovery_reading import RECOVERY_STATUS_ZH, load_recovery, recovery_out, repayment_out
 
 
@@ -106,6 +107,7 @@ def withdraw_recovery(session: Session, rec: Recovery, *, reason: str, principal
             RecoveryRepayment.recovery_id == rec.id, RecoveryRepayment.status != "rejected")):
         raise InvalidState("依据该复核结果发起的追回已登记还款，复核结果不能再更正。")
     rec.status, rec.closed_by, rec.closed_at, rec.waive_reason = "withdrawn", principal.id, clock.now(), reason
+    _end_request(session, rec, "withdrawn", principal.id, rec.closed_at, None)
     session.flush()
     _log(session, rec, principal, principal.acting_role(("county_reviewer",)), WITHDRAWN,
          {"amount": format_yuan(rec.amount),
@@ -219,6 +221,7 @@ def confirm_repayment(session: Session, repayment_id: str, *, principal: Princip
     rec.repaid += row.amount
     if rec.repaid == rec.amount:
         rec.status, rec.closed_by, rec.closed_at = "repaid", principal.id, now
+        _end_request(session, rec, "withdrawn", principal.id, now, None)
     session.flush()
     if entries:
         audit.append_many(session, entries, clock=clock)
@@ -248,6 +251,21 @@ def reject_repayment(session: Session, repayment_id: str, *, reason: str, princi
           "reason_sha256": audit.text_digest(reason)},
          clock)
     return repayment_out(row)
+
+
+def _end_request(session: Session, rec: Recovery, outcome: str, by: str, at: Any, note: str | None) -> None:
+    """End the request waiting on the recovery, if any (its row; one asked before its row was kept gets one from the
+    recovery's columns): `outcome` by `by` at `at`, with `note` (the confirming words, the decline's reason)."""
+    if rec.waiver_requested_by is None:
+        return
+    row = session.scalar(select(RecoveryWaiverRequest).where(
+        RecoveryWaiverRequest.recovery_id == rec.id, RecoveryWaiverRequest.outcome.is_(None))
+        .order_by(RecoveryWaiverRequest.asked_at.desc(), RecoveryWaiverRequest.id.desc()).limit(1))
+    if row is None:  # pragma: no cover - 0061 gives every waiting request its row
+        row = RecoveryWaiverRequest(id=new_id("rwr"), recovery_id=rec.id, asked_by=rec.waiver_requested_by,
+                                    asked_at=rec.waiver_requested_at, reason=rec.waive_reason)
+        session.add(row)
+    row.outcome, row.ended_by, row.ended_at, row.note = outcome, by, at, note
 
 
 STALE_WAIVER = "这项核销申请已被处理（已驳回或已核销）或已重新提出，请刷新页面后再办理。"
@@ -320,12 +338,15 @@ def waive(session: Session, recovery_id: str, *, reason: str, principal: Princip
                    "waived": format_yuan(rec.amount - rec.repaid)}
     if rec.waiver_requested_by is None:
         rec.waiver_requested_by, rec.waiver_requested_at, rec.waive_reason = principal.id, clock.now(), reason
+        session.add(RecoveryWaiverRequest(id=new_id("rwr"), recovery_id=rec.id, asked_by=principal.id,
+                                          asked_at=rec.waiver_requested_at, reason=reason))
         session.flush()
         _log(session, rec, principal, WAIVER, WAIVER_REQUESTED,
              {**outstanding, "reason_sha256": audit.text_digest(reason)}, clock)
         return recovery_out(session, rec)
     # the confirming words are kept on the recovery (shown on its page); the entry holds their SHA-256 only
     rec.status, rec.closed_by, rec.closed_at, rec.waiver_confirm_note = "waived", principal.id, clock.now(), reason
+    _end_request(session, rec, "confirmed", principal.id, rec.closed_at, reason)
     session.flush()
     _log(session, rec, principal, WAIVER, WAIVED,
          {**outstanding, "reason_sha256": audit.text_digest(rec.waive_reason or ""),
@@ -354,7 +375,9 @@ def decline_waiver(session: Session, recovery_id: str, *, reason: str, principal
                    linked=f"申请核销的县级复核人员的账号有密码关联{PASSWORD_LINK}，不能驳回核销申请")
     asked_reason = rec.waive_reason or ""
     asked_on = rec.waiver_requested_at
-    rec.waiver_requested_by, rec.waiver_requested_at, rec.waiver_confirm_note = None, None, reason
+    # the reason is kept on the request's row (who declined, when), the entry holds its SHA-256 only
+    _end_request(session, rec, "declined", principal.id, clock.now(), reason)
+    rec.waiver_requested_by, rec.waiver_requested_at = None, None
     session.flush()
     _log(session, rec, principal, WAIVER, WAIVER_DECLINED,
          {"requested_by": asker, "requested_at": asked_on.isoformat() if asked_on else None,

@@ -14,7 +14,7 @@ from ..store.loading import row_in_counties
 from ..store.paged import PAGE_SIZE, Paged, count_of, fold_search, page_of, text_search
 from ..store.tables import Case, Household
 from ..followups.models import FollowupReceiptReview
-from .models import Recovery, RecoveryRepayment
+from .models import Recovery, RecoveryRepayment, RecoveryWaiverRequest
 
 STATUSES = ("open", "repaid", "waived", "withdrawn")
 RECOVERY_STATUS_ZH = {"open": "追回中", "repaid": "已全额追回", "waived": "已核销", "withdrawn": "已撤销（核实结果更正）"}
@@ -53,11 +53,27 @@ def recovery_out(session: Session, rec: Recovery, *, head_name: str | None = Non
             "repayments": [repayment_out(r) for r in repayments]}
 
 
+def _moment(at: Any) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def waiver_requests_of(session: Session, recovery_id: str) -> list[dict[str, Any]]:
+    """Every request to waive the recovery, oldest first: who asked, when, why, and its end (`outcome` None while it
+    waits; confirmed, declined or withdrawn), by whom, when, with the words said (NULL: kept nowhere in clear)."""
+    rows = session.scalars(select(RecoveryWaiverRequest).where(RecoveryWaiverRequest.recovery_id == recovery_id)
+                           .order_by(RecoveryWaiverRequest.asked_at.nulls_first(), RecoveryWaiverRequest.ended_at,
+                                     RecoveryWaiverRequest.id))
+    return [{"id": r.id, "asked_by": r.asked_by, "asked_at": _moment(r.asked_at), "reason": r.reason,
+             "outcome": r.outcome, "ended_by": r.ended_by, "ended_at": _moment(r.ended_at), "note": r.note}
+            for r in rows]
+
+
 def get_recovery(session: Session, recovery_id: str, principal: Principal) -> dict[str, Any]:
     rec = load_recovery(session, recovery_id, principal)
     case = session.get(Case, rec.case_id)
     head = session.get(Household, case.household_id).head_name if case is not None else None
     out = recovery_out(session, rec, head_name=head, case_number=case.number if case is not None else None)
+    out["waiver_requests"] = waiver_requests_of(session, rec.id)
     # No round: a follow-up closed as misdirected opened it (回访核实未收到); the one whose household said so.
     out["followup_id"] = None if rec.round_id is not None else session.scalar(
         select(FollowupReceiptReview.followup_id).where(FollowupReceiptReview.recovery_id == rec.id))

@@ -107,7 +107,11 @@ def _rows_of(session: Session, import_id: str | None) -> Counter[tuple[str, int 
 
 
 def _households_naming(session: Session, county_code: str, bidxs: set[str]) -> dict[str, str]:
-    """The county's households (id → head's name) a member of which is one of these people (blind indexes)."""
+    """The county's households (id → head's name) a member of which is one of these people (blind indexes), as they
+    are now: a later check compares the members of its household then, so a change is counted against today's
+    households when it is reviewed and again when it is confirmed (`compare`), never against those of the import's
+    day (a person who moved since would be counted in a household no later check of which names them). A finding
+    already on a check stays as it is (`match_check`), so the households of the checks made before are not counted."""
     wanted = sorted(bidxs)
     households: dict[str, str] = {}
     for i in range(0, len(wanted), _CHUNK):

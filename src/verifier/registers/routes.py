@@ -73,6 +73,10 @@ class RegisterChange(msgspec.Struct):
     households: list[str]
     may_confirm: bool
     refusal: str | None = None
+    # whether the caller may decline it, and why not (`confirmation.may_decline`, the rule `decline` refuses by: the
+    # importer of the version in force it would replace, and accounts linked to theirs by a password, may not)
+    may_decline: bool = False
+    decline_refusal: str | None = None
 
 
 class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -151,7 +155,8 @@ class RegisterController(Controller):
 
     @get("/imports/{import_id:str}/change", opt={"roles": service.IMPORT_ROLES})
     def change(self, import_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> RegisterChange:
-        """What confirming a pending import changes against the version in force; and whether the caller may."""
+        """What confirming a pending import changes against the version in force; and whether the caller may confirm
+        it, or decline it (each with why not, in Chinese)."""
         with ctx.db.read() as session:
             seen = confirmation.review(session, import_id, request.user, ctx.clock.today())
         c, row = seen.change, seen.subject
@@ -160,7 +165,8 @@ class RegisterController(Controller):
                               c.households_clearing if c else 0, list(c.households) if c else [],
                               seen.may_decide and seen.refusal is None and not seen.older,
                               seen.refusal or (confirmation.OLDER_THAN_CURRENT.format(id=seen.base.id)
-                                               if seen.older and seen.base is not None else None))
+                                               if seen.older and seen.base is not None else None),
+                              seen.may_decide and seen.decline_refusal is None, seen.decline_refusal)
 
     @post("/imports/{import_id:str}/confirm", opt={"roles": service.CONFIRM_ROLES}, status_code=200)
     def confirm(self, import_id: Id, data: JSONBody[ConfirmIn], ctx: Ctx,

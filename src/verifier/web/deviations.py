@@ -90,7 +90,8 @@ def _detail(request: Req, ctx: Any, recovery_id: str, *, status_code: int = 200,
         rec = recovery_reading.get_recovery(session, recovery_id, user)
         names = user_names(session, [rec["opened_by"], rec["closed_by"] or "", rec["waiver_requested_by"] or ""]
                            + [r["recorded_by"] for r in rec["repayments"]]
-                           + [r["decided_by"] or "" for r in rec["repayments"]])
+                           + [r["decided_by"] or "" for r in rec["repayments"]]
+                           + [who for w in rec["waiver_requests"] for who in (w["asked_by"], w["ended_by"] or "")])
         round_title = smp.round_titles(session, [rec["round_id"]]).get(rec["round_id"])
     return page(request, "recovery.html", status_code=status_code, rec=rec, names=names, sl=sl, round_title=round_title,
                 may_record=user.has(recoveries.RECORDER) and rec["status"] == "open",

@@ -54,6 +54,8 @@ SUPPLEMENT_STATUS = dict(SUPPLEMENT_STATUS_ZH)
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
+WAIVER_OUTCOMES = {None: "待确认", "confirmed": "已确认核销", "declined": "已驳回",
+                   "withdrawn": "已撤回（追回已结束）"}
 REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
 REPORT_CHANNELS = dict(labels.CHANNELS)
