@@ -1,4 +1,4 @@
-"""Migration 0061: each request to waive a recovery keeps its own row (recovery_waiver_request) with its end, so a
+"""Migration 0060: each request to waive a recovery keeps its own row (recovery_waiver_request) with its end, so a
 declined request's reason no longer sits in `recovery.waiver_confirm_note` (the confirming words' column) to be
 overwritten. The upgrade fills the rows from the log (requests, declines, confirmations, withdrawals) and the
 recovery's columns, a digest matched to the columns' texts; it moves an open recovery's last decline reason out of
@@ -19,7 +19,7 @@ from verifier.payments import recovery_reading
 from verifier.store.db import Database
 from verifier.store.migrate import alembic_config, current_revision, head_revision, upgrade
 
-BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0061").down_revision
+BEFORE = ScriptDirectory.from_config(alembic_config()).get_revision("0060").down_revision
 assert isinstance(BEFORE, str)
 
 

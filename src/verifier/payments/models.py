@@ -264,16 +264,16 @@ class Recovery(Base):
     waiver_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The second county reviewer's words confirming the waiver (migration 0059; who and when: `closed_by`,
     # `closed_at`). The audit entry holds only their SHA-256; None for a waiver confirmed before 0059. A declined
-    # request's reason is its `RecoveryWaiverRequest.note` (migration 0061), never here.
+    # request's reason is its `RecoveryWaiverRequest.note` (migration 0060), never here.
     waiver_confirm_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class RecoveryWaiverRequest(Base):
-    """Each request to waive a recovery (migration 0061), oldest first: who asked, when and why, and how it ended:
+    """Each request to waive a recovery (migration 0060), oldest first: who asked, when and why, and how it ended:
     confirmed (核销, the second reviewer's words), declined (驳回, the reason), withdrawn (the recovery ended
     otherwise while it waited: withdrawn, or repaid in full), by whom and when; `outcome` NULL while it waits. The
     recovery's `waiver_requested_*` and `waive_reason` name the latest request only, a decline clears them; its
-    rows stay here. The audit log keeps the texts' SHA-256 only. Rows from before 0061 come from the log and the
+    rows stay here. The audit log keeps the texts' SHA-256 only. Rows from before 0060 come from the log and the
     recovery's columns: a text kept nowhere in clear is NULL, a time the log does not name too."""
 
     __tablename__ = "recovery_waiver_request"

@@ -16,7 +16,7 @@ Conventions
   the recovery (`waiver_confirm_note`, beside `closed_by` and `closed_at`); the recovery is then `waived`. Another
   county reviewer may instead decline the request, with a reason: the request is cleared, the recovery stays open
   to be repaid, and the asker may ask again later. Every request is kept (`RecoveryWaiverRequest`, migration
-  0061): its asker, when and why, and its end (confirmed, declined, or withdrawn when the recovery ended otherwise
+  0060): its asker, when and why, and its end (confirmed, declined, or withdrawn when the recovery ended otherwise
   while it waited), by whom, when and the words said; the log holds the texts' SHA-256 only.
 * **Withdrawn** when the result it came from is corrected before anything was repaid (see consequences.py).
 * Every change appends to the audit log in the same transaction; a recovery lies in its case's county and is
@@ -261,7 +261,7 @@ def _end_request(session: Session, rec: Recovery, outcome: str, by: str, at: Any
     row = session.scalar(select(RecoveryWaiverRequest).where(
         RecoveryWaiverRequest.recovery_id == rec.id, RecoveryWaiverRequest.outcome.is_(None))
         .order_by(RecoveryWaiverRequest.asked_at.desc(), RecoveryWaiverRequest.id.desc()).limit(1))
-    if row is None:  # pragma: no cover - 0061 gives every waiting request its row
+    if row is None:  # pragma: no cover - 0060 gives every waiting request its row
         row = RecoveryWaiverRequest(id=new_id("rwr"), recovery_id=rec.id, asked_by=rec.waiver_requested_by,
                                     asked_at=rec.waiver_requested_at, reason=rec.waive_reason)
         session.add(row)

@@ -15,7 +15,7 @@ The downgrade is refused while a text would be kept nowhere in clear after it (n
 the recovery's columns: a request's reason other than its `waive_reason`, a confirmation other than its
 `waiver_confirm_note`, a decline's reason other than an open recovery's last); otherwise it puts the last decline's reason back in `waiver_confirm_note` and drops the table.
 
-Revision ID: 0061
+Revision ID: 0060
 Revises: 0059
 Create Date: 2026-12-06
 """
@@ -26,7 +26,7 @@ import os
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0061"
+revision = "0060"
 down_revision = "0059"
 branch_labels = None
 depends_on = None
