@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
@@ -22,7 +22,7 @@ from ..domain.lifecycle import refused_in_status
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
+from ..store.tables import Case, Check, Determination, Household, Referral, ReviewRequest, User, Visit
 from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
@@ -184,7 +184,7 @@ def visit_calendar(session: Session, contract_id: str) -> Calendar:
 
 def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
     """The officers who may not make a case's next visit: for a case under review (the household asked for a review
-    of an ineligible decision), those who made its checks before the request; for a case whose check the supervisor sent back,
+    of an ineligible decision), those who made its checks up to the one reviewed; for a case whose check the supervisor sent back,
     the officers of the sent-back check; for a case an objection to its notice was upheld against, the officers of
     the checks recorded before it was upheld (the doubt is settled by other eyes); and the household's officers of
     last time (rotation). The accounts linked to the first three by a password are `recheck_barred`'s."""
@@ -201,16 +201,20 @@ def _barred_by_own_checks(session: Session, case_ids: list[str]) -> dict[str, fr
 # A check recorded before an objection to the case's notice was upheld: the objection is against its figures.
 _OBJECTED_TO = (select(Objection.id).where(Objection.case_id == Check.case_id, Objection.status == "upheld",
                                            Objection.resolved_at >= Check.recorded_at).exists())
-# A check recorded before a review request of the case: the request reopens the decision it led to (the re-check
-# recorded after it is no earlier check, unless it is doubted in its turn).
-_REVIEWED = (select(ReviewRequest.id).where(ReviewRequest.case_id == Check.case_id,
-                                            ReviewRequest.recorded_at >= Check.recorded_at).exists())
+# A check up to the one whose determination a review request reopens (by the checks' numbers): the re-check recorded
+# after the request is no earlier check, unless it is doubted in its turn.
+_decided = aliased(Check)
+_REVIEWED = (select(ReviewRequest.id)
+             .join(Determination, Determination.id == ReviewRequest.determination_id)
+             .join(_decided, _decided.id == Determination.check_id)
+             .where(ReviewRequest.case_id == Check.case_id, _decided.seq >= Check.seq).exists())
 
 
 def first_check_officers(session: Session, case_ids: list[str]) -> dict[str, dict[str, str]]:
     """Per case, the officers of its checks in doubt, each with why they make no check of it again
     (`domain.objection_recheck`: `OBJECTION`, a check an upheld objection was against; `SENT_BACK`, a check sent
-    back; `REVIEW`, a check recorded before the household asked for a review); a case with none is left out."""
+    back; `REVIEW`, a check up to the one whose determination the household asked to review); a case with
+    none is left out."""
     if not case_ids:
         return {}
     whys: dict[str, dict[str, set[str]]] = {}
