@@ -24,10 +24,11 @@ from sqlalchemy import func, select
 
 from verifier.accounts.auth import principal_of
 from verifier.cases import fieldlist
+from verifier.cases.route_sheet import route_sheets
 from verifier.cases.service import officer_home
 from verifier.domain.objection_recheck import (LINKED_REVIEWED, LINKED_SENT_BACK, LINKED_STALE, OBJECTED_OFFICER,
                                                OWN_STALE, REVIEWED_OFFICER, VISIT_ENDED)
-from verifier.store.tables import Case, Evidence, User
+from verifier.store.tables import Case, Evidence, User, Visit
 
 
 def _login(client: Any, username: str) -> dict[str, str]:
@@ -47,12 +48,16 @@ def _photo(client: Any, headers: dict[str, str], case_id: str) -> Any:
 
 
 def _listed(ctx: Any, user_id: str, case_id: str) -> tuple[bool, int]:
-    """Whether the officer's visits list (我的走访) shows the case, and how many visits his home page counts."""
+    """Whether the officer's visits list (我的走访) or his route sheet of the visit's day shows the case, and how many
+    visits his home page counts."""
     with ctx.db.read() as session:
         user = principal_of(session.get(User, user_id))
         cards = fieldlist.visit_cards(session, user, ctx.vault, ctx.clock.today())
         home = officer_home(session, user, ctx.clock.today())
-    return any(c.case.id == case_id for c in cards), home.today + home.overdue + home.later
+        visit_on = session.scalar(select(Visit.visit_on).where(Visit.case_id == case_id, Visit.active.is_(True)))
+        sheet = route_sheets(session, user, ctx.vault, day=visit_on, officer_id=None) if visit_on else []
+    on_sheet = any(stop.case_id == case_id for page in sheet for stop in page.stops)
+    return any(c.case.id == case_id for c in cards) or on_sheet, home.today + home.overdue + home.later
 
 
 def _attempt(client: Any, headers: dict[str, str], case_id: str, officers: list[str]) -> Any:

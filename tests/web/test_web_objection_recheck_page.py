@@ -113,6 +113,7 @@ def test_after_a_check_sent_back_the_page_names_the_second_account_and_the_old_v
         session.scalars(select(Visit).where(Visit.case_id == case_id)).one().active = True
     pages.login(team0.officer1.username, "factory-password")
     assert f"/cases/{case_id}" not in pages.get("/visits").text
+    assert f'href="/cases/{case_id}/check"' not in pages.get(f"/cases/{case_id}").text  # no 录入核查 offered
     r = pages.get(f"/cases/{case_id}/check")
     assert r.status_code == 403 and OWN_STALE in r.text
     r = pages.post(f"/cases/{case_id}/check", {"visited_on": clock.today().isoformat()},
@@ -123,3 +124,10 @@ def test_after_a_check_sent_back_the_page_names_the_second_account_and_the_old_v
         kept = [json.loads(e)["payload"] for e in session.scalars(select(AuditEntry.entry).where(
             AuditEntry.action == "recusal.refused", AuditEntry.actor == team0.officer1.id))]
     assert [(k["step"], k["why"]) for k in kept] == [("evidence", "sent_back")]
+
+    # the supervisor's list of late visits says it is to be scheduled anew
+    clock.advance(days=1)
+    pages.as_("sup3", "insurer_supervisor")
+    late = pages.get("/schedule").text.split('id="late"')[1].split("</section>")[0]
+    row = late.split(f'href="/cases/{case_id}"')[1].split("</tr>")[0]
+    assert "该走访已失效，须另派核查员" in row and f'href="/cases/{case_id}/schedule"' in row

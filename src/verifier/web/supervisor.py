@@ -98,8 +98,10 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         tried = attempts.last_attempts(session, [c.id for c in found.items])
         overdue = case_service.late_visits(session, user, ctx.clock.today())
         who = user_names(session, [o for v, _ in overdue for o in v.officer_ids])
-        late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids]}
-                for v, c in overdue]
+        # a visit held by an officer of the checks in doubt (an old case's, `stale_visits`): to schedule anew
+        stale = case_service.stale_visits(session, [v for v, _ in overdue])
+        late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids],
+                 "stale": v.id in stale} for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
         objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
