@@ -76,3 +76,58 @@ def test_a_dismissed_objection_says_it_was_dealt_with(pages, ctx, clock) -> None
     r = pages.post(f"/objections/{objection}/resolution", {"outcome": "dismissed", "note": "车辆已转让"})
     assert r.status_code == 303 and r.headers["location"] == notice_url + "?done=resolved", r.text
     assert status_of(ctx, case_id) == "in_notice"
+
+
+def test_after_a_check_sent_back_the_page_names_the_second_account_and_the_old_visit_is_no_work(  # type: ignore[no-untyped-def]
+        pages, ctx, clock) -> None:
+    """The same panel after a check sent back, naming the officers' second accounts (linked by a password) too; and
+    the sent-back visit, were it still held (an old case's), is on no officer's list, its check page and photos
+    refused (the photos on 回避拦截记录)."""
+    import json
+
+    from sqlalchemy import func, select
+
+    from verifier.audit.models import AuditEntry
+    from verifier.domain.objection_recheck import OWN_STALE
+    from verifier.store.tables import Case, Evidence, User, Visit
+
+    case_id = make_case(ctx, stage="checked", head_name="丙户主", team=0)
+    team0 = staff(ctx, COUNTY, 0)
+    pages.as_("sup3", "insurer_supervisor")
+    r = pages.client.post(f"/api/cases/{case_id}/send-back", headers=pages.users.headers("sup3"),
+                          json={"reason": "票据金额不符"})
+    assert r.status_code == 200, r.text
+    pal = pages.users.add("pal", "field_officer", counties=(COUNTY,))
+    with ctx.db.begin() as session:
+        session.get(User, pal).password_set_by = team0.officer1.id
+    pages.as_("sup3", "insurer_supervisor")
+    text = pages.get(f"/cases/{case_id}/schedule").text
+    panel = text.split('id="objection-recheck"')[1].split("</div>")[0]
+    assert "本案的核查已被退回，须由其他核查员重新入户核查。" in panel and "异议成立" not in panel
+    assert f"{team0.officer1.display_name}（{team0.officer1.username}）：参加过被退回的核查" in panel
+    assert "（pal）：账号与参加过被退回的核查的核查员有密码关联" in panel
+    assert "（pal）（不能安排：账号与参加过被退回的核查的核查员有密码关联）" in text
+
+    with ctx.db.begin() as session:  # as an old case's: its visit still active, the case scheduled
+        session.get(Case, case_id).status = "scheduled"
+        session.scalars(select(Visit).where(Visit.case_id == case_id)).one().active = True
+    pages.login(team0.officer1.username, "factory-password")
+    assert f"/cases/{case_id}" not in pages.get("/visits").text
+    assert f'href="/cases/{case_id}/check"' not in pages.get(f"/cases/{case_id}").text  # no 录入核查 offered
+    r = pages.get(f"/cases/{case_id}/check")
+    assert r.status_code == 403 and OWN_STALE in r.text
+    r = pages.post(f"/cases/{case_id}/check", {"visited_on": clock.today().isoformat()},
+                   files={"photos": ("door.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")})
+    assert r.status_code == 403 and OWN_STALE in r.text
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Evidence).where(Evidence.case_id == case_id)) == 0
+        kept = [json.loads(e)["payload"] for e in session.scalars(select(AuditEntry.entry).where(
+            AuditEntry.action == "recusal.refused", AuditEntry.actor == team0.officer1.id))]
+    assert [(k["step"], k["why"]) for k in kept] == [("evidence", "sent_back")]
+
+    # the supervisor's list of late visits says it is to be scheduled anew
+    clock.advance(days=1)
+    pages.as_("sup3", "insurer_supervisor")
+    late = pages.get("/schedule").text.split('id="late"')[1].split("</section>")[0]
+    row = late.split(f'href="/cases/{case_id}"')[1].split("</tr>")[0]
+    assert "该走访已失效，须另派核查员" in row and f'href="/cases/{case_id}/schedule"' in row

@@ -16,6 +16,7 @@ from ..store.paged import fold_search, text_search
 from ..store.tables import Case, Household, Visit
 from ..store.vault import Vault
 from . import personal
+from .service import stale_visits
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class VisitCard:
 
 
 def visit_cards(session: Session, user: Principal, vault: Vault, today: date, q: str = "") -> list[VisitCard]:
-    """The user's active visits to cases still waiting for their check, in their counties: overdue first (most
+    """The user's active visits to cases still waiting for their check, in their counties (not a stale one,
+    `service.stale_visits`): overdue first (most
     overdue first), then by visit day, village and case. Searched (`q`, folded as every list's search is) by the
     head's name, the case number (or its last digits), the town or the village."""
     stmt = (select(Visit, Case, Household).join(Case, Case.id == Visit.case_id)
@@ -42,8 +44,11 @@ def visit_cards(session: Session, user: Principal, vault: Vault, today: date, q:
     if text:
         stmt = stmt.where(text_search(text, (Household.head_name, Case.number, Case.town, Case.village)))
     cards = []
-    for visit, case, household in session.execute(stmt).tuples():
-        if user.id not in visit.officer_ids:
+    mine = [row for row in session.execute(stmt).tuples() if user.id in row[0].officer_ids]
+    # not a visit held by an officer of the checks in doubt of a case checked again (or a linked account): no work
+    stale = stale_visits(session, [visit for visit, _, _ in mine])
+    for visit, case, household in mine:
+        if visit.id in stale:
             continue
         number = vault.open_optional(household.phone_enc, "household.phone")
         full = bool(number) and personal.sees_full_phone(user, case, visit)

@@ -18,6 +18,7 @@ from ..domain.masking import mask_phone
 from ..store.tables import Case, Referral, User, Visit, VisitAttempt
 from ..store.vault import Vault
 from .personal import sees_full_phone
+from .service import stale_visits
 
 READERS = ("field_officer", "insurer_supervisor")
 
@@ -71,6 +72,9 @@ def route_sheets(session: Session, principal: Principal, vault: Vault, *, day: d
     if principal.counties:
         stmt = stmt.where(Case.county_code.in_(principal.counties))
     rows = [(v, c) for v, c in session.execute(stmt).tuples() if officer_id is None or officer_id in v.officer_ids]
+    # not a visit held by an officer of the checks in doubt of a case checked again (`service.stale_visits`): no stop
+    stale = stale_visits(session, [v for v, _ in rows if v.active])
+    rows = [(v, c) for v, c in rows if v.id not in stale]
     officers = sorted({o for v, _ in rows for o in v.officer_ids if officer_id is None or o == officer_id})
     if officer_id is not None and officer_id not in officers:
         officers = [officer_id]

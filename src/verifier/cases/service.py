@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
@@ -22,7 +22,7 @@ from ..domain.lifecycle import refused_in_status
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Household, Referral, ReviewRequest, User, Visit
+from ..store.tables import Case, Check, Determination, Household, Referral, ReviewRequest, User, Visit
 from ..notices.models import Objection
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
@@ -184,9 +184,10 @@ def visit_calendar(session: Session, contract_id: str) -> Calendar:
 
 def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
     """The officers who may not make a case's next visit: for a case under review (the household asked for a review
-    of an ineligible decision), those who made its earlier checks; for a case whose check the supervisor sent back,
+    of an ineligible decision), those who made its checks up to the one reviewed; for a case whose check the supervisor sent back,
     the officers of the sent-back check; for a case an objection to its notice was upheld against, the officers of
-    the checks recorded before it was upheld (the doubt is settled by other eyes)."""
+    the checks recorded before it was upheld (the doubt is settled by other eyes); and the household's officers of
+    last time (rotation). The accounts linked to the first three by a password are `recheck_barred`'s."""
     barred = {k: set(v) for k, v in _barred_by_own_checks(session, case_ids).items()}
     for case_id, officers in last_household_officers(session, case_ids).items():
         barred.setdefault(case_id, set()).update(officers)
@@ -194,48 +195,95 @@ def barred_officers(session: Session, case_ids: list[str]) -> dict[str, frozense
 
 
 def _barred_by_own_checks(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
-    reviewed = select(ReviewRequest.case_id).where(ReviewRequest.case_id.in_(case_ids))
-    barred: dict[str, set[str]] = {}
-    for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(
-            Check.case_id.in_(case_ids), or_(Check.case_id.in_(reviewed), Check.sent_back_at.is_not(None),
-                                             _OBJECTED_TO))):
-        barred.setdefault(case_id, set()).update(officers)
-    return {k: frozenset(v) for k, v in barred.items()}
+    return {k: frozenset(v) for k, v in first_check_officers(session, case_ids).items()}
 
 
 # A check recorded before an objection to the case's notice was upheld: the objection is against its figures.
 _OBJECTED_TO = (select(Objection.id).where(Objection.case_id == Check.case_id, Objection.status == "upheld",
                                            Objection.resolved_at >= Check.recorded_at).exists())
+# A check up to the one whose determination a review request reopens (by the checks' numbers): the re-check recorded
+# after the request is no earlier check, unless it is doubted in its turn.
+_decided = aliased(Check)
+_REVIEWED = (select(ReviewRequest.id)
+             .join(Determination, Determination.id == ReviewRequest.determination_id)
+             .join(_decided, _decided.id == Determination.check_id)
+             .where(ReviewRequest.case_id == Check.case_id, _decided.seq >= Check.seq).exists())
+
+
+def first_check_officers(session: Session, case_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Per case, the officers of its checks in doubt, each with why they make no check of it again
+    (`domain.objection_recheck`: `OBJECTION`, a check an upheld objection was against; `SENT_BACK`, a check sent
+    back; `REVIEW`, a check up to the one whose determination the household asked to review); a case with
+    none is left out."""
+    if not case_ids:
+        return {}
+    whys: dict[str, dict[str, set[str]]] = {}
+    for case_id, officers, objected, sent_back in session.execute(select(
+            Check.case_id, Check.officer_ids, _OBJECTED_TO.label("objected"),
+            Check.sent_back_at.is_not(None).label("sent_back"))
+            .where(Check.case_id.in_(case_ids), or_(_REVIEWED, Check.sent_back_at.is_not(None), _OBJECTED_TO))):
+        why = (objection_recheck.OBJECTION if objected else objection_recheck.SENT_BACK if sent_back
+               else objection_recheck.REVIEW)
+        for o in officers:
+            whys.setdefault(case_id, {}).setdefault(o, set()).add(why)
+    return {c: {o: objection_recheck.strongest(w) for o, w in by.items()} for c, by in whys.items()}
 
 
 def objected_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
-    """The officers of each case's checks that an upheld objection was against (see `_barred_by_own_checks`); a case
+    """The officers of each case's checks that an upheld objection was against (see `first_check_officers`); a case
     with none is left out."""
-    out: dict[str, set[str]] = {}
-    for case_id, officers in session.execute(select(Check.case_id, Check.officer_ids).where(
-            Check.case_id.in_(case_ids), _OBJECTED_TO)) if case_ids else ():
-        out.setdefault(case_id, set()).update(officers)
-    return {k: frozenset(v) for k, v in out.items()}
+    out = {c: frozenset(o for o, why in by.items() if why == objection_recheck.OBJECTION)
+           for c, by in first_check_officers(session, case_ids).items()}
+    return {c: v for c, v in out.items() if v}
 
 
-def linked_to_objected(session: Session, objected: frozenset[str], candidates: Iterable[str]) -> frozenset[str]:
-    """Of `candidates`, the accounts linked by a password (`roster.service.password_links`) to one of `objected` (the
-    officers of checks an upheld objection was against): the same person's second account makes no re-check either
-    (`domain.objection_recheck`). Nothing is read when `objected` is empty."""
-    others = set(candidates) - objected
-    return frozenset(a for o in sorted(objected) for a in password_links(session, o, others)) if others else frozenset()
+def linked_to_barred(session: Session, barred: dict[str, str], candidates: Iterable[str]) -> dict[str, str]:
+    """Of `candidates`, the accounts linked by a password (`roster.service.password_links`) to one of `barred` (the
+    officers of the checks in doubt, each with why: `first_check_officers`), each with the why of the officer it is
+    linked to (the strongest): the same person's second account makes no check of the case again either
+    (`domain.objection_recheck`). Nothing is read when `barred` is empty."""
+    others = set(candidates) - set(barred)
+    if not others or not barred:
+        return {}
+    whys: dict[str, set[str]] = {}
+    for o in sorted(barred):
+        for a in password_links(session, o, others):
+            whys.setdefault(a, set()).add(barred[o])
+    return {a: objection_recheck.strongest(w) for a, w in whys.items()}
+
+
+def recheck_barred(session: Session, case_id: str, candidates: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The one rule of who makes no check of a case again (`domain.objection_recheck`): the officers of its checks in
+    doubt, and of `candidates` the accounts linked to theirs by a password, each with why. Scheduling, the planner,
+    the check's recording, a visit without a check and the evidence added all ask it."""
+    barred = first_check_officers(session, [case_id]).get(case_id, {})
+    return barred, linked_to_barred(session, barred, candidates)
 
 
 def recheck_bars(session: Session, case_id: str, candidates: Iterable[str]) -> dict[str, str]:
-    """For the scheduling page: of `candidates`, the officers who may not make the re-check of a case whose objection
-    was upheld, each with why (`domain.objection_recheck`, as `schedule` refuses them): "objected", an officer of a
-    check objected to; "linked", an account linked to one by a password. Empty for a case with no upheld objection."""
-    objected = objected_officers(session, [case_id]).get(case_id, frozenset())
-    if not objected:
-        return {}
+    """For the scheduling page: of `candidates`, the officers who may not make the check of a case made again (after
+    an upheld objection, a check sent back, a review request), each with why, as `schedule` refuses them
+    (`domain.objection_recheck`): the why ("objection", "sent_back", "review") of an officer of a check in doubt, or
+    "linked_" and the why of the officer an account is linked to by a password. Empty for a case with none."""
     candidates = list(candidates)
-    linked = linked_to_objected(session, objected, candidates)
-    return {o: "objected" if o in objected else "linked" for o in candidates if o in objected or o in linked}
+    barred, linked = recheck_barred(session, case_id, candidates)
+    return {o: barred[o] if o in barred else f"linked_{linked[o]}" for o in candidates if o in barred or o in linked}
+
+
+def stale_visits(session: Session, visits: Iterable[Visit]) -> set[str]:
+    """Of `visits` (active ones), the ids of those held by an officer who makes no check of their case again, or by
+    an account linked to one's by a password (`recheck_barred`): visits scheduled before the doubt (a case whose
+    objection was upheld before the visit was ended, a case under review), no visits of the check made again. They
+    are listed nowhere as work to do, nothing is added to them (`refuse_stale`); the supervisor schedules the case
+    anew. One statement for them all, one more per case with checks in doubt."""
+    visits = list(visits)
+    doubted = first_check_officers(session, sorted({v.case_id for v in visits}))
+    stale = set()
+    for v in visits:
+        barred = doubted.get(v.case_id)
+        if barred and (set(v.officer_ids) & set(barred) or linked_to_barred(session, barred, v.officer_ids)):
+            stale.add(v.id)
+    return stale
 
 
 def last_household_officers(session: Session, case_ids: list[str]) -> dict[str, frozenset[str]]:
@@ -269,14 +317,35 @@ def active_visit(session: Session, case_id: str) -> Visit | None:
     return session.scalar(_ACTIVE_VISIT, {"case_id": case_id})
 
 
-def assigned_visit(session: Session, case_id: str, user: Principal) -> tuple[Case, Visit]:
+def assigned_visit(session: Session, case_id: str, user: Principal, *, adding: bool = False,
+                   clock: Clock | None = None) -> tuple[Case, Visit]:
     """The case (in the user's counties) and its active visit, which the user is one of the officers of; 404
-    otherwise, as to a case the user may not see (the pages where officers record a visit or a check)."""
+    otherwise, as to a case the user may not see (the pages where officers record a visit or a check). A stale visit
+    (`stale_visit`) is refused (403, `refuse_stale`); `adding`: the user sends something to the case (a form with
+    its photos), the refusal kept on 回避拦截记录."""
     case = load_case(session, case_id, user)
     visit = active_visit(session, case.id)
     if visit is None or user.id not in visit.officer_ids:
         raise NotFound("该案件未分配给您")
+    refuse_stale(session, case, visit, user, clock=clock, kept=adding)
     return case, visit
+
+
+def refuse_stale(session: Session, case: Case, visit: Visit, principal: Principal, *, clock: Clock | None,
+                 kept: bool = True) -> None:
+    """403 on a stale visit (`stale_visit`) of the case: to an officer of its checks in doubt, or to an account linked
+    to one's by a password, saying so (with `kept`, on 回避拦截记录 under `evidence`, the trace kept after the
+    rollback); to his partner on that visit, that it ended. Nothing when the visit is no stale one."""
+    barred, linked = recheck_barred(session, case.id, visit.officer_ids)
+    if principal.id in barred or principal.id in linked:
+        exc = Forbidden(objection_recheck.OWN_STALE if principal.id in barred else objection_recheck.LINKED_STALE)
+        if kept:
+            why = barred.get(principal.id) or f"linked_{linked[principal.id]}"
+            raise recusal_refusals.refused(exc, principal, "evidence", [case.household_id], case_id=case.id,
+                                           clock=clock, extra={"why": why, "visit_id": visit.id})
+        raise exc
+    if any(o in barred or o in linked for o in visit.officer_ids):
+        raise Forbidden(objection_recheck.VISIT_ENDED)
 
 
 def case_status(session: Session, case_id: str) -> str | None:
@@ -316,19 +385,12 @@ def schedule(
     ids = [by_name.get(o, o) for o in officers]
     problems = [FieldError(f"officers[{i}]", f"不是{county_named(case.county_code)}的核查员")
                 for i, o in enumerate(officers) if by_name.get(o, o) not in eligible]
-    barred = _barred_by_own_checks(session, [case.id]).get(case.id, frozenset())
+    # not the officers of the checks in doubt (an upheld objection, a check sent back, a review request), nor an
+    # account linked to one of theirs by a password (`domain.objection_recheck`)
+    whys, linked = recheck_barred(session, case.id, [i for i in ids if i in eligible])
+    barred = frozenset(whys)
     last_time = last_household_officers(session, [case.id]).get(case.id, frozenset())
-    sent_back = barred and session.scalar(select(Check.id).where(Check.case_id == case.id,
-                                                                 Check.sent_back_at.is_not(None)).limit(1))
-    objected = objected_officers(session, [case.id]).get(case.id, frozenset()) if barred else frozenset()
-    linked = linked_to_objected(session, objected, [i for i in ids if i in eligible]) if objected else frozenset()
-    problems += [FieldError(f"officers[{i}]", objection_recheck.OBJECTED_OFFICER if by_name.get(o, o) in objected
-                            else "该核查员参加过被退回的核查，重新入户须由其他核查员进行" if sent_back
-                            else "该核查员参加过本案首次核查，复核须由其他核查员进行")
-                 for i, o in enumerate(officers) if by_name.get(o, o) in barred]
-    # nor the second account of an officer objected to (a password links them)
-    named = {p.field for p in problems}
-    problems += [p for p in objection_recheck.refusals(ids, frozenset(), linked) if p.field not in named]
+    problems += objection_recheck.refusals(ids, whys, linked)
     # A supervisor who is also a field officer does not send themselves by hand: the visit they schedule is the
     # check that pays, and whoever chose its officers should not be one of them (nor does the planner send the
     # supervisor who plans, `plan` below; another supervisor's plan or hand may).
@@ -444,10 +506,11 @@ def plan(
     # 回避: an officer is not planned onto a household of which he is a member or a declared relative of one (he is
     # left out of that case; other officers, or another day, take it).
     recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])
-    # nor onto a case objected to, the second account of an officer of the checks the objection was against
-    for case_id, objected in objected_officers(session, [c.id for c in cases]).items():
-        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked_to_objected(
-            session, objected, [o.user_id for o in officers]))
+    # nor onto a case checked again, the second account of an officer of the checks in doubt (objected to, sent
+    # back, under review: `recheck_barred`)
+    for case_id, whys in first_check_officers(session, [c.id for c in cases]).items():
+        barred[case_id] = objection_recheck.barred(barred.get(case_id, frozenset()), linked_to_barred(
+            session, whys, [o.user_id for o in officers]))
     plan_cases = [planning.PlanCase(case_id=c.id, town=c.town, village=c.village, referred_on=c.referred_on,
                                     due_on=due[c.id],
                                     excluded_officers=barred.get(c.id, frozenset()) | recused.get(c.id, frozenset()))
@@ -521,12 +584,15 @@ def count_by_status(session: Session, principal: Principal, county_code: str | N
 
 
 def officer_visits(session: Session, user: Principal) -> list[tuple[Visit, Case]]:
-    """The user's active visits to cases still waiting for their check, in their counties."""
+    """The user's active visits to cases still waiting for their check, in their counties (not a stale one:
+    `stale_visits`)."""
     stmt = (select(Visit, Case).join(Case, Case.id == Visit.case_id)
             .where(Visit.active.is_(True), Case.status == "scheduled").order_by(Visit.visit_on, Case.village, Case.id))
     if user.counties:
         stmt = stmt.where(Case.county_code.in_(user.counties))
-    return [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
+    mine = [(v, c) for v, c in session.execute(stmt).tuples() if user.id in v.officer_ids]
+    stale = stale_visits(session, [v for v, _ in mine])  # no work: the case is checked again by others
+    return [(v, c) for v, c in mine if v.id not in stale]
 
 
 def late_visits(session: Session, principal: Principal, today: date) -> list[tuple[Visit, Case]]:

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
 from ..audit import log as audit
-from ..cases.service import active_visit
+from ..cases.service import active_visit, recheck_barred
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
+from ..domain import objection_recheck
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import VisitAttempt
@@ -46,6 +47,8 @@ def record_attempt(session: Session, case_id: str, data: AttemptInput, *, princi
         raise InvalidState(f"案件当前状态为「{status_zh(case.status)}」，不能登记走访")
     officers, problems = visit_team(session, case, list(visit.officer_ids), data.visited_on, data.officers, principal,
                                     clock, "visit")
+    # nor on a case checked again, by an officer of the checks in doubt or a linked account (an old visit they hold)
+    problems += objection_recheck.refusals(officers, *recheck_barred(session, case.id, officers))
     if data.outcome not in OUTCOMES:
         problems.append(FieldError("outcome", "请选择未能核查的原因"))
     note = data.note.strip()

@@ -74,10 +74,13 @@ def _case_read(active: Any, join_on: Any, elements: str) -> Any:
                                   _register.c.status == "confirmed",  # a proposal is consulted by nobody
                                   _register.c.as_of <= bindparam("on"),
                                   _register.c.valid_until >= bindparam("on")).label("register_in_force"),
-                   # whether an objection to its notice was upheld (then the officers of the checks it was against,
-                   # and their linked accounts, make no re-check: checks/service.py); a probe of its index
+                   # whether an objection to its notice was upheld, or a check of it sent back (then the officers
+                   # of the checks in doubt, and their linked accounts, make no check again: checks/service.py; a
+                   # review request is `review_received`); probes of their indexes
                    exists().where(_objection.c.case_id == _case.c.id, _objection.c.status == "upheld")
                    .label("objected"),
+                   exists().where(_check.c.case_id == _case.c.id, _check.c.sent_back_at.is_not(None))
+                   .label("sent_back"),
                    _officers_tied(active, elements))
             .join(_household, _household.c.id == _case.c.household_id)
             .join(_contract, _contract.c.id == _case.c.contract_id)
@@ -126,7 +129,7 @@ class Found:
     """What a check is decided on, read in one batch (one round trip on PostgreSQL)."""
 
     case: Any | None  # the row of `_CASE` (its active visit's officers and whether any has a 回避 declaration, last
-    #                   check's number, latest review request, whether an objection was upheld, whether a register
+    #                   check's number, latest review request, whether an objection was upheld or a check sent back, whether a register
     #                   is in force); None: no such case
     usernames: dict[str, str]  # username → user id of the named officers that exist
     known_evidence: set[str]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.auth import Principal
 from ..audit import log as audit
 from ..audit.counties import as_county, county_of
-from ..cases.service import active_visit, linked_to_objected, objected_officers
+from ..cases.service import active_visit, recheck_barred, refuse_stale
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..conflicts import service as conflicts
@@ -38,7 +38,7 @@ from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.reader import Prepared
 from ..cases import numbers as case_numbers
-from ..store.tables import Case, Check, Determination, Evidence, Member, User
+from ..store.tables import Case, Check, Determination, Evidence, Member, User, Visit
 from ..store.vault import Vault
 from ..recusal import guard as recusal
 from ..recusal import refusals as recusal_refusals
@@ -97,7 +97,10 @@ def store_evidence(
     principal: Principal, clock: Clock, vault: Vault,
 ) -> Evidence:
     case = load_case(session, case_id, principal)
-    _require_assigned(session, case, principal)
+    visit = _require_assigned(session, case, principal)
+    # not by an officer of the checks in doubt of a case checked again, nor a linked account, on the visit they still
+    # hold (an old case's), nor by his partner on it: the re-check's evidence is its own officers' (kept on record)
+    refuse_stale(session, case, visit, principal, clock=clock)
     actual, sha = accepted_file(data, declared_type, max_bytes)
     existing = stored_evidence(session, case.id, sha)
     if existing is not None:
@@ -176,12 +179,12 @@ def _moment(value: Any) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
-def _require_assigned(session: Session, case: Case, principal: Principal) -> list[str]:
+def _require_assigned(session: Session, case: Case, principal: Principal) -> Visit:
     visit = active_visit(session, case.id)
     if visit is None or principal.id not in visit.officer_ids:
         # The officer may read the case (it is in their county), so its existence is no secret: 403, not 404.
         raise Forbidden(NOT_ASSIGNED)
-    return list(visit.officer_ids)
+    return visit
 
 
 def visit_team(session: Session, case: Case, assigned: list[str], visited_on: date, named: list[str],
@@ -282,7 +285,8 @@ def record_check(
     """Record the home check of a scheduled case by one of its two assigned officers: the household's members as
     found, the check, the case checked, its audit entry; then the registers in force compared (`registers`). Once an
     objection to the case's notice was upheld, neither an officer of the checks it was against nor an account linked
-    to one by a password is one of the check's two (`domain.objection_recheck`), whatever visit they hold.
+    to one by a password is one of the check's two (`domain.objection_recheck`), whatever visit they hold; nor,
+    after a check sent back or a review request, an officer of the checks in doubt or a linked account.
 
     The form is checked and its personal data sealed before the first statement (on SQLite before the write lock is
     taken: `BEGIN IMMEDIATE` comes with it); what the database holds is then read in one batch and written with
@@ -318,10 +322,10 @@ def record_check(
     officers, problems = team_of(case.referred_on, assigned, found.usernames, data.visited_on, data.officers,
                                  principal, today, "check")
     problems += input_problems
-    if case.objected:  # an objection was upheld: not its checks' officers again, nor their second accounts
-        objected = objected_officers(session, [case.id]).get(case.id, frozenset())
-        problems += objection_recheck.refusals(officers, objected, linked_to_objected(session, objected, officers)
-                                               if objected else frozenset())
+    if case.objected or case.sent_back or case.review_received is not None:
+        # checked again (an upheld objection, a check sent back, a review request): not the officers of the checks in
+        # doubt, nor their second accounts, whatever visit they hold
+        problems += objection_recheck.refusals(officers, *recheck_barred(session, case.id, officers))
     late_reason = late_entry.clean_reason(data.late_entry_reason)
     contract = contract_store.known_contract(session, case.contract_id, case.content_hash)
     due = planning.due_date(case.review_received or case.referred_on, contract.spec.deadlines.check_within_days)

@@ -36,6 +36,7 @@ STEPS = (
     "application",
     "schedule",
     "check",
+    "evidence",
     "determination",
     "redetermination",
     "screening",

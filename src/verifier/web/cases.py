@@ -159,7 +159,10 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
             ids.add(detail.review_fail_proposal["proposed_by"])
         names = user_names(session, ids)
         evidence = check_service.evidence_by_hash(session, case.id)
-        reads_evidence = personal.may_read_evidence(user, case, case_service.active_visit(session, case.id))
+        visit = case_service.active_visit(session, case.id)
+        reads_evidence = personal.may_read_evidence(user, case, visit)
+        # a visit held by an officer of the checks in doubt of a case checked again (an old case's): no check offered
+        stale = visit is not None and user.id in visit.officer_ids and bool(case_service.stale_visits(session, [visit]))
         deviations = case_deviations(session, case.id, user)
         findings = finding_rows(session, case.id) if user.has(*FINDING_READERS) else []
         names |= user_names(session, {f["answered_by"] for f in findings if f["answered_by"]})
@@ -184,7 +187,7 @@ def render_case(request: Req, ctx: Any, case_id: str, *, status_code: int = 200,
                                                 *(q for e in f.withdraw_ended for q in (e.proposed_by, e.ended_by)))
                                       if p})
     active = next((v for v in detail.visits if v.active), None)
-    assigned = active is not None and user.id in active.officers
+    assigned = active is not None and user.id in active.officers and not stale
     actions = {
         # 初步筛选: a clerk; on a screen-out another clerk proposed, also the county reviewer (never its proposer)
         "screening": detail.status == "received" and (

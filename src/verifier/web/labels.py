@@ -29,9 +29,16 @@ from ..domain.registers import KIND_NAMES, MANUAL_SOURCE_NAMES
 from ..zhtable import Table, compile_table, translate
 
 ROLE_LABELS = dict(ROLE_NAMES_ZH)
-# Why an officer may not make the re-check of a case whose objection was upheld (cases.service.recheck_bars), said
-# beside his name on the scheduling page before the supervisor picks.
-RECHECK_BARS = {"objected": "参加过异议成立的核查", "linked": "账号与参加过异议成立的核查的核查员有密码关联"}
+# Why an officer may not make the check of a case checked again (cases.service.recheck_bars: after an upheld
+# objection, a check sent back, a review request), said beside his name on the scheduling page before the supervisor
+# picks; and the page's headline, by the strongest why among them (domain.objection_recheck.ORDER).
+RECHECK_BARS = {"objection": "参加过异议成立的核查", "linked_objection": "账号与参加过异议成立的核查的核查员有密码关联",
+                "sent_back": "参加过被退回的核查", "linked_sent_back": "账号与参加过被退回的核查的核查员有密码关联",
+                "review": "参加过本案复核申请之前的核查",
+                "linked_review": "账号与参加过本案复核申请之前的核查的核查员有密码关联"}
+RECHECK_HEADLINES = {"objection": "本案公示期间异议成立，须由其他核查员重新入户核查。",
+                     "sent_back": "本案的核查已被退回，须由其他核查员重新入户核查。",
+                     "review": "本案已登记复核申请，复核须由其他核查员入户核查。"}
 # The users list's filter on accounts: in use or disabled (停用).
 ACCOUNT_STATES = {"active": "在用", "disabled": "已停用"}
 GRANT_STATUS = dict(GRANT_STATUS_ZH)
@@ -539,6 +546,7 @@ RECUSAL_STEPS = {
     "application": "录入农户申请",
     "schedule": "安排走访（选派核查员）",
     "check": "录入入户核查",
+    "evidence": "为须另派核查员重新核查的案件上传证明材料",
     "determination": "确认核查认定",
     "redetermination": "解除抽样暂缓、重新认定",
     "screening": "初筛",

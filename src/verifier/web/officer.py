@@ -324,8 +324,8 @@ class CheckPages(Controller):
     @post("/", opt=OFFICER, status_code=303)
     def submit(self, case_id: Id, ctx: Ctx, request: Req, data: MultipartBody[dict[str, Any]]) -> Any:
         user = request.user
-        with ctx.db.read() as session:
-            case, visit = assigned_visit(session, case_id, user)
+        with ctx.db.read() as session:  # a stale visit's officer sending photos: refused on record (回避拦截记录)
+            case, visit = assigned_visit(session, case_id, user, adding=True, clock=ctx.clock)
             officers = list(visit.officer_ids)
         values = {k: v for k, v in data.items() if isinstance(v, str)}
         rows = max([MEMBER_ROWS, *(i + 1 for i in member_rows(values))])

@@ -18,7 +18,7 @@ from ..cases.workflow import load_case
 from ..checks import attempts
 from ..checks import bills as check_bills
 from ..checks import service as check_service
-from ..domain import late_entry, photo_times
+from ..domain import late_entry, objection_recheck, photo_times
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..payments import one_account
 from ..registers import service as register_service
@@ -47,7 +47,7 @@ from .common import (
     user_names,
 )
 from . import paging
-from .labels import CHANNELS, RECHECK_BARS, message_zh
+from .labels import CHANNELS, RECHECK_BARS, RECHECK_HEADLINES, message_zh
 from .paging import Pager, page_param
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -74,14 +74,17 @@ def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, statu
         last_time = case_service.last_household_officers(session, [case.id]).get(case.id, frozenset())
         known = user_names(session, list(last_time))
         barred = sorted(known.get(o, o) for o in last_time)
-        # after an upheld objection: who may not go, and why, said before the supervisor picks (not only once refused)
+        # checked again (an upheld objection, a check sent back, a review request): who may not go, and why, said
+        # before the supervisor picks (not only once refused); their second accounts too
         objected = case_service.recheck_bars(session, case.id, [o for o, _ in officers])
     shown = [(dict(officers)[o], RECHECK_BARS[why]) for o, why in objected.items()]
     officers = [(o, f"{name}（不能安排：{RECHECK_BARS[objected[o]]}）" if o in objected else name)
                 for o, name in officers]
+    whys = {why.removeprefix("linked_") for why in objected.values()}
+    headline = next((RECHECK_HEADLINES[w] for w in objection_recheck.ORDER if w in whys), "")
     return page(request, "schedule_case.html", status_code=status_code, case=case, head=head, officers=officers,
                 visit=visit, due=due, vehicles=vehicles, form=state, today=ctx.clock.today(), barred=barred,
-                objected=shown)
+                objected=shown, recheck_headline=headline)
 
 
 def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, Any] | None = None,
@@ -95,8 +98,10 @@ def _plan_page(request: Req, ctx: Any, state: FormState, *, proposal: dict[str, 
         tried = attempts.last_attempts(session, [c.id for c in found.items])
         overdue = case_service.late_visits(session, user, ctx.clock.today())
         who = user_names(session, [o for v, _ in overdue for o in v.officer_ids])
-        late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids]}
-                for v, c in overdue]
+        # a visit held by an officer of the checks in doubt (an old case's, `stale_visits`): to schedule anew
+        stale = case_service.stale_visits(session, [v for v, _ in overdue])
+        late = [{"visit": v, "case": c, "head": c.household.head_name, "officers": [who.get(o, o) for o in v.officer_ids],
+                 "stale": v.id in stale} for v, c in overdue]
         waiting = [(c, c.household.head_name, due[c.id], tried.get(c.id)) for c in found.items]
         # cases back after an upheld objection: the row says so (other officers go; the case's page names who not)
         objected = set(case_service.objected_officers(session, [c.id for c in found.items]))
