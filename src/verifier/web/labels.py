@@ -193,6 +193,8 @@ ACTIONS = {
     "case.application_edited": "修改申请信息",
     "case.merge": "家庭合并，本案并入另一案件", "case.merged_in": "家庭合并，另一案件并入本案",
     "household.merge": "合并家庭", "household.member_move": "迁移家庭成员",
+    "household.merge_proposed": "提交合并家庭申请（待另一人确认）", "household.move_proposed": "提交迁移成员申请（待另一人确认）",
+    "household.change_declined": "驳回合并家庭或迁移成员申请", "household.change_withdrawn": "撤销合并家庭或迁移成员申请",
     "household.risk_removed": "标记风险消除", "household.risk_restored": "撤销风险消除（风险恢复）",
     "household.export": "导出一户一档", "export.spreadsheet": "导出表格",
     "sampling.deviation_recorded": "复核偏差：暂停支付或追回", "case.held": "抽样复核发现偏差，暂停支付",

@@ -2,17 +2,20 @@
 
 A referral for a husband and an application naming his wife make two households until someone sees they are one;
 a check listing both is then refused ("this person is recorded in another household"). The insurer's supervisor
-settles it here, with a reason, in the audit log and in `household_change` (a household's history):
+proposes to settle it and another person confirms it (`proposals`); the rules and the change itself are here, with a
+reason, in the audit log and in `household_change` (a household's history). Each is planned first, every rule asked
+and nothing written (`plan_merge`, `plan_move`: at the proposal, on its page, and again at the confirmation), then
+made on the rows the plan locked (`apply_merge`, `apply_move`):
 
-- `merge_households`: every member and case of one household moves into the other; two open cases of the same
+- merge: every member and case of one household moves into the other; two open cases of the same
   cause and contract year become one (the case further along is kept; at the same stage, the surviving
   household's). The other ends `merged`, pointing at the one kept, its referrals attached to it. A case with a
   determination is never merged away, and a determined open case is not joined with the other household's paid
   case of the same cause and year (its amount was priced without that payment: it would be paid twice).
-- `move_member`: one member to another household, or to a new one (分户), e.g. after a marriage.
+- move: one member to another household, or to a new one (分户), e.g. after a marriage.
 
 Both are refused (409) while a case of either household is in a live payment batch (not yet reconciled or
-cancelled), across counties, and for anyone but an insurer supervisor (403). Messages are in Chinese: the pages
+cancelled), and across counties; only an insurer supervisor proposes them (403). Messages are in Chinese: the pages
 show them as they are.
 """
 

@@ -85,10 +85,11 @@ def _refuse_second_proposal(session: Session, households: list[Household]) -> No
         raise InvalidState(ALREADY_PROPOSED.format(head=busy.head_name))
 
 
-def _proposed(session: Session, proposal: Proposal, principal: Principal, clock: Clock, **payload: object) -> Proposal:
+def _proposed(session: Session, proposal: Proposal, action: str, principal: Principal, clock: Clock,
+              **payload: object) -> Proposal:
     session.add(proposal)
     session.flush()
-    audit.append(session, actor=principal.id, role=ROLE, action=f"household.{proposal.kind}_proposed",
+    audit.append(session, actor=principal.id, role=ROLE, action=action,
                  subject=proposal.household_id, county_code=proposal.county_code, clock=clock,
                  payload={"proposal_id": proposal.id, "household_id": proposal.household_id,
                           "other_household_id": proposal.other_household_id, "member_id": proposal.member_id,
@@ -110,8 +111,8 @@ def propose_merge(session: Session, household_id: str, from_household_id: str, *
         id=new_id("hcp"), kind="merge", county_code=plan.into.county_code, household_id=plan.into.id,
         other_household_id=plan.other.id, member_id=None, new_household=False, relation=head_relation,
         new_head_member_id=None, members=_snapshot(session, [plan.into.id, plan.other.id]), reason=reason,
-        status="pending", proposed_by=principal.id, proposed_at=clock.now()), principal, clock,
-        head_relation=head_relation, merged_cases=[{"case_id": b.id, "into_case_id": a.id} for a, b in plan.joins])
+        status="pending", proposed_by=principal.id, proposed_at=clock.now()), "household.merge_proposed", principal,
+        clock, head_relation=head_relation, merged_cases=[{"case_id": b.id, "into_case_id": a.id} for a, b in plan.joins])
 
 
 def propose_move(session: Session, household_id: str, member_id: str, *, to_household_id: str | None,
@@ -131,7 +132,8 @@ def propose_move(session: Session, household_id: str, member_id: str, *, to_hous
         new_household=plan.new_household, relation=plan.relation,
         new_head_member_id=plan.new_head.id if plan.new_head is not None else None,
         members=_snapshot(session, [h.id for h in households]), reason=reason, status="pending",
-        proposed_by=principal.id, proposed_at=clock.now()), principal, clock, relation=plan.relation,
+        proposed_by=principal.id, proposed_at=clock.now()), "household.move_proposed", principal, clock,
+        relation=plan.relation,
         new_head_member_id=plan.new_head.id if plan.new_head is not None else None)
 
 
