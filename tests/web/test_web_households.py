@@ -178,3 +178,25 @@ def test_a_refused_move_says_what_is_wrong_once_beside_its_field(pages, ctx) -> 
     assert refused.status_code == 422
     assert refused.text.count("未能保存") == 1 and refused.text.count("请选择留在原户的成员中谁任户主") == 1
     assert 'id="new_head-error"' in refused.text and f'value="{head.id}" checked' in refused.text
+
+
+def test_a_linked_account_reads_why_instead_of_the_buttons(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier.store.tables import User
+
+    case_id = make_case(ctx, stage="checked", members=3)
+    hh, _ = _household(ctx, case_id)
+    with ctx.db.read() as session:
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+    pages.as_("sup", "insurer_supervisor")
+    proposal = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户"}
+                          ).headers["location"].split("?")[0]
+    pages.as_("pal", "insurer_supervisor")
+    with ctx.db.begin() as session:  # the proposer set pal's password
+        session.get(User, pages.users.ids["pal"]).password_set_by = pages.users.ids["sup"]
+    seen = pages.get(proposal).text
+    assert 'id="confirm-refused"' in seen and "密码关联" in seen
+    assert 'id="confirm-form"' not in seen and 'id="decline-form"' not in seen
+    refused = pages.post(f"{proposal}/confirm", {})
+    assert refused.status_code == 403 and "密码关联" in refused.text
+    with ctx.db.read() as session:
+        assert session.get(Member, child.id).household_id == hh
