@@ -154,7 +154,7 @@ def route_handlers() -> list[Any]:
     from .checks.routes import CheckController
     from .conflicts.routes import ConflictController
     from .contract_review.routes import ContractController
-    from .households.routes import HouseholdController
+    from .households.routes import HouseholdController, HouseholdProposalController
     from .followups.routes import FollowupController
     from .needs.routes import NeedReferralController
     from .notices.routes import ROUTES as NOTICES
@@ -171,6 +171,7 @@ def route_handlers() -> list[Any]:
 
     return [health, AuthController, UserController, AccountController, RoleGrantController, AuditController, ReferralController,
             CaseController, ScheduleController, CheckController, ConflictController, ContractController, HouseholdController,
+            HouseholdProposalController,
             RosterController, PlaceController, RecusalController, FollowupController, NeedReferralController, RegisterController,
             FindingController, *NOTICES, *PAYMENTS, *SAMPLING, *REPORTS, *EXPORTS, *WEB]
 

@@ -4,9 +4,9 @@ Chinese, a day that does not exist refused beside the day, a double click saving
 refusal and after the success showing normal pages, never the browser's 确认重新提交表单 page); the field officer on a
 phone hands a household's need to a department (转交部门: a mistyped case number said beside the box, a wrong day
 and no need chosen said together, one referral for a double click and for the form sent again after Back); the
-supervisor merges two households and moves a member out (searched by name, refused without a reason, one change for
-a double click, the merged household not offered again after Back, its form sent again from an old link refused in
-Chinese). Every page shown is checked by `Desk.checked()` (Chinese only, no raw code, no console error) and
+supervisor proposes to merge two households and to move a member out and the county reviewer confirms each
+(searched by name, refused without a reason, one proposal for a double click, the merged household not offered again
+after Back, its form sent again from an old link refused in Chinese). Every page shown is checked by `Desk.checked()` (Chinese only, no raw code, no console error) and
 `no_ids`."""
 
 from __future__ import annotations
@@ -167,9 +167,13 @@ def test_the_supervisor_merges_two_households_and_moves_a_member(staff, walk) ->
     desk.fill({f"{form} input[name=other]": True, "#f-reason": "夫妻二人分别登记为两户",
                f"{form} input[name=confirm]": True})
     absorbed = desk.page.locator(f"{form} input[name=other]:checked").get_attribute("value")
-    assert desk.submit(form, expect=r"done=household_merged") == 1  # a double click: merged once
-    assert desk.path.startswith(case)
+    assert desk.submit(form, expect=r"done=household_merge_proposed") == 1  # a double click: proposed once
+    assert desk.path.startswith("/household-proposals/") and "待另一位" in desk.flash()
     no_ids(desk)
+    second = staff.desk("reviewer", start=desk.path.split("?")[0])  # another person sees what it changes and confirms it
+    assert second.page.locator("#proposal-sides tbody tr").count() == 2
+    assert second.submit("#confirm-form", expect=r"done=household_change_confirmed") == 1  # merged once
+    no_ids(second)
     back(desk)  # the form found again by its search: the merged household is no longer offered, or refused
     # the other household's head joins as the spouse; its own spouse does not become a second one (其他)
     assert relations(desk).count("配偶") == spouses + 1 and "其他" in relations(desk)
@@ -203,8 +207,10 @@ def test_the_supervisor_merges_two_households_and_moves_a_member(staff, walk) ->
     assert desk.text("#reason-error")
     assert desk.page.locator(f"{form} input[name=member][value='{leaving}']").is_checked()
     desk.fill({"#f-reason": "儿子结婚分户"})
-    assert desk.submit(form, expect=r"done=member_moved") == 1  # a double click: moved once
+    assert desk.submit(form, expect=r"done=member_move_proposed") == 1  # a double click: proposed once
     no_ids(desk)
+    second = staff.desk("reviewer", start=desk.path.split("?")[0])
+    assert second.submit("#confirm-form", expect=r"done=household_change_confirmed") == 1  # moved once
     back(desk)
     assert desk.page.locator(f"{form} input[name=member][value='{leaving}']").count() == 0  # moved: not offered
 

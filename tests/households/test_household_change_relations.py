@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any
 
+import household_kit
 from factories import make_case, staff
 from payment_helpers import tx
 from sqlalchemy import select, text
@@ -60,7 +61,7 @@ def test_a_merge_keeps_the_merged_members_new_relations_and_their_head_and_the_f
     kept = _household(ctx, make_case(ctx, stage="received", members=1, head_name="王建国"))
     merged = _household(ctx, make_case(ctx, stage="checked", members=3, head_name="李秀英"))
     husband, wife = _members(ctx, kept)["head"], _members(ctx, merged)
-    result = tx(ctx, lambda s: households.merge_households(s, kept, merged, reason="夫妻实为一户", principal=supervisor,
+    result = tx(ctx, lambda s: household_kit.merge_households(s, kept, merged, reason="夫妻实为一户", principal=supervisor,
                                                            clock=ctx.clock, head_relation="spouse"))
 
     relations, head = _change(ctx, result.change_id)
@@ -82,7 +83,7 @@ def test_moves_keep_the_relations_they_changed_and_the_new_head(ctx: Any) -> Non
     def move(hh: str, member: str, **kw: Any) -> households.MoveResult:
         kw.setdefault("to_household_id", None)
         kw.setdefault("new_household", False)
-        return tx(ctx, lambda s: households.move_member(s, hh, member, reason="分户", principal=supervisor,
+        return tx(ctx, lambda s: household_kit.move_member(s, hh, member, reason="分户", principal=supervisor,
                                                         clock=ctx.clock, **kw))
 
     # The father sets up his own household and the son heads the one he leaves: the mother is the son's parent.
@@ -138,7 +139,7 @@ def test_the_page_and_the_printed_file_show_the_relation_changes_by_name_without
     supervisor = staff(ctx).supervisor
     hh = _household(ctx, make_case(ctx, stage="checked", members=3, head_name="张大山"))
     family = _members(ctx, hh)
-    tx(ctx, lambda s: households.move_member(s, hh, family["head"].id, to_household_id=None, new_household=True,
+    tx(ctx, lambda s: household_kit.move_member(s, hh, family["head"].id, to_household_id=None, new_household=True,
                                              new_head_member_id=family["child"].id, reason="父亲另立一户",
                                              principal=supervisor, clock=ctx.clock))
     line = f"{family['child'].name}：子女→户主；{family['spouse'].name}：配偶→父母"

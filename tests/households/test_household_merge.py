@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import household_kit
 import pytest
 from factories import make_case, staff
 
@@ -70,7 +71,7 @@ def _check_both(ctx: Any, case_id: str, husband_id: str, wife_id: str) -> Any:
 
 
 def _merge(ctx: Any, into: str, other: str, who: Any, reason: str = REASON, **kw: Any) -> households.MergeResult:
-    return tx(ctx, lambda s: households.merge_households(s, into, other, reason=reason, principal=who,
+    return tx(ctx, lambda s: household_kit.merge_households(s, into, other, reason=reason, principal=who,
                                                          clock=ctx.clock, **kw))
 
 
@@ -246,7 +247,7 @@ def _move(ctx: Any, hh: str, member: str, who: Any, **kw: Any) -> households.Mov
     kw.setdefault("reason", "女儿出嫁，迁入夫家")
     kw.setdefault("to_household_id", None)
     kw.setdefault("new_household", False)
-    return tx(ctx, lambda s: households.move_member(s, hh, member, principal=who, clock=ctx.clock, **kw))
+    return tx(ctx, lambda s: household_kit.move_member(s, hh, member, principal=who, clock=ctx.clock, **kw))
 
 
 def test_a_daughter_marries_into_another_household_and_a_son_sets_up_his_own(ctx: Any) -> None:

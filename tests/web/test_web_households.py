@@ -84,9 +84,31 @@ def test_the_supervisor_merges_from_the_case_page(pages, ctx, clock) -> None:  #
     refused = pages.post(f"/households/{c['h_hh']}/merge", form)  # the confirmation not ticked
     assert refused.status_code == 422 and "夫妻重复登记</textarea>" in refused.text and "勾选确认" in refused.text
     done = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})
-    assert done.status_code == 303 and done.headers["location"] == f"/cases/{c['husband']}?done=household_merged"
+    assert done.status_code == 303 and done.headers["location"].startswith("/household-proposals/hcp")
+    assert "done=household_merge_proposed" in done.headers["location"]
+    assert status_of(ctx, c["wife"]) == "received"  # nothing merged until another confirms it
+    proposal = done.headers["location"].split("?")[0]
+    shown = pages.get(done.headers["location"]).text
+    assert "已提交，待另一位保险公司主管或县级复核员确认" in shown and 'id="withdraw-form"' in shown
+    assert 'id="confirm-form"' not in shown  # the proposer may not confirm it
+    pending = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})  # sent twice
+    assert pending.status_code == 409 and "待确认" in pending.text
+
+    pages.as_("sup2", "insurer_supervisor")
+    assert "合并迁移待第二人确认" in pages.get("/").text
+    listed = pages.get("/household-proposals").text
+    assert proposal in listed and "李秀英户并入" in listed
+    seen = pages.get(proposal).text
+    assert f'action="{proposal}/confirm"' in seen and 'id="proposal-sides"' in seen
+    assert "王建国" in seen and "李秀英" in seen and "<title>合并家庭申请 ·" in seen
+    assert f'{c["w_number"]} 并入' in seen  # the two open cases join into one
+    confirmed = pages.post(f"{proposal}/confirm", {})
+    assert confirmed.status_code == 303 and "done=household_change_confirmed" in confirmed.headers["location"]
     assert status_of(ctx, c["wife"]) == "merged"
-    again = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})  # sent twice
+    twice = pages.post(f"{proposal}/confirm", {})
+    assert twice.status_code == 409 and "已确认" in twice.text
+    pages.as_("sup", "insurer_supervisor")
+    again = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})  # the merge proposed again
     assert again.status_code == 409 and "已于此前并入" in again.text
     merged = pages.get(f"/cases/{c['wife']}").text
     assert "已合并" in merged and f'href="/cases/{c["husband"]}" id="merged-into"' in merged
@@ -106,9 +128,44 @@ def test_the_supervisor_moves_a_member_to_a_new_household(pages, ctx) -> None:  
     assert refused.status_code == 422 and f'value="{child.id}" checked' in refused.text
     done = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户",
                                                  "case": case_id})
-    assert done.status_code == 303 and "done=member_moved" in done.headers["location"]
+    assert done.status_code == 303 and "done=member_move_proposed" in done.headers["location"]
+    with ctx.db.read() as session:
+        assert session.get(Member, child.id).household_id == hh  # not yet: another confirms it
+    proposal = done.headers["location"].split("?")[0]
+    pages.as_("rev", "county_reviewer")
+    seen = pages.get(proposal).text
+    assert "新立一户" in seen and 'id="confirm-form"' in seen
+    assert pages.post(f"{proposal}/confirm", {}).status_code == 303
     with ctx.db.read() as session:
         assert session.get(Member, child.id).household_id != hh
+
+
+def test_a_proposal_is_declined_with_its_reason_or_withdrawn_on_its_page(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked", members=3)
+    hh, _ = _household(ctx, case_id)
+    with ctx.db.read() as session:
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+    pages.as_("sup", "insurer_supervisor")
+    form = {"member": child.id, "to": "new", "reason": "结婚分户", "case": case_id}
+    proposal = pages.post(f"/households/{hh}/move", form).headers["location"].split("?")[0]
+    pages.as_("sup2", "insurer_supervisor")
+    blank = pages.post(f"{proposal}/decline", {"reason": ""})
+    assert blank.status_code == 422 and "请说明驳回的原因" in blank.text
+    declined = pages.post(f"{proposal}/decline", {"reason": "尚未办理分户手续"})
+    assert declined.status_code == 303 and "done=household_change_declined" in declined.headers["location"]
+    shown = pages.get(proposal).text
+    assert "已驳回" in shown and "尚未办理分户手续" in shown and 'id="confirm-form"' not in shown
+
+    pages.as_("sup", "insurer_supervisor")
+    again = pages.post(f"/households/{hh}/move", form).headers["location"].split("?")[0]
+    pages.as_("sup2", "insurer_supervisor")
+    assert pages.post(f"{again}/withdraw", {}).status_code == 403  # only its proposer withdraws it
+    pages.as_("sup", "insurer_supervisor")
+    withdrawn = pages.post(f"{again}/withdraw", {})
+    assert withdrawn.status_code == 303 and "done=household_change_withdrawn" in withdrawn.headers["location"]
+    assert "已撤销" in pages.get(again).text
+    with ctx.db.read() as session:
+        assert session.get(Member, child.id).household_id == hh
 
 
 def test_a_refused_move_says_what_is_wrong_once_beside_its_field(pages, ctx) -> None:  # type: ignore[no-untyped-def]
@@ -121,3 +178,25 @@ def test_a_refused_move_says_what_is_wrong_once_beside_its_field(pages, ctx) -> 
     assert refused.status_code == 422
     assert refused.text.count("未能保存") == 1 and refused.text.count("请选择留在原户的成员中谁任户主") == 1
     assert 'id="new_head-error"' in refused.text and f'value="{head.id}" checked' in refused.text
+
+
+def test_a_linked_account_reads_why_instead_of_the_buttons(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    from verifier.store.tables import User
+
+    case_id = make_case(ctx, stage="checked", members=3)
+    hh, _ = _household(ctx, case_id)
+    with ctx.db.read() as session:
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+    pages.as_("sup", "insurer_supervisor")
+    proposal = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户"}
+                          ).headers["location"].split("?")[0]
+    pages.as_("pal", "insurer_supervisor")
+    with ctx.db.begin() as session:  # the proposer set pal's password
+        session.get(User, pages.users.ids["pal"]).password_set_by = pages.users.ids["sup"]
+    seen = pages.get(proposal).text
+    assert 'id="confirm-refused"' in seen and "密码关联" in seen
+    assert 'id="confirm-form"' not in seen and 'id="decline-form"' not in seen
+    refused = pages.post(f"{proposal}/confirm", {})
+    assert refused.status_code == 403 and "密码关联" in refused.text
+    with ctx.db.read() as session:
+        assert session.get(Member, child.id).household_id == hh

@@ -130,6 +130,7 @@ OUTSIDE_WEB = {
     ("payments/batch_read.py", "_ACTIONS_ZH"): "the step a batch in a wrong status cannot take, in its refusal",
     ("payments/batch_read.py", "_FIRST"): "what must happen to a batch first, in its refusal",
     ("payments/batch_read.py", "SUPPLEMENT_STATUS_ZH"): "a supplement's status, in a refusal (stagelabels.SUPPLEMENT_STATUS)",
+    ("households/service/proposals.py", "DECIDED"): "why a decided merge or move proposal is not decided again (409)",
     ("checks/bills.py", "BILL_KINDS_ZH"): "a bill's kind, in a refusal (labels.BILL_KINDS reads it)",
     ("sampling/flow.py", "PARTY_ZH"): "a round's party, in a refusal (stagelabels.PARTIES reads it)",
     ("sampling/flow.py", "ROUND_STATUS_ZH"): "a round's status, in a refusal (stagelabels.ROUND_STATUS reads it)",

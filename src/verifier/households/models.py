@@ -5,6 +5,9 @@
 into `to_household_id`, open cases of the same cause and year joined into one) or `move` (one member moved from one
 household to another, or to a new household: `new_household`).
 
+`household_change_proposal`: a merge or a move asked for by one person and not yet made: another confirms it (the
+change is made then, `change_id`), declines it with a reason, or its proposer withdraws it (migration 0060).
+
 `household_risk_event`: each time the county marks a household's risk removed (风险消除) or revokes that mark (the
 risk returns) is a row; the latest row is the status. Rows are never changed or deleted.
 """
@@ -20,6 +23,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..store.base import Base, UtcDateTime
 
 KINDS = ("merge", "move")
+PROPOSAL_STATUSES = ("pending", "confirmed", "declined", "withdrawn")
+PROPOSAL_DECIDED = (
+    "(status = 'pending' AND decided_by IS NULL AND decided_at IS NULL AND change_id IS NULL) OR "
+    "(status = 'confirmed' AND decided_by IS NOT NULL AND decided_at IS NOT NULL AND decided_by <> proposed_by "
+    "AND change_id IS NOT NULL) OR "
+    "(status = 'declined' AND decided_by IS NOT NULL AND decided_at IS NOT NULL AND decided_by <> proposed_by "
+    "AND decline_reason IS NOT NULL AND change_id IS NULL) OR "
+    "(status = 'withdrawn' AND decided_by = proposed_by AND decided_at IS NOT NULL AND change_id IS NULL)")
+"""A proposal is decided with its who and when; confirmed or declined by another than its proposer (a decline with
+its reason), withdrawn by its proposer only; only a confirmed one names the change it made."""
 
 
 
@@ -53,6 +66,39 @@ class HouseholdChange(Base):
     changed_by: Mapped[str] = mapped_column(String(40))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
+
+
+class HouseholdChangeProposal(Base):
+    """A merge (`household_id` kept, `other_household_id` merged into it) or a move (a member of `household_id` to
+    `other_household_id`, or to a new household: `new_household`) proposed by one person, made only when another
+    confirms it. `members`: each household's member ids when it was proposed ({household id: [ids]}): a household
+    whose members changed since is not changed on what the confirmer was shown (409)."""
+
+    __tablename__ = "household_change_proposal"
+    __table_args__ = (
+        CheckConstraint("kind IN ('merge', 'move')", name="kind_known"),
+        CheckConstraint("status IN ('pending', 'confirmed', 'declined', 'withdrawn')", name="status_known"),
+        CheckConstraint(PROPOSAL_DECIDED, name="decided_by_another"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    household_id: Mapped[str] = mapped_column(ForeignKey("household.id"), index=True)
+    other_household_id: Mapped[str | None] = mapped_column(ForeignKey("household.id"), nullable=True, index=True)
+    member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True)
+    new_household: Mapped[bool] = mapped_column(Boolean, default=False)
+    relation: Mapped[str] = mapped_column(String(10))  # merge: the merged head's to the kept head; move: the member's
+    new_head_member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True)
+    members: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    proposed_by: Mapped[str] = mapped_column(String(40))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    change_id: Mapped[str | None] = mapped_column(ForeignKey("household_change.id"), nullable=True)
 
 
 class HouseholdRiskEvent(Base):

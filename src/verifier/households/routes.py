@@ -1,5 +1,5 @@
-"""HTTP routes: a household in brief, its history and its file (一户一档); finding households, merging two, moving a
-member; the county's risk-removed mark (风险消除)."""
+"""HTTP routes: a household in brief, its history and its file (一户一档); finding households, proposing to merge two
+or move a member, and confirming, declining or withdrawing the proposal; the county's risk-removed mark (风险消除)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,46 @@ from ..accounts.auth import Principal
 from ..http import Ctx, JSONBody, get, post
 from ..idempotency import idempotent
 from . import risk, service
+from .service import proposals
 from .file import household_file
 from .models import HouseholdRiskEvent
-from .schemas import HouseholdFile, MergedCaseOut, MergeIn, MergeOut, MoveIn, MoveOut, RiskEventOut, RiskStatusIn
+from .models import HouseholdChangeProposal
+from .schemas import (
+    DeclineIn,
+    HouseholdFile,
+    MergedCaseOut,
+    MergeIn,
+    MergeOut,
+    MoveIn,
+    MoveOut,
+    ProposalOut,
+    RiskEventOut,
+    RiskStatusIn,
+)
 
 Id = Annotated[str, Parameter(max_length=40)]
 WRITERS: dict[str, Any] = {"roles": (service.ROLE,)}
+DECIDERS: dict[str, Any] = {"roles": service.CONFIRMERS}
+
+
+def proposal_out(p: HouseholdChangeProposal, done: service.Confirmed | None = None) -> ProposalOut:
+    merge = move = None
+    if done is not None and done.merge is not None:
+        r = done.merge
+        merge = MergeOut(change_id=r.change_id, household_id=r.household_id, from_household_id=r.from_household_id,
+                         members=r.members, moved_cases=r.moved_cases,
+                         merged_cases=[MergedCaseOut(case_id=m.case_id, number=m.number, into_case_id=m.into_case_id,
+                                                     into_number=m.into_number) for m in r.merged_cases])
+    if done is not None and done.move is not None:
+        m = done.move
+        move = MoveOut(change_id=m.change_id, member_id=m.member_id, from_household_id=m.from_household_id,
+                       household_id=m.household_id, new_household=m.new_household)
+    return ProposalOut(id=p.id, kind=p.kind, status=p.status, county_code=p.county_code, household_id=p.household_id,
+                       other_household_id=p.other_household_id, member_id=p.member_id, new_household=p.new_household,
+                       relation=p.relation, new_head_member_id=p.new_head_member_id, members=p.members,
+                       proposed_by=p.proposed_by, proposed_at=p.proposed_at, decided_by=p.decided_by,
+                       decided_at=p.decided_at, decline_reason=p.decline_reason, change_id=p.change_id, merge=merge,
+                       move=move)
 
 
 def risk_event_out(e: HouseholdRiskEvent) -> RiskEventOut:
@@ -62,30 +96,26 @@ class HouseholdController(Controller):
 
     @post("/{household_id:str}/merge", opt=WRITERS, status_code=200)
     def merge(self, household_id: Id, data: JSONBody[MergeIn], ctx: Ctx,
-              request: Request[Principal, Any, Any]) -> Response[MergeOut]:
-        """Merge another household into this one (insurer supervisor, with a reason)."""
-        def run(session: Session) -> MergeOut:
-            r = service.merge_households(session, household_id, data.from_household_id, reason=data.reason,
-                                         head_relation=data.head_relation, principal=request.user, clock=ctx.clock)
-            return MergeOut(change_id=r.change_id, household_id=r.household_id, from_household_id=r.from_household_id,
-                            members=r.members, moved_cases=r.moved_cases,
-                            merged_cases=[MergedCaseOut(case_id=m.case_id, number=m.number,
-                                                        into_case_id=m.into_case_id, into_number=m.into_number)
-                                          for m in r.merged_cases])
+              request: Request[Principal, Any, Any]) -> Response[ProposalOut]:
+        """Propose merging another household into this one (insurer supervisor, with a reason): a proposal, status
+        `pending`, made when another person confirms it (`POST /api/household-proposals/{id}/confirm`)."""
+        def run(session: Session) -> ProposalOut:
+            return proposal_out(service.propose_merge(session, household_id, data.from_household_id,
+                                                      reason=data.reason, head_relation=data.head_relation,
+                                                      principal=request.user, clock=ctx.clock))
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 
     @post("/{household_id:str}/members/{member_id:str}/move", opt=WRITERS, status_code=200)
     def move(self, household_id: Id, member_id: Id, data: JSONBody[MoveIn], ctx: Ctx,
-             request: Request[Principal, Any, Any]) -> Response[MoveOut]:
-        """Move a member to another household, or to a new one (insurer supervisor, with a reason)."""
-        def run(session: Session) -> MoveOut:
-            r = service.move_member(session, household_id, member_id, to_household_id=data.to_household_id,
-                                    new_household=data.new_household, reason=data.reason, relation=data.relation,
-                                    new_head_member_id=data.new_head_member_id, principal=request.user,
-                                    clock=ctx.clock)
-            return MoveOut(change_id=r.change_id, member_id=r.member_id, from_household_id=r.from_household_id,
-                           household_id=r.household_id, new_household=r.new_household)
+             request: Request[Principal, Any, Any]) -> Response[ProposalOut]:
+        """Propose moving a member to another household, or to a new one (insurer supervisor, with a reason): a
+        proposal, status `pending`, made when another person confirms it."""
+        def run(session: Session) -> ProposalOut:
+            return proposal_out(service.propose_move(
+                session, household_id, member_id, to_household_id=data.to_household_id,
+                new_household=data.new_household, reason=data.reason, relation=data.relation,
+                new_head_member_id=data.new_head_member_id, principal=request.user, clock=ctx.clock))
 
         return idempotent(ctx.db, request, run, body=data, status_code=200, clock=ctx.clock)
 
@@ -105,3 +135,37 @@ class HouseholdController(Controller):
             return risk_event_out(change_risk(session, household_id, data, principal=request.user, clock=ctx.clock))
 
         return idempotent(ctx.db, request, run, body=data, status_code=201, clock=ctx.clock)
+
+
+class HouseholdProposalController(Controller):
+    """A merge or move proposal: read, confirmed or declined by another person, withdrawn by its proposer."""
+
+    path = "/api/household-proposals"
+    tags = ["households"]
+
+    @get("/{proposal_id:str}", opt=DECIDERS)
+    def show(self, proposal_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> ProposalOut:
+        with ctx.db.read() as session:
+            return proposal_out(proposals.load_proposal(session, proposal_id, request.user))
+
+    @post("/{proposal_id:str}/confirm", opt=DECIDERS, status_code=200)
+    def confirm(self, proposal_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> ProposalOut:
+        """Another insurer supervisor or a county reviewer of the county makes the change (409 once decided, or
+        when a rule no longer holds or the households' members changed since)."""
+        with ctx.db.begin() as session:
+            done = service.confirm(session, proposal_id, principal=request.user, clock=ctx.clock)
+            return proposal_out(done.proposal, done)
+
+    @post("/{proposal_id:str}/decline", opt=DECIDERS, status_code=200)
+    def decline(self, proposal_id: Id, data: JSONBody[DeclineIn], ctx: Ctx,
+                request: Request[Principal, Any, Any]) -> ProposalOut:
+        """Declined by another who may confirm it, with a reason (409 once decided)."""
+        with ctx.db.begin() as session:
+            return proposal_out(service.decline(session, proposal_id, principal=request.user, reason=data.reason,
+                                                clock=ctx.clock))
+
+    @post("/{proposal_id:str}/withdraw", opt=WRITERS, status_code=200)
+    def withdraw(self, proposal_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> ProposalOut:
+        """Withdrawn by its proposer (409 once decided)."""
+        with ctx.db.begin() as session:
+            return proposal_out(service.withdraw(session, proposal_id, principal=request.user, clock=ctx.clock))

@@ -58,6 +58,37 @@ class MoveOut(msgspec.Struct):
     new_household: bool
 
 
+class ProposalOut(msgspec.Struct):
+    """A merge or move proposed by one person (`pending`), made when another confirms it (`confirmed`: `change_id`
+    and `merge` or `move` say what was made), or `declined` (with `decline_reason`) or `withdrawn` by its proposer.
+    Merge: `household_id` kept, `other_household_id` merged into it; move: the member's household and the one joined
+    (NULL for a new household until confirmed)."""
+
+    id: str
+    kind: str  # merge | move
+    status: str  # pending | confirmed | declined | withdrawn
+    county_code: str
+    household_id: str
+    other_household_id: str | None
+    member_id: str | None
+    new_household: bool
+    relation: str
+    new_head_member_id: str | None
+    members: dict[str, list[str]]  # each household's member ids when proposed
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decline_reason: str | None = None
+    change_id: str | None = None
+    merge: MergeOut | None = None
+    move: MoveOut | None = None
+
+
+class DeclineIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=1000)]
+
+
 
 class Column(msgspec.Struct, frozen=True):
     key: str

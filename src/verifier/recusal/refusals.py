@@ -73,6 +73,8 @@ STEPS = (
     "account_clear",
     "household_merge",
     "member_move",
+    "household_change_confirm",
+    "household_change_decline",
     "referral_import",
     "register_finding",
     "register_confirm",

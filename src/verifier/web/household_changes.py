@@ -1,6 +1,7 @@
 """The supervisor's household pages, reached from a case: 合并家庭 (merge another household into this one, or this one
 into it) and 迁移成员 (move a member to another household, or to a new one: 分户). The other household is found by
-a case number or a name. The rules are the households service's: the pages offer the forms, the service decides.
+a case number or a name. Either form submits a proposal another person confirms (its page:
+`web/household_proposals.py`). The rules are the households service's: the pages offer the forms, the service decides.
 """
 
 from __future__ import annotations
@@ -79,9 +80,9 @@ class HouseholdChangePages(Controller):
             if problems:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                households.merge_households(session, into, absorbed, reason=clean(data.get("reason")),
-                                            head_relation=clean(data.get("head_relation")) or "other",
-                                            principal=request.user, clock=ctx.clock)
+                proposal = households.propose_merge(session, into, absorbed, reason=clean(data.get("reason")),
+                                                    head_relation=clean(data.get("head_relation")) or "other",
+                                                    principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             rename = {"from_household_id": "other", "household_id": "other"}
             return _render(request, ctx, "household_merge.html", household_id, q=q, other=other, case=case,
@@ -90,7 +91,7 @@ class HouseholdChangePages(Controller):
             status, message = _refused(exc)
             return _render(request, ctx, "household_merge.html", household_id, q=q, other=other, case=case,
                            state=form_state(data, None, MERGE_FIELDS), status_code=status, message=message)
-        return see_other(f"/cases/{case}" if case else "/cases", done="household_merged")
+        return see_other(f"/household-proposals/{proposal.id}", done="household_merge_proposed", case=case or None)
 
     @get("/move", opt=SUPERVISOR)
     def move_form(self, household_id: Id, ctx: Ctx, request: Req, q: Query = "", other: Id = "",
@@ -110,11 +111,11 @@ class HouseholdChangePages(Controller):
             if problems:
                 raise ValidationFailed(problems)
             with ctx.db.begin() as session:
-                households.move_member(session, household_id, clean(data.get("member")),
-                                       to_household_id=None if to == "new" else to, new_household=to == "new",
-                                       relation=clean(data.get("relation")) or "other",
-                                       new_head_member_id=clean(data.get("new_head")) or None,
-                                       reason=clean(data.get("reason")), principal=request.user, clock=ctx.clock)
+                proposal = households.propose_move(
+                    session, household_id, clean(data.get("member")), to_household_id=None if to == "new" else to,
+                    new_household=to == "new", relation=clean(data.get("relation")) or "other",
+                    new_head_member_id=clean(data.get("new_head")) or None, reason=clean(data.get("reason")),
+                    principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             rename = {"to_household_id": "to", "new_head_member_id": "new_head", "member_id": "member"}
             return _render(request, ctx, "household_move.html", household_id, q=q, other=to if to != "new" else "",
@@ -124,4 +125,4 @@ class HouseholdChangePages(Controller):
             return _render(request, ctx, "household_move.html", household_id, q=q, other=to if to != "new" else "",
                            case=case, state=form_state(data, None, MOVE_FIELDS), status_code=status,
                            message=message)
-        return see_other(f"/cases/{case}" if case else "/cases", done="member_moved")
+        return see_other(f"/household-proposals/{proposal.id}", done="member_move_proposed", case=case or None)

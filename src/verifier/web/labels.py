@@ -88,6 +88,8 @@ county_named = contract_county_named  # 示范县（340223）, or 县（区）34
 
 
 RELATIONS = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "other": "其他"}
+HOUSEHOLD_PROPOSAL_STATUS = {"pending": "待确认", "confirmed": "已确认", "declined": "已驳回", "withdrawn": "已撤销"}
+HOUSEHOLD_PROPOSAL_KINDS = {"merge": "合并家庭", "move": "迁移成员"}
 LABOUR = {"full": "全劳力", "partial": "半劳力", "none": "无劳力"}
 SOURCES = dict(MANUAL_SOURCE_NAMES)  # the cross-check sources an officer records (as the household file names them)
 FINDINGS = {"consistent": "一致", "inconsistent": "不一致"}
@@ -198,6 +200,8 @@ ACTIONS = {
     "case.application_edited": "修改申请信息",
     "case.merge": "家庭合并，本案并入另一案件", "case.merged_in": "家庭合并，另一案件并入本案",
     "household.merge": "合并家庭", "household.member_move": "迁移家庭成员",
+    "household.merge_proposed": "提交合并家庭申请（待另一人确认）", "household.move_proposed": "提交迁移成员申请（待另一人确认）",
+    "household.change_declined": "驳回合并家庭或迁移成员申请", "household.change_withdrawn": "撤销合并家庭或迁移成员申请",
     "household.risk_removed": "标记风险消除", "household.risk_restored": "撤销风险消除（风险恢复）",
     "household.export": "导出一户一档", "export.spreadsheet": "导出表格",
     "sampling.deviation_recorded": "复核偏差：暂停支付或追回", "case.held": "抽样复核发现偏差，暂停支付",
@@ -425,6 +429,11 @@ DONE_MESSAGES = {
     "posting_confirmed": "公示张贴已确认：公示期满结束后，名单中的农户可以付款。",
     "household_merged": "两户已合并为一户；同类同年度的案件已合为一案，记入审计日志。",
     "member_moved": "成员已迁移，记入审计日志和家庭变动记录。",
+    "household_merge_proposed": "合并家庭的申请已提交，待另一位保险公司主管或县级复核员确认；确认前两户不变。",
+    "member_move_proposed": "迁移成员的申请已提交，待另一位保险公司主管或县级复核员确认；确认前各户不变。",
+    "household_change_confirmed": "已确认：各户已按申请变更，记入审计日志和家庭变动记录。",
+    "household_change_declined": "已驳回这份申请，各户不变；驳回原因已记录。",
+    "household_change_withdrawn": "已撤销这份申请，各户不变。",
     "repayment_recorded": "还款已登记，须由另一名财务人员或县级复核人员确认后才计入追回金额。",
     "repayment_confirmed": "还款已确认，已计入追回金额并退回资金余额。",
     "repayment_rejected": "还款登记已驳回，不计入追回金额。",
@@ -583,6 +592,8 @@ RECUSAL_STEPS = {
     "account_clear": "核实一账多户或工作人员本人账户",
     "household_merge": "合并家庭",
     "member_move": "迁移家庭成员",
+    "household_change_confirm": "确认合并家庭或迁移成员",
+    "household_change_decline": "驳回合并家庭或迁移成员",
     "referral_import": "导入转介文件（相关行留待他人导入）",
     "register_finding": "处理部门信息比对发现",
     "register_confirm": "确认部门比对名单生效",

@@ -29,6 +29,7 @@ from .account import AccountPages
 from .followups import FollowupPages
 from .home import HomePage, LoginPages
 from .household_changes import HouseholdChangePages
+from .household_proposals import HouseholdProposalPages
 from .households import HouseholdPages
 from .late_bills import LateBillPages
 from .officer import CheckPages, RouteSheetPages, VisitPages
@@ -58,7 +59,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
                     RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
-                    HouseholdChangePages, RecoveryPages, RedeterminationPages, FollowupPages, ReceiptAlertPages, NeedPages,
+                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, FollowupPages, ReceiptAlertPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages, RosterPages]
 
 

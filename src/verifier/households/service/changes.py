@@ -2,17 +2,20 @@
 
 A referral for a husband and an application naming his wife make two households until someone sees they are one;
 a check listing both is then refused ("this person is recorded in another household"). The insurer's supervisor
-settles it here, with a reason, in the audit log and in `household_change` (a household's history):
+proposes to settle it and another person confirms it (`proposals`); the rules and the change itself are here, with a
+reason, in the audit log and in `household_change` (a household's history). Each is planned first, every rule asked
+and nothing written (`plan_merge`, `plan_move`: at the proposal, on its page, and again at the confirmation), then
+made on the rows the plan locked (`apply_merge`, `apply_move`):
 
-- `merge_households`: every member and case of one household moves into the other; two open cases of the same
+- merge: every member and case of one household moves into the other; two open cases of the same
   cause and contract year become one (the case further along is kept; at the same stage, the surviving
   household's). The other ends `merged`, pointing at the one kept, its referrals attached to it. A case with a
   determination is never merged away, and a determined open case is not joined with the other household's paid
   case of the same cause and year (its amount was priced without that payment: it would be paid twice).
-- `move_member`: one member to another household, or to a new one (分户), e.g. after a marriage.
+- move: one member to another household, or to a new one (分户), e.g. after a marriage.
 
 Both are refused (409) while a case of either household is in a live payment batch (not yet reconciled or
-cancelled), across counties, and for anyone but an insurer supervisor (403). Messages are in Chinese: the pages
+cancelled), and across counties; only an insurer supervisor proposes them (403). Messages are in Chinese: the pages
 show them as they are.
 """
 
@@ -33,7 +36,7 @@ from ...domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ...payments.models import PaymentBatch, PaymentItem
 from ...payments.service import BATCH_STATUS_LABELS_ZH
 from ...store.base import new_id
-from ...store.tables import CLOSED_STATUSES, Case, Household, Referral, Visit
+from ...store.tables import CLOSED_STATUSES, Case, Household, Member, Referral, Visit
 from ..models import HouseholdChange
 from .rows import cases_of, load_household, members_of
 
@@ -175,40 +178,65 @@ def _refuse_paying_twice(keep: list[Case], other: list[Case], joins: list[tuple[
                                    f"支付：请先撤回案件 {c.number}，合并后重新核查认定")
 
 
-def merge_households(session: Session, household_id: str, from_household_id: str, *, reason: str,
-                     principal: Principal, clock: Clock, head_relation: str = "other") -> MergeResult:
-    """Merge household `from_household_id` into `household_id` (which survives). See the module's docstring."""
-    _require_supervisor(principal, "合并家庭")
-    reason = _reason(reason)
+@dataclass
+class MergePlan:
+    """What merging `other` into `into` would do, every rule asked: the members moving and staying, each household's
+    cases, and the cases joined (kept, merged into it). Made before anything is written (a proposal, its page, its
+    confirmation)."""
+
+    into: Household
+    other: Household
+    moving: list[Member]
+    staying: list[Member]
+    keep: list[Case]
+    theirs: list[Case]
+    joins: list[tuple[Case, Case]]
+
+
+def plan_merge(session: Session, household_id: str, from_household_id: str, *, principal: Principal, clock: Clock,
+               head_relation: str = "other", lock: bool = True, step: str | None = "household_merge") -> MergePlan:
+    """Every rule of merging `from_household_id` into `household_id`, nothing written (see the module's docstring).
+    `lock`: the households, members and cases locked for a write; `step`: the 回避 step the caller is refused under
+    (None: not asked, a page's read)."""
     if head_relation not in RELATIONS:
         raise ValidationFailed.one("head_relation", "请选择被并入户户主与保留户户主的关系")
     if household_id == from_household_id:
         raise ValidationFailed.one("from_household_id", "不能把一个家庭并入它自己：请选择另一户")
     first, second = sorted((household_id, from_household_id))  # one locking order for every writer
-    locked = {h: load_household(session, h, principal, for_update=True,
+    locked = {h: load_household(session, h, principal, for_update=lock,
                                 which="" if h == household_id else "（并入的一户）")
               for h in (first, second)}
-    # not a relative's households (回避): a merge or a move could take the relative out of the household whose case
-    # the same person then decides
-    recusal.refuse_principal(session, principal, [first, second], step="household_merge", clock=clock)
+    if step is not None:
+        # not a relative's households (回避): a merge or a move could take the relative out of the household whose
+        # case the same person then decides
+        recusal.refuse_principal(session, principal, [first, second], step=step, clock=clock)
     into, other = locked[household_id], locked[from_household_id]
     _same_county(into, other, "合并家庭")
-    moving = members_of(session, other.id, for_update=True)
+    moving = members_of(session, other.id, for_update=lock)
     if not moving:
         raise _already_merged(session, other)
-    staying = members_of(session, into.id, for_update=True)
+    staying = members_of(session, into.id, for_update=lock)
     if not staying:  # a household merged away earlier is not revived: merge into the one that was kept
         raise _already_merged(session, into)
     twice = {m.id_number_bidx for m in staying} & {m.id_number_bidx for m in moving}
     if twice:
         raise InvalidState("同一人不能在一个家庭中登记两次：两户有相同的成员")
-    cases = cases_of(session, [into.id, other.id], for_update=True)
+    cases = cases_of(session, [into.id, other.id], for_update=lock)
     _refuse_during_live_batches(session, cases, "合并家庭")
     keep = [c for c in cases if c.household_id == into.id]
     theirs = [c for c in cases if c.household_id == other.id]
     joins = _plan_joins(keep, theirs)
     _refuse_paying_twice(keep, theirs, joins)
+    return MergePlan(into, other, moving, staying, keep, theirs, joins)
 
+
+def apply_merge(session: Session, plan: MergePlan, *, reason: str, head_relation: str, principal: Principal,
+                role: str, clock: Clock, proposal: dict[str, str] | None = None) -> MergeResult:
+    """Make the merge `plan_merge` planned (in the same transaction, the rows it locked): `principal` (acting as
+    `role`) is who confirmed it; `proposal`, the proposal's id and proposer, goes into every audit entry."""
+    into, other, moving, staying, theirs, joins = (plan.into, plan.other, plan.moving, plan.staying, plan.theirs,
+                                                   plan.joins)
+    asked = dict(proposal or {})
     merged: list[MergedCase] = []
     for kept, gone in joins:
         visit = session.scalar(select(Visit).where(Visit.case_id == gone.id, Visit.active.is_(True)))
@@ -218,15 +246,15 @@ def merge_households(session: Session, household_id: str, from_household_id: str
         was = gone.status
         gone.merged_into_id = kept.id
         gone.closed_reason = f"已并入案件 {kept.number}（家庭合并）"
-        advance(session, gone, "merge", actor=principal, role=ROLE, clock=clock, payload={
+        advance(session, gone, "merge", actor=principal, role=role, clock=clock, payload={**asked,
             "into_case_id": kept.id, "into_number": kept.number, "referrals": referral_ids,
             "household_id": into.id, "from_household_id": other.id, "reason_sha256": audit.text_digest(reason)})
         session.execute(update(Referral).where(Referral.case_id == gone.id).values(case_id=kept.id))
         kept.updated_at = clock.now()
         kept.version += 1
-        audit.append(session, actor=principal.id, role=ROLE, action="case.merged_in", subject=kept.id,
+        audit.append(session, actor=principal.id, role=role, action="case.merged_in", subject=kept.id,
                      contract_hash=kept.contract_hash, county_code=kept.county_code,
-                     payload={"from_case_id": gone.id, "from_number": gone.number, "referrals": referral_ids,
+                     payload={**asked, "from_case_id": gone.id, "from_number": gone.number, "referrals": referral_ids,
                               "from_status": was, "reason_sha256": audit.text_digest(reason)},
                      clock=clock)
         merged.append(MergedCase(gone.id, gone.number, kept.id, kept.number))
@@ -249,12 +277,12 @@ def merge_households(session: Session, household_id: str, from_household_id: str
         merged_cases=[{"case_id": m.case_id, "number": m.number, "into_case_id": m.into_case_id,
                        "into_number": m.into_number} for m in merged],
         moved_cases=moved_cases, relations=_relation_rows(relations), head_member_id=head, reason=reason,
-        changed_by=principal.id, changed_at=clock.now())
+        changed_by=asked.get("proposed_by", principal.id), changed_at=clock.now())
     session.add(change)
     session.flush()
-    audit.append(session, actor=principal.id, role=ROLE, action="household.merge", subject=into.id,
+    audit.append(session, actor=principal.id, role=role, action="household.merge", subject=into.id,
                  county_code=into.county_code,
-                 payload={"change_id": change.id, "household_id": into.id, "from_household_id": other.id,
+                 payload={**asked, "change_id": change.id, "household_id": into.id, "from_household_id": other.id,
                           "members": member_ids, "merged_cases": change.merged_cases, "moved_cases": moved_cases,
                           "head_relation": head_relation, "relations": relations,
                           "reason_sha256": audit.text_digest(reason)},
@@ -271,14 +299,28 @@ class MoveResult:
     new_household: bool
 
 
-def move_member(session: Session, household_id: str, member_id: str, *, to_household_id: str | None,
-                new_household: bool, reason: str, principal: Principal, clock: Clock, relation: str = "other",
-                new_head_member_id: str | None = None) -> MoveResult:
-    """Move a member of `household_id` to `to_household_id`, or (`new_household`) to a new household of their own
-    (分户) of which they are the head. The cases stay with the household they belong to. Moving the head needs
-    the member who becomes the head of those who stay; the last member is not moved (merge the households)."""
-    _require_supervisor(principal, "迁移家庭成员")
-    reason = _reason(reason)
+@dataclass
+class MovePlan:
+    """What moving `member` out of `source` would do, every rule asked (see `MergePlan`): `target` None is a new
+    household (分户); `members` those of `source`, `staying` those of `target`."""
+
+    source: Household
+    target: Household | None
+    members: list[Member]
+    member: Member
+    new_head: Member | None
+    staying: list[Member]
+    new_household: bool
+    relation: str
+
+
+def plan_move(session: Session, household_id: str, member_id: str, *, to_household_id: str | None,
+              new_household: bool, principal: Principal, clock: Clock, relation: str = "other",
+              new_head_member_id: str | None = None, lock: bool = True, step: str | None = "member_move") -> MovePlan:
+    """Every rule of moving a member of `household_id` to `to_household_id`, or (`new_household`) to a new household
+    of their own (分户) of which they are the head, nothing written (`lock`, `step` as `plan_merge` takes them). The
+    cases stay with the household they belong to. Moving the head needs the member who becomes the head of those who
+    stay; the last member is not moved (merge the households)."""
     if new_household == bool(to_household_id):
         raise ValidationFailed.one("to_household_id", "请选择迁入的家庭，或选择“新立一户（分户）”（二者选一）")
     if not new_household and relation not in RELATIONS:
@@ -286,17 +328,18 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
     if to_household_id == household_id:
         raise ValidationFailed.one("to_household_id", "该成员已在这一户：请选择另一户")
     ids = sorted(h for h in (household_id, to_household_id) if h)
-    locked = {h: load_household(session, h, principal, for_update=True,
+    locked = {h: load_household(session, h, principal, for_update=lock,
                                 which="" if h == household_id else "（迁入的一户）")
               for h in ids}
-    # not a relative's households (回避; see merge_households): asked once both are found within the caller's counties
-    # and locked, so another county's household answers 404 and leaves no refusal in that county's audit
-    recusal.refuse_principal(session, principal, ids, step="member_move", clock=clock)
+    if step is not None:
+        # not a relative's households (回避; see plan_merge): asked once both are found within the caller's counties
+        # and locked, so another county's household answers 404 and leaves no refusal in that county's audit
+        recusal.refuse_principal(session, principal, ids, step=step, clock=clock)
     source = locked[household_id]
     target = locked.get(to_household_id or "")
     if target is not None:
         _same_county(source, target, "迁移成员")
-    members = members_of(session, source.id, for_update=True)
+    members = members_of(session, source.id, for_update=lock)
     member = next((m for m in members if m.id == member_id), None)
     if member is None:
         if not members:
@@ -311,12 +354,22 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
             raise ValidationFailed.one("new_head_member_id", "迁出的是户主：请选择留在原户的成员中谁任户主")
     staying = []
     if target is not None:
-        staying = members_of(session, target.id, for_update=True)
+        staying = members_of(session, target.id, for_update=lock)
         if any(m.id_number_bidx == member.id_number_bidx for m in staying):
             raise InvalidState("同一人不能在一个家庭中登记两次：迁入户已有此人")
-    cases = cases_of(session, ids, for_update=True)
+    cases = cases_of(session, ids, for_update=lock)
     _refuse_during_live_batches(session, cases, "迁移成员")
+    return MovePlan(source, target, members, member, new_head, staying, new_household,
+                    "head" if target is None else relation)
 
+
+def apply_move(session: Session, plan: MovePlan, *, reason: str, principal: Principal, role: str, clock: Clock,
+               proposal: dict[str, str] | None = None) -> MoveResult:
+    """Make the move `plan_move` planned (see `apply_merge`)."""
+    source, target, members, member, new_head, staying = (plan.source, plan.target, plan.members, plan.member,
+                                                          plan.new_head, plan.staying)
+    new_household, relation = plan.new_household, plan.relation
+    asked = dict(proposal or {})
     now = clock.now()
     if target is None:
         target = Household(id=new_id("hh"), county_code=source.county_code, town=source.town, village=source.village,
@@ -324,7 +377,6 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
                            created_at=now)
         session.add(target)
         session.flush()
-        relation = "head"
     member.household_id = target.id
     # every relation that changed, for the household's history (the audit entry keeps its own fields)
     changed: dict[str, dict[str, str]] = {}
@@ -349,12 +401,12 @@ def move_member(session: Session, household_id: str, member_id: str, *, to_house
         id=new_id("hhc"), kind="move", county_code=source.county_code, from_household_id=source.id,
         to_household_id=target.id, member_id=member.id, members=[member.id], new_household=new_household,
         merged_cases=[], moved_cases=[], relations=_relation_rows(changed), head_member_id=head, reason=reason,
-        changed_by=principal.id, changed_at=now)
+        changed_by=asked.get("proposed_by", principal.id), changed_at=now)
     session.add(change)
     session.flush()
-    audit.append(session, actor=principal.id, role=ROLE, action="household.member_move", subject=member.id,
+    audit.append(session, actor=principal.id, role=role, action="household.member_move", subject=member.id,
                  county_code=source.county_code,
-                 payload={"change_id": change.id, "member_id": member.id, "from_household_id": source.id,
+                 payload={**asked, "change_id": change.id, "member_id": member.id, "from_household_id": source.id,
                           "to_household_id": target.id, "new_household": new_household, "relation": relation,
                           "new_head_member_id": new_head.id if new_head else None, "relations": relations,
                           "reason_sha256": audit.text_digest(reason)},

@@ -1,0 +1,79 @@
+"""The second person's pages for merging households and moving members: the pending proposals of the county
+(/household-proposals), and one proposal (/household-proposals/{id}): the households, their members, the cases
+joined or moved, each household's size before and after; confirmed or declined (with a reason) by another insurer
+supervisor or a county reviewer, withdrawn by its proposer. The rules are the households service's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller
+from litestar.params import Parameter, URLEncodedBody
+from litestar.response import Template
+
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..households import service as households
+from ..households.service import proposals
+from ..http import Ctx, get, post
+from .common import IMPORTERS, SUPERVISOR, FormState, Req, clean, form_state, page, see_other
+from .labels import RELATIONS, message_zh
+
+Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")]
+
+
+def _show(request: Req, ctx: Any, proposal_id: str, *, form: FormState | None = None, status_code: int = 200,
+          message: str = "", case: str = "") -> Template:
+    with ctx.db.read() as session:
+        seen = proposals.view(session, proposal_id, request.user, ctx.clock)
+    return page(request, "household_proposal.html", status_code=status_code, seen=seen, form=form or FormState(),
+                message=message, relations=RELATIONS, case=case)
+
+
+class HouseholdProposalPages(Controller):
+    path = "/household-proposals"
+
+    @get("/", opt=IMPORTERS)
+    def pending(self, ctx: Ctx, request: Req) -> Template:
+        """The county's merges and moves waiting for a second person, oldest first."""
+        with ctx.db.read() as session:
+            rows = proposals.pending_list(session, request.user)
+        return page(request, "household_proposals.html", rows=rows)
+
+    @get("/{proposal_id:str}", opt=IMPORTERS)
+    def show(self, proposal_id: Id, ctx: Ctx, request: Req, case: Id = "") -> Template:
+        return _show(request, ctx, proposal_id, case=case)
+
+    @post("/{proposal_id:str}/confirm", opt=IMPORTERS, status_code=303)
+    def confirm(self, proposal_id: Id, ctx: Ctx, request: Req) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                households.confirm(session, proposal_id, principal=request.user, clock=ctx.clock)
+        except (Forbidden, InvalidState, ValidationFailed) as exc:
+            message = exc.errors[0].message if isinstance(exc, ValidationFailed) else exc.detail
+            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(message))
+        except NotFound as exc:
+            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(exc.detail))
+        return see_other(f"/household-proposals/{proposal_id}", done="household_change_confirmed")
+
+    @post("/{proposal_id:str}/decline", opt=IMPORTERS, status_code=303)
+    def decline(self, proposal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        reason = clean(data.get("reason"))
+        try:
+            with ctx.db.begin() as session:
+                households.decline(session, proposal_id, principal=request.user, reason=reason, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return _show(request, ctx, proposal_id, form=form_state({"reason": reason}, exc, ("reason",)),
+                         status_code=422)
+        except (Forbidden, InvalidState) as exc:
+            return _show(request, ctx, proposal_id, form=FormState(values={"reason": reason}),
+                         status_code=exc.status, message=message_zh(exc.detail))
+        return see_other(f"/household-proposals/{proposal_id}", done="household_change_declined")
+
+    @post("/{proposal_id:str}/withdraw", opt=SUPERVISOR, status_code=303)
+    def withdraw(self, proposal_id: Id, ctx: Ctx, request: Req) -> Any:
+        try:
+            with ctx.db.begin() as session:
+                households.withdraw(session, proposal_id, principal=request.user, clock=ctx.clock)
+        except (Forbidden, InvalidState) as exc:
+            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(exc.detail))
+        return see_other(f"/household-proposals/{proposal_id}", done="household_change_withdrawn")
