@@ -1,4 +1,4 @@
-"""Migration 0060: merging households and moving members become proposals another person confirms
+"""Migration 0061: merging households and moving members become proposals another person confirms
 (`household_change_proposal`). The table starts empty (nothing before was a proposal). The database refuses a kind or
 a status it does not know, a confirmation or a decline by the proposer, a withdrawal by anyone else, and a decision
 without its who and when (a decline without its reason, a confirmation without the change it made). The downgrade is
@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, head_revision
 
-BEFORE = "0059"
+BEFORE = "0060"
 TABLE = "household_change_proposal"
 INSERT = (f"INSERT INTO {TABLE} (id, kind, county_code, household_id, other_household_id, member_id, new_household, "
           "relation, new_head_member_id, members, reason, status, proposed_by, proposed_at, decided_by, decided_at, "

@@ -6,7 +6,7 @@ into `to_household_id`, open cases of the same cause and year joined into one) o
 household to another, or to a new household: `new_household`).
 
 `household_change_proposal`: a merge or a move asked for by one person and not yet made: another confirms it (the
-change is made then, `change_id`), declines it with a reason, or its proposer withdraws it (migration 0060).
+change is made then, `change_id`), declines it with a reason, or its proposer withdraws it (migration 0061).
 
 `household_risk_event`: each time the county marks a household's risk removed (风险消除) or revokes that mark (the
 risk returns) is a row; the latest row is the status. Rows are never changed or deleted.

@@ -8,15 +8,15 @@ withdrawal by anyone else, and a decision without its who and when (a decline wi
 this was a proposal: the table starts empty. The downgrade is refused while a proposal is pending (the older code
 would neither show nor make it: it would be lost silently); decided proposals stay in the audit log.
 
-Revision ID: 0060
-Revises: 0059
+Revision ID: 0061
+Revises: 0060
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0060"
-down_revision = "0059"
+revision = "0061"
+down_revision = "0060"
 branch_labels = None
 depends_on = None
 TABLE = "household_change_proposal"
