@@ -38,6 +38,8 @@ STEPS = (
     "check",
     "determination",
     "redetermination",
+    "redetermination_confirm",
+    "redetermination_decline",
     "screening",
     "village_review",
     "meeting",

@@ -53,6 +53,8 @@ CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多
 SUPPLEMENT_STATUS = dict(SUPPLEMENT_STATUS_ZH)
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
+HOLD_PROPOSAL_STATUS = {"waiting": "待县级确认", "confirmed": "县级已确认，已生效", "declined": "县级已驳回，未生效",
+                        "withdrawn": "随暂停支付撤销（复核结果更正）"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 REPAYMENT_STATUS = {"pending": "待确认", "confirmed": "已确认", "rejected": "已驳回"}
 BASELINES = {"determination": "保险公司已确认的认定结果", "check": "保险公司入户核查按合同测算的结果"}
