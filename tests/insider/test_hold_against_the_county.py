@@ -5,6 +5,8 @@ a decision in line with the county's finding takes effect at once."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from deviation_helpers import declare_sibling, drawn_round, person, ready_case, relief_of
 from factories import COUNTY
@@ -198,6 +200,10 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
     text = pages.get(f"/cases/{case_id}").text
     assert 'id="proposal-refused"' in text and 'id="proposal-confirm-form"' not in text
     pages.login("rev2")
+    home = pages.get("/").text
+    assert re.search(r'href="/hold-proposals">\s*<div class="count">1</div>', home)
+    listed = pages.get("/hold-proposals").text
+    assert "共 1 条" in listed and f'href="/cases/{case_id}#deviations"' in listed
     text = pages.get(f"/cases/{case_id}").text
     assert 'id="proposal-confirm-form"' in text and f'value="{proposal}"' in text
     r = pages.post(f"/cases/{case_id}/redetermination/proposal/confirm", {"proposal_id": proposal, "reason": ""})
@@ -213,3 +219,4 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
     r = client.post(f"/api/cases/{case_id}/redetermination/proposal/decline", headers=users.headers("rev2"),
                     json=body)
     assert r.status_code == 409, r.text
+    assert 'id="hold-proposals-none"' in pages.get("/hold-proposals").text

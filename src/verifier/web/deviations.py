@@ -230,6 +230,21 @@ class RecoveryPages(Controller):
         return self._decide(ctx, request, recovery_id, repayment_id, False, clean(data.get("reason")))
 
 
+class HoldProposalPages(Controller):
+    """The re-determinations against the county's finding waiting for a county reviewer of the user's counties (the
+    home page's card counts them); each is answered on its case's page."""
+
+    path = "/hold-proposals"
+
+    @get("/", opt=ANSWERERS)
+    def waiting(self, ctx: Ctx, request: Req) -> Template:
+        with ctx.db.read() as session:
+            items = hold_proposals.waiting_list(session, request.user)
+            names = user_names(session, [p["proposed_by"] for p in items])
+        return page(request, "hold_proposals.html", items=items, names=names,
+                    limited=bool(request.user.counties))
+
+
 class RedeterminationPages(Controller):
     path = "/cases/{case_id:str}/redetermination"
 
