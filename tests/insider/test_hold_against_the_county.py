@@ -137,7 +137,7 @@ def test_who_may_not_answer_a_proposal(ctx, client, rounds, users) -> None:  # t
     declare_sibling(ctx, client, users.headers("rev_kin"), case_id)
     relative = _reviewer(ctx, users, "rev_kin")
     cases = ((recorder, Forbidden, "复核结果由您录入"), (pal, Forbidden, "密码关联"), (sup2, Forbidden, "县级复核人员"),
-             (everywhere, Forbidden, "本县"), (elsewhere, NotFound, "案件不存在"), (relative, ValidationFailed, ""))
+             (everywhere, Forbidden, "本县"), (elsewhere, NotFound, "案件不存在"), (relative, ValidationFailed, None))
     for who, error, said in cases:
         for answer in (hold_proposals.confirm, hold_proposals.decline):
             with pytest.raises(error, match=said), ctx.db.begin() as s:
