@@ -66,7 +66,7 @@ def terms_zh(contract: Any) -> ContractTerms:
         ("服务对象", "、".join(table.group_name(g) for g in spec.eligibility.groups)),
         ("入户核查时限", f"{spec.deadlines.check_within_days} 天"),
         ("公示期", f"{spec.deadlines.notice_days} 天"),
-        ("县级签批金额", f"支付批次（连同当日同合同的其他批次）合计达到 {grouped_yuan(contract.county_signoff_at)} 元"),
+        ("县级签批金额", f"支付批次（连同本县同合同上次县级签批以来其他未经签批的批次）合计达到 {grouped_yuan(contract.county_signoff_at)} 元"),
         ("抽样复核", f"最低抽样比例 {percent(s.min_rate)}；置信度 {percent(s.confidence)}；可容忍偏差率 "
                      f"{percent(s.tolerable_rate)}；预期偏差率 {percent(s.expected_rate)}；人均收入相差超过 "
                      f"{percent(s.income_tolerance)} 视为偏差；冻结后 {s.reveal_within_days} 天内揭示秘密值"),

@@ -25,14 +25,14 @@ from sqlalchemy import func, select
 from verifier.audit.canonical import decode_entry
 from verifier.audit.log import text_digest
 from verifier.audit.models import AuditEntry
-from verifier.cases import holds
+from verifier.cases import hold_proposals, holds
 from verifier.contract import check_contract_text
 from verifier.domain.money import format_yuan
 from verifier.payments import recoveries, recovery_reading
 from verifier.payments import service as payments
 from verifier.payments.models import PaymentBatch, PaymentItem, Recovery, RecoveryRepayment, SupplementaryPayment
 from verifier.sampling import consequences
-from verifier.sampling.models import CaseHold, SamplingResult
+from verifier.sampling.models import CaseHold, CaseHoldProposal, SamplingResult
 from verifier.store import contracts as contract_store
 from verifier.store.tables import Check, ContractDecision, Visit
 
@@ -213,16 +213,55 @@ def _correct(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def
 
 
 def _hold_decided(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
+    """In line with the county (it found the household ineligible): the supervisor's decision takes effect."""
     sup2 = person(ctx, users, "sup2", "insurer_supervisor")
     case_id = ready_case(ctx)
     round_id = drawn_round(rounds, {case_id})
     rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
     reason = said("重新认定")
     with ctx.db.begin() as s:
-        holds.redetermine(s, case_id, outcome="proceed", reason=reason, principal=sup2, clock=ctx.clock)
+        holds.redetermine(s, case_id, outcome="ineligible", reason=reason, principal=sup2, clock=ctx.clock)
     with ctx.db.read() as s:
         kept = s.scalars(select(CaseHold.decision_reason).where(CaseHold.case_id == case_id)).one()
     return Done([Logged(holds.DECIDED, "reason_sha256", reason)], [(kept, reason)])
+
+
+def _hold_proposed_confirmed(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
+    """Against the county: proposed by a supervisor, confirmed by another county reviewer."""
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    case_id = ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    reason, answer = said("重新认定"), said("确认重新认定")
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason=reason, principal=sup2,
+                                     clock=ctx.clock)["waiting"]
+    with ctx.db.begin() as s:
+        hold_proposals.confirm(s, case_id, proposal["id"], reason=answer, principal=rev2, clock=ctx.clock)
+    with ctx.db.read() as s:
+        row = s.scalars(select(CaseHoldProposal).where(CaseHoldProposal.case_id == case_id)).one()
+    return Done([Logged(holds.PROPOSED, "reason_sha256", reason), Logged(holds.DECIDED, "reason_sha256", reason),
+                 Logged(holds.DECIDED, "confirmation_sha256", answer)],
+                [(row.reason, reason), (row.answer_note, answer)])
+
+
+def _hold_proposal_declined(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    case_id = ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    reason, answer = said("重新认定"), said("驳回重新认定")
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason=reason, principal=sup2,
+                                     clock=ctx.clock)["waiting"]
+    with ctx.db.begin() as s:
+        hold_proposals.decline(s, case_id, proposal["id"], reason=answer, principal=rev2, clock=ctx.clock)
+    with ctx.db.read() as s:
+        row = s.scalars(select(CaseHoldProposal).where(CaseHoldProposal.case_id == case_id)).one()
+    return Done([Logged(hold_proposals.DECLINED, "reason_sha256", answer),
+                 Logged(hold_proposals.DECLINED, "request_reason_sha256", reason)], [(row.answer_note, answer)])
 
 
 def _contract_refused(ctx, client, users, rounds) -> Done:  # type: ignore[no-untyped-def]
@@ -281,6 +320,8 @@ STEPS: dict[str, Step] = {
     "recovery waiver declined": _decline_waiver,
     "sampling result corrected": _correct,
     "hold decided": _hold_decided,
+    "hold re-determination proposed and confirmed": _hold_proposed_confirmed,
+    "hold re-determination declined": _hold_proposal_declined,
     "contract refused": _contract_refused,
     "batch sign-off refused, then given": _signoff,
 }

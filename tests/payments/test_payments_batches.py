@@ -302,9 +302,10 @@ def test_the_newer_payee_record_wins(ctx, people) -> None:  # type: ignore[no-un
 
 def test_attack_claims_splits_a_large_payment_into_batches_under_the_signoff_threshold(ctx, people) -> None:
     """Claims chooses the cases of each batch: 12,000.00 to pay against a 10,000.00 threshold, prepared as 9,000.00
-    now and 3,000.00 once the first is released, so that the county never sees either. The day's batches that were
-    not put to the county add up: the second needs the sign-off (cancelling and preparing it again changes
-    nothing); a batch of the next day stands on its own."""
+    now and 3,000.00 once the first is released, so that the county never sees either. The batches that were not put
+    to the county since its latest sign-off add up: the second needs the sign-off (cancelling and preparing it again
+    changes nothing, nor does waiting days for it); once the county has signed it off, the next batch stands on its
+    own."""
     small = add_contract(ctx, signoff_at="10000.00")
     county = small.county_codes[0]
     cases = seed_ready_cases(ctx.db, ctx.vault, small, 5, relief=300_000, clock=ctx.clock)
@@ -324,9 +325,51 @@ def test_attack_claims_splits_a_large_payment_into_batches_under_the_signoff_thr
         tx(ctx, lambda s: service.release(s, second.id, principal=people.finance2, vault=ctx.vault, clock=ctx.clock))
     tx(ctx, lambda s: service.cancel(s, second.id, principal=people.finance2, clock=ctx.clock))
     assert prepare(cases[3:4]).signoff_required  # prepared again the same day
+    tx(ctx, lambda s: service.cancel(s, _live_batch(ctx, cases[3]), principal=people.finance2, clock=ctx.clock))
 
-    ctx.clock.advance(days=1)
-    assert not prepare(cases[4:5]).signoff_required  # the next day's own batch, alone under the threshold
+    ctx.clock.advance(days=8)
+    again = prepare(cases[3:4])
+    assert again.signoff_required  # a week later: the county has still seen none of the 12,000.00
+    tx(ctx, lambda s: service.approve(s, again.id, principal=people.finance1, vault=ctx.vault, clock=ctx.clock))
+    tx(ctx, lambda s: service.county_signoff(s, again.id, principal=people.reviewer, vault=ctx.vault,
+                                             clock=ctx.clock))
+    ctx.clock.advance(minutes=1)
+    assert not prepare(cases[4:5]).signoff_required  # after the county's sign-off, alone under the threshold
+
+
+def test_attack_batches_at_23_59_and_00_01_add_up_for_the_county_signoff(ctx, people) -> None:
+    """Claims prepares 9,000.00 at 23:59 and 3,000.00 two minutes later, the next calendar day (Asia/Shanghai),
+    against a 10,000.00 threshold: the second needs the county's sign-off; so does one prepared more than 24 hours
+    after the first."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from verifier.clock import SCHEME_TZ
+
+    small = add_contract(ctx, signoff_at="10000.00")
+    county = small.county_codes[0]
+    cases = seed_ready_cases(ctx.db, ctx.vault, small, 4, relief=300_000, clock=ctx.clock)
+    day = ctx.clock.now().astimezone(SCHEME_TZ).date() + timedelta(days=1)
+    ctx.clock.at = datetime.combine(day, time(23, 59), SCHEME_TZ).astimezone(timezone.utc)
+
+    def prepare(case_ids):  # type: ignore[no-untyped-def]
+        return tx(ctx, lambda s: service.create_batch(s, county_code=county, contract_id=None,
+                                                      principal=people.claims, clock=ctx.clock, case_ids=case_ids))
+
+    late = prepare(cases[:3])
+    assert late.total == "9000.00" and not late.signoff_required
+    ctx.clock.advance(minutes=2)
+    assert ctx.clock.now().astimezone(SCHEME_TZ).date() == day + timedelta(days=1)  # 00:01 the next day
+    early = prepare(cases[3:4])
+    assert early.total == "3000.00" and early.signoff_required
+    tx(ctx, lambda s: service.cancel(s, early.id, principal=people.finance2, clock=ctx.clock))
+    ctx.clock.advance(hours=25)  # nor does a rolling day's wait split them
+    assert prepare(cases[3:4]).signoff_required
+
+
+def _live_batch(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as session:
+        return session.scalar(select(PaymentItem.batch_id).where(PaymentItem.case_id == case_id,
+                                                                  PaymentItem.status == "pending"))
 
 
 def test_cases_moved_on_meanwhile_are_counted_and_named_by_their_status(ctx, people) -> None:

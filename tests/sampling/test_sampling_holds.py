@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from verifier.audit.canonical import decode_entry
 from verifier.audit.models import AuditEntry
-from verifier.cases import holds
+from verifier.cases import hold_proposals, holds
 from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from verifier.domain.money import format_yuan
 from verifier.payments import service as payments
@@ -88,11 +88,18 @@ def test_a_deviation_holds_an_unpaid_case_until_another_supervisor_redetermines_
     with pytest.raises(InvalidState, match="该案件在支付批次"), ctx.db.begin() as s:
         holds.redetermine(s, in_approved, outcome="ineligible", reason="复核属实", principal=sup2, clock=ctx.clock)
 
-    # proceed with a corrected relief: the hold is lifted and the case can be paid again, at the new amount
+    # proceed against the county's finding (it found the household ineligible): a proposal, until another county
+    # reviewer confirms it; then the hold is lifted and the case can be paid again, at the new amount
     with ctx.db.begin() as s:
         out = holds.redetermine(s, ready, outcome="proceed", reason="复核后核减医疗费用", relief_amount="1000.00",
                                 principal=sup2, clock=ctx.clock)
-    assert (out["status"], out["outcome"], out["relief_after"]) == ("decided", "proceed", "1000.00")
+    assert (out["status"], out["outcome"], out["waiting"]["relief"]) == ("open", None, "1000.00")
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    with ctx.db.begin() as s:
+        out = hold_proposals.confirm(s, ready, out["waiting"]["id"], reason="核实属实", principal=rev2,
+                                     clock=ctx.clock)
+    assert (out["status"], out["outcome"], out["relief_after"], out["decided_by"]) == (
+        "decided", "proceed", "1000.00", sup2.id)
     with pytest.raises(InvalidState, match="没有暂停支付"), ctx.db.begin() as s:
         holds.redetermine(s, ready, outcome="proceed", reason="再次", principal=sup2, clock=ctx.clock)
     with ctx.db.read() as s:
@@ -134,7 +141,7 @@ def test_a_correction_withdraws_an_untouched_hold_and_is_refused_after_the_redet
         assert s.get(SamplingDeviation, (round_id, first)) is None
         assert s.get(SamplingDeviation, (round_id, second)).consequence == "hold"
     with ctx.db.begin() as s:
-        holds.redetermine(s, second, outcome="proceed", reason="核实无误", principal=sup2, clock=ctx.clock)
+        holds.redetermine(s, second, outcome="ineligible", reason="核实属实", principal=sup2, clock=ctx.clock)
     assert "已重新认定" in correct(second, 409)["detail"]
 
 

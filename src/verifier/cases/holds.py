@@ -10,6 +10,12 @@ Conventions
   and the county re-check's; the determination's relief is replaced and the audit entry keeps the one it
   replaces).
 * `ineligible`: the case ends ineligible (`redetermine_ineligible`, closed with the reason).
+* Against the county: when the county's re-check found the household ineligible or its relief lower than the
+  determination's, a `proceed` whose relief (the one given, else the determination's) is above the county's figure
+  does not take effect on the supervisor's word: it is kept as a proposal (`CaseHoldProposal`) that a county
+  reviewer of the county confirms or declines (`cases/hold_proposals.py`); the hold stays open meanwhile, and no
+  other re-determination is taken while it waits (409). A decision in line with the county's finding (ineligible,
+  or proceed at or below its figure) takes effect at once, as before.
 * A case in an approved batch is not re-determined until that batch is cancelled or sent back by the county
   (409): an approved batch's amount is committed in the fund.
 """
@@ -31,7 +37,8 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFaile
 from ..domain.money import format_yuan, parse_yuan
 from ..payments.batch_read import BATCH_STATUS_LABELS_ZH
 from ..payments.models import PaymentBatch, PaymentItem
-from ..sampling.models import CaseHold, SamplingResult
+from ..sampling.models import CaseHold, CaseHoldProposal, SamplingResult
+from ..store.base import new_id
 from ..store.tables import Case, Check, Determination
 from .workflow import advance, load_case
 
@@ -39,6 +46,8 @@ ROLE = "insurer_supervisor"
 LINKED_REDETERMINER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名主管重新认定。")
 OUTCOMES = ("proceed", "ineligible")
 DECIDED = "case.hold_redetermined"
+PROPOSED = "case.hold_redetermination_proposed"
+WAITING = ("该案件的重新认定提议正等待县级复核人员确认或驳回：请等其答复后再重新认定。")
 
 
 def _latest_determination(session: Session, case_id: str) -> Determination | None:
@@ -51,6 +60,38 @@ def _recorders(session: Session, case_id: str, round_id: str) -> tuple[list[Samp
     results = list(session.scalars(select(SamplingResult).where(SamplingResult.case_id == case_id,
                                                                 SamplingResult.round_id == round_id)))
     return results, {p for r in results for p in (r.recorded_by, r.corrected_by) if p}
+
+
+def county_figure(results: list[SamplingResult]) -> int | None:
+    """The relief the county's re-check found due: 0 when it found the household ineligible, else the lowest relief
+    it recorded, or None when it recorded none."""
+    figures = [0 if not r.eligible else r.relief_amount for r in results
+               if not r.eligible or r.relief_amount is not None]
+    return min((f for f in figures if f is not None), default=None)
+
+
+def against_county(det_relief: int, figure: int | None, outcome: str, relief: int | None) -> bool:
+    """Whether a re-determination goes against the county's finding: the county found the household ineligible or
+    its relief lower than the determination's, and the case would go on with more than the county's figure."""
+    if outcome != "proceed" or figure is None or figure >= det_relief:
+        return False
+    return (relief if relief is not None else det_relief) > figure
+
+
+def waiting_proposal(session: Session, hold_id: str, *, for_update: bool = False) -> CaseHoldProposal | None:
+    stmt = select(CaseHoldProposal).where(CaseHoldProposal.hold_id == hold_id, CaseHoldProposal.status == "waiting")
+    return session.scalar(stmt.with_for_update() if for_update else stmt)
+
+
+def live_batch_refusal(session: Session, case_id: str) -> str | None:
+    """Why the case's relief may not change now (it is in a batch not yet paid), or None."""
+    live = session.execute(select(PaymentBatch.code, PaymentBatch.status)
+                           .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
+                           .where(PaymentItem.case_id == case_id, PaymentItem.status.in_(("pending", "sent")))).first()
+    if live is None:
+        return None
+    return (f"该案件在支付批次 {live[0]}（{BATCH_STATUS_LABELS_ZH.get(live[1], live[1])}）中：请先撤销该批次，"
+            "或由县级退回签批并移出该案件，再重新认定保障金。")
 
 
 def _parts(case: Case, det: Determination, check: Check | None,
@@ -89,6 +130,8 @@ def redeterminer_refused(session: Session, case_id: str, principal: Principal) -
         return None
     check = session.get(Check, det.check_id)
     _, recorders = _recorders(session, case.id, hold.round_id)
+    if waiting_proposal(session, hold.id) is not None:
+        return WAITING
     return (_own_part(det, check, recorders, principal)
             or recusal_refusals.linked_said(session, principal, _parts(case, det, check, recorders)))
 
@@ -137,13 +180,17 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
     if relief is not None and relief > ceiling:
         raise ValidationFailed.one("relief_amount", f"最多 {format_yuan(ceiling)} 元（认定的保障金与县级复核核定的保障金中较大者），"
                                                     "更多须重新核查并认定")
-    live = session.execute(select(PaymentBatch.code, PaymentBatch.status)
-                           .join(PaymentItem, PaymentItem.batch_id == PaymentBatch.id)
-                           .where(PaymentItem.case_id == case.id, PaymentItem.status.in_(("pending", "sent")))).first()
+    if waiting_proposal(session, hold.id) is not None:
+        raise InvalidState(WAITING)
+    figure = county_figure(results)
+    if against_county(det.relief, figure, outcome, relief):
+        assert figure is not None
+        return _propose(session, case, hold, det, relief if relief is not None else det.relief, figure, reason,
+                        principal=principal, clock=clock)
     changes_amount = outcome == "ineligible" or (relief is not None and relief != det.relief)
-    if live is not None and changes_amount:
-        raise InvalidState(f"该案件在支付批次 {live[0]}（{BATCH_STATUS_LABELS_ZH.get(live[1], live[1])}）中：请先撤销该批次，"
-                           "或由县级退回签批并移出该案件，再重新认定保障金。")
+    live = live_batch_refusal(session, case.id) if changes_amount else None
+    if live is not None:
+        raise InvalidState(live)
     now = clock.now()
     before = case.status
     payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": outcome,
@@ -169,18 +216,50 @@ def redetermine(session: Session, case_id: str, *, outcome: str, reason: str, re
         audit.append(session, actor=principal.id, role=ROLE, action=DECIDED, subject=case.id,
                      contract_hash=case.contract_hash, clock=clock,
                      payload={"from": before, "to": case.status, **payload})
-    return hold_out(hold)
+    return hold_out(hold, list(session.scalars(select(CaseHoldProposal).where(CaseHoldProposal.hold_id == hold.id))))
 
 
-def hold_out(h: CaseHold) -> dict[str, Any]:
+def _propose(session: Session, case: Case, hold: CaseHold, det: Determination, relief: int, figure: int,
+             reason: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
+    """A re-determination against the county's finding, kept for a county reviewer's answer; the hold stays open."""
+    proposal = CaseHoldProposal(id=new_id("hrp"), hold_id=hold.id, case_id=case.id, county_code=case.county_code,
+                                status="waiting", relief=relief, relief_before=det.relief, county_relief=figure,
+                                proposed_by=principal.id, proposed_at=clock.now(), reason=reason)
+    session.add(proposal)
+    session.flush()
+    audit.append(session, actor=principal.id, role=ROLE, action=PROPOSED, subject=case.id,
+                 contract_hash=case.contract_hash, clock=clock,
+                 payload={"hold_id": hold.id, "round_id": hold.round_id, "proposal_id": proposal.id,
+                          "outcome": "proceed", "relief": format_yuan(relief), "relief_before": format_yuan(det.relief),
+                          "county_relief": format_yuan(figure), "reason_sha256": audit.text_digest(reason)})
+    return hold_out(hold, [proposal])
+
+
+def proposal_out(p: CaseHoldProposal) -> dict[str, Any]:
+    return {"id": p.id, "hold_id": p.hold_id, "status": p.status, "relief": format_yuan(p.relief),
+            "relief_before": format_yuan(p.relief_before), "county_relief": format_yuan(p.county_relief),
+            "proposed_by": p.proposed_by, "proposed_at": p.proposed_at.isoformat(), "reason": p.reason,
+            "answered_by": p.answered_by, "answered_at": p.answered_at.isoformat() if p.answered_at else None,
+            "answer_note": p.answer_note}
+
+
+def hold_out(h: CaseHold, proposals: list[CaseHoldProposal] | None = None) -> dict[str, Any]:
     return {"id": h.id, "case_id": h.case_id, "round_id": h.round_id, "status": h.status, "finding": h.finding,
             "opened_by": h.opened_by, "opened_at": h.opened_at.isoformat(), "outcome": h.outcome,
             "decision_reason": h.decision_reason,
             "relief_before": None if h.relief_before is None else format_yuan(h.relief_before),
             "relief_after": None if h.relief_after is None else format_yuan(h.relief_after),
-            "decided_by": h.decided_by, "decided_at": h.decided_at.isoformat() if h.decided_at else None}
+            "decided_by": h.decided_by, "decided_at": h.decided_at.isoformat() if h.decided_at else None,
+            # re-determinations against the county's finding, oldest first; `waiting` the one a county reviewer
+            # is to answer, if any
+            "proposals": [proposal_out(p) for p in proposals or []],
+            "waiting": next((proposal_out(p) for p in proposals or [] if p.status == "waiting"), None)}
 
 
 def holds_for_case(session: Session, case_id: str) -> list[dict[str, Any]]:
-    return [hold_out(h) for h in session.scalars(select(CaseHold).where(CaseHold.case_id == case_id)
-                                                 .order_by(CaseHold.opened_at))]
+    proposals: dict[str, list[CaseHoldProposal]] = {}
+    for p in session.scalars(select(CaseHoldProposal).where(CaseHoldProposal.case_id == case_id)
+                             .order_by(CaseHoldProposal.proposed_at, CaseHoldProposal.id)):
+        proposals.setdefault(p.hold_id, []).append(p)
+    return [hold_out(h, proposals.get(h.id)) for h in session.scalars(
+        select(CaseHold).where(CaseHold.case_id == case_id).order_by(CaseHold.opened_at))]

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, time, timedelta, timezone
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..clock import SCHEME_TZ, Clock
+from ..clock import Clock
 from ..domain.errors import InvalidState
 from ..domain.lifecycle import STATUS_LABELS_ZH, next_status
 from ..domain.masking import mask_account
@@ -145,24 +144,27 @@ def _threshold(session: Session, batch: PaymentBatch) -> int:
     return contract_store.get_contract(session, batch.contract_id).county_signoff_at
 
 
-def _prepared_same_day(session: Session, county_code: str, contract_id: str, at: Any, exclude: str | None) -> int:
-    """The total of the county's other batches under the contract prepared on the same day (Asia/Shanghai) as `at`,
-    not cancelled and not put to the county's sign-off themselves: batches split to stay under the sign-off
-    threshold add up to it together (a batch the county signs off, or is to, has been seen already)."""
-    day = at.astimezone(SCHEME_TZ).date()
-    start = datetime.combine(day, time(0), SCHEME_TZ).astimezone(timezone.utc)
+def _unsigned_since_signoff(session: Session, county_code: str, contract_id: str, exclude: str | None) -> int:
+    """The total of the county's other batches under the contract that the county has not seen: prepared after the
+    latest batch of the county and contract it signed off was prepared (every batch when it has signed off none), not
+    cancelled and not put to the county's sign-off themselves. No clock splits it: batches prepared one minute before
+    and one minute after midnight, or a week apart, add up until the county signs one off (a batch the county signs
+    off, or is to, has been seen already, and so have the batches before it that it was added to)."""
+    seen = select(func.max(PaymentBatch.prepared_at)).where(
+        PaymentBatch.county_code == county_code, PaymentBatch.contract_id == contract_id,
+        PaymentBatch.signed_off_at.is_not(None)).scalar_subquery()
     stmt = select(func.coalesce(func.sum(PaymentBatch.total), 0)).where(
         PaymentBatch.county_code == county_code, PaymentBatch.contract_id == contract_id,
-        PaymentBatch.status != "cancelled", PaymentBatch.signoff_required.is_(False), PaymentBatch.prepared_at >= start,
-        PaymentBatch.prepared_at < start + timedelta(days=1))
+        PaymentBatch.status != "cancelled", PaymentBatch.signoff_required.is_(False),
+        (seen.is_(None)) | (PaymentBatch.prepared_at > seen))
     if exclude is not None:
         stmt = stmt.where(PaymentBatch.id != exclude)
     return int(session.scalar(stmt) or 0)
 
 
 def _needs_signoff(session: Session, batch: PaymentBatch) -> bool:
-    return batch.total + _prepared_same_day(session, batch.county_code, batch.contract_id, batch.prepared_at,
-                                            batch.id) >= _threshold(session, batch)
+    return batch.total + _unsigned_since_signoff(session, batch.county_code, batch.contract_id,
+                                                 batch.id) >= _threshold(session, batch)
 
 
 def batch_out(session: Session, batch: PaymentBatch, skipped: list[SkippedCase] | None = None,

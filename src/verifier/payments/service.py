@@ -100,7 +100,7 @@ from .batch_read import (  # noqa: F401  (and the batches' reading)
     _move_batch_cases,
     _move_cases,
     _needs_signoff,
-    _prepared_same_day,
+    _unsigned_since_signoff,
     _set_supplements,
     _threshold,
     batch_item_rows,
@@ -399,7 +399,7 @@ def create_batch(session: Session, *, county_code: str, contract_id: str | None,
     batch = PaymentBatch(
         id=batch_id, code=code, county_code=county_code, contract_id=contract.id, contract_hash=contract.content_hash,
         status="prepared", item_count=len(rows), total=total, items_sha256=items_sha256,
-        signoff_required=total + _prepared_same_day(session, county_code, contract.id, now, None)
+        signoff_required=total + _unsigned_since_signoff(session, county_code, contract.id, None)
         >= contract.county_signoff_at, prepared_by=principal.id, prepared_at=now, updated_at=now,
     )
     session.add(batch)

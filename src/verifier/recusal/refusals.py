@@ -39,6 +39,8 @@ STEPS = (
     "evidence",
     "determination",
     "redetermination",
+    "redetermination_confirm",
+    "redetermination_decline",
     "screening",
     "village_review",
     "meeting",

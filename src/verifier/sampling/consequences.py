@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
@@ -46,7 +46,7 @@ from ..roster.service import password_links
 from ..store.base import new_id
 from ..store.tables import Case, Determination
 from . import independence
-from .models import CaseHold, SamplingDeviation, SamplingResult, SamplingRound
+from .models import CaseHold, CaseHoldProposal, SamplingDeviation, SamplingResult, SamplingRound
 
 HOLDABLE = ("determined", "reviewed", "in_notice", "ready_to_pay", "in_batch", "payment_failed")
 HOLD_OPENED = "case.held"
@@ -201,6 +201,11 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
             if not others:
                 hold.status, hold.decided_by, hold.decided_at = "withdrawn", principal.id, clock.now()
                 hold.decision_reason = reason
+                # a re-determination against the county's finding waiting for its answer ends with the hold
+                session.execute(update(CaseHoldProposal).where(CaseHoldProposal.hold_id == hold.id,
+                                                               CaseHoldProposal.status == "waiting")
+                                .values(status="withdrawn", answered_by=principal.id, answered_at=clock.now(),
+                                        answer_note=reason))
                 _withdrawn(session, case_id, HOLD_WITHDRAWN, {"hold_id": hold.id, "round_id": rnd.id,
                                                                 "reason_sha256": audit.text_digest(reason)},
                            principal=principal, clock=clock)

@@ -304,3 +304,42 @@ class CaseHold(Base):
     relief_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+_WAITING = text("status = 'waiting'")
+PROPOSAL_ANSWERED = ("(status = 'waiting' AND answered_by IS NULL AND answered_at IS NULL AND answer_note IS NULL)"
+                     " OR (status IN ('confirmed', 'declined') AND answered_by IS NOT NULL AND answered_at IS NOT NULL"
+                     " AND answer_note IS NOT NULL AND answered_by <> proposed_by)"
+                     " OR (status = 'withdrawn' AND answered_at IS NOT NULL)")
+
+
+class CaseHoldProposal(Base):
+    """A supervisor's re-determination of a held case that goes against the county's re-check (the county found the
+    household ineligible or its relief lower, and the supervisor would let the case go on above the county's figure):
+    it takes effect only once a county reviewer of the county confirms it (`cases/holds.py`). Declined, it ends and
+    the hold stays open; withdrawn with the hold when the county corrects its re-check. At most one waiting proposal
+    per hold (partial unique index); the reasons are kept here in clear, their SHA-256 in the log."""
+
+    __tablename__ = "case_hold_proposal"
+    __table_args__ = (
+        Index("uq_case_hold_proposal_waiting", "hold_id", unique=True, postgresql_where=_WAITING,
+              sqlite_where=_WAITING),
+        CheckConstraint("status IN ('waiting', 'confirmed', 'declined', 'withdrawn')", name="status_known"),
+        CheckConstraint(PROPOSAL_ANSWERED, name="answered_by_another"),
+        CheckConstraint("relief > 0 AND county_relief >= 0 AND relief > county_relief", name="above_county"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hold_id: Mapped[str] = mapped_column(ForeignKey("case_hold.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("relief_case.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(16))
+    relief: Mapped[int] = mapped_column(BigInteger)  # the relief the case would go on with
+    relief_before: Mapped[int] = mapped_column(BigInteger)  # the determination's when proposed
+    county_relief: Mapped[int] = mapped_column(BigInteger)  # the county re-check's figure (0: found ineligible)
+    proposed_by: Mapped[str] = mapped_column(String(40))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    answer_note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -17,7 +17,7 @@ from litestar.params import FromQuery, Parameter, QueryParameter
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..cases import holds
+from ..cases import hold_proposals, holds
 from ..checks import evidence_files
 from ..domain.errors import DomainError, NotFound, ValidationFailed
 from ..http import Ctx, JSONBody, MultipartBody, get, post
@@ -30,6 +30,7 @@ from .schemas import (
     PopulationOut,
     PublicValueEntryIn,
     RecheckEvidenceOut,
+    ProposalAnswerIn,
     RedeterminationIn,
     ReportOut,
     ResultCorrectionIn,
@@ -254,6 +255,24 @@ class HoldController(Controller):
         return idempotent(ctx.db, request, lambda s: holds.redetermine(
             s, case_id, outcome=data.outcome, reason=data.reason, relief_amount=data.relief_amount,
             principal=request.user, clock=ctx.clock), body=data, clock=ctx.clock)
+
+    @post("/proposal/confirm", opt={"roles": (hold_proposals.ROLE,)}, status_code=200)
+    def confirm_proposal(self, case_id: Id, data: JSONBody[ProposalAnswerIn], ctx: Ctx,
+                         request: AnyRequest) -> Response[Any]:
+        """A county reviewer of the county confirms a re-determination against the county's finding: it takes
+        effect. 409 when the proposal is no longer waiting; 403 for its proposer, the re-check's recorder, one who
+        took part in the case's check, or an account linked to theirs."""
+        return idempotent(ctx.db, request, lambda s: hold_proposals.confirm(
+            s, case_id, data.proposal_id, reason=data.reason, principal=request.user, clock=ctx.clock),
+            body=data, clock=ctx.clock)
+
+    @post("/proposal/decline", opt={"roles": (hold_proposals.ROLE,)}, status_code=200)
+    def decline_proposal(self, case_id: Id, data: JSONBody[ProposalAnswerIn], ctx: Ctx,
+                         request: AnyRequest) -> Response[Any]:
+        """Declines it, with a reason: the hold stays open. The same bars as confirming."""
+        return idempotent(ctx.db, request, lambda s: hold_proposals.decline(
+            s, case_id, data.proposal_id, reason=data.reason, principal=request.user, clock=ctx.clock),
+            body=data, clock=ctx.clock)
 
 
 class SupplementController(Controller):

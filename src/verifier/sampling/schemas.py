@@ -336,3 +336,11 @@ class RedeterminationIn(msgspec.Struct, forbid_unknown_fields=True):
     outcome: Literal["proceed", "ineligible"]
     reason: Annotated[str, msgspec.Meta(max_length=2000)]
     relief_amount: MoneyText | None = None
+
+
+class ProposalAnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A county reviewer's answer to a re-determination against the county's finding: the proposal the page showed,
+    and the reason."""
+
+    proposal_id: Annotated[str, msgspec.Meta(max_length=40)]
+    reason: Annotated[str, msgspec.Meta(max_length=2000)]

@@ -16,7 +16,7 @@ from litestar.response import Template
 from sqlalchemy.orm import Session
 
 from ..accounts.auth import Principal
-from ..cases import holds
+from ..cases import hold_proposals, holds
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..http import Ctx, get, post
 from ..payments import recoveries, recovery_reading
@@ -37,6 +37,7 @@ RECORDERS: dict[str, Any] = {"roles": (recoveries.RECORDER,)}
 CONFIRMERS: dict[str, Any] = {"roles": recoveries.CONFIRMERS}
 WAIVERS: dict[str, Any] = {"roles": (recoveries.WAIVER,)}
 SUPERVISORS: dict[str, Any] = {"roles": (holds.ROLE,)}
+ANSWERERS: dict[str, Any] = {"roles": (hold_proposals.ROLE,)}
 REPAYMENT_FIELDS = ("amount", "paid_on", "reference")
 
 
@@ -54,8 +55,12 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
     re-determine it (the case is read, and its county checked, by the case page itself)."""
     held = holds.holds_for_case(session, case_id)
     recs = recovery_reading.recoveries_for_case(session, case_id)
-    names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held])
+    names = user_names(session, [h["opened_by"] for h in held] + [h["decided_by"] or "" for h in held]
+                       + [who or "" for h in held for p in h["proposals"] for who in (p["proposed_by"],
+                                                                                     p["answered_by"])])
     open_hold = next((h for h in held if h["status"] == "open"), None)
+    waiting = open_hold["waiting"] if open_hold else None
+    may_answer = waiting is not None and user.has(hold_proposals.ROLE)
     rechecks = smp.visits_of_case(session, case_id) if user.has(*smp.RECHECK_READERS) else []
     names |= user_names(session, [r["result"].recorded_by for r in rechecks])
     rounds = smp.round_titles(session, ([open_hold["round_id"]] if open_hold else [])
@@ -67,6 +72,9 @@ def case_deviations(session: Session, case_id: str, user: Principal) -> dict[str
             # why not, said instead of the form: a first person of the case, or an account linked by a password to
             # one whose part it checks (the rule `redetermine` refuses by)
             "redetermine_refused": holds.redeterminer_refused(session, case_id, user) if may_redetermine else None,
+            # a re-determination against the county's finding, waiting for a county reviewer of the county
+            "waiting": waiting, "may_answer": may_answer,
+            "answer_refused": hold_proposals.answer_refused(session, case_id, user) if may_answer else None,
             "sees_recoveries": user.has(*RECOVERY_READERS), "sl": sl}
 
 
@@ -223,6 +231,21 @@ class RecoveryPages(Controller):
         return self._decide(ctx, request, recovery_id, repayment_id, False, clean(data.get("reason")))
 
 
+class HoldProposalPages(Controller):
+    """The re-determinations against the county's finding waiting for a county reviewer of the user's counties (the
+    home page's card counts them); each is answered on its case's page."""
+
+    path = "/hold-proposals"
+
+    @get("/", opt=ANSWERERS)
+    def waiting(self, ctx: Ctx, request: Req) -> Template:
+        with ctx.db.read() as session:
+            items = hold_proposals.waiting_list(session, request.user)
+            names = user_names(session, [p["proposed_by"] for p in items])
+        return page(request, "hold_proposals.html", items=items, names=names,
+                    limited=bool(request.user.counties))
+
+
 class RedeterminationPages(Controller):
     path = "/cases/{case_id:str}/redetermination"
 
@@ -234,16 +257,46 @@ class RedeterminationPages(Controller):
         state = FormState(values={k: clean(data.get(k)) for k in fields})
         try:
             with ctx.db.begin() as session:
-                holds.redetermine(session, case_id, outcome=state.values["outcome"], reason=state.values["reason"],
-                                  relief_amount=typed_yuan(state.values["relief_amount"]) or None, principal=request.user,
-                                  clock=ctx.clock)
+                done = holds.redetermine(session, case_id, outcome=state.values["outcome"],
+                                         reason=state.values["reason"],
+                                         relief_amount=typed_yuan(state.values["relief_amount"]) or None,
+                                         principal=request.user, clock=ctx.clock)
         except ValidationFailed as exc:
             return render_case(request, ctx, case_id, status_code=422,
                                forms={"redetermination": _errors(state, exc, fields)})
         except (InvalidState, Forbidden) as exc:
             return render_case(request, ctx, case_id, status_code=exc.status, message=sl.zh(exc.detail),
                                forms={"redetermination": state})
-        return see_other(f"/cases/{case_id}", done="redetermined")
+        return see_other(f"/cases/{case_id}", done="redetermined" if done["status"] != "open"
+                         else "redetermination_proposed")
+
+    def _answer(self, ctx: Any, request: Req, case_id: str, data: dict[str, Any], confirm: bool) -> Any:
+        from .cases import render_case
+
+        key = "proposal_confirm" if confirm else "proposal_decline"
+        state = FormState(values={"reason": clean(data.get("reason"))})
+        answer = hold_proposals.confirm if confirm else hold_proposals.decline
+        try:
+            with ctx.db.begin() as session:
+                answer(session, case_id, clean(data.get("proposal_id")), reason=state.values["reason"],
+                       principal=request.user, clock=ctx.clock)
+        except ValidationFailed as exc:
+            return render_case(request, ctx, case_id, status_code=422, forms={key: _errors(state, exc, ("reason",))})
+        except (InvalidState, Forbidden, NotFound) as exc:
+            return render_case(request, ctx, case_id, status_code=exc.status, message=sl.zh(exc.detail),
+                               forms={key: state})
+        return see_other(f"/cases/{case_id}",
+                         done="redetermination_confirmed" if confirm else "redetermination_declined")
+
+    @post("/proposal/confirm", opt=ANSWERERS, status_code=303)
+    def confirm_proposal(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """A county reviewer of the county confirms a re-determination against the county's finding."""
+        return self._answer(ctx, request, case_id, data, True)
+
+    @post("/proposal/decline", opt=ANSWERERS, status_code=303)
+    def decline_proposal(self, case_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Or declines it: the hold stays open."""
+        return self._answer(ctx, request, case_id, data, False)
 
 
 def round_assessment(session: Session, round_id: str, user: Principal) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from .clerk import ApplicationPages, NoticePages, ObjectionPages
 from .conflicts import ConflictPages
 from .recusal_refusals import RecusalRefusalPages
 from .contracts import ContractPages
-from .deviations import RecoveryPages, RedeterminationPages
+from .deviations import HoldProposalPages, RecoveryPages, RedeterminationPages
 from .errors import EXCEPTION_HANDLERS
 from .account import AccountPages
 from .followups import FollowupPages
@@ -59,7 +59,7 @@ PAGES: list[Any] = [LoginPages, AccountPages, HomePage, CasePages, ApplicationPa
                     AuditPages, BatchChoicePages, PaymentPages, PayeePages, PayeeChangePages, SharedAccountPages, FundPages,
                     SamplingPages, ReportPages, UserPages, UserRolePages, RoleGrantPages, OwnRecusalPages,
                     RecusalAdminPages, OwnAccountPages, AdminAccountPages, ConflictPages, RecusalRefusalPages, PlacePages, MeetingPages, NoticePostingPages, HouseholdPages,
-                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, FollowupPages, ReceiptAlertPages, NeedPages,
+                    HouseholdChangePages, HouseholdProposalPages, RecoveryPages, RedeterminationPages, HoldProposalPages, FollowupPages, ReceiptAlertPages, NeedPages,
                     RegisterPages, FindingPages, ContractPages, RosterPages]
 
 

@@ -53,6 +53,8 @@ CONSEQUENCES = {"hold": "暂停支付，待重新认定", "recovery": "追回多
 SUPPLEMENT_STATUS = dict(SUPPLEMENT_STATUS_ZH)
 HOLD_STATUS = {"open": "暂停支付中", "decided": "已重新认定", "withdrawn": "已撤销（复核结果更正）"}
 HOLD_OUTCOMES = {"proceed": "继续办理", "ineligible": "认定不符合条件"}
+HOLD_PROPOSAL_STATUS = {"waiting": "待县级确认", "confirmed": "县级已确认，已生效", "declined": "县级已驳回，未生效",
+                        "withdrawn": "随暂停支付撤销（复核结果更正）"}
 RECOVERY_STATUS = dict(RECOVERY_STATUS_ZH)
 WAIVER_OUTCOMES = {None: "待确认", "confirmed": "已确认核销", "declined": "已驳回",
                    "withdrawn": "已撤回（追回已结束）"}

@@ -65,7 +65,7 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
             notes.append("下一步：财务人员审批（制单人以外的财务人员）。")
     if st == "approved" and b.signoff_required:
         threshold = (f"本批次金额 {yuan(b.total)} 元，达到合同规定的县级签批金额 {yuan(b.signoff_threshold)} 元"
-                     if not _split(b) else f"本批次与当日其他未经县级签批的批次合计达到合同规定的县级签批金额 "
+                     if not _split(b) else f"本批次与上次县级签批以来其他未经县级签批的批次合计达到合同规定的县级签批金额 "
                                            f"{yuan(b.signoff_threshold)} 元")
         if user.has("county_reviewer") and user.id in (b.prepared_by, b.approved_by):
             notes.append("您参与了本批次的制单或审批：按“四眼原则”，县级签批须由其他县级审核人员办理。")
@@ -144,5 +144,6 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
 
 
 def _split(b: BatchOut) -> bool:
-    """Whether the batch needs the county's sign-off only with the day's other batches (it is under the threshold)."""
+    """Whether the batch needs the county's sign-off only with the other batches not seen by the county since its
+    latest sign-off (it is under the threshold)."""
     return b.signoff_required and parse_yuan(b.total) < parse_yuan(b.signoff_threshold)

@@ -1,0 +1,180 @@
+"""A county reviewer's answer to a re-determination against the county's finding (cases/holds.py `_propose`).
+
+Conventions
+-----------
+* By a county reviewer limited to the case's county, with a reason (kept on the proposal, `answer_note`; its SHA-256
+  in the log), naming the proposal the page showed: a proposal no longer waiting (answered, or withdrawn with the
+  hold when the county corrected its re-check) is refused (409), so a stale page or a double click changes nothing.
+* Not the proposer; not whoever recorded or corrected the deviating re-check result (the county's finding is theirs);
+  not an officer of the case's checks nor the confirmer of its determination; nor an account linked to one of theirs
+  by a password (`recusal.refusals.refuse_linked`); nor a member, or declared relative of one, of the household
+  (回避).
+* Confirmed: the re-determination takes effect as `redetermine` would have made it (the hold decided `proceed` by
+  the proposer, the relief the proposal's), refused (409) while the case is in a batch not yet paid. Declined: the
+  hold stays open, and a supervisor re-determines it again (in line with the county, or another proposal).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..accounts.auth import Principal
+from ..audit import log as audit
+from ..clock import Clock
+from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..domain.money import format_yuan
+from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
+from ..sampling import independence
+from ..sampling.models import CaseHold, CaseHoldProposal
+from ..store.tables import Case
+from . import holds
+from .workflow import load_case
+
+ROLE = "county_reviewer"
+CONFIRMED = holds.DECIDED
+DECLINED = "case.hold_redetermination_declined"
+STALE = "这项重新认定提议已被确认、驳回或已随暂停支付撤销，请刷新页面后再办理。"
+LINKED = "按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名县级复核人员确认或驳回。"
+
+
+def _bars(session: Session, case: Case, hold: CaseHold, proposal: CaseHoldProposal,
+          principal: Principal) -> tuple[str | None, list[recusal_refusals.LinkedPart]]:
+    """Why `principal` may not answer as a first person (or None), and the accounts whose linked accounts may not."""
+    _, recorders = holds._recorders(session, case.id, hold.round_id)
+    own = None
+    if principal.id == proposal.proposed_by:
+        own = "按“四眼原则”，重新认定由您提出，须由县级复核人员确认或驳回。"
+    elif principal.id in recorders:
+        own = "按“四眼原则”，发现偏差的复核结果由您录入，须由另一名县级复核人员确认或驳回。"
+    elif independence.took_part(session, case.id, principal.id):
+        own = "按“四眼原则”，您参加了保险机构对该户的核查或认定，须由另一名县级复核人员确认或驳回。"
+    parts = {**{r: "录入发现偏差的复核结果的人员" for r in recorders}, proposal.proposed_by: "提出重新认定的主管"}
+    return own, [recusal_refusals.LinkedPart(
+        who, LINKED.format(part=part), case_id=case.id, households=[case.household_id],
+        extra={"why": "password_linked"}) for who, part in sorted(parts.items()) if who]
+
+
+def _of_county(principal: Principal, case: Case) -> None:
+    if not principal.has(ROLE):
+        raise Forbidden("只有县级复核人员可以确认或驳回重新认定提议。")
+    if case.county_code not in principal.counties:
+        raise Forbidden("重新认定提议须由本县的县级复核人员确认或驳回（您的账号未限定为该县）。")
+
+
+def answer_refused(session: Session, case_id: str, principal: Principal) -> str | None:
+    """Why `principal` may not answer the case's waiting proposal (what `confirm` and `decline` refuse with), or None
+    (also when none waits): the case page shows it instead of the forms. Nothing is recorded."""
+    case = session.get(Case, case_id)
+    hold = session.scalar(select(CaseHold).where(CaseHold.case_id == case_id, CaseHold.status == "open"))
+    proposal = holds.waiting_proposal(session, hold.id) if hold is not None else None
+    if case is None or hold is None or proposal is None or not principal.has(ROLE):
+        return None
+    try:
+        _of_county(principal, case)
+    except Forbidden as exc:
+        return exc.detail
+    own, parts = _bars(session, case, hold, proposal, principal)
+    return own or recusal_refusals.linked_said(session, principal, parts)
+
+
+def _answering(session: Session, case_id: str, proposal_id: str, reason: str, principal: Principal, clock: Clock,
+               *, step: str, missing: str) -> tuple[Case, CaseHold, CaseHoldProposal, str]:
+    case = load_case(session, case_id, principal, for_update=True)
+    _of_county(principal, case)
+    recusal.refuse_principal(session, principal, [case.household_id], step=step, case_id=case.id, clock=clock)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed.one("reason", missing)
+    proposal = session.scalar(select(CaseHoldProposal).where(CaseHoldProposal.id == proposal_id,
+                                                             CaseHoldProposal.case_id == case.id).with_for_update())
+    if proposal is None:
+        raise NotFound("没有这项重新认定提议")
+    hold = session.scalar(select(CaseHold).where(CaseHold.id == proposal.hold_id).with_for_update())
+    if proposal.status != "waiting" or hold is None or hold.status != "open":
+        raise InvalidState(STALE)
+    own, parts = _bars(session, case, hold, proposal, principal)
+    if own is not None:
+        raise Forbidden(own)
+    recusal_refusals.refuse_linked(session, principal, step, parts, clock=clock)
+    return case, hold, proposal, reason
+
+
+def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, principal: Principal,
+            clock: Clock) -> dict[str, Any]:
+    """The county reviewer confirms the proposal: the re-determination takes effect (the hold decided `proceed`)."""
+    case, hold, proposal, reason = _answering(session, case_id, proposal_id, reason, principal, clock,
+                                              step="redetermination_confirm", missing="请填写确认意见")
+    det = holds._latest_determination(session, case.id)
+    assert det is not None
+    if proposal.relief != det.relief:
+        live = holds.live_batch_refusal(session, case.id)
+        if live is not None:
+            raise InvalidState(live)
+    now = clock.now()
+    before = det.relief
+    payload: dict[str, Any] = {"hold_id": hold.id, "round_id": hold.round_id, "outcome": "proceed",
+                               "proposal_id": proposal.id, "proposed_by": proposal.proposed_by,
+                               "reason_sha256": audit.text_digest(proposal.reason),
+                               "confirmation_sha256": audit.text_digest(reason),
+                               "county_relief": format_yuan(proposal.county_relief),
+                               "relief_before": format_yuan(before)}
+    if proposal.relief != before:
+        det.relief = proposal.relief
+        payload["relief_after"] = format_yuan(proposal.relief)
+    hold.outcome, hold.decision_reason = "proceed", proposal.reason
+    hold.decided_by, hold.decided_at = proposal.proposed_by, now
+    hold.relief_before, hold.relief_after, hold.status = before, det.relief, "decided"
+    proposal.status, proposal.answered_by, proposal.answered_at, proposal.answer_note = (
+        "confirmed", principal.id, now, reason)
+    case.updated_at = now
+    case.version += 1
+    session.flush()
+    audit.append(session, actor=principal.id, role=ROLE, action=CONFIRMED, subject=case.id,
+                 contract_hash=case.contract_hash, clock=clock,
+                 payload={"from": case.status, "to": case.status, **payload})
+    return holds.hold_out(hold, [proposal])
+
+
+def decline(session: Session, case_id: str, proposal_id: str, *, reason: str, principal: Principal,
+            clock: Clock) -> dict[str, Any]:
+    """The county reviewer declines the proposal: it ends, the hold stays open to be re-determined again."""
+    case, hold, proposal, reason = _answering(session, case_id, proposal_id, reason, principal, clock,
+                                              step="redetermination_decline", missing="请填写驳回原因")
+    proposal.status, proposal.answered_by, proposal.answered_at, proposal.answer_note = (
+        "declined", principal.id, clock.now(), reason)
+    session.flush()
+    audit.append(session, actor=principal.id, role=ROLE, action=DECLINED, subject=case.id,
+                 contract_hash=case.contract_hash, clock=clock,
+                 payload={"hold_id": hold.id, "proposal_id": proposal.id, "proposed_by": proposal.proposed_by,
+                          "relief": format_yuan(proposal.relief), "request_reason_sha256":
+                          audit.text_digest(proposal.reason), "reason_sha256": audit.text_digest(reason)})
+    return holds.hold_out(hold, [proposal])
+
+
+
+def _waiting_in(principal: Principal) -> Any:
+    """The waiting proposals of the county reviewer's counties (none for a reviewer without a county limit)."""
+    return (CaseHoldProposal.status == "waiting") & CaseHoldProposal.county_code.in_(list(principal.counties))
+
+
+def count_waiting(session: Session, principal: Principal) -> int:
+    """How many proposals wait for a county reviewer of the user's counties: the home page's card."""
+    return int(session.scalar(select(func.count()).select_from(CaseHoldProposal).where(_waiting_in(principal))) or 0)
+
+
+def waiting_list(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The waiting proposals of the user's counties, oldest first (what the card counts), each with its case's
+    number and village."""
+    from .numbers import numbers_of
+
+    rows = session.execute(select(CaseHoldProposal, Case.town, Case.village)
+                           .join(Case, Case.id == CaseHoldProposal.case_id).where(_waiting_in(principal))
+                           .order_by(CaseHoldProposal.proposed_at, CaseHoldProposal.id)).all()
+    numbers = numbers_of(session, [p.case_id for p, *_ in rows])
+    return [{**holds.proposal_out(p), "case_id": p.case_id, "number": numbers.get(p.case_id, p.case_id),
+             "town": town, "village": village} for p, town, village in rows]

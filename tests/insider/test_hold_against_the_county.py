@@ -1,0 +1,222 @@
+"""A held case re-determined against the county's re-check: the county found the household ineligible (or its relief
+lower), and one insurer supervisor would let it go on at the original relief. That is a proposal until a county
+reviewer of the county confirms it (not the re-check's recorder, not an account linked to theirs, not a relative);
+a decision in line with the county's finding takes effect at once."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from deviation_helpers import declare_sibling, drawn_round, person, ready_case, relief_of
+from factories import COUNTY
+from sampling import sampling_helpers
+from sqlalchemy import select
+from web.pagekit import Pages
+
+from verifier.audit.canonical import decode_entry
+from verifier.audit.models import AuditEntry
+from verifier.cases import hold_proposals, holds
+from verifier.domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from verifier.domain.money import format_yuan
+from verifier.payments import service as payments
+from verifier.sampling.models import CaseHold, CaseHoldProposal
+from verifier.store.tables import Determination, User
+
+INCOME = "2666.67"  # the factory's household: the insurer's per-capita income
+rounds = sampling_helpers.rounds  # the fixture
+
+
+def _hold(ctx, rounds, **found) -> str:  # type: ignore[no-untyped-def]
+    case_id = ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id})
+    assert rounds.result(round_id, case_id, per_capita_income=INCOME, **found)["deviation"] is True
+    return case_id
+
+
+def _hold_status(ctx, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    with ctx.db.read() as s:
+        return s.scalars(select(CaseHold.status).where(CaseHold.case_id == case_id)).one()
+
+
+def _reviewer(ctx, users, username: str):  # type: ignore[no-untyped-def]
+    from verifier.accounts.auth import principal_of
+
+    with ctx.db.read() as s:
+        return principal_of(s.get(User, users.ids[username]))
+
+
+def test_attack_one_supervisor_lifts_a_hold_the_county_found_ineligible_at_the_original_relief(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    claims = person(ctx, users, "claims1", "insurer_claims")
+    case_id = _hold(ctx, rounds, eligible=False)
+    relief = relief_of(ctx, case_id)
+    with ctx.db.begin() as s:
+        out = holds.redetermine(s, case_id, outcome="proceed", reason="核实无误，维持原认定", principal=sup2,
+                                clock=ctx.clock)
+    # nothing takes effect: still held, not offered for payment, the relief unchanged; the proposal waits
+    assert out["status"] == "open" and out["waiting"]["relief"] == format_yuan(relief)
+    assert out["waiting"]["county_relief"] == "0.00"
+    assert _hold_status(ctx, case_id) == "open"
+    with ctx.db.read() as s:
+        assert case_id not in {r["case_id"] for r in payments.ready_to_pay(s, COUNTY, claims)}
+        assert s.scalars(select(Determination.relief).where(Determination.case_id == case_id)).one() == relief
+        [entry] = [decode_entry(e) for e in s.scalars(select(AuditEntry.entry)
+                                                    .where(AuditEntry.action == holds.PROPOSED))]
+        assert entry.subject == case_id and "reason" not in entry.payload
+    # nor may another supervisor decide meanwhile (the proposal answers the hold first)
+    sup3 = person(ctx, users, "sup3", "insurer_supervisor")
+    with pytest.raises(InvalidState, match="正等待县级复核人员确认或驳回"), ctx.db.begin() as s:
+        holds.redetermine(s, case_id, outcome="proceed", reason="再提一次", principal=sup3, clock=ctx.clock)
+    with ctx.db.read() as s:
+        assert holds.redeterminer_refused(s, case_id, sup3) == holds.WAITING
+
+    # another county reviewer of the county confirms it: the hold is lifted at the proposal's relief
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    with ctx.db.begin() as s:
+        done = hold_proposals.confirm(s, case_id, out["waiting"]["id"], reason="入户再核，收入属实偏低",
+                                      principal=rev2, clock=ctx.clock)
+    assert (done["status"], done["outcome"], done["decided_by"]) == ("decided", "proceed", sup2.id)
+    with ctx.db.read() as s:
+        assert case_id in {r["case_id"] for r in payments.ready_to_pay(s, COUNTY, claims)}
+        row = s.scalars(select(CaseHoldProposal).where(CaseHoldProposal.case_id == case_id)).one()
+        assert (row.status, row.answered_by, row.answer_note) == ("confirmed", rev2.id, "入户再核，收入属实偏低")
+    # a second confirmation (a double click, a stale page) changes nothing
+    rev3 = person(ctx, users, "rev3", "county_reviewer")
+    for answer in (hold_proposals.confirm, hold_proposals.decline):
+        with pytest.raises(InvalidState, match="请刷新页面"), ctx.db.begin() as s:
+            answer(s, case_id, out["waiting"]["id"], reason="再点一次", principal=rev3, clock=ctx.clock)
+
+
+def test_in_line_with_the_county_takes_effect_and_above_its_lower_relief_waits(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    ineligible, lower = ready_case(ctx), ready_case(ctx)
+    relief = relief_of(ctx, lower)
+    county = relief // 2
+    round_id = drawn_round(rounds, {ineligible, lower})
+    rounds.result(round_id, ineligible, per_capita_income=INCOME, eligible=False)
+    rounds.result(round_id, lower, per_capita_income=INCOME, eligible=True, relief_amount=format_yuan(county))
+    with ctx.db.begin() as s:  # ineligible, as the county found
+        assert holds.redetermine(s, ineligible, outcome="ineligible", reason="复核属实", principal=sup2,
+                                 clock=ctx.clock)["status"] == "decided"
+    with ctx.db.begin() as s:  # one fen above the county's relief: a proposal
+        out = holds.redetermine(s, lower, outcome="proceed", reason="医疗费用有新票据",
+                                relief_amount=format_yuan(county + 1), principal=sup2, clock=ctx.clock)
+    assert out["status"] == "open" and out["waiting"]["relief"] == format_yuan(county + 1)
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    with pytest.raises(ValidationFailed), ctx.db.begin() as s:
+        hold_proposals.decline(s, lower, out["waiting"]["id"], reason=" ", principal=rev2, clock=ctx.clock)
+    with ctx.db.begin() as s:
+        hold_proposals.decline(s, lower, out["waiting"]["id"], reason="票据不属于本年度", principal=rev2,
+                               clock=ctx.clock)
+    assert _hold_status(ctx, lower) == "open"
+    with pytest.raises(InvalidState, match="请刷新页面"), ctx.db.begin() as s:  # declined: not confirmed after
+        hold_proposals.confirm(s, lower, out["waiting"]["id"], reason="确认", principal=rev2, clock=ctx.clock)
+    with ctx.db.begin() as s:  # at the county's relief: in line, takes effect
+        done = holds.redetermine(s, lower, outcome="proceed", reason="按县级核定金额", relief_amount=format_yuan(county),
+                                 principal=sup2, clock=ctx.clock)
+    assert (done["status"], done["relief_after"]) == ("decided", format_yuan(county))
+    assert [p["status"] for p in done["proposals"]] == ["declined"]
+
+
+def test_who_may_not_answer_a_proposal(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id = _hold(ctx, rounds, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    recorder = _reviewer(ctx, users, "reviewer")
+    both = person(ctx, users, "sup_rev", "insurer_supervisor", "county_reviewer")
+    users.add("rev_pal", "county_reviewer", counties=(COUNTY,))
+    with ctx.db.begin() as s:  # the recorder set the second account's password: one person, two accounts
+        s.get(User, users.ids["rev_pal"]).password_set_by = users.ids["reviewer"]
+    pal = _reviewer(ctx, users, "rev_pal")
+    everywhere = person(ctx, users, "rev_all", "county_reviewer", counties=())
+    elsewhere = person(ctx, users, "rev_far", "county_reviewer", counties=("340999",))
+    person(ctx, users, "rev_kin", "county_reviewer")
+    declare_sibling(ctx, client, users.headers("rev_kin"), case_id)
+    relative = _reviewer(ctx, users, "rev_kin")
+    cases = ((recorder, Forbidden, "复核结果由您录入"), (pal, Forbidden, "密码关联"), (sup2, Forbidden, "县级复核人员"),
+             (everywhere, Forbidden, "本县"), (elsewhere, NotFound, "案件不存在"), (relative, ValidationFailed, None))
+    for who, error, said in cases:
+        for answer in (hold_proposals.confirm, hold_proposals.decline):
+            with pytest.raises(error, match=said), ctx.db.begin() as s:
+                answer(s, case_id, proposal, reason="同意", principal=who, clock=ctx.clock)
+    # the proposer holding a reviewer's role too: not their own proposal (a supervisor proposing as sup_rev)
+    with ctx.db.begin() as s:
+        hold_proposals.decline(s, case_id, proposal, reason="先驳回", principal=person(ctx, users, "rev2",
+                                                                                    "county_reviewer"),
+                               clock=ctx.clock)
+    with ctx.db.begin() as s:
+        again = holds.redetermine(s, case_id, outcome="proceed", reason="补充材料后再提", principal=both,
+                                  clock=ctx.clock)["waiting"]["id"]
+    with pytest.raises(Forbidden, match="重新认定由您提出"), ctx.db.begin() as s:
+        hold_proposals.confirm(s, case_id, again, reason="同意", principal=both, clock=ctx.clock)
+    with ctx.db.read() as s:
+        assert "密码关联" in (hold_proposals.answer_refused(s, case_id, pal) or "")
+        assert "复核结果由您录入" in (hold_proposals.answer_refused(s, case_id, recorder) or "")
+    assert _hold_status(ctx, case_id) == "open"
+
+
+def test_a_correction_of_the_recheck_withdraws_the_waiting_proposal_with_the_hold(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id, unchecked = ready_case(ctx), ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id, unchecked})  # one left unchecked: the verdict stays pending
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    r = rounds.client.post(f"/api/sampling-rounds/{round_id}/results/{case_id}/corrections", headers=rounds.headers,
+                           json={"per_capita_income": INCOME, "eligible": True, "reason": "录入时误选",
+                                 "relief_amount": format_yuan(relief_of(ctx, case_id))})
+    assert r.status_code == 200 and r.json()["deviation"] is False, r.text
+    assert _hold_status(ctx, case_id) == "withdrawn"
+    with ctx.db.read() as s:
+        assert s.get(CaseHoldProposal, proposal).status == "withdrawn"
+    rev2 = person(ctx, users, "rev2", "county_reviewer")
+    with pytest.raises(InvalidState, match="请刷新页面"), ctx.db.begin() as s:
+        hold_proposals.confirm(s, case_id, proposal, reason="同意", principal=rev2, clock=ctx.clock)
+
+
+def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    pages = Pages(client, users)
+    person(ctx, users, "sup2", "insurer_supervisor")
+    person(ctx, users, "rev2", "county_reviewer")
+    case_id = _hold(ctx, rounds, eligible=False)
+    r = client.post(f"/api/cases/{case_id}/redetermination", headers=users.headers("sup2"),
+                    json={"outcome": "proceed", "reason": "维持原认定"})
+    assert r.status_code == 200 and r.json()["status"] == "open", r.text
+    proposal = r.json()["waiting"]["id"]
+    body = {"proposal_id": proposal, "reason": "同意"}
+    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/confirm", headers=users.headers("reviewer"),
+                    json=body)
+    assert r.status_code == 403 and "复核结果由您录入" in r.json()["detail"], r.text
+
+    pages.login("sup2")
+    text = pages.get(f"/cases/{case_id}").text
+    assert 'id="hold-proposal"' in text and "须由本县县级复核人员确认后才生效" in text
+    assert 'id="redetermination-form"' not in text and "正等待县级复核人员确认或驳回" in text
+    pages.login("reviewer")
+    text = pages.get(f"/cases/{case_id}").text
+    assert 'id="proposal-refused"' in text and 'id="proposal-confirm-form"' not in text
+    pages.login("rev2")
+    home = pages.get("/").text
+    assert re.search(r'href="/hold-proposals">\s*<div class="count">1</div>', home)
+    listed = pages.get("/hold-proposals").text
+    assert "共 1 条" in listed and f'href="/cases/{case_id}#deviations"' in listed
+    text = pages.get(f"/cases/{case_id}").text
+    assert 'id="proposal-confirm-form"' in text and f'value="{proposal}"' in text
+    r = pages.post(f"/cases/{case_id}/redetermination/proposal/confirm", {"proposal_id": proposal, "reason": ""})
+    assert r.status_code == 422
+    r = pages.post(f"/cases/{case_id}/redetermination/proposal/confirm",
+                   {"proposal_id": proposal, "reason": "入户再核属实"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id}?done=redetermination_confirmed"
+    text = pages.get(r.headers["location"]).text
+    assert 'id="hold-open"' not in text and "县级已确认" in text and "入户再核属实" in text
+    r = pages.post(f"/cases/{case_id}/redetermination/proposal/confirm",
+                   {"proposal_id": proposal, "reason": "再点一次"})
+    assert r.status_code == 409 and "请刷新页面" in r.text
+    r = client.post(f"/api/cases/{case_id}/redetermination/proposal/decline", headers=users.headers("rev2"),
+                    json=body)
+    assert r.status_code == 409, r.text
+    assert 'id="hold-proposals-none"' in pages.get("/hold-proposals").text
