@@ -13,6 +13,7 @@ from datetime import timedelta
 from factories import new_id_number, staff
 from insider_kit import COUNTY, check_body, head_of, head_on_record, schedule
 from sqlalchemy import func, select
+from web.pagekit import Pages
 
 from verifier import demo
 from verifier.audit.models import AuditEntry
@@ -94,6 +95,11 @@ def test_attack_a_member_added_at_one_case_is_named_payee_at_the_other(ctx, clie
 
     # A payee change of case 1 to him, once it is determined: he is new to the household (the check that added him is
     # this case's), so the reason is required and only a county reviewer approves.
+    # The determination page names him among the members the check added or renamed, before it is confirmed.
+    pages = Pages(client, users)
+    pages.login("sup2")
+    page = pages.get(f"/cases/{first}/determination").text
+    assert 'id="typed-members"' in page and "赵核查" in page and "新登记或更改姓名" in page
     r = client.post(f"/api/cases/{first}/determination", headers=users.headers("sup2"), json={"confirm": True})
     assert r.status_code == 200, r.text
     change = {"account_name": "赵核查", "bank": "农村商业银行", "account_number": OFFICERS_CARD}

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.tables import Check, Determination
+from ..store.tables import Check, Determination, Member
 
 
 def confirmed_checks(session: Session, check_ids: Iterable[str | None]) -> dict[str, str]:
@@ -33,3 +33,10 @@ def on_record(added_by_check_id: str | None, case_id: str, confirmed: dict[str, 
     if added_by_check_id is None:
         return True
     return added_by_check_id in confirmed and confirmed[added_by_check_id] != case_id
+
+
+def typed_by(session: Session, check_id: str) -> list[str]:
+    """The names of the members the check added or renamed, still as it wrote them (the determination page shows
+    them: confirming it puts them on record for the household's other cases)."""
+    return list(session.scalars(select(Member.name).where(Member.added_by_check_id == check_id)
+                                .order_by(Member.name)))
