@@ -187,14 +187,15 @@ def test_attack_finance_approves_the_payee_change_and_the_batch_paying_his_paren
     person(ctx, users, "sup", "insurer_supervisor")
     _declare(client, users.headers("fin1"), "parent", members[1][2])
 
-    # A payee change to another member of the household, asked by the supervisor: fin1 may not approve it.
+    # A payee change to the head's new card, asked by the supervisor: fin1 may not approve it. (The head, as the
+    # referral brought him: a member the check added is no member on record for this case, checks/on_record.py.)
     r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup"), json={
-        "account_name": members[1][0], "bank": "农村商业银行", "account_number": "6222020200199887766"})
+        "account_name": members[0][0], "bank": "农村商业银行", "account_number": "6222020200199887766"})
     assert r.status_code == 201, r.text
     change = r.json()["id"]
     r = client.post(f"/api/payee-changes/{change}/approve", headers=users.headers("fin1"))
     assert r.status_code == 422 and REFUSAL in r.text, r.text
-    _no_leak(r.text, [m for m in members if m[0] != members[1][0]])
+    _no_leak(r.text, [m for m in members if m[0] != members[0][0]])
     # (fin1 does not ask for one either)
     r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("fin1"), json={
         "account_name": members[0][0], "bank": "农村商业银行", "account_number": "6222020200199887700"})

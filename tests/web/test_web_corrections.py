@@ -117,3 +117,25 @@ def test_a_day_the_calendar_has_not_is_said_so_beside_the_day_on_both_forms(page
                                          "referred_on": "2020/5/32"})
     assert r.status_code == 422 and "没有这一天：2020年5月32日" in r.text
     assert r.text.count('id="referred_on-error"') == 1
+
+
+def test_an_application_of_a_household_with_other_cases_corrects_only_itself(pages, ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """The page says the household was left as it was (its other cases and members go by it)."""
+    from factories import head_on_record
+
+    from verifier.store.tables import Case, Household
+
+    determined = make_case(ctx, stage="determined", head_name="吴十")
+    users.add("clerk", "town_clerk", counties=("340223",))
+    fields = {"name": "吴十", "town": "城关镇", "village": "东村", "household_group": "exited_low_standard",
+              "cause": "disaster", "amount": "3000.00"}
+    r = client.post("/api/referrals", headers=users.headers("clerk"),
+                    json={**fields, "county_code": "340223", "id_number": head_on_record(ctx, determined)[1]})
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    pages.as_("clerk1", "town_clerk")
+    r = pages.post(f"/applications/{case_id}/edit", {**fields, "name": "吴十一"})
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id}?done=application_edited_only", r.text
+    assert "只改本申请及其案件" in pages.get(r.headers["location"]).text
+    with ctx.db.read() as session:
+        assert session.get(Household, session.get(Case, case_id).household_id).head_name == "吴十"

@@ -119,7 +119,7 @@ def _known_people(n: int) -> Prepared:
     """Members (with their household's county) by blind index, for `n` indexes: those of the case's household among
     them are the members the form names again (no other member of it is looked at)."""
     return Prepared(select(_member.c.id_number_bidx, _member.c.household_id, _household.c.county_code, _member.c.id,
-                           _member.c.name, _member.c.relation, _member.c.labour)
+                           _member.c.name, _member.c.relation, _member.c.labour, _member.c.added_by_check_id)
                     .join(_household, _household.c.id == _member.c.household_id)
                     .where(_member.c.id_number_bidx.in_([bindparam(f"b{i}") for i in range(n)])))
 
@@ -180,7 +180,8 @@ class Recorded:
 _INSERT_MEMBER = PreparedWrite(insert(_member))
 _UPDATE_MEMBER = PreparedWrite(update(_member).where(_member.c.id == bindparam("member_id"))
                                .values(name=bindparam("new_name"), relation=bindparam("new_relation"),
-                                       labour=bindparam("new_labour")))
+                                       labour=bindparam("new_labour"),
+                                       added_by_check_id=bindparam("new_added_by_check_id")))
 _UPDATE_HEAD_NAME = PreparedWrite(update(_household).where(_household.c.id == bindparam("household_id"))
                                   .values(head_name=bindparam("head_name")))
 _INSERT_CHECK = PreparedWrite(insert(_check))
@@ -190,10 +191,11 @@ _ADVANCE = PreparedWrite(update(_case).where(_case.c.id == bindparam("case_id"),
 
 def write(session: Session, *, household_id: str, new: list[dict[str, Any]], changed: list[dict[str, Any]],
           head_name: str | None, check: dict[str, Any], before: str, after: str, now: Any) -> Recorded:
-    """Insert the new members, update the changed ones (name, relation, labour: `member_id`, `new_…` keys) and the
-    household's head name (None: unchanged), insert the check (`check`: every column) and move its case from
-    `before` to `after` (409 if it is no longer `before`): one batch of statements (on PostgreSQL sent in the round
-    trip of the transaction's next statements, the audit append's lock of the log's head)."""
+    """Insert the new members, update the changed ones (name, relation, labour, the check that last renamed them:
+    `member_id`, `new_…` keys) and the household's head name (None: unchanged), insert the check (`check`: every
+    column) and move its case from `before` to `after` (409 if it is no longer `before`): one batch of statements
+    (on PostgreSQL sent in the round trip of the transaction's next statements, the audit append's lock of the log's
+    head)."""
     writes: list[Write] = []
     if new:
         writes.append((_INSERT_MEMBER, new))

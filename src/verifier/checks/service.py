@@ -27,7 +27,7 @@ from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, Valid
 from ..domain.idnumber import validate_id_number
 from ..domain.income import HouseholdIncome, RigidExpenditure
 from ..domain.money import format_yuan
-from ..domain.payee import check_payee, door_problems, on_record_problems
+from ..domain.payee import check_payee, door_problems, on_record_problems, same_person_name
 from ..domain import backing, late_entry, objection_recheck, photo_times, planning
 from ..domain import recusal as recusal_rules
 from ..domain.lifecycle import next_status, refused_in_status, status_zh
@@ -46,7 +46,7 @@ from ..registers import service as registers
 from ..registers.models import RegisterFinding
 from ..roster.service import PASSWORD_LINK
 from ..payments import one_account
-from . import bills, evidence_files, photo_exif, recording
+from . import bills, evidence_files, on_record, photo_exif, recording
 
 EVIDENCE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff",),
@@ -340,10 +340,15 @@ def record_check(
                  for i, h in enumerate(data.evidence) if h not in found.known_evidence]
     if payee is not None and not any(p.field == "payee.account_name" for p in payee_problems):
         # and one the household had before this check, under the name it had (matched by ID number): not a member
-        # added or renamed at the door, where one officer types the account
+        # added or renamed at the door, where one officer types the account; nor one an earlier check added or
+        # renamed, until that check's determination is confirmed, and never at that check's case (`on_record`)
+        rows = [found.members.get(bidx[idn]) for _, idn in normalised]
+        typed = [r.added_by_check_id for r in rows if r is not None and r.added_by_check_id is not None]
+        confirmed = on_record.confirmed_checks(session, typed) if typed else {}
         payee_problems += on_record_problems(
-            payee, [(str(m.get("name") or "").strip(), getattr(found.members.get(bidx[idn]), "name", None))
-                    for m, idn in normalised],
+            payee, [(str(m.get("name") or "").strip(), getattr(row, "name", None),
+                     row is None or on_record.on_record(row.added_by_check_id, case.id, confirmed))
+                    for (m, _), row in zip(normalised, rows)],
             had_members=bool(case.had_members), head_on_record=case.head_name or "")
     problems += payee_problems
     # Members already known in another household: a person belongs to one household. Another county's household
@@ -386,21 +391,27 @@ def record_check(
     changed: list[dict[str, Any]] = []
     head_name = None
     stored_members = []
+    check_id = new_id("chk")
     for m, idn in normalised:
         b = bidx[idn]
         name, relation, labour = m["name"].strip(), m["relation"], m["labour"]
         row = found.members.get(b)
         if row is None:
             member_id = new_id("mem")
+            # a member this check adds is its own word (`on_record`), but for the head the household's record names
+            # when it had no member on record: the door takes that person as payee
+            referred = not case.had_members and same_person_name(name, case.head_name or "")
             new_members.append({"id": member_id, "household_id": case.household_id, "name": name,
                                 "id_number_enc": vault.seal(idn, "member.id_number"), "id_number_bidx": b,
                                 "id_tail_bidx": case_numbers.tail_index(vault, idn), "relation": relation,
-                                "labour": labour})
+                                "labour": labour, "added_by_check_id": None if referred else check_id})
         else:
             member_id = row.id
             if (row.name, row.relation, row.labour) != (name, relation, labour):
+                # a name this check changes is its own word (spaces aside: the same name)
                 changed.append({"member_id": member_id, "new_name": name, "new_relation": relation,
-                                "new_labour": labour})
+                                "new_labour": labour, "new_added_by_check_id": row.added_by_check_id
+                                if same_person_name(row.name, name) else check_id})
         if relation == "head":
             head_name = name
         stored_members.append({"member_id": member_id, "name": name, "relation": relation, "labour": labour,
@@ -409,7 +420,7 @@ def record_check(
     check = recording.write(session, household_id=case.household_id, new=new_members, changed=changed,
                             head_name=head_name if head_name is not None and head_name != case.head_name else None,
                             before=case.status, after=after, check=dict(
-        id=new_id("chk"), case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
+        id=check_id, case_id=case.id, seq=seq, visited_on=data.visited_on, officer_ids=officers,
         due_on=due, days_late=late,
         members=stored_members, member_count=len(stored_members),
         wages=data.income.wages, business_net=data.income.business_net, property_net=data.income.property_net,

@@ -74,25 +74,36 @@ NOT_THE_REFERRED_AT_THE_DOOR = ("本户此前没有登记成员，收款人须�
 """Why a home check refuses a payee the household did not have before it: one officer at the door could add a
 made-up member, or rename a member, and name that person payee (his own card); such a payee goes through the payee
 change, with its reason and the county reviewer."""
+NOT_YET_ON_RECORD_AT_THE_DOOR = ("收款人是由入户核查新登记或更改姓名的成员（按身份证号），尚未在册：须待登记该成员的那次核查经认定确认，"
+                                 "且只在本户的其他案件中作收款人。此处不填收款账户，核查录入后由主管或财务申请收款人变更，"
+                                 "写明原因，经县级审核人员批准。")
+"""Why a home check refuses a payee an earlier check added or renamed (`checks.on_record`): that check's
+determination is not yet confirmed, or it is of the same case; one officer sent to two cases of a household could
+otherwise add a person at one and name him payee at the other."""
 
 
-def on_record_problems(payee: Payee | None, members: Iterable[tuple[str, str | None]], *, had_members: bool,
-                       head_on_record: str, prefix: str = "payee.") -> list[FieldError]:
-    """A check's payee must be a member the household already had before this check, under the name it had.
-    `members`: each member this check records, as (its name in the check, its stored name — None when its ID number
-    is new to the household). A household with no member on record (known only from its referral) takes the person
-    its record names as head (the referral's applicant), `head_on_record`. Called once `door_problems` found the
-    payee among the check's members."""
+def on_record_problems(payee: Payee | None, members: Iterable[tuple[str, str | None] | tuple[str, str | None, bool]],
+                       *, had_members: bool, head_on_record: str, prefix: str = "payee.") -> list[FieldError]:
+    """A check's payee must be a member the household already had before this check, under the name it had, and that
+    name on record (`checks.on_record`: not typed by a check still unconfirmed, or of this case). `members`: each
+    member this check records, as (its name in the check, its stored name — None when its ID number is new to the
+    household[, whether the stored name is on record: True when left out]). A household with no member on record
+    (known only from its referral) takes the person its record names as head (the referral's applicant),
+    `head_on_record`. Called once `door_problems` found the payee among the check's members."""
     if payee is None or not payee.account_name:
         return []
-    named = [(name, stored) for name, stored in members if same_person_name(payee.account_name, name)]
+    named = [(m[0], m[1], m[2] if len(m) > 2 else True) for m in members  # type: ignore[misc]
+             if same_person_name(payee.account_name, m[0])]
     if not named:
         return []  # not a member of this check at all: `door_problems` says so
-    if any(stored is not None and same_person_name(stored, name) for name, stored in named):
+    kept = [settled for name, stored, settled in named if stored is not None and same_person_name(stored, name)]
+    if any(kept):
         return []
+    if kept:
+        return [FieldError(prefix + "account_name", NOT_YET_ON_RECORD_AT_THE_DOOR)]
     if not had_members:
         return [] if same_person_name(payee.account_name, head_on_record) else [
             FieldError(prefix + "account_name", NOT_THE_REFERRED_AT_THE_DOOR)]
-    if any(stored is not None for _, stored in named):
+    if any(stored is not None for _, stored, _ in named):
         return [FieldError(prefix + "account_name", RENAMED_AT_THE_DOOR)]
     return [FieldError(prefix + "account_name", NEW_AT_THE_DOOR)]

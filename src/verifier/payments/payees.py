@@ -37,13 +37,14 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.lifecycle import STATUS_LABELS_ZH as CASE_STATUS_ZH
 from ..domain.masking import mask_account
-from ..domain.payee import Payee, check_payee, is_household_member
+from ..checks import on_record
+from ..domain.payee import Payee, check_payee, is_household_member, same_person_name
 from ..recusal import guard as recusal, refusals
 from ..roster.service import PASSWORD_LINK
 from ..store.loading import row_in_counties
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
-from ..store.tables import Case, Check, Determination, Household
+from ..store.tables import Case, Check, Determination, Household, Member
 from ..store.vault import Vault
 from . import one_account
 from ..followups.models import MISDIRECTED_STANDS, FollowupReceiptReview
@@ -60,6 +61,8 @@ APPROVERS = ("insurer_supervisor", "finance", "county_reviewer")
 MAX_REASON = 500
 STATUS_LABELS_ZH = {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}
 NO_CHANGE = "收款人变更申请不存在"
+NOT_ON_RECORD_REASON = ("收款人不是本户在册的家庭成员（按最近一次入户核查；由核查新登记或更改姓名、尚未在册的成员也是如此），"
+                        "必须填写原因（如监护人、亲属代收、新增成员）")
 
 
 PAID_CASE_APPROVER = ("该案件的保障金已付到了别处（回访核实未收到），补发前的收款人变更只能由县级审核人员批准")
@@ -176,9 +179,17 @@ def current_payee(session: Session, case_id: str, vault: Vault, *, full: bool = 
 
 
 def _members(session: Session, case_id: str) -> list[str]:
-    """The household members' names by the case's latest check (none before a check)."""
+    """The household members' names by the case's latest check (none before a check), those on record only
+    (`checks.on_record`): a member a check added or renamed counts once that check's determination is confirmed, and
+    never for that check's own case (a change to them is to someone new: the reason, the county reviewer)."""
     check = session.scalar(select(Check).where(Check.case_id == case_id).order_by(Check.seq.desc()).limit(1))
-    return [str(m.get("name") or "") for m in (check.members if check is not None else [])]
+    listed = [(str(m.get("member_id") or ""), str(m.get("name") or ""))
+              for m in (check.members if check is not None else [])]
+    rows = {r.id: r for r in session.scalars(select(Member).where(Member.id.in_([i for i, _ in listed if i])))}
+    confirmed = on_record.confirmed_checks(session, [r.added_by_check_id for r in rows.values()])
+    return [name for member_id, name in listed
+            if (row := rows.get(member_id)) is not None and same_person_name(row.name, name)
+            and on_record.on_record(row.added_by_check_id, case_id, confirmed)]
 
 
 def _masked(name: str | None, bank: str | None, sealed: bytes | None, vault: Vault) -> PayeeOut | None:
@@ -245,7 +256,7 @@ def request_change(session: Session, case_id: str, *, account_name: str, bank: s
         problems.append(FieldError("reason", f"最多 {MAX_REASON} 个字"))
     member = is_household_member(new.account_name, _members(session, case.id))
     if not member and not reason and not any(p.field == "account_name" for p in problems):
-        problems.append(FieldError("reason", "收款人不是本户家庭成员（按最近一次入户核查），必须填写原因（如监护人、亲属代收）"))
+        problems.append(FieldError("reason", NOT_ON_RECORD_REASON))
     old = _payee_of(session, case.id, vault)
     if old is not None and old[0] == new:
         problems.append(FieldError("account_number", "与当前收款信息相同"))

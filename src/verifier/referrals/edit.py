@@ -5,8 +5,13 @@ amount, the date, the household size and the note. The ID number cannot: it is w
 household through the blind index, across counties); a wrong ID number is withdrawn and entered again.
 
 The household's own details (head's name, town, village, group, phone) are the household's: correcting them here
-corrects them for the household. The phone is sealed again by the vault (columns "household.phone" and
-"referral.phone"); the audit entry records each field before and after, the phone masked.
+corrects them for the household only when the household is the application's own — it has no other case (of any
+status) and no member but the applicant (the head the application brought). Otherwise the edit corrects the
+application and its case only, and the household's details and its members' names stay as they are: the household's
+other cases go by them, its members are what checks recorded, and a clerk must not rename a member of a household
+(the payee at the door is a member under the name on record) outside a check. The phone is sealed again by the vault
+(columns "household.phone" and "referral.phone"); the audit entry records each field before and after, the phone
+masked, and whether the household was corrected with it (`household_kept`).
 """
 
 from __future__ import annotations
@@ -60,6 +65,23 @@ def _application(session: Session, case: Case) -> Referral:
 def _editable(case: Case) -> None:
     if case.status != "received":
         raise InvalidState(f"初筛之后不能再修改申请信息（当前状态：{STATUS_LABELS_ZH.get(case.status, case.status)}）")
+
+
+def household_is_own(session: Session, case: Case, ref: Referral) -> bool:
+    """Whether the case's household is the application's own: no other case of it, and no member but the applicant
+    (matched by ID number)."""
+    other_case = session.scalar(select(Case.id).where(Case.household_id == case.household_id, Case.id != case.id)
+                                .limit(1))
+    other_member = session.scalar(select(Member.id).where(Member.household_id == case.household_id,
+                                                          Member.id_number_bidx != ref.id_number_bidx).limit(1))
+    return other_case is None and other_member is None
+
+
+def household_kept(session: Session, case_id: str, principal: Principal) -> bool:
+    """Whether an edit of the case's application leaves its household as it is (`household_is_own`): the page says
+    so after the edit."""
+    case = load_case(session, case_id, principal)
+    return not household_is_own(session, case, _application(session, case))
 
 
 def application_view(session: Session, case_id: str, *, vault: Vault, principal: Principal) -> Application:
@@ -128,23 +150,26 @@ def edit_application(session: Session, case_id: str, payload: dict[str, Any], *,
     if not changed:
         raise ValidationFailed.one("application", "没有修改任何内容")
 
+    own = household_is_own(session, case, ref)  # else only the application and its case are corrected
     ref.name, ref.town, ref.village, ref.household_group = row.name, row.town, row.village, row.household_group
     ref.cause, ref.amount, ref.referred_on, ref.household_size, ref.note = (row.cause, row.amount, on,
                                                                            row.household_size, row.note)
     if row.phone:
         ref.phone_enc = vault.seal(row.phone, "referral.phone")
-        household.phone_enc = vault.seal(row.phone, "household.phone")
-    household.head_name, household.town, household.village = row.name, row.town, row.village
-    household.household_group = row.household_group
-    head = session.scalar(select(Member).where(Member.household_id == household.id, Member.relation == "head")
-                          .limit(1))
-    if head is not None:
-        head.name = row.name
+        if own:
+            household.phone_enc = vault.seal(row.phone, "household.phone")
+    if own:
+        household.head_name, household.town, household.village = row.name, row.town, row.village
+        household.household_group = row.household_group
+        head = session.scalar(select(Member).where(Member.household_id == household.id, Member.relation == "head")
+                              .limit(1))
+        if head is not None:
+            head.name = row.name
     case.town, case.village, case.household_group, case.cause = row.town, row.village, row.household_group, row.cause
     case.reported_amount, case.referred_on = row.amount, on
     case.updated_at, case.version = clock.now(), case.version + 1
     session.flush()
     audit.append(session, actor=principal.id, role=principal.acting_role(("town_clerk",)), action=ACTION,
                  subject=case.id, contract_hash=case.contract_hash, clock=clock,
-                 payload={"referral_id": ref.id, "changed": changed})
+                 payload={"referral_id": ref.id, "changed": changed, "household_kept": not own})
     return case

@@ -147,6 +147,7 @@ class ApplicationPages(Controller):
             with ctx.db.begin() as session:  # the form's problems and the application's are shown together
                 application_edit.edit_application(session, case_id, payload, vault=ctx.vault,
                                                   principal=request.user, clock=ctx.clock, form_problems=problems)
+                kept = application_edit.household_kept(session, case_id, request.user)
         except ValidationFailed as exc:
             state = form_state(data, exc, application_edit.EDITABLE)
             return self._edit_form(request, ctx, case_id, state, status_code=422)
@@ -154,7 +155,7 @@ class ApplicationPages(Controller):
             state = form_state(data, None, application_edit.EDITABLE)
             state.general.append(labels.message_zh(exc.detail))
             return self._edit_form(request, ctx, case_id, state, status_code=409)
-        return see_other(f"/cases/{case_id}", done="application_edited")
+        return see_other(f"/cases/{case_id}", done="application_edited_only" if kept else "application_edited")
 
 
 def _notice_form(request: Req, ctx: Any, state: FormState, status_code: int = 200) -> Template:

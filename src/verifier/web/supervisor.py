@@ -15,7 +15,7 @@ from litestar.response import Template
 from ..cases import service as case_service
 from ..cases.present import recorded_days_after
 from ..cases.workflow import load_case
-from ..checks import attempts
+from ..checks import attempts, on_record
 from ..checks import bills as check_bills
 from ..checks import service as check_service
 from ..domain import late_entry, objection_recheck, photo_times
@@ -214,6 +214,8 @@ def _determination_page(request: Req, ctx: Any, case_id: str, *, status_code: in
             "eligible": a.eligibility.eligible, "rule": a.eligibility.rule, "reason": a.eligibility.reason,
             "per_capita_income": a.eligibility.per_capita_income, "income_line": a.contract.income_line,
             "basis": a.basis, "members": check.member_count,
+            # the members this check added or renamed: confirming puts them on record (checks/on_record.py)
+            "typed_members": on_record.typed_by(session, check.id),
             "net_income": check.wages + check.business_net + check.property_net + check.transfer_net
             - check.productive_costs,
             "rigid_total": check.medical_self_paid + check.schooling + check.disaster_loss + (check.other_rigid or 0),
