@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from verifier.store.db import Database
 from verifier.store.migrate import current_revision, upgrade
 
-BEFORE = "0059"  # the revision before 0063's
+BEFORE = "0062"  # the revision before 0063's
 MEMBER = ("INSERT INTO member (id, household_id, name, id_number_enc, id_number_bidx, relation{more}) "
           "VALUES (:id, 'hh_1', :name, :enc, :bidx, 'head'{values})")
 

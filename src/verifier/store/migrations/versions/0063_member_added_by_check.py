@@ -8,14 +8,14 @@ as the referral brought them: nothing says which check added them.
 The downgrade drops the column (the older code asks nothing of it).
 
 Revision ID: 0063
-Revises: 0059
+Revises: 0062
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0063"
-down_revision = "0059"
+down_revision = "0062"
 branch_labels = None
 depends_on = None
 
