@@ -20,10 +20,12 @@ from ..audit import log as audit
 from ..audit.models import AuditEntry
 from ..clock import SCHEME_TZ, Clock
 from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..domain.masking import mask_account
 from ..domain.money import format_yuan
 from ..store import contracts as contract_store
+from ..roster.service import PASSWORD_LINK
 from ..store.base import new_id
 from ..store.vault import Vault
 from ..domain.cells import formula_cells
@@ -176,6 +178,41 @@ def refuse_bank_file_taker(session: Session, batch: PaymentBatch, principal: Pri
         raise ValidationFailed.one("file", BANK_FILE_TAKER)
 
 
+LINKED_TO_RETURN = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK
+                    + "，银行回单须由另一名财务人员导入")
+
+
+def bank_file_takers(session: Session, batch_id: str) -> set[str]:
+    """Who downloaded the batch's bank file (the actors of its `payment_batch.bank_file` entries)."""
+    return set(session.scalars(select(AuditEntry.actor).where(
+        AuditEntry.subject == batch_id, AuditEntry.action == "payment_batch.bank_file").distinct()))
+
+
+def return_parts(session: Session, batch: PaymentBatch) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a bank return's importer is the second person of: the batch's releaser, whoever downloaded its
+    bank file (each refused by id: `refuse_releaser`, `refuse_bank_file_taker`)."""
+    parts = {**{t: "下载本批次银行文件的人员" for t in bank_file_takers(session, batch.id)},
+             **({batch.released_by: "本批次发放人"} if batch.released_by else {})}
+    return [recusal_refusals.LinkedPart(
+        who, LINKED_TO_RETURN.format(part=part), households=[], county_code=batch.county_code, subject=batch.id,
+        extra={"batch_id": batch.id, "why": "password_linked"}) for who, part in sorted(parts.items())]
+
+
+def refuse_linked_importer(session: Session, batch: PaymentBatch, principal: Principal,
+                           clock: Clock | None) -> None:
+    """The return's four eyes held by one person through two accounts: an account linked by a password to the
+    releaser's or to a bank file taker's does not import the return (403, kept on 回避拦截记录 under `bank_return`,
+    the batch as its subject), as those persons themselves do not: else one person marks, through a second account,
+    failed transfers as paid and hides the money the bank sent back."""
+    recusal_refusals.refuse_linked(session, principal, "bank_return", return_parts(session, batch), clock=clock)
+
+
+def linked_importer(session: Session, batch: PaymentBatch, principal: Principal) -> str | None:
+    """Why `principal` may not import the batch's return through an account linked by a password (the refusal
+    `refuse_linked_importer` gives), or None: the batch page shows it instead of the import form."""
+    return recusal_refusals.linked_said(session, principal, return_parts(session, batch))
+
+
 def _sent_accounts(session: Session, batch: PaymentBatch, references: Sequence[str],
                    vault: Vault | None) -> dict[str, str]:
     """The account each of `references` was sent to (as the bank file wrote it), by reference."""
@@ -228,6 +265,7 @@ def import_return(session: Session, batch_id: str, lines: list[bankfiles.ReturnL
     batch = get_batch(session, batch_id, principal, for_update=True)
     refuse_releaser(batch, principal)
     refuse_bank_file_taker(session, batch, principal)
+    refuse_linked_importer(session, batch, principal, clock)  # nor through an account linked to either's
     # what the bank did with a relative's transfer is not written by that relative (回避): a made-up failure is paid
     # again
     recusal.refuse_cases_in(session, principal, select(PaymentItem.case_id).where(

@@ -81,6 +81,7 @@ from .bank import (  # noqa: F401  (callers find the bank file and return here t
     _bank_rows,
     bank_file,
     import_return,
+    linked_importer,
     record_bank_file,
     shared_accounts,
     took_bank_file,

@@ -40,9 +40,11 @@ def _steps(b: BatchOut) -> list[dict[str, Any]]:
 
 
 def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
-             numbers: dict[str, str], took_file: bool = False) -> tuple[dict[str, bool], list[str]]:
+             numbers: dict[str, str], took_file: bool = False,
+             linked_return: str | None = None) -> tuple[dict[str, bool], list[str]]:
     """What the user may do with the batch now, and notes on what they may not (and what the batch waits for); a
-    case is named by its number (`numbers`), as its row shows it."""
+    case is named by its number (`numbers`), as its row shows it. `linked_return`: why the user may not import the
+    bank return through an account linked by a password (`payments.bank.linked_importer`), said instead of the form."""
     st = b.status
     acts = dict.fromkeys(("approve", "signoff", "release", "cancel", "bank_file", "bank_return", "remove"), False)
     acts["remove"] = st == "prepared" and user.has("insurer_claims") and b.item_count > 1
@@ -87,11 +89,14 @@ def _actions(b: BatchOut, user: Principal, changed: list[ChangedPayeeOut],
     if st in ("released", "reconciled"):
         if user.has("finance"):
             acts["bank_file"] = True
-            acts["bank_return"] = st == "released" and user.id != b.released_by and not took_file
+            acts["bank_return"] = (st == "released" and user.id != b.released_by and not took_file
+                                   and not linked_return)
             if st == "released" and user.id == b.released_by:
                 notes.append("您发放了本批次：按“四眼原则”，银行回单须由另一名财务人员导入。")
             elif st == "released" and took_file:
                 notes.append("您下载了本批次的银行文件：按“四眼原则”，银行回单须由另一名财务人员导入。")
+            elif st == "released" and linked_return:
+                notes.append(linked_return)
         elif st == "released":
             notes.append("下一步：财务人员把银行文件交银行，并导入银行回单。")
     return acts, notes
@@ -119,6 +124,9 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
         returns = batch_list.bank_returns_of(session, batch.id)
         created = batch_list.creation_payload(session, batch.id)
         took_file = pay.took_bank_file(session, batch.id, user.id) if batch.status == "released" else False
+        # an account linked by a password to the releaser's or a file taker's: the rule import_return refuses by
+        linked_return = (pay.linked_importer(session, batch, user)
+                         if batch.status == "released" and user.has("finance") else None)
         contract = contract_reads.contract(session, batch.contract_id)
         steps = _steps(b)
         names = user_names(session, [s["by"] for s in steps] + [r.imported_by for r in returns]
@@ -132,7 +140,7 @@ def render_batch(request: Req, ctx: Any, batch_id: str, *, status_code: int = 20
                                           + [c for a in shared for c in a.case_ids]
                                           + [s["case_id"] for s in created.get("skipped", [])])
     skipped = [(s["case_id"], sl.skip_reason_zh(s["reason"])) for s in created.get("skipped", [])]
-    acts, notes = _actions(b, user, changed, numbers, took_file)
+    acts, notes = _actions(b, user, changed, numbers, took_file, linked_return)
     bad_lines = [{"row": e.row, "field": sl.field_zh(e.field), "message": sl.zh(e.message)}
                  for e in (return_errors or [])]
     return page(request, "payment_batch.html", status_code=status_code, b=b, items=items.items, q=q,
