@@ -14,10 +14,12 @@ from ..audit import log as audit
 from ..cases.workflow import advance, load_case
 from ..clock import Clock
 from ..recusal import guard as recusal
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..domain.errors import FieldError, Forbidden, InvalidState, ValidationFailed
 from ..store.base import new_id
 from ..store.tables import Visit
-from .models import NoticeItem, Objection
+from .models import Notice, NoticeItem, Objection
 
 from .reading import CLERK, RESOLVE_ROLES, last_day, load_notice, load_objection
 
@@ -82,6 +84,19 @@ def record_objection(session: Session, notice_id: str, *, case_id: str, received
     return objection
 
 
+LINKED_DISMISSER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK
+                    + "，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
+
+
+def dismiss_parts(objection: Objection, notice: Notice) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a dismissal is the second person of: who recorded the objection, who posted the notice."""
+    parts = {notice.posted_by: "公示发布人", objection.recorded_by: "登记该异议的人员"}
+    return [recusal_refusals.LinkedPart(
+        who, LINKED_DISMISSER.format(part=part), case_id=objection.case_id,
+        extra={"objection_id": objection.id, "why": "password_linked"})
+        for who, part in sorted(parts.items()) if who]
+
+
 def resolve_objection(session: Session, objection_id: str, *, outcome: str, note: str, principal: Principal,
                       clock: Clock, resolved_on: date | None = None) -> Objection:
     """Resolve an open objection once: upheld takes the case off the notice to be checked again; dismissed leaves it.
@@ -106,6 +121,9 @@ def resolve_objection(session: Session, objection_id: str, *, outcome: str, note
         # Dismissing buries an objection: one person may not take it down and decide it, nor judge a complaint
         # against the notice they posted. Upholding only sends the case back to be checked again.
         raise Forbidden("按“四眼原则”，该异议由您登记或公示由您张贴，“异议不成立”须由本乡镇其他经办人或县级复核人员决定。")
+    if outcome == "dismissed":  # nor through an account linked to the recorder's or the poster's by a password
+        recusal_refusals.refuse_linked(session, principal, "objection_dismiss", dismiss_parts(objection, notice),
+                                       clock=clock)
     role = principal.acting_role(RESOLVE_ROLES)
     note = (note or "").strip()
     objection.status = outcome
