@@ -33,7 +33,8 @@ from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.registers import KINDS, RegisterRules, effect_of, medical_disagrees
 from ..recusal import guard as recusal
-from ..roster.service import county_has_reviewer
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK, county_has_reviewer
 from ..settings import ImportLimits
 from ..store import contracts as contract_store
 from ..store.base import new_id
@@ -358,6 +359,18 @@ def case_findings(session: Session, case_id: str) -> list[RegisterFinding]:
                                 .order_by(Check.seq.desc(), RegisterFinding.found_at, RegisterFinding.match_key)))
 
 
+LINKED_ANSWERER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK
+                   + "，比对发现须由其他审核人员处理")
+
+
+def answer_parts(case: Case, check: Check) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a finding's answer is the second person of: the check's officers and its recorder."""
+    parts = {**{o: "这次入户核查的核查员" for o in check.officer_ids or []}, check.recorded_by: "这次入户核查的录入人"}
+    return [recusal_refusals.LinkedPart(who, LINKED_ANSWERER.format(part=part), case_id=case.id,
+                                        households=[case.household_id], extra={"why": "password_linked"})
+            for who, part in sorted(parts.items()) if who]
+
+
 def answer_finding(session: Session, finding_id: str, *, outcome: str, note: str, principal: Principal,
                    clock: Clock, case_id: str | None = None) -> RegisterFinding:
     """The supervisor's answer to one finding: explained (a note says why it does not exclude) or upheld. With
@@ -389,6 +402,8 @@ def answer_finding(session: Session, finding_id: str, *, outcome: str, note: str
         raise InvalidState("这一比对发现已经处理过")
     if principal.id in check.officer_ids or principal.id == check.recorded_by:
         raise Forbidden("按“四眼原则”，您参与了这次入户核查，比对发现须由其他审核人员处理")
+    # nor through an account linked to an officer's or the recorder's by a password
+    recusal_refusals.refuse_linked(session, principal, "register_finding", answer_parts(case, check), clock=clock)
     # 回避: explaining a finding away is what keeps the household eligible; upholding it excludes the household
     recusal.refuse_principal(session, principal, [case.household_id], step="register_finding", field="outcome",
                              case_id=case.id, clock=clock)
