@@ -42,7 +42,7 @@ from ..payments import service as payments
 from ..payments.models import PaymentItem, Recovery, SupplementaryPayment
 from ..recusal import guard as recusal
 from ..recusal import refusals
-from ..roster.service import password_links
+from ..roster.service import PASSWORD_LINK, password_links
 from ..store.base import new_id
 from ..store.tables import Case, Determination
 from . import independence
@@ -237,8 +237,8 @@ def open_hold_of(session: Session, case_id: str) -> CaseHold | None:
 OPENED_BY_CLOSER = "按“四眼原则”，这笔补发由您核实回访未收到救助金时开立，须由另一名县级审核人员确认"
 OPENED_BY_RECHECK = "按“四眼原则”，这笔补发由您录入的复核结果产生，须由另一名县级复核人员确认"
 CHECKED_IT = "补发须由另一位县级审核人员确认：您参与了该案件的入户核查或认定"
-OPENER_LINKED = ("补发须由另一位县级审核人员确认：您的账号与开立这笔补发的人员有密码关联（一方为另一方设置过密码，"
-                 "或由同一人设置的密码尚未修改）")
+CHECKED_LINKED = ("补发须由另一位县级审核人员确认：您的账号与{part}的账号有密码关联" + PASSWORD_LINK)
+OPENER_LINKED = "补发须由另一位县级审核人员确认：您的账号与开立这笔补发的人员有密码关联" + PASSWORD_LINK
 
 
 def confirm_supplement(session: Session, supplement_id: str, *, principal: Principal, clock: Clock) -> dict[str, Any]:
@@ -266,6 +266,9 @@ def confirm_supplement(session: Session, supplement_id: str, *, principal: Princ
         household = session.scalar(select(Case.household_id).where(Case.id == sup.case_id))
         raise refusals.refused(Forbidden(took_part), principal, "supplement_confirm",
                                [household] if household else [], case_id=sup.case_id, clock=clock)
+    # nor through an account linked to the account of one who took part in the case's check or determination
+    refusals.refuse_linked(session, principal, "supplement_confirm",
+                           independence.linked_parts(session, sup.case_id, CHECKED_LINKED), clock=clock)
     # 回避: nor a member, or declared relative of one, of the household, kept under this step (not the re-check's).
     recusal.refuse_case(session, principal, sup.case_id, step="supplement_confirm", clock=clock)
     sup.confirmed_by, sup.confirmed_at = principal.id, clock.now()
