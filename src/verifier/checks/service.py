@@ -469,6 +469,10 @@ def record_check(
     return check
 
 
+LINKED_SENDER_BACK = ("按“四眼原则”，您的账号与这次核查的核查员的账号有密码关联" + PASSWORD_LINK
+                      + "，是否退回须由其他审核人员决定")
+
+
 def send_back(session: Session, case_id: str, *, reason: str, principal: Principal, clock: Clock) -> Check:
     """The supervisor sends the latest check back for another visit, with a reason, before it is determined: the
     check stays (marked as sent back) and the case is to be scheduled again. Its two officers may not make the next
@@ -486,6 +490,10 @@ def send_back(session: Session, case_id: str, *, reason: str, principal: Princip
     assert check is not None
     if principal.id in check.officer_ids:
         raise Forbidden("您参加了这次核查：是否退回须由其他审核人员决定")
+    # nor through an account linked to an officer's by a password
+    recusal_refusals.refuse_linked(session, principal, "check_send_back", [recusal_refusals.LinkedPart(
+        o, LINKED_SENDER_BACK, case_id=case.id, households=[case.household_id], extra={"why": "password_linked"})
+        for o in sorted(check.officer_ids or [])], clock=clock)
     # 回避: sending back discards what the check found; a relative could send back each check until one suited him
     recusal.refuse_principal(session, principal, [case.household_id], step="check_send_back", field="reason",
                              case_id=case.id, clock=clock)
