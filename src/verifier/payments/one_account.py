@@ -42,6 +42,8 @@ from ..audit.counties import as_county
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from ..domain.masking import mask_account
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..store.base import new_id
 from ..store.paged import fold_search
 from ..store.reader import Prepared, Steps, session_reader
@@ -324,6 +326,25 @@ def groups(session: Session, principal: Principal, vault: Vault, today: date, *,
     return out
 
 
+LINKED_CLEARER = ("按“四眼原则”，您的账号与录入、申请、批准或申报过该账户的人员的账号有密码关联" + PASSWORD_LINK
+                  + "，须由其他县级审核人员核实。")
+
+
+def clear_parts(group: Group) -> list[recusal_refusals.LinkedPart]:
+    """The accounts a clearance is the second person of: who recorded, requested or approved the account for one of
+    the households, and whose own account it is (one wording for both: whose it is is not said)."""
+    county = sorted(group.counties)[0] if group.counties else None
+    return [recusal_refusals.LinkedPart(who, LINKED_CLEARER, households=list(group.households), county_code=county,
+                                        subject=group.index, extra={"why": "password_linked"})
+            for who in sorted((group.people | group.staff) - {""})]
+
+
+def linked_clearer(session: Session, group: Group, principal: Principal) -> str | None:
+    """Why `principal` may not clear the account through an account linked by a password (what `clear` refuses
+    with), or None: the shared accounts page shows it instead of the form."""
+    return recusal_refusals.linked_said(session, principal, clear_parts(group))
+
+
 def clear(session: Session, index: str, *, note: str, principal: Principal, vault: Vault, clock: Clock) -> Group:
     """A county reviewer clears the shared account for the households it names now, with a note."""
     if not principal.has(CLEARER):
@@ -343,6 +364,7 @@ def clear(session: Session, index: str, *, note: str, principal: Principal, vaul
         raise Forbidden("按“四眼原则”，该账户为您本人申报的账户，须由其他县级审核人员核实")
     if principal.id in group.people:
         raise Forbidden("按“四眼原则”，您录入、申请或批准过该账户作为其中一户的收款账户，须由其他县级审核人员核实。")
+    recusal_refusals.refuse_linked(session, principal, "account_clear", clear_parts(group), clock=clock)
     if group.cleared is not None:
         raise InvalidState("该账户已就这些家庭核实过，无需再核实。")
     # 回避: a reviewer related to one of the households (or of the staff member's) does not clear the hold alone

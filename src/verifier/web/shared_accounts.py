@@ -31,10 +31,15 @@ def render_shared(request: Req, ctx: Any, *, status: str = "open", q: str = "", 
     with ctx.db.read() as session:
         found = one_account.groups(session, user, ctx.vault, ctx.clock.today(), q=q, status=status)
         names = user_names(session, [g.cleared.cleared_by for g in found if g.cleared is not None])
+        # an account linked by a password to one who recorded, asked for, approved or owns it: the rule `clear`
+        # refuses by, said instead of the form
+        linked = {g.index: said for g in found if g.cleared is None and user.has(one_account.CLEARER)
+                  and user.id not in g.staff | g.people
+                  for said in [one_account.linked_clearer(session, g, user)] if said}
     return page(request, "shared_accounts.html", status_code=status_code, groups=found, names=names, q=q,
                 status=status, statuses=STATUSES, message=message, typed=typed or {}, sl=sl,
                 may_clear=user.has(one_account.CLEARER), me=user.id, years=one_account.YEARS,
-                staff_words=one_account.STAFF_HOLD_REASON)
+                staff_words=one_account.STAFF_HOLD_REASON, linked=linked)
 
 
 class SharedAccountPages(Controller):
