@@ -257,3 +257,61 @@ def test_attack_a_second_account_confirms_the_supplement_on_its_holders_case(ctx
         ("supplement_confirm", paid, "password_linked")]
     r = rounds.client.post(f"/api/supplements/{sup_id}/confirm", headers=users.headers("rev2"))
     assert r.status_code == 200, r.text
+
+
+def test_attack_a_second_account_sends_back_its_holders_check(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """An officer of the check set a supervisor account's password: that account sending the check back (what the
+    check found discarded) is refused, as the officer would be; another supervisor sends it back."""
+    case_id = make_case(ctx, stage="screened")
+    for name, role in (("officer", "field_officer"), ("peer", "field_officer"), ("planner", "insurer_supervisor"),
+                       ("sup_pal", "insurer_supervisor"), ("sup2", "insurer_supervisor")):
+        users.add(name, role, counties=(COUNTY,))
+    _set_password_of(ctx, users, "sup_pal", by="peer")
+    today, team = ctx.clock.today().isoformat(), [users.ids["officer"], users.ids["peer"]]
+    schedule(client, users.headers("planner"), case_id, team, today)
+    r = client.post(f"/api/cases/{case_id}/check", headers=users.headers("officer"),
+                    json=check_body(*head_on_record(ctx, case_id), team, today))
+    assert r.status_code == 201, r.text
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/cases/{case_id}/send-back", headers=users.headers("sup_pal"), json={"reason": "收入未核实"})
+    _linked_refusal(r, "这次核查的核查员", "是否退回须由其他审核人员决定")
+    assert entries_but_refusals(ctx) == before
+    assert [(k["step"], k["case_id"], k["why"]) for k in refusals_of(ctx, users.ids["sup_pal"])] == [
+        ("check_send_back", case_id, "password_linked")]
+    r = client.post(f"/api/cases/{case_id}/send-back", headers=users.headers("sup2"), json={"reason": "收入未核实"})
+    assert r.status_code == 200, r.text
+
+
+def test_attack_a_second_account_clears_the_shared_account_its_holder_asked_for(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor asks for two households' payee to become one account; a county reviewer account whose password he
+    set clears the hold: refused (403) over the API, and the shared accounts page says why instead of the form;
+    another county reviewer clears it."""
+    from insider_kit import head_of
+
+    first, second = ready_case(ctx), ready_case(ctx)
+    for name, role in (("sup1", "insurer_supervisor"), ("sup2", "insurer_supervisor"), ("rev_pal", "county_reviewer"),
+                       ("rev", "county_reviewer")):
+        users.add(name, role, counties=(COUNTY,))
+    _set_password_of(ctx, users, "rev_pal", by="sup1")
+    for case_id in (first, second):
+        r = client.post(f"/api/cases/{case_id}/payee", headers=users.headers("sup1"), json={
+            "account_name": head_of(client, users.headers("sup1"), case_id), "bank": "农村商业银行",
+            "account_number": "6217998877665544332", "reason": "换卡"})
+        assert r.status_code == 201, r.text
+        r = client.post(f"/api/payee-changes/{r.json()['id']}/approve", headers=users.headers("sup2"))
+        assert r.status_code == 200, r.text
+    [group] = client.get("/api/shared-accounts", headers=users.headers("rev")).json()["items"]
+    account = group["account"]
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/shared-accounts/{account}/clear", headers=users.headers("rev_pal"), json={"note": "监护人代收"})
+    said = _linked_refusal(r, "须由其他县级审核人员核实")
+    assert entries_but_refusals(ctx) == before
+    assert [(k["step"], k["subject"], k["why"]) for k in refusals_of(ctx, users.ids["rev_pal"])] == [
+        ("account_clear", account, "password_linked")]
+    page = client.get("/shared-accounts", headers=users.headers("rev_pal"))
+    assert page.status_code == 200 and said in page.text and 'class="clear-account"' not in page.text, page.text
+    assert len(refusals_of(ctx, users.ids["rev_pal"])) == 1  # reading the page is no attempt
+    page = client.get("/shared-accounts", headers=users.headers("rev"))
+    assert 'class="clear-account"' in page.text and "密码关联" not in page.text
+    r = client.post(f"/api/shared-accounts/{account}/clear", headers=users.headers("rev"), json={"note": "监护人代收"})
+    assert r.status_code == 200, r.text
