@@ -315,3 +315,30 @@ def test_attack_a_second_account_clears_the_shared_account_its_holder_asked_for(
     assert 'class="clear-account"' in page.text and "密码关联" not in page.text
     r = client.post(f"/api/shared-accounts/{account}/clear", headers=users.headers("rev"), json={"note": "监护人代收"})
     assert r.status_code == 200, r.text
+
+
+def test_attack_a_second_account_answers_the_need_its_holder_passed_on(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor passes a household's need to a department; a county reviewer account whose password he set
+    records the department's answer: refused (403), the need's page says why instead of the form; another county
+    reviewer records it."""
+    case_id = ready_case(ctx)
+    for name, role in (("sup", "insurer_supervisor"), ("rev_pal", "county_reviewer"), ("rev", "county_reviewer")):
+        users.add(name, role, counties=(COUNTY,))
+    _set_password_of(ctx, users, "rev_pal", by="sup")
+    r = client.post("/api/need-referrals", headers=users.headers("sup"), json={"case_id": case_id, "need": "dibao"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    answer = {"outcome": "partly", "answer": "已申请低保，待审批"}
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/need-referrals/{rid}/answer", json=answer, headers=users.headers("rev_pal"))
+    said = _linked_refusal(r, "转交这项需求的人员", "部门答复须由其他县级复核人员录入")
+    assert entries_but_refusals(ctx) == before
+    assert [(k["step"], k["case_id"], k["referral_id"], k["why"]) for k in refusals_of(ctx, users.ids["rev_pal"])] == [
+        ("need_answer", case_id, rid, "password_linked")]
+    page = client.get(f"/need-referrals/{rid}", headers=users.headers("rev_pal"))
+    assert page.status_code == 200 and said in page.text and f'action="/need-referrals/{rid}/answer"' not in page.text
+    assert len(refusals_of(ctx, users.ids["rev_pal"])) == 1
+    page = client.get(f"/need-referrals/{rid}", headers=users.headers("rev"))
+    assert f'action="/need-referrals/{rid}/answer"' in page.text and "密码关联" not in page.text
+    r = client.post(f"/api/need-referrals/{rid}/answer", json=answer, headers=users.headers("rev"))
+    assert r.status_code == 200, r.text

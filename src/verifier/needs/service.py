@@ -25,6 +25,8 @@ from ..cases.workflow import load_case
 from ..clock import Clock
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ..followups.models import Followup
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..store import contracts as contract_store
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, text_search
@@ -119,6 +121,22 @@ def get_referral(session: Session, referral_id: str, principal: Principal | None
     return row
 
 
+LINKED_REFERRER = ("按“四眼原则”，您的账号与转交这项需求的人员的账号有密码关联" + PASSWORD_LINK
+                   + "，部门答复须由其他县级复核人员录入")
+
+
+def answer_parts(row: NeedReferral) -> list[recusal_refusals.LinkedPart]:
+    """The account an answer's recorder is the second person of: who passed the need to the department."""
+    return [recusal_refusals.LinkedPart(row.referred_by, LINKED_REFERRER, case_id=row.case_id,
+                                        extra={"referral_id": row.id, "why": "password_linked"})]
+
+
+def linked_answerer(session: Session, row: NeedReferral, principal: Principal) -> str | None:
+    """Why `principal` may not record the answer through an account linked by a password to the referrer's (what
+    `answer_referral` refuses with), or None: the need's page shows it instead of the form."""
+    return recusal_refusals.linked_said(session, principal, answer_parts(row))
+
+
 def answer_referral(session: Session, referral_id: str, data: AnswerInput, *, principal: Principal,
                     clock: Clock) -> NeedReferral:
     """Record the department's answer: a county reviewer of the county, not the person who passed the need, once."""
@@ -127,6 +145,7 @@ def answer_referral(session: Session, referral_id: str, data: AnswerInput, *, pr
     row = get_referral(session, referral_id, principal, for_update=True)
     if row.referred_by == principal.id:
         raise Forbidden("转交这项需求的人不能录入它的答复")
+    recusal_refusals.refuse_linked(session, principal, "need_answer", answer_parts(row), clock=clock)
     if row.status != "open":
         raise InvalidState("这项需求已录入部门答复（重复提交不会再保存）")
     today = clock.today()

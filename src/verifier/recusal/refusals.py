@@ -85,6 +85,7 @@ STEPS = (
     "review_request",
     "followup_paid",
     "sampling_commit",
+    "need_answer",
 )
 """The steps a 回避 refusal may stop (their Chinese names: `web/labels.RECUSAL_STEPS`); `followup_paid` is the
 follow-up refused to who took part in paying a changed or outside account, kept under its own action

@@ -611,5 +611,6 @@ RECUSAL_STEPS = {
     "review_request": "登记复核申请",
     "followup_paid": "录入回访（参与了该笔保障金的支付）",
     "sampling_commit": "代表一方提交抽样承诺",
+    "need_answer": "录入转交部门需求的答复",
 }
 """What the 回避 refusals' page (回避拦截记录) calls each step a refusal stopped (`recusal/refusals.STEPS`)."""

@@ -50,10 +50,13 @@ def _detail(request: Req, ctx: Any, referral_id: str, state: FormState, status_c
         case = load_case(session, row.case_id, user)
         head = case.household.head_name
         names = user_names(session, [row.referred_by, row.answered_by or ""])
-    may_answer = user.has(*need_service.ANSWERERS) and row.status == "open" and row.referred_by != user.id
+        answering = user.has(*need_service.ANSWERERS) and row.status == "open" and row.referred_by != user.id
+        # an account linked by a password to the referrer's: the rule answer_referral refuses by, said instead
+        linked = need_service.linked_answerer(session, row, user) if answering else None
+    may_answer = answering and not linked
     state.values.setdefault("answered_on", ctx.clock.today().isoformat())
     return page(request, "need.html", status_code=status_code, r=row, case=case, head=head, names=names, form=state,
-                may_answer=may_answer, message=message, today=ctx.clock.today(),
+                may_answer=may_answer, linked=linked, message=message, today=ctx.clock.today(),
                 outcomes=list(labels.NEED_OUTCOMES.items()))
 
 
