@@ -166,6 +166,9 @@ OUTSIDE_WEB = {
     ("cases/hold_proposals.py", "parts"): "a county answer to a re-determination's refusal",
     ("checks/service.py", "parts"): "a determination's refusal",
     ("notices/posting.py", "parts"): "a notice wall confirmation's refusal",
+    ("notices/objections.py", "parts"): "an objection dismissal's refusal",
+    ("payments/bank.py", "parts"): "a bank return import's refusal",
+    ("registers/service.py", "parts"): "a register finding answer's refusal",
 }
 
 
