@@ -342,3 +342,27 @@ def test_attack_a_second_account_answers_the_need_its_holder_passed_on(ctx, clie
     assert f'action="/need-referrals/{rid}/answer"' in page.text and "密码关联" not in page.text
     r = client.post(f"/api/need-referrals/{rid}/answer", json=answer, headers=users.headers("rev"))
     assert r.status_code == 200, r.text
+
+
+def test_attack_a_second_account_confirms_its_holders_role_grant(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """admin1 proposes the finance role for a puppet account; rev_pal, a county reviewer account that set admin1's
+    password (the other way round from the proposer setting the confirmer's), confirms it: refused (403), the pending
+    grants page says why instead of the button; an unlinked reviewer confirms it."""
+    users.add("admin1", "admin")
+    users.add("rev_pal", "county_reviewer", counties=(COUNTY,))
+    users.add("rev", "county_reviewer", counties=(COUNTY,))
+    _set_password_of(ctx, users, "admin1", by="rev_pal")
+    r = client.post("/api/users", headers=users.headers("admin1"), json={
+        "username": "puppet", "password": "the admin chose this one", "counties": [COUNTY], "roles": ["finance"]})
+    assert r.status_code == 201 and r.json()["pending_roles"] == ["finance"], r.text
+    [grant] = [g for g in client.get("/api/role-grants", headers=users.headers("rev")).json()
+               if g["username"] == "puppet"]
+    r = client.post(f"/api/role-grants/{grant['id']}/confirm", headers=users.headers("rev_pal"))
+    said = _linked_refusal(r, "提出人", "须由另一位管理员或县级复核员确认")
+    page = client.get("/role-grants", headers=users.headers("rev_pal"))
+    assert page.status_code == 200 and said in page.text, page.text
+    assert f'action="/role-grants/{grant["id"]}/confirm"' not in page.text
+    page = client.get("/role-grants", headers=users.headers("rev"))
+    assert f'action="/role-grants/{grant["id"]}/confirm"' in page.text and "密码关联" not in page.text
+    r = client.post(f"/api/role-grants/{grant['id']}/confirm", headers=users.headers("rev"))
+    assert r.status_code == 200, r.text

@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, aliased
 from ..audit import log as audit
 from ..clock import Clock
 from ..domain.errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ..recusal import refusals as recusal_refusals
+from ..roster.service import PASSWORD_LINK
 from ..store.base import new_id
 from ..store.paged import PAGE_SIZE, Paged, fold_search, page_of, page_of_list, text_search
 from ..store.tables import User
@@ -149,16 +151,35 @@ def _pending(session: Session, grant_id: str, decider: Principal) -> tuple[RoleG
     return grant, user
 
 
+SET_BY_PROPOSER = "按“四眼原则”，您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认"
+LINKED_PROPOSER = ("按“四眼原则”，您的账号与提出人的账号有密码关联" + PASSWORD_LINK
+                   + "，须由另一位管理员或县级复核员确认")
+
+
+def linked_confirmer(session: Session, grant: RoleGrant, confirmer: Principal) -> str | None:
+    """Why `confirmer` may not confirm `grant` through an account linked to its proposer's by a password (what
+    `confirm` refuses with), or None: the pending grants page shows it instead of the button. The proposer set the
+    confirmer's password last: said so; else either set a password of the other, or one person set both and either
+    has not changed it (`recusal.refusals.linked_said`)."""
+    own_setter = session.scalar(select(User.password_set_by).where(User.id == confirmer.id))
+    if own_setter is not None and own_setter == grant.proposed_by:
+        return SET_BY_PROPOSER
+    return recusal_refusals.linked_said(session, confirmer, [recusal_refusals.LinkedPart(grant.proposed_by,
+                                                                                         LINKED_PROPOSER)])
+
+
 def confirm(session: Session, grant_id: str, *, confirmer: Principal, clock: Clock) -> RoleGrant:
-    """The account holds the role from now on; refused to the proposer and to an account whose password they set."""
+    """The account holds the role from now on; refused to the proposer and to an account linked to theirs by a
+    password (`linked_confirmer`)."""
     grant, user = _pending(session, grant_id, confirmer)
     if confirmer.id == grant.proposed_by:
         raise Forbidden("按“四眼原则”，这项角色授权是您提出的，须由另一位管理员或县级复核员确认")
     own = session.get(User, confirmer.id)
     if own is None or not own.active:
         raise Forbidden("已停用的账号不能确认角色授权")
-    if own.password_set_by is not None and own.password_set_by == grant.proposed_by:
-        raise Forbidden("按“四眼原则”，您账号的密码最近一次是由提出人设置的（其知道过该密码），须由另一位管理员或县级复核员确认")
+    linked = linked_confirmer(session, grant, confirmer)  # nor the proposer's own second account, either way
+    if linked is not None:
+        raise Forbidden(linked)
     if not user.active:
         raise InvalidState("该账号已停用：请先启用，再确认角色授权")
     user.roles = sorted(set(user.roles or ()) | {grant.role})
@@ -193,6 +214,7 @@ class GrantRow:
     display_name: str
     counties: list[str]
     proposer: str  # the proposer's username, or `cli:<operator>`
+    refused: str | None = None  # why the viewer may not confirm it (an account linked to the proposer's)
 
 
 def find_grants(session: Session, viewer: Principal, *, status: str = "pending", search: str = "", page: int = 1,
@@ -211,8 +233,11 @@ def find_grants(session: Session, viewer: Principal, *, status: str = "pending",
         found = page_of_list([r for r in session.execute(stmt).tuples() if _reaches(viewer, r[1])], page, page_size)
     else:
         found = page_of(session, stmt, page, page_size, rows=True)
-    return found.map(lambda r: GrantRow(grant=r[0], username=r[1].username, display_name=r[1].display_name,
-                                        counties=list(r[1].counties or ()), proposer=r[2] or r[0].proposed_by))
+    return found.map(lambda r: GrantRow(
+        grant=r[0], username=r[1].username, display_name=r[1].display_name, counties=list(r[1].counties or ()),
+        proposer=r[2] or r[0].proposed_by,
+        refused=linked_confirmer(session, r[0], viewer) if status == "pending" and r[0].proposed_by != viewer.id
+        else None))
 
 
 def pending_roles(session: Session, user_ids: list[str]) -> dict[str, list[str]]:
