@@ -366,3 +366,34 @@ def test_attack_a_second_account_confirms_its_holders_role_grant(ctx, client, us
     assert f'action="/role-grants/{grant["id"]}/confirm"' in page.text and "密码关联" not in page.text
     r = client.post(f"/api/role-grants/{grant['id']}/confirm", headers=users.headers("rev"))
     assert r.status_code == 200, r.text
+
+
+def test_attack_a_supervisor_sends_his_second_account_to_the_household(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """A supervisor may not send himself by hand, nor through his own plan; a field officer account whose password
+    he set is his second account: refused by hand (422, nothing written), not offered on the schedule form, left out
+    of his plan. Another supervisor may send it."""
+    users.add("sup", "insurer_supervisor", counties=(COUNTY,))
+    users.add("pal", "field_officer", counties=(COUNTY,))
+    for name in ("off2", "off3", "off4"):
+        users.add(name, "field_officer", counties=(COUNTY,))
+    _set_password_of(ctx, users, "pal", by="sup")
+    case_id = make_case(ctx, stage="screened")
+    before = entries_but_refusals(ctx)
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("sup"), json={
+        "officers": [users.ids["off2"], users.ids["pal"]], "visit_on": ctx.clock.today().isoformat(),
+        "vehicle": "车01", "reason": "熟悉路线"})
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert error["field"] == "officers[1]" and "密码关联" in error["message"], r.text
+    assert entries_but_refusals(ctx) == before
+    form = client.get(f"/cases/{case_id}/schedule", headers=users.headers("sup")).text
+    assert f'value="{users.ids["off2"]}"' in form and f'value="{users.ids["pal"]}"' not in form
+    body = {"county_code": COUNTY, "from": ctx.clock.today().isoformat(), "days": 5}
+    r = client.post("/api/schedule/plan", headers=users.headers("sup"), json=body)
+    assert r.status_code == 200 and r.json()["assignments"], r.text
+    assert all(users.ids["pal"] not in a["officers"] for a in r.json()["assignments"]), r.json()
+    users.add("sup2", "insurer_supervisor", counties=(COUNTY,))
+    r = client.post(f"/api/cases/{case_id}/schedule", headers=users.headers("sup2"), json={
+        "officers": [users.ids["off2"], users.ids["pal"]], "visit_on": ctx.clock.today().isoformat(),
+        "vehicle": "车01", "reason": "熟悉路线"})
+    assert r.status_code == 200, r.text

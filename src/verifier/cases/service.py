@@ -370,6 +370,14 @@ def field_officers(session: Session, county_code: str) -> list[User]:
     return [u for u in users if "field_officer" in u.roles and (not u.counties or county_code in u.counties)]
 
 
+def pickable_officers(session: Session, county_code: str, principal: Principal) -> list[User]:
+    """The county's field officers a supervisor may send (by hand, or through his plan): not himself, nor his second
+    account (linked to his by a password: `roster.service.password_links`)."""
+    others = [u for u in field_officers(session, county_code) if u.id != principal.id]
+    own = password_links(session, principal.id, {u.id for u in others})
+    return [u for u in others if u.id not in own]
+
+
 def schedule(
     session: Session, case_id: str, *, officers: list[str], visit_on: date, vehicle: str,
     principal: Principal, clock: Clock, reason: str = "", reason_required: bool = False,
@@ -396,6 +404,11 @@ def schedule(
     # supervisor who plans, `plan` below; another supervisor's plan or hand may).
     problems += [FieldError(f"officers[{i}]", SELF_PICKED) for i, o in enumerate(officers)
                  if by_name.get(o, o) == principal.id]
+    # nor his second account (a password links it to his)
+    own = password_links(session, principal.id, {i for i in ids if i in eligible})
+    named = {p.field for p in problems}
+    problems += [FieldError(f"officers[{i}]", SELF_LINKED) for i, o in enumerate(officers)
+                 if by_name.get(o, o) in own and f"officers[{i}]" not in named]
     # 回避: an officer who is a member of the household, or a declared relative of one, is not sent to it (the message
     # says so and no more: not which member, nor how related).
     recused = recusal.conflicted(session, [i for i in ids if i in eligible], case.household_id)
@@ -449,6 +462,7 @@ def _assign(session: Session, case: Case, officer_ids: list[str], visit_on: date
 
 REASON_REQUIRED = "必填：请说明不用自动排期、由您选定这两名核查员的原因"
 SELF_PICKED = "您不能把自己选为您手动安排的走访的核查员：请选择其他核查员（自动排期仍可安排您）"
+SELF_LINKED = ("您不能把与您的账号有密码关联" + PASSWORD_LINK + "的核查员选为您手动安排的走访的核查员：请选择其他核查员")
 SAME_OFFICERS_REASON = "必填：本县其他核查员不足，上次核查过该户的核查员可以再次走访，但须说明原因"
 HAND_PICKED_DAYS = 90  # the pages count the visits scheduled in these last days
 
@@ -501,8 +515,9 @@ def plan(
     barred = barred_officers(session, [c.id for c in cases])
     # The planning supervisor is never among the planned officers: one holding both roles could preview the plan
     # again and again and apply it once it sends him where he wants (another supervisor's plan may send him).
+    # Nor his second account (a password links it to his).
     officers = [planning.Officer(user_id=u.id, capacity_per_day=calendar.capacity_per_day)
-                for u in field_officers(session, county_code) if u.id != principal.id]
+                for u in pickable_officers(session, county_code, principal)]
     # 回避: an officer is not planned onto a household of which he is a member or a declared relative of one (he is
     # left out of that case; other officers, or another day, take it).
     recused = recusal.conflicts_by_case(session, [c.id for c in cases], [o.user_id for o in officers])

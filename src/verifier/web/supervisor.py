@@ -60,9 +60,10 @@ PLAN_FIELDS = ("county_code", "from", "days", "vehicles")
 def _schedule_page(request: Req, ctx: Any, case_id: str, state: FormState, status_code: int = 200) -> Template:
     with ctx.db.read() as session:
         case = load_case(session, case_id, request.user)
-        # a supervisor who is also a field officer does not choose himself by hand (cases/service.schedule)
+        # a supervisor who is also a field officer does not choose himself by hand, nor his second account
+        # (cases/service.schedule)
         officers = [(u.id, f"{u.display_name}（{u.username}）")
-                    for u in case_service.field_officers(session, case.county_code) if u.id != request.user.id]
+                    for u in case_service.pickable_officers(session, case.county_code, request.user)]
         visit = case_service.active_visit(session, case.id)
         due = case_service.due_date(session, case)
         head = case.household.head_name
