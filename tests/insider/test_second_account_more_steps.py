@@ -397,3 +397,37 @@ def test_attack_a_supervisor_sends_his_second_account_to_the_household(ctx, clie
         "officers": [users.ids["off2"], users.ids["pal"]], "visit_on": ctx.clock.today().isoformat(),
         "vehicle": "车01", "reason": "熟悉路线"})
     assert r.status_code == 200, r.text
+
+
+def test_attack_a_second_account_confirms_the_removal_of_its_holders_declaration(ctx, client, users) -> None:  # type: ignore[no-untyped-def]
+    """An officer asks to remove the relative he declared; an admin account whose password he set confirms it:
+    refused (403), the declaration stays in force, the admin page says why instead of the buttons; another admin
+    confirms it."""
+    case_id = make_case(ctx, stage="screened")
+    with ctx.db.read() as session:
+        from verifier.store.tables import Case, Member
+
+        household = session.scalar(select(Case.household_id).where(Case.id == case_id))
+        member = session.scalars(select(Member).where(Member.household_id == household)).first()
+        mother = ctx.vault.open(member.id_number_enc, "member.id_number")
+    users.add("son", "field_officer", counties=(COUNTY,))
+    users.add("adm_pal", "admin", counties=(COUNTY,))
+    users.add("adm2", "admin", counties=(COUNTY,))
+    _set_password_of(ctx, users, "adm_pal", by="son")
+    son = users.headers("son")
+    r = client.post("/api/recusal/mine", headers=son, json={"entries": [{"relation": "parent", "id_number": mother}]})
+    assert r.status_code == 200, r.text
+    tie = r.json()["entries"][0]["id"]
+    r = client.post(f"/api/recusal/entries/{tie}/removal", headers=son, json={"reason": "填错了"})
+    assert r.status_code == 201, r.text
+    removal_id = r.json()["id"]
+    r = client.post(f"/api/recusal/removals/{removal_id}/confirm", headers=users.headers("adm_pal"))
+    said = _linked_refusal(r, "申报人", "须由另一位管理员确认")
+    assert client.get("/api/recusal/mine", headers=son).json()["entries"][0]["removal_pending"] is True
+    page = client.get("/recusal", headers=users.headers("adm_pal"))
+    assert page.status_code == 200 and said in page.text, page.text
+    assert f'action="/recusal/removals/{removal_id}/confirm"' not in page.text
+    page = client.get("/recusal", headers=users.headers("adm2"))
+    assert f'action="/recusal/removals/{removal_id}/confirm"' in page.text and "密码关联" not in page.text
+    r = client.post(f"/api/recusal/removals/{removal_id}/confirm", headers=users.headers("adm2"))
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text

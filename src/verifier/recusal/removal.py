@@ -17,9 +17,11 @@ from ..audit import log as audit
 from ..clock import Clock
 from ..domain import recusal as rules
 from ..domain.errors import FieldError, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..roster.service import PASSWORD_LINK
 from ..store.base import new_id
 from ..store.tables import User
 from ..store.vault import Vault
+from . import refusals
 from .models import TIES_READ
 
 
@@ -111,6 +113,17 @@ def request_removal(session: Session, kind: Kind, entry_id: str, *, reason: str,
     return removal
 
 
+LINKED_DECIDER = ("按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一位管理员确认")
+
+
+def linked_decider(session: Session, owner_id: str, requested_by: str, principal: Principal) -> str | None:
+    """Why `principal` may not decide a removal through an account linked by a password to the owner's or to the
+    requester's (what `decide_removal` refuses with), or None: the admin page shows it instead of the buttons."""
+    parts = {requested_by: "提出删除的人", owner_id: "申报人"}
+    return refusals.linked_said(session, principal, [refusals.LinkedPart(who, LINKED_DECIDER.format(part=part))
+                                                     for who, part in sorted(parts.items())])
+
+
 def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bool, note: str = "",
                    principal: Principal, vault: Vault, clock: Clock) -> Any:
     """An admin other than the owner and the requester confirms (the entry is removed) or refuses (it stays)."""
@@ -120,6 +133,8 @@ def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bo
     owner = visible_user(session, principal, removal.user_id)
     why = rules.removal_problem(owner=removal.user_id, requester=removal.requested_by, confirmer=principal.id,
                                 confirmer_is_admin=principal.has("admin"))
+    if why is None:  # nor through an account linked to the owner's or the requester's by a password
+        why = linked_decider(session, removal.user_id, removal.requested_by, principal)
     if why is not None:
         raise Forbidden(kind.forbidden(why))
     manageable_user(session, principal, removal.user_id)
@@ -144,11 +159,12 @@ def decide_removal(session: Session, kind: Kind, removal_id: str, *, confirm: bo
 
 def count_to_decide(session: Session, kinds: Sequence[Kind], principal: Principal) -> int:
     """Removals of `kinds` waiting over the accounts `principal` sees that `principal` may decide: neither the
-    entry's owner nor who asked."""
+    entry's owner nor who asked, nor linked to either's account by a password (`linked_decider`)."""
     users = {u.id for u in visible_users(session, principal)}
     return sum(1 for kind in kinds for user_id, asked_by in session.execute(
         select(kind.removal.user_id, kind.removal.requested_by).where(kind.removal.status == "pending"))
-        if user_id in users and principal.id not in (user_id, asked_by))
+        if user_id in users and principal.id not in (user_id, asked_by)
+        and linked_decider(session, user_id, asked_by, principal) is None)
 
 
 def pending(session: Session, kind: Kind, principal: Principal) -> list[tuple[Any, Any, User, str]]:

@@ -171,9 +171,15 @@ def render_admin(ctx: Any, request: Req, form: FormState, status_code: int = 200
         pending = service.pending_removals(session, request.user, ctx.vault)
         own = staff_accounts.accounts_of(session, ctx.vault, [d.user_id for d in found.items])
         pending_accounts = staff_accounts.pending_removals(session, request.user, ctx.vault)
+        # why this admin may not decide a removal through an account linked to the owner's or the requester's
+        linked = {r.id: said for r in [*pending, *pending_accounts]
+                  if request.user.id not in (r.user_id, r.requested_by)
+                  for said in [removal.linked_decider(session, r.user_id, r.requested_by, request.user)] if said}
     # what the home page's card counts: the removals of either list this admin may decide
-    to_decide = sum(1 for r in [*pending, *pending_accounts] if request.user.id not in (r.user_id, r.requested_by))
+    to_decide = sum(1 for r in [*pending, *pending_accounts]
+                    if request.user.id not in (r.user_id, r.requested_by) and r.id not in linked)
     return page(request, "recusal_admin.html", status_code=status_code, everyone=found.items, pending=pending,
                 form=form, q=q, pager=Pager.over("/recusal", {"q": q}, found), relations=RELATIONS,
                 relation_names=rules.RELATIONS, own_accounts=own, pending_accounts=pending_accounts,
-                account_form=account_form or FormState(), removing=removing, to_decide=to_decide)
+                account_form=account_form or FormState(), removing=removing, to_decide=to_decide,
+                linked=linked)
