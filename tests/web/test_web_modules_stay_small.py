@@ -169,6 +169,7 @@ OUTSIDE_WEB = {
     ("notices/objections.py", "parts"): "an objection dismissal's refusal",
     ("payments/bank.py", "parts"): "a bank return import's refusal",
     ("registers/service.py", "parts"): "a register finding answer's refusal",
+    ("recusal/removal.py", "parts"): "a 回避申报 removal decision's refusal",
 }
 
 
