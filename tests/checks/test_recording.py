@@ -248,3 +248,17 @@ def test_what_a_write_does_before_its_first_statement_holds_no_lock(ctx: Any) ->
     assert failed == []
     with ctx.db.read() as session:
         assert session.get(User, s.clerk.id).display_name == "慢的一方"
+
+
+def test_a_write_session_bound_to_a_held_connection_derives_the_county_too(ctx: Any) -> None:
+    """The writes on the event loop run in a session bound to a connection held out of the pool (`store.db`): the
+    county of an entry's subject is looked up there as in a session bound to the engine (it asserted an engine and
+    answered such a write with 500)."""
+    from sqlalchemy.orm import Session
+
+    case_id, _, _ = _scheduled(ctx)
+    with ctx.db.read() as session:
+        expected = session.get(Case, case_id).county_code  # type: ignore[union-attr]
+    with ctx.db.engine.connect() as connection:
+        with Session(bind=connection) as session:
+            assert county_of(session, case_id, {}) == expected

@@ -70,8 +70,8 @@ def _county_path(table: Table, tables: Mapping[str, Table], depth: int) -> list[
 def _lookups(session: Session) -> dict[str, Select[Any]]:
     """A lookup for every table of the database whose rows have an `id` and a county (rebuilt when models were
     added)."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    bind = session.get_bind()  # an engine, or the connection a held write session is bound to (store.db)
+    engine = bind if isinstance(bind, Engine) else bind.engine
     with _lock:
         built = _by_engine.get(engine)
     if built is not None and built[0] == len(Base.metadata.tables):
