@@ -3,6 +3,7 @@ SQLAlchemy fails."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,44 @@ def test_a_case_reads_on_the_event_loop_as_it_reads_blocking_with_its_whole_hist
     for case_id, detail in zip(cases, looped):
         assert detail == read_case_detail(demo_ctx.db, case_id, who, demo_ctx.vault)
         assert [h.index for h in detail.history] == expected[case_id] and expected[case_id]
+
+
+def _scans(plan: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    yield plan["Node Type"], plan.get("Relation Name", "")
+    for child in plan.get("Plans", []):
+        yield from _scans(child)
+
+
+def test_a_generic_statement_is_planned_by_its_indexes_even_on_a_small_table(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A check's case read is planned once per connection (its generic plan) and kept: planned while the case's
+    checks (`home_check`) are a page or two, it is still read by the index, not whole (which the plan would then
+    keep doing at every check as the table grows)."""
+    if ctx.db.is_sqlite:
+        pytest.skip("SQLite's statements are not prepared on a server")
+    from datetime import date
+
+    from psycopg.sql import Literal
+    from sqlalchemy import text
+
+    from verifier.checks import recording
+
+    case_id = make_case(ctx, stage="checked")  # one check on record: a table of one page, not marked all-visible
+    with ctx.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    with ctx.db.begin() as session:
+        found = recording.read(session, case_id, named=[], bidxs=[], evidence=False, today=date(2025, 10, 15))
+        assert found.case is not None and found.case.last_seq == 1
+        conn = session.connection()
+        compiled = recording._CASE.compiled(conn.dialect)
+        assert compiled.wire is not None and compiled.wire.generic
+        values = {**compiled.defaults, "case_id": case_id, "on": date(2025, 10, 15)}
+        # the plan the read made and the connection keeps (a generic plan is not made again while it stands)
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode TO force_generic_plan")
+        raw_conn = conn.connection.dbapi_connection
+        literals = ", ".join(Literal(values[n]).as_string(raw_conn) for n in compiled.wire.order)
+        raw = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE {compiled.wire.name.decode()}({literals})"
+                                   ).scalar_one()
+    plan = (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
+    scans = set(_scans(plan))
+    assert ("Seq Scan", "home_check") not in scans, scans
+    assert {("Index Only Scan", "home_check"), ("Index Scan", "home_check")} & scans, scans

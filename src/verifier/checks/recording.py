@@ -102,7 +102,8 @@ _CASE = Prepared(
         .where(_visit.c.case_id == _case.c.id, _visit.c.active.is_(True)).limit(1).lateral("active_visit"),
         true(), "json_array_elements_text"),
     # Its generic plan, always: the server otherwise planned it for its values at every check on some data (the
-    # generic plan's estimate above the custom plans' average), about 0.3 ms of its CPU each time.
+    # generic plan's estimate above the custom plans' average), about 0.3 ms of its CPU each time. That plan reads
+    # every table by its index: made while the checks were a few pages, it read them whole at every check.
     generic=True)
 _EVIDENCE = Prepared(select(_evidence.c.sha256).where(_evidence.c.case_id == bindparam("case_id")))
 

@@ -70,8 +70,9 @@ class _Compiled(NamedTuple):
 class Prepared:
     """One SELECT, compiled once per dialect. `postgresql`: the same read written another way for PostgreSQL (a
     form SQLite does not have, such as a LATERAL join), with the same columns in the same order. `generic`: on
-    PostgreSQL, when read in a transaction, executed with its generic plan, never planned again for its values
-    (store/pgwire.py); for a statement whose plan does not depend on them (rows by their keys)."""
+    PostgreSQL, when read in a transaction, executed with its generic plan, never planned again for its values, and
+    that plan made by the indexes however small the tables were when it was made (store/pgwire.py); for a statement
+    whose plan does not depend on them (rows by their keys)."""
 
     def __init__(self, statement: Select[Any], *, postgresql: Select[Any] | None = None, generic: bool = False) -> None:
         self.statement = statement
