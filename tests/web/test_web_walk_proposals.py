@@ -9,9 +9,57 @@ import re
 from typing import Any
 
 from deviation_helpers import drawn_round, person, ready_case
+from factories import make_case
 from sampling import sampling_helpers
 
+from verifier.store.tables import Case, Member, User
+
 rounds = sampling_helpers.rounds  # the fixture
+
+
+def _move_proposed(pages: Any, ctx: Any) -> tuple[str, str]:
+    """A move proposed by `sup` from a case's page: (the proposal's page, the case)."""
+    case_id = make_case(ctx, stage="checked", members=3)
+    with ctx.db.read() as session:
+        hh = session.get(Case, case_id).household_id
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+    pages.as_("sup", "insurer_supervisor")
+    done = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户",
+                                                 "case": case_id})
+    assert done.status_code == 303 and f"case={case_id}" in done.headers["location"], done.text
+    return done.headers["location"].split("?")[0], case_id
+
+
+def test_a_proposal_answered_keeps_the_way_back_to_its_case(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    proposal, case_id = _move_proposed(pages, ctx)
+    back = f'href="/cases/{case_id}">← 返回案件'
+    seen = pages.get(f"{proposal}?case={case_id}").text
+    assert seen.count(f'name="case" value="{case_id}"') == 1  # the withdraw form, the proposer's only one
+    withdrawn = pages.post(f"{proposal}/withdraw", {"case": case_id})
+    assert withdrawn.status_code == 303
+    assert withdrawn.headers["location"] == f"{proposal}?done=household_change_withdrawn&case={case_id}"
+    assert back in pages.get(withdrawn.headers["location"]).text
+
+    proposal, case_id = _move_proposed(pages, ctx)
+    back = f'href="/cases/{case_id}">← 返回案件'
+    pages.as_("rev", "county_reviewer")
+    seen = pages.get(f"{proposal}?case={case_id}").text
+    assert seen.count(f'name="case" value="{case_id}"') == 2  # confirm and decline
+    refused = pages.post(f"{proposal}/decline", {"reason": "  ", "case": case_id})
+    assert refused.status_code == 422 and "请说明驳回的原因" in refused.text and back in refused.text
+    assert f'name="case" value="{case_id}"' in refused.text  # sent again, still on its way back
+    declined = pages.post(f"{proposal}/decline", {"reason": "尚未办理分户手续", "case": case_id})
+    assert declined.headers["location"] == f"{proposal}?done=household_change_declined&case={case_id}"
+    assert back in pages.get(declined.headers["location"]).text
+
+    proposal, case_id = _move_proposed(pages, ctx)
+    pages.as_("rev", "county_reviewer")
+    confirmed = pages.post(f"{proposal}/confirm", {"case": case_id})
+    assert confirmed.headers["location"] == f"{proposal}?done=household_change_confirmed&case={case_id}"
+    # a case field that is no case id is dropped, not put into the address
+    proposal, _ = _move_proposed(pages, ctx)
+    odd = pages.post(f"{proposal}/withdraw", {"case": "../x?y=1"})
+    assert odd.headers["location"] == f"{proposal}?done=household_change_withdrawn"
 
 
 def test_the_held_cases_two_answer_forms_each_label_their_own_box(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ supervisor or a county reviewer, withdrawn by its proposer. The rules are the ho
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from litestar import Controller
@@ -19,6 +20,14 @@ from .common import IMPORTERS, SUPERVISOR, FormState, Req, clean, form_state, pa
 from .labels import RELATIONS, message_zh
 
 Id = Annotated[str, Parameter(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")]
+CASE_ID = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def _case_of(data: dict[str, Any]) -> str:
+    """The case the proposal's page was reached from (a hidden field of each form), kept through the answer so the
+    page keeps its link back to that case; anything else is dropped."""
+    case = clean(data.get("case"))
+    return case if CASE_ID.fullmatch(case) else ""
 
 
 def _show(request: Req, ctx: Any, proposal_id: str, *, form: FormState | None = None, status_code: int = 200,
@@ -44,36 +53,38 @@ class HouseholdProposalPages(Controller):
         return _show(request, ctx, proposal_id, case=case)
 
     @post("/{proposal_id:str}/confirm", opt=IMPORTERS, status_code=303)
-    def confirm(self, proposal_id: Id, ctx: Ctx, request: Req) -> Any:
+    def confirm(self, proposal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        case = _case_of(data)
         try:
             with ctx.db.begin() as session:
                 households.confirm(session, proposal_id, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState, ValidationFailed) as exc:
             message = exc.errors[0].message if isinstance(exc, ValidationFailed) else exc.detail
-            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(message))
+            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(message), case=case)
         except NotFound as exc:
-            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(exc.detail))
-        return see_other(f"/household-proposals/{proposal_id}", done="household_change_confirmed")
+            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(exc.detail), case=case)
+        return see_other(f"/household-proposals/{proposal_id}", done="household_change_confirmed", case=case or None)
 
     @post("/{proposal_id:str}/decline", opt=IMPORTERS, status_code=303)
     def decline(self, proposal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
-        reason = clean(data.get("reason"))
+        reason, case = clean(data.get("reason")), _case_of(data)
         try:
             with ctx.db.begin() as session:
                 households.decline(session, proposal_id, principal=request.user, reason=reason, clock=ctx.clock)
         except ValidationFailed as exc:
             return _show(request, ctx, proposal_id, form=form_state({"reason": reason}, exc, ("reason",)),
-                         status_code=422)
+                         status_code=422, case=case)
         except (Forbidden, InvalidState) as exc:
             return _show(request, ctx, proposal_id, form=FormState(values={"reason": reason}),
-                         status_code=exc.status, message=message_zh(exc.detail))
-        return see_other(f"/household-proposals/{proposal_id}", done="household_change_declined")
+                         status_code=exc.status, message=message_zh(exc.detail), case=case)
+        return see_other(f"/household-proposals/{proposal_id}", done="household_change_declined", case=case or None)
 
     @post("/{proposal_id:str}/withdraw", opt=SUPERVISOR, status_code=303)
-    def withdraw(self, proposal_id: Id, ctx: Ctx, request: Req) -> Any:
+    def withdraw(self, proposal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        case = _case_of(data)
         try:
             with ctx.db.begin() as session:
                 households.withdraw(session, proposal_id, principal=request.user, clock=ctx.clock)
         except (Forbidden, InvalidState) as exc:
-            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(exc.detail))
-        return see_other(f"/household-proposals/{proposal_id}", done="household_change_withdrawn")
+            return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(exc.detail), case=case)
+        return see_other(f"/household-proposals/{proposal_id}", done="household_change_withdrawn", case=case or None)
