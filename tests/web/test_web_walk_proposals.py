@@ -62,6 +62,22 @@ def test_a_proposal_answered_keeps_the_way_back_to_its_case(pages, ctx) -> None:
     assert odd.headers["location"] == f"{proposal}?done=household_change_withdrawn"
 
 
+def test_the_list_does_not_invite_a_linked_account_to_confirm(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    proposal, _ = _move_proposed(pages, ctx)
+    pages.as_("rev", "county_reviewer")
+    listed = pages.get("/household-proposals").text
+    assert f'href="{proposal}">核对并确认</a>' in listed and "密码关联" not in listed
+    pages.as_("pal", "insurer_supervisor")
+    with ctx.db.begin() as session:  # the proposer set pal's password
+        session.get(User, pages.users.ids["pal"]).password_set_by = pages.users.ids["sup"]
+    listed = pages.get("/household-proposals").text
+    assert f'href="{proposal}">查看</a>' in listed and "核对并确认" not in listed
+    assert "您的账号与提交人的有密码关联，不能确认或驳回" in listed
+    pages.as_("sup", "insurer_supervisor")
+    listed = pages.get("/household-proposals").text
+    assert f'href="{proposal}">查看</a>' in listed and "密码关联" not in listed  # one's own: （本人）
+
+
 def test_the_held_cases_two_answer_forms_each_label_their_own_box(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
     from web.pagekit import Pages
 

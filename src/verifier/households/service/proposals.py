@@ -28,7 +28,7 @@ from ...audit import log as audit
 from ...clock import Clock
 from ...domain.errors import DomainError, Forbidden, InvalidState, NotFound, ValidationFailed
 from ...recusal import refusals
-from ...roster.service import PASSWORD_LINK
+from ...roster.service import PASSWORD_LINK, password_links
 from ...store.base import new_id
 from ...store.tables import Household, User
 from ..models import HouseholdChangeProposal as Proposal
@@ -359,6 +359,7 @@ class ProposalLine:
     proposed_by: str
     proposed_at: datetime
     mine: bool
+    linked: bool = False  # the proposer's account is linked to the caller's by a password: the caller may not decide
 
 
 def pending_list(session: Session, principal: Principal) -> list[ProposalLine]:
@@ -374,8 +375,10 @@ def pending_list(session: Session, principal: Principal) -> list[ProposalLine]:
     members = dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(
         sorted({r.member_id for r in rows if r.member_id})))).tuples().all())
     names = _names(session, {r.proposed_by for r in rows}) if rows else {}
+    linked = password_links(session, principal.id, {r.proposed_by for r in rows}) if rows else frozenset()
     return [ProposalLine(r.id, r.kind, r.household_id, heads.get(r.household_id, ""),
                          heads.get(r.other_household_id) if r.other_household_id else None,
                          members.get(r.member_id) if r.member_id else None, r.new_household,
-                         names.get(r.proposed_by, r.proposed_by), r.proposed_at, r.proposed_by == principal.id)
+                         names.get(r.proposed_by, r.proposed_by), r.proposed_at, r.proposed_by == principal.id,
+                         r.proposed_by in linked)
             for r in rows]
