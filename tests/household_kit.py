@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from verifier.accounts.auth import Principal, principal_of
 from verifier.accounts.service import add_user
 from verifier.households import service as households
+from verifier.households.service import proposals
 from verifier.store.tables import Household, User
 
 
@@ -31,13 +32,18 @@ def _confirmer(session: Session, household_id: str, clock: Any) -> Principal:
     return second_supervisor(session, household.county_code if household else "340223", clock)
 
 
+def _confirm(session: Session, proposal: Any, confirmer: Principal, clock: Any) -> households.Confirmed:
+    """`confirmer` confirms what the proposal's page would show them now (its `seen`)."""
+    seen = proposals.seen_of(session, proposal, confirmer, clock) or ""
+    return households.confirm(session, proposal.id, clock=clock, principal=confirmer, seen=seen)
+
+
 def merge_households(session: Session, household_id: str, from_household_id: str, *, reason: str,
                      principal: Principal, clock: Any, head_relation: str = "other",
                      confirmer: Principal | None = None) -> households.MergeResult:
     proposal = households.propose_merge(session, household_id, from_household_id, reason=reason, principal=principal,
                                         clock=clock, head_relation=head_relation)
-    done = households.confirm(session, proposal.id, clock=clock,
-                              principal=confirmer or _confirmer(session, household_id, clock))
+    done = _confirm(session, proposal, confirmer or _confirmer(session, household_id, clock), clock)
     assert done.merge is not None
     return done.merge
 
@@ -47,7 +53,6 @@ def move_member(session: Session, household_id: str, member_id: str, *, principa
     kw.setdefault("to_household_id", None)
     kw.setdefault("new_household", False)
     proposal = households.propose_move(session, household_id, member_id, principal=principal, clock=clock, **kw)
-    done = households.confirm(session, proposal.id, clock=clock,
-                              principal=confirmer or _confirmer(session, household_id, clock))
+    done = _confirm(session, proposal, confirmer or _confirmer(session, household_id, clock), clock)
     assert done.move is not None
     return done.move

@@ -43,15 +43,23 @@ def test_merge_and_move_over_http(ctx: Any, client: Any, users: Any) -> None:
 
     users.add("sup2", "insurer_supervisor", counties=("340223",))
     confirm = f"/api/household-proposals/{proposal['id']}/confirm"
-    assert client.post(confirm, headers=users.headers("sup")).status_code == 403  # the proposer alone
-    assert client.post(confirm, headers=users.headers("off")).status_code == 403
-    assert client.post(confirm, headers=users.headers("far")).status_code == 404
-    done = client.post(confirm, headers=users.headers("sup2"))
+    read = client.get(f"/api/household-proposals/{proposal['id']}", headers=users.headers("sup2")).json()
+    seen = {"seen": read["seen"]}  # what the confirmer read: the change is made only while it is still that
+    assert len(read["seen"]) == 64
+    assert client.post(confirm, json=seen, headers=users.headers("sup")).status_code == 403  # the proposer alone
+    assert client.post(confirm, json=seen, headers=users.headers("off")).status_code == 403
+    assert client.post(confirm, json=seen, headers=users.headers("far")).status_code == 404
+    unread = client.post(confirm, json={"seen": "0" * 64}, headers=users.headers("sup2"))
+    assert unread.status_code == 409 and "您打开这份申请后" in unread.json()["detail"], unread.text
+    assert client.post(confirm, json={}, headers=users.headers("sup2")).status_code in (400, 422)  # without it
+    done = client.post(confirm, json=seen, headers=users.headers("sup2"))
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "confirmed" and done.json()["change_id"] == done.json()["merge"]["change_id"]
     assert done.json()["merge"]["merged_cases"] == [{"case_id": wife, "number": w_number, "into_case_id": husband,
                                                      "into_number": h_number}]
-    assert client.post(confirm, headers=users.headers("sup2")).status_code == 409  # a second confirmation
+    assert client.post(confirm, json=seen, headers=users.headers("sup2")).status_code == 409  # a second one
+    decided = client.get(f"/api/household-proposals/{proposal['id']}", headers=users.headers("sup2")).json()
+    assert decided["seen"] is None
     again = client.post(url, json=body, headers=users.headers("sup"))  # the same merge sent again without the key
     assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json")
     assert "已于此前并入" in again.json()["detail"]
@@ -68,7 +76,9 @@ def test_merge_and_move_over_http(ctx: Any, client: Any, users: Any) -> None:
                         json={"new_household": True, "reason": "分户"})
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "pending" and moved.json()["other_household_id"] is None
-    made = client.post(f"/api/household-proposals/{moved.json()['id']}/confirm", headers=users.headers("sup2"))
+    pid = moved.json()["id"]
+    seen = client.get(f"/api/household-proposals/{pid}", headers=users.headers("sup2")).json()["seen"]
+    made = client.post(f"/api/household-proposals/{pid}/confirm", json={"seen": seen}, headers=users.headers("sup2"))
     assert made.status_code == 200, made.text
     assert made.json()["move"]["household_id"] != h_hh and made.json()["move"]["new_household"] is True
     assert made.json()["other_household_id"] == made.json()["move"]["household_id"]
@@ -103,11 +113,11 @@ def test_a_proposal_is_declined_with_a_reason_or_withdrawn_by_its_proposer_over_
     declined = client.post(f"{base}/decline", json={"reason": "两户户籍地址不同，请先核实"}, headers=users.headers("rev"))
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     assert declined.json()["decline_reason"] == "两户户籍地址不同，请先核实"
-    assert client.post(f"{base}/confirm", headers=users.headers("rev")).status_code == 409
+    assert client.post(f"{base}/confirm", json={"seen": "x"}, headers=users.headers("rev")).status_code == 409
     assert client.get(base, headers=users.headers("rev")).json()["status"] == "declined"
 
     second = client.post(f"/api/households/{a_hh}/merge", json=body, headers=users.headers("sup")).json()
     gone = client.post(f"/api/household-proposals/{second['id']}/withdraw", headers=users.headers("sup"))
     assert gone.status_code == 200 and gone.json()["status"] == "withdrawn"
-    assert client.post(f"/api/household-proposals/{second['id']}/confirm",
+    assert client.post(f"/api/household-proposals/{second['id']}/confirm", json={"seen": "x"},
                        headers=users.headers("rev")).status_code == 409

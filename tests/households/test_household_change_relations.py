@@ -72,6 +72,8 @@ def test_a_merge_keeps_the_merged_members_new_relations_and_their_head_and_the_f
     for household in (kept, merged):  # both households' files tell it
         [row] = _changes_cells(ctx, household, supervisor)
         assert (row["与户主关系变化"], row["变动后户主"]) == (expected, "王建国")
+        # who proposed it (办理人) and who confirmed it (确认人), both named
+        assert row["办理人"] and row["确认人"] and row["确认人"] != row["办理人"], row
     with ctx.db.read() as session:
         [change] = households.household_changes(session, kept)
     assert [r["name"] for r in change.relations] == ["李秀英", wife["spouse"].name] and change.head_name == "王建国"

@@ -194,7 +194,9 @@ def test_attack_a_colleague_moves_the_relative_out_and_the_supervisor_then_confi
     r = client.post(f"/api/households/{household}/members/{member_id}/move", headers=users.headers("mover"),
                     json={"reason": "分户", "new_household": True})
     assert r.status_code in (200, 201), r.text
-    r = client.post(f"/api/household-proposals/{r.json()['id']}/confirm", headers=users.headers("sup3"))
+    pid = r.json()["id"]
+    seen = client.get(f"/api/household-proposals/{pid}", headers=users.headers("sup3")).json()["seen"]
+    r = client.post(f"/api/household-proposals/{pid}/confirm", json={"seen": seen}, headers=users.headers("sup3"))
     assert r.status_code == 200, r.text
     with ctx.db.read() as session:
         assert session.scalar(select(Member.household_id).where(Member.id == member_id)) != household

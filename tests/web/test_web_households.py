@@ -70,6 +70,13 @@ def test_an_officer_who_is_also_a_supervisor_is_offered_the_merge(pages, ctx, cl
     assert form.status_code == 200 and f'value="{c["w_hh"]}" checked' in form.text
 
 
+def _seen(html: str) -> str:
+    """What the confirm form sends back: the digest of what its page shows."""
+    found = re.search(r'name="seen" value="([0-9a-f]{64})"', html)
+    assert found, "the confirm form carries what the page shows"
+    return found.group(1)
+
+
 def test_the_supervisor_merges_from_the_case_page(pages, ctx, clock) -> None:  # type: ignore[no-untyped-def]
     c = _couple_at_the_door(ctx, pages, clock)
     pages.as_("sup", "insurer_supervisor")
@@ -102,10 +109,10 @@ def test_the_supervisor_merges_from_the_case_page(pages, ctx, clock) -> None:  #
     assert f'action="{proposal}/confirm"' in seen and 'id="proposal-sides"' in seen
     assert "王建国" in seen and "李秀英" in seen and "<title>合并家庭申请 ·" in seen
     assert f'{c["w_number"]} 并入' in seen  # the two open cases join into one
-    confirmed = pages.post(f"{proposal}/confirm", {})
+    confirmed = pages.post(f"{proposal}/confirm", {"seen": _seen(seen)})
     assert confirmed.status_code == 303 and "done=household_change_confirmed" in confirmed.headers["location"]
     assert status_of(ctx, c["wife"]) == "merged"
-    twice = pages.post(f"{proposal}/confirm", {})
+    twice = pages.post(f"{proposal}/confirm", {"seen": _seen(seen)})
     assert twice.status_code == 409 and "已确认" in twice.text
     pages.as_("sup", "insurer_supervisor")
     again = pages.post(f"/households/{c['h_hh']}/merge", {**form, "confirm": "yes"})  # the merge proposed again
@@ -135,7 +142,7 @@ def test_the_supervisor_moves_a_member_to_a_new_household(pages, ctx) -> None:  
     pages.as_("rev", "county_reviewer")
     seen = pages.get(proposal).text
     assert "新立一户" in seen and 'id="confirm-form"' in seen
-    assert pages.post(f"{proposal}/confirm", {}).status_code == 303
+    assert pages.post(f"{proposal}/confirm", {"seen": _seen(seen)}).status_code == 303
     with ctx.db.read() as session:
         assert session.get(Member, child.id).household_id != hh
 
@@ -200,3 +207,55 @@ def test_a_linked_account_reads_why_instead_of_the_buttons(pages, ctx) -> None: 
     assert refused.status_code == 403 and "密码关联" in refused.text
     with ctx.db.read() as session:
         assert session.get(Member, child.id).household_id == hh
+
+
+def test_the_confirm_form_confirms_what_its_page_showed_and_a_problem_is_said_in_chinese(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    case_id = make_case(ctx, stage="checked", members=3)
+    hh, _ = _household(ctx, case_id)
+    with ctx.db.read() as session:
+        child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+        head = session.query(Member).filter_by(household_id=hh, relation="head").one()
+    pages.as_("sup", "insurer_supervisor")
+    proposal = pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "结婚分户"}
+                          ).headers["location"].split("?")[0]
+    pages.as_("sup2", "insurer_supervisor")
+    shown = pages.get(proposal).text
+    assert f"{head.name}（户主）" in shown  # each member with their relation to the head
+    with ctx.db.begin() as session:  # a check renamed the head after the page was opened
+        session.get(Member, head.id).name = "王改名"
+    stale = pages.post(f"{proposal}/confirm", {"seen": _seen(shown)})
+    assert stale.status_code == 409 and "您打开这份申请后" in stale.text and "王改名（户主）" in stale.text
+    unread = pages.post(f"{proposal}/confirm", {})
+    assert unread.status_code == 422 and "请先打开这份申请核对变化" in unread.text
+    with ctx.db.read() as session:
+        assert session.get(Member, child.id).household_id == hh  # nothing moved
+
+    with ctx.db.begin() as session:  # the member to move became the head since: the rule's message, Chinese only
+        session.get(Member, head.id).relation = "child"
+        session.get(Member, child.id).relation = "head"
+    problem = pages.get(proposal).text
+    assert 'id="proposal-problem"' in problem and "迁出的是户主" in problem
+    assert "new_head_member_id" not in problem and 'id="confirm-form"' not in problem
+
+
+def test_the_home_card_counts_the_proposals_the_user_may_decide_and_its_link_lists_them(pages, ctx) -> None:  # type: ignore[no-untyped-def]
+    proposals = []
+    for _ in range(2):
+        case_id = make_case(ctx, stage="checked", members=3)
+        hh, _ = _household(ctx, case_id)
+        with ctx.db.read() as session:
+            child = session.query(Member).filter_by(household_id=hh).order_by(Member.id).all()[-1]
+        pages.as_("sup", "insurer_supervisor")
+        proposals.append(pages.post(f"/households/{hh}/move", {"member": child.id, "to": "new", "reason": "分户"}
+                                    ).headers["location"].split("?")[0])
+    card = re.compile(r'<a class="card" href="([^"]+)">\s*<div class="count">(\d+)</div>\s*'
+                      r'<div class="title">合并迁移待第二人确认<')
+    for who, count in (("sup", 0), ("sup2", 2)):  # the proposer cannot decide his own: not counted for him
+        pages.as_(who, "insurer_supervisor")
+        (href, shown), = card.findall(pages.get("/").text)
+        assert (href, int(shown)) == ("/household-proposals?to_decide=1", count)
+        listed = pages.get(href).text
+        assert all((p in listed) == bool(count) for p in proposals)
+        assert (f"共 {count} 条" in listed) if count else 'id="household-proposals-none"' in listed
+    pages.as_("sup", "insurer_supervisor")
+    assert all(p in pages.get("/household-proposals").text for p in proposals)  # all of them, his own marked

@@ -216,7 +216,8 @@ def _changes(ctx: Ctx) -> list[dict[str, Any]]:
         rows.append({"moment": c.changed_at.isoformat(), "what": what, "who": who, "merged": merged,
                      "relations": [{"name": r["name"], "before": r["before"], "after": r["after"]}
                                    for r in c.relations],
-                     "head": c.head_name or "", "reason": c.reason, "changed_by": ctx.user(c.changed_by)})
+                     "head": c.head_name or "", "reason": c.reason, "changed_by": ctx.user(c.changed_by),
+                     "confirmed_by": ctx.user(c.confirmed_by)})
     return rows
 
 
@@ -272,7 +273,7 @@ SECTIONS: list[SectionSource] = [
     SectionSource("changes", "家庭合并和成员迁移", [
         C("moment", "时间", "moment"), C("what", "变动"), C("who", "成员"), C("merged", "合并的案件"),
         C("relations", "与户主关系变化", "relations"), C("head", "变动后户主"), C("reason", "原因"),
-        C("changed_by", "办理人", "user")], _changes),
+        C("changed_by", "办理人", "user"), C("confirmed_by", "确认人", "user")], _changes),
     SectionSource("risk", "风险消除", [
         C("day", "日期", "day"), C("status", "状态", "label:RISK_STATUS"),
         C("evidence_kind", "依据", "label:RISK_EVIDENCE"), C("months", "连续月数", "int"), C("note", "说明"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..store.base import Base, UtcDateTime
@@ -63,9 +63,14 @@ class HouseholdChange(Base):
     # when that household had no member recorded as head.
     head_member_id: Mapped[str | None] = mapped_column(ForeignKey("member.id"), nullable=True)
     reason: Mapped[str] = mapped_column(Text)
-    changed_by: Mapped[str] = mapped_column(String(40))
+    changed_by: Mapped[str] = mapped_column(String(40))  # who made it, or since 0061 who proposed it
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # who confirmed it (the second person, migration 0061); NULL for the changes made before by one person
+    confirmed_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
+
+
+_PENDING = text("status = 'pending'")
 
 
 class HouseholdChangeProposal(Base):
@@ -79,6 +84,11 @@ class HouseholdChangeProposal(Base):
         CheckConstraint("kind IN ('merge', 'move')", name="kind_known"),
         CheckConstraint("status IN ('pending', 'confirmed', 'declined', 'withdrawn')", name="status_known"),
         CheckConstraint(PROPOSAL_DECIDED, name="decided_by_another"),
+        # a household is in one pending proposal at a time, on either side (the service asks first, for its message)
+        Index("uq_household_change_proposal_pending_household", "household_id", unique=True,
+              postgresql_where=_PENDING, sqlite_where=_PENDING),
+        Index("uq_household_change_proposal_pending_other", "other_household_id", unique=True,
+              postgresql_where=_PENDING, sqlite_where=_PENDING),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -18,6 +18,7 @@ from .file import household_file
 from .models import HouseholdRiskEvent
 from .models import HouseholdChangeProposal
 from .schemas import (
+    ConfirmIn,
     DeclineIn,
     HouseholdFile,
     MergedCaseOut,
@@ -35,7 +36,8 @@ WRITERS: dict[str, Any] = {"roles": (service.ROLE,)}
 DECIDERS: dict[str, Any] = {"roles": service.CONFIRMERS}
 
 
-def proposal_out(p: HouseholdChangeProposal, done: service.Confirmed | None = None) -> ProposalOut:
+def proposal_out(p: HouseholdChangeProposal, done: service.Confirmed | None = None,
+                 seen: str | None = None) -> ProposalOut:
     merge = move = None
     if done is not None and done.merge is not None:
         r = done.merge
@@ -52,7 +54,7 @@ def proposal_out(p: HouseholdChangeProposal, done: service.Confirmed | None = No
                        relation=p.relation, new_head_member_id=p.new_head_member_id, members=p.members,
                        proposed_by=p.proposed_by, proposed_at=p.proposed_at, decided_by=p.decided_by,
                        decided_at=p.decided_at, decline_reason=p.decline_reason, change_id=p.change_id, merge=merge,
-                       move=move)
+                       move=move, seen=seen)
 
 
 def risk_event_out(e: HouseholdRiskEvent) -> RiskEventOut:
@@ -146,14 +148,17 @@ class HouseholdProposalController(Controller):
     @get("/{proposal_id:str}", opt=DECIDERS)
     def show(self, proposal_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> ProposalOut:
         with ctx.db.read() as session:
-            return proposal_out(proposals.load_proposal(session, proposal_id, request.user))
+            row = proposals.load_proposal(session, proposal_id, request.user)
+            return proposal_out(row, seen=proposals.seen_of(session, row, request.user, ctx.clock))
 
     @post("/{proposal_id:str}/confirm", opt=DECIDERS, status_code=200)
-    def confirm(self, proposal_id: Id, ctx: Ctx, request: Request[Principal, Any, Any]) -> ProposalOut:
-        """Another insurer supervisor or a county reviewer of the county makes the change (409 once decided, or
-        when a rule no longer holds or the households' members changed since)."""
+    def confirm(self, proposal_id: Id, data: JSONBody[ConfirmIn], ctx: Ctx,
+                request: Request[Principal, Any, Any]) -> ProposalOut:
+        """Another insurer supervisor or a county reviewer of the county makes the change it read (`{"seen"}`, the
+        GET's): 409 once decided, when a rule no longer holds, the households' members changed since, or what it
+        would change is no longer what was read."""
         with ctx.db.begin() as session:
-            done = service.confirm(session, proposal_id, principal=request.user, clock=ctx.clock)
+            done = service.confirm(session, proposal_id, principal=request.user, clock=ctx.clock, seen=data.seen)
             return proposal_out(done.proposal, done)
 
     @post("/{proposal_id:str}/decline", opt=DECIDERS, status_code=200)

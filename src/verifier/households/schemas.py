@@ -83,10 +83,19 @@ class ProposalOut(msgspec.Struct):
     change_id: str | None = None
     merge: MergeOut | None = None
     move: MoveOut | None = None
+    # pending: the SHA-256 of what it would change now (members, relations, heads, sizes, cases joined or moved),
+    # sent back to confirm it (`ConfirmIn.seen`); None once decided or when it can no longer be made
+    seen: str | None = None
 
 
 class DeclineIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=1000)]
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`seen`: the proposal's `seen` as read (GET): the change is made only while it is still what was read (409)."""
+
+    seen: Annotated[str, msgspec.Meta(max_length=64)]
 
 
 

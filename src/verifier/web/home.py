@@ -139,7 +139,7 @@ def _tasks(session: Session, user: Principal, today: date) -> list[dict[str, Any
         card("已排期待核查", "/cases?status=scheduled", counts.get("scheduled", 0))
         card("待认定", "/cases?status=checked", counts.get("checked", 0), "已完成入户核查、等待确认认定结果")
     if user.has(*household_proposals.CONFIRMERS):
-        card("合并迁移待第二人确认", "/household-proposals", household_proposals.pending_count(session, user),
+        card("合并迁移待第二人确认", "/household-proposals?to_decide=1", household_proposals.pending_count(session, user),
              "合并家庭、迁移成员改变家庭人口，须由提交人以外的另一位保险公司主管或县级复核员确认才生效")
     if user.has("insurer_supervisor", "county_reviewer"):
         card("导入监测信息", "/referrals/import", None, "医保、民政、应急管理、教育部门的名单")

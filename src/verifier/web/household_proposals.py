@@ -42,11 +42,12 @@ class HouseholdProposalPages(Controller):
     path = "/household-proposals"
 
     @get("/", opt=IMPORTERS)
-    def pending(self, ctx: Ctx, request: Req) -> Template:
-        """The county's merges and moves waiting for a second person, oldest first."""
+    def pending(self, ctx: Ctx, request: Req, to_decide: Annotated[str, Parameter(max_length=1)] = "") -> Template:
+        """The county's merges and moves waiting for a second person, oldest first; `to_decide=1`: only those the
+        user may confirm or decline (the home card's count)."""
         with ctx.db.read() as session:
-            rows = proposals.pending_list(session, request.user)
-        return page(request, "household_proposals.html", rows=rows)
+            rows = proposals.pending_list(session, request.user, to_decide=to_decide == "1")
+        return page(request, "household_proposals.html", rows=rows, to_decide=to_decide == "1")
 
     @get("/{proposal_id:str}", opt=IMPORTERS)
     def show(self, proposal_id: Id, ctx: Ctx, request: Req, case: Id = "") -> Template:
@@ -54,10 +55,12 @@ class HouseholdProposalPages(Controller):
 
     @post("/{proposal_id:str}/confirm", opt=IMPORTERS, status_code=303)
     def confirm(self, proposal_id: Id, ctx: Ctx, request: Req, data: URLEncodedBody[dict[str, Any]]) -> Any:
+        """Confirms what the page showed (its `seen`): 409 when what the proposal would change differs now."""
         case = _case_of(data)
         try:
             with ctx.db.begin() as session:
-                households.confirm(session, proposal_id, principal=request.user, clock=ctx.clock)
+                households.confirm(session, proposal_id, principal=request.user, clock=ctx.clock,
+                                   seen=clean(data.get("seen")))
         except (Forbidden, InvalidState, ValidationFailed) as exc:
             message = exc.errors[0].message if isinstance(exc, ValidationFailed) else exc.detail
             return _show(request, ctx, proposal_id, status_code=exc.status, message=message_zh(message), case=case)

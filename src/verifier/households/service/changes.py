@@ -277,7 +277,8 @@ def apply_merge(session: Session, plan: MergePlan, *, reason: str, head_relation
         merged_cases=[{"case_id": m.case_id, "number": m.number, "into_case_id": m.into_case_id,
                        "into_number": m.into_number} for m in merged],
         moved_cases=moved_cases, relations=_relation_rows(relations), head_member_id=head, reason=reason,
-        changed_by=asked.get("proposed_by", principal.id), changed_at=clock.now())
+        changed_by=asked.get("proposed_by", principal.id),
+        confirmed_by=principal.id if "proposed_by" in asked else None, changed_at=clock.now())
     session.add(change)
     session.flush()
     audit.append(session, actor=principal.id, role=role, action="household.merge", subject=into.id,
@@ -401,7 +402,8 @@ def apply_move(session: Session, plan: MovePlan, *, reason: str, principal: Prin
         id=new_id("hhc"), kind="move", county_code=source.county_code, from_household_id=source.id,
         to_household_id=target.id, member_id=member.id, members=[member.id], new_household=new_household,
         merged_cases=[], moved_cases=[], relations=_relation_rows(changed), head_member_id=head, reason=reason,
-        changed_by=asked.get("proposed_by", principal.id), changed_at=now)
+        changed_by=asked.get("proposed_by", principal.id),
+        confirmed_by=principal.id if "proposed_by" in asked else None, changed_at=now)
     session.add(change)
     session.flush()
     audit.append(session, actor=principal.id, role=role, action="household.member_move", subject=member.id,

@@ -3,24 +3,29 @@
 Either changes a household's size, so its per-capita income and whether (and how much) it is helped: one person
 alone could make a household eligible or raise its tier. So an insurer supervisor proposes (`propose_merge`,
 `propose_move`: every rule of `changes` asked, nothing changed, a row `household_change_proposal` pending) and the
-change is made only when another person confirms it (`confirm`): an insurer supervisor or a county reviewer of the
-county (`CONFIRMERS`: the county's own check on eligibility may confirm, so a county with one supervisor can still
-merge), never its proposer, nor an account linked to the proposer's by a password, nor a relative of either
-household (回避; both kept on 回避拦截记录). Every rule is asked again at the confirmation, on the rows locked then
-(the households still there and not merged since, no live payment batch, no case paid twice, one county), and the
-households' members must be those the proposal was made on (409: the confirmer confirms what they were shown).
+change is made only when another person confirms it (`confirm`): an insurer supervisor or a county reviewer limited
+to the county (`CONFIRMERS`: the county's own check on eligibility may confirm, so a county with one supervisor can
+still merge; an account of every county is no county's), never its proposer, nor an account linked to the proposer's
+by a password, nor a relative of either household (回避; both kept on 回避拦截记录). Every rule is asked again at the
+confirmation, on the rows locked then (the households still there and not merged since, no live payment batch, no
+case paid twice, one county); the households' members must be those the proposal was made on, and what it would
+change (members, names, relations, heads, sizes, cases joined or moved) what the confirmer's page or GET showed
+(`seen`, `shown_digest`; 409 otherwise: the confirmer confirms what they were shown).
 
 The proposer may withdraw it (`withdraw`, 撤销); another who may confirm it may decline it with a reason (`decline`,
-驳回: the reason in its row, its SHA-256 in the log). A household is in one pending proposal at a time. Each step
-writes its audit entry in its transaction; a second decision is refused (409).
+驳回: the reason in its row, its SHA-256 in the log). A household is in one pending proposal at a time (asked here
+for the message; unique indexes of the pending rows hold it on each side). Each step writes its audit entry in its
+transaction; a second decision is refused (409).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ...accounts.auth import Principal
@@ -53,6 +58,8 @@ DECLINE_STEP = "household_change_decline"
 MAX_DECLINE_REASON = 1000
 NO_SUCH_PROPOSAL = "没有这份合并家庭或迁移成员的申请"
 NOT_A_CONFIRMER = "只有本县的保险公司主管或县级复核员可以确认或驳回合并家庭、迁移成员的申请"
+NOT_OF_COUNTY = ("合并家庭、迁移成员的申请须由本县的保险公司主管或县级复核员确认或驳回"
+                 "（您的账号未限定为该县）")
 OWN_PROPOSAL = ("按“四眼原则”，这份申请是您提交的，须由本县另一位保险公司主管或县级复核员确认或驳回；"
                 "您可以撤销它")
 LINKED_PROPOSER = ("按“四眼原则”，您的账号与这份申请提交人的账号有密码关联" + PASSWORD_LINK
@@ -67,6 +74,9 @@ MEMBERS_CHANGED = ("{head}户的成员在申请提交后已有变化，申请所
                    "由主管按现在的成员重新提交")
 ALREADY_PROPOSED = ("{head}户已有一份待确认的合并家庭或迁移成员申请：请等它确认、驳回或撤销后再提交")
 SUBMITTED = "已提交，待另一位保险公司主管或县级复核员确认"
+SHOWN_CHANGED = ("您打开这份申请后，各户的成员、与户主的关系、户主或合为一案的案件已有变化，确认的不是您核对过的内容："
+                 "请重新打开申请，核对现在的变化后再确认")
+NOT_SEEN = "请先打开这份申请核对变化：确认时须附上页面所示内容的校验值（seen）"
 
 
 def _snapshot(session: Session, household_ids: list[str]) -> dict[str, list[str]]:
@@ -151,28 +161,38 @@ def _pending(row: Proposal) -> None:
         raise InvalidState(DECIDED.get(row.status, row.status))
 
 
-def may_confirm(session: Session, row: Proposal, principal: Principal) -> str | None:
-    """Whether `principal` may confirm or decline the proposal `row` (its status aside): None, or why not in
-    Chinese (403). The page asks it for the reason instead of the buttons; 回避 is asked by the step itself."""
+def _bar(row: Proposal, principal: Principal) -> str | None:
+    """Why `principal` may not decide the proposal `row` before any password link is asked: not a confirmer, not
+    limited to its county (an account of every county is no one's county reviewer), or its proposer."""
     if not principal.has(*CONFIRMERS):
         return NOT_A_CONFIRMER
+    if row.county_code not in principal.counties:
+        return NOT_OF_COUNTY
     if principal.id == row.proposed_by:
         return OWN_PROPOSAL
-    if refusals.linked_part(session, principal, [refusals.LinkedPart(row.proposed_by, LINKED_PROPOSER)]):
-        return LINKED_PROPOSER
     return None
 
 
-def _second_person(session: Session, row: Proposal, principal: Principal, step: str, clock: Clock) -> None:
-    """403 for anyone but another confirmer of the county, the password-linked account kept on 回避拦截记录."""
-    if not principal.has(*CONFIRMERS):
-        raise Forbidden(NOT_A_CONFIRMER)
-    if principal.id == row.proposed_by:
-        raise Forbidden(OWN_PROPOSAL)
+def _linked(row: Proposal) -> list[refusals.LinkedPart]:
     households = [h for h in (row.household_id, row.other_household_id) if h]
-    refusals.refuse_linked(session, principal, step, [refusals.LinkedPart(
-        row.proposed_by, LINKED_PROPOSER, households=households, county_code=row.county_code, subject=row.id,
-        extra={"proposal_id": row.id})], clock=clock)
+    return [refusals.LinkedPart(row.proposed_by, LINKED_PROPOSER, households=households, county_code=row.county_code,
+                                subject=row.id, extra={"proposal_id": row.id})]
+
+
+def may_confirm(session: Session, row: Proposal, principal: Principal) -> str | None:
+    """Whether `principal` may confirm or decline the proposal `row` (its status aside): None, or why not in
+    Chinese (403), what `_second_person` refuses with, nothing recorded. The page asks it for the reason instead of
+    the buttons; 回避 is asked by the step itself."""
+    return _bar(row, principal) or refusals.linked_said(session, principal, _linked(row))
+
+
+def _second_person(session: Session, row: Proposal, principal: Principal, step: str, clock: Clock) -> None:
+    """403 for anyone but another confirmer of the county (`may_confirm`), the password-linked account kept on
+    回避拦截记录."""
+    bar = _bar(row, principal)
+    if bar is not None:
+        raise Forbidden(bar)
+    refusals.refuse_linked(session, principal, step, _linked(row), clock=clock)
 
 
 def plan_of(session: Session, row: Proposal, principal: Principal, clock: Clock, *, lock: bool,
@@ -194,6 +214,46 @@ def _refuse_changed_members(session: Session, row: Proposal) -> None:
             raise InvalidState(MEMBERS_CHANGED.format(head=head))
 
 
+def shown_digest(row: Proposal, plan: MergePlan | MovePlan) -> str:
+    """The SHA-256 of what the proposal's page shows of `plan`: each household's members (id, name, relation to the
+    head) and size before and after, the member moved and who heads those who stay, the cases joined (and which is
+    kept) or moved. The confirmer sends it back (`seen`): a confirmation of anything else is refused (409)."""
+    def people(members: list) -> list[list[str]]:  # type: ignore[type-arg]
+        return sorted([m.id, m.name, m.relation] for m in members)
+
+    if isinstance(plan, MergePlan):
+        total = len(plan.staying) + len(plan.moving)
+        shown: dict[str, object] = {
+            "sides": [[plan.into.id, plan.into.head_name, people(plan.staying), len(plan.staying), total],
+                      [plan.other.id, plan.other.head_name, people(plan.moving), len(plan.moving), 0]],
+            "joins": sorted([b.id, b.number, a.id, a.number] for a, b in plan.joins),
+            "moved_cases": sorted([c.id, c.number] for c in plan.theirs),
+        }
+    else:
+        target = ([plan.target.id, plan.target.head_name, people(plan.staying), len(plan.staying),
+                   len(plan.staying) + 1] if plan.target is not None else None)
+        shown = {"sides": [[plan.source.id, plan.source.head_name, people(plan.members), len(plan.members),
+                            len(plan.members) - 1], target],
+                 "member": [plan.member.id, plan.member.name, plan.member.relation],
+                 "new_head": [plan.new_head.id, plan.new_head.name] if plan.new_head is not None else None}
+    shown.update(proposal=row.id, kind=row.kind, relation=row.relation, new_household=row.new_household)
+    text = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seen_of(session: Session, row: Proposal, principal: Principal, clock: Clock) -> str | None:
+    """What `GET /api/household-proposals/{id}` returns as `seen` (read, nothing locked): the `shown_digest` of the
+    pending proposal planned on the households as they are now; None once decided or when it can no longer be made."""
+    if row.status != "pending":
+        return None
+    try:
+        plan = plan_of(session, row, principal, clock, lock=False, step=None)
+        _refuse_changed_members(session, row)
+    except DomainError:
+        return None
+    return shown_digest(row, plan)
+
+
 @dataclass
 class Confirmed:
     proposal: Proposal
@@ -201,14 +261,19 @@ class Confirmed:
     move: MoveResult | None = None
 
 
-def confirm(session: Session, proposal_id: str, *, principal: Principal, clock: Clock) -> Confirmed:
-    """The second person confirms: the merge or move is made now, every rule asked again on the rows locked (409 when
-    one no longer holds, or the households' members changed since the proposal; nothing written)."""
+def confirm(session: Session, proposal_id: str, *, principal: Principal, clock: Clock, seen: str) -> Confirmed:
+    """The second person confirms what their page showed (`seen`: its `shown_digest`): the merge or move is made now,
+    every rule asked again on the rows locked (409 when one no longer holds, the households' members changed since
+    the proposal, or what it would change is no longer what was shown; 422 without `seen`; nothing written)."""
     row = load_proposal(session, proposal_id, principal, for_update=True)
     _pending(row)
     _second_person(session, row, principal, CONFIRM_STEP, clock)
+    if not (seen or "").strip():
+        raise ValidationFailed.one("seen", NOT_SEEN)
     plan = plan_of(session, row, principal, clock, lock=True, step=CONFIRM_STEP)
     _refuse_changed_members(session, row)
+    if seen.strip() != shown_digest(row, plan):
+        raise InvalidState(SHOWN_CHANGED)
     role = principal.acting_role(CONFIRMERS)
     asked = {"proposal_id": row.id, "proposed_by": row.proposed_by}
     done = Confirmed(row)
@@ -232,8 +297,6 @@ def decline(session: Session, proposal_id: str, *, principal: Principal, reason:
     relative of either household (回避: declining keeps a household as it is). Nothing of the households changes."""
     row = load_proposal(session, proposal_id, principal, for_update=True)
     _pending(row)
-    if principal.id == row.proposed_by:
-        raise Forbidden(OWN_PROPOSAL)
     _second_person(session, row, principal, DECLINE_STEP, clock)
     text = (reason or "").strip()
     if not text:
@@ -268,11 +331,9 @@ def withdraw(session: Session, proposal_id: str, *, principal: Principal, clock:
 
 
 def pending_count(session: Session, principal: Principal) -> int:
-    """The pending proposals of the caller's counties (the home card: what the list page lists)."""
-    stmt = select(func.count()).select_from(Proposal).where(Proposal.status == "pending")
-    if principal.counties:
-        stmt = stmt.where(Proposal.county_code.in_(sorted(principal.counties)))
-    return int(session.scalar(stmt) or 0)
+    """The pending proposals the caller may decide (the home card: what `/household-proposals?to_decide=1` lists):
+    of their own county, not their own, nor one whose proposer's account is linked to theirs by a password."""
+    return len(pending_list(session, principal, to_decide=True))
 
 
 @dataclass(frozen=True)
@@ -282,7 +343,7 @@ class Side:
     id: str
     head_name: str
     village: str
-    members: list[str]
+    members: list[tuple[str, str]]  # (name, relation to the head)
     before: int
     after: int
 
@@ -301,6 +362,8 @@ class ProposalView:
     refusal: str | None = None  # why the viewer may not confirm or decline it
     may_withdraw: bool = False
     names: dict[str, str] = field(default_factory=dict)
+    seen: str = ""  # the SHA-256 of what the page shows (`shown_digest`), sent back by the confirm form
+    new_head_name: str | None = None  # a move of the head: who heads those who stay
 
     def who(self, user_id: str | None) -> str:
         return self.names.get(user_id or "", user_id or "")
@@ -309,6 +372,10 @@ class ProposalView:
 def _names(session: Session, people: set[str]) -> dict[str, str]:
     return {uid: f"{name}（{username}）" for uid, name, username in session.execute(
         select(User.id, User.display_name, User.username).where(User.id.in_(sorted(people))))}
+
+
+def _people(members: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(m.name, m.relation) for m in members]
 
 
 def view(session: Session, proposal_id: str, principal: Principal, clock: Clock) -> ProposalView:
@@ -324,24 +391,27 @@ def view(session: Session, proposal_id: str, principal: Principal, clock: Clock)
         plan = plan_of(session, row, principal, clock, lock=False, step=None)
         _refuse_changed_members(session, row)
     except (DomainError, ValidationFailed) as exc:
-        out.problem = str(getattr(exc, "detail", exc))
+        out.problem = ("；".join(e.message for e in exc.errors) if isinstance(exc, ValidationFailed)
+                       else exc.detail)
         return out
+    out.seen = shown_digest(row, plan)
     if isinstance(plan, MergePlan):
         total = len(plan.staying) + len(plan.moving)
-        out.sides = [Side(plan.into.id, plan.into.head_name, plan.into.village, [m.name for m in plan.staying],
+        out.sides = [Side(plan.into.id, plan.into.head_name, plan.into.village, _people(plan.staying),
                           len(plan.staying), total),
-                     Side(plan.other.id, plan.other.head_name, plan.other.village, [m.name for m in plan.moving],
+                     Side(plan.other.id, plan.other.head_name, plan.other.village, _people(plan.moving),
                           len(plan.moving), 0)]
         out.joins = [(b.number, a.number) for a, b in plan.joins]
         gone = {b.id for _, b in plan.joins}
         out.moved_cases = [c.number for c in plan.theirs if c.id not in gone]
         return out
     out.member_name = plan.member.name
-    out.sides = [Side(plan.source.id, plan.source.head_name, plan.source.village, [m.name for m in plan.members],
+    out.new_head_name = plan.new_head.name if plan.new_head is not None else None
+    out.sides = [Side(plan.source.id, plan.source.head_name, plan.source.village, _people(plan.members),
                       len(plan.members), len(plan.members) - 1)]
     if plan.target is not None:
         out.sides.append(Side(plan.target.id, plan.target.head_name, plan.target.village,
-                              [m.name for m in plan.staying], len(plan.staying), len(plan.staying) + 1))
+                              _people(plan.staying), len(plan.staying), len(plan.staying) + 1))
     else:
         out.sides.append(Side("", f"{plan.member.name}（新立一户）", plan.source.village, [], 0, 1))
     return out
@@ -362,14 +432,19 @@ class ProposalLine:
     linked: bool = False  # the proposer's account is linked to the caller's by a password: the caller may not decide
 
 
-def pending_list(session: Session, principal: Principal) -> list[ProposalLine]:
-    """The pending proposals of the caller's counties, oldest first (the list page)."""
+def pending_list(session: Session, principal: Principal, *, to_decide: bool = False) -> list[ProposalLine]:
+    """The pending proposals of the caller's counties, oldest first (the list page); `to_decide`: only those the
+    caller may confirm or decline (`may_confirm`, the home card's count)."""
     from ...store.tables import Member
 
     stmt = select(Proposal).where(Proposal.status == "pending").order_by(Proposal.proposed_at, Proposal.id)
     if principal.counties:
         stmt = stmt.where(Proposal.county_code.in_(sorted(principal.counties)))
     rows = list(session.scalars(stmt))
+    if to_decide:
+        rows = [r for r in rows if _bar(r, principal) is None]
+        linked = password_links(session, principal.id, {r.proposed_by for r in rows}) if rows else set()
+        rows = [r for r in rows if r.proposed_by not in linked]
     heads = dict(session.execute(select(Household.id, Household.head_name).where(Household.id.in_(
         sorted({h for r in rows for h in (r.household_id, r.other_household_id) if h})))).tuples().all())
     members = dict(session.execute(select(Member.id, Member.name).where(Member.id.in_(

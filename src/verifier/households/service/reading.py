@@ -32,13 +32,14 @@ class HouseholdChangeOut(msgspec.Struct):
     merged_cases: list[dict[str, str]]  # case_id, number, into_case_id, into_number
     moved_cases: list[str]
     reason: str
-    changed_by: str
+    changed_by: str  # who made it, or since migration 0061 who proposed it
     changed_at: datetime
     relations: list[dict[str, str]] = []  # member_id, name, before, after: each relation to the head that changed
     # who heads the members concerned after the change, in this household (`head_in`): its new head when the head
     # moved out of it, else as HouseholdChange.head_member_id
     head_member_id: str | None = None
     head_name: str | None = None
+    confirmed_by: str | None = None  # the second person who confirmed it (migration 0061); None before
 
 
 def head_in(r: HouseholdChange, household_id: str) -> str | None:
@@ -79,7 +80,8 @@ def household_changes(session: Session, household_id: str, *, principal: Princip
                                moved_cases=list(r.moved_cases), reason=r.reason, changed_by=r.changed_by,
                                changed_at=r.changed_at,
                                relations=[{**c, "name": names.get(c["member_id"], "")} for c in r.relations or []],
-                               head_member_id=heads[r.id], head_name=names.get(heads[r.id] or ""))
+                               head_member_id=heads[r.id], head_name=names.get(heads[r.id] or ""),
+                               confirmed_by=r.confirmed_by)
             for r in rows]
 
 
