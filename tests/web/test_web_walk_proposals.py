@@ -54,7 +54,9 @@ def test_a_proposal_answered_keeps_the_way_back_to_its_case(pages, ctx) -> None:
 
     proposal, case_id = _move_proposed(pages, ctx)
     pages.as_("rev", "county_reviewer")
-    confirmed = pages.post(f"{proposal}/confirm", {"case": case_id})
+    shown = re.search(r'name="seen" value="([0-9a-f]+)"', pages.get(f"{proposal}?case={case_id}").text)
+    assert shown is not None  # the confirmation names what the page showed
+    confirmed = pages.post(f"{proposal}/confirm", {"case": case_id, "seen": shown.group(1)})
     assert confirmed.headers["location"] == f"{proposal}?done=household_change_confirmed&case={case_id}"
     # a case field that is no case id is dropped, not put into the address
     proposal, _ = _move_proposed(pages, ctx)
