@@ -220,3 +220,47 @@ def test_the_proposal_over_http_and_on_the_case_page(ctx, client, rounds, users)
                     json=body)
     assert r.status_code == 409, r.text
     assert 'id="hold-proposals-none"' in pages.get("/hold-proposals").text
+
+
+def test_attack_the_officer_or_the_determiner_confirms_through_a_linked_reviewer_account(ctx, client, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    """The county's answer refuses the one list of who took part that a re-determination refuses (the officers of the
+    case's checks, the supervisor who confirmed its determination, the re-check's recorder, the proposer), and the
+    accounts linked to theirs by a password: officer O's and determiner D's county-reviewer accounts neither confirm
+    nor decline, and the case page says why instead of the buttons."""
+    from insider_kit import refusals_of
+
+    from verifier.store.tables import Check
+
+    pages = Pages(client, users)
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id = _hold(ctx, rounds, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    with ctx.db.read() as s:
+        det = s.scalars(select(Determination).where(Determination.case_id == case_id)).one()
+        officer = s.get(Check, det.check_id).officer_ids[0]
+        determiner = det.confirmed_by
+    for pal, of, part in (("o_pal", officer, "参加该户入户核查的核查员"), ("d_pal", determiner, "确认该户认定的主管")):
+        users.add(pal, "county_reviewer", counties=(COUNTY,))
+        with ctx.db.begin() as s:  # O (or D) set the reviewer account's password: one person, two accounts
+            s.get(User, users.ids[pal]).password_set_by = of
+        who = _reviewer(ctx, users, pal)
+        for answer in (hold_proposals.confirm, hold_proposals.decline):
+            with pytest.raises(Forbidden, match=f"{part}的账号有密码关联"), ctx.db.begin() as s:
+                answer(s, case_id, proposal, reason="同意", principal=who, clock=ctx.clock)
+        with ctx.db.read() as s:
+            assert part in (hold_proposals.answer_refused(s, case_id, who) or "")
+        steps = [k["step"] for k in refusals_of(ctx, who.id)]  # on 回避拦截记录
+        assert steps == ["redetermination_confirm", "redetermination_decline"], steps
+        pages.login(pal)
+        text = pages.get(f"/cases/{case_id}").text
+        assert 'id="proposal-refused"' in text and part in text and 'id="proposal-confirm-form"' not in text
+    with ctx.db.read() as s:
+        assert s.get(CaseHoldProposal, proposal).status == "waiting"
+    assert _hold_status(ctx, case_id) == "open"
+    with ctx.db.begin() as s:  # a reviewer who took no part answers it
+        hold_proposals.confirm(s, case_id, proposal, reason="入户再核属实", principal=person(ctx, users, "rev2",
+                                                                                          "county_reviewer"),
+                               clock=ctx.clock)
+    assert _hold_status(ctx, case_id) == "decided"
