@@ -11,7 +11,9 @@ Conventions
   account linked to one of theirs by a password (`recusal.refusals.refuse_linked`); nor a member, or declared
   relative of one, of the household (回避). The case page says why instead of the buttons (`answer_refused`).
 * Confirmed: the re-determination takes effect as `redetermine` would have made it (the hold decided `proceed` by
-  the proposer, the relief the proposal's), refused (409) while the case is in a batch not yet paid. Declined: the
+  the proposer, the relief the proposal's), refused (409) while the case is in a batch not yet paid, or when the
+  county's figure is no longer the one the proposal went against (a correction of the hold's re-check result that
+  left the hold open, as it stays when another round's deviation holds the case too): it is declined then. Declined: the
   hold stays open, and a supervisor re-determines it again (in line with the county, or another proposal).
 """
 
@@ -40,6 +42,8 @@ ROLE = "county_reviewer"
 CONFIRMED = holds.DECIDED
 DECLINED = "case.hold_redetermination_declined"
 STALE = "这项重新认定提议已被确认、驳回或已随暂停支付撤销，请刷新页面后再办理。"
+FIGURE_CHANGED = ("提出重新认定时县级复核核定的保障金为 {then} 元，县级已更正复核结果（现为{now}）：这项提议不能再确认，"
+                  "请驳回，由主管按更正后的复核结果重新认定。")
 LINKED = "按“四眼原则”，您的账号与{part}的账号有密码关联" + PASSWORD_LINK + "，须由另一名县级复核人员确认或驳回。"
 
 
@@ -110,6 +114,10 @@ def confirm(session: Session, case_id: str, proposal_id: str, *, reason: str, pr
                                               step="redetermination_confirm", missing="请填写确认意见")
     det = holds._latest_determination(session, case.id)
     assert det is not None
+    figure = holds.county_figure_of(session, hold)
+    if figure != proposal.county_relief:  # the county corrected its re-check since: the proposal answered another
+        raise InvalidState(FIGURE_CHANGED.format(
+            then=format_yuan(proposal.county_relief), now="无" if figure is None else f"{format_yuan(figure)} 元"))
     if proposal.relief != det.relief:
         live = holds.live_batch_refusal(session, case.id)
         if live is not None:

@@ -74,6 +74,12 @@ def took_part(session: Session, hold: CaseHold, proposer: str | None = None) -> 
     return independence.parts(session, hold.case_id, rounds=rounds, proposer=proposer)
 
 
+def county_figure_of(session: Session, hold: CaseHold) -> int | None:
+    """The county's figure for the held case now (`county_figure` of its round's result): a correction of that
+    result may change it while a proposal waits."""
+    return county_figure(_results(session, hold.case_id, hold.round_id))
+
+
 def county_figure(results: list[SamplingResult]) -> int | None:
     """The relief the county's re-check found due: 0 when it found the household ineligible, else the lowest relief
     it recorded, or None when it recorded none."""

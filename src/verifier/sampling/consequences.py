@@ -191,7 +191,12 @@ def withdraw(session: Session, rnd: SamplingRound, case_id: str, *, reason: str,
         return None
     out: dict[str, Any] = {"consequence": dev.consequence}
     if dev.hold_id is not None:
-        hold = session.get(CaseHold, dev.hold_id)
+        # Locked, the case first as a re-determination and a county answer lock it (cases/holds.py,
+        # cases/hold_proposals.py): a correction and a confirmation of the hold's proposal wait for each other, and the
+        # later one reads what the first did (a hold decided is not withdrawn; a proposal withdrawn is not confirmed).
+        session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+        hold = session.scalar(select(CaseHold).where(CaseHold.id == dev.hold_id).with_for_update()
+                              .execution_options(populate_existing=True))
         assert hold is not None
         if hold.round_id == rnd.id:
             if hold.status != "open":
