@@ -314,6 +314,23 @@ def test_a_correction_that_leaves_the_hold_open_changes_the_county_figure_and_th
         assert s.get(CaseHoldProposal, proposal).status == "declined"
 
 
+def test_the_withdrawal_names_the_proposal_it_withdrew(ctx, rounds, users) -> None:  # type: ignore[no-untyped-def]
+    from verifier.sampling import consequences
+
+    sup2 = person(ctx, users, "sup2", "insurer_supervisor")
+    case_id, unchecked = ready_case(ctx), ready_case(ctx)
+    round_id = drawn_round(rounds, {case_id, unchecked})
+    rounds.result(round_id, case_id, per_capita_income=INCOME, eligible=False)
+    with ctx.db.begin() as s:
+        proposal = holds.redetermine(s, case_id, outcome="proceed", reason="维持原认定", principal=sup2,
+                                     clock=ctx.clock)["waiting"]["id"]
+    _correct(rounds, round_id, case_id, relief_of(ctx, case_id))
+    with ctx.db.read() as s:
+        [entry] = [decode_entry(e) for e in s.scalars(select(AuditEntry.entry)
+                                                    .where(AuditEntry.action == consequences.HOLD_WITHDRAWN))]
+    assert entry.subject == case_id and entry.payload["proposals_withdrawn"] == [proposal], entry.payload
+
+
 @pytest.mark.parametrize("first", ["confirm", "correction"])
 def test_a_confirmation_and_a_correction_at_once_one_wins(ctx, rounds, users, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
     """rev2 confirms the proposal while the reviewer corrects the re-check behind the hold (two connections), the
